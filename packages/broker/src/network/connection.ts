@@ -1,0 +1,128 @@
+// One client connection: frames in, responses out strictly in request order, even though
+// requests are handled concurrently (a long-polling Fetch must not block the Produce behind it
+// from being processed, but its response must still go out first, as Kafka clients expect).
+
+import type { Socket } from 'node:net';
+import { FrameDecoder } from './frame-decoder.js';
+
+/** Requests read but not yet answered on one connection before we stop reading from it. */
+export const inFlightRequestsPerConnectionMax = 500;
+
+export type HandlerOutcome =
+  | { readonly kind: 'respond'; readonly response: Buffer }
+  | { readonly kind: 'no-response' }
+  | { readonly kind: 'close'; readonly reason: string };
+
+export interface ConnectionContext {
+  readonly connectionId: number;
+  readonly remoteAddress: string;
+}
+
+export type FrameHandler = (frame: Buffer, context: ConnectionContext) => Promise<HandlerOutcome>;
+
+export interface ConnectionEvents {
+  /** The connection is being closed because of bad input (never called for a client's own close). */
+  onProtocolError(context: ConnectionContext, reason: string): void;
+  onClose(context: ConnectionContext): void;
+}
+
+interface Slot {
+  outcome: HandlerOutcome | undefined;
+}
+
+export class Connection {
+  private readonly decoder: FrameDecoder;
+  private readonly slots: Slot[] = [];
+  private closed = false;
+  private paused = false;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly context: ConnectionContext,
+    private readonly handler: FrameHandler,
+    private readonly events: ConnectionEvents,
+    frameMaxBytes: number,
+  ) {
+    this.decoder = new FrameDecoder(frameMaxBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    const result = this.decoder.push(chunk);
+    for (const frame of result.frames) this.dispatch(frame);
+    if (result.kind === 'error') this.refuse(result.reason);
+  }
+
+  private dispatch(frame: Buffer): void {
+    const slot: Slot = { outcome: undefined };
+    this.slots.push(slot);
+    if (this.slots.length >= inFlightRequestsPerConnectionMax && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    this.handler(frame, this.context).then(
+      (outcome) => {
+        slot.outcome = outcome;
+        this.flush();
+      },
+      (error: unknown) => {
+        // A handler that throws has a bug; the connection cannot answer in order any more.
+        slot.outcome = { kind: 'close', reason: `request handler failed: ${String(error)}` };
+        this.flush();
+      },
+    );
+  }
+
+  /** Writes every response at the head of the queue that is ready, in request order. */
+  private flush(): void {
+    if (this.closed) return;
+    let wrote = false;
+    while (this.slots.length > 0 && this.slots[0]!.outcome !== undefined) {
+      const outcome = this.slots.shift()!.outcome!;
+      if (outcome.kind === 'close') {
+        if (wrote) this.socket.uncork();
+        this.refuse(outcome.reason);
+        return;
+      }
+      if (outcome.kind === 'respond') {
+        if (!wrote) this.socket.cork();
+        wrote = true;
+        const size = Buffer.allocUnsafe(4);
+        size.writeInt32BE(outcome.response.length, 0);
+        this.socket.write(size);
+        this.socket.write(outcome.response);
+      }
+    }
+    if (wrote) this.socket.uncork();
+    if (this.paused && this.slots.length < inFlightRequestsPerConnectionMax / 2) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Closes after bad input; responses already written still go out first. */
+  private refuse(reason: string): void {
+    if (this.closed) return;
+    this.events.onProtocolError(this.context, reason);
+    this.markClosed();
+    this.socket.end();
+    this.socket.destroySoon();
+  }
+
+  /** Closes at once (broker shutdown, socket error). */
+  close(): void {
+    if (this.closed) return;
+    this.markClosed();
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+
+  private markClosed(): void {
+    this.closed = true;
+    this.slots.length = 0;
+    this.events.onClose(this.context);
+  }
+}
