@@ -1,0 +1,6 @@
+export * from './compression.js';
+export * from './errors.js';
+export * from './reader.js';
+export * from './record-batch.js';
+export * from './record-batch-header.js';
+export * from './writer.js';
