@@ -4,3 +4,4 @@ export * from './reader.js';
 export * from './record-batch.js';
 export * from './record-batch-header.js';
 export * from './writer.js';
+export * from './messages/index.js';

@@ -1,0 +1,119 @@
+// The Kafka APIs Gregor speaks: key numbers, the version range we support (and advertise in
+// ApiVersions), and where Kafka's flexible versions start. Minimums are 0 on purpose: librdkafka
+// refuses to start groups or falls back to old formats when a broker does not advertise old versions.
+// The message schemas in apis/*.ts take their version ranges from this table.
+
+export const ApiKey = {
+  Produce: 0,
+  Fetch: 1,
+  ListOffsets: 2,
+  Metadata: 3,
+  OffsetCommit: 8,
+  OffsetFetch: 9,
+  FindCoordinator: 10,
+  JoinGroup: 11,
+  Heartbeat: 12,
+  LeaveGroup: 13,
+  SyncGroup: 14,
+  DescribeGroups: 15,
+  ListGroups: 16,
+  ApiVersions: 18,
+  CreateTopics: 19,
+  DeleteTopics: 20,
+  InitProducerId: 22,
+  OffsetForLeaderEpoch: 23,
+  DescribeConfigs: 32,
+  CreatePartitions: 37,
+  DeleteGroups: 42,
+} as const;
+
+export type ApiName = keyof typeof ApiKey;
+export type ApiKeyNumber = (typeof ApiKey)[ApiName];
+
+export interface ApiVersionSupport {
+  readonly apiKey: ApiKeyNumber;
+  readonly name: ApiName;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** Kafka's first flexible version of this API; may lie beyond maxVersion (then none of ours is). */
+  readonly firstFlexibleVersion: number;
+}
+
+function support(name: ApiName, maxVersion: number, firstFlexibleVersion: number): ApiVersionSupport {
+  return { apiKey: ApiKey[name], name, minVersion: 0, maxVersion, firstFlexibleVersion };
+}
+
+/** Ordered by api key, the order ApiVersions responses list them in. */
+export const apiVersionSupport: readonly ApiVersionSupport[] = [
+  support('Produce', 8, 9),
+  support('Fetch', 12, 12),
+  support('ListOffsets', 5, 6),
+  support('Metadata', 9, 9),
+  support('OffsetCommit', 8, 8),
+  support('OffsetFetch', 8, 6),
+  support('FindCoordinator', 4, 3),
+  support('JoinGroup', 6, 6),
+  support('Heartbeat', 4, 4),
+  support('LeaveGroup', 4, 4),
+  support('SyncGroup', 4, 4),
+  support('DescribeGroups', 5, 5),
+  support('ListGroups', 4, 3),
+  support('ApiVersions', 3, 3),
+  support('CreateTopics', 7, 5),
+  support('DeleteTopics', 6, 4),
+  support('InitProducerId', 3, 2),
+  support('OffsetForLeaderEpoch', 4, 4),
+  support('DescribeConfigs', 2, 4),
+  support('CreatePartitions', 1, 2),
+  support('DeleteGroups', 2, 2),
+];
+
+const supportByKey = new Map<number, ApiVersionSupport>(
+  apiVersionSupport.map((entry) => [entry.apiKey, entry]),
+);
+
+export function apiSupport(apiKey: number): ApiVersionSupport | undefined {
+  return supportByKey.get(apiKey);
+}
+
+export function isFlexibleVersion(apiKey: ApiKeyNumber, apiVersion: number): boolean {
+  return apiVersion >= supportByKey.get(apiKey)!.firstFlexibleVersion;
+}
+
+/** Request header v1 (client id) for non-flexible versions, v2 (+ tagged fields) for flexible ones. */
+export function requestHeaderVersion(apiKey: ApiKeyNumber, apiVersion: number): 1 | 2 {
+  return isFlexibleVersion(apiKey, apiVersion) ? 2 : 1;
+}
+
+/**
+ * Response header v0 (correlation id) or v1 (+ tagged fields) for flexible versions, except that
+ * ApiVersions always answers with v0: a client that sent a version the broker does not know must
+ * still be able to read the correlation id and the error.
+ */
+export function responseHeaderVersion(apiKey: ApiKeyNumber, apiVersion: number): 0 | 1 {
+  if (apiKey === ApiKey.ApiVersions) return 0;
+  return isFlexibleVersion(apiKey, apiVersion) ? 1 : 0;
+}
+
+export interface HeaderVersions {
+  readonly apiVersion: number;
+  readonly requestHeaderVersion: 1 | 2;
+  readonly responseHeaderVersion: 0 | 1;
+}
+
+/** The header versions of every supported version of every API, as a table (for docs and tests). */
+export function headerVersionTable(): ReadonlyMap<ApiName, readonly HeaderVersions[]> {
+  const table = new Map<ApiName, HeaderVersions[]>();
+  for (const entry of apiVersionSupport) {
+    const rows: HeaderVersions[] = [];
+    for (let apiVersion = entry.minVersion; apiVersion <= entry.maxVersion; apiVersion++) {
+      rows.push({
+        apiVersion,
+        requestHeaderVersion: requestHeaderVersion(entry.apiKey, apiVersion),
+        responseHeaderVersion: responseHeaderVersion(entry.apiKey, apiVersion),
+      });
+    }
+    table.set(entry.name, rows);
+  }
+  return table;
+}
