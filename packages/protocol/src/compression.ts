@@ -28,7 +28,7 @@ type ZstdBindingModule = typeof import('zstd-napi/binding.js');
 const requireNative = createRequire(import.meta.url);
 
 /** A native module loaded once on first use; a load failure is remembered and reported at every use. */
-function lazyNative<T>(moduleName: string, codec: CompressionType): () => T {
+export function lazyNative<T>(moduleName: string, codec: CompressionType): () => T {
   let loaded: { ok: true; value: T } | { ok: false; reason: string } | undefined;
   return () => {
     if (loaded === undefined) {
