@@ -628,12 +628,12 @@ export class RaftNode {
   private onVoteResponse(response: VoteResponse): void {
     if (response.epoch !== this.epoch) return;
     const state = this.state;
-    if (response.leaderId !== undefined && state.role !== 'leader' && state.role !== 'follower') {
-      this.becomeFollower(this.epoch, response.leaderId);
-      return;
-    }
-    if (state.role === 'follower' && state.leaderId === undefined && response.leaderId !== undefined) {
-      this.becomeFollower(this.epoch, response.leaderId);
+    // A voter may still name us as leader of this epoch after we resigned; that is no news.
+    const leaderId = response.leaderId === this.nodeId ? undefined : response.leaderId;
+    const knowsNoLeader =
+      state.role !== 'leader' && (state.role !== 'follower' || state.leaderId === undefined);
+    if (leaderId !== undefined && knowsNoLeader) {
+      this.becomeFollower(this.epoch, leaderId);
       return;
     }
     if (state.role !== 'prospective' && state.role !== 'candidate') return;
