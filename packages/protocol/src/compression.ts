@@ -139,7 +139,8 @@ const xerialChunkBytes = 32 * 1024;
 function snappyXerialCompress(data: Buffer): Buffer {
   const snappy = loadSnappy();
   const parts: Buffer[] = [xerialHeader];
-  for (let start = 0; start < data.length; start += xerialChunkBytes) {
+  // Empty input still gets one (empty) chunk: kafka-python takes a bare 16-byte header for raw snappy.
+  for (let start = 0; start === 0 || start < data.length; start += xerialChunkBytes) {
     const block = snappy.compressSync(data.subarray(start, start + xerialChunkBytes));
     const length = Buffer.allocUnsafe(4);
     length.writeInt32BE(block.length, 0);
