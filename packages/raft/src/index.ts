@@ -50,3 +50,5 @@ export {
   type QuorumVotersParseError,
   type QuorumVotersParseResult,
 } from './core/voters.js';
+export { LevelRaftStore, RaftStoreCorruptionError } from './storage/level-raft-store.js';
+export type { RaftStore } from './storage/raft-store.js';
