@@ -1,0 +1,274 @@
+// The partition logs of one broker across its `log.dirs`. It finds existing partitions on open,
+// places new ones on the log dir holding the fewest partitions, and owns the per-log-dir files:
+//   recovery-point-offset-checkpoint   what is known flushed, per partition (bounds recovery work)
+//   log-start-offset-checkpoint        log start offsets, per partition
+//   .kafka_cleanshutdown               present only between a clean close and the next open
+//
+// Scheduling stays with the caller (the broker): it calls runRetention(), flushDueLogs() and
+// checkpointRecoveryPoints() from its timers, so this module never reads the clock on its own.
+
+import { access, mkdir, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, KafkaError } from '@gregor/protocol';
+import {
+  fsyncDirectory,
+  logStartOffsetCheckpointName,
+  partitionKey,
+  readCheckpointFile,
+  recoveryPointCheckpointName,
+  writeCheckpointFile,
+  writeFileAtomically,
+} from './checkpoint-file.js';
+import type { Clock } from './clock.js';
+import { invariant } from './invariant.js';
+import { type BrokerLogConfig, type ConfigProps, parseLogConfig } from './log-config.js';
+import { type LogCheckpointListener, PartitionLog } from './partition-log.js';
+import { parsePartitionDirName } from './segment-files.js';
+import { SerialQueue } from './serial-queue.js';
+
+export const cleanShutdownFileName = '.kafka_cleanshutdown';
+/** Checkpoint writes allowed to wait per log dir; each one rewrites the whole file. */
+const checkpointQueueDepthMax = 4096;
+/** Kafka's legal topic names. */
+const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export interface LogManagerOptions {
+  readonly config: BrokerLogConfig;
+  readonly clock: Clock;
+  /** Topic-level overrides (topic keys) for a topic, from the cluster metadata; none by default. */
+  readonly topicOverrides?: (topic: string) => ConfigProps;
+}
+
+/** One entry of `log.dirs`: its partitions and its checkpoint files. */
+class LogDirectory implements LogCheckpointListener {
+  readonly logs = new Map<string, PartitionLog>();
+  /** Partitions being created here, counted so concurrent creations spread over the dirs. */
+  creating = 0;
+  private readonly queue: SerialQueue;
+
+  constructor(readonly path: string) {
+    this.queue = new SerialQueue(`log dir ${path}`, checkpointQueueDepthMax);
+  }
+
+  logStartOffsetChanged(): Promise<void> {
+    return this.writeLogStartOffsets();
+  }
+
+  recoveryPointLowered(): Promise<void> {
+    return this.writeRecoveryPoints();
+  }
+
+  writeLogStartOffsets(): Promise<void> {
+    return this.queue.run(() =>
+      writeCheckpointFile(
+        this.path,
+        logStartOffsetCheckpointName,
+        [...this.logs.values()].map((log) => ({
+          topic: log.topic,
+          partition: log.partition,
+          offset: log.logStartOffset,
+        })),
+      ),
+    );
+  }
+
+  writeRecoveryPoints(): Promise<void> {
+    return this.queue.run(() =>
+      writeCheckpointFile(
+        this.path,
+        recoveryPointCheckpointName,
+        [...this.logs.values()].map((log) => ({
+          topic: log.topic,
+          partition: log.partition,
+          offset: log.recoveryPoint,
+        })),
+      ),
+    );
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class LogManager {
+  private readonly dirs: LogDirectory[];
+  private readonly pending = new Map<string, Promise<PartitionLog>>();
+  private closed = false;
+
+  private constructor(
+    private readonly options: LogManagerOptions,
+    dirs: LogDirectory[],
+  ) {
+    this.dirs = dirs;
+  }
+
+  /**
+   * Opens every log dir and every partition in it. A dir with the clean-shutdown marker skips
+   * re-validation; the marker is removed once all logs are open, so a crash from now on is unclean.
+   */
+  static async open(options: LogManagerOptions): Promise<LogManager> {
+    const dirs = options.config.logDirs.map((path) => new LogDirectory(path));
+    const seen = new Map<string, string>();
+    for (const dir of dirs) {
+      await mkdir(dir.path, { recursive: true });
+      const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
+      const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName);
+      const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName);
+      const entries = await readdir(dir.path, { withFileTypes: true });
+      for (const entry of entries) {
+        if (!entry.isDirectory()) continue;
+        const parsed = parsePartitionDirName(entry.name);
+        if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
+        const key = partitionKey(parsed.topic, parsed.partition);
+        const other = seen.get(key);
+        if (other !== undefined) {
+          throw new Error(`partition ${key} is in two log dirs: ${other} and ${dir.path}`);
+        }
+        seen.set(key, dir.path);
+        const log = await PartitionLog.open({
+          dir: join(dir.path, entry.name),
+          topic: parsed.topic,
+          partition: parsed.partition,
+          config: parseLogConfig(options.topicOverrides?.(parsed.topic) ?? {}, options.config.defaults),
+          clock: options.clock,
+          recoveryPoint: recoveryPoints.get(key)?.offset ?? 0,
+          logStartOffset: logStartOffsets.get(key)?.offset,
+          hadCleanShutdown,
+          checkpoints: dir,
+        });
+        dir.logs.set(key, log);
+      }
+    }
+    for (const dir of dirs) {
+      const marker = join(dir.path, cleanShutdownFileName);
+      if (await exists(marker)) {
+        await unlink(marker);
+        await fsyncDirectory(dir.path);
+      }
+    }
+    return new LogManager(options, dirs);
+  }
+
+  get logDirs(): readonly string[] {
+    return this.dirs.map((d) => d.path);
+  }
+
+  getLog(topic: string, partition: number): PartitionLog | undefined {
+    const key = partitionKey(topic, partition);
+    for (const dir of this.dirs) {
+      const log = dir.logs.get(key);
+      if (log !== undefined) return log;
+    }
+    return undefined;
+  }
+
+  allLogs(): PartitionLog[] {
+    return this.dirs.flatMap((d) => [...d.logs.values()]);
+  }
+
+  /** Which log dir holds each partition count; new partitions go to the smallest. */
+  partitionCountsByDir(): Map<string, number> {
+    return new Map(this.dirs.map((d) => [d.path, d.logs.size + d.creating]));
+  }
+
+  /**
+   * The partition's log, created on the log dir with the fewest partitions if it does not exist.
+   * `topicOverrides` (topic keys) apply when it is created; bad ones throw LogConfigError.
+   */
+  async getOrCreateLog(
+    topic: string,
+    partition: number,
+    topicOverrides: ConfigProps = {},
+  ): Promise<PartitionLog> {
+    if (this.closed) throw new Error('log manager is closed');
+    if (!topicNamePattern.test(topic) || topic === '.' || topic === '..') {
+      throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `illegal topic name '${topic}'`);
+    }
+    if (!Number.isSafeInteger(partition) || partition < 0 || partition > 0x7fff_ffff) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `illegal partition ${partition}`);
+    }
+    const existing = this.getLog(topic, partition);
+    if (existing !== undefined) return existing;
+    const key = partitionKey(topic, partition);
+    const inFlight = this.pending.get(key);
+    if (inFlight !== undefined) return inFlight;
+    const config = parseLogConfig(topicOverrides, this.options.config.defaults);
+    let target = this.dirs[0]!;
+    for (const dir of this.dirs) {
+      if (dir.logs.size + dir.creating < target.logs.size + target.creating) target = dir;
+    }
+    target.creating += 1;
+    const creation = (async () => {
+      try {
+        const log = await PartitionLog.open({
+          dir: join(target.path, key),
+          topic,
+          partition,
+          config,
+          clock: this.options.clock,
+          recoveryPoint: 0,
+          logStartOffset: undefined,
+          hadCleanShutdown: false,
+          checkpoints: target,
+        });
+        // The partition directory itself must survive a crash once the log is in use.
+        await fsyncDirectory(target.path);
+        target.logs.set(key, log);
+        return log;
+      } finally {
+        target.creating -= 1;
+        this.pending.delete(key);
+      }
+    })();
+    this.pending.set(key, creation);
+    return creation;
+  }
+
+  /** Applies retention to every log; returns the number of segments deleted. */
+  async runRetention(): Promise<number> {
+    let deleted = 0;
+    for (const log of this.allLogs()) deleted += await log.deleteOldSegments();
+    return deleted;
+  }
+
+  /** Flushes every log whose flush.ms (or flush.messages) is due; returns how many flushed. */
+  async flushDueLogs(): Promise<number> {
+    let flushed = 0;
+    for (const log of this.allLogs()) if (await log.flushIfDue()) flushed += 1;
+    return flushed;
+  }
+
+  /** Writes every dir's recovery-point checkpoint (Kafka does this every 60 s by default). */
+  async checkpointRecoveryPoints(): Promise<void> {
+    for (const dir of this.dirs) await dir.writeRecoveryPoints();
+  }
+
+  async checkpointLogStartOffsets(): Promise<void> {
+    for (const dir of this.dirs) await dir.writeLogStartOffsets();
+  }
+
+  /**
+   * Clean shutdown: flush and close every log, write both checkpoints, then the marker. The marker is
+   * written last, so a crash during close is an unclean shutdown.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.pending.values()].map((p) => p.catch(() => undefined)));
+    for (const dir of this.dirs) {
+      for (const log of dir.logs.values()) await log.close();
+      await dir.writeRecoveryPoints();
+      await dir.writeLogStartOffsets();
+      for (const log of dir.logs.values()) {
+        invariant(log.recoveryPoint === log.logEndOffset, () => `${log.name}: closed with unflushed data`);
+      }
+      await writeFileAtomically(dir.path, cleanShutdownFileName, '');
+    }
+  }
+}

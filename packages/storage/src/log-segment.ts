@@ -1,0 +1,630 @@
+// One segment: a `.log` of record batches back to back plus its sparse `.index` and `.timeindex`.
+// The segment knows byte positions and relative offsets; PartitionLog decides when to roll, what to
+// delete and which offsets are valid. Batch data is never cached here: reads go to the file (the OS
+// page cache does the caching) and only the sparse index entries are kept in memory.
+
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  BatchField,
+  batchHeaderBytes,
+  batchLogOverheadBytes,
+  readInt64AsNumber,
+  validateBatch,
+} from '@gregor/protocol';
+import { invariant } from './invariant.js';
+import { OffsetIndex, offsetIndexEntryBytes } from './offset-index.js';
+import {
+  deletedFileSuffix,
+  indexFileSuffix,
+  logFileSuffix,
+  segmentFileName,
+  timeIndexFileSuffix,
+} from './segment-files.js';
+import { noTimestamp, TimeIndex, timeIndexEntryBytes } from './time-index.js';
+
+/** Relative offsets and positions are int32 in the index formats. */
+export const int32Max = 0x7fff_ffff;
+/** Bytes read per syscall when scanning batch headers forward from an index entry. */
+export const headerScanChunkBytes = 16 * 1024;
+/** Bytes read per syscall when re-validating batches during recovery. */
+export const recoveryReadChunkBytes = 1024 * 1024;
+/** Index entries kept unwritten before they are written out (one write per index per this many). */
+export const indexUnwrittenEntriesMax = 64;
+
+export interface SegmentLimits {
+  readonly indexIntervalBytes: number;
+  readonly offsetIndexEntriesMax: number;
+  readonly timeIndexEntriesMax: number;
+}
+
+/** What the log needs to know about one batch, from its header. */
+export interface BatchSummary {
+  readonly position: number;
+  readonly sizeBytes: number;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestamp: number;
+}
+
+/** Reads the summary of the batch at `at` in `buffer`; undefined if the header is not complete. */
+export function summarizeBatch(buffer: Buffer, at: number, filePosition: number): BatchSummary | undefined {
+  if (buffer.length - at < batchHeaderBytes) return undefined;
+  const baseOffset = readInt64AsNumber(buffer, at + BatchField.baseOffset);
+  return {
+    position: filePosition,
+    sizeBytes: buffer.readInt32BE(at + BatchField.batchLength) + batchLogOverheadBytes,
+    baseOffset,
+    lastOffset: baseOffset + buffer.readInt32BE(at + BatchField.lastOffsetDelta),
+    maxTimestamp: readInt64AsNumber(buffer, at + BatchField.maxTimestamp),
+  };
+}
+
+async function readFully(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) break; // end of file: a concurrent truncation; the caller sees fewer bytes
+    filled += bytesRead;
+  }
+  return filled === length ? buffer : buffer.subarray(0, filled);
+}
+
+async function writeFully(handle: FileHandle, buffer: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < buffer.length) {
+    const { bytesWritten } = await handle.write(buffer, written, buffer.length - written, position + written);
+    written += bytesWritten;
+  }
+}
+
+async function readOptionalFile(path: string): Promise<Buffer | undefined> {
+  try {
+    const handle = await open(path, 'r');
+    try {
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function writeWholeFile(path: string, data: Buffer): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await writeFully(handle, data, 0);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface SegmentLoadResult {
+  readonly segment: LogSegment;
+  /** True when recovery cut a torn or corrupt tail off the `.log`. */
+  readonly truncated: boolean;
+  /** Why the indexes were rebuilt, if they were. */
+  readonly rebuiltBecause: string | undefined;
+}
+
+export class LogSegment {
+  /** Bytes of complete batches in the `.log`; reads never go beyond it. */
+  sizeBytes = 0;
+  /** Offset after the last batch (the base offset while empty). */
+  nextOffset: number;
+  /** Largest batch maxTimestamp in the segment, and the last offset of the first batch that had it. */
+  maxTimestampMs = noTimestamp;
+  offsetOfMaxTimestamp: number;
+  private bytesSinceLastIndexEntry = 0;
+  /** When the segment.ms roll clock started: the first append (or the open of a non-empty segment). */
+  rollBaseMs: number | undefined;
+  /** Clock time of the last change, for retention of segments without timestamps. */
+  lastModifiedMs: number;
+
+  private indexHandle: FileHandle | undefined;
+  private timeIndexHandle: FileHandle | undefined;
+  /** Reads in flight; the `.log` handle is closed only when none are left. */
+  private readers = 0;
+  private retired = false;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    private readonly limits: SegmentLimits,
+    private readonly logHandle: FileHandle,
+    private offsetIndex: OffsetIndex,
+    private timeIndex: TimeIndex,
+    nowMs: number,
+  ) {
+    this.nextOffset = baseOffset;
+    this.offsetOfMaxTimestamp = baseOffset;
+    this.lastModifiedMs = nowMs;
+  }
+
+  get logPath(): string {
+    return join(this.dir, segmentFileName(this.baseOffset, logFileSuffix));
+  }
+
+  get indexPath(): string {
+    return join(this.dir, segmentFileName(this.baseOffset, indexFileSuffix));
+  }
+
+  get timeIndexPath(): string {
+    return join(this.dir, segmentFileName(this.baseOffset, timeIndexFileSuffix));
+  }
+
+  get isEmpty(): boolean {
+    return this.sizeBytes === 0;
+  }
+
+  get isActive(): boolean {
+    return this.indexHandle !== undefined;
+  }
+
+  get offsetIndexEntries(): number {
+    return this.offsetIndex.entries;
+  }
+
+  get timeIndexEntries(): number {
+    return this.timeIndex.entries;
+  }
+
+  /** True when `batchCount` more batches might not fit in the indexes (the segment must roll). */
+  indexesCouldOverflow(batchCount: number): boolean {
+    return (
+      this.offsetIndex.entries + batchCount > this.limits.offsetIndexEntriesMax ||
+      this.timeIndex.entries + batchCount > this.limits.timeIndexEntriesMax
+    );
+  }
+
+  /** The largest timestamp for retention; Kafka falls back to the modification time without one. */
+  get retentionTimestampMs(): number {
+    return this.maxTimestampMs >= 0 ? this.maxTimestampMs : this.lastModifiedMs;
+  }
+
+  /** Creates a new, empty, active segment (replacing leftover files of the same name). */
+  static async create(
+    dir: string,
+    baseOffset: number,
+    limits: SegmentLimits,
+    nowMs: number,
+  ): Promise<LogSegment> {
+    const logHandle = await open(join(dir, segmentFileName(baseOffset, logFileSuffix)), 'w+');
+    const segment = new LogSegment(
+      dir,
+      baseOffset,
+      limits,
+      logHandle,
+      new OffsetIndex(limits.offsetIndexEntriesMax),
+      new TimeIndex(limits.timeIndexEntriesMax),
+      nowMs,
+    );
+    await writeWholeFile(segment.indexPath, Buffer.alloc(0));
+    await writeWholeFile(segment.timeIndexPath, Buffer.alloc(0));
+    await segment.activate();
+    return segment;
+  }
+
+  /**
+   * Opens an existing segment (inactive). With `recover`, every batch is re-validated, a torn or
+   * corrupt tail is cut off and the indexes are rebuilt. Without it, the index files are loaded and
+   * sanity-checked against the `.log`; a failed check falls back to recovery.
+   */
+  static async load(
+    dir: string,
+    baseOffset: number,
+    limits: SegmentLimits,
+    nowMs: number,
+    recover: boolean,
+  ): Promise<SegmentLoadResult> {
+    const logHandle = await open(join(dir, segmentFileName(baseOffset, logFileSuffix)), 'r+');
+    const segment = new LogSegment(
+      dir,
+      baseOffset,
+      limits,
+      logHandle,
+      new OffsetIndex(limits.offsetIndexEntriesMax),
+      new TimeIndex(limits.timeIndexEntriesMax),
+      nowMs,
+    );
+    const fileSizeBytes = (await logHandle.stat()).size;
+    let reason = recover ? 'unflushed segment after an unclean shutdown' : undefined;
+    if (reason === undefined) reason = await segment.loadIndexes(fileSizeBytes);
+    let truncated = false;
+    if (reason !== undefined) truncated = await segment.recover(fileSizeBytes);
+    if (!segment.isEmpty) segment.rollBaseMs = nowMs;
+    return { segment, truncated, rebuiltBecause: reason };
+  }
+
+  /** Loads and checks the index files; returns why they cannot be used, or undefined. */
+  private async loadIndexes(fileSizeBytes: number): Promise<string | undefined> {
+    if (fileSizeBytes > int32Max) return `.log of ${fileSizeBytes} bytes exceeds int32 positions`;
+    const indexBytes = await readOptionalFile(this.indexPath);
+    const timeIndexBytes = await readOptionalFile(this.timeIndexPath);
+    if (indexBytes === undefined) return '.index is missing';
+    if (timeIndexBytes === undefined) return '.timeindex is missing';
+    const offsetIndex = OffsetIndex.parse(indexBytes, this.limits.offsetIndexEntriesMax, fileSizeBytes);
+    if (typeof offsetIndex === 'string') return `.index: ${offsetIndex}`;
+    const timeIndex = TimeIndex.parse(timeIndexBytes, this.limits.timeIndexEntriesMax);
+    if (typeof timeIndex === 'string') return `.timeindex: ${timeIndex}`;
+    // Every offset index entry comes with a time index entry unless no batch had a timestamp, so an
+    // empty time index beside a non-empty offset index was most likely lost; rebuilding is cheap.
+    if (timeIndex.entries === 0 && offsetIndex.entries > 0) return '.timeindex is empty';
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    this.sizeBytes = fileSizeBytes;
+    return this.restoreTailState();
+  }
+
+  /**
+   * Recomputes nextOffset, the largest timestamp and the bytes since the last index entry by scanning
+   * the batches after the last offset index entry (at most about index.interval.bytes plus a batch).
+   * The largest timestamp up to that entry is in the time index: an entry is written with every
+   * offset index entry whenever the maximum grew. Returns why the state is inconsistent, if it is.
+   */
+  private async restoreTailState(): Promise<string | undefined> {
+    const last = this.offsetIndex.entries - 1;
+    const startPosition = last < 0 ? 0 : this.offsetIndex.positionAt(last);
+    let maxTimestampMs = this.timeIndex.lastTimestamp;
+    let offsetOfMaxTimestamp =
+      this.timeIndex.entries === 0
+        ? this.baseOffset
+        : this.baseOffset + this.timeIndex.relativeOffsetAt(this.timeIndex.entries - 1);
+    let nextOffset = this.baseOffset;
+    let position = startPosition;
+    let first = true;
+    for await (const batch of this.scanBatches(startPosition, this.sizeBytes)) {
+      if (
+        first &&
+        last >= 0 &&
+        batch.lastOffset !== this.baseOffset + this.offsetIndex.relativeOffsetAt(last)
+      ) {
+        return `last .index entry does not point at its batch`;
+      }
+      first = false;
+      if (batch.baseOffset < nextOffset || batch.lastOffset - this.baseOffset > int32Max) {
+        return `batch at ${batch.position} has offsets out of order`;
+      }
+      if (batch.maxTimestamp > maxTimestampMs) {
+        maxTimestampMs = batch.maxTimestamp;
+        offsetOfMaxTimestamp = batch.lastOffset;
+      }
+      nextOffset = batch.lastOffset + 1;
+      position = batch.position + batch.sizeBytes;
+    }
+    if (position !== this.sizeBytes) return `.log does not end at a batch boundary (${position})`;
+    if (this.timeIndex.entries > 0 && offsetOfMaxTimestamp >= nextOffset) {
+      return 'last .timeindex entry is beyond the segment';
+    }
+    this.nextOffset = nextOffset;
+    this.maxTimestampMs = maxTimestampMs;
+    this.offsetOfMaxTimestamp = offsetOfMaxTimestamp;
+    this.bytesSinceLastIndexEntry = this.sizeBytes - startPosition;
+    return undefined;
+  }
+
+  /**
+   * Re-validates every batch (length, magic, CRC, increasing offsets), cuts the `.log` at the first
+   * bad one and rebuilds both indexes from what is left, then syncs the files. Returns true when a
+   * tail was cut.
+   */
+  private async recover(fileSizeBytes: number): Promise<boolean> {
+    this.offsetIndex.clear();
+    this.timeIndex.clear();
+    this.nextOffset = this.baseOffset;
+    this.maxTimestampMs = noTimestamp;
+    this.offsetOfMaxTimestamp = this.baseOffset;
+    this.bytesSinceLastIndexEntry = 0;
+
+    let buffer: Buffer = Buffer.alloc(0);
+    let bufferPosition = 0;
+    const ensure = async (position: number, length: number): Promise<boolean> => {
+      if (position >= bufferPosition && position + length <= bufferPosition + buffer.length) return true;
+      if (position + length > fileSizeBytes) return false;
+      const readLength = Math.min(Math.max(length, recoveryReadChunkBytes), fileSizeBytes - position);
+      buffer = await readFully(this.logHandle, position, readLength);
+      bufferPosition = position;
+      return buffer.length >= length;
+    };
+
+    let position = 0;
+    const endLimit = Math.min(fileSizeBytes, int32Max);
+    while (position < endLimit) {
+      if (!(await ensure(position, batchLogOverheadBytes))) break;
+      const sizeBytes =
+        buffer.readInt32BE(position - bufferPosition + BatchField.batchLength) + batchLogOverheadBytes;
+      if (sizeBytes < batchHeaderBytes || position + sizeBytes > endLimit) break;
+      if (!(await ensure(position, sizeBytes))) break;
+      const at = position - bufferPosition;
+      let lastOffset: number;
+      let baseOffset: number;
+      let maxTimestamp: number;
+      try {
+        const header = validateBatch(buffer, at, at + sizeBytes);
+        baseOffset = header.baseOffset;
+        lastOffset = header.lastOffset;
+        maxTimestamp = header.maxTimestamp;
+      } catch {
+        break; // corrupt: everything from here on is dropped
+      }
+      if (baseOffset < this.nextOffset || lastOffset - this.baseOffset > int32Max) break;
+      this.indexBatch(baseOffset, lastOffset, maxTimestamp, position, sizeBytes);
+      position += sizeBytes;
+    }
+    this.sizeBytes = position;
+    const truncated = position < fileSizeBytes;
+    if (truncated) await this.logHandle.truncate(position);
+    await this.logHandle.datasync();
+    await writeWholeFile(this.indexPath, this.offsetIndex.encode());
+    await writeWholeFile(this.timeIndexPath, this.timeIndex.encode());
+    this.offsetIndex.writtenCount = this.offsetIndex.entries;
+    this.timeIndex.writtenCount = this.timeIndex.entries;
+    return truncated;
+  }
+
+  /** Kafka's per-batch index rule (LogSegment.append): an entry once more than the interval was appended. */
+  private indexBatch(
+    baseOffset: number,
+    lastOffset: number,
+    maxTimestamp: number,
+    position: number,
+    sizeBytes: number,
+  ): void {
+    invariant(
+      baseOffset >= this.nextOffset,
+      () => `batch ${baseOffset} is below the segment end ${this.nextOffset}`,
+    );
+    if (maxTimestamp > this.maxTimestampMs) {
+      this.maxTimestampMs = maxTimestamp;
+      this.offsetOfMaxTimestamp = lastOffset;
+    }
+    // Entries are added in pairs (or not at all) so that the last offset index entry always has the
+    // largest timestamp up to it in the time index; restoreTailState relies on that.
+    if (
+      this.bytesSinceLastIndexEntry > this.limits.indexIntervalBytes &&
+      !this.offsetIndex.isFull &&
+      !this.timeIndex.isFull
+    ) {
+      this.offsetIndex.add(lastOffset - this.baseOffset, position);
+      this.timeIndex.maybeAdd(this.maxTimestampMs, this.offsetOfMaxTimestamp - this.baseOffset);
+      this.bytesSinceLastIndexEntry = 0;
+    }
+    this.bytesSinceLastIndexEntry += sizeBytes;
+    this.nextOffset = lastOffset + 1;
+  }
+
+  /** Opens the index files for appending; only the active segment holds these handles. */
+  async activate(): Promise<void> {
+    invariant(this.indexHandle === undefined, 'segment is already active');
+    this.indexHandle = await open(this.indexPath, 'r+');
+    this.timeIndexHandle = await open(this.timeIndexPath, 'r+');
+    // Cut trailing bytes (padding or entries beyond what is valid) so appends continue cleanly.
+    await this.indexHandle.truncate(this.offsetIndex.writtenCount * offsetIndexEntryBytes);
+    await this.timeIndexHandle.truncate(this.timeIndex.writtenCount * timeIndexEntryBytes);
+  }
+
+  /**
+   * Appends batches already validated and offset-assigned. `batches` positions are relative to
+   * `records`. Written with one write at the end of the `.log`; in-memory state changes only after
+   * the write succeeded, so readers never see a partial append.
+   */
+  async append(records: Buffer, batches: readonly BatchSummary[], nowMs: number): Promise<void> {
+    invariant(this.indexHandle !== undefined, 'append to an inactive segment');
+    invariant(this.sizeBytes + records.length <= int32Max, 'segment would exceed int32 positions');
+    const startPosition = this.sizeBytes;
+    await writeFully(this.logHandle, records, startPosition);
+    for (const batch of batches) {
+      this.indexBatch(
+        batch.baseOffset,
+        batch.lastOffset,
+        batch.maxTimestamp,
+        startPosition + batch.position,
+        batch.sizeBytes,
+      );
+    }
+    this.sizeBytes = startPosition + records.length;
+    this.rollBaseMs ??= nowMs;
+    this.lastModifiedMs = nowMs;
+    if (
+      this.offsetIndex.entries - this.offsetIndex.writtenCount >= indexUnwrittenEntriesMax ||
+      this.timeIndex.entries - this.timeIndex.writtenCount >= indexUnwrittenEntriesMax
+    ) {
+      await this.writeIndexEntries();
+    }
+  }
+
+  /** Writes index entries that are only in memory so far (one write per index file). */
+  private async writeIndexEntries(): Promise<void> {
+    invariant(this.indexHandle !== undefined && this.timeIndexHandle !== undefined, 'inactive segment');
+    const offsetFrom = this.offsetIndex.writtenCount;
+    if (offsetFrom < this.offsetIndex.entries) {
+      await writeFully(
+        this.indexHandle,
+        this.offsetIndex.encode(offsetFrom),
+        offsetFrom * offsetIndexEntryBytes,
+      );
+      this.offsetIndex.writtenCount = this.offsetIndex.entries;
+    }
+    const timeFrom = this.timeIndex.writtenCount;
+    if (timeFrom < this.timeIndex.entries) {
+      await writeFully(this.timeIndexHandle, this.timeIndex.encode(timeFrom), timeFrom * timeIndexEntryBytes);
+      this.timeIndex.writtenCount = this.timeIndex.entries;
+    }
+  }
+
+  /**
+   * fsyncs the `.log`. Index files are written but not synced: after an unclean shutdown the active
+   * segment is always recovered and its indexes rebuilt, so their durability does not matter.
+   */
+  async flush(): Promise<void> {
+    await this.writeIndexEntries();
+    await this.logHandle.datasync();
+  }
+
+  /**
+   * Stops being the active segment (on roll): records the largest timestamp as a final time index
+   * entry (as Kafka does), writes and syncs all three files and closes the index handles. Afterwards
+   * the segment is durable, so the recovery point can move past it.
+   */
+  async deactivate(): Promise<void> {
+    invariant(this.indexHandle !== undefined && this.timeIndexHandle !== undefined, 'segment is not active');
+    this.timeIndex.maybeAdd(this.maxTimestampMs, this.offsetOfMaxTimestamp - this.baseOffset, true);
+    await this.writeIndexEntries();
+    await this.logHandle.truncate(this.sizeBytes);
+    await this.logHandle.datasync();
+    await this.indexHandle.datasync();
+    await this.timeIndexHandle.datasync();
+    await this.indexHandle.close();
+    await this.timeIndexHandle.close();
+    this.indexHandle = undefined;
+    this.timeIndexHandle = undefined;
+  }
+
+  /** Reads `length` bytes at `position` (fewer if the file is shorter). */
+  async readBytes(position: number, length: number): Promise<Buffer> {
+    return readFully(this.logHandle, position, length);
+  }
+
+  /** Yields batch summaries from `from` (a batch start) until `to`; stops at an incomplete batch. */
+  async *scanBatches(from: number, to: number): AsyncGenerator<BatchSummary> {
+    let position = from;
+    while (position + batchHeaderBytes <= to) {
+      const chunk = await readFully(this.logHandle, position, Math.min(headerScanChunkBytes, to - position));
+      let at = 0;
+      while (true) {
+        const batch = summarizeBatch(chunk, at, position + at);
+        if (batch === undefined) break;
+        if (batch.sizeBytes < batchHeaderBytes || batch.position + batch.sizeBytes > to) return;
+        yield batch;
+        at += batch.sizeBytes;
+      }
+      if (at === 0) return; // the header did not fit the chunk: the file is shorter than expected
+      position += at;
+    }
+  }
+
+  /** The first batch whose last offset is >= `offset`, found through the index and a forward scan. */
+  async findBatch(offset: number, endPosition = this.sizeBytes): Promise<BatchSummary | undefined> {
+    const start = this.offsetIndex.lookupPosition(offset - this.baseOffset);
+    for await (const batch of this.scanBatches(start, endPosition)) {
+      if (batch.lastOffset >= offset) return batch;
+    }
+    return undefined;
+  }
+
+  /**
+   * The first batch, in offset order, whose maxTimestamp is >= `timestampMs` and that ends at or
+   * after `minOffset`. The time index gives the last batch that first reached a smaller or equal
+   * timestamp; every batch before it has a smaller maxTimestamp, so the scan can start there.
+   */
+  async findBatchByTimestamp(timestampMs: number, minOffset: number): Promise<BatchSummary | undefined> {
+    const entry = this.timeIndex.floorEntry(timestampMs);
+    const fromOffset = entry < 0 ? this.baseOffset : this.baseOffset + this.timeIndex.relativeOffsetAt(entry);
+    const start = this.offsetIndex.lookupPosition(Math.max(fromOffset, minOffset) - this.baseOffset);
+    for await (const batch of this.scanBatches(start, this.sizeBytes)) {
+      if (batch.maxTimestamp >= timestampMs && batch.lastOffset >= minOffset) return batch;
+    }
+    return undefined;
+  }
+
+  /**
+   * Drops every batch whose last offset is >= `offset` (a batch containing `offset` goes entirely),
+   * with its index entries, and syncs the cut. Returns the new next offset.
+   */
+  async truncateTo(offset: number): Promise<number> {
+    const cut = await this.findBatch(offset);
+    if (cut === undefined) return this.nextOffset;
+    this.offsetIndex.truncateToRelativeOffset(cut.baseOffset - this.baseOffset);
+    this.timeIndex.truncateToRelativeOffset(cut.baseOffset - this.baseOffset);
+    this.sizeBytes = cut.position;
+    await this.logHandle.truncate(cut.position);
+    await this.logHandle.datasync();
+    if (this.indexHandle !== undefined && this.timeIndexHandle !== undefined) {
+      await this.indexHandle.truncate(this.offsetIndex.writtenCount * offsetIndexEntryBytes);
+      await this.timeIndexHandle.truncate(this.timeIndex.writtenCount * timeIndexEntryBytes);
+    } else {
+      await writeWholeFile(this.indexPath, this.offsetIndex.encode());
+      await writeWholeFile(this.timeIndexPath, this.timeIndex.encode());
+      this.offsetIndex.writtenCount = this.offsetIndex.entries;
+      this.timeIndex.writtenCount = this.timeIndex.entries;
+    }
+    const problem = await this.restoreTailState();
+    invariant(
+      problem === undefined,
+      () => `segment ${this.baseOffset} inconsistent after truncation: ${problem}`,
+    );
+    if (this.isEmpty) this.rollBaseMs = undefined;
+    return this.nextOffset;
+  }
+
+  /**
+   * Marks a read in flight so the file handle stays open until it is done. Returns false when the
+   * segment was already deleted or closed under a concurrent truncation, retention or close.
+   */
+  tryRetain(): boolean {
+    if (this.retired) return false;
+    this.readers += 1;
+    return true;
+  }
+
+  async release(): Promise<void> {
+    this.readers -= 1;
+    if (this.retired && this.readers === 0) await this.closeHandles();
+  }
+
+  /** Closes the files (now, or when the last read in flight finishes). */
+  async close(): Promise<void> {
+    if (this.indexHandle !== undefined) {
+      await this.writeIndexEntries();
+      await this.logHandle.truncate(this.sizeBytes);
+    }
+    this.retired = true;
+    if (this.readers === 0) await this.closeHandles();
+  }
+
+  private async closeHandles(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.indexHandle?.close();
+    await this.timeIndexHandle?.close();
+    this.indexHandle = undefined;
+    this.timeIndexHandle = undefined;
+    await this.logHandle.close();
+  }
+
+  /** First step of a crash-safe delete: give every file the `.deleted` suffix. */
+  async renameToDeleted(): Promise<void> {
+    for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      await renameIfExists(path, path + deletedFileSuffix);
+    }
+  }
+
+  /** Last step of a delete: close and unlink the renamed files. */
+  async unlinkDeleted(): Promise<void> {
+    await this.close();
+    for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      await unlinkIfExists(path + deletedFileSuffix);
+    }
+  }
+}
+
+async function renameIfExists(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+export async function unlinkIfExists(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}

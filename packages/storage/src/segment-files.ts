@@ -1,0 +1,37 @@
+// File names of a partition directory, as Kafka lays them out:
+//   00000000000000001234.log        record batches back to back
+//   00000000000000001234.index      offset index
+//   00000000000000001234.timeindex  time index
+// named by the segment's base offset, zero-padded to 20 digits. `.deleted` is appended to a file that
+// is being removed, so a crash between rename and unlink leaves a name the next open recognises.
+
+export const logFileSuffix = '.log';
+export const indexFileSuffix = '.index';
+export const timeIndexFileSuffix = '.timeindex';
+export const deletedFileSuffix = '.deleted';
+/** Suffixes of Kafka's in-progress files; none are ours to finish, so open removes leftovers. */
+export const leftoverFileSuffixes = [deletedFileSuffix, '.cleaned', '.swap', '.tmp'] as const;
+
+const offsetDigits = 20;
+
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return String(baseOffset).padStart(offsetDigits, '0') + suffix;
+}
+
+/** Base offset of a segment file name with `suffix`, or undefined when the name is not one. */
+export function parseSegmentFileName(name: string, suffix: string): number | undefined {
+  if (!name.endsWith(suffix)) return undefined;
+  const digits = name.slice(0, name.length - suffix.length);
+  if (digits.length !== offsetDigits || !/^\d+$/.test(digits)) return undefined;
+  const baseOffset = Number(digits);
+  return Number.isSafeInteger(baseOffset) ? baseOffset : undefined;
+}
+
+/** `<topic>-<partition>` → its parts; topics may contain '-', so split at the last one. */
+export function parsePartitionDirName(name: string): { topic: string; partition: number } | undefined {
+  const match = /^(.+)-(\d+)$/.exec(name);
+  if (match === null) return undefined;
+  const partition = Number(match[2]);
+  if (!Number.isSafeInteger(partition) || partition > 0x7fff_ffff) return undefined;
+  return { topic: match[1]!, partition };
+}

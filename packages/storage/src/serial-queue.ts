@@ -1,0 +1,37 @@
+// Runs async operations one at a time, in submission order. Each partition log owns one, so two
+// appends (or an append and a truncation) never interleave their writes and in-memory updates.
+
+import { StorageQueueFullError } from './errors.js';
+
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  private pendingCount = 0;
+
+  constructor(
+    private readonly name: string,
+    /** Operations allowed to wait at once; beyond it submit() throws instead of growing memory. */
+    private readonly pendingOperationsMax: number,
+  ) {}
+
+  get pending(): number {
+    return this.pendingCount;
+  }
+
+  run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.pendingCount >= this.pendingOperationsMax) {
+      return Promise.reject(new StorageQueueFullError(this.name, this.pendingOperationsMax));
+    }
+    this.pendingCount += 1;
+    const result = this.tail.then(operation);
+    // The chain continues whether the operation failed or not; the caller sees the failure.
+    this.tail = result.then(
+      () => {
+        this.pendingCount -= 1;
+      },
+      () => {
+        this.pendingCount -= 1;
+      },
+    );
+    return result;
+  }
+}
