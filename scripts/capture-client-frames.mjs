@@ -224,22 +224,20 @@ function startCaptureBroker(clientName) {
     const { body } = request;
     switch (request.apiKey) {
       case ApiKey.FindCoordinator:
-        return {
-          throttleTimeMs: 0,
-          errorCode: 0,
-          errorMessage: null,
-          nodeId,
-          host: '127.0.0.1',
-          port,
-          coordinators: (body.coordinatorKeys ?? []).map((key) => ({
-            key,
-            nodeId,
-            host: '127.0.0.1',
-            port,
-            errorCode: 0,
-            errorMessage: null,
-          })),
-        };
+        // v4 batches coordinator keys; v0-3 name one coordinator at the top level.
+        if (request.apiVersion >= 4) {
+          return {
+            throttleTimeMs: 0,
+            coordinators: body.coordinatorKeys.map((key) => ({
+              key,
+              nodeId,
+              host: '127.0.0.1',
+              port,
+              errorCode: 0,
+            })),
+          };
+        }
+        return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId, host: '127.0.0.1', port };
       case ApiKey.JoinGroup: {
         const memberId = body.memberId === '' ? `${request.header.clientId ?? 'member'}-1` : body.memberId;
         const protocol = body.protocols[0];
@@ -247,7 +245,6 @@ function startCaptureBroker(clientName) {
           throttleTimeMs: 0,
           errorCode: 0,
           generationId: groupGenerationId,
-          protocolType: body.protocolType,
           protocolName: protocol?.name ?? '',
           leader: memberId,
           memberId,
@@ -259,8 +256,6 @@ function startCaptureBroker(clientName) {
         return {
           throttleTimeMs: 0,
           errorCode: 0,
-          protocolType: body.protocolType ?? null,
-          protocolName: body.protocolName ?? null,
           assignment: own?.assignment ?? Buffer.alloc(0),
         };
       }
@@ -361,7 +356,13 @@ const drivers = {
   async kcat(port) {
     const broker = `127.0.0.1:${port}`;
     const common = ['-b', broker, '-X', 'client.id=gregor-capture', '-m', '5'];
-    for (const args of [['-L'], ['-P', '-t', 't'], ['-C', '-t', 't', '-o', 'beginning', '-e']]) {
+    for (const args of [
+      ['-L'],
+      ['-P', '-t', 't'],
+      ['-C', '-t', 't', '-o', 'beginning', '-e'],
+      // A balanced consumer: FindCoordinator, JoinGroup, SyncGroup, OffsetFetch, Heartbeat, LeaveGroup.
+      ['-G', 'g', '-e', 't'],
+    ]) {
       const result = await run('kcat', [...common, ...args], { input: 'hello\nworld\n' });
       console.log(`kcat ${args.join(' ')} -> exit ${result.code}`);
       if (result.code !== 0) console.log(result.output.slice(0, 2000));
@@ -387,9 +388,12 @@ const drivers = {
           await admin.fetchTopicOffsets('t');
           await admin.createPartitions({ topicPartitions: [{ topic: 't', count: 2 }] });
           await admin.describeConfigs({ resources: [{ type: 2, name: 't' }], includeSynonyms: false });
+          await admin.deleteTopics({ topics: ['t'] });
           await admin.listGroups();
           await admin.describeGroups(['g']);
-          await admin.deleteTopics({ topics: ['t'] });
+          await admin.fetchOffsets({ groupId: 'g', topics: ['t'] });
+          await admin.setOffsets({ groupId: 'g', topic: 't', partitions: [{ partition: 0, offset: '0' }] });
+          await admin.deleteGroups(['g']);
           await admin.disconnect();
         },
       ],
@@ -436,7 +440,7 @@ const drivers = {
   async 'kafka-python'(port) {
     const script = `
 import sys, logging
-from kafka import KafkaProducer, KafkaConsumer, KafkaAdminClient, TopicPartition
+from kafka import KafkaProducer, KafkaConsumer, KafkaAdminClient, TopicPartition, OffsetAndMetadata
 from kafka.admin import NewTopic, NewPartitions, ConfigResource, ConfigResourceType
 broker = '127.0.0.1:${port}'
 def step(name, fn):
@@ -449,8 +453,10 @@ def admin():
     a.create_topics([NewTopic('t', 1, 1)])
     a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, 't')])
     a.create_partitions({'t': NewPartitions(2)})
-    a.list_consumer_groups()
     a.delete_topics(['t'])
+    a.list_consumer_groups()
+    a.describe_consumer_groups(['g'])
+    a.list_consumer_group_offsets('g')
     a.close()
 def produce():
     p = KafkaProducer(bootstrap_servers=broker, client_id='gregor-capture', acks='all')
@@ -463,9 +469,10 @@ def consume():
     c.assign([tp]); c.seek_to_beginning(tp); c.poll(timeout_ms=500); c.close()
 def group():
     c = KafkaConsumer('t', bootstrap_servers=broker, client_id='gregor-capture', group_id='g',
-                      consumer_timeout_ms=1500, request_timeout_ms=5000, heartbeat_interval_ms=100)
+                      consumer_timeout_ms=1500, session_timeout_ms=6000, request_timeout_ms=7000,
+                      heartbeat_interval_ms=100)
     for _ in c: pass
-    c.commit_async = None
+    c.commit({TopicPartition('t', 0): OffsetAndMetadata(0, '')})
     c.close()
 step('admin', admin); step('producer', produce); step('consumer', consume); step('group consumer', group)
 `;

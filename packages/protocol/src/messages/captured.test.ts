@@ -18,6 +18,7 @@ const fixtures = readdirSync(fixturesDir)
 
 const captureTopic = 't';
 const captureClientId = 'gregor-capture';
+const captureGroup = 'g';
 
 /** What the capture run asked each client to do, checked per api. */
 function expectCaptureValues(request: DecodedRequest): void {
@@ -58,6 +59,38 @@ function expectCaptureValues(request: DecodedRequest): void {
       return;
     case ApiKey.DescribeConfigs:
       expect(request.body.resources[0]).toMatchObject({ resourceType: 2, resourceName: captureTopic });
+      return;
+    case ApiKey.FindCoordinator:
+      if (request.apiVersion >= 4) expect(request.body.coordinatorKeys).toContain(captureGroup);
+      else expect(request.body.key).toBe(captureGroup);
+      return;
+    case ApiKey.JoinGroup:
+      expect(request.body).toMatchObject({ groupId: captureGroup, protocolType: 'consumer' });
+      expect(request.body.protocols.length).toBeGreaterThan(0);
+      return;
+    case ApiKey.SyncGroup:
+    case ApiKey.Heartbeat:
+    case ApiKey.OffsetCommit:
+      expect(request.body.groupId).toBe(captureGroup);
+      return;
+    case ApiKey.LeaveGroup:
+      expect(request.body.groupId).toBe(captureGroup);
+      if (request.apiVersion >= 3) expect(request.body.members.length).toBe(1);
+      else expect(request.body.memberId).not.toBe('');
+      return;
+    case ApiKey.OffsetFetch:
+      expect(request.apiVersion >= 8 ? request.body.groups[0]?.groupId : request.body.groupId).toBe(
+        captureGroup,
+      );
+      return;
+    case ApiKey.DescribeGroups:
+    case ApiKey.DeleteGroups:
+      expect(
+        request.apiKey === ApiKey.DescribeGroups ? request.body.groups : request.body.groupsNames,
+      ).toEqual([captureGroup]);
+      return;
+    case ApiKey.InitProducerId:
+      expect(request.body.transactionalId).toBeNull();
       return;
   }
 }

@@ -5,12 +5,24 @@ import { ApiKey } from './api-keys.js';
 import { apiVersionsApi } from './apis/api-versions.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
+import { deleteGroupsApi } from './apis/delete-groups.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
+import { describeGroupsApi } from './apis/describe-groups.js';
 import { fetchApi } from './apis/fetch.js';
+import { findCoordinatorApi } from './apis/find-coordinator.js';
+import { heartbeatApi } from './apis/heartbeat.js';
+import { initProducerIdApi } from './apis/init-producer-id.js';
+import { joinGroupApi } from './apis/join-group.js';
+import { leaveGroupApi } from './apis/leave-group.js';
+import { listGroupsApi } from './apis/list-groups.js';
 import { listOffsetsApi } from './apis/list-offsets.js';
 import { metadataApi } from './apis/metadata.js';
+import { offsetCommitApi } from './apis/offset-commit.js';
+import { offsetFetchApi } from './apis/offset-fetch.js';
+import { offsetForLeaderEpochApi } from './apis/offset-for-leader-epoch.js';
 import { produceApi } from './apis/produce.js';
+import { syncGroupApi } from './apis/sync-group.js';
 import type { Decoded, EncodeInput } from './schema.js';
 
 export const apis = {
@@ -18,11 +30,23 @@ export const apis = {
   [ApiKey.Fetch]: fetchApi,
   [ApiKey.ListOffsets]: listOffsetsApi,
   [ApiKey.Metadata]: metadataApi,
+  [ApiKey.OffsetCommit]: offsetCommitApi,
+  [ApiKey.OffsetFetch]: offsetFetchApi,
+  [ApiKey.FindCoordinator]: findCoordinatorApi,
+  [ApiKey.JoinGroup]: joinGroupApi,
+  [ApiKey.Heartbeat]: heartbeatApi,
+  [ApiKey.LeaveGroup]: leaveGroupApi,
+  [ApiKey.SyncGroup]: syncGroupApi,
+  [ApiKey.DescribeGroups]: describeGroupsApi,
+  [ApiKey.ListGroups]: listGroupsApi,
   [ApiKey.ApiVersions]: apiVersionsApi,
   [ApiKey.CreateTopics]: createTopicsApi,
   [ApiKey.DeleteTopics]: deleteTopicsApi,
+  [ApiKey.InitProducerId]: initProducerIdApi,
+  [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpochApi,
   [ApiKey.DescribeConfigs]: describeConfigsApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
+  [ApiKey.DeleteGroups]: deleteGroupsApi,
 } as const;
 
 export type Apis = typeof apis;

@@ -1,0 +1,30 @@
+// LeaveGroup (key 13), versions 0-4; flexible from 4. Version 3 batches members (KIP-345).
+//   Request  v0-2 => group_id member_id
+//   Request  v3+  => group_id [members => member_id group_instance_id(nullable)]
+//   Response      => throttle_time_ms(1+) error_code
+//                    [members => member_id group_instance_id(nullable) error_code](3+)
+// Spec: apache/kafka LeaveGroupRequest.json / LeaveGroupResponse.json (v5 reason omitted).
+
+import { defineApi } from '../api.js';
+import { f } from '../schema.js';
+
+export const leaveGroupApi = defineApi(
+  'LeaveGroup',
+  {
+    groupId: f.string('0+'),
+    memberId: f.string('0-2'),
+    members: f.structArray('3+', {
+      memberId: f.string('3+'),
+      groupInstanceId: f.string('3+', { nullableVersions: '3+', default: null }),
+    }),
+  },
+  {
+    throttleTimeMs: f.int32('1+', { ignorable: true }),
+    errorCode: f.int16('0+'),
+    members: f.structArray('3+', {
+      memberId: f.string('3+'),
+      groupInstanceId: f.string('3+', { nullableVersions: '3+', default: null }),
+      errorCode: f.int16('3+'),
+    }),
+  },
+);

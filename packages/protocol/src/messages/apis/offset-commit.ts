@@ -1,0 +1,38 @@
+// OffsetCommit (key 8), versions 0-8; flexible from 8.
+//   Request  => group_id generation_id(1+) member_id(1+) group_instance_id(7+, nullable)
+//               retention_time_ms(2-4)
+//               [topics => name [partitions => partition_index committed_offset
+//                 committed_leader_epoch(6+) commit_timestamp(v1 only) committed_metadata(nullable)]]
+//   Response => throttle_time_ms(3+) [topics => name [partitions => partition_index error_code]]
+// Spec: apache/kafka OffsetCommitRequest.json / OffsetCommitResponse.json (v9 topic ids omitted).
+
+import { defineApi } from '../api.js';
+import { f } from '../schema.js';
+
+export const offsetCommitApi = defineApi(
+  'OffsetCommit',
+  {
+    groupId: f.string('0+'),
+    generationId: f.int32('1+', { default: -1, ignorable: true }),
+    memberId: f.string('1+', { ignorable: true }),
+    groupInstanceId: f.string('7+', { nullableVersions: '7+', default: null }),
+    retentionTimeMs: f.int64('2-4', { default: -1n, ignorable: true }),
+    topics: f.structArray('0+', {
+      name: f.string('0+'),
+      partitions: f.structArray('0+', {
+        partitionIndex: f.int32('0+'),
+        committedOffset: f.int64('0+'),
+        committedLeaderEpoch: f.int32('6+', { default: -1, ignorable: true }),
+        commitTimestamp: f.int64('1', { default: -1n }),
+        committedMetadata: f.string('0+', { nullableVersions: '0+' }),
+      }),
+    }),
+  },
+  {
+    throttleTimeMs: f.int32('3+', { ignorable: true }),
+    topics: f.structArray('0+', {
+      name: f.string('0+'),
+      partitions: f.structArray('0+', { partitionIndex: f.int32('0+'), errorCode: f.int16('0+') }),
+    }),
+  },
+);

@@ -1,0 +1,63 @@
+// OffsetFetch (key 9), versions 0-8; flexible from 6. Version 8 batches groups.
+//   Request  v0-7 => group_id [topics => name [partition_indexes]](nullable 2+: null = all)
+//                    require_stable(7+)
+//   Request  v8   => [groups => group_id [topics => name [partition_indexes]](nullable)] require_stable
+//   Response v0-7 => throttle_time_ms(3+) [topics => name [partitions => partition_index
+//                      committed_offset committed_leader_epoch(5+) metadata(nullable) error_code]]
+//                    error_code(2+)
+//   Response v8   => throttle_time_ms [groups => group_id [topics => name [partitions => ...]]
+//                      error_code]
+// No committed offset is reported as offset -1. Spec: apache/kafka OffsetFetchRequest.json /
+// OffsetFetchResponse.json (v9 topic ids omitted; the response JSON calls `groups` "GroupIds").
+
+import { defineApi } from '../api.js';
+import { f, t } from '../schema.js';
+
+export const offsetFetchApi = defineApi(
+  'OffsetFetch',
+  {
+    groupId: f.string('0-7'),
+    topics: f.structArray(
+      '0-7',
+      { name: f.string('0-7'), partitionIndexes: f.array('0-7', t.int32) },
+      { nullableVersions: '2-7' },
+    ),
+    groups: f.structArray('8+', {
+      groupId: f.string('8+'),
+      topics: f.structArray(
+        '8+',
+        { name: f.string('8+'), partitionIndexes: f.array('8+', t.int32) },
+        { nullableVersions: '8+' },
+      ),
+    }),
+    requireStable: f.bool('7+', { default: false }),
+  },
+  {
+    throttleTimeMs: f.int32('3+', { ignorable: true }),
+    topics: f.structArray('0-7', {
+      name: f.string('0-7'),
+      partitions: f.structArray('0-7', {
+        partitionIndex: f.int32('0-7'),
+        committedOffset: f.int64('0-7'),
+        committedLeaderEpoch: f.int32('5-7', { default: -1, ignorable: true }),
+        metadata: f.string('0-7', { nullableVersions: '0-7' }),
+        errorCode: f.int16('0-7'),
+      }),
+    }),
+    errorCode: f.int16('2-7', { default: 0, ignorable: true }),
+    groups: f.structArray('8+', {
+      groupId: f.string('8+'),
+      topics: f.structArray('8+', {
+        name: f.string('8+'),
+        partitions: f.structArray('8+', {
+          partitionIndex: f.int32('8+'),
+          committedOffset: f.int64('8+'),
+          committedLeaderEpoch: f.int32('8+', { default: -1, ignorable: true }),
+          metadata: f.string('8+', { nullableVersions: '8+' }),
+          errorCode: f.int16('8+'),
+        }),
+      }),
+      errorCode: f.int16('8+', { default: 0, ignorable: true }),
+    }),
+  },
+);

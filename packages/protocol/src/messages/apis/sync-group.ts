@@ -1,0 +1,24 @@
+// SyncGroup (key 14), versions 0-4; flexible from 4.
+//   Request  => group_id generation_id member_id group_instance_id(3+, nullable)
+//               [assignments => member_id assignment]
+//   Response => throttle_time_ms(1+) error_code assignment
+// Spec: apache/kafka SyncGroupRequest.json / SyncGroupResponse.json (v5 protocol fields omitted).
+
+import { defineApi } from '../api.js';
+import { f } from '../schema.js';
+
+export const syncGroupApi = defineApi(
+  'SyncGroup',
+  {
+    groupId: f.string('0+'),
+    generationId: f.int32('0+'),
+    memberId: f.string('0+'),
+    groupInstanceId: f.string('3+', { nullableVersions: '3+', default: null }),
+    assignments: f.structArray('0+', { memberId: f.string('0+'), assignment: f.bytes('0+') }),
+  },
+  {
+    throttleTimeMs: f.int32('1+', { ignorable: true }),
+    errorCode: f.int16('0+'),
+    assignment: f.bytes('0+'),
+  },
+);
