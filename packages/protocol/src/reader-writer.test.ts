@@ -41,7 +41,7 @@ function checkRoundTrip<T>(
   );
 }
 
-const nullableBuffer = fc.option(
+const nullableBuffer: fc.Arbitrary<Buffer | null> = fc.option(
   fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
   { nil: null },
 );
@@ -182,7 +182,7 @@ describe('Reader/Writer round trips', () => {
 
   it('strings, bytes and their nullable and compact forms', () => {
     const text = fc.string({ unit: 'grapheme', maxLength: 100 });
-    const bytes = fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b));
+    const bytes: fc.Arbitrary<Buffer> = fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b));
     checkRoundTrip(
       text,
       (w, v) => w.string(v),

@@ -1,0 +1,38 @@
+// The `gregor` subcommand table. Each command gets its arguments and two text outputs and returns an
+// exit code, so tests call it without spawning a process. Add a command by adding a row.
+
+import { runDumpLog, type TextOutput } from './dump-log.js';
+
+export interface CliCommand {
+  readonly summary: string;
+  readonly run: (args: readonly string[], out: TextOutput, err: TextOutput) => number | Promise<number>;
+}
+
+export const usageExitCode = 2;
+
+export const commands: Readonly<Record<string, CliCommand>> = {
+  'dump-log': { summary: 'print the batches of a .log segment or the entries of an index', run: runDumpLog },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const rows = Object.entries(commands).map(
+    ([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`,
+  );
+  return `Usage: gregor <command> [arguments]\n\nCommands:\n${rows.join('\n')}\n`;
+}
+
+/** Runs `gregor <argv...>`; returns the exit code (2 for a usage error). */
+export async function runCli(argv: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? err : out).write(usage());
+    return name === undefined ? usageExitCode : 0;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) {
+    err.write(`gregor: unknown command '${name}'\n${usage()}`);
+    return usageExitCode;
+  }
+  return command.run(args, out, err);
+}
