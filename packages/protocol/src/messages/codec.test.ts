@@ -82,6 +82,26 @@ describe('non-flexible vs flexible layout', () => {
     expect(frame).toEqual(hex('00000005  0000 02 0012 0000 0003 00 00000000 00'));
   });
 
+  it('encodes Heartbeat v3 and flexible v4 with a null group instance id', () => {
+    const body = { groupId: 'g', generationId: 1, memberId: 'm', groupInstanceId: null };
+    expect(encodeRequest(ApiKey.Heartbeat, 3, 2, null, body)).toEqual(
+      hex('000c 0003 00000002 ffff  0001 67 00000001 0001 6d ffff'),
+    );
+    expect(encodeRequest(ApiKey.Heartbeat, 4, 2, null, body)).toEqual(
+      hex('000c 0004 00000002 ffff 00  02 67 00000001 02 6d 00 00'),
+    );
+  });
+
+  it('switches FindCoordinator from one key (v3) to batched keys (v4)', () => {
+    expect(encodeRequest(ApiKey.FindCoordinator, 3, 1, 'c', { key: 'g', keyType: 0 })).toEqual(
+      hex('000a 0003 00000001 0001 63 00  02 67 00 00'),
+    );
+    expect(encodeRequest(ApiKey.FindCoordinator, 4, 1, 'c', { key: '', coordinatorKeys: ['g'] })).toEqual(
+      hex('000a 0004 00000001 0001 63 00  00 02 02 67 00'),
+    );
+    expect(() => encodeRequest(ApiKey.FindCoordinator, 4, 1, 'c', { key: 'g' })).toThrow(EncodeError);
+  });
+
   it('writes a size prefix in place when asked', () => {
     const frame = encodeRequest(ApiKey.Metadata, 0, 1, 'c', { topics: [] }, { sizePrefix: true });
     expect(frame).toEqual(hex('0000000f 0003 0000 00000001 0001 63 00000000'));
