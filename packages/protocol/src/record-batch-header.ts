@@ -102,10 +102,13 @@ export interface BatchHeader {
 export function readInt64AsNumber(buffer: Buffer, position: number): number {
   const high = buffer.readInt32BE(position);
   const low = buffer.readUInt32BE(position + 4);
-  if (high > 0x1fffff || high < -0x200000) {
+  const value = high * 0x1_0000_0000 + low;
+  // Exact for every int64 whose high word is within +-2^21; checking the result (not only the high
+  // word) also refuses -2^53, which writeInt64FromNumber would not accept back.
+  if (!Number.isSafeInteger(value)) {
     throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `int64 at ${position} is beyond 2^53`);
   }
-  return high * 0x1_0000_0000 + low;
+  return value;
 }
 
 /** Writes a safe-integer number as a big-endian int64. */
