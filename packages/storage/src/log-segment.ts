@@ -286,8 +286,10 @@ export class LogSegment {
       ) {
         return `last .index entry does not point at its batch`;
       }
+      // The scan starts at an indexed batch whose base offset only the batch itself knows.
+      if (first) nextOffset = batch.baseOffset;
       first = false;
-      if (batch.baseOffset < nextOffset || batch.lastOffset - this.baseOffset > int32Max) {
+      if (batch.baseOffset !== nextOffset || batch.lastOffset - this.baseOffset > int32Max) {
         return `batch at ${batch.position} has offsets out of order`;
       }
       if (batch.maxTimestamp > maxTimestampMs) {
@@ -352,7 +354,9 @@ export class LogSegment {
       } catch {
         break; // corrupt: everything from here on is dropped
       }
-      if (baseOffset < this.nextOffset || lastOffset - this.baseOffset > int32Max) break;
+      // Offsets inside a segment are contiguous (a gap always starts a new segment), so a damaged
+      // baseOffset, which the CRC does not cover, is caught here.
+      if (baseOffset !== this.nextOffset || lastOffset - this.baseOffset > int32Max) break;
       this.indexBatch(baseOffset, lastOffset, maxTimestamp, position, sizeBytes);
       position += sizeBytes;
     }
@@ -376,8 +380,8 @@ export class LogSegment {
     sizeBytes: number,
   ): void {
     invariant(
-      baseOffset >= this.nextOffset,
-      () => `batch ${baseOffset} is below the segment end ${this.nextOffset}`,
+      baseOffset === this.nextOffset,
+      () => `batch ${baseOffset} does not continue the segment at ${this.nextOffset}`,
     );
     if (maxTimestamp > this.maxTimestampMs) {
       this.maxTimestampMs = maxTimestamp;

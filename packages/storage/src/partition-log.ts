@@ -321,7 +321,8 @@ export class PartitionLog {
   /**
    * Follower append (replication): the batches keep their offsets and epochs. The first must start at
    * or after the log end offset and offsets must increase; otherwise UnexpectedAppendOffsetError
-   * (replication must truncate first). Gaps are allowed, as in Kafka.
+   * (replication must truncate first). Gaps between record sets are allowed, as in Kafka; a gap
+   * starts a new segment. Inside one record set the batches must be contiguous.
    */
   async appendAsFollower(records: Buffer): Promise<AppendResult> {
     this.ensureOpen();
@@ -330,8 +331,9 @@ export class PartitionLog {
     return this.queue.run(async () => {
       this.ensureOpen();
       let expected = this.logEndOffset;
-      for (const batch of batches) {
-        if (batch.baseOffset < expected) throw new UnexpectedAppendOffsetError(batch.baseOffset, expected);
+      for (const [i, batch] of batches.entries()) {
+        const ok = i === 0 ? batch.baseOffset >= expected : batch.baseOffset === expected;
+        if (!ok) throw new UnexpectedAppendOffsetError(batch.baseOffset, expected);
         expected = batch.lastOffset + 1;
       }
       return this.appendAssigned(records, batches);
@@ -343,7 +345,13 @@ export class PartitionLog {
     const first = batches[0]!;
     const last = batches[batches.length - 1]!;
     invariant(first.baseOffset >= this.logEndOffset, () => `${this.name}: append below the log end offset`);
-    if (this.shouldRoll(records.length, last.lastOffset, batches.length, nowMs)) {
+    for (let i = 1; i < batches.length; i++) {
+      invariant(
+        batches[i]!.baseOffset === batches[i - 1]!.lastOffset + 1,
+        () => `${this.name}: gap inside a record set`,
+      );
+    }
+    if (this.shouldRoll(records.length, first.baseOffset, last.lastOffset, batches.length, nowMs)) {
       await this.rollLocked(first.baseOffset);
     }
     const active = this.activeSegment;
@@ -365,18 +373,28 @@ export class PartitionLog {
     };
   }
 
-  private shouldRoll(incomingBytes: number, lastOffset: number, batchCount: number, nowMs: number): boolean {
+  private shouldRoll(
+    incomingBytes: number,
+    firstOffset: number,
+    lastOffset: number,
+    batchCount: number,
+    nowMs: number,
+  ): boolean {
     const active = this.activeSegment;
     const offsetOverflow = lastOffset - active.baseOffset > int32Max;
+    // Offsets inside a segment are contiguous, so recovery can tell a damaged baseOffset (outside the
+    // CRC) from a real one; a follower offset gap therefore starts a new segment.
+    const offsetGap = firstOffset !== active.nextOffset;
     // An empty segment takes any append (a batch above segment.bytes gets a segment of its own),
-    // except one whose offsets it cannot express: then it is replaced.
-    if (active.isEmpty) return offsetOverflow;
+    // except one it cannot hold contiguously: then it is replaced.
+    if (active.isEmpty) return offsetOverflow || offsetGap;
     const { segmentBytes, segmentMs } = this.configValue;
     return (
       active.sizeBytes + incomingBytes > segmentBytes ||
       (active.rollBaseMs !== undefined && nowMs - active.rollBaseMs >= segmentMs) ||
       active.indexesCouldOverflow(batchCount) ||
-      offsetOverflow
+      offsetOverflow ||
+      offsetGap
     );
   }
 
