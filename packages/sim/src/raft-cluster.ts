@@ -22,6 +22,11 @@ export interface RaftSimOptions {
   readonly chaosMs: number;
   /** After everything heals, a proposal must be committed on every node within this bound. */
   readonly livenessBoundMs: number;
+  /**
+   * 'chaos': random faults for chaosMs, then heal. 'leader-kill': a healthy network, the leader is
+   * killed at chaosMs and never restarted; the run measures how long until a new leader commits.
+   */
+  readonly scenario?: 'chaos' | 'leader-kill';
 }
 
 export interface RaftSimResult {
@@ -35,6 +40,8 @@ export interface RaftSimResult {
   readonly snapshotsInstalled: number;
   /** Simulated ms from the final heal until a new proposal was applied on every node. */
   readonly recoveryMs: number;
+  /** 'leader-kill' only: ms from the kill until a new leader committed an entry of its own epoch. */
+  readonly failoverMs: number | undefined;
 }
 
 const CLUSTER_ID = 'sim-cluster';
@@ -104,6 +111,8 @@ export class RaftSimulation {
   private readonly probes = new Map<string, number>();
   private healedAtMs: number | undefined;
   private recoveredAtMs: number | undefined;
+  private killed: { atMs: number; epoch: number } | undefined;
+  private failoverMs: number | undefined;
 
   constructor(private readonly options: RaftSimOptions) {
     this.random = new SeededRandom(options.seed);
@@ -140,36 +149,69 @@ export class RaftSimulation {
   private runUnchecked(): RaftSimResult {
     for (const host of this.hosts) this.start(host);
     this.scheduleProposal();
-    this.scheduleFault();
     const chaosEndMs = this.options.chaosMs;
-    this.scheduler.at(chaosEndMs, () => this.healEverything());
+    if (this.options.scenario === 'leader-kill') {
+      this.scheduler.at(chaosEndMs, () => this.killLeader());
+    } else {
+      this.scheduleFault();
+      this.scheduler.at(chaosEndMs, () => this.healEverything());
+    }
     const deadlineMs = chaosEndMs + this.options.livenessBoundMs;
-    while (this.recoveredAtMs === undefined && this.scheduler.runNext(deadlineMs)) {
+    while (!this.finished() && this.scheduler.runNext(deadlineMs)) {
       if (this.scheduler.executedEvents > EVENTS_PER_RUN_MAX) {
         throw new SafetyViolation(`more than ${EVENTS_PER_RUN_MAX} events: livelock?`);
       }
       this.checkAll();
     }
-    if (this.recoveredAtMs === undefined) {
+    if (this.options.scenario === 'leader-kill') {
+      if (this.failoverMs === undefined) throw new SafetyViolation(`no failover: ${this.describe()}`);
+    } else if (this.recoveredAtMs === undefined) {
       throw new SafetyViolation(
         `liveness: no proposal committed on all ${this.options.voters} nodes within ` +
           `${this.options.livenessBoundMs} ms of the final heal (${this.describe()})`,
       );
     }
     const cores = new Map<number, RaftNode>();
-    for (const host of this.hosts) cores.set(host.id, host.core!);
+    for (const host of this.hosts) if (host.core !== undefined) cores.set(host.id, host.core);
     this.checker.fullLogMatchingCheck(cores);
     return {
       seed: this.options.seed,
       voters: this.options.voters,
       events: this.scheduler.executedEvents,
       committedEntries: this.checker.committedEndOffset,
-      leaderEpochs: Math.max(...this.hosts.map((host) => host.core!.status().epoch)),
+      leaderEpochs: Math.max(...[...cores.values()].map((core) => core.status().epoch)),
       crashes: this.crashes,
       partitions: this.partitions,
       snapshotsInstalled: this.snapshotsInstalled,
-      recoveryMs: this.recoveredAtMs - (this.healedAtMs ?? chaosEndMs),
+      recoveryMs: (this.recoveredAtMs ?? chaosEndMs) - (this.healedAtMs ?? chaosEndMs),
+      failoverMs: this.failoverMs,
     };
+  }
+
+  private finished(): boolean {
+    return this.options.scenario === 'leader-kill'
+      ? this.failoverMs !== undefined
+      : this.recoveredAtMs !== undefined;
+  }
+
+  private killLeader(): void {
+    const leader = this.hosts.find((host) => host.core?.status().role === 'leader');
+    if (leader === undefined) throw new SafetyViolation(`no leader to kill: ${this.describe()}`);
+    this.killed = { atMs: this.scheduler.nowMs, epoch: leader.core!.status().epoch };
+    this.crash(leader);
+  }
+
+  /** A leader newer than the killed one whose high watermark covers an entry of its own epoch. */
+  private checkFailover(): void {
+    const killed = this.killed;
+    if (killed === undefined || this.failoverMs !== undefined) return;
+    for (const host of this.hosts) {
+      const status = host.core?.status();
+      if (status?.role !== 'leader' || status.epoch <= killed.epoch || status.highWatermark === 0) continue;
+      if (host.core!.epochAt(status.highWatermark - 1) === status.epoch) {
+        this.failoverMs = this.scheduler.nowMs - killed.atMs;
+      }
+    }
   }
 
   private describe(): string {
@@ -186,6 +228,7 @@ export class RaftSimulation {
     for (const host of this.hosts) {
       if (host.core !== undefined) this.checker.onNodeState(host.id, host.core);
     }
+    this.checkFailover();
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -274,7 +317,8 @@ export class RaftSimulation {
         `node ${host.id} applied ${entry.offset}, expected ${machine.appliedEndOffset}`,
       );
     }
-    machine.digest = this.checker.onApplied(host.id, entry, machine.digest);
+    const epoch = host.core!.status().epoch;
+    machine.digest = this.checker.onApplied(host.id, entry, machine.digest, epoch);
     machine.appliedEndOffset++;
     const key = payloadText(entry);
     const appliedBy = this.probes.get(key);

@@ -176,7 +176,8 @@ describe('RaftNode elections', () => {
     advance(net, T.fetchTimeoutMs);
     expect(isolated.status().role).toBe('prospective');
     net.cut.clear();
-    advance(net, T.requestTimeoutMs);
+    // Refused pre-votes name leader 1; node 3 asks it directly and its (long-polled) answer brings it back.
+    advance(net, T.requestTimeoutMs + T.fetchMaxWaitMs * 2);
     expect(net.nodes.get(1)!.status()).toMatchObject({ role: 'leader', epoch: 1 });
     // Node 3 learnt the leader from the refusals and follows it again.
     expect(isolated.status()).toMatchObject({ role: 'follower', epoch: 1, leaderId: 1 });

@@ -151,6 +151,12 @@ export class RaftNode {
   /** Log end offset known to be durable (advanced by advance()). */
   private durableEndOffset: number;
   private state: RoleState;
+  /**
+   * The leader of this epoch we stopped hearing from. Voters may still name it for a while; that
+   * hearsay must not pull us back to following it (only a message from it does), or every voter keeps
+   * re-adopting a dead leader from the others and nobody campaigns.
+   */
+  private abandonedLeaderId: number | undefined;
 
   // Changes since the last ready(), to hand to the store.
   private hardStateDirty = false;
@@ -444,6 +450,7 @@ export class RaftNode {
     if (epoch > this.epoch) {
       this.epoch = epoch;
       this.votedFor = undefined;
+      this.abandonedLeaderId = undefined;
       this.hardStateDirty = true;
     } else {
       invariant(
@@ -529,6 +536,7 @@ export class RaftNode {
       return;
     }
     if (this.nowMs >= state.lastLeaderContactMs + this.config.fetchTimeoutMs) {
+      this.abandonedLeaderId = state.leaderId;
       this.becomeProspective();
       return;
     }
@@ -545,6 +553,9 @@ export class RaftNode {
     }
     if (this.nowMs >= state.resendAtMs) {
       state.resendAtMs = this.nowMs + this.config.requestTimeoutMs;
+      // A pre-vote refusal is not final: the voter may since have lost its leader too. Asking again
+      // within the round (instead of after a whole election timeout) is what keeps failover short.
+      if (state.role === 'prospective') state.rejectedBy.clear();
       this.sendVoteRequests(state, state.role === 'prospective');
     }
   }
@@ -628,8 +639,15 @@ export class RaftNode {
   private onVoteResponse(response: VoteResponse): void {
     if (response.epoch !== this.epoch) return;
     const state = this.state;
-    // A voter may still name us as leader of this epoch after we resigned; that is no news.
-    const leaderId = response.leaderId === this.nodeId ? undefined : response.leaderId;
+    // A voter may still name us (after we resigned) or the leader we gave up on; that is no news.
+    const namesAbandoned = response.leaderId !== undefined && response.leaderId === this.abandonedLeaderId;
+    const hearsay = response.leaderId === this.nodeId || namesAbandoned;
+    const leaderId = hearsay ? undefined : response.leaderId;
+    if (state.role === 'prospective' && namesAbandoned && response.leaderId !== undefined) {
+      // Others still follow the leader we lost: perhaps only our link to it broke. Ask it directly;
+      // its answer (direct contact) brings us back as its follower, its silence changes nothing.
+      this.sendFetchRequest(response.leaderId);
+    }
     const knowsNoLeader =
       state.role !== 'leader' && (state.role !== 'follower' || state.leaderId === undefined);
     if (leaderId !== undefined && knowsNoLeader) {
@@ -809,7 +827,11 @@ export class RaftNode {
       });
       return;
     }
-    this.send(state.leaderId, {
+    this.sendFetchRequest(state.leaderId);
+  }
+
+  private sendFetchRequest(to: number): void {
+    this.send(to, {
       type: 'fetch-request',
       epoch: this.epoch,
       fetchOffset: this.log.endOffset,
@@ -818,8 +840,13 @@ export class RaftNode {
   }
 
   /** Adopts the leader a same-epoch response names, if we do not know one yet. */
-  private adoptLeaderFrom(leaderId: number | undefined, epoch: number): FollowerState | undefined {
+  private adoptLeaderFrom(
+    from: number,
+    leaderId: number | undefined,
+    epoch: number,
+  ): FollowerState | undefined {
     if (epoch !== this.epoch) return undefined;
+    if (leaderId !== undefined && leaderId === this.abandonedLeaderId && from !== leaderId) return undefined;
     const state = this.state;
     if (state.role === 'leader') return undefined;
     if (state.role === 'follower' && state.leaderId !== undefined) return state;
@@ -829,7 +856,7 @@ export class RaftNode {
   }
 
   private onFetchResponse(response: FetchResponse): void {
-    const state = this.adoptLeaderFrom(response.leaderId, response.epoch);
+    const state = this.adoptLeaderFrom(response.from, response.leaderId, response.epoch);
     if (state === undefined || state.leaderId !== response.from) return;
     const log = this.log;
     // Only the answer to our current position is acted on; duplicates and stale answers are dropped.
@@ -871,7 +898,7 @@ export class RaftNode {
   }
 
   private onFetchSnapshotResponse(response: FetchSnapshotResponse): void {
-    const state = this.adoptLeaderFrom(response.leaderId, response.epoch);
+    const state = this.adoptLeaderFrom(response.from, response.leaderId, response.epoch);
     if (state === undefined || state.leaderId !== response.from) return;
     const fetch = state.snapshotFetch;
     if (fetch === undefined) return;
