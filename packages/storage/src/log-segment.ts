@@ -402,6 +402,25 @@ export class LogSegment {
     this.nextOffset = lastOffset + 1;
   }
 
+  /**
+   * For a segment that is not the last one: makes sure the time index ends with the segment's largest
+   * timestamp, as deactivate() leaves it (a rebuilt index lacks that final entry).
+   */
+  async sealTimeIndex(): Promise<void> {
+    invariant(this.indexHandle === undefined, 'sealing the active segment');
+    const from = this.timeIndex.writtenCount;
+    if (!this.timeIndex.maybeAdd(this.maxTimestampMs, this.offsetOfMaxTimestamp - this.baseOffset, true))
+      return;
+    const handle = await open(this.timeIndexPath, 'r+');
+    try {
+      await writeFully(handle, this.timeIndex.encode(from), from * timeIndexEntryBytes);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    this.timeIndex.writtenCount = this.timeIndex.entries;
+  }
+
   /** Opens the index files for appending; only the active segment holds these handles. */
   async activate(): Promise<void> {
     invariant(this.indexHandle === undefined, 'segment is already active');

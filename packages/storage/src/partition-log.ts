@@ -255,6 +255,7 @@ export class PartitionLog {
           dropFrom = i + 1;
           break;
         }
+        if (i < bases.length - 1) await loaded.segment.sealTimeIndex();
       }
       // A torn or corrupt batch ends the log: later segments would leave a hole in the offsets.
       for (const base of bases.slice(dropFrom)) {
