@@ -1,0 +1,487 @@
+// The metadata image: the state the committed metadata log describes, immutable, with a delta that
+// applies records in log order. Every broker (and the active controller, ahead of commit) holds one.
+// Applying a record that does not fit the image throws MetadataInvariantError: the log is the truth
+// every node shares, so a record that breaks it is a bug to stop at, not something to skip.
+
+import { invariant } from './invariant.js';
+import {
+  type BrokerEndpoint,
+  type BrokerId,
+  type MetadataRecord,
+  noLeader,
+  type PartitionChangeRecord,
+  type TopicId,
+  topicResourceType,
+} from './records.js';
+import { topicNameProblem } from './topic-names.js';
+import { isUuid, metadataTopicUuid, type Uuid, zeroUuid } from './uuid.js';
+
+const int32Max = 0x7fffffff;
+
+export interface BrokerRegistration {
+  readonly brokerId: BrokerId;
+  readonly incarnationId: Uuid;
+  readonly brokerEpoch: number;
+  readonly listeners: readonly BrokerEndpoint[];
+  readonly rack: string | null;
+  readonly fenced: boolean;
+  readonly inControlledShutdown: boolean;
+}
+
+export interface PartitionState {
+  readonly replicas: readonly BrokerId[];
+  readonly isr: readonly BrokerId[];
+  /** A member of `isr`, or -1 (`noLeader`) when the partition is offline. */
+  readonly leader: BrokerId;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+}
+
+export interface TopicImage {
+  readonly name: string;
+  readonly topicId: TopicId;
+  /** Indexed by partition index: partitions are created in order, never removed one by one. */
+  readonly partitions: readonly PartitionState[];
+}
+
+export interface ProducerIdsState {
+  /** The broker that got the latest block, and its epoch then. */
+  readonly brokerId: BrokerId;
+  readonly brokerEpoch: number;
+  /** The first id not yet handed out. */
+  readonly nextProducerId: number;
+}
+
+export interface ActiveControllerState {
+  readonly controllerId: number;
+  readonly controllerEpoch: number;
+}
+
+/** A broker that may lead partitions and be in ISRs. */
+export function isBrokerActive(broker: BrokerRegistration | undefined): boolean {
+  return broker !== undefined && !broker.fenced && !broker.inControlledShutdown;
+}
+
+/** Read access shared by the image and a delta in progress, so the controller can read either. */
+export interface MetadataView {
+  broker(brokerId: BrokerId): BrokerRegistration | undefined;
+  topic(name: string): TopicImage | undefined;
+  topicById(topicId: TopicId): TopicImage | undefined;
+  topicConfigs(name: string): ReadonlyMap<string, string>;
+  topicNames(): Iterable<string>;
+}
+
+const noConfigs: ReadonlyMap<string, string> = new Map();
+
+interface ImageParts {
+  readonly brokers: ReadonlyMap<BrokerId, BrokerRegistration>;
+  readonly topics: ReadonlyMap<string, TopicImage>;
+  readonly topicNamesById: ReadonlyMap<TopicId, string>;
+  readonly configsByTopic: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  readonly highestBrokerEpoch: number;
+  readonly producerIds: ProducerIdsState | null;
+  readonly controller: ActiveControllerState | null;
+}
+
+export class MetadataImage implements MetadataView, ImageParts {
+  static readonly empty = new MetadataImage({
+    brokers: new Map(),
+    topics: new Map(),
+    topicNamesById: new Map(),
+    configsByTopic: new Map(),
+    highestBrokerEpoch: -1,
+    producerIds: null,
+    controller: null,
+  });
+
+  readonly brokers: ReadonlyMap<BrokerId, BrokerRegistration>;
+  /** By topic name. */
+  readonly topics: ReadonlyMap<string, TopicImage>;
+  readonly topicNamesById: ReadonlyMap<TopicId, string>;
+  /** Non-default topic configs by topic name; a topic without any has no entry. */
+  readonly configsByTopic: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** The largest broker epoch ever handed out (-1: none); a new registration must exceed it. */
+  readonly highestBrokerEpoch: number;
+  readonly producerIds: ProducerIdsState | null;
+  /** The latest activated controller, from ControllerActivationRecord. */
+  readonly controller: ActiveControllerState | null;
+
+  /** @internal Images are made by `MetadataDelta.apply()`. */
+  constructor(parts: ImageParts) {
+    this.brokers = parts.brokers;
+    this.topics = parts.topics;
+    this.topicNamesById = parts.topicNamesById;
+    this.configsByTopic = parts.configsByTopic;
+    this.highestBrokerEpoch = parts.highestBrokerEpoch;
+    this.producerIds = parts.producerIds;
+    this.controller = parts.controller;
+    Object.freeze(this);
+  }
+
+  broker(brokerId: BrokerId): BrokerRegistration | undefined {
+    return this.brokers.get(brokerId);
+  }
+
+  topic(name: string): TopicImage | undefined {
+    return this.topics.get(name);
+  }
+
+  topicById(topicId: TopicId): TopicImage | undefined {
+    const name = this.topicNamesById.get(topicId);
+    return name === undefined ? undefined : this.topics.get(name);
+  }
+
+  topicConfigs(name: string): ReadonlyMap<string, string> {
+    return this.configsByTopic.get(name) ?? noConfigs;
+  }
+
+  topicNames(): Iterable<string> {
+    return this.topics.keys();
+  }
+
+  partition(topicId: TopicId, partitionIndex: number): PartitionState | undefined {
+    return this.topicById(topicId)?.partitions[partitionIndex];
+  }
+}
+
+interface MutableTopic {
+  readonly name: string;
+  readonly topicId: TopicId;
+  readonly partitions: PartitionState[];
+}
+
+function isDistinct(ids: readonly number[]): boolean {
+  return new Set(ids).size === ids.length;
+}
+
+function isEpoch(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= int32Max;
+}
+
+function isBrokerId(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= int32Max;
+}
+
+/**
+ * Records applied on top of a base image, copy-on-write: maps are copied on their first change, a
+ * topic's partition list on the first change to that topic. `apply()` seals the result into a new
+ * image; the base is never touched. Reads see the records replayed so far.
+ */
+export class MetadataDelta implements MetadataView {
+  private brokers: Map<BrokerId, BrokerRegistration> | null = null;
+  private topics: Map<string, TopicImage> | null = null;
+  private topicNamesById: Map<TopicId, string> | null = null;
+  private configsByTopic: Map<string, ReadonlyMap<string, string>> | null = null;
+  private highestBrokerEpoch: number;
+  private producerIds: ProducerIdsState | null;
+  private controller: ActiveControllerState | null;
+  /** Topics whose partition array this delta owns (copied), by name. */
+  private readonly ownedTopics = new Map<string, MutableTopic>();
+  private sealed = false;
+
+  /** Brokers and topics this delta touched, for brokers that react to changes (become leader...). */
+  readonly changedBrokerIds = new Set<BrokerId>();
+  readonly changedTopicIds = new Set<TopicId>();
+  readonly removedTopics = new Map<TopicId, string>();
+
+  constructor(readonly base: MetadataImage) {
+    this.highestBrokerEpoch = base.highestBrokerEpoch;
+    this.producerIds = base.producerIds;
+    this.controller = base.controller;
+  }
+
+  broker(brokerId: BrokerId): BrokerRegistration | undefined {
+    return (this.brokers ?? this.base.brokers).get(brokerId);
+  }
+
+  topic(name: string): TopicImage | undefined {
+    return (this.topics ?? this.base.topics).get(name);
+  }
+
+  topicById(topicId: TopicId): TopicImage | undefined {
+    const name = (this.topicNamesById ?? this.base.topicNamesById).get(topicId);
+    return name === undefined ? undefined : this.topic(name);
+  }
+
+  topicConfigs(name: string): ReadonlyMap<string, string> {
+    return (this.configsByTopic ?? this.base.configsByTopic).get(name) ?? noConfigs;
+  }
+
+  topicNames(): Iterable<string> {
+    return (this.topics ?? this.base.topics).keys();
+  }
+
+  /** Applies one record; throws MetadataInvariantError if it does not fit. */
+  replay(record: MetadataRecord): this {
+    invariant(!this.sealed, 'a metadata delta cannot change after apply()');
+    switch (record.type) {
+      case 'registerBroker': {
+        invariant(isBrokerId(record.brokerId), () => `invalid broker id ${record.brokerId}`);
+        invariant(
+          Number.isSafeInteger(record.brokerEpoch) && record.brokerEpoch > this.highestBrokerEpoch,
+          () =>
+            `broker ${record.brokerId} registered with epoch ${record.brokerEpoch}, not above ${this.highestBrokerEpoch}`,
+        );
+        invariant(isUuid(record.incarnationId), () => `invalid incarnation id ${record.incarnationId}`);
+        invariant(record.listeners.length > 0, () => `broker ${record.brokerId} registered no listener`);
+        for (const listener of record.listeners) {
+          invariant(
+            Number.isInteger(listener.port) && listener.port >= 0 && listener.port <= 0xffff,
+            () => `broker ${record.brokerId} listener ${listener.name} has port ${listener.port}`,
+          );
+        }
+        const { type: _type, ...registration } = record;
+        this.writableBrokers().set(
+          record.brokerId,
+          Object.freeze({
+            ...registration,
+            listeners: Object.freeze(record.listeners.map((l) => ({ ...l }))),
+          }),
+        );
+        this.highestBrokerEpoch = record.brokerEpoch;
+        this.changedBrokerIds.add(record.brokerId);
+        return this;
+      }
+      case 'fenceBroker':
+      case 'unfenceBroker': {
+        const broker = this.currentBroker(record.brokerId, record.brokerEpoch, record.type);
+        const fenced = record.type === 'fenceBroker';
+        invariant(broker.fenced !== fenced, () => `${record.type}: broker ${record.brokerId} already is`);
+        invariant(
+          fenced || !broker.inControlledShutdown,
+          () => `broker ${record.brokerId} cannot be unfenced during controlled shutdown`,
+        );
+        this.writableBrokers().set(record.brokerId, Object.freeze({ ...broker, fenced }));
+        this.changedBrokerIds.add(record.brokerId);
+        return this;
+      }
+      case 'brokerRegistrationChange': {
+        const broker = this.currentBroker(record.brokerId, record.brokerEpoch, record.type);
+        this.writableBrokers().set(
+          record.brokerId,
+          Object.freeze({ ...broker, inControlledShutdown: record.inControlledShutdown }),
+        );
+        this.changedBrokerIds.add(record.brokerId);
+        return this;
+      }
+      case 'topic': {
+        const problem = topicNameProblem(record.name);
+        invariant(problem === null, () => `topic record: ${problem}`);
+        invariant(this.topic(record.name) === undefined, () => `topic ${record.name} already exists`);
+        invariant(
+          isUuid(record.topicId) && record.topicId !== zeroUuid && record.topicId !== metadataTopicUuid,
+          () => `topic ${record.name} has invalid or reserved id ${record.topicId}`,
+        );
+        invariant(this.topicById(record.topicId) === undefined, () => `topic id ${record.topicId} in use`);
+        const topic: MutableTopic = { name: record.name, topicId: record.topicId, partitions: [] };
+        this.writableTopics().set(record.name, topic);
+        this.ownedTopics.set(record.name, topic);
+        this.writableTopicNamesById().set(record.topicId, record.name);
+        this.changedTopicIds.add(record.topicId);
+        return this;
+      }
+      case 'partition': {
+        const topic = this.ownTopic(record.topicId, 'partition');
+        invariant(
+          record.partitionIndex === topic.partitions.length,
+          () =>
+            `partition ${record.partitionIndex} of ${topic.name} created out of order (next is ${topic.partitions.length})`,
+        );
+        const state: PartitionState = Object.freeze({
+          replicas: Object.freeze([...record.replicas]),
+          isr: Object.freeze([...record.isr]),
+          leader: record.leader,
+          leaderEpoch: record.leaderEpoch,
+          partitionEpoch: record.partitionEpoch,
+        });
+        this.checkPartition(topic.name, record.partitionIndex, state);
+        topic.partitions.push(state);
+        this.changedTopicIds.add(record.topicId);
+        return this;
+      }
+      case 'partitionChange': {
+        const topic = this.ownTopic(record.topicId, 'partitionChange');
+        const current = topic.partitions[record.partitionIndex];
+        invariant(
+          current !== undefined,
+          () => `partition change for unknown partition ${topic.name}-${record.partitionIndex}`,
+        );
+        const next = mergePartitionChange(current, record);
+        this.checkPartition(topic.name, record.partitionIndex, next);
+        topic.partitions[record.partitionIndex] = next;
+        this.changedTopicIds.add(record.topicId);
+        return this;
+      }
+      case 'config': {
+        invariant(record.resourceType === topicResourceType, 'only topic configs are supported');
+        invariant(
+          this.topic(record.resourceName) !== undefined,
+          () => `config ${record.name} for unknown topic ${record.resourceName}`,
+        );
+        invariant(record.name.length > 0, 'config record with an empty name');
+        const configs = new Map(this.topicConfigs(record.resourceName));
+        if (record.value === null) configs.delete(record.name);
+        else configs.set(record.name, record.value);
+        if (configs.size === 0) this.writableConfigs().delete(record.resourceName);
+        else this.writableConfigs().set(record.resourceName, configs);
+        const topicId = this.topic(record.resourceName)!.topicId;
+        this.changedTopicIds.add(topicId);
+        return this;
+      }
+      case 'removeTopic': {
+        const topic = this.topicById(record.topicId);
+        invariant(topic !== undefined, () => `removal of unknown topic id ${record.topicId}`);
+        this.writableTopics().delete(topic.name);
+        this.writableTopicNamesById().delete(record.topicId);
+        this.writableConfigs().delete(topic.name);
+        this.ownedTopics.delete(topic.name);
+        this.changedTopicIds.delete(record.topicId);
+        this.removedTopics.set(record.topicId, topic.name);
+        return this;
+      }
+      case 'producerIds': {
+        invariant(
+          this.broker(record.brokerId) !== undefined,
+          () => `producer ids for unknown broker ${record.brokerId}`,
+        );
+        const previousNext = this.producerIds?.nextProducerId ?? 0;
+        invariant(
+          Number.isSafeInteger(record.nextProducerId) && record.nextProducerId > previousNext,
+          () => `producer id block ends at ${record.nextProducerId}, not after ${previousNext}`,
+        );
+        this.producerIds = Object.freeze({
+          brokerId: record.brokerId,
+          brokerEpoch: record.brokerEpoch,
+          nextProducerId: record.nextProducerId,
+        });
+        return this;
+      }
+      case 'controllerActivation': {
+        invariant(isBrokerId(record.controllerId), () => `invalid controller id ${record.controllerId}`);
+        const previousEpoch = this.controller?.controllerEpoch ?? -1;
+        invariant(
+          isEpoch(record.controllerEpoch) && record.controllerEpoch > previousEpoch,
+          () => `controller epoch ${record.controllerEpoch} activated after epoch ${previousEpoch}`,
+        );
+        this.controller = Object.freeze({
+          controllerId: record.controllerId,
+          controllerEpoch: record.controllerEpoch,
+        });
+        return this;
+      }
+    }
+  }
+
+  /** Seals the delta into a new image. The delta cannot be replayed into afterwards. */
+  apply(): MetadataImage {
+    invariant(!this.sealed, 'a metadata delta is applied once');
+    this.sealed = true;
+    for (const [name, topic] of this.ownedTopics) {
+      Object.freeze(topic.partitions);
+      this.topics!.set(name, Object.freeze(topic));
+    }
+    return new MetadataImage({
+      brokers: this.brokers ?? this.base.brokers,
+      topics: this.topics ?? this.base.topics,
+      topicNamesById: this.topicNamesById ?? this.base.topicNamesById,
+      configsByTopic: this.configsByTopic ?? this.base.configsByTopic,
+      highestBrokerEpoch: this.highestBrokerEpoch,
+      producerIds: this.producerIds,
+      controller: this.controller,
+    });
+  }
+
+  private currentBroker(brokerId: BrokerId, brokerEpoch: number, what: string): BrokerRegistration {
+    const broker = this.broker(brokerId);
+    invariant(broker !== undefined, () => `${what} for unregistered broker ${brokerId}`);
+    invariant(
+      broker.brokerEpoch === brokerEpoch,
+      () => `${what} for broker ${brokerId} epoch ${brokerEpoch}, registered epoch is ${broker.brokerEpoch}`,
+    );
+    return broker;
+  }
+
+  /** The topic with this id, with a partition array this delta may change in place. */
+  private ownTopic(topicId: TopicId, what: string): MutableTopic {
+    const topic = this.topicById(topicId);
+    invariant(topic !== undefined, () => `${what} record for unknown topic id ${topicId}`);
+    const owned = this.ownedTopics.get(topic.name);
+    if (owned !== undefined) return owned;
+    const copy: MutableTopic = {
+      name: topic.name,
+      topicId: topic.topicId,
+      partitions: [...topic.partitions],
+    };
+    this.writableTopics().set(topic.name, copy);
+    this.ownedTopics.set(topic.name, copy);
+    return copy;
+  }
+
+  private checkPartition(topicName: string, partitionIndex: number, state: PartitionState): void {
+    const where = `${topicName}-${partitionIndex}`;
+    invariant(state.replicas.length > 0, () => `${where} has no replicas`);
+    invariant(isDistinct(state.replicas), () => `${where} replicas ${state.replicas} repeat a broker`);
+    for (const replica of state.replicas) {
+      invariant(this.broker(replica) !== undefined, () => `${where} replica ${replica} is not registered`);
+    }
+    invariant(state.isr.length > 0, () => `${where} has an empty ISR`);
+    invariant(isDistinct(state.isr), () => `${where} ISR ${state.isr} repeats a broker`);
+    invariant(
+      state.isr.every((id) => state.replicas.includes(id)),
+      () => `${where} ISR ${state.isr} is not a subset of replicas ${state.replicas}`,
+    );
+    invariant(
+      state.leader === noLeader || state.isr.includes(state.leader),
+      () => `${where} leader ${state.leader} is not in ISR ${state.isr}`,
+    );
+    invariant(
+      isEpoch(state.leaderEpoch) && isEpoch(state.partitionEpoch),
+      () => `${where} has invalid epochs ${state.leaderEpoch}/${state.partitionEpoch}`,
+    );
+  }
+
+  private writableBrokers(): Map<BrokerId, BrokerRegistration> {
+    this.brokers ??= new Map(this.base.brokers);
+    return this.brokers;
+  }
+
+  private writableTopics(): Map<string, TopicImage> {
+    this.topics ??= new Map(this.base.topics);
+    return this.topics;
+  }
+
+  private writableTopicNamesById(): Map<TopicId, string> {
+    this.topicNamesById ??= new Map(this.base.topicNamesById);
+    return this.topicNamesById;
+  }
+
+  private writableConfigs(): Map<string, ReadonlyMap<string, string>> {
+    this.configsByTopic ??= new Map(this.base.configsByTopic);
+    return this.configsByTopic;
+  }
+}
+
+/** The partition state after a change record: epochs move as Kafka's PartitionRegistration.merge. */
+export function mergePartitionChange(current: PartitionState, change: PartitionChangeRecord): PartitionState {
+  invariant(
+    change.leader !== null || change.isr !== null,
+    () => `empty partition change for partition ${change.partitionIndex} of ${change.topicId}`,
+  );
+  return Object.freeze({
+    replicas: current.replicas,
+    isr: change.isr === null ? current.isr : Object.freeze([...change.isr]),
+    leader: change.leader ?? current.leader,
+    leaderEpoch: change.leader === null ? current.leaderEpoch : current.leaderEpoch + 1,
+    partitionEpoch: current.partitionEpoch + 1,
+  });
+}
+
+export function applyRecords(image: MetadataImage, records: readonly MetadataRecord[]): MetadataImage {
+  const delta = new MetadataDelta(image);
+  for (const record of records) delta.replay(record);
+  return delta.apply();
+}
+
+export function applyRecord(image: MetadataImage, record: MetadataRecord): MetadataImage {
+  return applyRecords(image, [record]);
+}

@@ -1,0 +1,268 @@
+// Binary encoding of metadata records, KRaft style: a type id and a version byte, then the fields.
+//
+//   record        = typeId:uint8 version:uint8 fields
+//   brokerIds     = compact array (uvarint count+1) of int32
+//   uuid          = 16 raw bytes
+//   string        = compact string (uvarint length+1, UTF-8); nullable where the field is
+//
+//   registerBroker           brokerId:int32 incarnationId:uuid brokerEpoch:int64
+//                            listeners:compactArray(name:string host:string port:int32 securityProtocol:int16)
+//                            rack:string? fenced:bool inControlledShutdown:bool
+//   fenceBroker/unfenceBroker brokerId:int32 brokerEpoch:int64
+//   brokerRegistrationChange brokerId:int32 brokerEpoch:int64 inControlledShutdown:bool
+//   topic                    name:string topicId:uuid
+//   partition                topicId:uuid partitionIndex:int32 replicas:brokerIds isr:brokerIds
+//                            leader:int32 leaderEpoch:int32 partitionEpoch:int32
+//   partitionChange          topicId:uuid partitionIndex:int32 leader:int32 (-2 = unchanged)
+//                            isr:brokerIds? (null = unchanged)
+//   config                   resourceType:int8 resourceName:string name:string value:string?
+//   removeTopic              topicId:uuid
+//   producerIds              brokerId:int32 brokerEpoch:int64 nextProducerId:int64
+//   controllerActivation     controllerId:int32 controllerEpoch:int32
+//
+// A batch (one Raft entry, applied atomically) is `count:uvarint (length:uvarint record)*`; the
+// length lets the decoder check that each record was read exactly, so a torn or misread field fails
+// loudly instead of shifting every field after it.
+
+import { DecodeError, Reader, Writer } from '@gregor/protocol';
+import { invariant } from './invariant.js';
+import {
+  type BrokerEndpoint,
+  type MetadataRecord,
+  metadataRecordTypeIds,
+  noLeader,
+  topicResourceType,
+} from './records.js';
+import { uuidBytes, uuidFromBytes, uuidToBytes } from './uuid.js';
+
+/** Every record type is at version 0; a new field means a new version, decoded beside the old. */
+export const metadataRecordVersion = 0;
+
+/** Upper bound on records in one decoded batch, so a forged count cannot allocate the heap away. */
+export const metadataBatchRecordsMax = 1 << 20;
+
+/** Kafka's on-the-wire "leader unchanged" in PartitionChangeRecord. */
+const leaderUnchanged = -2;
+
+const typeNamesById = new Map<number, MetadataRecord['type']>(
+  Object.entries(metadataRecordTypeIds).map(([name, id]) => [id, name as MetadataRecord['type']]),
+);
+
+function writeBrokerIds(writer: Writer, ids: readonly number[] | null): void {
+  writer.compactArray(ids, (w, id) => {
+    w.int32(id);
+  });
+}
+
+function readBrokerIds(reader: Reader): number[] {
+  return reader.compactArray((r) => r.int32());
+}
+
+function writeUuid(writer: Writer, uuid: string): void {
+  writer.raw(uuidToBytes(uuid));
+}
+
+function readUuid(reader: Reader): string {
+  return uuidFromBytes(reader.raw(uuidBytes));
+}
+
+/** Appends one record to `writer`. */
+export function writeMetadataRecord(writer: Writer, record: MetadataRecord): void {
+  writer.uint8(metadataRecordTypeIds[record.type]).uint8(metadataRecordVersion);
+  switch (record.type) {
+    case 'registerBroker':
+      writer.int32(record.brokerId);
+      writeUuid(writer, record.incarnationId);
+      writer.int64Number(record.brokerEpoch);
+      writer.compactArray(record.listeners, (w, listener) => {
+        w.compactString(listener.name)
+          .compactString(listener.host)
+          .int32(listener.port)
+          .int16(listener.securityProtocol);
+      });
+      writer.compactString(record.rack).boolean(record.fenced).boolean(record.inControlledShutdown);
+      return;
+    case 'fenceBroker':
+    case 'unfenceBroker':
+      writer.int32(record.brokerId).int64Number(record.brokerEpoch);
+      return;
+    case 'brokerRegistrationChange':
+      writer.int32(record.brokerId).int64Number(record.brokerEpoch).boolean(record.inControlledShutdown);
+      return;
+    case 'topic':
+      writer.compactString(record.name);
+      writeUuid(writer, record.topicId);
+      return;
+    case 'partition':
+      writeUuid(writer, record.topicId);
+      writer.int32(record.partitionIndex);
+      writeBrokerIds(writer, record.replicas);
+      writeBrokerIds(writer, record.isr);
+      writer.int32(record.leader).int32(record.leaderEpoch).int32(record.partitionEpoch);
+      return;
+    case 'partitionChange':
+      invariant(
+        record.leader === null || record.leader >= noLeader,
+        () => `partition change leader ${record.leader} (use null for "unchanged")`,
+      );
+      writeUuid(writer, record.topicId);
+      writer.int32(record.partitionIndex).int32(record.leader ?? leaderUnchanged);
+      writeBrokerIds(writer, record.isr);
+      return;
+    case 'config':
+      writer
+        .int8(record.resourceType)
+        .compactString(record.resourceName)
+        .compactString(record.name)
+        .compactString(record.value);
+      return;
+    case 'removeTopic':
+      writeUuid(writer, record.topicId);
+      return;
+    case 'producerIds':
+      writer.int32(record.brokerId).int64Number(record.brokerEpoch).int64Number(record.nextProducerId);
+      return;
+    case 'controllerActivation':
+      writer.int32(record.controllerId).int32(record.controllerEpoch);
+      return;
+  }
+}
+
+/** Reads one record at the reader's position; throws DecodeError on anything malformed. */
+export function readMetadataRecord(reader: Reader): MetadataRecord {
+  const typeId = reader.uint8();
+  const type = typeNamesById.get(typeId);
+  if (type === undefined) throw new DecodeError(`unknown metadata record type ${typeId}`);
+  const version = reader.uint8();
+  if (version !== metadataRecordVersion) {
+    throw new DecodeError(`unsupported version ${version} of metadata record ${type}`);
+  }
+  switch (type) {
+    case 'registerBroker': {
+      const brokerId = reader.int32();
+      const incarnationId = readUuid(reader);
+      const brokerEpoch = reader.int64Number();
+      const listeners = reader.compactArray(
+        (r): BrokerEndpoint => ({
+          name: r.compactString(),
+          host: r.compactString(),
+          port: r.int32(),
+          securityProtocol: r.int16(),
+        }),
+      );
+      const rack = reader.compactNullableString();
+      const fenced = reader.boolean();
+      const inControlledShutdown = reader.boolean();
+      return { type, brokerId, incarnationId, brokerEpoch, listeners, rack, fenced, inControlledShutdown };
+    }
+    case 'fenceBroker':
+    case 'unfenceBroker': {
+      const brokerId = reader.int32();
+      return { type, brokerId, brokerEpoch: reader.int64Number() };
+    }
+    case 'brokerRegistrationChange': {
+      const brokerId = reader.int32();
+      const brokerEpoch = reader.int64Number();
+      return { type, brokerId, brokerEpoch, inControlledShutdown: reader.boolean() };
+    }
+    case 'topic': {
+      const name = reader.compactString();
+      return { type, name, topicId: readUuid(reader) };
+    }
+    case 'partition': {
+      const topicId = readUuid(reader);
+      const partitionIndex = reader.int32();
+      const replicas = readBrokerIds(reader);
+      const isr = readBrokerIds(reader);
+      const leader = reader.int32();
+      const leaderEpoch = reader.int32();
+      const partitionEpoch = reader.int32();
+      return { type, topicId, partitionIndex, replicas, isr, leader, leaderEpoch, partitionEpoch };
+    }
+    case 'partitionChange': {
+      const topicId = readUuid(reader);
+      const partitionIndex = reader.int32();
+      const leader = reader.int32();
+      if (leader < leaderUnchanged) throw new DecodeError(`invalid partition change leader ${leader}`);
+      const isr = reader.compactNullableArray((r) => r.int32());
+      return { type, topicId, partitionIndex, leader: leader === leaderUnchanged ? null : leader, isr };
+    }
+    case 'config': {
+      const resourceType = reader.int8();
+      if (resourceType !== topicResourceType) {
+        throw new DecodeError(`unsupported config resource type ${resourceType}`);
+      }
+      const resourceName = reader.compactString();
+      const name = reader.compactString();
+      return { type, resourceType, resourceName, name, value: reader.compactNullableString() };
+    }
+    case 'removeTopic':
+      return { type, topicId: readUuid(reader) };
+    case 'producerIds': {
+      const brokerId = reader.int32();
+      const brokerEpoch = reader.int64Number();
+      return { type, brokerId, brokerEpoch, nextProducerId: reader.int64Number() };
+    }
+    case 'controllerActivation': {
+      const controllerId = reader.int32();
+      return { type, controllerId, controllerEpoch: reader.int32() };
+    }
+  }
+}
+
+export function encodeMetadataRecord(record: MetadataRecord): Buffer {
+  const writer = new Writer();
+  writeMetadataRecord(writer, record);
+  return writer.toBuffer();
+}
+
+/** Decodes exactly one record; trailing bytes are an error. */
+export function decodeMetadataRecord(bytes: Buffer): MetadataRecord {
+  const reader = new Reader(bytes);
+  const record = readMetadataRecord(reader);
+  if (reader.remaining !== 0) {
+    throw new DecodeError(`${reader.remaining} trailing byte(s) after metadata record ${record.type}`);
+  }
+  return record;
+}
+
+function writeRecordList(writer: Writer, records: readonly MetadataRecord[]): void {
+  writer.uvarint(records.length);
+  for (const record of records) {
+    const encoded = encodeMetadataRecord(record);
+    writer.uvarint(encoded.length).raw(encoded);
+  }
+}
+
+function readRecordList(reader: Reader, recordsMax: number): MetadataRecord[] {
+  const count = reader.uvarint();
+  if (count > recordsMax || count > reader.remaining) {
+    throw new DecodeError(`invalid metadata record count ${count} with ${reader.remaining} byte(s) left`);
+  }
+  const records: MetadataRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = reader.uvarint();
+    records.push(decodeMetadataRecord(reader.raw(length)));
+  }
+  return records;
+}
+
+/** One atomic batch of records: the payload of one Raft entry. */
+export function encodeMetadataBatch(records: readonly MetadataRecord[]): Buffer {
+  invariant(records.length > 0, 'a metadata batch holds at least one record');
+  invariant(records.length <= metadataBatchRecordsMax, () => `batch of ${records.length} records`);
+  const writer = new Writer();
+  writeRecordList(writer, records);
+  return writer.toBuffer();
+}
+
+export function decodeMetadataBatch(bytes: Buffer): MetadataRecord[] {
+  const reader = new Reader(bytes);
+  const records = readRecordList(reader, metadataBatchRecordsMax);
+  if (records.length === 0) throw new DecodeError('empty metadata batch');
+  if (reader.remaining !== 0) throw new DecodeError(`${reader.remaining} trailing byte(s) after batch`);
+  return records;
+}
+
+/** @internal Shared with the snapshot codec. */
+export const recordListCodec = { write: writeRecordList, read: readRecordList };

@@ -1,0 +1,162 @@
+// The cluster metadata as a log of typed records (KRaft, KIP-631). The active controller proposes
+// them in atomic batches through Raft; every broker applies the committed ones, in log order, to its
+// `MetadataImage`. A record states a fact; the image checks that the fact fits (see image.ts).
+
+import type { Uuid } from './uuid.js';
+
+export type BrokerId = number;
+export type TopicId = Uuid;
+
+/** The `leader` of a partition that has none (offline). */
+export const noLeader = -1;
+
+/** Kafka's `ConfigResource.Type.TOPIC`. Only topic configs live in the metadata log so far. */
+export const topicResourceType = 2;
+
+export interface BrokerEndpoint {
+  /** The listener name, e.g. `PLAINTEXT`. */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** Kafka's security protocol id: 0 PLAINTEXT, 1 SSL, 2 SASL_PLAINTEXT, 3 SASL_SSL. */
+  readonly securityProtocol: number;
+}
+
+/**
+ * A broker (re)registered. `brokerEpoch` is new for every registration and larger than every epoch
+ * before it, so requests from an earlier incarnation are refused with STALE_BROKER_EPOCH.
+ * A broker registers fenced; it is unfenced once it has caught up with the metadata log.
+ */
+export interface RegisterBrokerRecord {
+  readonly type: 'registerBroker';
+  readonly brokerId: BrokerId;
+  readonly incarnationId: Uuid;
+  readonly brokerEpoch: number;
+  readonly listeners: readonly BrokerEndpoint[];
+  readonly rack: string | null;
+  readonly fenced: boolean;
+  readonly inControlledShutdown: boolean;
+}
+
+/** The broker may no longer lead or be in an ISR (session expired, re-registered or shut down). */
+export interface FenceBrokerRecord {
+  readonly type: 'fenceBroker';
+  readonly brokerId: BrokerId;
+  readonly brokerEpoch: number;
+}
+
+/** The broker caught up with the metadata log and may lead and join ISRs again. */
+export interface UnfenceBrokerRecord {
+  readonly type: 'unfenceBroker';
+  readonly brokerId: BrokerId;
+  readonly brokerEpoch: number;
+}
+
+/** The broker asked to shut down cleanly; it is not unfenced again until it registers anew. */
+export interface BrokerRegistrationChangeRecord {
+  readonly type: 'brokerRegistrationChange';
+  readonly brokerId: BrokerId;
+  readonly brokerEpoch: number;
+  readonly inControlledShutdown: boolean;
+}
+
+/** A topic was created. Its partitions and configs follow in the same batch. */
+export interface TopicRecord {
+  readonly type: 'topic';
+  readonly name: string;
+  readonly topicId: TopicId;
+}
+
+/** A partition was created, with its full state. Partitions of a topic are created in index order. */
+export interface PartitionRecord {
+  readonly type: 'partition';
+  readonly topicId: TopicId;
+  readonly partitionIndex: number;
+  readonly replicas: readonly BrokerId[];
+  readonly isr: readonly BrokerId[];
+  readonly leader: BrokerId;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+}
+
+/**
+ * A partition's leader and/or ISR changed. `null` fields are unchanged. Applying it adds one to the
+ * partition epoch, and one to the leader epoch when `leader` is set (even to -1), as Kafka's
+ * `PartitionRegistration.merge` does: followers and clients fence on those epochs.
+ */
+export interface PartitionChangeRecord {
+  readonly type: 'partitionChange';
+  readonly topicId: TopicId;
+  readonly partitionIndex: number;
+  readonly leader: BrokerId | null;
+  readonly isr: readonly BrokerId[] | null;
+}
+
+/** A topic config was set (`value` a string) or removed (`value` null). */
+export interface ConfigRecord {
+  readonly type: 'config';
+  readonly resourceType: typeof topicResourceType;
+  readonly resourceName: string;
+  readonly name: string;
+  readonly value: string | null;
+}
+
+/** A topic and its partitions and configs were deleted. */
+export interface RemoveTopicRecord {
+  readonly type: 'removeTopic';
+  readonly topicId: TopicId;
+}
+
+/**
+ * A block of producer ids was handed to a broker: it owns [previous nextProducerId, nextProducerId).
+ * Committed before the broker hears of it, so two brokers never hand out the same id.
+ */
+export interface ProducerIdsRecord {
+  readonly type: 'producerIds';
+  readonly brokerId: BrokerId;
+  readonly brokerEpoch: number;
+  readonly nextProducerId: number;
+}
+
+/**
+ * A controller became active in `controllerEpoch` (its Raft epoch). Proposed first by a new active
+ * controller; once it is committed, every record of earlier epochs is too. Gregor's own record.
+ */
+export interface ControllerActivationRecord {
+  readonly type: 'controllerActivation';
+  readonly controllerId: number;
+  readonly controllerEpoch: number;
+}
+
+export type MetadataRecord =
+  | RegisterBrokerRecord
+  | FenceBrokerRecord
+  | UnfenceBrokerRecord
+  | BrokerRegistrationChangeRecord
+  | TopicRecord
+  | PartitionRecord
+  | PartitionChangeRecord
+  | ConfigRecord
+  | RemoveTopicRecord
+  | ProducerIdsRecord
+  | ControllerActivationRecord;
+
+export type MetadataRecordType = MetadataRecord['type'];
+
+/**
+ * Record type ids on the wire: Kafka's `MetadataRecordType` ids where Kafka has the record, so a
+ * dump reads the same; 100 and up are Gregor's own.
+ */
+export const metadataRecordTypeIds = {
+  registerBroker: 0,
+  topic: 2,
+  partition: 3,
+  config: 4,
+  partitionChange: 5,
+  fenceBroker: 8,
+  unfenceBroker: 9,
+  removeTopic: 10,
+  producerIds: 15,
+  brokerRegistrationChange: 17,
+  controllerActivation: 100,
+} as const satisfies Record<MetadataRecordType, number>;

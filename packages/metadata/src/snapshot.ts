@@ -1,0 +1,60 @@
+// The image as a list of records (KRaft snapshots): replaying them on an empty image rebuilds it.
+//
+//   snapshot = formatVersion:uint8 count:uvarint (length:uvarint record)*
+//
+// Order matters only where the image checks it: brokers by ascending epoch (each registration must
+// exceed the last), a topic before its partitions (in index order) and configs.
+
+import { collectionCountMax, DecodeError, Reader, Writer } from '@gregor/protocol';
+import { applyRecords, MetadataImage } from './image.js';
+import { recordListCodec } from './record-codec.js';
+import { type MetadataRecord, topicResourceType } from './records.js';
+
+export const snapshotFormatVersion = 0;
+
+/** Upper bound on records in a decoded snapshot, so a forged count cannot allocate the heap away. */
+export const snapshotRecordsMax = collectionCountMax;
+
+export function imageToRecords(image: MetadataImage): MetadataRecord[] {
+  const records: MetadataRecord[] = [];
+  if (image.controller !== null) records.push({ type: 'controllerActivation', ...image.controller });
+  const brokers = [...image.brokers.values()].sort((a, b) => a.brokerEpoch - b.brokerEpoch);
+  for (const broker of brokers) records.push({ type: 'registerBroker', ...broker });
+  const topicNames = [...image.topics.keys()].sort();
+  for (const name of topicNames) {
+    const topic = image.topics.get(name)!;
+    records.push({ type: 'topic', name, topicId: topic.topicId });
+    topic.partitions.forEach((partition, partitionIndex) => {
+      records.push({ type: 'partition', topicId: topic.topicId, partitionIndex, ...partition });
+    });
+    const configs = [...image.topicConfigs(name)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [configName, value] of configs) {
+      records.push({
+        type: 'config',
+        resourceType: topicResourceType,
+        resourceName: name,
+        name: configName,
+        value,
+      });
+    }
+  }
+  if (image.producerIds !== null) records.push({ type: 'producerIds', ...image.producerIds });
+  return records;
+}
+
+export function encodeImageSnapshot(image: MetadataImage): Buffer {
+  const writer = new Writer();
+  writer.uint8(snapshotFormatVersion);
+  recordListCodec.write(writer, imageToRecords(image));
+  return writer.toBuffer();
+}
+
+/** Rebuilds the image; throws DecodeError on malformed bytes, MetadataInvariantError on bad content. */
+export function decodeImageSnapshot(bytes: Buffer): MetadataImage {
+  const reader = new Reader(bytes);
+  const version = reader.uint8();
+  if (version !== snapshotFormatVersion) throw new DecodeError(`unsupported snapshot format ${version}`);
+  const records = recordListCodec.read(reader, snapshotRecordsMax);
+  if (reader.remaining !== 0) throw new DecodeError(`${reader.remaining} trailing byte(s) after snapshot`);
+  return applyRecords(MetadataImage.empty, records);
+}

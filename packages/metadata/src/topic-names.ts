@@ -1,0 +1,26 @@
+// Kafka's topic name rules (`org.apache.kafka.common.internals.Topic`).
+
+/** Kafka's limit: a partition directory `<topic>-<partition>` must fit a 255-byte file name. */
+export const topicNameLengthMax = 249;
+
+const legalTopicName = /^[a-zA-Z0-9._-]+$/;
+
+/** Why `name` is not a legal topic name, or null if it is. */
+export function topicNameProblem(name: string): string | null {
+  if (name.length === 0) return 'topic name is empty';
+  if (name === '.' || name === '..') return `topic name cannot be "${name}"`;
+  if (name.length > topicNameLengthMax) {
+    return `topic name is ${name.length} characters, more than the ${topicNameLengthMax} allowed`;
+  }
+  if (!legalTopicName.test(name)) {
+    return `topic name "${name}" has characters outside [a-zA-Z0-9._-]`;
+  }
+  return null;
+}
+
+/**
+ * Kafka refuses `a.b` beside `a_b`: metric names replace '.' with '_', so the two would share metrics.
+ */
+export function topicNameCollisionKey(name: string): string {
+  return name.replaceAll('.', '_');
+}
