@@ -1,0 +1,71 @@
+// The controller's settings, Kafka's names in camelCase with units last.
+
+export interface ControllerConfig {
+  /**
+   * `broker.session.timeout.ms`: a broker not heard from for this long is fenced, and its partitions
+   * get new leaders. Kafka's 9000 ms makes failover slow; see README "Liveness defaults".
+   */
+  readonly brokerSessionTimeoutMs: number;
+  /** `broker.heartbeat.interval.ms`: how often brokers heartbeat; also the controller's longest tick. */
+  readonly brokerHeartbeatIntervalMs: number;
+  /**
+   * How late a tick may run, past the deadline the previous tick asked for, before the controller
+   * counts it as its own stall (GC, event-loop lag) and extends every session by the delay instead of
+   * fencing brokers whose heartbeats were merely queued behind the stall.
+   */
+  readonly controllerStallToleranceMs: number;
+  /** `unclean.leader.election.enable`, the cluster default; a topic config overrides it. */
+  readonly uncleanLeaderElectionEnable: boolean;
+  /** `auto.leader.rebalance.enable`: move leadership back to the preferred (first) replica. */
+  readonly autoLeaderRebalanceEnable: boolean;
+  /** `leader.imbalance.check.interval.seconds`, in ms: how often preferred leaders are restored. */
+  readonly leaderImbalanceCheckIntervalMs: number;
+  /** `num.partitions`: partitions of a topic created with -1. */
+  readonly defaultNumPartitions: number;
+  /** `default.replication.factor`: replication factor of a topic created with -1. */
+  readonly defaultReplicationFactor: number;
+  /** Producer ids per AllocateProducerIds block (Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE). */
+  readonly producerIdBlockSize: number;
+  /** Partitions a topic may have; every partition costs files and a record in every broker's image. */
+  readonly partitionsPerTopicMax: number;
+}
+
+export const defaultControllerConfig: ControllerConfig = Object.freeze({
+  brokerSessionTimeoutMs: 1500,
+  brokerHeartbeatIntervalMs: 250,
+  controllerStallToleranceMs: 250,
+  uncleanLeaderElectionEnable: false,
+  autoLeaderRebalanceEnable: true,
+  leaderImbalanceCheckIntervalMs: 5000,
+  defaultNumPartitions: 1,
+  defaultReplicationFactor: 1,
+  producerIdBlockSize: 1000,
+  partitionsPerTopicMax: 10_000,
+});
+
+/** Why `config` is unusable (empty if it is fine). */
+export function controllerConfigProblems(config: ControllerConfig): string[] {
+  const problems: string[] = [];
+  const positive = (name: keyof ControllerConfig): void => {
+    const value = config[name];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      problems.push(`${name} must be a positive integer, got ${String(value)}`);
+    }
+  };
+  positive('brokerSessionTimeoutMs');
+  positive('brokerHeartbeatIntervalMs');
+  positive('controllerStallToleranceMs');
+  positive('leaderImbalanceCheckIntervalMs');
+  positive('defaultNumPartitions');
+  positive('defaultReplicationFactor');
+  positive('producerIdBlockSize');
+  positive('partitionsPerTopicMax');
+  // One lost or late heartbeat must never fence a broker: a session spans at least two heartbeats.
+  if (config.brokerSessionTimeoutMs < 2 * config.brokerHeartbeatIntervalMs) {
+    problems.push(
+      `brokerSessionTimeoutMs (${config.brokerSessionTimeoutMs}) must be at least twice ` +
+        `brokerHeartbeatIntervalMs (${config.brokerHeartbeatIntervalMs})`,
+    );
+  }
+  return problems;
+}

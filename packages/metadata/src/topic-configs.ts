@@ -1,0 +1,106 @@
+// The topic configs Kafka knows, with the type of their value: CreateTopics and
+// IncrementalAlterConfigs refuse unknown names and ill-typed values with INVALID_CONFIG.
+
+type ConfigKind =
+  | { readonly kind: 'long' | 'int' | 'boolean' | 'double' | 'string' }
+  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  | { readonly kind: 'list'; readonly values: readonly string[] | null };
+
+const long = { kind: 'long' } as const;
+const int = { kind: 'int' } as const;
+const boolean = { kind: 'boolean' } as const;
+const double = { kind: 'double' } as const;
+const string = { kind: 'string' } as const;
+
+/** Longest config value accepted: each one is copied into every broker's image. */
+export const topicConfigValueLengthMax = 32 * 1024;
+
+export const uncleanLeaderElectionEnableConfig = 'unclean.leader.election.enable';
+
+const topicConfigKinds: ReadonlyMap<string, ConfigKind> = new Map<string, ConfigKind>([
+  ['cleanup.policy', { kind: 'list', values: ['delete', 'compact'] }],
+  [
+    'compression.type',
+    { kind: 'enum', values: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] },
+  ],
+  ['delete.retention.ms', long],
+  ['file.delete.delay.ms', long],
+  ['flush.messages', long],
+  ['flush.ms', long],
+  ['follower.replication.throttled.replicas', { kind: 'list', values: null }],
+  ['index.interval.bytes', int],
+  ['leader.replication.throttled.replicas', { kind: 'list', values: null }],
+  ['local.retention.bytes', long],
+  ['local.retention.ms', long],
+  ['max.compaction.lag.ms', long],
+  ['max.message.bytes', int],
+  ['message.downconversion.enable', boolean],
+  ['message.format.version', string],
+  ['message.timestamp.after.max.ms', long],
+  ['message.timestamp.before.max.ms', long],
+  ['message.timestamp.difference.max.ms', long],
+  ['message.timestamp.type', { kind: 'enum', values: ['CreateTime', 'LogAppendTime'] }],
+  ['min.cleanable.dirty.ratio', double],
+  ['min.compaction.lag.ms', long],
+  ['min.insync.replicas', int],
+  ['preallocate', boolean],
+  ['remote.storage.enable', boolean],
+  ['retention.bytes', long],
+  ['retention.ms', long],
+  ['segment.bytes', int],
+  ['segment.index.bytes', int],
+  ['segment.jitter.ms', long],
+  ['segment.ms', long],
+  [uncleanLeaderElectionEnableConfig, boolean],
+]);
+
+const integerPattern = /^-?\d+$/;
+
+/** Why `value` is not acceptable for topic config `name`, or null if it is. */
+export function topicConfigProblem(name: string, value: string): string | null {
+  const kind = topicConfigKinds.get(name);
+  if (kind === undefined) return `unknown topic config ${name}`;
+  if (value.length > topicConfigValueLengthMax) {
+    return `value of ${name} is ${value.length} characters, more than ${topicConfigValueLengthMax}`;
+  }
+  const trimmed = value.trim();
+  switch (kind.kind) {
+    case 'long':
+    case 'int': {
+      const number = Number(trimmed);
+      const [min, max] =
+        kind.kind === 'int' ? [-0x80000000, 0x7fffffff] : [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+      if (!integerPattern.test(trimmed) || number < min || number > max) {
+        return `${name} must be an ${kind.kind === 'int' ? 'int' : 'integer'}, got "${value}"`;
+      }
+      if (name === 'min.insync.replicas' && number < 1) return `${name} must be at least 1, got ${value}`;
+      return null;
+    }
+    case 'double':
+      return trimmed !== '' && Number.isFinite(Number(trimmed))
+        ? null
+        : `${name} must be a number, got "${value}"`;
+    case 'boolean':
+      return /^(true|false)$/i.test(trimmed) ? null : `${name} must be true or false, got "${value}"`;
+    case 'string':
+      return null;
+    case 'enum':
+      return kind.values.includes(trimmed) ? null : `${name} must be one of ${kind.values.join(', ')}`;
+    case 'list': {
+      if (kind.values === null) return null;
+      const items = trimmed === '' ? [] : trimmed.split(',').map((item) => item.trim());
+      const bad = items.find((item) => !kind.values!.includes(item));
+      return bad === undefined ? null : `${name} items must be among ${kind.values.join(', ')}, got "${bad}"`;
+    }
+  }
+}
+
+/** A boolean topic config as Kafka parses it (case-insensitive), or `fallback` when unset. */
+export function booleanTopicConfig(
+  configs: ReadonlyMap<string, string>,
+  name: string,
+  fallback: boolean,
+): boolean {
+  const value = configs.get(name);
+  return value === undefined ? fallback : value.trim().toLowerCase() === 'true';
+}
