@@ -1,0 +1,251 @@
+// Random sequences of controller operations, each batch committed through encode → decode into a
+// separate image, must keep the metadata invariants at every step.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type ControllerOutcome, isControllerError } from './controller.js';
+import { ControllerHarness, clusterId, incarnation, listeners } from './controller.test-support.js';
+
+/** Outcome counts over all runs, to check that the generator reaches the interesting states. */
+const stats = new Map<string, number>();
+
+function count(key: string): void {
+  stats.set(key, (stats.get(key) ?? 0) + 1);
+}
+
+import { ControllerErrorCode } from './errors.js';
+import { applyRecords, isBrokerActive, MetadataImage } from './image.js';
+import { decodeImageSnapshot, encodeImageSnapshot } from './snapshot.js';
+
+const brokerIdArb = fc.integer({ min: 1, max: 5 });
+const topicNames = ['a', 'b', 'c'];
+const topicArb = fc.constantFrom(...topicNames);
+
+const operationArb = fc.oneof(
+  fc.record({ kind: fc.constant('register' as const), brokerId: brokerIdArb }),
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('heartbeat' as const),
+      brokerId: brokerIdArb,
+      caughtUp: fc.integer({ min: 0, max: 3 }).map((n) => n > 0),
+      wantFence: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+      wantShutDown: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+    }),
+  },
+  fc.record({
+    kind: fc.constant('run' as const),
+    durationMs: fc.integer({ min: 0, max: 4000 }),
+    aliveMask: fc.integer({ min: 0, max: 31 }),
+  }),
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('createTopic' as const),
+      name: topicArb,
+      partitions: fc.integer({ min: 1, max: 4 }),
+      replicationFactor: fc.integer({ min: 1, max: 3 }),
+      unclean: fc.boolean(),
+    }),
+  },
+  fc.record({ kind: fc.constant('deleteTopic' as const), name: topicArb }),
+  fc.record({
+    kind: fc.constant('createPartitions' as const),
+    name: topicArb,
+    extra: fc.integer({ min: 1, max: 3 }),
+  }),
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('alterIsr' as const),
+      name: topicArb,
+      partition: fc.integer({ min: 0, max: 6 }),
+      keepMask: fc.integer({ min: 0, max: 31 }),
+    }),
+  },
+  fc.record({ kind: fc.constant('setUnclean' as const), name: topicArb, value: fc.boolean() }),
+  fc.record({ kind: fc.constant('allocateProducerIds' as const), brokerId: brokerIdArb }),
+  fc.record({ kind: fc.constant('electPreferred' as const) }),
+  fc.record({ kind: fc.constant('failover' as const) }),
+);
+
+type Operation = typeof operationArb extends fc.Arbitrary<infer T> ? T : never;
+
+function attempt<R>(h: ControllerHarness, outcome: ControllerOutcome<R>): void {
+  count(isControllerError(outcome) ? `error:${outcome.errorCode}` : 'ok');
+  if (!isControllerError(outcome)) h.commit(outcome.records);
+}
+
+function perform(h: ControllerHarness, operation: Operation, producerBlocks: [number, number][]): void {
+  const registered = (id: number) => h.committed.broker(id) !== undefined;
+  switch (operation.kind) {
+    case 'register': {
+      // A new incarnation each time; refused while the previous one has a live session.
+      const outcome = h.controller.registerBroker(
+        {
+          brokerId: operation.brokerId,
+          clusterId,
+          incarnationId: incarnation(operation.brokerId, h.logEndOffset),
+          listeners: listeners(operation.brokerId),
+          rack: null,
+        },
+        h.nowMs,
+        h.logEndOffset,
+      );
+      if (!isControllerError(outcome)) {
+        h.commit(outcome.records);
+        h.brokerEpochs.set(operation.brokerId, outcome.response.brokerEpoch);
+      }
+      return;
+    }
+    case 'heartbeat': {
+      if (!registered(operation.brokerId)) return;
+      h.heartbeat(operation.brokerId, {
+        offset: operation.caughtUp ? h.logEndOffset - 1 : -1,
+        wantFence: operation.wantFence,
+        wantShutDown: operation.wantShutDown,
+      });
+      return;
+    }
+    case 'run': {
+      const alive = [1, 2, 3, 4, 5].filter((id) => (operation.aliveMask >> (id - 1)) & 1 && registered(id));
+      h.run(operation.durationMs, alive);
+      return;
+    }
+    case 'createTopic':
+      attempt(
+        h,
+        h.controller.createTopic(
+          {
+            name: operation.name,
+            numPartitions: operation.partitions,
+            replicationFactor: operation.replicationFactor,
+            configs: operation.unclean ? [{ name: 'unclean.leader.election.enable', value: 'true' }] : [],
+          },
+          { validateOnly: false },
+        ),
+      );
+      return;
+    case 'deleteTopic':
+      attempt(h, h.controller.deleteTopic({ name: operation.name }));
+      return;
+    case 'createPartitions': {
+      const count = (h.committed.topic(operation.name)?.partitions.length ?? 0) + operation.extra;
+      attempt(h, h.controller.createPartitions({ name: operation.name, count }, { validateOnly: false }));
+      return;
+    }
+    case 'alterIsr': {
+      const state = h.committed.topic(operation.name)?.partitions[operation.partition];
+      if (state === undefined || state.leader === -1) return;
+      const newIsr = state.replicas.filter((id, i) => id === state.leader || (operation.keepMask >> i) & 1);
+      attempt(h, h.alterIsr(operation.name, operation.partition, newIsr));
+      return;
+    }
+    case 'setUnclean':
+      attempt(
+        h,
+        h.controller.incrementalAlterTopicConfigs(
+          {
+            topicName: operation.name,
+            operations: [
+              {
+                name: 'unclean.leader.election.enable',
+                operation: operation.value ? 'set' : 'delete',
+                value: operation.value ? 'true' : null,
+              },
+            ],
+          },
+          { validateOnly: false },
+        ),
+      );
+      return;
+    case 'allocateProducerIds': {
+      const brokerEpoch = h.brokerEpochs.get(operation.brokerId);
+      if (brokerEpoch === undefined) return;
+      const outcome = h.controller.allocateProducerIds({ brokerId: operation.brokerId, brokerEpoch });
+      if (!isControllerError(outcome)) {
+        h.commit(outcome.records);
+        const { firstProducerId, producerIdCount } = outcome.response;
+        producerBlocks.push([firstProducerId, firstProducerId + producerIdCount]);
+      }
+      return;
+    }
+    case 'electPreferred':
+      h.commit(h.controller.electPreferredLeaders(null).records);
+      return;
+    case 'failover':
+      h.nowMs += 1000;
+      h.failover();
+      return;
+  }
+}
+
+function checkInvariants(
+  image: MetadataImage,
+  epochsSeen: Map<string, { leaderEpoch: number; partitionEpoch: number }>,
+): void {
+  for (const topic of image.topics.values()) {
+    topic.partitions.forEach((partition, index) => {
+      const where = `${topic.name}-${index}`;
+      // leader ∈ ISR ⊆ replicas, or leader = -1 (the image also checks this on every record).
+      expect(partition.leader === -1 || partition.isr.includes(partition.leader), where).toBe(true);
+      expect(
+        partition.isr.every((id) => partition.replicas.includes(id)),
+        where,
+      ).toBe(true);
+      // A leader is always an active broker; an ISR of more than one holds only active brokers.
+      if (partition.leader !== -1) expect(isBrokerActive(image.broker(partition.leader)), where).toBe(true);
+      if (partition.isr.length > 1) {
+        expect(
+          partition.isr.every((id) => isBrokerActive(image.broker(id))),
+          where,
+        ).toBe(true);
+      }
+      // A partition with an active ISR member is never left without a leader.
+      if (partition.isr.some((id) => isBrokerActive(image.broker(id))))
+        expect(partition.leader, where).not.toBe(-1);
+      if (partition.leader === -1) count('offline partition');
+      // Epochs never go back.
+      const key = `${topic.topicId}/${index}`;
+      const seen = epochsSeen.get(key);
+      if (seen !== undefined) {
+        expect(partition.leaderEpoch, where).toBeGreaterThanOrEqual(seen.leaderEpoch);
+        expect(partition.partitionEpoch, where).toBeGreaterThanOrEqual(seen.partitionEpoch);
+      }
+      epochsSeen.set(key, { leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch });
+    });
+  }
+}
+
+describe('controller under random operations', () => {
+  it('keeps the image invariants, the committed image equal to its own, and snapshots exact', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1 << 30 }),
+        fc.array(operationArb, { minLength: 10, maxLength: 60 }),
+        (seed, ops) => {
+          const h = new ControllerHarness({}, seed);
+          h.startBrokers([1, 2, 3]);
+          const epochsSeen = new Map<string, { leaderEpoch: number; partitionEpoch: number }>();
+          const producerBlocks: [number, number][] = [];
+          for (const operation of ops) {
+            perform(h, operation, producerBlocks);
+            expect(h.committed).toEqual(h.controller.image);
+            checkInvariants(h.committed, epochsSeen);
+            expect(decodeImageSnapshot(encodeImageSnapshot(h.committed))).toEqual(h.committed);
+          }
+          const sorted = [...producerBlocks].sort((x, y) => x[0] - y[0]);
+          for (let i = 1; i < sorted.length; i++)
+            expect(sorted[i]![0]).toBeGreaterThanOrEqual(sorted[i - 1]![1]);
+          // Replaying the whole committed log from scratch gives the same image (log = truth).
+          const replayed = h.committedBatches.reduce(applyRecords, MetadataImage.empty);
+          expect(replayed).toEqual(h.committed);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(stats.get('ok')).toBeGreaterThan(300);
+    expect(stats.get('offline partition')).toBeGreaterThan(10);
+    expect(stats.get(`error:${ControllerErrorCode.INELIGIBLE_REPLICA}`)).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest';
+import { applyRecord, applyRecords, MetadataDelta, MetadataImage } from './image.js';
+import { MetadataInvariantError } from './invariant.js';
+import type { MetadataRecord } from './records.js';
+import { decodeImageSnapshot, encodeImageSnapshot, imageToRecords } from './snapshot.js';
+import { uuidFromBytes } from './uuid.js';
+
+const topicId = uuidFromBytes(Buffer.alloc(16, 7));
+const otherTopicId = uuidFromBytes(Buffer.alloc(16, 9));
+
+function register(brokerId: number, brokerEpoch: number): MetadataRecord {
+  return {
+    type: 'registerBroker',
+    brokerId,
+    incarnationId: uuidFromBytes(Buffer.alloc(16, brokerId)),
+    brokerEpoch,
+    listeners: [{ name: 'PLAINTEXT', host: 'localhost', port: 9092 + brokerId, securityProtocol: 0 }],
+    rack: null,
+    fenced: true,
+    inControlledShutdown: false,
+  };
+}
+
+const cluster: MetadataRecord[] = [
+  { type: 'controllerActivation', controllerId: 3000, controllerEpoch: 1 },
+  register(1, 0),
+  register(2, 1),
+  register(3, 2),
+  { type: 'unfenceBroker', brokerId: 1, brokerEpoch: 0 },
+  { type: 'unfenceBroker', brokerId: 2, brokerEpoch: 1 },
+  { type: 'topic', name: 'orders', topicId },
+  { type: 'config', resourceType: 2, resourceName: 'orders', name: 'retention.ms', value: '1000' },
+  {
+    type: 'partition',
+    topicId,
+    partitionIndex: 0,
+    replicas: [1, 2, 3],
+    isr: [1, 2],
+    leader: 1,
+    leaderEpoch: 0,
+    partitionEpoch: 0,
+  },
+  {
+    type: 'partition',
+    topicId,
+    partitionIndex: 1,
+    replicas: [2, 3, 1],
+    isr: [2, 1],
+    leader: 2,
+    leaderEpoch: 0,
+    partitionEpoch: 0,
+  },
+  { type: 'producerIds', brokerId: 1, brokerEpoch: 0, nextProducerId: 1000 },
+];
+
+function expectInvariantError(image: MetadataImage, record: MetadataRecord, message: RegExp): void {
+  expect(() => applyRecord(image, record)).toThrow(MetadataInvariantError);
+  expect(() => applyRecord(image, record)).toThrow(message);
+}
+
+describe('MetadataImage', () => {
+  const image = applyRecords(MetadataImage.empty, cluster);
+
+  it('holds what the records say', () => {
+    expect(image.broker(1)).toMatchObject({ brokerEpoch: 0, fenced: false });
+    expect(image.broker(3)).toMatchObject({ brokerEpoch: 2, fenced: true });
+    expect(image.highestBrokerEpoch).toBe(2);
+    expect(image.topic('orders')!.topicId).toBe(topicId);
+    expect(image.topicById(topicId)!.name).toBe('orders');
+    expect(image.partition(topicId, 1)).toEqual({
+      replicas: [2, 3, 1],
+      isr: [2, 1],
+      leader: 2,
+      leaderEpoch: 0,
+      partitionEpoch: 0,
+    });
+    expect(image.topicConfigs('orders')).toEqual(new Map([['retention.ms', '1000']]));
+    expect(image.producerIds).toEqual({ brokerId: 1, brokerEpoch: 0, nextProducerId: 1000 });
+    expect(image.controller).toEqual({ controllerId: 3000, controllerEpoch: 1 });
+  });
+
+  it('moves epochs on a partition change: partition epoch always, leader epoch when the leader is set', () => {
+    const isrOnly = applyRecord(image, {
+      type: 'partitionChange',
+      topicId,
+      partitionIndex: 0,
+      leader: null,
+      isr: [1],
+    });
+    expect(isrOnly.partition(topicId, 0)).toMatchObject({
+      leader: 1,
+      isr: [1],
+      leaderEpoch: 0,
+      partitionEpoch: 1,
+    });
+    const newLeader = applyRecord(isrOnly, {
+      type: 'partitionChange',
+      topicId,
+      partitionIndex: 0,
+      leader: -1,
+      isr: null,
+    });
+    expect(newLeader.partition(topicId, 0)).toMatchObject({ leader: -1, leaderEpoch: 1, partitionEpoch: 2 });
+  });
+
+  it('never changes the base image, and shares what a delta did not touch', () => {
+    const snapshot = encodeImageSnapshot(image);
+    const next = applyRecord(image, { type: 'fenceBroker', brokerId: 1, brokerEpoch: 0 });
+    expect(encodeImageSnapshot(image)).toEqual(snapshot);
+    expect(image.broker(1)!.fenced).toBe(false);
+    expect(next.broker(1)!.fenced).toBe(true);
+    expect(next.topics).toBe(image.topics);
+    expect(Object.isFrozen(next.broker(1))).toBe(true);
+    expect(Object.isFrozen(image.topic('orders')!.partitions)).toBe(true);
+  });
+
+  it('reports what a delta changed', () => {
+    const delta = new MetadataDelta(image);
+    delta.replay({ type: 'unfenceBroker', brokerId: 3, brokerEpoch: 2 });
+    delta.replay({ type: 'partitionChange', topicId, partitionIndex: 0, leader: null, isr: [1, 2, 3] });
+    expect([...delta.changedBrokerIds]).toEqual([3]);
+    expect([...delta.changedTopicIds]).toEqual([topicId]);
+    delta.replay({ type: 'removeTopic', topicId });
+    expect([...delta.removedTopics]).toEqual([[topicId, 'orders']]);
+    const next = delta.apply();
+    expect(next.topics.size).toBe(0);
+    expect(next.configsByTopic.size).toBe(0);
+    expect(() => delta.replay({ type: 'fenceBroker', brokerId: 3, brokerEpoch: 2 })).toThrow(
+      MetadataInvariantError,
+    );
+  });
+
+  it('throws on records that break an invariant', () => {
+    const change = (
+      fields: Partial<Extract<MetadataRecord, { type: 'partitionChange' }>>,
+    ): MetadataRecord => ({
+      type: 'partitionChange',
+      topicId,
+      partitionIndex: 0,
+      leader: null,
+      isr: null,
+      ...fields,
+    });
+    expectInvariantError(image, change({ topicId: otherTopicId, leader: 2 }), /unknown topic/);
+    expectInvariantError(image, change({ partitionIndex: 5, leader: 2 }), /unknown partition/);
+    expectInvariantError(image, change({ leader: 3 }), /not in ISR/);
+    expectInvariantError(image, change({ leader: 7 }), /not in ISR/);
+    expectInvariantError(image, change({ isr: [1, 4] }), /not a subset of replicas/);
+    expectInvariantError(image, change({ isr: [] }), /empty ISR/);
+    expectInvariantError(image, change({ isr: [1, 1] }), /repeats/);
+    expectInvariantError(image, change({}), /empty partition change/);
+    expectInvariantError(image, register(4, 2), /not above 2/);
+    expectInvariantError(
+      image,
+      { type: 'fenceBroker', brokerId: 1, brokerEpoch: 5 },
+      /registered epoch is 0/,
+    );
+    expectInvariantError(image, { type: 'fenceBroker', brokerId: 9, brokerEpoch: 0 }, /unregistered/);
+    expectInvariantError(image, { type: 'unfenceBroker', brokerId: 1, brokerEpoch: 0 }, /already/);
+    expectInvariantError(image, { type: 'topic', name: 'orders', topicId: otherTopicId }, /already exists/);
+    expectInvariantError(image, { type: 'topic', name: 'other', topicId }, /in use/);
+    expectInvariantError(image, { type: 'topic', name: 'bad name', topicId: otherTopicId }, /characters/);
+    expectInvariantError(
+      image,
+      {
+        type: 'partition',
+        topicId,
+        partitionIndex: 3,
+        replicas: [1],
+        isr: [1],
+        leader: 1,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      },
+      /out of order/,
+    );
+    expectInvariantError(
+      image,
+      {
+        type: 'partition',
+        topicId,
+        partitionIndex: 2,
+        replicas: [1, 8],
+        isr: [1],
+        leader: 1,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      },
+      /not registered/,
+    );
+    expectInvariantError(
+      image,
+      { type: 'config', resourceType: 2, resourceName: 'nope', name: 'retention.ms', value: '1' },
+      /unknown topic/,
+    );
+    expectInvariantError(image, { type: 'removeTopic', topicId: otherTopicId }, /unknown topic/);
+    expectInvariantError(
+      image,
+      { type: 'producerIds', brokerId: 1, brokerEpoch: 0, nextProducerId: 1000 },
+      /not after/,
+    );
+    expectInvariantError(
+      image,
+      { type: 'controllerActivation', controllerId: 1, controllerEpoch: 1 },
+      /after epoch 1/,
+    );
+    const shuttingDown = applyRecord(image, {
+      type: 'brokerRegistrationChange',
+      brokerId: 3,
+      brokerEpoch: 2,
+      inControlledShutdown: true,
+    });
+    expectInvariantError(
+      shuttingDown,
+      { type: 'unfenceBroker', brokerId: 3, brokerEpoch: 2 },
+      /controlled shutdown/,
+    );
+  });
+
+  it('round-trips through a snapshot', () => {
+    const decoded = decodeImageSnapshot(encodeImageSnapshot(image));
+    expect(decoded).toEqual(image);
+    expect(imageToRecords(decoded)).toEqual(imageToRecords(image));
+    expect(decodeImageSnapshot(encodeImageSnapshot(MetadataImage.empty))).toEqual(MetadataImage.empty);
+  });
+});
