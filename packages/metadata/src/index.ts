@@ -1,0 +1,15 @@
+export * from './controller.js';
+export * from './controller-config.js';
+export * from './errors.js';
+export * from './image.js';
+export * from './invariant.js';
+export * from './metadata-tree.js';
+export * from './partition-election.js';
+export type { Random } from './random.js';
+export * from './record-codec.js';
+export * from './records.js';
+export * from './replica-placement.js';
+export * from './snapshot.js';
+export * from './topic-configs.js';
+export * from './topic-names.js';
+export * from './uuid.js';

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { ControllerHarness } from './controller.test-support.js';
+import { cat, ls, metadataTree, tree } from './metadata-tree.js';
+
+function cluster() {
+  const h = new ControllerHarness();
+  h.startBrokers([1, 2, 10]);
+  h.register(3);
+  const { topicId } = h.createTopic('orders', 2, 2, { 'retention.ms': '60000' });
+  h.createTopic('audit', 1, 1);
+  h.ok(h.controller.allocateProducerIds({ brokerId: 1, brokerEpoch: h.brokerEpochs.get(1)! }));
+  const root = metadataTree(h.committed, { clusterId: 'cluster-x', controllerId: 3000 });
+  return { h, root, topicId };
+}
+
+describe('metadata tree', () => {
+  it('lays the image out as ZooKeeper-era paths', () => {
+    const { h, root, topicId } = cluster();
+    expect(ls(root, '/')).toEqual(['brokers', 'cluster', 'configs', 'controller', 'producerIds', 'topicIds']);
+    expect(cat(root, '/cluster/id')).toBe('cluster-x');
+    expect(JSON.parse(cat(root, '/controller') as string)).toEqual({
+      controllerId: 3000,
+      controllerEpoch: 1,
+    });
+    expect(ls(root, '/brokers/ids')).toEqual(['1', '2', '3', '10']);
+    expect(JSON.parse(cat(root, '/brokers/ids/3') as string)).toMatchObject({
+      brokerId: 3,
+      fenced: true,
+      brokerEpoch: h.brokerEpochs.get(3),
+      listeners: [{ name: 'PLAINTEXT', host: 'broker-3', port: 9092, securityProtocol: 0 }],
+    });
+    expect(ls(root, '/brokers/topics')).toEqual(['audit', 'orders']);
+    expect(JSON.parse(cat(root, '/brokers/topics/orders') as string)).toEqual({
+      topicId,
+      partitionCount: 2,
+      configs: { 'retention.ms': '60000' },
+    });
+    expect(ls(root, '/brokers/topics/orders/partitions')).toEqual(['0', '1']);
+    const state = h.partition('orders', 1);
+    expect(JSON.parse(cat(root, '/brokers/topics/orders/partitions/1/state') as string)).toEqual({
+      leader: state.leader,
+      leaderEpoch: state.leaderEpoch,
+      isr: state.isr,
+      replicas: state.replicas,
+      partitionEpoch: state.partitionEpoch,
+    });
+    expect(JSON.parse(cat(root, '/configs/topics/orders') as string)).toEqual({ 'retention.ms': '60000' });
+    expect(JSON.parse(cat(root, '/configs/topics/audit') as string)).toEqual({});
+    expect(cat(root, `/topicIds/${topicId}`)).toBe('orders');
+    expect(JSON.parse(cat(root, '/producerIds') as string)).toMatchObject({
+      brokerId: 1,
+      nextProducerId: 1000,
+    });
+  });
+
+  it('resolves relative components and reports missing nodes as values', () => {
+    const { root } = cluster();
+    expect(cat(root, '/brokers/../cluster/./id')).toBe('cluster-x');
+    expect(ls(root, '/nope')).toEqual({ error: '/nope: no such node' });
+    expect(cat(root, '/brokers')).toEqual({ error: '/brokers: is a directory' });
+    expect(cat(root, '/brokers/ids/4')).toEqual({ error: '/brokers/ids/4: no such node' });
+  });
+
+  it('prints a subtree', () => {
+    const { root } = cluster();
+    const text = tree(root, '/brokers/topics/audit') as string;
+    expect(text.split('\n')).toEqual([
+      expect.stringMatching(/^\/brokers\/topics\/audit: \{"topicId":/),
+      '  partitions',
+      '    0',
+      expect.stringMatching(/^ {6}state: \{"leader":/),
+    ]);
+    expect(tree(root, '/missing')).toEqual({ error: '/missing: no such node' });
+  });
+});
