@@ -20,7 +20,8 @@ export interface ConfigKeyDef<T> {
   /** undefined: required. */
   readonly defaultValue: T | undefined;
   readonly doc: string;
-  readonly validate?: (value: T) => string | undefined;
+  // Method syntax on purpose: bivariant, so a table of differently typed keys fits one Record type.
+  validate?(value: T): string | undefined;
 }
 
 type ValueOf<D> = D extends ConfigKeyDef<infer T> ? T : never;
@@ -40,7 +41,8 @@ export function parseConfigValue(def: ConfigKeyDef<unknown>, raw: string): unkno
     }
     case 'double': {
       const value = Number(text);
-      if (text === '' || !Number.isFinite(value)) throw new ConfigError(def.name, `expected a number, got '${raw}'`);
+      if (text === '' || !Number.isFinite(value))
+        throw new ConfigError(def.name, `expected a number, got '${raw}'`);
       return value;
     }
     case 'boolean':
@@ -105,10 +107,17 @@ export function str(
   doc: string,
   validate?: (value: string) => string | undefined,
 ): ConfigKeyDef<string> {
-  return validate === undefined ? { name, type: 'string', defaultValue, doc } : { name, type: 'string', defaultValue, doc, validate };
+  return validate === undefined
+    ? { name, type: 'string', defaultValue, doc }
+    : { name, type: 'string', defaultValue, doc, validate };
 }
 
-export function oneOf(name: string, defaultValue: string, choices: readonly string[], doc: string): ConfigKeyDef<string> {
+export function oneOf(
+  name: string,
+  defaultValue: string,
+  choices: readonly string[],
+  doc: string,
+): ConfigKeyDef<string> {
   return str(name, defaultValue, doc, (value) =>
     choices.includes(value) ? undefined : `must be one of ${choices.join(', ')}, got '${value}'`,
   );
@@ -120,7 +129,9 @@ export function list(
   doc: string,
   validate?: (value: string[]) => string | undefined,
 ): ConfigKeyDef<string[]> {
-  return validate === undefined ? { name, type: 'list', defaultValue, doc } : { name, type: 'list', defaultValue, doc, validate };
+  return validate === undefined
+    ? { name, type: 'list', defaultValue, doc }
+    : { name, type: 'list', defaultValue, doc, validate };
 }
 
 /** Where a value came from, as DescribeConfigs reports it. */
@@ -138,7 +149,10 @@ export interface ResolvedConfig<Defs extends Record<string, ConfigKeyDef<unknown
 export function resolveConfig<Defs extends Record<string, ConfigKeyDef<unknown>>>(
   defs: Defs,
   raw: ReadonlyMap<string, string>,
-  options: { readonly isKnownElsewhere?: (key: string) => boolean; readonly explicitSource?: ConfigSource } = {},
+  options: {
+    readonly isKnownElsewhere?: (key: string) => boolean;
+    readonly explicitSource?: ConfigSource;
+  } = {},
 ): ResolvedConfig<Defs> {
   const byKafkaName = new Map<string, [string, ConfigKeyDef<unknown>]>();
   for (const [property, def] of Object.entries(defs)) byKafkaName.set(def.name, [property, def]);
