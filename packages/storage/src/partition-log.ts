@@ -278,6 +278,10 @@ export class PartitionLog {
       this.recoveryPointValue <= this.logEndOffset,
       () => `${this.name}: recovery point beyond log end`,
     );
+    invariant(
+      this.logStartOffsetValue >= this.segments[0]!.baseOffset,
+      () => `${this.name}: log start below the first segment`,
+    );
     for (let i = 1; i < this.segments.length; i++) {
       invariant(
         this.segments[i]!.baseOffset >= this.segments[i - 1]!.nextOffset,
@@ -424,6 +428,10 @@ export class PartitionLog {
       for (const path of [old.logPath, old.indexPath, old.timeIndexPath]) await unlinkIfExists(path);
       const created = await LogSegment.create(this.dir, newBaseOffset, limits, this.options.clock.nowMs());
       this.segments = [...this.segments.slice(0, -1), created];
+      // An empty log that jumps ahead has nothing below the new base: the log starts there, as it
+      // would after a reopen (the log start is never below the first segment's base).
+      if (this.segments.length === 1)
+        this.logStartOffsetValue = Math.max(this.logStartOffsetValue, newBaseOffset);
     } else {
       await old.deactivate();
       this.recoveryPointValue = Math.max(this.recoveryPointValue, old.nextOffset);
