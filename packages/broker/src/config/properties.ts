@@ -19,7 +19,7 @@ export function parseProperties(text: string): Map<string, string> {
     if (endsWithContinuation(line)) line = line.slice(0, -1);
     const { key, value } = splitKeyValue(line);
     if (key === '') throw new PropertiesSyntaxError(`line ${startLine}: empty key`);
-    result.set(unescape(key, startLine), unescape(value, startLine));
+    result.set(unescapeProperty(key, startLine), unescapeProperty(value, startLine));
   }
   return result;
 }
@@ -47,7 +47,7 @@ function splitKeyValue(line: string): { key: string; value: string } {
   return { key, value: rest };
 }
 
-function unescape(text: string, lineNumber: number): string {
+function unescapeProperty(text: string, lineNumber: number): string {
   if (!text.includes('\\')) return text;
   let out = '';
   for (let i = 0; i < text.length; i++) {
