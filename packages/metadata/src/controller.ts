@@ -569,7 +569,8 @@ export class Controller {
         `partition count ${request.count} is more than ${this.config.partitionsPerTopicMax}`,
       );
     }
-    const first = topic.partitions[0]!;
+    const first = topic.partitions[0];
+    invariant(first !== undefined, () => `topic ${topic.name} has no partition 0`);
     const replicationFactor = first.replicas.length;
     const liveBrokerIds = this.liveBrokerIds().sort((a, b) => a - b);
     if (replicationFactor > liveBrokerIds.length) {
