@@ -10,8 +10,8 @@ export interface ControllerConfig {
   readonly brokerHeartbeatIntervalMs: number;
   /**
    * How late a tick may run, past the deadline the previous tick asked for, before the controller
-   * counts it as its own stall (GC, event-loop lag) and extends every session by the delay instead of
-   * fencing brokers whose heartbeats were merely queued behind the stall.
+   * counts it as its own stall (GC, event-loop lag) and gives sessions about to expire a grace of two
+   * heartbeat intervals instead of fencing brokers whose heartbeats were merely queued behind it.
    */
   readonly controllerStallToleranceMs: number;
   /** `unclean.leader.election.enable`, the cluster default; a topic config overrides it. */

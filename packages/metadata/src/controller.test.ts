@@ -150,6 +150,24 @@ describe('broker registration and liveness', () => {
     expect(h.run(10_000, [1, 2, 3])).toEqual([]);
   });
 
+  it('fences a dead broker within two sessions even if the driver ticks far too rarely', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2]);
+    h.tick();
+    const lastHeartbeatMs = h.nowMs;
+    // Broker 2 is dead; the driver ticks every 2 s instead of at the deadlines asked for, so every
+    // tick looks like a stall. Broker 1 heartbeats between ticks.
+    let fencedAtMs: number | null = null;
+    while (fencedAtMs === null && h.nowMs < lastHeartbeatMs + 60_000) {
+      h.nowMs += 2000;
+      h.heartbeat(1);
+      if (h.tick().fencedBrokerIds.includes(2)) fencedAtMs = h.nowMs;
+    }
+    expect(fencedAtMs).not.toBeNull();
+    expect(fencedAtMs! - lastHeartbeatMs).toBeLessThanOrEqual(2 * sessionMs + 2000);
+    expect(h.committed.broker(1)!.fenced).toBe(false);
+  });
+
   it('still fences dead brokers when ticks run on time', () => {
     const h = new ControllerHarness();
     h.startBrokers([1, 2, 3]);

@@ -227,6 +227,8 @@ export interface PreferredElectionResult extends TopicPartitionName {
 
 interface BrokerSession {
   deadlineMs: number;
+  /** A stall grace was given since the broker's last heartbeat (at most one per heartbeat). */
+  graced: boolean;
 }
 
 /** Records built against a delta, so each sees the ones before it; sealed only on success. */
@@ -250,6 +252,12 @@ function isInt32Id(value: number): boolean {
 }
 
 const errors = ControllerErrorCode;
+
+/**
+ * Heartbeat intervals of grace after a controller stall: one for a heartbeat queued during the stall
+ * to be read, one for a broker whose heartbeat timed out during it to send the next.
+ */
+const stallGraceHeartbeats = 2;
 
 export class Controller {
   readonly config: ControllerConfig;
@@ -294,7 +302,10 @@ export class Controller {
     this.random = activation.random;
     this.nextImbalanceCheckMs = activation.nowMs + config.leaderImbalanceCheckIntervalMs;
     for (const broker of activation.image.brokers.values()) {
-      this.sessions.set(broker.brokerId, { deadlineMs: activation.nowMs + config.brokerSessionTimeoutMs });
+      this.sessions.set(broker.brokerId, {
+        deadlineMs: activation.nowMs + config.brokerSessionTimeoutMs,
+        graced: false,
+      });
       if (broker.fenced && !broker.inControlledShutdown) {
         this.catchUpOffsets.set(broker.brokerId, activation.metadataLogEndOffset);
       }
@@ -358,7 +369,10 @@ export class Controller {
       inControlledShutdown: false,
     });
     this.moveAwayFrom(batch, request.brokerId);
-    this.sessions.set(request.brokerId, { deadlineMs: nowMs + this.config.brokerSessionTimeoutMs });
+    this.sessions.set(request.brokerId, {
+      deadlineMs: nowMs + this.config.brokerSessionTimeoutMs,
+      graced: false,
+    });
     this.catchUpOffsets.set(request.brokerId, metadataLogEndOffset);
     return this.finish(batch, { brokerEpoch });
   }
@@ -378,7 +392,10 @@ export class Controller {
         `broker ${request.brokerId} epoch ${request.brokerEpoch} is not its registered ${broker.brokerEpoch}`,
       );
     }
-    this.sessions.set(request.brokerId, { deadlineMs: nowMs + this.config.brokerSessionTimeoutMs });
+    this.sessions.set(request.brokerId, {
+      deadlineMs: nowMs + this.config.brokerSessionTimeoutMs,
+      graced: false,
+    });
     const catchUpOffset = this.catchUpOffsets.get(request.brokerId);
     const isCaughtUp = catchUpOffset === undefined || request.currentMetadataOffset >= catchUpOffset;
     const batch = new Batch(this.workingImage);
@@ -411,13 +428,22 @@ export class Controller {
    * Fences every active broker whose session expired, and restores preferred leaders when due.
    * Call it again by the returned `nextDeadlineMs`. A tick that runs much later than that reveals a
    * stall of the controller itself: heartbeats that arrived meanwhile are still queued, so every
-   * session is extended by the delay rather than the whole cluster fenced.
+   * session about to expire gets a short grace rather than the whole cluster being fenced.
    */
   tick(nowMs: number): ControllerSuccess<TickResponse> {
     const lateMs = this.expectedTickMs === null ? 0 : nowMs - this.expectedTickMs;
     const stallMs = lateMs > this.config.controllerStallToleranceMs ? lateMs : 0;
     if (stallMs > 0) {
-      for (const session of this.sessions.values()) session.deadlineMs += stallMs;
+      // Heartbeats that arrived during the stall are read right after this tick: give every
+      // session that is (nearly) expired a short grace to let them through. Once per heartbeat,
+      // so a driver that ticks too rarely (a "stall" at every tick) delays fencing a dead broker
+      // by one grace, not forever.
+      const graceDeadlineMs = nowMs + stallGraceHeartbeats * this.config.brokerHeartbeatIntervalMs;
+      for (const session of this.sessions.values()) {
+        if (session.graced || session.deadlineMs >= graceDeadlineMs) continue;
+        session.deadlineMs = graceDeadlineMs;
+        session.graced = true;
+      }
     }
     const batch = new Batch(this.workingImage);
     const fencedBrokerIds: BrokerId[] = [];
