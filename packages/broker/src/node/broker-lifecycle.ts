@@ -1,0 +1,150 @@
+// A broker's life as the controller sees it (KIP-631): register (fenced), heartbeat with the
+// metadata offset it has applied until the controller unfences it, keep heartbeating to stay
+// alive, and on a clean shutdown ask the controller to move its leaderships away first.
+
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, errorName } from '@gregor/protocol';
+import type { ControllerClient } from '../grpc/controller-grpc.js';
+import type { Logger } from '../logging.js';
+import type { Endpoint } from '../quorum/controller-rpc.js';
+
+export interface BrokerLifecycleOptions {
+  readonly brokerId: number;
+  readonly listeners: readonly Endpoint[];
+  readonly rack: string | null;
+  readonly heartbeatIntervalMs: number;
+  readonly client: ControllerClient;
+  /** The offset of the last metadata entry this broker has applied. */
+  readonly appliedMetadataOffset: () => number;
+  readonly logger: Logger;
+}
+
+export type BrokerState = 'starting' | 'fenced' | 'running' | 'shutting-down' | 'stopped';
+
+export class BrokerLifecycle {
+  private brokerEpochValue = -1;
+  private stateValue: BrokerState = 'starting';
+  private timer: NodeJS.Timeout | undefined;
+  private readonly incarnationId = randomUUID();
+  private stopped = false;
+  private readonly unfencedWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: BrokerLifecycleOptions) {}
+
+  get brokerEpoch(): number {
+    return this.brokerEpochValue;
+  }
+
+  get state(): BrokerState {
+    return this.stateValue;
+  }
+
+  start(): void {
+    void this.register();
+  }
+
+  /** Resolves once the controller has unfenced this broker. */
+  whenUnfenced(): Promise<void> {
+    if (this.stateValue === 'running') return Promise.resolve();
+    return new Promise((resolve) => this.unfencedWaiters.push(resolve));
+  }
+
+  private async register(): Promise<void> {
+    while (!this.stopped) {
+      const response = await this.options.client.call(
+        'RegisterBroker',
+        {
+          brokerId: this.options.brokerId,
+          incarnationId: this.incarnationId,
+          listeners: [...this.options.listeners],
+          rack: this.options.rack ?? '',
+          hasRack: this.options.rack !== null,
+        },
+        this.options.heartbeatIntervalMs * 4,
+      );
+      if (response.status.errorCode === ErrorCode.NONE) {
+        this.brokerEpochValue = response.brokerEpoch;
+        this.stateValue = 'fenced';
+        this.options.logger.info({ brokerEpoch: response.brokerEpoch }, 'registered with the controller');
+        this.scheduleHeartbeat(0);
+        return;
+      }
+      this.options.logger.debug(
+        { error: errorName(response.status.errorCode), detail: response.status.errorMessage },
+        'registration failed; retrying',
+      );
+      await new Promise((resolve) => setTimeout(resolve, this.options.heartbeatIntervalMs));
+    }
+  }
+
+  private scheduleHeartbeat(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.heartbeat(false), delayMs);
+  }
+
+  private async heartbeat(wantShutDown: boolean): Promise<{ shouldShutDown: boolean } | undefined> {
+    const response = await this.options.client.call(
+      'BrokerHeartbeat',
+      {
+        brokerId: this.options.brokerId,
+        brokerEpoch: this.brokerEpochValue,
+        currentMetadataOffset: this.options.appliedMetadataOffset(),
+        wantFence: false,
+        wantShutDown,
+      },
+      this.options.heartbeatIntervalMs * 2,
+    );
+    if (wantShutDown) return response.status.errorCode === ErrorCode.NONE ? response : undefined;
+    if (this.stopped) return undefined;
+    const code = response.status.errorCode;
+    if (code === ErrorCode.STALE_BROKER_EPOCH || code === ErrorCode.BROKER_ID_NOT_REGISTERED) {
+      // The controller no longer knows this incarnation (e.g. it was replaced): register again.
+      this.options.logger.warn({ error: errorName(code) }, 'controller refused heartbeat; registering again');
+      this.stateValue = 'starting';
+      void this.register();
+      return undefined;
+    }
+    if (code === ErrorCode.NONE) {
+      if (!response.isFenced && this.stateValue === 'fenced') {
+        this.stateValue = 'running';
+        this.options.logger.info({ brokerEpoch: this.brokerEpochValue }, 'unfenced: broker is running');
+        for (const resolve of this.unfencedWaiters.splice(0)) resolve();
+      } else if (response.isFenced && this.stateValue === 'running') {
+        this.stateValue = 'fenced';
+        this.options.logger.warn('controller fenced this broker');
+      }
+    }
+    this.scheduleHeartbeat(this.options.heartbeatIntervalMs);
+    return undefined;
+  }
+
+  /**
+   * Controlled shutdown: heartbeats with wantShutDown until the controller says its leaderships
+   * have moved (or `timeoutMs` passes), then stops heartbeating.
+   */
+  async shutDown(timeoutMs: number): Promise<boolean> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.brokerEpochValue < 0) {
+      this.stateValue = 'stopped';
+      return false;
+    }
+    this.stateValue = 'shutting-down';
+    const deadlineMs = Date.now() + timeoutMs;
+    while (Date.now() < deadlineMs) {
+      const response = await this.heartbeat(true);
+      if (response?.shouldShutDown) {
+        this.stateValue = 'stopped';
+        return true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, this.options.heartbeatIntervalMs)));
+    }
+    this.stateValue = 'stopped';
+    return false;
+  }
+
+  close(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+}

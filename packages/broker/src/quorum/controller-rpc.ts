@@ -1,0 +1,437 @@
+// The controller's RPCs (proto/controller.proto) as one dispatcher over the QuorumController.
+// The same function serves gRPC calls from other nodes and calls from this node when it is the
+// active controller itself, so there is one mapping between wire messages and controller methods.
+
+import { encodeMetadataBatch, imageToRecords, type MetadataImage } from '@gregor/metadata';
+import { ErrorCode, errorName } from '@gregor/protocol';
+import type { MetadataPublisher } from './metadata-publisher.js';
+import type { ControllerCallResult, QuorumController } from './quorum-controller.js';
+
+export interface ControllerStatus {
+  errorCode: number;
+  errorMessage: string;
+  leaderId: number;
+  committedOffset: number;
+}
+
+export interface Endpoint {
+  name: string;
+  host: string;
+  port: number;
+  securityProtocol: number;
+}
+
+export interface ConfigEntry {
+  name: string;
+  value: string;
+  isNull: boolean;
+}
+
+// Request and response shapes, as @grpc/proto-loader presents them (camelCase, defaults filled).
+export interface ControllerRpcs {
+  RegisterBroker: {
+    request: {
+      clusterId: string;
+      brokerId: number;
+      incarnationId: string;
+      listeners: Endpoint[];
+      rack: string;
+      hasRack: boolean;
+    };
+    response: { status: ControllerStatus; brokerEpoch: number };
+  };
+  BrokerHeartbeat: {
+    request: {
+      clusterId: string;
+      brokerId: number;
+      brokerEpoch: number;
+      currentMetadataOffset: number;
+      wantFence: boolean;
+      wantShutDown: boolean;
+    };
+    response: { status: ControllerStatus; isCaughtUp: boolean; isFenced: boolean; shouldShutDown: boolean };
+  };
+  CreateTopics: {
+    request: {
+      clusterId: string;
+      topics: { name: string; numPartitions: number; replicationFactor: number; configs: ConfigEntry[] }[];
+      validateOnly: boolean;
+    };
+    response: {
+      status: ControllerStatus;
+      topics: {
+        name: string;
+        errorCode: number;
+        errorMessage: string;
+        topicId: string;
+        numPartitions: number;
+        replicationFactor: number;
+        configs: ConfigEntry[];
+      }[];
+    };
+  };
+  DeleteTopics: {
+    request: { clusterId: string; names: string[]; topicIds: string[] };
+    response: {
+      status: ControllerStatus;
+      topics: { name: string; topicId: string; errorCode: number; errorMessage: string }[];
+    };
+  };
+  CreatePartitions: {
+    request: { clusterId: string; topics: { name: string; count: number }[]; validateOnly: boolean };
+    response: {
+      status: ControllerStatus;
+      topics: { name: string; errorCode: number; errorMessage: string }[];
+    };
+  };
+  IncrementalAlterConfigs: {
+    request: {
+      clusterId: string;
+      topics: { topicName: string; operations: { name: string; operation: string; value: string }[] }[];
+      validateOnly: boolean;
+    };
+    response: {
+      status: ControllerStatus;
+      topics: { topicName: string; errorCode: number; errorMessage: string }[];
+    };
+  };
+  AlterPartition: {
+    request: {
+      clusterId: string;
+      brokerId: number;
+      brokerEpoch: number;
+      topicId: string;
+      partitionIndex: number;
+      leaderEpoch: number;
+      partitionEpoch: number;
+      newIsr: number[];
+    };
+    response: {
+      status: ControllerStatus;
+      partitionErrorCode: number;
+      leaderId: number;
+      leaderEpoch: number;
+      isr: number[];
+      partitionEpoch: number;
+    };
+  };
+  AllocateProducerIds: {
+    request: { clusterId: string; brokerId: number; brokerEpoch: number };
+    response: { status: ControllerStatus; firstProducerId: number; producerIdCount: number };
+  };
+  DescribeMetadata: {
+    request: { clusterId: string };
+    response: {
+      status: ControllerStatus;
+      imageSnapshot: Buffer;
+      metadataOffset: number;
+      controllerId: number;
+      clusterId: string;
+    };
+  };
+}
+
+export type ControllerRpcName = keyof ControllerRpcs;
+export type RpcRequest<M extends ControllerRpcName> = ControllerRpcs[M]['request'];
+export type RpcResponse<M extends ControllerRpcName> = ControllerRpcs[M]['response'];
+
+function status(
+  errorCode: number,
+  errorMessage: string,
+  leaderId: number,
+  committedOffset = -1,
+): ControllerStatus {
+  return { errorCode, errorMessage, leaderId, committedOffset };
+}
+
+const ok = (leaderId: number, committedOffset: number): ControllerStatus =>
+  status(ErrorCode.NONE, '', leaderId, committedOffset);
+
+function failed(result: ControllerCallResult<unknown> & { ok: false }): ControllerStatus {
+  return status(result.errorCode, result.message || errorName(result.errorCode), result.leaderId);
+}
+
+export class ControllerRpcDispatcher {
+  constructor(
+    private readonly nodeId: number,
+    private readonly clusterId: string,
+    private readonly controller: QuorumController,
+    private readonly publisher: MetadataPublisher,
+  ) {}
+
+  async dispatch<M extends ControllerRpcName>(method: M, request: RpcRequest<M>): Promise<RpcResponse<M>> {
+    const handler = this.handlers[method] as (request: RpcRequest<M>) => Promise<RpcResponse<M>>;
+    if (request.clusterId !== this.clusterId) {
+      // A node from another cluster: refuse before touching the controller.
+      const refused = status(
+        ErrorCode.INCONSISTENT_CLUSTER_ID,
+        `cluster id ${request.clusterId} is not ${this.clusterId}`,
+        -1,
+      );
+      return { ...(emptyResponses[method] as RpcResponse<M>), status: refused };
+    }
+    return handler(request);
+  }
+
+  private readonly handlers: {
+    [M in ControllerRpcName]: (request: RpcRequest<M>) => Promise<RpcResponse<M>>;
+  } = {
+    RegisterBroker: async (request) => {
+      const result = await this.controller.call((controller, context) =>
+        controller.registerBroker(
+          {
+            brokerId: request.brokerId,
+            clusterId: request.clusterId,
+            incarnationId: request.incarnationId,
+            listeners: request.listeners.map((endpoint) => ({
+              name: endpoint.name,
+              host: endpoint.host,
+              port: endpoint.port,
+              securityProtocol: endpoint.securityProtocol,
+            })),
+            rack: request.hasRack ? request.rack : null,
+          },
+          context.nowMs,
+          context.metadataLogEndOffset,
+        ),
+      );
+      if (!result.ok) return { status: failed(result), brokerEpoch: -1 };
+      return { status: ok(this.nodeId, result.committedOffset), brokerEpoch: result.response.brokerEpoch };
+    },
+
+    BrokerHeartbeat: async (request) => {
+      const result = await this.controller.call((controller, context) =>
+        controller.brokerHeartbeat(
+          {
+            brokerId: request.brokerId,
+            brokerEpoch: request.brokerEpoch,
+            currentMetadataOffset: request.currentMetadataOffset,
+            wantFence: request.wantFence,
+            wantShutDown: request.wantShutDown,
+          },
+          context.nowMs,
+        ),
+      );
+      if (!result.ok)
+        return { status: failed(result), isCaughtUp: false, isFenced: true, shouldShutDown: false };
+      return { status: ok(this.nodeId, result.committedOffset), ...result.response };
+    },
+
+    CreateTopics: async (request) => {
+      const topics: RpcResponse<'CreateTopics'>['topics'] = [];
+      let committedOffset = -1;
+      // One controller operation per topic: a bad topic does not fail its neighbours (as Kafka answers).
+      for (const topic of request.topics) {
+        const result = await this.controller.call((controller) =>
+          controller.createTopic(
+            {
+              name: topic.name,
+              numPartitions: topic.numPartitions,
+              replicationFactor: topic.replicationFactor,
+              configs: topic.configs.map((entry) => ({ name: entry.name, value: entry.value })),
+            },
+            { validateOnly: request.validateOnly },
+          ),
+        );
+        if (!result.ok) {
+          if (isRedirect(result)) return { status: failed(result), topics: [] };
+          topics.push(topicFailure(topic.name, result));
+          continue;
+        }
+        committedOffset = Math.max(committedOffset, result.committedOffset);
+        topics.push({
+          name: topic.name,
+          errorCode: ErrorCode.NONE,
+          errorMessage: '',
+          topicId: result.response.topicId,
+          numPartitions: result.response.numPartitions,
+          replicationFactor: result.response.replicationFactor,
+          configs: result.response.configs.map((entry) => ({
+            name: entry.name,
+            value: entry.value,
+            isNull: false,
+          })),
+        });
+      }
+      return { status: ok(this.nodeId, committedOffset), topics };
+    },
+
+    DeleteTopics: async (request) => {
+      const topics: RpcResponse<'DeleteTopics'>['topics'] = [];
+      let committedOffset = -1;
+      const selectors = [
+        ...request.names.map((name) => ({ name })),
+        ...request.topicIds.map((topicId) => ({ topicId })),
+      ];
+      for (const selector of selectors) {
+        const result = await this.controller.call((controller) => controller.deleteTopic(selector));
+        const name = 'name' in selector ? selector.name : '';
+        const topicId = 'topicId' in selector ? selector.topicId : '';
+        if (!result.ok) {
+          if (isRedirect(result)) return { status: failed(result), topics: [] };
+          topics.push({ name, topicId, errorCode: result.errorCode, errorMessage: result.message });
+          continue;
+        }
+        committedOffset = Math.max(committedOffset, result.committedOffset);
+        topics.push({
+          name: result.response.name,
+          topicId: result.response.topicId,
+          errorCode: 0,
+          errorMessage: '',
+        });
+      }
+      return { status: ok(this.nodeId, committedOffset), topics };
+    },
+
+    CreatePartitions: async (request) => {
+      const topics: RpcResponse<'CreatePartitions'>['topics'] = [];
+      let committedOffset = -1;
+      for (const topic of request.topics) {
+        const result = await this.controller.call((controller) =>
+          controller.createPartitions(
+            { name: topic.name, count: topic.count },
+            { validateOnly: request.validateOnly },
+          ),
+        );
+        if (!result.ok) {
+          if (isRedirect(result)) return { status: failed(result), topics: [] };
+          topics.push({ name: topic.name, errorCode: result.errorCode, errorMessage: result.message });
+          continue;
+        }
+        committedOffset = Math.max(committedOffset, result.committedOffset);
+        topics.push({ name: topic.name, errorCode: 0, errorMessage: '' });
+      }
+      return { status: ok(this.nodeId, committedOffset), topics };
+    },
+
+    IncrementalAlterConfigs: async (request) => {
+      const topics: RpcResponse<'IncrementalAlterConfigs'>['topics'] = [];
+      let committedOffset = -1;
+      for (const topic of request.topics) {
+        const result = await this.controller.call((controller) =>
+          controller.incrementalAlterTopicConfigs(
+            {
+              topicName: topic.topicName,
+              operations: topic.operations.map((op) => ({
+                name: op.name,
+                operation: op.operation === 'delete' ? 'delete' : 'set',
+                value: op.operation === 'delete' ? null : op.value,
+              })),
+            },
+            { validateOnly: request.validateOnly },
+          ),
+        );
+        if (!result.ok) {
+          if (isRedirect(result)) return { status: failed(result), topics: [] };
+          topics.push({
+            topicName: topic.topicName,
+            errorCode: result.errorCode,
+            errorMessage: result.message,
+          });
+          continue;
+        }
+        committedOffset = Math.max(committedOffset, result.committedOffset);
+        topics.push({ topicName: topic.topicName, errorCode: 0, errorMessage: '' });
+      }
+      return { status: ok(this.nodeId, committedOffset), topics };
+    },
+
+    AlterPartition: async (request) => {
+      const result = await this.controller.call((controller) =>
+        controller.alterPartition({
+          brokerId: request.brokerId,
+          brokerEpoch: request.brokerEpoch,
+          topicId: request.topicId,
+          partitionIndex: request.partitionIndex,
+          leaderEpoch: request.leaderEpoch,
+          partitionEpoch: request.partitionEpoch,
+          newIsr: request.newIsr,
+        }),
+      );
+      const empty = { leaderId: -1, leaderEpoch: -1, isr: [], partitionEpoch: -1 };
+      if (!result.ok) {
+        if (isRedirect(result))
+          return { status: failed(result), partitionErrorCode: ErrorCode.NONE, ...empty };
+        return { status: ok(this.nodeId, -1), partitionErrorCode: result.errorCode, ...empty };
+      }
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        partitionErrorCode: ErrorCode.NONE,
+        leaderId: result.response.leader,
+        leaderEpoch: result.response.leaderEpoch,
+        isr: [...result.response.isr],
+        partitionEpoch: result.response.partitionEpoch,
+      };
+    },
+
+    AllocateProducerIds: async (request) => {
+      const result = await this.controller.call((controller) =>
+        controller.allocateProducerIds({ brokerId: request.brokerId, brokerEpoch: request.brokerEpoch }),
+      );
+      if (!result.ok) return { status: failed(result), firstProducerId: -1, producerIdCount: 0 };
+      return { status: ok(this.nodeId, result.committedOffset), ...result.response };
+    },
+
+    // Served by any node from its own applied image: the metadata shell reads, it does not change.
+    DescribeMetadata: async () => ({
+      status: ok(this.controller.knownLeaderId(), this.publisher.appliedOffset),
+      imageSnapshot: encodeImageRecords(this.publisher.image),
+      metadataOffset: this.publisher.appliedOffset,
+      controllerId: this.controller.knownLeaderId(),
+      clusterId: this.clusterId,
+    }),
+  };
+}
+
+function encodeImageRecords(image: MetadataImage): Buffer {
+  return encodeMetadataBatch(imageToRecords(image));
+}
+
+/** Errors that mean "ask another node", as opposed to an answer about the topic. */
+export function isRedirect(result: { errorCode: number }): boolean {
+  return (
+    result.errorCode === ErrorCode.NOT_CONTROLLER || result.errorCode === ErrorCode.THROTTLING_QUOTA_EXCEEDED
+  );
+}
+
+function topicFailure(
+  name: string,
+  result: { errorCode: number; message: string },
+): RpcResponse<'CreateTopics'>['topics'][number] {
+  return {
+    name,
+    errorCode: result.errorCode,
+    errorMessage: result.message,
+    topicId: '',
+    numPartitions: -1,
+    replicationFactor: -1,
+    configs: [],
+  };
+}
+
+const noStatus = status(ErrorCode.NONE, '', -1);
+/** Every response with its fields empty, for refusals that never reach a handler. */
+export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
+  RegisterBroker: { status: noStatus, brokerEpoch: -1 },
+  BrokerHeartbeat: { status: noStatus, isCaughtUp: false, isFenced: true, shouldShutDown: false },
+  CreateTopics: { status: noStatus, topics: [] },
+  DeleteTopics: { status: noStatus, topics: [] },
+  CreatePartitions: { status: noStatus, topics: [] },
+  IncrementalAlterConfigs: { status: noStatus, topics: [] },
+  AlterPartition: {
+    status: noStatus,
+    partitionErrorCode: 0,
+    leaderId: -1,
+    leaderEpoch: -1,
+    isr: [],
+    partitionEpoch: -1,
+  },
+  AllocateProducerIds: { status: noStatus, firstProducerId: -1, producerIdCount: 0 },
+  DescribeMetadata: {
+    status: noStatus,
+    imageSnapshot: Buffer.alloc(0),
+    metadataOffset: -1,
+    controllerId: -1,
+    clusterId: '',
+  },
+};

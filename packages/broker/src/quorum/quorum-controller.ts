@@ -1,0 +1,251 @@
+// The active controller: the Raft leader of the metadata quorum runs the pure Controller from
+// @gregor/metadata and turns its decisions into committed metadata records.
+//
+// Operations run one at a time, and each waits until its records are committed AND applied to this
+// node's image before the next starts. So the controller's working image never runs ahead of the
+// committed log by more than one batch, and a failed proposal (leadership lost, no quorum) is
+// handled by throwing the controller away and rebuilding it from the committed image (as KRaft
+// does on failover): no metadata change is applied twice or lost.
+
+import {
+  Controller,
+  type ControllerConfig,
+  type ControllerOutcome,
+  encodeMetadataBatch,
+  isControllerError,
+  type MetadataRecord,
+  type Random,
+} from '@gregor/metadata';
+import { ErrorCode } from '@gregor/protocol';
+import type { Logger } from '../logging.js';
+import type { MetadataPublisher } from './metadata-publisher.js';
+
+export interface LeaderChange {
+  readonly leaderId: number | undefined;
+  readonly epoch: number;
+  readonly isLocalLeader: boolean;
+}
+
+/** What the controller needs of the Raft driver. */
+export interface MetadataLog {
+  propose(payload: Uint8Array, timeoutMs: number): Promise<{ offset: number; epoch: number }>;
+  status(): {
+    readonly leaderId: number | undefined;
+    readonly epoch: number;
+    readonly highWatermark: number;
+    readonly logEndOffset: number;
+    readonly isLeader: boolean;
+  };
+  onLeaderChange(listener: (change: LeaderChange) => void): void;
+}
+
+export type ControllerCallResult<R> =
+  | { readonly ok: true; readonly response: R; readonly committedOffset: number }
+  | { readonly ok: false; readonly errorCode: number; readonly message: string; readonly leaderId: number };
+
+export interface OperationContext {
+  readonly nowMs: number;
+  /** The metadata log end offset now (a registering broker must catch up to it). */
+  readonly metadataLogEndOffset: number;
+}
+
+/** Operations waiting for the controller; past this new ones are refused as overloaded. */
+export const controllerQueueDepthMax = 10_000;
+/** How long one metadata proposal may take to commit before the controller resigns. */
+export const proposalTimeoutMsDefault = 5_000;
+/** Re-check interval while a new leader waits to have applied the committed log. */
+const activationPollMs = 10;
+
+export interface QuorumControllerOptions {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly log: MetadataLog;
+  readonly publisher: MetadataPublisher;
+  readonly config: Partial<ControllerConfig>;
+  readonly random: Random;
+  readonly nowMs: () => number;
+  readonly logger: Logger;
+  readonly proposalTimeoutMs?: number;
+}
+
+export class QuorumController {
+  private controller: Controller | null = null;
+  private activeEpoch = -1;
+  private activating = false;
+  private queueDepth = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private tickTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: QuorumControllerOptions) {
+    options.log.onLeaderChange((change) => this.onLeaderChange(change));
+  }
+
+  get isActive(): boolean {
+    return this.controller !== null;
+  }
+
+  /** The Raft leader this node knows of (-1 if none): where NOT_CONTROLLER sends callers. */
+  knownLeaderId(): number {
+    return this.options.log.status().leaderId ?? -1;
+  }
+
+  private onLeaderChange(change: LeaderChange): void {
+    if (change.isLocalLeader) {
+      if (this.activeEpoch !== change.epoch) {
+        this.deactivate(`new epoch ${change.epoch}`);
+        void this.activate(change.epoch);
+      }
+    } else if (this.controller !== null || this.activating) {
+      this.deactivate(`leader is now ${change.leaderId ?? 'unknown'} in epoch ${change.epoch}`);
+    }
+  }
+
+  /**
+   * Becomes the active controller for `epoch` once this node has applied every committed entry:
+   * the controller must start from the complete committed image (KRaft's "replay before acting").
+   */
+  private async activate(epoch: number): Promise<void> {
+    if (this.activating || this.closed) return;
+    this.activating = true;
+    try {
+      for (;;) {
+        const status = this.options.log.status();
+        if (!status.isLeader || status.epoch !== epoch || this.closed) return;
+        // The leader's own leader-change entry is the last one: once it is committed and applied,
+        // the image holds everything any earlier controller committed.
+        if (
+          status.highWatermark >= status.logEndOffset &&
+          this.options.publisher.appliedOffset >= status.highWatermark - 1
+        ) {
+          const { controller, records } = Controller.activate({
+            image: this.options.publisher.image,
+            controllerId: this.options.nodeId,
+            controllerEpoch: epoch,
+            clusterId: this.options.clusterId,
+            nowMs: this.options.nowMs(),
+            metadataLogEndOffset: status.logEndOffset,
+            random: this.options.random,
+            config: this.options.config,
+          });
+          this.controller = controller;
+          this.activeEpoch = epoch;
+          const committed = await this.proposeAndApply(records);
+          if (!committed.ok) {
+            this.deactivate(`activation record did not commit: ${committed.message}`);
+            return;
+          }
+          this.options.logger.info({ epoch, controllerId: this.options.nodeId }, 'active controller');
+          this.scheduleTick(0);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, activationPollMs));
+      }
+    } finally {
+      this.activating = false;
+    }
+  }
+
+  private deactivate(reason: string): void {
+    if (this.controller !== null) this.options.logger.info({ reason }, 'controller resigned');
+    this.controller = null;
+    this.activeEpoch = -1;
+    if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
+    this.tickTimer = undefined;
+  }
+
+  /** A failed proposal leaves the working image ahead of the log: rebuild from the committed image. */
+  private resign(reason: string): void {
+    this.deactivate(reason);
+    const status = this.options.log.status();
+    if (status.isLeader && !this.closed) void this.activate(status.epoch);
+  }
+
+  private scheduleTick(delayMs: number): void {
+    if (this.closed || this.controller === null) return;
+    if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
+    this.tickTimer = setTimeout(() => {
+      this.tickTimer = undefined;
+      void this.call((controller, context) => controller.tick(context.nowMs)).then((result) => {
+        if (result.ok) {
+          if (result.response.fencedBrokerIds.length > 0) {
+            this.options.logger.warn(
+              { brokers: result.response.fencedBrokerIds },
+              'fenced brokers whose sessions expired',
+            );
+          }
+          this.scheduleTick(Math.max(1, result.response.nextDeadlineMs - this.options.nowMs()));
+        }
+      });
+    }, delayMs);
+  }
+
+  /**
+   * Runs one controller operation: its records are proposed as one atomic batch; the promise
+   * resolves once they are committed and applied here (or at once when there is nothing to write).
+   */
+  call<R>(
+    operation: (controller: Controller, context: OperationContext) => ControllerOutcome<R>,
+  ): Promise<ControllerCallResult<R>> {
+    if (this.queueDepth >= controllerQueueDepthMax) {
+      return Promise.resolve(
+        this.notController(ErrorCode.THROTTLING_QUOTA_EXCEEDED, 'controller queue is full'),
+      );
+    }
+    this.queueDepth++;
+    const run = this.chain.then(async (): Promise<ControllerCallResult<R>> => {
+      const controller = this.controller;
+      if (controller === null)
+        return this.notController(ErrorCode.NOT_CONTROLLER, 'this node is not the active controller');
+      const outcome = operation(controller, {
+        nowMs: this.options.nowMs(),
+        metadataLogEndOffset: this.options.log.status().logEndOffset,
+      });
+      if (isControllerError(outcome)) {
+        return {
+          ok: false,
+          errorCode: outcome.errorCode,
+          message: outcome.errorMessage,
+          leaderId: this.options.nodeId,
+        };
+      }
+      if (outcome.records.length === 0) return { ok: true, response: outcome.response, committedOffset: -1 };
+      const committed = await this.proposeAndApply(outcome.records);
+      if (!committed.ok) return this.notController(ErrorCode.NOT_CONTROLLER, committed.message);
+      return { ok: true, response: outcome.response, committedOffset: committed.offset };
+    });
+    this.chain = run.finally(() => {
+      this.queueDepth--;
+    });
+    return run;
+  }
+
+  private async proposeAndApply(
+    records: readonly MetadataRecord[],
+  ): Promise<{ ok: true; offset: number } | { ok: false; message: string }> {
+    const timeoutMs = this.options.proposalTimeoutMs ?? proposalTimeoutMsDefault;
+    try {
+      const { offset } = await this.options.log.propose(encodeMetadataBatch(records), timeoutMs);
+      if (!(await this.options.publisher.waitForOffset(offset, timeoutMs))) {
+        this.resign(`committed offset ${offset} was not applied within ${timeoutMs} ms`);
+        return { ok: false, message: 'metadata change committed but not applied in time' };
+      }
+      return { ok: true, offset };
+    } catch (error) {
+      this.resign(`proposal failed: ${(error as Error).message}`);
+      return { ok: false, message: (error as Error).message };
+    }
+  }
+
+  private notController(
+    errorCode: number,
+    message: string,
+  ): { ok: false; errorCode: number; message: string; leaderId: number } {
+    return { ok: false, errorCode, message, leaderId: this.knownLeaderId() };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.deactivate('shutting down');
+  }
+}
