@@ -89,13 +89,17 @@ const table = [
   [88, 'UNSTABLE_OFFSET_COMMIT', true],
   [89, 'THROTTLING_QUOTA_EXCEEDED', true],
   [90, 'PRODUCER_FENCED', false],
+  [95, 'INVALID_UPDATE_VERSION', false],
   [100, 'UNKNOWN_TOPIC_ID', true],
   [101, 'DUPLICATE_BROKER_REGISTRATION', false],
   [102, 'BROKER_ID_NOT_REGISTERED', false],
   [103, 'INCONSISTENT_TOPIC_ID', true],
   [104, 'INCONSISTENT_CLUSTER_ID', false],
-  [106, 'FENCED_MEMBER_EPOCH', false],
-  [107, 'UNRELEASED_INSTANCE_ID', false],
+  [106, 'FETCH_SESSION_TOPIC_ID_ERROR', true],
+  [107, 'INELIGIBLE_REPLICA', false],
+  [108, 'NEW_LEADER_ELECTED', false],
+  [110, 'FENCED_MEMBER_EPOCH', false],
+  [111, 'UNRELEASED_INSTANCE_ID', false],
 ] as const;
 
 type Row = (typeof table)[number];

@@ -1,0 +1,88 @@
+// The Kafka listeners: one TCP server per `listeners` entry. An empty host binds every interface,
+// IPv4 and IPv6 (dual-stack '::'), so `localhost` works whichever address a client resolves first.
+
+import { once } from 'node:events';
+import { type AddressInfo, createServer, type Server } from 'node:net';
+import type { Logger } from '../logging.js';
+import { Connection, type FrameHandler } from './connection.js';
+
+export interface ListenerAddress {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Open client connections per listener; past this, new ones are closed at once. */
+export const connectionsPerListenerMax = 10_000;
+
+export class SocketServer {
+  private readonly servers: Server[] = [];
+  private readonly connections = new Set<Connection>();
+  private nextConnectionId = 1;
+
+  constructor(
+    private readonly handler: FrameHandler,
+    private readonly frameMaxBytes: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts every listener; resolves with the bound ports (useful when a port is 0). */
+  async listen(listeners: readonly ListenerAddress[]): Promise<ListenerAddress[]> {
+    const bound: ListenerAddress[] = [];
+    for (const listener of listeners) {
+      const server = createServer({ noDelay: true }, (socket) => {
+        if (this.connections.size >= connectionsPerListenerMax * listeners.length) {
+          socket.destroy();
+          return;
+        }
+        const connection: Connection = new Connection(
+          socket,
+          {
+            connectionId: this.nextConnectionId++,
+            remoteAddress: `${socket.remoteAddress}:${socket.remotePort}`,
+          },
+          this.handler,
+          {
+            onProtocolError: (context, reason) =>
+              this.logger.warn(
+                { listener: listener.name, remote: context.remoteAddress, reason },
+                'closed connection: bad request',
+              ),
+            onClose: () => this.connections.delete(connection),
+          },
+          this.frameMaxBytes,
+        );
+        this.connections.add(connection);
+      });
+      const host = listener.host === '' ? '::' : listener.host;
+      server.listen({ port: listener.port, host, ipv6Only: false });
+      await Promise.race([
+        once(server, 'listening'),
+        once(server, 'error').then(([error]) => {
+          throw new Error(
+            `cannot listen on ${listener.name}://${listener.host}:${listener.port}: ${(error as Error).message}`,
+          );
+        }),
+      ]);
+      this.servers.push(server);
+      const port = (server.address() as AddressInfo).port;
+      bound.push({ ...listener, port });
+      this.logger.info(
+        { listener: listener.name, host: listener.host || '*', port },
+        'listening for Kafka clients',
+      );
+    }
+    return bound;
+  }
+
+  /** Stops accepting, and closes every open connection. */
+  async close(): Promise<void> {
+    const closing = this.servers.map(
+      (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
+    for (const connection of this.connections) connection.close();
+    this.connections.clear();
+    await Promise.all(closing);
+    this.servers.length = 0;
+  }
+}

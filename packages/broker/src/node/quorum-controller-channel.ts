@@ -1,0 +1,163 @@
+// The production ControllerChannel: admin changes go to the active controller over the quorum's
+// controller RPCs, and each answer waits until the committed change is applied to this broker's
+// image, so the client's next request to this broker already sees it.
+
+import {
+  type ControllerError,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+  type CreateTopicRequest,
+  type CreateTopicResponse,
+  controllerError,
+  type DeleteTopicResponse,
+  type IncrementalAlterConfigsResponse,
+  type IncrementalAlterTopicConfigsRequest,
+  type TopicSelector,
+} from '@gregor/metadata';
+import { ErrorCode } from '@gregor/protocol';
+import type {
+  ControllerChannel,
+  ControllerRequestOptions,
+  ControllerResults,
+  ValidatingRequestOptions,
+} from '../apis/broker-context.js';
+import type { ControllerClient } from '../grpc/controller-grpc.js';
+import type { ControllerStatus } from '../quorum/controller-rpc.js';
+import type { MetadataPublisher } from '../quorum/metadata-publisher.js';
+
+export class QuorumControllerChannel implements ControllerChannel {
+  constructor(
+    private readonly client: ControllerClient,
+    private readonly publisher: MetadataPublisher,
+  ) {}
+
+  /** A whole-call failure repeated for every entry, or undefined once the change is applied here. */
+  private async settle(
+    status: ControllerStatus,
+    count: number,
+    timeoutMs: number,
+  ): Promise<ControllerError[] | undefined> {
+    if (status.errorCode !== ErrorCode.NONE) {
+      return Array.from({ length: count }, () => controllerError(status.errorCode, status.errorMessage));
+    }
+    if (
+      status.committedOffset >= 0 &&
+      !(await this.publisher.waitForOffset(status.committedOffset, timeoutMs))
+    ) {
+      return Array.from({ length: count }, () =>
+        controllerError(
+          ErrorCode.REQUEST_TIMED_OUT,
+          'the change committed but is not yet applied on this broker',
+        ),
+      );
+    }
+    return undefined;
+  }
+
+  async createTopics(
+    requests: readonly CreateTopicRequest[],
+    options: ValidatingRequestOptions,
+  ): Promise<ControllerResults<CreateTopicResponse>> {
+    const response = await this.client.call(
+      'CreateTopics',
+      {
+        topics: requests.map((request) => ({
+          name: request.name,
+          numPartitions: request.numPartitions,
+          replicationFactor: request.replicationFactor,
+          configs: request.configs.map((entry) => ({ name: entry.name, value: entry.value, isNull: false })),
+        })),
+        validateOnly: options.validateOnly,
+      },
+      options.timeoutMs,
+    );
+    const failure = await this.settle(response.status, requests.length, options.timeoutMs);
+    if (failure !== undefined) return failure;
+    return response.topics.map((topic) =>
+      topic.errorCode !== ErrorCode.NONE
+        ? controllerError(topic.errorCode, topic.errorMessage)
+        : {
+            topicId: topic.topicId,
+            numPartitions: topic.numPartitions,
+            replicationFactor: topic.replicationFactor,
+            configs: topic.configs.map((entry) => ({ name: entry.name, value: entry.value })),
+          },
+    );
+  }
+
+  async deleteTopics(
+    selectors: readonly TopicSelector[],
+    options: ControllerRequestOptions,
+  ): Promise<ControllerResults<DeleteTopicResponse>> {
+    // Names and ids travel in separate lists; answers come back names first, then ids.
+    const names = selectors.flatMap((selector) => ('name' in selector ? [selector.name] : []));
+    const topicIds = selectors.flatMap((selector) => ('topicId' in selector ? [selector.topicId] : []));
+    const response = await this.client.call('DeleteTopics', { names, topicIds }, options.timeoutMs);
+    const failure = await this.settle(response.status, selectors.length, options.timeoutMs);
+    if (failure !== undefined) return failure;
+    const byName = response.topics.slice(0, names.length);
+    const byId = response.topics.slice(names.length);
+    let nameIndex = 0;
+    let idIndex = 0;
+    return selectors.map((selector) => {
+      const topic = 'name' in selector ? byName[nameIndex++] : byId[idIndex++];
+      if (topic === undefined)
+        return controllerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'controller gave no answer for this topic');
+      return topic.errorCode !== ErrorCode.NONE
+        ? controllerError(topic.errorCode, topic.errorMessage)
+        : { name: topic.name, topicId: topic.topicId };
+    });
+  }
+
+  async createPartitions(
+    requests: readonly CreatePartitionsRequest[],
+    options: ValidatingRequestOptions,
+  ): Promise<ControllerResults<CreatePartitionsResponse>> {
+    const response = await this.client.call(
+      'CreatePartitions',
+      {
+        topics: requests.map((request) => ({ name: request.name, count: request.count })),
+        validateOnly: options.validateOnly,
+      },
+      options.timeoutMs,
+    );
+    const failure = await this.settle(response.status, requests.length, options.timeoutMs);
+    if (failure !== undefined) return failure;
+    return response.topics.map((topic, index) =>
+      topic.errorCode !== ErrorCode.NONE
+        ? controllerError(topic.errorCode, topic.errorMessage)
+        : {
+            topicId: this.publisher.image.topic(topic.name)?.topicId ?? '',
+            count: requests[index]?.count ?? -1,
+          },
+    );
+  }
+
+  async incrementalAlterConfigs(
+    requests: readonly IncrementalAlterTopicConfigsRequest[],
+    options: ValidatingRequestOptions,
+  ): Promise<ControllerResults<IncrementalAlterConfigsResponse>> {
+    const response = await this.client.call(
+      'IncrementalAlterConfigs',
+      {
+        topics: requests.map((request) => ({
+          topicName: request.topicName,
+          operations: request.operations.map((op) => ({
+            name: op.name,
+            operation: op.operation,
+            value: op.value ?? '',
+          })),
+        })),
+        validateOnly: options.validateOnly,
+      },
+      options.timeoutMs,
+    );
+    const failure = await this.settle(response.status, requests.length, options.timeoutMs);
+    if (failure !== undefined) return failure;
+    return response.topics.map((topic) =>
+      topic.errorCode !== ErrorCode.NONE
+        ? controllerError(topic.errorCode, topic.errorMessage)
+        : { uncleanLeaderElectionCount: 0 },
+    );
+  }
+}
