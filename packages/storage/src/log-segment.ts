@@ -29,8 +29,12 @@ export const int32Max = 0x7fff_ffff;
 export const headerScanChunkBytes = 16 * 1024;
 /** Bytes read per syscall when re-validating batches during recovery. */
 export const recoveryReadChunkBytes = 1024 * 1024;
-/** Index entries kept unwritten before they are written out (one write per index per this many). */
-export const indexUnwrittenEntriesMax = 64;
+/**
+ * Index entries kept unwritten before they are written out: one write per index file per this many
+ * entries instead of two extra writes per indexed append. Unwritten entries only matter after a crash,
+ * and then the active segment's indexes are rebuilt anyway. 1024 entries = 8 KiB + 12 KiB of memory.
+ */
+export const indexUnwrittenEntriesMax = 1024;
 
 export interface SegmentLimits {
   readonly indexIntervalBytes: number;
@@ -440,7 +444,11 @@ export class LogSegment {
     invariant(this.indexHandle !== undefined, 'append to an inactive segment');
     invariant(this.sizeBytes + records.length <= int32Max, 'segment would exceed int32 positions');
     const startPosition = this.sizeBytes;
-    await writeFully(this.logHandle, records, startPosition);
+    // One write; the loop in writeFully only runs for a short write (rare on regular files).
+    const { bytesWritten } = await this.logHandle.write(records, 0, records.length, startPosition);
+    if (bytesWritten < records.length) {
+      await writeFully(this.logHandle, records.subarray(bytesWritten), startPosition + bytesWritten);
+    }
     for (const batch of batches) {
       this.indexBatch(
         batch.baseOffset,

@@ -369,7 +369,7 @@ export class PartitionLog {
       this.logEndOffset === last.lastOffset + 1,
       () => `${this.name}: log end offset did not advance`,
     );
-    await this.maybeFlush(nowMs);
+    if (this.flushDue(nowMs)) await this.flushLocked();
     return {
       baseOffset: first.baseOffset,
       lastOffset: last.lastOffset,
@@ -456,14 +456,16 @@ export class PartitionLog {
     this.lastFlushMs = this.options.clock.nowMs();
   }
 
-  /** Flushes when flush.messages or flush.ms says so. */
-  private async maybeFlush(nowMs: number): Promise<boolean> {
+  /** Whether flush.messages or flush.ms asks for a flush now (checked without a promise per append). */
+  private flushDue(nowMs: number): boolean {
     const unflushed = this.logEndOffset - this.recoveryPointValue;
     if (unflushed <= 0) return false;
     const { flushMessages, flushMs } = this.configValue;
-    const dueByCount = unflushed >= flushMessages;
-    const dueByTime = flushMs !== neverLong && nowMs - this.lastFlushMs >= flushMs;
-    if (!dueByCount && !dueByTime) return false;
+    return unflushed >= flushMessages || (flushMs !== neverLong && nowMs - this.lastFlushMs >= flushMs);
+  }
+
+  private async maybeFlush(nowMs: number): Promise<boolean> {
+    if (!this.flushDue(nowMs)) return false;
     await this.flushLocked();
     return true;
   }
