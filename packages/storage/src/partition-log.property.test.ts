@@ -365,7 +365,11 @@ describe('PartitionLog against a model', () => {
           await removeDir(dir);
         }
       }),
-      { numRuns: 150 },
+      // Replay a failure with STORAGE_PROPERTY_SEED=<seed printed by fast-check>.
+      {
+        numRuns: 150,
+        ...(process.env.STORAGE_PROPERTY_SEED ? { seed: Number(process.env.STORAGE_PROPERTY_SEED) } : {}),
+      },
     );
   });
 });
