@@ -288,6 +288,58 @@ describe('segments, retention and lookups', () => {
   });
 });
 
+describe('flush policy and recovery point', () => {
+  it('leaves flushing to the OS by default and flushes on flush.messages and flush.ms', async () => {
+    const manager = await openManager();
+    const byDefault = await manager.getOrCreateLog('default', 0);
+    await byDefault.append(batch(3, 10, 1), 0);
+    expect(byDefault.recoveryPoint).toBe(0);
+    await byDefault.flush();
+    expect(byDefault.recoveryPoint).toBe(3);
+
+    const always = await manager.getOrCreateLog('always', 0, { 'flush.messages': 'always' });
+    await always.append(batch(2, 10, 1), 0);
+    expect(always.recoveryPoint).toBe(2);
+
+    const everyFive = await manager.getOrCreateLog('five', 0, { 'flush.messages': '5' });
+    await everyFive.append(batch(3, 10, 1), 0);
+    expect(everyFive.recoveryPoint).toBe(0);
+    await everyFive.append(batch(2, 10, 1), 0);
+    expect(everyFive.recoveryPoint).toBe(5);
+
+    const timed = await manager.getOrCreateLog('timed', 0, { 'flush.ms': '1000' });
+    await timed.append(batch(1, 10, 1), 0);
+    expect(await timed.flushIfDue()).toBe(false);
+    clock.advanceMs(1000);
+    expect(await manager.flushDueLogs()).toBe(1);
+    expect(timed.recoveryPoint).toBe(1);
+  });
+
+  it('moves the recovery point past a rolled segment and back on truncation, checkpointing it', async () => {
+    const manager = await openManager({ 'log.segment.bytes': '300' });
+    const log = await logOf(manager);
+    for (let i = 0; i < 3; i++) await log.append(batch(2, 150, i), 0); // 211 bytes: one per segment
+    expect(log.recoveryPoint).toBe(4); // segments 0 and 2 were synced when rolled
+    await log.flush();
+    expect(log.recoveryPoint).toBe(6);
+    await log.truncateTo(3);
+    expect([log.logEndOffset, log.recoveryPoint]).toEqual([2, 2]);
+    expect(await readFile(join(root, 'recovery-point-offset-checkpoint'), 'utf8')).toBe('0\n1\norders 0 2\n');
+  });
+});
+
+describe('int32 relative offsets', () => {
+  it('rolls before a relative offset would overflow', async () => {
+    const log = await logOf(await openManager());
+    await log.append(batch(1, 10, 1), 0);
+    await log.append(batch(0x7fff_ffff, 10, 1), 0); // last offset 2^31 - 1: relative offset still fits
+    expect(log.segmentBaseOffsets()).toEqual([0]);
+    await log.append(batch(1, 10, 1), 0);
+    expect(log.segmentBaseOffsets()).toEqual([0, 0x8000_0000]);
+    expect(baseOffsets(records(await log.read(0x7fff_ffff, 1 << 20)))).toEqual([1, 0x8000_0000]);
+  });
+});
+
 describe("Kafka's on-disk format", () => {
   it('writes 20-digit segment names, 8-byte .index and 12-byte .timeindex entries', async () => {
     const manager = await openManager({ 'log.index.interval.bytes': '100', 'log.segment.bytes': '2000' });
