@@ -1,0 +1,165 @@
+// One connection to a Kafka-protocol broker: requests are pipelined, answered in order, matched by
+// correlation id. The seed of Gregor's own client; today it serves tools, scripts and tests.
+
+import { connect, type Socket } from 'node:net';
+import {
+  ApiKey,
+  decodeResponse,
+  encodeRequest,
+  type RequestInput,
+  type ResponseDecodeResult,
+  type SupportedApiKey,
+} from '@gregor/protocol';
+
+export class KafkaConnectionError extends Error {
+  override readonly name = 'KafkaConnectionError';
+}
+
+/** Requests awaiting a response on one connection; more is a caller bug, not load to absorb. */
+export const inFlightRequestsMax = 1_000;
+/** Largest response frame accepted. */
+export const responseFrameMaxBytes = 256 * 1024 * 1024;
+
+interface Pending {
+  readonly apiKey: SupportedApiKey;
+  readonly apiVersion: number;
+  readonly resolve: (frame: Buffer) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface KafkaConnectionOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly clientId?: string;
+  readonly connectTimeoutMs?: number;
+}
+
+export class KafkaConnection {
+  private readonly pending = new Map<number, Pending>();
+  private nextCorrelationId = 1;
+  private buffer: Buffer = Buffer.alloc(0);
+  private closedError: Error | undefined;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly clientId: string,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => this.fail(new KafkaConnectionError(error.message)));
+    socket.on('close', () => this.fail(new KafkaConnectionError('connection closed by the broker')));
+  }
+
+  static open(options: KafkaConnectionOptions): Promise<KafkaConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: options.host, port: options.port, noDelay: true });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new KafkaConnectionError(`connect to ${options.host}:${options.port} timed out`));
+      }, options.connectTimeoutMs ?? 5_000);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(new KafkaConnection(socket, options.clientId ?? 'gregor'));
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new KafkaConnectionError(`connect to ${options.host}:${options.port}: ${error.message}`));
+      });
+    });
+  }
+
+  /** Sends one request and resolves with its decoded response (or a decode failure value). */
+  async request<K extends SupportedApiKey>(
+    apiKey: K,
+    apiVersion: number,
+    body: RequestInput<K>,
+    timeoutMs = 30_000,
+  ): Promise<ResponseDecodeResult<K>> {
+    const frame = await this.requestFrame(apiKey, apiVersion, body, timeoutMs);
+    return decodeResponse(apiKey, apiVersion, frame);
+  }
+
+  /** Like request(), but throws unless the response decoded; returns the body. */
+  async call<K extends SupportedApiKey>(
+    apiKey: K,
+    apiVersion: number,
+    body: RequestInput<K>,
+    timeoutMs = 30_000,
+  ) {
+    const result = await this.request(apiKey, apiVersion, body, timeoutMs);
+    if (!result.ok)
+      throw new KafkaConnectionError(`bad response to api ${apiKey} v${apiVersion}: ${result.message}`);
+    return result.body;
+  }
+
+  private requestFrame<K extends SupportedApiKey>(
+    apiKey: K,
+    apiVersion: number,
+    body: RequestInput<K>,
+    timeoutMs: number,
+  ): Promise<Buffer> {
+    if (this.closedError !== undefined) return Promise.reject(this.closedError);
+    if (this.pending.size >= inFlightRequestsMax) {
+      return Promise.reject(new KafkaConnectionError(`more than ${inFlightRequestsMax} requests in flight`));
+    }
+    const correlationId = this.nextCorrelationId;
+    this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
+    const frame = encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body, { sizePrefix: true });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new KafkaConnectionError(`api ${apiKey} v${apiVersion} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(correlationId, { apiKey, apiVersion, resolve, reject, timer });
+      this.socket.write(frame);
+    });
+  }
+
+  /** Sends a request that gets no response (Produce with acks=0). */
+  sendOneWay<K extends SupportedApiKey>(apiKey: K, apiVersion: number, body: RequestInput<K>): void {
+    const correlationId = this.nextCorrelationId;
+    this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
+    this.socket.write(
+      encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body, { sizePrefix: true }),
+    );
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    while (this.buffer.length >= 4) {
+      const size = this.buffer.readInt32BE(0);
+      if (size < 4 || size > responseFrameMaxBytes) {
+        this.fail(new KafkaConnectionError(`bad response frame size ${size}`));
+        this.socket.destroy();
+        return;
+      }
+      if (this.buffer.length < 4 + size) return;
+      const frame = this.buffer.subarray(4, 4 + size);
+      this.buffer = this.buffer.subarray(4 + size);
+      const correlationId = frame.readInt32BE(0);
+      const pending = this.pending.get(correlationId);
+      if (pending === undefined) continue;
+      this.pending.delete(correlationId);
+      clearTimeout(pending.timer);
+      pending.resolve(frame);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.closedError !== undefined) return;
+    this.closedError = error;
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.pending.clear();
+  }
+
+  close(): void {
+    this.fail(new KafkaConnectionError('connection closed by the client'));
+    this.socket.destroy();
+  }
+}
+
+export { ApiKey };
