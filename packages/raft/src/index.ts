@@ -50,5 +50,65 @@ export {
   type QuorumVotersParseError,
   type QuorumVotersParseResult,
 } from './core/voters.js';
+export {
+  type CreateRaftDriverOptions,
+  createRaftDriver,
+  OWNED_SERVER_SHUTDOWN_GRACE_MS,
+} from './create-raft-driver.js';
+export {
+  NotLeaderError,
+  type ProposalError,
+  ProposalLostError,
+  ProposalOutcomeUnknownError,
+  ProposalTimeoutError,
+  ProposalTooLargeError,
+  RaftDriverClosedError,
+  RaftOverloadedError,
+} from './driver/errors.js';
+export { InMemoryRaftNetwork, type RaftMessageReceiver } from './driver/in-memory-transport.js';
+export {
+  type CommittedProposal,
+  DEFAULT_SNAPSHOT_POLICY,
+  type LeaderChange,
+  type LeaderChangeListener,
+  PROPOSAL_TIMEOUT_MS_DEFAULT,
+  type ProposeOptions,
+  RaftDriver,
+  type RaftDriverOptions,
+  raftConfigFor,
+  type SnapshotPolicy,
+} from './driver/raft-driver.js';
+export { REFUSAL_LOG_INTERVAL_MS, REFUSAL_LOG_KEYS_MAX } from './driver/refusal-log.js';
+export {
+  type Clock,
+  monotonicClock,
+  type RaftInboundRefusal,
+  type RaftInboundVerdict,
+  type RaftLogger,
+  type RaftStateMachine,
+  type RaftTransport,
+  type StateMachineSnapshot,
+  silentLogger,
+  systemRandom,
+  systemTimers,
+  type TimerHandle,
+  type TimerScheduler,
+} from './driver/types.js';
+export { findRaftProtoPath, RAFT_PROTO_FILE } from './grpc/proto-path.js';
+export { decodeRaftEnvelope, encodeRaftEnvelope, type WireEnvelope } from './grpc/raft-codec.js';
+export {
+  type PeerSendStats,
+  RAFT_GRPC_TRANSPORT_DEFAULTS,
+  RaftGrpcTransport,
+  type RaftGrpcTransportOptions,
+} from './grpc/raft-grpc-transport.js';
+export {
+  loadRaftQuorumDefinition,
+  type RaftMessageHandler,
+  type RaftQuorumDefinition,
+  type RaftServiceOptions,
+  registerRaftService,
+  unregisterRaftService,
+} from './grpc/raft-service.js';
 export { LevelRaftStore, RaftStoreCorruptionError } from './storage/level-raft-store.js';
 export type { RaftStore } from './storage/raft-store.js';
