@@ -1,0 +1,113 @@
+// What the Kafka API handlers need from the broker process, as interfaces the node implements:
+// settings, the metadata image this broker has applied, a channel to the active controller, the
+// replica manager, a clock and a logger. Tests implement them with LocalClusterFixture
+// (src/testing/), which runs the real Controller in-process.
+
+import type {
+  ControllerError,
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+  CreateTopicRequest,
+  CreateTopicResponse,
+  DeleteTopicResponse,
+  IncrementalAlterConfigsResponse,
+  IncrementalAlterTopicConfigsRequest,
+  MetadataImage,
+  TopicSelector,
+} from '@gregor/metadata';
+import type { Clock, LogConfig } from '@gregor/storage';
+import type { Logger } from '../logging.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+
+/** One broker config as DescribeConfigs reports it for this broker's resource. */
+export interface DescribedBrokerConfig {
+  /** Kafka's key, e.g. `num.partitions`. */
+  readonly name: string;
+  /** null for a sensitive value or one without a value. */
+  readonly value: string | null;
+  /** Set in server.properties (or the environment), or left at its default. */
+  readonly source: 'static-broker-config' | 'default';
+  readonly isSensitive: boolean;
+}
+
+/** The broker settings the API handlers use. */
+export interface BrokerSettings {
+  /** `num.partitions`: partitions of an auto-created topic. */
+  readonly numPartitions: number;
+  /** `default.replication.factor`: replication factor of an auto-created topic. */
+  readonly defaultReplicationFactor: number;
+  /** `auto.create.topics.enable` (default true). */
+  readonly autoCreateTopicsEnable: boolean;
+  /**
+   * Topic defaults from the broker's `log.*` keys (storage's parseBrokerLogConfig): the base topic
+   * configs apply over. Carries `message.max.bytes` (maxMessageBytes), `min.insync.replicas`
+   * (minInsyncReplicas) and `log.message.timestamp.type` (messageTimestampType).
+   */
+  readonly brokerLogConfig: LogConfig;
+  /** Every broker config with its value and source, for DescribeConfigs on this broker. */
+  readonly describedConfigs: readonly DescribedBrokerConfig[];
+}
+
+/** The cluster metadata as this broker has applied it. */
+export interface BrokerMetadata {
+  /** The latest image applied on this broker (the replica manager has applied it too). */
+  image(): MetadataImage;
+  /** The active controller's id, or -1 when none is known. */
+  controllerId(): number;
+}
+
+export interface ControllerRequestOptions {
+  /** How long the caller waits for the change to commit and apply, in ms. */
+  readonly timeoutMs: number;
+}
+
+export interface ValidatingRequestOptions extends ControllerRequestOptions {
+  /** Check everything, answer as if done, change nothing. */
+  readonly validateOnly: boolean;
+}
+
+/** One result per request entry, in request order: the controller's answer, or a typed error. */
+export type ControllerResults<R> = readonly (R | ControllerError)[];
+
+/**
+ * The way to the active controller (in this process or over the quorum). Each promise resolves once
+ * the change is committed in the metadata log AND applied to this broker's image and replica
+ * manager, so the caller can answer the client and the next request here sees the change. Expected
+ * failures (NOT_CONTROLLER, REQUEST_TIMED_OUT, TOPIC_ALREADY_EXISTS, ...) are ControllerError
+ * values in the result list; a rejected promise is a bug.
+ */
+export interface ControllerChannel {
+  createTopics(
+    requests: readonly CreateTopicRequest[],
+    options: ValidatingRequestOptions,
+  ): Promise<ControllerResults<CreateTopicResponse>>;
+  deleteTopics(
+    selectors: readonly TopicSelector[],
+    options: ControllerRequestOptions,
+  ): Promise<ControllerResults<DeleteTopicResponse>>;
+  createPartitions(
+    requests: readonly CreatePartitionsRequest[],
+    options: ValidatingRequestOptions,
+  ): Promise<ControllerResults<CreatePartitionsResponse>>;
+  incrementalAlterConfigs(
+    requests: readonly IncrementalAlterTopicConfigsRequest[],
+    options: ValidatingRequestOptions,
+  ): Promise<ControllerResults<IncrementalAlterConfigsResponse>>;
+}
+
+export interface BrokerContext {
+  readonly brokerId: number;
+  readonly clusterId: string;
+  /** The listener clients reach this port on: Metadata advertises each broker's endpoint of that name. */
+  readonly listenerName: string;
+  readonly settings: BrokerSettings;
+  readonly metadata: BrokerMetadata;
+  readonly controller: ControllerChannel;
+  readonly replicaManager: ReplicaManager;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export function isFailure<R extends object>(result: R | ControllerError): result is ControllerError {
+  return 'errorCode' in result;
+}

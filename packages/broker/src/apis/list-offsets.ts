@@ -1,0 +1,64 @@
+// ListOffsets (key 2), versions 0-5.
+//   Request  => replica_id isolation_level(2+)
+//               [topics => name [partitions => partition_index current_leader_epoch(4+) timestamp
+//                 max_num_offsets(v0 only)]]
+//   Response => throttle_time_ms(2+)
+//               [topics => name [partitions => partition_index error_code [old_style_offsets](v0 only)
+//                 timestamp(1+) offset(1+) leader_epoch(4+)]]
+//
+// Timestamp -2 is the log start offset, -1 the high watermark (the end a consumer may read to; both
+// isolation levels without transactions), any other the first offset of the first batch whose
+// largest timestamp is at or after it, below the high watermark, else offset -1. v0 answers in
+// old_style_offsets: that offset alone (at most max_num_offsets, so none for 0), nothing when none
+// was found. The leader epoch is -1 (unknown) until issue 5's epoch cache can name it. replica_id is
+// ignored: followers use gRPC, so every caller here is a consumer.
+
+import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import type { RequestContext } from './api-handler.js';
+
+type Key = typeof ApiKey.ListOffsets;
+type Response = ResponseInput<Key>;
+
+export async function handleListOffsets(
+  body: RequestBody<Key>,
+  apiVersion: number,
+  context: RequestContext,
+): Promise<Response> {
+  const results = await context.broker.replicaManager.listOffsets(
+    body.topics.flatMap((topic) =>
+      topic.partitions.map((partition) => ({
+        topic: topic.name,
+        partition: partition.partitionIndex,
+        timestamp: Number(partition.timestamp),
+        currentLeaderEpoch: partition.currentLeaderEpoch,
+      })),
+    ),
+  );
+  let next = 0;
+  return {
+    throttleTimeMs: 0,
+    topics: body.topics.map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions.map((partition) => {
+        const result = results[next++]!;
+        if (apiVersion === 0) {
+          const found =
+            result.errorCode === ErrorCode.NONE && result.offset >= 0 && partition.maxNumOffsets > 0;
+          return {
+            partitionIndex: result.partition,
+            errorCode: result.errorCode,
+            oldStyleOffsets: found ? [BigInt(result.offset)] : [],
+          };
+        }
+        return {
+          partitionIndex: result.partition,
+          errorCode: result.errorCode,
+          oldStyleOffsets: [],
+          timestamp: BigInt(result.timestamp),
+          offset: BigInt(result.offset),
+          ...(apiVersion >= 4 ? { leaderEpoch: result.leaderEpoch } : {}),
+        };
+      }),
+    })),
+  };
+}

@@ -1,0 +1,164 @@
+// Metadata (key 3), versions 0-9; flexible from 9.
+//   Request  => [topics => name](nullable 1+) allow_auto_topic_creation(4+)
+//               include_cluster_authorized_operations(8+) include_topic_authorized_operations(8+)
+//   Response => throttle_time_ms(3+) [brokers => node_id host port rack(1+)] cluster_id(2+)
+//               controller_id(1+) [topics => error_code name is_internal(1+)
+//                 [partitions => error_code partition_index leader_id leader_epoch(7+)
+//                   [replica_nodes] [isr_nodes] [offline_replicas](5+)]
+//                 topic_authorized_operations(8+)]
+//               cluster_authorized_operations(8+)
+//
+// Topic list: v0 empty = all topics; v1+ null = all, empty = none.
+// Brokers: the unfenced ones, with their endpoint on this listener. Every id the response names as a
+// leader or controller is among them: a leader outside that list is answered as -1 with
+// LEADER_NOT_AVAILABLE (clients retry that one; kafkajs fails the whole call on other topic errors).
+// Auto-creation (auto.create.topics.enable and the request's allow flag) asks the controller for the
+// topic and answers once it is applied here; until the topic has a leader in the image the topic
+// answers LEADER_NOT_AVAILABLE. Internal topics are not auto-created here: their owners (the group
+// coordinator for __consumer_offsets) create them with their own settings.
+
+import { type MetadataImage, type PartitionState, topicNameProblem } from '@gregor/metadata';
+import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import type { RequestContext } from './api-handler.js';
+import { type BrokerContext, isFailure } from './broker-context.js';
+
+type Key = typeof ApiKey.Metadata;
+type Response = ResponseInput<Key>;
+type TopicEntry = Response['topics'][number];
+type BrokerEntry = Response['brokers'][number];
+
+/** Topics Kafka flags `is_internal`. */
+export const internalTopicNames: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state']);
+
+/** How long a Metadata request waits for the controller to create a topic it asked for, in ms. */
+export const autoCreateTopicTimeoutMs = 5000;
+
+export async function handleMetadata(
+  body: RequestBody<Key>,
+  apiVersion: number,
+  context: RequestContext,
+): Promise<Response> {
+  const broker = context.broker;
+  const requested =
+    body.topics === null || (apiVersion === 0 && body.topics.length === 0) ? null : body.topics;
+  const autoCreate = broker.settings.autoCreateTopicsEnable && body.allowAutoTopicCreation;
+
+  let image = broker.metadata.image();
+  const created = new Set<string>();
+  if (requested !== null && autoCreate) {
+    const missing = [
+      ...new Set(
+        requested
+          .map((topic) => topic.name)
+          .filter(
+            (name) =>
+              image.topic(name) === undefined &&
+              topicNameProblem(name) === null &&
+              !internalTopicNames.has(name),
+          ),
+      ),
+    ];
+    if (missing.length > 0) {
+      await autoCreateTopics(broker, missing);
+      for (const name of missing) created.add(name);
+      image = broker.metadata.image();
+    }
+  }
+
+  const brokers = liveBrokers(image, broker.listenerName);
+  const listed = new Set(brokers.map((entry) => entry.nodeId));
+  const names = requested === null ? [...image.topics.keys()].sort() : requested.map((topic) => topic.name);
+  const topics = names.map((name) => describeTopic(image, name, listed, created.has(name)));
+  return {
+    throttleTimeMs: 0,
+    brokers,
+    clusterId: broker.clusterId,
+    controllerId: advertisedControllerId(broker.metadata.controllerId(), brokers),
+    topics,
+  };
+}
+
+async function autoCreateTopics(broker: BrokerContext, names: readonly string[]): Promise<void> {
+  const results = await broker.controller.createTopics(
+    names.map((name) => ({
+      name,
+      numPartitions: broker.settings.numPartitions,
+      replicationFactor: broker.settings.defaultReplicationFactor,
+      configs: [],
+    })),
+    { validateOnly: false, timeoutMs: autoCreateTopicTimeoutMs },
+  );
+  results.forEach((result, index) => {
+    // TOPIC_ALREADY_EXISTS is a race with another creator and fine; the image answers either way.
+    if (isFailure(result) && result.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+      broker.logger.warn(
+        { topic: names[index], errorCode: result.errorCode, message: result.errorMessage },
+        'topic auto-creation failed',
+      );
+    }
+  });
+}
+
+function liveBrokers(image: MetadataImage, listenerName: string): BrokerEntry[] {
+  const brokers: BrokerEntry[] = [];
+  for (const registration of image.brokers.values()) {
+    if (registration.fenced || registration.inControlledShutdown) continue;
+    const endpoint = registration.listeners.find((listener) => listener.name === listenerName);
+    if (endpoint === undefined) continue;
+    brokers.push({
+      nodeId: registration.brokerId,
+      host: endpoint.host,
+      port: endpoint.port,
+      rack: registration.rack,
+    });
+  }
+  return brokers.sort((a, b) => a.nodeId - b.nodeId);
+}
+
+/**
+ * Clients send admin requests to the controller id they see, and any Gregor broker forwards them to
+ * the active controller, so an id outside the broker list (a controller-only node, or none known) is
+ * replaced by the lowest live broker, as KRaft brokers answer with a live broker.
+ */
+function advertisedControllerId(controllerId: number, brokers: readonly BrokerEntry[]): number {
+  if (brokers.some((entry) => entry.nodeId === controllerId)) return controllerId;
+  return brokers[0]?.nodeId ?? -1;
+}
+
+function describeTopic(
+  image: MetadataImage,
+  name: string,
+  listed: ReadonlySet<number>,
+  justCreated: boolean,
+): TopicEntry {
+  const isInternal = internalTopicNames.has(name);
+  const topic = image.topic(name);
+  if (topic === undefined) {
+    let errorCode: number = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (topicNameProblem(name) !== null) errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
+    else if (justCreated) errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
+    return { errorCode, name, isInternal, partitions: [] };
+  }
+  const partitions = topic.partitions.map((state, index) => describePartition(state, index, listed));
+  if (justCreated && partitions.some((partition) => partition.leaderId === -1)) {
+    return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, name, isInternal, partitions: [] };
+  }
+  return { errorCode: ErrorCode.NONE, name, isInternal, partitions };
+}
+
+function describePartition(
+  state: PartitionState,
+  index: number,
+  listed: ReadonlySet<number>,
+): TopicEntry['partitions'][number] {
+  const hasLeader = state.leader >= 0 && listed.has(state.leader);
+  return {
+    errorCode: hasLeader ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+    partitionIndex: index,
+    leaderId: hasLeader ? state.leader : -1,
+    leaderEpoch: state.leaderEpoch,
+    replicaNodes: [...state.replicas],
+    isrNodes: [...state.isr],
+    offlineReplicas: state.replicas.filter((replica) => !listed.has(replica)),
+  };
+}

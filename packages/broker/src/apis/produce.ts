@@ -1,0 +1,85 @@
+// Produce (key 0), versions 0-8.
+//   Request  => transactional_id(3+, nullable) acks timeout_ms
+//               [topics => name [partitions => partition_index records]]
+//   Response => [responses => name [partitions => partition_index error_code base_offset
+//                 log_append_time_ms(2+) log_start_offset(5+)
+//                 [record_errors => batch_index batch_index_error_message](8+) error_message(8+)]]
+//               throttle_time_ms(1+)
+//
+// acks 1 answers after the leader's append, -1 once the ISR has the records (the high watermark
+// covers them), 0 gets no response at all (the router sends nothing; on any error it closes the
+// connection, as Kafka does, so the producer notices and refreshes its metadata). Only RecordBatch v2
+// (magic 2) is accepted: older message formats are CORRUPT_MESSAGE.
+
+import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import type { RequestContext } from './api-handler.js';
+
+type Key = typeof ApiKey.Produce;
+type Response = ResponseInput<Key>;
+type PartitionResponse = Response['responses'][number]['partitions'][number];
+
+const validAcks: ReadonlySet<number> = new Set([0, 1, -1]);
+
+export async function handleProduce(
+  body: RequestBody<Key>,
+  _apiVersion: number,
+  context: RequestContext,
+): Promise<Response> {
+  const errorPartition = (
+    partitionIndex: number,
+    errorCode: number,
+    message: string | null,
+  ): PartitionResponse => ({
+    partitionIndex,
+    errorCode,
+    baseOffset: -1,
+    logAppendTimeMs: -1,
+    logStartOffset: -1,
+    // Present from v8 on; ignorable, so older versions drop it.
+    errorMessage: message,
+  });
+  if (!validAcks.has(body.acks)) {
+    return {
+      throttleTimeMs: 0,
+      responses: body.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((partition) =>
+          errorPartition(partition.partitionIndex, ErrorCode.INVALID_REQUIRED_ACKS, `acks ${body.acks}`),
+        ),
+      })),
+    };
+  }
+  const requests = body.topics.flatMap((topic) =>
+    topic.partitions.map((partition) => ({
+      topic: topic.name,
+      partition: partition.partitionIndex,
+      records: partition.records,
+    })),
+  );
+  const results = await context.broker.replicaManager.appendRecords(requests, body.acks, body.timeoutMs);
+  let next = 0;
+  return {
+    throttleTimeMs: 0,
+    responses: body.topics.map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions.map(() => {
+        const result = results[next++]!;
+        if (result.errorCode !== ErrorCode.NONE) {
+          return errorPartition(result.partition, result.errorCode, result.errorMessage);
+        }
+        return {
+          partitionIndex: result.partition,
+          errorCode: ErrorCode.NONE,
+          baseOffset: result.baseOffset,
+          logAppendTimeMs: result.logAppendTimeMs,
+          logStartOffset: result.logStartOffset,
+        };
+      }),
+    })),
+  };
+}
+
+/** Whether any partition of a Produce response failed (acks=0: the router then closes the connection). */
+export function produceResponseHasError(response: Response): boolean {
+  return response.responses.some((topic) => topic.partitions.some((partition) => partition.errorCode !== 0));
+}

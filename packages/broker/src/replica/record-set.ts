@@ -1,0 +1,58 @@
+// Checks a produced record set before anything is written, and stamps LogAppendTime.
+//
+// Every batch is validated first (length, magic 2, CRC-32C, max.message.bytes), so a bad batch
+// anywhere refuses the whole set and nothing is stored. Only then, for a LogAppendTime topic, each
+// batch gets the append time as its maxTimestamp and the timestamp-type attribute bit. Both fields
+// are inside the CRC, so the CRC is recomputed for those batches only (as Kafka's LogValidator
+// does); a CreateTime batch is stored exactly as the producer sent it, apart from the base offset
+// and leader epoch, which sit outside the CRC.
+
+import {
+  BatchAttribute,
+  BatchField,
+  computeBatchCrc,
+  ErrorCode,
+  KafkaError,
+  validateBatch,
+  writeInt64FromNumber,
+} from '@gregor/protocol';
+
+export interface RecordSetSummary {
+  readonly batchCount: number;
+  readonly recordCount: number;
+}
+
+/** Throws KafkaError CORRUPT_MESSAGE or MESSAGE_TOO_LARGE; the caller turns it into an error code. */
+export function validateRecordSet(records: Buffer, maxMessageBytes: number): RecordSetSummary {
+  if (records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
+  let position = 0;
+  let batchCount = 0;
+  let recordCount = 0;
+  while (position < records.length) {
+    const header = validateBatch(records, position, records.length);
+    if (header.sizeBytes > maxMessageBytes) {
+      throw new KafkaError(
+        ErrorCode.MESSAGE_TOO_LARGE,
+        `record batch of ${header.sizeBytes} bytes exceeds max.message.bytes ${maxMessageBytes}`,
+      );
+    }
+    batchCount += 1;
+    recordCount += header.recordsCount;
+    position += header.sizeBytes;
+  }
+  return { batchCount, recordCount };
+}
+
+/** Rewrites every batch of an already validated record set to LogAppendTime `appendTimeMs`, in place. */
+export function stampLogAppendTime(records: Buffer, appendTimeMs: number): void {
+  let position = 0;
+  while (position < records.length) {
+    const header = validateBatch(records, position, records.length);
+    const attributes =
+      records.readInt16BE(position + BatchField.attributes) | BatchAttribute.timestampTypeBit;
+    records.writeInt16BE(attributes, position + BatchField.attributes);
+    writeInt64FromNumber(records, position + BatchField.maxTimestamp, appendTimeMs);
+    records.writeUInt32BE(computeBatchCrc(records, position, header.sizeBytes), position + BatchField.crc);
+    position += header.sizeBytes;
+  }
+}

@@ -1,0 +1,93 @@
+import { ApiKey, decodeResponse, ErrorCode, supportedApiVersions } from '@gregor/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rawRequestFrame } from './testing/batches.js';
+import { decodeOutcome, LocalClusterFixture } from './testing/local-cluster-fixture.js';
+
+let cluster: LocalClusterFixture;
+beforeEach(async () => {
+  cluster = await LocalClusterFixture.start();
+});
+afterEach(async () => {
+  await cluster.close();
+});
+
+const servedApis = [
+  ApiKey.Produce,
+  ApiKey.Fetch,
+  ApiKey.ListOffsets,
+  ApiKey.Metadata,
+  ApiKey.ApiVersions,
+  ApiKey.CreateTopics,
+  ApiKey.DeleteTopics,
+  ApiKey.DescribeConfigs,
+  ApiKey.CreatePartitions,
+];
+
+describe('ApiVersions', () => {
+  it.each([0, 1, 2, 3])('v%i advertises exactly the served APIs with minimum version 0', async (version) => {
+    const body =
+      version === 3
+        ? { clientSoftwareName: 'test', clientSoftwareVersion: '1.0' }
+        : ({} as Record<string, never>);
+    const response = await cluster.request(ApiKey.ApiVersions, version, body);
+    expect(response.errorCode).toBe(ErrorCode.NONE);
+    expect(response.apiKeys.map((api) => api.apiKey)).toEqual(servedApis);
+    for (const api of response.apiKeys) {
+      const supported = supportedApiVersions().find((entry) => entry.apiKey === api.apiKey)!;
+      expect(api).toEqual({ ...supported });
+      expect(api.minVersion).toBe(0);
+    }
+  });
+
+  it('answers an unknown ApiVersions version with error 35 in the v0 layout', async () => {
+    const outcome = await cluster.sendFrame(rawRequestFrame(ApiKey.ApiVersions, 99, 7));
+    expect(outcome.kind).toBe('respond');
+    const response = decodeOutcome(ApiKey.ApiVersions, 0, outcome);
+    expect(response.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    expect(response.apiKeys.map((api) => api.apiKey)).toEqual(servedApis);
+    if (outcome.kind === 'respond') expect(outcome.response.readInt32BE(0)).toBe(7);
+  });
+});
+
+describe('refused frames', () => {
+  it('closes the connection on an unknown api key and logs why', async () => {
+    const outcome = await cluster.sendFrame(rawRequestFrame(1000, 0, 1));
+    expect(outcome).toEqual({ kind: 'close', reason: expect.stringContaining('unknown-api-key') });
+    expect(
+      cluster.logLines.some(
+        (line) => line.includes('closing client connection') && line.includes('unknown api key 1000'),
+      ),
+    ).toBe(true);
+  });
+
+  it('closes the connection on an unsupported version of another API', async () => {
+    const outcome = await cluster.sendFrame(rawRequestFrame(ApiKey.Metadata, 99, 1));
+    expect(outcome).toEqual({ kind: 'close', reason: expect.stringContaining('unsupported-version') });
+  });
+
+  it('closes the connection on a malformed body', async () => {
+    // Metadata v1: an int32 topic count of 5 and nothing after it.
+    const count = Buffer.alloc(4);
+    count.writeInt32BE(5, 0);
+    const outcome = await cluster.sendFrame(rawRequestFrame(ApiKey.Metadata, 1, 1, count));
+    expect(outcome).toEqual({ kind: 'close', reason: expect.stringContaining('malformed') });
+  });
+
+  it('closes the connection on a frame shorter than a header', async () => {
+    const outcome = await cluster.sendFrame(Buffer.from([0, 3]));
+    expect(outcome).toEqual({ kind: 'close', reason: expect.stringContaining('truncated-header') });
+  });
+
+  it('closes on an API that has a codec but no handler here', async () => {
+    const outcome = await cluster.send(ApiKey.Heartbeat, 0, { groupId: 'g', generationId: 1, memberId: 'm' });
+    expect(outcome).toEqual({ kind: 'close', reason: expect.stringContaining('not served') });
+  });
+
+  it('keeps the correlation id of each answered request', async () => {
+    const outcome = await cluster.sendFrame(rawRequestFrame(ApiKey.ApiVersions, 0, 4242));
+    expect(outcome.kind).toBe('respond');
+    if (outcome.kind !== 'respond') return;
+    const decoded = decodeResponse(ApiKey.ApiVersions, 0, outcome.response);
+    expect(decoded.ok && decoded.correlationId).toBe(4242);
+  });
+});

@@ -1,0 +1,143 @@
+// From a request frame to a response frame: decode, dispatch to the API's handler, encode. The
+// Connection (network/connection.ts) calls this concurrently for pipelined requests and writes the
+// outcomes in request order.
+//
+// What happens to a frame that is not a well-formed request of an API we answer (as Kafka does):
+//   - ApiVersions in a version we do not know: error 35 with our ranges, in the v0 layout, so the
+//     client retries with a version it finds there. Never a close: librdkafka then stops probing.
+//   - any other unknown API key or version, a malformed frame, an API without a handler: the
+//     connection is closed (that connection only) and the reason logged.
+//   - Produce with acks=0: no response; if a partition failed, the connection is closed instead, so
+//     the producer notices and refreshes its metadata.
+//   - a handler that throws has a bug: logged, and the connection is closed.
+
+import {
+  ApiKey,
+  type DecodedRequest,
+  decodeRequest,
+  ErrorCode,
+  encodeResponse,
+  type ResponseInput,
+  type SupportedApiKey,
+  supportedApiVersions,
+} from '@gregor/protocol';
+import type { AdvertisedApiVersion, ApiHandler, ApiHandlers, RequestContext } from './apis/api-handler.js';
+import { handleApiVersions } from './apis/api-versions.js';
+import type { BrokerContext } from './apis/broker-context.js';
+import { handleCreatePartitions } from './apis/create-partitions.js';
+import { handleCreateTopics } from './apis/create-topics.js';
+import { handleDeleteTopics } from './apis/delete-topics.js';
+import { handleDescribeConfigs } from './apis/describe-configs.js';
+import { handleFetch } from './apis/fetch.js';
+import { handleListOffsets } from './apis/list-offsets.js';
+import { handleMetadata } from './apis/metadata.js';
+import { handleProduce, produceResponseHasError } from './apis/produce.js';
+import type { ConnectionContext, FrameHandler, HandlerOutcome } from './network/connection.js';
+
+/** The APIs of issue 4; group and producer-id APIs come with their own handlers (`extraHandlers`). */
+export const requestHandlingApis: ApiHandlers = {
+  [ApiKey.Produce]: handleProduce,
+  [ApiKey.Fetch]: handleFetch,
+  [ApiKey.ListOffsets]: handleListOffsets,
+  [ApiKey.Metadata]: handleMetadata,
+  [ApiKey.ApiVersions]: handleApiVersions,
+  [ApiKey.CreateTopics]: handleCreateTopics,
+  [ApiKey.DeleteTopics]: handleDeleteTopics,
+  [ApiKey.DescribeConfigs]: handleDescribeConfigs,
+  [ApiKey.CreatePartitions]: handleCreatePartitions,
+};
+
+/**
+ * The router for one broker. `extraHandlers` adds (or replaces) handlers by api key; ApiVersions
+ * advertises exactly the APIs that have one, so a client never picks an API it would be cut off for.
+ */
+export function createRequestRouter(broker: BrokerContext, extraHandlers: ApiHandlers = {}): FrameHandler {
+  const handlers: ApiHandlers = { ...requestHandlingApis, ...extraHandlers };
+  const advertisedApiVersions: readonly AdvertisedApiVersion[] = supportedApiVersions().filter(
+    (api) => handlers[api.apiKey as SupportedApiKey] !== undefined,
+  );
+
+  const refuse = (connection: ConnectionContext, reason: string, details: object = {}): HandlerOutcome => {
+    broker.logger.warn(
+      { connectionId: connection.connectionId, remoteAddress: connection.remoteAddress, reason, ...details },
+      'closing client connection',
+    );
+    return { kind: 'close', reason };
+  };
+
+  return async (frame: Buffer, connection: ConnectionContext): Promise<HandlerOutcome> => {
+    const decoded = decodeRequest(frame);
+    if (!decoded.ok) {
+      if (decoded.reason === 'unsupported-version' && decoded.apiKey === ApiKey.ApiVersions) {
+        const response = encodeResponse(ApiKey.ApiVersions, 0, decoded.correlationId!, {
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
+          apiKeys: advertisedApiVersions.map((api) => ({ ...api })),
+        });
+        return { kind: 'respond', response };
+      }
+      return refuse(connection, `${decoded.reason}: ${decoded.message}`, {
+        apiKey: decoded.apiKey,
+        apiVersion: decoded.apiVersion,
+      });
+    }
+    const handler = handlers[decoded.apiKey] as ApiHandler<typeof decoded.apiKey> | undefined;
+    if (handler === undefined) {
+      return refuse(connection, `api key ${decoded.apiKey} is not served by this broker`, {
+        apiKey: decoded.apiKey,
+      });
+    }
+    const context: RequestContext = {
+      broker,
+      connection,
+      clientId: decoded.header.clientId,
+      advertisedApiVersions,
+    };
+    let body: ResponseInput<SupportedApiKey>;
+    let response: Buffer;
+    try {
+      body = await callHandler(decoded, handler, context);
+      if (decoded.apiKey === ApiKey.Produce && decoded.body.acks === 0) {
+        if (produceResponseHasError(body as ResponseInput<typeof ApiKey.Produce>)) {
+          return refuse(connection, 'a Produce with acks=0 failed', { clientId: decoded.header.clientId });
+        }
+        return { kind: 'no-response' };
+      }
+      response = encodeResponse(
+        decoded.apiKey,
+        decoded.apiVersion,
+        decoded.header.correlationId,
+        body as never,
+      );
+    } catch (error) {
+      broker.logger.error(
+        {
+          err: error,
+          apiKey: decoded.apiKey,
+          apiVersion: decoded.apiVersion,
+          connectionId: connection.connectionId,
+        },
+        'request handler failed',
+      );
+      return { kind: 'close', reason: `request handler failed: ${String(error)}` };
+    }
+    return { kind: 'respond', response };
+  };
+}
+
+/**
+ * TypeScript cannot tie a union-typed request to the handler picked by its own api key; the table's
+ * type does (handlers[K] is an ApiHandler<K>), so the one cast lives here.
+ */
+function callHandler(
+  decoded: DecodedRequest,
+  handler: ApiHandler<SupportedApiKey>,
+  context: RequestContext,
+): Promise<ResponseInput<SupportedApiKey>> {
+  return (
+    handler as (
+      body: unknown,
+      apiVersion: number,
+      context: RequestContext,
+    ) => Promise<ResponseInput<SupportedApiKey>>
+  )(decoded.body, decoded.apiVersion, context);
+}

@@ -1,0 +1,368 @@
+// One broker with everything real except Raft: the real Controller from @gregor/metadata decides,
+// its records are applied to a real MetadataImage at once ("committed"), the ReplicaManager applies
+// each image to real logs in a temporary directory, and requests go through the real router as
+// encoded frames. Time is a ManualClock with ManualTimers, so long polls and acks=all waits end
+// when a test moves time. Other brokers can be registered (and unfenced) in the image without a
+// process behind them, to lead partitions this broker does not.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import {
+  type AlterConfigOperation,
+  applyRecords,
+  Controller,
+  type ControllerOutcome,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+  type CreateTopicRequest,
+  type CreateTopicResponse,
+  type DeleteTopicResponse,
+  type IncrementalAlterConfigsResponse,
+  type IncrementalAlterTopicConfigsRequest,
+  isControllerError,
+  type MetadataImage,
+  MetadataImage as MetadataImageClass,
+  type MetadataRecord,
+  type TopicSelector,
+  uuidFromBytes,
+} from '@gregor/metadata';
+import {
+  decodeResponse,
+  encodeRequest,
+  type RequestInput,
+  type ResponseBody,
+  type SupportedApiKey,
+} from '@gregor/protocol';
+import { defaultLogConfig, type LogConfig, LogManager, ManualClock } from '@gregor/storage';
+import pino from 'pino';
+import type {
+  BrokerContext,
+  BrokerMetadata,
+  BrokerSettings,
+  ControllerChannel,
+  ControllerRequestOptions,
+  ControllerResults,
+  ValidatingRequestOptions,
+} from '../apis/broker-context.js';
+import { DelayedOperations } from '../delayed/delayed-operations.js';
+import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network/connection.js';
+import { LogManagerStore } from '../replica/log-store.js';
+import { ReplicaManager } from '../replica/replica-manager.js';
+import { createRequestRouter } from '../request-router.js';
+import { ManualTimers } from './manual-timers.js';
+import { seededRandom } from './seeded-random.js';
+
+export const fixtureClusterId = 'gregor-fixture-cluster';
+export const fixtureListenerName = 'PLAINTEXT';
+/** 2023-11-14T22:13:20Z: a fixed, recognisable wall-clock start. */
+export const fixtureStartMs = 1_700_000_000_000;
+
+export interface LocalClusterOptions {
+  readonly brokerId?: number;
+  /** Brokers registered and unfenced in the image, without a process. */
+  readonly otherBrokerIds?: readonly number[];
+  readonly brokerLogConfig?: Partial<LogConfig>;
+  readonly settings?: Partial<Omit<BrokerSettings, 'brokerLogConfig'>>;
+  readonly seed?: number;
+}
+
+function incarnationId(brokerId: number): string {
+  const bytes = Buffer.alloc(16);
+  bytes.writeUInt32BE(brokerId, 0);
+  bytes[6] = 0x40;
+  bytes[8] = 0x80;
+  bytes[15] = 1;
+  return uuidFromBytes(bytes);
+}
+
+export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
+  readonly clock = new ManualClock(fixtureStartMs);
+  readonly timers = new ManualTimers(this.clock);
+  readonly delayedOperations = new DelayedOperations(this.timers);
+  /** Every log line (pino JSON), for tests that check what was logged. */
+  readonly logLines: string[] = [];
+  readonly logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        this.logLines.push(chunk.toString());
+        done();
+      },
+    }),
+  );
+  private imageValue: MetadataImage = MetadataImageClass.empty;
+  /** Offset of the next metadata record: what a broker reports as caught up. */
+  private metadataLogEndOffset = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private controller!: Controller;
+  private logManager!: LogManager;
+  replicaManager!: ReplicaManager;
+  context!: BrokerContext;
+  router!: FrameHandler;
+  private readonly brokerEpochs = new Map<number, number>();
+  private nextCorrelationId = 1;
+  private readonly connection: ConnectionContext = { connectionId: 1, remoteAddress: '127.0.0.1:50000' };
+
+  private constructor(
+    readonly brokerId: number,
+    readonly logDir: string,
+  ) {}
+
+  static async start(options: LocalClusterOptions = {}): Promise<LocalClusterFixture> {
+    const brokerId = options.brokerId ?? 1;
+    const logDir = await mkdtemp(join(tmpdir(), 'gregor-broker-'));
+    const fixture = new LocalClusterFixture(brokerId, logDir);
+    const brokerLogConfig: LogConfig = { ...defaultLogConfig, ...options.brokerLogConfig };
+    fixture.logManager = await LogManager.open({
+      config: { logDirs: [logDir], defaults: brokerLogConfig },
+      clock: fixture.clock,
+    });
+    fixture.replicaManager = new ReplicaManager({
+      brokerId,
+      logStore: new LogManagerStore(fixture.logManager),
+      brokerLogConfig,
+      clock: fixture.clock,
+      delayedOperations: fixture.delayedOperations,
+      logger: fixture.logger,
+    });
+    const settings: BrokerSettings = {
+      numPartitions: 1,
+      defaultReplicationFactor: 1,
+      autoCreateTopicsEnable: true,
+      describedConfigs: [
+        { name: 'broker.id', value: String(brokerId), source: 'static-broker-config', isSensitive: false },
+        { name: 'num.partitions', value: '1', source: 'default', isSensitive: false },
+      ],
+      ...options.settings,
+      brokerLogConfig,
+    };
+    fixture.context = {
+      brokerId,
+      clusterId: fixtureClusterId,
+      listenerName: fixtureListenerName,
+      settings,
+      metadata: fixture,
+      controller: fixture,
+      replicaManager: fixture.replicaManager,
+      clock: fixture.clock,
+      logger: fixture.logger,
+    };
+    fixture.router = createRequestRouter(fixture.context);
+
+    const activation = Controller.activate({
+      image: fixture.imageValue,
+      controllerId: brokerId,
+      controllerEpoch: 1,
+      clusterId: fixtureClusterId,
+      nowMs: fixture.clock.nowMs(),
+      metadataLogEndOffset: 0,
+      random: seededRandom(options.seed ?? 42),
+      config: {
+        defaultNumPartitions: settings.numPartitions,
+        defaultReplicationFactor: settings.defaultReplicationFactor,
+      },
+    });
+    fixture.controller = activation.controller;
+    await fixture.commit(activation.records);
+    for (const id of [brokerId, ...(options.otherBrokerIds ?? [])]) await fixture.registerAndUnfence(id);
+    return fixture;
+  }
+
+  private async registerAndUnfence(brokerId: number): Promise<void> {
+    const registration = this.committed(
+      this.controller.registerBroker(
+        {
+          brokerId,
+          clusterId: fixtureClusterId,
+          incarnationId: incarnationId(brokerId),
+          listeners: [
+            { name: fixtureListenerName, host: 'localhost', port: 9000 + brokerId, securityProtocol: 0 },
+          ],
+          rack: null,
+        },
+        this.clock.nowMs(),
+        this.metadataLogEndOffset,
+      ),
+    );
+    await this.commit(registration.records);
+    this.brokerEpochs.set(brokerId, registration.response.brokerEpoch);
+    await this.heartbeat(brokerId, { wantFence: false });
+  }
+
+  private committed<R>(outcome: ControllerOutcome<R>): { records: readonly MetadataRecord[]; response: R } {
+    if (isControllerError(outcome)) throw new Error(`fixture set-up failed: ${outcome.errorMessage}`);
+    return outcome;
+  }
+
+  /** "Commits" a batch: applies it to the image and then to the replica manager, as a broker would. */
+  private async commit(records: readonly MetadataRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    this.imageValue = applyRecords(this.imageValue, records);
+    this.metadataLogEndOffset += records.length;
+    await this.replicaManager.applyMetadata(this.imageValue);
+  }
+
+  /** One controller operation at a time, as the quorum serializes them. */
+  private serialized<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(operation);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private runEach<Q, R>(
+    requests: readonly Q[],
+    decide: (request: Q) => ControllerOutcome<R>,
+  ): Promise<ControllerResults<R>> {
+    return this.serialized(async () => {
+      const results: (R | { errorCode: number; errorMessage: string })[] = [];
+      for (const request of requests) {
+        const outcome = decide(request);
+        if (isControllerError(outcome)) {
+          results.push(outcome);
+          continue;
+        }
+        await this.commit(outcome.records);
+        results.push(outcome.response);
+      }
+      return results;
+    });
+  }
+
+  // --- BrokerMetadata -------------------------------------------------------------------------------
+
+  image(): MetadataImage {
+    return this.imageValue;
+  }
+
+  controllerId(): number {
+    return this.imageValue.controller?.controllerId ?? -1;
+  }
+
+  // --- ControllerChannel ----------------------------------------------------------------------------
+
+  createTopics(
+    requests: readonly CreateTopicRequest[],
+    options: ValidatingRequestOptions,
+  ): Promise<ControllerResults<CreateTopicResponse>> {
+    return this.runEach(requests, (request) =>
+      this.controller.createTopic(request, { validateOnly: options.validateOnly }),
+    );
+  }
+
+  deleteTopics(
+    selectors: readonly TopicSelector[],
+    _options: ControllerRequestOptions,
+  ): Promise<ControllerResults<DeleteTopicResponse>> {
+    return this.runEach(selectors, (selector) => this.controller.deleteTopic(selector));
+  }
+
+  createPartitions(
+    requests: readonly CreatePartitionsRequest[],
+    options: ValidatingRequestOptions,
+  ): Promise<ControllerResults<CreatePartitionsResponse>> {
+    return this.runEach(requests, (request) =>
+      this.controller.createPartitions(request, { validateOnly: options.validateOnly }),
+    );
+  }
+
+  incrementalAlterConfigs(
+    requests: readonly IncrementalAlterTopicConfigsRequest[],
+    options: ValidatingRequestOptions,
+  ): Promise<ControllerResults<IncrementalAlterConfigsResponse>> {
+    return this.runEach(requests, (request) =>
+      this.controller.incrementalAlterTopicConfigs(request, { validateOnly: options.validateOnly }),
+    );
+  }
+
+  /** Shorthand for tests: set (value) or delete (null) topic configs through the controller. */
+  async alterTopicConfigs(topicName: string, changes: Record<string, string | null>): Promise<void> {
+    const operations: AlterConfigOperation[] = Object.entries(changes).map(([name, value]) => ({
+      name,
+      operation: value === null ? 'delete' : 'set',
+      value,
+    }));
+    const [result] = await this.incrementalAlterConfigs([{ topicName, operations }], {
+      validateOnly: false,
+      timeoutMs: 1000,
+    });
+    if (result === undefined || 'errorCode' in result)
+      throw new Error(`alter configs failed: ${JSON.stringify(result)}`);
+  }
+
+  /**
+   * A broker heartbeat through the controller: `wantFence` fences the broker (its leaderships move to
+   * other ISR members, it leaves every ISR); without it a fenced, caught-up broker is unfenced and
+   * leaderless partitions it replicates get it as leader.
+   */
+  heartbeat(brokerId: number, options: { readonly wantFence: boolean }): Promise<void> {
+    return this.serialized(async () => {
+      const brokerEpoch = this.brokerEpochs.get(brokerId);
+      if (brokerEpoch === undefined) throw new Error(`broker ${brokerId} is not registered`);
+      const outcome = this.committed(
+        this.controller.brokerHeartbeat(
+          {
+            brokerId,
+            brokerEpoch,
+            currentMetadataOffset: this.metadataLogEndOffset - 1,
+            wantFence: options.wantFence,
+            wantShutDown: false,
+          },
+          this.clock.nowMs(),
+        ),
+      );
+      await this.commit(outcome.records);
+    });
+  }
+
+  // --- Requests -------------------------------------------------------------------------------------
+
+  /** Sends one request frame through the router and returns its raw outcome. */
+  send<K extends SupportedApiKey>(
+    apiKey: K,
+    apiVersion: number,
+    body: RequestInput<K>,
+  ): Promise<HandlerOutcome> {
+    return this.sendFrame(
+      encodeRequest(apiKey, apiVersion, this.nextCorrelationId++, 'fixture-client', body),
+    );
+  }
+
+  sendFrame(frame: Buffer): Promise<HandlerOutcome> {
+    return this.router(frame, this.connection);
+  }
+
+  /** Sends a request and decodes its response; fails the test if there is none or it does not decode. */
+  async request<K extends SupportedApiKey>(
+    apiKey: K,
+    apiVersion: number,
+    body: RequestInput<K>,
+  ): Promise<ResponseBody<K>> {
+    const outcome = await this.send(apiKey, apiVersion, body);
+    return decodeOutcome(apiKey, apiVersion, outcome);
+  }
+
+  /** Moves time: due timers (long polls, acks=all waits) fire. */
+  advanceMs(deltaMs: number): void {
+    this.timers.advanceMs(deltaMs);
+  }
+
+  async close(): Promise<void> {
+    this.replicaManager.close();
+    this.delayedOperations.expireAll();
+    await this.logManager.close();
+    await rm(this.logDir, { recursive: true, force: true });
+  }
+}
+
+export function decodeOutcome<K extends SupportedApiKey>(
+  apiKey: K,
+  apiVersion: number,
+  outcome: HandlerOutcome,
+): ResponseBody<K> {
+  if (outcome.kind !== 'respond') throw new Error(`expected a response, got ${JSON.stringify(outcome)}`);
+  const decoded = decodeResponse(apiKey, apiVersion, outcome.response);
+  if (!decoded.ok) throw new Error(`response does not decode: ${decoded.message}`);
+  return decoded.body;
+}
