@@ -361,6 +361,20 @@ export class ReplicaManager {
     return success;
   }
 
+  // --- Replication (issue 5 drives this from its gRPC follower fetches) --------------------------
+
+  /**
+   * Follower `replicaId` fetched `topic-partition` from `fetchOffset`: it holds everything below.
+   * Wakes the acks=all produces and consumer fetches the moved high watermark satisfies.
+   */
+  recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): void {
+    const local = this.partitions.get(`${topic}-${partition}`);
+    if (local === undefined) return;
+    if (local.recordFollowerFetch(replicaId, fetchOffset, this.options.clock.nowMs())) {
+      this.options.delayedOperations.notify(local.key);
+    }
+  }
+
   // --- Fetch --------------------------------------------------------------------------------------
 
   /**

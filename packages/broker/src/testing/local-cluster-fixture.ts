@@ -366,3 +366,12 @@ export function decodeOutcome<K extends SupportedApiKey>(
   if (!decoded.ok) throw new Error(`response does not decode: ${decoded.message}`);
   return decoded.body;
 }
+
+/** Lets pending I/O and promise callbacks run until `done()` holds (a request parked, a file written). */
+export async function settle(done: () => boolean, turnsMax = 10_000): Promise<void> {
+  for (let turn = 0; turn < turnsMax; turn++) {
+    if (done()) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`condition not reached after ${turnsMax} event-loop turns`);
+}
