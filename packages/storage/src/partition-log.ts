@@ -309,7 +309,8 @@ export class PartitionLog {
   async append(records: Buffer, leaderEpoch: number): Promise<AppendResult> {
     this.ensureOpen();
     const batches = validateRecords(records, this.configValue.maxMessageBytes);
-    return this.queue.run(async () => {
+    // Not an async closure: it returns appendAssigned's promise directly (no extra promise hops).
+    return this.queue.run(() => {
       this.ensureOpen();
       let nextOffset = this.logEndOffset;
       const assigned = batches.map((batch) => {

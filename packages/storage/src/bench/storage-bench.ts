@@ -25,7 +25,7 @@ const batchPoolSize = 32;
 const defaultPolicyBatchCount = 8_192; // 8 k × ~16.3 KiB ≈ 137 MB per run
 const alwaysPolicyBatchCount = 1_000;
 const readMaxBytes = 1024 * 1024;
-const rounds = 5;
+const rounds = 7;
 
 function buildBatches(): Buffer[] {
   const batches: Buffer[] = [];
@@ -42,6 +42,8 @@ function buildBatches(): Buffer[] {
 
 interface Measurement {
   readonly seconds: number;
+  /** Process CPU time (user + system, all threads) during the run: less sensitive to a busy machine. */
+  readonly cpuSeconds: number;
   readonly bytes: number;
   readonly batches: number;
 }
@@ -67,14 +69,17 @@ async function appendToLog(
   const log = await manager.getOrCreateLog('bench', 0);
   let bytes = 0;
   const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
   for (let i = 0; i < count; i++) {
     const batch = batches[i % batches.length]!;
     await log.append(batch, 0);
     bytes += batch.length;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   await manager.close();
-  return { seconds, bytes, batches: count };
+  return { seconds, cpuSeconds, bytes, batches: count };
 }
 
 async function appendToPlainFile(
@@ -86,6 +91,7 @@ async function appendToPlainFile(
   const handle = await open(path, 'w');
   let bytes = 0;
   const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
   for (let i = 0; i < count; i++) {
     const batch = batches[i % batches.length]!;
     await handle.write(batch, 0, batch.length, bytes);
@@ -93,10 +99,12 @@ async function appendToPlainFile(
     bytes += batch.length;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   // Untimed, like the log's close: leave no dirty pages behind to slow down the next measurement.
   await handle.datasync();
   await handle.close();
-  return { seconds, bytes, batches: count };
+  return { seconds, cpuSeconds, bytes, batches: count };
 }
 
 async function readLog(dir: string): Promise<Measurement> {
@@ -109,6 +117,7 @@ async function readLog(dir: string): Promise<Measurement> {
   let bytes = 0;
   let reads = 0;
   const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
   while (offset < log.logEndOffset) {
     const result = await log.read(offset, readMaxBytes);
     if (result.errorCode !== ErrorCode.NONE) throw new Error(`read at ${offset} failed: ${result.errorCode}`);
@@ -125,8 +134,10 @@ async function readLog(dir: string): Promise<Measurement> {
     offset = nextOffsetAfter(result.records, lastBatchAt);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   await manager.close();
-  return { seconds, bytes, batches: reads };
+  return { seconds, cpuSeconds, bytes, batches: reads };
 }
 
 /** baseOffset (@0) + lastOffsetDelta (@23) + 1 of the batch at `batchAt`. */
@@ -136,7 +147,20 @@ function nextOffsetAfter(records: Buffer, batchAt: number): number {
 
 function line(label: string, m: Measurement, unit = 'batches'): string {
   const perSecond = m.batches / m.seconds;
-  return `${label.padEnd(44)} ${megabytesPerSecond(m).toFixed(1).padStart(8)} MB/s ${perSecond.toFixed(0).padStart(9)} ${unit}/s  (${m.batches} ${unit}, ${(m.bytes / 1e6).toFixed(1)} MB, ${m.seconds.toFixed(2)} s)`;
+  const cpuMicros = (m.cpuSeconds * 1e6) / m.batches;
+  const singular = unit === 'batches' ? 'batch' : 'read';
+  return `${label.padEnd(44)} ${megabytesPerSecond(m).toFixed(1).padStart(8)} MB/s ${perSecond.toFixed(0).padStart(9)} ${unit}/s  ${cpuMicros.toFixed(1).padStart(6)} CPU µs/${singular}  (${m.batches} ${unit}, ${(m.bytes / 1e6).toFixed(1)} MB, ${m.seconds.toFixed(2)} s)`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function ratioLine(label: string, pairedRatios: number[], log: Measurement, plain: Measurement): string {
+  const best = megabytesPerSecond(log) / megabytesPerSecond(plain);
+  const all = pairedRatios.map((r) => r.toFixed(2)).join(' ');
+  return `${label}: median of paired rounds ${median(pairedRatios).toFixed(2)} [${all}], best/best ${best.toFixed(2)} (target >= 0.8)`;
 }
 
 async function main(): Promise<void> {
@@ -154,51 +178,47 @@ async function main(): Promise<void> {
     let logAlways: Measurement | undefined;
     let plainAlways: Measurement | undefined;
     let read: Measurement | undefined;
+    // Ratios of runs made back to back in the same round: slow drift in the machine's load cancels.
+    const defaultRatios: number[] = [];
+    const alwaysRatios: number[] = [];
     for (let round = 0; round < rounds; round++) {
       const dir = join(root, `round-${round}`);
+      const plainPath = join(root, `plain-${round}`);
       // Alternate which one goes first, so neither always runs during the other's writeback.
-      const runPlain = async () => {
-        const path = join(root, `plain-${round}`);
-        plainDefault = better(
-          plainDefault,
-          await appendToPlainFile(path, batches, defaultPolicyBatchCount, false),
-        );
-      };
-      const runLog = async () => {
-        const measured = await appendToLog(join(dir, 'default'), batches, defaultPolicyBatchCount, {});
-        logDefault = better(logDefault, measured);
-      };
+      let plain: Measurement;
+      let log: Measurement;
       if (round % 2 === 0) {
-        await runPlain();
-        await runLog();
+        plain = await appendToPlainFile(plainPath, batches, defaultPolicyBatchCount, false);
+        log = await appendToLog(join(dir, 'default'), batches, defaultPolicyBatchCount, {});
       } else {
-        await runLog();
-        await runPlain();
+        log = await appendToLog(join(dir, 'default'), batches, defaultPolicyBatchCount, {});
+        plain = await appendToPlainFile(plainPath, batches, defaultPolicyBatchCount, false);
       }
+      plainDefault = better(plainDefault, plain);
+      logDefault = better(logDefault, log);
+      defaultRatios.push(plain.seconds / log.seconds);
       read = better(read, await readLog(join(dir, 'default')));
-      plainAlways = better(
-        plainAlways,
-        await appendToPlainFile(join(root, `plain-sync-${round}`), batches, alwaysPolicyBatchCount, true),
-      );
-      logAlways = better(
-        logAlways,
-        await appendToLog(join(dir, 'always'), batches, alwaysPolicyBatchCount, {
-          'log.flush.interval.messages': 'always',
-        }),
-      );
+      const plainSync = await appendToPlainFile(`${plainPath}-sync`, batches, alwaysPolicyBatchCount, true);
+      const logSync = await appendToLog(join(dir, 'always'), batches, alwaysPolicyBatchCount, {
+        'log.flush.interval.messages': 'always',
+      });
+      plainAlways = better(plainAlways, plainSync);
+      logAlways = better(logAlways, logSync);
+      alwaysRatios.push(plainSync.seconds / logSync.seconds);
       await removeDir(dir);
-      await removeDir(join(root, `plain-${round}`));
-      await removeDir(join(root, `plain-sync-${round}`));
+      await removeDir(plainPath);
+      await removeDir(`${plainPath}-sync`);
     }
+    console.log(`best of ${rounds} rounds:`);
     console.log(line('log append, default flush (OS page cache)', logDefault!));
     console.log(line('plain fs write, same writes', plainDefault!));
     console.log(line('log append, flush.messages=1 (fsync each)', logAlways!));
     console.log(line('plain fs write + datasync each', plainAlways!));
     console.log(line(`log sequential read, ${readMaxBytes} B per read`, read!, 'reads'));
-    const ratioDefault = megabytesPerSecond(logDefault!) / megabytesPerSecond(plainDefault!);
-    const ratioAlways = megabytesPerSecond(logAlways!) / megabytesPerSecond(plainAlways!);
-    console.log(`ratio log/plain append, default flush: ${ratioDefault.toFixed(2)} (target >= 0.8)`);
-    console.log(`ratio log/plain append, fsync each:    ${ratioAlways.toFixed(2)} (target >= 0.8)`);
+    console.log(
+      ratioLine('ratio log/plain append, default flush', defaultRatios, logDefault!, plainDefault!),
+    );
+    console.log(ratioLine('ratio log/plain append, fsync each   ', alwaysRatios, logAlways!, plainAlways!));
   } finally {
     await removeDir(root);
   }
