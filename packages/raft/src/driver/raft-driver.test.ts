@@ -10,7 +10,13 @@ import {
   TempDirectories,
   waitFor,
 } from './driver.test-support.js';
-import { NotLeaderError, ProposalTimeoutError, RaftDriverClosedError } from './errors.js';
+import {
+  NotLeaderError,
+  ProposalLostError,
+  ProposalTimeoutError,
+  ProposalTooLargeError,
+  RaftDriverClosedError,
+} from './errors.js';
 import { InMemoryRaftNetwork } from './in-memory-transport.js';
 import { type LeaderChange, RaftDriver, raftConfigFor, type SnapshotPolicy } from './raft-driver.js';
 
@@ -153,6 +159,38 @@ describe('RaftDriver', () => {
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ProposalTimeoutError);
     expect(leader.stateMachine.applied).not.toContain('lonely');
+  });
+
+  it('refuses a payload above proposalBytesMax with ProposalTooLargeError', async () => {
+    const cluster = newCluster();
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    const error = await leader.driver
+      .propose(new Uint8Array(1024 * 1024 + 1))
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ProposalTooLargeError);
+  });
+
+  it('rejects with ProposalLostError when a new leader commits another entry at the offset', async () => {
+    const cluster = newCluster();
+    await cluster.startAll();
+    const old = await cluster.waitForLeader();
+    cluster.network.isolate(old.driver.nodeId);
+    // Appended in the old epoch, never replicated: the others elect a leader without it.
+    const orphan = old.driver
+      .propose(encode('orphan'), { timeoutMs: 60_000 })
+      .catch((caught: unknown) => caught);
+    const others = [...cluster.members.values()].filter((member) => member !== old);
+    await waitFor('a new leader among the others', () =>
+      others.some((member) => member.driver.leader().isLocalLeader),
+    );
+    const next = others.find((member) => member.driver.leader().isLocalLeader)!;
+    for (let index = 0; index < 3; index++) await next.driver.propose(encode(`new-${index}`));
+    cluster.network.heal();
+    const error = await orphan;
+    expect(error).toBeInstanceOf(ProposalLostError);
+    expect((error as ProposalLostError).committedEpoch).toBeGreaterThan((error as ProposalLostError).epoch);
+    expect(old.stateMachine.applied).not.toContain('orphan');
   });
 
   it('keeps its log across a restart on the same directory and catches up', async () => {

@@ -144,7 +144,13 @@ export class RaftDriver {
   private loop: Promise<void> = Promise.resolve();
   private timer: TimerHandle | undefined;
   private timerAtMs: number | undefined;
-  private readonly pending = new Map<number, PendingProposal>();
+  /**
+   * Proposals waiting for their offset to commit. Usually one per offset; more when this node led
+   * again after a leader change truncated an earlier proposal at the same offset (that older one can
+   * still commit if a later leader holds it, so it waits for the commit at its offset like the rest).
+   * Bounded by the core's uncommittedEntriesMax per epoch and by each proposal's timeout.
+   */
+  private readonly pending = new Map<number, PendingProposal[]>();
   private readonly leaderListeners = new Set<LeaderChangeListener>();
   private announced: LeaderChange = { leaderId: undefined, epoch: -1, isLocalLeader: false };
   /** Epoch whose leader-change entry this node (as leader) has applied: it may act as leader. */
@@ -243,19 +249,18 @@ export class RaftDriver {
     const { offset, epoch } = result;
     const timeoutMs = options.timeoutMs ?? this.proposalTimeoutMsDefault;
     const promise = new Promise<CommittedProposal>((resolve, reject) => {
-      const timer = this.timers.schedule(() => {
-        if (this.pending.get(offset)?.timer !== timer) return;
-        this.pending.delete(offset);
-        reject(new ProposalTimeoutError(offset, epoch, timeoutMs));
-      }, timeoutMs);
-      // An offset is proposed at most once per epoch; an older proposal at the same offset was truncated
-      // by a leader change in between and can no longer commit.
-      const older = this.pending.get(offset);
-      if (older !== undefined) {
-        older.timer.cancel();
-        older.reject(new ProposalLostError(offset, older.epoch, epoch));
-      }
-      this.pending.set(offset, { epoch, resolve, reject, timer });
+      const proposal: PendingProposal = {
+        epoch,
+        resolve,
+        reject,
+        timer: this.timers.schedule(() => {
+          if (this.removePending(offset, proposal))
+            reject(new ProposalTimeoutError(offset, epoch, timeoutMs));
+        }, timeoutMs),
+      };
+      const atOffset = this.pending.get(offset);
+      if (atOffset === undefined) this.pending.set(offset, [proposal]);
+      else atOffset.push(proposal);
     });
     this.kick();
     return promise;
@@ -342,11 +347,13 @@ export class RaftDriver {
     this.entriesSinceSnapshot = 0;
     this.bytesSinceSnapshot = 0;
     // Whatever this node proposed below the snapshot's end is in it or not; this node cannot tell.
-    for (const [offset, proposal] of this.pending) {
+    for (const [offset, proposals] of this.pending) {
       if (offset >= snapshot.id.endOffset) continue;
       this.pending.delete(offset);
-      proposal.timer.cancel();
-      proposal.reject(new ProposalOutcomeUnknownError(offset, proposal.epoch));
+      for (const proposal of proposals) {
+        proposal.timer.cancel();
+        proposal.reject(new ProposalOutcomeUnknownError(offset, proposal.epoch));
+      }
     }
   }
 
@@ -359,12 +366,15 @@ export class RaftDriver {
       if (entry.type === 'leader-change' && status.role === 'leader' && entry.epoch === status.epoch) {
         this.leaderReadyEpoch = entry.epoch;
       }
-      const proposal = this.pending.get(entry.offset);
-      if (proposal === undefined) continue;
+      const proposals = this.pending.get(entry.offset);
+      if (proposals === undefined) continue;
       this.pending.delete(entry.offset);
-      proposal.timer.cancel();
-      if (proposal.epoch === entry.epoch) proposal.resolve({ offset: entry.offset, epoch: entry.epoch });
-      else proposal.reject(new ProposalLostError(entry.offset, proposal.epoch, entry.epoch));
+      // (offset, epoch) names one entry (Log Matching): the proposal with this epoch is the one committed.
+      for (const proposal of proposals) {
+        proposal.timer.cancel();
+        if (proposal.epoch === entry.epoch) proposal.resolve({ offset: entry.offset, epoch: entry.epoch });
+        else proposal.reject(new ProposalLostError(entry.offset, proposal.epoch, entry.epoch));
+      }
     }
   }
 
@@ -476,10 +486,22 @@ export class RaftDriver {
   }
 
   private rejectAllPending(error: Error): void {
-    for (const proposal of this.pending.values()) {
-      proposal.timer.cancel();
-      proposal.reject(error);
+    for (const proposals of this.pending.values()) {
+      for (const proposal of proposals) {
+        proposal.timer.cancel();
+        proposal.reject(error);
+      }
     }
     this.pending.clear();
+  }
+
+  /** Returns whether the proposal was still pending. */
+  private removePending(offset: number, proposal: PendingProposal): boolean {
+    const proposals = this.pending.get(offset);
+    const index = proposals?.indexOf(proposal) ?? -1;
+    if (proposals === undefined || index < 0) return false;
+    proposals.splice(index, 1);
+    if (proposals.length === 0) this.pending.delete(offset);
+    return true;
   }
 }
