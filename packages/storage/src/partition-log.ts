@@ -34,6 +34,7 @@ import {
   leftoverFileSuffixes,
   logFileSuffix,
   parseSegmentFileName,
+  segmentFileName,
   timeIndexFileSuffix,
 } from './segment-files.js';
 import { SerialQueue } from './serial-queue.js';
@@ -260,7 +261,7 @@ export class PartitionLog {
       // A torn or corrupt batch ends the log: later segments would leave a hole in the offsets.
       for (const base of bases.slice(dropFrom)) {
         for (const suffix of [logFileSuffix, indexFileSuffix, timeIndexFileSuffix]) {
-          await unlinkIfExists(join(dir, String(base).padStart(20, '0') + suffix));
+          await unlinkIfExists(join(dir, segmentFileName(base, suffix)));
         }
       }
       await segments[segments.length - 1]!.activate();
