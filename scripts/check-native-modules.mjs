@@ -8,7 +8,10 @@ const requireRaft = createRequire(new URL('../packages/raft/package.json', impor
 const checks = [
   ['@node-rs/crc32', (m) => m.crc32c(Buffer.from('123456789')) === 0xe3069283],
   ['snappy', (m) => m.uncompressSync(m.compressSync(Buffer.from('gregor'))).toString() === 'gregor'],
-  ['lz4-napi', (m) => m.decompressFrameSync(m.compressFrameSync(Buffer.from('gregor'))).toString() === 'gregor'],
+  [
+    'lz4-napi',
+    (m) => m.decompressFrameSync(m.compressFrameSync(Buffer.from('gregor'))).toString() === 'gregor',
+  ],
   ['zstd-napi', (m) => m.decompress(m.compress(Buffer.from('gregor'))).toString() === 'gregor'],
 ];
 let failed = false;
