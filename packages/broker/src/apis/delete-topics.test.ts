@@ -1,0 +1,81 @@
+import { access } from 'node:fs/promises';
+import { ApiKey, ErrorCode, zeroUuid } from '@gregor/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { batchOf } from '../testing/batches.js';
+import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
+import { topicIdToWire } from './topic-ids.js';
+
+let cluster: LocalClusterFixture;
+afterEach(async () => {
+  await cluster.close();
+});
+
+async function create(name: string, numPartitions = 2): Promise<void> {
+  const response = await cluster.request(ApiKey.CreateTopics, 4, {
+    topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  expect(response.topics[0]!.errorCode).toBe(ErrorCode.NONE);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe('DeleteTopics', () => {
+  it('deletes by name: gone from the image, the replica manager and the disk', async () => {
+    cluster = await LocalClusterFixture.start();
+    await create('doomed');
+    const dir = cluster.replicaManager.partition('doomed', 0)!.log.dir;
+    await cluster.request(ApiKey.Produce, 7, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 1000,
+      topics: [{ name: 'doomed', partitions: [{ partitionIndex: 0, records: batchOf(['x']) }] }],
+    });
+    const response = await cluster.request(ApiKey.DeleteTopics, 4, {
+      topicNames: ['doomed', 'never-was'],
+      timeoutMs: 1000,
+    });
+    expect(response.responses.map((result) => [result.name, result.errorCode])).toEqual([
+      ['doomed', ErrorCode.NONE],
+      ['never-was', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    expect(cluster.image().topic('doomed')).toBeUndefined();
+    expect(cluster.replicaManager.partition('doomed', 0)).toBeUndefined();
+    expect(await exists(dir)).toBe(false);
+    const produced = await cluster.request(ApiKey.Produce, 7, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 1000,
+      topics: [{ name: 'doomed', partitions: [{ partitionIndex: 0, records: batchOf(['x']) }] }],
+    });
+    expect(produced.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  });
+
+  it('v6 deletes by topic id and reports unknown ids', async () => {
+    cluster = await LocalClusterFixture.start();
+    await create('by-id');
+    const topicId = topicIdToWire(cluster.image().topic('by-id')!.topicId);
+    const unknownId = 'f'.repeat(32);
+    const response = await cluster.request(ApiKey.DeleteTopics, 6, {
+      topics: [
+        { name: null, topicId },
+        { name: null, topicId: unknownId },
+        { name: 'also-unknown', topicId: zeroUuid },
+      ],
+      timeoutMs: 1000,
+    });
+    expect(response.responses.map((result) => [result.name, result.errorCode])).toEqual([
+      ['by-id', ErrorCode.NONE],
+      [null, ErrorCode.UNKNOWN_TOPIC_ID],
+      ['also-unknown', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    expect(response.responses[0]!.topicId).toBe(topicId);
+    expect(cluster.image().topic('by-id')).toBeUndefined();
+  });
+});
