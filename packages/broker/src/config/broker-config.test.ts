@@ -28,7 +28,7 @@ describe('broker config', () => {
     expect(parsed.kafkaListeners).toEqual([{ name: 'PLAINTEXT', host: '', port: 9092 }]);
     expect(parsed.controllerListener).toEqual({ name: 'CONTROLLER', host: '', port: 9192 });
     expect(parsed.log.logDirs).toEqual(['/tmp/gregor-a', '/tmp/gregor-b']);
-    expect(parsed.voters).toEqual([{ nodeId: 1, host: '127.0.0.1', port: 9192 }]);
+    expect(parsed.voters).toEqual([{ id: 1, host: '127.0.0.1', port: 9192 }]);
   });
 
   it.each([
@@ -41,7 +41,7 @@ describe('broker config', () => {
     [{ 'log.dirs': undefined }, /log.dirs: is required/],
     [{ listeners: 'PLAINTEXT:9092' }, /listeners: 'PLAINTEXT:9092' is not NAME:\/\/host:port/],
     [{ 'controller.quorum.voters': '2@h:1' }, /controller.quorum.voters: node.id 1 is not among the voters/],
-    [{ 'controller.quorum.voters': '1@h' }, /controller.quorum.voters: '1@h' is not id@host:port/],
+    [{ 'controller.quorum.voters': '1@h' }, /controller.quorum.voters: '1@h'/],
     [{ 'process.roles': 'broker' }, /process.roles: every Gregor node must include the controller role/],
     [{ 'process.roles': 'leader' }, /process.roles: must list broker and\/or controller/],
     [{ 'cluster.id': 'a b' }, /cluster.id: must be/],

@@ -3,6 +3,7 @@
 // storage package's table. Anything unknown or malformed stops start-up with the key's name.
 
 import { readFileSync } from 'node:fs';
+import { parseQuorumVoters, type QuorumVoter } from '@gregor/raft';
 import {
   type BrokerLogConfig,
   isBrokerLogConfigKey,
@@ -15,12 +16,6 @@ import { parseProperties, propertiesFromEnvironment } from './properties.js';
 export interface ListenerSpec {
   readonly name: string;
   /** '' binds every interface, IPv4 and IPv6. */
-  readonly host: string;
-  readonly port: number;
-}
-
-export interface QuorumVoter {
-  readonly nodeId: number;
   readonly host: string;
   readonly port: number;
 }
@@ -44,22 +39,19 @@ export function parseListeners(key: string, entries: readonly string[]): Listene
   return listeners;
 }
 
-export function parseQuorumVoters(text: string): QuorumVoter[] {
+/** controller.quorum.voters through the Raft package's parser, refusals named after the key. */
+function voterList(text: string): readonly QuorumVoter[] {
+  const parsed = parseQuorumVoters(text);
+  if (parsed.ok) return parsed.voters;
   const key = 'controller.quorum.voters';
-  const voters = text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .map((entry) => {
-      const match = /^(\d+)@(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(entry);
-      if (match === null) throw new ConfigError(key, `'${entry}' is not id@host:port`);
-      return { nodeId: Number(match[1]), host: match[2]!.replace(/^\[|\]$/g, ''), port: Number(match[3]) };
-    });
-  if (voters.length === 0) throw new ConfigError(key, 'names no voter');
-  if (new Set(voters.map((voter) => voter.nodeId)).size !== voters.length) {
-    throw new ConfigError(key, 'a node id appears twice');
+  switch (parsed.error.kind) {
+    case 'empty':
+      throw new ConfigError(key, 'names no voter');
+    case 'bad-entry':
+      throw new ConfigError(key, `'${parsed.error.entry}' ${parsed.error.reason}`);
+    case 'duplicate-id':
+      throw new ConfigError(key, `node id ${parsed.error.id} appears twice`);
   }
-  return voters;
 }
 
 const definitions = {
@@ -302,8 +294,8 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
       throw new ConfigError('advertised.listeners', `listener ${listener.name} is not in 'listeners'`);
     }
   }
-  const voters = parseQuorumVoters(settings.controllerQuorumVoters);
-  if (!voters.some((voter) => voter.nodeId === settings.nodeId)) {
+  const voters = voterList(settings.controllerQuorumVoters);
+  if (!voters.some((voter) => voter.id === settings.nodeId)) {
     throw new ConfigError('controller.quorum.voters', `node.id ${settings.nodeId} is not among the voters`);
   }
   if (settings.brokerSessionTimeoutMs < 2 * settings.brokerHeartbeatIntervalMs) {
