@@ -177,7 +177,15 @@ const command = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('roll' as const) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('reopen' as const), clean: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('reopen' as const),
+      clean: fc.boolean(),
+      // Unclean only: without a recovery point every segment is re-validated, not just the last.
+      forgetRecoveryPoint: fc.boolean(),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 2000 }) }),
@@ -343,6 +351,8 @@ describe('PartitionLog against a model', () => {
                 await manager.close();
                 // An unclean reopen: everything reached the disk, but recovery re-validates.
                 if (!cmd.clean) await unlink(join(dir, cleanShutdownFileName));
+                if (!cmd.clean && cmd.forgetRecoveryPoint)
+                  await unlink(join(dir, 'recovery-point-offset-checkpoint'));
                 [manager, log] = await open();
                 break;
               case 'tick':
