@@ -1,0 +1,141 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode } from '@gregor/protocol';
+import { defaultLogConfig, LogManager, ManualClock, type PartitionLog } from '@gregor/storage';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { batchOf } from '../testing/batches.js';
+import { Partition, type PartitionRegistration } from './partition.js';
+
+let dir: string;
+let logManager: LogManager;
+let log: PartitionLog;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gregor-partition-'));
+  logManager = await LogManager.open({
+    config: { logDirs: [dir], defaults: defaultLogConfig },
+    clock: new ManualClock(0),
+  });
+  log = await logManager.getOrCreateLog('t', 0);
+});
+afterEach(async () => {
+  await logManager.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function state(
+  leader: number,
+  leaderEpoch: number,
+  isr: number[],
+  replicas = [1, 2, 3],
+  partitionEpoch = leaderEpoch,
+): PartitionRegistration {
+  return { leader, leaderEpoch, partitionEpoch, replicas, isr };
+}
+
+async function append(count: number, leaderEpoch = 0): Promise<void> {
+  await log.append(batchOf(Array.from({ length: count }, (_, index) => `r${index}`)), leaderEpoch);
+}
+
+describe('Partition high watermark', () => {
+  it('with replication factor 1 follows the log end offset', async () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1], [1]));
+    partition.makeLeader(state(1, 0, [1], [1]), 0);
+    expect(partition.highWatermark).toBe(0);
+    await append(3);
+    expect(partition.onLeaderAppend()).toBe(true);
+    expect(partition.highWatermark).toBe(3);
+  });
+
+  it('is the smallest log end offset over the ISR, and waits for followers not heard from', async () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
+    partition.makeLeader(state(1, 0, [1, 2, 3]), 0);
+    await append(5);
+    partition.onLeaderAppend();
+    expect(partition.highWatermark).toBe(0);
+    expect(partition.recordFollowerFetch(2, 5, 10)).toBe(false);
+    expect(partition.highWatermark).toBe(0);
+    expect(partition.recordFollowerFetch(3, 4, 10)).toBe(true);
+    expect(partition.highWatermark).toBe(4);
+    expect(partition.recordFollowerFetch(3, 5, 20)).toBe(true);
+    expect(partition.highWatermark).toBe(5);
+    expect(partition.followerLastFetchMs(3)).toBe(20);
+  });
+
+  it('ignores replicas outside the ISR', async () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2]));
+    partition.makeLeader(state(1, 0, [1, 2]), 0);
+    await append(2);
+    partition.recordFollowerFetch(2, 2, 0);
+    expect(partition.highWatermark).toBe(2);
+    expect(partition.recordFollowerFetch(3, 0, 0)).toBe(false);
+    expect(partition.highWatermark).toBe(2);
+  });
+
+  it('never moves backwards when a follower reports less', async () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2]));
+    partition.makeLeader(state(1, 0, [1, 2]), 0);
+    await append(4);
+    partition.recordFollowerFetch(2, 4, 0);
+    expect(partition.highWatermark).toBe(4);
+    expect(partition.recordFollowerFetch(2, 1, 0)).toBe(false);
+    expect(partition.highWatermark).toBe(4);
+  });
+
+  it('a new leader moves it only once the ISR covers the start of its own epoch', async () => {
+    await append(5, 0);
+    const partition = new Partition('t', 'id', 0, log, 1, state(2, 0, [1, 2]));
+    partition.makeFollower(state(2, 0, [1, 2]));
+    partition.makeLeader(state(1, 1, [1, 2]), 0);
+    expect(partition.leaderEpochStartOffset).toBe(5);
+    expect(partition.recordFollowerFetch(2, 3, 0)).toBe(false);
+    expect(partition.highWatermark).toBe(0);
+    expect(partition.recordFollowerFetch(2, 5, 0)).toBe(true);
+    expect(partition.highWatermark).toBe(5);
+  });
+
+  it('keeps what followers reported across an ISR-only change in the same epoch', async () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
+    partition.makeLeader(state(1, 0, [1, 2, 3]), 0);
+    await append(3);
+    partition.recordFollowerFetch(2, 3, 0);
+    expect(partition.highWatermark).toBe(0);
+    // Replica 3 leaves the ISR (partition epoch 1, same leader epoch): the HW moves on what 2 said.
+    expect(partition.makeLeader(state(1, 0, [1, 2], [1, 2, 3], 1), 0)).toBe(true);
+    expect(partition.highWatermark).toBe(3);
+  });
+});
+
+describe('Partition roles', () => {
+  it('follows, or has no role without a leader, and refuses epochs that go back', async () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(2, 3, [1, 2]));
+    partition.makeFollower(state(2, 3, [1, 2]));
+    expect(partition.role).toBe('follower');
+    partition.makeFollower(state(-1, 4, [1]));
+    expect(partition.role).toBe('none');
+    expect(() => partition.makeLeader(state(1, 2, [1, 2]), 0)).toThrow(/epochs went back/);
+  });
+
+  it('a follower takes its high watermark from the leader, capped at its own log end', async () => {
+    await append(1);
+    await append(2);
+    const partition = new Partition('t', 'id', 0, log, 1, state(2, 0, [1, 2]));
+    partition.makeFollower(state(2, 0, [1, 2]));
+    expect(partition.updateFollowerHighWatermark(10)).toBe(true);
+    expect(partition.highWatermark).toBe(3);
+    // Truncation works in whole batches: the second batch (offsets 1-2) goes.
+    await log.truncateTo(1);
+    partition.onFollowerTruncation();
+    expect(partition.highWatermark).toBe(1);
+  });
+
+  it('checks a client leader epoch against its own', () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 4, [1]));
+    partition.makeLeader(state(1, 4, [1]), 0);
+    expect(partition.checkCurrentLeaderEpoch(-1)).toBe(ErrorCode.NONE);
+    expect(partition.checkCurrentLeaderEpoch(4)).toBe(ErrorCode.NONE);
+    expect(partition.checkCurrentLeaderEpoch(3)).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    expect(partition.checkCurrentLeaderEpoch(5)).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
+  });
+});
