@@ -1,0 +1,79 @@
+import { ApiKey, ErrorCode, earliestTimestamp } from '@gregor/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { batchOf } from '../testing/batches.js';
+import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
+import { retentionCheckIntervalMsDefault } from './replica-manager.js';
+
+let cluster: LocalClusterFixture;
+afterEach(async () => {
+  await cluster.close();
+});
+
+async function createTopic(name: string, configs: Record<string, string>): Promise<void> {
+  const response = await cluster.request(ApiKey.CreateTopics, 4, {
+    topics: [
+      {
+        name,
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: Object.entries(configs).map(([configName, value]) => ({ name: configName, value })),
+      },
+    ],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  expect(response.topics[0]!.errorCode).toBe(ErrorCode.NONE);
+}
+
+async function produce(topic: string, value: string): Promise<void> {
+  const response = await cluster.request(ApiKey.Produce, 7, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 1000,
+    topics: [{ name: topic, partitions: [{ partitionIndex: 0, records: batchOf([value]) }] }],
+  });
+  expect(response.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+}
+
+describe('ReplicaManager maintenance', () => {
+  it('applies retention when its interval is due; the log start moves and older offsets are out of range', async () => {
+    cluster = await LocalClusterFixture.start();
+    // Every batch gets a segment of its own; retention.bytes 1 keeps only the active segment.
+    await createTopic('short', { 'segment.bytes': '100', 'retention.bytes': '1' });
+    for (const value of ['a'.repeat(80), 'b'.repeat(80), 'c'.repeat(80)]) await produce('short', value);
+    const partition = cluster.replicaManager.partition('short', 0)!;
+    expect(partition.log.segmentBaseOffsets()).toEqual([0, 1, 2]);
+
+    await cluster.replicaManager.maintenance(cluster.clock.nowMs());
+    expect(partition.logStartOffset).toBe(0);
+    await cluster.replicaManager.maintenance(cluster.clock.nowMs() + retentionCheckIntervalMsDefault);
+    expect(partition.logStartOffset).toBe(2);
+
+    const earliest = await cluster.request(ApiKey.ListOffsets, 1, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: 'short', partitions: [{ partitionIndex: 0, timestamp: earliestTimestamp }] }],
+    });
+    expect(earliest.topics[0]!.partitions[0]!.offset).toBe(2n);
+    const below = await cluster.request(ApiKey.Fetch, 4, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      topics: [
+        { topic: 'short', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] },
+      ],
+    });
+    expect(below.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+  });
+
+  it('a topic config storage refuses keeps the broker default and is logged', async () => {
+    cluster = await LocalClusterFixture.start();
+    // The controller accepts any int; storage needs at least 14 bytes per segment.
+    await createTopic('odd', { 'segment.bytes': '1' });
+    expect(cluster.replicaManager.partition('odd', 0)!.log.config.segmentBytes).toBe(1024 * 1024 * 1024);
+    expect(cluster.logLines.some((line) => line.includes('topic config ignored by storage'))).toBe(true);
+  });
+});
