@@ -63,6 +63,9 @@ export interface LocalClusterOptions {
   readonly brokerId?: number;
   /** Brokers registered and unfenced in the image, without a process. */
   readonly otherBrokerIds?: readonly number[];
+  /** The port this broker advertises (a real socket server's, for real-client tests); 9000 + id otherwise. */
+  readonly advertisedPort?: number;
+  readonly advertisedHost?: string;
   readonly brokerLogConfig?: Partial<LogConfig>;
   readonly settings?: Partial<Omit<BrokerSettings, 'brokerLogConfig'>>;
   readonly seed?: number;
@@ -166,20 +169,24 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     });
     fixture.controller = activation.controller;
     await fixture.commit(activation.records);
-    for (const id of [brokerId, ...(options.otherBrokerIds ?? [])]) await fixture.registerAndUnfence(id);
+    await fixture.registerAndUnfence(
+      brokerId,
+      options.advertisedHost ?? 'localhost',
+      options.advertisedPort ?? 9000 + brokerId,
+    );
+    for (const id of options.otherBrokerIds ?? [])
+      await fixture.registerAndUnfence(id, 'localhost', 9000 + id);
     return fixture;
   }
 
-  private async registerAndUnfence(brokerId: number): Promise<void> {
+  private async registerAndUnfence(brokerId: number, host: string, port: number): Promise<void> {
     const registration = this.committed(
       this.controller.registerBroker(
         {
           brokerId,
           clusterId: fixtureClusterId,
           incarnationId: incarnationId(brokerId),
-          listeners: [
-            { name: fixtureListenerName, host: 'localhost', port: 9000 + brokerId, securityProtocol: 0 },
-          ],
+          listeners: [{ name: fixtureListenerName, host, port, securityProtocol: 0 }],
           rack: null,
         },
         this.clock.nowMs(),
