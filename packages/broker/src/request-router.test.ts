@@ -1,4 +1,5 @@
-import { ApiKey, decodeResponse, ErrorCode, supportedApiVersions } from '@gregor/protocol';
+import { readdirSync, readFileSync } from 'node:fs';
+import { ApiKey, type ApiName, decodeResponse, ErrorCode, supportedApiVersions } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rawRequestFrame } from './testing/batches.js';
 import { decodeOutcome, LocalClusterFixture } from './testing/local-cluster-fixture.js';
@@ -90,4 +91,35 @@ describe('refused frames', () => {
     const decoded = decodeResponse(ApiKey.ApiVersions, 0, outcome.response);
     expect(decoded.ok && decoded.correlationId).toBe(4242);
   });
+});
+
+// Request frames captured from kcat (librdkafka 2.0.2), kafkajs 2.2.4 and kafka-python 2.0.2 by the
+// protocol package: every one of a served API gets an answer, never a closed connection.
+const capturesDir = new URL('../../protocol/test-fixtures/', import.meta.url);
+const servedCaptures = readdirSync(capturesDir)
+  .filter((name) => name.endsWith('.hex'))
+  .map((name) => {
+    const [, apiName, version] = /-([A-Za-z]+)-v(\d+)\.hex$/.exec(name)!;
+    return { name, apiKey: ApiKey[apiName as ApiName], apiVersion: Number(version) };
+  })
+  .filter((capture) => servedApis.includes(capture.apiKey as (typeof servedApis)[number]));
+
+describe('captured client requests', () => {
+  it('covers the three clients', () => {
+    expect(servedCaptures.length).toBeGreaterThan(20);
+  });
+
+  it.each(servedCaptures)(
+    '$name is answered with its correlation id',
+    async ({ name, apiKey, apiVersion }) => {
+      const frame = Buffer.from(readFileSync(new URL(name, capturesDir), 'utf8').trim(), 'hex');
+      const outcome = await cluster.sendFrame(frame);
+      if (apiKey === ApiKey.Produce && outcome.kind === 'no-response') return;
+      expect(outcome.kind).toBe('respond');
+      if (outcome.kind !== 'respond') return;
+      const decoded = decodeResponse(apiKey as typeof ApiKey.Metadata, apiVersion, outcome.response);
+      expect(decoded.ok).toBe(true);
+      expect(decoded.correlationId).toBe(frame.readInt32BE(4));
+    },
+  );
 });
