@@ -1,6 +1,7 @@
 // The `gregor` subcommand table. Each command gets its arguments and two text outputs and returns an
 // exit code, so tests call it without spawning a process. Add a command by adding a row.
 
+import { runBroker } from './broker-start.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 
 export interface CliCommand {
@@ -11,6 +12,7 @@ export interface CliCommand {
 export const usageExitCode = 2;
 
 export const commands: Readonly<Record<string, CliCommand>> = {
+  broker: { summary: 'run a broker: gregor broker start --config server.properties', run: runBroker },
   'dump-log': { summary: 'print the batches of a .log segment or the entries of an index', run: runDumpLog },
 };
 

@@ -2,7 +2,8 @@
 // metadata offset it has applied until the controller unfences it, keep heartbeating to stay
 // alive, and on a clean shutdown ask the controller to move its leaderships away first.
 
-import { randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
+import { randomUuid } from '@gregor/metadata';
 import { ErrorCode, errorName } from '@gregor/protocol';
 import type { ControllerClient } from '../grpc/controller-grpc.js';
 import type { Logger } from '../logging.js';
@@ -25,7 +26,8 @@ export class BrokerLifecycle {
   private brokerEpochValue = -1;
   private stateValue: BrokerState = 'starting';
   private timer: NodeJS.Timeout | undefined;
-  private readonly incarnationId = randomUUID();
+  /** New for every process start: the controller tells a restart from a still-running broker by it. */
+  private readonly incarnationId = randomUuid({ nextInt: (maxExclusive) => randomInt(maxExclusive) });
   private stopped = false;
   private readonly unfencedWaiters: (() => void)[] = [];
 

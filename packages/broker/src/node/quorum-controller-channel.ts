@@ -12,6 +12,7 @@ import {
   type DeleteTopicResponse,
   type IncrementalAlterConfigsResponse,
   type IncrementalAlterTopicConfigsRequest,
+  type MetadataImage,
   type TopicSelector,
 } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
@@ -23,12 +24,17 @@ import type {
 } from '../apis/broker-context.js';
 import type { ControllerClient } from '../grpc/controller-grpc.js';
 import type { ControllerStatus } from '../quorum/controller-rpc.js';
-import type { MetadataPublisher } from '../quorum/metadata-publisher.js';
+
+/** The metadata this broker has fully applied (image and replica manager). */
+export interface AppliedMetadata {
+  image(): MetadataImage;
+  waitForOffset(offset: number, timeoutMs: number): Promise<boolean>;
+}
 
 export class QuorumControllerChannel implements ControllerChannel {
   constructor(
     private readonly client: ControllerClient,
-    private readonly publisher: MetadataPublisher,
+    private readonly publisher: AppliedMetadata,
   ) {}
 
   /** A whole-call failure repeated for every entry, or undefined once the change is applied here. */
@@ -127,7 +133,7 @@ export class QuorumControllerChannel implements ControllerChannel {
       topic.errorCode !== ErrorCode.NONE
         ? controllerError(topic.errorCode, topic.errorMessage)
         : {
-            topicId: this.publisher.image.topic(topic.name)?.topicId ?? '',
+            topicId: this.publisher.image().topic(topic.name)?.topicId ?? '',
             count: requests[index]?.count ?? -1,
           },
     );

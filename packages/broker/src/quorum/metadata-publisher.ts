@@ -9,6 +9,7 @@ import {
   encodeImageSnapshot,
   MetadataImage,
 } from '@gregor/metadata';
+import { OffsetWatermark } from './offset-watermark.js';
 
 export interface CommittedEntry {
   readonly offset: number;
@@ -19,17 +20,10 @@ export interface CommittedEntry {
 
 export type ImageListener = (image: MetadataImage, previous: MetadataImage, appliedOffset: number) => void;
 
-interface OffsetWaiter {
-  readonly offset: number;
-  readonly resolve: (reached: boolean) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
 export class MetadataPublisher {
   private currentImage: MetadataImage = MetadataImage.empty;
-  private applied = -1;
+  private readonly applied = new OffsetWatermark();
   private readonly listeners: ImageListener[] = [];
-  private waiters: OffsetWaiter[] = [];
 
   get image(): MetadataImage {
     return this.currentImage;
@@ -37,7 +31,7 @@ export class MetadataPublisher {
 
   /** Offset of the last entry applied (-1: none). */
   get appliedOffset(): number {
-    return this.applied;
+    return this.applied.offset;
   }
 
   onImage(listener: ImageListener): void {
@@ -49,65 +43,39 @@ export class MetadataPublisher {
     if (entries.length === 0) return;
     const previous = this.currentImage;
     let image = previous;
+    let lastOffset = this.applied.offset;
     for (const entry of entries) {
-      if (entry.offset <= this.applied) {
-        throw new Error(`metadata entry ${entry.offset} applied twice (applied up to ${this.applied})`);
+      if (entry.offset <= lastOffset) {
+        throw new Error(`metadata entry ${entry.offset} applied twice (applied up to ${lastOffset})`);
       }
       if (entry.type === 'data') image = applyRecords(image, decodeMetadataBatch(Buffer.from(entry.payload)));
-      this.applied = entry.offset;
+      lastOffset = entry.offset;
     }
-    this.publish(image, previous);
+    this.publish(image, previous, lastOffset);
   }
 
   /** State-machine snapshot for Raft: the image plus the offset it covers (exclusive end). */
   snapshot(): { bytes: Uint8Array; endOffset: number } {
-    return { bytes: encodeImageSnapshot(this.currentImage), endOffset: this.applied + 1 };
+    return { bytes: encodeImageSnapshot(this.currentImage), endOffset: this.applied.offset + 1 };
   }
 
   /** Replaces the state with a snapshot (on restart, or one fetched from the leader). */
   restore(bytes: Uint8Array, endOffset: number): void {
-    const previous = this.currentImage;
-    this.applied = endOffset - 1;
-    this.publish(decodeImageSnapshot(Buffer.from(bytes)), previous);
+    this.publish(decodeImageSnapshot(Buffer.from(bytes)), this.currentImage, endOffset - 1);
   }
 
   /** Resolves true once `offset` has been applied here, false after `timeoutMs`. */
   waitForOffset(offset: number, timeoutMs: number): Promise<boolean> {
-    if (this.applied >= offset) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter: OffsetWaiter = {
-        offset,
-        resolve,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((other) => other !== waiter);
-          resolve(false);
-        }, timeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    return this.applied.waitFor(offset, timeoutMs);
   }
 
-  private publish(image: MetadataImage, previous: MetadataImage): void {
+  private publish(image: MetadataImage, previous: MetadataImage, appliedOffset: number): void {
     this.currentImage = image;
-    for (const listener of this.listeners) listener(image, previous, this.applied);
-    if (this.waiters.length === 0) return;
-    const still: OffsetWaiter[] = [];
-    for (const waiter of this.waiters) {
-      if (waiter.offset <= this.applied) {
-        clearTimeout(waiter.timer);
-        waiter.resolve(true);
-      } else {
-        still.push(waiter);
-      }
-    }
-    this.waiters = still;
+    for (const listener of this.listeners) listener(image, previous, appliedOffset);
+    this.applied.advanceTo(appliedOffset);
   }
 
   close(): void {
-    for (const waiter of this.waiters) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(false);
-    }
-    this.waiters = [];
+    this.applied.close();
   }
 }

@@ -1,0 +1,310 @@
+// One Gregor node (process.roles=broker,controller): a voter of the metadata quorum, a broker that
+// follows the committed metadata, and, while it leads the quorum, the active controller.
+//
+// Start-up order matters: meta.properties is checked before any data is touched; the internal
+// gRPC server (Raft, controller, replication) starts before Raft so peers can reach it; the broker
+// registers fenced, applies the metadata log, and opens its Kafka listeners only once the
+// controller has unfenced it (as Kafka's BrokerServer does), so clients never see a broker that
+// does not yet know the cluster.
+
+import { join } from 'node:path';
+import type { MetadataImage } from '@gregor/metadata';
+import { createRaftDriver, FAST_FAILOVER_TIMEOUTS, NotLeaderError, type RaftDriver } from '@gregor/raft';
+import { LogManager, systemClock } from '@gregor/storage';
+import * as grpc from '@grpc/grpc-js';
+import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
+import type { BrokerConfig } from '../config/broker-config.js';
+import { DelayedOperations } from '../delayed/delayed-operations.js';
+import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
+import { internalServerOptions } from '../grpc/protos.js';
+import type { Logger } from '../logging.js';
+import { SocketServer } from '../network/socket-server.js';
+import { ControllerRpcDispatcher } from '../quorum/controller-rpc.js';
+import { MetadataPublisher } from '../quorum/metadata-publisher.js';
+import { OffsetWatermark } from '../quorum/offset-watermark.js';
+import { type MetadataLog, QuorumController } from '../quorum/quorum-controller.js';
+import { LogManagerStore } from '../replica/log-store.js';
+import { ReplicaManager } from '../replica/replica-manager.js';
+import { createRequestRouter } from '../request-router.js';
+import { BrokerLifecycle } from './broker-lifecycle.js';
+import { ensureMetaProperties } from './meta-properties.js';
+import { QuorumControllerChannel } from './quorum-controller-channel.js';
+
+/** Kafka's controlled.shutdown.max.retries × retry.backoff, roughly: how long leaderships may take to move. */
+export const controlledShutdownTimeoutMs = 10_000;
+/** How often the replica manager's retention/flush/checkpoint maintenance is checked. */
+const maintenanceIntervalMs = 1_000;
+/** Kafka's security protocol id for PLAINTEXT (the only one served today). */
+const plaintextSecurityProtocol = 0;
+/** The directory of the metadata log under metadata.log.dir, as KRaft names it. */
+export const metadataLogDirName = '__cluster_metadata-0';
+
+export interface NodeAddresses {
+  readonly kafka: readonly { name: string; host: string; port: number }[];
+}
+
+function raftMetadataLog(driver: RaftDriver): MetadataLog {
+  return {
+    propose: (payload, timeoutMs) => driver.propose(payload, { timeoutMs }),
+    status: () => {
+      const status = driver.status();
+      return {
+        leaderId: status.leaderId,
+        epoch: status.epoch,
+        highWatermark: status.highWatermark,
+        logEndOffset: status.logEndOffset,
+        isLeader: status.role === 'leader',
+      };
+    },
+    onLeaderChange: (listener) => {
+      driver.onLeaderChange(listener);
+    },
+  };
+}
+
+export class GregorNode {
+  private grpcServer: grpc.Server | undefined;
+  private raft: RaftDriver | undefined;
+  private publisher = new MetadataPublisher();
+  /** Metadata applied by this broker: image published AND replica manager caught up with it. */
+  private readonly brokerApplied = new OffsetWatermark();
+  private brokerImage: MetadataImage = this.publisher.image;
+  private quorumController: QuorumController | undefined;
+  private controllerClient: ControllerClient | undefined;
+  private logManager: LogManager | undefined;
+  private replicaManager: ReplicaManager | undefined;
+  private delayedOperations: DelayedOperations | undefined;
+  private lifecycle: BrokerLifecycle | undefined;
+  private socketServer: SocketServer | undefined;
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+  private metadataChain: Promise<void> = Promise.resolve();
+  private stopping = false;
+
+  constructor(
+    readonly config: BrokerConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  get nodeId(): number {
+    return this.config.settings.nodeId;
+  }
+
+  /** Starts every part; resolves once the broker is unfenced and its Kafka listeners accept clients. */
+  async start(): Promise<NodeAddresses> {
+    const { settings } = this.config;
+    const metadataDir =
+      settings.metadataLogDir !== '' ? settings.metadataLogDir : this.config.log.logDirs[0]!;
+    for (const dir of new Set([...this.config.log.logDirs, metadataDir])) {
+      ensureMetaProperties(dir, settings.clusterId, settings.nodeId);
+    }
+    this.logger.info(
+      { clusterId: settings.clusterId, logDirs: this.config.log.logDirs, metadataDir },
+      'starting Gregor node',
+    );
+
+    // Internal gRPC server: Raft, the controller service and (issue 5) replica fetching.
+    const server = new grpc.Server(internalServerOptions);
+    this.grpcServer = server;
+    const listener = this.config.controllerListener;
+    const bindHost = listener.host === '' ? '0.0.0.0' : listener.host;
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(`${bindHost}:${listener.port}`, grpc.ServerCredentials.createInsecure(), (error) =>
+        error === null
+          ? resolve()
+          : reject(new Error(`cannot bind ${listener.name} ${bindHost}:${listener.port}: ${error.message}`)),
+      ),
+    );
+
+    // The replica manager follows the published metadata; the broker-applied watermark moves only
+    // once it has acted on an image, so heartbeats and admin answers never run ahead of the logs.
+    this.logManager = await LogManager.open({ config: this.config.log, clock: systemClock });
+    this.delayedOperations = new DelayedOperations();
+    const replicaManager = new ReplicaManager({
+      brokerId: settings.nodeId,
+      logStore: new LogManagerStore(this.logManager),
+      brokerLogConfig: this.config.log.defaults,
+      clock: systemClock,
+      delayedOperations: this.delayedOperations,
+      logger: this.logger.child({ component: 'replica-manager' }),
+      retentionCheckIntervalMs: settings.logRetentionCheckIntervalMs,
+    });
+    this.replicaManager = replicaManager;
+    this.publisher.onImage((image, _previous, appliedOffset) => {
+      this.metadataChain = this.metadataChain.then(async () => {
+        await replicaManager.applyMetadata(image);
+        this.brokerImage = image;
+        this.brokerApplied.advanceTo(appliedOffset);
+      });
+    });
+
+    const raftLogger = this.logger.child({ component: 'raft' });
+    this.raft = await createRaftDriver({
+      nodeId: settings.nodeId,
+      clusterId: settings.clusterId,
+      voters: this.config.voters,
+      dataDir: join(metadataDir, metadataLogDirName),
+      timeouts: {
+        ...FAST_FAILOVER_TIMEOUTS,
+        electionTimeoutMs: settings.electionTimeoutMs,
+        fetchTimeoutMs: settings.fetchTimeoutMs,
+      },
+      stateMachine: {
+        apply: (entries) => this.publisher.apply(entries),
+        snapshot: () => this.publisher.snapshot(),
+        restore: (bytes, id) => this.publisher.restore(bytes, id.endOffset),
+      },
+      logger: raftLogger,
+      grpcServer: server,
+      onFatalError: (error) => {
+        this.logger.fatal({ err: error }, 'metadata log failed; exiting');
+        process.exit(70);
+      },
+    });
+    this.raft.onLeaderChange((change) =>
+      this.logger.info(
+        { leaderId: change.leaderId, epoch: change.epoch, local: change.isLocalLeader },
+        'metadata quorum leader',
+      ),
+    );
+
+    const controller = new QuorumController({
+      nodeId: settings.nodeId,
+      clusterId: settings.clusterId,
+      log: raftMetadataLog(this.raft),
+      publisher: this.publisher,
+      config: {
+        brokerSessionTimeoutMs: settings.brokerSessionTimeoutMs,
+        brokerHeartbeatIntervalMs: settings.brokerHeartbeatIntervalMs,
+        uncleanLeaderElectionEnable: settings.uncleanLeaderElectionEnable,
+        autoLeaderRebalanceEnable: settings.autoLeaderRebalanceEnable,
+        defaultNumPartitions: settings.numPartitions,
+        defaultReplicationFactor: settings.defaultReplicationFactor,
+      },
+      random: { nextInt: (maxExclusive: number) => Math.floor(Math.random() * maxExclusive) },
+      nowMs: () => Date.now(),
+      logger: this.logger.child({ component: 'controller' }),
+    });
+    this.quorumController = controller;
+    const dispatcher = new ControllerRpcDispatcher(
+      settings.nodeId,
+      settings.clusterId,
+      controller,
+      this.publisher,
+    );
+    registerControllerService(server, dispatcher, this.logger);
+    const raft = this.raft;
+    this.controllerClient = new ControllerClient({
+      nodeId: settings.nodeId,
+      clusterId: settings.clusterId,
+      voters: this.config.voters.map((voter) => ({ nodeId: voter.id, host: voter.host, port: voter.port })),
+      local: dispatcher,
+      knownLeaderId: () => raft.status().leaderId,
+      logger: this.logger,
+    });
+
+    this.lifecycle = new BrokerLifecycle({
+      brokerId: settings.nodeId,
+      listeners: this.config.advertisedListeners
+        .filter((advertised) => this.config.kafkaListeners.some((own) => own.name === advertised.name))
+        .map((advertised) => ({
+          name: advertised.name,
+          host: advertised.host === '' ? 'localhost' : advertised.host,
+          port: advertised.port,
+          securityProtocol: plaintextSecurityProtocol,
+        })),
+      rack: null,
+      heartbeatIntervalMs: settings.brokerHeartbeatIntervalMs,
+      client: this.controllerClient,
+      appliedMetadataOffset: () => this.brokerApplied.offset,
+      logger: this.logger.child({ component: 'lifecycle' }),
+    });
+    this.lifecycle.start();
+    await this.lifecycle.whenUnfenced();
+
+    const context = this.brokerContext();
+    this.socketServer = new SocketServer(
+      createRequestRouter(context),
+      settings.socketRequestMaxBytes,
+      this.logger,
+    );
+    const bound = await this.socketServer.listen(this.config.kafkaListeners);
+    this.maintenanceTimer = setInterval(() => {
+      void replicaManager.maintenance(Date.now()).catch((error: unknown) => {
+        this.logger.error({ err: error }, 'log maintenance failed');
+      });
+    }, maintenanceIntervalMs);
+    this.logger.info({ nodeId: settings.nodeId }, 'Gregor node started');
+    return { kafka: bound };
+  }
+
+  private brokerContext(): BrokerContext {
+    const { settings } = this.config;
+    const raft = this.raft!;
+    return {
+      brokerId: settings.nodeId,
+      clusterId: settings.clusterId,
+      listenerName: this.config.kafkaListeners[0]!.name,
+      settings: {
+        numPartitions: settings.numPartitions,
+        defaultReplicationFactor: settings.defaultReplicationFactor,
+        autoCreateTopicsEnable: settings.autoCreateTopicsEnable,
+        brokerLogConfig: this.config.log.defaults,
+        describedConfigs: this.describedConfigs(),
+      },
+      metadata: {
+        image: () => this.brokerImage,
+        controllerId: () => raft.status().leaderId ?? -1,
+      },
+      controller: new QuorumControllerChannel(this.controllerClient!, {
+        image: () => this.brokerImage,
+        waitForOffset: (offset, timeoutMs) => this.brokerApplied.waitFor(offset, timeoutMs),
+      }),
+      replicaManager: this.replicaManager!,
+      clock: systemClock,
+      logger: this.logger.child({ component: 'kafka-api' }),
+    };
+  }
+
+  private describedConfigs(): DescribedBrokerConfig[] {
+    return [...this.config.raw.entries()].map(([name, value]) => ({
+      name,
+      value,
+      source: 'static-broker-config' as const,
+      isSensitive: false,
+    }));
+  }
+
+  /**
+   * Clean shutdown: hand leaderships over (controlled shutdown), stop serving clients, close logs
+   * with a clean-shutdown marker, leave the quorum.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.lifecycle !== undefined) {
+      const handedOver = await this.lifecycle.shutDown(controlledShutdownTimeoutMs);
+      this.logger.info(
+        { handedOver },
+        handedOver ? 'leaderships handed over' : 'controlled shutdown did not finish',
+      );
+    }
+    if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
+    await this.socketServer?.close();
+    this.delayedOperations?.expireAll();
+    this.replicaManager?.close();
+    await this.metadataChain.catch(() => undefined);
+    await this.logManager?.close();
+    this.quorumController?.close();
+    this.controllerClient?.close();
+    await this.raft?.close().catch((error: unknown) => {
+      if (!(error instanceof NotLeaderError)) throw error;
+    });
+    this.publisher.close();
+    this.brokerApplied.close();
+    await new Promise<void>((resolve) => {
+      if (this.grpcServer === undefined) resolve();
+      else this.grpcServer.tryShutdown(() => resolve());
+    });
+    this.logger.info('Gregor node stopped');
+  }
+}

@@ -1,0 +1,71 @@
+// `gregor broker start --config server.properties`: runs one node until SIGTERM or SIGINT, then
+// shuts it down cleanly (leaderships handed over first). A bad setting stops start-up with a
+// message naming the key and exit code 2.
+
+import { ConfigError, createLogger, GregorNode, loadBrokerConfig, MetaPropertiesError } from '@gregor/broker';
+import type { TextOutput } from './dump-log.js';
+
+const usageText =
+  'Usage: gregor broker start [--config server.properties]\n' +
+  '  Every setting may also come from the environment: GREGOR_CFG_NODE_ID=1 sets node.id.\n';
+
+export async function runBroker(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
+  const [subcommand, ...rest] = args;
+  if (subcommand !== 'start') {
+    (subcommand === '--help' ? out : err).write(usageText);
+    return subcommand === '--help' ? 0 : 2;
+  }
+  let configFile: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--config' && rest[i + 1] !== undefined) configFile = rest[++i];
+    else if (arg.startsWith('--config=')) configFile = arg.slice('--config='.length);
+    else {
+      err.write(`gregor broker start: unexpected argument '${arg}'\n${usageText}`);
+      return 2;
+    }
+  }
+
+  let config: ReturnType<typeof loadBrokerConfig>;
+  try {
+    config = loadBrokerConfig(configFile);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      err.write(`gregor: invalid configuration: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger({ nodeId: config.settings.nodeId });
+  const node = new GregorNode(config, logger);
+
+  let stopRequested: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stopRequested = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'stopping');
+    stopRequested?.();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  try {
+    const started = node.start();
+    // A signal during start-up stops the node as soon as it can.
+    await Promise.race([started, stopped]);
+  } catch (error) {
+    if (error instanceof MetaPropertiesError) {
+      logger.fatal(error.message);
+      await node.stop().catch(() => undefined);
+      return 2;
+    }
+    logger.fatal({ err: error }, 'start-up failed');
+    await node.stop().catch(() => undefined);
+    return 1;
+  }
+  await stopped;
+  await node.stop();
+  out.write('');
+  return 0;
+}
