@@ -51,9 +51,8 @@ function writeNodeConfig(id) {
     `controller.quorum.voters=${voters}`,
     `log.dirs=${join(nodeDir, 'logs')}`,
     'num.partitions=3',
-    'default.replication.factor=3',
-    'min.insync.replicas=2',
-    'offsets.topic.replication.factor=3',
+    'default.replication.factor=1',
+    'min.insync.replicas=1',
     '',
   ];
   writeFileSync(configPath, properties.join('\n'));
