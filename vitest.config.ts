@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run against TypeScript sources: each workspace package name resolves to its src/index.ts,
 // so `npm test` never tests a stale dist/. Integration tests spawn built processes (dist/).
-const packages = ['protocol', 'storage', 'raft', 'metadata', 'sim', 'broker', 'client', 'cli'];
+const packages = ['protocol', 'storage', 'raft', 'metadata', 'sim', 'broker', 'client', 'cli', 'group'];
 const alias = Object.fromEntries(
   packages.map((name) => [
     `@gregor/${name}`,
