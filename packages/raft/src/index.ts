@@ -110,5 +110,10 @@ export {
   registerRaftService,
   unregisterRaftService,
 } from './grpc/raft-service.js';
-export { LevelRaftStore, RaftStoreCorruptionError } from './storage/level-raft-store.js';
+export {
+  LevelRaftStore,
+  RaftStoreCorruptionError,
+  RaftStoreLockedError,
+  RaftStoreNotFoundError,
+} from './storage/level-raft-store.js';
 export type { RaftStore } from './storage/raft-store.js';

@@ -26,6 +26,16 @@ export class RaftStoreCorruptionError extends Error {
   override readonly name = 'RaftStoreCorruptionError';
 }
 
+/** Another process holds the store (LevelDB allows one): a running node, for an offline tool. */
+export class RaftStoreLockedError extends Error {
+  override readonly name = 'RaftStoreLockedError';
+}
+
+/** openExisting() found no store in the directory. */
+export class RaftStoreNotFoundError extends Error {
+  override readonly name = 'RaftStoreNotFoundError';
+}
+
 type BatchOperation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
 export class LevelRaftStore implements RaftStore {
@@ -34,6 +44,29 @@ export class LevelRaftStore implements RaftStore {
   static async open(directory: string): Promise<LevelRaftStore> {
     const db = new Level<string, Uint8Array>(directory, { valueEncoding: 'view' });
     await db.open();
+    return new LevelRaftStore(db);
+  }
+
+  /**
+   * Opens a store that must already exist, for offline tools (`gregor metadata-shell --data-dir`):
+   * never creates an empty one in a mistyped directory, and tells a store held by a running node
+   * (LevelDB's LOCK file) apart from other failures. Opening replays LevelDB's own write-ahead log,
+   * exactly as the node does on restart, so it changes no Raft state; the tool only calls load().
+   */
+  static async openExisting(directory: string): Promise<LevelRaftStore> {
+    const db = new Level<string, Uint8Array>(directory, { valueEncoding: 'view', createIfMissing: false });
+    try {
+      await db.open();
+    } catch (error) {
+      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') {
+        throw new RaftStoreLockedError(`${directory} is held by another process: ${String(cause.message)}`);
+      }
+      if (typeof cause?.message === 'string' && cause.message.includes('does not exist')) {
+        throw new RaftStoreNotFoundError(`${directory} holds no Raft store`);
+      }
+      throw error;
+    }
     return new LevelRaftStore(db);
   }
 
