@@ -646,6 +646,24 @@ describe('controller failover', () => {
     expect(h.run(sessionMs + 500, [1, 2])).toEqual([3]);
   });
 
+  it('gives the deposed controller broker a two-heartbeat session, kept alive by heartbeats', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 3, 3);
+    // Broker 3 leads the quorum (controller and broker in one node), then broker 1 takes over.
+    h.failover(3);
+    h.run(1000, [1, 2, 3]);
+    h.failover(1);
+    const heartbeatMs = defaultControllerConfig.brokerHeartbeatIntervalMs;
+    expect(h.controller.sessionDeadlineMs(3)).toBe(h.nowMs + 2 * heartbeatMs);
+    expect(h.controller.sessionDeadlineMs(2)).toBe(h.nowMs + sessionMs);
+    // A live deposed controller that keeps heartbeating is not fenced...
+    expect(h.run(4 * heartbeatMs, [1, 2, 3])).toEqual([]);
+    // ...a dead one is fenced well before a full session.
+    h.failover(2);
+    expect(h.run(3 * heartbeatMs, [2, 3])).toEqual([1]);
+  });
+
   it('makes a broker fenced at activation catch up to the activation offset', () => {
     const h = new ControllerHarness();
     h.startBrokers([1]);

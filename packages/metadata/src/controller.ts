@@ -301,11 +301,18 @@ export class Controller {
     this.workingImage = activation.image;
     this.random = activation.random;
     this.nextImbalanceCheckMs = activation.nowMs + config.leaderImbalanceCheckIntervalMs;
+    // The previous controller lost its quorum: in Gregor every broker is also a voter, so its broker
+    // is most likely dead (a kill or a crash). It gets a short session, two heartbeats, instead of a
+    // full one: if it is alive it heartbeats within one interval and keeps its place; if it is dead
+    // its partitions move ~1 s sooner, which is what brings failover under 2 s when the node that
+    // dies led both the quorum and partitions.
+    const deposedControllerId = activation.image.controller?.controllerId;
     for (const broker of activation.image.brokers.values()) {
-      this.sessions.set(broker.brokerId, {
-        deadlineMs: activation.nowMs + config.brokerSessionTimeoutMs,
-        graced: false,
-      });
+      const sessionMs =
+        broker.brokerId === deposedControllerId && deposedControllerId !== activation.controllerId
+          ? Math.min(config.brokerSessionTimeoutMs, 2 * config.brokerHeartbeatIntervalMs)
+          : config.brokerSessionTimeoutMs;
+      this.sessions.set(broker.brokerId, { deadlineMs: activation.nowMs + sessionMs, graced: false });
       if (broker.fenced && !broker.inControlledShutdown) {
         this.catchUpOffsets.set(broker.brokerId, activation.metadataLogEndOffset);
       }
