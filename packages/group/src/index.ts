@@ -1,5 +1,9 @@
+export * from './config.js';
 export * from './deadline-queue.js';
+export * from './group.js';
+export * from './group-coordinator.js';
 export * from './invariant.js';
 export * from './java-hash.js';
+export * from './messages.js';
 export * from './offsets-records.js';
 export { type Random, randomUuidString } from './random.js';

@@ -1,0 +1,71 @@
+// The coordinator's settings, with Kafka's names and defaults where Kafka has them, and a named limit
+// on everything that grows with client behaviour.
+
+import { invariant } from './invariant.js';
+
+export interface GroupCoordinatorConfig {
+  /** `offsets.topic.num.partitions`: fixes which partition coordinates each group. */
+  readonly offsetsPartitionCount: number;
+  /**
+   * `group.initial.rebalance.delay.ms`: a group leaving Empty waits this long for more members before
+   * its first generation, so a fleet of consumers starting together rebalances once, not N times.
+   */
+  readonly initialRebalanceDelayMs: number;
+  /** `group.min.session.timeout.ms` / `group.max.session.timeout.ms`: JoinGroup outside → INVALID_SESSION_TIMEOUT. */
+  readonly sessionTimeoutMsMin: number;
+  readonly sessionTimeoutMsMax: number;
+  /**
+   * Kafka's NewMemberJoinTimeoutMs: how long a member that joined a rebalance for the first time is
+   * kept without a JoinGroup response before it is dropped, so a client that vanished mid-join does
+   * not hold the rebalance up for its whole rebalance timeout.
+   */
+  readonly newMemberJoinTimeoutMs: number;
+  /** `group.max.size` (Kafka: unbounded). Joins beyond it get GROUP_MAX_SIZE_REACHED. */
+  readonly membersPerGroupMax: number;
+  /** Members handed an id by MEMBER_ID_REQUIRED and not yet rejoined, per group (Kafka: unbounded). */
+  readonly pendingMembersPerGroupMax: number;
+  /**
+   * Groups one coordinator creates from requests (Kafka: unbounded). Beyond it, creating a group
+   * answers COORDINATOR_NOT_AVAILABLE, which clients retry. Loading a log never refuses a group.
+   */
+  readonly groupsPerCoordinatorMax: number;
+  /** `offset.metadata.max.bytes` (Kafka compares the string's length in UTF-16 units, not bytes). */
+  readonly offsetMetadataCharsMax: number;
+}
+
+export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
+  offsetsPartitionCount: 50,
+  initialRebalanceDelayMs: 3000,
+  sessionTimeoutMsMin: 6000,
+  sessionTimeoutMsMax: 1_800_000,
+  newMemberJoinTimeoutMs: 300_000,
+  membersPerGroupMax: 1000,
+  pendingMembersPerGroupMax: 1000,
+  groupsPerCoordinatorMax: 100_000,
+  offsetMetadataCharsMax: 4096,
+};
+
+export function groupCoordinatorConfig(
+  overrides: Partial<GroupCoordinatorConfig> = {},
+): GroupCoordinatorConfig {
+  const config = { ...defaultGroupCoordinatorConfig, ...overrides };
+  const positive = (value: number, name: string): void =>
+    invariant(Number.isSafeInteger(value) && value > 0, `${name} must be a positive integer, got ${value}`);
+  positive(config.offsetsPartitionCount, 'offsetsPartitionCount');
+  invariant(
+    Number.isSafeInteger(config.initialRebalanceDelayMs) && config.initialRebalanceDelayMs >= 0,
+    `initialRebalanceDelayMs must be a non-negative integer, got ${config.initialRebalanceDelayMs}`,
+  );
+  positive(config.sessionTimeoutMsMin, 'sessionTimeoutMsMin');
+  positive(config.sessionTimeoutMsMax, 'sessionTimeoutMsMax');
+  invariant(
+    config.sessionTimeoutMsMin <= config.sessionTimeoutMsMax,
+    'sessionTimeoutMsMin above sessionTimeoutMsMax',
+  );
+  positive(config.newMemberJoinTimeoutMs, 'newMemberJoinTimeoutMs');
+  positive(config.membersPerGroupMax, 'membersPerGroupMax');
+  positive(config.pendingMembersPerGroupMax, 'pendingMembersPerGroupMax');
+  positive(config.groupsPerCoordinatorMax, 'groupsPerCoordinatorMax');
+  positive(config.offsetMetadataCharsMax, 'offsetMetadataCharsMax');
+  return config;
+}
