@@ -1447,8 +1447,17 @@ export class GroupCoordinator {
       for (const [partitionIndex, entries] of byPartition) {
         const records: OffsetsRecord[] = [];
         for (const { group } of entries) {
-          for (const { topic, partition } of group.allCommittedOffsets())
+          // Partitions with a commit still in flight get a tombstone too: that commit's record
+          // precedes these in the log, and without one a reload would resurrect the group (Kafka's
+          // removeAllOffsets tombstones only what is already committed).
+          const partitions = new Map<string, { topic: string; partition: number }>();
+          for (const { topic, partition } of group.allCommittedOffsets()) {
+            partitions.set(`${topic}\u0000${partition}`, { topic, partition });
+          }
+          for (const key of group.pendingCommitKeys()) partitions.set(key.id, key);
+          for (const { topic, partition } of partitions.values()) {
             records.push(offsetCommitRecord(group.groupId, topic, partition, null));
+          }
           // Generation 0 means the group only ever stored offsets: it has no metadata record to delete.
           if (group.generationId > 0) records.push(groupMetadataRecord(group.groupId, null));
         }
@@ -1541,8 +1550,10 @@ export class GroupCoordinator {
           if (count === 0) group.pendingCommitCounts.delete(key);
           else group.pendingCommitCounts.set(key, count);
         }
-        // A group deleted meanwhile keeps nothing (as in Kafka); the client still hears the append's outcome.
-        if (appendErrorCode === ErrorCode.NONE && !group.is('Dead')) {
+        // Applied even to a group being deleted: its tombstones come after this record in the log
+        // (they cover pending commits too), and if they fail to be written the group is revived
+        // with exactly what the log holds.
+        if (appendErrorCode === ErrorCode.NONE && this.groups.get(group.groupId) === group) {
           for (const entry of appended) group.setCommittedOffset(entry.topic, entry.partition, entry.value);
         }
         this.finishCommit(continuation, appendErrorCode);

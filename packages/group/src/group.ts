@@ -133,7 +133,6 @@ export class Group {
   readonly offsets = new Map<string, Map<number, OffsetCommitValue>>();
   /** "topic\0partition" → commits appended but not yet acknowledged (OffsetFetch require_stable). */
   readonly pendingCommitCounts = new Map<string, number>();
-
   constructor(
     readonly groupId: string,
     readonly partitionIndex: number,
@@ -404,6 +403,16 @@ export class Group {
       }
     }
     return result;
+  }
+
+  /** The pending commits' partitions, sorted like `allCommittedOffsets`. */
+  pendingCommitKeys(): { id: string; topic: string; partition: number }[] {
+    return [...this.pendingCommitCounts.keys()]
+      .map((id) => {
+        const separator = id.lastIndexOf('\u0000');
+        return { id, topic: id.slice(0, separator), partition: Number(id.slice(separator + 1)) };
+      })
+      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
   }
 
   // ---- invariants ----
