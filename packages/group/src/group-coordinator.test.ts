@@ -444,6 +444,22 @@ describe('protocol selection', () => {
     );
   });
 
+  it('accepts any protocol of the group’s type once everyone left during the initial delay', () => {
+    const h = new Harness();
+    const first = h.join(G, { protocols: protocols('range') });
+    const firstId = [...h.coordinator.getGroup(G)!.members.keys()][0]!;
+    h.leave(G, [{ memberId: firstId }]);
+    expect(h.joinResponse(first).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(h.coordinator.getGroup(G)?.state).toBe('PreparingRebalance');
+    const second = h.join(G, { protocols: protocols('roundrobin') });
+    h.settle([second]);
+    expect(h.joinResponse(second)).toMatchObject({
+      errorCode: 0,
+      generationId: 1,
+      protocolName: 'roundrobin',
+    });
+  });
+
   it('picks the common protocol with the most first-choice votes', () => {
     const h = new Harness();
     const joins = [

@@ -272,8 +272,13 @@ export class Group {
    */
   supportsProtocols(protocolType: string, protocolNames: readonly string[]): boolean {
     if (this.is('Empty')) return protocolType !== '' && protocolNames.length > 0;
+    // Without members (all left during an initial delay) every protocol is "supported by all", as
+    // in Kafka, whose per-protocol count then equals the member count of zero.
     const candidates = this.supportedByAll();
-    return this.protocolType === protocolType && protocolNames.some((name) => candidates.has(name));
+    return (
+      this.protocolType === protocolType &&
+      protocolNames.some((name) => this.members.size === 0 || candidates.has(name))
+    );
   }
 
   /** Protocols every member supports (Kafka's candidateProtocols). */
