@@ -31,6 +31,12 @@ export const cleanShutdownFileName = '.kafka_cleanshutdown';
 const checkpointQueueDepthMax = 4096;
 /** Kafka's legal topic names. */
 const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
+/**
+ * The metadata quorum's Raft log (`__cluster_metadata-0`, a LevelDB) may live in a log dir, as in
+ * KRaft; it is not a partition log, and re-validating its files as segments after an unclean
+ * shutdown destroys it. Kafka's LogManager skips it the same way.
+ */
+export const metadataTopicName = '__cluster_metadata';
 
 export interface LogManagerOptions {
   readonly config: BrokerLogConfig;
@@ -125,6 +131,7 @@ export class LogManager {
         if (!entry.isDirectory()) continue;
         const parsed = parsePartitionDirName(entry.name);
         if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
+        if (parsed.topic === metadataTopicName) continue;
         const key = partitionKey(parsed.topic, parsed.partition);
         const other = seen.get(key);
         if (other !== undefined) {
