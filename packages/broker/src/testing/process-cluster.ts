@@ -26,6 +26,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Exited by itself or by a signal: `exitCode` alone stays null for a signalled child. */
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 export interface ClusterNode {
   readonly id: number;
   readonly kafkaPort: number;
@@ -126,7 +131,11 @@ export class ProcessCluster {
   async kill(id: number): Promise<void> {
     const node = this.node(id);
     const child = node.process;
-    if (child === undefined || child.exitCode !== null) return;
+    // A child that already died (exit code, or a signal such as SIGABRT) will never emit 'exit' again.
+    if (child === undefined || hasExited(child)) {
+      node.process = undefined;
+      return;
+    }
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
     await exited;
@@ -137,7 +146,7 @@ export class ProcessCluster {
   async stop(id: number): Promise<number | null> {
     const node = this.node(id);
     const child = node.process;
-    if (child === undefined || child.exitCode !== null) return child?.exitCode ?? null;
+    if (child === undefined || hasExited(child)) return child?.exitCode ?? null;
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const [code] = (await exited) as [number | null];
@@ -148,8 +157,7 @@ export class ProcessCluster {
   /** Starts a stopped or killed node again on the same data and ports. */
   restart(id: number): void {
     const node = this.node(id);
-    if (node.process !== undefined && node.process.exitCode === null)
-      throw new Error(`node ${id} is running`);
+    if (node.process !== undefined && !hasExited(node.process)) throw new Error(`node ${id} is running`);
     this.spawnNode(node);
   }
 
@@ -176,9 +184,7 @@ export class ProcessCluster {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
-      const running = this.nodes.filter(
-        (node) => node.process !== undefined && node.process.exitCode === null,
-      );
+      const running = this.nodes.filter((node) => node.process !== undefined && !hasExited(node.process));
       try {
         const views = await Promise.all(running.map((node) => this.describe(node.id)));
         const expected = running.map((node) => node.id).sort();
