@@ -161,7 +161,10 @@ export class ControllerRpcDispatcher {
 
   async dispatch<M extends ControllerRpcName>(method: M, request: RpcRequest<M>): Promise<RpcResponse<M>> {
     const handler = this.handlers[method] as (request: RpcRequest<M>) => Promise<RpcResponse<M>>;
-    if (request.clusterId !== this.clusterId) {
+    // DescribeMetadata only reads, and its caller (the metadata shell pointed at a voter address)
+    // learns the cluster id from the answer, so an empty id is let through for it alone.
+    const anonymousRead = method === 'DescribeMetadata' && request.clusterId === '';
+    if (request.clusterId !== this.clusterId && !anonymousRead) {
       // A node from another cluster: refuse before touching the controller.
       const refused = status(
         ErrorCode.INCONSISTENT_CLUSTER_ID,
@@ -383,8 +386,10 @@ export class ControllerRpcDispatcher {
   };
 }
 
+/** The image's records as one batch; empty bytes for an empty image (a batch holds at least one record). */
 function encodeImageRecords(image: MetadataImage): Buffer {
-  return encodeMetadataBatch(imageToRecords(image));
+  const records = imageToRecords(image);
+  return records.length === 0 ? Buffer.alloc(0) : encodeMetadataBatch(records);
 }
 
 /** Errors that mean "ask another node", as opposed to an answer about the topic. */
