@@ -3,6 +3,7 @@
 
 import { runBroker } from './broker-start.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
+import { runMetadataShell } from './metadata-shell.js';
 
 export interface CliCommand {
   readonly summary: string;
@@ -14,6 +15,10 @@ export const usageExitCode = 2;
 export const commands: Readonly<Record<string, CliCommand>> = {
   broker: { summary: 'run a broker: gregor broker start --config server.properties', run: runBroker },
   'dump-log': { summary: 'print the batches of a .log segment or the entries of an index', run: runDumpLog },
+  'metadata-shell': {
+    summary: 'browse the cluster metadata as znode-like paths (ls, cat, tree), online or offline',
+    run: (args, out, err) => runMetadataShell(args, out, err),
+  },
 };
 
 export function usage(): string {
