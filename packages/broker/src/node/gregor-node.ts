@@ -9,6 +9,7 @@
 
 import { join } from 'node:path';
 import type { MetadataImage } from '@gregor/metadata';
+import { ErrorCode } from '@gregor/protocol';
 import { createRaftDriver, FAST_FAILOVER_TIMEOUTS, NotLeaderError, type RaftDriver } from '@gregor/raft';
 import { LogManager, systemClock } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
@@ -24,7 +25,13 @@ import { MetadataPublisher } from '../quorum/metadata-publisher.js';
 import { OffsetWatermark } from '../quorum/offset-watermark.js';
 import { type MetadataLog, QuorumController } from '../quorum/quorum-controller.js';
 import { LogManagerStore } from '../replica/log-store.js';
-import { ReplicaManager } from '../replica/replica-manager.js';
+import {
+  type AlterPartitionOutcome,
+  type AlterPartitionProposal,
+  ReplicaManager,
+} from '../replica/replica-manager.js';
+import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.js';
+import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { ensureMetaProperties } from './meta-properties.js';
@@ -34,6 +41,10 @@ import { QuorumControllerChannel } from './quorum-controller-channel.js';
 export const controlledShutdownTimeoutMs = 10_000;
 /** How often the replica manager's retention/flush/checkpoint maintenance is checked. */
 const maintenanceIntervalMs = 1_000;
+/** Floor of the ISR-expiration check period (replica.lag.time.max.ms / 2 otherwise). */
+const isrCheckIntervalMsMin = 100;
+/** How long one AlterPartition may take, redirects and retries included. */
+const alterPartitionTimeoutMs = 5_000;
 /** Kafka's security protocol id for PLAINTEXT (the only one served today). */
 const plaintextSecurityProtocol = 0;
 /** The directory of the metadata log under metadata.log.dir, as KRaft names it. */
@@ -73,6 +84,8 @@ export class GregorNode {
   private controllerClient: ControllerClient | undefined;
   private logManager: LogManager | undefined;
   private replicaManager: ReplicaManager | undefined;
+  private fetcherManager: ReplicaFetcherManager | undefined;
+  private isrTimer: NodeJS.Timeout | undefined;
   private delayedOperations: DelayedOperations | undefined;
   private lifecycle: BrokerLifecycle | undefined;
   private socketServer: SocketServer | undefined;
@@ -127,8 +140,34 @@ export class GregorNode {
       delayedOperations: this.delayedOperations,
       logger: this.logger.child({ component: 'replica-manager' }),
       retentionCheckIntervalMs: settings.logRetentionCheckIntervalMs,
+      replicaLagTimeMaxMs: settings.replicaLagTimeMaxMs,
+      highWatermarkCheckpointIntervalMs: settings.replicaHighWatermarkCheckpointIntervalMs,
+      alterPartition: (proposal) => this.alterPartition(proposal),
+      onFollowersChanged: () => this.fetcherManager?.reconcile(),
     });
     this.replicaManager = replicaManager;
+    // Followers fetch from their leaders over the CONTROLLER listener: every node is a voter, so a
+    // leader's replication address is its address in controller.quorum.voters.
+    registerReplicaFetchService(server, settings.clusterId, () => this.replicaManager, this.logger);
+    this.fetcherManager = new ReplicaFetcherManager(
+      {
+        brokerId: settings.nodeId,
+        clusterId: settings.clusterId,
+        maxWaitMs: settings.replicaFetchWaitMaxMs,
+        partitionMaxBytes: settings.replicaFetchMaxBytes,
+        responseMaxBytes: settings.replicaFetchResponseMaxBytes,
+        backoffMs: settings.replicaFetchBackoffMs,
+      },
+      this.config.voters.map((voter) => ({ nodeId: voter.id, host: voter.host, port: voter.port })),
+      replicaManager,
+      () => this.lifecycle?.brokerEpoch ?? -1,
+      this.logger.child({ component: 'replica-fetcher' }),
+    );
+    // Kafka's isr-expiration task runs every replica.lag.time.max.ms / 2.
+    this.isrTimer = setInterval(
+      () => replicaManager.shrinkLaggingIsrs(Date.now()),
+      Math.max(isrCheckIntervalMsMin, Math.floor(settings.replicaLagTimeMaxMs / 2)),
+    );
     this.publisher.onImage((image, _previous, appliedOffset) => {
       this.metadataChain = this.metadataChain.then(async () => {
         await replicaManager.applyMetadata(image);
@@ -237,6 +276,30 @@ export class GregorNode {
     return { kafka: bound };
   }
 
+  /** Sends a partition leader's ISR proposal to the active controller. */
+  private async alterPartition(proposal: AlterPartitionProposal): Promise<AlterPartitionOutcome> {
+    const client = this.controllerClient;
+    const brokerEpoch = this.lifecycle?.brokerEpoch ?? -1;
+    if (client === undefined || brokerEpoch < 0)
+      return { errorCode: ErrorCode.NOT_CONTROLLER, partitionEpoch: -1 };
+    const response = await client.call(
+      'AlterPartition',
+      {
+        brokerId: this.nodeId,
+        brokerEpoch,
+        topicId: proposal.topicId,
+        partitionIndex: proposal.partitionIndex,
+        leaderEpoch: proposal.leaderEpoch,
+        partitionEpoch: proposal.partitionEpoch,
+        newIsr: [...proposal.newIsr],
+      },
+      alterPartitionTimeoutMs,
+    );
+    const errorCode =
+      response.status.errorCode !== ErrorCode.NONE ? response.status.errorCode : response.partitionErrorCode;
+    return { errorCode, partitionEpoch: errorCode === ErrorCode.NONE ? response.partitionEpoch : -1 };
+  }
+
   private brokerContext(): BrokerContext {
     const { settings } = this.config;
     const raft = this.raft!;
@@ -289,10 +352,16 @@ export class GregorNode {
       );
     }
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
+    if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
     await this.socketServer?.close();
+    await this.fetcherManager?.close();
     this.delayedOperations?.expireAll();
     this.replicaManager?.close();
     await this.metadataChain.catch(() => undefined);
+    // Kafka checkpoints high watermarks on clean shutdown, so a restart starts from them.
+    await this.replicaManager?.checkpointHighWatermarks().catch((error: unknown) => {
+      this.logger.error({ err: error }, 'high-watermark checkpoint failed at shutdown');
+    });
     await this.logManager?.close();
     this.quorumController?.close();
     this.controllerClient?.close();

@@ -1,6 +1,7 @@
-// One partition replica on this broker: its log, its role in the current leader epoch and, as
-// leader, the high watermark. Pure state: no timers, no I/O beyond reading the log's offsets; the
-// ReplicaManager drives it from metadata changes, appends and (issue 5) follower fetches.
+// One partition replica on this broker: its log, its role in the current leader epoch, its
+// leader-epoch cache and, as leader, the high watermark and the ISR decisions. Pure state: no
+// timers, no I/O beyond reading the log's offsets, time passed in; the ReplicaManager drives it from
+// metadata changes, appends and follower fetches, and does the I/O its decisions ask for.
 //
 // High watermark rules (Kafka's ISR model, with the Raft rule for a new leader):
 //   - HW = min(log end offset) over the ISR: the leader's own LEO and each follower's LEO as learnt
@@ -11,11 +12,26 @@
 //     became leader): everything before that point is then on every ISR member, so no record of an
 //     earlier epoch is exposed that a later leader could lack.
 //   - It never moves backwards while this broker leads.
+//   - "The ISR" here is the maximal ISR: the committed ISR plus the members of an AlterPartition
+//     still in flight (Kafka's maximalIsr). A shrink takes effect only once committed, an expansion
+//     already counts the joining follower, so the HW never relies on an ISR the controller may refuse.
 // With replication factor 1 the ISR is the leader alone and the HW is simply the LEO.
+//
+// ISR rules (Kafka's Replica.updateFetchState / Partition.maybeShrinkIsr / maybeExpandIsr):
+//   - lastCaughtUpTimeMs of a follower = the time of its latest fetch whose fetchOffset reached the
+//     leader's LEO at that fetch, or the time of its previous fetch when this fetch's offset reached
+//     the leader's LEO as of that previous fetch (it was caught up then, at the latest).
+//   - Shrink: an ISR follower whose lastCaughtUpTimeMs is more than replica.lag.time.max.ms ago.
+//   - Expand: a replica outside the ISR whose LEO reached the high watermark and the start of the
+//     leader's epoch (Kafka's isFollowerInSync; the issue's "reaches the leader's log end" would
+//     keep a follower out for as long as producers keep the log end moving).
+//   - One AlterPartition in flight per partition; the change is applied only when the metadata
+//     image carries it (makeLeader with a newer partition epoch).
 
 import { ErrorCode } from '@gregor/protocol';
 import type { PartitionLog } from '@gregor/storage';
 import { invariant } from '@gregor/storage';
+import { LeaderEpochCache } from './leader-epoch-cache.js';
 
 export type PartitionRole = 'leader' | 'follower' | 'none';
 
@@ -33,6 +49,23 @@ interface FollowerState {
   /** -1 until the follower fetched in this leader epoch. */
   logEndOffset: number;
   lastFetchMs: number;
+  /** The leader's LEO when this follower last fetched; -1 before its first fetch. */
+  lastFetchLeaderLogEndOffset: number;
+  lastCaughtUpTimeMs: number;
+}
+
+/** An AlterPartition this leader sent and has not seen answered or committed yet. */
+export interface PendingIsrChange {
+  readonly proposedIsr: readonly number[];
+  /** The partition epoch the proposal was made against. */
+  readonly partitionEpoch: number;
+}
+
+export interface PartitionOptions {
+  /** The leader-epoch cache loaded from the partition's leader-epoch-checkpoint. */
+  readonly epochCache?: LeaderEpochCache;
+  /** From replication-offset-checkpoint; clamped to [log start, log end]. */
+  readonly initialHighWatermark?: number;
 }
 
 /** Offset of "not known yet". */
@@ -45,6 +78,8 @@ export class Partition {
   /** The LEO when this broker became leader in the current epoch; -1 when not leading. */
   private leaderEpochStartOffsetValue = unknownOffset;
   private readonly followers = new Map<number, FollowerState>();
+  private pendingIsrChangeValue: PendingIsrChange | undefined;
+  readonly epochCache: LeaderEpochCache;
 
   constructor(
     readonly topic: string,
@@ -53,11 +88,19 @@ export class Partition {
     readonly log: PartitionLog,
     readonly localBrokerId: number,
     registration: PartitionRegistration,
+    options: PartitionOptions = {},
   ) {
     this.registration = registration;
-    // Without a high-watermark checkpoint (issue 5 adds one) the safe starting point is the log start:
-    // a leader raises it as soon as the ISR has everything, a follower learns it from its leader.
-    this.highWatermarkValue = log.logStartOffset;
+    this.epochCache = options.epochCache ?? new LeaderEpochCache();
+    // A recovered log may be shorter than the checkpoints knew: entries past its end name nothing.
+    this.epochCache.truncateFromEnd(log.logEndOffset);
+    this.epochCache.truncateFromStart(log.logStartOffset);
+    // Without a checkpoint the safe starting point is the log start: a leader raises it as soon as
+    // the ISR has everything, a follower learns it from its leader.
+    this.highWatermarkValue = Math.max(
+      log.logStartOffset,
+      Math.min(options.initialHighWatermark ?? log.logStartOffset, log.logEndOffset),
+    );
   }
 
   /** `topic-index`, also the DelayedOperations key of this partition. */
@@ -105,6 +148,17 @@ export class Partition {
     return this.leaderEpochStartOffsetValue;
   }
 
+  get pendingIsrChange(): PendingIsrChange | undefined {
+    return this.pendingIsrChangeValue;
+  }
+
+  /** The committed ISR plus the members of an in-flight expansion: what the high watermark waits for. */
+  get maximalIsr(): readonly number[] {
+    const pending = this.pendingIsrChangeValue;
+    if (pending === undefined) return this.registration.isr;
+    return [...new Set([...this.registration.isr, ...pending.proposedIsr])];
+  }
+
   /** Whether `registration` is a newer state than the one this partition acts on. */
   isNewer(registration: PartitionRegistration): boolean {
     return (
@@ -125,16 +179,27 @@ export class Partition {
     );
     this.checkEpochsDoNotGoBack(state);
     const newEpoch = this.roleValue !== 'leader' || state.leaderEpoch !== this.registration.leaderEpoch;
+    if (newEpoch || state.partitionEpoch !== this.registration.partitionEpoch) {
+      // The image answered (or overtook) any AlterPartition in flight.
+      this.pendingIsrChangeValue = undefined;
+    }
     this.registration = state;
     this.roleValue = 'leader';
     if (newEpoch) {
-      // The seam for issue 5's leader-epoch cache: record (leaderEpoch, leaderEpochStartOffset) here.
+      // Kafka's makeLeader: the new epoch starts at the current LEO, in the cache and for the HW rule.
       this.leaderEpochStartOffsetValue = this.log.logEndOffset;
+      this.epochCache.assign(state.leaderEpoch, this.log.logEndOffset);
       this.followers.clear();
     }
     for (const replicaId of state.replicas) {
       if (replicaId === this.localBrokerId || this.followers.has(replicaId)) continue;
-      this.followers.set(replicaId, { logEndOffset: unknownOffset, lastFetchMs: nowMs });
+      this.followers.set(replicaId, {
+        logEndOffset: unknownOffset,
+        lastFetchMs: nowMs,
+        lastFetchLeaderLogEndOffset: unknownOffset,
+        // An ISR member gets the full lag time to show up under the new leader (as in Kafka).
+        lastCaughtUpTimeMs: state.isr.includes(replicaId) ? nowMs : 0,
+      });
     }
     for (const replicaId of [...this.followers.keys()]) {
       if (!state.replicas.includes(replicaId)) this.followers.delete(replicaId);
@@ -149,21 +214,90 @@ export class Partition {
     this.registration = state;
     this.roleValue = state.leader < 0 ? 'none' : 'follower';
     this.leaderEpochStartOffsetValue = unknownOffset;
+    this.pendingIsrChangeValue = undefined;
     this.followers.clear();
     this.checkInvariants();
   }
 
   /**
-   * A follower fetched from `fetchOffset`: it has every record below it. Issue 5's replication
-   * fetch calls this; returns whether the high watermark moved.
+   * A follower fetched from `fetchOffset`: it has every record below it. Returns whether the high
+   * watermark moved. Applies the caught-up rule in the file comment.
    */
   recordFollowerFetch(replicaId: number, fetchOffset: number, nowMs: number): boolean {
     const follower = this.followers.get(replicaId);
     if (this.roleValue !== 'leader' || follower === undefined) return false;
+    const leaderLogEndOffset = this.log.logEndOffset;
     // A follower may legitimately restart lower (it truncated); its LEO is what it says now.
-    follower.logEndOffset = Math.min(fetchOffset, this.log.logEndOffset);
+    follower.logEndOffset = Math.min(fetchOffset, leaderLogEndOffset);
+    if (fetchOffset >= leaderLogEndOffset) {
+      follower.lastCaughtUpTimeMs = Math.max(follower.lastCaughtUpTimeMs, nowMs);
+    } else if (
+      follower.lastFetchLeaderLogEndOffset >= 0 &&
+      fetchOffset >= follower.lastFetchLeaderLogEndOffset
+    ) {
+      follower.lastCaughtUpTimeMs = Math.max(follower.lastCaughtUpTimeMs, follower.lastFetchMs);
+    }
+    follower.lastFetchLeaderLogEndOffset = leaderLogEndOffset;
     follower.lastFetchMs = nowMs;
     return this.maybeAdvanceHighWatermark();
+  }
+
+  /**
+   * The ISR without the followers that have not caught up for more than `replicaLagTimeMaxMs`, or
+   * undefined when nothing changes (or a change is already in flight, or this replica does not lead).
+   */
+  maybeShrinkIsr(nowMs: number, replicaLagTimeMaxMs: number): number[] | undefined {
+    if (this.roleValue !== 'leader' || this.pendingIsrChangeValue !== undefined) return undefined;
+    const lagging = this.registration.isr.filter((replicaId) => {
+      if (replicaId === this.localBrokerId) return false;
+      const follower = this.followers.get(replicaId);
+      return follower === undefined || nowMs - follower.lastCaughtUpTimeMs > replicaLagTimeMaxMs;
+    });
+    if (lagging.length === 0) return undefined;
+    return this.registration.isr.filter((replicaId) => !lagging.includes(replicaId));
+  }
+
+  /**
+   * The ISR with `replicaId` added if it is a replica outside the ISR that has caught up (its LEO
+   * reached the high watermark and the start of this leader's epoch); undefined otherwise.
+   */
+  maybeExpandIsr(replicaId: number): number[] | undefined {
+    if (this.roleValue !== 'leader' || this.pendingIsrChangeValue !== undefined) return undefined;
+    if (this.registration.isr.includes(replicaId)) return undefined;
+    const follower = this.followers.get(replicaId);
+    if (follower === undefined || follower.logEndOffset < 0) return undefined;
+    if (
+      follower.logEndOffset < this.highWatermarkValue ||
+      follower.logEndOffset < this.leaderEpochStartOffsetValue
+    ) {
+      return undefined;
+    }
+    return [...this.registration.isr, replicaId];
+  }
+
+  /** An AlterPartition for `proposedIsr` is being sent: no other until it is answered or committed. */
+  beginIsrChange(proposedIsr: readonly number[]): PendingIsrChange {
+    invariant(this.roleValue === 'leader', () => `${this.key}: ISR change while not leading`);
+    invariant(this.pendingIsrChangeValue === undefined, () => `${this.key}: two ISR changes in flight`);
+    const pending = { proposedIsr: [...proposedIsr], partitionEpoch: this.registration.partitionEpoch };
+    this.pendingIsrChangeValue = pending;
+    return pending;
+  }
+
+  /**
+   * The controller refused `pending` (or it never arrived): the committed ISR stands and a new
+   * proposal may be made. Returns whether the high watermark moved (an expansion no longer counts).
+   */
+  isrChangeFailed(pending: PendingIsrChange): boolean {
+    if (this.pendingIsrChangeValue !== pending) return false;
+    this.pendingIsrChangeValue = undefined;
+    return this.roleValue === 'leader' && this.maybeAdvanceHighWatermark();
+  }
+
+  /** A follower appended fetched batches: epochs it has not seen start at those batches. */
+  assignEpochFromBatch(partitionLeaderEpoch: number, baseOffset: number): boolean {
+    if (partitionLeaderEpoch < 0) return false;
+    return this.epochCache.assign(partitionLeaderEpoch, baseOffset);
   }
 
   /** The leader appended: with a lone ISR that alone can move the high watermark. */
@@ -184,10 +318,27 @@ export class Partition {
     return true;
   }
 
-  /** A follower truncated its log (issue 5): its high watermark cannot stay above what it holds. */
+  /**
+   * A follower truncated its log: its high watermark cannot stay above what it holds, and the epochs
+   * that started in the removed range are gone with it.
+   */
   onFollowerTruncation(): void {
     invariant(this.roleValue !== 'leader', () => `${this.key}: a leader never truncates its own log`);
-    this.highWatermarkValue = Math.min(this.highWatermarkValue, this.log.logEndOffset);
+    this.epochCache.truncateFromEnd(this.log.logEndOffset);
+    this.epochCache.truncateFromStart(this.log.logStartOffset);
+    this.highWatermarkValue = Math.max(
+      Math.min(this.highWatermarkValue, this.log.logEndOffset),
+      this.log.logStartOffset,
+    );
+    this.checkInvariants();
+  }
+
+  /** Retention moved the log start: epochs wholly below it are dropped from the cache. */
+  onLogStartOffsetMoved(): void {
+    this.epochCache.truncateFromStart(this.log.logStartOffset);
+    if (this.highWatermarkValue < this.log.logStartOffset && this.roleValue !== 'leader') {
+      this.highWatermarkValue = Math.min(this.log.logStartOffset, this.log.logEndOffset);
+    }
     this.checkInvariants();
   }
 
@@ -206,7 +357,7 @@ export class Partition {
 
   private maybeAdvanceHighWatermark(): boolean {
     let candidate = this.log.logEndOffset;
-    for (const replicaId of this.registration.isr) {
+    for (const replicaId of this.maximalIsr) {
       if (replicaId === this.localBrokerId) continue;
       const follower = this.followers.get(replicaId);
       candidate = Math.min(candidate, follower?.logEndOffset ?? unknownOffset);

@@ -2,12 +2,21 @@
 // one leader, follower or neither as the image says, deletes logs of topics that are gone, and
 // serves the data path of the Kafka APIs (append with acks, fetch with long polling, offset lookups).
 //
-// Waiting never polls: a Produce with acks=all and a Fetch short of min_bytes park in
-// DelayedOperations under the partition's key, which is notified whenever the partition's log end,
-// high watermark or leadership changes.
+// Waiting never polls: a Produce with acks=all, a Fetch short of min_bytes and a follower's long
+// poll park in DelayedOperations under the partition's key, which is notified whenever the
+// partition's log end, high watermark or leadership changes.
+//
+// Replication (issue 5): as leader it serves follower fetches (learning each follower's LEO, moving
+// the high watermark, proposing ISR changes to the controller); as follower it applies what its
+// fetcher brought (append with the leader's offsets, truncate where the logs diverged, follow the
+// leader's high watermark). Every follower-side log change and every role change of a partition
+// runs in that partition's exclusive section, so a fetch response can never write into a log that
+// has just become leader, and a new leader's epoch is in its leader-epoch-checkpoint before it
+// appends a single record of that epoch.
 
+import { dirname } from 'node:path';
 import { MetadataImage, type PartitionState, type TopicImage } from '@gregor/metadata';
-import { ErrorCode, KafkaError } from '@gregor/protocol';
+import { ErrorCode, errorName, KafkaError, readBatchHeader } from '@gregor/protocol';
 import {
   type Clock,
   type ConfigProps,
@@ -16,9 +25,15 @@ import {
   LogConfigError,
   logConfigDefinitions,
   parseLogConfig,
+  readCheckpointFile,
+  UnexpectedAppendOffsetError,
+  writeCheckpointFile,
 } from '@gregor/storage';
 import type { DelayedOperations } from '../delayed/delayed-operations.js';
 import type { Logger } from '../logging.js';
+import { divergingEpoch, followerTruncationOffset } from './divergence.js';
+import type { EpochEndOffset } from './leader-epoch-cache.js';
+import { loadLeaderEpochCache, writeLeaderEpochCheckpoint } from './leader-epoch-checkpoint-file.js';
 import type { LogStore } from './log-store.js';
 import { Partition } from './partition.js';
 import { stampLogAppendTime, validateRecordSet } from './record-set.js';
@@ -27,6 +42,24 @@ import { stampLogAppendTime, validateRecordSet } from './record-set.js';
 export const retentionCheckIntervalMsDefault = 300_000;
 /** Kafka's `log.flush.offset.checkpoint.interval.ms` default. */
 export const recoveryPointCheckpointIntervalMsDefault = 60_000;
+
+/** Kafka's `replica.lag.time.max.ms` default. */
+export const replicaLagTimeMaxMsDefault = 30_000;
+/** Kafka's `replica.high.watermark.checkpoint.interval.ms` default. */
+export const highWatermarkCheckpointIntervalMsDefault = 5_000;
+/** Kafka's per-log-dir high-watermark checkpoint file. */
+export const highWatermarkCheckpointName = 'replication-offset-checkpoint';
+/** After a refused or failed AlterPartition, the partition's next proposal waits this long. */
+export const isrChangeRetryBackoffMs = 500;
+/** Partitions a follower fetch may name; more is a broken peer, not load. */
+export const replicaFetchPartitionsMax = 100_000;
+
+/** One line of an offset checkpoint file (storage's format). */
+interface CheckpointEntry {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
 
 /** Kafka's isolation levels: without transactions both read up to the high watermark. */
 export const IsolationLevel = { readUncommitted: 0, readCommitted: 1 } as const;
@@ -43,6 +76,74 @@ export interface ReplicaManagerOptions {
   readonly logger: Logger;
   readonly retentionCheckIntervalMs?: number;
   readonly recoveryPointCheckpointIntervalMs?: number;
+  readonly replicaLagTimeMaxMs?: number;
+  readonly highWatermarkCheckpointIntervalMs?: number;
+  /** Proposes an ISR change to the controller; absent, the ISR never changes (single-node tests). */
+  readonly alterPartition?: (request: AlterPartitionProposal) => Promise<AlterPartitionOutcome>;
+  /** Called after each image took effect, so the fetchers follow the new set of followed partitions. */
+  readonly onFollowersChanged?: () => void;
+}
+
+export interface AlterPartitionProposal {
+  readonly topicId: string;
+  readonly partitionIndex: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+  readonly newIsr: readonly number[];
+}
+
+export interface AlterPartitionOutcome {
+  /** NONE when committed; otherwise the controller's (or the transport's) error. */
+  readonly errorCode: number;
+  /** The partition epoch the change committed with, -1 on error. */
+  readonly partitionEpoch: number;
+}
+
+/** A partition this broker follows, as its fetcher needs it. */
+export interface FollowedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+}
+
+export interface ReplicaFetchPartitionRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly currentLeaderEpoch: number;
+  /** The follower's log end offset. */
+  readonly fetchOffset: number;
+  /** Epoch of the follower's last batch, -1 when it has none. */
+  readonly lastFetchedEpoch: number;
+  readonly partitionMaxBytes: number;
+}
+
+export interface ReplicaFetchRequest {
+  readonly replicaId: number;
+  readonly brokerEpoch: number;
+  readonly maxWaitMs: number;
+  readonly minBytes: number;
+  readonly maxBytes: number;
+  readonly partitions: readonly ReplicaFetchPartitionRequest[];
+}
+
+export interface ReplicaFetchPartitionResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly errorCode: number;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly divergingEpoch: EpochEndOffset | undefined;
+  readonly leaderEpoch: number;
+  readonly records: Buffer;
+}
+
+/** What the follower asked for, so a late response is applied only to the log it was meant for. */
+export interface FollowerFetchContext {
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly fetchOffset: number;
 }
 
 export interface LeaderAndEpoch {
@@ -133,17 +234,36 @@ export class ReplicaManager {
   private metadataQueue: Promise<void> = Promise.resolve();
   private nextRetentionMs: number;
   private nextRecoveryCheckpointMs: number;
+  private nextHighWatermarkCheckpointMs: number;
   private closed = false;
+  /** Per partition key: the tail of its exclusive section (role changes, follower log writes). */
+  private readonly exclusiveTails = new Map<string, Promise<void>>();
+  /** Per partition key: the epoch-cache version last written to its leader-epoch-checkpoint. */
+  private readonly persistedEpochVersions = new Map<string, number>();
+  /** Per log dir: the high watermarks of replication-offset-checkpoint, read once at start. */
+  private readonly checkpointedHighWatermarks = new Map<string, Promise<Map<string, CheckpointEntry>>>();
+  /** Per partition key: no ISR proposal before this time (after a refusal). */
+  private readonly isrRetryNotBeforeMs = new Map<string, number>();
+  private highWatermarkCheckpointing: Promise<void> = Promise.resolve();
+  /** Called after each image took effect (the group coordinator follows its offsets-partition leaderships). */
+  private readonly imageAppliedListeners: ((image: MetadataImage) => void)[] = [];
 
   constructor(private readonly options: ReplicaManagerOptions) {
     const nowMs = options.clock.nowMs();
     this.nextRetentionMs = nowMs + (options.retentionCheckIntervalMs ?? retentionCheckIntervalMsDefault);
     this.nextRecoveryCheckpointMs =
       nowMs + (options.recoveryPointCheckpointIntervalMs ?? recoveryPointCheckpointIntervalMsDefault);
+    this.nextHighWatermarkCheckpointMs =
+      nowMs + (options.highWatermarkCheckpointIntervalMs ?? highWatermarkCheckpointIntervalMsDefault);
   }
 
   get brokerId(): number {
     return this.options.brokerId;
+  }
+
+  /** Calls `listener` after every image that took effect, in order, once the local replicas match it. */
+  onImageApplied(listener: (image: MetadataImage) => void): void {
+    this.imageAppliedListeners.push(listener);
   }
 
   /** The last image applied: what the data path answers from. */
@@ -184,6 +304,44 @@ export class ReplicaManager {
       if (!wanted.has(key)) await this.removePartition(partition);
     }
     this.imageValue = image;
+    this.options.onFollowersChanged?.();
+    for (const listener of this.imageAppliedListeners) listener(image);
+  }
+
+  /** Runs `operation` after every earlier exclusive operation of `key` (chained, never concurrent). */
+  private exclusive<T>(key: string, operation: () => Promise<T>): Promise<T> {
+    const previous = this.exclusiveTails.get(key) ?? Promise.resolve();
+    const run = previous.then(operation);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.exclusiveTails.set(key, tail);
+    void tail.then(() => {
+      if (this.exclusiveTails.get(key) === tail) this.exclusiveTails.delete(key);
+    });
+    return run;
+  }
+
+  /** Writes the partition's leader-epoch-checkpoint if its cache changed since the last write. */
+  private async persistEpochCache(partition: Partition): Promise<void> {
+    const version = partition.epochCache.version;
+    if (this.persistedEpochVersions.get(partition.key) === version) return;
+    await writeLeaderEpochCheckpoint(partition.log.dir, partition.epochCache.entries);
+    this.persistedEpochVersions.set(partition.key, version);
+  }
+
+  private checkpointedHighWatermark(
+    topic: string,
+    index: number,
+    logDir: string,
+  ): Promise<number | undefined> {
+    let loading = this.checkpointedHighWatermarks.get(logDir);
+    if (loading === undefined) {
+      loading = readCheckpointFile(logDir, highWatermarkCheckpointName);
+      this.checkpointedHighWatermarks.set(logDir, loading);
+    }
+    return loading.then((entries) => entries.get(`${topic}-${index}`)?.offset);
   }
 
   private async applyPartition(
@@ -220,23 +378,45 @@ export class ReplicaManager {
       }
       // A log opened at start-up carries whatever config it was opened with: the image decides.
       log.updateConfig(parseLogConfig(overrides, this.options.brokerLogConfig));
-      partition = new Partition(topic.name, topic.topicId, index, log, this.options.brokerId, state);
-      this.partitions.set(key, partition);
+      const epochCache = await loadLeaderEpochCache(log);
+      const initialHighWatermark = await this.checkpointedHighWatermark(topic.name, index, dirname(log.dir));
+      const created = new Partition(topic.name, topic.topicId, index, log, this.options.brokerId, state, {
+        epochCache,
+        ...(initialHighWatermark === undefined ? {} : { initialHighWatermark }),
+      });
+      this.partitions.set(key, created);
       this.appliedConfigs.set(key, topicConfigs);
-      this.transition(partition, state, nowMs);
+      await this.exclusive(key, () => this.transition(created, state, nowMs, true));
       return;
     }
     if (changedConfigs) {
       partition.log.updateConfig(parseLogConfig(overrides, this.options.brokerLogConfig));
       this.appliedConfigs.set(key, topicConfigs);
     }
-    if (partition.isNewer(state)) this.transition(partition, state, nowMs);
+    const existing = partition;
+    if (existing.isNewer(state)) await this.exclusive(key, () => this.transition(existing, state, nowMs));
   }
 
-  private transition(partition: Partition, state: PartitionState, nowMs: number): void {
+  /** Runs in the partition's exclusive section: no follower write is in progress on its log. */
+  private async transition(
+    partition: Partition,
+    state: PartitionState,
+    nowMs: number,
+    initial = false,
+  ): Promise<void> {
+    if (this.partitions.get(partition.key) !== partition) return;
+    if (!initial && !partition.isNewer(state)) return;
     const before = partition.role;
-    if (state.leader === this.options.brokerId) partition.makeLeader(state, nowMs);
-    else partition.makeFollower(state);
+    if (state.leader === this.options.brokerId) {
+      if (partition.role !== 'leader' || partition.leaderEpoch !== state.leaderEpoch) {
+        // The new epoch is durable before the first record of it can be appended (see makeLeader).
+        partition.epochCache.assign(state.leaderEpoch, partition.log.logEndOffset);
+        await this.persistEpochCache(partition);
+      }
+      partition.makeLeader(state, nowMs);
+    } else {
+      partition.makeFollower(state);
+    }
     if (before !== partition.role) {
       this.options.logger.info(
         { partition: partition.key, role: partition.role, leaderEpoch: state.leaderEpoch },
@@ -250,6 +430,10 @@ export class ReplicaManager {
   private async removePartition(partition: Partition): Promise<void> {
     this.partitions.delete(partition.key);
     this.appliedConfigs.delete(partition.key);
+    this.persistedEpochVersions.delete(partition.key);
+    this.isrRetryNotBeforeMs.delete(partition.key);
+    // A follower write in progress finishes (or fails on the closed log) before the log goes.
+    await this.exclusive(partition.key, async () => undefined);
     this.options.delayedOperations.notify(partition.key);
     await this.options.logStore.deleteLog(partition.topic, partition.index, partition.topicId);
     this.options.logger.info({ partition: partition.key }, 'replica deleted');
@@ -361,18 +545,374 @@ export class ReplicaManager {
     return success;
   }
 
-  // --- Replication (issue 5 drives this from its gRPC follower fetches) --------------------------
+  // --- Replication: the leader side --------------------------------------------------------------
 
   /**
    * Follower `replicaId` fetched `topic-partition` from `fetchOffset`: it holds everything below.
-   * Wakes the acks=all produces and consumer fetches the moved high watermark satisfies.
+   * Wakes the acks=all produces, consumer fetches and follower long polls the moved high watermark
+   * satisfies, and proposes adding the follower to the ISR once it caught up.
    */
   recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): void {
     const local = this.partitions.get(`${topic}-${partition}`);
     if (local === undefined) return;
-    if (local.recordFollowerFetch(replicaId, fetchOffset, this.options.clock.nowMs())) {
+    const nowMs = this.options.clock.nowMs();
+    if (local.recordFollowerFetch(replicaId, fetchOffset, nowMs)) {
       this.options.delayedOperations.notify(local.key);
     }
+    const expanded = local.maybeExpandIsr(replicaId);
+    if (expanded !== undefined) this.proposeIsr(local, expanded, nowMs, 'expand');
+  }
+
+  /**
+   * Serves a follower's fetch: per partition, the leader-epoch checks, the divergence check, then the
+   * batches from fetchOffset (up to the log end, not the high watermark: followers copy everything),
+   * with the high watermark as it stands after this fetch counted. Waits up to maxWaitMs while there
+   * are fewer than minBytes, waking when a requested partition's log end or high watermark moves.
+   */
+  async fetchForFollower(request: ReplicaFetchRequest): Promise<ReplicaFetchPartitionResult[]> {
+    if (request.partitions.length > replicaFetchPartitionsMax) {
+      return request.partitions.map((wanted) =>
+        failedReplicaFetch(wanted.topic, wanted.partition, ErrorCode.INVALID_REQUEST),
+      );
+    }
+    const registered = this.imageValue.broker(request.replicaId);
+    if (registered !== undefined && registered.brokerEpoch > request.brokerEpoch) {
+      // A fetch from an earlier incarnation of that broker (it restarted since): its offsets are stale.
+      return request.partitions.map((wanted) =>
+        failedReplicaFetch(wanted.topic, wanted.partition, ErrorCode.STALE_BROKER_EPOCH),
+      );
+    }
+    const deadlineMs = this.options.clock.nowMs() + Math.max(0, request.maxWaitMs);
+    for (;;) {
+      const { results, watched } = await this.readForFollower(request);
+      const bytes = results.reduce((sum, result) => sum + result.records.length, 0);
+      const answerNow = results.some(
+        (result) => result.errorCode !== ErrorCode.NONE || result.divergingEpoch !== undefined,
+      );
+      const remainingMs = deadlineMs - this.options.clock.nowMs();
+      if (bytes >= Math.max(1, request.minBytes) || answerNow || remainingMs <= 0 || watched.length === 0) {
+        return results;
+      }
+      const changed = await this.options.delayedOperations.waitUntil(
+        watched.map((entry) => entry.partition.key),
+        remainingMs,
+        () =>
+          watched.some(
+            (entry) =>
+              !this.stillLeads(entry.partition, entry.leaderEpoch) ||
+              entry.partition.logEndOffset > entry.fetchOffset ||
+              entry.partition.highWatermark !== entry.highWatermark,
+          ),
+      );
+      if (!changed) return (await this.readForFollower(request)).results;
+    }
+  }
+
+  private async readForFollower(request: ReplicaFetchRequest): Promise<{
+    results: ReplicaFetchPartitionResult[];
+    watched: { partition: Partition; leaderEpoch: number; highWatermark: number; fetchOffset: number }[];
+  }> {
+    const results: ReplicaFetchPartitionResult[] = [];
+    const watched: {
+      partition: Partition;
+      leaderEpoch: number;
+      highWatermark: number;
+      fetchOffset: number;
+    }[] = [];
+    let remainingBytes = request.maxBytes;
+    // KIP-74, as for consumers: the first partition with data returns at least one whole batch.
+    let firstWithData = true;
+    for (const wanted of request.partitions) {
+      const failed = (errorCode: number) => failedReplicaFetch(wanted.topic, wanted.partition, errorCode);
+      const lookup = this.lookupLeader(wanted.topic, wanted.partition);
+      if (!lookup.ok) {
+        results.push(failed(lookup.errorCode));
+        continue;
+      }
+      const partition = lookup.partition;
+      if (!partition.replicas.includes(request.replicaId) || request.replicaId === this.options.brokerId) {
+        results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));
+        continue;
+      }
+      const epochError = partition.checkCurrentLeaderEpoch(wanted.currentLeaderEpoch);
+      if (epochError !== ErrorCode.NONE) {
+        results.push(failed(epochError));
+        continue;
+      }
+      const leaderEpoch = partition.leaderEpoch;
+      const logEndOffset = partition.logEndOffset;
+      const diverging = divergingEpoch(
+        partition.epochCache,
+        logEndOffset,
+        wanted.fetchOffset,
+        wanted.lastFetchedEpoch,
+      );
+      if (diverging !== undefined) {
+        // Nothing about the follower's LEO is learnt: the offsets it holds past the split are not ours.
+        results.push({
+          ...failed(ErrorCode.NONE),
+          highWatermark: partition.highWatermark,
+          logStartOffset: partition.logStartOffset,
+          logEndOffset,
+          divergingEpoch: diverging,
+          leaderEpoch,
+        });
+        continue;
+      }
+      if (wanted.fetchOffset < partition.logStartOffset || wanted.fetchOffset > logEndOffset) {
+        results.push({
+          ...failed(ErrorCode.OFFSET_OUT_OF_RANGE),
+          logStartOffset: partition.logStartOffset,
+          logEndOffset,
+          leaderEpoch,
+        });
+        continue;
+      }
+      this.recordFollowerFetch(wanted.topic, wanted.partition, request.replicaId, wanted.fetchOffset);
+      const highWatermark = partition.highWatermark;
+      const limitBytes = Math.max(0, Math.min(wanted.partitionMaxBytes, remainingBytes));
+      let read: Awaited<ReturnType<Partition['log']['read']>>;
+      try {
+        read = await partition.log.read(wanted.fetchOffset, limitBytes);
+      } catch (error) {
+        if (error instanceof LogClosedError) {
+          results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));
+          continue;
+        }
+        throw error;
+      }
+      if (read.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+        results.push({
+          ...failed(ErrorCode.OFFSET_OUT_OF_RANGE),
+          logStartOffset: read.logStartOffset,
+          logEndOffset: read.logEndOffset,
+          leaderEpoch,
+        });
+        continue;
+      }
+      let records = read.records;
+      if (records.length > limitBytes && !firstWithData) records = Buffer.alloc(0);
+      if (records.length > 0) firstWithData = false;
+      remainingBytes -= records.length;
+      watched.push({ partition, leaderEpoch, highWatermark, fetchOffset: wanted.fetchOffset });
+      results.push({
+        topic: wanted.topic,
+        partition: wanted.partition,
+        errorCode: ErrorCode.NONE,
+        highWatermark,
+        logStartOffset: read.logStartOffset,
+        logEndOffset: read.logEndOffset,
+        divergingEpoch: undefined,
+        leaderEpoch,
+        records,
+      });
+    }
+    return { results, watched };
+  }
+
+  /** Proposes `newIsr` for `partition` unless a proposal is in flight or recently failed. */
+  private proposeIsr(partition: Partition, newIsr: readonly number[], nowMs: number, why: string): void {
+    const alterPartition = this.options.alterPartition;
+    if (alterPartition === undefined || this.closed) return;
+    if ((this.isrRetryNotBeforeMs.get(partition.key) ?? 0) > nowMs) return;
+    const pending = partition.beginIsrChange(newIsr);
+    const leaderEpoch = partition.leaderEpoch;
+    this.options.logger.info(
+      { partition: partition.key, isr: partition.isr, proposedIsr: newIsr, why },
+      'proposing an ISR change',
+    );
+    const settle = (outcome: AlterPartitionOutcome): void => {
+      if (outcome.errorCode === ErrorCode.NONE && outcome.partitionEpoch > partition.partitionEpoch) {
+        // Committed; it takes effect when the image carries it (makeLeader clears the pending change).
+        return;
+      }
+      if (outcome.errorCode !== ErrorCode.NONE) {
+        this.options.logger.info(
+          { partition: partition.key, proposedIsr: newIsr, error: errorName(outcome.errorCode) },
+          'ISR change refused',
+        );
+        this.isrRetryNotBeforeMs.set(partition.key, this.options.clock.nowMs() + isrChangeRetryBackoffMs);
+      }
+      if (partition.isrChangeFailed(pending)) this.options.delayedOperations.notify(partition.key);
+    };
+    alterPartition({
+      topicId: partition.topicId,
+      partitionIndex: partition.index,
+      leaderEpoch,
+      partitionEpoch: pending.partitionEpoch,
+      newIsr,
+    }).then(settle, (error: unknown) => {
+      this.options.logger.warn({ partition: partition.key, err: error }, 'AlterPartition failed');
+      settle({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, partitionEpoch: -1 });
+    });
+  }
+
+  /**
+   * The ISR-expiration check (Kafka runs it every replica.lag.time.max.ms / 2): proposes removing
+   * followers that have not caught up for the lag time. Returns how many proposals were sent.
+   */
+  shrinkLaggingIsrs(nowMs: number): number {
+    if (this.closed) return 0;
+    const lagMaxMs = this.options.replicaLagTimeMaxMs ?? replicaLagTimeMaxMsDefault;
+    let proposals = 0;
+    for (const partition of this.partitions.values()) {
+      const shrunk = partition.maybeShrinkIsr(nowMs, lagMaxMs);
+      if (shrunk === undefined) continue;
+      this.proposeIsr(partition, shrunk, nowMs, 'shrink');
+      if (partition.pendingIsrChange !== undefined) proposals++;
+    }
+    return proposals;
+  }
+
+  // --- Replication: the follower side ------------------------------------------------------------
+
+  /** The partitions this broker follows, each with the leader to fetch from. */
+  followedPartitions(): FollowedPartition[] {
+    const followed: FollowedPartition[] = [];
+    if (this.closed) return followed;
+    for (const partition of this.partitions.values()) {
+      if (partition.role !== 'follower') continue;
+      followed.push({
+        topic: partition.topic,
+        partition: partition.index,
+        leaderId: partition.leaderId,
+        leaderEpoch: partition.leaderEpoch,
+      });
+    }
+    return followed;
+  }
+
+  /** What the next fetch for `topic-partition` asks for; undefined when this broker does not follow it. */
+  followerFetchPosition(
+    topic: string,
+    index: number,
+  ): { fetchOffset: number; lastFetchedEpoch: number; leaderEpoch: number; leaderId: number } | undefined {
+    const partition = this.partitions.get(`${topic}-${index}`);
+    if (partition === undefined || partition.role !== 'follower' || this.closed) return undefined;
+    return {
+      fetchOffset: partition.logEndOffset,
+      lastFetchedEpoch: partition.epochCache.latestEpoch,
+      leaderEpoch: partition.leaderEpoch,
+      leaderId: partition.leaderId,
+    };
+  }
+
+  /**
+   * Applies one partition of a fetch response from this broker's leader, in the partition's
+   * exclusive section: truncate on divergence (or out of range), else append the batches as they
+   * are, then follow the leader's high watermark. Returns the error code the fetcher backs off on
+   * (NONE when the partition may be fetched again at once). A response for a fetch the partition has
+   * moved past (new epoch, new leader, log changed) is dropped.
+   */
+  applyFollowerFetch(context: FollowerFetchContext, result: ReplicaFetchPartitionResult): Promise<number> {
+    const key = `${result.topic}-${result.partition}`;
+    return this.exclusive(key, async () => {
+      const partition = this.partitions.get(key);
+      if (
+        this.closed ||
+        partition === undefined ||
+        partition.role !== 'follower' ||
+        partition.leaderId !== context.leaderId ||
+        partition.leaderEpoch !== context.leaderEpoch ||
+        partition.logEndOffset !== context.fetchOffset
+      ) {
+        return ErrorCode.NONE;
+      }
+      try {
+        return await this.applyFollowerFetchNow(partition, result);
+      } catch (error) {
+        if (error instanceof LogClosedError) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        if (error instanceof UnexpectedAppendOffsetError || error instanceof KafkaError) {
+          this.options.logger.warn({ partition: key, err: error }, 'fetched records not appended');
+          return ErrorCode.CORRUPT_MESSAGE;
+        }
+        throw error;
+      }
+    });
+  }
+
+  private async applyFollowerFetchNow(
+    partition: Partition,
+    result: ReplicaFetchPartitionResult,
+  ): Promise<number> {
+    const log = partition.log;
+    if (result.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      if (log.logEndOffset > result.logEndOffset) {
+        // Ahead of the leader with no epoch to compare (an empty cache, or an unclean election):
+        // what the leader lacks cannot be committed.
+        await log.truncateTo(result.logEndOffset);
+      } else {
+        // Behind the leader's log start: start over from there (Kafka's truncateFullyAndStartAt).
+        await log.truncateFullyAndStartAt(result.logStartOffset);
+      }
+      partition.onFollowerTruncation();
+      await this.persistEpochCache(partition);
+      this.logTruncation(partition, 'offset out of range');
+      return ErrorCode.NONE;
+    }
+    if (result.errorCode !== ErrorCode.NONE) return result.errorCode;
+    if (result.divergingEpoch !== undefined) {
+      const target = followerTruncationOffset(result.divergingEpoch, partition.epochCache, log.logEndOffset);
+      await log.truncateTo(target);
+      partition.onFollowerTruncation();
+      await this.persistEpochCache(partition);
+      this.logTruncation(partition, `diverging epoch ${result.divergingEpoch.epoch}`);
+      return ErrorCode.NONE;
+    }
+    if (result.records.length > 0) {
+      // The epochs are durable first: a crash after the append then still knows them (entries past
+      // the log end are dropped on load), so the next lastFetchedEpoch is never an older one.
+      let position = 0;
+      while (position < result.records.length) {
+        const header = readBatchHeader(result.records, position);
+        partition.assignEpochFromBatch(header.partitionLeaderEpoch, header.baseOffset);
+        position += header.sizeBytes;
+      }
+      await this.persistEpochCache(partition);
+      await log.appendAsFollower(result.records);
+    }
+    partition.updateFollowerHighWatermark(result.highWatermark);
+    this.options.delayedOperations.notify(partition.key);
+    return ErrorCode.NONE;
+  }
+
+  private logTruncation(partition: Partition, why: string): void {
+    this.options.logger.info(
+      {
+        partition: partition.key,
+        logEndOffset: partition.logEndOffset,
+        leaderEpoch: partition.leaderEpoch,
+        why,
+      },
+      'follower truncated its log',
+    );
+  }
+
+  // --- High-watermark checkpoint ------------------------------------------------------------------
+
+  /**
+   * Writes every partition's high watermark to its log dir's replication-offset-checkpoint (Kafka's
+   * format). Runs on the maintenance timer every replica.high.watermark.checkpoint.interval.ms and
+   * on clean shutdown; writes are serialized.
+   */
+  checkpointHighWatermarks(): Promise<void> {
+    const run = this.highWatermarkCheckpointing.then(async () => {
+      const byDir = new Map<string, CheckpointEntry[]>();
+      for (const partition of this.partitions.values()) {
+        const logDir = dirname(partition.log.dir);
+        let entries = byDir.get(logDir);
+        if (entries === undefined) {
+          entries = [];
+          byDir.set(logDir, entries);
+        }
+        entries.push({ topic: partition.topic, partition: partition.index, offset: partition.highWatermark });
+      }
+      for (const [logDir, entries] of byDir) {
+        await writeCheckpointFile(logDir, highWatermarkCheckpointName, entries);
+      }
+    });
+    this.highWatermarkCheckpointing = run.catch(() => undefined);
+    return run;
   }
 
   // --- Fetch --------------------------------------------------------------------------------------
@@ -543,7 +1083,21 @@ export class ReplicaManager {
       this.nextRetentionMs =
         nowMs + (this.options.retentionCheckIntervalMs ?? retentionCheckIntervalMsDefault);
       const deletedSegments = await this.options.logStore.runRetention();
-      if (deletedSegments > 0) this.options.logger.info({ deletedSegments }, 'retention deleted segments');
+      if (deletedSegments > 0) {
+        this.options.logger.info({ deletedSegments }, 'retention deleted segments');
+        for (const partition of [...this.partitions.values()]) {
+          await this.exclusive(partition.key, async () => {
+            if (this.partitions.get(partition.key) !== partition) return;
+            partition.onLogStartOffsetMoved();
+            await this.persistEpochCache(partition);
+          });
+        }
+      }
+    }
+    if (nowMs >= this.nextHighWatermarkCheckpointMs) {
+      this.nextHighWatermarkCheckpointMs =
+        nowMs + (this.options.highWatermarkCheckpointIntervalMs ?? highWatermarkCheckpointIntervalMsDefault);
+      await this.checkpointHighWatermarks();
     }
     await this.options.logStore.flushDueLogs();
     if (nowMs >= this.nextRecoveryCheckpointMs) {
@@ -559,6 +1113,24 @@ export class ReplicaManager {
     this.closed = true;
     for (const key of this.partitions.keys()) this.options.delayedOperations.notify(key);
   }
+}
+
+function failedReplicaFetch(
+  topic: string,
+  partition: number,
+  errorCode: number,
+): ReplicaFetchPartitionResult {
+  return {
+    topic,
+    partition,
+    errorCode,
+    highWatermark: -1,
+    logStartOffset: -1,
+    logEndOffset: -1,
+    divergingEpoch: undefined,
+    leaderEpoch: -1,
+    records: Buffer.alloc(0),
+  };
 }
 
 /**

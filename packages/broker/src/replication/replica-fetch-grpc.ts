@@ -1,0 +1,182 @@
+// The ReplicaFetch service (proto/replication.proto) on a node's internal gRPC server, and the
+// client a follower's fetcher calls it with. This file only maps wire messages to the
+// ReplicaManager's leader-side fetch and back; the decisions live in replica/.
+//
+// Replication shares the CONTROLLER listener: every Gregor node is a quorum voter
+// (process.roles=broker,controller), so a leader's replica fetch address is its voter address in
+// controller.quorum.voters, and Raft, the controller and replication share one gRPC server per node.
+
+import { ErrorCode } from '@gregor/protocol';
+import * as grpc from '@grpc/grpc-js';
+import { internalChannelOptions, serviceClient } from '../grpc/protos.js';
+import type { Logger } from '../logging.js';
+import type {
+  ReplicaFetchPartitionResult,
+  ReplicaFetchRequest,
+  ReplicaManager,
+} from '../replica/replica-manager.js';
+
+const protoFile = 'replication.proto';
+const serviceName = 'gregor.replication.ReplicaFetch';
+
+/** Longest long poll a leader holds a follower's fetch, whatever the follower asks for. */
+export const replicaFetchWaitMsMax = 30_000;
+
+/** The wire shapes, as @grpc/proto-loader presents them (camelCase, defaults filled, longs as numbers). */
+export interface WirePartitionFetch {
+  topic: string;
+  partition: number;
+  currentLeaderEpoch: number;
+  fetchOffset: number;
+  lastFetchedEpoch: number;
+  logStartOffset: number;
+  partitionMaxBytes: number;
+}
+
+export interface WireReplicaFetchRequest {
+  clusterId: string;
+  replicaId: number;
+  brokerEpoch: number;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  partitions: WirePartitionFetch[];
+}
+
+export interface WirePartitionData {
+  topic: string;
+  partition: number;
+  errorCode: number;
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  divergingEpoch: { epoch: number; endOffset: number } | null;
+  hasDivergingEpoch: boolean;
+  leaderEpoch: number;
+  records: Buffer;
+}
+
+export interface WireReplicaFetchResponse {
+  errorCode: number;
+  partitions: WirePartitionData[];
+}
+
+export function registerReplicaFetchService(
+  server: grpc.Server,
+  clusterId: string,
+  replicaManager: () => ReplicaManager | undefined,
+  logger: Logger,
+): void {
+  const implementation: grpc.UntypedServiceImplementation = {
+    Fetch: (
+      call: grpc.ServerUnaryCall<WireReplicaFetchRequest, WireReplicaFetchResponse>,
+      callback: grpc.sendUnaryData<WireReplicaFetchResponse>,
+    ) => {
+      const request = call.request;
+      const manager = replicaManager();
+      if (request.clusterId !== clusterId) {
+        callback(null, { errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID, partitions: [] });
+        return;
+      }
+      if (manager === undefined) {
+        callback(null, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, partitions: [] });
+        return;
+      }
+      manager.fetchForFollower(fromWireRequest(request)).then(
+        (results) =>
+          callback(null, { errorCode: ErrorCode.NONE, partitions: results.map(toWirePartitionData) }),
+        (error: unknown) => {
+          logger.error({ err: error, replicaId: request.replicaId }, 'replica fetch failed');
+          callback({ code: grpc.status.INTERNAL, details: String(error) });
+        },
+      );
+    },
+  };
+  server.addService(serviceClient(protoFile, serviceName).service, implementation);
+}
+
+export function fromWireRequest(request: WireReplicaFetchRequest): ReplicaFetchRequest {
+  return {
+    replicaId: request.replicaId,
+    brokerEpoch: request.brokerEpoch,
+    maxWaitMs: Math.min(Math.max(0, request.maxWaitMs), replicaFetchWaitMsMax),
+    minBytes: request.minBytes,
+    maxBytes: request.maxBytes,
+    partitions: request.partitions.map((wanted) => ({
+      topic: wanted.topic,
+      partition: wanted.partition,
+      currentLeaderEpoch: wanted.currentLeaderEpoch,
+      fetchOffset: wanted.fetchOffset,
+      lastFetchedEpoch: wanted.lastFetchedEpoch,
+      partitionMaxBytes: wanted.partitionMaxBytes,
+    })),
+  };
+}
+
+export function toWirePartitionData(result: ReplicaFetchPartitionResult): WirePartitionData {
+  return {
+    topic: result.topic,
+    partition: result.partition,
+    errorCode: result.errorCode,
+    highWatermark: result.highWatermark,
+    logStartOffset: result.logStartOffset,
+    logEndOffset: result.logEndOffset,
+    divergingEpoch: result.divergingEpoch ?? null,
+    hasDivergingEpoch: result.divergingEpoch !== undefined,
+    leaderEpoch: result.leaderEpoch,
+    records: result.records,
+  };
+}
+
+export function fromWirePartitionData(data: WirePartitionData): ReplicaFetchPartitionResult {
+  return {
+    topic: data.topic,
+    partition: data.partition,
+    errorCode: data.errorCode,
+    highWatermark: data.highWatermark,
+    logStartOffset: data.logStartOffset,
+    logEndOffset: data.logEndOffset,
+    divergingEpoch:
+      data.hasDivergingEpoch && data.divergingEpoch !== null
+        ? { epoch: data.divergingEpoch.epoch, endOffset: data.divergingEpoch.endOffset }
+        : undefined,
+    leaderEpoch: data.leaderEpoch,
+    records: data.records ?? Buffer.alloc(0),
+  };
+}
+
+type FetchMethod = (
+  request: WireReplicaFetchRequest,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response: WireReplicaFetchResponse) => void,
+) => void;
+
+/** One channel to one leader's ReplicaFetch service. */
+export class ReplicaFetchClient {
+  private readonly client: grpc.Client;
+
+  constructor(address: string) {
+    const Client = serviceClient(protoFile, serviceName);
+    this.client = new Client(address, grpc.credentials.createInsecure(), internalChannelOptions);
+  }
+
+  fetch(request: WireReplicaFetchRequest, timeoutMs: number): Promise<WireReplicaFetchResponse> {
+    const method = (this.client as unknown as Record<string, FetchMethod>).Fetch!.bind(this.client);
+    return new Promise((resolve, reject) => {
+      method(
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + Math.max(1, timeoutMs) },
+        (error, response) => {
+          if (error !== null) reject(error);
+          else resolve(response);
+        },
+      );
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,216 @@
+// A small Kafka client over KafkaConnection for the replication integration tests: exact control
+// of acks, batches and which broker is asked (kafkajs retries and reroutes on its own, which hides
+// what the broker answered). Every call is bounded by a timeout.
+
+import { KafkaConnection } from '@gregor/client';
+import { ApiKey, CompressionType, decodeRecordBatch, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import type { ProcessCluster } from './process-cluster.js';
+
+export const requestTimeoutMs = 10_000;
+
+export interface PartitionView {
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+}
+
+export interface ProduceOutcome {
+  readonly errorCode: number;
+  readonly baseOffset: number;
+}
+
+export interface FetchedRecord {
+  readonly offset: number;
+  readonly value: string;
+}
+
+export class RawClusterClient {
+  private readonly connections = new Map<number, KafkaConnection>();
+
+  constructor(private readonly cluster: ProcessCluster) {}
+
+  private isRunning(nodeId: number): boolean {
+    const child = this.cluster.node(nodeId).process;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
+  async connection(nodeId: number): Promise<KafkaConnection> {
+    const existing = this.connections.get(nodeId);
+    if (existing !== undefined) return existing;
+    const opened = await KafkaConnection.open({
+      host: '127.0.0.1',
+      port: this.cluster.node(nodeId).kafkaPort,
+      connectTimeoutMs: 2_000,
+    });
+    this.connections.set(nodeId, opened);
+    return opened;
+  }
+
+  /** Forgets a connection after an error, so the next call reconnects. */
+  drop(nodeId: number): void {
+    this.connections.get(nodeId)?.close();
+    this.connections.delete(nodeId);
+  }
+
+  /** The partition as the first running node that answers sees it. */
+  async partition(
+    topic: string,
+    index: number,
+    viaIds?: readonly number[],
+  ): Promise<PartitionView | undefined> {
+    const candidates = viaIds ?? this.cluster.nodes.map((node) => node.id).filter((id) => this.isRunning(id));
+    for (const nodeId of candidates) {
+      try {
+        const connection = await this.connection(nodeId);
+        const metadata = await connection.call(
+          ApiKey.Metadata,
+          7,
+          { topics: [{ name: topic }], allowAutoTopicCreation: false },
+          requestTimeoutMs,
+        );
+        const state = metadata.topics[0]?.partitions.find((p) => p.partitionIndex === index);
+        if (state === undefined) continue;
+        return {
+          leaderId: state.leaderId,
+          leaderEpoch: state.leaderEpoch,
+          replicas: state.replicaNodes,
+          isr: state.isrNodes,
+        };
+      } catch {
+        this.drop(nodeId);
+      }
+    }
+    return undefined;
+  }
+
+  async createTopic(
+    viaId: number,
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+  ): Promise<number> {
+    const connection = await this.connection(viaId);
+    const response = await connection.call(
+      ApiKey.CreateTopics,
+      3,
+      {
+        topics: [
+          {
+            name,
+            numPartitions: partitions,
+            replicationFactor,
+            assignments: [],
+            configs: Object.entries(configs).map(([configName, value]) => ({ name: configName, value })),
+          },
+        ],
+        timeoutMs: 5_000,
+        validateOnly: false,
+      },
+      requestTimeoutMs,
+    );
+    return response.topics[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+
+  /** One batch of `values` to `leaderId`, Produce v7 (what kafkajs sends). */
+  async produce(
+    leaderId: number,
+    topic: string,
+    index: number,
+    values: readonly string[],
+    acks: number,
+    timeoutMs = requestTimeoutMs,
+  ): Promise<ProduceOutcome> {
+    const connection = await this.connection(leaderId);
+    const records = encodeRecordBatch({
+      partitionLeaderEpoch: -1,
+      compression: CompressionType.None,
+      records: values.map((value) => ({ key: null, value: Buffer.from(value), timestamp: Date.now() })),
+    });
+    const response = await connection.call(
+      ApiKey.Produce,
+      7,
+      {
+        transactionalId: null,
+        acks,
+        timeoutMs,
+        topics: [{ name: topic, partitions: [{ partitionIndex: index, records }] }],
+      },
+      timeoutMs + requestTimeoutMs,
+    );
+    const result = response.responses[0]?.partitions[0];
+    return {
+      errorCode: result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+      baseOffset: Number(result?.baseOffset ?? -1n),
+    };
+  }
+
+  /** Reads everything below the high watermark from `nodeId` (it must lead). */
+  async readAll(
+    nodeId: number,
+    topic: string,
+    index: number,
+  ): Promise<{ errorCode: number; highWatermark: number; records: FetchedRecord[] }> {
+    const connection = await this.connection(nodeId);
+    const records: FetchedRecord[] = [];
+    let offset = 0;
+    for (;;) {
+      const response = await connection.call(
+        ApiKey.Fetch,
+        11,
+        {
+          replicaId: -1,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 16 * 1024 * 1024,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [
+            {
+              topic,
+              partitions: [
+                {
+                  partition: index,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: BigInt(offset),
+                  logStartOffset: -1n,
+                  partitionMaxBytes: 8 * 1024 * 1024,
+                },
+              ],
+            },
+          ],
+          forgottenTopicsData: [],
+          rackId: '',
+        },
+        requestTimeoutMs,
+      );
+      const data = response.responses[0]?.partitions[0];
+      if (data === undefined)
+        return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, highWatermark: -1, records };
+      const highWatermark = Number(data.highWatermark);
+      if (data.errorCode !== ErrorCode.NONE) return { errorCode: data.errorCode, highWatermark, records };
+      const bytes = data.records ?? Buffer.alloc(0);
+      let position = 0;
+      while (position + 61 <= bytes.length) {
+        const size = bytes.readInt32BE(position + 8) + 12;
+        if (position + size > bytes.length) break;
+        const batch = decodeRecordBatch(bytes, position);
+        for (const record of batch.records) {
+          if (record.offset >= offset)
+            records.push({ offset: record.offset, value: record.value?.toString() ?? '' });
+        }
+        offset = batch.header.lastOffset + 1;
+        position += size;
+      }
+      if (offset >= highWatermark || position === 0)
+        return { errorCode: ErrorCode.NONE, highWatermark, records };
+    }
+  }
+
+  close(): void {
+    for (const connection of this.connections.values()) connection.close();
+    this.connections.clear();
+  }
+}
