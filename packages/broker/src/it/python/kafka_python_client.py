@@ -5,6 +5,7 @@ Bytes travel as base64 so keys, values and header values can hold anything; None
 
 Commands:
   {"op": "create_topics", "bootstrap": ..., "topics": [{"name", "partitions", "replication"}]}
+      -> {"topics": [{"name", "error"}]}, or {"error": code} when kafka-python raised a topic error
   {"op": "delete_topics", "bootstrap": ..., "topics": [names]}
   {"op": "list_topics", "bootstrap": ...}
   {"op": "produce", "bootstrap": ..., "topic": ..., "compression": null|"gzip"|..., "acks": 1|-1|"all",
@@ -21,6 +22,7 @@ import time
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
+from kafka.errors import KafkaError
 
 REQUEST_TIMEOUT_MS = 15000
 
@@ -45,7 +47,11 @@ def create_topics(command):
     client = admin(command)
     try:
         topics = [NewTopic(t["name"], t["partitions"], t["replication"]) for t in command["topics"]]
-        response = client.create_topics(topics, timeout_ms=REQUEST_TIMEOUT_MS)
+        try:
+            response = client.create_topics(topics, timeout_ms=REQUEST_TIMEOUT_MS)
+        except KafkaError as error:
+            # kafka-python raises the first topic error instead of returning it.
+            return {"error": error.errno}
         return {"topics": [{"name": name, "error": code} for name, code, *_ in response.topic_errors]}
     finally:
         client.close()
