@@ -1,0 +1,373 @@
+// The group APIs end to end inside one broker: encoded frames through the real router, the driver,
+// the pure coordinator, appends to a real `__consumer_offsets` log and loads from it, on a manual
+// clock (held JoinGroups complete when the test moves time).
+
+import { coordinatorPartitionFor, decodeOffsetsRecord } from '@gregor/group';
+import { ApiKey, ErrorCode, iterateBatches, type RequestInput } from '@gregor/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRequestRouter } from '../request-router.js';
+import { LocalClusterFixture, type LocalClusterOptions, settle } from '../testing/local-cluster-fixture.js';
+import { seededRandom } from '../testing/seeded-random.js';
+import { groupApiHandlers } from './group-api-handlers.js';
+import { GroupCoordinatorDriver } from './group-coordinator-driver.js';
+import { offsetsTopicName } from './offsets-topic.js';
+
+const offsetsPartitionCount = 4;
+const initialRebalanceDelayMs = 300;
+const sessionTimeoutMs = 10_000;
+/** Manual-time steps a held request may need before it is answered (a bound, not a wait). */
+const advanceStepsMax = 200;
+const advanceStepMs = 50;
+
+let cluster: LocalClusterFixture;
+let driver: GroupCoordinatorDriver;
+
+afterEach(async () => {
+  driver.close();
+  await cluster.close();
+});
+
+async function start(options: LocalClusterOptions = {}): Promise<void> {
+  cluster = await LocalClusterFixture.start(options);
+  driver = new GroupCoordinatorDriver({
+    brokerId: cluster.brokerId,
+    replicaManager: cluster.replicaManager,
+    clock: cluster.clock,
+    timers: cluster.timers,
+    random: seededRandom(7),
+    logger: cluster.logger,
+    offsetsTopic: { numPartitions: offsetsPartitionCount, replicationFactor: 3 },
+    groupInitialRebalanceDelayMs: initialRebalanceDelayMs,
+  });
+  cluster.router = createRequestRouter(cluster.context, groupApiHandlers(driver));
+}
+
+/** Moves manual time in small steps until `pending` settles (held JoinGroups wait for deadlines). */
+async function advanceUntil<T>(pending: Promise<T>): Promise<T> {
+  let done = false;
+  void pending.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  for (let step = 0; step < advanceStepsMax && !done; step++) {
+    await settle(() => true);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!done) cluster.advanceMs(advanceStepMs);
+  }
+  return pending;
+}
+
+async function createTopic(name: string, numPartitions: number): Promise<void> {
+  const response = await cluster.request(ApiKey.CreateTopics, 4, {
+    topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  expect(response.topics[0]!.errorCode).toBe(ErrorCode.NONE);
+}
+
+/** FindCoordinator, then waits until the group's partition is loaded here. */
+async function findCoordinator(groupId: string): Promise<number> {
+  const response = await cluster.request(ApiKey.FindCoordinator, 2, { key: groupId, keyType: 0 });
+  expect(response.errorCode).toBe(ErrorCode.NONE);
+  const partitionIndex = coordinatorPartitionFor(groupId, offsetsPartitionCount);
+  await settle(() => driver.ownedPartitions().includes(partitionIndex) && !driver.isLoading(partitionIndex));
+  return response.nodeId;
+}
+
+function joinBody(groupId: string, memberId: string): RequestInput<typeof ApiKey.JoinGroup> {
+  return {
+    groupId,
+    sessionTimeoutMs,
+    rebalanceTimeoutMs: sessionTimeoutMs,
+    memberId,
+    groupInstanceId: null,
+    protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.from('subscription') }],
+  };
+}
+
+/** One member joins (v5: MEMBER_ID_REQUIRED first) and syncs as leader; returns its member id and generation. */
+async function joinAndSync(groupId: string): Promise<{ memberId: string; generationId: number }> {
+  const first = await cluster.request(ApiKey.JoinGroup, 5, joinBody(groupId, ''));
+  expect(first.errorCode).toBe(ErrorCode.MEMBER_ID_REQUIRED);
+  const joined = await advanceUntil(cluster.request(ApiKey.JoinGroup, 5, joinBody(groupId, first.memberId)));
+  expect(joined).toMatchObject({ errorCode: ErrorCode.NONE, leader: first.memberId, protocolName: 'range' });
+  expect(joined.members.map((member) => member.memberId)).toEqual([first.memberId]);
+  const synced = await advanceUntil(
+    cluster.request(ApiKey.SyncGroup, 3, {
+      groupId,
+      generationId: joined.generationId,
+      memberId: joined.memberId,
+      groupInstanceId: null,
+      assignments: [{ memberId: joined.memberId, assignment: Buffer.from('assignment') }],
+    }),
+  );
+  expect(synced).toMatchObject({ errorCode: ErrorCode.NONE, assignment: Buffer.from('assignment') });
+  return { memberId: joined.memberId, generationId: joined.generationId };
+}
+
+async function commit(
+  groupId: string,
+  memberId: string,
+  generationId: number,
+  topic: string,
+  offset: number,
+) {
+  return cluster.request(ApiKey.OffsetCommit, 8, {
+    groupId,
+    generationId,
+    memberId,
+    groupInstanceId: null,
+    topics: [
+      {
+        name: topic,
+        partitions: [
+          {
+            partitionIndex: 0,
+            committedOffset: BigInt(offset),
+            committedLeaderEpoch: 0,
+            committedMetadata: 'meta',
+          },
+        ],
+      },
+    ],
+  });
+}
+
+describe('FindCoordinator', () => {
+  it('creates __consumer_offsets (compacted, RF lowered to the live brokers) and names the leader of the group partition', async () => {
+    await start();
+    expect(cluster.image().topic(offsetsTopicName)).toBeUndefined();
+    const v2 = await cluster.request(ApiKey.FindCoordinator, 2, { key: 'payments', keyType: 0 });
+    expect(v2).toMatchObject({ errorCode: ErrorCode.NONE, nodeId: 1, host: 'localhost', port: 9001 });
+
+    const topic = cluster.image().topic(offsetsTopicName)!;
+    expect(topic.partitions).toHaveLength(offsetsPartitionCount);
+    expect(topic.partitions.every((partition) => partition.replicas.length === 1)).toBe(true);
+    expect(cluster.image().topicConfigs(offsetsTopicName).get('cleanup.policy')).toBe('compact');
+
+    const v4 = await cluster.request(ApiKey.FindCoordinator, 4, {
+      key: '',
+      keyType: 0,
+      coordinatorKeys: ['payments', 'billing'],
+    });
+    expect(v4.coordinators).toEqual([
+      { key: 'payments', nodeId: 1, host: 'localhost', port: 9001, errorCode: 0, errorMessage: null },
+      { key: 'billing', nodeId: 1, host: 'localhost', port: 9001, errorCode: 0, errorMessage: null },
+    ]);
+    const transaction = await cluster.request(ApiKey.FindCoordinator, 1, { key: 'tx', keyType: 1 });
+    expect(transaction.errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  });
+
+  it('names another broker for a group whose partition it leads, and answers NOT_COORDINATOR for that group here', async () => {
+    await start({ otherBrokerIds: [2] });
+    await cluster.request(ApiKey.FindCoordinator, 0, { key: 'warmup' });
+    const topic = cluster.image().topic(offsetsTopicName)!;
+    const groupOfTwo = Array.from({ length: 100 }, (_, i) => `group-${i}`).find(
+      (groupId) => topic.partitions[coordinatorPartitionFor(groupId, offsetsPartitionCount)]!.leader === 2,
+    )!;
+    const found = await cluster.request(ApiKey.FindCoordinator, 3, { key: groupOfTwo, keyType: 0 });
+    expect(found).toMatchObject({ errorCode: ErrorCode.NONE, nodeId: 2, port: 9002 });
+    const join = await cluster.request(ApiKey.JoinGroup, 5, joinBody(groupOfTwo, ''));
+    expect(join.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    const fetch = await cluster.request(ApiKey.OffsetFetch, 5, {
+      groupId: groupOfTwo,
+      topics: null,
+      requireStable: false,
+    });
+    expect(fetch.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+  });
+});
+
+describe('group membership and offsets through the router', () => {
+  it('joins, syncs, heartbeats, commits (one batch in the offsets log) and fetches', async () => {
+    await start();
+    await createTopic('orders', 2);
+    const groupId = 'orders-app';
+    await findCoordinator(groupId);
+    const { memberId, generationId } = await joinAndSync(groupId);
+
+    const heartbeat = await cluster.request(ApiKey.Heartbeat, 3, {
+      groupId,
+      generationId,
+      memberId,
+      groupInstanceId: null,
+    });
+    expect(heartbeat.errorCode).toBe(ErrorCode.NONE);
+    const stale = await cluster.request(ApiKey.Heartbeat, 3, {
+      groupId,
+      generationId: generationId + 7,
+      memberId,
+      groupInstanceId: null,
+    });
+    expect(stale.errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
+
+    const committed = await commit(groupId, memberId, generationId, 'orders', 42);
+    expect(committed.topics).toEqual([{ name: 'orders', partitions: [{ partitionIndex: 0, errorCode: 0 }] }]);
+    const unknownTopic = await commit(groupId, memberId, generationId, 'no-such-topic', 1);
+    expect(unknownTopic.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+
+    const fetched = await cluster.request(ApiKey.OffsetFetch, 5, {
+      groupId,
+      topics: [{ name: 'orders', partitionIndexes: [0, 1] }],
+      requireStable: false,
+    });
+    expect(fetched.errorCode).toBe(ErrorCode.NONE);
+    expect(fetched.topics[0]!.partitions).toEqual([
+      { partitionIndex: 0, committedOffset: 42n, committedLeaderEpoch: 0, metadata: 'meta', errorCode: 0 },
+      { partitionIndex: 1, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: 0 },
+    ]);
+
+    // The commit is one batch of the group's offsets partition, in Kafka's record layout.
+    const partitionIndex = coordinatorPartitionFor(groupId, offsetsPartitionCount);
+    const log = cluster.replicaManager.partition(offsetsTopicName, partitionIndex)!.log;
+    const read = await log.read(0, 1 << 20);
+    expect(read.errorCode).toBe(ErrorCode.NONE);
+    const batches = [...iterateBatches(read.errorCode === ErrorCode.NONE ? read.records : Buffer.alloc(0))];
+    const commitBatch = batches.at(-1)!;
+    expect(commitBatch.records).toHaveLength(1);
+    const decoded = decodeOffsetsRecord([commitBatch.records[0]!.key!, commitBatch.records[0]!.value]);
+    expect(decoded).toMatchObject({ kind: 'offsetCommit', group: groupId, topic: 'orders', partition: 0 });
+  });
+
+  it('describes, lists, expires a silent member on the timer, and deletes the empty group', async () => {
+    await start();
+    await createTopic('orders', 1);
+    const groupId = 'reporting';
+    await findCoordinator(groupId);
+    const { memberId, generationId } = await joinAndSync(groupId);
+    await commit(groupId, memberId, generationId, 'orders', 5);
+
+    const described = await cluster.request(ApiKey.DescribeGroups, 5, {
+      groups: [groupId],
+      includeAuthorizedOperations: false,
+    });
+    expect(described.groups[0]).toMatchObject({
+      errorCode: 0,
+      groupState: 'Stable',
+      protocolType: 'consumer',
+      protocolData: 'range',
+    });
+    expect(described.groups[0]!.members[0]).toMatchObject({
+      memberId,
+      clientId: 'fixture-client',
+      clientHost: '/127.0.0.1',
+      memberAssignment: Buffer.from('assignment'),
+    });
+    const listed = await cluster.request(ApiKey.ListGroups, 4, { statesFilter: [] });
+    expect(listed.groups).toEqual([{ groupId, protocolType: 'consumer', groupState: 'Stable' }]);
+
+    const refused = await cluster.request(ApiKey.DeleteGroups, 2, { groupsNames: [groupId] });
+    expect(refused.results).toEqual([{ groupId, errorCode: ErrorCode.NON_EMPTY_GROUP }]);
+
+    // No heartbeat: the session deadline (armed by the driver's timer) removes the member.
+    cluster.advanceMs(sessionTimeoutMs + 1);
+    await settle(() => true);
+    const empty = await cluster.request(ApiKey.ListGroups, 4, { statesFilter: ['empty'] });
+    expect(empty.groups).toEqual([{ groupId, protocolType: 'consumer', groupState: 'Empty' }]);
+
+    const deleted = await advanceUntil(cluster.request(ApiKey.DeleteGroups, 2, { groupsNames: [groupId] }));
+    expect(deleted.results).toEqual([{ groupId, errorCode: ErrorCode.NONE }]);
+    const gone = await cluster.request(ApiKey.OffsetFetch, 3, {
+      groupId,
+      topics: [{ name: 'orders', partitionIndexes: [0] }],
+    });
+    expect(gone.topics[0]!.partitions[0]!.committedOffset).toBe(-1n);
+  });
+
+  it('LeaveGroup v0 carries the member error; v3 names each member', async () => {
+    await start();
+    const groupId = 'leavers';
+    await findCoordinator(groupId);
+    const { memberId } = await joinAndSync(groupId);
+    const unknown = await cluster.request(ApiKey.LeaveGroup, 0, { groupId, memberId: 'nobody' });
+    expect(unknown.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    const left = await cluster.request(ApiKey.LeaveGroup, 3, {
+      groupId,
+      memberId: '',
+      members: [{ memberId, groupInstanceId: null }],
+    });
+    expect(left).toMatchObject({
+      errorCode: 0,
+      members: [{ memberId, groupInstanceId: null, errorCode: 0 }],
+    });
+  });
+
+  it('OffsetFetch v8 answers several groups; v0 commits without a generation', async () => {
+    await start();
+    await createTopic('orders', 1);
+    await findCoordinator('a');
+    await findCoordinator('b');
+    const standalone = await cluster.request(ApiKey.OffsetCommit, 0, {
+      groupId: 'a',
+      topics: [
+        { name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 9n, committedMetadata: null }] },
+      ],
+    });
+    expect(standalone.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+    const fetched = await cluster.request(ApiKey.OffsetFetch, 8, {
+      groupId: '',
+      topics: [],
+      groups: [
+        { groupId: 'a', topics: null },
+        { groupId: 'b', topics: [{ name: 'orders', partitionIndexes: [0] }] },
+      ],
+      requireStable: true,
+    });
+    expect(
+      fetched.groups.map((group) => [
+        group.groupId,
+        group.errorCode,
+        group.topics[0]?.partitions[0]?.committedOffset,
+      ]),
+    ).toEqual([
+      ['a', 0, 9n],
+      ['b', 0, -1n],
+    ]);
+  });
+});
+
+describe('leadership of offsets partitions', () => {
+  it('unloads when the broker loses leadership (NOT_COORDINATOR) and reloads groups and offsets from the log when it leads again', async () => {
+    await start();
+    await createTopic('orders', 1);
+    const groupId = 'survivor';
+    await findCoordinator(groupId);
+    const { memberId, generationId } = await joinAndSync(groupId);
+    await commit(groupId, memberId, generationId, 'orders', 77);
+    const partitionIndex = coordinatorPartitionFor(groupId, offsetsPartitionCount);
+
+    await cluster.heartbeat(cluster.brokerId, { wantFence: true });
+    expect(driver.ownedPartitions()).toEqual([]);
+    const notCoordinator = await cluster.request(ApiKey.Heartbeat, 3, {
+      groupId,
+      generationId,
+      memberId,
+      groupInstanceId: null,
+    });
+    expect(notCoordinator.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+
+    await cluster.heartbeat(cluster.brokerId, { wantFence: false });
+    expect(driver.ownedPartitions()).toContain(partitionIndex);
+    await settle(() => !driver.isLoading(partitionIndex));
+    const fetched = await cluster.request(ApiKey.OffsetFetch, 5, {
+      groupId,
+      topics: [{ name: 'orders', partitionIndexes: [0] }],
+      requireStable: false,
+    });
+    expect(fetched.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 77n, metadata: 'meta' });
+    // The member came back with the group (Stable, fresh session), so its heartbeat is accepted.
+    const heartbeat = await cluster.request(ApiKey.Heartbeat, 3, {
+      groupId,
+      generationId,
+      memberId,
+      groupInstanceId: null,
+    });
+    expect(heartbeat.errorCode).toBe(ErrorCode.NONE);
+  });
+});

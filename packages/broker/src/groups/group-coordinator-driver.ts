@@ -1,0 +1,329 @@
+// The broker side of the group coordinator: @gregor/group's GroupCoordinator is pure (requests in,
+// effects out, time as arguments); this driver gives it a network, a log, a clock and a timer.
+//
+//  - Requests: each gets a request id and a promise; a `respond` effect resolves it, possibly much
+//    later (a JoinGroup is held for the rebalance, an OffsetCommit until it is replicated).
+//  - Appends: an `append` effect becomes ONE RecordBatch v2 appended to its `__consumer_offsets`
+//    partition with acks=all semantics (answered once the high watermark covers it). Appends start in
+//    effect order, so the log holds them in that order, and their completions are handed back in the
+//    same order per partition (the coordinator checks this).
+//  - Time: one timer, armed at the coordinator's next deadline after every call.
+//  - Ownership: after every metadata image the replica manager applied, the driver compares which
+//    offsets partitions this broker leads (and in which leader epoch) with what it owns: a new
+//    leadership loads the partition's groups from its log (requests answer
+//    COORDINATOR_LOAD_IN_PROGRESS meanwhile); a lost one unloads them (NOT_COORDINATOR from then on).
+
+import {
+  type AppendToken,
+  GroupCoordinator,
+  type GroupCoordinatorConfig,
+  type GroupEffect,
+  type GroupResponse,
+  type OffsetsRecord,
+  type Random,
+  type RequestId,
+} from '@gregor/group';
+import type { MetadataImage } from '@gregor/metadata';
+import { ErrorCode, encodeRecordBatch, iterateBatches, KafkaError } from '@gregor/protocol';
+import type { Clock } from '@gregor/storage';
+import type { TimerScheduler } from '../delayed/delayed-operations.js';
+import type { Logger } from '../logging.js';
+import type { Partition } from '../replica/partition.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+import { OffsetsTopicCreator, type OffsetsTopicSettings, offsetsTopicName } from './offsets-topic.js';
+
+/** Kafka's `offsets.commit.timeout.ms`: how long an offsets append waits for replication. */
+export const offsetsCommitTimeoutMsDefault = 5_000;
+/** Kafka's `offsets.load.buffer.size`: bytes read from the log per step while loading a partition. */
+export const offsetsLoadChunkBytes = 5 * 1024 * 1024;
+/**
+ * The longest single timer; a later deadline is reached by re-arming (Node's setTimeout takes at
+ * most 2^31-1 ms and fires at once beyond it).
+ */
+export const coordinatorTimerDelayMsMax = 3_600_000;
+
+export interface GroupCoordinatorDriverOptions {
+  readonly brokerId: number;
+  readonly replicaManager: ReplicaManager;
+  readonly clock: Clock;
+  readonly timers: TimerScheduler;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly offsetsTopic: OffsetsTopicSettings;
+  /** `group.initial.rebalance.delay.ms`. */
+  readonly groupInitialRebalanceDelayMs: number;
+  readonly offsetsCommitTimeoutMs?: number;
+  /** Further coordinator settings (session timeout bounds, limits); Kafka's defaults otherwise. */
+  readonly coordinatorConfig?: Partial<Omit<GroupCoordinatorConfig, 'offsetsPartitionCount'>>;
+}
+
+interface OwnedPartition {
+  /** The replica this broker leads; a deleted and re-created topic has a new one. */
+  readonly partition: Partition;
+  readonly leaderEpoch: number;
+  /** Identifies the load in progress, so a superseded load stops. */
+  readonly loadId: number;
+}
+
+type ResponseOf<A extends GroupResponse['api']> = Extract<GroupResponse, { api: A }>;
+
+export class GroupCoordinatorDriver {
+  readonly offsetsTopicCreator: OffsetsTopicCreator;
+  private coordinator: GroupCoordinator;
+  private readonly waiting = new Map<RequestId, (response: GroupResponse) => void>();
+  private nextRequestId: RequestId = 1;
+  private readonly owned = new Map<number, OwnedPartition>();
+  private nextLoadId = 1;
+  /** Per offsets partition: the completion of its latest append (completions are chained in order). */
+  private readonly appendTails = new Map<number, Promise<void>>();
+  private timer: unknown;
+  private timerDeadlineMs: number | null = null;
+  private closed = false;
+
+  constructor(private readonly options: GroupCoordinatorDriverOptions) {
+    this.offsetsTopicCreator = new OffsetsTopicCreator(options.offsetsTopic);
+    this.coordinator = this.newCoordinator(options.offsetsTopic.numPartitions);
+    options.replicaManager.onImageApplied((image) => this.onImageApplied(image));
+    this.onImageApplied(options.replicaManager.image);
+  }
+
+  /** The offsets partitions this broker coordinates now (loading or loaded). */
+  ownedPartitions(): number[] {
+    return [...this.owned.keys()].sort((a, b) => a - b);
+  }
+
+  isLoading(partitionIndex: number): boolean {
+    return this.coordinator.isLoading(partitionIndex);
+  }
+
+  /**
+   * Hands one decoded request to the coordinator and resolves with its response, whenever the
+   * coordinator answers it. `api` names the response expected (checked: a mismatch is a bug).
+   */
+  request<A extends GroupResponse['api']>(
+    api: A,
+    invoke: (coordinator: GroupCoordinator, requestId: RequestId, nowMs: number) => GroupEffect[],
+  ): Promise<ResponseOf<A>> {
+    const requestId = this.nextRequestId++;
+    const answered = new Promise<GroupResponse>((resolve) => this.waiting.set(requestId, resolve));
+    let effects: GroupEffect[];
+    try {
+      effects = invoke(this.coordinator, requestId, this.options.clock.nowMs());
+    } catch (error) {
+      this.waiting.delete(requestId);
+      throw error;
+    }
+    this.apply(effects);
+    return answered.then((response) => {
+      if (response.api !== api)
+        throw new Error(`request ${requestId} expected a ${api} response, got ${response.api}`);
+      return response as ResponseOf<A>;
+    });
+  }
+
+  /** Stops coordinating: every partition is unloaded (held requests answered NOT_COORDINATOR). */
+  close(): void {
+    if (this.closed) return;
+    for (const partitionIndex of [...this.owned.keys()]) this.unload(partitionIndex, 'broker stopping');
+    this.closed = true;
+    this.cancelTimer();
+  }
+
+  // ---------------------------------------------------------------- effects and time
+
+  private apply(effects: readonly GroupEffect[]): void {
+    for (const effect of effects) {
+      if (effect.kind === 'respond') {
+        const resolve = this.waiting.get(effect.requestId);
+        if (resolve === undefined) throw new Error(`response for unknown request ${effect.requestId}`);
+        this.waiting.delete(effect.requestId);
+        resolve(effect.response);
+      } else {
+        this.startAppend(this.coordinator, effect.partitionIndex, effect.token, effect.records);
+      }
+    }
+    this.armTimer();
+  }
+
+  private armTimer(): void {
+    const deadlineMs = this.closed ? null : this.coordinator.nextDeadlineMs();
+    if (deadlineMs === this.timerDeadlineMs && (deadlineMs === null || this.timer !== undefined)) return;
+    this.cancelTimer();
+    if (deadlineMs === null) return;
+    const delayMs = Math.min(
+      coordinatorTimerDelayMsMax,
+      Math.max(0, deadlineMs - this.options.clock.nowMs()),
+    );
+    this.timerDeadlineMs = deadlineMs;
+    this.timer = this.options.timers.setTimeout(() => {
+      this.timer = undefined;
+      this.timerDeadlineMs = null;
+      if (this.closed) return;
+      this.apply(this.coordinator.tick(this.options.clock.nowMs()));
+    }, delayMs);
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) this.options.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDeadlineMs = null;
+  }
+
+  /**
+   * Appends `records` as one batch now (so the log order is the effect order) and hands the outcome
+   * back after every earlier append of the partition was handed back.
+   */
+  private startAppend(
+    coordinator: GroupCoordinator,
+    partitionIndex: number,
+    token: AppendToken,
+    records: readonly OffsetsRecord[],
+  ): void {
+    const nowMs = this.options.clock.nowMs();
+    let outcome: Promise<number>;
+    try {
+      const batch = encodeRecordBatch({
+        records: records.map(([key, value]) => ({ key, value, timestamp: nowMs })),
+      });
+      outcome = this.options.replicaManager
+        .appendRecords(
+          [{ topic: offsetsTopicName, partition: partitionIndex, records: batch }],
+          -1,
+          this.options.offsetsCommitTimeoutMs ?? offsetsCommitTimeoutMsDefault,
+        )
+        .then(([result]) => result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR)
+        .catch((error: unknown) => {
+          this.options.logger.error({ err: error, partitionIndex }, 'offsets append failed');
+          return ErrorCode.UNKNOWN_SERVER_ERROR;
+        });
+    } catch (error) {
+      if (!(error instanceof KafkaError)) throw error;
+      outcome = Promise.resolve(error.code);
+    }
+    const previous = this.appendTails.get(partitionIndex) ?? Promise.resolve();
+    const tail = previous
+      .then(() => outcome)
+      .then((errorCode) => {
+        // A coordinator replaced since (the topic changed its partition count) forgot this append.
+        if (this.coordinator !== coordinator) return;
+        this.apply(coordinator.onAppendComplete(token, errorCode, this.options.clock.nowMs()));
+      });
+    this.appendTails.set(partitionIndex, tail);
+    void tail.then(() => {
+      if (this.appendTails.get(partitionIndex) === tail) this.appendTails.delete(partitionIndex);
+    });
+  }
+
+  // ---------------------------------------------------------------- ownership
+
+  private newCoordinator(offsetsPartitionCount: number): GroupCoordinator {
+    return new GroupCoordinator(
+      {
+        ...this.options.coordinatorConfig,
+        offsetsPartitionCount,
+        initialRebalanceDelayMs: this.options.groupInitialRebalanceDelayMs,
+      },
+      this.options.random,
+    );
+  }
+
+  private onImageApplied(image: MetadataImage): void {
+    if (this.closed) return;
+    const topic = image.topic(offsetsTopicName);
+    if (topic !== undefined && topic.partitions.length !== this.coordinator.config.offsetsPartitionCount) {
+      // Which partition coordinates a group depends on the count: Kafka uses the topic's real one
+      // (created by another setting, or by hand), and so does every client's FindCoordinator here.
+      for (const partitionIndex of [...this.owned.keys()])
+        this.unload(partitionIndex, 'partition count changed');
+      this.coordinator = this.newCoordinator(topic.partitions.length);
+    }
+    const leading = new Map<number, Partition>();
+    topic?.partitions.forEach((state, index) => {
+      const local = this.options.replicaManager.partition(offsetsTopicName, index);
+      if (state.leader === this.options.brokerId && local !== undefined && local.role === 'leader') {
+        leading.set(index, local);
+      }
+    });
+    for (const [partitionIndex, owned] of [...this.owned]) {
+      const local = leading.get(partitionIndex);
+      if (local !== owned.partition || local.leaderEpoch !== owned.leaderEpoch) {
+        this.unload(partitionIndex, local === undefined ? 'leadership lost' : 'new leader epoch');
+      }
+    }
+    for (const [partitionIndex, local] of leading) {
+      if (!this.owned.has(partitionIndex)) this.startLoad(partitionIndex, local);
+    }
+  }
+
+  private unload(partitionIndex: number, why: string): void {
+    this.owned.delete(partitionIndex);
+    this.apply(this.coordinator.unloadPartition(partitionIndex));
+    this.options.logger.info({ partitionIndex, why }, 'offsets partition unloaded');
+  }
+
+  private startLoad(partitionIndex: number, partition: Partition): void {
+    const loadId = this.nextLoadId++;
+    this.owned.set(partitionIndex, { partition, leaderEpoch: partition.leaderEpoch, loadId });
+    const coordinator = this.coordinator;
+    coordinator.beginLoad(partitionIndex);
+    const current = (): boolean =>
+      !this.closed && this.coordinator === coordinator && this.owned.get(partitionIndex)?.loadId === loadId;
+    const startMs = this.options.clock.nowMs();
+    void this.readPartition(coordinator, partitionIndex, partition, current).then(
+      (loaded) => {
+        if (!loaded || !current()) return;
+        const nowMs = this.options.clock.nowMs();
+        const summary = coordinator.completeLoad(partitionIndex, nowMs);
+        this.options.logger.info({ ...summary, loadMs: nowMs - startMs }, 'offsets partition loaded');
+        this.armTimer();
+      },
+      (error: unknown) => {
+        if (!current()) return;
+        // A log that cannot be read (or holds a record the codecs refuse) leaves the partition
+        // unserved rather than served with groups or offsets missing.
+        this.options.logger.error({ err: error, partitionIndex }, 'offsets partition load failed');
+        this.unload(partitionIndex, 'load failed');
+      },
+    );
+  }
+
+  /**
+   * Feeds the coordinator every record of the partition from its log start to its log end as of
+   * now. As Kafka's loader does, it reads to the log end, not the high watermark: this broker is the
+   * leader, so its log is the one followers converge to, and records above the high watermark are
+   * those about to be committed. Returns false when the load was superseded.
+   */
+  private async readPartition(
+    coordinator: GroupCoordinator,
+    partitionIndex: number,
+    partition: Partition,
+    current: () => boolean,
+  ): Promise<boolean> {
+    const log = partition.log;
+    const endOffset = log.logEndOffset;
+    let offset = log.logStartOffset;
+    while (offset < endOffset) {
+      const read = await log.read(offset, offsetsLoadChunkBytes, { maxOffsetExclusive: endOffset });
+      if (!current()) return false;
+      if (read.errorCode !== ErrorCode.NONE) {
+        // Retention or the cleaner moved the log start past `offset`: what was there is gone.
+        if (read.logStartOffset > offset) {
+          offset = read.logStartOffset;
+          continue;
+        }
+        throw new Error(`offsets partition ${partitionIndex} shrank below ${offset} while loading`);
+      }
+      if (read.records.length === 0) break;
+      const records: OffsetsRecord[] = [];
+      for (const batch of iterateBatches(read.records)) {
+        offset = batch.header.lastOffset + 1;
+        if (batch.header.isControl) continue;
+        for (const record of batch.records) {
+          if (record.key !== null) records.push([record.key, record.value]);
+        }
+      }
+      coordinator.loadRecords(partitionIndex, records);
+    }
+    return true;
+  }
+}
