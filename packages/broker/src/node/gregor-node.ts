@@ -7,6 +7,7 @@
 // controller has unfenced it (as Kafka's BrokerServer does), so clients never see a broker that
 // does not yet know the cluster.
 
+import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import type { MetadataImage } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
@@ -15,7 +16,9 @@ import { LogManager, systemClock } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
 import type { BrokerConfig } from '../config/broker-config.js';
-import { DelayedOperations } from '../delayed/delayed-operations.js';
+import { DelayedOperations, systemTimerScheduler } from '../delayed/delayed-operations.js';
+import { groupApiHandlers } from '../groups/group-api-handlers.js';
+import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalServerOptions } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
@@ -84,6 +87,7 @@ export class GregorNode {
   private controllerClient: ControllerClient | undefined;
   private logManager: LogManager | undefined;
   private replicaManager: ReplicaManager | undefined;
+  private groupCoordinator: GroupCoordinatorDriver | undefined;
   private fetcherManager: ReplicaFetcherManager | undefined;
   private isrTimer: NodeJS.Timeout | undefined;
   private delayedOperations: DelayedOperations | undefined;
@@ -146,6 +150,20 @@ export class GregorNode {
       onFollowersChanged: () => this.fetcherManager?.reconcile(),
     });
     this.replicaManager = replicaManager;
+    // Created before any image is applied: it follows the offsets partitions this broker leads.
+    this.groupCoordinator = new GroupCoordinatorDriver({
+      brokerId: settings.nodeId,
+      replicaManager,
+      clock: systemClock,
+      timers: systemTimerScheduler,
+      random: { nextInt: (maxExclusive: number) => randomInt(maxExclusive) },
+      logger: this.logger.child({ component: 'group-coordinator' }),
+      offsetsTopic: {
+        numPartitions: settings.offsetsTopicNumPartitions,
+        replicationFactor: settings.offsetsTopicReplicationFactor,
+      },
+      groupInitialRebalanceDelayMs: settings.groupInitialRebalanceDelayMs,
+    });
     // Followers fetch from their leaders over the CONTROLLER listener: every node is a voter, so a
     // leader's replication address is its address in controller.quorum.voters.
     registerReplicaFetchService(server, settings.clusterId, () => this.replicaManager, this.logger);
@@ -262,7 +280,7 @@ export class GregorNode {
 
     const context = this.brokerContext();
     this.socketServer = new SocketServer(
-      createRequestRouter(context),
+      createRequestRouter(context, groupApiHandlers(this.groupCoordinator)),
       settings.socketRequestMaxBytes,
       this.logger,
     );
@@ -353,6 +371,7 @@ export class GregorNode {
     }
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
+    this.groupCoordinator?.close();
     await this.socketServer?.close();
     await this.fetcherManager?.close();
     this.delayedOperations?.expireAll();
