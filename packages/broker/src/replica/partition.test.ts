@@ -139,3 +139,74 @@ describe('Partition roles', () => {
     expect(partition.checkCurrentLeaderEpoch(5)).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
   });
 });
+
+describe('Partition ISR decisions', () => {
+  const lagMs = 1_000;
+
+  it('a follower is caught up at a fetch reaching the leader log end, or the log end of its previous fetch', async () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
+    partition.makeLeader(state(1, 0, [1, 2, 3]), 0);
+    await append(5);
+    partition.onLeaderAppend();
+    partition.recordFollowerFetch(2, 5, 100);
+    partition.recordFollowerFetch(3, 5, 100);
+    // Records keep arriving; follower 2 keeps fetching up to where the leader was at its last fetch.
+    await append(5);
+    partition.recordFollowerFetch(2, 5, 600); // behind the leader's 10, but reached 5 (the LEO at t=100)
+    await append(5);
+    partition.recordFollowerFetch(2, 10, 1_100); // reached 10, the LEO at t=600: caught up at t=600
+    expect(partition.maybeShrinkIsr(1_500, lagMs)).toEqual([1, 2]);
+    expect(partition.maybeShrinkIsr(1_100, lagMs)).toBeUndefined();
+  });
+
+  it('shrinks a silent follower out after the lag time; the HW waits for it until the change commits', async () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
+    partition.makeLeader(state(1, 0, [1, 2, 3]), 0);
+    await append(4);
+    partition.recordFollowerFetch(2, 4, 10);
+    expect(partition.highWatermark).toBe(0);
+    expect(partition.maybeShrinkIsr(500, lagMs)).toBeUndefined();
+    const shrunk = partition.maybeShrinkIsr(1_001, lagMs);
+    expect(shrunk).toEqual([1, 2]);
+    partition.beginIsrChange(shrunk!);
+    // In flight: no second proposal, and the HW still counts follower 3.
+    expect(partition.maybeShrinkIsr(2_000, lagMs)).toBeUndefined();
+    expect(partition.onLeaderAppend()).toBe(false);
+    expect(partition.highWatermark).toBe(0);
+    // The image brings the committed ISR: now the HW moves without follower 3.
+    expect(partition.makeLeader(state(1, 0, [1, 2], [1, 2, 3], 1), 2_000)).toBe(true);
+    expect(partition.highWatermark).toBe(4);
+    expect(partition.pendingIsrChange).toBeUndefined();
+  });
+
+  it('expands the ISR once a follower reaches the HW; the joining follower counts at once', async () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2]));
+    partition.makeLeader(state(1, 0, [1, 2]), 0);
+    await append(6);
+    partition.recordFollowerFetch(2, 6, 10);
+    expect(partition.highWatermark).toBe(6);
+    partition.recordFollowerFetch(3, 3, 10);
+    expect(partition.maybeExpandIsr(3)).toBeUndefined();
+    partition.recordFollowerFetch(3, 6, 20);
+    const expanded = partition.maybeExpandIsr(3);
+    expect(expanded).toEqual([1, 2, 3]);
+    const pending = partition.beginIsrChange(expanded!);
+    await append(2);
+    partition.recordFollowerFetch(2, 8, 30);
+    // Maximal ISR: follower 3 (at 6) holds the HW back while its addition is in flight.
+    expect(partition.highWatermark).toBe(6);
+    // Refused: the committed ISR stands again and the HW moves on.
+    expect(partition.isrChangeFailed(pending)).toBe(true);
+    expect(partition.highWatermark).toBe(8);
+    expect(partition.isrChangeFailed(pending)).toBe(false);
+  });
+
+  it('starts a new leader epoch in its cache at the log end and starts from a checkpointed HW', async () => {
+    await append(3, 0);
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 2, [1, 2]), { initialHighWatermark: 99 });
+    expect(partition.highWatermark).toBe(3);
+    partition.makeLeader(state(1, 2, [1, 2]), 0);
+    expect(partition.epochCache.entries).toEqual([{ epoch: 2, startOffset: 3 }]);
+    expect(partition.epochCache.endOffsetFor(2, partition.logEndOffset)).toEqual({ epoch: 2, endOffset: 3 });
+  });
+});

@@ -242,39 +242,114 @@ describe('replication on three processes', () => {
     );
   });
 
-  it('refuses acks=all with NOT_ENOUGH_REPLICAS when two of three are down, and loses nothing', async () => {
+  it('refuses acks=all below min.insync.replicas (NOT_ENOUGH_REPLICAS) and loses nothing when two of three die', async () => {
+    // min.insync.replicas=3 with one follower gone: the ISR shrinks to two through the controller,
+    // and the leader refuses before appending.
+    const strict = 'min-isr-3';
+    await waitFor(`topic ${strict}`, async () => {
+      const code = await client.createTopic(1, strict, 1, 3, { 'min.insync.replicas': '3' }).catch(() => {
+        client.drop(1);
+        return undefined;
+      });
+      return code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
+    });
+    const strictLeader = (await waitForIsr(strict, 3)).leaderId;
+    expect((await client.produce(strictLeader, strict, 0, ['x'], -1)).errorCode).toBe(ErrorCode.NONE);
+    const victim = cluster.nodes.map((node) => node.id).find((id) => id !== strictLeader)!;
+    await cluster.kill(victim);
+    client.drop(victim);
+    const shrunk = await waitForIsr(strict, 2);
+    const refused = await client.produce(shrunk.leaderId, strict, 0, ['refused'], -1);
+    expect(refused.errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+    cluster.restart(victim);
+    await waitForIsr(strict, 3);
+
+    // Two of three down: the metadata quorum lives on the same three nodes, so it lost its
+    // majority and the ISR cannot shrink; the HW cannot move without a second replica, so acks=all
+    // times out instead of succeeding. Nothing acknowledged before is lost once they return.
     const topic = 'min-isr';
     await createReplicatedTopic(topic);
     const { leaderId } = await waitForIsr(topic, 3);
     const first = await client.produce(leaderId, topic, 0, ['a', 'b', 'c'], -1);
     expect(first.errorCode).toBe(ErrorCode.NONE);
-
     const others = cluster.nodes.map((node) => node.id).filter((id) => id !== leaderId);
     for (const id of others) {
       await cluster.kill(id);
       client.drop(id);
     }
-    // The leader stays (it is alive and in the ISR); the ISR shrinks to it alone once the controller
-    // fences the two dead brokers... unless the quorum lost its majority, in which case the ISR
-    // cannot change and the high watermark cannot move: either way no acks=all write succeeds.
-    const refused = await waitFor('acks=all refused', async () => {
-      const outcome = await client.produce(leaderId, topic, 0, ['refused'], -1, 2_000).catch(() => undefined);
-      if (outcome === undefined) return undefined;
-      return outcome.errorCode !== ErrorCode.NONE ? outcome.errorCode : undefined;
-    });
-    expect([
-      ErrorCode.NOT_ENOUGH_REPLICAS,
-      ErrorCode.REQUEST_TIMED_OUT,
-      ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-    ]).toContain(refused);
-
+    const unprotected = await client
+      .produce(leaderId, topic, 0, ['unprotected'], -1, 2_000)
+      .catch(() => undefined);
+    expect(unprotected?.errorCode).not.toBe(ErrorCode.NONE);
     for (const id of others) cluster.restart(id);
     const { leaderId: nextLeader } = await waitForIsr(topic, 3);
-    const after = await client.produce(nextLeader, topic, 0, ['d'], -1);
+    const after = await waitFor('an acks=all write after the return', async () => {
+      const outcome = await client.produce(nextLeader, topic, 0, ['d'], -1);
+      return outcome.errorCode === ErrorCode.NONE ? outcome : undefined;
+    });
     expect(after.errorCode).toBe(ErrorCode.NONE);
-    const read = await client.readAll(nextLeader, topic, 0);
-    const values = read.records.map((record) => record.value);
+    const values = (await client.readAll(nextLeader, topic, 0)).records.map((record) => record.value);
     expect(values.slice(0, 3)).toEqual(['a', 'b', 'c']);
     expect(values[values.length - 1]).toBe('d');
+  });
+});
+
+describe('a follower cut off from its leader (SIGSTOP)', () => {
+  let cluster: ProcessCluster;
+  let client: RawClusterClient;
+
+  beforeAll(async () => {
+    // The broker session outlives the test's pause, so the follower leaves the ISR by the leader's
+    // lag rule (replica.lag.time.max.ms), not because the controller fenced it.
+    cluster = await ProcessCluster.start({
+      nodeCount: 3,
+      properties: { 'replica.lag.time.max.ms': '1500', 'broker.session.timeout.ms': '60000' },
+    });
+    client = new RawClusterClient(cluster);
+    describeCluster = () => cluster.tail(40);
+  });
+  afterAll(async () => {
+    for (const node of cluster?.nodes ?? []) node.process?.kill('SIGCONT');
+    client?.close();
+    await cluster?.close();
+  });
+
+  it('leaves the ISR after replica.lag.time.max.ms and rejoins once it caught up', async () => {
+    const topic = 'cut-off';
+    await waitFor(`topic ${topic}`, async () => {
+      const code = await client.createTopic(1, topic, 1, 3, { 'min.insync.replicas': '2' }).catch(() => {
+        client.drop(1);
+        return undefined;
+      });
+      return code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
+    });
+    const view = await waitFor('ISR of 3', async () => {
+      const seen = await client.partition(topic, 0);
+      return seen !== undefined && seen.isr.length === 3 && seen.leaderId >= 0 ? seen : undefined;
+    });
+    const controllerId = (await cluster.describe(view.leaderId)).controllerId;
+    // Neither the partition leader nor the metadata quorum leader: the others keep working.
+    const follower = view.replicas.find((id) => id !== view.leaderId && id !== controllerId)!;
+    cluster.node(follower).process!.kill('SIGSTOP');
+    try {
+      const shrunk = await waitFor('the follower out of the ISR', async () => {
+        const outcome = await client.produce(view.leaderId, topic, 0, ['while-cut-off'], -1, 2_000);
+        expect([ErrorCode.NONE, ErrorCode.REQUEST_TIMED_OUT]).toContain(outcome.errorCode);
+        const seen = await client.partition(topic, 0, [view.leaderId]);
+        return seen !== undefined && !seen.isr.includes(follower) ? seen : undefined;
+      });
+      expect(shrunk.isr.length).toBe(2);
+      // With the ISR at two, acks=all works again without the cut-off follower.
+      expect((await client.produce(view.leaderId, topic, 0, ['after-shrink'], -1)).errorCode).toBe(
+        ErrorCode.NONE,
+      );
+    } finally {
+      cluster.node(follower).process?.kill('SIGCONT');
+    }
+    const rejoined = await waitFor('the follower back in the ISR', async () => {
+      const seen = await client.partition(topic, 0, [view.leaderId]);
+      return seen?.isr.includes(follower) ? seen : undefined;
+    });
+    expect(rejoined.isr.length).toBe(3);
   });
 });
