@@ -390,7 +390,7 @@ describe('topics', () => {
         { name, numPartitions, replicationFactor: 1, configs },
         { validateOnly: false },
       );
-    for (const name of ['', '.', '..', 'a b', 'x'.repeat(250), 'ümlaut']) {
+    for (const name of ['', '.', '..', 'a b', 'x'.repeat(250), 'ümlaut', '__cluster_metadata']) {
       expect(h.fail(create(name)).errorCode).toBe(E.INVALID_TOPIC_EXCEPTION);
     }
     h.ok(create('x'.repeat(249)));

@@ -5,6 +5,9 @@ export const topicNameLengthMax = 249;
 
 const legalTopicName = /^[a-zA-Z0-9._-]+$/;
 
+/** KRaft's metadata log topic: its directory `__cluster_metadata-0` holds the Raft store on every node. */
+export const metadataTopicName = '__cluster_metadata';
+
 /** Why `name` is not a legal topic name, or null if it is. */
 export function topicNameProblem(name: string): string | null {
   if (name.length === 0) return 'topic name is empty';
@@ -15,6 +18,7 @@ export function topicNameProblem(name: string): string | null {
   if (!legalTopicName.test(name)) {
     return `topic name "${name}" has characters outside [a-zA-Z0-9._-]`;
   }
+  if (name === metadataTopicName) return `topic name "${name}" is reserved for the metadata log`;
   return null;
 }
 
