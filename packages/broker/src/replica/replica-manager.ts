@@ -218,7 +218,7 @@ export interface ListOffsetResult {
   /** -1 when no offset is found or on error. */
   readonly offset: number;
   readonly timestamp: number;
-  /** -1 (unknown) until issue 5's leader-epoch cache can name the epoch of an offset. */
+  /** The leader epoch that wrote `offset` (its leader-epoch cache), -1 when unknown or on error. */
   readonly leaderEpoch: number;
 }
 
@@ -1039,18 +1039,24 @@ export class ReplicaManager {
         results.push(failed(epochError));
         continue;
       }
-      const found = (offset: number, timestamp: number): ListOffsetResult => ({
+      // The epoch that wrote the offset (v4+), from the leader-epoch cache; "latest" answers the
+      // current epoch, as Kafka does.
+      const found = (
+        offset: number,
+        timestamp: number,
+        leaderEpoch = offset < 0 ? -1 : partition.epochCache.epochForOffset(offset),
+      ): ListOffsetResult => ({
         topic: request.topic,
         partition: request.partition,
         errorCode: ErrorCode.NONE,
         offset,
         timestamp,
-        leaderEpoch: -1,
+        leaderEpoch,
       });
       if (request.timestamp === -2) {
         results.push(found(partition.log.earliestOffset(), -1));
       } else if (request.timestamp === -1) {
-        results.push(found(partition.highWatermark, -1));
+        results.push(found(partition.highWatermark, -1, partition.epochCache.latestEpoch));
       } else if (request.timestamp < 0) {
         // -3 (max timestamp) arrived with ListOffsets v7, beyond the versions Gregor speaks.
         results.push(failed(ErrorCode.INVALID_REQUEST));
