@@ -69,10 +69,8 @@ export function kafkaMetadataTree(
 ): MetadataNode {
   const root = new TreeBuilder('');
   root.at(['cluster', 'id']).data = metadata.clusterId ?? '';
-  root.at(['controller']).data = JSON.stringify({
-    controllerId: metadata.controllerId >= 0 ? metadata.controllerId : null,
-    controllerEpoch: null,
-  });
+  // The Kafka protocol names the controller but not its epoch.
+  root.at(['controller']).data = String(metadata.controllerId >= 0 ? metadata.controllerId : -1);
   root.at(['brokers', 'ids']);
   for (const broker of metadata.brokers) {
     root.at(['brokers', 'ids', String(broker.nodeId)]).data = JSON.stringify({

@@ -16,12 +16,18 @@ function cluster() {
 describe('metadata tree', () => {
   it('lays the image out as ZooKeeper-era paths', () => {
     const { h, root, topicId } = cluster();
-    expect(ls(root, '/')).toEqual(['brokers', 'cluster', 'configs', 'controller', 'producerIds', 'topicIds']);
+    expect(ls(root, '/')).toEqual([
+      'brokers',
+      'cluster',
+      'configs',
+      'controller',
+      'controller_epoch',
+      'producerIds',
+      'topicIds',
+    ]);
     expect(cat(root, '/cluster/id')).toBe('cluster-x');
-    expect(JSON.parse(cat(root, '/controller') as string)).toEqual({
-      controllerId: 3000,
-      controllerEpoch: 1,
-    });
+    expect(cat(root, '/controller')).toBe('3000');
+    expect(cat(root, '/controller_epoch')).toBe('1');
     expect(ls(root, '/brokers/ids')).toEqual(['1', '2', '3', '10']);
     expect(JSON.parse(cat(root, '/brokers/ids/3') as string)).toMatchObject({
       brokerId: 3,

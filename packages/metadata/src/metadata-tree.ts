@@ -2,7 +2,8 @@
 // operator knows, each node with optional data (JSON, or plain text for /cluster/id) and children.
 //
 //   /cluster/id                                     the cluster id
-//   /controller                                     {"controllerId","controllerEpoch"}
+//   /controller                                     the active controller id (-1: none)
+//   /controller_epoch                               its activation epoch (-1: unknown)
 //   /brokers/ids/<id>                               registration, fenced state and epoch
 //   /brokers/topics/<topic>                         {"topicId","partitionCount","configs"}
 //   /brokers/topics/<topic>/partitions/<n>/state    {"leader","leaderEpoch","isr","replicas","partitionEpoch"}
@@ -74,10 +75,10 @@ function json(value: unknown): string {
 export function metadataTree(image: MetadataImage, context: MetadataTreeContext): MetadataNode {
   const root = new NodeBuilder('');
   root.at(['cluster', 'id']).data = context.clusterId;
-  root.at(['controller']).data = json({
-    controllerId: context.controllerId,
-    controllerEpoch: image.controller?.controllerEpoch ?? null,
-  });
+  // As in ZooKeeper: /controller holds the active controller's id (-1: none known), and
+  // /controller_epoch the epoch it was activated in, so `cat /controller` is script-friendly.
+  root.at(['controller']).data = String(context.controllerId ?? -1);
+  root.at(['controller_epoch']).data = String(image.controller?.controllerEpoch ?? -1);
   root.at(['brokers', 'ids']);
   for (const broker of image.brokers.values()) {
     root.at(['brokers', 'ids', String(broker.brokerId)]).data = json(broker);

@@ -64,7 +64,8 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Pr
 async function controllerSeenBy(args: string[]): Promise<number | null | undefined> {
   const run = await shell(...args, 'cat', '/controller');
   if (run.code !== 0) return undefined;
-  return (JSON.parse(run.stdout) as { controllerId: number | null }).controllerId;
+  const controllerId = Number(run.stdout.trim());
+  return controllerId >= 0 ? controllerId : null;
 }
 
 async function topicsSeenBy(args: string[]): Promise<string[] | undefined> {
