@@ -3,6 +3,7 @@
 
 import { runBroker } from './broker-start.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
+import { runGroups } from './groups.js';
 import { runMetadataShell } from './metadata-shell.js';
 
 export interface CliCommand {
@@ -15,6 +16,10 @@ export const usageExitCode = 2;
 export const commands: Readonly<Record<string, CliCommand>> = {
   broker: { summary: 'run a broker: gregor broker start --config server.properties', run: runBroker },
   'dump-log': { summary: 'print the batches of a .log segment or the entries of an index', run: runDumpLog },
+  groups: {
+    summary: 'list and describe consumer groups (members, lag), reset their offsets',
+    run: runGroups,
+  },
   'metadata-shell': {
     summary: 'browse the cluster metadata as znode-like paths (ls, cat, tree), online or offline',
     run: (args, out, err) => runMetadataShell(args, out, err),

@@ -1,0 +1,141 @@
+// Command-line arguments of `gregor groups`, kafka-consumer-groups.sh's everyday subset:
+//   gregor groups --bootstrap-server host:port[,...] list
+//   gregor groups --bootstrap-server host:port[,...] describe <group>
+//   gregor groups --bootstrap-server host:port[,...] reset-offsets --group G --topic T
+//                 (--to-earliest | --to-latest | --to-offset N) [--execute]
+
+import { type Address, parseAddress } from './metadata-shell-args.js';
+
+export type ResetTarget =
+  | { readonly kind: 'earliest' }
+  | { readonly kind: 'latest' }
+  | { readonly kind: 'offset'; readonly offset: bigint };
+
+export type GroupsCommand =
+  | { readonly kind: 'list' }
+  | { readonly kind: 'describe'; readonly groupId: string }
+  | {
+      readonly kind: 'reset-offsets';
+      readonly groupId: string;
+      readonly topic: string;
+      readonly target: ResetTarget;
+      /** Without --execute the new offsets are only printed (a dry run, as Kafka's tool does). */
+      readonly execute: boolean;
+    };
+
+export interface GroupsOptions {
+  readonly bootstrap: readonly Address[];
+  readonly timeoutMs: number;
+  readonly command: GroupsCommand;
+}
+
+export type ParsedGroupsArgs =
+  | { readonly kind: 'options'; readonly options: GroupsOptions }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'usage-error'; readonly message: string };
+
+export const groupsDefaultTimeoutMs = 10_000;
+/** Longest accepted --timeout-ms: a larger value is a typo, not a wish. */
+export const groupsTimeoutMsMax = 600_000;
+
+export const groupsUsage = `Usage: gregor groups --bootstrap-server host:port[,host:port...] [--timeout-ms N] <command>
+
+Consumer groups, like kafka-consumer-groups.sh:
+  list                       every group of the cluster, one per line
+  describe <group>           members and, per partition, the committed offset, the log end
+                             offset, the lag, and the member that holds it
+  reset-offsets --group G --topic T (--to-earliest | --to-latest | --to-offset N) [--execute]
+                             new committed offsets for every partition of T; only for a group
+                             without members. Prints the plan; commits it with --execute.
+
+Exit codes: 0 ok, 1 failure (unknown group, active group, cluster unreachable), 2 usage error.
+`;
+
+export function parseGroupsArgs(args: readonly string[]): ParsedGroupsArgs {
+  const usageError = (message: string): ParsedGroupsArgs => ({ kind: 'usage-error', message });
+  const flags = new Map<string, string>();
+  const switches = new Set<string>();
+  const positional: string[] = [];
+  const valueFlags = new Set(['--bootstrap-server', '--timeout-ms', '--group', '--topic', '--to-offset']);
+  const switchFlags = new Set(['--to-earliest', '--to-latest', '--execute', '--dry-run']);
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    if (arg === '--help' || arg === '-h') return { kind: 'help' };
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const equals = arg.indexOf('=');
+    const flag = equals < 0 ? arg : arg.slice(0, equals);
+    if (switchFlags.has(flag)) {
+      switches.add(flag);
+      continue;
+    }
+    if (!valueFlags.has(flag)) return usageError(`unknown option '${flag}'`);
+    const value = equals >= 0 ? arg.slice(equals + 1) : args[++index];
+    if (value === undefined || value === '') return usageError(`${flag} needs a value`);
+    flags.set(flag, value);
+  }
+  const bootstrapText = flags.get('--bootstrap-server');
+  if (bootstrapText === undefined) return usageError('--bootstrap-server is required');
+  const bootstrap = bootstrapText.split(',').map(parseAddress);
+  if (!bootstrap.every((address) => address !== null)) {
+    return usageError(`--bootstrap-server: expected host:port[,host:port...], got '${bootstrapText}'`);
+  }
+  let timeoutMs = groupsDefaultTimeoutMs;
+  const timeoutText = flags.get('--timeout-ms');
+  if (timeoutText !== undefined) {
+    timeoutMs = Number(timeoutText);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > groupsTimeoutMsMax) {
+      return usageError(
+        `--timeout-ms must be an integer in [1, ${groupsTimeoutMsMax}], got '${timeoutText}'`,
+      );
+    }
+  }
+  const [name, ...rest] = positional;
+  const options = (command: GroupsCommand): ParsedGroupsArgs => ({
+    kind: 'options',
+    options: { bootstrap: bootstrap as Address[], timeoutMs, command },
+  });
+  switch (name) {
+    case 'list':
+      if (rest.length > 0) return usageError(`list takes no arguments, got '${rest.join(' ')}'`);
+      return options({ kind: 'list' });
+    case 'describe': {
+      const groupId = rest[0] ?? flags.get('--group');
+      if (groupId === undefined || rest.length > 1) return usageError('describe needs exactly one group');
+      return options({ kind: 'describe', groupId });
+    }
+    case 'reset-offsets': {
+      const groupId = flags.get('--group');
+      const topic = flags.get('--topic');
+      if (groupId === undefined || topic === undefined)
+        return usageError('reset-offsets needs --group and --topic');
+      if (rest.length > 0) return usageError(`unexpected '${rest.join(' ')}'`);
+      const targets: ResetTarget[] = [];
+      if (switches.has('--to-earliest')) targets.push({ kind: 'earliest' });
+      if (switches.has('--to-latest')) targets.push({ kind: 'latest' });
+      const offsetText = flags.get('--to-offset');
+      if (offsetText !== undefined) {
+        if (!/^\d+$/.test(offsetText))
+          return usageError(`--to-offset must be a non-negative integer, got '${offsetText}'`);
+        targets.push({ kind: 'offset', offset: BigInt(offsetText) });
+      }
+      if (targets.length !== 1)
+        return usageError('give exactly one of --to-earliest, --to-latest, --to-offset N');
+      if (switches.has('--execute') && switches.has('--dry-run'))
+        return usageError('--execute and --dry-run exclude each other');
+      return options({
+        kind: 'reset-offsets',
+        groupId,
+        topic,
+        target: targets[0]!,
+        execute: switches.has('--execute'),
+      });
+    }
+    case undefined:
+      return usageError('a command is required: list, describe or reset-offsets');
+    default:
+      return usageError(`unknown command '${name}'`);
+  }
+}

@@ -1,0 +1,330 @@
+// What `gregor groups` asks of a cluster, over the Kafka protocol only (as kafka-consumer-groups.sh
+// does): Metadata for brokers and partition leaders, ListGroups on every broker, FindCoordinator
+// then DescribeGroups / OffsetFetch / OffsetCommit at the group's coordinator, ListOffsets at each
+// partition's leader. Retriable coordinator errors (loading, moving) are retried a bounded number
+// of times.
+
+import { ApiKey, KafkaConnection } from '@gregor/client';
+import { ErrorCode, errorName } from '@gregor/protocol';
+import type { Address } from './metadata-shell-args.js';
+
+/** Attempts for a request answered with a retriable coordinator error. */
+export const coordinatorAttemptsMax = 20;
+/** Pause between those attempts. */
+export const coordinatorRetryBackoffMs = 250;
+
+const retriableCoordinatorErrors: ReadonlySet<number> = new Set([
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.NOT_COORDINATOR,
+]);
+
+export class GroupsCommandError extends Error {
+  override readonly name = 'GroupsCommandError';
+}
+
+export interface DescribedMember {
+  readonly memberId: string;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly assignment: Buffer;
+}
+
+export interface DescribedGroup {
+  readonly groupId: string;
+  /** Kafka's state names; 'Dead' for a group the coordinator does not know. */
+  readonly state: string;
+  readonly protocolType: string;
+  readonly protocol: string;
+  readonly members: readonly DescribedMember[];
+}
+
+export interface TopicPartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
+interface BrokerAddress {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export class GroupsCluster {
+  private readonly connections = new Map<number, KafkaConnection>();
+
+  private constructor(
+    private readonly bootstrap: KafkaConnection,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static async connect(addresses: readonly Address[], timeoutMs: number): Promise<GroupsCluster> {
+    const failures: string[] = [];
+    for (const address of addresses) {
+      try {
+        const connection = await KafkaConnection.open({
+          host: address.host,
+          port: address.port,
+          clientId: 'gregor-groups',
+          connectTimeoutMs: timeoutMs,
+        });
+        return new GroupsCluster(connection, timeoutMs);
+      } catch (error) {
+        failures.push(`${address.host}:${address.port}: ${(error as Error).message}`);
+      }
+    }
+    throw new GroupsCommandError(`no bootstrap server reachable (${failures.join('; ')})`);
+  }
+
+  close(): void {
+    this.bootstrap.close();
+    for (const connection of this.connections.values()) connection.close();
+    this.connections.clear();
+  }
+
+  /** Live brokers and, for the topics asked (all when null), each partition's leader. */
+  async metadata(topics: readonly string[] | null): Promise<{
+    brokers: Map<number, BrokerAddress>;
+    topics: Map<string, { errorCode: number; leaders: Map<number, number> }>;
+  }> {
+    const response = await this.bootstrap.call(
+      ApiKey.Metadata,
+      1,
+      { topics: topics === null ? null : topics.map((name) => ({ name })) },
+      this.timeoutMs,
+    );
+    return {
+      brokers: new Map(response.brokers.map((broker) => [broker.nodeId, broker])),
+      topics: new Map(
+        response.topics.map((topic) => [
+          topic.name,
+          {
+            errorCode: topic.errorCode,
+            leaders: new Map(
+              topic.partitions.map((partition) => [partition.partitionIndex, partition.leaderId]),
+            ),
+          },
+        ]),
+      ),
+    };
+  }
+
+  private async connectionTo(broker: BrokerAddress): Promise<KafkaConnection> {
+    const open = this.connections.get(broker.nodeId);
+    if (open !== undefined) return open;
+    const connection = await KafkaConnection.open({
+      host: broker.host,
+      port: broker.port,
+      clientId: 'gregor-groups',
+      connectTimeoutMs: this.timeoutMs,
+    });
+    this.connections.set(broker.nodeId, connection);
+    return connection;
+  }
+
+  /** Every group of the cluster: ListGroups on each live broker (each lists the groups it coordinates). */
+  async listGroups(): Promise<{ groupId: string; state: string }[]> {
+    const { brokers } = await this.metadata([]);
+    const groups = new Map<string, string>();
+    for (const broker of brokers.values()) {
+      const connection = await this.connectionTo(broker);
+      for (let attempt = 1; ; attempt++) {
+        const response = await connection.call(ApiKey.ListGroups, 4, { statesFilter: [] }, this.timeoutMs);
+        for (const group of response.groups) groups.set(group.groupId, group.groupState);
+        if (response.errorCode === ErrorCode.NONE) break;
+        if (
+          response.errorCode !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ||
+          attempt >= coordinatorAttemptsMax
+        ) {
+          throw new GroupsCommandError(
+            `ListGroups on broker ${broker.nodeId}: ${errorName(response.errorCode)}`,
+          );
+        }
+        await pause();
+      }
+    }
+    return [...groups]
+      .map(([groupId, state]) => ({ groupId, state }))
+      .sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  /**
+   * Runs `operation` at the group's coordinator; when it reports a retriable coordinator error
+   * (returned by `errorOf`), finds the coordinator again and retries, a bounded number of times.
+   */
+  private async atCoordinator<T>(
+    groupId: string,
+    operation: (connection: KafkaConnection) => Promise<T>,
+    errorOf: (result: T) => number,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const found = await this.bootstrap.call(
+        ApiKey.FindCoordinator,
+        2,
+        { key: groupId, keyType: 0 },
+        this.timeoutMs,
+      );
+      let errorCode: number = found.errorCode;
+      if (errorCode === ErrorCode.NONE) {
+        const connection = await this.connectionTo({
+          nodeId: found.nodeId,
+          host: found.host,
+          port: found.port,
+        });
+        const result = await operation(connection);
+        errorCode = errorOf(result);
+        if (!retriableCoordinatorErrors.has(errorCode)) return result;
+      } else if (!retriableCoordinatorErrors.has(errorCode)) {
+        throw new GroupsCommandError(`FindCoordinator for group '${groupId}': ${errorName(errorCode)}`);
+      }
+      if (attempt >= coordinatorAttemptsMax) {
+        throw new GroupsCommandError(`group '${groupId}': coordinator still answers ${errorName(errorCode)}`);
+      }
+      await pause();
+    }
+  }
+
+  async describeGroup(groupId: string): Promise<DescribedGroup> {
+    const response = await this.atCoordinator(
+      groupId,
+      (connection) => connection.call(ApiKey.DescribeGroups, 4, { groups: [groupId] }, this.timeoutMs),
+      (result) => result.groups[0]?.errorCode ?? ErrorCode.NONE,
+    );
+    const group = response.groups[0];
+    if (group === undefined)
+      throw new GroupsCommandError(`DescribeGroups answered no group for '${groupId}'`);
+    if (group.errorCode !== ErrorCode.NONE) {
+      throw new GroupsCommandError(`DescribeGroups '${groupId}': ${errorName(group.errorCode)}`);
+    }
+    return {
+      groupId,
+      state: group.groupState,
+      protocolType: group.protocolType,
+      protocol: group.protocolData,
+      members: group.members.map((member) => ({
+        memberId: member.memberId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        assignment: member.memberAssignment,
+      })),
+    };
+  }
+
+  /** Every committed offset of the group. */
+  async committedOffsets(groupId: string): Promise<TopicPartitionOffset[]> {
+    const response = await this.atCoordinator(
+      groupId,
+      (connection) => connection.call(ApiKey.OffsetFetch, 5, { groupId, topics: null }, this.timeoutMs),
+      (result) => result.errorCode,
+    );
+    if (response.errorCode !== ErrorCode.NONE) {
+      throw new GroupsCommandError(`OffsetFetch '${groupId}': ${errorName(response.errorCode)}`);
+    }
+    const offsets: TopicPartitionOffset[] = [];
+    for (const topic of response.topics) {
+      for (const partition of topic.partitions) {
+        if (partition.errorCode !== ErrorCode.NONE || partition.committedOffset < 0n) continue;
+        offsets.push({
+          topic: topic.name,
+          partition: partition.partitionIndex,
+          offset: partition.committedOffset,
+        });
+      }
+    }
+    return offsets;
+  }
+
+  /**
+   * The earliest (-2) or latest (-1, the log end offset a consumer sees) offset of each partition of
+   * the topics, from each partition's leader.
+   */
+  async listOffsets(topics: readonly string[], timestamp: -1n | -2n): Promise<TopicPartitionOffset[]> {
+    if (topics.length === 0) return [];
+    const metadata = await this.metadata(topics);
+    const byLeader = new Map<number, { topic: string; partition: number }[]>();
+    for (const [topic, described] of metadata.topics) {
+      if (described.errorCode !== ErrorCode.NONE) {
+        throw new GroupsCommandError(`topic '${topic}': ${errorName(described.errorCode)}`);
+      }
+      for (const [partition, leader] of described.leaders) {
+        const list = byLeader.get(leader) ?? [];
+        list.push({ topic, partition });
+        byLeader.set(leader, list);
+      }
+    }
+    const offsets: TopicPartitionOffset[] = [];
+    for (const [leader, partitions] of byLeader) {
+      const broker = metadata.brokers.get(leader);
+      if (broker === undefined) {
+        throw new GroupsCommandError(
+          `partition ${partitions[0]!.topic}-${partitions[0]!.partition} has no leader`,
+        );
+      }
+      const connection = await this.connectionTo(broker);
+      const names = [...new Set(partitions.map((entry) => entry.topic))];
+      const response = await connection.call(
+        ApiKey.ListOffsets,
+        1,
+        {
+          replicaId: -1,
+          topics: names.map((name) => ({
+            name,
+            partitions: partitions
+              .filter((entry) => entry.topic === name)
+              .map((entry) => ({ partitionIndex: entry.partition, timestamp })),
+          })),
+        },
+        this.timeoutMs,
+      );
+      for (const topic of response.topics) {
+        for (const partition of topic.partitions) {
+          if (partition.errorCode !== ErrorCode.NONE) {
+            throw new GroupsCommandError(
+              `ListOffsets ${topic.name}-${partition.partitionIndex}: ${errorName(partition.errorCode)}`,
+            );
+          }
+          offsets.push({ topic: topic.name, partition: partition.partitionIndex, offset: partition.offset });
+        }
+      }
+    }
+    return offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /** Commits offsets for a group without members (generation -1, no member id, as an admin does). */
+  async commitOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    const topics = [...new Set(offsets.map((entry) => entry.topic))].map((name) => ({
+      name,
+      partitions: offsets
+        .filter((entry) => entry.topic === name)
+        .map((entry) => ({
+          partitionIndex: entry.partition,
+          committedOffset: entry.offset,
+          committedLeaderEpoch: -1,
+          committedMetadata: '',
+        })),
+    }));
+    const firstError = (result: { topics: { partitions: { errorCode: number }[] }[] }): number =>
+      result.topics.flatMap((topic) => topic.partitions).find((partition) => partition.errorCode !== 0)
+        ?.errorCode ?? ErrorCode.NONE;
+    const response = await this.atCoordinator(
+      groupId,
+      (connection) =>
+        connection.call(
+          ApiKey.OffsetCommit,
+          7,
+          { groupId, generationId: -1, memberId: '', groupInstanceId: null, topics },
+          this.timeoutMs,
+        ),
+      firstError,
+    );
+    const errorCode = firstError(response);
+    if (errorCode !== ErrorCode.NONE) {
+      throw new GroupsCommandError(`OffsetCommit '${groupId}': ${errorName(errorCode)}`);
+    }
+  }
+}
+
+function pause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, coordinatorRetryBackoffMs));
+}
