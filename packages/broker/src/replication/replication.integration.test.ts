@@ -145,6 +145,35 @@ describe('replication on three processes', () => {
     await waitForIsr(topic, 3);
   });
 
+  it('hands leadership to an ISR member on SIGTERM, and moves it back to the preferred replica after the return', async () => {
+    const topic = 'handover';
+    await createReplicatedTopic(topic);
+    const { leaderId } = await waitForIsr(topic, 3);
+    const preferred = (await client.partition(topic, 0))!.replicas[0]!;
+    expect(leaderId).toBe(preferred);
+    expect((await client.produce(leaderId, topic, 0, ['before'], -1)).errorCode).toBe(ErrorCode.NONE);
+    expect(await cluster.stop(leaderId)).toBe(0);
+    client.drop(leaderId);
+    const moved = await waitFor('leadership moved by controlled shutdown', async () => {
+      const view = await client.partition(topic, 0);
+      return view !== undefined && view.leaderId >= 0 && view.leaderId !== leaderId ? view : undefined;
+    });
+    expect((await client.produce(moved.leaderId, topic, 0, ['during'], -1)).errorCode).toBe(ErrorCode.NONE);
+    cluster.restart(leaderId);
+    const back = await waitFor('the preferred replica leading again', async () => {
+      const view = await client.partition(topic, 0);
+      return view?.leaderId === preferred && view.isr.length === 3 ? view : undefined;
+    });
+    const read = await waitFor('the preferred leader serving', async () => {
+      const result = await client.readAll(back.leaderId, topic, 0).catch(() => {
+        client.drop(back.leaderId);
+        return undefined;
+      });
+      return result?.errorCode === ErrorCode.NONE && result.highWatermark >= 2 ? result : undefined;
+    });
+    expect(read.records.map((record) => record.value)).toEqual(['before', 'during']);
+  });
+
   it('loses no acknowledged record while the leader is killed with -9 ten times', async () => {
     const topic = 'churn';
     await createReplicatedTopic(topic);
