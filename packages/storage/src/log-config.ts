@@ -2,8 +2,10 @@
 // topic-level key (what CreateTopics/AlterConfigs carry) and the broker-level default key (what
 // server.properties carries), so the broker can reuse the table for DescribeConfigs and validation.
 //
-// Storage acts on the size, time, index and flush keys. It only carries `max.message.bytes`,
-// `message.timestamp.type`, `cleanup.policy` and `min.insync.replicas`: the broker validates those.
+// Storage acts on the size, time, index, flush and compaction keys (`cleanup.policy`,
+// `delete.retention.ms`, `min.cleanable.dirty.ratio`, `min.compaction.lag.ms`). It only carries
+// `max.message.bytes`, `message.timestamp.type` and `min.insync.replicas`: the broker validates those.
+// The broker-only `log.cleaner.*` keys (no topic key) have their own small table below.
 
 import { LogConfigError } from './errors.js';
 
@@ -34,18 +36,26 @@ export interface LogConfig {
   /** Largest record batch accepted by a leader append. */
   readonly maxMessageBytes: number;
   readonly messageTimestampType: TimestampTypeName;
+  /** `delete` (retention), `compact` (the log cleaner) or both. */
   readonly cleanupPolicy: readonly CleanupPolicyName[];
   readonly minInsyncReplicas: number;
+  /** A tombstone (null value) in the cleaned section is removed once its batch is older than this. */
+  readonly deleteRetentionMs: number;
+  /** A compacted log is cleaned once dirty bytes / (clean + dirty bytes) reaches this. */
+  readonly minCleanableDirtyRatio: number;
+  /** A segment whose largest timestamp is younger than this is not cleaned yet. */
+  readonly minCompactionLagMs: number;
 }
 
 type Value = number | string | readonly string[];
+type ValueType = 'int' | 'long' | 'double' | 'enum' | 'list' | 'boolean';
 
 export interface LogConfigDefinition {
   /** Topic-level key, the LogConfig field it fills, and the broker-level key for its default. */
   readonly topicKey: string;
   readonly field: keyof LogConfig;
   readonly brokerKey: string;
-  readonly type: 'int' | 'long' | 'enum' | 'list';
+  readonly type: Exclude<ValueType, 'boolean'>;
   readonly defaultValue: Value;
   /** Returns why the value is bad, or undefined when it is fine. */
   readonly validate: (value: Value) => string | undefined;
@@ -57,6 +67,13 @@ function atLeast(min: number, max = neverLong): (value: Value) => string | undef
     typeof value === 'number' && value >= min && value <= max
       ? undefined
       : `must be an integer in [${min}, ${max}]`;
+}
+
+function between(min: number, max: number): (value: Value) => string | undefined {
+  return (value) =>
+    typeof value === 'number' && value >= min && value <= max
+      ? undefined
+      : `must be a number in [${min}, ${max}]`;
 }
 
 function oneOf(allowed: readonly string[]): (value: Value) => string | undefined {
@@ -168,7 +185,7 @@ export const logConfigDefinitions: readonly LogConfigDefinition[] = [
     type: 'list',
     defaultValue: ['delete'],
     validate: oneOf(['delete', 'compact']),
-    doc: 'Carried for the broker; storage implements "delete" (retention) only.',
+    doc: '"delete": retention deletes old segments; "compact": the log cleaner keeps the latest record per key; or both.',
   },
   {
     topicKey: 'min.insync.replicas',
@@ -179,7 +196,104 @@ export const logConfigDefinitions: readonly LogConfigDefinition[] = [
     validate: atLeast(1, int32Max),
     doc: 'Carried for the broker: replicas that must have a write before acks=all succeeds.',
   },
+  {
+    topicKey: 'delete.retention.ms',
+    field: 'deleteRetentionMs',
+    brokerKey: 'log.cleaner.delete.retention.ms',
+    type: 'long',
+    defaultValue: 24 * 60 * 60 * 1000,
+    validate: atLeast(0),
+    doc: 'Compacted topics: how long a tombstone stays readable (by its batch timestamp) before the cleaner removes it.',
+  },
+  {
+    topicKey: 'min.cleanable.dirty.ratio',
+    field: 'minCleanableDirtyRatio',
+    brokerKey: 'log.cleaner.min.cleanable.ratio',
+    type: 'double',
+    defaultValue: 0.5,
+    validate: between(0, 1),
+    doc: 'Compacted topics: the share of not-yet-cleaned bytes at which the cleaner cleans the log.',
+  },
+  {
+    topicKey: 'min.compaction.lag.ms',
+    field: 'minCompactionLagMs',
+    brokerKey: 'log.cleaner.min.compaction.lag.ms',
+    type: 'long',
+    defaultValue: 0,
+    validate: atLeast(0),
+    doc: 'Compacted topics: records stay uncompacted at least this long (segment granularity).',
+  },
 ];
+
+/** Broker-level settings of the log cleaner (server.properties keys; no topic-level key). */
+export interface LogCleanerConfig {
+  /** `log.cleaner.enable`: whether runCleaner cleans at all. */
+  readonly enable: boolean;
+  /** `log.cleaner.dedupe.buffer.size`: memory of the key → offset map, shared by all cleanings. */
+  readonly dedupeBufferBytes: number;
+  /** `log.cleaner.io.buffer.load.factor`: the map counts as full at this share of its slots. */
+  readonly dedupeBufferLoadFactor: number;
+  /** `log.cleaner.io.buffer.size`: bytes read from a segment per read while cleaning. */
+  readonly ioBufferBytes: number;
+  /** `log.cleaner.backoff.ms`: for the broker's timer, how long to wait between cleaner runs. */
+  readonly backoffMs: number;
+}
+
+interface LogCleanerConfigDefinition {
+  readonly brokerKey: string;
+  readonly field: keyof LogCleanerConfig;
+  readonly type: 'long' | 'double' | 'boolean';
+  readonly defaultValue: number | boolean;
+  readonly validate: (value: Value) => string | undefined;
+}
+
+/** Kafka's names and defaults. */
+export const logCleanerConfigDefinitions: readonly LogCleanerConfigDefinition[] = [
+  {
+    brokerKey: 'log.cleaner.enable',
+    field: 'enable',
+    type: 'boolean',
+    defaultValue: true,
+    validate: () => undefined,
+  },
+  {
+    brokerKey: 'log.cleaner.dedupe.buffer.size',
+    field: 'dedupeBufferBytes',
+    type: 'long',
+    defaultValue: 128 * 1024 * 1024,
+    // One 24-byte slot at least; the map is a pair of typed arrays, so below 2 GiB each.
+    validate: atLeast(24, 0x7fff_ffff),
+  },
+  {
+    brokerKey: 'log.cleaner.io.buffer.load.factor',
+    field: 'dedupeBufferLoadFactor',
+    type: 'double',
+    defaultValue: 0.9,
+    validate: between(0.01, 0.99),
+  },
+  {
+    brokerKey: 'log.cleaner.io.buffer.size',
+    field: 'ioBufferBytes',
+    type: 'long',
+    defaultValue: 512 * 1024,
+    validate: atLeast(1024, int32Max),
+  },
+  {
+    brokerKey: 'log.cleaner.backoff.ms',
+    field: 'backoffMs',
+    type: 'long',
+    defaultValue: 15_000,
+    validate: atLeast(0),
+  },
+];
+
+export const defaultLogCleanerConfig: LogCleanerConfig = Object.freeze(
+  Object.fromEntries(
+    logCleanerConfigDefinitions.map((d) => [d.field, d.defaultValue]),
+  ) as unknown as LogCleanerConfig,
+);
+
+const cleanerByBrokerKey = new Map(logCleanerConfigDefinitions.map((d) => [d.brokerKey, d]));
 
 const byTopicKey = new Map(logConfigDefinitions.map((d) => [d.topicKey, d]));
 const byBrokerKey = new Map(logConfigDefinitions.map((d) => [d.brokerKey, d]));
@@ -192,11 +306,29 @@ export type ConfigProps = Readonly<Record<string, string | number | readonly str
 
 function parseValue(
   key: string,
-  definition: LogConfigDefinition,
+  definition: Pick<LogConfigDefinition, 'validate'> & {
+    readonly type: ValueType;
+    readonly topicKey?: string;
+  },
   raw: string | number | readonly string[],
 ): Value {
   let value: Value;
   switch (definition.type) {
+    case 'boolean': {
+      const text = String(raw).trim().toLowerCase();
+      if (text !== 'true' && text !== 'false')
+        throw new LogConfigError(key, `'${String(raw)}' is not a boolean`);
+      value = text === 'true' ? 1 : 0;
+      break;
+    }
+    case 'double': {
+      const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+      if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) {
+        throw new LogConfigError(key, `'${String(raw)}' is not a number`);
+      }
+      value = Number(text);
+      break;
+    }
     case 'int':
     case 'long': {
       if (definition.topicKey === 'flush.messages' && raw === 'always') {
@@ -246,16 +378,19 @@ export interface BrokerLogConfig {
   readonly logDirs: readonly string[];
   /** Defaults for every topic, from the broker-level `log.*` keys. */
   readonly defaults: LogConfig;
+  /** The `log.cleaner.*` broker keys; Kafka's defaults when absent. */
+  readonly cleaner?: LogCleanerConfig;
 }
 
 /** True for keys parseBrokerLogConfig understands, so a broker can route its properties. */
 export function isBrokerLogConfigKey(key: string): boolean {
-  return key === 'log.dirs' || key === 'log.dir' || byBrokerKey.has(key);
+  return key === 'log.dirs' || key === 'log.dir' || byBrokerKey.has(key) || cleanerByBrokerKey.has(key);
 }
 
 /** Broker-level configuration from server.properties-style keys. Unknown keys throw LogConfigError. */
 export function parseBrokerLogConfig(props: ConfigProps): BrokerLogConfig {
   const result: Record<string, Value> = { ...defaultLogConfig };
+  const cleaner: Record<string, Value | boolean> = { ...defaultLogCleanerConfig };
   let logDirs: string[] | undefined;
   let logDir: string | undefined;
   for (const [key, raw] of Object.entries(props)) {
@@ -270,13 +405,23 @@ export function parseBrokerLogConfig(props: ConfigProps): BrokerLogConfig {
       else logDir = dirs[0];
       continue;
     }
+    const cleanerDefinition = cleanerByBrokerKey.get(key);
+    if (cleanerDefinition !== undefined) {
+      const value = parseValue(key, cleanerDefinition, raw);
+      cleaner[cleanerDefinition.field] = cleanerDefinition.type === 'boolean' ? value === 1 : value;
+      continue;
+    }
     const definition = byBrokerKey.get(key);
     if (definition === undefined) throw new LogConfigError(key, 'unknown broker log config key');
     result[definition.field] = parseValue(key, definition, raw);
   }
   // Kafka's precedence: log.dirs wins over log.dir; the default is Kafka's /tmp/kafka-logs.
   const dirs = logDirs ?? (logDir !== undefined ? [logDir] : ['/tmp/kafka-logs']);
-  return { logDirs: dirs, defaults: result as unknown as LogConfig };
+  return {
+    logDirs: dirs,
+    defaults: result as unknown as LogConfig,
+    cleaner: cleaner as unknown as LogCleanerConfig,
+  };
 }
 
 /** The topic-level view of a config (key → string), as DescribeConfigs reports it. */
