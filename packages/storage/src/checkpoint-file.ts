@@ -1,5 +1,5 @@
 // Kafka's per-log-dir offset checkpoint files (`recovery-point-offset-checkpoint`,
-// `log-start-offset-checkpoint`), in Kafka's text format:
+// `log-start-offset-checkpoint`, `cleaner-offset-checkpoint`), in Kafka's text format:
 //
 //   0                      <- format version
 //   2                      <- entry count
@@ -15,6 +15,8 @@ import { join } from 'node:path';
 
 export const recoveryPointCheckpointName = 'recovery-point-offset-checkpoint';
 export const logStartOffsetCheckpointName = 'log-start-offset-checkpoint';
+/** The log cleaner's first dirty offset per compacted partition. */
+export const cleanerOffsetCheckpointName = 'cleaner-offset-checkpoint';
 export const checkpointVersion = 0;
 
 /** Key for a partition in checkpoint maps: `<topic>-<partition>`, the same as its directory name. */

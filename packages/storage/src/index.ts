@@ -1,5 +1,6 @@
 export {
   checkpointVersion,
+  cleanerOffsetCheckpointName,
   formatCheckpoint,
   logStartOffsetCheckpointName,
   parseCheckpoint,
@@ -17,21 +18,46 @@ export {
 } from './errors.js';
 export { InvariantViolation, invariant } from './invariant.js';
 export {
+  type CleanableLog,
+  CleanerBufferTooSmallError,
+  type CompactionResult,
+  type CompactOptions,
+  cleanerReadChunkBytesDefault,
+  groupSegmentsBySize,
+} from './log-cleaner.js';
+export { OffsetMap, offsetMapSlotBytes } from './log-cleaner-offset-map.js';
+export { checkCompactedRecordSet, isCompacted } from './log-cleaner-produce-check.js';
+export {
+  cleanedFileSuffix,
+  type SwapStep,
+  type SwapStepObserver,
+  swapFileSuffix,
+} from './log-cleaner-swap.js';
+export {
   type BrokerLogConfig,
   type CleanupPolicyName,
   type ConfigProps,
+  defaultLogCleanerConfig,
   defaultLogConfig,
   describeLogConfig,
   isBrokerLogConfigKey,
+  type LogCleanerConfig,
   type LogConfig,
   type LogConfigDefinition,
+  logCleanerConfigDefinitions,
   logConfigDefinitions,
   neverLong,
   parseBrokerLogConfig,
   parseLogConfig,
   type TimestampTypeName,
 } from './log-config.js';
-export { cleanShutdownFileName, LogManager, type LogManagerOptions } from './log-manager.js';
+export {
+  type CleanerRunOptions,
+  type CleanerRunStats,
+  cleanShutdownFileName,
+  LogManager,
+  type LogManagerOptions,
+} from './log-manager.js';
 export { offsetIndexEntryBytes } from './offset-index.js';
 export {
   type AppendResult,

@@ -2,15 +2,17 @@
 // places new ones on the log dir holding the fewest partitions, and owns the per-log-dir files:
 //   recovery-point-offset-checkpoint   what is known flushed, per partition (bounds recovery work)
 //   log-start-offset-checkpoint        log start offsets, per partition
+//   cleaner-offset-checkpoint          first dirty offset of each compacted partition (log cleaner)
 //   .kafka_cleanshutdown               present only between a clean close and the next open
 //
-// Scheduling stays with the caller (the broker): it calls runRetention(), flushDueLogs() and
-// checkpointRecoveryPoints() from its timers, so this module never reads the clock on its own.
+// Scheduling stays with the caller (the broker): it calls runRetention(), runCleaner(),
+// flushDueLogs() and checkpointRecoveryPoints() from its timers, so this module never reads the clock on its own.
 
 import { access, mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import {
+  cleanerOffsetCheckpointName,
   fsyncDirectory,
   logStartOffsetCheckpointName,
   partitionKey,
@@ -20,8 +22,18 @@ import {
   writeFileAtomically,
 } from './checkpoint-file.js';
 import type { Clock } from './clock.js';
+import { LogClosedError } from './errors.js';
 import { invariant } from './invariant.js';
-import { type BrokerLogConfig, type ConfigProps, parseLogConfig } from './log-config.js';
+import type { CompactionResult } from './log-cleaner.js';
+import { OffsetMap } from './log-cleaner-offset-map.js';
+import { isCompacted } from './log-cleaner-produce-check.js';
+import {
+  type BrokerLogConfig,
+  type ConfigProps,
+  defaultLogCleanerConfig,
+  type LogCleanerConfig,
+  parseLogConfig,
+} from './log-config.js';
 import { type LogCheckpointListener, PartitionLog } from './partition-log.js';
 import { parsePartitionDirName } from './segment-files.js';
 import { SerialQueue } from './serial-queue.js';
@@ -45,11 +57,29 @@ export interface LogManagerOptions {
   readonly topicOverrides?: (topic: string) => ConfigProps;
 }
 
+export interface CleanerRunOptions {
+  /** The clean time (tombstone expiry, min.compaction.lag.ms); the clock's time when absent. */
+  readonly nowMs?: number;
+  /** Highest offset (exclusive) the cleaner may use for a log: its high watermark. No bound when absent. */
+  readonly upperBoundOffset?: (log: PartitionLog) => number | undefined;
+}
+
+export interface CleanerRunStats {
+  /** Logs cleaned in this run. */
+  readonly cleaned: readonly { readonly log: string; readonly result: CompactionResult }[];
+  readonly bytesBefore: number;
+  readonly bytesAfter: number;
+  readonly recordsKept: number;
+  readonly recordsRemoved: number;
+}
+
 /** One entry of `log.dirs`: its partitions and its checkpoint files. */
 class LogDirectory implements LogCheckpointListener {
   readonly logs = new Map<string, PartitionLog>();
   /** Partitions being created here, counted so concurrent creations spread over the dirs. */
   creating = 0;
+  /** The cleaner checkpoint: first dirty offset per compacted partition key. */
+  readonly firstDirtyOffsets = new Map<string, number>();
   private readonly queue: SerialQueue;
 
   constructor(readonly path: string) {
@@ -60,8 +90,29 @@ class LogDirectory implements LogCheckpointListener {
     return this.writeLogStartOffsets();
   }
 
-  recoveryPointLowered(): Promise<void> {
-    return this.writeRecoveryPoints();
+  async recoveryPointLowered(log: PartitionLog): Promise<void> {
+    await this.writeRecoveryPoints();
+    // A truncation below the cleaner checkpoint makes the new data there dirty (see log-cleaner.ts:
+    // a checkpoint above never-mapped records could let a tombstone go before its older records).
+    const key = partitionKey(log.topic, log.partition);
+    const firstDirty = this.firstDirtyOffsets.get(key);
+    if (firstDirty !== undefined && firstDirty > log.logEndOffset) {
+      this.firstDirtyOffsets.set(key, log.logEndOffset);
+      await this.writeCleanerOffsets();
+    }
+  }
+
+  writeCleanerOffsets(): Promise<void> {
+    return this.queue.run(() =>
+      writeCheckpointFile(
+        this.path,
+        cleanerOffsetCheckpointName,
+        [...this.firstDirtyOffsets].flatMap(([key, offset]) => {
+          const log = this.logs.get(key);
+          return log === undefined ? [] : [{ topic: log.topic, partition: log.partition, offset }];
+        }),
+      ),
+    );
   }
 
   writeLogStartOffsets(): Promise<void> {
@@ -106,6 +157,9 @@ export class LogManager {
   private readonly dirs: LogDirectory[];
   private readonly pending = new Map<string, Promise<PartitionLog>>();
   private closed = false;
+  /** The cleaner's key → offset map (log.cleaner.dedupe.buffer.size), made on the first cleaning. */
+  private offsetMap: OffsetMap | undefined;
+  private cleaning = false;
 
   private constructor(
     private readonly options: LogManagerOptions,
@@ -126,6 +180,8 @@ export class LogManager {
       const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
       const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName);
       const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName);
+      const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName);
+      for (const [key, entry] of cleanerOffsets) dir.firstDirtyOffsets.set(key, entry.offset);
       const entries = await readdir(dir.path, { withFileTypes: true });
       for (const entry of entries) {
         if (!entry.isDirectory()) continue;
@@ -242,6 +298,67 @@ export class LogManager {
     let deleted = 0;
     for (const log of this.allLogs()) deleted += await log.deleteOldSegments();
     return deleted;
+  }
+
+  get cleanerConfig(): LogCleanerConfig {
+    return this.options.config.cleaner ?? defaultLogCleanerConfig;
+  }
+
+  /**
+   * The log cleaner (Kafka's LogCleaner, one thread): compacts every log whose cleanup.policy includes
+   * "compact" and whose dirty ratio reaches its min.cleanable.dirty.ratio, one after the other, then
+   * writes each dir's cleaner-offset-checkpoint. A log closed meanwhile is skipped. The broker calls this every log.cleaner.backoff.ms; a call
+   * while one is running returns no cleanings.
+   */
+  async runCleaner(options: CleanerRunOptions = {}): Promise<CleanerRunStats> {
+    const stats = {
+      cleaned: [] as { log: string; result: CompactionResult }[],
+      bytesBefore: 0,
+      bytesAfter: 0,
+    };
+    const totals = { recordsKept: 0, recordsRemoved: 0 };
+    const cleanerConfig = this.cleanerConfig;
+    if (!cleanerConfig.enable || this.cleaning || this.closed) return { ...stats, ...totals };
+    this.cleaning = true;
+    try {
+      const nowMs = options.nowMs ?? this.options.clock.nowMs();
+      this.offsetMap ??= new OffsetMap(cleanerConfig.dedupeBufferBytes, cleanerConfig.dedupeBufferLoadFactor);
+      for (const dir of this.dirs) {
+        let changed = false;
+        for (const [key, log] of dir.logs) {
+          if (!isCompacted(log.config) || this.closed) continue;
+          const upperBoundOffset = options.upperBoundOffset?.(log);
+          let result: CompactionResult;
+          try {
+            result = await log.compact({
+              nowMs,
+              firstDirtyOffset: dir.firstDirtyOffsets.get(key),
+              minDirtyRatio: log.config.minCleanableDirtyRatio,
+              offsetMap: this.offsetMap,
+              readChunkBytes: cleanerConfig.ioBufferBytes,
+              ...(upperBoundOffset === undefined ? {} : { upperBoundOffset }),
+            });
+          } catch (error) {
+            if (error instanceof LogClosedError) continue;
+            throw error;
+          }
+          if (result.nextDirtyOffset !== dir.firstDirtyOffsets.get(key)) {
+            dir.firstDirtyOffsets.set(key, result.nextDirtyOffset);
+            changed = true;
+          }
+          if (!result.cleaned) continue;
+          stats.cleaned.push({ log: log.name, result });
+          stats.bytesBefore += result.bytesBefore;
+          stats.bytesAfter += result.bytesAfter;
+          totals.recordsKept += result.recordsKept;
+          totals.recordsRemoved += result.recordsRemoved;
+        }
+        if (changed) await dir.writeCleanerOffsets();
+      }
+    } finally {
+      this.cleaning = false;
+    }
+    return { ...stats, ...totals };
   }
 
   /** Flushes every log whose flush.ms (or flush.messages) is due; returns how many flushed. */

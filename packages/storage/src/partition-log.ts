@@ -18,6 +18,8 @@ import { fsyncDirectory } from './checkpoint-file.js';
 import type { Clock } from './clock.js';
 import { LogClosedError, UnexpectedAppendOffsetError } from './errors.js';
 import { invariant } from './invariant.js';
+import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
+import { completeInterruptedSwaps, type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
 import { neverLong } from './log-config.js';
 import {
@@ -140,6 +142,7 @@ export class PartitionLog {
   private recoveryPointValue: number;
   private lastFlushMs: number;
   private closed = false;
+  private compacting = false;
   private readonly queue: SerialQueue;
   private configValue: LogConfig;
 
@@ -215,6 +218,8 @@ export class PartitionLog {
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
     const { dir, config, clock } = options;
     await mkdir(dir, { recursive: true });
+    // A cleaned segment whose swap a crash interrupted replaces the segments it was made from.
+    await completeInterruptedSwaps(dir);
     const limits = segmentLimits(config);
     const names = await readdir(dir);
     const logBases = new Set<number>();
@@ -581,10 +586,12 @@ export class PartitionLog {
   /**
    * Retention: deletes whole non-active segments, oldest first, while their largest timestamp is older
    * than now - retention.ms, then while the log stays at or above retention.bytes without them
-   * (Kafka's rule). Returns how many segments were deleted.
+   * (Kafka's rule). Returns how many segments were deleted; none when cleanup.policy lacks "delete".
    */
   async deleteOldSegments(): Promise<number> {
     this.ensureOpen();
+    // Kafka: a compact-only topic has no retention; its size is the cleaner's business.
+    if (!this.configValue.cleanupPolicy.includes('delete')) return 0;
     return this.queue.run(async () => {
       const { retentionMs, retentionBytes } = this.configValue;
       const nowMs = this.options.clock.nowMs();
@@ -627,6 +634,77 @@ export class PartitionLog {
     await this.options.checkpoints.logStartOffsetChanged(this);
     for (const segment of doomed) await segment.unlinkDeleted();
     this.checkInvariants();
+  }
+
+  /**
+   * Log compaction (log-cleaner.ts): cleans the inactive segments below `upperBoundOffset` and keeps
+   * the latest record per key. Reading and rewriting run beside appends and reads; only each swap
+   * runs on the queue. One compaction at a time per log (LogManager.runCleaner serializes them).
+   */
+  async compact(options: CompactOptions): Promise<CompactionResult> {
+    this.ensureOpen();
+    invariant(!this.compacting, () => `${this.name}: compaction already running`);
+    this.compacting = true;
+    try {
+      return await compactLog(this.cleanableView(), options);
+    } finally {
+      this.compacting = false;
+    }
+  }
+
+  private cleanableView(): CleanableLog {
+    return {
+      name: this.name,
+      dir: this.dir,
+      config: this.configValue,
+      logStartOffset: this.logStartOffsetValue,
+      segments: () => this.segments,
+      replaceSegments: (group, sizes, nowMs, onStep) =>
+        this.replaceWithCleanedSegment(group, sizes, nowMs, onStep),
+    };
+  }
+
+  /**
+   * The cleaner's swap, on the queue: replaces `group` by its cleaned segment in one assignment of
+   * the segment list, so a read sees either the old segments or the new one. Refused (false) when
+   * retention, truncation or close changed the group since the cleaner read it.
+   */
+  private async replaceWithCleanedSegment(
+    group: readonly LogSegment[],
+    groupSizesBytes: readonly number[],
+    nowMs: number,
+    onStep: SwapStepObserver | undefined,
+  ): Promise<boolean> {
+    return this.queue.run(async () => {
+      if (this.closed) return false;
+      const start = this.segments.indexOf(group[0]!);
+      const unchanged =
+        start >= 0 &&
+        start + group.length < this.segments.length &&
+        group.every(
+          (segment, i) =>
+            this.segments[start + i] === segment &&
+            !segment.isActive &&
+            segment.sizeBytes === groupSizesBytes[i],
+        );
+      if (!unchanged) return false;
+      const cleaned = await swapInCleanedSegment(
+        this.dir,
+        group,
+        segmentLimits(this.configValue),
+        nowMs,
+        onStep,
+      );
+      this.segments = [
+        ...this.segments.slice(0, start),
+        cleaned,
+        ...this.segments.slice(start + group.length),
+      ];
+      // Reads in flight keep the old files open until they finish.
+      for (const segment of group) await segment.unlinkDeleted();
+      this.checkInvariants();
+      return true;
+    });
   }
 
   /**
