@@ -4,7 +4,7 @@
 // committed offsets: every record is consumed, and none twice (everything consumed was committed
 // when the consumers stopped, so nothing may come back).
 
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
@@ -29,7 +29,11 @@ beforeAll(async () => {
       'group.initial.rebalance.delay.ms': '500',
     },
   });
-  kafka = new Kafka({ clientId: 'groups-it', brokers: cluster.bootstrap.split(','), logLevel: logLevel.NOTHING });
+  kafka = new Kafka({
+    clientId: 'groups-it',
+    brokers: cluster.bootstrap.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitionCount, replicationFactor: 1 }] });
@@ -131,9 +135,11 @@ describe('kafkajs consumer group', () => {
     const ends = await admin.fetchTopicOffsets(topic);
     await admin.disconnect();
     const endByPartition = new Map(ends.map((end) => [end.partition, end.offset]));
-    expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
-      [...endByPartition].sort((a, b) => a[0] - b[0]),
-    );
+    expect(
+      committed[0]!.partitions
+        .map((p) => [p.partition, p.offset])
+        .sort((a, b) => Number(a[0]) - Number(b[0])),
+    ).toEqual([...endByPartition].sort((a, b) => a[0] - b[0]));
     const thirdRound = await produceRound(recordsPerRound);
 
     const restarted = [await startMember('d'), await startMember('e'), await startMember('f')];
