@@ -232,12 +232,7 @@ describe('consumer groups of kcat, kafka-python and a mixed group', () => {
       sessionTimeout: 10_000,
       heartbeatInterval: 500,
       maxWaitTimeInMs: 200,
-      partitionAssigners: [
-        ({ cluster: kafkajsCluster }) => ({
-          ...PartitionAssigners.roundRobin({ cluster: kafkajsCluster }),
-          name: 'roundrobin',
-        }),
-      ],
+      partitionAssigners: [(config) => ({ ...PartitionAssigners.roundRobin(config), name: 'roundrobin' })],
     });
     try {
       await consumer.connect();
