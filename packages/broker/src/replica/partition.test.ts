@@ -159,6 +159,20 @@ describe('Partition ISR decisions', () => {
     expect(partition.maybeShrinkIsr(1_100, lagMs)).toBeUndefined();
   });
 
+  it('counts only followers caught up within the lag time as live ISR members', async () => {
+    const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
+    partition.makeLeader(state(1, 0, [1, 2, 3]), 0);
+    await append(2);
+    partition.onLeaderAppend();
+    expect(partition.liveIsrSize(500, lagMs)).toBe(3);
+    partition.recordFollowerFetch(2, 2, 900);
+    // Follower 3 never fetched after the election: once the lag passes only the leader and 2 count,
+    // although the committed ISR still lists three (the shrink may not be able to commit).
+    expect(partition.liveIsrSize(1_500, lagMs)).toBe(2);
+    expect(partition.isr).toEqual([1, 2, 3]);
+    expect(partition.liveIsrSize(2_000, lagMs)).toBe(1);
+  });
+
   it('shrinks a silent follower out after the lag time; the HW waits for it until the change commits', async () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
     partition.makeLeader(state(1, 0, [1, 2, 3]), 0);

@@ -243,6 +243,22 @@ export class Partition {
   }
 
   /**
+   * ISR members this leader can vouch for now: itself, and followers that caught up within
+   * `replicaLagTimeMaxMs`. Usually the whole ISR; smaller when followers stopped fetching and the
+   * ISR shrink cannot commit (in Gregor every broker is a voter, so losing two of three brokers also
+   * loses the metadata quorum). acks=all counts these against min.insync.replicas, so a producer
+   * gets NOT_ENOUGH_REPLICAS instead of waiting on an ISR that exists only on paper.
+   */
+  liveIsrSize(nowMs: number, replicaLagTimeMaxMs: number): number {
+    if (this.roleValue !== 'leader') return this.registration.isr.length;
+    return this.registration.isr.filter((replicaId) => {
+      if (replicaId === this.localBrokerId) return true;
+      const follower = this.followers.get(replicaId);
+      return follower !== undefined && nowMs - follower.lastCaughtUpTimeMs <= replicaLagTimeMaxMs;
+    }).length;
+  }
+
+  /**
    * The ISR without the followers that have not caught up for more than `replicaLagTimeMaxMs`, or
    * undefined when nothing changes (or a change is already in flight, or this replica does not lead).
    */

@@ -493,10 +493,12 @@ export class ReplicaManager {
     const partition = lookup.partition;
     const config = partition.log.config;
     if (request.records === null) return failed(ErrorCode.CORRUPT_MESSAGE, 'null record set');
-    if (acks === -1 && partition.isr.length < config.minInsyncReplicas) {
+    const lagMaxMs = this.options.replicaLagTimeMaxMs ?? replicaLagTimeMaxMsDefault;
+    const liveIsr = partition.liveIsrSize(this.options.clock.nowMs(), lagMaxMs);
+    if (acks === -1 && liveIsr < config.minInsyncReplicas) {
       return failed(
         ErrorCode.NOT_ENOUGH_REPLICAS,
-        `ISR ${partition.isr.length} is below min.insync.replicas ${config.minInsyncReplicas}`,
+        `${liveIsr} of ISR ${JSON.stringify(partition.isr)} in sync, below min.insync.replicas ${config.minInsyncReplicas}`,
       );
     }
     const leaderEpoch = partition.leaderEpoch;
@@ -536,7 +538,7 @@ export class ReplicaManager {
     );
     if (!this.stillLeads(partition, leaderEpoch)) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     if (!covered) return failed(ErrorCode.REQUEST_TIMED_OUT, 'the ISR did not replicate the records in time');
-    if (partition.isr.length < config.minInsyncReplicas) {
+    if (partition.liveIsrSize(this.options.clock.nowMs(), lagMaxMs) < config.minInsyncReplicas) {
       return failed(
         ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
         `ISR shrank to ${partition.isr.length}, below min.insync.replicas ${config.minInsyncReplicas}`,

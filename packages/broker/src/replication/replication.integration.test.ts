@@ -294,8 +294,9 @@ describe('replication on three processes', () => {
     await waitForIsr(strict, 3);
 
     // Two of three down: the metadata quorum lives on the same three nodes, so it lost its
-    // majority and the ISR cannot shrink; the HW cannot move without a second replica, so acks=all
-    // times out instead of succeeding. Nothing acknowledged before is lost once they return.
+    // majority and the ISR cannot shrink on paper. Once the followers have lagged past
+    // replica.lag.time.max.ms the leader counts only itself in sync and refuses acks=all with
+    // NOT_ENOUGH_REPLICAS before appending. Nothing acknowledged before is lost once they return.
     const topic = 'min-isr';
     await createReplicatedTopic(topic);
     const { leaderId } = await waitForIsr(topic, 3);
@@ -310,6 +311,12 @@ describe('replication on three processes', () => {
       .produce(leaderId, topic, 0, ['unprotected'], -1, 2_000)
       .catch(() => undefined);
     expect(unprotected?.errorCode).not.toBe(ErrorCode.NONE);
+    const refusedAlone = await waitFor('NOT_ENOUGH_REPLICAS from a leader left alone', async () => {
+      const outcome = await client.produce(leaderId, topic, 0, ['alone'], -1, 2_000).catch(() => undefined);
+      expect(outcome?.errorCode).not.toBe(ErrorCode.NONE);
+      return outcome?.errorCode === ErrorCode.NOT_ENOUGH_REPLICAS ? outcome : undefined;
+    });
+    expect(refusedAlone.errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
     for (const id of others) cluster.restart(id);
     const { leaderId: nextLeader } = await waitForIsr(topic, 3);
     const after = await waitFor('an acks=all write after the return', async () => {
