@@ -51,8 +51,9 @@ function writeNodeConfig(id) {
     `controller.quorum.voters=${voters}`,
     `log.dirs=${join(nodeDir, 'logs')}`,
     'num.partitions=3',
-    'default.replication.factor=1',
-    'min.insync.replicas=1',
+    // A three-node cluster replicates what it auto-creates, and acks=all needs two copies.
+    'default.replication.factor=3',
+    'min.insync.replicas=2',
     '',
   ];
   writeFileSync(configPath, properties.join('\n'));
