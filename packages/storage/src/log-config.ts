@@ -261,8 +261,8 @@ export const logCleanerConfigDefinitions: readonly LogCleanerConfigDefinition[] 
     field: 'dedupeBufferBytes',
     type: 'long',
     defaultValue: 128 * 1024 * 1024,
-    // One 24-byte slot at least; the map is a pair of typed arrays, so below 2 GiB each.
-    validate: atLeast(24, 0x7fff_ffff),
+    // Two 24-byte slots at least (one always stays empty); typed arrays, so below 2 GiB each.
+    validate: atLeast(48, 0x7fff_ffff),
   },
   {
     brokerKey: 'log.cleaner.io.buffer.load.factor',
