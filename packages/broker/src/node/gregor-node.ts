@@ -94,6 +94,7 @@ export class GregorNode {
   private lifecycle: BrokerLifecycle | undefined;
   private socketServer: SocketServer | undefined;
   private maintenanceTimer: NodeJS.Timeout | undefined;
+  private cleanerTimer: NodeJS.Timeout | undefined;
   private metadataChain: Promise<void> = Promise.resolve();
   private stopping = false;
 
@@ -290,6 +291,18 @@ export class GregorNode {
         this.logger.error({ err: error }, 'log maintenance failed');
       });
     }, maintenanceIntervalMs);
+    // The log cleaner (compacted topics, __consumer_offsets first of all) every log.cleaner.backoff.ms,
+    // never past a partition's high watermark: what is not replicated yet may still be truncated.
+    const logManager = this.logManager;
+    this.cleanerTimer = setInterval(() => {
+      void logManager
+        .runCleaner({
+          upperBoundOffset: (log) => replicaManager.partition(log.topic, log.partition)?.highWatermark ?? 0,
+        })
+        .catch((error: unknown) => {
+          this.logger.error({ err: error }, 'log cleaner failed');
+        });
+    }, logManager.cleanerConfig.backoffMs);
     this.logger.info({ nodeId: settings.nodeId }, 'Gregor node started');
     return { kafka: bound };
   }
@@ -370,6 +383,7 @@ export class GregorNode {
       );
     }
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
+    if (this.cleanerTimer !== undefined) clearInterval(this.cleanerTimer);
     if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
     this.groupCoordinator?.close();
     await this.socketServer?.close();

@@ -20,6 +20,8 @@ import { ErrorCode, errorName, KafkaError, readBatchHeader } from '@gregor/proto
 import {
   type Clock,
   type ConfigProps,
+  checkCompactedRecordSet,
+  isCompacted,
   LogClosedError,
   type LogConfig,
   LogConfigError,
@@ -506,6 +508,8 @@ export class ReplicaManager {
     let appended: Awaited<ReturnType<Partition['log']['append']>>;
     try {
       validateRecordSet(request.records, config.maxMessageBytes);
+      // The cleaner keeps the last record per key: a keyless one is INVALID_RECORD, as in Kafka.
+      if (isCompacted(config)) checkCompactedRecordSet(request.records);
       if (config.messageTimestampType === 'LogAppendTime') {
         logAppendTimeMs = this.options.clock.nowMs();
         stampLogAppendTime(request.records, logAppendTimeMs);
