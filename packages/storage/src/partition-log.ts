@@ -209,11 +209,12 @@ export class PartitionLog {
   }
 
   /**
-   * Opens (or creates) the log in `options.dir`. Leftover `.deleted`/`.cleaned`/`.swap`/`.tmp` files
-   * are removed, index files without a `.log` too. Without a clean shutdown, the segments from the one
-   * holding the recovery point onwards are re-validated batch by batch; the first torn or corrupt
-   * batch and everything after it (later segments included) are dropped. Any segment whose index
-   * files fail the sanity check is recovered the same way.
+   * Opens (or creates) the log in `options.dir`. An interrupted cleaner swap (`.log.swap`) is
+   * completed first; leftover `.deleted`/`.cleaned`/`.swap`/`.tmp` files are removed, index files
+   * without a `.log` too. Without a clean shutdown, the segments from the one holding the recovery
+   * point onwards are re-validated batch by batch; the first torn or corrupt batch and everything
+   * after it (later segments included) are dropped. Any segment whose index files fail the sanity
+   * check is recovered the same way.
    */
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
     const { dir, config, clock } = options;

@@ -9,7 +9,10 @@ export const logFileSuffix = '.log';
 export const indexFileSuffix = '.index';
 export const timeIndexFileSuffix = '.timeindex';
 export const deletedFileSuffix = '.deleted';
-/** Suffixes of Kafka's in-progress files; none are ours to finish, so open removes leftovers. */
+/**
+ * Suffixes of Kafka's in-progress files, removed on open. A `<base>.log.swap` is finished first
+ * (log-cleaner-swap.ts completes the interrupted swap); any `.swap` left after that is removed.
+ */
 export const leftoverFileSuffixes = [deletedFileSuffix, '.cleaned', '.swap', '.tmp'] as const;
 
 const offsetDigits = 20;
