@@ -25,7 +25,7 @@ function generator(seed: number): FuzzFrameGenerator {
     frameMaxBytes,
     messageMaxBytes: 100_000,
     oversizedBatchTopic: 'big',
-    mutationSkippedApiKeys: new Set([ApiKey.CreateTopics]),
+    unmutatedApiKeys: new Set([ApiKey.CreateTopics]),
   });
 }
 
@@ -101,7 +101,7 @@ describe('FuzzFrameGenerator', () => {
     };
     expect(() => new FuzzFrameGenerator(options)).not.toThrow();
     expect(
-      () => new FuzzFrameGenerator({ ...options, mutationSkippedApiKeys: new Set([ApiKey.CreateTopics]) }),
+      () => new FuzzFrameGenerator({ ...options, unmutatedApiKeys: new Set([ApiKey.CreateTopics]) }),
     ).toThrow(/at least one captured frame/);
   });
 

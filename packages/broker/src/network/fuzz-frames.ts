@@ -73,11 +73,12 @@ export interface FuzzFrameGeneratorOptions {
   /** An existing topic the oversized batches are sent to (partition 0). */
   readonly oversizedBatchTopic: string;
   /**
-   * Captured frames of these APIs are never mutated. A mutated partition count is still a valid
-   * request the broker obeys (up to 10,000 partitions per topic): that tests resource limits, not
-   * framing, and should be asked for on purpose rather than by chance.
+   * Frames of these APIs are sent only well-formed: never mutated or shifted to another version.
+   * For admin APIs a mutated partition count is still a valid request the broker obeys (up to
+   * 10,000 partitions per topic): that tests resource limits, not framing. For group APIs a mutated
+   * timeout holds the answer back for minutes, by design.
    */
-  readonly mutationSkippedApiKeys?: ReadonlySet<number>;
+  readonly unmutatedApiKeys?: ReadonlySet<number>;
 }
 
 /** Upper bound of random-bytes frames: long enough to reach into any header and some body. */
@@ -91,6 +92,8 @@ const insertedBytesMax = 16;
  * exists is legitimate, but would make the fuzzer wait instead of fuzzing.
  */
 export const fuzzFetchMaxWaitMs = 20;
+/** Likewise for a JoinGroup's wait for the other members of its group (rebalance timeout, v1+). */
+export const fuzzJoinRebalanceTimeoutMs = 20;
 /** Values that sit on the edges of int32 arithmetic, written over length and count fields. */
 const int32Edges = [0, 1, -1, 0x7fffffff, -0x80000000, 0x7ffffffe, 0x10000, 0xffff];
 
@@ -116,15 +119,16 @@ export class FuzzFrameGenerator {
   private readonly random: RandomSource;
   private readonly seeds: Buffer[];
   private readonly mutationSeeds: Buffer[];
+  private readonly unmutatedApiKeys: ReadonlySet<number>;
   private readonly apiVersionRanges = new Map<number, { minVersion: number; maxVersion: number }>();
   private oversizedBatchFrame: Buffer | undefined;
 
   constructor(private readonly options: FuzzFrameGeneratorOptions) {
     this.random = seededRandom(options.seed);
     for (const range of supportedApiVersions()) this.apiVersionRanges.set(range.apiKey, range);
-    this.seeds = options.capturedFrames.map(withShortFetchWait);
-    const skipped = options.mutationSkippedApiKeys ?? new Set<number>();
-    this.mutationSeeds = this.seeds.filter((frame) => !skipped.has(frame.readInt16BE(0)));
+    this.seeds = options.capturedFrames.map(withShortWaits);
+    this.unmutatedApiKeys = options.unmutatedApiKeys ?? new Set<number>();
+    this.mutationSeeds = this.seeds.filter((frame) => !this.unmutatedApiKeys.has(frame.readInt16BE(0)));
     if (this.mutationSeeds.length === 0) throw new Error('the fuzzer needs at least one captured frame');
   }
 
@@ -226,13 +230,14 @@ export class FuzzFrameGenerator {
     const schema = apiDefinition(apiKey).request as MessageSchema<never>;
     const body = randomMessage(schema, version, this.random) as Record<string, unknown>;
     if (apiKey === ApiKey.Fetch) body.maxWaitMs = this.below(fuzzFetchMaxWaitMs + 1);
+    if (apiKey === ApiKey.JoinGroup) body.rebalanceTimeoutMs = this.below(fuzzJoinRebalanceTimeoutMs + 1);
     const clientId = this.below(8) === 0 ? null : `fuzz-${this.below(1000)}`;
     return encodeRequest(apiKey, version, 0, clientId, body as RequestInput<SupportedApiKey>);
   }
 
   private versionMismatch(): FuzzCase {
     const frame = Buffer.from(
-      this.below(2) === 0 ? this.pick(this.seeds) : this.randomRequest(...this.randomApiAndVersion()),
+      this.below(2) === 0 ? this.pick(this.mutationSeeds) : this.randomRequest(...this.randomApiAndVersion()),
     );
     const apiKey = frame.readInt16BE(0);
     const version = frame.readInt16BE(2);
@@ -251,7 +256,9 @@ export class FuzzFrameGenerator {
   }
 
   private randomApiAndVersion(): [number, number] {
-    const apiKey = this.pick([...this.apiVersionRanges.keys()]);
+    const apiKey = this.pick(
+      [...this.apiVersionRanges.keys()].filter((key) => !this.unmutatedApiKeys.has(key)),
+    );
     const range = this.apiVersionRanges.get(apiKey)!;
     return [apiKey, range.minVersion + this.below(range.maxVersion - range.minVersion + 1)];
   }
@@ -331,18 +338,22 @@ function sizePrefixed(frame: Buffer): Buffer {
   return bytes;
 }
 
-/** A captured Fetch re-encoded with a short max wait (see fuzzFetchMaxWaitMs); others unchanged. */
-function withShortFetchWait(frame: Buffer): Buffer {
+/** Captured Fetch and JoinGroup frames re-encoded with short waits (see above); others unchanged. */
+function withShortWaits(frame: Buffer): Buffer {
   const decoded = decodeRequest(frame);
-  if (!decoded.ok || decoded.apiKey !== ApiKey.Fetch) return frame;
-  return encodeRequest(
-    ApiKey.Fetch,
-    decoded.apiVersion,
-    decoded.header.correlationId,
-    decoded.header.clientId,
-    {
+  if (!decoded.ok) return frame;
+  const { apiVersion, header } = decoded;
+  if (decoded.apiKey === ApiKey.Fetch) {
+    return encodeRequest(ApiKey.Fetch, apiVersion, header.correlationId, header.clientId, {
       ...decoded.body,
       maxWaitMs: fuzzFetchMaxWaitMs,
-    },
-  );
+    });
+  }
+  if (decoded.apiKey === ApiKey.JoinGroup && apiVersion >= 1) {
+    return encodeRequest(ApiKey.JoinGroup, apiVersion, header.correlationId, header.clientId, {
+      ...decoded.body,
+      rebalanceTimeoutMs: fuzzJoinRebalanceTimeoutMs,
+    });
+  }
+  return frame;
 }
