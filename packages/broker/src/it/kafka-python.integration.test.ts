@@ -157,6 +157,7 @@ describe('kafka-python against three broker processes, bootstrapped from broker 
     expect([...(await leaders('py-admin-a')).values()].sort()).toEqual([1, 2, 3]);
     const bLeaders = await leaders('py-admin-b');
     expect(bLeaders.size).toBe(6);
+    expect(new Set(bLeaders.values()).size).toBe(3);
     for (const [partition, leader] of bLeaders)
       expect(existsSync(partitionDir(leader, 'py-admin-b', partition))).toBe(true);
 
@@ -165,8 +166,8 @@ describe('kafka-python against three broker processes, bootstrapped from broker 
       topics: ['py-admin-b'],
     });
     expect(deleted.topics).toEqual([{ name: 'py-admin-b', error: 0 }]);
-    expect(python<{ topics: string[] }>({ op: 'list_topics' }).topics).not.toContain('py-admin-b');
-    // Each leader removes its partition directories once it applies the deletion.
+    // DeleteTopics answers once the controller committed; each leader removes its partition
+    // directories once it applies the deletion.
     const deadline = Date.now() + deletionWaitMs;
     const remaining = () =>
       [...bLeaders].filter(([partition, leader]) =>
@@ -175,6 +176,8 @@ describe('kafka-python against three broker processes, bootstrapped from broker 
     while (remaining().length > 0 && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 100));
     expect(remaining()).toEqual([]);
+    // Its six partitions were led by all three brokers, so every broker has applied the deletion.
+    expect(python<{ topics: string[] }>({ op: 'list_topics' }).topics).not.toContain('py-admin-b');
     expect(python<{ topics: string[] }>({ op: 'list_topics' }).topics).toContain('py-admin-a');
   });
 

@@ -255,6 +255,7 @@ describe('kcat against three broker processes, bootstrapped from broker 1', () =
     // Timestamps 1 s apart, set by the producer (kafka-python), one record per batch: Gregor answers
     // ListOffsets by time with the base offset of the first batch that reaches the time (storage's
     // batch granularity), where Kafka names the record; with one-record batches both agree.
+    python({ op: 'create_topics', topics: [{ name: topic, partitions: 3, replication: 1 }] });
     python({
       op: 'produce',
       topic,

@@ -82,6 +82,11 @@ def produce(command):
         acks=command.get("acks", "all"),
         linger_ms=command.get("linger_ms", 0),
         request_timeout_ms=REQUEST_TIMEOUT_MS,
+        # kafka-python 2.0.2 defaults to no retries; a broker that has not applied a new topic's
+        # metadata yet answers UNKNOWN_TOPIC_OR_PARTITION (retriable), as Kafka does.
+        retries=5,
+        # Retries must not reorder records.
+        max_in_flight_requests_per_connection=1,
     )
     try:
         futures = []
