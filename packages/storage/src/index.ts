@@ -67,6 +67,7 @@ export {
   type PartitionLogOptions,
   partitionQueueDepthMax,
   type ReadOptions,
+  type RetentionOptions,
   type TimestampLookupResult,
 } from './partition-log.js';
 export {

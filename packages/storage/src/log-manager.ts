@@ -294,9 +294,15 @@ export class LogManager {
   }
 
   /** Applies retention to every log; returns the number of segments deleted. */
-  async runRetention(): Promise<number> {
+  /** Retention over every log; `highWatermarkOf` bounds each log (see PartitionLog.deleteOldSegments). */
+  async runRetention(
+    highWatermarkOf: (log: PartitionLog) => number | undefined = () => undefined,
+  ): Promise<number> {
     let deleted = 0;
-    for (const log of this.allLogs()) deleted += await log.deleteOldSegments();
+    for (const log of this.allLogs()) {
+      const highWatermark = highWatermarkOf(log);
+      deleted += await log.deleteOldSegments(highWatermark === undefined ? {} : { highWatermark });
+    }
     return deleted;
   }
 

@@ -272,6 +272,20 @@ describe('segments, retention and lookups', () => {
     expect(log.segmentBaseOffsets()).toEqual([4]);
   });
 
+  it('keeps segments at or above the high watermark whatever retention says', async () => {
+    const manager = await openManager();
+    const log = await logOf(manager, { 'segment.bytes': '400', 'retention.ms': '1000' });
+    const now = clock.nowMs();
+    for (const ageMs of [20000, 15000, 10000, 5000, 0]) await log.append(batch(1, 239, now - ageMs), 0);
+    expect(log.segmentBaseOffsets()).toEqual([0, 1, 2, 3, 4]);
+    // Segments 0 and 1 end at or below offset 2; segment 2 ends at 3, above the high watermark.
+    expect(await log.deleteOldSegments({ highWatermark: 2 })).toBe(2);
+    expect(log.logStartOffset).toBe(2);
+    expect(await log.deleteOldSegments({ highWatermark: 2 })).toBe(0);
+    expect(await log.deleteOldSegments({ highWatermark: 5 })).toBe(2);
+    expect(log.segmentBaseOffsets()).toEqual([4]);
+  });
+
   it('finds the first batch whose max timestamp reaches a target, across segments', async () => {
     const log = await logOf(
       await openManager({ 'log.segment.bytes': '700', 'log.index.interval.bytes': '100' }),

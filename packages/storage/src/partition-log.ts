@@ -93,6 +93,11 @@ export type LogReadResult =
       readonly logEndOffset: number;
     };
 
+export interface RetentionOptions {
+  /** Delete only segments that end at or below this offset (the partition's high watermark). */
+  readonly highWatermark?: number;
+}
+
 export interface ReadOptions {
   /** Only batches whose last offset is below this (the high watermark) are returned. */
   readonly maxOffsetExclusive?: number;
@@ -589,14 +594,19 @@ export class PartitionLog {
    * than now - retention.ms, then while the log stays at or above retention.bytes without them
    * (Kafka's rule). Returns how many segments were deleted; none when cleanup.policy lacks "delete".
    */
-  async deleteOldSegments(): Promise<number> {
+  async deleteOldSegments(options: RetentionOptions = {}): Promise<number> {
     this.ensureOpen();
     // Kafka: a compact-only topic has no retention; its size is the cleaner's business.
     if (!this.configValue.cleanupPolicy.includes('delete')) return 0;
     return this.queue.run(async () => {
       const { retentionMs, retentionBytes } = this.configValue;
       const nowMs = this.options.clock.nowMs();
-      const candidates = this.segments.slice(0, -1);
+      // Only segments wholly below the high watermark: data a replica may still need (or that a
+      // new leader could still lose) is never deleted by retention, as in Kafka.
+      const highWatermark = options.highWatermark ?? Number.POSITIVE_INFINITY;
+      const candidates = this.segments
+        .slice(0, -1)
+        .filter((_segment, index) => this.segments[index + 1]!.baseOffset <= highWatermark);
       let deleteCount = 0;
       if (retentionMs >= 0) {
         while (

@@ -19,8 +19,11 @@ export interface LogStore {
   getOrCreateLog(topic: string, partition: number, topicOverrides: ConfigProps): Promise<PartitionLog>;
   /** Closes and removes the partition's log; `suffix` makes the renamed directory unique (topic id). */
   deleteLog(topic: string, partition: number, suffix: string): Promise<void>;
-  /** Retention over every log; returns the number of segments deleted. */
-  runRetention(): Promise<number>;
+  /**
+   * Retention over every log, each bounded by its high watermark (segments at or above it are
+   * kept); returns the number of segments deleted.
+   */
+  runRetention(highWatermarkOf: (topic: string, partition: number) => number | undefined): Promise<number>;
   /** Flushes every log whose flush.ms / flush.messages is due; returns how many flushed. */
   flushDueLogs(): Promise<number>;
   checkpointRecoveryPoints(): Promise<void>;
@@ -58,10 +61,17 @@ export class LogManagerStore implements LogStore {
     await rm(doomed, { recursive: true, force: true });
   }
 
-  async runRetention(): Promise<number> {
+  async runRetention(
+    highWatermarkOf: (topic: string, partition: number) => number | undefined,
+  ): Promise<number> {
     let deletedSegments = 0;
-    for (const log of this.liveLogs())
-      deletedSegments += await skipIfClosed(() => log.deleteOldSegments(), 0);
+    for (const log of this.liveLogs()) {
+      const highWatermark = highWatermarkOf(log.topic, log.partition);
+      deletedSegments += await skipIfClosed(
+        () => log.deleteOldSegments(highWatermark === undefined ? {} : { highWatermark }),
+        0,
+      );
+    }
     return deletedSegments;
   }
 

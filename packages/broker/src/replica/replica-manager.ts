@@ -1094,7 +1094,9 @@ export class ReplicaManager {
     if (nowMs >= this.nextRetentionMs) {
       this.nextRetentionMs =
         nowMs + (this.options.retentionCheckIntervalMs ?? retentionCheckIntervalMsDefault);
-      const deletedSegments = await this.options.logStore.runRetention();
+      const deletedSegments = await this.options.logStore.runRetention(
+        (topic, index) => this.partitions.get(`${topic}-${index}`)?.highWatermark,
+      );
       if (deletedSegments > 0) {
         this.options.logger.info({ deletedSegments }, 'retention deleted segments');
         for (const partition of [...this.partitions.values()]) {
