@@ -180,6 +180,12 @@ const definitions = {
       min: 1,
     },
   ),
+  offsetsTopicSegmentBytes: int(
+    'offsets.topic.segment.bytes',
+    104857600,
+    'Segment size of __consumer_offsets (small, so compaction starts early).',
+    { min: 14 },
+  ),
   groupInitialRebalanceDelayMs: int(
     'group.initial.rebalance.delay.ms',
     3000,

@@ -9,7 +9,7 @@ import { type BrokerContext, isFailure } from '../apis/broker-context.js';
 export const offsetsTopicName = '__consumer_offsets';
 
 /** Kafka's `offsets.topic.segment.bytes` default: small segments so the cleaner can work early. */
-export const offsetsTopicSegmentBytes = 100 * 1024 * 1024;
+export const offsetsTopicSegmentBytesDefault = 100 * 1024 * 1024;
 
 /** How long a FindCoordinator waits for the controller to create the offsets topic, in ms. */
 export const offsetsTopicCreateTimeoutMs = 5_000;
@@ -19,6 +19,8 @@ export interface OffsetsTopicSettings {
   readonly numPartitions: number;
   /** `offsets.topic.replication.factor` (Kafka's default 3); fewer live brokers lower it. */
   readonly replicationFactor: number;
+  /** `offsets.topic.segment.bytes`; Kafka's default (100 MiB) when absent. */
+  readonly segmentBytes?: number;
 }
 
 /** Brokers that can hold a replica now: registered, unfenced, not shutting down. */
@@ -63,7 +65,10 @@ export class OffsetsTopicCreator {
           replicationFactor,
           configs: [
             { name: 'cleanup.policy', value: 'compact' },
-            { name: 'segment.bytes', value: String(offsetsTopicSegmentBytes) },
+            {
+              name: 'segment.bytes',
+              value: String(this.settings.segmentBytes ?? offsetsTopicSegmentBytesDefault),
+            },
           ],
         },
       ],

@@ -162,6 +162,7 @@ export class GregorNode {
       offsetsTopic: {
         numPartitions: settings.offsetsTopicNumPartitions,
         replicationFactor: settings.offsetsTopicReplicationFactor,
+        segmentBytes: settings.offsetsTopicSegmentBytes,
       },
       groupInitialRebalanceDelayMs: settings.groupInitialRebalanceDelayMs,
     });
