@@ -1,0 +1,619 @@
+#!/usr/bin/env node
+// What replication costs, on a local three-node Gregor cluster (three processes, default settings):
+//
+//   throughput   for replication factor 1, 2, 3 x acks 0, 1, all x 100-byte and 1 KiB values:
+//                records/s and MB/s (1 MB = 10^6 bytes of record values). One topic per cell with
+//                3 partitions, so each broker leads one. Closed loop: one connection per leader,
+//                5 Produce v7 requests in flight on each, every request one ~16 KiB batch per
+//                partition that broker leads, for 5 s or 500 MB, whichever comes first. acks=0 has
+//                no response: it is written with TCP backpressure only, and its time ends when
+//                ListOffsets shows every record readable. Every cell is checked with ListOffsets.
+//   latency      acks 1 and all: open loop, 500 requests/s for 4 s, each one batch of one record,
+//                round-robin over the partitions; p50 / p99 of request-to-response time.
+//   failover     kill -9 of a partition leader (RF 3, min.insync.replicas=2, one partition) while a
+//                producer sends acks=all continuously (one request in flight, 10 ms retry backoff,
+//                fresh Metadata after any error) and a background producer loads another RF 3 topic:
+//                the time from the kill to the first acks=all produce the new leader acknowledges.
+//                The killed broker restarts and must be back in every ISR (and leadership back on
+//                the preferred replica) before the next kill. Three such topics with preferred
+//                leaders on different brokers take turns, so every broker gets killed.
+//   fencing      every warning the brokers log is read; a healthy (not killed) broker fenced at any
+//                time is reported.
+//
+// The producer is Gregor's own minimal client (scripts/lib/bench-producer.mjs: KafkaConnection and
+// encodeRecordBatch) speaking the real Kafka protocol; no compression. Figures, not a test: it
+// prints a table (stdout), writes bench-results/replication.md and .svg, and asserts nothing.
+//
+// Usage: npm run bench:replication        (builds first)
+//        node scripts/bench-replication.mjs   (after npm run build)
+//        BENCH_QUICK=1 ...  short cells and 2 kills, to try the script out
+//        BENCH_KILLS=12 ... number of failover rounds
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApiKey } from '../packages/protocol/dist/index.js';
+import { BenchCluster } from './lib/bench-cluster.mjs';
+import {
+  createTopic,
+  encodeValueBatch,
+  LeaderRouter,
+  latestOffsetSum,
+  openConnection,
+  produceBody,
+  produceError,
+  produceVersion,
+  runAcksZero,
+  runLatency,
+  runPipelined,
+  topicMetadata,
+} from './lib/bench-producer.mjs';
+import { groupedBarChartSvg, markdownTable, median, percentile } from './lib/bench-report.mjs';
+
+const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const resultsDir = join(repoRoot, 'bench-results');
+const quick = process.env.BENCH_QUICK === '1';
+
+const nodeCount = 3;
+const replicationFactors = [1, 2, 3];
+const acksLevels = [
+  { acks: 0, label: '0' },
+  { acks: 1, label: '1' },
+  { acks: -1, label: 'all' },
+];
+const valueSizesBytes = [100, 1024];
+/** Partitions per throughput topic: with three, each broker leads one. */
+const partitionsPerTopic = 3;
+/** Target encoded batch size (Kafka's batch.size default). */
+const batchBytesTarget = 16 * 1024;
+/** Record framing inside a batch beyond the value (length, attributes, deltas, key, headers). */
+const recordOverheadBytes = 8;
+const throughputDurationMs = quick ? 1_000 : 5_000;
+/** A guard on disk use (RF x this per cell), not the usual bound: 100 MB/s runs 5 s. */
+const throughputValueBytesMax = 500_000_000;
+const inFlightPerConnection = 5;
+const latencyRatePerSecond = 500;
+const latencyDurationMs = quick ? 1_000 : 4_000;
+const warmUpMs = quick ? 500 : 2_000;
+const killCount = Number(process.env.BENCH_KILLS ?? (quick ? 2 : 12));
+/**
+ * Rounds with the same preferred leader would always kill the same broker: topics with different
+ * preferred leaders take turns. At most this many are created to find them.
+ */
+const failoverTopicsMax = 12;
+/** The failover probe's pause after a failed attempt (Kafka's retry.backoff.ms is 100). */
+const probeRetryBackoffMs = 10;
+/** The broker's own wait for acks=all inside one probe Produce; then it answers REQUEST_TIMED_OUT. */
+const probeProduceTimeoutMs = 1_000;
+/** Background load during failover: one ~16 KiB batch per partition every this often, acks=1. */
+const loadIntervalMs = 10;
+/** A failover longer than this counts as failed (and stops the run). */
+const failoverTimeoutMs = 30_000;
+/** Bound on every wait for the cluster to settle (ISR full, leaders preferred). */
+const settleTimeoutMs = 60_000;
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+const benchStartMs = performance.now();
+const log = (message) =>
+  process.stderr.write(
+    `[bench +${((performance.now() - benchStartMs) / 1000).toFixed(0).padStart(3)} s] ${message}\n`,
+  );
+const recordsPerBatch = (valueBytes) => Math.floor(batchBytesTarget / (valueBytes + recordOverheadBytes));
+const sizeLabel = (valueBytes) => (valueBytes >= 1024 ? `${valueBytes / 1024} KiB` : `${valueBytes} B`);
+
+async function waitFor(what, probe, timeoutMs = settleTimeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  let last = 'not yet';
+  while (performance.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+      last = 'not yet';
+    } catch (error) {
+      last = error.message;
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}: ${last}`);
+}
+
+/** Metadata of `topic` from one node, on a connection of its own. */
+async function metadataFrom(node, topic) {
+  const connection = await openConnection(node.address, 1_000);
+  try {
+    return await topicMetadata(connection, topic);
+  } finally {
+    connection.close();
+  }
+}
+
+/**
+ * Waits until every running broker reports every partition of `topic` with a leader and a full
+ * ISR (and, with `preferred`, led by its first replica); returns that view.
+ */
+async function waitTopicSettled(cluster, topic, replicationFactor, { preferred = false } = {}) {
+  return waitFor(`${topic} to settle`, async () => {
+    const views = await Promise.all(cluster.running.map((node) => metadataFrom(node, topic)));
+    const settled = views.every(
+      (view) =>
+        view.errorCode === 0 &&
+        view.partitions.length > 0 &&
+        view.partitions.every(
+          (partition, index) =>
+            partition.leader >= 0 &&
+            partition.isr.length === replicationFactor &&
+            partition.leader === views[0].partitions[index].leader &&
+            (!preferred || partition.leader === partition.replicas[0]),
+        ),
+    );
+    return settled ? views[0] : undefined;
+  });
+}
+
+// ---- throughput and latency cells -------------------------------------------------------------
+
+/**
+ * @typedef {object} Cell
+ * @property {number} valueBytes
+ * @property {number} replicationFactor
+ * @property {string} acksLabel
+ * @property {number} recordsPerSecond
+ * @property {number} megabytesPerSecond
+ * @property {number | undefined} p50Ms
+ * @property {number | undefined} p99Ms
+ * @property {number} batchBytes    encoded size of one throughput batch
+ * @property {string[]} notes
+ */
+
+async function measureCell(cluster, connections, addresses, admin, valueBytes, replicationFactor, level) {
+  const topic = `bench-rf${replicationFactor}-acks${level.label}-${valueBytes}b`;
+  await createTopic(admin, topic, partitionsPerTopic, replicationFactor);
+  const { partitions } = await waitTopicSettled(cluster, topic, replicationFactor);
+  const count = recordsPerBatch(valueBytes);
+  const batch = encodeValueBatch(valueBytes, count);
+  const common = {
+    connections,
+    topic,
+    partitions,
+    batch,
+    recordsPerBatch: count,
+    valueBytes,
+    durationMs: throughputDurationMs,
+    bytesMax: throughputValueBytesMax,
+  };
+  const result =
+    level.acks === 0
+      ? await runAcksZero({ ...common, addresses })
+      : await runPipelined({ ...common, acks: level.acks, inFlightPerConnection });
+  /** @type {string[]} */
+  const notes = [];
+  if (result.errors > 0) notes.push(`${result.errors} errors (${result.firstError})`);
+  if (level.acks !== 0) {
+    // Every acknowledged record must become readable; this also lets followers catch up before
+    // the latency run, so it does not pay for the throughput run's replication backlog.
+    const readable = await waitFor(`${topic} readable`, async () => {
+      const sum = await latestOffsetSum(connections, topic, partitions);
+      return sum >= result.records ? sum : undefined;
+    }).catch(() => -1);
+    if (readable !== result.records) notes.push(`ListOffsets shows ${readable}, ${result.records} acked`);
+  }
+  /** @type {Cell} */
+  const cell = {
+    valueBytes,
+    replicationFactor,
+    acksLabel: level.label,
+    recordsPerSecond: result.records / (result.elapsedMs / 1000),
+    megabytesPerSecond: (result.records * valueBytes) / (result.elapsedMs / 1000) / 1e6,
+    p50Ms: undefined,
+    p99Ms: undefined,
+    batchBytes: batch.length,
+    notes,
+  };
+  if (level.acks !== 0) {
+    const latency = await runLatency({
+      connections,
+      topic,
+      partitions,
+      acks: level.acks,
+      batch: encodeValueBatch(valueBytes, 1),
+      ratePerSecond: latencyRatePerSecond,
+      durationMs: latencyDurationMs,
+    });
+    const sorted = latency.samplesMs.sort((a, b) => a - b);
+    cell.p50Ms = percentile(sorted, 50);
+    cell.p99Ms = percentile(sorted, 99);
+    if (latency.errors > 0) notes.push(`latency: ${latency.errors} errors (${latency.firstError})`);
+  }
+  log(
+    `${sizeLabel(valueBytes).padStart(6)} RF ${replicationFactor} acks=${level.label.padEnd(3)}: ` +
+      `${Math.round(cell.recordsPerSecond)} records/s, ${cell.megabytesPerSecond.toFixed(1)} MB/s` +
+      (cell.p50Ms === undefined ? '' : `, p50 ${cell.p50Ms.toFixed(1)} ms, p99 ${cell.p99Ms.toFixed(1)} ms`) +
+      (notes.length > 0 ? `  [${notes.join('; ')}]` : ''),
+  );
+  return cell;
+}
+
+// ---- failover ----------------------------------------------------------------------------------
+
+/**
+ * The acks=all producer of the failover rounds: one request in flight, against the leader it last
+ * learnt from Metadata; any error drops that knowledge and retries after probeRetryBackoffMs.
+ */
+class FailoverProbe {
+  /** @type {{ atMs: number, brokerId: number, topic: string }[]} */
+  acks = [];
+  stopped = false;
+  errors = 0;
+
+  /** @param {LeaderRouter} router @param {string} topic */
+  constructor(router, topic) {
+    this.router = router;
+    this.topic = topic;
+    this.body = (name) =>
+      produceBody(
+        name,
+        -1,
+        [{ partitionIndex: 0, records: encodeValueBatch(100, 1) }],
+        probeProduceTimeoutMs,
+      );
+  }
+
+  async run() {
+    /** @type {number | undefined} */
+    let leader;
+    while (!this.stopped) {
+      const topic = this.topic;
+      try {
+        if (leader === undefined) {
+          const metadata = await this.router.metadata(topic);
+          const candidate = metadata.partitions[0]?.leader ?? -1;
+          if (candidate < 0) throw new Error('no leader');
+          leader = candidate;
+        }
+        const connection = await this.router.connection(leader);
+        const response = await connection.call(
+          ApiKey.Produce,
+          produceVersion,
+          this.body(topic),
+          probeProduceTimeoutMs + 1_000,
+        );
+        const error = produceError(response);
+        if (error !== undefined) throw new Error(error);
+        this.acks.push({ atMs: performance.now(), brokerId: leader, topic });
+        if (this.acks.length > 10_000) this.acks.splice(0, 5_000);
+      } catch (error) {
+        this.errors += 1;
+        if (leader !== undefined && error.name === 'KafkaConnectionError') this.router.drop(leader);
+        leader = undefined;
+        await sleep(probeRetryBackoffMs);
+      }
+    }
+  }
+}
+
+/** Background acks=1 load on every partition of `topic`, following leadership like the probe. */
+class BackgroundLoad {
+  stopped = false;
+  records = 0;
+
+  /** @param {LeaderRouter} router */
+  constructor(router, topic, partitionCount) {
+    this.router = router;
+    this.topic = topic;
+    this.partitionCount = partitionCount;
+    this.recordsPerRequest = recordsPerBatch(1024);
+    this.batch = encodeValueBatch(1024, this.recordsPerRequest);
+  }
+
+  async runPartition(partition) {
+    let leader;
+    while (!this.stopped) {
+      const startedMs = performance.now();
+      try {
+        if (leader === undefined) {
+          const candidate = (await this.router.metadata(this.topic)).partitions[partition]?.leader ?? -1;
+          if (candidate < 0) throw new Error('no leader');
+          leader = candidate;
+        }
+        const connection = await this.router.connection(leader);
+        const response = await connection.call(
+          ApiKey.Produce,
+          produceVersion,
+          produceBody(this.topic, 1, [{ partitionIndex: partition, records: this.batch }], 5_000),
+          6_000,
+        );
+        if (produceError(response) !== undefined) throw new Error(produceError(response));
+        this.records += this.recordsPerRequest;
+      } catch (error) {
+        if (leader !== undefined && error.name === 'KafkaConnectionError') this.router.drop(leader);
+        leader = undefined;
+      }
+      await sleep(Math.max(1, loadIntervalMs - (performance.now() - startedMs)));
+    }
+  }
+
+  run() {
+    return Promise.all(
+      Array.from({ length: this.partitionCount }, (_, partition) => this.runPartition(partition)),
+    );
+  }
+}
+
+async function measureFailover(cluster, admin) {
+  const bootstrap = cluster.nodes.map((node) => node.address);
+  const ids = cluster.nodes.map((node) => node.id);
+  // CreateTopics takes no manual assignment here, so topics are created until each broker is the
+  // preferred leader (first replica) of one.
+  /** @type {Map<number, string>} preferred leader -> topic */
+  const byPreferred = new Map();
+  for (let index = 0; index < failoverTopicsMax && byPreferred.size < ids.length; index++) {
+    const name = `bench-failover-${index}`;
+    await createTopic(admin, name, 1, 3, { 'min.insync.replicas': '2' });
+    const { partitions } = await waitTopicSettled(cluster, name, 3);
+    if (!byPreferred.has(partitions[0].replicas[0])) byPreferred.set(partitions[0].replicas[0], name);
+  }
+  const topics = [...byPreferred.values()];
+  const loadTopic = 'bench-failover-load';
+  await createTopic(admin, loadTopic, partitionsPerTopic, 3, { 'min.insync.replicas': '2' });
+  const settleAll = async () => {
+    for (const topic of topics) await waitTopicSettled(cluster, topic, 3, { preferred: true });
+    await waitTopicSettled(cluster, loadTopic, 3);
+  };
+  await settleAll();
+
+  const probe = new FailoverProbe(new LeaderRouter(bootstrap), topics[0]);
+  const load = new BackgroundLoad(new LeaderRouter(bootstrap), loadTopic, partitionsPerTopic);
+  const probeDone = probe.run();
+  const loadDone = load.run();
+  const loadStartedMs = performance.now();
+  const rounds = [];
+  /** @type {{ id: number, fromMs: number, toMs: number }[]} */
+  const downIntervals = [];
+  try {
+    for (let round = 0; round < killCount; round++) {
+      const topic = topics[round % topics.length];
+      probe.topic = topic;
+      await settleAll();
+      // Steady state: the probe has just been acknowledged on this round's topic.
+      await waitFor('the probe to be acknowledged', () => {
+        const last = probe.acks.at(-1);
+        return last !== undefined && last.topic === topic && performance.now() - last.atMs < 200;
+      });
+      // Asked of a running node: the admin connection's broker may be the one killed last round.
+      const metadata = await waitFor('metadata', () => metadataFrom(cluster.running[0], topic));
+      const victim = metadata.partitions[0].leader;
+      const wasController = metadata.controllerId === victim;
+      const killedAtMs = performance.now();
+      await cluster.kill(victim);
+      const ack = await waitFor(
+        `a new leader of ${topic} to acknowledge`,
+        () =>
+          probe.acks.find(
+            (entry) => entry.atMs > killedAtMs && entry.brokerId !== victim && entry.topic === topic,
+          ),
+        failoverTimeoutMs,
+      );
+      const failoverMs = ack.atMs - killedAtMs;
+      rounds.push({ victim, newLeader: ack.brokerId, wasController, failoverMs });
+      log(
+        `kill ${String(round + 1).padStart(2)}/${killCount}: leader ${victim}${wasController ? ' (also the controller)' : ''} ` +
+          `killed, broker ${ack.brokerId} acknowledged acks=all after ${failoverMs.toFixed(0)} ms`,
+      );
+      cluster.restart(victim);
+      await cluster.waitReady(settleTimeoutMs);
+      await settleAll();
+      downIntervals.push({ id: victim, fromMs: killedAtMs, toMs: performance.now() });
+    }
+  } finally {
+    probe.stopped = true;
+    load.stopped = true;
+    await Promise.all([probeDone, loadDone]);
+    probe.router.close();
+    load.router.close();
+  }
+  const loadMegabytesPerSecond = (load.records * 1024) / ((performance.now() - loadStartedMs) / 1000) / 1e6;
+  return { rounds, downIntervals, loadMegabytesPerSecond };
+}
+
+/**
+ * Fencing the brokers logged: the controller's "fenced brokers whose sessions expired" and a
+ * broker's "controller fenced this broker". A fence of a broker while it was down (killed, not yet
+ * back in every ISR) is expected; any other is a healthy broker fenced.
+ */
+function fencingEvents(cluster, downIntervals) {
+  const events = [];
+  for (const warning of cluster.warnings) {
+    const message = warning.entry.msg;
+    let fenced = [];
+    if (message === 'fenced brokers whose sessions expired') fenced = warning.entry.brokers ?? [];
+    else if (message === 'controller fenced this broker') fenced = [warning.nodeId];
+    for (const id of fenced) {
+      const expected = downIntervals.some(
+        (interval) => interval.id === id && warning.atMs >= interval.fromMs && warning.atMs <= interval.toMs,
+      );
+      events.push({ id, atMs: warning.atMs, expected, loggedBy: warning.nodeId, message });
+    }
+  }
+  return events;
+}
+
+// ---- report ------------------------------------------------------------------------------------
+
+const rfColors = ['#8fb9e0', '#3a7dc4', '#173f73'];
+
+function report(cells, failover, fences, startedAt, wallMs) {
+  const fmt = (value, digits) =>
+    value === undefined
+      ? 'n/a'
+      : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const rows = cells.map((cell) => [
+    sizeLabel(cell.valueBytes),
+    cell.acksLabel,
+    String(cell.replicationFactor),
+    fmt(Math.round(cell.recordsPerSecond), 0),
+    fmt(cell.megabytesPerSecond, 1),
+    fmt(cell.p50Ms, 1),
+    fmt(cell.p99Ms, 1),
+  ]);
+  const table = markdownTable(['record', 'acks', 'RF', 'records/s', 'MB/s', 'p50 ms', 'p99 ms'], rows, [
+    'l',
+    'l',
+    'r',
+    'r',
+    'r',
+    'r',
+    'r',
+  ]);
+  const times = failover.rounds.map((round) => round.failoverMs);
+  const withController = failover.rounds
+    .filter((round) => round.wasController)
+    .map((round) => round.failoverMs);
+  const leaderOnly = failover.rounds.filter((round) => !round.wasController).map((round) => round.failoverMs);
+  const unexpected = fences.filter((event) => !event.expected);
+  const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+  const failoverLines = [
+    `Failover (kill -9 of the leader -> first acks=all produce acknowledged by the new leader), ${times.length} kills: ` +
+      `median ${seconds(median(times))}, max ${seconds(Math.max(...times))}.`,
+    `  leader only: ${leaderOnly.length} kills, median ${leaderOnly.length ? seconds(median(leaderOnly)) : 'n/a'}; ` +
+      `leader that was also the active controller: ${withController.length} kills, median ${withController.length ? seconds(median(withController)) : 'n/a'}.`,
+    `  background load during the kills: ${failover.loadMegabytesPerSecond.toFixed(1)} MB/s acks=1 to an RF 3 topic.`,
+    `Healthy brokers fenced: ${unexpected.length}` +
+      (unexpected.length > 0
+        ? ` (${unexpected.map((event) => `broker ${event.id} at +${(event.atMs / 1000).toFixed(1)} s`).join(', ')})`
+        : '') +
+      `; killed brokers fenced while down: ${fences.filter((event) => event.expected && event.message !== 'controller fenced this broker').length}.`,
+  ];
+  const context =
+    `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ` +
+    `Node ${process.version}, three broker processes and the benchmark on the same machine; run took ${(wallMs / 1000).toFixed(0)} s.`;
+  const cellNotes = cells.filter((cell) => cell.notes.length > 0);
+  const markdown = [
+    '# Replication benchmark',
+    '',
+    context,
+    '',
+    table,
+    '',
+    ...failoverLines,
+    '',
+    ...(cellNotes.length > 0
+      ? [
+          'Problems seen:',
+          ...cellNotes.map(
+            (cell) =>
+              `- ${sizeLabel(cell.valueBytes)} RF ${cell.replicationFactor} acks=${cell.acksLabel}: ${cell.notes.join('; ')}`,
+          ),
+          '',
+        ]
+      : []),
+  ].join('\n');
+
+  const svg = groupedBarChartSvg({
+    title: 'Gregor: what replication costs (three local brokers)',
+    subtitle: `${context.split(';')[0]}`,
+    series: replicationFactors.map((rf, index) => ({ name: `RF ${rf}`, color: rfColors[index] })),
+    panels: [
+      {
+        title: 'Producer throughput, MB/s of record values (higher is better)',
+        unit: 'MB/s',
+        format: (value) => value.toFixed(value >= 100 ? 0 : 1),
+        groups: valueSizesBytes.flatMap((valueBytes) =>
+          acksLevels.map((level) => ({
+            label: `acks=${level.label}\n${sizeLabel(valueBytes)} records`,
+            values: replicationFactors.map(
+              (rf) =>
+                cells.find(
+                  (cell) =>
+                    cell.valueBytes === valueBytes &&
+                    cell.replicationFactor === rf &&
+                    cell.acksLabel === level.label,
+                )?.megabytesPerSecond,
+            ),
+          })),
+        ),
+      },
+      {
+        title: `Produce latency p99, ms (lower is better; ${latencyRatePerSecond} requests/s of one record)`,
+        unit: 'ms',
+        format: (value) => value.toFixed(1),
+        groups: valueSizesBytes.flatMap((valueBytes) =>
+          acksLevels
+            .filter((level) => level.acks !== 0)
+            .map((level) => ({
+              label: `acks=${level.label}\n${sizeLabel(valueBytes)} records`,
+              values: replicationFactors.map(
+                (rf) =>
+                  cells.find(
+                    (cell) =>
+                      cell.valueBytes === valueBytes &&
+                      cell.replicationFactor === rf &&
+                      cell.acksLabel === level.label,
+                  )?.p99Ms,
+              ),
+            })),
+        ),
+      },
+    ],
+  });
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'replication.md'), `${markdown}\n`);
+  writeFileSync(join(resultsDir, 'replication.svg'), svg);
+  console.log(markdown);
+  console.log(`Written: bench-results/replication.md, bench-results/replication.svg`);
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+async function main() {
+  const startedAt = new Date();
+  const startedMs = performance.now();
+  log('starting three brokers');
+  const cluster = await BenchCluster.start({ nodeCount });
+  /** @type {Map<number, import('../packages/client/dist/index.js').KafkaConnection>} */
+  const connections = new Map();
+  const addresses = new Map(cluster.nodes.map((node) => [node.id, node.address]));
+  let admin;
+  try {
+    for (const node of cluster.nodes) connections.set(node.id, await openConnection(node.address));
+    admin = await openConnection(cluster.nodes[0].address);
+
+    log('warming up');
+    await createTopic(admin, 'bench-warm-up', partitionsPerTopic, 3);
+    const warm = await waitTopicSettled(cluster, 'bench-warm-up', 3);
+    await runPipelined({
+      connections,
+      topic: 'bench-warm-up',
+      partitions: warm.partitions,
+      acks: -1,
+      batch: encodeValueBatch(1024, recordsPerBatch(1024)),
+      recordsPerBatch: recordsPerBatch(1024),
+      valueBytes: 1024,
+      durationMs: warmUpMs,
+      bytesMax: Number.POSITIVE_INFINITY,
+      inFlightPerConnection,
+    });
+
+    const cells = [];
+    for (const valueBytes of valueSizesBytes)
+      for (const level of acksLevels)
+        for (const replicationFactor of replicationFactors)
+          cells.push(
+            await measureCell(cluster, connections, addresses, admin, valueBytes, replicationFactor, level),
+          );
+
+    log(`failover: ${killCount} kills`);
+    // The per-broker connections go to brokers that will be killed: close them first.
+    for (const connection of connections.values()) connection.close();
+    connections.clear();
+    const failover = await measureFailover(cluster, admin);
+    const fences = fencingEvents(cluster, failover.downIntervals);
+    report(cells, failover, fences, startedAt, performance.now() - startedMs);
+  } finally {
+    for (const connection of connections.values()) connection.close();
+    admin?.close();
+    await cluster.close();
+  }
+}
+
+await main();

@@ -1,0 +1,403 @@
+// The benchmark's producer: Gregor's own minimal client over the real Kafka protocol. Produce v7
+// requests carrying record batches built by @gregor/protocol's encodeRecordBatch, pipelined on one
+// KafkaConnection per partition leader (acks 1 and all), or written one-way on a plain socket with
+// TCP backpressure (acks 0, which gets no response). No compression, null keys, random values.
+
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { KafkaConnection } from '../../packages/client/dist/index.js';
+import {
+  ApiKey,
+  encodeRecordBatch,
+  encodeRequest,
+  errorName,
+  latestTimestamp,
+} from '../../packages/protocol/dist/index.js';
+
+export const produceVersion = 7;
+/** The broker's own wait for acks=all replication inside one Produce (Kafka's request.timeout.ms). */
+export const produceTimeoutMs = 30_000;
+/** Client-side deadline of a request: the broker's timeout plus slack. */
+const requestDeadlineMs = produceTimeoutMs + 5_000;
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * One record batch of `recordCount` records with `valueBytes`-byte random values. Sent again and
+ * again: the broker assigns offsets, and the CRC does not cover the base offset, so the same bytes
+ * are a valid batch every time (timestamps stay those of encoding, seconds old at most).
+ */
+export function encodeValueBatch(valueBytes, recordCount) {
+  const now = Date.now();
+  const records = Array.from({ length: recordCount }, () => ({
+    key: null,
+    value: randomBytes(valueBytes),
+    timestamp: now,
+  }));
+  return encodeRecordBatch({ records });
+}
+
+/** @param {string} topic @param {number} acks @param {{ partitionIndex: number, records: Buffer }[]} partitions */
+export function produceBody(topic, acks, partitions, timeoutMs = produceTimeoutMs) {
+  return { transactionalId: null, acks, timeoutMs, topics: [{ name: topic, partitions }] };
+}
+
+/** @param {string} address host:port */
+export function openConnection(address, connectTimeoutMs = 2_000) {
+  const [host, port] = address.split(':');
+  return KafkaConnection.open({ host, port: Number(port), clientId: 'gregor-bench', connectTimeoutMs });
+}
+
+/** First partition error of a Produce response, or undefined. */
+export function produceError(response) {
+  for (const topic of response.responses)
+    for (const partition of topic.partitions)
+      if (partition.errorCode !== 0) return errorName(partition.errorCode);
+  return undefined;
+}
+
+/**
+ * Metadata v1 for one topic: partitions with leader, replicas and ISR; brokers by id; controller.
+ * @param {KafkaConnection} connection
+ */
+export async function topicMetadata(connection, topic, deadlineMs = 2_000) {
+  const metadata = await connection.call(ApiKey.Metadata, 1, { topics: [{ name: topic }] }, deadlineMs);
+  const found = metadata.topics.find((candidate) => candidate.name === topic);
+  return {
+    controllerId: metadata.controllerId,
+    brokers: new Map(metadata.brokers.map((broker) => [broker.nodeId, `${broker.host}:${broker.port}`])),
+    errorCode: found?.errorCode ?? -1,
+    partitions: (found?.partitions ?? [])
+      .map((partition) => ({
+        partition: partition.partitionIndex,
+        leader: partition.leaderId,
+        replicas: partition.replicaNodes,
+        isr: partition.isrNodes,
+      }))
+      .sort((a, b) => a.partition - b.partition),
+  };
+}
+
+/** CreateTopics v3; an existing topic is fine. @param {KafkaConnection} connection */
+export async function createTopic(connection, name, partitionCount, replicationFactor, configs = {}) {
+  const response = await connection.call(
+    ApiKey.CreateTopics,
+    3,
+    {
+      topics: [
+        {
+          name,
+          numPartitions: partitionCount,
+          replicationFactor,
+          assignments: [],
+          configs: Object.entries(configs).map(([key, value]) => ({ name: key, value })),
+        },
+      ],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    },
+    15_000,
+  );
+  const code = response.topics[0]?.errorCode ?? -1;
+  // 36: TOPIC_ALREADY_EXISTS
+  if (code !== 0 && code !== 36) throw new Error(`CreateTopics ${name}: ${errorName(code)}`);
+}
+
+/**
+ * Sum of the latest offsets (the high watermark: what a consumer can read) of `partitions`, each
+ * asked of its leader with ListOffsets v1.
+ * @param {Map<number, KafkaConnection>} connections by broker id
+ * @param {{ partition: number, leader: number }[]} partitions
+ */
+export async function latestOffsetSum(connections, topic, partitions) {
+  const answers = await Promise.all(
+    partitions.map(async ({ partition, leader }) => {
+      const response = await connections.get(leader).call(
+        ApiKey.ListOffsets,
+        1,
+        {
+          replicaId: -1,
+          topics: [{ name: topic, partitions: [{ partitionIndex: partition, timestamp: latestTimestamp }] }],
+        },
+        5_000,
+      );
+      const answer = response.topics[0].partitions[0];
+      if (answer.errorCode !== 0)
+        throw new Error(`ListOffsets ${topic}-${partition}: ${errorName(answer.errorCode)}`);
+      return Number(answer.offset);
+    }),
+  );
+  return answers.reduce((sum, offset) => sum + offset, 0);
+}
+
+/**
+ * Groups partitions by leader: one route per leader broker, each request carries one batch for
+ * every partition that broker leads (as Kafka's producer does).
+ * @param {{ partition: number, leader: number }[]} partitions
+ */
+export function routesByLeader(partitions) {
+  /** @type {Map<number, number[]>} */
+  const byLeader = new Map();
+  for (const { partition, leader } of partitions) {
+    if (!byLeader.has(leader)) byLeader.set(leader, []);
+    byLeader.get(leader).push(partition);
+  }
+  return [...byLeader].map(([leader, indexes]) => ({ leader, partitions: indexes }));
+}
+
+/**
+ * Closed-loop throughput with acks 1 or all: `inFlightPerConnection` requests in flight to each
+ * leader until `durationMs` passed or `bytesMax` value bytes were sent, whichever comes first.
+ * Counts only records whose partition answered NONE; the time ends at the last response.
+ */
+export async function runPipelined({
+  connections,
+  topic,
+  partitions,
+  acks,
+  batch,
+  recordsPerBatch,
+  valueBytes,
+  durationMs,
+  bytesMax,
+  inFlightPerConnection,
+}) {
+  const routes = routesByLeader(partitions);
+  let sentValueBytes = 0;
+  let ackedRecords = 0;
+  let errors = 0;
+  let firstError;
+  const startMs = performance.now();
+  let lastResponseMs = startMs;
+  const worker = async (route) => {
+    const connection = connections.get(route.leader);
+    const body = produceBody(
+      topic,
+      acks,
+      route.partitions.map((partitionIndex) => ({ partitionIndex, records: batch })),
+    );
+    const requestValueBytes = route.partitions.length * recordsPerBatch * valueBytes;
+    while (performance.now() - startMs < durationMs && sentValueBytes < bytesMax) {
+      sentValueBytes += requestValueBytes;
+      const response = await connection.call(ApiKey.Produce, produceVersion, body, requestDeadlineMs);
+      lastResponseMs = performance.now();
+      for (const answer of response.responses[0].partitions) {
+        if (answer.errorCode === 0) ackedRecords += recordsPerBatch;
+        else {
+          errors += 1;
+          firstError ??= errorName(answer.errorCode);
+        }
+      }
+    }
+  };
+  await Promise.all(
+    routes.flatMap((route) => Array.from({ length: inFlightPerConnection }, () => worker(route))),
+  );
+  return { records: ackedRecords, elapsedMs: lastResponseMs - startMs, errors, firstError };
+}
+
+/** A plain socket writing Produce acks=0 frames; the broker answers nothing. */
+class OneWaySocket {
+  /** @param {string} address */
+  static async open(address) {
+    const [host, port] = address.split(':');
+    const socket = connect({ host, port: Number(port), noDelay: true });
+    await once(socket, 'connect');
+    return new OneWaySocket(socket);
+  }
+
+  correlationId = 1;
+  closed = false;
+
+  /** @param {import('node:net').Socket} socket */
+  constructor(socket) {
+    this.socket = socket;
+    socket.on('data', () => {}); // nothing is expected; a failed acks=0 produce closes the socket
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  /** Writes one request; resolves once the socket buffer has room again (TCP backpressure). */
+  async send(body) {
+    const frame = encodeRequest(ApiKey.Produce, produceVersion, this.correlationId++, 'gregor-bench', body, {
+      sizePrefix: true,
+    });
+    if (!this.socket.write(frame)) await once(this.socket, 'drain');
+  }
+
+  close() {
+    this.socket.destroy();
+  }
+}
+
+/** Poll interval of the acks=0 confirmation (ListOffsets until every record is there). */
+const confirmPollMs = 10;
+const confirmTimeoutMs = 120_000;
+
+/**
+ * acks=0 throughput: write until `durationMs` or `bytesMax` with only TCP backpressure, then poll
+ * ListOffsets until the records are all readable (high watermark). The time ends there, so it is
+ * the rate at which records became readable, not the rate at which the client wrote them.
+ */
+export async function runAcksZero({
+  connections,
+  addresses,
+  topic,
+  partitions,
+  batch,
+  recordsPerBatch,
+  valueBytes,
+  durationMs,
+  bytesMax,
+}) {
+  const routes = routesByLeader(partitions);
+  const sockets = await Promise.all(routes.map((route) => OneWaySocket.open(addresses.get(route.leader))));
+  let sentValueBytes = 0;
+  let sentRecords = 0;
+  const startMs = performance.now();
+  await Promise.all(
+    routes.map(async (route, index) => {
+      const body = produceBody(
+        topic,
+        0,
+        route.partitions.map((partitionIndex) => ({ partitionIndex, records: batch })),
+      );
+      const requestRecords = route.partitions.length * recordsPerBatch;
+      while (performance.now() - startMs < durationMs && sentValueBytes < bytesMax) {
+        sentValueBytes += requestRecords * valueBytes;
+        sentRecords += requestRecords;
+        await sockets[index].send(body);
+        if (sockets[index].closed) throw new Error(`acks=0 connection to ${route.leader} was closed`);
+      }
+    }),
+  );
+  let readable = 0;
+  while (performance.now() - startMs < confirmTimeoutMs) {
+    readable = await latestOffsetSum(connections, topic, partitions);
+    if (readable >= sentRecords) break;
+    await sleep(confirmPollMs);
+  }
+  const elapsedMs = performance.now() - startMs;
+  const lost = sockets.some((socket) => socket.closed);
+  for (const socket of sockets) socket.close();
+  return {
+    records: readable,
+    elapsedMs,
+    errors: readable === sentRecords && !lost ? 0 : 1,
+    firstError: readable === sentRecords ? undefined : `${sentRecords - readable} records never readable`,
+  };
+}
+
+/**
+ * Open-loop latency: `ratePerSecond` requests, each one batch of one record, round-robin over the
+ * partitions, sent on schedule whether or not earlier ones were answered; the time of each is from
+ * its write to its response.
+ */
+export async function runLatency({ connections, topic, partitions, acks, batch, ratePerSecond, durationMs }) {
+  const total = Math.round((ratePerSecond * durationMs) / 1000);
+  /** @type {number[]} */
+  const samplesMs = [];
+  const pending = [];
+  let errors = 0;
+  let firstError;
+  const bodies = partitions.map(({ partition }) =>
+    produceBody(topic, acks, [{ partitionIndex: partition, records: batch }]),
+  );
+  const startMs = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - startMs) * ratePerSecond) / 1000) + 1);
+    for (; sent < due; sent++) {
+      const index = sent % partitions.length;
+      const connection = connections.get(partitions[index].leader);
+      const sentMs = performance.now();
+      pending.push(
+        connection.call(ApiKey.Produce, produceVersion, bodies[index], requestDeadlineMs).then(
+          (response) => {
+            const error = produceError(response);
+            if (error === undefined) samplesMs.push(performance.now() - sentMs);
+            else {
+              errors += 1;
+              firstError ??= error;
+            }
+          },
+          (error) => {
+            errors += 1;
+            firstError ??= error.message;
+          },
+        ),
+      );
+    }
+    await sleep(1);
+  }
+  await Promise.all(pending);
+  return { samplesMs, errors, firstError };
+}
+
+/**
+ * Finds partition leaders through Metadata from whichever broker answers, and keeps one connection
+ * per broker, so a producer can follow leadership across a failover. Everything it caches is
+ * dropped on an error.
+ */
+export class LeaderRouter {
+  /** @type {Map<number, Promise<KafkaConnection>>} */
+  connections = new Map();
+  /** @type {Map<number, string>} */
+  brokers = new Map();
+  next = 0;
+
+  /** @param {string[]} bootstrap host:port of every node, running or not */
+  constructor(bootstrap) {
+    this.bootstrap = bootstrap;
+  }
+
+  /** Fresh Metadata for `topic` from the first broker that answers within `deadlineMs`. */
+  async metadata(topic, deadlineMs = 500) {
+    let lastError;
+    for (let tries = 0; tries < this.bootstrap.length; tries++) {
+      const address = this.bootstrap[this.next++ % this.bootstrap.length];
+      let connection;
+      try {
+        connection = await openConnection(address, deadlineMs);
+        const metadata = await topicMetadata(connection, topic, deadlineMs);
+        for (const [id, brokerAddress] of metadata.brokers) this.brokers.set(id, brokerAddress);
+        return metadata;
+      } catch (error) {
+        lastError = error;
+      } finally {
+        connection?.close();
+      }
+    }
+    throw lastError ?? new Error('no broker to ask');
+  }
+
+  /** @param {number} brokerId */
+  connection(brokerId, connectTimeoutMs = 500) {
+    let connection = this.connections.get(brokerId);
+    if (connection === undefined) {
+      const address = this.brokers.get(brokerId);
+      if (address === undefined) return Promise.reject(new Error(`broker ${brokerId} unknown`));
+      connection = openConnection(address, connectTimeoutMs);
+      connection.catch(() => this.drop(brokerId));
+      this.connections.set(brokerId, connection);
+    }
+    return connection;
+  }
+
+  /** @param {number} brokerId */
+  drop(brokerId) {
+    const connection = this.connections.get(brokerId);
+    this.connections.delete(brokerId);
+    connection?.then(
+      (open) => open.close(),
+      () => {},
+    );
+  }
+
+  close() {
+    for (const brokerId of [...this.connections.keys()]) this.drop(brokerId);
+  }
+}
