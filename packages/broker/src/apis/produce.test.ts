@@ -1,5 +1,8 @@
 import {
   ApiKey,
+  BatchField,
+  batchHeaderBytes,
+  computeBatchCrc,
   decodeRecordBatch,
   ErrorCode,
   type RequestInput,
@@ -143,6 +146,20 @@ describe('Produce', () => {
     const result = await produce('t', 0, batch);
     expect(result).toMatchObject({ errorCode: ErrorCode.CORRUPT_MESSAGE, baseOffset: -1n });
     expect(cluster.replicaManager.partition('t', 0)!.logEndOffset).toBe(0);
+  });
+
+  it('refuses a batch whose CRC is right but whose records do not parse, and stores nothing', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t', 1);
+    const batch = batchOf(['payload']);
+    // The first record's length varint claims far more than the batch holds; the CRC is resealed,
+    // so only record-level validation (Kafka's LogValidator) can catch it.
+    batch[batchHeaderBytes] = 0x7e;
+    batch.writeUInt32BE(computeBatchCrc(batch, 0, batch.length), BatchField.crc);
+    const result = await produce('t', 0, batch);
+    expect(result).toMatchObject({ errorCode: ErrorCode.CORRUPT_MESSAGE, baseOffset: -1n });
+    expect(cluster.replicaManager.partition('t', 0)!.logEndOffset).toBe(0);
+    expect((await produce('t', 0, batchOf(['fine']))).errorCode).toBe(ErrorCode.NONE);
   });
 
   it('refuses a whole record set when one of its batches is corrupt', async () => {

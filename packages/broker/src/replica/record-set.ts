@@ -1,6 +1,7 @@
 // Checks a produced record set before anything is written, and stamps LogAppendTime.
 //
-// Every batch is validated first (length, magic 2, CRC-32C, max.message.bytes), so a bad batch
+// Every batch is validated first (length, magic 2, CRC-32C, max.message.bytes, and every record
+// parses with offset deltas 0..n-1, as Kafka's LogValidator insists), so a bad batch
 // anywhere refuses the whole set and nothing is stored. Only then, for a LogAppendTime topic, each
 // batch gets the append time as its maxTimestamp and the timestamp-type attribute bit. Both fields
 // are inside the CRC, so the CRC is recomputed for those batches only (as Kafka's LogValidator
@@ -14,6 +15,7 @@ import {
   ErrorCode,
   KafkaError,
   validateBatch,
+  validateProducedRecords,
   writeInt64FromNumber,
 } from '@gregor/protocol';
 
@@ -36,6 +38,7 @@ export function validateRecordSet(records: Buffer, maxMessageBytes: number): Rec
         `record batch of ${header.sizeBytes} bytes exceeds max.message.bytes ${maxMessageBytes}`,
       );
     }
+    validateProducedRecords(records, position, header);
     batchCount += 1;
     recordCount += header.recordsCount;
     position += header.sizeBytes;

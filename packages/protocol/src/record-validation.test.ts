@@ -1,0 +1,105 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, KafkaError } from './errors.js';
+import { encodeRecordBatch } from './record-batch.js';
+import {
+  BatchField,
+  batchHeaderBytes,
+  CompressionType,
+  computeBatchCrc,
+  readBatchHeader,
+} from './record-batch-header.js';
+import { validateProducedRecords } from './record-validation.js';
+
+const records = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({
+    key: i % 3 === 0 ? null : Buffer.from(`key-${i}`),
+    value: i % 5 === 0 ? null : Buffer.alloc(i * 7, i),
+    headers:
+      i % 2 === 0
+        ? [
+            { key: 'h', value: Buffer.from([i]) },
+            { key: 'n', value: null },
+          ]
+        : [],
+    timestamp: 1_700_000_000_000 + i * 1000,
+  }));
+
+function validate(batch: Buffer): void {
+  validateProducedRecords(batch, 0, readBatchHeader(batch, 0));
+}
+
+/** Re-seals the CRC after tampering, so only record-level validation can notice. */
+function reseal(batch: Buffer): Buffer {
+  batch.writeUInt32BE(computeBatchCrc(batch, 0, batch.length), BatchField.crc);
+  return batch;
+}
+
+function codeOf(action: () => void): number | 'ok' {
+  try {
+    action();
+    return 'ok';
+  } catch (error) {
+    if (error instanceof KafkaError) return error.code;
+    throw error;
+  }
+}
+
+describe('validateProducedRecords', () => {
+  it('accepts what the encoder writes, for every codec', () => {
+    for (const compression of [
+      CompressionType.None,
+      CompressionType.Gzip,
+      CompressionType.Snappy,
+      CompressionType.Lz4,
+      CompressionType.Zstd,
+    ]) {
+      expect(() => validate(encodeRecordBatch({ records: records(40), compression }))).not.toThrow();
+    }
+  });
+
+  it('refuses offset deltas other than 0..n-1 with INVALID_RECORD', () => {
+    const sparse = encodeRecordBatch({
+      records: records(3).map((record, i) => ({ ...record, offsetDelta: i * 2 })),
+      lastOffsetDelta: 4,
+    });
+    expect(codeOf(() => validate(sparse))).toBe(ErrorCode.INVALID_RECORD);
+    const batch = encodeRecordBatch({ records: records(3) });
+    batch.writeInt32BE(5, BatchField.lastOffsetDelta);
+    expect(codeOf(() => validate(reseal(batch)))).toBe(ErrorCode.INVALID_RECORD);
+  });
+
+  it('refuses a record count that does not match the records', () => {
+    const batch = encodeRecordBatch({ records: records(3) });
+    batch.writeInt32BE(2, BatchField.recordsCount);
+    batch.writeInt32BE(1, BatchField.lastOffsetDelta);
+    expect(codeOf(() => validate(reseal(batch)))).toBe(ErrorCode.CORRUPT_MESSAGE);
+  });
+
+  it('refuses records cut short, or bytes after the last record', () => {
+    const batch = encodeRecordBatch({ records: records(4) });
+    const cut = Buffer.from(batch.subarray(0, batch.length - 3));
+    cut.writeInt32BE(cut.length - 12, BatchField.batchLength);
+    expect(codeOf(() => validate(reseal(cut)))).toBe(ErrorCode.CORRUPT_MESSAGE);
+    const padded = Buffer.concat([batch, Buffer.from([0, 0])]);
+    padded.writeInt32BE(padded.length - 12, BatchField.batchLength);
+    expect(codeOf(() => validate(reseal(padded)))).toBe(ErrorCode.CORRUPT_MESSAGE);
+  });
+
+  it('only ever refuses with a Kafka error code, whatever byte of the records is changed', () => {
+    const original = encodeRecordBatch({ records: records(6) });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: batchHeaderBytes, max: original.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        (at, xor) => {
+          const batch = Buffer.from(original);
+          batch[at] = batch[at]! ^ xor;
+          const outcome = codeOf(() => validate(reseal(batch)));
+          expect(['ok', ErrorCode.CORRUPT_MESSAGE, ErrorCode.INVALID_RECORD]).toContain(outcome);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
