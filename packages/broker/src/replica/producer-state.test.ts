@@ -1,0 +1,280 @@
+import { ErrorCode } from '@gregor/protocol';
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../testing/seeded-random.js';
+import {
+  incrementSequence,
+  inSequence,
+  type LeaderAppendCheck,
+  type ProducerBatchHeader,
+  ProducerStateManager,
+  producerBatchesRetained,
+  type StoredProducerBatch,
+  sequenceMax,
+} from './producer-state.js';
+
+const nowMs = 1_700_000_000_000;
+
+function header(
+  producerId: number,
+  producerEpoch: number,
+  baseSequence: number,
+  recordCount = 1,
+  overrides: Partial<ProducerBatchHeader> = {},
+): ProducerBatchHeader {
+  return {
+    producerId,
+    producerEpoch,
+    baseSequence,
+    lastOffsetDelta: recordCount - 1,
+    maxTimestamp: nowMs,
+    isTransactional: false,
+    isControl: false,
+    ...overrides,
+  };
+}
+
+/** A log in memory: checks like the leader, assigns offsets, remembers what it stored. */
+class LeaderModel {
+  readonly state = new ProducerStateManager();
+  readonly stored: StoredProducerBatch[] = [];
+  logEndOffset = 0;
+
+  produce(headers: readonly ProducerBatchHeader[]): LeaderAppendCheck & { baseOffset?: number } {
+    const check = this.state.checkLeaderAppend(headers, nowMs);
+    if (check.kind !== 'append') return check;
+    const baseOffset = this.logEndOffset;
+    for (const batch of headers) {
+      const stored = {
+        ...batch,
+        baseOffset: this.logEndOffset,
+        lastOffset: this.logEndOffset + batch.lastOffsetDelta,
+      };
+      this.logEndOffset = stored.lastOffset + 1;
+      this.stored.push(stored);
+      this.state.applyBatch(stored, nowMs);
+    }
+    return { ...check, baseOffset };
+  }
+}
+
+function rebuilt(batches: readonly StoredProducerBatch[], atMs = nowMs): ProducerStateManager {
+  const state = new ProducerStateManager();
+  for (const batch of batches) state.applyBatch(batch, atMs);
+  state.expire(atMs);
+  return state;
+}
+
+describe('sequence arithmetic', () => {
+  it('wraps from int32 max to 0', () => {
+    expect(incrementSequence(5, 3)).toBe(8);
+    expect(incrementSequence(sequenceMax, 1)).toBe(0);
+    expect(incrementSequence(sequenceMax - 1, 4)).toBe(2);
+    expect(inSequence(sequenceMax, 0)).toBe(true);
+    expect(inSequence(4, 5)).toBe(true);
+    expect(inSequence(4, 6)).toBe(false);
+    expect(inSequence(sequenceMax, sequenceMax + 1)).toBe(false);
+  });
+});
+
+describe('ProducerStateManager: the leader checks', () => {
+  it('accepts consecutive batches and answers a retry of any of the last five with its original offsets', () => {
+    const leader = new LeaderModel();
+    const offsets: number[] = [];
+    for (let batch = 0; batch < 7; batch++) {
+      const outcome = leader.produce([header(10, 0, batch * 3, 3)]);
+      expect(outcome.kind).toBe('append');
+      offsets.push(outcome.baseOffset!);
+    }
+    expect(offsets).toEqual([0, 3, 6, 9, 12, 15, 18]);
+    for (let batch = 7 - producerBatchesRetained; batch < 7; batch++) {
+      expect(leader.produce([header(10, 0, batch * 3, 3)])).toEqual({
+        kind: 'duplicate',
+        firstOffset: batch * 3,
+        lastOffset: batch * 3 + 2,
+      });
+    }
+    // Older than the retained batches: Kafka cannot tell it from a gap either.
+    expect(leader.produce([header(10, 0, 3, 3)])).toMatchObject({
+      kind: 'refused',
+      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    });
+    expect(leader.logEndOffset).toBe(21);
+  });
+
+  it('refuses a gap and a sequence range that only overlaps a stored batch', () => {
+    const leader = new LeaderModel();
+    leader.produce([header(1, 0, 0, 5)]);
+    expect(leader.produce([header(1, 0, 6)])).toMatchObject({
+      kind: 'refused',
+      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    });
+    expect(leader.produce([header(1, 0, 0, 3)])).toMatchObject({
+      kind: 'refused',
+      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    });
+    expect(leader.produce([header(1, 0, 5)]).kind).toBe('append');
+  });
+
+  it('starts a new epoch at sequence 0 and fences the older epoch', () => {
+    const leader = new LeaderModel();
+    leader.produce([header(1, 0, 0, 2)]);
+    expect(leader.produce([header(1, 1, 2)])).toMatchObject({
+      kind: 'refused',
+      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    });
+    expect(leader.produce([header(1, 1, 0)]).kind).toBe('append');
+    expect(leader.produce([header(1, 0, 2)])).toMatchObject({
+      kind: 'refused',
+      errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+    });
+    // A retry from the old epoch is fenced too, not answered as a duplicate.
+    expect(leader.produce([header(1, 0, 0, 2)])).toMatchObject({
+      errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+    });
+    expect(leader.state.entry(1)).toMatchObject({ producerEpoch: 1, batches: [{ firstOffset: 2 }] });
+  });
+
+  it('accepts any sequence from a producer it does not know (Kafka 2.5+), and keeps producers apart', () => {
+    const leader = new LeaderModel();
+    expect(leader.produce([header(7, 3, 42)]).kind).toBe('append');
+    expect(leader.produce([header(8, 0, 0)]).kind).toBe('append');
+    expect(leader.produce([header(7, 3, 43)]).kind).toBe('append');
+    expect(leader.produce([header(8, 0, 1)]).kind).toBe('append');
+    expect(leader.state.entries().map((entry) => [entry.producerId, entry.batches.length])).toEqual([
+      [7, 2],
+      [8, 2],
+    ]);
+  });
+
+  it('follows sequences across the int32 wrap', () => {
+    const leader = new LeaderModel();
+    expect(leader.produce([header(1, 0, sequenceMax - 1, 2)]).kind).toBe('append');
+    expect(leader.produce([header(1, 0, 1)])).toMatchObject({
+      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    });
+    expect(leader.produce([header(1, 0, 0, 3)]).kind).toBe('append');
+    expect(leader.produce([header(1, 0, 0, 3)])).toEqual({
+      kind: 'duplicate',
+      firstOffset: 2,
+      lastOffset: 4,
+    });
+    expect(leader.produce([header(1, 0, 3)]).kind).toBe('append');
+  });
+
+  it('checks the batches of one record set in order, each against the state the earlier ones leave', () => {
+    const leader = new LeaderModel();
+    expect(leader.produce([header(1, 0, 0, 2), header(1, 0, 2, 2), header(2, 0, 0)]).kind).toBe('append');
+    expect(leader.state.entry(1)!.batches.map((batch) => batch.firstOffset)).toEqual([0, 2]);
+    // The second batch has a gap after the first: nothing of the set is stored.
+    expect(leader.produce([header(1, 0, 4), header(1, 0, 6)])).toMatchObject({
+      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    });
+    expect(leader.logEndOffset).toBe(5);
+    // A set whose first batch was stored already is answered as that duplicate.
+    expect(leader.produce([header(1, 0, 2, 2), header(1, 0, 4)])).toEqual({
+      kind: 'duplicate',
+      firstOffset: 2,
+      lastOffset: 3,
+    });
+  });
+
+  it('refuses transactional batches and negative producer fields; ignores batches without a producer id', () => {
+    const leader = new LeaderModel();
+    expect(leader.produce([header(1, 0, 0, 1, { isTransactional: true })])).toMatchObject({
+      errorCode: ErrorCode.INVALID_TXN_STATE,
+    });
+    expect(leader.produce([header(1, -1, 0)])).toMatchObject({ errorCode: ErrorCode.INVALID_RECORD });
+    expect(leader.produce([header(1, 0, -1)])).toMatchObject({ errorCode: ErrorCode.INVALID_RECORD });
+    expect(leader.produce([header(-1, -1, -1), header(-1, -1, -1)]).kind).toBe('append');
+    expect(leader.state.size).toBe(0);
+  });
+});
+
+describe('ProducerStateManager: memory', () => {
+  it('forgets producers idle for producer.id.expiration.ms, checked every interval', () => {
+    const state = new ProducerStateManager({ producerIdExpirationMs: 1000, expirationCheckIntervalMs: 100 });
+    state.applyBatch({ ...header(1, 0, 0), baseOffset: 0, lastOffset: 0, maxTimestamp: nowMs }, nowMs);
+    state.applyBatch(
+      { ...header(2, 0, 0), baseOffset: 1, lastOffset: 1, maxTimestamp: nowMs + 500 },
+      nowMs + 500,
+    );
+    expect(state.checkLeaderAppend([header(3, 0, 0)], nowMs + 1000).kind).toBe('append');
+    expect(state.entries().map((entry) => entry.producerId)).toEqual([2]);
+    state.expire(nowMs + 1500);
+    expect(state.size).toBe(0);
+  });
+
+  it('keeps at most producersMax producers, dropping the least recently active', () => {
+    const state = new ProducerStateManager({ producersMax: 2 });
+    let offset = 0;
+    const apply = (producerId: number, sequence: number): void => {
+      state.applyBatch({ ...header(producerId, 0, sequence), baseOffset: offset, lastOffset: offset }, nowMs);
+      offset++;
+    };
+    apply(1, 0);
+    apply(2, 0);
+    apply(1, 1);
+    apply(3, 0);
+    expect(state.entries().map((entry) => entry.producerId)).toEqual([1, 3]);
+  });
+
+  it('forgets producers below the log start', () => {
+    const state = rebuilt([
+      { ...header(1, 0, 0), baseOffset: 0, lastOffset: 0 },
+      { ...header(2, 0, 0), baseOffset: 1, lastOffset: 1 },
+    ]);
+    state.removeBelow(1);
+    expect(state.entries().map((entry) => entry.producerId)).toEqual([2]);
+  });
+});
+
+describe('ProducerStateManager: rebuilt from the log', () => {
+  /** A random history of producers (retries, epoch bumps, several batches per set) through a leader. */
+  function randomHistory(seed: number): LeaderModel {
+    const random = seededRandom(seed);
+    const leader = new LeaderModel();
+    const next = new Map<number, { epoch: number; sequence: number }>();
+    for (let step = 0; step < 300; step++) {
+      const producerId = random.nextInt(4);
+      const known = next.get(producerId) ?? { epoch: 0, sequence: 0 };
+      if (random.nextInt(20) === 0) {
+        known.epoch++;
+        known.sequence = 0;
+      }
+      const headers: ProducerBatchHeader[] = [];
+      for (let batch = 0, count = 1 + random.nextInt(3); batch < count; batch++) {
+        const records = 1 + random.nextInt(4);
+        headers.push(
+          header(producerId, known.epoch, known.sequence, records, { maxTimestamp: nowMs + step }),
+        );
+        known.sequence = incrementSequence(known.sequence, records);
+      }
+      if (random.nextInt(2) === 0) headers.push(header(-1, -1, -1));
+      expect(leader.produce(headers).kind).toBe('append');
+      next.set(producerId, known);
+      const retried = leader.stored[random.nextInt(leader.stored.length)]!;
+      if (retried.producerId >= 0) leader.produce([retried]);
+    }
+    return leader;
+  }
+
+  it('equals the state built append by append', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const leader = randomHistory(seed);
+      expect(rebuilt(leader.stored).entries(), `seed ${seed}`).toEqual(leader.state.entries());
+    }
+  });
+
+  it('after a truncation is kept only when nothing remembered was cut; otherwise the log decides', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const leader = randomHistory(seed);
+      const before = leader.state.entries();
+      expect(leader.state.truncateTo(leader.logEndOffset)).toBe(true);
+      const lastBatch = leader.stored.at(-1)!;
+      const lastProducerBatch = leader.stored.filter((batch) => batch.producerId >= 0).at(-1)!;
+      expect(leader.state.truncateTo(lastProducerBatch.baseOffset), `seed ${seed}`).toBe(false);
+      expect(leader.state.entries()).toEqual(before);
+      if (lastBatch.producerId < 0) expect(leader.state.truncateTo(lastBatch.baseOffset)).toBe(true);
+    }
+  });
+});
