@@ -48,6 +48,7 @@ import type {
 } from '../apis/broker-context.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network/connection.js';
+import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-ids/producer-id-manager.js';
 import { LogManagerStore } from '../replica/log-store.js';
 import { ReplicaManager } from '../replica/replica-manager.js';
 import { createRequestRouter } from '../request-router.js';
@@ -321,6 +322,22 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       );
       await this.commit(outcome.records);
     });
+  }
+
+  /** Producer id blocks from the in-process controller, committed like any controller change. */
+  producerIdBlockSource(): ProducerIdBlockSource {
+    return {
+      allocateBlock: () =>
+        this.serialized(async (): Promise<ProducerIdBlockResult> => {
+          const brokerEpoch = this.brokerEpochs.get(this.brokerId) ?? -1;
+          const outcome = this.controller.allocateProducerIds({ brokerId: this.brokerId, brokerEpoch });
+          if (isControllerError(outcome)) {
+            return { ok: false, errorCode: outcome.errorCode, message: outcome.errorMessage };
+          }
+          await this.commit(outcome.records);
+          return { ok: true, block: outcome.response };
+        }),
+    };
   }
 
   // --- Requests -------------------------------------------------------------------------------------

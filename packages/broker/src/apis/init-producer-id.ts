@@ -1,0 +1,50 @@
+// InitProducerId (key 22), versions 0-3; flexible from 2.
+//   Request  => transactional_id(nullable) transaction_timeout_ms producer_id(3+) producer_epoch(3+)
+//   Response => throttle_time_ms error_code producer_id producer_epoch
+//
+// Idempotent producers only (transactional_id null): every call gets a new producer id with epoch
+// 0, from this broker's block of the controller's id space (producer-ids/producer-id-manager.ts).
+// That is what Kafka's TransactionCoordinator does for a null transactional id, v3's producer_id and
+// producer_epoch included (KIP-360): without a transactional id the broker has no record of who owns
+// an id, so bumping the epoch of a claimed id would let any client fence another producer; a fresh
+// id resets the caller's sequences just as well. (Java 3.x bumps an idempotent producer's epoch on
+// its own and asks again only when the epoch would overflow.)
+//
+// A non-null transactional_id is refused with INVALID_TXN_STATE: Gregor has no transaction
+// coordinator, and that error is final for every client ("transactional operation in an invalid
+// state"), where a coordinator error would have them retry forever. No block available (no
+// controller reachable): COORDINATOR_LOAD_IN_PROGRESS, which clients retry, as Kafka answers while
+// its id manager waits for a block.
+
+import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
+import type { ApiHandler, RequestContext } from './api-handler.js';
+
+type Key = typeof ApiKey.InitProducerId;
+type Response = ResponseInput<Key>;
+
+export function createInitProducerIdHandler(producerIds: ProducerIdManager): ApiHandler<Key> {
+  return async (body: RequestBody<Key>, _apiVersion: number, context: RequestContext): Promise<Response> => {
+    const failed = (errorCode: number): Response => ({
+      throttleTimeMs: 0,
+      errorCode,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    if (body.transactionalId !== null) return failed(ErrorCode.INVALID_TXN_STATE);
+    const result = await producerIds.nextProducerId();
+    if (!result.ok) {
+      context.broker.logger.warn(
+        { clientId: context.clientId, error: result.message },
+        'no producer id for InitProducerId',
+      );
+      return failed(result.errorCode);
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      producerId: BigInt(result.producerId),
+      producerEpoch: 0,
+    };
+  };
+}
