@@ -65,14 +65,16 @@ describe('ListOffsets', () => {
     expect((await listOffset(partition, latestTimestamp)).offset).toBe(3n);
   });
 
-  it('by timestamp: the first batch whose largest timestamp reaches it, -1 past the end', async () => {
+  it('by timestamp: the first record whose timestamp reaches it, -1 past the end', async () => {
     await setUp();
     const partition = localPartition();
     await produceAt(partition, ['a', 'b'], 1000); // offsets 0-1, timestamps 1000-1001
     await produceAt(partition, ['c', 'd'], 5000); // offsets 2-3, timestamps 5000-5001
-    expect(await listOffset(partition, 500n)).toMatchObject({ offset: 0n, timestamp: 1001n });
-    expect(await listOffset(partition, 1001n)).toMatchObject({ offset: 0n, timestamp: 1001n });
-    expect(await listOffset(partition, 1002n)).toMatchObject({ offset: 2n, timestamp: 5001n });
+    expect(await listOffset(partition, 500n)).toMatchObject({ offset: 0n, timestamp: 1000n });
+    // Inside a batch: the record, not the batch's first offset (as Kafka answers).
+    expect(await listOffset(partition, 1001n)).toMatchObject({ offset: 1n, timestamp: 1001n });
+    expect(await listOffset(partition, 1002n)).toMatchObject({ offset: 2n, timestamp: 5000n });
+    expect(await listOffset(partition, 5001n)).toMatchObject({ offset: 3n, timestamp: 5001n });
     expect(await listOffset(partition, 9000n)).toMatchObject({ errorCode: 0, offset: -1n, timestamp: -1n });
   });
 

@@ -146,6 +146,12 @@ const definitions = {
       min: 1,
     },
   ),
+  producerIdExpirationMs: long(
+    'producer.id.expiration.ms',
+    86400000,
+    'A partition forgets an idempotent producer whose last batch is this old.',
+    { min: 1 },
+  ),
   replicaFetchWaitMaxMs: int('replica.fetch.wait.max.ms', 500, 'Follower long-poll time.', { min: 0 }),
   replicaFetchMaxBytes: int('replica.fetch.max.bytes', 1048576, 'Bytes per partition per replica fetch.', {
     min: 1,

@@ -10,11 +10,12 @@
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import type { MetadataImage } from '@gregor/metadata';
-import { ErrorCode } from '@gregor/protocol';
+import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { createRaftDriver, FAST_FAILOVER_TIMEOUTS, NotLeaderError, type RaftDriver } from '@gregor/raft';
 import { LogManager, systemClock } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
+import { createInitProducerIdHandler } from '../apis/init-producer-id.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { DelayedOperations, systemTimerScheduler } from '../delayed/delayed-operations.js';
 import { groupApiHandlers } from '../groups/group-api-handlers.js';
@@ -23,6 +24,8 @@ import { ControllerClient, registerControllerService } from '../grpc/controller-
 import { internalServerOptions } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
 import { SocketServer } from '../network/socket-server.js';
+import { controllerProducerIdSource } from '../producer-ids/controller-producer-id-source.js';
+import { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import { ControllerRpcDispatcher } from '../quorum/controller-rpc.js';
 import { MetadataPublisher } from '../quorum/metadata-publisher.js';
 import { OffsetWatermark } from '../quorum/offset-watermark.js';
@@ -146,6 +149,7 @@ export class GregorNode {
       logger: this.logger.child({ component: 'replica-manager' }),
       retentionCheckIntervalMs: settings.logRetentionCheckIntervalMs,
       replicaLagTimeMaxMs: settings.replicaLagTimeMaxMs,
+      producerIdExpirationMs: settings.producerIdExpirationMs,
       highWatermarkCheckpointIntervalMs: settings.replicaHighWatermarkCheckpointIntervalMs,
       alterPartition: (proposal) => this.alterPartition(proposal),
       onFollowersChanged: () => this.fetcherManager?.reconcile(),
@@ -282,7 +286,18 @@ export class GregorNode {
 
     const context = this.brokerContext();
     this.socketServer = new SocketServer(
-      createRequestRouter(context, groupApiHandlers(this.groupCoordinator)),
+      createRequestRouter(context, {
+        ...groupApiHandlers(this.groupCoordinator),
+        [ApiKey.InitProducerId]: createInitProducerIdHandler(
+          new ProducerIdManager(
+            controllerProducerIdSource(
+              this.controllerClient,
+              settings.nodeId,
+              () => this.lifecycle?.brokerEpoch ?? -1,
+            ),
+          ),
+        ),
+      }),
       settings.socketRequestMaxBytes,
       this.logger,
     );

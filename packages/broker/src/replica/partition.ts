@@ -32,6 +32,7 @@ import { ErrorCode } from '@gregor/protocol';
 import type { PartitionLog } from '@gregor/storage';
 import { invariant } from '@gregor/storage';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
+import { ProducerStateManager } from './producer-state.js';
 
 export type PartitionRole = 'leader' | 'follower' | 'none';
 
@@ -66,12 +67,23 @@ export interface PartitionOptions {
   readonly epochCache?: LeaderEpochCache;
   /** From replication-offset-checkpoint; clamped to [log start, log end]. */
   readonly initialHighWatermark?: number;
+  /** The idempotent producers of the log, rebuilt from it when the partition was opened. */
+  readonly producerState?: ProducerStateManager;
+}
+
+/**
+ * What a Partition reads of its log: only offsets. The broker passes its PartitionLog; the
+ * replication simulation (packages/sim) passes an in-memory log.
+ */
+export interface PartitionLogView {
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
 }
 
 /** Offset of "not known yet". */
 const unknownOffset = -1;
 
-export class Partition {
+export class Partition<Log extends PartitionLogView = PartitionLog> {
   private roleValue: PartitionRole = 'none';
   private registration: PartitionRegistration;
   private highWatermarkValue: number;
@@ -80,18 +92,21 @@ export class Partition {
   private readonly followers = new Map<number, FollowerState>();
   private pendingIsrChangeValue: PendingIsrChange | undefined;
   readonly epochCache: LeaderEpochCache;
+  /** Every batch that enters the log updates it, on the leader and on followers alike. */
+  readonly producerState: ProducerStateManager;
 
   constructor(
     readonly topic: string,
     readonly topicId: string,
     readonly index: number,
-    readonly log: PartitionLog,
+    readonly log: Log,
     readonly localBrokerId: number,
     registration: PartitionRegistration,
     options: PartitionOptions = {},
   ) {
     this.registration = registration;
     this.epochCache = options.epochCache ?? new LeaderEpochCache();
+    this.producerState = options.producerState ?? new ProducerStateManager();
     // A recovered log may be shorter than the checkpoints knew: entries past its end name nothing.
     this.epochCache.truncateFromEnd(log.logEndOffset);
     this.epochCache.truncateFromStart(log.logStartOffset);
@@ -349,9 +364,10 @@ export class Partition {
     this.checkInvariants();
   }
 
-  /** Retention moved the log start: epochs wholly below it are dropped from the cache. */
+  /** Retention moved the log start: epochs and producers wholly below it are forgotten. */
   onLogStartOffsetMoved(): void {
     this.epochCache.truncateFromStart(this.log.logStartOffset);
+    this.producerState.removeBelow(this.log.logStartOffset);
     if (this.highWatermarkValue < this.log.logStartOffset && this.roleValue !== 'leader') {
       this.highWatermarkValue = Math.min(this.log.logStartOffset, this.log.logEndOffset);
     }

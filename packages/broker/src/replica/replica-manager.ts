@@ -16,7 +16,7 @@
 
 import { dirname } from 'node:path';
 import { MetadataImage, type PartitionState, type TopicImage } from '@gregor/metadata';
-import { ErrorCode, errorName, KafkaError, readBatchHeader } from '@gregor/protocol';
+import { decodeRecordBatch, ErrorCode, errorName, KafkaError, readBatchHeader } from '@gregor/protocol';
 import {
   type Clock,
   type ConfigProps,
@@ -38,6 +38,13 @@ import type { EpochEndOffset } from './leader-epoch-cache.js';
 import { loadLeaderEpochCache, writeLeaderEpochCheckpoint } from './leader-epoch-checkpoint-file.js';
 import type { LogStore } from './log-store.js';
 import { Partition } from './partition.js';
+import { ProducerStateManager } from './producer-state.js';
+import { IdempotentLeaderAppends, type LeaderAppendOutcome } from './producer-state-append.js';
+import {
+  applyRecordSet,
+  rebuildProducerState,
+  syncProducerStateAfterTruncation,
+} from './producer-state-log.js';
 import { stampLogAppendTime, validateRecordSet } from './record-set.js';
 
 /** Kafka's `log.retention.check.interval.ms` default. */
@@ -84,6 +91,8 @@ export interface ReplicaManagerOptions {
   readonly alterPartition?: (request: AlterPartitionProposal) => Promise<AlterPartitionOutcome>;
   /** Called after each image took effect, so the fetchers follow the new set of followed partitions. */
   readonly onFollowersChanged?: () => void;
+  /** `producer.id.expiration.ms`: idempotent producers idle this long are forgotten (Kafka's default, 1 day). */
+  readonly producerIdExpirationMs?: number;
 }
 
 export interface AlterPartitionProposal {
@@ -228,6 +237,25 @@ type LeaderLookup =
   | { readonly ok: true; readonly partition: Partition; readonly currentLeader: LeaderAndEpoch }
   | { readonly ok: false; readonly errorCode: number; readonly currentLeader: LeaderAndEpoch };
 
+/**
+ * Storage finds the first batch whose max timestamp reaches `timestampMs`; Kafka answers with the
+ * first record in it whose own timestamp does (clients start consuming exactly there), so decode
+ * that one batch. Read-only and off the produce path.
+ */
+async function firstRecordAtOrAfter(
+  log: Partition['log'],
+  batchHit: { readonly offset: number; readonly timestamp: number },
+  timestampMs: number,
+): Promise<{ offset: number; timestamp: number }> {
+  const read = await log.read(batchHit.offset, 1);
+  if (read.errorCode !== ErrorCode.NONE || read.records.length === 0) return batchHit;
+  const batch = decodeRecordBatch(read.records, 0, { verifyCrc: false });
+  const record = batch.records.find(
+    (candidate) => candidate.offset >= batchHit.offset && candidate.timestamp >= timestampMs,
+  );
+  return record === undefined ? batchHit : { offset: record.offset, timestamp: record.timestamp };
+}
+
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
   /** The topic configs each partition's log was last configured from (image maps are shared when unchanged). */
@@ -249,6 +277,8 @@ export class ReplicaManager {
   private highWatermarkCheckpointing: Promise<void> = Promise.resolve();
   /** Called after each image took effect (the group coordinator follows its offsets-partition leaderships). */
   private readonly imageAppliedListeners: ((image: MetadataImage) => void)[] = [];
+  /** Leader appends of idempotent producers: checked, appended and remembered in order per partition. */
+  private readonly idempotentAppends = new IdempotentLeaderAppends();
 
   constructor(private readonly options: ReplicaManagerOptions) {
     const nowMs = options.clock.nowMs();
@@ -374,16 +404,25 @@ export class ReplicaManager {
       try {
         log = await this.options.logStore.getOrCreateLog(topic.name, index, overrides);
       } catch (error) {
-        if (!(error instanceof KafkaError)) throw error;
+        // Any failure to open one log (a storage error, or EMFILE with too many partitions for the
+        // process's file limit) takes that replica offline here, not the whole broker: it is absent
+        // from this broker, so the partition answers NOT_LEADER_OR_FOLLOWER / stays out of the ISR.
         this.options.logger.error({ partition: key, err: error }, 'cannot open the log of a local replica');
         return;
       }
       // A log opened at start-up carries whatever config it was opened with: the image decides.
       log.updateConfig(parseLogConfig(overrides, this.options.brokerLogConfig));
       const epochCache = await loadLeaderEpochCache(log);
+      const producerState = new ProducerStateManager(
+        this.options.producerIdExpirationMs === undefined
+          ? {}
+          : { producerIdExpirationMs: this.options.producerIdExpirationMs },
+      );
+      await rebuildProducerState(log, producerState, this.options.clock.nowMs());
       const initialHighWatermark = await this.checkpointedHighWatermark(topic.name, index, dirname(log.dir));
       const created = new Partition(topic.name, topic.topicId, index, log, this.options.brokerId, state, {
         epochCache,
+        producerState,
         ...(initialHighWatermark === undefined ? {} : { initialHighWatermark }),
       });
       this.partitions.set(key, created);
@@ -505,7 +544,7 @@ export class ReplicaManager {
     }
     const leaderEpoch = partition.leaderEpoch;
     let logAppendTimeMs = -1;
-    let appended: Awaited<ReturnType<Partition['log']['append']>>;
+    let appended: LeaderAppendOutcome;
     try {
       validateRecordSet(request.records, config.maxMessageBytes);
       // The cleaner keeps the last record per key: a keyless one is INVALID_RECORD, as in Kafka.
@@ -514,7 +553,12 @@ export class ReplicaManager {
         logAppendTimeMs = this.options.clock.nowMs();
         stampLogAppendTime(request.records, logAppendTimeMs);
       }
-      appended = await partition.log.append(request.records, leaderEpoch);
+      appended = await this.idempotentAppends.append(
+        partition,
+        request.records,
+        leaderEpoch,
+        this.options.clock.nowMs(),
+      );
     } catch (error) {
       if (error instanceof KafkaError) return failed(error.code, error.message);
       // The partition was deleted or moved while the append waited for the log.
@@ -852,6 +896,7 @@ export class ReplicaManager {
         await log.truncateFullyAndStartAt(result.logStartOffset);
       }
       partition.onFollowerTruncation();
+      await syncProducerStateAfterTruncation(log, partition.producerState, this.options.clock.nowMs());
       await this.persistEpochCache(partition);
       this.logTruncation(partition, 'offset out of range');
       return ErrorCode.NONE;
@@ -861,6 +906,7 @@ export class ReplicaManager {
       const target = followerTruncationOffset(result.divergingEpoch, partition.epochCache, log.logEndOffset);
       await log.truncateTo(target);
       partition.onFollowerTruncation();
+      await syncProducerStateAfterTruncation(log, partition.producerState, this.options.clock.nowMs());
       await this.persistEpochCache(partition);
       this.logTruncation(partition, `diverging epoch ${result.divergingEpoch.epoch}`);
       return ErrorCode.NONE;
@@ -876,6 +922,7 @@ export class ReplicaManager {
       }
       await this.persistEpochCache(partition);
       await log.appendAsFollower(result.records);
+      applyRecordSet(partition.producerState, result.records, this.options.clock.nowMs());
     }
     partition.updateFollowerHighWatermark(result.highWatermark);
     this.options.delayedOperations.notify(partition.key);
@@ -1071,6 +1118,8 @@ export class ReplicaManager {
         let lookupResult: Awaited<ReturnType<Partition['log']['offsetForTimestamp']>>;
         try {
           lookupResult = await partition.log.offsetForTimestamp(request.timestamp);
+          if (lookupResult !== null)
+            lookupResult = await firstRecordAtOrAfter(partition.log, lookupResult, request.timestamp);
         } catch (error) {
           if (error instanceof LogClosedError) {
             results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));

@@ -20,6 +20,12 @@ export interface ProduceOutcome {
   readonly baseOffset: number;
 }
 
+/** The producer fields of an idempotent producer's batch. */
+export interface IdempotentProducer {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
 export interface FetchedRecord {
   readonly offset: number;
   readonly value: string;
@@ -113,6 +119,22 @@ export class RawClusterClient {
     return response.topics[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
   }
 
+  /** A new idempotent producer id from `nodeId` (InitProducerId v1, what kafkajs sends). */
+  async initProducerId(nodeId: number): Promise<{ errorCode: number } & IdempotentProducer> {
+    const connection = await this.connection(nodeId);
+    const response = await connection.call(
+      ApiKey.InitProducerId,
+      1,
+      { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 },
+      requestTimeoutMs,
+    );
+    return {
+      errorCode: response.errorCode,
+      producerId: Number(response.producerId),
+      producerEpoch: response.producerEpoch,
+    };
+  }
+
   /** One batch of `values` to `leaderId`, Produce v7 (what kafkajs sends). */
   async produce(
     leaderId: number,
@@ -122,12 +144,40 @@ export class RawClusterClient {
     acks: number,
     timeoutMs = requestTimeoutMs,
   ): Promise<ProduceOutcome> {
-    const connection = await this.connection(leaderId);
     const records = encodeRecordBatch({
       partitionLeaderEpoch: -1,
       compression: CompressionType.None,
       records: values.map((value) => ({ key: null, value: Buffer.from(value), timestamp: Date.now() })),
     });
+    return this.produceRecords(leaderId, topic, index, records, acks, timeoutMs);
+  }
+
+  /** `values` as one batch of an idempotent producer, its first record numbered `baseSequence`. */
+  static idempotentBatch(
+    producer: IdempotentProducer,
+    baseSequence: number,
+    values: readonly string[],
+  ): Buffer {
+    return encodeRecordBatch({
+      partitionLeaderEpoch: -1,
+      compression: CompressionType.None,
+      producerId: producer.producerId,
+      producerEpoch: producer.producerEpoch,
+      baseSequence,
+      records: values.map((value) => ({ key: null, value: Buffer.from(value), timestamp: Date.now() })),
+    });
+  }
+
+  /** A record set as it is (a retry sends the very same bytes), Produce v7. */
+  async produceRecords(
+    leaderId: number,
+    topic: string,
+    index: number,
+    records: Buffer,
+    acks: number,
+    timeoutMs = requestTimeoutMs,
+  ): Promise<ProduceOutcome> {
+    const connection = await this.connection(leaderId);
     const response = await connection.call(
       ApiKey.Produce,
       7,
