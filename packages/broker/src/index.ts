@@ -1,12 +1,10 @@
 export { type BrokerConfig, brokerConfigFrom, loadBrokerConfig } from './config/broker-config.js';
 export { ConfigError } from './config/config-def.js';
-export { createLogger, type Logger } from './logging.js';
-export { GregorNode, type NodeAddresses } from './node/gregor-node.js';
-export { MetaPropertiesError } from './node/meta-properties.js';
 export {
   type DescribeMetadataResponse,
   type DescribeMetadataTarget,
   describeMetadata,
 } from './grpc/describe-metadata-client.js';
-export { metadataLogDirName } from './node/gregor-node.js';
-export { metaPropertiesFileName } from './node/meta-properties.js';
+export { createLogger, type Logger } from './logging.js';
+export { GregorNode, metadataLogDirName, type NodeAddresses } from './node/gregor-node.js';
+export { MetaPropertiesError, metaPropertiesFileName } from './node/meta-properties.js';

@@ -16,8 +16,15 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions): Logger {
   const format = process.env.GREGOR_LOG_FORMAT;
-  const prettyPrint = options.prettyPrint ?? (format === 'pretty' || (format !== 'json' && process.stdout.isTTY === true));
-  const base = { level: options.level ?? process.env.GREGOR_LOG_LEVEL ?? 'info', base: { node: options.nodeId } };
+  const prettyPrint =
+    options.prettyPrint ?? (format === 'pretty' || (format !== 'json' && process.stdout.isTTY === true));
+  const base = {
+    level: options.level ?? process.env.GREGOR_LOG_LEVEL ?? 'info',
+    base: { node: options.nodeId },
+  };
   if (!prettyPrint) return pino(base);
-  return pino(base, pretty({ colorize: true, sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
+  return pino(
+    base,
+    pretty({ colorize: true, sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }),
+  );
 }
