@@ -7,6 +7,7 @@
 // Entries live in memory as well (Kafka memory-maps the file); `writtenCount` tracks how many are on
 // disk so index writes can be batched instead of costing a syscall per indexed batch.
 
+import { floorIndex } from './floor-search.js';
 import { invariant } from './invariant.js';
 
 export const offsetIndexEntryBytes = 8;
@@ -64,19 +65,7 @@ export class OffsetIndex {
 
   /** Index of the greatest entry with relativeOffset <= target, or -1. */
   floorEntry(targetRelativeOffset: number): number {
-    let low = 0;
-    let high = this.count - 1;
-    let found = -1;
-    while (low <= high) {
-      const mid = (low + high) >>> 1;
-      if (this.relativeOffsets[mid]! <= targetRelativeOffset) {
-        found = mid;
-        low = mid + 1;
-      } else {
-        high = mid - 1;
-      }
-    }
-    return found;
+    return floorIndex(this.relativeOffsets, this.count, targetRelativeOffset);
   }
 
   /** Start position for a forward scan to `targetRelativeOffset`. */

@@ -6,6 +6,7 @@
 // strictly increase. Lookup: greatest entry with timestamp <= target, then scan forward.
 
 import { readInt64AsNumber, writeInt64FromNumber } from '@gregor/protocol';
+import { floorIndex } from './floor-search.js';
 import { invariant } from './invariant.js';
 
 export const timeIndexEntryBytes = 12;
@@ -72,19 +73,7 @@ export class TimeIndex {
 
   /** Index of the greatest entry with timestamp <= target, or -1. */
   floorEntry(targetTimestamp: number): number {
-    let low = 0;
-    let high = this.count - 1;
-    let found = -1;
-    while (low <= high) {
-      const mid = (low + high) >>> 1;
-      if (this.timestamps[mid]! <= targetTimestamp) {
-        found = mid;
-        low = mid + 1;
-      } else {
-        high = mid - 1;
-      }
-    }
-    return found;
+    return floorIndex(this.timestamps, this.count, targetTimestamp);
   }
 
   /** Drops entries whose offset is >= `relativeOffset`. */
