@@ -6,8 +6,8 @@ import { type ReplicationSimResult, runReplicationSimulation } from './replicati
  *   SIM_SEED=<seed> SIM_REPLICAS=<n> npx vitest run packages/sim/src/replication.sim.test.ts
  */
 const SEEDS_BY_REPLICAS = new Map([
-  [3, 1000],
-  [5, 300],
+  [3, 1500],
+  [5, 500],
 ]);
 /** Faults for this long, then everything heals. */
 const CHAOS_MS = 10_000;

@@ -15,7 +15,8 @@ import { type EpochEndOffset, type LeaderEpochCache, undefinedEpoch } from './le
 /**
  * Leader side: the diverging epoch to send back, or undefined when the follower's log is a prefix
  * of this leader's (or the check cannot be made: a follower with an empty cache sends -1, and a
- * leader that knows no epoch <= lastFetchedEpoch leaves the fetch to the offset range checks).
+ * leader with an empty cache leaves the fetch to the offset range checks). A follower whose last
+ * epoch is older than every epoch the leader knows diverges where the leader's first epoch starts.
  */
 export function divergingEpoch(
   leaderCache: LeaderEpochCache,

@@ -27,7 +27,8 @@ describe('LeaderEpochCache', () => {
       { epoch: 3, startOffset: 10 },
       { epoch: 5, startOffset: 20 },
     ]);
-    expect(cache.endOffsetFor(0, 30)).toEqual({ epoch: -1, endOffset: -1 });
+    // Older than every known epoch: it ends where the first known epoch starts (Kafka's rule).
+    expect(cache.endOffsetFor(0, 30)).toEqual({ epoch: 0, endOffset: 0 });
     expect(cache.endOffsetFor(1, 30)).toEqual({ epoch: 1, endOffset: 10 });
     expect(cache.endOffsetFor(2, 30)).toEqual({ epoch: 1, endOffset: 10 });
     expect(cache.endOffsetFor(4, 30)).toEqual({ epoch: 3, endOffset: 20 });

@@ -82,9 +82,12 @@ export class LeaderEpochCache {
 
   /**
    * Kafka's `endOffsetFor`: the largest epoch <= `requestedEpoch` and the offset where it ends (the
-   * start of the next epoch, or `logEndOffset` when it is the latest). {-1, -1} when every known
-   * epoch is newer than `requestedEpoch`; when `requestedEpoch` is the latest or newer, the latest
-   * epoch ending at `logEndOffset`.
+   * start of the next epoch, or `logEndOffset` when it is the latest). When every known epoch is
+   * newer than `requestedEpoch`, `requestedEpoch` itself ending where the first known epoch starts
+   * (a follower holding only an epoch this cache never had must truncate to there; answering
+   * "unknown" instead let such stale batches survive below the high watermark, as the replication
+   * simulation found). When `requestedEpoch` is the latest or newer, the latest epoch ending at
+   * `logEndOffset`.
    */
   endOffsetFor(requestedEpoch: number, logEndOffset: number): EpochEndOffset {
     const entries = this.entriesValue;
@@ -94,7 +97,7 @@ export class LeaderEpochCache {
     // Index of the first entry with epoch > requestedEpoch.
     let next = entries.findIndex((entry) => entry.epoch > requestedEpoch);
     if (next === -1) next = entries.length;
-    if (next === 0) return { epoch: undefinedEpoch, endOffset: undefinedEpochOffset };
+    if (next === 0) return { epoch: requestedEpoch, endOffset: entries[0]!.startOffset };
     const floor = entries[next - 1]!;
     const endOffset = next < entries.length ? entries[next]!.startOffset : logEndOffset;
     return { epoch: floor.epoch, endOffset };
