@@ -545,8 +545,22 @@ describe('AlterPartition', () => {
       newIsr: [before.leader],
     };
     h.ok(h.controller.alterPartition(request));
-    // The same request again: its partition epoch is now stale (another change won).
-    expect(h.fail(h.controller.alterPartition(request)).errorCode).toBe(E.INVALID_UPDATE_VERSION);
+    const committed = h.partition('t', 0);
+    // The same request again (its answer was lost): the ISR already is what it asks, so the answer
+    // is the current state, and nothing is written.
+    const resent = h.controller.alterPartition(request);
+    expect(h.ok(resent)).toEqual({
+      leader: committed.leader,
+      leaderEpoch: committed.leaderEpoch,
+      isr: committed.isr,
+      partitionEpoch: committed.partitionEpoch,
+    });
+    expect('records' in resent ? resent.records : undefined).toEqual([]);
+    // A stale partition epoch asking for a different ISR is refused: another change won.
+    const other = before.replicas.find((id) => id !== before.leader)!;
+    expect(
+      h.fail(h.controller.alterPartition({ ...request, newIsr: [before.leader, other] })).errorCode,
+    ).toBe(E.INVALID_UPDATE_VERSION);
     // Leadership moves: the old leader's epoch is fenced.
     h.ok(h.alterIsr('t', 0, before.replicas));
     h.heartbeat(before.leader, { wantShutDown: true });

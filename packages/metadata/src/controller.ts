@@ -733,6 +733,24 @@ export class Controller {
     if (partition.leader !== request.brokerId) {
       return controllerError(errors.INVALID_REQUEST, `broker ${request.brokerId} does not lead ${where}`);
     }
+    if (
+      request.partitionEpoch < partition.partitionEpoch &&
+      request.newIsr.length === partition.isr.length &&
+      request.newIsr.every((id) => partition.isr.includes(id))
+    ) {
+      // A resend of a change that already committed (the leader never got the first answer): the
+      // ISR is what it asks for, so answer with the current state rather than refuse. A leader that
+      // took the refusal as final would stop counting a member the ISR already holds.
+      return {
+        records: [],
+        response: {
+          leader: partition.leader,
+          leaderEpoch: partition.leaderEpoch,
+          isr: partition.isr,
+          partitionEpoch: partition.partitionEpoch,
+        },
+      };
+    }
     if (request.partitionEpoch < partition.partitionEpoch) {
       return controllerError(
         errors.INVALID_UPDATE_VERSION,

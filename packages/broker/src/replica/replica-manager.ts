@@ -103,6 +103,17 @@ export interface AlterPartitionProposal {
   readonly newIsr: readonly number[];
 }
 
+/**
+ * AlterPartition answers that do not say whether the change committed (no controller reached, a
+ * timeout, a controller that lost its quorum while proposing): the proposal is sent again as is.
+ */
+const alterPartitionOutcomeUnknown: ReadonlySet<number> = new Set([
+  ErrorCode.REQUEST_TIMED_OUT,
+  ErrorCode.NOT_CONTROLLER,
+  ErrorCode.UNKNOWN_SERVER_ERROR,
+  ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+]);
+
 export interface AlterPartitionOutcome {
   /** NONE when committed; otherwise the controller's (or the transport's) error. */
   readonly errorCode: number;
@@ -771,9 +782,33 @@ export class ReplicaManager {
       { partition: partition.key, isr: partition.isr, proposedIsr: newIsr, why },
       'proposing an ISR change',
     );
+    const send = (): void => {
+      alterPartition({
+        topicId: partition.topicId,
+        partitionIndex: partition.index,
+        leaderEpoch,
+        partitionEpoch: pending.partitionEpoch,
+        newIsr,
+      }).then(settle, (error: unknown) => {
+        this.options.logger.warn({ partition: partition.key, err: error }, 'AlterPartition failed');
+        settle({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, partitionEpoch: -1 });
+      });
+    };
     const settle = (outcome: AlterPartitionOutcome): void => {
       if (outcome.errorCode === ErrorCode.NONE && outcome.partitionEpoch > partition.partitionEpoch) {
         // Committed; it takes effect when the image carries it (makeLeader clears the pending change).
+        return;
+      }
+      if (alterPartitionOutcomeUnknown.has(outcome.errorCode)) {
+        // No answer, or the controller lost its quorum mid-commit: the change may have committed.
+        // Reverting now would let the HW stop waiting for a member the controller may already list
+        // in the ISR (and may elect) — the replication simulation lost acknowledged batches that
+        // way. Keep the change pending and send the same proposal again; the image settles it.
+        setTimeout(() => {
+          if (this.closed || partition.pendingIsrChange !== pending || partition.leaderEpoch !== leaderEpoch)
+            return;
+          send();
+        }, isrChangeRetryBackoffMs).unref();
         return;
       }
       if (outcome.errorCode !== ErrorCode.NONE) {
@@ -785,16 +820,7 @@ export class ReplicaManager {
       }
       if (partition.isrChangeFailed(pending)) this.options.delayedOperations.notify(partition.key);
     };
-    alterPartition({
-      topicId: partition.topicId,
-      partitionIndex: partition.index,
-      leaderEpoch,
-      partitionEpoch: pending.partitionEpoch,
-      newIsr,
-    }).then(settle, (error: unknown) => {
-      this.options.logger.warn({ partition: partition.key, err: error }, 'AlterPartition failed');
-      settle({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, partitionEpoch: -1 });
-    });
+    send();
   }
 
   /**

@@ -50,7 +50,7 @@ import { DelayedOperations } from '../delayed/delayed-operations.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network/connection.js';
 import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-ids/producer-id-manager.js';
 import { LogManagerStore } from '../replica/log-store.js';
-import { ReplicaManager } from '../replica/replica-manager.js';
+import { ReplicaManager, type ReplicaManagerOptions } from '../replica/replica-manager.js';
 import { createRequestRouter } from '../request-router.js';
 import { ManualTimers } from './manual-timers.js';
 import { seededRandom } from './seeded-random.js';
@@ -70,6 +70,9 @@ export interface LocalClusterOptions {
   readonly brokerLogConfig?: Partial<LogConfig>;
   readonly settings?: Partial<Omit<BrokerSettings, 'brokerLogConfig'>>;
   readonly seed?: number;
+  /** The way ISR proposals leave this broker (none by default: ISR changes are not proposed). */
+  readonly alterPartition?: ReplicaManagerOptions['alterPartition'];
+  readonly replicaLagTimeMaxMs?: number;
 }
 
 function incarnationId(brokerId: number): string {
@@ -130,6 +133,10 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       clock: fixture.clock,
       delayedOperations: fixture.delayedOperations,
       logger: fixture.logger,
+      ...(options.alterPartition === undefined ? {} : { alterPartition: options.alterPartition }),
+      ...(options.replicaLagTimeMaxMs === undefined
+        ? {}
+        : { replicaLagTimeMaxMs: options.replicaLagTimeMaxMs }),
     });
     const settings: BrokerSettings = {
       numPartitions: 1,
