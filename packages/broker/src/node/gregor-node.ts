@@ -253,6 +253,7 @@ export class GregorNode {
       settings.clusterId,
       controller,
       this.publisher,
+      this.logger.child({ component: 'controller' }),
     );
     registerControllerService(server, dispatcher, this.logger);
     const raft = this.raft;

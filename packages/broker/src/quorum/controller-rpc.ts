@@ -157,6 +157,8 @@ export class ControllerRpcDispatcher {
     private readonly clusterId: string,
     private readonly controller: QuorumController,
     private readonly publisher: MetadataPublisher,
+    /** Admin changes the controller commits are logged here, one line each. */
+    private readonly changeLog: { info(fields: object, message: string): void } = { info: () => {} },
   ) {}
 
   async dispatch<M extends ControllerRpcName>(method: M, request: RpcRequest<M>): Promise<RpcResponse<M>> {
@@ -242,6 +244,17 @@ export class ControllerRpcDispatcher {
           continue;
         }
         committedOffset = Math.max(committedOffset, result.committedOffset);
+        if (!request.validateOnly) {
+          this.changeLog.info(
+            {
+              topic: topic.name,
+              topicId: result.response.topicId,
+              partitions: result.response.numPartitions,
+              replicationFactor: result.response.replicationFactor,
+            },
+            'topic created',
+          );
+        }
         topics.push({
           name: topic.name,
           errorCode: ErrorCode.NONE,
@@ -276,6 +289,10 @@ export class ControllerRpcDispatcher {
           continue;
         }
         committedOffset = Math.max(committedOffset, result.committedOffset);
+        this.changeLog.info(
+          { topic: result.response.name, topicId: result.response.topicId },
+          'topic deleted',
+        );
         topics.push({
           name: result.response.name,
           topicId: result.response.topicId,
