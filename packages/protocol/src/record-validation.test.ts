@@ -86,6 +86,32 @@ describe('validateProducedRecords', () => {
     expect(codeOf(() => validate(reseal(padded)))).toBe(ErrorCode.CORRUPT_MESSAGE);
   });
 
+  it('with requireKeys (a compacted topic) refuses a keyless record, also inside compression', () => {
+    const keyed = encodeRecordBatch({
+      records: [
+        { key: Buffer.from('a'), value: Buffer.from('x'), timestamp: 1 },
+        { key: Buffer.from('b'), value: null, timestamp: 1 },
+      ],
+    });
+    expect(() =>
+      validateProducedRecords(keyed, 0, readBatchHeader(keyed, 0), { requireKeys: true }),
+    ).not.toThrow();
+    for (const compression of [CompressionType.None, CompressionType.Zstd]) {
+      const keyless = encodeRecordBatch({
+        records: [
+          { key: Buffer.from('a'), value: Buffer.from('x'), timestamp: 1 },
+          { key: null, value: Buffer.from('y'), timestamp: 1 },
+        ],
+        compression,
+      });
+      const header = readBatchHeader(keyless, 0);
+      expect(codeOf(() => validateProducedRecords(keyless, 0, header, { requireKeys: true }))).toBe(
+        ErrorCode.INVALID_RECORD,
+      );
+      expect(codeOf(() => validateProducedRecords(keyless, 0, header))).toBe('ok');
+    }
+  });
+
   it('only ever refuses with a Kafka error code, whatever byte of the records is changed', () => {
     const original = encodeRecordBatch({ records: records(6) });
     fc.assert(

@@ -61,10 +61,18 @@ class RecordWalker {
  * Checks every record of the batch at `position` (whose header was already validated): lengths
  * and varints parse and fill the batch exactly, the record count matches, and offset deltas run
  * 0, 1, 2, ... up to lastOffsetDelta, as producers write them.
+ * With `requireKeys` (a compacted topic: the cleaner keeps the latest record per key), a record
+ * without a key is INVALID_RECORD too, as Kafka's LogValidator answers ("Compacted topic cannot
+ * accept message without key"); checked in the same walk, so the batch is decompressed once.
  * Throws KafkaError CORRUPT_MESSAGE (records do not parse) or INVALID_RECORD (they parse but
- * break the batch's own counts).
+ * break the batch's own counts, or lack a required key).
  */
-export function validateProducedRecords(buffer: Buffer, position: number, header: BatchHeader): void {
+export function validateProducedRecords(
+  buffer: Buffer,
+  position: number,
+  header: BatchHeader,
+  options: { readonly requireKeys?: boolean } = {},
+): void {
   if (header.recordsCount <= 0) {
     throw new KafkaError(ErrorCode.INVALID_RECORD, 'a produced batch must hold at least one record');
   }
@@ -90,6 +98,12 @@ export function validateProducedRecords(buffer: Buffer, position: number, header
     }
     const keyLength = walker.varint(recordEnd);
     if (keyLength < -1) throw corrupt(`record ${index} has key length ${keyLength}`);
+    if (keyLength === -1 && options.requireKeys === true && !header.isControl) {
+      throw new KafkaError(
+        ErrorCode.INVALID_RECORD,
+        `compacted topic cannot accept record ${index} without a key`,
+      );
+    }
     walker.skip(Math.max(0, keyLength), recordEnd);
     const valueLength = walker.varint(recordEnd);
     if (valueLength < -1) throw corrupt(`record ${index} has value length ${valueLength}`);

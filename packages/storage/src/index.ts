@@ -26,7 +26,7 @@ export {
   groupSegmentsBySize,
 } from './log-cleaner.js';
 export { OffsetMap, offsetMapSlotBytes } from './log-cleaner-offset-map.js';
-export { checkCompactedRecordSet, isCompacted } from './log-cleaner-produce-check.js';
+export { isCompacted } from './log-cleaner-produce-check.js';
 export {
   cleanedFileSuffix,
   type SwapStep,

@@ -1,10 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CompressionType, ErrorCode, KafkaError } from '@gregor/protocol';
+import { CompressionType, ErrorCode } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
 import { OffsetMap } from './log-cleaner-offset-map.js';
-import { checkCompactedRecordSet } from './log-cleaner-produce-check.js';
 import type { SwapStep } from './log-cleaner-swap.js';
 import { type ConfigProps, parseBrokerLogConfig, parseLogConfig } from './log-config.js';
 import { LogManager } from './log-manager.js';
@@ -482,30 +481,5 @@ describe('LogManager.runCleaner', () => {
         `${log.segmentBaseOffsets().length} segments, cleaned in ${elapsedMs.toFixed(0)} ms`,
     );
     await manager.close();
-  });
-});
-
-describe('checkCompactedRecordSet', () => {
-  it('accepts keyed records (tombstones too) and refuses a keyless one, also inside compression', () => {
-    const keyed = keyedBatch([
-      { key: 'a', value: 'x', timestamp: 1 },
-      { key: 'b', value: null, timestamp: 1 },
-    ]);
-    expect(() => checkCompactedRecordSet(keyed)).not.toThrow();
-    const keyless = keyedBatch(
-      [
-        { key: 'a', value: 'x', timestamp: 1 },
-        { key: null, value: 'y', timestamp: 1 },
-      ],
-      { compression: CompressionType.Lz4 },
-    );
-    let thrown: unknown;
-    try {
-      checkCompactedRecordSet(Buffer.concat([keyed, keyless]));
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(KafkaError);
-    expect((thrown as KafkaError).code).toBe(ErrorCode.INVALID_RECORD);
   });
 });

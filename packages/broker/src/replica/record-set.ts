@@ -14,6 +14,7 @@ import {
   computeBatchCrc,
   ErrorCode,
   KafkaError,
+  readBatchHeader,
   validateBatch,
   validateProducedRecords,
   writeInt64FromNumber,
@@ -25,7 +26,11 @@ export interface RecordSetSummary {
 }
 
 /** Throws KafkaError CORRUPT_MESSAGE or MESSAGE_TOO_LARGE; the caller turns it into an error code. */
-export function validateRecordSet(records: Buffer, maxMessageBytes: number): RecordSetSummary {
+export function validateRecordSet(
+  records: Buffer,
+  maxMessageBytes: number,
+  options: { readonly requireKeys?: boolean } = {},
+): RecordSetSummary {
   if (records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
   let position = 0;
   let batchCount = 0;
@@ -38,7 +43,7 @@ export function validateRecordSet(records: Buffer, maxMessageBytes: number): Rec
         `record batch of ${header.sizeBytes} bytes exceeds max.message.bytes ${maxMessageBytes}`,
       );
     }
-    validateProducedRecords(records, position, header);
+    validateProducedRecords(records, position, header, options);
     batchCount += 1;
     recordCount += header.recordsCount;
     position += header.sizeBytes;
@@ -50,7 +55,8 @@ export function validateRecordSet(records: Buffer, maxMessageBytes: number): Rec
 export function stampLogAppendTime(records: Buffer, appendTimeMs: number): void {
   let position = 0;
   while (position < records.length) {
-    const header = validateBatch(records, position, records.length);
+    // Already validated by validateRecordSet: only the header is needed, not a second CRC pass.
+    const header = readBatchHeader(records, position);
     const attributes =
       records.readInt16BE(position + BatchField.attributes) | BatchAttribute.timestampTypeBit;
     records.writeInt16BE(attributes, position + BatchField.attributes);

@@ -20,7 +20,6 @@ import { decodeRecordBatch, ErrorCode, errorName, KafkaError, readBatchHeader } 
 import {
   type Clock,
   type ConfigProps,
-  checkCompactedRecordSet,
   isCompacted,
   LogClosedError,
   type LogConfig,
@@ -557,9 +556,9 @@ export class ReplicaManager {
     let logAppendTimeMs = -1;
     let appended: LeaderAppendOutcome;
     try {
-      validateRecordSet(request.records, config.maxMessageBytes);
-      // The cleaner keeps the last record per key: a keyless one is INVALID_RECORD, as in Kafka.
-      if (isCompacted(config)) checkCompactedRecordSet(request.records);
+      // The cleaner keeps the last record per key: on a compacted topic a keyless one is
+      // INVALID_RECORD, as in Kafka (checked in the same pass as the records themselves).
+      validateRecordSet(request.records, config.maxMessageBytes, { requireKeys: isCompacted(config) });
       if (config.messageTimestampType === 'LogAppendTime') {
         logAppendTimeMs = this.options.clock.nowMs();
         stampLogAppendTime(request.records, logAppendTimeMs);
