@@ -60,6 +60,7 @@ export {
 } from './log-manager.js';
 export { offsetIndexEntryBytes } from './offset-index.js';
 export {
+  type AppendOptions,
   type AppendResult,
   type LogCheckpointListener,
   type LogReadResult,

@@ -128,6 +128,19 @@ describe('PartitionLog append and read', () => {
     expect(readBatchHeader(good).baseOffset).toBe(0);
   });
 
+  it('with crcVerified skips only the CRC: torn, short or foreign-magic batches are still refused', async () => {
+    const log = await logOf(await openManager());
+    const good = batch(2, 100, 2);
+    const wrongMagic = Buffer.from(good);
+    wrongMagic[16] = 1;
+    for (const bad of [good.subarray(0, 70), good.subarray(0, 40), wrongMagic, Buffer.alloc(0)]) {
+      const error = await log.append(bad, 0, { crcVerified: true }).catch((e: unknown) => e);
+      expect((error as KafkaError).code).toBe(ErrorCode.CORRUPT_MESSAGE);
+    }
+    expect(log.logEndOffset).toBe(0);
+    expect(await log.append(good, 0, { crcVerified: true })).toMatchObject({ baseOffset: 0, lastOffset: 1 });
+  });
+
   it('refuses a batch above max.message.bytes with MESSAGE_TOO_LARGE', async () => {
     const log = await logOf(await openManager(), { 'max.message.bytes': '200' });
     const error = await log.append(batch(1, 500, 1), 0).catch((e: unknown) => e);

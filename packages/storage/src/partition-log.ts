@@ -13,7 +13,14 @@
 
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCode, KafkaError, setBatchBaseOffsetAndEpoch, validateBatch } from '@gregor/protocol';
+import {
+  completeBatchSize,
+  ErrorCode,
+  KafkaError,
+  readBatchHeader,
+  setBatchBaseOffsetAndEpoch,
+  validateBatch,
+} from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { Clock } from './clock.js';
 import { LogClosedError, UnexpectedAppendOffsetError } from './errors.js';
@@ -93,6 +100,11 @@ export type LogReadResult =
       readonly logEndOffset: number;
     };
 
+export interface AppendOptions {
+  /** The caller verified every batch's CRC just before (it must not have changed the bytes since). */
+  readonly crcVerified?: boolean;
+}
+
 export interface RetentionOptions {
   /** Delete only segments that end at or below this offset (the partition's high watermark). */
   readonly highWatermark?: number;
@@ -108,12 +120,18 @@ export interface TimestampLookupResult {
   readonly timestamp: number;
 }
 
-/** Header summaries of every batch in `records`, validated (length, magic, CRC) before any write. */
-function validateRecords(records: Buffer, maxBatchBytes: number): BatchSummary[] {
+/**
+ * Header summaries of every batch in `records`, validated (length, magic, CRC) before any write.
+ * With `crcVerified` the caller has just checked every CRC itself (the broker's produce path does,
+ * with the records); the lengths and magic are still checked here, the CRC is not computed twice.
+ */
+function validateRecords(records: Buffer, maxBatchBytes: number, crcVerified = false): BatchSummary[] {
   const batches: BatchSummary[] = [];
   let position = 0;
   while (position < records.length) {
-    const header = validateBatch(records, position, records.length);
+    const header = crcVerified
+      ? checkBatchFrame(records, position)
+      : validateBatch(records, position, records.length);
     if (header.sizeBytes > maxBatchBytes) {
       throw new KafkaError(
         ErrorCode.MESSAGE_TOO_LARGE,
@@ -131,6 +149,17 @@ function validateRecords(records: Buffer, maxBatchBytes: number): BatchSummary[]
   }
   if (batches.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'record set holds no batch');
   return batches;
+}
+
+/** validateBatch without the CRC: the batch is whole, long enough and of magic 2. */
+function checkBatchFrame(records: Buffer, position: number): ReturnType<typeof readBatchHeader> {
+  const sizeBytes = completeBatchSize(records, position);
+  if (sizeBytes < 0)
+    throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `torn record batch at position ${position}`);
+  const header = readBatchHeader(records, position);
+  if (header.magic !== 2)
+    throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `unsupported record batch magic ${header.magic}`);
+  return header;
 }
 
 function segmentLimits(config: LogConfig): SegmentLimits {
@@ -318,9 +347,9 @@ export class PartitionLog {
    * rewriting baseOffset and partitionLeaderEpoch IN PLACE in `records` (outside the CRC), then the
    * whole set is written with one write.
    */
-  async append(records: Buffer, leaderEpoch: number): Promise<AppendResult> {
+  async append(records: Buffer, leaderEpoch: number, options: AppendOptions = {}): Promise<AppendResult> {
     this.ensureOpen();
-    const batches = validateRecords(records, this.configValue.maxMessageBytes);
+    const batches = validateRecords(records, this.configValue.maxMessageBytes, options.crcVerified === true);
     // Not an async closure: it returns appendAssigned's promise directly (no extra promise hops).
     return this.queue.run(() => {
       this.ensureOpen();

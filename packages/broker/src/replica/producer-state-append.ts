@@ -36,7 +36,8 @@ export class IdempotentLeaderAppends {
   private readonly queues = new Map<string, PartitionQueue>();
 
   /**
-   * Appends `records` (validated, offsets not assigned) to `partition` as leader of `leaderEpoch`.
+   * Appends `records` (validated by validateRecordSet, CRCs included; offsets not assigned) to
+   * `partition` as leader of `leaderEpoch`.
    * Refusals (sequence, epoch, leadership) are thrown as KafkaError, as the other append checks are.
    */
   append(
@@ -45,10 +46,12 @@ export class IdempotentLeaderAppends {
     leaderEpoch: number,
     nowMs: number,
   ): Promise<LeaderAppendOutcome> {
+    // Callers pass record sets validateRecordSet has just checked (CRCs included): storage need not
+    // compute every CRC a second time.
     const headers = storedBatchesOf(records);
     if (!headers.some(hasProducerState)) {
       return partition.log
-        .append(records, leaderEpoch)
+        .append(records, leaderEpoch, { crcVerified: true })
         .then((appended) => ({ ...appended, duplicate: false }));
     }
     let queue = this.queues.get(partition.key);
@@ -99,7 +102,7 @@ export class IdempotentLeaderAppends {
         duplicate: true,
       };
     }
-    const appended = await partition.log.append(records, leaderEpoch);
+    const appended = await partition.log.append(records, leaderEpoch, { crcVerified: true });
     // `records` now carries the assigned offsets (the log rewrote them in place).
     applyRecordSet(partition.producerState, records, nowMs);
     return { ...appended, duplicate: false };
