@@ -9,6 +9,8 @@ import {
   BatchField,
   batchHeaderBytes,
   batchLogOverheadBytes,
+  ErrorCode,
+  KafkaError,
   readInt64AsNumber,
   validateBatch,
 } from '@gregor/protocol';
@@ -444,10 +446,19 @@ export class LogSegment {
     invariant(this.indexHandle !== undefined, 'append to an inactive segment');
     invariant(this.sizeBytes + records.length <= int32Max, 'segment would exceed int32 positions');
     const startPosition = this.sizeBytes;
-    // One write; the loop in writeFully only runs for a short write (rare on regular files).
-    const { bytesWritten } = await this.logHandle.write(records, 0, records.length, startPosition);
-    if (bytesWritten < records.length) {
-      await writeFully(this.logHandle, records.subarray(bytesWritten), startPosition + bytesWritten);
+    try {
+      // One write; the loop in writeFully only runs for a short write (rare on regular files).
+      const { bytesWritten } = await this.logHandle.write(records, 0, records.length, startPosition);
+      if (bytesWritten < records.length) {
+        await writeFully(this.logHandle, records.subarray(bytesWritten), startPosition + bytesWritten);
+      }
+    } catch (error) {
+      // A full disk (ENOSPC) or an I/O error: the append did not happen. Cut off whatever part of it
+      // reached the file, so no torn bytes sit past the segment's end (a clean restart trusts the
+      // file size), and answer with Kafka's retriable storage error.
+      await this.logHandle.truncate(startPosition).catch(() => undefined);
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot write to ${this.logPath}: ${reason}`);
     }
     for (const batch of batches) {
       this.indexBatch(
@@ -465,7 +476,10 @@ export class LogSegment {
       this.offsetIndex.entries - this.offsetIndex.writtenCount >= indexUnwrittenEntriesMax ||
       this.timeIndex.entries - this.timeIndex.writtenCount >= indexUnwrittenEntriesMax
     ) {
-      await this.writeIndexEntries();
+      // The records are in the log: failing the append now would make the producer send them
+      // again. Index entries not written stay in memory and are written later; after a crash the
+      // indexes are rebuilt from the log anyway.
+      await this.writeIndexEntries().catch(() => undefined);
     }
   }
 
