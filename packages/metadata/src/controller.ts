@@ -954,9 +954,7 @@ export class Controller {
       seen.add(key);
       const partition = batch.delta.topicById(topicId)?.partitions[partitionIndex];
       return (
-        partition !== undefined &&
-        partition.replicas.includes(brokerId) &&
-        !isReplicaOffline(broker, topicId, partitionIndex)
+        partition?.replicas.includes(brokerId) === true && !isReplicaOffline(broker, topicId, partitionIndex)
       );
     });
     if (newLogDirs.length === 0 && newReplicas.length === 0) return;

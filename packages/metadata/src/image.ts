@@ -288,7 +288,7 @@ export class MetadataDelta implements MetadataView {
         for (const { topicId, partitionIndex } of record.replicas) {
           const partition = this.topicById(topicId)?.partitions[partitionIndex];
           invariant(
-            partition !== undefined && partition.replicas.includes(record.brokerId),
+            partition?.replicas.includes(record.brokerId) === true,
             () =>
               `${record.type}: broker ${record.brokerId} holds no replica of ${topicId}-${partitionIndex}`,
           );
