@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isControllerError } from './controller.js';
+import { isControllerError, offlineReplicasPerHeartbeatMax } from './controller.js';
 import { ControllerHarness, clusterId, incarnation, listeners } from './controller.test-support.js';
 import { defaultControllerConfig } from './controller-config.js';
 import { ControllerErrorCode as E } from './errors.js';
@@ -695,5 +695,156 @@ describe('controller failover', () => {
       h.controllerEpoch -= 1;
       h.failover();
     }).toThrow(MetadataInvariantError);
+  });
+});
+
+describe('a failed log dir (offline replicas)', () => {
+  function offlineOn(h: ControllerHarness, brokerId: number, topic: string, indexes: readonly number[]) {
+    const topicId = h.committed.topic(topic)!.topicId;
+    return h.heartbeat(brokerId, {
+      offlineLogDirs: ['/data/b'],
+      offlineReplicas: indexes.map((partitionIndex) => ({ topicId, partitionIndex })),
+    });
+  }
+
+  it('moves leadership of the dir’s partitions to another ISR member and drops the replica from the ISR', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 6, 3);
+    const before = h.committed.topic('t')!.partitions;
+    const ledBy1 = before.flatMap((p, i) => (p.leader === 1 ? [i] : []));
+    expect(ledBy1.length).toBeGreaterThan(0);
+    const failed = [0, 1, 2, 3, 4, 5].filter((i) => i % 2 === 0 || ledBy1.includes(i));
+
+    const response = offlineOn(h, 1, 't', failed);
+    // The broker itself stays registered and unfenced: only the replicas on the dir are offline.
+    expect(response).toEqual({ isCaughtUp: true, isFenced: false, shouldShutDown: false });
+    const broker = h.committed.broker(1)!;
+    expect(broker.fenced).toBe(false);
+    expect(broker.offlineLogDirs).toEqual(['/data/b']);
+    const after = h.committed.topic('t')!.partitions;
+    for (let i = 0; i < 6; i++) {
+      if (failed.includes(i)) {
+        expect(after[i]!.isr, `t-${i}`).not.toContain(1);
+        expect(after[i]!.leader, `t-${i}`).not.toBe(1);
+        expect(after[i]!.leader, `t-${i}`).not.toBe(-1);
+        expect(after[i]!.partitionEpoch).toBe(before[i]!.partitionEpoch + 1);
+        expect(after[i]!.leaderEpoch).toBe(before[i]!.leaderEpoch + (before[i]!.leader === 1 ? 1 : 0));
+      } else {
+        // Partitions on the broker's other dir keep it, as leader and in the ISR.
+        expect(after[i], `t-${i}`).toEqual(before[i]);
+      }
+    }
+  });
+
+  it('reports each replica once: a heartbeat repeating known offline replicas proposes nothing', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 2, 3);
+    offlineOn(h, 2, 't', [0]);
+    const topicId = h.committed.topic('t')!.topicId;
+    const outcome = h.controller.brokerHeartbeat(
+      {
+        brokerId: 2,
+        brokerEpoch: h.brokerEpochs.get(2)!,
+        currentMetadataOffset: h.logEndOffset - 1,
+        wantFence: false,
+        wantShutDown: false,
+        offlineLogDirs: ['/data/b'],
+        offlineReplicas: [
+          { topicId, partitionIndex: 0 },
+          // Unknown partitions (a topic deleted meanwhile) are skipped, not an error.
+          { topicId, partitionIndex: 7 },
+          { topicId: incarnation(99), partitionIndex: 0 },
+        ],
+      },
+      h.nowMs,
+    );
+    expect(isControllerError(outcome)).toBe(false);
+    if (!isControllerError(outcome)) expect(outcome.records).toEqual([]);
+  });
+
+  it('never elects an offline replica again, even when the other replicas come and go', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 1, 3);
+    const leader = h.partition('t', 0).leader;
+    offlineOn(h, leader, 't', [0]);
+    const others = [1, 2, 3].filter((id) => id !== leader);
+    expect(others).toContain(h.partition('t', 0).leader);
+    // The two healthy replicas die one after the other: the ISR shrinks to the last of them and the
+    // partition goes offline rather than to the live broker whose replica is offline.
+    h.run(sessionMs + 1000, [leader, others[1]!]);
+    h.run(sessionMs + 1000, [leader]);
+    expect(h.partition('t', 0).leader).toBe(-1);
+    expect(h.partition('t', 0).isr).not.toContain(leader);
+    // Preferred-leader elections and AlterPartition refuse it too.
+    expect(h.controller.electPreferredLeaders([{ topicName: 't', partitionIndex: 0 }]).response).toEqual([
+      { topicName: 't', partitionIndex: 0, errorCode: E.PREFERRED_LEADER_NOT_AVAILABLE },
+    ]);
+    expect(h.partition('t', 0).leader).toBe(-1);
+    // The last ISR member returns and leads again; it may not add the offline replica to the ISR.
+    const last = h.partition('t', 0).isr[0]!;
+    h.register(last);
+    h.run(1000, [leader, last]);
+    expect(h.partition('t', 0).leader).toBe(last);
+    const refused = h.fail(h.alterIsr('t', 0, [last, leader]));
+    expect(refused.errorCode).toBe(E.INELIGIBLE_REPLICA);
+  });
+
+  it('leaves a partition offline when the failed replica was its last ISR member, unless unclean election is on', () => {
+    for (const unclean of [false, true]) {
+      const h = new ControllerHarness();
+      h.startBrokers([1, 2, 3]);
+      h.createTopic('t', 1, 3, unclean ? { 'unclean.leader.election.enable': 'true' } : {});
+      const leader = h.partition('t', 0).leader;
+      h.ok(h.alterIsr('t', 0, [leader]));
+      expect(h.partition('t', 0).isr).toEqual([leader]);
+      offlineOn(h, leader, 't', [0]);
+      const state = h.partition('t', 0);
+      if (unclean) {
+        expect(state.leader).not.toBe(leader);
+        expect(state.leader).not.toBe(-1);
+        expect(state.isr).toEqual([state.leader]);
+      } else {
+        // The ISR never empties: the failed replica stays its last member and nobody leads.
+        expect(state).toMatchObject({ leader: -1, isr: [leader] });
+      }
+    }
+  });
+
+  it('forgets the offline replicas when the broker registers again (a restart)', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 3, 3);
+    offlineOn(h, 3, 't', [0, 1, 2]);
+    expect(h.committed.broker(3)!.offlineReplicas.size).toBe(1);
+    h.run(sessionMs + 1000, [1, 2]);
+    h.register(3);
+    expect(h.committed.broker(3)).toMatchObject({ offlineLogDirs: [], offlineReplicas: new Map() });
+    h.run(1000, [1, 2, 3]);
+    // Back in the ISR once it catches up (its leader proposes it), and electable again.
+    const leader = h.partition('t', 0).leader;
+    expect(h.ok(h.alterIsr('t', 0, [leader, 3])).isr).toContain(3);
+  });
+
+  it('refuses a heartbeat reporting more offline replicas than its limit', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1]);
+    const outcome = h.controller.brokerHeartbeat(
+      {
+        brokerId: 1,
+        brokerEpoch: h.brokerEpochs.get(1)!,
+        currentMetadataOffset: h.logEndOffset - 1,
+        wantFence: false,
+        wantShutDown: false,
+        offlineReplicas: Array.from({ length: offlineReplicasPerHeartbeatMax + 1 }, (_, partitionIndex) => ({
+          topicId: incarnation(1),
+          partitionIndex,
+        })),
+      },
+      h.nowMs,
+    );
+    expect(h.fail(outcome).errorCode).toBe(E.INVALID_REQUEST);
   });
 });

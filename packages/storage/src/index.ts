@@ -52,9 +52,18 @@ export {
   type TimestampTypeName,
 } from './log-config.js';
 export {
+  isIoError,
+  isNoSpaceError,
+  KafkaStorageError,
+  LogDirFailureChannel,
+  type LogDirFailureListener,
+  type OfflineLogDir,
+} from './log-dir-failure-channel.js';
+export {
   type CleanerRunOptions,
   type CleanerRunStats,
   cleanShutdownFileName,
+  type GetOrCreateLogOptions,
   LogManager,
   type LogManagerOptions,
 } from './log-manager.js';

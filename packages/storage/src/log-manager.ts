@@ -5,6 +5,10 @@
 //   cleaner-offset-checkpoint          first dirty offset of each compacted partition (log cleaner)
 //   .kafka_cleanshutdown               present only between a clean close and the next open
 //
+// A log dir whose I/O fails in a way that leaves a log in an unknown state goes offline (see
+// log-dir-failure-channel.ts): its logs are closed without writing, it gets no new partitions and no
+// checkpoints, and a restart tries it again. Opening skips a dir that cannot be read the same way.
+//
 // Scheduling stays with the caller (the broker): it calls runRetention(), runCleaner(),
 // flushDueLogs() and checkpointRecoveryPoints() from its timers, so this module never reads the clock on its own.
 
@@ -12,6 +16,7 @@ import { access, mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import {
+  type CheckpointEntry,
   cleanerOffsetCheckpointName,
   fsyncDirectory,
   logStartOffsetCheckpointName,
@@ -34,6 +39,12 @@ import {
   type LogCleanerConfig,
   parseLogConfig,
 } from './log-config.js';
+import {
+  isIoError,
+  isNoSpaceError,
+  KafkaStorageError,
+  LogDirFailureChannel,
+} from './log-dir-failure-channel.js';
 import { type LogCheckpointListener, PartitionLog } from './partition-log.js';
 import { parsePartitionDirName } from './segment-files.js';
 import { SerialQueue } from './serial-queue.js';
@@ -55,6 +66,17 @@ export interface LogManagerOptions {
   readonly clock: Clock;
   /** Topic-level overrides (topic keys) for a topic, from the cluster metadata; none by default. */
   readonly topicOverrides?: (topic: string) => ConfigProps;
+  /** Where failed log dirs are reported (the broker listens there); a private one when absent. */
+  readonly logDirFailureChannel?: LogDirFailureChannel;
+}
+
+export interface GetOrCreateLogOptions {
+  /**
+   * The partition is new to this broker (Kafka's `isNew`): it may be created even while a log dir
+   * is offline. A replica that should already exist is not created again elsewhere while a dir is
+   * offline: its data may be on that dir, and an empty log in its place could be elected.
+   */
+  readonly isNew?: boolean;
 }
 
 export interface CleanerRunOptions {
@@ -82,8 +104,33 @@ class LogDirectory implements LogCheckpointListener {
   readonly firstDirtyOffsets = new Map<string, number>();
   private readonly queue: SerialQueue;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly failures: LogDirFailureChannel,
+  ) {
     this.queue = new SerialQueue(`log dir ${path}`, checkpointQueueDepthMax);
+  }
+
+  get isOffline(): boolean {
+    return this.failures.isOffline(this.path);
+  }
+
+  /**
+   * Rewrites a checkpoint file (atomically: tmp file, fsync, rename). On a full disk the old file
+   * still stands, so only this write is refused; any other I/O failure takes the dir offline.
+   */
+  private writeCheckpoint(name: string, entries: () => readonly CheckpointEntry[]): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.isOffline) throw new KafkaStorageError(this.path, `log dir ${this.path} is offline`);
+      try {
+        await writeCheckpointFile(this.path, name, entries());
+      } catch (error) {
+        if (!isIoError(error)) throw error;
+        const reason = `${this.path}: writing ${name} failed: ${error.code} (${error.message})`;
+        if (!isNoSpaceError(error)) this.failures.maybeAddOfflineLogDir(this.path, reason);
+        throw new KafkaStorageError(this.path, reason);
+      }
+    });
   }
 
   logStartOffsetChanged(): Promise<void> {
@@ -103,45 +150,49 @@ class LogDirectory implements LogCheckpointListener {
   }
 
   writeCleanerOffsets(): Promise<void> {
-    return this.queue.run(() =>
-      writeCheckpointFile(
-        this.path,
-        cleanerOffsetCheckpointName,
-        [...this.firstDirtyOffsets].flatMap(([key, offset]) => {
-          const log = this.logs.get(key);
-          return log === undefined ? [] : [{ topic: log.topic, partition: log.partition, offset }];
-        }),
-      ),
+    return this.writeCheckpoint(cleanerOffsetCheckpointName, () =>
+      [...this.firstDirtyOffsets].flatMap(([key, offset]) => {
+        const log = this.logs.get(key);
+        return log === undefined ? [] : [{ topic: log.topic, partition: log.partition, offset }];
+      }),
     );
   }
 
   writeLogStartOffsets(): Promise<void> {
-    return this.queue.run(() =>
-      writeCheckpointFile(
-        this.path,
-        logStartOffsetCheckpointName,
-        [...this.logs.values()].map((log) => ({
-          topic: log.topic,
-          partition: log.partition,
-          offset: log.logStartOffset,
-        })),
-      ),
+    return this.writeCheckpoint(logStartOffsetCheckpointName, () =>
+      [...this.logs.values()].map((log) => ({
+        topic: log.topic,
+        partition: log.partition,
+        offset: log.logStartOffset,
+      })),
     );
   }
 
   writeRecoveryPoints(): Promise<void> {
-    return this.queue.run(() =>
-      writeCheckpointFile(
-        this.path,
-        recoveryPointCheckpointName,
-        [...this.logs.values()].map((log) => ({
-          topic: log.topic,
-          partition: log.partition,
-          offset: log.recoveryPoint,
-        })),
-      ),
+    return this.writeCheckpoint(recoveryPointCheckpointName, () =>
+      [...this.logs.values()].map((log) => ({
+        topic: log.topic,
+        partition: log.partition,
+        offset: log.recoveryPoint,
+      })),
     );
   }
+}
+
+/** Runs `write` on every dir, even after one failed (a full dir must not stop the others), then throws the first failure. */
+async function eachDir(
+  dirs: readonly LogDirectory[],
+  write: (dir: LogDirectory) => Promise<void>,
+): Promise<void> {
+  let firstFailure: unknown;
+  for (const dir of dirs) {
+    try {
+      await write(dir);
+    } catch (error) {
+      firstFailure ??= error;
+    }
+  }
+  if (firstFailure !== undefined) throw firstFailure;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -164,8 +215,32 @@ export class LogManager {
   private constructor(
     private readonly options: LogManagerOptions,
     dirs: LogDirectory[],
+    readonly logDirFailureChannel: LogDirFailureChannel,
   ) {
     this.dirs = dirs;
+    logDirFailureChannel.onLogDirFailure(({ logDir, reason }) => {
+      void this.handleLogDirFailure(logDir, reason);
+    });
+  }
+
+  /**
+   * Kafka's LogManager.handleLogDirFailure: the dir's logs stop and close without writing (they stay
+   * known, so their partitions are not created again elsewhere); retention, flushes, checkpoints and
+   * placement skip the dir from now on.
+   */
+  private async handleLogDirFailure(logDir: string, reason: string): Promise<void> {
+    const dir = this.dirs.find((candidate) => candidate.path === logDir);
+    if (dir === undefined) return;
+    for (const log of dir.logs.values()) await log.closeAfterFailure(reason);
+  }
+
+  private liveDirs(): LogDirectory[] {
+    return this.dirs.filter((dir) => !dir.isOffline);
+  }
+
+  /** The `log.dirs` entries that failed, with what failed first. */
+  get offlineLogDirs(): readonly { readonly logDir: string; readonly reason: string }[] {
+    return this.logDirFailureChannel.offlineLogDirs;
   }
 
   /**
@@ -173,49 +248,77 @@ export class LogManager {
    * re-validation; the marker is removed once all logs are open, so a crash from now on is unclean.
    */
   static async open(options: LogManagerOptions): Promise<LogManager> {
-    const dirs = options.config.logDirs.map((path) => new LogDirectory(path));
+    const failures = options.logDirFailureChannel ?? new LogDirFailureChannel();
+    const dirs = options.config.logDirs.map((path) => new LogDirectory(path, failures));
     const seen = new Map<string, string>();
     for (const dir of dirs) {
-      await mkdir(dir.path, { recursive: true });
-      const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
-      const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName);
-      const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName);
-      const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName);
-      for (const [key, entry] of cleanerOffsets) dir.firstDirtyOffsets.set(key, entry.offset);
-      const entries = await readdir(dir.path, { withFileTypes: true });
-      for (const entry of entries) {
-        if (!entry.isDirectory()) continue;
-        const parsed = parsePartitionDirName(entry.name);
-        if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
-        if (parsed.topic === metadataTopicName) continue;
-        const key = partitionKey(parsed.topic, parsed.partition);
-        const other = seen.get(key);
-        if (other !== undefined) {
-          throw new Error(`partition ${key} is in two log dirs: ${other} and ${dir.path}`);
-        }
-        seen.set(key, dir.path);
-        const log = await PartitionLog.open({
-          dir: join(dir.path, entry.name),
-          topic: parsed.topic,
-          partition: parsed.partition,
-          config: parseLogConfig(options.topicOverrides?.(parsed.topic) ?? {}, options.config.defaults),
-          clock: options.clock,
-          recoveryPoint: recoveryPoints.get(key)?.offset ?? 0,
-          logStartOffset: logStartOffsets.get(key)?.offset,
-          hadCleanShutdown,
-          checkpoints: dir,
-        });
-        dir.logs.set(key, log);
+      try {
+        await LogManager.openDir(options, dir, seen, failures);
+      } catch (error) {
+        if (!isIoError(error)) throw error;
+        // A dir that cannot be read is offline from the start (Kafka loads the others); the logs
+        // it did open are closed, and its partitions are unknown to this broker until a restart.
+        const reason = `${dir.path}: loading failed: ${error.code} (${error.message})`;
+        failures.maybeAddOfflineLogDir(dir.path, reason);
+        for (const log of dir.logs.values()) await log.closeAfterFailure(reason);
+        for (const key of dir.logs.keys()) seen.delete(key);
+        dir.logs.clear();
       }
     }
+    if (dirs.every((dir) => dir.isOffline)) {
+      throw new Error(
+        `every log dir failed: ${failures.offlineLogDirs.map((failure) => failure.reason).join('; ')}`,
+      );
+    }
     for (const dir of dirs) {
+      if (dir.isOffline) continue;
       const marker = join(dir.path, cleanShutdownFileName);
       if (await exists(marker)) {
         await unlink(marker);
         await fsyncDirectory(dir.path);
       }
     }
-    return new LogManager(options, dirs);
+    return new LogManager(options, dirs, failures);
+  }
+
+  private static async openDir(
+    options: LogManagerOptions,
+    dir: LogDirectory,
+    seen: Map<string, string>,
+    failures: LogDirFailureChannel,
+  ): Promise<void> {
+    await mkdir(dir.path, { recursive: true });
+    const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
+    const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName);
+    const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName);
+    const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName);
+    for (const [key, entry] of cleanerOffsets) dir.firstDirtyOffsets.set(key, entry.offset);
+    const entries = await readdir(dir.path, { withFileTypes: true });
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const parsed = parsePartitionDirName(entry.name);
+      if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
+      if (parsed.topic === metadataTopicName) continue;
+      const key = partitionKey(parsed.topic, parsed.partition);
+      const other = seen.get(key);
+      if (other !== undefined) {
+        throw new Error(`partition ${key} is in two log dirs: ${other} and ${dir.path}`);
+      }
+      seen.set(key, dir.path);
+      const log = await PartitionLog.open({
+        dir: join(dir.path, entry.name),
+        topic: parsed.topic,
+        partition: parsed.partition,
+        config: parseLogConfig(options.topicOverrides?.(parsed.topic) ?? {}, options.config.defaults),
+        clock: options.clock,
+        recoveryPoint: recoveryPoints.get(key)?.offset ?? 0,
+        logStartOffset: logStartOffsets.get(key)?.offset,
+        hadCleanShutdown,
+        checkpoints: dir,
+        logDirFailureChannel: failures,
+      });
+      dir.logs.set(key, log);
+    }
   }
 
   get logDirs(): readonly string[] {
@@ -231,23 +334,27 @@ export class LogManager {
     return undefined;
   }
 
+  /** The logs of every log dir that is online. */
   allLogs(): PartitionLog[] {
-    return this.dirs.flatMap((d) => [...d.logs.values()]);
+    return this.liveDirs().flatMap((d) => [...d.logs.values()]);
   }
 
-  /** Which log dir holds each partition count; new partitions go to the smallest. */
+  /** Which online log dir holds each partition count; new partitions go to the smallest. */
   partitionCountsByDir(): Map<string, number> {
-    return new Map(this.dirs.map((d) => [d.path, d.logs.size + d.creating]));
+    return new Map(this.liveDirs().map((d) => [d.path, d.logs.size + d.creating]));
   }
 
   /**
    * The partition's log, created on the log dir with the fewest partitions if it does not exist.
-   * `topicOverrides` (topic keys) apply when it is created; bad ones throw LogConfigError.
+   * `topicOverrides` (topic keys) apply when it is created; bad ones throw LogConfigError. A log in
+   * an offline dir, or one to create while no dir is online (or, unless `isNew`, while any dir is
+   * offline), throws KafkaStorageError.
    */
   async getOrCreateLog(
     topic: string,
     partition: number,
     topicOverrides: ConfigProps = {},
+    options: GetOrCreateLogOptions = {},
   ): Promise<PartitionLog> {
     if (this.closed) throw new Error('log manager is closed');
     if (!topicNamePattern.test(topic) || topic === '.' || topic === '..') {
@@ -257,13 +364,24 @@ export class LogManager {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `illegal partition ${partition}`);
     }
     const existing = this.getLog(topic, partition);
+    if (existing?.isOffline) {
+      throw new KafkaStorageError(existing.logDir, `${existing.name}: log dir ${existing.logDir} is offline`);
+    }
     if (existing !== undefined) return existing;
     const key = partitionKey(topic, partition);
     const inFlight = this.pending.get(key);
     if (inFlight !== undefined) return inFlight;
     const config = parseLogConfig(topicOverrides, this.options.config.defaults);
-    let target = this.dirs[0]!;
-    for (const dir of this.dirs) {
+    const live = this.liveDirs();
+    const offline = this.logDirFailureChannel.offlineLogDirs;
+    if (live.length === 0 || (offline.length > 0 && options.isNew === false)) {
+      throw new KafkaStorageError(
+        offline[0]?.logDir ?? '',
+        `${key}: not created while log dir(s) ${offline.map((failure) => failure.logDir).join(', ')} are offline`,
+      );
+    }
+    let target = live[0]!;
+    for (const dir of live) {
       if (dir.logs.size + dir.creating < target.logs.size + target.creating) target = dir;
     }
     target.creating += 1;
@@ -279,6 +397,7 @@ export class LogManager {
           logStartOffset: undefined,
           hadCleanShutdown: false,
           checkpoints: target,
+          logDirFailureChannel: this.logDirFailureChannel,
         });
         // The partition directory itself must survive a crash once the log is in use.
         await fsyncDirectory(target.path);
@@ -329,7 +448,7 @@ export class LogManager {
     try {
       const nowMs = options.nowMs ?? this.options.clock.nowMs();
       this.offsetMap ??= new OffsetMap(cleanerConfig.dedupeBufferBytes, cleanerConfig.dedupeBufferLoadFactor);
-      for (const dir of this.dirs) {
+      for (const dir of this.liveDirs()) {
         let changed = false;
         for (const [key, log] of dir.logs) {
           if (!isCompacted(log.config) || this.closed) continue;
@@ -376,11 +495,11 @@ export class LogManager {
 
   /** Writes every dir's recovery-point checkpoint (Kafka does this every 60 s by default). */
   async checkpointRecoveryPoints(): Promise<void> {
-    for (const dir of this.dirs) await dir.writeRecoveryPoints();
+    await eachDir(this.liveDirs(), (dir) => dir.writeRecoveryPoints());
   }
 
   async checkpointLogStartOffsets(): Promise<void> {
-    for (const dir of this.dirs) await dir.writeLogStartOffsets();
+    await eachDir(this.liveDirs(), (dir) => dir.writeLogStartOffsets());
   }
 
   /**
@@ -391,7 +510,8 @@ export class LogManager {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.pending.values()].map((p) => p.catch(() => undefined)));
-    for (const dir of this.dirs) {
+    // An offline dir gets no checkpoint and no marker: the next start recovers what it can there.
+    for (const dir of this.liveDirs()) {
       for (const log of dir.logs.values()) await log.close();
       await dir.writeRecoveryPoints();
       await dir.writeLogStartOffsets();

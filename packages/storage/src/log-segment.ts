@@ -15,6 +15,7 @@ import {
   validateBatch,
 } from '@gregor/protocol';
 import { invariant } from './invariant.js';
+import { isNoSpaceError } from './log-dir-failure-channel.js';
 import { OffsetIndex, offsetIndexEntryBytes } from './offset-index.js';
 import {
   deletedFileSuffix,
@@ -453,12 +454,17 @@ export class LogSegment {
         await writeFully(this.logHandle, records.subarray(bytesWritten), startPosition + bytesWritten);
       }
     } catch (error) {
-      // A full disk (ENOSPC) or an I/O error: the append did not happen. Cut off whatever part of it
-      // reached the file, so no torn bytes sit past the segment's end (a clean restart trusts the
-      // file size), and answer with Kafka's retriable storage error.
-      await this.logHandle.truncate(startPosition).catch(() => undefined);
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot write to ${this.logPath}: ${reason}`);
+      // The append did not happen. Cut off whatever part of it reached the file, so no torn bytes
+      // sit past the segment's end (a clean restart trusts the file size). On a full disk that is
+      // all: the append is refused with Kafka's retriable storage error and the log goes on. If the
+      // cut fails too, or the write failed for another reason (EIO: the disk itself), the I/O error
+      // goes up and the partition log takes its dir offline.
+      await this.logHandle.truncate(startPosition);
+      if (!isNoSpaceError(error)) throw error;
+      throw new KafkaError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `cannot write to ${this.logPath}: ${(error as NodeJS.ErrnoException).code}`,
+      );
     }
     for (const batch of batches) {
       this.indexBatch(
@@ -630,6 +636,15 @@ export class LogSegment {
     }
     this.retired = true;
     if (this.readers === 0) await this.closeHandles();
+  }
+
+  /**
+   * Closes the files without writing index entries or trimming the log: its log dir failed and
+   * the disk may take nothing more. Reads in flight keep the handles until they finish.
+   */
+  async closeWithoutWriting(): Promise<void> {
+    this.retired = true;
+    if (this.readers === 0) await this.closeHandles().catch(() => undefined);
   }
 
   private async closeHandles(): Promise<void> {

@@ -7,12 +7,18 @@
 // snapshot of the segment list and of each segment's size, which only ever moves between batch
 // boundaries after a write completed, so a read sees whole batches only.
 //
+// An I/O failure inside an operation (a roll, an fsync, a truncation, a read) leaves the log in a
+// state nobody knows: the log refuses everything from then on with KAFKA_STORAGE_ERROR and reports
+// its log dir to the LogDirFailureChannel, which takes the whole dir offline (Kafka's
+// maybeHandleIOException). A full disk on an append is the exception: the segment cuts what it
+// wrote and refuses that append alone.
+//
 // Open file handles per partition: one `.log` handle per segment (reads go through it) plus the
 // active segment's `.index` and `.timeindex` handles. Inactive segments keep their index entries in
 // memory and hold no index handle.
 
 import { mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   completeBatchSize,
   ErrorCode,
@@ -29,6 +35,7 @@ import { type CleanableLog, type CompactionResult, type CompactOptions, compactL
 import { completeInterruptedSwaps, type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
 import { neverLong } from './log-config.js';
+import { isIoError, KafkaStorageError, type LogDirFailureChannel } from './log-dir-failure-channel.js';
 import {
   type BatchSummary,
   int32Max,
@@ -74,6 +81,8 @@ export interface PartitionLogOptions {
   /** The log dir had a clean-shutdown marker: no segment needs re-validation. */
   readonly hadCleanShutdown: boolean;
   readonly checkpoints: LogCheckpointListener;
+  /** Where an I/O failure of this log takes its log dir offline; without one, only the log fails. */
+  readonly logDirFailureChannel?: LogDirFailureChannel;
 }
 
 export interface AppendResult {
@@ -176,6 +185,8 @@ export class PartitionLog {
   private recoveryPointValue: number;
   private lastFlushMs: number;
   private closed = false;
+  /** Why the log stopped: an I/O failure left it in an unknown state, or its log dir went offline. */
+  private offlineReason: string | undefined;
   private compacting = false;
   private readonly queue: SerialQueue;
   private configValue: LogConfig;
@@ -331,8 +342,65 @@ export class PartitionLog {
     }
   }
 
+  /** The log dir holding this partition (`log.dirs` entry). */
+  get logDir(): string {
+    return dirname(this.options.dir);
+  }
+
+  /** Whether an I/O failure (here or elsewhere in its log dir) stopped this log for good. */
+  get isOffline(): boolean {
+    return (
+      this.offlineReason !== undefined || this.options.logDirFailureChannel?.isOffline(this.logDir) === true
+    );
+  }
+
   private ensureOpen(): void {
+    if (this.isOffline) {
+      throw new KafkaStorageError(
+        this.logDir,
+        this.offlineReason ?? `${this.name}: log dir ${this.logDir} is offline`,
+      );
+    }
     if (this.closed) throw new LogClosedError(this.name);
+  }
+
+  /**
+   * What an operation that failed with `error` throws: an I/O failure stops the log and takes its
+   * dir offline, and becomes KAFKA_STORAGE_ERROR; anything else (a Kafka error, a bug) is unchanged.
+   */
+  private failed(operation: string, error: unknown): unknown {
+    if (!isIoError(error)) return error;
+    const reason = `${this.name}: ${operation} failed: ${error.code} (${error.message})`;
+    this.offlineReason ??= reason;
+    this.options.logDirFailureChannel?.maybeAddOfflineLogDir(this.logDir, reason);
+    return new KafkaStorageError(this.logDir, reason);
+  }
+
+  /** Runs `task` on the queue (after every earlier operation); an I/O failure stops the log. */
+  private runExclusive<T>(operation: string, task: () => Promise<T>): Promise<T> {
+    return this.queue
+      .run(() => {
+        this.ensureOpen();
+        return task();
+      })
+      .catch((error: unknown) => {
+        throw this.failed(operation, error);
+      });
+  }
+
+  /**
+   * After its log dir went offline: stops the log and closes its files without writing anything
+   * (the disk may not take it). Reads in flight finish first.
+   */
+  async closeAfterFailure(reason: string): Promise<void> {
+    this.offlineReason ??= reason;
+    await this.queue
+      .run(async () => {
+        if (this.closed) return;
+        this.closed = true;
+        for (const segment of this.segments) await segment.closeWithoutWriting();
+      })
+      .catch(() => undefined);
   }
 
   /** Applies a new topic configuration (AlterConfigs); takes effect for the next operations. */
@@ -388,6 +456,17 @@ export class PartitionLog {
   }
 
   private async appendAssigned(records: Buffer, batches: readonly BatchSummary[]): Promise<AppendResult> {
+    try {
+      return await this.appendAssignedUnguarded(records, batches);
+    } catch (error) {
+      throw this.failed('append', error);
+    }
+  }
+
+  private async appendAssignedUnguarded(
+    records: Buffer,
+    batches: readonly BatchSummary[],
+  ): Promise<AppendResult> {
     const nowMs = this.options.clock.nowMs();
     const first = batches[0]!;
     const last = batches[batches.length - 1]!;
@@ -448,7 +527,7 @@ export class PartitionLog {
   /** Rolls now (an admin or test action); no-op on an empty active segment. */
   async roll(): Promise<void> {
     this.ensureOpen();
-    await this.queue.run(async () => {
+    await this.runExclusive('roll', async () => {
       if (!this.activeSegment.isEmpty) await this.rollLocked(this.logEndOffset);
     });
   }
@@ -488,7 +567,7 @@ export class PartitionLog {
   /** fsyncs the active segment and advances the recovery point to the log end offset. */
   async flush(): Promise<void> {
     this.ensureOpen();
-    await this.queue.run(() => this.flushLocked());
+    await this.runExclusive('flush', () => this.flushLocked());
   }
 
   private async flushLocked(): Promise<void> {
@@ -515,7 +594,7 @@ export class PartitionLog {
   /** For a periodic scheduler (flush.ms without appends): flushes if due; returns whether it did. */
   async flushIfDue(): Promise<boolean> {
     this.ensureOpen();
-    return this.queue.run(() => this.maybeFlush(this.options.clock.nowMs()));
+    return this.runExclusive('flush', () => this.maybeFlush(this.options.clock.nowMs()));
   }
 
   /**
@@ -526,6 +605,18 @@ export class PartitionLog {
    */
   async read(offset: number, maxBytes: number, options: ReadOptions = {}): Promise<LogReadResult> {
     this.ensureOpen();
+    try {
+      return await this.readUnguarded(offset, maxBytes, options);
+    } catch (error) {
+      throw this.failed('read', error);
+    }
+  }
+
+  private async readUnguarded(
+    offset: number,
+    maxBytes: number,
+    options: ReadOptions,
+  ): Promise<LogReadResult> {
     const logStartOffset = this.logStartOffsetValue;
     const logEndOffset = this.logEndOffset;
     if (offset < logStartOffset || offset > logEndOffset) {
@@ -602,6 +693,14 @@ export class PartitionLog {
    */
   async offsetForTimestamp(timestampMs: number): Promise<TimestampLookupResult | null> {
     this.ensureOpen();
+    try {
+      return await this.offsetForTimestampUnguarded(timestampMs);
+    } catch (error) {
+      throw this.failed('offset lookup', error);
+    }
+  }
+
+  private async offsetForTimestampUnguarded(timestampMs: number): Promise<TimestampLookupResult | null> {
     const logStartOffset = this.logStartOffsetValue;
     for (const segment of this.segments) {
       if (segment.maxTimestampMs < timestampMs || segment.nextOffset <= logStartOffset) continue;
@@ -627,7 +726,7 @@ export class PartitionLog {
     this.ensureOpen();
     // Kafka: a compact-only topic has no retention; its size is the cleaner's business.
     if (!this.configValue.cleanupPolicy.includes('delete')) return 0;
-    return this.queue.run(async () => {
+    return this.runExclusive('retention', async () => {
       const { retentionMs, retentionBytes } = this.configValue;
       const nowMs = this.options.clock.nowMs();
       // Only segments wholly below the high watermark: data a replica may still need (or that a
@@ -687,6 +786,8 @@ export class PartitionLog {
     this.compacting = true;
     try {
       return await compactLog(this.cleanableView(), options);
+    } catch (error) {
+      throw this.failed('compaction', error);
     } finally {
       this.compacting = false;
     }
@@ -715,36 +816,46 @@ export class PartitionLog {
     nowMs: number,
     onStep: SwapStepObserver | undefined,
   ): Promise<boolean> {
-    return this.queue.run(async () => {
-      if (this.closed) return false;
-      const start = this.segments.indexOf(group[0]!);
-      const unchanged =
-        start >= 0 &&
-        start + group.length < this.segments.length &&
-        group.every(
-          (segment, i) =>
-            this.segments[start + i] === segment &&
-            !segment.isActive &&
-            segment.sizeBytes === groupSizesBytes[i],
-        );
-      if (!unchanged) return false;
-      const cleaned = await swapInCleanedSegment(
-        this.dir,
-        group,
-        segmentLimits(this.configValue),
-        nowMs,
-        onStep,
+    return this.queue
+      .run(async () => {
+        if (this.closed) return false;
+        this.ensureOpen();
+        return this.swapLocked(group, groupSizesBytes, nowMs, onStep);
+      })
+      .catch((error: unknown) => {
+        throw this.failed('cleaner swap', error);
+      });
+  }
+
+  private async swapLocked(
+    group: readonly LogSegment[],
+    groupSizesBytes: readonly number[],
+    nowMs: number,
+    onStep: SwapStepObserver | undefined,
+  ): Promise<boolean> {
+    const start = this.segments.indexOf(group[0]!);
+    const unchanged =
+      start >= 0 &&
+      start + group.length < this.segments.length &&
+      group.every(
+        (segment, i) =>
+          this.segments[start + i] === segment &&
+          !segment.isActive &&
+          segment.sizeBytes === groupSizesBytes[i],
       );
-      this.segments = [
-        ...this.segments.slice(0, start),
-        cleaned,
-        ...this.segments.slice(start + group.length),
-      ];
-      // Reads in flight keep the old files open until they finish.
-      for (const segment of group) await segment.unlinkDeleted();
-      this.checkInvariants();
-      return true;
-    });
+    if (!unchanged) return false;
+    const cleaned = await swapInCleanedSegment(
+      this.dir,
+      group,
+      segmentLimits(this.configValue),
+      nowMs,
+      onStep,
+    );
+    this.segments = [...this.segments.slice(0, start), cleaned, ...this.segments.slice(start + group.length)];
+    // Reads in flight keep the old files open until they finish.
+    for (const segment of group) await segment.unlinkDeleted();
+    this.checkInvariants();
+    return true;
   }
 
   /**
@@ -756,7 +867,7 @@ export class PartitionLog {
   async truncateTo(offset: number): Promise<void> {
     this.ensureOpen();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`truncateTo(${offset})`);
-    await this.queue.run(async () => {
+    await this.runExclusive('truncation', async () => {
       if (offset >= this.logEndOffset) return;
       if (offset <= this.logStartOffsetValue) {
         await this.truncateFullyLocked(offset);
@@ -787,7 +898,7 @@ export class PartitionLog {
     this.ensureOpen();
     if (!Number.isSafeInteger(offset) || offset < 0)
       throw new RangeError(`truncateFullyAndStartAt(${offset})`);
-    await this.queue.run(() => this.truncateFullyLocked(offset));
+    await this.runExclusive('truncation', () => this.truncateFullyLocked(offset));
   }
 
   private async truncateFullyLocked(offset: number): Promise<void> {
@@ -817,7 +928,7 @@ export class PartitionLog {
   /** Flushes and closes the files. The log object cannot be used afterwards. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.queue.run(async () => {
+    await this.runExclusive('close', async () => {
       if (this.closed) return;
       await this.flushLocked();
       this.closed = true;

@@ -9,10 +9,14 @@
 
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import type { MetadataImage } from '@gregor/metadata';
+import {
+  type MetadataImage,
+  offlineLogDirsPerHeartbeatMax,
+  offlineReplicasPerHeartbeatMax,
+} from '@gregor/metadata';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { createRaftDriver, FAST_FAILOVER_TIMEOUTS, NotLeaderError, type RaftDriver } from '@gregor/raft';
-import { LogManager, systemClock } from '@gregor/storage';
+import { LogDirFailureChannel, LogManager, systemClock } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
 import { createInitProducerIdHandler } from '../apis/init-producer-id.js';
@@ -138,7 +142,13 @@ export class GregorNode {
 
     // The replica manager follows the published metadata; the broker-applied watermark moves only
     // once it has acted on an image, so heartbeats and admin answers never run ahead of the logs.
-    this.logManager = await LogManager.open({ config: this.config.log, clock: systemClock });
+    const logDirFailures = new LogDirFailureChannel();
+    this.logManager = await LogManager.open({
+      config: this.config.log,
+      clock: systemClock,
+      logDirFailureChannel: logDirFailures,
+    });
+    this.haltIfStorageLost(logDirFailures, metadataDir);
     this.delayedOperations = new DelayedOperations();
     const replicaManager = new ReplicaManager({
       brokerId: settings.nodeId,
@@ -153,6 +163,13 @@ export class GregorNode {
       highWatermarkCheckpointIntervalMs: settings.replicaHighWatermarkCheckpointIntervalMs,
       alterPartition: (proposal) => this.alterPartition(proposal),
       onFollowersChanged: () => this.fetcherManager?.reconcile(),
+      logDirFailureChannel: logDirFailures,
+    });
+    // After the replica manager's own listener: its replicas on the dir are offline by now, so the
+    // heartbeat sent at once reports them (KIP-858's OfflineLogDirs).
+    logDirFailures.onLogDirFailure(() => {
+      this.haltIfStorageLost(logDirFailures, metadataDir);
+      this.lifecycle?.heartbeatNow();
     });
     this.replicaManager = replicaManager;
     // Created before any image is applied: it follows the offsets partitions this broker leads.
@@ -280,6 +297,16 @@ export class GregorNode {
       heartbeatIntervalMs: settings.brokerHeartbeatIntervalMs,
       client: this.controllerClient,
       appliedMetadataOffset: () => this.brokerApplied.offset,
+      offlineLogDirs: () => {
+        const reported = this.brokerImage.broker(settings.nodeId)?.offlineLogDirs ?? [];
+        return {
+          logDirs: logDirFailures.offlineLogDirs
+            .map((failure) => failure.logDir)
+            .filter((logDir) => !reported.includes(logDir))
+            .slice(0, offlineLogDirsPerHeartbeatMax),
+          replicas: replicaManager.unreportedOfflineReplicas(offlineReplicasPerHeartbeatMax),
+        };
+      },
       logger: this.logger.child({ component: 'lifecycle' }),
     });
     this.lifecycle.start();
@@ -322,6 +349,23 @@ export class GregorNode {
     }, logManager.cleanerConfig.backoffMs);
     this.logger.info({ nodeId: settings.nodeId }, 'Gregor node started');
     return { kafka: bound };
+  }
+
+  /**
+   * Kafka halts a broker whose every log dir failed, or whose metadata log dir did: it can serve
+   * nothing (or cannot keep the metadata log), and a restart is what brings a dir back.
+   */
+  private haltIfStorageLost(failures: LogDirFailureChannel, metadataDir: string): void {
+    const offline = failures.offlineLogDirs;
+    const allFailed = this.config.log.logDirs.every((logDir) => failures.isOffline(logDir));
+    if (!allFailed && !failures.isOffline(metadataDir)) return;
+    this.logger.fatal(
+      { offlineLogDirs: offline, metadataDir },
+      allFailed
+        ? 'every log dir failed; halting (Kafka shuts the broker down)'
+        : 'the metadata log dir failed; halting',
+    );
+    process.exit(1);
   }
 
   /** Sends a partition leader's ISR proposal to the active controller. */

@@ -48,6 +48,8 @@ export interface ControllerRpcs {
       currentMetadataOffset: number;
       wantFence: boolean;
       wantShutDown: boolean;
+      offlineLogDirs: string[];
+      offlineReplicas: { topicId: string; partitionIndex: number }[];
     };
     response: { status: ControllerStatus; isCaughtUp: boolean; isFenced: boolean; shouldShutDown: boolean };
   };
@@ -213,6 +215,8 @@ export class ControllerRpcDispatcher {
             currentMetadataOffset: request.currentMetadataOffset,
             wantFence: request.wantFence,
             wantShutDown: request.wantShutDown,
+            offlineLogDirs: request.offlineLogDirs,
+            offlineReplicas: request.offlineReplicas,
           },
           context.nowMs,
         ),

@@ -77,3 +77,55 @@ describe('ReplicaManager maintenance', () => {
     expect(cluster.logLines.some((line) => line.includes('topic config ignored by storage'))).toBe(true);
   });
 });
+
+describe('ReplicaManager when a log dir fails', () => {
+  it('answers KAFKA_STORAGE_ERROR for the replicas on it, reports them until the metadata lists them offline', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('on-failed-dir', {});
+    await produce('on-failed-dir', 'kept');
+    const replicaManager = cluster.replicaManager;
+    const partition = replicaManager.partition('on-failed-dir', 0)!;
+    replicaManager.handleLogDirFailure(partition.log.logDir, 'test: the disk went away');
+
+    expect(replicaManager.isOffline('on-failed-dir', 0)).toBe(true);
+    expect(replicaManager.partition('on-failed-dir', 0)).toBeUndefined();
+    expect(replicaManager.followedPartitions()).toEqual([]);
+    const produced = await cluster.request(ApiKey.Produce, 7, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 1000,
+      topics: [{ name: 'on-failed-dir', partitions: [{ partitionIndex: 0, records: batchOf(['lost']) }] }],
+    });
+    expect(produced.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    const fetched = await cluster.request(ApiKey.Fetch, 4, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      topics: [
+        {
+          topic: 'on-failed-dir',
+          partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }],
+        },
+      ],
+    });
+    expect(fetched.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+
+    // Reported in every heartbeat until the committed metadata lists it as offline here.
+    const unreported = replicaManager.unreportedOfflineReplicas(100);
+    expect(unreported).toEqual([{ topicId: partition.topicId, partitionIndex: 0 }]);
+    await cluster.heartbeat(cluster.brokerId, { wantFence: false, offlineReplicas: unreported });
+    expect(replicaManager.unreportedOfflineReplicas(100)).toEqual([]);
+    const metadata = await cluster.request(ApiKey.Metadata, 7, {
+      topics: [{ name: 'on-failed-dir' }],
+      allowAutoTopicCreation: false,
+    });
+    // The only replica was the last ISR member: it stays there, nobody leads, and it is offline.
+    expect(metadata.topics[0]!.partitions[0]).toMatchObject({
+      leaderId: -1,
+      isrNodes: [cluster.brokerId],
+      offlineReplicas: [cluster.brokerId],
+    });
+  });
+});

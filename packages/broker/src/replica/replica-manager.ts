@@ -13,6 +13,10 @@
 // runs in that partition's exclusive section, so a fetch response can never write into a log that
 // has just become leader, and a new leader's epoch is in its leader-epoch-checkpoint before it
 // appends a single record of that epoch.
+//
+// A failed log dir (the LogDirFailureChannel; Kafka's ReplicaManager.handleLogDirFailure) takes
+// every replica on it offline here: it answers KAFKA_STORAGE_ERROR, follows no leader, and is
+// reported to the controller (offline-replicas.ts) until the process restarts.
 
 import { dirname } from 'node:path';
 import { MetadataImage, type PartitionState, type TopicImage } from '@gregor/metadata';
@@ -21,9 +25,13 @@ import {
   type Clock,
   type ConfigProps,
   isCompacted,
+  isIoError,
+  isNoSpaceError,
+  KafkaStorageError,
   LogClosedError,
   type LogConfig,
   LogConfigError,
+  type LogDirFailureChannel,
   logConfigDefinitions,
   parseLogConfig,
   readCheckpointFile,
@@ -36,6 +44,7 @@ import { divergingEpoch, followerTruncationOffset } from './divergence.js';
 import type { EpochEndOffset } from './leader-epoch-cache.js';
 import { loadLeaderEpochCache, writeLeaderEpochCheckpoint } from './leader-epoch-checkpoint-file.js';
 import type { LogStore } from './log-store.js';
+import { OfflineReplicas } from './offline-replicas.js';
 import { Partition } from './partition.js';
 import { ProducerStateManager } from './producer-state.js';
 import { IdempotentLeaderAppends, type LeaderAppendOutcome } from './producer-state-append.js';
@@ -92,6 +101,12 @@ export interface ReplicaManagerOptions {
   readonly onFollowersChanged?: () => void;
   /** `producer.id.expiration.ms`: idempotent producers idle this long are forgotten (Kafka's default, 1 day). */
   readonly producerIdExpirationMs?: number;
+  /**
+   * The channel the logs report failed dirs to (the LogManager's): the replicas on a failed dir go
+   * offline, and I/O failures of the broker's own files there (leader-epoch and high-watermark
+   * checkpoints) are reported to it.
+   */
+  readonly logDirFailureChannel?: LogDirFailureChannel;
 }
 
 export interface AlterPartitionProposal {
@@ -289,8 +304,13 @@ export class ReplicaManager {
   private readonly imageAppliedListeners: ((image: MetadataImage) => void)[] = [];
   /** Leader appends of idempotent producers: checked, appended and remembered in order per partition. */
   private readonly idempotentAppends = new IdempotentLeaderAppends();
+  /** Replicas whose log dir failed: out of `partitions`, never created again until a restart. */
+  private readonly offline = new OfflineReplicas();
 
   constructor(private readonly options: ReplicaManagerOptions) {
+    options.logDirFailureChannel?.onLogDirFailure(({ logDir, reason }) =>
+      this.handleLogDirFailure(logDir, reason),
+    );
     const nowMs = options.clock.nowMs();
     this.nextRetentionMs = nowMs + (options.retentionCheckIntervalMs ?? retentionCheckIntervalMsDefault);
     this.nextRecoveryCheckpointMs =
@@ -345,6 +365,8 @@ export class ReplicaManager {
     for (const [key, partition] of [...this.partitions]) {
       if (!wanted.has(key)) await this.removePartition(partition);
     }
+    // A deleted partition that was offline here: its files stay on the failed dir until a restart.
+    for (const key of [...this.offline.keys()]) if (!wanted.has(key)) this.offline.delete(key);
     this.imageValue = image;
     this.options.onFollowersChanged?.();
     for (const listener of this.imageAppliedListeners) listener(image);
@@ -365,12 +387,64 @@ export class ReplicaManager {
     return run;
   }
 
-  /** Writes the partition's leader-epoch-checkpoint if its cache changed since the last write. */
+  /**
+   * Writes the partition's leader-epoch-checkpoint if its cache changed since the last write. Any
+   * I/O failure takes the log dir offline: a leader whose epoch is not durable must not append.
+   */
   private async persistEpochCache(partition: Partition): Promise<void> {
     const version = partition.epochCache.version;
     if (this.persistedEpochVersions.get(partition.key) === version) return;
-    await writeLeaderEpochCheckpoint(partition.log.dir, partition.epochCache.entries);
+    try {
+      await writeLeaderEpochCheckpoint(partition.log.dir, partition.epochCache.entries);
+    } catch (error) {
+      if (!isIoError(error)) throw error;
+      const reason = `${partition.key}: writing leader-epoch-checkpoint failed: ${error.code}`;
+      this.reportLogDirFailure(partition.log.logDir, reason);
+      throw new KafkaStorageError(partition.log.logDir, reason);
+    }
     this.persistedEpochVersions.set(partition.key, version);
+  }
+
+  private reportLogDirFailure(logDir: string, reason: string): void {
+    if (this.options.logDirFailureChannel !== undefined) {
+      this.options.logDirFailureChannel.maybeAddOfflineLogDir(logDir, reason);
+    } else {
+      this.handleLogDirFailure(logDir, reason);
+    }
+  }
+
+  /**
+   * Kafka's handleLogDirFailure: every replica on `logDir` goes offline. Waiters wake (and answer
+   * KAFKA_STORAGE_ERROR), the fetchers stop following those partitions, and the heartbeat reports
+   * them until the metadata lists them as offline.
+   */
+  handleLogDirFailure(logDir: string, reason: string): void {
+    const failed = [...this.partitions.values()].filter((partition) => partition.log.logDir === logDir);
+    for (const partition of failed) this.takeOffline(partition.key, partition.topicId, partition.index);
+    this.options.logger.error(
+      { logDir, reason, offlineReplicas: failed.map((partition) => partition.key) },
+      'log dir failed: its replicas are offline until a restart',
+    );
+    if (failed.length > 0) this.options.onFollowersChanged?.();
+  }
+
+  private takeOffline(key: string, topicId: string, index: number): void {
+    this.partitions.delete(key);
+    this.appliedConfigs.delete(key);
+    this.persistedEpochVersions.delete(key);
+    this.isrRetryNotBeforeMs.delete(key);
+    this.offline.add({ key, topicId, partitionIndex: index });
+    this.options.delayedOperations.notify(key);
+  }
+
+  /** Offline replicas the image does not list as offline on this broker yet (for the heartbeat). */
+  unreportedOfflineReplicas(max: number): { topicId: string; partitionIndex: number }[] {
+    return this.offline.unreported(this.imageValue, this.options.brokerId, max);
+  }
+
+  /** Whether this broker's replica of the partition is offline (its log dir failed). */
+  isOffline(topic: string, index: number): boolean {
+    return this.offline.has(`${topic}-${index}`);
   }
 
   private checkpointedHighWatermark(
@@ -394,6 +468,9 @@ export class ReplicaManager {
     nowMs: number,
   ): Promise<void> {
     const key = `${topic.name}-${index}`;
+    if (this.offline.has(key, topic.topicId)) return;
+    // A topic made again under the name of one that was offline here is a new partition.
+    this.offline.delete(key);
     let partition = this.partitions.get(key);
     if (partition !== undefined && partition.topicId !== topic.topicId) {
       // The topic was deleted and created again under the same name between two images.
@@ -411,9 +488,20 @@ export class ReplicaManager {
       : {};
     if (partition === undefined) {
       let log: Partition['log'];
+      // New to this broker (not in the image it last acted on, and not the first image at start):
+      // only such a replica may be created while a log dir is offline (Kafka's isNew).
+      const isNew =
+        this.imageValue !== MetadataImage.empty &&
+        this.imageValue.topicById(topic.topicId)?.partitions[index] === undefined;
       try {
-        log = await this.options.logStore.getOrCreateLog(topic.name, index, overrides);
+        log = await this.options.logStore.getOrCreateLog(topic.name, index, overrides, { isNew });
       } catch (error) {
+        if (error instanceof KafkaStorageError) {
+          // On a failed dir, or possibly there: offline, and reported as such.
+          this.options.logger.error({ partition: key, err: error }, 'local replica is offline');
+          this.takeOffline(key, topic.topicId, index);
+          return;
+        }
         // Any failure to open one log (a storage error, or EMFILE with too many partitions for the
         // process's file limit) takes that replica offline here, not the whole broker: it is absent
         // from this broker, so the partition answers NOT_LEADER_OR_FOLLOWER / stays out of the ISR.
@@ -437,7 +525,7 @@ export class ReplicaManager {
       });
       this.partitions.set(key, created);
       this.appliedConfigs.set(key, topicConfigs);
-      await this.exclusive(key, () => this.transition(created, state, nowMs, true));
+      await this.exclusive(key, () => this.transitionOrOffline(created, state, nowMs, true));
       return;
     }
     if (changedConfigs) {
@@ -445,7 +533,26 @@ export class ReplicaManager {
       this.appliedConfigs.set(key, topicConfigs);
     }
     const existing = partition;
-    if (existing.isNewer(state)) await this.exclusive(key, () => this.transition(existing, state, nowMs));
+    if (existing.isNewer(state))
+      await this.exclusive(key, () => this.transitionOrOffline(existing, state, nowMs));
+  }
+
+  /** A role change whose leader-epoch checkpoint cannot be written leaves the replica offline. */
+  private async transitionOrOffline(
+    partition: Partition,
+    state: PartitionState,
+    nowMs: number,
+    initial = false,
+  ): Promise<void> {
+    try {
+      await this.transition(partition, state, nowMs, initial);
+    } catch (error) {
+      if (!(error instanceof KafkaStorageError)) throw error;
+      this.options.logger.error(
+        { partition: partition.key, err: error },
+        'role change failed: replica offline',
+      );
+    }
   }
 
   /** Runs in the partition's exclusive section: no follower write is in progress on its log. */
@@ -497,6 +604,9 @@ export class ReplicaManager {
       return { ok: false, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, currentLeader: noLeaderAndEpoch };
     }
     const currentLeader = { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
+    if (this.offline.has(`${topicName}-${index}`, topic.topicId)) {
+      return { ok: false, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, currentLeader };
+    }
     const partition = this.partitions.get(`${topicName}-${index}`);
     if (this.closed || partition === undefined || partition.role !== 'leader') {
       return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, currentLeader };
@@ -512,6 +622,13 @@ export class ReplicaManager {
       partition.role === 'leader' &&
       partition.leaderEpoch === leaderEpoch
     );
+  }
+
+  /** Why a partition this broker led stopped leading: its log dir failed, or leadership moved. */
+  private lostLeadershipError(partition: Partition): number {
+    return this.offline.has(partition.key, partition.topicId)
+      ? ErrorCode.KAFKA_STORAGE_ERROR
+      : ErrorCode.NOT_LEADER_OR_FOLLOWER;
   }
 
   // --- Produce ------------------------------------------------------------------------------------
@@ -575,7 +692,7 @@ export class ReplicaManager {
       if (error instanceof LogClosedError) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       throw error;
     }
-    if (!this.stillLeads(partition, leaderEpoch)) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (!this.stillLeads(partition, leaderEpoch)) return failed(this.lostLeadershipError(partition));
     partition.onLeaderAppend();
     this.options.delayedOperations.notify(partition.key);
     const success: AppendResult = {
@@ -594,7 +711,7 @@ export class ReplicaManager {
       timeoutMs,
       () => !this.stillLeads(partition, leaderEpoch) || partition.highWatermark >= requiredHighWatermark,
     );
-    if (!this.stillLeads(partition, leaderEpoch)) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (!this.stillLeads(partition, leaderEpoch)) return failed(this.lostLeadershipError(partition));
     if (!covered) return failed(ErrorCode.REQUEST_TIMED_OUT, 'the ISR did not replicate the records in time');
     if (partition.liveIsrSize(this.options.clock.nowMs(), lagMaxMs) < config.minInsyncReplicas) {
       return failed(
@@ -737,6 +854,10 @@ export class ReplicaManager {
       } catch (error) {
         if (error instanceof LogClosedError) {
           results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));
+          continue;
+        }
+        if (error instanceof KafkaStorageError) {
+          results.push(failed(ErrorCode.KAFKA_STORAGE_ERROR));
           continue;
         }
         throw error;
@@ -897,6 +1018,11 @@ export class ReplicaManager {
         return await this.applyFollowerFetchNow(partition, result);
       } catch (error) {
         if (error instanceof LogClosedError) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        // A full disk, or a dir that just failed (the channel took the replica offline).
+        if (error instanceof KafkaError && error.code === ErrorCode.KAFKA_STORAGE_ERROR) {
+          this.options.logger.warn({ partition: key, err: error }, 'fetched records not stored');
+          return ErrorCode.KAFKA_STORAGE_ERROR;
+        }
         if (error instanceof UnexpectedAppendOffsetError || error instanceof KafkaError) {
           this.options.logger.warn({ partition: key, err: error }, 'fetched records not appended');
           return ErrorCode.CORRUPT_MESSAGE;
@@ -985,9 +1111,23 @@ export class ReplicaManager {
         }
         entries.push({ topic: partition.topic, partition: partition.index, offset: partition.highWatermark });
       }
+      let firstFailure: unknown;
       for (const [logDir, entries] of byDir) {
-        await writeCheckpointFile(logDir, highWatermarkCheckpointName, entries);
+        try {
+          await writeCheckpointFile(logDir, highWatermarkCheckpointName, entries);
+        } catch (error) {
+          // A full disk leaves the previous checkpoint (the write is atomic): try again next time.
+          // Any other I/O failure takes the dir offline. Either way the other dirs are written.
+          firstFailure ??= error;
+          if (isIoError(error) && !isNoSpaceError(error)) {
+            this.reportLogDirFailure(
+              logDir,
+              `${logDir}: writing ${highWatermarkCheckpointName} failed: ${error.code}`,
+            );
+          }
+        }
       }
+      if (firstFailure !== undefined) throw firstFailure;
     });
     this.highWatermarkCheckpointing = run.catch(() => undefined);
     return run;
@@ -1064,6 +1204,10 @@ export class ReplicaManager {
       } catch (error) {
         if (error instanceof LogClosedError) {
           results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER, lookup.currentLeader));
+          continue;
+        }
+        if (error instanceof KafkaStorageError) {
+          results.push(failed(ErrorCode.KAFKA_STORAGE_ERROR, lookup.currentLeader));
           continue;
         }
         throw error;
@@ -1148,6 +1292,10 @@ export class ReplicaManager {
         } catch (error) {
           if (error instanceof LogClosedError) {
             results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));
+            continue;
+          }
+          if (error instanceof KafkaStorageError) {
+            results.push(failed(ErrorCode.KAFKA_STORAGE_ERROR));
             continue;
           }
           throw error;

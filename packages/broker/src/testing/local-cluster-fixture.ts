@@ -311,7 +311,14 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
    * other ISR members, it leaves every ISR); without it a fenced, caught-up broker is unfenced and
    * leaderless partitions it replicates get it as leader.
    */
-  heartbeat(brokerId: number, options: { readonly wantFence: boolean }): Promise<void> {
+  heartbeat(
+    brokerId: number,
+    options: {
+      readonly wantFence: boolean;
+      /** Replicas on a failed log dir of the broker (the heartbeat's offline replicas). */
+      readonly offlineReplicas?: readonly { topicId: string; partitionIndex: number }[];
+    },
+  ): Promise<void> {
     return this.serialized(async () => {
       const brokerEpoch = this.brokerEpochs.get(brokerId);
       if (brokerEpoch === undefined) throw new Error(`broker ${brokerId} is not registered`);
@@ -323,6 +330,8 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
             currentMetadataOffset: this.metadataLogEndOffset - 1,
             wantFence: options.wantFence,
             wantShutDown: false,
+            offlineLogDirs: options.offlineReplicas === undefined ? [] : ['failed-dir'],
+            offlineReplicas: options.offlineReplicas ?? [],
           },
           this.clock.nowMs(),
         ),

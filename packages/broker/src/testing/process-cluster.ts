@@ -46,6 +46,8 @@ export interface ProcessClusterOptions {
   readonly nodeCount: number;
   /** Extra server.properties lines for every node. */
   readonly properties?: Readonly<Record<string, string>>;
+  /** Extra server.properties lines for one node (over `properties`), e.g. its own `log.dirs`. */
+  readonly nodeProperties?: (nodeId: number, dataDir: string) => Readonly<Record<string, string>>;
 }
 
 export class ProcessCluster {
@@ -100,6 +102,7 @@ export class ProcessCluster {
       'controller.quorum.voters': voters,
       'log.dirs': join(node.dataDir, 'logs'),
       ...this.options.properties,
+      ...this.options.nodeProperties?.(node.id, node.dataDir),
     };
     writeFileSync(
       node.configPath,
