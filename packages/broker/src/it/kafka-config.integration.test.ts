@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { configResourceType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliPath, freePort } from '../testing/process-cluster.js';
+import { cliPath, freePort, ProcessCluster } from '../testing/process-cluster.js';
 
 const fixtures = fileURLToPath(new URL('../../test-fixtures/kafka-config/', import.meta.url));
 /** A node that is not serving by then is a failure; start-up takes a few seconds on a busy machine. */
@@ -212,4 +212,21 @@ describe('a broker that cannot start', () => {
       'log directory /proc/gregor-data cannot be used: /proc is on proc, a kernel pseudo filesystem',
     );
   }, 30_000);
+});
+
+describe('broker.rack', () => {
+  it("is carried by the broker's registration and shown to clients in Metadata", async () => {
+    const cluster = await ProcessCluster.start({ nodeCount: 1, properties: { 'broker.rack': 'rack-a' } });
+    try {
+      const connection = await KafkaConnection.open({ host: '127.0.0.1', port: cluster.node(1).kafkaPort });
+      try {
+        const metadata = await connection.call(ApiKey.Metadata, 1, { topics: [] });
+        expect(metadata.brokers.map((broker) => [broker.nodeId, broker.rack])).toEqual([[1, 'rack-a']]);
+      } finally {
+        connection.close();
+      }
+    } finally {
+      await cluster.close();
+    }
+  });
 });
