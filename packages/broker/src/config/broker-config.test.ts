@@ -51,6 +51,7 @@ describe('broker config', () => {
     [{ 'num.partitions': '0' }, /num.partitions: must be at least 1/],
     [{ 'auto.create.topics.enable': 'yes' }, /auto.create.topics.enable: expected true or false/],
     [{ 'no.such.key': '1' }, /no.such.key: unknown configuration key/],
+    [{ listeners: '' }, /listeners: must name a Kafka listener and the controller listener/],
     [{ 'gregor.metrics.port': '9100' }, /gregor.metrics.port: unknown configuration key/],
     [{ 'queued.max.request.bytes': '1000' }, /queued.max.request.bytes: is 1000; it must be -1 or at least/],
     [{ 'queued.max.request.bytes': '0' }, /queued.max.request.bytes: cannot be 0/],

@@ -424,6 +424,9 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
     settings.advertisedListeners.length > 0
       ? (problems.check(() => parseListeners('advertised.listeners', settings.advertisedListeners)) ?? [])
       : listeners;
+  if (settings.listeners.length === 0) {
+    problems.add(new ConfigError('listeners', 'must name a Kafka listener and the controller listener'));
+  }
   const controllerNames = new Set(settings.controllerListenerNames.map((name) => name.toUpperCase()));
   const controllerListener = listeners.find((listener) => controllerNames.has(listener.name));
   if (controllerListener === undefined && listeners.length > 0) {
