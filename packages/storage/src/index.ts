@@ -36,7 +36,9 @@ export {
 export {
   type BrokerLogConfig,
   type CleanupPolicyName,
+  type CompressionTypeName,
   type ConfigProps,
+  compressionTypeNames,
   defaultLogCleanerConfig,
   defaultLogConfig,
   describeLogConfig,

@@ -20,7 +20,7 @@ import { LogDirFailureChannel, LogManager, systemClock } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
 import { createInitProducerIdHandler } from '../apis/init-producer-id.js';
-import type { BrokerConfig } from '../config/broker-config.js';
+import { type BrokerConfig, describedBrokerSettings, securityProtocolIds } from '../config/broker-config.js';
 import { DelayedOperations, systemTimerScheduler } from '../delayed/delayed-operations.js';
 import { groupApiHandlers } from '../groups/group-api-handlers.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
@@ -44,6 +44,7 @@ import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.j
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
+import { checkLogDirUsable } from './log-dir-check.js';
 import { ensureMetaProperties } from './meta-properties.js';
 import { QuorumControllerChannel } from './quorum-controller-channel.js';
 
@@ -55,8 +56,6 @@ const maintenanceIntervalMs = 1_000;
 const isrCheckIntervalMsMin = 100;
 /** How long one AlterPartition may take, redirects and retries included. */
 const alterPartitionTimeoutMs = 5_000;
-/** Kafka's security protocol id for PLAINTEXT (the only one served today). */
-const plaintextSecurityProtocol = 0;
 /** The directory of the metadata log under metadata.log.dir, as KRaft names it. */
 export const metadataLogDirName = '__cluster_metadata-0';
 
@@ -119,9 +118,13 @@ export class GregorNode {
     const { settings } = this.config;
     const metadataDir =
       settings.metadataLogDir !== '' ? settings.metadataLogDir : this.config.log.logDirs[0]!;
-    for (const dir of new Set([...this.config.log.logDirs, metadataDir])) {
-      ensureMetaProperties(dir, settings.clusterId, settings.nodeId);
+    for (const { key, reason } of this.config.keysWithoutEffect) {
+      this.logger.warn({ key }, `${key} has no effect in Gregor: ${reason}`);
     }
+    const dirs = [...new Set([...this.config.log.logDirs, metadataDir])];
+    // Before anything creates them: a recursive mkdir under /proc never returns.
+    for (const dir of dirs) checkLogDirUsable(dir);
+    for (const dir of dirs) ensureMetaProperties(dir, settings.clusterId, settings.nodeId);
     this.logger.info(
       { clusterId: settings.clusterId, logDirs: this.config.log.logDirs, metadataDir },
       'starting Gregor node',
@@ -291,9 +294,10 @@ export class GregorNode {
           name: advertised.name,
           host: advertised.host === '' ? 'localhost' : advertised.host,
           port: advertised.port,
-          securityProtocol: plaintextSecurityProtocol,
+          securityProtocol:
+            securityProtocolIds[this.config.listenerSecurityProtocols.get(advertised.name) ?? 'PLAINTEXT'],
         })),
-      rack: null,
+      rack: settings.brokerRack === '' ? null : settings.brokerRack,
       heartbeatIntervalMs: settings.brokerHeartbeatIntervalMs,
       client: this.controllerClient,
       appliedMetadataOffset: () => this.brokerApplied.offset,
@@ -326,7 +330,13 @@ export class GregorNode {
           ),
         ),
       }),
-      settings.socketRequestMaxBytes,
+      {
+        frameMaxBytes: settings.socketRequestMaxBytes,
+        requestMemoryBytes: settings.queuedMaxRequestBytes,
+        sendBufferBytes: settings.socketSendBufferBytes,
+        receiveBufferBytes: settings.socketReceiveBufferBytes,
+        listenBacklog: settings.socketListenBacklogSize,
+      },
       this.logger,
     );
     const bound = await this.socketServer.listen(this.config.kafkaListeners);
@@ -421,12 +431,7 @@ export class GregorNode {
   }
 
   private describedConfigs(): DescribedBrokerConfig[] {
-    return [...this.config.raw.entries()].map(([name, value]) => ({
-      name,
-      value,
-      source: 'static-broker-config' as const,
-      isSensitive: false,
-    }));
+    return describedBrokerSettings(this.config).map((config) => ({ ...config, isSensitive: false }));
   }
 
   /**

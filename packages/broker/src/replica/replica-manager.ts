@@ -53,7 +53,7 @@ import {
   rebuildProducerState,
   syncProducerStateAfterTruncation,
 } from './producer-state-log.js';
-import { stampLogAppendTime, validateRecordSet } from './record-set.js';
+import { recompressRecordSet, stampLogAppendTime, validateRecordSet } from './record-set.js';
 
 /** Kafka's `log.retention.check.interval.ms` default. */
 export const retentionCheckIntervalMsDefault = 300_000;
@@ -676,13 +676,14 @@ export class ReplicaManager {
       // The cleaner keeps the last record per key: on a compacted topic a keyless one is
       // INVALID_RECORD, as in Kafka (checked in the same pass as the records themselves).
       validateRecordSet(request.records, config.maxMessageBytes, { requireKeys: isCompacted(config) });
+      const records = recompressRecordSet(request.records, config.compressionType, config.maxMessageBytes);
       if (config.messageTimestampType === 'LogAppendTime') {
         logAppendTimeMs = this.options.clock.nowMs();
-        stampLogAppendTime(request.records, logAppendTimeMs);
+        stampLogAppendTime(records, logAppendTimeMs);
       }
       appended = await this.idempotentAppends.append(
         partition,
-        request.records,
+        records,
         leaderEpoch,
         this.options.clock.nowMs(),
       );
