@@ -101,9 +101,14 @@ describe('replication on three processes', () => {
       const views = await Promise.all(running.map((id) => client.partition(topic, 0, [id])));
       const first = views[0];
       if (first === undefined || first.leaderId < 0 || first.isr.length !== isrSize) return undefined;
+      // Every node, the leader included, must have applied the same ISR: a leader still acting on
+      // the old one answers acks=all by it.
       const agreed = views.every(
         (view) =>
-          view !== undefined && view.leaderId === first.leaderId && view.leaderEpoch === first.leaderEpoch,
+          view !== undefined &&
+          view.leaderId === first.leaderId &&
+          view.leaderEpoch === first.leaderEpoch &&
+          sorted(view.isr).join() === sorted(first.isr).join(),
       );
       return agreed ? { leaderId: first.leaderId, isr: sorted(first.isr) } : undefined;
     });
