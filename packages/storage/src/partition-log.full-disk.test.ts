@@ -6,7 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { appendFile, mkdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
@@ -41,7 +41,7 @@ afterAll(() => {
 });
 
 describe('PartitionLog on a full disk', () => {
-  it('refuses appends with KAFKA_STORAGE_ERROR, keeps every acknowledged batch, and resumes with space', async () => {
+  it('refuses appends with KAFKA_STORAGE_ERROR, stores and serves exactly the acknowledged batches, and resumes with space', async () => {
     const clock = new ManualClock(1_700_000_000_000);
     const config = parseBrokerLogConfig({ 'log.dirs': mountPoint });
     let manager = await LogManager.open({ config, clock });
@@ -50,40 +50,50 @@ describe('PartitionLog on a full disk', () => {
     const filler = join(mountPoint, 'filler');
     await writeFile(filler, Buffer.alloc(tmpfsBytes - 96 * 1024));
 
-    const acknowledged: number[] = [];
+    // append() assigns offsets in the caller's buffer: these are the stored bytes of each batch.
+    const acknowledged: Buffer[] = [];
     let refused: unknown;
     for (let i = 0; i < 100 && refused === undefined; i++) {
-      const appended = await log
-        .append(buildTestBatch({ recordCount: 4, fillerBytes: 8 * 1024, maxTimestamp: i, seed: i }), 0)
-        .catch((error: unknown) => {
-          refused = error;
-          return undefined;
-        });
-      if (appended !== undefined) acknowledged.push(appended.lastOffset);
+      const batch = buildTestBatch({ recordCount: 4, fillerBytes: 8 * 1024, maxTimestamp: i, seed: i });
+      const appended = await log.append(batch, 0).catch((error: unknown) => {
+        refused = error;
+        return undefined;
+      });
+      if (appended !== undefined) acknowledged.push(batch);
     }
     expect(refused).toBeInstanceOf(KafkaError);
     expect((refused as KafkaError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
     expect(acknowledged.length).toBeGreaterThan(0);
-    const logEnd = acknowledged[acknowledged.length - 1]! + 1;
+    // Still full: a second attempt is refused too and changes nothing.
+    await expect(
+      log.append(buildTestBatch({ recordCount: 2, fillerBytes: 8 * 1024, maxTimestamp: 0, seed: 500 }), 0),
+    ).rejects.toMatchObject({ code: ErrorCode.KAFKA_STORAGE_ERROR });
+    const logEnd = acknowledged.length * 4;
     expect(log.logEndOffset).toBe(logEnd);
-    // No torn bytes past the last acknowledged batch: the file ends where the log says it does.
+    // What is stored is exactly the acknowledged batches: no torn bytes past the last one.
     const segmentFile = join(log.dir, '00000000000000000000.log');
-    expect((await stat(segmentFile)).size).toBe(log.sizeBytes);
-    // Every acknowledged batch reads back.
+    const stored = Buffer.concat(acknowledged);
+    expect(await readFile(segmentFile)).toEqual(stored);
+    expect(log.sizeBytes).toBe(stored.length);
+    // And that is what a reader gets: every acknowledged batch, nothing of the refused ones.
     const read = await log.read(0, 1 << 20);
     expect(read.errorCode).toBe(ErrorCode.NONE);
+    if (read.errorCode === ErrorCode.NONE) expect(read.records).toEqual(stored);
+    expect((await log.read(logEnd, 1 << 20)).errorCode).toBe(ErrorCode.NONE);
+    expect((await log.read(logEnd + 1, 1 << 20)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
 
     // Space again: appends continue at the next offset, and a restart finds everything.
     await unlink(filler);
-    const after = await log.append(
-      buildTestBatch({ recordCount: 1, fillerBytes: 100, maxTimestamp: 999 }),
-      0,
-    );
+    const next = buildTestBatch({ recordCount: 1, fillerBytes: 100, maxTimestamp: 999 });
+    const after = await log.append(next, 0);
     expect(after.baseOffset).toBe(logEnd);
     await manager.close();
     manager = await LogManager.open({ config, clock });
     const reopened = manager.getLog('full', 0)!;
     expect(reopened.logEndOffset).toBe(logEnd + 1);
+    const reread = await reopened.read(0, 1 << 20);
+    expect(reread.errorCode).toBe(ErrorCode.NONE);
+    if (reread.errorCode === ErrorCode.NONE) expect(reread.records).toEqual(Buffer.concat([stored, next]));
     await manager.close();
   });
 });

@@ -303,7 +303,9 @@ export class PartitionLog {
           // Overlapping segments cannot come from our own writes; keep the earlier data.
           await loaded.segment.truncateTo(nextBase);
         }
-        if (loaded.truncated) {
+        // An empty segment is never rolled (it is replaced), so one followed by another segment lost
+        // its batches to a crash or a bad disk: the log ends there, as after a torn batch.
+        if (loaded.truncated || (loaded.segment.isEmpty && nextBase !== undefined)) {
           dropFrom = i + 1;
           break;
         }

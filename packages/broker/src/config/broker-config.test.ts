@@ -93,8 +93,31 @@ describe('broker config', () => {
     [{ 'process.roles': 'broker' }, /process.roles: every Gregor node must include the controller role/],
     [{ 'process.roles': 'leader' }, /process.roles: must list broker and\/or controller/],
     [{ 'cluster.id': 'a b' }, /cluster.id: must be/],
+    [
+      { 'controller.quorum.voters': '1@h:0,2@h:0' },
+      /controller.quorum.voters: voter 2 has port 0, which needs gregor.controller.quorum.voters.file/,
+    ],
   ])('refuses %o naming the key', (overrides, message) => {
     expect(() => config(overrides)).toThrow(message);
+  });
+
+  it('takes port 0 for listeners and voters: ports bound at start-up, peers from the voters file', () => {
+    const parsed = config({
+      listeners: 'PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
+      'controller.quorum.voters': '1@127.0.0.1:0,2@127.0.0.1:0',
+      'gregor.controller.quorum.voters.file': '/tmp/voters',
+    });
+    expect(parsed.kafkaListeners).toEqual([{ name: 'PLAINTEXT', host: '127.0.0.1', port: 0 }]);
+    expect(parsed.controllerListener).toEqual({ name: 'CONTROLLER', host: '127.0.0.1', port: 0 });
+    expect(parsed.voters).toEqual([
+      { id: 1, host: '127.0.0.1', port: 0 },
+      { id: 2, host: '127.0.0.1', port: 0 },
+    ]);
+    expect(parsed.settings.controllerQuorumVotersFile).toBe('/tmp/voters');
+    // A single node needs no file: its own port 0 is its bound CONTROLLER port.
+    expect(config({ 'controller.quorum.voters': '1@127.0.0.1:0' }).voters).toEqual([
+      { id: 1, host: '127.0.0.1', port: 0 },
+    ]);
   });
 
   it('reads a properties file and lets GREGOR_CFG_ variables override it', () => {

@@ -166,7 +166,12 @@ const definitions = {
   controllerQuorumVoters: str(
     'controller.quorum.voters',
     undefined,
-    'id@host:port of every voter (gRPC addresses).',
+    'id@host:port of every voter (gRPC addresses); port 0: learned at start-up.',
+  ),
+  controllerQuorumVotersFile: str(
+    'gregor.controller.quorum.voters.file',
+    '',
+    'A file holding the controller.quorum.voters value, re-read when it changes: how voters that bind port 0 learn each other.',
   ),
   metadataLogDir: str('metadata.log.dir', '', 'Where the metadata log lives; defaults to the first log dir.'),
   numPartitions: int('num.partitions', 1, 'Partitions of an auto-created topic.', { min: 1 }),
@@ -515,6 +520,14 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
   if (voters.length > 0 && !voters.some((voter) => voter.id === settings.nodeId)) {
     problems.add(
       new ConfigError('controller.quorum.voters', `node.id ${settings.nodeId} is not among the voters`),
+    );
+  }
+  // Port 0 for this node is its CONTROLLER listener's bound port; a peer's can only come from the file.
+  const unknownPeer = voters.find((voter) => voter.port === 0 && voter.id !== settings.nodeId);
+  if (unknownPeer !== undefined && settings.controllerQuorumVotersFile === '') {
+    throw new ConfigError(
+      'controller.quorum.voters',
+      `voter ${unknownPeer.id} has port 0, which needs gregor.controller.quorum.voters.file`,
     );
   }
   if (settings.brokerSessionTimeoutMs < 2 * settings.brokerHeartbeatIntervalMs) {

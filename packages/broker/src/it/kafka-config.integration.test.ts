@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { configResourceType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliPath, freePort, ProcessCluster } from '../testing/process-cluster.js';
+import { readBoundListeners } from '../node/bound-listeners.js';
+import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
 const fixtures = fileURLToPath(new URL('../../test-fixtures/kafka-config/', import.meta.url));
 /** A node that is not serving by then is a failure; start-up takes a few seconds on a busy machine. */
@@ -52,6 +53,19 @@ function startNode(configFile: string, env: Record<string, string>): RunningNode
   return { child, output, exited };
 }
 
+/** The Kafka port the node bound, from the `bound-ports` file it writes in its metadata log dir. */
+async function boundKafkaPort(node: RunningNode, metadataDir: string): Promise<number> {
+  const deadline = Date.now() + startTimeoutMs;
+  for (;;) {
+    const bound = readBoundListeners(metadataDir)?.find((listener) => listener.name === 'PLAINTEXT');
+    if (bound !== undefined) return bound.port;
+    if (node.child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`node bound no PLAINTEXT listener:\n${node.output.join('')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function connectWhenServing(node: RunningNode, port: number): Promise<KafkaConnection> {
   const deadline = Date.now() + startTimeoutMs;
   for (;;) {
@@ -81,16 +95,16 @@ describe("Kafka's sample server.properties", () => {
   ])('%s starts a node that serves clients', async (file, dynamicQuorumSample) => {
     const dir = mkdtempSync(join(tmpdir(), 'gregor-kafka-config-'));
     dirs.push(dir);
-    const kafkaPort = await freePort();
-    const controllerPort = await freePort();
+    // Port 0 everywhere: the node binds first and reports its ports in `bound-ports`.
     const node = startNode(join(fixtures, file), {
       GREGOR_CFG_CLUSTER_ID: 'sample-config',
-      GREGOR_CFG_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-      GREGOR_CFG_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+      GREGOR_CFG_LISTENERS: 'PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
+      GREGOR_CFG_ADVERTISED_LISTENERS: 'PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
       GREGOR_CFG_LOG_DIRS: join(dir, 'logs'),
       // 3.9's voter names the sample's port 9093; 4.0's file has no static voter list at all.
-      GREGOR_CFG_CONTROLLER_QUORUM_VOTERS: `1@127.0.0.1:${controllerPort}`,
+      GREGOR_CFG_CONTROLLER_QUORUM_VOTERS: '1@127.0.0.1:0',
     });
+    const kafkaPort = await boundKafkaPort(node, join(dir, 'logs'));
     const connection = await connectWhenServing(node, kafkaPort);
     try {
       // It serves: a topic is created on first use and takes a write.
@@ -193,15 +207,14 @@ describe('a broker that cannot start', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gregor-proc-dir-'));
     dirs.push(dir);
     const file = join(dir, 'server.properties');
-    const controllerPort = await freePort();
     writeFileSync(
       file,
       [
         'node.id=1',
         'process.roles=broker,controller',
         'cluster.id=proc-dir',
-        `listeners=PLAINTEXT://127.0.0.1:${await freePort()},CONTROLLER://127.0.0.1:${controllerPort}`,
-        `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+        'listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
+        'controller.quorum.voters=1@127.0.0.1:0',
         'log.dirs=/proc/gregor-data',
       ].join('\n'),
     );

@@ -20,13 +20,19 @@ import { LogDirFailureChannel, LogManager, systemClock } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
 import { createInitProducerIdHandler } from '../apis/init-producer-id.js';
-import { type BrokerConfig, describedBrokerSettings, securityProtocolIds } from '../config/broker-config.js';
+import {
+  type BrokerConfig,
+  describedBrokerSettings,
+  type ListenerSpec,
+  securityProtocolIds,
+} from '../config/broker-config.js';
 import { DelayedOperations, systemTimerScheduler } from '../delayed/delayed-operations.js';
 import { groupApiHandlers } from '../groups/group-api-handlers.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalServerOptions } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
+import type { FrameHandler, HandlerOutcome } from '../network/connection.js';
 import { SocketServer } from '../network/socket-server.js';
 import { controllerProducerIdSource } from '../producer-ids/controller-producer-id-source.js';
 import { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
@@ -43,10 +49,12 @@ import {
 import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.js';
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
+import { formatListeners, writeBoundListeners } from './bound-listeners.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { checkLogDirUsable } from './log-dir-check.js';
 import { ensureMetaProperties } from './meta-properties.js';
 import { QuorumControllerChannel } from './quorum-controller-channel.js';
+import { VoterAddresses } from './voter-addresses.js';
 
 /** Kafka's controlled.shutdown.max.retries × retry.backoff, roughly: how long leaderships may take to move. */
 export const controlledShutdownTimeoutMs = 10_000;
@@ -99,6 +107,9 @@ export class GregorNode {
   private delayedOperations: DelayedOperations | undefined;
   private lifecycle: BrokerLifecycle | undefined;
   private socketServer: SocketServer | undefined;
+  private voterAddresses: VoterAddresses | undefined;
+  /** Kafka requests wait here until the broker is unfenced (the listeners are bound before that). */
+  private readonly requestGate = new RequestGate();
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private cleanerTimer: NodeJS.Timeout | undefined;
   private metadataChain: Promise<void> = Promise.resolve();
@@ -130,18 +141,49 @@ export class GregorNode {
       'starting Gregor node',
     );
 
-    // Internal gRPC server: Raft, the controller service and (issue 5) replica fetching.
+    // Every listener is bound first, so a port 0 is known before anything is announced: the internal
+    // gRPC server (Raft, the controller service, replica fetching) and the Kafka listeners, which
+    // accept connections at once but answer only once the broker is unfenced (as Kafka's acceptors).
     const server = new grpc.Server(internalServerOptions);
     this.grpcServer = server;
     const listener = this.config.controllerListener;
     const bindHost = listener.host === '' ? '0.0.0.0' : listener.host;
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`${bindHost}:${listener.port}`, grpc.ServerCredentials.createInsecure(), (error) =>
-        error === null
-          ? resolve()
-          : reject(new Error(`cannot bind ${listener.name} ${bindHost}:${listener.port}: ${error.message}`)),
+    const controllerPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(
+        `${bindHost}:${listener.port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (error, port) =>
+          error === null
+            ? resolve(port)
+            : reject(
+                new Error(`cannot bind ${listener.name} ${bindHost}:${listener.port}: ${error.message}`),
+              ),
       ),
     );
+    this.socketServer = new SocketServer(
+      this.requestGate.handler,
+      {
+        frameMaxBytes: settings.socketRequestMaxBytes,
+        requestMemoryBytes: settings.queuedMaxRequestBytes,
+        sendBufferBytes: settings.socketSendBufferBytes,
+        receiveBufferBytes: settings.socketReceiveBufferBytes,
+        listenBacklog: settings.socketListenBacklogSize,
+      },
+      this.logger,
+    );
+    const boundKafka = await this.socketServer.listen(this.config.kafkaListeners);
+    const bound: ListenerSpec[] = [...boundKafka, { ...listener, port: controllerPort }];
+    writeBoundListeners(metadataDir, bound);
+    this.logger.info({ listeners: formatListeners(bound) }, 'bound listeners');
+    this.voterAddresses = await VoterAddresses.open({
+      nodeId: settings.nodeId,
+      voters: this.config.voters,
+      boundPort: controllerPort,
+      file: settings.controllerQuorumVotersFile,
+      logger: this.logger.child({ component: 'voters' }),
+    });
+    const voterAddresses = this.voterAddresses;
+    const addressOf = (nodeId: number) => voterAddresses.addressOf(nodeId);
 
     // The replica manager follows the published metadata; the broker-applied watermark moves only
     // once it has acted on an image, so heartbeats and admin answers never run ahead of the logs.
@@ -202,7 +244,7 @@ export class GregorNode {
         responseMaxBytes: settings.replicaFetchResponseMaxBytes,
         backoffMs: settings.replicaFetchBackoffMs,
       },
-      this.config.voters.map((voter) => ({ nodeId: voter.id, host: voter.host, port: voter.port })),
+      addressOf,
       replicaManager,
       () => this.lifecycle?.brokerEpoch ?? -1,
       this.logger.child({ component: 'replica-fetcher' }),
@@ -224,7 +266,8 @@ export class GregorNode {
     this.raft = await createRaftDriver({
       nodeId: settings.nodeId,
       clusterId: settings.clusterId,
-      voters: this.config.voters,
+      voters: voterAddresses.voters,
+      transport: { addressOf },
       dataDir: join(metadataDir, metadataLogDirName),
       timeouts: {
         ...FAST_FAILOVER_TIMEOUTS,
@@ -280,7 +323,8 @@ export class GregorNode {
     this.controllerClient = new ControllerClient({
       nodeId: settings.nodeId,
       clusterId: settings.clusterId,
-      voters: this.config.voters.map((voter) => ({ nodeId: voter.id, host: voter.host, port: voter.port })),
+      voterIds: this.config.voters.map((voter) => voter.id),
+      addressOf,
       local: dispatcher,
       knownLeaderId: () => raft.status().leaderId,
       logger: this.logger,
@@ -289,11 +333,15 @@ export class GregorNode {
     this.lifecycle = new BrokerLifecycle({
       brokerId: settings.nodeId,
       listeners: this.config.advertisedListeners
-        .filter((advertised) => this.config.kafkaListeners.some((own) => own.name === advertised.name))
+        .filter((advertised) => boundKafka.some((own) => own.name === advertised.name))
         .map((advertised) => ({
           name: advertised.name,
           host: advertised.host === '' ? 'localhost' : advertised.host,
-          port: advertised.port,
+          // Port 0 advertises the port the listener bound, as Kafka does.
+          port:
+            advertised.port === 0
+              ? boundKafka.find((own) => own.name === advertised.name)!.port
+              : advertised.port,
           securityProtocol:
             securityProtocolIds[this.config.listenerSecurityProtocols.get(advertised.name) ?? 'PLAINTEXT'],
         })),
@@ -317,7 +365,7 @@ export class GregorNode {
     await this.lifecycle.whenUnfenced();
 
     const context = this.brokerContext();
-    this.socketServer = new SocketServer(
+    this.requestGate.open(
       createRequestRouter(context, {
         ...groupApiHandlers(this.groupCoordinator),
         [ApiKey.InitProducerId]: createInitProducerIdHandler(
@@ -330,16 +378,7 @@ export class GregorNode {
           ),
         ),
       }),
-      {
-        frameMaxBytes: settings.socketRequestMaxBytes,
-        requestMemoryBytes: settings.queuedMaxRequestBytes,
-        sendBufferBytes: settings.socketSendBufferBytes,
-        receiveBufferBytes: settings.socketReceiveBufferBytes,
-        listenBacklog: settings.socketListenBacklogSize,
-      },
-      this.logger,
     );
-    const bound = await this.socketServer.listen(this.config.kafkaListeners);
     this.maintenanceTimer = setInterval(() => {
       void replicaManager.maintenance(Date.now()).catch((error: unknown) => {
         this.logger.error({ err: error }, 'log maintenance failed');
@@ -358,7 +397,7 @@ export class GregorNode {
         });
     }, logManager.cleanerConfig.backoffMs);
     this.logger.info({ nodeId: settings.nodeId }, 'Gregor node started');
-    return { kafka: bound };
+    return { kafka: boundKafka };
   }
 
   /**
@@ -452,6 +491,7 @@ export class GregorNode {
     if (this.cleanerTimer !== undefined) clearInterval(this.cleanerTimer);
     if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
     this.groupCoordinator?.close();
+    this.requestGate.shut();
     await this.socketServer?.close();
     await this.fetcherManager?.close();
     this.delayedOperations?.expireAll();
@@ -464,6 +504,7 @@ export class GregorNode {
     await this.logManager?.close();
     this.quorumController?.close();
     this.controllerClient?.close();
+    this.voterAddresses?.close();
     await this.raft?.close().catch((error: unknown) => {
       if (!(error instanceof NotLeaderError)) throw error;
     });
@@ -474,5 +515,32 @@ export class GregorNode {
       else this.grpcServer.tryShutdown(() => resolve());
     });
     this.logger.info('Gregor node stopped');
+  }
+}
+
+/**
+ * Holds Kafka requests that arrive before the broker serves (its listeners are bound early, so their
+ * ports are known at registration) and passes them to the router once it is open.
+ */
+class RequestGate {
+  private router: FrameHandler | undefined;
+  /** Bounded by the listeners' limits: connectionsPerListenerMax, and requests in flight per connection. */
+  private readonly waiting: { resolve: (handler: FrameHandler) => void }[] = [];
+
+  readonly handler: FrameHandler = async (frame, context) => {
+    const router =
+      this.router ?? (await new Promise<FrameHandler>((resolve) => this.waiting.push({ resolve })));
+    return router(frame, context);
+  };
+
+  open(router: FrameHandler): void {
+    this.router = router;
+    for (const { resolve } of this.waiting.splice(0)) resolve(router);
+  }
+
+  /** Stopping before the broker served: what waits gets its connection closed. */
+  shut(): void {
+    if (this.router !== undefined) return;
+    this.open(async (): Promise<HandlerOutcome> => ({ kind: 'close', reason: 'broker is shutting down' }));
   }
 }
