@@ -35,6 +35,8 @@ export class Connection {
   private readonly slots: Slot[] = [];
   private closed = false;
   private paused = false;
+  /** The client sent bad framing: nothing more is read, the close waits behind what came before. */
+  private inputRefused = false;
 
   constructor(
     private readonly socket: Socket,
@@ -51,10 +53,21 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.inputRefused) return;
     const result = this.decoder.push(chunk);
     for (const frame of result.frames) this.dispatch(frame);
-    if (result.kind === 'error') this.refuse(result.reason);
+    if (result.kind === 'error') this.refuseAfterPending(result.reason);
+  }
+
+  /**
+   * Bad framing (a size prefix out of range): the frames read before it are requests like any other
+   * and are answered first; the connection closes in their place in the queue.
+   */
+  private refuseAfterPending(reason: string): void {
+    this.inputRefused = true;
+    this.socket.pause();
+    this.slots.push({ outcome: { kind: 'close', reason } });
+    this.flush();
   }
 
   private dispatch(frame: Buffer): void {
@@ -98,7 +111,7 @@ export class Connection {
       }
     }
     if (wrote) this.socket.uncork();
-    if (this.paused && this.slots.length < inFlightRequestsPerConnectionMax / 2) {
+    if (this.paused && !this.inputRefused && this.slots.length < inFlightRequestsPerConnectionMax / 2) {
       this.paused = false;
       this.socket.resume();
     }
