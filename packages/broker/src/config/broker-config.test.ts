@@ -29,6 +29,8 @@ describe('broker config', () => {
     expect(parsed.controllerListener).toEqual({ name: 'CONTROLLER', host: '', port: 9192 });
     expect(parsed.log.logDirs).toEqual(['/tmp/gregor-a', '/tmp/gregor-b']);
     expect(parsed.voters).toEqual([{ id: 1, host: '127.0.0.1', port: 9192 }]);
+    expect(parsed.settings.groupMinSessionTimeoutMs).toBe(6000);
+    expect(parsed.settings.groupMaxSessionTimeoutMs).toBe(1_800_000);
   });
 
   it.each([
@@ -45,6 +47,10 @@ describe('broker config', () => {
     [{ 'process.roles': 'broker' }, /process.roles: every Gregor node must include the controller role/],
     [{ 'process.roles': 'leader' }, /process.roles: must list broker and\/or controller/],
     [{ 'cluster.id': 'a b' }, /cluster.id: must be/],
+    [
+      { 'group.min.session.timeout.ms': '10000', 'group.max.session.timeout.ms': '9000' },
+      /group.min.session.timeout.ms: must not be above group.max.session.timeout.ms/,
+    ],
   ])('refuses %o naming the key', (overrides, message) => {
     expect(() => config(overrides)).toThrow(message);
   });

@@ -200,6 +200,18 @@ const definitions = {
       min: 0,
     },
   ),
+  groupMinSessionTimeoutMs: int(
+    'group.min.session.timeout.ms',
+    6000,
+    'Shortest session timeout a JoinGroup may ask for (INVALID_SESSION_TIMEOUT below).',
+    { min: 1 },
+  ),
+  groupMaxSessionTimeoutMs: int(
+    'group.max.session.timeout.ms',
+    1800000,
+    'Longest session timeout a JoinGroup may ask for (INVALID_SESSION_TIMEOUT above).',
+    { min: 1 },
+  ),
   logRetentionCheckIntervalMs: long('log.retention.check.interval.ms', 300000, 'How often retention runs.', {
     min: 1,
   }),
@@ -309,6 +321,9 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
   const voters = voterList(settings.controllerQuorumVoters);
   if (!voters.some((voter) => voter.id === settings.nodeId)) {
     throw new ConfigError('controller.quorum.voters', `node.id ${settings.nodeId} is not among the voters`);
+  }
+  if (settings.groupMinSessionTimeoutMs > settings.groupMaxSessionTimeoutMs) {
+    throw new ConfigError('group.min.session.timeout.ms', 'must not be above group.max.session.timeout.ms');
   }
   if (settings.brokerSessionTimeoutMs < 2 * settings.brokerHeartbeatIntervalMs) {
     throw new ConfigError('broker.session.timeout.ms', 'must be at least twice broker.heartbeat.interval.ms');

@@ -169,6 +169,10 @@ export class GregorNode {
         segmentBytes: settings.offsetsTopicSegmentBytes,
       },
       groupInitialRebalanceDelayMs: settings.groupInitialRebalanceDelayMs,
+      coordinatorConfig: {
+        sessionTimeoutMsMin: settings.groupMinSessionTimeoutMs,
+        sessionTimeoutMsMax: settings.groupMaxSessionTimeoutMs,
+      },
     });
     // Followers fetch from their leaders over the CONTROLLER listener: every node is a voter, so a
     // leader's replication address is its address in controller.quorum.voters.
