@@ -257,6 +257,7 @@ export class GregorNode {
       settings.clusterId,
       controller,
       this.publisher,
+      this.config.voters.map((voter) => voter.id),
       this.logger.child({ component: 'controller' }),
     );
     registerControllerService(server, dispatcher, this.logger);
