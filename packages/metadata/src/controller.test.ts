@@ -73,6 +73,16 @@ describe('broker registration and liveness', () => {
       0,
     );
     expect(h.fail(badPort).errorCode).toBe(E.INVALID_REQUEST);
+    // Values the broker record cannot hold (security protocol is an int16 there) are refused here,
+    // not found out when the record is encoded.
+    for (const listener of [
+      { name: 'PLAINTEXT', host: 'h', port: 9092, securityProtocol: 0x7fffffff },
+      { name: 'PLAINTEXT', host: 'h', port: 9092, securityProtocol: 4 },
+      { name: 'PLAINTEXT', host: 'h'.repeat(256), port: 9092, securityProtocol: 0 },
+    ]) {
+      const refused = h.controller.registerBroker({ ...base, listeners: [listener] }, h.nowMs, 0);
+      expect(h.fail(refused).errorCode).toBe(E.INVALID_REQUEST);
+    }
   });
 
   it('refuses a second incarnation while the first one has a live session', () => {

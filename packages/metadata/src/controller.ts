@@ -66,6 +66,10 @@ export function isControllerError<R>(outcome: ControllerOutcome<R>): outcome is 
 export const listenersPerBrokerMax = 16;
 /** Longest rack id accepted. */
 export const rackLengthMax = 256;
+/** Longest listener name or host accepted (a DNS name is at most 253 characters). */
+export const listenerFieldLengthMax = 255;
+/** Kafka's security protocol ids: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL. */
+const securityProtocolIds: ReadonlySet<number> = new Set([0, 1, 2, 3]);
 /** Largest producer id handed out: ids are int64 on the wire but JS numbers here. */
 export const producerIdMax = Number.MAX_SAFE_INTEGER;
 
@@ -982,6 +986,12 @@ function registrationProblem(request: BrokerRegistrationRequest): string | null 
   for (const listener of request.listeners) {
     if (!Number.isInteger(listener.port) || listener.port < 1 || listener.port > 0xffff) {
       return `listener ${listener.name} port ${listener.port} is not in [1, 65535]`;
+    }
+    if (!securityProtocolIds.has(listener.securityProtocol)) {
+      return `listener ${listener.name} security protocol ${listener.securityProtocol} is not one of Kafka's (0-3)`;
+    }
+    if (listener.name.length > listenerFieldLengthMax || listener.host.length > listenerFieldLengthMax) {
+      return `a listener name or host is longer than ${listenerFieldLengthMax} characters`;
     }
   }
   if (request.rack !== null && request.rack.length > rackLengthMax) {
