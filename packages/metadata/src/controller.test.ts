@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isControllerError } from './controller.js';
+import { Controller, isControllerError } from './controller.js';
 import { ControllerHarness, clusterId, incarnation, listeners } from './controller.test-support.js';
 import { defaultControllerConfig } from './controller-config.js';
 import { ControllerErrorCode as E } from './errors.js';
 import { MetadataInvariantError } from './invariant.js';
+import { seededRandom } from './records.test-support.js';
 
 const sessionMs = defaultControllerConfig.brokerSessionTimeoutMs;
 
@@ -699,11 +700,34 @@ describe('controller failover', () => {
     expect(h.heartbeat(2, { offset: h.logEndOffset - 1 }).isFenced).toBe(false);
   });
 
-  it('refuses an activation that does not advance the controller epoch', () => {
+  it('refuses an activation of another controller that does not advance the controller epoch', () => {
     const h = new ControllerHarness();
     expect(() => {
       h.controllerEpoch -= 1;
-      h.failover();
+      h.failover(3001);
     }).toThrow(MetadataInvariantError);
+  });
+
+  it('rebuilds the same controller in the same epoch from the committed image, with nothing to propose', () => {
+    // After a failed proposal the active controller throws its working image away and starts again
+    // from what is committed, still the leader of the same epoch.
+    const h = new ControllerHarness();
+    h.startBrokers([1]);
+    h.createTopic('t', 1, 1);
+    const { controller, records } = Controller.activate({
+      image: h.committed,
+      controllerId: 3000,
+      controllerEpoch: h.controllerEpoch,
+      clusterId,
+      nowMs: h.nowMs,
+      metadataLogEndOffset: h.logEndOffset,
+      random: seededRandom(1),
+      config: {},
+    });
+    expect(records).toEqual([]);
+    expect(controller.image).toBe(h.committed);
+    h.controller = controller;
+    h.createTopic('u', 1, 1);
+    expect(h.committed.topic('u')).toBeDefined();
   });
 });

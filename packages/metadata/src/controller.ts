@@ -279,10 +279,17 @@ export class Controller {
   /**
    * Makes this node the active controller. Every registered broker gets a fresh session: the new
    * controller has heard no heartbeat yet, and must not fence a healthy cluster for that. Returns
-   * the ControllerActivationRecord to propose first.
+   * the ControllerActivationRecord to propose first; none when the image already records this very
+   * activation (a controller rebuilt from the committed image after a failed proposal, same epoch).
    */
   static activate(activation: ControllerActivation): { controller: Controller; records: MetadataRecord[] } {
     const controller = new Controller(activation);
+    const active = activation.image.controller;
+    if (
+      active?.controllerId === activation.controllerId &&
+      active.controllerEpoch === activation.controllerEpoch
+    )
+      return { controller, records: [] };
     const batch = new Batch(controller.workingImage);
     batch.add({
       type: 'controllerActivation',
