@@ -11,7 +11,7 @@ import {
 } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import {
-  capRequestWaits,
+  capRequestDemands,
   expectationOf,
   type FuzzCaseKind,
   FuzzFrameGenerator,
@@ -105,9 +105,9 @@ describe('expectationOf', () => {
   });
 });
 
-describe('capRequestWaits', () => {
+describe('capRequestDemands', () => {
   it('caps the waits a request asks for and keeps its header', () => {
-    const capped = decodeRequest(capRequestWaits(joinGroup(60_000, 300_000)));
+    const capped = decodeRequest(capRequestDemands(joinGroup(60_000, 300_000)));
     expect(capped.ok && capped.apiKey === ApiKey.JoinGroup && capped.body).toMatchObject({
       sessionTimeoutMs: fuzzRequestWaitMsMax,
       rebalanceTimeoutMs: fuzzRequestWaitMsMax,
@@ -132,7 +132,7 @@ describe('capRequestWaits', () => {
       timeoutMs: 1,
       validateOnly: false,
     });
-    const created = decodeRequest(capRequestWaits(createTopics));
+    const created = decodeRequest(capRequestDemands(createTopics));
     expect(
       created.ok && created.apiKey === ApiKey.CreateTopics && created.body.topics[0]?.numPartitions,
     ).toBe(fuzzPartitionCountMax);
@@ -141,7 +141,7 @@ describe('capRequestWaits', () => {
       timeoutMs: 1,
       validateOnly: false,
     });
-    const raised = decodeRequest(capRequestWaits(createPartitions));
+    const raised = decodeRequest(capRequestDemands(createPartitions));
     expect(raised.ok && raised.apiKey === ApiKey.CreatePartitions && raised.body.topics[0]?.count).toBe(
       fuzzPartitionCountMax,
     );
@@ -149,9 +149,9 @@ describe('capRequestWaits', () => {
 
   it('leaves requests within the caps, and frames that do not decode, byte for byte', () => {
     const within = joinGroup(fuzzRequestWaitMsMax, 1);
-    expect(capRequestWaits(within)).toBe(within);
+    expect(capRequestDemands(within)).toBe(within);
     const garbage = Buffer.from('not a request at all');
-    expect(capRequestWaits(garbage)).toBe(garbage);
+    expect(capRequestDemands(garbage)).toBe(garbage);
   });
 });
 

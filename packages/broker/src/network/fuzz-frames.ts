@@ -16,7 +16,7 @@
 // package's own request decoder and the broker's advertised API ranges, not by how the case was
 // made: a mutation that still decodes is a well-formed request and must be answered. Every API is
 // fuzzed alike; what a well-formed request may ask the broker to wait for (long polls, group and
-// admin timeouts) is capped instead (`capRequestWaits`), so an answer is owed within a bounded time.
+// admin timeouts) is capped instead (`capRequestDemands`), so an answer is owed within a bounded time.
 //
 // Pure: no sockets, files or clock; the caller passes the seed, the captured frames and what the
 // broker serves, and stamps each case with its own correlation id (`stampCorrelationId`) so the
@@ -119,11 +119,12 @@ const insertedBytesMax = 16;
 export const fuzzRequestWaitMsMax = 100;
 /**
  * Partition counts a fuzzed CreateTopics or CreatePartitions may ask for. A mutated count is a valid
- * request the controller obeys (up to 10,000 partitions per topic), and today one such request costs a
- * single broker dearly: each partition opens log files (near the limit, EMFILE), and every later
- * metadata image is applied partition by partition, so the broker falls minutes behind the metadata
- * log (admin requests then time out). Raise this to the controller's limit once the broker bounds its
- * open files and applies metadata as deltas.
+ * request the controller obeys (up to 10,000 partitions per topic). Uncapped, the single broker fell
+ * behind its metadata log: every image is applied partition by partition, and a topic deleted and
+ * created again in the same process fails (KAFKA_STORAGE_ERROR) once per partition, so admin requests
+ * after the storm timed out ("committed but not yet applied"); near 10,000 partitions it also risks
+ * running out of file descriptors (EMFILE). Raise this to the controller's limit once the broker
+ * bounds its open files and applies metadata as deltas.
  */
 export const fuzzPartitionCountMax = 16;
 /** The acks values of real producers. */
@@ -190,7 +191,7 @@ export const requestWaitFields: Readonly<Partial<Record<SupportedApiKey, readonl
  * The frame with every wait it asks for capped at `fuzzRequestWaitMsMax` and every partition count at
  * `fuzzPartitionCountMax`; the same bytes when it asks for no more (or does not decode at all).
  */
-export function capRequestWaits(frame: Buffer): Buffer {
+export function capRequestDemands(frame: Buffer): Buffer {
   const decoded = decodeRequest(frame);
   if (!decoded.ok) return frame;
   const fields = requestWaitFields[decoded.apiKey] ?? [];
@@ -291,7 +292,7 @@ export class FuzzFrameGenerator {
 
   /** A whole frame, its waits capped, with what the broker owes it. */
   private framed(kind: FuzzCaseKind, frame: Buffer): FuzzCase {
-    const sent = capRequestWaits(frame);
+    const sent = capRequestDemands(frame);
     return {
       kind,
       bytes: sizePrefixed(sent),
