@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isControllerError, offlineReplicasPerHeartbeatMax } from './controller.js';
+import { Controller, isControllerError, offlineReplicasPerHeartbeatMax } from './controller.js';
 import { ControllerHarness, clusterId, incarnation, listeners } from './controller.test-support.js';
 import { defaultControllerConfig } from './controller-config.js';
 import { ControllerErrorCode as E } from './errors.js';
 import { MetadataInvariantError } from './invariant.js';
+import { seededRandom } from './records.test-support.js';
 
 const sessionMs = defaultControllerConfig.brokerSessionTimeoutMs;
 
@@ -73,6 +74,16 @@ describe('broker registration and liveness', () => {
       0,
     );
     expect(h.fail(badPort).errorCode).toBe(E.INVALID_REQUEST);
+    // Values the broker record cannot hold (security protocol is an int16 there) are refused here,
+    // not found out when the record is encoded.
+    for (const listener of [
+      { name: 'PLAINTEXT', host: 'h', port: 9092, securityProtocol: 0x7fffffff },
+      { name: 'PLAINTEXT', host: 'h', port: 9092, securityProtocol: 4 },
+      { name: 'PLAINTEXT', host: 'h'.repeat(256), port: 9092, securityProtocol: 0 },
+    ]) {
+      const refused = h.controller.registerBroker({ ...base, listeners: [listener] }, h.nowMs, 0);
+      expect(h.fail(refused).errorCode).toBe(E.INVALID_REQUEST);
+    }
   });
 
   it('refuses a second incarnation while the first one has a live session', () => {
@@ -689,12 +700,35 @@ describe('controller failover', () => {
     expect(h.heartbeat(2, { offset: h.logEndOffset - 1 }).isFenced).toBe(false);
   });
 
-  it('refuses an activation that does not advance the controller epoch', () => {
+  it('refuses an activation of another controller that does not advance the controller epoch', () => {
     const h = new ControllerHarness();
     expect(() => {
       h.controllerEpoch -= 1;
-      h.failover();
+      h.failover(3001);
     }).toThrow(MetadataInvariantError);
+  });
+
+  it('rebuilds the same controller in the same epoch from the committed image, with nothing to propose', () => {
+    // After a failed proposal the active controller throws its working image away and starts again
+    // from what is committed, still the leader of the same epoch.
+    const h = new ControllerHarness();
+    h.startBrokers([1]);
+    h.createTopic('t', 1, 1);
+    const { controller, records } = Controller.activate({
+      image: h.committed,
+      controllerId: 3000,
+      controllerEpoch: h.controllerEpoch,
+      clusterId,
+      nowMs: h.nowMs,
+      metadataLogEndOffset: h.logEndOffset,
+      random: seededRandom(1),
+      config: {},
+    });
+    expect(records).toEqual([]);
+    expect(controller.image).toBe(h.committed);
+    h.controller = controller;
+    h.createTopic('u', 1, 1);
+    expect(h.committed.topic('u')).toBeDefined();
   });
 });
 

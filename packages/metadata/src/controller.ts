@@ -72,6 +72,10 @@ export const rackLengthMax = 256;
 export const offlineReplicasPerHeartbeatMax = 10_000;
 /** Offline log dirs one heartbeat may report (each one is a `log.dirs` entry). */
 export const offlineLogDirsPerHeartbeatMax = 256;
+/** Longest listener name or host accepted (a DNS name is at most 253 characters). */
+export const listenerFieldLengthMax = 255;
+/** Kafka's security protocol ids: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL. */
+const securityProtocolIds: ReadonlySet<number> = new Set([0, 1, 2, 3]);
 /** Largest producer id handed out: ids are int64 on the wire but JS numbers here. */
 export const producerIdMax = Number.MAX_SAFE_INTEGER;
 
@@ -296,10 +300,17 @@ export class Controller {
   /**
    * Makes this node the active controller. Every registered broker gets a fresh session: the new
    * controller has heard no heartbeat yet, and must not fence a healthy cluster for that. Returns
-   * the ControllerActivationRecord to propose first.
+   * the ControllerActivationRecord to propose first; none when the image already records this very
+   * activation (a controller rebuilt from the committed image after a failed proposal, same epoch).
    */
   static activate(activation: ControllerActivation): { controller: Controller; records: MetadataRecord[] } {
     const controller = new Controller(activation);
+    const active = activation.image.controller;
+    if (
+      active?.controllerId === activation.controllerId &&
+      active.controllerEpoch === activation.controllerEpoch
+    )
+      return { controller, records: [] };
     const batch = new Batch(controller.workingImage);
     batch.add({
       type: 'controllerActivation',
@@ -1066,6 +1077,12 @@ function registrationProblem(request: BrokerRegistrationRequest): string | null 
   for (const listener of request.listeners) {
     if (!Number.isInteger(listener.port) || listener.port < 1 || listener.port > 0xffff) {
       return `listener ${listener.name} port ${listener.port} is not in [1, 65535]`;
+    }
+    if (!securityProtocolIds.has(listener.securityProtocol)) {
+      return `listener ${listener.name} security protocol ${listener.securityProtocol} is not one of Kafka's (0-3)`;
+    }
+    if (listener.name.length > listenerFieldLengthMax || listener.host.length > listenerFieldLengthMax) {
+      return `a listener name or host is longer than ${listenerFieldLengthMax} characters`;
     }
   }
   if (request.rack !== null && request.rack.length > rackLengthMax) {

@@ -43,6 +43,8 @@ describe('broker config', () => {
     expect(parsed.controllerListener).toEqual({ name: 'CONTROLLER', host: '', port: 9192 });
     expect(parsed.log.logDirs).toEqual(['/tmp/gregor-a', '/tmp/gregor-b']);
     expect(parsed.voters).toEqual([{ id: 1, host: '127.0.0.1', port: 9192 }]);
+    expect(parsed.settings.groupMinSessionTimeoutMs).toBe(6000);
+    expect(parsed.settings.groupMaxSessionTimeoutMs).toBe(1_800_000);
   });
 
   it.each([
@@ -96,6 +98,10 @@ describe('broker config', () => {
     [
       { 'controller.quorum.voters': '1@h:0,2@h:0' },
       /controller.quorum.voters: voter 2 has port 0, which needs gregor.controller.quorum.voters.file/,
+    ],
+    [
+      { 'group.min.session.timeout.ms': '10000', 'group.max.session.timeout.ms': '9000' },
+      /group.min.session.timeout.ms: must not be above group.max.session.timeout.ms/,
     ],
   ])('refuses %o naming the key', (overrides, message) => {
     expect(() => config(overrides)).toThrow(message);

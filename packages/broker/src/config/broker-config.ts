@@ -314,6 +314,18 @@ const definitions = {
       min: 0,
     },
   ),
+  groupMinSessionTimeoutMs: int(
+    'group.min.session.timeout.ms',
+    6000,
+    'Shortest session timeout a JoinGroup may ask for (INVALID_SESSION_TIMEOUT below).',
+    { min: 1 },
+  ),
+  groupMaxSessionTimeoutMs: int(
+    'group.max.session.timeout.ms',
+    1800000,
+    'Longest session timeout a JoinGroup may ask for (INVALID_SESSION_TIMEOUT above).',
+    { min: 1 },
+  ),
   logRetentionCheckIntervalMs: long('log.retention.check.interval.ms', 300000, 'How often retention runs.', {
     min: 1,
   }),
@@ -529,6 +541,9 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
       'controller.quorum.voters',
       `voter ${unknownPeer.id} has port 0, which needs gregor.controller.quorum.voters.file`,
     );
+  }
+  if (settings.groupMinSessionTimeoutMs > settings.groupMaxSessionTimeoutMs) {
+    throw new ConfigError('group.min.session.timeout.ms', 'must not be above group.max.session.timeout.ms');
   }
   if (settings.brokerSessionTimeoutMs < 2 * settings.brokerHeartbeatIntervalMs) {
     problems.add(

@@ -11,19 +11,35 @@ function frame(payload: string): Buffer {
   return Buffer.concat([size, body]);
 }
 
+/** Calls `onFrame` with each frame the peer sends (as text). */
+function onFrames(socket: Socket, onFrame: (frame: string) => void): void {
+  let pending = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+      const size = pending.readInt32BE(0);
+      onFrame(pending.subarray(4, 4 + size).toString());
+      pending = pending.subarray(4 + size);
+    }
+  });
+}
+
 function readFrames(socket: Socket, count: number): Promise<string[]> {
   return new Promise((resolve) => {
-    let pending = Buffer.alloc(0);
     const frames: string[] = [];
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-        const size = pending.readInt32BE(0);
-        frames.push(pending.subarray(4, 4 + size).toString());
-        pending = pending.subarray(4 + size);
-      }
+    onFrames(socket, (frame) => {
+      frames.push(frame);
       if (frames.length >= count) resolve(frames);
     });
+  });
+}
+
+/** Every frame the peer sends until the connection closes. */
+function readFramesUntilClose(socket: Socket): Promise<string[]> {
+  return new Promise((resolve) => {
+    const frames: string[] = [];
+    onFrames(socket, (frame) => frames.push(frame));
+    socket.on('close', () => resolve(frames));
   });
 }
 
@@ -155,5 +171,21 @@ describe('Connection', () => {
     expect(memory.reservedBytes).toBe(300);
     finish!();
     await vi.waitFor(() => expect(memory.reservedBytes).toBe(0));
+  });
+
+  it('answers the requests read before an oversized frame, then closes', async () => {
+    const errors: string[] = [];
+    // Slow answers: the bad size prefix is read long before the requests ahead of it are done.
+    const port = await serve(async (request) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return { kind: 'respond', response: Buffer.concat([Buffer.from('re:'), request]) };
+    }, errors);
+    const client = connect(port, '127.0.0.1');
+    const responses = readFramesUntilClose(client);
+    const huge = Buffer.alloc(4);
+    huge.writeInt32BE(10_000, 0);
+    client.write(Buffer.concat([frame('a'), frame('b'), huge, frame('never read')]));
+    expect(await responses).toEqual(['re:a', 're:b']);
+    expect(errors).toEqual([expect.stringMatching(/exceeds socket.request.max.bytes/)]);
   });
 });

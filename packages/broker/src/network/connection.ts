@@ -43,7 +43,7 @@ interface Slot {
   outcome: HandlerOutcome | undefined;
 }
 
-type PauseReason = 'in-flight-requests' | 'request-memory';
+type PauseReason = 'in-flight-requests' | 'request-memory' | 'input-refused';
 
 export class Connection {
   private readonly decoder: FrameDecoder;
@@ -52,6 +52,8 @@ export class Connection {
   private readonly pauseReasons = new Set<PauseReason>();
   private readonly requestMemory: RequestMemoryPool;
   private cancelMemoryWait: (() => void) | undefined;
+  /** The client sent bad framing: nothing more is read, the close waits behind what came before. */
+  private inputRefused = false;
 
   constructor(
     private readonly socket: Socket,
@@ -69,11 +71,11 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.inputRefused) return;
     const result = this.decoder.push(chunk);
     for (const frame of result.frames) this.dispatch(frame);
     if (result.kind === 'error') {
-      this.refuse(result.reason);
+      this.refuseAfterPending(result.reason);
       return;
     }
     if (result.waitingForMemoryBytes !== undefined && this.cancelMemoryWait === undefined) {
@@ -86,6 +88,17 @@ export class Connection {
         if (this.cancelMemoryWait === undefined) this.resumeFrom('request-memory');
       });
     }
+  }
+
+  /**
+   * Bad framing (a size prefix out of range): the frames read before it are requests like any other
+   * and are answered first; the connection closes in their place in the queue.
+   */
+  private refuseAfterPending(reason: string): void {
+    this.inputRefused = true;
+    this.pauseFor('input-refused');
+    this.slots.push({ outcome: { kind: 'close', reason } });
+    this.flush();
   }
 
   private dispatch(frame: Buffer): void {

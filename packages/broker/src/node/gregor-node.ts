@@ -231,6 +231,10 @@ export class GregorNode {
         segmentBytes: settings.offsetsTopicSegmentBytes,
       },
       groupInitialRebalanceDelayMs: settings.groupInitialRebalanceDelayMs,
+      coordinatorConfig: {
+        sessionTimeoutMsMin: settings.groupMinSessionTimeoutMs,
+        sessionTimeoutMsMax: settings.groupMaxSessionTimeoutMs,
+      },
     });
     // Followers fetch from their leaders over the CONTROLLER listener: every node is a voter, so a
     // leader's replication address is its address in controller.quorum.voters.
@@ -316,6 +320,7 @@ export class GregorNode {
       settings.clusterId,
       controller,
       this.publisher,
+      this.config.voters.map((voter) => voter.id),
       this.logger.child({ component: 'controller' }),
     );
     registerControllerService(server, dispatcher, this.logger);
