@@ -24,7 +24,8 @@ function writeVoters(path: string, text: string): void {
 }
 
 async function until(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  // Generous: fs.watchFile polls, and a loaded CI machine can delay a poll by seconds.
+  const deadline = Date.now() + 30_000;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
