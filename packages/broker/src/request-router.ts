@@ -9,6 +9,8 @@
 //     connection is closed (that connection only) and the reason logged.
 //   - Produce with acks=0: no response; if a partition failed, the connection is closed instead, so
 //     the producer notices and refreshes its metadata.
+//   - bytes after the last field of a request's version: ignored, as Kafka ignores them (logged at
+//     debug); a field that cannot be read is still a malformed frame.
 //   - a handler that throws has a bug: logged, and the connection is closed.
 
 import {
@@ -79,6 +81,18 @@ export function createRequestRouter(broker: BrokerContext, extraHandlers: ApiHan
         apiKey: decoded.apiKey,
         apiVersion: decoded.apiVersion,
       });
+    }
+    if (decoded.trailingBytes > 0) {
+      // Kafka ignores bytes after a request's last field and so do we (librdkafka 2.15 sends some).
+      broker.logger.debug(
+        {
+          connectionId: connection.connectionId,
+          apiKey: decoded.apiKey,
+          apiVersion: decoded.apiVersion,
+          trailingBytes: decoded.trailingBytes,
+        },
+        'ignored bytes after the last field of a request',
+      );
     }
     const handler = handlers[decoded.apiKey] as ApiHandler<typeof decoded.apiKey> | undefined;
     if (handler === undefined) {
