@@ -440,14 +440,28 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
     },
   });
 
-  collectDefaultMetrics({ register: registry });
+  const processMetrics = processRegistry();
   return {
     contentType: registry.contentType,
-    render: () => {
+    render: async () => {
       scrape++;
-      return registry.metrics();
+      return (await registry.metrics()) + (await processMetrics.metrics());
     },
   };
+}
+
+let processRegistryValue: Registry | undefined;
+
+/**
+ * prom-client's defaults (CPU, memory, heap, event-loop lag, GC) describe the process, and their
+ * observers cannot be stopped: one registry per process, whatever number of nodes it runs.
+ */
+function processRegistry(): Registry {
+  if (processRegistryValue === undefined) {
+    processRegistryValue = new Registry();
+    collectDefaultMetrics({ register: processRegistryValue });
+  }
+  return processRegistryValue;
 }
 
 function countReplicas(image: MetadataImage, brokerId: number, sources: MetricsSources): ReplicaCounts {
