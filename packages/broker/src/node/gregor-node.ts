@@ -344,9 +344,7 @@ export class GregorNode {
     this.publisher.onImage((image, _previous, appliedOffset) => {
       this.metadataChain = this.metadataChain.then(async () => {
         await replicaManager.applyMetadata(image);
-        const changes = isrChanges(this.brokerImage, image, settings.nodeId);
-        for (let count = 0; count < changes.shrinks; count++) this.metrics.isrChanged('shrink');
-        for (let count = 0; count < changes.expands; count++) this.metrics.isrChanged('expand');
+        this.countIsrChanges(this.brokerImage, image);
         this.brokerImage = image;
         this.brokerApplied.advanceTo(appliedOffset);
       });
@@ -564,6 +562,18 @@ export class GregorNode {
       logger: this.logger.child({ component: 'kafka-api' }),
       metrics: this.metrics,
     };
+  }
+
+  /** ISR shrinks and expands for metrics; never in the way of applying the metadata. */
+  private countIsrChanges(previous: MetadataImage, next: MetadataImage): void {
+    if (this.metrics === noBrokerMetrics) return;
+    try {
+      const changes = isrChanges(previous, next, this.nodeId);
+      for (let count = 0; count < changes.shrinks; count++) this.metrics.isrChanged('shrink');
+      for (let count = 0; count < changes.expands; count++) this.metrics.isrChanged('expand');
+    } catch (error) {
+      this.logger.error({ err: error }, 'counting ISR changes failed');
+    }
   }
 
   /** `/readyz`: registered, unfenced, heartbeats answered, Kafka listeners serving. */
