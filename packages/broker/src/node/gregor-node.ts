@@ -541,7 +541,6 @@ export class GregorNode {
     return {
       brokerId: settings.nodeId,
       clusterId: settings.clusterId,
-      listenerName: this.config.kafkaListeners[0]!.name,
       settings: {
         numPartitions: settings.numPartitions,
         defaultReplicationFactor: settings.defaultReplicationFactor,
