@@ -26,6 +26,7 @@ import {
   resolveConfig,
   str,
 } from './config-def.js';
+import { type IgnoredVariable, settingsFromEnvironment } from './environment.js';
 import { kafkaBrokerKeyTypes } from './kafka-broker-keys.js';
 import {
   checkKafkaValue,
@@ -33,7 +34,6 @@ import {
   suggestKey,
   withoutEffectReason,
 } from './kafka-keys-without-effect.js';
-import { type IgnoredVariable, settingsFromEnvironment } from './environment.js';
 import { parseProperties } from './properties.js';
 
 export interface ListenerSpec {
