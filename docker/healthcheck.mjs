@@ -6,7 +6,8 @@ import { get } from 'node:http';
 const port = Number(process.env.GREGOR_HEALTHCHECK_PORT ?? 9404);
 const timeoutMs = 2000;
 
-const request = get({ host: '127.0.0.1', port, path: '/readyz', timeout: timeoutMs }, (response) => {
+// localhost: the metrics server binds the first Kafka listener's host, which may be either family.
+const request = get({ host: 'localhost', port, path: '/readyz', timeout: timeoutMs }, (response) => {
   response.resume();
   process.exit(response.statusCode === 200 ? 0 : 1);
 });

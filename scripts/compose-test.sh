@@ -51,6 +51,26 @@ if [ -z "${DOCKER_HOST:-}" ] && ! docker version >/dev/null 2>&1; then
   started_service=1
 fi
 trap cleanup EXIT
+using_podman=
+[ "${DOCKER_HOST:-}" = "unix://$podman_socket" ] && using_podman=1
+
+# The image's own HEALTHCHECK (/readyz: registered, unfenced, serving), run once. Docker runs it by
+# itself; podman without systemd does not, but runs it on demand and records the result.
+healthcheck_passes() {
+  if [ -n "$using_podman" ]; then
+    podman healthcheck run "$1" >/dev/null 2>&1
+  else
+    [ "$(docker inspect --format '{{.State.Health.Status}}' "$1")" = healthy ]
+  fi
+}
+
+wait_healthy() {
+  local deadline=$(($(date +%s) + readiness_wait_s))
+  until healthcheck_passes "$1"; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "$1 not healthy after ${readiness_wait_s} s"
+    sleep 0.5
+  done
+}
 
 # docker-compose 1.29 builds each service with `build:` on its own and sends the whole context each
 # time: build once here, and let `up` find the images.
@@ -104,6 +124,18 @@ until listing=$(kcat -b localhost:9092 -L -m 2 2>/dev/null) &&
   sleep 0.5
 done
 log "host clients see every broker at its published port"
+for id in 1 2 3; do wait_healthy "gregor-$id"; done
+log "every container passes the image's HEALTHCHECK (/readyz)"
+
+# What Prometheus scrapes (deploy/prometheus/prometheus.yml): gregor-N:9404/metrics on the network.
+for id in 1 2 3; do
+  docker run --rm --network "${project}_gregor" --entrypoint node gregor:latest -e "
+    fetch('http://gregor-$id:9404/metrics').then(async (response) => {
+      const text = await response.text();
+      process.exit(response.ok && text.includes('kafka_server_replicamanager_leadercount') ? 0 : 1);
+    }, () => process.exit(1));" || fail "gregor-$id:9404/metrics does not answer on the network"
+done
+log "every node serves /metrics at gregor-N:9404 on the network"
 
 network_listing=$(kcat_network -b gregor-2:19092 -L -m 5)
 brokers_listed "$network_listing" gregor-1:19092 gregor-2:19092 gregor-3:19092 ||
@@ -126,6 +158,9 @@ log "produced on the host and read on the network, and the other way round"
 
 chaos=$(node scripts/compose-client.mjs chaos)
 log "leader killed and restarted: $chaos"
+killed=$(sed -E 's/.*"killed":"([^"]+)".*/\1/' <<<"$chaos")
+wait_healthy "$killed"
+log "$killed passes the HEALTHCHECK again"
 
 down_start=$(date +%s)
 "${compose[@]}" down -v --remove-orphans

@@ -113,7 +113,8 @@ start_podman_service() {
   if podman_service_running; then return; fi
   mkdir -p "$podman_socket_dir"
   log "starting the podman API service on $podman_socket"
-  podman system service --time=0 "unix://$podman_socket" >/tmp/gregor-podman-service.log 2>&1 &
+  # Docker-format images: the OCI format has no HEALTHCHECK, and podman would drop the image's.
+  BUILDAH_FORMAT=docker podman system service --time=0 "unix://$podman_socket" >/tmp/gregor-podman-service.log 2>&1 &
   echo $! >"$PODMAN_SERVICE_PID_FILE"
   for _ in $(seq 1 100); do
     podman_service_running && return
