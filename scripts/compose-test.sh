@@ -137,7 +137,7 @@ for id in 1 2 3; do
 done
 log "every node serves /metrics at gregor-N:9404 on the network"
 
-network_listing=$(kcat_network -b gregor-2:19092 -L -m 5)
+network_listing=$(kcat_network -b gregor-2:19092 -L -m 5 </dev/null)
 brokers_listed "$network_listing" gregor-1:19092 gregor-2:19092 gregor-3:19092 ||
   fail "network listing: $network_listing"
 log "clients on the compose network see every broker at gregor-N:19092"
@@ -146,7 +146,7 @@ log "clients on the compose network see every broker at gregor-N:19092"
 # delivery).
 printf 'from-host-1\nfrom-host-2\nfrom-host-3\n' |
   kcat -b localhost:9093 -P -t compose-host-written -X acks=all -X message.timeout.ms=30000
-read_on_network=$(kcat_network -b gregor-1:19092 -C -t compose-host-written -o beginning -e -q | sort)
+read_on_network=$(kcat_network -b gregor-1:19092 -C -t compose-host-written -o beginning -e -q </dev/null | sort)
 [ "$read_on_network" = $'from-host-1\nfrom-host-2\nfrom-host-3' ] ||
   fail "the network client read: $read_on_network"
 printf 'from-network-1\nfrom-network-2\nfrom-network-3\n' |
