@@ -29,7 +29,7 @@ async function startBroker(): Promise<number> {
     connections.push(
       new Connection(
         socket,
-        { connectionId: nextId++, remoteAddress: String(socket.remoteAddress) },
+        { connectionId: nextId++, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
         (frame, context) => fixture!.router(frame, context),
         { onProtocolError: () => {}, onClose: () => {} },
         { frameMaxBytes: frameBytesMax, requestMemory },

@@ -14,7 +14,8 @@ import type { TextOutput } from './dump-log.js';
 
 const usageText =
   'Usage: gregor broker start [--config server.properties]\n' +
-  '  Every setting may also come from the environment: GREGOR_CFG_NODE_ID=1 sets node.id.\n';
+  '  Every setting may also come from the environment, which overrides the file: KAFKA_NODE_ID=1\n' +
+  '  (the apache/kafka image convention, with CLUSTER_ID) or GREGOR_CFG_NODE_ID=1 (which wins) sets node.id.\n';
 
 export async function runBroker(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
   const [subcommand, ...rest] = args;

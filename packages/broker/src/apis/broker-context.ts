@@ -99,8 +99,6 @@ export interface ControllerChannel {
 export interface BrokerContext {
   readonly brokerId: number;
   readonly clusterId: string;
-  /** The listener clients reach this port on: Metadata advertises each broker's endpoint of that name. */
-  readonly listenerName: string;
   readonly settings: BrokerSettings;
   readonly metadata: BrokerMetadata;
   readonly controller: ControllerChannel;

@@ -8,7 +8,9 @@
 // The coordinator of group G is the leader of `__consumer_offsets` partition
 // abs(javaStringHashCode(G)) % partitions, as in Kafka, so every broker names the same one. The
 // first FindCoordinator of a cluster creates the topic; until the group's partition has a leader
-// that clients can reach, the answer is COORDINATOR_NOT_AVAILABLE (retriable). Transaction
+// that clients can reach on the listener the request came in on (Kafka answers with the leader's
+// endpoint of that listener, and COORDINATOR_NOT_AVAILABLE when it has none), the answer is
+// COORDINATOR_NOT_AVAILABLE (retriable). Transaction
 // coordinators (key type 1) do not exist yet: COORDINATOR_NOT_AVAILABLE too.
 
 import { coordinatorPartitionFor } from '@gregor/group';
@@ -81,7 +83,9 @@ function groupCoordinator(groupId: string, context: RequestContext): Coordinator
   const partitionIndex = coordinatorPartitionFor(groupId, topic.partitions.length);
   const leaderId = topic.partitions[partitionIndex]?.leader ?? -1;
   const registration = leaderId < 0 ? undefined : image.broker(leaderId);
-  const endpoint = registration?.listeners.find((listener) => listener.name === broker.listenerName);
+  const endpoint = registration?.listeners.find(
+    (listener) => listener.name === context.connection.listenerName,
+  );
   if (registration === undefined || registration.fenced || endpoint === undefined) {
     return failed(
       groupId,

@@ -118,7 +118,7 @@ describe('Metadata auto-creation', () => {
     const response = decodeOutcome(
       ApiKey.Metadata,
       1,
-      await router(frame, { connectionId: 9, remoteAddress: 'test' }),
+      await router(frame, { connectionId: 9, remoteAddress: 'test', listenerName: 'PLAINTEXT' }),
     );
     expect(response.topics[0]).toMatchObject({
       name: 'later',
@@ -202,5 +202,104 @@ describe('Metadata brokers and leaders', () => {
     expect(after.leaderId).toBe(leader === 1 ? 2 : 1);
     expect(after.leaderEpoch).toBe(before.leaderEpoch + 1);
     expect(after.isrNodes).toEqual([after.leaderId]);
+  });
+});
+
+describe('Metadata answers with the endpoints of the listener the request came in on', () => {
+  // Brokers 1 and 2 register an internal and a host listener; broker 3 only the internal one.
+  const brokerListeners = (id: number) => [
+    { name: 'PLAINTEXT', host: `gregor-${id}`, port: 19092 },
+    ...(id === 3 ? [] : [{ name: 'PLAINTEXT_HOST', host: 'localhost', port: 9091 + id }]),
+  ];
+
+  it('lists each broker with its endpoint of that listener', async () => {
+    cluster = await LocalClusterFixture.start({ otherBrokerIds: [2, 3], brokerListeners });
+    const internal = await cluster.request(ApiKey.Metadata, 1, { topics: [] }, 'PLAINTEXT');
+    expect(internal.brokers).toEqual(
+      [1, 2, 3].map((nodeId) => ({ nodeId, host: `gregor-${nodeId}`, port: 19092, rack: null })),
+    );
+    const host = await cluster.request(ApiKey.Metadata, 1, { topics: [] }, 'PLAINTEXT_HOST');
+    expect(host.brokers).toEqual([
+      { nodeId: 1, host: 'localhost', port: 9092, rack: null },
+      { nodeId: 2, host: 'localhost', port: 9093, rack: null },
+    ]);
+    expect([1, 2]).toContain(host.controllerId);
+  });
+
+  it('answers a leader without that listener with LISTENER_NOT_FOUND from v6, LEADER_NOT_AVAILABLE before', async () => {
+    cluster = await LocalClusterFixture.start({ otherBrokerIds: [2, 3], brokerListeners });
+    await createTopic('spread', 6);
+    const leaders = cluster
+      .image()
+      .topic('spread')!
+      .partitions.map((state) => state.leader);
+    expect(new Set(leaders)).toEqual(new Set([1, 2, 3]));
+
+    const internal = await cluster.request(
+      ApiKey.Metadata,
+      9,
+      {
+        topics: [{ name: 'spread' }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      },
+      'PLAINTEXT',
+    );
+    expect(internal.topics[0]!.partitions.map((partition) => partition.errorCode)).toEqual(
+      leaders.map(() => ErrorCode.NONE),
+    );
+
+    for (const [version, missing] of [
+      [6, ErrorCode.LISTENER_NOT_FOUND],
+      [9, ErrorCode.LISTENER_NOT_FOUND],
+      [5, ErrorCode.LEADER_NOT_AVAILABLE],
+      [4, ErrorCode.LEADER_NOT_AVAILABLE],
+    ] as const) {
+      const response = await cluster.request(
+        ApiKey.Metadata,
+        version,
+        {
+          topics: [{ name: 'spread' }],
+          allowAutoTopicCreation: false,
+          includeClusterAuthorizedOperations: false,
+          includeTopicAuthorizedOperations: false,
+        },
+        'PLAINTEXT_HOST',
+      );
+      const topic = response.topics[0]!;
+      expect(topic.errorCode).toBe(ErrorCode.NONE);
+      topic.partitions.forEach((partition, index) => {
+        const onBroker3 = leaders[index] === 3;
+        expect(partition.errorCode, `v${version} partition ${index}`).toBe(
+          onBroker3 ? missing : ErrorCode.NONE,
+        );
+        expect(partition.leaderId).toBe(onBroker3 ? -1 : leaders[index]);
+        if (version >= 5) expect(partition.offlineReplicas).toEqual(onBroker3 ? [3] : []);
+      });
+    }
+  });
+
+  it('keeps LEADER_NOT_AVAILABLE for a fenced leader, whatever the version', async () => {
+    cluster = await LocalClusterFixture.start({ otherBrokerIds: [2, 3], brokerListeners });
+    await createTopic('solo', 1, 1);
+    const leader = cluster.image().topic('solo')!.partitions[0]!.leader;
+    // The only replica fenced: the partition keeps no leader at all.
+    await cluster.heartbeat(leader, { wantFence: true });
+    const response = await cluster.request(
+      ApiKey.Metadata,
+      9,
+      {
+        topics: [{ name: 'solo' }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      },
+      'PLAINTEXT_HOST',
+    );
+    expect(response.topics[0]!.partitions[0]).toMatchObject({
+      errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
+      leaderId: -1,
+    });
   });
 });

@@ -9,15 +9,20 @@
 //               cluster_authorized_operations(8+)
 //
 // Topic list: v0 empty = all topics; v1+ null = all, empty = none.
-// Brokers: the unfenced ones, with their endpoint on this listener. Every id the response names as a
-// leader or controller is among them: a leader outside that list is answered as -1 with
-// LEADER_NOT_AVAILABLE (clients retry that one; kafkajs fails the whole call on other topic errors).
+// Brokers: the unfenced ones, each with its endpoint on the listener the request arrived on (a client
+// that came in through PLAINTEXT_HOST://localhost:9092 is sent every broker's PLAINTEXT_HOST
+// endpoint); a broker that registered no endpoint of that name is left out, as in Kafka. Every id the
+// response names as a leader or controller is among them: a leader outside that list is answered as
+// -1 with LEADER_NOT_AVAILABLE (clients retry that one; kafkajs fails the whole call on other topic
+// errors), or, from v6 on, LISTENER_NOT_FOUND when the leader is live but lacks the listener (Kafka's
+// hint at a configuration error).
 // Auto-creation (auto.create.topics.enable and the request's allow flag) asks the controller for the
 // topic and answers once it is applied here; until the topic has a leader in the image the topic
 // answers LEADER_NOT_AVAILABLE. Internal topics are not auto-created here: their owners (the group
 // coordinator for __consumer_offsets) create them with their own settings.
 
 import {
+  isBrokerActive,
   isReplicaOffline,
   type MetadataImage,
   type PartitionState,
@@ -34,6 +39,9 @@ type BrokerEntry = Response['brokers'][number];
 
 /** Topics Kafka flags `is_internal`. */
 export const internalTopicNames: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state']);
+
+/** From this version on, a live leader without the request's listener is LISTENER_NOT_FOUND (Kafka's KafkaApis). */
+export const listenerNotFoundVersionMin = 6;
 
 /** How long a Metadata request waits for the controller to create a topic it asked for, in ms. */
 export const autoCreateTopicTimeoutMs = 5000;
@@ -70,10 +78,14 @@ export async function handleMetadata(
     }
   }
 
-  const brokers = liveBrokers(image, broker.listenerName);
+  const brokers = liveBrokers(image, context.connection.listenerName);
   const listed = new Set(brokers.map((entry) => entry.nodeId));
+  const leaderMissing: number =
+    apiVersion >= listenerNotFoundVersionMin ? ErrorCode.LISTENER_NOT_FOUND : ErrorCode.LEADER_NOT_AVAILABLE;
   const names = requested === null ? [...image.topics.keys()].sort() : requested.map((topic) => topic.name);
-  const topics = names.map((name) => describeTopic(image, name, listed, created.has(name)));
+  const topics = names.map((name) =>
+    describeTopic(image, name, { listed, leaderMissing }, created.has(name)),
+  );
   return {
     throttleTimeMs: 0,
     brokers,
@@ -107,7 +119,7 @@ async function autoCreateTopics(broker: BrokerContext, names: readonly string[])
 function liveBrokers(image: MetadataImage, listenerName: string): BrokerEntry[] {
   const brokers: BrokerEntry[] = [];
   for (const registration of image.brokers.values()) {
-    if (registration.fenced || registration.inControlledShutdown) continue;
+    if (!isBrokerActive(registration)) continue;
     const endpoint = registration.listeners.find((listener) => listener.name === listenerName);
     if (endpoint === undefined) continue;
     brokers.push({
@@ -130,10 +142,17 @@ function advertisedControllerId(controllerId: number, brokers: readonly BrokerEn
   return brokers[0]?.nodeId ?? -1;
 }
 
+/** Which brokers the response lists, and the error for a live leader that is not among them. */
+interface ListedBrokers {
+  readonly listed: ReadonlySet<number>;
+  /** LISTENER_NOT_FOUND (v6+) or LEADER_NOT_AVAILABLE. */
+  readonly leaderMissing: number;
+}
+
 function describeTopic(
   image: MetadataImage,
   name: string,
-  listed: ReadonlySet<number>,
+  brokers: ListedBrokers,
   justCreated: boolean,
 ): TopicEntry {
   const isInternal = internalTopicNames.has(name);
@@ -145,7 +164,7 @@ function describeTopic(
     return { errorCode, name, isInternal, partitions: [] };
   }
   const partitions = topic.partitions.map((state, index) =>
-    describePartition(image, topic.topicId, state, index, listed),
+    describePartition(image, topic.topicId, state, index, brokers),
   );
   if (justCreated && partitions.some((partition) => partition.leaderId === -1)) {
     return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, name, isInternal, partitions: [] };
@@ -158,11 +177,17 @@ function describePartition(
   topicId: string,
   state: PartitionState,
   index: number,
-  listed: ReadonlySet<number>,
+  { listed, leaderMissing }: ListedBrokers,
 ): TopicEntry['partitions'][number] {
   const hasLeader = state.leader >= 0 && listed.has(state.leader);
+  // A live leader is only missing from the list for want of the request's listener.
+  const errorCode = hasLeader
+    ? ErrorCode.NONE
+    : state.leader >= 0 && isBrokerActive(image.broker(state.leader))
+      ? leaderMissing
+      : ErrorCode.LEADER_NOT_AVAILABLE;
   return {
-    errorCode: hasLeader ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+    errorCode,
     partitionIndex: index,
     leaderId: hasLeader ? state.leader : -1,
     leaderEpoch: state.leaderEpoch,

@@ -35,7 +35,11 @@ afterEach(async () => {
 
 async function request<K extends SupportedApiKey>(apiKey: K, version: number, body: RequestInput<K>) {
   const frame = encodeRequest(apiKey, version, correlationId++, 'idempotence-test', body);
-  const outcome = await router(frame, { connectionId: 7, remoteAddress: '127.0.0.1:50007' });
+  const outcome = await router(frame, {
+    connectionId: 7,
+    remoteAddress: '127.0.0.1:50007',
+    listenerName: 'PLAINTEXT',
+  });
   return decodeOutcome(apiKey, version, outcome);
 }
 

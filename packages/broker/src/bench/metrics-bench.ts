@@ -114,7 +114,6 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
   const context: BrokerContext = {
     brokerId,
     clusterId: 'bench',
-    listenerName: 'PLAINTEXT',
     settings: {
       numPartitions: 1,
       defaultReplicationFactor: 1,
@@ -174,7 +173,11 @@ async function produceRound(broker: Broker, frame: Buffer): Promise<Round> {
   const worker = async () => {
     while (sent < requestsPerRound) {
       sent++;
-      const outcome = await broker.router(frame, { connectionId: 1, remoteAddress: '127.0.0.1:1' });
+      const outcome = await broker.router(frame, {
+        connectionId: 1,
+        remoteAddress: '127.0.0.1:1',
+        listenerName: 'PLAINTEXT',
+      });
       if (outcome.kind !== 'respond') throw new Error(`produce failed: ${JSON.stringify(outcome)}`);
     }
   };

@@ -143,6 +143,97 @@ describe('broker config', () => {
     expect(parsed.explicitKeys.has('num.partitions')).toBe(true);
   });
 
+  // The environment of kafka-2 in apache/kafka's docker/examples cluster/combined/plaintext compose file.
+  const kafkaComposeEnvironment = {
+    KAFKA_NODE_ID: '2',
+    KAFKA_PROCESS_ROLES: 'broker,controller',
+    KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT',
+    KAFKA_CONTROLLER_QUORUM_VOTERS: '1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093',
+    KAFKA_LISTENERS: 'PLAINTEXT://:19092,CONTROLLER://:9093,PLAINTEXT_HOST://:9092',
+    KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
+    KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://kafka-2:19092,PLAINTEXT_HOST://localhost:39092',
+    KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+    CLUSTER_ID: '4L6g3nShT-eMCtK--X86sw',
+    KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+    KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+    KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+    KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+    KAFKA_LOG_DIRS: '/tmp/kraft-combined-logs',
+  };
+
+  it("starts from the environment of apache/kafka's own compose example, unchanged", () => {
+    const parsed = loadBrokerConfig(undefined, {
+      ...kafkaComposeEnvironment,
+      KAFKA_HEAP_OPTS: '-Xmx1G',
+      KAFKA_JMX_PORT: '9101',
+      PATH: '/usr/bin',
+    });
+    expect(parsed.settings.nodeId).toBe(2);
+    expect(parsed.settings.clusterId).toBe('4L6g3nShT-eMCtK--X86sw');
+    expect(parsed.kafkaListeners.map((listener) => listener.name)).toEqual(['PLAINTEXT', 'PLAINTEXT_HOST']);
+    // Gregor's internal gRPC serves on the listener named CONTROLLER, as Kafka's controller does.
+    expect(parsed.controllerListener).toEqual({ name: 'CONTROLLER', host: '', port: 9093 });
+    expect(parsed.advertisedListeners).toEqual([
+      { name: 'PLAINTEXT', host: 'kafka-2', port: 19092 },
+      { name: 'PLAINTEXT_HOST', host: 'localhost', port: 39092 },
+    ]);
+    expect(parsed.voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`)).toEqual([
+      '1@kafka-1:9093',
+      '2@kafka-2:9093',
+      '3@kafka-3:9093',
+    ]);
+    expect(parsed.settings.offsetsTopicReplicationFactor).toBe(1);
+    expect(parsed.settings.groupInitialRebalanceDelayMs).toBe(0);
+    expect(parsed.log.logDirs).toEqual(['/tmp/kraft-combined-logs']);
+    expect(parsed.ignoredEnvironmentVariables.map((variable) => variable.name)).toEqual([
+      'KAFKA_HEAP_OPTS',
+      'KAFKA_JMX_PORT',
+    ]);
+  });
+
+  it('lets KAFKA_ variables override the file and GREGOR_CFG_ variables override both', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gregor-config-'));
+    const file = join(dir, 'server.properties');
+    writeFileSync(
+      file,
+      [...Object.entries(minimal), ['num.partitions', '2'], ['default.replication.factor', '2']]
+        .map(([key, value]) => `${key}=${value}`)
+        .join('\n'),
+    );
+    const parsed = loadBrokerConfig(file, {
+      KAFKA_NUM_PARTITIONS: '3',
+      GREGOR_CFG_NUM_PARTITIONS: '6',
+      KAFKA_DEFAULT_REPLICATION_FACTOR: '1',
+    });
+    expect(parsed.settings.numPartitions).toBe(6);
+    expect(parsed.settings.defaultReplicationFactor).toBe(1);
+  });
+
+  it('names the environment variable a refused key came from', () => {
+    expect(
+      problemsOf(() =>
+        loadBrokerConfig(undefined, {
+          ...kafkaComposeEnvironment,
+          KAFKA_LOG_RETENSION_HOURS: '24',
+          KAFKA_NUM_PARTITIONS: 'three',
+          KAFKA_HOME: '/opt/kafka',
+        }),
+      ),
+    ).toEqual([
+      'home: unknown configuration key (from environment variable KAFKA_HOME)',
+      "log.retension.hours: unknown configuration key; did you mean 'log.retention.hours'? (from environment variable KAFKA_LOG_RETENSION_HOURS)",
+      "num.partitions: expected an integer, got 'three' (from environment variable KAFKA_NUM_PARTITIONS)",
+    ]);
+  });
+
+  it('refuses CLUSTER_ID and KAFKA_CLUSTER_ID that disagree', () => {
+    expect(
+      problemsOf(() =>
+        loadBrokerConfig(undefined, { ...kafkaComposeEnvironment, KAFKA_CLUSTER_ID: 'other' }),
+      ),
+    ).toEqual(['cluster.id: set to different values by CLUSTER_ID and KAFKA_CLUSTER_ID']);
+  });
+
   it('names the file when it cannot be read', () => {
     expect(() => loadBrokerConfig('/nonexistent/server.properties', {})).toThrow(/--config: cannot read/);
   });

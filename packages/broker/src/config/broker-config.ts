@@ -1,5 +1,6 @@
-// The node's configuration: Kafka's key names and meanings, from a server.properties file and
-// GREGOR_CFG_* environment variables (which win). Log settings (`log.*`) are validated by the
+// The node's configuration: Kafka's key names and meanings, from a server.properties file and the
+// environment (which wins: KAFKA_* and CLUSTER_ID in the apache/kafka image's convention, then
+// GREGOR_CFG_*; see environment.ts). Log settings (`log.*`) are validated by the
 // storage package's table. Every other key Kafka documents is accepted with its value checked
 // against Kafka's type, and named once at start-up as having no effect here (with the reason); a
 // key Kafka does not have stops start-up, with a suggestion. All bad keys are reported at once.
@@ -25,6 +26,7 @@ import {
   resolveConfig,
   str,
 } from './config-def.js';
+import { type IgnoredVariable, settingsFromEnvironment } from './environment.js';
 import { kafkaBrokerKeyTypes } from './kafka-broker-keys.js';
 import {
   checkKafkaValue,
@@ -32,7 +34,7 @@ import {
   suggestKey,
   withoutEffectReason,
 } from './kafka-keys-without-effect.js';
-import { parseProperties, propertiesFromEnvironment } from './properties.js';
+import { parseProperties } from './properties.js';
 
 export interface ListenerSpec {
   readonly name: string;
@@ -384,6 +386,8 @@ export interface BrokerConfig {
   readonly keysWithoutEffect: readonly KeyWithoutEffect[];
   /** Every key given explicitly, for DescribeConfigs' sources. */
   readonly explicitKeys: ReadonlySet<string>;
+  /** KAFKA_* variables of the apache/kafka image that are not settings; logged once at start-up. */
+  readonly ignoredEnvironmentVariables: readonly IgnoredVariable[];
   readonly raw: ReadonlyMap<string, string>;
 }
 
@@ -392,7 +396,10 @@ export interface KeyWithoutEffect {
   readonly reason: string;
 }
 
-/** Reads `--config FILE` (if any) and GREGOR_CFG_* variables, env winning. */
+/**
+ * Reads `--config FILE` (if any) and the environment (KAFKA_*, CLUSTER_ID, GREGOR_CFG_*), the
+ * environment winning. A refused key that came from a variable is reported with the variable's name.
+ */
 export function loadBrokerConfig(
   configFile: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
@@ -407,8 +414,29 @@ export function loadBrokerConfig(
     }
     for (const [key, value] of parseProperties(text)) merged.set(key, value);
   }
-  for (const [key, value] of propertiesFromEnvironment(env)) merged.set(key, value);
-  return brokerConfigFrom(merged);
+  const environment = settingsFromEnvironment(env);
+  if (environment.conflicts.length > 0) {
+    throw new ConfigError(
+      environment.conflicts.map(({ key, variables }) => ({
+        key,
+        message: `${key}: set to different values by ${variables.join(' and ')}`,
+      })),
+    );
+  }
+  for (const [key, value] of environment.properties) merged.set(key, value);
+  try {
+    return { ...brokerConfigFrom(merged), ignoredEnvironmentVariables: environment.ignored };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(
+      error.problems.map((problem) => {
+        const variable = environment.sources.get(problem.key);
+        return variable === undefined
+          ? problem
+          : { key: problem.key, message: `${problem.message} (from environment variable ${variable})` };
+      }),
+    );
+  }
 }
 
 export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig {
@@ -581,6 +609,7 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
     listenerSecurityProtocols,
     keysWithoutEffect,
     explicitKeys: new Set(raw.keys()),
+    ignoredEnvironmentVariables: [],
     raw,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProperties, propertiesFromEnvironment } from './properties.js';
+import { parseProperties } from './properties.js';
 
 describe('parseProperties', () => {
   it('reads the separators, comments and continuations of Java properties', () => {
@@ -31,17 +31,5 @@ describe('parseProperties', () => {
 
   it('refuses a malformed unicode escape with the line number', () => {
     expect(() => parseProperties('a=1\nb=\\u12')).toThrow(/line 2/);
-  });
-});
-
-describe('propertiesFromEnvironment', () => {
-  it('maps GREGOR_CFG_ variables to Kafka key names and ignores the rest', () => {
-    const parsed = propertiesFromEnvironment({
-      GREGOR_CFG_NODE_ID: '3',
-      GREGOR_CFG_CONTROLLER_QUORUM_VOTERS: '1@a:1',
-      GREGOR_DATA_DIR: '/x',
-      PATH: '/bin',
-    });
-    expect(Object.fromEntries(parsed)).toEqual({ 'node.id': '3', 'controller.quorum.voters': '1@a:1' });
   });
 });

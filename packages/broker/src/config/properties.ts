@@ -86,16 +86,3 @@ function unescapeProperty(text: string, lineNumber: number): string {
   }
   return out;
 }
-
-/** `GREGOR_CFG_LOG_DIRS=/data` → `log.dirs=/data`: every setting can come from the environment (containers). */
-export const environmentPrefix = 'GREGOR_CFG_';
-
-export function propertiesFromEnvironment(env: NodeJS.ProcessEnv): Map<string, string> {
-  const result = new Map<string, string>();
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(environmentPrefix) || value === undefined) continue;
-    const key = name.slice(environmentPrefix.length).toLowerCase().replaceAll('_', '.');
-    result.set(key, value);
-  }
-  return result;
-}

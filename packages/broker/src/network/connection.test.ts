@@ -57,7 +57,7 @@ async function serve(
   const server = createServer((socket) => {
     new Connection(
       socket,
-      { connectionId: nextId++, remoteAddress: String(socket.remoteAddress) },
+      { connectionId: nextId++, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
       handler,
       { onProtocolError: (_context, reason) => errors.push(reason), onClose: () => {} },
       { frameMaxBytes: 1024, requestMemory },

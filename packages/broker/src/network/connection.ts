@@ -22,6 +22,11 @@ export type HandlerOutcome =
 export interface ConnectionContext {
   readonly connectionId: number;
   readonly remoteAddress: string;
+  /**
+   * The listener (`listeners` entry) the connection came in on: Metadata and FindCoordinator answer
+   * with every broker's endpoint of that name, as Kafka's request context carries its listener.
+   */
+  readonly listenerName: string;
 }
 
 export type FrameHandler = (frame: Buffer, context: ConnectionContext) => Promise<HandlerOutcome>;

@@ -69,6 +69,7 @@ export class SocketServer {
           {
             connectionId: this.nextConnectionId++,
             remoteAddress: `${socket.remoteAddress}:${socket.remotePort}`,
+            listenerName: listener.name,
           },
           this.handler,
           {

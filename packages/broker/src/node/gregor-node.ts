@@ -192,6 +192,9 @@ export class GregorNode {
     for (const { key, reason } of this.config.keysWithoutEffect) {
       this.logger.warn({ key }, `${key} has no effect in Gregor: ${reason}`);
     }
+    for (const { name, reason } of this.config.ignoredEnvironmentVariables) {
+      this.logger.warn({ variable: name }, `environment variable ${name} is ignored: ${reason}`);
+    }
     const dirs = [...new Set([...this.config.log.logDirs, metadataDir])];
     // Before anything creates them: a recursive mkdir under /proc never returns.
     for (const dir of dirs) checkLogDirUsable(dir);
@@ -541,7 +544,6 @@ export class GregorNode {
     return {
       brokerId: settings.nodeId,
       clusterId: settings.clusterId,
-      listenerName: this.config.kafkaListeners[0]!.name,
       settings: {
         numPartitions: settings.numPartitions,
         defaultReplicationFactor: settings.defaultReplicationFactor,

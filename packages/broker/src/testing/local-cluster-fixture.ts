@@ -61,6 +61,12 @@ export const fixtureListenerName = 'PLAINTEXT';
 /** 2023-11-14T22:13:20Z: a fixed, recognisable wall-clock start. */
 export const fixtureStartMs = 1_700_000_000_000;
 
+export interface FixtureEndpoint {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface LocalClusterOptions {
   readonly brokerId?: number;
   /** Brokers registered and unfenced in the image, without a process. */
@@ -68,6 +74,11 @@ export interface LocalClusterOptions {
   /** The port this broker advertises (a real socket server's, for real-client tests); 9000 + id otherwise. */
   readonly advertisedPort?: number;
   readonly advertisedHost?: string;
+  /**
+   * The endpoints each broker registers, by broker id; by default one PLAINTEXT endpoint at
+   * `advertisedHost`/`advertisedPort` for this broker and localhost:9000+id for the others.
+   */
+  readonly brokerListeners?: (brokerId: number) => readonly FixtureEndpoint[];
   readonly brokerLogConfig?: Partial<LogConfig>;
   readonly settings?: Partial<Omit<BrokerSettings, 'brokerLogConfig'>>;
   readonly seed?: number;
@@ -113,7 +124,11 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
   router!: FrameHandler;
   private readonly brokerEpochs = new Map<number, number>();
   private nextCorrelationId = 1;
-  private readonly connection: ConnectionContext = { connectionId: 1, remoteAddress: '127.0.0.1:50000' };
+  private readonly connection: ConnectionContext = {
+    connectionId: 1,
+    remoteAddress: '127.0.0.1:50000',
+    listenerName: fixtureListenerName,
+  };
 
   private constructor(
     readonly brokerId: number,
@@ -155,7 +170,6 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     fixture.context = {
       brokerId,
       clusterId: fixtureClusterId,
-      listenerName: fixtureListenerName,
       settings,
       metadata: fixture,
       controller: fixture,
@@ -181,24 +195,31 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     });
     fixture.controller = activation.controller;
     await fixture.commit(activation.records);
-    await fixture.registerAndUnfence(
-      brokerId,
-      options.advertisedHost ?? 'localhost',
-      options.advertisedPort ?? 9000 + brokerId,
-    );
-    for (const id of options.otherBrokerIds ?? [])
-      await fixture.registerAndUnfence(id, 'localhost', 9000 + id);
+    const listenersOf =
+      options.brokerListeners ??
+      ((id: number): readonly FixtureEndpoint[] => [
+        id === brokerId
+          ? {
+              name: fixtureListenerName,
+              host: options.advertisedHost ?? 'localhost',
+              port: options.advertisedPort ?? 9000 + id,
+            }
+          : { name: fixtureListenerName, host: 'localhost', port: 9000 + id },
+      ]);
+    for (const id of [brokerId, ...(options.otherBrokerIds ?? [])]) {
+      await fixture.registerAndUnfence(id, listenersOf(id));
+    }
     return fixture;
   }
 
-  private async registerAndUnfence(brokerId: number, host: string, port: number): Promise<void> {
+  private async registerAndUnfence(brokerId: number, endpoints: readonly FixtureEndpoint[]): Promise<void> {
     const registration = this.committed(
       this.controller.registerBroker(
         {
           brokerId,
           clusterId: fixtureClusterId,
           incarnationId: incarnationId(brokerId),
-          listeners: [{ name: fixtureListenerName, host, port, securityProtocol: 0 }],
+          listeners: endpoints.map((endpoint) => ({ ...endpoint, securityProtocol: 0 })),
           rack: null,
         },
         this.clock.nowMs(),
@@ -367,14 +388,17 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     apiKey: K,
     apiVersion: number,
     body: RequestInput<K>,
+    listenerName = fixtureListenerName,
   ): Promise<HandlerOutcome> {
     return this.sendFrame(
       encodeRequest(apiKey, apiVersion, this.nextCorrelationId++, 'fixture-client', body),
+      listenerName,
     );
   }
 
-  sendFrame(frame: Buffer): Promise<HandlerOutcome> {
-    return this.router(frame, this.connection);
+  /** A frame as if it arrived on a connection of the listener `listenerName` (PLAINTEXT by default). */
+  sendFrame(frame: Buffer, listenerName = fixtureListenerName): Promise<HandlerOutcome> {
+    return this.router(frame, { ...this.connection, listenerName });
   }
 
   /** Sends a request and decodes its response; fails the test if there is none or it does not decode. */
@@ -382,8 +406,9 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     apiKey: K,
     apiVersion: number,
     body: RequestInput<K>,
+    listenerName = fixtureListenerName,
   ): Promise<ResponseBody<K>> {
-    const outcome = await this.send(apiKey, apiVersion, body);
+    const outcome = await this.send(apiKey, apiVersion, body, listenerName);
     return decodeOutcome(apiKey, apiVersion, outcome);
   }
 

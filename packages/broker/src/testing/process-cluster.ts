@@ -36,6 +36,8 @@ export interface ClusterNode {
   quorumPort: number;
   /** The metrics HTTP port (gregor.metrics.port) the process bound; 0 when metrics are off. */
   metricsPort: number;
+  /** Every listener's bound port by name (PLAINTEXT, CONTROLLER and any other `listeners` entry). */
+  listenerPorts: Record<string, number>;
   readonly dataDir: string;
   /** Where the node writes `bound-ports` (its metadata log dir: the first log dir). */
   readonly logDir: string;
@@ -77,6 +79,7 @@ export class ProcessCluster {
         kafkaPort: 0,
         quorumPort: 0,
         metricsPort: 0,
+        listenerPorts: {},
         dataDir,
         logDir: join(dataDir, 'logs'),
         configPath: join(dataDir, 'server.properties'),
@@ -143,6 +146,7 @@ export class ProcessCluster {
         node.kafkaPort = bound.find((listener) => listener.name === 'PLAINTEXT')!.port;
         node.quorumPort = bound.find((listener) => listener.name === 'CONTROLLER')!.port;
         node.metricsPort = readBoundMetricsPort(node.logDir) ?? 0;
+        node.listenerPorts = Object.fromEntries(bound.map((listener) => [listener.name, listener.port]));
         return;
       }
       const child = node.process;
