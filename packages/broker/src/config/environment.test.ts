@@ -66,6 +66,7 @@ describe('settingsFromEnvironment', () => {
       KAFKA_LOG4J_OPTS: '-Dlog4j.configuration=file:/x',
       KAFKA_LOG4J_ROOT_LOGLEVEL: 'WARN',
       KAFKA_VERSION: '3.9.0',
+      KAFKA_HOME: '/opt/kafka',
       KAFKA_NODE_ID: '1',
     });
     expect(Object.fromEntries(settings.properties)).toEqual({ 'node.id': '1' });
@@ -78,6 +79,7 @@ describe('settingsFromEnvironment', () => {
       KAFKA_LOG4J_OPTS: expect.stringMatching(/log4j.*GREGOR_LOG_LEVEL/),
       KAFKA_LOG4J_ROOT_LOGLEVEL: expect.stringMatching(/log4j/),
       KAFKA_VERSION: expect.stringMatching(/version/),
+      KAFKA_HOME: expect.stringMatching(/installation directory/),
     });
   });
 
