@@ -216,11 +216,11 @@ describe('broker config', () => {
           ...kafkaComposeEnvironment,
           KAFKA_LOG_RETENSION_HOURS: '24',
           KAFKA_NUM_PARTITIONS: 'three',
-          KAFKA_HOME: '/opt/kafka',
+          KAFKA_CLEANUP_POLICY: 'compact',
         }),
       ),
     ).toEqual([
-      'home: unknown configuration key (from environment variable KAFKA_HOME)',
+      'cleanup.policy: unknown configuration key (from environment variable KAFKA_CLEANUP_POLICY)',
       "log.retension.hours: unknown configuration key; did you mean 'log.retention.hours'? (from environment variable KAFKA_LOG_RETENSION_HOURS)",
       "num.partitions: expected an integer, got 'three' (from environment variable KAFKA_NUM_PARTITIONS)",
     ]);
