@@ -7,6 +7,12 @@ export {
 } from './grpc/describe-metadata-client.js';
 export { createLogger, type Logger } from './logging.js';
 export { boundListenersFileName, readBoundListeners } from './node/bound-listeners.js';
-export { GregorNode, metadataLogDirName, type NodeAddresses } from './node/gregor-node.js';
+export {
+  GregorNode,
+  type GregorNodeOptions,
+  haltExitCode,
+  metadataLogDirName,
+  type NodeAddresses,
+} from './node/gregor-node.js';
 export { LogDirUnusableError } from './node/log-dir-check.js';
 export { MetaPropertiesError, metaPropertiesFileName } from './node/meta-properties.js';

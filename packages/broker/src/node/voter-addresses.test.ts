@@ -87,6 +87,26 @@ describe('VoterAddresses', () => {
     }
   });
 
+  it('several nodes of one process watch the same file: one closing leaves the others following it', async () => {
+    const file = join(dir, 'quorum-voters');
+    writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40002,3@127.0.0.1:40003');
+    const [first, second, third] = await Promise.all(
+      [1, 2, 3].map((nodeId) =>
+        VoterAddresses.open({ nodeId, voters: unknownPorts, boundPort: 40000 + nodeId, file, logger }),
+      ),
+    );
+    try {
+      second!.close();
+      writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40022,3@127.0.0.1:40003');
+      await until('nodes 1 and 3 see voter 2 move', () =>
+        [first!, third!].every((addresses) => addresses.addressOf(2) === '127.0.0.1:40022'),
+      );
+    } finally {
+      first!.close();
+      third!.close();
+    }
+  });
+
   it('gives up with the key and the reason when the file never names every voter', async () => {
     const file = join(dir, 'quorum-voters');
     writeVoters(file, '1@127.0.0.1:0,2@127.0.0.1:0,3@127.0.0.1:40003');

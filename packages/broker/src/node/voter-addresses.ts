@@ -55,7 +55,7 @@ export class VoterAddresses {
       if (missing === undefined && typeof read !== 'string') {
         const addresses = new VoterAddresses(options, read);
         options.logger.info({ file, voters: addresses.voters }, 'voter addresses read');
-        watchFile(file, { interval: votersFilePollMs, persistent: false }, () => addresses.reload());
+        watchFile(file, { interval: votersFilePollMs, persistent: false }, addresses.onFileChange);
         return addresses;
       }
       if (Date.now() >= deadline) {
@@ -76,8 +76,11 @@ export class VoterAddresses {
     return this.resolved.voters;
   }
 
+  /** This instance's own listener: several nodes in one process may watch the same file. */
+  private readonly onFileChange = (): void => this.reload();
+
   close(): void {
-    if (this.options.file !== '') unwatchFile(this.options.file);
+    if (this.options.file !== '') unwatchFile(this.options.file, this.onFileChange);
   }
 
   private reload(): void {
