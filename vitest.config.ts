@@ -3,7 +3,18 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run against TypeScript sources: each workspace package name resolves to its src/index.ts,
 // so `npm test` never tests a stale dist/. Integration tests spawn built processes (dist/).
-const packages = ['protocol', 'storage', 'raft', 'metadata', 'sim', 'broker', 'client', 'cli', 'group', 'testkit'];
+const packages = [
+  'protocol',
+  'storage',
+  'raft',
+  'metadata',
+  'sim',
+  'broker',
+  'client',
+  'cli',
+  'group',
+  'testkit',
+];
 // The broker's pure replication core is a subpath export (the replication simulation imports it);
 // it must come before `@gregor/broker`, which would otherwise match first.
 const alias = {
