@@ -4,8 +4,8 @@
 // every ISR; everything acknowledged is read back (kcat). And however the launcher itself ends
 // (Ctrl-C, SIGTERM, its terminal closing, `timeout`, SIGKILL), no node outlives it.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -319,8 +319,15 @@ describe('npm run cluster: no node outlives the launcher', () => {
     }
   }
 
-  it('SIGTERM to the launcher stops every node cleanly', async () => {
-    const { launcher, pids, dataDir } = await readyCluster();
+  it('SIGTERM to the launcher stops every node cleanly (and --restart-after never leaves a node down)', async () => {
+    const { launcher, pids, dataDir } = await readyCluster(['--restart-after', 'never']);
+    // Node 1 stopped on its own (a controlled shutdown, exit code 0): reported, and left down.
+    const node1 = launcher.nodePids().get(1)!;
+    process.kill(node1, 'SIGTERM');
+    await launcher.line(new RegExp(`node 1 \\(pid ${node1}\\) exited with code 0; left down`), 30_000);
+    await sleep(2_000);
+    expect(launcher.output.filter((line) => line.includes('restarted'))).toEqual([]);
+    expect(running(launcher.nodePids().get(2)!)).toBe(true);
     process.kill(launcher.pid, 'SIGTERM');
     expect(await launcher.exited).toEqual({ code: 0, signal: null });
     await expectAllGone(pids, launcher);
@@ -373,4 +380,63 @@ describe('npm run cluster: no node outlives the launcher', () => {
     expect(code).toBe(124);
     await expectAllGone(pids, launcher);
   }, 180_000);
+});
+
+describe('npm run cluster: options', () => {
+  function runLauncher(args: readonly string[]): { status: number | null; output: string } {
+    const result = spawnSync(process.execPath, [launcherPath, ...args], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  }
+
+  it('--help prints the usage; a bad option or value is refused with it', () => {
+    const help = runLauncher(['--help']);
+    expect(help.status).toBe(0);
+    for (const option of ['--nodes', '--base-port', '--data-dir', '--restart-after'])
+      expect(help.output).toContain(option);
+    const tooMany = runLauncher(['--nodes', '10']);
+    expect(tooMany.status).toBe(2);
+    expect(tooMany.output).toContain("--nodes must be a whole number from 1 to 9, not '10'");
+    expect(runLauncher(['--restart-after', 'soon']).output).toContain(
+      "--restart-after must be a number of seconds or 'never', not 'soon'",
+    );
+    expect(runLauncher(['--colour']).status).toBe(2);
+  });
+
+  it('refuses a port in use, naming it, before starting anything', async () => {
+    const basePort = await freeBasePort(3);
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen({ host, port: basePort + 101 }, done));
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), 'gregor-launcher-it-'));
+      dataDirs.push(dataDir);
+      const result = runLauncher(['--base-port', String(basePort), '--data-dir', join(dataDir, 'data')]);
+      expect(result.status).toBe(1);
+      expect(result.output).toContain(`port ${basePort + 101} on ${host} is in use`);
+      expect(existsSync(join(dataDir, 'data'))).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('refuses to start a data dir made for another number of nodes', async () => {
+    const basePort = await freeBasePort(2);
+    const dataDir = mkdtempSync(join(tmpdir(), 'gregor-launcher-it-'));
+    dataDirs.push(dataDir);
+    mkdirSync(join(dataDir, 'data'));
+    writeFileSync(join(dataDir, 'data', 'cluster.nodes'), '3\n');
+    const result = runLauncher([
+      '--nodes',
+      '2',
+      '--base-port',
+      String(basePort),
+      '--data-dir',
+      join(dataDir, 'data'),
+    ]);
+    expect(result.status).toBe(2);
+    expect(result.output).toContain('holds a 3-node cluster; start it with --nodes 3');
+  });
 });
