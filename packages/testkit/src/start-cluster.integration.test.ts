@@ -6,6 +6,7 @@
 // whose storage fails is killed without exiting the process.
 
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,6 +32,17 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Pr
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${last}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+function connectTo(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
 }
 
 function kafkaFor(cluster: TestCluster): Kafka {
@@ -77,8 +89,11 @@ describe('startCluster', () => {
         (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
       const before = (await partitionsOf()).find((p) => p.partitionId === 0)!;
       const victim = before.leader;
+      const victimPort = cluster.brokers.find((broker) => broker.id === victim)!.port;
       await cluster.kill(victim);
       expect(cluster.isRunning(victim)).toBe(false);
+      // Gone from the network, as a killed process is: its port refuses connections.
+      await expect(connectTo(victimPort)).rejects.toThrow(/ECONNREFUSED/);
       // A new leader for partition 0, from its ISR, on a node that still runs.
       const after = await waitFor('a new leader of partition 0', async () => {
         const partition = (await partitionsOf()).find((p) => p.partitionId === 0);
@@ -93,6 +108,7 @@ describe('startCluster', () => {
 
       await cluster.restart(victim);
       expect(cluster.isRunning(victim)).toBe(true);
+      expect(cluster.brokers.find((broker) => broker.id === victim)!.port).toBe(victimPort);
       // Caught up with what was written while it was down: back in every ISR.
       await waitFor(`node ${victim} back in every ISR`, async () =>
         (await partitionsOf()).every((p) => p.isr.includes(victim)) ? true : undefined,
