@@ -6,7 +6,11 @@ export {
   describeMetadata,
 } from './grpc/describe-metadata-client.js';
 export { createLogger, type Logger } from './logging.js';
-export { boundListenersFileName, readBoundListeners } from './node/bound-listeners.js';
+export {
+  boundListenersFileName,
+  readBoundListeners,
+  readBoundMetricsPort,
+} from './node/bound-listeners.js';
 export {
   GregorNode,
   type GregorNodeOptions,

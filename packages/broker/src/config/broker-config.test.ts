@@ -54,7 +54,10 @@ describe('broker config', () => {
     [{ 'auto.create.topics.enable': 'yes' }, /auto.create.topics.enable: expected true or false/],
     [{ 'no.such.key': '1' }, /no.such.key: unknown configuration key/],
     [{ listeners: '' }, /listeners: must name a Kafka listener and the controller listener/],
-    [{ 'gregor.metrics.port': '9100' }, /gregor.metrics.port: unknown configuration key/],
+    [
+      { 'gregor.metrics.host': 'x' },
+      /gregor.metrics.host: unknown configuration key; did you mean 'gregor.metrics.port'\?/,
+    ],
     [{ 'queued.max.request.bytes': '1000' }, /queued.max.request.bytes: is 1000; it must be -1 or at least/],
     [{ 'queued.max.request.bytes': '0' }, /queued.max.request.bytes: cannot be 0/],
     [{ 'broker.id': '2' }, /broker.id: is 2 but node.id is 1/],
@@ -153,7 +156,7 @@ describe('broker config', () => {
         'num.io.threads': '8.5',
         'zookeeper.connect': 'localhost:2181',
         'entirely.made.up.setting': 'x',
-        'gregor.metrics.port': '9100',
+        'gregor.no.such.key': '9100',
       }),
     );
     expect(problems).toEqual([
@@ -161,7 +164,7 @@ describe('broker config', () => {
       "num.netwrok.threads: unknown configuration key; did you mean 'num.network.threads'?",
       "num.io.threads: expected a 32-bit integer, got '8.5'",
       'entirely.made.up.setting: unknown configuration key',
-      'gregor.metrics.port: unknown configuration key',
+      'gregor.no.such.key: unknown configuration key',
       "socket.send.buffer.bytes: expected an integer, got 'big'",
     ]);
   });

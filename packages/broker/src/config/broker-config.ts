@@ -337,6 +337,24 @@ const definitions = {
       min: 1,
     },
   ),
+  metricsPort: int(
+    'gregor.metrics.port',
+    -1,
+    'HTTP port serving /metrics (Prometheus), /healthz and /readyz; -1: off, 0: a port the OS chooses.',
+    { min: -1, max: 65535 },
+  ),
+  metricsSampleWindowMs: long(
+    'metrics.sample.window.ms',
+    30000,
+    'Length of one sample window of the windowed metrics (averages, maxima, request-time percentiles).',
+    { min: 1 },
+  ),
+  metricsNumSamples: int(
+    'metrics.num.samples',
+    2,
+    'Sample windows the windowed metrics keep: they cover the last num.samples windows.',
+    { min: 1 },
+  ),
   replicaHighWatermarkCheckpointIntervalMs: long(
     'replica.high.watermark.checkpoint.interval.ms',
     5000,

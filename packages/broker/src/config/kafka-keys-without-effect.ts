@@ -59,9 +59,11 @@ const rules: readonly Rule[] = [
   },
   {
     matches: (key) =>
-      prefix('metrics.', 'kafka.metrics.')(key) ||
+      (prefix('metrics.', 'kafka.metrics.')(key) &&
+        !oneOf('metrics.sample.window.ms', 'metrics.num.samples')(key)) ||
       oneOf('metric.reporters', 'auto.include.jmx.reporter', 'telemetry.max.bytes')(key),
-    reason: 'Gregor has no metrics reporters yet (JMX reporters are JVM plug-ins)',
+    reason:
+      'Gregor serves Prometheus metrics itself (gregor.metrics.port) and has no pluggable reporters (JMX reporters are JVM plug-ins)',
   },
   {
     matches: prefix('remote.', 'log.local.retention.', 'rlmm.config.', 'rsm.config.'),

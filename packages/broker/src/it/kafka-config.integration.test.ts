@@ -186,7 +186,7 @@ describe('a broker that cannot start', () => {
         'log.retension.hours=24',
         'num.netwrok.threads=3',
         'socket.send.buffer.bytes=big',
-        'gregor.metrics.port=9100',
+        'gregor.metrics.host=0.0.0.0',
       ].join('\n'),
     );
     const node = startNode(file, {});
@@ -200,7 +200,9 @@ describe('a broker that cannot start', () => {
       "num.netwrok.threads: unknown configuration key; did you mean 'num.network.threads'?",
     );
     expect(output).toContain("socket.send.buffer.bytes: expected an integer, got 'big'");
-    expect(output).toContain('gregor.metrics.port: unknown configuration key');
+    expect(output).toContain(
+      "gregor.metrics.host: unknown configuration key; did you mean 'gregor.metrics.port'?",
+    );
   });
 
   it('refuses a log directory under /proc with a message, instead of spinning', async () => {

@@ -4,6 +4,10 @@
 // it, for example to tell the other voters where this node's CONTROLLER listener is.
 //
 //   listeners=PLAINTEXT://127.0.0.1:41234,CONTROLLER://127.0.0.1:41235
+//   metrics.port=41236
+//
+// The `metrics.port` line is there when gregor.metrics.port is on (not -1): the HTTP port serving
+// /metrics, /healthz and /readyz.
 
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,22 +23,42 @@ export function formatListeners(listeners: readonly ListenerSpec[]): string {
 }
 
 /** Replaces `<dir>/bound-ports` atomically (a reader sees the old file or the new one). */
-export function writeBoundListeners(dir: string, listeners: readonly ListenerSpec[]): void {
+export function writeBoundListeners(
+  dir: string,
+  listeners: readonly ListenerSpec[],
+  metricsPort: number | undefined,
+): void {
   const path = join(dir, boundListenersFileName);
-  writeFileSync(`${path}.tmp`, `listeners=${formatListeners(listeners)}\n`);
+  const metricsLine = metricsPort === undefined ? '' : `metrics.port=${metricsPort}\n`;
+  writeFileSync(`${path}.tmp`, `listeners=${formatListeners(listeners)}\n${metricsLine}`);
   renameSync(`${path}.tmp`, path);
 }
 
-/** The listeners in `<dir>/bound-ports`; undefined while the file does not exist. */
-export function readBoundListeners(dir: string): ListenerSpec[] | undefined {
-  let text: string;
+function readBoundPorts(dir: string): Map<string, string> | undefined {
   try {
-    text = readFileSync(join(dir, boundListenersFileName), 'utf8');
+    return parseProperties(readFileSync(join(dir, boundListenersFileName), 'utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const value = parseProperties(text).get('listeners');
+}
+
+/**
+ * The metrics port in `<dir>/bound-ports`: undefined while the file does not exist, null when the
+ * node runs without metrics (gregor.metrics.port=-1).
+ */
+export function readBoundMetricsPort(dir: string): number | null | undefined {
+  const bound = readBoundPorts(dir);
+  if (bound === undefined) return undefined;
+  const value = bound.get('metrics.port');
+  return value === undefined ? null : Number(value);
+}
+
+/** The listeners in `<dir>/bound-ports`; undefined while the file does not exist. */
+export function readBoundListeners(dir: string): ListenerSpec[] | undefined {
+  const bound = readBoundPorts(dir);
+  if (bound === undefined) return undefined;
+  const value = bound.get('listeners');
   if (value === undefined) throw new Error(`${join(dir, boundListenersFileName)} names no listeners`);
   return parseListeners('listeners', value.split(','));
 }

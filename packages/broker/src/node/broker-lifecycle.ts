@@ -44,6 +44,8 @@ export class BrokerLifecycle {
   /** Something to report came up during a heartbeat: send the next one at once. */
   private heartbeatSoon = false;
   private readonly unfencedWaiters: (() => void)[] = [];
+  /** When the controller last answered a registration or heartbeat (Date.now()); undefined before. */
+  private answeredAtMs: number | undefined;
 
   constructor(private readonly options: BrokerLifecycleOptions) {}
 
@@ -53,6 +55,11 @@ export class BrokerLifecycle {
 
   get state(): BrokerState {
     return this.stateValue;
+  }
+
+  /** Milliseconds since the controller last answered this broker; undefined before it ever did. */
+  answeredAgoMs(nowMs: number): number | undefined {
+    return this.answeredAtMs === undefined ? undefined : nowMs - this.answeredAtMs;
   }
 
   start(): void {
@@ -79,6 +86,7 @@ export class BrokerLifecycle {
         this.options.heartbeatIntervalMs * 4,
       );
       if (response.status.errorCode === ErrorCode.NONE) {
+        this.answeredAtMs = Date.now();
         this.brokerEpochValue = response.brokerEpoch;
         this.stateValue = 'fenced';
         this.options.logger.info({ brokerEpoch: response.brokerEpoch }, 'registered with the controller');
@@ -140,6 +148,7 @@ export class BrokerLifecycle {
       return undefined;
     }
     if (code === ErrorCode.NONE) {
+      this.answeredAtMs = Date.now();
       if (!response.isFenced && this.stateValue === 'fenced') {
         this.stateValue = 'running';
         this.options.logger.info({ brokerEpoch: this.brokerEpochValue }, 'unfenced: broker is running');

@@ -5,7 +5,8 @@
 // gRPC server (Raft, controller, replication) starts before Raft so peers can reach it; the broker
 // registers fenced, applies the metadata log, and opens its Kafka listeners only once the
 // controller has unfenced it (as Kafka's BrokerServer does), so clients never see a broker that
-// does not yet know the cluster.
+// does not yet know the cluster. With gregor.metrics.port set, the metrics endpoint (/metrics,
+// /healthz, /readyz) is bound with the other listeners, so probes are answered from the start.
 
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
@@ -32,6 +33,16 @@ import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalServerOptions } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
+import { type BrokerMetrics, BrokerMetricsRecorder, noBrokerMetrics } from '../metrics/broker-metrics.js';
+import { isrChanges } from '../metrics/isr-changes.js';
+import { MetricsHttpServer } from '../metrics/metrics-http-server.js';
+import {
+  createMetricsExporter,
+  KafkaBrokerState,
+  type MetricsExporter,
+  type RaftMetricsStatus,
+} from '../metrics/prometheus-exporter.js';
+import { type Readiness, readiness } from '../metrics/readiness.js';
 import type { FrameHandler, HandlerOutcome } from '../network/connection.js';
 import { SocketServer } from '../network/socket-server.js';
 import { controllerProducerIdSource } from '../producer-ids/controller-producer-id-source.js';
@@ -87,9 +98,17 @@ const exitProcess = (exitCode: number): void => {
   process.exit(exitCode);
 };
 
-function raftMetadataLog(driver: RaftDriver): MetadataLog {
+function raftMetadataLog(driver: RaftDriver, metrics: BrokerMetrics): MetadataLog {
   return {
-    propose: (payload, timeoutMs) => driver.propose(payload, { timeoutMs }),
+    // Kafka's raft-metrics commit-latency: from the leader's append to the entry's commit.
+    propose: (payload, timeoutMs) => {
+      const startMs = metrics.nowMs();
+      return driver.propose(payload, { timeoutMs }).then((committed) => {
+        const endMs = metrics.nowMs();
+        metrics.metadataCommitted(endMs - startMs, endMs);
+        return committed;
+      });
+    },
     status: () => {
       const status = driver.status();
       return {
@@ -131,6 +150,11 @@ export class GregorNode {
   private metadataChain: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly halt: (exitCode: number, reason: string) => void;
+  private logDirFailures: LogDirFailureChannel | undefined;
+  /** What the request path records: a recorder when gregor.metrics.port is on, else nothing. */
+  private readonly metrics: BrokerMetrics;
+  private readonly metricsExporter: MetricsExporter | undefined;
+  private metricsServer: MetricsHttpServer | undefined;
 
   constructor(
     readonly config: BrokerConfig,
@@ -138,6 +162,41 @@ export class GregorNode {
     options: GregorNodeOptions = {},
   ) {
     this.halt = options.halt ?? exitProcess;
+    const { settings } = config;
+    if (settings.metricsPort < 0) {
+      this.metrics = noBrokerMetrics;
+      return;
+    }
+    const recorder = new BrokerMetricsRecorder(
+      { windowMs: settings.metricsSampleWindowMs, samples: settings.metricsNumSamples },
+      () => performance.now(),
+      (topic) => this.brokerImage.topic(topic) !== undefined,
+    );
+    this.metrics = recorder;
+    this.metricsExporter = createMetricsExporter({
+      brokerId: settings.nodeId,
+      recorder,
+      image: () => this.brokerImage,
+      isReplicaOffline: (topic, partition) => this.replicaManager?.isOffline(topic, partition) ?? false,
+      minInsyncReplicas: (topic) => {
+        const value = Number(this.brokerImage.topicConfigs(topic).get('min.insync.replicas'));
+        return Number.isInteger(value) && value >= 1 ? value : config.log.defaults.minInsyncReplicas;
+      },
+      offlineLogDirCount: () => this.logDirFailures?.offlineLogDirs.length ?? 0,
+      brokerState: () => this.brokerState(),
+      raftStatus: (): RaftMetricsStatus =>
+        this.raft?.status() ?? {
+          role: 'follower',
+          epoch: 0,
+          leaderId: undefined,
+          votedFor: undefined,
+          highWatermark: 0,
+          logEndOffset: 0,
+        },
+      isActiveController: () => this.quorumController?.isActive ?? false,
+      consumerGroupOffsets: (limit) => this.groupCoordinator?.committedOffsets(limit) ?? [],
+      highWatermark: (topic, partition) => this.replicaManager?.partition(topic, partition)?.highWatermark,
+    });
   }
 
   get nodeId(): number {
@@ -193,8 +252,24 @@ export class GregorNode {
     );
     const boundKafka = await this.socketServer.listen(this.config.kafkaListeners);
     const bound: ListenerSpec[] = [...boundKafka, { ...listener, port: controllerPort }];
-    writeBoundListeners(metadataDir, bound);
-    this.logger.info({ listeners: formatListeners(bound) }, 'bound listeners');
+    const exporter = this.metricsExporter;
+    if (exporter !== undefined) {
+      // On the first Kafka listener's host: every interface when it names none (as in a container).
+      this.metricsServer = await MetricsHttpServer.listen(
+        this.config.kafkaListeners[0]!.host,
+        settings.metricsPort,
+        {
+          metrics: async () => ({ contentType: exporter.contentType, text: await exporter.render() }),
+          readiness: () => this.readiness(),
+        },
+        this.logger.child({ component: 'metrics' }),
+      );
+    }
+    const metricsPort = this.metricsServer?.port;
+    writeBoundListeners(metadataDir, bound, metricsPort);
+    this.logger.info({ listeners: formatListeners(bound), metricsPort }, 'bound listeners');
+    if (metricsPort !== undefined)
+      this.logger.info({ metricsPort }, `metrics on port ${metricsPort}: /metrics, /healthz, /readyz`);
     this.voterAddresses = await VoterAddresses.open({
       nodeId: settings.nodeId,
       voters: this.config.voters,
@@ -208,6 +283,7 @@ export class GregorNode {
     // The replica manager follows the published metadata; the broker-applied watermark moves only
     // once it has acted on an image, so heartbeats and admin answers never run ahead of the logs.
     const logDirFailures = new LogDirFailureChannel();
+    this.logDirFailures = logDirFailures;
     this.logManager = await LogManager.open({
       config: this.config.log,
       clock: systemClock,
@@ -258,7 +334,13 @@ export class GregorNode {
     });
     // Followers fetch from their leaders over the CONTROLLER listener: every node is a voter, so a
     // leader's replication address is its address in controller.quorum.voters.
-    registerReplicaFetchService(server, settings.clusterId, () => this.replicaManager, this.logger);
+    registerReplicaFetchService(
+      server,
+      settings.clusterId,
+      () => this.replicaManager,
+      this.logger,
+      this.metrics,
+    );
     this.fetcherManager = new ReplicaFetcherManager(
       {
         brokerId: settings.nodeId,
@@ -281,6 +363,7 @@ export class GregorNode {
     this.publisher.onImage((image, _previous, appliedOffset) => {
       this.metadataChain = this.metadataChain.then(async () => {
         await replicaManager.applyMetadata(image);
+        this.countIsrChanges(this.brokerImage, image);
         this.brokerImage = image;
         this.brokerApplied.advanceTo(appliedOffset);
       });
@@ -311,17 +394,22 @@ export class GregorNode {
         this.halt(haltExitCode.metadataLogFailed, 'metadata log failed');
       },
     });
-    this.raft.onLeaderChange((change) =>
+    let lastLeaderEpoch = -1;
+    this.raft.onLeaderChange((change) => {
       this.logger.info(
         { leaderId: change.leaderId, epoch: change.epoch, local: change.isLocalLeader },
         'metadata quorum leader',
-      ),
-    );
+      );
+      if (change.leaderId !== undefined && change.epoch !== lastLeaderEpoch) {
+        lastLeaderEpoch = change.epoch;
+        this.metrics.newActiveController();
+      }
+    });
 
     const controller = new QuorumController({
       nodeId: settings.nodeId,
       clusterId: settings.clusterId,
-      log: raftMetadataLog(this.raft),
+      log: raftMetadataLog(this.raft, this.metrics),
       publisher: this.publisher,
       config: {
         brokerSessionTimeoutMs: settings.brokerSessionTimeoutMs,
@@ -491,7 +579,50 @@ export class GregorNode {
       replicaManager: this.replicaManager!,
       clock: systemClock,
       logger: this.logger.child({ component: 'kafka-api' }),
+      metrics: this.metrics,
     };
+  }
+
+  /** ISR shrinks and expands for metrics; never in the way of applying the metadata. */
+  private countIsrChanges(previous: MetadataImage, next: MetadataImage): void {
+    if (this.metrics === noBrokerMetrics) return;
+    try {
+      const changes = isrChanges(previous, next, this.nodeId);
+      for (let count = 0; count < changes.shrinks; count++) this.metrics.isrChanged('shrink');
+      for (let count = 0; count < changes.expands; count++) this.metrics.isrChanged('expand');
+    } catch (error) {
+      this.logger.error({ err: error }, 'counting ISR changes failed');
+    }
+  }
+
+  /** `/readyz`: registered, unfenced, heartbeats answered, Kafka listeners serving. */
+  private readiness(): Readiness {
+    const lifecycle = this.lifecycle;
+    const registration = this.brokerImage.broker(this.nodeId);
+    const current = registration !== undefined && registration.brokerEpoch === lifecycle?.brokerEpoch;
+    return readiness({
+      lifecycleState: lifecycle?.state ?? 'starting',
+      imageSays: !current ? 'unregistered' : registration.fenced ? 'fenced' : 'unfenced',
+      heartbeatAnsweredAgoMs: lifecycle?.answeredAgoMs(Date.now()),
+      sessionTimeoutMs: this.config.settings.brokerSessionTimeoutMs,
+      listenersServing: this.requestGate.serving && !this.stopping,
+    });
+  }
+
+  /** Kafka's BrokerState for the lifecycle's state. */
+  private brokerState(): number {
+    switch (this.lifecycle?.state ?? 'starting') {
+      case 'starting':
+        return KafkaBrokerState.starting;
+      case 'fenced':
+        return KafkaBrokerState.recovery;
+      case 'running':
+        return KafkaBrokerState.running;
+      case 'shutting-down':
+        return KafkaBrokerState.pendingControlledShutdown;
+      case 'stopped':
+        return KafkaBrokerState.shuttingDown;
+    }
   }
 
   private describedConfigs(): DescribedBrokerConfig[] {
@@ -539,6 +670,8 @@ export class GregorNode {
       if (this.grpcServer === undefined) resolve();
       else this.grpcServer.tryShutdown(() => resolve());
     });
+    // Last: probes and scrapes are answered (not ready) for as long as the node runs.
+    await this.metricsServer?.close();
     this.logger.info('Gregor node stopped');
   }
 
@@ -560,6 +693,7 @@ export class GregorNode {
     this.lifecycle?.close();
     this.requestGate.shut();
     const socketsClosed = this.socketServer?.close();
+    const metricsClosed = this.metricsServer?.close();
     this.grpcServer?.forceShutdown();
     this.controllerClient?.close();
     this.quorumController?.close();
@@ -568,6 +702,7 @@ export class GregorNode {
     this.replicaManager?.close();
     this.delayedOperations?.expireAll();
     await socketsClosed;
+    await metricsClosed;
     await this.fetcherManager?.close();
     await this.raft?.close().catch(() => undefined);
     await this.logManager?.abandon();
@@ -583,6 +718,7 @@ export class GregorNode {
  */
 class RequestGate {
   private router: FrameHandler | undefined;
+  private shutBeforeServing = false;
   /** Bounded by the listeners' limits: connectionsPerListenerMax, and requests in flight per connection. */
   private readonly waiting: { resolve: (handler: FrameHandler) => void }[] = [];
 
@@ -597,9 +733,15 @@ class RequestGate {
     for (const { resolve } of this.waiting.splice(0)) resolve(router);
   }
 
+  /** The broker's router answers requests. */
+  get serving(): boolean {
+    return this.router !== undefined && !this.shutBeforeServing;
+  }
+
   /** Stopping before the broker served: what waits gets its connection closed. */
   shut(): void {
     if (this.router !== undefined) return;
+    this.shutBeforeServing = true;
     this.open(async (): Promise<HandlerOutcome> => ({ kind: 'close', reason: 'broker is shutting down' }));
   }
 }

@@ -1,10 +1,15 @@
 import { pbkdf2 } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging.js';
-import { readBoundListeners, writeBoundListeners } from './bound-listeners.js';
+import {
+  boundListenersFileName,
+  readBoundListeners,
+  readBoundMetricsPort,
+  writeBoundListeners,
+} from './bound-listeners.js';
 import { VoterAddresses } from './voter-addresses.js';
 
 const logger = createLogger({ nodeId: 1, level: 'silent', prettyPrint: false });
@@ -158,7 +163,19 @@ describe('bound-ports', () => {
       { name: 'PLAINTEXT', host: '127.0.0.1', port: 41234 },
       { name: 'CONTROLLER', host: '::1', port: 41235 },
     ];
-    writeBoundListeners(dir, listeners);
+    writeBoundListeners(dir, listeners, undefined);
     expect(readBoundListeners(dir)).toEqual(listeners);
+    expect(readBoundMetricsPort(dir)).toBeNull();
+  });
+
+  it('carries the metrics port on a line of its own when metrics are on', () => {
+    expect(readBoundMetricsPort(dir)).toBeUndefined();
+    const listeners = [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 41234 }];
+    writeBoundListeners(dir, listeners, 41236);
+    expect(readFileSync(join(dir, boundListenersFileName), 'utf8')).toBe(
+      'listeners=PLAINTEXT://127.0.0.1:41234\nmetrics.port=41236\n',
+    );
+    expect(readBoundListeners(dir)).toEqual(listeners);
+    expect(readBoundMetricsPort(dir)).toBe(41236);
   });
 });

@@ -47,6 +47,7 @@ import type {
   ValidatingRequestOptions,
 } from '../apis/broker-context.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
+import { type BrokerMetrics, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network/connection.js';
 import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-ids/producer-id-manager.js';
 import { LogManagerStore } from '../replica/log-store.js';
@@ -73,6 +74,8 @@ export interface LocalClusterOptions {
   /** The way ISR proposals leave this broker (none by default: ISR changes are not proposed). */
   readonly alterPartition?: ReplicaManagerOptions['alterPartition'];
   readonly replicaLagTimeMaxMs?: number;
+  /** Where the router and handlers record metrics (nothing is recorded by default). */
+  readonly metrics?: BrokerMetrics;
 }
 
 function incarnationId(brokerId: number): string {
@@ -159,6 +162,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       replicaManager: fixture.replicaManager,
       clock: fixture.clock,
       logger: fixture.logger,
+      metrics: options.metrics ?? noBrokerMetrics,
     };
     fixture.router = createRequestRouter(fixture.context);
 

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKey, KafkaConnection } from '@gregor/client';
-import { boundListenersFileName, readBoundListeners } from '../node/bound-listeners.js';
+import { boundListenersFileName, readBoundListeners, readBoundMetricsPort } from '../node/bound-listeners.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 export const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
@@ -34,6 +34,8 @@ export interface ClusterNode {
   /** The ports the running (or last) process bound; 0 before its first start. */
   kafkaPort: number;
   quorumPort: number;
+  /** The metrics HTTP port (gregor.metrics.port) the process bound; 0 when metrics are off. */
+  metricsPort: number;
   readonly dataDir: string;
   /** Where the node writes `bound-ports` (its metadata log dir: the first log dir). */
   readonly logDir: string;
@@ -74,6 +76,7 @@ export class ProcessCluster {
         id,
         kafkaPort: 0,
         quorumPort: 0,
+        metricsPort: 0,
         dataDir,
         logDir: join(dataDir, 'logs'),
         configPath: join(dataDir, 'server.properties'),
@@ -139,6 +142,7 @@ export class ProcessCluster {
       if (bound !== undefined) {
         node.kafkaPort = bound.find((listener) => listener.name === 'PLAINTEXT')!.port;
         node.quorumPort = bound.find((listener) => listener.name === 'CONTROLLER')!.port;
+        node.metricsPort = readBoundMetricsPort(node.logDir) ?? 0;
         return;
       }
       const child = node.process;
