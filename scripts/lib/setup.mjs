@@ -81,6 +81,8 @@ export function ensureInstalled(root = repoRoot) {
   const why = installStaleness(root);
   if (why === undefined) return false;
   console.log(`Installing dependencies (${why})`);
+  // What npm ci compiles zstd-napi's addon with: installed, or a stop with the command to run.
+  run('bash', [join(root, 'scripts', 'install-test-deps.sh'), '--install-only'], root);
   run('npm', ['ci', '--no-audit', '--no-fund'], root);
   // npm 11 may skip install scripts it was not told to trust: prove every native addon loads.
   run(process.execPath, [join(root, 'scripts', 'check-native-modules.mjs')], root);
