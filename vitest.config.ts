@@ -3,7 +3,18 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run against TypeScript sources: each workspace package name resolves to its src/index.ts,
 // so `npm test` never tests a stale dist/. Integration tests spawn built processes (dist/).
-const packages = ['protocol', 'storage', 'raft', 'metadata', 'sim', 'broker', 'client', 'cli', 'group'];
+const packages = [
+  'protocol',
+  'storage',
+  'raft',
+  'metadata',
+  'sim',
+  'broker',
+  'client',
+  'cli',
+  'group',
+  'testkit',
+];
 // The broker's pure replication core is a subpath export (the replication simulation imports it);
 // it must come before `@gregor/broker`, which would otherwise match first.
 const alias = {
@@ -35,7 +46,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'integration',
-          include: ['packages/*/src/**/*.integration.test.ts'],
+          include: ['packages/*/src/**/*.integration.test.ts', 'scripts/**/*.integration.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -11,6 +11,12 @@ export {
   readBoundListeners,
   readBoundMetricsPort,
 } from './node/bound-listeners.js';
-export { GregorNode, metadataLogDirName, type NodeAddresses } from './node/gregor-node.js';
+export {
+  GregorNode,
+  type GregorNodeOptions,
+  haltExitCode,
+  metadataLogDirName,
+  type NodeAddresses,
+} from './node/gregor-node.js';
 export { LogDirUnusableError } from './node/log-dir-check.js';
 export { MetaPropertiesError, metaPropertiesFileName } from './node/meta-properties.js';

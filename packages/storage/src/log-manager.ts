@@ -495,11 +495,29 @@ export class LogManager {
 
   /** Writes every dir's recovery-point checkpoint (Kafka does this every 60 s by default). */
   async checkpointRecoveryPoints(): Promise<void> {
+    if (this.closed) return;
     await eachDir(this.liveDirs(), (dir) => dir.writeRecoveryPoints());
   }
 
   async checkpointLogStartOffsets(): Promise<void> {
+    if (this.closed) return;
     await eachDir(this.liveDirs(), (dir) => dir.writeLogStartOffsets());
+  }
+
+  /**
+   * Closes every log as a crash leaves it: nothing flushed, no checkpoint written, no clean-shutdown
+   * marker, so the next open recovers every log as after kill -9. An operation already under way on
+   * a log finishes first (its files cannot close under it); anything asked afterwards fails. For a
+   * node killed inside a process shared with others (in-process test clusters); close() is the
+   * shutdown.
+   */
+  async abandon(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.pending.values()].map((p) => p.catch(() => undefined)));
+    for (const dir of this.dirs) {
+      for (const log of dir.logs.values()) await log.closeAfterFailure('the node was killed');
+    }
   }
 
   /**

@@ -82,6 +82,22 @@ export interface NodeAddresses {
   readonly kafka: readonly { name: string; host: string; port: number }[];
 }
 
+export interface GregorNodeOptions {
+  /**
+   * What the node does when it cannot go on (its metadata log failed, or every log dir, or the
+   * metadata log dir): exit the process with `exitCode`, as Kafka halts, unless told otherwise.
+   * Several nodes in one process (@gregor/testkit) must not take the process down with them.
+   */
+  readonly halt?: (exitCode: number, reason: string) => void;
+}
+
+/** Exit codes of a halted node. */
+export const haltExitCode = { storageLost: 1, metadataLogFailed: 70 } as const;
+
+const exitProcess = (exitCode: number): void => {
+  process.exit(exitCode);
+};
+
 function raftMetadataLog(driver: RaftDriver, metrics: BrokerMetrics): MetadataLog {
   return {
     // Kafka's raft-metrics commit-latency: from the leader's append to the entry's commit.
@@ -133,6 +149,7 @@ export class GregorNode {
   private cleanerTimer: NodeJS.Timeout | undefined;
   private metadataChain: Promise<void> = Promise.resolve();
   private stopping = false;
+  private readonly halt: (exitCode: number, reason: string) => void;
   private logDirFailures: LogDirFailureChannel | undefined;
   /** What the request path records: a recorder when gregor.metrics.port is on, else nothing. */
   private readonly metrics: BrokerMetrics;
@@ -142,7 +159,9 @@ export class GregorNode {
   constructor(
     readonly config: BrokerConfig,
     private readonly logger: Logger,
+    options: GregorNodeOptions = {},
   ) {
+    this.halt = options.halt ?? exitProcess;
     const { settings } = config;
     if (settings.metricsPort < 0) {
       this.metrics = noBrokerMetrics;
@@ -373,8 +392,9 @@ export class GregorNode {
       logger: raftLogger,
       grpcServer: server,
       onFatalError: (error) => {
+        if (this.stopping) return;
         this.logger.fatal({ err: error }, 'metadata log failed; exiting');
-        process.exit(70);
+        this.halt(haltExitCode.metadataLogFailed, 'metadata log failed');
       },
     });
     let lastLeaderEpoch = -1;
@@ -504,14 +524,13 @@ export class GregorNode {
   private haltIfStorageLost(failures: LogDirFailureChannel, metadataDir: string): void {
     const offline = failures.offlineLogDirs;
     const allFailed = this.config.log.logDirs.every((logDir) => failures.isOffline(logDir));
-    if (!allFailed && !failures.isOffline(metadataDir)) return;
-    this.logger.fatal(
-      { offlineLogDirs: offline, metadataDir },
-      allFailed
-        ? 'every log dir failed; halting (Kafka shuts the broker down)'
-        : 'the metadata log dir failed; halting',
-    );
-    process.exit(1);
+    // A node being stopped or killed closes its files: what fails afterwards is not a disk.
+    if (this.stopping || (!allFailed && !failures.isOffline(metadataDir))) return;
+    const reason = allFailed
+      ? 'every log dir failed; halting (Kafka shuts the broker down)'
+      : 'the metadata log dir failed; halting';
+    this.logger.fatal({ offlineLogDirs: offline, metadataDir }, reason);
+    this.halt(haltExitCode.storageLost, reason);
   }
 
   /** Sends a partition leader's ISR proposal to the active controller. */
@@ -656,6 +675,42 @@ export class GregorNode {
     // Last: probes and scrapes are answered (not ready) for as long as the node runs.
     await this.metricsServer?.close();
     this.logger.info('Gregor node stopped');
+  }
+
+  /**
+   * Stops at once, as close to kill -9 as a node inside a shared process can come: no controlled
+   * shutdown (peers find out by its silence, and the controller fences it when its session times
+   * out), no flush, no checkpoint, no clean-shutdown marker (the next start recovers every log as
+   * after a crash). Connections are cut first, so nothing more is answered or sent.
+   * Unlike kill -9: writes already handed to the operating system complete (a killed process's do
+   * too: they sit in the page cache), and an operation already under way on a log or the Raft store
+   * finishes before its files close, where a killed process would stop in the middle of it.
+   */
+  async kill(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
+    if (this.cleanerTimer !== undefined) clearInterval(this.cleanerTimer);
+    if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
+    this.lifecycle?.close();
+    this.requestGate.shut();
+    const socketsClosed = this.socketServer?.close();
+    const metricsClosed = this.metricsServer?.close();
+    this.grpcServer?.forceShutdown();
+    this.controllerClient?.close();
+    this.quorumController?.close();
+    this.voterAddresses?.close();
+    this.groupCoordinator?.close();
+    this.replicaManager?.close();
+    this.delayedOperations?.expireAll();
+    await socketsClosed;
+    await metricsClosed;
+    await this.fetcherManager?.close();
+    await this.raft?.close().catch(() => undefined);
+    await this.logManager?.abandon();
+    this.publisher.close();
+    this.brokerApplied.close();
+    this.logger.info('Gregor node killed');
   }
 }
 

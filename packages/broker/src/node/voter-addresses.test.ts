@@ -1,3 +1,4 @@
+import { pbkdf2 } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,53 @@ describe('VoterAddresses', () => {
         '127.0.0.1:40002',
         '127.0.0.1:40033',
       ]);
+    } finally {
+      addresses.close();
+    }
+  });
+
+  it('several nodes of one process watch the same file: one closing leaves the others following it', async () => {
+    const file = join(dir, 'quorum-voters');
+    writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40002,3@127.0.0.1:40003');
+    const [first, second, third] = await Promise.all(
+      [1, 2, 3].map((nodeId) =>
+        VoterAddresses.open({ nodeId, voters: unknownPorts, boundPort: 40000 + nodeId, file, logger }),
+      ),
+    );
+    try {
+      second!.close();
+      writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40022,3@127.0.0.1:40003');
+      await until('nodes 1 and 3 see voter 2 move', () =>
+        [first!, third!].every((addresses) => addresses.addressOf(2) === '127.0.0.1:40022'),
+      );
+    } finally {
+      first!.close();
+      third!.close();
+    }
+  });
+
+  it('sees a change made right after it opened, however busy the thread pool', async () => {
+    const file = join(dir, 'quorum-voters');
+    writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40002,3@127.0.0.1:40003');
+    // Work that holds every libuv thread-pool thread for a while: asynchronous fs calls made from
+    // now on (a stat to compare later ones with, say) wait behind it.
+    const poolBusy = Array.from(
+      { length: 32 },
+      () => new Promise((done) => pbkdf2('x', 'y', 200_000, 32, 'sha256', done)),
+    );
+    const addresses = await VoterAddresses.open({
+      nodeId: 1,
+      voters: unknownPorts,
+      boundPort: 40001,
+      file,
+      logger,
+    });
+    try {
+      expect(addresses.addressOf(2)).toBe('127.0.0.1:40002');
+      // Voter 2 restarts on another port at once.
+      writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40022,3@127.0.0.1:40003');
+      await Promise.all(poolBusy);
+      await until('the new address of voter 2', () => addresses.addressOf(2) === '127.0.0.1:40022');
     } finally {
       addresses.close();
     }

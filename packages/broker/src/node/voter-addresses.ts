@@ -5,8 +5,13 @@
 // them writes the file once the ports are known (from each node's `bound-ports`). At start-up the
 // node waits for the file to name every voter with a port; afterwards it re-reads the file whenever
 // it changes, so a peer that restarted on a new port is found.
+//
+// "Changes" means its text differs from the text last used, read every votersFilePollMs. Not
+// fs.watchFile: its first stat is taken asynchronously after the call, so a file replaced between
+// the read at start-up and that stat (a busy machine, a peer restarting at once) was never seen as
+// changed; and its watchers are shared by every node of a process that watches the same path.
 
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { grpcTarget, parseQuorumVoters, type QuorumVoter } from '@gregor/raft';
 import type { Logger } from '../logging.js';
 
@@ -35,6 +40,9 @@ interface Resolved {
 
 export class VoterAddresses {
   private resolved: Resolved;
+  /** The file's text the addresses come from; a poll that reads other text reloads them. */
+  private fileText: string | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly options: VoterAddressesOptions,
@@ -49,13 +57,14 @@ export class VoterAddresses {
     if (file === '') return new VoterAddresses(options, options.voters);
     const deadline = Date.now() + (options.waitMsMax ?? votersFileWaitMsMax);
     for (;;) {
-      const read = readVotersFile(file, options.voters);
+      const text = readText(file);
+      const read = typeof text === 'string' ? parseVotersFile(text, options.voters) : text.problem;
       const missing =
         typeof read === 'string' ? read : read.find((voter) => voter.port === 0 && voter.id !== nodeId);
       if (missing === undefined && typeof read !== 'string') {
         const addresses = new VoterAddresses(options, read);
         options.logger.info({ file, voters: addresses.voters }, 'voter addresses read');
-        watchFile(file, { interval: votersFilePollMs, persistent: false }, () => addresses.reload());
+        addresses.follow(text as string);
         return addresses;
       }
       if (Date.now() >= deadline) {
@@ -77,11 +86,27 @@ export class VoterAddresses {
   }
 
   close(): void {
-    if (this.options.file !== '') unwatchFile(this.options.file);
+    if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
   }
 
-  private reload(): void {
-    const read = readVotersFile(this.options.file, this.options.voters);
+  /** Re-reads the file every votersFilePollMs from now on; `text` is what the addresses came from. */
+  private follow(text: string): void {
+    this.fileText = text;
+    this.pollTimer = setInterval(() => this.poll(), votersFilePollMs);
+    this.pollTimer.unref();
+  }
+
+  private poll(): void {
+    const text = readText(this.options.file);
+    // Missing for a moment is not a change (the file is replaced by rename, never deleted).
+    if (typeof text !== 'string' || text === this.fileText) return;
+    this.fileText = text;
+    this.reload(text);
+  }
+
+  private reload(text: string): void {
+    const read = parseVotersFile(text, this.options.voters);
     if (typeof read === 'string') {
       this.options.logger.warn({ file: this.options.file, problem: read }, 'voters file ignored');
       return;
@@ -108,14 +133,19 @@ export class VoterAddresses {
   }
 }
 
-/** The voters the file names, or why it cannot be used (yet). */
-function readVotersFile(path: string, configured: readonly QuorumVoter[]): QuorumVoter[] | string {
-  let text: string;
+/** The file's text, or why it cannot be read. */
+function readText(path: string): string | { problem: string } {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : String(error);
+    return {
+      problem: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : String(error),
+    };
   }
+}
+
+/** The voters the file's text names, or why it cannot be used (yet). */
+function parseVotersFile(text: string, configured: readonly QuorumVoter[]): QuorumVoter[] | string {
   const parsed = parseQuorumVoters(text);
   if (!parsed.ok) return `not a controller.quorum.voters value: ${JSON.stringify(parsed.error)}`;
   const ids = (voters: readonly QuorumVoter[]) => voters.map((voter) => voter.id).sort((a, b) => a - b);

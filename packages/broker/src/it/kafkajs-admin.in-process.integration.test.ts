@@ -1,57 +1,35 @@
-// kafkajs 2.2.4 against the real router over a real socket (Connection), with the in-process
-// cluster behind it: the wire as one real client speaks it. Consumer groups are not served yet, so
-// this drives the admin client, the producer and offset lookups.
+// kafkajs 2.2.4 against one real Gregor node running inside the test process (@gregor/testkit's
+// startCluster): the wire as one real client speaks it, through the node's own listener, router,
+// controller (over its one-voter Raft quorum) and logs. Admin calls, the producer (gzip, acks=all),
+// offset lookups, configs, partitions added and topics deleted; what was produced is read from the
+// partition's segment file on disk. Separate processes are not needed for any of it.
 
-import { once } from 'node:events';
-import { type AddressInfo, createServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodeRecordBatch } from '@gregor/protocol';
+import { startCluster, type TestCluster } from '@gregor/testkit';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connection } from './network/connection.js';
-import { RequestMemoryPool } from './network/request-memory-pool.js';
-import { LocalClusterFixture } from './testing/local-cluster-fixture.js';
 
-let cluster: LocalClusterFixture | undefined;
-let server: Server | undefined;
-const frameBytesMax = 100 * 1024 * 1024;
+let cluster: TestCluster | undefined;
 
 afterEach(async () => {
-  server?.close();
-  await cluster?.close();
+  await cluster?.stop();
+  cluster = undefined;
 });
 
-async function startBroker(): Promise<number> {
-  const connections: Connection[] = [];
-  let nextId = 0;
-  let fixture: LocalClusterFixture | undefined;
-  const requestMemory = new RequestMemoryPool(frameBytesMax);
-  server = createServer((socket) => {
-    connections.push(
-      new Connection(
-        socket,
-        { connectionId: nextId++, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
-        (frame, context) => fixture!.router(frame, context),
-        { onProtocolError: () => {}, onClose: () => {} },
-        { frameMaxBytes: frameBytesMax, requestMemory },
-      ),
-    );
+async function startBroker(): Promise<Kafka> {
+  cluster = await startCluster({ brokers: 1 });
+  return new Kafka({
+    clientId: 'gregor-test',
+    brokers: cluster.bootstrapServers,
+    logLevel: logLevel.NOTHING,
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  fixture = await LocalClusterFixture.start({ advertisedHost: '127.0.0.1', advertisedPort: port });
-  cluster = fixture;
-  return port;
 }
 
-describe('kafkajs against the router', () => {
+describe('kafkajs against an in-process node', () => {
   it('creates a topic, produces with acks=all and reads the offsets and configs back', async () => {
-    const port = await startBroker();
-    const kafka = new Kafka({
-      clientId: 'gregor-test',
-      brokers: [`127.0.0.1:${port}`],
-      logLevel: logLevel.NOTHING,
-    });
+    const kafka = await startBroker();
     const admin = kafka.admin();
     await admin.connect();
     expect(
@@ -84,9 +62,11 @@ describe('kafkajs against the router', () => {
       [1, '1', '0'],
     ]);
 
-    const stored = await cluster!.replicaManager.partition('orders', 0)!.log.read(0, 1 << 20);
-    if (stored.errorCode !== 0) throw new Error('read failed');
-    const batch = decodeRecordBatch(stored.records, 0);
+    // The batch as stored in Kafka's layout: <log dir>/orders-0/00000000000000000000.log.
+    const segment = readFileSync(
+      join(cluster!.dataDir, 'node-1', 'logs', 'orders-0', `${'0'.repeat(20)}.log`),
+    );
+    const batch = decodeRecordBatch(segment, 0);
     expect(batch.records.map((record) => record.value!.toString())).toEqual(['first', 'second']);
 
     const configs = await admin.describeConfigs({
@@ -99,7 +79,10 @@ describe('kafkajs against the router', () => {
     });
 
     await admin.createPartitions({ topicPartitions: [{ topic: 'orders', count: 3 }] });
-    expect(cluster!.image().topic('orders')!.partitions).toHaveLength(3);
+    const metadata = await admin.fetchTopicMetadata({ topics: ['orders'] });
+    expect(metadata.topics[0]!.partitions.map((partition) => partition.partitionId).sort()).toEqual([
+      0, 1, 2,
+    ]);
     await admin.deleteTopics({ topics: ['orders'] });
     expect(await admin.listTopics()).toEqual([]);
 
@@ -108,12 +91,7 @@ describe('kafkajs against the router', () => {
   });
 
   it('auto-creates a topic on first produce', async () => {
-    const port = await startBroker();
-    const kafka = new Kafka({
-      clientId: 'gregor-test',
-      brokers: [`127.0.0.1:${port}`],
-      logLevel: logLevel.NOTHING,
-    });
+    const kafka = await startBroker();
     const producer = kafka.producer();
     await producer.connect();
     const [result] = await producer.send({ topic: 'auto-made', messages: [{ value: 'hello' }] });
