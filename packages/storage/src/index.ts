@@ -16,6 +16,16 @@ export {
   StorageQueueFullError,
   UnexpectedAppendOffsetError,
 } from './errors.js';
+export {
+  CachedFile,
+  FileHandleCache,
+  type FileHandleCacheStats,
+  isDescriptorExhaustion,
+  openFilesMaxDefault,
+  openFilesMaxMin,
+  openFileWaitersMax,
+  TooManyOpenFilesError,
+} from './file-handle-cache.js';
 export { InvariantViolation, invariant } from './invariant.js';
 export {
   type CleanableLog,

@@ -7,6 +7,12 @@
 //
 // Scheduling stays with the caller (the broker): it calls runRetention(), runCleaner(),
 // flushDueLogs() and checkpointRecoveryPoints() from its timers, so this module never reads the clock on its own.
+//
+// Descriptors: every file of every log goes through one FileHandleCache of `openFilesMax` handles.
+// A partition that cannot be opened because the process ran out of descriptors (EMFILE/ENFILE) is
+// left unopened, reported to `onLogOpenFailure` and opened again on its next getOrCreateLog: the
+// other partitions open and serve. Its checkpoint entries are kept as they were, and its log dir
+// gets no clean-shutdown marker while it is unopened (its files were never checked).
 
 import { access, mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +29,7 @@ import {
 } from './checkpoint-file.js';
 import type { Clock } from './clock.js';
 import { LogClosedError } from './errors.js';
+import { FileHandleCache, type FileHandleCacheStats, TooManyOpenFilesError } from './file-handle-cache.js';
 import { invariant } from './invariant.js';
 import type { CompactionResult } from './log-cleaner.js';
 import { OffsetMap } from './log-cleaner-offset-map.js';
@@ -34,7 +41,7 @@ import {
   type LogCleanerConfig,
   parseLogConfig,
 } from './log-config.js';
-import { type LogCheckpointListener, PartitionLog } from './partition-log.js';
+import { type LogCheckpointListener, PartitionLog, type PartitionLogOptions } from './partition-log.js';
 import { parsePartitionDirName } from './segment-files.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -55,6 +62,19 @@ export interface LogManagerOptions {
   readonly clock: Clock;
   /** Topic-level overrides (topic keys) for a topic, from the cluster metadata; none by default. */
   readonly topicOverrides?: (topic: string) => ConfigProps;
+  /** File descriptors storage may hold open at once (the broker sizes it from `ulimit -n`). */
+  readonly openFilesMax?: number;
+  /** A partition could not be opened at start-up for lack of descriptors; it stays unopened. */
+  readonly onLogOpenFailure?: (partition: string, error: TooManyOpenFilesError) => void;
+}
+
+/** A partition found on disk whose log could not be opened yet, with what its open needs. */
+interface UnopenedLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly recoveryPoint: number;
+  readonly logStartOffset: number | undefined;
+  readonly hadCleanShutdown: boolean;
 }
 
 export interface CleanerRunOptions {
@@ -76,14 +96,23 @@ export interface CleanerRunStats {
 /** One entry of `log.dirs`: its partitions and its checkpoint files. */
 class LogDirectory implements LogCheckpointListener {
   readonly logs = new Map<string, PartitionLog>();
+  /** Partitions on disk here that could not be opened yet (no descriptor left at the time). */
+  readonly unopened = new Map<string, UnopenedLog>();
   /** Partitions being created here, counted so concurrent creations spread over the dirs. */
   creating = 0;
   /** The cleaner checkpoint: first dirty offset per compacted partition key. */
   readonly firstDirtyOffsets = new Map<string, number>();
   private readonly queue: SerialQueue;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly files: FileHandleCache,
+  ) {
     this.queue = new SerialQueue(`log dir ${path}`, checkpointQueueDepthMax);
+  }
+
+  get partitionCount(): number {
+    return this.logs.size + this.unopened.size + this.creating;
   }
 
   logStartOffsetChanged(): Promise<void> {
@@ -108,9 +137,10 @@ class LogDirectory implements LogCheckpointListener {
         this.path,
         cleanerOffsetCheckpointName,
         [...this.firstDirtyOffsets].flatMap(([key, offset]) => {
-          const log = this.logs.get(key);
+          const log = this.logs.get(key) ?? this.unopened.get(key);
           return log === undefined ? [] : [{ topic: log.topic, partition: log.partition, offset }];
         }),
+        this.files,
       ),
     );
   }
@@ -120,11 +150,19 @@ class LogDirectory implements LogCheckpointListener {
       writeCheckpointFile(
         this.path,
         logStartOffsetCheckpointName,
-        [...this.logs.values()].map((log) => ({
-          topic: log.topic,
-          partition: log.partition,
-          offset: log.logStartOffset,
-        })),
+        [
+          ...[...this.logs.values()].map((log) => ({
+            topic: log.topic,
+            partition: log.partition,
+            offset: log.logStartOffset,
+          })),
+          ...[...this.unopened.values()].flatMap((log) =>
+            log.logStartOffset === undefined
+              ? []
+              : [{ topic: log.topic, partition: log.partition, offset: log.logStartOffset }],
+          ),
+        ],
+        this.files,
       ),
     );
   }
@@ -134,11 +172,19 @@ class LogDirectory implements LogCheckpointListener {
       writeCheckpointFile(
         this.path,
         recoveryPointCheckpointName,
-        [...this.logs.values()].map((log) => ({
-          topic: log.topic,
-          partition: log.partition,
-          offset: log.recoveryPoint,
-        })),
+        [
+          ...[...this.logs.values()].map((log) => ({
+            topic: log.topic,
+            partition: log.partition,
+            offset: log.recoveryPoint,
+          })),
+          ...[...this.unopened.values()].map((log) => ({
+            topic: log.topic,
+            partition: log.partition,
+            offset: log.recoveryPoint,
+          })),
+        ],
+        this.files,
       ),
     );
   }
@@ -153,6 +199,27 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+function openOptions(
+  dir: LogDirectory,
+  entry: UnopenedLog,
+  config: BrokerLogConfig,
+  options: LogManagerOptions,
+  files: FileHandleCache,
+): PartitionLogOptions {
+  return {
+    dir: join(dir.path, partitionKey(entry.topic, entry.partition)),
+    topic: entry.topic,
+    partition: entry.partition,
+    config: parseLogConfig(options.topicOverrides?.(entry.topic) ?? {}, config.defaults),
+    clock: options.clock,
+    recoveryPoint: entry.recoveryPoint,
+    logStartOffset: entry.logStartOffset,
+    hadCleanShutdown: entry.hadCleanShutdown,
+    checkpoints: dir,
+    files,
+  };
+}
+
 export class LogManager {
   private readonly dirs: LogDirectory[];
   private readonly pending = new Map<string, Promise<PartitionLog>>();
@@ -164,6 +231,7 @@ export class LogManager {
   private constructor(
     private readonly options: LogManagerOptions,
     dirs: LogDirectory[],
+    private readonly files: FileHandleCache,
   ) {
     this.dirs = dirs;
   }
@@ -173,16 +241,19 @@ export class LogManager {
    * re-validation; the marker is removed once all logs are open, so a crash from now on is unclean.
    */
   static async open(options: LogManagerOptions): Promise<LogManager> {
-    const dirs = options.config.logDirs.map((path) => new LogDirectory(path));
+    const files = new FileHandleCache(options.openFilesMax);
+    const dirs = options.config.logDirs.map((path) => new LogDirectory(path, files));
     const seen = new Map<string, string>();
     for (const dir of dirs) {
       await mkdir(dir.path, { recursive: true });
       const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
-      const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName);
-      const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName);
-      const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName);
+      const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName, files);
+      const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName, files);
+      const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName, files);
       for (const [key, entry] of cleanerOffsets) dir.firstDirtyOffsets.set(key, entry.offset);
-      const entries = await readdir(dir.path, { withFileTypes: true });
+      const entries = await files.withTransientDescriptor(dir.path, () =>
+        readdir(dir.path, { withFileTypes: true }),
+      );
       for (const entry of entries) {
         if (!entry.isDirectory()) continue;
         const parsed = parsePartitionDirName(entry.name);
@@ -194,28 +265,48 @@ export class LogManager {
           throw new Error(`partition ${key} is in two log dirs: ${other} and ${dir.path}`);
         }
         seen.set(key, dir.path);
-        const log = await PartitionLog.open({
-          dir: join(dir.path, entry.name),
+        const unopened: UnopenedLog = {
           topic: parsed.topic,
           partition: parsed.partition,
-          config: parseLogConfig(options.topicOverrides?.(parsed.topic) ?? {}, options.config.defaults),
-          clock: options.clock,
           recoveryPoint: recoveryPoints.get(key)?.offset ?? 0,
           logStartOffset: logStartOffsets.get(key)?.offset,
           hadCleanShutdown,
-          checkpoints: dir,
-        });
-        dir.logs.set(key, log);
+        };
+        try {
+          dir.logs.set(
+            key,
+            await PartitionLog.open(openOptions(dir, unopened, options.config, options, files)),
+          );
+        } catch (error) {
+          if (!(error instanceof TooManyOpenFilesError)) throw error;
+          dir.unopened.set(key, unopened);
+          options.onLogOpenFailure?.(key, error);
+        }
       }
     }
     for (const dir of dirs) {
       const marker = join(dir.path, cleanShutdownFileName);
       if (await exists(marker)) {
         await unlink(marker);
-        await fsyncDirectory(dir.path);
+        await fsyncDirectory(dir.path, files);
       }
     }
-    return new LogManager(options, dirs);
+    return new LogManager(options, dirs, files);
+  }
+
+  /** The descriptor budget's counters (open now, capacity, opens, evictions, waits). */
+  get fileHandleStats(): FileHandleCacheStats {
+    return this.files.stats;
+  }
+
+  /** Closes every idle descriptor now (they reopen on demand); pinned ones stay open. */
+  closeIdleFiles(): Promise<void> {
+    return this.files.closeIdle();
+  }
+
+  /** Partitions on disk whose log could not be opened yet (for lack of descriptors). */
+  unopenedLogs(): string[] {
+    return this.dirs.flatMap((dir) => [...dir.unopened.keys()]);
   }
 
   get logDirs(): readonly string[] {
@@ -237,7 +328,7 @@ export class LogManager {
 
   /** Which log dir holds each partition count; new partitions go to the smallest. */
   partitionCountsByDir(): Map<string, number> {
-    return new Map(this.dirs.map((d) => [d.path, d.logs.size + d.creating]));
+    return new Map(this.dirs.map((d) => [d.path, d.partitionCount]));
   }
 
   /**
@@ -261,10 +352,12 @@ export class LogManager {
     const key = partitionKey(topic, partition);
     const inFlight = this.pending.get(key);
     if (inFlight !== undefined) return inFlight;
+    const unopenedIn = this.dirs.find((dir) => dir.unopened.has(key));
+    if (unopenedIn !== undefined) return this.reopen(unopenedIn, key, topicOverrides);
     const config = parseLogConfig(topicOverrides, this.options.config.defaults);
     let target = this.dirs[0]!;
     for (const dir of this.dirs) {
-      if (dir.logs.size + dir.creating < target.logs.size + target.creating) target = dir;
+      if (dir.partitionCount < target.partitionCount) target = dir;
     }
     target.creating += 1;
     const creation = (async () => {
@@ -279,9 +372,10 @@ export class LogManager {
           logStartOffset: undefined,
           hadCleanShutdown: false,
           checkpoints: target,
+          files: this.files,
         });
         // The partition directory itself must survive a crash once the log is in use.
-        await fsyncDirectory(target.path);
+        await fsyncDirectory(target.path, this.files);
         target.logs.set(key, log);
         return log;
       } finally {
@@ -293,7 +387,30 @@ export class LogManager {
     return creation;
   }
 
-  /** Applies retention to every log; returns the number of segments deleted. */
+  /**
+   * Opens a partition that was left unopened at start-up, in its own log dir and from its own
+   * checkpoints (never a new, empty log elsewhere). Failing again, it stays unopened.
+   */
+  private reopen(dir: LogDirectory, key: string, topicOverrides: ConfigProps): Promise<PartitionLog> {
+    const entry = dir.unopened.get(key)!;
+    const opening = (async () => {
+      try {
+        const options = openOptions(dir, entry, this.options.config, this.options, this.files);
+        const log = await PartitionLog.open({
+          ...options,
+          config: parseLogConfig(topicOverrides, this.options.config.defaults),
+        });
+        dir.unopened.delete(key);
+        dir.logs.set(key, log);
+        return log;
+      } finally {
+        this.pending.delete(key);
+      }
+    })();
+    this.pending.set(key, opening);
+    return opening;
+  }
+
   /** Retention over every log; `highWatermarkOf` bounds each log (see PartitionLog.deleteOldSegments). */
   async runRetention(
     highWatermarkOf: (log: PartitionLog) => number | undefined = () => undefined,
@@ -398,7 +515,8 @@ export class LogManager {
       for (const log of dir.logs.values()) {
         invariant(log.recoveryPoint === log.logEndOffset, () => `${log.name}: closed with unflushed data`);
       }
-      await writeFileAtomically(dir.path, cleanShutdownFileName, '');
+      // A partition never opened was never checked: its state is whatever the last run left.
+      if (dir.unopened.size === 0) await writeFileAtomically(dir.path, cleanShutdownFileName, '', this.files);
     }
   }
 }

@@ -7,9 +7,9 @@
 // snapshot of the segment list and of each segment's size, which only ever moves between batch
 // boundaries after a write completed, so a read sees whole batches only.
 //
-// Open file handles per partition: one `.log` handle per segment (reads go through it) plus the
-// active segment's `.index` and `.timeindex` handles. Inactive segments keep their index entries in
-// memory and hold no index handle.
+// File descriptors: none of its own. Every segment file is opened through the broker-wide
+// FileHandleCache on first use and may be closed whenever it is idle; a segment keeps its size, next
+// offset and index entries in memory, so a closed file costs nothing until it is read or written.
 
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import {
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { Clock } from './clock.js';
 import { LogClosedError, UnexpectedAppendOffsetError } from './errors.js';
+import { FileHandleCache } from './file-handle-cache.js';
 import { invariant } from './invariant.js';
 import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
 import { completeInterruptedSwaps, type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
@@ -74,6 +75,8 @@ export interface PartitionLogOptions {
   /** The log dir had a clean-shutdown marker: no segment needs re-validation. */
   readonly hadCleanShutdown: boolean;
   readonly checkpoints: LogCheckpointListener;
+  /** The broker's descriptor budget; a log opened on its own gets a private one of default size. */
+  readonly files?: FileHandleCache;
 }
 
 export interface AppendResult {
@@ -182,6 +185,7 @@ export class PartitionLog {
 
   private constructor(
     private readonly options: PartitionLogOptions,
+    private readonly files: FileHandleCache,
     segments: readonly LogSegment[],
     logStartOffset: number,
   ) {
@@ -252,11 +256,12 @@ export class PartitionLog {
    */
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
     const { dir, config, clock } = options;
+    const files = options.files ?? new FileHandleCache();
     await mkdir(dir, { recursive: true });
     // A cleaned segment whose swap a crash interrupted replaces the segments it was made from.
-    await completeInterruptedSwaps(dir);
+    await completeInterruptedSwaps(dir, files);
     const limits = segmentLimits(config);
-    const names = await readdir(dir);
+    const names = await files.withTransientDescriptor(dir, () => readdir(dir));
     const logBases = new Set<number>();
     for (const name of names) {
       if (leftoverFileSuffixes.some((suffix) => name.endsWith(suffix))) {
@@ -275,8 +280,10 @@ export class PartitionLog {
     const nowMs = clock.nowMs();
     const segments: LogSegment[] = [];
     if (bases.length === 0) {
-      segments.push(await LogSegment.create(dir, Math.max(options.logStartOffset ?? 0, 0), limits, nowMs));
-      await fsyncDirectory(dir);
+      segments.push(
+        await LogSegment.create(dir, Math.max(options.logStartOffset ?? 0, 0), limits, nowMs, files),
+      );
+      await fsyncDirectory(dir, files);
     } else {
       // Segments below the one holding the recovery point were flushed whole when they were rolled.
       let firstToRecover = options.hadCleanShutdown ? bases.length : 0;
@@ -285,7 +292,7 @@ export class PartitionLog {
       }
       let dropFrom = bases.length;
       for (let i = 0; i < bases.length; i++) {
-        const loaded = await LogSegment.load(dir, bases[i]!, limits, nowMs, i >= firstToRecover);
+        const loaded = await LogSegment.load(dir, bases[i]!, limits, nowMs, i >= firstToRecover, files);
         segments.push(loaded.segment);
         const nextBase = bases[i + 1];
         if (nextBase !== undefined && loaded.segment.nextOffset > nextBase) {
@@ -305,12 +312,12 @@ export class PartitionLog {
         }
       }
       await segments[segments.length - 1]!.activate();
-      if (dropFrom < bases.length) await fsyncDirectory(dir);
+      if (dropFrom < bases.length) await fsyncDirectory(dir, files);
     }
     const firstBase = segments[0]!.baseOffset;
     const logEndOffset = segments[segments.length - 1]!.nextOffset;
     const logStartOffset = Math.min(Math.max(options.logStartOffset ?? firstBase, firstBase), logEndOffset);
-    return new PartitionLog(options, segments, logStartOffset);
+    return new PartitionLog(options, files, segments, logStartOffset);
   }
 
   private checkInvariants(): void {
@@ -468,7 +475,13 @@ export class PartitionLog {
       // Nothing to keep: replace the empty segment (only happens on a follower offset jump).
       await old.close();
       for (const path of [old.logPath, old.indexPath, old.timeIndexPath]) await unlinkIfExists(path);
-      const created = await LogSegment.create(this.dir, newBaseOffset, limits, this.options.clock.nowMs());
+      const created = await LogSegment.create(
+        this.dir,
+        newBaseOffset,
+        limits,
+        this.options.clock.nowMs(),
+        this.files,
+      );
       this.segments = [...this.segments.slice(0, -1), created];
       // An empty log that jumps ahead has nothing below the new base: the log starts there, as it
       // would after a reopen (the log start is never below the first segment's base).
@@ -477,11 +490,17 @@ export class PartitionLog {
     } else {
       await old.deactivate();
       this.recoveryPointValue = Math.max(this.recoveryPointValue, old.nextOffset);
-      const created = await LogSegment.create(this.dir, newBaseOffset, limits, this.options.clock.nowMs());
+      const created = await LogSegment.create(
+        this.dir,
+        newBaseOffset,
+        limits,
+        this.options.clock.nowMs(),
+        this.files,
+      );
       this.segments = [...this.segments, created];
     }
     // The new file's directory entry must be durable before data in it can count as flushed.
-    await fsyncDirectory(this.dir);
+    await fsyncDirectory(this.dir, this.files);
     this.checkInvariants();
   }
 
@@ -548,7 +567,7 @@ export class PartitionLog {
     let budgetBytes = maxBytes;
     for (let i = floorSegmentIndex(segments, offset); i < segments.length; i++) {
       const segment = segments[i]!;
-      if (!segment.tryRetain()) break;
+      if (!(await segment.retain())) break;
       try {
         const segmentEnd = segment.sizeBytes;
         let start = 0;
@@ -571,7 +590,7 @@ export class PartitionLog {
         // Continue into the next segment only if this one was read to its end.
         if (stoppedEarly || start + usableBytes < segmentEnd) break;
       } finally {
-        await segment.release();
+        segment.release();
       }
     }
     if (parts.length === 0) return empty;
@@ -605,14 +624,14 @@ export class PartitionLog {
     const logStartOffset = this.logStartOffsetValue;
     for (const segment of this.segments) {
       if (segment.maxTimestampMs < timestampMs || segment.nextOffset <= logStartOffset) continue;
-      if (!segment.tryRetain()) continue;
+      if (!(await segment.retain())) continue;
       try {
         const batch = await segment.findBatchByTimestamp(timestampMs, logStartOffset);
         if (batch !== undefined) {
           return { offset: Math.max(batch.baseOffset, logStartOffset), timestamp: batch.maxTimestamp };
         }
       } finally {
-        await segment.release();
+        segment.release();
       }
     }
     return null;
@@ -670,7 +689,7 @@ export class PartitionLog {
     this.segments = this.segments.slice(count);
     this.logStartOffsetValue = Math.max(this.logStartOffsetValue, this.segments[0]!.baseOffset);
     for (const segment of doomed) await segment.renameToDeleted();
-    await fsyncDirectory(this.dir);
+    await fsyncDirectory(this.dir, this.files);
     await this.options.checkpoints.logStartOffsetChanged(this);
     for (const segment of doomed) await segment.unlinkDeleted();
     this.checkInvariants();
@@ -698,6 +717,7 @@ export class PartitionLog {
       dir: this.dir,
       config: this.configValue,
       logStartOffset: this.logStartOffsetValue,
+      files: this.files,
       segments: () => this.segments,
       replaceSegments: (group, sizes, nowMs, onStep) =>
         this.replaceWithCleanedSegment(group, sizes, nowMs, onStep),
@@ -734,6 +754,7 @@ export class PartitionLog {
         segmentLimits(this.configValue),
         nowMs,
         onStep,
+        this.files,
       );
       this.segments = [
         ...this.segments.slice(0, start),
@@ -771,7 +792,7 @@ export class PartitionLog {
       if (doomed.length > 0) {
         this.segments = kept;
         for (const segment of doomed) await segment.renameToDeleted();
-        await fsyncDirectory(this.dir);
+        await fsyncDirectory(this.dir, this.files);
         for (const segment of doomed) await segment.unlinkDeleted();
       }
       await target.truncateTo(offset);
@@ -798,9 +819,10 @@ export class PartitionLog {
       offset,
       segmentLimits(this.configValue),
       this.options.clock.nowMs(),
+      this.files,
     );
     this.segments = [created];
-    await fsyncDirectory(this.dir);
+    await fsyncDirectory(this.dir, this.files);
     this.logStartOffsetValue = offset;
     await this.options.checkpoints.logStartOffsetChanged(this);
     await this.lowerRecoveryPoint();
