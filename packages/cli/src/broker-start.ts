@@ -55,7 +55,7 @@ export async function runBroker(args: readonly string[], out: TextOutput, err: T
     // A signal during start-up stops the node as soon as it can.
     await Promise.race([started, stopped]);
   } catch (error) {
-    if (error instanceof MetaPropertiesError) {
+    if (error instanceof MetaPropertiesError || error instanceof ConfigError) {
       logger.fatal(error.message);
       await node.stop().catch(() => undefined);
       return 2;

@@ -3,6 +3,7 @@
 // storage package's table. Anything unknown or malformed stops start-up with the key's name.
 
 import { readFileSync } from 'node:fs';
+import { maxBrokerPartitionsDefault } from '@gregor/metadata';
 import { parseQuorumVoters, type QuorumVoter } from '@gregor/raft';
 import {
   type BrokerLogConfig,
@@ -10,7 +11,18 @@ import {
   LogConfigError,
   parseBrokerLogConfig,
 } from '@gregor/storage';
-import { bool, ConfigError, int, list, long, oneOf, resolveConfig, str } from './config-def.js';
+import { openFilesMaxFloor } from '../node/open-file-limit.js';
+import {
+  bool,
+  ConfigError,
+  type ConfigKeyDef,
+  int,
+  list,
+  long,
+  oneOf,
+  resolveConfig,
+  str,
+} from './config-def.js';
 import { parseProperties, propertiesFromEnvironment } from './properties.js';
 
 export interface ListenerSpec {
@@ -215,6 +227,25 @@ const definitions = {
     'replica.high.watermark.checkpoint.interval.ms',
     5000,
     'How often high watermarks are checkpointed.',
+    { min: 1 },
+  ),
+  logOpenFilesMax: {
+    name: 'gregor.log.open.files.max',
+    type: 'int',
+    defaultValue: -1,
+    doc:
+      'File descriptors storage keeps open at once (segment, index and checkpoint files, least ' +
+      'recently used closed first); -1: half of the open-file limit (ulimit -n, raised to the hard ' +
+      'limit at start-up). Must stay below that limit.',
+    validate: (value: number) =>
+      value === -1 || value >= openFilesMaxFloor
+        ? undefined
+        : `must be -1 (half of the open-file limit) or at least ${openFilesMaxFloor}, got ${value}`,
+  } satisfies ConfigKeyDef<number>,
+  maxBrokerPartitions: int(
+    'max.broker.partitions',
+    maxBrokerPartitionsDefault,
+    'Partition replicas one broker may hold; CreateTopics/CreatePartitions beyond it are refused (KIP-578).',
     { min: 1 },
   ),
   metricsPort: int('gregor.metrics.port', -1, 'Prometheus /metrics on this port (-1: off).', {

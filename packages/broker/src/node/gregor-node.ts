@@ -23,6 +23,7 @@ import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalServerOptions } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
+import { logGrpcAcceptErrors } from '../network/accept-errors.js';
 import { SocketServer } from '../network/socket-server.js';
 import { controllerProducerIdSource } from '../producer-ids/controller-producer-id-source.js';
 import { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
@@ -41,6 +42,7 @@ import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { ensureMetaProperties } from './meta-properties.js';
+import { storageOpenFilesMax } from './open-file-limit.js';
 import { QuorumControllerChannel } from './quorum-controller-channel.js';
 
 /** Kafka's controlled.shutdown.max.retries × retry.backoff, roughly: how long leaderships may take to move. */
@@ -123,6 +125,8 @@ export class GregorNode {
       'starting Gregor node',
     );
 
+    const openFilesMax = storageOpenFilesMax(settings.logOpenFilesMax, this.logger);
+
     // Internal gRPC server: Raft, the controller service and (issue 5) replica fetching.
     const server = new grpc.Server(internalServerOptions);
     this.grpcServer = server;
@@ -135,10 +139,25 @@ export class GregorNode {
           : reject(new Error(`cannot bind ${listener.name} ${bindHost}:${listener.port}: ${error.message}`)),
       ),
     );
+    if (!logGrpcAcceptErrors(server, listener.name, this.logger)) {
+      this.logger.warn(
+        { listener: listener.name },
+        'cannot watch the gRPC listener for accept errors (grpc-js internals changed); EMFILE there may stop the node',
+      );
+    }
 
     // The replica manager follows the published metadata; the broker-applied watermark moves only
     // once it has acted on an image, so heartbeats and admin answers never run ahead of the logs.
-    this.logManager = await LogManager.open({ config: this.config.log, clock: systemClock });
+    this.logManager = await LogManager.open({
+      config: this.config.log,
+      clock: systemClock,
+      openFilesMax,
+      onLogOpenFailure: (partition, error) =>
+        this.logger.error(
+          { partition, err: error },
+          'cannot open the log of a local replica at start-up; it stays offline until it can',
+        ),
+    });
     this.delayedOperations = new DelayedOperations();
     const replicaManager = new ReplicaManager({
       brokerId: settings.nodeId,
@@ -242,6 +261,7 @@ export class GregorNode {
         autoLeaderRebalanceEnable: settings.autoLeaderRebalanceEnable,
         defaultNumPartitions: settings.numPartitions,
         defaultReplicationFactor: settings.defaultReplicationFactor,
+        partitionsPerBrokerMax: settings.maxBrokerPartitions,
       },
       random: { nextInt: (maxExclusive: number) => Math.floor(Math.random() * maxExclusive) },
       nowMs: () => Date.now(),

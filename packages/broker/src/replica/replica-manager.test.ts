@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { ApiKey, ErrorCode, earliestTimestamp } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchOf } from '../testing/batches.js';
@@ -26,14 +28,18 @@ async function createTopic(name: string, configs: Record<string, string>): Promi
   expect(response.topics[0]!.errorCode).toBe(ErrorCode.NONE);
 }
 
-async function produce(topic: string, value: string): Promise<void> {
+async function produceErrorCode(topic: string, value: string): Promise<number> {
   const response = await cluster.request(ApiKey.Produce, 7, {
     transactionalId: null,
     acks: 1,
     timeoutMs: 1000,
     topics: [{ name: topic, partitions: [{ partitionIndex: 0, records: batchOf([value]) }] }],
   });
-  expect(response.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+  return response.responses[0]!.partitions[0]!.errorCode;
+}
+
+async function produce(topic: string, value: string): Promise<void> {
+  expect(await produceErrorCode(topic, value)).toBe(ErrorCode.NONE);
 }
 
 describe('ReplicaManager maintenance', () => {
@@ -75,5 +81,68 @@ describe('ReplicaManager maintenance', () => {
     await createTopic('odd', { 'segment.bytes': '1' });
     expect(cluster.replicaManager.partition('odd', 0)!.log.config.segmentBytes).toBe(1024 * 1024 * 1024);
     expect(cluster.logLines.some((line) => line.includes('topic config ignored by storage'))).toBe(true);
+  });
+});
+
+describe('ReplicaManager when the process runs out of file descriptors (real EMFILE)', () => {
+  const limits = () => {
+    const match = /Max open files\s+(\d+)\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return { soft: Number(match![1]), hard: Number(match![2]) };
+  };
+  const setSoftLimit = (soft: number, hard: number) =>
+    execFileSync('prlimit', [`--pid=${process.pid}`, `--nofile=${soft}:${hard}`], { stdio: 'ignore' });
+  /** Takes every descriptor the process has left. */
+  const exhaust = (): number[] => {
+    const taken: number[] = [];
+    for (;;) {
+      try {
+        taken.push(openSync('/dev/null', 'r'));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EMFILE') throw error;
+        return taken;
+      }
+    }
+  };
+
+  it('takes only the replica it cannot open offline, answers the rest, and brings it back', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('healthy', {});
+    await produce('healthy', 'before');
+    await cluster.closeIdleLogFiles();
+    const { soft, hard } = limits();
+    setSoftLimit(readdirSync('/proc/self/fd').length + 64, hard);
+    let taken: number[] = [];
+    try {
+      taken = exhaust();
+      // The controller commits the topic; this broker cannot open its log.
+      await createTopic('starved', {});
+      expect(cluster.replicaManager.partition('starved', 0)).toBeUndefined();
+      expect(cluster.replicaManager.offlineReplicaKeys()).toEqual(['starved-0']);
+      expect(await produceErrorCode('starved', 'x')).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      // The healthy partition's file is closed too: a clean, retriable storage error, no crash.
+      expect(await produceErrorCode('healthy', 'x')).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+      const metadata = await cluster.request(ApiKey.Metadata, 1, { topics: null });
+      expect(metadata.topics.map((topic) => topic.name).sort()).toEqual(['healthy', 'starved']);
+      // Still short of descriptors: the retry fails quietly and the replica stays offline.
+      await cluster.replicaManager.maintenance(cluster.clock.nowMs());
+      expect(cluster.replicaManager.offlineReplicaKeys()).toEqual(['starved-0']);
+    } finally {
+      for (const fd of taken) closeSync(fd);
+      setSoftLimit(soft, hard);
+    }
+    const offlineLines = cluster.logLines.filter((line) => line.includes('"partition":"starved-0"'));
+    expect(
+      offlineLines.some((line) =>
+        /cannot open the log of a local replica.*EMFILE|EMFILE.*cannot open the log/.test(line),
+      ),
+    ).toBe(true);
+    expect(offlineLines.filter((line) => line.includes('"level":50'))).toHaveLength(1);
+
+    await cluster.replicaManager.maintenance(cluster.clock.nowMs());
+    expect(cluster.replicaManager.offlineReplicaKeys()).toEqual([]);
+    expect(cluster.replicaManager.partition('starved', 0)?.role).toBe('leader');
+    expect(cluster.logLines.some((line) => line.includes('local replica back online'))).toBe(true);
+    await produce('starved', 'after');
+    await produce('healthy', 'after');
   });
 });

@@ -21,12 +21,14 @@ import {
   type Clock,
   type ConfigProps,
   isCompacted,
+  isDescriptorExhaustion,
   LogClosedError,
   type LogConfig,
   LogConfigError,
   logConfigDefinitions,
   parseLogConfig,
   readCheckpointFile,
+  TooManyOpenFilesError,
   UnexpectedAppendOffsetError,
   writeCheckpointFile,
 } from '@gregor/storage';
@@ -289,6 +291,12 @@ export class ReplicaManager {
   private readonly imageAppliedListeners: ((image: MetadataImage) => void)[] = [];
   /** Leader appends of idempotent producers: checked, appended and remembered in order per partition. */
   private readonly idempotentAppends = new IdempotentLeaderAppends();
+  /**
+   * Local replicas the image assigns here that failed to open or change role (a storage error, no
+   * file descriptor left): absent from `partitions`, so they answer NOT_LEADER_OR_FOLLOWER, and
+   * tried again at each maintenance run and with each image.
+   */
+  private readonly offlineReplicas = new Map<string, OfflineReplica>();
 
   constructor(private readonly options: ReplicaManagerOptions) {
     const nowMs = options.clock.nowMs();
@@ -339,15 +347,87 @@ export class ReplicaManager {
         if (!state.replicas.includes(this.options.brokerId)) continue;
         const key = `${topic.name}-${index}`;
         wanted.add(key);
-        await this.applyPartition(topic, index, state, topicConfigs, nowMs);
+        await this.applyPartitionOrTakeOffline(topic, index, state, topicConfigs, nowMs);
       }
     }
     for (const [key, partition] of [...this.partitions]) {
       if (!wanted.has(key)) await this.removePartition(partition);
     }
+    for (const key of [...this.offlineReplicas.keys()])
+      if (!wanted.has(key)) this.offlineReplicas.delete(key);
     this.imageValue = image;
     this.options.onFollowersChanged?.();
     for (const listener of this.imageAppliedListeners) listener(image);
+  }
+
+  /**
+   * applyPartition, with any failure confined to that replica: it goes offline (logged once) and is
+   * tried again later, while every other partition keeps being served.
+   */
+  private async applyPartitionOrTakeOffline(
+    topic: TopicImage,
+    index: number,
+    state: PartitionState,
+    topicConfigs: ReadonlyMap<string, string>,
+    nowMs: number,
+  ): Promise<void> {
+    const key = `${topic.name}-${index}`;
+    try {
+      await this.applyPartition(topic, index, state, topicConfigs, nowMs);
+    } catch (error) {
+      this.takeReplicaOffline(key, error);
+      return;
+    }
+    if (this.partitions.has(key) && this.offlineReplicas.delete(key)) {
+      this.options.logger.info({ partition: key }, 'local replica back online');
+    }
+  }
+
+  private takeReplicaOffline(
+    key: string,
+    error: unknown,
+    why = 'local replica offline: it is not served until it can be opened',
+  ): void {
+    const partition = this.partitions.get(key);
+    if (partition !== undefined) {
+      this.partitions.delete(key);
+      this.appliedConfigs.delete(key);
+      this.persistedEpochVersions.delete(key);
+      this.options.delayedOperations.notify(key);
+    }
+    const wasOffline = this.offlineReplicas.has(key);
+    this.offlineReplicas.set(key, { error });
+    const fields = { partition: key, err: error, descriptorsExhausted: descriptorsExhausted(error) };
+    if (wasOffline) this.options.logger.debug(fields, 'local replica still offline');
+    else this.options.logger.error(fields, why);
+  }
+
+  /** Tries the offline replicas again against the last image (on the maintenance timer). */
+  retryOfflineReplicas(): Promise<void> {
+    if (this.offlineReplicas.size === 0) return Promise.resolve();
+    const run = this.metadataQueue.then(async () => {
+      if (this.closed) return;
+      const image = this.imageValue;
+      const nowMs = this.options.clock.nowMs();
+      for (const key of [...this.offlineReplicas.keys()]) {
+        const [topicName, index] = splitPartitionKey(key);
+        const topic = image.topic(topicName);
+        const state = topic?.partitions[index];
+        if (topic === undefined || state === undefined || !state.replicas.includes(this.options.brokerId)) {
+          this.offlineReplicas.delete(key);
+          continue;
+        }
+        await this.applyPartitionOrTakeOffline(topic, index, state, image.topicConfigs(topicName), nowMs);
+      }
+      this.options.onFollowersChanged?.();
+    });
+    this.metadataQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Keys of the local replicas that are offline now. */
+  offlineReplicaKeys(): string[] {
+    return [...this.offlineReplicas.keys()];
   }
 
   /** Runs `operation` after every earlier exclusive operation of `key` (chained, never concurrent). */
@@ -380,7 +460,11 @@ export class ReplicaManager {
   ): Promise<number | undefined> {
     let loading = this.checkpointedHighWatermarks.get(logDir);
     if (loading === undefined) {
-      loading = readCheckpointFile(logDir, highWatermarkCheckpointName);
+      loading = readCheckpointFile(logDir, highWatermarkCheckpointName).catch((error: unknown) => {
+        // Not cached: a read that failed (no descriptor left) is tried again by the next replica.
+        this.checkpointedHighWatermarks.delete(logDir);
+        throw error;
+      });
       this.checkpointedHighWatermarks.set(logDir, loading);
     }
     return loading.then((entries) => entries.get(`${topic}-${index}`)?.offset);
@@ -417,7 +501,7 @@ export class ReplicaManager {
         // Any failure to open one log (a storage error, or EMFILE with too many partitions for the
         // process's file limit) takes that replica offline here, not the whole broker: it is absent
         // from this broker, so the partition answers NOT_LEADER_OR_FOLLOWER / stays out of the ISR.
-        this.options.logger.error({ partition: key, err: error }, 'cannot open the log of a local replica');
+        this.takeReplicaOffline(key, error, 'cannot open the log of a local replica');
         return;
       }
       // A log opened at start-up carries whatever config it was opened with: the image decides.
@@ -570,7 +654,10 @@ export class ReplicaManager {
         this.options.clock.nowMs(),
       );
     } catch (error) {
-      if (error instanceof KafkaError) return failed(error.code, error.message);
+      if (error instanceof KafkaError) {
+        if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.logStorageError(partition.key, error);
+        return failed(error.code, error.message);
+      }
       // The partition was deleted or moved while the append waited for the log.
       if (error instanceof LogClosedError) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       throw error;
@@ -739,6 +826,11 @@ export class ReplicaManager {
           results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));
           continue;
         }
+        if (error instanceof KafkaError) {
+          this.logStorageError(partition.key, error);
+          results.push(failed(error.code));
+          continue;
+        }
         throw error;
       }
       if (read.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
@@ -897,6 +989,13 @@ export class ReplicaManager {
         return await this.applyFollowerFetchNow(partition, result);
       } catch (error) {
         if (error instanceof LogClosedError) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        if (descriptorsExhausted(error)) {
+          this.options.logger.warn(
+            { partition: key, err: error },
+            'fetched records not applied: no file descriptor',
+          );
+          return ErrorCode.KAFKA_STORAGE_ERROR;
+        }
         if (error instanceof UnexpectedAppendOffsetError || error instanceof KafkaError) {
           this.options.logger.warn({ partition: key, err: error }, 'fetched records not appended');
           return ErrorCode.CORRUPT_MESSAGE;
@@ -1066,6 +1165,11 @@ export class ReplicaManager {
           results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER, lookup.currentLeader));
           continue;
         }
+        if (error instanceof KafkaError) {
+          this.logStorageError(partition.key, error);
+          results.push(failed(error.code, lookup.currentLeader));
+          continue;
+        }
         throw error;
       }
       if (read.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
@@ -1150,6 +1254,11 @@ export class ReplicaManager {
             results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));
             continue;
           }
+          if (error instanceof KafkaError) {
+            this.logStorageError(partition.key, error);
+            results.push(failed(error.code));
+            continue;
+          }
           throw error;
         }
         // A consumer may only be pointed at records it can read: below the high watermark.
@@ -1165,6 +1274,7 @@ export class ReplicaManager {
   /** The node calls this on a timer: retention when due, due flushes, recovery-point checkpoints. */
   async maintenance(nowMs: number): Promise<void> {
     if (this.closed) return;
+    await this.retryOfflineReplicas();
     if (nowMs >= this.nextRetentionMs) {
       this.nextRetentionMs =
         nowMs + (this.options.retentionCheckIntervalMs ?? retentionCheckIntervalMsDefault);
@@ -1195,12 +1305,35 @@ export class ReplicaManager {
     }
   }
 
+  /** A read or append failed in storage (KAFKA_STORAGE_ERROR: an I/O error, no descriptor left). */
+  private logStorageError(key: string, error: KafkaError): void {
+    this.options.logger.warn(
+      { partition: key, err: error, descriptorsExhausted: descriptorsExhausted(error) },
+      'storage error answered to a client',
+    );
+  }
+
   /** Stops serving: every parked request completes now (with errors); logs stay open for the owner to close. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const key of this.partitions.keys()) this.options.delayedOperations.notify(key);
   }
+}
+
+interface OfflineReplica {
+  readonly error: unknown;
+}
+
+/** `<topic>-<partition>` back into its parts (topics may contain '-'). */
+function splitPartitionKey(key: string): [string, number] {
+  const at = key.lastIndexOf('-');
+  return [key.slice(0, at), Number(key.slice(at + 1))];
+}
+
+/** EMFILE/ENFILE, raw from Node or as storage's TooManyOpenFilesError. */
+function descriptorsExhausted(error: unknown): boolean {
+  return error instanceof TooManyOpenFilesError || isDescriptorExhaustion(error);
 }
 
 function failedReplicaFetch(

@@ -291,6 +291,11 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     );
   }
 
+  /** Closes every idle log file descriptor (they reopen on demand). */
+  closeIdleLogFiles(): Promise<void> {
+    return this.logManager.closeIdleFiles();
+  }
+
   /** Shorthand for tests: set (value) or delete (null) topic configs through the controller. */
   async alterTopicConfigs(topicName: string, changes: Record<string, string | null>): Promise<void> {
     const operations: AlterConfigOperation[] = Object.entries(changes).map(([name, value]) => ({
