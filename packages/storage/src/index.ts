@@ -1,3 +1,4 @@
+export { forEachConcurrently } from './bounded-concurrency.js';
 export {
   checkpointVersion,
   cleanerOffsetCheckpointName,

@@ -174,67 +174,83 @@ describe('LogManager when the process runs out of descriptors (real EMFILE)', ()
   };
 
   it('leaves a partition it cannot open unopened, opens the rest, and opens it later from its own data', async () => {
-    const config = parseBrokerLogConfig({ 'log.dirs': root });
-    const first = await LogManager.open({ config, clock });
-    for (let p = 0; p < 4; p++) {
-      const log = await first.getOrCreateLog('t', p);
-      await log.append(batch(p), 0);
-      await log.append(batch(p + 10), 0);
-    }
-    await first.close();
-
-    const { soft, hard } = await currentLimits();
-    const inUse = (await readdir('/proc/self/fd')).length;
-    setSoftLimit(inUse + 64, hard);
-    let taken: number[] = [];
-    const failures: string[] = [];
-    let partitionsSeen = 0;
-    let manager: LogManager | undefined;
-    try {
-      manager = await LogManager.open({
-        config,
-        clock,
-        // Called just before each partition is opened at start-up: the first one finds no
-        // descriptor left (and none idle in the cache to give back); the next ones find plenty.
-        topicOverrides: () => {
-          for (const fd of taken.splice(0)) closeSync(fd);
-          if (partitionsSeen++ === 0) taken = exhaustDescriptors();
-          return {};
-        },
-        onLogOpenFailure: (partition, error) => {
-          expect(error).toBeInstanceOf(TooManyOpenFilesError);
-          expect(error.code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
-          failures.push(partition);
-        },
-      });
-    } finally {
-      for (const fd of taken.splice(0)) closeSync(fd);
-      setSoftLimit(soft, hard);
-    }
-    if (manager === undefined) throw new Error('LogManager.open failed');
-    try {
-      expect(failures).toHaveLength(1);
-      const [failed] = failures;
-      expect(manager.unopenedLogs()).toEqual([failed]);
-      const failedPartition = Number(failed!.split('-')[1]);
-      expect(manager.getLog('t', failedPartition)).toBeUndefined();
-      for (let p = 0; p < 4; p++) {
-        if (p !== failedPartition) expect(manager.getLog('t', p)!.logEndOffset).toBe(6);
+    // t-0 alone in the first log dir, t-1..t-3 in the second: dirs open one after the other.
+    const [starvedDir, otherDir] = [join(root, 'a'), join(root, 'b')];
+    for (const [dir, partitions] of [
+      [starvedDir, [0]],
+      [otherDir, [1, 2, 3]],
+    ] as const) {
+      const writer = await LogManager.open({ config: parseBrokerLogConfig({ 'log.dirs': dir }), clock });
+      for (const p of partitions) {
+        const log = await writer.getOrCreateLog('t', p);
+        await log.append(batch(p), 0);
+        await log.append(batch(p + 10), 0);
       }
+      await writer.close();
+    }
+    const config = parseBrokerLogConfig({ 'log.dirs': `${starvedDir},${otherDir}` });
+    const { soft, hard } = await currentLimits();
+
+    /** Opens both dirs with no descriptor left while t-0 opens (and none idle to give back). */
+    const openStarved = async (): Promise<{ manager: LogManager; failures: string[] }> => {
+      setSoftLimit((await readdir('/proc/self/fd')).length + 64, hard);
+      let taken: number[] = [];
+      const failures: string[] = [];
+      try {
+        const manager = await LogManager.open({
+          config,
+          clock,
+          // Called just before each partition is opened at start-up.
+          topicOverrides: () => {
+            if (failures.length === 0 && taken.length === 0) taken = exhaustDescriptors();
+            return {};
+          },
+          onLogOpenFailure: (partition, error) => {
+            expect(error).toBeInstanceOf(TooManyOpenFilesError);
+            expect(error.code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+            failures.push(partition);
+            for (const fd of taken.splice(0)) closeSync(fd);
+          },
+        });
+        return { manager, failures };
+      } finally {
+        for (const fd of taken.splice(0)) closeSync(fd);
+        setSoftLimit(soft, hard);
+      }
+    };
+
+    const first = await openStarved();
+    try {
+      expect(first.failures).toEqual(['t-0']);
+      expect(first.manager.unopenedLogs()).toEqual(['t-0']);
+      expect(first.manager.getLog('t', 0)).toBeUndefined();
+      for (const p of [1, 2, 3]) expect(first.manager.getLog('t', p)!.logEndOffset).toBe(6);
       // Its checkpoint entry survives a checkpoint written while it is unopened.
-      await manager.checkpointRecoveryPoints();
-      expect(await readFile(join(root, 'recovery-point-offset-checkpoint'), 'utf8')).toContain(
-        `t ${failedPartition} 6`,
-      );
+      await first.manager.checkpointRecoveryPoints();
+      expect(await readFile(join(starvedDir, 'recovery-point-offset-checkpoint'), 'utf8')).toContain('t 0 6');
       // Opened again from its own directory, with its data, once descriptors are back.
-      const reopened = await manager.getOrCreateLog('t', failedPartition);
+      const reopened = await first.manager.getOrCreateLog('t', 0);
+      expect(reopened.dir).toBe(join(starvedDir, 't-0'));
       expect(reopened.logEndOffset).toBe(6);
       expect(baseOffsets(await reopened.read(0, 1 << 20))).toEqual([0, 3]);
-      expect(manager.unopenedLogs()).toEqual([]);
+      expect(first.manager.unopenedLogs()).toEqual([]);
     } finally {
-      await manager.close();
+      await first.manager.close();
     }
-    await access(join(root, cleanShutdownFileName));
+    await access(join(starvedDir, cleanShutdownFileName));
+
+    // Closed while t-0 is unopened: its dir gets no clean-shutdown marker (its files were never checked).
+    const second = await openStarved();
+    expect(second.failures).toEqual(['t-0']);
+    await second.manager.close();
+    await expect(access(join(starvedDir, cleanShutdownFileName))).rejects.toThrow();
+    await access(join(otherDir, cleanShutdownFileName));
+    const third = await LogManager.open({ config, clock });
+    try {
+      for (const p of [0, 1, 2, 3]) expect(third.getLog('t', p)!.logEndOffset).toBe(6);
+    } finally {
+      await third.close();
+    }
   });
 
   it('refuses a new partition with KAFKA_STORAGE_ERROR when no descriptor is left, and keeps serving', async () => {

@@ -17,6 +17,7 @@
 import { access, mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
+import { forEachConcurrently } from './bounded-concurrency.js';
 import {
   cleanerOffsetCheckpointName,
   fsyncDirectory,
@@ -46,6 +47,11 @@ import { parsePartitionDirName } from './segment-files.js';
 import { SerialQueue } from './serial-queue.js';
 
 export const cleanShutdownFileName = '.kafka_cleanshutdown';
+/**
+ * Partitions opened at once per log dir at start-up: their reads, index checks and recovery fsyncs
+ * overlap (Kafka's num.recovery.threads.per.data.dir does the same with threads).
+ */
+export const logOpenConcurrencyPerDir = 16;
 /** Checkpoint writes allowed to wait per log dir; each one rewrites the whole file. */
 const checkpointQueueDepthMax = 4096;
 /** Kafka's legal topic names. */
@@ -254,6 +260,7 @@ export class LogManager {
       const entries = await files.withTransientDescriptor(dir.path, () =>
         readdir(dir.path, { withFileTypes: true }),
       );
+      const toOpen: UnopenedLog[] = [];
       for (const entry of entries) {
         if (!entry.isDirectory()) continue;
         const parsed = parsePartitionDirName(entry.name);
@@ -265,13 +272,16 @@ export class LogManager {
           throw new Error(`partition ${key} is in two log dirs: ${other} and ${dir.path}`);
         }
         seen.set(key, dir.path);
-        const unopened: UnopenedLog = {
+        toOpen.push({
           topic: parsed.topic,
           partition: parsed.partition,
           recoveryPoint: recoveryPoints.get(key)?.offset ?? 0,
           logStartOffset: logStartOffsets.get(key)?.offset,
           hadCleanShutdown,
-        };
+        });
+      }
+      await forEachConcurrently(toOpen, logOpenConcurrencyPerDir, async (unopened) => {
+        const key = partitionKey(unopened.topic, unopened.partition);
         try {
           dir.logs.set(
             key,
@@ -282,7 +292,7 @@ export class LogManager {
           dir.unopened.set(key, unopened);
           options.onLogOpenFailure?.(key, error);
         }
-      }
+      });
     }
     for (const dir of dirs) {
       const marker = join(dir.path, cleanShutdownFileName);

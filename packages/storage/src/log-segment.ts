@@ -247,7 +247,9 @@ export class LogSegment {
   /**
    * Opens an existing segment (inactive). With `recover`, every batch is re-validated, a torn or
    * corrupt tail is cut off and the indexes are rebuilt. Without it, the index files are loaded and
-   * sanity-checked against the `.log`; a failed check falls back to recovery.
+   * sanity-checked against the `.log`; a failed check falls back to recovery. `lastSegment`: rebuilt
+   * index files are written but not fsynced, since the active segment is recovered after every
+   * unclean shutdown anyway (its `.log` still is).
    */
   static async load(
     dir: string,
@@ -256,6 +258,7 @@ export class LogSegment {
     nowMs: number,
     recover: boolean,
     files: FileHandleCache,
+    lastSegment = false,
   ): Promise<SegmentLoadResult> {
     const segment = new LogSegment(
       dir,
@@ -271,7 +274,7 @@ export class LogSegment {
     let reason = recover ? 'unflushed segment after an unclean shutdown' : undefined;
     if (reason === undefined) reason = await segment.loadIndexes(fileSizeBytes);
     let truncated = false;
-    if (reason !== undefined) truncated = await segment.recover(fileSizeBytes);
+    if (reason !== undefined) truncated = await segment.recover(fileSizeBytes, !lastSegment);
     if (!segment.isEmpty) segment.rollBaseMs = nowMs;
     return { segment, truncated, rebuiltBecause: reason };
   }
@@ -353,7 +356,7 @@ export class LogSegment {
    * bad one and rebuilds both indexes from what is left, then syncs the files. Returns true when a
    * tail was cut.
    */
-  private async recover(fileSizeBytes: number): Promise<boolean> {
+  private async recover(fileSizeBytes: number, syncIndexes: boolean): Promise<boolean> {
     this.offsetIndex.clear();
     this.timeIndex.clear();
     this.nextOffset = this.baseOffset;
@@ -404,8 +407,8 @@ export class LogSegment {
       if (truncated) await handle.truncate(position);
       await handle.datasync();
     });
-    await writeWholeFile(this.files, this.indexPath, this.offsetIndex.encode());
-    await writeWholeFile(this.files, this.timeIndexPath, this.timeIndex.encode());
+    await writeWholeFile(this.files, this.indexPath, this.offsetIndex.encode(), syncIndexes);
+    await writeWholeFile(this.files, this.timeIndexPath, this.timeIndex.encode(), syncIndexes);
     this.offsetIndex.writtenCount = this.offsetIndex.entries;
     this.timeIndex.writtenCount = this.timeIndex.entries;
     this.indexFilesNeedTrim = false;

@@ -292,7 +292,16 @@ export class PartitionLog {
       }
       let dropFrom = bases.length;
       for (let i = 0; i < bases.length; i++) {
-        const loaded = await LogSegment.load(dir, bases[i]!, limits, nowMs, i >= firstToRecover, files);
+        const isLast = i === bases.length - 1;
+        const loaded = await LogSegment.load(
+          dir,
+          bases[i]!,
+          limits,
+          nowMs,
+          i >= firstToRecover,
+          files,
+          isLast,
+        );
         segments.push(loaded.segment);
         const nextBase = bases[i + 1];
         if (nextBase !== undefined && loaded.segment.nextOffset > nextBase) {
