@@ -46,6 +46,10 @@ export interface ProcessClusterOptions {
   readonly nodeCount: number;
   /** Extra server.properties lines for every node. */
   readonly properties?: Readonly<Record<string, string>>;
+  /** A command the node runs under, e.g. `['prlimit', '--nofile=256:256', '--']`. */
+  readonly commandPrefix?: readonly string[];
+  /** How long start() waits for every node to be ready. */
+  readonly readyTimeoutMs?: number;
 }
 
 export class ProcessCluster {
@@ -76,7 +80,7 @@ export class ProcessCluster {
     }
     for (const node of cluster.nodes) cluster.writeConfig(node);
     for (const node of cluster.nodes) cluster.spawnNode(node);
-    await cluster.waitReady();
+    await cluster.waitReady(options.readyTimeoutMs);
     return cluster;
   }
 
@@ -110,7 +114,16 @@ export class ProcessCluster {
   }
 
   private spawnNode(node: ClusterNode): void {
-    const child = spawn(process.execPath, [cliPath, 'broker', 'start', '--config', node.configPath], {
+    const [command, ...prefixArgs] = [
+      ...(this.options.commandPrefix ?? []),
+      process.execPath,
+      cliPath,
+      'broker',
+      'start',
+      '--config',
+      node.configPath,
+    ];
+    const child = spawn(command!, prefixArgs, {
       env: {
         ...process.env,
         GREGOR_LOG_FORMAT: 'json',
