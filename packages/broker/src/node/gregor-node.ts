@@ -42,7 +42,7 @@ import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { ensureMetaProperties } from './meta-properties.js';
-import { storageOpenFilesMax } from './open-file-limit.js';
+import { DescriptorExhaustionWatch, storageOpenFilesMax } from './open-file-limit.js';
 import { QuorumControllerChannel } from './quorum-controller-channel.js';
 
 /** Kafka's controlled.shutdown.max.retries × retry.backoff, roughly: how long leaderships may take to move. */
@@ -323,9 +323,13 @@ export class GregorNode {
       this.logger,
     );
     const bound = await this.socketServer.listen(this.config.kafkaListeners);
+    const descriptorWatch = new DescriptorExhaustionWatch(this.logger);
     this.maintenanceTimer = setInterval(() => {
       void replicaManager.maintenance(Date.now()).catch((error: unknown) => {
         this.logger.error({ err: error }, 'log maintenance failed');
+      });
+      void descriptorWatch.check().catch((error: unknown) => {
+        this.logger.error({ err: error }, 'file descriptor check failed');
       });
     }, maintenanceIntervalMs);
     // The log cleaner (compacted topics, __consumer_offsets first of all) every log.cleaner.backoff.ms,

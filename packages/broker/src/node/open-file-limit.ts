@@ -12,7 +12,8 @@
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { openFilesMaxDefault } from '@gregor/storage';
+import { open } from 'node:fs/promises';
+import { isDescriptorExhaustion, openFilesMaxDefault } from '@gregor/storage';
 import { ConfigError } from '../config/config-def.js';
 import type { Logger } from '../logging.js';
 
@@ -127,3 +128,39 @@ export function storageOpenFilesMax(configured: number, logger: Logger): number 
 }
 
 const openFilesMaxKey = 'gregor.log.open.files.max';
+
+/**
+ * Notices when the process has no descriptor left. libuv hides EMFILE on accept (it drops the
+ * pending connections with a spare descriptor and reports nothing), so without this the operator
+ * would only see clients failing to connect. `check()` opens and closes one descriptor: the first
+ * failure of a streak is logged as an error, the recovery as info.
+ */
+export class DescriptorExhaustionWatch {
+  private exhausted = false;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly probePath = '/dev/null',
+  ) {}
+
+  async check(): Promise<void> {
+    let failure: NodeJS.ErrnoException | undefined;
+    try {
+      const handle = await open(this.probePath, 'r');
+      await handle.close();
+    } catch (error) {
+      if (!isDescriptorExhaustion(error)) throw error;
+      failure = error;
+    }
+    if (failure !== undefined && !this.exhausted) {
+      this.exhausted = true;
+      this.logger.error(
+        { code: failure.code, nofileSoft: readOpenFileLimit()?.soft },
+        'no file descriptor left: new connections are dropped and storage operations fail until some are closed',
+      );
+    } else if (failure === undefined && this.exhausted) {
+      this.exhausted = false;
+      this.logger.info('file descriptors available again');
+    }
+  }
+}
