@@ -255,3 +255,40 @@ describe('three brokers with 600 partitions × 3 replicas on a budget of 200 des
     }
   });
 });
+
+describe('a broker sized by max.broker.partitions', () => {
+  it('refuses CreateTopics and CreatePartitions beyond it with POLICY_VIOLATION naming the limit, and keeps serving', async () => {
+    cluster = await ProcessCluster.start({ nodeCount: 1, properties: { 'max.broker.partitions': '100' } });
+    client = new RawClusterClient(cluster);
+    const connection = await client.connection(1);
+    const create = async (name: string, numPartitions: number) =>
+      (
+        await connection.call(
+          ApiKey.CreateTopics,
+          3,
+          {
+            topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+            timeoutMs: 10_000,
+            validateOnly: false,
+          },
+          20_000,
+        )
+      ).topics[0]!;
+    expect((await create('fits', 60)).errorCode).toBe(ErrorCode.NONE);
+    const refused = await create('too-many', 41);
+    expect(refused.errorCode).toBe(ErrorCode.POLICY_VIOLATION);
+    expect(refused.errorMessage).toMatch(/broker 1 101 partition replicas .*max\.broker\.partitions=100/);
+    // The controller's per-topic cap answers INVALID_PARTITIONS, as before.
+    expect((await create('huge', 10_001)).errorCode).toBe(ErrorCode.INVALID_PARTITIONS);
+    const grow = await connection.call(
+      ApiKey.CreatePartitions,
+      1,
+      { topics: [{ name: 'fits', count: 101, assignments: null }], timeoutMs: 10_000, validateOnly: false },
+      20_000,
+    );
+    expect(grow.results[0]!.errorCode).toBe(ErrorCode.POLICY_VIOLATION);
+    expect(grow.results[0]!.errorMessage).toMatch(/max\.broker\.partitions=100/);
+    expect((await create('fills', 40)).errorCode).toBe(ErrorCode.NONE);
+    expect((await client.produce(1, 'fills', 39, ['still serving'], -1)).errorCode).toBe(ErrorCode.NONE);
+  });
+});
