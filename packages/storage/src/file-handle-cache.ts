@@ -295,6 +295,14 @@ export class CachedFile {
     return result;
   }
 
+  /** Pins and returns the handle if it is open now (no await); undefined otherwise. */
+  pinIfOpen(): FileHandle | undefined {
+    const handle = this.handle;
+    if (handle === undefined || this.closing !== undefined) return undefined;
+    this.pinOpen();
+    return handle;
+  }
+
   private async useSlow<T>(operation: (handle: FileHandle) => Promise<T>): Promise<T> {
     const handle = await this.pin();
     try {

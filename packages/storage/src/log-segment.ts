@@ -489,7 +489,24 @@ export class LogSegment {
     const startPosition = this.sizeBytes;
     // Without a descriptor (none left: TooManyOpenFilesError) nothing was written; that error is
     // already a KAFKA_STORAGE_ERROR and goes to the caller as it is.
-    await this.logFile.use((handle) => writeRecords(handle, records, startPosition, this.logPath));
+    // The hot path: pinned without a closure or an extra promise when the descriptor is open.
+    const handle = this.logFile.pinIfOpen() ?? (await this.logFile.pin());
+    try {
+      // One write; the loop in writeFully only runs for a short write (rare on regular files).
+      const { bytesWritten } = await handle.write(records, 0, records.length, startPosition);
+      if (bytesWritten < records.length) {
+        await writeFully(handle, records.subarray(bytesWritten), startPosition + bytesWritten);
+      }
+    } catch (error) {
+      // A full disk (ENOSPC) or an I/O error: the append did not happen. Cut off whatever part of it
+      // reached the file, so no torn bytes sit past the segment's end (a clean restart trusts the
+      // file size), and answer with Kafka's retriable storage error.
+      await handle.truncate(startPosition).catch(() => undefined);
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot write to ${this.logPath}: ${reason}`);
+    } finally {
+      this.logFile.unpin();
+    }
     for (const batch of batches) {
       this.indexBatch(
         batch.baseOffset,
@@ -697,31 +714,6 @@ export class LogSegment {
     for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) {
       await unlinkIfExists(path + deletedFileSuffix);
     }
-  }
-}
-
-/**
- * Writes `records` at `position` with one write. A full disk (ENOSPC) or an I/O error: the append
- * did not happen. Whatever part of it reached the file is cut off, so no torn bytes sit past the
- * segment's end (a clean restart trusts the file size), and the caller gets Kafka's retriable
- * storage error.
- */
-async function writeRecords(
-  handle: FileHandle,
-  records: Buffer,
-  position: number,
-  path: string,
-): Promise<void> {
-  try {
-    // One write; the loop in writeFully only runs for a short write (rare on regular files).
-    const { bytesWritten } = await handle.write(records, 0, records.length, position);
-    if (bytesWritten < records.length) {
-      await writeFully(handle, records.subarray(bytesWritten), position + bytesWritten);
-    }
-  } catch (error) {
-    await handle.truncate(position).catch(() => undefined);
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot write to ${path}: ${reason}`);
   }
 }
 
