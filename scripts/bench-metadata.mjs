@@ -15,19 +15,14 @@
 // Usage: npm run bench:metadata
 //        BENCH_WRITES=500 BENCH_KAFKA_WRITES=100 BENCH_KILLS=12 node scripts/bench-metadata.mjs
 
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ApiKey, KafkaConnection } from '../packages/client/dist/index.js';
+import { BenchCluster } from './lib/bench-cluster.mjs';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
 const nodeCount = 3;
 const writeCount = Number(process.env.BENCH_WRITES ?? 500);
 const kafkaWriteCount = Number(process.env.BENCH_KAFKA_WRITES ?? 100);
@@ -40,78 +35,11 @@ const probeDeadlineMs = 300;
 const convergeTimeoutMs = 60_000;
 const benchTopic = 'bench-metadata';
 
-if (!existsSync(cliPath)) {
-  console.error(`${cliPath} is missing: run "npm run build" first (or "npm run bench:metadata").`);
-  process.exit(1);
-}
-
 // ---- launcher ---------------------------------------------------------------------------------
 
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
-const rootDir = mkdtempSync(join(tmpdir(), 'gregor-bench-metadata-'));
-const clusterId = `bench-${Math.random().toString(36).slice(2, 10)}`;
-const nodes = [];
-for (let id = 1; id <= nodeCount; id++) {
-  const dataDir = join(rootDir, `node-${id}`);
-  mkdirSync(dataDir, { recursive: true });
-  nodes.push({
-    id,
-    dataDir,
-    kafkaPort: await freePort(),
-    quorumPort: await freePort(),
-    child: undefined,
-    output: [],
-  });
-}
-const voters = nodes.map((node) => `${node.id}@127.0.0.1:${node.quorumPort}`).join(',');
-for (const node of nodes) {
-  node.configPath = join(node.dataDir, 'server.properties');
-  writeFileSync(
-    node.configPath,
-    [
-      `node.id=${node.id}`,
-      'process.roles=broker,controller',
-      `cluster.id=${clusterId}`,
-      `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.quorumPort}`,
-      `controller.quorum.voters=${voters}`,
-      `log.dirs=${join(node.dataDir, 'logs')}`,
-    ].join('\n'),
-  );
-}
-
-function startNode(node) {
-  const child = spawn(process.execPath, [cliPath, 'broker', 'start', '--config', node.configPath], {
-    env: { ...process.env, GREGOR_LOG_FORMAT: 'json', GREGOR_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (chunk) => {
-    node.output.push(chunk.toString('utf8'));
-    if (node.output.length > 2_000) node.output.splice(0, 500);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  node.child = child;
-}
-
-async function killNode(node) {
-  const exited = once(node.child, 'exit');
-  node.child.kill('SIGKILL');
-  await exited;
-  node.child = undefined;
-}
-
-async function closeAll() {
-  await Promise.all(nodes.filter((node) => node.child !== undefined).map(killNode));
-  rmSync(rootDir, { recursive: true, force: true });
-}
+// Nodes bind port 0; a restarted node's ports change and its node entry follows (BenchCluster).
+const cluster = await BenchCluster.start({ nodeCount, readyTimeoutMs: convergeTimeoutMs });
+const { clusterId, nodes } = cluster;
 
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
@@ -128,10 +56,7 @@ async function waitFor(what, probe) {
     }
     await sleep(50);
   }
-  const tails = nodes.map(
-    (node) => `--- node ${node.id}\n${node.output.join('').split('\n').slice(-20).join('\n')}`,
-  );
-  throw new Error(`timed out waiting for ${what}: ${last}\n${tails.join('\n')}`);
+  throw new Error(`timed out waiting for ${what}: ${last}\n${cluster.tail()}`);
 }
 
 // ---- clients ----------------------------------------------------------------------------------
@@ -207,7 +132,7 @@ async function kafkaReady(node) {
 }
 
 async function controllerNode() {
-  for (const node of nodes.filter((candidate) => candidate.child !== undefined)) {
+  for (const node of cluster.running) {
     try {
       const { controllerId } = await describe(node);
       if (controllerId >= 0) return nodes.find((candidate) => candidate.id === controllerId);
@@ -230,7 +155,6 @@ function summary(samples) {
 }
 
 async function main() {
-  for (const node of nodes) startNode(node);
   await waitFor('three live brokers', async () =>
     (await Promise.all(nodes.map(kafkaReady))).every(Boolean) ? true : undefined,
   );
@@ -291,7 +215,7 @@ async function main() {
     grpcClients.get(victim.id)?.close();
     grpcClients.delete(victim.id);
     const killedAt = performance.now();
-    await killNode(victim);
+    await cluster.kill(victim.id);
     let committedBy;
     while (committedBy === undefined) {
       if (performance.now() - killedAt > convergeTimeoutMs)
@@ -313,7 +237,7 @@ async function main() {
       `  kill ${String(round).padStart(2)}: controller ${victim.id} killed, node ${committedBy.id} committed after ${fmt(failoverMs)}`,
     );
 
-    startNode(victim);
+    await cluster.restart(victim.id);
     await waitFor(`node ${victim.id} to catch up`, async () => {
       const [leader, rejoined] = await Promise.all([describe(committedBy), describe(victim)]);
       return rejoined.metadataOffset >= leader.metadataOffset && (await kafkaReady(victim))
@@ -354,5 +278,5 @@ try {
   await main();
 } finally {
   for (const client of grpcClients.values()) client.close();
-  await closeAll();
+  await cluster.close();
 }

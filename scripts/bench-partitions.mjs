@@ -190,7 +190,7 @@ try {
       await cluster.kill(1);
     }
     const started = performance.now();
-    cluster.restart(1);
+    await cluster.restart(1);
     await cluster.waitReady(convergeTimeoutMs);
     await untilSample(node.address, async (connection, partition) => {
       const { errorCode, values } = await fetchValues(connection, partition);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Produce and consume figures for Gregor with real clients, against one broker and against a
 // three-node cluster (replication factor 1, one partition led by each node). Each setup runs in its
-// own temporary directory on free ports and is torn down afterwards. Prints figures, asserts nothing.
+// own temporary directory on ports the brokers choose (port 0) and is torn down afterwards. Prints figures, asserts nothing.
 //
 //   producer throughput  kcat -P (librdkafka 2.0, linger 5 ms, acks=all, no compression) reading
 //                        records from a file, and kafkajs 2.2.4 sending batches of records: records/s
@@ -13,24 +13,19 @@
 // Usage: npm run bench:produce   (builds first)
 //        node scripts/bench-produce.mjs [--quick]   (after npm run build; --quick: smaller runs)
 
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { BenchCluster } from './lib/bench-cluster.mjs';
 import { waitForCluster } from './lib/kafka-probe.mjs';
 
 const run = promisify(execFile);
-const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
 const quick = process.argv.includes('--quick');
 
 const readyTimeoutMs = 60_000;
-const stopTimeoutMs = 15_000;
 const clientTimeoutMs = 300_000;
 const partitionCount = 3;
 /** Records per producer throughput run: about 20 MB of 100-byte values, 100 MB of 1 KiB values. */
@@ -43,65 +38,21 @@ const latencyRecords = quick ? 2_000 : 10_000;
 const latencyValueBytes = 100;
 const latencyWarmUpRecords = 200;
 
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
-/** Starts `nodeCount` broker processes (each also a metadata quorum voter) in a temporary directory. */
+/**
+ * Starts `nodeCount` broker processes (each also a metadata quorum voter) in a temporary directory,
+ * on ports they choose themselves (BenchCluster).
+ */
 async function startCluster(nodeCount) {
-  const rootDir = mkdtempSync(join(tmpdir(), 'gregor-bench-'));
-  const nodes = [];
-  for (let id = 1; id <= nodeCount; id++) {
-    nodes.push({
-      id,
-      kafkaPort: await freePort(),
-      quorumPort: await freePort(),
-      dir: join(rootDir, `node-${id}`),
-    });
-  }
-  const voters = nodes.map((node) => `${node.id}@127.0.0.1:${node.quorumPort}`).join(',');
-  const children = [];
-  for (const node of nodes) {
-    const configPath = join(rootDir, `node-${node.id}.properties`);
-    writeFileSync(
-      configPath,
-      [
-        `node.id=${node.id}`,
-        'process.roles=broker,controller',
-        'cluster.id=gregor-bench',
-        `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.quorumPort}`,
-        `controller.quorum.voters=${voters}`,
-        `log.dirs=${join(node.dir, 'logs')}`,
-        `num.partitions=${partitionCount}`,
-        'default.replication.factor=1',
-        '',
-      ].join('\n'),
-    );
-    const child = spawn(process.execPath, [cliPath, 'broker', 'start', '--config', configPath], {
-      env: { ...process.env, GREGOR_LOG_LEVEL: 'warn', GREGOR_LOG_FORMAT: 'json' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    children.push(child);
-  }
-  const bootstrap = nodes.map((node) => `127.0.0.1:${node.kafkaPort}`);
+  const cluster = await BenchCluster.start({
+    nodeCount,
+    properties: { 'num.partitions': String(partitionCount), 'default.replication.factor': '1' },
+    readyTimeoutMs,
+  });
+  const bootstrap = cluster.nodes.map((node) => node.address);
   await waitForCluster(bootstrap, nodeCount, readyTimeoutMs);
   return {
     bootstrap: bootstrap.join(','),
-    async stop() {
-      const exits = children.filter((child) => child.exitCode === null).map((child) => once(child, 'exit'));
-      for (const child of children) child.kill('SIGTERM');
-      const timer = setTimeout(() => {
-        for (const child of children) child.kill('SIGKILL');
-      }, stopTimeoutMs);
-      await Promise.all(exits);
-      clearTimeout(timer);
-      rmSync(rootDir, { recursive: true, force: true });
-    },
+    stop: () => cluster.close(),
   };
 }
 

@@ -341,7 +341,8 @@ class BackgroundLoad {
 }
 
 async function measureFailover(cluster, admin) {
-  const bootstrap = cluster.nodes.map((node) => node.address);
+  // A function: a restarted broker listens on a new port.
+  const bootstrap = () => cluster.nodes.map((node) => node.address);
   const ids = cluster.nodes.map((node) => node.id);
   // CreateTopics takes no manual assignment here, so topics are created until each broker is the
   // preferred leader (first replica) of one.
@@ -400,7 +401,7 @@ async function measureFailover(cluster, admin) {
         `kill ${String(round + 1).padStart(2)}/${killCount}: leader ${victim}${wasController ? ' (also the controller)' : ''} ` +
           `killed, broker ${ack.brokerId} acknowledged acks=all after ${failoverMs.toFixed(0)} ms`,
       );
-      cluster.restart(victim);
+      await cluster.restart(victim);
       await cluster.waitReady(settleTimeoutMs);
       await settleAll();
       downIntervals.push({ id: victim, fromMs: killedAtMs, toMs: performance.now() });

@@ -2,6 +2,11 @@
 // Captures the request frames real Kafka clients send, as test fixtures for the message codecs.
 //
 //   npx tsc -b packages/protocol && node scripts/capture-client-frames.mjs [kcat] [kafkajs] [kafka-python]
+//        [librdkafka-2.15]
+//
+// librdkafka-2.15 is Debian's kcat and python3-confluent-kafka run on the librdkafka 2.15 that
+// scripts/build-librdkafka.sh builds (LD_LIBRARY_PATH); the run stops if either reports another
+// version.
 //
 // For each client it starts a tiny single-broker "Kafka" on 127.0.0.1 (an ephemeral port) that
 // answers with Gregor's own codecs: ApiVersions (our supported ranges), Metadata (one broker =
@@ -9,7 +14,8 @@
 // ListOffsets (offset 0), topic admin calls (success), and just enough of the group protocol for a
 // consumer to get an assignment. Then it runs the client's usual calls against it and writes the
 // first frame of every (client, api, version) to packages/protocol/test-fixtures/
-// <client>-<apiName>-v<version>.hex: the frame after the 4-byte size prefix, as hex text.
+// <client>-<apiName>-v<version>[-<variant>].hex: the frame after the 4-byte size prefix, as hex
+// text (variants: see variantOf).
 // The tests in packages/protocol/src/messages/captured.test.ts decode and re-encode every file.
 
 import { spawn } from 'node:child_process';
@@ -28,6 +34,17 @@ const frameBytesMax = 64 * 1024 * 1024;
 const fetchWaitMsMax = 100;
 const clientRunMsMax = 30_000;
 const groupGenerationId = 1;
+
+/**
+ * Metadata requests come in three shapes that clients encode differently (librdkafka 2.15 leaves
+ * 3 bytes after an all-topics v9 request): each is kept, as `-all-topics` / `-no-topics` / plain.
+ */
+function variantOf(request) {
+  if (request.apiKey !== ApiKey.Metadata) return '';
+  const { topics } = request.body;
+  if (topics === null || (request.apiVersion === 0 && topics.length === 0)) return '-all-topics';
+  return topics.length === 0 ? '-no-topics' : '';
+}
 
 /** Starts a capture broker for one client; resolves to { port, close, captured }. */
 function startCaptureBroker(clientName) {
@@ -59,7 +76,7 @@ function startCaptureBroker(clientName) {
 
   function record(request, frame) {
     const apiName = apiDefinition(request.apiKey).name;
-    const key = `${clientName}-${apiName}-v${request.apiVersion}`;
+    const key = `${clientName}-${apiName}-v${request.apiVersion}${variantOf(request)}`;
     if (!captured.has(key)) captured.set(key, frame.toString('hex'));
   }
 
@@ -271,10 +288,9 @@ function startCaptureBroker(clientName) {
             errorCode: 0,
           })),
         };
-      case ApiKey.OffsetFetch:
-        return {
-          throttleTimeMs: 0,
-          topics: (body.topics ?? []).map((topic) => ({
+      case ApiKey.OffsetFetch: {
+        const nothingCommitted = (topics) =>
+          (topics ?? []).map((topic) => ({
             name: topic.name,
             partitions: topic.partitionIndexes.map((partitionIndex) => ({
               partitionIndex,
@@ -283,9 +299,20 @@ function startCaptureBroker(clientName) {
               metadata: '',
               errorCode: 0,
             })),
-          })),
-          errorCode: 0,
-        };
+          }));
+        // v8 batches groups; v0-7 answer for the one group at the top level.
+        if (request.apiVersion >= 8) {
+          return {
+            throttleTimeMs: 0,
+            groups: body.groups.map((group) => ({
+              groupId: group.groupId,
+              topics: nothingCommitted(group.topics),
+              errorCode: 0,
+            })),
+          };
+        }
+        return { throttleTimeMs: 0, topics: nothingCommitted(body.topics), errorCode: 0 };
+      }
       case ApiKey.OffsetCommit:
         return {
           throttleTimeMs: 0,
@@ -333,9 +360,9 @@ function startCaptureBroker(clientName) {
   });
 }
 
-function run(command, args, { input, timeoutMs = clientRunMsMax } = {}) {
+function run(command, args, { input, timeoutMs = clientRunMsMax, env } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let output = '';
     child.stdout.on('data', (chunk) => {
       output += chunk;
@@ -352,21 +379,86 @@ function run(command, args, { input, timeoutMs = clientRunMsMax } = {}) {
   });
 }
 
+const currentLibrdkafkaVersion = '2.15.1';
+
+/** The directory with the librdkafka.so.1 that scripts/build-librdkafka.sh built (or builds now). */
+async function currentLibrdkafkaDir() {
+  const result = await run('bash', [join(repoRoot, 'scripts/build-librdkafka.sh')], {
+    timeoutMs: 20 * 60_000,
+  });
+  if (result.code !== 0) throw new Error(`build-librdkafka.sh failed:\n${result.output}`);
+  return result.output.trim().split('\n').at(-1);
+}
+
+async function runKcat(label, port, env) {
+  const broker = `127.0.0.1:${port}`;
+  const common = ['-b', broker, '-X', 'client.id=gregor-capture', '-m', '5'];
+  for (const args of [
+    ['-L'],
+    ['-P', '-t', 't'],
+    ['-C', '-t', 't', '-o', 'beginning', '-e'],
+    // A balanced consumer: FindCoordinator, JoinGroup, SyncGroup, OffsetFetch, Heartbeat, LeaveGroup.
+    ['-G', 'g', '-e', 't'],
+  ]) {
+    const result = await run('kcat', [...common, ...args], { input: 'hello\nworld\n', env });
+    console.log(`${label} ${args.join(' ')} -> exit ${result.code}`);
+    if (result.code !== 0) console.log(result.output.slice(0, 2000));
+  }
+}
+
 const drivers = {
   async kcat(port) {
-    const broker = `127.0.0.1:${port}`;
-    const common = ['-b', broker, '-X', 'client.id=gregor-capture', '-m', '5'];
-    for (const args of [
-      ['-L'],
-      ['-P', '-t', 't'],
-      ['-C', '-t', 't', '-o', 'beginning', '-e'],
-      // A balanced consumer: FindCoordinator, JoinGroup, SyncGroup, OffsetFetch, Heartbeat, LeaveGroup.
-      ['-G', 'g', '-e', 't'],
-    ]) {
-      const result = await run('kcat', [...common, ...args], { input: 'hello\nworld\n' });
-      console.log(`kcat ${args.join(' ')} -> exit ${result.code}`);
-      if (result.code !== 0) console.log(result.output.slice(0, 2000));
-    }
+    await runKcat('kcat', port);
+  },
+
+  async 'librdkafka-2.15'(port) {
+    const env = { LD_LIBRARY_PATH: await currentLibrdkafkaDir() };
+    const kcatVersion = await run('kcat', ['-V'], { env });
+    if (!kcatVersion.output.includes(`librdkafka ${currentLibrdkafkaVersion} `))
+      throw new Error(`kcat does not run on librdkafka ${currentLibrdkafkaVersion}:\n${kcatVersion.output}`);
+    await runKcat('kcat (librdkafka 2.15)', port, env);
+    // confluent-kafka-python: the admin calls, an idempotent producer, and a group consumer that
+    // commits and reads its committed offset and the watermarks.
+    const script = `
+import sys
+import confluent_kafka
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
+assert confluent_kafka.libversion()[0] == '${currentLibrdkafkaVersion}', confluent_kafka.libversion()
+broker = '127.0.0.1:${port}'
+common = {'bootstrap.servers': broker, 'client.id': 'gregor-capture'}
+def step(name, fn):
+    try:
+        fn(); print('confluent-kafka', name, '-> ok')
+    except Exception as e:
+        print('confluent-kafka', name, '->', repr(e))
+def admin():
+    a = AdminClient(common)
+    for f in a.create_topics([NewTopic('t', 1, 1)], request_timeout=5).values(): f.result()
+    for f in a.describe_configs([ConfigResource('topic', 't')], request_timeout=5).values(): f.result()
+    for f in a.create_partitions([NewPartitions('t', 2)], request_timeout=5).values(): f.result()
+    for f in a.delete_topics(['t'], request_timeout=5).values(): f.result()
+    a.list_groups(timeout=5)
+    a.list_topics(timeout=5)
+def produce():
+    p = Producer({**common, 'enable.idempotence': True, 'acks': 'all'})
+    p.produce('t', key=b'k', value=b'v')
+    assert p.flush(10) == 0
+def group():
+    c = Consumer({**common, 'group.id': 'g', 'auto.offset.reset': 'earliest', 'enable.auto.commit': False})
+    c.subscribe(['t'])
+    for _ in range(20):
+        if c.assignment(): break
+        c.poll(0.2)
+    tp = TopicPartition('t', 0, 0)
+    c.commit(offsets=[tp], asynchronous=False)
+    c.committed([TopicPartition('t', 0)], timeout=5)
+    c.get_watermark_offsets(TopicPartition('t', 0), timeout=5)
+    c.close()
+step('admin', admin); step('producer', produce); step('group consumer', group)
+`;
+    const result = await run('/usr/bin/python3', ['-c', script], { timeoutMs: 60_000, env });
+    console.log(result.output.slice(-4000));
   },
 
   async kafkajs(port) {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(new URL('../packages/protocol/package.json', import.meta.url));
 const requireRaft = createRequire(new URL('../packages/raft/package.json', import.meta.url));
+const requireBroker = createRequire(new URL('../packages/broker/package.json', import.meta.url));
 
 const checks = [
   ['@node-rs/crc32', (m) => m.crc32c(Buffer.from('123456789')) === 0xe3069283],
@@ -30,6 +31,20 @@ try {
   console.log('ok   classic-level (level)');
 } catch (error) {
   console.log(`FAIL classic-level: ${error.message}`);
+  failed = true;
+}
+try {
+  // sockopt ships prebuilt N-API binaries; SOL_SOCKET/SO_RCVBUF as on Linux.
+  const { getsockopt } = requireBroker('sockopt');
+  const { createServer } = await import('node:net');
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const ok = process.platform !== 'linux' || getsockopt(server, 1, 8) > 0;
+  server.close();
+  console.log(`${ok ? 'ok  ' : 'FAIL'} sockopt`);
+  failed ||= !ok;
+} catch (error) {
+  console.log(`FAIL sockopt: ${error.message}`);
   failed = true;
 }
 if (failed) process.exit(1);

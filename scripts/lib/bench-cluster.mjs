@@ -1,16 +1,21 @@
 // A throwaway local Gregor cluster for benchmarks: `nodeCount` processes of
-// `node packages/cli/dist/main.js broker start`, each a broker and a metadata quorum voter, on free
-// loopback ports with data in a temporary directory (removed on close). Default settings except
-// what a benchmark names in `properties`. Nodes can be killed with SIGKILL and restarted on the same
-// data and ports. Each node's warn-level log lines are parsed so a benchmark can see fencing.
+// `node packages/cli/dist/main.js broker start`, each a broker and a metadata quorum voter, on
+// loopback with data in a temporary directory (removed on close). Default settings except what a
+// benchmark names in `properties`. Nodes can be killed with SIGKILL and restarted on the same data.
+// Each node's warn-level log lines are parsed so a benchmark can see fencing.
+//
+// Ports: every node binds port 0 and writes what it got to `bound-ports`; the cluster reads it and
+// writes the voters' addresses to the file the nodes read (gregor.controller.quorum.voters.file), as
+// the test fixture does (packages/broker/src/testing/process-cluster.ts). A restarted node gets new
+// ports; `kafkaPort`, `quorumPort` and `address` follow.
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { boundListenersFileName, readBoundListeners } from '../../packages/broker/dist/index.js';
 import { describeCluster } from './kafka-probe.mjs';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -20,14 +25,18 @@ export const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
 const outputChunksMax = 2_000;
 /** Poll interval of the readiness probe. */
 const readyPollMs = 200;
+/** How long a starting node may take to bind its listeners and write `bound-ports`. */
+const bindWaitMsMax = 30_000;
+const bindPollMs = 10;
 
 /**
  * @typedef {object} BenchNode
  * @property {number} id
- * @property {number} kafkaPort
+ * @property {number} kafkaPort          bound by the running (or last) process; 0 before the first start
  * @property {number} quorumPort
  * @property {string} address            host:port of the Kafka listener
  * @property {string} dataDir
+ * @property {string} logDir             where the node writes `bound-ports`
  * @property {string} configPath
  * @property {import('node:child_process').ChildProcess | undefined} child
  * @property {string[]} output           raw output chunks (bounded)
@@ -41,15 +50,6 @@ const readyPollMs = 200;
  * @property {Record<string, unknown>} entry  the parsed pino line
  */
 
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 export class BenchCluster {
@@ -57,8 +57,9 @@ export class BenchCluster {
   nodes = [];
   /** @type {LogEvent[]} warn-or-worse lines from every node, in arrival order */
   warnings = [];
-  rootDir = mkdtempSync(join(tmpdir(), 'gregor-bench-replication-'));
+  rootDir = mkdtempSync(join(tmpdir(), 'gregor-bench-'));
   clusterId = `bench-${Math.random().toString(36).slice(2, 10)}`;
+  votersFile = join(this.rootDir, 'quorum-voters');
 
   /**
    * @param {{ nodeCount: number, properties?: Record<string, string>, readyTimeoutMs?: number }} options
@@ -69,28 +70,29 @@ export class BenchCluster {
     for (let id = 1; id <= options.nodeCount; id++) {
       const dataDir = join(cluster.rootDir, `node-${id}`);
       mkdirSync(dataDir, { recursive: true });
-      const kafkaPort = await freePort();
       cluster.nodes.push({
         id,
-        kafkaPort,
-        quorumPort: await freePort(),
-        address: `127.0.0.1:${kafkaPort}`,
+        kafkaPort: 0,
+        quorumPort: 0,
+        address: '',
         dataDir,
+        logDir: join(dataDir, 'logs'),
         configPath: join(dataDir, 'server.properties'),
         child: undefined,
         output: [],
         pendingLine: '',
       });
     }
-    const voters = cluster.nodes.map((node) => `${node.id}@127.0.0.1:${node.quorumPort}`).join(',');
+    const voters = cluster.nodes.map((node) => `${node.id}@127.0.0.1:0`).join(',');
     for (const node of cluster.nodes) {
       const properties = {
         'node.id': String(node.id),
         'process.roles': 'broker,controller',
         'cluster.id': cluster.clusterId,
-        listeners: `PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.quorumPort}`,
+        listeners: 'PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
         'controller.quorum.voters': voters,
-        'log.dirs': join(node.dataDir, 'logs'),
+        'gregor.controller.quorum.voters.file': cluster.votersFile,
+        'log.dirs': node.logDir,
         ...options.properties,
       };
       writeFileSync(
@@ -100,9 +102,46 @@ export class BenchCluster {
           .join('\n')}\n`,
       );
     }
-    for (const node of cluster.nodes) cluster.spawn(node);
-    await cluster.waitReady(options.readyTimeoutMs ?? 60_000);
+    try {
+      for (const node of cluster.nodes) cluster.spawn(node);
+      await Promise.all(cluster.nodes.map((node) => cluster.waitBound(node)));
+      cluster.writeVoters();
+      await cluster.waitReady(options.readyTimeoutMs ?? 60_000);
+    } catch (error) {
+      await cluster.close();
+      throw error;
+    }
     return cluster;
+  }
+
+  /** Writes every node's CONTROLLER address to the voters file (atomically: the nodes poll it). */
+  writeVoters() {
+    const voters = this.nodes.map((node) => `${node.id}@127.0.0.1:${node.quorumPort}`).join(',');
+    writeFileSync(`${this.votersFile}.tmp`, voters);
+    renameSync(`${this.votersFile}.tmp`, this.votersFile);
+  }
+
+  /** Waits for the node's process to write `bound-ports` and takes its ports. @param {BenchNode} node */
+  async waitBound(node) {
+    const deadline = Date.now() + bindWaitMsMax;
+    for (;;) {
+      const bound = readBoundListeners(node.logDir);
+      if (bound !== undefined) {
+        node.kafkaPort = bound.find((listener) => listener.name === 'PLAINTEXT').port;
+        node.quorumPort = bound.find((listener) => listener.name === 'CONTROLLER').port;
+        node.address = `127.0.0.1:${node.kafkaPort}`;
+        return;
+      }
+      const child = node.child;
+      if (
+        child === undefined ||
+        child.exitCode !== null ||
+        child.signalCode !== null ||
+        Date.now() > deadline
+      )
+        throw new Error(`node ${node.id} did not bind its listeners\n${this.tail()}`);
+      await sleep(bindPollMs);
+    }
   }
 
   /** @param {number} id */
@@ -118,6 +157,8 @@ export class BenchCluster {
 
   /** @param {BenchNode} node */
   spawn(node) {
+    // A leftover file from the previous process must not be taken for this one's ports.
+    rmSync(join(node.logDir, boundListenersFileName), { force: true });
     const child = spawn(process.execPath, [cliPath, 'broker', 'start', '--config', node.configPath], {
       // warn: the bench reads fencing warnings, and info-level logging would cost the brokers CPU.
       env: { ...process.env, GREGOR_LOG_FORMAT: 'json', GREGOR_LOG_LEVEL: 'warn' },
@@ -162,11 +203,16 @@ export class BenchCluster {
     node.child = undefined;
   }
 
-  /** Starts a killed node again on the same data and ports. @param {number} id */
-  restart(id) {
+  /**
+   * Starts a killed node again on the same data; resolves once its new ports are known and in the
+   * voters file (not when it is ready). @param {number} id
+   */
+  async restart(id) {
     const node = this.node(id);
     if (node.child !== undefined) throw new Error(`node ${id} is running`);
     this.spawn(node);
+    await this.waitBound(node);
+    this.writeVoters();
   }
 
   /** Waits until every running node lists every running node as a live (unfenced) broker. */

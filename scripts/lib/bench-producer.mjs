@@ -349,16 +349,20 @@ export class LeaderRouter {
   brokers = new Map();
   next = 0;
 
-  /** @param {string[]} bootstrap host:port of every node, running or not */
+  /**
+   * @param {string[] | (() => string[])} bootstrap host:port of every node, running or not (a
+   *   function when nodes may come back on other ports)
+   */
   constructor(bootstrap) {
-    this.bootstrap = bootstrap;
+    this.bootstrap = typeof bootstrap === 'function' ? bootstrap : () => bootstrap;
   }
 
   /** Fresh Metadata for `topic` from the first broker that answers within `deadlineMs`. */
   async metadata(topic, deadlineMs = 500) {
     let lastError;
-    for (let tries = 0; tries < this.bootstrap.length; tries++) {
-      const address = this.bootstrap[this.next++ % this.bootstrap.length];
+    const bootstrap = this.bootstrap();
+    for (let tries = 0; tries < bootstrap.length; tries++) {
+      const address = bootstrap[this.next++ % bootstrap.length];
       let connection;
       try {
         connection = await openConnection(address, deadlineMs);

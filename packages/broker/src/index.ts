@@ -6,5 +6,11 @@ export {
   describeMetadata,
 } from './grpc/describe-metadata-client.js';
 export { createLogger, type Logger } from './logging.js';
+export {
+  boundListenersFileName,
+  readBoundListeners,
+  readBoundMetricsPort,
+} from './node/bound-listeners.js';
 export { GregorNode, metadataLogDirName, type NodeAddresses } from './node/gregor-node.js';
+export { LogDirUnusableError } from './node/log-dir-check.js';
 export { MetaPropertiesError, metaPropertiesFileName } from './node/meta-properties.js';

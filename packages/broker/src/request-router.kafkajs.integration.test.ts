@@ -8,6 +8,7 @@ import { decodeRecordBatch } from '@gregor/protocol';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from './network/connection.js';
+import { RequestMemoryPool } from './network/request-memory-pool.js';
 import { LocalClusterFixture } from './testing/local-cluster-fixture.js';
 
 let cluster: LocalClusterFixture | undefined;
@@ -23,6 +24,7 @@ async function startBroker(): Promise<number> {
   const connections: Connection[] = [];
   let nextId = 0;
   let fixture: LocalClusterFixture | undefined;
+  const requestMemory = new RequestMemoryPool(frameBytesMax);
   server = createServer((socket) => {
     connections.push(
       new Connection(
@@ -30,7 +32,7 @@ async function startBroker(): Promise<number> {
         { connectionId: nextId++, remoteAddress: String(socket.remoteAddress) },
         (frame, context) => fixture!.router(frame, context),
         { onProtocolError: () => {}, onClose: () => {} },
-        frameBytesMax,
+        { frameMaxBytes: frameBytesMax, requestMemory },
       ),
     );
   });

@@ -9,7 +9,12 @@
 //     connection is closed (that connection only) and the reason logged.
 //   - Produce with acks=0: no response; if a partition failed, the connection is closed instead, so
 //     the producer notices and refreshes its metadata.
+//   - bytes after the last field of a request's version: ignored, as Kafka ignores them (logged at
+//     debug); a field that cannot be read is still a malformed frame.
 //   - a handler that throws has a bug: logged, and the connection is closed.
+//
+// Every request handled is counted and timed under Kafka's request name (RequestMetrics); a Fetch
+// also under FetchConsumer (or FetchFollower, for a replica id >= 0), as Kafka does.
 
 import {
   ApiKey,
@@ -56,6 +61,10 @@ export function createRequestRouter(broker: BrokerContext, extraHandlers: ApiHan
   const advertisedApiVersions: readonly AdvertisedApiVersion[] = supportedApiVersions().filter(
     (api) => handlers[api.apiKey as SupportedApiKey] !== undefined,
   );
+  const metrics = broker.metrics;
+  /** Kafka's request names by api key (ApiKeys.name). */
+  const requestNames: string[] = [];
+  for (const [name, apiKey] of Object.entries(ApiKey)) requestNames[apiKey] = name;
 
   const refuse = (connection: ConnectionContext, reason: string, details: object = {}): HandlerOutcome => {
     broker.logger.warn(
@@ -65,7 +74,17 @@ export function createRequestRouter(broker: BrokerContext, extraHandlers: ApiHan
     return { kind: 'close', reason };
   };
 
+  const recordRequest = (decoded: DecodedRequest, startMs: number): void => {
+    const endMs = metrics.nowMs();
+    metrics.requestCompleted(requestNames[decoded.apiKey]!, decoded.apiVersion, startMs, endMs);
+    if (decoded.apiKey === ApiKey.Fetch) {
+      const fetcher = decoded.body.replicaId >= 0 ? 'FetchFollower' : 'FetchConsumer';
+      metrics.requestCompleted(fetcher, decoded.apiVersion, startMs, endMs);
+    }
+  };
+
   return async (frame: Buffer, connection: ConnectionContext): Promise<HandlerOutcome> => {
+    const startMs = metrics.nowMs();
     const decoded = decodeRequest(frame);
     if (!decoded.ok) {
       if (decoded.reason === 'unsupported-version' && decoded.apiKey === ApiKey.ApiVersions) {
@@ -79,6 +98,18 @@ export function createRequestRouter(broker: BrokerContext, extraHandlers: ApiHan
         apiKey: decoded.apiKey,
         apiVersion: decoded.apiVersion,
       });
+    }
+    if (decoded.trailingBytes > 0) {
+      // Kafka ignores bytes after a request's last field and so do we (librdkafka 2.15 sends some).
+      broker.logger.debug(
+        {
+          connectionId: connection.connectionId,
+          apiKey: decoded.apiKey,
+          apiVersion: decoded.apiVersion,
+          trailingBytes: decoded.trailingBytes,
+        },
+        'ignored bytes after the last field of a request',
+      );
     }
     const handler = handlers[decoded.apiKey] as ApiHandler<typeof decoded.apiKey> | undefined;
     if (handler === undefined) {
@@ -97,6 +128,7 @@ export function createRequestRouter(broker: BrokerContext, extraHandlers: ApiHan
     try {
       body = await callHandler(decoded, handler, context);
       if (decoded.apiKey === ApiKey.Produce && decoded.body.acks === 0) {
+        recordRequest(decoded, startMs);
         if (produceResponseHasError(body as ResponseInput<typeof ApiKey.Produce>)) {
           return refuse(connection, 'a Produce with acks=0 failed', { clientId: decoded.header.clientId });
         }
@@ -108,6 +140,7 @@ export function createRequestRouter(broker: BrokerContext, extraHandlers: ApiHan
         decoded.header.correlationId,
         body as never,
       );
+      recordRequest(decoded, startMs);
     } catch (error) {
       broker.logger.error(
         {

@@ -1,8 +1,15 @@
 // `gregor broker start --config server.properties`: runs one node until SIGTERM or SIGINT, then
-// shuts it down cleanly (leaderships handed over first). A bad setting stops start-up with a
-// message naming the key and exit code 2.
+// shuts it down cleanly (leaderships handed over first). Bad settings stop start-up with a message
+// naming every bad key, and exit code 2; so does a log directory that cannot hold a log.
 
-import { ConfigError, createLogger, GregorNode, loadBrokerConfig, MetaPropertiesError } from '@gregor/broker';
+import {
+  ConfigError,
+  createLogger,
+  GregorNode,
+  LogDirUnusableError,
+  loadBrokerConfig,
+  MetaPropertiesError,
+} from '@gregor/broker';
 import type { TextOutput } from './dump-log.js';
 
 const usageText =
@@ -31,7 +38,13 @@ export async function runBroker(args: readonly string[], out: TextOutput, err: T
     config = loadBrokerConfig(configFile);
   } catch (error) {
     if (error instanceof ConfigError) {
-      err.write(`gregor: invalid configuration: ${error.message}\n`);
+      err.write(
+        error.problems.length === 1
+          ? `gregor: invalid configuration: ${error.message}\n`
+          : `gregor: invalid configuration (${error.problems.length} problems):\n${error.problems
+              .map((problem) => `  ${problem.message}\n`)
+              .join('')}`,
+      );
       return 2;
     }
     throw error;
@@ -55,7 +68,12 @@ export async function runBroker(args: readonly string[], out: TextOutput, err: T
     // A signal during start-up stops the node as soon as it can.
     await Promise.race([started, stopped]);
   } catch (error) {
-    if (error instanceof MetaPropertiesError || error instanceof ConfigError) {
+    if (
+      error instanceof MetaPropertiesError ||
+      error instanceof LogDirUnusableError ||
+      // A setting only start-up can check (gregor.log.open.files.max against the nofile limit).
+      error instanceof ConfigError
+    ) {
       logger.fatal(error.message);
       await node.stop().catch(() => undefined);
       return 2;

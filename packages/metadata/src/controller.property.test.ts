@@ -14,7 +14,7 @@ function count(key: string): void {
 }
 
 import { ControllerErrorCode } from './errors.js';
-import { applyRecords, isBrokerActive, MetadataImage } from './image.js';
+import { applyRecords, isBrokerActive, isReplicaOffline, MetadataImage } from './image.js';
 import { decodeImageSnapshot, encodeImageSnapshot } from './snapshot.js';
 
 const brokerIdArb = fc.integer({ min: 1, max: 5 });
@@ -67,6 +67,12 @@ const operationArb = fc.oneof(
   fc.record({ kind: fc.constant('allocateProducerIds' as const), brokerId: brokerIdArb }),
   fc.record({ kind: fc.constant('electPreferred' as const) }),
   fc.record({ kind: fc.constant('failover' as const) }),
+  fc.record({
+    kind: fc.constant('logDirFails' as const),
+    brokerId: brokerIdArb,
+    name: topicArb,
+    partitionMask: fc.integer({ min: 0, max: 127 }),
+  }),
 );
 
 type Operation = typeof operationArb extends fc.Arbitrary<infer T> ? T : never;
@@ -177,6 +183,19 @@ function perform(h: ControllerHarness, operation: Operation, producerBlocks: [nu
       h.nowMs += 1000;
       h.failover();
       return;
+    case 'logDirFails': {
+      // The broker's replicas of some partitions of the topic were on a dir that failed.
+      const topic = h.committed.topic(operation.name);
+      if (!registered(operation.brokerId) || topic === undefined) return;
+      const offlineReplicas = topic.partitions.flatMap((partition, partitionIndex) =>
+        partition.replicas.includes(operation.brokerId) && (operation.partitionMask >> partitionIndex) & 1
+          ? [{ topicId: topic.topicId, partitionIndex }]
+          : [],
+      );
+      h.heartbeat(operation.brokerId, { offlineLogDirs: [`/data/${operation.name}`], offlineReplicas });
+      count(offlineReplicas.length > 0 ? 'replicas offline' : 'log dir offline without replicas');
+      return;
+    }
   }
 }
 
@@ -193,17 +212,14 @@ function checkInvariants(
         partition.isr.every((id) => partition.replicas.includes(id)),
         where,
       ).toBe(true);
-      // A leader is always an active broker; an ISR of more than one holds only active brokers.
-      if (partition.leader !== -1) expect(isBrokerActive(image.broker(partition.leader)), where).toBe(true);
-      if (partition.isr.length > 1) {
-        expect(
-          partition.isr.every((id) => isBrokerActive(image.broker(id))),
-          where,
-        ).toBe(true);
-      }
-      // A partition with an active ISR member is never left without a leader.
-      if (partition.isr.some((id) => isBrokerActive(image.broker(id))))
-        expect(partition.leader, where).not.toBe(-1);
+      // A replica may lead or share an ISR only if its broker is active and its log dir works.
+      const eligible = (id: number) =>
+        isBrokerActive(image.broker(id)) && !isReplicaOffline(image.broker(id), topic.topicId, index);
+      // A leader is always eligible; an ISR of more than one holds only eligible replicas.
+      if (partition.leader !== -1) expect(eligible(partition.leader), where).toBe(true);
+      if (partition.isr.length > 1) expect(partition.isr.every(eligible), where).toBe(true);
+      // A partition with an eligible ISR member is never left without a leader.
+      if (partition.isr.some(eligible)) expect(partition.leader, where).not.toBe(-1);
       if (partition.leader === -1) count('offline partition');
       // Epochs never go back.
       const key = `${topic.topicId}/${index}`;
@@ -247,5 +263,6 @@ describe('controller under random operations', () => {
     expect(stats.get('ok')).toBeGreaterThan(300);
     expect(stats.get('offline partition')).toBeGreaterThan(10);
     expect(stats.get(`error:${ControllerErrorCode.INELIGIBLE_REPLICA}`)).toBeGreaterThan(0);
+    expect(stats.get('replicas offline')).toBeGreaterThan(10);
   });
 });

@@ -7,7 +7,7 @@ import type { ControllerConfig } from './controller-config.js';
 import type { ControllerError } from './errors.js';
 import { applyRecords, MetadataImage } from './image.js';
 import { decodeMetadataBatch, encodeMetadataBatch } from './record-codec.js';
-import type { MetadataRecord } from './records.js';
+import type { MetadataRecord, ReplicaOnBroker } from './records.js';
 import { seededRandom } from './records.test-support.js';
 import { uuidFromBytes } from './uuid.js';
 
@@ -104,7 +104,13 @@ export class ControllerHarness {
 
   heartbeat(
     brokerId: number,
-    options: { offset?: number; wantFence?: boolean; wantShutDown?: boolean } = {},
+    options: {
+      offset?: number;
+      wantFence?: boolean;
+      wantShutDown?: boolean;
+      offlineLogDirs?: readonly string[];
+      offlineReplicas?: readonly ReplicaOnBroker[];
+    } = {},
   ) {
     return this.ok(
       this.controller.brokerHeartbeat(
@@ -114,6 +120,8 @@ export class ControllerHarness {
           currentMetadataOffset: options.offset ?? this.logEndOffset - 1,
           wantFence: options.wantFence ?? false,
           wantShutDown: options.wantShutDown ?? false,
+          offlineLogDirs: options.offlineLogDirs ?? [],
+          offlineReplicas: options.offlineReplicas ?? [],
         },
         this.nowMs,
       ),

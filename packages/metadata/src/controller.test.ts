@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isControllerError } from './controller.js';
+import { Controller, isControllerError, offlineReplicasPerHeartbeatMax } from './controller.js';
 import { ControllerHarness, clusterId, incarnation, listeners } from './controller.test-support.js';
 import { defaultControllerConfig } from './controller-config.js';
 import { ControllerErrorCode as E } from './errors.js';
 import { MetadataInvariantError } from './invariant.js';
+import { seededRandom } from './records.test-support.js';
 
 const sessionMs = defaultControllerConfig.brokerSessionTimeoutMs;
 
@@ -73,6 +74,16 @@ describe('broker registration and liveness', () => {
       0,
     );
     expect(h.fail(badPort).errorCode).toBe(E.INVALID_REQUEST);
+    // Values the broker record cannot hold (security protocol is an int16 there) are refused here,
+    // not found out when the record is encoded.
+    for (const listener of [
+      { name: 'PLAINTEXT', host: 'h', port: 9092, securityProtocol: 0x7fffffff },
+      { name: 'PLAINTEXT', host: 'h', port: 9092, securityProtocol: 4 },
+      { name: 'PLAINTEXT', host: 'h'.repeat(256), port: 9092, securityProtocol: 0 },
+    ]) {
+      const refused = h.controller.registerBroker({ ...base, listeners: [listener] }, h.nowMs, 0);
+      expect(h.fail(refused).errorCode).toBe(E.INVALID_REQUEST);
+    }
   });
 
   it('refuses a second incarnation while the first one has a live session', () => {
@@ -730,11 +741,185 @@ describe('controller failover', () => {
     expect(h.heartbeat(2, { offset: h.logEndOffset - 1 }).isFenced).toBe(false);
   });
 
-  it('refuses an activation that does not advance the controller epoch', () => {
+  it('refuses an activation of another controller that does not advance the controller epoch', () => {
     const h = new ControllerHarness();
     expect(() => {
       h.controllerEpoch -= 1;
-      h.failover();
+      h.failover(3001);
     }).toThrow(MetadataInvariantError);
+  });
+
+  it('rebuilds the same controller in the same epoch from the committed image, with nothing to propose', () => {
+    // After a failed proposal the active controller throws its working image away and starts again
+    // from what is committed, still the leader of the same epoch.
+    const h = new ControllerHarness();
+    h.startBrokers([1]);
+    h.createTopic('t', 1, 1);
+    const { controller, records } = Controller.activate({
+      image: h.committed,
+      controllerId: 3000,
+      controllerEpoch: h.controllerEpoch,
+      clusterId,
+      nowMs: h.nowMs,
+      metadataLogEndOffset: h.logEndOffset,
+      random: seededRandom(1),
+      config: {},
+    });
+    expect(records).toEqual([]);
+    expect(controller.image).toBe(h.committed);
+    h.controller = controller;
+    h.createTopic('u', 1, 1);
+    expect(h.committed.topic('u')).toBeDefined();
+  });
+});
+
+describe('a failed log dir (offline replicas)', () => {
+  function offlineOn(h: ControllerHarness, brokerId: number, topic: string, indexes: readonly number[]) {
+    const topicId = h.committed.topic(topic)!.topicId;
+    return h.heartbeat(brokerId, {
+      offlineLogDirs: ['/data/b'],
+      offlineReplicas: indexes.map((partitionIndex) => ({ topicId, partitionIndex })),
+    });
+  }
+
+  it('moves leadership of the dir’s partitions to another ISR member and drops the replica from the ISR', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 6, 3);
+    const before = h.committed.topic('t')!.partitions;
+    const ledBy1 = before.flatMap((p, i) => (p.leader === 1 ? [i] : []));
+    expect(ledBy1.length).toBeGreaterThan(0);
+    const failed = [0, 1, 2, 3, 4, 5].filter((i) => i % 2 === 0 || ledBy1.includes(i));
+
+    const response = offlineOn(h, 1, 't', failed);
+    // The broker itself stays registered and unfenced: only the replicas on the dir are offline.
+    expect(response).toEqual({ isCaughtUp: true, isFenced: false, shouldShutDown: false });
+    const broker = h.committed.broker(1)!;
+    expect(broker.fenced).toBe(false);
+    expect(broker.offlineLogDirs).toEqual(['/data/b']);
+    const after = h.committed.topic('t')!.partitions;
+    for (let i = 0; i < 6; i++) {
+      if (failed.includes(i)) {
+        expect(after[i]!.isr, `t-${i}`).not.toContain(1);
+        expect(after[i]!.leader, `t-${i}`).not.toBe(1);
+        expect(after[i]!.leader, `t-${i}`).not.toBe(-1);
+        expect(after[i]!.partitionEpoch).toBe(before[i]!.partitionEpoch + 1);
+        expect(after[i]!.leaderEpoch).toBe(before[i]!.leaderEpoch + (before[i]!.leader === 1 ? 1 : 0));
+      } else {
+        // Partitions on the broker's other dir keep it, as leader and in the ISR.
+        expect(after[i], `t-${i}`).toEqual(before[i]);
+      }
+    }
+  });
+
+  it('reports each replica once: a heartbeat repeating known offline replicas proposes nothing', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 2, 3);
+    offlineOn(h, 2, 't', [0]);
+    const topicId = h.committed.topic('t')!.topicId;
+    const outcome = h.controller.brokerHeartbeat(
+      {
+        brokerId: 2,
+        brokerEpoch: h.brokerEpochs.get(2)!,
+        currentMetadataOffset: h.logEndOffset - 1,
+        wantFence: false,
+        wantShutDown: false,
+        offlineLogDirs: ['/data/b'],
+        offlineReplicas: [
+          { topicId, partitionIndex: 0 },
+          // Unknown partitions (a topic deleted meanwhile) are skipped, not an error.
+          { topicId, partitionIndex: 7 },
+          { topicId: incarnation(99), partitionIndex: 0 },
+        ],
+      },
+      h.nowMs,
+    );
+    expect(isControllerError(outcome)).toBe(false);
+    if (!isControllerError(outcome)) expect(outcome.records).toEqual([]);
+  });
+
+  it('never elects an offline replica again, even when the other replicas come and go', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 1, 3);
+    const leader = h.partition('t', 0).leader;
+    offlineOn(h, leader, 't', [0]);
+    const others = [1, 2, 3].filter((id) => id !== leader);
+    expect(others).toContain(h.partition('t', 0).leader);
+    // The two healthy replicas die one after the other: the ISR shrinks to the last of them and the
+    // partition goes offline rather than to the live broker whose replica is offline.
+    h.run(sessionMs + 1000, [leader, others[1]!]);
+    h.run(sessionMs + 1000, [leader]);
+    expect(h.partition('t', 0).leader).toBe(-1);
+    expect(h.partition('t', 0).isr).not.toContain(leader);
+    // Preferred-leader elections and AlterPartition refuse it too.
+    expect(h.controller.electPreferredLeaders([{ topicName: 't', partitionIndex: 0 }]).response).toEqual([
+      { topicName: 't', partitionIndex: 0, errorCode: E.PREFERRED_LEADER_NOT_AVAILABLE },
+    ]);
+    expect(h.partition('t', 0).leader).toBe(-1);
+    // The last ISR member returns and leads again; it may not add the offline replica to the ISR.
+    const last = h.partition('t', 0).isr[0]!;
+    h.register(last);
+    h.run(1000, [leader, last]);
+    expect(h.partition('t', 0).leader).toBe(last);
+    const refused = h.fail(h.alterIsr('t', 0, [last, leader]));
+    expect(refused.errorCode).toBe(E.INELIGIBLE_REPLICA);
+  });
+
+  it('leaves a partition offline when the failed replica was its last ISR member, unless unclean election is on', () => {
+    for (const unclean of [false, true]) {
+      const h = new ControllerHarness();
+      h.startBrokers([1, 2, 3]);
+      h.createTopic('t', 1, 3, unclean ? { 'unclean.leader.election.enable': 'true' } : {});
+      const leader = h.partition('t', 0).leader;
+      h.ok(h.alterIsr('t', 0, [leader]));
+      expect(h.partition('t', 0).isr).toEqual([leader]);
+      offlineOn(h, leader, 't', [0]);
+      const state = h.partition('t', 0);
+      if (unclean) {
+        expect(state.leader).not.toBe(leader);
+        expect(state.leader).not.toBe(-1);
+        expect(state.isr).toEqual([state.leader]);
+      } else {
+        // The ISR never empties: the failed replica stays its last member and nobody leads.
+        expect(state).toMatchObject({ leader: -1, isr: [leader] });
+      }
+    }
+  });
+
+  it('forgets the offline replicas when the broker registers again (a restart)', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 3, 3);
+    offlineOn(h, 3, 't', [0, 1, 2]);
+    expect(h.committed.broker(3)!.offlineReplicas.size).toBe(1);
+    h.run(sessionMs + 1000, [1, 2]);
+    h.register(3);
+    expect(h.committed.broker(3)).toMatchObject({ offlineLogDirs: [], offlineReplicas: new Map() });
+    h.run(1000, [1, 2, 3]);
+    // Back in the ISR once it catches up (its leader proposes it), and electable again.
+    const leader = h.partition('t', 0).leader;
+    expect(h.ok(h.alterIsr('t', 0, [leader, 3])).isr).toContain(3);
+  });
+
+  it('refuses a heartbeat reporting more offline replicas than its limit', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1]);
+    const outcome = h.controller.brokerHeartbeat(
+      {
+        brokerId: 1,
+        brokerEpoch: h.brokerEpochs.get(1)!,
+        currentMetadataOffset: h.logEndOffset - 1,
+        wantFence: false,
+        wantShutDown: false,
+        offlineReplicas: Array.from({ length: offlineReplicasPerHeartbeatMax + 1 }, (_, partitionIndex) => ({
+          topicId: incarnation(1),
+          partitionIndex,
+        })),
+      },
+      h.nowMs,
+    );
+    expect(h.fail(outcome).errorCode).toBe(E.INVALID_REQUEST);
   });
 });

@@ -19,6 +19,7 @@ import {
 import { type ControllerError, ControllerErrorCode, controllerError } from './errors.js';
 import {
   isBrokerActive,
+  isReplicaOffline,
   MetadataDelta,
   type MetadataImage,
   type PartitionState,
@@ -38,6 +39,7 @@ import {
   type BrokerId,
   type MetadataRecord,
   noLeader,
+  type ReplicaOnBroker,
   type TopicId,
   topicResourceType,
 } from './records.js';
@@ -66,6 +68,14 @@ export function isControllerError<R>(outcome: ControllerOutcome<R>): outcome is 
 export const listenersPerBrokerMax = 16;
 /** Longest rack id accepted. */
 export const rackLengthMax = 256;
+/** Offline replicas one heartbeat may report; a broker with more reports the rest in later ones. */
+export const offlineReplicasPerHeartbeatMax = 10_000;
+/** Offline log dirs one heartbeat may report (each one is a `log.dirs` entry). */
+export const offlineLogDirsPerHeartbeatMax = 256;
+/** Longest listener name or host accepted (a DNS name is at most 253 characters). */
+export const listenerFieldLengthMax = 255;
+/** Kafka's security protocol ids: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL. */
+const securityProtocolIds: ReadonlySet<number> = new Set([0, 1, 2, 3]);
 /** Largest producer id handed out: ids are int64 on the wire but JS numbers here. */
 export const producerIdMax = Number.MAX_SAFE_INTEGER;
 
@@ -108,6 +118,13 @@ export interface BrokerHeartbeatRequest {
   readonly wantFence: boolean;
   /** The broker is shutting down cleanly: move its leaderships now (controlled shutdown). */
   readonly wantShutDown: boolean;
+  /** Log dirs of the broker that failed (Kafka's OfflineLogDirs); absent: none. */
+  readonly offlineLogDirs?: readonly string[];
+  /**
+   * Replicas on those dirs, at most `offlineReplicasPerHeartbeatMax`: they leave their ISRs and
+   * leaderships and stay offline until the broker registers again. Absent: none.
+   */
+  readonly offlineReplicas?: readonly ReplicaOnBroker[];
 }
 
 export interface BrokerHeartbeatResponse {
@@ -241,6 +258,14 @@ class Batch {
     this.delta = new MetadataDelta(image);
   }
 
+  /** Which replicas of one partition may lead or join its ISR: active, and not offline there. */
+  eligible(topicId: TopicId, partitionIndex: number): IsActive {
+    return (brokerId) => {
+      const broker = this.delta.broker(brokerId);
+      return isBrokerActive(broker) && !isReplicaOffline(broker, topicId, partitionIndex);
+    };
+  }
+
   add(record: MetadataRecord): void {
     this.delta.replay(record);
     this.records.push(record);
@@ -275,10 +300,17 @@ export class Controller {
   /**
    * Makes this node the active controller. Every registered broker gets a fresh session: the new
    * controller has heard no heartbeat yet, and must not fence a healthy cluster for that. Returns
-   * the ControllerActivationRecord to propose first.
+   * the ControllerActivationRecord to propose first; none when the image already records this very
+   * activation (a controller rebuilt from the committed image after a failed proposal, same epoch).
    */
   static activate(activation: ControllerActivation): { controller: Controller; records: MetadataRecord[] } {
     const controller = new Controller(activation);
+    const active = activation.image.controller;
+    if (
+      active?.controllerId === activation.controllerId &&
+      active.controllerEpoch === activation.controllerEpoch
+    )
+      return { controller, records: [] };
     const batch = new Batch(controller.workingImage);
     batch.add({
       type: 'controllerActivation',
@@ -405,8 +437,21 @@ export class Controller {
     });
     const catchUpOffset = this.catchUpOffsets.get(request.brokerId);
     const isCaughtUp = catchUpOffset === undefined || request.currentMetadataOffset >= catchUpOffset;
+    const offlineLogDirs = request.offlineLogDirs ?? [];
+    const offlineReplicas = request.offlineReplicas ?? [];
+    if (
+      offlineReplicas.length > offlineReplicasPerHeartbeatMax ||
+      offlineLogDirs.length > offlineLogDirsPerHeartbeatMax
+    ) {
+      return controllerError(
+        errors.INVALID_REQUEST,
+        `a heartbeat reports at most ${offlineReplicasPerHeartbeatMax} offline replicas and ${offlineLogDirsPerHeartbeatMax} offline log dirs`,
+      );
+    }
     const batch = new Batch(this.workingImage);
     const { brokerId, brokerEpoch } = broker;
+    // First, so that nothing this heartbeat decides (an unfencing) elects a replica that is offline.
+    this.takeReplicasOffline(batch, brokerId, brokerEpoch, offlineLogDirs, offlineReplicas);
     if (request.wantShutDown || broker.inControlledShutdown) {
       if (!broker.inControlledShutdown) {
         batch.add({ type: 'brokerRegistrationChange', brokerId, brokerEpoch, inControlledShutdown: true });
@@ -809,11 +854,14 @@ export class Controller {
         `${where} ISR ${newIsr} must be distinct replicas (${partition.replicas}) including leader ${partition.leader}`,
       );
     }
-    const ineligible = newIsr.filter((id) => !isBrokerActive(this.workingImage.broker(id)));
+    const ineligible = newIsr.filter((id) => {
+      const member = this.workingImage.broker(id);
+      return !isBrokerActive(member) || isReplicaOffline(member, topic.topicId, request.partitionIndex);
+    });
     if (ineligible.length > 0) {
       return controllerError(
         errors.INELIGIBLE_REPLICA,
-        `${where} ISR ${newIsr} includes fenced or shutting-down broker(s) ${ineligible}`,
+        `${where} ISR ${newIsr} includes fenced, shutting-down or offline replica(s) ${ineligible}`,
       );
     }
     const batch = new Batch(this.workingImage);
@@ -922,10 +970,57 @@ export class Controller {
       const next = removeBroker(
         partition,
         brokerId,
-        batch.isActive,
+        batch.eligible(topic.topicId, index),
         this.uncleanAllowed(batch.delta.topicConfigs(topic.name)),
       );
       const change = partitionChange(topic.topicId, index, partition, next);
+      if (change !== null) batch.add(change);
+    }
+  }
+
+  /**
+   * The broker's log dirs failed (Kafka's `handleDirectoriesOffline`): records its replicas there as
+   * offline, then takes each out of its partition's ISR and leadership, as a fence does for every
+   * partition of a broker. Replicas already offline, or of partitions gone meanwhile, are skipped.
+   */
+  private takeReplicasOffline(
+    batch: Batch,
+    brokerId: BrokerId,
+    brokerEpoch: number,
+    logDirs: readonly string[],
+    replicas: readonly ReplicaOnBroker[],
+  ): void {
+    const broker = batch.delta.broker(brokerId)!;
+    const newLogDirs = [...new Set(logDirs)].filter((logDir) => !broker.offlineLogDirs.includes(logDir));
+    const seen = new Set<string>();
+    const newReplicas = replicas.filter(({ topicId, partitionIndex }) => {
+      const key = `${topicId}:${partitionIndex}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      const partition = batch.delta.topicById(topicId)?.partitions[partitionIndex];
+      return (
+        partition?.replicas.includes(brokerId) === true && !isReplicaOffline(broker, topicId, partitionIndex)
+      );
+    });
+    if (newLogDirs.length === 0 && newReplicas.length === 0) return;
+    batch.add({
+      type: 'brokerReplicasOffline',
+      brokerId,
+      brokerEpoch,
+      logDirs: newLogDirs,
+      replicas: newReplicas,
+    });
+    for (const { topicId, partitionIndex } of newReplicas) {
+      const topic = batch.delta.topicById(topicId)!;
+      const partition = topic.partitions[partitionIndex]!;
+      if (partition.leader !== brokerId && !partition.isr.includes(brokerId)) continue;
+      const next = removeBroker(
+        partition,
+        brokerId,
+        batch.eligible(topicId, partitionIndex),
+        this.uncleanAllowed(batch.delta.topicConfigs(topic.name)),
+      );
+      const change = partitionChange(topicId, partitionIndex, partition, next);
       if (change !== null) batch.add(change);
     }
   }
@@ -941,7 +1036,7 @@ export class Controller {
       const next = electLeader(
         partition,
         partition.isr,
-        batch.isActive,
+        batch.eligible(topic.topicId, index),
         this.uncleanAllowed(batch.delta.topicConfigs(topic.name)),
       );
       const change = partitionChange(topic.topicId, index, partition, next);
@@ -955,7 +1050,7 @@ export class Controller {
   ): PreferredElectionResult[] {
     const results: PreferredElectionResult[] = [];
     const elect = (topic: TopicImage, partitionIndex: number, partition: PartitionState): number => {
-      const election = electPreferredLeader(partition, batch.isActive);
+      const election = electPreferredLeader(partition, batch.eligible(topic.topicId, partitionIndex));
       if (election.outcome !== 'elected') {
         return election.outcome === 'notNeeded'
           ? errors.ELECTION_NOT_NEEDED
@@ -1016,6 +1111,12 @@ function registrationProblem(request: BrokerRegistrationRequest): string | null 
   for (const listener of request.listeners) {
     if (!Number.isInteger(listener.port) || listener.port < 1 || listener.port > 0xffff) {
       return `listener ${listener.name} port ${listener.port} is not in [1, 65535]`;
+    }
+    if (!securityProtocolIds.has(listener.securityProtocol)) {
+      return `listener ${listener.name} security protocol ${listener.securityProtocol} is not one of Kafka's (0-3)`;
+    }
+    if (listener.name.length > listenerFieldLengthMax || listener.host.length > listenerFieldLengthMax) {
+      return `a listener name or host is longer than ${listenerFieldLengthMax} characters`;
     }
   }
   if (request.rack !== null && request.rack.length > rackLengthMax) {

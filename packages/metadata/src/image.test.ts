@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyRecord, applyRecords, MetadataDelta, MetadataImage } from './image.js';
+import { applyRecord, applyRecords, isReplicaOffline, MetadataDelta, MetadataImage } from './image.js';
 import { MetadataInvariantError } from './invariant.js';
 import type { MetadataRecord } from './records.js';
 import { decodeImageSnapshot, encodeImageSnapshot, imageToRecords } from './snapshot.js';
@@ -222,5 +222,48 @@ describe('MetadataImage', () => {
     expect(decoded).toEqual(image);
     expect(imageToRecords(decoded)).toEqual(imageToRecords(image));
     expect(decodeImageSnapshot(encodeImageSnapshot(MetadataImage.empty))).toEqual(MetadataImage.empty);
+  });
+});
+
+describe('offline replicas (a failed log dir)', () => {
+  const offline = (brokerId: number, brokerEpoch: number, partitionIndexes: number[]): MetadataRecord => ({
+    type: 'brokerReplicasOffline',
+    brokerId,
+    brokerEpoch,
+    logDirs: ['/data/b'],
+    replicas: partitionIndexes.map((partitionIndex) => ({ topicId, partitionIndex })),
+  });
+
+  it('marks the replicas offline on that broker only, and says which topics and brokers changed', () => {
+    const image = applyRecords(MetadataImage.empty, cluster);
+    const delta = new MetadataDelta(image).replay(offline(2, 1, [1]));
+    expect([...delta.changedBrokerIds]).toEqual([2]);
+    expect([...delta.changedTopicIds]).toEqual([topicId]);
+    const next = delta.apply();
+    expect(isReplicaOffline(next.broker(2), topicId, 1)).toBe(true);
+    expect(isReplicaOffline(next.broker(2), topicId, 0)).toBe(false);
+    expect(isReplicaOffline(next.broker(1), topicId, 1)).toBe(false);
+    expect(next.broker(2)!.offlineLogDirs).toEqual(['/data/b']);
+    // The base image is untouched.
+    expect(isReplicaOffline(image.broker(2), topicId, 1)).toBe(false);
+  });
+
+  it('refuses replicas the broker does not hold, ones already offline, stale epochs and empty records', () => {
+    const image = applyRecords(MetadataImage.empty, cluster);
+    expectInvariantError(image, offline(2, 1, [5]), /holds no replica/);
+    expectInvariantError(image, offline(2, 0, [0]), /epoch/);
+    const once = applyRecord(image, offline(2, 1, [0]));
+    expectInvariantError(once, offline(2, 1, [0]), /already offline/);
+    expectInvariantError(once, offline(2, 1, []), /nothing new/);
+  });
+
+  it('is cleared by a new registration and by the topic’s removal, and survives a snapshot', () => {
+    const image = applyRecords(MetadataImage.empty, [...cluster, offline(2, 1, [0, 1])]);
+    expect(decodeImageSnapshot(encodeImageSnapshot(image))).toEqual(image);
+    const reRegistered = applyRecord(image, register(2, 7));
+    expect(reRegistered.broker(2)).toMatchObject({ offlineLogDirs: [], offlineReplicas: new Map() });
+    const removed = applyRecord(image, { type: 'removeTopic', topicId });
+    expect(removed.broker(2)!.offlineReplicas.size).toBe(0);
+    expect(removed.broker(2)!.offlineLogDirs).toEqual(['/data/b']);
   });
 });

@@ -26,6 +26,22 @@ export interface BrokerRegistration {
   readonly rack: string | null;
   readonly fenced: boolean;
   readonly inControlledShutdown: boolean;
+  /** Log dirs of this registration that failed (BrokerReplicasOfflineRecord), in the order they did. */
+  readonly offlineLogDirs: readonly string[];
+  /** Partition indexes by topic id whose replica on this broker is offline; cleared by a new registration. */
+  readonly offlineReplicas: ReadonlyMap<TopicId, readonly number[]>;
+}
+
+const noOfflineReplicas: ReadonlyMap<TopicId, readonly number[]> = new Map();
+const noOfflineLogDirs: readonly string[] = Object.freeze([]);
+
+/** Whether the broker's replica of the partition is offline: its log dir failed. */
+export function isReplicaOffline(
+  broker: BrokerRegistration | undefined,
+  topicId: TopicId,
+  partitionIndex: number,
+): boolean {
+  return broker?.offlineReplicas.get(topicId)?.includes(partitionIndex) ?? false;
 }
 
 export interface PartitionState {
@@ -236,6 +252,8 @@ export class MetadataDelta implements MetadataView {
           Object.freeze({
             ...registration,
             listeners: Object.freeze(record.listeners.map((l) => ({ ...l }))),
+            offlineLogDirs: noOfflineLogDirs,
+            offlineReplicas: noOfflineReplicas,
           }),
         );
         this.highestBrokerEpoch = record.brokerEpoch;
@@ -260,6 +278,41 @@ export class MetadataDelta implements MetadataView {
         this.writableBrokers().set(
           record.brokerId,
           Object.freeze({ ...broker, inControlledShutdown: record.inControlledShutdown }),
+        );
+        this.changedBrokerIds.add(record.brokerId);
+        return this;
+      }
+      case 'brokerReplicasOffline': {
+        const broker = this.currentBroker(record.brokerId, record.brokerEpoch, record.type);
+        const offlineReplicas = new Map(broker.offlineReplicas);
+        for (const { topicId, partitionIndex } of record.replicas) {
+          const partition = this.topicById(topicId)?.partitions[partitionIndex];
+          invariant(
+            partition?.replicas.includes(record.brokerId) === true,
+            () =>
+              `${record.type}: broker ${record.brokerId} holds no replica of ${topicId}-${partitionIndex}`,
+          );
+          const offline = offlineReplicas.get(topicId) ?? [];
+          invariant(
+            !offline.includes(partitionIndex),
+            () =>
+              `${record.type}: ${topicId}-${partitionIndex} is already offline on broker ${record.brokerId}`,
+          );
+          offlineReplicas.set(topicId, Object.freeze([...offline, partitionIndex]));
+          this.changedTopicIds.add(topicId);
+        }
+        const newLogDirs = record.logDirs.filter((logDir) => !broker.offlineLogDirs.includes(logDir));
+        invariant(
+          record.replicas.length > 0 || newLogDirs.length > 0,
+          () => `${record.type}: nothing new for broker ${record.brokerId}`,
+        );
+        this.writableBrokers().set(
+          record.brokerId,
+          Object.freeze({
+            ...broker,
+            offlineLogDirs: Object.freeze([...broker.offlineLogDirs, ...new Set(newLogDirs)]),
+            offlineReplicas,
+          }),
         );
         this.changedBrokerIds.add(record.brokerId);
         return this;
@@ -337,6 +390,12 @@ export class MetadataDelta implements MetadataView {
         this.ownedTopics.delete(topic.name);
         this.changedTopicIds.delete(record.topicId);
         this.removedTopics.set(record.topicId, topic.name);
+        for (const broker of (this.brokers ?? this.base.brokers).values()) {
+          if (!broker.offlineReplicas.has(record.topicId)) continue;
+          const offlineReplicas = new Map(broker.offlineReplicas);
+          offlineReplicas.delete(record.topicId);
+          this.writableBrokers().set(broker.brokerId, Object.freeze({ ...broker, offlineReplicas }));
+        }
         return this;
       }
       case 'producerIds': {

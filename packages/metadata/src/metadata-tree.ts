@@ -81,7 +81,11 @@ export function metadataTree(image: MetadataImage, context: MetadataTreeContext)
   root.at(['controller_epoch']).data = String(image.controller?.controllerEpoch ?? -1);
   root.at(['brokers', 'ids']);
   for (const broker of image.brokers.values()) {
-    root.at(['brokers', 'ids', String(broker.brokerId)]).data = json(broker);
+    // offlineReplicas is a Map (JSON would print {}): by topic id, the partition indexes.
+    root.at(['brokers', 'ids', String(broker.brokerId)]).data = json({
+      ...broker,
+      offlineReplicas: Object.fromEntries(broker.offlineReplicas),
+    });
   }
   root.at(['brokers', 'topics']);
   root.at(['configs', 'topics']);

@@ -19,6 +19,8 @@
 //   removeTopic              topicId:uuid
 //   producerIds              brokerId:int32 brokerEpoch:int64 nextProducerId:int64
 //   controllerActivation     controllerId:int32 controllerEpoch:int32
+//   brokerReplicasOffline    brokerId:int32 brokerEpoch:int64 logDirs:compactArray(string)
+//                            replicas:compactArray(topicId:uuid partitionIndex:int32)
 //
 // A batch (one Raft entry, applied atomically) is `count:uvarint (length:uvarint record)*`; the
 // length lets the decoder check that each record was read exactly, so a torn or misread field fails
@@ -125,6 +127,16 @@ export function writeMetadataRecord(writer: Writer, record: MetadataRecord): voi
     case 'controllerActivation':
       writer.int32(record.controllerId).int32(record.controllerEpoch);
       return;
+    case 'brokerReplicasOffline':
+      writer.int32(record.brokerId).int64Number(record.brokerEpoch);
+      writer.compactArray(record.logDirs, (w, logDir) => {
+        w.compactString(logDir);
+      });
+      writer.compactArray(record.replicas, (w, replica) => {
+        writeUuid(w, replica.topicId);
+        w.int32(replica.partitionIndex);
+      });
+      return;
   }
 }
 
@@ -206,6 +218,13 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
     case 'controllerActivation': {
       const controllerId = reader.int32();
       return { type, controllerId, controllerEpoch: reader.int32() };
+    }
+    case 'brokerReplicasOffline': {
+      const brokerId = reader.int32();
+      const brokerEpoch = reader.int64Number();
+      const logDirs = reader.compactArray((r) => r.compactString());
+      const replicas = reader.compactArray((r) => ({ topicId: readUuid(r), partitionIndex: r.int32() }));
+      return { type, brokerId, brokerEpoch, logDirs, replicas };
     }
   }
 }

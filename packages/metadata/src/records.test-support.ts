@@ -77,6 +77,13 @@ export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
     controllerId: int32Arb,
     controllerEpoch: int32Arb,
   }),
+  fc.record({
+    type: fc.constant('brokerReplicasOffline' as const),
+    brokerId: int32Arb,
+    brokerEpoch: safeIntArb,
+    logDirs: fc.array(fc.string(), { maxLength: 3 }),
+    replicas: fc.array(fc.record({ topicId: uuidArb, partitionIndex: int32Arb }), { maxLength: 4 }),
+  }),
 );
 
 /** A deterministic `Random` from a fast-check-chosen seed (mulberry32), for controller tests. */

@@ -60,6 +60,28 @@ export interface BrokerRegistrationChangeRecord {
   readonly inControlledShutdown: boolean;
 }
 
+/** One partition's replica on a broker. */
+export interface ReplicaOnBroker {
+  readonly topicId: TopicId;
+  readonly partitionIndex: number;
+}
+
+/**
+ * A log dir of the broker failed (Kafka's LogDirFailureChannel; the heartbeat's OfflineLogDirs of
+ * KIP-858): these replicas on it are offline. Kafka records the dir per replica in the partition
+ * and the broker's online dirs in its registration; Gregor keeps no replica-to-dir assignment in the
+ * metadata, so the broker names the replicas it held there. They may not lead or be in the ISR, and
+ * Metadata reports them in `offlineReplicas`, until the broker registers again (a restart).
+ */
+export interface BrokerReplicasOfflineRecord {
+  readonly type: 'brokerReplicasOffline';
+  readonly brokerId: BrokerId;
+  readonly brokerEpoch: number;
+  /** The failed log dirs, as the broker names them (its `log.dirs` entries). */
+  readonly logDirs: readonly string[];
+  readonly replicas: readonly ReplicaOnBroker[];
+}
+
 /** A topic was created. Its partitions and configs follow in the same batch. */
 export interface TopicRecord {
   readonly type: 'topic';
@@ -133,6 +155,7 @@ export type MetadataRecord =
   | FenceBrokerRecord
   | UnfenceBrokerRecord
   | BrokerRegistrationChangeRecord
+  | BrokerReplicasOfflineRecord
   | TopicRecord
   | PartitionRecord
   | PartitionChangeRecord
@@ -159,4 +182,5 @@ export const metadataRecordTypeIds = {
   producerIds: 15,
   brokerRegistrationChange: 17,
   controllerActivation: 100,
+  brokerReplicasOffline: 101,
 } as const satisfies Record<MetadataRecordType, number>;

@@ -3,7 +3,8 @@
 //   snapshot = formatVersion:uint8 count:uvarint (length:uvarint record)*
 //
 // Order matters only where the image checks it: brokers by ascending epoch (each registration must
-// exceed the last), a topic before its partitions (in index order) and configs.
+// exceed the last), a topic before its partitions (in index order) and configs, partitions before
+// the offline replicas that name them.
 
 import { collectionCountMax, DecodeError, Reader, Writer } from '@gregor/protocol';
 import { applyRecords, MetadataImage } from './image.js';
@@ -19,7 +20,10 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
   const records: MetadataRecord[] = [];
   if (image.controller !== null) records.push({ type: 'controllerActivation', ...image.controller });
   const brokers = [...image.brokers.values()].sort((a, b) => a.brokerEpoch - b.brokerEpoch);
-  for (const broker of brokers) records.push({ type: 'registerBroker', ...broker });
+  for (const broker of brokers) {
+    const { offlineLogDirs: _dirs, offlineReplicas: _replicas, ...registration } = broker;
+    records.push({ type: 'registerBroker', ...registration });
+  }
   const topicNames = [...image.topics.keys()].sort();
   for (const name of topicNames) {
     const topic = image.topics.get(name)!;
@@ -37,6 +41,19 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
         value,
       });
     }
+  }
+  // After the topics: the record names partitions, which must exist.
+  for (const broker of brokers) {
+    if (broker.offlineLogDirs.length === 0 && broker.offlineReplicas.size === 0) continue;
+    records.push({
+      type: 'brokerReplicasOffline',
+      brokerId: broker.brokerId,
+      brokerEpoch: broker.brokerEpoch,
+      logDirs: broker.offlineLogDirs,
+      replicas: [...broker.offlineReplicas].flatMap(([topicId, indexes]) =>
+        indexes.map((partitionIndex) => ({ topicId, partitionIndex })),
+      ),
+    });
   }
   if (image.producerIds !== null) records.push({ type: 'producerIds', ...image.producerIds });
   return records;

@@ -97,6 +97,7 @@ export {
 export { findRaftProtoPath, RAFT_PROTO_FILE } from './grpc/proto-path.js';
 export { decodeRaftEnvelope, encodeRaftEnvelope, type WireEnvelope } from './grpc/raft-codec.js';
 export {
+  grpcTarget,
   type PeerSendStats,
   RAFT_GRPC_TRANSPORT_DEFAULTS,
   RaftGrpcTransport,

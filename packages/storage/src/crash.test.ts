@@ -3,7 +3,7 @@
 
 import { cp, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BatchField, ErrorCode, readBatchHeader } from '@gregor/protocol';
+import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
@@ -21,9 +21,6 @@ let template: string;
 let caseCounter = 0;
 /** Every batch in the template log, in offset order, with where it lives. */
 let batches: { bytes: Buffer; baseOffset: number; lastOffset: number; maxTimestamp: number }[];
-let activeSegmentName: string;
-let activeBatchPositions: number[];
-let activeFirstBatch: number;
 
 async function openAt(dir: string): Promise<{ manager: LogManager; log: PartitionLog }> {
   const manager = await LogManager.open({
@@ -83,16 +80,6 @@ beforeAll(async () => {
   }
   const bases = log.segmentBaseOffsets();
   expect(bases.length).toBeGreaterThanOrEqual(3);
-  const activeBase = bases[bases.length - 1]!;
-  activeSegmentName = `${String(activeBase).padStart(20, '0')}.log`;
-  activeFirstBatch = batches.findIndex((b) => b.baseOffset === activeBase);
-  activeBatchPositions = [];
-  let position = 0;
-  for (const b of batches.slice(activeFirstBatch)) {
-    activeBatchPositions.push(position);
-    position += b.bytes.length;
-  }
-  expect(batches.length - activeFirstBatch).toBeGreaterThanOrEqual(3);
   templateObservation = await observe(log);
   await manager.close();
 });
@@ -119,44 +106,9 @@ async function expectRecoveredPrefix(dir: string, keptBatches: number): Promise<
   }
 }
 
-describe('recovery of a torn or damaged active segment', () => {
-  it('cut at every byte of the last two batches keeps every batch before the cut', async () => {
-    const secondLast = batches.length - 2;
-    const from = activeBatchPositions[secondLast - activeFirstBatch]!;
-    const fileSize = activeBatchPositions.at(-1)! + batches.at(-1)!.bytes.length;
-    for (let cut = from; cut < fileSize; cut++) {
-      const dir = await freshCopy();
-      const partitionDir = join(dir, partitionDirName);
-      await truncate(join(partitionDir, activeSegmentName), cut);
-      await unlink(join(dir, cleanShutdownFileName));
-      const keptBatches = cut < activeBatchPositions.at(-1)! ? secondLast : batches.length - 1;
-      await expectRecoveredPrefix(dir, keptBatches);
-      // The torn tail is gone from the file; the 71-byte batch appended after recovery follows.
-      expect((await stat(join(partitionDir, activeSegmentName))).size).toBe(
-        activeBatchPositions[keptBatches - activeFirstBatch]! + 71,
-      );
-      await removeDir(dir);
-    }
-  });
-
-  it('a flipped byte in one of the last two batches drops that batch and everything after it', async () => {
-    for (const damaged of [batches.length - 2, batches.length - 1]) {
-      const start = activeBatchPositions[damaged - activeFirstBatch]!;
-      for (let at = 0; at < batches[damaged]!.bytes.length; at++) {
-        // partitionLeaderEpoch is outside the CRC in Kafka's format: a flip there cannot be detected.
-        if (at >= BatchField.partitionLeaderEpoch && at < BatchField.magic) continue;
-        const dir = await freshCopy();
-        const file = join(dir, partitionDirName, activeSegmentName);
-        const bytes = await readFile(file);
-        bytes[start + at]! ^= 0x5a;
-        await writeFile(file, bytes);
-        await unlink(join(dir, cleanShutdownFileName));
-        await expectRecoveredPrefix(dir, damaged);
-        await removeDir(dir);
-      }
-    }
-  });
-
+// Damage at every byte of the active and of a rolled segment: recovery-sweep.test.ts. A real process
+// killed while appending: partition-log.kill.integration.test.ts.
+describe('recovery of a damaged older segment', () => {
   it('damage in an older segment beyond the recovery point drops later segments too', async () => {
     const dir = await freshCopy();
     const partitionDir = join(dir, partitionDirName);
@@ -171,19 +123,6 @@ describe('recovery of a torn or damaged active segment', () => {
     await expectRecoveredPrefix(dir, 1);
     const names = await readdir(partitionDir);
     expect(names.filter((n) => n.endsWith('.log'))).toEqual(['00000000000000000000.log']);
-  });
-
-  it('recovers after a process crash without close, with flush.messages=1', async () => {
-    const dir = join(root, 'no-close');
-    const first = await openAt(dir);
-    first.log.updateConfig({ ...first.log.config, flushMessages: 1 });
-    for (const b of batches) await first.log.append(Buffer.from(b.bytes), 3);
-    expect(first.log.recoveryPoint).toBe(first.log.logEndOffset);
-    // The first manager is abandoned, as if the process died: no close, no marker.
-    const second = await openAt(dir);
-    expect(second.log.logEndOffset).toBe(batches.at(-1)!.lastOffset + 1);
-    expect(await observe(second.log)).toEqual(templateObservation);
-    await second.manager.close();
   });
 });
 

@@ -46,6 +46,16 @@ export function isDescriptorExhaustion(error: unknown): error is NodeJS.ErrnoExc
   return code === 'EMFILE' || code === 'ENFILE';
 }
 
+/**
+ * `error` as a TooManyOpenFilesError when it is one, or a raw EMFILE/ENFILE from an fs call made
+ * outside the cache (about `path` unless the error names its own); undefined for any other error.
+ */
+export function asTooManyOpenFiles(error: unknown, path: string): TooManyOpenFilesError | undefined {
+  if (error instanceof TooManyOpenFilesError) return error;
+  if (!isDescriptorExhaustion(error)) return undefined;
+  return new TooManyOpenFilesError(error.path ?? path, error.code === 'ENFILE' ? 'ENFILE' : 'EMFILE');
+}
+
 /** Counters for benchmarks and tests. */
 export interface FileHandleCacheStats {
   /** Descriptors open (or being opened) now, short-lived ones included. */

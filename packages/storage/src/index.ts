@@ -18,6 +18,7 @@ export {
   UnexpectedAppendOffsetError,
 } from './errors.js';
 export {
+  asTooManyOpenFiles,
   CachedFile,
   FileHandleCache,
   type FileHandleCacheStats,
@@ -47,7 +48,9 @@ export {
 export {
   type BrokerLogConfig,
   type CleanupPolicyName,
+  type CompressionTypeName,
   type ConfigProps,
+  compressionTypeNames,
   defaultLogCleanerConfig,
   defaultLogConfig,
   describeLogConfig,
@@ -63,9 +66,18 @@ export {
   type TimestampTypeName,
 } from './log-config.js';
 export {
+  isIoError,
+  isNoSpaceError,
+  KafkaStorageError,
+  LogDirFailureChannel,
+  type LogDirFailureListener,
+  type OfflineLogDir,
+} from './log-dir-failure-channel.js';
+export {
   type CleanerRunOptions,
   type CleanerRunStats,
   cleanShutdownFileName,
+  type GetOrCreateLogOptions,
   LogManager,
   type LogManagerOptions,
 } from './log-manager.js';

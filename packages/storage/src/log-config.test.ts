@@ -95,4 +95,47 @@ describe('log config', () => {
     expect(described['cleanup.policy']).toBe('delete');
     expect(Object.keys(described)).toHaveLength(logConfigDefinitions.length);
   });
+
+  it("reads Kafka's coarser retention and roll keys, the finer key winning", () => {
+    const hours = parseBrokerLogConfig({
+      'log.dirs': '/a',
+      'log.retention.hours': '2',
+      'log.roll.hours': '3',
+    });
+    expect(hours.defaults.retentionMs).toBe(2 * 3_600_000);
+    expect(hours.defaults.segmentMs).toBe(3 * 3_600_000);
+    const minutes = parseBrokerLogConfig({
+      'log.dirs': '/a',
+      'log.retention.hours': '2',
+      'log.retention.minutes': '5',
+    });
+    expect(minutes.defaults.retentionMs).toBe(5 * 60_000);
+    const ms = parseBrokerLogConfig({
+      'log.dirs': '/a',
+      'log.retention.ms': '1000',
+      'log.retention.minutes': '5',
+      'log.retention.hours': '2',
+      'log.roll.ms': '7000',
+      'log.roll.hours': '3',
+    });
+    expect(ms.defaults.retentionMs).toBe(1000);
+    expect(ms.defaults.segmentMs).toBe(7000);
+    // Kafka: a negative retention time in any unit keeps the log forever.
+    expect(parseBrokerLogConfig({ 'log.dirs': '/a', 'log.retention.hours': '-1' }).defaults.retentionMs).toBe(
+      -1,
+    );
+    expect(configError(() => parseBrokerLogConfig({ 'log.roll.hours': '0' })).key).toBe('log.roll.hours');
+    expect(configError(() => parseBrokerLogConfig({ 'log.retention.hours': '1.5' })).key).toBe(
+      'log.retention.hours',
+    );
+    expect(isBrokerLogConfigKey('log.retention.hours')).toBe(true);
+  });
+
+  it('carries compression.type at topic and broker level', () => {
+    expect(defaultLogConfig.compressionType).toBe('producer');
+    const broker = parseBrokerLogConfig({ 'log.dirs': '/a', 'compression.type': 'zstd' });
+    expect(broker.defaults.compressionType).toBe('zstd');
+    expect(parseLogConfig({ 'compression.type': 'lz4' }, broker.defaults).compressionType).toBe('lz4');
+    expect(configError(() => parseLogConfig({ 'compression.type': 'brotli' })).key).toBe('compression.type');
+  });
 });

@@ -4,7 +4,10 @@
 //
 // Storage acts on the size, time, index, flush and compaction keys (`cleanup.policy`,
 // `delete.retention.ms`, `min.cleanable.dirty.ratio`, `min.compaction.lag.ms`). It only carries
-// `max.message.bytes`, `message.timestamp.type` and `min.insync.replicas`: the broker validates those.
+// `max.message.bytes`, `message.timestamp.type`, `min.insync.replicas` and `compression.type`: the
+// broker acts on those when it validates and appends produced batches. At broker level Kafka's
+// coarser synonyms are read too: `log.retention.minutes` / `log.retention.hours` (when
+// `log.retention.ms` is not set) and `log.roll.hours` (when `log.roll.ms` is not set).
 // The broker-only `log.cleaner.*` keys (no topic key) have their own small table below.
 
 import { LogConfigError } from './errors.js';
@@ -15,6 +18,16 @@ const int32Max = 0x7fff_ffff;
 
 export type TimestampTypeName = 'CreateTime' | 'LogAppendTime';
 export type CleanupPolicyName = 'delete' | 'compact';
+/** `producer` keeps what the producer sent; any other value is the codec batches are stored in. */
+export type CompressionTypeName = 'producer' | 'uncompressed' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+export const compressionTypeNames: readonly CompressionTypeName[] = [
+  'producer',
+  'uncompressed',
+  'gzip',
+  'snappy',
+  'lz4',
+  'zstd',
+];
 
 export interface LogConfig {
   /** Roll a segment before it would exceed this many bytes. */
@@ -45,6 +58,8 @@ export interface LogConfig {
   readonly minCleanableDirtyRatio: number;
   /** A segment whose largest timestamp is younger than this is not cleaned yet. */
   readonly minCompactionLagMs: number;
+  /** Carried for the broker: the codec a leader stores produced batches in. */
+  readonly compressionType: CompressionTypeName;
 }
 
 type Value = number | string | readonly string[];
@@ -215,6 +230,15 @@ export const logConfigDefinitions: readonly LogConfigDefinition[] = [
     doc: 'Compacted topics: the share of not-yet-cleaned bytes at which the cleaner cleans the log.',
   },
   {
+    topicKey: 'compression.type',
+    field: 'compressionType',
+    brokerKey: 'compression.type',
+    type: 'enum',
+    defaultValue: 'producer',
+    validate: oneOf(compressionTypeNames),
+    doc: 'Carried for the broker: the codec produced batches are stored in ("producer" keeps the producer\'s).',
+  },
+  {
     topicKey: 'min.compaction.lag.ms',
     field: 'minCompactionLagMs',
     brokerKey: 'log.cleaner.min.compaction.lag.ms',
@@ -382,9 +406,47 @@ export interface BrokerLogConfig {
   readonly cleaner?: LogCleanerConfig;
 }
 
+/**
+ * Kafka's coarser broker keys for two times, each used only when the finer key is not set:
+ * log.retention.ms > log.retention.minutes > log.retention.hours, and log.roll.ms > log.roll.hours.
+ */
+interface TimeSynonym {
+  readonly key: string;
+  readonly finerKeys: readonly string[];
+  readonly field: 'retentionMs' | 'segmentMs';
+  readonly msPerUnit: number;
+  /** Kafka's minimum for the key (log.roll.hours is at least 1; retention may be negative: forever). */
+  readonly min: number;
+}
+
+const timeSynonyms: readonly TimeSynonym[] = [
+  {
+    key: 'log.retention.minutes',
+    finerKeys: ['log.retention.ms'],
+    field: 'retentionMs',
+    msPerUnit: 60_000,
+    min: -int32Max - 1,
+  },
+  {
+    key: 'log.retention.hours',
+    finerKeys: ['log.retention.ms', 'log.retention.minutes'],
+    field: 'retentionMs',
+    msPerUnit: 3_600_000,
+    min: -int32Max - 1,
+  },
+  { key: 'log.roll.hours', finerKeys: ['log.roll.ms'], field: 'segmentMs', msPerUnit: 3_600_000, min: 1 },
+];
+const timeSynonymByKey = new Map(timeSynonyms.map((synonym) => [synonym.key, synonym]));
+
 /** True for keys parseBrokerLogConfig understands, so a broker can route its properties. */
 export function isBrokerLogConfigKey(key: string): boolean {
-  return key === 'log.dirs' || key === 'log.dir' || byBrokerKey.has(key) || cleanerByBrokerKey.has(key);
+  return (
+    key === 'log.dirs' ||
+    key === 'log.dir' ||
+    byBrokerKey.has(key) ||
+    cleanerByBrokerKey.has(key) ||
+    timeSynonymByKey.has(key)
+  );
 }
 
 /** Broker-level configuration from server.properties-style keys. Unknown keys throw LogConfigError. */
@@ -403,6 +465,15 @@ export function parseBrokerLogConfig(props: ConfigProps): BrokerLogConfig {
       if (key === 'log.dirs') logDirs = dirs;
       else if (dirs.length !== 1) throw new LogConfigError(key, 'names exactly one directory');
       else logDir = dirs[0];
+      continue;
+    }
+    const synonym = timeSynonymByKey.get(key);
+    if (synonym !== undefined) {
+      // An int count of minutes or hours, as in Kafka; negative retention means "keep forever".
+      const count = parseValue(key, { type: 'int', validate: atLeast(synonym.min, int32Max) }, raw) as number;
+      if (synonym.finerKeys.some((finer) => props[finer] !== undefined)) continue;
+      const ms = count * synonym.msPerUnit;
+      result[synonym.field] = synonym.field === 'retentionMs' && ms < 0 ? -1 : ms;
       continue;
     }
     const cleanerDefinition = cleanerByBrokerKey.get(key);

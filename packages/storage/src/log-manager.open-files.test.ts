@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
 import { TooManyOpenFilesError } from './file-handle-cache.js';
 import { parseBrokerLogConfig } from './log-config.js';
+import { LogDirFailureChannel } from './log-dir-failure-channel.js';
 import { cleanShutdownFileName, LogManager } from './log-manager.js';
 import type { LogReadResult, PartitionLog } from './partition-log.js';
 import { buildTestBatch } from './testing/batches.js';
@@ -251,6 +252,54 @@ describe('LogManager when the process runs out of descriptors (real EMFILE)', ()
     } finally {
       await third.close();
     }
+  });
+
+  it('reopens from its files a log whose roll ran out of descriptors, and never takes its dir offline', async () => {
+    const channel = new LogDirFailureChannel();
+    const config = parseBrokerLogConfig({
+      'log.dirs': root,
+      'log.segment.bytes': String(2 * batch(0).length),
+    });
+    const manager = await LogManager.open({ config, clock, logDirFailureChannel: channel });
+    try {
+      const log = await manager.getOrCreateLog('t', 0);
+      const neighbour = await manager.getOrCreateLog('t', 1);
+      await log.append(batch(1), 0);
+      await log.append(batch(2), 0);
+      await neighbour.append(batch(3), 0);
+      await manager.closeIdleFiles();
+      const { soft, hard } = await currentLimits();
+      setSoftLimit((await readdir('/proc/self/fd')).length + 64, hard);
+      let refused: unknown;
+      let taken: number[] = [];
+      try {
+        taken = exhaustDescriptors();
+        // The third batch rolls the segment; no descriptor is left for that.
+        refused = await log.append(batch(4), 0).catch((error: unknown) => error);
+      } finally {
+        for (const fd of taken) closeSync(fd);
+        setSoftLimit(soft, hard);
+      }
+      expect(refused).toBeInstanceOf(TooManyOpenFilesError);
+      expect(log.needsReopen).toBe(true);
+      expect(channel.offlineLogDirs).toEqual([]);
+      // The neighbour in the same dir never stopped.
+      await neighbour.append(batch(5), 0);
+      expect(baseOffsets(await neighbour.read(0, 1 << 20))).toEqual([0, 3]);
+
+      const reopened = await manager.getOrCreateLog('t', 0);
+      expect(reopened).not.toBe(log);
+      expect(reopened.dir).toBe(log.dir);
+      expect(manager.getLog('t', 0)).toBe(reopened);
+      expect(baseOffsets(await reopened.read(0, 1 << 20))).toEqual([0, 3]);
+      await reopened.append(batch(6), 0);
+      expect(reopened.segmentBaseOffsets()).toEqual([0, 6]);
+      expect(manager.unopenedLogs()).toEqual([]);
+      expect(channel.offlineLogDirs).toEqual([]);
+    } finally {
+      await manager.close();
+    }
+    await access(join(root, cleanShutdownFileName));
   });
 
   it('refuses a new partition with KAFKA_STORAGE_ERROR when no descriptor is left, and keeps serving', async () => {

@@ -5,6 +5,10 @@
 //   cleaner-offset-checkpoint          first dirty offset of each compacted partition (log cleaner)
 //   .kafka_cleanshutdown               present only between a clean close and the next open
 //
+// A log dir whose I/O fails in a way that leaves a log in an unknown state goes offline (see
+// log-dir-failure-channel.ts): its logs are closed without writing, it gets no new partitions and no
+// checkpoints, and a restart tries it again. Opening skips a dir that cannot be read the same way.
+//
 // Scheduling stays with the caller (the broker): it calls runRetention(), runCleaner(),
 // flushDueLogs() and checkpointRecoveryPoints() from its timers, so this module never reads the clock on its own.
 //
@@ -19,6 +23,7 @@ import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import { forEachConcurrently } from './bounded-concurrency.js';
 import {
+  type CheckpointEntry,
   cleanerOffsetCheckpointName,
   fsyncDirectory,
   logStartOffsetCheckpointName,
@@ -30,7 +35,12 @@ import {
 } from './checkpoint-file.js';
 import type { Clock } from './clock.js';
 import { LogClosedError } from './errors.js';
-import { FileHandleCache, type FileHandleCacheStats, TooManyOpenFilesError } from './file-handle-cache.js';
+import {
+  asTooManyOpenFiles,
+  FileHandleCache,
+  type FileHandleCacheStats,
+  type TooManyOpenFilesError,
+} from './file-handle-cache.js';
 import { invariant } from './invariant.js';
 import type { CompactionResult } from './log-cleaner.js';
 import { OffsetMap } from './log-cleaner-offset-map.js';
@@ -42,6 +52,12 @@ import {
   type LogCleanerConfig,
   parseLogConfig,
 } from './log-config.js';
+import {
+  isIoError,
+  isNoSpaceError,
+  KafkaStorageError,
+  LogDirFailureChannel,
+} from './log-dir-failure-channel.js';
 import { type LogCheckpointListener, PartitionLog, type PartitionLogOptions } from './partition-log.js';
 import { parsePartitionDirName } from './segment-files.js';
 import { SerialQueue } from './serial-queue.js';
@@ -72,6 +88,8 @@ export interface LogManagerOptions {
   readonly openFilesMax?: number;
   /** A partition could not be opened at start-up for lack of descriptors; it stays unopened. */
   readonly onLogOpenFailure?: (partition: string, error: TooManyOpenFilesError) => void;
+  /** Where failed log dirs are reported (the broker listens there); a private one when absent. */
+  readonly logDirFailureChannel?: LogDirFailureChannel;
 }
 
 /** A partition found on disk whose log could not be opened yet, with what its open needs. */
@@ -81,6 +99,15 @@ interface UnopenedLog {
   readonly recoveryPoint: number;
   readonly logStartOffset: number | undefined;
   readonly hadCleanShutdown: boolean;
+}
+
+export interface GetOrCreateLogOptions {
+  /**
+   * The partition is new to this broker (Kafka's `isNew`): it may be created even while a log dir
+   * is offline. A replica that should already exist is not created again elsewhere while a dir is
+   * offline: its data may be on that dir, and an empty log in its place could be elected.
+   */
+  readonly isNew?: boolean;
 }
 
 export interface CleanerRunOptions {
@@ -113,12 +140,39 @@ class LogDirectory implements LogCheckpointListener {
   constructor(
     readonly path: string,
     private readonly files: FileHandleCache,
+    private readonly failures: LogDirFailureChannel,
   ) {
     this.queue = new SerialQueue(`log dir ${path}`, checkpointQueueDepthMax);
   }
 
   get partitionCount(): number {
     return this.logs.size + this.unopened.size + this.creating;
+  }
+
+  get isOffline(): boolean {
+    return this.failures.isOffline(this.path);
+  }
+
+  /**
+   * Rewrites a checkpoint file (atomically: tmp file, fsync, rename). On a full disk the old file
+   * still stands, so only this write is refused; so it is when no file descriptor is left
+   * (TooManyOpenFilesError, the process's limit, not the disk). Any other I/O failure takes the dir
+   * offline.
+   */
+  private writeCheckpoint(name: string, entries: () => readonly CheckpointEntry[]): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.isOffline) throw new KafkaStorageError(this.path, `log dir ${this.path} is offline`);
+      try {
+        await writeCheckpointFile(this.path, name, entries(), this.files);
+      } catch (error) {
+        const exhaustion = asTooManyOpenFiles(error, join(this.path, name));
+        if (exhaustion !== undefined) throw exhaustion;
+        if (!isIoError(error)) throw error;
+        const reason = `${this.path}: writing ${name} failed: ${error.code} (${error.message})`;
+        if (!isNoSpaceError(error)) this.failures.maybeAddOfflineLogDir(this.path, reason);
+        throw new KafkaStorageError(this.path, reason);
+      }
+    });
   }
 
   logStartOffsetChanged(): Promise<void> {
@@ -138,62 +192,59 @@ class LogDirectory implements LogCheckpointListener {
   }
 
   writeCleanerOffsets(): Promise<void> {
-    return this.queue.run(() =>
-      writeCheckpointFile(
-        this.path,
-        cleanerOffsetCheckpointName,
-        [...this.firstDirtyOffsets].flatMap(([key, offset]) => {
-          const log = this.logs.get(key) ?? this.unopened.get(key);
-          return log === undefined ? [] : [{ topic: log.topic, partition: log.partition, offset }];
-        }),
-        this.files,
-      ),
+    return this.writeCheckpoint(cleanerOffsetCheckpointName, () =>
+      [...this.firstDirtyOffsets].flatMap(([key, offset]) => {
+        const log = this.logs.get(key) ?? this.unopened.get(key);
+        return log === undefined ? [] : [{ topic: log.topic, partition: log.partition, offset }];
+      }),
     );
   }
 
   writeLogStartOffsets(): Promise<void> {
-    return this.queue.run(() =>
-      writeCheckpointFile(
-        this.path,
-        logStartOffsetCheckpointName,
-        [
-          ...[...this.logs.values()].map((log) => ({
-            topic: log.topic,
-            partition: log.partition,
-            offset: log.logStartOffset,
-          })),
-          ...[...this.unopened.values()].flatMap((log) =>
-            log.logStartOffset === undefined
-              ? []
-              : [{ topic: log.topic, partition: log.partition, offset: log.logStartOffset }],
-          ),
-        ],
-        this.files,
+    return this.writeCheckpoint(logStartOffsetCheckpointName, () => [
+      ...[...this.logs.values()].map((log) => ({
+        topic: log.topic,
+        partition: log.partition,
+        offset: log.logStartOffset,
+      })),
+      ...[...this.unopened.values()].flatMap((log) =>
+        log.logStartOffset === undefined
+          ? []
+          : [{ topic: log.topic, partition: log.partition, offset: log.logStartOffset }],
       ),
-    );
+    ]);
   }
 
   writeRecoveryPoints(): Promise<void> {
-    return this.queue.run(() =>
-      writeCheckpointFile(
-        this.path,
-        recoveryPointCheckpointName,
-        [
-          ...[...this.logs.values()].map((log) => ({
-            topic: log.topic,
-            partition: log.partition,
-            offset: log.recoveryPoint,
-          })),
-          ...[...this.unopened.values()].map((log) => ({
-            topic: log.topic,
-            partition: log.partition,
-            offset: log.recoveryPoint,
-          })),
-        ],
-        this.files,
-      ),
-    );
+    return this.writeCheckpoint(recoveryPointCheckpointName, () => [
+      ...[...this.logs.values()].map((log) => ({
+        topic: log.topic,
+        partition: log.partition,
+        offset: log.recoveryPoint,
+      })),
+      ...[...this.unopened.values()].map((log) => ({
+        topic: log.topic,
+        partition: log.partition,
+        offset: log.recoveryPoint,
+      })),
+    ]);
   }
+}
+
+/** Runs `write` on every dir, even after one failed (a full dir must not stop the others), then throws the first failure. */
+async function eachDir(
+  dirs: readonly LogDirectory[],
+  write: (dir: LogDirectory) => Promise<void>,
+): Promise<void> {
+  let firstFailure: unknown;
+  for (const dir of dirs) {
+    try {
+      await write(dir);
+    } catch (error) {
+      firstFailure ??= error;
+    }
+  }
+  if (firstFailure !== undefined) throw firstFailure;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -211,6 +262,7 @@ function openOptions(
   config: BrokerLogConfig,
   options: LogManagerOptions,
   files: FileHandleCache,
+  logDirFailureChannel: LogDirFailureChannel,
 ): PartitionLogOptions {
   return {
     dir: join(dir.path, partitionKey(entry.topic, entry.partition)),
@@ -223,6 +275,7 @@ function openOptions(
     hadCleanShutdown: entry.hadCleanShutdown,
     checkpoints: dir,
     files,
+    logDirFailureChannel,
   };
 }
 
@@ -238,8 +291,32 @@ export class LogManager {
     private readonly options: LogManagerOptions,
     dirs: LogDirectory[],
     private readonly files: FileHandleCache,
+    readonly logDirFailureChannel: LogDirFailureChannel,
   ) {
     this.dirs = dirs;
+    logDirFailureChannel.onLogDirFailure(({ logDir, reason }) => {
+      void this.handleLogDirFailure(logDir, reason);
+    });
+  }
+
+  /**
+   * Kafka's LogManager.handleLogDirFailure: the dir's logs stop and close without writing (they stay
+   * known, so their partitions are not created again elsewhere); retention, flushes, checkpoints and
+   * placement skip the dir from now on.
+   */
+  private async handleLogDirFailure(logDir: string, reason: string): Promise<void> {
+    const dir = this.dirs.find((candidate) => candidate.path === logDir);
+    if (dir === undefined) return;
+    for (const log of dir.logs.values()) await log.closeAfterFailure(reason);
+  }
+
+  private liveDirs(): LogDirectory[] {
+    return this.dirs.filter((dir) => !dir.isOffline);
+  }
+
+  /** The `log.dirs` entries that failed, with what failed first. */
+  get offlineLogDirs(): readonly { readonly logDir: string; readonly reason: string }[] {
+    return this.logDirFailureChannel.offlineLogDirs;
   }
 
   /**
@@ -248,60 +325,93 @@ export class LogManager {
    */
   static async open(options: LogManagerOptions): Promise<LogManager> {
     const files = new FileHandleCache(options.openFilesMax);
-    const dirs = options.config.logDirs.map((path) => new LogDirectory(path, files));
+    const failures = options.logDirFailureChannel ?? new LogDirFailureChannel();
+    const dirs = options.config.logDirs.map((path) => new LogDirectory(path, files, failures));
     const seen = new Map<string, string>();
     for (const dir of dirs) {
-      await mkdir(dir.path, { recursive: true });
-      const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
-      const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName, files);
-      const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName, files);
-      const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName, files);
-      for (const [key, entry] of cleanerOffsets) dir.firstDirtyOffsets.set(key, entry.offset);
-      const entries = await files.withTransientDescriptor(dir.path, () =>
-        readdir(dir.path, { withFileTypes: true }),
-      );
-      const toOpen: UnopenedLog[] = [];
-      for (const entry of entries) {
-        if (!entry.isDirectory()) continue;
-        const parsed = parsePartitionDirName(entry.name);
-        if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
-        if (parsed.topic === metadataTopicName) continue;
-        const key = partitionKey(parsed.topic, parsed.partition);
-        const other = seen.get(key);
-        if (other !== undefined) {
-          throw new Error(`partition ${key} is in two log dirs: ${other} and ${dir.path}`);
-        }
-        seen.set(key, dir.path);
-        toOpen.push({
-          topic: parsed.topic,
-          partition: parsed.partition,
-          recoveryPoint: recoveryPoints.get(key)?.offset ?? 0,
-          logStartOffset: logStartOffsets.get(key)?.offset,
-          hadCleanShutdown,
-        });
+      try {
+        await LogManager.openDir(options, dir, seen, files, failures);
+      } catch (error) {
+        // No descriptor left while reading the dir itself is the process's limit, not the disk:
+        // the broker cannot start like this (the operator raises the limit), and the dir is fine.
+        if (asTooManyOpenFiles(error, dir.path) !== undefined || !isIoError(error)) throw error;
+        // A dir that cannot be read is offline from the start (Kafka loads the others); the logs
+        // it did open are closed, and its partitions are unknown to this broker until a restart.
+        const reason = `${dir.path}: loading failed: ${error.code} (${error.message})`;
+        failures.maybeAddOfflineLogDir(dir.path, reason);
+        for (const log of dir.logs.values()) await log.closeAfterFailure(reason);
+        for (const key of [...dir.logs.keys(), ...dir.unopened.keys()]) seen.delete(key);
+        dir.logs.clear();
+        dir.unopened.clear();
       }
-      await forEachConcurrently(toOpen, logOpenConcurrencyPerDir, async (unopened) => {
-        const key = partitionKey(unopened.topic, unopened.partition);
-        try {
-          dir.logs.set(
-            key,
-            await PartitionLog.open(openOptions(dir, unopened, options.config, options, files)),
-          );
-        } catch (error) {
-          if (!(error instanceof TooManyOpenFilesError)) throw error;
-          dir.unopened.set(key, unopened);
-          options.onLogOpenFailure?.(key, error);
-        }
-      });
+    }
+    if (dirs.every((dir) => dir.isOffline)) {
+      throw new Error(
+        `every log dir failed: ${failures.offlineLogDirs.map((failure) => failure.reason).join('; ')}`,
+      );
     }
     for (const dir of dirs) {
+      if (dir.isOffline) continue;
       const marker = join(dir.path, cleanShutdownFileName);
       if (await exists(marker)) {
         await unlink(marker);
         await fsyncDirectory(dir.path, files);
       }
     }
-    return new LogManager(options, dirs, files);
+    return new LogManager(options, dirs, files, failures);
+  }
+
+  private static async openDir(
+    options: LogManagerOptions,
+    dir: LogDirectory,
+    seen: Map<string, string>,
+    files: FileHandleCache,
+    failures: LogDirFailureChannel,
+  ): Promise<void> {
+    await mkdir(dir.path, { recursive: true });
+    const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
+    const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName, files);
+    const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName, files);
+    const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName, files);
+    for (const [key, entry] of cleanerOffsets) dir.firstDirtyOffsets.set(key, entry.offset);
+    const entries = await files.withTransientDescriptor(dir.path, () =>
+      readdir(dir.path, { withFileTypes: true }),
+    );
+    const toOpen: UnopenedLog[] = [];
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const parsed = parsePartitionDirName(entry.name);
+      if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
+      if (parsed.topic === metadataTopicName) continue;
+      const key = partitionKey(parsed.topic, parsed.partition);
+      const other = seen.get(key);
+      if (other !== undefined) {
+        throw new Error(`partition ${key} is in two log dirs: ${other} and ${dir.path}`);
+      }
+      seen.set(key, dir.path);
+      toOpen.push({
+        topic: parsed.topic,
+        partition: parsed.partition,
+        recoveryPoint: recoveryPoints.get(key)?.offset ?? 0,
+        logStartOffset: logStartOffsets.get(key)?.offset,
+        hadCleanShutdown,
+      });
+    }
+    await forEachConcurrently(toOpen, logOpenConcurrencyPerDir, async (unopened) => {
+      const key = partitionKey(unopened.topic, unopened.partition);
+      try {
+        dir.logs.set(
+          key,
+          await PartitionLog.open(openOptions(dir, unopened, options.config, options, files, failures)),
+        );
+      } catch (error) {
+        // Out of descriptors: this partition waits (unopened) and the others open; the dir is fine.
+        const exhaustion = asTooManyOpenFiles(error, join(dir.path, key));
+        if (exhaustion === undefined) throw error;
+        dir.unopened.set(key, unopened);
+        options.onLogOpenFailure?.(key, exhaustion);
+      }
+    });
   }
 
   /** The descriptor budget's counters (open now, capacity, opens, evictions, waits). */
@@ -332,23 +442,27 @@ export class LogManager {
     return undefined;
   }
 
+  /** The logs of every log dir that is online. */
   allLogs(): PartitionLog[] {
-    return this.dirs.flatMap((d) => [...d.logs.values()]);
+    return this.liveDirs().flatMap((d) => [...d.logs.values()]);
   }
 
-  /** Which log dir holds each partition count; new partitions go to the smallest. */
+  /** Which online log dir holds each partition count; new partitions go to the smallest. */
   partitionCountsByDir(): Map<string, number> {
-    return new Map(this.dirs.map((d) => [d.path, d.partitionCount]));
+    return new Map(this.liveDirs().map((d) => [d.path, d.partitionCount]));
   }
 
   /**
    * The partition's log, created on the log dir with the fewest partitions if it does not exist.
-   * `topicOverrides` (topic keys) apply when it is created; bad ones throw LogConfigError.
+   * `topicOverrides` (topic keys) apply when it is created; bad ones throw LogConfigError. A log in
+   * an offline dir, or one to create while no dir is online (or, unless `isNew`, while any dir is
+   * offline), throws KafkaStorageError.
    */
   async getOrCreateLog(
     topic: string,
     partition: number,
     topicOverrides: ConfigProps = {},
+    options: GetOrCreateLogOptions = {},
   ): Promise<PartitionLog> {
     if (this.closed) throw new Error('log manager is closed');
     if (!topicNamePattern.test(topic) || topic === '.' || topic === '..') {
@@ -358,15 +472,33 @@ export class LogManager {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `illegal partition ${partition}`);
     }
     const existing = this.getLog(topic, partition);
-    if (existing !== undefined) return existing;
+    if (existing?.isOffline) {
+      throw new KafkaStorageError(existing.logDir, `${existing.name}: log dir ${existing.logDir} is offline`);
+    }
     const key = partitionKey(topic, partition);
     const inFlight = this.pending.get(key);
     if (inFlight !== undefined) return inFlight;
+    if (existing?.needsReopen) {
+      const holder = this.dirs.find((dir) => dir.logs.get(key) === existing)!;
+      return this.reopen(holder, key, topicOverrides, this.setAsideForReopen(holder, key, existing));
+    }
+    if (existing !== undefined) return existing;
     const unopenedIn = this.dirs.find((dir) => dir.unopened.has(key));
+    if (unopenedIn?.isOffline) {
+      throw new KafkaStorageError(unopenedIn.path, `${key}: log dir ${unopenedIn.path} is offline`);
+    }
     if (unopenedIn !== undefined) return this.reopen(unopenedIn, key, topicOverrides);
     const config = parseLogConfig(topicOverrides, this.options.config.defaults);
-    let target = this.dirs[0]!;
-    for (const dir of this.dirs) {
+    const live = this.liveDirs();
+    const offline = this.logDirFailureChannel.offlineLogDirs;
+    if (live.length === 0 || (offline.length > 0 && options.isNew === false)) {
+      throw new KafkaStorageError(
+        offline[0]?.logDir ?? '',
+        `${key}: not created while log dir(s) ${offline.map((failure) => failure.logDir).join(', ')} are offline`,
+      );
+    }
+    let target = live[0]!;
+    for (const dir of live) {
       if (dir.partitionCount < target.partitionCount) target = dir;
     }
     target.creating += 1;
@@ -383,6 +515,7 @@ export class LogManager {
           hadCleanShutdown: false,
           checkpoints: target,
           files: this.files,
+          logDirFailureChannel: this.logDirFailureChannel,
         });
         // The partition directory itself must survive a crash once the log is in use.
         await fsyncDirectory(target.path, this.files);
@@ -398,14 +531,45 @@ export class LogManager {
   }
 
   /**
-   * Opens a partition that was left unopened at start-up, in its own log dir and from its own
-   * checkpoints (never a new, empty log elsewhere). Failing again, it stays unopened.
+   * A log whose operation ran out of descriptors halfway (`needsReopen`): it closes without writing
+   * and waits as unopened, to be opened again from its files, recovered from its recovery point as
+   * after a crash. The maps change at once; the returned promise is the close.
    */
-  private reopen(dir: LogDirectory, key: string, topicOverrides: ConfigProps): Promise<PartitionLog> {
+  private setAsideForReopen(dir: LogDirectory, key: string, log: PartitionLog): Promise<void> {
+    dir.logs.delete(key);
+    dir.unopened.set(key, {
+      topic: log.topic,
+      partition: log.partition,
+      recoveryPoint: log.recoveryPoint,
+      logStartOffset: log.logStartOffset,
+      hadCleanShutdown: false,
+    });
+    return log.closeWithoutWriting();
+  }
+
+  /**
+   * Opens a partition that was left unopened (at start-up, or set aside after running out of
+   * descriptors), in its own log dir and from its own checkpoints (never a new, empty log
+   * elsewhere), once `closing` (the old log's close) is done. Failing again, it stays unopened.
+   */
+  private reopen(
+    dir: LogDirectory,
+    key: string,
+    topicOverrides: ConfigProps,
+    closing: Promise<void> = Promise.resolve(),
+  ): Promise<PartitionLog> {
     const entry = dir.unopened.get(key)!;
     const opening = (async () => {
       try {
-        const options = openOptions(dir, entry, this.options.config, this.options, this.files);
+        await closing;
+        const options = openOptions(
+          dir,
+          entry,
+          this.options.config,
+          this.options,
+          this.files,
+          this.logDirFailureChannel,
+        );
         const log = await PartitionLog.open({
           ...options,
           config: parseLogConfig(topicOverrides, this.options.config.defaults),
@@ -456,7 +620,7 @@ export class LogManager {
     try {
       const nowMs = options.nowMs ?? this.options.clock.nowMs();
       this.offsetMap ??= new OffsetMap(cleanerConfig.dedupeBufferBytes, cleanerConfig.dedupeBufferLoadFactor);
-      for (const dir of this.dirs) {
+      for (const dir of this.liveDirs()) {
         let changed = false;
         for (const [key, log] of dir.logs) {
           if (!isCompacted(log.config) || this.closed) continue;
@@ -472,7 +636,8 @@ export class LogManager {
               ...(upperBoundOffset === undefined ? {} : { upperBoundOffset }),
             });
           } catch (error) {
-            if (error instanceof LogClosedError) continue;
+            // Closed or deleted meanwhile, or no descriptor left: the next run tries again.
+            if (error instanceof LogClosedError || asTooManyOpenFiles(error, log.dir) !== undefined) continue;
             throw error;
           }
           if (result.nextDirtyOffset !== dir.firstDirtyOffsets.get(key)) {
@@ -503,11 +668,11 @@ export class LogManager {
 
   /** Writes every dir's recovery-point checkpoint (Kafka does this every 60 s by default). */
   async checkpointRecoveryPoints(): Promise<void> {
-    for (const dir of this.dirs) await dir.writeRecoveryPoints();
+    await eachDir(this.liveDirs(), (dir) => dir.writeRecoveryPoints());
   }
 
   async checkpointLogStartOffsets(): Promise<void> {
-    for (const dir of this.dirs) await dir.writeLogStartOffsets();
+    await eachDir(this.liveDirs(), (dir) => dir.writeLogStartOffsets());
   }
 
   /**
@@ -518,8 +683,17 @@ export class LogManager {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.pending.values()].map((p) => p.catch(() => undefined)));
-    for (const dir of this.dirs) {
-      for (const log of dir.logs.values()) await log.close();
+    // An offline dir gets no checkpoint and no marker: the next start recovers what it can there.
+    for (const dir of this.liveDirs()) {
+      for (const [key, log] of [...dir.logs]) {
+        try {
+          if (!log.needsReopen) await log.close();
+        } catch (error) {
+          if (asTooManyOpenFiles(error, log.dir) === undefined) throw error;
+        }
+        // A log an operation left halfway for lack of descriptors is recovered on the next start.
+        if (log.needsReopen) await this.setAsideForReopen(dir, key, log);
+      }
       await dir.writeRecoveryPoints();
       await dir.writeLogStartOffsets();
       for (const log of dir.logs.values()) {

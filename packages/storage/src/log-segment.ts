@@ -21,6 +21,7 @@ import {
 } from '@gregor/protocol';
 import type { CachedFile, FileHandleCache } from './file-handle-cache.js';
 import { invariant } from './invariant.js';
+import { isNoSpaceError } from './log-dir-failure-channel.js';
 import { OffsetIndex, offsetIndexEntryBytes } from './offset-index.js';
 import {
   deletedFileSuffix,
@@ -498,12 +499,17 @@ export class LogSegment {
         await writeFully(handle, records.subarray(bytesWritten), startPosition + bytesWritten);
       }
     } catch (error) {
-      // A full disk (ENOSPC) or an I/O error: the append did not happen. Cut off whatever part of it
-      // reached the file, so no torn bytes sit past the segment's end (a clean restart trusts the
-      // file size), and answer with Kafka's retriable storage error.
-      await handle.truncate(startPosition).catch(() => undefined);
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot write to ${this.logPath}: ${reason}`);
+      // The append did not happen. Cut off whatever part of it reached the file, so no torn bytes
+      // sit past the segment's end (a clean restart trusts the file size). On a full disk that is
+      // all: the append is refused with Kafka's retriable storage error and the log goes on. If the
+      // cut fails too, or the write failed for another reason (EIO: the disk itself), the I/O error
+      // goes up and the partition log takes its dir offline.
+      await handle.truncate(startPosition);
+      if (!isNoSpaceError(error)) throw error;
+      throw new KafkaError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `cannot write to ${this.logPath}: ${(error as NodeJS.ErrnoException).code}`,
+      );
     } finally {
       this.logFile.unpin();
     }
@@ -693,6 +699,22 @@ export class LogSegment {
       this.active = false;
     }
     this.retired = true;
+    await this.closeFiles();
+  }
+
+  /**
+   * Closes the files without writing index entries or trimming the log: its log dir failed and
+   * the disk may take nothing more. Reads in flight keep their descriptor until they finish; every
+   * other cached descriptor of the segment goes back to the budget now.
+   */
+  async closeWithoutWriting(): Promise<void> {
+    this.active = false;
+    this.retired = true;
+    await this.closeFiles();
+  }
+
+  /** Gives the descriptors back to the cache (now, or when the last pin on each goes). */
+  private async closeFiles(): Promise<void> {
     await this.logFile.discard();
     await this.indexFile.discard();
     await this.timeIndexFile.discard();

@@ -7,12 +7,20 @@
 // snapshot of the segment list and of each segment's size, which only ever moves between batch
 // boundaries after a write completed, so a read sees whole batches only.
 //
+// An I/O failure inside an operation (a roll, an fsync, a truncation, a read) leaves the log in a
+// state nobody knows: the log refuses everything from then on with KAFKA_STORAGE_ERROR and reports
+// its log dir to the LogDirFailureChannel, which takes the whole dir offline (Kafka's
+// maybeHandleIOException). Two failures are exceptions: a full disk on an append (the segment cuts
+// what it wrote and refuses that append alone), and running out of file descriptors (EMFILE/ENFILE,
+// TooManyOpenFilesError): the process is short of descriptors, the disk is fine, so only that
+// operation fails and the log goes on.
+//
 // File descriptors: none of its own. Every segment file is opened through the broker-wide
 // FileHandleCache on first use and may be closed whenever it is idle; a segment keeps its size, next
 // offset and index entries in memory, so a closed file costs nothing until it is read or written.
 
 import { mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   completeBatchSize,
   ErrorCode,
@@ -24,12 +32,13 @@ import {
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { Clock } from './clock.js';
 import { LogClosedError, UnexpectedAppendOffsetError } from './errors.js';
-import { FileHandleCache } from './file-handle-cache.js';
+import { asTooManyOpenFiles, FileHandleCache, type TooManyOpenFilesError } from './file-handle-cache.js';
 import { invariant } from './invariant.js';
 import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
 import { completeInterruptedSwaps, type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
 import { neverLong } from './log-config.js';
+import { isIoError, KafkaStorageError, type LogDirFailureChannel } from './log-dir-failure-channel.js';
 import {
   type BatchSummary,
   int32Max,
@@ -77,6 +86,8 @@ export interface PartitionLogOptions {
   readonly checkpoints: LogCheckpointListener;
   /** The broker's descriptor budget; a log opened on its own gets a private one of default size. */
   readonly files?: FileHandleCache;
+  /** Where an I/O failure of this log takes its log dir offline; without one, only the log fails. */
+  readonly logDirFailureChannel?: LogDirFailureChannel;
 }
 
 export interface AppendResult {
@@ -179,6 +190,14 @@ export class PartitionLog {
   private recoveryPointValue: number;
   private lastFlushMs: number;
   private closed = false;
+  /** Why the log stopped: an I/O failure left it in an unknown state, or its log dir went offline. */
+  private offlineReason: string | undefined;
+  /**
+   * An operation that changes several files (a roll, a truncation, a cleaner swap, a close) ran out
+   * of file descriptors halfway: the disk is fine, but what is in memory may no longer match the
+   * files. The log refuses everything with this error until the LogManager opens it again from disk.
+   */
+  private interruptedBy: TooManyOpenFilesError | undefined;
   private compacting = false;
   private readonly queue: SerialQueue;
   private configValue: LogConfig;
@@ -308,7 +327,9 @@ export class PartitionLog {
           // Overlapping segments cannot come from our own writes; keep the earlier data.
           await loaded.segment.truncateTo(nextBase);
         }
-        if (loaded.truncated) {
+        // An empty segment is never rolled (it is replaced), so one followed by another segment lost
+        // its batches to a crash or a bad disk: the log ends there, as after a torn batch.
+        if (loaded.truncated || (loaded.segment.isEmpty && nextBase !== undefined)) {
           dropFrom = i + 1;
           break;
         }
@@ -347,8 +368,94 @@ export class PartitionLog {
     }
   }
 
+  /** The log dir holding this partition (`log.dirs` entry). */
+  get logDir(): string {
+    return dirname(this.options.dir);
+  }
+
+  /** Whether an I/O failure (here or elsewhere in its log dir) stopped this log for good. */
+  get isOffline(): boolean {
+    return (
+      this.offlineReason !== undefined || this.options.logDirFailureChannel?.isOffline(this.logDir) === true
+    );
+  }
+
+  /**
+   * Whether an operation ran out of file descriptors halfway (see `interruptedBy`): the log refuses
+   * everything until the LogManager opens it again from its files (getOrCreateLog does).
+   */
+  get needsReopen(): boolean {
+    return this.interruptedBy !== undefined;
+  }
+
   private ensureOpen(): void {
+    if (this.isOffline) {
+      throw new KafkaStorageError(
+        this.logDir,
+        this.offlineReason ?? `${this.name}: log dir ${this.logDir} is offline`,
+      );
+    }
+    if (this.interruptedBy !== undefined) throw this.interruptedBy;
     if (this.closed) throw new LogClosedError(this.name);
+  }
+
+  /**
+   * What an operation that failed with `error` throws. No file descriptor left (EMFILE/ENFILE) is
+   * the process's limit, not the disk: that operation fails with TooManyOpenFilesError and the log
+   * dir stays online; an operation that changes several files (`leavesStateUnknown`) also stops
+   * the log until it is reopened. Any other I/O failure stops the log and takes its dir offline, and
+   * becomes KAFKA_STORAGE_ERROR; anything else (a Kafka error, a bug) is unchanged.
+   */
+  private failed(operation: string, error: unknown, leavesStateUnknown = false): unknown {
+    const exhaustion = asTooManyOpenFiles(error, this.dir);
+    if (exhaustion !== undefined) {
+      if (leavesStateUnknown) this.interruptedBy ??= exhaustion;
+      return exhaustion;
+    }
+    if (!isIoError(error)) return error;
+    const reason = `${this.name}: ${operation} failed: ${error.code} (${error.message})`;
+    this.offlineReason ??= reason;
+    this.options.logDirFailureChannel?.maybeAddOfflineLogDir(this.logDir, reason);
+    return new KafkaStorageError(this.logDir, reason);
+  }
+
+  /**
+   * Runs `task` on the queue (after every earlier operation); an I/O failure stops the log, and so
+   * does running out of descriptors in an operation that `leavesStateUnknown` when interrupted.
+   */
+  private runExclusive<T>(operation: string, task: () => Promise<T>, leavesStateUnknown = false): Promise<T> {
+    return this.queue
+      .run(() => {
+        this.ensureOpen();
+        return task();
+      })
+      .catch((error: unknown) => {
+        throw this.failed(operation, error, leavesStateUnknown);
+      });
+  }
+
+  /**
+   * After its log dir went offline: stops the log and closes its files without writing anything
+   * (the disk may not take it). Reads in flight finish first.
+   */
+  async closeAfterFailure(reason: string): Promise<void> {
+    this.offlineReason ??= reason;
+    await this.closeWithoutWriting();
+  }
+
+  /**
+   * Stops the log and gives its descriptors back without writing anything (no index entries, no
+   * trim, no flush): after its log dir failed, or when the log is to be opened again from its files
+   * (`needsReopen`). Reads in flight finish first on the descriptors they hold.
+   */
+  async closeWithoutWriting(): Promise<void> {
+    await this.queue
+      .run(async () => {
+        if (this.closed) return;
+        this.closed = true;
+        for (const segment of this.segments) await segment.closeWithoutWriting();
+      })
+      .catch(() => undefined);
   }
 
   /** Applies a new topic configuration (AlterConfigs); takes effect for the next operations. */
@@ -404,6 +511,17 @@ export class PartitionLog {
   }
 
   private async appendAssigned(records: Buffer, batches: readonly BatchSummary[]): Promise<AppendResult> {
+    try {
+      return await this.appendAssignedUnguarded(records, batches);
+    } catch (error) {
+      throw this.failed('append', error);
+    }
+  }
+
+  private async appendAssignedUnguarded(
+    records: Buffer,
+    batches: readonly BatchSummary[],
+  ): Promise<AppendResult> {
     const nowMs = this.options.clock.nowMs();
     const first = batches[0]!;
     const last = batches[batches.length - 1]!;
@@ -415,7 +533,11 @@ export class PartitionLog {
       );
     }
     if (this.shouldRoll(records.length, first.baseOffset, last.lastOffset, batches.length, nowMs)) {
-      await this.rollLocked(first.baseOffset);
+      try {
+        await this.rollLocked(first.baseOffset);
+      } catch (error) {
+        throw this.failed('roll', error, true);
+      }
     }
     const active = this.activeSegment;
     invariant(
@@ -464,9 +586,13 @@ export class PartitionLog {
   /** Rolls now (an admin or test action); no-op on an empty active segment. */
   async roll(): Promise<void> {
     this.ensureOpen();
-    await this.queue.run(async () => {
-      if (!this.activeSegment.isEmpty) await this.rollLocked(this.logEndOffset);
-    });
+    await this.runExclusive(
+      'roll',
+      async () => {
+        if (!this.activeSegment.isEmpty) await this.rollLocked(this.logEndOffset);
+      },
+      true,
+    );
   }
 
   /**
@@ -516,7 +642,7 @@ export class PartitionLog {
   /** fsyncs the active segment and advances the recovery point to the log end offset. */
   async flush(): Promise<void> {
     this.ensureOpen();
-    await this.queue.run(() => this.flushLocked());
+    await this.runExclusive('flush', () => this.flushLocked());
   }
 
   private async flushLocked(): Promise<void> {
@@ -543,7 +669,7 @@ export class PartitionLog {
   /** For a periodic scheduler (flush.ms without appends): flushes if due; returns whether it did. */
   async flushIfDue(): Promise<boolean> {
     this.ensureOpen();
-    return this.queue.run(() => this.maybeFlush(this.options.clock.nowMs()));
+    return this.runExclusive('flush', () => this.maybeFlush(this.options.clock.nowMs()));
   }
 
   /**
@@ -554,6 +680,18 @@ export class PartitionLog {
    */
   async read(offset: number, maxBytes: number, options: ReadOptions = {}): Promise<LogReadResult> {
     this.ensureOpen();
+    try {
+      return await this.readUnguarded(offset, maxBytes, options);
+    } catch (error) {
+      throw this.failed('read', error);
+    }
+  }
+
+  private async readUnguarded(
+    offset: number,
+    maxBytes: number,
+    options: ReadOptions,
+  ): Promise<LogReadResult> {
     const logStartOffset = this.logStartOffsetValue;
     const logEndOffset = this.logEndOffset;
     if (offset < logStartOffset || offset > logEndOffset) {
@@ -630,6 +768,14 @@ export class PartitionLog {
    */
   async offsetForTimestamp(timestampMs: number): Promise<TimestampLookupResult | null> {
     this.ensureOpen();
+    try {
+      return await this.offsetForTimestampUnguarded(timestampMs);
+    } catch (error) {
+      throw this.failed('offset lookup', error);
+    }
+  }
+
+  private async offsetForTimestampUnguarded(timestampMs: number): Promise<TimestampLookupResult | null> {
     const logStartOffset = this.logStartOffsetValue;
     for (const segment of this.segments) {
       if (segment.maxTimestampMs < timestampMs || segment.nextOffset <= logStartOffset) continue;
@@ -655,7 +801,7 @@ export class PartitionLog {
     this.ensureOpen();
     // Kafka: a compact-only topic has no retention; its size is the cleaner's business.
     if (!this.configValue.cleanupPolicy.includes('delete')) return 0;
-    return this.queue.run(async () => {
+    return this.runExclusive('retention', async () => {
       const { retentionMs, retentionBytes } = this.configValue;
       const nowMs = this.options.clock.nowMs();
       // Only segments wholly below the high watermark: data a replica may still need (or that a
@@ -715,6 +861,8 @@ export class PartitionLog {
     this.compacting = true;
     try {
       return await compactLog(this.cleanableView(), options);
+    } catch (error) {
+      throw this.failed('compaction', error);
     } finally {
       this.compacting = false;
     }
@@ -744,37 +892,47 @@ export class PartitionLog {
     nowMs: number,
     onStep: SwapStepObserver | undefined,
   ): Promise<boolean> {
-    return this.queue.run(async () => {
-      if (this.closed) return false;
-      const start = this.segments.indexOf(group[0]!);
-      const unchanged =
-        start >= 0 &&
-        start + group.length < this.segments.length &&
-        group.every(
-          (segment, i) =>
-            this.segments[start + i] === segment &&
-            !segment.isActive &&
-            segment.sizeBytes === groupSizesBytes[i],
-        );
-      if (!unchanged) return false;
-      const cleaned = await swapInCleanedSegment(
-        this.dir,
-        group,
-        segmentLimits(this.configValue),
-        nowMs,
-        onStep,
-        this.files,
+    return this.queue
+      .run(async () => {
+        if (this.closed) return false;
+        this.ensureOpen();
+        return this.swapLocked(group, groupSizesBytes, nowMs, onStep);
+      })
+      .catch((error: unknown) => {
+        throw this.failed('cleaner swap', error, true);
+      });
+  }
+
+  private async swapLocked(
+    group: readonly LogSegment[],
+    groupSizesBytes: readonly number[],
+    nowMs: number,
+    onStep: SwapStepObserver | undefined,
+  ): Promise<boolean> {
+    const start = this.segments.indexOf(group[0]!);
+    const unchanged =
+      start >= 0 &&
+      start + group.length < this.segments.length &&
+      group.every(
+        (segment, i) =>
+          this.segments[start + i] === segment &&
+          !segment.isActive &&
+          segment.sizeBytes === groupSizesBytes[i],
       );
-      this.segments = [
-        ...this.segments.slice(0, start),
-        cleaned,
-        ...this.segments.slice(start + group.length),
-      ];
-      // Reads in flight keep the old files open until they finish.
-      for (const segment of group) await segment.unlinkDeleted();
-      this.checkInvariants();
-      return true;
-    });
+    if (!unchanged) return false;
+    const cleaned = await swapInCleanedSegment(
+      this.dir,
+      group,
+      segmentLimits(this.configValue),
+      nowMs,
+      onStep,
+      this.files,
+    );
+    this.segments = [...this.segments.slice(0, start), cleaned, ...this.segments.slice(start + group.length)];
+    // Reads in flight keep the old files open until they finish.
+    for (const segment of group) await segment.unlinkDeleted();
+    this.checkInvariants();
+    return true;
   }
 
   /**
@@ -786,30 +944,34 @@ export class PartitionLog {
   async truncateTo(offset: number): Promise<void> {
     this.ensureOpen();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`truncateTo(${offset})`);
-    await this.queue.run(async () => {
-      if (offset >= this.logEndOffset) return;
-      if (offset <= this.logStartOffsetValue) {
-        await this.truncateFullyLocked(offset);
-        return;
-      }
-      const keepCount = floorSegmentIndex(this.segments, offset) + 1;
-      const doomed = this.segments.slice(keepCount);
-      const kept = this.segments.slice(0, keepCount);
-      const target = kept[kept.length - 1]!;
-      // Later segments go first: a crash in between leaves a longer log (replication truncates
-      // again), never a log with a hole.
-      if (doomed.length > 0) {
-        this.segments = kept;
-        for (const segment of doomed) await segment.renameToDeleted();
-        await fsyncDirectory(this.dir, this.files);
-        for (const segment of doomed) await segment.unlinkDeleted();
-      }
-      await target.truncateTo(offset);
-      if (!target.isActive) await target.activate();
-      this.logStartOffsetValue = Math.min(this.logStartOffsetValue, this.logEndOffset);
-      await this.lowerRecoveryPoint();
-      this.checkInvariants();
-    });
+    await this.runExclusive(
+      'truncation',
+      async () => {
+        if (offset >= this.logEndOffset) return;
+        if (offset <= this.logStartOffsetValue) {
+          await this.truncateFullyLocked(offset);
+          return;
+        }
+        const keepCount = floorSegmentIndex(this.segments, offset) + 1;
+        const doomed = this.segments.slice(keepCount);
+        const kept = this.segments.slice(0, keepCount);
+        const target = kept[kept.length - 1]!;
+        // Later segments go first: a crash in between leaves a longer log (replication truncates
+        // again), never a log with a hole.
+        if (doomed.length > 0) {
+          this.segments = kept;
+          for (const segment of doomed) await segment.renameToDeleted();
+          await fsyncDirectory(this.dir, this.files);
+          for (const segment of doomed) await segment.unlinkDeleted();
+        }
+        await target.truncateTo(offset);
+        if (!target.isActive) await target.activate();
+        this.logStartOffsetValue = Math.min(this.logStartOffsetValue, this.logEndOffset);
+        await this.lowerRecoveryPoint();
+        this.checkInvariants();
+      },
+      true,
+    );
   }
 
   /** Empties the log and restarts it at `offset` (log start = log end = `offset`). */
@@ -817,7 +979,7 @@ export class PartitionLog {
     this.ensureOpen();
     if (!Number.isSafeInteger(offset) || offset < 0)
       throw new RangeError(`truncateFullyAndStartAt(${offset})`);
-    await this.queue.run(() => this.truncateFullyLocked(offset));
+    await this.runExclusive('truncation', () => this.truncateFullyLocked(offset), true);
   }
 
   private async truncateFullyLocked(offset: number): Promise<void> {
@@ -848,12 +1010,16 @@ export class PartitionLog {
   /** Flushes and closes the files. The log object cannot be used afterwards. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.queue.run(async () => {
-      if (this.closed) return;
-      await this.flushLocked();
-      this.closed = true;
-      for (const segment of this.segments) await segment.close();
-    });
+    await this.runExclusive(
+      'close',
+      async () => {
+        if (this.closed) return;
+        await this.flushLocked();
+        this.closed = true;
+        for (const segment of this.segments) await segment.close();
+      },
+      true,
+    );
   }
 }
 

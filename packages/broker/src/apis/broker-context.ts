@@ -17,6 +17,7 @@ import type {
 } from '@gregor/metadata';
 import type { Clock, LogConfig } from '@gregor/storage';
 import type { Logger } from '../logging.js';
+import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 
 /** One broker config as DescribeConfigs reports it for this broker's resource. */
@@ -106,6 +107,8 @@ export interface BrokerContext {
   readonly replicaManager: ReplicaManager;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Where the request path counts and times what it does (`noBrokerMetrics` when metrics are off). */
+  readonly metrics: BrokerMetrics;
 }
 
 export function isFailure<R extends object>(result: R | ControllerError): result is ControllerError {

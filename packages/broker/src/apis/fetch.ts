@@ -61,7 +61,14 @@ export async function handleFetch(
       })),
     ),
   });
+  // BytesOutPerSec: record bytes returned to consumers, once per topic of the request.
   let next = 0;
+  for (const topic of body.topics) {
+    let bytes = 0;
+    for (let index = 0; index < topic.partitions.length; index++) bytes += results[next++]!.records.length;
+    if (bytes > 0) context.broker.metrics.fetchedByConsumer(topic.topic, bytes);
+  }
+  next = 0;
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,

@@ -17,7 +17,12 @@
 // answers LEADER_NOT_AVAILABLE. Internal topics are not auto-created here: their owners (the group
 // coordinator for __consumer_offsets) create them with their own settings.
 
-import { type MetadataImage, type PartitionState, topicNameProblem } from '@gregor/metadata';
+import {
+  isReplicaOffline,
+  type MetadataImage,
+  type PartitionState,
+  topicNameProblem,
+} from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
 import { type BrokerContext, isFailure } from './broker-context.js';
@@ -139,7 +144,9 @@ function describeTopic(
     else if (justCreated) errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
     return { errorCode, name, isInternal, partitions: [] };
   }
-  const partitions = topic.partitions.map((state, index) => describePartition(state, index, listed));
+  const partitions = topic.partitions.map((state, index) =>
+    describePartition(image, topic.topicId, state, index, listed),
+  );
   if (justCreated && partitions.some((partition) => partition.leaderId === -1)) {
     return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, name, isInternal, partitions: [] };
   }
@@ -147,6 +154,8 @@ function describeTopic(
 }
 
 function describePartition(
+  image: MetadataImage,
+  topicId: string,
   state: PartitionState,
   index: number,
   listed: ReadonlySet<number>,
@@ -159,6 +168,10 @@ function describePartition(
     leaderEpoch: state.leaderEpoch,
     replicaNodes: [...state.replicas],
     isrNodes: [...state.isr],
-    offlineReplicas: state.replicas.filter((replica) => !listed.has(replica)),
+    // A replica is offline when its broker is not listed, or when its log dir failed (as Kafka's
+    // KRaft metadata cache reports a replica whose directory is not among the broker's online dirs).
+    offlineReplicas: state.replicas.filter(
+      (replica) => !listed.has(replica) || isReplicaOffline(image.broker(replica), topicId, index),
+    ),
   };
 }

@@ -2,9 +2,11 @@ import {
   ApiKey,
   BatchField,
   batchHeaderBytes,
+  CompressionType,
   computeBatchCrc,
   decodeRecordBatch,
   ErrorCode,
+  iterateBatches,
   type RequestInput,
   setBatchBaseOffsetAndEpoch,
   TimestampType,
@@ -194,6 +196,47 @@ describe('Produce', () => {
     expect(decoded.header.timestampType).toBe(TimestampType.LogAppendTime);
     expect(decoded.header.maxTimestamp).toBe(appendTimeMs);
     expect(decoded.records.map((record) => record.timestamp)).toEqual([appendTimeMs, appendTimeMs]);
+  });
+
+  it('stores batches in the topic compression.type, keeping offsets, timestamps and producer fields', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('zipped', 1, { configs: { 'compression.type': 'gzip' } });
+    const plain = batchOf(['a', 'b', 'c'], { timestampMs: 10 });
+    const snappy = batchOf(['d'], { timestampMs: 20, compression: CompressionType.Snappy });
+    expect((await produce('zipped', 0, Buffer.concat([plain, snappy]))).errorCode).toBe(ErrorCode.NONE);
+    const alreadyGzip = batchOf(['e'], { compression: CompressionType.Gzip });
+    expect((await produce('zipped', 0, alreadyGzip)).baseOffset).toBe(4n);
+    const fetched = (await fetchAll('zipped', 0)).records!;
+    const batches = [...iterateBatches(fetched)];
+    expect(batches.map((batch) => batch.header.compression)).toEqual([
+      CompressionType.Gzip,
+      CompressionType.Gzip,
+      CompressionType.Gzip,
+    ]);
+    expect(batches.map((batch) => batch.header.baseOffset)).toEqual([0, 3, 4]);
+    expect(batches.flatMap((batch) => batch.records.map((record) => record.value!.toString()))).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+      'e',
+    ]);
+    expect(batches[0]!.records.map((record) => record.timestamp)).toEqual([10, 11, 12]);
+    // A batch already in the topic's codec is stored as sent.
+    expect(fetched.subarray(fetched.length - alreadyGzip.length)).toEqual(asStored(alreadyGzip, 4));
+  });
+
+  it('uncompresses into an uncompressed topic and leaves a producer topic alone', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('flat', 1, { configs: { 'compression.type': 'uncompressed' } });
+    await createTopic('asis', 1);
+    const zstd = batchOf(['z'], { compression: CompressionType.Zstd });
+    await produce('flat', 0, zstd);
+    await produce('asis', 0, zstd);
+    expect(decodeRecordBatch((await fetchAll('flat', 0)).records!, 0).header.compression).toBe(
+      CompressionType.None,
+    );
+    expect((await fetchAll('asis', 0)).records).toEqual(asStored(zstd, 0));
   });
 
   it('keeps the producer CreateTime batch untouched apart from offset and epoch', async () => {

@@ -10,8 +10,19 @@
 // covers them), 0 gets no response at all (the router sends nothing; on any error it closes the
 // connection, as Kafka does, so the producer notices and refreshes its metadata). Only RecordBatch v2
 // (magic 2) is accepted: older message formats are CORRUPT_MESSAGE.
+//
+// What was appended is counted per topic for metrics (MessagesInPerSec, BytesInPerSec): records from
+// the batch headers, bytes as received, once per topic of the request.
 
-import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import {
+  type ApiKey,
+  BatchField,
+  batchHeaderBytes,
+  batchLogOverheadBytes,
+  ErrorCode,
+  type RequestBody,
+  type ResponseInput,
+} from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
 
 type Key = typeof ApiKey.Produce;
@@ -57,6 +68,7 @@ export async function handleProduce(
     })),
   );
   const results = await context.broker.replicaManager.appendRecords(requests, body.acks, body.timeoutMs);
+  recordAppended(requests, results, context);
   let next = 0;
   return {
     throttleTimeMs: 0,
@@ -82,4 +94,39 @@ export async function handleProduce(
 /** Whether any partition of a Produce response failed (acks=0: the router then closes the connection). */
 export function produceResponseHasError(response: Response): boolean {
   return response.responses.some((topic) => topic.partitions.some((partition) => partition.errorCode !== 0));
+}
+
+/** Counts what the leader appended, per topic of the request (topics come grouped, in order). */
+function recordAppended(
+  requests: readonly { readonly topic: string; readonly records: Buffer | null }[],
+  results: readonly { readonly errorCode: number }[],
+  context: RequestContext,
+): void {
+  let topic: string | undefined;
+  let messages = 0;
+  let bytes = 0;
+  for (let index = 0; index < requests.length; index++) {
+    const request = requests[index]!;
+    if (request.topic !== topic) {
+      if (topic !== undefined && bytes > 0) context.broker.metrics.produced(topic, messages, bytes);
+      topic = request.topic;
+      messages = 0;
+      bytes = 0;
+    }
+    if (results[index]!.errorCode !== ErrorCode.NONE || request.records === null) continue;
+    messages += recordCountOf(request.records);
+    bytes += request.records.length;
+  }
+  if (topic !== undefined && bytes > 0) context.broker.metrics.produced(topic, messages, bytes);
+}
+
+/** The records of the batches in `records` (already validated by the append), from their headers. */
+export function recordCountOf(records: Buffer): number {
+  let count = 0;
+  let position = 0;
+  while (position + batchHeaderBytes <= records.length) {
+    count += records.readInt32BE(position + BatchField.recordsCount);
+    position += batchLogOverheadBytes + records.readInt32BE(position + BatchField.batchLength);
+  }
+  return count;
 }

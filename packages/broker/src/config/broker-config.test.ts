@@ -1,8 +1,22 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { brokerConfigFrom, loadBrokerConfig } from './broker-config.js';
+import { brokerConfigFrom, describedBrokerSettings, loadBrokerConfig } from './broker-config.js';
+import { ConfigError } from './config-def.js';
+
+const fixtures = fileURLToPath(new URL('../../test-fixtures/kafka-config/', import.meta.url));
+
+function problemsOf(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((problem) => problem.message);
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
 
 const minimal = {
   'node.id': '1',
@@ -29,6 +43,8 @@ describe('broker config', () => {
     expect(parsed.controllerListener).toEqual({ name: 'CONTROLLER', host: '', port: 9192 });
     expect(parsed.log.logDirs).toEqual(['/tmp/gregor-a', '/tmp/gregor-b']);
     expect(parsed.voters).toEqual([{ id: 1, host: '127.0.0.1', port: 9192 }]);
+    expect(parsed.settings.groupMinSessionTimeoutMs).toBe(6000);
+    expect(parsed.settings.groupMaxSessionTimeoutMs).toBe(1_800_000);
   });
 
   it.each([
@@ -37,6 +53,43 @@ describe('broker config', () => {
     [{ 'num.partitions': '0' }, /num.partitions: must be at least 1/],
     [{ 'auto.create.topics.enable': 'yes' }, /auto.create.topics.enable: expected true or false/],
     [{ 'no.such.key': '1' }, /no.such.key: unknown configuration key/],
+    [{ listeners: '' }, /listeners: must name a Kafka listener and the controller listener/],
+    [
+      { 'gregor.metrics.host': 'x' },
+      /gregor.metrics.host: unknown configuration key; did you mean 'gregor.metrics.port'\?/,
+    ],
+    [{ 'queued.max.request.bytes': '1000' }, /queued.max.request.bytes: is 1000; it must be -1 or at least/],
+    [{ 'queued.max.request.bytes': '0' }, /queued.max.request.bytes: cannot be 0/],
+    [{ 'broker.id': '2' }, /broker.id: is 2 but node.id is 1/],
+    [{ 'broker.rack': 'r'.repeat(257) }, /broker.rack: must be at most 256 characters/],
+    [{ 'socket.send.buffer.bytes': '-2' }, /socket.send.buffer.bytes: must be at least -1/],
+    [{ 'num.io.threads': 'eight' }, /num.io.threads: expected a 32-bit integer, got 'eight'/],
+    [
+      { 'offsets.commit.required.acks': '40000' },
+      /offsets.commit.required.acks: '40000' does not fit a 16-bit/,
+    ],
+    [{ 'log.retention.hours': '1.5' }, /log.retention.hours/],
+    [
+      { 'listener.security.protocol.map': 'PLAINTEXT:SSL,CONTROLLER:PLAINTEXT' },
+      /listener PLAINTEXT is SSL, but Gregor serves PLAINTEXT only/,
+    ],
+    [
+      { listeners: 'CLIENT://:9092,CONTROLLER://:9192' },
+      /listener.security.protocol.map: listener CLIENT has no security protocol; add CLIENT:PLAINTEXT/,
+    ],
+    [{ 'listener.security.protocol.map': 'PLAINTEXT:TLS' }, /'TLS' in 'PLAINTEXT:TLS' is not one of/],
+    [
+      { 'inter.broker.listener.name': 'CONTROLLER' },
+      /inter.broker.listener.name: CONTROLLER is a controller listener/,
+    ],
+    [
+      { 'inter.broker.listener.name': 'INTERNAL' },
+      /inter.broker.listener.name: INTERNAL is not one of the advertised/,
+    ],
+    [
+      { 'inter.broker.listener.name': 'PLAINTEXT', 'security.inter.broker.protocol': 'PLAINTEXT' },
+      /cannot be set together with security.inter.broker.protocol/,
+    ],
     [{ 'log.segment.bytes': 'big' }, /log.segment.bytes/],
     [{ 'log.dirs': undefined }, /log.dirs: is required/],
     [{ listeners: 'PLAINTEXT:9092' }, /listeners: 'PLAINTEXT:9092' is not NAME:\/\/host:port/],
@@ -45,8 +98,35 @@ describe('broker config', () => {
     [{ 'process.roles': 'broker' }, /process.roles: every Gregor node must include the controller role/],
     [{ 'process.roles': 'leader' }, /process.roles: must list broker and\/or controller/],
     [{ 'cluster.id': 'a b' }, /cluster.id: must be/],
+    [
+      { 'controller.quorum.voters': '1@h:0,2@h:0' },
+      /controller.quorum.voters: voter 2 has port 0, which needs gregor.controller.quorum.voters.file/,
+    ],
+    [
+      { 'group.min.session.timeout.ms': '10000', 'group.max.session.timeout.ms': '9000' },
+      /group.min.session.timeout.ms: must not be above group.max.session.timeout.ms/,
+    ],
   ])('refuses %o naming the key', (overrides, message) => {
     expect(() => config(overrides)).toThrow(message);
+  });
+
+  it('takes port 0 for listeners and voters: ports bound at start-up, peers from the voters file', () => {
+    const parsed = config({
+      listeners: 'PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
+      'controller.quorum.voters': '1@127.0.0.1:0,2@127.0.0.1:0',
+      'gregor.controller.quorum.voters.file': '/tmp/voters',
+    });
+    expect(parsed.kafkaListeners).toEqual([{ name: 'PLAINTEXT', host: '127.0.0.1', port: 0 }]);
+    expect(parsed.controllerListener).toEqual({ name: 'CONTROLLER', host: '127.0.0.1', port: 0 });
+    expect(parsed.voters).toEqual([
+      { id: 1, host: '127.0.0.1', port: 0 },
+      { id: 2, host: '127.0.0.1', port: 0 },
+    ]);
+    expect(parsed.settings.controllerQuorumVotersFile).toBe('/tmp/voters');
+    // A single node needs no file: its own port 0 is its bound CONTROLLER port.
+    expect(config({ 'controller.quorum.voters': '1@127.0.0.1:0' }).voters).toEqual([
+      { id: 1, host: '127.0.0.1', port: 0 },
+    ]);
   });
 
   it('reads a properties file and lets GREGOR_CFG_ variables override it', () => {
@@ -65,5 +145,123 @@ describe('broker config', () => {
 
   it('names the file when it cannot be read', () => {
     expect(() => loadBrokerConfig('/nonexistent/server.properties', {})).toThrow(/--config: cannot read/);
+  });
+
+  it('reports every bad key of a file at once, with a suggestion for each misspelt one', () => {
+    const problems = problemsOf(() =>
+      config({
+        'log.retension.hours': '24',
+        'num.netwrok.threads': '3',
+        'socket.send.buffer.bytes': 'big',
+        'num.io.threads': '8.5',
+        'zookeeper.connect': 'localhost:2181',
+        'entirely.made.up.setting': 'x',
+        'gregor.no.such.key': '9100',
+      }),
+    );
+    expect(problems).toEqual([
+      "log.retension.hours: unknown configuration key; did you mean 'log.retention.hours'?",
+      "num.netwrok.threads: unknown configuration key; did you mean 'num.network.threads'?",
+      "num.io.threads: expected a 32-bit integer, got '8.5'",
+      'entirely.made.up.setting: unknown configuration key',
+      'gregor.no.such.key: unknown configuration key',
+      "socket.send.buffer.bytes: expected an integer, got 'big'",
+    ]);
+  });
+
+  it('accepts Kafka keys that do nothing here, and says which and why', () => {
+    const parsed = config({
+      'num.network.threads': '3',
+      'zookeeper.connect': 'localhost:2181',
+      'ssl.keystore.password': 'secret',
+      'listener.name.internal.ssl.keystore.location': '/etc/keystore.jks',
+      'inter.broker.listener.name': 'PLAINTEXT',
+      'broker.id': '1',
+    });
+    const reasons = Object.fromEntries(parsed.keysWithoutEffect.map(({ key, reason }) => [key, reason]));
+    expect(Object.keys(reasons).sort()).toEqual([
+      'broker.id',
+      'inter.broker.listener.name',
+      'listener.name.internal.ssl.keystore.location',
+      'num.network.threads',
+      'ssl.keystore.password',
+      'zookeeper.connect',
+    ]);
+    expect(reasons['num.network.threads']).toMatch(/one Node.js event loop/);
+    expect(reasons['zookeeper.connect']).toMatch(/KRaft only/);
+    expect(reasons['ssl.keystore.password']).toMatch(/PLAINTEXT/);
+    // DescribeConfigs leaves them out, and lists what is in force.
+    const described = new Map(describedBrokerSettings(parsed).map((entry) => [entry.name, entry]));
+    for (const key of Object.keys(reasons)) expect(described.has(key)).toBe(false);
+    expect(described.get('socket.send.buffer.bytes')).toEqual({
+      name: 'socket.send.buffer.bytes',
+      value: '102400',
+      source: 'default',
+    });
+    expect(described.get('node.id')).toMatchObject({ value: '1', source: 'static-broker-config' });
+    expect(described.get('log.dirs')).toMatchObject({ value: '/tmp/gregor-a,/tmp/gregor-b' });
+  });
+
+  it('reads the keys Gregor acts on: memory pool, socket buffers, rack, protocol map', () => {
+    const parsed = config({
+      'queued.max.request.bytes': '-1',
+      'socket.send.buffer.bytes': '65536',
+      'socket.receive.buffer.bytes': '-1',
+      'broker.rack': 'eu-west-1a',
+      'listener.security.protocol.map': 'CLIENT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      listeners: 'CLIENT://:9092,CONTROLLER://:9192',
+      'log.retention.hours': '5',
+      'compression.type': 'zstd',
+    });
+    expect(parsed.settings.queuedMaxRequestBytes).toBe(-1);
+    expect(parsed.settings.socketSendBufferBytes).toBe(65536);
+    expect(parsed.settings.socketReceiveBufferBytes).toBe(-1);
+    expect(parsed.settings.brokerRack).toBe('eu-west-1a');
+    expect([...parsed.listenerSecurityProtocols]).toEqual([
+      ['CLIENT', 'PLAINTEXT'],
+      ['CONTROLLER', 'PLAINTEXT'],
+    ]);
+    expect(parsed.log.defaults.retentionMs).toBe(5 * 3_600_000);
+    expect(parsed.log.defaults.compressionType).toBe('zstd');
+    expect(parsed.keysWithoutEffect).toEqual([]);
+    // Defaults: a bounded request memory pool, Kafka's socket buffer sizes.
+    expect(config().settings.queuedMaxRequestBytes).toBe(256 * 1024 * 1024);
+    expect(config().settings.socketReceiveBufferBytes).toBe(102400);
+  });
+
+  it.each([
+    ['kafka-3.9-kraft-server.properties', {}],
+    ['kafka-4.0-server.properties', { GREGOR_CFG_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093' }],
+  ])("accepts Kafka's own sample %s", (file, env) => {
+    const parsed = loadBrokerConfig(join(fixtures, file), { GREGOR_CFG_CLUSTER_ID: 'sample', ...env });
+    expect(parsed.settings.nodeId).toBe(1);
+    expect(parsed.kafkaListeners).toEqual([{ name: 'PLAINTEXT', host: '', port: 9092 }]);
+    expect(parsed.log.defaults.retentionMs).toBe(168 * 3_600_000);
+    expect(parsed.settings.socketSendBufferBytes).toBe(102400);
+    const withoutEffect = parsed.keysWithoutEffect.map(({ key }) => key);
+    expect(withoutEffect).toEqual(
+      expect.arrayContaining([
+        'num.network.threads',
+        'num.io.threads',
+        'num.recovery.threads.per.data.dir',
+        'transaction.state.log.replication.factor',
+        'transaction.state.log.min.isr',
+        'share.coordinator.state.topic.replication.factor',
+        'inter.broker.listener.name',
+      ]),
+    );
+    for (const effective of [
+      'socket.send.buffer.bytes',
+      'log.retention.hours',
+      'listener.security.protocol.map',
+    ]) {
+      expect(withoutEffect).not.toContain(effective);
+    }
+  });
+
+  it('names the missing static quorum of a 4.0 sample file', () => {
+    expect(problemsOf(() => loadBrokerConfig(join(fixtures, 'kafka-4.0-server.properties'), {}))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^controller.quorum.voters: is required/)]),
+    );
   });
 });

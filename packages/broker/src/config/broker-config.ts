@@ -1,9 +1,11 @@
 // The node's configuration: Kafka's key names and meanings, from a server.properties file and
 // GREGOR_CFG_* environment variables (which win). Log settings (`log.*`) are validated by the
-// storage package's table. Anything unknown or malformed stops start-up with the key's name.
+// storage package's table. Every other key Kafka documents is accepted with its value checked
+// against Kafka's type, and named once at start-up as having no effect here (with the reason); a
+// key Kafka does not have stops start-up, with a suggestion. All bad keys are reported at once.
 
 import { readFileSync } from 'node:fs';
-import { maxBrokerPartitionsDefault } from '@gregor/metadata';
+import { maxBrokerPartitionsDefault, rackLengthMax } from '@gregor/metadata';
 import { parseQuorumVoters, type QuorumVoter } from '@gregor/raft';
 import {
   type BrokerLogConfig,
@@ -16,6 +18,7 @@ import {
   bool,
   ConfigError,
   type ConfigKeyDef,
+  ConfigProblems,
   int,
   list,
   long,
@@ -23,6 +26,13 @@ import {
   resolveConfig,
   str,
 } from './config-def.js';
+import { kafkaBrokerKeyTypes } from './kafka-broker-keys.js';
+import {
+  checkKafkaValue,
+  kafkaKeyType,
+  suggestKey,
+  withoutEffectReason,
+} from './kafka-keys-without-effect.js';
 import { parseProperties, propertiesFromEnvironment } from './properties.js';
 
 export interface ListenerSpec {
@@ -51,6 +61,36 @@ export function parseListeners(key: string, entries: readonly string[]): Listene
   return listeners;
 }
 
+/** Kafka's security protocols, with the ids that broker registrations carry. */
+export const securityProtocolIds = { PLAINTEXT: 0, SSL: 1, SASL_PLAINTEXT: 2, SASL_SSL: 3 } as const;
+export type SecurityProtocol = keyof typeof securityProtocolIds;
+
+function isSecurityProtocol(name: string): name is SecurityProtocol {
+  return Object.hasOwn(securityProtocolIds, name);
+}
+
+/** listener.security.protocol.map: `NAME:PROTOCOL` pairs, each name once. */
+export function parseSecurityProtocolMap(text: string): Map<string, SecurityProtocol> {
+  const key = 'listener.security.protocol.map';
+  const map = new Map<string, SecurityProtocol>();
+  for (const entry of text.split(',').map((item) => item.trim())) {
+    if (entry === '') continue;
+    const match = /^([A-Za-z][A-Za-z0-9_]*):([A-Za-z_]+)$/.exec(entry);
+    if (match === null) throw new ConfigError(key, `'${entry}' is not LISTENER_NAME:SECURITY_PROTOCOL`);
+    const name = match[1]!.toUpperCase();
+    const protocol = match[2]!.toUpperCase();
+    if (!isSecurityProtocol(protocol)) {
+      throw new ConfigError(
+        key,
+        `'${match[2]}' in '${entry}' is not one of ${Object.keys(securityProtocolIds).join(', ')}`,
+      );
+    }
+    if (map.has(name)) throw new ConfigError(key, `listener name ${name} appears twice`);
+    map.set(name, protocol);
+  }
+  return map;
+}
+
 /** controller.quorum.voters through the Raft package's parser, refusals named after the key. */
 function voterList(text: string): readonly QuorumVoter[] {
   const parsed = parseQuorumVoters(text);
@@ -66,8 +106,33 @@ function voterList(text: string): readonly QuorumVoter[] {
   }
 }
 
+/**
+ * queued.max.request.bytes when not set. Kafka's default is -1 (no limit), which lets a few clients
+ * that each send most of a frame of socket.request.max.bytes pin gigabytes. 256 MiB holds two
+ * requests of the default socket.request.max.bytes (100 MiB) at once and still leaves 56 MiB for the
+ * small requests of every other client meanwhile.
+ */
+export const queuedMaxRequestBytesDefault = 256 * 1024 * 1024;
+/** Kafka's listener.security.protocol.map default. */
+const securityProtocolMapDefault =
+  'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL';
+
+function withoutEffect<T>(def: ConfigKeyDef<T>, reason: string): ConfigKeyDef<T> {
+  return { ...def, withoutEffect: reason };
+}
+
 const definitions = {
   nodeId: int('node.id', undefined, 'This node id, unique in the cluster.', { min: 0 }),
+  brokerId: withoutEffect(
+    int('broker.id', -1, "Kafka's older name for the node id; must equal node.id when set.", { min: -1 }),
+    'Gregor identifies the node by node.id, which broker.id must equal',
+  ),
+  brokerRack: str(
+    'broker.rack',
+    '',
+    'Rack of this broker: carried by its registration, shown to clients in Metadata; empty: none.',
+    (rack) => (rack.length > rackLengthMax ? `must be at most ${rackLengthMax} characters` : undefined),
+  ),
   processRoles: list('process.roles', undefined, 'broker, controller, or both.', (roles) =>
     roles.length === 0 || roles.some((role) => role !== 'broker' && role !== 'controller')
       ? `must list broker and/or controller, got '${roles.join(',')}'`
@@ -90,10 +155,24 @@ const definitions = {
     ['CONTROLLER'],
     'Listener(s) serving gRPC (quorum, controller, replication).',
   ),
+  listenerSecurityProtocolMap: str(
+    'listener.security.protocol.map',
+    securityProtocolMapDefault,
+    'LISTENER_NAME:SECURITY_PROTOCOL pairs; only PLAINTEXT listeners can be served today.',
+  ),
+  interBrokerListenerName: withoutEffect(
+    str('inter.broker.listener.name', '', 'The listener brokers would use between themselves.'),
+    'brokers replicate over gRPC on the controller listener (the controller.quorum.voters addresses)',
+  ),
   controllerQuorumVoters: str(
     'controller.quorum.voters',
     undefined,
-    'id@host:port of every voter (gRPC addresses).',
+    'id@host:port of every voter (gRPC addresses); port 0: learned at start-up.',
+  ),
+  controllerQuorumVotersFile: str(
+    'gregor.controller.quorum.voters.file',
+    '',
+    'A file holding the controller.quorum.voters value, re-read when it changes: how voters that bind port 0 learn each other.',
   ),
   metadataLogDir: str('metadata.log.dir', '', 'Where the metadata log lives; defaults to the first log dir.'),
   numPartitions: int('num.partitions', 1, 'Partitions of an auto-created topic.', { min: 1 }),
@@ -128,6 +207,30 @@ const definitions = {
   socketRequestMaxBytes: int('socket.request.max.bytes', 100 * 1024 * 1024, 'Largest request frame.', {
     min: 1024,
   }),
+  queuedMaxRequestBytes: long(
+    'queued.max.request.bytes',
+    queuedMaxRequestBytesDefault,
+    'Bytes that requests read but not yet answered may hold, all connections together (-1: no limit).',
+    { min: -1 },
+  ),
+  socketSendBufferBytes: int(
+    'socket.send.buffer.bytes',
+    102400,
+    'SO_SNDBUF of client connections (-1: the OS default).',
+    { min: -1 },
+  ),
+  socketReceiveBufferBytes: int(
+    'socket.receive.buffer.bytes',
+    102400,
+    'SO_RCVBUF of client connections (-1: the OS default).',
+    { min: -1 },
+  ),
+  socketListenBacklogSize: int(
+    'socket.listen.backlog.size',
+    50,
+    'Connections the kernel queues per listener before they are accepted.',
+    { min: 1 },
+  ),
   brokerSessionTimeoutMs: int('broker.session.timeout.ms', 1500, 'A broker silent this long is fenced.', {
     min: 10,
   }),
@@ -212,6 +315,18 @@ const definitions = {
       min: 0,
     },
   ),
+  groupMinSessionTimeoutMs: int(
+    'group.min.session.timeout.ms',
+    6000,
+    'Shortest session timeout a JoinGroup may ask for (INVALID_SESSION_TIMEOUT below).',
+    { min: 1 },
+  ),
+  groupMaxSessionTimeoutMs: int(
+    'group.max.session.timeout.ms',
+    1800000,
+    'Longest session timeout a JoinGroup may ask for (INVALID_SESSION_TIMEOUT above).',
+    { min: 1 },
+  ),
   logRetentionCheckIntervalMs: long('log.retention.check.interval.ms', 300000, 'How often retention runs.', {
     min: 1,
   }),
@@ -222,6 +337,24 @@ const definitions = {
     {
       min: 1,
     },
+  ),
+  metricsPort: int(
+    'gregor.metrics.port',
+    -1,
+    'HTTP port serving /metrics (Prometheus), /healthz and /readyz; -1: off, 0: a port the OS chooses.',
+    { min: -1, max: 65535 },
+  ),
+  metricsSampleWindowMs: long(
+    'metrics.sample.window.ms',
+    30000,
+    'Length of one sample window of the windowed metrics (averages, maxima, request-time percentiles).',
+    { min: 1 },
+  ),
+  metricsNumSamples: int(
+    'metrics.num.samples',
+    2,
+    'Sample windows the windowed metrics keep: they cover the last num.samples windows.',
+    { min: 1 },
   ),
   replicaHighWatermarkCheckpointIntervalMs: long(
     'replica.high.watermark.checkpoint.interval.ms',
@@ -248,11 +381,10 @@ const definitions = {
     'Partition replicas one broker may hold; CreateTopics/CreatePartitions beyond it are refused (KIP-578).',
     { min: 1 },
   ),
-  metricsPort: int('gregor.metrics.port', -1, 'Prometheus /metrics on this port (-1: off).', {
-    min: -1,
-    max: 65535,
-  }),
 } as const;
+
+/** Every key this table reads (Gregor's own keys and the Kafka keys it acts on or checks). */
+const tableKeys: ReadonlySet<string> = new Set(Object.values(definitions).map((def) => def.name));
 
 export type BrokerSettings = ReturnType<typeof resolveConfig<typeof definitions>>['values'];
 
@@ -266,9 +398,18 @@ export interface BrokerConfig {
   readonly controllerListener: ListenerSpec;
   readonly voters: readonly QuorumVoter[];
   readonly isController: boolean;
+  /** The security protocol of every listener (all PLAINTEXT today). */
+  readonly listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>;
+  /** Kafka keys that were set but do nothing in Gregor, with why; logged once at start-up. */
+  readonly keysWithoutEffect: readonly KeyWithoutEffect[];
   /** Every key given explicitly, for DescribeConfigs' sources. */
   readonly explicitKeys: ReadonlySet<string>;
   readonly raw: ReadonlyMap<string, string>;
+}
+
+export interface KeyWithoutEffect {
+  readonly key: string;
+  readonly reason: string;
 }
 
 /** Reads `--config FILE` (if any) and GREGOR_CFG_* variables, env winning. */
@@ -291,69 +432,251 @@ export function loadBrokerConfig(
 }
 
 export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig {
-  const { values: settings } = resolveConfig(definitions, raw, {
-    isKnownElsewhere: (key) => isBrokerLogConfigKey(key),
-  });
+  // First every key on its own: unknown keys, values of the wrong type or out of range.
+  const problems = new ConfigProblems();
+  const tableRaw = new Map<string, string>();
   const logProps: Record<string, string> = {};
-  for (const [key, value] of raw) if (isBrokerLogConfigKey(key)) logProps[key] = value;
+  const keysWithoutEffect: KeyWithoutEffect[] = [];
+  for (const [key, value] of raw) {
+    if (tableKeys.has(key)) {
+      tableRaw.set(key, value);
+    } else if (isBrokerLogConfigKey(key)) {
+      logProps[key] = value;
+      problems.check(() => parseLogProps({ [key]: value }));
+    } else {
+      const type = kafkaKeyType(key);
+      if (type === undefined) {
+        const suggestion = suggestKey(key, [...tableKeys, ...kafkaBrokerKeyTypes.keys()]);
+        problems.add(
+          new ConfigError(
+            key,
+            `unknown configuration key${suggestion === undefined ? '' : `; did you mean '${suggestion}'?`}`,
+          ),
+        );
+        continue;
+      }
+      const problem = checkKafkaValue(type, value);
+      if (problem !== undefined) problems.add(new ConfigError(key, problem));
+      else keysWithoutEffect.push({ key, reason: withoutEffectReason(key) });
+    }
+  }
+  for (const def of Object.values(definitions) as ConfigKeyDef<unknown>[]) {
+    if (def.withoutEffect !== undefined && tableRaw.has(def.name)) {
+      keysWithoutEffect.push({ key: def.name, reason: def.withoutEffect });
+    }
+  }
   if (logProps['log.dirs'] === undefined && logProps['log.dir'] === undefined) {
-    throw new ConfigError('log.dirs', 'is required but not set');
+    problems.add(new ConfigError('log.dirs', 'is required but not set'));
   }
-  let log: BrokerLogConfig;
-  try {
-    log = parseBrokerLogConfig(logProps);
-  } catch (error) {
-    if (error instanceof LogConfigError) throw new ConfigError(error.key, error.message);
-    throw error;
-  }
+  const resolved = problems.check(() => resolveConfig(definitions, tableRaw));
+  const log = problems.check(() => parseLogProps(logProps));
+  problems.throwIfAny();
+  const settings = resolved!.values;
 
-  const listeners = parseListeners('listeners', settings.listeners);
+  // Then what the keys say together.
+  const listeners = problems.check(() => parseListeners('listeners', settings.listeners)) ?? [];
   const advertised =
     settings.advertisedListeners.length > 0
-      ? parseListeners('advertised.listeners', settings.advertisedListeners)
+      ? (problems.check(() => parseListeners('advertised.listeners', settings.advertisedListeners)) ?? [])
       : listeners;
+  if (settings.listeners.length === 0) {
+    problems.add(new ConfigError('listeners', 'must name a Kafka listener and the controller listener'));
+  }
   const controllerNames = new Set(settings.controllerListenerNames.map((name) => name.toUpperCase()));
   const controllerListener = listeners.find((listener) => controllerNames.has(listener.name));
-  if (controllerListener === undefined) {
-    throw new ConfigError(
-      'controller.listener.names',
-      `no listener in 'listeners' is named ${[...controllerNames].join(',')}`,
+  if (controllerListener === undefined && listeners.length > 0) {
+    problems.add(
+      new ConfigError(
+        'controller.listener.names',
+        `no listener in 'listeners' is named ${[...controllerNames].join(',')}`,
+      ),
     );
   }
   const kafkaListeners = listeners.filter((listener) => !controllerNames.has(listener.name));
   const roles = new Set(settings.processRoles);
-  if (roles.has('broker') && kafkaListeners.length === 0) {
-    throw new ConfigError('listeners', 'a broker needs a Kafka listener besides the controller listener');
+  if (roles.has('broker') && listeners.length > 0 && kafkaListeners.length === 0) {
+    problems.add(
+      new ConfigError('listeners', 'a broker needs a Kafka listener besides the controller listener'),
+    );
   }
   if (!roles.has('controller')) {
     // KRaft brokers follow the metadata log as observers; Gregor's Raft has no observers yet.
-    throw new ConfigError(
-      'process.roles',
-      'every Gregor node must include the controller role (broker,controller)',
+    problems.add(
+      new ConfigError(
+        'process.roles',
+        'every Gregor node must include the controller role (broker,controller)',
+      ),
     );
   }
   for (const listener of advertised) {
-    if (!listeners.some((own) => own.name === listener.name)) {
-      throw new ConfigError('advertised.listeners', `listener ${listener.name} is not in 'listeners'`);
+    if (listeners.length > 0 && !listeners.some((own) => own.name === listener.name)) {
+      problems.add(
+        new ConfigError('advertised.listeners', `listener ${listener.name} is not in 'listeners'`),
+      );
     }
   }
-  const voters = voterList(settings.controllerQuorumVoters);
-  if (!voters.some((voter) => voter.id === settings.nodeId)) {
-    throw new ConfigError('controller.quorum.voters', `node.id ${settings.nodeId} is not among the voters`);
+  const listenerSecurityProtocols =
+    problems.check(() =>
+      resolveSecurityProtocols(
+        listeners,
+        controllerNames,
+        settings.listenerSecurityProtocolMap,
+        raw.has('listener.security.protocol.map'),
+      ),
+    ) ?? new Map<string, SecurityProtocol>();
+  if (settings.interBrokerListenerName !== '') {
+    const name = settings.interBrokerListenerName.toUpperCase();
+    if (raw.has('security.inter.broker.protocol')) {
+      problems.add(
+        new ConfigError(
+          'inter.broker.listener.name',
+          'cannot be set together with security.inter.broker.protocol (as in Kafka)',
+        ),
+      );
+    } else if (controllerNames.has(name)) {
+      problems.add(
+        new ConfigError(
+          'inter.broker.listener.name',
+          `${name} is a controller listener (controller.listener.names)`,
+        ),
+      );
+    } else if (listeners.length > 0 && !advertised.some((listener) => listener.name === name)) {
+      problems.add(
+        new ConfigError('inter.broker.listener.name', `${name} is not one of the advertised listeners`),
+      );
+    }
+  }
+  if (settings.brokerId !== -1 && settings.brokerId !== settings.nodeId) {
+    problems.add(
+      new ConfigError(
+        'broker.id',
+        `is ${settings.brokerId} but node.id is ${settings.nodeId}; they must match`,
+      ),
+    );
+  }
+  if (
+    settings.queuedMaxRequestBytes !== -1 &&
+    settings.queuedMaxRequestBytes < settings.socketRequestMaxBytes
+  ) {
+    // Kafka's SimpleMemoryPool refuses the same: a request of the largest size could never be read.
+    problems.add(
+      new ConfigError(
+        'queued.max.request.bytes',
+        `${settings.queuedMaxRequestBytes === 0 ? 'cannot be 0' : `is ${settings.queuedMaxRequestBytes}`}; it must be -1 or at least socket.request.max.bytes (${settings.socketRequestMaxBytes})`,
+      ),
+    );
+  }
+  const voters = problems.check(() => voterList(settings.controllerQuorumVoters)) ?? [];
+  if (voters.length > 0 && !voters.some((voter) => voter.id === settings.nodeId)) {
+    problems.add(
+      new ConfigError('controller.quorum.voters', `node.id ${settings.nodeId} is not among the voters`),
+    );
+  }
+  // Port 0 for this node is its CONTROLLER listener's bound port; a peer's can only come from the file.
+  const unknownPeer = voters.find((voter) => voter.port === 0 && voter.id !== settings.nodeId);
+  if (unknownPeer !== undefined && settings.controllerQuorumVotersFile === '') {
+    throw new ConfigError(
+      'controller.quorum.voters',
+      `voter ${unknownPeer.id} has port 0, which needs gregor.controller.quorum.voters.file`,
+    );
+  }
+  if (settings.groupMinSessionTimeoutMs > settings.groupMaxSessionTimeoutMs) {
+    throw new ConfigError('group.min.session.timeout.ms', 'must not be above group.max.session.timeout.ms');
   }
   if (settings.brokerSessionTimeoutMs < 2 * settings.brokerHeartbeatIntervalMs) {
-    throw new ConfigError('broker.session.timeout.ms', 'must be at least twice broker.heartbeat.interval.ms');
+    problems.add(
+      new ConfigError('broker.session.timeout.ms', 'must be at least twice broker.heartbeat.interval.ms'),
+    );
   }
+  problems.throwIfAny();
   return {
     settings,
-    log,
+    log: log!,
     listeners,
     advertisedListeners: advertised,
     kafkaListeners,
-    controllerListener,
+    controllerListener: controllerListener!,
     voters,
     isController: roles.has('controller'),
+    listenerSecurityProtocols,
+    keysWithoutEffect,
     explicitKeys: new Set(raw.keys()),
     raw,
   };
+}
+
+function parseLogProps(props: Record<string, string>): BrokerLogConfig {
+  try {
+    return parseBrokerLogConfig(props);
+  } catch (error) {
+    if (error instanceof LogConfigError) throw new ConfigError(error.key, error.message);
+    throw error;
+  }
+}
+
+/**
+ * Each listener's protocol: its entry in listener.security.protocol.map, else its own name when
+ * that is a protocol (PLAINTEXT://...), else PLAINTEXT for a controller listener when the map was
+ * not set (Kafka's KRaft default). Gregor serves PLAINTEXT only, so anything else is refused.
+ */
+function resolveSecurityProtocols(
+  listeners: readonly ListenerSpec[],
+  controllerNames: ReadonlySet<string>,
+  mapText: string,
+  mapSetExplicitly: boolean,
+): Map<string, SecurityProtocol> {
+  const map = parseSecurityProtocolMap(mapText);
+  const resolved = new Map<string, SecurityProtocol>();
+  const problems = new ConfigProblems();
+  for (const listener of listeners) {
+    const protocol =
+      map.get(listener.name) ??
+      (isSecurityProtocol(listener.name) ? listener.name : undefined) ??
+      (controllerNames.has(listener.name) && !mapSetExplicitly ? 'PLAINTEXT' : undefined);
+    if (protocol === undefined) {
+      problems.add(
+        new ConfigError(
+          'listener.security.protocol.map',
+          `listener ${listener.name} has no security protocol; add ${listener.name}:PLAINTEXT`,
+        ),
+      );
+    } else if (protocol !== 'PLAINTEXT') {
+      problems.add(
+        new ConfigError(
+          'listener.security.protocol.map',
+          `listener ${listener.name} is ${protocol}, but Gregor serves PLAINTEXT only (TLS and SASL are not implemented yet)`,
+        ),
+      );
+    } else {
+      resolved.set(listener.name, protocol);
+    }
+  }
+  problems.throwIfAny();
+  return resolved;
+}
+
+/**
+ * The broker configs DescribeConfigs reports for this broker: every key of the table that has an
+ * effect (set, or at its default) and every log key that was set. Keys accepted without effect are
+ * left out, so a client never reads one as being in force.
+ */
+export function describedBrokerSettings(
+  config: BrokerConfig,
+): { readonly name: string; readonly value: string; readonly source: 'static-broker-config' | 'default' }[] {
+  const described: { name: string; value: string; source: 'static-broker-config' | 'default' }[] = [];
+  for (const [property, def] of Object.entries(definitions) as [string, ConfigKeyDef<unknown>][]) {
+    if (def.withoutEffect !== undefined) continue;
+    const value = (config.settings as Record<string, unknown>)[property];
+    described.push({
+      name: def.name,
+      value: Array.isArray(value) ? value.join(',') : String(value),
+      source: config.raw.has(def.name) ? 'static-broker-config' : 'default',
+    });
+  }
+  for (const [name, value] of config.raw) {
+    if (!tableKeys.has(name) && isBrokerLogConfigKey(name)) {
+      described.push({ name, value, source: 'static-broker-config' });
+    }
+  }
+  return described;
 }

@@ -1,14 +1,68 @@
 // A typed configuration table in Kafka's style: every key has a type, a default (or is required),
 // a validator and a line of documentation. Unknown keys and bad values are refused with an error
-// that names the key, so a typo in server.properties stops start-up instead of being ignored.
+// that names the key, so a typo in server.properties stops start-up instead of being ignored; every
+// bad key of a file is reported in the same error, not only the first.
+
+export interface ConfigProblem {
+  readonly key: string;
+  /** `key: what is wrong`. */
+  readonly message: string;
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(
-    readonly key: string,
-    message: string,
-  ) {
-    super(`${key}: ${message}`);
+  /** Every problem found, in the order found. */
+  readonly problems: readonly ConfigProblem[];
+  /** The first problem's key. */
+  readonly key: string;
+
+  constructor(key: string, message: string);
+  constructor(problems: readonly ConfigProblem[]);
+  constructor(keyOrProblems: string | readonly ConfigProblem[], message = '') {
+    const problems =
+      typeof keyOrProblems === 'string'
+        ? [{ key: keyOrProblems, message: `${keyOrProblems}: ${message}` }]
+        : keyOrProblems;
+    super(problems.map((problem) => problem.message).join('\n'));
+    if (problems.length === 0) throw new Error('a ConfigError needs at least one problem');
+    this.problems = problems;
+    this.key = problems[0]!.key;
+  }
+
+  /** One error carrying every problem of `errors`. */
+  static combine(errors: readonly ConfigError[]): ConfigError {
+    return new ConfigError(errors.flatMap((error) => error.problems));
+  }
+}
+
+/** Runs each check, collecting ConfigErrors instead of stopping at the first. */
+export class ConfigProblems {
+  private readonly errors: ConfigError[] = [];
+
+  /** The check's result, or undefined if it threw a ConfigError (which is kept). */
+  check<T>(run: () => T): T | undefined {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        this.errors.push(error);
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  add(error: ConfigError): void {
+    this.errors.push(error);
+  }
+
+  get count(): number {
+    return this.errors.length;
+  }
+
+  /** Throws one ConfigError with every problem collected so far, if any. */
+  throwIfAny(): void {
+    if (this.errors.length > 0) throw ConfigError.combine(this.errors);
   }
 }
 
@@ -20,6 +74,11 @@ export interface ConfigKeyDef<T> {
   /** undefined: required. */
   readonly defaultValue: T | undefined;
   readonly doc: string;
+  /**
+   * Set for a Kafka key that Gregor parses and checks but that changes nothing here (yet); the text
+   * says why. Such a key is logged once at start-up when set, and DescribeConfigs leaves it out.
+   */
+  readonly withoutEffect?: string;
   // Method syntax on purpose: bivariant, so a table of differently typed keys fits one Record type.
   validate?(value: T): string | undefined;
 }
@@ -144,7 +203,7 @@ export interface ResolvedConfig<Defs extends Record<string, ConfigKeyDef<unknown
 
 /**
  * Resolves raw key=value pairs against a table. `defs` is keyed by a property name used in code;
- * each def carries Kafka's key. Returns typed values; throws ConfigError naming the first bad key.
+ * each def carries Kafka's key. Returns typed values; throws one ConfigError naming every bad key.
  */
 export function resolveConfig<Defs extends Record<string, ConfigKeyDef<unknown>>>(
   defs: Defs,
@@ -154,30 +213,34 @@ export function resolveConfig<Defs extends Record<string, ConfigKeyDef<unknown>>
     readonly explicitSource?: ConfigSource;
   } = {},
 ): ResolvedConfig<Defs> {
+  const problems = new ConfigProblems();
   const byKafkaName = new Map<string, [string, ConfigKeyDef<unknown>]>();
   for (const [property, def] of Object.entries(defs)) byKafkaName.set(def.name, [property, def]);
   for (const key of raw.keys()) {
     if (!byKafkaName.has(key) && !(options.isKnownElsewhere?.(key) ?? false)) {
-      throw new ConfigError(key, 'unknown configuration key');
+      problems.add(new ConfigError(key, 'unknown configuration key'));
     }
   }
   const values: Record<string, unknown> = {};
   const sources = new Map<string, ConfigSource>();
   for (const [property, def] of Object.entries(defs)) {
-    const text = raw.get(def.name);
-    let value: unknown;
-    if (text !== undefined) {
-      value = parseConfigValue(def, text);
-      sources.set(def.name, options.explicitSource ?? 'static-broker-config');
-    } else if (def.defaultValue !== undefined) {
-      value = def.defaultValue;
-      sources.set(def.name, 'default');
-    } else {
-      throw new ConfigError(def.name, 'is required but not set');
-    }
-    const problem = def.validate?.(value);
-    if (problem !== undefined) throw new ConfigError(def.name, problem);
-    values[property] = value;
+    problems.check(() => {
+      const text = raw.get(def.name);
+      let value: unknown;
+      if (text !== undefined) {
+        value = parseConfigValue(def, text);
+        sources.set(def.name, options.explicitSource ?? 'static-broker-config');
+      } else if (def.defaultValue !== undefined) {
+        value = def.defaultValue;
+        sources.set(def.name, 'default');
+      } else {
+        throw new ConfigError(def.name, 'is required but not set');
+      }
+      const problem = def.validate?.(value);
+      if (problem !== undefined) throw new ConfigError(def.name, problem);
+      values[property] = value;
+    });
   }
+  problems.throwIfAny();
   return { values: values as ResolvedConfig<Defs>['values'], sources };
 }

@@ -197,7 +197,7 @@ describe('__consumer_offsets compaction', () => {
     // Every broker dies at once and comes back: the groups are loaded from the compacted logs.
     closeConnections();
     for (const node of cluster.nodes) await cluster.kill(node.id);
-    for (const node of cluster.nodes) cluster.restart(node.id);
+    await Promise.all(cluster.nodes.map((node) => cluster.restart(node.id)));
     await cluster.waitReady();
 
     const restartedCoordinators = await coordinators();

@@ -97,6 +97,23 @@ export class GroupCoordinatorDriver {
   }
 
   /**
+   * The committed offsets of the groups this broker coordinates, in group then topic-partition
+   * order, at most `limit` of them (for the consumer-group lag metrics).
+   */
+  committedOffsets(limit: number): { groupId: string; topic: string; partition: number; offset: number }[] {
+    const offsets: { groupId: string; topic: string; partition: number; offset: number }[] = [];
+    for (const groupId of this.coordinator.groupIds()) {
+      const group = this.coordinator.getGroup(groupId);
+      if (group === undefined) continue;
+      for (const { topic, partition, value } of group.allCommittedOffsets()) {
+        if (offsets.length >= limit) return offsets;
+        offsets.push({ groupId, topic, partition, offset: Number(value.offset) });
+      }
+    }
+    return offsets;
+  }
+
+  /**
    * Hands one decoded request to the coordinator and resolves with its response, whenever the
    * coordinator answers it. `api` names the response expected (checked: a mismatch is a bug).
    */

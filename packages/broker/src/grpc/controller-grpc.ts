@@ -53,16 +53,12 @@ export function registerControllerService(
   server.addService(serviceClient(protoFile, serviceName).service, implementation);
 }
 
-export interface ControllerAddress {
-  readonly nodeId: number;
-  readonly host: string;
-  readonly port: number;
-}
-
 export interface ControllerClientOptions {
   readonly nodeId: number;
   readonly clusterId: string;
-  readonly voters: readonly ControllerAddress[];
+  readonly voterIds: readonly number[];
+  /** A voter's current gRPC target (`host:port`); a client follows it when it changes. */
+  readonly addressOf: (nodeId: number) => string | undefined;
   /** This node's dispatcher (every Gregor node is a voter, so it may be the controller). */
   readonly local: ControllerRpcDispatcher;
   /** The Raft leader this node knows of. */
@@ -82,7 +78,7 @@ type UnaryMethod = (
 ) => void;
 
 export class ControllerClient {
-  private readonly clients = new Map<number, grpc.Client>();
+  private readonly clients = new Map<number, { readonly target: string; readonly client: grpc.Client }>();
   private hintedLeaderId: number | undefined;
   private rotation = 0;
   private closed = false;
@@ -146,8 +142,8 @@ export class ControllerClient {
     if (this.hintedLeaderId !== undefined) return this.hintedLeaderId;
     const known = this.options.knownLeaderId();
     if (known !== undefined && known >= 0) return known;
-    const voters = this.options.voters;
-    return voters[this.rotation % voters.length]!.nodeId;
+    const voterIds = this.options.voterIds;
+    return voterIds[this.rotation % voterIds.length]!;
   }
 
   private remoteCall<M extends ControllerRpcName>(
@@ -172,24 +168,21 @@ export class ControllerClient {
   }
 
   private clientFor(nodeId: number): grpc.Client {
-    let client = this.clients.get(nodeId);
-    if (client === undefined) {
-      const voter = this.options.voters.find((candidate) => candidate.nodeId === nodeId);
-      if (voter === undefined) throw new Error(`node ${nodeId} is not a known voter`);
-      const Client = serviceClient(protoFile, serviceName);
-      client = new Client(
-        `${voter.host}:${voter.port}`,
-        grpc.credentials.createInsecure(),
-        internalChannelOptions,
-      );
-      this.clients.set(nodeId, client);
-    }
+    const target = this.options.addressOf(nodeId);
+    if (target === undefined) throw new Error(`node ${nodeId} has no known address`);
+    const existing = this.clients.get(nodeId);
+    if (existing?.target === target) return existing.client;
+    // A voter that restarted on a new port (it binds port 0): a channel to the new address.
+    existing?.client.close();
+    const Client = serviceClient(protoFile, serviceName);
+    const client = new Client(target, grpc.credentials.createInsecure(), internalChannelOptions);
+    this.clients.set(nodeId, { target, client });
     return client;
   }
 
   close(): void {
     this.closed = true;
-    for (const client of this.clients.values()) client.close();
+    for (const { client } of this.clients.values()) client.close();
     this.clients.clear();
   }
 }

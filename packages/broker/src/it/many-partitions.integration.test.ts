@@ -155,7 +155,7 @@ describe('a broker with 20,000 partitions (one process, replication factor 1)', 
     client.drop(1);
     expect(await cluster.stop(1)).toBe(0);
     phase('produce and fetch of the sample, SIGTERM');
-    cluster.restart(1);
+    await cluster.restart(1);
     await cluster.waitReady(convergeTimeoutMs);
     const restartedPid = node.process!.pid!;
     for (const partition of sample) {
@@ -228,7 +228,7 @@ describe('three brokers with 600 partitions × 3 replicas on a budget of 200 des
       expect((await produceToLeader(partition, recordValue(partition, 'second'), [1, 3])).baseOffset).toBe(1);
     }
     phase('SIGTERM of broker 2 and acks=all produces without it');
-    cluster.restart(2);
+    await cluster.restart(2);
     await cluster.waitReady(convergeTimeoutMs);
 
     // Broker 2 catches up on every sampled partition (back in the ISR) and the data is intact.

@@ -1,8 +1,9 @@
 // File descriptors on a real broker process: its soft `nofile` limit is raised to the hard one at
 // start-up (and logged), a storage budget at or above the limit is refused, and a broker run under a
 // low `prlimit --nofile` and pushed past it (client connections take every descriptor) keeps
-// running: the exhaustion is logged, a partition it cannot open goes offline alone and comes back
-// once descriptors are free, and partitions whose files are open keep serving meanwhile.
+// running: the exhaustion is logged, a partition it cannot open is set aside alone (its log dir
+// stays online: EMFILE is the process's limit, not the disk) and comes back once descriptors are
+// free, and partitions whose files are open keep serving meanwhile.
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliPath, freePort, ProcessCluster } from '../testing/process-cluster.js';
+import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 import { RawClusterClient } from '../testing/raw-cluster-client.js';
 
 const waitTimeoutMs = 60_000;
@@ -78,7 +79,6 @@ describe('the open-file limit at start-up', () => {
   it('refuses gregor.log.open.files.max at or above the limit with exit code 2 naming the key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gregor-open-files-'));
     try {
-      const quorumPort = await freePort();
       const configPath = join(dir, 'server.properties');
       writeFileSync(
         configPath,
@@ -86,8 +86,8 @@ describe('the open-file limit at start-up', () => {
           'node.id=1',
           'process.roles=broker,controller',
           'cluster.id=open-files-test',
-          `listeners=PLAINTEXT://127.0.0.1:${await freePort()},CONTROLLER://127.0.0.1:${quorumPort}`,
-          `controller.quorum.voters=1@127.0.0.1:${quorumPort}`,
+          'listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
+          'controller.quorum.voters=1@127.0.0.1:0',
           `log.dirs=${join(dir, 'logs')}`,
           'gregor.log.open.files.max=1024',
         ].join('\n'),
@@ -135,7 +135,7 @@ describe('a broker pushed past its open-file limit (prlimit --nofile=200:200)', 
     for (const socket of flood.splice(0)) socket.destroy();
   }
 
-  it('logs the exhaustion, takes only the partitions it cannot open offline, and serves the rest', {
+  it('logs the exhaustion, sets aside only the partitions it cannot open, and serves the rest', {
     timeout: 300_000,
   }, async () => {
     cluster = await ProcessCluster.start({
@@ -162,14 +162,14 @@ describe('a broker pushed past its open-file limit (prlimit --nofile=200:200)', 
     const refused = await openSocket(node.kafkaPort);
     await until('a new connection closed by the broker', () => refused.closed || refused.readableEnded);
     refused.destroy();
-    // 2. A topic created now cannot get its files: its replicas go offline, nothing else does.
+    // 2. A topic created now cannot get its files: its replicas are set aside, nothing else is.
     expect(await client.createTopic(1, 'starved', 2, 1, {})).toBe(ErrorCode.NONE);
-    await until('both starved replicas offline', () =>
+    await until('both starved replicas set aside', () =>
       [0, 1].every((p) =>
         entries().some(
           (entry) =>
             entry.partition === `starved-${p}` &&
-            entry.msg === 'cannot open the log of a local replica' &&
+            String(entry.msg).startsWith('cannot open the log of a local replica: set aside') &&
             entry.descriptorsExhausted === true,
         ),
       ),
@@ -178,18 +178,30 @@ describe('a broker pushed past its open-file limit (prlimit --nofile=200:200)', 
     expect((await client.produce(1, 'starved', 0, ['lost?'], 1)).errorCode).toBe(
       ErrorCode.NOT_LEADER_OR_FOLLOWER,
     );
-    const metadata = await admin.call(ApiKey.Metadata, 1, { topics: null }, 10_000);
+    const metadata = await admin.call(
+      ApiKey.Metadata,
+      7,
+      { topics: null, allowAutoTopicCreation: false },
+      10_000,
+    );
     expect(metadata.topics.map((topic) => topic.name)).toContain('starved');
+    // Not offline in Kafka's sense: no log dir failed, and no replica was reported offline.
+    for (const topic of metadata.topics) {
+      for (const partition of topic.partitions) expect(partition.offlineReplicas).toEqual([]);
+    }
+    expect(entries().some((entry) => String(entry.msg).startsWith('log dir failed'))).toBe(false);
 
     // 3. Descriptors come back: the replicas are opened again on their own and serve.
     await releaseDescriptors();
     await until('recovery logged', () =>
       entries().some((entry) => entry.msg === 'file descriptors available again'),
     );
-    await until('both starved replicas back online', () =>
+    await until('both starved replicas served again', () =>
       [0, 1].every((p) =>
         entries().some(
-          (entry) => entry.partition === `starved-${p}` && entry.msg === 'local replica back online',
+          (entry) =>
+            entry.partition === `starved-${p}` &&
+            entry.msg === 'set-aside local replica opened: served again',
         ),
       ),
     );
@@ -216,5 +228,6 @@ describe('a broker pushed past its open-file limit (prlimit --nofile=200:200)', 
     expect(alive()).toBe(true);
     await releaseDescriptors();
     expect(entries().some((entry) => entry.level === 60)).toBe(false); // nothing fatal
+    expect(entries().some((entry) => String(entry.msg).startsWith('log dir failed'))).toBe(false);
   });
 });

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Connection, type FrameHandler } from './connection.js';
+import { RequestMemoryPool } from './request-memory-pool.js';
 
 function frame(payload: string): Buffer {
   const body = Buffer.from(payload);
@@ -10,19 +11,35 @@ function frame(payload: string): Buffer {
   return Buffer.concat([size, body]);
 }
 
+/** Calls `onFrame` with each frame the peer sends (as text). */
+function onFrames(socket: Socket, onFrame: (frame: string) => void): void {
+  let pending = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+      const size = pending.readInt32BE(0);
+      onFrame(pending.subarray(4, 4 + size).toString());
+      pending = pending.subarray(4 + size);
+    }
+  });
+}
+
 function readFrames(socket: Socket, count: number): Promise<string[]> {
   return new Promise((resolve) => {
-    let pending = Buffer.alloc(0);
     const frames: string[] = [];
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-        const size = pending.readInt32BE(0);
-        frames.push(pending.subarray(4, 4 + size).toString());
-        pending = pending.subarray(4 + size);
-      }
+    onFrames(socket, (frame) => {
+      frames.push(frame);
       if (frames.length >= count) resolve(frames);
     });
+  });
+}
+
+/** Every frame the peer sends until the connection closes. */
+function readFramesUntilClose(socket: Socket): Promise<string[]> {
+  return new Promise((resolve) => {
+    const frames: string[] = [];
+    onFrames(socket, (frame) => frames.push(frame));
+    socket.on('close', () => resolve(frames));
   });
 }
 
@@ -31,7 +48,11 @@ afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
 
-async function serve(handler: FrameHandler, errors: string[] = []): Promise<number> {
+async function serve(
+  handler: FrameHandler,
+  errors: string[] = [],
+  requestMemory = new RequestMemoryPool(4096),
+): Promise<number> {
   let nextId = 0;
   const server = createServer((socket) => {
     new Connection(
@@ -39,7 +60,7 @@ async function serve(handler: FrameHandler, errors: string[] = []): Promise<numb
       { connectionId: nextId++, remoteAddress: String(socket.remoteAddress) },
       handler,
       { onProtocolError: (_context, reason) => errors.push(reason), onClose: () => {} },
-      1024,
+      { frameMaxBytes: 1024, requestMemory },
     );
   });
   servers.push(server);
@@ -91,5 +112,80 @@ describe('Connection', () => {
     good.write(frame('still here'));
     expect(await echoed).toEqual(['still here']);
     good.destroy();
+  });
+
+  it('holds back a frame that does not fit the request memory, serves others, and resumes when memory is freed', async () => {
+    const memory = new RequestMemoryPool(1500);
+    const port = await serve(async (request) => ({ kind: 'respond', response: request }), [], memory);
+    const [slow, waiting, small] = [0, 1, 2].map(() => connect(port, '127.0.0.1'));
+    await Promise.all([slow, waiting, small].map((socket) => once(socket!, 'connect')));
+
+    // A slow client claims 1000 bytes and sends 10 of them: all 1000 are reserved at once.
+    const claim = Buffer.alloc(4);
+    claim.writeInt32BE(1000, 0);
+    slow!.write(Buffer.concat([claim, Buffer.alloc(10)]));
+    await vi.waitFor(() => expect(memory.reservedBytes).toBe(1000));
+
+    // A complete 1000-byte frame does not fit the 500 left: its connection waits, unread.
+    const waitingAnswer = readFrames(waiting!, 1);
+    waiting!.write(frame('w'.repeat(1000)));
+    await vi.waitFor(() => expect(memory.waitingCount).toBe(1));
+    expect(memory.reservedBytes).toBe(1000);
+
+    // Small requests of another client fit what is left and are served meanwhile.
+    const smallAnswers = readFrames(small!, 3);
+    small!.write(Buffer.concat(['a', 'b', 'c'].map(frame)));
+    expect(await smallAnswers).toEqual(['a', 'b', 'c']);
+
+    // The slow client goes away: its partial frame's reservation comes back, the waiter resumes.
+    slow!.destroy();
+    expect(await waitingAnswer).toEqual(['w'.repeat(1000)]);
+    await vi.waitFor(() => expect(memory.reservedBytes).toBe(0));
+    expect(memory.waitingCount).toBe(0);
+    waiting!.destroy();
+    small!.destroy();
+  });
+
+  it('keeps a request reserved until its handler settles, even after its client left', async () => {
+    const memory = new RequestMemoryPool(4096);
+    let finish: (() => void) | undefined;
+    const handled = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    let started = false;
+    const port = await serve(
+      async () => {
+        started = true;
+        await handled;
+        return { kind: 'respond', response: Buffer.from('late') };
+      },
+      [],
+      memory,
+    );
+    const client = connect(port, '127.0.0.1');
+    await once(client, 'connect');
+    client.write(frame('x'.repeat(300)));
+    await vi.waitFor(() => expect(started).toBe(true));
+    client.destroy();
+    await once(client, 'close');
+    expect(memory.reservedBytes).toBe(300);
+    finish!();
+    await vi.waitFor(() => expect(memory.reservedBytes).toBe(0));
+  });
+
+  it('answers the requests read before an oversized frame, then closes', async () => {
+    const errors: string[] = [];
+    // Slow answers: the bad size prefix is read long before the requests ahead of it are done.
+    const port = await serve(async (request) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return { kind: 'respond', response: Buffer.concat([Buffer.from('re:'), request]) };
+    }, errors);
+    const client = connect(port, '127.0.0.1');
+    const responses = readFramesUntilClose(client);
+    const huge = Buffer.alloc(4);
+    huge.writeInt32BE(10_000, 0);
+    client.write(Buffer.concat([frame('a'), frame('b'), huge, frame('never read')]));
+    expect(await responses).toEqual(['re:a', 're:b']);
+    expect(errors).toEqual([expect.stringMatching(/exceeds socket.request.max.bytes/)]);
   });
 });

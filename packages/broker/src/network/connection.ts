@@ -1,9 +1,15 @@
 // One client connection: frames in, responses out strictly in request order, even though
 // requests are handled concurrently (a long-polling Fetch must not block the Produce behind it
 // from being processed, but its response must still go out first, as Kafka clients expect).
+//
+// Reading stops (Kafka mutes the channel) while too many requests are unanswered, and while the
+// next frame does not fit the request memory pool; it resumes once neither holds. Each frame's
+// reservation goes back to the pool when its handler settles, even if the connection closed
+// meanwhile; a partial frame's goes back when the connection closes.
 
 import type { Socket } from 'node:net';
 import { FrameDecoder } from './frame-decoder.js';
+import type { RequestMemoryPool } from './request-memory-pool.js';
 
 /** Requests read but not yet answered on one connection before we stop reading from it. */
 export const inFlightRequestsPerConnectionMax = 500;
@@ -26,24 +32,38 @@ export interface ConnectionEvents {
   onClose(context: ConnectionContext): void;
 }
 
+export interface ConnectionLimits {
+  /** socket.request.max.bytes: a larger frame closes the connection. */
+  readonly frameMaxBytes: number;
+  /** queued.max.request.bytes, shared by every connection of the broker. */
+  readonly requestMemory: RequestMemoryPool;
+}
+
 interface Slot {
   outcome: HandlerOutcome | undefined;
 }
+
+type PauseReason = 'in-flight-requests' | 'request-memory' | 'input-refused';
 
 export class Connection {
   private readonly decoder: FrameDecoder;
   private readonly slots: Slot[] = [];
   private closed = false;
-  private paused = false;
+  private readonly pauseReasons = new Set<PauseReason>();
+  private readonly requestMemory: RequestMemoryPool;
+  private cancelMemoryWait: (() => void) | undefined;
+  /** The client sent bad framing: nothing more is read, the close waits behind what came before. */
+  private inputRefused = false;
 
   constructor(
     private readonly socket: Socket,
     readonly context: ConnectionContext,
     private readonly handler: FrameHandler,
     private readonly events: ConnectionEvents,
-    frameMaxBytes: number,
+    limits: ConnectionLimits,
   ) {
-    this.decoder = new FrameDecoder(frameMaxBytes);
+    this.requestMemory = limits.requestMemory;
+    this.decoder = new FrameDecoder(limits.frameMaxBytes, limits.requestMemory);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.close());
@@ -51,30 +71,64 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.inputRefused) return;
     const result = this.decoder.push(chunk);
     for (const frame of result.frames) this.dispatch(frame);
-    if (result.kind === 'error') this.refuse(result.reason);
+    if (result.kind === 'error') {
+      this.refuseAfterPending(result.reason);
+      return;
+    }
+    if (result.waitingForMemoryBytes !== undefined && this.cancelMemoryWait === undefined) {
+      this.pauseFor('request-memory');
+      this.cancelMemoryWait = this.requestMemory.waitFor(result.waitingForMemoryBytes, () => {
+        this.cancelMemoryWait = undefined;
+        // Bytes read before reading stopped are still in the decoder: they go first. If another
+        // connection took the memory meanwhile, this waits again and reading stays stopped.
+        this.onData(Buffer.alloc(0));
+        if (this.cancelMemoryWait === undefined) this.resumeFrom('request-memory');
+      });
+    }
+  }
+
+  /**
+   * Bad framing (a size prefix out of range): the frames read before it are requests like any other
+   * and are answered first; the connection closes in their place in the queue.
+   */
+  private refuseAfterPending(reason: string): void {
+    this.inputRefused = true;
+    this.pauseFor('input-refused');
+    this.slots.push({ outcome: { kind: 'close', reason } });
+    this.flush();
   }
 
   private dispatch(frame: Buffer): void {
     const slot: Slot = { outcome: undefined };
     this.slots.push(slot);
-    if (this.slots.length >= inFlightRequestsPerConnectionMax && !this.paused) {
-      this.paused = true;
-      this.socket.pause();
-    }
-    this.handler(frame, this.context).then(
-      (outcome) => {
-        slot.outcome = outcome;
+    if (this.slots.length >= inFlightRequestsPerConnectionMax) this.pauseFor('in-flight-requests');
+    this.handler(frame, this.context)
+      .then(
+        (outcome) => {
+          slot.outcome = outcome;
+        },
+        (error: unknown) => {
+          // A handler that throws has a bug; the connection cannot answer in order any more.
+          slot.outcome = { kind: 'close', reason: `request handler failed: ${String(error)}` };
+        },
+      )
+      .finally(() => {
+        this.requestMemory.release(frame.length);
         this.flush();
-      },
-      (error: unknown) => {
-        // A handler that throws has a bug; the connection cannot answer in order any more.
-        slot.outcome = { kind: 'close', reason: `request handler failed: ${String(error)}` };
-        this.flush();
-      },
-    );
+      });
+  }
+
+  private pauseFor(reason: PauseReason): void {
+    if (this.pauseReasons.size === 0) this.socket.pause();
+    this.pauseReasons.add(reason);
+  }
+
+  private resumeFrom(reason: PauseReason): void {
+    if (!this.pauseReasons.delete(reason) || this.pauseReasons.size > 0 || this.closed) return;
+    this.socket.resume();
   }
 
   /** Writes every response at the head of the queue that is ready, in request order. */
@@ -98,10 +152,7 @@ export class Connection {
       }
     }
     if (wrote) this.socket.uncork();
-    if (this.paused && this.slots.length < inFlightRequestsPerConnectionMax / 2) {
-      this.paused = false;
-      this.socket.resume();
-    }
+    if (this.slots.length < inFlightRequestsPerConnectionMax / 2) this.resumeFrom('in-flight-requests');
   }
 
   /** Closes after bad input; responses already written still go out first. */
@@ -123,6 +174,9 @@ export class Connection {
   private markClosed(): void {
     this.closed = true;
     this.slots.length = 0;
+    this.cancelMemoryWait?.();
+    this.cancelMemoryWait = undefined;
+    this.decoder.close();
     this.events.onClose(this.context);
   }
 }

@@ -1,10 +1,24 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { ApiKey, decodeRequest } from '@gregor/protocol';
+import {
+  ApiKey,
+  apiDefinition,
+  decodeRequest,
+  encodeRequest,
+  randomMessage,
+  type SupportedApiKey,
+  seededRandom,
+  supportedApiVersions,
+} from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import {
+  capRequestDemands,
+  expectationOf,
   type FuzzCaseKind,
   FuzzFrameGenerator,
-  fuzzFetchMaxWaitMs,
+  fuzzPartitionCountMax,
+  fuzzRequestWaitMsMax,
+  requestWaitFields,
+  type ServedApi,
   stampCorrelationId,
 } from './fuzz-frames.js';
 
@@ -14,20 +28,132 @@ const capturedFrames = readdirSync(fixturesDir)
   .sort()
   .map((name) => Buffer.from(readFileSync(new URL(name, fixturesDir), 'utf8').trim(), 'hex'));
 
-const servedApiKeys = new Set<number>([ApiKey.Produce, ApiKey.Fetch, ApiKey.Metadata, ApiKey.ApiVersions]);
+/** A broker that serves every API with a codec but DeleteGroups, and Metadata only up to v5. */
+const servedApis: ServedApi[] = supportedApiVersions()
+  .filter((api) => api.apiKey !== ApiKey.DeleteGroups)
+  .map((api) => (api.apiKey === ApiKey.Metadata ? { ...api, maxVersion: 5 } : api));
 const frameMaxBytes = 1024 * 1024;
 
 function generator(seed: number): FuzzFrameGenerator {
   return new FuzzFrameGenerator({
     seed,
     capturedFrames,
-    servedApiKeys,
+    servedApis,
     frameMaxBytes,
     messageMaxBytes: 100_000,
     oversizedBatchTopic: 'big',
-    unmutatedApiKeys: new Set([ApiKey.CreateTopics]),
   });
 }
+
+const joinGroup = (sessionTimeoutMs: number, rebalanceTimeoutMs: number) =>
+  encodeRequest(ApiKey.JoinGroup, 5, 9, 'c', {
+    groupId: 'g',
+    sessionTimeoutMs,
+    rebalanceTimeoutMs,
+    memberId: '',
+    groupInstanceId: null,
+    protocolType: 'consumer',
+    protocols: [],
+  });
+
+describe('expectationOf', () => {
+  it('owes an answer to a well-formed request of a served API and version', () => {
+    expect(expectationOf(joinGroup(50, 50), servedApis)).toEqual({
+      kind: 'answer',
+      apiKey: ApiKey.JoinGroup,
+      responseVersion: 5,
+    });
+  });
+
+  it('owes ApiVersions in a version nobody serves an answer in the v0 layout', () => {
+    const frame = encodeRequest(ApiKey.ApiVersions, 0, 1, 'c', {});
+    frame.writeInt16BE(99, 2);
+    expect(expectationOf(frame, servedApis)).toEqual({
+      kind: 'answer',
+      apiKey: ApiKey.ApiVersions,
+      responseVersion: 0,
+    });
+  });
+
+  it('owes a close to malformed frames and to APIs or versions the broker does not serve', () => {
+    const metadataV9 = encodeRequest(ApiKey.Metadata, 9, 1, 'c', {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    const deleteGroups = encodeRequest(ApiKey.DeleteGroups, 1, 1, 'c', { groupsNames: ['g'] });
+    const trailing = Buffer.concat([joinGroup(50, 50), Buffer.from([0])]);
+    for (const frame of [
+      metadataV9,
+      deleteGroups,
+      trailing,
+      Buffer.alloc(7),
+      joinGroup(50, 50).subarray(0, 20),
+    ])
+      expect(expectationOf(frame, servedApis).kind).toBe('close');
+  });
+
+  it('owes no answer to a Produce with acks=0', () => {
+    const produce = encodeRequest(ApiKey.Produce, 7, 1, 'c', {
+      transactionalId: null,
+      acks: 0,
+      timeoutMs: 10,
+      topics: [],
+    });
+    expect(expectationOf(produce, servedApis)).toEqual({ kind: 'unanswered-produce' });
+  });
+});
+
+describe('capRequestDemands', () => {
+  it('caps the waits a request asks for and keeps its header', () => {
+    const capped = decodeRequest(capRequestDemands(joinGroup(60_000, 300_000)));
+    expect(capped.ok && capped.apiKey === ApiKey.JoinGroup && capped.body).toMatchObject({
+      sessionTimeoutMs: fuzzRequestWaitMsMax,
+      rebalanceTimeoutMs: fuzzRequestWaitMsMax,
+    });
+    expect(capped.ok && capped.header).toMatchObject({ correlationId: 9, clientId: 'c' });
+  });
+
+  it('names wait fields every version of their API has', () => {
+    for (const [apiKey, fields] of Object.entries(requestWaitFields)) {
+      const api = apiDefinition(Number(apiKey) as SupportedApiKey);
+      for (let version = api.support.minVersion; version <= api.support.maxVersion; version++) {
+        const body = randomMessage(api.request as never, version, seededRandom(version)) as object;
+        for (const field of fields!)
+          expect(typeof body[field as keyof object], `${api.name}.${field}`).toBe('number');
+      }
+    }
+  });
+
+  it('caps partition counts', () => {
+    const createTopics = encodeRequest(ApiKey.CreateTopics, 4, 1, 'c', {
+      topics: [{ name: 't', numPartitions: 9_999, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 1,
+      validateOnly: false,
+    });
+    const created = decodeRequest(capRequestDemands(createTopics));
+    expect(
+      created.ok && created.apiKey === ApiKey.CreateTopics && created.body.topics[0]?.numPartitions,
+    ).toBe(fuzzPartitionCountMax);
+    const createPartitions = encodeRequest(ApiKey.CreatePartitions, 1, 1, 'c', {
+      topics: [{ name: 't', count: 5_000, assignments: null }],
+      timeoutMs: 1,
+      validateOnly: false,
+    });
+    const raised = decodeRequest(capRequestDemands(createPartitions));
+    expect(raised.ok && raised.apiKey === ApiKey.CreatePartitions && raised.body.topics[0]?.count).toBe(
+      fuzzPartitionCountMax,
+    );
+  });
+
+  it('leaves requests within the caps, and frames that do not decode, byte for byte', () => {
+    const within = joinGroup(fuzzRequestWaitMsMax, 1);
+    expect(capRequestDemands(within)).toBe(within);
+    const garbage = Buffer.from('not a request at all');
+    expect(capRequestDemands(garbage)).toBe(garbage);
+  });
+});
 
 describe('FuzzFrameGenerator', () => {
   it('is deterministic per seed', () => {
@@ -36,39 +162,48 @@ describe('FuzzFrameGenerator', () => {
     for (let index = 0; index < 1_000; index++) expect(second.next()).toEqual(first.next());
   });
 
-  it('gives every kind its shape', () => {
+  it('gives every kind its shape, and says of each case what the broker owes it', () => {
     const fuzz = generator(11);
     const seen = new Set<FuzzCaseKind>();
+    const expected = new Map<string, number>();
     for (let index = 0; index < 20_000; index++) {
       const fuzzCase = fuzz.next();
       seen.add(fuzzCase.kind);
+      const key = `${fuzzCase.kind}:${fuzzCase.expected.kind}`;
+      expected.set(key, (expected.get(key) ?? 0) + 1);
       const declaredBytes = fuzzCase.bytes.length >= 4 ? fuzzCase.bytes.readInt32BE(0) : null;
       switch (fuzzCase.kind) {
         case 'oversized-size':
           expect(declaredBytes).toBeGreaterThan(frameMaxBytes);
+          expect(fuzzCase.expected.kind).toBe('close');
           break;
         case 'negative-size':
           expect(declaredBytes).toBeLessThan(0);
+          expect(fuzzCase.expected.kind).toBe('close');
           break;
         case 'truncated-stream':
           expect(fuzzCase.endsStream).toBe(true);
+          expect(fuzzCase.expected.kind).toBe('close');
           if (declaredBytes !== null) expect(declaredBytes).toBeGreaterThan(fuzzCase.bytes.length - 4);
           break;
         case 'oversized-batch':
           expect(fuzzCase.bytes.length).toBeGreaterThan(100_000);
+          expect(fuzzCase.expected).toMatchObject({ kind: 'answer', apiKey: ApiKey.Produce });
           break;
         default:
-          // Framed kinds: the size prefix matches what follows.
+          // Framed kinds: the size prefix matches what follows, and the expectation is the decoder's.
           expect(declaredBytes).toBe(fuzzCase.bytes.length - 4);
+          expect(fuzzCase.expected).toEqual(expectationOf(fuzzCase.bytes.subarray(4), servedApis));
       }
-      if (!fuzzCase.risky) {
-        // A case marked safe is a well-formed request of a served API.
+      if (fuzzCase.expected.kind !== 'close') {
+        // What is owed an answer (or taken silently) decodes, and asks for no wait above the cap.
         const decoded = decodeRequest(fuzzCase.bytes.subarray(4));
-        expect(decoded.ok).toBe(true);
-        if (decoded.ok) {
-          expect(servedApiKeys.has(decoded.apiKey)).toBe(true);
-          if (decoded.apiKey === ApiKey.Fetch)
-            expect(decoded.body.maxWaitMs).toBeLessThanOrEqual(fuzzFetchMaxWaitMs);
+        expect(decoded.ok || fuzzCase.apiKey === ApiKey.ApiVersions).toBe(true);
+        if (decoded.ok && decoded.apiKey === ApiKey.Fetch)
+          expect(decoded.body.maxWaitMs).toBeLessThanOrEqual(fuzzRequestWaitMsMax);
+        if (decoded.ok && decoded.apiKey === ApiKey.JoinGroup) {
+          expect(decoded.body.sessionTimeoutMs).toBeLessThanOrEqual(fuzzRequestWaitMsMax);
+          expect(decoded.body.rebalanceTimeoutMs).toBeLessThanOrEqual(fuzzRequestWaitMsMax);
         }
       }
     }
@@ -86,23 +221,22 @@ describe('FuzzFrameGenerator', () => {
         'oversized-batch',
       ].sort(),
     );
+    // Mutations and version shifts land on both sides: some still decode and are owed an answer.
+    for (const kind of ['mutated', 'version-mismatch', 'structured', 'captured'])
+      expect(expected.get(`${kind}:answer`), kind).toBeGreaterThan(0);
+    for (const kind of ['mutated', 'version-mismatch', 'random-bytes', 'truncated-body'])
+      expect(expected.get(`${kind}:close`), kind).toBeGreaterThan(0);
   });
 
-  it('never takes a skipped API as a mutation seed', () => {
-    const createTopics = capturedFrames.filter((frame) => frame.readInt16BE(0) === ApiKey.CreateTopics);
-    expect(createTopics.length).toBeGreaterThan(0);
-    const options = {
-      seed: 1,
-      capturedFrames: createTopics,
-      servedApiKeys,
-      frameMaxBytes,
-      messageMaxBytes: 100_000,
-      oversizedBatchTopic: 'big',
-    };
-    expect(() => new FuzzFrameGenerator(options)).not.toThrow();
-    expect(
-      () => new FuzzFrameGenerator({ ...options, unmutatedApiKeys: new Set([ApiKey.CreateTopics]) }),
-    ).toThrow(/at least one captured frame/);
+  it('mutates every captured API, group and admin APIs included', () => {
+    const fuzz = generator(3);
+    const mutatedApis = new Set<number>();
+    for (let index = 0; index < 20_000; index++) {
+      const fuzzCase = fuzz.caseOf('mutated');
+      if (fuzzCase.apiKey !== null) mutatedApis.add(fuzzCase.apiKey);
+    }
+    for (const apiKey of [ApiKey.CreateTopics, ApiKey.CreatePartitions, ApiKey.JoinGroup, ApiKey.SyncGroup])
+      expect(mutatedApis.has(apiKey), `api ${apiKey}`).toBe(true);
   });
 
   it('stamps correlation ids where the request header keeps them', () => {

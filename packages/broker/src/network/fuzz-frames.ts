@@ -12,14 +12,21 @@
 //   truncated-stream a size prefix promising more bytes than follow, then the client's end of stream
 //   oversized-batch  a well-formed Produce whose record batch is above message.max.bytes
 //
-// Pure: no sockets, files or clock; the caller passes the seed, the captured frames and which APIs
-// the broker serves, and stamps each case with its own correlation id (`stampCorrelationId`) so the
+// Every case says beforehand what the broker must do with it (`expected`), decided by the protocol
+// package's own request decoder and the broker's advertised API ranges, not by how the case was
+// made: a mutation that still decodes is a well-formed request and must be answered. Every API is
+// fuzzed alike; what a well-formed request may ask the broker to wait for (long polls, group and
+// admin timeouts) is capped instead (`capRequestDemands`), so an answer is owed within a bounded time.
+//
+// Pure: no sockets, files or clock; the caller passes the seed, the captured frames and what the
+// broker serves, and stamps each case with its own correlation id (`stampCorrelationId`) so the
 // answers can be matched to cases.
 
 import {
   ApiKey,
   apiDefinition,
   CompressionType,
+  type DecodedRequest,
   decodeRequest,
   encodeRecordBatch,
   encodeRequest,
@@ -45,40 +52,56 @@ export type FuzzCaseKind =
   | 'truncated-stream'
   | 'oversized-batch';
 
+/** What the broker owes a case. */
+export type FuzzExpectation =
+  /**
+   * A well-formed request of an API and version the broker serves (or an ApiVersions request in a
+   * version it does not, answered with error 35 in the v0 layout): answered on its connection, in
+   * order, with a response that decodes as `apiKey` at `responseVersion`.
+   */
+  | { readonly kind: 'answer'; readonly apiKey: SupportedApiKey; readonly responseVersion: number }
+  /**
+   * A well-formed Produce with acks=0: never answered. Kafka's rule: if the write failed, the broker
+   * closes the connection instead, so the producer notices; otherwise the connection carries on.
+   */
+  | { readonly kind: 'unanswered-produce' }
+  /**
+   * Anything else (bad framing, a header or body that does not decode, an API or version the broker
+   * does not serve, a stream that ends inside a frame): the broker closes this connection, after
+   * answering every request that came before it on it.
+   */
+  | { readonly kind: 'close'; readonly reason: string };
+
 export interface FuzzCase {
   readonly kind: FuzzCaseKind;
   /** What the client writes: the int32 size prefix and the frame (or less, for truncated-stream). */
   readonly bytes: Buffer;
-  /**
-   * False when the frame is a well-formed request of an API the broker serves, so it should be
-   * answered (or, for Produce with acks=0, silently taken); true when the broker may well close.
-   */
-  readonly risky: boolean;
+  readonly expected: FuzzExpectation;
   /** The client must end its stream after these bytes: they promise more than was sent. */
   readonly endsStream: boolean;
   /** The api key in the header as sent (null when the frame is too short to have one). */
   readonly apiKey: number | null;
 }
 
+/** An API the broker serves and its version range, as its ApiVersions response lists them. */
+export interface ServedApi {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
 export interface FuzzFrameGeneratorOptions {
   readonly seed: number;
   /** Request frames (without size prefix) captured from real clients: the seeds for mutation. */
   readonly capturedFrames: readonly Buffer[];
-  /** The api keys the broker answers (from its ApiVersions response); the rest it closes on. */
-  readonly servedApiKeys: ReadonlySet<number>;
+  /** What the broker answers (from its ApiVersions response); it closes on anything else. */
+  readonly servedApis: readonly ServedApi[];
   /** The broker's socket.request.max.bytes: oversized-size cases go above it. */
   readonly frameMaxBytes: number;
   /** The broker's message.max.bytes: oversized-batch cases go above it. */
   readonly messageMaxBytes: number;
   /** An existing topic the oversized batches are sent to (partition 0). */
   readonly oversizedBatchTopic: string;
-  /**
-   * Frames of these APIs are sent only well-formed: never mutated or shifted to another version.
-   * For admin APIs a mutated partition count is still a valid request the broker obeys (up to
-   * 10,000 partitions per topic): that tests resource limits, not framing. For group APIs a mutated
-   * timeout holds the answer back for minutes, by design.
-   */
-  readonly unmutatedApiKeys?: ReadonlySet<number>;
 }
 
 /** Upper bound of random-bytes frames: long enough to reach into any header and some body. */
@@ -88,12 +111,24 @@ const mutationsPerFrameMax = 4;
 /** Bytes inserted by one insert mutation. */
 const insertedBytesMax = 16;
 /**
- * Fetch requests taken as seeds are rewritten to wait at most this long: a long poll on a topic that
- * exists is legitimate, but would make the fuzzer wait instead of fuzzing.
+ * The longest a fuzzed request may ask the broker to hold its answer: Fetch max_wait_ms, JoinGroup
+ * session and rebalance timeouts, and the timeouts of Produce and the admin APIs. Each of these is a
+ * legitimate wait when a client asks for it; capped, every well-formed request is owed an answer
+ * within this (plus processing), and none has to be excused from the hang check.
  */
-export const fuzzFetchMaxWaitMs = 20;
-/** Likewise for a JoinGroup's wait for the other members of its group (rebalance timeout, v1+). */
-export const fuzzJoinRebalanceTimeoutMs = 20;
+export const fuzzRequestWaitMsMax = 100;
+/**
+ * Partition counts a fuzzed CreateTopics or CreatePartitions may ask for. A mutated count is a valid
+ * request the controller obeys (up to 10,000 partitions per topic). Uncapped, the single broker fell
+ * behind its metadata log: every image is applied partition by partition, and a topic deleted and
+ * created again in the same process fails (KAFKA_STORAGE_ERROR) once per partition, so admin requests
+ * after the storm timed out ("committed but not yet applied"); near 10,000 partitions it also risks
+ * running out of file descriptors (EMFILE). Raise this to the controller's limit once the broker
+ * bounds its open files and applies metadata as deltas.
+ */
+export const fuzzPartitionCountMax = 16;
+/** The acks values of real producers. */
+const producerAcks = [-1, 0, 1];
 /** Values that sit on the edges of int32 arithmetic, written over length and count fields. */
 const int32Edges = [0, 1, -1, 0x7fffffff, -0x80000000, 0x7ffffffe, 0x10000, 0xffff];
 
@@ -115,21 +150,78 @@ const correlationIdPosition = 4;
 /** Bytes of api key + version + correlation id, the part of the header every version shares. */
 const headerPrefixBytes = 8;
 
+/**
+ * What the broker owes a request frame (without size prefix), decided by the protocol package's
+ * decoder, as the broker's own request router decides it.
+ */
+export function expectationOf(frame: Buffer, servedApis: readonly ServedApi[]): FuzzExpectation {
+  const decoded = decodeRequest(frame);
+  if (!decoded.ok) {
+    if (decoded.reason === 'unsupported-version' && decoded.apiKey === ApiKey.ApiVersions)
+      return { kind: 'answer', apiKey: ApiKey.ApiVersions, responseVersion: 0 };
+    return { kind: 'close', reason: `${decoded.reason}: ${decoded.message}` };
+  }
+  const served = servedApis.find((api) => api.apiKey === decoded.apiKey);
+  if (served === undefined)
+    return { kind: 'close', reason: `api key ${decoded.apiKey} is not served by the broker` };
+  if (decoded.apiVersion < served.minVersion || decoded.apiVersion > served.maxVersion) {
+    return decoded.apiKey === ApiKey.ApiVersions
+      ? { kind: 'answer', apiKey: ApiKey.ApiVersions, responseVersion: 0 }
+      : { kind: 'close', reason: `api key ${decoded.apiKey} v${decoded.apiVersion} is not served` };
+  }
+  if (decoded.apiKey === ApiKey.Produce && decoded.body.acks === 0) return { kind: 'unanswered-produce' };
+  return { kind: 'answer', apiKey: decoded.apiKey, responseVersion: decoded.apiVersion };
+}
+
+/**
+ * The request fields, per API, that ask the broker to hold its answer (in ms): long polls, the
+ * group's session and rebalance timeouts (a JoinGroup v0 waits its session timeout), and how long
+ * Produce and the admin APIs wait for replication or the controller.
+ */
+export const requestWaitFields: Readonly<Partial<Record<SupportedApiKey, readonly string[]>>> = {
+  [ApiKey.Produce]: ['timeoutMs'],
+  [ApiKey.Fetch]: ['maxWaitMs'],
+  [ApiKey.JoinGroup]: ['sessionTimeoutMs', 'rebalanceTimeoutMs'],
+  [ApiKey.CreateTopics]: ['timeoutMs'],
+  [ApiKey.DeleteTopics]: ['timeoutMs'],
+  [ApiKey.CreatePartitions]: ['timeoutMs'],
+};
+
+/**
+ * The frame with every wait it asks for capped at `fuzzRequestWaitMsMax` and every partition count at
+ * `fuzzPartitionCountMax`; the same bytes when it asks for no more (or does not decode at all).
+ */
+export function capRequestDemands(frame: Buffer): Buffer {
+  const decoded = decodeRequest(frame);
+  if (!decoded.ok) return frame;
+  const fields = requestWaitFields[decoded.apiKey] ?? [];
+  const body = { ...decoded.body } as Record<string, unknown>;
+  const tooLong = fields.filter((field) => (body[field] as number) > fuzzRequestWaitMsMax);
+  const partitionCounts = cappedPartitionCounts(decoded);
+  if (tooLong.length === 0 && partitionCounts === null) return frame;
+  for (const field of tooLong) body[field] = fuzzRequestWaitMsMax;
+  if (partitionCounts !== null) body.topics = partitionCounts;
+  const { header } = decoded;
+  return encodeRequest(
+    decoded.apiKey,
+    decoded.apiVersion,
+    header.correlationId,
+    header.clientId,
+    body as RequestInput<SupportedApiKey>,
+  );
+}
+
 export class FuzzFrameGenerator {
   private readonly random: RandomSource;
-  private readonly seeds: Buffer[];
-  private readonly mutationSeeds: Buffer[];
-  private readonly unmutatedApiKeys: ReadonlySet<number>;
+  private readonly seeds: readonly Buffer[];
   private readonly apiVersionRanges = new Map<number, { minVersion: number; maxVersion: number }>();
   private oversizedBatchFrame: Buffer | undefined;
 
   constructor(private readonly options: FuzzFrameGeneratorOptions) {
     this.random = seededRandom(options.seed);
     for (const range of supportedApiVersions()) this.apiVersionRanges.set(range.apiKey, range);
-    this.seeds = options.capturedFrames.map(withShortWaits);
-    this.unmutatedApiKeys = options.unmutatedApiKeys ?? new Set<number>();
-    this.mutationSeeds = this.seeds.filter((frame) => !this.unmutatedApiKeys.has(frame.readInt16BE(0)));
-    if (this.mutationSeeds.length === 0) throw new Error('the fuzzer needs at least one captured frame');
+    this.seeds = options.capturedFrames;
+    if (this.seeds.length === 0) throw new Error('the fuzzer needs at least one captured frame');
   }
 
   next(): FuzzCase {
@@ -143,19 +235,17 @@ export class FuzzFrameGenerator {
 
   caseOf(kind: FuzzCaseKind): FuzzCase {
     switch (kind) {
-      case 'captured': {
-        const frame = this.pick(this.seeds);
-        return this.framed(kind, frame, !this.options.servedApiKeys.has(frame.readInt16BE(0)));
-      }
+      case 'captured':
+        return this.framed(kind, this.pick(this.seeds));
       case 'structured':
-        return this.structured();
+        return this.framed(kind, this.randomRequest(...this.randomApiAndVersion()));
       case 'mutated':
-        return this.framed(kind, this.mutate(Buffer.from(this.pick(this.mutationSeeds))), true);
+        return this.framed(kind, this.mutate(Buffer.from(this.pick(this.seeds))));
       case 'random-bytes':
-        return this.framed(kind, this.randomBytes(this.below(randomFrameBytesMax + 1)), true);
+        return this.framed(kind, this.randomBytes(this.below(randomFrameBytesMax + 1)));
       case 'truncated-body': {
         const frame = this.pick(this.seeds);
-        return this.framed(kind, frame.subarray(0, this.below(frame.length)), true);
+        return this.framed(kind, frame.subarray(0, this.below(frame.length)));
       }
       case 'version-mismatch':
         return this.versionMismatch();
@@ -173,14 +263,14 @@ export class FuzzFrameGenerator {
         return {
           kind,
           bytes: whole.subarray(0, this.below(whole.length)),
-          risky: true,
+          expected: { kind: 'close', reason: 'the stream ends inside a frame' },
           endsStream: true,
           apiKey: frame.readInt16BE(0),
         };
       }
       case 'oversized-batch': {
         this.oversizedBatchFrame ??= this.buildOversizedBatch();
-        return this.framed(kind, Buffer.from(this.oversizedBatchFrame), true);
+        return this.framed(kind, Buffer.from(this.oversizedBatchFrame));
       }
     }
   }
@@ -200,44 +290,43 @@ export class FuzzFrameGenerator {
     return bytes;
   }
 
-  private framed(kind: FuzzCaseKind, frame: Buffer, risky: boolean): FuzzCase {
+  /** A whole frame, its waits capped, with what the broker owes it. */
+  private framed(kind: FuzzCaseKind, frame: Buffer): FuzzCase {
+    const sent = capRequestDemands(frame);
     return {
       kind,
-      bytes: sizePrefixed(frame),
-      risky,
+      bytes: sizePrefixed(sent),
+      expected: expectationOf(sent, this.options.servedApis),
       endsStream: false,
-      apiKey: frame.length >= 2 ? frame.readInt16BE(0) : null,
+      apiKey: sent.length >= 2 ? sent.readInt16BE(0) : null,
     };
   }
 
   private sizeOnly(kind: FuzzCaseKind, size: number): FuzzCase {
     const bytes = Buffer.concat([Buffer.alloc(4), this.randomBytes(this.below(64))]);
     bytes.writeInt32BE(size, 0);
-    return { kind, bytes, risky: true, endsStream: false, apiKey: null };
-  }
-
-  private structured(): FuzzCase {
-    const apiKeys = [...this.apiVersionRanges.keys()];
-    const apiKey = this.pick(apiKeys);
-    const range = this.apiVersionRanges.get(apiKey)!;
-    const version = range.minVersion + this.below(range.maxVersion - range.minVersion + 1);
-    const frame = this.randomRequest(apiKey, version);
-    return this.framed('structured', frame, !this.options.servedApiKeys.has(apiKey));
+    return {
+      kind,
+      bytes,
+      expected: { kind: 'close', reason: `frame size ${size} is outside [0, socket.request.max.bytes]` },
+      endsStream: false,
+      apiKey: null,
+    };
   }
 
   private randomRequest(apiKey: number, version: number): Buffer {
     if (!isSupportedApiKey(apiKey)) throw new Error(`api key ${apiKey} has no codec`);
     const schema = apiDefinition(apiKey).request as MessageSchema<never>;
     const body = randomMessage(schema, version, this.random) as Record<string, unknown>;
-    if (apiKey === ApiKey.Fetch) body.maxWaitMs = this.below(fuzzFetchMaxWaitMs + 1);
-    if (apiKey === ApiKey.JoinGroup) body.rebalanceTimeoutMs = this.below(fuzzJoinRebalanceTimeoutMs + 1);
+    // A random int16 is almost never an acks value clients use; mostly send one that is, 0 included.
+    if (apiKey === ApiKey.Produce && this.below(4) !== 0) body.acks = this.pick(producerAcks);
     const clientId = this.below(8) === 0 ? null : `fuzz-${this.below(1000)}`;
     return encodeRequest(apiKey, version, 0, clientId, body as RequestInput<SupportedApiKey>);
   }
 
   private versionMismatch(): FuzzCase {
     const frame = Buffer.from(
-      this.below(2) === 0 ? this.pick(this.mutationSeeds) : this.randomRequest(...this.randomApiAndVersion()),
+      this.below(2) === 0 ? this.pick(this.seeds) : this.randomRequest(...this.randomApiAndVersion()),
     );
     const apiKey = frame.readInt16BE(0);
     const version = frame.readInt16BE(2);
@@ -252,13 +341,11 @@ export class FuzzFrameGenerator {
         this.below(2) === 0 ? (range?.maxVersion ?? 0) + 1 + this.below(100) : -1 - this.below(100);
     }
     frame.writeInt16BE(otherVersion, 2);
-    return this.framed('version-mismatch', frame, true);
+    return this.framed('version-mismatch', frame);
   }
 
   private randomApiAndVersion(): [number, number] {
-    const apiKey = this.pick(
-      [...this.apiVersionRanges.keys()].filter((key) => !this.unmutatedApiKeys.has(key)),
-    );
+    const apiKey = this.pick([...this.apiVersionRanges.keys()]);
     const range = this.apiVersionRanges.get(apiKey)!;
     return [apiKey, range.minVersion + this.below(range.maxVersion - range.minVersion + 1)];
   }
@@ -313,7 +400,7 @@ export class FuzzFrameGenerator {
     return encodeRequest(ApiKey.Produce, 7, 0, 'fuzz', {
       transactionalId: null,
       acks: 1,
-      timeoutMs: 5_000,
+      timeoutMs: fuzzRequestWaitMsMax,
       topics: [{ name: this.options.oversizedBatchTopic, partitions: [{ partitionIndex: 0, records }] }],
     });
   }
@@ -338,22 +425,20 @@ function sizePrefixed(frame: Buffer): Buffer {
   return bytes;
 }
 
-/** Captured Fetch and JoinGroup frames re-encoded with short waits (see above); others unchanged. */
-function withShortWaits(frame: Buffer): Buffer {
-  const decoded = decodeRequest(frame);
-  if (!decoded.ok) return frame;
-  const { apiVersion, header } = decoded;
-  if (decoded.apiKey === ApiKey.Fetch) {
-    return encodeRequest(ApiKey.Fetch, apiVersion, header.correlationId, header.clientId, {
-      ...decoded.body,
-      maxWaitMs: fuzzFetchMaxWaitMs,
-    });
+/** The topics of a CreateTopics or CreatePartitions with their counts capped; null if none is above. */
+function cappedPartitionCounts(decoded: DecodedRequest): object[] | null {
+  if (decoded.apiKey === ApiKey.CreateTopics) {
+    const topics = decoded.body.topics;
+    if (topics.every((topic) => topic.numPartitions <= fuzzPartitionCountMax)) return null;
+    return topics.map((topic) => ({
+      ...topic,
+      numPartitions: Math.min(topic.numPartitions, fuzzPartitionCountMax),
+    }));
   }
-  if (decoded.apiKey === ApiKey.JoinGroup && apiVersion >= 1) {
-    return encodeRequest(ApiKey.JoinGroup, apiVersion, header.correlationId, header.clientId, {
-      ...decoded.body,
-      rebalanceTimeoutMs: fuzzJoinRebalanceTimeoutMs,
-    });
+  if (decoded.apiKey === ApiKey.CreatePartitions) {
+    const topics = decoded.body.topics;
+    if (topics.every((topic) => topic.count <= fuzzPartitionCountMax)) return null;
+    return topics.map((topic) => ({ ...topic, count: Math.min(topic.count, fuzzPartitionCountMax) }));
   }
-  return frame;
+  return null;
 }

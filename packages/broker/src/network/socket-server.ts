@@ -1,10 +1,18 @@
 // The Kafka listeners: one TCP server per `listeners` entry. An empty host binds every interface,
 // IPv4 and IPv6 (dual-stack '::'), so `localhost` works whichever address a client resolves first.
+// Every connection of every listener shares one request memory pool (queued.max.request.bytes).
 
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import type { Logger } from '../logging.js';
 import { logAcceptErrors } from './accept-errors.js';
 import { Connection, type FrameHandler } from './connection.js';
+import { RequestMemoryPool } from './request-memory-pool.js';
+import {
+  applyListenerReceiveBufferSize,
+  applySocketBufferSizes,
+  checkSocketBufferSizesSupported,
+  type SocketBufferSizes,
+} from './socket-buffers.js';
 
 export interface ListenerAddress {
   readonly name: string;
@@ -15,16 +23,29 @@ export interface ListenerAddress {
 /** Open client connections per listener; past this, new ones are closed at once. */
 export const connectionsPerListenerMax = 10_000;
 
+export interface SocketServerLimits extends SocketBufferSizes {
+  /** socket.request.max.bytes */
+  readonly frameMaxBytes: number;
+  /** queued.max.request.bytes (-1: unbounded) */
+  readonly requestMemoryBytes: number;
+  /** socket.listen.backlog.size */
+  readonly listenBacklog: number;
+}
+
 export class SocketServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
+  readonly requestMemory: RequestMemoryPool;
 
   constructor(
     private readonly handler: FrameHandler,
-    private readonly frameMaxBytes: number,
+    private readonly limits: SocketServerLimits,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    checkSocketBufferSizesSupported(limits);
+    this.requestMemory = new RequestMemoryPool(limits.requestMemoryBytes);
+  }
 
   /** Starts every listener; resolves with the bound ports (useful when a port is 0). */
   async listen(listeners: readonly ListenerAddress[]): Promise<ListenerAddress[]> {
@@ -32,6 +53,14 @@ export class SocketServer {
     for (const listener of listeners) {
       const server = createServer({ noDelay: true }, (socket) => {
         if (this.connections.size >= connectionsPerListenerMax * listeners.length) {
+          socket.destroy();
+          return;
+        }
+        try {
+          applySocketBufferSizes(socket, this.limits);
+        } catch (error) {
+          // The peer may already have gone; nothing to serve.
+          this.logger.warn({ err: error, listener: listener.name }, 'cannot set socket buffer sizes');
           socket.destroy();
           return;
         }
@@ -50,7 +79,7 @@ export class SocketServer {
               ),
             onClose: () => this.connections.delete(connection),
           },
-          this.frameMaxBytes,
+          { frameMaxBytes: this.limits.frameMaxBytes, requestMemory: this.requestMemory },
         );
         this.connections.add(connection);
       });
@@ -70,10 +99,11 @@ export class SocketServer {
         };
         server.once('error', onError);
         server.once('listening', onListening);
-        server.listen({ port: listener.port, host, ipv6Only: false });
+        server.listen({ port: listener.port, host, ipv6Only: false, backlog: this.limits.listenBacklog });
       });
       // From now on an 'error' is a failed accept (EMFILE): logged, never fatal.
       logAcceptErrors(server, listener.name, this.logger);
+      applyListenerReceiveBufferSize(server, this.limits);
       this.servers.push(server);
       const port = (server.address() as AddressInfo).port;
       bound.push({ ...listener, port });

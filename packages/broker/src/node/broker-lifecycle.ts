@@ -1,6 +1,7 @@
 // A broker's life as the controller sees it (KIP-631): register (fenced), heartbeat with the
 // metadata offset it has applied until the controller unfences it, keep heartbeating to stay
-// alive, and on a clean shutdown ask the controller to move its leaderships away first.
+// alive, and on a clean shutdown ask the controller to move its leaderships away first. A failed
+// log dir rides on the next heartbeat, sent at once (KIP-858's OfflineLogDirs).
 
 import { randomInt } from 'node:crypto';
 import { randomUuid } from '@gregor/metadata';
@@ -17,7 +18,17 @@ export interface BrokerLifecycleOptions {
   readonly client: ControllerClient;
   /** The offset of the last metadata entry this broker has applied. */
   readonly appliedMetadataOffset: () => number;
+  /**
+   * The failed log dirs, and the replicas on them that the metadata does not list as offline yet
+   * (at most what one heartbeat may carry); sent with every heartbeat until the metadata lists them.
+   */
+  readonly offlineLogDirs: () => OfflineLogDirReport;
   readonly logger: Logger;
+}
+
+export interface OfflineLogDirReport {
+  readonly logDirs: readonly string[];
+  readonly replicas: readonly { readonly topicId: string; readonly partitionIndex: number }[];
 }
 
 export type BrokerState = 'starting' | 'fenced' | 'running' | 'shutting-down' | 'stopped';
@@ -29,7 +40,12 @@ export class BrokerLifecycle {
   /** New for every process start: the controller tells a restart from a still-running broker by it. */
   private readonly incarnationId = randomUuid({ nextInt: (maxExclusive) => randomInt(maxExclusive) });
   private stopped = false;
+  private heartbeatInFlight = false;
+  /** Something to report came up during a heartbeat: send the next one at once. */
+  private heartbeatSoon = false;
   private readonly unfencedWaiters: (() => void)[] = [];
+  /** When the controller last answered a registration or heartbeat (Date.now()); undefined before. */
+  private answeredAtMs: number | undefined;
 
   constructor(private readonly options: BrokerLifecycleOptions) {}
 
@@ -39,6 +55,11 @@ export class BrokerLifecycle {
 
   get state(): BrokerState {
     return this.stateValue;
+  }
+
+  /** Milliseconds since the controller last answered this broker; undefined before it ever did. */
+  answeredAgoMs(nowMs: number): number | undefined {
+    return this.answeredAtMs === undefined ? undefined : nowMs - this.answeredAtMs;
   }
 
   start(): void {
@@ -65,6 +86,7 @@ export class BrokerLifecycle {
         this.options.heartbeatIntervalMs * 4,
       );
       if (response.status.errorCode === ErrorCode.NONE) {
+        this.answeredAtMs = Date.now();
         this.brokerEpochValue = response.brokerEpoch;
         this.stateValue = 'fenced';
         this.options.logger.info({ brokerEpoch: response.brokerEpoch }, 'registered with the controller');
@@ -84,18 +106,37 @@ export class BrokerLifecycle {
     this.timer = setTimeout(() => void this.heartbeat(false), delayMs);
   }
 
+  /** A log dir failed: tell the controller now rather than at the next heartbeat interval. */
+  heartbeatNow(): void {
+    if (this.stopped || this.stateValue === 'starting') return;
+    if (this.heartbeatInFlight) {
+      this.heartbeatSoon = true;
+      return;
+    }
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.scheduleHeartbeat(0);
+  }
+
   private async heartbeat(wantShutDown: boolean): Promise<{ shouldShutDown: boolean } | undefined> {
-    const response = await this.options.client.call(
-      'BrokerHeartbeat',
-      {
-        brokerId: this.options.brokerId,
-        brokerEpoch: this.brokerEpochValue,
-        currentMetadataOffset: this.options.appliedMetadataOffset(),
-        wantFence: false,
-        wantShutDown,
-      },
-      this.options.heartbeatIntervalMs * 2,
-    );
+    const offline = this.options.offlineLogDirs();
+    this.heartbeatInFlight = true;
+    const response = await this.options.client
+      .call(
+        'BrokerHeartbeat',
+        {
+          brokerId: this.options.brokerId,
+          brokerEpoch: this.brokerEpochValue,
+          currentMetadataOffset: this.options.appliedMetadataOffset(),
+          wantFence: false,
+          wantShutDown,
+          offlineLogDirs: [...offline.logDirs],
+          offlineReplicas: offline.replicas.map((replica) => ({ ...replica })),
+        },
+        this.options.heartbeatIntervalMs * 2,
+      )
+      .finally(() => {
+        this.heartbeatInFlight = false;
+      });
     if (wantShutDown) return response.status.errorCode === ErrorCode.NONE ? response : undefined;
     if (this.stopped) return undefined;
     const code = response.status.errorCode;
@@ -107,6 +148,7 @@ export class BrokerLifecycle {
       return undefined;
     }
     if (code === ErrorCode.NONE) {
+      this.answeredAtMs = Date.now();
       if (!response.isFenced && this.stateValue === 'fenced') {
         this.stateValue = 'running';
         this.options.logger.info({ brokerEpoch: this.brokerEpochValue }, 'unfenced: broker is running');
@@ -116,7 +158,9 @@ export class BrokerLifecycle {
         this.options.logger.warn('controller fenced this broker');
       }
     }
-    this.scheduleHeartbeat(this.options.heartbeatIntervalMs);
+    const soon = this.heartbeatSoon;
+    this.heartbeatSoon = false;
+    this.scheduleHeartbeat(soon ? 0 : this.options.heartbeatIntervalMs);
     return undefined;
   }
 

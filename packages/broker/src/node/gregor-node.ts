@@ -5,25 +5,46 @@
 // gRPC server (Raft, controller, replication) starts before Raft so peers can reach it; the broker
 // registers fenced, applies the metadata log, and opens its Kafka listeners only once the
 // controller has unfenced it (as Kafka's BrokerServer does), so clients never see a broker that
-// does not yet know the cluster.
+// does not yet know the cluster. With gregor.metrics.port set, the metrics endpoint (/metrics,
+// /healthz, /readyz) is bound with the other listeners, so probes are answered from the start.
 
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import type { MetadataImage } from '@gregor/metadata';
+import {
+  type MetadataImage,
+  offlineLogDirsPerHeartbeatMax,
+  offlineReplicasPerHeartbeatMax,
+} from '@gregor/metadata';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { createRaftDriver, FAST_FAILOVER_TIMEOUTS, NotLeaderError, type RaftDriver } from '@gregor/raft';
-import { LogManager, systemClock } from '@gregor/storage';
+import { LogDirFailureChannel, LogManager, systemClock } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
 import { createInitProducerIdHandler } from '../apis/init-producer-id.js';
-import type { BrokerConfig } from '../config/broker-config.js';
+import {
+  type BrokerConfig,
+  describedBrokerSettings,
+  type ListenerSpec,
+  securityProtocolIds,
+} from '../config/broker-config.js';
 import { DelayedOperations, systemTimerScheduler } from '../delayed/delayed-operations.js';
 import { groupApiHandlers } from '../groups/group-api-handlers.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalServerOptions } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
+import { type BrokerMetrics, BrokerMetricsRecorder, noBrokerMetrics } from '../metrics/broker-metrics.js';
+import { isrChanges } from '../metrics/isr-changes.js';
+import { MetricsHttpServer } from '../metrics/metrics-http-server.js';
+import {
+  createMetricsExporter,
+  KafkaBrokerState,
+  type MetricsExporter,
+  type RaftMetricsStatus,
+} from '../metrics/prometheus-exporter.js';
+import { type Readiness, readiness } from '../metrics/readiness.js';
 import { logGrpcAcceptErrors } from '../network/accept-errors.js';
+import type { FrameHandler, HandlerOutcome } from '../network/connection.js';
 import { SocketServer } from '../network/socket-server.js';
 import { controllerProducerIdSource } from '../producer-ids/controller-producer-id-source.js';
 import { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
@@ -40,10 +61,13 @@ import {
 import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.js';
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
+import { formatListeners, writeBoundListeners } from './bound-listeners.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
+import { checkLogDirUsable } from './log-dir-check.js';
 import { ensureMetaProperties } from './meta-properties.js';
 import { DescriptorExhaustionWatch, storageOpenFilesMax } from './open-file-limit.js';
 import { QuorumControllerChannel } from './quorum-controller-channel.js';
+import { VoterAddresses } from './voter-addresses.js';
 
 /** Kafka's controlled.shutdown.max.retries × retry.backoff, roughly: how long leaderships may take to move. */
 export const controlledShutdownTimeoutMs = 10_000;
@@ -53,8 +77,6 @@ const maintenanceIntervalMs = 1_000;
 const isrCheckIntervalMsMin = 100;
 /** How long one AlterPartition may take, redirects and retries included. */
 const alterPartitionTimeoutMs = 5_000;
-/** Kafka's security protocol id for PLAINTEXT (the only one served today). */
-const plaintextSecurityProtocol = 0;
 /** The directory of the metadata log under metadata.log.dir, as KRaft names it. */
 export const metadataLogDirName = '__cluster_metadata-0';
 
@@ -62,9 +84,17 @@ export interface NodeAddresses {
   readonly kafka: readonly { name: string; host: string; port: number }[];
 }
 
-function raftMetadataLog(driver: RaftDriver): MetadataLog {
+function raftMetadataLog(driver: RaftDriver, metrics: BrokerMetrics): MetadataLog {
   return {
-    propose: (payload, timeoutMs) => driver.propose(payload, { timeoutMs }),
+    // Kafka's raft-metrics commit-latency: from the leader's append to the entry's commit.
+    propose: (payload, timeoutMs) => {
+      const startMs = metrics.nowMs();
+      return driver.propose(payload, { timeoutMs }).then((committed) => {
+        const endMs = metrics.nowMs();
+        metrics.metadataCommitted(endMs - startMs, endMs);
+        return committed;
+      });
+    },
     status: () => {
       const status = driver.status();
       return {
@@ -98,15 +128,59 @@ export class GregorNode {
   private delayedOperations: DelayedOperations | undefined;
   private lifecycle: BrokerLifecycle | undefined;
   private socketServer: SocketServer | undefined;
+  private voterAddresses: VoterAddresses | undefined;
+  /** Kafka requests wait here until the broker is unfenced (the listeners are bound before that). */
+  private readonly requestGate = new RequestGate();
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private cleanerTimer: NodeJS.Timeout | undefined;
   private metadataChain: Promise<void> = Promise.resolve();
   private stopping = false;
+  private logDirFailures: LogDirFailureChannel | undefined;
+  /** What the request path records: a recorder when gregor.metrics.port is on, else nothing. */
+  private readonly metrics: BrokerMetrics;
+  private readonly metricsExporter: MetricsExporter | undefined;
+  private metricsServer: MetricsHttpServer | undefined;
 
   constructor(
     readonly config: BrokerConfig,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const { settings } = config;
+    if (settings.metricsPort < 0) {
+      this.metrics = noBrokerMetrics;
+      return;
+    }
+    const recorder = new BrokerMetricsRecorder(
+      { windowMs: settings.metricsSampleWindowMs, samples: settings.metricsNumSamples },
+      () => performance.now(),
+      (topic) => this.brokerImage.topic(topic) !== undefined,
+    );
+    this.metrics = recorder;
+    this.metricsExporter = createMetricsExporter({
+      brokerId: settings.nodeId,
+      recorder,
+      image: () => this.brokerImage,
+      isReplicaOffline: (topic, partition) => this.replicaManager?.isOffline(topic, partition) ?? false,
+      minInsyncReplicas: (topic) => {
+        const value = Number(this.brokerImage.topicConfigs(topic).get('min.insync.replicas'));
+        return Number.isInteger(value) && value >= 1 ? value : config.log.defaults.minInsyncReplicas;
+      },
+      offlineLogDirCount: () => this.logDirFailures?.offlineLogDirs.length ?? 0,
+      brokerState: () => this.brokerState(),
+      raftStatus: (): RaftMetricsStatus =>
+        this.raft?.status() ?? {
+          role: 'follower',
+          epoch: 0,
+          leaderId: undefined,
+          votedFor: undefined,
+          highWatermark: 0,
+          logEndOffset: 0,
+        },
+      isActiveController: () => this.quorumController?.isActive ?? false,
+      consumerGroupOffsets: (limit) => this.groupCoordinator?.committedOffsets(limit) ?? [],
+      highWatermark: (topic, partition) => this.replicaManager?.partition(topic, partition)?.highWatermark,
+    });
+  }
 
   get nodeId(): number {
     return this.config.settings.nodeId;
@@ -117,26 +191,39 @@ export class GregorNode {
     const { settings } = this.config;
     const metadataDir =
       settings.metadataLogDir !== '' ? settings.metadataLogDir : this.config.log.logDirs[0]!;
-    for (const dir of new Set([...this.config.log.logDirs, metadataDir])) {
-      ensureMetaProperties(dir, settings.clusterId, settings.nodeId);
+    for (const { key, reason } of this.config.keysWithoutEffect) {
+      this.logger.warn({ key }, `${key} has no effect in Gregor: ${reason}`);
     }
+    const dirs = [...new Set([...this.config.log.logDirs, metadataDir])];
+    // Before anything creates them: a recursive mkdir under /proc never returns.
+    for (const dir of dirs) checkLogDirUsable(dir);
+    for (const dir of dirs) ensureMetaProperties(dir, settings.clusterId, settings.nodeId);
     this.logger.info(
       { clusterId: settings.clusterId, logDirs: this.config.log.logDirs, metadataDir },
       'starting Gregor node',
     );
 
+    // The nofile soft limit is raised before anything opens a descriptor; storage's budget is sized
+    // from it.
     const openFilesMax = storageOpenFilesMax(settings.logOpenFilesMax, this.logger);
 
-    // Internal gRPC server: Raft, the controller service and (issue 5) replica fetching.
+    // Every listener is bound first, so a port 0 is known before anything is announced: the internal
+    // gRPC server (Raft, the controller service, replica fetching) and the Kafka listeners, which
+    // accept connections at once but answer only once the broker is unfenced (as Kafka's acceptors).
     const server = new grpc.Server(internalServerOptions);
     this.grpcServer = server;
     const listener = this.config.controllerListener;
     const bindHost = listener.host === '' ? '0.0.0.0' : listener.host;
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`${bindHost}:${listener.port}`, grpc.ServerCredentials.createInsecure(), (error) =>
-        error === null
-          ? resolve()
-          : reject(new Error(`cannot bind ${listener.name} ${bindHost}:${listener.port}: ${error.message}`)),
+    const controllerPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(
+        `${bindHost}:${listener.port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (error, port) =>
+          error === null
+            ? resolve(port)
+            : reject(
+                new Error(`cannot bind ${listener.name} ${bindHost}:${listener.port}: ${error.message}`),
+              ),
       ),
     );
     if (!logGrpcAcceptErrors(server, listener.name, this.logger)) {
@@ -145,9 +232,51 @@ export class GregorNode {
         'cannot watch the gRPC listener for accept errors (grpc-js internals changed); EMFILE there may stop the node',
       );
     }
+    this.socketServer = new SocketServer(
+      this.requestGate.handler,
+      {
+        frameMaxBytes: settings.socketRequestMaxBytes,
+        requestMemoryBytes: settings.queuedMaxRequestBytes,
+        sendBufferBytes: settings.socketSendBufferBytes,
+        receiveBufferBytes: settings.socketReceiveBufferBytes,
+        listenBacklog: settings.socketListenBacklogSize,
+      },
+      this.logger,
+    );
+    const boundKafka = await this.socketServer.listen(this.config.kafkaListeners);
+    const bound: ListenerSpec[] = [...boundKafka, { ...listener, port: controllerPort }];
+    const exporter = this.metricsExporter;
+    if (exporter !== undefined) {
+      // On the first Kafka listener's host: every interface when it names none (as in a container).
+      this.metricsServer = await MetricsHttpServer.listen(
+        this.config.kafkaListeners[0]!.host,
+        settings.metricsPort,
+        {
+          metrics: async () => ({ contentType: exporter.contentType, text: await exporter.render() }),
+          readiness: () => this.readiness(),
+        },
+        this.logger.child({ component: 'metrics' }),
+      );
+    }
+    const metricsPort = this.metricsServer?.port;
+    writeBoundListeners(metadataDir, bound, metricsPort);
+    this.logger.info({ listeners: formatListeners(bound), metricsPort }, 'bound listeners');
+    if (metricsPort !== undefined)
+      this.logger.info({ metricsPort }, `metrics on port ${metricsPort}: /metrics, /healthz, /readyz`);
+    this.voterAddresses = await VoterAddresses.open({
+      nodeId: settings.nodeId,
+      voters: this.config.voters,
+      boundPort: controllerPort,
+      file: settings.controllerQuorumVotersFile,
+      logger: this.logger.child({ component: 'voters' }),
+    });
+    const voterAddresses = this.voterAddresses;
+    const addressOf = (nodeId: number) => voterAddresses.addressOf(nodeId);
 
     // The replica manager follows the published metadata; the broker-applied watermark moves only
     // once it has acted on an image, so heartbeats and admin answers never run ahead of the logs.
+    const logDirFailures = new LogDirFailureChannel();
+    this.logDirFailures = logDirFailures;
     this.logManager = await LogManager.open({
       config: this.config.log,
       clock: systemClock,
@@ -157,7 +286,9 @@ export class GregorNode {
           { partition, err: error },
           'cannot open the log of a local replica at start-up; it stays offline until it can',
         ),
+      logDirFailureChannel: logDirFailures,
     });
+    this.haltIfStorageLost(logDirFailures, metadataDir);
     this.delayedOperations = new DelayedOperations();
     const replicaManager = new ReplicaManager({
       brokerId: settings.nodeId,
@@ -172,6 +303,13 @@ export class GregorNode {
       highWatermarkCheckpointIntervalMs: settings.replicaHighWatermarkCheckpointIntervalMs,
       alterPartition: (proposal) => this.alterPartition(proposal),
       onFollowersChanged: () => this.fetcherManager?.reconcile(),
+      logDirFailureChannel: logDirFailures,
+    });
+    // After the replica manager's own listener: its replicas on the dir are offline by now, so the
+    // heartbeat sent at once reports them (KIP-858's OfflineLogDirs).
+    logDirFailures.onLogDirFailure(() => {
+      this.haltIfStorageLost(logDirFailures, metadataDir);
+      this.lifecycle?.heartbeatNow();
     });
     this.replicaManager = replicaManager;
     // Created before any image is applied: it follows the offsets partitions this broker leads.
@@ -188,10 +326,20 @@ export class GregorNode {
         segmentBytes: settings.offsetsTopicSegmentBytes,
       },
       groupInitialRebalanceDelayMs: settings.groupInitialRebalanceDelayMs,
+      coordinatorConfig: {
+        sessionTimeoutMsMin: settings.groupMinSessionTimeoutMs,
+        sessionTimeoutMsMax: settings.groupMaxSessionTimeoutMs,
+      },
     });
     // Followers fetch from their leaders over the CONTROLLER listener: every node is a voter, so a
     // leader's replication address is its address in controller.quorum.voters.
-    registerReplicaFetchService(server, settings.clusterId, () => this.replicaManager, this.logger);
+    registerReplicaFetchService(
+      server,
+      settings.clusterId,
+      () => this.replicaManager,
+      this.logger,
+      this.metrics,
+    );
     this.fetcherManager = new ReplicaFetcherManager(
       {
         brokerId: settings.nodeId,
@@ -201,7 +349,7 @@ export class GregorNode {
         responseMaxBytes: settings.replicaFetchResponseMaxBytes,
         backoffMs: settings.replicaFetchBackoffMs,
       },
-      this.config.voters.map((voter) => ({ nodeId: voter.id, host: voter.host, port: voter.port })),
+      addressOf,
       replicaManager,
       () => this.lifecycle?.brokerEpoch ?? -1,
       this.logger.child({ component: 'replica-fetcher' }),
@@ -214,6 +362,7 @@ export class GregorNode {
     this.publisher.onImage((image, _previous, appliedOffset) => {
       this.metadataChain = this.metadataChain.then(async () => {
         await replicaManager.applyMetadata(image);
+        this.countIsrChanges(this.brokerImage, image);
         this.brokerImage = image;
         this.brokerApplied.advanceTo(appliedOffset);
       });
@@ -223,7 +372,8 @@ export class GregorNode {
     this.raft = await createRaftDriver({
       nodeId: settings.nodeId,
       clusterId: settings.clusterId,
-      voters: this.config.voters,
+      voters: voterAddresses.voters,
+      transport: { addressOf },
       dataDir: join(metadataDir, metadataLogDirName),
       timeouts: {
         ...FAST_FAILOVER_TIMEOUTS,
@@ -242,17 +392,22 @@ export class GregorNode {
         process.exit(70);
       },
     });
-    this.raft.onLeaderChange((change) =>
+    let lastLeaderEpoch = -1;
+    this.raft.onLeaderChange((change) => {
       this.logger.info(
         { leaderId: change.leaderId, epoch: change.epoch, local: change.isLocalLeader },
         'metadata quorum leader',
-      ),
-    );
+      );
+      if (change.leaderId !== undefined && change.epoch !== lastLeaderEpoch) {
+        lastLeaderEpoch = change.epoch;
+        this.metrics.newActiveController();
+      }
+    });
 
     const controller = new QuorumController({
       nodeId: settings.nodeId,
       clusterId: settings.clusterId,
-      log: raftMetadataLog(this.raft),
+      log: raftMetadataLog(this.raft, this.metrics),
       publisher: this.publisher,
       config: {
         brokerSessionTimeoutMs: settings.brokerSessionTimeoutMs,
@@ -273,6 +428,7 @@ export class GregorNode {
       settings.clusterId,
       controller,
       this.publisher,
+      this.config.voters.map((voter) => voter.id),
       this.logger.child({ component: 'controller' }),
     );
     registerControllerService(server, dispatcher, this.logger);
@@ -280,7 +436,8 @@ export class GregorNode {
     this.controllerClient = new ControllerClient({
       nodeId: settings.nodeId,
       clusterId: settings.clusterId,
-      voters: this.config.voters.map((voter) => ({ nodeId: voter.id, host: voter.host, port: voter.port })),
+      voterIds: this.config.voters.map((voter) => voter.id),
+      addressOf,
       local: dispatcher,
       knownLeaderId: () => raft.status().leaderId,
       logger: this.logger,
@@ -289,24 +446,39 @@ export class GregorNode {
     this.lifecycle = new BrokerLifecycle({
       brokerId: settings.nodeId,
       listeners: this.config.advertisedListeners
-        .filter((advertised) => this.config.kafkaListeners.some((own) => own.name === advertised.name))
+        .filter((advertised) => boundKafka.some((own) => own.name === advertised.name))
         .map((advertised) => ({
           name: advertised.name,
           host: advertised.host === '' ? 'localhost' : advertised.host,
-          port: advertised.port,
-          securityProtocol: plaintextSecurityProtocol,
+          // Port 0 advertises the port the listener bound, as Kafka does.
+          port:
+            advertised.port === 0
+              ? boundKafka.find((own) => own.name === advertised.name)!.port
+              : advertised.port,
+          securityProtocol:
+            securityProtocolIds[this.config.listenerSecurityProtocols.get(advertised.name) ?? 'PLAINTEXT'],
         })),
-      rack: null,
+      rack: settings.brokerRack === '' ? null : settings.brokerRack,
       heartbeatIntervalMs: settings.brokerHeartbeatIntervalMs,
       client: this.controllerClient,
       appliedMetadataOffset: () => this.brokerApplied.offset,
+      offlineLogDirs: () => {
+        const reported = this.brokerImage.broker(settings.nodeId)?.offlineLogDirs ?? [];
+        return {
+          logDirs: logDirFailures.offlineLogDirs
+            .map((failure) => failure.logDir)
+            .filter((logDir) => !reported.includes(logDir))
+            .slice(0, offlineLogDirsPerHeartbeatMax),
+          replicas: replicaManager.unreportedOfflineReplicas(offlineReplicasPerHeartbeatMax),
+        };
+      },
       logger: this.logger.child({ component: 'lifecycle' }),
     });
     this.lifecycle.start();
     await this.lifecycle.whenUnfenced();
 
     const context = this.brokerContext();
-    this.socketServer = new SocketServer(
+    this.requestGate.open(
       createRequestRouter(context, {
         ...groupApiHandlers(this.groupCoordinator),
         [ApiKey.InitProducerId]: createInitProducerIdHandler(
@@ -319,10 +491,7 @@ export class GregorNode {
           ),
         ),
       }),
-      settings.socketRequestMaxBytes,
-      this.logger,
     );
-    const bound = await this.socketServer.listen(this.config.kafkaListeners);
     const descriptorWatch = new DescriptorExhaustionWatch(this.logger);
     this.maintenanceTimer = setInterval(() => {
       void replicaManager.maintenance(Date.now()).catch((error: unknown) => {
@@ -345,7 +514,24 @@ export class GregorNode {
         });
     }, logManager.cleanerConfig.backoffMs);
     this.logger.info({ nodeId: settings.nodeId }, 'Gregor node started');
-    return { kafka: bound };
+    return { kafka: boundKafka };
+  }
+
+  /**
+   * Kafka halts a broker whose every log dir failed, or whose metadata log dir did: it can serve
+   * nothing (or cannot keep the metadata log), and a restart is what brings a dir back.
+   */
+  private haltIfStorageLost(failures: LogDirFailureChannel, metadataDir: string): void {
+    const offline = failures.offlineLogDirs;
+    const allFailed = this.config.log.logDirs.every((logDir) => failures.isOffline(logDir));
+    if (!allFailed && !failures.isOffline(metadataDir)) return;
+    this.logger.fatal(
+      { offlineLogDirs: offline, metadataDir },
+      allFailed
+        ? 'every log dir failed; halting (Kafka shuts the broker down)'
+        : 'the metadata log dir failed; halting',
+    );
+    process.exit(1);
   }
 
   /** Sends a partition leader's ISR proposal to the active controller. */
@@ -397,16 +583,54 @@ export class GregorNode {
       replicaManager: this.replicaManager!,
       clock: systemClock,
       logger: this.logger.child({ component: 'kafka-api' }),
+      metrics: this.metrics,
     };
   }
 
+  /** ISR shrinks and expands for metrics; never in the way of applying the metadata. */
+  private countIsrChanges(previous: MetadataImage, next: MetadataImage): void {
+    if (this.metrics === noBrokerMetrics) return;
+    try {
+      const changes = isrChanges(previous, next, this.nodeId);
+      for (let count = 0; count < changes.shrinks; count++) this.metrics.isrChanged('shrink');
+      for (let count = 0; count < changes.expands; count++) this.metrics.isrChanged('expand');
+    } catch (error) {
+      this.logger.error({ err: error }, 'counting ISR changes failed');
+    }
+  }
+
+  /** `/readyz`: registered, unfenced, heartbeats answered, Kafka listeners serving. */
+  private readiness(): Readiness {
+    const lifecycle = this.lifecycle;
+    const registration = this.brokerImage.broker(this.nodeId);
+    const current = registration !== undefined && registration.brokerEpoch === lifecycle?.brokerEpoch;
+    return readiness({
+      lifecycleState: lifecycle?.state ?? 'starting',
+      imageSays: !current ? 'unregistered' : registration.fenced ? 'fenced' : 'unfenced',
+      heartbeatAnsweredAgoMs: lifecycle?.answeredAgoMs(Date.now()),
+      sessionTimeoutMs: this.config.settings.brokerSessionTimeoutMs,
+      listenersServing: this.requestGate.serving && !this.stopping,
+    });
+  }
+
+  /** Kafka's BrokerState for the lifecycle's state. */
+  private brokerState(): number {
+    switch (this.lifecycle?.state ?? 'starting') {
+      case 'starting':
+        return KafkaBrokerState.starting;
+      case 'fenced':
+        return KafkaBrokerState.recovery;
+      case 'running':
+        return KafkaBrokerState.running;
+      case 'shutting-down':
+        return KafkaBrokerState.pendingControlledShutdown;
+      case 'stopped':
+        return KafkaBrokerState.shuttingDown;
+    }
+  }
+
   private describedConfigs(): DescribedBrokerConfig[] {
-    return [...this.config.raw.entries()].map(([name, value]) => ({
-      name,
-      value,
-      source: 'static-broker-config' as const,
-      isSensitive: false,
-    }));
+    return describedBrokerSettings(this.config).map((config) => ({ ...config, isSensitive: false }));
   }
 
   /**
@@ -427,6 +651,7 @@ export class GregorNode {
     if (this.cleanerTimer !== undefined) clearInterval(this.cleanerTimer);
     if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
     this.groupCoordinator?.close();
+    this.requestGate.shut();
     await this.socketServer?.close();
     await this.fetcherManager?.close();
     this.delayedOperations?.expireAll();
@@ -439,6 +664,7 @@ export class GregorNode {
     await this.logManager?.close();
     this.quorumController?.close();
     this.controllerClient?.close();
+    this.voterAddresses?.close();
     await this.raft?.close().catch((error: unknown) => {
       if (!(error instanceof NotLeaderError)) throw error;
     });
@@ -448,6 +674,42 @@ export class GregorNode {
       if (this.grpcServer === undefined) resolve();
       else this.grpcServer.tryShutdown(() => resolve());
     });
+    // Last: probes and scrapes are answered (not ready) for as long as the node runs.
+    await this.metricsServer?.close();
     this.logger.info('Gregor node stopped');
+  }
+}
+
+/**
+ * Holds Kafka requests that arrive before the broker serves (its listeners are bound early, so their
+ * ports are known at registration) and passes them to the router once it is open.
+ */
+class RequestGate {
+  private router: FrameHandler | undefined;
+  private shutBeforeServing = false;
+  /** Bounded by the listeners' limits: connectionsPerListenerMax, and requests in flight per connection. */
+  private readonly waiting: { resolve: (handler: FrameHandler) => void }[] = [];
+
+  readonly handler: FrameHandler = async (frame, context) => {
+    const router =
+      this.router ?? (await new Promise<FrameHandler>((resolve) => this.waiting.push({ resolve })));
+    return router(frame, context);
+  };
+
+  open(router: FrameHandler): void {
+    this.router = router;
+    for (const { resolve } of this.waiting.splice(0)) resolve(router);
+  }
+
+  /** The broker's router answers requests. */
+  get serving(): boolean {
+    return this.router !== undefined && !this.shutBeforeServing;
+  }
+
+  /** Stopping before the broker served: what waits gets its connection closed. */
+  shut(): void {
+    if (this.router !== undefined) return;
+    this.shutBeforeServing = true;
+    this.open(async (): Promise<HandlerOutcome> => ({ kind: 'close', reason: 'broker is shutting down' }));
   }
 }

@@ -170,7 +170,7 @@ describe('metadata quorum on three processes, observed with gregor metadata-shel
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain('cannot reach the cluster');
 
-    cluster.restart(killed);
+    await cluster.restart(killed);
     await waitForTopics(`restarted old controller ${killed} to catch up`, controllerListener(killed), [
       'before-failover',
       'after-controller-kill',
@@ -193,7 +193,7 @@ describe('metadata quorum on three processes, observed with gregor metadata-shel
         'while-follower-down',
       ]);
     }
-    cluster.restart(follower);
+    await cluster.restart(follower);
     const all = ['before-failover', 'after-controller-kill', 'while-follower-down'];
     const listed = await waitForTopics(`follower ${follower} to catch up`, controllerListener(follower), all);
     expect(listed).toEqual(all.slice().sort());

@@ -35,7 +35,7 @@ function dispatcherOver(publisher: MetadataPublisher): ControllerRpcDispatcher {
     nowMs: () => 0,
     logger: createLogger({ nodeId: 1, level: 'silent', prettyPrint: false }),
   });
-  return new ControllerRpcDispatcher(1, clusterId, controller, publisher);
+  return new ControllerRpcDispatcher(1, clusterId, controller, publisher, [1, 2, 3]);
 }
 
 describe('DescribeMetadata', () => {

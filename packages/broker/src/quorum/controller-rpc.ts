@@ -48,6 +48,8 @@ export interface ControllerRpcs {
       currentMetadataOffset: number;
       wantFence: boolean;
       wantShutDown: boolean;
+      offlineLogDirs: string[];
+      offlineReplicas: { topicId: string; partitionIndex: number }[];
     };
     response: { status: ControllerStatus; isCaughtUp: boolean; isFenced: boolean; shouldShutDown: boolean };
   };
@@ -157,6 +159,8 @@ export class ControllerRpcDispatcher {
     private readonly clusterId: string,
     private readonly controller: QuorumController,
     private readonly publisher: MetadataPublisher,
+    /** controller.quorum.voters: every Gregor node is a voter, so only these may register as brokers. */
+    private readonly voterIds: readonly number[],
     /** Admin changes the controller commits are logged here, one line each. */
     private readonly changeLog: { info(fields: object, message: string): void } = { info: () => {} },
   ) {}
@@ -182,6 +186,17 @@ export class ControllerRpcDispatcher {
     [M in ControllerRpcName]: (request: RpcRequest<M>) => Promise<RpcResponse<M>>;
   } = {
     RegisterBroker: async (request) => {
+      if (!this.voterIds.includes(request.brokerId)) {
+        // A broker-only node is refused at start-up (Gregor's Raft has no observers), so a
+        // registration from outside the voters is a misconfigured or foreign process: it must not
+        // enter the metadata, where the controller would place replicas on it.
+        const refused = status(
+          ErrorCode.INVALID_REQUEST,
+          `broker ${request.brokerId} is not in controller.quorum.voters (${this.voterIds.join(',')})`,
+          -1,
+        );
+        return { status: refused, brokerEpoch: -1 };
+      }
       const result = await this.controller.call((controller, context) =>
         controller.registerBroker(
           {
@@ -213,6 +228,8 @@ export class ControllerRpcDispatcher {
             currentMetadataOffset: request.currentMetadataOffset,
             wantFence: request.wantFence,
             wantShutDown: request.wantShutDown,
+            offlineLogDirs: request.offlineLogDirs,
+            offlineReplicas: request.offlineReplicas,
           },
           context.nowMs,
         ),

@@ -130,7 +130,9 @@ export class QuorumController {
           });
           this.controller = controller;
           this.activeEpoch = epoch;
-          const committed = await this.proposeAndApply(records);
+          // No record when this epoch's activation is already committed (rebuilt after a failure).
+          const committed =
+            records.length === 0 ? { ok: true as const } : await this.proposeAndApply(records);
           if (!committed.ok) {
             this.deactivate(`activation record did not commit: ${committed.message}`);
             return;

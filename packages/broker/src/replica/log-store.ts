@@ -10,13 +10,21 @@
 
 import { rename, rm } from 'node:fs/promises';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
-import type { ConfigProps, LogManager, PartitionLog } from '@gregor/storage';
-import { LogClosedError, partitionKey } from '@gregor/storage';
+import type { ConfigProps, GetOrCreateLogOptions, LogManager, PartitionLog } from '@gregor/storage';
+import { KafkaStorageError, LogClosedError, partitionKey, TooManyOpenFilesError } from '@gregor/storage';
 
 export interface LogStore {
   getLog(topic: string, partition: number): PartitionLog | undefined;
-  /** The partition's log, created with these topic-level overrides if it does not exist. */
-  getOrCreateLog(topic: string, partition: number, topicOverrides: ConfigProps): Promise<PartitionLog>;
+  /**
+   * The partition's log, created with these topic-level overrides if it does not exist. A log on an
+   * offline dir, or (unless `isNew`) a missing one while a dir is offline, throws KafkaStorageError.
+   */
+  getOrCreateLog(
+    topic: string,
+    partition: number,
+    topicOverrides: ConfigProps,
+    options?: GetOrCreateLogOptions,
+  ): Promise<PartitionLog>;
   /** Closes and removes the partition's log; `suffix` makes the renamed directory unique (topic id). */
   deleteLog(topic: string, partition: number, suffix: string): Promise<void>;
   /**
@@ -39,7 +47,12 @@ export class LogManagerStore implements LogStore {
     return this.logManager.getLog(topic, partition);
   }
 
-  async getOrCreateLog(topic: string, partition: number, topicOverrides: ConfigProps): Promise<PartitionLog> {
+  async getOrCreateLog(
+    topic: string,
+    partition: number,
+    topicOverrides: ConfigProps,
+    options: GetOrCreateLogOptions = {},
+  ): Promise<PartitionLog> {
     const key = partitionKey(topic, partition);
     if (this.deleted.has(key)) {
       throw new KafkaError(
@@ -47,7 +60,7 @@ export class LogManagerStore implements LogStore {
         `${key} was deleted in this process; it can be created again after a restart`,
       );
     }
-    return this.logManager.getOrCreateLog(topic, partition, topicOverrides);
+    return this.logManager.getOrCreateLog(topic, partition, topicOverrides, options);
   }
 
   async deleteLog(topic: string, partition: number, suffix: string): Promise<void> {
@@ -92,12 +105,19 @@ export class LogManagerStore implements LogStore {
   }
 }
 
-/** A log deleted while maintenance walks the list is closed under it: nothing left to maintain. */
+/**
+ * A log deleted while maintenance walks the list is closed under it, and one whose log dir failed
+ * refuses everything (the failure went to the LogDirFailureChannel): nothing left to maintain there.
+ * One short of descriptors (TooManyOpenFilesError) is tried again on the next run, and the other
+ * logs are still maintained.
+ */
 async function skipIfClosed<T>(operation: () => Promise<T>, whenClosed: T): Promise<T> {
   try {
     return await operation();
   } catch (error) {
     if (error instanceof LogClosedError) return whenClosed;
+    if (error instanceof KafkaStorageError) return whenClosed;
+    if (error instanceof TooManyOpenFilesError) return whenClosed;
     throw error;
   }
 }

@@ -104,7 +104,7 @@ describe('ReplicaManager when the process runs out of file descriptors (real EMF
     }
   };
 
-  it('takes only the replica it cannot open offline, answers the rest, and brings it back', async () => {
+  it('sets aside only the replica it cannot open (its log dir stays online), answers the rest, and brings it back', async () => {
     cluster = await LocalClusterFixture.start();
     await createTopic('healthy', {});
     await produce('healthy', 'before');
@@ -117,15 +117,22 @@ describe('ReplicaManager when the process runs out of file descriptors (real EMF
       // The controller commits the topic; this broker cannot open its log.
       await createTopic('starved', {});
       expect(cluster.replicaManager.partition('starved', 0)).toBeUndefined();
-      expect(cluster.replicaManager.offlineReplicaKeys()).toEqual(['starved-0']);
+      expect(cluster.replicaManager.setAsideReplicaKeys()).toEqual(['starved-0']);
       expect(await produceErrorCode('starved', 'x')).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       // The healthy partition's file is closed too: a clean, retriable storage error, no crash.
       expect(await produceErrorCode('healthy', 'x')).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
       const metadata = await cluster.request(ApiKey.Metadata, 1, { topics: null });
       expect(metadata.topics.map((topic) => topic.name).sort()).toEqual(['healthy', 'starved']);
-      // Still short of descriptors: the retry fails quietly and the replica stays offline.
+      // Still short of descriptors: the retry fails quietly and the replica stays set aside.
       await cluster.replicaManager.maintenance(cluster.clock.nowMs());
-      expect(cluster.replicaManager.offlineReplicaKeys()).toEqual(['starved-0']);
+      expect(cluster.replicaManager.setAsideReplicaKeys()).toEqual(['starved-0']);
+      // EMFILE is the process's limit, not the disk: no log dir went offline, nothing is offline
+      // in Kafka's sense, and the controller is told of no offline replica.
+      expect(cluster.logDirFailures.offlineLogDirs).toEqual([]);
+      expect(cluster.replicaManager.isOffline('starved', 0)).toBe(false);
+      expect(cluster.replicaManager.isOffline('healthy', 0)).toBe(false);
+      expect(cluster.replicaManager.unreportedOfflineReplicas(100)).toEqual([]);
+      expect(cluster.replicaManager.partition('healthy', 0)?.role).toBe('leader');
     } finally {
       for (const fd of taken) closeSync(fd);
       setSoftLimit(soft, hard);
@@ -139,10 +146,70 @@ describe('ReplicaManager when the process runs out of file descriptors (real EMF
     expect(offlineLines.filter((line) => line.includes('"level":50'))).toHaveLength(1);
 
     await cluster.replicaManager.maintenance(cluster.clock.nowMs());
-    expect(cluster.replicaManager.offlineReplicaKeys()).toEqual([]);
+    expect(cluster.replicaManager.setAsideReplicaKeys()).toEqual([]);
     expect(cluster.replicaManager.partition('starved', 0)?.role).toBe('leader');
-    expect(cluster.logLines.some((line) => line.includes('local replica back online'))).toBe(true);
+    expect(
+      cluster.logLines.some((line) => line.includes('set-aside local replica opened: served again')),
+    ).toBe(true);
     await produce('starved', 'after');
     await produce('healthy', 'after');
+    expect(cluster.logDirFailures.offlineLogDirs).toEqual([]);
+  });
+});
+
+describe('ReplicaManager when a log dir fails', () => {
+  it('takes the replicas on it offline (not set aside): KAFKA_STORAGE_ERROR, reported until the metadata lists them offline', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('on-failed-dir', {});
+    await produce('on-failed-dir', 'kept');
+    const replicaManager = cluster.replicaManager;
+    const partition = replicaManager.partition('on-failed-dir', 0)!;
+    replicaManager.handleLogDirFailure(partition.log.logDir, 'test: the disk went away');
+
+    expect(replicaManager.isOffline('on-failed-dir', 0)).toBe(true);
+    // Permanent until a restart: not among the replicas the maintenance run retries.
+    expect(replicaManager.setAsideReplicaKeys()).toEqual([]);
+    await replicaManager.maintenance(cluster.clock.nowMs());
+    expect(replicaManager.isOffline('on-failed-dir', 0)).toBe(true);
+    expect(replicaManager.partition('on-failed-dir', 0)).toBeUndefined();
+    expect(replicaManager.partition('on-failed-dir', 0)).toBeUndefined();
+    expect(replicaManager.followedPartitions()).toEqual([]);
+    const produced = await cluster.request(ApiKey.Produce, 7, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 1000,
+      topics: [{ name: 'on-failed-dir', partitions: [{ partitionIndex: 0, records: batchOf(['lost']) }] }],
+    });
+    expect(produced.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    const fetched = await cluster.request(ApiKey.Fetch, 4, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      topics: [
+        {
+          topic: 'on-failed-dir',
+          partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }],
+        },
+      ],
+    });
+    expect(fetched.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+
+    // Reported in every heartbeat until the committed metadata lists it as offline here.
+    const unreported = replicaManager.unreportedOfflineReplicas(100);
+    expect(unreported).toEqual([{ topicId: partition.topicId, partitionIndex: 0 }]);
+    await cluster.heartbeat(cluster.brokerId, { wantFence: false, offlineReplicas: unreported });
+    expect(replicaManager.unreportedOfflineReplicas(100)).toEqual([]);
+    const metadata = await cluster.request(ApiKey.Metadata, 7, {
+      topics: [{ name: 'on-failed-dir' }],
+      allowAutoTopicCreation: false,
+    });
+    // The only replica was the last ISR member: it stays there, nobody leads, and it is offline.
+    expect(metadata.topics[0]!.partitions[0]).toMatchObject({
+      leaderId: -1,
+      isrNodes: [cluster.brokerId],
+      offlineReplicas: [cluster.brokerId],
+    });
   });
 });

@@ -13,19 +13,34 @@
 // runs in that partition's exclusive section, so a fetch response can never write into a log that
 // has just become leader, and a new leader's epoch is in its leader-epoch-checkpoint before it
 // appends a single record of that epoch.
+//
+// Two ways a local replica stops being served, kept apart on purpose:
+// - OFFLINE (Kafka's sense): its log dir failed (the LogDirFailureChannel; Kafka's
+//   ReplicaManager.handleLogDirFailure). It answers KAFKA_STORAGE_ERROR, follows no leader, is
+//   reported to the controller (offline-replicas.ts), which moves its leadership away, and stays
+//   offline until the process restarts.
+// - SET ASIDE: its log could not be opened, or its role could not change, for a reason that may
+//   pass, above all no file descriptor left (EMFILE/ENFILE: the process's limit, not the disk). It
+//   answers NOT_LEADER_OR_FOLLOWER, is not reported as a failed dir, and is tried again every
+//   maintenance run (every second) and with each image, until it opens.
 
 import { dirname } from 'node:path';
 import { MetadataImage, type PartitionState, type TopicImage } from '@gregor/metadata';
 import { decodeRecordBatch, ErrorCode, errorName, KafkaError, readBatchHeader } from '@gregor/protocol';
 import {
+  asTooManyOpenFiles,
   type Clock,
   type ConfigProps,
   forEachConcurrently,
   isCompacted,
   isDescriptorExhaustion,
+  isIoError,
+  isNoSpaceError,
+  KafkaStorageError,
   LogClosedError,
   type LogConfig,
   LogConfigError,
+  type LogDirFailureChannel,
   logConfigDefinitions,
   parseLogConfig,
   readCheckpointFile,
@@ -39,6 +54,7 @@ import { divergingEpoch, followerTruncationOffset } from './divergence.js';
 import type { EpochEndOffset } from './leader-epoch-cache.js';
 import { loadLeaderEpochCache, writeLeaderEpochCheckpoint } from './leader-epoch-checkpoint-file.js';
 import type { LogStore } from './log-store.js';
+import { OfflineReplicas } from './offline-replicas.js';
 import { Partition } from './partition.js';
 import { ProducerStateManager } from './producer-state.js';
 import { IdempotentLeaderAppends, type LeaderAppendOutcome } from './producer-state-append.js';
@@ -47,7 +63,7 @@ import {
   rebuildProducerState,
   syncProducerStateAfterTruncation,
 } from './producer-state-log.js';
-import { stampLogAppendTime, validateRecordSet } from './record-set.js';
+import { recompressRecordSet, stampLogAppendTime, validateRecordSet } from './record-set.js';
 
 /** Kafka's `log.retention.check.interval.ms` default. */
 export const retentionCheckIntervalMsDefault = 300_000;
@@ -97,6 +113,12 @@ export interface ReplicaManagerOptions {
   readonly onFollowersChanged?: () => void;
   /** `producer.id.expiration.ms`: idempotent producers idle this long are forgotten (Kafka's default, 1 day). */
   readonly producerIdExpirationMs?: number;
+  /**
+   * The channel the logs report failed dirs to (the LogManager's): the replicas on a failed dir go
+   * offline, and I/O failures of the broker's own files there (leader-epoch and high-watermark
+   * checkpoints) are reported to it.
+   */
+  readonly logDirFailureChannel?: LogDirFailureChannel;
 }
 
 export interface AlterPartitionProposal {
@@ -295,13 +317,22 @@ export class ReplicaManager {
   /** Leader appends of idempotent producers: checked, appended and remembered in order per partition. */
   private readonly idempotentAppends = new IdempotentLeaderAppends();
   /**
-   * Local replicas the image assigns here that failed to open or change role (a storage error, no
-   * file descriptor left): absent from `partitions`, so they answer NOT_LEADER_OR_FOLLOWER, and
-   * tried again at each maintenance run and with each image.
+   * OFFLINE replicas (Kafka's sense): their log dir failed. Out of `partitions`, reported to the
+   * controller, never opened again until a restart.
    */
-  private readonly offlineReplicas = new Map<string, OfflineReplica>();
+  private readonly offlineOnFailedDirs = new OfflineReplicas();
+  /**
+   * SET-ASIDE replicas: the image assigns them here, but their log failed to open or their role
+   * change failed for a reason that may pass (no file descriptor left, above all). Out of
+   * `partitions`, so they answer NOT_LEADER_OR_FOLLOWER; not reported to the controller; tried again
+   * at each maintenance run and with each image.
+   */
+  private readonly setAsideReplicas = new Map<string, SetAsideReplica>();
 
   constructor(private readonly options: ReplicaManagerOptions) {
+    options.logDirFailureChannel?.onLogDirFailure(({ logDir, reason }) =>
+      this.handleLogDirFailure(logDir, reason),
+    );
     const nowMs = options.clock.nowMs();
     this.nextRetentionMs = nowMs + (options.retentionCheckIntervalMs ?? retentionCheckIntervalMsDefault);
     this.nextRecoveryCheckpointMs =
@@ -355,23 +386,27 @@ export class ReplicaManager {
     // Partitions are independent (each has its own exclusive section): applying several at once
     // overlaps their file creations and fsyncs, which matters for a topic of 10,000 partitions.
     await forEachConcurrently(local, partitionApplyConcurrency, ({ topic, index, topicConfigs }) =>
-      this.applyPartitionOrTakeOffline(topic, index, topic.partitions[index]!, topicConfigs, nowMs),
+      this.applyPartitionOrSetAside(topic, index, topic.partitions[index]!, topicConfigs, nowMs),
     );
     for (const [key, partition] of [...this.partitions]) {
       if (!wanted.has(key)) await this.removePartition(partition);
     }
-    for (const key of [...this.offlineReplicas.keys()])
-      if (!wanted.has(key)) this.offlineReplicas.delete(key);
+    for (const key of [...this.setAsideReplicas.keys()])
+      if (!wanted.has(key)) this.setAsideReplicas.delete(key);
+    // A deleted partition that was offline here: its files stay on the failed dir until a restart.
+    for (const key of [...this.offlineOnFailedDirs.keys()])
+      if (!wanted.has(key)) this.offlineOnFailedDirs.delete(key);
     this.imageValue = image;
     this.options.onFollowersChanged?.();
     for (const listener of this.imageAppliedListeners) listener(image);
   }
 
   /**
-   * applyPartition, with any failure confined to that replica: it goes offline (logged once) and is
-   * tried again later, while every other partition keeps being served.
+   * applyPartition, with any failure confined to that replica: on a failed log dir it goes offline
+   * (KafkaStorageError); any other failure sets it aside (logged once) to be tried again later.
+   * Every other partition keeps being served either way.
    */
-  private async applyPartitionOrTakeOffline(
+  private async applyPartitionOrSetAside(
     topic: TopicImage,
     index: number,
     state: PartitionState,
@@ -382,49 +417,72 @@ export class ReplicaManager {
     try {
       await this.applyPartition(topic, index, state, topicConfigs, nowMs);
     } catch (error) {
-      this.takeReplicaOffline(key, error);
+      if (error instanceof KafkaStorageError) {
+        this.options.logger.error({ partition: key, err: error }, 'local replica is offline');
+        this.takeOfflineForFailedDir(key, topic.topicId, index);
+        this.setAsideReplicas.delete(key);
+        return;
+      }
+      this.setReplicaAside(key, error);
       return;
     }
-    if (this.partitions.has(key) && this.offlineReplicas.delete(key)) {
-      this.options.logger.info({ partition: key }, 'local replica back online');
+    if (this.partitions.has(key) && this.setAsideReplicas.delete(key)) {
+      this.options.logger.info({ partition: key }, 'set-aside local replica opened: served again');
     }
   }
 
-  private takeReplicaOffline(
+  /** Stops serving `key` until a retry opens it (see SET ASIDE at the top of this file). */
+  private setReplicaAside(
     key: string,
     error: unknown,
-    why = 'local replica offline: it is not served until it can be opened',
+    why = 'local replica set aside: not served until it can be opened (retried every maintenance run)',
   ): void {
     const partition = this.partitions.get(key);
     if (partition !== undefined) {
       this.partitions.delete(key);
       this.appliedConfigs.delete(key);
       this.persistedEpochVersions.delete(key);
+      this.isrRetryNotBeforeMs.delete(key);
       this.options.delayedOperations.notify(key);
     }
-    const wasOffline = this.offlineReplicas.has(key);
-    this.offlineReplicas.set(key, { error });
+    const wasSetAside = this.setAsideReplicas.has(key);
+    this.setAsideReplicas.set(key, { error });
     const fields = { partition: key, err: error, descriptorsExhausted: descriptorsExhausted(error) };
-    if (wasOffline) this.options.logger.debug(fields, 'local replica still offline');
+    if (wasSetAside) this.options.logger.debug(fields, 'local replica still set aside');
     else this.options.logger.error(fields, why);
   }
 
-  /** Tries the offline replicas again against the last image (on the maintenance timer). */
-  retryOfflineReplicas(): Promise<void> {
-    if (this.offlineReplicas.size === 0) return Promise.resolve();
+  /**
+   * After a storage error on a served partition: a log that an operation left halfway for lack of
+   * descriptors (`needsReopen`) refuses everything until it is opened again from its files, so the
+   * replica is set aside and the retry reopens it.
+   */
+  private setAsideIfLogNeedsReopen(partition: Partition, error: unknown): void {
+    if (!partition.log.needsReopen || this.partitions.get(partition.key) !== partition) return;
+    this.setReplicaAside(
+      partition.key,
+      error,
+      'local replica set aside: an operation on its log ran out of file descriptors halfway; the log is reopened from its files',
+    );
+    this.options.onFollowersChanged?.();
+  }
+
+  /** Tries the set-aside replicas again against the last image (on the maintenance timer). */
+  retrySetAsideReplicas(): Promise<void> {
+    if (this.setAsideReplicas.size === 0) return Promise.resolve();
     const run = this.metadataQueue.then(async () => {
       if (this.closed) return;
       const image = this.imageValue;
       const nowMs = this.options.clock.nowMs();
-      for (const key of [...this.offlineReplicas.keys()]) {
+      for (const key of [...this.setAsideReplicas.keys()]) {
         const [topicName, index] = splitPartitionKey(key);
         const topic = image.topic(topicName);
         const state = topic?.partitions[index];
         if (topic === undefined || state === undefined || !state.replicas.includes(this.options.brokerId)) {
-          this.offlineReplicas.delete(key);
+          this.setAsideReplicas.delete(key);
           continue;
         }
-        await this.applyPartitionOrTakeOffline(topic, index, state, image.topicConfigs(topicName), nowMs);
+        await this.applyPartitionOrSetAside(topic, index, state, image.topicConfigs(topicName), nowMs);
       }
       this.options.onFollowersChanged?.();
     });
@@ -432,9 +490,9 @@ export class ReplicaManager {
     return run;
   }
 
-  /** Keys of the local replicas that are offline now. */
-  offlineReplicaKeys(): string[] {
-    return [...this.offlineReplicas.keys()];
+  /** Keys of the local replicas that are set aside now (not served, retried). */
+  setAsideReplicaKeys(): string[] {
+    return [...this.setAsideReplicas.keys()];
   }
 
   /** Runs `operation` after every earlier exclusive operation of `key` (chained, never concurrent). */
@@ -452,12 +510,73 @@ export class ReplicaManager {
     return run;
   }
 
-  /** Writes the partition's leader-epoch-checkpoint if its cache changed since the last write. */
+  /**
+   * Writes the partition's leader-epoch-checkpoint if its cache changed since the last write. Any
+   * I/O failure takes the log dir offline: a leader whose epoch is not durable must not append.
+   */
   private async persistEpochCache(partition: Partition): Promise<void> {
     const version = partition.epochCache.version;
     if (this.persistedEpochVersions.get(partition.key) === version) return;
-    await writeLeaderEpochCheckpoint(partition.log.dir, partition.epochCache.entries);
+    try {
+      await writeLeaderEpochCheckpoint(partition.log.dir, partition.epochCache.entries);
+    } catch (error) {
+      // No descriptor left says nothing about the disk: the caller sets the replica aside.
+      const exhaustion = asTooManyOpenFiles(error, partition.log.dir);
+      if (exhaustion !== undefined) throw exhaustion;
+      if (!isIoError(error)) throw error;
+      const reason = `${partition.key}: writing leader-epoch-checkpoint failed: ${error.code}`;
+      this.reportLogDirFailure(partition.log.logDir, reason);
+      throw new KafkaStorageError(partition.log.logDir, reason);
+    }
     this.persistedEpochVersions.set(partition.key, version);
+  }
+
+  private reportLogDirFailure(logDir: string, reason: string): void {
+    if (this.options.logDirFailureChannel !== undefined) {
+      this.options.logDirFailureChannel.maybeAddOfflineLogDir(logDir, reason);
+    } else {
+      this.handleLogDirFailure(logDir, reason);
+    }
+  }
+
+  /**
+   * Kafka's handleLogDirFailure: every replica on `logDir` goes offline. Waiters wake (and answer
+   * KAFKA_STORAGE_ERROR), the fetchers stop following those partitions, and the heartbeat reports
+   * them until the metadata lists them as offline.
+   */
+  handleLogDirFailure(logDir: string, reason: string): void {
+    const failed = [...this.partitions.values()].filter((partition) => partition.log.logDir === logDir);
+    for (const partition of failed) {
+      this.takeOfflineForFailedDir(partition.key, partition.topicId, partition.index);
+    }
+    this.options.logger.error(
+      { logDir, reason, offlineReplicas: failed.map((partition) => partition.key) },
+      'log dir failed: its replicas are offline until a restart',
+    );
+    if (failed.length > 0) this.options.onFollowersChanged?.();
+  }
+
+  /** Takes `key` OFFLINE: its log dir failed (see the top of this file). */
+  private takeOfflineForFailedDir(key: string, topicId: string, index: number): void {
+    this.partitions.delete(key);
+    this.appliedConfigs.delete(key);
+    this.persistedEpochVersions.delete(key);
+    this.isrRetryNotBeforeMs.delete(key);
+    this.offlineOnFailedDirs.add({ key, topicId, partitionIndex: index });
+    this.options.delayedOperations.notify(key);
+  }
+
+  /** Offline replicas the image does not list as offline on this broker yet (for the heartbeat). */
+  unreportedOfflineReplicas(max: number): { topicId: string; partitionIndex: number }[] {
+    return this.offlineOnFailedDirs.unreported(this.imageValue, this.options.brokerId, max);
+  }
+
+  /**
+   * Whether this broker's replica of the partition is offline (its log dir failed). A set-aside
+   * replica (no descriptor left) is not: see `setAsideReplicaKeys`.
+   */
+  isOffline(topic: string, index: number): boolean {
+    return this.offlineOnFailedDirs.has(`${topic}-${index}`);
   }
 
   private checkpointedHighWatermark(
@@ -485,6 +604,9 @@ export class ReplicaManager {
     nowMs: number,
   ): Promise<void> {
     const key = `${topic.name}-${index}`;
+    if (this.offlineOnFailedDirs.has(key, topic.topicId)) return;
+    // A topic made again under the name of one that was offline here is a new partition.
+    this.offlineOnFailedDirs.delete(key);
     let partition = this.partitions.get(key);
     if (partition !== undefined && partition.topicId !== topic.topicId) {
       // The topic was deleted and created again under the same name between two images.
@@ -502,13 +624,29 @@ export class ReplicaManager {
       : {};
     if (partition === undefined) {
       let log: Partition['log'];
+      // New to this broker (not in the image it last acted on, and not the first image at start):
+      // only such a replica may be created while a log dir is offline (Kafka's isNew).
+      const isNew =
+        this.imageValue !== MetadataImage.empty &&
+        this.imageValue.topicById(topic.topicId)?.partitions[index] === undefined;
       try {
-        log = await this.options.logStore.getOrCreateLog(topic.name, index, overrides);
+        log = await this.options.logStore.getOrCreateLog(topic.name, index, overrides, { isNew });
       } catch (error) {
-        // Any failure to open one log (a storage error, or EMFILE with too many partitions for the
-        // process's file limit) takes that replica offline here, not the whole broker: it is absent
-        // from this broker, so the partition answers NOT_LEADER_OR_FOLLOWER / stays out of the ISR.
-        this.takeReplicaOffline(key, error, 'cannot open the log of a local replica');
+        if (error instanceof KafkaStorageError) {
+          // On a failed dir, or possibly there: offline, and reported as such.
+          this.options.logger.error({ partition: key, err: error }, 'local replica is offline');
+          this.takeOfflineForFailedDir(key, topic.topicId, index);
+          this.setAsideReplicas.delete(key);
+          return;
+        }
+        // Any other failure to open one log (EMFILE with too many partitions for the process's file
+        // limit, above all) sets that replica aside, not the whole broker: it is absent from this
+        // broker, so the partition answers NOT_LEADER_OR_FOLLOWER / stays out of the ISR.
+        this.setReplicaAside(
+          key,
+          error,
+          'cannot open the log of a local replica: set aside, retried every maintenance run',
+        );
         return;
       }
       // A log opened at start-up carries whatever config it was opened with: the image decides.
@@ -530,7 +668,7 @@ export class ReplicaManager {
       });
       this.partitions.set(key, created);
       this.appliedConfigs.set(key, topicConfigs);
-      await this.exclusive(key, () => this.transition(created, state, nowMs, true));
+      await this.exclusive(key, () => this.transitionOrOffline(created, state, nowMs, true));
       return;
     }
     if (changedConfigs) {
@@ -538,7 +676,26 @@ export class ReplicaManager {
       this.appliedConfigs.set(key, topicConfigs);
     }
     const existing = partition;
-    if (existing.isNewer(state)) await this.exclusive(key, () => this.transition(existing, state, nowMs));
+    if (existing.isNewer(state))
+      await this.exclusive(key, () => this.transitionOrOffline(existing, state, nowMs));
+  }
+
+  /** A role change whose leader-epoch checkpoint cannot be written leaves the replica offline. */
+  private async transitionOrOffline(
+    partition: Partition,
+    state: PartitionState,
+    nowMs: number,
+    initial = false,
+  ): Promise<void> {
+    try {
+      await this.transition(partition, state, nowMs, initial);
+    } catch (error) {
+      if (!(error instanceof KafkaStorageError)) throw error;
+      this.options.logger.error(
+        { partition: partition.key, err: error },
+        'role change failed: replica offline',
+      );
+    }
   }
 
   /** Runs in the partition's exclusive section: no follower write is in progress on its log. */
@@ -590,6 +747,9 @@ export class ReplicaManager {
       return { ok: false, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, currentLeader: noLeaderAndEpoch };
     }
     const currentLeader = { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
+    if (this.offlineOnFailedDirs.has(`${topicName}-${index}`, topic.topicId)) {
+      return { ok: false, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, currentLeader };
+    }
     const partition = this.partitions.get(`${topicName}-${index}`);
     if (this.closed || partition === undefined || partition.role !== 'leader') {
       return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, currentLeader };
@@ -605,6 +765,13 @@ export class ReplicaManager {
       partition.role === 'leader' &&
       partition.leaderEpoch === leaderEpoch
     );
+  }
+
+  /** Why a partition this broker led stopped leading: its log dir failed, or leadership moved. */
+  private lostLeadershipError(partition: Partition): number {
+    return this.offlineOnFailedDirs.has(partition.key, partition.topicId)
+      ? ErrorCode.KAFKA_STORAGE_ERROR
+      : ErrorCode.NOT_LEADER_OR_FOLLOWER;
   }
 
   // --- Produce ------------------------------------------------------------------------------------
@@ -652,26 +819,27 @@ export class ReplicaManager {
       // The cleaner keeps the last record per key: on a compacted topic a keyless one is
       // INVALID_RECORD, as in Kafka (checked in the same pass as the records themselves).
       validateRecordSet(request.records, config.maxMessageBytes, { requireKeys: isCompacted(config) });
+      const records = recompressRecordSet(request.records, config.compressionType, config.maxMessageBytes);
       if (config.messageTimestampType === 'LogAppendTime') {
         logAppendTimeMs = this.options.clock.nowMs();
-        stampLogAppendTime(request.records, logAppendTimeMs);
+        stampLogAppendTime(records, logAppendTimeMs);
       }
       appended = await this.idempotentAppends.append(
         partition,
-        request.records,
+        records,
         leaderEpoch,
         this.options.clock.nowMs(),
       );
     } catch (error) {
       if (error instanceof KafkaError) {
-        if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.logStorageError(partition.key, error);
+        if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.onStorageError(partition, error);
         return failed(error.code, error.message);
       }
       // The partition was deleted or moved while the append waited for the log.
       if (error instanceof LogClosedError) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       throw error;
     }
-    if (!this.stillLeads(partition, leaderEpoch)) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (!this.stillLeads(partition, leaderEpoch)) return failed(this.lostLeadershipError(partition));
     partition.onLeaderAppend();
     this.options.delayedOperations.notify(partition.key);
     const success: AppendResult = {
@@ -690,7 +858,7 @@ export class ReplicaManager {
       timeoutMs,
       () => !this.stillLeads(partition, leaderEpoch) || partition.highWatermark >= requiredHighWatermark,
     );
-    if (!this.stillLeads(partition, leaderEpoch)) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (!this.stillLeads(partition, leaderEpoch)) return failed(this.lostLeadershipError(partition));
     if (!covered) return failed(ErrorCode.REQUEST_TIMED_OUT, 'the ISR did not replicate the records in time');
     if (partition.liveIsrSize(this.options.clock.nowMs(), lagMaxMs) < config.minInsyncReplicas) {
       return failed(
@@ -835,8 +1003,9 @@ export class ReplicaManager {
           results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));
           continue;
         }
+        // A failed log dir (KafkaStorageError) or no descriptor left (TooManyOpenFilesError).
         if (error instanceof KafkaError) {
-          this.logStorageError(partition.key, error);
+          this.onStorageError(partition, error);
           results.push(failed(error.code));
           continue;
         }
@@ -1003,6 +1172,12 @@ export class ReplicaManager {
             { partition: key, err: error },
             'fetched records not applied: no file descriptor',
           );
+          this.setAsideIfLogNeedsReopen(partition, error);
+          return ErrorCode.KAFKA_STORAGE_ERROR;
+        }
+        // A full disk, or a dir that just failed (the channel took the replica offline).
+        if (error instanceof KafkaError && error.code === ErrorCode.KAFKA_STORAGE_ERROR) {
+          this.options.logger.warn({ partition: key, err: error }, 'fetched records not stored');
           return ErrorCode.KAFKA_STORAGE_ERROR;
         }
         if (error instanceof UnexpectedAppendOffsetError || error instanceof KafkaError) {
@@ -1093,9 +1268,24 @@ export class ReplicaManager {
         }
         entries.push({ topic: partition.topic, partition: partition.index, offset: partition.highWatermark });
       }
+      let firstFailure: unknown;
       for (const [logDir, entries] of byDir) {
-        await writeCheckpointFile(logDir, highWatermarkCheckpointName, entries);
+        try {
+          await writeCheckpointFile(logDir, highWatermarkCheckpointName, entries);
+        } catch (error) {
+          // A full disk leaves the previous checkpoint (the write is atomic): try again next time;
+          // so does no descriptor left (the process's limit, not the disk). Any other I/O failure
+          // takes the dir offline. Either way the other dirs are written.
+          firstFailure ??= error;
+          if (isIoError(error) && !isNoSpaceError(error) && !descriptorsExhausted(error)) {
+            this.reportLogDirFailure(
+              logDir,
+              `${logDir}: writing ${highWatermarkCheckpointName} failed: ${error.code}`,
+            );
+          }
+        }
       }
+      if (firstFailure !== undefined) throw firstFailure;
     });
     this.highWatermarkCheckpointing = run.catch(() => undefined);
     return run;
@@ -1174,8 +1364,9 @@ export class ReplicaManager {
           results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER, lookup.currentLeader));
           continue;
         }
+        // A failed log dir (KafkaStorageError) or no descriptor left (TooManyOpenFilesError).
         if (error instanceof KafkaError) {
-          this.logStorageError(partition.key, error);
+          this.onStorageError(partition, error);
           results.push(failed(error.code, lookup.currentLeader));
           continue;
         }
@@ -1263,8 +1454,9 @@ export class ReplicaManager {
             results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));
             continue;
           }
+          // A failed log dir (KafkaStorageError) or no descriptor left (TooManyOpenFilesError).
           if (error instanceof KafkaError) {
-            this.logStorageError(partition.key, error);
+            this.onStorageError(partition, error);
             results.push(failed(error.code));
             continue;
           }
@@ -1283,7 +1475,11 @@ export class ReplicaManager {
   /** The node calls this on a timer: retention when due, due flushes, recovery-point checkpoints. */
   async maintenance(nowMs: number): Promise<void> {
     if (this.closed) return;
-    await this.retryOfflineReplicas();
+    // Logs that maintenance or a reader left needing a reopen (no descriptor halfway through).
+    for (const partition of [...this.partitions.values()]) {
+      if (partition.log.needsReopen) this.setAsideIfLogNeedsReopen(partition, 'log needs a reopen');
+    }
+    await this.retrySetAsideReplicas();
     if (nowMs >= this.nextRetentionMs) {
       this.nextRetentionMs =
         nowMs + (this.options.retentionCheckIntervalMs ?? retentionCheckIntervalMsDefault);
@@ -1296,7 +1492,13 @@ export class ReplicaManager {
           await this.exclusive(partition.key, async () => {
             if (this.partitions.get(partition.key) !== partition) return;
             partition.onLogStartOffsetMoved();
-            await this.persistEpochCache(partition);
+            try {
+              await this.persistEpochCache(partition);
+            } catch (error) {
+              // Out of descriptors: set aside, the retry reloads its epochs from the checkpoint.
+              if (!descriptorsExhausted(error)) throw error;
+              this.setReplicaAside(partition.key, error);
+            }
           });
         }
       }
@@ -1314,12 +1516,16 @@ export class ReplicaManager {
     }
   }
 
-  /** A read or append failed in storage (KAFKA_STORAGE_ERROR: an I/O error, no descriptor left). */
-  private logStorageError(key: string, error: KafkaError): void {
+  /**
+   * A read or append failed in storage (KAFKA_STORAGE_ERROR: a failed log dir, a full disk, no
+   * descriptor left): logged, and the replica set aside if its log now needs a reopen.
+   */
+  private onStorageError(partition: Partition, error: KafkaError): void {
     this.options.logger.warn(
-      { partition: key, err: error, descriptorsExhausted: descriptorsExhausted(error) },
+      { partition: partition.key, err: error, descriptorsExhausted: descriptorsExhausted(error) },
       'storage error answered to a client',
     );
+    this.setAsideIfLogNeedsReopen(partition, error);
   }
 
   /** Stops serving: every parked request completes now (with errors); logs stay open for the owner to close. */
@@ -1330,7 +1536,8 @@ export class ReplicaManager {
   }
 }
 
-interface OfflineReplica {
+/** A set-aside replica: what failed last (logged once, then at debug level on every retry). */
+interface SetAsideReplica {
   readonly error: unknown;
 }
 

@@ -62,7 +62,8 @@ describe('acks=all under kill -9 of leaders and of the controller (kafkajs)', ()
     client = new RawClusterClient(cluster);
     kafka = new Kafka({
       clientId: 'acked-loss-it',
-      brokers: cluster.bootstrap.split(','),
+      // A function: a restarted broker listens on a new port (the nodes bind port 0).
+      brokers: () => cluster.bootstrap.split(','),
       logLevel: logLevel.NOTHING,
       retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
     });
@@ -134,8 +135,13 @@ describe('acks=all under kill -9 of leaders and of the controller (kafkajs)', ()
       }
     })();
 
+    /** Waits for the producer to get acknowledgements for more records (it is making progress). */
+    const moreAcknowledged = (what: string, count: number) => {
+      const before = acked.size;
+      return waitFor(what, async () => (acked.size >= before + count ? true : undefined));
+    };
     for (let round = 0; round < rounds; round++) {
-      await sleep(1_500);
+      await moreAcknowledged(`acknowledgements before round ${round}`, 100);
       const leaderIds = await leaders();
       const controllerId = (await cluster.describe(leaderIds[0]!).catch(() => undefined))?.controllerId ?? -1;
       // Even rounds: the active controller's node when it leads data partitions; otherwise the
@@ -146,11 +152,15 @@ describe('acks=all under kill -9 of leaders and of the controller (kafkajs)', ()
       const victim = round % 2 === 0 && counts.has(controllerId) ? controllerId : busiest;
       await cluster.kill(victim);
       client.drop(victim);
-      await sleep(2_000);
-      cluster.restart(victim);
+      // The failover is over: no partition is led by the dead broker, and writes are acknowledged.
+      await waitFor(`partitions led by others than ${victim}`, async () =>
+        (await leaders()).includes(victim) ? undefined : true,
+      );
+      await moreAcknowledged(`acknowledgements after killing ${victim}`, recordsPerSend);
+      await cluster.restart(victim);
       await cluster.waitReady();
     }
-    await sleep(1_000);
+    await moreAcknowledged('acknowledgements after the last restart', 50);
     producing = false;
     await sending;
 

@@ -10,6 +10,7 @@ import { ErrorCode } from '@gregor/protocol';
 import * as grpc from '@grpc/grpc-js';
 import { internalChannelOptions, serviceClient } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
+import { type BrokerMetrics, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import type {
   ReplicaFetchPartitionResult,
   ReplicaFetchRequest,
@@ -61,11 +62,15 @@ export interface WireReplicaFetchResponse {
   partitions: WirePartitionData[];
 }
 
+/** Follower fetches are counted and timed as Kafka's FetchFollower requests (no API version: gRPC). */
+export const followerFetchRequestName = 'FetchFollower';
+
 export function registerReplicaFetchService(
   server: grpc.Server,
   clusterId: string,
   replicaManager: () => ReplicaManager | undefined,
   logger: Logger,
+  metrics: BrokerMetrics = noBrokerMetrics,
 ): void {
   const implementation: grpc.UntypedServiceImplementation = {
     Fetch: (
@@ -82,9 +87,12 @@ export function registerReplicaFetchService(
         callback(null, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, partitions: [] });
         return;
       }
+      const startMs = metrics.nowMs();
       manager.fetchForFollower(fromWireRequest(request)).then(
-        (results) =>
-          callback(null, { errorCode: ErrorCode.NONE, partitions: results.map(toWirePartitionData) }),
+        (results) => {
+          metrics.requestCompleted(followerFetchRequestName, -1, startMs, metrics.nowMs());
+          callback(null, { errorCode: ErrorCode.NONE, partitions: results.map(toWirePartitionData) });
+        },
         (error: unknown) => {
           logger.error({ err: error, replicaId: request.replicaId }, 'replica fetch failed');
           callback({ code: grpc.status.INTERNAL, details: String(error) });

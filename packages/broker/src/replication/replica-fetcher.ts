@@ -32,11 +32,8 @@ export interface ReplicaFetcherSettings {
   readonly backoffMs: number;
 }
 
-export interface LeaderAddress {
-  readonly nodeId: number;
-  readonly host: string;
-  readonly port: number;
-}
+/** A leader's current gRPC target (`host:port`; it changes when a node restarts on a new port). */
+export type LeaderAddressOf = (nodeId: number) => string | undefined;
 
 interface FetchedPartition {
   readonly topic: string;
@@ -47,7 +44,8 @@ interface FetchedPartition {
 
 export class ReplicaFetcher {
   private readonly partitions = new Map<string, FetchedPartition>();
-  private readonly client: ReplicaFetchClient;
+  private client: ReplicaFetchClient | undefined;
+  private target: string | undefined;
   private closed = false;
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -55,13 +53,22 @@ export class ReplicaFetcher {
 
   constructor(
     readonly leaderId: number,
-    address: string,
+    private readonly addressOf: LeaderAddressOf,
     private readonly settings: ReplicaFetcherSettings,
     private readonly replicaManager: ReplicaManager,
     private readonly brokerEpoch: () => number,
     private readonly logger: Logger,
-  ) {
-    this.client = new ReplicaFetchClient(address);
+  ) {}
+
+  /** The client for the leader's current address (a new one when the leader moved to another port). */
+  private clientForLeader(): ReplicaFetchClient | undefined {
+    const target = this.addressOf(this.leaderId);
+    if (target !== this.target) {
+      this.client?.close();
+      this.client = target === undefined ? undefined : new ReplicaFetchClient(target);
+      this.target = target;
+    }
+    return this.client;
   }
 
   get partitionCount(): number {
@@ -89,7 +96,7 @@ export class ReplicaFetcher {
   async close(): Promise<void> {
     this.closed = true;
     this.wake?.();
-    this.client.close();
+    this.client?.close();
     await this.running;
   }
 
@@ -142,7 +149,9 @@ export class ReplicaFetcher {
     }
     let response: Awaited<ReturnType<ReplicaFetchClient['fetch']>>;
     try {
-      response = await this.client.fetch(request, this.settings.maxWaitMs + replicaFetchDeadlineMarginMs);
+      const client = this.clientForLeader();
+      if (client === undefined) throw new Error(`leader ${this.leaderId} has no known address`);
+      response = await client.fetch(request, this.settings.maxWaitMs + replicaFetchDeadlineMarginMs);
     } catch (error) {
       this.consecutiveFailures++;
       // The first failure of a streak is worth a line; the rest repeat it while the leader is down.
@@ -203,7 +212,7 @@ export class ReplicaFetcherManager {
 
   constructor(
     private readonly settings: ReplicaFetcherSettings,
-    private readonly leaders: readonly LeaderAddress[],
+    private readonly addressOf: LeaderAddressOf,
     private readonly replicaManager: ReplicaManager,
     private readonly brokerEpoch: () => number,
     private readonly logger: Logger,
@@ -224,14 +233,13 @@ export class ReplicaFetcherManager {
     for (const [leaderId, followed] of byLeader) {
       let fetcher = this.fetchers.get(leaderId);
       if (fetcher === undefined) {
-        const address = this.leaders.find((leader) => leader.nodeId === leaderId);
-        if (address === undefined) {
+        if (this.addressOf(leaderId) === undefined) {
           this.logger.error({ leaderId }, 'leader is not a known voter: cannot replicate from it');
           continue;
         }
         fetcher = new ReplicaFetcher(
           leaderId,
-          `${address.host}:${address.port}`,
+          this.addressOf,
           this.settings,
           this.replicaManager,
           this.brokerEpoch,

@@ -101,9 +101,14 @@ describe('replication on three processes', () => {
       const views = await Promise.all(running.map((id) => client.partition(topic, 0, [id])));
       const first = views[0];
       if (first === undefined || first.leaderId < 0 || first.isr.length !== isrSize) return undefined;
+      // Every node, the leader included, must have applied the same ISR: a leader still acting on
+      // the old one answers acks=all by it.
       const agreed = views.every(
         (view) =>
-          view !== undefined && view.leaderId === first.leaderId && view.leaderEpoch === first.leaderEpoch,
+          view !== undefined &&
+          view.leaderId === first.leaderId &&
+          view.leaderEpoch === first.leaderEpoch &&
+          sorted(view.isr).join() === sorted(first.isr).join(),
       );
       return agreed ? { leaderId: first.leaderId, isr: sorted(first.isr) } : undefined;
     });
@@ -140,7 +145,7 @@ describe('replication on three processes', () => {
 
     const more = await client.produce(next.leaderId, topic, 0, ['after-failover'], -1);
     expect(more).toEqual({ errorCode: ErrorCode.NONE, baseOffset: 100 });
-    cluster.restart(leaderId);
+    await cluster.restart(leaderId);
     await waitForIsr(topic, 3);
   });
 
@@ -158,7 +163,7 @@ describe('replication on three processes', () => {
       return view !== undefined && view.leaderId >= 0 && view.leaderId !== leaderId ? view : undefined;
     });
     expect((await client.produce(moved.leaderId, topic, 0, ['during'], -1)).errorCode).toBe(ErrorCode.NONE);
-    cluster.restart(leaderId);
+    await cluster.restart(leaderId);
     const back = await waitFor('the preferred replica leading again', async () => {
       const view = await client.partition(topic, 0);
       return view?.leaderId === preferred && view.isr.length === 3 ? view : undefined;
@@ -244,7 +249,7 @@ describe('replication on three processes', () => {
         acknowledged.length > ackedAtKill ? true : undefined,
       );
       failovers.push(Date.now() - killedAtMs);
-      cluster.restart(leaderId);
+      await cluster.restart(leaderId);
     }
     stopProducing = true;
     await producing;
@@ -291,7 +296,7 @@ describe('replication on three processes', () => {
     const shrunk = await waitForIsr(strict, 2);
     const refused = await client.produce(shrunk.leaderId, strict, 0, ['refused'], -1);
     expect(refused.errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
-    cluster.restart(victim);
+    await cluster.restart(victim);
     await waitForIsr(strict, 3);
 
     // Two of three down: the metadata quorum lives on the same three nodes, so it lost its
@@ -318,7 +323,7 @@ describe('replication on three processes', () => {
       return outcome?.errorCode === ErrorCode.NOT_ENOUGH_REPLICAS ? outcome : undefined;
     });
     expect(refusedAlone.errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
-    for (const id of others) cluster.restart(id);
+    await Promise.all(others.map((id) => cluster.restart(id)));
     const { leaderId: nextLeader } = await waitForIsr(topic, 3);
     const after = await waitFor('an acks=all write after the return', async () => {
       const outcome = await client.produce(nextLeader, topic, 0, ['d'], -1);

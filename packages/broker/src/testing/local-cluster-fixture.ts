@@ -35,7 +35,13 @@ import {
   type ResponseBody,
   type SupportedApiKey,
 } from '@gregor/protocol';
-import { defaultLogConfig, type LogConfig, LogManager, ManualClock } from '@gregor/storage';
+import {
+  defaultLogConfig,
+  type LogConfig,
+  LogDirFailureChannel,
+  LogManager,
+  ManualClock,
+} from '@gregor/storage';
 import pino from 'pino';
 import type {
   BrokerContext,
@@ -47,6 +53,7 @@ import type {
   ValidatingRequestOptions,
 } from '../apis/broker-context.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
+import { type BrokerMetrics, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network/connection.js';
 import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-ids/producer-id-manager.js';
 import { LogManagerStore } from '../replica/log-store.js';
@@ -73,6 +80,8 @@ export interface LocalClusterOptions {
   /** The way ISR proposals leave this broker (none by default: ISR changes are not proposed). */
   readonly alterPartition?: ReplicaManagerOptions['alterPartition'];
   readonly replicaLagTimeMaxMs?: number;
+  /** Where the router and handlers record metrics (nothing is recorded by default). */
+  readonly metrics?: BrokerMetrics;
 }
 
 function incarnationId(brokerId: number): string {
@@ -105,6 +114,8 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
   private queue: Promise<unknown> = Promise.resolve();
   private controller!: Controller;
   private logManager!: LogManager;
+  /** Where the fixture's logs report failed log dirs (the replica manager listens, as in a node). */
+  readonly logDirFailures = new LogDirFailureChannel();
   replicaManager!: ReplicaManager;
   context!: BrokerContext;
   router!: FrameHandler;
@@ -125,6 +136,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     fixture.logManager = await LogManager.open({
       config: { logDirs: [logDir], defaults: brokerLogConfig },
       clock: fixture.clock,
+      logDirFailureChannel: fixture.logDirFailures,
     });
     fixture.replicaManager = new ReplicaManager({
       brokerId,
@@ -133,6 +145,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       clock: fixture.clock,
       delayedOperations: fixture.delayedOperations,
       logger: fixture.logger,
+      logDirFailureChannel: fixture.logDirFailures,
       ...(options.alterPartition === undefined ? {} : { alterPartition: options.alterPartition }),
       ...(options.replicaLagTimeMaxMs === undefined
         ? {}
@@ -159,6 +172,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       replicaManager: fixture.replicaManager,
       clock: fixture.clock,
       logger: fixture.logger,
+      metrics: options.metrics ?? noBrokerMetrics,
     };
     fixture.router = createRequestRouter(fixture.context);
 
@@ -316,7 +330,14 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
    * other ISR members, it leaves every ISR); without it a fenced, caught-up broker is unfenced and
    * leaderless partitions it replicates get it as leader.
    */
-  heartbeat(brokerId: number, options: { readonly wantFence: boolean }): Promise<void> {
+  heartbeat(
+    brokerId: number,
+    options: {
+      readonly wantFence: boolean;
+      /** Replicas on a failed log dir of the broker (the heartbeat's offline replicas). */
+      readonly offlineReplicas?: readonly { topicId: string; partitionIndex: number }[];
+    },
+  ): Promise<void> {
     return this.serialized(async () => {
       const brokerEpoch = this.brokerEpochs.get(brokerId);
       if (brokerEpoch === undefined) throw new Error(`broker ${brokerId} is not registered`);
@@ -328,6 +349,8 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
             currentMetadataOffset: this.metadataLogEndOffset - 1,
             wantFence: options.wantFence,
             wantShutDown: false,
+            offlineLogDirs: options.offlineReplicas === undefined ? [] : ['failed-dir'],
+            offlineReplicas: options.offlineReplicas ?? [],
           },
           this.clock.nowMs(),
         ),

@@ -1,30 +1,28 @@
 // Real Gregor nodes as separate processes on loopback, for integration tests: each node is
 // `node packages/cli/dist/main.js broker start --config ...` (so `npm run build` must have run),
-// on free ports, with its data in a temporary directory. Nodes can be killed with SIGKILL
-// (kill -9), stopped with SIGTERM (controlled shutdown) and restarted on the same data.
+// with its data in a temporary directory. Nodes can be killed with SIGKILL (kill -9), stopped with
+// SIGTERM (controlled shutdown) and restarted on the same data.
+//
+// Ports: every node binds port 0 for both listeners, so no port is ever chosen here and bound later
+// by someone else. Each node writes the ports it got to `bound-ports`; the fixture reads them and
+// writes the voters' addresses to the file every node reads through
+// gregor.controller.quorum.voters.file (the nodes wait for it before the quorum forms). A restarted
+// node gets new ports; the file is rewritten and the other nodes follow it.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKey, KafkaConnection } from '@gregor/client';
+import { boundListenersFileName, readBoundListeners, readBoundMetricsPort } from '../node/bound-listeners.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 export const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
-
-/** A free TCP port on 127.0.0.1 (bound and released; fine for tests on one machine). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
+/** How long a starting node may take to bind its listeners and write `bound-ports`. */
+const bindWaitMsMax = 30_000;
+const bindPollMs = 10;
 
 /** Exited by itself or by a signal: `exitCode` alone stays null for a signalled child. */
 function hasExited(child: ChildProcess): boolean {
@@ -33,9 +31,14 @@ function hasExited(child: ChildProcess): boolean {
 
 export interface ClusterNode {
   readonly id: number;
-  readonly kafkaPort: number;
-  readonly quorumPort: number;
+  /** The ports the running (or last) process bound; 0 before its first start. */
+  kafkaPort: number;
+  quorumPort: number;
+  /** The metrics HTTP port (gregor.metrics.port) the process bound; 0 when metrics are off. */
+  metricsPort: number;
   readonly dataDir: string;
+  /** Where the node writes `bound-ports` (its metadata log dir: the first log dir). */
+  readonly logDir: string;
   readonly configPath: string;
   process: ChildProcess | undefined;
   /** Everything the process printed, for post-mortems. */
@@ -50,15 +53,20 @@ export interface ProcessClusterOptions {
   readonly commandPrefix?: readonly string[];
   /** How long start() waits for every node to be ready. */
   readonly readyTimeoutMs?: number;
+  /** Extra server.properties lines for one node (over `properties`), e.g. its own `log.dirs`. */
+  readonly nodeProperties?: (nodeId: number, dataDir: string) => Readonly<Record<string, string>>;
 }
 
 export class ProcessCluster {
   readonly nodes: ClusterNode[] = [];
   readonly rootDir: string;
   readonly clusterId = `it-${Math.random().toString(36).slice(2, 10)}`;
+  /** gregor.controller.quorum.voters.file of every node. */
+  readonly votersFile: string;
 
   private constructor(private readonly options: ProcessClusterOptions) {
     this.rootDir = mkdtempSync(join(tmpdir(), 'gregor-it-'));
+    this.votersFile = join(this.rootDir, 'quorum-voters');
   }
 
   static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
@@ -70,17 +78,26 @@ export class ProcessCluster {
       mkdirSync(dataDir, { recursive: true });
       cluster.nodes.push({
         id,
-        kafkaPort: await freePort(),
-        quorumPort: await freePort(),
+        kafkaPort: 0,
+        quorumPort: 0,
+        metricsPort: 0,
         dataDir,
+        logDir: join(dataDir, 'logs'),
         configPath: join(dataDir, 'server.properties'),
         process: undefined,
         output: [],
       });
     }
     for (const node of cluster.nodes) cluster.writeConfig(node);
-    for (const node of cluster.nodes) cluster.spawnNode(node);
-    await cluster.waitReady(options.readyTimeoutMs);
+    try {
+      for (const node of cluster.nodes) cluster.spawnNode(node);
+      await Promise.all(cluster.nodes.map((node) => cluster.waitBound(node)));
+      cluster.writeVoters();
+      await cluster.waitReady(options.readyTimeoutMs);
+    } catch (error) {
+      await cluster.close();
+      throw error;
+    }
     return cluster;
   }
 
@@ -95,15 +112,16 @@ export class ProcessCluster {
   }
 
   private writeConfig(node: ClusterNode): void {
-    const voters = this.nodes.map((other) => `${other.id}@127.0.0.1:${other.quorumPort}`).join(',');
     const properties: Record<string, string> = {
       'node.id': String(node.id),
       'process.roles': 'broker,controller',
       'cluster.id': this.clusterId,
-      listeners: `PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.quorumPort}`,
-      'controller.quorum.voters': voters,
-      'log.dirs': join(node.dataDir, 'logs'),
+      listeners: 'PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
+      'controller.quorum.voters': this.nodes.map((other) => `${other.id}@127.0.0.1:0`).join(','),
+      'gregor.controller.quorum.voters.file': this.votersFile,
+      'log.dirs': node.logDir,
       ...this.options.properties,
+      ...this.options.nodeProperties?.(node.id, node.dataDir),
     };
     writeFileSync(
       node.configPath,
@@ -113,7 +131,35 @@ export class ProcessCluster {
     );
   }
 
+  /** Writes every node's CONTROLLER address to the voters file (atomically: the nodes poll it). */
+  private writeVoters(): void {
+    const voters = this.nodes.map((node) => `${node.id}@127.0.0.1:${node.quorumPort}`).join(',');
+    writeFileSync(`${this.votersFile}.tmp`, voters);
+    renameSync(`${this.votersFile}.tmp`, this.votersFile);
+  }
+
+  /** Waits for the node's process to write `bound-ports`, and takes its ports from it. */
+  private async waitBound(node: ClusterNode): Promise<void> {
+    const deadline = Date.now() + bindWaitMsMax;
+    for (;;) {
+      const bound = readBoundListeners(node.logDir);
+      if (bound !== undefined) {
+        node.kafkaPort = bound.find((listener) => listener.name === 'PLAINTEXT')!.port;
+        node.quorumPort = bound.find((listener) => listener.name === 'CONTROLLER')!.port;
+        node.metricsPort = readBoundMetricsPort(node.logDir) ?? 0;
+        return;
+      }
+      const child = node.process;
+      if (child === undefined || hasExited(child) || Date.now() > deadline) {
+        throw new Error(`node ${node.id} did not bind its listeners\n${this.tail()}`);
+      }
+      await new Promise((done) => setTimeout(done, bindPollMs));
+    }
+  }
+
   private spawnNode(node: ClusterNode): void {
+    // A leftover file from the previous process must not be taken for this one's ports.
+    rmSync(join(node.logDir, boundListenersFileName), { force: true });
     const [command, ...prefixArgs] = [
       ...(this.options.commandPrefix ?? []),
       process.execPath,
@@ -167,11 +213,16 @@ export class ProcessCluster {
     return code;
   }
 
-  /** Starts a stopped or killed node again on the same data and ports. */
-  restart(id: number): void {
+  /**
+   * Starts a stopped or killed node again on the same data. It binds new ports: resolves once they
+   * are known (`kafkaPort`, `quorumPort`, `bootstrap`) and in the voters file, not when it is ready.
+   */
+  async restart(id: number): Promise<void> {
     const node = this.node(id);
     if (node.process !== undefined && !hasExited(node.process)) throw new Error(`node ${id} is running`);
     this.spawnNode(node);
+    await this.waitBound(node);
+    this.writeVoters();
   }
 
   /** The Metadata (v1) view of one broker: live brokers and the controller. */

@@ -13,6 +13,8 @@ export interface PartitionView {
   readonly leaderEpoch: number;
   readonly replicas: readonly number[];
   readonly isr: readonly number[];
+  /** Replicas whose broker is down or whose log dir failed. */
+  readonly offlineReplicas: readonly number[];
 }
 
 export interface ProduceOutcome {
@@ -82,6 +84,7 @@ export class RawClusterClient {
           leaderEpoch: state.leaderEpoch,
           replicas: state.replicaNodes,
           isr: state.isrNodes,
+          offlineReplicas: state.offlineReplicas,
         };
       } catch {
         this.drop(nodeId);

@@ -49,6 +49,7 @@ describe.each(Object.values(apis))('$name', (api) => {
         apiVersion: version,
         header: { apiKey, apiVersion: version, correlationId: 4242, clientId: 'client-1' },
         body: request,
+        trailingBytes: 0,
       });
 
       const response = randomMessage(api.response as MessageSchema<Fields>, version, random);

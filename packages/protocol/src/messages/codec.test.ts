@@ -233,9 +233,12 @@ describe('decodeRequest failures are values', () => {
     }
   });
 
-  it('reports trailing bytes as malformed', () => {
-    const result = decodeRequest(Buffer.concat([valid, hex('00')]));
-    expect(result).toMatchObject({ ok: false, reason: 'malformed' });
+  it('decodes a request with bytes after its last field and counts them, as Kafka ignores them', () => {
+    const result = decodeRequest(Buffer.concat([valid, hex('00ff00')]));
+    expect(result).toMatchObject({ ok: true, apiKey: ApiKey.Fetch, apiVersion: 12, trailingBytes: 3 });
+    const exact = decodeRequest(valid);
+    expect(exact).toMatchObject({ ok: true, trailingBytes: 0 });
+    if (result.ok && exact.ok) expect(result.body).toEqual(exact.body);
   });
 
   it('reports unknown api keys and unsupported versions with the correlation id', () => {

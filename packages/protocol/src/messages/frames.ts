@@ -7,6 +7,13 @@
 // versions come back as a typed failure with as much of the header as could be read, so the network
 // layer can answer ApiVersions with error 35 (encodeApiVersionsUnsupportedResponse) and close the
 // connection for anything else.
+//
+// Bytes left in a request frame after the fields its version defines are not an error, as in Kafka:
+// AbstractRequest.parseRequest reads the known fields from the buffer and never looks at what
+// remains, so a request is refused only when a field cannot be read (truncated, a length or count
+// past the end, a null where none is allowed). Clients rely on this: librdkafka 2.15 sends an
+// all-topics Metadata v9+ request with a 4-byte array count where the compact varint belongs, which
+// Kafka reads as a null topic list followed by bytes it ignores.
 
 import type { Buffer } from 'node:buffer';
 import { ErrorCode } from '../errors.js';
@@ -51,6 +58,8 @@ export type DecodedRequest = {
     readonly apiVersion: number;
     readonly header: RequestHeader;
     readonly body: RequestBody<K>;
+    /** Bytes after the last field of the request's version, ignored as Kafka ignores them. */
+    readonly trailingBytes: number;
   };
 }[SupportedApiKey];
 
@@ -106,13 +115,14 @@ export function decodeRequest(frame: Buffer): RequestDecodeResult {
   try {
     const header = readRequestHeaderRest(reader, prefix, requestHeaderVersion(api.apiKey, prefix.apiVersion));
     const body = decodeMessage(api.request as AnySchema, prefix.apiVersion, reader);
-    if (reader.remaining !== 0) {
-      return failure(
-        'malformed',
-        `${api.name} v${prefix.apiVersion} request has ${reader.remaining} trailing byte(s)`,
-      );
-    }
-    return { ok: true, apiKey: api.apiKey, apiVersion: prefix.apiVersion, header, body } as DecodedRequest;
+    return {
+      ok: true,
+      apiKey: api.apiKey,
+      apiVersion: prefix.apiVersion,
+      header,
+      body,
+      trailingBytes: reader.remaining,
+    } as DecodedRequest;
   } catch (error) {
     if (error instanceof DecodeError) return failure('malformed', error.message);
     throw error;

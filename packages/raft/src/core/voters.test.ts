@@ -18,7 +18,6 @@ describe('parseQuorumVoters', () => {
     ['1@a:1,2b:2', '2b:2', 'expected id@host:port'],
     ['1@a', '1@a', 'expected host:port'],
     ['1@:9000', '1@:9000', 'host is empty'],
-    ['1@a:0', '1@a:0', 'port 0'],
     ['1@a:70000', '1@a:70000', 'port 70000'],
     ['1@a:9x', '1@a:9x', "port '9x'"],
     ['1@::1:9000', '1@::1:9000', 'must be in brackets'],
@@ -31,6 +30,16 @@ describe('parseQuorumVoters', () => {
     if (result.ok) return;
     expect(result.error).toMatchObject({ kind: 'bad-entry', entry });
     if (result.error.kind === 'bad-entry') expect(result.error.reason).toContain(reason);
+  });
+
+  it('takes port 0 as a port not known yet', () => {
+    expect(parseQuorumVoters('1@127.0.0.1:0,2@127.0.0.1:9193')).toEqual({
+      ok: true,
+      voters: [
+        { id: 1, host: '127.0.0.1', port: 0 },
+        { id: 2, host: '127.0.0.1', port: 9193 },
+      ],
+    });
   });
 
   it('refuses duplicate ids and an empty list', () => {

@@ -2,11 +2,14 @@
  * Parser for Kafka's static voter syntax:
  *   controller.quorum.voters=1@127.0.0.1:9192,2@127.0.0.1:9193,3@[::1]:9194
  * A bad entry is an expected failure (operator input), so it is a value naming the entry, not a throw.
+ * Port 0 means the port is not known yet (a voter that binds port 0 at start-up): the caller learns
+ * it later (see `RaftGrpcTransportOptions.addressOf`).
  */
 
 export interface QuorumVoter {
   readonly id: number;
   readonly host: string;
+  /** 0: not known yet. */
   readonly port: number;
 }
 
@@ -65,6 +68,6 @@ function parseEntry(entry: string): QuorumVoter | string {
   if (/\s/.test(host)) return `host '${host}' contains whitespace`;
   if (!DECIMAL.test(portText)) return `port '${portText}' is not a number`;
   const port = Number(portText);
-  if (port < 1 || port > PORT_MAX) return `port ${port} is outside 1..${PORT_MAX}`;
+  if (port > PORT_MAX) return `port ${port} is outside 0..${PORT_MAX}`;
   return { id, host, port };
 }

@@ -14,6 +14,12 @@ export interface RaftGrpcTransportOptions {
   readonly nodeId: number;
   /** controller.quorum.voters, parsed; this node's own entry is skipped. */
   readonly voters: readonly QuorumVoter[];
+  /**
+   * A voter's current gRPC target (`host:port`), asked before every send; when it differs from the one
+   * in use, that peer's channel is replaced. For voters that bind port 0 and so get a new port on each
+   * start. Without it, the addresses in `voters` are used (a voter with port 0 is unreachable).
+   */
+  readonly addressOf?: (voterId: number) => string | undefined;
   readonly logger?: RaftLogger;
   /** The TLS seam: insecure until Gregor's listeners get TLS (then pass grpc.credentials.createSsl). */
   readonly credentials?: grpc.ChannelCredentials;
@@ -53,16 +59,19 @@ export interface PeerSendStats {
   dropped: number;
 }
 
+type PeerClient = grpc.Client & {
+  Deliver(
+    request: WireEnvelope,
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null) => void,
+  ): grpc.ClientUnaryCall;
+};
+
 interface Peer {
   readonly id: number;
-  readonly address: string;
-  readonly client: grpc.Client & {
-    Deliver(
-      request: WireEnvelope,
-      options: grpc.CallOptions,
-      callback: (error: grpc.ServiceError | null) => void,
-    ): grpc.ClientUnaryCall;
-  };
+  /** The target `client` is connected to; undefined while the voter's address is not known. */
+  address: string | undefined;
+  client: PeerClient | undefined;
   readonly queue: WireEnvelope[];
   inFlight: number;
   readonly stats: PeerSendStats;
@@ -72,6 +81,8 @@ export class RaftGrpcTransport implements RaftTransport {
   private readonly peers = new Map<number, Peer>();
   private readonly logger: RaftLogger;
   private readonly settings: typeof RAFT_GRPC_TRANSPORT_DEFAULTS;
+  private readonly addressOf: (voterId: number) => string | undefined;
+  private readonly createClient: (address: string) => PeerClient;
   private closed = false;
 
   constructor(options: RaftGrpcTransportOptions) {
@@ -86,27 +97,28 @@ export class RaftGrpcTransport implements RaftTransport {
       'grpc.initial_reconnect_backoff_ms': this.settings.reconnectBackoffInitialMs,
       'grpc.max_reconnect_backoff_ms': this.settings.reconnectBackoffMaxMs,
     };
+    this.createClient = (address) =>
+      new Client(address, credentials, channelOptions) as unknown as PeerClient;
+    const configured = new Map<number, string>();
     for (const voter of options.voters) {
       if (voter.id === options.nodeId) continue;
-      const address = voter.host.includes(':')
-        ? `[${voter.host}]:${voter.port}`
-        : `${voter.host}:${voter.port}`;
-      const client = new Client(address, credentials, channelOptions) as unknown as Peer['client'];
+      if (voter.port !== 0) configured.set(voter.id, grpcTarget(voter.host, voter.port));
       this.peers.set(voter.id, {
         id: voter.id,
-        address,
-        client,
+        address: undefined,
+        client: undefined,
         queue: [],
         inFlight: 0,
         stats: { sent: 0, failed: 0, dropped: 0 },
       });
     }
+    this.addressOf = options.addressOf ?? ((voterId) => configured.get(voterId));
   }
 
   send(message: RaftMessage): void {
     if (this.closed) return;
     const peer = this.peers.get(message.to);
-    if (peer === undefined) {
+    if (peer === undefined || !this.connect(peer)) {
       this.logger.debug({ to: message.to, type: message.type }, 'no address for raft peer; message dropped');
       return;
     }
@@ -128,24 +140,40 @@ export class RaftGrpcTransport implements RaftTransport {
     this.closed = true;
     for (const peer of this.peers.values()) {
       peer.queue.length = 0;
-      peer.client.close();
+      peer.client?.close();
     }
+  }
+
+  /** Points the peer's channel at the voter's current address; false while it has none. */
+  private connect(peer: Peer): boolean {
+    const address = this.addressOf(peer.id);
+    if (address === peer.address) return address !== undefined;
+    if (peer.address !== undefined) {
+      this.logger.info({ to: peer.id, from: peer.address, address }, 'raft peer address changed');
+    }
+    // Calls in flight on the old channel fail; Raft resends what it still needs.
+    peer.client?.close();
+    peer.address = address;
+    peer.client = address === undefined ? undefined : this.createClient(address);
+    return address !== undefined;
   }
 
   private pump(peer: Peer): void {
     while (!this.closed && peer.inFlight < this.settings.peerInFlightCallsMax && peer.queue.length > 0) {
+      const { client, address } = peer;
+      if (client === undefined) return;
       const envelope = peer.queue.shift()!;
       peer.inFlight++;
       // gRPC deadlines are wall-clock Dates; only their distance from now matters here.
       const deadline = new Date(Date.now() + this.settings.sendDeadlineMs);
-      peer.client.Deliver(envelope, { deadline }, (error) => {
+      client.Deliver(envelope, { deadline }, (error) => {
         peer.inFlight--;
         if (error === null) {
           peer.stats.sent++;
         } else {
           peer.stats.failed++;
           this.logger.debug(
-            { to: peer.id, address: peer.address, code: error.code, details: error.details },
+            { to: peer.id, address, code: error.code, details: error.details },
             'raft message not delivered',
           );
         }
@@ -153,6 +181,11 @@ export class RaftGrpcTransport implements RaftTransport {
       });
     }
   }
+}
+
+/** gRPC's `host:port` target, an IPv6 host in brackets. */
+export function grpcTarget(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function definedOnly(options: RaftGrpcTransportOptions): Partial<typeof RAFT_GRPC_TRANSPORT_DEFAULTS> {

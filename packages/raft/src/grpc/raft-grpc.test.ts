@@ -1,7 +1,8 @@
 /**
  * Three drivers over real gRPC on 127.0.0.1 in one process: election, commits, leader loss, failover,
- * and the old leader coming back on the same port and data directory. Waits poll status() with
- * generous bounds; nothing asserts on timing.
+ * and the old leader coming back on its data directory but a new port (every server binds port 0;
+ * the peers find the new port through the transport's addressOf). Waits poll status() with generous
+ * bounds; nothing asserts on timing.
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -56,6 +57,7 @@ async function startMember(
   voters: readonly QuorumVoter[],
   directory: string,
   server: grpc.Server | undefined,
+  addressOf?: (voterId: number) => string | undefined,
 ): Promise<GrpcMember> {
   const stateMachine = new RecordingStateMachine();
   const logger = new RecordingLogger();
@@ -68,6 +70,7 @@ async function startMember(
     stateMachine,
     logger,
     ...(server === undefined ? {} : { grpcServer: server }),
+    ...(addressOf === undefined ? {} : { transport: { addressOf } }),
   });
   const member = { driver, server, stateMachine, logger, directory };
   running.push(member);
@@ -81,15 +84,23 @@ async function readyLeader(members: readonly GrpcMember[]): Promise<GrpcMember> 
 
 describe('Raft over gRPC', () => {
   it('elects, commits, fails over when the leader stops, and the old leader catches up on restart', async () => {
-    // Shared-server mode: the test owns each node's server (as the node process will), bound first
-    // so that the voter list can name the ephemeral ports.
+    // Shared-server mode: the test owns each node's server (as the node process does), bound first
+    // so that the voter addresses can name the ephemeral ports.
     const servers = NODE_IDS.map(() => new grpc.Server());
     const ports = await Promise.all(servers.map(bindEphemeral));
-    const voters = NODE_IDS.map((id, index) => ({ id, host: '127.0.0.1', port: ports[index]! }));
+    const voters = NODE_IDS.map((id) => ({ id, host: '127.0.0.1', port: 0 }));
+    const addresses = new Map(NODE_IDS.map((id, index) => [id, `127.0.0.1:${ports[index]}`]));
+    const addressOf = (voterId: number) => addresses.get(voterId);
     const members: GrpcMember[] = [];
     for (const [index, id] of NODE_IDS.entries()) {
       members.push(
-        await startMember(id, voters, await directories.create(`raft-grpc-${id}-`), servers[index]),
+        await startMember(
+          id,
+          voters,
+          await directories.create(`raft-grpc-${id}-`),
+          servers[index],
+          addressOf,
+        ),
       );
     }
 
@@ -110,8 +121,11 @@ describe('Raft over gRPC', () => {
     const secondBatch = Array.from({ length: 10 }, (_, index) => `second-${index}`);
     for (const text of secondBatch) await second.driver.propose(encode(text));
 
-    // Back on the same port and directory, this time with a server of its own (createRaftDriver binds it).
-    const restarted = await startMember(first.driver.nodeId, voters, first.directory, undefined);
+    // Back on the same directory and a new port, which the others learn through addressOf.
+    const server = new grpc.Server();
+    const port = await bindEphemeral(server);
+    addresses.set(first.driver.nodeId, `127.0.0.1:${port}`);
+    const restarted = await startMember(first.driver.nodeId, voters, first.directory, server, addressOf);
     const expected = [...firstBatch, ...secondBatch];
     await waitFor(
       'the old leader to catch up',

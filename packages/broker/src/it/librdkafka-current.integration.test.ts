@@ -1,0 +1,318 @@
+// The current librdkafka (2.15.1, what confluent-kafka for Python, Go, .NET and JavaScript ship)
+// against a three-node cluster of broker processes: Debian's kcat and python3-confluent-kafka run on
+// the librdkafka that scripts/build-librdkafka.sh built (LD_LIBRARY_PATH), and every test checks
+// the version the library reports, so none can pass on Debian's 2.0.2 by accident.
+// Covered: metadata for all topics (librdkafka 2.15 sends it with bytes Kafka ignores), produce and
+// consume with kcat, idempotent produce, the admin calls (create, describe configs, create
+// partitions, list, delete topics; list groups), and consumer groups that subscribe and commit.
+// No node may close a connection for a request it could not read.
+
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CompressionType, type DecodedBatch, iterateBatches } from '@gregor/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  currentLibrdkafkaEnv,
+  currentLibrdkafkaVersion,
+  kcatLibrdkafkaVersion,
+} from '../testing/current-librdkafka.js';
+import { ProcessCluster } from '../testing/process-cluster.js';
+
+const clientTimeoutMs = 60_000;
+const outputBytesMax = 16 * 1024 * 1024;
+const pythonClient = new URL('./python/confluent_kafka_client.py', import.meta.url).pathname;
+
+let cluster: ProcessCluster;
+let env: NodeJS.ProcessEnv;
+/** One broker only: the clients find the others through Metadata. */
+let bootstrap: string;
+
+beforeAll(async () => {
+  env = currentLibrdkafkaEnv();
+  cluster = await ProcessCluster.start({
+    nodeCount: 3,
+    properties: {
+      'num.partitions': '3',
+      'default.replication.factor': '3',
+      'min.insync.replicas': '2',
+      'offsets.topic.num.partitions': '5',
+      'offsets.topic.replication.factor': '3',
+      'group.initial.rebalance.delay.ms': '200',
+    },
+  });
+  bootstrap = `127.0.0.1:${cluster.node(2).kafkaPort}`;
+});
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+function kcat(args: readonly string[], input?: string): string {
+  return execFileSync('kcat', ['-b', bootstrap, ...args], {
+    input,
+    env,
+    timeout: clientTimeoutMs,
+    maxBuffer: outputBytesMax,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs one confluent_kafka_client.py command; fails unless it ran on the current librdkafka. */
+function confluent<T>(command: object): T {
+  const output = execFileSync('/usr/bin/python3', [pythonClient], {
+    input: JSON.stringify({ bootstrap, ...command }),
+    env,
+    timeout: clientTimeoutMs,
+    maxBuffer: outputBytesMax,
+    encoding: 'utf8',
+  });
+  const answer = JSON.parse(output) as T & { librdkafka: string };
+  expect(answer.librdkafka).toBe(currentLibrdkafkaVersion);
+  return answer;
+}
+
+interface KcatMetadata {
+  brokers: { id: number }[];
+  topics: {
+    topic: string;
+    partitions: { partition: number; leader: number; replicas: { id: number }[] }[];
+  }[];
+}
+
+function kcatMetadata(topic?: string): KcatMetadata {
+  return JSON.parse(kcat(topic === undefined ? ['-L', '-J'] : ['-L', '-J', '-t', topic])) as KcatMetadata;
+}
+
+function storedBatches(topic: string, partition: number): DecodedBatch[] {
+  const leader = kcatMetadata(topic)
+    .topics.find((entry) => entry.topic === topic)
+    ?.partitions.find((entry) => entry.partition === partition)?.leader;
+  if (leader === undefined) throw new Error(`no leader for ${topic}-${partition}`);
+  const file = join(
+    cluster.node(leader).dataDir,
+    'logs',
+    `${topic}-${partition}`,
+    '00000000000000000000.log',
+  );
+  return [...iterateBatches(readFileSync(file))];
+}
+
+describe(`librdkafka ${currentLibrdkafkaVersion} (kcat, confluent-kafka-python) against three broker processes`, () => {
+  it(`runs kcat and confluent-kafka-python on librdkafka ${currentLibrdkafkaVersion}, not Debian's`, () => {
+    expect(kcatLibrdkafkaVersion(env)).toBe(currentLibrdkafkaVersion);
+    expect(kcatLibrdkafkaVersion(process.env)).not.toBe(currentLibrdkafkaVersion);
+    const listing = confluent<{ brokers: number[] }>({ op: 'list_topics' });
+    expect(listing.brokers).toEqual([1, 2, 3]);
+  });
+
+  it('kcat -L asks for every topic (Metadata v9 with bytes Kafka ignores) and lists the cluster', () => {
+    expect(kcatLibrdkafkaVersion(env)).toBe(currentLibrdkafkaVersion);
+    kcat(['-P', '-t', 'rdk-listing', '-p', '0'], 'first\n');
+    const listing = kcatMetadata();
+    expect(listing.brokers.map((broker) => broker.id).sort()).toEqual([1, 2, 3]);
+    const topic = listing.topics.find((entry) => entry.topic === 'rdk-listing');
+    expect(topic?.partitions.map((partition) => partition.partition).sort()).toEqual([0, 1, 2]);
+    for (const partition of topic?.partitions ?? []) expect(partition.replicas.length).toBe(3);
+  });
+
+  it.each([
+    ['none', CompressionType.None],
+    ['zstd', CompressionType.Zstd],
+    ['lz4', CompressionType.Lz4],
+  ] as const)('kcat produces %s batches to every partition and consumes them back', (codec, compression) => {
+    expect(kcatLibrdkafkaVersion(env)).toBe(currentLibrdkafkaVersion);
+    const topic = `rdk-kcat-${codec}`;
+    const valuesOf = (partition: number) =>
+      Array.from({ length: 20 }, (_, index) => `${codec} p${partition} value ${index} `.repeat(8).trim());
+    for (const partition of [0, 1, 2]) {
+      const input = valuesOf(partition)
+        .map((value, index) => `key-${index}#${value}\n`)
+        .join('');
+      kcat(['-P', '-t', topic, '-p', String(partition), '-K', '#', '-z', codec, '-X', 'acks=all'], input);
+    }
+    for (const partition of [0, 1, 2]) {
+      const batches = storedBatches(topic, partition);
+      for (const batch of batches) expect(batch.header.compression).toBe(compression);
+      const stored = batches.flatMap((batch) => batch.records);
+      expect(stored.map((record) => record.value?.toString())).toEqual(valuesOf(partition));
+      const consumed = kcat([
+        '-C',
+        '-t',
+        topic,
+        '-p',
+        String(partition),
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-f',
+        '%o|%k|%s\n',
+      ])
+        .trim()
+        .split('\n');
+      expect(consumed).toEqual(valuesOf(partition).map((value, index) => `${index}|key-${index}|${value}`));
+    }
+  });
+
+  it('confluent-kafka-python admin: create, describe configs, add partitions, list and delete topics', () => {
+    const created = confluent<{ topics: Record<string, string | null> }>({
+      op: 'create_topics',
+      topics: [{ name: 'rdk-admin', partitions: 2, replication: 3, config: { 'retention.ms': '3600000' } }],
+    });
+    expect(created.topics).toEqual({ 'rdk-admin': null });
+    const again = confluent<{ topics: Record<string, string | null> }>({
+      op: 'create_topics',
+      topics: [{ name: 'rdk-admin', partitions: 2, replication: 3 }],
+    });
+    expect(again.topics).toEqual({ 'rdk-admin': 'TOPIC_ALREADY_EXISTS' });
+
+    const described = confluent<{ configs: Record<string, string> }>({
+      op: 'describe_configs',
+      topic: 'rdk-admin',
+    });
+    expect(described.configs['retention.ms']).toBe('3600000');
+    expect(described.configs['cleanup.policy']).toBe('delete');
+
+    expect(
+      confluent<{ error: string | null }>({ op: 'create_partitions', topic: 'rdk-admin', count: 5 }).error,
+    ).toBeNull();
+    const listed = confluent<{ brokers: number[]; controller_id: number; topics: Record<string, number> }>({
+      op: 'list_topics',
+    });
+    expect(listed.topics['rdk-admin']).toBe(5);
+    expect([1, 2, 3]).toContain(listed.controller_id);
+
+    const deleted = confluent<{ topics: Record<string, string | null> }>({
+      op: 'delete_topics',
+      topics: ['rdk-admin'],
+    });
+    expect(deleted.topics).toEqual({ 'rdk-admin': null });
+    expect(
+      confluent<{ topics: Record<string, number> }>({ op: 'list_topics' }).topics['rdk-admin'],
+    ).toBeUndefined();
+  });
+
+  it('confluent-kafka-python: an idempotent producer, a group that commits, and a later member that resumes there', () => {
+    const topic = 'rdk-group-topic';
+    const group = 'rdk-group';
+    expect(
+      confluent<{ topics: Record<string, string | null> }>({
+        op: 'create_topics',
+        topics: [{ name: topic, partitions: 3, replication: 3 }],
+      }).topics,
+    ).toEqual({ [topic]: null });
+    const recordsOf = (from: number, count: number) =>
+      Array.from({ length: count }, (_, index) => ({
+        partition: (from + index) % 3,
+        key: `k${from + index}`,
+        value: `v${from + index}`,
+      }));
+
+    const first = confluent<{ delivered: { partition: number; offset: number }[] }>({
+      op: 'produce',
+      topic,
+      idempotent: true,
+      compression: 'zstd',
+      records: recordsOf(0, 9),
+    });
+    expect(first.delivered.map((entry) => entry.offset).sort()).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    // The idempotent producer's batches carry its producer id and sequence numbers.
+    for (const partition of [0, 1, 2]) {
+      for (const batch of storedBatches(topic, partition))
+        expect(batch.header.producerId).toBeGreaterThanOrEqual(0n);
+    }
+
+    interface Consumed {
+      records: { partition: number; offset: number; key: string; value: string }[];
+      committed: Record<string, number>;
+    }
+    const consumedFirst = confluent<Consumed>({
+      op: 'group_consume',
+      topic,
+      group,
+      count: 9,
+      timeout_ms: 45_000,
+    });
+    expect(consumedFirst.records.map((record) => record.value).sort()).toEqual(
+      recordsOf(0, 9)
+        .map((r) => r.value)
+        .sort(),
+    );
+    expect(consumedFirst.committed).toEqual({ 0: 3, 1: 3, 2: 3 });
+    expect(
+      confluent<{ committed: Record<string, number> }>({
+        op: 'committed',
+        topic,
+        group,
+        partitions: [0, 1, 2],
+      }).committed,
+    ).toEqual({ 0: 3, 1: 3, 2: 3 });
+
+    confluent({ op: 'produce', topic, idempotent: true, records: recordsOf(9, 3) });
+    const consumedSecond = confluent<Consumed>({
+      op: 'group_consume',
+      topic,
+      group,
+      count: 3,
+      timeout_ms: 45_000,
+    });
+    // Only what came after the commit: the second member starts at the committed offsets.
+    expect(consumedSecond.records.map((record) => [record.value, record.offset]).sort()).toEqual([
+      ['v10', 3],
+      ['v11', 3],
+      ['v9', 3],
+    ]);
+    expect(consumedSecond.committed).toEqual({ 0: 4, 1: 4, 2: 4 });
+
+    const groups = confluent<{ groups: { id: string; state: string; protocol_type: string }[] }>({
+      op: 'list_groups',
+    });
+    expect(groups.groups.find((entry) => entry.id === group)).toMatchObject({
+      state: 'Empty',
+      protocol_type: 'consumer',
+    });
+  });
+
+  it('kcat -G subscribes, reads the topic to its end and commits what it read', () => {
+    expect(kcatLibrdkafkaVersion(env)).toBe(currentLibrdkafkaVersion);
+    const topic = 'rdk-kcat-group';
+    for (const partition of [0, 1, 2])
+      kcat(['-P', '-t', topic, '-p', String(partition)], `a${partition}\nb${partition}\n`);
+    const output = kcat([
+      '-G',
+      'rdk-kcat-group',
+      '-X',
+      'auto.offset.reset=earliest',
+      '-X',
+      'client.id=rdk-kcat-member',
+      '-e',
+      '-q',
+      '-f',
+      '%p:%s\n',
+      topic,
+    ]);
+    expect(output.trim().split('\n').sort()).toEqual(['0:a0', '0:b0', '1:a1', '1:b1', '2:a2', '2:b2']);
+    const committed = confluent<{ committed: Record<string, number> }>({
+      op: 'committed',
+      topic,
+      group: 'rdk-kcat-group',
+      partitions: [0, 1, 2],
+    });
+    expect(committed.committed).toEqual({ 0: 2, 1: 2, 2: 2 });
+  });
+
+  it('no node closed a connection for a request it could not read', async () => {
+    // The clients ran synchronously, so the nodes' output may not have been read yet: stop the
+    // nodes and wait for 'close', which comes once a child's stdout and stderr have ended.
+    const drained = cluster.nodes.map((node) => once(node.process!, 'close'));
+    for (const node of cluster.nodes) await cluster.kill(node.id);
+    await Promise.all(drained);
+    const output = cluster.nodes.map((node) => node.output.join('')).join('\n');
+    expect(output).toContain('Gregor node started');
+    const refusals = output.split('\n').filter((line) => line.includes('closing client connection'));
+    expect(refusals).toEqual([]);
+  });
+});

@@ -1,0 +1,211 @@
+"""confluent-kafka-python (Debian python3-confluent-kafka) driven by the integration tests.
+
+Run with /usr/bin/python3 and LD_LIBRARY_PATH pointing at the librdkafka to test. Reads one JSON
+command on stdin, prints one JSON answer on stdout; every answer carries "librdkafka", the version
+rd_kafka_version_str() reports, so a test can refuse to pass on another library than it meant.
+Keys and values travel as UTF-8 text.
+
+Commands (all with "bootstrap"):
+  {"op": "create_topics", "topics": [{"name", "partitions", "replication", "config": {}}]}
+      -> {"topics": {name: error name or null}}
+  {"op": "delete_topics", "topics": [names]}              -> {"topics": {name: error name or null}}
+  {"op": "create_partitions", "topic", "count"}           -> {"error": error name or null}
+  {"op": "describe_configs", "topic"}                     -> {"configs": {name: value}}
+  {"op": "list_topics"}   -> {"brokers": [ids], "controller_id", "topics": {name: partition count}}
+  {"op": "produce", "topic", "idempotent": bool, "compression": "none"|..., "records":
+      [{"partition", "key", "value"}]}                    -> {"delivered": [{"partition", "offset"}]}
+  {"op": "group_consume", "topic", "group", "count", "timeout_ms"}
+      subscribes, reads `count` records, commits them synchronously, closes
+      -> {"records": [{"partition", "offset", "key", "value"}], "committed": {partition: offset}}
+  {"op": "committed", "topic", "group", "partitions": [..]} -> {"committed": {partition: offset}}
+  {"op": "list_groups"}   -> {"groups": [{"id", "state", "protocol_type", "protocol", "members"}]}
+"""
+
+import json
+import sys
+import time
+
+import confluent_kafka
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
+
+REQUEST_TIMEOUT_S = 15
+
+
+def common(command, client_id):
+    return {"bootstrap.servers": command["bootstrap"], "client.id": client_id}
+
+
+def error_name(future):
+    try:
+        future.result()
+        return None
+    except KafkaException as error:
+        return error.args[0].name()
+
+
+def create_topics(command):
+    admin = AdminClient(common(command, "gregor-it-admin"))
+    topics = [
+        NewTopic(t["name"], t["partitions"], t["replication"], config=t.get("config", {}))
+        for t in command["topics"]
+    ]
+    futures = admin.create_topics(topics, request_timeout=REQUEST_TIMEOUT_S)
+    return {"topics": {name: error_name(future) for name, future in futures.items()}}
+
+
+def delete_topics(command):
+    admin = AdminClient(common(command, "gregor-it-admin"))
+    futures = admin.delete_topics(command["topics"], request_timeout=REQUEST_TIMEOUT_S)
+    return {"topics": {name: error_name(future) for name, future in futures.items()}}
+
+
+def create_partitions(command):
+    admin = AdminClient(common(command, "gregor-it-admin"))
+    futures = admin.create_partitions(
+        [NewPartitions(command["topic"], command["count"])], request_timeout=REQUEST_TIMEOUT_S
+    )
+    return {"error": error_name(futures[command["topic"]])}
+
+
+def describe_configs(command):
+    admin = AdminClient(common(command, "gregor-it-admin"))
+    resource = ConfigResource("topic", command["topic"])
+    futures = admin.describe_configs([resource], request_timeout=REQUEST_TIMEOUT_S)
+    entries = list(futures.values())[0].result()
+    return {"configs": {name: entry.value for name, entry in entries.items()}}
+
+
+def list_topics(command):
+    admin = AdminClient(common(command, "gregor-it-admin"))
+    metadata = admin.list_topics(timeout=REQUEST_TIMEOUT_S)
+    return {
+        "brokers": sorted(metadata.brokers),
+        "controller_id": metadata.controller_id,
+        "topics": {name: len(topic.partitions) for name, topic in metadata.topics.items()},
+    }
+
+
+def produce(command):
+    config = common(command, "gregor-it-producer")
+    config.update(
+        {
+            "acks": "all",
+            "enable.idempotence": command.get("idempotent", False),
+            "compression.type": command.get("compression", "none"),
+            "linger.ms": 5,
+        }
+    )
+    producer = Producer(config)
+    delivered = []
+    failures = []
+
+    def on_delivery(error, message):
+        if error is not None:
+            failures.append(error.name())
+        else:
+            delivered.append({"partition": message.partition(), "offset": message.offset()})
+
+    for record in command["records"]:
+        producer.produce(
+            command["topic"],
+            key=record["key"].encode(),
+            value=record["value"].encode(),
+            partition=record["partition"],
+            on_delivery=on_delivery,
+        )
+    remaining = producer.flush(REQUEST_TIMEOUT_S)
+    if remaining or failures:
+        raise RuntimeError(f"produce: {remaining} undelivered, failures {failures}")
+    return {"delivered": delivered}
+
+
+def group_consume(command):
+    config = common(command, "gregor-it-consumer")
+    config.update(
+        {
+            "group.id": command["group"],
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": 10000,
+        }
+    )
+    consumer = Consumer(config)
+    consumer.subscribe([command["topic"]])
+    records = []
+    deadline = time.monotonic() + command["timeout_ms"] / 1000
+    try:
+        while len(records) < command["count"] and time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is None:
+                continue
+            if message.error() is not None:
+                raise KafkaException(message.error())
+            records.append(
+                {
+                    "partition": message.partition(),
+                    "offset": message.offset(),
+                    "key": message.key().decode(),
+                    "value": message.value().decode(),
+                }
+            )
+        if records:
+            consumer.commit(asynchronous=False)
+        positions = consumer.committed(consumer.assignment(), timeout=REQUEST_TIMEOUT_S)
+        committed = {str(tp.partition): tp.offset for tp in positions}
+    finally:
+        consumer.close()
+    return {"records": records, "committed": committed}
+
+
+def committed(command):
+    config = common(command, "gregor-it-consumer")
+    config["group.id"] = command["group"]
+    consumer = Consumer(config)
+    try:
+        partitions = [TopicPartition(command["topic"], p) for p in command["partitions"]]
+        positions = consumer.committed(partitions, timeout=REQUEST_TIMEOUT_S)
+        return {"committed": {str(tp.partition): tp.offset for tp in positions}}
+    finally:
+        consumer.close()
+
+
+def list_groups(command):
+    admin = AdminClient(common(command, "gregor-it-admin"))
+    groups = admin.list_groups(timeout=REQUEST_TIMEOUT_S)
+    return {
+        "groups": [
+            {
+                "id": group.id,
+                "state": group.state,
+                "protocol_type": group.protocol_type,
+                "protocol": group.protocol,
+                "members": [{"id": m.id, "client_id": m.client_id} for m in group.members],
+            }
+            for group in groups
+        ]
+    }
+
+
+OPERATIONS = {
+    "create_topics": create_topics,
+    "delete_topics": delete_topics,
+    "create_partitions": create_partitions,
+    "describe_configs": describe_configs,
+    "list_topics": list_topics,
+    "produce": produce,
+    "group_consume": group_consume,
+    "committed": committed,
+    "list_groups": list_groups,
+}
+
+
+def main():
+    command = json.loads(sys.stdin.read())
+    answer = OPERATIONS[command["op"]](command)
+    answer["librdkafka"] = confluent_kafka.libversion()[0]
+    json.dump(answer, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

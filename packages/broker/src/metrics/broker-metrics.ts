@@ -1,0 +1,144 @@
+// What the request path records for metrics, and nothing more: a few additions to plain numbers per
+// request or per topic of a request (never per record). Turning them into Prometheus series is the
+// exporter's job at scrape time (prometheus-exporter.ts), so this file knows nothing of prom-client
+// and the data path pays for no label hashing. With gregor.metrics.port=-1 the node uses
+// `noBrokerMetrics`, which records nothing.
+
+import { SampledAvgMax, SampledPercentiles, type SampleWindows } from './sampled-stats.js';
+
+/** The recording side, as the router, the API handlers and the node's drivers see it. */
+export interface BrokerMetrics {
+  /** A monotonic time in milliseconds for timing requests (0 when nothing is recorded). */
+  nowMs(): number;
+  /**
+   * One request answered (or, for acks=0, handled), under Kafka's request name: `Produce`, `Fetch`,
+   * `FetchConsumer`, `FetchFollower`, ... `startMs` and `endMs` come from `nowMs()`.
+   */
+  requestCompleted(request: string, apiVersion: number, startMs: number, endMs: number): void;
+  /** Records a leader appended for a Produce: Kafka's MessagesInPerSec and BytesInPerSec. */
+  produced(topic: string, messages: number, bytes: number): void;
+  /** Record bytes a consumer Fetch returned: Kafka's BytesOutPerSec. */
+  fetchedByConsumer(topic: string, bytes: number): void;
+  /** The ISR of a partition this broker leads got smaller or larger. */
+  isrChanged(change: 'shrink' | 'expand'): void;
+  /** A metadata-log entry this node proposed as quorum leader committed after `latencyMs`. */
+  metadataCommitted(latencyMs: number, nowMs: number): void;
+  /** This node saw a new active controller (Kafka's NewActiveControllersCount). */
+  newActiveController(): void;
+}
+
+export const noBrokerMetrics: BrokerMetrics = {
+  nowMs: () => 0,
+  requestCompleted: () => undefined,
+  produced: () => undefined,
+  fetchedByConsumer: () => undefined,
+  isrChanged: () => undefined,
+  metadataCommitted: () => undefined,
+  newActiveController: () => undefined,
+};
+
+export interface TopicCounters {
+  messagesIn: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface RequestCounters {
+  /** Requests by API version (Kafka's RequestsPerSec has a `version` tag). */
+  readonly byVersion: Map<number, number>;
+  /** Kafka's TotalTimeMs, windowed like its metrics. */
+  readonly totalTimeMs: SampledPercentiles;
+  count: number;
+  totalTimeMsSum: number;
+}
+
+/**
+ * Topics whose counters are kept before the ones no longer in the metadata are dropped; the
+ * exporter also drops them at every scrape, so this only matters when nobody scrapes.
+ */
+export const topicCountersMax = 10_000;
+
+/** The numbers the exporter reads. */
+export class BrokerMetricsRecorder implements BrokerMetrics {
+  readonly topics = new Map<string, TopicCounters>();
+  /** Every topic together: the series without a `topic` label, as Kafka's all-topics MBean. */
+  readonly allTopics: TopicCounters = { messagesIn: 0, bytesIn: 0, bytesOut: 0 };
+  readonly requests = new Map<string, RequestCounters>();
+  isrShrinks = 0;
+  isrExpands = 0;
+  newActiveControllers = 0;
+  readonly metadataCommitLatency: SampledAvgMax;
+
+  constructor(
+    readonly windows: SampleWindows,
+    readonly clock: () => number,
+    /** Whether a topic still exists; asked only when `topicCountersMax` is reached. */
+    private readonly topicExists: (topic: string) => boolean,
+  ) {
+    this.metadataCommitLatency = new SampledAvgMax(windows);
+  }
+
+  nowMs(): number {
+    return this.clock();
+  }
+
+  requestCompleted(request: string, apiVersion: number, startMs: number, endMs: number): void {
+    let counters = this.requests.get(request);
+    if (counters === undefined) {
+      // Bounded by Kafka's request names: the router records only APIs it decoded.
+      counters = {
+        byVersion: new Map(),
+        totalTimeMs: new SampledPercentiles(this.windows),
+        count: 0,
+        totalTimeMsSum: 0,
+      };
+      this.requests.set(request, counters);
+    }
+    const timeMs = endMs - startMs;
+    counters.byVersion.set(apiVersion, (counters.byVersion.get(apiVersion) ?? 0) + 1);
+    counters.count++;
+    counters.totalTimeMsSum += timeMs;
+    counters.totalTimeMs.record(timeMs, endMs);
+  }
+
+  produced(topic: string, messages: number, bytes: number): void {
+    const counters = this.topic(topic);
+    counters.messagesIn += messages;
+    counters.bytesIn += bytes;
+    this.allTopics.messagesIn += messages;
+    this.allTopics.bytesIn += bytes;
+  }
+
+  fetchedByConsumer(topic: string, bytes: number): void {
+    this.topic(topic).bytesOut += bytes;
+    this.allTopics.bytesOut += bytes;
+  }
+
+  isrChanged(change: 'shrink' | 'expand'): void {
+    if (change === 'shrink') this.isrShrinks++;
+    else this.isrExpands++;
+  }
+
+  metadataCommitted(latencyMs: number, nowMs: number): void {
+    this.metadataCommitLatency.record(latencyMs, nowMs);
+  }
+
+  newActiveController(): void {
+    this.newActiveControllers++;
+  }
+
+  /** Drops the counters of topics that no longer exist (Kafka removes a deleted topic's metrics). */
+  forgetTopics(exists: (topic: string) => boolean): void {
+    for (const topic of this.topics.keys()) if (!exists(topic)) this.topics.delete(topic);
+  }
+
+  private topic(topic: string): TopicCounters {
+    let counters = this.topics.get(topic);
+    if (counters === undefined) {
+      if (this.topics.size >= topicCountersMax) this.forgetTopics(this.topicExists);
+      counters = { messagesIn: 0, bytesIn: 0, bytesOut: 0 };
+      this.topics.set(topic, counters);
+    }
+    return counters;
+  }
+}

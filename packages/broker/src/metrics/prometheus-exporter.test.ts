@@ -1,0 +1,266 @@
+import { ApiKey, ErrorCode } from '@gregor/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { batchOf } from '../testing/batches.js';
+import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
+import { BrokerMetricsRecorder } from './broker-metrics.js';
+import {
+  type ConsumerGroupOffset,
+  createMetricsExporter,
+  type MetricsSources,
+  type RaftMetricsStatus,
+} from './prometheus-exporter.js';
+
+let cluster: LocalClusterFixture;
+afterEach(async () => {
+  await cluster.close();
+});
+
+/** Series of the text format by `name{label="value",...}` with labels sorted; comments skipped. */
+function parse(text: string): Map<string, number> {
+  const series = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match === null) throw new Error(`not a sample line: ${line}`);
+    const labels = (match[2] ?? '')
+      .split(/,(?=[a-zA-Z_]+=")/)
+      .filter((pair) => pair !== '')
+      .sort();
+    series.set(labels.length === 0 ? match[1]! : `${match[1]}{${labels.join(',')}}`, Number(match[3]));
+  }
+  return series;
+}
+
+interface Harness {
+  readonly recorder: BrokerMetricsRecorder;
+  readonly render: () => Promise<Map<string, number>>;
+  readonly sources: { raft: RaftMetricsStatus; active: boolean; groups: ConsumerGroupOffset[] };
+}
+
+async function start(): Promise<Harness> {
+  let nowMs = 0;
+  const recorder = new BrokerMetricsRecorder(
+    { windowMs: 30_000, samples: 2 },
+    () => (nowMs += 0.5),
+    (topic) => cluster.image().topic(topic) !== undefined,
+  );
+  cluster = await LocalClusterFixture.start({ metrics: recorder });
+  const state: Harness['sources'] = {
+    raft: { role: 'leader', epoch: 3, leaderId: 1, votedFor: 1, highWatermark: 42, logEndOffset: 43 },
+    active: true,
+    groups: [],
+  };
+  const sources: MetricsSources = {
+    brokerId: cluster.brokerId,
+    recorder,
+    image: () => cluster.image(),
+    isReplicaOffline: (topic, partition) => cluster.replicaManager.isOffline(topic, partition),
+    minInsyncReplicas: () => 2,
+    offlineLogDirCount: () => 0,
+    brokerState: () => 3,
+    raftStatus: () => state.raft,
+    isActiveController: () => state.active,
+    consumerGroupOffsets: (limit) => state.groups.slice(0, limit),
+    highWatermark: (topic, partition) => cluster.replicaManager.partition(topic, partition)?.highWatermark,
+  };
+  const exporter = createMetricsExporter(sources);
+  expect(exporter.contentType).toMatch(/^text\/plain; version=0.0.4/);
+  return { recorder, sources: state, render: async () => parse(await exporter.render()) };
+}
+
+async function createTopic(name: string, numPartitions: number): Promise<void> {
+  const response = await cluster.request(ApiKey.CreateTopics, 4, {
+    topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  expect(response.topics[0]!.errorCode).toBe(ErrorCode.NONE);
+}
+
+async function produce(topic: string, partitions: { index: number; records: Buffer }[]): Promise<number[]> {
+  const response = await cluster.request(ApiKey.Produce, 7, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 1000,
+    topics: [
+      {
+        name: topic,
+        partitions: partitions.map(({ index, records }) => ({ partitionIndex: index, records })),
+      },
+    ],
+  });
+  return response.responses[0]!.partitions.map((partition) => partition.errorCode);
+}
+
+async function fetchFrom(topic: string, partition: number): Promise<number> {
+  const response = await cluster.request(ApiKey.Fetch, 11, {
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1024 * 1024,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [
+      {
+        topic,
+        partitions: [
+          {
+            partition,
+            currentLeaderEpoch: -1,
+            fetchOffset: 0,
+            logStartOffset: -1,
+            partitionMaxBytes: 1 << 20,
+          },
+        ],
+      },
+    ],
+    forgottenTopicsData: [],
+    rackId: '',
+  });
+  return response.responses[0]!.partitions[0]!.records!.length;
+}
+
+describe('the Prometheus exporter', () => {
+  it('counts records and bytes in per topic and for all topics, once per request, and bytes out to consumers', async () => {
+    const { render } = await start();
+    await createTopic('orders', 2);
+    await createTopic('audit', 1);
+    const first = Buffer.concat([batchOf(['a', 'b', 'c']), batchOf(['d', 'e'])]);
+    const second = batchOf(['f']);
+    expect(
+      await produce('orders', [
+        { index: 0, records: first },
+        { index: 1, records: second },
+      ]),
+    ).toEqual([ErrorCode.NONE, ErrorCode.NONE]);
+    // A partition that does not exist appends nothing and counts nothing.
+    const refused = batchOf(['nope']);
+    expect(await produce('orders', [{ index: 7, records: refused }])).toEqual([
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    ]);
+    expect(await produce('audit', [{ index: 0, records: second }])).toEqual([ErrorCode.NONE]);
+    const fetched = await fetchFrom('orders', 0);
+
+    const series = await render();
+    expect(series.get('kafka_server_brokertopicmetrics_messagesin_total{topic="orders"}')).toBe(6);
+    expect(series.get('kafka_server_brokertopicmetrics_messagesin_total{topic="audit"}')).toBe(1);
+    expect(series.get('kafka_server_brokertopicmetrics_messagesin_total')).toBe(7);
+    expect(series.get('kafka_server_brokertopicmetrics_bytesin_total{topic="orders"}')).toBe(
+      first.length + second.length,
+    );
+    expect(series.get('kafka_server_brokertopicmetrics_bytesin_total')).toBe(
+      first.length + 2 * second.length,
+    );
+    expect(fetched).toBeGreaterThan(0);
+    expect(series.get('kafka_server_brokertopicmetrics_bytesout_total{topic="orders"}')).toBe(fetched);
+    expect(series.get('kafka_server_brokertopicmetrics_bytesout_total')).toBe(fetched);
+  });
+
+  it('counts and times requests under Kafka request names, Fetch also as FetchConsumer', async () => {
+    const { render } = await start();
+    await createTopic('orders', 1);
+    await produce('orders', [{ index: 0, records: batchOf(['a']) }]);
+    await produce('orders', [{ index: 0, records: batchOf(['b']) }]);
+    await fetchFrom('orders', 0);
+
+    const series = await render();
+    expect(series.get('kafka_network_requestmetrics_requests_total{request="Produce",version="7"}')).toBe(2);
+    expect(
+      series.get('kafka_network_requestmetrics_requests_total{request="CreateTopics",version="4"}'),
+    ).toBe(1);
+    expect(series.get('kafka_network_requestmetrics_requests_total{request="Fetch",version="11"}')).toBe(1);
+    expect(
+      series.get('kafka_network_requestmetrics_requests_total{request="FetchConsumer",version="11"}'),
+    ).toBe(1);
+    expect(series.get('kafka_network_requestmetrics_totaltimems_count{request="Produce"}')).toBe(2);
+    // The test clock advances 0.5 ms per reading: every request took 0.5 ms.
+    expect(series.get('kafka_network_requestmetrics_totaltimems_sum{request="Produce"}')).toBe(1);
+    for (const quantile of ['0.50', '0.75', '0.95', '0.98', '0.99', '0.999']) {
+      const value = series.get(
+        `kafka_network_requestmetrics_totaltimems{quantile="${quantile}",request="Produce"}`,
+      );
+      expect(value).toBeGreaterThanOrEqual(0.5);
+      expect(value).toBeLessThan(0.55);
+    }
+  });
+
+  it('reads the replica, controller and raft gauges from the state at scrape time', async () => {
+    const harness = await start();
+    await createTopic('orders', 3);
+    let series = await harness.render();
+    expect(series.get('kafka_server_replicamanager_partitioncount')).toBe(3);
+    expect(series.get('kafka_server_replicamanager_leadercount')).toBe(3);
+    expect(series.get('kafka_server_replicamanager_underreplicatedpartitions')).toBe(0);
+    // Replication factor 1 is below the min.insync.replicas of 2 the sources say.
+    expect(series.get('kafka_server_replicamanager_underminisrpartitioncount')).toBe(3);
+    expect(series.get('kafka_controller_kafkacontroller_activecontrollercount')).toBe(1);
+    expect(series.get('kafka_controller_kafkacontroller_globaltopiccount')).toBe(1);
+    expect(series.get('kafka_controller_kafkacontroller_globalpartitioncount')).toBe(3);
+    expect(series.get('kafka_controller_kafkacontroller_offlinepartitionscount')).toBe(0);
+    expect(series.get('kafka_server_raftmetrics_current_leader')).toBe(1);
+    expect(series.get('kafka_server_raftmetrics_current_epoch')).toBe(3);
+    expect(series.get('kafka_server_raftmetrics_high_watermark')).toBe(42);
+    expect(series.get('kafka_server_raftmetrics_current_state{current_state="leader"}')).toBe(1);
+    expect(series.get('kafka_server_raftmetrics_commit_latency_avg')).toBeNaN();
+    expect(series.get('kafka_server_kafkaserver_brokerstate')).toBe(3);
+    // prom-client's Node.js defaults ride along.
+    expect(series.has('nodejs_eventloop_lag_seconds')).toBe(true);
+    expect(series.has('nodejs_heap_size_used_bytes')).toBe(true);
+
+    harness.recorder.metadataCommitted(4, 10);
+    harness.recorder.metadataCommitted(8, 20);
+    harness.sources.active = false;
+    harness.sources.raft = { ...harness.sources.raft, role: 'follower', leaderId: undefined, epoch: 4 };
+    series = await harness.render();
+    expect(series.get('kafka_server_raftmetrics_commit_latency_avg')).toBe(6);
+    expect(series.get('kafka_server_raftmetrics_commit_latency_max')).toBe(8);
+    // Only the active controller reports cluster-wide counts, so sums over nodes count each once.
+    expect(series.get('kafka_controller_kafkacontroller_activecontrollercount')).toBe(0);
+    expect(series.get('kafka_controller_kafkacontroller_globalpartitioncount')).toBe(0);
+    expect(series.get('kafka_server_raftmetrics_current_leader')).toBe(-1);
+    expect(series.get('kafka_server_raftmetrics_current_state{current_state="voted"}')).toBe(1);
+    expect(series.has('kafka_server_raftmetrics_current_state{current_state="leader"}')).toBe(false);
+  });
+
+  it('reports consumer-group lag against the high watermark of partitions it holds', async () => {
+    const harness = await start();
+    await createTopic('orders', 1);
+    await produce('orders', [{ index: 0, records: batchOf(['a', 'b', 'c', 'd', 'e']) }]);
+    harness.sources.groups = [
+      { groupId: 'billing', topic: 'orders', partition: 0, offset: 2 },
+      { groupId: 'billing', topic: 'elsewhere', partition: 0, offset: 9 },
+    ];
+    const series = await harness.render();
+    expect(
+      series.get('kafka_consumergroup_current_offset{consumergroup="billing",partition="0",topic="orders"}'),
+    ).toBe(2);
+    expect(series.get('kafka_consumergroup_lag{consumergroup="billing",partition="0",topic="orders"}')).toBe(
+      3,
+    );
+    // No replica here: the committed offset is known, the lag is not.
+    expect(
+      series.get(
+        'kafka_consumergroup_current_offset{consumergroup="billing",partition="0",topic="elsewhere"}',
+      ),
+    ).toBe(9);
+    expect(
+      series.has('kafka_consumergroup_lag{consumergroup="billing",partition="0",topic="elsewhere"}'),
+    ).toBe(false);
+  });
+
+  it('drops the series of a deleted topic and keeps the all-topics totals', async () => {
+    const { render } = await start();
+    await createTopic('doomed', 1);
+    await produce('doomed', [{ index: 0, records: batchOf(['x', 'y']) }]);
+    expect((await render()).get('kafka_server_brokertopicmetrics_messagesin_total{topic="doomed"}')).toBe(2);
+    const response = await cluster.request(ApiKey.DeleteTopics, 4, {
+      topicNames: ['doomed'],
+      timeoutMs: 1000,
+    });
+    expect(response.responses[0]!.errorCode).toBe(ErrorCode.NONE);
+    const series = await render();
+    expect(series.has('kafka_server_brokertopicmetrics_messagesin_total{topic="doomed"}')).toBe(false);
+    expect(series.get('kafka_server_brokertopicmetrics_messagesin_total')).toBe(2);
+  });
+});

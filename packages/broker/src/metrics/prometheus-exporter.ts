@@ -1,0 +1,521 @@
+// The node's Prometheus metrics (prom-client), under the names Kafka's JMX exporter produces with
+// Strimzi's rules (`lowercaseOutputName`, kafka.<domain><type=T, name=N, k=v><>Attribute →
+// kafka_<domain>_<t>_<n>{k="v"}), so dashboards and alerts written for Kafka work unchanged, plus
+// kafka-exporter's consumer-group series and prom-client's Node.js defaults (event-loop lag, heap,
+// GC, CPU, file descriptors).
+//
+// Nothing here runs on the request path: every value is read at scrape time (the metrics' `collect`
+// callbacks) from the recorder's plain numbers (broker-metrics.ts) and from state the node keeps
+// anyway (the applied metadata image, the Raft status, the group coordinator's committed offsets).
+// prom-client is imported by this file only.
+
+import type { MetadataImage } from '@gregor/metadata';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { BrokerMetricsRecorder } from './broker-metrics.js';
+
+/** The Raft status the raft-metrics read (a subset of `@gregor/raft`'s RaftStatus). */
+export interface RaftMetricsStatus {
+  readonly role: 'follower' | 'prospective' | 'candidate' | 'leader';
+  readonly epoch: number;
+  readonly leaderId: number | undefined;
+  readonly votedFor: number | undefined;
+  readonly highWatermark: number;
+  readonly logEndOffset: number;
+}
+
+export interface ConsumerGroupOffset {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** What the exporter reads at scrape time; the node implements it with closures over its parts. */
+export interface MetricsSources {
+  readonly brokerId: number;
+  readonly recorder: BrokerMetricsRecorder;
+  /** The metadata image this broker has applied. */
+  image(): MetadataImage;
+  /** Whether this broker's replica of the partition is offline (its log dir failed). */
+  isReplicaOffline(topic: string, partition: number): boolean;
+  /** min.insync.replicas in force for the topic. */
+  minInsyncReplicas(topic: string): number;
+  offlineLogDirCount(): number;
+  /** Kafka's BrokerState code (kafka.server:type=KafkaServer,name=BrokerState). */
+  brokerState(): number;
+  raftStatus(): RaftMetricsStatus;
+  /** This node is the active controller (leads the quorum and has caught up with its log). */
+  isActiveController(): boolean;
+  /** Committed offsets of the groups this node coordinates, at most `limit` of them. */
+  consumerGroupOffsets(limit: number): readonly ConsumerGroupOffset[];
+  /** The high watermark of this broker's replica of the partition; undefined when it holds none. */
+  highWatermark(topic: string, partition: number): number | undefined;
+}
+
+/** Kafka's BrokerState values (org.apache.kafka.metadata.BrokerState). */
+export const KafkaBrokerState = {
+  notRunning: 0,
+  starting: 1,
+  recovery: 2,
+  running: 3,
+  pendingControlledShutdown: 6,
+  shuttingDown: 7,
+} as const;
+
+/**
+ * The percentiles of TotalTimeMs as Strimzi's rule names them: Yammer's 50thPercentile ...
+ * 999thPercentile attributes become quantile="0.50" ... "0.999".
+ */
+export const totalTimeQuantiles: readonly { readonly label: string; readonly fraction: number }[] = [
+  { label: '0.50', fraction: 0.5 },
+  { label: '0.75', fraction: 0.75 },
+  { label: '0.95', fraction: 0.95 },
+  { label: '0.98', fraction: 0.98 },
+  { label: '0.99', fraction: 0.99 },
+  { label: '0.999', fraction: 0.999 },
+];
+
+/** Consumer-group series (kafka_consumergroup_lag and _current_offset) one scrape may carry. */
+export const consumerGroupSeriesMax = 10_000;
+
+interface ReplicaCounts {
+  partitions: number;
+  leaders: number;
+  underReplicated: number;
+  underMinIsr: number;
+  offline: number;
+}
+
+interface ControllerCounts {
+  topics: number;
+  partitions: number;
+  offlinePartitions: number;
+  activeBrokers: number;
+  fencedBrokers: number;
+  preferredReplicaImbalance: number;
+}
+
+export interface MetricsExporter {
+  /** The Prometheus text format of every series, read now. */
+  render(): Promise<string>;
+  /** The Content-Type of `render()`'s text. */
+  readonly contentType: string;
+}
+
+/** Every series the node exports, in one registry of its own (nodes in one process stay apart). */
+export function createMetricsExporter(sources: MetricsSources): MetricsExporter {
+  const registry = new Registry();
+  const { recorder, brokerId } = sources;
+  const registers = [registry];
+  // Each render is one scrape: what several series of a scrape share is read once per scrape.
+  let scrape = 0;
+  let forgottenAt = -1;
+  const forgetDeletedTopics = () => {
+    if (forgottenAt === scrape) return;
+    forgottenAt = scrape;
+    const image = sources.image();
+    recorder.forgetTopics((topic) => image.topic(topic) !== undefined);
+  };
+
+  // Derived from the image once per scrape (several gauges share a pass), and only again when the
+  // image changed: images are immutable, so the reference says it all.
+  let replicaCountsFor: { image: MetadataImage; offlineDirs: number; counts: ReplicaCounts } | undefined;
+  const replicaCounts = (): ReplicaCounts => {
+    const image = sources.image();
+    const offlineDirs = sources.offlineLogDirCount();
+    if (replicaCountsFor?.image === image && replicaCountsFor.offlineDirs === offlineDirs)
+      return replicaCountsFor.counts;
+    const counts = countReplicas(image, brokerId, sources);
+    replicaCountsFor = { image, offlineDirs, counts };
+    return counts;
+  };
+  let controllerCountsFor: { image: MetadataImage; counts: ControllerCounts } | undefined;
+  const controllerCounts = (): ControllerCounts => {
+    const image = sources.image();
+    if (controllerCountsFor?.image !== image)
+      controllerCountsFor = { image, counts: countForController(image) };
+    return controllerCountsFor.counts;
+  };
+
+  // --- kafka.server:type=BrokerTopicMetrics ------------------------------------------------------
+  const topicCounter = (name: string, help: string, field: 'messagesIn' | 'bytesIn' | 'bytesOut') =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['topic'],
+      registers,
+      collect() {
+        forgetDeletedTopics();
+        this.reset();
+        this.inc(recorder.allTopics[field]);
+        for (const [topic, counters] of recorder.topics) this.inc({ topic }, counters[field]);
+      },
+    });
+  topicCounter(
+    'kafka_server_brokertopicmetrics_messagesin_total',
+    'Records appended by this broker as leader for Produce requests, per topic; without a topic label, all topics (MessagesInPerSec).',
+    'messagesIn',
+  );
+  topicCounter(
+    'kafka_server_brokertopicmetrics_bytesin_total',
+    'Record-batch bytes of Produce requests this broker appended as leader (BytesInPerSec).',
+    'bytesIn',
+  );
+  topicCounter(
+    'kafka_server_brokertopicmetrics_bytesout_total',
+    'Record-batch bytes this broker returned to consumer Fetch requests; replication is not counted (BytesOutPerSec).',
+    'bytesOut',
+  );
+
+  // --- kafka.network:type=RequestMetrics ---------------------------------------------------------
+  new Counter({
+    name: 'kafka_network_requestmetrics_requests_total',
+    help: 'Requests handled, by Kafka request name and version (RequestsPerSec). Fetch is also counted as FetchConsumer; follower fetches (gRPC) as FetchFollower.',
+    labelNames: ['request', 'version'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [request, counters] of recorder.requests) {
+        for (const [version, count] of counters.byVersion) {
+          // Follower fetches are gRPC calls: no Kafka API version to name.
+          this.inc(version < 0 ? { request } : { request, version: String(version) }, count);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'kafka_network_requestmetrics_totaltimems',
+    help: 'Request time in ms from receipt to response, percentiles over the last metrics.num.samples × metrics.sample.window.ms (TotalTimeMs); within 9% of the true value.',
+    labelNames: ['request', 'quantile'],
+    registers,
+    collect() {
+      this.reset();
+      const nowMs = recorder.nowMs();
+      const fractions = totalTimeQuantiles.map((quantile) => quantile.fraction);
+      for (const [request, counters] of recorder.requests) {
+        const values = counters.totalTimeMs.measure(fractions, nowMs);
+        totalTimeQuantiles.forEach((quantile, index) => {
+          this.set({ request, quantile: quantile.label }, values[index]!);
+        });
+      }
+    },
+  });
+  new Counter({
+    name: 'kafka_network_requestmetrics_totaltimems_count',
+    help: 'Requests timed in kafka_network_requestmetrics_totaltimems, since start (TotalTimeMs Count).',
+    labelNames: ['request'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [request, counters] of recorder.requests) this.inc({ request }, counters.count);
+    },
+  });
+  new Counter({
+    name: 'kafka_network_requestmetrics_totaltimems_sum',
+    help: 'Milliseconds spent in the requests of kafka_network_requestmetrics_totaltimems_count, since start (average: rate(_sum) / rate(_count)).',
+    labelNames: ['request'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [request, counters] of recorder.requests)
+        this.inc({ request }, Math.max(0, counters.totalTimeMsSum));
+    },
+  });
+
+  // --- kafka.server:type=ReplicaManager ----------------------------------------------------------
+  const replicaGauge = (name: string, help: string, field: keyof ReplicaCounts) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(replicaCounts()[field]);
+      },
+    });
+  replicaGauge(
+    'kafka_server_replicamanager_partitioncount',
+    'Partitions with a replica on this broker (PartitionCount).',
+    'partitions',
+  );
+  replicaGauge(
+    'kafka_server_replicamanager_leadercount',
+    'Partitions this broker leads (LeaderCount).',
+    'leaders',
+  );
+  replicaGauge(
+    'kafka_server_replicamanager_underreplicatedpartitions',
+    'Partitions this broker leads whose ISR is smaller than their replica set (UnderReplicatedPartitions).',
+    'underReplicated',
+  );
+  replicaGauge(
+    'kafka_server_replicamanager_underminisrpartitioncount',
+    'Partitions this broker leads whose ISR is smaller than min.insync.replicas (UnderMinIsrPartitionCount).',
+    'underMinIsr',
+  );
+  replicaGauge(
+    'kafka_server_replicamanager_offlinereplicacount',
+    'Replicas on this broker that are offline because their log dir failed (OfflineReplicaCount).',
+    'offline',
+  );
+  new Counter({
+    name: 'kafka_server_replicamanager_isrshrinks_total',
+    help: 'Times the ISR of a partition this broker leads got smaller (IsrShrinksPerSec), whether this broker or the controller (fencing a broker) removed the replica.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(recorder.isrShrinks);
+    },
+  });
+  new Counter({
+    name: 'kafka_server_replicamanager_isrexpands_total',
+    help: 'Times the ISR of a partition this broker leads got larger (IsrExpandsPerSec).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(recorder.isrExpands);
+    },
+  });
+
+  new Gauge({
+    name: 'kafka_log_logmanager_offlinelogdirectorycount',
+    help: 'Log dirs of this broker that failed (OfflineLogDirectoryCount).',
+    registers,
+    collect() {
+      this.set(sources.offlineLogDirCount());
+    },
+  });
+  new Gauge({
+    name: 'kafka_server_kafkaserver_brokerstate',
+    help: "Kafka's BrokerState code: 1 starting, 2 recovery (registered, fenced), 3 running, 6 pending controlled shutdown, 0 not running.",
+    registers,
+    collect() {
+      this.set(sources.brokerState());
+    },
+  });
+
+  // --- kafka.controller:type=KafkaController -----------------------------------------------------
+  // Cluster-wide counts are reported by the active controller only (0 elsewhere), so the sum over
+  // every node, which dashboards and alerts take, counts each partition once.
+  new Gauge({
+    name: 'kafka_controller_kafkacontroller_activecontrollercount',
+    help: '1 on the active controller, 0 elsewhere; the sum over the cluster should be 1 (ActiveControllerCount).',
+    registers,
+    collect() {
+      this.set(sources.isActiveController() ? 1 : 0);
+    },
+  });
+  const controllerGauge = (name: string, help: string, field: keyof ControllerCounts) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(sources.isActiveController() ? controllerCounts()[field] : 0);
+      },
+    });
+  controllerGauge(
+    'kafka_controller_kafkacontroller_offlinepartitionscount',
+    'Partitions without a leader; reported by the active controller, 0 elsewhere (OfflinePartitionsCount).',
+    'offlinePartitions',
+  );
+  controllerGauge(
+    'kafka_controller_kafkacontroller_globaltopiccount',
+    'Topics in the cluster; reported by the active controller, 0 elsewhere (GlobalTopicCount).',
+    'topics',
+  );
+  controllerGauge(
+    'kafka_controller_kafkacontroller_globalpartitioncount',
+    'Partitions in the cluster; reported by the active controller, 0 elsewhere (GlobalPartitionCount).',
+    'partitions',
+  );
+  controllerGauge(
+    'kafka_controller_kafkacontroller_activebrokercount',
+    'Registered, unfenced brokers; reported by the active controller, 0 elsewhere (ActiveBrokerCount).',
+    'activeBrokers',
+  );
+  controllerGauge(
+    'kafka_controller_kafkacontroller_fencedbrokercount',
+    'Registered, fenced brokers; reported by the active controller, 0 elsewhere (FencedBrokerCount).',
+    'fencedBrokers',
+  );
+  controllerGauge(
+    'kafka_controller_kafkacontroller_preferredreplicaimbalancecount',
+    'Partitions not led by their first replica; reported by the active controller, 0 elsewhere (PreferredReplicaImbalanceCount).',
+    'preferredReplicaImbalance',
+  );
+  new Gauge({
+    name: 'kafka_controller_kafkacontroller_newactivecontrollerscount',
+    help: 'Times this node saw a new active controller (a new quorum leader or epoch) since it started (NewActiveControllersCount).',
+    registers,
+    collect() {
+      this.set(recorder.newActiveControllers);
+    },
+  });
+
+  // --- kafka.server:type=raft-metrics ------------------------------------------------------------
+  const raftGauge = (name: string, help: string, read: (status: RaftMetricsStatus) => number) =>
+    new Gauge({
+      name: `kafka_server_raftmetrics_${name}`,
+      help,
+      registers,
+      collect() {
+        this.set(read(sources.raftStatus()));
+      },
+    });
+  raftGauge(
+    'current_leader',
+    'The metadata quorum leader this node knows of, -1 for none.',
+    (status) => status.leaderId ?? -1,
+  );
+  raftGauge('current_epoch', 'The metadata quorum epoch this node is in.', (status) => status.epoch);
+  raftGauge(
+    'current_vote',
+    'The voter this node voted for in the current epoch, -1 for none.',
+    (status) => status.votedFor ?? -1,
+  );
+  raftGauge('high_watermark', 'The metadata log offset known committed.', (status) => status.highWatermark);
+  raftGauge('log_end_offset', 'The end offset of this node’s metadata log.', (status) => status.logEndOffset);
+  new Gauge({
+    name: 'kafka_server_raftmetrics_current_state',
+    help: 'This node’s role in the metadata quorum: 1 on the series whose current_state label names it (leader, candidate, prospective, voted, follower, unattached).',
+    labelNames: ['current_state'],
+    registers,
+    collect() {
+      this.reset();
+      this.set({ current_state: raftStateName(sources.raftStatus()) }, 1);
+    },
+  });
+  new Gauge({
+    name: 'kafka_server_raftmetrics_commit_latency_avg',
+    help: 'Average ms from a metadata entry proposed on this node (as quorum leader) to its commit, over the sample windows; NaN without commits.',
+    registers,
+    collect() {
+      this.set(recorder.metadataCommitLatency.measure(recorder.nowMs()).avg);
+    },
+  });
+  new Gauge({
+    name: 'kafka_server_raftmetrics_commit_latency_max',
+    help: 'Largest ms from a metadata entry proposed on this node (as quorum leader) to its commit, over the sample windows; NaN without commits.',
+    registers,
+    collect() {
+      this.set(recorder.metadataCommitLatency.measure(recorder.nowMs()).max);
+    },
+  });
+
+  // --- kafka-exporter's consumer groups ----------------------------------------------------------
+  // Computed by the group coordinator's node for the groups it owns: the committed offset and how
+  // far the partition's high watermark (on this broker's replica) is ahead of it.
+  let groupOffsetsAt: { scrape: number; offsets: readonly ConsumerGroupOffset[] } | undefined;
+  const groupOffsets = (): readonly ConsumerGroupOffset[] => {
+    if (groupOffsetsAt?.scrape !== scrape)
+      groupOffsetsAt = { scrape, offsets: sources.consumerGroupOffsets(consumerGroupSeriesMax) };
+    return groupOffsetsAt.offsets;
+  };
+  new Gauge({
+    name: 'kafka_consumergroup_current_offset',
+    help: 'Committed offset of a consumer group on a partition, reported by the group’s coordinator.',
+    labelNames: ['consumergroup', 'topic', 'partition'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { groupId, topic, partition, offset } of groupOffsets())
+        this.set({ consumergroup: groupId, topic, partition: String(partition) }, offset);
+    },
+  });
+  new Gauge({
+    name: 'kafka_consumergroup_lag',
+    help: 'High watermark minus committed offset of a consumer group on a partition, reported by the group’s coordinator for partitions it holds a replica of.',
+    labelNames: ['consumergroup', 'topic', 'partition'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { groupId, topic, partition, offset } of groupOffsets()) {
+        const highWatermark = sources.highWatermark(topic, partition);
+        if (highWatermark === undefined) continue;
+        this.set(
+          { consumergroup: groupId, topic, partition: String(partition) },
+          Math.max(0, highWatermark - offset),
+        );
+      }
+    },
+  });
+
+  const processMetrics = processRegistry();
+  return {
+    contentType: registry.contentType,
+    render: async () => {
+      scrape++;
+      return (await registry.metrics()) + (await processMetrics.metrics());
+    },
+  };
+}
+
+let processRegistryValue: Registry | undefined;
+
+/**
+ * prom-client's defaults (CPU, memory, heap, event-loop lag, GC) describe the process, and their
+ * observers cannot be stopped: one registry per process, whatever number of nodes it runs.
+ */
+function processRegistry(): Registry {
+  if (processRegistryValue === undefined) {
+    processRegistryValue = new Registry();
+    collectDefaultMetrics({ register: processRegistryValue });
+  }
+  return processRegistryValue;
+}
+
+function countReplicas(image: MetadataImage, brokerId: number, sources: MetricsSources): ReplicaCounts {
+  const counts: ReplicaCounts = { partitions: 0, leaders: 0, underReplicated: 0, underMinIsr: 0, offline: 0 };
+  for (const topic of image.topics.values()) {
+    let minIsr: number | undefined;
+    topic.partitions.forEach((partition, index) => {
+      if (!partition.replicas.includes(brokerId)) return;
+      counts.partitions++;
+      if (sources.isReplicaOffline(topic.name, index)) counts.offline++;
+      if (partition.leader !== brokerId) return;
+      counts.leaders++;
+      if (partition.isr.length < partition.replicas.length) counts.underReplicated++;
+      minIsr ??= sources.minInsyncReplicas(topic.name);
+      if (partition.isr.length < minIsr) counts.underMinIsr++;
+    });
+  }
+  return counts;
+}
+
+function countForController(image: MetadataImage): ControllerCounts {
+  const counts: ControllerCounts = {
+    topics: image.topics.size,
+    partitions: 0,
+    offlinePartitions: 0,
+    activeBrokers: 0,
+    fencedBrokers: 0,
+    preferredReplicaImbalance: 0,
+  };
+  for (const topic of image.topics.values()) {
+    for (const partition of topic.partitions) {
+      counts.partitions++;
+      if (partition.leader < 0) counts.offlinePartitions++;
+      else if (partition.leader !== partition.replicas[0]) counts.preferredReplicaImbalance++;
+    }
+  }
+  for (const broker of image.brokers.values()) {
+    if (broker.fenced) counts.fencedBrokers++;
+    else counts.activeBrokers++;
+  }
+  return counts;
+}
+
+/** Kafka's names for a KRaft node's state (raft-metrics current-state). */
+export function raftStateName(status: RaftMetricsStatus): string {
+  switch (status.role) {
+    case 'leader':
+      return 'leader';
+    case 'candidate':
+      return 'candidate';
+    case 'prospective':
+      return 'prospective';
+    case 'follower':
+      if (status.leaderId !== undefined) return 'follower';
+      return status.votedFor !== undefined ? 'voted' : 'unattached';
+  }
+}
