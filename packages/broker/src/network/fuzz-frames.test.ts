@@ -83,15 +83,26 @@ describe('expectationOf', () => {
       includeTopicAuthorizedOperations: false,
     });
     const deleteGroups = encodeRequest(ApiKey.DeleteGroups, 1, 1, 'c', { groupsNames: ['g'] });
-    const trailing = Buffer.concat([joinGroup(50, 50), Buffer.from([0])]);
-    for (const frame of [
-      metadataV9,
-      deleteGroups,
-      trailing,
-      Buffer.alloc(7),
-      joinGroup(50, 50).subarray(0, 20),
-    ])
+    const truncated = joinGroup(50, 50).subarray(0, 20);
+    for (const frame of [metadataV9, deleteGroups, Buffer.alloc(7), truncated])
       expect(expectationOf(frame, servedApis).kind).toBe('close');
+  });
+
+  it('owes an answer to a request with bytes after its last field, as Kafka reads it', () => {
+    // Kafka parses a request's fields and ignores what follows them (librdkafka 2.15 leaves a
+    // byte after an all-topics Metadata v9); only a request that ends before its last field is
+    // malformed.
+    for (const extra of [Buffer.from([0]), Buffer.from('trailing bytes')]) {
+      const trailing = Buffer.concat([joinGroup(50, 50), extra]);
+      expect(expectationOf(trailing, servedApis)).toEqual({
+        kind: 'answer',
+        apiKey: ApiKey.JoinGroup,
+        responseVersion: 5,
+      });
+    }
+    const complete = joinGroup(50, 50);
+    for (let length = 8; length < complete.length; length++)
+      expect(expectationOf(complete.subarray(0, length), servedApis).kind).toBe('close');
   });
 
   it('owes no answer to a Produce with acks=0', () => {
