@@ -2,10 +2,10 @@
 // system's limit) must never reach the LogDirFailureChannel: it fails that one operation, and an
 // operation left halfway stops that log alone until it is reopened from its files. A genuine I/O
 // error in the same place (EIO) still takes the whole dir offline. Also here: a log closed after
-// its dir failed gives its cached descriptors back.
+// its dir failed gives its cached descriptors back, and a deleted partition can be created again.
 
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -193,6 +193,44 @@ describe('LogManager and descriptors', () => {
         await log.append(batch(9), 0);
         expect(baseOffsets(await log.read(0, 1 << 20))).toEqual([0, 3]);
       }
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it('creates a deleted partition again in the same process, empty, and finds it after a restart', async () => {
+    const config = parseBrokerLogConfig({ 'log.dirs': root });
+    let manager = await LogManager.open({ config, clock });
+    const old = await manager.getOrCreateLog('t', 0);
+    await old.append(batch(1), 0);
+    await old.append(batch(2), 0);
+    await manager.deleteLog('t', 0, 'old-topic-id');
+    expect(manager.getLog('t', 0)).toBeUndefined();
+    await expect(old.append(batch(3), 0)).rejects.toThrow();
+    const made = await manager.getOrCreateLog('t', 0);
+    expect(made).not.toBe(old);
+    expect([made.logStartOffset, made.logEndOffset]).toEqual([0, 0]);
+    await made.append(batch(4), 0);
+    expect((await readdir(root)).filter((name) => name.startsWith('t-0'))).toEqual(['t-0']);
+    await manager.close();
+
+    manager = await LogManager.open({ config, clock });
+    try {
+      const reopened = manager.getLog('t', 0)!;
+      expect(reopened.logEndOffset).toBe(3);
+      expect(baseOffsets(await reopened.read(0, 1 << 20))).toEqual([0]);
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it('removes a deleted partition directory a crash left behind when it opens', async () => {
+    const leftover = join(root, 't-0.old-topic-id-delete');
+    await mkdir(leftover, { recursive: true });
+    const manager = await LogManager.open({ config: parseBrokerLogConfig({ 'log.dirs': root }), clock });
+    try {
+      await expect(access(leftover)).rejects.toThrow();
+      expect(manager.allLogs()).toEqual([]);
     } finally {
       await manager.close();
     }

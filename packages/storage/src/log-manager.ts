@@ -18,7 +18,7 @@
 // other partitions open and serve. Its checkpoint entries are kept as they were, and its log dir
 // gets no clean-shutdown marker while it is unopened (its files were never checked).
 
-import { access, mkdir, readdir, unlink } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import { forEachConcurrently } from './bounded-concurrency.js';
@@ -63,6 +63,16 @@ import { parsePartitionDirName } from './segment-files.js';
 import { SerialQueue } from './serial-queue.js';
 
 export const cleanShutdownFileName = '.kafka_cleanshutdown';
+/** Ending of a deleted partition's directory, `<topic>-<partition>.<suffix>-delete` (Kafka's). */
+const deletedDirEnding = '-delete';
+
+function deletedDirSuffix(suffix: string): string {
+  return `.${suffix}${deletedDirEnding}`;
+}
+
+function isDeletedDirName(name: string): boolean {
+  return name.endsWith(deletedDirEnding) && name.includes('.');
+}
 /**
  * Partitions opened at once per log dir at start-up: their reads, index checks and recovery fsyncs
  * overlap (Kafka's num.recovery.threads.per.data.dir does the same with threads).
@@ -380,6 +390,12 @@ export class LogManager {
     const toOpen: UnopenedLog[] = [];
     for (const entry of entries) {
       if (!entry.isDirectory()) continue;
+      if (isDeletedDirName(entry.name)) {
+        // A partition deleted before a crash or restart finished removing it.
+        const doomed = join(dir.path, entry.name);
+        await files.withTransientDescriptor(doomed, () => rm(doomed, { recursive: true, force: true }));
+        continue;
+      }
       const parsed = parsePartitionDirName(entry.name);
       if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
       if (parsed.topic === metadataTopicName) continue;
@@ -583,6 +599,50 @@ export class LogManager {
     })();
     this.pending.set(key, opening);
     return opening;
+  }
+
+  /**
+   * Deletes a partition's log, as Kafka's LogManager.asyncDelete: the log closes without writing
+   * (its data is going), its directory is renamed to `<topic>-<partition>.<suffix>-delete` (which
+   * `open` never loads) and forgotten, the dir's checkpoints are written without it, then the files
+   * are removed. The partition can be created again at once (a topic deleted and made again under
+   * the same name; `suffix`, e.g. the old topic id, keeps the renamed directories apart). On an
+   * offline dir the files stay until a restart.
+   */
+  async deleteLog(topic: string, partition: number, suffix: string): Promise<void> {
+    const key = partitionKey(topic, partition);
+    await this.pending.get(key)?.catch(() => undefined);
+    const dir = this.dirs.find((candidate) => candidate.logs.has(key) || candidate.unopened.has(key));
+    if (dir === undefined) return;
+    const log = dir.logs.get(key);
+    dir.logs.delete(key);
+    dir.unopened.delete(key);
+    const hadDirtyOffset = dir.firstDirtyOffsets.delete(key);
+    await log?.closeWithoutWriting();
+    if (dir.isOffline) return;
+    const path = join(dir.path, key);
+    const doomed = `${path}${deletedDirSuffix(suffix)}`;
+    try {
+      await rename(path, doomed);
+    } catch (error) {
+      if (!isIoError(error)) throw error;
+      // The directory still has its name: a log created again here would find the old data.
+      const reason = `${key}: renaming it for deletion failed: ${error.code} (${error.message})`;
+      this.logDirFailureChannel.maybeAddOfflineLogDir(dir.path, reason);
+      throw new KafkaStorageError(dir.path, reason);
+    }
+    // The partition is gone from here on; what fails now leaves a renamed directory that the next
+    // start removes, and checkpoints the next checkpoint run writes (a failed dir was reported).
+    const settle = (error: unknown): void => {
+      if (!isIoError(error) && !(error instanceof KafkaError)) throw error;
+    };
+    await fsyncDirectory(dir.path, this.files).catch(settle);
+    await dir.writeRecoveryPoints().catch(settle);
+    await dir.writeLogStartOffsets().catch(settle);
+    if (hadDirtyOffset) await dir.writeCleanerOffsets().catch(settle);
+    await this.files
+      .withTransientDescriptor(doomed, () => rm(doomed, { recursive: true, force: true }))
+      .catch(settle);
   }
 
   /** Retention over every log; `highWatermarkOf` bounds each log (see PartitionLog.deleteOldSegments). */

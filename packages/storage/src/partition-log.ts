@@ -683,8 +683,17 @@ export class PartitionLog {
     try {
       return await this.readUnguarded(offset, maxBytes, options);
     } catch (error) {
-      throw this.failed('read', error);
+      throw this.readFailed('read', error);
     }
+  }
+
+  /**
+   * A read that failed after the log was closed (deleted, or set aside for a reopen) under it: its
+   * files may be gone or renamed, which says nothing about the disk.
+   */
+  private readFailed(operation: string, error: unknown): unknown {
+    if (this.closed && !this.isOffline && isIoError(error)) return new LogClosedError(this.name);
+    return this.failed(operation, error);
   }
 
   private async readUnguarded(
@@ -771,7 +780,7 @@ export class PartitionLog {
     try {
       return await this.offsetForTimestampUnguarded(timestampMs);
     } catch (error) {
-      throw this.failed('offset lookup', error);
+      throw this.readFailed('offset lookup', error);
     }
   }
 

@@ -4,7 +4,7 @@ import { ApiKey, ErrorCode, earliestTimestamp } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchOf } from '../testing/batches.js';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
-import { retentionCheckIntervalMsDefault } from './replica-manager.js';
+import { retentionCheckIntervalMsDefault, setAsideRetriesPerRunMax } from './replica-manager.js';
 
 let cluster: LocalClusterFixture;
 afterEach(async () => {
@@ -154,6 +154,44 @@ describe('ReplicaManager when the process runs out of file descriptors (real EMF
     await produce('starved', 'after');
     await produce('healthy', 'after');
     expect(cluster.logDirFailures.offlineLogDirs).toEqual([]);
+  });
+
+  it('retries the set-aside replicas in turn, at most setAsideRetriesPerRunMax per maintenance run', async () => {
+    cluster = await LocalClusterFixture.start();
+    const partitionCount = setAsideRetriesPerRunMax + 36;
+    const stillSetAside = () =>
+      cluster.logLines.filter((line) => line.includes('local replica still set aside')).length;
+    const { soft, hard } = limits();
+    setSoftLimit(readdirSync('/proc/self/fd').length + 64, hard);
+    let taken: number[] = [];
+    try {
+      taken = exhaust();
+      const response = await cluster.request(ApiKey.CreateTopics, 4, {
+        topics: [
+          { name: 'many', numPartitions: partitionCount, replicationFactor: 1, assignments: [], configs: [] },
+        ],
+        timeoutMs: 1000,
+        validateOnly: false,
+      });
+      expect(response.topics[0]!.errorCode).toBe(ErrorCode.NONE);
+      expect(cluster.replicaManager.setAsideReplicaKeys()).toHaveLength(partitionCount);
+      // One run holds the metadata queue for at most setAsideRetriesPerRunMax opens, however many
+      // replicas wait; the next run starts with the ones this run did not reach.
+      const waiting = cluster.replicaManager.setAsideReplicaKeys();
+      await cluster.replicaManager.maintenance(cluster.clock.nowMs());
+      expect(stillSetAside()).toBe(setAsideRetriesPerRunMax);
+      const notReached = waiting.slice(setAsideRetriesPerRunMax);
+      expect(cluster.replicaManager.setAsideReplicaKeys().slice(0, notReached.length)).toEqual(notReached);
+    } finally {
+      for (const fd of taken) closeSync(fd);
+      setSoftLimit(soft, hard);
+    }
+    await cluster.replicaManager.maintenance(cluster.clock.nowMs());
+    await cluster.replicaManager.maintenance(cluster.clock.nowMs());
+    expect(cluster.replicaManager.setAsideReplicaKeys()).toEqual([]);
+    for (let p = 0; p < partitionCount; p++) {
+      expect(cluster.replicaManager.partition('many', p)?.role).toBe('leader');
+    }
   });
 });
 

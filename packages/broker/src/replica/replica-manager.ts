@@ -80,6 +80,11 @@ export const highWatermarkCheckpointName = 'replication-offset-checkpoint';
 export const isrChangeRetryBackoffMs = 500;
 /** Local partitions whose metadata changes are applied at once (log creation, role changes). */
 export const partitionApplyConcurrency = 16;
+/**
+ * Set-aside replicas one maintenance run tries again (the rest wait for the next runs, in turn):
+ * each run holds the metadata queue, and hundreds of failing opens must not delay a new image.
+ */
+export const setAsideRetriesPerRunMax = 64;
 /** Partitions a follower fetch may name; more is a broken peer, not load. */
 export const replicaFetchPartitionsMax = 100_000;
 
@@ -467,14 +472,20 @@ export class ReplicaManager {
     this.options.onFollowersChanged?.();
   }
 
-  /** Tries the set-aside replicas again against the last image (on the maintenance timer). */
+  /**
+   * Tries the set-aside replicas again against the last image (on the maintenance timer), at most
+   * `setAsideRetriesPerRunMax` per run and 16 at a time, and never ahead of an image waiting to be
+   * applied: each run takes the metadata queue only briefly, so new images are not starved.
+   */
   retrySetAsideReplicas(): Promise<void> {
     if (this.setAsideReplicas.size === 0) return Promise.resolve();
     const run = this.metadataQueue.then(async () => {
       if (this.closed) return;
       const image = this.imageValue;
       const nowMs = this.options.clock.nowMs();
+      const due: { topic: TopicImage; index: number; state: PartitionState }[] = [];
       for (const key of [...this.setAsideReplicas.keys()]) {
+        if (due.length >= setAsideRetriesPerRunMax) break;
         const [topicName, index] = splitPartitionKey(key);
         const topic = image.topic(topicName);
         const state = topic?.partitions[index];
@@ -482,8 +493,15 @@ export class ReplicaManager {
           this.setAsideReplicas.delete(key);
           continue;
         }
-        await this.applyPartitionOrSetAside(topic, index, state, image.topicConfigs(topicName), nowMs);
+        // Tried in turn: the ones tried now go to the back of the line.
+        const entry = this.setAsideReplicas.get(key)!;
+        this.setAsideReplicas.delete(key);
+        this.setAsideReplicas.set(key, entry);
+        due.push({ topic, index, state });
       }
+      await forEachConcurrently(due, partitionApplyConcurrency, ({ topic, index, state }) =>
+        this.applyPartitionOrSetAside(topic, index, state, image.topicConfigs(topic.name), nowMs),
+      );
       this.options.onFollowersChanged?.();
     });
     this.metadataQueue = run.catch(() => undefined);
