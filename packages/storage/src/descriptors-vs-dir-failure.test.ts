@@ -5,7 +5,7 @@
 // its dir failed gives its cached descriptors back, and a deleted partition can be created again.
 
 import type { FileHandle } from 'node:fs/promises';
-import { access, mkdir, open, readdir, readlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -219,6 +219,37 @@ describe('LogManager and descriptors', () => {
       const reopened = manager.getLog('t', 0)!;
       expect(reopened.logEndOffset).toBe(3);
       expect(baseOffsets(await reopened.read(0, 1 << 20))).toEqual([0]);
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it('deletes a batch of partitions with one checkpoint write per dir, leaving the rest', async () => {
+    const config = parseBrokerLogConfig({ 'log.dirs': root });
+    const manager = await LogManager.open({ config, clock });
+    try {
+      for (let p = 0; p < 10; p++) await (await manager.getOrCreateLog('t', p)).append(batch(p), 0);
+      await manager.checkpointRecoveryPoints();
+      await manager.deleteLogs(
+        Array.from({ length: 8 }, (_, p) => ({ topic: 't', partition: p, suffix: 'id' })),
+      );
+      // Written by the deletion itself: only the survivors are left in the dir's checkpoints.
+      for (const name of ['recovery-point-offset-checkpoint', 'log-start-offset-checkpoint']) {
+        const text = await readFile(join(root, name), 'utf8');
+        expect(
+          text
+            .split('\n')
+            .filter((line) => line.startsWith('t '))
+            .sort(),
+        ).toEqual(['t 8 0', 't 9 0']);
+      }
+      expect((await readdir(root)).filter((name) => name.startsWith('t-')).sort()).toEqual(['t-8', 't-9']);
+      expect(
+        manager
+          .allLogs()
+          .map((log) => log.name)
+          .sort(),
+      ).toEqual(['t-8', 't-9']);
     } finally {
       await manager.close();
     }

@@ -80,6 +80,7 @@ export {
   type GetOrCreateLogOptions,
   LogManager,
   type LogManagerOptions,
+  type LogToDelete,
 } from './log-manager.js';
 export { offsetIndexEntryBytes } from './offset-index.js';
 export {

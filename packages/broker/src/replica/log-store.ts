@@ -1,10 +1,16 @@
 // The partition logs the ReplicaManager needs, as a narrow interface over storage's LogManager.
 //
-// Deleting a partition is storage's LogManager.deleteLog (close, rename to `.<suffix>-delete`,
-// remove): the same partition name can be created again in the same process, as when a topic is
-// deleted and made again under its name.
+// Deleting partitions is storage's LogManager.deleteLogs (close, rename to `.<suffix>-delete`,
+// checkpoints once per dir, remove): the same partition name can be created again in the same
+// process, as when a topic is deleted and made again under its name.
 
-import type { ConfigProps, GetOrCreateLogOptions, LogManager, PartitionLog } from '@gregor/storage';
+import type {
+  ConfigProps,
+  GetOrCreateLogOptions,
+  LogManager,
+  LogToDelete,
+  PartitionLog,
+} from '@gregor/storage';
 import { KafkaStorageError, LogClosedError, TooManyOpenFilesError } from '@gregor/storage';
 
 export interface LogStore {
@@ -19,8 +25,8 @@ export interface LogStore {
     topicOverrides: ConfigProps,
     options?: GetOrCreateLogOptions,
   ): Promise<PartitionLog>;
-  /** Closes and removes the partition's log; `suffix` makes the renamed directory unique (topic id). */
-  deleteLog(topic: string, partition: number, suffix: string): Promise<void>;
+  /** Closes and removes partitions' logs; `suffix` makes each renamed directory unique (topic id). */
+  deleteLogs(logs: readonly LogToDelete[]): Promise<void>;
   /**
    * Retention over every log, each bounded by its high watermark (segments at or above it are
    * kept); returns the number of segments deleted.
@@ -47,8 +53,8 @@ export class LogManagerStore implements LogStore {
     return this.logManager.getOrCreateLog(topic, partition, topicOverrides, options);
   }
 
-  deleteLog(topic: string, partition: number, suffix: string): Promise<void> {
-    return this.logManager.deleteLog(topic, partition, suffix);
+  deleteLogs(logs: readonly LogToDelete[]): Promise<void> {
+    return this.logManager.deleteLogs(logs);
   }
 
   async runRetention(

@@ -393,11 +393,14 @@ export class ReplicaManager {
     await forEachConcurrently(local, partitionApplyConcurrency, ({ topic, index, topicConfigs }) =>
       this.applyPartitionOrSetAside(topic, index, topic.partitions[index]!, topicConfigs, nowMs),
     );
-    for (const [key, partition] of [...this.partitions]) {
-      if (!wanted.has(key)) await this.removePartition(partition);
-    }
-    for (const key of [...this.setAsideReplicas.keys()])
-      if (!wanted.has(key)) this.setAsideReplicas.delete(key);
+    const gone = [...this.partitions.values()].filter((partition) => !wanted.has(partition.key));
+    // A set-aside replica of a deleted topic still has its files (and maybe an open log) here.
+    const goneSetAside = [...this.setAsideReplicas].filter(([key]) => !wanted.has(key));
+    for (const [key] of goneSetAside) this.setAsideReplicas.delete(key);
+    await this.removePartitions(
+      gone,
+      goneSetAside.map(([key, setAside]) => ({ key, topicId: setAside.topicId })),
+    );
     // A deleted partition that was offline here: its files stay on the failed dir until a restart.
     for (const key of [...this.offlineOnFailedDirs.keys()])
       if (!wanted.has(key)) this.offlineOnFailedDirs.delete(key);
@@ -428,7 +431,7 @@ export class ReplicaManager {
         this.setAsideReplicas.delete(key);
         return;
       }
-      this.setReplicaAside(key, error);
+      this.setReplicaAside(key, topic.topicId, error);
       return;
     }
     if (this.partitions.has(key) && this.setAsideReplicas.delete(key)) {
@@ -439,6 +442,7 @@ export class ReplicaManager {
   /** Stops serving `key` until a retry opens it (see SET ASIDE at the top of this file). */
   private setReplicaAside(
     key: string,
+    topicId: string,
     error: unknown,
     why = 'local replica set aside: not served until it can be opened (retried every maintenance run)',
   ): void {
@@ -451,7 +455,7 @@ export class ReplicaManager {
       this.options.delayedOperations.notify(key);
     }
     const wasSetAside = this.setAsideReplicas.has(key);
-    this.setAsideReplicas.set(key, { error });
+    this.setAsideReplicas.set(key, { topicId, error });
     const fields = { partition: key, err: error, descriptorsExhausted: descriptorsExhausted(error) };
     if (wasSetAside) this.options.logger.debug(fields, 'local replica still set aside');
     else this.options.logger.error(fields, why);
@@ -466,6 +470,7 @@ export class ReplicaManager {
     if (!partition.log.needsReopen || this.partitions.get(partition.key) !== partition) return;
     this.setReplicaAside(
       partition.key,
+      partition.topicId,
       error,
       'local replica set aside: an operation on its log ran out of file descriptors halfway; the log is reopened from its files',
     );
@@ -628,8 +633,14 @@ export class ReplicaManager {
     let partition = this.partitions.get(key);
     if (partition !== undefined && partition.topicId !== topic.topicId) {
       // The topic was deleted and created again under the same name between two images.
-      await this.removePartition(partition);
+      await this.removePartitions([partition]);
       partition = undefined;
+    }
+    const setAside = this.setAsideReplicas.get(key);
+    if (partition === undefined && setAside !== undefined && setAside.topicId !== topic.topicId) {
+      // The same, while the old topic's replica was set aside: its files must not be taken for ours.
+      this.setAsideReplicas.delete(key);
+      await this.removePartitions([], [{ key, topicId: setAside.topicId }]);
     }
     const changedConfigs = partition === undefined || this.appliedConfigs.get(key) !== topicConfigs;
     const overrides = changedConfigs
@@ -662,6 +673,7 @@ export class ReplicaManager {
         // broker, so the partition answers NOT_LEADER_OR_FOLLOWER / stays out of the ISR.
         this.setReplicaAside(
           key,
+          topic.topicId,
           error,
           'cannot open the log of a local replica: set aside, retried every maintenance run',
         );
@@ -746,16 +758,41 @@ export class ReplicaManager {
     this.options.delayedOperations.notify(partition.key);
   }
 
-  private async removePartition(partition: Partition): Promise<void> {
-    this.partitions.delete(partition.key);
-    this.appliedConfigs.delete(partition.key);
-    this.persistedEpochVersions.delete(partition.key);
-    this.isrRetryNotBeforeMs.delete(partition.key);
+  /**
+   * Deletes local replicas whose topic is gone: the served ones (`gone`) and set-aside ones, whose
+   * logs storage may hold too. Their logs go in one batch (storage writes each dir's checkpoints
+   * once), so deleting a topic of thousands of partitions does not hold the metadata queue for long.
+   */
+  private async removePartitions(
+    gone: readonly Partition[],
+    setAside: readonly { readonly key: string; readonly topicId: string }[] = [],
+  ): Promise<void> {
+    for (const partition of gone) {
+      this.partitions.delete(partition.key);
+      this.appliedConfigs.delete(partition.key);
+      this.persistedEpochVersions.delete(partition.key);
+      this.isrRetryNotBeforeMs.delete(partition.key);
+    }
     // A follower write in progress finishes (or fails on the closed log) before the log goes.
-    await this.exclusive(partition.key, async () => undefined);
-    this.options.delayedOperations.notify(partition.key);
-    await this.options.logStore.deleteLog(partition.topic, partition.index, partition.topicId);
-    this.options.logger.info({ partition: partition.key }, 'replica deleted');
+    await forEachConcurrently(gone, partitionApplyConcurrency, async (partition) => {
+      await this.exclusive(partition.key, async () => undefined);
+      this.options.delayedOperations.notify(partition.key);
+    });
+    const doomed = [
+      ...gone.map((partition) => ({
+        key: partition.key,
+        topic: partition.topic,
+        partition: partition.index,
+        suffix: partition.topicId,
+      })),
+      ...setAside.map(({ key, topicId }) => {
+        const [topic, partition] = splitPartitionKey(key);
+        return { key, topic, partition, suffix: topicId };
+      }),
+    ];
+    if (doomed.length === 0) return;
+    await this.options.logStore.deleteLogs(doomed);
+    for (const { key } of doomed) this.options.logger.info({ partition: key }, 'replica deleted');
   }
 
   private lookupLeader(topicName: string, index: number): LeaderLookup {
@@ -1515,7 +1552,7 @@ export class ReplicaManager {
             } catch (error) {
               // Out of descriptors: set aside, the retry reloads its epochs from the checkpoint.
               if (!descriptorsExhausted(error)) throw error;
-              this.setReplicaAside(partition.key, error);
+              this.setReplicaAside(partition.key, partition.topicId, error);
             }
           });
         }
@@ -1554,8 +1591,9 @@ export class ReplicaManager {
   }
 }
 
-/** A set-aside replica: what failed last (logged once, then at debug level on every retry). */
+/** A set-aside replica: its topic's id, and what failed last (logged once, then at debug level). */
 interface SetAsideReplica {
+  readonly topicId: string;
   readonly error: unknown;
 }
 
