@@ -69,7 +69,12 @@ export async function runBroker(args: readonly string[], out: TextOutput, err: T
     // A signal during start-up stops the node as soon as it can.
     await Promise.race([started, stopped]);
   } catch (error) {
-    if (error instanceof MetaPropertiesError || error instanceof LogDirUnusableError) {
+    if (
+      error instanceof MetaPropertiesError ||
+      error instanceof LogDirUnusableError ||
+      // A setting only start-up can check (gregor.log.open.files.max against the nofile limit).
+      error instanceof ConfigError
+    ) {
       logger.fatal(error.message);
       await node.stop().catch(() => undefined);
       return 2;

@@ -467,6 +467,47 @@ describe('topics', () => {
     expect(h.committed.topics.size).toBe(0);
   });
 
+  it('refuses topics and partitions beyond max.broker.partitions with POLICY_VIOLATION naming the limit', () => {
+    const h = new ControllerHarness({ partitionsPerBrokerMax: 10 });
+    h.startBrokers([1, 2]);
+    h.createTopic('a', 6, 2); // 6 replicas on each broker
+    const tooMany = h.controller.createTopic(
+      { name: 'b', numPartitions: 5, replicationFactor: 2, configs: [] },
+      { validateOnly: false },
+    );
+    const refused = h.fail(tooMany);
+    expect(refused.errorCode).toBe(E.POLICY_VIOLATION);
+    expect(refused.errorMessage).toMatch(
+      /would give broker 1 11 partition replicas .*max\.broker\.partitions=10/,
+    );
+    expect(h.committed.topic('b')).toBeUndefined();
+    // Validate-only answers the same.
+    expect(
+      h.fail(
+        h.controller.createTopic(
+          { name: 'b', numPartitions: 5, replicationFactor: 2, configs: [] },
+          { validateOnly: true },
+        ),
+      ).errorCode,
+    ).toBe(E.POLICY_VIOLATION);
+    // Exactly up to the limit is fine, one more partition is not.
+    h.ok(h.controller.createPartitions({ name: 'a', count: 10 }, { validateOnly: false }));
+    expect(h.committed.topic('a')!.partitions).toHaveLength(10);
+    const grow = h.fail(h.controller.createPartitions({ name: 'a', count: 11 }, { validateOnly: false }));
+    expect(grow.errorCode).toBe(E.POLICY_VIOLATION);
+    expect(grow.errorMessage).toMatch(/max\.broker\.partitions=10/);
+    // A third broker has room: single-replica partitions placed round robin still hit the full ones.
+    h.startBrokers([3]);
+    expect(
+      h.fail(
+        h.controller.createTopic(
+          { name: 'c', numPartitions: 3, replicationFactor: 1, configs: [] },
+          { validateOnly: false },
+        ),
+      ).errorCode,
+    ).toBe(E.POLICY_VIOLATION);
+  });
+
   it('adds partitions, continuing the round robin, and refuses a count that is not greater', () => {
     const h = new ControllerHarness();
     h.startBrokers([1, 2, 3]);

@@ -584,6 +584,8 @@ export class Controller {
       },
       this.random,
     );
+    const limitProblem = this.partitionsPerBrokerProblem(assignment);
+    if (limitProblem !== null) return controllerError(errors.POLICY_VIOLATION, limitProblem);
     const response: CreateTopicResponse = {
       topicId,
       numPartitions,
@@ -615,6 +617,36 @@ export class Controller {
       });
     });
     return this.finish(batch, response);
+  }
+
+  /**
+   * Why placing `assignment` would give some broker more than partitionsPerBrokerMax replicas (its
+   * replicas in the image, fenced brokers included, plus the new ones), or null when it would not.
+   */
+  private partitionsPerBrokerProblem(assignment: readonly (readonly BrokerId[])[]): string | null {
+    const added = new Map<BrokerId, number>();
+    for (const replicas of assignment) {
+      for (const brokerId of replicas) added.set(brokerId, (added.get(brokerId) ?? 0) + 1);
+    }
+    const held = new Map<BrokerId, number>();
+    for (const topic of this.workingImage.topics.values()) {
+      for (const partition of topic.partitions) {
+        for (const brokerId of partition.replicas) {
+          if (added.has(brokerId)) held.set(brokerId, (held.get(brokerId) ?? 0) + 1);
+        }
+      }
+    }
+    const limit = this.config.partitionsPerBrokerMax;
+    for (const [brokerId, count] of [...added].sort(([a], [b]) => a - b)) {
+      const total = (held.get(brokerId) ?? 0) + count;
+      if (total > limit) {
+        return (
+          `${assignment.length} new partition(s) would give broker ${brokerId} ${total} partition ` +
+          `replicas (${held.get(brokerId) ?? 0} held), more than max.broker.partitions=${limit}`
+        );
+      }
+    }
+    return null;
   }
 
   deleteTopic(selector: TopicSelector): ControllerOutcome<DeleteTopicResponse> {
@@ -669,6 +701,8 @@ export class Controller {
       },
       this.random,
     );
+    const limitProblem = this.partitionsPerBrokerProblem(assignment);
+    if (limitProblem !== null) return controllerError(errors.POLICY_VIOLATION, limitProblem);
     const response: CreatePartitionsResponse = { topicId: topic.topicId, count: request.count };
     if (options.validateOnly) return { records: [], response };
     const batch = new Batch(this.workingImage);

@@ -9,9 +9,13 @@
 // Written atomically: a temp file is written and fsynced, renamed over the old one, and the directory
 // is fsynced so the rename itself survives a crash. A reader therefore sees the old or the new file,
 // never a mix.
+//
+// Every descriptor these helpers open counts against the broker's FileHandleCache when one is given
+// (storage always passes its own); callers outside storage may leave it out.
 
-import { open, readFile, rename } from 'node:fs/promises';
+import { type FileHandle, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { FileHandleCache } from './file-handle-cache.js';
 
 export const recoveryPointCheckpointName = 'recovery-point-offset-checkpoint';
 export const logStartOffsetCheckpointName = 'log-start-offset-checkpoint';
@@ -58,10 +62,30 @@ export function parseCheckpoint(text: string): Map<string, CheckpointEntry> | un
   return entries;
 }
 
-export async function readCheckpointFile(dir: string, name: string): Promise<Map<string, CheckpointEntry>> {
+/** Runs `operation` on `path` opened with `flags`, through `files` when given. */
+async function withDescriptor<T>(
+  files: FileHandleCache | undefined,
+  path: string,
+  flags: string,
+  operation: (handle: FileHandle) => Promise<T>,
+): Promise<T> {
+  if (files !== undefined) return files.withFile(path, flags, operation);
+  const handle = await open(path, flags);
+  try {
+    return await operation(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readCheckpointFile(
+  dir: string,
+  name: string,
+  files?: FileHandleCache,
+): Promise<Map<string, CheckpointEntry>> {
   let text: string;
   try {
-    text = await readFile(join(dir, name), 'utf8');
+    text = await withDescriptor(files, join(dir, name), 'r', (handle) => handle.readFile('utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
     throw error;
@@ -70,34 +94,32 @@ export async function readCheckpointFile(dir: string, name: string): Promise<Map
 }
 
 /** fsyncs a directory so that renames, creations and unlinks in it are durable. */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+export async function fsyncDirectory(dir: string, files?: FileHandleCache): Promise<void> {
+  await withDescriptor(files, dir, 'r', (handle) => handle.sync());
 }
 
 /** Writes `data` to `dir/name` atomically: tmp file + fsync + rename + directory fsync. */
-export async function writeFileAtomically(dir: string, name: string, data: string | Buffer): Promise<void> {
+export async function writeFileAtomically(
+  dir: string,
+  name: string,
+  data: string | Buffer,
+  files?: FileHandleCache,
+): Promise<void> {
   const finalPath = join(dir, name);
   const tmpPath = `${finalPath}.tmp`;
-  const handle = await open(tmpPath, 'w');
-  try {
+  await withDescriptor(files, tmpPath, 'w', async (handle) => {
     await handle.writeFile(data);
     await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  });
   await rename(tmpPath, finalPath);
-  await fsyncDirectory(dir);
+  await fsyncDirectory(dir, files);
 }
 
 export async function writeCheckpointFile(
   dir: string,
   name: string,
   entries: readonly CheckpointEntry[],
+  files?: FileHandleCache,
 ): Promise<void> {
-  await writeFileAtomically(dir, name, formatCheckpoint(entries));
+  await writeFileAtomically(dir, name, formatCheckpoint(entries), files);
 }

@@ -1,3 +1,4 @@
+export { forEachConcurrently } from './bounded-concurrency.js';
 export {
   checkpointVersion,
   cleanerOffsetCheckpointName,
@@ -16,6 +17,17 @@ export {
   StorageQueueFullError,
   UnexpectedAppendOffsetError,
 } from './errors.js';
+export {
+  asTooManyOpenFiles,
+  CachedFile,
+  FileHandleCache,
+  type FileHandleCacheStats,
+  isDescriptorExhaustion,
+  openFilesMaxDefault,
+  openFilesMaxMin,
+  openFileWaitersMax,
+  TooManyOpenFilesError,
+} from './file-handle-cache.js';
 export { InvariantViolation, invariant } from './invariant.js';
 export {
   type CleanableLog,
@@ -68,6 +80,7 @@ export {
   type GetOrCreateLogOptions,
   LogManager,
   type LogManagerOptions,
+  type LogToDelete,
 } from './log-manager.js';
 export { offsetIndexEntryBytes } from './offset-index.js';
 export {

@@ -15,10 +15,11 @@
 // validate to its end cannot come from step 2 (the file was fsynced before the rename); it is deleted
 // and the old segments, still whole then, stay.
 
-import { type FileHandle, open, readdir, rename } from 'node:fs/promises';
+import { type FileHandle, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { batchHeaderBytes, batchLogOverheadBytes, validateBatch } from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
+import type { FileHandleCache } from './file-handle-cache.js';
 import { invariant } from './invariant.js';
 import { LogSegment, type SegmentLimits, unlinkIfExists } from './log-segment.js';
 import {
@@ -64,24 +65,25 @@ export async function swapInCleanedSegment(
   limits: SegmentLimits,
   nowMs: number,
   onStep: SwapStepObserver | undefined,
+  files: FileHandleCache,
 ): Promise<LogSegment> {
   const first = oldSegments[0];
   invariant(first !== undefined, 'swap of no segment');
   const baseOffset = first.baseOffset;
   const swapPath = swapLogPath(dir, baseOffset);
   await rename(cleanedLogPath(dir, baseOffset), swapPath);
-  await fsyncDirectory(dir);
+  await fsyncDirectory(dir, files);
   onStep?.('renamed-to-swap');
   for (const segment of oldSegments) {
     await segment.renameToDeleted();
     onStep?.('old-segment-renamed-to-deleted');
   }
-  await fsyncDirectory(dir);
+  await fsyncDirectory(dir, files);
   await rename(swapPath, join(dir, segmentFileName(baseOffset, logFileSuffix)));
-  await fsyncDirectory(dir);
+  await fsyncDirectory(dir, files);
   onStep?.('swap-renamed-into-place');
   // Recovery builds (and fsyncs) both indexes from the batches and checks every one of them.
-  const loaded = await LogSegment.load(dir, baseOffset, limits, nowMs, true);
+  const loaded = await LogSegment.load(dir, baseOffset, limits, nowMs, true, files);
   invariant(!loaded.truncated, () => `cleaned segment ${baseOffset} did not validate`);
   await loaded.segment.sealTimeIndex();
   const last = oldSegments[oldSegments.length - 1]!;
@@ -101,15 +103,15 @@ export async function swapInCleanedSegment(
  * removed and the swap file takes the `<base>.log` name; the new segment's indexes are then missing
  * and open rebuilds them. Invalid `.swap` files are deleted. Returns how many swaps were completed.
  */
-export async function completeInterruptedSwaps(dir: string): Promise<number> {
-  const names = await readdir(dir);
+export async function completeInterruptedSwaps(dir: string, files: FileHandleCache): Promise<number> {
+  const names = await files.withTransientDescriptor(dir, () => readdir(dir));
   const swapSuffix = logFileSuffix + swapFileSuffix;
   let completed = 0;
   for (const name of names) {
     const baseOffset = parseSegmentFileName(name, swapSuffix);
     if (baseOffset === undefined) continue;
     const swapPath = join(dir, name);
-    const nextOffset = await validatedNextOffset(swapPath, baseOffset);
+    const nextOffset = await validatedNextOffset(swapPath, baseOffset, files);
     if (nextOffset === undefined) {
       await unlinkIfExists(swapPath);
       continue;
@@ -123,9 +125,9 @@ export async function completeInterruptedSwaps(dir: string): Promise<number> {
         await unlinkIfExists(join(dir, other));
       }
     }
-    await fsyncDirectory(dir);
+    await fsyncDirectory(dir, files);
     await rename(swapPath, join(dir, segmentFileName(baseOffset, logFileSuffix)));
-    await fsyncDirectory(dir);
+    await fsyncDirectory(dir, files);
     completed += 1;
   }
   return completed;
@@ -135,44 +137,46 @@ export async function completeInterruptedSwaps(dir: string): Promise<number> {
  * The next offset of a segment file whose batches must all be valid (length, magic, CRC) and
  * contiguous from `baseOffset` up to the end of the file; undefined when it is empty or is not.
  */
-async function validatedNextOffset(path: string, baseOffset: number): Promise<number | undefined> {
-  let handle: FileHandle;
+async function validatedNextOffset(
+  path: string,
+  baseOffset: number,
+  files: FileHandleCache,
+): Promise<number | undefined> {
   try {
-    handle = await open(path, 'r');
+    return await files.withFile(path, 'r', (handle) => validatedNextOffsetOf(handle, baseOffset));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  try {
-    const fileSizeBytes = (await handle.stat()).size;
-    let position = 0;
-    let nextOffset = baseOffset;
-    while (position < fileSizeBytes) {
-      if (fileSizeBytes - position < batchHeaderBytes) return undefined;
-      const head = Buffer.alloc(batchLogOverheadBytes);
-      await handle.read(head, 0, head.length, position);
-      const sizeBytes = head.readInt32BE(8) + batchLogOverheadBytes;
-      if (sizeBytes < batchHeaderBytes || position + sizeBytes > fileSizeBytes) return undefined;
-      const batch = Buffer.alloc(sizeBytes);
-      let filled = 0;
-      while (filled < sizeBytes) {
-        const length = Math.min(swapValidationChunkBytes, sizeBytes - filled);
-        const { bytesRead } = await handle.read(batch, filled, length, position + filled);
-        if (bytesRead === 0) return undefined;
-        filled += bytesRead;
-      }
-      let header: ReturnType<typeof validateBatch>;
-      try {
-        header = validateBatch(batch, 0, sizeBytes);
-      } catch {
-        return undefined;
-      }
-      if (header.baseOffset !== nextOffset) return undefined;
-      nextOffset = header.lastOffset + 1;
-      position += sizeBytes;
+}
+
+async function validatedNextOffsetOf(handle: FileHandle, baseOffset: number): Promise<number | undefined> {
+  const fileSizeBytes = (await handle.stat()).size;
+  let position = 0;
+  let nextOffset = baseOffset;
+  while (position < fileSizeBytes) {
+    if (fileSizeBytes - position < batchHeaderBytes) return undefined;
+    const head = Buffer.alloc(batchLogOverheadBytes);
+    await handle.read(head, 0, head.length, position);
+    const sizeBytes = head.readInt32BE(8) + batchLogOverheadBytes;
+    if (sizeBytes < batchHeaderBytes || position + sizeBytes > fileSizeBytes) return undefined;
+    const batch = Buffer.alloc(sizeBytes);
+    let filled = 0;
+    while (filled < sizeBytes) {
+      const length = Math.min(swapValidationChunkBytes, sizeBytes - filled);
+      const { bytesRead } = await handle.read(batch, filled, length, position + filled);
+      if (bytesRead === 0) return undefined;
+      filled += bytesRead;
     }
-    return nextOffset === baseOffset ? undefined : nextOffset;
-  } finally {
-    await handle.close();
+    let header: ReturnType<typeof validateBatch>;
+    try {
+      header = validateBatch(batch, 0, sizeBytes);
+    } catch {
+      return undefined;
+    }
+    if (header.baseOffset !== nextOffset) return undefined;
+    nextOffset = header.lastOffset + 1;
+    position += sizeBytes;
   }
+  return nextOffset === baseOffset ? undefined : nextOffset;
 }

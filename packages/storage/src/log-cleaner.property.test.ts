@@ -90,102 +90,108 @@ afterAll(async () => {
 describe('log cleaner against a model', () => {
   it('keeps exactly the latest record per key in the cleaned section and everything else', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 60 }), async (commands) => {
-        runCounter += 1;
-        const dir = join(root, `run-${runCounter}`);
-        const clock = new ManualClock(1_000_000);
-        const open = () =>
-          LogManager.open({
-            config: parseBrokerLogConfig({ 'log.dirs': dir, ...brokerProps }),
-            clock,
-            topicOverrides: () => topicConfig,
-          });
-        let manager = await open();
-        let log: PartitionLog = await manager.getOrCreateLog('compacted', 0, topicConfig);
-        let model: ModelRecord[] = [];
-        const history: ModelRecord[] = [];
-        try {
-          for (const cmd of commands) {
-            switch (cmd.kind) {
-              case 'append': {
-                const timestamp = clock.nowMs();
-                const records = cmd.records.map((r) => ({
-                  key: r.key === null ? null : `k${r.key}`,
-                  value: r.tombstone ? null : `v${history.length}-${r.key}`,
-                  timestamp,
-                }));
-                const appended = await log.append(keyedBatch(records, { compression: cmd.compression }), 0);
-                const added = records.map((r, i) => ({
-                  offset: appended.baseOffset + i,
-                  key: r.key,
-                  value: r.value,
-                  timestamp,
-                  header: `hdr-${r.key ?? ''}`,
-                  batchTimestamp: timestamp,
-                }));
-                model.push(...added);
-                history.push(...added);
-                break;
-              }
-              case 'roll':
-                await log.roll();
-                break;
-              case 'tick':
-                clock.advanceMs(cmd.ms);
-                break;
-              case 'clean': {
-                const bases = log.segmentBaseOffsets();
-                const bound =
-                  cmd.boundBack === null ? undefined : Math.max(0, log.logEndOffset - cmd.boundBack);
-                const stats = await manager.runCleaner({
-                  upperBoundOffset: () => bound,
-                });
-                const cleaned = stats.cleaned[0]?.result;
-                if (cleaned === undefined) break;
-                expect(cleaned.groupsAbandoned).toBe(0);
-                expect(cleaned.cleanableEndOffset).toBeLessThanOrEqual(bases.at(-1)!);
-                if (bound !== undefined) expect(cleaned.cleanableEndOffset).toBeLessThanOrEqual(bound);
-                const mapEnd = cleaned.nextDirtyOffset;
-                const rewriteEnd = bases.find((b) => b >= mapEnd) ?? log.logEndOffset;
-                const latest = new Map<string, number>();
-                for (const r of model) {
-                  if (r.key !== null && r.offset >= cleaned.firstDirtyOffset && r.offset < mapEnd) {
-                    latest.set(r.key, r.offset);
-                  }
+      fc.asyncProperty(
+        fc.array(command, { minLength: 5, maxLength: 60 }),
+        // Tiny descriptor budgets: the cleaner's reads, its `.cleaned` file and the swap compete.
+        fc.constantFrom(2, 3, 1024),
+        async (commands, openFilesMax) => {
+          runCounter += 1;
+          const dir = join(root, `run-${runCounter}`);
+          const clock = new ManualClock(1_000_000);
+          const open = () =>
+            LogManager.open({
+              config: parseBrokerLogConfig({ 'log.dirs': dir, ...brokerProps }),
+              clock,
+              openFilesMax,
+              topicOverrides: () => topicConfig,
+            });
+          let manager = await open();
+          let log: PartitionLog = await manager.getOrCreateLog('compacted', 0, topicConfig);
+          let model: ModelRecord[] = [];
+          const history: ModelRecord[] = [];
+          try {
+            for (const cmd of commands) {
+              switch (cmd.kind) {
+                case 'append': {
+                  const timestamp = clock.nowMs();
+                  const records = cmd.records.map((r) => ({
+                    key: r.key === null ? null : `k${r.key}`,
+                    value: r.tombstone ? null : `v${history.length}-${r.key}`,
+                    timestamp,
+                  }));
+                  const appended = await log.append(keyedBatch(records, { compression: cmd.compression }), 0);
+                  const added = records.map((r, i) => ({
+                    offset: appended.baseOffset + i,
+                    key: r.key,
+                    value: r.value,
+                    timestamp,
+                    header: `hdr-${r.key ?? ''}`,
+                    batchTimestamp: timestamp,
+                  }));
+                  model.push(...added);
+                  history.push(...added);
+                  break;
                 }
-                const horizonMs = clock.nowMs() - deleteRetentionMs;
-                model = model.filter((r) => {
-                  if (r.offset >= rewriteEnd) return true;
-                  if (r.key === null) return false;
-                  if ((latest.get(r.key) ?? -1) > r.offset) return false;
-                  return !(r.value === null && r.offset < mapEnd && r.batchTimestamp < horizonMs);
-                });
-                break;
+                case 'roll':
+                  await log.roll();
+                  break;
+                case 'tick':
+                  clock.advanceMs(cmd.ms);
+                  break;
+                case 'clean': {
+                  const bases = log.segmentBaseOffsets();
+                  const bound =
+                    cmd.boundBack === null ? undefined : Math.max(0, log.logEndOffset - cmd.boundBack);
+                  const stats = await manager.runCleaner({
+                    upperBoundOffset: () => bound,
+                  });
+                  const cleaned = stats.cleaned[0]?.result;
+                  if (cleaned === undefined) break;
+                  expect(cleaned.groupsAbandoned).toBe(0);
+                  expect(cleaned.cleanableEndOffset).toBeLessThanOrEqual(bases.at(-1)!);
+                  if (bound !== undefined) expect(cleaned.cleanableEndOffset).toBeLessThanOrEqual(bound);
+                  const mapEnd = cleaned.nextDirtyOffset;
+                  const rewriteEnd = bases.find((b) => b >= mapEnd) ?? log.logEndOffset;
+                  const latest = new Map<string, number>();
+                  for (const r of model) {
+                    if (r.key !== null && r.offset >= cleaned.firstDirtyOffset && r.offset < mapEnd) {
+                      latest.set(r.key, r.offset);
+                    }
+                  }
+                  const horizonMs = clock.nowMs() - deleteRetentionMs;
+                  model = model.filter((r) => {
+                    if (r.offset >= rewriteEnd) return true;
+                    if (r.key === null) return false;
+                    if ((latest.get(r.key) ?? -1) > r.offset) return false;
+                    return !(r.value === null && r.offset < mapEnd && r.batchTimestamp < horizonMs);
+                  });
+                  break;
+                }
+                case 'reopen': {
+                  await manager.close();
+                  if (!cmd.clean) await unlink(join(dir, cleanShutdownFileName));
+                  manager = await open();
+                  log = manager.getLog('compacted', 0)!;
+                  break;
+                }
               }
-              case 'reopen': {
-                await manager.close();
-                if (!cmd.clean) await unlink(join(dir, cleanShutdownFileName));
-                manager = await open();
-                log = manager.getLog('compacted', 0)!;
-                break;
+              const { records, batches } = await readWholeLog(log);
+              expect(records).toEqual(model.map(({ batchTimestamp: _, ...r }) => r));
+              let next = batches[0]?.baseOffset ?? 0;
+              for (const b of batches) {
+                // Contiguous inside segments; a new segment may only start later (never overlap).
+                expect(b.baseOffset).toBeGreaterThanOrEqual(next);
+                next = b.lastOffset + 1;
               }
+              expect(log.logEndOffset).toBe(history.at(-1) === undefined ? 0 : history.at(-1)!.offset + 1);
+              checkAgainstHistory(history, records, clock.nowMs());
             }
-            const { records, batches } = await readWholeLog(log);
-            expect(records).toEqual(model.map(({ batchTimestamp: _, ...r }) => r));
-            let next = batches[0]?.baseOffset ?? 0;
-            for (const b of batches) {
-              // Contiguous inside segments; a new segment may only start later (never overlap).
-              expect(b.baseOffset).toBeGreaterThanOrEqual(next);
-              next = b.lastOffset + 1;
-            }
-            expect(log.logEndOffset).toBe(history.at(-1) === undefined ? 0 : history.at(-1)!.offset + 1);
-            checkAgainstHistory(history, records, clock.nowMs());
+          } finally {
+            await manager.close();
+            await removeDir(dir);
           }
-        } finally {
-          await manager.close();
-          await removeDir(dir);
-        }
-      }),
+        },
+      ),
       {
         numRuns: 100,
         ...(process.env.CLEANER_PROPERTY_SEED ? { seed: Number(process.env.CLEANER_PROPERTY_SEED) } : {}),

@@ -35,7 +35,6 @@
 // could let a tombstone go before its older records, so the checkpoint only moves after a whole
 // cleaning and goes down with truncation (LogManager).
 
-import { open } from 'node:fs/promises';
 import {
   BatchAttribute,
   BatchField,
@@ -49,6 +48,7 @@ import {
   readInt64AsNumber,
   TimestampType,
 } from '@gregor/protocol';
+import type { FileHandleCache } from './file-handle-cache.js';
 import { invariant } from './invariant.js';
 import type { OffsetMap } from './log-cleaner-offset-map.js';
 import { cleanedLogPath, type SwapStepObserver } from './log-cleaner-swap.js';
@@ -66,6 +66,8 @@ export interface CleanableLog {
   readonly dir: string;
   readonly config: LogConfig;
   readonly logStartOffset: number;
+  /** The broker's descriptor budget: the `.cleaned` file is opened through it too. */
+  readonly files: FileHandleCache;
   /** The segment list now; the array is replaced, never changed, so it is a snapshot. */
   segments(): readonly LogSegment[];
   /**
@@ -203,7 +205,7 @@ export async function compactLog(log: CleanableLog, options: CompactOptions): Pr
     let cleanedBytes: number;
     const groupCounts: RecordCounts = { kept: 0, removed: 0, tombstonesRemoved: 0 };
     try {
-      cleanedBytes = await writeCleanedGroup(group, path, {
+      cleanedBytes = await writeCleanedGroup(group, path, log.files, {
         map,
         mapEndOffset,
         tombstoneHorizonMs,
@@ -257,7 +259,7 @@ async function forEachBatch(
   visit: (buffer: Buffer, at: number, sizeBytes: number) => void,
   afterChunk: () => Promise<void> = async () => {},
 ): Promise<void> {
-  if (!segment.tryRetain()) throw new SegmentGoneError(`segment ${segment.baseOffset} is gone`);
+  if (!(await segment.retain())) throw new SegmentGoneError(`segment ${segment.baseOffset} is gone`);
   try {
     const endPosition = segment.sizeBytes;
     let position = 0;
@@ -284,7 +286,7 @@ async function forEachBatch(
       await afterChunk();
     }
   } finally {
-    await segment.release();
+    segment.release();
   }
 }
 
@@ -382,6 +384,7 @@ function incrementSequence(sequence: number, increment: number): number {
 async function writeCleanedGroup(
   group: readonly LogSegment[],
   path: string,
+  files: FileHandleCache,
   context: RewriteContext,
 ): Promise<number> {
   const { map, mapEndOffset, tombstoneHorizonMs, chunkBytes, counts } = context;
@@ -396,24 +399,29 @@ async function writeCleanedGroup(
     });
   }
   const groupLastOffset = group[group.length - 1]!.nextOffset - 1;
-  const handle = await open(path, 'w');
+  // Opened per write through the cache (not held): the cleaner also pins the segment it reads.
+  const cleanedFile = files.file(path, 'r+', 'w');
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let writtenBytes = 0;
   const writePending = async (): Promise<void> => {
     if (pendingBytes === 0) return;
     const data = Buffer.concat(pending, pendingBytes);
-    let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await handle.write(data, done, data.length - done, writtenBytes + done);
-      done += bytesWritten;
-    }
+    const at = writtenBytes;
+    await cleanedFile.use(async (handle) => {
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await handle.write(data, done, data.length - done, at + done);
+        done += bytesWritten;
+      }
+    });
     writtenBytes += data.length;
     pending = [];
     pendingBytes = 0;
   };
   let nextBaseOffset = group[0]!.baseOffset;
   try {
+    await cleanedFile.use(async () => undefined); // creates (or empties) the file
     for (const segment of group) {
       await forEachBatch(
         segment,
@@ -465,9 +473,9 @@ async function writeCleanedGroup(
     }
     invariant(nextBaseOffset === groupLastOffset + 1, () => `cleaned group ends at ${nextBaseOffset - 1}`);
     await writePending();
-    await handle.datasync();
+    await cleanedFile.use((handle) => handle.datasync());
   } finally {
-    await handle.close();
+    await cleanedFile.discard();
   }
   return writtenBytes;
 }

@@ -11,10 +11,17 @@
 //
 // Scheduling stays with the caller (the broker): it calls runRetention(), runCleaner(),
 // flushDueLogs() and checkpointRecoveryPoints() from its timers, so this module never reads the clock on its own.
+//
+// Descriptors: every file of every log goes through one FileHandleCache of `openFilesMax` handles.
+// A partition that cannot be opened because the process ran out of descriptors (EMFILE/ENFILE) is
+// left unopened, reported to `onLogOpenFailure` and opened again on its next getOrCreateLog: the
+// other partitions open and serve. Its checkpoint entries are kept as they were, and its log dir
+// gets no clean-shutdown marker while it is unopened (its files were never checked).
 
-import { access, mkdir, readdir, unlink } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
+import { forEachConcurrently } from './bounded-concurrency.js';
 import {
   type CheckpointEntry,
   cleanerOffsetCheckpointName,
@@ -28,6 +35,12 @@ import {
 } from './checkpoint-file.js';
 import type { Clock } from './clock.js';
 import { LogClosedError } from './errors.js';
+import {
+  asTooManyOpenFiles,
+  FileHandleCache,
+  type FileHandleCacheStats,
+  type TooManyOpenFilesError,
+} from './file-handle-cache.js';
 import { invariant } from './invariant.js';
 import type { CompactionResult } from './log-cleaner.js';
 import { OffsetMap } from './log-cleaner-offset-map.js';
@@ -45,11 +58,28 @@ import {
   KafkaStorageError,
   LogDirFailureChannel,
 } from './log-dir-failure-channel.js';
-import { type LogCheckpointListener, PartitionLog } from './partition-log.js';
+import { type LogCheckpointListener, PartitionLog, type PartitionLogOptions } from './partition-log.js';
 import { parsePartitionDirName } from './segment-files.js';
 import { SerialQueue } from './serial-queue.js';
 
 export const cleanShutdownFileName = '.kafka_cleanshutdown';
+/** Ending of a deleted partition's directory, `<topic>-<partition>.<suffix>-delete` (Kafka's). */
+const deletedDirEnding = '-delete';
+
+function deletedDirSuffix(suffix: string): string {
+  return `.${suffix}${deletedDirEnding}`;
+}
+
+function isDeletedDirName(name: string): boolean {
+  return name.endsWith(deletedDirEnding) && name.includes('.');
+}
+/**
+ * Partitions opened at once per log dir at start-up: their reads, index checks and recovery fsyncs
+ * overlap (Kafka's num.recovery.threads.per.data.dir does the same with threads).
+ */
+export const logOpenConcurrencyPerDir = 16;
+/** Logs closed, renamed or removed at once when partitions are deleted. */
+export const logDeleteConcurrency = 16;
 /** Checkpoint writes allowed to wait per log dir; each one rewrites the whole file. */
 const checkpointQueueDepthMax = 4096;
 /** Kafka's legal topic names. */
@@ -66,8 +96,28 @@ export interface LogManagerOptions {
   readonly clock: Clock;
   /** Topic-level overrides (topic keys) for a topic, from the cluster metadata; none by default. */
   readonly topicOverrides?: (topic: string) => ConfigProps;
+  /** File descriptors storage may hold open at once (the broker sizes it from `ulimit -n`). */
+  readonly openFilesMax?: number;
+  /** A partition could not be opened at start-up for lack of descriptors; it stays unopened. */
+  readonly onLogOpenFailure?: (partition: string, error: TooManyOpenFilesError) => void;
   /** Where failed log dirs are reported (the broker listens there); a private one when absent. */
   readonly logDirFailureChannel?: LogDirFailureChannel;
+}
+
+/** A partition found on disk whose log could not be opened yet, with what its open needs. */
+interface UnopenedLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly recoveryPoint: number;
+  readonly logStartOffset: number | undefined;
+  readonly hadCleanShutdown: boolean;
+}
+
+/** A partition to delete, and what makes its renamed directory unique (Kafka: the topic id). */
+export interface LogToDelete {
+  readonly topic: string;
+  readonly partition: number;
+  readonly suffix: string;
 }
 
 export interface GetOrCreateLogOptions {
@@ -98,6 +148,8 @@ export interface CleanerRunStats {
 /** One entry of `log.dirs`: its partitions and its checkpoint files. */
 class LogDirectory implements LogCheckpointListener {
   readonly logs = new Map<string, PartitionLog>();
+  /** Partitions on disk here that could not be opened yet (no descriptor left at the time). */
+  readonly unopened = new Map<string, UnopenedLog>();
   /** Partitions being created here, counted so concurrent creations spread over the dirs. */
   creating = 0;
   /** The cleaner checkpoint: first dirty offset per compacted partition key. */
@@ -106,9 +158,14 @@ class LogDirectory implements LogCheckpointListener {
 
   constructor(
     readonly path: string,
+    private readonly files: FileHandleCache,
     private readonly failures: LogDirFailureChannel,
   ) {
     this.queue = new SerialQueue(`log dir ${path}`, checkpointQueueDepthMax);
+  }
+
+  get partitionCount(): number {
+    return this.logs.size + this.unopened.size + this.creating;
   }
 
   get isOffline(): boolean {
@@ -117,14 +174,18 @@ class LogDirectory implements LogCheckpointListener {
 
   /**
    * Rewrites a checkpoint file (atomically: tmp file, fsync, rename). On a full disk the old file
-   * still stands, so only this write is refused; any other I/O failure takes the dir offline.
+   * still stands, so only this write is refused; so it is when no file descriptor is left
+   * (TooManyOpenFilesError, the process's limit, not the disk). Any other I/O failure takes the dir
+   * offline.
    */
   private writeCheckpoint(name: string, entries: () => readonly CheckpointEntry[]): Promise<void> {
     return this.queue.run(async () => {
       if (this.isOffline) throw new KafkaStorageError(this.path, `log dir ${this.path} is offline`);
       try {
-        await writeCheckpointFile(this.path, name, entries());
+        await writeCheckpointFile(this.path, name, entries(), this.files);
       } catch (error) {
+        const exhaustion = asTooManyOpenFiles(error, join(this.path, name));
+        if (exhaustion !== undefined) throw exhaustion;
         if (!isIoError(error)) throw error;
         const reason = `${this.path}: writing ${name} failed: ${error.code} (${error.message})`;
         if (!isNoSpaceError(error)) this.failures.maybeAddOfflineLogDir(this.path, reason);
@@ -152,30 +213,40 @@ class LogDirectory implements LogCheckpointListener {
   writeCleanerOffsets(): Promise<void> {
     return this.writeCheckpoint(cleanerOffsetCheckpointName, () =>
       [...this.firstDirtyOffsets].flatMap(([key, offset]) => {
-        const log = this.logs.get(key);
+        const log = this.logs.get(key) ?? this.unopened.get(key);
         return log === undefined ? [] : [{ topic: log.topic, partition: log.partition, offset }];
       }),
     );
   }
 
   writeLogStartOffsets(): Promise<void> {
-    return this.writeCheckpoint(logStartOffsetCheckpointName, () =>
-      [...this.logs.values()].map((log) => ({
+    return this.writeCheckpoint(logStartOffsetCheckpointName, () => [
+      ...[...this.logs.values()].map((log) => ({
         topic: log.topic,
         partition: log.partition,
         offset: log.logStartOffset,
       })),
-    );
+      ...[...this.unopened.values()].flatMap((log) =>
+        log.logStartOffset === undefined
+          ? []
+          : [{ topic: log.topic, partition: log.partition, offset: log.logStartOffset }],
+      ),
+    ]);
   }
 
   writeRecoveryPoints(): Promise<void> {
-    return this.writeCheckpoint(recoveryPointCheckpointName, () =>
-      [...this.logs.values()].map((log) => ({
+    return this.writeCheckpoint(recoveryPointCheckpointName, () => [
+      ...[...this.logs.values()].map((log) => ({
         topic: log.topic,
         partition: log.partition,
         offset: log.recoveryPoint,
       })),
-    );
+      ...[...this.unopened.values()].map((log) => ({
+        topic: log.topic,
+        partition: log.partition,
+        offset: log.recoveryPoint,
+      })),
+    ]);
   }
 }
 
@@ -204,6 +275,29 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+function openOptions(
+  dir: LogDirectory,
+  entry: UnopenedLog,
+  config: BrokerLogConfig,
+  options: LogManagerOptions,
+  files: FileHandleCache,
+  logDirFailureChannel: LogDirFailureChannel,
+): PartitionLogOptions {
+  return {
+    dir: join(dir.path, partitionKey(entry.topic, entry.partition)),
+    topic: entry.topic,
+    partition: entry.partition,
+    config: parseLogConfig(options.topicOverrides?.(entry.topic) ?? {}, config.defaults),
+    clock: options.clock,
+    recoveryPoint: entry.recoveryPoint,
+    logStartOffset: entry.logStartOffset,
+    hadCleanShutdown: entry.hadCleanShutdown,
+    checkpoints: dir,
+    files,
+    logDirFailureChannel,
+  };
+}
+
 export class LogManager {
   private readonly dirs: LogDirectory[];
   private readonly pending = new Map<string, Promise<PartitionLog>>();
@@ -215,6 +309,7 @@ export class LogManager {
   private constructor(
     private readonly options: LogManagerOptions,
     dirs: LogDirectory[],
+    private readonly files: FileHandleCache,
     readonly logDirFailureChannel: LogDirFailureChannel,
   ) {
     this.dirs = dirs;
@@ -248,21 +343,25 @@ export class LogManager {
    * re-validation; the marker is removed once all logs are open, so a crash from now on is unclean.
    */
   static async open(options: LogManagerOptions): Promise<LogManager> {
+    const files = new FileHandleCache(options.openFilesMax);
     const failures = options.logDirFailureChannel ?? new LogDirFailureChannel();
-    const dirs = options.config.logDirs.map((path) => new LogDirectory(path, failures));
+    const dirs = options.config.logDirs.map((path) => new LogDirectory(path, files, failures));
     const seen = new Map<string, string>();
     for (const dir of dirs) {
       try {
-        await LogManager.openDir(options, dir, seen, failures);
+        await LogManager.openDir(options, dir, seen, files, failures);
       } catch (error) {
-        if (!isIoError(error)) throw error;
+        // No descriptor left while reading the dir itself is the process's limit, not the disk:
+        // the broker cannot start like this (the operator raises the limit), and the dir is fine.
+        if (asTooManyOpenFiles(error, dir.path) !== undefined || !isIoError(error)) throw error;
         // A dir that cannot be read is offline from the start (Kafka loads the others); the logs
         // it did open are closed, and its partitions are unknown to this broker until a restart.
         const reason = `${dir.path}: loading failed: ${error.code} (${error.message})`;
         failures.maybeAddOfflineLogDir(dir.path, reason);
         for (const log of dir.logs.values()) await log.closeAfterFailure(reason);
-        for (const key of dir.logs.keys()) seen.delete(key);
+        for (const key of [...dir.logs.keys(), ...dir.unopened.keys()]) seen.delete(key);
         dir.logs.clear();
+        dir.unopened.clear();
       }
     }
     if (dirs.every((dir) => dir.isOffline)) {
@@ -275,27 +374,37 @@ export class LogManager {
       const marker = join(dir.path, cleanShutdownFileName);
       if (await exists(marker)) {
         await unlink(marker);
-        await fsyncDirectory(dir.path);
+        await fsyncDirectory(dir.path, files);
       }
     }
-    return new LogManager(options, dirs, failures);
+    return new LogManager(options, dirs, files, failures);
   }
 
   private static async openDir(
     options: LogManagerOptions,
     dir: LogDirectory,
     seen: Map<string, string>,
+    files: FileHandleCache,
     failures: LogDirFailureChannel,
   ): Promise<void> {
     await mkdir(dir.path, { recursive: true });
     const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
-    const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName);
-    const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName);
-    const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName);
+    const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName, files);
+    const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName, files);
+    const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName, files);
     for (const [key, entry] of cleanerOffsets) dir.firstDirtyOffsets.set(key, entry.offset);
-    const entries = await readdir(dir.path, { withFileTypes: true });
+    const entries = await files.withTransientDescriptor(dir.path, () =>
+      readdir(dir.path, { withFileTypes: true }),
+    );
+    const toOpen: UnopenedLog[] = [];
     for (const entry of entries) {
       if (!entry.isDirectory()) continue;
+      if (isDeletedDirName(entry.name)) {
+        // A partition deleted before a crash or restart finished removing it.
+        const doomed = join(dir.path, entry.name);
+        await files.withTransientDescriptor(doomed, () => rm(doomed, { recursive: true, force: true }));
+        continue;
+      }
       const parsed = parsePartitionDirName(entry.name);
       if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
       if (parsed.topic === metadataTopicName) continue;
@@ -305,20 +414,44 @@ export class LogManager {
         throw new Error(`partition ${key} is in two log dirs: ${other} and ${dir.path}`);
       }
       seen.set(key, dir.path);
-      const log = await PartitionLog.open({
-        dir: join(dir.path, entry.name),
+      toOpen.push({
         topic: parsed.topic,
         partition: parsed.partition,
-        config: parseLogConfig(options.topicOverrides?.(parsed.topic) ?? {}, options.config.defaults),
-        clock: options.clock,
         recoveryPoint: recoveryPoints.get(key)?.offset ?? 0,
         logStartOffset: logStartOffsets.get(key)?.offset,
         hadCleanShutdown,
-        checkpoints: dir,
-        logDirFailureChannel: failures,
       });
-      dir.logs.set(key, log);
     }
+    await forEachConcurrently(toOpen, logOpenConcurrencyPerDir, async (unopened) => {
+      const key = partitionKey(unopened.topic, unopened.partition);
+      try {
+        dir.logs.set(
+          key,
+          await PartitionLog.open(openOptions(dir, unopened, options.config, options, files, failures)),
+        );
+      } catch (error) {
+        // Out of descriptors: this partition waits (unopened) and the others open; the dir is fine.
+        const exhaustion = asTooManyOpenFiles(error, join(dir.path, key));
+        if (exhaustion === undefined) throw error;
+        dir.unopened.set(key, unopened);
+        options.onLogOpenFailure?.(key, exhaustion);
+      }
+    });
+  }
+
+  /** The descriptor budget's counters (open now, capacity, opens, evictions, waits). */
+  get fileHandleStats(): FileHandleCacheStats {
+    return this.files.stats;
+  }
+
+  /** Closes every idle descriptor now (they reopen on demand); pinned ones stay open. */
+  closeIdleFiles(): Promise<void> {
+    return this.files.closeIdle();
+  }
+
+  /** Partitions on disk whose log could not be opened yet (for lack of descriptors). */
+  unopenedLogs(): string[] {
+    return this.dirs.flatMap((dir) => [...dir.unopened.keys()]);
   }
 
   get logDirs(): readonly string[] {
@@ -341,7 +474,7 @@ export class LogManager {
 
   /** Which online log dir holds each partition count; new partitions go to the smallest. */
   partitionCountsByDir(): Map<string, number> {
-    return new Map(this.liveDirs().map((d) => [d.path, d.logs.size + d.creating]));
+    return new Map(this.liveDirs().map((d) => [d.path, d.partitionCount]));
   }
 
   /**
@@ -367,10 +500,19 @@ export class LogManager {
     if (existing?.isOffline) {
       throw new KafkaStorageError(existing.logDir, `${existing.name}: log dir ${existing.logDir} is offline`);
     }
-    if (existing !== undefined) return existing;
     const key = partitionKey(topic, partition);
     const inFlight = this.pending.get(key);
     if (inFlight !== undefined) return inFlight;
+    if (existing?.needsReopen) {
+      const holder = this.dirs.find((dir) => dir.logs.get(key) === existing)!;
+      return this.reopen(holder, key, topicOverrides, this.setAsideForReopen(holder, key, existing));
+    }
+    if (existing !== undefined) return existing;
+    const unopenedIn = this.dirs.find((dir) => dir.unopened.has(key));
+    if (unopenedIn?.isOffline) {
+      throw new KafkaStorageError(unopenedIn.path, `${key}: log dir ${unopenedIn.path} is offline`);
+    }
+    if (unopenedIn !== undefined) return this.reopen(unopenedIn, key, topicOverrides);
     const config = parseLogConfig(topicOverrides, this.options.config.defaults);
     const live = this.liveDirs();
     const offline = this.logDirFailureChannel.offlineLogDirs;
@@ -382,7 +524,7 @@ export class LogManager {
     }
     let target = live[0]!;
     for (const dir of live) {
-      if (dir.logs.size + dir.creating < target.logs.size + target.creating) target = dir;
+      if (dir.partitionCount < target.partitionCount) target = dir;
     }
     target.creating += 1;
     const creation = (async () => {
@@ -397,10 +539,11 @@ export class LogManager {
           logStartOffset: undefined,
           hadCleanShutdown: false,
           checkpoints: target,
+          files: this.files,
           logDirFailureChannel: this.logDirFailureChannel,
         });
         // The partition directory itself must survive a crash once the log is in use.
-        await fsyncDirectory(target.path);
+        await fsyncDirectory(target.path, this.files);
         target.logs.set(key, log);
         return log;
       } finally {
@@ -412,7 +555,132 @@ export class LogManager {
     return creation;
   }
 
-  /** Applies retention to every log; returns the number of segments deleted. */
+  /**
+   * A log whose operation ran out of descriptors halfway (`needsReopen`): it closes without writing
+   * and waits as unopened, to be opened again from its files, recovered from its recovery point as
+   * after a crash. The maps change at once; the returned promise is the close.
+   */
+  private setAsideForReopen(dir: LogDirectory, key: string, log: PartitionLog): Promise<void> {
+    dir.logs.delete(key);
+    dir.unopened.set(key, {
+      topic: log.topic,
+      partition: log.partition,
+      recoveryPoint: log.recoveryPoint,
+      logStartOffset: log.logStartOffset,
+      hadCleanShutdown: false,
+    });
+    return log.closeWithoutWriting();
+  }
+
+  /**
+   * Opens a partition that was left unopened (at start-up, or set aside after running out of
+   * descriptors), in its own log dir and from its own checkpoints (never a new, empty log
+   * elsewhere), once `closing` (the old log's close) is done. Failing again, it stays unopened.
+   */
+  private reopen(
+    dir: LogDirectory,
+    key: string,
+    topicOverrides: ConfigProps,
+    closing: Promise<void> = Promise.resolve(),
+  ): Promise<PartitionLog> {
+    const entry = dir.unopened.get(key)!;
+    const opening = (async () => {
+      try {
+        await closing;
+        const options = openOptions(
+          dir,
+          entry,
+          this.options.config,
+          this.options,
+          this.files,
+          this.logDirFailureChannel,
+        );
+        const log = await PartitionLog.open({
+          ...options,
+          config: parseLogConfig(topicOverrides, this.options.config.defaults),
+        });
+        dir.unopened.delete(key);
+        dir.logs.set(key, log);
+        return log;
+      } finally {
+        this.pending.delete(key);
+      }
+    })();
+    this.pending.set(key, opening);
+    return opening;
+  }
+
+  /** Deletes one partition's log (see deleteLogs). */
+  deleteLog(topic: string, partition: number, suffix: string): Promise<void> {
+    return this.deleteLogs([{ topic, partition, suffix }]);
+  }
+
+  /**
+   * Deletes partitions' logs, as Kafka's LogManager.asyncDelete: each log closes without writing
+   * (its data is going), its directory is renamed to `<topic>-<partition>.<suffix>-delete` (which
+   * `open` never loads) and forgotten; then each dir's checkpoints are written once for the whole
+   * batch (a topic of 10,000 partitions is deleted with one checkpoint write per dir, not 10,000),
+   * and the files are removed. The partitions can be created again at once (a topic deleted and made
+   * again under its name; `suffix`, e.g. the old topic id, keeps the renamed directories apart). On
+   * an offline dir the files stay until a restart. A rename that fails takes its dir offline; the
+   * others still go, and the first failure is thrown at the end.
+   */
+  async deleteLogs(doomedLogs: readonly LogToDelete[]): Promise<void> {
+    const renamedDirs = new Set<LogDirectory>();
+    const cleanerCheckpointDirs = new Set<LogDirectory>();
+    const renamed: string[] = [];
+    let firstFailure: unknown;
+    await forEachConcurrently(doomedLogs, logDeleteConcurrency, async ({ topic, partition, suffix }) => {
+      const key = partitionKey(topic, partition);
+      await this.pending.get(key)?.catch(() => undefined);
+      const dir = this.dirs.find((candidate) => candidate.logs.has(key) || candidate.unopened.has(key));
+      if (dir === undefined) return;
+      const log = dir.logs.get(key);
+      dir.logs.delete(key);
+      dir.unopened.delete(key);
+      if (dir.firstDirtyOffsets.delete(key)) cleanerCheckpointDirs.add(dir);
+      await log?.closeWithoutWriting();
+      if (dir.isOffline) return;
+      const path = join(dir.path, key);
+      const doomed = `${path}${deletedDirSuffix(suffix)}`;
+      try {
+        await rename(path, doomed);
+        renamedDirs.add(dir);
+        renamed.push(doomed);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // nothing on disk
+        if (!isIoError(error)) {
+          firstFailure ??= error;
+          return;
+        }
+        // The directory keeps its name: a log created again here would find the old data.
+        const reason = `${key}: renaming it for deletion failed: ${error.code} (${error.message})`;
+        this.logDirFailureChannel.maybeAddOfflineLogDir(dir.path, reason);
+        firstFailure ??= new KafkaStorageError(dir.path, reason);
+      }
+    });
+    // The partitions are gone from here on; what fails now leaves renamed directories that the next
+    // start removes, and checkpoints the next checkpoint run writes (a failed dir was reported).
+    const settle = (error: unknown): void => {
+      if (!isIoError(error) && !(error instanceof KafkaError)) throw error;
+    };
+    for (const dir of renamedDirs) {
+      if (dir.isOffline) continue;
+      await fsyncDirectory(dir.path, this.files).catch(settle);
+      await dir.writeRecoveryPoints().catch(settle);
+      await dir.writeLogStartOffsets().catch(settle);
+    }
+    for (const dir of cleanerCheckpointDirs) {
+      if (!dir.isOffline) await dir.writeCleanerOffsets().catch(settle);
+    }
+    await forEachConcurrently(renamed, logDeleteConcurrency, (doomed) =>
+      this.files
+        .withTransientDescriptor(doomed, () => rm(doomed, { recursive: true, force: true }))
+        .catch(settle),
+    );
+    if (firstFailure !== undefined) throw firstFailure;
+  }
+
   /** Retention over every log; `highWatermarkOf` bounds each log (see PartitionLog.deleteOldSegments). */
   async runRetention(
     highWatermarkOf: (log: PartitionLog) => number | undefined = () => undefined,
@@ -464,7 +732,8 @@ export class LogManager {
               ...(upperBoundOffset === undefined ? {} : { upperBoundOffset }),
             });
           } catch (error) {
-            if (error instanceof LogClosedError) continue;
+            // Closed or deleted meanwhile, or no descriptor left: the next run tries again.
+            if (error instanceof LogClosedError || asTooManyOpenFiles(error, log.dir) !== undefined) continue;
             throw error;
           }
           if (result.nextDirtyOffset !== dir.firstDirtyOffsets.get(key)) {
@@ -530,13 +799,22 @@ export class LogManager {
     await Promise.all([...this.pending.values()].map((p) => p.catch(() => undefined)));
     // An offline dir gets no checkpoint and no marker: the next start recovers what it can there.
     for (const dir of this.liveDirs()) {
-      for (const log of dir.logs.values()) await log.close();
+      for (const [key, log] of [...dir.logs]) {
+        try {
+          if (!log.needsReopen) await log.close();
+        } catch (error) {
+          if (asTooManyOpenFiles(error, log.dir) === undefined) throw error;
+        }
+        // A log an operation left halfway for lack of descriptors is recovered on the next start.
+        if (log.needsReopen) await this.setAsideForReopen(dir, key, log);
+      }
       await dir.writeRecoveryPoints();
       await dir.writeLogStartOffsets();
       for (const log of dir.logs.values()) {
         invariant(log.recoveryPoint === log.logEndOffset, () => `${log.name}: closed with unflushed data`);
       }
-      await writeFileAtomically(dir.path, cleanShutdownFileName, '');
+      // A partition never opened was never checked: its state is whatever the last run left.
+      if (dir.unopened.size === 0) await writeFileAtomically(dir.path, cleanShutdownFileName, '', this.files);
     }
   }
 }

@@ -2,8 +2,13 @@
 // The segment knows byte positions and relative offsets; PartitionLog decides when to roll, what to
 // delete and which offsets are valid. Batch data is never cached here: reads go to the file (the OS
 // page cache does the caching) and only the sparse index entries are kept in memory.
+//
+// File descriptors come from the broker-wide FileHandleCache: each of the three files is opened on
+// first use and may be closed again whenever it is idle, so a segment holds no descriptor of its own.
+// Everything the segment needs between I/Os (size, next offset, index entries, largest timestamp)
+// is in memory; a closed file is reopened by name.
 
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BatchField,
@@ -14,6 +19,7 @@ import {
   readInt64AsNumber,
   validateBatch,
 } from '@gregor/protocol';
+import type { CachedFile, FileHandleCache } from './file-handle-cache.js';
 import { invariant } from './invariant.js';
 import { isNoSpaceError } from './log-dir-failure-channel.js';
 import { OffsetIndex, offsetIndexEntryBytes } from './offset-index.js';
@@ -86,28 +92,31 @@ async function writeFully(handle: FileHandle, buffer: Buffer, position: number):
   }
 }
 
-async function readOptionalFile(path: string): Promise<Buffer | undefined> {
+async function readOptionalFile(files: FileHandleCache, path: string): Promise<Buffer | undefined> {
   try {
-    const handle = await open(path, 'r');
-    try {
-      return await handle.readFile();
-    } finally {
-      await handle.close();
-    }
+    return await files.withFile(path, 'r', (handle) => handle.readFile());
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
 }
 
-async function writeWholeFile(path: string, data: Buffer): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
+/** Replaces the file's content; `sync` fsyncs it (an empty new index file needs no sync). */
+async function writeWholeFile(
+  files: FileHandleCache,
+  path: string,
+  data: Buffer,
+  sync = true,
+): Promise<void> {
+  await files.withFile(path, 'w', async (handle) => {
     await writeFully(handle, data, 0);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
+    if (sync) await handle.datasync();
+  });
+}
+
+/** Reads `length` bytes at `position` through the cache (fewer if the file is shorter). */
+function readAt(file: CachedFile, position: number, length: number): Promise<Buffer> {
+  return file.use((handle) => readFully(handle, position, length));
 }
 
 export interface SegmentLoadResult {
@@ -132,25 +141,33 @@ export class LogSegment {
   /** Clock time of the last change, for retention of segments without timestamps. */
   lastModifiedMs: number;
 
-  private indexHandle: FileHandle | undefined;
-  private timeIndexHandle: FileHandle | undefined;
-  /** Reads in flight; the `.log` handle is closed only when none are left. */
+  /** Only the active segment appends and writes index entries. */
+  private active = false;
+  /** The index files may hold bytes past the entries in use (padding, a cut): trimmed on activate. */
+  private indexFilesNeedTrim = false;
+  private readonly logFile: CachedFile;
+  private readonly indexFile: CachedFile;
+  private readonly timeIndexFile: CachedFile;
+  /** Reads in flight; each pins the `.log` descriptor, which closes only when none are left. */
   private readers = 0;
   private retired = false;
-  private closed = false;
 
   private constructor(
     readonly dir: string,
     readonly baseOffset: number,
     private readonly limits: SegmentLimits,
-    private readonly logHandle: FileHandle,
+    private readonly files: FileHandleCache,
     private offsetIndex: OffsetIndex,
     private timeIndex: TimeIndex,
     nowMs: number,
+    createLog: boolean,
   ) {
     this.nextOffset = baseOffset;
     this.offsetOfMaxTimestamp = baseOffset;
     this.lastModifiedMs = nowMs;
+    this.logFile = files.file(this.logPath, 'r+', createLog ? 'w+' : undefined);
+    this.indexFile = files.file(this.indexPath);
+    this.timeIndexFile = files.file(this.timeIndexPath);
   }
 
   get logPath(): string {
@@ -170,7 +187,12 @@ export class LogSegment {
   }
 
   get isActive(): boolean {
-    return this.indexHandle !== undefined;
+    return this.active;
+  }
+
+  /** Whether the `.log` descriptor is open now (it may be closed whenever it is idle). */
+  get hasOpenLogFile(): boolean {
+    return this.logFile.isOpen;
   }
 
   get offsetIndexEntries(): number {
@@ -200,19 +222,25 @@ export class LogSegment {
     baseOffset: number,
     limits: SegmentLimits,
     nowMs: number,
+    files: FileHandleCache,
   ): Promise<LogSegment> {
-    const logHandle = await open(join(dir, segmentFileName(baseOffset, logFileSuffix)), 'w+');
     const segment = new LogSegment(
       dir,
       baseOffset,
       limits,
-      logHandle,
+      files,
       new OffsetIndex(limits.offsetIndexEntriesMax),
       new TimeIndex(limits.timeIndexEntriesMax),
       nowMs,
+      true,
     );
-    await writeWholeFile(segment.indexPath, Buffer.alloc(0));
-    await writeWholeFile(segment.timeIndexPath, Buffer.alloc(0));
+    // Creates (or empties) the `.log` now: the caller fsyncs the directory next. The new active
+    // segment is appended to next, so its descriptor stays in the cache.
+    await segment.logFile.use(async () => undefined);
+    // Empty index files need no fsync: a lost one is rebuilt on open, and the active segment is
+    // always recovered after a crash anyway.
+    await writeWholeFile(files, segment.indexPath, Buffer.alloc(0), false);
+    await writeWholeFile(files, segment.timeIndexPath, Buffer.alloc(0), false);
     await segment.activate();
     return segment;
   }
@@ -220,7 +248,9 @@ export class LogSegment {
   /**
    * Opens an existing segment (inactive). With `recover`, every batch is re-validated, a torn or
    * corrupt tail is cut off and the indexes are rebuilt. Without it, the index files are loaded and
-   * sanity-checked against the `.log`; a failed check falls back to recovery.
+   * sanity-checked against the `.log`; a failed check falls back to recovery. `lastSegment`: rebuilt
+   * index files are written but not fsynced, since the active segment is recovered after every
+   * unclean shutdown anyway (its `.log` still is).
    */
   static async load(
     dir: string,
@@ -228,22 +258,24 @@ export class LogSegment {
     limits: SegmentLimits,
     nowMs: number,
     recover: boolean,
+    files: FileHandleCache,
+    lastSegment = false,
   ): Promise<SegmentLoadResult> {
-    const logHandle = await open(join(dir, segmentFileName(baseOffset, logFileSuffix)), 'r+');
     const segment = new LogSegment(
       dir,
       baseOffset,
       limits,
-      logHandle,
+      files,
       new OffsetIndex(limits.offsetIndexEntriesMax),
       new TimeIndex(limits.timeIndexEntriesMax),
       nowMs,
+      false,
     );
-    const fileSizeBytes = (await logHandle.stat()).size;
+    const fileSizeBytes = (await segment.logFile.use((handle) => handle.stat())).size;
     let reason = recover ? 'unflushed segment after an unclean shutdown' : undefined;
     if (reason === undefined) reason = await segment.loadIndexes(fileSizeBytes);
     let truncated = false;
-    if (reason !== undefined) truncated = await segment.recover(fileSizeBytes);
+    if (reason !== undefined) truncated = await segment.recover(fileSizeBytes, !lastSegment);
     if (!segment.isEmpty) segment.rollBaseMs = nowMs;
     return { segment, truncated, rebuiltBecause: reason };
   }
@@ -251,8 +283,8 @@ export class LogSegment {
   /** Loads and checks the index files; returns why they cannot be used, or undefined. */
   private async loadIndexes(fileSizeBytes: number): Promise<string | undefined> {
     if (fileSizeBytes > int32Max) return `.log of ${fileSizeBytes} bytes exceeds int32 positions`;
-    const indexBytes = await readOptionalFile(this.indexPath);
-    const timeIndexBytes = await readOptionalFile(this.timeIndexPath);
+    const indexBytes = await readOptionalFile(this.files, this.indexPath);
+    const timeIndexBytes = await readOptionalFile(this.files, this.timeIndexPath);
     if (indexBytes === undefined) return '.index is missing';
     if (timeIndexBytes === undefined) return '.timeindex is missing';
     const offsetIndex = OffsetIndex.parse(indexBytes, this.limits.offsetIndexEntriesMax, fileSizeBytes);
@@ -265,6 +297,9 @@ export class LogSegment {
     this.offsetIndex = offsetIndex;
     this.timeIndex = timeIndex;
     this.sizeBytes = fileSizeBytes;
+    this.indexFilesNeedTrim =
+      indexBytes.length !== offsetIndex.writtenCount * offsetIndexEntryBytes ||
+      timeIndexBytes.length !== timeIndex.writtenCount * timeIndexEntryBytes;
     return this.restoreTailState();
   }
 
@@ -322,7 +357,7 @@ export class LogSegment {
    * bad one and rebuilds both indexes from what is left, then syncs the files. Returns true when a
    * tail was cut.
    */
-  private async recover(fileSizeBytes: number): Promise<boolean> {
+  private async recover(fileSizeBytes: number, syncIndexes: boolean): Promise<boolean> {
     this.offsetIndex.clear();
     this.timeIndex.clear();
     this.nextOffset = this.baseOffset;
@@ -336,7 +371,7 @@ export class LogSegment {
       if (position >= bufferPosition && position + length <= bufferPosition + buffer.length) return true;
       if (position + length > fileSizeBytes) return false;
       const readLength = Math.min(Math.max(length, recoveryReadChunkBytes), fileSizeBytes - position);
-      buffer = await readFully(this.logHandle, position, readLength);
+      buffer = await readAt(this.logFile, position, readLength);
       bufferPosition = position;
       return buffer.length >= length;
     };
@@ -369,12 +404,15 @@ export class LogSegment {
     }
     this.sizeBytes = position;
     const truncated = position < fileSizeBytes;
-    if (truncated) await this.logHandle.truncate(position);
-    await this.logHandle.datasync();
-    await writeWholeFile(this.indexPath, this.offsetIndex.encode());
-    await writeWholeFile(this.timeIndexPath, this.timeIndex.encode());
+    await this.logFile.use(async (handle) => {
+      if (truncated) await handle.truncate(position);
+      await handle.datasync();
+    });
+    await writeWholeFile(this.files, this.indexPath, this.offsetIndex.encode(), syncIndexes);
+    await writeWholeFile(this.files, this.timeIndexPath, this.timeIndex.encode(), syncIndexes);
     this.offsetIndex.writtenCount = this.offsetIndex.entries;
     this.timeIndex.writtenCount = this.timeIndex.entries;
+    this.indexFilesNeedTrim = false;
     return truncated;
   }
 
@@ -414,28 +452,31 @@ export class LogSegment {
    * timestamp, as deactivate() leaves it (a rebuilt index lacks that final entry).
    */
   async sealTimeIndex(): Promise<void> {
-    invariant(this.indexHandle === undefined, 'sealing the active segment');
+    invariant(!this.active, 'sealing the active segment');
     const from = this.timeIndex.writtenCount;
     if (!this.timeIndex.maybeAdd(this.maxTimestampMs, this.offsetOfMaxTimestamp - this.baseOffset, true))
       return;
-    const handle = await open(this.timeIndexPath, 'r+');
-    try {
-      await writeFully(handle, this.timeIndex.encode(from), from * timeIndexEntryBytes);
+    const entries = this.timeIndex.encode(from);
+    await this.timeIndexFile.use(async (handle) => {
+      await writeFully(handle, entries, from * timeIndexEntryBytes);
       await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    });
     this.timeIndex.writtenCount = this.timeIndex.entries;
+    await this.timeIndexFile.closeIfIdle();
   }
 
-  /** Opens the index files for appending; only the active segment holds these handles. */
+  /** Makes this the segment appends go to; the index files are trimmed to the entries in use. */
   async activate(): Promise<void> {
-    invariant(this.indexHandle === undefined, 'segment is already active');
-    this.indexHandle = await open(this.indexPath, 'r+');
-    this.timeIndexHandle = await open(this.timeIndexPath, 'r+');
+    invariant(!this.active, 'segment is already active');
     // Cut trailing bytes (padding or entries beyond what is valid) so appends continue cleanly.
-    await this.indexHandle.truncate(this.offsetIndex.writtenCount * offsetIndexEntryBytes);
-    await this.timeIndexHandle.truncate(this.timeIndex.writtenCount * timeIndexEntryBytes);
+    if (this.indexFilesNeedTrim) {
+      const offsetBytes = this.offsetIndex.writtenCount * offsetIndexEntryBytes;
+      const timeBytes = this.timeIndex.writtenCount * timeIndexEntryBytes;
+      await this.indexFile.use((handle) => handle.truncate(offsetBytes));
+      await this.timeIndexFile.use((handle) => handle.truncate(timeBytes));
+      this.indexFilesNeedTrim = false;
+    }
+    this.active = true;
   }
 
   /**
@@ -444,14 +485,18 @@ export class LogSegment {
    * the write succeeded, so readers never see a partial append.
    */
   async append(records: Buffer, batches: readonly BatchSummary[], nowMs: number): Promise<void> {
-    invariant(this.indexHandle !== undefined, 'append to an inactive segment');
+    invariant(this.active, 'append to an inactive segment');
     invariant(this.sizeBytes + records.length <= int32Max, 'segment would exceed int32 positions');
     const startPosition = this.sizeBytes;
+    // Without a descriptor (none left: TooManyOpenFilesError) nothing was written; that error is
+    // already a KAFKA_STORAGE_ERROR and goes to the caller as it is.
+    // The hot path: pinned without a closure or an extra promise when the descriptor is open.
+    const handle = this.logFile.pinIfOpen() ?? (await this.logFile.pin());
     try {
       // One write; the loop in writeFully only runs for a short write (rare on regular files).
-      const { bytesWritten } = await this.logHandle.write(records, 0, records.length, startPosition);
+      const { bytesWritten } = await handle.write(records, 0, records.length, startPosition);
       if (bytesWritten < records.length) {
-        await writeFully(this.logHandle, records.subarray(bytesWritten), startPosition + bytesWritten);
+        await writeFully(handle, records.subarray(bytesWritten), startPosition + bytesWritten);
       }
     } catch (error) {
       // The append did not happen. Cut off whatever part of it reached the file, so no torn bytes
@@ -459,12 +504,14 @@ export class LogSegment {
       // all: the append is refused with Kafka's retriable storage error and the log goes on. If the
       // cut fails too, or the write failed for another reason (EIO: the disk itself), the I/O error
       // goes up and the partition log takes its dir offline.
-      await this.logHandle.truncate(startPosition);
+      await handle.truncate(startPosition);
       if (!isNoSpaceError(error)) throw error;
       throw new KafkaError(
         ErrorCode.KAFKA_STORAGE_ERROR,
         `cannot write to ${this.logPath}: ${(error as NodeJS.ErrnoException).code}`,
       );
+    } finally {
+      this.logFile.unpin();
     }
     for (const batch of batches) {
       this.indexBatch(
@@ -491,20 +538,20 @@ export class LogSegment {
 
   /** Writes index entries that are only in memory so far (one write per index file). */
   private async writeIndexEntries(): Promise<void> {
-    invariant(this.indexHandle !== undefined && this.timeIndexHandle !== undefined, 'inactive segment');
+    invariant(this.active, 'inactive segment');
     const offsetFrom = this.offsetIndex.writtenCount;
-    if (offsetFrom < this.offsetIndex.entries) {
-      await writeFully(
-        this.indexHandle,
-        this.offsetIndex.encode(offsetFrom),
-        offsetFrom * offsetIndexEntryBytes,
-      );
-      this.offsetIndex.writtenCount = this.offsetIndex.entries;
+    const offsetTo = this.offsetIndex.entries;
+    if (offsetFrom < offsetTo) {
+      const entries = this.offsetIndex.encode(offsetFrom);
+      await this.indexFile.use((handle) => writeFully(handle, entries, offsetFrom * offsetIndexEntryBytes));
+      this.offsetIndex.writtenCount = offsetTo;
     }
     const timeFrom = this.timeIndex.writtenCount;
-    if (timeFrom < this.timeIndex.entries) {
-      await writeFully(this.timeIndexHandle, this.timeIndex.encode(timeFrom), timeFrom * timeIndexEntryBytes);
-      this.timeIndex.writtenCount = this.timeIndex.entries;
+    const timeTo = this.timeIndex.entries;
+    if (timeFrom < timeTo) {
+      const entries = this.timeIndex.encode(timeFrom);
+      await this.timeIndexFile.use((handle) => writeFully(handle, entries, timeFrom * timeIndexEntryBytes));
+      this.timeIndex.writtenCount = timeTo;
     }
   }
 
@@ -514,7 +561,7 @@ export class LogSegment {
    */
   async flush(): Promise<void> {
     await this.writeIndexEntries();
-    await this.logHandle.datasync();
+    await this.logFile.use((handle) => handle.datasync());
   }
 
   /**
@@ -523,29 +570,32 @@ export class LogSegment {
    * the segment is durable, so the recovery point can move past it.
    */
   async deactivate(): Promise<void> {
-    invariant(this.indexHandle !== undefined && this.timeIndexHandle !== undefined, 'segment is not active');
+    invariant(this.active, 'segment is not active');
     this.timeIndex.maybeAdd(this.maxTimestampMs, this.offsetOfMaxTimestamp - this.baseOffset, true);
     await this.writeIndexEntries();
-    await this.logHandle.truncate(this.sizeBytes);
-    await this.logHandle.datasync();
-    await this.indexHandle.datasync();
-    await this.timeIndexHandle.datasync();
-    await this.indexHandle.close();
-    await this.timeIndexHandle.close();
-    this.indexHandle = undefined;
-    this.timeIndexHandle = undefined;
+    const sizeBytes = this.sizeBytes;
+    await this.logFile.use(async (handle) => {
+      await handle.truncate(sizeBytes);
+      await handle.datasync();
+    });
+    await this.indexFile.use((handle) => handle.datasync());
+    await this.timeIndexFile.use((handle) => handle.datasync());
+    this.active = false;
+    // An inactive segment's index files are only read again on open: give their descriptors back.
+    await this.indexFile.closeIfIdle();
+    await this.timeIndexFile.closeIfIdle();
   }
 
   /** Reads `length` bytes at `position` (fewer if the file is shorter). */
-  async readBytes(position: number, length: number): Promise<Buffer> {
-    return readFully(this.logHandle, position, length);
+  readBytes(position: number, length: number): Promise<Buffer> {
+    return readAt(this.logFile, position, length);
   }
 
   /** Yields batch summaries from `from` (a batch start) until `to`; stops at an incomplete batch. */
   async *scanBatches(from: number, to: number): AsyncGenerator<BatchSummary> {
     let position = from;
     while (position + batchHeaderBytes <= to) {
-      const chunk = await readFully(this.logHandle, position, Math.min(headerScanChunkBytes, to - position));
+      const chunk = await readAt(this.logFile, position, Math.min(headerScanChunkBytes, to - position));
       let at = 0;
       while (true) {
         const batch = summarizeBatch(chunk, at, position + at);
@@ -593,16 +643,21 @@ export class LogSegment {
     this.offsetIndex.truncateToRelativeOffset(cut.baseOffset - this.baseOffset);
     this.timeIndex.truncateToRelativeOffset(cut.baseOffset - this.baseOffset);
     this.sizeBytes = cut.position;
-    await this.logHandle.truncate(cut.position);
-    await this.logHandle.datasync();
-    if (this.indexHandle !== undefined && this.timeIndexHandle !== undefined) {
-      await this.indexHandle.truncate(this.offsetIndex.writtenCount * offsetIndexEntryBytes);
-      await this.timeIndexHandle.truncate(this.timeIndex.writtenCount * timeIndexEntryBytes);
+    await this.logFile.use(async (handle) => {
+      await handle.truncate(cut.position);
+      await handle.datasync();
+    });
+    if (this.active && !this.indexFilesNeedTrim) {
+      const offsetBytes = this.offsetIndex.writtenCount * offsetIndexEntryBytes;
+      const timeBytes = this.timeIndex.writtenCount * timeIndexEntryBytes;
+      await this.indexFile.use((handle) => handle.truncate(offsetBytes));
+      await this.timeIndexFile.use((handle) => handle.truncate(timeBytes));
     } else {
-      await writeWholeFile(this.indexPath, this.offsetIndex.encode());
-      await writeWholeFile(this.timeIndexPath, this.timeIndex.encode());
+      await writeWholeFile(this.files, this.indexPath, this.offsetIndex.encode());
+      await writeWholeFile(this.files, this.timeIndexPath, this.timeIndex.encode());
       this.offsetIndex.writtenCount = this.offsetIndex.entries;
       this.timeIndex.writtenCount = this.timeIndex.entries;
+      this.indexFilesNeedTrim = false;
     }
     const problem = await this.restoreTailState();
     invariant(
@@ -614,53 +669,64 @@ export class LogSegment {
   }
 
   /**
-   * Marks a read in flight so the file handle stays open until it is done. Returns false when the
+   * Marks a read in flight and pins the `.log` descriptor (opening it if needed), so the file stays
+   * readable until release() even if the segment is deleted meanwhile. Returns false when the
    * segment was already deleted or closed under a concurrent truncation, retention or close.
    */
-  tryRetain(): boolean {
+  async retain(): Promise<boolean> {
     if (this.retired) return false;
     this.readers += 1;
+    try {
+      await this.logFile.pin();
+    } catch (error) {
+      this.readers -= 1;
+      throw error;
+    }
     return true;
   }
 
-  async release(): Promise<void> {
+  release(): void {
     this.readers -= 1;
-    if (this.retired && this.readers === 0) await this.closeHandles();
+    this.logFile.unpin();
   }
 
   /** Closes the files (now, or when the last read in flight finishes). */
   async close(): Promise<void> {
-    if (this.indexHandle !== undefined) {
+    if (this.active) {
       await this.writeIndexEntries();
-      await this.logHandle.truncate(this.sizeBytes);
+      const sizeBytes = this.sizeBytes;
+      await this.logFile.use((handle) => handle.truncate(sizeBytes));
+      this.active = false;
     }
     this.retired = true;
-    if (this.readers === 0) await this.closeHandles();
+    await this.closeFiles();
   }
 
   /**
    * Closes the files without writing index entries or trimming the log: its log dir failed and
-   * the disk may take nothing more. Reads in flight keep the handles until they finish.
+   * the disk may take nothing more. Reads in flight keep their descriptor until they finish; every
+   * other cached descriptor of the segment goes back to the budget now.
    */
   async closeWithoutWriting(): Promise<void> {
+    this.active = false;
     this.retired = true;
-    if (this.readers === 0) await this.closeHandles().catch(() => undefined);
+    await this.closeFiles();
   }
 
-  private async closeHandles(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.indexHandle?.close();
-    await this.timeIndexHandle?.close();
-    this.indexHandle = undefined;
-    this.timeIndexHandle = undefined;
-    await this.logHandle.close();
+  /** Gives the descriptors back to the cache (now, or when the last pin on each goes). */
+  private async closeFiles(): Promise<void> {
+    await this.logFile.discard();
+    await this.indexFile.discard();
+    await this.timeIndexFile.discard();
   }
 
   /** First step of a crash-safe delete: give every file the `.deleted` suffix. */
   async renameToDeleted(): Promise<void> {
-    for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) {
+    const files = [this.logFile, this.indexFile, this.timeIndexFile];
+    for (const [i, path] of [this.logPath, this.indexPath, this.timeIndexPath].entries()) {
       await renameIfExists(path, path + deletedFileSuffix);
+      // A read in flight that has to reopen the file finds it under its new name.
+      files[i]!.renamed(path + deletedFileSuffix);
     }
   }
 

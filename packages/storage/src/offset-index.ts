@@ -11,7 +11,11 @@ import { floorIndex } from './floor-search.js';
 import { invariant } from './invariant.js';
 
 export const offsetIndexEntryBytes = 8;
-const initialCapacityEntries = 64;
+/**
+ * Entries allocated for a new index; they double as needed. Small, because a broker with tens of
+ * thousands of partitions holds tens of thousands of mostly young segments.
+ */
+const initialCapacityEntries = 8;
 
 export class OffsetIndex {
   private relativeOffsets = new Int32Array(initialCapacityEntries);

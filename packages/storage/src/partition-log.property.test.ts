@@ -196,6 +196,8 @@ const scenario = fc.record({
   segmentBytes: fc.integer({ min: 200, max: 2500 }),
   indexIntervalBytes: fc.integer({ min: 0, max: 600 }),
   segmentMs: fc.integer({ min: 500, max: 20000 }),
+  // Tiny descriptor budgets close and reopen segment files between almost every I/O.
+  openFilesMax: fc.constantFrom(2, 3, 8, 1024),
   commands: fc.array(command, { minLength: 1, maxLength: 60 }),
 });
 
@@ -217,164 +219,168 @@ function offsetIn(model: LogModel, fraction: number): number {
 describe('PartitionLog against a model', () => {
   it('agrees with the model after every step', async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ segmentBytes, indexIntervalBytes, segmentMs, commands }) => {
-        runCounter += 1;
-        const dir = join(root, `run-${runCounter}`);
-        const clock = new ManualClock(3000);
-        const config = parseBrokerLogConfig({
-          'log.dirs': dir,
-          'log.segment.bytes': segmentBytes,
-          'log.index.interval.bytes': indexIntervalBytes,
-          'log.roll.ms': segmentMs,
-          'log.retention.ms': -1,
-        });
-        const open = async (): Promise<[LogManager, PartitionLog]> => {
-          const manager = await LogManager.open({ config, clock });
-          return [manager, await manager.getOrCreateLog('p', 0)];
-        };
-        let [manager, log] = await open();
-        const model = new LogModel();
-        let seed = 0;
-        try {
-          for (const cmd of commands) {
-            switch (cmd.kind) {
-              case 'append': {
-                const built = cmd.batches.map((spec) => buildTestBatch({ ...spec, seed: ++seed }));
-                const set = Buffer.concat(built);
-                const result = await log.append(set, 1);
-                expect(result.baseOffset).toBe(model.logEndOffset);
-                let at = 0;
-                model.append(
-                  built.map((b) => {
-                    const bytes = Buffer.from(set.subarray(at, at + b.length));
-                    at += b.length;
-                    const header = readBatchHeader(bytes);
-                    return {
-                      baseOffset: header.baseOffset,
-                      lastOffset: header.lastOffset,
-                      maxTimestamp: header.maxTimestamp,
+      fc.asyncProperty(
+        scenario,
+        async ({ segmentBytes, indexIntervalBytes, segmentMs, openFilesMax, commands }) => {
+          runCounter += 1;
+          const dir = join(root, `run-${runCounter}`);
+          const clock = new ManualClock(3000);
+          const config = parseBrokerLogConfig({
+            'log.dirs': dir,
+            'log.segment.bytes': segmentBytes,
+            'log.index.interval.bytes': indexIntervalBytes,
+            'log.roll.ms': segmentMs,
+            'log.retention.ms': -1,
+          });
+          const open = async (): Promise<[LogManager, PartitionLog]> => {
+            const manager = await LogManager.open({ config, clock, openFilesMax });
+            return [manager, await manager.getOrCreateLog('p', 0)];
+          };
+          let [manager, log] = await open();
+          const model = new LogModel();
+          let seed = 0;
+          try {
+            for (const cmd of commands) {
+              switch (cmd.kind) {
+                case 'append': {
+                  const built = cmd.batches.map((spec) => buildTestBatch({ ...spec, seed: ++seed }));
+                  const set = Buffer.concat(built);
+                  const result = await log.append(set, 1);
+                  expect(result.baseOffset).toBe(model.logEndOffset);
+                  let at = 0;
+                  model.append(
+                    built.map((b) => {
+                      const bytes = Buffer.from(set.subarray(at, at + b.length));
+                      at += b.length;
+                      const header = readBatchHeader(bytes);
+                      return {
+                        baseOffset: header.baseOffset,
+                        lastOffset: header.lastOffset,
+                        maxTimestamp: header.maxTimestamp,
+                        bytes,
+                      };
+                    }),
+                  );
+                  break;
+                }
+                case 'follower': {
+                  let next = model.logEndOffset + cmd.gap;
+                  const built = cmd.batches.map((spec) => {
+                    const bytes = buildTestBatch({
+                      ...spec,
+                      seed: ++seed,
+                      baseOffset: next,
+                      partitionLeaderEpoch: 2,
+                    });
+                    const batch = {
+                      baseOffset: next,
+                      lastOffset: next + spec.recordCount - 1,
+                      maxTimestamp: spec.maxTimestamp,
                       bytes,
                     };
-                  }),
-                );
-                break;
-              }
-              case 'follower': {
-                let next = model.logEndOffset + cmd.gap;
-                const built = cmd.batches.map((spec) => {
-                  const bytes = buildTestBatch({
-                    ...spec,
-                    seed: ++seed,
-                    baseOffset: next,
-                    partitionLeaderEpoch: 2,
+                    next = batch.lastOffset + 1;
+                    return batch;
                   });
-                  const batch = {
-                    baseOffset: next,
-                    lastOffset: next + spec.recordCount - 1,
-                    maxTimestamp: spec.maxTimestamp,
-                    bytes,
-                  };
-                  next = batch.lastOffset + 1;
-                  return batch;
-                });
-                await log.appendAsFollower(Buffer.concat(built.map((b) => b.bytes)));
-                model.append(built);
-                break;
-              }
-              case 'read': {
-                const offset =
-                  cmd.outside < 0
-                    ? model.logStartOffset - 1
-                    : cmd.outside > 0
-                      ? model.logEndOffset + 1
-                      : offsetIn(model, cmd.at);
-                const highWatermark =
-                  cmd.highWatermark === null ? undefined : offsetIn(model, cmd.highWatermark);
-                const expected = model.read(offset, cmd.maxBytes, highWatermark ?? Number.MAX_SAFE_INTEGER);
-                const actual = await log.read(
-                  offset,
-                  cmd.maxBytes,
-                  highWatermark === undefined ? {} : { maxOffsetExclusive: highWatermark },
-                );
-                if (expected === 'out-of-range') {
-                  expect(actual.errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
-                } else {
-                  if (actual.errorCode !== ErrorCode.NONE)
-                    throw new Error(`read(${offset}) failed: ${actual.errorCode}`);
-                  expect(actual.records.toString('hex')).toBe(expected.toString('hex'));
-                  expect(actual.firstBatchBaseOffset).toBe(
-                    expected.length === 0 ? -1 : readBatchHeader(expected).baseOffset,
-                  );
+                  await log.appendAsFollower(Buffer.concat(built.map((b) => b.bytes)));
+                  model.append(built);
+                  break;
                 }
-                break;
+                case 'read': {
+                  const offset =
+                    cmd.outside < 0
+                      ? model.logStartOffset - 1
+                      : cmd.outside > 0
+                        ? model.logEndOffset + 1
+                        : offsetIn(model, cmd.at);
+                  const highWatermark =
+                    cmd.highWatermark === null ? undefined : offsetIn(model, cmd.highWatermark);
+                  const expected = model.read(offset, cmd.maxBytes, highWatermark ?? Number.MAX_SAFE_INTEGER);
+                  const actual = await log.read(
+                    offset,
+                    cmd.maxBytes,
+                    highWatermark === undefined ? {} : { maxOffsetExclusive: highWatermark },
+                  );
+                  if (expected === 'out-of-range') {
+                    expect(actual.errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+                  } else {
+                    if (actual.errorCode !== ErrorCode.NONE)
+                      throw new Error(`read(${offset}) failed: ${actual.errorCode}`);
+                    expect(actual.records.toString('hex')).toBe(expected.toString('hex'));
+                    expect(actual.firstBatchBaseOffset).toBe(
+                      expected.length === 0 ? -1 : readBatchHeader(expected).baseOffset,
+                    );
+                  }
+                  break;
+                }
+                case 'lookup': {
+                  const target =
+                    model.batches[Math.floor((cmd.nearBatch?.at ?? 0) * (model.batches.length - 1))];
+                  const timestampMs =
+                    cmd.nearBatch === null || target === undefined
+                      ? cmd.timestampMs
+                      : target.maxTimestamp + cmd.nearBatch.delta;
+                  expect(await log.offsetForTimestamp(timestampMs)).toEqual(
+                    model.offsetForTimestamp(timestampMs),
+                  );
+                  break;
+                }
+                case 'retention': {
+                  log.updateConfig({
+                    ...log.config,
+                    retentionMs: cmd.retentionMs,
+                    retentionBytes: cmd.retentionBytes,
+                  });
+                  const expectedStart = model.expectedStartAfterRetention(
+                    log.segmentBaseOffsets(),
+                    clock.nowMs(),
+                    cmd.retentionMs,
+                    cmd.retentionBytes,
+                  );
+                  await log.deleteOldSegments();
+                  expect(log.logStartOffset).toBe(expectedStart);
+                  model.advanceStart(expectedStart);
+                  log.updateConfig({ ...log.config, retentionMs: -1, retentionBytes: -1 });
+                  break;
+                }
+                case 'truncate': {
+                  const offset = Math.max(0, offsetIn(model, cmd.at) - (cmd.at < 0.05 ? 1 : 0));
+                  await log.truncateTo(offset);
+                  model.truncateTo(offset);
+                  break;
+                }
+                case 'roll':
+                  await log.roll();
+                  break;
+                case 'reopen':
+                  await manager.close();
+                  // An unclean reopen: everything reached the disk, but recovery re-validates.
+                  if (!cmd.clean) await unlink(join(dir, cleanShutdownFileName));
+                  if (!cmd.clean && cmd.forgetRecoveryPoint)
+                    await unlink(join(dir, 'recovery-point-offset-checkpoint'));
+                  [manager, log] = await open();
+                  break;
+                case 'tick':
+                  clock.advanceMs(cmd.ms);
+                  break;
               }
-              case 'lookup': {
-                const target =
-                  model.batches[Math.floor((cmd.nearBatch?.at ?? 0) * (model.batches.length - 1))];
-                const timestampMs =
-                  cmd.nearBatch === null || target === undefined
-                    ? cmd.timestampMs
-                    : target.maxTimestamp + cmd.nearBatch.delta;
-                expect(await log.offsetForTimestamp(timestampMs)).toEqual(
-                  model.offsetForTimestamp(timestampMs),
-                );
-                break;
-              }
-              case 'retention': {
-                log.updateConfig({
-                  ...log.config,
-                  retentionMs: cmd.retentionMs,
-                  retentionBytes: cmd.retentionBytes,
-                });
-                const expectedStart = model.expectedStartAfterRetention(
-                  log.segmentBaseOffsets(),
-                  clock.nowMs(),
-                  cmd.retentionMs,
-                  cmd.retentionBytes,
-                );
-                await log.deleteOldSegments();
-                expect(log.logStartOffset).toBe(expectedStart);
-                model.advanceStart(expectedStart);
-                log.updateConfig({ ...log.config, retentionMs: -1, retentionBytes: -1 });
-                break;
-              }
-              case 'truncate': {
-                const offset = Math.max(0, offsetIn(model, cmd.at) - (cmd.at < 0.05 ? 1 : 0));
-                await log.truncateTo(offset);
-                model.truncateTo(offset);
-                break;
-              }
-              case 'roll':
-                await log.roll();
-                break;
-              case 'reopen':
-                await manager.close();
-                // An unclean reopen: everything reached the disk, but recovery re-validates.
-                if (!cmd.clean) await unlink(join(dir, cleanShutdownFileName));
-                if (!cmd.clean && cmd.forgetRecoveryPoint)
-                  await unlink(join(dir, 'recovery-point-offset-checkpoint'));
-                [manager, log] = await open();
-                break;
-              case 'tick':
-                clock.advanceMs(cmd.ms);
-                break;
+              expect([log.logStartOffset, log.logEndOffset]).toEqual([
+                model.logStartOffset,
+                model.logEndOffset,
+              ]);
+              expect(log.recoveryPoint).toBeLessThanOrEqual(log.logEndOffset);
+              expect(manager.fileHandleStats.open).toBeLessThanOrEqual(openFilesMax);
             }
-            expect([log.logStartOffset, log.logEndOffset]).toEqual([
-              model.logStartOffset,
-              model.logEndOffset,
-            ]);
-            expect(log.recoveryPoint).toBeLessThanOrEqual(log.logEndOffset);
+            const whole = model.read(model.logStartOffset, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+            const actual = await log.read(model.logStartOffset, 1 << 30);
+            if (actual.errorCode !== ErrorCode.NONE || whole === 'out-of-range')
+              throw new Error('final read failed');
+            expect(actual.records.equals(whole)).toBe(true);
+          } finally {
+            await manager.close();
+            await removeDir(dir);
           }
-          const whole = model.read(model.logStartOffset, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-          const actual = await log.read(model.logStartOffset, 1 << 30);
-          if (actual.errorCode !== ErrorCode.NONE || whole === 'out-of-range')
-            throw new Error('final read failed');
-          expect(actual.records.equals(whole)).toBe(true);
-        } finally {
-          await manager.close();
-          await removeDir(dir);
-        }
-      }),
+        },
+      ),
       // Replay a failure with STORAGE_PROPERTY_SEED=<seed printed by fast-check>.
       {
         numRuns: 150,

@@ -10,12 +10,14 @@
 // An I/O failure inside an operation (a roll, an fsync, a truncation, a read) leaves the log in a
 // state nobody knows: the log refuses everything from then on with KAFKA_STORAGE_ERROR and reports
 // its log dir to the LogDirFailureChannel, which takes the whole dir offline (Kafka's
-// maybeHandleIOException). A full disk on an append is the exception: the segment cuts what it
-// wrote and refuses that append alone.
+// maybeHandleIOException). Two failures are exceptions: a full disk on an append (the segment cuts
+// what it wrote and refuses that append alone), and running out of file descriptors (EMFILE/ENFILE,
+// TooManyOpenFilesError): the process is short of descriptors, the disk is fine, so only that
+// operation fails and the log goes on.
 //
-// Open file handles per partition: one `.log` handle per segment (reads go through it) plus the
-// active segment's `.index` and `.timeindex` handles. Inactive segments keep their index entries in
-// memory and hold no index handle.
+// File descriptors: none of its own. Every segment file is opened through the broker-wide
+// FileHandleCache on first use and may be closed whenever it is idle; a segment keeps its size, next
+// offset and index entries in memory, so a closed file costs nothing until it is read or written.
 
 import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -30,6 +32,7 @@ import {
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { Clock } from './clock.js';
 import { LogClosedError, UnexpectedAppendOffsetError } from './errors.js';
+import { asTooManyOpenFiles, FileHandleCache, type TooManyOpenFilesError } from './file-handle-cache.js';
 import { invariant } from './invariant.js';
 import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
 import { completeInterruptedSwaps, type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
@@ -81,6 +84,8 @@ export interface PartitionLogOptions {
   /** The log dir had a clean-shutdown marker: no segment needs re-validation. */
   readonly hadCleanShutdown: boolean;
   readonly checkpoints: LogCheckpointListener;
+  /** The broker's descriptor budget; a log opened on its own gets a private one of default size. */
+  readonly files?: FileHandleCache;
   /** Where an I/O failure of this log takes its log dir offline; without one, only the log fails. */
   readonly logDirFailureChannel?: LogDirFailureChannel;
 }
@@ -187,12 +192,19 @@ export class PartitionLog {
   private closed = false;
   /** Why the log stopped: an I/O failure left it in an unknown state, or its log dir went offline. */
   private offlineReason: string | undefined;
+  /**
+   * An operation that changes several files (a roll, a truncation, a cleaner swap, a close) ran out
+   * of file descriptors halfway: the disk is fine, but what is in memory may no longer match the
+   * files. The log refuses everything with this error until the LogManager opens it again from disk.
+   */
+  private interruptedBy: TooManyOpenFilesError | undefined;
   private compacting = false;
   private readonly queue: SerialQueue;
   private configValue: LogConfig;
 
   private constructor(
     private readonly options: PartitionLogOptions,
+    private readonly files: FileHandleCache,
     segments: readonly LogSegment[],
     logStartOffset: number,
   ) {
@@ -263,11 +275,12 @@ export class PartitionLog {
    */
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
     const { dir, config, clock } = options;
+    const files = options.files ?? new FileHandleCache();
     await mkdir(dir, { recursive: true });
     // A cleaned segment whose swap a crash interrupted replaces the segments it was made from.
-    await completeInterruptedSwaps(dir);
+    await completeInterruptedSwaps(dir, files);
     const limits = segmentLimits(config);
-    const names = await readdir(dir);
+    const names = await files.withTransientDescriptor(dir, () => readdir(dir));
     const logBases = new Set<number>();
     for (const name of names) {
       if (leftoverFileSuffixes.some((suffix) => name.endsWith(suffix))) {
@@ -286,8 +299,10 @@ export class PartitionLog {
     const nowMs = clock.nowMs();
     const segments: LogSegment[] = [];
     if (bases.length === 0) {
-      segments.push(await LogSegment.create(dir, Math.max(options.logStartOffset ?? 0, 0), limits, nowMs));
-      await fsyncDirectory(dir);
+      segments.push(
+        await LogSegment.create(dir, Math.max(options.logStartOffset ?? 0, 0), limits, nowMs, files),
+      );
+      await fsyncDirectory(dir, files);
     } else {
       // Segments below the one holding the recovery point were flushed whole when they were rolled.
       let firstToRecover = options.hadCleanShutdown ? bases.length : 0;
@@ -296,7 +311,16 @@ export class PartitionLog {
       }
       let dropFrom = bases.length;
       for (let i = 0; i < bases.length; i++) {
-        const loaded = await LogSegment.load(dir, bases[i]!, limits, nowMs, i >= firstToRecover);
+        const isLast = i === bases.length - 1;
+        const loaded = await LogSegment.load(
+          dir,
+          bases[i]!,
+          limits,
+          nowMs,
+          i >= firstToRecover,
+          files,
+          isLast,
+        );
         segments.push(loaded.segment);
         const nextBase = bases[i + 1];
         if (nextBase !== undefined && loaded.segment.nextOffset > nextBase) {
@@ -318,12 +342,12 @@ export class PartitionLog {
         }
       }
       await segments[segments.length - 1]!.activate();
-      if (dropFrom < bases.length) await fsyncDirectory(dir);
+      if (dropFrom < bases.length) await fsyncDirectory(dir, files);
     }
     const firstBase = segments[0]!.baseOffset;
     const logEndOffset = segments[segments.length - 1]!.nextOffset;
     const logStartOffset = Math.min(Math.max(options.logStartOffset ?? firstBase, firstBase), logEndOffset);
-    return new PartitionLog(options, segments, logStartOffset);
+    return new PartitionLog(options, files, segments, logStartOffset);
   }
 
   private checkInvariants(): void {
@@ -356,6 +380,14 @@ export class PartitionLog {
     );
   }
 
+  /**
+   * Whether an operation ran out of file descriptors halfway (see `interruptedBy`): the log refuses
+   * everything until the LogManager opens it again from its files (getOrCreateLog does).
+   */
+  get needsReopen(): boolean {
+    return this.interruptedBy !== undefined;
+  }
+
   private ensureOpen(): void {
     if (this.isOffline) {
       throw new KafkaStorageError(
@@ -363,14 +395,23 @@ export class PartitionLog {
         this.offlineReason ?? `${this.name}: log dir ${this.logDir} is offline`,
       );
     }
+    if (this.interruptedBy !== undefined) throw this.interruptedBy;
     if (this.closed) throw new LogClosedError(this.name);
   }
 
   /**
-   * What an operation that failed with `error` throws: an I/O failure stops the log and takes its
-   * dir offline, and becomes KAFKA_STORAGE_ERROR; anything else (a Kafka error, a bug) is unchanged.
+   * What an operation that failed with `error` throws. No file descriptor left (EMFILE/ENFILE) is
+   * the process's limit, not the disk: that operation fails with TooManyOpenFilesError and the log
+   * dir stays online; an operation that changes several files (`leavesStateUnknown`) also stops
+   * the log until it is reopened. Any other I/O failure stops the log and takes its dir offline, and
+   * becomes KAFKA_STORAGE_ERROR; anything else (a Kafka error, a bug) is unchanged.
    */
-  private failed(operation: string, error: unknown): unknown {
+  private failed(operation: string, error: unknown, leavesStateUnknown = false): unknown {
+    const exhaustion = asTooManyOpenFiles(error, this.dir);
+    if (exhaustion !== undefined) {
+      if (leavesStateUnknown) this.interruptedBy ??= exhaustion;
+      return exhaustion;
+    }
     if (!isIoError(error)) return error;
     const reason = `${this.name}: ${operation} failed: ${error.code} (${error.message})`;
     this.offlineReason ??= reason;
@@ -378,15 +419,18 @@ export class PartitionLog {
     return new KafkaStorageError(this.logDir, reason);
   }
 
-  /** Runs `task` on the queue (after every earlier operation); an I/O failure stops the log. */
-  private runExclusive<T>(operation: string, task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` on the queue (after every earlier operation); an I/O failure stops the log, and so
+   * does running out of descriptors in an operation that `leavesStateUnknown` when interrupted.
+   */
+  private runExclusive<T>(operation: string, task: () => Promise<T>, leavesStateUnknown = false): Promise<T> {
     return this.queue
       .run(() => {
         this.ensureOpen();
         return task();
       })
       .catch((error: unknown) => {
-        throw this.failed(operation, error);
+        throw this.failed(operation, error, leavesStateUnknown);
       });
   }
 
@@ -396,6 +440,15 @@ export class PartitionLog {
    */
   async closeAfterFailure(reason: string): Promise<void> {
     this.offlineReason ??= reason;
+    await this.closeWithoutWriting();
+  }
+
+  /**
+   * Stops the log and gives its descriptors back without writing anything (no index entries, no
+   * trim, no flush): after its log dir failed, or when the log is to be opened again from its files
+   * (`needsReopen`). Reads in flight finish first on the descriptors they hold.
+   */
+  async closeWithoutWriting(): Promise<void> {
     await this.queue
       .run(async () => {
         if (this.closed) return;
@@ -480,7 +533,11 @@ export class PartitionLog {
       );
     }
     if (this.shouldRoll(records.length, first.baseOffset, last.lastOffset, batches.length, nowMs)) {
-      await this.rollLocked(first.baseOffset);
+      try {
+        await this.rollLocked(first.baseOffset);
+      } catch (error) {
+        throw this.failed('roll', error, true);
+      }
     }
     const active = this.activeSegment;
     invariant(
@@ -529,9 +586,13 @@ export class PartitionLog {
   /** Rolls now (an admin or test action); no-op on an empty active segment. */
   async roll(): Promise<void> {
     this.ensureOpen();
-    await this.runExclusive('roll', async () => {
-      if (!this.activeSegment.isEmpty) await this.rollLocked(this.logEndOffset);
-    });
+    await this.runExclusive(
+      'roll',
+      async () => {
+        if (!this.activeSegment.isEmpty) await this.rollLocked(this.logEndOffset);
+      },
+      true,
+    );
   }
 
   /**
@@ -549,7 +610,13 @@ export class PartitionLog {
       // Nothing to keep: replace the empty segment (only happens on a follower offset jump).
       await old.close();
       for (const path of [old.logPath, old.indexPath, old.timeIndexPath]) await unlinkIfExists(path);
-      const created = await LogSegment.create(this.dir, newBaseOffset, limits, this.options.clock.nowMs());
+      const created = await LogSegment.create(
+        this.dir,
+        newBaseOffset,
+        limits,
+        this.options.clock.nowMs(),
+        this.files,
+      );
       this.segments = [...this.segments.slice(0, -1), created];
       // An empty log that jumps ahead has nothing below the new base: the log starts there, as it
       // would after a reopen (the log start is never below the first segment's base).
@@ -558,11 +625,17 @@ export class PartitionLog {
     } else {
       await old.deactivate();
       this.recoveryPointValue = Math.max(this.recoveryPointValue, old.nextOffset);
-      const created = await LogSegment.create(this.dir, newBaseOffset, limits, this.options.clock.nowMs());
+      const created = await LogSegment.create(
+        this.dir,
+        newBaseOffset,
+        limits,
+        this.options.clock.nowMs(),
+        this.files,
+      );
       this.segments = [...this.segments, created];
     }
     // The new file's directory entry must be durable before data in it can count as flushed.
-    await fsyncDirectory(this.dir);
+    await fsyncDirectory(this.dir, this.files);
     this.checkInvariants();
   }
 
@@ -610,8 +683,17 @@ export class PartitionLog {
     try {
       return await this.readUnguarded(offset, maxBytes, options);
     } catch (error) {
-      throw this.failed('read', error);
+      throw this.readFailed('read', error);
     }
+  }
+
+  /**
+   * A read that failed after the log was closed (deleted, or set aside for a reopen) under it: its
+   * files may be gone or renamed, which says nothing about the disk.
+   */
+  private readFailed(operation: string, error: unknown): unknown {
+    if (this.closed && !this.isOffline && isIoError(error)) return new LogClosedError(this.name);
+    return this.failed(operation, error);
   }
 
   private async readUnguarded(
@@ -641,7 +723,7 @@ export class PartitionLog {
     let budgetBytes = maxBytes;
     for (let i = floorSegmentIndex(segments, offset); i < segments.length; i++) {
       const segment = segments[i]!;
-      if (!segment.tryRetain()) break;
+      if (!(await segment.retain())) break;
       try {
         const segmentEnd = segment.sizeBytes;
         let start = 0;
@@ -664,7 +746,7 @@ export class PartitionLog {
         // Continue into the next segment only if this one was read to its end.
         if (stoppedEarly || start + usableBytes < segmentEnd) break;
       } finally {
-        await segment.release();
+        segment.release();
       }
     }
     if (parts.length === 0) return empty;
@@ -698,7 +780,7 @@ export class PartitionLog {
     try {
       return await this.offsetForTimestampUnguarded(timestampMs);
     } catch (error) {
-      throw this.failed('offset lookup', error);
+      throw this.readFailed('offset lookup', error);
     }
   }
 
@@ -706,14 +788,14 @@ export class PartitionLog {
     const logStartOffset = this.logStartOffsetValue;
     for (const segment of this.segments) {
       if (segment.maxTimestampMs < timestampMs || segment.nextOffset <= logStartOffset) continue;
-      if (!segment.tryRetain()) continue;
+      if (!(await segment.retain())) continue;
       try {
         const batch = await segment.findBatchByTimestamp(timestampMs, logStartOffset);
         if (batch !== undefined) {
           return { offset: Math.max(batch.baseOffset, logStartOffset), timestamp: batch.maxTimestamp };
         }
       } finally {
-        await segment.release();
+        segment.release();
       }
     }
     return null;
@@ -771,7 +853,7 @@ export class PartitionLog {
     this.segments = this.segments.slice(count);
     this.logStartOffsetValue = Math.max(this.logStartOffsetValue, this.segments[0]!.baseOffset);
     for (const segment of doomed) await segment.renameToDeleted();
-    await fsyncDirectory(this.dir);
+    await fsyncDirectory(this.dir, this.files);
     await this.options.checkpoints.logStartOffsetChanged(this);
     for (const segment of doomed) await segment.unlinkDeleted();
     this.checkInvariants();
@@ -801,6 +883,7 @@ export class PartitionLog {
       dir: this.dir,
       config: this.configValue,
       logStartOffset: this.logStartOffsetValue,
+      files: this.files,
       segments: () => this.segments,
       replaceSegments: (group, sizes, nowMs, onStep) =>
         this.replaceWithCleanedSegment(group, sizes, nowMs, onStep),
@@ -825,7 +908,7 @@ export class PartitionLog {
         return this.swapLocked(group, groupSizesBytes, nowMs, onStep);
       })
       .catch((error: unknown) => {
-        throw this.failed('cleaner swap', error);
+        throw this.failed('cleaner swap', error, true);
       });
   }
 
@@ -852,6 +935,7 @@ export class PartitionLog {
       segmentLimits(this.configValue),
       nowMs,
       onStep,
+      this.files,
     );
     this.segments = [...this.segments.slice(0, start), cleaned, ...this.segments.slice(start + group.length)];
     // Reads in flight keep the old files open until they finish.
@@ -869,30 +953,34 @@ export class PartitionLog {
   async truncateTo(offset: number): Promise<void> {
     this.ensureOpen();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`truncateTo(${offset})`);
-    await this.runExclusive('truncation', async () => {
-      if (offset >= this.logEndOffset) return;
-      if (offset <= this.logStartOffsetValue) {
-        await this.truncateFullyLocked(offset);
-        return;
-      }
-      const keepCount = floorSegmentIndex(this.segments, offset) + 1;
-      const doomed = this.segments.slice(keepCount);
-      const kept = this.segments.slice(0, keepCount);
-      const target = kept[kept.length - 1]!;
-      // Later segments go first: a crash in between leaves a longer log (replication truncates
-      // again), never a log with a hole.
-      if (doomed.length > 0) {
-        this.segments = kept;
-        for (const segment of doomed) await segment.renameToDeleted();
-        await fsyncDirectory(this.dir);
-        for (const segment of doomed) await segment.unlinkDeleted();
-      }
-      await target.truncateTo(offset);
-      if (!target.isActive) await target.activate();
-      this.logStartOffsetValue = Math.min(this.logStartOffsetValue, this.logEndOffset);
-      await this.lowerRecoveryPoint();
-      this.checkInvariants();
-    });
+    await this.runExclusive(
+      'truncation',
+      async () => {
+        if (offset >= this.logEndOffset) return;
+        if (offset <= this.logStartOffsetValue) {
+          await this.truncateFullyLocked(offset);
+          return;
+        }
+        const keepCount = floorSegmentIndex(this.segments, offset) + 1;
+        const doomed = this.segments.slice(keepCount);
+        const kept = this.segments.slice(0, keepCount);
+        const target = kept[kept.length - 1]!;
+        // Later segments go first: a crash in between leaves a longer log (replication truncates
+        // again), never a log with a hole.
+        if (doomed.length > 0) {
+          this.segments = kept;
+          for (const segment of doomed) await segment.renameToDeleted();
+          await fsyncDirectory(this.dir, this.files);
+          for (const segment of doomed) await segment.unlinkDeleted();
+        }
+        await target.truncateTo(offset);
+        if (!target.isActive) await target.activate();
+        this.logStartOffsetValue = Math.min(this.logStartOffsetValue, this.logEndOffset);
+        await this.lowerRecoveryPoint();
+        this.checkInvariants();
+      },
+      true,
+    );
   }
 
   /** Empties the log and restarts it at `offset` (log start = log end = `offset`). */
@@ -900,7 +988,7 @@ export class PartitionLog {
     this.ensureOpen();
     if (!Number.isSafeInteger(offset) || offset < 0)
       throw new RangeError(`truncateFullyAndStartAt(${offset})`);
-    await this.runExclusive('truncation', () => this.truncateFullyLocked(offset));
+    await this.runExclusive('truncation', () => this.truncateFullyLocked(offset), true);
   }
 
   private async truncateFullyLocked(offset: number): Promise<void> {
@@ -911,9 +999,10 @@ export class PartitionLog {
       offset,
       segmentLimits(this.configValue),
       this.options.clock.nowMs(),
+      this.files,
     );
     this.segments = [created];
-    await fsyncDirectory(this.dir);
+    await fsyncDirectory(this.dir, this.files);
     this.logStartOffsetValue = offset;
     await this.options.checkpoints.logStartOffsetChanged(this);
     await this.lowerRecoveryPoint();
@@ -930,12 +1019,16 @@ export class PartitionLog {
   /** Flushes and closes the files. The log object cannot be used afterwards. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.runExclusive('close', async () => {
-      if (this.closed) return;
-      await this.flushLocked();
-      this.closed = true;
-      for (const segment of this.segments) await segment.close();
-    });
+    await this.runExclusive(
+      'close',
+      async () => {
+        if (this.closed) return;
+        await this.flushLocked();
+        this.closed = true;
+        for (const segment of this.segments) await segment.close();
+      },
+      true,
+    );
   }
 }
 

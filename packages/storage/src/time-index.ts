@@ -12,7 +12,11 @@ import { invariant } from './invariant.js';
 export const timeIndexEntryBytes = 12;
 /** Kafka's RecordBatch.NO_TIMESTAMP. */
 export const noTimestamp = -1;
-const initialCapacityEntries = 64;
+/**
+ * Entries allocated for a new index; they double as needed. Small, because a broker with tens of
+ * thousands of partitions holds tens of thousands of mostly young segments.
+ */
+const initialCapacityEntries = 8;
 
 export class TimeIndex {
   private timestamps = new Float64Array(initialCapacityEntries);

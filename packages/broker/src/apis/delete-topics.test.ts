@@ -57,6 +57,44 @@ describe('DeleteTopics', () => {
     expect(produced.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
 
+  it('lets a topic be created again under the same name in the same process, empty and served', async () => {
+    cluster = await LocalClusterFixture.start();
+    const produceTo = async (value: string) =>
+      (
+        await cluster.request(ApiKey.Produce, 7, {
+          transactionalId: null,
+          acks: 1,
+          timeoutMs: 1000,
+          topics: [{ name: 'again', partitions: [{ partitionIndex: 1, records: batchOf([value]) }] }],
+        })
+      ).responses[0]!.partitions[0]!;
+    for (const round of [1, 2, 3]) {
+      await create('again');
+      const partition = cluster.replicaManager.partition('again', 1)!;
+      expect(partition.log.logEndOffset).toBe(0);
+      expect(await produceTo(`round ${round}`)).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0n });
+      const fetched = await cluster.request(ApiKey.Fetch, 4, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        topics: [
+          { topic: 'again', partitions: [{ partition: 1, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] },
+        ],
+      });
+      expect(fetched.responses[0]!.partitions[0]!.highWatermark).toBe(1n);
+      const deleted = await cluster.request(ApiKey.DeleteTopics, 4, {
+        topicNames: ['again'],
+        timeoutMs: 1000,
+      });
+      expect(deleted.responses[0]!.errorCode).toBe(ErrorCode.NONE);
+      expect(await exists(partition.log.dir)).toBe(false);
+    }
+    expect(cluster.replicaManager.setAsideReplicaKeys()).toEqual([]);
+    expect(cluster.logLines.some((line) => line.includes('"level":50'))).toBe(false);
+  });
+
   it('v6 deletes by topic id and reports unknown ids', async () => {
     cluster = await LocalClusterFixture.start();
     await create('by-id');

@@ -6,7 +6,7 @@
 // key Kafka does not have stops start-up, with a suggestion. All bad keys are reported at once.
 
 import { readFileSync } from 'node:fs';
-import { rackLengthMax } from '@gregor/metadata';
+import { maxBrokerPartitionsDefault, rackLengthMax } from '@gregor/metadata';
 import { parseQuorumVoters, type QuorumVoter } from '@gregor/raft';
 import {
   type BrokerLogConfig,
@@ -14,6 +14,7 @@ import {
   LogConfigError,
   parseBrokerLogConfig,
 } from '@gregor/storage';
+import { openFilesMaxFloor } from '../node/open-file-limit.js';
 import {
   bool,
   ConfigError,
@@ -361,6 +362,25 @@ const definitions = {
     'replica.high.watermark.checkpoint.interval.ms',
     5000,
     'How often high watermarks are checkpointed.',
+    { min: 1 },
+  ),
+  logOpenFilesMax: {
+    name: 'gregor.log.open.files.max',
+    type: 'int',
+    defaultValue: -1,
+    doc:
+      'File descriptors storage keeps open at once (segment, index and checkpoint files, least ' +
+      'recently used closed first); -1: half of the open-file limit (ulimit -n, raised to the hard ' +
+      'limit at start-up). Must stay below that limit.',
+    validate: (value: number) =>
+      value === -1 || value >= openFilesMaxFloor
+        ? undefined
+        : `must be -1 (half of the open-file limit) or at least ${openFilesMaxFloor}, got ${value}`,
+  } satisfies ConfigKeyDef<number>,
+  maxBrokerPartitions: int(
+    'max.broker.partitions',
+    maxBrokerPartitionsDefault,
+    'Partition replicas one broker may hold; CreateTopics/CreatePartitions beyond it are refused (KIP-578).',
     { min: 1 },
   ),
 } as const;

@@ -26,7 +26,7 @@
 import type { RandomSource } from '@gregor/protocol';
 import { seededRandom } from '@gregor/protocol';
 import protobuf from 'protobufjs';
-import { fuzzPartitionCountMax, fuzzRequestWaitMsMax } from '../network/fuzz-frames.js';
+import { fuzzRequestWaitMsMax } from '../network/fuzz-frames.js';
 
 export type GrpcCallKind = 'structured' | 'unknown-fields' | 'wrong-wire-type' | 'mutated' | 'random-bytes';
 
@@ -414,7 +414,7 @@ export class GrpcFuzzGenerator {
         return this.below(4) === 0 ? this.randomString() : this.pick(this.options.existingTopics);
       case 'CreatableTopic.numPartitions':
       case 'CreatePartitionsTopic.count':
-        return Math.min(this.pick([-1, 0, 1, 2, 3, this.randomInt32()]), fuzzPartitionCountMax);
+        return this.pick([-1, 0, 1, 2, 3, this.randomInt32()]);
       case 'CreatableTopic.replicationFactor':
         return this.pick([-1, 0, 1, 2, 3, 4, this.randomInt32()]);
       case 'ReplicaFetchRequest.maxWaitMs':

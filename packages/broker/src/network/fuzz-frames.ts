@@ -26,7 +26,6 @@ import {
   ApiKey,
   apiDefinition,
   CompressionType,
-  type DecodedRequest,
   decodeRequest,
   encodeRecordBatch,
   encodeRequest,
@@ -117,16 +116,6 @@ const insertedBytesMax = 16;
  * within this (plus processing), and none has to be excused from the hang check.
  */
 export const fuzzRequestWaitMsMax = 100;
-/**
- * Partition counts a fuzzed CreateTopics or CreatePartitions may ask for. A mutated count is a valid
- * request the controller obeys (up to 10,000 partitions per topic). Uncapped, the single broker fell
- * behind its metadata log: every image is applied partition by partition, and a topic deleted and
- * created again in the same process fails (KAFKA_STORAGE_ERROR) once per partition, so admin requests
- * after the storm timed out ("committed but not yet applied"); near 10,000 partitions it also risks
- * running out of file descriptors (EMFILE). Raise this to the controller's limit once the broker
- * bounds its open files and applies metadata as deltas.
- */
-export const fuzzPartitionCountMax = 16;
 /** The acks values of real producers. */
 const producerAcks = [-1, 0, 1];
 /** Values that sit on the edges of int32 arithmetic, written over length and count fields. */
@@ -188,8 +177,9 @@ export const requestWaitFields: Readonly<Partial<Record<SupportedApiKey, readonl
 };
 
 /**
- * The frame with every wait it asks for capped at `fuzzRequestWaitMsMax` and every partition count at
- * `fuzzPartitionCountMax`; the same bytes when it asks for no more (or does not decode at all).
+ * The frame with every wait it asks for capped at `fuzzRequestWaitMsMax`; the same bytes when it asks
+ * for no longer (or does not decode at all). Nothing else is capped: partition counts in CreateTopics
+ * and CreatePartitions go as generated or mutated (the controller's own limits answer them).
  */
 export function capRequestDemands(frame: Buffer): Buffer {
   const decoded = decodeRequest(frame);
@@ -197,10 +187,8 @@ export function capRequestDemands(frame: Buffer): Buffer {
   const fields = requestWaitFields[decoded.apiKey] ?? [];
   const body = { ...decoded.body } as Record<string, unknown>;
   const tooLong = fields.filter((field) => (body[field] as number) > fuzzRequestWaitMsMax);
-  const partitionCounts = cappedPartitionCounts(decoded);
-  if (tooLong.length === 0 && partitionCounts === null) return frame;
+  if (tooLong.length === 0) return frame;
   for (const field of tooLong) body[field] = fuzzRequestWaitMsMax;
-  if (partitionCounts !== null) body.topics = partitionCounts;
   const { header } = decoded;
   return encodeRequest(
     decoded.apiKey,
@@ -423,22 +411,4 @@ function sizePrefixed(frame: Buffer): Buffer {
   bytes.writeInt32BE(frame.length, 0);
   frame.copy(bytes, 4);
   return bytes;
-}
-
-/** The topics of a CreateTopics or CreatePartitions with their counts capped; null if none is above. */
-function cappedPartitionCounts(decoded: DecodedRequest): object[] | null {
-  if (decoded.apiKey === ApiKey.CreateTopics) {
-    const topics = decoded.body.topics;
-    if (topics.every((topic) => topic.numPartitions <= fuzzPartitionCountMax)) return null;
-    return topics.map((topic) => ({
-      ...topic,
-      numPartitions: Math.min(topic.numPartitions, fuzzPartitionCountMax),
-    }));
-  }
-  if (decoded.apiKey === ApiKey.CreatePartitions) {
-    const topics = decoded.body.topics;
-    if (topics.every((topic) => topic.count <= fuzzPartitionCountMax)) return null;
-    return topics.map((topic) => ({ ...topic, count: Math.min(topic.count, fuzzPartitionCountMax) }));
-  }
-  return null;
 }

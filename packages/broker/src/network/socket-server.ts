@@ -2,9 +2,9 @@
 // IPv4 and IPv6 (dual-stack '::'), so `localhost` works whichever address a client resolves first.
 // Every connection of every listener shares one request memory pool (queued.max.request.bytes).
 
-import { once } from 'node:events';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import type { Logger } from '../logging.js';
+import { logAcceptErrors } from './accept-errors.js';
 import { Connection, type FrameHandler } from './connection.js';
 import { RequestMemoryPool } from './request-memory-pool.js';
 import {
@@ -85,15 +85,25 @@ export class SocketServer {
         this.connections.add(connection);
       });
       const host = listener.host === '' ? '::' : listener.host;
-      server.listen({ port: listener.port, host, ipv6Only: false, backlog: this.limits.listenBacklog });
-      await Promise.race([
-        once(server, 'listening'),
-        once(server, 'error').then(([error]) => {
-          throw new Error(
-            `cannot listen on ${listener.name}://${listener.host}:${listener.port}: ${(error as Error).message}`,
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: Error) => {
+          server.off('listening', onListening);
+          reject(
+            new Error(
+              `cannot listen on ${listener.name}://${listener.host}:${listener.port}: ${error.message}`,
+            ),
           );
-        }),
-      ]);
+        };
+        const onListening = () => {
+          server.off('error', onError);
+          resolve();
+        };
+        server.once('error', onError);
+        server.once('listening', onListening);
+        server.listen({ port: listener.port, host, ipv6Only: false, backlog: this.limits.listenBacklog });
+      });
+      // From now on an 'error' is a failed accept (EMFILE): logged, never fatal.
+      logAcceptErrors(server, listener.name, this.logger);
       applyListenerReceiveBufferSize(server, this.limits);
       this.servers.push(server);
       const port = (server.address() as AddressInfo).port;

@@ -43,6 +43,7 @@ import {
   type RaftMetricsStatus,
 } from '../metrics/prometheus-exporter.js';
 import { type Readiness, readiness } from '../metrics/readiness.js';
+import { logGrpcAcceptErrors } from '../network/accept-errors.js';
 import type { FrameHandler, HandlerOutcome } from '../network/connection.js';
 import { SocketServer } from '../network/socket-server.js';
 import { controllerProducerIdSource } from '../producer-ids/controller-producer-id-source.js';
@@ -64,6 +65,7 @@ import { formatListeners, writeBoundListeners } from './bound-listeners.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { checkLogDirUsable } from './log-dir-check.js';
 import { ensureMetaProperties } from './meta-properties.js';
+import { DescriptorExhaustionWatch, storageOpenFilesMax } from './open-file-limit.js';
 import { QuorumControllerChannel } from './quorum-controller-channel.js';
 import { VoterAddresses } from './voter-addresses.js';
 
@@ -223,6 +225,10 @@ export class GregorNode {
       'starting Gregor node',
     );
 
+    // The nofile soft limit is raised before anything opens a descriptor; storage's budget is sized
+    // from it.
+    const openFilesMax = storageOpenFilesMax(settings.logOpenFilesMax, this.logger);
+
     // Every listener is bound first, so a port 0 is known before anything is announced: the internal
     // gRPC server (Raft, the controller service, replica fetching) and the Kafka listeners, which
     // accept connections at once but answer only once the broker is unfenced (as Kafka's acceptors).
@@ -242,6 +248,12 @@ export class GregorNode {
               ),
       ),
     );
+    if (!logGrpcAcceptErrors(server, listener.name, this.logger)) {
+      this.logger.warn(
+        { listener: listener.name },
+        'cannot watch the gRPC listener for accept errors (grpc-js internals changed); EMFILE there may stop the node',
+      );
+    }
     this.socketServer = new SocketServer(
       this.requestGate.handler,
       {
@@ -290,6 +302,12 @@ export class GregorNode {
     this.logManager = await LogManager.open({
       config: this.config.log,
       clock: systemClock,
+      openFilesMax,
+      onLogOpenFailure: (partition, error) =>
+        this.logger.error(
+          { partition, err: error },
+          'cannot open the log of a local replica at start-up; it stays offline until it can',
+        ),
       logDirFailureChannel: logDirFailures,
     });
     this.haltIfStorageLost(logDirFailures, metadataDir);
@@ -421,6 +439,7 @@ export class GregorNode {
         autoLeaderRebalanceEnable: settings.autoLeaderRebalanceEnable,
         defaultNumPartitions: settings.numPartitions,
         defaultReplicationFactor: settings.defaultReplicationFactor,
+        partitionsPerBrokerMax: settings.maxBrokerPartitions,
       },
       random: { nextInt: (maxExclusive: number) => Math.floor(Math.random() * maxExclusive) },
       nowMs: () => Date.now(),
@@ -496,9 +515,13 @@ export class GregorNode {
         ),
       }),
     );
+    const descriptorWatch = new DescriptorExhaustionWatch(this.logger);
     this.maintenanceTimer = setInterval(() => {
       void replicaManager.maintenance(Date.now()).catch((error: unknown) => {
         this.logger.error({ err: error }, 'log maintenance failed');
+      });
+      void descriptorWatch.check().catch((error: unknown) => {
+        this.logger.error({ err: error }, 'file descriptor check failed');
       });
     }, maintenanceIntervalMs);
     // The log cleaner (compacted topics, __consumer_offsets first of all) every log.cleaner.backoff.ms,

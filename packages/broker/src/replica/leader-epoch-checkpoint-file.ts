@@ -52,12 +52,17 @@ export async function writeLeaderEpochCheckpoint(
   }
 }
 
+export interface LoadedLeaderEpochCache {
+  readonly cache: LeaderEpochCache;
+  /** The cache is exactly what the checkpoint file holds (no need to write it again). */
+  readonly fromCheckpoint: boolean;
+}
+
 /** The cache from the checkpoint, or rebuilt from every batch header when there is none. */
-export async function loadLeaderEpochCache(log: PartitionLog): Promise<LeaderEpochCache> {
+export async function loadLeaderEpochCache(log: PartitionLog): Promise<LoadedLeaderEpochCache> {
   const entries = await readLeaderEpochCheckpoint(log.dir);
-  if (entries !== undefined || log.logEndOffset <= log.logStartOffset) {
-    return new LeaderEpochCache(entries ?? []);
-  }
+  if (entries !== undefined) return { cache: new LeaderEpochCache(entries), fromCheckpoint: true };
+  if (log.logEndOffset <= log.logStartOffset) return { cache: new LeaderEpochCache(), fromCheckpoint: false };
   const cache = new LeaderEpochCache();
   let offset = log.logStartOffset;
   while (offset < log.logEndOffset) {
@@ -71,5 +76,5 @@ export async function loadLeaderEpochCache(log: PartitionLog): Promise<LeaderEpo
       offset = header.lastOffset + 1;
     }
   }
-  return cache;
+  return { cache, fromCheckpoint: false };
 }

@@ -1,17 +1,17 @@
 // The partition logs the ReplicaManager needs, as a narrow interface over storage's LogManager.
 //
-// LogManager has no way to delete a partition yet (asked of storage: `LogManager.deleteLog`). Until
-// it has, this adapter deletes the way Kafka does (close the log, rename its directory to
-// `<topic>-<partition>.<suffix>-delete`, which LogManager.open never loads, then remove it) and
-// remembers the deleted partitions: LogManager still holds their closed PartitionLog objects, so the
-// adapter skips them in retention and flushing (which would throw on a closed log) and refuses to
-// hand one out again. Re-creating a deleted partition name in the same process therefore fails with
-// KAFKA_STORAGE_ERROR until the broker restarts; a LogManager.deleteLog removes that limit.
+// Deleting partitions is storage's LogManager.deleteLogs (close, rename to `.<suffix>-delete`,
+// checkpoints once per dir, remove): the same partition name can be created again in the same
+// process, as when a topic is deleted and made again under its name.
 
-import { rename, rm } from 'node:fs/promises';
-import { ErrorCode, KafkaError } from '@gregor/protocol';
-import type { ConfigProps, GetOrCreateLogOptions, LogManager, PartitionLog } from '@gregor/storage';
-import { KafkaStorageError, LogClosedError, partitionKey } from '@gregor/storage';
+import type {
+  ConfigProps,
+  GetOrCreateLogOptions,
+  LogManager,
+  LogToDelete,
+  PartitionLog,
+} from '@gregor/storage';
+import { KafkaStorageError, LogClosedError, TooManyOpenFilesError } from '@gregor/storage';
 
 export interface LogStore {
   getLog(topic: string, partition: number): PartitionLog | undefined;
@@ -25,8 +25,8 @@ export interface LogStore {
     topicOverrides: ConfigProps,
     options?: GetOrCreateLogOptions,
   ): Promise<PartitionLog>;
-  /** Closes and removes the partition's log; `suffix` makes the renamed directory unique (topic id). */
-  deleteLog(topic: string, partition: number, suffix: string): Promise<void>;
+  /** Closes and removes partitions' logs; `suffix` makes each renamed directory unique (topic id). */
+  deleteLogs(logs: readonly LogToDelete[]): Promise<void>;
   /**
    * Retention over every log, each bounded by its high watermark (segments at or above it are
    * kept); returns the number of segments deleted.
@@ -38,49 +38,32 @@ export interface LogStore {
 }
 
 export class LogManagerStore implements LogStore {
-  private readonly deleted = new Set<string>();
-
   constructor(private readonly logManager: LogManager) {}
 
   getLog(topic: string, partition: number): PartitionLog | undefined {
-    if (this.deleted.has(partitionKey(topic, partition))) return undefined;
     return this.logManager.getLog(topic, partition);
   }
 
-  async getOrCreateLog(
+  getOrCreateLog(
     topic: string,
     partition: number,
     topicOverrides: ConfigProps,
     options: GetOrCreateLogOptions = {},
   ): Promise<PartitionLog> {
-    const key = partitionKey(topic, partition);
-    if (this.deleted.has(key)) {
-      throw new KafkaError(
-        ErrorCode.KAFKA_STORAGE_ERROR,
-        `${key} was deleted in this process; it can be created again after a restart`,
-      );
-    }
     return this.logManager.getOrCreateLog(topic, partition, topicOverrides, options);
   }
 
-  async deleteLog(topic: string, partition: number, suffix: string): Promise<void> {
-    const key = partitionKey(topic, partition);
-    const log = this.getLog(topic, partition);
-    this.deleted.add(key);
-    if (log === undefined) return;
-    await log.close();
-    const doomed = `${log.dir}.${suffix}-delete`;
-    await rename(log.dir, doomed);
-    await rm(doomed, { recursive: true, force: true });
+  deleteLogs(logs: readonly LogToDelete[]): Promise<void> {
+    return this.logManager.deleteLogs(logs);
   }
 
   async runRetention(
     highWatermarkOf: (topic: string, partition: number) => number | undefined,
   ): Promise<number> {
     let deletedSegments = 0;
-    for (const log of this.liveLogs()) {
+    for (const log of this.logManager.allLogs()) {
       const highWatermark = highWatermarkOf(log.topic, log.partition);
-      deletedSegments += await skipIfClosed(
+      deletedSegments += await skipIfUnavailable(
         () => log.deleteOldSegments(highWatermark === undefined ? {} : { highWatermark }),
         0,
       );
@@ -90,31 +73,30 @@ export class LogManagerStore implements LogStore {
 
   async flushDueLogs(): Promise<number> {
     let flushed = 0;
-    for (const log of this.liveLogs()) if (await skipIfClosed(() => log.flushIfDue(), false)) flushed += 1;
+    for (const log of this.logManager.allLogs()) {
+      if (await skipIfUnavailable(() => log.flushIfDue(), false)) flushed += 1;
+    }
     return flushed;
   }
 
   checkpointRecoveryPoints(): Promise<void> {
     return this.logManager.checkpointRecoveryPoints();
   }
-
-  private liveLogs(): PartitionLog[] {
-    return this.logManager
-      .allLogs()
-      .filter((log) => !this.deleted.has(partitionKey(log.topic, log.partition)));
-  }
 }
 
 /**
- * A log deleted while maintenance walks the list is closed under it, and one whose log dir failed
- * refuses everything (the failure went to the LogDirFailureChannel): nothing left to maintain there.
+ * Maintenance skips a log that cannot take it now: one deleted while maintenance walks the list is
+ * closed under it; one whose log dir failed refuses everything (the failure went to the
+ * LogDirFailureChannel); one short of descriptors (TooManyOpenFilesError) is tried again on the
+ * next run, and the other logs are still maintained.
  */
-async function skipIfClosed<T>(operation: () => Promise<T>, whenClosed: T): Promise<T> {
+async function skipIfUnavailable<T>(operation: () => Promise<T>, whenUnavailable: T): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    if (error instanceof LogClosedError) return whenClosed;
-    if (error instanceof KafkaStorageError) return whenClosed;
+    if (error instanceof LogClosedError) return whenUnavailable;
+    if (error instanceof KafkaStorageError) return whenUnavailable;
+    if (error instanceof TooManyOpenFilesError) return whenUnavailable;
     throw error;
   }
 }

@@ -14,17 +14,26 @@
 // has just become leader, and a new leader's epoch is in its leader-epoch-checkpoint before it
 // appends a single record of that epoch.
 //
-// A failed log dir (the LogDirFailureChannel; Kafka's ReplicaManager.handleLogDirFailure) takes
-// every replica on it offline here: it answers KAFKA_STORAGE_ERROR, follows no leader, and is
-// reported to the controller (offline-replicas.ts) until the process restarts.
+// Two ways a local replica stops being served, kept apart on purpose:
+// - OFFLINE (Kafka's sense): its log dir failed (the LogDirFailureChannel; Kafka's
+//   ReplicaManager.handleLogDirFailure). It answers KAFKA_STORAGE_ERROR, follows no leader, is
+//   reported to the controller (offline-replicas.ts), which moves its leadership away, and stays
+//   offline until the process restarts.
+// - SET ASIDE: its log could not be opened, or its role could not change, for a reason that may
+//   pass, above all no file descriptor left (EMFILE/ENFILE: the process's limit, not the disk). It
+//   answers NOT_LEADER_OR_FOLLOWER, is not reported as a failed dir, and is tried again every
+//   maintenance run (every second) and with each image, until it opens.
 
 import { dirname } from 'node:path';
 import { MetadataImage, type PartitionState, type TopicImage } from '@gregor/metadata';
 import { decodeRecordBatch, ErrorCode, errorName, KafkaError, readBatchHeader } from '@gregor/protocol';
 import {
+  asTooManyOpenFiles,
   type Clock,
   type ConfigProps,
+  forEachConcurrently,
   isCompacted,
+  isDescriptorExhaustion,
   isIoError,
   isNoSpaceError,
   KafkaStorageError,
@@ -35,6 +44,7 @@ import {
   logConfigDefinitions,
   parseLogConfig,
   readCheckpointFile,
+  TooManyOpenFilesError,
   UnexpectedAppendOffsetError,
   writeCheckpointFile,
 } from '@gregor/storage';
@@ -68,6 +78,13 @@ export const highWatermarkCheckpointIntervalMsDefault = 5_000;
 export const highWatermarkCheckpointName = 'replication-offset-checkpoint';
 /** After a refused or failed AlterPartition, the partition's next proposal waits this long. */
 export const isrChangeRetryBackoffMs = 500;
+/** Local partitions whose metadata changes are applied at once (log creation, role changes). */
+export const partitionApplyConcurrency = 16;
+/**
+ * Set-aside replicas one maintenance run tries again (the rest wait for the next runs, in turn):
+ * each run holds the metadata queue, and hundreds of failing opens must not delay a new image.
+ */
+export const setAsideRetriesPerRunMax = 64;
 /** Partitions a follower fetch may name; more is a broken peer, not load. */
 export const replicaFetchPartitionsMax = 100_000;
 
@@ -304,8 +321,18 @@ export class ReplicaManager {
   private readonly imageAppliedListeners: ((image: MetadataImage) => void)[] = [];
   /** Leader appends of idempotent producers: checked, appended and remembered in order per partition. */
   private readonly idempotentAppends = new IdempotentLeaderAppends();
-  /** Replicas whose log dir failed: out of `partitions`, never created again until a restart. */
-  private readonly offline = new OfflineReplicas();
+  /**
+   * OFFLINE replicas (Kafka's sense): their log dir failed. Out of `partitions`, reported to the
+   * controller, never opened again until a restart.
+   */
+  private readonly offlineOnFailedDirs = new OfflineReplicas();
+  /**
+   * SET-ASIDE replicas: the image assigns them here, but their log failed to open or their role
+   * change failed for a reason that may pass (no file descriptor left, above all). Out of
+   * `partitions`, so they answer NOT_LEADER_OR_FOLLOWER; not reported to the controller; tried again
+   * at each maintenance run and with each image.
+   */
+  private readonly setAsideReplicas = new Map<string, SetAsideReplica>();
 
   constructor(private readonly options: ReplicaManagerOptions) {
     options.logDirFailureChannel?.onLogDirFailure(({ logDir, reason }) =>
@@ -352,24 +379,143 @@ export class ReplicaManager {
     if (this.closed) return;
     const nowMs = this.options.clock.nowMs();
     const wanted = new Set<string>();
+    const local: { topic: TopicImage; index: number; topicConfigs: ReadonlyMap<string, string> }[] = [];
     for (const topic of image.topics.values()) {
       const topicConfigs = image.topicConfigs(topic.name);
       for (let index = 0; index < topic.partitions.length; index++) {
-        const state = topic.partitions[index]!;
-        if (!state.replicas.includes(this.options.brokerId)) continue;
-        const key = `${topic.name}-${index}`;
-        wanted.add(key);
-        await this.applyPartition(topic, index, state, topicConfigs, nowMs);
+        if (!topic.partitions[index]!.replicas.includes(this.options.brokerId)) continue;
+        wanted.add(`${topic.name}-${index}`);
+        local.push({ topic, index, topicConfigs });
       }
     }
-    for (const [key, partition] of [...this.partitions]) {
-      if (!wanted.has(key)) await this.removePartition(partition);
-    }
+    // Partitions are independent (each has its own exclusive section): applying several at once
+    // overlaps their file creations and fsyncs, which matters for a topic of 10,000 partitions.
+    await forEachConcurrently(local, partitionApplyConcurrency, ({ topic, index, topicConfigs }) =>
+      this.applyPartitionOrSetAside(topic, index, topic.partitions[index]!, topicConfigs, nowMs),
+    );
+    const gone = [...this.partitions.values()].filter((partition) => !wanted.has(partition.key));
+    // A set-aside replica of a deleted topic still has its files (and maybe an open log) here.
+    const goneSetAside = [...this.setAsideReplicas].filter(([key]) => !wanted.has(key));
+    for (const [key] of goneSetAside) this.setAsideReplicas.delete(key);
+    await this.removePartitions(
+      gone,
+      goneSetAside.map(([key, setAside]) => ({ key, topicId: setAside.topicId })),
+    );
     // A deleted partition that was offline here: its files stay on the failed dir until a restart.
-    for (const key of [...this.offline.keys()]) if (!wanted.has(key)) this.offline.delete(key);
+    for (const key of [...this.offlineOnFailedDirs.keys()])
+      if (!wanted.has(key)) this.offlineOnFailedDirs.delete(key);
     this.imageValue = image;
     this.options.onFollowersChanged?.();
     for (const listener of this.imageAppliedListeners) listener(image);
+  }
+
+  /**
+   * applyPartition, with any failure confined to that replica: on a failed log dir it goes offline
+   * (KafkaStorageError); any other failure sets it aside (logged once) to be tried again later.
+   * Every other partition keeps being served either way.
+   */
+  private async applyPartitionOrSetAside(
+    topic: TopicImage,
+    index: number,
+    state: PartitionState,
+    topicConfigs: ReadonlyMap<string, string>,
+    nowMs: number,
+  ): Promise<void> {
+    const key = `${topic.name}-${index}`;
+    try {
+      await this.applyPartition(topic, index, state, topicConfigs, nowMs);
+    } catch (error) {
+      if (error instanceof KafkaStorageError) {
+        this.options.logger.error({ partition: key, err: error }, 'local replica is offline');
+        this.takeOfflineForFailedDir(key, topic.topicId, index);
+        this.setAsideReplicas.delete(key);
+        return;
+      }
+      this.setReplicaAside(key, topic.topicId, error);
+      return;
+    }
+    if (this.partitions.has(key) && this.setAsideReplicas.delete(key)) {
+      this.options.logger.info({ partition: key }, 'set-aside local replica opened: served again');
+    }
+  }
+
+  /** Stops serving `key` until a retry opens it (see SET ASIDE at the top of this file). */
+  private setReplicaAside(
+    key: string,
+    topicId: string,
+    error: unknown,
+    why = 'local replica set aside: not served until it can be opened (retried every maintenance run)',
+  ): void {
+    const partition = this.partitions.get(key);
+    if (partition !== undefined) {
+      this.partitions.delete(key);
+      this.appliedConfigs.delete(key);
+      this.persistedEpochVersions.delete(key);
+      this.isrRetryNotBeforeMs.delete(key);
+      this.options.delayedOperations.notify(key);
+    }
+    const wasSetAside = this.setAsideReplicas.has(key);
+    this.setAsideReplicas.set(key, { topicId, error });
+    const fields = { partition: key, err: error, descriptorsExhausted: descriptorsExhausted(error) };
+    if (wasSetAside) this.options.logger.debug(fields, 'local replica still set aside');
+    else this.options.logger.error(fields, why);
+  }
+
+  /**
+   * After a storage error on a served partition: a log that an operation left halfway for lack of
+   * descriptors (`needsReopen`) refuses everything until it is opened again from its files, so the
+   * replica is set aside and the retry reopens it.
+   */
+  private setAsideIfLogNeedsReopen(partition: Partition, error: unknown): void {
+    if (!partition.log.needsReopen || this.partitions.get(partition.key) !== partition) return;
+    this.setReplicaAside(
+      partition.key,
+      partition.topicId,
+      error,
+      'local replica set aside: an operation on its log ran out of file descriptors halfway; the log is reopened from its files',
+    );
+    this.options.onFollowersChanged?.();
+  }
+
+  /**
+   * Tries the set-aside replicas again against the last image (on the maintenance timer), at most
+   * `setAsideRetriesPerRunMax` per run and 16 at a time, and never ahead of an image waiting to be
+   * applied: each run takes the metadata queue only briefly, so new images are not starved.
+   */
+  retrySetAsideReplicas(): Promise<void> {
+    if (this.setAsideReplicas.size === 0) return Promise.resolve();
+    const run = this.metadataQueue.then(async () => {
+      if (this.closed) return;
+      const image = this.imageValue;
+      const nowMs = this.options.clock.nowMs();
+      const due: { topic: TopicImage; index: number; state: PartitionState }[] = [];
+      for (const key of [...this.setAsideReplicas.keys()]) {
+        if (due.length >= setAsideRetriesPerRunMax) break;
+        const [topicName, index] = splitPartitionKey(key);
+        const topic = image.topic(topicName);
+        const state = topic?.partitions[index];
+        if (topic === undefined || state === undefined || !state.replicas.includes(this.options.brokerId)) {
+          this.setAsideReplicas.delete(key);
+          continue;
+        }
+        // Tried in turn: the ones tried now go to the back of the line.
+        const entry = this.setAsideReplicas.get(key)!;
+        this.setAsideReplicas.delete(key);
+        this.setAsideReplicas.set(key, entry);
+        due.push({ topic, index, state });
+      }
+      await forEachConcurrently(due, partitionApplyConcurrency, ({ topic, index, state }) =>
+        this.applyPartitionOrSetAside(topic, index, state, image.topicConfigs(topic.name), nowMs),
+      );
+      this.options.onFollowersChanged?.();
+    });
+    this.metadataQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Keys of the local replicas that are set aside now (not served, retried). */
+  setAsideReplicaKeys(): string[] {
+    return [...this.setAsideReplicas.keys()];
   }
 
   /** Runs `operation` after every earlier exclusive operation of `key` (chained, never concurrent). */
@@ -397,6 +543,9 @@ export class ReplicaManager {
     try {
       await writeLeaderEpochCheckpoint(partition.log.dir, partition.epochCache.entries);
     } catch (error) {
+      // No descriptor left says nothing about the disk: the caller sets the replica aside.
+      const exhaustion = asTooManyOpenFiles(error, partition.log.dir);
+      if (exhaustion !== undefined) throw exhaustion;
       if (!isIoError(error)) throw error;
       const reason = `${partition.key}: writing leader-epoch-checkpoint failed: ${error.code}`;
       this.reportLogDirFailure(partition.log.logDir, reason);
@@ -420,7 +569,9 @@ export class ReplicaManager {
    */
   handleLogDirFailure(logDir: string, reason: string): void {
     const failed = [...this.partitions.values()].filter((partition) => partition.log.logDir === logDir);
-    for (const partition of failed) this.takeOffline(partition.key, partition.topicId, partition.index);
+    for (const partition of failed) {
+      this.takeOfflineForFailedDir(partition.key, partition.topicId, partition.index);
+    }
     this.options.logger.error(
       { logDir, reason, offlineReplicas: failed.map((partition) => partition.key) },
       'log dir failed: its replicas are offline until a restart',
@@ -428,23 +579,27 @@ export class ReplicaManager {
     if (failed.length > 0) this.options.onFollowersChanged?.();
   }
 
-  private takeOffline(key: string, topicId: string, index: number): void {
+  /** Takes `key` OFFLINE: its log dir failed (see the top of this file). */
+  private takeOfflineForFailedDir(key: string, topicId: string, index: number): void {
     this.partitions.delete(key);
     this.appliedConfigs.delete(key);
     this.persistedEpochVersions.delete(key);
     this.isrRetryNotBeforeMs.delete(key);
-    this.offline.add({ key, topicId, partitionIndex: index });
+    this.offlineOnFailedDirs.add({ key, topicId, partitionIndex: index });
     this.options.delayedOperations.notify(key);
   }
 
   /** Offline replicas the image does not list as offline on this broker yet (for the heartbeat). */
   unreportedOfflineReplicas(max: number): { topicId: string; partitionIndex: number }[] {
-    return this.offline.unreported(this.imageValue, this.options.brokerId, max);
+    return this.offlineOnFailedDirs.unreported(this.imageValue, this.options.brokerId, max);
   }
 
-  /** Whether this broker's replica of the partition is offline (its log dir failed). */
+  /**
+   * Whether this broker's replica of the partition is offline (its log dir failed). A set-aside
+   * replica (no descriptor left) is not: see `setAsideReplicaKeys`.
+   */
   isOffline(topic: string, index: number): boolean {
-    return this.offline.has(`${topic}-${index}`);
+    return this.offlineOnFailedDirs.has(`${topic}-${index}`);
   }
 
   private checkpointedHighWatermark(
@@ -454,7 +609,11 @@ export class ReplicaManager {
   ): Promise<number | undefined> {
     let loading = this.checkpointedHighWatermarks.get(logDir);
     if (loading === undefined) {
-      loading = readCheckpointFile(logDir, highWatermarkCheckpointName);
+      loading = readCheckpointFile(logDir, highWatermarkCheckpointName).catch((error: unknown) => {
+        // Not cached: a read that failed (no descriptor left) is tried again by the next replica.
+        this.checkpointedHighWatermarks.delete(logDir);
+        throw error;
+      });
       this.checkpointedHighWatermarks.set(logDir, loading);
     }
     return loading.then((entries) => entries.get(`${topic}-${index}`)?.offset);
@@ -468,14 +627,20 @@ export class ReplicaManager {
     nowMs: number,
   ): Promise<void> {
     const key = `${topic.name}-${index}`;
-    if (this.offline.has(key, topic.topicId)) return;
+    if (this.offlineOnFailedDirs.has(key, topic.topicId)) return;
     // A topic made again under the name of one that was offline here is a new partition.
-    this.offline.delete(key);
+    this.offlineOnFailedDirs.delete(key);
     let partition = this.partitions.get(key);
     if (partition !== undefined && partition.topicId !== topic.topicId) {
       // The topic was deleted and created again under the same name between two images.
-      await this.removePartition(partition);
+      await this.removePartitions([partition]);
       partition = undefined;
+    }
+    const setAside = this.setAsideReplicas.get(key);
+    if (partition === undefined && setAside !== undefined && setAside.topicId !== topic.topicId) {
+      // The same, while the old topic's replica was set aside: its files must not be taken for ours.
+      this.setAsideReplicas.delete(key);
+      await this.removePartitions([], [{ key, topicId: setAside.topicId }]);
     }
     const changedConfigs = partition === undefined || this.appliedConfigs.get(key) !== topicConfigs;
     const overrides = changedConfigs
@@ -499,18 +664,26 @@ export class ReplicaManager {
         if (error instanceof KafkaStorageError) {
           // On a failed dir, or possibly there: offline, and reported as such.
           this.options.logger.error({ partition: key, err: error }, 'local replica is offline');
-          this.takeOffline(key, topic.topicId, index);
+          this.takeOfflineForFailedDir(key, topic.topicId, index);
+          this.setAsideReplicas.delete(key);
           return;
         }
-        // Any failure to open one log (a storage error, or EMFILE with too many partitions for the
-        // process's file limit) takes that replica offline here, not the whole broker: it is absent
-        // from this broker, so the partition answers NOT_LEADER_OR_FOLLOWER / stays out of the ISR.
-        this.options.logger.error({ partition: key, err: error }, 'cannot open the log of a local replica');
+        // Any other failure to open one log (EMFILE with too many partitions for the process's file
+        // limit, above all) sets that replica aside, not the whole broker: it is absent from this
+        // broker, so the partition answers NOT_LEADER_OR_FOLLOWER / stays out of the ISR.
+        this.setReplicaAside(
+          key,
+          topic.topicId,
+          error,
+          'cannot open the log of a local replica: set aside, retried every maintenance run',
+        );
         return;
       }
       // A log opened at start-up carries whatever config it was opened with: the image decides.
       log.updateConfig(parseLogConfig(overrides, this.options.brokerLogConfig));
-      const epochCache = await loadLeaderEpochCache(log);
+      const { cache: epochCache, fromCheckpoint } = await loadLeaderEpochCache(log);
+      // A restart rewrites (and fsyncs) a partition's checkpoint only if its cache changes.
+      if (fromCheckpoint) this.persistedEpochVersions.set(key, epochCache.version);
       const producerState = new ProducerStateManager(
         this.options.producerIdExpirationMs === undefined
           ? {}
@@ -585,16 +758,41 @@ export class ReplicaManager {
     this.options.delayedOperations.notify(partition.key);
   }
 
-  private async removePartition(partition: Partition): Promise<void> {
-    this.partitions.delete(partition.key);
-    this.appliedConfigs.delete(partition.key);
-    this.persistedEpochVersions.delete(partition.key);
-    this.isrRetryNotBeforeMs.delete(partition.key);
+  /**
+   * Deletes local replicas whose topic is gone: the served ones (`gone`) and set-aside ones, whose
+   * logs storage may hold too. Their logs go in one batch (storage writes each dir's checkpoints
+   * once), so deleting a topic of thousands of partitions does not hold the metadata queue for long.
+   */
+  private async removePartitions(
+    gone: readonly Partition[],
+    setAside: readonly { readonly key: string; readonly topicId: string }[] = [],
+  ): Promise<void> {
+    for (const partition of gone) {
+      this.partitions.delete(partition.key);
+      this.appliedConfigs.delete(partition.key);
+      this.persistedEpochVersions.delete(partition.key);
+      this.isrRetryNotBeforeMs.delete(partition.key);
+    }
     // A follower write in progress finishes (or fails on the closed log) before the log goes.
-    await this.exclusive(partition.key, async () => undefined);
-    this.options.delayedOperations.notify(partition.key);
-    await this.options.logStore.deleteLog(partition.topic, partition.index, partition.topicId);
-    this.options.logger.info({ partition: partition.key }, 'replica deleted');
+    await forEachConcurrently(gone, partitionApplyConcurrency, async (partition) => {
+      await this.exclusive(partition.key, async () => undefined);
+      this.options.delayedOperations.notify(partition.key);
+    });
+    const doomed = [
+      ...gone.map((partition) => ({
+        key: partition.key,
+        topic: partition.topic,
+        partition: partition.index,
+        suffix: partition.topicId,
+      })),
+      ...setAside.map(({ key, topicId }) => {
+        const [topic, partition] = splitPartitionKey(key);
+        return { key, topic, partition, suffix: topicId };
+      }),
+    ];
+    if (doomed.length === 0) return;
+    await this.options.logStore.deleteLogs(doomed);
+    for (const { key } of doomed) this.options.logger.info({ partition: key }, 'replica deleted');
   }
 
   private lookupLeader(topicName: string, index: number): LeaderLookup {
@@ -604,7 +802,7 @@ export class ReplicaManager {
       return { ok: false, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, currentLeader: noLeaderAndEpoch };
     }
     const currentLeader = { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
-    if (this.offline.has(`${topicName}-${index}`, topic.topicId)) {
+    if (this.offlineOnFailedDirs.has(`${topicName}-${index}`, topic.topicId)) {
       return { ok: false, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, currentLeader };
     }
     const partition = this.partitions.get(`${topicName}-${index}`);
@@ -626,7 +824,7 @@ export class ReplicaManager {
 
   /** Why a partition this broker led stopped leading: its log dir failed, or leadership moved. */
   private lostLeadershipError(partition: Partition): number {
-    return this.offline.has(partition.key, partition.topicId)
+    return this.offlineOnFailedDirs.has(partition.key, partition.topicId)
       ? ErrorCode.KAFKA_STORAGE_ERROR
       : ErrorCode.NOT_LEADER_OR_FOLLOWER;
   }
@@ -688,7 +886,10 @@ export class ReplicaManager {
         this.options.clock.nowMs(),
       );
     } catch (error) {
-      if (error instanceof KafkaError) return failed(error.code, error.message);
+      if (error instanceof KafkaError) {
+        if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.onStorageError(partition, error);
+        return failed(error.code, error.message);
+      }
       // The partition was deleted or moved while the append waited for the log.
       if (error instanceof LogClosedError) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       throw error;
@@ -857,8 +1058,10 @@ export class ReplicaManager {
           results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));
           continue;
         }
-        if (error instanceof KafkaStorageError) {
-          results.push(failed(ErrorCode.KAFKA_STORAGE_ERROR));
+        // A failed log dir (KafkaStorageError) or no descriptor left (TooManyOpenFilesError).
+        if (error instanceof KafkaError) {
+          this.onStorageError(partition, error);
+          results.push(failed(error.code));
           continue;
         }
         throw error;
@@ -1019,6 +1222,14 @@ export class ReplicaManager {
         return await this.applyFollowerFetchNow(partition, result);
       } catch (error) {
         if (error instanceof LogClosedError) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        if (descriptorsExhausted(error)) {
+          this.options.logger.warn(
+            { partition: key, err: error },
+            'fetched records not applied: no file descriptor',
+          );
+          this.setAsideIfLogNeedsReopen(partition, error);
+          return ErrorCode.KAFKA_STORAGE_ERROR;
+        }
         // A full disk, or a dir that just failed (the channel took the replica offline).
         if (error instanceof KafkaError && error.code === ErrorCode.KAFKA_STORAGE_ERROR) {
           this.options.logger.warn({ partition: key, err: error }, 'fetched records not stored');
@@ -1117,10 +1328,11 @@ export class ReplicaManager {
         try {
           await writeCheckpointFile(logDir, highWatermarkCheckpointName, entries);
         } catch (error) {
-          // A full disk leaves the previous checkpoint (the write is atomic): try again next time.
-          // Any other I/O failure takes the dir offline. Either way the other dirs are written.
+          // A full disk leaves the previous checkpoint (the write is atomic): try again next time;
+          // so does no descriptor left (the process's limit, not the disk). Any other I/O failure
+          // takes the dir offline. Either way the other dirs are written.
           firstFailure ??= error;
-          if (isIoError(error) && !isNoSpaceError(error)) {
+          if (isIoError(error) && !isNoSpaceError(error) && !descriptorsExhausted(error)) {
             this.reportLogDirFailure(
               logDir,
               `${logDir}: writing ${highWatermarkCheckpointName} failed: ${error.code}`,
@@ -1207,8 +1419,10 @@ export class ReplicaManager {
           results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER, lookup.currentLeader));
           continue;
         }
-        if (error instanceof KafkaStorageError) {
-          results.push(failed(ErrorCode.KAFKA_STORAGE_ERROR, lookup.currentLeader));
+        // A failed log dir (KafkaStorageError) or no descriptor left (TooManyOpenFilesError).
+        if (error instanceof KafkaError) {
+          this.onStorageError(partition, error);
+          results.push(failed(error.code, lookup.currentLeader));
           continue;
         }
         throw error;
@@ -1295,8 +1509,10 @@ export class ReplicaManager {
             results.push(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER));
             continue;
           }
-          if (error instanceof KafkaStorageError) {
-            results.push(failed(ErrorCode.KAFKA_STORAGE_ERROR));
+          // A failed log dir (KafkaStorageError) or no descriptor left (TooManyOpenFilesError).
+          if (error instanceof KafkaError) {
+            this.onStorageError(partition, error);
+            results.push(failed(error.code));
             continue;
           }
           throw error;
@@ -1314,6 +1530,11 @@ export class ReplicaManager {
   /** The node calls this on a timer: retention when due, due flushes, recovery-point checkpoints. */
   async maintenance(nowMs: number): Promise<void> {
     if (this.closed) return;
+    // Logs that maintenance or a reader left needing a reopen (no descriptor halfway through).
+    for (const partition of [...this.partitions.values()]) {
+      if (partition.log.needsReopen) this.setAsideIfLogNeedsReopen(partition, 'log needs a reopen');
+    }
+    await this.retrySetAsideReplicas();
     if (nowMs >= this.nextRetentionMs) {
       this.nextRetentionMs =
         nowMs + (this.options.retentionCheckIntervalMs ?? retentionCheckIntervalMsDefault);
@@ -1326,7 +1547,13 @@ export class ReplicaManager {
           await this.exclusive(partition.key, async () => {
             if (this.partitions.get(partition.key) !== partition) return;
             partition.onLogStartOffsetMoved();
-            await this.persistEpochCache(partition);
+            try {
+              await this.persistEpochCache(partition);
+            } catch (error) {
+              // Out of descriptors: set aside, the retry reloads its epochs from the checkpoint.
+              if (!descriptorsExhausted(error)) throw error;
+              this.setReplicaAside(partition.key, partition.topicId, error);
+            }
           });
         }
       }
@@ -1344,12 +1571,41 @@ export class ReplicaManager {
     }
   }
 
+  /**
+   * A read or append failed in storage (KAFKA_STORAGE_ERROR: a failed log dir, a full disk, no
+   * descriptor left): logged, and the replica set aside if its log now needs a reopen.
+   */
+  private onStorageError(partition: Partition, error: KafkaError): void {
+    this.options.logger.warn(
+      { partition: partition.key, err: error, descriptorsExhausted: descriptorsExhausted(error) },
+      'storage error answered to a client',
+    );
+    this.setAsideIfLogNeedsReopen(partition, error);
+  }
+
   /** Stops serving: every parked request completes now (with errors); logs stay open for the owner to close. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const key of this.partitions.keys()) this.options.delayedOperations.notify(key);
   }
+}
+
+/** A set-aside replica: its topic's id, and what failed last (logged once, then at debug level). */
+interface SetAsideReplica {
+  readonly topicId: string;
+  readonly error: unknown;
+}
+
+/** `<topic>-<partition>` back into its parts (topics may contain '-'). */
+function splitPartitionKey(key: string): [string, number] {
+  const at = key.lastIndexOf('-');
+  return [key.slice(0, at), Number(key.slice(at + 1))];
+}
+
+/** EMFILE/ENFILE, raw from Node or as storage's TooManyOpenFilesError. */
+function descriptorsExhausted(error: unknown): boolean {
+  return error instanceof TooManyOpenFilesError || isDescriptorExhaustion(error);
 }
 
 function failedReplicaFetch(

@@ -35,7 +35,13 @@ import {
   type ResponseBody,
   type SupportedApiKey,
 } from '@gregor/protocol';
-import { defaultLogConfig, type LogConfig, LogManager, ManualClock } from '@gregor/storage';
+import {
+  defaultLogConfig,
+  type LogConfig,
+  LogDirFailureChannel,
+  LogManager,
+  ManualClock,
+} from '@gregor/storage';
 import pino from 'pino';
 import type {
   BrokerContext,
@@ -119,6 +125,8 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
   private queue: Promise<unknown> = Promise.resolve();
   private controller!: Controller;
   private logManager!: LogManager;
+  /** Where the fixture's logs report failed log dirs (the replica manager listens, as in a node). */
+  readonly logDirFailures = new LogDirFailureChannel();
   replicaManager!: ReplicaManager;
   context!: BrokerContext;
   router!: FrameHandler;
@@ -143,6 +151,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     fixture.logManager = await LogManager.open({
       config: { logDirs: [logDir], defaults: brokerLogConfig },
       clock: fixture.clock,
+      logDirFailureChannel: fixture.logDirFailures,
     });
     fixture.replicaManager = new ReplicaManager({
       brokerId,
@@ -151,6 +160,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       clock: fixture.clock,
       delayedOperations: fixture.delayedOperations,
       logger: fixture.logger,
+      logDirFailureChannel: fixture.logDirFailures,
       ...(options.alterPartition === undefined ? {} : { alterPartition: options.alterPartition }),
       ...(options.replicaLagTimeMaxMs === undefined
         ? {}
@@ -314,6 +324,11 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     return this.runEach(requests, (request) =>
       this.controller.incrementalAlterTopicConfigs(request, { validateOnly: options.validateOnly }),
     );
+  }
+
+  /** Closes every idle log file descriptor (they reopen on demand). */
+  closeIdleLogFiles(): Promise<void> {
+    return this.logManager.closeIdleFiles();
   }
 
   /** Shorthand for tests: set (value) or delete (null) topic configs through the controller. */

@@ -51,6 +51,10 @@ export interface ProcessClusterOptions {
   readonly nodeCount: number;
   /** Extra server.properties lines for every node. */
   readonly properties?: Readonly<Record<string, string>>;
+  /** A command the node runs under, e.g. `['prlimit', '--nofile=256:256', '--']`. */
+  readonly commandPrefix?: readonly string[];
+  /** How long start() waits for every node to be ready. */
+  readonly readyTimeoutMs?: number;
   /** Extra server.properties lines for one node (over `properties`), e.g. its own `log.dirs`. */
   readonly nodeProperties?: (nodeId: number, dataDir: string) => Readonly<Record<string, string>>;
 }
@@ -92,7 +96,7 @@ export class ProcessCluster {
       for (const node of cluster.nodes) cluster.spawnNode(node);
       await Promise.all(cluster.nodes.map((node) => cluster.waitBound(node)));
       cluster.writeVoters();
-      await cluster.waitReady();
+      await cluster.waitReady(options.readyTimeoutMs);
     } catch (error) {
       await cluster.close();
       throw error;
@@ -160,7 +164,16 @@ export class ProcessCluster {
   private spawnNode(node: ClusterNode): void {
     // A leftover file from the previous process must not be taken for this one's ports.
     rmSync(join(node.logDir, boundListenersFileName), { force: true });
-    const child = spawn(process.execPath, [cliPath, 'broker', 'start', '--config', node.configPath], {
+    const [command, ...prefixArgs] = [
+      ...(this.options.commandPrefix ?? []),
+      process.execPath,
+      cliPath,
+      'broker',
+      'start',
+      '--config',
+      node.configPath,
+    ];
+    const child = spawn(command!, prefixArgs, {
       env: {
         ...process.env,
         GREGOR_LOG_FORMAT: 'json',

@@ -1,0 +1,52 @@
+// A listening socket that cannot accept (EMFILE/ENFILE: no descriptor left) emits 'error'; with no
+// listener, Node throws it and the process dies. libuv has already dropped the pending connections
+// (it keeps a spare descriptor for that), so the right answer is to log and keep listening: the
+// clients retry, and new connections are accepted as soon as descriptors are free again.
+//
+// One line per streak: the first failure is logged at once, later ones at most every
+// `acceptErrorLogIntervalMs` with how many were not logged.
+
+import type { Server as NetServer } from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../logging.js';
+
+/** Minimum time between two log lines about failed accepts on one listener. */
+export const acceptErrorLogIntervalMs = 10_000;
+
+/** Keeps `server` alive through accept errors, logging them (at most one line per interval). */
+export function logAcceptErrors(server: NetServer, listenerName: string, logger: Logger): void {
+  let lastLoggedMs = Number.NEGATIVE_INFINITY;
+  let unlogged = 0;
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    const nowMs = Date.now();
+    if (nowMs - lastLoggedMs < acceptErrorLogIntervalMs) {
+      unlogged += 1;
+      return;
+    }
+    logger.error(
+      { listener: listenerName, err: error, code: error.code, notLoggedSinceLastLine: unlogged },
+      error.code === 'EMFILE' || error.code === 'ENFILE'
+        ? 'cannot accept connections: no file descriptor left; still listening'
+        : 'cannot accept a connection; still listening',
+    );
+    lastLoggedMs = nowMs;
+    unlogged = 0;
+  });
+}
+
+/**
+ * The same for the HTTP/2 servers behind a bound grpc-js Server. grpc-js only listens for 'error'
+ * while binding, and keeps its servers in the private `http2Servers` map (grpc-js 1.x); if that
+ * shape ever changes, this returns false and the caller says so at start-up.
+ */
+export function logGrpcAcceptErrors(server: grpc.Server, listenerName: string, logger: Logger): boolean {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(servers instanceof Map)) return false;
+  let guarded = 0;
+  for (const candidate of servers.keys()) {
+    if (typeof (candidate as NetServer | undefined)?.on !== 'function') continue;
+    logAcceptErrors(candidate as NetServer, listenerName, logger);
+    guarded += 1;
+  }
+  return guarded > 0;
+}
