@@ -5,10 +5,11 @@
 // two groups, acknowledged commits are what OffsetFetch returns (across reloads too), and in the end
 // every request was answered exactly once. fast-check prints the seed and path of a failure.
 
+import { SeededRandom } from '@gregor/ground';
 import { ErrorCode, errorInfo } from '@gregor/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CountingRandom, Harness, protocols } from './group-coordinator.test-support.js';
+import { Harness, protocols } from './group-coordinator.test-support.js';
 import type {
   DeleteGroupsResponse,
   JoinGroupResponse,
@@ -148,7 +149,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 function run(ops: Op[], seed: number): void {
-  const h = new Harness({ offsetsPartitionCount, initialRebalanceDelayMs: 1000 }, new CountingRandom(seed));
+  const h = new Harness({ offsetsPartitionCount, initialRebalanceDelayMs: 1000 }, new SeededRandom(seed));
   h.autoAppend = false;
   const slots = groupIds.map((g) =>
     Array.from(

@@ -2,6 +2,7 @@
 // appends completed on demand (or at once), and every response kept by request id. Tests read it
 // like a transcript of what a broker would have sent.
 
+import { type Random, SeededRandom } from '@gregor/ground';
 import { expect } from 'vitest';
 import type { GroupCoordinatorConfig } from './config.js';
 import { GroupCoordinator } from './group-coordinator.js';
@@ -20,19 +21,6 @@ import type {
   SyncGroupResponse,
 } from './messages.js';
 import type { OffsetsRecord } from './offsets-records.js';
-import type { Random } from './random.js';
-
-/** A deterministic stand-in for a seeded generator: a fixed linear congruential sequence. */
-export class CountingRandom implements Random {
-  private state: number;
-  constructor(seed = 1) {
-    this.state = seed >>> 0;
-  }
-  nextInt(maxExclusive: number): number {
-    this.state = (Math.imul(this.state, 1664525) + 1013904223) >>> 0;
-    return this.state % maxExclusive;
-  }
-}
 
 export const sessionTimeoutMs = 10_000;
 export const rebalanceTimeoutMs = 30_000;
@@ -70,7 +58,7 @@ export class Harness {
   autoAppend = true;
   private nextRequestId: RequestId = 1;
 
-  constructor(config: Partial<GroupCoordinatorConfig> = {}, random: Random = new CountingRandom()) {
+  constructor(config: Partial<GroupCoordinatorConfig> = {}, random: Random = new SeededRandom(1)) {
     this.coordinator = new GroupCoordinator({ offsetsPartitionCount: 1, ...config }, random);
     for (let p = 0; p < this.coordinator.config.offsetsPartitionCount; p++) {
       this.coordinator.loadPartition(p, [], this.nowMs);

@@ -6,11 +6,12 @@
 // DelayedHeartbeat, DelayedSync) are the deadlines of one DeadlineQueue here; its callbacks are the
 // request ids held on members (`joinRequestId`, `syncRequestId`) and continuations keyed by append token.
 
+import type { Random } from '@gregor/ground';
+import { invariant } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { type GroupCoordinatorConfig, groupCoordinatorConfig } from './config.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Group, Member, unknownGenerationId, unknownMemberId } from './group.js';
-import { invariant } from './invariant.js';
 import { coordinatorPartitionFor } from './java-hash.js';
 import type {
   AppendToken,
@@ -43,7 +44,6 @@ import {
   offsetCommitRecord,
   recordStringBytesMax,
 } from './offsets-records.js';
-import type { Random } from './random.js';
 import { randomUuidString } from './random.js';
 
 /** Characters a generated member id adds to the client id: "-" and a 36-character UUID. */

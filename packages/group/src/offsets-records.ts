@@ -21,8 +21,8 @@
 // Specs: apache/kafka group-coordinator/src/main/resources/common/message/OffsetCommitKey.json,
 // OffsetCommitValue.json, GroupMetadataKey.json, GroupMetadataValue.json.
 
+import { invariant } from '@gregor/ground';
 import { DecodeError, Reader, Writer } from '@gregor/protocol';
-import { invariant } from './invariant.js';
 
 /** Key version Kafka writes for offset commits; version 0 has the same layout and is read too. */
 export const offsetCommitKeyVersion = 1;

@@ -7,8 +7,8 @@
 // Entries live in memory as well (Kafka memory-maps the file); `writtenCount` tracks how many are on
 // disk so index writes can be batched instead of costing a syscall per indexed batch.
 
+import { invariant } from '@gregor/ground';
 import { floorIndex } from './floor-search.js';
-import { invariant } from './invariant.js';
 
 export const offsetIndexEntryBytes = 8;
 /**

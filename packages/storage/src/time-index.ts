@@ -5,9 +5,9 @@
 // stops being active, so the last entry is the segment's largest timestamp. Timestamps and offsets
 // strictly increase. Lookup: greatest entry with timestamp <= target, then scan forward.
 
+import { invariant } from '@gregor/ground';
 import { readInt64AsNumber, writeInt64FromNumber } from '@gregor/protocol';
 import { floorIndex } from './floor-search.js';
-import { invariant } from './invariant.js';
 
 export const timeIndexEntryBytes = 12;
 /** Kafka's RecordBatch.NO_TIMESTAMP. */

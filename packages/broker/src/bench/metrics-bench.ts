@@ -14,6 +14,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { systemClock } from '@gregor/ground';
 import { applyRecords, MetadataImage, uuidFromBytes } from '@gregor/metadata';
 import {
   ApiKey,
@@ -22,7 +23,7 @@ import {
   encodeRequest,
   type RequestInput,
 } from '@gregor/protocol';
-import { defaultLogConfig, LogManager, systemClock } from '@gregor/storage';
+import { defaultLogConfig, LogManager } from '@gregor/storage';
 import pino from 'pino';
 import type { BrokerContext } from '../apis/broker-context.js';
 import { recordCountOf } from '../apis/produce.js';

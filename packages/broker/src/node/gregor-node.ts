@@ -10,6 +10,7 @@
 
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
+import { systemClock, systemTimers } from '@gregor/ground';
 import {
   type MetadataImage,
   offlineLogDirsPerHeartbeatMax,
@@ -17,7 +18,7 @@ import {
 } from '@gregor/metadata';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { createRaftDriver, FAST_FAILOVER_TIMEOUTS, NotLeaderError, type RaftDriver } from '@gregor/raft';
-import { LogDirFailureChannel, LogManager, systemClock } from '@gregor/storage';
+import { LogDirFailureChannel, LogManager } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
 import { createInitProducerIdHandler } from '../apis/init-producer-id.js';
@@ -27,7 +28,7 @@ import {
   type ListenerSpec,
   securityProtocolIds,
 } from '../config/broker-config.js';
-import { DelayedOperations, systemTimerScheduler } from '../delayed/delayed-operations.js';
+import { DelayedOperations } from '../delayed/delayed-operations.js';
 import { groupApiHandlers } from '../groups/group-api-handlers.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
@@ -317,7 +318,7 @@ export class GregorNode {
       brokerId: settings.nodeId,
       replicaManager,
       clock: systemClock,
-      timers: systemTimerScheduler,
+      timers: systemTimers,
       random: { nextInt: (maxExclusive: number) => randomInt(maxExclusive) },
       logger: this.logger.child({ component: 'group-coordinator' }),
       offsetsTopic: {

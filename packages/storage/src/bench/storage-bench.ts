@@ -12,8 +12,8 @@
 
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { systemClock } from '@gregor/ground';
 import { ErrorCode, encodeRecordBatch } from '@gregor/protocol';
-import { systemClock } from '../clock.js';
 import { type ConfigProps, parseBrokerLogConfig } from '../log-config.js';
 import { LogManager } from '../log-manager.js';
 import { makeTempDir, removeDir } from '../testing/temp-dirs.js';

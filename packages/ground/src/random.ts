@@ -1,8 +1,23 @@
-import type { Random } from '@gregor/raft';
+// Randomness enters Gregor's code only through a Random: the pure cores (Raft elections, replica
+// placement, topic and member ids) take one as a parameter, so a seeded generator replays a run.
+
+export interface Random {
+  /** A uniformly distributed integer in [0, maxExclusive). */
+  nextInt(maxExclusive: number): number;
+}
 
 /**
- * xoshiro128** (Blackman & Vigna), seeded through splitmix32. Small, fast, 32-bit only (no BigInt), and
- * the same seed gives the same sequence on every platform: that is what makes a failing seed replayable.
+ * Math.random, for drivers where values only need to differ between nodes (election timeouts), not
+ * to replay: the cores that must replay take their Random as a parameter.
+ */
+export const systemRandom: Random = Object.freeze({
+  nextInt: (maxExclusive: number) => Math.floor(Math.random() * maxExclusive),
+});
+
+/**
+ * xoshiro128** (Blackman & Vigna), seeded through splitmix32. Small, fast, 32-bit only (no BigInt),
+ * and the same seed gives the same sequence on every platform: that is what makes a failing seed
+ * replayable (the simulations print theirs).
  */
 export class SeededRandom implements Random {
   private s0: number;
