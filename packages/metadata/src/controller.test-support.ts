@@ -1,14 +1,15 @@
 // A fake-clock driver for controller tests: it commits every batch through encode → decode → a
 // separate image (as brokers will see it), and checks that image equals the controller's own.
 
+import { SeededRandom } from '@gregor/ground';
 import { expect } from 'vitest';
-import { Controller, type ControllerOutcome, isControllerError } from './controller.js';
+import { Controller } from './controller.js';
 import type { ControllerConfig } from './controller-config.js';
 import type { ControllerError } from './errors.js';
+import { type ControllerOutcome, isControllerError } from './errors.js';
 import { applyRecords, MetadataImage } from './image.js';
 import { decodeMetadataBatch, encodeMetadataBatch } from './record-codec.js';
 import type { MetadataRecord, ReplicaOnBroker } from './records.js';
-import { seededRandom } from './records.test-support.js';
 import { uuidFromBytes } from './uuid.js';
 
 export const clusterId = 'gregor-test-cluster';
@@ -53,7 +54,7 @@ export class ControllerHarness {
       clusterId,
       nowMs: this.nowMs,
       metadataLogEndOffset: this.logEndOffset,
-      random: seededRandom(this.seed * 7919 + this.controllerEpoch),
+      random: new SeededRandom(this.seed * 7919 + this.controllerEpoch),
       config: this.config,
     });
     this.controller = controller;

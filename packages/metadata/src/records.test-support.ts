@@ -85,18 +85,3 @@ export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
     replicas: fc.array(fc.record({ topicId: uuidArb, partitionIndex: int32Arb }), { maxLength: 4 }),
   }),
 );
-
-/** A deterministic `Random` from a fast-check-chosen seed (mulberry32), for controller tests. */
-export function seededRandom(seed: number): { nextInt(maxExclusive: number): number } {
-  let state = seed >>> 0;
-  return {
-    nextInt(maxExclusive: number): number {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      const unit = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      return Math.floor(unit * maxExclusive);
-    },
-  };
-}
