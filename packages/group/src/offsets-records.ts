@@ -38,6 +38,11 @@ export const noTimestamp = -1;
 /** An int16-prefixed string holds at most this many UTF-8 bytes. */
 export const recordStringBytesMax = 0x7fff;
 
+/** Whether `value` (plus `reservedBytes` to be appended to it) fits an int16-prefixed string of the log. */
+export function fitsRecordString(value: string, reservedBytes = 0): boolean {
+  return Buffer.byteLength(value, 'utf8') + reservedBytes <= recordStringBytesMax;
+}
+
 /** One record of the offsets topic as it sits in the log: a key and a value, null for a tombstone. */
 export type OffsetsRecord = readonly [key: Buffer, value: Buffer | null];
 
