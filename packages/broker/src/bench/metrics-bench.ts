@@ -25,6 +25,7 @@ import {
 } from '@gregor/protocol';
 import { defaultLogConfig, LogManager } from '@gregor/storage';
 import pino from 'pino';
+import { apiHandlers } from '../apis/api-handlers.js';
 import type { BrokerContext } from '../apis/broker-context.js';
 import { recordCountOf } from '../apis/produce.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
@@ -136,7 +137,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
     metrics,
   };
   return {
-    router: createRequestRouter(context),
+    router: createRequestRouter(context, apiHandlers()),
     close: async () => {
       replicaManager.close();
       delayedOperations.expireAll();

@@ -6,9 +6,9 @@ import { SeededRandom } from '@gregor/ground';
 import { coordinatorPartitionFor, decodeOffsetsRecord } from '@gregor/group';
 import { ApiKey, ErrorCode, iterateBatches, type RequestInput } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { apiHandlers } from '../apis/api-handlers.js';
 import { createRequestRouter } from '../request-router.js';
 import { LocalClusterFixture, type LocalClusterOptions, settle } from '../testing/local-cluster-fixture.js';
-import { groupApiHandlers } from './group-api-handlers.js';
 import { GroupCoordinatorDriver } from './group-coordinator-driver.js';
 import { offsetsTopicName } from './offsets-topic.js';
 
@@ -39,7 +39,7 @@ async function start(options: LocalClusterOptions = {}): Promise<void> {
     offsetsTopic: { numPartitions: offsetsPartitionCount, replicationFactor: 3 },
     groupInitialRebalanceDelayMs: initialRebalanceDelayMs,
   });
-  cluster.router = createRequestRouter(cluster.context, groupApiHandlers(driver));
+  cluster.router = createRequestRouter(cluster.context, apiHandlers({ groups: driver }));
 }
 
 /** Moves manual time in small steps until `pending` settles (held JoinGroups wait for deadlines). */

@@ -16,12 +16,12 @@ import {
   offlineLogDirsPerHeartbeatMax,
   offlineReplicasPerHeartbeatMax,
 } from '@gregor/metadata';
-import { ApiKey, ErrorCode } from '@gregor/protocol';
+import { ErrorCode } from '@gregor/protocol';
 import { createRaftDriver, FAST_FAILOVER_TIMEOUTS, NotLeaderError, type RaftDriver } from '@gregor/raft';
 import { LogDirFailureChannel, LogManager } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
+import { apiHandlers } from '../apis/api-handlers.js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
-import { createInitProducerIdHandler } from '../apis/init-producer-id.js';
 import {
   type BrokerConfig,
   describedBrokerSettings,
@@ -29,7 +29,6 @@ import {
   securityProtocolIds,
 } from '../config/broker-config.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
-import { groupApiHandlers } from '../groups/group-api-handlers.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalServerOptions } from '../grpc/protos.js';
@@ -480,18 +479,19 @@ export class GregorNode {
 
     const context = this.brokerContext();
     this.requestGate.open(
-      createRequestRouter(context, {
-        ...groupApiHandlers(this.groupCoordinator),
-        [ApiKey.InitProducerId]: createInitProducerIdHandler(
-          new ProducerIdManager(
+      createRequestRouter(
+        context,
+        apiHandlers({
+          groups: this.groupCoordinator,
+          producerIds: new ProducerIdManager(
             controllerProducerIdSource(
               this.controllerClient,
               settings.nodeId,
               () => this.lifecycle?.brokerEpoch ?? -1,
             ),
           ),
-        ),
-      }),
+        }),
+      ),
     );
     const descriptorWatch = new DescriptorExhaustionWatch(this.logger);
     this.maintenanceTimer = setInterval(() => {

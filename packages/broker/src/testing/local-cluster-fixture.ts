@@ -38,6 +38,7 @@ import {
 } from '@gregor/protocol';
 import { defaultLogConfig, type LogConfig, LogDirFailureChannel, LogManager } from '@gregor/storage';
 import pino from 'pino';
+import { apiHandlers } from '../apis/api-handlers.js';
 import type {
   BrokerContext,
   BrokerMetadata,
@@ -167,7 +168,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       logger: fixture.logger,
       metrics: options.metrics ?? noBrokerMetrics,
     };
-    fixture.router = createRequestRouter(fixture.context);
+    fixture.router = createRequestRouter(fixture.context, apiHandlers());
 
     const activation = Controller.activate({
       image: fixture.imageValue,
