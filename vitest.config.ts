@@ -19,9 +19,7 @@ const packages = [
 // replication core (the replication simulation imports it) and ground's test support (shared by
 // every package's tests, never built into dist).
 const alias = {
-  '@gregor/ground/test-support': fileURLToPath(
-    new URL('./packages/ground/src/test-support/index.ts', import.meta.url),
-  ),
+  '@gregor/ground/testing': fileURLToPath(new URL('./packages/ground/src/testing/index.ts', import.meta.url)),
   '@gregor/broker/replica-core': fileURLToPath(
     new URL('./packages/broker/src/replica/replica-core.ts', import.meta.url),
   ),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
 import { InvariantViolation, invariant } from './invariant.js';
 import { SeededRandom } from './random.js';
-import { waitFor } from './test-support/wait-for.js';
+import { waitFor } from './testing/wait-for.js';
 import { ManualTimers } from './timers.js';
 
 describe('invariant', () => {

@@ -9,7 +9,6 @@ import { SeededRandom } from '@gregor/ground';
 import { ErrorCode, errorInfo } from '@gregor/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Harness, protocols } from './group-coordinator.test-support.js';
 import type {
   DeleteGroupsResponse,
   JoinGroupResponse,
@@ -18,6 +17,7 @@ import type {
   SyncGroupResponse,
 } from './messages.js';
 import { decodeOffsetsRecord } from './offsets-records.js';
+import { Harness, protocols } from './testing/coordinator-harness.js';
 
 const groupIds = ['alpha', 'beta', 'gamma'];
 

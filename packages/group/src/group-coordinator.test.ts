@@ -1,12 +1,6 @@
 import { InvariantViolation } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
-import {
-  Harness,
-  protocols,
-  rebalanceTimeoutMs,
-  sessionTimeoutMs,
-} from './group-coordinator.test-support.js';
 import type {
   DeleteGroupsResponse,
   DescribeGroupsResponse,
@@ -16,6 +10,7 @@ import type {
 } from './messages.js';
 import { legacyLeaveGroupErrorCode } from './messages.js';
 import { decodeOffsetsRecord } from './offsets-records.js';
+import { Harness, protocols, rebalanceTimeoutMs, sessionTimeoutMs } from './testing/coordinator-harness.js';
 
 const G = 'group';
 

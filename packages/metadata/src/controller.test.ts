@@ -2,9 +2,9 @@ import { InvariantViolation, SeededRandom } from '@gregor/ground';
 import { describe, expect, it } from 'vitest';
 import { offlineReplicasPerHeartbeatMax } from './cluster-control.js';
 import { Controller } from './controller.js';
-import { ControllerHarness, clusterId, incarnation, listeners } from './controller.test-support.js';
 import { defaultControllerConfig } from './controller-config.js';
 import { ControllerErrorCode as E, isControllerError } from './errors.js';
+import { ControllerHarness, clusterId, incarnation, listeners } from './testing/controller-harness.js';
 
 const sessionMs = defaultControllerConfig.brokerSessionTimeoutMs;
 

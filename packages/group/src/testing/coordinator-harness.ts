@@ -4,8 +4,8 @@
 
 import { type Random, SeededRandom } from '@gregor/ground';
 import { expect } from 'vitest';
-import type { GroupCoordinatorConfig } from './config.js';
-import { GroupCoordinator } from './group-coordinator.js';
+import type { GroupCoordinatorConfig } from '../config.js';
+import { GroupCoordinator } from '../group-coordinator.js';
 import type {
   AppendToken,
   GroupEffect,
@@ -19,8 +19,8 @@ import type {
   ProtocolMetadata,
   RequestId,
   SyncGroupResponse,
-} from './messages.js';
-import type { OffsetsRecord } from './offsets-records.js';
+} from '../messages.js';
+import type { OffsetsRecord } from '../offsets-records.js';
 
 export const sessionTimeoutMs = 10_000;
 export const rebalanceTimeoutMs = 30_000;

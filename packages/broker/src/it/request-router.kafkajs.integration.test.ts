@@ -7,9 +7,9 @@ import { type AddressInfo, createServer, type Server } from 'node:net';
 import { decodeRecordBatch } from '@gregor/protocol';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connection } from './network/connection.js';
-import { RequestMemoryPool } from './network/request-memory-pool.js';
-import { LocalClusterFixture } from './testing/local-cluster-fixture.js';
+import { Connection } from '../network/connection.js';
+import { RequestMemoryPool } from '../network/request-memory-pool.js';
+import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
 
 let cluster: LocalClusterFixture | undefined;
 let server: Server | undefined;

@@ -1,9 +1,9 @@
 // fast-check arbitraries for metadata records, shared by the codec and snapshot tests.
 
 import fc from 'fast-check';
-import type { BrokerEndpoint, MetadataRecord } from './records.js';
-import { topicResourceType } from './records.js';
-import { uuidFromBytes } from './uuid.js';
+import type { BrokerEndpoint, MetadataRecord } from '../records.js';
+import { topicResourceType } from '../records.js';
+import { uuidFromBytes } from '../uuid.js';
 
 export const uuidArb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((bytes) => uuidFromBytes(bytes));
 const int32Arb = fc.integer({ min: -0x80000000, max: 0x7fffffff });

@@ -5,6 +5,7 @@
 // still there after it: no record consumed and committed before the kill is consumed again.
 
 import { ApiKey, KafkaConnection } from '@gregor/client';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { ErrorCode } from '@gregor/protocol';
 import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,21 +55,16 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  detail: () => Promise<string> = async () => '',
-): Promise<void> {
-  const deadline = Date.now() + settleWaitMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what} (${await detail()}; consumer events: ${consumerEvents.join('; ') || 'none'})\n${cluster.tail()}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-  }
+/** What a wait that gives up reports: `extra`, the consumer's events and the cluster's log tail. */
+function failoverDetail(extra: () => Promise<string> = async () => ''): () => Promise<string> {
+  return async () =>
+    `${await extra()}; consumer events: ${consumerEvents.join('; ') || 'none'}\n${cluster.tail()}`;
 }
+const waitOptions: WaitForOptions = {
+  timeoutMs: settleWaitMs,
+  intervalMs: pollIntervalMs,
+  detail: failoverDetail(),
+};
 
 let nextValue = 0;
 function nextValues(count: number): string[] {
@@ -157,11 +153,16 @@ describe('coordinator failover', () => {
     const firstRound = nextValues(recordsPerRound);
     await send(firstRound);
     const consumers = [await startConsumer(), await startConsumer()];
-    await waitFor('the first round consumed', () => firstRound.every((value) => consumedCount.has(value)));
+    await waitFor(
+      'the first round consumed',
+      () => firstRound.every((value) => consumedCount.has(value)),
+      waitOptions,
+    );
     const firstEnds = await endOffsets();
     await waitFor(
       'the first round committed',
       async () => (await committedOffsets()).join() === firstEnds.join(),
+      waitOptions,
     );
 
     // The second round starts arriving; once its consumption is under way, the coordinator dies.
@@ -170,16 +171,21 @@ describe('coordinator failover', () => {
     await waitFor(
       'the second round being consumed',
       () => secondRound.filter((value) => consumedCount.has(value)).length >= 24,
+      waitOptions,
     );
     const committedBeforeKill = await committedOffsets();
     const victim = await coordinatorId(1);
     expect(victim).toBeGreaterThan(0);
     await cluster.kill(victim);
     const survivor = cluster.nodes.find((node) => node.id !== victim)!.id;
-    await waitFor('a new coordinator', async () => {
-      const id = await coordinatorId(survivor).catch(() => -1);
-      return id > 0 && id !== victim;
-    });
+    await waitFor(
+      'a new coordinator',
+      async () => {
+        const id = await coordinatorId(survivor).catch(() => -1);
+        return id > 0 && id !== victim;
+      },
+      waitOptions,
+    );
 
     // Nothing committed was lost: the new coordinator loaded the replicated commits.
     const afterFailover = await committedOffsets();
@@ -193,7 +199,13 @@ describe('coordinator failover', () => {
     await waitFor(
       'the second round consumed and committed',
       async () => (await committedOffsets()).join() === secondEnds.join(),
-      async () => `end offsets ${secondEnds.join(',')}; committed ${(await committedOffsets()).join(',')}`,
+      {
+        ...waitOptions,
+        detail: failoverDetail(
+          async () =>
+            `end offsets ${secondEnds.join(',')}; committed ${(await committedOffsets()).join(',')}`,
+        ),
+      },
     );
     const consumedSecond = secondRound.filter((value) => consumedCount.has(value)).length;
     const writtenSecond = secondEnds.reduce((sum, end, partition) => sum + end - firstEnds[partition]!, 0);

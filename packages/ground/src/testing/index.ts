@@ -1,4 +1,4 @@
-// Test support shared by every package's tests (`@gregor/ground/test-support`). Not built into dist:
+// Test support shared by every package's tests (`@gregor/ground/testing`). Not built into dist:
 // tests resolve it to this source (vitest alias, tsconfig.test.json paths).
 export {
   sleep,

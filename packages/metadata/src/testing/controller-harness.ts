@@ -3,14 +3,14 @@
 
 import { SeededRandom } from '@gregor/ground';
 import { expect } from 'vitest';
-import { Controller } from './controller.js';
-import type { ControllerConfig } from './controller-config.js';
-import type { ControllerError } from './errors.js';
-import { type ControllerOutcome, isControllerError } from './errors.js';
-import { applyRecords, MetadataImage } from './image.js';
-import { decodeMetadataBatch, encodeMetadataBatch } from './record-codec.js';
-import type { MetadataRecord, ReplicaOnBroker } from './records.js';
-import { uuidFromBytes } from './uuid.js';
+import { Controller } from '../controller.js';
+import type { ControllerConfig } from '../controller-config.js';
+import type { ControllerError } from '../errors.js';
+import { type ControllerOutcome, isControllerError } from '../errors.js';
+import { applyRecords, MetadataImage } from '../image.js';
+import { decodeMetadataBatch, encodeMetadataBatch } from '../record-codec.js';
+import type { MetadataRecord, ReplicaOnBroker } from '../records.js';
+import { uuidFromBytes } from '../uuid.js';
 
 export const clusterId = 'gregor-test-cluster';
 

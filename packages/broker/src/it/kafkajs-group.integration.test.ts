@@ -4,6 +4,7 @@
 // committed offsets: every record is consumed, and none twice (everything consumed was committed
 // when the consumers stopped, so nothing may come back).
 
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
@@ -47,13 +48,11 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-async function waitFor(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + settleWaitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${cluster.tail()}`);
-    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-  }
-}
+const waitOptions: WaitForOptions = {
+  timeoutMs: settleWaitMs,
+  intervalMs: pollIntervalMs,
+  detail: () => cluster.tail(),
+};
 
 let nextValue = 0;
 /** Produces `count` records spread over every partition; returns their values. */
@@ -117,15 +116,15 @@ describe('kafkajs consumer group', () => {
   it('shares partitions among three members, rebalances when one leaves, and resumes from committed offsets', async () => {
     const firstRound = await produceRound(recordsPerRound);
     const members = [await startMember('a'), await startMember('b'), await startMember('c')];
-    await waitFor('three members with two partitions each', () => balanced(members, 2));
-    await waitFor('the first round consumed', () => allConsumed(firstRound));
+    await waitFor('three members with two partitions each', () => balanced(members, 2), waitOptions);
+    await waitFor('the first round consumed', () => allConsumed(firstRound), waitOptions);
 
     // One member leaves (LeaveGroup): the other two take its partitions.
     const leaving = members.pop()!;
     await leaving.consumer.disconnect();
-    await waitFor('two members with three partitions each', () => balanced(members, 3));
+    await waitFor('two members with three partitions each', () => balanced(members, 3), waitOptions);
     const secondRound = await produceRound(recordsPerRound);
-    await waitFor('the second round consumed', () => allConsumed(secondRound));
+    await waitFor('the second round consumed', () => allConsumed(secondRound), waitOptions);
 
     // Everyone stops (kafkajs commits what it consumed when it stops); more records arrive.
     for (const member of members) await member.consumer.disconnect();
@@ -143,8 +142,8 @@ describe('kafkajs consumer group', () => {
     const thirdRound = await produceRound(recordsPerRound);
 
     const restarted = [await startMember('d'), await startMember('e'), await startMember('f')];
-    await waitFor('the restarted group balanced', () => balanced(restarted, 2));
-    await waitFor('the third round consumed', () => allConsumed(thirdRound));
+    await waitFor('the restarted group balanced', () => balanced(restarted, 2), waitOptions);
+    await waitFor('the third round consumed', () => allConsumed(thirdRound), waitOptions);
     for (const member of restarted) await member.consumer.disconnect();
 
     const everything = [...firstRound, ...secondRound, ...thirdRound];

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
@@ -28,15 +29,11 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + waitTimeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}\n${cluster.tail(40)}`);
-}
+const waitOptions: WaitForOptions = {
+  timeoutMs: waitTimeoutMs,
+  intervalMs: 100,
+  detail: () => cluster.tail(40),
+};
 
 /** Producer id, epoch and base sequence of every batch in `topic-0` on `nodeId`'s disk. */
 function producerFieldsOnDisk(nodeId: number, topic: string): { producerId: number; baseSequence: number }[] {
@@ -58,14 +55,22 @@ function producerFieldsOnDisk(nodeId: number, topic: string): { producerId: numb
 describe('idempotent producers on three processes', () => {
   it('kcat with enable.idempotence=true stores every record once, with producer ids and sequences', async () => {
     const topic = 'kcat-idempotent';
-    await waitFor(`topic ${topic}`, async () => {
-      const code = await client.createTopic(1, topic, 1, 3, { 'min.insync.replicas': '2' });
-      return code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
-    });
-    const view = await waitFor('an ISR of three', async () => {
-      const seen = await client.partition(topic, 0);
-      return seen !== undefined && seen.leaderId >= 0 && seen.isr.length === 3 ? seen : undefined;
-    });
+    await waitFor(
+      `topic ${topic}`,
+      async () => {
+        const code = await client.createTopic(1, topic, 1, 3, { 'min.insync.replicas': '2' });
+        return code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
+      },
+      waitOptions,
+    );
+    const view = await waitFor(
+      'an ISR of three',
+      async () => {
+        const seen = await client.partition(topic, 0);
+        return seen !== undefined && seen.leaderId >= 0 && seen.isr.length === 3 ? seen : undefined;
+      },
+      waitOptions,
+    );
     const recordCount = 5_000;
     const lines = Array.from({ length: recordCount }, (_, i) => `n${i}`);
     execFileSync(
@@ -87,10 +92,16 @@ describe('idempotent producers on three processes', () => {
       ],
       { input: `${lines.join('\n')}\n`, timeout: kcatTimeoutMs, stdio: ['pipe', 'pipe', 'pipe'] },
     );
-    const read = await waitFor('every record below the high watermark', async () => {
-      const result = await client.readAll(view.leaderId, topic, 0);
-      return result.errorCode === ErrorCode.NONE && result.highWatermark >= recordCount ? result : undefined;
-    });
+    const read = await waitFor(
+      'every record below the high watermark',
+      async () => {
+        const result = await client.readAll(view.leaderId, topic, 0);
+        return result.errorCode === ErrorCode.NONE && result.highWatermark >= recordCount
+          ? result
+          : undefined;
+      },
+      waitOptions,
+    );
     expect(read.records.map((record) => record.value)).toEqual(lines);
 
     // librdkafka sent its batches as one idempotent producer, sequences following each other.
@@ -108,10 +119,14 @@ describe('idempotent producers on three processes', () => {
     const ids: number[] = [];
     for (const node of cluster.nodes) {
       for (let call = 0; call < 3; call++) {
-        const answer = await waitFor(`a producer id from node ${node.id}`, async () => {
-          const result = await client.initProducerId(node.id);
-          return result.errorCode === ErrorCode.NONE ? result : undefined;
-        });
+        const answer = await waitFor(
+          `a producer id from node ${node.id}`,
+          async () => {
+            const result = await client.initProducerId(node.id);
+            return result.errorCode === ErrorCode.NONE ? result : undefined;
+          },
+          waitOptions,
+        );
         expect(answer.producerEpoch).toBe(0);
         ids.push(answer.producerId);
       }

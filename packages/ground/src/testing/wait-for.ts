@@ -5,14 +5,14 @@
 export interface WaitForOptions {
   /** Give up after this long (default 30 s). */
   readonly timeoutMs?: number;
-  /** Between probes (default 50 ms). */
+  /** Between probes (default 20 ms). */
   readonly intervalMs?: number;
   /** Appended to the timeout error: what the test can tell about the state (a cluster's log tail). */
   readonly detail?: () => string | Promise<string>;
 }
 
 export const waitForTimeoutMsDefault = 30_000;
-export const waitForIntervalMsDefault = 50;
+export const waitForIntervalMsDefault = 20;
 
 /**
  * Calls `probe` until it returns something other than `undefined` or `false`, and resolves with it.

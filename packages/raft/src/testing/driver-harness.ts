@@ -1,13 +1,14 @@
 /**
  * Helpers for the driver tests: a state machine that records what it applied, a logger that records
- * what it logged, temp directories, and a bounded wait that polls (no timing assertions anywhere).
+ * what it logged, and temp directories. Waits use @gregor/ground/testing's waitFor (no timing
+ * assertions anywhere).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RaftTimeouts } from '../core/config.js';
 import type { LogEntry, SnapshotId } from '../core/types.js';
-import type { RaftLogger, RaftStateMachine, StateMachineSnapshot } from './types.js';
+import type { RaftLogger, RaftStateMachine, StateMachineSnapshot } from '../driver/types.js';
 
 /**
  * Short timeouts keep the tests quick; they still respect the core's rule
@@ -20,18 +21,6 @@ export const TEST_TIMEOUTS: RaftTimeouts = Object.freeze({
   requestTimeoutMs: 200,
   electionBackoffMaxMs: 100,
 });
-
-/** Upper bound of every wait: generous, so that a slow CI machine only makes a test slower. */
-export const WAIT_MS_MAX = 30_000;
-const POLL_INTERVAL_MS = 20;
-
-export async function waitFor(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS_MAX;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up after ${WAIT_MS_MAX} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-  }
-}
 
 /** Applies data entries as text; its snapshot is the JSON of everything applied. */
 export class RecordingStateMachine implements RaftStateMachine {

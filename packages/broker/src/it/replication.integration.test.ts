@@ -8,6 +8,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
@@ -17,24 +18,11 @@ const waitTimeoutMs = 60_000;
 
 let describeCluster: () => string = () => '';
 
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = waitTimeoutMs,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what} ${lastError}\n${describeCluster()}`);
-}
+const waitOptions: WaitForOptions = {
+  timeoutMs: waitTimeoutMs,
+  intervalMs: 100,
+  detail: () => describeCluster(),
+};
 
 function sorted(ids: readonly number[]): number[] {
   return [...ids].sort((a, b) => a - b);
@@ -83,35 +71,43 @@ describe('replication on three processes', () => {
   });
 
   async function createReplicatedTopic(topic: string): Promise<void> {
-    await waitFor(`topic ${topic}`, async () => {
-      const code = await client
-        .createTopic(1, topic, 1, 3, { 'min.insync.replicas': '2' })
-        .catch((error: unknown) => {
-          client.drop(1);
-          throw error;
-        });
-      return code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
-    });
+    await waitFor(
+      `topic ${topic}`,
+      async () => {
+        const code = await client
+          .createTopic(1, topic, 1, 3, { 'min.insync.replicas': '2' })
+          .catch((error: unknown) => {
+            client.drop(1);
+            throw error;
+          });
+        return code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
+      },
+      waitOptions,
+    );
   }
 
   /** Waits until every running node agrees on a live leader and the ISR has `isrSize` members. */
   async function waitForIsr(topic: string, isrSize: number): Promise<{ leaderId: number; isr: number[] }> {
-    return waitFor(`${topic} ISR of ${isrSize}`, async () => {
-      const running = cluster.nodes.filter((node) => node.process !== undefined).map((node) => node.id);
-      const views = await Promise.all(running.map((id) => client.partition(topic, 0, [id])));
-      const first = views[0];
-      if (first === undefined || first.leaderId < 0 || first.isr.length !== isrSize) return undefined;
-      // Every node, the leader included, must have applied the same ISR: a leader still acting on
-      // the old one answers acks=all by it.
-      const agreed = views.every(
-        (view) =>
-          view !== undefined &&
-          view.leaderId === first.leaderId &&
-          view.leaderEpoch === first.leaderEpoch &&
-          sorted(view.isr).join() === sorted(first.isr).join(),
-      );
-      return agreed ? { leaderId: first.leaderId, isr: sorted(first.isr) } : undefined;
-    });
+    return waitFor(
+      `${topic} ISR of ${isrSize}`,
+      async () => {
+        const running = cluster.nodes.filter((node) => node.process !== undefined).map((node) => node.id);
+        const views = await Promise.all(running.map((id) => client.partition(topic, 0, [id])));
+        const first = views[0];
+        if (first === undefined || first.leaderId < 0 || first.isr.length !== isrSize) return undefined;
+        // Every node, the leader included, must have applied the same ISR: a leader still acting on
+        // the old one answers acks=all by it.
+        const agreed = views.every(
+          (view) =>
+            view !== undefined &&
+            view.leaderId === first.leaderId &&
+            view.leaderEpoch === first.leaderEpoch &&
+            sorted(view.isr).join() === sorted(first.isr).join(),
+        );
+        return agreed ? { leaderId: first.leaderId, isr: sorted(first.isr) } : undefined;
+      },
+      waitOptions,
+    );
   }
 
   it('copies acks=all records to every replica and serves them from a new leader after kill -9', async () => {
@@ -132,15 +128,23 @@ describe('replication on three processes', () => {
 
     await cluster.kill(leaderId);
     client.drop(leaderId);
-    const next = await waitFor('a new leader', async () => {
-      const view = await client.partition(topic, 0);
-      return view !== undefined && view.leaderId >= 0 && view.leaderId !== leaderId ? view : undefined;
-    });
+    const next = await waitFor(
+      'a new leader',
+      async () => {
+        const view = await client.partition(topic, 0);
+        return view !== undefined && view.leaderId >= 0 && view.leaderId !== leaderId ? view : undefined;
+      },
+      waitOptions,
+    );
     expect(next.isr).not.toContain(leaderId);
-    const after = await waitFor('the new leader serving every record', async () => {
-      const read = await client.readAll(next.leaderId, topic, 0);
-      return read.errorCode === ErrorCode.NONE && read.highWatermark === 100 ? read : undefined;
-    });
+    const after = await waitFor(
+      'the new leader serving every record',
+      async () => {
+        const read = await client.readAll(next.leaderId, topic, 0);
+        return read.errorCode === ErrorCode.NONE && read.highWatermark === 100 ? read : undefined;
+      },
+      waitOptions,
+    );
     expect(after.records.map((record) => record.value)).toEqual(before.records.map((record) => record.value));
 
     const more = await client.produce(next.leaderId, topic, 0, ['after-failover'], -1);
@@ -158,23 +162,35 @@ describe('replication on three processes', () => {
     expect((await client.produce(leaderId, topic, 0, ['before'], -1)).errorCode).toBe(ErrorCode.NONE);
     expect(await cluster.stop(leaderId)).toBe(0);
     client.drop(leaderId);
-    const moved = await waitFor('leadership moved by controlled shutdown', async () => {
-      const view = await client.partition(topic, 0);
-      return view !== undefined && view.leaderId >= 0 && view.leaderId !== leaderId ? view : undefined;
-    });
+    const moved = await waitFor(
+      'leadership moved by controlled shutdown',
+      async () => {
+        const view = await client.partition(topic, 0);
+        return view !== undefined && view.leaderId >= 0 && view.leaderId !== leaderId ? view : undefined;
+      },
+      waitOptions,
+    );
     expect((await client.produce(moved.leaderId, topic, 0, ['during'], -1)).errorCode).toBe(ErrorCode.NONE);
     await cluster.restart(leaderId);
-    const back = await waitFor('the preferred replica leading again', async () => {
-      const view = await client.partition(topic, 0);
-      return view?.leaderId === preferred && view.isr.length === 3 ? view : undefined;
-    });
-    const read = await waitFor('the preferred leader serving', async () => {
-      const result = await client.readAll(back.leaderId, topic, 0).catch(() => {
-        client.drop(back.leaderId);
-        return undefined;
-      });
-      return result?.errorCode === ErrorCode.NONE && result.highWatermark >= 2 ? result : undefined;
-    });
+    const back = await waitFor(
+      'the preferred replica leading again',
+      async () => {
+        const view = await client.partition(topic, 0);
+        return view?.leaderId === preferred && view.isr.length === 3 ? view : undefined;
+      },
+      waitOptions,
+    );
+    const read = await waitFor(
+      'the preferred leader serving',
+      async () => {
+        const result = await client.readAll(back.leaderId, topic, 0).catch(() => {
+          client.drop(back.leaderId);
+          return undefined;
+        });
+        return result?.errorCode === ErrorCode.NONE && result.highWatermark >= 2 ? result : undefined;
+      },
+      waitOptions,
+    );
     expect(read.records.map((record) => record.value)).toEqual(['before', 'during']);
   });
 
@@ -182,11 +198,15 @@ describe('replication on three processes', () => {
     const topic = 'churn';
     await createReplicatedTopic(topic);
     await waitForIsr(topic, 3);
-    const producer = await waitFor('a producer id', async () => {
-      const running = cluster.nodes.find((node) => node.process !== undefined)!.id;
-      const answer = await client.initProducerId(running);
-      return answer.errorCode === ErrorCode.NONE ? answer : undefined;
-    });
+    const producer = await waitFor(
+      'a producer id',
+      async () => {
+        const running = cluster.nodes.find((node) => node.process !== undefined)!.id;
+        const answer = await client.initProducerId(running);
+        return answer.errorCode === ErrorCode.NONE ? answer : undefined;
+      },
+      waitOptions,
+    );
 
     const acknowledged: number[] = [];
     let retries = 0;
@@ -238,15 +258,19 @@ describe('replication on three processes', () => {
     for (let kill = 0; kill < 10; kill++) {
       const ackedBefore = acknowledged.length;
       const { leaderId } = await waitForIsr(topic, 3);
-      await waitFor('records acknowledged since the last kill', async () =>
-        acknowledged.length >= ackedBefore + 20 ? true : undefined,
+      await waitFor(
+        'records acknowledged since the last kill',
+        async () => (acknowledged.length >= ackedBefore + 20 ? true : undefined),
+        waitOptions,
       );
       const killedAtMs = Date.now();
       await cluster.kill(leaderId);
       client.drop(leaderId);
       const ackedAtKill = acknowledged.length;
-      await waitFor('an acknowledgement from the next leader', async () =>
-        acknowledged.length > ackedAtKill ? true : undefined,
+      await waitFor(
+        'an acknowledgement from the next leader',
+        async () => (acknowledged.length > ackedAtKill ? true : undefined),
+        waitOptions,
       );
       failovers.push(Date.now() - killedAtMs);
       await cluster.restart(leaderId);
@@ -264,13 +288,17 @@ describe('replication on three processes', () => {
     expect(retries).toBeGreaterThan(0);
 
     const highWatermark = final.highWatermark;
-    await waitFor('every replica holding the whole log', async () => {
-      const logs = cluster.nodes.map((node) =>
-        Buffer.concat(batchesOnDisk(cluster, node.id, topic, highWatermark)),
-      );
-      const reference = logs[0]!;
-      return logs.every((log) => log.equals(reference)) && reference.length > 0 ? true : undefined;
-    });
+    await waitFor(
+      'every replica holding the whole log',
+      async () => {
+        const logs = cluster.nodes.map((node) =>
+          Buffer.concat(batchesOnDisk(cluster, node.id, topic, highWatermark)),
+        );
+        const reference = logs[0]!;
+        return logs.every((log) => log.equals(reference)) && reference.length > 0 ? true : undefined;
+      },
+      waitOptions,
+    );
     console.log(
       `churn: ${acknowledged.length} records acknowledged exactly once after ${retries} retried send(s), ` +
         `failover (kill to next ack) ms: ${failovers.join(', ')}`,
@@ -281,13 +309,17 @@ describe('replication on three processes', () => {
     // min.insync.replicas=3 with one follower gone: the ISR shrinks to two through the controller,
     // and the leader refuses before appending.
     const strict = 'min-isr-3';
-    await waitFor(`topic ${strict}`, async () => {
-      const code = await client.createTopic(1, strict, 1, 3, { 'min.insync.replicas': '3' }).catch(() => {
-        client.drop(1);
-        return undefined;
-      });
-      return code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
-    });
+    await waitFor(
+      `topic ${strict}`,
+      async () => {
+        const code = await client.createTopic(1, strict, 1, 3, { 'min.insync.replicas': '3' }).catch(() => {
+          client.drop(1);
+          return undefined;
+        });
+        return code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
+      },
+      waitOptions,
+    );
     const strictLeader = (await waitForIsr(strict, 3)).leaderId;
     expect((await client.produce(strictLeader, strict, 0, ['x'], -1)).errorCode).toBe(ErrorCode.NONE);
     const victim = cluster.nodes.map((node) => node.id).find((id) => id !== strictLeader)!;
@@ -317,18 +349,26 @@ describe('replication on three processes', () => {
       .produce(leaderId, topic, 0, ['unprotected'], -1, 2_000)
       .catch(() => undefined);
     expect(unprotected?.errorCode).not.toBe(ErrorCode.NONE);
-    const refusedAlone = await waitFor('NOT_ENOUGH_REPLICAS from a leader left alone', async () => {
-      const outcome = await client.produce(leaderId, topic, 0, ['alone'], -1, 2_000).catch(() => undefined);
-      expect(outcome?.errorCode).not.toBe(ErrorCode.NONE);
-      return outcome?.errorCode === ErrorCode.NOT_ENOUGH_REPLICAS ? outcome : undefined;
-    });
+    const refusedAlone = await waitFor(
+      'NOT_ENOUGH_REPLICAS from a leader left alone',
+      async () => {
+        const outcome = await client.produce(leaderId, topic, 0, ['alone'], -1, 2_000).catch(() => undefined);
+        expect(outcome?.errorCode).not.toBe(ErrorCode.NONE);
+        return outcome?.errorCode === ErrorCode.NOT_ENOUGH_REPLICAS ? outcome : undefined;
+      },
+      waitOptions,
+    );
     expect(refusedAlone.errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
     await Promise.all(others.map((id) => cluster.restart(id)));
     const { leaderId: nextLeader } = await waitForIsr(topic, 3);
-    const after = await waitFor('an acks=all write after the return', async () => {
-      const outcome = await client.produce(nextLeader, topic, 0, ['d'], -1);
-      return outcome.errorCode === ErrorCode.NONE ? outcome : undefined;
-    });
+    const after = await waitFor(
+      'an acks=all write after the return',
+      async () => {
+        const outcome = await client.produce(nextLeader, topic, 0, ['d'], -1);
+        return outcome.errorCode === ErrorCode.NONE ? outcome : undefined;
+      },
+      waitOptions,
+    );
     expect(after.errorCode).toBe(ErrorCode.NONE);
     const values = (await client.readAll(nextLeader, topic, 0)).records.map((record) => record.value);
     expect(values.slice(0, 3)).toEqual(['a', 'b', 'c']);
@@ -358,28 +398,40 @@ describe('a follower cut off from its leader (SIGSTOP)', () => {
 
   it('leaves the ISR after replica.lag.time.max.ms and rejoins once it caught up', async () => {
     const topic = 'cut-off';
-    await waitFor(`topic ${topic}`, async () => {
-      const code = await client.createTopic(1, topic, 1, 3, { 'min.insync.replicas': '2' }).catch(() => {
-        client.drop(1);
-        return undefined;
-      });
-      return code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
-    });
-    const view = await waitFor('ISR of 3', async () => {
-      const seen = await client.partition(topic, 0);
-      return seen !== undefined && seen.isr.length === 3 && seen.leaderId >= 0 ? seen : undefined;
-    });
+    await waitFor(
+      `topic ${topic}`,
+      async () => {
+        const code = await client.createTopic(1, topic, 1, 3, { 'min.insync.replicas': '2' }).catch(() => {
+          client.drop(1);
+          return undefined;
+        });
+        return code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
+      },
+      waitOptions,
+    );
+    const view = await waitFor(
+      'ISR of 3',
+      async () => {
+        const seen = await client.partition(topic, 0);
+        return seen !== undefined && seen.isr.length === 3 && seen.leaderId >= 0 ? seen : undefined;
+      },
+      waitOptions,
+    );
     const controllerId = (await cluster.describe(view.leaderId)).controllerId;
     // Neither the partition leader nor the metadata quorum leader: the others keep working.
     const follower = view.replicas.find((id) => id !== view.leaderId && id !== controllerId)!;
     cluster.node(follower).process!.kill('SIGSTOP');
     try {
-      const shrunk = await waitFor('the follower out of the ISR', async () => {
-        const outcome = await client.produce(view.leaderId, topic, 0, ['while-cut-off'], -1, 2_000);
-        expect([ErrorCode.NONE, ErrorCode.REQUEST_TIMED_OUT]).toContain(outcome.errorCode);
-        const seen = await client.partition(topic, 0, [view.leaderId]);
-        return seen !== undefined && !seen.isr.includes(follower) ? seen : undefined;
-      });
+      const shrunk = await waitFor(
+        'the follower out of the ISR',
+        async () => {
+          const outcome = await client.produce(view.leaderId, topic, 0, ['while-cut-off'], -1, 2_000);
+          expect([ErrorCode.NONE, ErrorCode.REQUEST_TIMED_OUT]).toContain(outcome.errorCode);
+          const seen = await client.partition(topic, 0, [view.leaderId]);
+          return seen !== undefined && !seen.isr.includes(follower) ? seen : undefined;
+        },
+        waitOptions,
+      );
       expect(shrunk.isr.length).toBe(2);
       // With the ISR at two, acks=all works again without the cut-off follower.
       expect((await client.produce(view.leaderId, topic, 0, ['after-shrink'], -1)).errorCode).toBe(
@@ -388,10 +440,14 @@ describe('a follower cut off from its leader (SIGSTOP)', () => {
     } finally {
       cluster.node(follower).process?.kill('SIGCONT');
     }
-    const rejoined = await waitFor('the follower back in the ISR', async () => {
-      const seen = await client.partition(topic, 0, [view.leaderId]);
-      return seen?.isr.includes(follower) ? seen : undefined;
-    });
+    const rejoined = await waitFor(
+      'the follower back in the ISR',
+      async () => {
+        const seen = await client.partition(topic, 0, [view.leaderId]);
+        return seen?.isr.includes(follower) ? seen : undefined;
+      },
+      waitOptions,
+    );
     expect(rejoined.isr.length).toBe(3);
   });
 });

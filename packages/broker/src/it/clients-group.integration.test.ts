@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ApiKey, KafkaConnection } from '@gregor/client';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { ErrorCode } from '@gregor/protocol';
 import { Kafka, logLevel, PartitionAssigners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,13 +171,11 @@ async function describeGroup(
   }
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + groupWaitMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${cluster.tail()}`);
-    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-  }
-}
+const waitOptions: WaitForOptions = {
+  timeoutMs: groupWaitMs,
+  intervalMs: pollIntervalMs,
+  detail: () => cluster.tail(),
+};
 
 describe('consumer groups of kcat, kafka-python and a mixed group', () => {
   it('kcat -G reads every record once and commits on close: no lag left', async () => {
@@ -243,10 +242,14 @@ describe('consumer groups of kcat, kafka-python and a mixed group', () => {
           kafkajsValues.push(message.value?.toString() ?? '');
         },
       });
-      await waitFor('three members, Stable, on roundrobin', async () => {
-        const group = await describeGroup(groupId);
-        return group.state === 'Stable' && group.memberCount === 3 && group.protocol === 'roundrobin';
-      });
+      await waitFor(
+        'three members, Stable, on roundrobin',
+        async () => {
+          const group = await describeGroup(groupId);
+          return group.state === 'Stable' && group.memberCount === 3 && group.protocol === 'roundrobin';
+        },
+        waitOptions,
+      );
 
       const described = await gregorGroups('describe', groupId);
       expect(described.code).toBe(0);
@@ -278,10 +281,14 @@ describe('consumer groups of kcat, kafka-python and a mixed group', () => {
         `Error: Assignments can only be reset if the group '${groupId}' is inactive, but the current state is Stable.`,
       );
       // Each member commits what it consumed (kafkajs and kcat every 200 ms, kafka-python after each poll).
-      await waitFor('the mixed group consumed and committed everything', async () => {
-        const current = tableRows((await gregorGroups('describe', groupId)).stdout);
-        return current.length === partitionCount && current.every((row) => row.LAG === '0');
-      });
+      await waitFor(
+        'the mixed group consumed and committed everything',
+        async () => {
+          const current = tableRows((await gregorGroups('describe', groupId)).stdout);
+          return current.length === partitionCount && current.every((row) => row.LAG === '0');
+        },
+        waitOptions,
+      );
     } finally {
       await consumer.disconnect();
       writeFileSync(stopFile, '');

@@ -1,4 +1,5 @@
-// A real process crash: a child process (dist/testing/append-until-killed.js) appends to a partition
+// A real process crash: a child process (dist-test/testing/append-until-killed.js, built from
+// src/testing/ by tsconfig.test-programs.json) appends to a partition
 // log with appends in flight and is killed with SIGKILL; a second child recovers and continues that
 // log and is killed too; this process then opens the directory and checks the recovery. A kill loses no
 // written byte (the page cache survives it), so every acknowledged batch must be there, the log must
@@ -15,21 +16,21 @@ import { fileURLToPath } from 'node:url';
 import { ManualClock } from '@gregor/ground';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBrokerLogConfig } from './log-config.js';
-import { cleanShutdownFileName, LogManager } from './log-manager.js';
-import type { PartitionLog } from './partition-log.js';
+import { parseBrokerLogConfig } from '../log-config.js';
+import { cleanShutdownFileName, LogManager } from '../log-manager.js';
+import type { PartitionLog } from '../partition-log.js';
 import {
   killTestBatch,
   killTestBatchIndexAt,
   killTestBrokerProps,
   killTestLeaderEpoch,
   killTestTopic,
-} from './testing/append-until-killed.js';
-import { makeTempDir, removeDir } from './testing/temp-dirs.js';
+} from '../testing/append-until-killed.js';
+import { makeTempDir, removeDir } from '../testing/temp-dirs.js';
 
 const childPath = join(
-  resolve(dirname(fileURLToPath(import.meta.url)), '..'),
-  'dist',
+  resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'),
+  'dist-test',
   'testing',
   'append-until-killed.js',
 );

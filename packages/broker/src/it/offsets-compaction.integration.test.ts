@@ -4,6 +4,7 @@
 // the compacted logs and every group's last commit (offset and metadata) is still there.
 
 import { ApiKey, KafkaConnection } from '@gregor/client';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { ErrorCode, iterateBatches } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
@@ -58,31 +59,33 @@ async function connectionTo(nodeId: number): Promise<KafkaConnection> {
   return connection;
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + settleWaitMs;
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${cluster.tail()}`);
-    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-  }
-}
+const waitOptions: WaitForOptions = {
+  timeoutMs: settleWaitMs,
+  intervalMs: pollIntervalMs,
+  detail: () => cluster.tail(),
+};
 
 const groupIds = Array.from({ length: groupCount }, (_, index) => `compaction-group-${index}`);
 
 /** Group id → coordinator node id, once every group has one. */
 async function coordinators(): Promise<Map<string, number>> {
   const found = new Map<string, number>();
-  await waitFor('a coordinator for every group', async () => {
-    const bootstrap = await connectionTo(1);
-    const response = await bootstrap.call(ApiKey.FindCoordinator, 4, {
-      key: '',
-      keyType: 0,
-      coordinatorKeys: groupIds.filter((groupId) => !found.has(groupId)),
-    });
-    for (const coordinator of response.coordinators) {
-      if (coordinator.errorCode === ErrorCode.NONE) found.set(coordinator.key, coordinator.nodeId);
-    }
-    return found.size === groupCount;
-  });
+  await waitFor(
+    'a coordinator for every group',
+    async () => {
+      const bootstrap = await connectionTo(1);
+      const response = await bootstrap.call(ApiKey.FindCoordinator, 4, {
+        key: '',
+        keyType: 0,
+        coordinatorKeys: groupIds.filter((groupId) => !found.has(groupId)),
+      });
+      for (const coordinator of response.coordinators) {
+        if (coordinator.errorCode === ErrorCode.NONE) found.set(coordinator.key, coordinator.nodeId);
+      }
+      return found.size === groupCount;
+    },
+    waitOptions,
+  );
   return found;
 }
 
@@ -187,10 +190,14 @@ describe('__consumer_offsets compaction', () => {
     const coordinatorOf = await coordinators();
     for (let round = 1; round <= commitRounds; round++) await commitRound(round, coordinatorOf);
 
-    await waitFor('the cleaner to compact the offsets topic', async () => {
-      const { records } = await offsetsTopicRecordCount();
-      return records <= groupCount + leftoverRecordsMax;
-    });
+    await waitFor(
+      'the cleaner to compact the offsets topic',
+      async () => {
+        const { records } = await offsetsTopicRecordCount();
+        return records <= groupCount + leftoverRecordsMax;
+      },
+      waitOptions,
+    );
     const compacted = await offsetsTopicRecordCount();
     expect(compacted.written).toBeGreaterThanOrEqual(groupCount * commitRounds);
 
@@ -202,37 +209,41 @@ describe('__consumer_offsets compaction', () => {
 
     const restartedCoordinators = await coordinators();
     const lastCommits = new Map<string, { offset: bigint; metadata: string | null }>();
-    await waitFor('every group loaded with its last commit', async () => {
-      const byNode = new Map<number, string[]>();
-      for (const groupId of groupIds) {
-        if (lastCommits.has(groupId)) continue;
-        const node = restartedCoordinators.get(groupId)!;
-        byNode.set(node, [...(byNode.get(node) ?? []), groupId]);
-      }
-      for (const [nodeId, groups] of byNode) {
-        const connection = await connectionTo(nodeId);
-        for (let start = 0; start < groups.length; start += fetchGroupsPerRequest) {
-          const response = await connection.call(ApiKey.OffsetFetch, 8, {
-            groupId: '',
-            topics: [],
-            groups: groups
-              .slice(start, start + fetchGroupsPerRequest)
-              .map((groupId) => ({ groupId, topics: [{ name: dataTopic, partitionIndexes: [0] }] })),
-            requireStable: false,
-          });
-          for (const group of response.groups) {
-            // COORDINATOR_LOAD_IN_PROGRESS while a partition loads: asked again on the next poll.
-            if (group.errorCode !== ErrorCode.NONE) continue;
-            const partition = group.topics[0]!.partitions[0]!;
-            lastCommits.set(group.groupId, {
-              offset: partition.committedOffset,
-              metadata: partition.metadata,
+    await waitFor(
+      'every group loaded with its last commit',
+      async () => {
+        const byNode = new Map<number, string[]>();
+        for (const groupId of groupIds) {
+          if (lastCommits.has(groupId)) continue;
+          const node = restartedCoordinators.get(groupId)!;
+          byNode.set(node, [...(byNode.get(node) ?? []), groupId]);
+        }
+        for (const [nodeId, groups] of byNode) {
+          const connection = await connectionTo(nodeId);
+          for (let start = 0; start < groups.length; start += fetchGroupsPerRequest) {
+            const response = await connection.call(ApiKey.OffsetFetch, 8, {
+              groupId: '',
+              topics: [],
+              groups: groups
+                .slice(start, start + fetchGroupsPerRequest)
+                .map((groupId) => ({ groupId, topics: [{ name: dataTopic, partitionIndexes: [0] }] })),
+              requireStable: false,
             });
+            for (const group of response.groups) {
+              // COORDINATOR_LOAD_IN_PROGRESS while a partition loads: asked again on the next poll.
+              if (group.errorCode !== ErrorCode.NONE) continue;
+              const partition = group.topics[0]!.partitions[0]!;
+              lastCommits.set(group.groupId, {
+                offset: partition.committedOffset,
+                metadata: partition.metadata,
+              });
+            }
           }
         }
-      }
-      return lastCommits.size === groupCount;
-    });
+        return lastCommits.size === groupCount;
+      },
+      waitOptions,
+    );
     const wrong = [...lastCommits].filter(
       ([, commit]) => commit.offset !== BigInt(commitRounds) || commit.metadata !== `round-${commitRounds}`,
     );

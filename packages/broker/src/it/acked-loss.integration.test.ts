@@ -13,6 +13,7 @@
 // value of a resolved send as acknowledged is what made the coordinator-failover test see
 // "acks=all records missing after kill -9": those records never reached a surviving broker.
 
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
@@ -30,20 +31,11 @@ let client: RawClusterClient;
 let kafka: Kafka;
 let producer: Producer;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + waitTimeoutMs;
-  let lastError = '';
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what} ${lastError}\n${cluster.tail(40)}`);
-}
+const waitOptions: WaitForOptions = {
+  timeoutMs: waitTimeoutMs,
+  intervalMs: 100,
+  detail: () => cluster.tail(40),
+};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -85,13 +77,17 @@ describe('acks=all under kill -9 of leaders and of the controller (kafkajs)', ()
   });
 
   async function leaders(): Promise<number[]> {
-    return waitFor('a leader for every partition', async () => {
-      const views = await Promise.all(
-        Array.from({ length: partitionCount }, (_, index) => client.partition(topic, index)),
-      );
-      if (views.some((view) => view === undefined || view.leaderId < 0)) return undefined;
-      return views.map((view) => view!.leaderId);
-    });
+    return waitFor(
+      'a leader for every partition',
+      async () => {
+        const views = await Promise.all(
+          Array.from({ length: partitionCount }, (_, index) => client.partition(topic, index)),
+        );
+        if (views.some((view) => view === undefined || view.leaderId < 0)) return undefined;
+        return views.map((view) => view!.leaderId);
+      },
+      waitOptions,
+    );
   }
 
   it('keeps every acknowledged record through repeated leader and controller failover', async () => {
@@ -138,7 +134,7 @@ describe('acks=all under kill -9 of leaders and of the controller (kafkajs)', ()
     /** Waits for the producer to get acknowledgements for more records (it is making progress). */
     const moreAcknowledged = (what: string, count: number) => {
       const before = acked.size;
-      return waitFor(what, async () => (acked.size >= before + count ? true : undefined));
+      return waitFor(what, async () => (acked.size >= before + count ? true : undefined), waitOptions);
     };
     for (let round = 0; round < rounds; round++) {
       await moreAcknowledged(`acknowledgements before round ${round}`, 100);
@@ -153,8 +149,10 @@ describe('acks=all under kill -9 of leaders and of the controller (kafkajs)', ()
       await cluster.kill(victim);
       client.drop(victim);
       // The failover is over: no partition is led by the dead broker, and writes are acknowledged.
-      await waitFor(`partitions led by others than ${victim}`, async () =>
-        (await leaders()).includes(victim) ? undefined : true,
+      await waitFor(
+        `partitions led by others than ${victim}`,
+        async () => ((await leaders()).includes(victim) ? undefined : true),
+        waitOptions,
       );
       await moreAcknowledged(`acknowledgements after killing ${victim}`, recordsPerSend);
       await cluster.restart(victim);
@@ -168,14 +166,18 @@ describe('acks=all under kill -9 of leaders and of the controller (kafkajs)', ()
     const lost: string[] = [];
     const summary: string[] = [];
     for (let index = 0; index < partitionCount; index++) {
-      const read = await waitFor(`partition ${index} read from its leader`, async () => {
-        const leaderId = (await client.partition(topic, index))?.leaderId ?? finalLeaders[index]!;
-        const result = await client.readAll(leaderId, topic, index).catch((error: unknown) => {
-          client.drop(leaderId);
-          throw error;
-        });
-        return result.errorCode === 0 ? { leaderId, ...result } : undefined;
-      });
+      const read = await waitFor(
+        `partition ${index} read from its leader`,
+        async () => {
+          const leaderId = (await client.partition(topic, index))?.leaderId ?? finalLeaders[index]!;
+          const result = await client.readAll(leaderId, topic, index).catch((error: unknown) => {
+            client.drop(leaderId);
+            throw error;
+          });
+          return result.errorCode === 0 ? { leaderId, ...result } : undefined;
+        },
+        waitOptions,
+      );
       const valueAt = new Map(read.records.map((record) => [record.offset, record.value]));
       const expected = [...acked.entries()].filter(([, at]) => at.partition === index);
       const missing = expected.filter(([value, at]) => valueAt.get(at.offset) !== value);

@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { ErrorCode } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
@@ -43,22 +44,11 @@ let cluster: ProcessCluster;
 const kafka = (id: number) => ['--bootstrap-server', `127.0.0.1:${cluster.node(id).kafkaPort}`];
 const controllerListener = (id: number) => ['--controller', `127.0.0.1:${cluster.node(id).quorumPort}`];
 
-/** Polls `probe` until it returns a value (not undefined); fails with the last observation. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + convergeTimeoutMs;
-  let last: unknown = 'never probed';
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-      last = 'not yet';
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((done) => setTimeout(done, pollIntervalMs));
-  }
-  throw new Error(`timed out waiting for ${what}: ${String(last)}\n${cluster.tail()}`);
-}
+const waitOptions: WaitForOptions = {
+  timeoutMs: convergeTimeoutMs,
+  intervalMs: pollIntervalMs,
+  detail: () => cluster.tail(),
+};
 
 /** The controller id a shell invocation reports in /controller (null when none is known). */
 async function controllerSeenBy(args: string[]): Promise<number | null | undefined> {
@@ -76,10 +66,14 @@ async function topicsSeenBy(args: string[]): Promise<string[] | undefined> {
 
 /** Waits until the shell at `args` lists every one of `topics`. */
 function waitForTopics(what: string, args: string[], topics: readonly string[]): Promise<string[]> {
-  return waitFor(what, async () => {
-    const listed = await topicsSeenBy(args);
-    return listed !== undefined && topics.every((topic) => listed.includes(topic)) ? listed : undefined;
-  });
+  return waitFor(
+    what,
+    async () => {
+      const listed = await topicsSeenBy(args);
+      return listed !== undefined && topics.every((topic) => listed.includes(topic)) ? listed : undefined;
+    },
+    waitOptions,
+  );
 }
 
 /**
@@ -87,29 +81,35 @@ function waitForTopics(what: string, args: string[], topics: readonly string[]):
  * after an attempt whose answer was lost may find the topic already there: that is a success.
  */
 function createTopic(viaId: number, name: string): Promise<void> {
-  return waitFor(`topic ${name} created via node ${viaId}`, async () => {
-    const connection = await KafkaConnection.open({
-      host: '127.0.0.1',
-      port: cluster.node(viaId).kafkaPort,
-      connectTimeoutMs: 2_000,
-    });
-    try {
-      const response = await connection.call(
-        ApiKey.CreateTopics,
-        3,
-        {
-          topics: [{ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
-          timeoutMs: 5_000,
-          validateOnly: false,
-        },
-        10_000,
-      );
-      const errorCode = response.topics[0]?.errorCode;
-      return errorCode === ErrorCode.NONE || errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? true : undefined;
-    } finally {
-      connection.close();
-    }
-  }).then(() => undefined);
+  return waitFor(
+    `topic ${name} created via node ${viaId}`,
+    async () => {
+      const connection = await KafkaConnection.open({
+        host: '127.0.0.1',
+        port: cluster.node(viaId).kafkaPort,
+        connectTimeoutMs: 2_000,
+      });
+      try {
+        const response = await connection.call(
+          ApiKey.CreateTopics,
+          3,
+          {
+            topics: [{ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+            timeoutMs: 5_000,
+            validateOnly: false,
+          },
+          10_000,
+        );
+        const errorCode = response.topics[0]?.errorCode;
+        return errorCode === ErrorCode.NONE || errorCode === ErrorCode.TOPIC_ALREADY_EXISTS
+          ? true
+          : undefined;
+      } finally {
+        connection.close();
+      }
+    },
+    waitOptions,
+  ).then(() => undefined);
 }
 
 describe('metadata quorum on three processes, observed with gregor metadata-shell', () => {
@@ -123,7 +123,11 @@ describe('metadata quorum on three processes, observed with gregor metadata-shel
   let controllerId = -1;
 
   it('finds the active controller with `cat /controller`, the same over Kafka and the controller listener', async () => {
-    controllerId = await waitFor('a controller', async () => (await controllerSeenBy(kafka(1))) ?? undefined);
+    controllerId = await waitFor(
+      'a controller',
+      async () => (await controllerSeenBy(kafka(1))) ?? undefined,
+      waitOptions,
+    );
     expect([1, 2, 3]).toContain(controllerId);
     for (const id of [1, 2, 3]) {
       expect(await controllerSeenBy(controllerListener(id))).toBe(controllerId);
@@ -153,10 +157,14 @@ describe('metadata quorum on three processes, observed with gregor metadata-shel
     const killed = controllerId;
     const survivors = [1, 2, 3].filter((id) => id !== killed);
     await cluster.kill(killed);
-    const newControllerId = await waitFor('a new controller', async () => {
-      const seen = await controllerSeenBy(controllerListener(survivors[0]!));
-      return seen !== undefined && seen !== null && seen !== killed ? seen : undefined;
-    });
+    const newControllerId = await waitFor(
+      'a new controller',
+      async () => {
+        const seen = await controllerSeenBy(controllerListener(survivors[0]!));
+        return seen !== undefined && seen !== null && seen !== killed ? seen : undefined;
+      },
+      waitOptions,
+    );
     expect(survivors).toContain(newControllerId);
     await createTopic(survivors[1]!, 'after-controller-kill');
     for (const id of survivors) {
