@@ -1,4 +1,4 @@
-// Issue 3 on real processes: three nodes on loopback, each a voter, controller and broker. kill -9
+// The metadata quorum on real processes: three nodes on loopback, each a voter, controller and broker. kill -9
 // of the active controller elects a new one that commits metadata; the old one restarts, rejoins
 // and catches up; the same for a follower. Every observation goes through the built
 // `gregor metadata-shell` (online via a Kafka listener or a controller listener, offline via a

@@ -1,6 +1,7 @@
 // kafkajs 2.2.4 against the real router over a real socket (Connection), with the in-process
-// cluster behind it: the wire as one real client speaks it. Consumer groups are not served yet, so
-// this drives the admin client, the producer and offset lookups.
+// cluster behind it: the wire as one real client speaks it. The fixture has no group coordinator
+// (consumer groups are tested against real broker processes, in the group tests here), so this
+// drives the admin client, the producer and offset lookups.
 
 import { once } from 'node:events';
 import { type AddressInfo, createServer, type Server } from 'node:net';
