@@ -10,7 +10,7 @@
 
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { systemClock, systemTimers } from '@gregor/ground';
+import { systemClock, systemRandom, systemTimers } from '@gregor/ground';
 import {
   type MetadataImage,
   offlineLogDirsPerHeartbeatMax,
@@ -418,7 +418,7 @@ export class GregorNode {
         defaultReplicationFactor: settings.defaultReplicationFactor,
         partitionsPerBrokerMax: settings.maxBrokerPartitions,
       },
-      random: { nextInt: (maxExclusive: number) => Math.floor(Math.random() * maxExclusive) },
+      random: systemRandom,
       nowMs: () => Date.now(),
       logger: this.logger.child({ component: 'controller' }),
     });
