@@ -56,11 +56,12 @@ export abstract class AbstractIndex<Keys extends NumberColumn, Values extends Nu
   /** Encodes entries [from, count) in the file's format. */
   encode(from = 0): Buffer {
     const buffer = Buffer.allocUnsafe((this.count - from) * this.entryBytes);
-    for (let i = from; i < this.count; i++) this.writeEntry(buffer, (i - from) * this.entryBytes, i);
+    this.writeEntries(buffer, from);
     return buffer;
   }
 
-  protected abstract writeEntry(buffer: Buffer, at: number, i: number): void;
+  /** Writes entries [from, count) into `buffer` from its start (one loop per subclass, no call per entry). */
+  protected abstract writeEntries(buffer: Buffer, from: number): void;
 
   /** Appends an entry (the caller checked order and limit), growing the arrays when needed. */
   protected appendEntry(key: number, value: number): void {

@@ -55,9 +55,12 @@ export class OffsetIndex extends AbstractIndex<Int32Array, Int32Array> {
     this.truncateWhileAtLeast(this.keys, relativeOffset);
   }
 
-  protected writeEntry(buffer: Buffer, at: number, i: number): void {
-    buffer.writeInt32BE(this.keys[i]!, at);
-    buffer.writeInt32BE(this.values[i]!, at + 4);
+  protected writeEntries(buffer: Buffer, from: number): void {
+    for (let i = from; i < this.count; i++) {
+      const at = (i - from) * offsetIndexEntryBytes;
+      buffer.writeInt32BE(this.keys[i]!, at);
+      buffer.writeInt32BE(this.values[i]!, at + 4);
+    }
   }
 
   /**

@@ -61,9 +61,12 @@ export class TimeIndex extends AbstractIndex<Float64Array, Int32Array> {
     this.truncateWhileAtLeast(this.values, relativeOffset);
   }
 
-  protected writeEntry(buffer: Buffer, at: number, i: number): void {
-    writeInt64FromNumber(buffer, at, this.keys[i]!);
-    buffer.writeInt32BE(this.values[i]!, at + 8);
+  protected writeEntries(buffer: Buffer, from: number): void {
+    for (let i = from; i < this.count; i++) {
+      const at = (i - from) * timeIndexEntryBytes;
+      writeInt64FromNumber(buffer, at, this.keys[i]!);
+      buffer.writeInt32BE(this.values[i]!, at + 8);
+    }
   }
 
   /**
