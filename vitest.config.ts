@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // Tests run against TypeScript sources: each workspace package name resolves to its src/index.ts,
 // so `npm test` never tests a stale dist/. Integration tests spawn built processes (dist/).
 const packages = [
+  'ground',
   'protocol',
   'storage',
   'raft',
@@ -15,9 +16,11 @@ const packages = [
   'group',
   'testkit',
 ];
-// The broker's pure replication core is a subpath export (the replication simulation imports it);
-// it must come before `@gregor/broker`, which would otherwise match first.
+// Subpaths come before their package, which would otherwise match first: the broker's pure
+// replication core (the replication simulation imports it) and ground's test support (shared by
+// every package's tests, never built into dist).
 const alias = {
+  '@gregor/ground/testing': fileURLToPath(new URL('./packages/ground/src/testing/index.ts', import.meta.url)),
   '@gregor/broker/replica-core': fileURLToPath(
     new URL('./packages/broker/src/replica/replica-core.ts', import.meta.url),
   ),

@@ -7,8 +7,8 @@
 //     client retries with a version it finds there. Never a close: librdkafka then stops probing.
 //   - any other unknown API key or version, a malformed frame, an API without a handler: the
 //     connection is closed (that connection only) and the reason logged.
-//   - Produce with acks=0: no response; if a partition failed, the connection is closed instead, so
-//     the producer notices and refreshes its metadata.
+//   - a handler's NoResponse (Produce with acks=0): nothing is sent; one with a close reason closes
+//     the connection instead (how Kafka tells an acks=0 producer that a partition failed).
 //   - bytes after the last field of a request's version: ignored, as Kafka ignores them (logged at
 //     debug); a field that cannot be read is still a malformed frame.
 //   - a handler that throws has a bug: logged, and the connection is closed.
@@ -26,38 +26,22 @@ import {
   type SupportedApiKey,
   supportedApiVersions,
 } from '@gregor/protocol';
-import type { AdvertisedApiVersion, ApiHandler, ApiHandlers, RequestContext } from './apis/api-handler.js';
-import { handleApiVersions } from './apis/api-versions.js';
+import {
+  type AdvertisedApiVersion,
+  type ApiHandler,
+  type ApiHandlers,
+  NoResponse,
+  type RequestContext,
+} from './apis/api-handler.js';
 import type { BrokerContext } from './apis/broker-context.js';
-import { handleCreatePartitions } from './apis/create-partitions.js';
-import { handleCreateTopics } from './apis/create-topics.js';
-import { handleDeleteTopics } from './apis/delete-topics.js';
-import { handleDescribeConfigs } from './apis/describe-configs.js';
-import { handleFetch } from './apis/fetch.js';
-import { handleListOffsets } from './apis/list-offsets.js';
-import { handleMetadata } from './apis/metadata.js';
-import { handleProduce, produceResponseHasError } from './apis/produce.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from './network/connection.js';
 
-/** The APIs of issue 4; group and producer-id APIs come with their own handlers (`extraHandlers`). */
-export const requestHandlingApis: ApiHandlers = {
-  [ApiKey.Produce]: handleProduce,
-  [ApiKey.Fetch]: handleFetch,
-  [ApiKey.ListOffsets]: handleListOffsets,
-  [ApiKey.Metadata]: handleMetadata,
-  [ApiKey.ApiVersions]: handleApiVersions,
-  [ApiKey.CreateTopics]: handleCreateTopics,
-  [ApiKey.DeleteTopics]: handleDeleteTopics,
-  [ApiKey.DescribeConfigs]: handleDescribeConfigs,
-  [ApiKey.CreatePartitions]: handleCreatePartitions,
-};
-
 /**
- * The router for one broker. `extraHandlers` adds (or replaces) handlers by api key; ApiVersions
- * advertises exactly the APIs that have one, so a client never picks an API it would be cut off for.
+ * The router for one broker, serving `handlers` (built by `apiHandlers` in apis/api-handlers.ts).
+ * ApiVersions advertises exactly the APIs that have one, so a client never picks an API it would be
+ * cut off for.
  */
-export function createRequestRouter(broker: BrokerContext, extraHandlers: ApiHandlers = {}): FrameHandler {
-  const handlers: ApiHandlers = { ...requestHandlingApis, ...extraHandlers };
+export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers): FrameHandler {
   const advertisedApiVersions: readonly AdvertisedApiVersion[] = supportedApiVersions().filter(
     (api) => handlers[api.apiKey as SupportedApiKey] !== undefined,
   );
@@ -123,14 +107,13 @@ export function createRequestRouter(broker: BrokerContext, extraHandlers: ApiHan
       clientId: decoded.header.clientId,
       advertisedApiVersions,
     };
-    let body: ResponseInput<SupportedApiKey>;
     let response: Buffer;
     try {
-      body = await callHandler(decoded, handler, context);
-      if (decoded.apiKey === ApiKey.Produce && decoded.body.acks === 0) {
+      const body = await callHandler(decoded, handler, context);
+      if (body instanceof NoResponse) {
         recordRequest(decoded, startMs);
-        if (produceResponseHasError(body as ResponseInput<typeof ApiKey.Produce>)) {
-          return refuse(connection, 'a Produce with acks=0 failed', { clientId: decoded.header.clientId });
+        if (body.closeReason !== null) {
+          return refuse(connection, body.closeReason, { clientId: decoded.header.clientId });
         }
         return { kind: 'no-response' };
       }
@@ -165,12 +148,12 @@ function callHandler(
   decoded: DecodedRequest,
   handler: ApiHandler<SupportedApiKey>,
   context: RequestContext,
-): Promise<ResponseInput<SupportedApiKey>> {
+): Promise<ResponseInput<SupportedApiKey> | NoResponse> {
   return (
     handler as (
       body: unknown,
       apiVersion: number,
       context: RequestContext,
-    ) => Promise<ResponseInput<SupportedApiKey>>
+    ) => Promise<ResponseInput<SupportedApiKey> | NoResponse>
   )(decoded.body, decoded.apiVersion, context);
 }

@@ -15,12 +15,12 @@ import { LevelRaftStore, type LogEntry } from '@gregor/raft';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './commands.js';
 import { runMetadataShell } from './metadata-shell.js';
-import { buildMetadataLog, controllerNodeId, testClusterId } from './metadata-shell.test-support.js';
 import { metadataShellUsage, parseAddress, parseMetadataShellArgs } from './metadata-shell-args.js';
 import { type KafkaMetadata, kafkaMetadataTree, topicConfigsFrom } from './metadata-shell-kafka-tree.js';
 import { imageFromPersistedState, metadataLogDirIn, offlineNote } from './metadata-shell-offline.js';
 import { MetadataShellSession } from './metadata-shell-session.js';
 import { imageFromDescribeMetadata } from './metadata-shell-sources.js';
+import { buildMetadataLog, controllerNodeId, testClusterId } from './testing/metadata-shell-harness.js';
 
 class Capture {
   text = '';

@@ -1,5 +1,5 @@
 // One connection to a Kafka-protocol broker: requests are pipelined, answered in order, matched by
-// correlation id. The seed of Gregor's own client; today it serves tools, scripts and tests.
+// correlation id. The seed of Gregor's own client; it serves the tools, scripts and tests.
 
 import { connect, type Socket } from 'node:net';
 import {

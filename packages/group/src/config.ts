@@ -1,7 +1,7 @@
 // The coordinator's settings, with Kafka's names and defaults where Kafka has them, and a named limit
 // on everything that grows with client behaviour.
 
-import { invariant } from './invariant.js';
+import { invariant } from '@gregor/ground';
 
 export interface GroupCoordinatorConfig {
   /** `offsets.topic.num.partitions`: fixes which partition coordinates each group. */

@@ -3,7 +3,7 @@
 // member's entry instead of adding one, so the heap never holds stale timers and stays the size of
 // the live timer set.
 
-import { invariant } from './invariant.js';
+import { invariant } from '@gregor/ground';
 
 interface Entry<T> {
   readonly key: string;

@@ -5,10 +5,10 @@
 // two groups, acknowledged commits are what OffsetFetch returns (across reloads too), and in the end
 // every request was answered exactly once. fast-check prints the seed and path of a failure.
 
+import { SeededRandom } from '@gregor/ground';
 import { ErrorCode, errorInfo } from '@gregor/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CountingRandom, Harness, protocols } from './group-coordinator.test-support.js';
 import type {
   DeleteGroupsResponse,
   JoinGroupResponse,
@@ -17,6 +17,7 @@ import type {
   SyncGroupResponse,
 } from './messages.js';
 import { decodeOffsetsRecord } from './offsets-records.js';
+import { Harness, protocols } from './testing/coordinator-harness.js';
 
 const groupIds = ['alpha', 'beta', 'gamma'];
 
@@ -148,7 +149,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 function run(ops: Op[], seed: number): void {
-  const h = new Harness({ offsetsPartitionCount, initialRebalanceDelayMs: 1000 }, new CountingRandom(seed));
+  const h = new Harness({ offsetsPartitionCount, initialRebalanceDelayMs: 1000 }, new SeededRandom(seed));
   h.autoAppend = false;
   const slots = groupIds.map((g) =>
     Array.from(

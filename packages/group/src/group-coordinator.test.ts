@@ -1,12 +1,6 @@
+import { InvariantViolation } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
-import {
-  Harness,
-  protocols,
-  rebalanceTimeoutMs,
-  sessionTimeoutMs,
-} from './group-coordinator.test-support.js';
-import { GroupInvariantError } from './invariant.js';
 import type {
   DeleteGroupsResponse,
   DescribeGroupsResponse,
@@ -16,6 +10,7 @@ import type {
 } from './messages.js';
 import { legacyLeaveGroupErrorCode } from './messages.js';
 import { decodeOffsetsRecord } from './offsets-records.js';
+import { Harness, protocols, rebalanceTimeoutMs, sessionTimeoutMs } from './testing/coordinator-harness.js';
 
 const G = 'group';
 
@@ -810,7 +805,7 @@ describe('driver contract', () => {
     h.commit('a', '', -1, { 't:0': 1 });
     h.commit('b', '', -1, { 't:0': 1 });
     const second = h.outstanding[1]!.token;
-    expect(() => h.coordinator.onAppendComplete(second, 0, h.nowMs)).toThrow(GroupInvariantError);
+    expect(() => h.coordinator.onAppendComplete(second, 0, h.nowMs)).toThrow(InvariantViolation);
     const fresh = new Harness();
     fresh.coordinator.joinGroup(
       77,
@@ -834,7 +829,7 @@ describe('driver contract', () => {
         { groupId: G, generationId: 0, memberId: 'x', groupInstanceId: null },
         fresh.nowMs,
       ),
-    ).toThrow(GroupInvariantError);
+    ).toThrow(InvariantViolation);
   });
 
   it('every OffsetCommit answer lists every partition of the request', () => {

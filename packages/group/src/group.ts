@@ -9,7 +9,7 @@
 // This module holds data and the rules that only need the group; the coordinator decides when to
 // move it and answers the requests waiting on it (it owns time, timers and effects).
 
-import { invariant } from './invariant.js';
+import { invariant } from '@gregor/ground';
 import type { GroupStateName, JoinGroupResponseMember, ProtocolMetadata, RequestId } from './messages.js';
 import type { OffsetCommitValue } from './offsets-records.js';
 
@@ -422,7 +422,7 @@ export class Group {
 
   // ---- invariants ----
 
-  /** The rules that hold between any two coordinator calls. Throws GroupInvariantError. */
+  /** The rules that hold between any two coordinator calls. Throws InvariantViolation. */
   checkInvariants(): void {
     const where = `group ${this.groupId} (${this.state}, generation ${this.generationId})`;
     invariant(this.generationId >= 0, `${where}: negative generation`);

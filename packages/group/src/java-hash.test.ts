@@ -1,6 +1,6 @@
+import { InvariantViolation } from '@gregor/ground';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GroupInvariantError } from './invariant.js';
 import { coordinatorPartitionFor, javaStringHashCode, kafkaUtilsAbs } from './java-hash.js';
 
 // Printed by a JVM (openjdk, `String.hashCode()` and Kafka's `Utils.abs(h) % 50`).
@@ -63,7 +63,7 @@ describe('coordinatorPartitionFor', () => {
   });
 
   it('refuses a partition count that is not a positive integer', () => {
-    expect(() => coordinatorPartitionFor('g', 0)).toThrow(GroupInvariantError);
-    expect(() => coordinatorPartitionFor('g', 1.5)).toThrow(GroupInvariantError);
+    expect(() => coordinatorPartitionFor('g', 0)).toThrow(InvariantViolation);
+    expect(() => coordinatorPartitionFor('g', 1.5)).toThrow(InvariantViolation);
   });
 });

@@ -3,7 +3,7 @@
 // (they ask FindCoordinator), but brokers must agree with each other and with Kafka so that a
 // `__consumer_offsets` log written by one is read back by the right coordinator.
 
-import { invariant } from './invariant.js';
+import { invariant } from '@gregor/ground';
 
 const int32Min = -0x80000000;
 

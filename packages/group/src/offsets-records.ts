@@ -21,8 +21,8 @@
 // Specs: apache/kafka group-coordinator/src/main/resources/common/message/OffsetCommitKey.json,
 // OffsetCommitValue.json, GroupMetadataKey.json, GroupMetadataValue.json.
 
+import { invariant } from '@gregor/ground';
 import { DecodeError, Reader, Writer } from '@gregor/protocol';
-import { invariant } from './invariant.js';
 
 /** Key version Kafka writes for offset commits; version 0 has the same layout and is read too. */
 export const offsetCommitKeyVersion = 1;
@@ -37,6 +37,11 @@ export const noLeaderEpoch = -1;
 export const noTimestamp = -1;
 /** An int16-prefixed string holds at most this many UTF-8 bytes. */
 export const recordStringBytesMax = 0x7fff;
+
+/** Whether `value` (plus `reservedBytes` to be appended to it) fits an int16-prefixed string of the log. */
+export function fitsRecordString(value: string, reservedBytes = 0): boolean {
+  return Buffer.byteLength(value, 'utf8') + reservedBytes <= recordStringBytesMax;
+}
 
 /** One record of the offsets topic as it sits in the log: a key and a value, null for a tombstone. */
 export type OffsetsRecord = readonly [key: Buffer, value: Buffer | null];

@@ -1,12 +1,4 @@
-/**
- * The coordinator's only source of randomness: the suffix of the member ids it hands out. The same
- * shape as the Raft core's and the controller's `Random`, so a driver can pass one seeded generator
- * to all of them; tests pass a fake.
- */
-export interface Random {
-  /** A uniformly distributed integer in [0, maxExclusive). */
-  nextInt(maxExclusive: number): number;
-}
+import type { Random } from '@gregor/ground';
 
 const uuidBytes = 16;
 

@@ -3,8 +3,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ControllerOutcome, isControllerError } from './controller.js';
-import { ControllerHarness, clusterId, incarnation, listeners } from './controller.test-support.js';
+import { type ControllerOutcome, isControllerError } from './errors.js';
+import { ControllerHarness, clusterId, incarnation, listeners } from './testing/controller-harness.js';
 
 /** Outcome counts over all runs, to check that the generator reaches the interesting states. */
 const stats = new Map<string, number>();

@@ -1,10 +1,10 @@
+import { InvariantViolation, SeededRandom } from '@gregor/ground';
 import { describe, expect, it } from 'vitest';
-import { Controller, isControllerError, offlineReplicasPerHeartbeatMax } from './controller.js';
-import { ControllerHarness, clusterId, incarnation, listeners } from './controller.test-support.js';
+import { offlineReplicasPerHeartbeatMax } from './cluster-control.js';
+import { Controller } from './controller.js';
 import { defaultControllerConfig } from './controller-config.js';
-import { ControllerErrorCode as E } from './errors.js';
-import { MetadataInvariantError } from './invariant.js';
-import { seededRandom } from './records.test-support.js';
+import { ControllerErrorCode as E, isControllerError } from './errors.js';
+import { ControllerHarness, clusterId, incarnation, listeners } from './testing/controller-harness.js';
 
 const sessionMs = defaultControllerConfig.brokerSessionTimeoutMs;
 
@@ -746,7 +746,7 @@ describe('controller failover', () => {
     expect(() => {
       h.controllerEpoch -= 1;
       h.failover(3001);
-    }).toThrow(MetadataInvariantError);
+    }).toThrow(InvariantViolation);
   });
 
   it('rebuilds the same controller in the same epoch from the committed image, with nothing to propose', () => {
@@ -762,7 +762,7 @@ describe('controller failover', () => {
       clusterId,
       nowMs: h.nowMs,
       metadataLogEndOffset: h.logEndOffset,
-      random: seededRandom(1),
+      random: new SeededRandom(1),
       config: {},
     });
     expect(records).toEqual([]);

@@ -1,6 +1,6 @@
+import { InvariantViolation } from '@gregor/ground';
 import { describe, expect, it } from 'vitest';
 import { applyRecord, applyRecords, isReplicaOffline, MetadataDelta, MetadataImage } from './image.js';
-import { MetadataInvariantError } from './invariant.js';
 import type { MetadataRecord } from './records.js';
 import { decodeImageSnapshot, encodeImageSnapshot, imageToRecords } from './snapshot.js';
 import { uuidFromBytes } from './uuid.js';
@@ -54,7 +54,7 @@ const cluster: MetadataRecord[] = [
 ];
 
 function expectInvariantError(image: MetadataImage, record: MetadataRecord, message: RegExp): void {
-  expect(() => applyRecord(image, record)).toThrow(MetadataInvariantError);
+  expect(() => applyRecord(image, record)).toThrow(InvariantViolation);
   expect(() => applyRecord(image, record)).toThrow(message);
 }
 
@@ -126,7 +126,7 @@ describe('MetadataImage', () => {
     expect(next.topics.size).toBe(0);
     expect(next.configsByTopic.size).toBe(0);
     expect(() => delta.replay({ type: 'fenceBroker', brokerId: 3, brokerEpoch: 2 })).toThrow(
-      MetadataInvariantError,
+      InvariantViolation,
     );
   });
 

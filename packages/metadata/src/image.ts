@@ -1,9 +1,9 @@
 // The metadata image: the state the committed metadata log describes, immutable, with a delta that
 // applies records in log order. Every broker (and the active controller, ahead of commit) holds one.
-// Applying a record that does not fit the image throws MetadataInvariantError: the log is the truth
+// Applying a record that does not fit the image throws InvariantViolation: the log is the truth
 // every node shares, so a record that breaks it is a bug to stop at, not something to skip.
 
-import { invariant } from './invariant.js';
+import { invariant } from '@gregor/ground';
 import {
   type BrokerEndpoint,
   type BrokerId,
@@ -227,7 +227,7 @@ export class MetadataDelta implements MetadataView {
     return (this.topics ?? this.base.topics).keys();
   }
 
-  /** Applies one record; throws MetadataInvariantError if it does not fit. */
+  /** Applies one record; throws InvariantViolation if it does not fit. */
   replay(record: MetadataRecord): this {
     invariant(!this.sealed, 'a metadata delta cannot change after apply()');
     switch (record.type) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ControllerHarness } from './controller.test-support.js';
 import { cat, ls, metadataTree, tree } from './metadata-tree.js';
+import { ControllerHarness } from './testing/controller-harness.js';
 
 function cluster() {
   const h = new ControllerHarness();

@@ -9,7 +9,7 @@ import {
   metadataRecordVersion,
 } from './record-codec.js';
 import { metadataRecordTypeIds } from './records.js';
-import { metadataRecordArb } from './records.test-support.js';
+import { metadataRecordArb } from './testing/record-arbitraries.js';
 
 describe('metadata record codec', () => {
   it('round-trips every record type', () => {

@@ -26,8 +26,8 @@
 // length lets the decoder check that each record was read exactly, so a torn or misread field fails
 // loudly instead of shifting every field after it.
 
+import { invariant } from '@gregor/ground';
 import { DecodeError, Reader, Writer } from '@gregor/protocol';
-import { invariant } from './invariant.js';
 import {
   type BrokerEndpoint,
   type MetadataRecord,

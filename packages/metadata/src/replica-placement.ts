@@ -3,8 +3,8 @@
 // robin; the followers are shifted by a per-round offset so that losing one broker spreads its
 // followers' load across the others instead of doubling it on one neighbour.
 
-import { invariant } from './invariant.js';
-import type { Random } from './random.js';
+import type { Random } from '@gregor/ground';
+import { invariant } from '@gregor/ground';
 import type { BrokerId } from './records.js';
 
 export interface PlacementRequest {

@@ -1,8 +1,8 @@
 // Kafka's UUIDs (topic ids, broker incarnation ids): 16 bytes, shown as 22 characters of unpadded
 // base64url, as `kafka-topics.sh --describe` prints them. Kept as strings so images compare with ===.
 
+import type { Random } from '@gregor/ground';
 import { DecodeError } from '@gregor/protocol';
-import type { Random } from './random.js';
 
 export type Uuid = string;
 

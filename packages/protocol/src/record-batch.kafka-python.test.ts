@@ -18,7 +18,7 @@ import {
 import { CompressionType, TimestampType } from './record-batch-header.js';
 
 const python = '/usr/bin/python3';
-const script = fileURLToPath(new URL('../test-support/decode_batches.py', import.meta.url));
+const script = fileURLToPath(new URL('./testing/decode_batches.py', import.meta.url));
 const installHint =
   'kafka-python is the independent RecordBatch decoder for these tests; install it with ' +
   '`apt-get install -y python3-kafka python3-snappy python3-lz4 python3-zstandard` (Debian packages, run by /usr/bin/python3)';

@@ -3,12 +3,13 @@
  * the RaftQuorum service on the node's gRPC server (shared with its other services) or on a server of
  * its own bound to this node's voter address.
  */
+
+import type { Clock, Random, TimerScheduler } from '@gregor/ground';
 import * as grpc from '@grpc/grpc-js';
 import type { RaftLimits, RaftTimeouts } from './core/config.js';
-import type { Random } from './core/random.js';
 import type { QuorumVoter } from './core/voters.js';
 import { RaftDriver, raftConfigFor, type SnapshotPolicy } from './driver/raft-driver.js';
-import type { Clock, RaftLogger, RaftStateMachine, TimerScheduler } from './driver/types.js';
+import type { RaftLogger, RaftStateMachine } from './driver/types.js';
 import { RaftGrpcTransport, type RaftGrpcTransportOptions } from './grpc/raft-grpc-transport.js';
 import { registerRaftService, unregisterRaftService } from './grpc/raft-service.js';
 import { LevelRaftStore } from './storage/level-raft-store.js';

@@ -8,7 +8,6 @@ export {
   type RaftLimits,
   type RaftTimeouts,
 } from './core/config.js';
-export { InvariantError, invariant } from './core/invariant.js';
 export type { EpochEnd } from './core/log.js';
 export type {
   BeginQuorumEpoch,
@@ -33,7 +32,6 @@ export {
   type Ready,
   type StepOutcome,
 } from './core/node.js';
-export type { Random } from './core/random.js';
 export type { Role } from './core/roles.js';
 export {
   EMPTY_SNAPSHOT_ID,
@@ -80,8 +78,6 @@ export {
 } from './driver/raft-driver.js';
 export { REFUSAL_LOG_INTERVAL_MS, REFUSAL_LOG_KEYS_MAX } from './driver/refusal-log.js';
 export {
-  type Clock,
-  monotonicClock,
   type RaftInboundRefusal,
   type RaftInboundVerdict,
   type RaftLogger,
@@ -89,10 +85,6 @@ export {
   type RaftTransport,
   type StateMachineSnapshot,
   silentLogger,
-  systemRandom,
-  systemTimers,
-  type TimerHandle,
-  type TimerScheduler,
 } from './driver/types.js';
 export { findRaftProtoPath, RAFT_PROTO_FILE } from './grpc/proto-path.js';
 export { decodeRaftEnvelope, encodeRaftEnvelope, type WireEnvelope } from './grpc/raft-codec.js';

@@ -10,7 +10,7 @@ import { runRaftSimulation } from './raft-cluster.js';
 const SEEDS_PER_SIZE = 300;
 /**
  * Asserted bound. The aim is 2 s; measured with FAST_FAILOVER_TIMEOUTS the median is ~1.0-1.5 s but the
- * worst seeds need ~2.6 s (a split pre-vote/vote round), so 3 s is what is guaranteed today.
+ * worst seeds need ~2.6 s (a split pre-vote/vote round), so 3 s is the bound every seed meets.
  */
 const FAILOVER_BOUND_MS = 3_000;
 const FAILOVER_AIM_MS = 2_000;

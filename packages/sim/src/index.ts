@@ -1,6 +1,5 @@
 export { SimDisk } from './disk.js';
 export { HEALTHY_NETWORK, type NetworkFaults, SimNetwork } from './network.js';
-export { SeededRandom } from './prng.js';
 export { nextDigest, payloadKey, RaftSafetyChecker, SafetyViolation } from './raft-checker.js';
 export {
   type RaftSimOptions,

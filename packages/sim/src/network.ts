@@ -1,4 +1,4 @@
-import type { SeededRandom } from './prng.js';
+import type { SeededRandom } from '@gregor/ground';
 import type { SimScheduler } from './scheduler.js';
 
 /** Fault settings of the simulated network; changed by the fault injector while a run goes on. */

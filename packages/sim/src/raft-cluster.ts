@@ -1,3 +1,4 @@
+import { SeededRandom } from '@gregor/ground';
 import {
   FAST_FAILOVER_TIMEOUTS,
   type LogEntry,
@@ -10,7 +11,6 @@ import {
 } from '@gregor/raft';
 import { SimDisk } from './disk.js';
 import { HEALTHY_NETWORK, SimNetwork } from './network.js';
-import { SeededRandom } from './prng.js';
 import { RaftSafetyChecker, SafetyViolation } from './raft-checker.js';
 import { SimScheduler } from './scheduler.js';
 

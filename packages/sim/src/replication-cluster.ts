@@ -8,8 +8,8 @@ import {
   type PartitionRegistration,
   type PendingIsrChange,
 } from '@gregor/broker/replica-core';
+import { SeededRandom } from '@gregor/ground';
 import { HEALTHY_NETWORK, SimNetwork } from './network.js';
-import { SeededRandom } from './prng.js';
 import { SafetyViolation } from './raft-checker.js';
 import { ReplicationChecker, type ReplicaView } from './replication-checker.js';
 import {

@@ -3,9 +3,9 @@
 
 import { cp, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ManualClock } from '@gregor/ground';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from './clock.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { cleanShutdownFileName, LogManager } from './log-manager.js';
 import type { PartitionLog } from './partition-log.js';

@@ -7,11 +7,10 @@
 import type { FileHandle } from 'node:fs/promises';
 import { access, mkdir, open, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InvariantViolation, ManualClock } from '@gregor/ground';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from './clock.js';
 import { FileHandleCache, TooManyOpenFilesError } from './file-handle-cache.js';
-import { InvariantViolation } from './invariant.js';
 import { defaultLogConfig, parseBrokerLogConfig } from './log-config.js';
 import { KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
 import { LogManager } from './log-manager.js';

@@ -18,8 +18,8 @@
 //   TooManyOpenFilesError (KAFKA_STORAGE_ERROR) for that one operation.
 
 import { type FileHandle, open } from 'node:fs/promises';
+import { invariant } from '@gregor/ground';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
-import { invariant } from './invariant.js';
 
 /** Smallest usable capacity: one file pinned by the cleaner plus one for anyone else. */
 export const openFilesMaxMin = 2;

@@ -10,7 +10,6 @@ export {
   recoveryPointCheckpointName,
   writeCheckpointFile,
 } from './checkpoint-file.js';
-export { type Clock, ManualClock, systemClock } from './clock.js';
 export {
   LogClosedError,
   LogConfigError,
@@ -28,7 +27,6 @@ export {
   openFileWaitersMax,
   TooManyOpenFilesError,
 } from './file-handle-cache.js';
-export { InvariantViolation, invariant } from './invariant.js';
 export {
   type CleanableLog,
   CleanerBufferTooSmallError,

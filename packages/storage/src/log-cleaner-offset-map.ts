@@ -8,7 +8,7 @@
 // the map is full at `loadFactor` of its slots so probe sequences stay short.
 
 import { hash } from 'node:crypto';
-import { invariant } from './invariant.js';
+import { invariant } from '@gregor/ground';
 
 /** Bytes of one slot: the 16-byte MD5 of the key and a float64 offset. */
 export const offsetMapSlotBytes = 24;

@@ -17,10 +17,10 @@
 
 import { type FileHandle, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { invariant } from '@gregor/ground';
 import { batchHeaderBytes, batchLogOverheadBytes, validateBatch } from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
-import { invariant } from './invariant.js';
 import { LogSegment, type SegmentLimits, unlinkIfExists } from './log-segment.js';
 import {
   indexFileSuffix,

@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ManualClock } from '@gregor/ground';
 import { CompressionType, ErrorCode } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from './clock.js';
 import { OffsetMap } from './log-cleaner-offset-map.js';
 import type { SwapStep } from './log-cleaner-swap.js';
 import { type ConfigProps, parseBrokerLogConfig, parseLogConfig } from './log-config.js';

@@ -35,6 +35,7 @@
 // could let a tombstone go before its older records, so the checkpoint only moves after a whole
 // cleaning and goes down with truncation (LogManager).
 
+import { invariant } from '@gregor/ground';
 import {
   BatchAttribute,
   BatchField,
@@ -49,7 +50,6 @@ import {
   TimestampType,
 } from '@gregor/protocol';
 import type { FileHandleCache } from './file-handle-cache.js';
-import { invariant } from './invariant.js';
 import type { OffsetMap } from './log-cleaner-offset-map.js';
 import { cleanedLogPath, type SwapStepObserver } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';

@@ -4,8 +4,8 @@
 
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ManualClock } from '@gregor/ground';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from './clock.js';
 import { parseBrokerLogConfig } from './log-config.js';
 import { LogManager, metadataTopicName } from './log-manager.js';
 import { makeTempDir, removeDir } from './testing/temp-dirs.js';

@@ -20,6 +20,8 @@
 
 import { access, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Clock } from '@gregor/ground';
+import { invariant } from '@gregor/ground';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import { forEachConcurrently } from './bounded-concurrency.js';
 import {
@@ -33,7 +35,6 @@ import {
   writeCheckpointFile,
   writeFileAtomically,
 } from './checkpoint-file.js';
-import type { Clock } from './clock.js';
 import { LogClosedError } from './errors.js';
 import {
   asTooManyOpenFiles,
@@ -41,7 +42,6 @@ import {
   type FileHandleCacheStats,
   type TooManyOpenFilesError,
 } from './file-handle-cache.js';
-import { invariant } from './invariant.js';
 import type { CompactionResult } from './log-cleaner.js';
 import { OffsetMap } from './log-cleaner-offset-map.js';
 import { isCompacted } from './log-cleaner-produce-check.js';

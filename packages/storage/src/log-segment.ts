@@ -10,6 +10,7 @@
 
 import { type FileHandle, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { invariant } from '@gregor/ground';
 import {
   BatchField,
   batchHeaderBytes,
@@ -20,7 +21,6 @@ import {
   validateBatch,
 } from '@gregor/protocol';
 import type { CachedFile, FileHandleCache } from './file-handle-cache.js';
-import { invariant } from './invariant.js';
 import { isNoSpaceError } from './log-dir-failure-channel.js';
 import { OffsetIndex, offsetIndexEntryBytes } from './offset-index.js';
 import {

@@ -2,44 +2,32 @@
 //   relativeOffset: int32   (offset - segment base offset; the batch's LAST offset, as Kafka writes)
 //   position: int32         (byte position of that batch's start in the `.log`)
 // Sparse: one entry after every `index.interval.bytes` of appended data. Lookup finds the greatest
-// entry <= target and the caller scans forward from its position.
-//
-// Entries live in memory as well (Kafka memory-maps the file); `writtenCount` tracks how many are on
-// disk so index writes can be batched instead of costing a syscall per indexed batch.
+// entry <= target and the caller scans forward from its position. What it shares with the time index
+// (storage, limits, lookup, truncation) is in abstract-index.ts.
 
-import { floorIndex } from './floor-search.js';
-import { invariant } from './invariant.js';
+import { invariant } from '@gregor/ground';
+import { AbstractIndex } from './abstract-index.js';
 
 export const offsetIndexEntryBytes = 8;
-/**
- * Entries allocated for a new index; they double as needed. Small, because a broker with tens of
- * thousands of partitions holds tens of thousands of mostly young segments.
- */
-const initialCapacityEntries = 8;
 
-export class OffsetIndex {
-  private relativeOffsets = new Int32Array(initialCapacityEntries);
-  private positions = new Int32Array(initialCapacityEntries);
-  private count = 0;
-  /** Entries [0, writtenCount) are in the file; the rest still have to be written. */
-  writtenCount = 0;
-
-  constructor(readonly maxEntries: number) {}
-
-  get entries(): number {
-    return this.count;
-  }
-
-  get isFull(): boolean {
-    return this.count >= this.maxEntries;
+/** Keys: relative offsets; values: positions in the `.log`. */
+export class OffsetIndex extends AbstractIndex<Int32Array, Int32Array> {
+  constructor(maxEntries: number) {
+    super(
+      maxEntries,
+      offsetIndexEntryBytes,
+      (capacity) => new Int32Array(capacity),
+      (capacity) => new Int32Array(capacity),
+      Math.max(maxEntries, 1),
+    );
   }
 
   relativeOffsetAt(i: number): number {
-    return this.relativeOffsets[i]!;
+    return this.keys[i]!;
   }
 
   positionAt(i: number): number {
-    return this.positions[i]!;
+    return this.values[i]!;
   }
 
   /** Adds an entry; returns false (and adds nothing) when the index is full. */
@@ -47,59 +35,32 @@ export class OffsetIndex {
     if (this.isFull) return false;
     if (this.count > 0) {
       invariant(
-        relativeOffset > this.relativeOffsets[this.count - 1]! && position > this.positions[this.count - 1]!,
+        relativeOffset > this.keys[this.count - 1]! && position > this.values[this.count - 1]!,
         () =>
           `offset index entries must increase: (${relativeOffset}, ${position}) after entry ${this.count - 1}`,
       );
     }
-    if (this.count === this.relativeOffsets.length) {
-      const capacity = Math.min(this.count * 2, Math.max(this.maxEntries, 1));
-      const offsets = new Int32Array(capacity);
-      offsets.set(this.relativeOffsets);
-      const positions = new Int32Array(capacity);
-      positions.set(this.positions);
-      this.relativeOffsets = offsets;
-      this.positions = positions;
-    }
-    this.relativeOffsets[this.count] = relativeOffset;
-    this.positions[this.count] = position;
-    this.count += 1;
+    this.appendEntry(relativeOffset, position);
     return true;
-  }
-
-  /** Index of the greatest entry with relativeOffset <= target, or -1. */
-  floorEntry(targetRelativeOffset: number): number {
-    return floorIndex(this.relativeOffsets, this.count, targetRelativeOffset);
   }
 
   /** Start position for a forward scan to `targetRelativeOffset`. */
   lookupPosition(targetRelativeOffset: number): number {
     const i = this.floorEntry(targetRelativeOffset);
-    return i < 0 ? 0 : this.positions[i]!;
+    return i < 0 ? 0 : this.values[i]!;
   }
 
   /** Drops entries for batches at or after `relativeOffset` (their last offset is >= it). */
   truncateToRelativeOffset(relativeOffset: number): void {
-    let keep = this.count;
-    while (keep > 0 && this.relativeOffsets[keep - 1]! >= relativeOffset) keep -= 1;
-    this.count = keep;
-    this.writtenCount = Math.min(this.writtenCount, keep);
+    this.truncateWhileAtLeast(this.keys, relativeOffset);
   }
 
-  clear(): void {
-    this.count = 0;
-    this.writtenCount = 0;
-  }
-
-  /** Encodes entries [from, count) in Kafka's format. */
-  encode(from = 0): Buffer {
-    const buffer = Buffer.allocUnsafe((this.count - from) * offsetIndexEntryBytes);
+  protected writeEntries(buffer: Buffer, from: number): void {
     for (let i = from; i < this.count; i++) {
       const at = (i - from) * offsetIndexEntryBytes;
-      buffer.writeInt32BE(this.relativeOffsets[i]!, at);
-      buffer.writeInt32BE(this.positions[i]!, at + 4);
+      buffer.writeInt32BE(this.keys[i]!, at);
+      buffer.writeInt32BE(this.values[i]!, at + 4);
     }
-    return buffer;
   }
 
   /**
@@ -109,11 +70,9 @@ export class OffsetIndex {
    * when the file is not usable, so the caller rebuilds it.
    */
   static parse(bytes: Buffer, maxEntries: number, logSizeBytes: number): OffsetIndex | string {
-    if (bytes.length % offsetIndexEntryBytes !== 0) {
-      return `size ${bytes.length} is not a multiple of ${offsetIndexEntryBytes}`;
-    }
+    const entryCount = AbstractIndex.entryCountOf(bytes, offsetIndexEntryBytes);
+    if (typeof entryCount === 'string') return entryCount;
     const index = new OffsetIndex(maxEntries);
-    const entryCount = bytes.length / offsetIndexEntryBytes;
     for (let i = 0; i < entryCount; i++) {
       const relativeOffset = bytes.readInt32BE(i * offsetIndexEntryBytes);
       const position = bytes.readInt32BE(i * offsetIndexEntryBytes + 4);

@@ -6,10 +6,10 @@
 
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ManualClock } from '@gregor/ground';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from './clock.js';
 import { parseBrokerLogConfig } from './log-config.js';
 import { cleanShutdownFileName, LogManager } from './log-manager.js';
 import type { PartitionLog } from './partition-log.js';

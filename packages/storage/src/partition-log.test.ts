@@ -1,5 +1,6 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ManualClock } from '@gregor/ground';
 import {
   BatchField,
   ErrorCode,
@@ -9,7 +10,6 @@ import {
   readInt64AsNumber,
 } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from './clock.js';
 import { UnexpectedAppendOffsetError } from './errors.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { cleanShutdownFileName, LogManager } from './log-manager.js';

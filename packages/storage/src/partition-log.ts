@@ -21,6 +21,8 @@
 
 import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Clock } from '@gregor/ground';
+import { invariant } from '@gregor/ground';
 import {
   completeBatchSize,
   ErrorCode,
@@ -30,10 +32,8 @@ import {
   validateBatch,
 } from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
-import type { Clock } from './clock.js';
 import { LogClosedError, UnexpectedAppendOffsetError } from './errors.js';
 import { asTooManyOpenFiles, FileHandleCache, type TooManyOpenFilesError } from './file-handle-cache.js';
-import { invariant } from './invariant.js';
 import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
 import { completeInterruptedSwaps, type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';

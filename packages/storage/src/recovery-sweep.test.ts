@@ -14,10 +14,10 @@
 
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ManualClock } from '@gregor/ground';
 import { BatchField, ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoveryPointCheckpointName } from './checkpoint-file.js';
-import { ManualClock } from './clock.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { cleanShutdownFileName, LogManager } from './log-manager.js';
 import type { PartitionLog } from './partition-log.js';

@@ -3,48 +3,40 @@
 //   relativeOffset: int32   (last offset of the batch that first reached that timestamp)
 // An entry is added with each offset index entry when the maximum grew, plus one when the segment
 // stops being active, so the last entry is the segment's largest timestamp. Timestamps and offsets
-// strictly increase. Lookup: greatest entry with timestamp <= target, then scan forward.
+// strictly increase. Lookup: greatest entry with timestamp <= target, then scan forward. What it
+// shares with the offset index (storage, limits, lookup, truncation) is in abstract-index.ts.
 
+import { invariant } from '@gregor/ground';
 import { readInt64AsNumber, writeInt64FromNumber } from '@gregor/protocol';
-import { floorIndex } from './floor-search.js';
-import { invariant } from './invariant.js';
+import { AbstractIndex } from './abstract-index.js';
 
 export const timeIndexEntryBytes = 12;
 /** Kafka's RecordBatch.NO_TIMESTAMP. */
 export const noTimestamp = -1;
-/**
- * Entries allocated for a new index; they double as needed. Small, because a broker with tens of
- * thousands of partitions holds tens of thousands of mostly young segments.
- */
-const initialCapacityEntries = 8;
 
-export class TimeIndex {
-  private timestamps = new Float64Array(initialCapacityEntries);
-  private relativeOffsets = new Int32Array(initialCapacityEntries);
-  private count = 0;
-  /** Entries [0, writtenCount) are in the file. */
-  writtenCount = 0;
-
-  constructor(readonly maxEntries: number) {}
-
-  get entries(): number {
-    return this.count;
-  }
-
-  get isFull(): boolean {
-    return this.count >= this.maxEntries;
+/** Keys: timestamps; values: relative offsets. */
+export class TimeIndex extends AbstractIndex<Float64Array, Int32Array> {
+  constructor(maxEntries: number) {
+    // No cap on growth: the final entry on roll is written even when the index is full.
+    super(
+      maxEntries,
+      timeIndexEntryBytes,
+      (capacity) => new Float64Array(capacity),
+      (capacity) => new Int32Array(capacity),
+      Number.POSITIVE_INFINITY,
+    );
   }
 
   timestampAt(i: number): number {
-    return this.timestamps[i]!;
+    return this.keys[i]!;
   }
 
   relativeOffsetAt(i: number): number {
-    return this.relativeOffsets[i]!;
+    return this.values[i]!;
   }
 
   get lastTimestamp(): number {
-    return this.count === 0 ? noTimestamp : this.timestamps[this.count - 1]!;
+    return this.count === 0 ? noTimestamp : this.keys[this.count - 1]!;
   }
 
   /**
@@ -56,51 +48,25 @@ export class TimeIndex {
     if (this.isFull && !ignoreFull) return false;
     if (this.count > 0) {
       invariant(
-        relativeOffset >= this.relativeOffsets[this.count - 1]!,
+        relativeOffset >= this.values[this.count - 1]!,
         () => `time index offsets must not decrease: ${relativeOffset} after entry ${this.count - 1}`,
       );
     }
-    if (this.count === this.timestamps.length) {
-      const capacity = this.count * 2;
-      const timestamps = new Float64Array(capacity);
-      timestamps.set(this.timestamps);
-      const offsets = new Int32Array(capacity);
-      offsets.set(this.relativeOffsets);
-      this.timestamps = timestamps;
-      this.relativeOffsets = offsets;
-    }
-    this.timestamps[this.count] = timestamp;
-    this.relativeOffsets[this.count] = relativeOffset;
-    this.count += 1;
+    this.appendEntry(timestamp, relativeOffset);
     return true;
-  }
-
-  /** Index of the greatest entry with timestamp <= target, or -1. */
-  floorEntry(targetTimestamp: number): number {
-    return floorIndex(this.timestamps, this.count, targetTimestamp);
   }
 
   /** Drops entries whose offset is >= `relativeOffset`. */
   truncateToRelativeOffset(relativeOffset: number): void {
-    let keep = this.count;
-    while (keep > 0 && this.relativeOffsets[keep - 1]! >= relativeOffset) keep -= 1;
-    this.count = keep;
-    this.writtenCount = Math.min(this.writtenCount, keep);
+    this.truncateWhileAtLeast(this.values, relativeOffset);
   }
 
-  clear(): void {
-    this.count = 0;
-    this.writtenCount = 0;
-  }
-
-  encode(from = 0): Buffer {
-    const buffer = Buffer.allocUnsafe((this.count - from) * timeIndexEntryBytes);
+  protected writeEntries(buffer: Buffer, from: number): void {
     for (let i = from; i < this.count; i++) {
       const at = (i - from) * timeIndexEntryBytes;
-      writeInt64FromNumber(buffer, at, this.timestamps[i]!);
-      buffer.writeInt32BE(this.relativeOffsets[i]!, at + 8);
+      writeInt64FromNumber(buffer, at, this.keys[i]!);
+      buffer.writeInt32BE(this.values[i]!, at + 8);
     }
-    return buffer;
   }
 
   /**
@@ -108,11 +74,9 @@ export class TimeIndex {
    * offsets not negative. Trailing all-zero entries end it. Returns the reason when unusable.
    */
   static parse(bytes: Buffer, maxEntries: number): TimeIndex | string {
-    if (bytes.length % timeIndexEntryBytes !== 0) {
-      return `size ${bytes.length} is not a multiple of ${timeIndexEntryBytes}`;
-    }
+    const entryCount = AbstractIndex.entryCountOf(bytes, timeIndexEntryBytes);
+    if (typeof entryCount === 'string') return entryCount;
     const index = new TimeIndex(maxEntries);
-    const entryCount = bytes.length / timeIndexEntryBytes;
     for (let i = 0; i < entryCount; i++) {
       const at = i * timeIndexEntryBytes;
       const high = bytes.readInt32BE(at);

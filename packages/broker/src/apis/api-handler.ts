@@ -1,6 +1,6 @@
-// The shape every Kafka API handler has: decoded request body in, response body out. Expected
-// failures are error codes inside the response; a thrown exception is a bug (the router logs it and
-// closes the connection).
+// The shape every Kafka API handler has: decoded request body in, response body out (or, for the
+// one API that may be answered with nothing, a NoResponse). Expected failures are error codes inside
+// the response; a thrown exception is a bug (the router logs it and closes the connection).
 
 import type { RequestBody, ResponseInput, SupportedApiKey } from '@gregor/protocol';
 import type { ConnectionContext } from '../network/connection.js';
@@ -20,11 +20,20 @@ export interface RequestContext {
   readonly advertisedApiVersions: readonly AdvertisedApiVersion[];
 }
 
+/**
+ * A request that gets no response: Produce with acks=0, whose client reads none. With a
+ * `closeReason` the connection is closed instead (an acks=0 partition failed: the producer notices
+ * the close and refreshes its metadata, as with Kafka).
+ */
+export class NoResponse {
+  constructor(readonly closeReason: string | null = null) {}
+}
+
 export type ApiHandler<K extends SupportedApiKey> = (
   body: RequestBody<K>,
   apiVersion: number,
   context: RequestContext,
-) => Promise<ResponseInput<K>>;
+) => Promise<ResponseInput<K> | NoResponse>;
 
 /** Handlers by api key; an API without one is neither advertised nor answered. */
 export type ApiHandlers = { readonly [K in SupportedApiKey]?: ApiHandler<K> };

@@ -3,6 +3,7 @@
 // replica manager, a clock and a logger. Tests implement them with LocalClusterFixture
 // (src/testing/), which runs the real Controller in-process.
 
+import type { Clock } from '@gregor/ground';
 import type {
   ControllerError,
   CreatePartitionsRequest,
@@ -15,7 +16,7 @@ import type {
   MetadataImage,
   TopicSelector,
 } from '@gregor/metadata';
-import type { Clock, LogConfig } from '@gregor/storage';
+import type { LogConfig } from '@gregor/storage';
 import type { Logger } from '../logging.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';

@@ -11,7 +11,7 @@
 //                 [aborted_transactions => producer_id first_offset](4+, nullable)
 //                 preferred_read_replica(11+) records]]
 //
-// Consumers only. Replication between Gregor brokers runs over gRPC (issue 5), so a replica_id >= 0
+// Consumers only. Replication between Gregor brokers runs over gRPC (replication/), so a replica_id >= 0
 // on this port is served like a consumer: it reads below the high watermark and never moves it.
 // No fetch sessions (KIP-227): session epoch -1 (librdkafka, kafkajs: full fetch, no session) and 0
 // (asks for a session) both get a full answer with session id 0, i.e. "no session created", and

@@ -8,7 +8,7 @@ import {
 } from '../producer-ids/producer-id-manager.js';
 import { createRequestRouter } from '../request-router.js';
 import { decodeOutcome, LocalClusterFixture } from '../testing/local-cluster-fixture.js';
-import { createInitProducerIdHandler } from './init-producer-id.js';
+import { apiHandlers } from './api-handlers.js';
 
 let cluster: LocalClusterFixture;
 let router: FrameHandler;
@@ -16,11 +16,10 @@ let correlationId = 1;
 
 beforeEach(async () => {
   cluster = await LocalClusterFixture.start();
-  router = createRequestRouter(cluster.context, {
-    [ApiKey.InitProducerId]: createInitProducerIdHandler(
-      new ProducerIdManager(cluster.producerIdBlockSource()),
-    ),
-  });
+  router = createRequestRouter(
+    cluster.context,
+    apiHandlers({ producerIds: new ProducerIdManager(cluster.producerIdBlockSource()) }),
+  );
 });
 afterEach(async () => {
   await cluster.close();

@@ -10,8 +10,9 @@
 // isolation levels without transactions), any other the first offset of the first batch whose
 // largest timestamp is at or after it, below the high watermark, else offset -1. v0 answers in
 // old_style_offsets: that offset alone (at most max_num_offsets, so none for 0), nothing when none
-// was found. The leader epoch is -1 (unknown) until issue 5's epoch cache can name it. replica_id is
-// ignored: followers use gRPC, so every caller here is a consumer.
+// was found. The leader epoch (v4+) is the epoch that wrote the offset, from the partition's leader
+// epoch cache (-1 when none is known). replica_id is ignored: followers use gRPC, so every caller
+// here is a consumer.
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';

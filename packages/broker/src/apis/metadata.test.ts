@@ -2,6 +2,7 @@ import { ApiKey, ErrorCode, encodeRequest } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRequestRouter } from '../request-router.js';
 import { decodeOutcome, fixtureClusterId, LocalClusterFixture } from '../testing/local-cluster-fixture.js';
+import { apiHandlers } from './api-handlers.js';
 import type { ControllerChannel } from './broker-context.js';
 
 let cluster: LocalClusterFixture;
@@ -113,7 +114,7 @@ describe('Metadata auto-creation', () => {
           errorMessage: 'not committed in time',
         })),
     };
-    const router = createRequestRouter({ ...cluster.context, controller: slowController });
+    const router = createRequestRouter({ ...cluster.context, controller: slowController }, apiHandlers());
     const frame = encodeRequest(ApiKey.Metadata, 1, 5, 'test', { topics: [{ name: 'later' }] });
     const response = decodeOutcome(
       ApiKey.Metadata,

@@ -15,7 +15,7 @@ import { ProducerStateManager } from '../replica/producer-state.js';
 import { rebuildProducerState } from '../replica/producer-state-log.js';
 import { createRequestRouter } from '../request-router.js';
 import { decodeOutcome, fixtureStartMs, LocalClusterFixture } from '../testing/local-cluster-fixture.js';
-import { createInitProducerIdHandler } from './init-producer-id.js';
+import { apiHandlers } from './api-handlers.js';
 
 let cluster: LocalClusterFixture;
 let router: FrameHandler;
@@ -23,11 +23,10 @@ let correlationId = 1;
 
 beforeEach(async () => {
   cluster = await LocalClusterFixture.start();
-  router = createRequestRouter(cluster.context, {
-    [ApiKey.InitProducerId]: createInitProducerIdHandler(
-      new ProducerIdManager(cluster.producerIdBlockSource()),
-    ),
-  });
+  router = createRequestRouter(
+    cluster.context,
+    apiHandlers({ producerIds: new ProducerIdManager(cluster.producerIdBlockSource()) }),
+  );
 });
 afterEach(async () => {
   await cluster.close();

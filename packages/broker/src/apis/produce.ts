@@ -7,7 +7,7 @@
 //               throttle_time_ms(1+)
 //
 // acks 1 answers after the leader's append, -1 once the ISR has the records (the high watermark
-// covers them), 0 gets no response at all (the router sends nothing; on any error it closes the
+// covers them), 0 gets no response at all (a NoResponse; if a partition failed, one that closes the
 // connection, as Kafka does, so the producer notices and refreshes its metadata). Only RecordBatch v2
 // (magic 2) is accepted: older message formats are CORRUPT_MESSAGE.
 //
@@ -23,7 +23,7 @@ import {
   type RequestBody,
   type ResponseInput,
 } from '@gregor/protocol';
-import type { RequestContext } from './api-handler.js';
+import { NoResponse, type RequestContext } from './api-handler.js';
 
 type Key = typeof ApiKey.Produce;
 type Response = ResponseInput<Key>;
@@ -35,7 +35,7 @@ export async function handleProduce(
   body: RequestBody<Key>,
   _apiVersion: number,
   context: RequestContext,
-): Promise<Response> {
+): Promise<Response | NoResponse> {
   const errorPartition = (
     partitionIndex: number,
     errorCode: number,
@@ -70,7 +70,7 @@ export async function handleProduce(
   const results = await context.broker.replicaManager.appendRecords(requests, body.acks, body.timeoutMs);
   recordAppended(requests, results, context);
   let next = 0;
-  return {
+  const response: Response = {
     throttleTimeMs: 0,
     responses: body.topics.map((topic) => ({
       name: topic.name,
@@ -89,10 +89,16 @@ export async function handleProduce(
       }),
     })),
   };
+  if (body.acks === 0) {
+    return produceResponseHasError(response)
+      ? new NoResponse('a Produce with acks=0 failed')
+      : new NoResponse();
+  }
+  return response;
 }
 
-/** Whether any partition of a Produce response failed (acks=0: the router then closes the connection). */
-export function produceResponseHasError(response: Response): boolean {
+/** Whether any partition of a Produce response failed (with acks=0, the connection is then closed). */
+function produceResponseHasError(response: Response): boolean {
   return response.responses.some((topic) => topic.partitions.some((partition) => partition.errorCode !== 0));
 }
 

@@ -14,6 +14,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { systemClock } from '@gregor/ground';
 import { applyRecords, MetadataImage, uuidFromBytes } from '@gregor/metadata';
 import {
   ApiKey,
@@ -22,8 +23,9 @@ import {
   encodeRequest,
   type RequestInput,
 } from '@gregor/protocol';
-import { defaultLogConfig, LogManager, systemClock } from '@gregor/storage';
+import { defaultLogConfig, LogManager } from '@gregor/storage';
 import pino from 'pino';
+import { apiHandlers } from '../apis/api-handlers.js';
 import type { BrokerContext } from '../apis/broker-context.js';
 import { recordCountOf } from '../apis/produce.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
@@ -134,7 +136,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
     metrics,
   };
   return {
-    router: createRequestRouter(context),
+    router: createRequestRouter(context, apiHandlers()),
     close: async () => {
       replicaManager.close();
       delayedOperations.expireAll();

@@ -160,7 +160,7 @@ const definitions = {
   listenerSecurityProtocolMap: str(
     'listener.security.protocol.map',
     securityProtocolMapDefault,
-    'LISTENER_NAME:SECURITY_PROTOCOL pairs; only PLAINTEXT listeners can be served today.',
+    'LISTENER_NAME:SECURITY_PROTOCOL pairs; Gregor serves PLAINTEXT listeners only.',
   ),
   interBrokerListenerName: withoutEffect(
     str('inter.broker.listener.name', '', 'The listener brokers would use between themselves.'),
@@ -400,7 +400,7 @@ export interface BrokerConfig {
   readonly controllerListener: ListenerSpec;
   readonly voters: readonly QuorumVoter[];
   readonly isController: boolean;
-  /** The security protocol of every listener (all PLAINTEXT today). */
+  /** The security protocol of every listener (PLAINTEXT: the only one Gregor serves). */
   readonly listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>;
   /** Kafka keys that were set but do nothing in Gregor, with why; logged once at start-up. */
   readonly keysWithoutEffect: readonly KeyWithoutEffect[];

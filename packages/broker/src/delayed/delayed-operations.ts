@@ -2,15 +2,7 @@
 // an acks=all Produce waiting for the high watermark) park here, keyed by partition, and are
 // re-checked only when that partition changes. Nothing polls; nothing busy-waits.
 
-export interface TimerScheduler {
-  setTimeout(callback: () => void, delayMs: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemTimerScheduler: TimerScheduler = {
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { systemTimers, type TimerHandle, type TimerScheduler } from '@gregor/ground';
 
 /** Waiting operations held at once; past this a new one completes at once as if it had timed out. */
 export const delayedOperationsMax = 100_000;
@@ -19,7 +11,7 @@ interface Waiter {
   readonly keys: readonly string[];
   readonly isSatisfied: () => boolean;
   readonly resolve: (satisfied: boolean) => void;
-  timer: unknown;
+  timer: TimerHandle | undefined;
   done: boolean;
 }
 
@@ -27,7 +19,7 @@ export class DelayedOperations {
   private readonly waitersByKey = new Map<string, Set<Waiter>>();
   private waiterCount = 0;
 
-  constructor(private readonly scheduler: TimerScheduler = systemTimerScheduler) {}
+  constructor(private readonly scheduler: TimerScheduler = systemTimers) {}
 
   get size(): number {
     return this.waiterCount;
@@ -44,7 +36,7 @@ export class DelayedOperations {
     }
     return new Promise<boolean>((resolve) => {
       const waiter: Waiter = { keys, isSatisfied, resolve, timer: undefined, done: false };
-      waiter.timer = this.scheduler.setTimeout(() => this.finish(waiter, false), timeoutMs);
+      waiter.timer = this.scheduler.schedule(() => this.finish(waiter, false), timeoutMs);
       for (const key of keys) {
         let set = this.waitersByKey.get(key);
         if (set === undefined) {
@@ -81,7 +73,7 @@ export class DelayedOperations {
   private finish(waiter: Waiter, satisfied: boolean): void {
     if (waiter.done) return;
     waiter.done = true;
-    this.scheduler.clearTimeout(waiter.timer);
+    waiter.timer?.cancel();
     for (const key of waiter.keys) {
       const set = this.waitersByKey.get(key);
       if (set === undefined) continue;

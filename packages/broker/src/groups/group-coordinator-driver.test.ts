@@ -2,13 +2,13 @@
 // the pure coordinator, appends to a real `__consumer_offsets` log and loads from it, on a manual
 // clock (held JoinGroups complete when the test moves time).
 
+import { SeededRandom } from '@gregor/ground';
 import { coordinatorPartitionFor, decodeOffsetsRecord } from '@gregor/group';
 import { ApiKey, ErrorCode, iterateBatches, type RequestInput } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { apiHandlers } from '../apis/api-handlers.js';
 import { createRequestRouter } from '../request-router.js';
 import { LocalClusterFixture, type LocalClusterOptions, settle } from '../testing/local-cluster-fixture.js';
-import { seededRandom } from '../testing/seeded-random.js';
-import { groupApiHandlers } from './group-api-handlers.js';
 import { GroupCoordinatorDriver } from './group-coordinator-driver.js';
 import { offsetsTopicName } from './offsets-topic.js';
 
@@ -34,12 +34,12 @@ async function start(options: LocalClusterOptions = {}): Promise<void> {
     replicaManager: cluster.replicaManager,
     clock: cluster.clock,
     timers: cluster.timers,
-    random: seededRandom(7),
+    random: new SeededRandom(7),
     logger: cluster.logger,
     offsetsTopic: { numPartitions: offsetsPartitionCount, replicationFactor: 3 },
     groupInitialRebalanceDelayMs: initialRebalanceDelayMs,
   });
-  cluster.router = createRequestRouter(cluster.context, groupApiHandlers(driver));
+  cluster.router = createRequestRouter(cluster.context, apiHandlers({ groups: driver }));
 }
 
 /** Moves manual time in small steps until `pending` settles (held JoinGroups wait for deadlines). */

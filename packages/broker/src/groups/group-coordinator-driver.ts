@@ -13,6 +13,7 @@
 //    leadership loads the partition's groups from its log (requests answer
 //    COORDINATOR_LOAD_IN_PROGRESS meanwhile); a lost one unloads them (NOT_COORDINATOR from then on).
 
+import type { Clock, Random, TimerHandle, TimerScheduler } from '@gregor/ground';
 import {
   type AppendToken,
   GroupCoordinator,
@@ -20,13 +21,10 @@ import {
   type GroupEffect,
   type GroupResponse,
   type OffsetsRecord,
-  type Random,
   type RequestId,
 } from '@gregor/group';
 import type { MetadataImage } from '@gregor/metadata';
 import { ErrorCode, encodeRecordBatch, iterateBatches, KafkaError } from '@gregor/protocol';
-import type { Clock } from '@gregor/storage';
-import type { TimerScheduler } from '../delayed/delayed-operations.js';
 import type { Logger } from '../logging.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
@@ -76,7 +74,7 @@ export class GroupCoordinatorDriver {
   private nextLoadId = 1;
   /** Per offsets partition: the completion of its latest append (completions are chained in order). */
   private readonly appendTails = new Map<number, Promise<void>>();
-  private timer: unknown;
+  private timer: TimerHandle | undefined;
   private timerDeadlineMs: number | null = null;
   private closed = false;
 
@@ -172,7 +170,7 @@ export class GroupCoordinatorDriver {
       Math.max(0, deadlineMs - this.options.clock.nowMs()),
     );
     this.timerDeadlineMs = deadlineMs;
-    this.timer = this.options.timers.setTimeout(() => {
+    this.timer = this.options.timers.schedule(() => {
       this.timer = undefined;
       this.timerDeadlineMs = null;
       if (this.closed) return;
@@ -181,7 +179,7 @@ export class GroupCoordinatorDriver {
   }
 
   private cancelTimer(): void {
-    if (this.timer !== undefined) this.options.timers.clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     this.timerDeadlineMs = null;
   }

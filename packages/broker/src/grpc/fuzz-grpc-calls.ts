@@ -23,8 +23,8 @@
 //
 // Pure: no sockets, files or clock; the caller passes the loaded schemas, the seed and the cluster.
 
+import { SeededRandom } from '@gregor/ground';
 import type { RandomSource } from '@gregor/protocol';
-import { seededRandom } from '@gregor/protocol';
 import protobuf from 'protobufjs';
 import { fuzzRequestWaitMsMax } from '../network/fuzz-frames.js';
 
@@ -240,7 +240,7 @@ export class GrpcFuzzGenerator {
   readonly methods: readonly GrpcFuzzMethod[];
 
   constructor(private readonly options: GrpcFuzzOptions) {
-    this.random = seededRandom(options.seed);
+    this.random = new SeededRandom(options.seed);
     this.methods = internalMethods(options.root);
   }
 

@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { appendFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { ErrorCode } from '@gregor/protocol';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,20 +49,11 @@ const pageFiller = 'x'.repeat(16 * 1024);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + waitTimeoutMs;
-  let lastError = '';
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = (error as Error).message;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} ${lastError}\n${cluster.tail(40)}`);
-}
+const waitOptions: WaitForOptions = {
+  timeoutMs: waitTimeoutMs,
+  intervalMs: 100,
+  detail: () => cluster.tail(40),
+};
 
 function tmpfsLogDir(): string {
   return join(mountPoint, 'logs');
@@ -87,7 +79,7 @@ async function fillUp(path: string): Promise<void> {
 }
 
 async function partitionView(topic: string, partition: number): Promise<PartitionView> {
-  return waitFor(`metadata of ${topic}-${partition}`, () => client.partition(topic, partition));
+  return waitFor(`metadata of ${topic}-${partition}`, () => client.partition(topic, partition), waitOptions);
 }
 
 async function createTopic(topic: string, configs: Record<string, string>): Promise<PartitionView[]> {
@@ -95,15 +87,23 @@ async function createTopic(topic: string, configs: Record<string, string>): Prom
   const views: PartitionView[] = [];
   for (let partition = 0; partition < partitionCount; partition++) {
     views.push(
-      await waitFor(`a leader for ${topic}-${partition}`, async () => {
-        const view = await client.partition(topic, partition);
-        return view !== undefined && view.leaderId >= 0 && view.isr.length === 3 ? view : undefined;
-      }),
+      await waitFor(
+        `a leader for ${topic}-${partition}`,
+        async () => {
+          const view = await client.partition(topic, partition);
+          return view !== undefined && view.leaderId >= 0 && view.isr.length === 3 ? view : undefined;
+        },
+        waitOptions,
+      ),
     );
-    await waitFor(`broker 3's log of ${topic}-${partition}`, async () =>
-      onTmpfs(topic, partition) || existsSync(join(cluster.node(3).dataDir, 'logs', `${topic}-${partition}`))
-        ? true
-        : undefined,
+    await waitFor(
+      `broker 3's log of ${topic}-${partition}`,
+      async () =>
+        onTmpfs(topic, partition) ||
+        existsSync(join(cluster.node(3).dataDir, 'logs', `${topic}-${partition}`))
+          ? true
+          : undefined,
+      waitOptions,
     );
   }
   return views;
@@ -314,16 +314,20 @@ describe('a broker whose log dir fills up (tmpfs, three broker processes, kcat a
     ];
     expect(failedPartitions.length).toBeGreaterThanOrEqual(partitionCount);
     for (const [failedTopic, partition] of failedPartitions) {
-      const view = await waitFor(`${failedTopic}-${partition} without broker 3`, async () => {
-        const candidate = await client.partition(failedTopic, partition);
-        return candidate !== undefined &&
-          candidate.leaderId >= 0 &&
-          candidate.leaderId !== failingBroker &&
-          !candidate.isr.includes(failingBroker) &&
-          candidate.offlineReplicas.includes(failingBroker)
-          ? candidate
-          : undefined;
-      });
+      const view = await waitFor(
+        `${failedTopic}-${partition} without broker 3`,
+        async () => {
+          const candidate = await client.partition(failedTopic, partition);
+          return candidate !== undefined &&
+            candidate.leaderId >= 0 &&
+            candidate.leaderId !== failingBroker &&
+            !candidate.isr.includes(failingBroker) &&
+            candidate.offlineReplicas.includes(failingBroker)
+            ? candidate
+            : undefined;
+        },
+        waitOptions,
+      );
       expect(view.replicas).toContain(failingBroker);
     }
     // Broker 3 itself answers KAFKA_STORAGE_ERROR for its offline replica...

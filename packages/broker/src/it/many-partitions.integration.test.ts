@@ -6,6 +6,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
@@ -65,24 +66,7 @@ async function createTopics(
   }
 }
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = convergeTimeoutMs,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what} did not happen in ${timeoutMs} ms (last error: ${String(last)})`);
-}
+const waitOptions: WaitForOptions = { timeoutMs: convergeTimeoutMs, intervalMs: 250 };
 
 function openDescriptors(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
@@ -159,12 +143,13 @@ describe('a broker with 20,000 partitions (one process, replication factor 1)', 
     await cluster.waitReady(convergeTimeoutMs);
     const restartedPid = node.process!.pid!;
     for (const partition of sample) {
-      const read = await until(
+      const read = await waitFor(
         `${partition.topic}-${partition.index} readable after the restart`,
         async () => {
           const result = await client!.readAll(1, partition.topic, partition.index);
           return result.errorCode === ErrorCode.NONE && result.records.length > 0 ? result : undefined;
         },
+        waitOptions,
       );
       expect(read.records).toEqual([{ offset: 0, value: recordValue(partition, 'first') }]);
       const produced = await client.produce(
@@ -206,17 +191,25 @@ describe('three brokers with 600 partitions × 3 replicas on a budget of 200 des
      * or lost the leadership meanwhile, is asked again.
      */
     const produceToLeader = (partition: SampledPartition, value: string, viaIds = [1, 2, 3]) =>
-      until(`acks=all produce to ${partition.topic}-${partition.index}`, async () => {
-        const view = await client!.partition(partition.topic, partition.index, viaIds);
-        if (view === undefined || !viaIds.includes(view.leaderId)) return undefined;
-        const outcome = await client!.produce(view.leaderId, partition.topic, partition.index, [value], -1);
-        return outcome.errorCode === ErrorCode.NONE ? outcome : undefined;
-      });
+      waitFor(
+        `acks=all produce to ${partition.topic}-${partition.index}`,
+        async () => {
+          const view = await client!.partition(partition.topic, partition.index, viaIds);
+          if (view === undefined || !viaIds.includes(view.leaderId)) return undefined;
+          const outcome = await client!.produce(view.leaderId, partition.topic, partition.index, [value], -1);
+          return outcome.errorCode === ErrorCode.NONE ? outcome : undefined;
+        },
+        waitOptions,
+      );
     for (const partition of sample) {
-      await until(`${partition.topic}-${partition.index} has a full ISR`, async () => {
-        const found = await client!.partition(partition.topic, partition.index);
-        return found !== undefined && found.isr.length === 3 ? found : undefined;
-      });
+      await waitFor(
+        `${partition.topic}-${partition.index} has a full ISR`,
+        async () => {
+          const found = await client!.partition(partition.topic, partition.index);
+          return found !== undefined && found.isr.length === 3 ? found : undefined;
+        },
+        waitOptions,
+      );
       expect((await produceToLeader(partition, recordValue(partition, 'first'))).baseOffset).toBe(0);
     }
 
@@ -234,7 +227,7 @@ describe('three brokers with 600 partitions × 3 replicas on a budget of 200 des
     // Broker 2 catches up on every sampled partition (back in the ISR) and the data is intact.
     for (const partition of sample) {
       // Leadership may move back to a preferred replica meanwhile: ask again until a leader answers.
-      const read = await until(
+      const read = await waitFor(
         `${partition.topic}-${partition.index} back to a full ISR and readable`,
         async () => {
           const view = await client!.partition(partition.topic, partition.index);
@@ -242,6 +235,7 @@ describe('three brokers with 600 partitions × 3 replicas on a budget of 200 des
           const result = await client!.readAll(view.leaderId, partition.topic, partition.index);
           return result.errorCode === ErrorCode.NONE ? result : undefined;
         },
+        waitOptions,
       );
       expect(read.records).toEqual([
         { offset: 0, value: recordValue(partition, 'first') },

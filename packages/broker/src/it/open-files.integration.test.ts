@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
@@ -37,14 +38,7 @@ function logEntries(cluster: ProcessCluster, id: number): Record<string, unknown
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-async function until(what: string, probe: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + waitTimeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what} did not happen in ${waitTimeoutMs} ms`);
-}
+const waitOptions: WaitForOptions = { timeoutMs: waitTimeoutMs, intervalMs: 100 };
 
 async function openSocket(port: number): Promise<Socket> {
   const socket = connect({ host: '127.0.0.1', port });
@@ -154,25 +148,35 @@ describe('a broker pushed past its open-file limit (prlimit --nofile=200:200)', 
     // keeps running and says so.
     const admin = await client.connection(1); // opened before: it stays usable
     await exhaustDescriptors(pid, [node.kafkaPort, node.quorumPort]);
-    await until('the exhaustion logged', () =>
-      entries().some(
-        (entry) => String(entry.msg).startsWith('no file descriptor left') && entry.code === 'EMFILE',
-      ),
+    await waitFor(
+      'the exhaustion logged',
+      () =>
+        entries().some(
+          (entry) => String(entry.msg).startsWith('no file descriptor left') && entry.code === 'EMFILE',
+        ),
+      waitOptions,
     );
     const refused = await openSocket(node.kafkaPort);
-    await until('a new connection closed by the broker', () => refused.closed || refused.readableEnded);
+    await waitFor(
+      'a new connection closed by the broker',
+      () => refused.closed || refused.readableEnded,
+      waitOptions,
+    );
     refused.destroy();
     // 2. A topic created now cannot get its files: its replicas are set aside, nothing else is.
     expect(await client.createTopic(1, 'starved', 2, 1, {})).toBe(ErrorCode.NONE);
-    await until('both starved replicas set aside', () =>
-      [0, 1].every((p) =>
-        entries().some(
-          (entry) =>
-            entry.partition === `starved-${p}` &&
-            String(entry.msg).startsWith('cannot open the log of a local replica: set aside') &&
-            entry.descriptorsExhausted === true,
+    await waitFor(
+      'both starved replicas set aside',
+      () =>
+        [0, 1].every((p) =>
+          entries().some(
+            (entry) =>
+              entry.partition === `starved-${p}` &&
+              String(entry.msg).startsWith('cannot open the log of a local replica: set aside') &&
+              entry.descriptorsExhausted === true,
+          ),
         ),
-      ),
+      waitOptions,
     );
     expect(alive()).toBe(true);
     expect((await client.produce(1, 'starved', 0, ['lost?'], 1)).errorCode).toBe(
@@ -193,25 +197,31 @@ describe('a broker pushed past its open-file limit (prlimit --nofile=200:200)', 
 
     // 3. Descriptors come back: the replicas are opened again on their own and serve.
     await releaseDescriptors();
-    await until('recovery logged', () =>
-      entries().some((entry) => entry.msg === 'file descriptors available again'),
+    await waitFor(
+      'recovery logged',
+      () => entries().some((entry) => entry.msg === 'file descriptors available again'),
+      waitOptions,
     );
-    await until('both starved replicas served again', () =>
-      [0, 1].every((p) =>
-        entries().some(
-          (entry) =>
-            entry.partition === `starved-${p}` &&
-            entry.msg === 'set-aside local replica opened: served again',
+    await waitFor(
+      'both starved replicas served again',
+      () =>
+        [0, 1].every((p) =>
+          entries().some(
+            (entry) =>
+              entry.partition === `starved-${p}` &&
+              entry.msg === 'set-aside local replica opened: served again',
+          ),
         ),
-      ),
+      waitOptions,
     );
     for (const p of [0, 1]) {
       expect((await client.produce(1, 'starved', p, [`kept-${p}`], 1)).errorCode).toBe(ErrorCode.NONE);
     }
     expect(await client.createTopic(1, 'healthy', 1, 1, {})).toBe(ErrorCode.NONE);
-    await until(
+    await waitFor(
       'healthy takes records',
       async () => (await client!.produce(1, 'healthy', 0, ['h0'], 1)).errorCode === ErrorCode.NONE,
+      waitOptions,
     );
 
     // 4. No descriptor left again: partitions whose files are open keep serving.

@@ -1,7 +1,7 @@
 // The segment files real brokers write, read by a decoder that is not ours: kcat (librdkafka 2.0.2,
 // its own compression) and kafkajs 2.2.4 produce with every codec to three broker processes
 // (replication factor 3, acks=all), then kafka-python's DefaultRecordBatch
-// (packages/protocol/test-support/decode_batches.py) decodes every `<topic>-0/*.log` on the leader
+// (packages/protocol/src/testing/decode_batches.py) decodes every `<topic>-0/*.log` on the leader
 // and on both followers, whose copies came through replication. Every record must be there, in send
 // order, with its offset, key, value and headers (and, for kafkajs, its timestamp), in batches with
 // a valid CRC and the codec the client chose, and the whole file must decode.
@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
 const python = '/usr/bin/python3';
-const decoder = fileURLToPath(new URL('../../../protocol/test-support/decode_batches.py', import.meta.url));
+const decoder = fileURLToPath(new URL('../../../protocol/src/testing/decode_batches.py', import.meta.url));
 const kcatTimeoutMs = 30_000;
 const outputBytesMax = 256 * 1024 * 1024;
 const keyDelimiter = '#K#';

@@ -9,7 +9,7 @@
 // to the caller, who releases `frame.length` bytes once the request is handled; a partial frame's
 // reservation is released here, on close or on an error.
 
-import { invariant } from '@gregor/storage';
+import { invariant } from '@gregor/ground';
 import type { FrameMemory } from './request-memory-pool.js';
 
 export const socketRequestMaxBytesDefault = 100 * 1024 * 1024;

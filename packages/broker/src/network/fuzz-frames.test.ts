@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { SeededRandom } from '@gregor/ground';
 import {
   ApiKey,
   apiDefinition,
@@ -6,7 +7,6 @@ import {
   encodeRequest,
   randomMessage,
   type SupportedApiKey,
-  seededRandom,
   supportedApiVersions,
 } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
@@ -129,7 +129,7 @@ describe('capRequestDemands', () => {
     for (const [apiKey, fields] of Object.entries(requestWaitFields)) {
       const api = apiDefinition(Number(apiKey) as SupportedApiKey);
       for (let version = api.support.minVersion; version <= api.support.maxVersion; version++) {
-        const body = randomMessage(api.request as never, version, seededRandom(version)) as object;
+        const body = randomMessage(api.request as never, version, new SeededRandom(version)) as object;
         for (const field of fields!)
           expect(typeof body[field as keyof object], `${api.name}.${field}`).toBe('number');
       }

@@ -22,6 +22,7 @@
 // broker serves, and stamps each case with its own correlation id (`stampCorrelationId`) so the
 // answers can be matched to cases.
 
+import { SeededRandom } from '@gregor/ground';
 import {
   ApiKey,
   apiDefinition,
@@ -35,7 +36,6 @@ import {
   type RequestInput,
   randomMessage,
   type SupportedApiKey,
-  seededRandom,
   supportedApiVersions,
 } from '@gregor/protocol';
 
@@ -206,7 +206,7 @@ export class FuzzFrameGenerator {
   private oversizedBatchFrame: Buffer | undefined;
 
   constructor(private readonly options: FuzzFrameGeneratorOptions) {
-    this.random = seededRandom(options.seed);
+    this.random = new SeededRandom(options.seed);
     for (const range of supportedApiVersions()) this.apiVersionRanges.set(range.apiKey, range);
     this.seeds = options.capturedFrames;
     if (this.seeds.length === 0) throw new Error('the fuzzer needs at least one captured frame');

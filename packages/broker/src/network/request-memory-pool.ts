@@ -11,7 +11,7 @@
 // >= socket.request.max.bytes) is checked by the broker config, so every legal frame fits eventually.
 // No I/O and no clock: the connection drives it.
 
-import { invariant } from '@gregor/storage';
+import { invariant } from '@gregor/ground';
 
 /** queued.max.request.bytes=-1: Kafka's "no limit"; reservations are still counted. */
 export const requestMemoryUnbounded = -1;

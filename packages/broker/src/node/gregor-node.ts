@@ -10,25 +10,25 @@
 
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
+import { systemClock, systemRandom, systemTimers } from '@gregor/ground';
 import {
   type MetadataImage,
   offlineLogDirsPerHeartbeatMax,
   offlineReplicasPerHeartbeatMax,
 } from '@gregor/metadata';
-import { ApiKey, ErrorCode } from '@gregor/protocol';
+import { ErrorCode } from '@gregor/protocol';
 import { createRaftDriver, FAST_FAILOVER_TIMEOUTS, NotLeaderError, type RaftDriver } from '@gregor/raft';
-import { LogDirFailureChannel, LogManager, systemClock } from '@gregor/storage';
+import { LogDirFailureChannel, LogManager } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
+import { apiHandlers } from '../apis/api-handlers.js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
-import { createInitProducerIdHandler } from '../apis/init-producer-id.js';
 import {
   type BrokerConfig,
   describedBrokerSettings,
   type ListenerSpec,
   securityProtocolIds,
 } from '../config/broker-config.js';
-import { DelayedOperations, systemTimerScheduler } from '../delayed/delayed-operations.js';
-import { groupApiHandlers } from '../groups/group-api-handlers.js';
+import { DelayedOperations } from '../delayed/delayed-operations.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalServerOptions } from '../grpc/protos.js';
@@ -339,7 +339,7 @@ export class GregorNode {
       brokerId: settings.nodeId,
       replicaManager,
       clock: systemClock,
-      timers: systemTimerScheduler,
+      timers: systemTimers,
       random: { nextInt: (maxExclusive: number) => randomInt(maxExclusive) },
       logger: this.logger.child({ component: 'group-coordinator' }),
       offsetsTopic: {
@@ -441,7 +441,7 @@ export class GregorNode {
         defaultReplicationFactor: settings.defaultReplicationFactor,
         partitionsPerBrokerMax: settings.maxBrokerPartitions,
       },
-      random: { nextInt: (maxExclusive: number) => Math.floor(Math.random() * maxExclusive) },
+      random: systemRandom,
       nowMs: () => Date.now(),
       logger: this.logger.child({ component: 'controller' }),
     });
@@ -502,18 +502,19 @@ export class GregorNode {
 
     const context = this.brokerContext();
     this.requestGate.open(
-      createRequestRouter(context, {
-        ...groupApiHandlers(this.groupCoordinator),
-        [ApiKey.InitProducerId]: createInitProducerIdHandler(
-          new ProducerIdManager(
+      createRequestRouter(
+        context,
+        apiHandlers({
+          groups: this.groupCoordinator,
+          producerIds: new ProducerIdManager(
             controllerProducerIdSource(
               this.controllerClient,
               settings.nodeId,
               () => this.lifecycle?.brokerEpoch ?? -1,
             ),
           ),
-        ),
-      }),
+        }),
+      ),
     );
     const descriptorWatch = new DescriptorExhaustionWatch(this.logger);
     this.maintenanceTimer = setInterval(() => {

@@ -2,6 +2,7 @@ import { pbkdf2 } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging.js';
 import {
@@ -29,14 +30,8 @@ function writeVoters(path: string, text: string): void {
   renameSync(`${path}.tmp`, path);
 }
 
-async function until(what: string, condition: () => boolean): Promise<void> {
-  // Generous: fs.watchFile polls, and a loaded CI machine can delay a poll by seconds.
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+// Generous: fs.watchFile polls, and a loaded CI machine can delay a poll by seconds.
+const waitOptions: WaitForOptions = { timeoutMs: 30_000, intervalMs: 10 };
 
 describe('VoterAddresses', () => {
   it('without a file: the configured addresses, this node at the port it bound', async () => {
@@ -79,7 +74,11 @@ describe('VoterAddresses', () => {
       ]);
       // Voter 3 restarted on another port.
       writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40002,3@127.0.0.1:40033');
-      await until('the new address of voter 3', () => addresses.addressOf(3) === '127.0.0.1:40033');
+      await waitFor(
+        'the new address of voter 3',
+        () => addresses.addressOf(3) === '127.0.0.1:40033',
+        waitOptions,
+      );
       // A file naming other voters is ignored; the addresses stay.
       writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40002,4@127.0.0.1:40004');
       writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40022,4@127.0.0.1:40004');
@@ -104,8 +103,10 @@ describe('VoterAddresses', () => {
     try {
       second!.close();
       writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40022,3@127.0.0.1:40003');
-      await until('nodes 1 and 3 see voter 2 move', () =>
-        [first!, third!].every((addresses) => addresses.addressOf(2) === '127.0.0.1:40022'),
+      await waitFor(
+        'nodes 1 and 3 see voter 2 move',
+        () => [first!, third!].every((addresses) => addresses.addressOf(2) === '127.0.0.1:40022'),
+        waitOptions,
       );
     } finally {
       first!.close();
@@ -134,7 +135,11 @@ describe('VoterAddresses', () => {
       // Voter 2 restarts on another port at once.
       writeVoters(file, '1@127.0.0.1:40001,2@127.0.0.1:40022,3@127.0.0.1:40003');
       await Promise.all(poolBusy);
-      await until('the new address of voter 2', () => addresses.addressOf(2) === '127.0.0.1:40022');
+      await waitFor(
+        'the new address of voter 2',
+        () => addresses.addressOf(2) === '127.0.0.1:40022',
+        waitOptions,
+      );
     } finally {
       addresses.close();
     }

@@ -6,8 +6,8 @@
 //
 // Pure apart from the block source it is given: no clock, no I/O of its own.
 
+import { invariant } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
-import { invariant } from '@gregor/storage';
 
 /** Ids of one block still unused when the next block is fetched: Kafka prefetches at 90% used. */
 export const producerIdPrefetchFraction = 0.1;

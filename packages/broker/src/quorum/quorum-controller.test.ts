@@ -1,6 +1,7 @@
 // The active controller over a metadata log that fails a proposal: it rebuilds itself from the
 // committed image in the same epoch and carries on.
 
+import { waitFor } from '@gregor/ground/testing';
 import { ErrorCode } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logging.js';
@@ -47,14 +48,6 @@ class InstantLog implements MetadataLog {
   }
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('the controller never became active');
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
 describe('QuorumController', () => {
   it('rebuilds itself in the same epoch after a failed proposal, without a second activation record', async () => {
     const publisher = new MetadataPublisher();
@@ -70,7 +63,10 @@ describe('QuorumController', () => {
       logger: createLogger({ nodeId, level: 'silent', prettyPrint: false }),
     });
     log.elect();
-    await until(() => controller.isActive);
+    await waitFor('the controller to become active', () => controller.isActive, {
+      timeoutMs: 5_000,
+      intervalMs: 1,
+    });
     expect(publisher.image.controller).toEqual({ controllerId: nodeId, controllerEpoch: 1 });
 
     const register = () =>
@@ -91,7 +87,10 @@ describe('QuorumController', () => {
     const failed = await register();
     expect(failed).toMatchObject({ ok: false, errorCode: ErrorCode.NOT_CONTROLLER });
     // Rebuilt from the committed image, whose activation for this epoch is already there.
-    await until(() => controller.isActive);
+    await waitFor('the controller to become active', () => controller.isActive, {
+      timeoutMs: 5_000,
+      intervalMs: 1,
+    });
     const registered = await register();
     expect(registered.ok).toBe(true);
     expect(publisher.image.broker(nodeId)?.fenced).toBe(true);

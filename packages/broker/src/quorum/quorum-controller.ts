@@ -7,6 +7,7 @@
 // handled by throwing the controller away and rebuilding it from the committed image (as KRaft
 // does on failover): no metadata change is applied twice or lost.
 
+import type { Random } from '@gregor/ground';
 import {
   Controller,
   type ControllerConfig,
@@ -14,7 +15,6 @@ import {
   encodeMetadataBatch,
   isControllerError,
   type MetadataRecord,
-  type Random,
 } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
 import type { Logger } from '../logging.js';

@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ManualClock } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
-import { defaultLogConfig, LogManager, ManualClock, type PartitionLog } from '@gregor/storage';
+import { defaultLogConfig, LogManager, type PartitionLog } from '@gregor/storage';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { batchOf } from '../testing/batches.js';
 import { Partition, type PartitionRegistration } from './partition.js';

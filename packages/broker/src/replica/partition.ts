@@ -28,9 +28,9 @@
 //   - One AlterPartition in flight per partition; the change is applied only when the metadata
 //     image carries it (makeLeader with a newer partition epoch).
 
+import { invariant } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import type { PartitionLog } from '@gregor/storage';
-import { invariant } from '@gregor/storage';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { ProducerStateManager } from './producer-state.js';
 

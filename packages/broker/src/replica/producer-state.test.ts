@@ -1,6 +1,6 @@
+import { SeededRandom } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../testing/seeded-random.js';
 import {
   incrementSequence,
   inSequence,
@@ -231,7 +231,7 @@ describe('ProducerStateManager: memory', () => {
 describe('ProducerStateManager: rebuilt from the log', () => {
   /** A random history of producers (retries, epoch bumps, several batches per set) through a leader. */
   function randomHistory(seed: number): LeaderModel {
-    const random = seededRandom(seed);
+    const random = new SeededRandom(seed);
     const leader = new LeaderModel();
     const next = new Map<number, { epoch: number; sequence: number }>();
     for (let step = 0; step < 300; step++) {

@@ -30,8 +30,8 @@
 // producers whose last batch is older than producer.id.expiration.ms are dropped, swept every
 // `expirationCheckIntervalMs`.
 
+import { invariant } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
-import { invariant } from '@gregor/storage';
 
 /** Batches remembered per producer: clients keep at most 5 requests in flight per partition. */
 export const producerBatchesRetained = 5;

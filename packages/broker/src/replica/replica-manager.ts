@@ -25,11 +25,11 @@
 //   maintenance run (every second) and with each image, until it opens.
 
 import { dirname } from 'node:path';
+import type { Clock } from '@gregor/ground';
 import { MetadataImage, type PartitionState, type TopicImage } from '@gregor/metadata';
 import { decodeRecordBatch, ErrorCode, errorName, KafkaError, readBatchHeader } from '@gregor/protocol';
 import {
   asTooManyOpenFiles,
-  type Clock,
   type ConfigProps,
   forEachConcurrently,
   isCompacted,

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { ManualClock, ManualTimers, SeededRandom } from '@gregor/ground';
 import {
   type AlterConfigOperation,
   applyRecords,
@@ -35,14 +36,9 @@ import {
   type ResponseBody,
   type SupportedApiKey,
 } from '@gregor/protocol';
-import {
-  defaultLogConfig,
-  type LogConfig,
-  LogDirFailureChannel,
-  LogManager,
-  ManualClock,
-} from '@gregor/storage';
+import { defaultLogConfig, type LogConfig, LogDirFailureChannel, LogManager } from '@gregor/storage';
 import pino from 'pino';
+import { apiHandlers } from '../apis/api-handlers.js';
 import type {
   BrokerContext,
   BrokerMetadata,
@@ -59,8 +55,6 @@ import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-i
 import { LogManagerStore } from '../replica/log-store.js';
 import { ReplicaManager, type ReplicaManagerOptions } from '../replica/replica-manager.js';
 import { createRequestRouter } from '../request-router.js';
-import { ManualTimers } from './manual-timers.js';
-import { seededRandom } from './seeded-random.js';
 
 export const fixtureClusterId = 'gregor-fixture-cluster';
 export const fixtureListenerName = 'PLAINTEXT';
@@ -188,7 +182,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       logger: fixture.logger,
       metrics: options.metrics ?? noBrokerMetrics,
     };
-    fixture.router = createRequestRouter(fixture.context);
+    fixture.router = createRequestRouter(fixture.context, apiHandlers());
 
     const activation = Controller.activate({
       image: fixture.imageValue,
@@ -197,7 +191,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       clusterId: fixtureClusterId,
       nowMs: fixture.clock.nowMs(),
       metadataLogEndOffset: 0,
-      random: seededRandom(options.seed ?? 42),
+      random: new SeededRandom(options.seed ?? 42),
       config: {
         defaultNumPartitions: settings.numPartitions,
         defaultReplicationFactor: settings.defaultReplicationFactor,

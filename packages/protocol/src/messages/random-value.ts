@@ -13,23 +13,12 @@ import {
   type TypeSpec,
 } from './schema.js';
 
-/** The source of randomness: a uniformly distributed unsigned 32-bit integer per call. */
+/**
+ * The source of randomness: a uniformly distributed unsigned 32-bit integer per call (@gregor/ground's
+ * SeededRandom is one).
+ */
 export interface RandomSource {
   nextUint32(): number;
-}
-
-/** A small seeded generator (mulberry32): enough for test data, deterministic per seed. */
-export function seededRandom(seed: number): RandomSource {
-  let state = seed >>> 0;
-  return {
-    nextUint32() {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let value = state;
-      value = Math.imul(value ^ (value >>> 15), value | 1);
-      value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-      return (value ^ (value >>> 14)) >>> 0;
-    },
-  };
 }
 
 const arrayLengthMax = 3;

@@ -1,4 +1,4 @@
-import { invariant } from './invariant.js';
+import { invariant } from '@gregor/ground';
 
 /**
  * Timing and limits of one Raft node. Timeouts follow KRaft's names and defaults

@@ -1,5 +1,5 @@
+import { InvariantViolation } from '@gregor/ground';
 import { describe, expect, it } from 'vitest';
-import { InvariantError } from './invariant.js';
 import { RaftLog } from './log.js';
 import type { LogEntry } from './types.js';
 
@@ -30,9 +30,9 @@ describe('RaftLog', () => {
 
   it('refuses appends out of order or with a lower epoch, and truncation into the snapshot', () => {
     const log = new RaftLog({ endOffset: 1, epoch: 2 }, [entry(1, 2)]);
-    expect(() => log.append(entry(3, 2))).toThrow(InvariantError);
-    expect(() => log.append(entry(2, 1))).toThrow(InvariantError);
-    expect(() => log.truncateTo(0)).toThrow(InvariantError);
+    expect(() => log.append(entry(3, 2))).toThrow(InvariantViolation);
+    expect(() => log.append(entry(2, 1))).toThrow(InvariantViolation);
+    expect(() => log.truncateTo(0)).toThrow(InvariantViolation);
     log.truncateTo(1);
     expect(log.endOffset).toBe(1);
     expect(log.lastEpoch).toBe(2);

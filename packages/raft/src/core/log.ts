@@ -1,4 +1,4 @@
-import { invariant } from './invariant.js';
+import { invariant } from '@gregor/ground';
 import { EMPTY_SNAPSHOT_ID, type LogEntry, type SnapshotId } from './types.js';
 
 /** The end of the latest epoch <= a requested epoch, as KRaft's endOffsetForEpoch answers it. */

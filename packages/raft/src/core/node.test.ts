@@ -1,8 +1,8 @@
+import type { Random } from '@gregor/ground';
 import { describe, expect, it } from 'vitest';
 import { FAST_FAILOVER_TIMEOUTS, makeRaftConfig } from './config.js';
 import type { FetchResponse, RaftMessage } from './messages.js';
 import { type Advanced, RaftNode, type Ready } from './node.js';
-import type { Random } from './random.js';
 import type { LogEntry, PersistedState } from './types.js';
 
 /** Random that always answers 0: election timeouts are exactly electionTimeoutMs. */

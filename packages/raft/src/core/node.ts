@@ -10,8 +10,10 @@
  * Messages are only handed out by advance(), so a driver cannot send a vote or a fetch offset before
  * the state it promises is durable: persist-before-send is the shape of the API.
  */
+
+import type { Random } from '@gregor/ground';
+import { invariant } from '@gregor/ground';
 import type { RaftConfig } from './config.js';
-import { invariant } from './invariant.js';
 import { RaftLog } from './log.js';
 import {
   type BeginQuorumEpoch,
@@ -24,7 +26,6 @@ import {
   type VoteRequest,
   type VoteResponse,
 } from './messages.js';
-import type { Random } from './random.js';
 import type {
   CandidateState,
   FollowerState,

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { waitFor } from '@gregor/ground/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RaftMessage } from '../core/messages.js';
 import { LevelRaftStore } from '../storage/level-raft-store.js';
@@ -8,8 +9,7 @@ import {
   RecordingStateMachine,
   TEST_TIMEOUTS,
   TempDirectories,
-  waitFor,
-} from './driver.test-support.js';
+} from '../testing/driver-harness.js';
 import {
   NotLeaderError,
   ProposalLostError,

@@ -13,11 +13,20 @@
  * the core, which bounds it (outboxMessagesMax messages, uncommittedEntriesMax entries, one fetch in
  * flight per follower), and leaves with the next Ready, after its own persist.
  */
+
+import {
+  type Clock,
+  invariant,
+  monotonicClock,
+  type Random,
+  systemRandom,
+  systemTimers,
+  type TimerHandle,
+  type TimerScheduler,
+} from '@gregor/ground';
 import { makeRaftConfig, type RaftConfig, type RaftLimits, type RaftTimeouts } from '../core/config.js';
-import { invariant } from '../core/invariant.js';
 import type { RaftMessage } from '../core/messages.js';
 import { RaftNode, type RaftStatus } from '../core/node.js';
-import type { Random } from '../core/random.js';
 import type { LogEntry, Snapshot } from '../core/types.js';
 import type { RaftStore } from '../storage/raft-store.js';
 import {
@@ -30,18 +39,7 @@ import {
   RaftOverloadedError,
 } from './errors.js';
 import { RefusalLog } from './refusal-log.js';
-import {
-  type Clock,
-  monotonicClock,
-  type RaftInboundVerdict,
-  type RaftLogger,
-  type RaftStateMachine,
-  type RaftTransport,
-  systemRandom,
-  systemTimers,
-  type TimerHandle,
-  type TimerScheduler,
-} from './types.js';
+import type { RaftInboundVerdict, RaftLogger, RaftStateMachine, RaftTransport } from './types.js';
 
 export interface SnapshotPolicy {
   /** Snapshot once this many entries were applied since the last snapshot (KRaft counts bytes only). */
@@ -83,7 +81,7 @@ export interface RaftDriverOptions {
   readonly snapshotPolicy?: Partial<SnapshotPolicy>;
   readonly proposalTimeoutMsDefault?: number;
   /**
-   * Called once if the driver cannot go on (a failed fsync, an InvariantError, a throwing state
+   * Called once if the driver cannot go on (a failed fsync, an InvariantViolation, a throwing state
    * machine): the node must stop rather than run on state that may be wrong. Defaults to rethrowing
    * the error outside any promise, which crashes the process loudly.
    */
@@ -458,7 +456,7 @@ export class RaftDriver {
   // ---------------------------------------------------------------------------------------------------
   // Failure
 
-  /** Runs a core call; an exception there is an InvariantError (a bug): the driver stops. */
+  /** Runs a core call; an exception there is an InvariantViolation (a bug): the driver stops. */
   private guard<T>(call: () => T): T | undefined {
     try {
       return call();

@@ -1,9 +1,9 @@
 /**
- * The small interfaces the Raft driver is built from. Production passes the system implementations
- * below; tests pass fakes or in-memory ones. Only the driver sees these: the core gets plain values.
+ * The small interfaces the Raft driver is built from, beside @gregor/ground's Clock, TimerScheduler
+ * and Random. Production passes the system implementations; tests pass fakes or in-memory ones. Only
+ * the driver sees these: the core gets plain values.
  */
 import type { RaftMessage } from '../core/messages.js';
-import type { Random } from '../core/random.js';
 import type { LogEntry, SnapshotId } from '../core/types.js';
 
 /** pino-compatible: structured fields first, then the message. */
@@ -12,19 +12,6 @@ export interface RaftLogger {
   info(fields: object, message: string): void;
   warn(fields: object, message: string): void;
   error(fields: object, message: string): void;
-}
-
-/** A monotonic clock: the core refuses time going back (an InvariantError), so never wall time. */
-export interface Clock {
-  nowMs(): number;
-}
-
-export interface TimerHandle {
-  cancel(): void;
-}
-
-export interface TimerScheduler {
-  schedule(callback: () => void, delayMs: number): TimerHandle;
 }
 
 /** How Raft messages leave a node. Delivery is best effort: Raft resends what it still needs. */
@@ -65,30 +52,6 @@ export type RaftInboundRefusal =
   | { readonly kind: 'not-running'; readonly from: number };
 
 export type RaftInboundVerdict = { readonly kind: 'accepted' } | RaftInboundRefusal;
-
-export const monotonicClock: Clock = Object.freeze({
-  // performance.now() never goes back (Date.now() does when NTP steps the clock). Whole milliseconds
-  // keep logs and deadlines readable; flooring keeps it monotonic.
-  nowMs: () => Math.floor(performance.now()),
-});
-
-/** setTimeout's delay is a signed 32-bit number of ms; longer delays would fire at once. */
-const TIMER_DELAY_MS_MAX = 2_147_483_647;
-
-export const systemTimers: TimerScheduler = Object.freeze({
-  schedule(callback: () => void, delayMs: number): TimerHandle {
-    const timer = setTimeout(callback, Math.min(Math.max(0, delayMs), TIMER_DELAY_MS_MAX));
-    return { cancel: () => clearTimeout(timer) };
-  },
-});
-
-/**
- * Election timeouts only need to differ between nodes, not to be unpredictable, so Math.random is
- * enough here (outside the core, which must stay replayable and takes its Random as a parameter).
- */
-export const systemRandom: Random = Object.freeze({
-  nextInt: (maxExclusive: number) => Math.floor(Math.random() * maxExclusive),
-});
 
 export const silentLogger: RaftLogger = Object.freeze({
   debug: () => {},

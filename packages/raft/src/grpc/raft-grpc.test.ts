@@ -4,19 +4,20 @@
  * the peers find the new port through the transport's addressOf). Waits poll status() with generous
  * bounds; nothing asserts on timing.
  */
+
+import { waitFor } from '@gregor/ground/testing';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QuorumVoter } from '../core/voters.js';
 import { createRaftDriver } from '../create-raft-driver.js';
+import type { RaftDriver } from '../driver/raft-driver.js';
 import {
   encode,
   RecordingLogger,
   RecordingStateMachine,
   TEST_TIMEOUTS,
   TempDirectories,
-  waitFor,
-} from '../driver/driver.test-support.js';
-import type { RaftDriver } from '../driver/raft-driver.js';
+} from '../testing/driver-harness.js';
 import { RaftGrpcTransport } from './raft-grpc-transport.js';
 
 const CLUSTER_ID = 'grpc-test-cluster';

@@ -10,13 +10,13 @@
 // Each measurement runs `rounds` times, interleaved, and the best run is reported: the machine is shared
 // (other builds and tests run beside it), and the best run is the one least disturbed by them.
 
-import { open } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { systemClock } from '@gregor/ground';
 import { ErrorCode, encodeRecordBatch } from '@gregor/protocol';
-import { systemClock } from '../clock.js';
 import { type ConfigProps, parseBrokerLogConfig } from '../log-config.js';
 import { LogManager } from '../log-manager.js';
-import { makeTempDir, removeDir } from '../testing/temp-dirs.js';
 
 const recordBytes = 1024;
 const recordsPerBatch = 16;
@@ -164,7 +164,7 @@ function ratioLine(label: string, pairedRatios: number[], log: Measurement, plai
 }
 
 async function main(): Promise<void> {
-  const root = await makeTempDir('storage-bench');
+  const root = await mkdtemp(join(tmpdir(), 'gregor-storage-bench-'));
   try {
     const batches = buildBatches();
     const batchBytes = batches[0]!.length;
@@ -205,9 +205,9 @@ async function main(): Promise<void> {
       plainAlways = better(plainAlways, plainSync);
       logAlways = better(logAlways, logSync);
       alwaysRatios.push(plainSync.seconds / logSync.seconds);
-      await removeDir(dir);
-      await removeDir(plainPath);
-      await removeDir(`${plainPath}-sync`);
+      await rm(dir, { recursive: true, force: true });
+      await rm(plainPath, { recursive: true, force: true });
+      await rm(`${plainPath}-sync`, { recursive: true, force: true });
     }
     console.log(`best of ${rounds} rounds:`);
     console.log(line('log append, default flush (OS page cache)', logDefault!));
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
     );
     console.log(ratioLine('ratio log/plain append, fsync each   ', alwaysRatios, logAlways!, plainAlways!));
   } finally {
-    await removeDir(root);
+    await rm(root, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,6 @@
 // A process that appends to a partition log until it is killed, for the kill -9 recovery test
-// (partition-log.kill.integration.test.ts runs the built copy in dist/). Batch `i` of the sequence is
+// (it/partition-log.kill.integration.test.ts runs the copy
+// tsconfig.test-programs.json builds into dist-test/: a child process needs JavaScript). Batch `i` of the sequence is
 // always the same bytes, so the test can tell exactly what the log must hold. After each append
 // resolves it prints `acked <i> <lastOffset>`. It keeps a few appends in flight, so a kill lands with
 // writes under way, and writes the recovery-point checkpoint now and then, as the broker does.

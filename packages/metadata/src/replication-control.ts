@@ -1,0 +1,596 @@
+// Replication control (Kafka's ReplicationControlManager): topics and their partitions, where their
+// replicas go, and who leads and is in sync — CreateTopics, DeleteTopics, CreatePartitions,
+// AlterPartition, preferred and unclean elections, and what a fenced, returning or failing broker
+// means for every partition it holds. It adds partition records to the operation's batch; broker
+// records are the ClusterControlManager's, topic configs the ConfigurationControlManager's.
+
+import { invariant, type Random } from '@gregor/ground';
+import type { ClusterControlManager } from './cluster-control.js';
+import type { ConfigurationControlManager, TopicConfigEntry } from './configuration-control.js';
+import type { ControllerBatch } from './controller-batch.js';
+import type { ControllerConfig } from './controller-config.js';
+import { type ControllerError, ControllerErrorCode, controllerError } from './errors.js';
+import {
+  isBrokerActive,
+  isReplicaOffline,
+  type MetadataImage,
+  type PartitionState,
+  type TopicImage,
+} from './image.js';
+import { electLeader, electPreferredLeader, partitionChange, removeBroker } from './partition-election.js';
+import { type BrokerId, noLeader, type ReplicaOnBroker, type TopicId } from './records.js';
+import { assignReplicas } from './replica-placement.js';
+import { topicNameCollisionKey, topicNameProblem } from './topic-names.js';
+import { randomUuid } from './uuid.js';
+
+const errors = ControllerErrorCode;
+
+export interface CreateTopicRequest {
+  readonly name: string;
+  /** -1: the controller's `defaultNumPartitions`. */
+  readonly numPartitions: number;
+  /** -1: the controller's `defaultReplicationFactor`. */
+  readonly replicationFactor: number;
+  readonly configs: readonly TopicConfigEntry[];
+}
+
+export interface CreateTopicResponse {
+  readonly topicId: TopicId;
+  readonly numPartitions: number;
+  readonly replicationFactor: number;
+  readonly configs: readonly TopicConfigEntry[];
+}
+
+export interface ValidateOnly {
+  /** Check everything and answer as if done, but propose nothing. */
+  readonly validateOnly: boolean;
+}
+
+export type TopicSelector = { readonly name: string } | { readonly topicId: TopicId };
+
+export interface DeleteTopicResponse {
+  readonly name: string;
+  readonly topicId: TopicId;
+}
+
+export interface CreatePartitionsRequest {
+  readonly name: string;
+  /** The new total partition count. */
+  readonly count: number;
+}
+
+export interface CreatePartitionsResponse {
+  readonly topicId: TopicId;
+  readonly count: number;
+}
+
+/** AlterPartition (KIP-497): a partition leader asks to change its ISR. */
+export interface AlterPartitionRequest {
+  readonly brokerId: BrokerId;
+  readonly brokerEpoch: number;
+  readonly topicId: TopicId;
+  readonly partitionIndex: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+  readonly newIsr: readonly BrokerId[];
+}
+
+export interface AlterPartitionResponse {
+  readonly leader: BrokerId;
+  readonly leaderEpoch: number;
+  readonly isr: readonly BrokerId[];
+  readonly partitionEpoch: number;
+}
+
+export interface TopicPartitionName {
+  readonly topicName: string;
+  readonly partitionIndex: number;
+}
+
+export interface PreferredElectionResult extends TopicPartitionName {
+  /** NONE, ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION. */
+  readonly errorCode: number;
+}
+
+export class ReplicationControlManager {
+  private nextImbalanceCheckMs: number;
+
+  constructor(
+    private readonly config: ControllerConfig,
+    /** The controller's working image: every record proposed so far applied, committed or not. */
+    private readonly image: () => MetadataImage,
+    private readonly random: Random,
+    private readonly cluster: ClusterControlManager,
+    private readonly configuration: ConfigurationControlManager,
+    nowMs: number,
+  ) {
+    this.nextImbalanceCheckMs = nowMs + config.leaderImbalanceCheckIntervalMs;
+  }
+
+  /** When the next preferred-leader check is due (`autoLeaderRebalanceEnable`). */
+  get nextImbalanceCheckDueMs(): number {
+    return this.nextImbalanceCheckMs;
+  }
+
+  // --- Topics -------------------------------------------------------------------------------------
+
+  createTopic(
+    batch: ControllerBatch,
+    request: CreateTopicRequest,
+    options: ValidateOnly,
+  ): CreateTopicResponse | ControllerError {
+    const image = this.image();
+    const nameProblem = topicNameProblem(request.name);
+    if (nameProblem !== null) return controllerError(errors.INVALID_TOPIC_EXCEPTION, nameProblem);
+    if (image.topic(request.name) !== undefined) {
+      return controllerError(errors.TOPIC_ALREADY_EXISTS, `topic ${request.name} already exists`);
+    }
+    const collisionKey = topicNameCollisionKey(request.name);
+    for (const existing of image.topics.keys()) {
+      if (topicNameCollisionKey(existing) === collisionKey) {
+        return controllerError(
+          errors.INVALID_TOPIC_EXCEPTION,
+          `topic ${request.name} collides with existing topic ${existing} ('.' and '_' share metric names)`,
+        );
+      }
+    }
+    const numPartitions =
+      request.numPartitions === -1 ? this.config.defaultNumPartitions : request.numPartitions;
+    if (
+      !Number.isInteger(numPartitions) ||
+      numPartitions < 1 ||
+      numPartitions > this.config.partitionsPerTopicMax
+    ) {
+      return controllerError(
+        errors.INVALID_PARTITIONS,
+        `partition count ${request.numPartitions} is not in [1, ${this.config.partitionsPerTopicMax}]`,
+      );
+    }
+    const replicationFactor =
+      request.replicationFactor === -1 ? this.config.defaultReplicationFactor : request.replicationFactor;
+    const liveBrokerIds = this.cluster.activeBrokerIds();
+    if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
+      return controllerError(
+        errors.INVALID_REPLICATION_FACTOR,
+        `replication factor ${request.replicationFactor} is below 1`,
+      );
+    }
+    if (replicationFactor > liveBrokerIds.length) {
+      return controllerError(
+        errors.INVALID_REPLICATION_FACTOR,
+        `replication factor ${replicationFactor} is larger than the ${liveBrokerIds.length} live broker(s)`,
+      );
+    }
+    const configProblem = this.configuration.newTopicConfigsProblem(request.configs);
+    if (configProblem !== null) return controllerError(errors.INVALID_CONFIG, configProblem);
+
+    let topicId = randomUuid(this.random);
+    while (image.topicById(topicId) !== undefined) topicId = randomUuid(this.random);
+    const assignment = assignReplicas(
+      {
+        brokerIds: liveBrokerIds,
+        partitionCount: numPartitions,
+        replicationFactor,
+        firstPartitionIndex: 0,
+        fixedStartIndex: null,
+      },
+      this.random,
+    );
+    const limitProblem = this.partitionsPerBrokerProblem(assignment);
+    if (limitProblem !== null) return controllerError(errors.POLICY_VIOLATION, limitProblem);
+    const response: CreateTopicResponse = {
+      topicId,
+      numPartitions,
+      replicationFactor,
+      configs: request.configs,
+    };
+    if (options.validateOnly) return response;
+    batch.add({ type: 'topic', name: request.name, topicId });
+    this.configuration.addNewTopicConfigs(batch, request.name, request.configs);
+    assignment.forEach((replicas, partitionIndex) => {
+      batch.add({
+        type: 'partition',
+        topicId,
+        partitionIndex,
+        replicas,
+        isr: replicas,
+        leader: replicas[0]!,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      });
+    });
+    return response;
+  }
+
+  deleteTopic(batch: ControllerBatch, selector: TopicSelector): DeleteTopicResponse | ControllerError {
+    const topic = this.selectTopic(selector);
+    if ('errorCode' in topic) return topic;
+    batch.add({ type: 'removeTopic', topicId: topic.topicId });
+    return { name: topic.name, topicId: topic.topicId };
+  }
+
+  /** CreatePartitions: grows a topic to `count` partitions, placed like new topics. */
+  createPartitions(
+    batch: ControllerBatch,
+    request: CreatePartitionsRequest,
+    options: ValidateOnly,
+  ): CreatePartitionsResponse | ControllerError {
+    const topic = this.image().topic(request.name);
+    if (topic === undefined) {
+      return controllerError(errors.UNKNOWN_TOPIC_OR_PARTITION, `topic ${request.name} does not exist`);
+    }
+    const currentCount = topic.partitions.length;
+    if (!Number.isInteger(request.count) || request.count <= currentCount) {
+      return controllerError(
+        errors.INVALID_PARTITIONS,
+        `topic ${request.name} has ${currentCount} partitions; ${request.count} is not more`,
+      );
+    }
+    if (request.count > this.config.partitionsPerTopicMax) {
+      return controllerError(
+        errors.INVALID_PARTITIONS,
+        `partition count ${request.count} is more than ${this.config.partitionsPerTopicMax}`,
+      );
+    }
+    const first = topic.partitions[0];
+    invariant(first !== undefined, () => `topic ${topic.name} has no partition 0`);
+    const replicationFactor = first.replicas.length;
+    const liveBrokerIds = this.cluster.activeBrokerIds().sort((a, b) => a - b);
+    if (replicationFactor > liveBrokerIds.length) {
+      return controllerError(
+        errors.INVALID_REPLICATION_FACTOR,
+        `replication factor ${replicationFactor} is larger than the ${liveBrokerIds.length} live broker(s)`,
+      );
+    }
+    // Continue the round robin where partition 0 started, as Kafka does, so leaders stay spread.
+    const startIndex = liveBrokerIds.indexOf(first.replicas[0]!);
+    const assignment = assignReplicas(
+      {
+        brokerIds: liveBrokerIds,
+        partitionCount: request.count - currentCount,
+        replicationFactor,
+        firstPartitionIndex: currentCount,
+        fixedStartIndex: startIndex === -1 ? null : startIndex,
+      },
+      this.random,
+    );
+    const limitProblem = this.partitionsPerBrokerProblem(assignment);
+    if (limitProblem !== null) return controllerError(errors.POLICY_VIOLATION, limitProblem);
+    const response: CreatePartitionsResponse = { topicId: topic.topicId, count: request.count };
+    if (options.validateOnly) return response;
+    assignment.forEach((replicas, offset) => {
+      batch.add({
+        type: 'partition',
+        topicId: topic.topicId,
+        partitionIndex: currentCount + offset,
+        replicas,
+        isr: replicas,
+        leader: replicas[0]!,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      });
+    });
+    return response;
+  }
+
+  /**
+   * Why placing `assignment` would give some broker more than partitionsPerBrokerMax replicas (its
+   * replicas in the image, fenced brokers included, plus the new ones), or null when it would not.
+   */
+  private partitionsPerBrokerProblem(assignment: readonly (readonly BrokerId[])[]): string | null {
+    const added = new Map<BrokerId, number>();
+    for (const replicas of assignment) {
+      for (const brokerId of replicas) added.set(brokerId, (added.get(brokerId) ?? 0) + 1);
+    }
+    const held = new Map<BrokerId, number>();
+    for (const topic of this.image().topics.values()) {
+      for (const partition of topic.partitions) {
+        for (const brokerId of partition.replicas) {
+          if (added.has(brokerId)) held.set(brokerId, (held.get(brokerId) ?? 0) + 1);
+        }
+      }
+    }
+    const limit = this.config.partitionsPerBrokerMax;
+    for (const [brokerId, count] of [...added].sort(([a], [b]) => a - b)) {
+      const total = (held.get(brokerId) ?? 0) + count;
+      if (total > limit) {
+        return (
+          `${assignment.length} new partition(s) would give broker ${brokerId} ${total} partition ` +
+          `replicas (${held.get(brokerId) ?? 0} held), more than max.broker.partitions=${limit}`
+        );
+      }
+    }
+    return null;
+  }
+
+  private selectTopic(selector: TopicSelector): TopicImage | ControllerError {
+    if ('name' in selector) {
+      const topic = this.image().topic(selector.name);
+      return (
+        topic ?? controllerError(errors.UNKNOWN_TOPIC_OR_PARTITION, `topic ${selector.name} does not exist`)
+      );
+    }
+    const topic = this.image().topicById(selector.topicId);
+    return topic ?? controllerError(errors.UNKNOWN_TOPIC_ID, `topic id ${selector.topicId} does not exist`);
+  }
+
+  // --- Leaders and ISRs ---------------------------------------------------------------------------
+
+  /**
+   * AlterPartition from a partition leader (KIP-497). The request carries the leader and partition
+   * epochs it read; if either is stale, the partition changed since (new leader, or another ISR
+   * change won the race) and the request is refused so that the leader reconciles first.
+   */
+  alterPartition(
+    batch: ControllerBatch,
+    request: AlterPartitionRequest,
+  ): AlterPartitionResponse | ControllerError {
+    const image = this.image();
+    const broker = image.broker(request.brokerId);
+    if (broker === undefined || broker.brokerEpoch !== request.brokerEpoch) {
+      return controllerError(
+        errors.STALE_BROKER_EPOCH,
+        `broker ${request.brokerId} epoch ${request.brokerEpoch} is not registered`,
+      );
+    }
+    const topic = image.topicById(request.topicId);
+    if (topic === undefined)
+      return controllerError(errors.UNKNOWN_TOPIC_ID, `unknown topic id ${request.topicId}`);
+    const partition = topic.partitions[request.partitionIndex];
+    const where = `${topic.name}-${request.partitionIndex}`;
+    if (partition === undefined) {
+      return controllerError(errors.UNKNOWN_TOPIC_OR_PARTITION, `partition ${where} does not exist`);
+    }
+    if (request.leaderEpoch < partition.leaderEpoch) {
+      return controllerError(
+        errors.FENCED_LEADER_EPOCH,
+        `${where} leader epoch ${request.leaderEpoch} is older than ${partition.leaderEpoch}`,
+      );
+    }
+    if (request.leaderEpoch > partition.leaderEpoch) {
+      // The active controller's image is ahead of every broker's, so the sender is confused about
+      // which controller is active: Kafka answers NOT_CONTROLLER so that it looks again.
+      return controllerError(
+        errors.NOT_CONTROLLER,
+        `${where} leader epoch ${request.leaderEpoch} is in the future`,
+      );
+    }
+    if (partition.leader !== request.brokerId) {
+      return controllerError(errors.INVALID_REQUEST, `broker ${request.brokerId} does not lead ${where}`);
+    }
+    if (
+      request.partitionEpoch < partition.partitionEpoch &&
+      request.newIsr.length === partition.isr.length &&
+      request.newIsr.every((id) => partition.isr.includes(id))
+    ) {
+      // A resend of a change that already committed (the leader never got the first answer): the
+      // ISR is what it asks for, so answer with the current state rather than refuse. A leader that
+      // took the refusal as final would stop counting a member the ISR already holds.
+      return {
+        leader: partition.leader,
+        leaderEpoch: partition.leaderEpoch,
+        isr: partition.isr,
+        partitionEpoch: partition.partitionEpoch,
+      };
+    }
+    if (request.partitionEpoch < partition.partitionEpoch) {
+      return controllerError(
+        errors.INVALID_UPDATE_VERSION,
+        `${where} partition epoch ${request.partitionEpoch} is older than ${partition.partitionEpoch}`,
+      );
+    }
+    if (request.partitionEpoch > partition.partitionEpoch) {
+      return controllerError(
+        errors.NOT_CONTROLLER,
+        `${where} partition epoch ${request.partitionEpoch} is in the future`,
+      );
+    }
+    const newIsr = request.newIsr;
+    if (
+      newIsr.length === 0 ||
+      new Set(newIsr).size !== newIsr.length ||
+      !newIsr.includes(partition.leader) ||
+      !newIsr.every((id) => partition.replicas.includes(id))
+    ) {
+      return controllerError(
+        errors.INVALID_REQUEST,
+        `${where} ISR ${newIsr} must be distinct replicas (${partition.replicas}) including leader ${partition.leader}`,
+      );
+    }
+    const ineligible = newIsr.filter((id) => {
+      const member = image.broker(id);
+      return !isBrokerActive(member) || isReplicaOffline(member, topic.topicId, request.partitionIndex);
+    });
+    if (ineligible.length > 0) {
+      return controllerError(
+        errors.INELIGIBLE_REPLICA,
+        `${where} ISR ${newIsr} includes fenced, shutting-down or offline replica(s) ${ineligible}`,
+      );
+    }
+    const change = partitionChange(topic.topicId, request.partitionIndex, partition, {
+      leader: partition.leader,
+      isr: newIsr,
+    });
+    if (change !== null) batch.add(change);
+    const next = batch.delta.topicById(topic.topicId)!.partitions[request.partitionIndex]!;
+    return {
+      leader: next.leader,
+      leaderEpoch: next.leaderEpoch,
+      isr: next.isr,
+      partitionEpoch: next.partitionEpoch,
+    };
+  }
+
+  /**
+   * ElectLeaders (PREFERRED): moves each partition's leadership to its first replica when that one
+   * is active and in the ISR. `null` means every partition, and then only changes are reported.
+   */
+  electPreferredLeaders(
+    batch: ControllerBatch,
+    partitions: readonly TopicPartitionName[] | null,
+  ): PreferredElectionResult[] {
+    const results: PreferredElectionResult[] = [];
+    const elect = (topic: TopicImage, partitionIndex: number, partition: PartitionState): number => {
+      const election = electPreferredLeader(partition, batch.eligible(topic.topicId, partitionIndex));
+      if (election.outcome !== 'elected') {
+        return election.outcome === 'notNeeded'
+          ? errors.ELECTION_NOT_NEEDED
+          : errors.PREFERRED_LEADER_NOT_AVAILABLE;
+      }
+      const change = partitionChange(topic.topicId, partitionIndex, partition, {
+        leader: election.leader,
+        isr: partition.isr,
+      });
+      invariant(change !== null, 'a preferred election changes the leader');
+      batch.add(change);
+      return errors.NONE;
+    };
+    if (partitions === null) {
+      const candidates = [...this.partitionsOf(batch, (p) => p.leader !== p.replicas[0])];
+      for (const [topic, partitionIndex, partition] of candidates) {
+        const errorCode = elect(topic, partitionIndex, partition);
+        if (errorCode === errors.NONE) results.push({ topicName: topic.name, partitionIndex, errorCode });
+      }
+      return results;
+    }
+    for (const { topicName, partitionIndex } of partitions) {
+      const topic = batch.delta.topic(topicName);
+      const partition = topic?.partitions[partitionIndex];
+      const errorCode =
+        topic === undefined || partition === undefined
+          ? errors.UNKNOWN_TOPIC_OR_PARTITION
+          : elect(topic, partitionIndex, partition);
+      results.push({ topicName, partitionIndex, errorCode });
+    }
+    return results;
+  }
+
+  /**
+   * Every `leaderImbalanceCheckIntervalMs` (with `autoLeaderRebalanceEnable`), moves leadership back
+   * to the first replica wherever it is active and in the ISR. Returns how many partitions moved.
+   */
+  balancePartitionLeadersIfDue(batch: ControllerBatch, nowMs: number): number {
+    if (!this.config.autoLeaderRebalanceEnable || nowMs < this.nextImbalanceCheckMs) return 0;
+    const moved = this.electPreferredLeaders(batch, null).filter(
+      (result) => result.errorCode === errors.NONE,
+    ).length;
+    this.nextImbalanceCheckMs = nowMs + this.config.leaderImbalanceCheckIntervalMs;
+    return moved;
+  }
+
+  /** After `brokerId` stopped being active (in `batch`): it leaves its ISRs and leaderships. */
+  handleBrokerFenced(batch: ControllerBatch, brokerId: BrokerId): void {
+    invariant(!batch.isActive(brokerId), () => `broker ${brokerId} is still active`);
+    const touched = [...this.partitionsOf(batch, (p) => p.leader === brokerId || p.isr.includes(brokerId))];
+    for (const [topic, index, partition] of touched) {
+      const next = removeBroker(
+        partition,
+        brokerId,
+        batch.eligible(topic.topicId, index),
+        this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
+      );
+      const change = partitionChange(topic.topicId, index, partition, next);
+      if (change !== null) batch.add(change);
+    }
+  }
+
+  /** The broker is active again: offline partitions it may lead get it as leader. */
+  handleBrokerUnfenced(batch: ControllerBatch, brokerId: BrokerId): void {
+    this.electLeaderlessPartitions(batch, (partition) => partition.replicas.includes(brokerId));
+  }
+
+  /**
+   * The broker's log dirs failed (Kafka's `handleDirectoriesOffline`): records its replicas there as
+   * offline, then takes each out of its partition's ISR and leadership, as a fence does for every
+   * partition of a broker. Replicas already offline, or of partitions gone meanwhile, are skipped.
+   */
+  handleReplicasOffline(
+    batch: ControllerBatch,
+    brokerId: BrokerId,
+    brokerEpoch: number,
+    logDirs: readonly string[],
+    replicas: readonly ReplicaOnBroker[],
+  ): void {
+    const broker = batch.delta.broker(brokerId)!;
+    const newLogDirs = [...new Set(logDirs)].filter((logDir) => !broker.offlineLogDirs.includes(logDir));
+    const seen = new Set<string>();
+    const newReplicas = replicas.filter(({ topicId, partitionIndex }) => {
+      const key = `${topicId}:${partitionIndex}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      const partition = batch.delta.topicById(topicId)?.partitions[partitionIndex];
+      return (
+        partition?.replicas.includes(brokerId) === true && !isReplicaOffline(broker, topicId, partitionIndex)
+      );
+    });
+    if (newLogDirs.length === 0 && newReplicas.length === 0) return;
+    batch.add({
+      type: 'brokerReplicasOffline',
+      brokerId,
+      brokerEpoch,
+      logDirs: newLogDirs,
+      replicas: newReplicas,
+    });
+    for (const { topicId, partitionIndex } of newReplicas) {
+      const topic = batch.delta.topicById(topicId)!;
+      const partition = topic.partitions[partitionIndex]!;
+      if (partition.leader !== brokerId && !partition.isr.includes(brokerId)) continue;
+      const next = removeBroker(
+        partition,
+        brokerId,
+        batch.eligible(topicId, partitionIndex),
+        this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
+      );
+      const change = partitionChange(topicId, partitionIndex, partition, next);
+      if (change !== null) batch.add(change);
+    }
+  }
+
+  /**
+   * Unclean election was just enabled on the topic: its leaderless partitions get a leader now if
+   * one is eligible, as Kafka's controller does. Returns how many partitions changed.
+   */
+  electUncleanLeaders(batch: ControllerBatch, topicId: TopicId): number {
+    const before = batch.records.length;
+    this.electLeaderlessPartitions(batch, () => true, topicId);
+    return batch.records.length - before;
+  }
+
+  /** Gives leaderless partitions (matching `include`) a leader if one is now eligible. */
+  private electLeaderlessPartitions(
+    batch: ControllerBatch,
+    include: (partition: PartitionState) => boolean,
+    onlyTopicId: TopicId | null = null,
+  ): void {
+    const leaderless = [...this.partitionsOf(batch, (p) => p.leader === noLeader && include(p), onlyTopicId)];
+    for (const [topic, index, partition] of leaderless) {
+      const next = electLeader(
+        partition,
+        partition.isr,
+        batch.eligible(topic.topicId, index),
+        this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
+      );
+      const change = partitionChange(topic.topicId, index, partition, next);
+      if (change !== null) batch.add(change);
+    }
+  }
+
+  /** Every partition (of one topic, or all) matching `include`, with its topic, in a stable order. */
+  private *partitionsOf(
+    batch: ControllerBatch,
+    include: (partition: PartitionState) => boolean,
+    onlyTopicId: TopicId | null = null,
+  ): Generator<[TopicImage, number, PartitionState]> {
+    // A scan of every partition: fine for the partition counts a Gregor cluster holds (a broker-to-
+    // partitions index would be the next step). The name list is copied: callers change topics.
+    const topics = [...batch.delta.topicNames()].sort();
+    for (const name of topics) {
+      const topic = batch.delta.topic(name);
+      if (topic === undefined || (onlyTopicId !== null && topic.topicId !== onlyTopicId)) continue;
+      for (let index = 0; index < topic.partitions.length; index++) {
+        const partition = topic.partitions[index]!;
+        if (include(partition)) yield [topic, index, partition];
+      }
+    }
+  }
+}

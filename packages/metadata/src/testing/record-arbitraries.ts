@@ -1,0 +1,87 @@
+// fast-check arbitraries for metadata records, shared by the codec and snapshot tests.
+
+import fc from 'fast-check';
+import type { BrokerEndpoint, MetadataRecord } from '../records.js';
+import { topicResourceType } from '../records.js';
+import { uuidFromBytes } from '../uuid.js';
+
+export const uuidArb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((bytes) => uuidFromBytes(bytes));
+const int32Arb = fc.integer({ min: -0x80000000, max: 0x7fffffff });
+const safeIntArb = fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
+const brokerIdsArb = fc.array(int32Arb, { maxLength: 8 });
+
+const endpointArb: fc.Arbitrary<BrokerEndpoint> = fc.record({
+  name: fc.string(),
+  host: fc.string(),
+  port: int32Arb,
+  securityProtocol: fc.integer({ min: -0x8000, max: 0x7fff }),
+});
+
+/** Any record the codec can carry, whether or not an image would accept it. */
+export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
+  fc.record({
+    type: fc.constant('registerBroker' as const),
+    brokerId: int32Arb,
+    incarnationId: uuidArb,
+    brokerEpoch: safeIntArb,
+    listeners: fc.array(endpointArb, { maxLength: 4 }),
+    rack: fc.option(fc.string(), { nil: null }),
+    fenced: fc.boolean(),
+    inControlledShutdown: fc.boolean(),
+  }),
+  fc.record({
+    type: fc.constantFrom('fenceBroker' as const, 'unfenceBroker' as const),
+    brokerId: int32Arb,
+    brokerEpoch: safeIntArb,
+  }),
+  fc.record({
+    type: fc.constant('brokerRegistrationChange' as const),
+    brokerId: int32Arb,
+    brokerEpoch: safeIntArb,
+    inControlledShutdown: fc.boolean(),
+  }),
+  fc.record({ type: fc.constant('topic' as const), name: fc.string(), topicId: uuidArb }),
+  fc.record({
+    type: fc.constant('partition' as const),
+    topicId: uuidArb,
+    partitionIndex: int32Arb,
+    replicas: brokerIdsArb,
+    isr: brokerIdsArb,
+    leader: int32Arb,
+    leaderEpoch: int32Arb,
+    partitionEpoch: int32Arb,
+  }),
+  fc.record({
+    type: fc.constant('partitionChange' as const),
+    topicId: uuidArb,
+    partitionIndex: int32Arb,
+    leader: fc.option(fc.integer({ min: -1, max: 0x7fffffff }), { nil: null }),
+    isr: fc.option(brokerIdsArb, { nil: null }),
+  }),
+  fc.record({
+    type: fc.constant('config' as const),
+    resourceType: fc.constant(topicResourceType),
+    resourceName: fc.string(),
+    name: fc.string(),
+    value: fc.option(fc.string(), { nil: null }),
+  }),
+  fc.record({ type: fc.constant('removeTopic' as const), topicId: uuidArb }),
+  fc.record({
+    type: fc.constant('producerIds' as const),
+    brokerId: int32Arb,
+    brokerEpoch: safeIntArb,
+    nextProducerId: safeIntArb,
+  }),
+  fc.record({
+    type: fc.constant('controllerActivation' as const),
+    controllerId: int32Arb,
+    controllerEpoch: int32Arb,
+  }),
+  fc.record({
+    type: fc.constant('brokerReplicasOffline' as const),
+    brokerId: int32Arb,
+    brokerEpoch: safeIntArb,
+    logDirs: fc.array(fc.string(), { maxLength: 3 }),
+    replicas: fc.array(fc.record({ topicId: uuidArb, partitionIndex: int32Arb }), { maxLength: 4 }),
+  }),
+);
