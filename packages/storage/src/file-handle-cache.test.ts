@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdir, readFile, readlink, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode } from '@gregor/protocol';
@@ -141,8 +142,33 @@ describe('FileHandleCache', () => {
 });
 
 describe('FileHandleCache when the process runs out of descriptors (real EMFILE)', () => {
-  const setSoftLimit = (soft: number, hard: number) =>
-    execFileSync('prlimit', [`--pid=${process.pid}`, `--nofile=${soft}:${hard}`], { stdio: 'ignore' });
+  // The limit is set by a shell started before descriptors run out and driven over its existing pipes:
+  // once this process is at its limit it cannot create the pipes a new child process needs.
+  const startLimitSetter = async () => {
+    const shell = spawn(
+      'sh',
+      [
+        '-c',
+        'while read soft hard; do prlimit --pid=$PPID --nofile=$soft:$hard && echo ok || echo failed; done',
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    shell.stdout.setEncoding('utf8');
+    const lines = shell.stdout[Symbol.asyncIterator]();
+    return {
+      async set(soft: number, hard: number) {
+        shell.stdin.write(`${soft} ${hard}\n`);
+        const { value } = await lines.next();
+        if (String(value).trim() !== 'ok') throw new Error(`prlimit --nofile=${soft}:${hard} failed`);
+      },
+      async stop() {
+        shell.stdin.end();
+        await once(shell, 'exit');
+      },
+    };
+  };
 
   it('gives back its idle descriptors and retries; with every descriptor pinned it fails that one open', async () => {
     const limits = await readFile('/proc/self/limits', 'utf8');
@@ -153,8 +179,9 @@ describe('FileHandleCache when the process runs out of descriptors (real EMFILE)
     // The budget is larger than what the process may open: descriptors run out outside its count.
     const cache = new FileHandleCache(100);
     const files = paths.map((path) => cache.file(path, 'r'));
+    const limitSetter = await startLimitSetter();
     const inUse = (await readdir('/proc/self/fd')).length;
-    setSoftLimit(inUse + 4, hard);
+    await limitSetter.set(inUse + 4, hard);
     const pinned: CachedFile[] = [];
     let refused: unknown;
     try {
@@ -174,7 +201,8 @@ describe('FileHandleCache when the process runs out of descriptors (real EMFILE)
     } finally {
       for (const file of pinned) file.unpin();
       await cache.closeIdle();
-      setSoftLimit(soft, hard);
+      await limitSetter.set(soft, hard);
+      await limitSetter.stop();
     }
     expect(pinned.length).toBeGreaterThan(0);
     expect(pinned.length).toBeLessThan(files.length);
