@@ -3,20 +3,24 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run against TypeScript sources: each workspace package name resolves to its src/index.ts,
 // so `npm test` never tests a stale dist/. Integration tests spawn built processes (dist/).
-const packages = ['protocol', 'storage', 'raft', 'metadata', 'sim', 'broker', 'client', 'cli', 'group'];
-// The broker's pure replication core is a subpath export (the replication simulation imports it);
-// it must come before `@gregor/broker`, which would otherwise match first.
-const alias = {
-  '@gregor/broker/replica-core': fileURLToPath(
-    new URL('./packages/broker/src/replica/replica-core.ts', import.meta.url),
-  ),
-  ...Object.fromEntries(
-    packages.map((name) => [
-      `@gregor/${name}`,
-      fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url)),
-    ]),
-  ),
-};
+const packages = [
+  'protocol',
+  'storage',
+  'raft',
+  'metadata',
+  'replication',
+  'sim',
+  'broker',
+  'client',
+  'cli',
+  'group',
+];
+const alias = Object.fromEntries(
+  packages.map((name) => [
+    `@gregor/${name}`,
+    fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url)),
+  ]),
+);
 
 export default defineConfig({
   resolve: { alias },

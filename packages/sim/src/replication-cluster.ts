@@ -7,7 +7,7 @@ import {
   Partition,
   type PartitionRegistration,
   type PendingIsrChange,
-} from '@gregor/broker/replica-core';
+} from '@gregor/replication';
 import { HEALTHY_NETWORK, SimNetwork } from './network.js';
 import { SeededRandom } from './prng.js';
 import { SafetyViolation } from './raft-checker.js';

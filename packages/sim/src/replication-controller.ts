@@ -1,4 +1,4 @@
-import type { PartitionRegistration } from '@gregor/broker/replica-core';
+import type { PartitionRegistration } from '@gregor/replication';
 
 /**
  * The controller of the replication simulation: one partition's registration and the brokers'

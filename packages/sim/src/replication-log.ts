@@ -1,4 +1,4 @@
-import type { PartitionLogView } from '@gregor/broker/replica-core';
+import type { PartitionLogView } from '@gregor/replication';
 
 /** One record batch as a replica stores it: offsets, the epoch of the leader that wrote it, bytes. */
 export interface SimBatch {

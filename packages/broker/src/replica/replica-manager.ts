@@ -27,6 +27,7 @@
 import { dirname } from 'node:path';
 import { MetadataImage, type PartitionState, type TopicImage } from '@gregor/metadata';
 import { decodeRecordBatch, ErrorCode, errorName, KafkaError, readBatchHeader } from '@gregor/protocol';
+import { divergingEpoch, type EpochEndOffset, followerTruncationOffset } from '@gregor/replication';
 import {
   asTooManyOpenFiles,
   type Clock,
@@ -50,8 +51,6 @@ import {
 } from '@gregor/storage';
 import type { DelayedOperations } from '../delayed/delayed-operations.js';
 import type { Logger } from '../logging.js';
-import { divergingEpoch, followerTruncationOffset } from './divergence.js';
-import type { EpochEndOffset } from './leader-epoch-cache.js';
 import { loadLeaderEpochCache, writeLeaderEpochCheckpoint } from './leader-epoch-checkpoint-file.js';
 import type { LogStore } from './log-store.js';
 import { OfflineReplicas } from './offline-replicas.js';

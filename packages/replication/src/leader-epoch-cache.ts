@@ -9,7 +9,7 @@
 //
 // Invariants (checked on every change): epochs strictly increase, start offsets never decrease.
 
-import { invariant } from '@gregor/storage';
+import { invariant } from './invariant.js';
 
 export interface EpochEntry {
   readonly epoch: number;
