@@ -1,5 +1,13 @@
+export * from './acks.js';
+export * from './delayed-operations.js';
 export * from './divergence.js';
+export * from './follower-fetch-apply.js';
+export * from './follower-fetch-serving.js';
 export * from './invariant.js';
+export * from './isr-proposals.js';
 export * from './leader-epoch-cache.js';
+export * from './logger.js';
 export * from './partition.js';
+export * from './replica-fetcher.js';
+export * from './role-change.js';
 export type { Clock, TimerScheduler } from './time.js';

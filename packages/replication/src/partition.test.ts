@@ -1,26 +1,7 @@
 import { ErrorCode } from '@gregor/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Partition, type PartitionLogView, type PartitionRegistration } from './partition.js';
-
-/** A log of whole batches, offsets only: all a Partition reads. */
-class BatchOffsets implements PartitionLogView {
-  logStartOffset = 0;
-  /** The last offset of each batch, in order. */
-  private readonly lastOffsets: number[] = [];
-
-  get logEndOffset(): number {
-    return (this.lastOffsets.at(-1) ?? this.logStartOffset - 1) + 1;
-  }
-
-  append(recordCount: number): void {
-    this.lastOffsets.push(this.logEndOffset + recordCount - 1);
-  }
-
-  /** Kafka's truncateTo: every batch holding an offset at or above `offset` goes. */
-  truncateTo(offset: number): void {
-    while ((this.lastOffsets.at(-1) ?? -1) >= offset) this.lastOffsets.pop();
-  }
-}
+import { Partition, type PartitionRegistration } from './partition.js';
+import { BatchOffsets } from './testing.test-support.js';
 
 let log: BatchOffsets;
 

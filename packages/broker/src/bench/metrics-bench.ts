@@ -26,7 +26,7 @@ import { defaultLogConfig, LogManager, systemClock } from '@gregor/storage';
 import pino from 'pino';
 import type { BrokerContext } from '../apis/broker-context.js';
 import { recordCountOf } from '../apis/produce.js';
-import { DelayedOperations } from '../delayed/delayed-operations.js';
+import { DelayedOperations, systemTimerScheduler } from '../delayed/delayed-operations.js';
 import { type BrokerMetrics, BrokerMetricsRecorder, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import { createMetricsExporter } from '../metrics/prometheus-exporter.js';
 import type { FrameHandler } from '../network/connection.js';
@@ -100,12 +100,13 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
     config: { logDirs: [logDir], defaults: defaultLogConfig },
     clock: systemClock,
   });
-  const delayedOperations = new DelayedOperations();
+  const delayedOperations = new DelayedOperations(systemTimerScheduler);
   const replicaManager = new ReplicaManager({
     brokerId,
     logStore: new LogManagerStore(logManager),
     brokerLogConfig: defaultLogConfig,
     clock: systemClock,
+    timers: systemTimerScheduler,
     delayedOperations,
     logger,
   });

@@ -289,12 +289,13 @@ export class GregorNode {
       logDirFailureChannel: logDirFailures,
     });
     this.haltIfStorageLost(logDirFailures, metadataDir);
-    this.delayedOperations = new DelayedOperations();
+    this.delayedOperations = new DelayedOperations(systemTimerScheduler);
     const replicaManager = new ReplicaManager({
       brokerId: settings.nodeId,
       logStore: new LogManagerStore(this.logManager),
       brokerLogConfig: this.config.log.defaults,
       clock: systemClock,
+      timers: systemTimerScheduler,
       delayedOperations: this.delayedOperations,
       logger: this.logger.child({ component: 'replica-manager' }),
       retentionCheckIntervalMs: settings.logRetentionCheckIntervalMs,

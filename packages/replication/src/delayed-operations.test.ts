@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DelayedOperations, type TimerScheduler } from './delayed-operations.js';
+import { DelayedOperations } from './delayed-operations.js';
+import type { TimerScheduler } from './time.js';
 
 class ManualTimers implements TimerScheduler {
   nowMs = 0;
