@@ -1,16 +1,17 @@
 // Produce on the leader (Kafka's ReplicaManager.appendRecords with its DelayedProduce): each record
-// set is checked, stored in the topic's codec and stamped, appended with the idempotent-producer
-// checks, and answered at once (acks 0 and 1) or once the high watermark covers it (acks=all,
-// waiting in the purgatory; @gregor/replication's acks rules).
+// set is validated once (log-validator.ts: checked, stored in the topic's codec, stamped, described),
+// appended with the idempotent-producer checks from that description, and answered at once (acks 0
+// and 1) or once the high watermark covers it (acks=all, waiting in the purgatory;
+// @gregor/replication's acks rules).
 
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import { awaitReplication, checkEnoughReplicas, type ReplicationWait } from '@gregor/replication';
-import { type Clock, isCompacted, LogClosedError } from '@gregor/storage';
+import { type Clock, LogClosedError } from '@gregor/storage';
 import type { DelayedOperations } from '../delayed/delayed-operations.js';
 import type { LocalReplicas } from './local-replicas.js';
+import { type LogAppendInfo, validateProducedRecordSet } from './log-validator.js';
 import type { Partition } from './partition.js';
 import { IdempotentLeaderAppends, type LeaderAppendOutcome } from './producer-state-append.js';
-import { recompressRecordSet, stampLogAppendTime, validateRecordSet } from './record-set.js';
 
 export interface AppendRequest {
   readonly topic: string;
@@ -29,6 +30,8 @@ export interface AppendResult {
   readonly logAppendTimeMs: number;
   /** -1 on error. */
   readonly logStartOffset: number;
+  /** Records appended (from the validation: the batches' headers), 0 on error. */
+  readonly recordCount: number;
 }
 
 export interface LeaderAppendsOptions {
@@ -77,6 +80,7 @@ export class LeaderAppends {
       baseOffset: -1,
       logAppendTimeMs: -1,
       logStartOffset: -1,
+      recordCount: 0,
     });
     const lookup = replicas.lookupLeader(request.topic, request.partition);
     if (!lookup.ok) return failed(lookup.errorCode);
@@ -93,18 +97,12 @@ export class LeaderAppends {
       if (enough.errorCode !== ErrorCode.NONE) return failed(enough.errorCode, enough.errorMessage);
     }
     const leaderEpoch = partition.leaderEpoch;
-    let logAppendTimeMs = -1;
+    let info: LogAppendInfo;
     let appended: LeaderAppendOutcome;
     try {
-      // The cleaner keeps the last record per key: on a compacted topic a keyless one is
-      // INVALID_RECORD, as in Kafka (checked in the same pass as the records themselves).
-      validateRecordSet(request.records, config.maxMessageBytes, { requireKeys: isCompacted(config) });
-      const records = recompressRecordSet(request.records, config.compressionType, config.maxMessageBytes);
-      if (config.messageTimestampType === 'LogAppendTime') {
-        logAppendTimeMs = clock.nowMs();
-        stampLogAppendTime(records, logAppendTimeMs);
-      }
-      appended = await this.idempotentAppends.append(partition, records, leaderEpoch, clock.nowMs());
+      const nowMs = clock.nowMs();
+      info = validateProducedRecordSet(request.records, config, nowMs);
+      appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs);
     } catch (error) {
       if (error instanceof KafkaError) {
         if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) replicas.onStorageError(partition, error);
@@ -123,8 +121,9 @@ export class LeaderAppends {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       baseOffset: appended.baseOffset,
-      logAppendTimeMs,
+      logAppendTimeMs: info.logAppendTimeMs,
       logStartOffset: appended.logStartOffset,
+      recordCount: info.recordCount,
     };
     if (acks !== -1) return success;
     const replicated = await awaitReplication(
