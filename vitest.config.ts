@@ -9,6 +9,7 @@ const packages = [
   'storage',
   'raft',
   'metadata',
+  'replication',
   'sim',
   'broker',
   'client',
@@ -16,14 +17,10 @@ const packages = [
   'group',
   'testkit',
 ];
-// Subpaths come before their package, which would otherwise match first: the broker's pure
-// replication core (the replication simulation imports it) and ground's test support (shared by
-// every package's tests, never built into dist).
+// Ground's test support (shared by every package's tests, never built into dist) is a subpath,
+// which must come before its package, which would otherwise match first.
 const alias = {
   '@gregor/ground/testing': fileURLToPath(new URL('./packages/ground/src/testing/index.ts', import.meta.url)),
-  '@gregor/broker/replica-core': fileURLToPath(
-    new URL('./packages/broker/src/replica/replica-core.ts', import.meta.url),
-  ),
   ...Object.fromEntries(
     packages.map((name) => [
       `@gregor/${name}`,

@@ -1,4 +1,4 @@
-import type { Partition, PartitionRegistration } from '@gregor/broker/replica-core';
+import type { Partition, PartitionRegistration } from '@gregor/replication';
 import { SafetyViolation } from './raft-checker.js';
 import { describeBatch, type SimBatch, type SimReplicaLog, sameBatch } from './replication-log.js';
 

@@ -1,206 +1,170 @@
-import type { PartitionRegistration } from '@gregor/broker/replica-core';
+import type { SeededRandom } from '@gregor/ground';
+import {
+  type AlterPartitionRequest,
+  Controller,
+  type ControllerConfig,
+  type ControllerOutcome,
+  isBrokerActive,
+  isControllerError,
+  MetadataImage,
+  type MetadataRecord,
+  type PartitionState,
+  uuidFromBytes,
+} from '@gregor/metadata';
+import { ErrorCode } from '@gregor/protocol';
+
+export const simClusterId = 'replication-sim';
+export const simTopic = 'sim';
 
 /**
- * The controller of the replication simulation: one partition's registration and the brokers'
- * sessions, with the rules of Gregor's controller (packages/metadata `controller.ts`,
- * `partition-election.ts`) reduced to what one partition needs:
- *   - A broker not heard from for `sessionTimeoutMs` is fenced: it leaves the ISR (unless it is the
- *     last member, which stays so that the one replica sure to hold every acknowledged record can
- *     lead again) and, if it led, the first active ISR member in replica order leads.
- *   - A restarted broker (new incarnation) may register only once the old incarnation's session is
- *     gone (DUPLICATE_BROKER_REGISTRATION otherwise); registering takes the old incarnation out of
- *     the ISR and leadership, with a new broker epoch. It is active (unfenced) at once: the sim has
- *     no metadata log for it to catch up with.
- *   - A leaderless partition gets a leader when an ISR member becomes active. Never one outside the
- *     ISR: unclean leader election is off.
- *   - AlterPartition is checked as Gregor checks it (broker epoch, leader epoch, leader, partition
- *     epoch, ISR members active) and commits a new ISR with the partition epoch bumped.
- * A leader change bumps the leader and partition epochs, an ISR change the partition epoch.
+ * The controller node of the replication simulation: Gregor's real `Controller` from
+ * @gregor/metadata (registration, fencing after the session timeout, elections from the ISR,
+ * AlterPartition checks, preferred-leader elections), driven as the broker's QuorumController drives
+ * it, minus Raft: every batch it returns counts as committed at once (the metadata log's end offset
+ * grows by its records), and brokers learn the image from their registration and heartbeat answers.
  */
-
-export const noLeader = -1;
-
-export const ControllerError = {
-  NONE: 0,
-  STALE_BROKER_EPOCH: 77,
-  FENCED_LEADER_EPOCH: 74,
-  NOT_CONTROLLER: 41,
-  INVALID_REQUEST: 42,
-  INVALID_UPDATE_VERSION: 95,
-  INELIGIBLE_REPLICA: 107,
-  DUPLICATE_BROKER_REGISTRATION: 101,
-} as const;
-
-export interface AlterPartitionProposal {
-  readonly brokerId: number;
-  readonly brokerEpoch: number;
-  readonly leaderEpoch: number;
-  readonly partitionEpoch: number;
-  readonly newIsr: readonly number[];
-}
-
-export type HeartbeatOutcome =
-  | { readonly kind: 'accepted'; readonly brokerEpoch: number; readonly state: PartitionRegistration }
-  | { readonly kind: 'duplicate-registration' };
-
-interface BrokerSession {
-  incarnation: number;
-  brokerEpoch: number;
-  fenced: boolean;
-  lastHeartbeatMs: number;
-}
-
-export class SimPartitionController {
-  private stateValue: PartitionRegistration;
-  private readonly brokers = new Map<number, BrokerSession>();
-  private nextBrokerEpoch = 1;
+export class SimControllerNode {
+  private readonly controller: Controller;
+  private metadataLogEndOffset = 0;
+  private readonly lastHeartbeats = new Map<number, number>();
   private leaderChanges = 0;
+  /** The partition's leader as of the last commit, to count elections. */
+  private lastLeader: number | undefined;
+  private isrChangesValue = 0;
+  readonly topicId: string;
 
-  constructor(
-    replicas: readonly number[],
-    private readonly sessionTimeoutMs: number,
-    /** Whether a stale AlterPartition that asks for the current ISR succeeds (see alterPartition). */
-    private readonly retriesIdempotent: boolean,
-  ) {
-    // Every replica starts registered, empty and in the ISR; the first one leads epoch 0.
-    for (const id of replicas) {
-      this.brokers.set(id, {
-        incarnation: 0,
-        brokerEpoch: this.nextBrokerEpoch++,
-        fenced: false,
-        lastHeartbeatMs: 0,
-      });
+  constructor(brokerIds: readonly number[], random: SeededRandom, config: Partial<ControllerConfig>) {
+    const { controller, records } = Controller.activate({
+      image: MetadataImage.empty,
+      controllerId: 0,
+      controllerEpoch: 1,
+      clusterId: simClusterId,
+      nowMs: 0,
+      metadataLogEndOffset: 0,
+      random,
+      config,
+    });
+    this.controller = controller;
+    this.commit(records);
+    // Every replica starts registered and unfenced, and the topic has one partition on all of them.
+    for (const brokerId of brokerIds) {
+      const { brokerEpoch } = this.expect(this.controller.registerBroker(registration(brokerId, 0), 0, 0));
+      this.expect(
+        this.controller.brokerHeartbeat(
+          {
+            brokerId,
+            brokerEpoch,
+            currentMetadataOffset: this.metadataLogEndOffset,
+            wantFence: false,
+            wantShutDown: false,
+          },
+          0,
+        ),
+      );
+      this.lastHeartbeats.set(brokerId, 0);
     }
-    this.stateValue = {
-      leader: replicas[0]!,
-      leaderEpoch: 0,
-      partitionEpoch: 0,
-      replicas: [...replicas],
-      isr: [...replicas],
-    };
+    this.topicId = this.expect(
+      this.controller.createTopic(
+        { name: simTopic, numPartitions: 1, replicationFactor: brokerIds.length, configs: [] },
+        { validateOnly: false },
+      ),
+    ).topicId;
   }
 
-  get state(): PartitionRegistration {
-    return this.stateValue;
+  get image(): MetadataImage {
+    return this.controller.image;
+  }
+
+  /** The metadata log end offset: a broker that applied this much has seen every committed record. */
+  get offset(): number {
+    return this.metadataLogEndOffset;
+  }
+
+  get state(): PartitionState {
+    return this.image.topic(simTopic)!.partitions[0]!;
   }
 
   get leaderElections(): number {
     return this.leaderChanges;
   }
 
+  /** Committed AlterPartition changes. */
+  get isrChanges(): number {
+    return this.isrChangesValue;
+  }
+
   isActive(brokerId: number): boolean {
-    const broker = this.brokers.get(brokerId);
-    return broker !== undefined && !broker.fenced;
+    return isBrokerActive(this.image.broker(brokerId));
   }
 
   brokerEpoch(brokerId: number): number {
-    return this.brokers.get(brokerId)?.brokerEpoch ?? -1;
+    return this.image.broker(brokerId)?.brokerEpoch ?? -1;
   }
 
   lastHeartbeatMs(brokerId: number): number {
-    return this.brokers.get(brokerId)?.lastHeartbeatMs ?? Number.NEGATIVE_INFINITY;
+    return this.lastHeartbeats.get(brokerId) ?? Number.NEGATIVE_INFINITY;
   }
 
-  /** A heartbeat from `incarnation` of `brokerId`; a new incarnation registers first. */
-  heartbeat(brokerId: number, incarnation: number, nowMs: number): HeartbeatOutcome {
-    const broker = this.brokers.get(brokerId);
-    if (broker === undefined) throw new Error(`heartbeat from unknown broker ${brokerId}`);
-    if (incarnation < broker.incarnation) throw new Error(`broker ${brokerId}: incarnation went back`);
-    if (incarnation > broker.incarnation) {
-      if (!broker.fenced && nowMs - broker.lastHeartbeatMs <= this.sessionTimeoutMs) {
-        return { kind: 'duplicate-registration' };
-      }
-      broker.incarnation = incarnation;
-      broker.brokerEpoch = this.nextBrokerEpoch++;
-      broker.fenced = true;
-      this.moveAwayFrom(brokerId);
-    }
-    broker.lastHeartbeatMs = nowMs;
-    if (broker.fenced) {
-      broker.fenced = false;
-      this.electIfLeaderless();
-    }
-    return { kind: 'accepted', brokerEpoch: broker.brokerEpoch, state: this.stateValue };
+  /** A broker's new incarnation registers: its epoch, or the controller's refusal. */
+  register(brokerId: number, incarnation: number, nowMs: number): { errorCode: number; brokerEpoch: number } {
+    const outcome = this.controller.registerBroker(registration(brokerId, incarnation), nowMs, this.offset);
+    if (isControllerError(outcome)) return { errorCode: outcome.errorCode, brokerEpoch: -1 };
+    this.commit(outcome.records);
+    return { errorCode: ErrorCode.NONE, brokerEpoch: outcome.response.brokerEpoch };
   }
 
-  /** Fences the brokers whose sessions expired, the longest silent first. */
+  heartbeat(brokerId: number, brokerEpoch: number, appliedOffset: number, nowMs: number): number {
+    const outcome = this.controller.brokerHeartbeat(
+      { brokerId, brokerEpoch, currentMetadataOffset: appliedOffset, wantFence: false, wantShutDown: false },
+      nowMs,
+    );
+    if (isControllerError(outcome)) return outcome.errorCode;
+    this.lastHeartbeats.set(brokerId, nowMs);
+    this.commit(outcome.records);
+    return ErrorCode.NONE;
+  }
+
+  /** Fences the brokers whose sessions expired (and restores preferred leaders when due). */
   tick(nowMs: number): void {
-    const expired = [...this.brokers.entries()]
-      .filter(([, broker]) => !broker.fenced && nowMs - broker.lastHeartbeatMs > this.sessionTimeoutMs)
-      .sort(([idA, a], [idB, b]) => a.lastHeartbeatMs - b.lastHeartbeatMs || idA - idB);
-    for (const [id, broker] of expired) {
-      broker.fenced = true;
-      this.moveAwayFrom(id);
-    }
+    this.commit(this.controller.tick(nowMs).records);
   }
 
-  alterPartition(proposal: AlterPartitionProposal): { errorCode: number; state: PartitionRegistration } {
-    const answer = (errorCode: number) => ({ errorCode, state: this.stateValue });
-    const state = this.stateValue;
-    if (this.brokerEpoch(proposal.brokerId) !== proposal.brokerEpoch) {
-      return answer(ControllerError.STALE_BROKER_EPOCH);
-    }
-    if (proposal.leaderEpoch < state.leaderEpoch) return answer(ControllerError.FENCED_LEADER_EPOCH);
-    if (proposal.leaderEpoch > state.leaderEpoch) return answer(ControllerError.NOT_CONTROLLER);
-    if (state.leader !== proposal.brokerId) return answer(ControllerError.INVALID_REQUEST);
-    if (proposal.partitionEpoch < state.partitionEpoch) {
-      // A retry of a change already made (its answer was lost) succeeds, as in Kafka's controller
-      // (LeaderAndIsr.equalsAllowStalePartitionEpoch); Gregor's controller refuses it.
-      const alreadyMade =
-        this.retriesIdempotent &&
-        proposal.newIsr.length === state.isr.length &&
-        proposal.newIsr.every((id) => state.isr.includes(id));
-      return answer(alreadyMade ? ControllerError.NONE : ControllerError.INVALID_UPDATE_VERSION);
-    }
-    if (proposal.partitionEpoch > state.partitionEpoch) return answer(ControllerError.NOT_CONTROLLER);
-    const newIsr = proposal.newIsr;
-    if (
-      newIsr.length === 0 ||
-      new Set(newIsr).size !== newIsr.length ||
-      !newIsr.includes(state.leader) ||
-      !newIsr.every((id) => state.replicas.includes(id))
-    ) {
-      return answer(ControllerError.INVALID_REQUEST);
-    }
-    if (!newIsr.every((id) => this.isActive(id))) return answer(ControllerError.INELIGIBLE_REPLICA);
-    this.change(state.leader, newIsr);
-    return answer(ControllerError.NONE);
+  alterPartition(request: AlterPartitionRequest): { errorCode: number; partitionEpoch: number } {
+    const outcome = this.controller.alterPartition(request);
+    if (isControllerError(outcome)) return { errorCode: outcome.errorCode, partitionEpoch: -1 };
+    if (outcome.records.length > 0) this.isrChangesValue++;
+    this.commit(outcome.records);
+    return { errorCode: ErrorCode.NONE, partitionEpoch: outcome.response.partitionEpoch };
   }
 
-  /** `brokerId` stopped being active: out of the ISR (unless last) and, if it led, a new leader. */
-  private moveAwayFrom(brokerId: number): void {
-    const state = this.stateValue;
-    if (state.leader !== brokerId && !state.isr.includes(brokerId)) return;
-    const shrunk = state.isr.filter((id) => id !== brokerId);
-    this.electFrom(shrunk.length > 0 ? shrunk : state.isr);
+  /** The controller applied `records` to its image already: they commit, and the log end moves. */
+  private commit(records: readonly MetadataRecord[]): void {
+    if (records.length === 0) return;
+    this.metadataLogEndOffset += records.length;
+    const leader = this.image.topic(simTopic)?.partitions[0]?.leader;
+    if (this.lastLeader !== undefined && leader !== this.lastLeader) this.leaderChanges++;
+    this.lastLeader = leader;
   }
 
-  private electIfLeaderless(): void {
-    if (this.stateValue.leader === noLeader) this.electFrom(this.stateValue.isr);
+  private expect<R>(outcome: ControllerOutcome<R>): R {
+    if (isControllerError(outcome)) throw new Error(`controller set-up failed: ${outcome.errorMessage}`);
+    this.commit(outcome.records);
+    return outcome.response;
   }
+}
 
-  /** Gregor's electLeader with unclean election off. */
-  private electFrom(isr: readonly number[]): void {
-    const state = this.stateValue;
-    const keep = state.leader !== noLeader && isr.includes(state.leader) && this.isActive(state.leader);
-    const leader = keep
-      ? state.leader
-      : (state.replicas.find((id) => isr.includes(id) && this.isActive(id)) ?? noLeader);
-    this.change(leader, isr);
-  }
-
-  private change(leader: number, isr: readonly number[]): void {
-    const state = this.stateValue;
-    const leaderChanged = leader !== state.leader;
-    const isrChanged = isr.length !== state.isr.length || !isr.every((id) => state.isr.includes(id));
-    if (!leaderChanged && !isrChanged) return;
-    if (leaderChanged) this.leaderChanges++;
-    this.stateValue = {
-      leader,
-      leaderEpoch: state.leaderEpoch + (leaderChanged ? 1 : 0),
-      partitionEpoch: state.partitionEpoch + 1,
-      replicas: state.replicas,
-      isr: [...isr],
-    };
-  }
+function registration(brokerId: number, incarnation: number) {
+  // A version-4-shaped UUID that names the broker and its incarnation.
+  const incarnationBytes = Buffer.alloc(16);
+  incarnationBytes.writeUInt32BE(brokerId, 0);
+  incarnationBytes[6] = 0x40;
+  incarnationBytes[8] = 0x80;
+  incarnationBytes.writeUInt32BE(incarnation, 12);
+  return {
+    brokerId,
+    clusterId: simClusterId,
+    incarnationId: uuidFromBytes(incarnationBytes),
+    listeners: [{ name: 'PLAINTEXT', host: 'localhost', port: 9000 + brokerId, securityProtocol: 0 }],
+    rack: null,
+  };
 }

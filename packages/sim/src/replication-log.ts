@@ -1,12 +1,26 @@
-import type { PartitionLogView } from '@gregor/broker/replica-core';
+import { decodeRecordBatch, encodeRecordBatch, readBatchHeader } from '@gregor/protocol';
+import type { PartitionLogView } from '@gregor/replication';
 
-/** One record batch as a replica stores it: offsets, the epoch of the leader that wrote it, bytes. */
-export interface SimBatch {
-  readonly baseOffset: number;
-  readonly lastOffset: number;
-  readonly leaderEpoch: number;
-  /** Stands for the batch's bytes: unique per produced batch, so equal payloads mean equal bytes. */
-  readonly payload: string;
+/** One record batch as a replica stores it: its offsets, the epoch of the leader that wrote it, its bytes. */
+export class SimBatch {
+  constructor(
+    readonly baseOffset: number,
+    readonly lastOffset: number,
+    readonly leaderEpoch: number,
+    /** CRC-32C of the batch (attributes to the end): tells batches of different records apart. */
+    readonly crc: number,
+    /** The whole RecordBatch v2, as the leader wrote it and followers copy it. */
+    readonly bytes: Buffer,
+    /** Known where the batch was written; a copy decodes it when asked. */
+    private payloadValue?: string,
+  ) {}
+
+  /** The producer's name for the batch (`b<seq>`), the value of its first record; for messages. */
+  get payload(): string {
+    this.payloadValue ??=
+      decodeRecordBatch(this.bytes, 0, { verifyCrc: false }).records[0]?.value?.toString() ?? '';
+    return this.payloadValue;
+  }
 }
 
 /** Two 32-bit digests of a prefix of batches: comparing them is comparing the prefixes. */
@@ -17,9 +31,15 @@ export interface PrefixDigest {
 
 const emptyDigest: PrefixDigest = { a: 0x811c9dc5, b: 5381 };
 
+/** A follower append that does not continue the log (storage's UnexpectedAppendOffsetError). */
+export class SimAppendOffsetError extends Error {
+  override readonly name = 'SimAppendOffsetError';
+}
+
 /**
- * The log of one simulated replica: whole batches, contiguous from the log start, with a mark of
- * how many of them the OS has written to the platter.
+ * The log of one simulated replica: whole record batches (real RecordBatch v2 bytes, so the
+ * production code reads their headers as it reads storage's), with a mark of how many of them the
+ * OS has written to the platter.
  *
  * Durability model (Kafka's default: `flush.messages`/`flush.ms` never fsync; the page cache holds
  * the tail): an append or a follower append lands in the page cache; a periodic OS writeback makes
@@ -58,22 +78,65 @@ export class SimReplicaLog implements PartitionLogView {
     return this.batchList.length - this.syncedBatchCount;
   }
 
-  /** A leader append: the batch gets the next offsets and the leader's epoch. */
-  appendAsLeader(recordCount: number, leaderEpoch: number, payload: string): SimBatch {
+  /** A leader append: a batch of `recordCount` records at the log end, written by `leaderEpoch`. */
+  appendAsLeader(payload: string, recordCount: number, leaderEpoch: number, timestampMs: number): SimBatch {
     const baseOffset = this.logEndOffset;
-    const batch = { baseOffset, lastOffset: baseOffset + recordCount - 1, leaderEpoch, payload };
+    const bytes = encodeRecordBatch({
+      baseOffset,
+      partitionLeaderEpoch: leaderEpoch,
+      records: Array.from({ length: recordCount }, (_, index) => ({
+        key: null,
+        value: Buffer.from(index === 0 ? payload : `${payload}.${index}`),
+        timestamp: timestampMs,
+      })),
+    });
+    const crc = bytes.readUInt32BE(17);
+    const batch = new SimBatch(baseOffset, baseOffset + recordCount - 1, leaderEpoch, crc, bytes, payload);
     this.push(batch);
     return batch;
   }
 
-  /** A follower append: batches keep the leader's offsets; they must continue this log exactly. */
-  appendAsFollower(batches: readonly SimBatch[]): void {
-    for (const batch of batches) {
-      if (batch.baseOffset !== this.logEndOffset) {
-        throw new Error(`follower append at ${batch.baseOffset}, log end ${this.logEndOffset}`);
+  /**
+   * A follower append of whole batches that keep the leader's offsets and epochs. As storage's
+   * appendAsFollower: the first may start past the log end (a gap), the rest must follow each other,
+   * and one that starts below the log end appends nothing (SimAppendOffsetError).
+   */
+  appendAsFollower(records: Buffer): void {
+    const batches: SimBatch[] = [];
+    let expected = this.logEndOffset;
+    let position = 0;
+    while (position < records.length) {
+      const header = readBatchHeader(records, position);
+      const first = batches.length === 0;
+      if (first ? header.baseOffset < expected : header.baseOffset !== expected) {
+        throw new SimAppendOffsetError(`follower append at ${header.baseOffset}, expected ${expected}`);
       }
-      this.push(batch);
+      const bytes = records.subarray(position, position + header.sizeBytes);
+      batches.push(
+        new SimBatch(header.baseOffset, header.lastOffset, header.partitionLeaderEpoch, header.crc, bytes),
+      );
+      expected = header.lastOffset + 1;
+      position += header.sizeBytes;
     }
+    for (const batch of batches) this.push(batch);
+  }
+
+  /**
+   * Whole batches from the one holding `offset` on, at most `maxBytes` of them unless the first
+   * alone is larger (it is returned whole), as storage's read.
+   */
+  read(offset: number, maxBytes: number): Buffer {
+    let first = this.batchCountBelow(offset);
+    if (first > 0 && this.batchList[first - 1]!.lastOffset >= offset) first--;
+    const chosen: Buffer[] = [];
+    let bytes = 0;
+    for (let index = first; index < this.batchList.length; index++) {
+      const batch = this.batchList[index]!;
+      if (chosen.length > 0 && bytes + batch.bytes.length > maxBytes) break;
+      chosen.push(batch.bytes);
+      bytes += batch.bytes.length;
+    }
+    return Buffer.concat(chosen);
   }
 
   /** Kafka's truncateTo: removes every batch that holds an offset at or above `offset`. */
@@ -121,13 +184,6 @@ export class SimReplicaLog implements PartitionLogView {
     return batch?.baseOffset === baseOffset ? batch : undefined;
   }
 
-  /** At most `batchesMax` batches from the one holding `offset` on (as a Kafka read returns them). */
-  read(offset: number, batchesMax: number): SimBatch[] {
-    let first = this.batchCountBelow(offset);
-    if (first > 0 && this.batchList[first - 1]!.lastOffset >= offset) first--;
-    return this.batchList.slice(first, first + batchesMax);
-  }
-
   prefixDigest(batchCount: number): PrefixDigest {
     const digest = this.digests[batchCount];
     if (digest === undefined) throw new RangeError(`no prefix of ${batchCount} batches`);
@@ -149,12 +205,13 @@ export class SimReplicaLog implements PartitionLogView {
   }
 }
 
+/** Same offsets, same epoch, same bytes. */
 export function sameBatch(x: SimBatch, y: SimBatch): boolean {
   return (
     x.baseOffset === y.baseOffset &&
     x.lastOffset === y.lastOffset &&
     x.leaderEpoch === y.leaderEpoch &&
-    x.payload === y.payload
+    x.bytes.equals(y.bytes)
   );
 }
 
@@ -163,17 +220,16 @@ export function describeBatch(batch: SimBatch | undefined): string {
   return `[${batch.baseOffset}..${batch.lastOffset}] e${batch.leaderEpoch} ${batch.payload}`;
 }
 
-/** FNV-1a and djb2 over the batch's fields, each chained onto the prefix before it. */
+/** FNV-1a and djb2 over the batch's offsets, epoch and CRC, each chained onto the prefix before it. */
 function extendDigest(previous: PrefixDigest, batch: SimBatch): PrefixDigest {
-  const text = `${batch.baseOffset}:${batch.lastOffset}:${batch.leaderEpoch}:${batch.payload}`;
   let a = previous.a;
   let b = previous.b;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    a = Math.imul(a ^ code, 0x01000193) >>> 0;
-    b = (Math.imul(b, 33) + code) >>> 0;
+  for (const word of [batch.baseOffset, batch.lastOffset, batch.leaderEpoch, batch.crc]) {
+    for (let shift = 0; shift < 32; shift += 8) {
+      const byte = (word >>> shift) & 0xff;
+      a = Math.imul(a ^ byte, 0x01000193) >>> 0;
+      b = (Math.imul(b, 33) + byte) >>> 0;
+    }
   }
-  a = Math.imul(a ^ 0xff, 0x01000193) >>> 0;
-  b = (Math.imul(b, 33) + 0xff) >>> 0;
   return { a, b };
 }

@@ -6,6 +6,12 @@ interface ScheduledEvent {
   readonly atMs: number;
   readonly seq: number;
   readonly run: () => void;
+  cancelled: boolean;
+}
+
+/** An event that has not run yet; `cancel` drops it (it then never runs and is not counted). */
+export interface ScheduledHandle {
+  cancel(): void;
 }
 
 export class SimScheduler {
@@ -28,23 +34,37 @@ export class SimScheduler {
   }
 
   /** Runs fn at atMs (or now, if atMs is in the past). */
-  at(atMs: number, run: () => void): void {
-    this.push({ atMs: Math.max(atMs, this.nowMsValue), seq: this.nextSeq++, run });
+  at(atMs: number, run: () => void): ScheduledHandle {
+    const event: ScheduledEvent = {
+      atMs: Math.max(atMs, this.nowMsValue),
+      seq: this.nextSeq++,
+      run,
+      cancelled: false,
+    };
+    this.push(event);
+    return {
+      cancel: () => {
+        event.cancelled = true;
+      },
+    };
   }
 
-  after(delayMs: number, run: () => void): void {
-    this.at(this.nowMsValue + delayMs, run);
+  after(delayMs: number, run: () => void): ScheduledHandle {
+    return this.at(this.nowMsValue + delayMs, run);
   }
 
-  /** Runs the next event; false when there is none or it is after untilMs. */
+  /** Runs the next event that was not cancelled; false when there is none or it is after untilMs. */
   runNext(untilMs: number): boolean {
-    const next = this.heap[0];
-    if (next === undefined || next.atMs > untilMs) return false;
-    this.pop();
-    this.nowMsValue = next.atMs;
-    this.executed++;
-    next.run();
-    return true;
+    for (;;) {
+      const next = this.heap[0];
+      if (next === undefined || next.atMs > untilMs) return false;
+      this.pop();
+      if (next.cancelled) continue;
+      this.nowMsValue = next.atMs;
+      this.executed++;
+      next.run();
+      return true;
+    }
   }
 
   private push(event: ScheduledEvent): void {

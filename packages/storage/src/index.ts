@@ -92,6 +92,7 @@ export {
   type ReadOptions,
   type RetentionOptions,
   type TimestampLookupResult,
+  type ValidatedBatchFrame,
 } from './partition-log.js';
 export {
   deletedFileSuffix,

@@ -128,17 +128,30 @@ describe('PartitionLog append and read', () => {
     expect(readBatchHeader(good).baseOffset).toBe(0);
   });
 
-  it('with crcVerified skips only the CRC: torn, short or foreign-magic batches are still refused', async () => {
+  it('takes the batches a caller validated as they are, and refuses frames that do not tile the set', async () => {
     const log = await logOf(await openManager());
-    const good = batch(2, 100, 2);
-    const wrongMagic = Buffer.from(good);
-    wrongMagic[16] = 1;
-    for (const bad of [good.subarray(0, 70), good.subarray(0, 40), wrongMagic, Buffer.alloc(0)]) {
-      const error = await log.append(bad, 0, { crcVerified: true }).catch((e: unknown) => e);
-      expect((error as KafkaError).code).toBe(ErrorCode.CORRUPT_MESSAGE);
+    const first = batch(3, 100, 1);
+    const second = batch(2, 100, 4);
+    const set = Buffer.concat([first, second]);
+    const frames = [
+      { position: 0, sizeBytes: first.length, lastOffsetDelta: 2, maxTimestamp: 1 },
+      { position: first.length, sizeBytes: second.length, lastOffsetDelta: 1, maxTimestamp: 4 },
+    ];
+    for (const bad of [
+      frames.slice(0, 1),
+      [frames[1]!],
+      [],
+      [{ ...frames[0]!, lastOffsetDelta: -1 }, frames[1]!],
+    ]) {
+      await expect(log.append(set, 0, { validatedBatches: bad })).rejects.toThrow(/validated batches/);
     }
     expect(log.logEndOffset).toBe(0);
-    expect(await log.append(good, 0, { crcVerified: true })).toMatchObject({ baseOffset: 0, lastOffset: 1 });
+    expect(await log.append(set, 7, { validatedBatches: frames })).toMatchObject({
+      baseOffset: 0,
+      lastOffset: 4,
+    });
+    const stored = records(await log.read(0, 1 << 20));
+    expect(readBatchHeader(stored, first.length)).toMatchObject({ baseOffset: 3, partitionLeaderEpoch: 7 });
   });
 
   it('refuses a batch above max.message.bytes with MESSAGE_TOO_LARGE', async () => {

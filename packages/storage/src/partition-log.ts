@@ -23,14 +23,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Clock } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
-import {
-  completeBatchSize,
-  ErrorCode,
-  KafkaError,
-  readBatchHeader,
-  setBatchBaseOffsetAndEpoch,
-  validateBatch,
-} from '@gregor/protocol';
+import { ErrorCode, KafkaError, setBatchBaseOffsetAndEpoch, validateBatch } from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
 import { LogClosedError, UnexpectedAppendOffsetError } from './errors.js';
 import { asTooManyOpenFiles, FileHandleCache, type TooManyOpenFilesError } from './file-handle-cache.js';
@@ -114,9 +107,25 @@ export type LogReadResult =
       readonly logEndOffset: number;
     };
 
+/**
+ * One batch of a leader's record set, as the caller's validation found it: where it lies in the set
+ * and what the log needs to place and index it.
+ */
+export interface ValidatedBatchFrame {
+  readonly position: number;
+  readonly sizeBytes: number;
+  /** lastOffset - baseOffset. */
+  readonly lastOffsetDelta: number;
+  readonly maxTimestamp: number;
+}
+
 export interface AppendOptions {
-  /** The caller verified every batch's CRC just before (it must not have changed the bytes since). */
-  readonly crcVerified?: boolean;
+  /**
+   * The caller validated the record set just before (framing, magic, CRC, max.message.bytes: the
+   * broker's LogValidator) and has not changed its bytes since: these are its batches, in order, so
+   * the set is not read again. They must tile the set exactly (checked from the frames alone).
+   */
+  readonly validatedBatches?: readonly ValidatedBatchFrame[];
 }
 
 export interface RetentionOptions {
@@ -134,18 +143,12 @@ export interface TimestampLookupResult {
   readonly timestamp: number;
 }
 
-/**
- * Header summaries of every batch in `records`, validated (length, magic, CRC) before any write.
- * With `crcVerified` the caller has just checked every CRC itself (the broker's produce path does,
- * with the records); the lengths and magic are still checked here, the CRC is not computed twice.
- */
-function validateRecords(records: Buffer, maxBatchBytes: number, crcVerified = false): BatchSummary[] {
+/** Header summaries of every batch in `records`, validated (length, magic, CRC) before any write. */
+function validateRecords(records: Buffer, maxBatchBytes: number): BatchSummary[] {
   const batches: BatchSummary[] = [];
   let position = 0;
   while (position < records.length) {
-    const header = crcVerified
-      ? checkBatchFrame(records, position)
-      : validateBatch(records, position, records.length);
+    const header = validateBatch(records, position, records.length);
     if (header.sizeBytes > maxBatchBytes) {
       throw new KafkaError(
         ErrorCode.MESSAGE_TOO_LARGE,
@@ -165,15 +168,33 @@ function validateRecords(records: Buffer, maxBatchBytes: number, crcVerified = f
   return batches;
 }
 
-/** validateBatch without the CRC: the batch is whole, long enough and of magic 2. */
-function checkBatchFrame(records: Buffer, position: number): ReturnType<typeof readBatchHeader> {
-  const sizeBytes = completeBatchSize(records, position);
-  if (sizeBytes < 0)
-    throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `torn record batch at position ${position}`);
-  const header = readBatchHeader(records, position);
-  if (header.magic !== 2)
-    throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `unsupported record batch magic ${header.magic}`);
-  return header;
+/** The frames of a leader append: the caller's, checked to tile the set, or found by validating it. */
+function leaderFrames(
+  records: Buffer,
+  maxBatchBytes: number,
+  validated: readonly ValidatedBatchFrame[] | undefined,
+): readonly ValidatedBatchFrame[] {
+  if (validated === undefined) {
+    return validateRecords(records, maxBatchBytes).map((batch) => ({
+      position: batch.position,
+      sizeBytes: batch.sizeBytes,
+      lastOffsetDelta: batch.lastOffset - batch.baseOffset,
+      maxTimestamp: batch.maxTimestamp,
+    }));
+  }
+  let position = 0;
+  for (const frame of validated) {
+    invariant(
+      frame.position === position && frame.sizeBytes > 0 && frame.lastOffsetDelta >= 0,
+      () => `validated batches do not tile the record set at ${position}`,
+    );
+    position += frame.sizeBytes;
+  }
+  invariant(
+    validated.length > 0 && position === records.length,
+    () => `validated batches cover ${position} of ${records.length} bytes`,
+  );
+  return validated;
 }
 
 function segmentLimits(config: LogConfig): SegmentLimits {
@@ -466,21 +487,28 @@ export class PartitionLog {
   /**
    * Leader append. `records` is a produce request's record set: one or more RecordBatch v2. All are
    * validated before anything is written (a bad one throws KafkaError CORRUPT_MESSAGE, or
-   * MESSAGE_TOO_LARGE above max.message.bytes, and nothing is stored). Offsets are assigned by
+   * MESSAGE_TOO_LARGE above max.message.bytes, and nothing is stored), unless the caller passes the
+   * batches its own validation found (`validatedBatches`). Offsets are assigned by
    * rewriting baseOffset and partitionLeaderEpoch IN PLACE in `records` (outside the CRC), then the
    * whole set is written with one write.
    */
   async append(records: Buffer, leaderEpoch: number, options: AppendOptions = {}): Promise<AppendResult> {
     this.ensureOpen();
-    const batches = validateRecords(records, this.configValue.maxMessageBytes, options.crcVerified === true);
+    const frames = leaderFrames(records, this.configValue.maxMessageBytes, options.validatedBatches);
     // Not an async closure: it returns appendAssigned's promise directly (no extra promise hops).
     return this.queue.run(() => {
       this.ensureOpen();
       let nextOffset = this.logEndOffset;
-      const assigned = batches.map((batch) => {
-        setBatchBaseOffsetAndEpoch(records, batch.position, nextOffset, leaderEpoch);
-        const lastOffset = nextOffset + (batch.lastOffset - batch.baseOffset);
-        const summary = { ...batch, baseOffset: nextOffset, lastOffset };
+      const assigned = frames.map((frame): BatchSummary => {
+        setBatchBaseOffsetAndEpoch(records, frame.position, nextOffset, leaderEpoch);
+        const lastOffset = nextOffset + frame.lastOffsetDelta;
+        const summary = {
+          position: frame.position,
+          sizeBytes: frame.sizeBytes,
+          baseOffset: nextOffset,
+          lastOffset,
+          maxTimestamp: frame.maxTimestamp,
+        };
         nextOffset = lastOffset + 1;
         return summary;
       });

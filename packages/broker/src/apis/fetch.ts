@@ -20,7 +20,7 @@
 // record set as a parse failure).
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
-import { IsolationLevel } from '../replica/replica-manager.js';
+import { IsolationLevel } from '../replica/local-reads.js';
 import type { RequestContext } from './api-handler.js';
 
 type Key = typeof ApiKey.Fetch;

@@ -311,12 +311,13 @@ export class GregorNode {
       logDirFailureChannel: logDirFailures,
     });
     this.haltIfStorageLost(logDirFailures, metadataDir);
-    this.delayedOperations = new DelayedOperations();
+    this.delayedOperations = new DelayedOperations(systemTimers);
     const replicaManager = new ReplicaManager({
       brokerId: settings.nodeId,
       logStore: new LogManagerStore(this.logManager),
       brokerLogConfig: this.config.log.defaults,
       clock: systemClock,
+      timers: systemTimers,
       delayedOperations: this.delayedOperations,
       logger: this.logger.child({ component: 'replica-manager' }),
       retentionCheckIntervalMs: settings.logRetentionCheckIntervalMs,

@@ -1,7 +1,11 @@
 import { ApiKey, ErrorCode } from '@gregor/protocol';
+import {
+  type AlterPartitionOutcome,
+  type AlterPartitionProposal,
+  isrChangeRetryBackoffMs,
+} from '@gregor/replication';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
-import type { AlterPartitionOutcome, AlterPartitionProposal } from './replica-manager.js';
 
 let cluster: LocalClusterFixture | undefined;
 afterEach(async () => {
@@ -9,12 +13,14 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+/** Moves the fixture's time in resend-backoff steps until `condition` holds. */
+async function advanceUntil(condition: () => boolean, what: string): Promise<void> {
+  for (let step = 0; step < 20 && !condition(); step++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    cluster!.timers.advanceMs(isrChangeRetryBackoffMs);
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
+  if (!condition()) throw new Error(`not reached: ${what}`);
 }
 
 describe('ISR proposals (AlterPartition) from a partition leader', () => {
@@ -53,7 +59,7 @@ describe('ISR proposals (AlterPartition) from a partition leader', () => {
     const pending = partition.pendingIsrChange;
     expect(pending).toBeDefined();
 
-    await waitFor(() => sent.length >= 3, 'the proposal to be sent three times');
+    await advanceUntil(() => sent.length >= 3, 'the proposal to be sent three times');
     // The same proposal each time, and still pending: an unanswered change is never reverted.
     expect(sent[1]).toEqual(sent[0]);
     expect(sent[2]).toEqual(sent[0]);

@@ -6,14 +6,14 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readBatchHeader } from '@gregor/protocol';
-import type { PartitionLog } from '@gregor/storage';
 import {
   type EpochEntry,
   formatLeaderEpochCheckpoint,
   LeaderEpochCache,
   leaderEpochCheckpointFileName,
   parseLeaderEpochCheckpoint,
-} from './leader-epoch-cache.js';
+} from '@gregor/replication';
+import type { PartitionLog } from '@gregor/storage';
 
 /** Bytes read per step when rebuilding a cache from the log. */
 const rebuildReadBytes = 1024 * 1024;

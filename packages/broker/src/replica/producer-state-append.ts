@@ -10,11 +10,14 @@
 // The state update runs in the same microtask run as the append's completion, before any I/O can
 // happen in between: a role change that truncates the log (and so rebuilds or trims the state) needs
 // I/O first, so it always sees this update already made.
+//
+// Everything it needs of the batches comes from the validation (LogAppendInfo): the record set is
+// not read again, here or in storage.
 
 import { ErrorCode, KafkaError } from '@gregor/protocol';
+import type { AppendResult as LogAppendResult } from '@gregor/storage';
+import type { LogAppendInfo } from './log-validator.js';
 import type { Partition } from './partition.js';
-import { hasProducerState } from './producer-state.js';
-import { applyRecordSet, storedBatchesOf } from './producer-state-log.js';
 
 /** Idempotent record sets that may wait for one partition before new ones are refused. */
 export const idempotentAppendsQueuedMax = 1024;
@@ -36,22 +39,18 @@ export class IdempotentLeaderAppends {
   private readonly queues = new Map<string, PartitionQueue>();
 
   /**
-   * Appends `records` (validated by validateRecordSet, CRCs included; offsets not assigned) to
-   * `partition` as leader of `leaderEpoch`.
-   * Refusals (sequence, epoch, leadership) are thrown as KafkaError, as the other append checks are.
+   * Appends the validated record set to `partition` as leader of `leaderEpoch`. Refusals (sequence,
+   * epoch, leadership) are thrown as KafkaError, as the other append checks are.
    */
   append(
     partition: Partition,
-    records: Buffer,
+    info: LogAppendInfo,
     leaderEpoch: number,
     nowMs: number,
   ): Promise<LeaderAppendOutcome> {
-    // Callers pass record sets validateRecordSet has just checked (CRCs included): storage need not
-    // compute every CRC a second time.
-    const headers = storedBatchesOf(records);
-    if (!headers.some(hasProducerState)) {
+    if (!info.hasProducerState) {
       return partition.log
-        .append(records, leaderEpoch, { crcVerified: true })
+        .append(info.records, leaderEpoch, { validatedBatches: info.batches })
         .then((appended) => ({ ...appended, duplicate: false }));
     }
     let queue = this.queues.get(partition.key);
@@ -69,7 +68,7 @@ export class IdempotentLeaderAppends {
     }
     const owned = queue;
     owned.depth++;
-    const run = owned.tail.then(() => this.appendChecked(partition, records, headers, leaderEpoch, nowMs));
+    const run = owned.tail.then(() => this.appendChecked(partition, info, leaderEpoch, nowMs));
     owned.tail = run.then(
       () => undefined,
       () => undefined,
@@ -83,8 +82,7 @@ export class IdempotentLeaderAppends {
 
   private async appendChecked(
     partition: Partition,
-    records: Buffer,
-    headers: ReturnType<typeof storedBatchesOf>,
+    info: LogAppendInfo,
     leaderEpoch: number,
     nowMs: number,
   ): Promise<LeaderAppendOutcome> {
@@ -92,7 +90,7 @@ export class IdempotentLeaderAppends {
     if (partition.role !== 'leader' || partition.leaderEpoch !== leaderEpoch) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${partition.key}: leadership moved`);
     }
-    const check = partition.producerState.checkLeaderAppend(headers, nowMs);
+    const check = partition.producerState.checkLeaderAppend(info.batches, nowMs);
     if (check.kind === 'refused') throw new KafkaError(check.errorCode, check.message);
     if (check.kind === 'duplicate') {
       return {
@@ -102,9 +100,25 @@ export class IdempotentLeaderAppends {
         duplicate: true,
       };
     }
-    const appended = await partition.log.append(records, leaderEpoch, { crcVerified: true });
-    // `records` now carries the assigned offsets (the log rewrote them in place).
-    applyRecordSet(partition.producerState, records, nowMs);
+    const appended = await partition.log.append(info.records, leaderEpoch, {
+      validatedBatches: info.batches,
+    });
+    rememberAppended(partition, info, appended, nowMs);
     return { ...appended, duplicate: false };
+  }
+}
+
+/** The producer state learns every appended batch, with the offsets the log gave them. */
+function rememberAppended(
+  partition: Partition,
+  info: LogAppendInfo,
+  appended: LogAppendResult,
+  nowMs: number,
+): void {
+  let baseOffset = appended.baseOffset;
+  for (const batch of info.batches) {
+    const lastOffset = baseOffset + batch.lastOffsetDelta;
+    partition.producerState.applyBatch({ ...batch, baseOffset, lastOffset }, nowMs);
+    baseOffset = lastOffset + 1;
   }
 }

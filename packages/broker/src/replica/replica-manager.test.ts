@@ -4,7 +4,8 @@ import { ApiKey, ErrorCode, earliestTimestamp } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchOf } from '../testing/batches.js';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
-import { retentionCheckIntervalMsDefault, setAsideRetriesPerRunMax } from './replica-manager.js';
+import { retentionCheckIntervalMsDefault } from './replica-maintenance.js';
+import { setAsideRetriesPerRunMax } from './replica-manager.js';
 
 let cluster: LocalClusterFixture;
 afterEach(async () => {
@@ -211,7 +212,7 @@ describe('ReplicaManager when a log dir fails', () => {
     expect(replicaManager.isOffline('on-failed-dir', 0)).toBe(true);
     expect(replicaManager.partition('on-failed-dir', 0)).toBeUndefined();
     expect(replicaManager.partition('on-failed-dir', 0)).toBeUndefined();
-    expect(replicaManager.followedPartitions()).toEqual([]);
+    expect(replicaManager.followerReplicas.followedPartitions()).toEqual([]);
     const produced = await cluster.request(ApiKey.Produce, 7, {
       transactionalId: null,
       acks: 1,

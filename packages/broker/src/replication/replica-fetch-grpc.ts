@@ -1,21 +1,23 @@
 // The ReplicaFetch service (proto/replication.proto) on a node's internal gRPC server, and the
-// client a follower's fetcher calls it with. This file only maps wire messages to the
-// ReplicaManager's leader-side fetch and back; the decisions live in replica/.
+// transport a follower's fetcher calls it with. This file only maps wire messages to the
+// ReplicaManager's leader-side fetch and back; the decisions live in @gregor/replication.
 //
 // Replication shares the CONTROLLER listener: every Gregor node is a quorum voter
 // (process.roles=broker,controller), so a leader's replica fetch address is its voter address in
 // controller.quorum.voters, and Raft, the controller and replication share one gRPC server per node.
 
 import { ErrorCode } from '@gregor/protocol';
+import type {
+  ReplicaFetchPartitionResult,
+  ReplicaFetchRequest,
+  ReplicaFetchResponse,
+  ReplicaFetchTransport,
+} from '@gregor/replication';
 import * as grpc from '@grpc/grpc-js';
 import { internalChannelOptions, serviceClient } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
 import { type BrokerMetrics, noBrokerMetrics } from '../metrics/broker-metrics.js';
-import type {
-  ReplicaFetchPartitionResult,
-  ReplicaFetchRequest,
-  ReplicaManager,
-} from '../replica/replica-manager.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
 
 const protoFile = 'replication.proto';
 const serviceName = 'gregor.replication.ReplicaFetch';
@@ -159,6 +161,67 @@ type FetchMethod = (
   options: grpc.CallOptions,
   callback: (error: grpc.ServiceError | null, response: WireReplicaFetchResponse) => void,
 ) => void;
+
+/** A leader's current gRPC target (`host:port`; it changes when a node restarts on a new port). */
+export type LeaderAddressOf = (nodeId: number) => string | undefined;
+
+export function toWireRequest(clusterId: string, request: ReplicaFetchRequest): WireReplicaFetchRequest {
+  return {
+    clusterId,
+    replicaId: request.replicaId,
+    brokerEpoch: request.brokerEpoch,
+    maxWaitMs: request.maxWaitMs,
+    minBytes: request.minBytes,
+    maxBytes: request.maxBytes,
+    partitions: request.partitions.map((wanted) => ({
+      topic: wanted.topic,
+      partition: wanted.partition,
+      currentLeaderEpoch: wanted.currentLeaderEpoch,
+      fetchOffset: wanted.fetchOffset,
+      lastFetchedEpoch: wanted.lastFetchedEpoch,
+      logStartOffset: -1,
+      partitionMaxBytes: wanted.partitionMaxBytes,
+    })),
+  };
+}
+
+/**
+ * A fetcher's way to one leader: a channel to its ReplicaFetch service at its current address (a
+ * new channel when the leader restarted on another port).
+ */
+export class GrpcReplicaFetchTransport implements ReplicaFetchTransport {
+  private client: ReplicaFetchClient | undefined;
+  private target: string | undefined;
+
+  constructor(
+    private readonly leaderId: number,
+    private readonly addressOf: LeaderAddressOf,
+    private readonly clusterId: string,
+  ) {}
+
+  async fetch(request: ReplicaFetchRequest, timeoutMs: number): Promise<ReplicaFetchResponse> {
+    const client = this.clientForLeader();
+    if (client === undefined) throw new Error(`leader ${this.leaderId} has no known address`);
+    const response = await client.fetch(toWireRequest(this.clusterId, request), timeoutMs);
+    return { errorCode: response.errorCode, partitions: response.partitions.map(fromWirePartitionData) };
+  }
+
+  close(): void {
+    this.client?.close();
+    this.client = undefined;
+    this.target = undefined;
+  }
+
+  private clientForLeader(): ReplicaFetchClient | undefined {
+    const target = this.addressOf(this.leaderId);
+    if (target !== this.target) {
+      this.client?.close();
+      this.client = target === undefined ? undefined : new ReplicaFetchClient(target);
+      this.target = target;
+    }
+    return this.client;
+  }
+}
 
 /** One channel to one leader's ReplicaFetch service. */
 export class ReplicaFetchClient {

@@ -152,6 +152,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       logStore: new LogManagerStore(fixture.logManager),
       brokerLogConfig,
       clock: fixture.clock,
+      timers: fixture.timers,
       delayedOperations: fixture.delayedOperations,
       logger: fixture.logger,
       logDirFailureChannel: fixture.logDirFailures,

@@ -1,28 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ManualClock } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
-import { defaultLogConfig, LogManager, type PartitionLog } from '@gregor/storage';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { batchOf } from '../testing/batches.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Partition, type PartitionRegistration } from './partition.js';
+import { BatchOffsets } from './testing/index.js';
 
-let dir: string;
-let logManager: LogManager;
-let log: PartitionLog;
+let log: BatchOffsets;
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gregor-partition-'));
-  logManager = await LogManager.open({
-    config: { logDirs: [dir], defaults: defaultLogConfig },
-    clock: new ManualClock(0),
-  });
-  log = await logManager.getOrCreateLog('t', 0);
-});
-afterEach(async () => {
-  await logManager.close();
-  await rm(dir, { recursive: true, force: true });
+beforeEach(() => {
+  log = new BatchOffsets();
 });
 
 function state(
@@ -35,24 +19,24 @@ function state(
   return { leader, leaderEpoch, partitionEpoch, replicas, isr };
 }
 
-async function append(count: number, leaderEpoch = 0): Promise<void> {
-  await log.append(batchOf(Array.from({ length: count }, (_, index) => `r${index}`)), leaderEpoch);
+function append(count: number): void {
+  log.append(count);
 }
 
 describe('Partition high watermark', () => {
-  it('with replication factor 1 follows the log end offset', async () => {
+  it('with replication factor 1 follows the log end offset', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1], [1]));
     partition.makeLeader(state(1, 0, [1], [1]), 0);
     expect(partition.highWatermark).toBe(0);
-    await append(3);
+    append(3);
     expect(partition.onLeaderAppend()).toBe(true);
     expect(partition.highWatermark).toBe(3);
   });
 
-  it('is the smallest log end offset over the ISR, and waits for followers not heard from', async () => {
+  it('is the smallest log end offset over the ISR, and waits for followers not heard from', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
     partition.makeLeader(state(1, 0, [1, 2, 3]), 0);
-    await append(5);
+    append(5);
     partition.onLeaderAppend();
     expect(partition.highWatermark).toBe(0);
     expect(partition.recordFollowerFetch(2, 5, 10)).toBe(false);
@@ -64,28 +48,28 @@ describe('Partition high watermark', () => {
     expect(partition.followerLastFetchMs(3)).toBe(20);
   });
 
-  it('ignores replicas outside the ISR', async () => {
+  it('ignores replicas outside the ISR', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2]));
     partition.makeLeader(state(1, 0, [1, 2]), 0);
-    await append(2);
+    append(2);
     partition.recordFollowerFetch(2, 2, 0);
     expect(partition.highWatermark).toBe(2);
     expect(partition.recordFollowerFetch(3, 0, 0)).toBe(false);
     expect(partition.highWatermark).toBe(2);
   });
 
-  it('never moves backwards when a follower reports less', async () => {
+  it('never moves backwards when a follower reports less', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2]));
     partition.makeLeader(state(1, 0, [1, 2]), 0);
-    await append(4);
+    append(4);
     partition.recordFollowerFetch(2, 4, 0);
     expect(partition.highWatermark).toBe(4);
     expect(partition.recordFollowerFetch(2, 1, 0)).toBe(false);
     expect(partition.highWatermark).toBe(4);
   });
 
-  it('a new leader moves it only once the ISR covers the start of its own epoch', async () => {
-    await append(5, 0);
+  it('a new leader moves it only once the ISR covers the start of its own epoch', () => {
+    append(5);
     const partition = new Partition('t', 'id', 0, log, 1, state(2, 0, [1, 2]));
     partition.makeFollower(state(2, 0, [1, 2]));
     partition.makeLeader(state(1, 1, [1, 2]), 0);
@@ -96,10 +80,10 @@ describe('Partition high watermark', () => {
     expect(partition.highWatermark).toBe(5);
   });
 
-  it('keeps what followers reported across an ISR-only change in the same epoch', async () => {
+  it('keeps what followers reported across an ISR-only change in the same epoch', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
     partition.makeLeader(state(1, 0, [1, 2, 3]), 0);
-    await append(3);
+    append(3);
     partition.recordFollowerFetch(2, 3, 0);
     expect(partition.highWatermark).toBe(0);
     // Replica 3 leaves the ISR (partition epoch 1, same leader epoch): the HW moves on what 2 said.
@@ -109,7 +93,7 @@ describe('Partition high watermark', () => {
 });
 
 describe('Partition roles', () => {
-  it('follows, or has no role without a leader, and refuses epochs that go back', async () => {
+  it('follows, or has no role without a leader, and refuses epochs that go back', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(2, 3, [1, 2]));
     partition.makeFollower(state(2, 3, [1, 2]));
     expect(partition.role).toBe('follower');
@@ -118,15 +102,15 @@ describe('Partition roles', () => {
     expect(() => partition.makeLeader(state(1, 2, [1, 2]), 0)).toThrow(/epochs went back/);
   });
 
-  it('a follower takes its high watermark from the leader, capped at its own log end', async () => {
-    await append(1);
-    await append(2);
+  it('a follower takes its high watermark from the leader, capped at its own log end', () => {
+    append(1);
+    append(2);
     const partition = new Partition('t', 'id', 0, log, 1, state(2, 0, [1, 2]));
     partition.makeFollower(state(2, 0, [1, 2]));
     expect(partition.updateFollowerHighWatermark(10)).toBe(true);
     expect(partition.highWatermark).toBe(3);
     // Truncation works in whole batches: the second batch (offsets 1-2) goes.
-    await log.truncateTo(1);
+    log.truncateTo(1);
     partition.onFollowerTruncation();
     expect(partition.highWatermark).toBe(1);
   });
@@ -144,26 +128,26 @@ describe('Partition roles', () => {
 describe('Partition ISR decisions', () => {
   const lagMs = 1_000;
 
-  it('a follower is caught up at a fetch reaching the leader log end, or the log end of its previous fetch', async () => {
+  it('a follower is caught up at a fetch reaching the leader log end, or the log end of its previous fetch', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
     partition.makeLeader(state(1, 0, [1, 2, 3]), 0);
-    await append(5);
+    append(5);
     partition.onLeaderAppend();
     partition.recordFollowerFetch(2, 5, 100);
     partition.recordFollowerFetch(3, 5, 100);
     // Records keep arriving; follower 2 keeps fetching up to where the leader was at its last fetch.
-    await append(5);
+    append(5);
     partition.recordFollowerFetch(2, 5, 600); // behind the leader's 10, but reached 5 (the LEO at t=100)
-    await append(5);
+    append(5);
     partition.recordFollowerFetch(2, 10, 1_100); // reached 10, the LEO at t=600: caught up at t=600
     expect(partition.maybeShrinkIsr(1_500, lagMs)).toEqual([1, 2]);
     expect(partition.maybeShrinkIsr(1_100, lagMs)).toBeUndefined();
   });
 
-  it('counts only followers caught up within the lag time as live ISR members', async () => {
+  it('counts only followers caught up within the lag time as live ISR members', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
     partition.makeLeader(state(1, 0, [1, 2, 3]), 0);
-    await append(2);
+    append(2);
     partition.onLeaderAppend();
     expect(partition.liveIsrSize(500, lagMs)).toBe(3);
     partition.recordFollowerFetch(2, 2, 900);
@@ -174,10 +158,10 @@ describe('Partition ISR decisions', () => {
     expect(partition.liveIsrSize(2_000, lagMs)).toBe(1);
   });
 
-  it('shrinks a silent follower out after the lag time; the HW waits for it until the change commits', async () => {
+  it('shrinks a silent follower out after the lag time; the HW waits for it until the change commits', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
     partition.makeLeader(state(1, 0, [1, 2, 3]), 0);
-    await append(4);
+    append(4);
     partition.recordFollowerFetch(2, 4, 10);
     expect(partition.highWatermark).toBe(0);
     expect(partition.maybeShrinkIsr(500, lagMs)).toBeUndefined();
@@ -194,10 +178,10 @@ describe('Partition ISR decisions', () => {
     expect(partition.pendingIsrChange).toBeUndefined();
   });
 
-  it('expands the ISR once a follower reaches the HW; the joining follower counts at once', async () => {
+  it('expands the ISR once a follower reaches the HW; the joining follower counts at once', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2]));
     partition.makeLeader(state(1, 0, [1, 2]), 0);
-    await append(6);
+    append(6);
     partition.recordFollowerFetch(2, 6, 10);
     expect(partition.highWatermark).toBe(6);
     partition.recordFollowerFetch(3, 3, 10);
@@ -206,7 +190,7 @@ describe('Partition ISR decisions', () => {
     const expanded = partition.maybeExpandIsr(3);
     expect(expanded).toEqual([1, 2, 3]);
     const pending = partition.beginIsrChange(expanded!);
-    await append(2);
+    append(2);
     partition.recordFollowerFetch(2, 8, 30);
     // Maximal ISR: follower 3 (at 6) holds the HW back while its addition is in flight.
     expect(partition.highWatermark).toBe(6);
@@ -216,8 +200,8 @@ describe('Partition ISR decisions', () => {
     expect(partition.isrChangeFailed(pending)).toBe(false);
   });
 
-  it('starts a new leader epoch in its cache at the log end and starts from a checkpointed HW', async () => {
-    await append(3, 0);
+  it('starts a new leader epoch in its cache at the log end and starts from a checkpointed HW', () => {
+    append(3);
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 2, [1, 2]), { initialHighWatermark: 99 });
     expect(partition.highWatermark).toBe(3);
     partition.makeLeader(state(1, 2, [1, 2]), 0);

@@ -1,0 +1,142 @@
+// Produce on the leader (Kafka's ReplicaManager.appendRecords with its DelayedProduce): each record
+// set is validated once (log-validator.ts: checked, stored in the topic's codec, stamped, described),
+// appended with the idempotent-producer checks from that description, and answered at once (acks 0
+// and 1) or once the high watermark covers it (acks=all, waiting in the purgatory;
+// @gregor/replication's acks rules).
+
+import type { Clock } from '@gregor/ground';
+import { ErrorCode, KafkaError } from '@gregor/protocol';
+import { awaitReplication, checkEnoughReplicas, type ReplicationWait } from '@gregor/replication';
+import { LogClosedError } from '@gregor/storage';
+import type { DelayedOperations } from '../delayed/delayed-operations.js';
+import type { LocalReplicas } from './local-replicas.js';
+import { type LogAppendInfo, validateProducedRecordSet } from './log-validator.js';
+import type { Partition } from './partition.js';
+import { IdempotentLeaderAppends, type LeaderAppendOutcome } from './producer-state-append.js';
+
+export interface AppendRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: Buffer | null;
+}
+
+export interface AppendResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  /** -1 on error. */
+  readonly baseOffset: number;
+  /** The append time under LogAppendTime, -1 under CreateTime or on error. */
+  readonly logAppendTimeMs: number;
+  /** -1 on error. */
+  readonly logStartOffset: number;
+  /** Records appended (from the validation: the batches' headers), 0 on error. */
+  readonly recordCount: number;
+}
+
+export interface LeaderAppendsOptions {
+  readonly replicas: LocalReplicas;
+  readonly clock: Clock;
+  readonly delayedOperations: DelayedOperations;
+  readonly replicaLagTimeMaxMs: number;
+}
+
+export class LeaderAppends {
+  /** Leader appends of idempotent producers: checked, appended and remembered in order per partition. */
+  private readonly idempotentAppends = new IdempotentLeaderAppends();
+  private readonly replicationWait: ReplicationWait<Partition>;
+
+  constructor(private readonly options: LeaderAppendsOptions) {
+    const { replicas } = options;
+    this.replicationWait = {
+      clock: options.clock,
+      delayedOperations: options.delayedOperations,
+      replicaLagTimeMaxMs: options.replicaLagTimeMaxMs,
+      stillLeads: (partition, leaderEpoch) => replicas.stillLeads(partition, leaderEpoch),
+      lostLeadershipError: (partition) => replicas.lostLeadershipError(partition),
+    };
+  }
+
+  /**
+   * Appends each record set as leader. acks=-1 waits (up to `timeoutMs`) until the high watermark
+   * covers the appended records; acks 0 and 1 answer once the local append is done. `acks` must be
+   * 0, 1 or -1 (the Produce handler answers INVALID_REQUIRED_ACKS otherwise).
+   */
+  appendRecords(
+    requests: readonly AppendRequest[],
+    acks: number,
+    timeoutMs: number,
+  ): Promise<AppendResult[]> {
+    return Promise.all(requests.map((request) => this.appendOne(request, acks, timeoutMs)));
+  }
+
+  private async appendOne(request: AppendRequest, acks: number, timeoutMs: number): Promise<AppendResult> {
+    const { replicas, clock } = this.options;
+    const failed = (errorCode: number, errorMessage: string | null = null): AppendResult => ({
+      topic: request.topic,
+      partition: request.partition,
+      errorCode,
+      errorMessage,
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+      recordCount: 0,
+    });
+    const lookup = replicas.lookupLeader(request.topic, request.partition);
+    if (!lookup.ok) return failed(lookup.errorCode);
+    const partition = lookup.partition;
+    const config = partition.log.config;
+    if (request.records === null) return failed(ErrorCode.CORRUPT_MESSAGE, 'null record set');
+    if (acks === -1) {
+      const enough = checkEnoughReplicas(
+        partition,
+        clock.nowMs(),
+        this.options.replicaLagTimeMaxMs,
+        config.minInsyncReplicas,
+      );
+      if (enough.errorCode !== ErrorCode.NONE) return failed(enough.errorCode, enough.errorMessage);
+    }
+    const leaderEpoch = partition.leaderEpoch;
+    let info: LogAppendInfo;
+    let appended: LeaderAppendOutcome;
+    try {
+      const nowMs = clock.nowMs();
+      info = validateProducedRecordSet(request.records, config, nowMs);
+      appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs);
+    } catch (error) {
+      if (error instanceof KafkaError) {
+        if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) replicas.onStorageError(partition, error);
+        return failed(error.code, error.message);
+      }
+      // The partition was deleted or moved while the append waited for the log.
+      if (error instanceof LogClosedError) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      throw error;
+    }
+    if (!replicas.stillLeads(partition, leaderEpoch)) return failed(replicas.lostLeadershipError(partition));
+    partition.onLeaderAppend();
+    this.options.delayedOperations.notify(partition.key);
+    const success: AppendResult = {
+      topic: request.topic,
+      partition: request.partition,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      baseOffset: appended.baseOffset,
+      logAppendTimeMs: info.logAppendTimeMs,
+      logStartOffset: appended.logStartOffset,
+      recordCount: info.recordCount,
+    };
+    if (acks !== -1) return success;
+    const replicated = await awaitReplication(
+      partition,
+      leaderEpoch,
+      appended.lastOffset + 1,
+      timeoutMs,
+      config.minInsyncReplicas,
+      this.replicationWait,
+    );
+    return replicated.errorCode === ErrorCode.NONE
+      ? success
+      : failed(replicated.errorCode, replicated.errorMessage);
+  }
+}

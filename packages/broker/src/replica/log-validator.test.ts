@@ -1,0 +1,115 @@
+import {
+  CompressionType,
+  ErrorCode,
+  encodeRecordBatch,
+  type KafkaError,
+  readBatchHeader,
+  TimestampType,
+  validateBatch,
+} from '@gregor/protocol';
+import { defaultLogConfig, type LogConfig } from '@gregor/storage';
+import { describe, expect, it } from 'vitest';
+import { batchOf } from '../testing/batches.js';
+import { validateProducedRecordSet } from './log-validator.js';
+
+function config(overrides: Partial<LogConfig>): LogConfig {
+  return { ...defaultLogConfig, ...overrides };
+}
+
+const idempotent = encodeRecordBatch({
+  records: [{ key: Buffer.from('k'), value: Buffer.from('v'), timestamp: 5 }],
+  producerId: 7,
+  producerEpoch: 1,
+  baseSequence: 3,
+});
+
+describe('validateProducedRecordSet (the LogValidator)', () => {
+  it('describes every batch once: where it lies, its records, timestamps and producer fields', () => {
+    const plain = batchOf(['a', 'b', 'c'], { timestampMs: 100 });
+    const set = Buffer.concat([plain, idempotent]);
+    const info = validateProducedRecordSet(set, config({}), 999);
+    expect(info.records).toBe(set);
+    expect(info.recordCount).toBe(4);
+    expect(info.logAppendTimeMs).toBe(-1);
+    expect(info.hasProducerState).toBe(true);
+    expect(info.batches).toEqual([
+      {
+        position: 0,
+        sizeBytes: plain.length,
+        lastOffsetDelta: 2,
+        maxTimestamp: 102,
+        recordCount: 3,
+        producerId: -1,
+        producerEpoch: -1,
+        baseSequence: -1,
+        isTransactional: false,
+        isControl: false,
+      },
+      {
+        position: plain.length,
+        sizeBytes: idempotent.length,
+        lastOffsetDelta: 0,
+        maxTimestamp: 5,
+        recordCount: 1,
+        producerId: 7,
+        producerEpoch: 1,
+        baseSequence: 3,
+        isTransactional: false,
+        isControl: false,
+      },
+    ]);
+    expect(validateProducedRecordSet(plain, config({}), 0).hasProducerState).toBe(false);
+  });
+
+  it('stamps LogAppendTime in the same pass: the time, the attribute bit and a CRC that still holds', () => {
+    const set = Buffer.concat([batchOf(['a']), batchOf(['b', 'c'])]);
+    const info = validateProducedRecordSet(set, config({ messageTimestampType: 'LogAppendTime' }), 4_242);
+    expect(info.logAppendTimeMs).toBe(4_242);
+    for (const batch of info.batches) {
+      expect(batch.maxTimestamp).toBe(4_242);
+      const header = validateBatch(info.records, batch.position, info.records.length);
+      expect(header).toMatchObject({ maxTimestamp: 4_242, timestampType: TimestampType.LogAppendTime });
+    }
+  });
+
+  it('stores batches in the topic codec, describing them as stored', () => {
+    const gzipped = batchOf(['x', 'y'], { compression: CompressionType.Gzip });
+    const plain = batchOf(['z']);
+    const info = validateProducedRecordSet(
+      Buffer.concat([plain, gzipped]),
+      config({ compressionType: 'lz4' }),
+      0,
+    );
+    expect(info.records).not.toBe(plain);
+    let position = 0;
+    for (const batch of info.batches) {
+      expect(batch.position).toBe(position);
+      const header = validateBatch(info.records, batch.position, info.records.length);
+      expect(header.compression).toBe(CompressionType.Lz4);
+      expect(header.sizeBytes).toBe(batch.sizeBytes);
+      position += batch.sizeBytes;
+    }
+    expect(position).toBe(info.records.length);
+    expect(readBatchHeader(info.records, info.batches[1]!.position).recordsCount).toBe(2);
+  });
+
+  it('refuses the whole set for one bad batch: corrupt, too large, or keyless on a compacted topic', () => {
+    const good = batchOf(['a']);
+    const corrupt = Buffer.from(good);
+    corrupt[corrupt.length - 1]! ^= 0xff;
+    const refusal = (records: Buffer, overrides: Partial<LogConfig>) => {
+      try {
+        validateProducedRecordSet(records, config(overrides), 0);
+      } catch (error) {
+        return (error as KafkaError).code;
+      }
+      return ErrorCode.NONE;
+    };
+    expect(refusal(Buffer.concat([good, corrupt]), {})).toBe(ErrorCode.CORRUPT_MESSAGE);
+    expect(refusal(Buffer.alloc(0), {})).toBe(ErrorCode.CORRUPT_MESSAGE);
+    expect(refusal(good, { maxMessageBytes: good.length - 1 })).toBe(ErrorCode.MESSAGE_TOO_LARGE);
+    expect(refusal(Buffer.concat([idempotent, good]), { cleanupPolicy: ['compact'] })).toBe(
+      ErrorCode.INVALID_RECORD,
+    );
+  });
+});

@@ -1,0 +1,164 @@
+// A produced record set checked, made into what the topic stores, and described once (Kafka's
+// LogValidator and the LogAppendInfo it returns): the append, the producer-state checks and the
+// Produce response all use that description instead of walking the bytes again.
+//
+// One pass, batch by batch: the batch is validated (length, magic 2, CRC-32C, max.message.bytes,
+// and every record parses with offset deltas 0..n-1, as Kafka's LogValidator insists; on a compacted
+// topic a record without a key is INVALID_RECORD), stored in the topic's compression.type (a batch
+// the producer compressed otherwise is decoded and encoded again in that codec, keeping its offsets,
+// timestamps, producer id, epoch and sequence), and, for a LogAppendTime topic, stamped: the append
+// time becomes its maxTimestamp and the timestamp-type bit is set. Both fields are inside the CRC, so
+// the CRC is recomputed for those batches only; a CreateTime batch is stored exactly as the producer
+// sent it, apart from the base offset and leader epoch (outside the CRC), which the log assigns. A
+// bad batch anywhere refuses the whole set before anything is stored.
+
+import {
+  BatchAttribute,
+  BatchField,
+  type BatchHeader,
+  CompressionType,
+  computeBatchCrc,
+  decodeRecordBatch,
+  ErrorCode,
+  encodeRecordBatch,
+  KafkaError,
+  validateBatch,
+  validateProducedRecords,
+  writeInt64FromNumber,
+} from '@gregor/protocol';
+import type { CompressionTypeName, LogConfig, ValidatedBatchFrame } from '@gregor/storage';
+import { isCompacted } from '@gregor/storage';
+import type { ProducerBatchHeader } from './producer-state.js';
+
+const storedCodecs: Readonly<Record<Exclude<CompressionTypeName, 'producer'>, CompressionType>> = {
+  uncompressed: CompressionType.None,
+  gzip: CompressionType.Gzip,
+  snappy: CompressionType.Snappy,
+  lz4: CompressionType.Lz4,
+  zstd: CompressionType.Zstd,
+};
+
+/** One batch as it will be stored: where it lies in the set, and its producer fields. */
+export interface ValidatedBatch extends ValidatedBatchFrame, ProducerBatchHeader {
+  readonly recordCount: number;
+}
+
+/** What validation found (Kafka's LogAppendInfo), for everything after it. */
+export interface LogAppendInfo {
+  /** The record set as stored: recompressed and stamped where the topic asks for it. */
+  readonly records: Buffer;
+  readonly batches: readonly ValidatedBatch[];
+  readonly recordCount: number;
+  /** The append time under LogAppendTime, -1 under CreateTime. */
+  readonly logAppendTimeMs: number;
+  /** Whether any batch carries an idempotent producer's id (and so needs the producer checks). */
+  readonly hasProducerState: boolean;
+}
+
+/**
+ * Validates `records` for a topic with `config`, stores them in its codec and stamps them when it
+ * keeps LogAppendTime (`nowMs`). Throws KafkaError CORRUPT_MESSAGE, INVALID_RECORD or
+ * MESSAGE_TOO_LARGE; the caller turns it into an error code. Stamping writes into `records`.
+ */
+export function validateProducedRecordSet(records: Buffer, config: LogConfig, nowMs: number): LogAppendInfo {
+  if (records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
+  const maxMessageBytes = config.maxMessageBytes;
+  const requireKeys = isCompacted(config);
+  const codec = config.compressionType === 'producer' ? undefined : storedCodecs[config.compressionType];
+  const logAppendTimeMs = config.messageTimestampType === 'LogAppendTime' ? nowMs : -1;
+  const batches: ValidatedBatch[] = [];
+  /** Set once a batch was re-encoded: every batch as stored, in order. */
+  let stored: Buffer[] | undefined;
+  let storedPosition = 0;
+  let recordCount = 0;
+  let hasProducerState = false;
+  let position = 0;
+  while (position < records.length) {
+    const header = validateBatch(records, position, records.length);
+    if (header.sizeBytes > maxMessageBytes) {
+      throw new KafkaError(
+        ErrorCode.MESSAGE_TOO_LARGE,
+        `record batch of ${header.sizeBytes} bytes exceeds max.message.bytes ${maxMessageBytes}`,
+      );
+    }
+    // The cleaner keeps the last record per key: on a compacted topic a keyless one is
+    // INVALID_RECORD, as in Kafka (checked in the same walk as the records themselves).
+    validateProducedRecords(records, position, header, { requireKeys });
+    let bytes = records.subarray(position, position + header.sizeBytes);
+    if (codec !== undefined && header.compression !== codec) {
+      bytes = reencode(bytes, header, codec, config.compressionType, maxMessageBytes);
+      stored ??= batches.map((batch) => records.subarray(batch.position, batch.position + batch.sizeBytes));
+    }
+    if (logAppendTimeMs >= 0) stampLogAppendTime(bytes, logAppendTimeMs);
+    stored?.push(bytes);
+    const batch: ValidatedBatch = {
+      position: storedPosition,
+      sizeBytes: bytes.length,
+      lastOffsetDelta: header.lastOffsetDelta,
+      maxTimestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : header.maxTimestamp,
+      recordCount: header.recordsCount,
+      producerId: header.producerId,
+      producerEpoch: header.producerEpoch,
+      baseSequence: header.baseSequence,
+      isTransactional: header.isTransactional,
+      isControl: header.isControl,
+    };
+    batches.push(batch);
+    recordCount += header.recordsCount;
+    if (header.producerId >= 0 && !header.isControl) hasProducerState = true;
+    storedPosition += bytes.length;
+    position += header.sizeBytes;
+  }
+  return {
+    records: stored === undefined ? records : Buffer.concat(stored, storedPosition),
+    batches,
+    recordCount,
+    logAppendTimeMs,
+    hasProducerState,
+  };
+}
+
+/** Rewrites the (validated) batch in `bytes` to LogAppendTime `appendTimeMs`, in place. */
+function stampLogAppendTime(bytes: Buffer, appendTimeMs: number): void {
+  const attributes = bytes.readInt16BE(BatchField.attributes) | BatchAttribute.timestampTypeBit;
+  bytes.writeInt16BE(attributes, BatchField.attributes);
+  writeInt64FromNumber(bytes, BatchField.maxTimestamp, appendTimeMs);
+  bytes.writeUInt32BE(computeBatchCrc(bytes, 0, bytes.length), BatchField.crc);
+}
+
+/** The batch encoded again in `codec`; MESSAGE_TOO_LARGE when that makes it too large, as in Kafka. */
+function reencode(
+  original: Buffer,
+  header: BatchHeader,
+  codec: CompressionType,
+  codecName: CompressionTypeName,
+  maxMessageBytes: number,
+): Buffer {
+  const decoded = decodeRecordBatch(original, 0, { verifyCrc: false });
+  const reencoded = encodeRecordBatch({
+    baseOffset: header.baseOffset,
+    partitionLeaderEpoch: header.partitionLeaderEpoch,
+    records: decoded.records.map((record) => ({
+      key: record.key,
+      value: record.value,
+      headers: record.headers,
+      timestamp: record.timestamp,
+      offsetDelta: record.offsetDelta,
+    })),
+    compression: codec,
+    timestampType: header.timestampType,
+    producerId: header.producerId,
+    producerEpoch: header.producerEpoch,
+    baseSequence: header.baseSequence,
+    isTransactional: header.isTransactional,
+    isControl: header.isControl,
+    lastOffsetDelta: header.lastOffsetDelta,
+  });
+  if (reencoded.length > maxMessageBytes) {
+    throw new KafkaError(
+      ErrorCode.MESSAGE_TOO_LARGE,
+      `record batch of ${reencoded.length} bytes in ${codecName} exceeds max.message.bytes ${maxMessageBytes}`,
+    );
+  }
+  return reencoded;
+}

@@ -1,0 +1,147 @@
+import { ErrorCode } from '@gregor/protocol';
+import { describe, expect, it } from 'vitest';
+import type { FollowerFetchContext } from './follower-fetch-apply.js';
+import {
+  failedReplicaFetch,
+  type ReplicaFetchPartitionResult,
+  type ReplicaFetchRequest,
+} from './follower-fetch-serving.js';
+import { silentLogger } from './logger.js';
+import {
+  type FollowedPartition,
+  type FollowerReplicas,
+  ReplicaFetcherManager,
+  type ReplicaFetchResponse,
+} from './replica-fetcher.js';
+import { ManualTime, settle } from './testing/index.js';
+
+const settings = {
+  brokerId: 2,
+  maxWaitMs: 500,
+  partitionMaxBytes: 1000,
+  responseMaxBytes: 5000,
+  backoffMs: 100,
+};
+
+/** Broker 2 follows `a-0` and `b-0` from leader 1; every fetch is answered by `respond`. */
+function fetcher(respond: (request: ReplicaFetchRequest) => ReplicaFetchResponse | Error) {
+  const time = new ManualTime();
+  const requests: ReplicaFetchRequest[] = [];
+  const timeouts: number[] = [];
+  const applied: { context: FollowerFetchContext; result: ReplicaFetchPartitionResult }[] = [];
+  const followed: FollowedPartition[] = ['a', 'b'].map((topic) => ({
+    topic,
+    partition: 0,
+    leaderId: 1,
+    leaderEpoch: 4,
+  }));
+  const replicas: FollowerReplicas = {
+    followedPartitions: () => followed,
+    followerFetchPosition: (topic) => ({
+      fetchOffset: topic === 'a' ? 10 : 20,
+      lastFetchedEpoch: 3,
+      leaderEpoch: 4,
+      leaderId: 1,
+    }),
+    applyFollowerFetch: async (context, result) => {
+      applied.push({ context, result });
+      return result.errorCode;
+    },
+  };
+  const manager = new ReplicaFetcherManager(
+    (leaderId) =>
+      leaderId !== 1
+        ? undefined
+        : {
+            fetch: async (request, timeoutMs) => {
+              requests.push(request);
+              timeouts.push(timeoutMs);
+              const answer = respond(request);
+              if (answer instanceof Error) throw answer;
+              return answer;
+            },
+            close: () => undefined,
+          },
+    { settings, replicas, brokerEpoch: () => 9, clock: time, timers: time, logger: silentLogger },
+  );
+  return { time, requests, timeouts, applied, manager };
+}
+
+function ok(request: ReplicaFetchRequest, errorFor: (topic: string) => number = () => ErrorCode.NONE) {
+  return {
+    errorCode: ErrorCode.NONE,
+    partitions: request.partitions.map((wanted) =>
+      failedReplicaFetch(wanted.topic, wanted.partition, errorFor(wanted.topic)),
+    ),
+  };
+}
+
+describe('ReplicaFetcher (the follower loop)', () => {
+  it('asks the leader from each log end with the last epoch, long-polling, and hands each answer back with what was asked', async () => {
+    let answers = 0;
+    const { requests, timeouts, applied, manager } = fetcher((request) => {
+      answers++;
+      // Two rounds, then the leader is gone: the fetcher backs off on a timer the test never moves.
+      return answers > 2 ? new Error('unreachable') : ok(request);
+    });
+    manager.reconcile();
+    await settle();
+    expect(requests[0]).toEqual({
+      replicaId: 2,
+      brokerEpoch: 9,
+      maxWaitMs: 500,
+      minBytes: 1,
+      maxBytes: 5000,
+      partitions: [
+        {
+          topic: 'a',
+          partition: 0,
+          currentLeaderEpoch: 4,
+          fetchOffset: 10,
+          lastFetchedEpoch: 3,
+          partitionMaxBytes: 1000,
+        },
+        {
+          topic: 'b',
+          partition: 0,
+          currentLeaderEpoch: 4,
+          fetchOffset: 20,
+          lastFetchedEpoch: 3,
+          partitionMaxBytes: 1000,
+        },
+      ],
+    });
+    expect(timeouts[0]).toBe(5_500);
+    expect(applied.map(({ context }) => context)).toEqual([
+      { leaderId: 1, leaderEpoch: 4, fetchOffset: 10 },
+      { leaderId: 1, leaderEpoch: 4, fetchOffset: 20 },
+      { leaderId: 1, leaderEpoch: 4, fetchOffset: 10 },
+      { leaderId: 1, leaderEpoch: 4, fetchOffset: 20 },
+    ]);
+    await manager.close();
+  });
+
+  it('backs off after a failed call, and a partition with an error alone backs off', async () => {
+    let calls = 0;
+    const { time, requests, manager } = fetcher((request) => {
+      calls++;
+      if (calls === 1 || calls > 4) return new Error('connection refused');
+      return ok(request, (topic) => (topic === 'b' ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.NONE));
+    });
+    manager.reconcile();
+    await settle();
+    expect(requests).toHaveLength(1);
+    time.advanceMs(99);
+    await settle();
+    expect(requests).toHaveLength(1);
+    time.advanceMs(1);
+    await settle();
+    // The second call answered; `b` now waits the backoff while `a` is fetched again at once.
+    expect(requests.length).toBeGreaterThanOrEqual(3);
+    const afterError = requests.slice(2);
+    expect(
+      afterError.every((request) => request.partitions.map((wanted) => wanted.topic).join() === 'a'),
+    ).toBe(true);
+    await manager.close();
+  });
+});

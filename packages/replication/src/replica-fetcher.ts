@@ -1,0 +1,298 @@
+// The follower's replication loop (Kafka's ReplicaFetcherThread and ReplicaFetcherManager): one
+// ReplicaFetcher per leader broker carries every partition this broker follows from that leader,
+// and the ReplicaFetcherManager keeps the fetchers in line with what the replicas follow.
+//
+// A fetcher loops: ask the leader for every ready partition from its log end offset with the epoch
+// of its last batch, long-polling up to maxWaitMs; hand each partition's answer to the replicas
+// (append, truncate, follow the high watermark), one response at a time. A failed call backs off
+// backoffMs; a partition with an error (not leader yet, fenced epoch, ...) backs off alone while the
+// others keep going. The call's deadline is the long poll plus a margin, so a dead leader costs one
+// deadline, not a hang.
+//
+// The network is a ReplicaFetchTransport (gRPC in the broker, the simulated network in the sim),
+// time a Clock and a TimerScheduler: the broker, the simulation and unit tests run this same loop.
+
+import type { Clock, TimerScheduler } from '@gregor/ground';
+import { ErrorCode, errorName } from '@gregor/protocol';
+import type { FollowerFetchContext } from './follower-fetch-apply.js';
+import type { ReplicaFetchPartitionResult, ReplicaFetchRequest } from './follower-fetch-serving.js';
+import type { ReplicationLogger } from './logger.js';
+
+/** Added to the long poll for a fetch's deadline: the leader's read and the network. */
+export const replicaFetchDeadlineMarginMsDefault = 5_000;
+
+export interface ReplicaFetcherSettings {
+  readonly brokerId: number;
+  /** replica.fetch.wait.max.ms: the leader's long poll. */
+  readonly maxWaitMs: number;
+  /** replica.fetch.max.bytes: per partition. */
+  readonly partitionMaxBytes: number;
+  /** replica.fetch.response.max.bytes: per fetch. */
+  readonly responseMaxBytes: number;
+  /** replica.fetch.backoff.ms */
+  readonly backoffMs: number;
+  /** Beyond the long poll, how long a fetch may take before it counts as failed. */
+  readonly deadlineMarginMs?: number;
+}
+
+export interface ReplicaFetchResponse {
+  /** NONE, or why the leader refused the whole fetch (e.g. INCONSISTENT_CLUSTER_ID). */
+  readonly errorCode: number;
+  readonly partitions: readonly ReplicaFetchPartitionResult[];
+}
+
+/** One leader's fetch endpoint. A call that fails or passes its deadline rejects. */
+export interface ReplicaFetchTransport {
+  fetch(request: ReplicaFetchRequest, timeoutMs: number): Promise<ReplicaFetchResponse>;
+  close(): void;
+}
+
+/** A partition this broker follows, as its fetcher needs it. */
+export interface FollowedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+}
+
+export interface FollowerFetchPosition {
+  readonly fetchOffset: number;
+  readonly lastFetchedEpoch: number;
+  readonly leaderEpoch: number;
+  readonly leaderId: number;
+}
+
+/** The follower replicas of this broker, as the fetchers see them. */
+export interface FollowerReplicas {
+  followedPartitions(): readonly FollowedPartition[];
+  /** What the next fetch of the partition asks for; undefined when it is not followed now. */
+  followerFetchPosition(topic: string, partition: number): FollowerFetchPosition | undefined;
+  /** Applies one partition of a response; the error code this partition backs off on, or NONE. */
+  applyFollowerFetch(context: FollowerFetchContext, result: ReplicaFetchPartitionResult): Promise<number>;
+}
+
+/** How the fetchers reach each leader: undefined when it has no known address. */
+export type ReplicaFetchTransportFactory = (leaderId: number) => ReplicaFetchTransport | undefined;
+
+export interface ReplicaFetcherEnvironment {
+  readonly settings: ReplicaFetcherSettings;
+  readonly replicas: FollowerReplicas;
+  /** This broker's current epoch (fetches from an earlier incarnation are refused). */
+  readonly brokerEpoch: () => number;
+  readonly clock: Clock;
+  readonly timers: TimerScheduler;
+  readonly logger: ReplicationLogger;
+}
+
+interface FetchedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  /** No fetch for this partition before this time (after an error). */
+  notBeforeMs: number;
+}
+
+export class ReplicaFetcher {
+  private readonly partitions = new Map<string, FetchedPartition>();
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private consecutiveFailures = 0;
+
+  constructor(
+    readonly leaderId: number,
+    private readonly transport: ReplicaFetchTransport,
+    private readonly environment: ReplicaFetcherEnvironment,
+  ) {}
+
+  get partitionCount(): number {
+    return this.partitions.size;
+  }
+
+  /** Replaces the partitions this fetcher carries; new ones are fetched from the next round on. */
+  setPartitions(followed: readonly FollowedPartition[]): void {
+    const keys = new Set<string>();
+    for (const entry of followed) {
+      const key = `${entry.topic}-${entry.partition}`;
+      keys.add(key);
+      if (!this.partitions.has(key)) {
+        this.partitions.set(key, { topic: entry.topic, partition: entry.partition, notBeforeMs: 0 });
+      }
+    }
+    for (const key of [...this.partitions.keys()]) if (!keys.has(key)) this.partitions.delete(key);
+    this.wake?.();
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake?.();
+    this.transport.close();
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    const { clock, settings } = this.environment;
+    while (!this.closed) {
+      const nowMs = clock.nowMs();
+      const ready = [...this.partitions.values()].filter((entry) => entry.notBeforeMs <= nowMs);
+      if (ready.length === 0) {
+        const next = Math.min(...[...this.partitions.values()].map((entry) => entry.notBeforeMs));
+        await this.sleep(Number.isFinite(next) ? Math.max(1, next - nowMs) : settings.maxWaitMs);
+        continue;
+      }
+      await this.fetchOnce(ready);
+    }
+  }
+
+  private async fetchOnce(ready: readonly FetchedPartition[]): Promise<void> {
+    const { settings, replicas, logger, clock } = this.environment;
+    const contexts = new Map<string, FollowerFetchContext>();
+    const partitions: ReplicaFetchRequest['partitions'][number][] = [];
+    for (const entry of ready) {
+      const position = replicas.followerFetchPosition(entry.topic, entry.partition);
+      if (position === undefined || position.leaderId !== this.leaderId) continue;
+      contexts.set(`${entry.topic}-${entry.partition}`, {
+        leaderId: position.leaderId,
+        leaderEpoch: position.leaderEpoch,
+        fetchOffset: position.fetchOffset,
+      });
+      partitions.push({
+        topic: entry.topic,
+        partition: entry.partition,
+        currentLeaderEpoch: position.leaderEpoch,
+        fetchOffset: position.fetchOffset,
+        lastFetchedEpoch: position.lastFetchedEpoch,
+        partitionMaxBytes: settings.partitionMaxBytes,
+      });
+    }
+    if (partitions.length === 0) {
+      // The metadata moved on; the manager will hand this fetcher its new set.
+      await this.sleep(settings.backoffMs);
+      return;
+    }
+    const request: ReplicaFetchRequest = {
+      replicaId: settings.brokerId,
+      brokerEpoch: this.environment.brokerEpoch(),
+      maxWaitMs: settings.maxWaitMs,
+      minBytes: 1,
+      maxBytes: settings.responseMaxBytes,
+      partitions,
+    };
+    let response: ReplicaFetchResponse;
+    try {
+      const timeoutMs =
+        settings.maxWaitMs + (settings.deadlineMarginMs ?? replicaFetchDeadlineMarginMsDefault);
+      response = await this.transport.fetch(request, timeoutMs);
+    } catch (error) {
+      this.consecutiveFailures++;
+      // The first failure of a streak is worth a line; the rest repeat it while the leader is down.
+      if (this.consecutiveFailures === 1) {
+        logger.warn(
+          { leaderId: this.leaderId, err: error instanceof Error ? error.message : String(error) },
+          'replica fetch failed; backing off',
+        );
+      }
+      await this.sleep(settings.backoffMs);
+      return;
+    }
+    this.consecutiveFailures = 0;
+    if (response.errorCode !== ErrorCode.NONE) {
+      logger.warn(
+        { leaderId: this.leaderId, error: errorName(response.errorCode) },
+        'leader refused replica fetch',
+      );
+      await this.sleep(settings.backoffMs);
+      return;
+    }
+    for (const result of response.partitions) {
+      const key = `${result.topic}-${result.partition}`;
+      const context = contexts.get(key);
+      if (context === undefined) continue;
+      const errorCode = await replicas.applyFollowerFetch(context, result);
+      if (errorCode !== ErrorCode.NONE) {
+        const entry = this.partitions.get(key);
+        if (entry !== undefined) entry.notBeforeMs = clock.nowMs() + settings.backoffMs;
+        logger.debug(
+          { partition: key, leaderId: this.leaderId, error: errorName(errorCode) },
+          'partition fetch error',
+        );
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const timers = this.environment.timers;
+    return new Promise((resolve) => {
+      const timer = timers.schedule(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        timer.cancel();
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+}
+
+/** Keeps one fetcher per leader broker, each carrying the partitions this broker follows from it. */
+export class ReplicaFetcherManager {
+  private readonly fetchers = new Map<number, ReplicaFetcher>();
+  private closed = false;
+
+  constructor(
+    private readonly transportFor: ReplicaFetchTransportFactory,
+    private readonly environment: ReplicaFetcherEnvironment,
+  ) {}
+
+  /** Follows the replicas' current set of followed partitions. */
+  reconcile(): void {
+    if (this.closed) return;
+    const byLeader = new Map<number, FollowedPartition[]>();
+    for (const followed of this.environment.replicas.followedPartitions()) {
+      let list = byLeader.get(followed.leaderId);
+      if (list === undefined) {
+        list = [];
+        byLeader.set(followed.leaderId, list);
+      }
+      list.push(followed);
+    }
+    for (const [leaderId, followed] of byLeader) {
+      let fetcher = this.fetchers.get(leaderId);
+      if (fetcher === undefined) {
+        const transport = this.transportFor(leaderId);
+        if (transport === undefined) {
+          this.environment.logger.error(
+            { leaderId },
+            'leader is not a known voter: cannot replicate from it',
+          );
+          continue;
+        }
+        fetcher = new ReplicaFetcher(leaderId, transport, {
+          ...this.environment,
+          logger: this.environment.logger.child({ fetcherFor: leaderId }),
+        });
+        this.fetchers.set(leaderId, fetcher);
+        fetcher.start();
+      }
+      fetcher.setPartitions(followed);
+    }
+    for (const [leaderId, fetcher] of [...this.fetchers]) {
+      if (byLeader.has(leaderId)) continue;
+      this.fetchers.delete(leaderId);
+      void fetcher.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const fetchers = [...this.fetchers.values()];
+    this.fetchers.clear();
+    await Promise.all(fetchers.map((fetcher) => fetcher.close()));
+  }
+}
