@@ -1262,6 +1262,11 @@ export class ReplicaManager {
         results.push(failed(epochError));
         continue;
       }
+      const availableError = partition.checkOffsetsAvailable();
+      if (availableError !== ErrorCode.NONE) {
+        results.push(failed(availableError));
+        continue;
+      }
       // The epoch that wrote the offset (v4+), from the leader-epoch cache; "latest" answers the
       // current epoch, as Kafka does.
       const found = (
