@@ -14,6 +14,7 @@ const packages = [
   'cli',
   'group',
   'testkit',
+  'chaos',
 ];
 // The broker's pure replication core is a subpath export (the replication simulation imports it);
 // it must come before `@gregor/broker`, which would otherwise match first.
