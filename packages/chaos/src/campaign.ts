@@ -207,7 +207,7 @@ export async function runCampaign(
             bootstrap: cluster.bootstrap,
             topic,
             partitions: options.partitions,
-            rereadSeconds: 45,
+            rereadSeconds: Math.max(45, options.durationMs / 4_000),
             logDir,
           },
           sink,
@@ -245,7 +245,7 @@ export async function runCampaign(
         note(`fault ${fault.id} (${fault.kind}) skipped: no node holds its role now`);
         continue;
       }
-      currentFault = `${fault.kind} on node ${outcome.nodes.join(',')}`;
+      currentFault = `${fault.kind} on node ${outcome.target}`;
       await sleepUnless(fault.durationMs, () => stopSignal.aborted);
       await outcome.heal();
       sink({
@@ -330,6 +330,7 @@ function verdictLine(
 }
 
 interface Injected {
+  readonly target: number;
   readonly nodes: readonly number[];
   readonly heal: () => Promise<void>;
 }
@@ -359,6 +360,7 @@ async function inject(
       process: 'nemesis',
       kind: fault.kind,
       id: fault.id,
+      target,
       nodes,
       ledPartitions: ledBy(target, live),
       detail,
@@ -370,13 +372,13 @@ async function inject(
     detail = `kill -9 node ${target} (controller ${view.controller ?? 'unknown'}), restart after ${fault.durationMs} ms`;
     start();
     await cluster.kill(target);
-    return { nodes, heal: () => cluster.restart(target) };
+    return { target, nodes, heal: () => cluster.restart(target) };
   }
   if (kind.startsWith('pause-')) {
     detail = `SIGSTOP node ${target} for ${fault.durationMs} ms (session timeout ${sessionTimeoutMs} ms)`;
     start();
     await cluster.pause(target);
-    return { nodes, heal: () => cluster.resume(target) };
+    return { target, nodes, heal: () => cluster.resume(target) };
   }
   if (isPartitionKind(kind)) {
     const cut = planCut(kind, target, fault.pick, nodeCount);
@@ -390,29 +392,29 @@ async function inject(
           : [],
     });
     await cluster.cut(cut);
-    return { nodes, heal: () => cluster.healNetwork() };
+    return { target, nodes, heal: () => cluster.healNetwork() };
   }
   switch (kind) {
     case 'slow-link':
       detail = `links of node ${target} to its peers at ${fault.rateKbit} kbit/s for ${fault.durationMs} ms`;
       start();
       await cluster.slow(target, fault.rateKbit!);
-      return { nodes, heal: () => cluster.healNetwork() };
+      return { target, nodes, heal: () => cluster.healNetwork() };
     case 'lossy-link':
       detail = `${fault.lossPercent}% of packets between node ${target} and its peers dropped for ${fault.durationMs} ms`;
       start();
       await cluster.lossy(target, fault.lossPercent!);
-      return { nodes, heal: () => cluster.healNetwork() };
+      return { target, nodes, heal: () => cluster.healNetwork() };
     case 'disk-full':
       detail = `node ${target}'s log dir filesystem filled for ${fault.durationMs} ms`;
       start();
       await cluster.fillDisk(target);
-      return { nodes, heal: () => cluster.freeDisk(target) };
+      return { target, nodes, heal: () => cluster.freeDisk(target) };
     case 'clock-jump':
       detail = `node ${target}'s wall clock ${fault.clockJumpSeconds! > 0 ? '+' : ''}${fault.clockJumpSeconds} s for ${fault.durationMs} ms, then back`;
       start();
       await cluster.jumpClock(target, fault.clockJumpSeconds!);
-      return { nodes, heal: () => cluster.jumpClock(target, 0) };
+      return { target, nodes, heal: () => cluster.jumpClock(target, 0) };
     default:
       throw new Error(`no injector for ${kind}`);
   }

@@ -46,6 +46,7 @@ export const settleMsDefault = 5_000;
 export interface FaultOutcome {
   readonly id: number;
   readonly kind: string;
+  readonly target: number | undefined;
   readonly nodes: readonly number[];
   readonly ledPartitions: readonly number[];
   readonly detail: string | undefined;
@@ -478,6 +479,7 @@ export class HistoryChecker {
     return {
       id: event.id,
       kind: event.kind,
+      target: event.target,
       nodes: event.nodes ?? [],
       ledPartitions: event.ledPartitions ?? [],
       detail: event.detail,

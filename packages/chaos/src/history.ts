@@ -101,6 +101,8 @@ export interface FaultEvent extends EventBase {
   readonly f: 'fault';
   readonly kind: string;
   readonly id: number;
+  /** The node the fault was aimed at (the leader, the controller, the isolated node...). */
+  readonly target?: number;
   readonly nodes?: readonly number[];
   readonly ledPartitions?: readonly number[];
   readonly detail?: string;

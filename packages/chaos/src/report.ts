@@ -254,7 +254,7 @@ export function renderReportMarkdown(input: ReportInput): string {
     '',
     'Per partition the isolated node led: the longest time without an acks=all acknowledgement from the isolation to 5 s after it healed (aim: under 3 s, as for a kill); acks=1 records acknowledged in that window and missing from the final read.',
     '',
-    '| fault | node | partitions led | unavailability per partition | acks=1 acknowledged | acks=1 lost |',
+    '| fault | isolated node | partitions led | unavailability per partition | acks=1 acknowledged | acks=1 lost |',
     '| --- | --- | --- | --- | ---: | ---: |',
   );
   const isolations = result.faults.filter(
@@ -264,7 +264,7 @@ export function renderReportMarkdown(input: ReportInput): string {
   );
   for (const fault of isolations)
     push(
-      `| ${fault.id} ${fault.kind} | ${fault.nodes.join(',')} | ${fault.ledPartitions.join(',')} | ${fault.ledPartitions.map((partition) => `p${partition}: ${ms(fault.unavailableMs.get(partition))}`).join(', ')} | ${fault.acks1Acked} | ${fault.acks1Lost} |`,
+      `| ${fault.id} ${fault.kind} | ${fault.target ?? fault.nodes.join(',')} | ${fault.ledPartitions.join(',')} | ${fault.ledPartitions.map((partition) => `p${partition}: ${ms(fault.unavailableMs.get(partition))}`).join(', ')} | ${fault.acks1Acked} | ${fault.acks1Lost} |`,
     );
   const isolationUnavailable = isolations.flatMap((fault) =>
     fault.ledPartitions.map((partition) => fault.unavailableMs.get(partition) ?? 0),
@@ -277,14 +277,14 @@ export function renderReportMarkdown(input: ReportInput): string {
     '',
     'Times from the campaign start. Failover: kills only, per partition the node led.',
     '',
-    '| # | kind | start | healed | nodes | what | failover | acks=1 lost |',
+    '| # | kind | start | healed | target | what | failover | acks=1 lost |',
     '| ---: | --- | ---: | ---: | --- | --- | --- | ---: |',
   );
   const relative = (monoMs: number | undefined) =>
     monoMs === undefined ? 'never' : `${((monoMs - timeline.startMonoMs) / 1000).toFixed(1)} s`;
   for (const fault of result.faults)
     push(
-      `| ${fault.id} | ${fault.kind} | ${relative(fault.startMonoMs)} | ${relative(fault.endMonoMs)} | ${fault.nodes.join(',')} | ${fault.detail ?? ''} | ${[...fault.failoverMs.entries()].map(([partition, value]) => `p${partition}: ${ms(value)}`).join(', ')} | ${fault.acks1Lost} |`,
+      `| ${fault.id} | ${fault.kind} | ${relative(fault.startMonoMs)} | ${relative(fault.endMonoMs)} | ${fault.target ?? fault.nodes.join(',')} | ${fault.detail ?? ''} | ${[...fault.failoverMs.entries()].map(([partition, value]) => `p${partition}: ${ms(value)}`).join(', ')} | ${fault.acks1Lost} |`,
     );
   push('', '## Timeline', '', '![timeline](timeline.svg)', '');
   push(

@@ -14,6 +14,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   renameSync,
   rmSync,
   statfsSync,
@@ -30,7 +31,21 @@ import { NodeNetwork, nodeAddress, nodeUid } from './network.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 export const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
-export const libfaketimePath = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+/** Debian's libfaketime (package faketime), wherever this architecture keeps it. */
+export const libfaketimePath = findLibfaketime();
+
+function findLibfaketime(): string {
+  const fallback = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+  try {
+    for (const entry of readdirSync('/usr/lib')) {
+      const candidate = join('/usr/lib', entry, 'faketime', 'libfaketime.so.1');
+      if (existsSync(candidate)) return candidate;
+    }
+  } catch {
+    // no /usr/lib to search: the fallback is reported missing where it is used
+  }
+  return fallback;
+}
 export const kafkaPort = 9092;
 export const controllerPort = 9093;
 /** A node that exits by itself (not killed by the nemesis) is started again after this long. */
