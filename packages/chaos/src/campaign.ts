@@ -120,7 +120,10 @@ export async function runCampaign(
   try {
     await cluster.start();
     say(`cluster starting: ${cluster.bootstrap}`);
-    observer = new Observer({ bootstrap: cluster.bootstrap, topic, group, intervalMs: 500 }, sink);
+    observer = new Observer(
+      { bootstrap: cluster.bootstrap, topic, group, partitions: options.partitions, intervalMs: 500 },
+      sink,
+    );
     await waitFor(
       async () => {
         await observer!.start();

@@ -262,6 +262,72 @@ describe('the checker', () => {
     only('hwm-backwards', finalBelow);
   });
 
+  it('counts a node answering in an older leader epoch as a stale leader, not an anomaly', () => {
+    const events = cleanHistory();
+    const answer = (node: number, hwmOffset: number, epoch: number): HistoryEvent => ({
+      f: 'hwm',
+      type: 'ok',
+      process: 'observer',
+      node,
+      offsets: { 0: hwmOffset },
+      epochs: { 0: epoch },
+      ...at(),
+    });
+    // Node 1 led in epoch 3; node 2 took over in epoch 4 and moved on; node 1 still answers in 3.
+    events.splice(events.length - 1, 0, answer(1, 4, 3), answer(2, 4, 4), answer(1, 3, 3));
+    const result = checkHistory(events);
+    expect(result.valid).toBe(true);
+    expect(result.staleLeaderAnswers).toHaveLength(1);
+    expect(result.staleLeaderAnswers[0]).toMatchObject({ partition: 0, node: 1, epoch: 3, newerEpoch: 4 });
+    expect(result.staleLeaderAnswers[0]!.staleForMs).toBeGreaterThan(0);
+
+    // The newest epoch answering lower than seen before is an anomaly (a new leader's lagging
+    // high watermark given out).
+    const lagging = cleanHistory();
+    lagging.splice(lagging.length - 1, 0, answer(1, 4, 3), answer(2, 3, 4));
+    only('hwm-backwards', lagging);
+  });
+
+  it('lists a duplicate after the producer began a new epoch apart, and reports one without', () => {
+    const duplicated = (): HistoryEvent[] => {
+      const events = cleanHistory();
+      events.splice(
+        events.length - 1,
+        1,
+        finalRead(0, [
+          [0, 0, 'p1#0'],
+          [0, 1, 'p2#0'],
+          [0, 2, 'p1#1'],
+          [0, 3, 'a1#0'],
+          [0, 4, 'p1#1'],
+        ]),
+      );
+      return events;
+    };
+    // p1#1 was sent (events 4-5) and acknowledged; an epoch bump of p1 between the two.
+    const bumped = duplicated();
+    const invokeIndex = bumped.findIndex((event) => event.f === 'send' && event.value === 'p1#1');
+    const bump: HistoryEvent = {
+      f: 'note',
+      type: 'info',
+      process: 'p1',
+      text: 'librdkafka: Beginning partition drain for epoch bump',
+      epochBump: true,
+      wallMs: bumped[invokeIndex]!.wallMs + 1,
+      monoMs: bumped[invokeIndex]!.monoMs + 1,
+    };
+    bumped.splice(invokeIndex + 1, 0, bump);
+    const result = checkHistory(bumped);
+    expect(result.valid).toBe(true);
+    expect(result.clientEpochBumpDuplicates).toHaveLength(1);
+    expect(result.clientEpochBumpDuplicates[0]).toContain('"p1#1"');
+
+    // The same bump long after the acknowledgement explains nothing.
+    const late = duplicated();
+    late.splice(late.length - 1, 0, { ...bump, monoMs: 1e9, wallMs: 1e12 });
+    only('duplicate', late);
+  });
+
   it('reports a final read that could not finish, and does not guess lost writes there', () => {
     const events = cleanHistory();
     events[events.length - 1] = {

@@ -16,9 +16,20 @@
 //   lost-write check of that partition is then not possible).
 //
 // Counted, not anomalies: acks=1 records acknowledged and then missing (acks=1 promises nothing
-// more), duplicates of producers without idempotence.
+// more); duplicates of producers without idempotence; duplicates of an idempotent producer that
+// began a new epoch of its own accord while the value was unacknowledged (the client re-sent it as a
+// new record); answers from a node still acting as leader in an older epoch than one already seen
+// (stale leaders: what a leader lease removes).
 
-import type { CommitEvent, FaultEvent, HistoryEvent, PollEvent, ReadRecord, SendEvent } from './history.js';
+import type {
+  CommitEvent,
+  FaultEvent,
+  HighWatermarkEvent,
+  HistoryEvent,
+  PollEvent,
+  ReadRecord,
+  SendEvent,
+} from './history.js';
 import { parseValue } from './history.js';
 
 export const anomalyKinds = [
@@ -59,6 +70,9 @@ export interface FaultOutcome {
   /** acks=1 records acknowledged between the fault's start and its settle, missing from the final read. */
   readonly acks1Lost: number;
   readonly acks1Acked: number;
+  /** Stale-leader answers between the fault's start and its settle, and the longest staleness. */
+  readonly staleLeaderAnswers: number;
+  readonly staleLeaderMsMax: number | undefined;
 }
 
 export interface KindAvailability {
@@ -88,10 +102,29 @@ export interface CheckResult {
   readonly acks1: { readonly acked: number; readonly lost: number };
   readonly acksAllAcked: number;
   readonly nonIdempotentDuplicates: number;
+  /**
+   * Duplicates of an idempotent producer that began a new epoch of its own accord while the value
+   * was unacknowledged: the client re-sent it with new sequence numbers, which no broker can tell
+   * from a new record (librdkafka issue 4953; Kafka behaves the same). Listed, not anomalies.
+   */
+  readonly clientEpochBumpDuplicates: readonly string[];
+  /** Answers from nodes acting as leader in an epoch older than one already seen. */
+  readonly staleLeaderAnswers: readonly StaleLeaderAnswer[];
   readonly faults: readonly FaultOutcome[];
   readonly availability: ReadonlyMap<string, KindAvailability>;
   /** Failover times of every kill of a node that led a watched partition (the worst partition each). */
   readonly failoverMs: readonly number[];
+}
+
+/** A node answered as leader in an older epoch than one already seen from another. */
+export interface StaleLeaderAnswer {
+  readonly partition: number;
+  readonly node: number | undefined;
+  readonly epoch: number;
+  readonly newerEpoch: number;
+  readonly monoMs: number;
+  /** How long after the newer epoch was first seen. */
+  readonly staleForMs: number;
 }
 
 interface AckedSend {
@@ -130,6 +163,12 @@ export class HistoryChecker {
   private readonly commitFloors = new Map<string, Map<string, number>>();
   private readonly observedCommitted = new Map<string, number>();
   private readonly observedHwm = new Map<number, number>();
+  private readonly newestEpoch = new Map<number, { epoch: number; firstSeenMonoMs: number }>();
+  private readonly staleLeaderAnswers: StaleLeaderAnswer[] = [];
+  /** Per producer: when it began a new epoch of its own accord (see NoteEvent.epochBump). */
+  private readonly epochBumps = new Map<string, number[]>();
+  /** Idempotent sends: value -> invoke time (to tell which duplicates an epoch bump explains). */
+  private readonly idempotentInvokes = new Map<string, number>();
   private readonly finalReads = new Map<number, { records: ReadRecord[]; complete: boolean; hwm?: number }>();
   private readonly faults = new Map<number, OpenFault>();
   private recordsRead = 0;
@@ -197,19 +236,17 @@ export class HistoryChecker {
         }
         break;
       case 'hwm':
-        for (const [partitionText, offset] of Object.entries(event.offsets)) {
-          const partition = Number(partitionText);
-          const before = this.observedHwm.get(partition);
-          if (before !== undefined && offset < before)
-            this.report(
-              'hwm-backwards',
-              `partition ${partition}: high watermark observed at ${before}, then at ${offset} (wall ${iso(event.wallMs)})`,
-            );
-          if (before === undefined || offset > before) this.observedHwm.set(partition, offset);
-        }
+        this.addHighWatermarks(event);
         break;
       case 'final-read':
         this.addFinalRead(event);
+        break;
+      case 'note':
+        if (event.epochBump === true) {
+          const bumps = this.epochBumps.get(event.process) ?? [];
+          bumps.push(event.monoMs);
+          this.epochBumps.set(event.process, bumps);
+        }
         break;
       case 'fault':
         if (event.type === 'invoke') this.faults.set(event.id, { event, endMonoMs: undefined });
@@ -223,10 +260,48 @@ export class HistoryChecker {
     }
   }
 
+  /**
+   * A node's high watermarks, each with the leader epoch it answered in. An answer in an older epoch
+   * than one already seen comes from a node that lost the leadership and still acts as leader: a
+   * stale-leader answer, counted (what a leader lease removes), not an anomaly, since a client that
+   * sends its current leader epoch (KIP-320) is refused there. A lower high watermark in the newest
+   * epoch seen, or without epochs, is an anomaly.
+   */
+  private addHighWatermarks(event: HighWatermarkEvent): void {
+    for (const [partitionText, offset] of Object.entries(event.offsets)) {
+      const partition = Number(partitionText);
+      const epoch = event.epochs?.[partitionText];
+      if (epoch !== undefined) {
+        const newest = this.newestEpoch.get(partition);
+        if (newest !== undefined && epoch < newest.epoch) {
+          this.staleLeaderAnswers.push({
+            partition,
+            node: event.node,
+            epoch,
+            newerEpoch: newest.epoch,
+            monoMs: event.monoMs,
+            staleForMs: event.monoMs - newest.firstSeenMonoMs,
+          });
+          continue;
+        }
+        if (newest === undefined || epoch > newest.epoch)
+          this.newestEpoch.set(partition, { epoch, firstSeenMonoMs: event.monoMs });
+      }
+      const before = this.observedHwm.get(partition);
+      if (before !== undefined && offset < before)
+        this.report(
+          'hwm-backwards',
+          `partition ${partition}: high watermark observed at ${before}, then at ${offset}${epoch === undefined ? '' : ` from node ${event.node} in leader epoch ${epoch}`} (wall ${iso(event.wallMs)})`,
+        );
+      if (before === undefined || offset > before) this.observedHwm.set(partition, offset);
+    }
+  }
+
   private addSend(event: SendEvent): void {
     if (event.idempotent) this.idempotentProducers.add(parseValue(event.value)?.producer ?? event.process);
     if (event.type === 'invoke') {
       this.pendingSends.set(event.value, event.monoMs);
+      if (event.idempotent) this.idempotentInvokes.set(event.value, event.monoMs);
       return;
     }
     const invokedMonoMs = this.pendingSends.get(event.value) ?? event.monoMs;
@@ -341,6 +416,7 @@ export class HistoryChecker {
     const unreadablePartitions = new Set<number>();
     let finalRecords = 0;
     let nonIdempotentDuplicates = 0;
+    const clientEpochBumpDuplicates: string[] = [];
     for (const [partition, read] of this.finalReads) {
       if (!read.complete) {
         unreadablePartitions.add(partition);
@@ -360,12 +436,16 @@ export class HistoryChecker {
         const parsed = parseValue(value);
         const idempotent = parsed !== undefined && this.idempotentProducers.has(parsed.producer);
         if (seen !== undefined) {
-          if (idempotent)
+          if (!idempotent) nonIdempotentDuplicates++;
+          else if (this.explainedByEpochBump(parsed!.producer, value))
+            clientEpochBumpDuplicates.push(
+              `${JSON.stringify(value)} at offsets ${seen} and ${offset} of partition ${partition}, after ${parsed!.producer} began a new epoch`,
+            );
+          else
             this.report(
               'duplicate',
               `${JSON.stringify(value)} at offsets ${seen} and ${offset} of partition ${partition}`,
             );
-          else nonIdempotentDuplicates++;
         } else {
           finalValues.set(value, offset);
         }
@@ -443,10 +523,21 @@ export class HistoryChecker {
       acks1: { acked: this.acked1.size, lost: acks1LostTimes.length },
       acksAllAcked: this.ackedAll.size,
       nonIdempotentDuplicates,
+      clientEpochBumpDuplicates,
+      staleLeaderAnswers: [...this.staleLeaderAnswers],
       faults,
       availability,
       failoverMs,
     };
+  }
+
+  /** Whether `producer` bumped its epoch between sending `value` and its acknowledgement (if any). */
+  private explainedByEpochBump(producer: string, value: string): boolean {
+    const invoked = this.idempotentInvokes.get(value);
+    const bumps = this.epochBumps.get(producer);
+    if (invoked === undefined || bumps === undefined) return false;
+    const acked = this.ackedAll.get(value)?.okMonoMs ?? Number.POSITIVE_INFINITY;
+    return bumps.some((monoMs) => monoMs >= invoked && monoMs <= acked);
   }
 
   private faultOutcome(open: OpenFault, acks1LostTimes: number[], acked1Times: number[]): FaultOutcome {
@@ -476,6 +567,7 @@ export class HistoryChecker {
       unavailableMs.set(partition, Math.round(longest));
     }
     const inWindow = (monoMs: number) => monoMs >= start && monoMs <= settleEnd;
+    const stale = this.staleLeaderAnswers.filter((answer) => inWindow(answer.monoMs));
     return {
       id: event.id,
       kind: event.kind,
@@ -489,6 +581,9 @@ export class HistoryChecker {
       unavailableMs,
       acks1Lost: acks1LostTimes.filter(inWindow).length,
       acks1Acked: acked1Times.filter(inWindow).length,
+      staleLeaderAnswers: stale.length,
+      staleLeaderMsMax:
+        stale.length === 0 ? undefined : Math.max(...stale.map((answer) => answer.staleForMs)),
     };
   }
 }

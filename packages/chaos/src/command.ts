@@ -84,10 +84,10 @@ async function runInNamespaces(argv: readonly string[], err: TextOutput): Promis
     },
   );
   let interrupts = 0;
-  const onSignal = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
-      err.write('chaos: stopping early: healing, reading back and reporting (again to end at once)\n');
+      err.write(`chaos: ${signal}: stopping early: healing, reading back and reporting (again to end at once)\n`);
       (child.stdio[stopFd] as NodeJS.WritableStream | null)?.write('stop\n');
     } else child.kill('SIGKILL');
   };

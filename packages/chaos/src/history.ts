@@ -69,10 +69,15 @@ export interface CommittedEvent extends EventBase {
   readonly offsets: Readonly<Record<string, number>>;
 }
 
-/** An observation of high watermarks (ListOffsets latest), `ok` only. */
+/**
+ * An observation of high watermarks (ListOffsets latest), `ok` only: what `node` answered for the
+ * partitions it answered as leader, and the leader epoch of each answer.
+ */
 export interface HighWatermarkEvent extends EventBase {
   readonly f: 'hwm';
   readonly offsets: Readonly<Record<string, number>>;
+  readonly epochs?: Readonly<Record<string, number>>;
+  readonly node?: number;
 }
 
 /** Who led each partition and who was the active controller, as the observer saw it. */
@@ -112,6 +117,11 @@ export interface FaultEvent extends EventBase {
 export interface NoteEvent extends EventBase {
   readonly f: 'note';
   readonly text: string;
+  /**
+   * The producer began a new epoch (or producer id) of its own accord: librdkafka does this after
+   * some sequence errors and re-sends what was not yet acknowledged, with new sequence numbers.
+   */
+  readonly epochBump?: boolean;
 }
 
 export type HistoryEvent =

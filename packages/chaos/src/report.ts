@@ -254,8 +254,8 @@ export function renderReportMarkdown(input: ReportInput): string {
     '',
     'Per partition the isolated node led: the longest time without an acks=all acknowledgement from the isolation to 5 s after it healed (aim: under 3 s, as for a kill); acks=1 records acknowledged in that window and missing from the final read.',
     '',
-    '| fault | isolated node | partitions led | unavailability per partition | acks=1 acknowledged | acks=1 lost |',
-    '| --- | --- | --- | --- | ---: | ---: |',
+    '| fault | isolated node | partitions led | unavailability per partition | acks=1 acknowledged | acks=1 lost | stale-leader answers (longest) |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: |',
   );
   const isolations = result.faults.filter(
     (fault) =>
@@ -264,7 +264,7 @@ export function renderReportMarkdown(input: ReportInput): string {
   );
   for (const fault of isolations)
     push(
-      `| ${fault.id} ${fault.kind} | ${fault.target ?? fault.nodes.join(',')} | ${fault.ledPartitions.join(',')} | ${fault.ledPartitions.map((partition) => `p${partition}: ${ms(fault.unavailableMs.get(partition))}`).join(', ')} | ${fault.acks1Acked} | ${fault.acks1Lost} |`,
+      `| ${fault.id} ${fault.kind} | ${fault.target ?? fault.nodes.join(',')} | ${fault.ledPartitions.join(',')} | ${fault.ledPartitions.map((partition) => `p${partition}: ${ms(fault.unavailableMs.get(partition))}`).join(', ')} | ${fault.acks1Acked} | ${fault.acks1Lost} | ${fault.staleLeaderAnswers} (${ms(fault.staleLeaderMsMax)}) |`,
     );
   const isolationUnavailable = isolations.flatMap((fault) =>
     fault.ledPartitions.map((partition) => fault.unavailableMs.get(partition) ?? 0),
@@ -272,6 +272,19 @@ export function renderReportMarkdown(input: ReportInput): string {
   push(
     '',
     `Over ${isolations.length} isolations: per-partition unavailability median ${ms(quantile(isolationUnavailable, 0.5))}, max ${ms(quantile(isolationUnavailable, 1))}; acks=1 records lost: ${isolations.reduce((sum, fault) => sum + fault.acks1Lost, 0)} of ${isolations.reduce((sum, fault) => sum + fault.acks1Acked, 0)} acknowledged in those windows.`,
+    '',
+    '## Stale leaders',
+    '',
+    "The observer asks every node for every partition's high watermark (ListOffsets) twice a second. A node that answers as leader in an older leader epoch than one already seen from another node still acts as leader after losing the leadership (no lease): a client that does not send its current leader epoch reads a high watermark that went back, and writes with acks=1 there are lost.",
+    '',
+    `${result.staleLeaderAnswers.length} stale-leader answers on ${new Set(result.staleLeaderAnswers.map((answer) => answer.partition)).size} partitions; the longest after a newer leader was first seen: ${ms(result.staleLeaderAnswers.length === 0 ? undefined : Math.max(...result.staleLeaderAnswers.map((answer) => answer.staleForMs)))}.`,
+    '',
+    '## Duplicates from client epoch bumps',
+    '',
+    'librdkafka begins a new producer epoch when a send fails with a sequence error and re-sends every record not yet acknowledged with new sequence numbers; a record that was in fact written before is then written again, and no broker can tell (librdkafka issue 4953, seen against Kafka too). Such duplicates are listed here, not counted as anomalies; a duplicate without an epoch bump in its window is an anomaly.',
+    '',
+    `${result.clientEpochBumpDuplicates.length} duplicates after epoch bumps.`,
+    ...result.clientEpochBumpDuplicates.slice(0, 20).map((line) => `- ${line}`),
     '',
     '## Faults',
     '',

@@ -9,6 +9,8 @@
 #   librdkafka_worker.py final   --bootstrap B --topic T --partitions N --name NAME [--timeout-s S]
 import argparse
 import json
+import logging
+import re
 import signal
 import sys
 import time
@@ -38,6 +40,28 @@ def emit(event):
     sys.stdout.write(json.dumps(event, separators=(',', ':')) + '\n')
 
 
+# librdkafka's idempotence log lines that start a new producer epoch (or id): after one, what was not
+# yet acknowledged is sent again with new sequence numbers (see NoteEvent.epochBump in history.ts).
+EPOCH_BUMP = re.compile(r'state change \w+ -> Drain(Bump|Reset)')
+
+
+class LibrdkafkaLog(logging.Handler):
+    """Every librdkafka log line to stderr (the worker's log file); epoch bumps also to the history."""
+
+    def emit(self, record):
+        text = record.getMessage()
+        sys.stderr.write('%.3f %s\n' % (time.time(), text))
+        if EPOCH_BUMP.search(text):
+            emit({'f': 'note', 'type': 'info', 'epochBump': True, 'text': 'librdkafka: ' + text[:300]})
+
+
+def librdkafka_logger():
+    logger = logging.getLogger('librdkafka')
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(LibrdkafkaLog())
+    return logger
+
+
 def common(args):
     return {
         'bootstrap.servers': args.bootstrap,
@@ -59,10 +83,13 @@ def produce(args):
         'message.timeout.ms': 60000,
         'request.timeout.ms': 10000,
         'retry.backoff.ms': 50,
+        # The idempotence machinery's own account (epoch bumps and why, retries, sequence errors)
+        # goes to this worker's stderr log: what a duplicate or a gap needs explaining.
+        'debug': 'eos',
     })
     if not idempotent:
         config['max.in.flight.requests.per.connection'] = 5
-    producer = Producer(config)
+    producer = Producer(config, logger=librdkafka_logger())
     acks = args.acks
     seq = 0
     interval = 1.0 / args.rate

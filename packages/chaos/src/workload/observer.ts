@@ -1,8 +1,14 @@
-// The observer: a kafkajs admin client that, every `intervalMs`, asks the cluster for the topic's
-// leaders and ISRs, the active controller, the high watermarks and the group's committed offsets,
-// writes what it saw to the history, and keeps the latest view for the nemesis (which node leads,
-// which is the controller, whether the cluster is whole).
+// The observer: every `intervalMs` it asks the cluster (a kafkajs admin client) for the topic's
+// leaders and ISRs, the active controller and the group's committed offsets, and asks every node
+// itself (Gregor's own client, ListOffsets v4) for the high watermark of each partition it answers
+// for as leader, with its leader epoch. It writes what it saw to the history and keeps the latest
+// view for the nemesis (which node leads, which is the controller, whether the cluster is whole).
+//
+// Asking every node, not only the one the metadata names, shows a node that still acts as leader
+// after another took over (an isolated leader without a lease): both answer, with different epochs.
 
+import { KafkaConnection } from '@gregor/client';
+import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import type { HistoryEvent } from '../history.js';
 import type { ClusterView } from '../scheduler.js';
@@ -12,6 +18,7 @@ export interface ObserverOptions {
   readonly bootstrap: string;
   readonly topic: string;
   readonly group: string;
+  readonly partitions: number;
   readonly intervalMs: number;
 }
 
@@ -25,6 +32,8 @@ export interface ObservedState extends ClusterView {
 }
 
 const name = 'observer';
+/** A node that has not answered ListOffsets by then is down or paused: skipped this round. */
+const nodeRequestTimeoutMs = 1_000;
 
 export class Observer {
   private readonly admin: Admin;
@@ -32,6 +41,7 @@ export class Observer {
   private loop: Promise<void> | undefined;
   private latest: ObservedState | undefined;
   private lastLeadersJson = '';
+  private readonly connections = new Map<string, KafkaConnection>();
 
   constructor(
     private readonly options: ObserverOptions,
@@ -116,19 +126,10 @@ export class Observer {
   }
 
   private async observeOffsets(): Promise<void> {
-    try {
-      const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
-      const at = stamp();
-      this.sink({
-        f: 'hwm',
-        type: 'ok',
-        process: name,
-        offsets: Object.fromEntries(offsets.map((entry) => [entry.partition, Number(entry.high)])),
-        ...at,
-      });
-    } catch {
-      // as above
-    }
+    // The bootstrap list names node 1, 2, ... in order.
+    await Promise.all(
+      this.options.bootstrap.split(',').map((address, index) => this.observeNode(address, index + 1)),
+    );
     try {
       const [topic] = await this.admin.fetchOffsets({
         groupId: this.options.group,
@@ -154,9 +155,60 @@ export class Observer {
     }
   }
 
+  /** One node's answer for every partition it leads (a ListOffsets "latest" for each). */
+  private async observeNode(address: string, node: number): Promise<void> {
+    const [host, portText] = address.split(':') as [string, string];
+    try {
+      let connection = this.connections.get(address);
+      if (connection === undefined) {
+        connection = await KafkaConnection.open({
+          host,
+          port: Number(portText),
+          clientId: name,
+          connectTimeoutMs: nodeRequestTimeoutMs,
+        });
+        this.connections.set(address, connection);
+      }
+      const response = await connection.call(
+        ApiKey.ListOffsets,
+        4,
+        {
+          replicaId: -1,
+          isolationLevel: 0,
+          topics: [
+            {
+              name: this.options.topic,
+              partitions: Array.from({ length: this.options.partitions }, (_, partitionIndex) => ({
+                partitionIndex,
+                currentLeaderEpoch: -1,
+                timestamp: -1n,
+              })),
+            },
+          ],
+        },
+        nodeRequestTimeoutMs,
+      );
+      const offsets: Record<string, number> = {};
+      const epochs: Record<string, number> = {};
+      for (const partition of response.topics[0]?.partitions ?? []) {
+        if (partition.errorCode !== ErrorCode.NONE) continue;
+        offsets[partition.partitionIndex] = Number(partition.offset);
+        epochs[partition.partitionIndex] = partition.leaderEpoch;
+      }
+      if (Object.keys(offsets).length > 0)
+        this.sink({ f: 'hwm', type: 'ok', process: name, node, offsets, epochs, ...stamp() });
+    } catch {
+      // Down, paused or cut: a new connection next round.
+      this.connections.get(address)?.close();
+      this.connections.delete(address);
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     await this.loop;
+    for (const connection of this.connections.values()) connection.close();
+    this.connections.clear();
     await this.admin.disconnect().catch(() => undefined);
   }
 }
