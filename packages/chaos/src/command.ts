@@ -87,7 +87,9 @@ async function runInNamespaces(argv: readonly string[], err: TextOutput): Promis
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
-      err.write(`chaos: ${signal}: stopping early: healing, reading back and reporting (again to end at once)\n`);
+      err.write(
+        `chaos: ${signal}: stopping early: healing, reading back and reporting (again to end at once)\n`,
+      );
       (child.stdio[stopFd] as NodeJS.WritableStream | null)?.write('stop\n');
     } else child.kill('SIGKILL');
   };
