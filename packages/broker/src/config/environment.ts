@@ -38,7 +38,7 @@ const tlsFileReason =
 export const kafkaScriptVariables: ReadonlyMap<string, string> = new Map([
   ['KAFKA_VERSION', "the image's Kafka version, not a setting"],
   // Set in the shells of people who have Kafka installed; a start must not fail because of it.
-  ['KAFKA_HOME', "a Kafka installation directory (shells and images set it), not a setting"],
+  ['KAFKA_HOME', 'a Kafka installation directory (shells and images set it), not a setting'],
   ['KAFKA_HEAP_OPTS', jvmReason],
   ['KAFKA_HEAP_OPT', jvmReason],
   ['KAFKA_OPTS', jvmReason],
