@@ -212,6 +212,9 @@ export async function runCampaign(
             partitions: options.partitions,
             rereadSeconds: Math.max(45, options.durationMs / 4_000),
             logDir,
+            // The current librdkafka checks leader epochs (KIP-320): Debian's 2.0.2 follows a stale
+            // leader's metadata and resets its position to that leader's end.
+            ...(library === undefined ? {} : { libraryDir: library }),
           },
           sink,
         ),

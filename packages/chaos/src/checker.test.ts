@@ -199,6 +199,18 @@ describe('the checker', () => {
     ]);
   });
 
+  it('takes an acknowledgement without an offset (null: learnt from a later answer) as no offset', () => {
+    const events = cleanHistory();
+    const ackIndex = events.findIndex(
+      (event) => event.f === 'send' && event.type === 'ok' && event.value === 'p2#0',
+    );
+    events[ackIndex] = {
+      ...(events[ackIndex] as HistoryEvent & { f: 'send' }),
+      offset: null as unknown as number,
+    };
+    expect(checkHistory(events).valid).toBe(true);
+  });
+
   it('reports a poll going backwards without a rebalance (non-monotonic poll), not after one', () => {
     const backwards = cleanHistory();
     backwards.splice(backwards.length - 1, 0, poll('c1', [[0, 1, 'p2#0']]));

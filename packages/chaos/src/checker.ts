@@ -317,7 +317,8 @@ export class HistoryChecker {
         this.ackTimes.set(event.partition, times);
       }
       times.push(event.monoMs);
-      if (event.offset !== undefined)
+      // No offset (null) when the client learnt of the write only from the answer to a later one.
+      if (typeof event.offset === 'number' && event.offset >= 0)
         this.observeOffset(event.partition, event.offset, event.value, `ack to ${event.process}`);
     } else {
       this.acked1.set(event.value, acked);

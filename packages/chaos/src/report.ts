@@ -212,7 +212,7 @@ export function renderReportMarkdown(input: ReportInput): string {
       `${result.recordsRead.toLocaleString('en-US')} records polled by consumers and readers, ${result.finalRecords.toLocaleString('en-US')} records in the final read.`,
     `acks=1: ${result.acks1.acked.toLocaleString('en-US')} acknowledged, ${result.acks1.lost.toLocaleString('en-US')} missing from the final read (not an anomaly for acks=1; counted). ` +
       `Duplicates from producers without idempotence: ${result.nonIdempotentDuplicates}.`,
-    `librdkafka: ${input.librdkafka === undefined ? "Debian's only" : `${input.librdkafka} (producer rdk-a, the group members) and Debian's (rdk-b, the reader, the final read)`}.`,
+    `librdkafka: ${input.librdkafka === undefined ? "Debian's only" : `${input.librdkafka} (producer rdk-a, the group members, the reader) and Debian's 2.0.2 (producer rdk-b, the final read)`}.`,
     '',
     '| client | invoke | ok | fail | info |',
     '| --- | ---: | ---: | ---: | ---: |',

@@ -98,8 +98,14 @@ def produce(args):
     def delivered(value, partition):
         def callback(err, msg):
             if err is None:
-                emit({'f': 'send', 'type': 'ok', 'partition': partition, 'value': value, 'acks': acks,
-                      'idempotent': idempotent, 'offset': msg.offset()})
+                event = {'f': 'send', 'type': 'ok', 'partition': partition, 'value': value, 'acks': acks,
+                         'idempotent': idempotent}
+                # An idempotent producer may learn that a request it had no answer to was written from
+                # the answer to a later one: acknowledged, but without offsets.
+                offset = msg.offset()
+                if offset is not None and offset >= 0:
+                    event['offset'] = offset
+                emit(event)
             else:
                 emit({'f': 'send', 'type': 'fail', 'partition': partition, 'value': value, 'acks': acks,
                       'idempotent': idempotent, 'error': str(err)})
