@@ -9,7 +9,7 @@
 // reports); a second Ctrl-C ends it at once.
 
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,7 +120,6 @@ async function runHere(
   if (process.env[insideVariable] === '1') {
     // The outer process's pipe: a line, or its end (the outer process died), asks for a stop.
     try {
-      const { createReadStream } = await import('node:fs');
       const pipe = createReadStream('', { fd: stopFd });
       pipe.on('data', () => stop.abort());
       pipe.on('end', () => stop.abort());

@@ -19,6 +19,7 @@ interface Bucket {
 export interface TimelineFault {
   readonly id: number;
   readonly kind: string;
+  /** The node the fault was aimed at, else the nodes it touched. */
   readonly nodes: readonly number[];
   readonly startMs: number;
   endMs: number | undefined;
@@ -57,7 +58,7 @@ export class TimelineRecorder {
         this.faults.push({
           id: event.id,
           kind: event.kind,
-          nodes: event.nodes ?? [],
+          nodes: event.target !== undefined ? [event.target] : (event.nodes ?? []),
           startMs: event.monoMs - this.startMonoMs,
           endMs: undefined,
         });
@@ -154,6 +155,15 @@ export function renderTimelineSvg(timeline: TimelineRecorder, title: string): st
       `<text x="${left - 6}" y="${y0 + panelHeight}" text-anchor="end">0</text>`,
       `<polyline fill="none" stroke="${panel.colour}" stroke-width="1.2" points="${points}"/>`,
     );
+    // A log panel gets a line at each power of ten below its top.
+    if (panel.log)
+      for (let tick = 1; tick < max; tick *= 10) {
+        const y = y0 + panelHeight - scale(tick);
+        parts.push(
+          `<line x1="${left}" x2="${left + plotWidth}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#ddd"/>`,
+          `<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${tick}</text>`,
+        );
+      }
   });
   const tickEvery = seconds > 1200 ? 300 : seconds > 300 ? 60 : 15;
   for (let second = 0; second <= seconds; second += tickEvery)
