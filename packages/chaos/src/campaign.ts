@@ -2,16 +2,24 @@
 // heal, read everything back, check the history and write the report. The thin, impure part: the
 // decisions are in scheduler.ts (what to inject) and checker.ts (what went wrong).
 
-import { createWriteStream, mkdirSync, mkdtempSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Kafka, logLevel } from 'kafkajs';
 import { type CheckResult, HistoryChecker } from './checker.js';
 import type { ChaosCluster } from './driver/cluster.js';
 import { ComposeCluster } from './driver/compose-cluster.js';
 import { LocalCluster } from './driver/local-cluster.js';
-import type { FaultEvent, HistoryEvent } from './history.js';
-import type { CampaignOptions } from './options.js';
+import { type FaultEvent, type HistoryEvent, parseHistory } from './history.js';
+import { type CampaignOptions, parseOptions } from './options.js';
 import { TimelineRecorder, writeReport } from './report.js';
 import {
   type FaultKind,
@@ -65,6 +73,13 @@ export async function runCampaign(
   const history = createWriteStream(join(reportDir, 'history.jsonl'));
   const checker = new HistoryChecker();
   const startMonoMs = monoMs();
+  const record: CampaignRecord = {
+    argv: options.argv,
+    startedWall: startedWall.toISOString(),
+    startMonoMs,
+    librdkafka: currentLibrdkafkaDir(),
+  };
+  writeFileSync(join(reportDir, campaignRecordFile), `${JSON.stringify(record, null, 2)}\n`);
   const timeline = new TimelineRecorder(startMonoMs);
   const sink = (event: HistoryEvent) => {
     history.write(`${JSON.stringify(event)}\n`);
@@ -315,7 +330,48 @@ export async function runCampaign(
     timeline,
     startedWall,
     verdict,
-    librdkafka: currentLibrdkafkaDir(),
+    librdkafka: record.librdkafka,
+  });
+  return { reportDir, result, verdict };
+}
+
+/** What a report folder keeps of its campaign besides the history (`campaign.json`). */
+interface CampaignRecord {
+  readonly argv: readonly string[];
+  readonly startedWall: string;
+  readonly startMonoMs: number;
+  readonly librdkafka: string | undefined;
+}
+
+const campaignRecordFile = 'campaign.json';
+
+/** Checks a finished campaign's history again (after the checker changed) and rewrites its report. */
+export async function recheckCampaign(reportDir: string): Promise<CampaignOutcome> {
+  const record = JSON.parse(readFileSync(join(reportDir, campaignRecordFile), 'utf8')) as CampaignRecord;
+  const options = parseOptions(record.argv);
+  const checker = new HistoryChecker();
+  const timeline = new TimelineRecorder(record.startMonoMs);
+  let faults = 0;
+  const lines = createInterface({ input: createReadStream(join(reportDir, 'history.jsonl')) });
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    const [event] = parseHistory(line);
+    if (event === undefined) throw new Error(`history line ${lineNumber} is empty`);
+    checker.add(event);
+    timeline.add(event);
+    if (event.f === 'fault' && event.type === 'ok') faults++;
+  }
+  const result = checker.finish();
+  const verdict = verdictLine(result, options, faults, reportDir);
+  writeReport(reportDir, {
+    options,
+    result,
+    timeline,
+    startedWall: new Date(record.startedWall),
+    verdict,
+    librdkafka: record.librdkafka,
   });
   return { reportDir, result, verdict };
 }

@@ -13,7 +13,7 @@ import { createReadStream, existsSync, readdirSync, readFileSync, rmSync, statSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCampaign } from './campaign.js';
+import { recheckCampaign, runCampaign } from './campaign.js';
 import { composeScript } from './driver/compose-cluster.js';
 import { run } from './driver/exec.js';
 import { filterChain, natChain } from './driver/network.js';
@@ -46,6 +46,16 @@ export async function runChaosCommand(
     return 0;
   }
   if (options.cleanupOnly) return cleanup(out);
+  if (options.recheckDir !== undefined) {
+    try {
+      const outcome = await recheckCampaign(options.recheckDir);
+      out.write(`[chaos] ${outcome.verdict}\n`);
+      return outcome.result.valid ? 0 : 1;
+    } catch (error) {
+      err.write(`chaos: --recheck ${options.recheckDir}: ${(error as Error).message}\n`);
+      return 3;
+    }
+  }
   if (options.target === 'local' && process.env[insideVariable] !== '1') return runInNamespaces(argv, err);
   return runHere(options, out, err);
 }

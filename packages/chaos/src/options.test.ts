@@ -39,6 +39,12 @@ describe('chaos options', () => {
     expect(options.pace).toBe(0.5);
   });
 
+  it('takes a report folder to check again, and keeps the arguments for it', () => {
+    const options = parseOptions(['--recheck', 'chaos-results/x']);
+    expect(options.recheckDir).toBe('chaos-results/x');
+    expect(parseOptions(['--seed', '9', '--nodes', '5']).argv).toEqual(['--seed', '9', '--nodes', '5']);
+  });
+
   it('refuses what it cannot do, saying why', () => {
     expect(() => parseOptions(['--nodes', '4'])).toThrow(/--nodes must be 3 or 5/);
     expect(() => parseOptions(['--target', 'cloud'])).toThrow(/--target must be local or compose/);

@@ -19,7 +19,11 @@ export interface CampaignOptions {
   /** Scales fault durations and gaps. */
   readonly pace: number;
   readonly cleanupOnly: boolean;
+  /** Check a finished campaign's history again and rewrite its report (a report folder). */
+  readonly recheckDir: string | undefined;
   readonly help: boolean;
+  /** The arguments these options came from (kept with the report, for --recheck). */
+  readonly argv: readonly string[];
 }
 
 export const workloads = ['librdkafka', 'kafkajs', 'acks1', 'group', 'reader'] as const;
@@ -50,6 +54,7 @@ history. Ends with a verdict line and a report folder.
   --disk-mb <n>            each local node's tmpfs (default 1024)
   --pace <x>               scale fault durations and gaps (default 1)
   --cleanup                remove what an interrupted campaign may have left, and exit
+  --recheck <report dir>   check a finished campaign's history again, rewrite its report
   --help
 `;
 
@@ -69,6 +74,7 @@ export function parseOptions(argv: readonly string[]): CampaignOptions {
     values.set(name, value);
   }
   const known = [
+    '--recheck',
     '--target',
     '--duration',
     '--seed',
@@ -145,6 +151,8 @@ export function parseOptions(argv: readonly string[]): CampaignOptions {
     ),
     pace: number('--pace', 1, (value) => value > 0 && value <= 10, 'above 0 and at most 10'),
     cleanupOnly: flags.has('--cleanup'),
+    recheckDir: values.get('--recheck'),
     help: flags.has('--help'),
+    argv: [...argv],
   };
 }
