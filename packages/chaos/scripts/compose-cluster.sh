@@ -9,7 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 repo=$(pwd)
-PODMAN_SERVICE_PID_FILE=/tmp/gregor-chaos-podman-service.pid
 source scripts/lib/podman-docker-host.sh
 project=gregor-chaos
 compose=(docker-compose --project-name "$project" --file "$repo/docker-compose.yml")
