@@ -243,7 +243,14 @@ export async function runCampaign(
 
     const faultsEndMonoMs = monoMs() + options.durationMs;
     const timeLeft = () => faultsEndMonoMs - monoMs();
-    const stopped = () => stopSignal.aborted || timeLeft() <= 0;
+    // Every enabled kind comes once before any repeats (the scheduler's first round): a campaign
+    // goes on past --duration until each has been injected, for at most --duration more.
+    const kindsOnce = new Set(schedule.faults.slice(0, weights.size).map((fault) => fault.kind)).size;
+    const injectedKinds = new Set<string>();
+    const stopped = () =>
+      stopSignal.aborted ||
+      timeLeft() <= -options.durationMs ||
+      (timeLeft() <= 0 && injectedKinds.size >= kindsOnce);
 
     // Group churn, alongside the faults.
     const churn = (async () => {
@@ -275,10 +282,12 @@ export async function runCampaign(
         process: 'nemesis',
         kind: fault.kind,
         id: fault.id,
+        target: outcome.target,
         nodes: outcome.nodes,
         ...stamp(),
       });
       faultsDone++;
+      injectedKinds.add(fault.kind);
       currentFault = 'none';
       await sleepUnless(fault.gapMs, stopped);
     }
