@@ -16,6 +16,7 @@ const packages = [
   'cli',
   'group',
   'testkit',
+  'chaos',
 ];
 // Ground's test support (shared by every package's tests, never built into dist) is a subpath,
 // which must come before its package, which would otherwise match first.

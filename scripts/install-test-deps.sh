@@ -16,6 +16,10 @@
 #                              config of its own (never the system service); installed without its
 #                              recommended node exporter, which is another daemon
 #   g++, make, python3         npm ci compiles zstd-napi's native addon with them
+#   iptables, iproute2,        the chaos campaign (packages/chaos): cuts and lossy links between
+#   faketime, util-linux       nodes (iptables), slow links and the loopback of its own network
+#                              namespace (ip, tc), one node's clock jumps (libfaketime), and the
+#                              namespaces themselves (unshare)
 #
 #   bash scripts/install-test-deps.sh                 everything above, then librdkafka 2.15
 #   bash scripts/install-test-deps.sh --install-only  g++, make and python3 alone: what `npm ci`
@@ -46,6 +50,10 @@ if ! $install_only; then
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   command -v prometheus >/dev/null 2>&1 || need_prometheus=true
+  command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+  { command -v tc >/dev/null 2>&1 && command -v ip >/dev/null 2>&1; } || missing+=(iproute2)
+  dpkg -s libfaketime >/dev/null 2>&1 || missing+=(faketime)
+  command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 fi
 
 if [ ${#missing[@]} -gt 0 ] || $need_prometheus; then

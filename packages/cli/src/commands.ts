@@ -1,6 +1,7 @@
 // The `gregor` subcommand table. Each command gets its arguments and two text outputs and returns an
 // exit code, so tests call it without spawning a process. Add a command by adding a row.
 
+import { runChaosCommand } from '@gregor/chaos';
 import { runBroker } from './broker-start.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGroups } from './groups.js';
@@ -15,6 +16,10 @@ export const usageExitCode = 2;
 
 export const commands: Readonly<Record<string, CliCommand>> = {
   broker: { summary: 'run a broker: gregor broker start --config server.properties', run: runBroker },
+  chaos: {
+    summary: 'a chaos campaign against a cluster it starts: faults, real clients, a checked history',
+    run: runChaosCommand,
+  },
   'dump-log': { summary: 'print the batches of a .log segment or the entries of an index', run: runDumpLog },
   groups: {
     summary: 'list and describe consumer groups (members, lag), reset their offsets',

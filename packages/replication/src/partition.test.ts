@@ -80,6 +80,22 @@ describe('Partition high watermark', () => {
     expect(partition.highWatermark).toBe(5);
   });
 
+  it('a new leader tells clients no offsets until its high watermark reaches the start of its epoch', () => {
+    // The old leader had given out a high watermark of 5; the new one starts at 0 and must not
+    // answer ListOffsets with it (the high watermark a client sees would go backwards).
+    append(5);
+    const partition = new Partition('t', 'id', 0, log, 1, state(2, 0, [1, 2]));
+    partition.makeFollower(state(2, 0, [1, 2]));
+    expect(partition.checkOffsetsAvailable()).toBe(ErrorCode.NONE);
+    partition.makeLeader(state(1, 1, [1, 2]), 0);
+    expect(partition.checkOffsetsAvailable()).toBe(ErrorCode.OFFSET_NOT_AVAILABLE);
+    partition.recordFollowerFetch(2, 3, 0);
+    expect(partition.checkOffsetsAvailable()).toBe(ErrorCode.OFFSET_NOT_AVAILABLE);
+    partition.recordFollowerFetch(2, 5, 0);
+    expect(partition.highWatermark).toBe(5);
+    expect(partition.checkOffsetsAvailable()).toBe(ErrorCode.NONE);
+  });
+
   it('keeps what followers reported across an ISR-only change in the same epoch', () => {
     const partition = new Partition('t', 'id', 0, log, 1, state(1, 0, [1, 2, 3]));
     partition.makeLeader(state(1, 0, [1, 2, 3]), 0);

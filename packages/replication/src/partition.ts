@@ -372,6 +372,17 @@ export class Partition<Log extends PartitionLogView = PartitionLogView> {
     return this.followers.get(replicaId)?.lastFetchMs;
   }
 
+  /**
+   * Whether a client may be told offsets now (Kafka's KIP-207): a new leader whose high watermark has
+   * not yet reached the start of its own epoch would answer with a high watermark below the one its
+   * predecessor already gave out, so it answers OFFSET_NOT_AVAILABLE (retriable) until it has.
+   */
+  checkOffsetsAvailable(): number {
+    return this.roleValue === 'leader' && this.highWatermarkValue < this.leaderEpochStartOffsetValue
+      ? ErrorCode.OFFSET_NOT_AVAILABLE
+      : ErrorCode.NONE;
+  }
+
   /** The leader-epoch check of Fetch and ListOffsets: -1 skips it. */
   checkCurrentLeaderEpoch(currentLeaderEpoch: number): number {
     if (currentLeaderEpoch < 0) return ErrorCode.NONE;

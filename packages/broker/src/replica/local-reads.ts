@@ -193,6 +193,8 @@ export class LocalReads {
     const partition = lookup.partition;
     const epochError = partition.checkCurrentLeaderEpoch(request.currentLeaderEpoch);
     if (epochError !== ErrorCode.NONE) return failed(epochError);
+    const availableError = partition.checkOffsetsAvailable();
+    if (availableError !== ErrorCode.NONE) return failed(availableError);
     // The epoch that wrote the offset (v4+), from the leader-epoch cache; "latest" answers the
     // current epoch, as Kafka does.
     const found = (

@@ -1,0 +1,430 @@
+import { describe, expect, it } from 'vitest';
+import { type AnomalyKind, anomalyKinds, checkHistory, quantile } from './checker.js';
+import type { HistoryEvent, ReadRecord } from './history.js';
+
+// A small history builder: a clean campaign that the checker must accept, and the same campaign
+// with one anomaly planted at a time, which it must report (so the checker can fail).
+
+let clock = 0;
+const at = () => {
+  clock += 10;
+  return { wallMs: 1_700_000_000_000 + clock, monoMs: clock };
+};
+
+function send(
+  process: string,
+  partition: number,
+  seq: number,
+  offset: number | undefined,
+  options: { acks?: 'all' | '1'; idempotent?: boolean; outcome?: 'ok' | 'fail' } = {},
+): HistoryEvent[] {
+  const acks = options.acks ?? 'all';
+  const idempotent = options.idempotent ?? acks === 'all';
+  const value = `${process}#${seq}`;
+  const base = { f: 'send' as const, process, partition, value, acks, idempotent };
+  const outcome = options.outcome ?? 'ok';
+  return [
+    { ...base, type: 'invoke', ...at() },
+    outcome === 'ok'
+      ? { ...base, type: 'ok', offset, ...at() }
+      : { ...base, type: 'fail', error: 'timeout', ...at() },
+  ];
+}
+
+const poll = (process: string, records: ReadRecord[]): HistoryEvent => ({
+  f: 'poll',
+  type: 'ok',
+  process,
+  records,
+  ...at(),
+});
+const finalRead = (
+  partition: number,
+  records: ReadRecord[],
+  highWatermark = records.length,
+): HistoryEvent => ({
+  f: 'final-read',
+  type: 'ok',
+  process: 'final-reader',
+  partition,
+  records,
+  highWatermark,
+  ...at(),
+});
+const commit = (process: string, type: 'invoke' | 'ok', offsets: Record<string, number>): HistoryEvent => ({
+  f: 'commit',
+  type,
+  process,
+  group: 'g',
+  offsets,
+  ...at(),
+});
+const hwm = (offsets: Record<string, number>): HistoryEvent => ({
+  f: 'hwm',
+  type: 'ok',
+  process: 'observer',
+  offsets,
+  ...at(),
+});
+
+/** Two producers on partition 0, a consumer, commits, observations and a final read: no anomaly. */
+function cleanHistory(): HistoryEvent[] {
+  clock = 0;
+  return [
+    ...send('p1', 0, 0, 0),
+    ...send('p2', 0, 0, 1),
+    ...send('p1', 0, 1, 2),
+    ...send('a1', 0, 0, 3, { acks: '1' }),
+    ...send('p1', 0, 2, undefined, { outcome: 'fail' }),
+    hwm({ 0: 2 }),
+    poll('c1', [
+      [0, 0, 'p1#0'],
+      [0, 1, 'p2#0'],
+    ]),
+    commit('c1', 'invoke', { 0: 2 }),
+    commit('c1', 'ok', { 0: 2 }),
+    poll('c1', [
+      [0, 2, 'p1#1'],
+      [0, 3, 'a1#0'],
+    ]),
+    commit('c1', 'invoke', { 0: 4 }),
+    commit('c1', 'ok', { 0: 4 }),
+    hwm({ 0: 4 }),
+    finalRead(0, [
+      [0, 0, 'p1#0'],
+      [0, 1, 'p2#0'],
+      [0, 2, 'p1#1'],
+      [0, 3, 'a1#0'],
+    ]),
+  ];
+}
+
+function only(kind: AnomalyKind, events: HistoryEvent[]): void {
+  const result = checkHistory(events);
+  expect(result.valid).toBe(false);
+  expect(result.anomalyCounts[kind]).toBeGreaterThan(0);
+  for (const other of anomalyKinds) if (other !== kind) expect(result.anomalyCounts[other], other).toBe(0);
+  expect(result.anomalies.some((anomaly) => anomaly.kind === kind)).toBe(true);
+}
+
+describe('the checker', () => {
+  it('accepts a clean history and counts what happened', () => {
+    const result = checkHistory(cleanHistory());
+    expect(result.anomalies).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(result.acksAllAcked).toBe(3);
+    expect(result.acks1).toEqual({ acked: 1, lost: 0 });
+    expect(result.finalRecords).toBe(4);
+    expect(result.operations.get('p1')).toEqual({ invoke: 3, ok: 2, fail: 1, info: 0 });
+  });
+
+  it('reports an acknowledged acks=all write missing from the final read (lost write)', () => {
+    const events = cleanHistory();
+    const last = events[events.length - 1] as HistoryEvent & { f: 'final-read' };
+    events[events.length - 1] = { ...last, records: last.records!.filter((record) => record[2] !== 'p2#0') };
+    only('lost-write', events);
+  });
+
+  it('counts a missing acks=1 record without calling it an anomaly', () => {
+    const events = cleanHistory();
+    const last = events[events.length - 1] as HistoryEvent & { f: 'final-read' };
+    events[events.length - 1] = { ...last, records: last.records!.filter((record) => record[2] !== 'a1#0') };
+    const result = checkHistory(events);
+    expect(result.valid).toBe(true);
+    expect(result.acks1).toEqual({ acked: 1, lost: 1 });
+  });
+
+  it('reports an idempotent producer value at two offsets (duplicate)', () => {
+    const events = cleanHistory();
+    events.splice(
+      events.length - 1,
+      1,
+      finalRead(0, [
+        [0, 0, 'p1#0'],
+        [0, 1, 'p2#0'],
+        [0, 2, 'p1#1'],
+        [0, 3, 'a1#0'],
+        [0, 4, 'p2#0'],
+      ]),
+    );
+    only('duplicate', events);
+  });
+
+  it('counts duplicates of a producer without idempotence apart', () => {
+    const events = cleanHistory();
+    events.splice(
+      events.length - 1,
+      1,
+      finalRead(0, [
+        [0, 0, 'p1#0'],
+        [0, 1, 'p2#0'],
+        [0, 2, 'p1#1'],
+        [0, 3, 'a1#0'],
+        [0, 4, 'a1#0'],
+      ]),
+    );
+    const result = checkHistory(events);
+    expect(result.valid).toBe(true);
+    expect(result.nonIdempotentDuplicates).toBe(1);
+  });
+
+  it("reports a producer's records out of send order (reorder)", () => {
+    clock = 0;
+    // Acknowledged without offsets (a client that does not report them), so only the order shows.
+    only('reorder', [
+      ...send('p1', 0, 0, undefined),
+      ...send('p1', 0, 1, undefined),
+      finalRead(0, [
+        [0, 0, 'p1#1'],
+        [0, 1, 'p1#0'],
+      ]),
+    ]);
+  });
+
+  it('reports one offset read with two values (inconsistent offsets)', () => {
+    const events = cleanHistory();
+    events.splice(7, 0, poll('reader', [[0, 1, 'p1#1']]));
+    only('inconsistent-offset', events);
+  });
+
+  it('reports an acknowledged offset that the log holds another value at', () => {
+    clock = 0;
+    only('inconsistent-offset', [
+      ...send('p1', 0, 0, 0),
+      ...send('p1', 0, 1, 0),
+      finalRead(0, [
+        [0, 0, 'p1#0'],
+        [0, 1, 'p1#1'],
+      ]),
+    ]);
+  });
+
+  it('takes an acknowledgement without an offset (null: learnt from a later answer) as no offset', () => {
+    const events = cleanHistory();
+    const ackIndex = events.findIndex(
+      (event) => event.f === 'send' && event.type === 'ok' && event.value === 'p2#0',
+    );
+    events[ackIndex] = {
+      ...(events[ackIndex] as HistoryEvent & { f: 'send' }),
+      offset: null as unknown as number,
+    };
+    expect(checkHistory(events).valid).toBe(true);
+  });
+
+  it('reports a poll going backwards without a rebalance (non-monotonic poll), not after one', () => {
+    const backwards = cleanHistory();
+    backwards.splice(backwards.length - 1, 0, poll('c1', [[0, 1, 'p2#0']]));
+    only('non-monotonic-poll', backwards);
+
+    const afterRebalance = cleanHistory();
+    afterRebalance.splice(
+      afterRebalance.length - 1,
+      0,
+      { f: 'assign', type: 'ok', process: 'c1', partitions: [0], ...at() },
+      poll('c1', [[0, 1, 'p2#0']]),
+    );
+    expect(checkHistory(afterRebalance).valid).toBe(true);
+
+    const afterSeek = cleanHistory();
+    afterSeek.splice(
+      afterSeek.length - 1,
+      0,
+      { f: 'seek', type: 'ok', process: 'c1', partition: 0, offset: 0, ...at() },
+      poll('c1', [[0, 0, 'p1#0']]),
+    );
+    expect(checkHistory(afterSeek).valid).toBe(true);
+  });
+
+  it('reports a commit acknowledged lower than one acknowledged before it was sent', () => {
+    const events = cleanHistory();
+    events.splice(events.length - 1, 0, commit('c2', 'invoke', { 0: 1 }), commit('c2', 'ok', { 0: 1 }));
+    only('commit-backwards', events);
+  });
+
+  it('does not call a rejected or concurrent lower commit backwards', () => {
+    const events = cleanHistory();
+    events.splice(events.length - 1, 0, commit('c2', 'invoke', { 0: 1 }), {
+      ...(commit('c2', 'ok', { 0: 1 }) as object),
+      type: 'fail',
+    } as HistoryEvent);
+    expect(checkHistory(events).valid).toBe(true);
+  });
+
+  it('reports committed offsets observed going down', () => {
+    const events = cleanHistory();
+    const committed = (offset: number): HistoryEvent => ({
+      f: 'committed',
+      type: 'ok',
+      process: 'observer',
+      group: 'g',
+      offsets: { 0: offset },
+      ...at(),
+    });
+    events.splice(events.length - 1, 0, committed(4), committed(2));
+    only('commit-backwards', events);
+  });
+
+  it('reports a high watermark going backwards, between observations and at the final read', () => {
+    const events = cleanHistory();
+    events.splice(events.length - 1, 0, hwm({ 0: 3 }));
+    only('hwm-backwards', events);
+
+    const finalBelow = cleanHistory();
+    finalBelow.splice(finalBelow.length - 2, 1, hwm({ 0: 9 }));
+    only('hwm-backwards', finalBelow);
+  });
+
+  it('counts a node answering in an older leader epoch as a stale leader, not an anomaly', () => {
+    const events = cleanHistory();
+    const answer = (node: number, hwmOffset: number, epoch: number): HistoryEvent => ({
+      f: 'hwm',
+      type: 'ok',
+      process: 'observer',
+      node,
+      offsets: { 0: hwmOffset },
+      epochs: { 0: epoch },
+      ...at(),
+    });
+    // Node 1 led in epoch 3; node 2 took over in epoch 4 and moved on; node 1 still answers in 3.
+    events.splice(events.length - 1, 0, answer(1, 4, 3), answer(2, 4, 4), answer(1, 3, 3));
+    const result = checkHistory(events);
+    expect(result.valid).toBe(true);
+    expect(result.staleLeaderAnswers).toHaveLength(1);
+    expect(result.staleLeaderAnswers[0]).toMatchObject({ partition: 0, node: 1, epoch: 3, newerEpoch: 4 });
+    expect(result.staleLeaderAnswers[0]!.staleForMs).toBeGreaterThan(0);
+
+    // The newest epoch answering lower than seen before is an anomaly (a new leader's lagging
+    // high watermark given out).
+    const lagging = cleanHistory();
+    lagging.splice(lagging.length - 1, 0, answer(1, 4, 3), answer(2, 3, 4));
+    only('hwm-backwards', lagging);
+  });
+
+  it('lists a duplicate after the producer began a new epoch apart, and reports one without', () => {
+    const duplicated = (): HistoryEvent[] => {
+      const events = cleanHistory();
+      events.splice(
+        events.length - 1,
+        1,
+        finalRead(0, [
+          [0, 0, 'p1#0'],
+          [0, 1, 'p2#0'],
+          [0, 2, 'p1#1'],
+          [0, 3, 'a1#0'],
+          [0, 4, 'p1#1'],
+        ]),
+      );
+      return events;
+    };
+    // p1#1 was sent (events 4-5) and acknowledged; an epoch bump of p1 between the two.
+    const bumped = duplicated();
+    const invokeIndex = bumped.findIndex((event) => event.f === 'send' && event.value === 'p1#1');
+    const bump: HistoryEvent = {
+      f: 'note',
+      type: 'info',
+      process: 'p1',
+      text: 'librdkafka: Beginning partition drain for epoch bump',
+      epochBump: true,
+      wallMs: bumped[invokeIndex]!.wallMs + 1,
+      monoMs: bumped[invokeIndex]!.monoMs + 1,
+    };
+    bumped.splice(invokeIndex + 1, 0, bump);
+    const result = checkHistory(bumped);
+    expect(result.valid).toBe(true);
+    expect(result.clientEpochBumpDuplicates).toHaveLength(1);
+    expect(result.clientEpochBumpDuplicates[0]).toContain('"p1#1"');
+
+    // The same bump long after the acknowledgement explains nothing.
+    const late = duplicated();
+    late.splice(late.length - 1, 0, { ...bump, monoMs: 1e9, wallMs: 1e12 });
+    only('duplicate', late);
+  });
+
+  it('reports a final read that could not finish, and does not guess lost writes there', () => {
+    const events = cleanHistory();
+    events[events.length - 1] = {
+      f: 'final-read',
+      type: 'fail',
+      process: 'final-reader',
+      partition: 0,
+      error: 'timed out at offset 1 of 4',
+      ...at(),
+    };
+    only('final-read-incomplete', events);
+  });
+
+  it('measures failover after a leader kill and unavailability per fault kind', () => {
+    clock = 0;
+    const events: HistoryEvent[] = [...send('p1', 0, 0, 0), ...send('p1', 1, 1, 0)];
+    // The kill at t=1000; partition 0 (led by the killed node) acknowledged again at 2500,
+    // partition 1 kept going.
+    clock = 990;
+    events.push({
+      f: 'fault',
+      type: 'invoke',
+      process: 'nemesis',
+      kind: 'kill-leader',
+      id: 1,
+      nodes: [2],
+      ledPartitions: [0],
+      ...at(),
+    });
+    clock = 1490;
+    events.push(...send('p1', 1, 2, 1));
+    clock = 2000;
+    events.push({ f: 'fault', type: 'ok', process: 'nemesis', kind: 'kill-leader', id: 1, ...at() });
+    clock = 2480;
+    events.push(...send('p1', 0, 3, 1));
+    clock = 4000;
+    events.push(...send('p1', 1, 4, 2), ...send('p1', 0, 5, 2));
+    events.push(
+      finalRead(0, [
+        [0, 0, 'p1#0'],
+        [0, 1, 'p1#3'],
+        [0, 2, 'p1#5'],
+      ]),
+    );
+    events.push(
+      finalRead(1, [
+        [1, 0, 'p1#1'],
+        [1, 1, 'p1#2'],
+        [1, 2, 'p1#4'],
+      ]),
+    );
+    const result = checkHistory(events, 5_000);
+    expect(result.valid).toBe(true);
+    expect(result.failoverMs).toEqual([1_500]);
+    const fault = result.faults[0]!;
+    expect(fault.unavailableMs.get(0)).toBe(1_540);
+    expect(fault.unavailableMs.get(1)).toBe(2_510);
+    expect(result.availability.get('kill-leader')?.longestUnavailableMs).toBe(2_510);
+  });
+
+  it('counts acks=1 records lost during an isolation against that isolation', () => {
+    clock = 0;
+    const events: HistoryEvent[] = [];
+    events.push({
+      f: 'fault',
+      type: 'invoke',
+      process: 'nemesis',
+      kind: 'isolate-leader',
+      id: 7,
+      nodes: [1],
+      ledPartitions: [0],
+      ...at(),
+    });
+    events.push(...send('a1', 0, 0, 0, { acks: '1' }), ...send('a1', 0, 1, 1, { acks: '1' }));
+    events.push({ f: 'fault', type: 'ok', process: 'nemesis', kind: 'isolate-leader', id: 7, ...at() });
+    events.push(finalRead(0, [[0, 0, 'p9#0']]));
+    const result = checkHistory(events);
+    expect(result.faults[0]!.acks1Lost).toBe(2);
+    expect(result.faults[0]!.acks1Acked).toBe(2);
+    expect(result.acks1.lost).toBe(2);
+  });
+
+  it('takes quantiles by nearest rank', () => {
+    expect(quantile([], 0.5)).toBeUndefined();
+    expect(quantile([3, 1, 2], 0.5)).toBe(2);
+    expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.99)).toBe(10);
+  });
+});

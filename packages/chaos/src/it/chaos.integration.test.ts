@@ -1,0 +1,79 @@
+// The CI chaos campaign: `npm run chaos` as a person runs it, with a fixed seed, about three
+// minutes of faults of every kind against three local nodes, real librdkafka and kafkajs clients,
+// and the checker's verdict. Any anomaly fails the test; the output names the report folder
+// (history, report.md, timeline.svg, every node's log) either way.
+
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+const mainPath = join(repoRoot, 'packages', 'chaos', 'dist', 'main.js');
+/** The campaign's seed in CI: fixed, so a failure replays with the same faults in the same order. */
+const ciSeed = 20261205;
+const faultSeconds = 170;
+/** Faults, then healing, stopping the clients and the final read: well inside this. */
+const campaignTimeoutMs = 8 * 60_000;
+
+it(
+  `a ${faultSeconds} s campaign with every fault kind finds no anomaly (seed ${ciSeed})`,
+  async () => {
+    const args = [
+      mainPath,
+      '--seed',
+      String(ciSeed),
+      '--duration',
+      String(faultSeconds),
+      '--nodes',
+      '3',
+      '--faults',
+      'all',
+      '--results',
+      join(repoRoot, 'chaos-results'),
+    ];
+    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      output += text;
+      process.stdout.write(text);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const code = await new Promise<number | null>((done) => child.on('exit', (exitCode) => done(exitCode)));
+
+    const reportPath = /report: (\S+report\.md)/.exec(output)?.[1];
+    process.stdout.write(`chaos report: ${reportPath ?? '(none written)'}\n`);
+    expect(reportPath, output).toBeDefined();
+    expect(existsSync(reportPath!)).toBe(true);
+    const report = readFileSync(reportPath!, 'utf8');
+    expect(output, report).toContain('VERDICT: PASS');
+    expect(code).toBe(0);
+    // Every kind of fault was injected at least once (the scheduler plays each before any repeats).
+    for (const kind of [
+      'kill-leader',
+      'kill-controller',
+      'kill-random',
+      'pause-leader',
+      'pause-controller',
+      'pause-follower',
+      'isolate-node',
+      'isolate-leader',
+      'split-halves',
+      'isolate-controller',
+      'one-way',
+      'bridge',
+      'slow-link',
+      'lossy-link',
+      'disk-full',
+      'clock-jump',
+    ])
+      expect(report, `no ${kind} fault in ${reportPath}`).toMatch(new RegExp(`\\| \\d+ \\| ${kind} \\|`));
+    // Both producers' clients, the group and the reader did work.
+    for (const client of ['rdk-a', 'rdk-b', 'kjs', 'kjs-acks1', 'reader', 'final-reader'])
+      expect(report).toMatch(new RegExp(`\\| ${client} \\| \\d+ \\| [1-9]\\d* \\|`));
+  },
+  campaignTimeoutMs,
+);

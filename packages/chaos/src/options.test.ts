@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { parseOptions } from './options.js';
+
+describe('chaos options', () => {
+  it('defaults to a three-minute local campaign of every fault and workload', () => {
+    const options = parseOptions(['--seed', '5']);
+    expect(options).toMatchObject({
+      target: 'local',
+      durationMs: 180_000,
+      seed: 5,
+      nodes: 3,
+      partitions: 6,
+      rate: 500,
+    });
+    expect(options.weights.size).toBe(16);
+    expect([...options.workloads]).toEqual(['librdkafka', 'kafkajs', 'acks1', 'group', 'reader']);
+  });
+
+  it('reads every option, in both --name value and --name=value forms', () => {
+    const options = parseOptions([
+      '--duration=30',
+      '--nodes',
+      '5',
+      '--faults',
+      'kill,partition:2',
+      '--workload',
+      'kafkajs,group',
+      '--partitions',
+      '12',
+      '--pace',
+      '0.5',
+    ]);
+    expect(options.durationMs).toBe(30_000);
+    expect(options.nodes).toBe(5);
+    expect(options.weights.get('bridge')).toBe(2);
+    expect(options.weights.has('disk-full')).toBe(false);
+    expect([...options.workloads]).toEqual(['kafkajs', 'group']);
+    expect(options.partitions).toBe(12);
+    expect(options.pace).toBe(0.5);
+  });
+
+  it('takes a report folder to check again, and keeps the arguments for it', () => {
+    const options = parseOptions(['--recheck', 'chaos-results/x']);
+    expect(options.recheckDir).toBe('chaos-results/x');
+    expect(parseOptions(['--seed', '9', '--nodes', '5']).argv).toEqual(['--seed', '9', '--nodes', '5']);
+  });
+
+  it('refuses what it cannot do, saying why', () => {
+    expect(() => parseOptions(['--nodes', '4'])).toThrow(/--nodes must be 3 or 5/);
+    expect(() => parseOptions(['--target', 'cloud'])).toThrow(/--target must be local or compose/);
+    expect(() => parseOptions(['--target', 'compose', '--nodes', '5'])).toThrow(/three nodes/);
+    expect(() => parseOptions(['--workload', 'group'])).toThrow(/at least one producer/);
+    expect(() => parseOptions(['--workload', 'kafkajs,spark'])).toThrow(/unknown workload 'spark'/);
+    expect(() => parseOptions(['--frobnicate', '1'])).toThrow(/unknown option '--frobnicate'/);
+    expect(() => parseOptions(['--duration'])).toThrow(/--duration needs a value/);
+  });
+});

@@ -1,0 +1,145 @@
+// A Node producer (kafkajs) of the campaign: one lane per partition, each sending small batches in
+// order at its share of the rate, recording every record's invoke and outcome. With acks=all it is
+// idempotent (kafkajs then allows one request in flight per broker); with acks=1 it is not.
+
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { HistoryEvent, SendEvent } from '../history.js';
+import { monoMs } from './time.js';
+
+export interface KafkajsProducerOptions {
+  readonly name: string;
+  readonly bootstrap: string;
+  readonly topic: string;
+  readonly partitions: number;
+  /** Records per second, over all partitions. */
+  readonly rate: number;
+  readonly acks: 'all' | '1';
+}
+
+/** Records in one send of one lane. */
+const batchRecords = 4;
+/** After this many failed sends in a row, the producer is made anew (its idempotence state reset). */
+const failuresBeforeNewProducer = 3;
+
+export class KafkajsProducer {
+  private stopping = false;
+  private seq = 0;
+  private producer: Producer;
+  private readonly kafka: Kafka;
+  private lanes: Array<Promise<void>> = [];
+  private consecutiveFailures = 0;
+
+  constructor(
+    private readonly options: KafkajsProducerOptions,
+    private readonly sink: (event: HistoryEvent) => void,
+  ) {
+    this.kafka = new Kafka({
+      clientId: options.name,
+      brokers: options.bootstrap.split(','),
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3_000,
+      requestTimeout: 10_000,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
+    this.producer = this.newProducer();
+  }
+
+  private get idempotent(): boolean {
+    return this.options.acks === 'all';
+  }
+
+  private newProducer(): Producer {
+    return this.kafka.producer(
+      this.idempotent
+        ? { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }
+        : { allowAutoTopicCreation: false },
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    for (let partition = 0; partition < this.options.partitions; partition++)
+      this.lanes.push(this.lane(partition));
+  }
+
+  private event(
+    type: SendEvent['type'],
+    partition: number,
+    value: string,
+    extra: Partial<SendEvent> = {},
+  ): SendEvent {
+    return {
+      f: 'send',
+      type,
+      process: this.options.name,
+      partition,
+      value,
+      acks: this.options.acks,
+      idempotent: this.idempotent,
+      wallMs: Date.now(),
+      monoMs: monoMs(),
+      ...extra,
+    };
+  }
+
+  private async lane(partition: number): Promise<void> {
+    const intervalMs = (1_000 * batchRecords * this.options.partitions) / this.options.rate;
+    let nextAt = monoMs();
+    while (!this.stopping) {
+      const values = Array.from({ length: batchRecords }, () => `${this.options.name}#${this.seq++}`);
+      for (const value of values) this.sink(this.event('invoke', partition, value));
+      try {
+        const [metadata] = await this.producer.send({
+          topic: this.options.topic,
+          acks: this.options.acks === 'all' ? -1 : 1,
+          messages: values.map((value) => ({ partition, value })),
+        });
+        const baseOffset = metadata === undefined ? undefined : Number(metadata.baseOffset);
+        values.forEach((value, index) => {
+          const offset = baseOffset === undefined ? {} : { offset: baseOffset + index };
+          this.sink(this.event('ok', partition, value, offset));
+        });
+        this.consecutiveFailures = 0;
+      } catch (error) {
+        for (const value of values)
+          this.sink(this.event('fail', partition, value, { error: describe(error) }));
+        if (++this.consecutiveFailures >= failuresBeforeNewProducer && !this.stopping) await this.renew();
+      }
+      nextAt += intervalMs;
+      const waitMs = nextAt - monoMs();
+      if (waitMs > 0) await sleep(waitMs);
+      else nextAt = monoMs();
+    }
+  }
+
+  private renewing: Promise<void> | undefined;
+
+  /** A producer whose sends keep failing is made anew (as an application would), once for all lanes. */
+  private renew(): Promise<void> {
+    this.renewing ??= (async () => {
+      const old = this.producer;
+      this.producer = this.newProducer();
+      this.consecutiveFailures = 0;
+      await old.disconnect().catch(() => undefined);
+      await this.producer.connect().catch(() => undefined);
+    })().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.lanes);
+    await this.producer.disconnect().catch(() => undefined);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 300);
+  return String(error).slice(0, 300);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}

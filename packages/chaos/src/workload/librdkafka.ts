@@ -1,0 +1,123 @@
+// librdkafka clients (confluent-kafka-python, Debian's python3-confluent-kafka) as child processes
+// running workers/librdkafka_worker.py: each prints its history as JSON lines, which go to the sink
+// as they come. Run on the current librdkafka when scripts/build-librdkafka.sh has built it (through
+// LD_LIBRARY_PATH), or on Debian's own.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, readdirSync, type WriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { HistoryEvent } from '../history.js';
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const workerPath = join(packageRoot, 'workers', 'librdkafka_worker.py');
+const repoRoot = resolve(packageRoot, '..', '..');
+/** How long a worker may take to end after SIGTERM (a producer flushes what it has in flight). */
+const stopDeadlineMs = 20_000;
+
+/** The directory of the librdkafka scripts/build-librdkafka.sh built, if it did. */
+export function currentLibrdkafkaDir(): string | undefined {
+  const cache = join(repoRoot, '.cache', 'librdkafka');
+  if (!existsSync(cache)) return undefined;
+  for (const version of readdirSync(cache).sort().reverse()) {
+    const lib = join(cache, version, 'lib');
+    if (existsSync(join(cache, version, '.complete')) && existsSync(join(lib, 'librdkafka.so.1'))) return lib;
+  }
+  return undefined;
+}
+
+export interface WorkerOptions {
+  readonly role: 'produce' | 'group' | 'reader' | 'final';
+  readonly name: string;
+  readonly bootstrap: string;
+  readonly topic: string;
+  readonly partitions: number;
+  readonly rate?: number;
+  readonly acks?: 'all' | '1';
+  readonly group?: string;
+  readonly rereadSeconds?: number;
+  readonly timeoutSeconds?: number;
+  /** Run on this librdkafka (a directory with librdkafka.so.1) instead of Debian's. */
+  readonly libraryDir?: string;
+  /** Where the worker's stderr goes. */
+  readonly logDir: string;
+}
+
+export class LibrdkafkaWorker {
+  private readonly child: ChildProcess;
+  private readonly stderr: WriteStream;
+  readonly done: Promise<void>;
+  private exited = false;
+
+  constructor(
+    readonly options: WorkerOptions,
+    sink: (event: HistoryEvent) => void,
+  ) {
+    const args = [
+      workerPath,
+      options.role,
+      '--bootstrap',
+      options.bootstrap,
+      '--topic',
+      options.topic,
+      '--name',
+      options.name,
+      '--partitions',
+      String(options.partitions),
+    ];
+    if (options.rate !== undefined) args.push('--rate', String(options.rate));
+    if (options.acks !== undefined) args.push('--acks', options.acks);
+    if (options.group !== undefined) args.push('--group', options.group);
+    if (options.rereadSeconds !== undefined) args.push('--reread-s', String(options.rereadSeconds));
+    if (options.timeoutSeconds !== undefined) args.push('--timeout-s', String(options.timeoutSeconds));
+    const env = { ...process.env };
+    if (options.libraryDir !== undefined) env.LD_LIBRARY_PATH = options.libraryDir;
+    this.child = spawn('/usr/bin/python3', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.stderr = createWriteStream(join(options.logDir, `${options.name}.stderr.log`), { flags: 'a' });
+    this.child.stderr!.pipe(this.stderr);
+    const lines = createInterface({ input: this.child.stdout! });
+    lines.on('line', (line) => {
+      if (line.trim() === '') return;
+      let event: HistoryEvent;
+      try {
+        event = JSON.parse(line) as HistoryEvent;
+      } catch {
+        this.stderr.write(`not an event: ${line}\n`);
+        return;
+      }
+      sink(event);
+    });
+    const closed = once(lines, 'close');
+    const exited = once(this.child, 'exit');
+    this.done = (async () => {
+      await Promise.all([exited, closed]);
+      this.exited = true;
+    })();
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /** SIGTERM: the worker finishes cleanly (flush, leave its group); SIGKILL if it takes too long. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), stopDeadlineMs);
+    await this.done;
+    clearTimeout(timer);
+  }
+
+  /** kill -9: a client crash, with no goodbye to its group. */
+  async crash(): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGKILL');
+    await this.done;
+  }
+}
