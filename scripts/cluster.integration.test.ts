@@ -365,6 +365,35 @@ describe('npm run cluster: no node outlives the launcher', () => {
     expectCleanShutdown(join(dataDir, 'data'));
   }, 180_000);
 
+  it('a node that keeps dying at start is restarted with a doubling delay, and comes back once it can', async () => {
+    const { launcher, pids, dataDir } = await readyCluster(['--restart-after', '0.5']);
+    // Node 2's directory is made to belong to another node: every start of it now fails at once.
+    const metaPath = join(dataDir, 'node-2', 'logs', 'meta.properties');
+    const meta = readFileSync(metaPath, 'utf8');
+    writeFileSync(metaPath, meta.replace(/^node\.id=.*$/m, 'node.id=7'));
+    const node2 = launcher.nodePids().get(2)!;
+    process.kill(node2, 'SIGKILL');
+    // The kill itself is a first quick death: the usual delay. Then each failed start doubles it.
+    await launcher.line(
+      new RegExp(`node 2 \\(pid ${node2}\\) killed by SIGKILL; restarting it in 0.5 s$`),
+      30_000,
+    );
+    await launcher.line(
+      /node 2 \(pid \d+\) exited with code \d+; restarting it in 1 s \(it died 2 times in a row/,
+      60_000,
+    );
+    await launcher.line(
+      /node 2 \(pid \d+\) exited with code \d+; restarting it in 2 s \(it died 3 times in a row/,
+      60_000,
+    );
+    expect(running(launcher.nodePids().get(1)!)).toBe(true);
+    writeFileSync(metaPath, meta);
+    await launcher.line(/node 2 is back \(pid \d+\)/, 90_000);
+    process.kill(launcher.pid, 'SIGTERM');
+    expect(await launcher.exited).toEqual({ code: 0, signal: null });
+    await expectAllGone([...pids, ...launcher.nodePids().values()], launcher);
+  }, 240_000);
+
   it('timeout(1) ending the launcher stops every node', async () => {
     const basePort = await freeBasePort(2);
     // Whether or not the cluster was ready by then: the pids are printed as each node starts.

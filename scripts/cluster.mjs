@@ -6,7 +6,9 @@
 //
 // A node that exits (kill -9, a crash) is reported with how it ended and started again after
 // --restart-after seconds (5 by default; `never` leaves it down) on the same data; the others keep
-// serving meanwhile. Ctrl-C, SIGTERM or SIGHUP stops every node cleanly (each hands its leaderships
+// serving meanwhile. A node that keeps dying soon after it starts (a bad disk, a config it refuses)
+// is restarted with a delay that doubles each time, up to 5 minutes, as Kubernetes' CrashLoopBackOff
+// does, so it does not spin; once it stays up for a minute the delay starts over. Ctrl-C, SIGTERM or SIGHUP stops every node cleanly (each hands its leaderships
 // over first). However the launcher itself ends, even by SIGKILL, no node outlives it: see
 // lib/stop-with-launcher.mjs.
 //
@@ -32,7 +34,8 @@ Options:
                               <port>+100 .. <port>+100+N-1 (default 9092)
   --data-dir <dir>            where the nodes keep their data (default ./data, or $GREGOR_DATA_DIR)
   --restart-after <s|never>   restart a node that died after this many seconds (default 5);
-                              never: leave it down
+                              never: leave it down. A node that dies again within a minute of
+                              starting waits twice as long each time, up to 5 minutes
   -h, --help                  this text
 
 Ctrl-C (SIGINT), SIGTERM or SIGHUP stops every node cleanly. Installs and builds first when needed.
@@ -47,6 +50,10 @@ const stopTimeoutMs = 30_000;
 const readyTimeoutMs = 60_000;
 /** How long a restarted node may take to be listed by every broker again. */
 const rejoinTimeoutMs = 60_000;
+/** A node that dies sooner than this after starting is crash-looping: its next restart waits longer. */
+const crashLoopUptimeMs = 60_000;
+/** The longest a crash-looping node waits before its next restart (Kubernetes' CrashLoopBackOff cap). */
+const crashLoopDelayMaxMs = 300_000;
 
 function fail(message) {
   console.error(`cluster: ${message}\n\n${usage}`);
@@ -190,6 +197,10 @@ function writeNodeConfig(id) {
 const children = new Map();
 /** @type {Map<number, NodeJS.Timeout>} nodes waiting to be restarted */
 const restartTimers = new Map();
+/** @type {Map<number, number>} when each node was last started (monotonic ms) */
+const startedAtMs = new Map();
+/** @type {Map<number, number>} how many times in a row each node died soon after starting */
+const quickExitsInARow = new Map();
 let stopping = false;
 let exitCode = 0;
 
@@ -231,6 +242,7 @@ function startNode(id) {
   forwardOutput(child.stderr, prefix);
   child.on('exit', (code, signal) => onNodeExit(id, child, code, signal));
   children.set(id, child);
+  startedAtMs.set(id, performance.now());
   return child;
 }
 
@@ -245,7 +257,19 @@ function onNodeExit(id, child, code, signal) {
     say(`node ${id} (pid ${child.pid}) ${how}; left down (--restart-after never)`);
     return;
   }
-  say(`node ${id} (pid ${child.pid}) ${how}; restarting it in ${restartAfterMs / 1000} s`);
+  const uptimeMs = performance.now() - (startedAtMs.get(id) ?? 0);
+  const quickExits = uptimeMs < crashLoopUptimeMs ? (quickExitsInARow.get(id) ?? 0) + 1 : 0;
+  quickExitsInARow.set(id, quickExits);
+  // The first quick exit may be a kill -9 by a person: the usual delay. Each further one doubles it.
+  const delayMs = Math.min(
+    restartAfterMs * 2 ** Math.max(0, quickExits - 1),
+    Math.max(restartAfterMs, crashLoopDelayMaxMs),
+  );
+  const backingOff =
+    quickExits > 1
+      ? ` (it died ${quickExits} times in a row within ${crashLoopUptimeMs / 1000} s of starting: backing off)`
+      : '';
+  say(`node ${id} (pid ${child.pid}) ${how}; restarting it in ${delayMs / 1000} s${backingOff}`);
   restartTimers.set(
     id,
     setTimeout(() => {
@@ -254,7 +278,7 @@ function onNodeExit(id, child, code, signal) {
       const restarted = startNode(id);
       say(`node ${id} restarted: pid ${restarted.pid}`);
       void announceWhenRejoined(id, restarted);
-    }, restartAfterMs),
+    }, delayMs),
   );
 }
 
