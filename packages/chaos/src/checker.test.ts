@@ -340,6 +340,51 @@ describe('the checker', () => {
     only('duplicate', late);
   });
 
+  it('does not take the re-sends after a client epoch bump for a reorder', () => {
+    // p1#0 was written, then p1 bumped its epoch before its acknowledgement and sent it again
+    // (librdkafka does): the second copy stands after p1#1, yet nothing was reordered.
+    const events = cleanHistory();
+    const firstInvoke = events.findIndex((event) => event.f === 'send' && event.value === 'p1#0');
+    const bump: HistoryEvent = {
+      f: 'note',
+      type: 'info',
+      process: 'p1',
+      text: 'librdkafka: Idempotent producer state change Assigned -> DrainBump',
+      epochBump: true,
+      wallMs: events[firstInvoke]!.wallMs + 1,
+      monoMs: events[firstInvoke]!.monoMs + 1,
+    };
+    events.splice(firstInvoke + 1, 0, bump);
+    const resent = (records: ReadRecord[]) => {
+      const copy = [...events];
+      copy.splice(copy.length - 1, 1, finalRead(0, records));
+      return copy;
+    };
+    const result = checkHistory(
+      resent([
+        [0, 0, 'p1#0'],
+        [0, 1, 'p2#0'],
+        [0, 2, 'p1#1'],
+        [0, 3, 'a1#0'],
+        [0, 4, 'p1#0'],
+      ]),
+    );
+    expect(result.anomalies).toEqual([]);
+    expect(result.clientEpochBumpDuplicates).toHaveLength(1);
+    // A first write out of order is still a reorder, bump or not.
+    only(
+      'reorder',
+      resent([
+        [0, 0, 'p1#0'],
+        [0, 1, 'p2#0'],
+        [0, 2, 'p1#1'],
+        [0, 3, 'a1#0'],
+        [0, 4, 'p1#3'],
+        [0, 5, 'p1#2'],
+      ]),
+    );
+  });
+
   it('reports a final read that could not finish, and does not guess lost writes there', () => {
     const events = cleanHistory();
     events[events.length - 1] = {

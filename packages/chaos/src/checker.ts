@@ -450,7 +450,10 @@ export class HistoryChecker {
         } else {
           finalValues.set(value, offset);
         }
-        if (parsed !== undefined && idempotent) {
+        // Order is judged on each value's first write: a second copy is the duplicate rule's to judge
+        // (an anomaly unless a client epoch bump explains it). A re-send after a bump writes again
+        // records already written, so it always stands after later ones.
+        if (parsed !== undefined && idempotent && seen === undefined) {
           const last = lastSeqByProducer.get(parsed.producer);
           if (last !== undefined && parsed.seq < last.seq)
             this.report(
