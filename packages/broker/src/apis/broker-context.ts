@@ -40,6 +40,8 @@ export interface BrokerSettings {
   readonly defaultReplicationFactor: number;
   /** `auto.create.topics.enable` (default true). */
   readonly autoCreateTopicsEnable: boolean;
+  /** `delete.topic.enable` (default true): false refuses every DeleteTopics. */
+  readonly deleteTopicEnable: boolean;
   /**
    * Topic defaults from the broker's `log.*` keys (storage's parseBrokerLogConfig): the base topic
    * configs apply over. Carries `message.max.bytes` (maxMessageBytes), `min.insync.replicas`

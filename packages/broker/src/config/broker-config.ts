@@ -192,6 +192,11 @@ const definitions = {
     true,
     'Create unknown topics on Metadata and Produce.',
   ),
+  deleteTopicEnable: bool(
+    'delete.topic.enable',
+    true,
+    'Allow DeleteTopics; false answers it with TOPIC_DELETION_DISABLED.',
+  ),
   messageMaxBytes: int(
     'message.max.bytes',
     1048588,

@@ -21,6 +21,11 @@ export interface Endpoint {
   securityProtocol: number;
 }
 
+export interface ReplicaAssignment {
+  partitionIndex: number;
+  brokerIds: number[];
+}
+
 export interface ConfigEntry {
   name: string;
   value: string;
@@ -56,7 +61,13 @@ export interface ControllerRpcs {
   CreateTopics: {
     request: {
       clusterId: string;
-      topics: { name: string; numPartitions: number; replicationFactor: number; configs: ConfigEntry[] }[];
+      topics: {
+        name: string;
+        numPartitions: number;
+        replicationFactor: number;
+        configs: ConfigEntry[];
+        assignments: ReplicaAssignment[];
+      }[];
       validateOnly: boolean;
     };
     response: {
@@ -80,7 +91,11 @@ export interface ControllerRpcs {
     };
   };
   CreatePartitions: {
-    request: { clusterId: string; topics: { name: string; count: number }[]; validateOnly: boolean };
+    request: {
+      clusterId: string;
+      topics: { name: string; count: number; assignments: ReplicaAssignment[]; hasAssignments: boolean }[];
+      validateOnly: boolean;
+    };
     response: {
       status: ControllerStatus;
       topics: { name: string; errorCode: number; errorMessage: string }[];
@@ -251,6 +266,10 @@ export class ControllerRpcDispatcher {
               numPartitions: topic.numPartitions,
               replicationFactor: topic.replicationFactor,
               configs: topic.configs.map((entry) => ({ name: entry.name, value: entry.value })),
+              assignments: topic.assignments.map((assignment) => ({
+                partitionIndex: assignment.partitionIndex,
+                brokerIds: assignment.brokerIds,
+              })),
             },
             { validateOnly: request.validateOnly },
           ),
@@ -326,7 +345,13 @@ export class ControllerRpcDispatcher {
       for (const topic of request.topics) {
         const result = await this.controller.call((controller) =>
           controller.createPartitions(
-            { name: topic.name, count: topic.count },
+            {
+              name: topic.name,
+              count: topic.count,
+              assignments: topic.hasAssignments
+                ? topic.assignments.map((assignment) => assignment.brokerIds)
+                : null,
+            },
             { validateOnly: request.validateOnly },
           ),
         );
