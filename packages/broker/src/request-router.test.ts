@@ -28,7 +28,9 @@ const servedApis = [
   ApiKey.CreateTopics,
   ApiKey.DeleteTopics,
   ApiKey.DescribeConfigs,
+  ApiKey.AlterConfigs,
   ApiKey.CreatePartitions,
+  ApiKey.IncrementalAlterConfigs,
 ];
 
 describe('ApiVersions', () => {

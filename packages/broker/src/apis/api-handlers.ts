@@ -7,6 +7,7 @@
 import { ApiKey } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
+import { handleAlterConfigs } from './alter-configs.js';
 import type { ApiHandlers } from './api-handler.js';
 import { handleApiVersions } from './api-versions.js';
 import { handleCreatePartitions } from './create-partitions.js';
@@ -18,6 +19,7 @@ import { createDescribeGroupsHandler } from './describe-groups.js';
 import { handleFetch } from './fetch.js';
 import { createFindCoordinatorHandler } from './find-coordinator.js';
 import { createHeartbeatHandler } from './heartbeat.js';
+import { handleIncrementalAlterConfigs } from './incremental-alter-configs.js';
 import { createInitProducerIdHandler } from './init-producer-id.js';
 import { createJoinGroupHandler } from './join-group.js';
 import { createLeaveGroupHandler } from './leave-group.js';
@@ -48,7 +50,9 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.CreateTopics]: handleCreateTopics,
     [ApiKey.DeleteTopics]: handleDeleteTopics,
     [ApiKey.DescribeConfigs]: handleDescribeConfigs,
+    [ApiKey.AlterConfigs]: handleAlterConfigs,
     [ApiKey.CreatePartitions]: handleCreatePartitions,
+    [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,
     ...(groups === undefined
       ? {}
       : {

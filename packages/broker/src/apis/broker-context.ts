@@ -30,6 +30,9 @@ export interface DescribedBrokerConfig {
   /** Set in server.properties (or the environment), or left at its default. */
   readonly source: 'static-broker-config' | 'default';
   readonly isSensitive: boolean;
+  /** Kafka's ConfigDef type name (`int`, `list`, ...), undefined for a key Kafka does not have. */
+  readonly type?: string | undefined;
+  readonly documentation?: string | null;
 }
 
 /** The broker settings the API handlers use. */

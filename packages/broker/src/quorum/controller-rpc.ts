@@ -2,7 +2,12 @@
 // The same function serves gRPC calls from other nodes and calls from this node when it is the
 // active controller itself, so there is one mapping between wire messages and controller methods.
 
-import { encodeMetadataBatch, imageToRecords, type MetadataImage } from '@gregor/metadata';
+import {
+  type AlterConfigOperation,
+  encodeMetadataBatch,
+  imageToRecords,
+  type MetadataImage,
+} from '@gregor/metadata';
 import { ErrorCode, errorName } from '@gregor/protocol';
 import type { MetadataPublisher } from './metadata-publisher.js';
 import type { ControllerCallResult, QuorumController } from './quorum-controller.js';
@@ -370,16 +375,23 @@ export class ControllerRpcDispatcher {
       const topics: RpcResponse<'IncrementalAlterConfigs'>['topics'] = [];
       let committedOffset = -1;
       for (const topic of request.topics) {
+        const operations: AlterConfigOperation[] = [];
+        for (const op of topic.operations) {
+          const operation = alterConfigOperations.find((known) => known === op.operation);
+          if (operation === undefined) break;
+          operations.push({ name: op.name, operation, value: operation === 'delete' ? null : op.value });
+        }
+        if (operations.length !== topic.operations.length) {
+          topics.push({
+            topicName: topic.topicName,
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `unknown config operation; expected one of ${alterConfigOperations.join(', ')}`,
+          });
+          continue;
+        }
         const result = await this.controller.call((controller) =>
           controller.incrementalAlterTopicConfigs(
-            {
-              topicName: topic.topicName,
-              operations: topic.operations.map((op) => ({
-                name: op.name,
-                operation: op.operation === 'delete' ? 'delete' : 'set',
-                value: op.operation === 'delete' ? null : op.value,
-              })),
-            },
+            { topicName: topic.topicName, operations },
             { validateOnly: request.validateOnly },
           ),
         );
@@ -474,6 +486,13 @@ function topicFailure(
 }
 
 const noStatus = status(ErrorCode.NONE, '', -1);
+
+const alterConfigOperations: readonly AlterConfigOperation['operation'][] = [
+  'set',
+  'delete',
+  'append',
+  'subtract',
+];
 /** Every response with its fields empty, for refusals that never reach a handler. */
 export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   RegisterBroker: { status: noStatus, brokerEpoch: -1 },

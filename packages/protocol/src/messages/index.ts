@@ -1,5 +1,6 @@
 export * from './api.js';
 export * from './api-keys.js';
+export { alterConfigsApi } from './apis/alter-configs.js';
 export { apiVersionsApi } from './apis/api-versions.js';
 export { createPartitionsApi } from './apis/create-partitions.js';
 export { createTopicsApi } from './apis/create-topics.js';
@@ -10,6 +11,7 @@ export { describeGroupsApi } from './apis/describe-groups.js';
 export { fetchApi } from './apis/fetch.js';
 export { coordinatorKeyType, findCoordinatorApi } from './apis/find-coordinator.js';
 export { heartbeatApi } from './apis/heartbeat.js';
+export { alterConfigOpType, incrementalAlterConfigsApi } from './apis/incremental-alter-configs.js';
 export { initProducerIdApi } from './apis/init-producer-id.js';
 export { joinGroupApi } from './apis/join-group.js';
 export { leaveGroupApi } from './apis/leave-group.js';

@@ -2,6 +2,7 @@
 // this object, so adding an API here is what makes decodeRequest and encodeResponse know it.
 
 import { ApiKey } from './api-keys.js';
+import { alterConfigsApi } from './apis/alter-configs.js';
 import { apiVersionsApi } from './apis/api-versions.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
@@ -12,6 +13,7 @@ import { describeGroupsApi } from './apis/describe-groups.js';
 import { fetchApi } from './apis/fetch.js';
 import { findCoordinatorApi } from './apis/find-coordinator.js';
 import { heartbeatApi } from './apis/heartbeat.js';
+import { incrementalAlterConfigsApi } from './apis/incremental-alter-configs.js';
 import { initProducerIdApi } from './apis/init-producer-id.js';
 import { joinGroupApi } from './apis/join-group.js';
 import { leaveGroupApi } from './apis/leave-group.js';
@@ -45,8 +47,10 @@ export const apis = {
   [ApiKey.InitProducerId]: initProducerIdApi,
   [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpochApi,
   [ApiKey.DescribeConfigs]: describeConfigsApi,
+  [ApiKey.AlterConfigs]: alterConfigsApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
   [ApiKey.DeleteGroups]: deleteGroupsApi,
+  [ApiKey.IncrementalAlterConfigs]: incrementalAlterConfigsApi,
 } as const;
 
 export type Apis = typeof apis;
