@@ -6,12 +6,14 @@
 // - manual replica assignments naming a broker that does not exist are refused with
 //   INVALID_REPLICA_ASSIGNMENT and Kafka's message, and valid ones place the replicas as asked;
 // - `delete.topic.enable=false` answers DeleteTopics with TOPIC_DELETION_DISABLED (v3+; INVALID_REQUEST
-//   to older versions, as Kafka does) and keeps the topic.
+//   to older versions, as Kafka does) and keeps the topic;
+// - AlterConfigs replaces a topic's dynamic configs, refuses bad values, and DescribeConfigs reports
+//   what each client set, with the topic as its source.
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startCluster, type TestCluster } from '@gregor/testkit';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const clientTimeoutMs = 60_000;
@@ -227,6 +229,70 @@ describe('admin behaviour real clients notice', () => {
       expect(await admin.listTopics()).toEqual(['kept']);
     } finally {
       await admin.disconnect();
+    }
+  });
+});
+
+describe('topic configs through real clients', () => {
+  it('AlterConfigs and DescribeConfigs: kafkajs, kafka-python and confluent-kafka', async () => {
+    const kafka = await start();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'configured', numPartitions: 1 }], waitForLeaders: true });
+      // kafkajs: AlterConfigs, then DescribeConfigs with synonyms.
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: 'configured',
+            configEntries: [{ name: 'retention.ms', value: '86400000' }],
+          },
+        ],
+      });
+      const described = await admin.describeConfigs({
+        includeSynonyms: true,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: 'configured', configNames: ['retention.ms'] }],
+      });
+      const entry = described.resources[0]!.configEntries[0]!;
+      expect(entry).toMatchObject({ configName: 'retention.ms', configValue: '86400000', configSource: 1 });
+      expect(entry.configSynonyms.map((synonym) => synonym.configName)).toEqual([
+        'retention.ms',
+        'log.retention.ms',
+      ]);
+      const refusal = await admin
+        .alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: 'configured',
+              configEntries: [{ name: 'retention.ms', value: 'soon' }],
+            },
+          ],
+        })
+        .then(
+          () => null,
+          (error: { type?: string }) => error.type,
+        );
+      expect(refusal).toBe('INVALID_CONFIG');
+    } finally {
+      await admin.disconnect();
+    }
+    // Each Python client replaces the topic's configs with its own and reads them back.
+    const own = { 'kafka-python': { 'segment.ms': '3600000' }, confluent: { 'cleanup.policy': 'compact' } };
+    for (const client of pythonClients) {
+      expect(
+        singleError(await python(client, { op: 'alter_configs', topic: 'configured', configs: own[client] })),
+      ).toBeNull();
+      const read = (await python(client, { op: 'describe_configs', topic: 'configured' })) as {
+        configs: Record<string, string>;
+        topic_set: string[];
+      };
+      expect(read.topic_set, client).toEqual(Object.keys(own[client]));
+      for (const [name, value] of Object.entries(own[client])) expect(read.configs[name], client).toBe(value);
+      expect(read.configs['retention.ms'], client).toBe('604800000');
     }
   });
 });

@@ -11,6 +11,10 @@ Commands:
       -> {"topics": {name: error or null}}
   {"op": "create_partitions", "topic", "count", "assignments": [[ids]] or null}  -> {"error": error or null}
   {"op": "delete_topics", "topics": [names]}      -> {"topics": {name: error or null}}
+  {"op": "alter_configs", "topic", "configs": {name: value}}  -> {"error": error or null}
+      (AlterConfigs: the configs given become the topic's whole dynamic config)
+  {"op": "describe_configs", "topic"}             -> {"configs": {name: value}, "topic_set": [names]}
+      (topic_set: the configs whose source is the topic itself)
 """
 
 import json
@@ -100,6 +104,34 @@ def kafka_python_delete_topics(command):
         admin.close()
 
 
+def kafka_python_alter_configs(command):
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = kafka_python_admin(command)
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, command["topic"], configs=command["configs"])
+        response = admin.alter_configs([resource])
+        code, message = response.resources[0][0], response.resources[0][1]
+        return {"error": None if code == 0 else {"code": code, "message": message}}
+    finally:
+        admin.close()
+
+
+def kafka_python_describe_configs(command):
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = kafka_python_admin(command)
+    try:
+        responses = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, command["topic"])])
+        entries = responses[0].resources[0][4]
+        version = responses[0].API_VERSION
+        # v0: (name, value, read_only, is_default, is_sensitive); v1+: (..., config_source, ...).
+        topic_set = [e[0] for e in entries if (not e[3] if version == 0 else e[3] == 1)]
+        return {"configs": {e[0]: e[1] for e in entries}, "topic_set": sorted(topic_set)}
+    finally:
+        admin.close()
+
+
 # --- confluent-kafka ------------------------------------------------------------------------------
 
 
@@ -157,16 +189,39 @@ def confluent_delete_topics(command):
     return {"topics": {name: confluent_error(future) for name, future in futures.items()}}
 
 
+def confluent_alter_configs(command):
+    from confluent_kafka.admin import ConfigResource
+
+    admin = confluent_admin(command)
+    resource = ConfigResource("topic", command["topic"], set_config=command["configs"])
+    futures = admin.alter_configs([resource], request_timeout=REQUEST_TIMEOUT_S)
+    return {"error": confluent_error(list(futures.values())[0])}
+
+
+def confluent_describe_configs(command):
+    from confluent_kafka.admin import ConfigResource, ConfigSource
+
+    admin = confluent_admin(command)
+    futures = admin.describe_configs([ConfigResource("topic", command["topic"])], request_timeout=REQUEST_TIMEOUT_S)
+    entries = list(futures.values())[0].result()
+    topic_set = [name for name, e in entries.items() if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value]
+    return {"configs": {name: e.value for name, e in entries.items()}, "topic_set": sorted(topic_set)}
+
+
 OPS = {
     "kafka-python": {
         "create_topics": kafka_python_create_topics,
         "create_partitions": kafka_python_create_partitions,
         "delete_topics": kafka_python_delete_topics,
+        "alter_configs": kafka_python_alter_configs,
+        "describe_configs": kafka_python_describe_configs,
     },
     "confluent": {
         "create_topics": confluent_create_topics,
         "create_partitions": confluent_create_partitions,
         "delete_topics": confluent_delete_topics,
+        "alter_configs": confluent_alter_configs,
+        "describe_configs": confluent_describe_configs,
     },
 }
 
