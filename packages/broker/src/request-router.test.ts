@@ -31,6 +31,7 @@ const servedApis = [
   ApiKey.AlterConfigs,
   ApiKey.CreatePartitions,
   ApiKey.IncrementalAlterConfigs,
+  ApiKey.DescribeCluster,
 ];
 
 describe('ApiVersions', () => {

@@ -14,6 +14,7 @@ import { handleCreatePartitions } from './create-partitions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { createDeleteGroupsHandler } from './delete-groups.js';
 import { handleDeleteTopics } from './delete-topics.js';
+import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
 import { handleFetch } from './fetch.js';
@@ -53,6 +54,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.AlterConfigs]: handleAlterConfigs,
     [ApiKey.CreatePartitions]: handleCreatePartitions,
     [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,
+    [ApiKey.DescribeCluster]: handleDescribeCluster,
     ...(groups === undefined
       ? {}
       : {

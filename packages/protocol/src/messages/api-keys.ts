@@ -27,6 +27,7 @@ export const ApiKey = {
   CreatePartitions: 37,
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
+  DescribeCluster: 60,
 } as const;
 
 export type ApiName = keyof typeof ApiKey;
@@ -70,6 +71,7 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('CreatePartitions', 1, 2),
   support('DeleteGroups', 2, 2),
   support('IncrementalAlterConfigs', 1, 1),
+  support('DescribeCluster', 1, 0),
 ];
 
 const supportByKey = new Map<number, ApiVersionSupport>(

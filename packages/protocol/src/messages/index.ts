@@ -6,6 +6,7 @@ export { createPartitionsApi } from './apis/create-partitions.js';
 export { createTopicsApi } from './apis/create-topics.js';
 export { deleteGroupsApi } from './apis/delete-groups.js';
 export { deleteTopicsApi } from './apis/delete-topics.js';
+export { describeClusterApi, describeClusterEndpointType } from './apis/describe-cluster.js';
 export { configResourceType, describeConfigsApi } from './apis/describe-configs.js';
 export { describeGroupsApi } from './apis/describe-groups.js';
 export { fetchApi } from './apis/fetch.js';

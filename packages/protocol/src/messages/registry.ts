@@ -8,6 +8,7 @@ import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
 import { deleteGroupsApi } from './apis/delete-groups.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
+import { describeClusterApi } from './apis/describe-cluster.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
 import { fetchApi } from './apis/fetch.js';
@@ -51,6 +52,7 @@ export const apis = {
   [ApiKey.CreatePartitions]: createPartitionsApi,
   [ApiKey.DeleteGroups]: deleteGroupsApi,
   [ApiKey.IncrementalAlterConfigs]: incrementalAlterConfigsApi,
+  [ApiKey.DescribeCluster]: describeClusterApi,
 } as const;
 
 export type Apis = typeof apis;
