@@ -7,6 +7,7 @@
 //   node scripts/api-compat-table.mjs --check   exit 1 if README.md's table is stale
 // Needs `npm run build` first (it reads the compiled handler table and version ranges).
 
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -219,7 +220,17 @@ const readme = readFileSync(readmePath, 'utf8');
 const start = readme.indexOf(startMarker);
 const end = readme.indexOf(endMarker);
 if (start === -1 || end === -1 || end < start) throw new Error(`README.md lacks the ${startMarker} block`);
-const updated = `${readme.slice(0, start + startMarker.length)}\n${table}\n${readme.slice(end)}`;
+// Biome formats the README (it aligns table columns): the table is compared and written as it would.
+const updated = execFileSync(
+  join(root, 'node_modules/.bin/biome'),
+  ['format', '--stdin-file-path=README.md'],
+  {
+    cwd: root,
+    input: `${readme.slice(0, start + startMarker.length)}\n${table}\n${readme.slice(end)}`,
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  },
+);
 if (process.argv.includes('--check')) {
   if (updated !== readme) {
     console.error('README.md: the API compatibility table is stale; run node scripts/api-compat-table.mjs');
