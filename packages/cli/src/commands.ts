@@ -3,6 +3,7 @@
 
 import { runChaosCommand } from '@gregor/chaos';
 import { runBroker } from './broker-start.js';
+import { runConfigs } from './configs.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGroups } from './groups.js';
 import { runMetadataShell } from './metadata-shell.js';
@@ -19,6 +20,11 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   chaos: {
     summary: 'a chaos campaign against a cluster it starts: faults, real clients, a checked history',
     run: runChaosCommand,
+  },
+  configs: {
+    summary:
+      'describe and alter topic configs (kafka-configs.sh): describe, alter --add-config/--delete-config',
+    run: runConfigs,
   },
   'dump-log': { summary: 'print the batches of a .log segment or the entries of an index', run: runDumpLog },
   groups: {
