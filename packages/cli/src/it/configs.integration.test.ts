@@ -28,14 +28,14 @@ afterAll(async () => {
 });
 
 async function gregor(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
+  const out: string[] = [];
+  const err: string[] = [];
   const code = await runCli(
     ['configs', '--bootstrap-server', cluster.bootstrapServers[0]!, ...args],
-    { write: (text: string) => void (out += text) },
-    { write: (text: string) => void (err += text) },
+    { write: (text: string) => out.push(text) },
+    { write: (text: string) => err.push(text) },
   );
-  return { code, out, err };
+  return { code, out: out.join(''), err: err.join('') };
 }
 
 describe('gregor configs', () => {
