@@ -7,6 +7,7 @@ import { runConfigs } from './configs.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGroups } from './groups.js';
 import { runMetadataShell } from './metadata-shell.js';
+import { runTopics } from './topics.js';
 
 export interface CliCommand {
   readonly summary: string;
@@ -30,6 +31,10 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   groups: {
     summary: 'list and describe consumer groups (members, lag), reset their offsets',
     run: runGroups,
+  },
+  topics: {
+    summary: 'create, list, describe, alter (partitions) and delete topics (kafka-topics.sh)',
+    run: runTopics,
   },
   'metadata-shell': {
     summary: 'browse the cluster metadata as znode-like paths (ls, cat, tree), online or offline',
