@@ -42,7 +42,7 @@ const kafkaApiKeys = [
   [20, 'DeleteTopics'],
   [21, 'DeleteRecords'],
   [22, 'InitProducerId'],
-  [23, 'OffsetForLeaderEpoch', 'codec only: followers use gRPC; not yet served to consumers'],
+  [23, 'OffsetForLeaderEpoch', 'for consumers (KIP-320); followers replicate over gRPC'],
   [24, 'AddPartitionsToTxn'],
   [25, 'AddOffsetsToTxn'],
   [26, 'EndTxn'],

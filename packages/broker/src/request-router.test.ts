@@ -27,6 +27,7 @@ const servedApis = [
   ApiKey.ApiVersions,
   ApiKey.CreateTopics,
   ApiKey.DeleteTopics,
+  ApiKey.OffsetForLeaderEpoch,
   ApiKey.DescribeConfigs,
   ApiKey.AlterConfigs,
   ApiKey.CreatePartitions,

@@ -29,6 +29,7 @@ import { handleListOffsets } from './list-offsets.js';
 import { handleMetadata } from './metadata.js';
 import { createOffsetCommitHandler } from './offset-commit.js';
 import { createOffsetFetchHandler } from './offset-fetch.js';
+import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { handleProduce } from './produce.js';
 import { createSyncGroupHandler } from './sync-group.js';
 
@@ -49,6 +50,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.Metadata]: handleMetadata,
     [ApiKey.ApiVersions]: handleApiVersions,
     [ApiKey.CreateTopics]: handleCreateTopics,
+    [ApiKey.OffsetForLeaderEpoch]: handleOffsetForLeaderEpoch,
     [ApiKey.DeleteTopics]: handleDeleteTopics,
     [ApiKey.DescribeConfigs]: handleDescribeConfigs,
     [ApiKey.AlterConfigs]: handleAlterConfigs,
