@@ -27,8 +27,12 @@ const servedApis = [
   ApiKey.ApiVersions,
   ApiKey.CreateTopics,
   ApiKey.DeleteTopics,
+  ApiKey.OffsetForLeaderEpoch,
   ApiKey.DescribeConfigs,
+  ApiKey.AlterConfigs,
   ApiKey.CreatePartitions,
+  ApiKey.IncrementalAlterConfigs,
+  ApiKey.DescribeCluster,
 ];
 
 describe('ApiVersions', () => {

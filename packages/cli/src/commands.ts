@@ -3,9 +3,11 @@
 
 import { runChaosCommand } from '@gregor/chaos';
 import { runBroker } from './broker-start.js';
+import { runConfigs } from './configs.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGroups } from './groups.js';
 import { runMetadataShell } from './metadata-shell.js';
+import { runTopics } from './topics.js';
 
 export interface CliCommand {
   readonly summary: string;
@@ -20,10 +22,19 @@ export const commands: Readonly<Record<string, CliCommand>> = {
     summary: 'a chaos campaign against a cluster it starts: faults, real clients, a checked history',
     run: runChaosCommand,
   },
+  configs: {
+    summary:
+      'describe and alter topic configs (kafka-configs.sh): describe, alter --add-config/--delete-config',
+    run: runConfigs,
+  },
   'dump-log': { summary: 'print the batches of a .log segment or the entries of an index', run: runDumpLog },
   groups: {
     summary: 'list and describe consumer groups (members, lag), reset their offsets',
     run: runGroups,
+  },
+  topics: {
+    summary: 'create, list, describe, alter (partitions) and delete topics (kafka-topics.sh)',
+    run: runTopics,
   },
   'metadata-shell': {
     summary: 'browse the cluster metadata as znode-like paths (ls, cat, tree), online or offline',

@@ -229,6 +229,8 @@ describe('metadata-shell over the Kafka protocol', () => {
             configSource: 1,
             isSensitive: false,
             synonyms: [],
+            configType: 0,
+            documentation: null,
           },
           {
             name: 'retention.ms',
@@ -238,6 +240,8 @@ describe('metadata-shell over the Kafka protocol', () => {
             configSource: 5,
             isSensitive: false,
             synonyms: [],
+            configType: 0,
+            documentation: null,
           },
         ],
       },

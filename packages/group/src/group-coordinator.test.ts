@@ -7,6 +7,7 @@ import type {
   LeaveGroupResponse,
   ListGroupsResponse,
   OffsetCommitResponse,
+  SyncGroupResponse,
 } from './messages.js';
 import { legacyLeaveGroupErrorCode } from './messages.js';
 import { decodeOffsetsRecord } from './offsets-records.js';
@@ -81,6 +82,21 @@ describe('JoinGroup and the initial rebalance delay', () => {
     h.join(G, { apiVersion: 0, sessionTimeoutMs: 7000, rebalanceTimeoutMs: -1 });
     const member = [...h.coordinator.getGroup(G)!.members.values()][0]!;
     expect(member.rebalanceTimeoutMs).toBe(7000);
+  });
+
+  it('uses the session timeout when a v1+ join gives no rebalance timeout (0), so the member survives its sync', () => {
+    const h = new Harness({ initialRebalanceDelayMs: 0 });
+    const joined = h.joinResponse(h.join(G, { sessionTimeoutMs: 7000, rebalanceTimeoutMs: 0 }));
+    expect(joined.errorCode).toBe(ErrorCode.NONE);
+    const member = h.coordinator.getGroup(G)!.get(joined.memberId);
+    expect(member.rebalanceTimeoutMs).toBe(7000);
+    // The pending-sync deadline is the session timeout away, not now: time passes, the member syncs.
+    h.advance(100);
+    const synced = h.sync(G, joined.memberId, joined.generationId, { [joined.memberId]: 'a' });
+    expect(h.response<SyncGroupResponse>(synced).errorCode).toBe(ErrorCode.NONE);
+    expect(h.heartbeat(G, joined.memberId, joined.generationId)).toBe(ErrorCode.NONE);
+    const committed = h.commit(G, joined.memberId, joined.generationId, { 't:0': 5 });
+    expect(h.commitErrors(committed)).toEqual({ 't:0': ErrorCode.NONE });
   });
 });
 

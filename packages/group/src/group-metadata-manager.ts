@@ -212,9 +212,14 @@ export class GroupMetadataManager {
       reply(ErrorCode.INVALID_REQUEST);
       return;
     }
-    // JoinGroup v0 has no rebalance timeout: Kafka uses the session timeout for both.
+    // JoinGroup v0 has no rebalance timeout: Kafka uses the session timeout for both. A v1+ join
+    // that leaves it unset (kafkajs's low-level joinGroup sends 0 then) gets the same: a rebalance
+    // timeout of 0 would expire the pending sync the moment the join completes, and the member would
+    // be gone before its SyncGroup, heartbeat or OffsetCommit arrived.
     const rebalanceTimeoutMs =
-      request.apiVersion === 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs;
+      request.apiVersion === 0 || request.rebalanceTimeoutMs <= 0
+        ? request.sessionTimeoutMs
+        : request.rebalanceTimeoutMs;
     const isUnknownMember = memberId === unknownMemberId;
 
     let group = this.groups.get(groupId);

@@ -139,6 +139,11 @@ export class ClusterControlManager {
     return [...this.image().brokers.values()].filter(isBrokerActive).map((broker) => broker.brokerId);
   }
 
+  /** Whether the broker is registered, unfenced and not shutting down. */
+  isActive(brokerId: BrokerId): boolean {
+    return isBrokerActive(this.image().broker(brokerId));
+  }
+
   /** The broker as registered, if `brokerEpoch` is its current registration's. */
   registeredBroker(brokerId: BrokerId, brokerEpoch: number): BrokerRegistration | ControllerError {
     const broker = this.image().broker(brokerId);

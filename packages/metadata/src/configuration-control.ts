@@ -10,6 +10,8 @@ import type { MetadataImage, TopicImage } from './image.js';
 import { topicResourceType } from './records.js';
 import {
   booleanTopicConfig,
+  isListTopicConfig,
+  listTopicConfigDefault,
   topicConfigProblem,
   uncleanLeaderElectionEnableConfig,
 } from './topic-configs.js';
@@ -23,9 +25,21 @@ export interface TopicConfigEntry {
 
 export interface AlterConfigOperation {
   readonly name: string;
-  readonly operation: 'set' | 'delete';
-  /** The new value for 'set'; ignored for 'delete'. */
+  /** Kafka's OpType: append and subtract add or remove items of a list config (KIP-339). */
+  readonly operation: 'set' | 'delete' | 'append' | 'subtract';
+  /** The new value for 'set', the items (comma-separated) for 'append' and 'subtract'. */
   readonly value: string | null;
+}
+
+/** A validated change: the config's new value, or null to remove the topic's own value. */
+export interface TopicConfigChange {
+  readonly name: string;
+  readonly value: string | null;
+}
+
+export interface ValidatedTopicConfigChanges {
+  readonly topic: TopicImage;
+  readonly changes: readonly TopicConfigChange[];
 }
 
 export interface IncrementalAlterTopicConfigsRequest {
@@ -69,8 +83,14 @@ export class ConfigurationControlManager {
     }
   }
 
-  /** IncrementalAlterConfigs' checks for one topic: all operations are valid, or none is applied. */
-  validateAlterTopicConfigs(request: IncrementalAlterTopicConfigsRequest): TopicImage | ControllerError {
+  /**
+   * IncrementalAlterConfigs' checks for one topic: all operations are valid, or none is applied.
+   * Returns the new value of every config named, computed as Kafka's ConfigurationControlManager
+   * does (APPEND and SUBTRACT start from the topic's value, else the config's default).
+   */
+  validateAlterTopicConfigs(
+    request: IncrementalAlterTopicConfigsRequest,
+  ): ValidatedTopicConfigChanges | ControllerError {
     const topic = this.image().topic(request.topicName);
     if (topic === undefined) {
       return controllerError(errors.UNKNOWN_TOPIC_OR_PARTITION, `topic ${request.topicName} does not exist`);
@@ -82,35 +102,64 @@ export class ConfigurationControlManager {
         `config names repeat in one request: ${names.join(', ')}`,
       );
     }
+    const current = this.image().topicConfigs(topic.name);
+    const changes: TopicConfigChange[] = [];
     for (const operation of request.operations) {
-      if (operation.operation === 'set') {
-        const problem =
-          operation.value === null
-            ? `set ${operation.name} without a value`
-            : topicConfigProblem(operation.name, operation.value);
-        if (problem !== null) return controllerError(errors.INVALID_CONFIG, problem);
-      } else if (topicConfigProblem(operation.name, '') === `unknown topic config ${operation.name}`) {
-        return controllerError(errors.INVALID_CONFIG, `unknown topic config ${operation.name}`);
+      if (topicConfigProblem(operation.name, '') === `unknown topic config ${operation.name}`) {
+        return controllerError(errors.INVALID_CONFIG, `Unknown topic config name: ${operation.name}`);
       }
+      let value: string | null;
+      switch (operation.operation) {
+        case 'delete':
+          value = null;
+          break;
+        case 'set':
+          if (operation.value === null) {
+            return controllerError(
+              errors.INVALID_REQUEST,
+              `Null value not supported for : ${operation.name}`,
+            );
+          }
+          value = operation.value;
+          break;
+        case 'append':
+        case 'subtract': {
+          if (!isListTopicConfig(operation.name)) {
+            return controllerError(
+              errors.INVALID_CONFIG,
+              `Can't ${operation.operation.toUpperCase()} to key ${operation.name} because its type is not LIST.`,
+            );
+          }
+          const start = current.get(operation.name) ?? listTopicConfigDefault(operation.name);
+          const items = start === '' ? [] : start.split(',');
+          for (const item of (operation.value ?? '').split(',')) {
+            const at = items.indexOf(item);
+            if (operation.operation === 'append' && at === -1) items.push(item);
+            if (operation.operation === 'subtract' && at !== -1) items.splice(at, 1);
+          }
+          value = items.join(',');
+          break;
+        }
+      }
+      if (value !== null) {
+        const problem = topicConfigProblem(operation.name, value);
+        if (problem !== null) return controllerError(errors.INVALID_CONFIG, problem);
+      }
+      changes.push({ name: operation.name, value });
     }
-    return topic;
+    return { topic, changes };
   }
 
-  /** A config record per validated operation that changes something (set and delete). */
-  alterTopicConfigs(
-    batch: ControllerBatch,
-    topicName: string,
-    operations: readonly AlterConfigOperation[],
-  ): void {
+  /** A config record per validated change that changes something. */
+  alterTopicConfigs(batch: ControllerBatch, topicName: string, changes: readonly TopicConfigChange[]): void {
     const current = this.image().topicConfigs(topicName);
-    for (const operation of operations) {
-      const value = operation.operation === 'set' ? operation.value : null;
-      if ((current.get(operation.name) ?? null) === value) continue;
+    for (const { name, value } of changes) {
+      if ((current.get(name) ?? null) === value) continue;
       batch.add({
         type: 'config',
         resourceType: topicResourceType,
         resourceName: topicName,
-        name: operation.name,
+        name,
         value,
       });
     }

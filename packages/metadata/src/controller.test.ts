@@ -525,6 +525,122 @@ describe('topics', () => {
     expect(partitions.every((p) => p.replicas.length === 2)).toBe(true);
   });
 
+  it('creates a topic from a manual replica assignment, refused as Kafka refuses it', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.register(4); // registered, still fenced
+    const create = (assignments: { partitionIndex: number; brokerIds: number[] }[], counts = [-1, -1]) =>
+      h.controller.createTopic(
+        { name: 'm', numPartitions: counts[0]!, replicationFactor: counts[1]!, configs: [], assignments },
+        { validateOnly: false },
+      );
+    const refusal = (assignments: { partitionIndex: number; brokerIds: number[] }[], counts?: number[]) => {
+      const failure = h.fail(create(assignments, counts));
+      return [failure.errorCode, failure.errorMessage];
+    };
+    expect(refusal([{ partitionIndex: 0, brokerIds: [1, 9] }])).toEqual([
+      E.INVALID_REPLICA_ASSIGNMENT,
+      'The manual partition assignment includes broker 9, but no such broker is registered.',
+    ]);
+    expect(refusal([{ partitionIndex: 0, brokerIds: [2, 2] }])).toEqual([
+      E.INVALID_REPLICA_ASSIGNMENT,
+      'The manual partition assignment includes the broker 2 more than once.',
+    ]);
+    expect(refusal([{ partitionIndex: 0, brokerIds: [] }])).toEqual([
+      E.INVALID_REPLICA_ASSIGNMENT,
+      'The manual partition assignment includes an empty replica list.',
+    ]);
+    expect(
+      refusal([
+        { partitionIndex: 0, brokerIds: [1, 2] },
+        { partitionIndex: 1, brokerIds: [3] },
+      ]),
+    ).toEqual([
+      E.INVALID_REPLICA_ASSIGNMENT,
+      'The manual partition assignment includes a partition with 1 replica(s), but this is not ' +
+        'consistent with previous partitions, which have 2 replica(s).',
+    ]);
+    expect(
+      refusal([
+        { partitionIndex: 0, brokerIds: [1] },
+        { partitionIndex: 0, brokerIds: [2] },
+      ]),
+    ).toEqual([E.INVALID_REPLICA_ASSIGNMENT, 'Found multiple manual partition assignments for partition 0']);
+    expect(refusal([{ partitionIndex: 1, brokerIds: [1] }])).toEqual([
+      E.INVALID_REPLICA_ASSIGNMENT,
+      'partitions should be a consecutive 0-based integer sequence',
+    ]);
+    expect(refusal([{ partitionIndex: 0, brokerIds: [4] }])).toEqual([
+      E.INVALID_REPLICA_ASSIGNMENT,
+      'All brokers specified in the manual partition assignment for partition 0 are fenced or in ' +
+        'controlled shutdown.',
+    ]);
+    expect(refusal([{ partitionIndex: 0, brokerIds: [1] }], [-1, 1])).toEqual([
+      E.INVALID_REQUEST,
+      'A manual partition assignment was specified, but replication factor was not set to -1.',
+    ]);
+    expect(refusal([{ partitionIndex: 0, brokerIds: [1] }], [1, -1])).toEqual([
+      E.INVALID_REQUEST,
+      'A manual partition assignment was specified, but numPartitions was not set to -1.',
+    ]);
+    expect(h.committed.topic('m')).toBeUndefined();
+
+    // A fenced broker may be named: it is a replica, out of the ISR, and never the first leader.
+    const created = h.ok(
+      create([
+        { partitionIndex: 1, brokerIds: [3, 1] },
+        { partitionIndex: 0, brokerIds: [4, 2] },
+      ]),
+    );
+    expect(created).toMatchObject({ numPartitions: 2, replicationFactor: 2 });
+    const partitions = h.committed.topic('m')!.partitions;
+    expect(partitions.map((p) => [p.replicas, p.isr, p.leader])).toEqual([
+      [[4, 2], [2], 2],
+      [[3, 1], [3, 1], 3],
+    ]);
+  });
+
+  it('adds partitions from a manual assignment and refuses one that does not fit the topic', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 1, 2);
+    const grow = (count: number, assignments: number[][] | null) =>
+      h.controller.createPartitions({ name: 't', count, assignments }, { validateOnly: false });
+    const refusal = (count: number, assignments: number[][] | null) => {
+      const failure = h.fail(grow(count, assignments));
+      return [failure.errorCode, failure.errorMessage];
+    };
+    expect(refusal(3, [[1, 2]])).toEqual([
+      E.INVALID_REPLICA_ASSIGNMENT,
+      'Attempted to add 2 additional partition(s), but only 1 assignment(s) were specified.',
+    ]);
+    expect(refusal(2, [[1, 7]])).toEqual([
+      E.INVALID_REPLICA_ASSIGNMENT,
+      'The manual partition assignment includes broker 7, but no such broker is registered.',
+    ]);
+    expect(refusal(2, [[1, 2, 3]])).toEqual([
+      E.INVALID_REPLICA_ASSIGNMENT,
+      'The manual partition assignment includes a partition with 3 replica(s), but this is not ' +
+        'consistent with previous partitions, which have 2 replica(s).',
+    ]);
+    expect(refusal(1, null)).toEqual([E.INVALID_PARTITIONS, 'Topic already has 1 partition(s).']);
+    h.ok(
+      grow(3, [
+        [3, 1],
+        [2, 3],
+      ]),
+    );
+    expect(
+      h.committed
+        .topic('t')!
+        .partitions.slice(1)
+        .map((p) => [p.replicas, p.leader]),
+    ).toEqual([
+      [[3, 1], 3],
+      [[2, 3], 2],
+    ]);
+  });
+
   it('sets and deletes topic configs incrementally', () => {
     const h = new ControllerHarness();
     h.startBrokers([1]);

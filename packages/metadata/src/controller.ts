@@ -269,16 +269,17 @@ export class Controller {
 
   // --- Configs ------------------------------------------------------------------------------------
 
-  /** IncrementalAlterConfigs for one topic: set and delete, all or nothing. */
+  /** IncrementalAlterConfigs for one topic: set, delete, append and subtract, all or nothing. */
   incrementalAlterTopicConfigs(
     request: IncrementalAlterTopicConfigsRequest,
     options: ValidateOnly,
   ): ControllerOutcome<IncrementalAlterConfigsResponse> {
-    const topic = this.configuration.validateAlterTopicConfigs(request);
-    if (isErrorValue(topic)) return topic;
+    const validated = this.configuration.validateAlterTopicConfigs(request);
+    if (isErrorValue(validated)) return validated;
+    const { topic, changes } = validated;
     if (options.validateOnly) return { records: [], response: { uncleanLeaderElectionCount: 0 } };
     const batch = this.newBatch();
-    this.configuration.alterTopicConfigs(batch, topic.name, request.operations);
+    this.configuration.alterTopicConfigs(batch, topic.name, changes);
     // Enabling unclean election acts at once on partitions already offline, as Kafka's controller does.
     const uncleanLeaderElectionCount = this.configuration.uncleanLeaderElectionEnabled(batch, topic.name)
       ? this.replication.electUncleanLeaders(batch, topic.topicId)

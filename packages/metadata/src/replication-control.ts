@@ -27,11 +27,19 @@ const errors = ControllerErrorCode;
 
 export interface CreateTopicRequest {
   readonly name: string;
-  /** -1: the controller's `defaultNumPartitions`. */
+  /** -1: the controller's `defaultNumPartitions` (must be -1 with manual assignments). */
   readonly numPartitions: number;
-  /** -1: the controller's `defaultReplicationFactor`. */
+  /** -1: the controller's `defaultReplicationFactor` (must be -1 with manual assignments). */
   readonly replicationFactor: number;
   readonly configs: readonly TopicConfigEntry[];
+  /** Manual replica assignments, one per partition; empty or absent: the controller places them. */
+  readonly assignments?: readonly ManualReplicaAssignment[];
+}
+
+/** CreateTopics' CreatableReplicaAssignment: where one partition's replicas go, leader first. */
+export interface ManualReplicaAssignment {
+  readonly partitionIndex: number;
+  readonly brokerIds: readonly BrokerId[];
 }
 
 export interface CreateTopicResponse {
@@ -57,6 +65,11 @@ export interface CreatePartitionsRequest {
   readonly name: string;
   /** The new total partition count. */
   readonly count: number;
+  /**
+   * The replicas of each new partition, in order, leader first; null or absent: the controller
+   * places them. Non-null, it must name every new partition.
+   */
+  readonly assignments?: readonly (readonly BrokerId[])[] | null;
 }
 
 export interface CreatePartitionsResponse {
@@ -134,6 +147,8 @@ export class ReplicationControlManager {
         );
       }
     }
+    const manual = request.assignments ?? [];
+    if (manual.length > 0) return this.createTopicManually(batch, request, manual, options);
     const numPartitions =
       request.numPartitions === -1 ? this.config.defaultNumPartitions : request.numPartitions;
     if (
@@ -202,6 +217,122 @@ export class ReplicationControlManager {
     return response;
   }
 
+  /** CreateTopics with a manual assignment: checked as Kafka's controller checks it, same messages. */
+  private createTopicManually(
+    batch: ControllerBatch,
+    request: CreateTopicRequest,
+    manual: readonly ManualReplicaAssignment[],
+    options: ValidateOnly,
+  ): CreateTopicResponse | ControllerError {
+    if (request.replicationFactor !== -1) {
+      return controllerError(
+        errors.INVALID_REQUEST,
+        'A manual partition assignment was specified, but replication factor was not set to -1.',
+      );
+    }
+    if (request.numPartitions !== -1) {
+      return controllerError(
+        errors.INVALID_REQUEST,
+        'A manual partition assignment was specified, but numPartitions was not set to -1.',
+      );
+    }
+    if (manual.length > this.config.partitionsPerTopicMax) {
+      return controllerError(
+        errors.INVALID_PARTITIONS,
+        `partition count ${manual.length} is not in [1, ${this.config.partitionsPerTopicMax}]`,
+      );
+    }
+    const byPartition = new Map<number, { replicas: readonly BrokerId[]; isr: BrokerId[] }>();
+    let replicationFactor: number | null = null;
+    for (const assignment of manual) {
+      if (byPartition.has(assignment.partitionIndex)) {
+        return controllerError(
+          errors.INVALID_REPLICA_ASSIGNMENT,
+          `Found multiple manual partition assignments for partition ${assignment.partitionIndex}`,
+        );
+      }
+      const problem = this.manualAssignmentProblem(assignment.brokerIds, replicationFactor);
+      if (problem !== null) return controllerError(errors.INVALID_REPLICA_ASSIGNMENT, problem);
+      replicationFactor = assignment.brokerIds.length;
+      const isr = assignment.brokerIds.filter((brokerId) => this.cluster.isActive(brokerId));
+      if (isr.length === 0) {
+        return controllerError(
+          errors.INVALID_REPLICA_ASSIGNMENT,
+          `All brokers specified in the manual partition assignment for partition ` +
+            `${assignment.partitionIndex} are fenced or in controlled shutdown.`,
+        );
+      }
+      byPartition.set(assignment.partitionIndex, { replicas: assignment.brokerIds, isr });
+    }
+    for (let partitionIndex = 0; partitionIndex < byPartition.size; partitionIndex++) {
+      if (!byPartition.has(partitionIndex)) {
+        return controllerError(
+          errors.INVALID_REPLICA_ASSIGNMENT,
+          'partitions should be a consecutive 0-based integer sequence',
+        );
+      }
+    }
+    const configProblem = this.configuration.newTopicConfigsProblem(request.configs);
+    if (configProblem !== null) return controllerError(errors.INVALID_CONFIG, configProblem);
+    const placements = [...byPartition].sort(([a], [b]) => a - b).map(([, placement]) => placement);
+    const limitProblem = this.partitionsPerBrokerProblem(placements.map((placement) => placement.replicas));
+    if (limitProblem !== null) return controllerError(errors.POLICY_VIOLATION, limitProblem);
+    const image = this.image();
+    let topicId = randomUuid(this.random);
+    while (image.topicById(topicId) !== undefined) topicId = randomUuid(this.random);
+    const response: CreateTopicResponse = {
+      topicId,
+      numPartitions: placements.length,
+      replicationFactor: placements[0]!.replicas.length,
+      configs: request.configs,
+    };
+    if (options.validateOnly) return response;
+    batch.add({ type: 'topic', name: request.name, topicId });
+    this.configuration.addNewTopicConfigs(batch, request.name, request.configs);
+    placements.forEach(({ replicas, isr }, partitionIndex) => {
+      batch.add({
+        type: 'partition',
+        topicId,
+        partitionIndex,
+        replicas,
+        isr,
+        leader: isr[0]!,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      });
+    });
+    return response;
+  }
+
+  /**
+   * Kafka's validateManualPartitionAssignment: a non-empty list of distinct registered brokers, as
+   * many as the partitions before it have (when there are any). Null when the assignment is fine.
+   */
+  private manualAssignmentProblem(
+    brokerIds: readonly BrokerId[],
+    replicationFactor: number | null,
+  ): string | null {
+    if (brokerIds.length === 0) return 'The manual partition assignment includes an empty replica list.';
+    const sorted = [...brokerIds].sort((a, b) => a - b);
+    let previous: BrokerId | null = null;
+    for (const brokerId of sorted) {
+      if (this.image().broker(brokerId) === undefined) {
+        return `The manual partition assignment includes broker ${brokerId}, but no such broker is registered.`;
+      }
+      if (brokerId === previous) {
+        return `The manual partition assignment includes the broker ${previous} more than once.`;
+      }
+      previous = brokerId;
+    }
+    if (replicationFactor !== null && sorted.length !== replicationFactor) {
+      return (
+        `The manual partition assignment includes a partition with ${sorted.length} replica(s), but ` +
+        `this is not consistent with previous partitions, which have ${replicationFactor} replica(s).`
+      );
+    }
+    return null;
+  }
+
   deleteTopic(batch: ControllerBatch, selector: TopicSelector): DeleteTopicResponse | ControllerError {
     const topic = this.selectTopic(selector);
     if ('errorCode' in topic) return topic;
@@ -220,10 +351,14 @@ export class ReplicationControlManager {
       return controllerError(errors.UNKNOWN_TOPIC_OR_PARTITION, `topic ${request.name} does not exist`);
     }
     const currentCount = topic.partitions.length;
-    if (!Number.isInteger(request.count) || request.count <= currentCount) {
+    if (request.count === currentCount) {
+      return controllerError(errors.INVALID_PARTITIONS, `Topic already has ${currentCount} partition(s).`);
+    }
+    if (!Number.isInteger(request.count) || request.count < currentCount) {
       return controllerError(
         errors.INVALID_PARTITIONS,
-        `topic ${request.name} has ${currentCount} partitions; ${request.count} is not more`,
+        `The topic ${request.name} currently has ${currentCount} partition(s); ${request.count} ` +
+          'would not be an increase.',
       );
     }
     if (request.count > this.config.partitionsPerTopicMax) {
@@ -232,9 +367,21 @@ export class ReplicationControlManager {
         `partition count ${request.count} is more than ${this.config.partitionsPerTopicMax}`,
       );
     }
+    const additional = request.count - currentCount;
+    const manual = request.assignments ?? null;
+    if (manual !== null && manual.length !== additional) {
+      return controllerError(
+        errors.INVALID_REPLICA_ASSIGNMENT,
+        `Attempted to add ${additional} additional partition(s), but only ${manual.length} ` +
+          'assignment(s) were specified.',
+      );
+    }
     const first = topic.partitions[0];
     invariant(first !== undefined, () => `topic ${topic.name} has no partition 0`);
     const replicationFactor = first.replicas.length;
+    if (manual !== null) {
+      return this.createPartitionsManually(batch, topic, manual, replicationFactor, options);
+    }
     const liveBrokerIds = this.cluster.activeBrokerIds().sort((a, b) => a - b);
     if (replicationFactor > liveBrokerIds.length) {
       return controllerError(
@@ -271,6 +418,47 @@ export class ReplicationControlManager {
       });
     });
     return response;
+  }
+
+  private createPartitionsManually(
+    batch: ControllerBatch,
+    topic: TopicImage,
+    manual: readonly (readonly BrokerId[])[],
+    replicationFactor: number,
+    options: ValidateOnly,
+  ): CreatePartitionsResponse | ControllerError {
+    const currentCount = topic.partitions.length;
+    const placements: { replicas: readonly BrokerId[]; isr: BrokerId[] }[] = [];
+    for (const [offset, brokerIds] of manual.entries()) {
+      const problem = this.manualAssignmentProblem(brokerIds, replicationFactor);
+      if (problem !== null) return controllerError(errors.INVALID_REPLICA_ASSIGNMENT, problem);
+      const isr = brokerIds.filter((brokerId) => this.cluster.isActive(brokerId));
+      if (isr.length === 0) {
+        return controllerError(
+          errors.INVALID_REPLICA_ASSIGNMENT,
+          `All brokers specified in the manual partition assignment for partition ` +
+            `${currentCount + offset} are fenced or in controlled shutdown.`,
+        );
+      }
+      placements.push({ replicas: brokerIds, isr });
+    }
+    const limitProblem = this.partitionsPerBrokerProblem(placements.map((placement) => placement.replicas));
+    if (limitProblem !== null) return controllerError(errors.POLICY_VIOLATION, limitProblem);
+    const count = currentCount + manual.length;
+    if (options.validateOnly) return { topicId: topic.topicId, count };
+    placements.forEach(({ replicas, isr }, offset) => {
+      batch.add({
+        type: 'partition',
+        topicId: topic.topicId,
+        partitionIndex: currentCount + offset,
+        replicas,
+        isr,
+        leader: isr[0]!,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      });
+    });
+    return { topicId: topic.topicId, count };
   }
 
   /**

@@ -95,6 +95,25 @@ export function topicConfigProblem(name: string, value: string): string | null {
   }
 }
 
+/** The Kafka ConfigDef type of a topic config (an enumerated one is a STRING), or undefined if unknown. */
+export function topicConfigType(
+  name: string,
+): 'long' | 'int' | 'boolean' | 'double' | 'string' | 'list' | undefined {
+  const kind = topicConfigKinds.get(name);
+  if (kind === undefined) return undefined;
+  return kind.kind === 'enum' ? 'string' : kind.kind;
+}
+
+/** Whether the topic config holds a comma-separated list (IncrementalAlterConfigs may APPEND/SUBTRACT). */
+export function isListTopicConfig(name: string): boolean {
+  return topicConfigKinds.get(name)?.kind === 'list';
+}
+
+/** Kafka's default of a list topic config: what APPEND and SUBTRACT start from when it is unset. */
+export function listTopicConfigDefault(name: string): string {
+  return name === 'cleanup.policy' ? 'delete' : '';
+}
+
 /** A boolean topic config as Kafka parses it (case-insensitive), or `fallback` when unset. */
 export function booleanTopicConfig(
   configs: ReadonlyMap<string, string>,

@@ -100,6 +100,8 @@ const table = [
   [108, 'NEW_LEADER_ELECTED', false],
   [110, 'FENCED_MEMBER_EPOCH', false],
   [111, 'UNRELEASED_INSTANCE_ID', false],
+  [114, 'MISMATCHED_ENDPOINT_TYPE', false],
+  [115, 'UNSUPPORTED_ENDPOINT_TYPE', false],
 ] as const;
 
 type Row = (typeof table)[number];

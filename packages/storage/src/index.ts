@@ -58,6 +58,7 @@ export {
   type LogConfigDefinition,
   logCleanerConfigDefinitions,
   logConfigDefinitions,
+  logConfigDoc,
   neverLong,
   parseBrokerLogConfig,
   parseLogConfig,

@@ -438,6 +438,11 @@ const timeSynonyms: readonly TimeSynonym[] = [
 ];
 const timeSynonymByKey = new Map(timeSynonyms.map((synonym) => [synonym.key, synonym]));
 
+/** The documentation of a log config, by its broker key (`log.retention.ms`) or topic key. */
+export function logConfigDoc(key: string): string | undefined {
+  return (byBrokerKey.get(key) ?? byTopicKey.get(key))?.doc;
+}
+
 /** True for keys parseBrokerLogConfig understands, so a broker can route its properties. */
 export function isBrokerLogConfigKey(key: string): boolean {
   return (

@@ -7,17 +7,20 @@
 import { ApiKey } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
+import { handleAlterConfigs } from './alter-configs.js';
 import type { ApiHandlers } from './api-handler.js';
 import { handleApiVersions } from './api-versions.js';
 import { handleCreatePartitions } from './create-partitions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { createDeleteGroupsHandler } from './delete-groups.js';
 import { handleDeleteTopics } from './delete-topics.js';
+import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
 import { handleFetch } from './fetch.js';
 import { createFindCoordinatorHandler } from './find-coordinator.js';
 import { createHeartbeatHandler } from './heartbeat.js';
+import { handleIncrementalAlterConfigs } from './incremental-alter-configs.js';
 import { createInitProducerIdHandler } from './init-producer-id.js';
 import { createJoinGroupHandler } from './join-group.js';
 import { createLeaveGroupHandler } from './leave-group.js';
@@ -26,6 +29,7 @@ import { handleListOffsets } from './list-offsets.js';
 import { handleMetadata } from './metadata.js';
 import { createOffsetCommitHandler } from './offset-commit.js';
 import { createOffsetFetchHandler } from './offset-fetch.js';
+import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { handleProduce } from './produce.js';
 import { createSyncGroupHandler } from './sync-group.js';
 
@@ -46,9 +50,13 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.Metadata]: handleMetadata,
     [ApiKey.ApiVersions]: handleApiVersions,
     [ApiKey.CreateTopics]: handleCreateTopics,
+    [ApiKey.OffsetForLeaderEpoch]: handleOffsetForLeaderEpoch,
     [ApiKey.DeleteTopics]: handleDeleteTopics,
     [ApiKey.DescribeConfigs]: handleDescribeConfigs,
+    [ApiKey.AlterConfigs]: handleAlterConfigs,
     [ApiKey.CreatePartitions]: handleCreatePartitions,
+    [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,
+    [ApiKey.DescribeCluster]: handleDescribeCluster,
     ...(groups === undefined
       ? {}
       : {

@@ -30,6 +30,9 @@ export interface DescribedBrokerConfig {
   /** Set in server.properties (or the environment), or left at its default. */
   readonly source: 'static-broker-config' | 'default';
   readonly isSensitive: boolean;
+  /** Kafka's ConfigDef type name (`int`, `list`, ...), undefined for a key Kafka does not have. */
+  readonly type?: string | undefined;
+  readonly documentation?: string | null;
 }
 
 /** The broker settings the API handlers use. */
@@ -40,6 +43,8 @@ export interface BrokerSettings {
   readonly defaultReplicationFactor: number;
   /** `auto.create.topics.enable` (default true). */
   readonly autoCreateTopicsEnable: boolean;
+  /** `delete.topic.enable` (default true): false refuses every DeleteTopics. */
+  readonly deleteTopicEnable: boolean;
   /**
    * Topic defaults from the broker's `log.*` keys (storage's parseBrokerLogConfig): the base topic
    * configs apply over. Carries `message.max.bytes` (maxMessageBytes), `min.insync.replicas`

@@ -8,7 +8,8 @@
 // (DEFAULT_CONFIG, under the broker key); the first present is the effective one.
 // A broker reports its own configs; all are read-only, as Gregor has no dynamic broker configs.
 
-import { defaultLogConfig, describeLogConfig, logConfigDefinitions } from '@gregor/storage';
+import { topicConfigType } from '@gregor/metadata';
+import { defaultLogConfig, describeLogConfig, logConfigDefinitions, logConfigDoc } from '@gregor/storage';
 import type { BrokerSettings } from './broker-context.js';
 
 export const ConfigSource = {
@@ -20,6 +21,20 @@ export const ConfigSource = {
   defaultConfig: 5,
   dynamicBrokerLoggerConfig: 6,
 } as const;
+
+/** Kafka's DescribeConfigsResponse.ConfigType numbers, by ConfigDef type name. */
+export const ConfigType: Readonly<Record<string, number>> = {
+  unknown: 0,
+  boolean: 1,
+  string: 2,
+  int: 3,
+  short: 4,
+  long: 5,
+  double: 6,
+  list: 7,
+  class: 8,
+  password: 9,
+};
 
 export interface ConfigSynonym {
   readonly name: string;
@@ -35,6 +50,9 @@ export interface ConfigEntry {
   readonly isSensitive: boolean;
   /** Every source that has a value, most specific first; `[0]` is the effective one. */
   readonly synonyms: readonly ConfigSynonym[];
+  /** ConfigType (DescribeConfigs v3+). */
+  readonly type: number;
+  readonly documentation: string | null;
 }
 
 const defaultValues = describeLogConfig(defaultLogConfig);
@@ -89,6 +107,8 @@ function topicEntry(name: string, synonyms: readonly ConfigSynonym[]): ConfigEnt
     source: effective.source,
     isSensitive: false,
     synonyms,
+    type: ConfigType[topicConfigType(name) ?? 'unknown'] ?? ConfigType.unknown!,
+    documentation: logConfigDoc(name) ?? topicConfigDocs.get(name) ?? null,
   };
 }
 
@@ -107,7 +127,26 @@ export function describeBrokerConfigs(settings: BrokerSettings): ConfigEntry[] {
         source,
         isSensitive: config.isSensitive,
         synonyms: [{ name: config.name, value, source }],
+        type: ConfigType[config.type ?? 'unknown'] ?? ConfigType.unknown!,
+        documentation: config.documentation ?? null,
       };
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+
+/** Documentation of the topic configs storage does not define (Kafka's TopicConfig docs, shortened). */
+const topicConfigDocs: ReadonlyMap<string, string> = new Map([
+  [
+    'unclean.leader.election.enable',
+    'Indicates whether to enable replicas not in the ISR set to be elected as leader as a last resort, ' +
+      'even though doing so may result in data loss.',
+  ],
+  [
+    'leader.replication.throttled.replicas',
+    'A list of replicas for which log replication should be throttled on the leader side.',
+  ],
+  [
+    'follower.replication.throttled.replicas',
+    'A list of replicas for which log replication should be throttled on the follower side.',
+  ],
+]);

@@ -31,7 +31,7 @@ describe('CreatePartitions', () => {
     expect(cluster.replicaManager.partition('growing', 2)!.role).toBe('leader');
   });
 
-  it('refuses shrinking, an unknown topic and manual assignments', async () => {
+  it('refuses shrinking, an unknown topic and assignments naming a broker that does not exist', async () => {
     cluster = await LocalClusterFixture.start();
     await cluster.request(ApiKey.CreateTopics, 4, {
       topics: [{ name: 't', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
@@ -42,11 +42,21 @@ describe('CreatePartitions', () => {
     expect((await grow('t', 1, true)).errorCode).toBe(ErrorCode.INVALID_PARTITIONS);
     expect((await grow('missing', 4)).errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     const manual = await cluster.request(ApiKey.CreatePartitions, 0, {
+      topics: [{ name: 't', count: 3, assignments: [{ brokerIds: [5] }] }],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
+    expect(manual.results[0]).toMatchObject({
+      errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      errorMessage: 'The manual partition assignment includes broker 5, but no such broker is registered.',
+    });
+    expect(cluster.image().topic('t')!.partitions).toHaveLength(2);
+    const placed = await cluster.request(ApiKey.CreatePartitions, 1, {
       topics: [{ name: 't', count: 3, assignments: [{ brokerIds: [1] }] }],
       timeoutMs: 1000,
       validateOnly: false,
     });
-    expect(manual.results[0]!.errorCode).toBe(ErrorCode.INVALID_REQUEST);
-    expect(cluster.image().topic('t')!.partitions).toHaveLength(2);
+    expect(placed.results[0]!.errorCode).toBe(ErrorCode.NONE);
+    expect(cluster.image().topic('t')!.partitions[2]!.replicas).toEqual([1]);
   });
 });

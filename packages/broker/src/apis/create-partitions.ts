@@ -3,8 +3,9 @@
 //   Response => throttle_time_ms [results => name error_code error_message(nullable)]
 //
 // Through the active controller: grows each topic to `count` partitions, placed as new topics are;
-// answered once committed and applied here (validate_only: once checked). Manual assignments are
-// not supported (INVALID_REQUEST); a count not above the current one is INVALID_PARTITIONS.
+// answered once committed and applied here (validate_only: once checked). Manual assignments (one
+// broker list per new partition) are checked by the controller as Kafka's are
+// (INVALID_REPLICA_ASSIGNMENT); a count not above the current one is INVALID_PARTITIONS.
 
 import type { CreatePartitionsRequest } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
@@ -31,15 +32,16 @@ export async function handleCreatePartitions(
         errorCode: ErrorCode.INVALID_REQUEST,
         errorMessage: `topic ${topic.name} appears more than once`,
       });
-    } else if (topic.assignments !== null && topic.assignments.length > 0) {
-      results.push({
-        name: topic.name,
-        errorCode: ErrorCode.INVALID_REQUEST,
-        errorMessage: 'manual replica assignment is not supported; the controller places new partitions',
-      });
     } else {
       results.push(undefined);
-      forwarded.push({ position, request: { name: topic.name, count: topic.count } });
+      forwarded.push({
+        position,
+        request: {
+          name: topic.name,
+          count: topic.count,
+          assignments: topic.assignments?.map((assignment) => assignment.brokerIds) ?? null,
+        },
+      });
     }
   });
   if (forwarded.length > 0) {

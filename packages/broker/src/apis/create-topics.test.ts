@@ -68,23 +68,52 @@ describe('CreateTopics', () => {
     expect(results[1]!.errorMessage).toContain('live broker');
   });
 
-  it('refuses duplicates in one request, manual assignments and bad configs', async () => {
+  it('refuses duplicates in one request, assignments naming unknown brokers and bad configs', async () => {
     cluster = await LocalClusterFixture.start();
     const results = await createTopics([
       topic('twice', 1, 1),
       topic('twice', 1, 1),
-      { ...topic('manual', -1, -1), assignments: [{ partitionIndex: 0, brokerIds: [1] }] },
+      { ...topic('unknown-broker', -1, -1), assignments: [{ partitionIndex: 0, brokerIds: [1, 7] }] },
+      { ...topic('counts-too', 1, -1), assignments: [{ partitionIndex: 0, brokerIds: [1] }] },
       topic('bad-config', 1, 1, { 'retention.ms': 'soon' }),
       topic('unknown-config', 1, 1, { 'no.such.config': '1' }),
     ]);
-    expect(results.map((result) => result.errorCode)).toEqual([
-      ErrorCode.INVALID_REQUEST,
-      ErrorCode.INVALID_REQUEST,
-      ErrorCode.INVALID_REQUEST,
-      ErrorCode.INVALID_CONFIG,
-      ErrorCode.INVALID_CONFIG,
+    expect(results.map((result) => [result.errorCode, result.errorMessage])).toEqual([
+      [ErrorCode.INVALID_REQUEST, 'topic twice appears more than once'],
+      [ErrorCode.INVALID_REQUEST, 'topic twice appears more than once'],
+      [
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        'The manual partition assignment includes broker 7, but no such broker is registered.',
+      ],
+      [
+        ErrorCode.INVALID_REQUEST,
+        'A manual partition assignment was specified, but numPartitions was not set to -1.',
+      ],
+      [ErrorCode.INVALID_CONFIG, expect.stringContaining('retention.ms')],
+      [ErrorCode.INVALID_CONFIG, expect.stringContaining('no.such.config')],
     ]);
     expect([...cluster.image().topics.keys()]).toEqual([]);
+  });
+
+  it('creates a topic from a manual assignment on the brokers it names', async () => {
+    cluster = await LocalClusterFixture.start();
+    const results = await createTopics([
+      {
+        ...topic('placed', -1, -1),
+        assignments: [
+          { partitionIndex: 0, brokerIds: [1] },
+          { partitionIndex: 1, brokerIds: [1] },
+        ],
+      },
+    ]);
+    expect(results[0]).toMatchObject({ errorCode: ErrorCode.NONE });
+    expect(
+      cluster
+        .image()
+        .topic('placed')!
+        .partitions.map((p) => p.replicas),
+    ).toEqual([[1], [1]]);
+    expect(cluster.replicaManager.partition('placed', 1)!.role).toBe('leader');
   });
 
   it('-1 means the defaults; v7 reports the topic id, counts and configs', async () => {

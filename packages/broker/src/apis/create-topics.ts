@@ -9,8 +9,9 @@
 //
 // Through the active controller: each topic succeeds or fails on its own, and the answer comes once
 // the topic is committed and applied to this broker (validate_only: once checked). -1 partitions or
-// replication factor mean the controller's defaults. Not supported: manual replica assignments
-// (INVALID_REQUEST, the controller places replicas itself) and null config values (INVALID_CONFIG).
+// replication factor mean the controller's defaults. A manual replica assignment goes to the
+// controller, which checks it as Kafka's does (INVALID_REPLICA_ASSIGNMENT with Kafka's messages).
+// A null config value is INVALID_CONFIG, as in Kafka.
 
 import type { CreateTopicRequest } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
@@ -44,16 +45,15 @@ export async function handleCreateTopics(
       results.push(
         failure(topic.name, ErrorCode.INVALID_REQUEST, `topic ${topic.name} appears more than once`),
       );
-    } else if (topic.assignments.length > 0) {
+    } else if (topic.configs.some((config) => config.value === null)) {
+      const nullNames = topic.configs.filter((config) => config.value === null).map((config) => config.name);
       results.push(
         failure(
           topic.name,
-          ErrorCode.INVALID_REQUEST,
-          'manual replica assignment is not supported; use -1 and the controller places replicas',
+          ErrorCode.INVALID_CONFIG,
+          `Null value not supported for topic configs: ${nullNames.join(',')}`,
         ),
       );
-    } else if (topic.configs.some((config) => config.value === null)) {
-      results.push(failure(topic.name, ErrorCode.INVALID_CONFIG, 'a topic config value cannot be null'));
     } else {
       results.push(undefined);
       forwarded.push({
@@ -63,6 +63,10 @@ export async function handleCreateTopics(
           numPartitions: topic.numPartitions,
           replicationFactor: topic.replicationFactor,
           configs: topic.configs.map((config) => ({ name: config.name, value: config.value! })),
+          assignments: topic.assignments.map((assignment) => ({
+            partitionIndex: assignment.partitionIndex,
+            brokerIds: assignment.brokerIds,
+          })),
         },
       });
     }

@@ -118,4 +118,22 @@ describe('DeleteTopics', () => {
     expect(response.responses[0]!.topicId).toBe(topicId);
     expect(cluster.image().topic('by-id')).toBeUndefined();
   });
+
+  it('delete.topic.enable=false refuses every topic and deletes nothing', async () => {
+    cluster = await LocalClusterFixture.start({ settings: { deleteTopicEnable: false } });
+    await create('kept');
+    const v5 = await cluster.request(ApiKey.DeleteTopics, 5, {
+      topicNames: ['kept', 'unknown'],
+      timeoutMs: 1000,
+    });
+    expect(v5.responses.map((result) => [result.name, result.errorCode, result.errorMessage])).toEqual([
+      ['kept', ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled.'],
+      ['unknown', ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled.'],
+    ]);
+    // Before v3 clients do not know TOPIC_DELETION_DISABLED: Kafka answers INVALID_REQUEST there.
+    const v1 = await cluster.request(ApiKey.DeleteTopics, 1, { topicNames: ['kept'], timeoutMs: 1000 });
+    expect(v1.responses[0]!.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    expect(cluster.image().topic('kept')).toBeDefined();
+    expect(cluster.replicaManager.partition('kept', 0)).toBeDefined();
+  });
 });

@@ -6,7 +6,9 @@
 //
 // Through the active controller, one topic at a time; answered once the removal is committed and
 // applied here (the local logs are deleted by then). v6 names a topic by name or by id (a zero id
-// means "by name"); an unknown id is UNKNOWN_TOPIC_ID.
+// means "by name"); an unknown id is UNKNOWN_TOPIC_ID. With `delete.topic.enable=false` every topic
+// is refused, as Kafka's ControllerApis does: TOPIC_DELETION_DISABLED from v3, INVALID_REQUEST before
+// (older clients do not know the code).
 
 import type { TopicSelector } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput, zeroUuid } from '@gregor/protocol';
@@ -23,6 +25,7 @@ export async function handleDeleteTopics(
   apiVersion: number,
   context: RequestContext,
 ): Promise<Response> {
+  if (!context.broker.settings.deleteTopicEnable) return deletionDisabled(body, apiVersion);
   const wanted =
     apiVersion >= 6
       ? body.topics.map((topic) => ({ name: topic.name, topicId: topic.topicId }))
@@ -73,11 +76,26 @@ export async function handleDeleteTopics(
           };
     });
   }
+  return answer(
+    results.map((result) => result!),
+    apiVersion,
+  );
+}
+
+function deletionDisabled(body: RequestBody<Key>, apiVersion: number): Response {
+  const errorCode = apiVersion >= 3 ? ErrorCode.TOPIC_DELETION_DISABLED : ErrorCode.INVALID_REQUEST;
+  const errorMessage = 'Topic deletion is disabled.';
+  const results: TopicResult[] =
+    apiVersion >= 6
+      ? body.topics.map((topic) => ({ name: topic.name, topicId: topic.topicId, errorCode, errorMessage }))
+      : body.topicNames.map((name) => ({ name, topicId: zeroUuid, errorCode, errorMessage }));
+  return answer(results, apiVersion);
+}
+
+function answer(results: readonly TopicResult[], apiVersion: number): Response {
   // v0-5 name every topic (the name field is not nullable there).
   return {
     throttleTimeMs: 0,
-    responses: results.map((result) =>
-      apiVersion >= 6 ? result! : { ...result!, name: result!.name ?? '' },
-    ),
+    responses: results.map((result) => (apiVersion >= 6 ? result : { ...result, name: result.name ?? '' })),
   };
 }

@@ -133,6 +133,9 @@ describe('DescribeConfigs on brokers', () => {
         configSource: ConfigSource.staticBrokerConfig,
         isSensitive: false,
         synonyms: [{ name: 'broker.id', value: '1', source: ConfigSource.staticBrokerConfig }],
+        // v2 carries neither: decoded at their defaults.
+        configType: 0,
+        documentation: '',
       },
       {
         name: 'num.partitions',
@@ -142,6 +145,9 @@ describe('DescribeConfigs on brokers', () => {
         configSource: ConfigSource.defaultConfig,
         isSensitive: false,
         synonyms: [{ name: 'num.partitions', value: '1', source: ConfigSource.defaultConfig }],
+        // v2 carries neither: decoded at their defaults.
+        configType: 0,
+        documentation: '',
       },
     ]);
     expect(other!.errorCode).toBe(ErrorCode.INVALID_REQUEST);

@@ -1,16 +1,18 @@
-// DescribeConfigs (key 32), versions 0-2.
+// DescribeConfigs (key 32), versions 0-4; flexible from 4.
 //   Request  => [resources => resource_type resource_name [configuration_keys](nullable)]
-//               include_synonyms(1+)
+//               include_synonyms(1+) include_documentation(3+)
 //   Response => throttle_time_ms
 //               [results => error_code error_message(nullable) resource_type resource_name
 //                 [configs => name value(nullable) read_only is_default(v0 only) config_source(1+)
-//                   is_sensitive [synonyms => name value(nullable) source](1+)]]
+//                   is_sensitive [synonyms => name value(nullable) source](1+)
+//                   config_type(3+) documentation(3+, nullable)]]
 //
 // Topics (type 2): every log config with its effective value and source (see config-entries.ts);
 // an unknown topic is UNKNOWN_TOPIC_OR_PARTITION. Brokers (type 4): this broker's id names its
 // static configs (all read-only); the empty name is the cluster-wide dynamic defaults, of which
 // Gregor has none; another broker's id is INVALID_REQUEST (ask that broker). Other types (broker
-// loggers) are INVALID_REQUEST. configuration_keys null means all; synonyms only when asked (v1+).
+// loggers) are INVALID_REQUEST. configuration_keys null means all; synonyms only when asked (v1+);
+// the type always (v3+), the documentation only when asked (v3+), as Kafka's ConfigHelper does.
 
 import {
   type ApiKey,
@@ -64,6 +66,8 @@ export async function handleDescribeConfigs(
               apiVersion >= 1 && body.includeSynonyms
                 ? entry.synonyms.map((synonym) => ({ ...synonym }))
                 : [],
+            configType: entry.type,
+            documentation: apiVersion >= 3 && body.includeDocumentation ? entry.documentation : null,
           })),
       };
     };

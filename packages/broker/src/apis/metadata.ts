@@ -116,7 +116,8 @@ async function autoCreateTopics(broker: BrokerContext, names: readonly string[])
   });
 }
 
-function liveBrokers(image: MetadataImage, listenerName: string): BrokerEntry[] {
+/** The unfenced brokers with an endpoint on `listenerName`, by id. */
+export function liveBrokers(image: MetadataImage, listenerName: string): BrokerEntry[] {
   const brokers: BrokerEntry[] = [];
   for (const registration of image.brokers.values()) {
     if (!isBrokerActive(registration)) continue;
@@ -137,7 +138,10 @@ function liveBrokers(image: MetadataImage, listenerName: string): BrokerEntry[] 
  * the active controller, so an id outside the broker list (a controller-only node, or none known) is
  * replaced by the lowest live broker, as KRaft brokers answer with a live broker.
  */
-function advertisedControllerId(controllerId: number, brokers: readonly BrokerEntry[]): number {
+export function advertisedControllerId(
+  controllerId: number,
+  brokers: readonly { readonly nodeId: number }[],
+): number {
   if (brokers.some((entry) => entry.nodeId === controllerId)) return controllerId;
   return brokers[0]?.nodeId ?? -1;
 }

@@ -121,6 +121,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       numPartitions: 1,
       defaultReplicationFactor: 1,
       autoCreateTopicsEnable: false,
+      deleteTopicEnable: true,
       brokerLogConfig: defaultLogConfig,
       describedConfigs: [],
     },

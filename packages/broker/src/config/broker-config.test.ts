@@ -288,6 +288,8 @@ describe('broker config', () => {
       name: 'socket.send.buffer.bytes',
       value: '102400',
       source: 'default',
+      type: 'int',
+      documentation: 'SO_SNDBUF of client connections (-1: the OS default).',
     });
     expect(described.get('node.id')).toMatchObject({ value: '1', source: 'static-broker-config' });
     expect(described.get('log.dirs')).toMatchObject({ value: '/tmp/gregor-a,/tmp/gregor-b' });

@@ -12,6 +12,7 @@ import {
   type BrokerLogConfig,
   isBrokerLogConfigKey,
   LogConfigError,
+  logConfigDoc,
   parseBrokerLogConfig,
 } from '@gregor/storage';
 import { openFilesMaxFloor } from '../node/open-file-limit.js';
@@ -28,7 +29,7 @@ import {
   str,
 } from './config-def.js';
 import { type IgnoredVariable, settingsFromEnvironment } from './environment.js';
-import { kafkaBrokerKeyTypes } from './kafka-broker-keys.js';
+import { type KafkaKeyType, kafkaBrokerKeyTypes } from './kafka-broker-keys.js';
 import {
   checkKafkaValue,
   kafkaKeyType,
@@ -191,6 +192,11 @@ const definitions = {
     'auto.create.topics.enable',
     true,
     'Create unknown topics on Metadata and Produce.',
+  ),
+  deleteTopicEnable: bool(
+    'delete.topic.enable',
+    true,
+    'Allow DeleteTopics; false answers it with TOPIC_DELETION_DISABLED.',
   ),
   messageMaxBytes: int(
     'message.max.bytes',
@@ -689,10 +695,17 @@ function resolveSecurityProtocols(
  * effect (set, or at its default) and every log key that was set. Keys accepted without effect are
  * left out, so a client never reads one as being in force.
  */
-export function describedBrokerSettings(
-  config: BrokerConfig,
-): { readonly name: string; readonly value: string; readonly source: 'static-broker-config' | 'default' }[] {
-  const described: { name: string; value: string; source: 'static-broker-config' | 'default' }[] = [];
+export interface DescribedBrokerSetting {
+  readonly name: string;
+  readonly value: string;
+  readonly source: 'static-broker-config' | 'default';
+  /** Kafka's ConfigDef type of the key (undefined for Gregor's own `gregor.*` keys). */
+  readonly type: KafkaKeyType | undefined;
+  readonly documentation: string | null;
+}
+
+export function describedBrokerSettings(config: BrokerConfig): DescribedBrokerSetting[] {
+  const described: DescribedBrokerSetting[] = [];
   for (const [property, def] of Object.entries(definitions) as [string, ConfigKeyDef<unknown>][]) {
     if (def.withoutEffect !== undefined) continue;
     const value = (config.settings as Record<string, unknown>)[property];
@@ -700,11 +713,19 @@ export function describedBrokerSettings(
       name: def.name,
       value: Array.isArray(value) ? value.join(',') : String(value),
       source: config.raw.has(def.name) ? 'static-broker-config' : 'default',
+      type: kafkaBrokerKeyTypes.get(def.name),
+      documentation: def.doc,
     });
   }
   for (const [name, value] of config.raw) {
     if (!tableKeys.has(name) && isBrokerLogConfigKey(name)) {
-      described.push({ name, value, source: 'static-broker-config' });
+      described.push({
+        name,
+        value,
+        source: 'static-broker-config',
+        type: kafkaBrokerKeyTypes.get(name),
+        documentation: logConfigDoc(name) ?? null,
+      });
     }
   }
   return described;

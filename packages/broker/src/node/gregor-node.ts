@@ -592,6 +592,7 @@ export class GregorNode {
         numPartitions: settings.numPartitions,
         defaultReplicationFactor: settings.defaultReplicationFactor,
         autoCreateTopicsEnable: settings.autoCreateTopicsEnable,
+        deleteTopicEnable: settings.deleteTopicEnable,
         brokerLogConfig: this.config.log.defaults,
         describedConfigs: this.describedConfigs(),
       },

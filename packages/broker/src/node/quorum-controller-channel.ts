@@ -72,6 +72,10 @@ export class QuorumControllerChannel implements ControllerChannel {
           numPartitions: request.numPartitions,
           replicationFactor: request.replicationFactor,
           configs: request.configs.map((entry) => ({ name: entry.name, value: entry.value, isNull: false })),
+          assignments: (request.assignments ?? []).map((assignment) => ({
+            partitionIndex: assignment.partitionIndex,
+            brokerIds: [...assignment.brokerIds],
+          })),
         })),
         validateOnly: options.validateOnly,
       },
@@ -122,7 +126,15 @@ export class QuorumControllerChannel implements ControllerChannel {
     const response = await this.client.call(
       'CreatePartitions',
       {
-        topics: requests.map((request) => ({ name: request.name, count: request.count })),
+        topics: requests.map((request) => ({
+          name: request.name,
+          count: request.count,
+          assignments: (request.assignments ?? []).map((brokerIds, offset) => ({
+            partitionIndex: offset,
+            brokerIds: [...brokerIds],
+          })),
+          hasAssignments: request.assignments !== undefined && request.assignments !== null,
+        })),
         validateOnly: options.validateOnly,
       },
       options.timeoutMs,

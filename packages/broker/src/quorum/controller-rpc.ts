@@ -2,7 +2,12 @@
 // The same function serves gRPC calls from other nodes and calls from this node when it is the
 // active controller itself, so there is one mapping between wire messages and controller methods.
 
-import { encodeMetadataBatch, imageToRecords, type MetadataImage } from '@gregor/metadata';
+import {
+  type AlterConfigOperation,
+  encodeMetadataBatch,
+  imageToRecords,
+  type MetadataImage,
+} from '@gregor/metadata';
 import { ErrorCode, errorName } from '@gregor/protocol';
 import type { MetadataPublisher } from './metadata-publisher.js';
 import type { ControllerCallResult, QuorumController } from './quorum-controller.js';
@@ -19,6 +24,11 @@ export interface Endpoint {
   host: string;
   port: number;
   securityProtocol: number;
+}
+
+export interface ReplicaAssignment {
+  partitionIndex: number;
+  brokerIds: number[];
 }
 
 export interface ConfigEntry {
@@ -56,7 +66,13 @@ export interface ControllerRpcs {
   CreateTopics: {
     request: {
       clusterId: string;
-      topics: { name: string; numPartitions: number; replicationFactor: number; configs: ConfigEntry[] }[];
+      topics: {
+        name: string;
+        numPartitions: number;
+        replicationFactor: number;
+        configs: ConfigEntry[];
+        assignments: ReplicaAssignment[];
+      }[];
       validateOnly: boolean;
     };
     response: {
@@ -80,7 +96,11 @@ export interface ControllerRpcs {
     };
   };
   CreatePartitions: {
-    request: { clusterId: string; topics: { name: string; count: number }[]; validateOnly: boolean };
+    request: {
+      clusterId: string;
+      topics: { name: string; count: number; assignments: ReplicaAssignment[]; hasAssignments: boolean }[];
+      validateOnly: boolean;
+    };
     response: {
       status: ControllerStatus;
       topics: { name: string; errorCode: number; errorMessage: string }[];
@@ -251,6 +271,10 @@ export class ControllerRpcDispatcher {
               numPartitions: topic.numPartitions,
               replicationFactor: topic.replicationFactor,
               configs: topic.configs.map((entry) => ({ name: entry.name, value: entry.value })),
+              assignments: topic.assignments.map((assignment) => ({
+                partitionIndex: assignment.partitionIndex,
+                brokerIds: assignment.brokerIds,
+              })),
             },
             { validateOnly: request.validateOnly },
           ),
@@ -326,7 +350,13 @@ export class ControllerRpcDispatcher {
       for (const topic of request.topics) {
         const result = await this.controller.call((controller) =>
           controller.createPartitions(
-            { name: topic.name, count: topic.count },
+            {
+              name: topic.name,
+              count: topic.count,
+              assignments: topic.hasAssignments
+                ? topic.assignments.map((assignment) => assignment.brokerIds)
+                : null,
+            },
             { validateOnly: request.validateOnly },
           ),
         );
@@ -345,16 +375,23 @@ export class ControllerRpcDispatcher {
       const topics: RpcResponse<'IncrementalAlterConfigs'>['topics'] = [];
       let committedOffset = -1;
       for (const topic of request.topics) {
+        const operations: AlterConfigOperation[] = [];
+        for (const op of topic.operations) {
+          const operation = alterConfigOperations.find((known) => known === op.operation);
+          if (operation === undefined) break;
+          operations.push({ name: op.name, operation, value: operation === 'delete' ? null : op.value });
+        }
+        if (operations.length !== topic.operations.length) {
+          topics.push({
+            topicName: topic.topicName,
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `unknown config operation; expected one of ${alterConfigOperations.join(', ')}`,
+          });
+          continue;
+        }
         const result = await this.controller.call((controller) =>
           controller.incrementalAlterTopicConfigs(
-            {
-              topicName: topic.topicName,
-              operations: topic.operations.map((op) => ({
-                name: op.name,
-                operation: op.operation === 'delete' ? 'delete' : 'set',
-                value: op.operation === 'delete' ? null : op.value,
-              })),
-            },
+            { topicName: topic.topicName, operations },
             { validateOnly: request.validateOnly },
           ),
         );
@@ -449,6 +486,13 @@ function topicFailure(
 }
 
 const noStatus = status(ErrorCode.NONE, '', -1);
+
+const alterConfigOperations: readonly AlterConfigOperation['operation'][] = [
+  'set',
+  'delete',
+  'append',
+  'subtract',
+];
 /** Every response with its fields empty, for refusals that never reach a handler. */
 export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   RegisterBroker: { status: noStatus, brokerEpoch: -1 },

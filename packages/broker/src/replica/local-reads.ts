@@ -51,6 +51,23 @@ export interface ListOffsetRequest {
   readonly currentLeaderEpoch: number;
 }
 
+export interface EpochEndOffsetRequest {
+  readonly topic: string;
+  readonly partition: number;
+  /** The leader epoch the client knows (-1: unchecked). */
+  readonly currentLeaderEpoch: number;
+  /** The epoch whose end offset is wanted. */
+  readonly leaderEpoch: number;
+}
+
+export interface EpochEndOffsetResult {
+  readonly errorCode: number;
+  /** The largest epoch <= the requested one that the leader has, -1 when none. */
+  readonly leaderEpoch: number;
+  /** Where that epoch ends (the log end offset for the latest), -1 when unknown. */
+  readonly endOffset: number;
+}
+
 export interface ListOffsetResult {
   readonly topic: string;
   readonly partition: number;
@@ -170,6 +187,32 @@ export class LocalReads {
       });
     }
     return { results, watched };
+  }
+
+  /**
+   * OffsetForLeaderEpoch from a consumer (Kafka's Partition.lastOffsetForLeaderEpoch): at the
+   * leader, after the client's current epoch is checked, the largest epoch <= the requested one and
+   * the offset where it ends, so a consumer can detect that the log it read was truncated (after an
+   * unclean election). An epoch newer than the leader's latest is unknown (-1, -1), as in Kafka.
+   */
+  epochEndOffsets(requests: readonly EpochEndOffsetRequest[]): EpochEndOffsetResult[] {
+    return requests.map((request) => {
+      const failed = (errorCode: number): EpochEndOffsetResult => ({
+        errorCode,
+        leaderEpoch: -1,
+        endOffset: -1,
+      });
+      const lookup = this.options.replicas.lookupLeader(request.topic, request.partition);
+      if (!lookup.ok) return failed(lookup.errorCode);
+      const partition = lookup.partition;
+      const epochError = partition.checkCurrentLeaderEpoch(request.currentLeaderEpoch);
+      if (epochError !== ErrorCode.NONE) return failed(epochError);
+      if (request.leaderEpoch > partition.epochCache.latestEpoch) return failed(ErrorCode.NONE);
+      const found = partition.epochCache.endOffsetFor(request.leaderEpoch, partition.log.logEndOffset);
+      return found.endOffset < 0
+        ? failed(ErrorCode.NONE)
+        : { errorCode: ErrorCode.NONE, leaderEpoch: found.epoch, endOffset: found.endOffset };
+    });
   }
 
   /** Earliest (-2), latest (-1, the high watermark for a consumer) or the first offset at a timestamp. */

@@ -38,6 +38,8 @@ import type { Logger } from '../logging.js';
 import { FollowerReplicas } from './follower-replicas.js';
 import { type AppendRequest, type AppendResult, LeaderAppends } from './leader-appends.js';
 import {
+  type EpochEndOffsetRequest,
+  type EpochEndOffsetResult,
   type FetchPartitionResult,
   type FetchRequest,
   type ListOffsetRequest,
@@ -186,6 +188,11 @@ export class ReplicaManager {
   /** A consumer's Fetch (see LocalReads). */
   fetchRecords(request: FetchRequest): Promise<FetchPartitionResult[]> {
     return this.localReads.fetchRecords(request);
+  }
+
+  /** OffsetForLeaderEpoch from a consumer: each partition's end offset of an epoch, at its leader. */
+  epochEndOffsets(requests: readonly EpochEndOffsetRequest[]): EpochEndOffsetResult[] {
+    return this.localReads.epochEndOffsets(requests);
   }
 
   listOffsets(requests: readonly ListOffsetRequest[]): Promise<ListOffsetResult[]> {

@@ -165,6 +165,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       numPartitions: 1,
       defaultReplicationFactor: 1,
       autoCreateTopicsEnable: true,
+      deleteTopicEnable: true,
       describedConfigs: [
         { name: 'broker.id', value: String(brokerId), source: 'static-broker-config', isSensitive: false },
         { name: 'num.partitions', value: '1', source: 'default', isSensitive: false },

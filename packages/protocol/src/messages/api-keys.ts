@@ -23,8 +23,11 @@ export const ApiKey = {
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
   DescribeConfigs: 32,
+  AlterConfigs: 33,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  IncrementalAlterConfigs: 44,
+  DescribeCluster: 60,
 } as const;
 
 export type ApiName = keyof typeof ApiKey;
@@ -63,9 +66,12 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DeleteTopics', 6, 4),
   support('InitProducerId', 3, 2),
   support('OffsetForLeaderEpoch', 4, 4),
-  support('DescribeConfigs', 2, 4),
+  support('DescribeConfigs', 4, 4),
+  support('AlterConfigs', 2, 2),
   support('CreatePartitions', 1, 2),
   support('DeleteGroups', 2, 2),
+  support('IncrementalAlterConfigs', 1, 1),
+  support('DescribeCluster', 1, 0),
 ];
 
 const supportByKey = new Map<number, ApiVersionSupport>(

@@ -1,15 +1,18 @@
 export * from './api.js';
 export * from './api-keys.js';
+export { alterConfigsApi } from './apis/alter-configs.js';
 export { apiVersionsApi } from './apis/api-versions.js';
 export { createPartitionsApi } from './apis/create-partitions.js';
 export { createTopicsApi } from './apis/create-topics.js';
 export { deleteGroupsApi } from './apis/delete-groups.js';
 export { deleteTopicsApi } from './apis/delete-topics.js';
+export { describeClusterApi, describeClusterEndpointType } from './apis/describe-cluster.js';
 export { configResourceType, describeConfigsApi } from './apis/describe-configs.js';
 export { describeGroupsApi } from './apis/describe-groups.js';
 export { fetchApi } from './apis/fetch.js';
 export { coordinatorKeyType, findCoordinatorApi } from './apis/find-coordinator.js';
 export { heartbeatApi } from './apis/heartbeat.js';
+export { alterConfigOpType, incrementalAlterConfigsApi } from './apis/incremental-alter-configs.js';
 export { initProducerIdApi } from './apis/init-producer-id.js';
 export { joinGroupApi } from './apis/join-group.js';
 export { leaveGroupApi } from './apis/leave-group.js';

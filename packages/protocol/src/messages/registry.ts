@@ -2,16 +2,19 @@
 // this object, so adding an API here is what makes decodeRequest and encodeResponse know it.
 
 import { ApiKey } from './api-keys.js';
+import { alterConfigsApi } from './apis/alter-configs.js';
 import { apiVersionsApi } from './apis/api-versions.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
 import { deleteGroupsApi } from './apis/delete-groups.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
+import { describeClusterApi } from './apis/describe-cluster.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
 import { fetchApi } from './apis/fetch.js';
 import { findCoordinatorApi } from './apis/find-coordinator.js';
 import { heartbeatApi } from './apis/heartbeat.js';
+import { incrementalAlterConfigsApi } from './apis/incremental-alter-configs.js';
 import { initProducerIdApi } from './apis/init-producer-id.js';
 import { joinGroupApi } from './apis/join-group.js';
 import { leaveGroupApi } from './apis/leave-group.js';
@@ -45,8 +48,11 @@ export const apis = {
   [ApiKey.InitProducerId]: initProducerIdApi,
   [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpochApi,
   [ApiKey.DescribeConfigs]: describeConfigsApi,
+  [ApiKey.AlterConfigs]: alterConfigsApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
   [ApiKey.DeleteGroups]: deleteGroupsApi,
+  [ApiKey.IncrementalAlterConfigs]: incrementalAlterConfigsApi,
+  [ApiKey.DescribeCluster]: describeClusterApi,
 } as const;
 
 export type Apis = typeof apis;

@@ -1,10 +1,11 @@
-// DescribeConfigs (key 32), versions 0-2; never flexible in that range (Kafka's start at 4).
+// DescribeConfigs (key 32), versions 0-4; flexible from 4.
 //   Request  => [resources => resource_type resource_name [configuration_keys](nullable)]
-//               include_synonyms(1+)
+//               include_synonyms(1+) include_documentation(3+)
 //   Response => throttle_time_ms
 //               [results => error_code error_message(nullable) resource_type resource_name
 //                 [configs => name value(nullable) read_only is_default(v0 only) config_source(1+)
-//                   is_sensitive [synonyms => name value(nullable) source](1+)]]
+//                   is_sensitive [synonyms => name value(nullable) source](1+)
+//                   config_type(3+) documentation(3+, nullable)]]
 // Resource types: 2 topic, 4 broker. Spec: apache/kafka DescribeConfigsRequest.json /
 // DescribeConfigsResponse.json (the JSON spells the request flag "IncludeSynoyms").
 
@@ -22,6 +23,7 @@ export const describeConfigsApi = defineApi(
       configurationKeys: f.array('0+', t.string, { nullableVersions: '0+' }),
     }),
     includeSynonyms: f.bool('1+', { default: false }),
+    includeDocumentation: f.bool('3+', { default: false }),
   },
   {
     throttleTimeMs: f.int32('0+'),
@@ -46,6 +48,8 @@ export const describeConfigsApi = defineApi(
           },
           { ignorable: true },
         ),
+        configType: f.int8('3+', { default: 0, ignorable: true }),
+        documentation: f.string('3+', { nullableVersions: '0+', ignorable: true }),
       }),
     }),
   },

@@ -1,0 +1,164 @@
+import { ApiKey, alterConfigOpType, configResourceType, ErrorCode } from '@gregor/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
+import { ConfigType } from './config-entries.js';
+
+let cluster: LocalClusterFixture;
+afterEach(async () => {
+  await cluster.close();
+});
+
+async function createTopic(name: string, configs: Record<string, string> = {}): Promise<void> {
+  const response = await cluster.request(ApiKey.CreateTopics, 4, {
+    topics: [
+      {
+        name,
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: Object.entries(configs).map(([configName, value]) => ({ name: configName, value })),
+      },
+    ],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  expect(response.topics[0]!.errorCode).toBe(ErrorCode.NONE);
+}
+
+type Op = keyof typeof alterConfigOpType;
+
+async function incremental(
+  resourceName: string,
+  configs: [name: string, op: Op | number, value: string | null][],
+  options: { validateOnly?: boolean; resourceType?: number; version?: number } = {},
+) {
+  const response = await cluster.request(ApiKey.IncrementalAlterConfigs, options.version ?? 1, {
+    resources: [
+      {
+        resourceType: options.resourceType ?? configResourceType.topic,
+        resourceName,
+        configs: configs.map(([name, op, value]) => ({
+          name,
+          configOperation: typeof op === 'number' ? op : alterConfigOpType[op],
+          value,
+        })),
+      },
+    ],
+    validateOnly: options.validateOnly ?? false,
+  });
+  const result = response.responses[0]!;
+  return [result.errorCode, result.errorMessage] as const;
+}
+
+describe('IncrementalAlterConfigs', () => {
+  it('sets, deletes, appends to and subtracts from topic configs, persisted in the image', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t', { 'retention.ms': '1000' });
+    expect(await incremental('t', [['segment.ms', 'set', '60000']], { version: 0 })).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
+    expect(await incremental('t', [['retention.ms', 'delete', null]])).toEqual([ErrorCode.NONE, null]);
+    // APPEND starts from Kafka's default of cleanup.policy, "delete".
+    expect(await incremental('t', [['cleanup.policy', 'append', 'compact']])).toEqual([ErrorCode.NONE, null]);
+    expect(Object.fromEntries(cluster.image().topicConfigs('t'))).toEqual({
+      'segment.ms': '60000',
+      'cleanup.policy': 'delete,compact',
+    });
+    expect(await incremental('t', [['cleanup.policy', 'subtract', 'delete']])).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
+    expect(cluster.image().topicConfigs('t').get('cleanup.policy')).toBe('compact');
+  });
+
+  it('refuses what Kafka refuses, changing nothing', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t');
+    expect(await incremental('t', [['retention.ms', 'append', '5']])).toEqual([
+      ErrorCode.INVALID_CONFIG,
+      "Can't APPEND to key retention.ms because its type is not LIST.",
+    ]);
+    expect(await incremental('t', [['no.such', 'set', '1']])).toEqual([
+      ErrorCode.INVALID_CONFIG,
+      'Unknown topic config name: no.such',
+    ]);
+    expect((await incremental('t', [['retention.ms', 'set', 'soon']]))[0]).toBe(ErrorCode.INVALID_CONFIG);
+    expect(await incremental('t', [['retention.ms', 9, '1']])).toEqual([
+      ErrorCode.INVALID_REQUEST,
+      'Unknown alter configs operation type 9',
+    ]);
+    expect((await incremental('t', [['retention.ms', 'set', null]]))[0]).toBe(ErrorCode.INVALID_REQUEST);
+    expect((await incremental('missing', [['retention.ms', 'set', '1']]))[0]).toBe(
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    );
+    // All or nothing: one bad operation and the good one is not applied either.
+    expect(
+      (
+        await incremental('t', [
+          ['segment.ms', 'set', '1000'],
+          ['cleanup.policy', 'append', 'sideways'],
+        ])
+      )[0],
+    ).toBe(ErrorCode.INVALID_CONFIG);
+    expect(await incremental('t', [['segment.ms', 'set', '1000']], { validateOnly: true })).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
+    expect([...cluster.image().topicConfigs('t')]).toEqual([]);
+    // Broker configs are all static here: refused, as Kafka refuses its static keys.
+    const broker = await incremental('1', [['log.retention.ms', 'set', '1000']], {
+      resourceType: configResourceType.broker,
+    });
+    expect(broker[0]).toBe(ErrorCode.INVALID_REQUEST);
+    expect(broker[1]).toContain('Cannot update these configs dynamically: Set(log.retention.ms)');
+  });
+});
+
+describe('AlterConfigs', () => {
+  it('replaces the whole dynamic config of a topic', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t', { 'retention.ms': '1000', 'segment.ms': '5000' });
+    const response = await cluster.request(ApiKey.AlterConfigs, 2, {
+      resources: [
+        {
+          resourceType: configResourceType.topic,
+          resourceName: 't',
+          configs: [{ name: 'max.message.bytes', value: '2048' }],
+        },
+      ],
+      validateOnly: false,
+    });
+    expect(response.responses).toEqual([
+      {
+        resourceType: configResourceType.topic,
+        resourceName: 't',
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+      },
+    ]);
+    expect(Object.fromEntries(cluster.image().topicConfigs('t'))).toEqual({ 'max.message.bytes': '2048' });
+  });
+});
+
+describe('DescribeConfigs v3+', () => {
+  it('reports the type always and the documentation when asked', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t', { 'cleanup.policy': 'compact' });
+    const describe = async (includeDocumentation: boolean) => {
+      const response = await cluster.request(ApiKey.DescribeConfigs, 4, {
+        resources: [{ resourceType: configResourceType.topic, resourceName: 't', configurationKeys: null }],
+        includeSynonyms: false,
+        includeDocumentation,
+      });
+      return new Map(response.results[0]!.configs.map((config) => [config.name, config]));
+    };
+    const withDocs = await describe(true);
+    expect(withDocs.get('cleanup.policy')).toMatchObject({ value: 'compact', configType: ConfigType.list });
+    expect(withDocs.get('retention.ms')).toMatchObject({ configType: ConfigType.long });
+    expect(withDocs.get('segment.bytes')).toMatchObject({ configType: ConfigType.int });
+    expect(withDocs.get('retention.ms')!.documentation).toMatch(/\w+ \w+/);
+    const withoutDocs = await describe(false);
+    expect(withoutDocs.get('retention.ms')!.documentation).toBeNull();
+  });
+});

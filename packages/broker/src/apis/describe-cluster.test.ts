@@ -1,0 +1,42 @@
+import { ApiKey, authorizedOperationsOmitted, ErrorCode } from '@gregor/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixtureClusterId, LocalClusterFixture } from '../testing/local-cluster-fixture.js';
+
+let cluster: LocalClusterFixture;
+afterEach(async () => {
+  await cluster.close();
+});
+
+describe('DescribeCluster', () => {
+  it('lists the live brokers, the cluster id and a controller id among them', async () => {
+    cluster = await LocalClusterFixture.start();
+    for (const version of [0, 1]) {
+      const response = await cluster.request(ApiKey.DescribeCluster, version, {
+        includeClusterAuthorizedOperations: true,
+        endpointType: 1,
+      });
+      expect(response).toMatchObject({
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        clusterId: fixtureClusterId,
+        controllerId: 1,
+        brokers: [{ brokerId: 1, host: 'localhost', port: 9001, rack: null }],
+        clusterAuthorizedOperations: authorizedOperationsOmitted,
+      });
+    }
+  });
+
+  it('refuses to describe controllers (this is a broker endpoint) and unknown endpoint types', async () => {
+    cluster = await LocalClusterFixture.start();
+    const controllers = await cluster.request(ApiKey.DescribeCluster, 1, {
+      includeClusterAuthorizedOperations: false,
+      endpointType: 2,
+    });
+    expect(controllers).toMatchObject({ errorCode: ErrorCode.MISMATCHED_ENDPOINT_TYPE, brokers: [] });
+    const unknown = await cluster.request(ApiKey.DescribeCluster, 1, {
+      includeClusterAuthorizedOperations: false,
+      endpointType: 7,
+    });
+    expect(unknown.errorCode).toBe(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
+  });
+});

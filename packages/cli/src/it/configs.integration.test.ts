@@ -1,0 +1,89 @@
+// `gregor configs` against a real Gregor node in the test process (@gregor/testkit), and the same
+// change read back by kafkajs: the CLI's IncrementalAlterConfigs is persisted in the metadata log and
+// seen by any client; a refused change prints the broker's error and exits 1.
+
+import { startCluster, type TestCluster } from '@gregor/testkit';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../commands.js';
+
+let cluster: TestCluster;
+let kafka: Kafka;
+
+beforeAll(async () => {
+  cluster = await startCluster({ brokers: 1 });
+  kafka = new Kafka({
+    clientId: 'cli-configs',
+    brokers: cluster.bootstrapServers,
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function gregor(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(
+    ['configs', '--bootstrap-server', cluster.bootstrapServers[0]!, ...args],
+    { write: (text: string) => out.push(text) },
+    { write: (text: string) => err.push(text) },
+  );
+  return { code, out: out.join(''), err: err.join('') };
+}
+
+describe('gregor configs', () => {
+  it('alters a topic, describes it, and kafkajs reads the same value', async () => {
+    const topic = ['--entity-type', 'topics', '--entity-name', 'orders'];
+    expect(
+      await gregor('alter', ...topic, '--add-config', 'retention.ms=60000,cleanup.policy=compact'),
+    ).toEqual({
+      code: 0,
+      out: 'Completed updating config for topic orders.\n',
+      err: '',
+    });
+    const described = await gregor('describe', ...topic);
+    expect(described.code).toBe(0);
+    expect(described.out).toContain('Dynamic configs for topic orders are:\n');
+    expect(described.out).toContain(
+      '  retention.ms=60000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=60000, ' +
+        'DEFAULT_CONFIG:log.retention.ms=604800000}',
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const read = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: 'orders', configNames: ['retention.ms'] }],
+      });
+      expect(read.resources[0]!.configEntries[0]!.configValue).toBe('60000');
+    } finally {
+      await admin.disconnect();
+    }
+    expect((await gregor('alter', ...topic, '--delete-config', 'retention.ms')).code).toBe(0);
+    expect((await gregor('describe', ...topic)).out).not.toContain('retention.ms=');
+  });
+
+  it('prints the broker error for a bad value or an unknown topic, exit code 1', async () => {
+    const bad = await gregor(
+      'alter',
+      '--entity-type',
+      'topics',
+      '--entity-name',
+      'orders',
+      '--add-config',
+      'retention.ms=soon',
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^Error: INVALID_CONFIG: .*retention\.ms/);
+    const missing = await gregor('describe', '--entity-type', 'topics', '--entity-name', 'nope');
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/^Error: UNKNOWN_TOPIC_OR_PARTITION/);
+  });
+});

@@ -1,0 +1,91 @@
+// `gregor topics` against a real Gregor node in the test process (@gregor/testkit), checked with
+// kafkajs: create (counts, configs, a manual replica assignment), list, describe, alter and delete;
+// a refused request prints the broker's error and exits 1.
+
+import { startCluster, type TestCluster } from '@gregor/testkit';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../commands.js';
+
+let cluster: TestCluster;
+let kafka: Kafka;
+
+beforeAll(async () => {
+  cluster = await startCluster({ brokers: 1 });
+  kafka = new Kafka({
+    clientId: 'cli-topics',
+    brokers: cluster.bootstrapServers,
+    logLevel: logLevel.NOTHING,
+  });
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function gregor(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(
+    ['topics', '--bootstrap-server', cluster.bootstrapServers[0]!, ...args],
+    { write: (text: string) => out.push(text) },
+    { write: (text: string) => err.push(text) },
+  );
+  return { code, out: out.join(''), err: err.join('') };
+}
+
+describe('gregor topics', () => {
+  it('creates, lists, describes, grows and deletes topics that kafkajs then sees', async () => {
+    expect(
+      await gregor(
+        'create',
+        '--topic',
+        'orders',
+        '--partitions',
+        '2',
+        '--replication-factor',
+        '1',
+        '--config',
+        'retention.ms=60000',
+      ),
+    ).toEqual({ code: 0, out: 'Created topic orders.\n', err: '' });
+    expect((await gregor('create', '--topic', 'placed', '--replica-assignment', '1,1,1')).code).toBe(0);
+    expect((await gregor('create', '--topic', 'orders', '--if-not-exists')).code).toBe(0);
+    expect((await gregor('list')).out).toBe('orders\nplaced\n');
+    expect((await gregor('describe', '--topic', 'orders')).out).toBe(
+      'Topic: orders\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: retention.ms=60000\n' +
+        '\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\n' +
+        '\tTopic: orders\tPartition: 1\tLeader: 1\tReplicas: 1\tIsr: 1\n',
+    );
+    expect((await gregor('alter', '--topic', 'orders', '--partitions', '4')).code).toBe(0);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: ['orders', 'placed'] });
+      expect(metadata.topics.map((topic) => [topic.name, topic.partitions.length])).toEqual([
+        ['orders', 4],
+        ['placed', 3],
+      ]);
+      expect((await gregor('delete', '--topic', 'placed')).code).toBe(0);
+      expect(await admin.listTopics()).toEqual(['orders']);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('prints the broker error for a broker that does not exist or a topic that does, exit code 1', async () => {
+    const unknownBroker = await gregor('create', '--topic', 'nowhere', '--replica-assignment', '1:9');
+    expect(unknownBroker.code).toBe(1);
+    expect(unknownBroker.err).toBe(
+      'Error: INVALID_REPLICA_ASSIGNMENT: The manual partition assignment includes broker 9, but no such ' +
+        'broker is registered.\n',
+    );
+    expect((await gregor('create', '--topic', 'dup')).code).toBe(0);
+    const again = await gregor('create', '--topic', 'dup');
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/^Error: TOPIC_ALREADY_EXISTS/);
+    const usage = await gregor('alter', '--topic', 'dup');
+    expect(usage.code).toBe(2);
+    expect(usage.err).toContain('gregor topics: alter needs --topic and --partitions');
+  });
+});
