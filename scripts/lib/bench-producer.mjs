@@ -405,3 +405,133 @@ export class LeaderRouter {
     for (const brokerId of [...this.connections.keys()]) this.drop(brokerId);
   }
 }
+
+/**
+ * Closed-loop latency with one request in flight: each request one batch of one record, to the
+ * partitions in turn, the next sent when the previous one is answered; the time of each is from its
+ * write to its response.
+ */
+export async function runSingleInFlight({ connections, topic, partitions, acks, batch, durationMs }) {
+  /** @type {number[]} */
+  const samplesMs = [];
+  let errors = 0;
+  let firstError;
+  const bodies = partitions.map(({ partition }) =>
+    produceBody(topic, acks, [{ partitionIndex: partition, records: batch }]),
+  );
+  const startMs = performance.now();
+  for (let sent = 0; performance.now() - startMs < durationMs; sent++) {
+    const index = sent % partitions.length;
+    const sentMs = performance.now();
+    try {
+      const response = await connections
+        .get(partitions[index].leader)
+        .call(ApiKey.Produce, produceVersion, bodies[index], requestDeadlineMs);
+      const error = produceError(response);
+      if (error === undefined) samplesMs.push(performance.now() - sentMs);
+      else {
+        errors += 1;
+        firstError ??= error;
+      }
+    } catch (error) {
+      errors += 1;
+      firstError ??= error.message;
+    }
+  }
+  return { samplesMs, errors, firstError };
+}
+
+/**
+ * Fixed-rate load the way librdkafka sends it with its defaults: records arrive at
+ * `recordsPerSecond`, and every `lingerMs` each leader gets one request carrying, per partition it
+ * leads, one batch of the records that arrived meanwhile (open loop: a slow answer does not hold
+ * the next request back). The time of each request is from its write to its response (a record's
+ * own latency adds up to `lingerMs` of waiting in the client). Reports the largest number of
+ * requests unanswered at once, which stays small when the cluster keeps up.
+ */
+export async function runFixedRate({
+  connections,
+  topic,
+  partitions,
+  acks,
+  valueBytes,
+  recordsPerSecond,
+  durationMs,
+  lingerMs,
+}) {
+  const routes = routesByLeader(partitions);
+  /** @type {Map<number, Buffer>} one batch per record count, encoded once */
+  const batches = new Map();
+  const batchOf = (count) => {
+    let batch = batches.get(count);
+    if (batch === undefined) {
+      batch = encodeValueBatch(valueBytes, count);
+      batches.set(count, batch);
+    }
+    return batch;
+  };
+  /** @type {number[]} */
+  const samplesMs = [];
+  const pending = [];
+  let errors = 0;
+  let firstError;
+  let unanswered = 0;
+  let unansweredMax = 0;
+  let sentRecords = 0;
+  let ackedRecords = 0;
+  const startMs = performance.now();
+  while (performance.now() - startMs < durationMs) {
+    const due = Math.floor(((performance.now() - startMs) * recordsPerSecond) / 1000);
+    let remaining = due - sentRecords;
+    if (remaining >= partitions.length) {
+      const perPartition = Math.floor(remaining / partitions.length);
+      for (const route of routes) {
+        const count = perPartition * route.partitions.length;
+        remaining -= count;
+        sentRecords += count;
+        const body = produceBody(
+          topic,
+          acks,
+          route.partitions.map((partitionIndex) => ({ partitionIndex, records: batchOf(perPartition) })),
+        );
+        const sentMs = performance.now();
+        unanswered += 1;
+        unansweredMax = Math.max(unansweredMax, unanswered);
+        pending.push(
+          connections
+            .get(route.leader)
+            .call(ApiKey.Produce, produceVersion, body, requestDeadlineMs)
+            .then(
+              (response) => {
+                const error = produceError(response);
+                if (error === undefined) {
+                  samplesMs.push(performance.now() - sentMs);
+                  ackedRecords += count;
+                } else {
+                  errors += 1;
+                  firstError ??= error;
+                }
+              },
+              (error) => {
+                errors += 1;
+                firstError ??= error.message;
+              },
+            )
+            .finally(() => {
+              unanswered -= 1;
+            }),
+        );
+      }
+    }
+    await sleep(lingerMs);
+  }
+  await Promise.all(pending);
+  const elapsedMs = performance.now() - startMs;
+  return {
+    samplesMs,
+    errors,
+    firstError,
+    unansweredMax,
+    recordsPerSecond: ackedRecords / (elapsedMs / 1000),
+  };
+}
