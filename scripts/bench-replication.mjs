@@ -17,6 +17,9 @@
 //                with the records that arrived meanwhile), open loop, for 4 s; p50 / p99 and the
 //                most requests unanswered at once (small and steady when the cluster keeps up).
 //   ratios       RF 3 / RF 1 of the above, from the same run.
+//   kcat         a real client with its default batching: kcat -P (librdkafka, linger.ms=5, one
+//                producer, 3 partitions) writes N records to an RF 1 acks=1 topic and to an RF 3
+//                acks=all topic; records/s from start to exit, checked with ListOffsets afterwards.
 //   failover     kill -9 of a partition leader (RF 3, min.insync.replicas=2, one partition) while a
 //                producer sends acks=all continuously (one request in flight, 10 ms retry backoff,
 //                fresh Metadata after any error) and a background producer loads another RF 3 topic:
@@ -36,11 +39,14 @@
 //        BENCH_QUICK=1 ...  short cells and 2 kills, to try the script out
 //        BENCH_KILLS=12 ... number of failover rounds (0: no failover part)
 //        BENCH_SIZES=1024 BENCH_ACKS=1,all BENCH_RFS=1,3 ...  only these cells
+//        BENCH_KCAT=0 ...  no kcat cells
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ApiKey } from '../packages/protocol/dist/index.js';
 import { BenchCluster } from './lib/bench-cluster.mjs';
 import {
@@ -197,7 +203,11 @@ async function waitTopicSettled(cluster, topic, replicationFactor, { preferred =
 
 async function measureCell(cluster, connections, addresses, admin, valueBytes, replicationFactor, level) {
   const topic = `bench-rf${replicationFactor}-acks${level.label}-${valueBytes}b`;
-  await createTopic(admin, topic, partitionsPerTopic, replicationFactor);
+  // Retried: on a busy machine a broker may be fenced for a moment (INVALID_REPLICATION_FACTOR).
+  await waitFor(`${topic} created`, async () => {
+    await createTopic(admin, topic, partitionsPerTopic, replicationFactor);
+    return true;
+  });
   const { partitions } = await waitTopicSettled(cluster, topic, replicationFactor);
   const count = recordsPerBatch(valueBytes);
   const batch = encodeValueBatch(valueBytes, count);
@@ -302,6 +312,76 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
       (notes.length > 0 ? `  [${notes.join('; ')}]` : ''),
   );
   return cell;
+}
+
+// ---- a real client ------------------------------------------------------------------------------
+
+const kcatEnabled = process.env.BENCH_KCAT !== '0';
+/** Records per kcat cell: about 20 / 100 MB of values. */
+const kcatRecords = (valueBytes) => (valueBytes >= 1024 ? 1 : 5) * (quick ? 20_000 : 100_000);
+const kcatTimeoutMs = 300_000;
+const kcatCells = [
+  { replicationFactor: 1, acks: '1' },
+  { replicationFactor: 3, acks: 'all' },
+];
+
+/** Printable values without newlines (kcat -l reads one record per line). */
+function kcatRecordFile(dir, count, valueBytes) {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  let state = 0x2545f491;
+  const file = Buffer.alloc(count * (valueBytes + 1));
+  for (let at = 0; at < file.length; at++) {
+    if ((at + 1) % (valueBytes + 1) === 0) {
+      file[at] = 0x0a;
+      continue;
+    }
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    file[at] = alphabet.charCodeAt((state >>> 0) % alphabet.length);
+  }
+  const path = join(dir, `records-${valueBytes}.txt`);
+  writeFileSync(path, file);
+  return path;
+}
+
+async function measureKcat(cluster, connections, admin, valueBytes, { replicationFactor, acks }) {
+  const topic = `bench-kcat-rf${replicationFactor}-acks${acks}-${valueBytes}b`;
+  // Retried: on a busy machine a broker may be fenced for a moment (INVALID_REPLICATION_FACTOR).
+  await waitFor(`${topic} created`, async () => {
+    await createTopic(admin, topic, partitionsPerTopic, replicationFactor);
+    return true;
+  });
+  const { partitions } = await waitTopicSettled(cluster, topic, replicationFactor);
+  const dir = mkdtempSync(join(tmpdir(), 'gregor-bench-kcat-'));
+  const records = kcatRecords(valueBytes);
+  try {
+    const file = kcatRecordFile(dir, records, valueBytes);
+    const bootstrap = cluster.nodes.map((node) => node.address).join(',');
+    const startedMs = performance.now();
+    await promisify(execFile)(
+      'kcat',
+      ['-b', bootstrap, '-P', '-t', topic, '-p', '-1', '-l', file, '-X', 'linger.ms=5', '-X', `acks=${acks}`],
+      { timeout: kcatTimeoutMs, maxBuffer: 1024 * 1024 },
+    );
+    const elapsedMs = performance.now() - startedMs;
+    const stored = await latestOffsetSum(connections, topic, partitions);
+    const cell = {
+      valueBytes,
+      replicationFactor,
+      acksLabel: acks,
+      recordsPerSecond: records / (elapsedMs / 1000),
+      megabytesPerSecond: (records * valueBytes) / (elapsedMs / 1000) / 1e6,
+      note: stored === records ? '' : `ListOffsets shows ${stored} of ${records}`,
+    };
+    log(
+      `kcat ${sizeLabel(valueBytes).padStart(6)} RF ${replicationFactor} acks=${acks.padEnd(3)}: ` +
+        `${Math.round(cell.recordsPerSecond)} records/s, ${cell.megabytesPerSecond.toFixed(1)} MB/s ${cell.note}`,
+    );
+    return cell;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---- failover ----------------------------------------------------------------------------------
@@ -513,7 +593,7 @@ function fencingEvents(cluster, downIntervals) {
 
 const rfColors = ['#8fb9e0', '#3a7dc4', '#173f73'];
 
-function report(cells, failover, fences, startedAt, wallMs) {
+function report(cells, kcat, failover, fences, startedAt, wallMs) {
   const fmt = (value, digits) =>
     value === undefined
       ? 'n/a'
@@ -563,6 +643,35 @@ function report(cells, failover, fences, startedAt, wallMs) {
     ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   );
   const ratioLines = ratios(cells);
+  const kcatLines = [];
+  if (kcat.length > 0) {
+    kcatLines.push(
+      'kcat -P (librdkafka defaults, linger.ms=5, one producer, 3 partitions):',
+      '',
+      markdownTable(
+        ['record', 'acks', 'RF', 'records/s', 'MB/s', 'note'],
+        kcat.map((cell) => [
+          sizeLabel(cell.valueBytes),
+          cell.acksLabel,
+          String(cell.replicationFactor),
+          fmt(Math.round(cell.recordsPerSecond), 0),
+          fmt(cell.megabytesPerSecond, 1),
+          cell.note,
+        ]),
+        ['l', 'l', 'r', 'r', 'r', 'l'],
+      ),
+      '',
+    );
+    for (const valueBytes of valueSizesBytes) {
+      const rf1 = kcat.find((cell) => cell.valueBytes === valueBytes && cell.replicationFactor === 1);
+      const rf3 = kcat.find((cell) => cell.valueBytes === valueBytes && cell.replicationFactor === 3);
+      if (rf1 !== undefined && rf3 !== undefined)
+        kcatLines.push(
+          `- ${sizeLabel(valueBytes)}: kcat RF 3 acks=all / RF 1 acks=1 ${(rf3.recordsPerSecond / rf1.recordsPerSecond).toFixed(2)}`,
+        );
+    }
+    kcatLines.push('');
+  }
   const failoverLines = failoverReport(failover, fences);
   const context =
     `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ` +
@@ -577,6 +686,7 @@ function report(cells, failover, fences, startedAt, wallMs) {
     '',
     ...(latencyCells.length > 0 ? [latencyTable, ''] : []),
     ...(ratioLines.length > 0 ? ['RF 3 / RF 1, this run:', ...ratioLines, ''] : []),
+    ...kcatLines,
     ...failoverLines,
     '',
     ...(cellNotes.length > 0
@@ -741,6 +851,12 @@ async function main() {
             await measureCell(cluster, connections, addresses, admin, valueBytes, replicationFactor, level),
           );
 
+    const kcat = [];
+    if (kcatEnabled)
+      for (const valueBytes of valueSizesBytes)
+        for (const kcatCell of kcatCells)
+          kcat.push(await measureKcat(cluster, connections, admin, valueBytes, kcatCell));
+
     let failover;
     let fences = [];
     if (killCount > 0) {
@@ -751,7 +867,7 @@ async function main() {
       failover = await measureFailover(cluster, admin);
       fences = fencingEvents(cluster, failover.downIntervals);
     }
-    report(cells, failover, fences, startedAt, performance.now() - startedMs);
+    report(cells, kcat, failover, fences, startedAt, performance.now() - startedMs);
   } finally {
     for (const connection of connections.values()) connection.close();
     admin?.close();
