@@ -5,10 +5,11 @@
 // headers of the active segment's last few batches, so a read at the tail (a follower's or a
 // caught-up consumer's fetch) finds its first batch without a scan of the file.
 //
-// The active segment's appends and reads are synchronous system calls: its pages were just written
-// and sit in the page cache, where a write or read of a batch costs a few microseconds, less than
-// the thread-pool round trip of an asynchronous call (two thread wake-ups, which on a busy machine
-// each wait for a core). Older segments may be cold on disk and are read asynchronously.
+// The active segment's appends, and reads of what it was written last, are synchronous system
+// calls: those pages sit in the page cache, where a write or read of a batch costs a few
+// microseconds, less than the thread-pool round trip of an asynchronous call (two thread wake-ups,
+// which on a busy machine each wait for a core). Older bytes may be cold on disk and are read
+// asynchronously.
 //
 // File descriptors come from the broker-wide FileHandleCache: each of the three files is opened on
 // first use and may be closed again whenever it is idle, so a segment holds no descriptor of its own.
@@ -57,6 +58,12 @@ export const indexUnwrittenEntriesMax = 1024;
  * from an offset among them skips the index lookup and the header scan.
  */
 export const recentBatchesMax = 64;
+/**
+ * Reads that start within this many bytes of the active segment's end are synchronous: bytes
+ * written that recently are in the page cache. Reads further back may go to the disk and stay
+ * asynchronous, so a consumer reading old data never stalls the event loop on a disk read.
+ */
+export const recentlyWrittenBytesMax = 4 * 1024 * 1024;
 
 export interface SegmentLimits {
   readonly indexIntervalBytes: number;
@@ -629,14 +636,14 @@ export class LogSegment {
 
   /** Reads `length` bytes at `position` (fewer if the file is shorter). */
   readBytes(position: number, length: number): Promise<Buffer> {
-    return (this.active ? readActiveAt : readAt)(this.logFile, position, length);
+    return (this.recentlyWritten(position) ? readActiveAt : readAt)(this.logFile, position, length);
   }
 
   /** Yields batch summaries from `from` (a batch start) until `to`; stops at an incomplete batch. */
   async *scanBatches(from: number, to: number): AsyncGenerator<BatchSummary> {
     let position = from;
     while (position + batchHeaderBytes <= to) {
-      const chunk = await (this.active ? readActiveAt : readAt)(
+      const chunk = await (this.recentlyWritten(position) ? readActiveAt : readAt)(
         this.logFile,
         position,
         Math.min(headerScanChunkBytes, to - position),
@@ -663,6 +670,11 @@ export class LogSegment {
       if (batch.lastOffset >= offset) return batch;
     }
     return undefined;
+  }
+
+  /** Whether a read at `position` is served synchronously (see recentlyWrittenBytesMax). */
+  private recentlyWritten(position: number): boolean {
+    return this.active && position >= this.sizeBytes - recentlyWrittenBytesMax;
   }
 
   /** Among the recent batches, the first whose last offset is >= `offset`; undefined if not among them. */
