@@ -229,7 +229,15 @@ class OneWaySocket {
     // reports the records that never became readable.
     if (this.closed) return;
     if (!this.socket.write(frame)) {
-      await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]).catch(() => undefined);
+      await new Promise((resolve) => {
+        const done = () => {
+          this.socket.off('drain', done);
+          this.socket.off('close', done);
+          resolve();
+        };
+        this.socket.on('drain', done);
+        this.socket.on('close', done);
+      });
     }
   }
 
@@ -450,6 +458,9 @@ export async function runSingleInFlight({ connections, topic, partitions, acks, 
   return { samplesMs, errors, firstError };
 }
 
+/** Largest batch the fixed-rate load sends (below the broker's max.message.bytes). */
+const fixedRateBatchBytesMax = 256 * 1024;
+
 /**
  * Fixed-rate load the way librdkafka sends it with its defaults: records arrive at
  * `recordsPerSecond`, and every `lingerMs` each leader gets one request carrying, per partition it
@@ -493,7 +504,12 @@ export async function runFixedRate({
     const due = Math.floor(((performance.now() - startMs) * recordsPerSecond) / 1000);
     let remaining = due - sentRecords;
     if (remaining >= partitions.length) {
-      const perPartition = Math.floor(remaining / partitions.length);
+      // One batch per partition and request, at most batchBytesMax: a backlog goes out over the
+      // next requests, as a client's batches would.
+      const perPartition = Math.min(
+        Math.floor(remaining / partitions.length),
+        Math.floor(fixedRateBatchBytesMax / (valueBytes + 8)),
+      );
       for (const route of routes) {
         const count = perPartition * route.partitions.length;
         remaining -= count;
