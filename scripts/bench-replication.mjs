@@ -365,7 +365,11 @@ async function measureKcat(cluster, connections, admin, valueBytes, { replicatio
       { timeout: kcatTimeoutMs, maxBuffer: 1024 * 1024 },
     );
     const elapsedMs = performance.now() - startedMs;
-    const stored = await latestOffsetSum(connections, topic, partitions);
+    // Asked again while a leader moves for a moment (a busy machine).
+    const stored = await waitFor(`${topic} readable`, async () => {
+      const sum = await latestOffsetSum(connections, topic, partitions);
+      return sum >= records ? sum : undefined;
+    }).catch(() => -1);
     const cell = {
       valueBytes,
       replicationFactor,
