@@ -5,18 +5,18 @@
 // headers of the active segment's last few batches, so a read at the tail (a follower's or a
 // caught-up consumer's fetch) finds its first batch without a scan of the file.
 //
-// The active segment's appends, and reads of what it was written last, are synchronous system
-// calls: those pages sit in the page cache, where a write or read of a batch costs a few
-// microseconds, less than the thread-pool round trip of an asynchronous call (two thread wake-ups,
-// which on a busy machine each wait for a core). Older bytes may be cold on disk and are read
-// asynchronously.
+// Reads of what the active segment was written last are synchronous system calls: those pages sit
+// in the page cache, where a read of a batch costs a few microseconds, less than the thread-pool
+// round trip of an asynchronous call (two thread wake-ups, which on a busy machine each wait for a
+// core). Older bytes may be cold on disk and are read asynchronously. Appends stay asynchronous: a
+// write can be throttled by the kernel's dirty-page limits, and the event loop must not wait then.
 //
 // File descriptors come from the broker-wide FileHandleCache: each of the three files is opened on
 // first use and may be closed again whenever it is idle, so a segment holds no descriptor of its own.
 // Everything the segment needs between I/Os (size, next offset, index entries, largest timestamp)
 // is in memory; a closed file is reopened by name.
 
-import { readSync, writeSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { type FileHandle, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invariant } from '@gregor/ground';
@@ -536,7 +536,7 @@ export class LogSegment {
     const handle = this.logFile.pinIfOpen() ?? (await this.logFile.pin());
     try {
       // One write; the loop in writeFully only runs for a short write (rare on regular files).
-      const bytesWritten = writeSync(handle.fd, records, 0, records.length, startPosition);
+      const { bytesWritten } = await handle.write(records, 0, records.length, startPosition);
       if (bytesWritten < records.length) {
         await writeFully(handle, records.subarray(bytesWritten), startPosition + bytesWritten);
       }
