@@ -10,6 +10,16 @@
 //                ListOffsets shows every record readable. Every cell is checked with ListOffsets.
 //   latency      acks 1 and all: open loop, 500 requests/s for 4 s, each one batch of one record,
 //                round-robin over the partitions; p50 / p99 of request-to-response time.
+//   one in flight acks 1 and all: one record per request, the next sent when the previous one is
+//                answered, for 4 s; p50 / p99. What a replicated write costs on its own.
+//   half max     acks 1 and all: records at half the cell's measured maximum rate, sent the way
+//                librdkafka sends with its defaults (every linger.ms = 5 ms, one request per leader
+//                with the records that arrived meanwhile), open loop, for 4 s; p50 / p99 and the
+//                most requests unanswered at once (small and steady when the cluster keeps up).
+//   ratios       RF 3 / RF 1 of the above, from the same run.
+//   kcat         a real client with its default batching: kcat -P (librdkafka, linger.ms=5, one
+//                producer, 3 partitions) writes N records to an RF 1 acks=1 topic and to an RF 3
+//                acks=all topic; records/s from start to exit, checked with ListOffsets afterwards.
 //   failover     kill -9 of a partition leader (RF 3, min.insync.replicas=2, one partition) while a
 //                producer sends acks=all continuously (one request in flight, 10 ms retry backoff,
 //                fresh Metadata after any error) and a background producer loads another RF 3 topic:
@@ -27,12 +37,16 @@
 // Usage: npm run bench:replication        (builds first)
 //        node scripts/bench-replication.mjs   (after npm run build)
 //        BENCH_QUICK=1 ...  short cells and 2 kills, to try the script out
-//        BENCH_KILLS=12 ... number of failover rounds
+//        BENCH_KILLS=12 ... number of failover rounds (0: no failover part)
+//        BENCH_SIZES=1024 BENCH_ACKS=1,all BENCH_RFS=1,3 ...  only these cells
+//        BENCH_KCAT=0 ...  no kcat cells
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ApiKey } from '../packages/protocol/dist/index.js';
 import { BenchCluster } from './lib/bench-cluster.mjs';
 import {
@@ -45,8 +59,10 @@ import {
   produceError,
   produceVersion,
   runAcksZero,
+  runFixedRate,
   runLatency,
   runPipelined,
+  runSingleInFlight,
   topicMetadata,
 } from './lib/bench-producer.mjs';
 import { groupedBarChartSvg, markdownTable, median, percentile } from './lib/bench-report.mjs';
@@ -56,13 +72,22 @@ const resultsDir = join(repoRoot, 'bench-results');
 const quick = process.env.BENCH_QUICK === '1';
 
 const nodeCount = 3;
-const replicationFactors = [1, 2, 3];
-const acksLevels = [
-  { acks: 0, label: '0' },
-  { acks: 1, label: '1' },
-  { acks: -1, label: 'all' },
-];
-const valueSizesBytes = [100, 1024];
+/** A comma-separated environment filter, or every value. */
+const only = (name, all, label = String) => {
+  const wanted = process.env[name]?.split(',').map((entry) => entry.trim());
+  return wanted === undefined ? all : all.filter((value) => wanted.includes(label(value)));
+};
+const replicationFactors = only('BENCH_RFS', [1, 2, 3]);
+const acksLevels = only(
+  'BENCH_ACKS',
+  [
+    { acks: 0, label: '0' },
+    { acks: 1, label: '1' },
+    { acks: -1, label: 'all' },
+  ],
+  (level) => level.label,
+);
+const valueSizesBytes = only('BENCH_SIZES', [100, 1024]);
 /** Partitions per throughput topic: with three, each broker leads one. */
 const partitionsPerTopic = 3;
 /** Target encoded batch size (Kafka's batch.size default). */
@@ -75,6 +100,10 @@ const throughputValueBytesMax = 500_000_000;
 const inFlightPerConnection = 5;
 const latencyRatePerSecond = 500;
 const latencyDurationMs = quick ? 1_000 : 4_000;
+/** librdkafka's linger.ms default: how often the fixed-rate cell sends what arrived meanwhile. */
+const lingerMs = 5;
+/** The fixed-rate cell runs at this share of the cell's measured maximum. */
+const fixedRateShare = 0.5;
 const warmUpMs = quick ? 500 : 2_000;
 const killCount = Number(process.env.BENCH_KILLS ?? (quick ? 2 : 12));
 /**
@@ -162,13 +191,23 @@ async function waitTopicSettled(cluster, topic, replicationFactor, { preferred =
  * @property {number} megabytesPerSecond
  * @property {number | undefined} p50Ms
  * @property {number | undefined} p99Ms
+ * @property {number | undefined} singleP50Ms   one request in flight
+ * @property {number | undefined} singleP99Ms
+ * @property {number | undefined} fixedRecordsPerSecond   the half-max cell's achieved rate
+ * @property {number | undefined} fixedP50Ms
+ * @property {number | undefined} fixedP99Ms
+ * @property {number | undefined} fixedUnansweredMax
  * @property {number} batchBytes    encoded size of one throughput batch
  * @property {string[]} notes
  */
 
 async function measureCell(cluster, connections, addresses, admin, valueBytes, replicationFactor, level) {
   const topic = `bench-rf${replicationFactor}-acks${level.label}-${valueBytes}b`;
-  await createTopic(admin, topic, partitionsPerTopic, replicationFactor);
+  // Retried: on a busy machine a broker may be fenced for a moment (INVALID_REPLICATION_FACTOR).
+  await waitFor(`${topic} created`, async () => {
+    await createTopic(admin, topic, partitionsPerTopic, replicationFactor);
+    return true;
+  });
   const { partitions } = await waitTopicSettled(cluster, topic, replicationFactor);
   const count = recordsPerBatch(valueBytes);
   const batch = encodeValueBatch(valueBytes, count);
@@ -207,6 +246,12 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
     megabytesPerSecond: (result.records * valueBytes) / (result.elapsedMs / 1000) / 1e6,
     p50Ms: undefined,
     p99Ms: undefined,
+    singleP50Ms: undefined,
+    singleP99Ms: undefined,
+    fixedRecordsPerSecond: undefined,
+    fixedP50Ms: undefined,
+    fixedP99Ms: undefined,
+    fixedUnansweredMax: undefined,
     batchBytes: batch.length,
     notes,
   };
@@ -224,14 +269,123 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
     cell.p50Ms = percentile(sorted, 50);
     cell.p99Ms = percentile(sorted, 99);
     if (latency.errors > 0) notes.push(`latency: ${latency.errors} errors (${latency.firstError})`);
+
+    const single = await runSingleInFlight({
+      connections,
+      topic,
+      partitions,
+      acks: level.acks,
+      batch: encodeValueBatch(valueBytes, 1),
+      durationMs: latencyDurationMs,
+    });
+    const singleSorted = single.samplesMs.sort((a, b) => a - b);
+    cell.singleP50Ms = percentile(singleSorted, 50);
+    cell.singleP99Ms = percentile(singleSorted, 99);
+    if (single.errors > 0) notes.push(`one in flight: ${single.errors} errors (${single.firstError})`);
+
+    const fixed = await runFixedRate({
+      connections,
+      topic,
+      partitions,
+      acks: level.acks,
+      valueBytes,
+      recordsPerSecond: cell.recordsPerSecond * fixedRateShare,
+      durationMs: latencyDurationMs,
+      lingerMs,
+    });
+    const fixedSorted = fixed.samplesMs.sort((a, b) => a - b);
+    cell.fixedRecordsPerSecond = fixed.recordsPerSecond;
+    cell.fixedP50Ms = percentile(fixedSorted, 50);
+    cell.fixedP99Ms = percentile(fixedSorted, 99);
+    cell.fixedUnansweredMax = fixed.unansweredMax;
+    if (fixed.errors > 0) notes.push(`half max: ${fixed.errors} errors (${fixed.firstError})`);
   }
   log(
     `${sizeLabel(valueBytes).padStart(6)} RF ${replicationFactor} acks=${level.label.padEnd(3)}: ` +
       `${Math.round(cell.recordsPerSecond)} records/s, ${cell.megabytesPerSecond.toFixed(1)} MB/s` +
       (cell.p50Ms === undefined ? '' : `, p50 ${cell.p50Ms.toFixed(1)} ms, p99 ${cell.p99Ms.toFixed(1)} ms`) +
+      (cell.singleP50Ms === undefined
+        ? ''
+        : `; one in flight p50 ${cell.singleP50Ms.toFixed(2)} ms, p99 ${cell.singleP99Ms.toFixed(2)} ms` +
+          `; half max ${Math.round(cell.fixedRecordsPerSecond)} records/s p50 ${cell.fixedP50Ms.toFixed(1)} ms, ` +
+          `p99 ${cell.fixedP99Ms.toFixed(1)} ms, ${cell.fixedUnansweredMax} unanswered at most`) +
       (notes.length > 0 ? `  [${notes.join('; ')}]` : ''),
   );
   return cell;
+}
+
+// ---- a real client ------------------------------------------------------------------------------
+
+const kcatEnabled = process.env.BENCH_KCAT !== '0';
+/** Records per kcat cell: about 20 / 100 MB of values. */
+const kcatRecords = (valueBytes) => (valueBytes >= 1024 ? 1 : 5) * (quick ? 20_000 : 100_000);
+const kcatTimeoutMs = 300_000;
+const kcatCells = [
+  { replicationFactor: 1, acks: '1' },
+  { replicationFactor: 3, acks: 'all' },
+];
+
+/** Printable values without newlines (kcat -l reads one record per line). */
+function kcatRecordFile(dir, count, valueBytes) {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  let state = 0x2545f491;
+  const file = Buffer.alloc(count * (valueBytes + 1));
+  for (let at = 0; at < file.length; at++) {
+    if ((at + 1) % (valueBytes + 1) === 0) {
+      file[at] = 0x0a;
+      continue;
+    }
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    file[at] = alphabet.charCodeAt((state >>> 0) % alphabet.length);
+  }
+  const path = join(dir, `records-${valueBytes}.txt`);
+  writeFileSync(path, file);
+  return path;
+}
+
+async function measureKcat(cluster, connections, admin, valueBytes, { replicationFactor, acks }) {
+  const topic = `bench-kcat-rf${replicationFactor}-acks${acks}-${valueBytes}b`;
+  // Retried: on a busy machine a broker may be fenced for a moment (INVALID_REPLICATION_FACTOR).
+  await waitFor(`${topic} created`, async () => {
+    await createTopic(admin, topic, partitionsPerTopic, replicationFactor);
+    return true;
+  });
+  const { partitions } = await waitTopicSettled(cluster, topic, replicationFactor);
+  const dir = mkdtempSync(join(tmpdir(), 'gregor-bench-kcat-'));
+  const records = kcatRecords(valueBytes);
+  try {
+    const file = kcatRecordFile(dir, records, valueBytes);
+    const bootstrap = cluster.nodes.map((node) => node.address).join(',');
+    const startedMs = performance.now();
+    await promisify(execFile)(
+      'kcat',
+      ['-b', bootstrap, '-P', '-t', topic, '-p', '-1', '-l', file, '-X', 'linger.ms=5', '-X', `acks=${acks}`],
+      { timeout: kcatTimeoutMs, maxBuffer: 1024 * 1024 },
+    );
+    const elapsedMs = performance.now() - startedMs;
+    // Asked again while a leader moves for a moment (a busy machine).
+    const stored = await waitFor(`${topic} readable`, async () => {
+      const sum = await latestOffsetSum(connections, topic, partitions);
+      return sum >= records ? sum : undefined;
+    }).catch(() => -1);
+    const cell = {
+      valueBytes,
+      replicationFactor,
+      acksLabel: acks,
+      recordsPerSecond: records / (elapsedMs / 1000),
+      megabytesPerSecond: (records * valueBytes) / (elapsedMs / 1000) / 1e6,
+      note: stored === records ? '' : `ListOffsets shows ${stored} of ${records}`,
+    };
+    log(
+      `kcat ${sizeLabel(valueBytes).padStart(6)} RF ${replicationFactor} acks=${acks.padEnd(3)}: ` +
+        `${Math.round(cell.recordsPerSecond)} records/s, ${cell.megabytesPerSecond.toFixed(1)} MB/s ${cell.note}`,
+    );
+    return cell;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---- failover ----------------------------------------------------------------------------------
@@ -443,7 +597,7 @@ function fencingEvents(cluster, downIntervals) {
 
 const rfColors = ['#8fb9e0', '#3a7dc4', '#173f73'];
 
-function report(cells, failover, fences, startedAt, wallMs) {
+function report(cells, kcat, failover, fences, startedAt, wallMs) {
   const fmt = (value, digits) =>
     value === undefined
       ? 'n/a'
@@ -466,25 +620,63 @@ function report(cells, failover, fences, startedAt, wallMs) {
     'r',
     'r',
   ]);
-  const times = failover.rounds.map((round) => round.failoverMs);
-  const withController = failover.rounds
-    .filter((round) => round.wasController)
-    .map((round) => round.failoverMs);
-  const leaderOnly = failover.rounds.filter((round) => !round.wasController).map((round) => round.failoverMs);
-  const unexpected = fences.filter((event) => !event.expected);
-  const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
-  const failoverLines = [
-    `Failover (kill -9 of the leader -> first acks=all produce acknowledged by the new leader), ${times.length} kills: ` +
-      `median ${seconds(median(times))}, max ${seconds(Math.max(...times))}.`,
-    `  leader only: ${leaderOnly.length} kills, median ${leaderOnly.length ? seconds(median(leaderOnly)) : 'n/a'}; ` +
-      `leader that was also the active controller: ${withController.length} kills, median ${withController.length ? seconds(median(withController)) : 'n/a'}.`,
-    `  background load during the kills: ${failover.loadMegabytesPerSecond.toFixed(1)} MB/s acks=1 to an RF 3 topic.`,
-    `Healthy brokers fenced: ${unexpected.length}` +
-      (unexpected.length > 0
-        ? ` (${unexpected.map((event) => `broker ${event.id} at +${(event.atMs / 1000).toFixed(1)} s`).join(', ')})`
-        : '') +
-      `; killed brokers fenced while down: ${fences.filter((event) => event.expected && event.message !== 'controller fenced this broker').length}.`,
-  ];
+  const latencyCells = cells.filter((cell) => cell.singleP50Ms !== undefined);
+  const latencyTable = markdownTable(
+    [
+      'record',
+      'acks',
+      'RF',
+      '1 in flight p50 ms',
+      'p99 ms',
+      'half max: records/s',
+      'p50 ms',
+      'p99 ms',
+      'unanswered max',
+    ],
+    latencyCells.map((cell) => [
+      sizeLabel(cell.valueBytes),
+      cell.acksLabel,
+      String(cell.replicationFactor),
+      fmt(cell.singleP50Ms, 2),
+      fmt(cell.singleP99Ms, 2),
+      fmt(Math.round(cell.fixedRecordsPerSecond), 0),
+      fmt(cell.fixedP50Ms, 1),
+      fmt(cell.fixedP99Ms, 1),
+      String(cell.fixedUnansweredMax),
+    ]),
+    ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  );
+  const ratioLines = ratios(cells);
+  const kcatLines = [];
+  if (kcat.length > 0) {
+    kcatLines.push(
+      'kcat -P (librdkafka defaults, linger.ms=5, one producer, 3 partitions):',
+      '',
+      markdownTable(
+        ['record', 'acks', 'RF', 'records/s', 'MB/s', 'note'],
+        kcat.map((cell) => [
+          sizeLabel(cell.valueBytes),
+          cell.acksLabel,
+          String(cell.replicationFactor),
+          fmt(Math.round(cell.recordsPerSecond), 0),
+          fmt(cell.megabytesPerSecond, 1),
+          cell.note,
+        ]),
+        ['l', 'l', 'r', 'r', 'r', 'l'],
+      ),
+      '',
+    );
+    for (const valueBytes of valueSizesBytes) {
+      const rf1 = kcat.find((cell) => cell.valueBytes === valueBytes && cell.replicationFactor === 1);
+      const rf3 = kcat.find((cell) => cell.valueBytes === valueBytes && cell.replicationFactor === 3);
+      if (rf1 !== undefined && rf3 !== undefined)
+        kcatLines.push(
+          `- ${sizeLabel(valueBytes)}: kcat RF 3 acks=all / RF 1 acks=1 ${(rf3.recordsPerSecond / rf1.recordsPerSecond).toFixed(2)}`,
+        );
+    }
+    kcatLines.push('');
+  }
+  const failoverLines = failoverReport(failover, fences);
   const context =
     `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ` +
     `Node ${process.version}, three broker processes and the benchmark on the same machine; run took ${(wallMs / 1000).toFixed(0)} s.`;
@@ -496,6 +688,9 @@ function report(cells, failover, fences, startedAt, wallMs) {
     '',
     table,
     '',
+    ...(latencyCells.length > 0 ? [latencyTable, ''] : []),
+    ...(ratioLines.length > 0 ? ['RF 3 / RF 1, this run:', ...ratioLines, ''] : []),
+    ...kcatLines,
     ...failoverLines,
     '',
     ...(cellNotes.length > 0
@@ -564,6 +759,63 @@ function report(cells, failover, fences, startedAt, wallMs) {
   console.log(`Written: bench-results/replication.md, bench-results/replication.svg`);
 }
 
+function failoverReport(failover, fences) {
+  if (failover === undefined) return [];
+  const times = failover.rounds.map((round) => round.failoverMs);
+  if (times.length === 0) return [];
+  const withController = failover.rounds
+    .filter((round) => round.wasController)
+    .map((round) => round.failoverMs);
+  const leaderOnly = failover.rounds.filter((round) => !round.wasController).map((round) => round.failoverMs);
+  const unexpected = fences.filter((event) => !event.expected);
+  const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+  return [
+    `Failover (kill -9 of the leader -> first acks=all produce acknowledged by the new leader), ${times.length} kills: ` +
+      `median ${seconds(median(times))}, max ${seconds(Math.max(...times))}.`,
+    `  leader only: ${leaderOnly.length} kills, median ${leaderOnly.length ? seconds(median(leaderOnly)) : 'n/a'}; ` +
+      `leader that was also the active controller: ${withController.length} kills, median ${withController.length ? seconds(median(withController)) : 'n/a'}.`,
+    `  background load during the kills: ${failover.loadMegabytesPerSecond.toFixed(1)} MB/s acks=1 to an RF 3 topic.`,
+    `Healthy brokers fenced: ${unexpected.length}` +
+      (unexpected.length > 0
+        ? ` (${unexpected.map((event) => `broker ${event.id} at +${(event.atMs / 1000).toFixed(1)} s`).join(', ')})`
+        : '') +
+      `; killed brokers fenced while down: ${fences.filter((event) => event.expected && event.message !== 'controller fenced this broker').length}.`,
+  ];
+}
+
+/** RF 3 over RF 1 for each size and acks, and the two the aims name: acks=all RF 3 over acks=1 RF 1. */
+function ratios(cells) {
+  const find = (valueBytes, acksLabel, rf) =>
+    cells.find(
+      (cell) =>
+        cell.valueBytes === valueBytes && cell.acksLabel === acksLabel && cell.replicationFactor === rf,
+    );
+  const ratio = (numerator, denominator, digits = 2) =>
+    numerator === undefined || denominator === undefined || denominator === 0
+      ? undefined
+      : (numerator / denominator).toFixed(digits);
+  const lines = [];
+  for (const valueBytes of valueSizesBytes) {
+    const parts = [];
+    for (const level of acksLevels) {
+      const r = ratio(
+        find(valueBytes, level.label, 3)?.recordsPerSecond,
+        find(valueBytes, level.label, 1)?.recordsPerSecond,
+      );
+      if (r !== undefined) parts.push(`throughput acks=${level.label} ${r}`);
+    }
+    const allOverOne = ratio(
+      find(valueBytes, 'all', 3)?.recordsPerSecond,
+      find(valueBytes, '1', 1)?.recordsPerSecond,
+    );
+    if (allOverOne !== undefined) parts.push(`throughput RF 3 acks=all / RF 1 acks=1 ${allOverOne}`);
+    const single = ratio(find(valueBytes, 'all', 3)?.singleP50Ms, find(valueBytes, '1', 1)?.singleP50Ms, 1);
+    if (single !== undefined) parts.push(`one-in-flight p50 RF 3 acks=all / RF 1 acks=1 ${single}x`);
+    if (parts.length > 0) lines.push(`- ${sizeLabel(valueBytes)}: ${parts.join('; ')}`);
+  }
+  return lines;
+}
+
 // ---- main --------------------------------------------------------------------------------------
 
 async function main() {
@@ -603,13 +855,23 @@ async function main() {
             await measureCell(cluster, connections, addresses, admin, valueBytes, replicationFactor, level),
           );
 
-    log(`failover: ${killCount} kills`);
-    // The per-broker connections go to brokers that will be killed: close them first.
-    for (const connection of connections.values()) connection.close();
-    connections.clear();
-    const failover = await measureFailover(cluster, admin);
-    const fences = fencingEvents(cluster, failover.downIntervals);
-    report(cells, failover, fences, startedAt, performance.now() - startedMs);
+    const kcat = [];
+    if (kcatEnabled)
+      for (const valueBytes of valueSizesBytes)
+        for (const kcatCell of kcatCells)
+          kcat.push(await measureKcat(cluster, connections, admin, valueBytes, kcatCell));
+
+    let failover;
+    let fences = [];
+    if (killCount > 0) {
+      log(`failover: ${killCount} kills`);
+      // The per-broker connections go to brokers that will be killed: close them first.
+      for (const connection of connections.values()) connection.close();
+      connections.clear();
+      failover = await measureFailover(cluster, admin);
+      fences = fencingEvents(cluster, failover.downIntervals);
+    }
+    report(cells, kcat, failover, fences, startedAt, performance.now() - startedMs);
   } finally {
     for (const connection of connections.values()) connection.close();
     admin?.close();

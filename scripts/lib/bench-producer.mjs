@@ -225,7 +225,20 @@ class OneWaySocket {
     const frame = encodeRequest(ApiKey.Produce, produceVersion, this.correlationId++, 'gregor-bench', body, {
       sizePrefix: true,
     });
-    if (!this.socket.write(frame)) await once(this.socket, 'drain');
+    // Kafka closes the connection of a failed acks=0 produce (e.g. the leader moved): the cell then
+    // reports the records that never became readable.
+    if (this.closed) return;
+    if (!this.socket.write(frame)) {
+      await new Promise((resolve) => {
+        const done = () => {
+          this.socket.off('drain', done);
+          this.socket.off('close', done);
+          resolve();
+        };
+        this.socket.on('drain', done);
+        this.socket.on('close', done);
+      });
+    }
   }
 
   close() {
@@ -270,13 +283,17 @@ export async function runAcksZero({
         sentValueBytes += requestRecords * valueBytes;
         sentRecords += requestRecords;
         await sockets[index].send(body);
-        if (sockets[index].closed) throw new Error(`acks=0 connection to ${route.leader} was closed`);
+        if (sockets[index].closed) break;
       }
     }),
   );
   let readable = 0;
-  while (performance.now() - startMs < confirmTimeoutMs) {
-    readable = await latestOffsetSum(connections, topic, partitions);
+  // Records written into a connection the broker closed never arrive: do not wait for them long.
+  const confirmMs = sockets.some((socket) => socket.closed) ? 5_000 : confirmTimeoutMs;
+  const confirmStartMs = performance.now();
+  while (performance.now() - confirmStartMs < confirmMs) {
+    // A leader that moved for a moment (a busy machine) answers NOT_LEADER_OR_FOLLOWER: ask again.
+    readable = await latestOffsetSum(connections, topic, partitions).catch(() => readable);
     if (readable >= sentRecords) break;
     await sleep(confirmPollMs);
   }
@@ -404,4 +421,142 @@ export class LeaderRouter {
   close() {
     for (const brokerId of [...this.connections.keys()]) this.drop(brokerId);
   }
+}
+
+/**
+ * Closed-loop latency with one request in flight: each request one batch of one record, to the
+ * partitions in turn, the next sent when the previous one is answered; the time of each is from its
+ * write to its response.
+ */
+export async function runSingleInFlight({ connections, topic, partitions, acks, batch, durationMs }) {
+  /** @type {number[]} */
+  const samplesMs = [];
+  let errors = 0;
+  let firstError;
+  const bodies = partitions.map(({ partition }) =>
+    produceBody(topic, acks, [{ partitionIndex: partition, records: batch }]),
+  );
+  const startMs = performance.now();
+  for (let sent = 0; performance.now() - startMs < durationMs; sent++) {
+    const index = sent % partitions.length;
+    const sentMs = performance.now();
+    try {
+      const response = await connections
+        .get(partitions[index].leader)
+        .call(ApiKey.Produce, produceVersion, bodies[index], requestDeadlineMs);
+      const error = produceError(response);
+      if (error === undefined) samplesMs.push(performance.now() - sentMs);
+      else {
+        errors += 1;
+        firstError ??= error;
+      }
+    } catch (error) {
+      errors += 1;
+      firstError ??= error.message;
+    }
+  }
+  return { samplesMs, errors, firstError };
+}
+
+/** Largest batch the fixed-rate load sends (below the broker's max.message.bytes). */
+const fixedRateBatchBytesMax = 256 * 1024;
+
+/**
+ * Fixed-rate load the way librdkafka sends it with its defaults: records arrive at
+ * `recordsPerSecond`, and every `lingerMs` each leader gets one request carrying, per partition it
+ * leads, one batch of the records that arrived meanwhile (open loop: a slow answer does not hold
+ * the next request back). The time of each request is from its write to its response (a record's
+ * own latency adds up to `lingerMs` of waiting in the client). Reports the largest number of
+ * requests unanswered at once, which stays small when the cluster keeps up.
+ */
+export async function runFixedRate({
+  connections,
+  topic,
+  partitions,
+  acks,
+  valueBytes,
+  recordsPerSecond,
+  durationMs,
+  lingerMs,
+}) {
+  const routes = routesByLeader(partitions);
+  /** @type {Map<number, Buffer>} one batch per record count, encoded once */
+  const batches = new Map();
+  const batchOf = (count) => {
+    let batch = batches.get(count);
+    if (batch === undefined) {
+      batch = encodeValueBatch(valueBytes, count);
+      batches.set(count, batch);
+    }
+    return batch;
+  };
+  /** @type {number[]} */
+  const samplesMs = [];
+  const pending = [];
+  let errors = 0;
+  let firstError;
+  let unanswered = 0;
+  let unansweredMax = 0;
+  let sentRecords = 0;
+  let ackedRecords = 0;
+  const startMs = performance.now();
+  while (performance.now() - startMs < durationMs) {
+    const due = Math.floor(((performance.now() - startMs) * recordsPerSecond) / 1000);
+    let remaining = due - sentRecords;
+    if (remaining >= partitions.length) {
+      // One batch per partition and request, at most batchBytesMax: a backlog goes out over the
+      // next requests, as a client's batches would.
+      const perPartition = Math.min(
+        Math.floor(remaining / partitions.length),
+        Math.floor(fixedRateBatchBytesMax / (valueBytes + 8)),
+      );
+      for (const route of routes) {
+        const count = perPartition * route.partitions.length;
+        remaining -= count;
+        sentRecords += count;
+        const body = produceBody(
+          topic,
+          acks,
+          route.partitions.map((partitionIndex) => ({ partitionIndex, records: batchOf(perPartition) })),
+        );
+        const sentMs = performance.now();
+        unanswered += 1;
+        unansweredMax = Math.max(unansweredMax, unanswered);
+        pending.push(
+          connections
+            .get(route.leader)
+            .call(ApiKey.Produce, produceVersion, body, requestDeadlineMs)
+            .then(
+              (response) => {
+                const error = produceError(response);
+                if (error === undefined) {
+                  samplesMs.push(performance.now() - sentMs);
+                  ackedRecords += count;
+                } else {
+                  errors += 1;
+                  firstError ??= error;
+                }
+              },
+              (error) => {
+                errors += 1;
+                firstError ??= error.message;
+              },
+            )
+            .finally(() => {
+              unanswered -= 1;
+            }),
+        );
+      }
+    }
+    await sleep(lingerMs);
+  }
+  await Promise.all(pending);
+  const elapsedMs = performance.now() - startMs;
+  return {
+    samplesMs,
+    errors,
+    firstError,
+    unansweredMax,
+    recordsPerSecond: ackedRecords / (elapsedMs / 1000),
+  };
 }

@@ -24,7 +24,10 @@ const settings = {
 };
 
 /** Broker 2 follows `a-0` and `b-0` from leader 1; every fetch is answered by `respond`. */
-function fetcher(respond: (request: ReplicaFetchRequest) => ReplicaFetchResponse | Error) {
+function fetcher(
+  respond: (request: ReplicaFetchRequest) => ReplicaFetchResponse | Error,
+  apply: (result: ReplicaFetchPartitionResult) => Promise<void> = async () => undefined,
+) {
   const time = new ManualTime();
   const requests: ReplicaFetchRequest[] = [];
   const timeouts: number[] = [];
@@ -45,6 +48,7 @@ function fetcher(respond: (request: ReplicaFetchRequest) => ReplicaFetchResponse
     }),
     applyFollowerFetch: async (context, result) => {
       applied.push({ context, result });
+      await apply(result);
       return result.errorCode;
     },
   };
@@ -118,6 +122,26 @@ describe('ReplicaFetcher (the follower loop)', () => {
       { leaderId: 1, leaderEpoch: 4, fetchOffset: 10 },
       { leaderId: 1, leaderEpoch: 4, fetchOffset: 20 },
     ]);
+    await manager.close();
+  });
+
+  it('applies the partitions of one response side by side, and fetches again once all are applied', async () => {
+    let releaseA: () => void = () => undefined;
+    const aApplied = new Promise<void>((resolve) => {
+      releaseA = resolve;
+    });
+    const { requests, applied, manager } = fetcher(
+      (request) => (requests.length > 1 ? new Error('unreachable') : ok(request)),
+      (result) => (result.topic === 'a' ? aApplied : Promise.resolve()),
+    );
+    manager.reconcile();
+    await settle();
+    // a-0 is still being applied; b-0 did not wait for it, and no new fetch went out.
+    expect(applied.map(({ result }) => result.topic)).toEqual(['a', 'b']);
+    expect(requests).toHaveLength(1);
+    releaseA();
+    await settle();
+    expect(requests).toHaveLength(2);
     await manager.close();
   });
 

@@ -4,7 +4,8 @@
 //
 // A fetcher loops: ask the leader for every ready partition from its log end offset with the epoch
 // of its last batch, long-polling up to maxWaitMs; hand each partition's answer to the replicas
-// (append, truncate, follow the high watermark), one response at a time. A failed call backs off
+// (append, truncate, follow the high watermark; partitions side by side), one response at a time,
+// and ask again as soon as the response is applied. A failed call backs off
 // backoffMs; a partition with an error (not leader yet, fenced epoch, ...) backs off alone while the
 // others keep going. The call's deadline is the long poll plus a margin, so a dead leader costs one
 // deadline, not a hang.
@@ -207,20 +208,25 @@ export class ReplicaFetcher {
       await this.sleep(settings.backoffMs);
       return;
     }
-    for (const result of response.partitions) {
-      const key = `${result.topic}-${result.partition}`;
-      const context = contexts.get(key);
-      if (context === undefined) continue;
-      const errorCode = await replicas.applyFollowerFetch(context, result);
-      if (errorCode !== ErrorCode.NONE) {
-        const entry = this.partitions.get(key);
-        if (entry !== undefined) entry.notBeforeMs = clock.nowMs() + settings.backoffMs;
-        logger.debug(
-          { partition: key, leaderId: this.leaderId, error: errorName(errorCode) },
-          'partition fetch error',
-        );
-      }
-    }
+    // Partitions are independent (each applies in its own exclusive section): their appends run
+    // side by side, and the next fetch, which tells the leader how far each one got, goes out as
+    // soon as the last of them is done.
+    await Promise.all(
+      response.partitions.map(async (result) => {
+        const key = `${result.topic}-${result.partition}`;
+        const context = contexts.get(key);
+        if (context === undefined) return;
+        const errorCode = await replicas.applyFollowerFetch(context, result);
+        if (errorCode !== ErrorCode.NONE) {
+          const entry = this.partitions.get(key);
+          if (entry !== undefined) entry.notBeforeMs = clock.nowMs() + settings.backoffMs;
+          logger.debug(
+            { partition: key, leaderId: this.leaderId, error: errorName(errorCode) },
+            'partition fetch error',
+          );
+        }
+      }),
+    );
   }
 
   private sleep(ms: number): Promise<void> {

@@ -1,13 +1,22 @@
 // One segment: a `.log` of record batches back to back plus its sparse `.index` and `.timeindex`.
 // The segment knows byte positions and relative offsets; PartitionLog decides when to roll, what to
 // delete and which offsets are valid. Batch data is never cached here: reads go to the file (the OS
-// page cache does the caching) and only the sparse index entries are kept in memory.
+// page cache does the caching) and only the sparse index entries are kept in memory, with the
+// headers of the active segment's last few batches, so a read at the tail (a follower's or a
+// caught-up consumer's fetch) finds its first batch without a scan of the file.
+//
+// Reads of what the active segment was written last are synchronous system calls: those pages sit
+// in the page cache, where a read of a batch costs a few microseconds, less than the thread-pool
+// round trip of an asynchronous call (two thread wake-ups, which on a busy machine each wait for a
+// core). Older bytes may be cold on disk and are read asynchronously. Appends stay asynchronous: a
+// write can be throttled by the kernel's dirty-page limits, and the event loop must not wait then.
 //
 // File descriptors come from the broker-wide FileHandleCache: each of the three files is opened on
 // first use and may be closed again whenever it is idle, so a segment holds no descriptor of its own.
 // Everything the segment needs between I/Os (size, next offset, index entries, largest timestamp)
 // is in memory; a closed file is reopened by name.
 
+import { readSync } from 'node:fs';
 import { type FileHandle, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invariant } from '@gregor/ground';
@@ -44,6 +53,17 @@ export const recoveryReadChunkBytes = 1024 * 1024;
  * and then the active segment's indexes are rebuilt anyway. 1024 entries = 8 KiB + 12 KiB of memory.
  */
 export const indexUnwrittenEntriesMax = 1024;
+/**
+ * Summaries of the active segment's most recent batches kept in memory (40 bytes each); a fetch
+ * from an offset among them skips the index lookup and the header scan.
+ */
+export const recentBatchesMax = 64;
+/**
+ * Reads that start within this many bytes of the active segment's end are synchronous: bytes
+ * written that recently are in the page cache. Reads further back may go to the disk and stay
+ * asynchronous, so a consumer reading old data never stalls the event loop on a disk read.
+ */
+export const recentlyWrittenBytesMax = 4 * 1024 * 1024;
 
 export interface SegmentLimits {
   readonly indexIntervalBytes: number;
@@ -119,6 +139,23 @@ function readAt(file: CachedFile, position: number, length: number): Promise<Buf
   return file.use((handle) => readFully(handle, position, length));
 }
 
+/** readAt for the active segment: one synchronous read while the descriptor is pinned. */
+async function readActiveAt(file: CachedFile, position: number, length: number): Promise<Buffer> {
+  const handle = file.pinIfOpen() ?? (await file.pin());
+  try {
+    const buffer = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const bytesRead = readSync(handle.fd, buffer, filled, length - filled, position + filled);
+      if (bytesRead === 0) break; // end of file: a concurrent truncation; the caller sees fewer bytes
+      filled += bytesRead;
+    }
+    return filled === length ? buffer : buffer.subarray(0, filled);
+  } finally {
+    file.unpin();
+  }
+}
+
 export interface SegmentLoadResult {
   readonly segment: LogSegment;
   /** True when recovery cut a torn or corrupt tail off the `.log`. */
@@ -151,6 +188,11 @@ export class LogSegment {
   /** Reads in flight; each pins the `.log` descriptor, which closes only when none are left. */
   private readers = 0;
   private retired = false;
+  /**
+   * The last appended batches, in order and contiguous up to nextOffset (absolute positions); at
+   * most recentBatchesMax after an append, emptied by a truncation.
+   */
+  private recentBatches: BatchSummary[] = [];
 
   private constructor(
     readonly dir: string,
@@ -521,6 +563,11 @@ export class LogSegment {
         startPosition + batch.position,
         batch.sizeBytes,
       );
+      this.recentBatches.push({ ...batch, position: startPosition + batch.position });
+    }
+    // Trimmed in steps, not on every append.
+    if (this.recentBatches.length >= 2 * recentBatchesMax) {
+      this.recentBatches = this.recentBatches.slice(-recentBatchesMax);
     }
     this.sizeBytes = startPosition + records.length;
     this.rollBaseMs ??= nowMs;
@@ -571,6 +618,7 @@ export class LogSegment {
    */
   async deactivate(): Promise<void> {
     invariant(this.active, 'segment is not active');
+    this.recentBatches = [];
     this.timeIndex.maybeAdd(this.maxTimestampMs, this.offsetOfMaxTimestamp - this.baseOffset, true);
     await this.writeIndexEntries();
     const sizeBytes = this.sizeBytes;
@@ -588,14 +636,18 @@ export class LogSegment {
 
   /** Reads `length` bytes at `position` (fewer if the file is shorter). */
   readBytes(position: number, length: number): Promise<Buffer> {
-    return readAt(this.logFile, position, length);
+    return (this.recentlyWritten(position) ? readActiveAt : readAt)(this.logFile, position, length);
   }
 
   /** Yields batch summaries from `from` (a batch start) until `to`; stops at an incomplete batch. */
   async *scanBatches(from: number, to: number): AsyncGenerator<BatchSummary> {
     let position = from;
     while (position + batchHeaderBytes <= to) {
-      const chunk = await readAt(this.logFile, position, Math.min(headerScanChunkBytes, to - position));
+      const chunk = await (this.recentlyWritten(position) ? readActiveAt : readAt)(
+        this.logFile,
+        position,
+        Math.min(headerScanChunkBytes, to - position),
+      );
       let at = 0;
       while (true) {
         const batch = summarizeBatch(chunk, at, position + at);
@@ -611,11 +663,32 @@ export class LogSegment {
 
   /** The first batch whose last offset is >= `offset`, found through the index and a forward scan. */
   async findBatch(offset: number, endPosition = this.sizeBytes): Promise<BatchSummary | undefined> {
+    const recent = this.recentBatchAt(offset);
+    if (recent !== undefined && recent.position + recent.sizeBytes <= endPosition) return recent;
     const start = this.offsetIndex.lookupPosition(offset - this.baseOffset);
     for await (const batch of this.scanBatches(start, endPosition)) {
       if (batch.lastOffset >= offset) return batch;
     }
     return undefined;
+  }
+
+  /** Whether a read at `position` is served synchronously (see recentlyWrittenBytesMax). */
+  private recentlyWritten(position: number): boolean {
+    return this.active && position >= this.sizeBytes - recentlyWrittenBytesMax;
+  }
+
+  /** Among the recent batches, the first whose last offset is >= `offset`; undefined if not among them. */
+  private recentBatchAt(offset: number): BatchSummary | undefined {
+    const recent = this.recentBatches;
+    if (recent.length === 0 || offset < recent[0]!.baseOffset || offset >= this.nextOffset) return undefined;
+    let low = 0;
+    let high = recent.length - 1;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (recent[middle]!.lastOffset >= offset) high = middle;
+      else low = middle + 1;
+    }
+    return recent[low];
   }
 
   /**
@@ -640,6 +713,7 @@ export class LogSegment {
   async truncateTo(offset: number): Promise<number> {
     const cut = await this.findBatch(offset);
     if (cut === undefined) return this.nextOffset;
+    this.recentBatches = [];
     this.offsetIndex.truncateToRelativeOffset(cut.baseOffset - this.baseOffset);
     this.timeIndex.truncateToRelativeOffset(cut.baseOffset - this.baseOffset);
     this.sizeBytes = cut.position;

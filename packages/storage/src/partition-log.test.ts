@@ -235,6 +235,29 @@ describe('follower append and truncation', () => {
     expect(baseOffsets(records(await reopened.read(0, 1 << 20)))).toEqual([0, 3, 6, 9, 12]);
   });
 
+  it('reads at the tail return the batch holding the offset, across trims of the remembered batches and a truncation', async () => {
+    const manager = await openManager();
+    const log = await logOf(manager);
+    // More batches than the segment remembers, of 1 to 3 records, then a cut among the recent ones
+    // and batches of other sizes in their place: remembered positions would now be wrong.
+    for (let i = 0; i < 150; i++) await log.append(batch(1 + (i % 3), 20, i), 0);
+    const cutAt = log.logEndOffset - 10;
+    await log.truncateTo(cutAt);
+    for (let i = 0; i < 20; i++) await log.append(batch(1 + ((i + 1) % 3), 57, 1_000 + i), 0);
+    const live = [];
+    for (let offset = 0; offset < log.logEndOffset; offset++) live.push(records(await log.read(offset, 1)));
+    await closeManager(manager);
+    // A reopened log remembers nothing: it finds every batch through the index and the file.
+    const reopened = await logOf(await openManager());
+    for (let offset = 0; offset < reopened.logEndOffset; offset++) {
+      const expected = records(await reopened.read(offset, 1));
+      const header = readBatchHeader(expected);
+      expect(header.baseOffset).toBeLessThanOrEqual(offset);
+      expect(header.baseOffset + header.lastOffsetDelta).toBeGreaterThanOrEqual(offset);
+      expect(live[offset]!.equals(expected)).toBe(true);
+    }
+  });
+
   it('truncateFullyAndStartAt empties the log and restarts it', async () => {
     const manager = await openManager();
     const log = await logOf(manager);

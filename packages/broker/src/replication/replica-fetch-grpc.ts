@@ -2,6 +2,12 @@
 // transport a follower's fetcher calls it with. This file only maps wire messages to the
 // ReplicaManager's leader-side fetch and back; the decisions live in @gregor/replication.
 //
+// A fetcher talks to its leader on one long-lived bidirectional stream: it writes a fetch, the
+// leader answers that fetch with one message, and only then is the next fetch written (the pull
+// model of a unary call, without a new HTTP/2 stream, headers and trailers per fetch). A fetch that
+// is not answered within its deadline, or any stream error, ends the stream; the next fetch opens
+// a new one.
+//
 // Replication shares the CONTROLLER listener: every Gregor node is a quorum voter
 // (process.roles=broker,controller), so a leader's replica fetch address is its voter address in
 // controller.quorum.voters, and Raft, the controller and replication share one gRPC server per node.
@@ -24,6 +30,11 @@ const serviceName = 'gregor.replication.ReplicaFetch';
 
 /** Longest long poll a leader holds a follower's fetch, whatever the follower asks for. */
 export const replicaFetchWaitMsMax = 30_000;
+/**
+ * Fetches a leader holds unanswered on one stream. A fetcher writes its next fetch only after the
+ * answer to the last one, so a second one is a broken peer: its stream is ended.
+ */
+export const replicaFetchStreamFetchesInFlightMax = 1;
 
 /** The wire shapes, as @grpc/proto-loader presents them (camelCase, defaults filled, longs as numbers). */
 export interface WirePartitionFetch {
@@ -74,32 +85,60 @@ export function registerReplicaFetchService(
   logger: Logger,
   metrics: BrokerMetrics = noBrokerMetrics,
 ): void {
+  /** The answer to one fetch: the whole-request refusals here, the rest from the replica manager. */
+  const answer = async (request: WireReplicaFetchRequest): Promise<WireReplicaFetchResponse> => {
+    const manager = replicaManager();
+    if (request.clusterId !== clusterId) {
+      return { errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID, partitions: [] };
+    }
+    if (manager === undefined) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, partitions: [] };
+    const startMs = metrics.nowMs();
+    const results = await manager.fetchForFollower(fromWireRequest(request));
+    metrics.requestCompleted(followerFetchRequestName, -1, startMs, metrics.nowMs());
+    return { errorCode: ErrorCode.NONE, partitions: results.map(toWirePartitionData) };
+  };
   const implementation: grpc.UntypedServiceImplementation = {
-    Fetch: (
-      call: grpc.ServerUnaryCall<WireReplicaFetchRequest, WireReplicaFetchResponse>,
-      callback: grpc.sendUnaryData<WireReplicaFetchResponse>,
-    ) => {
-      const request = call.request;
-      const manager = replicaManager();
-      if (request.clusterId !== clusterId) {
-        callback(null, { errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID, partitions: [] });
-        return;
-      }
-      if (manager === undefined) {
-        callback(null, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, partitions: [] });
-        return;
-      }
-      const startMs = metrics.nowMs();
-      manager.fetchForFollower(fromWireRequest(request)).then(
-        (results) => {
-          metrics.requestCompleted(followerFetchRequestName, -1, startMs, metrics.nowMs());
-          callback(null, { errorCode: ErrorCode.NONE, partitions: results.map(toWirePartitionData) });
-        },
-        (error: unknown) => {
-          logger.error({ err: error, replicaId: request.replicaId }, 'replica fetch failed');
-          callback({ code: grpc.status.INTERNAL, details: String(error) });
-        },
-      );
+    FetchStream: (call: grpc.ServerDuplexStream<WireReplicaFetchRequest, WireReplicaFetchResponse>) => {
+      let inFlight = 0;
+      let ended = false;
+      const end = (error?: { code: grpc.status; details: string }) => {
+        if (ended) return;
+        ended = true;
+        // grpc-js sends the status of an 'error' emitted on the call, then ends it.
+        if (error === undefined) call.end();
+        else call.emit('error', error);
+      };
+      call.on('data', (request: WireReplicaFetchRequest) => {
+        if (ended) return;
+        if (inFlight >= replicaFetchStreamFetchesInFlightMax) {
+          end({
+            code: grpc.status.RESOURCE_EXHAUSTED,
+            details: 'a fetch was written before the last one was answered',
+          });
+          return;
+        }
+        inFlight++;
+        answer(request).then(
+          (response) => {
+            inFlight--;
+            if (!ended && !call.cancelled) call.write(response);
+          },
+          (error: unknown) => {
+            inFlight--;
+            logger.error({ err: error, replicaId: request.replicaId }, 'replica fetch failed');
+            end({ code: grpc.status.INTERNAL, details: String(error) });
+          },
+        );
+      });
+      // The follower closed its side (its fetcher stopped): end ours.
+      call.on('end', () => end());
+      // The follower went away or cancelled (a fetch past its deadline): nothing more to answer.
+      call.on('error', () => {
+        ended = true;
+      });
+      call.on('cancelled', () => {
+        ended = true;
+      });
     },
   };
   server.addService(serviceClient(protoFile, serviceName).service, implementation);
@@ -155,13 +194,6 @@ export function fromWirePartitionData(data: WirePartitionData): ReplicaFetchPart
   };
 }
 
-type FetchMethod = (
-  request: WireReplicaFetchRequest,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, response: WireReplicaFetchResponse) => void,
-) => void;
-
 /** A leader's current gRPC target (`host:port`; it changes when a node restarts on a new port). */
 export type LeaderAddressOf = (nodeId: number) => string | undefined;
 
@@ -186,12 +218,13 @@ export function toWireRequest(clusterId: string, request: ReplicaFetchRequest): 
 }
 
 /**
- * A fetcher's way to one leader: a channel to its ReplicaFetch service at its current address (a
- * new channel when the leader restarted on another port).
+ * A fetcher's way to one leader: a stream to its ReplicaFetch service at its current address (a new
+ * channel when the leader restarted on another port), carrying one fetch at a time.
  */
 export class GrpcReplicaFetchTransport implements ReplicaFetchTransport {
   private client: ReplicaFetchClient | undefined;
   private target: string | undefined;
+  private stream: ReplicaFetchStream | undefined;
 
   constructor(
     private readonly leaderId: number,
@@ -202,11 +235,14 @@ export class GrpcReplicaFetchTransport implements ReplicaFetchTransport {
   async fetch(request: ReplicaFetchRequest, timeoutMs: number): Promise<ReplicaFetchResponse> {
     const client = this.clientForLeader();
     if (client === undefined) throw new Error(`leader ${this.leaderId} has no known address`);
-    const response = await client.fetch(toWireRequest(this.clusterId, request), timeoutMs);
+    if (this.stream === undefined || this.stream.ended) this.stream = client.openStream();
+    const response = await this.stream.fetch(toWireRequest(this.clusterId, request), timeoutMs);
     return { errorCode: response.errorCode, partitions: response.partitions.map(fromWirePartitionData) };
   }
 
   close(): void {
+    this.stream?.end(new Error('replica fetch transport closed'));
+    this.stream = undefined;
     this.client?.close();
     this.client = undefined;
     this.target = undefined;
@@ -215,11 +251,81 @@ export class GrpcReplicaFetchTransport implements ReplicaFetchTransport {
   private clientForLeader(): ReplicaFetchClient | undefined {
     const target = this.addressOf(this.leaderId);
     if (target !== this.target) {
+      this.stream?.end(new Error(`leader ${this.leaderId} moved to ${target}`));
+      this.stream = undefined;
       this.client?.close();
       this.client = target === undefined ? undefined : new ReplicaFetchClient(target);
       this.target = target;
     }
     return this.client;
+  }
+}
+
+type FetchStreamMethod = (
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+) => grpc.ClientDuplexStream<WireReplicaFetchRequest, WireReplicaFetchResponse>;
+
+interface PendingFetch {
+  readonly resolve: (response: WireReplicaFetchResponse) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * One stream of fetches to one leader. At most one fetch is pending; an answer resolves it. A fetch
+ * past its deadline, an unexpected message or any stream error or end rejects the pending fetch and
+ * ends the stream for good.
+ */
+export class ReplicaFetchStream {
+  private pending: PendingFetch | undefined;
+  private endedValue = false;
+
+  constructor(
+    private readonly call: grpc.ClientDuplexStream<WireReplicaFetchRequest, WireReplicaFetchResponse>,
+  ) {
+    call.on('data', (response: WireReplicaFetchResponse) => {
+      const pending = this.pending;
+      if (pending === undefined) {
+        this.end(new Error('the leader answered a fetch that was not asked'));
+        return;
+      }
+      this.pending = undefined;
+      clearTimeout(pending.timer);
+      pending.resolve(response);
+    });
+    call.on('error', (error: Error) => this.end(error));
+    call.on('end', () => this.end(new Error('the leader ended the replica fetch stream')));
+  }
+
+  get ended(): boolean {
+    return this.endedValue;
+  }
+
+  fetch(request: WireReplicaFetchRequest, timeoutMs: number): Promise<WireReplicaFetchResponse> {
+    if (this.endedValue) return Promise.reject(new Error('replica fetch stream ended'));
+    if (this.pending !== undefined) return Promise.reject(new Error('a fetch is already pending'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.end(new Error(`replica fetch not answered within ${timeoutMs} ms`)),
+        Math.max(1, timeoutMs),
+      );
+      this.pending = { resolve, reject, timer };
+      this.call.write(request);
+    });
+  }
+
+  /** Ends the stream (cancelling it on the leader) and rejects a pending fetch with `error`. */
+  end(error: Error): void {
+    if (this.endedValue) return;
+    this.endedValue = true;
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending !== undefined) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.call.cancel();
   }
 }
 
@@ -232,19 +338,11 @@ export class ReplicaFetchClient {
     this.client = new Client(address, grpc.credentials.createInsecure(), internalChannelOptions);
   }
 
-  fetch(request: WireReplicaFetchRequest, timeoutMs: number): Promise<WireReplicaFetchResponse> {
-    const method = (this.client as unknown as Record<string, FetchMethod>).Fetch!.bind(this.client);
-    return new Promise((resolve, reject) => {
-      method(
-        request,
-        new grpc.Metadata(),
-        { deadline: Date.now() + Math.max(1, timeoutMs) },
-        (error, response) => {
-          if (error !== null) reject(error);
-          else resolve(response);
-        },
-      );
-    });
+  openStream(): ReplicaFetchStream {
+    const method = (this.client as unknown as Record<string, FetchStreamMethod>).FetchStream!.bind(
+      this.client,
+    );
+    return new ReplicaFetchStream(method(new grpc.Metadata(), {}));
   }
 
   close(): void {

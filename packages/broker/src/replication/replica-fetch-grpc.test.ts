@@ -1,0 +1,79 @@
+import { ErrorCode } from '@gregor/protocol';
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { internalServerOptions } from '../grpc/protos.js';
+import { createLogger } from '../logging.js';
+import {
+  ReplicaFetchClient,
+  registerReplicaFetchService,
+  type WireReplicaFetchRequest,
+} from './replica-fetch-grpc.js';
+
+const clusterId = 'stream-test-cluster';
+const servers: grpc.Server[] = [];
+const clients: ReplicaFetchClient[] = [];
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+  for (const server of servers.splice(0)) server.forceShutdown();
+});
+
+/** A node's ReplicaFetch service before its replica manager exists: every fetch is refused. */
+async function leaderService(): Promise<{ server: grpc.Server; client: ReplicaFetchClient }> {
+  const server = new grpc.Server(internalServerOptions);
+  registerReplicaFetchService(
+    server,
+    clusterId,
+    () => undefined,
+    createLogger({ nodeId: 1, level: 'silent' }),
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error === null ? resolve(bound) : reject(error),
+    ),
+  );
+  servers.push(server);
+  const client = new ReplicaFetchClient(`127.0.0.1:${port}`);
+  clients.push(client);
+  return { server, client };
+}
+
+function fetchRequest(cluster = clusterId): WireReplicaFetchRequest {
+  return {
+    clusterId: cluster,
+    replicaId: 2,
+    brokerEpoch: 1,
+    maxWaitMs: 500,
+    minBytes: 1,
+    maxBytes: 1 << 20,
+    partitions: [],
+  };
+}
+
+describe('the replica fetch stream', () => {
+  it('answers each fetch written on one stream with one message, in order', async () => {
+    const { client } = await leaderService();
+    const stream = client.openStream();
+    expect((await stream.fetch(fetchRequest('another-cluster'), 5_000)).errorCode).toBe(
+      ErrorCode.INCONSISTENT_CLUSTER_ID,
+    );
+    expect((await stream.fetch(fetchRequest(), 5_000)).errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    expect((await stream.fetch(fetchRequest('another-cluster'), 5_000)).errorCode).toBe(
+      ErrorCode.INCONSISTENT_CLUSTER_ID,
+    );
+    expect(stream.ended).toBe(false);
+  });
+
+  it('refuses a second fetch while one is pending, and ends for good when the leader goes away', async () => {
+    const { server, client } = await leaderService();
+    const stream = client.openStream();
+    await stream.fetch(fetchRequest(), 5_000);
+    const pending = stream.fetch(fetchRequest(), 5_000);
+    await expect(stream.fetch(fetchRequest(), 5_000)).rejects.toThrow('a fetch is already pending');
+    await pending;
+    server.forceShutdown();
+    await expect(stream.fetch(fetchRequest(), 5_000)).rejects.toThrow();
+    expect(stream.ended).toBe(true);
+    await expect(stream.fetch(fetchRequest(), 5_000)).rejects.toThrow('replica fetch stream ended');
+  });
+});
