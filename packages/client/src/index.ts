@@ -1,1 +1,26 @@
+export * from './admin.js';
+export { BrokerConnection, parseBrokerAddress } from './broker-connection.js';
+export { Cluster, type PartitionMetadata, type TopicMetadata } from './cluster.js';
 export * from './connection.js';
+export * from './errors.js';
+export { Kafka, type KafkaConfig } from './kafka.js';
+export { type LogCreator, type LogEntry, type Logger, type LogLevel, logLevel } from './logger.js';
+export {
+  createDefaultPartitioner,
+  type ICustomPartitioner,
+  murmur2,
+  murmur2Partition,
+  type Partitioner,
+  Partitioners,
+} from './producer/partitioners.js';
+export {
+  CompressionTypes,
+  type IHeaders,
+  type Message,
+  Producer,
+  type ProducerBatchRecord,
+  type ProducerConfig,
+  type ProducerRecord,
+} from './producer/producer.js';
+export type { RecordMetadata } from './producer/producer-batch.js';
+export type { RetryOptions } from './retry.js';
