@@ -149,6 +149,18 @@ export class Cluster {
     return (await connection.send(apiKey, preferredVersions[apiKey], body, timeoutMs)).body;
   }
 
+  /** Like send(), for a body whose fields depend on the version the broker speaks. */
+  async sendVersioned<K extends SupportedApiKey & keyof typeof preferredVersions>(
+    nodeId: number,
+    apiKey: K,
+    body: (version: number) => RequestInput<K>,
+    timeoutMs?: number,
+  ) {
+    const connection = await this.connectionTo(nodeId);
+    const version = connection.version(apiKey, preferredVersions[apiKey]);
+    return (await connection.send(apiKey, version, body(version), timeoutMs)).body;
+  }
+
   /** Sends to any broker (metadata, admin requests any broker answers). */
   async sendAny<K extends SupportedApiKey & keyof typeof preferredVersions>(
     apiKey: K,

@@ -3,6 +3,7 @@
 
 import { Admin, type AdminConfig } from './admin.js';
 import { Cluster } from './cluster.js';
+import { Consumer, type ConsumerConfig } from './consumer/consumer.js';
 import { KafkaJSError } from './errors.js';
 import {
   createLogger,
@@ -74,6 +75,10 @@ export class Kafka {
       this.requestTimeoutMs,
       config,
     );
+  }
+
+  consumer(config: ConsumerConfig & { retry?: RetryOptions }): Consumer {
+    return new Consumer(this.cluster(config, 'Consumer'), this.rootLogger.namespace('Consumer'), config);
   }
 
   admin(config: AdminConfig & { retry?: RetryOptions } = {}): Admin {
