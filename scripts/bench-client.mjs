@@ -191,6 +191,9 @@ async function main() {
       for (const acks of [1, -1]) {
         for (const client of clients) {
           const topic = `produce-${client}-${size}-${acks === -1 ? 'all' : acks}`;
+          // On a loaded machine a node can miss its heartbeats and be fenced for a while: each cell
+          // starts with all three serving, so every topic gets three replicas.
+          await waitForCluster(bootstrap, 3, 120_000);
           await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 3 }] });
           let seconds;
           try {
@@ -210,6 +213,7 @@ async function main() {
       }
     }
     const consumeTopic = 'consume-1k';
+    await waitForCluster(bootstrap, 3, 120_000);
     await admin.createTopics({
       topics: [{ topic: consumeTopic, numPartitions: partitions, replicationFactor: 3 }],
     });

@@ -176,14 +176,21 @@ export class Admin {
     }));
   }
 
-  /** For each partition, the first offset whose timestamp is at or after `timestamp` (or the end). */
+  /** For each partition, the first offset whose timestamp is at or after `timestamp`, else its end. */
   async fetchTopicOffsetsByTimestamp(
     topic: string,
     timestamp: number,
   ): Promise<{ partition: number; offset: string }[]> {
     await this.cluster.ensureTopics([topic]);
-    const offsets = await this.listOffsets(topic, BigInt(timestamp));
-    return [...offsets].map(([partition, offset]) => ({ partition, offset: String(offset) }));
+    const [offsets, latest] = await Promise.all([
+      this.listOffsets(topic, BigInt(timestamp)),
+      this.listOffsets(topic, latestTimestamp),
+    ]);
+    // No record at or after the time: the end of the partition, as kafkajs answers.
+    return [...offsets].map(([partition, offset]) => ({
+      partition,
+      offset: String(offset < 0n ? latest.get(partition) : offset),
+    }));
   }
 
   private listOffsets(topic: string, timestamp: bigint): Promise<Map<number, bigint>> {

@@ -1,6 +1,7 @@
 // The producer and admin against a real three-node Gregor cluster inside the test process; what was
 // produced is read back with kcat (librdkafka), a client that is not ours.
 
+import { waitFor } from '@gregor/ground/testing';
 import { startCluster, type TestCluster } from '@gregor/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaJSSendError } from '../errors.js';
@@ -207,6 +208,29 @@ describe('producer', () => {
       'kept',
     ]);
     await producer.disconnect();
+    await admin.disconnect();
+  });
+
+  it('admin: lists, describes, finds offsets by time and deletes topics', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'doomed', numPartitions: 2, replicationFactor: 2 }] });
+    expect(await admin.listTopics()).toContain('doomed');
+    const metadata = (await admin.fetchTopicMetadata({ topics: ['doomed'] })).topics[0]!;
+    expect(metadata.partitions.map((partition) => partition.partitionId)).toEqual([0, 1]);
+    expect(metadata.partitions.every((partition) => partition.replicas.length === 2)).toBe(true);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'doomed', messages: [{ partition: 0, value: 'old', timestamp: 1_000 }] });
+    await producer.send({ topic: 'doomed', messages: [{ partition: 0, value: 'new', timestamp: 5_000 }] });
+    expect(await admin.fetchTopicOffsetsByTimestamp('doomed', 2_000)).toEqual([
+      { partition: 0, offset: '1' },
+      { partition: 1, offset: '0' },
+    ]);
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: ['doomed'] });
+    await waitFor('the topic is gone', async () => !(await admin.listTopics()).includes('doomed'));
+    await expect(admin.deleteTopics({ topics: ['doomed'] })).rejects.toThrow(/UNKNOWN_TOPIC_OR_PARTITION/);
     await admin.disconnect();
   });
 });
