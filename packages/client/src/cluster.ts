@@ -71,7 +71,7 @@ export class Cluster {
   private readonly topics = new Map<string, TopicMetadata>();
   /** Topics whose metadata every refresh fetches (those a producer or consumer uses). */
   private readonly targetTopics = new Set<string>();
-  private refreshing: Promise<void> | undefined;
+  private refreshing: { readonly topics: ReadonlySet<string>; readonly done: Promise<void> } | undefined;
   private controllerId = -1;
   clusterId: string | null = null;
 
@@ -177,17 +177,18 @@ export class Cluster {
 
   /** Refreshes the brokers and the target topics; concurrent callers share one request. */
   refreshMetadata(extraTopics: readonly string[] = []): Promise<void> {
-    const wanted = extraTopics.filter((topic) => !this.targetTopics.has(topic));
-    if (this.refreshing !== undefined && wanted.length === 0) return this.refreshing;
-    const previous = this.refreshing ?? Promise.resolve();
-    const refresh = previous
+    const topics = new Set([...this.targetTopics, ...extraTopics]);
+    const inFlight = this.refreshing;
+    if (inFlight !== undefined && [...topics].every((topic) => inFlight.topics.has(topic)))
+      return inFlight.done;
+    const done = (inFlight?.done ?? Promise.resolve())
       .catch(() => undefined)
-      .then(() => withRetry(this.options.retry, () => this.fetchMetadata([...this.targetTopics, ...wanted])))
+      .then(() => withRetry(this.options.retry, () => this.fetchMetadata([...topics])))
       .finally(() => {
-        if (this.refreshing === refresh) this.refreshing = undefined;
+        if (this.refreshing?.done === done) this.refreshing = undefined;
       });
-    this.refreshing = refresh;
-    return refresh;
+    this.refreshing = { topics, done };
+    return done;
   }
 
   private async fetchMetadata(topics: readonly string[]): Promise<void> {

@@ -98,6 +98,8 @@ export class Consumer {
   private readonly pausedPartitions = new Map<string, Set<number> | 'all'>();
   private running = false;
   private needsJoin = true;
+  /** A join is under way: heartbeats would carry the old generation and ask for another rebalance. */
+  private joining = false;
   private loop: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastCommitMs = Date.now();
@@ -166,7 +168,7 @@ export class Consumer {
   }
 
   private async heartbeat(): Promise<void> {
-    if (!this.running || this.needsJoin || this.membership.generationId < 0) return;
+    if (!this.running || this.needsJoin || this.joining || this.membership.generationId < 0) return;
     try {
       const code = await this.membership.heartbeat();
       if (rejoinErrors.has(code)) {
@@ -211,7 +213,13 @@ export class Consumer {
     this.assignment = new Map();
     this.positions.clear();
     this.needsJoin = false;
-    const assignment = await this.membership.join([...this.subscriptions.keys()]);
+    this.joining = true;
+    let assignment: MemberAssignment;
+    try {
+      assignment = await this.membership.join([...this.subscriptions.keys()]);
+    } finally {
+      this.joining = false;
+    }
     if (this.needsJoin) return;
     await this.cluster.ensureTopics([...assignment.keys()]);
     const committed = await this.membership.committed(assignment);
