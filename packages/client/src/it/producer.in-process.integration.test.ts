@@ -230,7 +230,9 @@ describe('producer', () => {
     await producer.disconnect();
     await admin.deleteTopics({ topics: ['doomed'] });
     await waitFor('the topic is gone', async () => !(await admin.listTopics()).includes('doomed'));
-    await expect(admin.deleteTopics({ topics: ['never-made'] })).rejects.toThrow(/never-made: UNKNOWN_TOPIC_OR_PARTITION/);
+    await expect(admin.deleteTopics({ topics: ['never-made'] })).rejects.toThrow(
+      /never-made: UNKNOWN_TOPIC_OR_PARTITION/,
+    );
     await admin.disconnect();
   });
 });
