@@ -435,6 +435,8 @@ export class Consumer {
         code: partition.errorCode,
       });
       await this.cluster.refreshMetadata([topic]).catch(() => undefined);
+      // A leader election takes a moment: do not ask the same question again at once.
+      await sleep(this.cluster.retry.initialRetryTime);
       return;
     }
     position.highWatermark = partition.highWatermark;

@@ -2,8 +2,10 @@
 // produced is read back with kcat (librdkafka), a client that is not ours.
 
 import { waitFor } from '@gregor/ground/testing';
+import { ApiKey, iterateBatches } from '@gregor/protocol';
 import { startCluster, type TestCluster } from '@gregor/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaConnection } from '../connection.js';
 import { KafkaJSSendError } from '../errors.js';
 import { Kafka } from '../kafka.js';
 import { logLevel } from '../logger.js';
@@ -233,6 +235,68 @@ describe('producer', () => {
     await expect(admin.deleteTopics({ topics: ['never-made'] })).rejects.toThrow(
       /never-made: UNKNOWN_TOPIC_OR_PARTITION/,
     );
+    await admin.disconnect();
+  });
+
+  it('is idempotent by default with acks=all, and sends acks=1 and acks=0 without a producer id', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'acks', numPartitions: 1, replicationFactor: 3 }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    const [all] = await producer.send({ topic: 'acks', messages: [{ value: 'all' }] });
+    const [one] = await producer.send({ topic: 'acks', acks: 1, messages: [{ value: 'one' }] });
+    expect([all!.baseOffset, one!.baseOffset]).toEqual(['0', '1']);
+    // acks=0 gets no answer: it resolves once written, with no offset.
+    const [none] = await producer.send({ topic: 'acks', acks: 0, messages: [{ value: 'none' }] });
+    expect(none!.baseOffset).toBe('-1');
+    await waitFor(
+      'the acks=0 record arrives',
+      async () => (await kcatConsumeAll(bootstrap, 'acks')).length === 3,
+    );
+    // The batches as the leader stored them: a producer id and sequence only on the acks=all one.
+    const leader = (await admin.fetchTopicMetadata({ topics: ['acks'] })).topics[0]!.partitions[0]!.leader;
+    const broker = cluster.brokers.find((candidate) => candidate.id === leader)!;
+    const connection = await KafkaConnection.open({ host: broker.host, port: broker.port });
+    const fetched = await connection.call(ApiKey.Fetch, 11, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1_000_000,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic: 'acks',
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: 0n,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1n,
+              partitionMaxBytes: 1_000_000,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    connection.close();
+    const batches = [...iterateBatches(fetched.responses[0]!.partitions[0]!.records!)].map(
+      ({ header, records }) => ({
+        value: String(records[0]!.value),
+        idempotent: header.producerId >= 0 && header.baseSequence >= 0,
+      }),
+    );
+    expect(batches).toEqual([
+      { value: 'all', idempotent: true },
+      { value: 'one', idempotent: false },
+      { value: 'none', idempotent: false },
+    ]);
+    await producer.disconnect();
     await admin.disconnect();
   });
 });
