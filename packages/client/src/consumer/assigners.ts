@@ -13,6 +13,11 @@ export interface AssignmentInput {
 export interface PartitionAssigner {
   /** The protocol name the group agrees on; every member must offer it. */
   readonly name: string;
+  /**
+   * Cooperative (KIP-429): members keep what they are not told to give up, and a partition moving
+   * between members is first only taken from its owner, then given in a second rebalance.
+   */
+  readonly cooperative?: boolean;
   assign(input: AssignmentInput): Map<string, MemberAssignment>;
 }
 
@@ -88,6 +93,88 @@ export function roundRobinAssigner(name = 'roundrobin'): PartitionAssigner {
 }
 
 /**
+ * Kafka's CooperativeStickyAssignor, in its simplest form: every member keeps the partitions it owns
+ * up to its share (partitions / members, the members owning most taking the remainder), the rest go
+ * to the members with fewest; then a partition that another member still owns is left out of its new
+ * owner's assignment this round, so its owner gives it up first and the next rebalance hands it on.
+ */
+export function cooperativeStickyAssigner(name = 'cooperative-sticky'): PartitionAssigner {
+  return {
+    name,
+    cooperative: true,
+    assign({ members, partitionCounts }) {
+      const memberIds = [...members.keys()].sort();
+      const subscribes = (memberId: string, topic: string) => members.get(memberId)!.topics.includes(topic);
+      const exists = (topic: string, partition: number) => partition < (partitionCounts.get(topic) ?? 0);
+      const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+      const all: { topic: string; partition: number }[] = [];
+      for (const [topic, count] of [...partitionCounts].sort(([a], [b]) => a.localeCompare(b))) {
+        if (!memberIds.some((memberId) => subscribes(memberId, topic))) continue;
+        for (let partition = 0; partition < count; partition++) all.push({ topic, partition });
+      }
+      // Who owns what now, each partition at most once (a stale claim loses to the first).
+      const owner = new Map<string, string>();
+      const claimed = new Map<string, { topic: string; partition: number }[]>(
+        memberIds.map((id) => [id, []]),
+      );
+      for (const memberId of memberIds) {
+        for (const [topic, partitions] of members.get(memberId)!.ownedPartitions ?? []) {
+          for (const partition of partitions) {
+            const key = partitionKey(topic, partition);
+            if (!exists(topic, partition) || !subscribes(memberId, topic) || owner.has(key)) continue;
+            owner.set(key, memberId);
+            claimed.get(memberId)!.push({ topic, partition });
+          }
+        }
+      }
+      const base = Math.floor(all.length / Math.max(1, memberIds.length));
+      let extra = all.length % Math.max(1, memberIds.length);
+      const byClaims = [...memberIds].sort(
+        (a, b) => claimed.get(b)!.length - claimed.get(a)!.length || a.localeCompare(b),
+      );
+      const quota = new Map<string, number>();
+      for (const memberId of byClaims) {
+        quota.set(memberId, base + (extra > 0 ? 1 : 0));
+        if (extra > 0) extra--;
+      }
+      const assigned = new Map<string, { topic: string; partition: number }[]>(
+        memberIds.map((id) => [id, []]),
+      );
+      const taken = new Set<string>();
+      for (const memberId of memberIds) {
+        for (const entry of claimed.get(memberId)!.slice(0, quota.get(memberId)!)) {
+          assigned.get(memberId)!.push(entry);
+          taken.add(partitionKey(entry.topic, entry.partition));
+        }
+      }
+      for (const entry of all) {
+        if (taken.has(partitionKey(entry.topic, entry.partition))) continue;
+        const candidates = memberIds.filter((memberId) => subscribes(memberId, entry.topic));
+        if (candidates.length === 0) continue;
+        const underQuota = candidates.filter(
+          (memberId) => assigned.get(memberId)!.length < quota.get(memberId)!,
+        );
+        const pool = underQuota.length > 0 ? underQuota : candidates;
+        const target = pool.reduce((best, memberId) =>
+          assigned.get(memberId)!.length < assigned.get(best)!.length ? memberId : best,
+        );
+        assigned.get(target)!.push(entry);
+      }
+      const assignments = emptyAssignments(members);
+      for (const [memberId, entries] of assigned) {
+        for (const { topic, partition } of entries) {
+          const currentOwner = owner.get(partitionKey(topic, partition));
+          // Still someone else's: it moves in the next rebalance, once that member gave it up.
+          if (currentOwner !== undefined && currentOwner !== memberId) continue;
+          add(assignments, memberId, topic, partition);
+        }
+      }
+      return assignments;
+    },
+  };
+}
+
+/**
  * kafkajs's names. `roundRobin` speaks under kafkajs's protocol name, so it shares a group with
  * kafkajs members; `javaRoundRobin` and `range` under Java's and librdkafka's names.
  */
@@ -95,4 +182,5 @@ export const PartitionAssigners = {
   roundRobin: roundRobinAssigner('RoundRobinAssigner'),
   javaRoundRobin: roundRobinAssigner('roundrobin'),
   range: rangeAssigner('range'),
+  cooperativeSticky: cooperativeStickyAssigner('cooperative-sticky'),
 };

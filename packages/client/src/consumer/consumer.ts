@@ -202,28 +202,64 @@ export class Consumer {
     }
   }
 
+  /** Cooperative rebalancing: every assignor this member offers is cooperative (as in Java). */
+  private get cooperative(): boolean {
+    return (this.config.partitionAssigners ?? [PartitionAssigners.roundRobin]).every(
+      (assigner) => assigner.cooperative,
+    );
+  }
+
   private async rejoin(): Promise<void> {
-    // Eager rebalancing: what this member processed is committed before it gives the partitions up.
+    // What this member processed is committed before the group may move its partitions.
     if (this.assignment.size > 0 && this.membership.generationId >= 0) {
       await this.commitResolved().catch((error: unknown) =>
         this.logger.warn('commit before rebalance failed', { error: (error as Error).message }),
       );
     }
-    this.positionEpoch++;
-    this.assignment = new Map();
-    this.positions.clear();
+    const cooperative = this.cooperative;
+    if (!cooperative) {
+      // Eager: every partition is given up before joining.
+      this.positionEpoch++;
+      this.assignment = new Map();
+      this.positions.clear();
+    }
+    const owned = this.assignment;
     this.needsJoin = false;
     this.joining = true;
     let assignment: MemberAssignment;
     try {
-      assignment = await this.membership.join([...this.subscriptions.keys()]);
+      assignment = await this.membership.join([...this.subscriptions.keys()], owned);
+    } catch (error) {
+      // Out of the group: nothing is owned any more, whatever the protocol.
+      this.positionEpoch++;
+      this.assignment = new Map();
+      this.positions.clear();
+      throw error;
     } finally {
       this.joining = false;
     }
-    if (this.needsJoin) return;
-    await this.cluster.ensureTopics([...assignment.keys()]);
-    const committed = await this.membership.committed(assignment);
+    const has = (map: MemberAssignment, topic: string, partition: number) =>
+      map.get(topic)?.includes(partition) ?? false;
+    const revoked: [string, number][] = [];
+    for (const [topic, partitions] of owned) {
+      for (const partition of partitions)
+        if (!has(assignment, topic, partition)) revoked.push([topic, partition]);
+    }
+    if (revoked.length > 0) {
+      // Cooperative: give up only what moves; the others keep their positions and keep being read.
+      this.positionEpoch++;
+      for (const [topic, partition] of revoked) this.positions.delete(key(topic, partition));
+      this.logger.info('partitions revoked', { groupId: this.config.groupId, revoked });
+    }
+    const added = new Map<string, number[]>();
     for (const [topic, partitions] of assignment) {
+      const fresh = partitions.filter((partition) => !has(owned, topic, partition));
+      if (fresh.length > 0) added.set(topic, fresh);
+    }
+    await this.cluster.ensureTopics([...added.keys()]);
+    const committed =
+      added.size > 0 ? await this.membership.committed(added) : new Map<string, Map<number, bigint>>();
+    for (const [topic, partitions] of added) {
       const resetNeeded: number[] = [];
       for (const partition of partitions) {
         const offset = committed.get(topic)?.get(partition) ?? -1n;
@@ -250,6 +286,8 @@ export class Consumer {
     }
     this.assignment = assignment;
     this.lastCommitMs = Date.now();
+    // What was given up may be waiting for this member to let go: a second round hands it on.
+    if (cooperative && revoked.length > 0) this.needsJoin = true;
   }
 
   private resetTimestamp(topic: string): bigint {

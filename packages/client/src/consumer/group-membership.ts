@@ -65,11 +65,11 @@ export class GroupMembership {
   }
 
   /** Joins (or rejoins) the group and returns this member's assignment. */
-  async join(topics: readonly string[]): Promise<MemberAssignment> {
+  async join(topics: readonly string[], owned: MemberAssignment): Promise<MemberAssignment> {
     for (let attempt = 0; ; attempt++) {
       if (attempt >= joinAttemptsMax) throw new KafkaJSError(`could not join group ${this.options.groupId}`);
       try {
-        const assignment = await this.joinOnce(topics);
+        const assignment = await this.joinOnce(topics, owned);
         if (assignment !== undefined) return assignment;
       } catch (error) {
         if (!(error instanceof KafkaJSError) || !error.retriable) throw error;
@@ -81,9 +81,18 @@ export class GroupMembership {
   }
 
   /** One JoinGroup + SyncGroup round; undefined when it must be tried again. */
-  private async joinOnce(topics: readonly string[]): Promise<MemberAssignment | undefined> {
+  private async joinOnce(
+    topics: readonly string[],
+    owned: MemberAssignment,
+  ): Promise<MemberAssignment | undefined> {
     const coordinator = await this.coordinatorId();
-    const metadata = encodeSubscription({ topics, userData: null });
+    // Owned partitions (subscription version 1) only matter to cooperative assignors.
+    const cooperative = this.options.assigners.some((assigner) => assigner.cooperative);
+    const metadata = encodeSubscription({
+      topics,
+      userData: null,
+      ...(cooperative ? { ownedPartitions: owned } : {}),
+    });
     const joined = await this.cluster.send(
       coordinator,
       ApiKey.JoinGroup,

@@ -6,6 +6,7 @@ import { waitFor } from '@gregor/ground/testing';
 import { startCluster, type TestCluster } from '@gregor/testkit';
 import { Kafka as KafkaJs, logLevel as kafkajsLogLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PartitionAssigners } from '../consumer/assigners.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { Kafka } from '../kafka.js';
 import { logLevel } from '../logger.js';
@@ -205,6 +206,60 @@ describe('consumer', () => {
     expect(new Set(seen)).toEqual(new Set(values));
     await theirs.disconnect();
     await ours.disconnect();
+    await admin.disconnect();
+  });
+
+  it('rebalances cooperatively: a member keeps reading what it keeps while a newcomer takes its share', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'coop', numPartitions: 4, replicationFactor: 3 }] });
+    await produce(
+      'coop',
+      Array.from({ length: 200 }, (_, index) => `x${index}`),
+      (value) => value,
+    );
+    const options = { groupId: 'g4', ...fast, partitionAssigners: [PartitionAssigners.cooperativeSticky] };
+    const seen: string[] = [];
+    const a = kafka.consumer(options);
+    await a.connect();
+    await a.subscribe({ topic: 'coop', fromBeginning: true });
+    await a.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    await waitFor('a reads everything', () => seen.length >= 200);
+    const before = a.assignments()[0]!.partitions;
+    expect([...before].sort()).toEqual([0, 1, 2, 3]);
+
+    // Sample a's assignment while b joins: with cooperative rebalancing it never drops to nothing.
+    let smallestHeldByA = 4;
+    const sampler = setInterval(() => {
+      smallestHeldByA = Math.min(smallestHeldByA, a.assignments()[0]?.partitions.length ?? 0);
+    }, 5);
+    const b = kafka.consumer(options);
+    await b.connect();
+    await b.subscribe({ topic: 'coop', fromBeginning: true });
+    await b.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    await waitFor(
+      'two partitions each',
+      () => a.assignments()[0]?.partitions.length === 2 && b.assignments()[0]?.partitions.length === 2,
+    );
+    clearInterval(sampler);
+    expect(smallestHeldByA).toBe(2);
+    const kept = a.assignments()[0]!.partitions;
+    expect(kept.every((partition) => before.includes(partition))).toBe(true);
+    expect(new Set([...kept, ...b.assignments()[0]!.partitions])).toEqual(new Set([0, 1, 2, 3]));
+    const describedProtocol = (await admin.describeGroups(['g4'])).groups[0]!.protocol;
+    expect(describedProtocol).toBe('cooperative-sticky');
+
+    await produce(
+      'coop',
+      Array.from({ length: 200 }, (_, index) => `y${index}`),
+      (value) => value,
+    );
+    await waitFor('the group reads the new records', () => seen.length >= 400);
+    // a committed what it read before giving partitions up: nothing was read twice.
+    expect(seen).toHaveLength(400);
+    expect(new Set(seen).size).toBe(400);
+    await b.disconnect();
+    await a.disconnect();
     await admin.disconnect();
   });
 });
