@@ -22,6 +22,7 @@ export {
 export * from './errors.js';
 export { Kafka, type KafkaConfig } from './kafka.js';
 export { type LogCreator, type LogEntry, type Logger, type LogLevel, logLevel } from './logger.js';
+export { createLegacyPartitioner, legacyMurmur2 } from './producer/legacy-partitioner.js';
 export {
   createDefaultPartitioner,
   type ICustomPartitioner,

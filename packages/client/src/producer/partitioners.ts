@@ -4,6 +4,7 @@
 // batch's worth of bytes went to it (KIP-480/KIP-794), so keyless records fill whole batches.
 
 import type { PartitionMetadata } from '../cluster.js';
+import { createLegacyPartitioner } from './legacy-partitioner.js';
 
 export interface PartitionerMessage {
   readonly key?: Buffer | string | null;
@@ -95,8 +96,12 @@ export function createDefaultPartitioner(
   };
 }
 
-/** kafkajs's names: DefaultPartitioner and JavaCompatiblePartitioner both mean the Java client's. */
+/**
+ * kafkajs's names: DefaultPartitioner and JavaCompatiblePartitioner both mean the Java client's;
+ * LegacyPartitioner is kafkajs 1.x's default.
+ */
 export const Partitioners = {
   DefaultPartitioner: (() => createDefaultPartitioner()) as ICustomPartitioner,
   JavaCompatiblePartitioner: (() => createDefaultPartitioner()) as ICustomPartitioner,
+  LegacyPartitioner: (() => createLegacyPartitioner()) as ICustomPartitioner,
 };
