@@ -67,6 +67,10 @@ describe('producer', () => {
     const offsets = await admin.fetchTopicOffsets('keyed');
     expect(offsets.reduce((sum, entry) => sum + Number(entry.high) - Number(entry.low), 0)).toBe(400);
     await producer.disconnect();
+    // Connected again, the same producer sends again.
+    await producer.connect();
+    await producer.send({ topic: 'keyed', messages: [{ key: keys[0], value: 'again' }] });
+    await producer.disconnect();
     await admin.disconnect();
   });
 

@@ -133,6 +133,7 @@ export class Producer {
 
   async connect(): Promise<void> {
     await this.cluster.connect();
+    this.sender.open();
     this.connected = true;
   }
 

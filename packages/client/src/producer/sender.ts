@@ -75,6 +75,11 @@ export class Sender {
     });
   }
 
+  /** After close(): a producer connected again sends again. */
+  open(): void {
+    this.closed = false;
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
