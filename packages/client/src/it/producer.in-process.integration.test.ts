@@ -148,7 +148,17 @@ describe('producer', () => {
     const after = (await admin.fetchTopicMetadata({ topics: ['moving'] })).topics[0]!.partitions[0]!;
     expect(after.leader).not.toBe(leader);
     await cluster.restart(leader);
-    const values = (await kcatConsumeAll(bootstrap, 'moving')).map((record) => record.value);
+    // The new leader's high watermark reaches what the old one acknowledged once its followers
+    // fetch again; until then readers see less. Wait for the log to show every acknowledged record.
+    const values = await waitFor(
+      'every acknowledged record is readable',
+      async () => {
+        const read = (await kcatConsumeAll(bootstrap, 'moving')).map((record) => record.value);
+        const present = new Set(read);
+        return acknowledged.every((value) => present.has(value)) && read;
+      },
+      { timeoutMs: 30_000 },
+    );
     // Every acknowledged record is there, none is there twice, and the order of sends is kept.
     expect(new Set(values).size).toBe(values.length);
     for (const value of acknowledged) expect(values).toContain(value);
@@ -165,7 +175,11 @@ describe('producer', () => {
     await admin.connect();
     // One copy per partition: when its only broker dies, a partition cannot take records at all.
     await admin.createTopics({ topics: [{ topic: 'single', numPartitions: 6, replicationFactor: 1 }] });
-    const { partitions } = (await admin.fetchTopicMetadata({ topics: ['single'] })).topics[0]!;
+    // Every broker's metadata has the leaders (a broker's view may lag the controller's a moment).
+    const partitions = await waitFor('every partition has a leader', async () => {
+      const { partitions: found } = (await admin.fetchTopicMetadata({ topics: ['single'] })).topics[0]!;
+      return found.every((partition) => partition.leader >= 0) && found;
+    });
     const strandedPartition = partitions[0]!;
     const stranded = strandedPartition.leader;
     const healthyPartition = partitions.find((partition) => partition.leader !== stranded)!;
