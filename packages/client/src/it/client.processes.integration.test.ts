@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { KafkaJSSendError } from '../errors.js';
 import { Kafka } from '../kafka.js';
 import { logLevel } from '../logger.js';
+import { murmur2Partition } from '../producer/partitioners.js';
 import { BrokerProcesses } from '../testing/broker-processes.js';
 import { kcatConsumeAll } from '../testing/kcat.js';
 
@@ -70,7 +71,29 @@ it('keeps every acknowledged record through a kill -9 of the leader, bootstrappi
       const present = new Set(values);
       return acknowledged.every((value) => present.has(value)) && values;
     },
-    { timeoutMs: 60_000 },
+    {
+      timeoutMs: 60_000,
+      // What is missing, per partition, and what the partitions look like: enough to tell a
+      // client that acknowledged too early from a log that lost what it acknowledged.
+      detail: async () => {
+        const present = new Set((await kcatConsumeAll(live, 'events')).map((record) => record.value));
+        const missing = acknowledged.filter((value) => !present.has(value));
+        const byPartition = new Map<number, string[]>();
+        for (const value of missing) {
+          const partition = murmur2Partition(value, 3);
+          byPartition.set(partition, [...(byPartition.get(partition) ?? []), value]);
+        }
+        const partitions = (await admin.fetchTopicMetadata({ topics: ['events'] })).topics[0]!.partitions;
+        const offsets = await admin.fetchTopicOffsets('events');
+        return JSON.stringify({
+          victim,
+          missing: Object.fromEntries(byPartition),
+          partitions: partitions.map(({ partitionId, leader, isr }) => ({ partitionId, leader, isr })),
+          before: before.map(({ partitionId, leader, isr }) => ({ partitionId, leader, isr })),
+          offsets,
+        });
+      },
+    },
   );
   expect(new Set(inLog).size).toBe(inLog.length);
 
