@@ -156,6 +156,11 @@ export class KafkaConnection {
     this.pending.clear();
   }
 
+  /** True once the connection failed or was closed; a closed connection is never reused. */
+  get isClosed(): boolean {
+    return this.closedError !== undefined;
+  }
+
   close(): void {
     this.fail(new KafkaConnectionError('connection closed by the client'));
     this.socket.destroy();

@@ -1,1 +1,44 @@
+export * from './admin.js';
+export { BrokerConnection, parseBrokerAddress } from './broker-connection.js';
+export { Cluster, type PartitionMetadata, type TopicMetadata } from './cluster.js';
 export * from './connection.js';
+export {
+  type AssignmentInput,
+  type PartitionAssigner,
+  PartitionAssigners,
+  rangeAssigner,
+  roundRobinAssigner,
+} from './consumer/assigners.js';
+export {
+  type Batch,
+  Consumer,
+  type ConsumerConfig,
+  type ConsumerRunConfig,
+  type EachBatchPayload,
+  type EachMessagePayload,
+  type KafkaMessage,
+  type TopicPartitionOffset,
+} from './consumer/consumer.js';
+export * from './errors.js';
+export { Kafka, type KafkaConfig } from './kafka.js';
+export { type LogCreator, type LogEntry, type Logger, type LogLevel, logLevel } from './logger.js';
+export { createLegacyPartitioner, legacyMurmur2 } from './producer/legacy-partitioner.js';
+export {
+  createDefaultPartitioner,
+  type ICustomPartitioner,
+  murmur2,
+  murmur2Partition,
+  type Partitioner,
+  Partitioners,
+} from './producer/partitioners.js';
+export {
+  CompressionTypes,
+  type IHeaders,
+  type Message,
+  Producer,
+  type ProducerBatchRecord,
+  type ProducerConfig,
+  type ProducerRecord,
+} from './producer/producer.js';
+export type { RecordMetadata } from './producer/producer-batch.js';
+export type { RetryOptions } from './retry.js';

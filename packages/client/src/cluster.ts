@@ -1,0 +1,321 @@
+// What the client knows of the cluster: the brokers, each topic's partitions and leaders, one
+// connection per broker. Bootstrap tries every configured address in turn; metadata is refreshed
+// when a caller reports a stale leader (NOT_LEADER_OR_FOLLOWER, a lost connection...), and refreshes
+// that overlap share one request.
+
+import {
+  ApiKey,
+  coordinatorKeyType,
+  ErrorCode,
+  type RequestInput,
+  type SupportedApiKey,
+} from '@gregor/protocol';
+import { type BrokerAddress, BrokerConnection, parseBrokerAddress } from './broker-connection.js';
+import { KafkaJSConnectionError, KafkaJSError, KafkaJSProtocolError } from './errors.js';
+import type { Logger } from './logger.js';
+import { type ResolvedRetry, withRetry } from './retry.js';
+
+/** The version of each API the client asks for (lowered to what a broker speaks). */
+export const preferredVersions = {
+  [ApiKey.Produce]: 8,
+  [ApiKey.Fetch]: 11,
+  [ApiKey.ListOffsets]: 5,
+  [ApiKey.Metadata]: 9,
+  [ApiKey.OffsetCommit]: 7,
+  [ApiKey.OffsetFetch]: 7,
+  [ApiKey.FindCoordinator]: 3,
+  [ApiKey.JoinGroup]: 6,
+  [ApiKey.Heartbeat]: 4,
+  [ApiKey.LeaveGroup]: 4,
+  [ApiKey.SyncGroup]: 4,
+  [ApiKey.DescribeGroups]: 5,
+  [ApiKey.ListGroups]: 4,
+  [ApiKey.CreateTopics]: 5,
+  [ApiKey.DeleteTopics]: 4,
+  [ApiKey.InitProducerId]: 2,
+  [ApiKey.DescribeConfigs]: 2,
+  [ApiKey.CreatePartitions]: 1,
+  [ApiKey.DeleteGroups]: 2,
+} as const satisfies Partial<Record<SupportedApiKey, number>>;
+
+export interface PartitionMetadata {
+  readonly partitionErrorCode: number;
+  readonly partitionId: number;
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly offlineReplicas: readonly number[];
+}
+
+export interface TopicMetadata {
+  readonly name: string;
+  readonly partitions: readonly PartitionMetadata[];
+}
+
+export interface ClusterOptions {
+  readonly clientId: string;
+  readonly brokers: readonly string[];
+  readonly connectionTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly retry: ResolvedRetry;
+  readonly logger: Logger;
+  /** Let a Metadata request for an unknown topic create it, where the broker allows (kafkajs's allowAutoTopicCreation). */
+  readonly allowAutoTopicCreation: boolean;
+}
+
+export class Cluster {
+  private readonly bootstrap: readonly BrokerAddress[];
+  private readonly brokerAddresses = new Map<number, BrokerAddress>();
+  private readonly connections = new Map<string, Promise<BrokerConnection>>();
+  private readonly topics = new Map<string, TopicMetadata>();
+  /** Topics whose metadata every refresh fetches (those a producer or consumer uses). */
+  private readonly targetTopics = new Set<string>();
+  private refreshing: { readonly topics: ReadonlySet<string>; readonly done: Promise<void> } | undefined;
+  private controllerId = -1;
+  clusterId: string | null = null;
+
+  constructor(private readonly options: ClusterOptions) {
+    if (options.brokers.length === 0) throw new KafkaJSError('no brokers given to bootstrap from');
+    this.bootstrap = options.brokers.map(parseBrokerAddress);
+  }
+
+  get retry(): ResolvedRetry {
+    return this.options.retry;
+  }
+
+  async connect(): Promise<void> {
+    await this.refreshMetadata();
+  }
+
+  disconnect(): void {
+    for (const pending of this.connections.values()) {
+      pending.then((connection) => connection.close()).catch(() => undefined);
+    }
+    this.connections.clear();
+  }
+
+  private async connectionAt(address: BrokerAddress): Promise<BrokerConnection> {
+    const key = `${address.host}:${address.port}`;
+    const existing = this.connections.get(key);
+    if (existing !== undefined) {
+      const connection = await existing.catch(() => undefined);
+      if (connection !== undefined && !connection.closed) return connection;
+      if (this.connections.get(key) === existing) this.connections.delete(key);
+    }
+    const opening = BrokerConnection.open(address, {
+      clientId: this.options.clientId,
+      connectionTimeoutMs: this.options.connectionTimeoutMs,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+    });
+    this.connections.set(key, opening);
+    opening.catch(() => {
+      if (this.connections.get(key) === opening) this.connections.delete(key);
+    });
+    return opening;
+  }
+
+  async connectionTo(nodeId: number): Promise<BrokerConnection> {
+    const address = this.brokerAddresses.get(nodeId);
+    if (address === undefined) {
+      throw new KafkaJSConnectionError(`broker ${nodeId} is not in the cluster metadata`);
+    }
+    return this.connectionAt(address);
+  }
+
+  /** Some live broker: a known one first, then the bootstrap list. */
+  async anyConnection(): Promise<BrokerConnection> {
+    const candidates = [...this.brokerAddresses.values(), ...this.bootstrap];
+    const start = Math.floor(Math.random() * candidates.length);
+    let lastError: unknown;
+    for (let index = 0; index < candidates.length; index++) {
+      try {
+        return await this.connectionAt(candidates[(start + index) % candidates.length]!);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw new KafkaJSConnectionError(`no broker reachable: ${(lastError as Error | undefined)?.message}`);
+  }
+
+  /** Sends to one broker by node id, at the negotiated version; returns the response body. */
+  async send<K extends SupportedApiKey & keyof typeof preferredVersions>(
+    nodeId: number,
+    apiKey: K,
+    body: RequestInput<K>,
+    timeoutMs?: number,
+  ) {
+    const connection = await this.connectionTo(nodeId);
+    return (await connection.send(apiKey, preferredVersions[apiKey], body, timeoutMs)).body;
+  }
+
+  /** Like send(), for a body whose fields depend on the version the broker speaks. */
+  async sendVersioned<K extends SupportedApiKey & keyof typeof preferredVersions>(
+    nodeId: number,
+    apiKey: K,
+    body: (version: number) => RequestInput<K>,
+    timeoutMs?: number,
+  ) {
+    const connection = await this.connectionTo(nodeId);
+    const version = connection.version(apiKey, preferredVersions[apiKey]);
+    return (await connection.send(apiKey, version, body(version), timeoutMs)).body;
+  }
+
+  /** Sends to any broker (metadata, admin requests any broker answers). */
+  async sendAny<K extends SupportedApiKey & keyof typeof preferredVersions>(
+    apiKey: K,
+    body: RequestInput<K>,
+    timeoutMs?: number,
+  ) {
+    const connection = await this.anyConnection();
+    return (await connection.send(apiKey, preferredVersions[apiKey], body, timeoutMs)).body;
+  }
+
+  addTargetTopics(topics: Iterable<string>): void {
+    for (const topic of topics) this.targetTopics.add(topic);
+  }
+
+  /** Refreshes the brokers and the target topics; concurrent callers share one request. */
+  refreshMetadata(extraTopics: readonly string[] = []): Promise<void> {
+    const topics = new Set([...this.targetTopics, ...extraTopics]);
+    const inFlight = this.refreshing;
+    if (inFlight !== undefined && [...topics].every((topic) => inFlight.topics.has(topic)))
+      return inFlight.done;
+    const done = (inFlight?.done ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => withRetry(this.options.retry, () => this.fetchMetadata([...topics])))
+      .finally(() => {
+        if (this.refreshing?.done === done) this.refreshing = undefined;
+      });
+    this.refreshing = { topics, done };
+    return done;
+  }
+
+  private async fetchMetadata(topics: readonly string[]): Promise<void> {
+    const response = await this.sendAny(ApiKey.Metadata, {
+      topics: topics.map((name) => ({ name })),
+      allowAutoTopicCreation: this.options.allowAutoTopicCreation,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    this.applyMetadata(response);
+  }
+
+  /** Metadata of every topic of the cluster (admin's listTopics and fetchTopicMetadata without topics). */
+  async fetchAllTopics(): Promise<TopicMetadata[]> {
+    const response = await withRetry(this.options.retry, () =>
+      this.sendAny(ApiKey.Metadata, {
+        topics: null,
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      }),
+    );
+    this.applyMetadata(response);
+    return response.topics
+      .filter((topic) => topic.errorCode === 0)
+      .map((topic) => this.topics.get(topic.name)!);
+  }
+
+  private applyMetadata(response: {
+    brokers: readonly { nodeId: number; host: string; port: number }[];
+    clusterId: string | null;
+    controllerId: number;
+    topics: readonly {
+      errorCode: number;
+      name: string;
+      partitions: readonly {
+        errorCode: number;
+        partitionIndex: number;
+        leaderId: number;
+        leaderEpoch: number;
+        replicaNodes: readonly number[];
+        isrNodes: readonly number[];
+        offlineReplicas: readonly number[];
+      }[];
+    }[];
+  }): void {
+    for (const broker of response.brokers) {
+      this.brokerAddresses.set(broker.nodeId, { host: broker.host, port: broker.port });
+    }
+    this.clusterId = response.clusterId;
+    this.controllerId = response.controllerId;
+    for (const topic of response.topics) {
+      if (topic.errorCode !== 0) {
+        this.topics.delete(topic.name);
+        if (
+          topic.errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION &&
+          topic.errorCode !== ErrorCode.LEADER_NOT_AVAILABLE
+        ) {
+          this.options.logger.warn('topic metadata error', { topic: topic.name, errorCode: topic.errorCode });
+        }
+        continue;
+      }
+      this.topics.set(topic.name, {
+        name: topic.name,
+        partitions: topic.partitions
+          .map((partition) => ({
+            partitionErrorCode: partition.errorCode,
+            partitionId: partition.partitionIndex,
+            leader: partition.leaderId,
+            leaderEpoch: partition.leaderEpoch,
+            replicas: partition.replicaNodes,
+            isr: partition.isrNodes,
+            offlineReplicas: partition.offlineReplicas,
+          }))
+          .sort((a, b) => a.partitionId - b.partitionId),
+      });
+    }
+  }
+
+  /** Makes sure the metadata of `topics` is known, refreshing once; throws if one does not exist. */
+  async ensureTopics(topics: readonly string[]): Promise<void> {
+    this.addTargetTopics(topics);
+    await withRetry(this.options.retry, async () => {
+      const missing = topics.filter((topic) => !this.topicReady(topic));
+      if (missing.length === 0) return;
+      await this.refreshMetadata(missing);
+      const stillMissing = missing.find((topic) => !this.topicReady(topic));
+      if (stillMissing !== undefined) {
+        throw new KafkaJSProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${stillMissing}`);
+      }
+    });
+  }
+
+  private topicReady(topic: string): boolean {
+    const metadata = this.topics.get(topic);
+    return metadata !== undefined && metadata.partitions.length > 0;
+  }
+
+  topicMetadata(topic: string): TopicMetadata | undefined {
+    return this.topics.get(topic);
+  }
+
+  partitionCount(topic: string): number {
+    return this.topics.get(topic)?.partitions.length ?? 0;
+  }
+
+  /** The leader's node id, or -1 when the metadata knows none. */
+  leaderFor(topic: string, partition: number): number {
+    return this.topics.get(topic)?.partitions[partition]?.leader ?? -1;
+  }
+
+  get controller(): number {
+    return this.controllerId;
+  }
+
+  brokers(): { nodeId: number; host: string; port: number }[] {
+    return [...this.brokerAddresses].map(([nodeId, address]) => ({ nodeId, ...address }));
+  }
+
+  /** The coordinator of a group (or transactional id): FindCoordinator, retried while it loads. */
+  async findCoordinator(key: string, keyType: number = coordinatorKeyType.group): Promise<number> {
+    return withRetry(this.options.retry, async () => {
+      const response = await this.sendAny(ApiKey.FindCoordinator, { key, keyType, coordinatorKeys: [] });
+      if (response.errorCode !== 0)
+        throw new KafkaJSProtocolError(response.errorCode, `coordinator of ${key}`);
+      this.brokerAddresses.set(response.nodeId, { host: response.host, port: response.port });
+      return response.nodeId;
+    });
+  }
+}

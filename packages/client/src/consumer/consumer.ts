@@ -1,0 +1,714 @@
+// kafkajs's Consumer: subscribe, run({ eachMessage | eachBatch }), commitOffsets, seek,
+// pause/resume, stop, disconnect. A group member (eager rebalancing: every partition is given up,
+// its offsets committed, before joining again) with a fetch loop: one Fetch per leader of the
+// assigned, unpaused partitions, records handed on in offset order per partition, positions
+// committed automatically (every autoCommitInterval ms or autoCommitThreshold records) or by hand.
+
+import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
+import type { Cluster } from '../cluster.js';
+import { KafkaJSError, KafkaJSProtocolError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { retryDelayMs, sleep, withRetry } from '../retry.js';
+import { type PartitionAssigner, PartitionAssigners } from './assigners.js';
+import type { MemberAssignment } from './consumer-protocol.js';
+import { type FetchedMessage, fetchedRecords } from './fetch-records.js';
+import { GroupMembership, rejoinErrors } from './group-membership.js';
+
+export interface ConsumerConfig {
+  readonly groupId: string;
+  readonly partitionAssigners?: readonly PartitionAssigner[];
+  readonly sessionTimeout?: number;
+  readonly rebalanceTimeout?: number;
+  readonly heartbeatInterval?: number;
+  readonly maxBytesPerPartition?: number;
+  readonly minBytes?: number;
+  readonly maxBytes?: number;
+  readonly maxWaitTimeInMs?: number;
+  readonly allowAutoTopicCreation?: boolean;
+  /** false (the default) reads committed records only (read_committed). */
+  readonly readUncommitted?: boolean;
+}
+
+export interface KafkaMessage extends FetchedMessage {}
+
+export interface EachMessagePayload {
+  readonly topic: string;
+  readonly partition: number;
+  readonly message: KafkaMessage;
+  heartbeat(): Promise<void>;
+  pause(): () => void;
+}
+
+export interface Batch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly highWatermark: string;
+  readonly messages: KafkaMessage[];
+  isEmpty(): boolean;
+  firstOffset(): string | null;
+  lastOffset(): string;
+  offsetLag(): string;
+  offsetLagLow(): string;
+}
+
+export interface EachBatchPayload {
+  readonly batch: Batch;
+  resolveOffset(offset: string): void;
+  heartbeat(): Promise<void>;
+  pause(): () => void;
+  commitOffsetsIfNecessary(): Promise<void>;
+  uncommittedOffsets(): { topics: { topic: string; partitions: { partition: number; offset: string }[] }[] };
+  isRunning(): boolean;
+  isStale(): boolean;
+}
+
+export interface ConsumerRunConfig {
+  readonly autoCommit?: boolean;
+  readonly autoCommitInterval?: number | null;
+  readonly autoCommitThreshold?: number | null;
+  readonly eachBatchAutoResolve?: boolean;
+  readonly eachMessage?: (payload: EachMessagePayload) => Promise<void>;
+  readonly eachBatch?: (payload: EachBatchPayload) => Promise<void>;
+}
+
+export interface TopicPartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+interface PartitionPosition {
+  /** Next offset to fetch and hand on. */
+  offset: bigint;
+  /** Next offset to commit: past the last record handed on and resolved. */
+  resolved: bigint;
+  committed: bigint;
+  highWatermark: bigint;
+}
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export class Consumer {
+  private readonly membership: GroupMembership;
+  private readonly subscriptions = new Map<string, { fromBeginning: boolean }>();
+  private assignment: MemberAssignment = new Map();
+  private readonly positions = new Map<string, PartitionPosition>();
+  /** Seeks asked for before the partition was assigned, or to apply at the next fetch. */
+  private readonly pendingSeeks = new Map<string, bigint>();
+  private readonly pausedPartitions = new Map<string, Set<number> | 'all'>();
+  private running = false;
+  private needsJoin = true;
+  /** A join is under way: heartbeats would carry the old generation and ask for another rebalance. */
+  private joining = false;
+  private loop: Promise<void> | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastCommitMs = Date.now();
+  private uncommittedCount = 0;
+  private runConfig: ConsumerRunConfig = {};
+  private readonly sessionTimeoutMs: number;
+  private readonly heartbeatIntervalMs: number;
+  /** Bumped by every rebalance and seek: a batch being handed on stops when its partition moved. */
+  private positionEpoch = 0;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly logger: Logger,
+    private readonly config: ConsumerConfig,
+  ) {
+    if (!config.groupId) throw new KafkaJSError('a consumer needs a groupId');
+    this.sessionTimeoutMs = config.sessionTimeout ?? 30_000;
+    this.heartbeatIntervalMs = config.heartbeatInterval ?? 3_000;
+    this.membership = new GroupMembership(
+      cluster,
+      {
+        groupId: config.groupId,
+        sessionTimeoutMs: this.sessionTimeoutMs,
+        rebalanceTimeoutMs: config.rebalanceTimeout ?? 60_000,
+        assigners: config.partitionAssigners ?? [PartitionAssigners.roundRobin],
+      },
+      logger,
+    );
+  }
+
+  async connect(): Promise<void> {
+    await this.cluster.connect();
+  }
+
+  async subscribe(subscription: {
+    readonly topic?: string;
+    readonly topics?: readonly string[];
+    readonly fromBeginning?: boolean;
+  }): Promise<void> {
+    if (this.running) throw new KafkaJSError('subscribe before run()');
+    const topics = [
+      ...(subscription.topics ?? []),
+      ...(subscription.topic === undefined ? [] : [subscription.topic]),
+    ];
+    if (topics.length === 0) throw new KafkaJSError('subscribe needs a topic or topics');
+    await this.cluster.ensureTopics(topics);
+    for (const topic of topics)
+      this.subscriptions.set(topic, { fromBeginning: subscription.fromBeginning ?? false });
+  }
+
+  /** Starts consuming; resolves once the loop runs (as kafkajs's does), not when it ends. */
+  async run(config: ConsumerRunConfig): Promise<void> {
+    if (this.running) throw new KafkaJSError('the consumer is already running');
+    if (config.eachMessage === undefined && config.eachBatch === undefined) {
+      throw new KafkaJSError('run() needs eachMessage or eachBatch');
+    }
+    if (this.subscriptions.size === 0) throw new KafkaJSError('subscribe to a topic before run()');
+    this.runConfig = config;
+    this.running = true;
+    this.needsJoin = true;
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatIntervalMs);
+    this.loop = this.consumeLoop().catch((error: unknown) => {
+      this.logger.error('consumer crashed', { error: (error as Error).message });
+      this.running = false;
+    });
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.running || this.needsJoin || this.joining || this.membership.generationId < 0) return;
+    try {
+      const code = await this.membership.heartbeat();
+      if (rejoinErrors.has(code)) {
+        this.logger.info('rebalance', {
+          groupId: this.config.groupId,
+          reason: new KafkaJSProtocolError(code).type,
+        });
+        if (code === ErrorCode.UNKNOWN_MEMBER_ID) this.membership.memberId = '';
+        this.needsJoin = true;
+      }
+    } catch (error) {
+      this.logger.debug('heartbeat failed', { error: (error as Error).message });
+    }
+  }
+
+  private async consumeLoop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (this.needsJoin) await this.rejoin();
+        await this.fetchOnce();
+        await this.commitIfNecessary();
+        failures = 0;
+      } catch (error) {
+        if (!this.running) return;
+        failures++;
+        if (error instanceof KafkaJSProtocolError && rejoinErrors.has(error.code)) this.needsJoin = true;
+        this.logger.warn('consume loop error', { error: (error as Error).message });
+        await sleep(retryDelayMs(this.cluster.retry, Math.min(failures, 5)));
+      }
+    }
+  }
+
+  /** Cooperative rebalancing: every assignor this member offers is cooperative (as in Java). */
+  private get cooperative(): boolean {
+    return (this.config.partitionAssigners ?? [PartitionAssigners.roundRobin]).every(
+      (assigner) => assigner.cooperative,
+    );
+  }
+
+  private async rejoin(): Promise<void> {
+    // What this member processed is committed before the group may move its partitions.
+    if (this.assignment.size > 0 && this.membership.generationId >= 0) {
+      await this.commitResolved().catch((error: unknown) =>
+        this.logger.warn('commit before rebalance failed', { error: (error as Error).message }),
+      );
+    }
+    const cooperative = this.cooperative;
+    if (!cooperative) {
+      // Eager: every partition is given up before joining.
+      this.positionEpoch++;
+      this.assignment = new Map();
+      this.positions.clear();
+    }
+    const owned = this.assignment;
+    this.needsJoin = false;
+    this.joining = true;
+    let assignment: MemberAssignment;
+    try {
+      assignment = await this.membership.join([...this.subscriptions.keys()], owned);
+    } catch (error) {
+      // Out of the group: nothing is owned any more, whatever the protocol.
+      this.positionEpoch++;
+      this.assignment = new Map();
+      this.positions.clear();
+      throw error;
+    } finally {
+      this.joining = false;
+    }
+    const has = (map: MemberAssignment, topic: string, partition: number) =>
+      map.get(topic)?.includes(partition) ?? false;
+    const revoked: [string, number][] = [];
+    for (const [topic, partitions] of owned) {
+      for (const partition of partitions)
+        if (!has(assignment, topic, partition)) revoked.push([topic, partition]);
+    }
+    if (revoked.length > 0) {
+      // Cooperative: give up only what moves; the others keep their positions and keep being read.
+      this.positionEpoch++;
+      for (const [topic, partition] of revoked) this.positions.delete(key(topic, partition));
+      this.logger.info('partitions revoked', { groupId: this.config.groupId, revoked });
+    }
+    const added = new Map<string, number[]>();
+    for (const [topic, partitions] of assignment) {
+      const fresh = partitions.filter((partition) => !has(owned, topic, partition));
+      if (fresh.length > 0) added.set(topic, fresh);
+    }
+    await this.cluster.ensureTopics([...added.keys()]);
+    const committed =
+      added.size > 0 ? await this.membership.committed(added) : new Map<string, Map<number, bigint>>();
+    for (const [topic, partitions] of added) {
+      const resetNeeded: number[] = [];
+      for (const partition of partitions) {
+        const offset = committed.get(topic)?.get(partition) ?? -1n;
+        if (offset < 0n) resetNeeded.push(partition);
+        else
+          this.positions.set(key(topic, partition), {
+            offset,
+            resolved: offset,
+            committed: offset,
+            highWatermark: -1n,
+          });
+      }
+      if (resetNeeded.length > 0) {
+        const reset = await this.listOffsets(topic, resetNeeded, this.resetTimestamp(topic));
+        for (const [partition, offset] of reset) {
+          this.positions.set(key(topic, partition), {
+            offset,
+            resolved: offset,
+            committed: -1n,
+            highWatermark: -1n,
+          });
+        }
+      }
+    }
+    this.assignment = assignment;
+    this.lastCommitMs = Date.now();
+    // What was given up may be waiting for this member to let go: a second round hands it on.
+    if (cooperative && revoked.length > 0) this.needsJoin = true;
+  }
+
+  private resetTimestamp(topic: string): bigint {
+    return this.subscriptions.get(topic)?.fromBeginning ? earliestTimestamp : latestTimestamp;
+  }
+
+  private async listOffsets(
+    topic: string,
+    partitions: readonly number[],
+    timestamp: bigint,
+  ): Promise<Map<number, bigint>> {
+    return withRetry(
+      this.cluster.retry,
+      async () => {
+        const byLeader = new Map<number, number[]>();
+        for (const partition of partitions) {
+          const leader = this.cluster.leaderFor(topic, partition);
+          if (leader < 0)
+            throw new KafkaJSProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, `${topic}[${partition}]`);
+          byLeader.set(leader, [...(byLeader.get(leader) ?? []), partition]);
+        }
+        const result = new Map<number, bigint>();
+        for (const [leader, leaderPartitions] of byLeader) {
+          const response = await this.cluster.send(leader, ApiKey.ListOffsets, {
+            replicaId: -1,
+            isolationLevel: this.config.readUncommitted ? 0 : 1,
+            topics: [
+              {
+                name: topic,
+                partitions: leaderPartitions.map((partitionIndex) => ({
+                  partitionIndex,
+                  currentLeaderEpoch: -1,
+                  timestamp,
+                  maxNumOffsets: 1,
+                })),
+              },
+            ],
+          });
+          for (const partition of response.topics[0]?.partitions ?? []) {
+            if (partition.errorCode !== 0) throw new KafkaJSProtocolError(partition.errorCode, topic);
+            result.set(partition.partitionIndex, partition.offset);
+          }
+        }
+        return result;
+      },
+      () => this.cluster.refreshMetadata([topic]),
+    );
+  }
+
+  private isPaused(topic: string, partition: number): boolean {
+    const paused = this.pausedPartitions.get(topic);
+    return paused === 'all' || (paused?.has(partition) ?? false);
+  }
+
+  private async applyPendingSeeks(): Promise<void> {
+    for (const [partitionKey, offset] of this.pendingSeeks) {
+      const position = this.positions.get(partitionKey);
+      if (position === undefined) continue;
+      this.pendingSeeks.delete(partitionKey);
+      let target = offset;
+      if (offset < 0n) {
+        const [topic, partition] = partitionKey.split('\u0000') as [string, string];
+        const reset = await this.listOffsets(
+          topic,
+          [Number(partition)],
+          offset === -2n ? earliestTimestamp : latestTimestamp,
+        );
+        target = reset.get(Number(partition))!;
+      }
+      position.offset = target;
+      position.resolved = target;
+    }
+  }
+
+  private async fetchOnce(): Promise<void> {
+    await this.applyPendingSeeks();
+    const byLeader = new Map<number, { topic: string; partition: number; offset: bigint }[]>();
+    for (const [topic, partitions] of this.assignment) {
+      for (const partition of partitions) {
+        if (this.isPaused(topic, partition)) continue;
+        const position = this.positions.get(key(topic, partition));
+        if (position === undefined) continue;
+        const leader = this.cluster.leaderFor(topic, partition);
+        if (leader < 0) continue;
+        byLeader.set(leader, [
+          ...(byLeader.get(leader) ?? []),
+          { topic, partition, offset: position.offset },
+        ]);
+      }
+    }
+    if (byLeader.size === 0) {
+      await sleep(Math.min(this.config.maxWaitTimeInMs ?? 5_000, 100));
+      if (this.assignment.size > 0) await this.cluster.refreshMetadata().catch(() => undefined);
+      return;
+    }
+    const epoch = this.positionEpoch;
+    await Promise.all(
+      [...byLeader].map(async ([leader, partitions]) => {
+        const response = await this.fetchFrom(leader, partitions).catch((error: unknown) => {
+          this.logger.debug('fetch failed', { leader, error: (error as Error).message });
+          void this.cluster.refreshMetadata().catch(() => undefined);
+          return undefined;
+        });
+        if (response === undefined) return;
+        for (const topic of response.responses) {
+          for (const partition of topic.partitions) {
+            if (!this.running || this.needsJoin || epoch !== this.positionEpoch) return;
+            await this.handlePartition(topic.topic, partition, epoch);
+          }
+        }
+      }),
+    );
+  }
+
+  private fetchFrom(
+    leader: number,
+    partitions: readonly { topic: string; partition: number; offset: bigint }[],
+  ) {
+    const topics = new Map<string, { partition: number; fetchOffset: bigint }[]>();
+    for (const { topic, partition, offset } of partitions) {
+      topics.set(topic, [...(topics.get(topic) ?? []), { partition, fetchOffset: offset }]);
+    }
+    const maxWaitMs = this.config.maxWaitTimeInMs ?? 5_000;
+    return this.cluster.send(
+      leader,
+      ApiKey.Fetch,
+      {
+        replicaId: -1,
+        maxWaitMs,
+        minBytes: this.config.minBytes ?? 1,
+        maxBytes: this.config.maxBytes ?? 10_485_760,
+        isolationLevel: this.config.readUncommitted ? 0 : 1,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [...topics].map(([topic, entries]) => ({
+          topic,
+          partitions: entries.map((entry) => ({
+            partition: entry.partition,
+            currentLeaderEpoch: -1,
+            fetchOffset: entry.fetchOffset,
+            lastFetchedEpoch: -1,
+            logStartOffset: -1n,
+            partitionMaxBytes: this.config.maxBytesPerPartition ?? 1_048_576,
+          })),
+        })),
+        forgottenTopicsData: [],
+        rackId: '',
+      },
+      maxWaitMs + 30_000,
+    );
+  }
+
+  private async handlePartition(
+    topic: string,
+    partition: {
+      partitionIndex: number;
+      errorCode: number;
+      highWatermark: bigint;
+      abortedTransactions: readonly { producerId: bigint; firstOffset: bigint }[] | null;
+      records: Buffer | null;
+    },
+    epoch: number,
+  ): Promise<void> {
+    const position = this.positions.get(key(topic, partition.partitionIndex));
+    // Paused (or moved by a seek) while the fetch was out: what it brought is not handed on.
+    if (
+      position === undefined ||
+      this.isPaused(topic, partition.partitionIndex) ||
+      this.pendingSeeks.has(key(topic, partition.partitionIndex))
+    ) {
+      return;
+    }
+    if (partition.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      const reset = await this.listOffsets(topic, [partition.partitionIndex], this.resetTimestamp(topic));
+      position.offset = reset.get(partition.partitionIndex)!;
+      position.resolved = position.offset;
+      return;
+    }
+    if (partition.errorCode !== 0) {
+      this.logger.debug('fetch partition error', {
+        topic,
+        partition: partition.partitionIndex,
+        code: partition.errorCode,
+      });
+      await this.cluster.refreshMetadata([topic]).catch(() => undefined);
+      // A leader election takes a moment: do not ask the same question again at once.
+      await sleep(this.cluster.retry.initialRetryTime);
+      return;
+    }
+    position.highWatermark = partition.highWatermark;
+    const fetchOffset = position.offset;
+    const { messages, nextOffset } = fetchedRecords(
+      partition.records,
+      fetchOffset,
+      partition.abortedTransactions,
+    );
+    const stale = () => !this.running || this.needsJoin || epoch !== this.positionEpoch;
+    const partitionIndex = partition.partitionIndex;
+    const pause = () => {
+      this.pause([{ topic, partitions: [partitionIndex] }]);
+      return () => this.resume([{ topic, partitions: [partitionIndex] }]);
+    };
+    const heartbeat = () => this.heartbeat();
+    if (this.runConfig.eachMessage !== undefined) {
+      for (const message of messages) {
+        if (
+          stale() ||
+          this.isPaused(topic, partitionIndex) ||
+          this.pendingSeeks.has(key(topic, partitionIndex))
+        ) {
+          return;
+        }
+        try {
+          await this.runConfig.eachMessage({ topic, partition: partitionIndex, message, heartbeat, pause });
+        } catch (error) {
+          // The message is handed on again after a backoff, as kafkajs does.
+          this.logger.error('eachMessage failed', {
+            topic,
+            partition: partitionIndex,
+            offset: message.offset,
+            error: (error as Error).message,
+          });
+          throw error;
+        }
+        if (epoch !== this.positionEpoch) return;
+        position.offset = BigInt(message.offset) + 1n;
+        position.resolved = position.offset;
+        this.uncommittedCount++;
+        await this.commitIfThreshold();
+      }
+      // Every record was handed on: skip past what the batches held beyond them (control records,
+      // aborted transactions) too.
+      if (!stale() && nextOffset > position.offset) {
+        position.offset = nextOffset;
+        if (
+          messages.length === 0 ||
+          position.resolved === BigInt(messages[messages.length - 1]!.offset) + 1n
+        ) {
+          position.resolved = nextOffset;
+        }
+      }
+      return;
+    }
+    const eachBatch = this.runConfig.eachBatch!;
+    const highWatermark = partition.highWatermark;
+    const batch: Batch = {
+      topic,
+      partition: partitionIndex,
+      highWatermark: String(highWatermark),
+      messages,
+      isEmpty: () => messages.length === 0,
+      firstOffset: () => messages[0]?.offset ?? null,
+      lastOffset: () =>
+        messages.length > 0 ? messages[messages.length - 1]!.offset : String(highWatermark - 1n),
+      offsetLag: () =>
+        String(
+          highWatermark -
+            1n -
+            (messages.length > 0 ? BigInt(messages[messages.length - 1]!.offset) : highWatermark - 1n),
+        ),
+      offsetLagLow: () =>
+        String(highWatermark - 1n - (messages.length > 0 ? BigInt(messages[0]!.offset) : highWatermark - 1n)),
+    };
+    if (messages.length === 0) {
+      if (nextOffset > position.offset) position.offset = nextOffset;
+      return;
+    }
+    const resolveOffset = (offset: string) => {
+      if (epoch !== this.positionEpoch) return;
+      const next = BigInt(offset) + 1n;
+      if (next > position.resolved) {
+        this.uncommittedCount += Number(next - position.resolved);
+        position.resolved = next;
+      }
+    };
+    await eachBatch({
+      batch,
+      resolveOffset,
+      heartbeat,
+      pause,
+      commitOffsetsIfNecessary: () => this.commitIfNecessary(),
+      uncommittedOffsets: () => ({ topics: this.uncommitted() }),
+      isRunning: () => this.running,
+      isStale: stale,
+    });
+    if (epoch !== this.positionEpoch || this.pendingSeeks.has(key(topic, partitionIndex))) return;
+    if (this.runConfig.eachBatchAutoResolve ?? true) resolveOffset(batch.lastOffset());
+    // What was not resolved is handed on again from the first unresolved offset.
+    position.offset = position.resolved >= BigInt(batch.lastOffset()) + 1n ? nextOffset : position.resolved;
+  }
+
+  private uncommitted(): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const [partitionKey, position] of this.positions) {
+      if (position.resolved === position.committed) continue;
+      const [topic, partition] = partitionKey.split('\u0000') as [string, string];
+      byTopic.set(topic, [
+        ...(byTopic.get(topic) ?? []),
+        { partition: Number(partition), offset: String(position.resolved) },
+      ]);
+    }
+    return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+  }
+
+  private async commitIfThreshold(): Promise<void> {
+    const threshold = this.runConfig.autoCommitThreshold;
+    if ((this.runConfig.autoCommit ?? true) && threshold && this.uncommittedCount >= threshold) {
+      await this.commitResolved();
+    }
+  }
+
+  private async commitIfNecessary(): Promise<void> {
+    if (!(this.runConfig.autoCommit ?? true)) return;
+    const interval =
+      this.runConfig.autoCommitInterval === undefined ? 5_000 : this.runConfig.autoCommitInterval;
+    const threshold = this.runConfig.autoCommitThreshold;
+    const due =
+      (interval !== null && Date.now() - this.lastCommitMs >= interval) ||
+      (threshold !== undefined && threshold !== null && this.uncommittedCount >= threshold) ||
+      (interval === null && (threshold === undefined || threshold === null));
+    if (due) await this.commitResolved();
+  }
+
+  /** Commits every partition's resolved position that is not committed yet. */
+  private async commitResolved(): Promise<void> {
+    const offsets = new Map<string, Map<number, bigint>>();
+    const committing: [PartitionPosition, bigint][] = [];
+    for (const [partitionKey, position] of this.positions) {
+      if (position.resolved === position.committed) continue;
+      const [topic, partition] = partitionKey.split('\u0000') as [string, string];
+      if (!offsets.has(topic)) offsets.set(topic, new Map());
+      offsets.get(topic)!.set(Number(partition), position.resolved);
+      committing.push([position, position.resolved]);
+    }
+    this.lastCommitMs = Date.now();
+    if (committing.length === 0) return;
+    await this.membership.commit(offsets);
+    for (const [position, offset] of committing) position.committed = offset;
+    this.uncommittedCount = 0;
+  }
+
+  /** Commits the given offsets (the next offset to read, as in kafkajs). */
+  async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    const byTopic = new Map<string, Map<number, bigint>>();
+    for (const { topic, partition, offset } of offsets) {
+      if (!byTopic.has(topic)) byTopic.set(topic, new Map());
+      byTopic.get(topic)!.set(partition, BigInt(offset));
+    }
+    await this.membership.commit(byTopic);
+    for (const { topic, partition, offset } of offsets) {
+      const position = this.positions.get(key(topic, partition));
+      if (position !== undefined) position.committed = BigInt(offset);
+    }
+  }
+
+  /** Moves a partition's position; the next records handed on start at `offset` (-2 earliest, -1 latest). */
+  seek({ topic, partition, offset }: TopicPartitionOffset): void {
+    const target = BigInt(offset);
+    if (target < -2n) throw new KafkaJSError(`cannot seek to offset ${offset}`);
+    this.pendingSeeks.set(key(topic, partition), target);
+    this.positionEpoch++;
+  }
+
+  pause(topics: readonly { topic: string; partitions?: readonly number[] }[]): void {
+    for (const { topic, partitions } of topics) {
+      if (partitions === undefined) {
+        this.pausedPartitions.set(topic, 'all');
+        continue;
+      }
+      const current = this.pausedPartitions.get(topic);
+      if (current === 'all') continue;
+      this.pausedPartitions.set(topic, new Set([...(current ?? []), ...partitions]));
+    }
+  }
+
+  resume(topics: readonly { topic: string; partitions?: readonly number[] }[]): void {
+    for (const { topic, partitions } of topics) {
+      const current = this.pausedPartitions.get(topic);
+      if (partitions === undefined || current === undefined) {
+        this.pausedPartitions.delete(topic);
+        continue;
+      }
+      const remaining =
+        current === 'all'
+          ? new Set((this.assignment.get(topic) ?? []).filter((partition) => !partitions.includes(partition)))
+          : new Set([...current].filter((partition) => !partitions.includes(partition)));
+      if (remaining.size === 0) this.pausedPartitions.delete(topic);
+      else this.pausedPartitions.set(topic, remaining);
+    }
+  }
+
+  paused(): { topic: string; partitions: number[] }[] {
+    return [...this.pausedPartitions].map(([topic, partitions]) => ({
+      topic,
+      partitions: partitions === 'all' ? [...(this.assignment.get(topic) ?? [])] : [...partitions],
+    }));
+  }
+
+  /** This member's partitions, as the last rebalance gave them. */
+  assignments(): { topic: string; partitions: number[] }[] {
+    return [...this.assignment].map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
+  }
+
+  /** Stops the loop, commits what was processed (with autoCommit) and leaves the group. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    await this.loop;
+    if ((this.runConfig.autoCommit ?? true) && this.membership.generationId >= 0) {
+      await this.commitResolved().catch((error: unknown) =>
+        this.logger.warn('final commit failed', { error: (error as Error).message }),
+      );
+    }
+    await this.membership.leave();
+    this.assignment = new Map();
+    this.positions.clear();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.stop();
+    this.cluster.disconnect();
+  }
+}

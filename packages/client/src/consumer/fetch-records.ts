@@ -1,0 +1,78 @@
+// Turns one partition of a Fetch response into the records a consumer hands on: batches decoded,
+// records before the fetch offset dropped (a compressed batch starts before it), control batches
+// skipped, and under read_committed the records of aborted transactions left out.
+
+import { iterateBatches, type RecordHeader } from '@gregor/protocol';
+
+export interface FetchedMessage {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: string;
+  readonly attributes: number;
+  readonly offset: string;
+  readonly headers: Record<string, Buffer | Buffer[]>;
+  readonly size: number;
+}
+
+function headersObject(headers: readonly RecordHeader[]): Record<string, Buffer | Buffer[]> {
+  const out: Record<string, Buffer | Buffer[]> = {};
+  for (const header of headers) {
+    const value = header.value ?? Buffer.alloc(0);
+    const previous = out[header.key];
+    if (previous === undefined) out[header.key] = value;
+    else out[header.key] = Array.isArray(previous) ? [...previous, value] : [previous, value];
+  }
+  return out;
+}
+
+/** The abort marker's control key: version int16, type int16 (0 abort, 1 commit). */
+function isAbortMarker(key: Buffer | null): boolean {
+  return key !== null && key.length >= 4 && key.readInt16BE(2) === 0;
+}
+
+export interface FetchedRecords {
+  readonly messages: FetchedMessage[];
+  /** Where the next fetch starts: past the last batch read, control and aborted ones included. */
+  readonly nextOffset: bigint;
+}
+
+export function fetchedRecords(
+  records: Buffer | null,
+  fetchOffset: bigint,
+  abortedTransactions: readonly { producerId: bigint; firstOffset: bigint }[] | null,
+): FetchedRecords {
+  const messages: FetchedMessage[] = [];
+  let nextOffset = fetchOffset;
+  if (records === null || records.length === 0) return { messages, nextOffset };
+  const pendingAborts = [...(abortedTransactions ?? [])].sort((a, b) =>
+    Number(a.firstOffset - b.firstOffset),
+  );
+  const aborting = new Set<bigint>();
+  for (const batch of iterateBatches(records)) {
+    const { header } = batch;
+    const lastOffset = BigInt(header.lastOffset);
+    while (pendingAborts.length > 0 && pendingAborts[0]!.firstOffset <= lastOffset) {
+      aborting.add(pendingAborts.shift()!.producerId);
+    }
+    if (lastOffset >= nextOffset) nextOffset = lastOffset + 1n;
+    const producerId = BigInt(header.producerId);
+    if (header.isControl) {
+      if (isAbortMarker(batch.records[0]?.key ?? null)) aborting.delete(producerId);
+      continue;
+    }
+    if (header.isTransactional && aborting.has(producerId)) continue;
+    for (const record of batch.records) {
+      if (BigInt(record.offset) < fetchOffset) continue;
+      messages.push({
+        key: record.key,
+        value: record.value,
+        timestamp: String(record.timestamp),
+        attributes: record.attributes,
+        offset: String(record.offset),
+        headers: headersObject(record.headers),
+        size: (record.key?.length ?? 0) + (record.value?.length ?? 0),
+      });
+    }
+  }
+  return { messages, nextOffset };
+}

@@ -1,0 +1,268 @@
+// One member of a consumer group: JoinGroup (with the MEMBER_ID_REQUIRED round trip of KIP-394),
+// the leader's assignment, SyncGroup, heartbeats, LeaveGroup, and the group's offsets
+// (OffsetCommit, OffsetFetch), all at the group's coordinator, found again when it moves.
+
+import { ApiKey, ErrorCode } from '@gregor/protocol';
+import type { Cluster } from '../cluster.js';
+import { KafkaJSError, KafkaJSProtocolError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { sleep } from '../retry.js';
+import type { PartitionAssigner } from './assigners.js';
+import {
+  decodeAssignment,
+  decodeSubscription,
+  encodeAssignment,
+  encodeSubscription,
+  type MemberAssignment,
+  type MemberSubscription,
+} from './consumer-protocol.js';
+
+export interface GroupOptions {
+  readonly groupId: string;
+  readonly sessionTimeoutMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly assigners: readonly PartitionAssigner[];
+}
+
+/** Errors after which the coordinator must be looked up again. */
+const coordinatorErrors = new Set<number>([
+  ErrorCode.NOT_COORDINATOR,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+]);
+/** Errors that mean this member must join again. */
+export const rejoinErrors = new Set<number>([
+  ErrorCode.REBALANCE_IN_PROGRESS,
+  ErrorCode.ILLEGAL_GENERATION,
+  ErrorCode.UNKNOWN_MEMBER_ID,
+  ErrorCode.FENCED_INSTANCE_ID,
+]);
+
+/** Join attempts (each may wait up to the rebalance timeout) before join() gives up. */
+const joinAttemptsMax = 20;
+
+export class GroupMembership {
+  memberId = '';
+  generationId = -1;
+  isLeader = false;
+  private coordinator: number | undefined;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly options: GroupOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  private async coordinatorId(): Promise<number> {
+    this.coordinator ??= await this.cluster.findCoordinator(this.options.groupId);
+    return this.coordinator;
+  }
+
+  private coordinatorError(code: number): boolean {
+    if (!coordinatorErrors.has(code)) return false;
+    this.coordinator = undefined;
+    return true;
+  }
+
+  /** Joins (or rejoins) the group and returns this member's assignment. */
+  async join(topics: readonly string[], owned: MemberAssignment): Promise<MemberAssignment> {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt >= joinAttemptsMax) throw new KafkaJSError(`could not join group ${this.options.groupId}`);
+      try {
+        const assignment = await this.joinOnce(topics, owned);
+        if (assignment !== undefined) return assignment;
+      } catch (error) {
+        if (!(error instanceof KafkaJSError) || !error.retriable) throw error;
+        this.coordinator = undefined;
+        this.logger.debug('join failed, retrying', { error: error.message });
+        await sleep(this.cluster.retry.initialRetryTime);
+      }
+    }
+  }
+
+  /** One JoinGroup + SyncGroup round; undefined when it must be tried again. */
+  private async joinOnce(
+    topics: readonly string[],
+    owned: MemberAssignment,
+  ): Promise<MemberAssignment | undefined> {
+    const coordinator = await this.coordinatorId();
+    // Owned partitions (subscription version 1) only matter to cooperative assignors.
+    const cooperative = this.options.assigners.some((assigner) => assigner.cooperative);
+    const metadata = encodeSubscription({
+      topics,
+      userData: null,
+      ...(cooperative ? { ownedPartitions: owned } : {}),
+    });
+    const joined = await this.cluster.send(
+      coordinator,
+      ApiKey.JoinGroup,
+      {
+        groupId: this.options.groupId,
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
+        rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
+        memberId: this.memberId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocols: this.options.assigners.map((assigner) => ({ name: assigner.name, metadata })),
+      },
+      this.options.rebalanceTimeoutMs + 5_000,
+    );
+    if (joined.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+      this.memberId = joined.memberId;
+      return undefined;
+    }
+    if (joined.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
+      this.memberId = '';
+      return undefined;
+    }
+    if (this.coordinatorError(joined.errorCode) || joined.errorCode === ErrorCode.REBALANCE_IN_PROGRESS) {
+      await sleep(this.cluster.retry.initialRetryTime);
+      return undefined;
+    }
+    if (joined.errorCode !== 0)
+      throw new KafkaJSProtocolError(joined.errorCode, `joining ${this.options.groupId}`);
+    this.memberId = joined.memberId;
+    this.generationId = joined.generationId;
+    this.isLeader = joined.leader === joined.memberId;
+    const assignments = this.isLeader ? await this.assign(joined.protocolName, joined.members) : [];
+    const synced = await this.cluster.send(
+      coordinator,
+      ApiKey.SyncGroup,
+      {
+        groupId: this.options.groupId,
+        generationId: this.generationId,
+        memberId: this.memberId,
+        groupInstanceId: null,
+        assignments,
+      },
+      this.options.rebalanceTimeoutMs + 5_000,
+    );
+    if (rejoinErrors.has(synced.errorCode) || this.coordinatorError(synced.errorCode)) {
+      if (synced.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.memberId = '';
+      return undefined;
+    }
+    if (synced.errorCode !== 0)
+      throw new KafkaJSProtocolError(synced.errorCode, `syncing ${this.options.groupId}`);
+    const assignment = decodeAssignment(synced.assignment);
+    this.logger.info('joined group', {
+      groupId: this.options.groupId,
+      memberId: this.memberId,
+      generationId: this.generationId,
+      leader: this.isLeader,
+      assignment: Object.fromEntries(assignment),
+    });
+    return assignment;
+  }
+
+  private async assign(
+    protocolName: string,
+    members: readonly { memberId: string; metadata: Buffer }[],
+  ): Promise<{ memberId: string; assignment: Buffer }[]> {
+    const assigner = this.options.assigners.find((candidate) => candidate.name === protocolName);
+    if (assigner === undefined)
+      throw new KafkaJSError(`the group chose assignor ${protocolName}, which we do not have`);
+    const subscriptions = new Map<string, MemberSubscription>(
+      members.map((member) => [member.memberId, decodeSubscription(member.metadata)]),
+    );
+    const topics = [...new Set([...subscriptions.values()].flatMap((subscription) => subscription.topics))];
+    await this.cluster.ensureTopics(topics);
+    const partitionCounts = new Map(topics.map((topic) => [topic, this.cluster.partitionCount(topic)]));
+    const assignments = assigner.assign({ members: subscriptions, partitionCounts });
+    return [...assignments].map(([memberId, assignment]) => ({
+      memberId,
+      assignment: encodeAssignment(assignment),
+    }));
+  }
+
+  /** One heartbeat: the error code, 0 when all is well (a rejoin error means rebalance). */
+  async heartbeat(): Promise<number> {
+    const response = await this.cluster.send(await this.coordinatorId(), ApiKey.Heartbeat, {
+      groupId: this.options.groupId,
+      generationId: this.generationId,
+      memberId: this.memberId,
+      groupInstanceId: null,
+    });
+    this.coordinatorError(response.errorCode);
+    return response.errorCode;
+  }
+
+  async leave(): Promise<void> {
+    if (this.memberId === '') return;
+    try {
+      const memberId = this.memberId;
+      const response = await this.cluster.sendVersioned(
+        await this.coordinatorId(),
+        ApiKey.LeaveGroup,
+        (version) =>
+          // Version 3 moved the member id into a list of members (KIP-345).
+          version >= 3
+            ? { groupId: this.options.groupId, memberId: '', members: [{ memberId, groupInstanceId: null }] }
+            : { groupId: this.options.groupId, memberId, members: [] },
+      );
+      if (response.errorCode !== 0) throw new KafkaJSProtocolError(response.errorCode, 'LeaveGroup');
+    } catch (error) {
+      // Leaving is a courtesy: the session timeout removes the member anyway.
+      this.logger.warn('leave group failed', { error: (error as Error).message });
+    }
+    this.memberId = '';
+    this.generationId = -1;
+  }
+
+  async commit(offsets: ReadonlyMap<string, ReadonlyMap<number, bigint>>): Promise<void> {
+    if (offsets.size === 0) return;
+    const response = await this.cluster.send(await this.coordinatorId(), ApiKey.OffsetCommit, {
+      groupId: this.options.groupId,
+      generationId: this.generationId,
+      memberId: this.memberId,
+      groupInstanceId: null,
+      topics: [...offsets].map(([name, partitions]) => ({
+        name,
+        partitions: [...partitions].map(([partitionIndex, committedOffset]) => ({
+          partitionIndex,
+          committedOffset,
+          committedLeaderEpoch: -1,
+          commitTimestamp: -1n,
+          committedMetadata: null,
+        })),
+      })),
+    });
+    for (const topic of response.topics) {
+      for (const partition of topic.partitions) {
+        if (partition.errorCode === 0) continue;
+        this.coordinatorError(partition.errorCode);
+        throw new KafkaJSProtocolError(
+          partition.errorCode,
+          `committing ${topic.name}[${partition.partitionIndex}]`,
+        );
+      }
+    }
+  }
+
+  /** The committed offset of each partition, -1 where none is. */
+  async committed(assignment: MemberAssignment): Promise<Map<string, Map<number, bigint>>> {
+    const response = await this.cluster.send(await this.coordinatorId(), ApiKey.OffsetFetch, {
+      groupId: this.options.groupId,
+      topics: [...assignment].map(([name, partitionIndexes]) => ({
+        name,
+        partitionIndexes: [...partitionIndexes],
+      })),
+      groups: [],
+      requireStable: true,
+    });
+    if (response.errorCode !== 0) {
+      this.coordinatorError(response.errorCode);
+      throw new KafkaJSProtocolError(response.errorCode, 'fetching committed offsets');
+    }
+    const result = new Map<string, Map<number, bigint>>();
+    for (const topic of response.topics) {
+      const partitions = new Map<number, bigint>();
+      for (const partition of topic.partitions) {
+        if (partition.errorCode !== 0)
+          throw new KafkaJSProtocolError(partition.errorCode, `offset of ${topic.name}`);
+        partitions.set(partition.partitionIndex, partition.committedOffset);
+      }
+      result.set(topic.name, partitions);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,74 @@
+// The client's errors, in kafkajs's shapes (name, retriable, type) so code that inspects kafkajs
+// errors keeps working after switching the import.
+
+import { errorInfo } from '@gregor/protocol';
+
+export class KafkaJSError extends Error {
+  override name = 'KafkaJSError';
+  readonly retriable: boolean;
+  constructor(message: string, options: { readonly retriable?: boolean; readonly cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A Kafka error code in a response: `type` is Kafka's name for it (NOT_LEADER_OR_FOLLOWER...). */
+export class KafkaJSProtocolError extends KafkaJSError {
+  override name = 'KafkaJSProtocolError';
+  readonly type: string;
+  readonly code: number;
+  constructor(code: number, context?: string) {
+    const info = errorInfo(code);
+    super(context === undefined ? info.name : `${info.name}: ${context}`, { retriable: info.retriable });
+    this.type = info.name;
+    this.code = code;
+  }
+}
+
+export class KafkaJSConnectionError extends KafkaJSError {
+  override name = 'KafkaJSConnectionError';
+  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+    super(message, { retriable: true, ...options });
+  }
+}
+
+export class KafkaJSNumberOfRetriesExceeded extends KafkaJSError {
+  override name = 'KafkaJSNumberOfRetriesExceeded';
+  readonly retryCount: number;
+  constructor(cause: unknown, retryCount: number) {
+    super(`${cause instanceof Error ? cause.message : String(cause)} (after ${retryCount} retries)`, {
+      cause,
+    });
+    this.retryCount = retryCount;
+  }
+}
+
+/** What a send() could not deliver: the records of each partition that were not acknowledged. */
+export interface UndeliveredRecords {
+  readonly topic: string;
+  readonly partition: number;
+  readonly count: number;
+  readonly error: Error;
+}
+
+/**
+ * send() rejects with this when any record it held was not acknowledged; `undelivered` names them,
+ * `delivered` holds the metadata of the partitions that were.
+ */
+export class KafkaJSSendError extends KafkaJSError {
+  override name = 'KafkaJSSendError';
+  constructor(
+    readonly undelivered: readonly UndeliveredRecords[],
+    readonly delivered: readonly { topicName: string; partition: number; baseOffset: string }[],
+  ) {
+    super(
+      `${undelivered.reduce((sum, entry) => sum + entry.count, 0)} record(s) not acknowledged: ${undelivered
+        .map((entry) => `${entry.topic}[${entry.partition}] ${entry.count} (${entry.error.message})`)
+        .join('; ')}`,
+    );
+  }
+}
+
+export function isRetriable(error: unknown): boolean {
+  return error instanceof KafkaJSError ? error.retriable : false;
+}

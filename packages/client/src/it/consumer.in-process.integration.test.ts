@@ -1,0 +1,265 @@
+// The consumer and the group admin calls against a real three-node Gregor cluster inside the test
+// process: group membership and rebalances between members, auto and manual commits, eachBatch,
+// seek, pause/resume; and a group shared with kafkajs members.
+
+import { waitFor } from '@gregor/ground/testing';
+import { startCluster, type TestCluster } from '@gregor/testkit';
+import { Kafka as KafkaJs, logLevel as kafkajsLogLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PartitionAssigners } from '../consumer/assigners.js';
+import type { Consumer } from '../consumer/consumer.js';
+import { Kafka } from '../kafka.js';
+import { logLevel } from '../logger.js';
+
+let cluster: TestCluster;
+let kafka: Kafka;
+
+beforeAll(async () => {
+  cluster = await startCluster({ brokers: 3 });
+  kafka = new Kafka({
+    clientId: 'client-test',
+    brokers: cluster.bootstrapServers,
+    logLevel: process.env.CLIENT_LOG ? logLevel.INFO : logLevel.NOTHING,
+    retry: { initialRetryTime: 100, retries: 8 },
+  });
+});
+afterAll(() => cluster.stop());
+
+// A session far longer than the waits below: a member that left is gone because it said so
+// (LeaveGroup), not because its session expired.
+const fast = { maxWaitTimeInMs: 200, heartbeatInterval: 300, sessionTimeout: 45_000 };
+
+async function produce(topic: string, values: readonly string[], key?: (value: string) => string) {
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: values.map((value) => ({ value, key: key?.(value) })) });
+  await producer.disconnect();
+}
+
+function collect(consumer: Consumer, into: { partition: number; value: string; offset: number }[]) {
+  return consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      into.push({ partition, value: String(message.value), offset: Number(message.offset) });
+    },
+  });
+}
+
+describe('consumer', () => {
+  it('shares partitions between members, rebalances as they come and go, and resumes from commits', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 4, replicationFactor: 3 }] });
+    const first = Array.from({ length: 300 }, (_, index) => `a${index}`);
+    await produce('orders', first, (value) => value);
+
+    const seenA: { partition: number; value: string; offset: number }[] = [];
+    const a = kafka.consumer({ groupId: 'g1', ...fast });
+    await a.connect();
+    await a.subscribe({ topic: 'orders', fromBeginning: true });
+    await collect(a, seenA);
+    await waitFor('member a reads everything', () => seenA.length >= 300);
+    expect(new Set(seenA.map((record) => record.value))).toEqual(new Set(first));
+    // Within a partition, records come in offset order.
+    for (let partition = 0; partition < 4; partition++) {
+      const offsets = seenA.filter((record) => record.partition === partition).map((record) => record.offset);
+      expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
+    }
+
+    const seenB: { partition: number; value: string; offset: number }[] = [];
+    const b = kafka.consumer({ groupId: 'g1', ...fast });
+    await b.connect();
+    await b.subscribe({ topic: 'orders', fromBeginning: true });
+    await collect(b, seenB);
+    await waitFor('both members hold partitions', () => {
+      const held = [...a.assignments(), ...b.assignments()].flatMap((entry) => entry.partitions);
+      return (
+        a.assignments().length > 0 &&
+        b.assignments().length > 0 &&
+        held.length === 4 &&
+        new Set(held).size === 4
+      );
+    });
+    const described = (await admin.describeGroups(['g1'])).groups[0]!;
+    expect(described.state).toBe('Stable');
+    expect(described.members).toHaveLength(2);
+    expect(described.protocol).toBe('RoundRobinAssigner');
+    expect((await admin.listGroups()).groups).toContainEqual({ groupId: 'g1', protocolType: 'consumer' });
+
+    const second = Array.from({ length: 200 }, (_, index) => `b${index}`);
+    await produce('orders', second, (value) => value);
+    await waitFor('the members read the new records', () => {
+      const values = new Set([...seenA, ...seenB].map((record) => record.value));
+      return second.every((value) => values.has(value));
+    });
+    // What a read before the rebalance was committed then: b did not read it again.
+    expect(seenB.filter((record) => record.value.startsWith('a'))).toEqual([]);
+    const bPartitions = b.assignments().flatMap((entry) => entry.partitions);
+    expect(seenB.every((record) => bPartitions.includes(record.partition))).toBe(true);
+
+    await b.disconnect();
+    await waitFor('a holds every partition again', () => a.assignments()[0]?.partitions.length === 4, {
+      timeoutMs: 20_000,
+    });
+    await a.disconnect();
+
+    // A new member of the group starts at the committed offsets: only what came after.
+    const seenC: { partition: number; value: string; offset: number }[] = [];
+    const c = kafka.consumer({ groupId: 'g1', ...fast });
+    await c.connect();
+    await c.subscribe({ topic: 'orders', fromBeginning: true });
+    await collect(c, seenC);
+    await waitFor('c joined', () => c.assignments().length > 0);
+    await produce('orders', ['last']);
+    await waitFor('c reads the last record', () => seenC.some((record) => record.value === 'last'));
+    expect(seenC.map((record) => record.value)).toEqual(['last']);
+    await c.disconnect();
+    await admin.disconnect();
+  });
+
+  it('hands batches to eachBatch, commits by hand, seeks and pauses', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'ledger', numPartitions: 2, replicationFactor: 3 }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    const send = (partition: number, values: readonly string[]) =>
+      producer.send({ topic: 'ledger', messages: values.map((value) => ({ partition, value })) });
+    await send(0, ['p0-0', 'p0-1', 'p0-2', 'p0-3']);
+    await send(1, ['p1-0', 'p1-1']);
+
+    const received: string[] = [];
+    const consumer = kafka.consumer({ groupId: 'g2', ...fast });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'ledger', fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) received.push(String(message.value));
+      },
+    });
+    await waitFor('the first batches', () => received.length === 6);
+
+    consumer.seek({ topic: 'ledger', partition: 0, offset: '2' });
+    await waitFor('records after the seek', () => received.length === 8);
+    expect(received.slice(6)).toEqual(['p0-2', 'p0-3']);
+
+    consumer.pause([{ topic: 'ledger', partitions: [1] }]);
+    expect(consumer.paused()).toEqual([{ topic: 'ledger', partitions: [1] }]);
+    await send(1, ['p1-2']);
+    await send(0, ['p0-4']);
+    await waitFor('the unpaused partition goes on', () => received.includes('p0-4'));
+    expect(received).not.toContain('p1-2');
+    consumer.resume([{ topic: 'ledger', partitions: [1] }]);
+    await waitFor('the resumed partition', () => received.includes('p1-2'));
+
+    // Nothing was committed automatically; commit partition 0 up to offset 3 by hand.
+    await consumer.commitOffsets([{ topic: 'ledger', partition: 0, offset: '3' }]);
+    await consumer.disconnect();
+    const again: string[] = [];
+    const next = kafka.consumer({ groupId: 'g2', ...fast });
+    await next.connect();
+    await next.subscribe({ topic: 'ledger', fromBeginning: true });
+    await next.run({ eachMessage: async ({ message }) => void again.push(String(message.value)) });
+    // Partition 0 resumes at the commit; partition 1 had none, so it starts from the beginning.
+    await waitFor('the next member reads from the commits', () => again.length === 5);
+    expect(again.filter((value) => value.startsWith('p0'))).toEqual(['p0-3', 'p0-4']);
+    expect(again.filter((value) => value.startsWith('p1'))).toEqual(['p1-0', 'p1-1', 'p1-2']);
+    await next.disconnect();
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+
+  it('shares a group with a kafkajs member', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'mixed', numPartitions: 4, replicationFactor: 3 }] });
+    const ours = kafka.consumer({ groupId: 'g3', ...fast });
+    await ours.connect();
+    await ours.subscribe({ topic: 'mixed', fromBeginning: true });
+    const seen: string[] = [];
+    await ours.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    const theirs = new KafkaJs({
+      brokers: cluster.bootstrapServers,
+      logLevel: kafkajsLogLevel.NOTHING,
+    }).consumer({
+      groupId: 'g3',
+      maxWaitTimeInMs: 200,
+      heartbeatInterval: 300,
+    });
+    await theirs.connect();
+    await theirs.subscribe({ topic: 'mixed', fromBeginning: true });
+    let theirAssignment: number[] = [];
+    theirs.on(theirs.events.GROUP_JOIN, (event) => {
+      theirAssignment = event.payload.memberAssignment.mixed ?? [];
+    });
+    await theirs.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    await waitFor(
+      'both hold two partitions',
+      () => ours.assignments()[0]?.partitions.length === 2 && theirAssignment.length === 2,
+    );
+    expect(new Set([...ours.assignments()[0]!.partitions, ...theirAssignment])).toEqual(
+      new Set([0, 1, 2, 3]),
+    );
+    const values = Array.from({ length: 100 }, (_, index) => `m${index}`);
+    await produce('mixed', values, (value) => value);
+    await waitFor('every record read once by the group', () => seen.length >= 100);
+    expect(new Set(seen)).toEqual(new Set(values));
+    await theirs.disconnect();
+    await ours.disconnect();
+    await admin.disconnect();
+  });
+
+  it('rebalances cooperatively: a member keeps reading what it keeps while a newcomer takes its share', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'coop', numPartitions: 4, replicationFactor: 3 }] });
+    await produce(
+      'coop',
+      Array.from({ length: 200 }, (_, index) => `x${index}`),
+      (value) => value,
+    );
+    const options = { groupId: 'g4', ...fast, partitionAssigners: [PartitionAssigners.cooperativeSticky] };
+    const seen: string[] = [];
+    const a = kafka.consumer(options);
+    await a.connect();
+    await a.subscribe({ topic: 'coop', fromBeginning: true });
+    await a.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    await waitFor('a reads everything', () => seen.length >= 200);
+    const before = a.assignments()[0]!.partitions;
+    expect([...before].sort()).toEqual([0, 1, 2, 3]);
+
+    // Sample a's assignment while b joins: with cooperative rebalancing it never drops to nothing.
+    let smallestHeldByA = 4;
+    const sampler = setInterval(() => {
+      smallestHeldByA = Math.min(smallestHeldByA, a.assignments()[0]?.partitions.length ?? 0);
+    }, 5);
+    const b = kafka.consumer(options);
+    await b.connect();
+    await b.subscribe({ topic: 'coop', fromBeginning: true });
+    await b.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    await waitFor(
+      'two partitions each',
+      () => a.assignments()[0]?.partitions.length === 2 && b.assignments()[0]?.partitions.length === 2,
+    );
+    clearInterval(sampler);
+    expect(smallestHeldByA).toBe(2);
+    const kept = a.assignments()[0]!.partitions;
+    expect(kept.every((partition) => before.includes(partition))).toBe(true);
+    expect(new Set([...kept, ...b.assignments()[0]!.partitions])).toEqual(new Set([0, 1, 2, 3]));
+    const describedProtocol = (await admin.describeGroups(['g4'])).groups[0]!.protocol;
+    expect(describedProtocol).toBe('cooperative-sticky');
+
+    await produce(
+      'coop',
+      Array.from({ length: 200 }, (_, index) => `y${index}`),
+      (value) => value,
+    );
+    await waitFor('the group reads the new records', () => seen.length >= 400);
+    // a committed what it read before giving partitions up: nothing was read twice.
+    expect(seen).toHaveLength(400);
+    expect(new Set(seen).size).toBe(400);
+    await b.disconnect();
+    await a.disconnect();
+    await admin.disconnect();
+  });
+});

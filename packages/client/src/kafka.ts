@@ -1,0 +1,91 @@
+// The entry point, in kafkajs's shape: `new Kafka({ clientId, brokers })` and its producer(),
+// consumer() and admin(). Each of those owns its own Cluster (connections and metadata), as in kafkajs.
+
+import { Admin, type AdminConfig } from './admin.js';
+import { Cluster } from './cluster.js';
+import { Consumer, type ConsumerConfig } from './consumer/consumer.js';
+import { KafkaJSError } from './errors.js';
+import {
+  createLogger,
+  defaultLogCreator,
+  type LogCreator,
+  type Logger,
+  type LogLevel,
+  logLevel,
+} from './logger.js';
+import { Producer, type ProducerConfig } from './producer/producer.js';
+import { type ResolvedRetry, type RetryOptions, resolveRetry } from './retry.js';
+
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  /** Milliseconds to open a connection. Default 1000, as kafkajs. */
+  readonly connectionTimeout?: number;
+  /** Milliseconds a request may wait for its answer. Default 30000, as kafkajs. */
+  readonly requestTimeout?: number;
+  readonly retry?: RetryOptions;
+  readonly logLevel?: LogLevel;
+  readonly logCreator?: LogCreator;
+  /** TLS and SASL are not implemented: passing either is refused rather than ignored. */
+  readonly ssl?: unknown;
+  readonly sasl?: unknown;
+}
+
+export class Kafka {
+  private readonly clientId: string;
+  private readonly brokers: readonly string[];
+  private readonly connectionTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly retry: ResolvedRetry;
+  private readonly rootLogger: Logger;
+
+  constructor(config: KafkaConfig) {
+    if (config.ssl !== undefined && config.ssl !== false) throw new KafkaJSError('ssl is not supported yet');
+    if (config.sasl !== undefined) throw new KafkaJSError('sasl is not supported yet');
+    if (!Array.isArray(config.brokers) || config.brokers.length === 0) {
+      throw new KafkaJSError('brokers must list at least one host:port');
+    }
+    this.clientId = config.clientId ?? 'gregor-client';
+    this.brokers = config.brokers;
+    this.connectionTimeoutMs = config.connectionTimeout ?? 1_000;
+    this.requestTimeoutMs = config.requestTimeout ?? 30_000;
+    this.retry = resolveRetry(config.retry);
+    this.rootLogger = createLogger(config.logLevel ?? logLevel.INFO, config.logCreator ?? defaultLogCreator);
+  }
+
+  private cluster(
+    options: { retry?: RetryOptions; allowAutoTopicCreation?: boolean },
+    namespace: string,
+  ): Cluster {
+    return new Cluster({
+      clientId: this.clientId,
+      brokers: this.brokers,
+      connectionTimeoutMs: this.connectionTimeoutMs,
+      requestTimeoutMs: this.requestTimeoutMs,
+      retry: options.retry === undefined ? this.retry : resolveRetry({ ...this.retry, ...options.retry }),
+      logger: this.rootLogger.namespace(namespace),
+      allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
+    });
+  }
+
+  producer(config: ProducerConfig & { retry?: RetryOptions } = {}): Producer {
+    return new Producer(
+      this.cluster(config, 'Producer'),
+      this.rootLogger.namespace('Producer'),
+      this.requestTimeoutMs,
+      config,
+    );
+  }
+
+  consumer(config: ConsumerConfig & { retry?: RetryOptions }): Consumer {
+    return new Consumer(this.cluster(config, 'Consumer'), this.rootLogger.namespace('Consumer'), config);
+  }
+
+  admin(config: AdminConfig & { retry?: RetryOptions } = {}): Admin {
+    return new Admin(this.cluster(config, 'Admin'), this.rootLogger.namespace('Admin'), config);
+  }
+
+  logger(): Logger {
+    return this.rootLogger;
+  }
+}

@@ -1,0 +1,249 @@
+// kafkajs's Producer: connect, send, sendBatch, disconnect, plus flush(). Records go through the
+// accumulator (per-partition batches) and the sender; send() resolves once every record it holds is
+// acknowledged and rejects with KafkaJSSendError naming those that were not.
+
+import { CompressionType, type RecordHeader, type RecordInput } from '@gregor/protocol';
+import type { Cluster } from '../cluster.js';
+import { KafkaJSError, KafkaJSSendError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { createDefaultPartitioner, type ICustomPartitioner, type Partitioner } from './partitioners.js';
+import { type RecordMetadata, recordSizeEstimate, SendTracker } from './producer-batch.js';
+import { RecordAccumulator } from './record-accumulator.js';
+import { Sender } from './sender.js';
+
+export const CompressionTypes = {
+  None: CompressionType.None,
+  GZIP: CompressionType.Gzip,
+  Snappy: CompressionType.Snappy,
+  LZ4: CompressionType.Lz4,
+  ZSTD: CompressionType.Zstd,
+} as const;
+
+export type IHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
+export interface Message {
+  readonly key?: Buffer | string | null;
+  readonly value: Buffer | string | null;
+  readonly partition?: number;
+  readonly headers?: IHeaders;
+  /** Milliseconds since the epoch, as a string (kafkajs) or a number. */
+  readonly timestamp?: string | number;
+}
+
+export interface ProducerRecord {
+  readonly topic: string;
+  readonly messages: readonly Message[];
+  /** -1 (all in-sync replicas, the default), 1 (the leader) or 0 (no answer). */
+  readonly acks?: number;
+  /** How long the broker may wait for acks=all, ms. */
+  readonly timeout?: number;
+  readonly compression?: CompressionType;
+}
+
+export interface ProducerBatchRecord {
+  readonly topicMessages: readonly { readonly topic: string; readonly messages: readonly Message[] }[];
+  readonly acks?: number;
+  readonly timeout?: number;
+  readonly compression?: CompressionType;
+}
+
+export interface ProducerConfig {
+  readonly createPartitioner?: ICustomPartitioner;
+  /** Default true: producer ids and sequences, so retries never duplicate or reorder (acks=-1 only). */
+  readonly idempotent?: boolean;
+  /** Produce requests in flight per broker and batches per partition; at most 5 when idempotent. */
+  readonly maxInFlightRequests?: number;
+  readonly transactionTimeout?: number;
+  readonly allowAutoTopicCreation?: boolean;
+  /** Bytes per partition batch (Java's batch.size). Default 16384. */
+  readonly batchSize?: number;
+  /** How long a batch that is not full waits for more records, ms (Java's linger.ms). Default 5. */
+  readonly lingerMs?: number;
+  /** Bytes buffered before send() waits (Java's buffer.memory). Default 32 MiB. */
+  readonly bufferMemory?: number;
+  /** Largest Produce request, bytes (Java's max.request.size). Default 1 MiB. */
+  readonly maxRequestSize?: number;
+  /** A record not acknowledged this long after send() fails, ms (Java's delivery.timeout.ms). Default 120000. */
+  readonly deliveryTimeout?: number;
+  /** Default compression for send() calls that do not name one. */
+  readonly compression?: CompressionType;
+}
+
+const maxInFlightIdempotent = 5;
+
+function toBuffer(value: Buffer | string | null | undefined): Buffer | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? Buffer.from(value) : value;
+}
+
+function toHeaders(headers: IHeaders | undefined): RecordHeader[] | undefined {
+  if (headers === undefined) return undefined;
+  const out: RecordHeader[] = [];
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) out.push({ key, value: toBuffer(item) });
+  }
+  return out;
+}
+
+export class Producer {
+  private readonly accumulator: RecordAccumulator;
+  private readonly sender: Sender;
+  private readonly partitioner: Partitioner;
+  private readonly maxRequestSizeBytes: number;
+  private readonly defaultCompression: CompressionType;
+  private connected = false;
+
+  constructor(
+    private readonly cluster: Cluster,
+    logger: Logger,
+    requestTimeoutMs: number,
+    config: ProducerConfig = {},
+  ) {
+    const idempotent = config.idempotent ?? true;
+    const maxInFlightRequests = config.maxInFlightRequests ?? maxInFlightIdempotent;
+    if (idempotent && maxInFlightRequests > maxInFlightIdempotent) {
+      throw new KafkaJSError(
+        `an idempotent producer allows at most ${maxInFlightIdempotent} requests in flight`,
+      );
+    }
+    const batchSizeBytes = config.batchSize ?? 16_384;
+    this.maxRequestSizeBytes = config.maxRequestSize ?? 1_048_576;
+    this.defaultCompression = config.compression ?? CompressionType.None;
+    this.partitioner = config.createPartitioner?.() ?? createDefaultPartitioner(batchSizeBytes);
+    this.accumulator = new RecordAccumulator({
+      batchSizeBytes,
+      lingerMs: config.lingerMs ?? 5,
+      bufferMemoryBytes: config.bufferMemory ?? 32 * 1024 * 1024,
+    });
+    this.sender = new Sender(
+      cluster,
+      this.accumulator,
+      {
+        idempotent,
+        maxInFlightRequests,
+        maxRequestSizeBytes: this.maxRequestSizeBytes,
+        requestTimeoutMs,
+        deliveryTimeoutMs: config.deliveryTimeout ?? 120_000,
+        transactionTimeoutMs: config.transactionTimeout ?? 60_000,
+      },
+      logger,
+    );
+  }
+
+  async connect(): Promise<void> {
+    await this.cluster.connect();
+    this.sender.open();
+    this.connected = true;
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.connected) return;
+    await this.flush();
+    this.sender.close();
+    this.cluster.disconnect();
+    this.connected = false;
+  }
+
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    return this.sendBatch({
+      topicMessages: [{ topic: record.topic, messages: record.messages }],
+      acks: record.acks,
+      timeout: record.timeout,
+      compression: record.compression,
+    });
+  }
+
+  async sendBatch(batch: ProducerBatchRecord): Promise<RecordMetadata[]> {
+    if (!this.connected) throw new KafkaJSError('the producer is not connected: call connect() first');
+    const acks = batch.acks ?? -1;
+    if (acks !== -1 && acks !== 0 && acks !== 1)
+      throw new KafkaJSError(`acks must be -1, 0 or 1, not ${acks}`);
+    const compression = batch.compression ?? this.defaultCompression;
+    await this.cluster.ensureTopics(batch.topicMessages.map((entry) => entry.topic));
+    // Everything is checked before the first record is buffered, so a bad message buffers nothing.
+    const prepared: { topic: string; partition: number; record: RecordInput; sizeBytes: number }[] = [];
+    const nowMs = Date.now();
+    for (const { topic, messages } of batch.topicMessages) {
+      const partitionMetadata = this.cluster.topicMetadata(topic)!.partitions;
+      for (const message of messages) {
+        const partition = this.partitioner({ topic, partitionMetadata, message });
+        if (!Number.isInteger(partition) || partition < 0 || partition >= partitionMetadata.length) {
+          throw new KafkaJSError(
+            `partition ${partition} of ${topic} does not exist (it has ${partitionMetadata.length})`,
+          );
+        }
+        const record: RecordInput = {
+          key: toBuffer(message.key),
+          value: toBuffer(message.value),
+          headers: toHeaders(message.headers),
+          timestamp: message.timestamp === undefined ? nowMs : Number(message.timestamp),
+        };
+        const sizeBytes = recordSizeEstimate(record);
+        if (sizeBytes + 61 > this.maxRequestSizeBytes) {
+          throw new KafkaJSError(
+            `a record of ${sizeBytes} bytes is larger than maxRequestSize (${this.maxRequestSizeBytes})`,
+          );
+        }
+        prepared.push({ topic, partition, record, sizeBytes });
+      }
+    }
+    const tracker = new SendTracker();
+    for (const { topic, partition, record, sizeBytes } of prepared) {
+      const waiting = this.accumulator.reserve(sizeBytes);
+      if (waiting !== undefined) {
+        this.sender.wake();
+        await waiting;
+      }
+      tracker.add(1);
+      const appended = this.accumulator.append(
+        topic,
+        partition,
+        acks,
+        compression,
+        record,
+        sizeBytes,
+        tracker,
+        Date.now(),
+      );
+      if (appended.closed) this.sender.wake();
+    }
+    tracker.seal();
+    this.sender.wake();
+    await tracker.done;
+    if (tracker.failed.size > 0) {
+      throw new KafkaJSSendError(
+        [...tracker.failed.values()].map(({ topic, partition, count, error }) => ({
+          topic,
+          partition,
+          count,
+          error,
+        })),
+        [...tracker.delivered.values()].map((entry) => ({
+          topicName: entry.topicName,
+          partition: entry.partition,
+          baseOffset: entry.baseOffset ?? '-1',
+        })),
+      );
+    }
+    return [...tracker.delivered.values()];
+  }
+
+  /** Sends every buffered batch now and resolves once each is answered. */
+  async flush(): Promise<void> {
+    this.accumulator.beginFlush();
+    try {
+      this.sender.wake();
+      await Promise.all(
+        [...this.accumulator.allBatches(), ...this.sender.inFlightBatches()].map((batch) => batch.settled),
+      );
+    } finally {
+      this.accumulator.endFlush();
+    }
+  }
+
+  /** Bytes of records buffered or in flight (what bufferMemory bounds). */
+  get bufferedBytes(): number {
+    return this.accumulator.buffered;
+  }
+}

@@ -1,0 +1,123 @@
+// The producer's buffer: one queue of batches per partition, a batch taking records until it holds
+// batchSizeBytes, and a memory limit (bufferMemoryBytes) that makes send() wait rather than grow.
+
+import type { CompressionType, RecordInput } from '@gregor/protocol';
+import { ProducerBatch, type SendTracker } from './producer-batch.js';
+
+export interface AccumulatorLimits {
+  /** A batch closes once it holds this many bytes (Java's batch.size). */
+  readonly batchSizeBytes: number;
+  /** How long a batch that is not full waits for more records (Java's linger.ms). */
+  readonly lingerMs: number;
+  /** Bytes of records buffered or in flight before send() waits (Java's buffer.memory). */
+  readonly bufferMemoryBytes: number;
+}
+
+export const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+export class RecordAccumulator {
+  readonly queues = new Map<string, ProducerBatch[]>();
+  private bufferedBytes = 0;
+  private readonly memoryWaiters: { bytes: number; resolve: () => void }[] = [];
+  private flushesInProgress = 0;
+
+  constructor(private readonly limits: AccumulatorLimits) {}
+
+  get buffered(): number {
+    return this.bufferedBytes;
+  }
+
+  /**
+   * Takes `bytes` of buffer memory, or returns a promise that resolves once answered batches gave
+   * enough back. A record larger than the whole buffer gets it alone, once it is empty.
+   */
+  reserve(bytes: number): Promise<void> | undefined {
+    if (this.memoryWaiters.length === 0 && this.fits(bytes)) {
+      this.bufferedBytes += bytes;
+      return undefined;
+    }
+    return new Promise((resolve) => this.memoryWaiters.push({ bytes, resolve }));
+  }
+
+  private fits(bytes: number): boolean {
+    return this.bufferedBytes === 0 || this.bufferedBytes + bytes <= this.limits.bufferMemoryBytes;
+  }
+
+  release(bytes: number): void {
+    this.bufferedBytes -= bytes;
+    while (this.memoryWaiters.length > 0 && this.fits(this.memoryWaiters[0]!.bytes)) {
+      const waiter = this.memoryWaiters.shift()!;
+      this.bufferedBytes += waiter.bytes;
+      waiter.resolve();
+    }
+  }
+
+  /** Appends a record whose memory was reserved; returns its batch (closed when it became full). */
+  append(
+    topic: string,
+    partition: number,
+    acks: number,
+    compression: CompressionType,
+    record: RecordInput,
+    sizeBytes: number,
+    tracker: SendTracker,
+    nowMs: number,
+  ): ProducerBatch {
+    const key = partitionKey(topic, partition);
+    let queue = this.queues.get(key);
+    if (queue === undefined) {
+      queue = [];
+      this.queues.set(key, queue);
+    }
+    let batch = queue[queue.length - 1];
+    if (
+      batch === undefined ||
+      batch.closed ||
+      batch.acks !== acks ||
+      batch.compression !== compression ||
+      (batch.records.length > 0 && batch.sizeBytes + sizeBytes > this.limits.batchSizeBytes)
+    ) {
+      if (batch !== undefined) batch.closed = true;
+      batch = new ProducerBatch(topic, partition, acks, compression, nowMs);
+      queue.push(batch);
+    }
+    batch.append(record, sizeBytes, tracker);
+    if (batch.sizeBytes >= this.limits.batchSizeBytes) batch.closed = true;
+    return batch;
+  }
+
+  /** Whether a batch at the head of its queue may go now. */
+  isReady(batch: ProducerBatch, nowMs: number): boolean {
+    return (
+      batch.closed ||
+      nowMs - batch.createdAtMs >= this.limits.lingerMs ||
+      this.flushesInProgress > 0 ||
+      // Someone waits for memory: lingering would only make them wait longer.
+      this.memoryWaiters.length > 0
+    );
+  }
+
+  lingerDeadline(batch: ProducerBatch): number {
+    return batch.createdAtMs + this.limits.lingerMs;
+  }
+
+  /** Puts retried batches back at the head of their partition's queue, in sequence order. */
+  requeueFront(batches: readonly ProducerBatch[]): void {
+    if (batches.length === 0) return;
+    const key = partitionKey(batches[0]!.topic, batches[0]!.partition);
+    const queue = this.queues.get(key) ?? [];
+    this.queues.set(key, [...batches, ...queue]);
+  }
+
+  allBatches(): ProducerBatch[] {
+    return [...this.queues.values()].flat();
+  }
+
+  beginFlush(): void {
+    this.flushesInProgress++;
+  }
+
+  endFlush(): void {
+    this.flushesInProgress--;
+  }
+}

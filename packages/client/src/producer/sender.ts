@@ -1,0 +1,378 @@
+// Drains ready batches to partition leaders and handles the answers. Ordering under retries follows
+// the Java client: an idempotent producer numbers each partition's batches (sequences kept across
+// retries, so a resent batch the leader already has is answered as a duplicate, not written twice);
+// up to maxInFlightRequests batches of a partition may be in flight; when one fails retriably the
+// partition stops sending until all its in-flight batches are answered, then the failed ones go
+// again, first to last, after a backoff and a metadata refresh. A batch that fails for good leaves a
+// gap in its partition's sequences, so the producer takes a new producer id before sending more.
+
+import { ApiKey, ErrorCode, type RequestInput } from '@gregor/protocol';
+import type { Cluster } from '../cluster.js';
+import { KafkaJSError, KafkaJSProtocolError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { retryDelayMs, withRetry } from '../retry.js';
+import type { ProducerBatch } from './producer-batch.js';
+import { partitionKey, type RecordAccumulator } from './record-accumulator.js';
+
+export interface SenderOptions {
+  readonly idempotent: boolean;
+  /** Produce requests in flight per broker, and batches in flight per partition (at most 5 when idempotent). */
+  readonly maxInFlightRequests: number;
+  /** Largest Produce request (Java's max.request.size). */
+  readonly maxRequestSizeBytes: number;
+  readonly requestTimeoutMs: number;
+  /** A batch not acknowledged this long after it was made fails (Java's delivery.timeout.ms). */
+  readonly deliveryTimeoutMs: number;
+  readonly transactionTimeoutMs: number;
+}
+
+interface PartitionState {
+  nextSequence: number;
+  readonly inFlight: Set<ProducerBatch>;
+  /** Batches that failed retriably while others were still in flight; resent once those return. */
+  retryList: ProducerBatch[];
+  backoffUntilMs: number;
+}
+
+/** Errors after which the partition's leader may have moved: refresh the metadata before resending. */
+const staleMetadataErrors = new Set<number>([
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.FENCED_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.NOT_ENOUGH_REPLICAS,
+]);
+
+export class Sender {
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly requestsInFlightByNode = new Map<number, number>();
+  private batchesInFlight = 0;
+  private producerId = -1n;
+  private producerEpoch = -1;
+  private producerIdPending: Promise<void> | undefined;
+  /** Set when a sequenced batch failed for good: a new producer id is needed before sending more. */
+  private sequenceGap = false;
+  private drainScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAtMs = Number.POSITIVE_INFINITY;
+  private closed = false;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly accumulator: RecordAccumulator,
+    private readonly options: SenderOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Schedules a drain soon (once, however many records asked for it). */
+  wake(): void {
+    if (this.drainScheduled || this.closed) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  /** After close(): a producer connected again sends again. */
+  open(): void {
+    this.closed = false;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+
+  private wakeAt(atMs: number): void {
+    if (this.closed || atMs >= this.timerAtMs) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAtMs = atMs;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAtMs = Number.POSITIVE_INFINITY;
+        this.drain();
+      },
+      Math.max(0, atMs - Date.now()),
+    );
+  }
+
+  private partitionState(key: string): PartitionState {
+    let state = this.partitions.get(key);
+    if (state === undefined) {
+      state = { nextSequence: 0, inFlight: new Set(), retryList: [], backoffUntilMs: 0 };
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+
+  private needsProducerId(): boolean {
+    return this.options.idempotent && (this.producerId < 0n || this.sequenceGap);
+  }
+
+  private ensureProducerId(): void {
+    if (this.producerIdPending !== undefined) return;
+    // A new id only once nothing numbered under the old one is in flight.
+    if (this.sequenceGap && this.batchesInFlight > 0) return;
+    this.producerIdPending = withRetry(this.cluster.retry, async () => {
+      const response = await this.cluster.sendAny(ApiKey.InitProducerId, {
+        transactionalId: null,
+        transactionTimeoutMs: this.options.transactionTimeoutMs,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+      if (response.errorCode !== 0) throw new KafkaJSProtocolError(response.errorCode, 'InitProducerId');
+      return response;
+    })
+      .then((response) => {
+        this.producerId = response.producerId;
+        this.producerEpoch = response.producerEpoch;
+        if (this.sequenceGap) this.resetSequences();
+        this.sequenceGap = false;
+        this.logger.debug('producer id', { producerId: String(this.producerId), epoch: this.producerEpoch });
+      })
+      .catch((error: unknown) => {
+        this.logger.error('InitProducerId failed', { error: (error as Error).message });
+        // Nothing can go without an id: fail what waits rather than hold it forever.
+        for (const batch of this.accumulator.allBatches()) this.failBatch(batch, error as Error);
+        this.accumulator.queues.clear();
+      })
+      .finally(() => {
+        this.producerIdPending = undefined;
+        this.wake();
+      });
+  }
+
+  private resetSequences(): void {
+    for (const state of this.partitions.values()) state.nextSequence = 0;
+    for (const batch of this.accumulator.allBatches()) batch.clearSequence();
+  }
+
+  private drain(): void {
+    if (this.closed) return;
+    const nowMs = Date.now();
+    if (this.needsProducerId()) {
+      this.ensureProducerId();
+      return;
+    }
+    let nextWakeMs = Number.POSITIVE_INFINITY;
+    let metadataStale = false;
+    // One request per (leader, acks): a Produce request has one acks for all it carries.
+    const requests = new Map<
+      string,
+      { nodeId: number; acks: number; batches: ProducerBatch[]; bytes: number }
+    >();
+    for (const [key, queue] of this.accumulator.queues) {
+      this.expire(queue, nowMs);
+      const head = queue[0];
+      if (head === undefined) {
+        this.accumulator.queues.delete(key);
+        continue;
+      }
+      if (!this.accumulator.isReady(head, nowMs)) {
+        nextWakeMs = Math.min(nextWakeMs, this.accumulator.lingerDeadline(head));
+        continue;
+      }
+      const state = this.partitionState(key);
+      if (state.retryList.length > 0 || state.inFlight.size >= this.options.maxInFlightRequests) continue;
+      if (state.backoffUntilMs > nowMs) {
+        nextWakeMs = Math.min(nextWakeMs, state.backoffUntilMs);
+        continue;
+      }
+      const nodeId = this.cluster.leaderFor(head.topic, head.partition);
+      if (nodeId < 0) {
+        metadataStale = true;
+        nextWakeMs = Math.min(nextWakeMs, nowMs + this.cluster.retry.initialRetryTime);
+        continue;
+      }
+      if ((this.requestsInFlightByNode.get(nodeId) ?? 0) >= this.options.maxInFlightRequests) continue;
+      const requestKey = `${nodeId}:${head.acks}`;
+      let request = requests.get(requestKey);
+      if (request === undefined) {
+        request = { nodeId, acks: head.acks, batches: [], bytes: 0 };
+        requests.set(requestKey, request);
+      }
+      if (request.batches.length > 0 && request.bytes + head.sizeBytes > this.options.maxRequestSizeBytes) {
+        nextWakeMs = nowMs;
+        continue;
+      }
+      queue.shift();
+      if (queue.length === 0) this.accumulator.queues.delete(key);
+      if (this.options.idempotent && head.acks === -1 && head.baseSequence < 0) {
+        head.assignSequence(this.producerId, this.producerEpoch, state.nextSequence);
+        state.nextSequence = (state.nextSequence + head.records.length) & 0x7fffffff;
+      }
+      state.inFlight.add(head);
+      request.batches.push(head);
+      request.bytes += head.sizeBytes;
+    }
+    for (const request of requests.values()) this.sendRequest(request.nodeId, request.acks, request.batches);
+    if (metadataStale) this.refreshMetadata();
+    if (nextWakeMs <= nowMs) this.wake();
+    else if (nextWakeMs < Number.POSITIVE_INFINITY) this.wakeAt(nextWakeMs);
+  }
+
+  /** Fails the queued batches older than the delivery timeout; they never went or are spent. */
+  private expire(queue: ProducerBatch[], nowMs: number): void {
+    while (queue.length > 0 && nowMs - queue[0]!.createdAtMs > this.options.deliveryTimeoutMs) {
+      const batch = queue.shift()!;
+      this.failBatch(
+        batch,
+        new KafkaJSError(`delivery timeout: not acknowledged within ${this.options.deliveryTimeoutMs} ms`),
+      );
+    }
+  }
+
+  private refreshMetadata(): void {
+    this.cluster.refreshMetadata().then(
+      () => this.wake(),
+      (error: unknown) => this.logger.warn('metadata refresh failed', { error: (error as Error).message }),
+    );
+  }
+
+  private sendRequest(nodeId: number, acks: number, batches: ProducerBatch[]): void {
+    const topics = new Map<string, { partitionIndex: number; records: Buffer }[]>();
+    for (const batch of batches) {
+      batch.attempts++;
+      let partitions = topics.get(batch.topic);
+      if (partitions === undefined) {
+        partitions = [];
+        topics.set(batch.topic, partitions);
+      }
+      partitions.push({ partitionIndex: batch.partition, records: batch.encode() });
+    }
+    const body: RequestInput<typeof ApiKey.Produce> = {
+      transactionalId: null,
+      acks,
+      timeoutMs: this.options.requestTimeoutMs,
+      topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+    };
+    this.batchesInFlight += batches.length;
+    this.requestsInFlightByNode.set(nodeId, (this.requestsInFlightByNode.get(nodeId) ?? 0) + 1);
+    const finished = () => {
+      this.requestsInFlightByNode.set(nodeId, (this.requestsInFlightByNode.get(nodeId) ?? 1) - 1);
+      this.batchesInFlight -= batches.length;
+      this.wake();
+    };
+    if (acks === 0) {
+      this.cluster
+        .connectionTo(nodeId)
+        .then((connection) => {
+          connection.sendOneWay(ApiKey.Produce, 8, body);
+          for (const batch of batches) this.complete(batch, -1n, -1n, -1n);
+        })
+        .catch((error: unknown) => {
+          for (const batch of batches) this.handleFailure(batch, error as Error);
+        })
+        .finally(finished);
+      return;
+    }
+    // Twice the broker's own timeout: the broker answers acks=all waits itself; past that the
+    // connection is presumed dead and the batches go again (the sequences make that safe).
+    this.cluster
+      .send(nodeId, ApiKey.Produce, body, this.options.requestTimeoutMs * 2)
+      .then((response) => {
+        const answered = new Set<ProducerBatch>();
+        for (const topic of response.responses) {
+          for (const partition of topic.partitions) {
+            const batch = batches.find(
+              (candidate) =>
+                candidate.topic === topic.name && candidate.partition === partition.partitionIndex,
+            );
+            if (batch === undefined || answered.has(batch)) continue;
+            answered.add(batch);
+            if (partition.errorCode === 0 || partition.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+              this.complete(batch, partition.baseOffset, partition.logAppendTimeMs, partition.logStartOffset);
+            } else {
+              this.handleFailure(
+                batch,
+                new KafkaJSProtocolError(
+                  partition.errorCode,
+                  partition.errorMessage ?? `producing to ${batch.topic}[${batch.partition}]`,
+                ),
+              );
+            }
+          }
+        }
+        for (const batch of batches) {
+          if (!answered.has(batch)) {
+            this.handleFailure(
+              batch,
+              new KafkaJSError(`no answer for ${batch.topic}[${batch.partition}]`, { retriable: true }),
+            );
+          }
+        }
+      })
+      .catch((error: unknown) => {
+        for (const batch of batches) this.handleFailure(batch, error as Error);
+      })
+      .finally(finished);
+  }
+
+  private complete(
+    batch: ProducerBatch,
+    baseOffset: bigint,
+    logAppendTimeMs: bigint,
+    logStartOffset: bigint,
+  ): void {
+    const state = this.partitionState(partitionKey(batch.topic, batch.partition));
+    state.inFlight.delete(batch);
+    batch.succeed(baseOffset, logAppendTimeMs, logStartOffset);
+    this.accumulator.release(batch.reservedBytes);
+    this.resendIfDrained(state);
+  }
+
+  private handleFailure(batch: ProducerBatch, error: Error): void {
+    const state = this.partitionState(partitionKey(batch.topic, batch.partition));
+    state.inFlight.delete(batch);
+    const code = error instanceof KafkaJSProtocolError ? error.code : -1;
+    // Out of order behind a batch that is being retried (or after a gap) is the consequence of that
+    // batch, not a failure of this one.
+    const outOfOrderBehindRetry =
+      code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && (state.retryList.length > 0 || this.sequenceGap);
+    const retriable = (error instanceof KafkaJSError && error.retriable) || outOfOrderBehindRetry;
+    const expired = Date.now() - batch.createdAtMs > this.options.deliveryTimeoutMs;
+    if (retriable && !expired && batch.attempts <= this.cluster.retry.retries) {
+      this.logger.debug('retrying batch', {
+        topic: batch.topic,
+        partition: batch.partition,
+        attempt: batch.attempts,
+        error: error.message,
+      });
+      state.retryList.push(batch);
+      if (code < 0 || staleMetadataErrors.has(code)) this.refreshMetadata();
+    } else {
+      this.logger.warn('batch failed', {
+        topic: batch.topic,
+        partition: batch.partition,
+        error: error.message,
+      });
+      this.failBatch(batch, error);
+    }
+    this.resendIfDrained(state);
+  }
+
+  private failBatch(batch: ProducerBatch, error: Error): void {
+    if (batch.baseSequence >= 0) this.sequenceGap = true;
+    batch.fail(error);
+    this.accumulator.release(batch.reservedBytes);
+  }
+
+  /** Once nothing of the partition is in flight, its failed batches go back, first to last. */
+  private resendIfDrained(state: PartitionState): void {
+    if (state.inFlight.size > 0 || state.retryList.length === 0) return;
+    const retries = state.retryList.sort((a, b) => a.baseSequence - b.baseSequence);
+    state.retryList = [];
+    const attempts = Math.max(...retries.map((batch) => batch.attempts));
+    state.backoffUntilMs = Date.now() + retryDelayMs(this.cluster.retry, Math.max(0, attempts - 1));
+    this.accumulator.requeueFront(retries);
+    this.wake();
+  }
+
+  /** Batches sent and not yet answered, or waiting to be resent. */
+  inFlightBatches(): ProducerBatch[] {
+    return [...this.partitions.values()].flatMap((state) => [...state.inFlight, ...state.retryList]);
+  }
+}

@@ -1,0 +1,171 @@
+// Gregor nodes as separate processes (`node packages/cli/dist/main.js broker start`, so
+// `npm run build` must have run), for the client tests that want a broker outside the test's own
+// event loop and a kill -9 that is a real one. Every listener binds port 0; each node writes what it
+// got to `bound-ports`, and the voters' addresses go to the file the nodes read
+// (gregor.controller.quorum.voters.file), as the broker's own process fixture does.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '@gregor/ground/testing';
+import { ApiKey } from '@gregor/protocol';
+import { KafkaConnection } from '../connection.js';
+
+const cliPath = resolve(fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url)));
+
+interface Node {
+  readonly id: number;
+  readonly logDir: string;
+  readonly configPath: string;
+  kafkaPort: number;
+  quorumPort: number;
+  child: ChildProcess | undefined;
+}
+
+function boundPorts(logDir: string): { kafka: number; quorum: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(logDir, 'bound-ports'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const listeners = /listeners=(.*)/.exec(text)?.[1] ?? '';
+  const port = (name: string) => Number(new RegExp(`${name}://[^,]*:(\\d+)`).exec(listeners)?.[1]);
+  return { kafka: port('PLAINTEXT'), quorum: port('CONTROLLER') };
+}
+
+export class BrokerProcesses {
+  private readonly nodes: Node[] = [];
+  private readonly rootDir = mkdtempSync(join(tmpdir(), 'gregor-client-it-'));
+  private readonly votersFile = join(this.rootDir, 'quorum-voters');
+
+  private constructor(nodeCount: number) {
+    const clusterId = `client-it-${process.pid}`;
+    for (let id = 1; id <= nodeCount; id++) {
+      const logDir = join(this.rootDir, `node-${id}`);
+      mkdirSync(logDir, { recursive: true });
+      const node: Node = {
+        id,
+        logDir,
+        configPath: join(logDir, 'server.properties'),
+        kafkaPort: 0,
+        quorumPort: 0,
+        child: undefined,
+      };
+      const replication = String(Math.min(3, nodeCount));
+      writeFileSync(
+        node.configPath,
+        Object.entries({
+          'node.id': String(id),
+          'process.roles': 'broker,controller',
+          'cluster.id': clusterId,
+          listeners: 'PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
+          'controller.quorum.voters': Array.from(
+            { length: nodeCount },
+            (_, i) => `${i + 1}@127.0.0.1:0`,
+          ).join(','),
+          'gregor.controller.quorum.voters.file': this.votersFile,
+          'log.dirs': logDir,
+          'default.replication.factor': replication,
+          'offsets.topic.replication.factor': replication,
+          'offsets.topic.num.partitions': '3',
+          'min.insync.replicas': String(Math.min(2, nodeCount)),
+        })
+          .map(([key, value]) => `${key}=${value}`)
+          .join('\n'),
+      );
+      this.nodes.push(node);
+    }
+  }
+
+  static async start(nodeCount: number): Promise<BrokerProcesses> {
+    const cluster = new BrokerProcesses(nodeCount);
+    try {
+      for (const node of cluster.nodes) cluster.spawn(node);
+      await Promise.all(cluster.nodes.map((node) => cluster.waitBound(node)));
+      cluster.writeVoters();
+      await cluster.waitServing(nodeCount);
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+  }
+
+  get bootstrapServers(): string[] {
+    return this.nodes.map((node) => `127.0.0.1:${node.kafkaPort}`);
+  }
+
+  address(id: number): string {
+    return `127.0.0.1:${this.nodes[id - 1]!.kafkaPort}`;
+  }
+
+  private spawn(node: Node): void {
+    rmSync(join(node.logDir, 'bound-ports'), { force: true });
+    node.child = spawn(process.execPath, [cliPath, 'broker', 'start', '--config', node.configPath], {
+      env: { ...process.env, GREGOR_LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+  }
+
+  private async waitBound(node: Node): Promise<void> {
+    const ports = await waitFor(`node ${node.id} bound its ports`, () => boundPorts(node.logDir), {
+      timeoutMs: 30_000,
+    });
+    node.kafkaPort = ports.kafka;
+    node.quorumPort = ports.quorum;
+  }
+
+  private writeVoters(): void {
+    writeFileSync(
+      `${this.votersFile}.tmp`,
+      this.nodes.map((node) => `${node.id}@127.0.0.1:${node.quorumPort}`).join(','),
+    );
+    renameSync(`${this.votersFile}.tmp`, this.votersFile);
+  }
+
+  /** Until a Metadata answer lists `brokerCount` brokers. */
+  private async waitServing(brokerCount: number): Promise<void> {
+    const node = this.nodes.find((candidate) => candidate.child !== undefined)!;
+    await waitFor(
+      `${brokerCount} brokers serving`,
+      async () => {
+        const connection = await KafkaConnection.open({ host: '127.0.0.1', port: node.kafkaPort }).catch(
+          () => undefined,
+        );
+        if (connection === undefined) return false;
+        try {
+          const metadata = await connection.call(ApiKey.Metadata, 9, {
+            topics: [],
+            allowAutoTopicCreation: false,
+            includeClusterAuthorizedOperations: false,
+            includeTopicAuthorizedOperations: false,
+          });
+          return metadata.brokers.length >= brokerCount;
+        } catch {
+          return false;
+        } finally {
+          connection.close();
+        }
+      },
+      { timeoutMs: 60_000 },
+    );
+  }
+
+  /** kill -9. */
+  async kill(id: number): Promise<void> {
+    const child = this.nodes[id - 1]!.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGKILL');
+    await exited;
+    this.nodes[id - 1]!.child = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => this.kill(node.id)));
+    rmSync(this.rootDir, { recursive: true, force: true });
+  }
+}
