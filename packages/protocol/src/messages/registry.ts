@@ -2,6 +2,8 @@
 // this object, so adding an API here is what makes decodeRequest and encodeResponse know it.
 
 import { ApiKey } from './api-keys.js';
+import { addOffsetsToTxnApi } from './apis/add-offsets-to-txn.js';
+import { addPartitionsToTxnApi } from './apis/add-partitions-to-txn.js';
 import { apiVersionsApi } from './apis/api-versions.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
@@ -9,6 +11,7 @@ import { deleteGroupsApi } from './apis/delete-groups.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
+import { endTxnApi } from './apis/end-txn.js';
 import { fetchApi } from './apis/fetch.js';
 import { findCoordinatorApi } from './apis/find-coordinator.js';
 import { heartbeatApi } from './apis/heartbeat.js';
@@ -23,6 +26,8 @@ import { offsetFetchApi } from './apis/offset-fetch.js';
 import { offsetForLeaderEpochApi } from './apis/offset-for-leader-epoch.js';
 import { produceApi } from './apis/produce.js';
 import { syncGroupApi } from './apis/sync-group.js';
+import { txnOffsetCommitApi } from './apis/txn-offset-commit.js';
+import { writeTxnMarkersApi } from './apis/write-txn-markers.js';
 import type { Decoded, EncodeInput } from './schema.js';
 
 export const apis = {
@@ -44,6 +49,11 @@ export const apis = {
   [ApiKey.DeleteTopics]: deleteTopicsApi,
   [ApiKey.InitProducerId]: initProducerIdApi,
   [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpochApi,
+  [ApiKey.AddPartitionsToTxn]: addPartitionsToTxnApi,
+  [ApiKey.AddOffsetsToTxn]: addOffsetsToTxnApi,
+  [ApiKey.EndTxn]: endTxnApi,
+  [ApiKey.WriteTxnMarkers]: writeTxnMarkersApi,
+  [ApiKey.TxnOffsetCommit]: txnOffsetCommitApi,
   [ApiKey.DescribeConfigs]: describeConfigsApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
   [ApiKey.DeleteGroups]: deleteGroupsApi,
