@@ -479,10 +479,8 @@ export class TransactionCoordinator {
       metadata.state === TransactionState.prepareCommit ||
       metadata.state === TransactionState.prepareAbort
     ) {
-      {
-        respond(ErrorCode.CONCURRENT_TRANSACTIONS);
-        return;
-      }
+      respond(ErrorCode.CONCURRENT_TRANSACTIONS);
+      return;
     }
     const merged = partitionMap(storedValueOf(metadata).partitions);
     if (metadata.state !== TransactionState.ongoing) merged.clear();

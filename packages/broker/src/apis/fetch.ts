@@ -90,8 +90,12 @@ export async function handleFetch(
           ...(leaderMoved && result.currentLeader.leaderId >= 0 && apiVersion >= 12
             ? { currentLeader: { ...result.currentLeader } }
             : {}),
-          // Kafka sends null for read_uncommitted and the (here always empty) list for read_committed.
-          abortedTransactions: readCommitted ? [] : null,
+          // Kafka sends null for read_uncommitted and the list for read_committed.
+          abortedTransactions:
+            result.abortedTransactions?.map(({ producerId, firstOffset }) => ({
+              producerId: BigInt(producerId),
+              firstOffset: BigInt(firstOffset),
+            })) ?? (readCommitted ? [] : null),
           preferredReadReplica: -1,
           records: result.records,
         };

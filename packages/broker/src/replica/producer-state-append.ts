@@ -118,7 +118,11 @@ function rememberAppended(
   let baseOffset = appended.baseOffset;
   for (const batch of info.batches) {
     const lastOffset = baseOffset + batch.lastOffsetDelta;
-    partition.producerState.applyBatch({ ...batch, baseOffset, lastOffset }, nowMs);
+    if (batch.markerCommits !== null) {
+      partition.producerState.applyMarker({ ...batch, baseOffset, lastOffset }, batch.markerCommits);
+    } else {
+      partition.producerState.applyBatch({ ...batch, baseOffset, lastOffset }, nowMs);
+    }
     baseOffset = lastOffset + 1;
   }
 }
