@@ -32,6 +32,7 @@ import { createOffsetCommitHandler } from './offset-commit.js';
 import { createOffsetFetchHandler } from './offset-fetch.js';
 import { handleProduce } from './produce.js';
 import { createSyncGroupHandler } from './sync-group.js';
+import { createTxnOffsetCommitHandler } from './txn-offset-commit.js';
 import { handleWriteTxnMarkers } from './write-txn-markers.js';
 
 /** The services some APIs need beyond the BrokerContext; an API whose service is absent is not served. */
@@ -69,6 +70,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
           [ApiKey.DescribeGroups]: createDescribeGroupsHandler(groups),
           [ApiKey.ListGroups]: createListGroupsHandler(groups),
           [ApiKey.DeleteGroups]: createDeleteGroupsHandler(groups),
+          [ApiKey.TxnOffsetCommit]: createTxnOffsetCommitHandler(groups),
         }),
     ...(producerIds === undefined
       ? {}

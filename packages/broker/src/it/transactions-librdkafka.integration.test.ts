@@ -130,6 +130,30 @@ describe('librdkafka transactions', () => {
     expect(values(read(topic, 'read_uncommitted'))).toEqual(['hung']);
   });
 
+  it('consume-transform-produce: send_offsets_to_transaction commits the group offsets with the output', () => {
+    const input = 'txn-ctp-in';
+    const output = 'txn-ctp-out';
+    const records = ['x0', 'x1', 'x2', 'x3', 'x4', 'x5'].map((value, index) => ({
+      value,
+      partition: index % 3,
+    }));
+    run({ op: 'transaction', transactional_id: 'ctp-source', topic: input, records, outcome: 'commit' });
+    const answer = run<{ consumed: number; committed: Record<string, number> }>({
+      op: 'consume_transform_produce',
+      group: 'ctp-group',
+      input,
+      output,
+      count: 6,
+      transactional_id: 'ctp',
+    });
+    expect(answer.consumed).toBe(6);
+    // Each input partition holds 2 records (offsets 0, 1) and a commit marker (2): the group resumes
+    // after the records, at the marker or past it (where the consumer's position stood).
+    expect(Object.keys(answer.committed).sort()).toEqual(['0', '1', '2']);
+    for (const offset of Object.values(answer.committed)) expect([2, 3]).toContain(offset);
+    expect(values(read(output, 'read_committed'))).toEqual(['X0', 'X1', 'X2', 'X3', 'X4', 'X5']);
+  });
+
   it('refuses a transaction.timeout.ms above transaction.max.timeout.ms', () => {
     expect(() =>
       run({

@@ -109,7 +109,7 @@ export class LeaderAppends {
     try {
       const nowMs = clock.nowMs();
       info = validateProducedRecordSet(request.records, config, nowMs, origin);
-      appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs);
+      appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin);
     } catch (error) {
       if (error instanceof KafkaError) {
         if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) replicas.onStorageError(partition, error);

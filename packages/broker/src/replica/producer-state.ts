@@ -165,13 +165,29 @@ export class ProducerStateManager {
    * The leader's check of a produced record set (its batch headers, in order), before it is stored.
    * Changes nothing: call applyBatch for each batch once the append succeeded.
    */
-  checkLeaderAppend(headers: readonly ProducerBatchHeader[], nowMs: number): LeaderAppendCheck {
+  checkLeaderAppend(
+    headers: readonly ProducerBatchHeader[],
+    nowMs: number,
+    fromCoordinator = false,
+  ): LeaderAppendCheck {
     this.maybeExpire(nowMs);
     // The state each producer would be in after the earlier batches of this record set.
     const pending = new Map<number, { producerEpoch: number; lastSequence: number }>();
     for (const header of headers) {
       if (!hasProducerState(header)) continue;
       const { producerId, producerEpoch, baseSequence } = header;
+      if (fromCoordinator) {
+        // A group coordinator's transactional offsets carry the producer but no sequence (Kafka's
+        // AppendOrigin.COORDINATOR): only a fenced epoch is refused.
+        const known = this.producers.get(producerId);
+        if (known !== undefined && producerEpoch < known.producerEpoch) {
+          return refused(
+            ErrorCode.INVALID_PRODUCER_EPOCH,
+            `producer ${producerId}: epoch ${producerEpoch} is older than the current ${known.producerEpoch}`,
+          );
+        }
+        continue;
+      }
       if (producerEpoch < 0 || baseSequence < 0 || header.lastOffsetDelta < 0) {
         return refused(
           ErrorCode.INVALID_RECORD,
