@@ -143,11 +143,14 @@ describe('TransactionCoordinator', () => {
     expect(harness.addPartitions('app', producerId, producerEpoch, 'a', [0, 1])).toBe(ErrorCode.NONE);
     expect(harness.addPartitions('app', producerId, producerEpoch, 'b', [3])).toBe(ErrorCode.NONE);
     expect(harness.state('app')).toBe(TransactionState.ongoing);
-    expect(harness.endTxn('app', producerId, producerEpoch, true)).toBe(ErrorCode.NONE);
+    // EndTxn is answered once the transaction is complete, not when PrepareCommit is stored.
+    const endRequestId = harness.nextRequestId;
+    expect(harness.endTxn('app', producerId, producerEpoch, true)).toBeUndefined();
     expect(harness.state('app')).toBe(TransactionState.prepareCommit);
     // Until the markers are written the id is busy.
     expect(harness.addPartitions('app', producerId, producerEpoch)).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
     const [marker] = harness.completeMarkers();
+    expect(harness.responses.get(endRequestId)).toEqual({ api: 'EndTxn', errorCode: ErrorCode.NONE });
     expect(marker).toMatchObject({
       commit: true,
       producerId,
@@ -177,8 +180,9 @@ describe('TransactionCoordinator', () => {
   it('aborts and starts the next transaction with only its own partitions', () => {
     const { producerId, producerEpoch } = harness.initProducerId('app')!;
     harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
-    expect(harness.endTxn('app', producerId, producerEpoch, false)).toBe(ErrorCode.NONE);
+    expect(harness.endTxn('app', producerId, producerEpoch, false)).toBeUndefined();
     expect(harness.completeMarkers()[0]!.commit).toBe(false);
+    expect(harness.responses.get(harness.nextRequestId - 1)?.errorCode).toBe(ErrorCode.NONE);
     expect(harness.state('app')).toBe(TransactionState.completeAbort);
     harness.addPartitions('app', producerId, producerEpoch, 'b', [1]);
     expect(harness.coordinator.describe('app')?.partitions).toEqual([{ topic: 'b', partitions: [1] }]);
@@ -238,6 +242,16 @@ describe('TransactionCoordinator', () => {
     harness.releaseAppends(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     expect(harness.responses.get(harness.nextRequestId - 2)?.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
     expect(harness.state('app')).toBe(TransactionState.empty);
+  });
+
+  it('answers a waiting EndTxn NONE when the partition is unloaded after the decision was stored', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
+    harness.endTxn('app', producerId, producerEpoch, true);
+    const endRequestId = harness.nextRequestId - 1;
+    expect(harness.responses.has(endRequestId)).toBe(false);
+    harness.apply(harness.coordinator.unloadPartition(0));
+    expect(harness.responses.get(endRequestId)).toEqual({ api: 'EndTxn', errorCode: ErrorCode.NONE });
   });
 
   it('is NOT_COORDINATOR for partitions it does not own and LOAD_IN_PROGRESS while loading', () => {

@@ -8,9 +8,13 @@
 //   PrepareCommit --markers written--> CompleteCommit;  PrepareAbort --markers written--> CompleteAbort
 // Every transition is first appended to the transactional id's partition (acks=all) and takes effect
 // once the append succeeded; meanwhile the id is "pending" and other requests for it are answered
-// CONCURRENT_TRANSACTIONS (retriable). EndTxn is answered once the Prepare state is stored: from
-// there the outcome is decided, and the markers are driven to completion by whichever broker
-// coordinates the partition (a new coordinator resumes them when it loads a Prepare state).
+// CONCURRENT_TRANSACTIONS (retriable). Once the Prepare state is stored the outcome is decided, and
+// the markers are driven to completion by whichever broker coordinates the partition (a new
+// coordinator resumes them when it loads a Prepare state). EndTxn is answered when the transaction
+// is complete (markers written, Complete state stored), later than Kafka, which answers once Prepare
+// is stored: a client's next transaction then never meets CONCURRENT_TRANSACTIONS (kafkajs does not
+// retry AddOffsetsToTxn on it), and a read_committed reader sees the records once commit returns.
+// Should this broker stop coordinating in between, EndTxn is answered NONE: the decision is stored.
 //
 // Fencing: InitProducerId bumps the epoch of a transactional id; requests with an older epoch get
 // PRODUCER_FENCED, and so do their produces once the bumped epoch's markers reach the partitions. An
@@ -80,6 +84,8 @@ export interface TransactionMetadata {
   lastUpdateTimestampMs: number;
   /** An append or the markers of this id are in flight: no other transition may start. */
   pending: boolean;
+  /** EndTxn requests answered once the transaction is complete (not stored). */
+  completionWaiters: (() => void)[];
 }
 
 interface OwnedPartition {
@@ -212,6 +218,7 @@ export class TransactionCoordinator {
         startTimestampMs: value.startTimestampMs,
         lastUpdateTimestampMs: value.lastUpdateTimestampMs,
         pending: false,
+        completionWaiters: [],
       };
       owner.transactions.set(transactionalId, metadata);
     }
@@ -243,6 +250,7 @@ export class TransactionCoordinator {
       for (const [token, pending] of [...this.markers]) {
         if (pending.owner === owner) this.markers.delete(token);
       }
+      for (const metadata of owner.transactions.values()) releaseWaiters(metadata);
     }
     return this.drain();
   }
@@ -289,6 +297,7 @@ export class TransactionCoordinator {
         startTimestampMs: -1,
         lastUpdateTimestampMs: nowMs,
         pending: false,
+        completionWaiters: [],
       };
       owner.transactions.set(request.transactionalId, metadata);
     }
@@ -392,9 +401,14 @@ export class TransactionCoordinator {
       default:
         return respond(ErrorCode.INVALID_TXN_STATE);
     }
-    this.prepareEnd(partitionIndex, owner, metadata, commit, metadata.producerEpoch, nowMs, (errorCode) =>
-      this.respond(requestId, { api: 'EndTxn', errorCode }),
+    metadata.completionWaiters.push(() =>
+      this.respond(requestId, { api: 'EndTxn', errorCode: ErrorCode.NONE }),
     );
+    this.prepareEnd(partitionIndex, owner, metadata, commit, metadata.producerEpoch, nowMs, (errorCode) => {
+      if (errorCode === ErrorCode.NONE) return;
+      metadata.completionWaiters = [];
+      this.respond(requestId, { api: 'EndTxn', errorCode });
+    });
     return this.drain();
   }
 
@@ -430,11 +444,13 @@ export class TransactionCoordinator {
       lastUpdateTimestampMs: nowMs,
     };
     this.persist(partitionIndex, owner, metadata, next, (errorCode) => {
+      if (errorCode === ErrorCode.NONE) {
+        releaseWaiters(metadata);
+        return;
+      }
       // The outcome is in the Prepare record already; a coordinator that loads it writes the markers
       // again and completes it. Here, try again while this broker still coordinates.
-      if (errorCode !== ErrorCode.NONE && this.owned.get(partitionIndex) === owner) {
-        this.writeMarkers(owner, metadata, commit, nowMs);
-      }
+      if (this.owned.get(partitionIndex) === owner) this.writeMarkers(owner, metadata, commit, nowMs);
     });
     return this.drain();
   }
@@ -647,6 +663,12 @@ export function appendErrorToCoordinatorError(errorCode: number): number {
     default:
       return ErrorCode.UNKNOWN_SERVER_ERROR;
   }
+}
+
+function releaseWaiters(metadata: TransactionMetadata): void {
+  const waiters = metadata.completionWaiters;
+  metadata.completionWaiters = [];
+  for (const waiter of waiters) waiter();
 }
 
 function storedValueOf(metadata: TransactionMetadata): TransactionLogValue {
