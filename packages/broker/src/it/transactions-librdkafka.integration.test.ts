@@ -5,6 +5,7 @@
 // aborted one only to read_uncommitted readers (and read_committed readers still reach the end);
 // a zombie producer is fenced; a transaction left open is aborted at its transaction.timeout.ms;
 // consume-transform-produce with send_offsets_to_transaction commits the group's offsets with it;
+// after a kill -9 of every node the outcomes hold (producer state and coordinators rebuilt from logs);
 // a timeout above transaction.max.timeout.ms is refused.
 
 import { execFileSync } from 'node:child_process';
@@ -152,6 +153,29 @@ describe('librdkafka transactions', () => {
     expect(Object.keys(answer.committed).sort()).toEqual(['0', '1', '2']);
     for (const offset of Object.values(answer.committed)) expect([2, 3]).toContain(offset);
     expect(values(read(output, 'read_committed'))).toEqual(['X0', 'X1', 'X2', 'X3', 'X4', 'X5']);
+  });
+
+  it('keeps every outcome across a kill -9 of every node: aborted records stay hidden, the id commits again', async () => {
+    const topic = 'txn-visibility';
+    const before = read(topic, 'read_committed');
+    for (const node of cluster.nodes) await cluster.kill(node.id);
+    for (const node of cluster.nodes) await cluster.restart(node.id);
+    await cluster.waitReady();
+    bootstrap = `127.0.0.1:${cluster.node(1).kafkaPort}`;
+    // The aborted transactions and last stable offsets come back from the logs...
+    const after = read(topic, 'read_committed');
+    expect(values(after)).toEqual(values(before));
+    expect(after.ends).toEqual(before.ends);
+    // ...and the coordinators from __transaction_state: the same id starts a new transaction.
+    run({
+      op: 'transaction',
+      transactional_id: 'visibility',
+      topic,
+      records: [{ value: 'c4', partition: 2 }],
+      outcome: 'commit',
+    });
+    expect(values(read(topic, 'read_committed'))).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
+    expect(values(read(topic, 'read_uncommitted'))).toEqual(['a0', 'a1', 'a2', 'c0', 'c1', 'c2', 'c3', 'c4']);
   });
 
   it('refuses a transaction.timeout.ms above transaction.max.timeout.ms', () => {
