@@ -98,6 +98,7 @@ const table = [
   [102, 'BROKER_ID_NOT_REGISTERED', false],
   [103, 'INCONSISTENT_TOPIC_ID', true],
   [104, 'INCONSISTENT_CLUSTER_ID', false],
+  [105, 'TRANSACTIONAL_ID_NOT_FOUND', false],
   [106, 'FETCH_SESSION_TOPIC_ID_ERROR', true],
   [107, 'INELIGIBLE_REPLICA', false],
   [108, 'NEW_LEADER_ELECTED', false],

@@ -157,6 +157,22 @@ export class TransactionCoordinator {
     return metadata === undefined || metadata.producerEpoch >= producerEpochMax;
   }
 
+  /** DescribeTransactions: the id's state, or NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, TRANSACTIONAL_ID_NOT_FOUND. */
+  describeOrError(transactionalId: string): TransactionDescription | number {
+    const located = this.locate(transactionalId);
+    if (typeof located === 'number')
+      return located === ErrorCode.INVALID_REQUEST ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : located;
+    const metadata = located.owner.transactions.get(transactionalId);
+    // An id whose first InitProducerId is still being stored does not exist yet.
+    if (metadata === undefined || metadata.producerEpoch < 0) return ErrorCode.TRANSACTIONAL_ID_NOT_FOUND;
+    return describeMetadata(metadata);
+  }
+
+  /** Whether some partition of this coordinator is still loading (ListTransactions answers it). */
+  anyLoading(): boolean {
+    return [...this.owned.values()].some((owner) => owner.loading);
+  }
+
   describe(transactionalId: string): TransactionDescription | undefined {
     const metadata = this.owned.get(this.partitionFor(transactionalId))?.transactions.get(transactionalId);
     return metadata === undefined ? undefined : describeMetadata(metadata);
@@ -167,7 +183,9 @@ export class TransactionCoordinator {
     const all: TransactionDescription[] = [];
     for (const owner of this.owned.values()) {
       if (owner.loading) continue;
-      for (const metadata of owner.transactions.values()) all.push(describeMetadata(metadata));
+      for (const metadata of owner.transactions.values()) {
+        if (metadata.producerEpoch >= 0) all.push(describeMetadata(metadata));
+      }
     }
     return all.sort((a, b) => (a.transactionalId < b.transactionalId ? -1 : 1));
   }

@@ -18,6 +18,7 @@ import { createDeleteGroupsHandler } from './delete-groups.js';
 import { handleDeleteTopics } from './delete-topics.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
+import { createDescribeTransactionsHandler } from './describe-transactions.js';
 import { createEndTxnHandler } from './end-txn.js';
 import { handleFetch } from './fetch.js';
 import { createFindCoordinatorHandler } from './find-coordinator.js';
@@ -27,6 +28,7 @@ import { createJoinGroupHandler } from './join-group.js';
 import { createLeaveGroupHandler } from './leave-group.js';
 import { createListGroupsHandler } from './list-groups.js';
 import { handleListOffsets } from './list-offsets.js';
+import { createListTransactionsHandler } from './list-transactions.js';
 import { handleMetadata } from './metadata.js';
 import { createOffsetCommitHandler } from './offset-commit.js';
 import { createOffsetFetchHandler } from './offset-fetch.js';
@@ -82,6 +84,8 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
           [ApiKey.AddOffsetsToTxn]: createAddOffsetsToTxnHandler(transactions),
           [ApiKey.EndTxn]: createEndTxnHandler(transactions),
           [ApiKey.WriteTxnMarkers]: handleWriteTxnMarkers,
+          [ApiKey.DescribeTransactions]: createDescribeTransactionsHandler(transactions),
+          [ApiKey.ListTransactions]: createListTransactionsHandler(transactions),
         }),
   };
 }

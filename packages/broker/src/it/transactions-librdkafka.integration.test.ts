@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentLibrdkafkaEnv, currentLibrdkafkaVersion } from '../testing/current-librdkafka.js';
-import { ProcessCluster } from '../testing/process-cluster.js';
+import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
 const clientTimeoutMs = 90_000;
 const outputBytesMax = 16 * 1024 * 1024;
@@ -129,6 +129,43 @@ describe('librdkafka transactions', () => {
     expect(answer.ends['1']).toBe(2); // the record and the abort marker
     expect(values(answer)).toEqual([]);
     expect(values(read(topic, 'read_uncommitted'))).toEqual(['hung']);
+  });
+
+  it('gregor transactions lists and describes the ids with their states (ListTransactions, DescribeTransactions)', () => {
+    const gregor = (...args: string[]): string =>
+      execFileSync('node', [cliPath, 'transactions', '--bootstrap-server', bootstrap, ...args], {
+        encoding: 'utf8',
+        timeout: clientTimeoutMs,
+      });
+    const rows = gregor('list')
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t').map((cell) => cell.trim()));
+    expect(rows[0]).toEqual(['TransactionalId', 'Coordinator', 'ProducerId', 'TransactionState']);
+    const states = Object.fromEntries(rows.slice(1).map((row) => [row[0], row[3]]));
+    expect(states).toMatchObject({
+      visibility: 'CompleteAbort',
+      zombie: 'CompleteCommit',
+      hung: 'CompleteAbort',
+    });
+    const [header, described] = gregor('describe', '--transactional-id', 'hung')
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t').map((cell) => cell.trim()));
+    expect(header).toEqual([
+      'CoordinatorId',
+      'TransactionalId',
+      'ProducerId',
+      'ProducerEpoch',
+      'TransactionState',
+      'TransactionTimeoutMs',
+      'CurrentTransactionStartTimeMs',
+      'TransactionDurationMs',
+      'TopicPartitions',
+    ]);
+    // Aborted by the coordinator at its timeout, under a bumped epoch (0 → 1).
+    expect(described).toMatchObject({ 1: 'hung', 3: '1', 4: 'CompleteAbort', 5: '2000' });
+    expect(() => gregor('describe', '--transactional-id', 'never-used')).toThrow(/does not exist/);
   });
 
   it('consume-transform-produce: send_offsets_to_transaction commits the group offsets with the output', () => {

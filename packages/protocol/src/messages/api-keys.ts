@@ -30,6 +30,8 @@ export const ApiKey = {
   DescribeConfigs: 32,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const;
 
 export type ApiName = keyof typeof ApiKey;
@@ -76,6 +78,8 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DescribeConfigs', 2, 4),
   support('CreatePartitions', 1, 2),
   support('DeleteGroups', 2, 2),
+  support('DescribeTransactions', 0, 0),
+  support('ListTransactions', 1, 0),
 ];
 
 const supportByKey = new Map<number, ApiVersionSupport>(

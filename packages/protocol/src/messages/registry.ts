@@ -11,6 +11,7 @@ import { deleteGroupsApi } from './apis/delete-groups.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
+import { describeTransactionsApi } from './apis/describe-transactions.js';
 import { endTxnApi } from './apis/end-txn.js';
 import { fetchApi } from './apis/fetch.js';
 import { findCoordinatorApi } from './apis/find-coordinator.js';
@@ -20,6 +21,7 @@ import { joinGroupApi } from './apis/join-group.js';
 import { leaveGroupApi } from './apis/leave-group.js';
 import { listGroupsApi } from './apis/list-groups.js';
 import { listOffsetsApi } from './apis/list-offsets.js';
+import { listTransactionsApi } from './apis/list-transactions.js';
 import { metadataApi } from './apis/metadata.js';
 import { offsetCommitApi } from './apis/offset-commit.js';
 import { offsetFetchApi } from './apis/offset-fetch.js';
@@ -57,6 +59,8 @@ export const apis = {
   [ApiKey.DescribeConfigs]: describeConfigsApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
   [ApiKey.DeleteGroups]: deleteGroupsApi,
+  [ApiKey.DescribeTransactions]: describeTransactionsApi,
+  [ApiKey.ListTransactions]: listTransactionsApi,
 } as const;
 
 export type Apis = typeof apis;
