@@ -59,6 +59,11 @@ export const transactionMaxTimeoutMsDefault = 900_000;
 export const transactionStatePartitionsDefault = 50;
 /** Partitions one transaction may hold; more is a broken client, not load. */
 export const partitionsPerTransactionMax = 100_000;
+/**
+ * Transactional ids one coordinator holds; a new id beyond it is COORDINATOR_NOT_AVAILABLE (Kafka
+ * expires idle ids after transactional.id.expiration.ms, which Gregor does not do yet).
+ */
+export const transactionalIdsPerCoordinatorMax = 100_000;
 
 export interface TransactionCoordinatorConfig {
   /** `transaction.state.log.num.partitions` (the real partition count of the topic). */
@@ -132,6 +137,12 @@ export class TransactionCoordinator {
   constructor(readonly config: TransactionCoordinatorConfig) {
     invariant(config.transactionStatePartitionCount > 0, 'transaction state partitions must be positive');
     invariant(config.offsetsPartitionCount > 0, 'offsets partitions must be positive');
+  }
+
+  transactionalIdCount(): number {
+    let count = 0;
+    for (const owner of this.owned.values()) count += owner.transactions.size;
+    return count;
   }
 
   partitionFor(transactionalId: string): number {
@@ -303,6 +314,9 @@ export class TransactionCoordinator {
     const { owner } = located;
     let metadata = owner.transactions.get(request.transactionalId);
     if (metadata === undefined) {
+      if (this.transactionalIdCount() >= transactionalIdsPerCoordinatorMax) {
+        return respond(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
       if (freshProducerId === null) return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
       metadata = {
         transactionalId: request.transactionalId,

@@ -43,6 +43,19 @@ export function createTxnOffsetCommitHandler(groups: GroupCoordinatorDriver): Ap
       });
       if (partitions.length > 0) known.push({ name: topic.name, partitions });
     }
+    // The offsets are stored in a batch of this producer: an id no producer can have maps to none.
+    const producerId = Number(body.producerId);
+    if (!Number.isSafeInteger(producerId) || producerId < 0) {
+      for (const topic of known) {
+        for (const partition of topic.partitions) {
+          errors.set(
+            partitionKey(topic.name, partition.partitionIndex),
+            ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+          );
+        }
+      }
+      known.length = 0;
+    }
     if (known.length > 0) {
       const response = await groups.request('TxnOffsetCommit', (coordinator, requestId, nowMs) =>
         coordinator.txnOffsetCommit(
@@ -50,7 +63,7 @@ export function createTxnOffsetCommitHandler(groups: GroupCoordinatorDriver): Ap
           {
             transactionalId: body.transactionalId,
             groupId: body.groupId,
-            producerId: Number(body.producerId),
+            producerId,
             producerEpoch: body.producerEpoch,
             generationId: body.generationId,
             memberId: body.memberId,

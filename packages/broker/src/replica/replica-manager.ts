@@ -211,6 +211,20 @@ export class ReplicaManager {
   ): Promise<TxnMarkerPartitionResult[][]> {
     return Promise.all(
       markers.map(async (marker) => {
+        // A marker names a real producer: an id or epoch no producer can have is refused, not stored.
+        if (
+          !Number.isSafeInteger(marker.producerId) ||
+          marker.producerId < 0 ||
+          !Number.isInteger(marker.producerEpoch) ||
+          marker.producerEpoch < 0 ||
+          marker.producerEpoch > 0x7fff
+        ) {
+          return marker.partitions.map(({ topic, partition }) => ({
+            topic,
+            partition,
+            errorCode: ErrorCode.INVALID_REQUEST,
+          }));
+        }
         const batch = encodeTransactionMarkerBatch(marker, this.options.clock.nowMs());
         const results = await this.leaderAppends.appendRecords(
           marker.partitions.map(({ topic, partition }) => ({
