@@ -5,6 +5,7 @@
 // aborted one only to read_uncommitted readers (and read_committed readers still reach the end);
 // a zombie producer is fenced; a transaction left open is aborted at its transaction.timeout.ms;
 // consume-transform-produce with send_offsets_to_transaction commits the group's offsets with it;
+// a killed coordinator's open transaction is taken over and aborted by the next one;
 // after a kill -9 of every node the outcomes hold (producer state and coordinators rebuilt from logs);
 // a timeout above transaction.max.timeout.ms is refused.
 
@@ -190,6 +191,65 @@ describe('librdkafka transactions', () => {
     expect(Object.keys(answer.committed).sort()).toEqual(['0', '1', '2']);
     for (const offset of Object.values(answer.committed)) expect([2, 3]).toContain(offset);
     expect(values(read(output, 'read_committed'))).toEqual(['X0', 'X1', 'X2', 'X3', 'X4', 'X5']);
+  });
+
+  it('a new coordinator takes over an open transaction when its coordinator is killed, and aborts it at its timeout', async () => {
+    const topic = 'txn-failover';
+    run({
+      op: 'transaction',
+      transactional_id: 'failover',
+      topic,
+      records: [{ value: 'orphan', partition: 0 }],
+      outcome: 'hang',
+      timeout_ms: 8_000,
+    });
+    const describeRow = (): string[] =>
+      execFileSync(
+        'node',
+        [
+          cliPath,
+          'transactions',
+          '--bootstrap-server',
+          bootstrap,
+          'describe',
+          '--transactional-id',
+          'failover',
+        ],
+        {
+          encoding: 'utf8',
+          timeout: clientTimeoutMs,
+        },
+      )
+        .trim()
+        .split('\n')[1]!
+        .split('\t')
+        .map((cell) => cell.trim());
+    const before = describeRow();
+    expect(before[4]).toBe('Ongoing');
+    const coordinatorId = Number(before[0]);
+    await cluster.kill(coordinatorId);
+    if (coordinatorId === 1) bootstrap = `127.0.0.1:${cluster.node(2).kafkaPort}`;
+    // Another node loads __transaction_state, finds the transaction Ongoing and aborts it at its
+    // deadline: read_committed readers then pass it.
+    const deadline = Date.now() + 60_000;
+    let answer = { records: [], ends: {} } as ReadAnswer;
+    while (Date.now() < deadline) {
+      try {
+        answer = run<ReadAnswer>({ op: 'read', topic, partitions: [0], isolation: 'read_committed' });
+        if (answer.ends['0'] === 2) break;
+      } catch {
+        // The partition may be moving to a new leader.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    expect(answer.ends['0']).toBe(2);
+    expect(values(answer)).toEqual([]);
+    const after = describeRow();
+    expect(Number(after[0])).not.toBe(coordinatorId);
+    expect(after[4]).toBe('CompleteAbort');
+    await cluster.restart(coordinatorId);
+    await cluster.waitReady();
+    bootstrap = `127.0.0.1:${cluster.node(1).kafkaPort}`;
   });
 
   it('keeps every outcome across a kill -9 of every node: aborted records stay hidden, the id commits again', async () => {
