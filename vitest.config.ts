@@ -15,6 +15,7 @@ const packages = [
   'client',
   'cli',
   'group',
+  'txn',
   'testkit',
   'chaos',
 ];

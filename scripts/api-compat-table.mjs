@@ -124,6 +124,14 @@ const adminTests = [
   `${it}librdkafka-current.integration.test.ts`,
 ];
 
+const transactionClients = {
+  clients: ['kafkajs', librdkafka],
+  files: [
+    `${it}transactions-kafkajs.integration.test.ts`,
+    `${it}transactions-librdkafka.integration.test.ts`,
+  ],
+};
+
 /** Which real clients' integration tests exercise each served API, and where. */
 const testedBy = {
   Produce: {
@@ -187,13 +195,27 @@ const testedBy = {
     files: [`${it}admin-compat.in-process.integration.test.ts`],
   },
   CreatePartitions: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
+  AddPartitionsToTxn: transactionClients,
+  AddOffsetsToTxn: transactionClients,
+  EndTxn: transactionClients,
+  TxnOffsetCommit: transactionClients,
+  DescribeTransactions: {
+    clients: ['gregor transactions'],
+    files: [`${it}transactions-librdkafka.integration.test.ts`],
+  },
+  ListTransactions: {
+    clients: ['gregor transactions'],
+    files: [`${it}transactions-librdkafka.integration.test.ts`],
+  },
 };
 
 async function generate() {
   const protocol = await import(join(root, 'packages/protocol/dist/index.js'));
   const handlers = await import(join(root, 'packages/broker/dist/apis/api-handlers.js'));
   // The group and producer-id services are only closed over when the table is built.
-  const served = new Set(Object.keys(handlers.apiHandlers({ groups: {}, producerIds: {} })).map(Number));
+  const served = new Set(
+    Object.keys(handlers.apiHandlers({ groups: {}, producerIds: {}, transactions: {} })).map(Number),
+  );
   const ranges = new Map(protocol.apiVersionSupport.map((entry) => [entry.apiKey, entry]));
   const rows = [
     '| Key | API | Gregor serves | Tested with | Notes |',

@@ -32,6 +32,7 @@ const pureFolders = [
   'packages/raft/src/core',
   'packages/metadata/src',
   'packages/group/src',
+  'packages/txn/src',
   'packages/protocol/src',
   'packages/replication/src',
 ];

@@ -8,6 +8,7 @@ import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGroups } from './groups.js';
 import { runMetadataShell } from './metadata-shell.js';
 import { runTopics } from './topics.js';
+import { runTransactions } from './transactions.js';
 
 export interface CliCommand {
   readonly summary: string;
@@ -39,6 +40,10 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   'metadata-shell': {
     summary: 'browse the cluster metadata as znode-like paths (ls, cat, tree), online or offline',
     run: (args, out, err) => runMetadataShell(args, out, err),
+  },
+  transactions: {
+    summary: 'list and describe transactional ids, abort a hanging transaction (kafka-transactions.sh)',
+    run: runTransactions,
   },
 };
 

@@ -33,10 +33,12 @@ import type {
   OffsetFetchRequest,
   RequestId,
   SyncGroupRequest,
+  TransactionalProducer,
+  TxnOffsetCommitRequest,
 } from './messages.js';
 import { type CommitOffsetsContinuation, OffsetMetadataManager } from './offset-metadata-manager.js';
 import { OffsetsPartitions } from './offsets-partitions.js';
-import type { OffsetsRecord } from './offsets-records.js';
+import { decodeOffsetsRecord, type OffsetsRecord } from './offsets-records.js';
 
 interface DeleteBatch {
   readonly requestId: RequestId;
@@ -67,8 +69,12 @@ export class GroupCoordinator {
     this.partitions = new OffsetsPartitions(this.config.offsetsPartitionCount, (effect) =>
       this.outbox.push(effect),
     );
-    const append = (partitionIndex: number, records: OffsetsRecord[], continuation: Continuation): void =>
-      this.partitions.append(partitionIndex, records, continuation);
+    const append = (
+      partitionIndex: number,
+      records: OffsetsRecord[],
+      continuation: Continuation,
+      producer?: TransactionalProducer,
+    ): void => this.partitions.append(partitionIndex, records, continuation, producer);
     this.groups = new GroupMetadataManager(this.config, random, this.outbox, this.partitions, append);
     this.offsets = new OffsetMetadataManager(this.config, this.outbox, this.groups, append);
   }
@@ -129,6 +135,54 @@ export class GroupCoordinator {
       offsetCount,
       unknownRecordCount: stage.unknownRecordCount,
     };
+  }
+
+  /**
+   * After `completeLoad`: offsets the log holds in transactional batches of `producerId` whose
+   * transaction has no marker yet; they wait for it like those of a TxnOffsetCommit. (Transactions
+   * whose marker was in the log are resolved by the caller: committed ones fed to `loadRecords` at
+   * their marker, aborted ones dropped.)
+   */
+  loadPendingTransactionalOffsets(
+    partitionIndex: number,
+    producerId: number,
+    records: Iterable<OffsetsRecord>,
+    nowMs: number,
+  ): GroupEffect[] {
+    return this.run(nowMs, () => {
+      for (const record of records) {
+        const decoded = decodeOffsetsRecord(record);
+        if (decoded.kind !== 'offsetCommit' || decoded.value === null) continue;
+        if (this.partitionFor(decoded.group) !== partitionIndex) continue;
+        const group = this.groups.getGroup(decoded.group) ?? this.groups.createGroup(decoded.group, nowMs);
+        group.addPendingTransactionalOffset(producerId, decoded.topic, decoded.partition, decoded.value);
+        this.outbox.touch(group);
+      }
+    });
+  }
+
+  /**
+   * A transaction marker of `producerId` was written to offsets partition `partitionIndex`: the
+   * offsets its TxnOffsetCommits stored there become committed (commit) or are dropped (abort).
+   */
+  completeTransaction(
+    partitionIndex: number,
+    producerId: number,
+    commit: boolean,
+    nowMs: number,
+  ): GroupEffect[] {
+    return this.run(nowMs, () => {
+      if (this.partitions.statusOf(partitionIndex) !== 'loaded') return;
+      for (const groupId of this.groups.groupIds()) {
+        const group = this.groups.getGroup(groupId);
+        if (group?.partitionIndex === partitionIndex)
+          this.offsets.completeTransaction(group, producerId, commit);
+      }
+    });
+  }
+
+  txnOffsetCommit(requestId: RequestId, request: TxnOffsetCommitRequest, nowMs: number): GroupEffect[] {
+    return this.request(requestId, nowMs, () => this.offsets.txnOffsetCommit(requestId, request, nowMs));
   }
 
   /** `beginLoad`, `loadRecords` and `completeLoad` in one call. */

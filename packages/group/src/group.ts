@@ -133,6 +133,14 @@ export class Group {
   readonly offsets = new Map<string, Map<number, OffsetCommitValue>>();
   /** "topic\0partition" → commits appended but not yet acknowledged (OffsetFetch require_stable). */
   readonly pendingCommitCounts = new Map<string, number>();
+  /**
+   * Offsets committed inside open transactions (TxnOffsetCommit, stored in the log): producer id →
+   * "topic\0partition" → the offset, applied when the transaction's commit marker is written.
+   */
+  readonly pendingTransactionalOffsets = new Map<
+    number,
+    Map<string, { topic: string; partition: number; value: OffsetCommitValue }>
+  >();
   constructor(
     readonly groupId: string,
     readonly partitionIndex: number,
@@ -418,6 +426,39 @@ export class Group {
         return { id, topic: id.slice(0, separator), partition: Number(id.slice(separator + 1)) };
       })
       .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  }
+
+  addPendingTransactionalOffset(
+    producerId: number,
+    topic: string,
+    partition: number,
+    value: OffsetCommitValue,
+  ): void {
+    let pending = this.pendingTransactionalOffsets.get(producerId);
+    if (pending === undefined) {
+      pending = new Map();
+      this.pendingTransactionalOffsets.set(producerId, pending);
+    }
+    pending.set(`${topic}\u0000${partition}`, { topic, partition, value });
+  }
+
+  /** The producer's transaction ended: its offsets become the committed ones (commit) or go (abort). */
+  completeTransaction(producerId: number, commit: boolean): boolean {
+    const pending = this.pendingTransactionalOffsets.get(producerId);
+    if (pending === undefined) return false;
+    this.pendingTransactionalOffsets.delete(producerId);
+    if (commit) {
+      for (const { topic, partition, value } of pending.values())
+        this.setCommittedOffset(topic, partition, value);
+    }
+    return true;
+  }
+
+  /** Whether an open transaction holds an offset for the partition (OffsetFetch require_stable). */
+  hasPendingTransactionalOffset(topic: string, partition: number): boolean {
+    const key = `${topic}\u0000${partition}`;
+    for (const pending of this.pendingTransactionalOffsets.values()) if (pending.has(key)) return true;
+    return false;
   }
 
   // ---- invariants ----

@@ -125,6 +125,27 @@ export interface OffsetCommitRequest {
   }[];
 }
 
+/** TxnOffsetCommit: offsets committed inside a producer's transaction, visible once it commits. */
+export interface TxnOffsetCommitRequest {
+  readonly transactionalId: string;
+  readonly groupId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** -1 with an empty member id: no membership check (before v3, and standalone consumers). */
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly topics: readonly {
+    readonly name: string;
+    readonly partitions: readonly {
+      readonly partitionIndex: number;
+      readonly committedOffset: bigint;
+      readonly committedLeaderEpoch: number;
+      readonly committedMetadata: string | null;
+    }[];
+  }[];
+}
+
 export interface TopicPartitionErrors {
   readonly name: string;
   readonly partitions: readonly { readonly partitionIndex: number; readonly errorCode: number }[];
@@ -133,6 +154,17 @@ export interface TopicPartitionErrors {
 export interface OffsetCommitResponse {
   readonly api: 'OffsetCommit';
   readonly topics: readonly TopicPartitionErrors[];
+}
+
+export interface TxnOffsetCommitResponse {
+  readonly api: 'TxnOffsetCommit';
+  readonly topics: readonly TopicPartitionErrors[];
+}
+
+/** The producer of a transactional append: its batch carries the id and epoch, and the transactional bit. */
+export interface TransactionalProducer {
+  readonly producerId: number;
+  readonly producerEpoch: number;
 }
 
 export interface OffsetFetchRequest {
@@ -218,6 +250,7 @@ export type GroupResponse =
   | HeartbeatResponse
   | LeaveGroupResponse
   | OffsetCommitResponse
+  | TxnOffsetCommitResponse
   | OffsetFetchResponse
   | DescribeGroupsResponse
   | ListGroupsResponse
@@ -230,7 +263,9 @@ export type GroupResponse =
  *  - `append`: append `records` to `__consumer_offsets` partition `partitionIndex` as one batch, wait
  *    until it is replicated (acks=all, the high watermark passed it), then call
  *    `onAppendComplete(token, errorCode, nowMs)` with 0 or the append's Kafka error code. Appends to a
- *    partition complete in the order they were asked for.
+ *    partition complete in the order they were asked for. With `producer` the batch is transactional
+ *    (TxnOffsetCommit): it carries that producer's id and epoch, and its transaction's marker later
+ *    decides whether the offsets count (`completeTransaction`).
  */
 export type GroupEffect =
   | { readonly kind: 'respond'; readonly requestId: RequestId; readonly response: GroupResponse }
@@ -239,6 +274,7 @@ export type GroupEffect =
       readonly partitionIndex: number;
       readonly token: AppendToken;
       readonly records: readonly OffsetsRecord[];
+      readonly producer?: TransactionalProducer;
     };
 
 /** What loading a partition found, for the driver's log line. */

@@ -1,6 +1,9 @@
 // Committed offsets (Kafka's OffsetMetadataManager): OffsetCommit and OffsetFetch for the groups the
 // GroupMetadataManager holds, commits appended to `__consumer_offsets` and answered once replicated,
 // the offsets a loaded partition's log held, and the tombstones that delete a group's offsets.
+// TxnOffsetCommit appends the same records in a transactional batch of the producer; once stored
+// they wait in the group (pendingTransactionalOffsets) for the transaction's marker: a commit makes
+// them the committed offsets, an abort drops them.
 
 import { invariant } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
@@ -10,7 +13,14 @@ import type { CoordinatorOutbox } from './coordinator-outbox.js';
 import type { Group } from './group.js';
 import { unknownMemberId } from './group.js';
 import type { GroupMetadataManager } from './group-metadata-manager.js';
-import type { OffsetCommitRequest, OffsetFetchPartition, OffsetFetchRequest, RequestId } from './messages.js';
+import type {
+  OffsetCommitRequest,
+  OffsetFetchPartition,
+  OffsetFetchRequest,
+  RequestId,
+  TransactionalProducer,
+  TxnOffsetCommitRequest,
+} from './messages.js';
 import {
   fitsRecordString,
   noLeaderEpoch,
@@ -32,6 +42,8 @@ export interface CommitOffsetsContinuation {
   readonly group: Group;
   readonly requestId: RequestId;
   readonly appended: readonly CommitEntry[];
+  /** A TxnOffsetCommit's producer: its offsets wait for the transaction's marker. */
+  readonly producer: TransactionalProducer | null;
   /** Per request partition, in request order: null = appended, else its error code. */
   readonly layout: readonly {
     name: string;
@@ -49,6 +61,7 @@ export class OffsetMetadataManager {
       partitionIndex: number,
       records: OffsetsRecord[],
       continuation: CommitOffsetsContinuation,
+      producer?: TransactionalProducer,
     ) => void,
   ) {}
 
@@ -103,7 +116,79 @@ export class OffsetMetadataManager {
       case 'Dead':
         invariant(false, 'validateOffsetCommit lets no commit into a Dead group');
     }
-    this.storeOffsets(group, requestId, request, nowMs);
+    this.storeOffsets(group, requestId, request, null, nowMs);
+  }
+
+  // ---------------------------------------------------------------- TxnOffsetCommit
+
+  /**
+   * Kafka's TxnOffsetCommit: the group may be new (it is created) or have members, whose generation
+   * and member id are then checked when the request names them (v3+).
+   */
+  txnOffsetCommit(requestId: RequestId, request: TxnOffsetCommitRequest, nowMs: number): void {
+    const replyAll = (errorCode: number): void =>
+      this.outbox.respond(requestId, {
+        api: 'TxnOffsetCommit',
+        topics: request.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+        })),
+      });
+    const status = this.groups.validateGroupStatus(request.groupId, false);
+    if (status !== ErrorCode.NONE) {
+      replyAll(status);
+      return;
+    }
+    let group = this.groups.getGroup(request.groupId);
+    if (group === undefined) {
+      if (this.groups.groupCount >= this.config.groupsPerCoordinatorMax) {
+        replyAll(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        return;
+      }
+      group = this.groups.createGroup(request.groupId, nowMs);
+    }
+    this.outbox.touch(group);
+    if (group.is('Dead')) {
+      replyAll(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      return;
+    }
+    if (
+      request.generationId >= 0 ||
+      request.memberId !== unknownMemberId ||
+      request.groupInstanceId !== null
+    ) {
+      const memberError = this.groups.validateCurrentMember(group, request.memberId, request.groupInstanceId);
+      if (memberError !== ErrorCode.NONE) {
+        replyAll(memberError);
+        return;
+      }
+      if (request.generationId !== group.generationId) {
+        replyAll(ErrorCode.ILLEGAL_GENERATION);
+        return;
+      }
+    }
+    this.storeOffsets(
+      group,
+      requestId,
+      {
+        groupId: request.groupId,
+        generationId: request.generationId,
+        memberId: request.memberId,
+        groupInstanceId: request.groupInstanceId,
+        retentionTimeMs: noTimestamp,
+        topics: request.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitions.map((p) => ({ ...p, commitTimestampMs: noTimestamp })),
+        })),
+      },
+      { producerId: request.producerId, producerEpoch: request.producerEpoch },
+      nowMs,
+    );
+  }
+
+  /** A transaction marker reached the group's partition: its pending offsets of `producerId` settle. */
+  completeTransaction(group: Group, producerId: number, commit: boolean): void {
+    if (group.completeTransaction(producerId, commit)) this.outbox.touch(group);
   }
 
   /** Kafka's validateOffsetCommit (non-transactional). */
@@ -126,6 +211,7 @@ export class OffsetMetadataManager {
     group: Group,
     requestId: RequestId,
     request: OffsetCommitRequest,
+    producer: TransactionalProducer | null,
     nowMs: number,
   ): void {
     const appended: CommitEntry[] = [];
@@ -159,6 +245,7 @@ export class OffsetMetadataManager {
       group,
       requestId,
       appended,
+      producer,
       layout,
     };
     if (appended.length === 0) {
@@ -173,13 +260,14 @@ export class OffsetMetadataManager {
       group.partitionIndex,
       appended.map((e) => offsetCommitRecord(group.groupId, e.topic, e.partition, e.value)),
       continuation,
+      producer ?? undefined,
     );
   }
 
   private finishCommit(continuation: CommitOffsetsContinuation, appendErrorCode: number): void {
     const errorCode = storeOffsetsErrorCode(appendErrorCode);
     this.outbox.respond(continuation.requestId, {
-      api: 'OffsetCommit',
+      api: continuation.producer === null ? 'OffsetCommit' : 'TxnOffsetCommit',
       topics: continuation.layout.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({
@@ -205,7 +293,12 @@ export class OffsetMetadataManager {
     // (they cover pending commits too), and if they fail to be written the group is revived
     // with exactly what the log holds.
     if (appendErrorCode === ErrorCode.NONE && this.groups.isCurrent(group)) {
-      for (const entry of appended) group.setCommittedOffset(entry.topic, entry.partition, entry.value);
+      const producer = continuation.producer;
+      for (const entry of appended) {
+        if (producer === null) group.setCommittedOffset(entry.topic, entry.partition, entry.value);
+        else
+          group.addPendingTransactionalOffset(producer.producerId, entry.topic, entry.partition, entry.value);
+      }
     }
     this.finishCommit(continuation, appendErrorCode);
   }
@@ -243,7 +336,8 @@ export class OffsetMetadataManager {
       if (group === undefined) return noOffset(partitionIndex, ErrorCode.NONE);
       if (
         request.requireStable &&
-        (group.pendingCommitCounts.get(`${topic}\u0000${partitionIndex}`) ?? 0) > 0
+        ((group.pendingCommitCounts.get(`${topic}\u0000${partitionIndex}`) ?? 0) > 0 ||
+          group.hasPendingTransactionalOffset(topic, partitionIndex))
       ) {
         return noOffset(partitionIndex, ErrorCode.UNSTABLE_OFFSET_COMMIT);
       }

@@ -6,7 +6,7 @@
 
 import { invariant } from '@gregor/ground';
 import { coordinatorPartitionFor } from './java-hash.js';
-import type { AppendToken, GroupEffect } from './messages.js';
+import type { AppendToken, GroupEffect, TransactionalProducer } from './messages.js';
 import {
   decodeOffsetsRecord,
   type GroupMetadataValue,
@@ -154,7 +154,12 @@ export class OffsetsPartitions<C> implements OffsetsPartitionStatusView {
   // ---------------------------------------------------------------- appends
 
   /** Asks the driver to append `records` as one batch; `continuation` comes back on completion. */
-  append(partitionIndex: number, records: OffsetsRecord[], continuation: C): void {
+  append(
+    partitionIndex: number,
+    records: OffsetsRecord[],
+    continuation: C,
+    producer?: TransactionalProducer,
+  ): void {
     const partition = this.partitions.get(partitionIndex);
     invariant(
       partition?.status === 'loaded',
@@ -163,7 +168,11 @@ export class OffsetsPartitions<C> implements OffsetsPartitionStatusView {
     const token = this.nextAppendToken++;
     partition.appendTokens.push(token);
     this.pendingAppends.set(token, { partitionIndex, continuation });
-    this.emit({ kind: 'append', partitionIndex, token, records });
+    this.emit(
+      producer === undefined
+        ? { kind: 'append', partitionIndex, token, records }
+        : { kind: 'append', partitionIndex, token, records, producer },
+    );
   }
 
   /**

@@ -1,4 +1,5 @@
 export * from './compression.js';
+export * from './control-records.js';
 export * from './errors.js';
 export * from './messages/index.js';
 export * from './reader.js';

@@ -7,6 +7,9 @@
 import { ApiKey } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
+import type { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
+import { createAddOffsetsToTxnHandler } from './add-offsets-to-txn.js';
+import { createAddPartitionsToTxnHandler } from './add-partitions-to-txn.js';
 import { handleAlterConfigs } from './alter-configs.js';
 import type { ApiHandlers } from './api-handler.js';
 import { handleApiVersions } from './api-versions.js';
@@ -17,6 +20,8 @@ import { handleDeleteTopics } from './delete-topics.js';
 import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
+import { createDescribeTransactionsHandler } from './describe-transactions.js';
+import { createEndTxnHandler } from './end-txn.js';
 import { handleFetch } from './fetch.js';
 import { createFindCoordinatorHandler } from './find-coordinator.js';
 import { createHeartbeatHandler } from './heartbeat.js';
@@ -26,12 +31,15 @@ import { createJoinGroupHandler } from './join-group.js';
 import { createLeaveGroupHandler } from './leave-group.js';
 import { createListGroupsHandler } from './list-groups.js';
 import { handleListOffsets } from './list-offsets.js';
+import { createListTransactionsHandler } from './list-transactions.js';
 import { handleMetadata } from './metadata.js';
 import { createOffsetCommitHandler } from './offset-commit.js';
 import { createOffsetFetchHandler } from './offset-fetch.js';
 import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { handleProduce } from './produce.js';
 import { createSyncGroupHandler } from './sync-group.js';
+import { createTxnOffsetCommitHandler } from './txn-offset-commit.js';
+import { handleWriteTxnMarkers } from './write-txn-markers.js';
 
 /** The services some APIs need beyond the BrokerContext; an API whose service is absent is not served. */
 export interface ApiServices {
@@ -39,10 +47,12 @@ export interface ApiServices {
   readonly groups?: GroupCoordinatorDriver;
   /** This broker's producer id blocks: InitProducerId. */
   readonly producerIds?: ProducerIdManager;
+  /** The transaction coordinator: InitProducerId with a transactional id and the transaction APIs. */
+  readonly transactions?: TransactionCoordinatorDriver;
 }
 
 export function apiHandlers(services: ApiServices = {}): ApiHandlers {
-  const { groups, producerIds } = services;
+  const { groups, producerIds, transactions } = services;
   return {
     [ApiKey.Produce]: handleProduce,
     [ApiKey.Fetch]: handleFetch,
@@ -60,7 +70,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     ...(groups === undefined
       ? {}
       : {
-          [ApiKey.FindCoordinator]: createFindCoordinatorHandler(groups),
+          [ApiKey.FindCoordinator]: createFindCoordinatorHandler(groups, transactions),
           [ApiKey.JoinGroup]: createJoinGroupHandler(groups),
           [ApiKey.SyncGroup]: createSyncGroupHandler(groups),
           [ApiKey.Heartbeat]: createHeartbeatHandler(groups),
@@ -70,9 +80,20 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
           [ApiKey.DescribeGroups]: createDescribeGroupsHandler(groups),
           [ApiKey.ListGroups]: createListGroupsHandler(groups),
           [ApiKey.DeleteGroups]: createDeleteGroupsHandler(groups),
+          [ApiKey.TxnOffsetCommit]: createTxnOffsetCommitHandler(groups),
         }),
     ...(producerIds === undefined
       ? {}
-      : { [ApiKey.InitProducerId]: createInitProducerIdHandler(producerIds) }),
+      : { [ApiKey.InitProducerId]: createInitProducerIdHandler(producerIds, transactions) }),
+    ...(transactions === undefined
+      ? {}
+      : {
+          [ApiKey.AddPartitionsToTxn]: createAddPartitionsToTxnHandler(transactions),
+          [ApiKey.AddOffsetsToTxn]: createAddOffsetsToTxnHandler(transactions),
+          [ApiKey.EndTxn]: createEndTxnHandler(transactions),
+          [ApiKey.WriteTxnMarkers]: handleWriteTxnMarkers,
+          [ApiKey.DescribeTransactions]: createDescribeTransactionsHandler(transactions),
+          [ApiKey.ListTransactions]: createListTransactionsHandler(transactions),
+        }),
   };
 }

@@ -13,6 +13,8 @@
 //
 // Consumers only. Replication between Gregor brokers runs over gRPC (replication/), so a replica_id >= 0
 // on this port is served like a consumer: it reads below the high watermark and never moves it.
+// isolation_level 1 (read_committed) reads below the last stable offset and lists the aborted
+// transactions the range overlaps; consumers drop those records and skip control batches.
 // No fetch sessions (KIP-227): session epoch -1 (librdkafka, kafkajs: full fetch, no session) and 0
 // (asks for a session) both get a full answer with session id 0, i.e. "no session created", and
 // the client keeps sending full fetches; an incremental fetch (epoch > 0 or a session id) gets
@@ -90,8 +92,12 @@ export async function handleFetch(
           ...(leaderMoved && result.currentLeader.leaderId >= 0 && apiVersion >= 12
             ? { currentLeader: { ...result.currentLeader } }
             : {}),
-          // Kafka sends null for read_uncommitted and the (here always empty) list for read_committed.
-          abortedTransactions: readCommitted ? [] : null,
+          // Kafka sends null for read_uncommitted and the list for read_committed.
+          abortedTransactions:
+            result.abortedTransactions?.map(({ producerId, firstOffset }) => ({
+              producerId: BigInt(producerId),
+              firstOffset: BigInt(firstOffset),
+            })) ?? (readCommitted ? [] : null),
           preferredReadReplica: -1,
           records: result.records,
         };

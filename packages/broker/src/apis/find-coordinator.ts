@@ -10,13 +10,17 @@
 // first FindCoordinator of a cluster creates the topic; until the group's partition has a leader
 // that clients can reach on the listener the request came in on (Kafka answers with the leader's
 // endpoint of that listener, and COORDINATOR_NOT_AVAILABLE when it has none), the answer is
-// COORDINATOR_NOT_AVAILABLE (retriable). Transaction
-// coordinators (key type 1) do not exist yet: COORDINATOR_NOT_AVAILABLE too.
+// COORDINATOR_NOT_AVAILABLE (retriable). A transactional id (key type 1) is coordinated the same
+// way by the leader of its `__transaction_state` partition, created on first use.
 
 import { coordinatorPartitionFor } from '@gregor/group';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { offsetsTopicName } from '../groups/offsets-topic.js';
+import {
+  type TransactionCoordinatorDriver,
+  transactionStateTopicName,
+} from '../transactions/transaction-coordinator-driver.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 
 type Key = typeof ApiKey.FindCoordinator;
@@ -36,21 +40,46 @@ interface Coordinator {
   readonly errorMessage: string | null;
 }
 
-export function createFindCoordinatorHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
+export function createFindCoordinatorHandler(
+  groups: GroupCoordinatorDriver,
+  transactions?: TransactionCoordinatorDriver,
+): ApiHandler<Key> {
   return async (body: RequestBody<Key>, apiVersion: number, context: RequestContext): Promise<Response> => {
     const keys = apiVersion >= 4 ? body.coordinatorKeys : [body.key];
     let coordinators: Coordinator[];
     if (keys.length > coordinatorKeysPerRequestMax) {
       coordinators = keys.map((key) => failed(key, ErrorCode.INVALID_REQUEST, 'too many coordinator keys'));
     } else if (body.keyType === transactionKeyType) {
-      coordinators = keys.map((key) =>
-        failed(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no transaction coordinator'),
-      );
+      if (transactions === undefined) {
+        coordinators = keys.map((key) =>
+          failed(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no transaction coordinator'),
+        );
+      } else {
+        await transactions.topicCreator.ensure(context.broker);
+        coordinators = keys.map((key) =>
+          partitionLeader(
+            key,
+            transactionStateTopicName,
+            (partitions) =>
+              transactions.transactions.config.transactionStatePartitionCount === partitions
+                ? transactions.partitionFor(key)
+                : coordinatorPartitionFor(key, partitions),
+            context,
+          ),
+        );
+      }
     } else if (body.keyType !== groupKeyType) {
       coordinators = keys.map((key) => failed(key, ErrorCode.INVALID_REQUEST, `key type ${body.keyType}`));
     } else {
       await groups.offsetsTopicCreator.ensure(context.broker);
-      coordinators = keys.map((key) => groupCoordinator(key, context));
+      coordinators = keys.map((key) =>
+        partitionLeader(
+          key,
+          offsetsTopicName,
+          (partitions) => coordinatorPartitionFor(key, partitions),
+          context,
+        ),
+      );
     }
     if (apiVersion >= 4) {
       // The v0-3 fields are absent from v4: their zero values, which the encoder leaves out.
@@ -72,15 +101,23 @@ function failed(key: string, errorCode: number, errorMessage: string): Coordinat
   return { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage };
 }
 
-/** The leader of the group's offsets partition, with its endpoint on the listener the client uses. */
-function groupCoordinator(groupId: string, context: RequestContext): Coordinator {
+/**
+ * The leader of the key's partition of an internal topic (the group's offsets partition, the
+ * transactional id's transaction state partition), with its endpoint on the listener the client uses.
+ */
+function partitionLeader(
+  groupId: string,
+  topicName: string,
+  partitionFor: (partitionCount: number) => number,
+  context: RequestContext,
+): Coordinator {
   const broker = context.broker;
   const image = broker.metadata.image();
-  const topic = image.topic(offsetsTopicName);
+  const topic = image.topic(topicName);
   if (topic === undefined || topic.partitions.length === 0) {
-    return failed(groupId, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'the offsets topic is not available');
+    return failed(groupId, ErrorCode.COORDINATOR_NOT_AVAILABLE, `${topicName} is not available`);
   }
-  const partitionIndex = coordinatorPartitionFor(groupId, topic.partitions.length);
+  const partitionIndex = partitionFor(topic.partitions.length);
   const leaderId = topic.partitions[partitionIndex]?.leader ?? -1;
   const registration = leaderId < 0 ? undefined : image.broker(leaderId);
   const endpoint = registration?.listeners.find(
@@ -90,7 +127,7 @@ function groupCoordinator(groupId: string, context: RequestContext): Coordinator
     return failed(
       groupId,
       ErrorCode.COORDINATOR_NOT_AVAILABLE,
-      `offsets partition ${partitionIndex} has no leader`,
+      `${topicName} partition ${partitionIndex} has no leader`,
     );
   }
   return {

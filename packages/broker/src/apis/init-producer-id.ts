@@ -10,28 +10,50 @@
 // id resets the caller's sequences just as well. (Java 3.x bumps an idempotent producer's epoch on
 // its own and asks again only when the epoch would overflow.)
 //
-// A non-null transactional_id is refused with INVALID_TXN_STATE: Gregor has no transaction
-// coordinator, and that error is final for every client ("transactional operation in an invalid
-// state"), where a coordinator error would have them retry forever. No block available (no
+// A non-null transactional_id goes to the transaction coordinator of that id
+// (transactions/transaction-coordinator-driver.ts, @gregor/txn): a new id gets a producer id at
+// epoch 0, a known one its epoch bumped (fencing the previous producer). No block available (no
 // controller reachable): COORDINATOR_LOAD_IN_PROGRESS, which clients retry, as Kafka answers while
-// its id manager waits for a block.
+// its id manager waits for a block. PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v4 (KIP-588).
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
+import type { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
+import { producerFencedFor } from './txn-errors.js';
 
 type Key = typeof ApiKey.InitProducerId;
 type Response = ResponseInput<Key>;
 
-export function createInitProducerIdHandler(producerIds: ProducerIdManager): ApiHandler<Key> {
-  return async (body: RequestBody<Key>, _apiVersion: number, context: RequestContext): Promise<Response> => {
+export function createInitProducerIdHandler(
+  producerIds: ProducerIdManager,
+  transactions?: TransactionCoordinatorDriver,
+): ApiHandler<Key> {
+  return async (body: RequestBody<Key>, apiVersion: number, context: RequestContext): Promise<Response> => {
     const failed = (errorCode: number): Response => ({
       throttleTimeMs: 0,
       errorCode,
       producerId: -1n,
       producerEpoch: -1,
     });
-    if (body.transactionalId !== null) return failed(ErrorCode.INVALID_TXN_STATE);
+    // Without a transaction coordinator (test fixtures), a transactional id is INVALID_TXN_STATE:
+    // final for every client, where a coordinator error would have them retry forever.
+    if (body.transactionalId !== null && transactions === undefined)
+      return failed(ErrorCode.INVALID_TXN_STATE);
+    if (body.transactionalId !== null && transactions !== undefined) {
+      const response = await transactions.initProducerId({
+        transactionalId: body.transactionalId,
+        transactionTimeoutMs: body.transactionTimeoutMs,
+        producerId: Number(body.producerId),
+        producerEpoch: body.producerEpoch,
+      });
+      return {
+        throttleTimeMs: 0,
+        errorCode: producerFencedFor(response.errorCode, apiVersion, 4),
+        producerId: BigInt(response.producerId),
+        producerEpoch: response.producerEpoch,
+      };
+    }
     const result = await producerIds.nextProducerId();
     if (!result.ok) {
       context.broker.logger.warn(

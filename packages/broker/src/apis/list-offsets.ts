@@ -6,9 +6,10 @@
 //               [topics => name [partitions => partition_index error_code [old_style_offsets](v0 only)
 //                 timestamp(1+) offset(1+) leader_epoch(4+)]]
 //
-// Timestamp -2 is the log start offset, -1 the high watermark (the end a consumer may read to; both
-// isolation levels without transactions), any other the first offset of the first batch whose
-// largest timestamp is at or after it, below the high watermark, else offset -1. v0 answers in
+// Timestamp -2 is the log start offset, -1 the end a consumer may read to: the high watermark for
+// read_uncommitted, the last stable offset for read_committed (isolation_level 1); any other the
+// first offset of the first batch whose largest timestamp is at or after it, below that end, else
+// offset -1. v0 answers in
 // old_style_offsets: that offset alone (at most max_num_offsets, so none for 0), nothing when none
 // was found. The leader epoch (v4+) is the epoch that wrote the offset, from the partition's leader
 // epoch cache (-1 when none is known). replica_id is ignored: followers use gRPC, so every caller
@@ -34,6 +35,7 @@ export async function handleListOffsets(
         currentLeaderEpoch: partition.currentLeaderEpoch,
       })),
     ),
+    body.isolationLevel,
   );
   let next = 0;
   return {

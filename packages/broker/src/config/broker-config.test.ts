@@ -337,7 +337,6 @@ describe('broker config', () => {
         'num.network.threads',
         'num.io.threads',
         'num.recovery.threads.per.data.dir',
-        'transaction.state.log.replication.factor',
         'transaction.state.log.min.isr',
         'share.coordinator.state.topic.replication.factor',
         'inter.broker.listener.name',

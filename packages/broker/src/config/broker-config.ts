@@ -315,6 +315,30 @@ const definitions = {
     'Segment size of __consumer_offsets (small, so compaction starts early).',
     { min: 14 },
   ),
+  transactionStateLogNumPartitions: int(
+    'transaction.state.log.num.partitions',
+    50,
+    'Partitions of __transaction_state.',
+    { min: 1 },
+  ),
+  transactionStateLogReplicationFactor: int(
+    'transaction.state.log.replication.factor',
+    3,
+    'Replication of __transaction_state (fewer live brokers lower it at creation).',
+    { min: 1 },
+  ),
+  transactionStateLogSegmentBytes: int(
+    'transaction.state.log.segment.bytes',
+    104857600,
+    'Segment size of __transaction_state.',
+    { min: 14 },
+  ),
+  transactionMaxTimeoutMs: int(
+    'transaction.max.timeout.ms',
+    900000,
+    'The longest transaction.timeout.ms a producer may ask for (INVALID_TRANSACTION_TIMEOUT beyond).',
+    { min: 1 },
+  ),
   groupInitialRebalanceDelayMs: int(
     'group.initial.rebalance.delay.ms',
     3000,

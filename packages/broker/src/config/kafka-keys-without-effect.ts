@@ -70,8 +70,16 @@ const rules: readonly Rule[] = [
     reason: 'tiered storage is not implemented: every segment stays on local disk',
   },
   {
-    matches: prefix('transaction.', 'transactional.', 'add.partitions.to.txn.'),
-    reason: 'transactions are not implemented yet',
+    matches: (key) =>
+      prefix('transaction.', 'transactional.', 'add.partitions.to.txn.')(key) &&
+      !oneOf(
+        'transaction.state.log.num.partitions',
+        'transaction.state.log.replication.factor',
+        'transaction.state.log.segment.bytes',
+        'transaction.max.timeout.ms',
+      )(key),
+    reason:
+      'the transaction coordinator follows transaction.state.log.num.partitions, .replication.factor, .segment.bytes and transaction.max.timeout.ms; it aborts a timed-out transaction at its deadline, verifies no partitions (KIP-890) and never expires transactional ids',
   },
   {
     matches: prefix('share.', 'group.share.'),

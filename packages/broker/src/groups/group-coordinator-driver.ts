@@ -8,6 +8,11 @@
 //    effect order, so the log holds them in that order, and their completions are handed back in the
 //    same order per partition (the coordinator checks this).
 //  - Time: one timer, armed at the coordinator's next deadline after every call.
+//  - Transactions: a TxnOffsetCommit's append is a transactional batch of its producer (written with
+//    the coordinator's origin: no sequence numbers); a transaction marker the replica manager writes
+//    to an offsets partition this broker coordinates settles that producer's pending offsets. Loading
+//    does the same from the log: a transactional batch's records wait for their marker (commit:
+//    loaded at the marker's place; abort: dropped; none yet: pending in the group).
 //  - Ownership: after every metadata image the replica manager applied, the driver compares which
 //    offsets partitions this broker leads (and in which leader epoch) with what it owns: a new
 //    leadership loads the partition's groups from its log (requests answer
@@ -22,9 +27,17 @@ import {
   type GroupResponse,
   type OffsetsRecord,
   type RequestId,
+  type TransactionalProducer,
 } from '@gregor/group';
 import type { MetadataImage } from '@gregor/metadata';
-import { ErrorCode, encodeRecordBatch, iterateBatches, KafkaError } from '@gregor/protocol';
+import {
+  ErrorCode,
+  encodeRecordBatch,
+  isCommitMarkerBatch,
+  iterateBatches,
+  KafkaError,
+  noSequence,
+} from '@gregor/protocol';
 import type { Logger } from '../logging.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
@@ -82,6 +95,17 @@ export class GroupCoordinatorDriver {
     this.offsetsTopicCreator = new OffsetsTopicCreator(options.offsetsTopic);
     this.coordinator = this.newCoordinator(options.offsetsTopic.numPartitions);
     options.replicaManager.onImageApplied((image) => this.onImageApplied(image));
+    options.replicaManager.onTransactionMarkerWritten((topic, partition, marker) => {
+      if (topic !== offsetsTopicName || this.closed || !this.owned.has(partition)) return;
+      this.apply(
+        this.coordinator.completeTransaction(
+          partition,
+          marker.producerId,
+          marker.commit,
+          this.options.clock.nowMs(),
+        ),
+      );
+    });
     this.onImageApplied(options.replicaManager.image);
   }
 
@@ -154,7 +178,13 @@ export class GroupCoordinatorDriver {
         this.waiting.delete(effect.requestId);
         resolve(effect.response);
       } else {
-        this.startAppend(this.coordinator, effect.partitionIndex, effect.token, effect.records);
+        this.startAppend(
+          this.coordinator,
+          effect.partitionIndex,
+          effect.token,
+          effect.records,
+          effect.producer,
+        );
       }
     }
     this.armTimer();
@@ -193,18 +223,28 @@ export class GroupCoordinatorDriver {
     partitionIndex: number,
     token: AppendToken,
     records: readonly OffsetsRecord[],
+    producer: TransactionalProducer | undefined,
   ): void {
     const nowMs = this.options.clock.nowMs();
     let outcome: Promise<number>;
     try {
       const batch = encodeRecordBatch({
         records: records.map(([key, value]) => ({ key, value, timestamp: nowMs })),
+        ...(producer === undefined
+          ? {}
+          : {
+              producerId: producer.producerId,
+              producerEpoch: producer.producerEpoch,
+              baseSequence: noSequence,
+              isTransactional: true,
+            }),
       });
       outcome = this.options.replicaManager
         .appendRecords(
           [{ topic: offsetsTopicName, partition: partitionIndex, records: batch }],
           -1,
           this.options.offsetsCommitTimeoutMs ?? offsetsCommitTimeoutMsDefault,
+          producer === undefined ? 'client' : 'coordinator',
         )
         .then(([result]) => result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR)
         .catch((error: unknown) => {
@@ -284,11 +324,15 @@ export class GroupCoordinatorDriver {
     const current = (): boolean =>
       !this.closed && this.coordinator === coordinator && this.owned.get(partitionIndex)?.loadId === loadId;
     const startMs = this.options.clock.nowMs();
-    void this.readPartition(coordinator, partitionIndex, partition, current).then(
+    const openTransactions = new Map<number, OffsetsRecord[]>();
+    void this.readPartition(coordinator, partitionIndex, partition, current, openTransactions).then(
       (loaded) => {
         if (!loaded || !current()) return;
         const nowMs = this.options.clock.nowMs();
         const summary = coordinator.completeLoad(partitionIndex, nowMs);
+        for (const [producerId, records] of openTransactions) {
+          this.apply(coordinator.loadPendingTransactionalOffsets(partitionIndex, producerId, records, nowMs));
+        }
         this.options.logger.info({ ...summary, loadMs: nowMs - startMs }, 'offsets partition loaded');
         this.armTimer();
       },
@@ -313,6 +357,7 @@ export class GroupCoordinatorDriver {
     partitionIndex: number,
     partition: Partition,
     current: () => boolean,
+    openTransactions: Map<number, OffsetsRecord[]>,
   ): Promise<boolean> {
     const log = partition.log;
     const endOffset = log.logEndOffset;
@@ -332,9 +377,19 @@ export class GroupCoordinatorDriver {
       const records: OffsetsRecord[] = [];
       for (const batch of iterateBatches(read.records)) {
         offset = batch.header.lastOffset + 1;
-        if (batch.header.isControl) continue;
+        const { producerId } = batch.header;
+        if (batch.header.isControl) {
+          // A marker settles the producer's offsets read so far: committed ones count from here.
+          const pending = openTransactions.get(producerId);
+          openTransactions.delete(producerId);
+          if (pending !== undefined && isCommitMarkerBatch(read.records, batch.position))
+            records.push(...pending);
+          continue;
+        }
+        const target = batch.header.isTransactional ? (openTransactions.get(producerId) ?? []) : records;
+        if (batch.header.isTransactional) openTransactions.set(producerId, target);
         for (const record of batch.records) {
-          if (record.key !== null) records.push([record.key, record.value]);
+          if (record.key !== null) target.push([record.key, record.value]);
         }
       }
       coordinator.loadRecords(partitionIndex, records);

@@ -1,6 +1,7 @@
 // `__consumer_offsets`: where the group coordinators keep groups and committed offsets. It is created
 // on first use (the first FindCoordinator for a group), as Kafka does, with the broker's
-// offsets.topic.* settings, and compacted: only the last record per key matters.
+// offsets.topic.* settings, and compacted: only the last record per key matters. The transaction
+// coordinators' `__transaction_state` is created the same way (transaction.state.log.* settings).
 
 import type { MetadataImage } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
@@ -15,6 +16,8 @@ export const offsetsTopicSegmentBytesDefault = 100 * 1024 * 1024;
 export const offsetsTopicCreateTimeoutMs = 5_000;
 
 export interface OffsetsTopicSettings {
+  /** The internal topic's name; `__consumer_offsets` when absent. */
+  readonly name?: string;
   /** `offsets.topic.num.partitions` (Kafka's default 50). */
   readonly numPartitions: number;
   /** `offsets.topic.replication.factor` (Kafka's default 3); fewer live brokers lower it. */
@@ -40,10 +43,14 @@ function liveBrokerCount(image: MetadataImage): number {
 export class OffsetsTopicCreator {
   private inFlight: Promise<void> | undefined;
 
-  constructor(private readonly settings: OffsetsTopicSettings) {}
+  constructor(private readonly settings: OffsetsTopicSettings) {
+    this.topicName = settings.name ?? offsetsTopicName;
+  }
+
+  private readonly topicName: string;
 
   ensure(broker: BrokerContext): Promise<void> {
-    if (broker.metadata.image().topic(offsetsTopicName) !== undefined) return Promise.resolve();
+    if (broker.metadata.image().topic(this.topicName) !== undefined) return Promise.resolve();
     if (this.inFlight === undefined) {
       this.inFlight = this.create(broker).finally(() => {
         this.inFlight = undefined;
@@ -60,7 +67,7 @@ export class OffsetsTopicCreator {
     const [result] = await broker.controller.createTopics(
       [
         {
-          name: offsetsTopicName,
+          name: this.topicName,
           numPartitions: this.settings.numPartitions,
           replicationFactor,
           configs: [
@@ -76,14 +83,14 @@ export class OffsetsTopicCreator {
     );
     if (result !== undefined && isFailure(result) && result.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
       broker.logger.warn(
-        { topic: offsetsTopicName, errorCode: result.errorCode, message: result.errorMessage },
-        'offsets topic creation failed',
+        { topic: this.topicName, errorCode: result.errorCode, message: result.errorMessage },
+        'internal topic creation failed',
       );
       return;
     }
     broker.logger.info(
-      { topic: offsetsTopicName, partitions: this.settings.numPartitions, replicationFactor },
-      'offsets topic created',
+      { topic: this.topicName, partitions: this.settings.numPartitions, replicationFactor },
+      'internal topic created',
     );
   }
 }

@@ -14,7 +14,9 @@ import {
 import { protoDir } from './protos.js';
 
 const root = protobuf.loadSync(
-  ['raft.proto', 'controller.proto', 'replication.proto'].map((file) => join(protoDir(), file)),
+  ['raft.proto', 'controller.proto', 'replication.proto', 'transactions.proto'].map((file) =>
+    join(protoDir(), file),
+  ),
 );
 root.resolveAll();
 const cluster = { clusterId: 'fuzz-cluster', voterIds: [1, 2, 3] };

@@ -87,7 +87,7 @@ export interface RawHttp2Case {
 
 export interface GrpcFuzzOptions {
   readonly seed: number;
-  /** proto/raft.proto, controller.proto and replication.proto, loaded and resolved. */
+  /** proto/raft.proto, controller.proto, replication.proto and transactions.proto, loaded and resolved. */
   readonly root: protobuf.Root;
   readonly clusterId: string;
   readonly voterIds: readonly number[];
@@ -100,6 +100,7 @@ export const internalServiceNames = [
   'gregor.raft.RaftQuorum',
   'gregor.controller.Controller',
   'gregor.replication.ReplicaFetch',
+  'gregor.transactions.TxnMarkers',
 ] as const;
 
 /**

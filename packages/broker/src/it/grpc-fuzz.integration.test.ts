@@ -61,7 +61,9 @@ const callTimeoutMs = 10_000;
 const voterIds = [1, 2, 3];
 
 const root = protobuf.loadSync(
-  ['raft.proto', 'controller.proto', 'replication.proto'].map((file) => join(protoDir(), file)),
+  ['raft.proto', 'controller.proto', 'replication.proto', 'transactions.proto'].map((file) =>
+    join(protoDir(), file),
+  ),
 );
 root.resolveAll();
 const methods = internalMethods(root);

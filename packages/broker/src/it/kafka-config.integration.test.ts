@@ -163,7 +163,8 @@ describe("Kafka's sample server.properties", () => {
       lines.filter((line) => line.includes(`"msg":"${key} has no effect in Gregor:`));
     expect(noEffect('num.io.threads')).toHaveLength(1);
     expect(noEffect('num.io.threads')[0]).toMatch(/one Node.js event loop/);
-    expect(noEffect('transaction.state.log.replication.factor')).toHaveLength(1);
+    expect(noEffect('transaction.state.log.min.isr')).toHaveLength(1);
+    expect(noEffect('transaction.state.log.replication.factor')).toHaveLength(0);
     expect(noEffect('socket.send.buffer.bytes')).toHaveLength(0);
     expect(noEffect('log.retention.hours')).toHaveLength(0);
     if (dynamicQuorumSample) expect(noEffect('controller.quorum.bootstrap.servers')).toHaveLength(1);

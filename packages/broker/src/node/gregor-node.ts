@@ -61,6 +61,8 @@ import {
 import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.js';
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
+import { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
+import { registerTxnMarkersService } from '../transactions/txn-markers-grpc.js';
 import { formatListeners, writeBoundListeners } from './bound-listeners.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { checkLogDirUsable } from './log-dir-check.js';
@@ -139,6 +141,7 @@ export class GregorNode {
   private logManager: LogManager | undefined;
   private replicaManager: ReplicaManager | undefined;
   private groupCoordinator: GroupCoordinatorDriver | undefined;
+  private transactionCoordinator: TransactionCoordinatorDriver | undefined;
   private fetcherManager: ReplicaFetcherManager | undefined;
   private isrTimer: NodeJS.Timeout | undefined;
   private delayedOperations: DelayedOperations | undefined;
@@ -354,6 +357,8 @@ export class GregorNode {
         sessionTimeoutMsMax: settings.groupMaxSessionTimeoutMs,
       },
     });
+    // Transaction markers travel over the same internal gRPC server as replication.
+    registerTxnMarkersService(server, settings.clusterId, () => this.replicaManager, this.logger);
     // Followers fetch from their leaders over the CONTROLLER listener: every node is a voter, so a
     // leader's replication address is its address in controller.quorum.voters.
     registerReplicaFetchService(
@@ -502,18 +507,37 @@ export class GregorNode {
     await this.lifecycle.whenUnfenced();
 
     const context = this.brokerContext();
+    const producerIds = new ProducerIdManager(
+      controllerProducerIdSource(
+        this.controllerClient,
+        settings.nodeId,
+        () => this.lifecycle?.brokerEpoch ?? -1,
+      ),
+    );
+    this.transactionCoordinator = new TransactionCoordinatorDriver({
+      brokerId: settings.nodeId,
+      clusterId: settings.clusterId,
+      replicaManager,
+      producerIds,
+      clock: systemClock,
+      timers: systemTimers,
+      logger: this.logger.child({ component: 'transaction-coordinator' }),
+      topic: {
+        numPartitions: settings.transactionStateLogNumPartitions,
+        replicationFactor: settings.transactionStateLogReplicationFactor,
+        segmentBytes: settings.transactionStateLogSegmentBytes,
+      },
+      transactionMaxTimeoutMs: settings.transactionMaxTimeoutMs,
+      offsetsTopicNumPartitions: settings.offsetsTopicNumPartitions,
+      addressOf,
+    });
     this.requestGate.open(
       createRequestRouter(
         context,
         apiHandlers({
           groups: this.groupCoordinator,
-          producerIds: new ProducerIdManager(
-            controllerProducerIdSource(
-              this.controllerClient,
-              settings.nodeId,
-              () => this.lifecycle?.brokerEpoch ?? -1,
-            ),
-          ),
+          producerIds,
+          transactions: this.transactionCoordinator,
         }),
       ),
     );
@@ -675,6 +699,7 @@ export class GregorNode {
     if (this.cleanerTimer !== undefined) clearInterval(this.cleanerTimer);
     if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
     this.groupCoordinator?.close();
+    this.transactionCoordinator?.close();
     this.requestGate.shut();
     await this.socketServer?.close();
     await this.fetcherManager?.close();
@@ -727,6 +752,7 @@ export class GregorNode {
     this.quorumController?.close();
     this.voterAddresses?.close();
     this.groupCoordinator?.close();
+    this.transactionCoordinator?.close();
     this.replicaManager?.close();
     this.delayedOperations?.expireAll();
     await socketsClosed;

@@ -10,7 +10,7 @@ import { awaitReplication, checkEnoughReplicas, type ReplicationWait } from '@gr
 import { LogClosedError } from '@gregor/storage';
 import type { DelayedOperations } from '../delayed/delayed-operations.js';
 import type { LocalReplicas } from './local-replicas.js';
-import { type LogAppendInfo, validateProducedRecordSet } from './log-validator.js';
+import { type AppendOrigin, type LogAppendInfo, validateProducedRecordSet } from './log-validator.js';
 import type { Partition } from './partition.js';
 import { IdempotentLeaderAppends, type LeaderAppendOutcome } from './producer-state-append.js';
 
@@ -67,11 +67,17 @@ export class LeaderAppends {
     requests: readonly AppendRequest[],
     acks: number,
     timeoutMs: number,
+    origin: AppendOrigin = 'client',
   ): Promise<AppendResult[]> {
-    return Promise.all(requests.map((request) => this.appendOne(request, acks, timeoutMs)));
+    return Promise.all(requests.map((request) => this.appendOne(request, acks, timeoutMs, origin)));
   }
 
-  private async appendOne(request: AppendRequest, acks: number, timeoutMs: number): Promise<AppendResult> {
+  private async appendOne(
+    request: AppendRequest,
+    acks: number,
+    timeoutMs: number,
+    origin: AppendOrigin,
+  ): Promise<AppendResult> {
     const { replicas, clock } = this.options;
     const failed = (errorCode: number, errorMessage: string | null = null): AppendResult => ({
       topic: request.topic,
@@ -102,8 +108,8 @@ export class LeaderAppends {
     let appended: LeaderAppendOutcome;
     try {
       const nowMs = clock.nowMs();
-      info = validateProducedRecordSet(request.records, config, nowMs);
-      appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs);
+      info = validateProducedRecordSet(request.records, config, nowMs, origin);
+      appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin);
     } catch (error) {
       if (error instanceof KafkaError) {
         if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) replicas.onStorageError(partition, error);

@@ -9,7 +9,10 @@ import type { DelayedOperations } from '../delayed/delayed-operations.js';
 import type { LeaderAndEpoch, LocalReplicas } from './local-replicas.js';
 import type { Partition } from './partition.js';
 
-/** Kafka's isolation levels: without transactions both read up to the high watermark. */
+/**
+ * Kafka's isolation levels: read_uncommitted reads up to the high watermark, read_committed up to
+ * the last stable offset (below every open transaction), with the aborted transactions listed.
+ */
 export const IsolationLevel = { readUncommitted: 0, readCommitted: 1 } as const;
 
 export interface FetchPartitionRequest {
@@ -37,6 +40,8 @@ export interface FetchPartitionResult {
   readonly highWatermark: number;
   readonly lastStableOffset: number;
   readonly logStartOffset: number;
+  /** read_committed: the aborted transactions the returned range may hold; null for read_uncommitted. */
+  readonly abortedTransactions: readonly { producerId: number; firstOffset: number }[] | null;
   /** Whole batches; empty (never null) when there is nothing to return. */
   readonly records: Buffer;
   /** Who leads, per the image, so a client with an error can go there (Fetch v12+). */
@@ -141,6 +146,7 @@ export class LocalReads {
         highWatermark: -1,
         lastStableOffset: -1,
         logStartOffset: -1,
+        abortedTransactions: null,
         records: Buffer.alloc(0),
         currentLeader,
       });
@@ -157,9 +163,12 @@ export class LocalReads {
       }
       const leaderEpoch = partition.leaderEpoch;
       const highWatermark = partition.highWatermark;
+      const lastStableOffset = partition.producerState.lastStableOffset(highWatermark);
+      const readCommitted = request.isolationLevel === IsolationLevel.readCommitted;
+      const upperBoundOffset = readCommitted ? lastStableOffset : highWatermark;
       const limitBytes = Math.max(0, Math.min(wanted.partitionMaxBytes, remainingBytes));
       const read = await this.read(partition, () =>
-        partition.log.read(wanted.fetchOffset, limitBytes, { maxOffsetExclusive: highWatermark }),
+        partition.log.read(wanted.fetchOffset, limitBytes, { maxOffsetExclusive: upperBoundOffset }),
       );
       if (typeof read === 'number') {
         results.push(failed(read, lookup.currentLeader));
@@ -179,9 +188,13 @@ export class LocalReads {
         partition: wanted.partition,
         errorCode: ErrorCode.NONE,
         highWatermark,
-        // Without transactions the last stable offset is the high watermark, for both isolation levels.
-        lastStableOffset: highWatermark,
+        lastStableOffset,
         logStartOffset: read.logStartOffset,
+        abortedTransactions: readCommitted
+          ? partition.producerState
+              .abortedTransactions(wanted.fetchOffset, upperBoundOffset)
+              .map(({ producerId, firstOffset }) => ({ producerId, firstOffset }))
+          : null,
         records,
         currentLeader: lookup.currentLeader,
       });
@@ -215,14 +228,20 @@ export class LocalReads {
     });
   }
 
-  /** Earliest (-2), latest (-1, the high watermark for a consumer) or the first offset at a timestamp. */
-  async listOffsets(requests: readonly ListOffsetRequest[]): Promise<ListOffsetResult[]> {
+  /**
+   * Earliest (-2), latest (-1: the high watermark, or for read_committed the last stable offset) or
+   * the first offset at a timestamp (below that same bound).
+   */
+  async listOffsets(
+    requests: readonly ListOffsetRequest[],
+    isolationLevel: number = IsolationLevel.readUncommitted,
+  ): Promise<ListOffsetResult[]> {
     const results: ListOffsetResult[] = [];
-    for (const request of requests) results.push(await this.listOffset(request));
+    for (const request of requests) results.push(await this.listOffset(request, isolationLevel));
     return results;
   }
 
-  private async listOffset(request: ListOffsetRequest): Promise<ListOffsetResult> {
+  private async listOffset(request: ListOffsetRequest, isolationLevel: number): Promise<ListOffsetResult> {
     const failed = (errorCode: number): ListOffsetResult => ({
       topic: request.topic,
       partition: request.partition,
@@ -252,18 +271,21 @@ export class LocalReads {
       timestamp,
       leaderEpoch,
     });
+    const readableEnd =
+      isolationLevel === IsolationLevel.readCommitted
+        ? partition.producerState.lastStableOffset(partition.highWatermark)
+        : partition.highWatermark;
     if (request.timestamp === -2) return found(partition.log.earliestOffset(), -1);
-    if (request.timestamp === -1) return found(partition.highWatermark, -1, partition.epochCache.latestEpoch);
+    if (request.timestamp === -1) return found(readableEnd, -1, partition.epochCache.latestEpoch);
     // -3 (max timestamp) arrived with ListOffsets v7, beyond the versions Gregor speaks.
     if (request.timestamp < 0) return failed(ErrorCode.INVALID_REQUEST);
-    const highWatermark = partition.highWatermark;
     const hit = await this.read(partition, async () => {
       const batchHit = await partition.log.offsetForTimestamp(request.timestamp);
       return batchHit === null ? null : firstRecordAtOrAfter(partition.log, batchHit, request.timestamp);
     });
     if (typeof hit === 'number') return failed(hit);
-    // A consumer may only be pointed at records it can read: below the high watermark.
-    if (hit === null || hit.offset >= highWatermark) return found(-1, -1);
+    // A consumer may only be pointed at records it can read: below the high watermark (or the LSO).
+    if (hit === null || hit.offset >= readableEnd) return found(-1, -1);
     return found(hit.offset, hit.timestamp);
   }
 

@@ -2,6 +2,7 @@ import {
   CompressionType,
   ErrorCode,
   encodeRecordBatch,
+  encodeTransactionMarkerBatch,
   type KafkaError,
   readBatchHeader,
   TimestampType,
@@ -24,6 +25,19 @@ const idempotent = encodeRecordBatch({
 });
 
 describe('validateProducedRecordSet (the LogValidator)', () => {
+  it("refuses a client's control batch and reads a coordinator's marker type", () => {
+    const marker = encodeTransactionMarkerBatch(
+      { producerId: 4, producerEpoch: 1, commit: false, coordinatorEpoch: 2 },
+      10,
+    );
+    expect(() => validateProducedRecordSet(Buffer.from(marker), config({}), 0)).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_RECORD }),
+    );
+    const info = validateProducedRecordSet(Buffer.from(marker), config({}), 0, 'coordinator');
+    expect(info.batches[0]).toMatchObject({ isControl: true, producerId: 4, markerCommits: false });
+    expect(info.hasProducerState).toBe(true);
+  });
+
   it('describes every batch once: where it lies, its records, timestamps and producer fields', () => {
     const plain = batchOf(['a', 'b', 'c'], { timestampMs: 100 });
     const set = Buffer.concat([plain, idempotent]);
@@ -44,6 +58,7 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
         baseSequence: -1,
         isTransactional: false,
         isControl: false,
+        markerCommits: null,
       },
       {
         position: plain.length,
@@ -56,6 +71,7 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
         baseSequence: 3,
         isTransactional: false,
         isControl: false,
+        markerCommits: null,
       },
     ]);
     expect(validateProducedRecordSet(plain, config({}), 0).hasProducerState).toBe(false);

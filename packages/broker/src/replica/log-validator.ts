@@ -11,6 +11,10 @@
 // the CRC is recomputed for those batches only; a CreateTime batch is stored exactly as the producer
 // sent it, apart from the base offset and leader epoch (outside the CRC), which the log assigns. A
 // bad batch anywhere refuses the whole set before anything is stored.
+//
+// Control batches (transaction markers) come only from a transaction coordinator (origin
+// 'coordinator'); a client's is INVALID_RECORD, as in Kafka. They are stored as written (never
+// recompressed), and their marker type is read here once for the producer state.
 
 import {
   BatchAttribute,
@@ -21,6 +25,7 @@ import {
   decodeRecordBatch,
   ErrorCode,
   encodeRecordBatch,
+  isCommitMarkerBatch,
   KafkaError,
   validateBatch,
   validateProducedRecords,
@@ -41,7 +46,12 @@ const storedCodecs: Readonly<Record<Exclude<CompressionTypeName, 'producer'>, Co
 /** One batch as it will be stored: where it lies in the set, and its producer fields. */
 export interface ValidatedBatch extends ValidatedBatchFrame, ProducerBatchHeader {
   readonly recordCount: number;
+  /** For a transaction marker, whether it commits; null for any other batch. */
+  readonly markerCommits: boolean | null;
 }
+
+/** Who wrote a record set: a producing client, or a transaction coordinator writing markers. */
+export type AppendOrigin = 'client' | 'coordinator';
 
 /** What validation found (Kafka's LogAppendInfo), for everything after it. */
 export interface LogAppendInfo {
@@ -51,7 +61,10 @@ export interface LogAppendInfo {
   readonly recordCount: number;
   /** The append time under LogAppendTime, -1 under CreateTime. */
   readonly logAppendTimeMs: number;
-  /** Whether any batch carries an idempotent producer's id (and so needs the producer checks). */
+  /**
+   * Whether any batch carries an idempotent producer's id or is a transaction marker (and so needs
+   * the producer checks and the producer state).
+   */
   readonly hasProducerState: boolean;
 }
 
@@ -60,7 +73,12 @@ export interface LogAppendInfo {
  * keeps LogAppendTime (`nowMs`). Throws KafkaError CORRUPT_MESSAGE, INVALID_RECORD or
  * MESSAGE_TOO_LARGE; the caller turns it into an error code. Stamping writes into `records`.
  */
-export function validateProducedRecordSet(records: Buffer, config: LogConfig, nowMs: number): LogAppendInfo {
+export function validateProducedRecordSet(
+  records: Buffer,
+  config: LogConfig,
+  nowMs: number,
+  origin: AppendOrigin = 'client',
+): LogAppendInfo {
   if (records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
   const maxMessageBytes = config.maxMessageBytes;
   const requireKeys = isCompacted(config);
@@ -84,8 +102,12 @@ export function validateProducedRecordSet(records: Buffer, config: LogConfig, no
     // The cleaner keeps the last record per key: on a compacted topic a keyless one is
     // INVALID_RECORD, as in Kafka (checked in the same walk as the records themselves).
     validateProducedRecords(records, position, header, { requireKeys });
+    if (header.isControl && origin === 'client') {
+      throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+    }
+    const markerCommits = header.isControl ? isCommitMarkerBatch(records, position) : null;
     let bytes = records.subarray(position, position + header.sizeBytes);
-    if (codec !== undefined && header.compression !== codec) {
+    if (codec !== undefined && header.compression !== codec && !header.isControl) {
       bytes = reencode(bytes, header, codec, config.compressionType, maxMessageBytes);
       stored ??= batches.map((batch) => records.subarray(batch.position, batch.position + batch.sizeBytes));
     }
@@ -102,10 +124,11 @@ export function validateProducedRecordSet(records: Buffer, config: LogConfig, no
       baseSequence: header.baseSequence,
       isTransactional: header.isTransactional,
       isControl: header.isControl,
+      markerCommits,
     };
     batches.push(batch);
     recordCount += header.recordsCount;
-    if (header.producerId >= 0 && !header.isControl) hasProducerState = true;
+    if (header.producerId >= 0) hasProducerState = true;
     storedPosition += bytes.length;
     position += header.sizeBytes;
   }

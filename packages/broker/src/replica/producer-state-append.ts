@@ -16,7 +16,7 @@
 
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import type { AppendResult as LogAppendResult } from '@gregor/storage';
-import type { LogAppendInfo } from './log-validator.js';
+import type { AppendOrigin, LogAppendInfo } from './log-validator.js';
 import type { Partition } from './partition.js';
 
 /** Idempotent record sets that may wait for one partition before new ones are refused. */
@@ -47,6 +47,7 @@ export class IdempotentLeaderAppends {
     info: LogAppendInfo,
     leaderEpoch: number,
     nowMs: number,
+    origin: AppendOrigin = 'client',
   ): Promise<LeaderAppendOutcome> {
     if (!info.hasProducerState) {
       return partition.log
@@ -68,7 +69,7 @@ export class IdempotentLeaderAppends {
     }
     const owned = queue;
     owned.depth++;
-    const run = owned.tail.then(() => this.appendChecked(partition, info, leaderEpoch, nowMs));
+    const run = owned.tail.then(() => this.appendChecked(partition, info, leaderEpoch, nowMs, origin));
     owned.tail = run.then(
       () => undefined,
       () => undefined,
@@ -85,12 +86,13 @@ export class IdempotentLeaderAppends {
     info: LogAppendInfo,
     leaderEpoch: number,
     nowMs: number,
+    origin: AppendOrigin,
   ): Promise<LeaderAppendOutcome> {
     // Earlier appends took time: this one may no longer belong to a leader of that epoch.
     if (partition.role !== 'leader' || partition.leaderEpoch !== leaderEpoch) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${partition.key}: leadership moved`);
     }
-    const check = partition.producerState.checkLeaderAppend(info.batches, nowMs);
+    const check = partition.producerState.checkLeaderAppend(info.batches, nowMs, origin === 'coordinator');
     if (check.kind === 'refused') throw new KafkaError(check.errorCode, check.message);
     if (check.kind === 'duplicate') {
       return {
@@ -118,7 +120,11 @@ function rememberAppended(
   let baseOffset = appended.baseOffset;
   for (const batch of info.batches) {
     const lastOffset = baseOffset + batch.lastOffsetDelta;
-    partition.producerState.applyBatch({ ...batch, baseOffset, lastOffset }, nowMs);
+    if (batch.markerCommits !== null) {
+      partition.producerState.applyMarker({ ...batch, baseOffset, lastOffset }, batch.markerCommits);
+    } else {
+      partition.producerState.applyBatch({ ...batch, baseOffset, lastOffset }, nowMs);
+    }
     baseOffset = lastOffset + 1;
   }
 }

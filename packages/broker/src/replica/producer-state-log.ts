@@ -16,7 +16,7 @@
 
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { batchHeaderBytes, currentMagic, readBatchHeader } from '@gregor/protocol';
+import { batchHeaderBytes, currentMagic, isCommitMarkerBatch, readBatchHeader } from '@gregor/protocol';
 import { logFileSuffix, type PartitionLog, segmentFileName } from '@gregor/storage';
 import type { ProducerStateManager, StoredProducerBatch } from './producer-state.js';
 
@@ -37,8 +37,22 @@ export function storedBatchesOf(records: Buffer): StoredProducerBatch[] {
 
 /** Remembers every batch of `records`, a record set now in the log with its final offsets. */
 export function applyRecordSet(state: ProducerStateManager, records: Buffer, nowMs: number): void {
-  for (const batch of storedBatchesOf(records)) state.applyBatch(batch, nowMs);
+  let position = 0;
+  while (position < records.length) {
+    const header = readBatchHeader(records, position);
+    if (isTransactionMarker(header)) state.applyMarker(header, isCommitMarkerBatch(records, position));
+    else state.applyBatch(header, nowMs);
+    position += header.sizeBytes;
+  }
 }
+
+/** Transaction markers are control batches of a producer; other control batches carry no state. */
+function isTransactionMarker(header: StoredProducerBatch): boolean {
+  return header.isControl && header.producerId >= 0;
+}
+
+/** A marker batch is one small record; a larger "marker" is read as far as this. */
+export const markerBatchBytesMax = 1024;
 
 export interface ProducerStateScan {
   readonly batchesScanned: number;
@@ -90,7 +104,18 @@ export async function rebuildProducerState(
         const header = readBatchHeader(chunk, at);
         if (header.sizeBytes < batchHeaderBytes || header.baseOffset >= logEndOffset) break;
         if (header.lastOffset >= logStartOffset) {
-          state.applyBatch(header, nowMs);
+          if (isTransactionMarker(header)) {
+            // The marker's type is in its record: read the (small) batch whole.
+            let bytes = chunk.subarray(at, at + header.sizeBytes);
+            if (at + header.sizeBytes > chunkLength) {
+              bytes = Buffer.alloc(Math.min(header.sizeBytes, markerBatchBytesMax));
+              const { bytesRead: got } = await file.read(bytes, 0, bytes.length, position);
+              bytesRead += got;
+            }
+            state.applyMarker(header, isCommitMarkerBatch(bytes));
+          } else {
+            state.applyBatch(header, nowMs);
+          }
           batchesScanned++;
         }
         position += header.sizeBytes;

@@ -178,15 +178,75 @@ describe('ProducerStateManager: the leader checks', () => {
     });
   });
 
-  it('refuses transactional batches and negative producer fields; ignores batches without a producer id', () => {
+  it('refuses negative producer fields; ignores batches without a producer id', () => {
     const leader = new LeaderModel();
-    expect(leader.produce([header(1, 0, 0, 1, { isTransactional: true })])).toMatchObject({
-      errorCode: ErrorCode.INVALID_TXN_STATE,
-    });
     expect(leader.produce([header(1, -1, 0)])).toMatchObject({ errorCode: ErrorCode.INVALID_RECORD });
     expect(leader.produce([header(1, 0, -1)])).toMatchObject({ errorCode: ErrorCode.INVALID_RECORD });
     expect(leader.produce([header(-1, -1, -1), header(-1, -1, -1)]).kind).toBe('append');
     expect(leader.state.size).toBe(0);
+  });
+});
+
+describe('ProducerStateManager: transactions', () => {
+  const stored = (
+    producerId: number,
+    producerEpoch: number,
+    baseOffset: number,
+    overrides: Partial<ProducerBatchHeader> = {},
+  ): StoredProducerBatch => ({
+    ...header(producerId, producerEpoch, baseOffset, 1, { isTransactional: true, ...overrides }),
+    baseOffset,
+    lastOffset: baseOffset,
+  });
+  const marker = (producerId: number, producerEpoch: number, offset: number): StoredProducerBatch =>
+    stored(producerId, producerEpoch, offset, { isControl: true, baseSequence: -1 });
+
+  it('holds the last stable offset at the first open transaction until its marker is below the high watermark', () => {
+    const state = new ProducerStateManager();
+    state.applyBatch({ ...header(9, 0, 0), baseOffset: 0, lastOffset: 0 }, nowMs); // idempotent, no txn
+    state.applyBatch(stored(1, 0, 1), nowMs);
+    state.applyBatch(stored(2, 0, 2), nowMs);
+    state.applyBatch(stored(1, 0, 3, { baseSequence: 1 }), nowMs);
+    expect(state.lastStableOffset(4)).toBe(1);
+    state.applyMarker(marker(1, 0, 4), true);
+    // Producer 1's marker is at 4: not replicated with a high watermark of 4.
+    expect(state.lastStableOffset(4)).toBe(1);
+    expect(state.lastStableOffset(5)).toBe(2);
+    state.applyMarker(marker(2, 0, 5), false);
+    expect(state.lastStableOffset(6)).toBe(6);
+    expect(state.ongoingTransactions().size).toBe(0);
+  });
+
+  it('lists the aborted transactions a fetch range overlaps, and forgets them below the log start', () => {
+    const state = new ProducerStateManager();
+    state.applyBatch(stored(1, 0, 0), nowMs);
+    state.applyMarker(marker(1, 0, 1), false);
+    state.applyBatch(stored(2, 0, 2), nowMs);
+    state.applyMarker(marker(2, 0, 3), true);
+    state.applyBatch(stored(1, 0, 4, { baseSequence: 1 }), nowMs);
+    state.applyMarker(marker(1, 0, 5), false);
+    expect(state.abortedTransactions(0, 6)).toEqual([
+      { producerId: 1, firstOffset: 0, lastOffset: 1 },
+      { producerId: 1, firstOffset: 4, lastOffset: 5 },
+    ]);
+    expect(state.abortedTransactions(2, 4)).toEqual([]);
+    expect(state.abortedTransactions(5, 6)).toEqual([{ producerId: 1, firstOffset: 4, lastOffset: 5 }]);
+    state.removeBelow(2);
+    expect(state.abortedTransactions(0, 6)).toEqual([{ producerId: 1, firstOffset: 4, lastOffset: 5 }]);
+    // A truncation below a marker cannot be undone in memory: the caller rebuilds from the log.
+    expect(state.truncateTo(5)).toBe(false);
+  });
+
+  it('fences the epoch a marker carries', () => {
+    const state = new ProducerStateManager();
+    state.applyBatch(stored(1, 3, 0), nowMs);
+    state.applyMarker(marker(1, 4, 1), false);
+    expect(state.checkLeaderAppend([header(1, 3, 1, 1, { isTransactional: true })], nowMs)).toMatchObject({
+      errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+    });
+    expect(state.checkLeaderAppend([header(1, 5, 0, 1, { isTransactional: true })], nowMs).kind).toBe(
+      'append',
+    );
   });
 });
 

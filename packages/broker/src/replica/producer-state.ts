@@ -1,5 +1,7 @@
-// What one partition knows of its idempotent producers (Kafka's ProducerStateManager, without
-// transactions): per producer id, its epoch and the metadata of its last few batches in the log.
+// What one partition knows of its idempotent and transactional producers (Kafka's
+// ProducerStateManager): per producer id, its epoch and the metadata of its last few batches in the
+// log; the transactions open on the partition (first offset per producer); the aborted ones (for
+// read_committed fetches) and the last stable offset.
 // Pure: no I/O, no clock (time is passed in). The ReplicaManager keeps one per partition and feeds it
 // every batch that enters the log, whoever wrote it, so a follower that becomes leader already knows
 // what its predecessor accepted.
@@ -19,8 +21,17 @@
 //     tell a gap from a lost history. Java 3.x and librdkafka 2.x expect it; UNKNOWN_PRODUCER_ID is
 //     not answered.
 //   Several batches in one record set are checked in order, each against the state the earlier ones
-//   would leave. Transactional batches are refused (INVALID_TXN_STATE): Gregor has no transaction
-//   coordinator, so nothing could ever commit or abort them.
+//   would leave. A transactional batch opens a transaction of its producer on this partition (if
+//   none is open); the coordinator's marker (a control batch, applyMarker) closes it. Data batches
+//   are not checked against the coordinator's list of partitions (KIP-890's verification is not
+//   done): as in Kafka 3.x before it, the client adds a partition before producing to it.
+//
+// Transactions: a transaction is open from its first batch to its marker. The last stable offset
+// (LSO) is the smallest first offset of an open transaction, or of a closed one whose marker is not
+// yet below the high watermark, capped by the high watermark: read_committed consumers read below
+// it. Aborted transactions are kept (producer id, first offset, marker offset) while their marker is
+// in the log, so a read_committed fetch can list those its records overlap; Kafka keeps them in
+// `.txnindex` files, Gregor in memory, rebuilt from the log with the rest of the state.
 //
 // Replicated and recovered batches (applyBatch) are taken as they are: the leader already checked
 // them, and a follower must hold what the leader holds.
@@ -79,6 +90,16 @@ export interface ProducerEntry {
   readonly lastTimestampMs: number;
 }
 
+/** A transaction that was aborted on this partition: its records span firstOffset..lastOffset (the marker). */
+export interface AbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+}
+
+/** Aborted transactions remembered per partition; beyond it the oldest are forgotten (see above). */
+export const abortedTransactionsPerPartitionMax = 100_000;
+
 export type LeaderAppendCheck =
   | { readonly kind: 'append' }
   | { readonly kind: 'duplicate'; readonly firstOffset: number; readonly lastOffset: number }
@@ -109,6 +130,12 @@ export function hasProducerState(header: ProducerBatchHeader): boolean {
 export class ProducerStateManager {
   /** Insertion order is activity order: every update moves the producer to the end. */
   private readonly producers = new Map<number, ProducerEntry>();
+  /** Open transactions: producer id → the offset of its first batch in this partition. */
+  private readonly ongoing = new Map<number, number>();
+  /** Closed transactions whose marker may still be above the high watermark, by marker offset. */
+  private completed: AbortedTransaction[] = [];
+  /** Aborted transactions, by marker offset. */
+  private aborted: AbortedTransaction[] = [];
   private nextExpirationCheckMs = Number.NEGATIVE_INFINITY;
   private readonly expirationMs: number;
   private readonly checkIntervalMs: number;
@@ -138,18 +165,28 @@ export class ProducerStateManager {
    * The leader's check of a produced record set (its batch headers, in order), before it is stored.
    * Changes nothing: call applyBatch for each batch once the append succeeded.
    */
-  checkLeaderAppend(headers: readonly ProducerBatchHeader[], nowMs: number): LeaderAppendCheck {
+  checkLeaderAppend(
+    headers: readonly ProducerBatchHeader[],
+    nowMs: number,
+    fromCoordinator = false,
+  ): LeaderAppendCheck {
     this.maybeExpire(nowMs);
     // The state each producer would be in after the earlier batches of this record set.
     const pending = new Map<number, { producerEpoch: number; lastSequence: number }>();
     for (const header of headers) {
       if (!hasProducerState(header)) continue;
       const { producerId, producerEpoch, baseSequence } = header;
-      if (header.isTransactional) {
-        return refused(
-          ErrorCode.INVALID_TXN_STATE,
-          `producer ${producerId}: transactional batches need a transaction coordinator, which Gregor does not have`,
-        );
+      if (fromCoordinator) {
+        // A group coordinator's transactional offsets carry the producer but no sequence (Kafka's
+        // AppendOrigin.COORDINATOR): only a fenced epoch is refused.
+        const known = this.producers.get(producerId);
+        if (known !== undefined && producerEpoch < known.producerEpoch) {
+          return refused(
+            ErrorCode.INVALID_PRODUCER_EPOCH,
+            `producer ${producerId}: epoch ${producerEpoch} is older than the current ${known.producerEpoch}`,
+          );
+        }
+        continue;
       }
       if (producerEpoch < 0 || baseSequence < 0 || header.lastOffsetDelta < 0) {
         return refused(
@@ -200,6 +237,9 @@ export class ProducerStateManager {
   /** A batch entered the log (leader append, replication or recovery): remember it, unchecked. */
   applyBatch(batch: StoredProducerBatch, nowMs: number): void {
     if (!hasProducerState(batch)) return;
+    if (batch.isTransactional && !this.ongoing.has(batch.producerId)) {
+      this.ongoing.set(batch.producerId, batch.baseOffset);
+    }
     invariant(
       batch.lastOffset >= batch.baseOffset,
       () => `batch ${batch.baseOffset}: last offset before base`,
@@ -238,6 +278,55 @@ export class ProducerStateManager {
   }
 
   /**
+   * A transaction marker entered the log (a control batch at `batch.baseOffset`): the producer's
+   * open transaction closes, as aborted or committed. The marker's epoch fences older ones: the
+   * coordinator bumps the epoch when it aborts a transaction for its producer.
+   */
+  applyMarker(batch: StoredProducerBatch, commit: boolean): void {
+    invariant(batch.isControl, () => `batch ${batch.baseOffset} is not a control batch`);
+    const firstOffset = this.ongoing.get(batch.producerId);
+    if (firstOffset !== undefined) {
+      this.ongoing.delete(batch.producerId);
+      const closed = { producerId: batch.producerId, firstOffset, lastOffset: batch.baseOffset };
+      this.completed.push(closed);
+      if (!commit) {
+        this.aborted.push(closed);
+        if (this.aborted.length > abortedTransactionsPerPartitionMax) this.aborted.shift();
+      }
+    }
+    const entry = this.producers.get(batch.producerId);
+    if (entry !== undefined && batch.producerEpoch > entry.producerEpoch) {
+      this.producers.set(batch.producerId, { ...entry, producerEpoch: batch.producerEpoch });
+    }
+  }
+
+  /** The open transactions: producer id → first offset. */
+  ongoingTransactions(): ReadonlyMap<number, number> {
+    return this.ongoing;
+  }
+
+  /**
+   * The last stable offset for `highWatermark`: read_committed consumers read below it. Forgets
+   * the closed transactions whose marker is below the high watermark.
+   */
+  lastStableOffset(highWatermark: number): number {
+    if (this.completed.length > 0 && this.completed[0]!.lastOffset < highWatermark) {
+      this.completed = this.completed.filter((closed) => closed.lastOffset >= highWatermark);
+    }
+    let stable = highWatermark;
+    for (const firstOffset of this.ongoing.values()) stable = Math.min(stable, firstOffset);
+    for (const closed of this.completed) stable = Math.min(stable, closed.firstOffset);
+    return stable;
+  }
+
+  /** The aborted transactions with records in [fetchOffset, upperBoundOffset), for a read_committed fetch. */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTransaction[] {
+    return this.aborted.filter(
+      (aborted) => aborted.lastOffset >= fetchOffset && aborted.firstOffset < upperBoundOffset,
+    );
+  }
+
+  /**
    * The log was truncated to end at `logEndOffset`. Returns true when no remembered batch was at or
    * past it (nothing to forget). Otherwise returns false and changes nothing: a producer that lost
    * batches must remember the ones before them, which only the log still has, so the caller
@@ -247,6 +336,9 @@ export class ProducerStateManager {
     for (const entry of this.producers.values()) {
       if (entry.batches.at(-1)!.lastOffset >= logEndOffset) return false;
     }
+    if ((this.aborted.at(-1)?.lastOffset ?? -1) >= logEndOffset) return false;
+    if ((this.completed.at(-1)?.lastOffset ?? -1) >= logEndOffset) return false;
+    for (const firstOffset of this.ongoing.values()) if (firstOffset >= logEndOffset) return false;
     return true;
   }
 
@@ -255,10 +347,16 @@ export class ProducerStateManager {
     for (const [producerId, entry] of [...this.producers]) {
       if (entry.batches.at(-1)!.lastOffset < logStartOffset) this.producers.delete(producerId);
     }
+    if ((this.aborted[0]?.lastOffset ?? logStartOffset) < logStartOffset) {
+      this.aborted = this.aborted.filter((aborted) => aborted.lastOffset >= logStartOffset);
+    }
   }
 
   clear(): void {
     this.producers.clear();
+    this.ongoing.clear();
+    this.completed = [];
+    this.aborted = [];
   }
 
   /** Drops producers idle for producer.id.expiration.ms now, whatever the check interval says. */

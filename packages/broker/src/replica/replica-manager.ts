@@ -17,6 +17,7 @@
 
 import type { Clock, TimerScheduler } from '@gregor/ground';
 import { MetadataImage, type PartitionState, type TopicImage } from '@gregor/metadata';
+import { ErrorCode, encodeTransactionMarkerBatch, type TransactionMarker } from '@gregor/protocol';
 import {
   type AlterPartitionTransport,
   changeRole,
@@ -48,12 +49,26 @@ import {
 } from './local-reads.js';
 import { LocalReplicas, splitPartitionKey } from './local-replicas.js';
 import type { LogStore } from './log-store.js';
+import type { AppendOrigin } from './log-validator.js';
 import type { Partition } from './partition.js';
 import { PartitionOpener, validStorageOverrides } from './partition-opener.js';
 import { ReplicaFetchServing } from './replica-fetch-host.js';
 import { ReplicaMaintenance } from './replica-maintenance.js';
 
 // The node passes these through to the controller client.
+/** One marker of a WriteTxnMarkers request: a transaction's outcome for some of its partitions. */
+export interface TxnMarkerRequest extends TransactionMarker {
+  readonly partitions: readonly { readonly topic: string; readonly partition: number }[];
+}
+
+export interface TxnMarkerPartitionResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly errorCode: number;
+}
+
+export type TransactionMarkerListener = (topic: string, partition: number, marker: TransactionMarker) => void;
+
 export type { AlterPartitionOutcome, AlterPartitionProposal } from '@gregor/replication';
 
 /** Local partitions whose metadata changes are applied at once (log creation, role changes). */
@@ -97,6 +112,7 @@ export class ReplicaManager {
   private readonly isrProposals: IsrProposals;
   private readonly opener: PartitionOpener;
   private readonly leaderAppends: LeaderAppends;
+  private readonly markerListeners: TransactionMarkerListener[] = [];
   private readonly localReads: LocalReads;
   private readonly replicaFetchServing: ReplicaFetchServing;
   private readonly followers: FollowerReplicas;
@@ -181,8 +197,61 @@ export class ReplicaManager {
     requests: readonly AppendRequest[],
     acks: number,
     timeoutMs: number,
+    origin: AppendOrigin = 'client',
   ): Promise<AppendResult[]> {
-    return this.leaderAppends.appendRecords(requests, acks, timeoutMs);
+    return this.leaderAppends.appendRecords(requests, acks, timeoutMs, origin);
+  }
+
+  /**
+   * A transaction coordinator's markers (WriteTxnMarkers): each one a control batch appended to the
+   * named partitions this broker leads, acks=all, since the coordinator completes a transaction only
+   * once every marker is replicated. One result per marker and partition, in request order.
+   */
+  async writeTxnMarkers(
+    markers: readonly TxnMarkerRequest[],
+    timeoutMs: number,
+  ): Promise<TxnMarkerPartitionResult[][]> {
+    return Promise.all(
+      markers.map(async (marker) => {
+        // A marker names a real producer: an id or epoch no producer can have is refused, not stored.
+        if (
+          !Number.isSafeInteger(marker.producerId) ||
+          marker.producerId < 0 ||
+          !Number.isInteger(marker.producerEpoch) ||
+          marker.producerEpoch < 0 ||
+          marker.producerEpoch > 0x7fff
+        ) {
+          return marker.partitions.map(({ topic, partition }) => ({
+            topic,
+            partition,
+            errorCode: ErrorCode.INVALID_REQUEST,
+          }));
+        }
+        const batch = encodeTransactionMarkerBatch(marker, this.options.clock.nowMs());
+        const results = await this.leaderAppends.appendRecords(
+          marker.partitions.map(({ topic, partition }) => ({
+            topic,
+            partition,
+            records: Buffer.from(batch),
+          })),
+          -1,
+          timeoutMs,
+          'coordinator',
+        );
+        for (const [index, result] of results.entries()) {
+          if (result.errorCode === ErrorCode.NONE) {
+            const { topic, partition } = marker.partitions[index]!;
+            for (const listener of this.markerListeners) listener(topic, partition, marker);
+          }
+        }
+        return results.map(({ topic, partition, errorCode }) => ({ topic, partition, errorCode }));
+      }),
+    );
+  }
+
+  /** Called after each transaction marker this broker wrote as leader (the group coordinator's offsets). */
+  onTransactionMarkerWritten(listener: TransactionMarkerListener): void {
+    this.markerListeners.push(listener);
   }
 
   /** A consumer's Fetch (see LocalReads). */
@@ -195,8 +264,8 @@ export class ReplicaManager {
     return this.localReads.epochEndOffsets(requests);
   }
 
-  listOffsets(requests: readonly ListOffsetRequest[]): Promise<ListOffsetResult[]> {
-    return this.localReads.listOffsets(requests);
+  listOffsets(requests: readonly ListOffsetRequest[], isolationLevel?: number): Promise<ListOffsetResult[]> {
+    return this.localReads.listOffsets(requests, isolationLevel);
   }
 
   /** A follower's fetch of partitions this broker leads. */

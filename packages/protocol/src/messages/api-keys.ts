@@ -22,12 +22,19 @@ export const ApiKey = {
   DeleteTopics: 20,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  WriteTxnMarkers: 27,
+  TxnOffsetCommit: 28,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   CreatePartitions: 37,
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   DescribeCluster: 60,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const;
 
 export type ApiName = keyof typeof ApiKey;
@@ -66,12 +73,19 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DeleteTopics', 6, 4),
   support('InitProducerId', 3, 2),
   support('OffsetForLeaderEpoch', 4, 4),
+  support('AddPartitionsToTxn', 3, 3),
+  support('AddOffsetsToTxn', 3, 3),
+  support('EndTxn', 3, 3),
+  support('WriteTxnMarkers', 1, 1),
+  support('TxnOffsetCommit', 3, 3),
   support('DescribeConfigs', 4, 4),
   support('AlterConfigs', 2, 2),
   support('CreatePartitions', 1, 2),
   support('DeleteGroups', 2, 2),
   support('IncrementalAlterConfigs', 1, 1),
   support('DescribeCluster', 1, 0),
+  support('DescribeTransactions', 0, 0),
+  support('ListTransactions', 1, 0),
 ];
 
 const supportByKey = new Map<number, ApiVersionSupport>(

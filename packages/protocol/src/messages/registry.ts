@@ -2,6 +2,8 @@
 // this object, so adding an API here is what makes decodeRequest and encodeResponse know it.
 
 import { ApiKey } from './api-keys.js';
+import { addOffsetsToTxnApi } from './apis/add-offsets-to-txn.js';
+import { addPartitionsToTxnApi } from './apis/add-partitions-to-txn.js';
 import { alterConfigsApi } from './apis/alter-configs.js';
 import { apiVersionsApi } from './apis/api-versions.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
@@ -11,6 +13,8 @@ import { deleteTopicsApi } from './apis/delete-topics.js';
 import { describeClusterApi } from './apis/describe-cluster.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
+import { describeTransactionsApi } from './apis/describe-transactions.js';
+import { endTxnApi } from './apis/end-txn.js';
 import { fetchApi } from './apis/fetch.js';
 import { findCoordinatorApi } from './apis/find-coordinator.js';
 import { heartbeatApi } from './apis/heartbeat.js';
@@ -20,12 +24,15 @@ import { joinGroupApi } from './apis/join-group.js';
 import { leaveGroupApi } from './apis/leave-group.js';
 import { listGroupsApi } from './apis/list-groups.js';
 import { listOffsetsApi } from './apis/list-offsets.js';
+import { listTransactionsApi } from './apis/list-transactions.js';
 import { metadataApi } from './apis/metadata.js';
 import { offsetCommitApi } from './apis/offset-commit.js';
 import { offsetFetchApi } from './apis/offset-fetch.js';
 import { offsetForLeaderEpochApi } from './apis/offset-for-leader-epoch.js';
 import { produceApi } from './apis/produce.js';
 import { syncGroupApi } from './apis/sync-group.js';
+import { txnOffsetCommitApi } from './apis/txn-offset-commit.js';
+import { writeTxnMarkersApi } from './apis/write-txn-markers.js';
 import type { Decoded, EncodeInput } from './schema.js';
 
 export const apis = {
@@ -47,12 +54,19 @@ export const apis = {
   [ApiKey.DeleteTopics]: deleteTopicsApi,
   [ApiKey.InitProducerId]: initProducerIdApi,
   [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpochApi,
+  [ApiKey.AddPartitionsToTxn]: addPartitionsToTxnApi,
+  [ApiKey.AddOffsetsToTxn]: addOffsetsToTxnApi,
+  [ApiKey.EndTxn]: endTxnApi,
+  [ApiKey.WriteTxnMarkers]: writeTxnMarkersApi,
+  [ApiKey.TxnOffsetCommit]: txnOffsetCommitApi,
   [ApiKey.DescribeConfigs]: describeConfigsApi,
   [ApiKey.AlterConfigs]: alterConfigsApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
   [ApiKey.DeleteGroups]: deleteGroupsApi,
   [ApiKey.IncrementalAlterConfigs]: incrementalAlterConfigsApi,
   [ApiKey.DescribeCluster]: describeClusterApi,
+  [ApiKey.DescribeTransactions]: describeTransactionsApi,
+  [ApiKey.ListTransactions]: listTransactionsApi,
 } as const;
 
 export type Apis = typeof apis;

@@ -1,0 +1,97 @@
+// TxnOffsetCommit (key 28), versions 0-3; flexible from 3.
+//   Request  => transactional_id group_id producer_id producer_epoch generation_id(3+) member_id(3+)
+//               group_instance_id(3+, nullable)
+//               [topics => name [partitions => partition_index committed_offset
+//                 committed_leader_epoch(2+) committed_metadata(nullable)]]
+//   Response => throttle_time_ms [topics => name [partitions => partition_index error_code]]
+//
+// Sent to the group's coordinator after AddOffsetsToTxn: the offsets are appended to the group's
+// offsets partition in a transactional batch of the producer and count only once the transaction's
+// commit marker reaches that partition (@gregor/group's pending transactional offsets). A partition
+// of a topic this broker does not know gets UNKNOWN_TOPIC_OR_PARTITION, as with OffsetCommit.
+// PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v3 (KIP-588).
+
+import type { TxnOffsetCommitRequest } from '@gregor/group';
+import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
+import type { ApiHandler, RequestContext } from './api-handler.js';
+import { producerFencedFor } from './txn-errors.js';
+
+type Key = typeof ApiKey.TxnOffsetCommit;
+type Response = ResponseInput<Key>;
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export function createTxnOffsetCommitHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
+  return async (body: RequestBody<Key>, apiVersion: number, context: RequestContext): Promise<Response> => {
+    const image = context.broker.metadata.image();
+    const errors = new Map<string, number>();
+    const known: TxnOffsetCommitRequest['topics'][number][] = [];
+    for (const topic of body.topics) {
+      const partitionCount = image.topic(topic.name)?.partitions.length ?? 0;
+      const partitions = topic.partitions.filter((partition) => {
+        const exists = partition.partitionIndex >= 0 && partition.partitionIndex < partitionCount;
+        if (!exists) {
+          errors.set(
+            partitionKey(topic.name, partition.partitionIndex),
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          );
+        }
+        return exists;
+      });
+      if (partitions.length > 0) known.push({ name: topic.name, partitions });
+    }
+    // The offsets are stored in a batch of this producer: an id no producer can have maps to none.
+    const producerId = Number(body.producerId);
+    if (!Number.isSafeInteger(producerId) || producerId < 0) {
+      for (const topic of known) {
+        for (const partition of topic.partitions) {
+          errors.set(
+            partitionKey(topic.name, partition.partitionIndex),
+            ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+          );
+        }
+      }
+      known.length = 0;
+    }
+    if (known.length > 0) {
+      const response = await groups.request('TxnOffsetCommit', (coordinator, requestId, nowMs) =>
+        coordinator.txnOffsetCommit(
+          requestId,
+          {
+            transactionalId: body.transactionalId,
+            groupId: body.groupId,
+            producerId,
+            producerEpoch: body.producerEpoch,
+            generationId: body.generationId,
+            memberId: body.memberId,
+            groupInstanceId: body.groupInstanceId,
+            topics: known,
+          },
+          nowMs,
+        ),
+      );
+      for (const topic of response.topics) {
+        for (const partition of topic.partitions) {
+          errors.set(
+            partitionKey(topic.name, partition.partitionIndex),
+            producerFencedFor(partition.errorCode, apiVersion, 3),
+          );
+        }
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      topics: body.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((partition) => ({
+          partitionIndex: partition.partitionIndex,
+          errorCode:
+            errors.get(partitionKey(topic.name, partition.partitionIndex)) ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+        })),
+      })),
+    };
+  };
+}

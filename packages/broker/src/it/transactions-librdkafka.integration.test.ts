@@ -1,0 +1,290 @@
+// Transactions with librdkafka's transactional producer (python3-confluent-kafka on the current
+// librdkafka) against a three-node cluster of broker processes: the coordinator of a transactional
+// id is one node, the partitions' leaders are spread over all three, so markers travel over the
+// brokers' internal gRPC. Covered: a committed transaction is visible to read_committed readers, an
+// aborted one only to read_uncommitted readers (and read_committed readers still reach the end);
+// a zombie producer is fenced; a transaction left open is aborted at its transaction.timeout.ms;
+// consume-transform-produce with send_offsets_to_transaction commits the group's offsets with it;
+// a killed coordinator's open transaction is taken over and aborted by the next one;
+// after a kill -9 of every node the outcomes hold (producer state and coordinators rebuilt from logs);
+// a timeout above transaction.max.timeout.ms is refused.
+
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentLibrdkafkaEnv, currentLibrdkafkaVersion } from '../testing/current-librdkafka.js';
+import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
+
+const clientTimeoutMs = 90_000;
+const outputBytesMax = 16 * 1024 * 1024;
+const script = new URL('./python/confluent_transactions.py', import.meta.url).pathname;
+const transactionMaxTimeoutMs = 60_000;
+
+let cluster: ProcessCluster;
+let env: NodeJS.ProcessEnv;
+let bootstrap: string;
+
+beforeAll(async () => {
+  env = currentLibrdkafkaEnv();
+  cluster = await ProcessCluster.start({
+    nodeCount: 3,
+    properties: {
+      'num.partitions': '3',
+      'default.replication.factor': '3',
+      'min.insync.replicas': '2',
+      'offsets.topic.num.partitions': '5',
+      'offsets.topic.replication.factor': '3',
+      'transaction.state.log.num.partitions': '5',
+      'transaction.state.log.replication.factor': '3',
+      'transaction.max.timeout.ms': String(transactionMaxTimeoutMs),
+      'group.initial.rebalance.delay.ms': '200',
+    },
+  });
+  bootstrap = `127.0.0.1:${cluster.node(1).kafkaPort}`;
+});
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+function run<T>(command: object): T {
+  const output = execFileSync('/usr/bin/python3', [script], {
+    input: JSON.stringify({ bootstrap, ...command }),
+    env,
+    timeout: clientTimeoutMs,
+    maxBuffer: outputBytesMax,
+    encoding: 'utf8',
+  });
+  const answer = JSON.parse(output) as T & { librdkafka: string };
+  expect(answer.librdkafka).toBe(currentLibrdkafkaVersion);
+  return answer;
+}
+
+interface ReadAnswer {
+  records: { partition: number; offset: number; value: string }[];
+  ends: Record<string, number>;
+}
+
+function read(topic: string, isolation: 'read_committed' | 'read_uncommitted'): ReadAnswer {
+  return run<ReadAnswer>({ op: 'read', topic, partitions: [0, 1, 2], isolation });
+}
+
+const values = (answer: ReadAnswer): string[] => answer.records.map((record) => record.value).sort();
+
+describe('librdkafka transactions', () => {
+  it('shows a committed transaction to read_committed readers and an aborted one only to read_uncommitted', () => {
+    const topic = 'txn-visibility';
+    const committed = ['c0', 'c1', 'c2', 'c3'].map((value, index) => ({ value, partition: index % 3 }));
+    const aborted = ['a0', 'a1', 'a2'].map((value, index) => ({ value, partition: index % 3 }));
+    expect(
+      run({
+        op: 'transaction',
+        transactional_id: 'visibility',
+        topic,
+        records: committed,
+        outcome: 'commit',
+      }),
+    ).toMatchObject({ outcome: 'commit', producer_error: null });
+    expect(
+      run({ op: 'transaction', transactional_id: 'visibility', topic, records: aborted, outcome: 'abort' }),
+    ).toMatchObject({ outcome: 'abort', producer_error: null });
+
+    const readCommitted = read(topic, 'read_committed');
+    expect(values(readCommitted)).toEqual(['c0', 'c1', 'c2', 'c3']);
+    const readUncommitted = read(topic, 'read_uncommitted');
+    expect(values(readUncommitted)).toEqual(['a0', 'a1', 'a2', 'c0', 'c1', 'c2', 'c3']);
+    // Both reach the same end: every marker is below the last stable offset.
+    expect(readCommitted.ends).toEqual(readUncommitted.ends);
+  });
+
+  it('fences a zombie producer once a new instance initialises the same transactional id', () => {
+    const topic = 'txn-zombie';
+    const answer = run<{ zombie_error: string | null; zombie_fatal: boolean }>({
+      op: 'zombie',
+      transactional_id: 'zombie',
+      topic,
+    });
+    expect(answer.zombie_error).toMatch(/_FENCED|INVALID_PRODUCER_EPOCH/);
+    expect(answer.zombie_fatal).toBe(true);
+    expect(values(read(topic, 'read_committed'))).toEqual(['successor']);
+    expect(values(read(topic, 'read_uncommitted'))).toEqual(['successor', 'zombie-1']);
+  });
+
+  it('aborts a transaction left open past its transaction.timeout.ms', async () => {
+    const topic = 'txn-hung';
+    run({
+      op: 'transaction',
+      transactional_id: 'hung',
+      topic,
+      records: [{ value: 'hung', partition: 1 }],
+      outcome: 'hang',
+      timeout_ms: 2_000,
+    });
+    // While it is open, read_committed readers stop below it; once the coordinator aborted it they
+    // read to the end, seeing nothing of it.
+    const deadline = Date.now() + 30_000;
+    let answer = read(topic, 'read_committed');
+    while (answer.ends['1'] === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      answer = read(topic, 'read_committed');
+    }
+    expect(answer.ends['1']).toBe(2); // the record and the abort marker
+    expect(values(answer)).toEqual([]);
+    expect(values(read(topic, 'read_uncommitted'))).toEqual(['hung']);
+  });
+
+  it('gregor transactions lists and describes the ids with their states (ListTransactions, DescribeTransactions)', () => {
+    const gregor = (...args: string[]): string =>
+      execFileSync('node', [cliPath, 'transactions', '--bootstrap-server', bootstrap, ...args], {
+        encoding: 'utf8',
+        timeout: clientTimeoutMs,
+      });
+    const rows = gregor('list')
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t').map((cell) => cell.trim()));
+    expect(rows[0]).toEqual(['TransactionalId', 'Coordinator', 'ProducerId', 'TransactionState']);
+    const states = Object.fromEntries(rows.slice(1).map((row) => [row[0], row[3]]));
+    expect(states).toMatchObject({
+      visibility: 'CompleteAbort',
+      zombie: 'CompleteCommit',
+      hung: 'CompleteAbort',
+    });
+    const [header, described] = gregor('describe', '--transactional-id', 'hung')
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t').map((cell) => cell.trim()));
+    expect(header).toEqual([
+      'CoordinatorId',
+      'TransactionalId',
+      'ProducerId',
+      'ProducerEpoch',
+      'TransactionState',
+      'TransactionTimeoutMs',
+      'CurrentTransactionStartTimeMs',
+      'TransactionDurationMs',
+      'TopicPartitions',
+    ]);
+    // Aborted by the coordinator at its timeout, under a bumped epoch (0 → 1).
+    expect(described).toMatchObject({ 1: 'hung', 3: '1', 4: 'CompleteAbort', 5: '2000' });
+    expect(() => gregor('describe', '--transactional-id', 'never-used')).toThrow(/does not exist/);
+  });
+
+  it('consume-transform-produce: send_offsets_to_transaction commits the group offsets with the output', () => {
+    const input = 'txn-ctp-in';
+    const output = 'txn-ctp-out';
+    const records = ['x0', 'x1', 'x2', 'x3', 'x4', 'x5'].map((value, index) => ({
+      value,
+      partition: index % 3,
+    }));
+    run({ op: 'transaction', transactional_id: 'ctp-source', topic: input, records, outcome: 'commit' });
+    const answer = run<{ consumed: number; committed: Record<string, number> }>({
+      op: 'consume_transform_produce',
+      group: 'ctp-group',
+      input,
+      output,
+      count: 6,
+      transactional_id: 'ctp',
+    });
+    expect(answer.consumed).toBe(6);
+    // Each input partition holds 2 records (offsets 0, 1) and a commit marker (2): the group resumes
+    // after the records, at the marker or past it (where the consumer's position stood).
+    expect(Object.keys(answer.committed).sort()).toEqual(['0', '1', '2']);
+    for (const offset of Object.values(answer.committed)) expect([2, 3]).toContain(offset);
+    expect(values(read(output, 'read_committed'))).toEqual(['X0', 'X1', 'X2', 'X3', 'X4', 'X5']);
+  });
+
+  it('a new coordinator takes over an open transaction when its coordinator is killed, and aborts it at its timeout', async () => {
+    const topic = 'txn-failover';
+    run({
+      op: 'transaction',
+      transactional_id: 'failover',
+      topic,
+      records: [{ value: 'orphan', partition: 0 }],
+      outcome: 'hang',
+      timeout_ms: 8_000,
+    });
+    const describeRow = (): string[] =>
+      execFileSync(
+        'node',
+        [
+          cliPath,
+          'transactions',
+          '--bootstrap-server',
+          bootstrap,
+          'describe',
+          '--transactional-id',
+          'failover',
+        ],
+        {
+          encoding: 'utf8',
+          timeout: clientTimeoutMs,
+        },
+      )
+        .trim()
+        .split('\n')[1]!
+        .split('\t')
+        .map((cell) => cell.trim());
+    const before = describeRow();
+    expect(before[4]).toBe('Ongoing');
+    const coordinatorId = Number(before[0]);
+    await cluster.kill(coordinatorId);
+    if (coordinatorId === 1) bootstrap = `127.0.0.1:${cluster.node(2).kafkaPort}`;
+    // Another node loads __transaction_state, finds the transaction Ongoing and aborts it at its
+    // deadline: read_committed readers then pass it.
+    const deadline = Date.now() + 60_000;
+    let answer = { records: [], ends: {} } as ReadAnswer;
+    while (Date.now() < deadline) {
+      try {
+        answer = run<ReadAnswer>({ op: 'read', topic, partitions: [0], isolation: 'read_committed' });
+        if (answer.ends['0'] === 2) break;
+      } catch {
+        // The partition may be moving to a new leader.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    expect(answer.ends['0']).toBe(2);
+    expect(values(answer)).toEqual([]);
+    const after = describeRow();
+    expect(Number(after[0])).not.toBe(coordinatorId);
+    expect(after[4]).toBe('CompleteAbort');
+    await cluster.restart(coordinatorId);
+    await cluster.waitReady();
+    bootstrap = `127.0.0.1:${cluster.node(1).kafkaPort}`;
+  });
+
+  it('keeps every outcome across a kill -9 of every node: aborted records stay hidden, the id commits again', async () => {
+    const topic = 'txn-visibility';
+    const before = read(topic, 'read_committed');
+    for (const node of cluster.nodes) await cluster.kill(node.id);
+    for (const node of cluster.nodes) await cluster.restart(node.id);
+    await cluster.waitReady();
+    bootstrap = `127.0.0.1:${cluster.node(1).kafkaPort}`;
+    // The aborted transactions and last stable offsets come back from the logs...
+    const after = read(topic, 'read_committed');
+    expect(values(after)).toEqual(values(before));
+    expect(after.ends).toEqual(before.ends);
+    // ...and the coordinators from __transaction_state: the same id starts a new transaction.
+    run({
+      op: 'transaction',
+      transactional_id: 'visibility',
+      topic,
+      records: [{ value: 'c4', partition: 2 }],
+      outcome: 'commit',
+    });
+    expect(values(read(topic, 'read_committed'))).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
+    expect(values(read(topic, 'read_uncommitted'))).toEqual(['a0', 'a1', 'a2', 'c0', 'c1', 'c2', 'c3', 'c4']);
+  });
+
+  it('refuses a transaction.timeout.ms above transaction.max.timeout.ms', () => {
+    expect(() =>
+      run({
+        op: 'transaction',
+        transactional_id: 'too-long',
+        topic: 'txn-too-long',
+        records: [],
+        outcome: 'commit',
+        timeout_ms: transactionMaxTimeoutMs + 1,
+      }),
+    ).toThrow(/INVALID_TRANSACTION_TIMEOUT|Invalid.*transaction timeout/i);
+  });
+});

@@ -1,0 +1,442 @@
+// The broker side of the transaction coordinator: @gregor/txn's TransactionCoordinator is pure
+// (requests in, effects out, time as arguments); this driver gives it a log, the markers, a clock,
+// a timer and producer ids.
+//
+//  - Requests: each gets a request id and a promise, resolved by the coordinator's `respond` effect.
+//    InitProducerId first fetches a producer id from this broker's block when the coordinator says
+//    it would need one (a new transactional id, or an exhausted epoch).
+//  - Appends: an `append` effect becomes one RecordBatch v2 on its `__transaction_state` partition,
+//    acks=all; completions are handed back in order per partition.
+//  - Markers: a `writeMarkers` effect is sent to the leader of each partition of the transaction
+//    (this broker's own replica manager, or another broker's TxnMarkers gRPC service), and retried
+//    every `txnMarkerRetryBackoffMs` for the partitions that failed, until each is written or its
+//    topic is gone; then the coordinator completes the transaction.
+//  - Time: one timer, armed at the coordinator's next deadline (the earliest transaction timeout).
+//  - Ownership: after every metadata image, the `__transaction_state` partitions this broker leads
+//    are loaded (from log start to log end) and those it lost are unloaded, as the group driver does.
+
+import type { Clock, TimerHandle, TimerScheduler } from '@gregor/ground';
+import type { MetadataImage } from '@gregor/metadata';
+import { ErrorCode, encodeRecordBatch, iterateBatches, KafkaError } from '@gregor/protocol';
+import {
+  type AppendToken,
+  TransactionCoordinator,
+  type TransactionLogRecord,
+  type TxnEffect,
+  type TxnResponse,
+  type WriteMarkersEffect,
+} from '@gregor/txn';
+import { OffsetsTopicCreator, offsetsTopicName } from '../groups/offsets-topic.js';
+import type { Logger } from '../logging.js';
+import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
+import type { Partition } from '../replica/partition.js';
+import type {
+  ReplicaManager,
+  TxnMarkerPartitionResult,
+  TxnMarkerRequest,
+} from '../replica/replica-manager.js';
+import { TxnMarkersClients, txnMarkerReplicationTimeoutMs } from './txn-markers-grpc.js';
+
+export const transactionStateTopicName = '__transaction_state';
+/** How long a `__transaction_state` append waits for replication (Kafka's transaction.state.log append timeout). */
+export const transactionStateAppendTimeoutMs = 5_000;
+/** Bytes read from the log per step while loading a partition (`transaction.state.log.load.buffer.size`). */
+export const transactionStateLoadChunkBytes = 5 * 1024 * 1024;
+/** Pause before markers that failed are sent again. */
+export const txnMarkerRetryBackoffMs = 200;
+/** The longest single timer; later deadlines re-arm (setTimeout takes at most 2^31-1 ms). */
+export const txnTimerDelayMsMax = 3_600_000;
+
+export interface TransactionStateTopicSettings {
+  /** `transaction.state.log.num.partitions` (Kafka's default 50). */
+  readonly numPartitions: number;
+  /** `transaction.state.log.replication.factor` (Kafka's default 3); fewer live brokers lower it. */
+  readonly replicationFactor: number;
+  /** `transaction.state.log.segment.bytes` (Kafka's default 100 MiB). */
+  readonly segmentBytes: number;
+}
+
+export interface TransactionCoordinatorDriverOptions {
+  readonly brokerId: number;
+  readonly clusterId: string;
+  readonly replicaManager: ReplicaManager;
+  readonly producerIds: ProducerIdManager;
+  readonly clock: Clock;
+  readonly timers: TimerScheduler;
+  readonly logger: Logger;
+  readonly topic: TransactionStateTopicSettings;
+  /** `transaction.max.timeout.ms`. */
+  readonly transactionMaxTimeoutMs: number;
+  /** `offsets.topic.num.partitions` (used when the offsets topic does not exist yet). */
+  readonly offsetsTopicNumPartitions: number;
+  /** Another broker's internal gRPC address (`host:port`), for markers to partitions it leads. */
+  readonly addressOf: (brokerId: number) => string | undefined;
+}
+
+interface OwnedPartition {
+  readonly partition: Partition;
+  readonly leaderEpoch: number;
+  readonly loadId: number;
+}
+
+type ResponseOf<A extends TxnResponse['api']> = Extract<TxnResponse, { api: A }>;
+
+export class TransactionCoordinatorDriver {
+  readonly topicCreator: OffsetsTopicCreator;
+  private coordinator: TransactionCoordinator;
+  private readonly waiting = new Map<number, (response: TxnResponse) => void>();
+  private nextRequestId = 1;
+  private readonly owned = new Map<number, OwnedPartition>();
+  private nextLoadId = 1;
+  private readonly appendTails = new Map<number, Promise<void>>();
+  private readonly markerClients: TxnMarkersClients;
+  private timer: TimerHandle | undefined;
+  private timerDeadlineMs: number | null = null;
+  private closed = false;
+
+  constructor(private readonly options: TransactionCoordinatorDriverOptions) {
+    this.topicCreator = new OffsetsTopicCreator({
+      name: transactionStateTopicName,
+      numPartitions: options.topic.numPartitions,
+      replicationFactor: options.topic.replicationFactor,
+      segmentBytes: options.topic.segmentBytes,
+    });
+    this.markerClients = new TxnMarkersClients(options.clusterId);
+    this.coordinator = this.newCoordinator(options.replicaManager.image);
+    options.replicaManager.onImageApplied((image) => this.onImageApplied(image));
+    this.onImageApplied(options.replicaManager.image);
+  }
+
+  /** The `__transaction_state` partition that coordinates `transactionalId`. */
+  partitionFor(transactionalId: string): number {
+    return this.coordinator.partitionFor(transactionalId);
+  }
+
+  ownedPartitions(): number[] {
+    return [...this.owned.keys()].sort((a, b) => a - b);
+  }
+
+  get transactions(): TransactionCoordinator {
+    return this.coordinator;
+  }
+
+  /** InitProducerId for a transactional id: a producer id is fetched first when one is needed. */
+  async initProducerId(request: {
+    transactionalId: string;
+    transactionTimeoutMs: number;
+    producerId: number;
+    producerEpoch: number;
+  }): Promise<ResponseOf<'InitProducerId'>> {
+    let fresh: number | null = null;
+    if (this.coordinator.needsProducerId(request.transactionalId)) {
+      const result = await this.options.producerIds.nextProducerId();
+      if (!result.ok) {
+        return { api: 'InitProducerId', errorCode: result.errorCode, producerId: -1, producerEpoch: -1 };
+      }
+      fresh = result.producerId;
+    }
+    return this.request('InitProducerId', (coordinator, requestId, nowMs) =>
+      coordinator.initProducerId(requestId, request, fresh, nowMs),
+    );
+  }
+
+  /** Hands one request to the coordinator and resolves with its response, whenever it comes. */
+  request<A extends TxnResponse['api']>(
+    api: A,
+    invoke: (coordinator: TransactionCoordinator, requestId: number, nowMs: number) => TxnEffect[],
+  ): Promise<ResponseOf<A>> {
+    const requestId = this.nextRequestId++;
+    const answered = new Promise<TxnResponse>((resolve) => this.waiting.set(requestId, resolve));
+    let effects: TxnEffect[];
+    try {
+      effects = invoke(this.coordinator, requestId, this.options.clock.nowMs());
+    } catch (error) {
+      this.waiting.delete(requestId);
+      throw error;
+    }
+    this.apply(effects);
+    return answered.then((response) => {
+      if (response.api !== api) throw new Error(`request ${requestId} expected ${api}, got ${response.api}`);
+      return response as ResponseOf<A>;
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    for (const partitionIndex of [...this.owned.keys()]) this.unload(partitionIndex, 'broker stopping');
+    this.closed = true;
+    this.cancelTimer();
+    this.markerClients.close();
+  }
+
+  // ---------------------------------------------------------------- effects and time
+
+  private apply(effects: readonly TxnEffect[]): void {
+    for (const effect of effects) {
+      if (effect.kind === 'respond') {
+        const resolve = this.waiting.get(effect.requestId);
+        if (resolve === undefined) throw new Error(`response for unknown request ${effect.requestId}`);
+        this.waiting.delete(effect.requestId);
+        resolve(effect.response);
+      } else if (effect.kind === 'append') {
+        this.startAppend(this.coordinator, effect.partitionIndex, effect.token, effect.records);
+      } else {
+        void this.writeMarkers(this.coordinator, effect);
+      }
+    }
+    this.armTimer();
+  }
+
+  private armTimer(): void {
+    const deadlineMs = this.closed ? null : this.coordinator.nextDeadlineMs();
+    if (deadlineMs === this.timerDeadlineMs && (deadlineMs === null || this.timer !== undefined)) return;
+    this.cancelTimer();
+    if (deadlineMs === null) return;
+    const delayMs = Math.min(txnTimerDelayMsMax, Math.max(0, deadlineMs - this.options.clock.nowMs()));
+    this.timerDeadlineMs = deadlineMs;
+    this.timer = this.options.timers.schedule(() => {
+      this.timer = undefined;
+      this.timerDeadlineMs = null;
+      if (this.closed) return;
+      this.apply(this.coordinator.tick(this.options.clock.nowMs()));
+    }, delayMs);
+  }
+
+  private cancelTimer(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerDeadlineMs = null;
+  }
+
+  private startAppend(
+    coordinator: TransactionCoordinator,
+    partitionIndex: number,
+    token: AppendToken,
+    records: readonly TransactionLogRecord[],
+  ): void {
+    const nowMs = this.options.clock.nowMs();
+    let outcome: Promise<number>;
+    try {
+      const batch = encodeRecordBatch({
+        records: records.map(([key, value]) => ({ key, value, timestamp: nowMs })),
+      });
+      outcome = this.options.replicaManager
+        .appendRecords(
+          [{ topic: transactionStateTopicName, partition: partitionIndex, records: batch }],
+          -1,
+          transactionStateAppendTimeoutMs,
+        )
+        .then(([result]) => result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR)
+        .catch((error: unknown) => {
+          this.options.logger.error({ err: error, partitionIndex }, 'transaction state append failed');
+          return ErrorCode.UNKNOWN_SERVER_ERROR;
+        });
+    } catch (error) {
+      if (!(error instanceof KafkaError)) throw error;
+      outcome = Promise.resolve(error.code);
+    }
+    const previous = this.appendTails.get(partitionIndex) ?? Promise.resolve();
+    const tail = previous
+      .then(() => outcome)
+      .then((errorCode) => {
+        if (this.coordinator !== coordinator) return;
+        this.apply(coordinator.onAppendComplete(token, errorCode, this.options.clock.nowMs()));
+      });
+    this.appendTails.set(partitionIndex, tail);
+    void tail.then(() => {
+      if (this.appendTails.get(partitionIndex) === tail) this.appendTails.delete(partitionIndex);
+    });
+  }
+
+  /** Sends the markers to the partitions' leaders until each is written (or its topic is gone). */
+  private async writeMarkers(coordinator: TransactionCoordinator, effect: WriteMarkersEffect): Promise<void> {
+    let remaining = effect.partitions.flatMap(({ topic, partitions }) =>
+      partitions.map((partition) => ({ topic, partition })),
+    );
+    const started = this.options.clock.nowMs();
+    let attempts = 0;
+    while (remaining.length > 0) {
+      if (this.closed || this.coordinator !== coordinator) return;
+      if (attempts++ > 0) await this.sleep(txnMarkerRetryBackoffMs);
+      if (this.closed || this.coordinator !== coordinator) return;
+      const image = this.options.replicaManager.image;
+      const byLeader = new Map<number, { topic: string; partition: number }[]>();
+      const next: { topic: string; partition: number }[] = [];
+      for (const target of remaining) {
+        const state = image.topic(target.topic)?.partitions[target.partition];
+        // A deleted topic (or partition) has no transaction to close any more.
+        if (state === undefined) continue;
+        if (state.leader < 0) {
+          next.push(target);
+          continue;
+        }
+        const list = byLeader.get(state.leader) ?? [];
+        list.push(target);
+        byLeader.set(state.leader, list);
+      }
+      await Promise.all(
+        [...byLeader].map(async ([leader, partitions]) => {
+          const marker: TxnMarkerRequest = {
+            producerId: effect.producerId,
+            producerEpoch: effect.producerEpoch,
+            commit: effect.commit,
+            coordinatorEpoch: effect.coordinatorEpoch,
+            partitions,
+          };
+          let results: TxnMarkerPartitionResult[];
+          try {
+            results = await this.sendMarkers(leader, marker);
+          } catch (error) {
+            this.options.logger.debug({ err: error, leader }, 'transaction markers not delivered; retrying');
+            next.push(...partitions);
+            return;
+          }
+          for (const result of results) {
+            if (result.errorCode !== ErrorCode.NONE)
+              next.push({ topic: result.topic, partition: result.partition });
+          }
+        }),
+      );
+      remaining = next;
+      if (attempts % 50 === 0 && remaining.length > 0) {
+        this.options.logger.warn(
+          {
+            transactionalId: effect.transactionalId,
+            remaining: remaining.length,
+            waitedMs: this.options.clock.nowMs() - started,
+          },
+          'transaction markers still not written',
+        );
+      }
+    }
+    if (this.closed || this.coordinator !== coordinator) return;
+    this.apply(coordinator.onMarkersWritten(effect.token, this.options.clock.nowMs()));
+  }
+
+  private async sendMarkers(leader: number, marker: TxnMarkerRequest): Promise<TxnMarkerPartitionResult[]> {
+    if (leader === this.options.brokerId) {
+      const [results] = await this.options.replicaManager.writeTxnMarkers(
+        [marker],
+        txnMarkerReplicationTimeoutMs,
+      );
+      return results ?? [];
+    }
+    const address = this.options.addressOf(leader);
+    if (address === undefined) throw new Error(`broker ${leader} has no known address`);
+    const [results] = await this.markerClients.write(
+      address,
+      [marker],
+      txnMarkerReplicationTimeoutMs + 2_000,
+    );
+    return results ?? [];
+  }
+
+  private sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => this.options.timers.schedule(resolve, delayMs));
+  }
+
+  // ---------------------------------------------------------------- ownership
+
+  private newCoordinator(image: MetadataImage): TransactionCoordinator {
+    return new TransactionCoordinator({
+      transactionStatePartitionCount:
+        image.topic(transactionStateTopicName)?.partitions.length ?? this.options.topic.numPartitions,
+      offsetsPartitionCount:
+        image.topic(offsetsTopicName)?.partitions.length ?? this.options.offsetsTopicNumPartitions,
+      transactionMaxTimeoutMs: this.options.transactionMaxTimeoutMs,
+    });
+  }
+
+  private onImageApplied(image: MetadataImage): void {
+    if (this.closed) return;
+    const topic = image.topic(transactionStateTopicName);
+    const offsetsCount = image.topic(offsetsTopicName)?.partitions.length;
+    const config = this.coordinator.config;
+    if (
+      (topic !== undefined && topic.partitions.length !== config.transactionStatePartitionCount) ||
+      (offsetsCount !== undefined && offsetsCount !== config.offsetsPartitionCount)
+    ) {
+      for (const partitionIndex of [...this.owned.keys()])
+        this.unload(partitionIndex, 'partition count changed');
+      this.coordinator = this.newCoordinator(image);
+    }
+    const leading = new Map<number, Partition>();
+    topic?.partitions.forEach((state, index) => {
+      const local = this.options.replicaManager.partition(transactionStateTopicName, index);
+      if (state.leader === this.options.brokerId && local !== undefined && local.role === 'leader') {
+        leading.set(index, local);
+      }
+    });
+    for (const [partitionIndex, owned] of [...this.owned]) {
+      const local = leading.get(partitionIndex);
+      if (local !== owned.partition || local.leaderEpoch !== owned.leaderEpoch) {
+        this.unload(partitionIndex, local === undefined ? 'leadership lost' : 'new leader epoch');
+      }
+    }
+    for (const [partitionIndex, local] of leading) {
+      if (!this.owned.has(partitionIndex)) this.startLoad(partitionIndex, local);
+    }
+  }
+
+  private unload(partitionIndex: number, why: string): void {
+    this.owned.delete(partitionIndex);
+    this.apply(this.coordinator.unloadPartition(partitionIndex));
+    this.options.logger.info({ partitionIndex, why }, 'transaction state partition unloaded');
+  }
+
+  private startLoad(partitionIndex: number, partition: Partition): void {
+    const loadId = this.nextLoadId++;
+    this.owned.set(partitionIndex, { partition, leaderEpoch: partition.leaderEpoch, loadId });
+    const coordinator = this.coordinator;
+    this.apply(coordinator.beginLoad(partitionIndex, partition.leaderEpoch));
+    const current = (): boolean =>
+      !this.closed && this.coordinator === coordinator && this.owned.get(partitionIndex)?.loadId === loadId;
+    void this.readPartition(coordinator, partitionIndex, partition, current).then(
+      (loaded) => {
+        if (!loaded || !current()) return;
+        const summary = coordinator.completeLoad(partitionIndex, this.options.clock.nowMs());
+        this.options.logger.info({ partitionIndex, ...summary }, 'transaction state partition loaded');
+        this.apply(coordinator.drain());
+      },
+      (error: unknown) => {
+        if (!current()) return;
+        this.options.logger.error({ err: error, partitionIndex }, 'transaction state partition load failed');
+        this.unload(partitionIndex, 'load failed');
+      },
+    );
+  }
+
+  /** Feeds the coordinator every record of the partition from its log start to its log end. */
+  private async readPartition(
+    coordinator: TransactionCoordinator,
+    partitionIndex: number,
+    partition: Partition,
+    current: () => boolean,
+  ): Promise<boolean> {
+    const log = partition.log;
+    const endOffset = log.logEndOffset;
+    let offset = log.logStartOffset;
+    while (offset < endOffset) {
+      const read = await log.read(offset, transactionStateLoadChunkBytes, { maxOffsetExclusive: endOffset });
+      if (!current()) return false;
+      if (read.errorCode !== ErrorCode.NONE) {
+        if (read.logStartOffset > offset) {
+          offset = read.logStartOffset;
+          continue;
+        }
+        throw new Error(`transaction state partition ${partitionIndex} shrank below ${offset} while loading`);
+      }
+      if (read.records.length === 0) break;
+      const records: TransactionLogRecord[] = [];
+      for (const batch of iterateBatches(read.records)) {
+        offset = batch.header.lastOffset + 1;
+        if (batch.header.isControl) continue;
+        for (const record of batch.records) {
+          if (record.key !== null) records.push([record.key, record.value]);
+        }
+      }
+      coordinator.loadRecords(partitionIndex, records);
+    }
+    return true;
+  }
+}

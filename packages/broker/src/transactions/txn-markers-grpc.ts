@@ -1,0 +1,146 @@
+// The TxnMarkers service (proto/transactions.proto) on a node's internal gRPC server, and the
+// client a transaction coordinator writes markers with. The service maps the wire request to the
+// ReplicaManager's writeTxnMarkers and back; like replication it shares the CONTROLLER listener (a
+// leader's address is its address in controller.quorum.voters).
+
+import { ErrorCode } from '@gregor/protocol';
+import * as grpc from '@grpc/grpc-js';
+import { internalChannelOptions, serviceClient } from '../grpc/protos.js';
+import type { Logger } from '../logging.js';
+import type {
+  ReplicaManager,
+  TxnMarkerPartitionResult,
+  TxnMarkerRequest,
+} from '../replica/replica-manager.js';
+
+const protoFile = 'transactions.proto';
+const serviceName = 'gregor.transactions.TxnMarkers';
+
+/** How long a leader waits for a marker to be replicated before answering REQUEST_TIMED_OUT. */
+export const txnMarkerReplicationTimeoutMs = 10_000;
+/** Markers one request may carry; more is a broken peer. */
+export const txnMarkersPerRequestMax = 10_000;
+
+interface WireTopicPartition {
+  topic: string;
+  partition: number;
+}
+
+interface WireTxnMarker {
+  producerId: number;
+  producerEpoch: number;
+  commit: boolean;
+  coordinatorEpoch: number;
+  partitions: WireTopicPartition[];
+}
+
+interface WireWriteTxnMarkersRequest {
+  clusterId: string;
+  markers: WireTxnMarker[];
+}
+
+interface WireWriteTxnMarkersResponse {
+  errorCode: number;
+  markers: { partitions: { topic: string; partition: number; errorCode: number }[] }[];
+}
+
+export function registerTxnMarkersService(
+  server: grpc.Server,
+  clusterId: string,
+  replicaManager: () => ReplicaManager | undefined,
+  logger: Logger,
+): void {
+  const implementation: grpc.UntypedServiceImplementation = {
+    WriteTxnMarkers: (
+      call: grpc.ServerUnaryCall<WireWriteTxnMarkersRequest, WireWriteTxnMarkersResponse>,
+      callback: grpc.sendUnaryData<WireWriteTxnMarkersResponse>,
+    ) => {
+      const request = call.request;
+      const manager = replicaManager();
+      if (request.clusterId !== clusterId) {
+        callback(null, { errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID, markers: [] });
+        return;
+      }
+      if (manager === undefined || request.markers.length > txnMarkersPerRequestMax) {
+        callback(null, {
+          errorCode: manager === undefined ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.INVALID_REQUEST,
+          markers: [],
+        });
+        return;
+      }
+      manager.writeTxnMarkers(request.markers, txnMarkerReplicationTimeoutMs).then(
+        (results) =>
+          callback(null, {
+            errorCode: ErrorCode.NONE,
+            markers: results.map((partitions) => ({ partitions })),
+          }),
+        (error: unknown) => {
+          logger.error({ err: error }, 'writing transaction markers failed');
+          callback({ code: grpc.status.INTERNAL, details: String(error) });
+        },
+      );
+    },
+  };
+  server.addService(serviceClient(protoFile, serviceName).service, implementation);
+}
+
+type WriteMethod = (
+  request: WireWriteTxnMarkersRequest,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response: WireWriteTxnMarkersResponse) => void,
+) => void;
+
+/** Channels to the TxnMarkers service of other brokers, one per broker address. */
+export class TxnMarkersClients {
+  private readonly clients = new Map<string, grpc.Client>();
+
+  constructor(private readonly clusterId: string) {}
+
+  /** Writes `markers` on the broker at `address`; rejects on a transport failure. */
+  write(
+    address: string,
+    markers: readonly TxnMarkerRequest[],
+    timeoutMs: number,
+  ): Promise<TxnMarkerPartitionResult[][]> {
+    let client = this.clients.get(address);
+    if (client === undefined) {
+      const Client = serviceClient(protoFile, serviceName);
+      client = new Client(address, grpc.credentials.createInsecure(), internalChannelOptions);
+      this.clients.set(address, client);
+    }
+    const method = (client as unknown as Record<string, WriteMethod>).WriteTxnMarkers!.bind(client);
+    const request: WireWriteTxnMarkersRequest = {
+      clusterId: this.clusterId,
+      markers: markers.map((marker) => ({
+        producerId: marker.producerId,
+        producerEpoch: marker.producerEpoch,
+        commit: marker.commit,
+        coordinatorEpoch: marker.coordinatorEpoch,
+        partitions: marker.partitions.map(({ topic, partition }) => ({ topic, partition })),
+      })),
+    };
+    return new Promise((resolve, reject) => {
+      method(
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + Math.max(1, timeoutMs) },
+        (error, response) => {
+          if (error !== null) reject(error);
+          else if (response.errorCode !== ErrorCode.NONE) {
+            resolve(
+              markers.map((marker) =>
+                marker.partitions.map((p) => ({ ...p, errorCode: response.errorCode })),
+              ),
+            );
+          } else resolve(response.markers.map((marker) => marker.partitions));
+        },
+      );
+    });
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+}

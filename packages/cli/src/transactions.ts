@@ -1,0 +1,383 @@
+// `gregor transactions`: kafka-transactions.sh's list, describe and abort, with its columns.
+//   gregor transactions --bootstrap-server host:port[,...] list
+//   gregor transactions --bootstrap-server host:port[,...] describe --transactional-id ID
+//   gregor transactions --bootstrap-server host:port[,...] abort --topic T --partition P
+//       --producer-id ID --producer-epoch E --coordinator-epoch C
+// list asks every broker (ListTransactions: each lists the ids it coordinates); describe asks the
+// id's coordinator (FindCoordinator key type 1, DescribeTransactions); abort writes an abort marker
+// for the producer to the partition's leader (WriteTxnMarkers), for a hanging transaction whose
+// coordinator no longer knows it.
+
+import { ApiKey, KafkaConnection } from '@gregor/client';
+import { ErrorCode, errorName } from '@gregor/protocol';
+import type { TextOutput } from './dump-log.js';
+import { type Address, parseAddress } from './metadata-shell-args.js';
+
+const usageExitCode = 2;
+const failureExitCode = 1;
+export const transactionsDefaultTimeoutMs = 10_000;
+/** Attempts at a coordinator that is loading or moving before giving up. */
+export const transactionsAttemptsMax = 20;
+const retryBackoffMs = 250;
+
+export const transactionsUsage = `Usage: gregor transactions --bootstrap-server host:port[,host:port...] [--timeout-ms N] <command>
+
+Transactions, like kafka-transactions.sh:
+  list                                  every transactional id of the cluster and its state
+  describe --transactional-id ID        the id's producer, epoch, state, timeout, start time and
+                                        the partitions of its current transaction
+  abort --topic T --partition P --producer-id ID --producer-epoch E --coordinator-epoch C
+                                        writes an abort marker for that producer to the partition
+                                        (ends a hanging transaction the coordinator lost)
+
+Exit codes: 0 ok, 1 failure (unknown id, cluster unreachable), 2 usage error.
+`;
+
+type Command =
+  | { readonly kind: 'list' }
+  | { readonly kind: 'describe'; readonly transactionalId: string }
+  | {
+      readonly kind: 'abort';
+      readonly topic: string;
+      readonly partition: number;
+      readonly producerId: bigint;
+      readonly producerEpoch: number;
+      readonly coordinatorEpoch: number;
+    };
+
+class TransactionsCommandError extends Error {}
+
+export async function runTransactions(
+  args: readonly string[],
+  out: TextOutput,
+  err: TextOutput,
+): Promise<number> {
+  const parsed = parseArgs(args);
+  if (parsed === 'help') {
+    out.write(transactionsUsage);
+    return 0;
+  }
+  if (typeof parsed === 'string') {
+    err.write(`gregor transactions: ${parsed}\n${transactionsUsage}`);
+    return usageExitCode;
+  }
+  const connections = new Map<string, KafkaConnection>();
+  const connect = async (host: string, port: number): Promise<KafkaConnection> => {
+    const key = `${host}:${port}`;
+    let connection = connections.get(key);
+    if (connection === undefined) {
+      connection = await KafkaConnection.open({
+        host,
+        port,
+        clientId: 'gregor-transactions',
+        connectTimeoutMs: parsed.timeoutMs,
+      });
+      connections.set(key, connection);
+    }
+    return connection;
+  };
+  try {
+    const bootstrap = await connectAny(parsed.bootstrap, connect);
+    const context = { bootstrap, connect, timeoutMs: parsed.timeoutMs, out };
+    switch (parsed.command.kind) {
+      case 'list':
+        await list(context);
+        return 0;
+      case 'describe':
+        await describe(context, parsed.command.transactionalId);
+        return 0;
+      case 'abort':
+        await abort(context, parsed.command);
+        return 0;
+      default:
+        return usageExitCode;
+    }
+  } catch (error) {
+    if (
+      !(error instanceof TransactionsCommandError) &&
+      !(error instanceof Error && error.name === 'KafkaConnectionError')
+    )
+      throw error;
+    err.write(`Error: ${(error as Error).message}\n`);
+    return failureExitCode;
+  } finally {
+    for (const connection of connections.values()) connection.close();
+  }
+}
+
+interface Context {
+  readonly bootstrap: KafkaConnection;
+  readonly connect: (host: string, port: number) => Promise<KafkaConnection>;
+  readonly timeoutMs: number;
+  readonly out: TextOutput;
+}
+
+async function connectAny(
+  addresses: readonly Address[],
+  connect: (host: string, port: number) => Promise<KafkaConnection>,
+): Promise<KafkaConnection> {
+  const failures: string[] = [];
+  for (const address of addresses) {
+    try {
+      return await connect(address.host, address.port);
+    } catch (error) {
+      failures.push(`${address.host}:${address.port}: ${(error as Error).message}`);
+    }
+  }
+  throw new TransactionsCommandError(`no bootstrap server reachable (${failures.join('; ')})`);
+}
+
+function pause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, retryBackoffMs));
+}
+
+function table(out: TextOutput, header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
+      .join('\t');
+  out.write(`${line(header)}\n`);
+  for (const row of rows) out.write(`${line(row)}\n`);
+}
+
+async function list(context: Context): Promise<void> {
+  const metadata = await context.bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, context.timeoutMs);
+  const rows: string[][] = [];
+  for (const broker of metadata.brokers) {
+    const connection = await context.connect(broker.host, broker.port);
+    for (let attempt = 1; ; attempt++) {
+      const response = await connection.call(
+        ApiKey.ListTransactions,
+        1,
+        { stateFilters: [], producerIdFilters: [], durationFilter: -1n },
+        context.timeoutMs,
+      );
+      if (
+        response.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS &&
+        attempt < transactionsAttemptsMax
+      ) {
+        await pause();
+        continue;
+      }
+      if (response.errorCode !== ErrorCode.NONE) {
+        throw new TransactionsCommandError(
+          `ListTransactions on broker ${broker.nodeId}: ${errorName(response.errorCode)}`,
+        );
+      }
+      for (const state of response.transactionStates) {
+        rows.push([
+          state.transactionalId,
+          String(broker.nodeId),
+          String(state.producerId),
+          state.transactionState,
+        ]);
+      }
+      break;
+    }
+  }
+  rows.sort((a, b) => a[0]!.localeCompare(b[0]!));
+  table(context.out, ['TransactionalId', 'Coordinator', 'ProducerId', 'TransactionState'], rows);
+}
+
+async function describe(context: Context, transactionalId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const found = await context.bootstrap.call(
+      ApiKey.FindCoordinator,
+      2,
+      { key: transactionalId, keyType: 1 },
+      context.timeoutMs,
+    );
+    let errorCode: number = found.errorCode;
+    if (errorCode === ErrorCode.NONE) {
+      const connection = await context.connect(found.host, found.port);
+      const response = await connection.call(
+        ApiKey.DescribeTransactions,
+        0,
+        { transactionalIds: [transactionalId] },
+        context.timeoutMs,
+      );
+      const state = response.transactionStates[0];
+      if (state === undefined) throw new TransactionsCommandError('DescribeTransactions answered nothing');
+      errorCode = state.errorCode;
+      if (errorCode === ErrorCode.NONE) {
+        const startMs = Number(state.transactionStartTimeMs);
+        const partitions = state.topics.flatMap(({ topic, partitions: ids }) =>
+          ids.map((id) => `${topic}-${id}`),
+        );
+        table(
+          context.out,
+          [
+            'CoordinatorId',
+            'TransactionalId',
+            'ProducerId',
+            'ProducerEpoch',
+            'TransactionState',
+            'TransactionTimeoutMs',
+            'CurrentTransactionStartTimeMs',
+            'TransactionDurationMs',
+            'TopicPartitions',
+          ],
+          [
+            [
+              String(found.nodeId),
+              state.transactionalId,
+              String(state.producerId),
+              String(state.producerEpoch),
+              state.transactionState,
+              String(state.transactionTimeoutMs),
+              startMs < 0 ? 'None' : String(startMs),
+              startMs < 0 ? 'None' : String(Math.max(0, Date.now() - startMs)),
+              partitions.join(','),
+            ],
+          ],
+        );
+        return;
+      }
+      if (errorCode === ErrorCode.TRANSACTIONAL_ID_NOT_FOUND) {
+        throw new TransactionsCommandError(`transactional id '${transactionalId}' does not exist`);
+      }
+    }
+    const retriable =
+      errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE ||
+      errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ||
+      errorCode === ErrorCode.NOT_COORDINATOR;
+    if (!retriable || attempt >= transactionsAttemptsMax) {
+      throw new TransactionsCommandError(`transactional id '${transactionalId}': ${errorName(errorCode)}`);
+    }
+    await pause();
+  }
+}
+
+async function abort(context: Context, command: Extract<Command, { kind: 'abort' }>): Promise<void> {
+  const metadata = await context.bootstrap.call(
+    ApiKey.Metadata,
+    1,
+    { topics: [{ name: command.topic }] },
+    context.timeoutMs,
+  );
+  const topic = metadata.topics.find((candidate) => candidate.name === command.topic);
+  const leaderId = topic?.partitions.find((p) => p.partitionIndex === command.partition)?.leaderId ?? -1;
+  const leader = metadata.brokers.find((broker) => broker.nodeId === leaderId);
+  if (topic === undefined || topic.errorCode !== ErrorCode.NONE || leader === undefined) {
+    throw new TransactionsCommandError(`partition ${command.topic}-${command.partition} has no leader`);
+  }
+  const connection = await context.connect(leader.host, leader.port);
+  const response = await connection.call(
+    ApiKey.WriteTxnMarkers,
+    1,
+    {
+      markers: [
+        {
+          producerId: command.producerId,
+          producerEpoch: command.producerEpoch,
+          transactionResult: false,
+          topics: [{ name: command.topic, partitionIndexes: [command.partition] }],
+          coordinatorEpoch: command.coordinatorEpoch,
+        },
+      ],
+    },
+    context.timeoutMs,
+  );
+  const errorCode =
+    response.markers[0]?.topics[0]?.partitions[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+  if (errorCode !== ErrorCode.NONE) {
+    throw new TransactionsCommandError(
+      `abort marker for ${command.topic}-${command.partition}: ${errorName(errorCode)}`,
+    );
+  }
+  context.out.write(
+    `Aborted the transaction of producer ${command.producerId} on ${command.topic}-${command.partition}\n`,
+  );
+}
+
+function parseArgs(
+  args: readonly string[],
+): { bootstrap: Address[]; timeoutMs: number; command: Command } | 'help' | string {
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  const valueFlags = new Set([
+    '--bootstrap-server',
+    '--timeout-ms',
+    '--transactional-id',
+    '--topic',
+    '--partition',
+    '--producer-id',
+    '--producer-epoch',
+    '--coordinator-epoch',
+  ]);
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    if (arg === '--help' || arg === '-h') return 'help';
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const equals = arg.indexOf('=');
+    const flag = equals < 0 ? arg : arg.slice(0, equals);
+    if (!valueFlags.has(flag)) return `unknown option '${flag}'`;
+    const value = equals >= 0 ? arg.slice(equals + 1) : args[++index];
+    if (value === undefined || value === '') return `${flag} needs a value`;
+    flags.set(flag, value);
+  }
+  const bootstrapText = flags.get('--bootstrap-server');
+  if (bootstrapText === undefined) return '--bootstrap-server is required';
+  const bootstrap = bootstrapText.split(',').map(parseAddress);
+  if (!bootstrap.every((address) => address !== null)) {
+    return `--bootstrap-server: expected host:port[,host:port...], got '${bootstrapText}'`;
+  }
+  const integer = (flag: string, min: number, max: number): number | string => {
+    const text = flags.get(flag);
+    if (text === undefined) return `${flag} is required`;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      return `${flag} must be an integer in [${min}, ${max}], got '${text}'`;
+    }
+    return value;
+  };
+  let timeoutMs = transactionsDefaultTimeoutMs;
+  if (flags.has('--timeout-ms')) {
+    const parsed = integer('--timeout-ms', 1, 600_000);
+    if (typeof parsed === 'string') return parsed;
+    timeoutMs = parsed;
+  }
+  const [name, ...rest] = positional;
+  if (rest.length > 0) return `unexpected '${rest.join(' ')}'`;
+  const done = (command: Command) => ({ bootstrap: bootstrap as Address[], timeoutMs, command });
+  switch (name) {
+    case 'list':
+      return done({ kind: 'list' });
+    case 'describe': {
+      const transactionalId = flags.get('--transactional-id');
+      if (transactionalId === undefined) return 'describe needs --transactional-id';
+      return done({ kind: 'describe', transactionalId });
+    }
+    case 'abort': {
+      const topic = flags.get('--topic');
+      if (topic === undefined) return 'abort needs --topic';
+      const partition = integer('--partition', 0, 0x7fffffff);
+      const producerEpoch = integer('--producer-epoch', 0, 0x7fff);
+      const coordinatorEpoch = integer('--coordinator-epoch', 0, 0x7fffffff);
+      const producerIdText = flags.get('--producer-id');
+      for (const value of [partition, producerEpoch, coordinatorEpoch])
+        if (typeof value === 'string') return value;
+      if (producerIdText === undefined || !/^\d+$/.test(producerIdText)) {
+        return `--producer-id must be a non-negative integer, got '${producerIdText ?? ''}'`;
+      }
+      return done({
+        kind: 'abort',
+        topic,
+        partition: partition as number,
+        producerId: BigInt(producerIdText),
+        producerEpoch: producerEpoch as number,
+        coordinatorEpoch: coordinatorEpoch as number,
+      });
+    }
+    case undefined:
+      return 'a command is required: list, describe or abort';
+    default:
+      return `unknown command '${name}'`;
+  }
+}

@@ -1,0 +1,755 @@
+// The transaction coordinator (Kafka's TransactionCoordinator with its TransactionStateManager):
+// the transactional ids of the `__transaction_state` partitions this broker leads, each with its
+// producer id and epoch and its transaction's state. Pure: requests and time in, effects out; the
+// broker's driver does the log, the markers and the timer.
+//
+// States and transitions (Kafka's TransactionState):
+//   Empty/CompleteCommit/CompleteAbort --AddPartitions--> Ongoing --EndTxn--> PrepareCommit|PrepareAbort
+//   PrepareCommit --markers written--> CompleteCommit;  PrepareAbort --markers written--> CompleteAbort
+// Every transition is first appended to the transactional id's partition (acks=all) and takes effect
+// once the append succeeded; meanwhile the id is "pending" and other requests for it are answered
+// CONCURRENT_TRANSACTIONS (retriable). Once the Prepare state is stored the outcome is decided, and
+// the markers are driven to completion by whichever broker coordinates the partition (a new
+// coordinator resumes them when it loads a Prepare state). EndTxn is answered when the transaction
+// is complete (markers written, Complete state stored), later than Kafka, which answers once Prepare
+// is stored: a client's next transaction then never meets CONCURRENT_TRANSACTIONS (kafkajs does not
+// retry AddOffsetsToTxn on it), and a read_committed reader sees the records once commit returns.
+// Should this broker stop coordinating in between, EndTxn is answered NONE: the decision is stored.
+//
+// Fencing: InitProducerId bumps the epoch of a transactional id; requests with an older epoch get
+// PRODUCER_FENCED, and so do their produces once the bumped epoch's markers reach the partitions. An
+// InitProducerId that finds a transaction ongoing aborts it under the bumped epoch and answers
+// CONCURRENT_TRANSACTIONS; the retry then gets a fresh epoch. A transaction that outlives its
+// transaction.timeout.ms is aborted by the coordinator the same way (tick): the producer that
+// started it is fenced.
+
+import { invariant } from '@gregor/ground';
+import { coordinatorPartitionFor, DeadlineQueue } from '@gregor/group';
+import { ErrorCode } from '@gregor/protocol';
+import type {
+  AddOffsetsToTxnRequest,
+  AddPartitionsToTxnRequest,
+  AppendToken,
+  EndTxnRequest,
+  InitProducerIdRequest,
+  MarkerToken,
+  RequestId,
+  TxnEffect,
+  TxnResponse,
+} from './messages.js';
+import {
+  decodeTransactionLogKey,
+  decodeTransactionLogValue,
+  encodeTransactionLogKey,
+  encodeTransactionLogValue,
+  type TopicPartitions,
+  type TransactionLogRecord,
+  type TransactionLogValue,
+  TransactionState,
+  type TransactionStateId,
+} from './transaction-records.js';
+
+/** Kafka's `__consumer_offsets` name: AddOffsetsToTxn adds the group's partition of it. */
+export const offsetsTopicName = '__consumer_offsets';
+/** An epoch that reached this is not bumped again: the id gets a new producer id (Short.MaxValue - 1). */
+export const producerEpochMax = 32_766;
+/** Kafka's `transaction.max.timeout.ms` default (15 minutes). */
+export const transactionMaxTimeoutMsDefault = 900_000;
+/** Kafka's `transaction.state.log.num.partitions` default. */
+export const transactionStatePartitionsDefault = 50;
+/** Partitions one transaction may hold; more is a broken client, not load. */
+export const partitionsPerTransactionMax = 100_000;
+/**
+ * Transactional ids one coordinator holds; a new id beyond it is COORDINATOR_NOT_AVAILABLE (Kafka
+ * expires idle ids after transactional.id.expiration.ms, which Gregor does not do yet).
+ */
+export const transactionalIdsPerCoordinatorMax = 100_000;
+
+export interface TransactionCoordinatorConfig {
+  /** `transaction.state.log.num.partitions` (the real partition count of the topic). */
+  readonly transactionStatePartitionCount: number;
+  /** `offsets.topic.num.partitions` (the real count): which partition AddOffsetsToTxn adds. */
+  readonly offsetsPartitionCount: number;
+  /** `transaction.max.timeout.ms`: a longer transaction.timeout.ms is INVALID_TRANSACTION_TIMEOUT. */
+  readonly transactionMaxTimeoutMs: number;
+}
+
+/** One transactional id, as this coordinator holds it. */
+export interface TransactionMetadata {
+  readonly transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  /** The epoch before the last bump, so a retried InitProducerId (v3) is recognised; -1 when none. */
+  lastProducerEpoch: number;
+  timeoutMs: number;
+  state: TransactionStateId;
+  /** `topic` → partitions of the current transaction. */
+  partitions: Map<string, Set<number>>;
+  startTimestampMs: number;
+  lastUpdateTimestampMs: number;
+  /** An append or the markers of this id are in flight: no other transition may start. */
+  pending: boolean;
+  /** EndTxn requests answered once the transaction is complete (not stored). */
+  completionWaiters: (() => void)[];
+}
+
+interface OwnedPartition {
+  readonly coordinatorEpoch: number;
+  loading: boolean;
+  readonly transactions: Map<string, TransactionMetadata>;
+  /** While loading: the last value per transactional id read so far (null: a tombstone). */
+  readonly loaded: Map<string, TransactionLogValue | null>;
+}
+
+interface PendingAppend {
+  readonly partitionIndex: number;
+  readonly owner: OwnedPartition;
+  readonly metadata: TransactionMetadata;
+  readonly next: TransactionLogValue;
+  readonly then: (errorCode: number, nowMs: number) => void;
+}
+
+interface PendingMarkers {
+  readonly owner: OwnedPartition;
+  readonly metadata: TransactionMetadata;
+  readonly commit: boolean;
+}
+
+export interface TransactionDescription {
+  readonly transactionalId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly state: TransactionStateId;
+  readonly timeoutMs: number;
+  readonly startTimestampMs: number;
+  readonly partitions: TopicPartitions[];
+}
+
+export class TransactionCoordinator {
+  private readonly owned = new Map<number, OwnedPartition>();
+  private readonly appends = new Map<AppendToken, PendingAppend>();
+  private readonly markers = new Map<MarkerToken, PendingMarkers>();
+  private nextToken = 1;
+  private effects: TxnEffect[] = [];
+  /** Ongoing transactions by `transactionalId`, due at start + timeout. */
+  private readonly timeouts = new DeadlineQueue<TransactionMetadata>();
+
+  constructor(readonly config: TransactionCoordinatorConfig) {
+    invariant(config.transactionStatePartitionCount > 0, 'transaction state partitions must be positive');
+    invariant(config.offsetsPartitionCount > 0, 'offsets partitions must be positive');
+  }
+
+  transactionalIdCount(): number {
+    let count = 0;
+    for (const owner of this.owned.values()) count += owner.transactions.size;
+    return count;
+  }
+
+  partitionFor(transactionalId: string): number {
+    return coordinatorPartitionFor(transactionalId, this.config.transactionStatePartitionCount);
+  }
+
+  isLoading(partitionIndex: number): boolean {
+    return this.owned.get(partitionIndex)?.loading ?? false;
+  }
+
+  ownedPartitions(): number[] {
+    return [...this.owned.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Whether an InitProducerId for `transactionalId` would need a producer id it does not have: the
+   * id is new, or its epoch is exhausted. The driver then fetches one before calling initProducerId.
+   */
+  needsProducerId(transactionalId: string): boolean {
+    const owner = this.owned.get(this.partitionFor(transactionalId));
+    if (owner === undefined || owner.loading) return false;
+    const metadata = owner.transactions.get(transactionalId);
+    return metadata === undefined || metadata.producerEpoch >= producerEpochMax;
+  }
+
+  /** DescribeTransactions: the id's state, or NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, TRANSACTIONAL_ID_NOT_FOUND. */
+  describeOrError(transactionalId: string): TransactionDescription | number {
+    const located = this.locate(transactionalId);
+    if (typeof located === 'number')
+      return located === ErrorCode.INVALID_REQUEST ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : located;
+    const metadata = located.owner.transactions.get(transactionalId);
+    // An id whose first InitProducerId is still being stored does not exist yet.
+    if (metadata === undefined || metadata.producerEpoch < 0) return ErrorCode.TRANSACTIONAL_ID_NOT_FOUND;
+    return describeMetadata(metadata);
+  }
+
+  /** Whether some partition of this coordinator is still loading (ListTransactions answers it). */
+  anyLoading(): boolean {
+    return [...this.owned.values()].some((owner) => owner.loading);
+  }
+
+  describe(transactionalId: string): TransactionDescription | undefined {
+    const metadata = this.owned.get(this.partitionFor(transactionalId))?.transactions.get(transactionalId);
+    return metadata === undefined ? undefined : describeMetadata(metadata);
+  }
+
+  /** Every transactional id this coordinator holds, by id. */
+  list(): TransactionDescription[] {
+    const all: TransactionDescription[] = [];
+    for (const owner of this.owned.values()) {
+      if (owner.loading) continue;
+      for (const metadata of owner.transactions.values()) {
+        if (metadata.producerEpoch >= 0) all.push(describeMetadata(metadata));
+      }
+    }
+    return all.sort((a, b) => (a.transactionalId < b.transactionalId ? -1 : 1));
+  }
+
+  // ---------------------------------------------------------------- ownership
+
+  /** This broker now leads `partitionIndex` in `coordinatorEpoch`: requests wait for the load. */
+  beginLoad(partitionIndex: number, coordinatorEpoch: number): TxnEffect[] {
+    const effects = this.unloadPartition(partitionIndex);
+    this.owned.set(partitionIndex, {
+      coordinatorEpoch,
+      loading: true,
+      transactions: new Map(),
+      loaded: new Map(),
+    });
+    return effects;
+  }
+
+  /** Records of the partition's log, in log order (control records left out by the caller). */
+  loadRecords(partitionIndex: number, records: readonly TransactionLogRecord[]): void {
+    const owner = this.owned.get(partitionIndex);
+    invariant(owner?.loading === true, () => `partition ${partitionIndex} is not loading`);
+    for (const [key, value] of records) {
+      owner.loaded.set(
+        decodeTransactionLogKey(key),
+        value === null ? null : decodeTransactionLogValue(value),
+      );
+    }
+  }
+
+  /**
+   * The log was read to its end: the transactions are served from now on. A transaction whose
+   * outcome was decided (Prepare*) gets its markers written again; an ongoing one keeps its deadline.
+   */
+  completeLoad(partitionIndex: number, nowMs: number): { transactionalIds: number } {
+    const owner = this.owned.get(partitionIndex);
+    invariant(owner?.loading === true, () => `partition ${partitionIndex} is not loading`);
+    for (const [transactionalId, value] of owner.loaded) {
+      if (value === null || value.state === TransactionState.dead) continue;
+      const metadata: TransactionMetadata = {
+        transactionalId,
+        producerId: value.producerId,
+        producerEpoch: value.producerEpoch,
+        lastProducerEpoch: -1,
+        timeoutMs: value.transactionTimeoutMs,
+        state: value.state,
+        partitions: partitionMap(value.partitions),
+        startTimestampMs: value.startTimestampMs,
+        lastUpdateTimestampMs: value.lastUpdateTimestampMs,
+        pending: false,
+        completionWaiters: [],
+      };
+      owner.transactions.set(transactionalId, metadata);
+    }
+    owner.loaded.clear();
+    owner.loading = false;
+    for (const metadata of owner.transactions.values()) {
+      if (metadata.state === TransactionState.ongoing) this.scheduleTimeout(metadata);
+      else if (metadata.state === TransactionState.prepareCommit)
+        this.writeMarkers(owner, metadata, true, nowMs);
+      else if (metadata.state === TransactionState.prepareAbort)
+        this.writeMarkers(owner, metadata, false, nowMs);
+    }
+    // Effects of a load (markers to resume) leave through the next drain.
+    return { transactionalIds: owner.transactions.size };
+  }
+
+  /** Leadership of the partition is gone: its transactions are forgotten (the new leader loads them). */
+  unloadPartition(partitionIndex: number): TxnEffect[] {
+    const owner = this.owned.get(partitionIndex);
+    if (owner !== undefined) {
+      this.owned.delete(partitionIndex);
+      for (const metadata of owner.transactions.values()) this.timeouts.delete(metadata.transactionalId);
+      for (const [token, pending] of [...this.appends]) {
+        if (pending.owner === owner) {
+          this.appends.delete(token);
+          pending.then(ErrorCode.NOT_COORDINATOR, Number.NaN);
+        }
+      }
+      for (const [token, pending] of [...this.markers]) {
+        if (pending.owner === owner) this.markers.delete(token);
+      }
+      for (const metadata of owner.transactions.values()) releaseWaiters(metadata);
+    }
+    return this.drain();
+  }
+
+  /** Effects produced outside a request (a load's resumed markers). */
+  drain(): TxnEffect[] {
+    const effects = this.effects;
+    this.effects = [];
+    return effects;
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  initProducerId(
+    requestId: RequestId,
+    request: InitProducerIdRequest,
+    freshProducerId: number | null,
+    nowMs: number,
+  ): TxnEffect[] {
+    const respond = (errorCode: number, producerId = -1, producerEpoch = -1): TxnEffect[] => {
+      this.respond(requestId, { api: 'InitProducerId', errorCode, producerId, producerEpoch });
+      return this.drain();
+    };
+    if (
+      request.transactionTimeoutMs <= 0 ||
+      request.transactionTimeoutMs > this.config.transactionMaxTimeoutMs
+    ) {
+      return respond(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    }
+    const located = this.locate(request.transactionalId);
+    if (typeof located === 'number') return respond(located);
+    const { owner } = located;
+    let metadata = owner.transactions.get(request.transactionalId);
+    if (metadata === undefined) {
+      if (this.transactionalIdCount() >= transactionalIdsPerCoordinatorMax) {
+        return respond(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+      if (freshProducerId === null) return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
+      metadata = {
+        transactionalId: request.transactionalId,
+        producerId: freshProducerId,
+        producerEpoch: -1,
+        lastProducerEpoch: -1,
+        timeoutMs: request.transactionTimeoutMs,
+        state: TransactionState.empty,
+        partitions: new Map(),
+        startTimestampMs: -1,
+        lastUpdateTimestampMs: nowMs,
+        pending: false,
+        completionWaiters: [],
+      };
+      owner.transactions.set(request.transactionalId, metadata);
+    }
+    if (metadata.pending) return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
+    if (request.producerId >= 0) {
+      // KIP-360: a producer may ask to bump its own epoch; only the current owner of the id may.
+      const current = request.producerId === metadata.producerId;
+      const retried = current && request.producerEpoch === metadata.lastProducerEpoch;
+      if (!current || (request.producerEpoch !== metadata.producerEpoch && !retried)) {
+        return respond(ErrorCode.PRODUCER_FENCED);
+      }
+      if (retried && metadata.state !== TransactionState.ongoing) {
+        return respond(ErrorCode.NONE, metadata.producerId, metadata.producerEpoch);
+      }
+    }
+    switch (metadata.state) {
+      case TransactionState.prepareCommit:
+      case TransactionState.prepareAbort:
+        return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
+      case TransactionState.ongoing: {
+        // A new producer instance with this id: fence the old one and abort what it left open.
+        this.abortWithBumpedEpoch(owner, metadata, nowMs);
+        return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
+      }
+      default: {
+        let producerId = metadata.producerId;
+        let producerEpoch = metadata.producerEpoch + 1;
+        if (metadata.producerEpoch >= producerEpochMax) {
+          if (freshProducerId === null) return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
+          producerId = freshProducerId;
+          producerEpoch = 0;
+        }
+        const previousProducerId = metadata.producerId;
+        const previousEpoch = metadata.producerEpoch;
+        const next: TransactionLogValue = {
+          producerId,
+          producerEpoch,
+          transactionTimeoutMs: request.transactionTimeoutMs,
+          state: TransactionState.empty,
+          partitions: [],
+          lastUpdateTimestampMs: nowMs,
+          startTimestampMs: -1,
+        };
+        this.persist(located.partitionIndex, owner, metadata, next, (errorCode) => {
+          if (errorCode !== ErrorCode.NONE) {
+            // A new id whose first record did not make it: forget it, the retry starts over.
+            if (metadata.producerEpoch < 0) owner.transactions.delete(metadata.transactionalId);
+            this.respond(requestId, { api: 'InitProducerId', errorCode, producerId: -1, producerEpoch: -1 });
+            return;
+          }
+          metadata.lastProducerEpoch = producerId === previousProducerId ? previousEpoch : -1;
+          this.respond(requestId, {
+            api: 'InitProducerId',
+            errorCode: ErrorCode.NONE,
+            producerId: metadata.producerId,
+            producerEpoch: metadata.producerEpoch,
+          });
+        });
+        return this.drain();
+      }
+    }
+  }
+
+  addPartitionsToTxn(requestId: RequestId, request: AddPartitionsToTxnRequest, nowMs: number): TxnEffect[] {
+    this.addPartitions(requestId, 'AddPartitionsToTxn', request, request.partitions, nowMs);
+    return this.drain();
+  }
+
+  addOffsetsToTxn(requestId: RequestId, request: AddOffsetsToTxnRequest, nowMs: number): TxnEffect[] {
+    const partition = coordinatorPartitionFor(request.groupId, this.config.offsetsPartitionCount);
+    this.addPartitions(
+      requestId,
+      'AddOffsetsToTxn',
+      request,
+      [{ topic: offsetsTopicName, partitions: [partition] }],
+      nowMs,
+    );
+    return this.drain();
+  }
+
+  endTxn(requestId: RequestId, request: EndTxnRequest, nowMs: number): TxnEffect[] {
+    const respond = (errorCode: number): TxnEffect[] => {
+      this.respond(requestId, { api: 'EndTxn', errorCode });
+      return this.drain();
+    };
+    const checked = this.checkProducer(request);
+    if (typeof checked === 'number') return respond(checked);
+    const { owner, metadata, partitionIndex } = checked;
+    const { commit } = request;
+    switch (metadata.state) {
+      case TransactionState.ongoing:
+        break;
+      case TransactionState.completeCommit:
+        return respond(commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE);
+      case TransactionState.completeAbort:
+        return respond(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE);
+      case TransactionState.prepareCommit:
+        return respond(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
+      case TransactionState.prepareAbort:
+        return respond(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
+      default:
+        return respond(ErrorCode.INVALID_TXN_STATE);
+    }
+    metadata.completionWaiters.push(() =>
+      this.respond(requestId, { api: 'EndTxn', errorCode: ErrorCode.NONE }),
+    );
+    this.prepareEnd(partitionIndex, owner, metadata, commit, metadata.producerEpoch, nowMs, (errorCode) => {
+      if (errorCode === ErrorCode.NONE) return;
+      metadata.completionWaiters = [];
+      this.respond(requestId, { api: 'EndTxn', errorCode });
+    });
+    return this.drain();
+  }
+
+  // ---------------------------------------------------------------- completions and time
+
+  /** The append of `token` finished with `errorCode` (in append order per partition). */
+  onAppendComplete(token: AppendToken, errorCode: number, nowMs: number): TxnEffect[] {
+    const pending = this.appends.get(token);
+    if (pending === undefined) return this.drain(); // its partition was unloaded since
+    this.appends.delete(token);
+    pending.metadata.pending = false;
+    if (errorCode === ErrorCode.NONE) {
+      applyValue(pending.metadata, pending.next);
+      this.timeouts.delete(pending.metadata.transactionalId);
+      if (pending.metadata.state === TransactionState.ongoing) this.scheduleTimeout(pending.metadata);
+    }
+    pending.then(appendErrorToCoordinatorError(errorCode), nowMs);
+    return this.drain();
+  }
+
+  /** Every marker of `token` was written (or its partition is gone): the transaction completes. */
+  onMarkersWritten(token: MarkerToken, nowMs: number): TxnEffect[] {
+    const pending = this.markers.get(token);
+    if (pending === undefined) return this.drain();
+    this.markers.delete(token);
+    const { owner, metadata, commit } = pending;
+    metadata.pending = false;
+    const partitionIndex = this.partitionFor(metadata.transactionalId);
+    const next: TransactionLogValue = {
+      ...storedValueOf(metadata),
+      state: commit ? TransactionState.completeCommit : TransactionState.completeAbort,
+      partitions: [],
+      lastUpdateTimestampMs: nowMs,
+    };
+    this.persist(partitionIndex, owner, metadata, next, (errorCode) => {
+      if (errorCode === ErrorCode.NONE) {
+        releaseWaiters(metadata);
+        return;
+      }
+      // The outcome is in the Prepare record already; a coordinator that loads it writes the markers
+      // again and completes it. Here, try again while this broker still coordinates.
+      if (this.owned.get(partitionIndex) === owner) this.writeMarkers(owner, metadata, commit, nowMs);
+    });
+    return this.drain();
+  }
+
+  /** The earliest transaction timeout, or null. */
+  nextDeadlineMs(): number | null {
+    return this.timeouts.peekDeadlineMs();
+  }
+
+  /** Aborts every transaction past its transaction.timeout.ms, fencing its producer. */
+  tick(nowMs: number): TxnEffect[] {
+    for (;;) {
+      const due = this.timeouts.popDue(nowMs);
+      if (due === null) break;
+      const metadata = due.value;
+      const partitionIndex = this.partitionFor(metadata.transactionalId);
+      const owner = this.owned.get(partitionIndex);
+      if (owner === undefined || owner.transactions.get(metadata.transactionalId) !== metadata) continue;
+      if (metadata.state !== TransactionState.ongoing || metadata.pending) continue;
+      this.abortWithBumpedEpoch(owner, metadata, nowMs);
+    }
+    return this.drain();
+  }
+
+  // ---------------------------------------------------------------- transitions
+
+  private addPartitions(
+    requestId: RequestId,
+    api: 'AddPartitionsToTxn' | 'AddOffsetsToTxn',
+    request: { transactionalId: string; producerId: number; producerEpoch: number },
+    partitions: readonly TopicPartitions[],
+    nowMs: number,
+  ): void {
+    const respond = (errorCode: number): void => this.respond(requestId, { api, errorCode });
+    const checked = this.checkProducer(request);
+    if (typeof checked === 'number') {
+      respond(checked);
+      return;
+    }
+    const { owner, metadata, partitionIndex } = checked;
+    if (
+      metadata.state === TransactionState.prepareCommit ||
+      metadata.state === TransactionState.prepareAbort
+    ) {
+      respond(ErrorCode.CONCURRENT_TRANSACTIONS);
+      return;
+    }
+    const merged = partitionMap(storedValueOf(metadata).partitions);
+    if (metadata.state !== TransactionState.ongoing) merged.clear();
+    let added = false;
+    let count = 0;
+    for (const { topic, partitions: ids } of partitions) {
+      let set = merged.get(topic);
+      if (set === undefined) {
+        set = new Set();
+        merged.set(topic, set);
+      }
+      for (const id of ids) {
+        if (!set.has(id)) {
+          set.add(id);
+          added = true;
+        }
+      }
+    }
+    for (const set of merged.values()) count += set.size;
+    if (count > partitionsPerTransactionMax) {
+      respond(ErrorCode.INVALID_REQUEST);
+      return;
+    }
+    if (!added && metadata.state === TransactionState.ongoing) {
+      respond(ErrorCode.NONE);
+      return;
+    }
+    const starting = metadata.state !== TransactionState.ongoing;
+    const next: TransactionLogValue = {
+      ...storedValueOf(metadata),
+      state: TransactionState.ongoing,
+      partitions: partitionList(merged),
+      lastUpdateTimestampMs: nowMs,
+      startTimestampMs: starting ? nowMs : metadata.startTimestampMs,
+    };
+    this.persist(partitionIndex, owner, metadata, next, respond);
+  }
+
+  /** Fences the current producer (epoch + 1) and aborts its transaction under the new epoch. */
+  private abortWithBumpedEpoch(owner: OwnedPartition, metadata: TransactionMetadata, nowMs: number): void {
+    const partitionIndex = this.partitionFor(metadata.transactionalId);
+    // At the last epoch the abort keeps it; the next InitProducerId moves to a new producer id.
+    const epoch = Math.min(metadata.producerEpoch + 1, producerEpochMax);
+    this.prepareEnd(partitionIndex, owner, metadata, false, epoch, nowMs, () => {});
+  }
+
+  private prepareEnd(
+    partitionIndex: number,
+    owner: OwnedPartition,
+    metadata: TransactionMetadata,
+    commit: boolean,
+    producerEpoch: number,
+    nowMs: number,
+    answered: (errorCode: number) => void,
+  ): void {
+    const next: TransactionLogValue = {
+      ...storedValueOf(metadata),
+      producerEpoch,
+      state: commit ? TransactionState.prepareCommit : TransactionState.prepareAbort,
+      lastUpdateTimestampMs: nowMs,
+    };
+    const previousEpoch = metadata.producerEpoch;
+    this.persist(partitionIndex, owner, metadata, next, (errorCode, completedMs) => {
+      answered(errorCode);
+      if (errorCode !== ErrorCode.NONE) return;
+      if (producerEpoch !== previousEpoch) metadata.lastProducerEpoch = -1;
+      this.writeMarkers(owner, metadata, commit, completedMs);
+    });
+  }
+
+  private writeMarkers(
+    owner: OwnedPartition,
+    metadata: TransactionMetadata,
+    commit: boolean,
+    _nowMs: number,
+  ): void {
+    const token = this.nextToken++;
+    metadata.pending = true;
+    this.markers.set(token, { owner, metadata, commit });
+    this.effects.push({
+      kind: 'writeMarkers',
+      token,
+      transactionalId: metadata.transactionalId,
+      producerId: metadata.producerId,
+      producerEpoch: metadata.producerEpoch,
+      commit,
+      coordinatorEpoch: owner.coordinatorEpoch,
+      partitions: partitionList(metadata.partitions),
+    });
+  }
+
+  private persist(
+    partitionIndex: number,
+    owner: OwnedPartition,
+    metadata: TransactionMetadata,
+    next: TransactionLogValue,
+    then: (errorCode: number, nowMs: number) => void,
+  ): void {
+    invariant(!metadata.pending, () => `${metadata.transactionalId}: a transition is already pending`);
+    const token = this.nextToken++;
+    metadata.pending = true;
+    this.appends.set(token, { partitionIndex, owner, metadata, next, then });
+    this.effects.push({
+      kind: 'append',
+      partitionIndex,
+      token,
+      records: [[encodeTransactionLogKey(metadata.transactionalId), encodeTransactionLogValue(next)]],
+    });
+  }
+
+  private scheduleTimeout(metadata: TransactionMetadata): void {
+    this.timeouts.set(metadata.transactionalId, metadata.startTimestampMs + metadata.timeoutMs, metadata);
+  }
+
+  private locate(transactionalId: string): { owner: OwnedPartition; partitionIndex: number } | number {
+    if (transactionalId === '') return ErrorCode.INVALID_REQUEST;
+    const partitionIndex = this.partitionFor(transactionalId);
+    const owner = this.owned.get(partitionIndex);
+    if (owner === undefined) return ErrorCode.NOT_COORDINATOR;
+    if (owner.loading) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return { owner, partitionIndex };
+  }
+
+  /** The checks every request of a producer passes: coordinator, id mapping, epoch, nothing pending. */
+  private checkProducer(request: {
+    transactionalId: string;
+    producerId: number;
+    producerEpoch: number;
+  }): { owner: OwnedPartition; metadata: TransactionMetadata; partitionIndex: number } | number {
+    const located = this.locate(request.transactionalId);
+    if (typeof located === 'number') return located;
+    const metadata = located.owner.transactions.get(request.transactionalId);
+    if (metadata === undefined || metadata.producerId !== request.producerId) {
+      return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    }
+    if (metadata.producerEpoch !== request.producerEpoch) return ErrorCode.PRODUCER_FENCED;
+    if (metadata.pending) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    return { ...located, metadata };
+  }
+
+  private respond(requestId: RequestId, response: TxnResponse): void {
+    this.effects.push({ kind: 'respond', requestId, response });
+  }
+}
+
+/**
+ * How a failed `__transaction_state` append is answered (Kafka's TransactionStateManager): the
+ * partition moved → NOT_COORDINATOR; it cannot take writes now → COORDINATOR_NOT_AVAILABLE, both
+ * retriable (the client looks the coordinator up again).
+ */
+export function appendErrorToCoordinatorError(errorCode: number): number {
+  switch (errorCode) {
+    case ErrorCode.NONE:
+    case ErrorCode.NOT_COORDINATOR:
+      return errorCode;
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode.KAFKA_STORAGE_ERROR:
+      return ErrorCode.NOT_COORDINATOR;
+    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode.NOT_ENOUGH_REPLICAS:
+    case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case ErrorCode.REQUEST_TIMED_OUT:
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    default:
+      return ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+}
+
+function releaseWaiters(metadata: TransactionMetadata): void {
+  const waiters = metadata.completionWaiters;
+  metadata.completionWaiters = [];
+  for (const waiter of waiters) waiter();
+}
+
+function storedValueOf(metadata: TransactionMetadata): TransactionLogValue {
+  return {
+    producerId: metadata.producerId,
+    producerEpoch: metadata.producerEpoch,
+    transactionTimeoutMs: metadata.timeoutMs,
+    state: metadata.state,
+    partitions: partitionList(metadata.partitions),
+    lastUpdateTimestampMs: metadata.lastUpdateTimestampMs,
+    startTimestampMs: metadata.startTimestampMs,
+  };
+}
+
+function applyValue(metadata: TransactionMetadata, value: TransactionLogValue): void {
+  metadata.producerId = value.producerId;
+  metadata.producerEpoch = value.producerEpoch;
+  metadata.timeoutMs = value.transactionTimeoutMs;
+  metadata.state = value.state;
+  metadata.partitions = partitionMap(value.partitions);
+  metadata.lastUpdateTimestampMs = value.lastUpdateTimestampMs;
+  metadata.startTimestampMs = value.startTimestampMs;
+}
+
+function partitionMap(partitions: readonly TopicPartitions[]): Map<string, Set<number>> {
+  const map = new Map<string, Set<number>>();
+  for (const { topic, partitions: ids } of partitions) {
+    const set = map.get(topic) ?? new Set<number>();
+    for (const id of ids) set.add(id);
+    map.set(topic, set);
+  }
+  return map;
+}
+
+function partitionList(map: ReadonlyMap<string, ReadonlySet<number>>): TopicPartitions[] {
+  return [...map]
+    .filter(([, ids]) => ids.size > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([topic, ids]) => ({ topic, partitions: [...ids].sort((a, b) => a - b) }));
+}
+
+function describeMetadata(metadata: TransactionMetadata): TransactionDescription {
+  return {
+    transactionalId: metadata.transactionalId,
+    producerId: metadata.producerId,
+    producerEpoch: metadata.producerEpoch,
+    state: metadata.state,
+    timeoutMs: metadata.timeoutMs,
+    startTimestampMs: metadata.startTimestampMs,
+    partitions: partitionList(metadata.partitions),
+  };
+}
