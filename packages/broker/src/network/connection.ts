@@ -8,6 +8,7 @@
 // meanwhile; a partial frame's goes back when the connection closes.
 
 import type { Socket } from 'node:net';
+import type { ConnectionSession } from '../security/connection-session.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { RequestMemoryPool } from './request-memory-pool.js';
 
@@ -27,6 +28,8 @@ export interface ConnectionContext {
    * with every broker's endpoint of that name, as Kafka's request context carries its listener.
    */
   readonly listenerName: string;
+  /** The listener's security protocol and the client's principal; absent: PLAINTEXT, ANONYMOUS. */
+  readonly session?: ConnectionSession;
 }
 
 export type FrameHandler = (frame: Buffer, context: ConnectionContext) => Promise<HandlerOutcome>;

@@ -265,7 +265,19 @@ export class GregorNode {
       },
       this.logger,
     );
-    const boundKafka = await this.socketServer.listen(this.config.kafkaListeners);
+    const boundKafka = await this.socketServer.listen(this.config.kafkaListeners, (name) => {
+      const tls = this.config.listenerTls.get(name);
+      return {
+        protocol: this.config.listenerSecurityProtocols.get(name) ?? 'PLAINTEXT',
+        ...(tls === undefined ? {} : { tls }),
+      };
+    });
+    for (const [name, tls] of this.config.listenerTls) {
+      this.logger.info(
+        { listener: name, keystore: tls.description, clientAuth: tls.clientAuth },
+        `listener ${name} serves TLS`,
+      );
+    }
     const bound: ListenerSpec[] = [...boundKafka, { ...listener, port: controllerPort }];
     const exporter = this.metricsExporter;
     if (exporter !== undefined) {
