@@ -29,6 +29,8 @@ const servedApis = [
   ApiKey.DeleteTopics,
   ApiKey.DescribeConfigs,
   ApiKey.CreatePartitions,
+  ApiKey.DescribeUserScramCredentials,
+  ApiKey.AlterUserScramCredentials,
 ];
 
 describe('ApiVersions', () => {

@@ -6,6 +6,7 @@ import { runBroker } from './broker-start.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGroups } from './groups.js';
 import { runMetadataShell } from './metadata-shell.js';
+import { runUsers } from './users.js';
 
 export interface CliCommand {
   readonly summary: string;
@@ -28,6 +29,10 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   'metadata-shell': {
     summary: 'browse the cluster metadata as znode-like paths (ls, cat, tree), online or offline',
     run: (args, out, err) => runMetadataShell(args, out, err),
+  },
+  users: {
+    summary: "SCRAM users' credentials (describe, add, delete), like kafka-configs.sh --entity-type users",
+    run: runUsers,
   },
 };
 

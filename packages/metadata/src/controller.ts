@@ -4,7 +4,8 @@
 //   - ClusterControlManager (cluster-control.ts): broker registration, sessions, fencing;
 //   - ReplicationControlManager (replication-control.ts): topics, partitions, leaders and ISRs;
 //   - ConfigurationControlManager (configuration-control.ts): topic configs;
-//   - ProducerIdControlManager (producer-id-control.ts): producer id blocks.
+//   - ProducerIdControlManager (producer-id-control.ts): producer id blocks;
+//   - ScramControlManager (scram-control.ts): users' SCRAM credentials.
 // An operation gets one ControllerBatch; the managers it involves add their records to it in order
 // (a fence, then the partition changes it causes), and the Controller seals it.
 //
@@ -65,6 +66,11 @@ import {
   type TopicSelector,
   type ValidateOnly,
 } from './replication-control.js';
+import {
+  type AlterUserScramCredentialsRequest,
+  type AlterUserScramCredentialsResponse,
+  ScramControlManager,
+} from './scram-control.js';
 
 export interface ControllerActivation {
   /** The committed image, including every record of earlier controller epochs. */
@@ -103,6 +109,7 @@ export class Controller {
   private readonly replication: ReplicationControlManager;
   private readonly configuration: ConfigurationControlManager;
   private readonly producerIds: ProducerIdControlManager;
+  private readonly scram: ScramControlManager;
   private expectedTickMs: number | null = null;
 
   /**
@@ -151,6 +158,7 @@ export class Controller {
       activation.nowMs,
     );
     this.producerIds = new ProducerIdControlManager(this.config, image, this.cluster);
+    this.scram = new ScramControlManager(image);
   }
 
   /** The image with every record this controller proposed applied, committed or not. */
@@ -284,6 +292,15 @@ export class Controller {
       ? this.replication.electUncleanLeaders(batch, topic.topicId)
       : 0;
     return this.finish(batch, { uncleanLeaderElectionCount });
+  }
+
+  // --- SCRAM credentials --------------------------------------------------------------------------
+
+  /** AlterUserScramCredentials: salted credentials set or removed, per user all or nothing. */
+  alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequest,
+  ): ControllerOutcome<AlterUserScramCredentialsResponse> {
+    return this.run((batch) => this.scram.alterUserScramCredentials(batch, request));
   }
 
   // --- Producer ids -------------------------------------------------------------------------------

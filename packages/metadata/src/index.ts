@@ -12,6 +12,7 @@ export * from './record-codec.js';
 export * from './records.js';
 export * from './replica-placement.js';
 export * from './replication-control.js';
+export * from './scram-control.js';
 export * from './snapshot.js';
 export * from './topic-configs.js';
 export * from './topic-names.js';

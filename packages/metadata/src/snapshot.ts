@@ -56,6 +56,11 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
     });
   }
   if (image.producerIds !== null) records.push({ type: 'producerIds', ...image.producerIds });
+  for (const name of [...image.scramCredentials.keys()].sort()) {
+    for (const [mechanism, credential] of image.userScramCredentials(name)) {
+      records.push({ type: 'userScramCredential', name, mechanism, ...credential });
+    }
+  }
   return records;
 }
 

@@ -7,6 +7,8 @@
 import { ApiKey } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
+import type { SaslAuthenticator } from '../security/sasl-authenticator.js';
+import { handleAlterUserScramCredentials } from './alter-user-scram-credentials.js';
 import type { ApiHandlers } from './api-handler.js';
 import { handleApiVersions } from './api-versions.js';
 import { handleCreatePartitions } from './create-partitions.js';
@@ -15,6 +17,7 @@ import { createDeleteGroupsHandler } from './delete-groups.js';
 import { handleDeleteTopics } from './delete-topics.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
+import { handleDescribeUserScramCredentials } from './describe-user-scram-credentials.js';
 import { handleFetch } from './fetch.js';
 import { createFindCoordinatorHandler } from './find-coordinator.js';
 import { createHeartbeatHandler } from './heartbeat.js';
@@ -27,6 +30,8 @@ import { handleMetadata } from './metadata.js';
 import { createOffsetCommitHandler } from './offset-commit.js';
 import { createOffsetFetchHandler } from './offset-fetch.js';
 import { handleProduce } from './produce.js';
+import { handleSaslAuthenticate } from './sasl-authenticate.js';
+import { createSaslHandshakeHandler } from './sasl-handshake.js';
 import { createSyncGroupHandler } from './sync-group.js';
 
 /** The services some APIs need beyond the BrokerContext; an API whose service is absent is not served. */
@@ -35,10 +40,12 @@ export interface ApiServices {
   readonly groups?: GroupCoordinatorDriver;
   /** This broker's producer id blocks: InitProducerId. */
   readonly producerIds?: ProducerIdManager;
+  /** The SASL mechanisms of the SASL listeners: SaslHandshake and SaslAuthenticate. */
+  readonly sasl?: SaslAuthenticator;
 }
 
 export function apiHandlers(services: ApiServices = {}): ApiHandlers {
-  const { groups, producerIds } = services;
+  const { groups, producerIds, sasl } = services;
   return {
     [ApiKey.Produce]: handleProduce,
     [ApiKey.Fetch]: handleFetch,
@@ -49,6 +56,14 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.DeleteTopics]: handleDeleteTopics,
     [ApiKey.DescribeConfigs]: handleDescribeConfigs,
     [ApiKey.CreatePartitions]: handleCreatePartitions,
+    [ApiKey.DescribeUserScramCredentials]: handleDescribeUserScramCredentials,
+    [ApiKey.AlterUserScramCredentials]: handleAlterUserScramCredentials,
+    ...(sasl === undefined
+      ? {}
+      : {
+          [ApiKey.SaslHandshake]: createSaslHandshakeHandler(sasl),
+          [ApiKey.SaslAuthenticate]: handleSaslAuthenticate,
+        }),
     ...(groups === undefined
       ? {}
       : {

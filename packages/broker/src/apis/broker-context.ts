@@ -5,6 +5,8 @@
 
 import type { Clock } from '@gregor/ground';
 import type {
+  AlterUserScramCredentialsRequest,
+  AlterUserScramCredentialsResponse,
   ControllerError,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
@@ -95,6 +97,10 @@ export interface ControllerChannel {
     requests: readonly IncrementalAlterTopicConfigsRequest[],
     options: ValidatingRequestOptions,
   ): Promise<ControllerResults<IncrementalAlterConfigsResponse>>;
+  alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequest,
+    options: ControllerRequestOptions,
+  ): Promise<AlterUserScramCredentialsResponse | ControllerError>;
 }
 
 export interface BrokerContext {

@@ -130,6 +130,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       deleteTopics: refuse,
       createPartitions: refuse,
       incrementalAlterConfigs: refuse,
+      alterUserScramCredentials: refuse,
     },
     replicaManager,
     clock: systemClock,

@@ -35,6 +35,7 @@ import {
   suggestKey,
   withoutEffectReason,
 } from './kafka-keys-without-effect.js';
+import { isSaslKeyWithEffect, type ListenerSasl, listenerSasl } from './listener-sasl.js';
 import { type ListenerTls, listenerTls, tlsKeysWithEffect } from './listener-tls.js';
 import { parseProperties } from './properties.js';
 
@@ -405,6 +406,8 @@ export interface BrokerConfig {
   readonly listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>;
   /** The TLS settings of every SSL and SASL_SSL listener, by listener name. */
   readonly listenerTls: ReadonlyMap<string, ListenerTls>;
+  /** The SASL settings of every SASL_PLAINTEXT and SASL_SSL listener, by listener name. */
+  readonly listenerSasl: ReadonlyMap<string, ListenerSasl>;
   /** Kafka keys that were set but do nothing in Gregor, with why; logged once at start-up. */
   readonly keysWithoutEffect: readonly KeyWithoutEffect[];
   /** Every key given explicitly, for DescribeConfigs' sources. */
@@ -488,7 +491,7 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
       }
       const problem = checkKafkaValue(type, value);
       if (problem !== undefined) problems.add(new ConfigError(key, problem));
-      else if (!tlsKeysWithEffect.has(unprefixedKey(key))) {
+      else if (!tlsKeysWithEffect.has(unprefixedKey(key)) && !isSaslKeyWithEffect(key)) {
         keysWithoutEffect.push({ key, reason: withoutEffectReason(key) });
       }
     }
@@ -566,7 +569,24 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
     const tls = problems.check(() => listenerTls(raw, listener.name));
     if (tls !== undefined) tlsByListener.set(listener.name, tls);
   }
+  const saslListeners = listeners.filter((listener) => {
+    const protocol = listenerSecurityProtocols.get(listener.name);
+    return protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL';
+  });
+  const saslByListener = new Map<string, ListenerSasl>();
+  for (const listener of saslListeners) {
+    const sasl = problems.check(() => listenerSasl(raw, listener.name));
+    if (sasl !== undefined) saslByListener.set(listener.name, sasl);
+  }
   for (const key of raw.keys()) {
+    if (isSaslKeyWithEffect(key)) {
+      const prefix = /^listener\.name\.([^.]+)\./.exec(key);
+      const usedBy =
+        prefix === null ? saslListeners : saslListeners.filter((l) => l.name.toLowerCase() === prefix[1]);
+      if (usedBy.length === 0) {
+        keysWithoutEffect.push({ key, reason: 'no listener it applies to is SASL_PLAINTEXT or SASL_SSL' });
+      }
+    }
     const prefix = /^listener\.name\.([^.]+)\./.exec(key);
     if (prefix !== null && !listeners.some((listener) => listener.name.toLowerCase() === prefix[1])) {
       problems.add(new ConfigError(key, `names listener '${prefix[1]}', which is not in 'listeners'`));
@@ -654,6 +674,7 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
     isController: roles.has('controller'),
     listenerSecurityProtocols,
     listenerTls: tlsByListener,
+    listenerSasl: saslByListener,
     keysWithoutEffect,
     explicitKeys: new Set(raw.keys()),
     ignoredEnvironmentVariables: [],

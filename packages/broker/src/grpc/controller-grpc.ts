@@ -27,6 +27,7 @@ const methodNames: readonly ControllerRpcName[] = [
   'IncrementalAlterConfigs',
   'AlterPartition',
   'AllocateProducerIds',
+  'AlterUserScramCredentials',
   'DescribeMetadata',
 ];
 

@@ -129,6 +129,7 @@ const adminMethods: ReadonlySet<string> = new Set([
   'gregor.controller.Controller/DeleteTopics',
   'gregor.controller.Controller/CreatePartitions',
   'gregor.controller.Controller/IncrementalAlterConfigs',
+  'gregor.controller.Controller/AlterUserScramCredentials',
   'gregor.controller.Controller/DescribeMetadata',
 ]);
 

@@ -16,7 +16,8 @@ import type { RequestMemoryPool } from './request-memory-pool.js';
 export const inFlightRequestsPerConnectionMax = 500;
 
 export type HandlerOutcome =
-  | { readonly kind: 'respond'; readonly response: Buffer }
+  /** `closeAfter`: the connection closes once this response is written (a failed authentication). */
+  | { readonly kind: 'respond'; readonly response: Buffer; readonly closeAfter?: string }
   | { readonly kind: 'no-response' }
   | { readonly kind: 'close'; readonly reason: string };
 
@@ -157,6 +158,14 @@ export class Connection {
         size.writeInt32BE(outcome.response.length, 0);
         this.socket.write(size);
         this.socket.write(outcome.response);
+        if (outcome.closeAfter !== undefined) {
+          // Not bad input: the handler has said why (a failed authentication is logged there).
+          this.socket.uncork();
+          this.markClosed();
+          this.socket.end();
+          this.socket.destroySoon();
+          return;
+        }
       }
     }
     if (wrote) this.socket.uncork();

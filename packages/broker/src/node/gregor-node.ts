@@ -61,6 +61,7 @@ import {
 import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.js';
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
+import { SaslAuthenticator } from '../security/sasl-authenticator.js';
 import { formatListeners, writeBoundListeners } from './bound-listeners.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { checkLogDirUsable } from './log-dir-check.js';
@@ -518,6 +519,9 @@ export class GregorNode {
       createRequestRouter(
         context,
         apiHandlers({
+          sasl: new SaslAuthenticator(this.config.listenerSasl, (user, mechanism) =>
+            context.metadata.image().userScramCredentials(user).get(mechanism),
+          ),
           groups: this.groupCoordinator,
           producerIds: new ProducerIdManager(
             controllerProducerIdSource(

@@ -3,6 +3,8 @@
 // image, so the client's next request to this broker already sees it.
 
 import {
+  type AlterUserScramCredentialsRequest,
+  type AlterUserScramCredentialsResponse,
   type ControllerError,
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
@@ -165,5 +167,25 @@ export class QuorumControllerChannel implements ControllerChannel {
         ? controllerError(topic.errorCode, topic.errorMessage)
         : { uncleanLeaderElectionCount: 0 },
     );
+  }
+
+  async alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequest,
+    options: ControllerRequestOptions,
+  ): Promise<AlterUserScramCredentialsResponse | ControllerError> {
+    const response = await this.client.call(
+      'AlterUserScramCredentials',
+      { deletions: [...request.deletions], upsertions: [...request.upsertions] },
+      options.timeoutMs,
+    );
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return {
+      results: response.results.map((result) => ({
+        user: result.user,
+        errorCode: result.errorCode,
+        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
+      })),
+    };
   }
 }

@@ -121,6 +121,24 @@ export interface ControllerRpcs {
     request: { clusterId: string; brokerId: number; brokerEpoch: number };
     response: { status: ControllerStatus; firstProducerId: number; producerIdCount: number };
   };
+  AlterUserScramCredentials: {
+    request: {
+      clusterId: string;
+      deletions: { name: string; mechanism: number }[];
+      upsertions: {
+        name: string;
+        mechanism: number;
+        iterations: number;
+        salt: Buffer;
+        storedKey: Buffer;
+        serverKey: Buffer;
+      }[];
+    };
+    response: {
+      status: ControllerStatus;
+      results: { user: string; errorCode: number; errorMessage: string }[];
+    };
+  };
   DescribeMetadata: {
     request: { clusterId: string };
     response: {
@@ -341,6 +359,31 @@ export class ControllerRpcDispatcher {
       return { status: ok(this.nodeId, committedOffset), topics };
     },
 
+    AlterUserScramCredentials: async (request) => {
+      const result = await this.controller.call((controller) =>
+        controller.alterUserScramCredentials({
+          deletions: request.deletions,
+          upsertions: request.upsertions,
+        }),
+      );
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), results: [] };
+        return { status: status(result.errorCode, result.message, this.nodeId), results: [] };
+      }
+      for (const user of result.response.results) {
+        if (user.errorCode === ErrorCode.NONE)
+          this.changeLog.info({ user: user.user }, 'SCRAM credentials altered');
+      }
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        results: result.response.results.map((user) => ({
+          user: user.user,
+          errorCode: user.errorCode,
+          errorMessage: user.errorMessage ?? '',
+        })),
+      };
+    },
+
     IncrementalAlterConfigs: async (request) => {
       const topics: RpcResponse<'IncrementalAlterConfigs'>['topics'] = [];
       let committedOffset = -1;
@@ -466,6 +509,7 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
     partitionEpoch: -1,
   },
   AllocateProducerIds: { status: noStatus, firstProducerId: -1, producerIdCount: 0 },
+  AlterUserScramCredentials: { status: noStatus, results: [] },
   DescribeMetadata: {
     status: noStatus,
     imageSnapshot: Buffer.alloc(0),

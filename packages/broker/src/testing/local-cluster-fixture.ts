@@ -12,8 +12,11 @@ import { Writable } from 'node:stream';
 import { ManualClock, ManualTimers, SeededRandom } from '@gregor/ground';
 import {
   type AlterConfigOperation,
+  type AlterUserScramCredentialsRequest,
+  type AlterUserScramCredentialsResponse,
   applyRecords,
   Controller,
+  type ControllerError,
   type ControllerOutcome,
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
@@ -319,6 +322,14 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     return this.runEach(requests, (request) =>
       this.controller.incrementalAlterTopicConfigs(request, { validateOnly: options.validateOnly }),
     );
+  }
+
+  async alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequest,
+    _options: ControllerRequestOptions,
+  ): Promise<AlterUserScramCredentialsResponse | ControllerError> {
+    const [result] = await this.runEach([request], (one) => this.controller.alterUserScramCredentials(one));
+    return result!;
   }
 
   /** Closes every idle log file descriptor (they reopen on demand). */

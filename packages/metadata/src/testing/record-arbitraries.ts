@@ -84,4 +84,18 @@ export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
     logDirs: fc.array(fc.string(), { maxLength: 3 }),
     replicas: fc.array(fc.record({ topicId: uuidArb, partitionIndex: int32Arb }), { maxLength: 4 }),
   }),
+  fc.record({
+    type: fc.constant('userScramCredential' as const),
+    name: fc.string(),
+    mechanism: fc.integer({ min: -128, max: 127 }),
+    salt: fc.uint8Array({ maxLength: 32 }).map((bytes) => Buffer.from(bytes)),
+    storedKey: fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
+    serverKey: fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
+    iterations: int32Arb,
+  }),
+  fc.record({
+    type: fc.constant('removeUserScramCredential' as const),
+    name: fc.string(),
+    mechanism: fc.integer({ min: -128, max: 127 }),
+  }),
 );

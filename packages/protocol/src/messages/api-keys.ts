@@ -17,14 +17,18 @@ export const ApiKey = {
   SyncGroup: 14,
   DescribeGroups: 15,
   ListGroups: 16,
+  SaslHandshake: 17,
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
   DescribeConfigs: 32,
+  SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
 } as const;
 
 export type ApiName = keyof typeof ApiKey;
@@ -58,14 +62,18 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('SyncGroup', 4, 4),
   support('DescribeGroups', 5, 5),
   support('ListGroups', 4, 3),
+  support('SaslHandshake', 1, 2),
   support('ApiVersions', 3, 3),
   support('CreateTopics', 7, 5),
   support('DeleteTopics', 6, 4),
   support('InitProducerId', 3, 2),
   support('OffsetForLeaderEpoch', 4, 4),
   support('DescribeConfigs', 2, 4),
+  support('SaslAuthenticate', 2, 2),
   support('CreatePartitions', 1, 2),
   support('DeleteGroups', 2, 2),
+  support('DescribeUserScramCredentials', 0, 0),
+  support('AlterUserScramCredentials', 0, 0),
 ];
 
 const supportByKey = new Map<number, ApiVersionSupport>(

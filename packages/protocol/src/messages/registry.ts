@@ -2,6 +2,7 @@
 // this object, so adding an API here is what makes decodeRequest and encodeResponse know it.
 
 import { ApiKey } from './api-keys.js';
+import { alterUserScramCredentialsApi } from './apis/alter-user-scram-credentials.js';
 import { apiVersionsApi } from './apis/api-versions.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
@@ -9,6 +10,7 @@ import { deleteGroupsApi } from './apis/delete-groups.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
+import { describeUserScramCredentialsApi } from './apis/describe-user-scram-credentials.js';
 import { fetchApi } from './apis/fetch.js';
 import { findCoordinatorApi } from './apis/find-coordinator.js';
 import { heartbeatApi } from './apis/heartbeat.js';
@@ -22,6 +24,8 @@ import { offsetCommitApi } from './apis/offset-commit.js';
 import { offsetFetchApi } from './apis/offset-fetch.js';
 import { offsetForLeaderEpochApi } from './apis/offset-for-leader-epoch.js';
 import { produceApi } from './apis/produce.js';
+import { saslAuthenticateApi } from './apis/sasl-authenticate.js';
+import { saslHandshakeApi } from './apis/sasl-handshake.js';
 import { syncGroupApi } from './apis/sync-group.js';
 import type { Decoded, EncodeInput } from './schema.js';
 
@@ -39,14 +43,18 @@ export const apis = {
   [ApiKey.SyncGroup]: syncGroupApi,
   [ApiKey.DescribeGroups]: describeGroupsApi,
   [ApiKey.ListGroups]: listGroupsApi,
+  [ApiKey.SaslHandshake]: saslHandshakeApi,
   [ApiKey.ApiVersions]: apiVersionsApi,
   [ApiKey.CreateTopics]: createTopicsApi,
   [ApiKey.DeleteTopics]: deleteTopicsApi,
   [ApiKey.InitProducerId]: initProducerIdApi,
   [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpochApi,
   [ApiKey.DescribeConfigs]: describeConfigsApi,
+  [ApiKey.SaslAuthenticate]: saslAuthenticateApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
   [ApiKey.DeleteGroups]: deleteGroupsApi,
+  [ApiKey.DescribeUserScramCredentials]: describeUserScramCredentialsApi,
+  [ApiKey.AlterUserScramCredentials]: alterUserScramCredentialsApi,
 } as const;
 
 export type Apis = typeof apis;
