@@ -4,6 +4,7 @@
 // every node shares, so a record that breaks it is a bug to stop at, not something to skip.
 
 import { invariant } from '@gregor/ground';
+import type { AclBinding } from './acls.js';
 import {
   type BrokerEndpoint,
   type BrokerId,
@@ -98,6 +99,7 @@ interface ImageParts {
   readonly producerIds: ProducerIdsState | null;
   readonly controller: ActiveControllerState | null;
   readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredentialState>>;
+  readonly acls: ReadonlyMap<string, AclBinding>;
 }
 
 /** A user's salted SCRAM credential for one mechanism, as the metadata log holds it. */
@@ -120,6 +122,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     producerIds: null,
     controller: null,
     scramCredentials: new Map(),
+    acls: new Map(),
   });
 
   readonly brokers: ReadonlyMap<BrokerId, BrokerRegistration>;
@@ -135,6 +138,8 @@ export class MetadataImage implements MetadataView, ImageParts {
   readonly controller: ActiveControllerState | null;
   /** SCRAM credentials by user name, then by mechanism type (1: SCRAM-SHA-256, 2: SCRAM-SHA-512). */
   readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredentialState>>;
+  /** Every ACL, by the id its AccessControlEntryRecord gave it. */
+  readonly acls: ReadonlyMap<string, AclBinding>;
 
   /** @internal Images are made by `MetadataDelta.apply()`. */
   constructor(parts: ImageParts) {
@@ -146,6 +151,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     this.producerIds = parts.producerIds;
     this.controller = parts.controller;
     this.scramCredentials = parts.scramCredentials;
+    this.acls = parts.acls;
     Object.freeze(this);
   }
 
@@ -212,6 +218,7 @@ export class MetadataDelta implements MetadataView {
   private producerIds: ProducerIdsState | null;
   private controller: ActiveControllerState | null;
   private scramCredentials: Map<string, ReadonlyMap<number, ScramCredentialState>> | null = null;
+  private acls: Map<string, AclBinding> | null = null;
   /** Topics whose partition array this delta owns (copied), by name. */
   private readonly ownedTopics = new Map<string, MutableTopic>();
   private sealed = false;
@@ -469,6 +476,18 @@ export class MetadataDelta implements MetadataView {
         else this.writableScramCredentials().set(record.name, credentials);
         return this;
       }
+      case 'accessControlEntry': {
+        const { type: _type, id, ...binding } = record;
+        invariant(!(this.acls ?? this.base.acls).has(id), () => `ACL id ${id} is already in use`);
+        this.acls ??= new Map(this.base.acls);
+        this.acls.set(id, Object.freeze(binding));
+        return this;
+      }
+      case 'removeAccessControlEntry': {
+        this.acls ??= new Map(this.base.acls);
+        invariant(this.acls.delete(record.id), () => `removing ACL ${record.id}, which does not exist`);
+        return this;
+      }
       case 'controllerActivation': {
         invariant(isBrokerId(record.controllerId), () => `invalid controller id ${record.controllerId}`);
         const previousEpoch = this.controller?.controllerEpoch ?? -1;
@@ -502,6 +521,7 @@ export class MetadataDelta implements MetadataView {
       producerIds: this.producerIds,
       controller: this.controller,
       scramCredentials: this.scramCredentials ?? this.base.scramCredentials,
+      acls: this.acls ?? this.base.acls,
     });
   }
 

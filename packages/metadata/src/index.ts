@@ -1,3 +1,5 @@
+export * from './acl-control.js';
+export * from './acls.js';
 export * from './cluster-control.js';
 export * from './configuration-control.js';
 export * from './controller.js';

@@ -24,6 +24,9 @@
 //   userScramCredential      name:string mechanism:int8 salt:bytes storedKey:bytes serverKey:bytes
 //                            iterations:int32            (bytes = compact bytes)
 //   removeUserScramCredential name:string mechanism:int8
+//   accessControlEntry       id:uuid resourceType:int8 resourceName:string patternType:int8
+//                            principal:string host:string operation:int8 permissionType:int8
+//   removeAccessControlEntry id:uuid
 //
 // A batch (one Raft entry, applied atomically) is `count:uvarint (length:uvarint record)*`; the
 // length lets the decoder check that each record was read exactly, so a torn or misread field fails
@@ -142,6 +145,20 @@ export function writeMetadataRecord(writer: Writer, record: MetadataRecord): voi
     case 'removeUserScramCredential':
       writer.compactString(record.name).int8(record.mechanism);
       return;
+    case 'accessControlEntry':
+      writeUuid(writer, record.id);
+      writer
+        .int8(record.resourceType)
+        .compactString(record.resourceName)
+        .int8(record.patternType)
+        .compactString(record.principal)
+        .compactString(record.host)
+        .int8(record.operation)
+        .int8(record.permissionType);
+      return;
+    case 'removeAccessControlEntry':
+      writeUuid(writer, record.id);
+      return;
     case 'brokerReplicasOffline':
       writer.int32(record.brokerId).int64Number(record.brokerEpoch);
       writer.compactArray(record.logDirs, (w, logDir) => {
@@ -246,6 +263,28 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
       const name = reader.compactString();
       return { type, name, mechanism: reader.int8() };
     }
+    case 'accessControlEntry': {
+      const id = readUuid(reader);
+      const resourceType = reader.int8();
+      const resourceName = reader.compactString();
+      const patternType = reader.int8();
+      const principal = reader.compactString();
+      const host = reader.compactString();
+      const operation = reader.int8();
+      return {
+        type,
+        id,
+        resourceType,
+        resourceName,
+        patternType,
+        principal,
+        host,
+        operation,
+        permissionType: reader.int8(),
+      };
+    }
+    case 'removeAccessControlEntry':
+      return { type, id: readUuid(reader) };
     case 'brokerReplicasOffline': {
       const brokerId = reader.int32();
       const brokerEpoch = reader.int64Number();

@@ -171,6 +171,25 @@ export interface RemoveUserScramCredentialRecord {
   readonly mechanism: number;
 }
 
+/** An ACL was created, under an id the controller chose (Kafka's AccessControlEntryRecord). */
+export interface AccessControlEntryRecord {
+  readonly type: 'accessControlEntry';
+  readonly id: string;
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly patternType: number;
+  readonly principal: string;
+  readonly host: string;
+  readonly operation: number;
+  readonly permissionType: number;
+}
+
+/** The ACL with this id was deleted. */
+export interface RemoveAccessControlEntryRecord {
+  readonly type: 'removeAccessControlEntry';
+  readonly id: string;
+}
+
 export type MetadataRecord =
   | RegisterBrokerRecord
   | FenceBrokerRecord
@@ -185,7 +204,9 @@ export type MetadataRecord =
   | ProducerIdsRecord
   | ControllerActivationRecord
   | UserScramCredentialRecord
-  | RemoveUserScramCredentialRecord;
+  | RemoveUserScramCredentialRecord
+  | AccessControlEntryRecord
+  | RemoveAccessControlEntryRecord;
 
 export type MetadataRecordType = MetadataRecord['type'];
 
@@ -209,4 +230,6 @@ export const metadataRecordTypeIds = {
   // Kafka has both records; Gregor's layout differs from theirs, so they take ids of its own.
   userScramCredential: 102,
   removeUserScramCredential: 103,
+  accessControlEntry: 104,
+  removeAccessControlEntry: 105,
 } as const satisfies Record<MetadataRecordType, number>;

@@ -61,6 +61,9 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
       records.push({ type: 'userScramCredential', name, mechanism, ...credential });
     }
   }
+  for (const [id, binding] of [...image.acls].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    records.push({ type: 'accessControlEntry', id, ...binding });
+  }
   return records;
 }
 

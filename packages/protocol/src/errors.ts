@@ -62,6 +62,7 @@ const table = [
   [49, 'INVALID_PRODUCER_ID_MAPPING', false],
   [50, 'INVALID_TRANSACTION_TIMEOUT', false],
   [51, 'CONCURRENT_TRANSACTIONS', true],
+  [54, 'SECURITY_DISABLED', false],
   [56, 'KAFKA_STORAGE_ERROR', true],
   [58, 'SASL_AUTHENTICATION_FAILED', false],
   [59, 'UNKNOWN_PRODUCER_ID', false],

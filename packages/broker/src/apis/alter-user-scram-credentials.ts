@@ -17,6 +17,7 @@ import {
   scramMechanismOfType,
 } from '../security/scram.js';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnCluster } from './authorization.js';
 import { isFailure } from './broker-context.js';
 
 type Key = typeof ApiKey.AlterUserScramCredentials;
@@ -31,6 +32,17 @@ export async function handleAlterUserScramCredentials(
 ): Promise<ResponseInput<Key>> {
   const users: string[] = [];
   const refused = new Map<string, Result>();
+  if (!authorizedOnCluster(context, AclOperation.ALTER)) {
+    const names = [...new Set([...body.deletions, ...body.upsertions].map((entry) => entry.name))];
+    return {
+      throttleTimeMs: 0,
+      results: names.map((userName) => ({
+        userName,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: 'Cluster authorization failed.',
+      })),
+    };
+  }
   const refuse = (userName: string, errorCode: number, errorMessage: string) => {
     if (!refused.has(userName)) refused.set(userName, { userName, errorCode, errorMessage });
   };

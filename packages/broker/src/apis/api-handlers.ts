@@ -11,15 +11,29 @@ import type { SaslAuthenticator } from '../security/sasl-authenticator.js';
 import { handleAlterUserScramCredentials } from './alter-user-scram-credentials.js';
 import type { ApiHandlers } from './api-handler.js';
 import { handleApiVersions } from './api-versions.js';
+import { handleCreateAcls } from './create-acls.js';
 import { handleCreatePartitions } from './create-partitions.js';
 import { handleCreateTopics } from './create-topics.js';
+import { handleDeleteAcls } from './delete-acls.js';
 import { createDeleteGroupsHandler } from './delete-groups.js';
 import { handleDeleteTopics } from './delete-topics.js';
+import { handleDescribeAcls } from './describe-acls.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
 import { handleDescribeUserScramCredentials } from './describe-user-scram-credentials.js';
 import { handleFetch } from './fetch.js';
 import { createFindCoordinatorHandler } from './find-coordinator.js';
+import {
+  deleteGroupsAuthorized,
+  describeGroupsAuthorized,
+  heartbeatAuthorized,
+  joinGroupAuthorized,
+  leaveGroupAuthorized,
+  listGroupsAuthorized,
+  offsetCommitAuthorized,
+  offsetFetchAuthorized,
+  syncGroupAuthorized,
+} from './group-authorization.js';
 import { createHeartbeatHandler } from './heartbeat.js';
 import { createInitProducerIdHandler } from './init-producer-id.js';
 import { createJoinGroupHandler } from './join-group.js';
@@ -56,6 +70,9 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.DeleteTopics]: handleDeleteTopics,
     [ApiKey.DescribeConfigs]: handleDescribeConfigs,
     [ApiKey.CreatePartitions]: handleCreatePartitions,
+    [ApiKey.DescribeAcls]: handleDescribeAcls,
+    [ApiKey.CreateAcls]: handleCreateAcls,
+    [ApiKey.DeleteAcls]: handleDeleteAcls,
     [ApiKey.DescribeUserScramCredentials]: handleDescribeUserScramCredentials,
     [ApiKey.AlterUserScramCredentials]: handleAlterUserScramCredentials,
     ...(sasl === undefined
@@ -68,15 +85,15 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
       ? {}
       : {
           [ApiKey.FindCoordinator]: createFindCoordinatorHandler(groups),
-          [ApiKey.JoinGroup]: createJoinGroupHandler(groups),
-          [ApiKey.SyncGroup]: createSyncGroupHandler(groups),
-          [ApiKey.Heartbeat]: createHeartbeatHandler(groups),
-          [ApiKey.LeaveGroup]: createLeaveGroupHandler(groups),
-          [ApiKey.OffsetCommit]: createOffsetCommitHandler(groups),
-          [ApiKey.OffsetFetch]: createOffsetFetchHandler(groups),
-          [ApiKey.DescribeGroups]: createDescribeGroupsHandler(groups),
-          [ApiKey.ListGroups]: createListGroupsHandler(groups),
-          [ApiKey.DeleteGroups]: createDeleteGroupsHandler(groups),
+          [ApiKey.JoinGroup]: joinGroupAuthorized(createJoinGroupHandler(groups)),
+          [ApiKey.SyncGroup]: syncGroupAuthorized(createSyncGroupHandler(groups)),
+          [ApiKey.Heartbeat]: heartbeatAuthorized(createHeartbeatHandler(groups)),
+          [ApiKey.LeaveGroup]: leaveGroupAuthorized(createLeaveGroupHandler(groups)),
+          [ApiKey.OffsetCommit]: offsetCommitAuthorized(createOffsetCommitHandler(groups)),
+          [ApiKey.OffsetFetch]: offsetFetchAuthorized(createOffsetFetchHandler(groups)),
+          [ApiKey.DescribeGroups]: describeGroupsAuthorized(createDescribeGroupsHandler(groups)),
+          [ApiKey.ListGroups]: listGroupsAuthorized(createListGroupsHandler(groups)),
+          [ApiKey.DeleteGroups]: deleteGroupsAuthorized(createDeleteGroupsHandler(groups)),
         }),
     ...(producerIds === undefined
       ? {}

@@ -15,6 +15,7 @@
 import type { CreateTopicRequest } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnCluster, authorizedOnTopic } from './authorization.js';
 import { isFailure } from './broker-context.js';
 import { describeTopicConfigs } from './config-entries.js';
 import { topicIdToWire } from './topic-ids.js';
@@ -44,6 +45,11 @@ export async function handleCreateTopics(
       results.push(
         failure(topic.name, ErrorCode.INVALID_REQUEST, `topic ${topic.name} appears more than once`),
       );
+    } else if (
+      !authorizedOnCluster(context, AclOperation.CREATE) &&
+      !authorizedOnTopic(context, AclOperation.CREATE, topic.name)
+    ) {
+      results.push(failure(topic.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'));
     } else if (topic.assignments.length > 0) {
       results.push(
         failure(

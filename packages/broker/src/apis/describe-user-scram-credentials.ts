@@ -9,6 +9,7 @@
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnCluster } from './authorization.js';
 
 type Key = typeof ApiKey.DescribeUserScramCredentials;
 type Result = ResponseInput<Key>['results'][number];
@@ -18,6 +19,14 @@ export async function handleDescribeUserScramCredentials(
   _apiVersion: number,
   context: RequestContext,
 ): Promise<ResponseInput<Key>> {
+  if (!authorizedOnCluster(context, AclOperation.DESCRIBE)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      errorMessage: 'Cluster authorization failed.',
+      results: [],
+    };
+  }
   const image = context.broker.metadata.image();
   const describe = (user: string): Result => {
     const credentials = image.userScramCredentials(user);

@@ -18,6 +18,7 @@ import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@g
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { offsetsTopicName } from '../groups/offsets-topic.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnGroup } from './authorization.js';
 
 type Key = typeof ApiKey.FindCoordinator;
 type Response = ResponseInput<Key>;
@@ -50,7 +51,11 @@ export function createFindCoordinatorHandler(groups: GroupCoordinatorDriver): Ap
       coordinators = keys.map((key) => failed(key, ErrorCode.INVALID_REQUEST, `key type ${body.keyType}`));
     } else {
       await groups.offsetsTopicCreator.ensure(context.broker);
-      coordinators = keys.map((key) => groupCoordinator(key, context));
+      coordinators = keys.map((key) =>
+        authorizedOnGroup(context, AclOperation.DESCRIBE, key)
+          ? groupCoordinator(key, context)
+          : failed(key, ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Group authorization failed.'),
+      );
     }
     if (apiVersion >= 4) {
       // The v0-3 fields are absent from v4: their zero values, which the encoder leaves out.

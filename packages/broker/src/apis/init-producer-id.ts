@@ -19,6 +19,7 @@
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnAnyTopic, authorizedOnCluster } from './authorization.js';
 
 type Key = typeof ApiKey.InitProducerId;
 type Response = ResponseInput<Key>;
@@ -32,6 +33,13 @@ export function createInitProducerIdHandler(producerIds: ProducerIdManager): Api
       producerEpoch: -1,
     });
     if (body.transactionalId !== null) return failed(ErrorCode.INVALID_TXN_STATE);
+    // As Kafka 3: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
+    if (
+      !authorizedOnCluster(context, AclOperation.IDEMPOTENT_WRITE) &&
+      !authorizedOnAnyTopic(context, AclOperation.WRITE)
+    ) {
+      return failed(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    }
     const result = await producerIds.nextProducerId();
     if (!result.ok) {
       context.broker.logger.warn(

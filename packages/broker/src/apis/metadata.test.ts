@@ -109,6 +109,8 @@ describe('Metadata auto-creation', () => {
       createPartitions: (requests, options) => cluster.createPartitions(requests, options),
       incrementalAlterConfigs: (requests, options) => cluster.incrementalAlterConfigs(requests, options),
       alterUserScramCredentials: (request, options) => cluster.alterUserScramCredentials(request, options),
+      createAcls: (bindings, options) => cluster.createAcls(bindings, options),
+      deleteAcls: (filters, options) => cluster.deleteAcls(filters, options),
       createTopics: async (requests) =>
         requests.map(() => ({
           errorCode: ErrorCode.REQUEST_TIMED_OUT,

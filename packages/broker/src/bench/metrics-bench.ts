@@ -131,6 +131,8 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       createPartitions: refuse,
       incrementalAlterConfigs: refuse,
       alterUserScramCredentials: refuse,
+      createAcls: refuse,
+      deleteAcls: refuse,
     },
     replicaManager,
     clock: systemClock,

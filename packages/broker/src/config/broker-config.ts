@@ -121,6 +121,12 @@ export const queuedMaxRequestBytesDefault = 256 * 1024 * 1024;
 const securityProtocolMapDefault =
   'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL';
 
+/** Both names Kafka gives its ACL authorizer; Gregor's is the same semantics over its metadata log. */
+const authorizerClassNames = [
+  'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+  'kafka.security.authorizer.AclAuthorizer',
+];
+
 function withoutEffect<T>(def: ConfigKeyDef<T>, reason: string): ConfigKeyDef<T> {
   return { ...def, withoutEffect: reason };
 }
@@ -379,6 +385,21 @@ const definitions = {
         ? undefined
         : `must be -1 (half of the open-file limit) or at least ${openFilesMaxFloor}, got ${value}`,
   } satisfies ConfigKeyDef<number>,
+  authorizerClassName: str(
+    'authorizer.class.name',
+    '',
+    "The authorizer: Kafka's StandardAuthorizer (ACLs in the metadata log); empty: every request allowed.",
+    (name) =>
+      name === '' || authorizerClassNames.includes(name)
+        ? undefined
+        : `must be empty or ${authorizerClassNames.join(' or ')} (Gregor cannot load Java classes)`,
+  ),
+  superUsers: str('super.users', '', 'Principals allowed everything: User:a;User:b.'),
+  allowEveryoneIfNoAclFound: bool(
+    'allow.everyone.if.no.acl.found',
+    false,
+    'Whether a resource no ACL covers is open to every principal.',
+  ),
   maxBrokerPartitions: int(
     'max.broker.partitions',
     maxBrokerPartitionsDefault,

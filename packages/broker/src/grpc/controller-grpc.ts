@@ -28,6 +28,8 @@ const methodNames: readonly ControllerRpcName[] = [
   'AlterPartition',
   'AllocateProducerIds',
   'AlterUserScramCredentials',
+  'CreateAcls',
+  'DeleteAcls',
   'DescribeMetadata',
 ];
 

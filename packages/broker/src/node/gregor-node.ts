@@ -61,6 +61,7 @@ import {
 import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.js';
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
+import { parseSuperUsers, StandardAuthorizer } from '../security/authorizer.js';
 import { SaslAuthenticator } from '../security/sasl-authenticator.js';
 import { formatListeners, writeBoundListeners } from './bound-listeners.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
@@ -623,6 +624,17 @@ export class GregorNode {
       clock: systemClock,
       logger: this.logger.child({ component: 'kafka-api' }),
       metrics: this.metrics,
+      ...(settings.authorizerClassName === ''
+        ? {}
+        : {
+            authorizer: new StandardAuthorizer(
+              {
+                superUsers: parseSuperUsers(settings.superUsers),
+                allowEveryoneIfNoAclFound: settings.allowEveryoneIfNoAclFound,
+              },
+              () => this.brokerImage.acls,
+            ),
+          }),
     };
   }
 

@@ -3,14 +3,18 @@
 // image, so the client's next request to this broker already sees it.
 
 import {
+  type AclBinding,
+  type AclBindingFilter,
   type AlterUserScramCredentialsRequest,
   type AlterUserScramCredentialsResponse,
   type ControllerError,
+  type CreateAclsResponse,
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
   type CreateTopicRequest,
   type CreateTopicResponse,
   controllerError,
+  type DeleteAclsResponse,
   type DeleteTopicResponse,
   type IncrementalAlterConfigsResponse,
   type IncrementalAlterTopicConfigsRequest,
@@ -185,6 +189,54 @@ export class QuorumControllerChannel implements ControllerChannel {
         user: result.user,
         errorCode: result.errorCode,
         errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
+      })),
+    };
+  }
+
+  async createAcls(
+    bindings: readonly AclBinding[],
+    options: ControllerRequestOptions,
+  ): Promise<CreateAclsResponse | ControllerError> {
+    const response = await this.client.call('CreateAcls', { creations: [...bindings] }, options.timeoutMs);
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return {
+      results: response.results.map((result) => ({
+        errorCode: result.errorCode,
+        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
+      })),
+    };
+  }
+
+  async deleteAcls(
+    filters: readonly AclBindingFilter[],
+    options: ControllerRequestOptions,
+  ): Promise<DeleteAclsResponse | ControllerError> {
+    const response = await this.client.call(
+      'DeleteAcls',
+      {
+        filters: filters.map((filter) => ({
+          resourceType: filter.resourceType,
+          resourceName: filter.resourceName ?? '',
+          hasResourceName: filter.resourceName !== null,
+          patternType: filter.patternType,
+          principal: filter.principal ?? '',
+          hasPrincipal: filter.principal !== null,
+          host: filter.host ?? '',
+          hasHost: filter.host !== null,
+          operation: filter.operation,
+          permissionType: filter.permissionType,
+        })),
+      },
+      options.timeoutMs,
+    );
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return {
+      results: response.results.map((result) => ({
+        errorCode: result.errorCode,
+        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
+        deleted: result.deleted,
       })),
     };
   }

@@ -2,7 +2,7 @@
 // The same function serves gRPC calls from other nodes and calls from this node when it is the
 // active controller itself, so there is one mapping between wire messages and controller methods.
 
-import { encodeMetadataBatch, imageToRecords, type MetadataImage } from '@gregor/metadata';
+import { type AclBinding, encodeMetadataBatch, imageToRecords, type MetadataImage } from '@gregor/metadata';
 import { ErrorCode, errorName } from '@gregor/protocol';
 import type { MetadataPublisher } from './metadata-publisher.js';
 import type { ControllerCallResult, QuorumController } from './quorum-controller.js';
@@ -137,6 +137,34 @@ export interface ControllerRpcs {
     response: {
       status: ControllerStatus;
       results: { user: string; errorCode: number; errorMessage: string }[];
+    };
+  };
+  CreateAcls: {
+    request: { clusterId: string; creations: AclBinding[] };
+    response: {
+      status: ControllerStatus;
+      results: { errorCode: number; errorMessage: string; deleted: AclBinding[] }[];
+    };
+  };
+  DeleteAcls: {
+    request: {
+      clusterId: string;
+      filters: {
+        resourceType: number;
+        resourceName: string;
+        hasResourceName: boolean;
+        patternType: number;
+        principal: string;
+        hasPrincipal: boolean;
+        host: string;
+        hasHost: boolean;
+        operation: number;
+        permissionType: number;
+      }[];
+    };
+    response: {
+      status: ControllerStatus;
+      results: { errorCode: number; errorMessage: string; deleted: AclBinding[] }[];
     };
   };
   DescribeMetadata: {
@@ -384,6 +412,55 @@ export class ControllerRpcDispatcher {
       };
     },
 
+    CreateAcls: async (request) => {
+      const result = await this.controller.call((controller) => controller.createAcls(request.creations));
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), results: [] };
+        return { status: status(result.errorCode, result.message, this.nodeId), results: [] };
+      }
+      request.creations.forEach((binding, index) => {
+        if (result.response.results[index]?.errorCode === ErrorCode.NONE) {
+          this.changeLog.info({ acl: binding }, 'ACL created');
+        }
+      });
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        results: result.response.results.map((one) => ({
+          errorCode: one.errorCode,
+          errorMessage: one.errorMessage ?? '',
+          deleted: [],
+        })),
+      };
+    },
+
+    DeleteAcls: async (request) => {
+      const filters = request.filters.map((filter) => ({
+        resourceType: filter.resourceType,
+        resourceName: filter.hasResourceName ? filter.resourceName : null,
+        patternType: filter.patternType,
+        principal: filter.hasPrincipal ? filter.principal : null,
+        host: filter.hasHost ? filter.host : null,
+        operation: filter.operation,
+        permissionType: filter.permissionType,
+      }));
+      const result = await this.controller.call((controller) => controller.deleteAcls(filters));
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), results: [] };
+        return { status: status(result.errorCode, result.message, this.nodeId), results: [] };
+      }
+      for (const one of result.response.results) {
+        for (const binding of one.deleted) this.changeLog.info({ acl: binding }, 'ACL deleted');
+      }
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        results: result.response.results.map((one) => ({
+          errorCode: one.errorCode,
+          errorMessage: one.errorMessage ?? '',
+          deleted: [...one.deleted],
+        })),
+      };
+    },
+
     IncrementalAlterConfigs: async (request) => {
       const topics: RpcResponse<'IncrementalAlterConfigs'>['topics'] = [];
       let committedOffset = -1;
@@ -510,6 +587,8 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   },
   AllocateProducerIds: { status: noStatus, firstProducerId: -1, producerIdCount: 0 },
   AlterUserScramCredentials: { status: noStatus, results: [] },
+  CreateAcls: { status: noStatus, results: [] },
+  DeleteAcls: { status: noStatus, results: [] },
   DescribeMetadata: {
     status: noStatus,
     imageSnapshot: Buffer.alloc(0),

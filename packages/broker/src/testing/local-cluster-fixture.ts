@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { ManualClock, ManualTimers, SeededRandom } from '@gregor/ground';
 import {
+  type AclBinding,
+  type AclBindingFilter,
   type AlterConfigOperation,
   type AlterUserScramCredentialsRequest,
   type AlterUserScramCredentialsResponse,
@@ -18,10 +20,12 @@ import {
   Controller,
   type ControllerError,
   type ControllerOutcome,
+  type CreateAclsResponse,
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
   type CreateTopicRequest,
   type CreateTopicResponse,
+  type DeleteAclsResponse,
   type DeleteTopicResponse,
   type IncrementalAlterConfigsResponse,
   type IncrementalAlterTopicConfigsRequest,
@@ -329,6 +333,22 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     _options: ControllerRequestOptions,
   ): Promise<AlterUserScramCredentialsResponse | ControllerError> {
     const [result] = await this.runEach([request], (one) => this.controller.alterUserScramCredentials(one));
+    return result!;
+  }
+
+  async createAcls(
+    bindings: readonly AclBinding[],
+    _options: ControllerRequestOptions,
+  ): Promise<CreateAclsResponse | ControllerError> {
+    const [result] = await this.runEach([bindings], (all) => this.controller.createAcls(all));
+    return result!;
+  }
+
+  async deleteAcls(
+    filters: readonly AclBindingFilter[],
+    _options: ControllerRequestOptions,
+  ): Promise<DeleteAclsResponse | ControllerError> {
+    const [result] = await this.runEach([filters], (all) => this.controller.deleteAcls(all));
     return result!;
   }
 

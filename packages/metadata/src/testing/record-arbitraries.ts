@@ -98,4 +98,16 @@ export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
     name: fc.string(),
     mechanism: fc.integer({ min: -128, max: 127 }),
   }),
+  fc.record({
+    type: fc.constant('accessControlEntry' as const),
+    id: uuidArb,
+    resourceType: fc.integer({ min: -128, max: 127 }),
+    resourceName: fc.string(),
+    patternType: fc.integer({ min: -128, max: 127 }),
+    principal: fc.string(),
+    host: fc.string(),
+    operation: fc.integer({ min: -128, max: 127 }),
+    permissionType: fc.integer({ min: -128, max: 127 }),
+  }),
+  fc.record({ type: fc.constant('removeAccessControlEntry' as const), id: uuidArb }),
 );

@@ -4,10 +4,13 @@
 import { ApiKey } from './api-keys.js';
 import { alterUserScramCredentialsApi } from './apis/alter-user-scram-credentials.js';
 import { apiVersionsApi } from './apis/api-versions.js';
+import { createAclsApi } from './apis/create-acls.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
+import { deleteAclsApi } from './apis/delete-acls.js';
 import { deleteGroupsApi } from './apis/delete-groups.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
+import { describeAclsApi } from './apis/describe-acls.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
 import { describeUserScramCredentialsApi } from './apis/describe-user-scram-credentials.js';
@@ -49,6 +52,9 @@ export const apis = {
   [ApiKey.DeleteTopics]: deleteTopicsApi,
   [ApiKey.InitProducerId]: initProducerIdApi,
   [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpochApi,
+  [ApiKey.DescribeAcls]: describeAclsApi,
+  [ApiKey.CreateAcls]: createAclsApi,
+  [ApiKey.DeleteAcls]: deleteAclsApi,
   [ApiKey.DescribeConfigs]: describeConfigsApi,
   [ApiKey.SaslAuthenticate]: saslAuthenticateApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
