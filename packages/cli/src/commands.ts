@@ -2,6 +2,7 @@
 // exit code, so tests call it without spawning a process. Add a command by adding a row.
 
 import { runChaosCommand } from '@gregor/chaos';
+import { runAcls } from './acls.js';
 import { runBroker } from './broker-start.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGroups } from './groups.js';
@@ -16,6 +17,7 @@ export interface CliCommand {
 export const usageExitCode = 2;
 
 export const commands: Readonly<Record<string, CliCommand>> = {
+  acls: { summary: 'add, remove and list ACLs, like kafka-acls.sh', run: runAcls },
   broker: { summary: 'run a broker: gregor broker start --config server.properties', run: runBroker },
   chaos: {
     summary: 'a chaos campaign against a cluster it starts: faults, real clients, a checked history',
