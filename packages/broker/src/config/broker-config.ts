@@ -385,6 +385,12 @@ const definitions = {
         ? undefined
         : `must be -1 (half of the open-file limit) or at least ${openFilesMaxFloor}, got ${value}`,
   } satisfies ConfigKeyDef<number>,
+  saslServerMaxReceiveSize: int(
+    'sasl.server.max.receive.size',
+    524288,
+    'Largest frame a SASL connection may send before it has authenticated (then socket.request.max.bytes).',
+    { min: 1 },
+  ),
   authorizerClassName: str(
     'authorizer.class.name',
     '',

@@ -9,7 +9,9 @@
 // broker logs the claimed principal and the client's address.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { KafkaConnection } from '@gregor/client';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
@@ -300,5 +302,15 @@ consumer.close()
       connection.close();
     }
     await logged(/"reason":"Metadata request before SASL authentication completed"/);
+  });
+
+  it('closes a connection that sends a frame above sasl.server.max.receive.size before authenticating', async () => {
+    const socket = connect({ host: '127.0.0.1', port: port('SASL_PLAINTEXT') });
+    await once(socket, 'connect');
+    const header = Buffer.alloc(4);
+    header.writeInt32BE(10 * 1024 * 1024, 0);
+    socket.write(header);
+    await once(socket, 'close');
+    await logged(/frame of 10485760 bytes exceeds sasl.server.max.receive.size 524288/);
   });
 });

@@ -46,6 +46,8 @@ export interface ConnectionLimits {
   readonly frameMaxBytes: number;
   /** queued.max.request.bytes, shared by every connection of the broker. */
   readonly requestMemory: RequestMemoryPool;
+  /** sasl.server.max.receive.size: the largest frame before SASL authentication completes. */
+  readonly unauthenticatedFrameMaxBytes?: number;
 }
 
 interface Slot {
@@ -72,7 +74,14 @@ export class Connection {
     limits: ConnectionLimits,
   ) {
     this.requestMemory = limits.requestMemory;
-    this.decoder = new FrameDecoder(limits.frameMaxBytes, limits.requestMemory);
+    const unauthenticatedMax = limits.unauthenticatedFrameMaxBytes;
+    this.decoder = new FrameDecoder(limits.frameMaxBytes, limits.requestMemory, () =>
+      unauthenticatedMax !== undefined &&
+      context.session?.needsSasl === true &&
+      context.session.principal === undefined
+        ? { bytes: unauthenticatedMax, key: 'sasl.server.max.receive.size' }
+        : undefined,
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.close());

@@ -51,6 +51,8 @@ export interface SocketServerLimits extends SocketBufferSizes {
   readonly requestMemoryBytes: number;
   /** socket.listen.backlog.size */
   readonly listenBacklog: number;
+  /** sasl.server.max.receive.size: largest frame a SASL connection may send before it authenticates. */
+  readonly saslServerMaxReceiveBytes: number;
 }
 
 export class SocketServer {
@@ -110,7 +112,11 @@ export class SocketServer {
               ),
             onClose: () => this.connections.delete(connection),
           },
-          { frameMaxBytes: this.limits.frameMaxBytes, requestMemory: this.requestMemory },
+          {
+            frameMaxBytes: this.limits.frameMaxBytes,
+            requestMemory: this.requestMemory,
+            unauthenticatedFrameMaxBytes: this.limits.saslServerMaxReceiveBytes,
+          },
         );
         this.connections.add(connection);
       };

@@ -264,6 +264,7 @@ export class GregorNode {
         sendBufferBytes: settings.socketSendBufferBytes,
         receiveBufferBytes: settings.socketReceiveBufferBytes,
         listenBacklog: settings.socketListenBacklogSize,
+        saslServerMaxReceiveBytes: settings.saslServerMaxReceiveSize,
       },
       this.logger,
     );
