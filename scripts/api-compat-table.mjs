@@ -36,7 +36,7 @@ const kafkaApiKeys = [
   [14, 'SyncGroup'],
   [15, 'DescribeGroups'],
   [16, 'ListGroups'],
-  [17, 'SaslHandshake', 'no SASL: every listener is PLAINTEXT'],
+  [17, 'SaslHandshake', 'on SASL_PLAINTEXT and SASL_SSL listeners'],
   [18, 'ApiVersions'],
   [19, 'CreateTopics'],
   [20, 'DeleteTopics'],
@@ -48,19 +48,19 @@ const kafkaApiKeys = [
   [26, 'EndTxn'],
   [27, 'WriteTxnMarkers', 'between brokers'],
   [28, 'TxnOffsetCommit'],
-  [29, 'DescribeAcls', 'no authorizer'],
-  [30, 'CreateAcls', 'no authorizer'],
-  [31, 'DeleteAcls', 'no authorizer'],
+  [29, 'DescribeAcls', 'SECURITY_DISABLED without an authorizer'],
+  [30, 'CreateAcls', 'SECURITY_DISABLED without an authorizer'],
+  [31, 'DeleteAcls', 'SECURITY_DISABLED without an authorizer'],
   [32, 'DescribeConfigs'],
   [33, 'AlterConfigs', 'topics; broker configs are static (refused)'],
   [34, 'AlterReplicaLogDirs'],
   [35, 'DescribeLogDirs'],
-  [36, 'SaslAuthenticate', 'no SASL: every listener is PLAINTEXT'],
+  [36, 'SaslAuthenticate', 'PLAIN, SCRAM-SHA-256, SCRAM-SHA-512'],
   [37, 'CreatePartitions'],
-  [38, 'CreateDelegationToken', 'no SASL'],
-  [39, 'RenewDelegationToken', 'no SASL'],
-  [40, 'ExpireDelegationToken', 'no SASL'],
-  [41, 'DescribeDelegationToken', 'no SASL'],
+  [38, 'CreateDelegationToken', 'no delegation tokens'],
+  [39, 'RenewDelegationToken', 'no delegation tokens'],
+  [40, 'ExpireDelegationToken', 'no delegation tokens'],
+  [41, 'DescribeDelegationToken', 'no delegation tokens'],
   [42, 'DeleteGroups'],
   [43, 'ElectLeaders'],
   [44, 'IncrementalAlterConfigs', 'topics; broker configs are static (refused)'],
@@ -69,8 +69,8 @@ const kafkaApiKeys = [
   [47, 'OffsetDelete'],
   [48, 'DescribeClientQuotas', 'no quotas'],
   [49, 'AlterClientQuotas', 'no quotas'],
-  [50, 'DescribeUserScramCredentials', 'no SASL'],
-  [51, 'AlterUserScramCredentials', 'no SASL'],
+  [50, 'DescribeUserScramCredentials'],
+  [51, 'AlterUserScramCredentials'],
   [52, 'Vote', 'metadata quorum: Gregor uses gRPC'],
   [53, 'BeginQuorumEpoch', 'metadata quorum: Gregor uses gRPC'],
   [54, 'EndQuorumEpoch', 'metadata quorum: Gregor uses gRPC'],
@@ -131,6 +131,12 @@ const transactionClients = {
     `${it}transactions-librdkafka.integration.test.ts`,
   ],
 };
+
+const saslClients = {
+  clients: ['kafkajs', 'kafka-python', librdkafka],
+  files: [`${it}sasl.integration.test.ts`],
+};
+const aclClients = { clients: ['gregor acls'], files: [`${it}acls.integration.test.ts`] };
 
 /** Which real clients' integration tests exercise each served API, and where. */
 const testedBy = {
@@ -203,6 +209,13 @@ const testedBy = {
     clients: ['gregor transactions'],
     files: [`${it}transactions-librdkafka.integration.test.ts`],
   },
+  SaslHandshake: saslClients,
+  SaslAuthenticate: saslClients,
+  DescribeAcls: aclClients,
+  CreateAcls: aclClients,
+  DeleteAcls: aclClients,
+  DescribeUserScramCredentials: { clients: ['gregor users'], files: [`${it}sasl.integration.test.ts`] },
+  AlterUserScramCredentials: { clients: ['gregor users'], files: [`${it}sasl.integration.test.ts`] },
   ListTransactions: {
     clients: ['gregor transactions'],
     files: [`${it}transactions-librdkafka.integration.test.ts`],
@@ -214,7 +227,9 @@ async function generate() {
   const handlers = await import(join(root, 'packages/broker/dist/apis/api-handlers.js'));
   // The group and producer-id services are only closed over when the table is built.
   const served = new Set(
-    Object.keys(handlers.apiHandlers({ groups: {}, producerIds: {}, transactions: {} })).map(Number),
+    Object.keys(handlers.apiHandlers({ groups: {}, producerIds: {}, transactions: {}, sasl: {} })).map(
+      Number,
+    ),
   );
   const ranges = new Map(protocol.apiVersionSupport.map((entry) => [entry.apiKey, entry]));
   const rows = [

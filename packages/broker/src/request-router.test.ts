@@ -28,10 +28,15 @@ const servedApis = [
   ApiKey.CreateTopics,
   ApiKey.DeleteTopics,
   ApiKey.OffsetForLeaderEpoch,
+  ApiKey.DescribeAcls,
+  ApiKey.CreateAcls,
+  ApiKey.DeleteAcls,
   ApiKey.DescribeConfigs,
   ApiKey.AlterConfigs,
   ApiKey.CreatePartitions,
   ApiKey.IncrementalAlterConfigs,
+  ApiKey.DescribeUserScramCredentials,
+  ApiKey.AlterUserScramCredentials,
   ApiKey.DescribeCluster,
 ];
 

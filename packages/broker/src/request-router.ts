@@ -34,6 +34,7 @@ import {
   type RequestContext,
 } from './apis/api-handler.js';
 import type { BrokerContext } from './apis/broker-context.js';
+import { authenticationFailedMessage, saslStep } from './apis/sasl-authenticate.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from './network/connection.js';
 
 /**
@@ -67,8 +68,23 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
     }
   };
 
+  /** The APIs a SASL connection may use before it has authenticated, as in Kafka. */
+  const beforeAuthentication: ReadonlySet<number> = new Set([
+    ApiKey.ApiVersions,
+    ApiKey.SaslHandshake,
+    ApiKey.SaslAuthenticate,
+  ]);
+
   return async (frame: Buffer, connection: ConnectionContext): Promise<HandlerOutcome> => {
     const startMs = metrics.nowMs();
+    const session = connection.session;
+    if (session?.saslState === 'raw-tokens') {
+      // After SaslHandshake v0 the frames are SASL tokens, not requests; a failure just closes.
+      const mechanism = session.exchange!.mechanism;
+      const step = saslStep(session, frame, { broker, connection });
+      if (step.kind === 'failed') return { kind: 'close', reason: authenticationFailedMessage(mechanism) };
+      return { kind: 'respond', response: step.response };
+    }
     const decoded = decodeRequest(frame);
     if (!decoded.ok) {
       if (decoded.reason === 'unsupported-version' && decoded.apiKey === ApiKey.ApiVersions) {
@@ -93,6 +109,20 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
           trailingBytes: decoded.trailingBytes,
         },
         'ignored bytes after the last field of a request',
+      );
+    }
+    if (
+      session !== undefined &&
+      session.principal === undefined &&
+      !beforeAuthentication.has(decoded.apiKey)
+    ) {
+      return refuse(
+        connection,
+        `${requestNames[decoded.apiKey]} request before SASL authentication completed`,
+        {
+          apiKey: decoded.apiKey,
+          saslState: session.saslState,
+        },
       );
     }
     const handler = handlers[decoded.apiKey] as ApiHandler<typeof decoded.apiKey> | undefined;
@@ -124,6 +154,9 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
         body as never,
       );
       recordRequest(decoded, startMs);
+      if (session?.saslState === 'failed') {
+        return { kind: 'respond', response, closeAfter: 'SASL authentication failed' };
+      }
     } catch (error) {
       broker.logger.error(
         {

@@ -2,6 +2,7 @@
 // exit code, so tests call it without spawning a process. Add a command by adding a row.
 
 import { runChaosCommand } from '@gregor/chaos';
+import { runAcls } from './acls.js';
 import { runBroker } from './broker-start.js';
 import { runConfigs } from './configs.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
@@ -9,6 +10,7 @@ import { runGroups } from './groups.js';
 import { runMetadataShell } from './metadata-shell.js';
 import { runTopics } from './topics.js';
 import { runTransactions } from './transactions.js';
+import { runUsers } from './users.js';
 
 export interface CliCommand {
   readonly summary: string;
@@ -18,6 +20,7 @@ export interface CliCommand {
 export const usageExitCode = 2;
 
 export const commands: Readonly<Record<string, CliCommand>> = {
+  acls: { summary: 'add, remove and list ACLs, like kafka-acls.sh', run: runAcls },
   broker: { summary: 'run a broker: gregor broker start --config server.properties', run: runBroker },
   chaos: {
     summary: 'a chaos campaign against a cluster it starts: faults, real clients, a checked history',
@@ -44,6 +47,10 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   transactions: {
     summary: 'list and describe transactional ids, abort a hanging transaction (kafka-transactions.sh)',
     run: runTransactions,
+  },
+  users: {
+    summary: "SCRAM users' credentials (describe, add, delete), like kafka-configs.sh --entity-type users",
+    run: runUsers,
   },
 };
 

@@ -4,7 +4,9 @@
 //   - ClusterControlManager (cluster-control.ts): broker registration, sessions, fencing;
 //   - ReplicationControlManager (replication-control.ts): topics, partitions, leaders and ISRs;
 //   - ConfigurationControlManager (configuration-control.ts): topic configs;
-//   - ProducerIdControlManager (producer-id-control.ts): producer id blocks.
+//   - ProducerIdControlManager (producer-id-control.ts): producer id blocks;
+//   - ScramControlManager (scram-control.ts): users' SCRAM credentials;
+//   - AclControlManager (acl-control.ts): ACLs.
 // An operation gets one ControllerBatch; the managers it involves add their records to it in order
 // (a fence, then the partition changes it causes), and the Controller seals it.
 //
@@ -19,6 +21,8 @@
 // offsets of fenced brokers, which are reset at activation (see `Controller.activate`).
 
 import { invariant, type Random } from '@gregor/ground';
+import { AclControlManager, type CreateAclsResponse, type DeleteAclsResponse } from './acl-control.js';
+import type { AclBinding, AclBindingFilter } from './acls.js';
 import {
   type BrokerHeartbeatRequest,
   type BrokerHeartbeatResponse,
@@ -65,6 +69,11 @@ import {
   type TopicSelector,
   type ValidateOnly,
 } from './replication-control.js';
+import {
+  type AlterUserScramCredentialsRequest,
+  type AlterUserScramCredentialsResponse,
+  ScramControlManager,
+} from './scram-control.js';
 
 export interface ControllerActivation {
   /** The committed image, including every record of earlier controller epochs. */
@@ -103,6 +112,8 @@ export class Controller {
   private readonly replication: ReplicationControlManager;
   private readonly configuration: ConfigurationControlManager;
   private readonly producerIds: ProducerIdControlManager;
+  private readonly scram: ScramControlManager;
+  private readonly acls: AclControlManager;
   private expectedTickMs: number | null = null;
 
   /**
@@ -151,6 +162,8 @@ export class Controller {
       activation.nowMs,
     );
     this.producerIds = new ProducerIdControlManager(this.config, image, this.cluster);
+    this.scram = new ScramControlManager(image);
+    this.acls = new AclControlManager(image, activation.random);
   }
 
   /** The image with every record this controller proposed applied, committed or not. */
@@ -285,6 +298,27 @@ export class Controller {
       ? this.replication.electUncleanLeaders(batch, topic.topicId)
       : 0;
     return this.finish(batch, { uncleanLeaderElectionCount });
+  }
+
+  // --- SCRAM credentials --------------------------------------------------------------------------
+
+  /** AlterUserScramCredentials: salted credentials set or removed, per user all or nothing. */
+  alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequest,
+  ): ControllerOutcome<AlterUserScramCredentialsResponse> {
+    return this.run((batch) => this.scram.alterUserScramCredentials(batch, request));
+  }
+
+  // --- ACLs ---------------------------------------------------------------------------------------
+
+  /** CreateAcls: each valid binding stored (once), each invalid one refused on its own. */
+  createAcls(bindings: readonly AclBinding[]): ControllerOutcome<CreateAclsResponse> {
+    return this.run((batch) => this.acls.createAcls(batch, bindings));
+  }
+
+  /** DeleteAcls: every stored binding a filter matches, removed. */
+  deleteAcls(filters: readonly AclBindingFilter[]): ControllerOutcome<DeleteAclsResponse> {
+    return this.run((batch) => this.acls.deleteAcls(batch, filters));
   }
 
   // --- Producer ids -------------------------------------------------------------------------------

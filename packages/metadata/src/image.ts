@@ -4,6 +4,7 @@
 // every node shares, so a record that breaks it is a bug to stop at, not something to skip.
 
 import { invariant } from '@gregor/ground';
+import type { AclBinding } from './acls.js';
 import {
   type BrokerEndpoint,
   type BrokerId,
@@ -97,7 +98,19 @@ interface ImageParts {
   readonly highestBrokerEpoch: number;
   readonly producerIds: ProducerIdsState | null;
   readonly controller: ActiveControllerState | null;
+  readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredentialState>>;
+  readonly acls: ReadonlyMap<string, AclBinding>;
 }
+
+/** A user's salted SCRAM credential for one mechanism, as the metadata log holds it. */
+export interface ScramCredentialState {
+  readonly salt: Buffer;
+  readonly storedKey: Buffer;
+  readonly serverKey: Buffer;
+  readonly iterations: number;
+}
+
+const noScramCredentials: ReadonlyMap<number, ScramCredentialState> = new Map();
 
 export class MetadataImage implements MetadataView, ImageParts {
   static readonly empty = new MetadataImage({
@@ -108,6 +121,8 @@ export class MetadataImage implements MetadataView, ImageParts {
     highestBrokerEpoch: -1,
     producerIds: null,
     controller: null,
+    scramCredentials: new Map(),
+    acls: new Map(),
   });
 
   readonly brokers: ReadonlyMap<BrokerId, BrokerRegistration>;
@@ -121,6 +136,10 @@ export class MetadataImage implements MetadataView, ImageParts {
   readonly producerIds: ProducerIdsState | null;
   /** The latest activated controller, from ControllerActivationRecord. */
   readonly controller: ActiveControllerState | null;
+  /** SCRAM credentials by user name, then by mechanism type (1: SCRAM-SHA-256, 2: SCRAM-SHA-512). */
+  readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredentialState>>;
+  /** Every ACL, by the id its AccessControlEntryRecord gave it. */
+  readonly acls: ReadonlyMap<string, AclBinding>;
 
   /** @internal Images are made by `MetadataDelta.apply()`. */
   constructor(parts: ImageParts) {
@@ -131,6 +150,8 @@ export class MetadataImage implements MetadataView, ImageParts {
     this.highestBrokerEpoch = parts.highestBrokerEpoch;
     this.producerIds = parts.producerIds;
     this.controller = parts.controller;
+    this.scramCredentials = parts.scramCredentials;
+    this.acls = parts.acls;
     Object.freeze(this);
   }
 
@@ -153,6 +174,11 @@ export class MetadataImage implements MetadataView, ImageParts {
 
   topicNames(): Iterable<string> {
     return this.topics.keys();
+  }
+
+  /** A user's SCRAM credentials by mechanism type (empty: none). */
+  userScramCredentials(user: string): ReadonlyMap<number, ScramCredentialState> {
+    return this.scramCredentials.get(user) ?? noScramCredentials;
   }
 
   partition(topicId: TopicId, partitionIndex: number): PartitionState | undefined {
@@ -191,6 +217,8 @@ export class MetadataDelta implements MetadataView {
   private highestBrokerEpoch: number;
   private producerIds: ProducerIdsState | null;
   private controller: ActiveControllerState | null;
+  private scramCredentials: Map<string, ReadonlyMap<number, ScramCredentialState>> | null = null;
+  private acls: Map<string, AclBinding> | null = null;
   /** Topics whose partition array this delta owns (copied), by name. */
   private readonly ownedTopics = new Map<string, MutableTopic>();
   private sealed = false;
@@ -225,6 +253,10 @@ export class MetadataDelta implements MetadataView {
 
   topicNames(): Iterable<string> {
     return (this.topics ?? this.base.topics).keys();
+  }
+
+  userScramCredentials(user: string): ReadonlyMap<number, ScramCredentialState> {
+    return (this.scramCredentials ?? this.base.scramCredentials).get(user) ?? noScramCredentials;
   }
 
   /** Applies one record; throws InvariantViolation if it does not fit. */
@@ -415,6 +447,47 @@ export class MetadataDelta implements MetadataView {
         });
         return this;
       }
+      case 'userScramCredential': {
+        invariant(record.name !== '', 'a SCRAM credential for an empty user name');
+        invariant(
+          Number.isInteger(record.iterations) && record.iterations > 0,
+          () => `SCRAM credential of ${record.name} with ${record.iterations} iterations`,
+        );
+        const credentials = new Map(this.userScramCredentials(record.name));
+        credentials.set(
+          record.mechanism,
+          Object.freeze({
+            salt: record.salt,
+            storedKey: record.storedKey,
+            serverKey: record.serverKey,
+            iterations: record.iterations,
+          }),
+        );
+        this.writableScramCredentials().set(record.name, credentials);
+        return this;
+      }
+      case 'removeUserScramCredential': {
+        const credentials = new Map(this.userScramCredentials(record.name));
+        invariant(
+          credentials.delete(record.mechanism),
+          () => `removing SCRAM credential ${record.mechanism} of ${record.name}, which does not exist`,
+        );
+        if (credentials.size === 0) this.writableScramCredentials().delete(record.name);
+        else this.writableScramCredentials().set(record.name, credentials);
+        return this;
+      }
+      case 'accessControlEntry': {
+        const { type: _type, id, ...binding } = record;
+        invariant(!(this.acls ?? this.base.acls).has(id), () => `ACL id ${id} is already in use`);
+        this.acls ??= new Map(this.base.acls);
+        this.acls.set(id, Object.freeze(binding));
+        return this;
+      }
+      case 'removeAccessControlEntry': {
+        this.acls ??= new Map(this.base.acls);
+        invariant(this.acls.delete(record.id), () => `removing ACL ${record.id}, which does not exist`);
+        return this;
+      }
       case 'controllerActivation': {
         invariant(isBrokerId(record.controllerId), () => `invalid controller id ${record.controllerId}`);
         const previousEpoch = this.controller?.controllerEpoch ?? -1;
@@ -447,6 +520,8 @@ export class MetadataDelta implements MetadataView {
       highestBrokerEpoch: this.highestBrokerEpoch,
       producerIds: this.producerIds,
       controller: this.controller,
+      scramCredentials: this.scramCredentials ?? this.base.scramCredentials,
+      acls: this.acls ?? this.base.acls,
     });
   }
 
@@ -512,6 +587,11 @@ export class MetadataDelta implements MetadataView {
   private writableTopicNamesById(): Map<TopicId, string> {
     this.topicNamesById ??= new Map(this.base.topicNamesById);
     return this.topicNamesById;
+  }
+
+  private writableScramCredentials(): Map<string, ReadonlyMap<number, ScramCredentialState>> {
+    this.scramCredentials ??= new Map(this.base.scramCredentials);
+    return this.scramCredentials;
   }
 
   private writableConfigs(): Map<string, ReadonlyMap<string, string>> {

@@ -1,3 +1,5 @@
+export * from './acl-control.js';
+export * from './acls.js';
 export * from './cluster-control.js';
 export * from './configuration-control.js';
 export * from './controller.js';
@@ -12,6 +14,7 @@ export * from './record-codec.js';
 export * from './records.js';
 export * from './replica-placement.js';
 export * from './replication-control.js';
+export * from './scram-control.js';
 export * from './snapshot.js';
 export * from './topic-configs.js';
 export * from './topic-names.js';

@@ -21,6 +21,12 @@
 //   controllerActivation     controllerId:int32 controllerEpoch:int32
 //   brokerReplicasOffline    brokerId:int32 brokerEpoch:int64 logDirs:compactArray(string)
 //                            replicas:compactArray(topicId:uuid partitionIndex:int32)
+//   userScramCredential      name:string mechanism:int8 salt:bytes storedKey:bytes serverKey:bytes
+//                            iterations:int32            (bytes = compact bytes)
+//   removeUserScramCredential name:string mechanism:int8
+//   accessControlEntry       id:uuid resourceType:int8 resourceName:string patternType:int8
+//                            principal:string host:string operation:int8 permissionType:int8
+//   removeAccessControlEntry id:uuid
 //
 // A batch (one Raft entry, applied atomically) is `count:uvarint (length:uvarint record)*`; the
 // length lets the decoder check that each record was read exactly, so a torn or misread field fails
@@ -127,6 +133,32 @@ export function writeMetadataRecord(writer: Writer, record: MetadataRecord): voi
     case 'controllerActivation':
       writer.int32(record.controllerId).int32(record.controllerEpoch);
       return;
+    case 'userScramCredential':
+      writer
+        .compactString(record.name)
+        .int8(record.mechanism)
+        .compactBytes(record.salt)
+        .compactBytes(record.storedKey)
+        .compactBytes(record.serverKey)
+        .int32(record.iterations);
+      return;
+    case 'removeUserScramCredential':
+      writer.compactString(record.name).int8(record.mechanism);
+      return;
+    case 'accessControlEntry':
+      writeUuid(writer, record.id);
+      writer
+        .int8(record.resourceType)
+        .compactString(record.resourceName)
+        .int8(record.patternType)
+        .compactString(record.principal)
+        .compactString(record.host)
+        .int8(record.operation)
+        .int8(record.permissionType);
+      return;
+    case 'removeAccessControlEntry':
+      writeUuid(writer, record.id);
+      return;
     case 'brokerReplicasOffline':
       writer.int32(record.brokerId).int64Number(record.brokerEpoch);
       writer.compactArray(record.logDirs, (w, logDir) => {
@@ -219,6 +251,40 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
       const controllerId = reader.int32();
       return { type, controllerId, controllerEpoch: reader.int32() };
     }
+    case 'userScramCredential': {
+      const name = reader.compactString();
+      const mechanism = reader.int8();
+      const salt = Buffer.from(reader.compactBytes());
+      const storedKey = Buffer.from(reader.compactBytes());
+      const serverKey = Buffer.from(reader.compactBytes());
+      return { type, name, mechanism, salt, storedKey, serverKey, iterations: reader.int32() };
+    }
+    case 'removeUserScramCredential': {
+      const name = reader.compactString();
+      return { type, name, mechanism: reader.int8() };
+    }
+    case 'accessControlEntry': {
+      const id = readUuid(reader);
+      const resourceType = reader.int8();
+      const resourceName = reader.compactString();
+      const patternType = reader.int8();
+      const principal = reader.compactString();
+      const host = reader.compactString();
+      const operation = reader.int8();
+      return {
+        type,
+        id,
+        resourceType,
+        resourceName,
+        patternType,
+        principal,
+        host,
+        operation,
+        permissionType: reader.int8(),
+      };
+    }
+    case 'removeAccessControlEntry':
+      return { type, id: readUuid(reader) };
     case 'brokerReplicasOffline': {
       const brokerId = reader.int32();
       const brokerEpoch = reader.int64Number();

@@ -150,6 +150,46 @@ export interface ControllerActivationRecord {
   readonly controllerEpoch: number;
 }
 
+/**
+ * A user's SCRAM credential for one mechanism (Kafka's ScramMechanism type: 1 SCRAM-SHA-256,
+ * 2 SCRAM-SHA-512), salted: the password itself is never stored. Replaces any earlier one.
+ */
+export interface UserScramCredentialRecord {
+  readonly type: 'userScramCredential';
+  readonly name: string;
+  readonly mechanism: number;
+  readonly salt: Buffer;
+  readonly storedKey: Buffer;
+  readonly serverKey: Buffer;
+  readonly iterations: number;
+}
+
+/** A user's SCRAM credential for one mechanism was deleted. */
+export interface RemoveUserScramCredentialRecord {
+  readonly type: 'removeUserScramCredential';
+  readonly name: string;
+  readonly mechanism: number;
+}
+
+/** An ACL was created, under an id the controller chose (Kafka's AccessControlEntryRecord). */
+export interface AccessControlEntryRecord {
+  readonly type: 'accessControlEntry';
+  readonly id: string;
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly patternType: number;
+  readonly principal: string;
+  readonly host: string;
+  readonly operation: number;
+  readonly permissionType: number;
+}
+
+/** The ACL with this id was deleted. */
+export interface RemoveAccessControlEntryRecord {
+  readonly type: 'removeAccessControlEntry';
+  readonly id: string;
+}
+
 export type MetadataRecord =
   | RegisterBrokerRecord
   | FenceBrokerRecord
@@ -162,7 +202,11 @@ export type MetadataRecord =
   | ConfigRecord
   | RemoveTopicRecord
   | ProducerIdsRecord
-  | ControllerActivationRecord;
+  | ControllerActivationRecord
+  | UserScramCredentialRecord
+  | RemoveUserScramCredentialRecord
+  | AccessControlEntryRecord
+  | RemoveAccessControlEntryRecord;
 
 export type MetadataRecordType = MetadataRecord['type'];
 
@@ -183,4 +227,9 @@ export const metadataRecordTypeIds = {
   brokerRegistrationChange: 17,
   controllerActivation: 100,
   brokerReplicasOffline: 101,
+  // Kafka has both records; Gregor's layout differs from theirs, so they take ids of its own.
+  userScramCredential: 102,
+  removeUserScramCredential: 103,
+  accessControlEntry: 104,
+  removeAccessControlEntry: 105,
 } as const satisfies Record<MetadataRecordType, number>;

@@ -56,6 +56,14 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
     });
   }
   if (image.producerIds !== null) records.push({ type: 'producerIds', ...image.producerIds });
+  for (const name of [...image.scramCredentials.keys()].sort()) {
+    for (const [mechanism, credential] of image.userScramCredentials(name)) {
+      records.push({ type: 'userScramCredential', name, mechanism, ...credential });
+    }
+  }
+  for (const [id, binding] of [...image.acls].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    records.push({ type: 'accessControlEntry', id, ...binding });
+  }
   return records;
 }
 

@@ -7,23 +7,41 @@
 import { ApiKey } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
+import type { SaslAuthenticator } from '../security/sasl-authenticator.js';
 import type { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
 import { createAddOffsetsToTxnHandler } from './add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './add-partitions-to-txn.js';
 import { handleAlterConfigs } from './alter-configs.js';
+import { handleAlterUserScramCredentials } from './alter-user-scram-credentials.js';
 import type { ApiHandlers } from './api-handler.js';
 import { handleApiVersions } from './api-versions.js';
+import { handleCreateAcls } from './create-acls.js';
 import { handleCreatePartitions } from './create-partitions.js';
 import { handleCreateTopics } from './create-topics.js';
+import { handleDeleteAcls } from './delete-acls.js';
 import { createDeleteGroupsHandler } from './delete-groups.js';
 import { handleDeleteTopics } from './delete-topics.js';
+import { handleDescribeAcls } from './describe-acls.js';
 import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
 import { createDescribeTransactionsHandler } from './describe-transactions.js';
+import { handleDescribeUserScramCredentials } from './describe-user-scram-credentials.js';
 import { createEndTxnHandler } from './end-txn.js';
 import { handleFetch } from './fetch.js';
 import { createFindCoordinatorHandler } from './find-coordinator.js';
+import {
+  deleteGroupsAuthorized,
+  describeGroupsAuthorized,
+  heartbeatAuthorized,
+  joinGroupAuthorized,
+  leaveGroupAuthorized,
+  listGroupsAuthorized,
+  offsetCommitAuthorized,
+  offsetFetchAuthorized,
+  syncGroupAuthorized,
+  txnOffsetCommitAuthorized,
+} from './group-authorization.js';
 import { createHeartbeatHandler } from './heartbeat.js';
 import { handleIncrementalAlterConfigs } from './incremental-alter-configs.js';
 import { createInitProducerIdHandler } from './init-producer-id.js';
@@ -37,6 +55,8 @@ import { createOffsetCommitHandler } from './offset-commit.js';
 import { createOffsetFetchHandler } from './offset-fetch.js';
 import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { handleProduce } from './produce.js';
+import { handleSaslAuthenticate } from './sasl-authenticate.js';
+import { createSaslHandshakeHandler } from './sasl-handshake.js';
 import { createSyncGroupHandler } from './sync-group.js';
 import { createTxnOffsetCommitHandler } from './txn-offset-commit.js';
 import { handleWriteTxnMarkers } from './write-txn-markers.js';
@@ -49,10 +69,12 @@ export interface ApiServices {
   readonly producerIds?: ProducerIdManager;
   /** The transaction coordinator: InitProducerId with a transactional id and the transaction APIs. */
   readonly transactions?: TransactionCoordinatorDriver;
+  /** The SASL mechanisms of the SASL listeners: SaslHandshake and SaslAuthenticate. */
+  readonly sasl?: SaslAuthenticator;
 }
 
 export function apiHandlers(services: ApiServices = {}): ApiHandlers {
-  const { groups, producerIds, transactions } = services;
+  const { groups, producerIds, transactions, sasl } = services;
   return {
     [ApiKey.Produce]: handleProduce,
     [ApiKey.Fetch]: handleFetch,
@@ -67,20 +89,31 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.CreatePartitions]: handleCreatePartitions,
     [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,
     [ApiKey.DescribeCluster]: handleDescribeCluster,
+    [ApiKey.DescribeAcls]: handleDescribeAcls,
+    [ApiKey.CreateAcls]: handleCreateAcls,
+    [ApiKey.DeleteAcls]: handleDeleteAcls,
+    [ApiKey.DescribeUserScramCredentials]: handleDescribeUserScramCredentials,
+    [ApiKey.AlterUserScramCredentials]: handleAlterUserScramCredentials,
+    ...(sasl === undefined
+      ? {}
+      : {
+          [ApiKey.SaslHandshake]: createSaslHandshakeHandler(sasl),
+          [ApiKey.SaslAuthenticate]: handleSaslAuthenticate,
+        }),
     ...(groups === undefined
       ? {}
       : {
           [ApiKey.FindCoordinator]: createFindCoordinatorHandler(groups, transactions),
-          [ApiKey.JoinGroup]: createJoinGroupHandler(groups),
-          [ApiKey.SyncGroup]: createSyncGroupHandler(groups),
-          [ApiKey.Heartbeat]: createHeartbeatHandler(groups),
-          [ApiKey.LeaveGroup]: createLeaveGroupHandler(groups),
-          [ApiKey.OffsetCommit]: createOffsetCommitHandler(groups),
-          [ApiKey.OffsetFetch]: createOffsetFetchHandler(groups),
-          [ApiKey.DescribeGroups]: createDescribeGroupsHandler(groups),
-          [ApiKey.ListGroups]: createListGroupsHandler(groups),
-          [ApiKey.DeleteGroups]: createDeleteGroupsHandler(groups),
-          [ApiKey.TxnOffsetCommit]: createTxnOffsetCommitHandler(groups),
+          [ApiKey.JoinGroup]: joinGroupAuthorized(createJoinGroupHandler(groups)),
+          [ApiKey.SyncGroup]: syncGroupAuthorized(createSyncGroupHandler(groups)),
+          [ApiKey.Heartbeat]: heartbeatAuthorized(createHeartbeatHandler(groups)),
+          [ApiKey.LeaveGroup]: leaveGroupAuthorized(createLeaveGroupHandler(groups)),
+          [ApiKey.OffsetCommit]: offsetCommitAuthorized(createOffsetCommitHandler(groups)),
+          [ApiKey.OffsetFetch]: offsetFetchAuthorized(createOffsetFetchHandler(groups)),
+          [ApiKey.DescribeGroups]: describeGroupsAuthorized(createDescribeGroupsHandler(groups)),
+          [ApiKey.ListGroups]: listGroupsAuthorized(createListGroupsHandler(groups)),
+          [ApiKey.DeleteGroups]: deleteGroupsAuthorized(createDeleteGroupsHandler(groups)),
+          [ApiKey.TxnOffsetCommit]: txnOffsetCommitAuthorized(createTxnOffsetCommitHandler(groups)),
         }),
     ...(producerIds === undefined
       ? {}

@@ -5,11 +5,17 @@
 
 import type { Clock } from '@gregor/ground';
 import type {
+  AclBinding,
+  AclBindingFilter,
+  AlterUserScramCredentialsRequest,
+  AlterUserScramCredentialsResponse,
   ControllerError,
+  CreateAclsResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
   CreateTopicRequest,
   CreateTopicResponse,
+  DeleteAclsResponse,
   DeleteTopicResponse,
   IncrementalAlterConfigsResponse,
   IncrementalAlterTopicConfigsRequest,
@@ -20,6 +26,7 @@ import type { LogConfig } from '@gregor/storage';
 import type { Logger } from '../logging.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
+import type { StandardAuthorizer } from '../security/authorizer.js';
 
 /** One broker config as DescribeConfigs reports it for this broker's resource. */
 export interface DescribedBrokerConfig {
@@ -100,6 +107,18 @@ export interface ControllerChannel {
     requests: readonly IncrementalAlterTopicConfigsRequest[],
     options: ValidatingRequestOptions,
   ): Promise<ControllerResults<IncrementalAlterConfigsResponse>>;
+  alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequest,
+    options: ControllerRequestOptions,
+  ): Promise<AlterUserScramCredentialsResponse | ControllerError>;
+  createAcls(
+    bindings: readonly AclBinding[],
+    options: ControllerRequestOptions,
+  ): Promise<CreateAclsResponse | ControllerError>;
+  deleteAcls(
+    filters: readonly AclBindingFilter[],
+    options: ControllerRequestOptions,
+  ): Promise<DeleteAclsResponse | ControllerError>;
 }
 
 export interface BrokerContext {
@@ -113,6 +132,8 @@ export interface BrokerContext {
   readonly logger: Logger;
   /** Where the request path counts and times what it does (`noBrokerMetrics` when metrics are off). */
   readonly metrics: BrokerMetrics;
+  /** authorizer.class.name's authorizer; absent: every request is allowed. */
+  readonly authorizer?: StandardAuthorizer;
 }
 
 export function isFailure<R extends object>(result: R | ControllerError): result is ControllerError {

@@ -10,6 +10,7 @@
 import type { CreatePartitionsRequest } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnTopic } from './authorization.js';
 import { isFailure } from './broker-context.js';
 
 type Key = typeof ApiKey.CreatePartitions;
@@ -31,6 +32,12 @@ export async function handleCreatePartitions(
         name: topic.name,
         errorCode: ErrorCode.INVALID_REQUEST,
         errorMessage: `topic ${topic.name} appears more than once`,
+      });
+    } else if (!authorizedOnTopic(context, AclOperation.ALTER, topic.name)) {
+      results.push({
+        name: topic.name,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: 'Authorization failed.',
       });
     } else {
       results.push(undefined);

@@ -16,6 +16,7 @@
 import type { CreateTopicRequest } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnCluster, authorizedOnTopic } from './authorization.js';
 import { isFailure } from './broker-context.js';
 import { describeTopicConfigs } from './config-entries.js';
 import { topicIdToWire } from './topic-ids.js';
@@ -45,6 +46,11 @@ export async function handleCreateTopics(
       results.push(
         failure(topic.name, ErrorCode.INVALID_REQUEST, `topic ${topic.name} appears more than once`),
       );
+    } else if (
+      !authorizedOnCluster(context, AclOperation.CREATE) &&
+      !authorizedOnTopic(context, AclOperation.CREATE, topic.name)
+    ) {
+      results.push(failure(topic.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'));
     } else if (topic.configs.some((config) => config.value === null)) {
       const nullNames = topic.configs.filter((config) => config.value === null).map((config) => config.name);
       results.push(

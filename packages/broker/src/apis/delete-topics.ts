@@ -13,6 +13,7 @@
 import type { TopicSelector } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput, zeroUuid } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnTopic } from './authorization.js';
 import { isFailure } from './broker-context.js';
 import { topicIdFromWire, topicIdToWire } from './topic-ids.js';
 
@@ -35,11 +36,29 @@ export async function handleDeleteTopics(
   wanted.forEach((topic, position) => {
     if (topic.topicId !== zeroUuid) {
       const topicId = topicIdFromWire(topic.topicId);
+      const named = topicId === null ? undefined : context.broker.metadata.image().topicById(topicId)?.name;
+      if (named !== undefined && !authorizedOnTopic(context, AclOperation.DELETE, named)) {
+        results.push({
+          name: null,
+          topicId: topic.topicId,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: 'Authorization failed.',
+        });
+        return;
+      }
       if (topicId === null) {
         results.push({ name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID });
         return;
       }
       forwarded.push({ position, selector: { topicId } });
+    } else if (topic.name !== null && !authorizedOnTopic(context, AclOperation.DELETE, topic.name)) {
+      results.push({
+        name: topic.name,
+        topicId: zeroUuid,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: 'Authorization failed.',
+      });
+      return;
     } else if (topic.name !== null) {
       forwarded.push({ position, selector: { name: topic.name } });
     } else {

@@ -22,6 +22,7 @@ import {
   type ResponseInput,
 } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnCluster, authorizedOnTopic } from './authorization.js';
 import {
   type ConfigEntry,
   ConfigSource,
@@ -73,6 +74,9 @@ export async function handleDescribeConfigs(
     };
     switch (resource.resourceType) {
       case configResourceType.topic: {
+        if (!authorizedOnTopic(context, AclOperation.DESCRIBE_CONFIGS, resource.resourceName)) {
+          return answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.', []);
+        }
         if (image.topic(resource.resourceName) === undefined) {
           return answer(
             ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -87,6 +91,9 @@ export async function handleDescribeConfigs(
         );
       }
       case configResourceType.broker: {
+        if (!authorizedOnCluster(context, AclOperation.DESCRIBE_CONFIGS)) {
+          return answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.', []);
+        }
         if (resource.resourceName === '') return answer(ErrorCode.NONE, null, []);
         if (resource.resourceName !== String(broker.brokerId)) {
           return answer(

@@ -24,6 +24,7 @@
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import { IsolationLevel } from '../replica/local-reads.js';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnCluster, authorizedOnTopic } from './authorization.js';
 
 type Key = typeof ApiKey.Fetch;
 type Response = ResponseInput<Key>;
@@ -47,13 +48,28 @@ export async function handleFetch(
       responses: [],
     };
   }
+  if (body.replicaId >= 0 && !authorizedOnCluster(context, AclOperation.CLUSTER_ACTION)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      sessionId: 0,
+      responses: [],
+    };
+  }
+  // READ on the topic, as Kafka checks it: refused partitions are TOPIC_AUTHORIZATION_FAILED.
+  const denied = new Set(
+    body.topics
+      .map((topic) => topic.topic)
+      .filter((name) => !authorizedOnTopic(context, AclOperation.READ, name)),
+  );
+  const allowedTopics = body.topics.filter((topic) => !denied.has(topic.topic));
   const readCommitted = body.isolationLevel === IsolationLevel.readCommitted;
   const results = await context.broker.replicaManager.fetchRecords({
     maxWaitMs: body.maxWaitMs,
     minBytes: body.minBytes,
     maxBytes: body.maxBytes,
     isolationLevel: body.isolationLevel,
-    partitions: body.topics.flatMap((topic) =>
+    partitions: allowedTopics.flatMap((topic) =>
       topic.partitions.map((partition) => ({
         topic: topic.topic,
         partition: partition.partition,
@@ -65,7 +81,7 @@ export async function handleFetch(
   });
   // BytesOutPerSec: record bytes returned to consumers, once per topic of the request.
   let next = 0;
-  for (const topic of body.topics) {
+  for (const topic of allowedTopics) {
     let bytes = 0;
     for (let index = 0; index < topic.partitions.length; index++) bytes += results[next++]!.records.length;
     if (bytes > 0) context.broker.metrics.fetchedByConsumer(topic.topic, bytes);
@@ -77,7 +93,19 @@ export async function handleFetch(
     sessionId: 0,
     responses: body.topics.map((topic) => ({
       topic: topic.topic,
-      partitions: topic.partitions.map(() => {
+      partitions: topic.partitions.map((partition) => {
+        if (denied.has(topic.topic)) {
+          return {
+            partitionIndex: partition.partition,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            highWatermark: -1n,
+            lastStableOffset: -1n,
+            logStartOffset: -1n,
+            abortedTransactions: null,
+            preferredReadReplica: -1,
+            records: null,
+          };
+        }
         const result = results[next++]!;
         const leaderMoved =
           result.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER ||

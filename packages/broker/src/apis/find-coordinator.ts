@@ -22,6 +22,7 @@ import {
   transactionStateTopicName,
 } from '../transactions/transaction-coordinator-driver.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnGroup } from './authorization.js';
 
 type Key = typeof ApiKey.FindCoordinator;
 type Response = ResponseInput<Key>;
@@ -73,12 +74,14 @@ export function createFindCoordinatorHandler(
     } else {
       await groups.offsetsTopicCreator.ensure(context.broker);
       coordinators = keys.map((key) =>
-        partitionLeader(
-          key,
-          offsetsTopicName,
-          (partitions) => coordinatorPartitionFor(key, partitions),
-          context,
-        ),
+        authorizedOnGroup(context, AclOperation.DESCRIBE, key)
+          ? partitionLeader(
+              key,
+              offsetsTopicName,
+              (partitions) => coordinatorPartitionFor(key, partitions),
+              context,
+            )
+          : failed(key, ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Group authorization failed.'),
       );
     }
     if (apiVersion >= 4) {

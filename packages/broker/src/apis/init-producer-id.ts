@@ -20,6 +20,7 @@ import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@g
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import type { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnAnyTopic, authorizedOnCluster } from './authorization.js';
 import { producerFencedFor } from './txn-errors.js';
 
 type Key = typeof ApiKey.InitProducerId;
@@ -41,6 +42,14 @@ export function createInitProducerIdHandler(
     if (body.transactionalId !== null && transactions === undefined)
       return failed(ErrorCode.INVALID_TXN_STATE);
     if (body.transactionalId !== null && transactions !== undefined) {
+      // Kafka checks WRITE on the transactional id; ids are not an ACL resource here yet, so the
+      // same rule as an idempotent producer applies.
+      if (
+        !authorizedOnCluster(context, AclOperation.IDEMPOTENT_WRITE) &&
+        !authorizedOnAnyTopic(context, AclOperation.WRITE)
+      ) {
+        return failed(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      }
       const response = await transactions.initProducerId({
         transactionalId: body.transactionalId,
         transactionTimeoutMs: body.transactionTimeoutMs,
@@ -53,6 +62,13 @@ export function createInitProducerIdHandler(
         producerId: BigInt(response.producerId),
         producerEpoch: response.producerEpoch,
       };
+    }
+    // As Kafka 3: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
+    if (
+      !authorizedOnCluster(context, AclOperation.IDEMPOTENT_WRITE) &&
+      !authorizedOnAnyTopic(context, AclOperation.WRITE)
+    ) {
+      return failed(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     }
     const result = await producerIds.nextProducerId();
     if (!result.ok) {

@@ -17,6 +17,7 @@
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnTopic } from './authorization.js';
 
 type Key = typeof ApiKey.ListOffsets;
 type Response = ResponseInput<Key>;
@@ -26,15 +27,23 @@ export async function handleListOffsets(
   apiVersion: number,
   context: RequestContext,
 ): Promise<Response> {
+  // DESCRIBE on the topic, as Kafka checks it: refused partitions are TOPIC_AUTHORIZATION_FAILED.
+  const denied = new Set(
+    body.topics
+      .map((topic) => topic.name)
+      .filter((name) => !authorizedOnTopic(context, AclOperation.DESCRIBE, name)),
+  );
   const results = await context.broker.replicaManager.listOffsets(
-    body.topics.flatMap((topic) =>
-      topic.partitions.map((partition) => ({
-        topic: topic.name,
-        partition: partition.partitionIndex,
-        timestamp: Number(partition.timestamp),
-        currentLeaderEpoch: partition.currentLeaderEpoch,
-      })),
-    ),
+    body.topics
+      .filter((topic) => !denied.has(topic.name))
+      .flatMap((topic) =>
+        topic.partitions.map((partition) => ({
+          topic: topic.name,
+          partition: partition.partitionIndex,
+          timestamp: Number(partition.timestamp),
+          currentLeaderEpoch: partition.currentLeaderEpoch,
+        })),
+      ),
     body.isolationLevel,
   );
   let next = 0;
@@ -43,6 +52,16 @@ export async function handleListOffsets(
     topics: body.topics.map((topic) => ({
       name: topic.name,
       partitions: topic.partitions.map((partition) => {
+        if (denied.has(topic.name)) {
+          return {
+            partitionIndex: partition.partitionIndex,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            oldStyleOffsets: [],
+            timestamp: -1n,
+            offset: -1n,
+            leaderEpoch: -1,
+          };
+        }
         const result = results[next++]!;
         if (apiVersion === 0) {
           const found =

@@ -108,6 +108,9 @@ describe('Metadata auto-creation', () => {
       deleteTopics: (selectors, options) => cluster.deleteTopics(selectors, options),
       createPartitions: (requests, options) => cluster.createPartitions(requests, options),
       incrementalAlterConfigs: (requests, options) => cluster.incrementalAlterConfigs(requests, options),
+      alterUserScramCredentials: (request, options) => cluster.alterUserScramCredentials(request, options),
+      createAcls: (bindings, options) => cluster.createAcls(bindings, options),
+      deleteAcls: (filters, options) => cluster.deleteAcls(filters, options),
       createTopics: async (requests) =>
         requests.map(() => ({
           errorCode: ErrorCode.REQUEST_TIMED_OUT,

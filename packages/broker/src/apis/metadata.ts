@@ -30,6 +30,7 @@ import {
 } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnCluster, authorizedOnTopic } from './authorization.js';
 import { type BrokerContext, isFailure } from './broker-context.js';
 
 type Key = typeof ApiKey.Metadata;
@@ -58,6 +59,12 @@ export async function handleMetadata(
 
   let image = broker.metadata.image();
   const created = new Set<string>();
+  // As Kafka: a topic the principal may not DESCRIBE is hidden from the full list and
+  // TOPIC_AUTHORIZATION_FAILED when named; creating one needs CREATE on the cluster or the topic.
+  const refused = new Set<string>();
+  const mayDescribe = (name: string) => authorizedOnTopic(context, AclOperation.DESCRIBE, name);
+  for (const topic of requested ?? []) if (!mayDescribe(topic.name)) refused.add(topic.name);
+  const mayCreateAny = authorizedOnCluster(context, AclOperation.CREATE);
   if (requested !== null && autoCreate) {
     const missing = [
       ...new Set(
@@ -65,12 +72,17 @@ export async function handleMetadata(
           .map((topic) => topic.name)
           .filter(
             (name) =>
+              !refused.has(name) &&
               image.topic(name) === undefined &&
               topicNameProblem(name) === null &&
               !internalTopicNames.has(name),
           ),
       ),
-    ];
+    ].filter((name) => {
+      if (mayCreateAny || authorizedOnTopic(context, AclOperation.CREATE, name)) return true;
+      refused.add(name);
+      return false;
+    });
     if (missing.length > 0) {
       await autoCreateTopics(broker, missing);
       for (const name of missing) created.add(name);
@@ -82,9 +94,20 @@ export async function handleMetadata(
   const listed = new Set(brokers.map((entry) => entry.nodeId));
   const leaderMissing: number =
     apiVersion >= listenerNotFoundVersionMin ? ErrorCode.LISTENER_NOT_FOUND : ErrorCode.LEADER_NOT_AVAILABLE;
-  const names = requested === null ? [...image.topics.keys()].sort() : requested.map((topic) => topic.name);
-  const topics = names.map((name) =>
-    describeTopic(image, name, { listed, leaderMissing }, created.has(name)),
+  const names =
+    requested === null
+      ? [...image.topics.keys()].sort().filter(mayDescribe)
+      : requested.map((topic) => topic.name);
+  const topics = names.map(
+    (name): TopicEntry =>
+      refused.has(name)
+        ? {
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            name,
+            isInternal: internalTopicNames.has(name),
+            partitions: [],
+          }
+        : describeTopic(image, name, { listed, leaderMissing }, created.has(name)),
   );
   return {
     throttleTimeMs: 0,

@@ -24,6 +24,7 @@ import {
   type ResponseInput,
 } from '@gregor/protocol';
 import { NoResponse, type RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnTopic } from './authorization.js';
 
 type Key = typeof ApiKey.Produce;
 type Response = ResponseInput<Key>;
@@ -60,8 +61,14 @@ export async function handleProduce(
       })),
     };
   }
+  // WRITE on the topic, as Kafka checks it: refused partitions are TOPIC_AUTHORIZATION_FAILED.
+  const denied = new Set(
+    body.topics
+      .map((topic) => topic.name)
+      .filter((name) => !authorizedOnTopic(context, AclOperation.WRITE, name)),
+  );
   const requests = body.topics.flatMap((topic) =>
-    topic.partitions.map((partition) => ({
+    (denied.has(topic.name) ? [] : topic.partitions).map((partition) => ({
       topic: topic.name,
       partition: partition.partitionIndex,
       records: partition.records,
@@ -74,7 +81,10 @@ export async function handleProduce(
     throttleTimeMs: 0,
     responses: body.topics.map((topic) => ({
       name: topic.name,
-      partitions: topic.partitions.map(() => {
+      partitions: topic.partitions.map((partition) => {
+        if (denied.has(topic.name)) {
+          return errorPartition(partition.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
+        }
         const result = results[next++]!;
         if (result.errorCode !== ErrorCode.NONE) {
           return errorPartition(result.partition, result.errorCode, result.errorMessage);

@@ -70,8 +70,16 @@ describe('broker config', () => {
     ],
     [{ 'log.retention.hours': '1.5' }, /log.retention.hours/],
     [
+      { 'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:SSL' },
+      /controller listener CONTROLLER is SSL, but it serves gRPC/,
+    ],
+    [
       { 'listener.security.protocol.map': 'PLAINTEXT:SSL,CONTROLLER:PLAINTEXT' },
-      /listener PLAINTEXT is SSL, but Gregor serves PLAINTEXT only/,
+      /ssl.keystore.location: is required for an SSL or SASL_SSL listener/,
+    ],
+    [
+      { 'listener.name.internal.ssl.keystore.location': '/etc/keystore.pem' },
+      /listener.name.internal.ssl.keystore.location: names listener 'internal', which is not in 'listeners'/,
     ],
     [
       { listeners: 'CLIENT://:9092,CONTROLLER://:9192' },
@@ -265,7 +273,8 @@ describe('broker config', () => {
       'num.network.threads': '3',
       'zookeeper.connect': 'localhost:2181',
       'ssl.keystore.password': 'secret',
-      'listener.name.internal.ssl.keystore.location': '/etc/keystore.jks',
+      'listener.name.plaintext.ssl.keystore.location': '/etc/keystore.jks',
+      'ssl.cipher.suites': 'TLS_AES_128_GCM_SHA256',
       'inter.broker.listener.name': 'PLAINTEXT',
       'broker.id': '1',
     });
@@ -273,14 +282,16 @@ describe('broker config', () => {
     expect(Object.keys(reasons).sort()).toEqual([
       'broker.id',
       'inter.broker.listener.name',
-      'listener.name.internal.ssl.keystore.location',
+      'listener.name.plaintext.ssl.keystore.location',
       'num.network.threads',
+      'ssl.cipher.suites',
       'ssl.keystore.password',
       'zookeeper.connect',
     ]);
     expect(reasons['num.network.threads']).toMatch(/one Node.js event loop/);
     expect(reasons['zookeeper.connect']).toMatch(/KRaft only/);
-    expect(reasons['ssl.keystore.password']).toMatch(/PLAINTEXT/);
+    expect(reasons['ssl.keystore.password']).toMatch(/no listener it applies to is SSL or SASL_SSL/);
+    expect(reasons['ssl.cipher.suites']).toMatch(/OpenSSL/);
     // DescribeConfigs leaves them out, and lists what is in force.
     const described = new Map(describedBrokerSettings(parsed).map((entry) => [entry.name, entry]));
     for (const key of Object.keys(reasons)) expect(described.has(key)).toBe(false);

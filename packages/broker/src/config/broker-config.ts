@@ -36,6 +36,8 @@ import {
   suggestKey,
   withoutEffectReason,
 } from './kafka-keys-without-effect.js';
+import { isSaslKeyWithEffect, type ListenerSasl, listenerSasl } from './listener-sasl.js';
+import { type ListenerTls, listenerTls, tlsKeysWithEffect } from './listener-tls.js';
 import { parseProperties } from './properties.js';
 
 export interface ListenerSpec {
@@ -120,6 +122,12 @@ export const queuedMaxRequestBytesDefault = 256 * 1024 * 1024;
 const securityProtocolMapDefault =
   'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL';
 
+/** Both names Kafka gives its ACL authorizer; Gregor's is the same semantics over its metadata log. */
+const authorizerClassNames = [
+  'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+  'kafka.security.authorizer.AclAuthorizer',
+];
+
 function withoutEffect<T>(def: ConfigKeyDef<T>, reason: string): ConfigKeyDef<T> {
   return { ...def, withoutEffect: reason };
 }
@@ -161,7 +169,7 @@ const definitions = {
   listenerSecurityProtocolMap: str(
     'listener.security.protocol.map',
     securityProtocolMapDefault,
-    'LISTENER_NAME:SECURITY_PROTOCOL pairs; Gregor serves PLAINTEXT listeners only.',
+    'LISTENER_NAME:SECURITY_PROTOCOL pairs (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL).',
   ),
   interBrokerListenerName: withoutEffect(
     str('inter.broker.listener.name', '', 'The listener brokers would use between themselves.'),
@@ -407,6 +415,27 @@ const definitions = {
         ? undefined
         : `must be -1 (half of the open-file limit) or at least ${openFilesMaxFloor}, got ${value}`,
   } satisfies ConfigKeyDef<number>,
+  saslServerMaxReceiveSize: int(
+    'sasl.server.max.receive.size',
+    524288,
+    'Largest frame a SASL connection may send before it has authenticated (then socket.request.max.bytes).',
+    { min: 1 },
+  ),
+  authorizerClassName: str(
+    'authorizer.class.name',
+    '',
+    "The authorizer: Kafka's StandardAuthorizer (ACLs in the metadata log); empty: every request allowed.",
+    (name) =>
+      name === '' || authorizerClassNames.includes(name)
+        ? undefined
+        : `must be empty or ${authorizerClassNames.join(' or ')} (Gregor cannot load Java classes)`,
+  ),
+  superUsers: str('super.users', '', 'Principals allowed everything: User:a;User:b.'),
+  allowEveryoneIfNoAclFound: bool(
+    'allow.everyone.if.no.acl.found',
+    false,
+    'Whether a resource no ACL covers is open to every principal.',
+  ),
   maxBrokerPartitions: int(
     'max.broker.partitions',
     maxBrokerPartitionsDefault,
@@ -430,8 +459,12 @@ export interface BrokerConfig {
   readonly controllerListener: ListenerSpec;
   readonly voters: readonly QuorumVoter[];
   readonly isController: boolean;
-  /** The security protocol of every listener (PLAINTEXT: the only one Gregor serves). */
+  /** The security protocol of every listener. */
   readonly listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>;
+  /** The TLS settings of every SSL and SASL_SSL listener, by listener name. */
+  readonly listenerTls: ReadonlyMap<string, ListenerTls>;
+  /** The SASL settings of every SASL_PLAINTEXT and SASL_SSL listener, by listener name. */
+  readonly listenerSasl: ReadonlyMap<string, ListenerSasl>;
   /** Kafka keys that were set but do nothing in Gregor, with why; logged once at start-up. */
   readonly keysWithoutEffect: readonly KeyWithoutEffect[];
   /** Every key given explicitly, for DescribeConfigs' sources. */
@@ -515,7 +548,9 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
       }
       const problem = checkKafkaValue(type, value);
       if (problem !== undefined) problems.add(new ConfigError(key, problem));
-      else keysWithoutEffect.push({ key, reason: withoutEffectReason(key) });
+      else if (!tlsKeysWithEffect.has(unprefixedKey(key)) && !isSaslKeyWithEffect(key)) {
+        keysWithoutEffect.push({ key, reason: withoutEffectReason(key) });
+      }
     }
   }
   for (const def of Object.values(definitions) as ConfigKeyDef<unknown>[]) {
@@ -582,6 +617,44 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
         raw.has('listener.security.protocol.map'),
       ),
     ) ?? new Map<string, SecurityProtocol>();
+  const tlsListeners = listeners.filter((listener) => {
+    const protocol = listenerSecurityProtocols.get(listener.name);
+    return protocol === 'SSL' || protocol === 'SASL_SSL';
+  });
+  const tlsByListener = new Map<string, ListenerTls>();
+  for (const listener of tlsListeners) {
+    const tls = problems.check(() => listenerTls(raw, listener.name));
+    if (tls !== undefined) tlsByListener.set(listener.name, tls);
+  }
+  const saslListeners = listeners.filter((listener) => {
+    const protocol = listenerSecurityProtocols.get(listener.name);
+    return protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL';
+  });
+  const saslByListener = new Map<string, ListenerSasl>();
+  for (const listener of saslListeners) {
+    const sasl = problems.check(() => listenerSasl(raw, listener.name));
+    if (sasl !== undefined) saslByListener.set(listener.name, sasl);
+  }
+  for (const key of raw.keys()) {
+    if (isSaslKeyWithEffect(key)) {
+      const prefix = /^listener\.name\.([^.]+)\./.exec(key);
+      const usedBy =
+        prefix === null ? saslListeners : saslListeners.filter((l) => l.name.toLowerCase() === prefix[1]);
+      if (usedBy.length === 0) {
+        keysWithoutEffect.push({ key, reason: 'no listener it applies to is SASL_PLAINTEXT or SASL_SSL' });
+      }
+    }
+    const prefix = /^listener\.name\.([^.]+)\./.exec(key);
+    if (prefix !== null && !listeners.some((listener) => listener.name.toLowerCase() === prefix[1])) {
+      problems.add(new ConfigError(key, `names listener '${prefix[1]}', which is not in 'listeners'`));
+    } else if (tlsKeysWithEffect.has(unprefixedKey(key))) {
+      const usedBy =
+        prefix === null ? tlsListeners : tlsListeners.filter((l) => l.name.toLowerCase() === prefix[1]);
+      if (usedBy.length === 0) {
+        keysWithoutEffect.push({ key, reason: 'no listener it applies to is SSL or SASL_SSL' });
+      }
+    }
+  }
   if (settings.interBrokerListenerName !== '') {
     const name = settings.interBrokerListenerName.toUpperCase();
     if (raw.has('security.inter.broker.protocol')) {
@@ -657,6 +730,8 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
     voters,
     isController: roles.has('controller'),
     listenerSecurityProtocols,
+    listenerTls: tlsByListener,
+    listenerSasl: saslByListener,
     keysWithoutEffect,
     explicitKeys: new Set(raw.keys()),
     ignoredEnvironmentVariables: [],
@@ -673,10 +748,16 @@ function parseLogProps(props: Record<string, string>): BrokerLogConfig {
   }
 }
 
+/** A key without its `listener.name.<listener>.` prefix (and SASL mechanism part), if it has one. */
+export function unprefixedKey(key: string): string {
+  const match = /^listener\.name\.[^.]+\.(.+)$/.exec(key);
+  return match === null ? key : match[1]!;
+}
+
 /**
  * Each listener's protocol: its entry in listener.security.protocol.map, else its own name when
  * that is a protocol (PLAINTEXT://...), else PLAINTEXT for a controller listener when the map was
- * not set (Kafka's KRaft default). Gregor serves PLAINTEXT only, so anything else is refused.
+ * not set (Kafka's KRaft default). The controller listener serves gRPC, which is PLAINTEXT here.
  */
 function resolveSecurityProtocols(
   listeners: readonly ListenerSpec[],
@@ -699,11 +780,11 @@ function resolveSecurityProtocols(
           `listener ${listener.name} has no security protocol; add ${listener.name}:PLAINTEXT`,
         ),
       );
-    } else if (protocol !== 'PLAINTEXT') {
+    } else if (protocol !== 'PLAINTEXT' && controllerNames.has(listener.name)) {
       problems.add(
         new ConfigError(
           'listener.security.protocol.map',
-          `listener ${listener.name} is ${protocol}, but Gregor serves PLAINTEXT only (TLS and SASL are not implemented yet)`,
+          `controller listener ${listener.name} is ${protocol}, but it serves gRPC (quorum, controller, replication), which is PLAINTEXT only`,
         ),
       );
     } else {

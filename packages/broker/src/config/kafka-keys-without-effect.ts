@@ -37,6 +37,19 @@ const rules: readonly Rule[] = [
     reason: 'Gregor serves only RecordBatch v2 and never converts batches to older formats',
   },
   {
+    matches: (key) => /^(listener\.name\.[^.]+\.)?ssl\.cipher\.suites$/.test(key),
+    reason:
+      "Java's cipher suite names do not map onto OpenSSL's; Node's TLS offers OpenSSL's default suites for the versions ssl.enabled.protocols names",
+  },
+  {
+    matches: (key) =>
+      /^(listener\.name\.[^.]+\.)?ssl\.(protocol|provider|keymanager\.algorithm|trustmanager\.algorithm|secure\.random\.implementation|engine\.factory\.class|endpoint\.identification\.algorithm|allow\.(dn|san)\.changes)$/.test(
+        key,
+      ),
+    reason:
+      "it configures Java's JSSE (SSLContext, key and trust managers); Gregor's TLS is Node's OpenSSL, set by ssl.enabled.protocols and the keystore and truststore keys",
+  },
+  {
     matches: (key) =>
       prefix('ssl.', 'sasl.', 'listener.name.', 'delegation.token.', 'password.encoder.')(key) ||
       oneOf(
@@ -45,10 +58,10 @@ const rules: readonly Rule[] = [
         'principal.builder.class',
         'connections.max.reauth.ms',
         'connection.failed.authentication.delay.ms',
-        'authorizer.class.name',
         'early.start.listeners',
       )(key),
-    reason: 'TLS, SASL and ACLs are not implemented yet: every listener is PLAINTEXT, without authorizer',
+    reason:
+      'not implemented: re-authentication, delegation tokens, OAUTHBEARER/GSSAPI, pluggable principal builders and TLS between brokers',
   },
   {
     matches: (key) =>

@@ -27,6 +27,9 @@ const methodNames: readonly ControllerRpcName[] = [
   'IncrementalAlterConfigs',
   'AlterPartition',
   'AllocateProducerIds',
+  'AlterUserScramCredentials',
+  'CreateAcls',
+  'DeleteAcls',
   'DescribeMetadata',
 ];
 

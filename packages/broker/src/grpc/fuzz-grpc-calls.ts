@@ -130,6 +130,9 @@ const adminMethods: ReadonlySet<string> = new Set([
   'gregor.controller.Controller/DeleteTopics',
   'gregor.controller.Controller/CreatePartitions',
   'gregor.controller.Controller/IncrementalAlterConfigs',
+  'gregor.controller.Controller/AlterUserScramCredentials',
+  'gregor.controller.Controller/CreateAcls',
+  'gregor.controller.Controller/DeleteAcls',
   'gregor.controller.Controller/DescribeMetadata',
 ]);
 

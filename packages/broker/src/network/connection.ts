@@ -8,6 +8,7 @@
 // meanwhile; a partial frame's goes back when the connection closes.
 
 import type { Socket } from 'node:net';
+import type { ConnectionSession } from '../security/connection-session.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { RequestMemoryPool } from './request-memory-pool.js';
 
@@ -15,7 +16,8 @@ import type { RequestMemoryPool } from './request-memory-pool.js';
 export const inFlightRequestsPerConnectionMax = 500;
 
 export type HandlerOutcome =
-  | { readonly kind: 'respond'; readonly response: Buffer }
+  /** `closeAfter`: the connection closes once this response is written (a failed authentication). */
+  | { readonly kind: 'respond'; readonly response: Buffer; readonly closeAfter?: string }
   | { readonly kind: 'no-response' }
   | { readonly kind: 'close'; readonly reason: string };
 
@@ -27,6 +29,8 @@ export interface ConnectionContext {
    * with every broker's endpoint of that name, as Kafka's request context carries its listener.
    */
   readonly listenerName: string;
+  /** The listener's security protocol and the client's principal; absent: PLAINTEXT, ANONYMOUS. */
+  readonly session?: ConnectionSession;
 }
 
 export type FrameHandler = (frame: Buffer, context: ConnectionContext) => Promise<HandlerOutcome>;
@@ -42,6 +46,8 @@ export interface ConnectionLimits {
   readonly frameMaxBytes: number;
   /** queued.max.request.bytes, shared by every connection of the broker. */
   readonly requestMemory: RequestMemoryPool;
+  /** sasl.server.max.receive.size: the largest frame before SASL authentication completes. */
+  readonly unauthenticatedFrameMaxBytes?: number;
 }
 
 interface Slot {
@@ -68,7 +74,14 @@ export class Connection {
     limits: ConnectionLimits,
   ) {
     this.requestMemory = limits.requestMemory;
-    this.decoder = new FrameDecoder(limits.frameMaxBytes, limits.requestMemory);
+    const unauthenticatedMax = limits.unauthenticatedFrameMaxBytes;
+    this.decoder = new FrameDecoder(limits.frameMaxBytes, limits.requestMemory, () =>
+      unauthenticatedMax !== undefined &&
+      context.session?.needsSasl === true &&
+      context.session.principal === undefined
+        ? { bytes: unauthenticatedMax, key: 'sasl.server.max.receive.size' }
+        : undefined,
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.close());
@@ -154,6 +167,14 @@ export class Connection {
         size.writeInt32BE(outcome.response.length, 0);
         this.socket.write(size);
         this.socket.write(outcome.response);
+        if (outcome.closeAfter !== undefined) {
+          // Not bad input: the handler has said why (a failed authentication is logged there).
+          this.socket.uncork();
+          this.markClosed();
+          this.socket.end();
+          this.socket.destroySoon();
+          return;
+        }
       }
     }
     if (wrote) this.socket.uncork();

@@ -55,6 +55,21 @@ describe('FrameDecoder', () => {
     expect(decoder.push(Buffer.alloc(1)).kind).toBe('error');
   });
 
+  it('applies a lower limit while one is in force (sasl.server.max.receive.size before authentication)', () => {
+    let authenticated = false;
+    const decoder = new FrameDecoder(1000, unbounded(), () =>
+      authenticated ? undefined : { bytes: 10, key: 'sasl.server.max.receive.size' },
+    );
+    expect(decoder.push(framed([Buffer.alloc(10)])).frames).toHaveLength(1);
+    authenticated = true;
+    expect(decoder.push(framed([Buffer.alloc(500)])).frames).toHaveLength(1);
+    authenticated = false;
+    expect(decoder.push(framed([Buffer.alloc(11)]))).toMatchObject({
+      kind: 'error',
+      reason: 'frame of 11 bytes exceeds sasl.server.max.receive.size 10',
+    });
+  });
+
   it('refuses a negative frame size', () => {
     const decoder = new FrameDecoder(100, unbounded());
     const result = decoder.push(Buffer.from([0xff, 0xff, 0xff, 0xfe]));

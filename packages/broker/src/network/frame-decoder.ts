@@ -31,6 +31,11 @@ type State =
   /** Reserved; the body is copied into `body` as it arrives. */
   | { readonly kind: 'body'; readonly body: Buffer; filledBytes: number };
 
+export interface FrameLimit {
+  readonly bytes: number;
+  readonly key: string;
+}
+
 export class FrameDecoder {
   /** Input not yet part of a frame body: size headers, and bytes held while waiting for memory. */
   private pending: Buffer[] = [];
@@ -42,6 +47,8 @@ export class FrameDecoder {
   constructor(
     private readonly frameMaxBytes: number,
     private readonly memory: FrameMemory,
+    /** A lower limit in force for now, and the key that sets it (before SASL authentication). */
+    private readonly currentLimit: () => FrameLimit | undefined = () => undefined,
   ) {}
 
   /** Bytes reserved for the frame being received (0 when none is). */
@@ -69,11 +76,9 @@ export class FrameDecoder {
           if (this.pendingBytes < sizeHeaderBytes) return { kind: 'frames', frames };
           const size = this.consume(sizeHeaderBytes).readInt32BE(0);
           if (size < 0) return this.fail(`negative frame size ${size}`, frames);
-          if (size > this.frameMaxBytes) {
-            return this.fail(
-              `frame of ${size} bytes exceeds socket.request.max.bytes ${this.frameMaxBytes}`,
-              frames,
-            );
+          const limit = this.currentLimit() ?? { bytes: this.frameMaxBytes, key: 'socket.request.max.bytes' };
+          if (size > limit.bytes) {
+            return this.fail(`frame of ${size} bytes exceeds ${limit.key} ${limit.bytes}`, frames);
           }
           this.state = { kind: 'reserve', frameBytes: size };
           break;

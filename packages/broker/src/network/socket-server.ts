@@ -1,9 +1,22 @@
 // The Kafka listeners: one TCP server per `listeners` entry. An empty host binds every interface,
 // IPv4 and IPv6 (dual-stack '::'), so `localhost` works whichever address a client resolves first.
 // Every connection of every listener shares one request memory pool (queued.max.request.bytes).
+//
+// SSL and SASL_SSL listeners are TLS servers: a connection is served once its handshake completes.
+// With ssl.client.auth=required a client without a certificate the truststore vouches for fails
+// the handshake; with `requested` a client may present none, but one it presents must be valid.
+// On an SSL listener the certificate's subject, through ssl.principal.mapping.rules, is the
+// principal (User:ANONYMOUS without one); a subject no rule maps is refused, as Kafka refuses it.
+// Every refusal is logged with the listener and the client's address.
 
-import { type AddressInfo, createServer, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { SecurityProtocol } from '../config/broker-config.js';
+import type { ListenerTls } from '../config/listener-tls.js';
 import type { Logger } from '../logging.js';
+import { ConnectionSession } from '../security/connection-session.js';
+import { anonymousPrincipal, type KafkaPrincipal, userPrincipal } from '../security/kafka-principal.js';
+import { rfc2253Name } from '../security/ssl-principal-mapper.js';
 import { logAcceptErrors } from './accept-errors.js';
 import { Connection, type FrameHandler } from './connection.js';
 import { RequestMemoryPool } from './request-memory-pool.js';
@@ -20,8 +33,16 @@ export interface ListenerAddress {
   readonly port: number;
 }
 
+export interface ListenerSecurity {
+  readonly protocol: SecurityProtocol;
+  /** Set exactly for SSL and SASL_SSL listeners. */
+  readonly tls?: ListenerTls;
+}
+
 /** Open client connections per listener; past this, new ones are closed at once. */
 export const connectionsPerListenerMax = 10_000;
+/** A TLS client that has not completed its handshake in this time is disconnected. */
+export const tlsHandshakeTimeoutMs = 10_000;
 
 export interface SocketServerLimits extends SocketBufferSizes {
   /** socket.request.max.bytes */
@@ -30,6 +51,8 @@ export interface SocketServerLimits extends SocketBufferSizes {
   readonly requestMemoryBytes: number;
   /** socket.listen.backlog.size */
   readonly listenBacklog: number;
+  /** sasl.server.max.receive.size: largest frame a SASL connection may send before it authenticates. */
+  readonly saslServerMaxReceiveBytes: number;
 }
 
 export class SocketServer {
@@ -48,13 +71,18 @@ export class SocketServer {
   }
 
   /** Starts every listener; resolves with the bound ports (useful when a port is 0). */
-  async listen(listeners: readonly ListenerAddress[]): Promise<ListenerAddress[]> {
+  async listen(
+    listeners: readonly ListenerAddress[],
+    securityOf: (listenerName: string) => ListenerSecurity = () => ({ protocol: 'PLAINTEXT' }),
+  ): Promise<ListenerAddress[]> {
     const bound: ListenerAddress[] = [];
     for (const listener of listeners) {
-      const server = createServer({ noDelay: true }, (socket) => {
+      const security = securityOf(listener.name);
+      const tls = security.tls;
+      const accept = (socket: Socket): boolean => {
         if (this.connections.size >= connectionsPerListenerMax * listeners.length) {
           socket.destroy();
-          return;
+          return false;
         }
         try {
           applySocketBufferSizes(socket, this.limits);
@@ -62,14 +90,18 @@ export class SocketServer {
           // The peer may already have gone; nothing to serve.
           this.logger.warn({ err: error, listener: listener.name }, 'cannot set socket buffer sizes');
           socket.destroy();
-          return;
+          return false;
         }
+        return true;
+      };
+      const serve = (socket: Socket, transportPrincipal: KafkaPrincipal) => {
         const connection: Connection = new Connection(
           socket,
           {
             connectionId: this.nextConnectionId++,
             remoteAddress: `${socket.remoteAddress}:${socket.remotePort}`,
             listenerName: listener.name,
+            session: new ConnectionSession(security.protocol, transportPrincipal),
           },
           this.handler,
           {
@@ -80,10 +112,48 @@ export class SocketServer {
               ),
             onClose: () => this.connections.delete(connection),
           },
-          { frameMaxBytes: this.limits.frameMaxBytes, requestMemory: this.requestMemory },
+          {
+            frameMaxBytes: this.limits.frameMaxBytes,
+            requestMemory: this.requestMemory,
+            unauthenticatedFrameMaxBytes: this.limits.saslServerMaxReceiveBytes,
+          },
         );
         this.connections.add(connection);
-      });
+      };
+      let server: Server;
+      if (tls === undefined) {
+        server = createServer({ noDelay: true }, (socket) => {
+          if (accept(socket)) serve(socket, anonymousPrincipal);
+        });
+      } else {
+        server = createTlsServer({
+          ...tls.secureContext,
+          requestCert: tls.clientAuth !== 'none',
+          // Checked once the handshake completes (tlsPrincipal), where the reason can be logged:
+          // Node's own refusal closes the socket without saying why.
+          rejectUnauthorized: false,
+          handshakeTimeout: tlsHandshakeTimeoutMs,
+        });
+        server.on('connection', (socket: Socket) => {
+          socket.setNoDelay(true);
+          accept(socket);
+        });
+        server.on('secureConnection', (socket: TLSSocket) => {
+          const principal = this.tlsPrincipal(socket, listener.name, tls, security.protocol);
+          if (principal === undefined) socket.destroy();
+          else serve(socket, principal);
+        });
+        server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+          this.logger.warn(
+            {
+              listener: listener.name,
+              remote: `${socket.remoteAddress}:${socket.remotePort}`,
+              reason: error.message.trim(),
+            },
+            'failed authentication: TLS handshake failed',
+          );
+        });
+      }
       const host = listener.host === '' ? '::' : listener.host;
       await new Promise<void>((resolve, reject) => {
         const onError = (error: Error) => {
@@ -114,6 +184,49 @@ export class SocketServer {
       );
     }
     return bound;
+  }
+
+  /**
+   * The principal of a client whose TLS handshake completed, or undefined (logged) when it may not
+   * be served: no certificate where one is required, a certificate the truststore does not vouch
+   * for (untrusted issuer, expired), or a subject no ssl.principal.mapping.rules rule maps. On SASL_SSL the
+   * certificate only proves the channel; SASL names the principal.
+   */
+  private tlsPrincipal(
+    socket: TLSSocket,
+    listenerName: string,
+    tls: ListenerTls,
+    protocol: SecurityProtocol,
+  ): KafkaPrincipal | undefined {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (tls.clientAuth === 'none') return anonymousPrincipal;
+    const certificate = socket.getPeerX509Certificate();
+    if (certificate === undefined) {
+      if (tls.clientAuth === 'requested') return anonymousPrincipal;
+      this.logger.warn(
+        { listener: listenerName, remote, reason: 'no client certificate (ssl.client.auth=required)' },
+        'failed authentication: client certificate refused',
+      );
+      return undefined;
+    }
+    const subject = rfc2253Name(certificate.subject);
+    if (!socket.authorized) {
+      this.logger.warn(
+        { listener: listenerName, remote, subject, reason: String(socket.authorizationError) },
+        'failed authentication: client certificate refused',
+      );
+      return undefined;
+    }
+    if (protocol === 'SASL_SSL') return anonymousPrincipal;
+    const mapped = tls.principalMapper.map(subject);
+    if (!mapped.ok) {
+      this.logger.warn(
+        { listener: listenerName, remote, subject, reason: mapped.reason },
+        'failed authentication',
+      );
+      return undefined;
+    }
+    return userPrincipal(mapped.name);
   }
 
   /** Stops accepting, and closes every open connection. */

@@ -61,6 +61,8 @@ import {
 import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.js';
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
+import { parseSuperUsers, StandardAuthorizer } from '../security/authorizer.js';
+import { SaslAuthenticator } from '../security/sasl-authenticator.js';
 import { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
 import { registerTxnMarkersService } from '../transactions/txn-markers-grpc.js';
 import { formatListeners, writeBoundListeners } from './bound-listeners.js';
@@ -265,10 +267,23 @@ export class GregorNode {
         sendBufferBytes: settings.socketSendBufferBytes,
         receiveBufferBytes: settings.socketReceiveBufferBytes,
         listenBacklog: settings.socketListenBacklogSize,
+        saslServerMaxReceiveBytes: settings.saslServerMaxReceiveSize,
       },
       this.logger,
     );
-    const boundKafka = await this.socketServer.listen(this.config.kafkaListeners);
+    const boundKafka = await this.socketServer.listen(this.config.kafkaListeners, (name) => {
+      const tls = this.config.listenerTls.get(name);
+      return {
+        protocol: this.config.listenerSecurityProtocols.get(name) ?? 'PLAINTEXT',
+        ...(tls === undefined ? {} : { tls }),
+      };
+    });
+    for (const [name, tls] of this.config.listenerTls) {
+      this.logger.info(
+        { listener: name, keystore: tls.description, clientAuth: tls.clientAuth },
+        `listener ${name} serves TLS`,
+      );
+    }
     const bound: ListenerSpec[] = [...boundKafka, { ...listener, port: controllerPort }];
     const exporter = this.metricsExporter;
     if (exporter !== undefined) {
@@ -535,6 +550,9 @@ export class GregorNode {
       createRequestRouter(
         context,
         apiHandlers({
+          sasl: new SaslAuthenticator(this.config.listenerSasl, (user, mechanism) =>
+            context.metadata.image().userScramCredentials(user).get(mechanism),
+          ),
           groups: this.groupCoordinator,
           producerIds,
           transactions: this.transactionCoordinator,
@@ -632,6 +650,17 @@ export class GregorNode {
       clock: systemClock,
       logger: this.logger.child({ component: 'kafka-api' }),
       metrics: this.metrics,
+      ...(settings.authorizerClassName === ''
+        ? {}
+        : {
+            authorizer: new StandardAuthorizer(
+              {
+                superUsers: parseSuperUsers(settings.superUsers),
+                allowEveryoneIfNoAclFound: settings.allowEveryoneIfNoAclFound,
+              },
+              () => this.brokerImage.acls,
+            ),
+          }),
     };
   }
 

@@ -3,12 +3,18 @@
 // image, so the client's next request to this broker already sees it.
 
 import {
+  type AclBinding,
+  type AclBindingFilter,
+  type AlterUserScramCredentialsRequest,
+  type AlterUserScramCredentialsResponse,
   type ControllerError,
+  type CreateAclsResponse,
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
   type CreateTopicRequest,
   type CreateTopicResponse,
   controllerError,
+  type DeleteAclsResponse,
   type DeleteTopicResponse,
   type IncrementalAlterConfigsResponse,
   type IncrementalAlterTopicConfigsRequest,
@@ -177,5 +183,73 @@ export class QuorumControllerChannel implements ControllerChannel {
         ? controllerError(topic.errorCode, topic.errorMessage)
         : { uncleanLeaderElectionCount: 0 },
     );
+  }
+
+  async alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequest,
+    options: ControllerRequestOptions,
+  ): Promise<AlterUserScramCredentialsResponse | ControllerError> {
+    const response = await this.client.call(
+      'AlterUserScramCredentials',
+      { deletions: [...request.deletions], upsertions: [...request.upsertions] },
+      options.timeoutMs,
+    );
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return {
+      results: response.results.map((result) => ({
+        user: result.user,
+        errorCode: result.errorCode,
+        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
+      })),
+    };
+  }
+
+  async createAcls(
+    bindings: readonly AclBinding[],
+    options: ControllerRequestOptions,
+  ): Promise<CreateAclsResponse | ControllerError> {
+    const response = await this.client.call('CreateAcls', { creations: [...bindings] }, options.timeoutMs);
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return {
+      results: response.results.map((result) => ({
+        errorCode: result.errorCode,
+        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
+      })),
+    };
+  }
+
+  async deleteAcls(
+    filters: readonly AclBindingFilter[],
+    options: ControllerRequestOptions,
+  ): Promise<DeleteAclsResponse | ControllerError> {
+    const response = await this.client.call(
+      'DeleteAcls',
+      {
+        filters: filters.map((filter) => ({
+          resourceType: filter.resourceType,
+          resourceName: filter.resourceName ?? '',
+          hasResourceName: filter.resourceName !== null,
+          patternType: filter.patternType,
+          principal: filter.principal ?? '',
+          hasPrincipal: filter.principal !== null,
+          host: filter.host ?? '',
+          hasHost: filter.host !== null,
+          operation: filter.operation,
+          permissionType: filter.permissionType,
+        })),
+      },
+      options.timeoutMs,
+    );
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return {
+      results: response.results.map((result) => ({
+        errorCode: result.errorCode,
+        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
+        deleted: result.deleted,
+      })),
+    };
   }
 }

@@ -3,6 +3,7 @@
 // active controller itself, so there is one mapping between wire messages and controller methods.
 
 import {
+  type AclBinding,
   type AlterConfigOperation,
   encodeMetadataBatch,
   imageToRecords,
@@ -140,6 +141,52 @@ export interface ControllerRpcs {
   AllocateProducerIds: {
     request: { clusterId: string; brokerId: number; brokerEpoch: number };
     response: { status: ControllerStatus; firstProducerId: number; producerIdCount: number };
+  };
+  AlterUserScramCredentials: {
+    request: {
+      clusterId: string;
+      deletions: { name: string; mechanism: number }[];
+      upsertions: {
+        name: string;
+        mechanism: number;
+        iterations: number;
+        salt: Buffer;
+        storedKey: Buffer;
+        serverKey: Buffer;
+      }[];
+    };
+    response: {
+      status: ControllerStatus;
+      results: { user: string; errorCode: number; errorMessage: string }[];
+    };
+  };
+  CreateAcls: {
+    request: { clusterId: string; creations: AclBinding[] };
+    response: {
+      status: ControllerStatus;
+      results: { errorCode: number; errorMessage: string; deleted: AclBinding[] }[];
+    };
+  };
+  DeleteAcls: {
+    request: {
+      clusterId: string;
+      filters: {
+        resourceType: number;
+        resourceName: string;
+        hasResourceName: boolean;
+        patternType: number;
+        principal: string;
+        hasPrincipal: boolean;
+        host: string;
+        hasHost: boolean;
+        operation: number;
+        permissionType: number;
+      }[];
+    };
+    response: {
+      status: ControllerStatus;
+      results: { errorCode: number; errorMessage: string; deleted: AclBinding[] }[];
+    };
   };
   DescribeMetadata: {
     request: { clusterId: string };
@@ -371,6 +418,80 @@ export class ControllerRpcDispatcher {
       return { status: ok(this.nodeId, committedOffset), topics };
     },
 
+    AlterUserScramCredentials: async (request) => {
+      const result = await this.controller.call((controller) =>
+        controller.alterUserScramCredentials({
+          deletions: request.deletions,
+          upsertions: request.upsertions,
+        }),
+      );
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), results: [] };
+        return { status: status(result.errorCode, result.message, this.nodeId), results: [] };
+      }
+      for (const user of result.response.results) {
+        if (user.errorCode === ErrorCode.NONE)
+          this.changeLog.info({ user: user.user }, 'SCRAM credentials altered');
+      }
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        results: result.response.results.map((user) => ({
+          user: user.user,
+          errorCode: user.errorCode,
+          errorMessage: user.errorMessage ?? '',
+        })),
+      };
+    },
+
+    CreateAcls: async (request) => {
+      const result = await this.controller.call((controller) => controller.createAcls(request.creations));
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), results: [] };
+        return { status: status(result.errorCode, result.message, this.nodeId), results: [] };
+      }
+      request.creations.forEach((binding, index) => {
+        if (result.response.results[index]?.errorCode === ErrorCode.NONE) {
+          this.changeLog.info({ acl: binding }, 'ACL created');
+        }
+      });
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        results: result.response.results.map((one) => ({
+          errorCode: one.errorCode,
+          errorMessage: one.errorMessage ?? '',
+          deleted: [],
+        })),
+      };
+    },
+
+    DeleteAcls: async (request) => {
+      const filters = request.filters.map((filter) => ({
+        resourceType: filter.resourceType,
+        resourceName: filter.hasResourceName ? filter.resourceName : null,
+        patternType: filter.patternType,
+        principal: filter.hasPrincipal ? filter.principal : null,
+        host: filter.hasHost ? filter.host : null,
+        operation: filter.operation,
+        permissionType: filter.permissionType,
+      }));
+      const result = await this.controller.call((controller) => controller.deleteAcls(filters));
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), results: [] };
+        return { status: status(result.errorCode, result.message, this.nodeId), results: [] };
+      }
+      for (const one of result.response.results) {
+        for (const binding of one.deleted) this.changeLog.info({ acl: binding }, 'ACL deleted');
+      }
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        results: result.response.results.map((one) => ({
+          errorCode: one.errorCode,
+          errorMessage: one.errorMessage ?? '',
+          deleted: [...one.deleted],
+        })),
+      };
+    },
+
     IncrementalAlterConfigs: async (request) => {
       const topics: RpcResponse<'IncrementalAlterConfigs'>['topics'] = [];
       let committedOffset = -1;
@@ -510,6 +631,9 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
     partitionEpoch: -1,
   },
   AllocateProducerIds: { status: noStatus, firstProducerId: -1, producerIdCount: 0 },
+  AlterUserScramCredentials: { status: noStatus, results: [] },
+  CreateAcls: { status: noStatus, results: [] },
+  DeleteAcls: { status: noStatus, results: [] },
   DescribeMetadata: {
     status: noStatus,
     imageSnapshot: Buffer.alloc(0),

@@ -11,14 +11,21 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { ManualClock, ManualTimers, SeededRandom } from '@gregor/ground';
 import {
+  type AclBinding,
+  type AclBindingFilter,
   type AlterConfigOperation,
+  type AlterUserScramCredentialsRequest,
+  type AlterUserScramCredentialsResponse,
   applyRecords,
   Controller,
+  type ControllerError,
   type ControllerOutcome,
+  type CreateAclsResponse,
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
   type CreateTopicRequest,
   type CreateTopicResponse,
+  type DeleteAclsResponse,
   type DeleteTopicResponse,
   type IncrementalAlterConfigsResponse,
   type IncrementalAlterTopicConfigsRequest,
@@ -320,6 +327,30 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     return this.runEach(requests, (request) =>
       this.controller.incrementalAlterTopicConfigs(request, { validateOnly: options.validateOnly }),
     );
+  }
+
+  async alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequest,
+    _options: ControllerRequestOptions,
+  ): Promise<AlterUserScramCredentialsResponse | ControllerError> {
+    const [result] = await this.runEach([request], (one) => this.controller.alterUserScramCredentials(one));
+    return result!;
+  }
+
+  async createAcls(
+    bindings: readonly AclBinding[],
+    _options: ControllerRequestOptions,
+  ): Promise<CreateAclsResponse | ControllerError> {
+    const [result] = await this.runEach([bindings], (all) => this.controller.createAcls(all));
+    return result!;
+  }
+
+  async deleteAcls(
+    filters: readonly AclBindingFilter[],
+    _options: ControllerRequestOptions,
+  ): Promise<DeleteAclsResponse | ControllerError> {
+    const [result] = await this.runEach([filters], (all) => this.controller.deleteAcls(all));
+    return result!;
   }
 
   /** Closes every idle log file descriptor (they reopen on demand). */

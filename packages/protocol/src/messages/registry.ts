@@ -5,15 +5,20 @@ import { ApiKey } from './api-keys.js';
 import { addOffsetsToTxnApi } from './apis/add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from './apis/add-partitions-to-txn.js';
 import { alterConfigsApi } from './apis/alter-configs.js';
+import { alterUserScramCredentialsApi } from './apis/alter-user-scram-credentials.js';
 import { apiVersionsApi } from './apis/api-versions.js';
+import { createAclsApi } from './apis/create-acls.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
+import { deleteAclsApi } from './apis/delete-acls.js';
 import { deleteGroupsApi } from './apis/delete-groups.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
+import { describeAclsApi } from './apis/describe-acls.js';
 import { describeClusterApi } from './apis/describe-cluster.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
 import { describeTransactionsApi } from './apis/describe-transactions.js';
+import { describeUserScramCredentialsApi } from './apis/describe-user-scram-credentials.js';
 import { endTxnApi } from './apis/end-txn.js';
 import { fetchApi } from './apis/fetch.js';
 import { findCoordinatorApi } from './apis/find-coordinator.js';
@@ -30,6 +35,8 @@ import { offsetCommitApi } from './apis/offset-commit.js';
 import { offsetFetchApi } from './apis/offset-fetch.js';
 import { offsetForLeaderEpochApi } from './apis/offset-for-leader-epoch.js';
 import { produceApi } from './apis/produce.js';
+import { saslAuthenticateApi } from './apis/sasl-authenticate.js';
+import { saslHandshakeApi } from './apis/sasl-handshake.js';
 import { syncGroupApi } from './apis/sync-group.js';
 import { txnOffsetCommitApi } from './apis/txn-offset-commit.js';
 import { writeTxnMarkersApi } from './apis/write-txn-markers.js';
@@ -49,6 +56,7 @@ export const apis = {
   [ApiKey.SyncGroup]: syncGroupApi,
   [ApiKey.DescribeGroups]: describeGroupsApi,
   [ApiKey.ListGroups]: listGroupsApi,
+  [ApiKey.SaslHandshake]: saslHandshakeApi,
   [ApiKey.ApiVersions]: apiVersionsApi,
   [ApiKey.CreateTopics]: createTopicsApi,
   [ApiKey.DeleteTopics]: deleteTopicsApi,
@@ -59,11 +67,17 @@ export const apis = {
   [ApiKey.EndTxn]: endTxnApi,
   [ApiKey.WriteTxnMarkers]: writeTxnMarkersApi,
   [ApiKey.TxnOffsetCommit]: txnOffsetCommitApi,
+  [ApiKey.DescribeAcls]: describeAclsApi,
+  [ApiKey.CreateAcls]: createAclsApi,
+  [ApiKey.DeleteAcls]: deleteAclsApi,
   [ApiKey.DescribeConfigs]: describeConfigsApi,
   [ApiKey.AlterConfigs]: alterConfigsApi,
+  [ApiKey.SaslAuthenticate]: saslAuthenticateApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
   [ApiKey.DeleteGroups]: deleteGroupsApi,
   [ApiKey.IncrementalAlterConfigs]: incrementalAlterConfigsApi,
+  [ApiKey.DescribeUserScramCredentials]: describeUserScramCredentialsApi,
+  [ApiKey.AlterUserScramCredentials]: alterUserScramCredentialsApi,
   [ApiKey.DescribeCluster]: describeClusterApi,
   [ApiKey.DescribeTransactions]: describeTransactionsApi,
   [ApiKey.ListTransactions]: listTransactionsApi,

@@ -5,7 +5,8 @@ command on stdin, prints one JSON answer on stdout; every answer carries "librdk
 rd_kafka_version_str() reports, so a test can refuse to pass on another library than it meant.
 Keys and values travel as UTF-8 text.
 
-Commands (all with "bootstrap"):
+Commands (all with "bootstrap", and optionally "client_config": more librdkafka properties, such
+as security.protocol, ssl.ca.location or sasl.mechanisms, as the librdkafka docs name them):
   {"op": "create_topics", "topics": [{"name", "partitions", "replication", "config": {}}]}
       -> {"topics": {name: error name or null}}
   {"op": "delete_topics", "topics": [names]}              -> {"topics": {name: error name or null}}
@@ -33,7 +34,11 @@ REQUEST_TIMEOUT_S = 15
 
 
 def common(command, client_id):
-    return {"bootstrap.servers": command["bootstrap"], "client.id": client_id}
+    return {
+        "bootstrap.servers": command["bootstrap"],
+        "client.id": client_id,
+        **command.get("client_config", {}),
+    }
 
 
 def error_name(future):

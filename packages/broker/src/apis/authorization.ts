@@ -1,0 +1,56 @@
+// The authorization questions handlers ask, for the request's principal and host. Without an
+// authorizer (authorizer.class.name unset) everything is allowed, as in Kafka.
+
+import { AclOperation, AclResourceType, clusterResourceName } from '@gregor/metadata';
+import { anonymousPrincipal } from '../security/kafka-principal.js';
+import type { RequestContext } from './api-handler.js';
+
+export { AclOperation, AclResourceType };
+
+/** The client's address without its port, IPv4-mapped IPv6 written as IPv4 (as Kafka sees it). */
+export function clientHost(remoteAddress: string): string {
+  const host = remoteAddress.replace(/:\d+$/, '');
+  return host.startsWith('::ffff:') ? host.slice('::ffff:'.length) : host;
+}
+
+export function authorized(
+  context: RequestContext,
+  operation: number,
+  resourceType: number,
+  resourceName: string,
+): boolean {
+  const authorizer = context.broker.authorizer;
+  if (authorizer === undefined) return true;
+  const principal = context.connection.session?.principal ?? anonymousPrincipal;
+  return authorizer.authorize(
+    principal,
+    clientHost(context.connection.remoteAddress),
+    operation,
+    resourceType,
+    resourceName,
+  );
+}
+
+export function authorizedOnCluster(context: RequestContext, operation: number): boolean {
+  return authorized(context, operation, AclResourceType.CLUSTER, clusterResourceName);
+}
+
+export function authorizedOnTopic(context: RequestContext, operation: number, topic: string): boolean {
+  return authorized(context, operation, AclResourceType.TOPIC, topic);
+}
+
+export function authorizedOnGroup(context: RequestContext, operation: number, group: string): boolean {
+  return authorized(context, operation, AclResourceType.GROUP, group);
+}
+
+/** Any topic at all (InitProducerId without a transactional id, as Kafka 3 checks it). */
+export function authorizedOnAnyTopic(context: RequestContext, operation: number): boolean {
+  const authorizer = context.broker.authorizer;
+  if (authorizer === undefined) return true;
+  return authorizer.authorizeAny(
+    context.connection.session?.principal ?? anonymousPrincipal,
+    clientHost(context.connection.remoteAddress),
+    operation,
+    AclResourceType.TOPIC,
+  );
+}

@@ -1,0 +1,208 @@
+// The group APIs' authorization, as Kafka's KafkaApis checks it: READ on the group for JoinGroup,
+// SyncGroup, Heartbeat, LeaveGroup and OffsetCommit (and READ on each topic committed);
+// DESCRIBE on the group for OffsetFetch and DescribeGroups (and DESCRIBE on each topic fetched);
+// DELETE for DeleteGroups; ListGroups lists the groups the principal may DESCRIBE, or all with
+// DESCRIBE on the cluster; FindCoordinator needs DESCRIBE on the group. A refusal is
+// GROUP_AUTHORIZATION_FAILED (TOPIC_AUTHORIZATION_FAILED for a topic). Each wrapper answers a
+// refusal itself and otherwise calls the API's handler.
+
+import { type ApiKey, ErrorCode, type SupportedApiKey } from '@gregor/protocol';
+import type { ApiHandler } from './api-handler.js';
+import { AclOperation, authorizedOnCluster, authorizedOnGroup, authorizedOnTopic } from './authorization.js';
+
+const refused = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+
+function gate<K extends SupportedApiKey>(
+  handler: ApiHandler<K>,
+  allowed: Parameters<ApiHandler<K>>,
+  check: (...args: Parameters<ApiHandler<K>>) => Awaited<ReturnType<ApiHandler<K>>> | undefined,
+): ReturnType<ApiHandler<K>> {
+  const refusal = check(...allowed);
+  return refusal === undefined ? handler(...allowed) : Promise.resolve(refusal);
+}
+
+export function joinGroupAuthorized(
+  handler: ApiHandler<typeof ApiKey.JoinGroup>,
+): ApiHandler<typeof ApiKey.JoinGroup> {
+  return (...args) =>
+    gate(handler, args, (body, _version, context) =>
+      authorizedOnGroup(context, AclOperation.READ, body.groupId)
+        ? undefined
+        : {
+            throttleTimeMs: 0,
+            errorCode: refused,
+            generationId: -1,
+            protocolName: '',
+            leader: '',
+            memberId: body.memberId,
+            members: [],
+          },
+    );
+}
+
+export function syncGroupAuthorized(
+  handler: ApiHandler<typeof ApiKey.SyncGroup>,
+): ApiHandler<typeof ApiKey.SyncGroup> {
+  return (...args) =>
+    gate(handler, args, (body, _version, context) =>
+      authorizedOnGroup(context, AclOperation.READ, body.groupId)
+        ? undefined
+        : { throttleTimeMs: 0, errorCode: refused, assignment: Buffer.alloc(0) },
+    );
+}
+
+export function heartbeatAuthorized(
+  handler: ApiHandler<typeof ApiKey.Heartbeat>,
+): ApiHandler<typeof ApiKey.Heartbeat> {
+  return (...args) =>
+    gate(handler, args, (body, _version, context) =>
+      authorizedOnGroup(context, AclOperation.READ, body.groupId)
+        ? undefined
+        : { throttleTimeMs: 0, errorCode: refused },
+    );
+}
+
+export function leaveGroupAuthorized(
+  handler: ApiHandler<typeof ApiKey.LeaveGroup>,
+): ApiHandler<typeof ApiKey.LeaveGroup> {
+  return (...args) =>
+    gate(handler, args, (body, _version, context) =>
+      authorizedOnGroup(context, AclOperation.READ, body.groupId)
+        ? undefined
+        : { throttleTimeMs: 0, errorCode: refused, members: [] },
+    );
+}
+
+export function offsetCommitAuthorized(
+  handler: ApiHandler<typeof ApiKey.OffsetCommit>,
+): ApiHandler<typeof ApiKey.OffsetCommit> {
+  return async (body, version, context) => {
+    const groupAllowed = authorizedOnGroup(context, AclOperation.READ, body.groupId);
+    const deniedTopics = new Set(
+      body.topics
+        .map((topic) => topic.name)
+        .filter((name) => !authorizedOnTopic(context, AclOperation.READ, name)),
+    );
+    if (groupAllowed && deniedTopics.size === 0) return handler(body, version, context);
+    const refusedTopics = (errorCodeOf: (name: string) => number) =>
+      body.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((partition) => ({
+          partitionIndex: partition.partitionIndex,
+          errorCode: errorCodeOf(topic.name),
+        })),
+      }));
+    if (!groupAllowed) return { throttleTimeMs: 0, topics: refusedTopics(() => refused) };
+    const allowedBody = { ...body, topics: body.topics.filter((topic) => !deniedTopics.has(topic.name)) };
+    const answered =
+      allowedBody.topics.length === 0
+        ? { throttleTimeMs: 0, topics: [] }
+        : await handler(allowedBody, version, context);
+    if (!('topics' in answered)) return answered;
+    return {
+      ...answered,
+      topics: [
+        ...answered.topics,
+        ...refusedTopics(() => ErrorCode.TOPIC_AUTHORIZATION_FAILED).filter((topic) =>
+          deniedTopics.has(topic.name),
+        ),
+      ],
+    };
+  };
+}
+
+/**
+ * TxnOffsetCommit: READ on the group and on each topic, as OffsetCommit (Kafka checks the same).
+ * Its request and response carry the same group, topics and partitions as OffsetCommit's, which is
+ * all the check reads and writes, so OffsetCommit's gate serves it.
+ */
+export function txnOffsetCommitAuthorized(
+  handler: ApiHandler<typeof ApiKey.TxnOffsetCommit>,
+): ApiHandler<typeof ApiKey.TxnOffsetCommit> {
+  return offsetCommitAuthorized(
+    handler as unknown as ApiHandler<typeof ApiKey.OffsetCommit>,
+  ) as unknown as ApiHandler<typeof ApiKey.TxnOffsetCommit>;
+}
+
+export function offsetFetchAuthorized(
+  handler: ApiHandler<typeof ApiKey.OffsetFetch>,
+): ApiHandler<typeof ApiKey.OffsetFetch> {
+  return (...args) =>
+    gate(handler, args, (body, version, context) => {
+      const groupIds = version >= 8 ? body.groups.map((group) => group.groupId) : [body.groupId];
+      if (groupIds.every((groupId) => authorizedOnGroup(context, AclOperation.DESCRIBE, groupId)))
+        return undefined;
+      return {
+        throttleTimeMs: 0,
+        topics: [],
+        errorCode: refused,
+        groups: groupIds.map((groupId) => ({ groupId, topics: [], errorCode: refused })),
+      };
+    });
+}
+
+export function describeGroupsAuthorized(
+  handler: ApiHandler<typeof ApiKey.DescribeGroups>,
+): ApiHandler<typeof ApiKey.DescribeGroups> {
+  return async (body, version, context) => {
+    const allowed = body.groups.filter((groupId) =>
+      authorizedOnGroup(context, AclOperation.DESCRIBE, groupId),
+    );
+    const answered =
+      allowed.length === 0
+        ? { throttleTimeMs: 0, groups: [] }
+        : await handler({ ...body, groups: allowed }, version, context);
+    if (!('groups' in answered)) return answered;
+    const byId = new Map(answered.groups.map((group) => [group.groupId, group]));
+    return {
+      ...answered,
+      groups: body.groups.map(
+        (groupId) =>
+          byId.get(groupId) ?? {
+            errorCode: refused,
+            groupId,
+            groupState: '',
+            protocolType: '',
+            protocolData: '',
+            members: [],
+            authorizedOperations: -2147483648,
+          },
+      ),
+    };
+  };
+}
+
+export function listGroupsAuthorized(
+  handler: ApiHandler<typeof ApiKey.ListGroups>,
+): ApiHandler<typeof ApiKey.ListGroups> {
+  return async (body, version, context) => {
+    const answered = await handler(body, version, context);
+    if (!('groups' in answered) || authorizedOnCluster(context, AclOperation.DESCRIBE)) return answered;
+    return {
+      ...answered,
+      groups: answered.groups.filter((group) =>
+        authorizedOnGroup(context, AclOperation.DESCRIBE, group.groupId),
+      ),
+    };
+  };
+}
+
+export function deleteGroupsAuthorized(
+  handler: ApiHandler<typeof ApiKey.DeleteGroups>,
+): ApiHandler<typeof ApiKey.DeleteGroups> {
+  return async (body, version, context) => {
+    const allowed = body.groupsNames.filter((groupId) =>
+      authorizedOnGroup(context, AclOperation.DELETE, groupId),
+    );
+    const answered =
+      allowed.length === 0
+        ? { throttleTimeMs: 0, results: [] }
+        : await handler({ ...body, groupsNames: allowed }, version, context);
+    if (!('results' in answered)) return answered;
+    const byId = new Map(answered.results.map((result) => [result.groupId, result]));
+    return {
+      ...answered,
+      results: body.groupsNames.map((groupId) => byId.get(groupId) ?? { groupId, errorCode: refused }),
+    };
+  };
+}

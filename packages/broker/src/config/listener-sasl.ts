@@ -1,0 +1,90 @@
+// The SASL settings of each SASL_PLAINTEXT and SASL_SSL listener, from Kafka's keys:
+//   sasl.enabled.mechanisms   (per listener: listener.name.<listener>.sasl.enabled.mechanisms)
+//                              PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; Kafka's default, GSSAPI
+//                              (Kerberos), is not available here, so the key must be set.
+//   sasl.jaas.config          PLAIN's users, `user_<name>="<password>"` options of a
+//                              PlainLoginModule entry, from listener.name.<listener>.plain.sasl.jaas.config,
+//                              else listener.name.<listener>.sasl.jaas.config, else sasl.jaas.config.
+// SCRAM users are not configured here: their salted credentials live in the metadata log
+// (AlterUserScramCredentials, `gregor users`).
+
+import { parseJaasConfig, plainLoginModule, plainUsers } from '../security/jaas-config.js';
+import { ConfigError, ConfigProblems } from './config-def.js';
+import { listenerSetting } from './listener-tls.js';
+
+export const saslMechanismsSupported = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export type SaslMechanismName = (typeof saslMechanismsSupported)[number];
+
+export interface ListenerSasl {
+  readonly mechanisms: readonly SaslMechanismName[];
+  /** PLAIN's users and passwords (empty when PLAIN is not enabled). */
+  readonly plainUsers: ReadonlyMap<string, string>;
+}
+
+/** Whether Gregor acts on this key (listener prefix and mechanism part stripped). */
+export function isSaslKeyWithEffect(key: string): boolean {
+  return (
+    key === 'sasl.enabled.mechanisms' ||
+    key === 'sasl.jaas.config' ||
+    /^listener\.name\.[^.]+\.(sasl\.enabled\.mechanisms|sasl\.jaas\.config|[a-z0-9-]+\.sasl\.jaas\.config)$/.test(
+      key,
+    )
+  );
+}
+
+export function listenerSasl(raw: ReadonlyMap<string, string>, listenerName: string): ListenerSasl {
+  const problems = new ConfigProblems();
+  const setting = listenerSetting(raw, listenerName, 'sasl.enabled.mechanisms');
+  const mechanisms: SaslMechanismName[] = [];
+  if (setting === undefined) {
+    throw new ConfigError(
+      'sasl.enabled.mechanisms',
+      `listener ${listenerName} is SASL, and Kafka's default mechanism GSSAPI (Kerberos) is not available; set ${saslMechanismsSupported.join(', ')}`,
+    );
+  }
+  for (const name of setting.value.split(',').map((item) => item.trim().toUpperCase())) {
+    if (name === '') continue;
+    if (!(saslMechanismsSupported as readonly string[]).includes(name)) {
+      problems.add(
+        new ConfigError(
+          setting.key,
+          `${name} is not supported; Gregor offers ${saslMechanismsSupported.join(', ')}`,
+        ),
+      );
+    } else if (!mechanisms.includes(name as SaslMechanismName)) {
+      mechanisms.push(name as SaslMechanismName);
+    }
+  }
+  if (mechanisms.length === 0 && problems.count === 0)
+    problems.add(new ConfigError(setting.key, 'names no mechanism'));
+  let users = new Map<string, string>();
+  if (mechanisms.includes('PLAIN')) {
+    const prefix = `listener.name.${listenerName.toLowerCase()}.`;
+    const jaasKey = [`${prefix}plain.sasl.jaas.config`, `${prefix}sasl.jaas.config`, 'sasl.jaas.config'].find(
+      (key) => raw.has(key),
+    );
+    if (jaasKey === undefined) {
+      problems.add(
+        new ConfigError(
+          `${prefix}plain.sasl.jaas.config`,
+          `PLAIN is enabled on listener ${listenerName} but no JAAS config names its users (user_<name>="<password>")`,
+        ),
+      );
+    } else {
+      problems.check(() => {
+        try {
+          const entry = parseJaasConfig(raw.get(jaasKey)!);
+          if (entry.loginModule !== plainLoginModule) {
+            throw new Error(`PLAIN needs ${plainLoginModule}, got ${entry.loginModule}`);
+          }
+          users = plainUsers(entry);
+          if (users.size === 0) throw new Error('defines no user (user_<name>="<password>")');
+        } catch (error) {
+          throw new ConfigError(jaasKey, (error as Error).message);
+        }
+      });
+    }
+  }
+  problems.throwIfAny();
+  return { mechanisms, plainUsers: users };
+}

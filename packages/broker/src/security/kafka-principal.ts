@@ -1,0 +1,19 @@
+// Who a connection is, in Kafka's terms: a principal type and name (`User:alice`). PLAINTEXT
+// connections, and SSL ones without a client certificate, are `User:ANONYMOUS`, as with Kafka's
+// DefaultKafkaPrincipalBuilder.
+
+export interface KafkaPrincipal {
+  readonly principalType: string;
+  readonly name: string;
+}
+
+export const anonymousPrincipal: KafkaPrincipal = { principalType: 'User', name: 'ANONYMOUS' };
+
+export function userPrincipal(name: string): KafkaPrincipal {
+  return { principalType: 'User', name };
+}
+
+/** `User:alice`, the form ACLs, super.users and log lines use. */
+export function formatPrincipal(principal: KafkaPrincipal): string {
+  return `${principal.principalType}:${principal.name}`;
+}
