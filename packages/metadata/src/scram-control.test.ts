@@ -11,8 +11,8 @@ const upsertion = (name: string, mechanism: number, iterations = 4096): ScramCre
   mechanism,
   iterations,
   salt: Buffer.from(`salt-${name}`),
-  storedKey: Buffer.from(`stored-${name}-${mechanism}`),
-  serverKey: Buffer.from(`server-${name}-${mechanism}`),
+  storedKey: Buffer.alloc(mechanism === 1 ? 32 : 64, `stored-${name}-${mechanism}`),
+  serverKey: Buffer.alloc(mechanism === 1 ? 32 : 64, `server-${name}-${mechanism}`),
 });
 
 function alter(
@@ -25,6 +25,32 @@ function alter(
 }
 
 describe('SCRAM credentials in the metadata log', () => {
+  it('refuses, with no record, a credential the image could not hold (as a fuzzed gRPC call sends)', () => {
+    const cases: [ScramCredentialUpsertion, number, string][] = [
+      [
+        { ...upsertion('a', 2), iterations: -304_638_850 },
+        ControllerErrorCode.UNACCEPTABLE_CREDENTIAL,
+        'Too few',
+      ],
+      [{ ...upsertion('b', 2), iterations: 16_385 }, ControllerErrorCode.UNACCEPTABLE_CREDENTIAL, 'Too many'],
+      [{ ...upsertion('c', 2), iterations: 4096.5 }, ControllerErrorCode.UNACCEPTABLE_CREDENTIAL, 'Too few'],
+      [{ ...upsertion('d', 2), salt: Buffer.alloc(0) }, ControllerErrorCode.UNACCEPTABLE_CREDENTIAL, 'Salt'],
+      [
+        { ...upsertion('e', 2), storedKey: Buffer.alloc(32) },
+        ControllerErrorCode.UNACCEPTABLE_CREDENTIAL,
+        '64 bytes',
+      ],
+      [{ ...upsertion('f', 1), mechanism: 7 }, ControllerErrorCode.UNSUPPORTED_SASL_MECHANISM, 'Unknown'],
+    ];
+    for (const [bad, errorCode, message] of cases) {
+      const outcome = alter(MetadataImage.empty, { deletions: [], upsertions: [bad] });
+      expect(outcome.records).toEqual([]);
+      expect(outcome.response.results).toEqual([
+        { user: bad.name, errorCode, errorMessage: expect.stringContaining(message) },
+      ]);
+    }
+  });
+
   it('stores upsertions, replaces them, deletes them, and survives a snapshot', () => {
     const first = alter(MetadataImage.empty, {
       deletions: [],

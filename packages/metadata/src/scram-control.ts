@@ -11,6 +11,15 @@ import type { MetadataImage } from './image.js';
 
 const errors = ControllerErrorCode;
 
+/** Kafka's bounds on a SCRAM credential's iteration count (ScramMechanism's min and max). */
+export const scramIterationsMin = 4096;
+export const scramIterationsMax = 16384;
+/** The StoredKey and ServerKey length of each mechanism type: its digest's size. */
+const scramKeyBytesByMechanism: ReadonlyMap<number, number> = new Map([
+  [1, 32], // SCRAM-SHA-256
+  [2, 64], // SCRAM-SHA-512
+]);
+
 export interface ScramCredentialDeletion {
   readonly name: string;
   readonly mechanism: number;
@@ -70,6 +79,26 @@ export class ScramControlManager {
       seen.add(key);
       if (operation.name === '')
         refuse(operation.name, errors.UNACCEPTABLE_CREDENTIAL, 'Username must not be empty');
+      // Checked here too, not only by the Kafka API handler: any node may send this over gRPC, and a
+      // record the image refuses would stop every node that replays it.
+      const keyBytes = scramKeyBytesByMechanism.get(operation.mechanism);
+      if (keyBytes === undefined) {
+        refuse(operation.name, errors.UNSUPPORTED_SASL_MECHANISM, 'Unknown SCRAM mechanism');
+      } else if (operation.upsertion !== undefined) {
+        const { iterations, salt, storedKey, serverKey } = operation.upsertion;
+        if (!Number.isInteger(iterations) || iterations < scramIterationsMin)
+          refuse(operation.name, errors.UNACCEPTABLE_CREDENTIAL, 'Too few iterations');
+        else if (iterations > scramIterationsMax)
+          refuse(operation.name, errors.UNACCEPTABLE_CREDENTIAL, 'Too many iterations');
+        else if (salt.length === 0)
+          refuse(operation.name, errors.UNACCEPTABLE_CREDENTIAL, 'Salt must not be empty');
+        else if (storedKey.length !== keyBytes || serverKey.length !== keyBytes)
+          refuse(
+            operation.name,
+            errors.UNACCEPTABLE_CREDENTIAL,
+            `StoredKey and ServerKey must be ${keyBytes} bytes for this mechanism`,
+          );
+      }
       if (
         operation.upsertion === undefined &&
         !this.image().userScramCredentials(operation.name).has(operation.mechanism)

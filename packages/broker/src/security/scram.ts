@@ -9,6 +9,7 @@
 // user exists.
 
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { scramIterationsMax, scramIterationsMin } from '@gregor/metadata';
 import type { SaslExchange, SaslStep } from './sasl-exchange.js';
 
 export interface ScramMechanism {
@@ -32,9 +33,8 @@ export function scramMechanismOfType(type: number): ScramMechanism | undefined {
   return scramMechanisms.find((mechanism) => mechanism.type === type);
 }
 
-/** Kafka's bounds on a credential's iterations (ScramMechanism.minIterations, its 16384 cap). */
-export const scramIterationsMin = 4096;
-export const scramIterationsMax = 16384;
+/** Kafka's bounds on a credential's iterations: the controller checks them too. */
+export { scramIterationsMax, scramIterationsMin };
 
 export interface StoredScramCredential {
   readonly salt: Buffer;
