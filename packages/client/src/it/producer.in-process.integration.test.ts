@@ -231,6 +231,68 @@ describe('producer', () => {
     await admin.disconnect();
   });
 
+  it('acknowledges no record that joined a batch already sent while that batch waited for its retry', async () => {
+    // min.insync.replicas 2 over a single replica: every acks=all produce is refused with the
+    // retriable NOT_ENOUGH_REPLICAS, so the first batch comes back to its queue, alone, for a retry.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'gated',
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+        },
+      ],
+    });
+    const retried: unknown[] = [];
+    const slowRetries = new Kafka({
+      clientId: 'retrying-client',
+      brokers: cluster.bootstrapServers,
+      logLevel: logLevel.DEBUG,
+      logCreator: () => (entry) => {
+        if (entry.log.message === 'retrying batch' && entry.log.topic === 'gated') retried.push(entry.log);
+      },
+      // A wide window between the refusal and the retry, for the next send to land in.
+      retry: { initialRetryTime: 1_000, retries: 8 },
+    });
+    const producer = slowRetries.producer({ lingerMs: 0 });
+    await producer.connect();
+    const first = producer.send({ topic: 'gated', messages: [{ value: 'first' }] });
+    await waitFor('the first batch was refused and waits for its retry', () => retried.length > 0);
+    const second = producer.send({ topic: 'gated', messages: [{ value: 'second' }] });
+
+    const broker = cluster.brokers[0]!;
+    const connection = await KafkaConnection.open({ host: broker.host, port: broker.port });
+    const altered = await connection.call(ApiKey.IncrementalAlterConfigs, 1, {
+      resources: [
+        {
+          resourceType: 2,
+          resourceName: 'gated',
+          configs: [{ name: 'min.insync.replicas', configOperation: 0, value: '1' }],
+        },
+      ],
+      validateOnly: false,
+    });
+    connection.close();
+    expect(altered.responses[0]!.errorCode).toBe(0);
+    await Promise.all([first, second]);
+
+    // Both sends were acknowledged: both records are in the log, each once.
+    const values = await waitFor(
+      'both acknowledged records are readable',
+      async () => {
+        const read = (await kcatConsumeAll(bootstrap, 'gated')).map((record) => record.value);
+        return read.includes('first') && read.includes('second') && read;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(values).toEqual(['first', 'second']);
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+
   it('admin: lists, describes, finds offsets by time and deletes topics', async () => {
     const admin = kafka.admin();
     await admin.connect();

@@ -92,6 +92,11 @@ export class ProducerBatch {
   ) {}
 
   append(record: RecordInput, size: number, tracker: SendTracker): void {
+    // A batch that was encoded went out as that encoding: a record added now would be acknowledged
+    // with it without being in it.
+    if (this.closed || this.encoded !== undefined) {
+      throw new Error(`${this.topic}[${this.partition}]: a record appended to a closed batch`);
+    }
     this.records.push(record);
     this.sizeBytes += size;
     this.reservedBytes += size;

@@ -101,9 +101,26 @@ export class RecordAccumulator {
     return batch.createdAtMs + this.limits.lingerMs;
   }
 
-  /** Puts retried batches back at the head of their partition's queue, in sequence order. */
+  /**
+   * Takes the head batch of a partition's queue to send it. It takes no more records from here on:
+   * what goes on the wire is its encoding as of now, and a record added later would be acknowledged
+   * with the batch without ever having been sent.
+   */
+  takeHead(key: string): ProducerBatch | undefined {
+    const queue = this.queues.get(key);
+    const batch = queue?.shift();
+    if (queue !== undefined && queue.length === 0) this.queues.delete(key);
+    if (batch !== undefined) batch.closed = true;
+    return batch;
+  }
+
+  /**
+   * Puts retried batches back at the head of their partition's queue, in sequence order. They stay
+   * closed: new records go to a batch behind them, never into one that was already sent.
+   */
   requeueFront(batches: readonly ProducerBatch[]): void {
     if (batches.length === 0) return;
+    for (const batch of batches) batch.closed = true;
     const key = partitionKey(batches[0]!.topic, batches[0]!.partition);
     const queue = this.queues.get(key) ?? [];
     this.queues.set(key, [...batches, ...queue]);

@@ -198,8 +198,7 @@ export class Sender {
         nextWakeMs = nowMs;
         continue;
       }
-      queue.shift();
-      if (queue.length === 0) this.accumulator.queues.delete(key);
+      this.accumulator.takeHead(key);
       if (this.options.idempotent && head.acks === -1 && head.baseSequence < 0) {
         head.assignSequence(this.producerId, this.producerEpoch, state.nextSequence);
         state.nextSequence = (state.nextSequence + head.records.length) & 0x7fffffff;

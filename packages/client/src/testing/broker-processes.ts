@@ -3,9 +3,22 @@
 // event loop and a kill -9 that is a real one. Every listener binds port 0; each node writes what it
 // got to `bound-ports`, and the voters' addresses go to the file the nodes read
 // (gregor.controller.quorum.voters.file), as the broker's own process fixture does.
+//
+// For post-mortems: with GREGOR_IT_KEEP=1 each node's output goes to `node.log` in its log dir and
+// the cluster's directory (data, logs, checkpoints) is kept after the test; GREGOR_IT_LOG_LEVEL sets
+// the nodes' log level (warn otherwise).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +26,7 @@ import { waitFor } from '@gregor/ground/testing';
 import { ApiKey } from '@gregor/protocol';
 import { KafkaConnection } from '../connection.js';
 
+const keepClusterDir = process.env.GREGOR_IT_KEEP === '1';
 const cliPath = resolve(fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url)));
 
 interface Node {
@@ -104,10 +118,13 @@ export class BrokerProcesses {
 
   private spawn(node: Node): void {
     rmSync(join(node.logDir, 'bound-ports'), { force: true });
+    const output = keepClusterDir ? openSync(join(node.logDir, 'node.log'), 'a') : undefined;
     node.child = spawn(process.execPath, [cliPath, 'broker', 'start', '--config', node.configPath], {
-      env: { ...process.env, GREGOR_LOG_LEVEL: 'warn' },
-      stdio: 'ignore',
+      env: { ...process.env, GREGOR_LOG_LEVEL: process.env.GREGOR_IT_LOG_LEVEL ?? 'warn' },
+      stdio: output === undefined ? 'ignore' : ['ignore', output, output],
     });
+    // The child has its own copy of the descriptor.
+    if (output !== undefined) closeSync(output);
   }
 
   private async waitBound(node: Node): Promise<void> {
@@ -166,6 +183,7 @@ export class BrokerProcesses {
 
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((node) => this.kill(node.id)));
-    rmSync(this.rootDir, { recursive: true, force: true });
+    if (keepClusterDir) console.log(`kept the cluster's data and node logs in ${this.rootDir}`);
+    else rmSync(this.rootDir, { recursive: true, force: true });
   }
 }
