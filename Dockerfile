@@ -11,15 +11,21 @@ WORKDIR /opt/gregor
 # against the headers the node image ships: node-gyp then downloads nothing.
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
+# Every workspace's package.json (scripts/check-boundaries.mjs checks that none is missing).
 COPY packages/broker/package.json packages/broker/
+COPY packages/chaos/package.json packages/chaos/
 COPY packages/cli/package.json packages/cli/
 COPY packages/client/package.json packages/client/
+COPY packages/ground/package.json packages/ground/
 COPY packages/group/package.json packages/group/
 COPY packages/metadata/package.json packages/metadata/
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/raft/package.json packages/raft/
+COPY packages/replication/package.json packages/replication/
 COPY packages/sim/package.json packages/sim/
 COPY packages/storage/package.json packages/storage/
+COPY packages/testkit/package.json packages/testkit/
+COPY packages/txn/package.json packages/txn/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY proto proto

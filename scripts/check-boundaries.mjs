@@ -325,6 +325,14 @@ if (JSON.stringify(biome.overrides ?? []) !== JSON.stringify(expected)) {
   }
 }
 
+// The image installs the workspaces from their package.json files before the sources are copied
+// (so `npm ci` is cached): a package missing from that list is not linked and the build fails.
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+for (const name of packageNames()) {
+  if (!dockerfile.includes(`COPY packages/${name}/package.json packages/${name}/`))
+    problem(`Dockerfile does not copy packages/${name}/package.json before npm ci`);
+}
+
 if (problems.length > 0) {
   for (const message of problems) console.error(`✗ ${message}`);
   console.error(`\n${problems.length} boundary problem(s)`);
