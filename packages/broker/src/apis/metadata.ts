@@ -16,6 +16,10 @@
 // -1 with LEADER_NOT_AVAILABLE (clients retry that one; kafkajs fails the whole call on other topic
 // errors), or, from v6 on, LISTENER_NOT_FOUND when the leader is live but lacks the listener (Kafka's
 // hint at a configuration error).
+// Without the leader lease (no heartbeat answered by the controller within broker.session.timeout.ms,
+// see node/broker-lease.ts) this broker leaves itself out of the brokers, as a fenced broker is left
+// out: so no partition names it leader (LEADER_NOT_AVAILABLE: clients ask again, elsewhere), and it
+// names another broker as controller. Its image may be stale: another leader may be elected already.
 // Auto-creation (auto.create.topics.enable and the request's allow flag) asks the controller for the
 // topic and answers once it is applied here; until the topic has a leader in the image the topic
 // answers LEADER_NOT_AVAILABLE. Internal topics are not auto-created here: their owners (the group
@@ -78,13 +82,16 @@ export async function handleMetadata(
     }
   }
 
-  const brokers = liveBrokers(image, context.connection.listenerName);
+  const withoutLease = broker.replicaManager.leaseHeld() ? undefined : broker.brokerId;
+  const brokers = liveBrokers(image, context.connection.listenerName).filter(
+    (entry) => entry.nodeId !== withoutLease,
+  );
   const listed = new Set(brokers.map((entry) => entry.nodeId));
   const leaderMissing: number =
     apiVersion >= listenerNotFoundVersionMin ? ErrorCode.LISTENER_NOT_FOUND : ErrorCode.LEADER_NOT_AVAILABLE;
   const names = requested === null ? [...image.topics.keys()].sort() : requested.map((topic) => topic.name);
   const topics = names.map((name) =>
-    describeTopic(image, name, { listed, leaderMissing }, created.has(name)),
+    describeTopic(image, name, { listed, leaderMissing, withoutLease }, created.has(name)),
   );
   return {
     throttleTimeMs: 0,
@@ -147,6 +154,8 @@ interface ListedBrokers {
   readonly listed: ReadonlySet<number>;
   /** LISTENER_NOT_FOUND (v6+) or LEADER_NOT_AVAILABLE. */
   readonly leaderMissing: number;
+  /** This broker's id when it does not hold the leader lease (it is left out of the list). */
+  readonly withoutLease: number | undefined;
 }
 
 function describeTopic(
@@ -177,13 +186,14 @@ function describePartition(
   topicId: string,
   state: PartitionState,
   index: number,
-  { listed, leaderMissing }: ListedBrokers,
+  { listed, leaderMissing, withoutLease }: ListedBrokers,
 ): TopicEntry['partitions'][number] {
   const hasLeader = state.leader >= 0 && listed.has(state.leader);
-  // A live leader is only missing from the list for want of the request's listener.
+  // A live leader is only missing from the list for want of the request's listener (or of this
+  // broker's lease: then the leader is not known here, and clients ask again).
   const errorCode = hasLeader
     ? ErrorCode.NONE
-    : state.leader >= 0 && isBrokerActive(image.broker(state.leader))
+    : state.leader >= 0 && state.leader !== withoutLease && isBrokerActive(image.broker(state.leader))
       ? leaderMissing
       : ErrorCode.LEADER_NOT_AVAILABLE;
   return {

@@ -10,7 +10,7 @@
 
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { systemClock, systemRandom, systemTimers } from '@gregor/ground';
+import { monotonicClock, systemClock, systemRandom, systemTimers } from '@gregor/ground';
 import {
   type MetadataImage,
   offlineLogDirsPerHeartbeatMax,
@@ -62,6 +62,7 @@ import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.j
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
 import { formatListeners, writeBoundListeners } from './bound-listeners.js';
+import { BrokerLease } from './broker-lease.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { checkLogDirUsable } from './log-dir-check.js';
 import { ensureMetaProperties } from './meta-properties.js';
@@ -312,6 +313,7 @@ export class GregorNode {
     });
     this.haltIfStorageLost(logDirFailures, metadataDir);
     this.delayedOperations = new DelayedOperations(systemTimers);
+    const leaderLease = new BrokerLease(monotonicClock, settings.brokerSessionTimeoutMs);
     const replicaManager = new ReplicaManager({
       brokerId: settings.nodeId,
       logStore: new LogManagerStore(this.logManager),
@@ -327,6 +329,7 @@ export class GregorNode {
       alterPartition: (proposal) => this.alterPartition(proposal),
       onFollowersChanged: () => this.fetcherManager?.reconcile(),
       logDirFailureChannel: logDirFailures,
+      leaderLease,
     });
     // After the replica manager's own listener: its replicas on the dir are offline by now, so the
     // heartbeat sent at once reports them (KIP-858's OfflineLogDirs).
@@ -496,6 +499,8 @@ export class GregorNode {
           replicas: replicaManager.unreportedOfflineReplicas(offlineReplicasPerHeartbeatMax),
         };
       },
+      lease: leaderLease,
+      onLeaseLapsed: () => replicaManager.leaseLapsed(),
       logger: this.logger.child({ component: 'lifecycle' }),
     });
     this.lifecycle.start();

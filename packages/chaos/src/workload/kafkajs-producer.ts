@@ -18,8 +18,21 @@ export interface KafkajsProducerOptions {
 
 /** Records in one send of one lane. */
 const batchRecords = 4;
-/** After this many failed sends in a row, the producer is made anew (its idempotence state reset). */
+/** After this many failed sends in a row, a non-idempotent producer is made anew. */
 const failuresBeforeNewProducer = 3;
+
+/**
+ * Whether a producer is made anew after `consecutiveFailures` failed sends. An idempotent kafkajs
+ * producer is, after every failed send: kafkajs gives the failed batch's sequence numbers back
+ * (sendMessages.js), and its next batch of the partition goes out with them. When the failed batch
+ * had been written after all (its answer lost, or NOT_LEADER_OR_FOLLOWER from a leader whose lease
+ * ran out after the append), the broker takes the new batch for a retry of that one and
+ * acknowledges it at that batch's offset without writing it, as Kafka's brokers do: acknowledged
+ * records that are never written. A new producer has a new producer id and starts again at 0.
+ */
+export function renewsProducer(idempotent: boolean, consecutiveFailures: number): boolean {
+  return consecutiveFailures >= (idempotent ? 1 : failuresBeforeNewProducer);
+}
 
 export class KafkajsProducer {
   private stopping = false;
@@ -103,7 +116,7 @@ export class KafkajsProducer {
       } catch (error) {
         for (const value of values)
           this.sink(this.event('fail', partition, value, { error: describe(error) }));
-        if (++this.consecutiveFailures >= failuresBeforeNewProducer && !this.stopping) await this.renew();
+        if (renewsProducer(this.idempotent, ++this.consecutiveFailures) && !this.stopping) await this.renew();
       }
       nextAt += intervalMs;
       const waitMs = nextAt - monoMs();
