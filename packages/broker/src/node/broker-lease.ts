@@ -18,7 +18,7 @@ export class BrokerLease implements LeaderLease {
   constructor(
     private readonly clock: Clock,
     /** `broker.session.timeout.ms`: how long the controller counts a heartbeat. */
-    private readonly sessionTimeoutMs: number,
+    readonly sessionTimeoutMs: number,
   ) {}
 
   /**

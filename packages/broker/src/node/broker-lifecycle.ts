@@ -142,7 +142,8 @@ export class BrokerLifecycle {
           offlineLogDirs: [...offline.logDirs],
           offlineReplicas: offline.replicas.map((replica) => ({ ...replica })),
         },
-        this.options.heartbeatIntervalMs * 2,
+        // A slow answer still renews the lease (from this send), so wait for it as long as it could.
+        Math.max(this.options.heartbeatIntervalMs * 2, this.options.lease.sessionTimeoutMs),
       )
       .finally(() => {
         this.heartbeatInFlight = false;

@@ -52,8 +52,8 @@ import { DelayedOperations } from '../delayed/delayed-operations.js';
 import { type BrokerMetrics, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network/connection.js';
 import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-ids/producer-id-manager.js';
-import { LogManagerStore } from '../replica/log-store.js';
 import type { LeaderLease } from '../replica/local-replicas.js';
+import { LogManagerStore } from '../replica/log-store.js';
 import { ReplicaManager, type ReplicaManagerOptions } from '../replica/replica-manager.js';
 import { createRequestRouter } from '../request-router.js';
 

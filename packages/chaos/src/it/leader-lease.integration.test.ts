@@ -1,0 +1,200 @@
+// The leader lease against real processes: three Gregor nodes on 127.0.1.1-3 (the campaign's own
+// LocalCluster and NodeNetwork drivers), one partition leader cut from its peers by iptables while
+// clients still reach it. Within a session timeout or so it must refuse Produce with
+// NOT_LEADER_OR_FOLLOWER, its Metadata must stop naming it leader or controller, and a kafkajs
+// producer that only knows the isolated node must find the new leader through it. Once healed, it
+// takes part again.
+//
+// iptables rules and tmpfs mounts must not touch the machine: the test runs itself again inside
+// `unshare --net --mount --pid --fork --kill-child` (as a campaign does, root only), where the
+// scenario runs; the outer test passes when that run passes.
+
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KafkaConnection } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
+import { ApiKey, CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { Kafka, logLevel } from 'kafkajs';
+import { expect, it } from 'vitest';
+import { kafkaPort, LocalCluster } from '../driver/local-cluster.js';
+import { nodeAddress } from '../driver/network.js';
+
+const thisFile = fileURLToPath(import.meta.url);
+const repoRoot = resolve(dirname(thisFile), '..', '..', '..', '..');
+const insideVariable = 'GREGOR_LEASE_TEST_INSIDE';
+const topic = 'lease';
+const nodeCount = 3;
+
+if (process.env[insideVariable] !== '1') {
+  it('an isolated leader stops leading within its lease (run inside namespaces of its own)', async () => {
+    expect(process.getuid?.(), 'needs root: network namespace, iptables, tmpfs').toBe(0);
+    const child = spawn(
+      'unshare',
+      [
+        '--net',
+        '--mount',
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--mount-proc',
+        process.execPath,
+        join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'),
+        'run',
+        '--project',
+        'integration',
+        thisFile,
+      ],
+      { cwd: repoRoot, env: { ...process.env, [insideVariable]: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      process.stdout.write(chunk);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const code = await new Promise<number | null>((done) => child.on('exit', (exitCode) => done(exitCode)));
+    expect(output).toContain('an isolated leader refuses Produce');
+    expect(code, output.slice(-4_000)).toBe(0);
+  }, 240_000);
+} else {
+  it('an isolated leader refuses Produce, leaves itself out of Metadata, and clients find the new leader', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'gregor-lease-it-'));
+    // The nodes run as uids of their own and must reach their directories.
+    chmodSync(workDir, 0o755);
+    const logDir = join(workDir, 'logs');
+    mkdirSync(logDir);
+    const cluster = new LocalCluster({
+      nodeCount,
+      workDir: join(workDir, 'cluster'),
+      logDir,
+      diskMb: 256,
+      clockNode: undefined,
+      clusterId: 'lease-it',
+      partitions: 3,
+    });
+    mkdirSync(join(workDir, 'cluster'));
+    const address = (node: number) => `${nodeAddress(node)}:${kafkaPort}`;
+    const kafka = new Kafka({
+      clientId: 'lease-it-admin',
+      brokers: Array.from({ length: nodeCount }, (_, index) => address(index + 1)),
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 1_000 },
+    });
+    const admin = kafka.admin();
+    const connections: KafkaConnection[] = [];
+    try {
+      await cluster.start();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
+      await waitFor(
+        'every partition led with a full ISR',
+        async () => {
+          const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+          const partitions = metadata?.topics[0]?.partitions ?? [];
+          return partitions.length === 3 && partitions.every((p) => p.leader >= 0 && p.isr.length === 3);
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      const before = await admin.fetchTopicMetadata({ topics: [topic] });
+      const partition = 0;
+      const isolated = before.topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader;
+
+      // A producer that knows only the node about to be isolated, writing there before the cut.
+      const producer = new Kafka({
+        clientId: 'lease-it-producer',
+        brokers: [address(isolated)],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
+      }).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await producer.connect();
+      await producer.send({ topic, acks: -1, messages: [{ partition, value: 'before the cut' }] });
+
+      const direct = await KafkaConnection.open({ host: nodeAddress(isolated), port: kafkaPort });
+      connections.push(direct);
+      const produceDirect = async (value: string) => {
+        const response = await direct.call(ApiKey.Produce, 8, {
+          transactionalId: null,
+          acks: 1,
+          timeoutMs: 2_000,
+          topics: [{ name: topic, partitions: [{ partitionIndex: partition, records: batchOf(value) }] }],
+        });
+        return response.responses[0]!.partitions[0]!.errorCode;
+      };
+      const metadataFrom = (connection: KafkaConnection) =>
+        connection.call(ApiKey.Metadata, 9, {
+          topics: [{ name: topic }],
+          allowAutoTopicCreation: false,
+          includeClusterAuthorizedOperations: false,
+          includeTopicAuthorizedOperations: false,
+        });
+      expect(await produceDirect('direct before the cut')).toBe(ErrorCode.NONE);
+
+      // Cut the leader from every peer, both ways; clients (from 127.0.0.1) still reach it.
+      const peers = Array.from({ length: nodeCount }, (_, index) => index + 1).filter((n) => n !== isolated);
+      const cutAtMs = performance.now();
+      await cluster.cut(peers.flatMap((peer) => [[isolated, peer] as const, [peer, isolated] as const]));
+
+      let refusedAtMs = 0;
+      await waitFor(
+        'the isolated leader to refuse Produce',
+        async () => {
+          const errorCode = await produceDirect('direct after the cut');
+          if (errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) return false;
+          refusedAtMs = performance.now();
+          return true;
+        },
+        { timeoutMs: 30_000, intervalMs: 50 },
+      );
+      process.stdout.write(
+        `an isolated leader refuses Produce ${Math.round(refusedAtMs - cutAtMs)} ms after the cut\n`,
+      );
+      const stale = await metadataFrom(direct);
+      expect(stale.brokers.map((broker) => broker.nodeId)).not.toContain(isolated);
+      expect(stale.controllerId).not.toBe(isolated);
+      const stalePartition = stale.topics[0]!.partitions.find((p) => p.partitionIndex === partition)!;
+      expect(stalePartition.leaderId).toBe(-1);
+      expect(stalePartition.errorCode).toBe(ErrorCode.LEADER_NOT_AVAILABLE);
+      for (const entry of stale.topics[0]!.partitions) expect(entry.leaderId).not.toBe(isolated);
+
+      // The producer that only knew the isolated node finds the new leader through it.
+      const [sent] = await producer.send({
+        topic,
+        acks: -1,
+        messages: [{ partition, value: 'after the cut' }],
+      });
+      expect(sent?.errorCode).toBe(0);
+      const peer = await KafkaConnection.open({ host: nodeAddress(peers[0]!), port: kafkaPort });
+      connections.push(peer);
+      const current = await metadataFrom(peer);
+      const newLeader = current.topics[0]!.partitions.find((p) => p.partitionIndex === partition)!.leaderId;
+      expect(newLeader).not.toBe(isolated);
+      expect(peers).toContain(newLeader);
+      await producer.disconnect();
+
+      // Healed: back in the quorum's view, the node lists itself again.
+      await cluster.healNetwork();
+      await waitFor(
+        'the healed node to list itself again',
+        async () => (await metadataFrom(direct)).brokers.some((broker) => broker.nodeId === isolated),
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+    } finally {
+      for (const connection of connections) connection.close();
+      await admin.disconnect().catch(() => undefined);
+      await cluster.close();
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+}
+
+function batchOf(value: string): Buffer {
+  return encodeRecordBatch({
+    partitionLeaderEpoch: -1,
+    compression: CompressionType.None,
+    records: [{ key: null, value: Buffer.from(value), timestamp: Date.now() }],
+  });
+}
