@@ -2,7 +2,7 @@
 // LocalCluster and NodeNetwork drivers), one partition leader cut from its peers by iptables while
 // clients still reach it. Within a session timeout or so it must refuse Produce with
 // NOT_LEADER_OR_FOLLOWER, its Metadata must stop naming it leader or controller, and a kafkajs
-// producer that only knows the isolated node must find the new leader through it. Once healed, it
+// producer (librdkafka) that was writing to it must find the new leader. Once healed, it
 // takes part again.
 //
 // iptables rules and tmpfs mounts must not touch the machine: the test runs itself again inside
@@ -78,9 +78,10 @@ if (process.env[insideVariable] !== '1') {
     });
     mkdirSync(join(workDir, 'cluster'));
     const address = (node: number) => `${nodeAddress(node)}:${kafkaPort}`;
+    const bootstrapAll = Array.from({ length: nodeCount }, (_, index) => address(index + 1)).join(',');
     const kafka = new Kafka({
       clientId: 'lease-it-admin',
-      brokers: Array.from({ length: nodeCount }, (_, index) => address(index + 1)),
+      brokers: bootstrapAll.split(','),
       logLevel: logLevel.NOTHING,
       retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 1_000 },
     });
@@ -88,40 +89,83 @@ if (process.env[insideVariable] !== '1') {
     const connections: KafkaConnection[] = [];
     try {
       await cluster.start();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
       await waitFor(
+        'every node registered, and the topic created',
+        async () => {
+          try {
+            await admin.connect();
+            if ((await admin.describeCluster()).brokers.length < nodeCount) return false;
+            await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { timeoutMs: 90_000, intervalMs: 500 },
+      );
+      const before = await waitFor(
         'every partition led with a full ISR',
         async () => {
           const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
           const partitions = metadata?.topics[0]?.partitions ?? [];
-          return partitions.length === 3 && partitions.every((p) => p.leader >= 0 && p.isr.length === 3);
+          const whole =
+            partitions.length === 3 && partitions.every((p) => p.leader >= 0 && p.isr.length === 3);
+          return whole ? metadata : undefined;
         },
         { timeoutMs: 60_000, intervalMs: 250 },
       );
-      const before = await admin.fetchTopicMetadata({ topics: [topic] });
       const partition = 0;
-      const isolated = before.topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader;
+      const isolated = before!.topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader;
 
-      // A producer that knows only the node about to be isolated, writing there before the cut.
-      const producer = new Kafka({
-        clientId: 'lease-it-producer',
-        brokers: [address(isolated)],
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
-      }).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-      await producer.connect();
-      await producer.send({ topic, acks: -1, messages: [{ partition, value: 'before the cut' }] });
+      // A librdkafka producer (Debian's python3-confluent-kafka) that has written to the partition
+      // through the leader about to be isolated; it writes again once told, after the cut.
+      const producer = spawn(
+        '/usr/bin/python3',
+        ['-c', producerScript, bootstrapAll, topic, String(partition)],
+        {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
+      let producerOutput = '';
+      producer.stdout.on('data', (chunk: Buffer) => {
+        producerOutput += chunk.toString('utf8');
+      });
+      producer.stderr.on('data', (chunk: Buffer) => {
+        producerOutput += chunk.toString('utf8');
+      });
+      const producerExit = new Promise<number | null>((done) =>
+        producer.on('exit', (exitCode) => done(exitCode)),
+      );
+      await waitFor('the producer to write before the cut', () => producerOutput.includes('before ok'), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        detail: () => producerOutput,
+      });
 
-      const direct = await KafkaConnection.open({ host: nodeAddress(isolated), port: kafkaPort });
-      connections.push(direct);
+      // A connection of its own to the isolated node, opened again when closed (a broker whose lease
+      // lapses closes its client connections, so clients ask afresh).
+      let directConnection: KafkaConnection | undefined;
+      const onDirect = async <T>(use: (connection: KafkaConnection) => Promise<T>): Promise<T> => {
+        directConnection ??= await KafkaConnection.open({ host: nodeAddress(isolated), port: kafkaPort });
+        const connection = directConnection;
+        if (!connections.includes(connection)) connections.push(connection);
+        try {
+          return await use(connection);
+        } catch (error) {
+          connection.close();
+          directConnection = undefined;
+          throw error;
+        }
+      };
       const produceDirect = async (value: string) => {
-        const response = await direct.call(ApiKey.Produce, 8, {
-          transactionalId: null,
-          acks: 1,
-          timeoutMs: 2_000,
-          topics: [{ name: topic, partitions: [{ partitionIndex: partition, records: batchOf(value) }] }],
-        });
+        const response = await onDirect((connection) =>
+          connection.call(ApiKey.Produce, 8, {
+            transactionalId: null,
+            acks: 1,
+            timeoutMs: 2_000,
+            topics: [{ name: topic, partitions: [{ partitionIndex: partition, records: batchOf(value) }] }],
+          }),
+        );
         return response.responses[0]!.partitions[0]!.errorCode;
       };
       const metadataFrom = (connection: KafkaConnection) =>
@@ -152,7 +196,7 @@ if (process.env[insideVariable] !== '1') {
       process.stdout.write(
         `an isolated leader refuses Produce ${Math.round(refusedAtMs - cutAtMs)} ms after the cut\n`,
       );
-      const stale = await metadataFrom(direct);
+      const stale = await onDirect(metadataFrom);
       expect(stale.brokers.map((broker) => broker.nodeId)).not.toContain(isolated);
       expect(stale.controllerId).not.toBe(isolated);
       const stalePartition = stale.topics[0]!.partitions.find((p) => p.partitionIndex === partition)!;
@@ -160,26 +204,23 @@ if (process.env[insideVariable] !== '1') {
       expect(stalePartition.errorCode).toBe(ErrorCode.LEADER_NOT_AVAILABLE);
       for (const entry of stale.topics[0]!.partitions) expect(entry.leaderId).not.toBe(isolated);
 
-      // The producer that only knew the isolated node finds the new leader through it.
-      const [sent] = await producer.send({
-        topic,
-        acks: -1,
-        messages: [{ partition, value: 'after the cut' }],
-      });
-      expect(sent?.errorCode).toBe(0);
+      // The producer that was writing to the isolated leader finds the new one.
+      producer.stdin.end('go\n');
+      expect(await producerExit, producerOutput).toBe(0);
+      const written = /after ok (\d+)/.exec(producerOutput);
+      expect(written, producerOutput).not.toBeNull();
       const peer = await KafkaConnection.open({ host: nodeAddress(peers[0]!), port: kafkaPort });
       connections.push(peer);
       const current = await metadataFrom(peer);
       const newLeader = current.topics[0]!.partitions.find((p) => p.partitionIndex === partition)!.leaderId;
       expect(newLeader).not.toBe(isolated);
       expect(peers).toContain(newLeader);
-      await producer.disconnect();
 
       // Healed: back in the quorum's view, the node lists itself again.
       await cluster.healNetwork();
       await waitFor(
         'the healed node to list itself again',
-        async () => (await metadataFrom(direct)).brokers.some((broker) => broker.nodeId === isolated),
+        async () => (await onDirect(metadataFrom)).brokers.some((broker) => broker.nodeId === isolated),
         { timeoutMs: 30_000, intervalMs: 200 },
       );
     } finally {
@@ -190,6 +231,28 @@ if (process.env[insideVariable] !== '1') {
     }
   }, 180_000);
 }
+
+/** Writes 'before' to the partition, then, once stdin says so, 'after'; prints each outcome. */
+const producerScript = `
+import sys
+from confluent_kafka import Producer
+bootstrap, topic, partition = sys.argv[1], sys.argv[2], int(sys.argv[3])
+producer = Producer({'bootstrap.servers': bootstrap, 'enable.idempotence': True, 'acks': 'all',
+                     'message.timeout.ms': 60000, 'topic.metadata.refresh.interval.ms': 1000})
+def send(value):
+    outcome = []
+    producer.produce(topic, value=value.encode(), partition=partition,
+                     on_delivery=lambda err, msg: outcome.append((err, msg)))
+    producer.flush(90)
+    err, msg = outcome[0] if outcome else ('no delivery report', None)
+    if err is not None:
+        print(value, 'failed', err, flush=True)
+        sys.exit(1)
+    print(value, 'ok', msg.offset(), flush=True)
+send('before')
+sys.stdin.readline()
+send('after')
+`;
 
 function batchOf(value: string): Buffer {
   return encodeRecordBatch({
