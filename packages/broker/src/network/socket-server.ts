@@ -116,17 +116,6 @@ export class SocketServer {
     return bound;
   }
 
-  /**
-   * Closes every open client connection and keeps listening: clients connect again, to this
-   * broker or another, and ask for metadata afresh. Returns how many were closed.
-   */
-  closeConnections(): number {
-    const count = this.connections.size;
-    for (const connection of this.connections) connection.close();
-    this.connections.clear();
-    return count;
-  }
-
   /** Stops accepting, and closes every open connection. */
   async close(): Promise<void> {
     const closing = this.servers.map(

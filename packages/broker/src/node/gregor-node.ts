@@ -500,13 +500,7 @@ export class GregorNode {
         };
       },
       lease: leaderLease,
-      onLeaseLapsed: () => {
-        replicaManager.leaseLapsed();
-        // Clients that know no other broker would keep asking this one, whose metadata may be
-        // stale: closed, they reconnect (through their bootstrap list too) and ask afresh.
-        const closed = this.socketServer?.closeConnections() ?? 0;
-        this.logger.warn({ closedConnections: closed }, 'leader lease lapsed: client connections closed');
-      },
+      onLeaseLapsed: () => replicaManager.leaseLapsed(),
       logger: this.logger.child({ component: 'lifecycle' }),
     });
     this.lifecycle.start();

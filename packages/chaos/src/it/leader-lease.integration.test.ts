@@ -117,11 +117,11 @@ if (process.env[insideVariable] !== '1') {
       const partition = 0;
       const isolated = before!.topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader;
 
-      // A librdkafka producer (Debian's python3-confluent-kafka) that has written to the partition
-      // through the leader about to be isolated; it writes again once told, after the cut.
+      // A librdkafka producer (Debian's python3-confluent-kafka) that has written to every partition,
+      // this one through the leader about to be isolated; it writes again once told, after the cut.
       const producer = spawn(
         '/usr/bin/python3',
-        ['-c', producerScript, bootstrapAll, topic, String(partition)],
+        ['-c', producerScript, bootstrapAll, topic, String(partition), '3'],
         {
           stdio: ['pipe', 'pipe', 'pipe'],
         },
@@ -142,8 +142,7 @@ if (process.env[insideVariable] !== '1') {
         detail: () => producerOutput,
       });
 
-      // A connection of its own to the isolated node, opened again when closed (a broker whose lease
-      // lapses closes its client connections, so clients ask afresh).
+      // A connection of its own to the isolated node (opened again should it close).
       let directConnection: KafkaConnection | undefined;
       const onDirect = async <T>(use: (connection: KafkaConnection) => Promise<T>): Promise<T> => {
         directConnection ??= await KafkaConnection.open({ host: nodeAddress(isolated), port: kafkaPort });
@@ -232,26 +231,31 @@ if (process.env[insideVariable] !== '1') {
   }, 180_000);
 }
 
-/** Writes 'before' to the partition, then, once stdin says so, 'after'; prints each outcome. */
+/**
+ * Writes 'before' to every partition (so it is connected to every leader, as a producer of the
+ * topic is), then, once stdin says so, 'after' to the partition; prints each outcome.
+ */
 const producerScript = `
 import sys
 from confluent_kafka import Producer
-bootstrap, topic, partition = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bootstrap, topic, partition, partitions = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 producer = Producer({'bootstrap.servers': bootstrap, 'enable.idempotence': True, 'acks': 'all',
                      'message.timeout.ms': 60000, 'topic.metadata.refresh.interval.ms': 1000})
-def send(value):
+def send(value, to):
     outcome = []
-    producer.produce(topic, value=value.encode(), partition=partition,
+    producer.produce(topic, value=value.encode(), partition=to,
                      on_delivery=lambda err, msg: outcome.append((err, msg)))
     producer.flush(90)
     err, msg = outcome[0] if outcome else ('no delivery report', None)
     if err is not None:
         print(value, 'failed', err, flush=True)
         sys.exit(1)
-    print(value, 'ok', msg.offset(), flush=True)
-send('before')
+    return msg.offset()
+for to in range(partitions):
+    send('before', to)
+print('before ok', flush=True)
 sys.stdin.readline()
-send('after')
+print('after ok', send('after', partition), flush=True)
 `;
 
 function batchOf(value: string): Buffer {
