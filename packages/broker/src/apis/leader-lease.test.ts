@@ -119,17 +119,20 @@ describe('the leader lease', () => {
     expect(cluster.replicaManager.partition('t', led)!.log.logEndOffset).toBe(1);
   });
 
-  it('lapsed: Metadata leaves the broker out, names no leader for its partitions and another controller', async () => {
+  it('lapsed: Metadata names no leader for its partitions and another controller, and still lists it', async () => {
     const { clock } = await setUp();
     clock.advanceMs(sessionTimeoutMs);
     const response = await metadata();
-    expect(response.brokers.map((broker) => broker.nodeId)).toEqual([2, 3]);
+    expect(response.brokers.map((broker) => broker.nodeId)).toEqual([1, 2, 3]);
     expect(response.controllerId).toBe(2);
     expect(response.topics[0]!.partitions[led]).toMatchObject({
       errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
       leaderId: -1,
-      offlineReplicas: [1],
+      offlineReplicas: [],
     });
+    // The partitions the others lead are named as before.
+    for (const [index, entry] of response.topics[0]!.partitions.entries())
+      if (index !== led) expect(entry.leaderId).toBeGreaterThan(1);
   });
 
   it('a consumer fetch parked on the leader answers NOT_LEADER_OR_FOLLOWER when the lease lapses', async () => {

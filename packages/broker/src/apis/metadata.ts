@@ -17,9 +17,10 @@
 // errors), or, from v6 on, LISTENER_NOT_FOUND when the leader is live but lacks the listener (Kafka's
 // hint at a configuration error).
 // Without the leader lease (no heartbeat answered by the controller within broker.session.timeout.ms,
-// see node/broker-lease.ts) this broker leaves itself out of the brokers, as a fenced broker is left
-// out: so no partition names it leader (LEADER_NOT_AVAILABLE: clients ask again, elsewhere), and it
-// names another broker as controller. Its image may be stale: another leader may be elected already.
+// see node/broker-lease.ts) no partition names this broker leader (-1, LEADER_NOT_AVAILABLE: clients
+// ask again) and another broker is named controller: its image may be stale, another leader may be
+// elected already. It stays in the brokers list: a client (kafkajs) that saw a broker vanish from it
+// drops that broker's connection under its in-flight requests and sends their batches again.
 // Auto-creation (auto.create.topics.enable and the request's allow flag) asks the controller for the
 // topic and answers once it is applied here; until the topic has a leader in the image the topic
 // answers LEADER_NOT_AVAILABLE. Internal topics are not auto-created here: their owners (the group
@@ -83,21 +84,24 @@ export async function handleMetadata(
   }
 
   const withoutLease = broker.replicaManager.leaseHeld() ? undefined : broker.brokerId;
-  const brokers = liveBrokers(image, context.connection.listenerName).filter(
-    (entry) => entry.nodeId !== withoutLease,
-  );
+  const brokers = liveBrokers(image, context.connection.listenerName);
   const listed = new Set(brokers.map((entry) => entry.nodeId));
+  // Leaders and the controller are named from the brokers that may act as such.
+  const leading = new Set([...listed].filter((nodeId) => nodeId !== withoutLease));
   const leaderMissing: number =
     apiVersion >= listenerNotFoundVersionMin ? ErrorCode.LISTENER_NOT_FOUND : ErrorCode.LEADER_NOT_AVAILABLE;
   const names = requested === null ? [...image.topics.keys()].sort() : requested.map((topic) => topic.name);
   const topics = names.map((name) =>
-    describeTopic(image, name, { listed, leaderMissing, withoutLease }, created.has(name)),
+    describeTopic(image, name, { listed, leading, leaderMissing, withoutLease }, created.has(name)),
   );
   return {
     throttleTimeMs: 0,
     brokers,
     clusterId: broker.clusterId,
-    controllerId: advertisedControllerId(broker.metadata.controllerId(), brokers),
+    controllerId: advertisedControllerId(
+      broker.metadata.controllerId(),
+      brokers.filter((entry) => entry.nodeId !== withoutLease),
+    ),
     topics,
   };
 }
@@ -152,6 +156,8 @@ function advertisedControllerId(controllerId: number, brokers: readonly BrokerEn
 /** Which brokers the response lists, and the error for a live leader that is not among them. */
 interface ListedBrokers {
   readonly listed: ReadonlySet<number>;
+  /** The listed brokers that may be named leader (all but this one when it lacks the lease). */
+  readonly leading: ReadonlySet<number>;
   /** LISTENER_NOT_FOUND (v6+) or LEADER_NOT_AVAILABLE. */
   readonly leaderMissing: number;
   /** This broker's id when it does not hold the leader lease (it is left out of the list). */
@@ -186,9 +192,9 @@ function describePartition(
   topicId: string,
   state: PartitionState,
   index: number,
-  { listed, leaderMissing, withoutLease }: ListedBrokers,
+  { listed, leading, leaderMissing, withoutLease }: ListedBrokers,
 ): TopicEntry['partitions'][number] {
-  const hasLeader = state.leader >= 0 && listed.has(state.leader);
+  const hasLeader = state.leader >= 0 && leading.has(state.leader);
   // A live leader is only missing from the list for want of the request's listener (or of this
   // broker's lease: then the leader is not known here, and clients ask again).
   const errorCode = hasLeader
