@@ -61,7 +61,7 @@ if (process.env[insideVariable] !== '1') {
     expect(code, output.slice(-4_000)).toBe(0);
   }, 240_000);
 } else {
-  it('an isolated leader refuses Produce, leaves itself out of Metadata, and clients find the new leader', async () => {
+  it('an isolated leader refuses Produce, names no leader or controller in Metadata, and clients find the new leader', async () => {
     const workDir = mkdtempSync(join(tmpdir(), 'gregor-lease-it-'));
     // The nodes run as uids of their own and must reach their directories.
     chmodSync(workDir, 0o755);
