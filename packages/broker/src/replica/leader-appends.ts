@@ -53,7 +53,7 @@ export class LeaderAppends {
       clock: options.clock,
       delayedOperations: options.delayedOperations,
       replicaLagTimeMaxMs: options.replicaLagTimeMaxMs,
-      stillLeads: (partition, leaderEpoch) => replicas.stillLeadsForClients(partition, leaderEpoch),
+      stillLeads: (partition, leaderEpoch) => replicas.stillLeads(partition, leaderEpoch),
       lostLeadershipError: (partition) => replicas.lostLeadershipError(partition),
     };
   }
@@ -113,8 +113,7 @@ export class LeaderAppends {
       if (error instanceof LogClosedError) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       throw error;
     }
-    if (!replicas.stillLeadsForClients(partition, leaderEpoch))
-      return failed(replicas.lostLeadershipError(partition));
+    if (!replicas.stillLeads(partition, leaderEpoch)) return failed(replicas.lostLeadershipError(partition));
     partition.onLeaderAppend();
     this.options.delayedOperations.notify(partition.key);
     const success: AppendResult = {
