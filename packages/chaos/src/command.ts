@@ -9,7 +9,8 @@
 // reports); a second Ctrl-C ends it at once.
 
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,11 +130,14 @@ async function runHere(
   process.on('SIGTERM', requestStop);
   if (process.env[insideVariable] === '1') {
     // The outer process's pipe: a line, or its end (the outer process died), asks for a stop.
+    // A socket, not an fs stream: an fs read of a pipe blocks a libuv thread until the outer process
+    // writes or closes it, and Node waits for that thread at exit, so a finished campaign never ended.
     try {
-      const pipe = createReadStream('', { fd: stopFd });
+      const pipe = new Socket({ fd: stopFd, readable: true, writable: false });
       pipe.on('data', () => stop.abort());
       pipe.on('end', () => stop.abort());
       pipe.on('error', () => undefined);
+      pipe.unref();
     } catch {
       // started by hand with the variable set and no pipe: signals still work
     }

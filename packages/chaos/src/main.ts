@@ -3,4 +3,6 @@
 
 import { runChaosCommand } from './command.js';
 
-process.exitCode = await runChaosCommand(process.argv.slice(2), process.stdout, process.stderr);
+// Exit once the command is done: a client library's handle left open (a reconnect timer, a socket)
+// must not keep a finished campaign, and whoever waits for it, running.
+process.exit(await runChaosCommand(process.argv.slice(2), process.stdout, process.stderr));

@@ -16,6 +16,11 @@
 // -1 with LEADER_NOT_AVAILABLE (clients retry that one; kafkajs fails the whole call on other topic
 // errors), or, from v6 on, LISTENER_NOT_FOUND when the leader is live but lacks the listener (Kafka's
 // hint at a configuration error).
+// Without the leader lease (no heartbeat answered by the controller within broker.session.timeout.ms,
+// see node/broker-lease.ts) no partition names this broker leader (-1, LEADER_NOT_AVAILABLE: clients
+// ask again) and another broker is named controller: its image may be stale, another leader may be
+// elected already. It stays in the brokers list: a client (kafkajs) that saw a broker vanish from it
+// drops that broker's connection under its in-flight requests and sends their batches again.
 // Auto-creation (auto.create.topics.enable and the request's allow flag) asks the controller for the
 // topic and answers once it is applied here; until the topic has a leader in the image the topic
 // answers LEADER_NOT_AVAILABLE. Internal topics are not auto-created here: their owners (the group
@@ -90,8 +95,11 @@ export async function handleMetadata(
     }
   }
 
+  const withoutLease = broker.replicaManager.leaseHeld() ? undefined : broker.brokerId;
   const brokers = liveBrokers(image, context.connection.listenerName);
   const listed = new Set(brokers.map((entry) => entry.nodeId));
+  // Leaders and the controller are named from the brokers that may act as such.
+  const leading = new Set([...listed].filter((nodeId) => nodeId !== withoutLease));
   const leaderMissing: number =
     apiVersion >= listenerNotFoundVersionMin ? ErrorCode.LISTENER_NOT_FOUND : ErrorCode.LEADER_NOT_AVAILABLE;
   const names =
@@ -107,13 +115,16 @@ export async function handleMetadata(
             isInternal: internalTopicNames.has(name),
             partitions: [],
           }
-        : describeTopic(image, name, { listed, leaderMissing }, created.has(name)),
+        : describeTopic(image, name, { listed, leading, leaderMissing, withoutLease }, created.has(name)),
   );
   return {
     throttleTimeMs: 0,
     brokers,
     clusterId: broker.clusterId,
-    controllerId: advertisedControllerId(broker.metadata.controllerId(), brokers),
+    controllerId: advertisedControllerId(
+      broker.metadata.controllerId(),
+      brokers.filter((entry) => entry.nodeId !== withoutLease),
+    ),
     topics,
   };
 }
@@ -172,8 +183,12 @@ export function advertisedControllerId(
 /** Which brokers the response lists, and the error for a live leader that is not among them. */
 interface ListedBrokers {
   readonly listed: ReadonlySet<number>;
+  /** The listed brokers that may be named leader (all but this one when it lacks the lease). */
+  readonly leading: ReadonlySet<number>;
   /** LISTENER_NOT_FOUND (v6+) or LEADER_NOT_AVAILABLE. */
   readonly leaderMissing: number;
+  /** This broker's id when it does not hold the leader lease (it is left out of the list). */
+  readonly withoutLease: number | undefined;
 }
 
 function describeTopic(
@@ -204,13 +219,14 @@ function describePartition(
   topicId: string,
   state: PartitionState,
   index: number,
-  { listed, leaderMissing }: ListedBrokers,
+  { listed, leading, leaderMissing, withoutLease }: ListedBrokers,
 ): TopicEntry['partitions'][number] {
-  const hasLeader = state.leader >= 0 && listed.has(state.leader);
-  // A live leader is only missing from the list for want of the request's listener.
+  const hasLeader = state.leader >= 0 && leading.has(state.leader);
+  // A live leader is only missing from the list for want of the request's listener (or of this
+  // broker's lease: then the leader is not known here, and clients ask again).
   const errorCode = hasLeader
     ? ErrorCode.NONE
-    : state.leader >= 0 && isBrokerActive(image.broker(state.leader))
+    : state.leader >= 0 && state.leader !== withoutLease && isBrokerActive(image.broker(state.leader))
       ? leaderMissing
       : ErrorCode.LEADER_NOT_AVAILABLE;
   return {

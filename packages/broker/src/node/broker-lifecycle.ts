@@ -1,7 +1,8 @@
 // A broker's life as the controller sees it (KIP-631): register (fenced), heartbeat with the
 // metadata offset it has applied until the controller unfences it, keep heartbeating to stay
 // alive, and on a clean shutdown ask the controller to move its leaderships away first. A failed
-// log dir rides on the next heartbeat, sent at once (KIP-858's OfflineLogDirs).
+// log dir rides on the next heartbeat, sent at once (KIP-858's OfflineLogDirs). Every answered
+// heartbeat renews the leader lease (broker-lease.ts); when it runs out, `onLeaseLapsed` is called.
 
 import { randomInt } from 'node:crypto';
 import { randomUuid } from '@gregor/metadata';
@@ -9,6 +10,7 @@ import { ErrorCode, errorName } from '@gregor/protocol';
 import type { ControllerClient } from '../grpc/controller-grpc.js';
 import type { Logger } from '../logging.js';
 import type { Endpoint } from '../quorum/controller-rpc.js';
+import type { BrokerLease } from './broker-lease.js';
 
 export interface BrokerLifecycleOptions {
   readonly brokerId: number;
@@ -23,6 +25,10 @@ export interface BrokerLifecycleOptions {
    * (at most what one heartbeat may carry); sent with every heartbeat until the metadata lists them.
    */
   readonly offlineLogDirs: () => OfflineLogDirReport;
+  /** Renewed by every heartbeat the controller answers (from the heartbeat's send time). */
+  readonly lease: BrokerLease;
+  /** The lease ran out (no heartbeat answered for a session): requests parked as leader should end now. */
+  readonly onLeaseLapsed: () => void;
   readonly logger: Logger;
 }
 
@@ -46,6 +52,9 @@ export class BrokerLifecycle {
   private readonly unfencedWaiters: (() => void)[] = [];
   /** When the controller last answered a registration or heartbeat (Date.now()); undefined before. */
   private answeredAtMs: number | undefined;
+  /** Fires when the lease would run out unless another heartbeat is answered first. */
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private leaseHeldBefore = false;
 
   constructor(private readonly options: BrokerLifecycleOptions) {}
 
@@ -119,6 +128,7 @@ export class BrokerLifecycle {
 
   private async heartbeat(wantShutDown: boolean): Promise<{ shouldShutDown: boolean } | undefined> {
     const offline = this.options.offlineLogDirs();
+    const sentAtMs = this.options.lease.nowMs();
     this.heartbeatInFlight = true;
     const response = await this.options.client
       .call(
@@ -132,23 +142,32 @@ export class BrokerLifecycle {
           offlineLogDirs: [...offline.logDirs],
           offlineReplicas: offline.replicas.map((replica) => ({ ...replica })),
         },
-        this.options.heartbeatIntervalMs * 2,
+        // A slow answer still renews the lease (from this send), so wait for it as long as it could.
+        Math.max(this.options.heartbeatIntervalMs * 2, this.options.lease.sessionTimeoutMs),
       )
       .finally(() => {
         this.heartbeatInFlight = false;
       });
-    if (wantShutDown) return response.status.errorCode === ErrorCode.NONE ? response : undefined;
+    if (wantShutDown) {
+      if (response.status.errorCode !== ErrorCode.NONE) return undefined;
+      // It leads until the controller has moved its leaderships.
+      this.options.lease.answered(sentAtMs, response.isFenced);
+      return response;
+    }
     if (this.stopped) return undefined;
     const code = response.status.errorCode;
     if (code === ErrorCode.STALE_BROKER_EPOCH || code === ErrorCode.BROKER_ID_NOT_REGISTERED) {
       // The controller no longer knows this incarnation (e.g. it was replaced): register again.
       this.options.logger.warn({ error: errorName(code) }, 'controller refused heartbeat; registering again');
+      this.options.lease.answered(sentAtMs, true);
+      this.watchLease();
       this.stateValue = 'starting';
       void this.register();
       return undefined;
     }
     if (code === ErrorCode.NONE) {
       this.answeredAtMs = Date.now();
+      this.options.lease.answered(sentAtMs, response.isFenced);
       if (!response.isFenced && this.stateValue === 'fenced') {
         this.stateValue = 'running';
         this.options.logger.info({ brokerEpoch: this.brokerEpochValue }, 'unfenced: broker is running');
@@ -158,10 +177,39 @@ export class BrokerLifecycle {
         this.options.logger.warn('controller fenced this broker');
       }
     }
+    this.watchLease();
     const soon = this.heartbeatSoon;
     this.heartbeatSoon = false;
     this.scheduleHeartbeat(soon ? 0 : this.options.heartbeatIntervalMs);
     return undefined;
+  }
+
+  /** Logs the lease's changes and arms the timer that ends it on time if no answer renews it. */
+  private watchLease(): void {
+    const lease = this.options.lease;
+    const held = lease.held();
+    if (held && !this.leaseHeldBefore) {
+      this.options.logger.info({ remainingMs: lease.remainingMs() }, 'leader lease held: acting as leader');
+    } else if (!held && this.leaseHeldBefore) {
+      this.leaseLapsed();
+    }
+    this.leaseHeldBefore = held;
+    if (this.leaseTimer !== undefined) clearTimeout(this.leaseTimer);
+    this.leaseTimer = undefined;
+    if (!held || this.stopped) return;
+    this.leaseTimer = setTimeout(() => {
+      this.leaseTimer = undefined;
+      if (this.stopped || lease.held()) return;
+      this.leaseHeldBefore = false;
+      this.leaseLapsed();
+    }, lease.remainingMs() + 1);
+  }
+
+  private leaseLapsed(): void {
+    this.options.logger.warn(
+      'leader lease lapsed: no heartbeat answered within broker.session.timeout.ms; not acting as leader',
+    );
+    this.options.onLeaseLapsed();
   }
 
   /**
@@ -171,6 +219,7 @@ export class BrokerLifecycle {
   async shutDown(timeoutMs: number): Promise<boolean> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.leaseTimer !== undefined) clearTimeout(this.leaseTimer);
     if (this.brokerEpochValue < 0) {
       this.stateValue = 'stopped';
       return false;
@@ -192,5 +241,6 @@ export class BrokerLifecycle {
   close(): void {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.leaseTimer !== undefined) clearTimeout(this.leaseTimer);
   }
 }

@@ -10,7 +10,7 @@
 
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { systemClock, systemRandom, systemTimers } from '@gregor/ground';
+import { monotonicClock, systemClock, systemRandom, systemTimers } from '@gregor/ground';
 import {
   type MetadataImage,
   offlineLogDirsPerHeartbeatMax,
@@ -66,6 +66,7 @@ import { SaslAuthenticator } from '../security/sasl-authenticator.js';
 import { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
 import { registerTxnMarkersService } from '../transactions/txn-markers-grpc.js';
 import { formatListeners, writeBoundListeners } from './bound-listeners.js';
+import { BrokerLease } from './broker-lease.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { checkLogDirUsable } from './log-dir-check.js';
 import { ensureMetaProperties } from './meta-properties.js';
@@ -330,6 +331,7 @@ export class GregorNode {
     });
     this.haltIfStorageLost(logDirFailures, metadataDir);
     this.delayedOperations = new DelayedOperations(systemTimers);
+    const leaderLease = new BrokerLease(monotonicClock, settings.brokerSessionTimeoutMs);
     const replicaManager = new ReplicaManager({
       brokerId: settings.nodeId,
       logStore: new LogManagerStore(this.logManager),
@@ -345,6 +347,7 @@ export class GregorNode {
       alterPartition: (proposal) => this.alterPartition(proposal),
       onFollowersChanged: () => this.fetcherManager?.reconcile(),
       logDirFailureChannel: logDirFailures,
+      leaderLease,
     });
     // After the replica manager's own listener: its replicas on the dir are offline by now, so the
     // heartbeat sent at once reports them (KIP-858's OfflineLogDirs).
@@ -516,6 +519,8 @@ export class GregorNode {
           replicas: replicaManager.unreportedOfflineReplicas(offlineReplicasPerHeartbeatMax),
         };
       },
+      lease: leaderLease,
+      onLeaseLapsed: () => replicaManager.leaseLapsed(),
       logger: this.logger.child({ component: 'lifecycle' }),
     });
     this.lifecycle.start();

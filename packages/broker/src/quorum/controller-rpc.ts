@@ -287,7 +287,9 @@ export class ControllerRpcDispatcher {
     },
 
     BrokerHeartbeat: async (request) => {
-      const result = await this.controller.call((controller, context) =>
+      // At once, not behind a slow commit: a broker whose heartbeats go unanswered for a session
+      // stops leading (its leader lease, node/broker-lease.ts).
+      const result = await this.controller.callAtOnce((controller, context) =>
         controller.brokerHeartbeat(
           {
             brokerId: request.brokerId,

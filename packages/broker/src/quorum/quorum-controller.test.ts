@@ -1,5 +1,6 @@
 // The active controller over a metadata log that fails a proposal: it rebuilds itself from the
-// committed image in the same epoch and carries on.
+// committed image in the same epoch and carries on. Over a log whose commit is slow: heartbeats
+// are answered at once all the same.
 
 import { waitFor } from '@gregor/ground/testing';
 import { ErrorCode } from '@gregor/protocol';
@@ -16,6 +17,11 @@ class InstantLog implements MetadataLog {
   private endOffset = 0;
   private readonly listeners: ((change: LeaderChange) => void)[] = [];
   failNextProposal = false;
+  /** Set: the next proposal is appended but commits only when the test calls `release`. */
+  holdNextProposal = false;
+  /** A proposal is being held. */
+  holding = false;
+  release: () => void = () => undefined;
 
   constructor(private readonly publisher: MetadataPublisher) {}
 
@@ -25,6 +31,14 @@ class InstantLog implements MetadataLog {
       throw new Error('the quorum did not commit it in time');
     }
     const offset = this.endOffset++;
+    if (this.holdNextProposal) {
+      this.holdNextProposal = false;
+      this.holding = true;
+      await new Promise<void>((resolve) => {
+        this.release = resolve;
+      });
+      this.holding = false;
+    }
     this.publisher.apply([{ offset, type: 'data', payload }]);
     return { offset, epoch: 1 };
   }
@@ -95,6 +109,85 @@ describe('QuorumController', () => {
     expect(registered.ok).toBe(true);
     expect(publisher.image.broker(nodeId)?.fenced).toBe(true);
     expect(publisher.image.controller).toEqual({ controllerId: nodeId, controllerEpoch: 1 });
+    controller.close();
+  });
+
+  it('answers a heartbeat at once while an earlier operation waits for a slow commit', async () => {
+    const publisher = new MetadataPublisher();
+    const log = new InstantLog(publisher);
+    const controller = new QuorumController({
+      nodeId,
+      clusterId,
+      log,
+      publisher,
+      config: {},
+      random: { nextInt: () => 0 },
+      nowMs: () => 1_000,
+      logger: createLogger({ nodeId, level: 'silent', prettyPrint: false }),
+    });
+    log.elect();
+    await waitFor('the controller to become active', () => controller.isActive, {
+      timeoutMs: 5_000,
+      intervalMs: 1,
+    });
+    const register = (brokerId: number) =>
+      controller.call((active, context) =>
+        active.registerBroker(
+          {
+            brokerId,
+            clusterId,
+            incarnationId: `AAAAAAAAAAAAAAAAAAAAA${brokerId === 1 ? 'g' : 'w'}`,
+            listeners: [{ name: 'PLAINTEXT', host: 'localhost', port: 9090 + brokerId, securityProtocol: 0 }],
+            rack: null,
+          },
+          context.nowMs,
+          context.metadataLogEndOffset,
+        ),
+      );
+    const registered = await register(1);
+    if (!registered.ok) throw new Error('registration failed');
+    const heartbeat = (active: Parameters<Parameters<QuorumController['call']>[0]>[0], nowMs: number) =>
+      active.brokerHeartbeat(
+        {
+          brokerId: 1,
+          brokerEpoch: registered.response.brokerEpoch,
+          currentMetadataOffset: log.status().logEndOffset,
+          wantFence: false,
+          wantShutDown: false,
+        },
+        nowMs,
+      );
+    // Broker 1 caught up: unfenced (one record, committed at once).
+    const unfenced = await controller.call((active, context) => heartbeat(active, context.nowMs));
+    expect(unfenced).toMatchObject({ ok: true, response: { isFenced: false } });
+
+    // A registration whose commit hangs; a queued heartbeat waits behind it, an immediate one does not.
+    log.holdNextProposal = true;
+    let secondRegistered = false;
+    const second = register(2).then((result) => {
+      secondRegistered = true;
+      return result;
+    });
+    let queuedAnswered = false;
+    const queued = controller
+      .call((active, context) => heartbeat(active, context.nowMs))
+      .then((result) => {
+        queuedAnswered = true;
+        return result;
+      });
+    await waitFor('the registration to wait for its commit', () => log.holding, {
+      timeoutMs: 5_000,
+      intervalMs: 1,
+    });
+    const atOnce = await controller.callAtOnce((active, context) => heartbeat(active, context.nowMs));
+    expect(atOnce).toMatchObject({ ok: true, response: { isFenced: false } });
+    expect(secondRegistered).toBe(false);
+    expect(queuedAnswered).toBe(false);
+
+    log.release();
+    expect((await second).ok).toBe(true);
+    expect(await queued).toMatchObject({ ok: true, response: { isFenced: false } });
+    expect(publisher.image.broker(2)?.fenced).toBe(true);
     controller.close();
   });
 });

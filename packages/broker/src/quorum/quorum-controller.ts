@@ -195,31 +195,48 @@ export class QuorumController {
       );
     }
     this.queueDepth++;
-    const run = this.chain.then(async (): Promise<ControllerCallResult<R>> => {
-      const controller = this.controller;
-      if (controller === null)
-        return this.notController(ErrorCode.NOT_CONTROLLER, 'this node is not the active controller');
-      const outcome = operation(controller, {
-        nowMs: this.options.nowMs(),
-        metadataLogEndOffset: this.options.log.status().logEndOffset,
-      });
-      if (isControllerError(outcome)) {
-        return {
-          ok: false,
-          errorCode: outcome.errorCode,
-          message: outcome.errorMessage,
-          leaderId: this.options.nodeId,
-        };
-      }
-      if (outcome.records.length === 0) return { ok: true, response: outcome.response, committedOffset: -1 };
-      const committed = await this.proposeAndApply(outcome.records);
-      if (!committed.ok) return this.notController(ErrorCode.NOT_CONTROLLER, committed.message);
-      return { ok: true, response: outcome.response, committedOffset: committed.offset };
-    });
+    const run = this.chain.then(() => this.runNow(operation));
     this.chain = run.finally(() => {
       this.queueDepth--;
     });
     return run;
+  }
+
+  /**
+   * Runs one operation at once, ahead of the operations queued behind an earlier one's commit: for
+   * broker heartbeats, which renew a session (and the broker's leader lease) and must not wait
+   * seconds behind a slow commit, or every broker would stop leading whenever the quorum is slow.
+   * The operation still runs on the working image, after every operation already run, and any
+   * records it writes are proposed at once, after theirs: the log keeps one order of operations.
+   */
+  callAtOnce<R>(
+    operation: (controller: Controller, context: OperationContext) => ControllerOutcome<R>,
+  ): Promise<ControllerCallResult<R>> {
+    return this.runNow(operation);
+  }
+
+  private async runNow<R>(
+    operation: (controller: Controller, context: OperationContext) => ControllerOutcome<R>,
+  ): Promise<ControllerCallResult<R>> {
+    const controller = this.controller;
+    if (controller === null)
+      return this.notController(ErrorCode.NOT_CONTROLLER, 'this node is not the active controller');
+    const outcome = operation(controller, {
+      nowMs: this.options.nowMs(),
+      metadataLogEndOffset: this.options.log.status().logEndOffset,
+    });
+    if (isControllerError(outcome)) {
+      return {
+        ok: false,
+        errorCode: outcome.errorCode,
+        message: outcome.errorMessage,
+        leaderId: this.options.nodeId,
+      };
+    }
+    if (outcome.records.length === 0) return { ok: true, response: outcome.response, committedOffset: -1 };
+    const committed = await this.proposeAndApply(outcome.records);
+    if (!committed.ok) return this.notController(ErrorCode.NOT_CONTROLLER, committed.message);
+    return { ok: true, response: outcome.response, committedOffset: committed.offset };
   }
 
   private async proposeAndApply(

@@ -121,7 +121,7 @@ export class LocalReads {
         () =>
           watched.some(
             (entry) =>
-              !replicas.stillLeads(entry.partition, entry.leaderEpoch) ||
+              !replicas.stillLeadsForClients(entry.partition, entry.leaderEpoch) ||
               entry.partition.highWatermark !== entry.highWatermark,
           ),
       );

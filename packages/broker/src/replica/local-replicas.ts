@@ -40,6 +40,18 @@ export interface LeaderAndEpoch {
 
 export const noLeaderAndEpoch: LeaderAndEpoch = { leaderId: -1, leaderEpoch: -1 };
 
+/**
+ * Whether this broker may act as a leader now (the node's BrokerLease: heartbeats answered by the
+ * controller within the session timeout). Without it a leader in the image answers clients
+ * NOT_LEADER_OR_FOLLOWER; followers still fetch from it.
+ */
+export interface LeaderLease {
+  held(): boolean;
+}
+
+/** For a broker with no controller session to lose (an in-process broker beside its controller). */
+export const permanentLeaderLease: LeaderLease = Object.freeze({ held: () => true });
+
 export type LeaderLookup =
   | { readonly ok: true; readonly partition: Partition; readonly currentLeader: LeaderAndEpoch }
   | { readonly ok: false; readonly errorCode: number; readonly currentLeader: LeaderAndEpoch };
@@ -60,6 +72,8 @@ export interface LocalReplicasOptions {
   readonly logDirFailureChannel?: LogDirFailureChannel;
   /** Called when the set of followed partitions may have changed (a replica went offline or aside). */
   readonly onFollowersChanged?: () => void;
+  /** Whether this broker may answer clients as leader; `permanentLeaderLease` when absent. */
+  readonly leaderLease?: LeaderLease;
 }
 
 export class LocalReplicas {
@@ -79,7 +93,16 @@ export class LocalReplicas {
   /** SET-ASIDE replicas: out of `partitions`, not reported, tried again at each maintenance run and image. */
   readonly setAsideReplicas = new Map<string, SetAsideReplica>();
 
-  constructor(private readonly options: LocalReplicasOptions) {}
+  private readonly leaderLease: LeaderLease;
+
+  constructor(private readonly options: LocalReplicasOptions) {
+    this.leaderLease = options.leaderLease ?? permanentLeaderLease;
+  }
+
+  /** Whether this broker may act as a leader towards clients now (see LeaderLease). */
+  leaseHeld(): boolean {
+    return this.leaderLease.held();
+  }
 
   get brokerId(): number {
     return this.options.brokerId;
@@ -110,8 +133,22 @@ export class LocalReplicas {
     this.options.delayedOperations.notify(key);
   }
 
-  /** The local replica of `topic-index` if it leads there, or why not (with whoever leads per the image). */
+  /**
+   * The local replica of `topic-index` if it leads there and holds the leader lease, or why not
+   * (with whoever leads per the image): for clients' Produce, Fetch and ListOffsets.
+   */
   lookupLeader(topicName: string, index: number): LeaderLookup {
+    const lookup = this.lookupLocalLeader(topicName, index);
+    if (!lookup.ok || this.leaderLease.held()) return lookup;
+    // The image still names this broker, but the controller may have elected another leader.
+    return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, currentLeader: noLeaderAndEpoch };
+  }
+
+  /**
+   * The local replica of `topic-index` if the image makes it leader, lease or not: for followers'
+   * fetches, which acknowledge nothing to a client and may still catch up from it.
+   */
+  lookupLocalLeader(topicName: string, index: number): LeaderLookup {
     const topic = this.image.topic(topicName);
     const state = topic?.partitions[index];
     if (topic === undefined || state === undefined) {
@@ -131,6 +168,18 @@ export class LocalReplicas {
   /** Whether `partition` still leads in `leaderEpoch` (it may have changed during an await). */
   stillLeads(partition: Partition, leaderEpoch: number): boolean {
     return this.isServed(partition) && partition.role === 'leader' && partition.leaderEpoch === leaderEpoch;
+  }
+
+  /** stillLeads, and the leader lease held: what a client waiting on this leader needs. */
+  stillLeadsForClients(partition: Partition, leaderEpoch: number): boolean {
+    return this.stillLeads(partition, leaderEpoch) && this.leaderLease.held();
+  }
+
+  /** The lease ran out: requests parked on partitions this broker leads wake and answer now. */
+  leaseLapsed(): void {
+    for (const partition of this.partitions.values()) {
+      if (partition.role === 'leader') this.options.delayedOperations.notify(partition.key);
+    }
   }
 
   /** Why a partition this broker led stopped leading: its log dir failed, or leadership moved. */

@@ -47,7 +47,7 @@ export class ReplicaFetchServing implements ReplicaFetchHost<Partition> {
   }
 
   leaderReplica(topic: string, index: number): Partition | number {
-    const lookup = this.replicas.lookupLeader(topic, index);
+    const lookup = this.replicas.lookupLocalLeader(topic, index);
     return lookup.ok ? lookup.partition : lookup.errorCode;
   }
 

@@ -47,7 +47,7 @@ import {
   type ListOffsetResult,
   LocalReads,
 } from './local-reads.js';
-import { LocalReplicas, splitPartitionKey } from './local-replicas.js';
+import { type LeaderLease, LocalReplicas, splitPartitionKey } from './local-replicas.js';
 import type { LogStore } from './log-store.js';
 import type { AppendOrigin } from './log-validator.js';
 import type { Partition } from './partition.js';
@@ -105,6 +105,11 @@ export interface ReplicaManagerOptions {
    * checkpoints) are reported to it.
    */
   readonly logDirFailureChannel?: LogDirFailureChannel;
+  /**
+   * Whether this broker may act as a leader towards clients (the node's BrokerLease); absent, it
+   * always may (an in-process broker beside its controller).
+   */
+  readonly leaderLease?: LeaderLease;
 }
 
 export class ReplicaManager {
@@ -139,6 +144,7 @@ export class ReplicaManager {
       logger,
       logDirFailureChannel: options.logDirFailureChannel,
       onFollowersChanged: options.onFollowersChanged,
+      ...(options.leaderLease === undefined ? {} : { leaderLease: options.leaderLease }),
     });
     const replicas = this.replicas;
     options.logDirFailureChannel?.onLogDirFailure(({ logDir, reason }) =>
@@ -170,6 +176,16 @@ export class ReplicaManager {
       highWatermarkCheckpointIntervalMs: options.highWatermarkCheckpointIntervalMs,
       retrySetAsideReplicas: () => this.retrySetAsideReplicas(),
     });
+  }
+
+  /** Whether this broker holds the leader lease: Metadata names it leader or controller only then. */
+  leaseHeld(): boolean {
+    return this.replicas.leaseHeld();
+  }
+
+  /** The leader lease ran out: parked Produce and Fetch requests on its leaderships answer now. */
+  leaseLapsed(): void {
+    this.replicas.leaseLapsed();
   }
 
   get brokerId(): number {

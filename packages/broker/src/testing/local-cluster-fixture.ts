@@ -59,6 +59,7 @@ import { DelayedOperations } from '../delayed/delayed-operations.js';
 import { type BrokerMetrics, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network/connection.js';
 import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-ids/producer-id-manager.js';
+import type { LeaderLease } from '../replica/local-replicas.js';
 import { LogManagerStore } from '../replica/log-store.js';
 import { ReplicaManager, type ReplicaManagerOptions } from '../replica/replica-manager.js';
 import { createRequestRouter } from '../request-router.js';
@@ -94,6 +95,8 @@ export interface LocalClusterOptions {
   readonly replicaLagTimeMaxMs?: number;
   /** Where the router and handlers record metrics (nothing is recorded by default). */
   readonly metrics?: BrokerMetrics;
+  /** The broker's leader lease (a BrokerLease on a ManualClock, say); held for ever by default. */
+  readonly leaderLease?: LeaderLease;
 }
 
 function incarnationId(brokerId: number): string {
@@ -167,6 +170,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       ...(options.replicaLagTimeMaxMs === undefined
         ? {}
         : { replicaLagTimeMaxMs: options.replicaLagTimeMaxMs }),
+      ...(options.leaderLease === undefined ? {} : { leaderLease: options.leaderLease }),
     });
     const settings: BrokerSettings = {
       numPartitions: 1,

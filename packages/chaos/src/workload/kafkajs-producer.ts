@@ -18,16 +18,34 @@ export interface KafkajsProducerOptions {
 
 /** Records in one send of one lane. */
 const batchRecords = 4;
-/** After this many failed sends in a row, the producer is made anew (its idempotence state reset). */
+/** After this many failed sends in a row, a non-idempotent producer is made anew. */
 const failuresBeforeNewProducer = 3;
+
+/**
+ * Whether a producer is made anew after `consecutiveFailures` failed sends. An idempotent kafkajs
+ * producer is, after every failed send: kafkajs gives the failed batch's sequence numbers back
+ * (sendMessages.js), and its next batch of the partition goes out with them. When the failed batch
+ * had been written after all (its answer lost, or NOT_LEADER_OR_FOLLOWER from a leader whose lease
+ * ran out after the append), the broker takes the new batch for a retry of that one and
+ * acknowledges it at that batch's offset without writing it, as Kafka's brokers do: acknowledged
+ * records that are never written. A new producer has a new producer id and starts again at 0.
+ */
+export function renewsProducer(idempotent: boolean, consecutiveFailures: number): boolean {
+  return consecutiveFailures >= (idempotent ? 1 : failuresBeforeNewProducer);
+}
+
+/** One ordered lane: a partition's sends, on a producer of its own. */
+interface Lane {
+  producer: Producer;
+  consecutiveFailures: number;
+}
 
 export class KafkajsProducer {
   private stopping = false;
   private seq = 0;
-  private producer: Producer;
   private readonly kafka: Kafka;
-  private lanes: Array<Promise<void>> = [];
-  private consecutiveFailures = 0;
+  private lanes: Lane[] = [];
+  private running: Array<Promise<void>> = [];
 
   constructor(
     private readonly options: KafkajsProducerOptions,
@@ -41,7 +59,6 @@ export class KafkajsProducer {
       requestTimeout: 10_000,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
-    this.producer = this.newProducer();
   }
 
   private get idempotent(): boolean {
@@ -56,10 +73,19 @@ export class KafkajsProducer {
     );
   }
 
+  /**
+   * Each partition's lane has a producer of its own: a lane's producer is made anew after failures
+   * (renewsProducer) while no other lane is sending on it. Disconnecting a producer shared by the
+   * lanes under their in-flight sends made kafkajs resolve some of them with no answer for their
+   * partition (nothing written), and retry others under a new producer id (written twice).
+   */
   async start(): Promise<void> {
-    await this.producer.connect();
-    for (let partition = 0; partition < this.options.partitions; partition++)
-      this.lanes.push(this.lane(partition));
+    for (let partition = 0; partition < this.options.partitions; partition++) {
+      const lane: Lane = { producer: this.newProducer(), consecutiveFailures: 0 };
+      await lane.producer.connect();
+      this.lanes.push(lane);
+    }
+    this.running = this.lanes.map((lane, partition) => this.lane(lane, partition));
   }
 
   private event(
@@ -82,29 +108,38 @@ export class KafkajsProducer {
     };
   }
 
-  private async lane(partition: number): Promise<void> {
+  private async lane(lane: Lane, partition: number): Promise<void> {
     const intervalMs = (1_000 * batchRecords * this.options.partitions) / this.options.rate;
     let nextAt = monoMs();
     while (!this.stopping) {
       const values = Array.from({ length: batchRecords }, () => `${this.options.name}#${this.seq++}`);
       for (const value of values) this.sink(this.event('invoke', partition, value));
+      let answered = false;
       try {
-        const [metadata] = await this.producer.send({
+        const [metadata] = await lane.producer.send({
           topic: this.options.topic,
           acks: this.options.acks === 'all' ? -1 : 1,
           messages: values.map((value) => ({ partition, value })),
         });
-        const baseOffset = metadata === undefined ? undefined : Number(metadata.baseOffset);
-        values.forEach((value, index) => {
-          const offset = baseOffset === undefined ? {} : { offset: baseOffset + index };
-          this.sink(this.event('ok', partition, value, offset));
-        });
-        this.consecutiveFailures = 0;
+        if (metadata === undefined) {
+          // kafkajs resolved the send without any broker's answer for the partition: not an
+          // acknowledgement, so whether it was written is unknown.
+          for (const value of values)
+            this.sink(this.event('info', partition, value, { error: 'send resolved without an answer' }));
+        } else {
+          const baseOffset = Number(metadata.baseOffset);
+          values.forEach((value, index) => {
+            this.sink(this.event('ok', partition, value, { offset: baseOffset + index }));
+          });
+          answered = true;
+        }
       } catch (error) {
         for (const value of values)
           this.sink(this.event('fail', partition, value, { error: describe(error) }));
-        if (++this.consecutiveFailures >= failuresBeforeNewProducer && !this.stopping) await this.renew();
       }
+      if (answered) lane.consecutiveFailures = 0;
+      else if (renewsProducer(this.idempotent, ++lane.consecutiveFailures) && !this.stopping)
+        await this.renew(lane);
       nextAt += intervalMs;
       const waitMs = nextAt - monoMs();
       if (waitMs > 0) await sleep(waitMs);
@@ -112,26 +147,19 @@ export class KafkajsProducer {
     }
   }
 
-  private renewing: Promise<void> | undefined;
-
-  /** A producer whose sends keep failing is made anew (as an application would), once for all lanes. */
-  private renew(): Promise<void> {
-    this.renewing ??= (async () => {
-      const old = this.producer;
-      this.producer = this.newProducer();
-      this.consecutiveFailures = 0;
-      await old.disconnect().catch(() => undefined);
-      await this.producer.connect().catch(() => undefined);
-    })().finally(() => {
-      this.renewing = undefined;
-    });
-    return this.renewing;
+  /** A lane whose sends failed gets a producer anew (as an application would). */
+  private async renew(lane: Lane): Promise<void> {
+    const old = lane.producer;
+    lane.producer = this.newProducer();
+    lane.consecutiveFailures = 0;
+    await old.disconnect().catch(() => undefined);
+    await lane.producer.connect().catch(() => undefined);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.lanes);
-    await this.producer.disconnect().catch(() => undefined);
+    await Promise.all(this.running);
+    await Promise.all(this.lanes.map((lane) => lane.producer.disconnect().catch(() => undefined)));
   }
 }
 
