@@ -3,7 +3,8 @@
 //   gregor configs --bootstrap-server host:port[,...] alter --entity-type topics --entity-name N
 //                  [--add-config k=v[,k=v...]] [--delete-config k[,k...]]
 
-import { type Address, parseAddress } from './metadata-shell-args.js';
+import { parseConnectionFlags } from './connection-flags.js';
+import type { Address } from './metadata-shell-args.js';
 
 export type ConfigEntityType = 'topics' | 'brokers';
 
@@ -71,22 +72,9 @@ export function parseConfigsArgs(args: readonly string[]): ParsedConfigsArgs {
     if (value === undefined || value === '') return usageError(`${flag} needs a value`);
     flags.set(flag, value);
   }
-  const bootstrapText = flags.get('--bootstrap-server');
-  if (bootstrapText === undefined) return usageError('--bootstrap-server is required');
-  const bootstrap = bootstrapText.split(',').map(parseAddress);
-  if (!bootstrap.every((address) => address !== null)) {
-    return usageError(`--bootstrap-server: expected host:port[,host:port...], got '${bootstrapText}'`);
-  }
-  let timeoutMs = configsDefaultTimeoutMs;
-  const timeoutText = flags.get('--timeout-ms');
-  if (timeoutText !== undefined) {
-    timeoutMs = Number(timeoutText);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > configsTimeoutMsMax) {
-      return usageError(
-        `--timeout-ms must be an integer in [1, ${configsTimeoutMsMax}], got '${timeoutText}'`,
-      );
-    }
-  }
+  const connection = parseConnectionFlags(flags, configsDefaultTimeoutMs, configsTimeoutMsMax);
+  if (typeof connection === 'string') return usageError(connection);
+  const { bootstrap, timeoutMs } = connection;
   const [name, ...rest] = positional;
   if (name === undefined) return usageError('a command is required: describe or alter');
   if (name !== 'describe' && name !== 'alter') return usageError(`unknown command '${name}'`);

@@ -4,7 +4,8 @@
 //   gregor groups --bootstrap-server host:port[,...] reset-offsets --group G --topic T
 //                 (--to-earliest | --to-latest | --to-offset N) [--execute]
 
-import { type Address, parseAddress } from './metadata-shell-args.js';
+import { parseConnectionFlags } from './connection-flags.js';
+import type { Address } from './metadata-shell-args.js';
 
 export type ResetTarget =
   | { readonly kind: 'earliest' }
@@ -76,22 +77,9 @@ export function parseGroupsArgs(args: readonly string[]): ParsedGroupsArgs {
     if (value === undefined || value === '') return usageError(`${flag} needs a value`);
     flags.set(flag, value);
   }
-  const bootstrapText = flags.get('--bootstrap-server');
-  if (bootstrapText === undefined) return usageError('--bootstrap-server is required');
-  const bootstrap = bootstrapText.split(',').map(parseAddress);
-  if (!bootstrap.every((address) => address !== null)) {
-    return usageError(`--bootstrap-server: expected host:port[,host:port...], got '${bootstrapText}'`);
-  }
-  let timeoutMs = groupsDefaultTimeoutMs;
-  const timeoutText = flags.get('--timeout-ms');
-  if (timeoutText !== undefined) {
-    timeoutMs = Number(timeoutText);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > groupsTimeoutMsMax) {
-      return usageError(
-        `--timeout-ms must be an integer in [1, ${groupsTimeoutMsMax}], got '${timeoutText}'`,
-      );
-    }
-  }
+  const connection = parseConnectionFlags(flags, groupsDefaultTimeoutMs, groupsTimeoutMsMax);
+  if (typeof connection === 'string') return usageError(connection);
+  const { bootstrap, timeoutMs } = connection;
   const [name, ...rest] = positional;
   const options = (command: GroupsCommand): ParsedGroupsArgs => ({
     kind: 'options',

@@ -6,7 +6,8 @@
 //   gregor topics --bootstrap-server host:port[,...] alter --topic T --partitions N
 //   gregor topics --bootstrap-server host:port[,...] delete --topic T
 
-import { type Address, parseAddress } from './metadata-shell-args.js';
+import { parseConnectionFlags } from './connection-flags.js';
+import type { Address } from './metadata-shell-args.js';
 
 export type TopicsCommand =
   | {
@@ -100,22 +101,9 @@ export function parseTopicsArgs(args: readonly string[]): ParsedTopicsArgs {
       flags.set(flag, value);
     }
   }
-  const bootstrapText = flags.get('--bootstrap-server');
-  if (bootstrapText === undefined) return usageError('--bootstrap-server is required');
-  const bootstrap = bootstrapText.split(',').map(parseAddress);
-  if (!bootstrap.every((address) => address !== null)) {
-    return usageError(`--bootstrap-server: expected host:port[,host:port...], got '${bootstrapText}'`);
-  }
-  let timeoutMs = topicsDefaultTimeoutMs;
-  const timeoutText = flags.get('--timeout-ms');
-  if (timeoutText !== undefined) {
-    timeoutMs = Number(timeoutText);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > topicsTimeoutMsMax) {
-      return usageError(
-        `--timeout-ms must be an integer in [1, ${topicsTimeoutMsMax}], got '${timeoutText}'`,
-      );
-    }
-  }
+  const connection = parseConnectionFlags(flags, topicsDefaultTimeoutMs, topicsTimeoutMsMax);
+  if (typeof connection === 'string') return usageError(connection);
+  const { bootstrap, timeoutMs } = connection;
   const [name, ...rest] = positional;
   if (rest.length > 0) return usageError(`unexpected '${rest.join(' ')}'`);
   const options = (command: TopicsCommand): ParsedTopicsArgs => ({

@@ -10,12 +10,15 @@
 
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
+import { parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
-import { type Address, parseAddress } from './metadata-shell-args.js';
+import type { Address } from './metadata-shell-args.js';
 
 const usageExitCode = 2;
 const failureExitCode = 1;
 export const transactionsDefaultTimeoutMs = 10_000;
+/** The longest --timeout-ms accepted (10 minutes). */
+export const transactionsTimeoutMsMax = 600_000;
 /** Attempts at a coordinator that is loading or moving before giving up. */
 export const transactionsAttemptsMax = 20;
 const retryBackoffMs = 250;
@@ -322,12 +325,6 @@ function parseArgs(
     if (value === undefined || value === '') return `${flag} needs a value`;
     flags.set(flag, value);
   }
-  const bootstrapText = flags.get('--bootstrap-server');
-  if (bootstrapText === undefined) return '--bootstrap-server is required';
-  const bootstrap = bootstrapText.split(',').map(parseAddress);
-  if (!bootstrap.every((address) => address !== null)) {
-    return `--bootstrap-server: expected host:port[,host:port...], got '${bootstrapText}'`;
-  }
   const integer = (flag: string, min: number, max: number): number | string => {
     const text = flags.get(flag);
     if (text === undefined) return `${flag} is required`;
@@ -337,15 +334,12 @@ function parseArgs(
     }
     return value;
   };
-  let timeoutMs = transactionsDefaultTimeoutMs;
-  if (flags.has('--timeout-ms')) {
-    const parsed = integer('--timeout-ms', 1, 600_000);
-    if (typeof parsed === 'string') return parsed;
-    timeoutMs = parsed;
-  }
+  const connection = parseConnectionFlags(flags, transactionsDefaultTimeoutMs, transactionsTimeoutMsMax);
+  if (typeof connection === 'string') return connection;
+  const { bootstrap, timeoutMs } = connection;
   const [name, ...rest] = positional;
   if (rest.length > 0) return `unexpected '${rest.join(' ')}'`;
-  const done = (command: Command) => ({ bootstrap: bootstrap as Address[], timeoutMs, command });
+  const done = (command: Command) => ({ bootstrap, timeoutMs, command });
   switch (name) {
     case 'list':
       return done({ kind: 'list' });
