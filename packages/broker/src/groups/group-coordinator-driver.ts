@@ -39,6 +39,7 @@ import {
   noSequence,
 } from '@gregor/protocol';
 import type { Logger } from '../logging.js';
+import { type LedPartition, ledPartitions, reconcileLedPartitions } from '../replica/led-partitions.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { OffsetsTopicCreator, type OffsetsTopicSettings, offsetsTopicName } from './offsets-topic.js';
@@ -68,10 +69,7 @@ export interface GroupCoordinatorDriverOptions {
   readonly coordinatorConfig?: Partial<Omit<GroupCoordinatorConfig, 'offsetsPartitionCount'>>;
 }
 
-interface OwnedPartition {
-  /** The replica this broker leads; a deleted and re-created topic has a new one. */
-  readonly partition: Partition;
-  readonly leaderEpoch: number;
+interface OwnedPartition extends LedPartition {
   /** Identifies the load in progress, so a superseded load stops. */
   readonly loadId: number;
 }
@@ -292,22 +290,11 @@ export class GroupCoordinatorDriver {
         this.unload(partitionIndex, 'partition count changed');
       this.coordinator = this.newCoordinator(topic.partitions.length);
     }
-    const leading = new Map<number, Partition>();
-    topic?.partitions.forEach((state, index) => {
-      const local = this.options.replicaManager.partition(offsetsTopicName, index);
-      if (state.leader === this.options.brokerId && local !== undefined && local.role === 'leader') {
-        leading.set(index, local);
-      }
+    reconcileLedPartitions(ledPartitions(topic, this.options.replicaManager, this.options.brokerId), {
+      owned: this.owned,
+      unload: (partitionIndex, why) => this.unload(partitionIndex, why),
+      startLoad: (partitionIndex, partition) => this.startLoad(partitionIndex, partition),
     });
-    for (const [partitionIndex, owned] of [...this.owned]) {
-      const local = leading.get(partitionIndex);
-      if (local !== owned.partition || local.leaderEpoch !== owned.leaderEpoch) {
-        this.unload(partitionIndex, local === undefined ? 'leadership lost' : 'new leader epoch');
-      }
-    }
-    for (const [partitionIndex, local] of leading) {
-      if (!this.owned.has(partitionIndex)) this.startLoad(partitionIndex, local);
-    }
   }
 
   private unload(partitionIndex: number, why: string): void {

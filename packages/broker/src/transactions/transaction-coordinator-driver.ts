@@ -29,6 +29,7 @@ import {
 import { OffsetsTopicCreator, offsetsTopicName } from '../groups/offsets-topic.js';
 import type { Logger } from '../logging.js';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
+import { type LedPartition, ledPartitions, reconcileLedPartitions } from '../replica/led-partitions.js';
 import type { Partition } from '../replica/partition.js';
 import type {
   ReplicaManager,
@@ -73,9 +74,7 @@ export interface TransactionCoordinatorDriverOptions {
   readonly addressOf: (brokerId: number) => string | undefined;
 }
 
-interface OwnedPartition {
-  readonly partition: Partition;
-  readonly leaderEpoch: number;
+interface OwnedPartition extends LedPartition {
   readonly loadId: number;
 }
 
@@ -360,22 +359,11 @@ export class TransactionCoordinatorDriver {
         this.unload(partitionIndex, 'partition count changed');
       this.coordinator = this.newCoordinator(image);
     }
-    const leading = new Map<number, Partition>();
-    topic?.partitions.forEach((state, index) => {
-      const local = this.options.replicaManager.partition(transactionStateTopicName, index);
-      if (state.leader === this.options.brokerId && local !== undefined && local.role === 'leader') {
-        leading.set(index, local);
-      }
+    reconcileLedPartitions(ledPartitions(topic, this.options.replicaManager, this.options.brokerId), {
+      owned: this.owned,
+      unload: (partitionIndex, why) => this.unload(partitionIndex, why),
+      startLoad: (partitionIndex, partition) => this.startLoad(partitionIndex, partition),
     });
-    for (const [partitionIndex, owned] of [...this.owned]) {
-      const local = leading.get(partitionIndex);
-      if (local !== owned.partition || local.leaderEpoch !== owned.leaderEpoch) {
-        this.unload(partitionIndex, local === undefined ? 'leadership lost' : 'new leader epoch');
-      }
-    }
-    for (const [partitionIndex, local] of leading) {
-      if (!this.owned.has(partitionIndex)) this.startLoad(partitionIndex, local);
-    }
   }
 
   private unload(partitionIndex: number, why: string): void {
