@@ -7,6 +7,7 @@ import { coordinatorPartitionFor, decodeOffsetsRecord } from '@gregor/group';
 import { ApiKey, ErrorCode, iterateBatches, type RequestInput } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiHandlers } from '../apis/api-handlers.js';
+import { BrokerLease } from '../node/broker-lease.js';
 import { createRequestRouter } from '../request-router.js';
 import { LocalClusterFixture, type LocalClusterOptions, settle } from '../testing/local-cluster-fixture.js';
 import { GroupCoordinatorDriver } from './group-coordinator-driver.js';
@@ -369,5 +370,49 @@ describe('leadership of offsets partitions', () => {
       groupInstanceId: null,
     });
     expect(heartbeat.errorCode).toBe(ErrorCode.NONE);
+  });
+
+  it('a broker whose leader lease lapsed answers NOT_COORDINATOR, and reloads from the log when it holds the lease again', async () => {
+    // A coordinator cut off from the quorum must not answer OffsetFetch from its memory: a new
+    // leader of the offsets partition, elsewhere, may have taken newer commits meanwhile.
+    const leaseSessionMs = 3_000;
+    const lease = new BrokerLease({ nowMs: () => cluster.clock.nowMs() }, leaseSessionMs);
+    let leaseGranted = false;
+    const leaderLease = {
+      held: () => !leaseGranted || lease.held(),
+    };
+    await start({ leaderLease });
+    lease.answered(cluster.clock.nowMs(), false);
+    leaseGranted = true;
+    await createTopic('orders', 1);
+    const groupId = 'cut-off';
+    await findCoordinator(groupId);
+    const { memberId, generationId } = await joinAndSync(groupId);
+    expect(
+      (await commit(groupId, memberId, generationId, 'orders', 41)).topics[0]!.partitions[0]!.errorCode,
+    ).toBe(ErrorCode.NONE);
+    const partitionIndex = coordinatorPartitionFor(groupId, offsetsPartitionCount);
+    const offsetFetch = () =>
+      cluster.request(ApiKey.OffsetFetch, 5, {
+        groupId,
+        topics: [{ name: 'orders', partitionIndexes: [0] }],
+        requireStable: false,
+      });
+
+    cluster.advanceMs(leaseSessionMs);
+    cluster.replicaManager.leaseLapsed();
+    expect(driver.ownedPartitions()).toEqual([]);
+    expect((await offsetFetch()).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    expect(
+      (await commit(groupId, memberId, generationId, 'orders', 42)).topics[0]!.partitions[0]!.errorCode,
+    ).toBe(ErrorCode.NOT_COORDINATOR);
+
+    lease.answered(cluster.clock.nowMs(), false);
+    cluster.replicaManager.leaseRegained();
+    expect(driver.ownedPartitions()).toContain(partitionIndex);
+    await settle(() => !driver.isLoading(partitionIndex));
+    const fetched = await offsetFetch();
+    expect(fetched.errorCode).toBe(ErrorCode.NONE);
+    expect(fetched.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 41n, metadata: 'meta' });
   });
 });

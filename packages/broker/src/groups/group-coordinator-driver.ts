@@ -93,6 +93,7 @@ export class GroupCoordinatorDriver {
     this.offsetsTopicCreator = new OffsetsTopicCreator(options.offsetsTopic);
     this.coordinator = this.newCoordinator(options.offsetsTopic.numPartitions);
     options.replicaManager.onImageApplied((image) => this.onImageApplied(image));
+    options.replicaManager.onLeaseChanged(() => this.onImageApplied(options.replicaManager.image));
     options.replicaManager.onTransactionMarkerWritten((topic, partition, marker) => {
       if (topic !== offsetsTopicName || this.closed || !this.owned.has(partition)) return;
       this.apply(

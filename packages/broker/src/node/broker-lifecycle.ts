@@ -29,6 +29,8 @@ export interface BrokerLifecycleOptions {
   readonly lease: BrokerLease;
   /** The lease ran out (no heartbeat answered for a session): requests parked as leader should end now. */
   readonly onLeaseLapsed: () => void;
+  /** The lease is held again after it lapsed (or for the first time): act as leader once more. */
+  readonly onLeaseHeld?: () => void;
   readonly logger: Logger;
 }
 
@@ -190,6 +192,7 @@ export class BrokerLifecycle {
     const held = lease.held();
     if (held && !this.leaseHeldBefore) {
       this.options.logger.info({ remainingMs: lease.remainingMs() }, 'leader lease held: acting as leader');
+      this.options.onLeaseHeld?.();
     } else if (!held && this.leaseHeldBefore) {
       this.leaseLapsed();
     }

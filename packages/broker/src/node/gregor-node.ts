@@ -521,6 +521,7 @@ export class GregorNode {
       },
       lease: leaderLease,
       onLeaseLapsed: () => replicaManager.leaseLapsed(),
+      onLeaseHeld: () => replicaManager.leaseRegained(),
       logger: this.logger.child({ component: 'lifecycle' }),
     });
     this.lifecycle.start();

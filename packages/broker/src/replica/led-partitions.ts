@@ -2,6 +2,12 @@
 // leads now, and the reconciliation both coordinator drivers make after every metadata image: a
 // partition whose leadership was lost, or whose replica or leader epoch changed, is unloaded; a newly
 // led one starts loading. The drivers differ only in what loading and unloading do.
+//
+// A broker without the leader lease leads nothing here: a coordinator cut off from the quorum
+// would otherwise go on answering OffsetFetch and commits from its memory while a new leader of
+// the same partition, on the majority side, takes commits it never sees (committed offsets would
+// go backwards for a client that asks the old one). The drivers reconcile again when the lease
+// lapses and when it is held again, so they unload at the lapse and reload from the log after.
 
 import type { TopicImage } from '@gregor/metadata';
 import type { Partition } from './partition.js';
@@ -19,13 +25,17 @@ export interface LedPartitionsReconciliation<Owned extends LedPartition> {
   startLoad(partitionIndex: number, partition: Partition): void;
 }
 
-/** The partitions of `topic` this broker leads (the image says so and its replica is leader). */
+/**
+ * The partitions of `topic` this broker leads (the image says so, its replica is leader, and it
+ * holds the leader lease).
+ */
 export function ledPartitions(
   topic: TopicImage | undefined,
   replicaManager: ReplicaManager,
   brokerId: number,
 ): Map<number, Partition> {
   const leading = new Map<number, Partition>();
+  if (!replicaManager.leaseHeld()) return leading;
   topic?.partitions.forEach((state, index) => {
     const local = replicaManager.partition(topic.name, index);
     if (state.leader === brokerId && local !== undefined && local.role === 'leader') {

@@ -125,6 +125,7 @@ export class ReplicaManager {
   private metadataQueue: Promise<void> = Promise.resolve();
   /** Called after each image took effect (the group coordinator follows its offsets-partition leaderships). */
   private readonly imageAppliedListeners: ((image: MetadataImage) => void)[] = [];
+  private readonly leaseChangedListeners: (() => void)[] = [];
 
   constructor(private readonly options: ReplicaManagerOptions) {
     const { clock, delayedOperations, logger } = options;
@@ -183,9 +184,23 @@ export class ReplicaManager {
     return this.replicas.leaseHeld();
   }
 
-  /** The leader lease ran out: parked Produce and Fetch requests on its leaderships answer now. */
+  /**
+   * The leader lease ran out: parked Produce and Fetch requests on its leaderships answer now, and
+   * the coordinators give up the internal-topic partitions they serve (see led-partitions.ts).
+   */
   leaseLapsed(): void {
     this.replicas.leaseLapsed();
+    for (const listener of this.leaseChangedListeners) listener();
+  }
+
+  /** The leader lease is held again: the coordinators load what this broker leads once more. */
+  leaseRegained(): void {
+    for (const listener of this.leaseChangedListeners) listener();
+  }
+
+  /** Calls `listener` whenever the leader lease lapses or is held again (leaseHeld() says which). */
+  onLeaseChanged(listener: () => void): void {
+    this.leaseChangedListeners.push(listener);
   }
 
   get brokerId(): number {

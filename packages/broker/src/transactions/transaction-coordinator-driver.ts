@@ -103,6 +103,7 @@ export class TransactionCoordinatorDriver {
     this.markerClients = new TxnMarkersClients(options.clusterId);
     this.coordinator = this.newCoordinator(options.replicaManager.image);
     options.replicaManager.onImageApplied((image) => this.onImageApplied(image));
+    options.replicaManager.onLeaseChanged(() => this.onImageApplied(options.replicaManager.image));
     this.onImageApplied(options.replicaManager.image);
   }
 
