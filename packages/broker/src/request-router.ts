@@ -131,11 +131,15 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
         apiKey: decoded.apiKey,
       });
     }
+    let closeWhenIdle: string | undefined;
     const context: RequestContext = {
       broker,
       connection,
       clientId: decoded.header.clientId,
       advertisedApiVersions,
+      closeAfterResponseWhenIdle: (reason) => {
+        closeWhenIdle = reason;
+      },
     };
     let response: Buffer;
     try {
@@ -169,7 +173,9 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
       );
       return { kind: 'close', reason: `request handler failed: ${String(error)}` };
     }
-    return { kind: 'respond', response };
+    return closeWhenIdle === undefined
+      ? { kind: 'respond', response }
+      : { kind: 'respond', response, closeAfterWhenIdle: closeWhenIdle };
   };
 }
 

@@ -18,6 +18,13 @@ export interface RequestContext {
   readonly clientId: string | null;
   /** What ApiVersions advertises: exactly the APIs this router has handlers for. */
   readonly advertisedApiVersions: readonly AdvertisedApiVersion[];
+  /**
+   * Asks that the connection close once this response is written, if no other request on it is
+   * unanswered then (nothing a client waits for is cut off): for answers a client should take
+   * elsewhere next time, since many clients send their next Metadata request to the broker they
+   * used last.
+   */
+  closeAfterResponseWhenIdle(reason: string): void;
 }
 
 /**

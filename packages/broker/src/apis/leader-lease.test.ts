@@ -85,13 +85,15 @@ async function listLatest(): Promise<number> {
   return response.topics[0]!.partitions[0]!.errorCode;
 }
 
+const metadataBody = {
+  topics: [{ name: 't' }],
+  allowAutoTopicCreation: false,
+  includeClusterAuthorizedOperations: false,
+  includeTopicAuthorizedOperations: false,
+};
+
 async function metadata() {
-  return cluster.request(ApiKey.Metadata, 9, {
-    topics: [{ name: 't' }],
-    allowAutoTopicCreation: false,
-    includeClusterAuthorizedOperations: false,
-    includeTopicAuthorizedOperations: false,
-  });
+  return cluster.request(ApiKey.Metadata, 9, metadataBody);
 }
 
 describe('the leader lease', () => {
@@ -121,7 +123,14 @@ describe('the leader lease', () => {
 
   it('lapsed: Metadata names no leader for its partitions and another controller, and still lists it', async () => {
     const { clock } = await setUp();
+    const held = await cluster.send(ApiKey.Metadata, 9, metadataBody);
+    expect(held).toMatchObject({ kind: 'respond' });
+    expect(held).not.toHaveProperty('closeAfterWhenIdle');
     clock.advanceMs(sessionTimeoutMs);
+    // The answer is given, and the connection then closed (when idle): clients that ask the broker
+    // they used last would otherwise ask this one again for as long as it is cut off.
+    const lapsed = await cluster.send(ApiKey.Metadata, 9, metadataBody);
+    expect(lapsed).toMatchObject({ kind: 'respond', closeAfterWhenIdle: expect.stringContaining('lease') });
     const response = await metadata();
     expect(response.brokers.map((broker) => broker.nodeId)).toEqual([1, 2, 3]);
     expect(response.controllerId).toBe(2);

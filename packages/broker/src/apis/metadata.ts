@@ -96,6 +96,13 @@ export async function handleMetadata(
   }
 
   const withoutLease = broker.replicaManager.leaseHeld() ? undefined : broker.brokerId;
+  if (withoutLease !== undefined) {
+    // Cut off from the quorum, this broker cannot say who leads its partitions now; many clients
+    // (librdkafka among them) ask the broker they used last again and again, which would be this
+    // one for as long as it stays cut off. Closed (once nothing else on the connection waits), the
+    // connection makes them ask another broker, on the majority side, which knows the new leader.
+    context.closeAfterResponseWhenIdle('Metadata answered without the leader lease');
+  }
   const brokers = liveBrokers(image, context.connection.listenerName);
   const listed = new Set(brokers.map((entry) => entry.nodeId));
   // Leaders and the controller are named from the brokers that may act as such.

@@ -97,6 +97,34 @@ describe('Connection', () => {
     client.destroy();
   });
 
+  it('closes after a response marked close-when-idle only if no later request is unanswered', async () => {
+    let releaseSlow: () => void = () => {};
+    const slowAnswered = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
+    const port = await serve(async (request) => {
+      const text = request.toString();
+      if (text === 'slow') await slowAnswered;
+      return text.startsWith('leave')
+        ? { kind: 'respond', response: Buffer.from(`re:${text}`), closeAfterWhenIdle: 'go elsewhere' }
+        : { kind: 'respond', response: Buffer.from(`re:${text}`) };
+    });
+    // Another request waits behind it: the connection stays open and answers it.
+    const busy = connect(port, '127.0.0.1');
+    const busyFrames = readFrames(busy, 3);
+    busy.write(Buffer.concat([frame('leave-1'), frame('slow')]));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    releaseSlow();
+    busy.write(frame('after'));
+    expect(await busyFrames).toEqual(['re:leave-1', 're:slow', 're:after']);
+    busy.destroy();
+    // Nothing else in flight: the response goes out, then the connection closes.
+    const idle = connect(port, '127.0.0.1');
+    const idleFrames = readFramesUntilClose(idle);
+    idle.write(frame('leave-2'));
+    expect(await idleFrames).toEqual(['re:leave-2']);
+  });
+
   it('closes only the connection that sent an oversized frame', async () => {
     const errors: string[] = [];
     const port = await serve(async (request) => ({ kind: 'respond', response: request }), errors);

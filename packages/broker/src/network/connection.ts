@@ -16,8 +16,16 @@ import type { RequestMemoryPool } from './request-memory-pool.js';
 export const inFlightRequestsPerConnectionMax = 500;
 
 export type HandlerOutcome =
-  /** `closeAfter`: the connection closes once this response is written (a failed authentication). */
-  | { readonly kind: 'respond'; readonly response: Buffer; readonly closeAfter?: string }
+  /**
+   * `closeAfter`: the connection closes once this response is written (a failed authentication).
+   * `closeAfterWhenIdle`: it closes once this response is written if no later request is unanswered.
+   */
+  | {
+      readonly kind: 'respond';
+      readonly response: Buffer;
+      readonly closeAfter?: string;
+      readonly closeAfterWhenIdle?: string;
+    }
   | { readonly kind: 'no-response' }
   | { readonly kind: 'close'; readonly reason: string };
 
@@ -167,8 +175,14 @@ export class Connection {
         size.writeInt32BE(outcome.response.length, 0);
         this.socket.write(size);
         this.socket.write(outcome.response);
-        if (outcome.closeAfter !== undefined) {
-          // Not bad input: the handler has said why (a failed authentication is logged there).
+        const closeNow =
+          outcome.closeAfter !== undefined ||
+          (outcome.closeAfterWhenIdle !== undefined &&
+            this.slots.length === 0 &&
+            !this.decoder.receivingFrame);
+        if (closeNow) {
+          // Not bad input: the handler has said why (a failed authentication is logged there; a
+          // Metadata answer given without the leader lease is the other case).
           this.socket.uncork();
           this.markClosed();
           this.socket.end();

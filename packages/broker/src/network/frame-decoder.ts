@@ -51,6 +51,11 @@ export class FrameDecoder {
     private readonly currentLimit: () => FrameLimit | undefined = () => undefined,
   ) {}
 
+  /** Whether part of a frame has arrived (a request the client has begun to send). */
+  get receivingFrame(): boolean {
+    return this.pendingBytes > 0 || this.state.kind !== 'size';
+  }
+
   /** Bytes reserved for the frame being received (0 when none is). */
   get partialFrameReservedBytes(): number {
     return this.state.kind === 'body' ? this.state.body.length : 0;
