@@ -9,7 +9,7 @@ import {
 } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rawRequestFrame } from './testing/batches.js';
-import { decodeOutcome, LocalClusterFixture } from './testing/local-cluster-fixture.js';
+import { decodeOutcome, fixtureListenerName, LocalClusterFixture } from './testing/local-cluster-fixture.js';
 
 let cluster: LocalClusterFixture;
 beforeEach(async () => {
@@ -88,6 +88,21 @@ describe('refused frames', () => {
     count.writeInt32BE(5, 0);
     const outcome = await cluster.sendFrame(rawRequestFrame(ApiKey.Metadata, 1, 1, count));
     expect(outcome).toEqual({ kind: 'close', reason: expect.stringContaining('malformed') });
+  });
+
+  it('refuses a frame that does not decode at once, before the connection reads the next', async () => {
+    // A plain outcome, not a promise: the connection reads no further frame (see FrameHandler), so
+    // a Produce sent behind a malformed request is never written unanswered.
+    const connection = { connectionId: 1, remoteAddress: '127.0.0.1', listenerName: fixtureListenerName };
+    const count = Buffer.alloc(4);
+    count.writeInt32BE(5, 0);
+    const refused = cluster.router(rawRequestFrame(ApiKey.Metadata, 1, 1, count), connection);
+    expect(refused).not.toBeInstanceOf(Promise);
+    expect(refused).toEqual({ kind: 'close', reason: expect.stringContaining('malformed') });
+    expect(cluster.router(rawRequestFrame(1000, 0, 2), connection)).toMatchObject({ kind: 'close' });
+    const served = cluster.router(rawRequestFrame(ApiKey.ApiVersions, 0, 3), connection);
+    expect(served).toBeInstanceOf(Promise);
+    expect(await served).toMatchObject({ kind: 'respond' });
   });
 
   it('closes the connection on a frame shorter than a header', async () => {

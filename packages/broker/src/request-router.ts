@@ -75,7 +75,9 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
     ApiKey.SaslAuthenticate,
   ]);
 
-  return async (frame: Buffer, connection: ConnectionContext): Promise<HandlerOutcome> => {
+  // Everything up to finding the handler runs at once, so a frame refused there is refused before
+  // the connection reads the next one (see FrameHandler).
+  return (frame: Buffer, connection: ConnectionContext): Promise<HandlerOutcome> | HandlerOutcome => {
     const startMs = metrics.nowMs();
     const session = connection.session;
     if (session?.saslState === 'raw-tokens') {
@@ -131,51 +133,53 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
         apiKey: decoded.apiKey,
       });
     }
-    let closeWhenIdle: string | undefined;
-    const context: RequestContext = {
-      broker,
-      connection,
-      clientId: decoded.header.clientId,
-      advertisedApiVersions,
-      closeAfterResponseWhenIdle: (reason) => {
-        closeWhenIdle = reason;
-      },
-    };
-    let response: Buffer;
-    try {
-      const body = await callHandler(decoded, handler, context);
-      if (body instanceof NoResponse) {
-        recordRequest(decoded, startMs);
-        if (body.closeReason !== null) {
-          return refuse(connection, body.closeReason, { clientId: decoded.header.clientId });
-        }
-        return { kind: 'no-response' };
-      }
-      response = encodeResponse(
-        decoded.apiKey,
-        decoded.apiVersion,
-        decoded.header.correlationId,
-        body as never,
-      );
-      recordRequest(decoded, startMs);
-      if (session?.saslState === 'failed') {
-        return { kind: 'respond', response, closeAfter: 'SASL authentication failed' };
-      }
-    } catch (error) {
-      broker.logger.error(
-        {
-          err: error,
-          apiKey: decoded.apiKey,
-          apiVersion: decoded.apiVersion,
-          connectionId: connection.connectionId,
+    return (async (): Promise<HandlerOutcome> => {
+      let closeWhenIdle: string | undefined;
+      const context: RequestContext = {
+        broker,
+        connection,
+        clientId: decoded.header.clientId,
+        advertisedApiVersions,
+        closeAfterResponseWhenIdle: (reason) => {
+          closeWhenIdle = reason;
         },
-        'request handler failed',
-      );
-      return { kind: 'close', reason: `request handler failed: ${String(error)}` };
-    }
-    return closeWhenIdle === undefined
-      ? { kind: 'respond', response }
-      : { kind: 'respond', response, closeAfterWhenIdle: closeWhenIdle };
+      };
+      let response: Buffer;
+      try {
+        const body = await callHandler(decoded, handler, context);
+        if (body instanceof NoResponse) {
+          recordRequest(decoded, startMs);
+          if (body.closeReason !== null) {
+            return refuse(connection, body.closeReason, { clientId: decoded.header.clientId });
+          }
+          return { kind: 'no-response' };
+        }
+        response = encodeResponse(
+          decoded.apiKey,
+          decoded.apiVersion,
+          decoded.header.correlationId,
+          body as never,
+        );
+        recordRequest(decoded, startMs);
+        if (session?.saslState === 'failed') {
+          return { kind: 'respond', response, closeAfter: 'SASL authentication failed' };
+        }
+      } catch (error) {
+        broker.logger.error(
+          {
+            err: error,
+            apiKey: decoded.apiKey,
+            apiVersion: decoded.apiVersion,
+            connectionId: connection.connectionId,
+          },
+          'request handler failed',
+        );
+        return { kind: 'close', reason: `request handler failed: ${String(error)}` };
+      }
+      return closeWhenIdle === undefined
+        ? { kind: 'respond', response }
+        : { kind: 'respond', response, closeAfterWhenIdle: closeWhenIdle };
+    })();
   };
 }
 

@@ -201,6 +201,32 @@ describe('Connection', () => {
     await vi.waitFor(() => expect(memory.reservedBytes).toBe(0));
   });
 
+  it('handles no frame read behind one the handler refused at once, and answers the ones before it', async () => {
+    const errors: string[] = [];
+    const handled: string[] = [];
+    const memory = new RequestMemoryPool(4096);
+    const port = await serve(
+      (request) => {
+        const text = request.toString();
+        handled.push(text);
+        if (text === 'bad') return { kind: 'close', reason: 'malformed request' };
+        return new Promise((resolve) =>
+          setTimeout(() => resolve({ kind: 'respond', response: Buffer.from(`re:${text}`) }), 20),
+        );
+      },
+      errors,
+      memory,
+    );
+    const client = connect(port, '127.0.0.1');
+    const responses = readFramesUntilClose(client);
+    // One write, so one read: every frame is decoded before any is answered.
+    client.write(Buffer.concat([frame('a'), frame('bad'), frame('produce-after'), frame('more')]));
+    expect(await responses).toEqual(['re:a']);
+    expect(handled).toEqual(['a', 'bad']);
+    expect(errors).toEqual(['malformed request']);
+    await vi.waitFor(() => expect(memory.reservedBytes).toBe(0));
+  });
+
   it('answers the requests read before an oversized frame, then closes', async () => {
     const errors: string[] = [];
     // Slow answers: the bad size prefix is read long before the requests ahead of it are done.

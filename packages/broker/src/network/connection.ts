@@ -41,7 +41,16 @@ export interface ConnectionContext {
   readonly session?: ConnectionSession;
 }
 
-export type FrameHandler = (frame: Buffer, context: ConnectionContext) => Promise<HandlerOutcome>;
+/**
+ * Handles one frame. A frame refused at once (it does not decode, say) may be answered with a plain
+ * outcome rather than a promise: the connection then reads no further frame (as Kafka parses each
+ * request before it reads the next), so requests sent behind a malformed one are never executed
+ * unanswered.
+ */
+export type FrameHandler = (
+  frame: Buffer,
+  context: ConnectionContext,
+) => Promise<HandlerOutcome> | HandlerOutcome;
 
 export interface ConnectionEvents {
   /** The connection is being closed because of bad input (never called for a client's own close). */
@@ -99,7 +108,15 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.closed || this.inputRefused) return;
     const result = this.decoder.push(chunk);
-    for (const frame of result.frames) this.dispatch(frame);
+    for (const [index, frame] of result.frames.entries()) {
+      if (this.dispatch(frame) === 'refused') {
+        // The frames read behind a refused one are dropped unhandled, their memory given back.
+        for (const dropped of result.frames.slice(index + 1)) this.requestMemory.release(dropped.length);
+        this.inputRefused = true;
+        this.pauseFor('input-refused');
+        return;
+      }
+    }
     if (result.kind === 'error') {
       this.refuseAfterPending(result.reason);
       return;
@@ -127,11 +144,24 @@ export class Connection {
     this.flush();
   }
 
-  private dispatch(frame: Buffer): void {
+  /** Hands `frame` to the handler; 'refused' when the handler refused it at once (read no more). */
+  private dispatch(frame: Buffer): 'dispatched' | 'refused' {
     const slot: Slot = { outcome: undefined };
     this.slots.push(slot);
     if (this.slots.length >= inFlightRequestsPerConnectionMax) this.pauseFor('in-flight-requests');
-    this.handler(frame, this.context)
+    let handled: Promise<HandlerOutcome> | HandlerOutcome;
+    try {
+      handled = this.handler(frame, this.context);
+    } catch (error) {
+      handled = { kind: 'close', reason: `request handler failed: ${String(error)}` };
+    }
+    if (!(handled instanceof Promise)) {
+      slot.outcome = handled;
+      this.requestMemory.release(frame.length);
+      this.flush();
+      return handled.kind === 'close' ? 'refused' : 'dispatched';
+    }
+    handled
       .then(
         (outcome) => {
           slot.outcome = outcome;
@@ -145,6 +175,7 @@ export class Connection {
         this.requestMemory.release(frame.length);
         this.flush();
       });
+    return 'dispatched';
   }
 
   private pauseFor(reason: PauseReason): void {

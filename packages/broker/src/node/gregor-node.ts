@@ -811,10 +811,11 @@ class RequestGate {
   /** Bounded by the listeners' limits: connectionsPerListenerMax, and requests in flight per connection. */
   private readonly waiting: { resolve: (handler: FrameHandler) => void }[] = [];
 
-  readonly handler: FrameHandler = async (frame, context) => {
-    const router =
-      this.router ?? (await new Promise<FrameHandler>((resolve) => this.waiting.push({ resolve })));
-    return router(frame, context);
+  readonly handler: FrameHandler = (frame, context) => {
+    if (this.router !== undefined) return this.router(frame, context);
+    return new Promise<FrameHandler>((resolve) => this.waiting.push({ resolve })).then((router) =>
+      router(frame, context),
+    );
   };
 
   open(router: FrameHandler): void {

@@ -443,7 +443,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
   }
 
   /** A frame as if it arrived on a connection of the listener `listenerName` (PLAINTEXT by default). */
-  sendFrame(frame: Buffer, listenerName = fixtureListenerName): Promise<HandlerOutcome> {
+  async sendFrame(frame: Buffer, listenerName = fixtureListenerName): Promise<HandlerOutcome> {
     return this.router(frame, { ...this.connection, listenerName });
   }
 
