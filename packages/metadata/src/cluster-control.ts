@@ -103,6 +103,14 @@ export class ClusterControlManager {
   private readonly sessions = new Map<BrokerId, BrokerSession>();
   /** The metadata offset each fenced broker must reach before it is unfenced. */
   private readonly catchUpOffsets = new Map<BrokerId, number>();
+  /**
+   * Brokers fenced because their session expired: cut off, they may not have seen what changed
+   * since (their partitions' new leaders above all). The first heartbeat each sends again sets what
+   * it must have applied before it is unfenced: the metadata log as it is then. A broker answered
+   * unfenced holds the leader lease; with a stale image it would act as leader of partitions that
+   * moved on while it was away.
+   */
+  private readonly fencedForSilence = new Set<BrokerId>();
 
   constructor(
     private readonly config: ControllerConfig,
@@ -210,6 +218,7 @@ export class ClusterControlManager {
       graced: false,
     });
     this.catchUpOffsets.set(request.brokerId, metadataLogEndOffset);
+    this.fencedForSilence.delete(request.brokerId);
     return { brokerEpoch };
   }
 
@@ -217,13 +226,21 @@ export class ClusterControlManager {
    * The checks of a heartbeat, and the renewal of its sender's session (done even when the report it
    * carries is refused for its size: the broker is alive).
    */
-  acceptHeartbeat(request: BrokerHeartbeatRequest, nowMs: number): AcceptedHeartbeat | ControllerError {
+  acceptHeartbeat(
+    request: BrokerHeartbeatRequest,
+    nowMs: number,
+    metadataLogEndOffset: number,
+  ): AcceptedHeartbeat | ControllerError {
     const broker = this.registeredBroker(request.brokerId, request.brokerEpoch);
     if ('errorCode' in broker) return broker;
     this.sessions.set(request.brokerId, {
       deadlineMs: nowMs + this.config.brokerSessionTimeoutMs,
       graced: false,
     });
+    if (this.fencedForSilence.delete(request.brokerId) && broker.fenced) {
+      // Everything in the log now, its own fencing and its partitions' new leaders included.
+      this.catchUpOffsets.set(request.brokerId, metadataLogEndOffset - 1);
+    }
     const catchUpOffset = this.catchUpOffsets.get(request.brokerId);
     const isCaughtUp = catchUpOffset === undefined || request.currentMetadataOffset >= catchUpOffset;
     if (
@@ -298,6 +315,7 @@ export class ClusterControlManager {
       const broker = batch.delta.broker(brokerId);
       invariant(broker !== undefined, () => `active broker ${brokerId} is not registered`);
       batch.add({ type: 'fenceBroker', brokerId, brokerEpoch: broker.brokerEpoch });
+      this.fencedForSilence.add(brokerId);
     }
     return expired;
   }

@@ -46,11 +46,13 @@ describe('broker registration and liveness', () => {
         wantShutDown: false,
       },
       h.nowMs,
+      h.logEndOffset,
     );
     expect(h.fail(stale).errorCode).toBe(E.STALE_BROKER_EPOCH);
     const unknown = h.controller.brokerHeartbeat(
       { brokerId: 9, brokerEpoch: 0, currentMetadataOffset: 0, wantFence: false, wantShutDown: false },
       h.nowMs,
+      h.logEndOffset,
     );
     expect(h.fail(unknown).errorCode).toBe(E.BROKER_ID_NOT_REGISTERED);
   });
@@ -113,6 +115,26 @@ describe('broker registration and liveness', () => {
     const fenced = h.run(120_000, [1, 2, 3]);
     expect(fenced).toEqual([]);
     expect([1, 2, 3].map((id) => h.committed.broker(id)!.fenced)).toEqual([false, false, false]);
+  });
+
+  it('unfences a broker fenced for silence only once it has applied the log as it was when it came back', () => {
+    // Cut off, it missed its own fencing and its partitions' new leaders; unfenced at once (and so
+    // given the leader lease back) it would act as leader of them on its stale image.
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 3, 3);
+    h.run(1000, [1, 2, 3]);
+    const seenBeforeCut = h.logEndOffset - 1;
+    expect(h.run(sessionMs + 500, [1, 3])).toEqual([2]);
+    expect(h.partition('t', 0).leader).not.toBe(2);
+    const logEndAtReturn = h.logEndOffset;
+
+    const stale = h.heartbeat(2, { offset: seenBeforeCut });
+    expect(stale).toEqual({ isCaughtUp: false, isFenced: true, shouldShutDown: false });
+    expect(h.committed.broker(2)!.fenced).toBe(true);
+    const caughtUp = h.heartbeat(2, { offset: logEndAtReturn - 1 });
+    expect(caughtUp).toEqual({ isCaughtUp: true, isFenced: false, shouldShutDown: false });
+    expect(h.committed.broker(2)!.fenced).toBe(false);
   });
 
   it('fences a broker whose session expires, moves its leaderships with leader epoch + 1, drops it from ISRs', () => {
@@ -228,6 +250,7 @@ describe('controlled shutdown', () => {
         wantShutDown: false,
       },
       h.nowMs,
+      h.logEndOffset,
     );
     expect(isControllerError(again) ? again : again.records).toEqual([]);
 
@@ -950,6 +973,7 @@ describe('a failed log dir (offline replicas)', () => {
         ],
       },
       h.nowMs,
+      h.logEndOffset,
     );
     expect(isControllerError(outcome)).toBe(false);
     if (!isControllerError(outcome)) expect(outcome.records).toEqual([]);
@@ -1035,6 +1059,7 @@ describe('a failed log dir (offline replicas)', () => {
         })),
       },
       h.nowMs,
+      h.logEndOffset,
     );
     expect(h.fail(outcome).errorCode).toBe(E.INVALID_REQUEST);
   });

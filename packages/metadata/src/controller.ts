@@ -196,12 +196,17 @@ export class Controller {
     return this.finish(batch, response);
   }
 
-  /** A broker's heartbeat: renews its session, and unfences, fences or shuts it down as asked. */
+  /**
+   * A broker's heartbeat: renews its session, and unfences, fences or shuts it down as asked. A
+   * broker fenced because its session expired is unfenced once it has applied `metadataLogEndOffset`
+   * (the log end when this heartbeat came), as a registering one is.
+   */
   brokerHeartbeat(
     request: BrokerHeartbeatRequest,
     nowMs: number,
+    metadataLogEndOffset: number,
   ): ControllerOutcome<BrokerHeartbeatResponse> {
-    const accepted = this.cluster.acceptHeartbeat(request, nowMs);
+    const accepted = this.cluster.acceptHeartbeat(request, nowMs, metadataLogEndOffset);
     if (isErrorValue(accepted)) return accepted;
     const batch = this.newBatch();
     const { brokerId, brokerEpoch } = accepted.broker;

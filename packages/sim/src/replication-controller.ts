@@ -59,6 +59,7 @@ export class SimControllerNode {
             wantShutDown: false,
           },
           0,
+          this.metadataLogEndOffset,
         ),
       );
       this.lastHeartbeats.set(brokerId, 0);
@@ -117,6 +118,7 @@ export class SimControllerNode {
     const outcome = this.controller.brokerHeartbeat(
       { brokerId, brokerEpoch, currentMetadataOffset: appliedOffset, wantFence: false, wantShutDown: false },
       nowMs,
+      this.metadataLogEndOffset,
     );
     if (isControllerError(outcome)) return outcome.errorCode;
     this.lastHeartbeats.set(brokerId, nowMs);

@@ -301,6 +301,7 @@ export class ControllerRpcDispatcher {
             offlineReplicas: request.offlineReplicas,
           },
           context.nowMs,
+          context.metadataLogEndOffset,
         ),
       );
       if (!result.ok)

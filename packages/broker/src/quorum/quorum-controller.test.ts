@@ -156,6 +156,7 @@ describe('QuorumController', () => {
           wantShutDown: false,
         },
         nowMs,
+        log.status().logEndOffset,
       );
     // Broker 1 caught up: unfenced (one record, committed at once).
     const unfenced = await controller.call((active, context) => heartbeat(active, context.nowMs));

@@ -405,6 +405,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
             offlineReplicas: options.offlineReplicas ?? [],
           },
           this.clock.nowMs(),
+          this.metadataLogEndOffset,
         ),
       );
       await this.commit(outcome.records);

@@ -87,6 +87,7 @@ export function buildMetadataLog(): BuiltLog {
       controller.brokerHeartbeat(
         { brokerId, brokerEpoch, currentMetadataOffset: 1_000, wantFence: false, wantShutDown: false },
         nowMs,
+        batches.length,
       ),
     );
   }

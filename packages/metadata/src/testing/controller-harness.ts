@@ -125,6 +125,7 @@ export class ControllerHarness {
           offlineReplicas: options.offlineReplicas ?? [],
         },
         this.nowMs,
+        this.logEndOffset,
       ),
     );
   }
