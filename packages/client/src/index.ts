@@ -42,3 +42,4 @@ export {
 } from './producer/producer.js';
 export type { RecordMetadata } from './producer/producer-batch.js';
 export type { RetryOptions } from './retry.js';
+export type { SASLOptions } from './sasl/sasl-authenticator.js';
