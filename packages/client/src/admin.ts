@@ -3,6 +3,13 @@
 // questions go to each group's coordinator, and listGroups asks every broker, as Kafka's admin does.
 
 import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
+import {
+  fetchGroupOffsets,
+  resetGroupOffsets,
+  setGroupOffsets,
+  type TopicOffsets,
+} from './admin/group-offsets.js';
+import { listTopicOffsets } from './admin/topic-offsets.js';
 import type { Cluster, PartitionMetadata } from './cluster.js';
 import { KafkaJSError, KafkaJSProtocolError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -163,10 +170,9 @@ export class Admin {
   async fetchTopicOffsets(
     topic: string,
   ): Promise<{ partition: number; offset: string; high: string; low: string }[]> {
-    await this.cluster.ensureTopics([topic]);
     const [low, high] = await Promise.all([
-      this.listOffsets(topic, earliestTimestamp),
-      this.listOffsets(topic, latestTimestamp),
+      listTopicOffsets(this.cluster, topic, earliestTimestamp),
+      listTopicOffsets(this.cluster, topic, latestTimestamp),
     ]);
     return [...high].map(([partition, offset]) => ({
       partition,
@@ -179,12 +185,11 @@ export class Admin {
   /** For each partition, the first offset whose timestamp is at or after `timestamp`, else its end. */
   async fetchTopicOffsetsByTimestamp(
     topic: string,
-    timestamp: number,
+    timestamp?: number,
   ): Promise<{ partition: number; offset: string }[]> {
-    await this.cluster.ensureTopics([topic]);
     const [offsets, latest] = await Promise.all([
-      this.listOffsets(topic, BigInt(timestamp)),
-      this.listOffsets(topic, latestTimestamp),
+      listTopicOffsets(this.cluster, topic, timestamp === undefined ? latestTimestamp : BigInt(timestamp)),
+      listTopicOffsets(this.cluster, topic, latestTimestamp),
     ]);
     // No record at or after the time: the end of the partition, as kafkajs answers.
     return [...offsets].map(([partition, offset]) => ({
@@ -193,44 +198,34 @@ export class Admin {
     }));
   }
 
-  private listOffsets(topic: string, timestamp: bigint): Promise<Map<number, bigint>> {
-    return withRetry(
-      this.cluster.retry,
-      async () => {
-        const byLeader = new Map<number, number[]>();
-        for (const partition of this.cluster.topicMetadata(topic)!.partitions) {
-          byLeader.set(partition.leader, [...(byLeader.get(partition.leader) ?? []), partition.partitionId]);
-        }
-        const result = new Map<number, bigint>();
-        await Promise.all(
-          [...byLeader].map(async ([leader, partitions]) => {
-            if (leader < 0) throw new KafkaJSProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, topic);
-            const response = await this.cluster.send(leader, ApiKey.ListOffsets, {
-              replicaId: -1,
-              isolationLevel: 0,
-              topics: [
-                {
-                  name: topic,
-                  partitions: partitions.map((partitionIndex) => ({
-                    partitionIndex,
-                    currentLeaderEpoch: -1,
-                    timestamp,
-                    maxNumOffsets: 1,
-                  })),
-                },
-              ],
-            });
-            for (const partition of response.topics[0]?.partitions ?? []) {
-              if (partition.errorCode !== 0)
-                throw new KafkaJSProtocolError(partition.errorCode, `${topic}[${partition.partitionIndex}]`);
-              result.set(partition.partitionIndex, partition.offset);
-            }
-          }),
-        );
-        return new Map([...result].sort((a, b) => a[0] - b[0]));
-      },
-      () => this.cluster.refreshMetadata([topic]),
-    );
+  /**
+   * The group's committed offsets: of every partition of `topics` ('-1' where none is committed), or
+   * of every topic it committed. `resolveOffsets` turns '-1' into the partition's end, as kafkajs.
+   */
+  async fetchOffsets(options: {
+    readonly groupId: string;
+    readonly topics?: readonly string[];
+    readonly resolveOffsets?: boolean;
+  }): Promise<TopicOffsets[]> {
+    return fetchGroupOffsets(this.cluster, options.groupId, options.topics, options.resolveOffsets ?? false);
+  }
+
+  /** Commits offsets for a group with no running member ('-2' earliest, '-1' latest). */
+  async setOffsets(options: {
+    readonly groupId: string;
+    readonly topic: string;
+    readonly partitions: readonly { readonly partition: number; readonly offset: string }[];
+  }): Promise<void> {
+    await setGroupOffsets(this.cluster, options.groupId, options.topic, options.partitions);
+  }
+
+  /** Moves a group with no running member to the earliest (or latest, the default) offsets of `topic`. */
+  async resetOffsets(options: {
+    readonly groupId: string;
+    readonly topic: string;
+    readonly earliest?: boolean;
+  }): Promise<void> {
+    await resetGroupOffsets(this.cluster, options.groupId, options.topic, options.earliest ?? false);
   }
 
   /** Every group of every broker. */

@@ -1,3 +1,4 @@
+export type { FetchOffsetsPartition, TopicOffsets } from './admin/group-offsets.js';
 export * from './admin.js';
 export { BrokerConnection, parseBrokerAddress } from './broker-connection.js';
 export { Cluster, type PartitionMetadata, type TopicMetadata } from './cluster.js';
@@ -18,6 +19,7 @@ export {
   type EachMessagePayload,
   type KafkaMessage,
   type TopicPartitionOffset,
+  type TopicPartitionTimestamp,
 } from './consumer/consumer.js';
 export * from './errors.js';
 export { Kafka, type KafkaConfig } from './kafka.js';
