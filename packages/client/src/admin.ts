@@ -1,8 +1,17 @@
-// kafkajs's Admin: topics (create, delete, metadata, offsets) and groups (list, describe). Topic
-// changes go to the controller the metadata names (any broker forwards them otherwise); group
-// questions go to each group's coordinator, and listGroups asks every broker, as Kafka's admin does.
+// kafkajs's Admin: topics (create, delete, partitions, metadata, offsets), configs (admin/configs.ts)
+// and groups (list, describe, delete, committed offsets in admin/group-offsets.ts). Topic changes go
+// to the controller the metadata names (any broker forwards them otherwise); group questions go to
+// each group's coordinator, and listGroups asks every broker, as Kafka's admin does.
 
 import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
+import {
+  type AlterConfigResponse,
+  alterConfigs,
+  type DescribeConfigResponse,
+  describeConfigs,
+  type IResourceConfig,
+  type ResourceConfigQuery,
+} from './admin/configs.js';
 import {
   fetchGroupOffsets,
   resetGroupOffsets,
@@ -11,7 +20,7 @@ import {
 } from './admin/group-offsets.js';
 import { listTopicOffsets } from './admin/topic-offsets.js';
 import type { Cluster, PartitionMetadata } from './cluster.js';
-import { KafkaJSError, KafkaJSProtocolError } from './errors.js';
+import { KafkaJSDeleteGroupsError, KafkaJSError, KafkaJSProtocolError } from './errors.js';
 import type { Logger } from './logger.js';
 import { withRetry } from './retry.js';
 
@@ -58,11 +67,9 @@ export class Admin {
   }
 
   /** Sends to the controller the metadata names, or any broker when it names none. */
-  private async sendToController<K extends typeof ApiKey.CreateTopics | typeof ApiKey.DeleteTopics>(
-    apiKey: K,
-    body: import('@gregor/protocol').RequestInput<K>,
-    timeoutMs: number,
-  ) {
+  private async sendToController<
+    K extends typeof ApiKey.CreateTopics | typeof ApiKey.DeleteTopics | typeof ApiKey.CreatePartitions,
+  >(apiKey: K, body: import('@gregor/protocol').RequestInput<K>, timeoutMs: number) {
     await this.cluster.refreshMetadata();
     const controller = this.cluster.controller;
     return controller >= 0
@@ -143,6 +150,69 @@ export class Admin {
       .filter((entry) => entry.errorCode !== 0)
       .map((entry) => `${entry.name}: ${new KafkaJSProtocolError(entry.errorCode).message}`);
     if (errors.length > 0) throw new KafkaJSError(`deleteTopics failed: ${errors.join('; ')}`);
+  }
+
+  /**
+   * Grows each topic to `count` partitions (`assignments`: the replicas of each new partition), and
+   * refreshes the metadata so they are known here. Resolves true, as kafkajs does.
+   */
+  async createPartitions(options: {
+    readonly topicPartitions: readonly {
+      readonly topic: string;
+      readonly count: number;
+      readonly assignments?: readonly (readonly number[])[];
+    }[];
+    readonly validateOnly?: boolean;
+    readonly timeout?: number;
+  }): Promise<boolean> {
+    const timeoutMs = options.timeout ?? 5_000;
+    const response = await withRetry(this.cluster.retry, () =>
+      this.sendToController(
+        ApiKey.CreatePartitions,
+        {
+          topics: options.topicPartitions.map((entry) => ({
+            name: entry.topic,
+            count: entry.count,
+            assignments:
+              entry.assignments === undefined
+                ? null
+                : entry.assignments.map((brokerIds) => ({ brokerIds: [...brokerIds] })),
+          })),
+          timeoutMs,
+          validateOnly: options.validateOnly ?? false,
+        },
+        timeoutMs,
+      ),
+    );
+    const errors = response.results
+      .filter((result) => result.errorCode !== 0)
+      .map(
+        (result) =>
+          `${result.name}: ${new KafkaJSProtocolError(result.errorCode, result.errorMessage ?? undefined).message}`,
+      );
+    if (errors.length > 0) throw new KafkaJSError(`createPartitions failed: ${errors.join('; ')}`);
+    if (!options.validateOnly) {
+      await this.waitForLeaders(options.topicPartitions.map((entry) => entry.topic));
+    }
+    return true;
+  }
+
+  async describeConfigs(options: {
+    readonly resources: readonly ResourceConfigQuery[];
+    readonly includeSynonyms?: boolean;
+  }): Promise<DescribeConfigResponse> {
+    return describeConfigs(this.cluster, options);
+  }
+
+  /**
+   * Sets (or, with an entry's `operation`, deletes, appends to, subtracts from) the named configs
+   * through IncrementalAlterConfigs; configs not named keep their values.
+   */
+  async alterConfigs(options: {
+    readonly resources: readonly IResourceConfig[];
+    readonly validateOnly?: boolean;
+  }): Promise<AlterConfigResponse> {
+    return alterConfigs(this.cluster, options);
   }
 
   async listTopics(): Promise<string[]> {
@@ -246,6 +316,46 @@ export class Admin {
         seen.set(group.groupId, { groupId: group.groupId, protocolType: group.protocolType });
     }
     return { groups: [...seen.values()] };
+  }
+
+  /**
+   * Deletes Empty groups at their coordinators; resolves with each group's result, or rejects with
+   * KafkaJSDeleteGroupsError naming the groups that were not deleted (NON_EMPTY_GROUP...), as kafkajs.
+   */
+  async deleteGroups(groupIds: readonly string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    const byCoordinator = new Map<number, string[]>();
+    for (const groupId of groupIds) {
+      const coordinator = await this.cluster.findCoordinator(groupId);
+      byCoordinator.set(coordinator, [...(byCoordinator.get(coordinator) ?? []), groupId]);
+    }
+    const results = new Map<string, number>();
+    await Promise.all(
+      [...byCoordinator].map(async ([coordinator, groups]) => {
+        const response = await withRetry(this.cluster.retry, async (attempt) => {
+          // A coordinator that moved is found again before the next attempt.
+          const node = attempt === 0 ? coordinator : await this.cluster.findCoordinator(groups[0]!);
+          const answer = await this.cluster.send(node, ApiKey.DeleteGroups, { groupsNames: groups });
+          const retriable = answer.results.find(
+            (result) => result.errorCode !== 0 && new KafkaJSProtocolError(result.errorCode).retriable,
+          );
+          if (retriable !== undefined)
+            throw new KafkaJSProtocolError(retriable.errorCode, `deleting group ${retriable.groupId}`);
+          return answer;
+        });
+        for (const result of response.results) results.set(result.groupId, result.errorCode);
+      }),
+    );
+    const answered = groupIds.map((groupId) => ({ groupId, errorCode: results.get(groupId) ?? -1 }));
+    const failed = answered.filter((result) => result.errorCode !== 0);
+    if (failed.length > 0) {
+      throw new KafkaJSDeleteGroupsError(
+        failed.map((result) => ({
+          ...result,
+          error: new KafkaJSProtocolError(result.errorCode, `group ${result.groupId}`),
+        })),
+      );
+    }
+    return answered;
   }
 
   async describeGroups(groupIds: readonly string[]): Promise<{ groups: GroupDescription[] }> {

@@ -89,6 +89,16 @@ export class KafkaJSSendError extends KafkaJSError {
   }
 }
 
+/** deleteGroups: the groups that could not be deleted (NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND...). */
+export class KafkaJSDeleteGroupsError extends KafkaJSError {
+  override name = 'KafkaJSDeleteGroupsError';
+  constructor(
+    readonly groups: readonly { groupId: string; errorCode: number; error: KafkaJSProtocolError }[],
+  ) {
+    super(`could not delete ${groups.map((group) => `${group.groupId} (${group.error.type})`).join(', ')}`);
+  }
+}
+
 export function isRetriable(error: unknown): boolean {
   return error instanceof KafkaJSError ? error.retriable : false;
 }

@@ -1,3 +1,4 @@
+export * from './admin/configs.js';
 export type { FetchOffsetsPartition, TopicOffsets } from './admin/group-offsets.js';
 export * from './admin.js';
 export { BrokerConnection, parseBrokerAddress } from './broker-connection.js';

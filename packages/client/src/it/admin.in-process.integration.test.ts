@@ -6,8 +6,10 @@
 import { waitFor } from '@gregor/ground/testing';
 import { startCluster, type TestCluster } from '@gregor/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlterConfigOperations, ConfigResourceTypes, ConfigSource } from '../admin/configs.js';
 import type { Admin } from '../admin.js';
 import type { Consumer } from '../consumer/consumer.js';
+import { KafkaJSDeleteGroupsError } from '../errors.js';
 import { Kafka } from '../kafka.js';
 import { logLevel } from '../logger.js';
 
@@ -161,5 +163,202 @@ describe('group offsets', () => {
     await waitFor('read the new record', () => seen.length === 7);
     expect(seen[6]).toBe('0:4');
     await consumer.disconnect();
+  });
+});
+
+describe('configs', () => {
+  const describeTopic = async (topic: string, configNames: string[]) =>
+    (
+      await admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames }],
+      })
+    ).resources[0]!.configEntries.map(({ configName, configValue, configSource, isDefault }) => ({
+      configName,
+      configValue,
+      configSource,
+      isDefault,
+    }));
+
+  it('describes topic configs, and alters only the ones named (IncrementalAlterConfigs)', async () => {
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'configured',
+          numPartitions: 1,
+          configEntries: [{ name: 'retention.ms', value: '3600000' }],
+        },
+      ],
+    });
+    expect(await describeTopic('configured', ['cleanup.policy', 'retention.ms'])).toEqual([
+      {
+        configName: 'cleanup.policy',
+        configValue: 'delete',
+        configSource: ConfigSource.DEFAULT_CONFIG,
+        isDefault: true,
+      },
+      {
+        configName: 'retention.ms',
+        configValue: '3600000',
+        configSource: ConfigSource.TOPIC_CONFIG,
+        isDefault: false,
+      },
+    ]);
+
+    const altered = await admin.alterConfigs({
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: 'configured',
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+      ],
+    });
+    expect(altered.resources).toEqual([
+      {
+        errorCode: 0,
+        errorMessage: null,
+        resourceName: 'configured',
+        resourceType: ConfigResourceTypes.TOPIC,
+      },
+    ]);
+    // retention.ms was not named, so it keeps its value.
+    expect(await describeTopic('configured', ['cleanup.policy', 'retention.ms'])).toEqual([
+      {
+        configName: 'cleanup.policy',
+        configValue: 'compact',
+        configSource: ConfigSource.TOPIC_CONFIG,
+        isDefault: false,
+      },
+      {
+        configName: 'retention.ms',
+        configValue: '3600000',
+        configSource: ConfigSource.TOPIC_CONFIG,
+        isDefault: false,
+      },
+    ]);
+
+    await admin.alterConfigs({
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: 'configured',
+          configEntries: [{ name: 'retention.ms', operation: AlterConfigOperations.delete }],
+        },
+      ],
+    });
+    expect(await describeTopic('configured', ['retention.ms'])).toEqual([
+      {
+        configName: 'retention.ms',
+        configValue: '604800000',
+        configSource: ConfigSource.DEFAULT_CONFIG,
+        isDefault: true,
+      },
+    ]);
+
+    // validateOnly checks without changing anything.
+    await admin.alterConfigs({
+      validateOnly: true,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: 'configured',
+          configEntries: [{ name: 'cleanup.policy', value: 'delete' }],
+        },
+      ],
+    });
+    expect((await describeTopic('configured', ['cleanup.policy']))[0]!.configValue).toBe('compact');
+
+    await expect(
+      admin.alterConfigs({
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: 'configured',
+            configEntries: [{ name: 'cleanup.policy', value: 'bogus' }],
+          },
+        ],
+      }),
+    ).rejects.toMatchObject({ type: 'INVALID_CONFIG' });
+    await expect(describeTopic('no-such-topic', ['cleanup.policy'])).rejects.toMatchObject({
+      type: 'UNKNOWN_TOPIC_OR_PARTITION',
+    });
+  });
+
+  it("describes each broker's configs at that broker", async () => {
+    const ids = cluster.brokers.map((broker) => broker.id);
+    const described = await admin.describeConfigs({
+      resources: ids.map((id) => ({
+        type: ConfigResourceTypes.BROKER,
+        name: String(id),
+        configNames: ['node.id'],
+      })),
+    });
+    expect(
+      described.resources.map((resource) => [resource.resourceName, resource.configEntries[0]?.configValue]),
+    ).toEqual(ids.map((id) => [String(id), String(id)]));
+  });
+});
+
+describe('partitions and groups', () => {
+  it('creates partitions; the new ones get leaders and take records', async () => {
+    await admin.createTopics({ topics: [{ topic: 'growing', numPartitions: 1, replicationFactor: 3 }] });
+    expect(await admin.createPartitions({ topicPartitions: [{ topic: 'growing', count: 3 }] })).toBe(true);
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: ['growing'] })).topics;
+    expect(metadata!.partitions.map((partition) => partition.partitionId)).toEqual([0, 1, 2]);
+    expect(metadata!.partitions.every((partition) => partition.leader >= 0)).toBe(true);
+    await produceAt('growing', [[2, [1_000]]]);
+    expect((await admin.fetchTopicOffsets('growing')).map((partition) => partition.high)).toEqual([
+      '0',
+      '0',
+      '1',
+    ]);
+    await expect(
+      admin.createPartitions({ topicPartitions: [{ topic: 'growing', count: 2 }] }),
+    ).rejects.toThrow(/growing: INVALID_PARTITIONS/);
+  });
+
+  it('lists, describes and deletes groups; a group with a running member is not deleted', async () => {
+    await admin.createTopics({ topics: [{ topic: 'grouped', numPartitions: 1, replicationFactor: 3 }] });
+    await produceAt('grouped', [[0, [1_000]]]);
+    const seenIdle: string[] = [];
+    const idle = await startConsumer('idle-group', 'grouped', seenIdle);
+    await waitFor('idle-group read its record', () => seenIdle.length === 1);
+    await idle.disconnect();
+    const seenBusy: string[] = [];
+    const busy = await startConsumer('busy-group', 'grouped', seenBusy);
+    await waitFor('busy-group read its record', () => seenBusy.length === 1);
+
+    const listed = (await admin.listGroups()).groups.filter((group) => group.groupId.endsWith('-group'));
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        { groupId: 'idle-group', protocolType: 'consumer' },
+        { groupId: 'busy-group', protocolType: 'consumer' },
+      ]),
+    );
+    const { groups } = await admin.describeGroups(['idle-group', 'busy-group']);
+    expect(groups.map((group) => [group.groupId, group.state, group.members.length])).toEqual([
+      ['idle-group', 'Empty', 0],
+      ['busy-group', 'Stable', 1],
+    ]);
+
+    const error = await admin.deleteGroups(['idle-group', 'busy-group', 'never-was-group']).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(KafkaJSDeleteGroupsError);
+    expect(
+      (error as KafkaJSDeleteGroupsError).groups.map((group) => [group.groupId, group.error.type]),
+    ).toEqual([
+      ['busy-group', 'NON_EMPTY_GROUP'],
+      ['never-was-group', 'GROUP_ID_NOT_FOUND'],
+    ]);
+    // The Empty group went: its offsets with it.
+    expect(await admin.fetchOffsets({ groupId: 'idle-group', topics: ['grouped'] })).toEqual([
+      { topic: 'grouped', partitions: [{ partition: 0, offset: '-1', metadata: null }] },
+    ]);
+    expect((await admin.listGroups()).groups.map((group) => group.groupId)).not.toContain('idle-group');
+
+    await busy.disconnect();
+    expect(await admin.deleteGroups(['busy-group'])).toEqual([{ groupId: 'busy-group', errorCode: 0 }]);
   });
 });
