@@ -82,14 +82,14 @@ export interface AlterConfigResponse {
 }
 
 /** The broker that must answer for a resource, or -1 for any broker. */
-function targetNode(resource: { readonly type: number; readonly name: string }): number {
+export function targetNode(resource: { readonly type: number; readonly name: string }): number {
   return resource.type === ConfigResourceTypes.BROKER && /^\d+$/.test(resource.name)
     ? Number(resource.name)
     : -1;
 }
 
 /** Sends each resource group to its broker; results come back in the order of `resources`. */
-async function byTarget<R extends { readonly type: number; readonly name: string }, T>(
+export async function byTarget<R extends { readonly type: number; readonly name: string }, T>(
   resources: readonly R[],
   send: (node: number, group: readonly R[]) => Promise<readonly T[]>,
 ): Promise<T[]> {
