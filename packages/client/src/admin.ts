@@ -191,10 +191,40 @@ export class Admin {
           `${result.name}: ${new KafkaJSProtocolError(result.errorCode, result.errorMessage ?? undefined).message}`,
       );
     if (errors.length > 0) throw new KafkaJSError(`createPartitions failed: ${errors.join('; ')}`);
-    if (!options.validateOnly) {
-      await this.waitForLeaders(options.topicPartitions.map((entry) => entry.topic));
-    }
+    if (!options.validateOnly) await this.waitForPartitions(options.topicPartitions);
     return true;
+  }
+
+  /**
+   * Until every broker's metadata shows each topic with `count` led partitions: the controller
+   * answers once the change is committed, and the other brokers apply it a moment later.
+   */
+  private async waitForPartitions(
+    topics: readonly { readonly topic: string; readonly count: number }[],
+  ): Promise<void> {
+    await withRetry(this.cluster.retry, async () => {
+      await this.cluster.refreshMetadata(topics.map((entry) => entry.topic));
+      await Promise.all(
+        this.cluster.brokers().map(async (broker) => {
+          const response = await this.cluster.send(broker.nodeId, ApiKey.Metadata, {
+            topics: topics.map((entry) => ({ name: entry.topic })),
+            allowAutoTopicCreation: false,
+            includeClusterAuthorizedOperations: false,
+            includeTopicAuthorizedOperations: false,
+          });
+          for (const { topic, count } of topics) {
+            const partitions = response.topics.find((entry) => entry.name === topic)?.partitions ?? [];
+            if (partitions.length < count || partitions.some((partition) => partition.leaderId < 0)) {
+              throw new KafkaJSProtocolError(
+                ErrorCode.LEADER_NOT_AVAILABLE,
+                `broker ${broker.nodeId} does not show ${count} led partitions of ${topic} yet`,
+              );
+            }
+          }
+        }),
+      );
+    });
+    await this.cluster.refreshMetadata(topics.map((entry) => entry.topic));
   }
 
   async describeConfigs(options: {

@@ -88,8 +88,8 @@ describe('group offsets', () => {
       {
         topic: 'clicks',
         partitions: [
-          { partition: 0, offset: '4', metadata: null },
-          { partition: 1, offset: '2', metadata: null },
+          { partition: 0, offset: '4', metadata: '' },
+          { partition: 1, offset: '2', metadata: '' },
         ],
       },
     ];
@@ -98,11 +98,11 @@ describe('group offsets', () => {
     expect(await admin.fetchOffsets({ groupId: 'offsets-group' })).toEqual(committed);
     // A topic the group never read: -1, or the partition's end with resolveOffsets.
     expect(await admin.fetchOffsets({ groupId: 'offsets-group', topics: ['untouched'] })).toEqual([
-      { topic: 'untouched', partitions: [{ partition: 0, offset: '-1', metadata: null }] },
+      { topic: 'untouched', partitions: [{ partition: 0, offset: '-1', metadata: '' }] },
     ]);
     expect(
       await admin.fetchOffsets({ groupId: 'offsets-group', topics: ['untouched'], resolveOffsets: true }),
-    ).toEqual([{ topic: 'untouched', partitions: [{ partition: 0, offset: '3', metadata: null }] }]);
+    ).toEqual([{ topic: 'untouched', partitions: [{ partition: 0, offset: '3', metadata: '' }] }]);
 
     await admin.setOffsets({
       groupId: 'offsets-group',
@@ -354,7 +354,7 @@ describe('partitions and groups', () => {
     ]);
     // The Empty group went: its offsets with it.
     expect(await admin.fetchOffsets({ groupId: 'idle-group', topics: ['grouped'] })).toEqual([
-      { topic: 'grouped', partitions: [{ partition: 0, offset: '-1', metadata: null }] },
+      { topic: 'grouped', partitions: [{ partition: 0, offset: '-1', metadata: '' }] },
     ]);
     expect((await admin.listGroups()).groups.map((group) => group.groupId)).not.toContain('idle-group');
 
