@@ -148,20 +148,29 @@ describe('group offsets', () => {
   });
 
   it('seeks a running consumer to the first record at or after a timestamp, or to the end past them all', async () => {
-    await admin.createTopics({ topics: [{ topic: 'timed', numPartitions: 1, replicationFactor: 3 }] });
-    await produceAt('timed', [[0, [1_000, 2_000, 3_000, 4_000]]]);
+    await admin.createTopics({ topics: [{ topic: 'timed', numPartitions: 2, replicationFactor: 3 }] });
+    await produceAt('timed', [
+      [0, [1_000, 2_000, 3_000, 4_000]],
+      [1, [1_000]],
+    ]);
     const seen: string[] = [];
+    const ofPartition = (partition: number) => seen.filter((entry) => entry.startsWith(`${partition}:`));
     const consumer = await startConsumer('seek-group', 'timed', seen);
-    await waitFor('read everything once', () => seen.length === 4);
+    await waitFor('read everything once', () => seen.length === 5);
     consumer.seek({ topic: 'timed', partition: 0, timestamp: 2_500 });
-    await waitFor('read again from the record at 3000', () => seen.length === 6);
-    expect(seen).toEqual(['0:0', '0:1', '0:2', '0:3', '0:2', '0:3']);
-    // Later than every record: the end. Whether the seek is looked up before or after the record at
-    // 10000 is written, the next record handed on is that one (a failed lookup would start over at 0).
+    await waitFor('read again from the record at 3000', () => seen.length === 7);
+    expect(ofPartition(0)).toEqual(['0:0', '0:1', '0:2', '0:3', '0:2', '0:3']);
+
+    // Later than every record: the end. Pending seeks are applied together, in the order made, before
+    // the next fetch: once partition 1's record comes again, partition 0's seek has been applied, and
+    // only then is a record written after its end.
     consumer.seek({ topic: 'timed', partition: 0, timestamp: 9_999 });
+    consumer.seek({ topic: 'timed', partition: 1, offset: '0' });
+    await waitFor('partition 1 read again', () => ofPartition(1).length === 2);
     await produceAt('timed', [[0, [10_000]]]);
-    await waitFor('read the new record', () => seen.length === 7);
-    expect(seen[6]).toBe('0:4');
+    await waitFor('read the new record', () => ofPartition(0).length >= 7);
+    // Had the lookup found nothing and the position been reset, 0:0 would come again first.
+    expect(ofPartition(0)[6]).toBe('0:4');
     await consumer.disconnect();
   });
 });
