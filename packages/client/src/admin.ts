@@ -1,10 +1,26 @@
-// kafkajs's Admin: topics (create, delete, metadata, offsets) and groups (list, describe). Topic
-// changes go to the controller the metadata names (any broker forwards them otherwise); group
-// questions go to each group's coordinator, and listGroups asks every broker, as Kafka's admin does.
+// kafkajs's Admin: topics (create, delete, partitions, metadata, offsets), configs (admin/configs.ts)
+// and groups (list, describe, delete, committed offsets in admin/group-offsets.ts). Topic changes go
+// to the controller the metadata names (any broker forwards them otherwise); group questions go to
+// each group's coordinator, and listGroups asks every broker, as Kafka's admin does.
 
 import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
+import {
+  type AlterConfigResponse,
+  alterConfigs,
+  type DescribeConfigResponse,
+  describeConfigs,
+  type IResourceConfig,
+  type ResourceConfigQuery,
+} from './admin/configs.js';
+import {
+  fetchGroupOffsets,
+  resetGroupOffsets,
+  setGroupOffsets,
+  type TopicOffsets,
+} from './admin/group-offsets.js';
+import { listTopicOffsets } from './admin/topic-offsets.js';
 import type { Cluster, PartitionMetadata } from './cluster.js';
-import { KafkaJSError, KafkaJSProtocolError } from './errors.js';
+import { KafkaJSDeleteGroupsError, KafkaJSError, KafkaJSProtocolError } from './errors.js';
 import type { Logger } from './logger.js';
 import { withRetry } from './retry.js';
 
@@ -51,11 +67,9 @@ export class Admin {
   }
 
   /** Sends to the controller the metadata names, or any broker when it names none. */
-  private async sendToController<K extends typeof ApiKey.CreateTopics | typeof ApiKey.DeleteTopics>(
-    apiKey: K,
-    body: import('@gregor/protocol').RequestInput<K>,
-    timeoutMs: number,
-  ) {
+  private async sendToController<
+    K extends typeof ApiKey.CreateTopics | typeof ApiKey.DeleteTopics | typeof ApiKey.CreatePartitions,
+  >(apiKey: K, body: import('@gregor/protocol').RequestInput<K>, timeoutMs: number) {
     await this.cluster.refreshMetadata();
     const controller = this.cluster.controller;
     return controller >= 0
@@ -138,6 +152,99 @@ export class Admin {
     if (errors.length > 0) throw new KafkaJSError(`deleteTopics failed: ${errors.join('; ')}`);
   }
 
+  /**
+   * Grows each topic to `count` partitions (`assignments`: the replicas of each new partition), and
+   * refreshes the metadata so they are known here. Resolves true, as kafkajs does.
+   */
+  async createPartitions(options: {
+    readonly topicPartitions: readonly {
+      readonly topic: string;
+      readonly count: number;
+      readonly assignments?: readonly (readonly number[])[];
+    }[];
+    readonly validateOnly?: boolean;
+    readonly timeout?: number;
+  }): Promise<boolean> {
+    const timeoutMs = options.timeout ?? 5_000;
+    const response = await withRetry(this.cluster.retry, () =>
+      this.sendToController(
+        ApiKey.CreatePartitions,
+        {
+          topics: options.topicPartitions.map((entry) => ({
+            name: entry.topic,
+            count: entry.count,
+            assignments:
+              entry.assignments === undefined
+                ? null
+                : entry.assignments.map((brokerIds) => ({ brokerIds: [...brokerIds] })),
+          })),
+          timeoutMs,
+          validateOnly: options.validateOnly ?? false,
+        },
+        timeoutMs,
+      ),
+    );
+    const errors = response.results
+      .filter((result) => result.errorCode !== 0)
+      .map(
+        (result) =>
+          `${result.name}: ${new KafkaJSProtocolError(result.errorCode, result.errorMessage ?? undefined).message}`,
+      );
+    if (errors.length > 0) throw new KafkaJSError(`createPartitions failed: ${errors.join('; ')}`);
+    if (!options.validateOnly) await this.waitForPartitions(options.topicPartitions);
+    return true;
+  }
+
+  /**
+   * Until every broker's metadata shows each topic with `count` led partitions: the controller
+   * answers once the change is committed, and the other brokers apply it a moment later.
+   */
+  private async waitForPartitions(
+    topics: readonly { readonly topic: string; readonly count: number }[],
+  ): Promise<void> {
+    await withRetry(this.cluster.retry, async () => {
+      await this.cluster.refreshMetadata(topics.map((entry) => entry.topic));
+      await Promise.all(
+        this.cluster.brokers().map(async (broker) => {
+          const response = await this.cluster.send(broker.nodeId, ApiKey.Metadata, {
+            topics: topics.map((entry) => ({ name: entry.topic })),
+            allowAutoTopicCreation: false,
+            includeClusterAuthorizedOperations: false,
+            includeTopicAuthorizedOperations: false,
+          });
+          for (const { topic, count } of topics) {
+            const partitions = response.topics.find((entry) => entry.name === topic)?.partitions ?? [];
+            if (partitions.length < count || partitions.some((partition) => partition.leaderId < 0)) {
+              throw new KafkaJSProtocolError(
+                ErrorCode.LEADER_NOT_AVAILABLE,
+                `broker ${broker.nodeId} does not show ${count} led partitions of ${topic} yet`,
+              );
+            }
+          }
+        }),
+      );
+    });
+    await this.cluster.refreshMetadata(topics.map((entry) => entry.topic));
+  }
+
+  async describeConfigs(options: {
+    readonly resources: readonly ResourceConfigQuery[];
+    readonly includeSynonyms?: boolean;
+  }): Promise<DescribeConfigResponse> {
+    return describeConfigs(this.cluster, options);
+  }
+
+  /**
+   * Sets (or, with an entry's `operation`, deletes, appends to, subtracts from) the named configs
+   * through IncrementalAlterConfigs; configs not named keep their values.
+   */
+  async alterConfigs(options: {
+    readonly resources: readonly IResourceConfig[];
+    readonly validateOnly?: boolean;
+  }): Promise<AlterConfigResponse> {
+    return alterConfigs(this.cluster, options);
+  }
+
   async listTopics(): Promise<string[]> {
     return (await this.cluster.fetchAllTopics()).map((topic) => topic.name);
   }
@@ -163,10 +270,9 @@ export class Admin {
   async fetchTopicOffsets(
     topic: string,
   ): Promise<{ partition: number; offset: string; high: string; low: string }[]> {
-    await this.cluster.ensureTopics([topic]);
     const [low, high] = await Promise.all([
-      this.listOffsets(topic, earliestTimestamp),
-      this.listOffsets(topic, latestTimestamp),
+      listTopicOffsets(this.cluster, topic, earliestTimestamp),
+      listTopicOffsets(this.cluster, topic, latestTimestamp),
     ]);
     return [...high].map(([partition, offset]) => ({
       partition,
@@ -179,12 +285,11 @@ export class Admin {
   /** For each partition, the first offset whose timestamp is at or after `timestamp`, else its end. */
   async fetchTopicOffsetsByTimestamp(
     topic: string,
-    timestamp: number,
+    timestamp?: number,
   ): Promise<{ partition: number; offset: string }[]> {
-    await this.cluster.ensureTopics([topic]);
     const [offsets, latest] = await Promise.all([
-      this.listOffsets(topic, BigInt(timestamp)),
-      this.listOffsets(topic, latestTimestamp),
+      listTopicOffsets(this.cluster, topic, timestamp === undefined ? latestTimestamp : BigInt(timestamp)),
+      listTopicOffsets(this.cluster, topic, latestTimestamp),
     ]);
     // No record at or after the time: the end of the partition, as kafkajs answers.
     return [...offsets].map(([partition, offset]) => ({
@@ -193,44 +298,34 @@ export class Admin {
     }));
   }
 
-  private listOffsets(topic: string, timestamp: bigint): Promise<Map<number, bigint>> {
-    return withRetry(
-      this.cluster.retry,
-      async () => {
-        const byLeader = new Map<number, number[]>();
-        for (const partition of this.cluster.topicMetadata(topic)!.partitions) {
-          byLeader.set(partition.leader, [...(byLeader.get(partition.leader) ?? []), partition.partitionId]);
-        }
-        const result = new Map<number, bigint>();
-        await Promise.all(
-          [...byLeader].map(async ([leader, partitions]) => {
-            if (leader < 0) throw new KafkaJSProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, topic);
-            const response = await this.cluster.send(leader, ApiKey.ListOffsets, {
-              replicaId: -1,
-              isolationLevel: 0,
-              topics: [
-                {
-                  name: topic,
-                  partitions: partitions.map((partitionIndex) => ({
-                    partitionIndex,
-                    currentLeaderEpoch: -1,
-                    timestamp,
-                    maxNumOffsets: 1,
-                  })),
-                },
-              ],
-            });
-            for (const partition of response.topics[0]?.partitions ?? []) {
-              if (partition.errorCode !== 0)
-                throw new KafkaJSProtocolError(partition.errorCode, `${topic}[${partition.partitionIndex}]`);
-              result.set(partition.partitionIndex, partition.offset);
-            }
-          }),
-        );
-        return new Map([...result].sort((a, b) => a[0] - b[0]));
-      },
-      () => this.cluster.refreshMetadata([topic]),
-    );
+  /**
+   * The group's committed offsets: of every partition of `topics` ('-1' where none is committed), or
+   * of every topic it committed. `resolveOffsets` turns '-1' into the partition's end, as kafkajs.
+   */
+  async fetchOffsets(options: {
+    readonly groupId: string;
+    readonly topics?: readonly string[];
+    readonly resolveOffsets?: boolean;
+  }): Promise<TopicOffsets[]> {
+    return fetchGroupOffsets(this.cluster, options.groupId, options.topics, options.resolveOffsets ?? false);
+  }
+
+  /** Commits offsets for a group with no running member ('-2' earliest, '-1' latest). */
+  async setOffsets(options: {
+    readonly groupId: string;
+    readonly topic: string;
+    readonly partitions: readonly { readonly partition: number; readonly offset: string }[];
+  }): Promise<void> {
+    await setGroupOffsets(this.cluster, options.groupId, options.topic, options.partitions);
+  }
+
+  /** Moves a group with no running member to the earliest (or latest, the default) offsets of `topic`. */
+  async resetOffsets(options: {
+    readonly groupId: string;
+    readonly topic: string;
+    readonly earliest?: boolean;
+  }): Promise<void> {
+    await resetGroupOffsets(this.cluster, options.groupId, options.topic, options.earliest ?? false);
   }
 
   /** Every group of every broker. */
@@ -251,6 +346,46 @@ export class Admin {
         seen.set(group.groupId, { groupId: group.groupId, protocolType: group.protocolType });
     }
     return { groups: [...seen.values()] };
+  }
+
+  /**
+   * Deletes Empty groups at their coordinators; resolves with each group's result, or rejects with
+   * KafkaJSDeleteGroupsError naming the groups that were not deleted (NON_EMPTY_GROUP...), as kafkajs.
+   */
+  async deleteGroups(groupIds: readonly string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    const byCoordinator = new Map<number, string[]>();
+    for (const groupId of groupIds) {
+      const coordinator = await this.cluster.findCoordinator(groupId);
+      byCoordinator.set(coordinator, [...(byCoordinator.get(coordinator) ?? []), groupId]);
+    }
+    const results = new Map<string, number>();
+    await Promise.all(
+      [...byCoordinator].map(async ([coordinator, groups]) => {
+        const response = await withRetry(this.cluster.retry, async (attempt) => {
+          // A coordinator that moved is found again before the next attempt.
+          const node = attempt === 0 ? coordinator : await this.cluster.findCoordinator(groups[0]!);
+          const answer = await this.cluster.send(node, ApiKey.DeleteGroups, { groupsNames: groups });
+          const retriable = answer.results.find(
+            (result) => result.errorCode !== 0 && new KafkaJSProtocolError(result.errorCode).retriable,
+          );
+          if (retriable !== undefined)
+            throw new KafkaJSProtocolError(retriable.errorCode, `deleting group ${retriable.groupId}`);
+          return answer;
+        });
+        for (const result of response.results) results.set(result.groupId, result.errorCode);
+      }),
+    );
+    const answered = groupIds.map((groupId) => ({ groupId, errorCode: results.get(groupId) ?? -1 }));
+    const failed = answered.filter((result) => result.errorCode !== 0);
+    if (failed.length > 0) {
+      throw new KafkaJSDeleteGroupsError(
+        failed.map((result) => ({
+          ...result,
+          error: new KafkaJSProtocolError(result.errorCode, `group ${result.groupId}`),
+        })),
+      );
+    }
+    return answered;
   }
 
   async describeGroups(groupIds: readonly string[]): Promise<{ groups: GroupDescription[] }> {

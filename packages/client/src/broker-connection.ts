@@ -1,9 +1,12 @@
 // One broker as the client sees it: a pipelined KafkaConnection plus the API versions both sides
-// speak (ApiVersions at connect), so each request goes at the highest version both support.
+// speak (ApiVersions at connect), so each request goes at the highest version both support. With
+// `sasl` the connection authenticates right after ApiVersions, before any other request.
 
+import type { ConnectionOptions } from 'node:tls';
 import { ApiKey, apiSupport, type RequestInput, type SupportedApiKey } from '@gregor/protocol';
 import { KafkaConnection, KafkaConnectionError } from './connection.js';
-import { KafkaJSConnectionError, KafkaJSError } from './errors.js';
+import { KafkaJSConnectionError, KafkaJSError, KafkaJSSASLAuthenticationError } from './errors.js';
+import { authenticate, type SASLOptions } from './sasl/sasl-authenticator.js';
 
 export interface BrokerAddress {
   readonly host: string;
@@ -33,6 +36,8 @@ export class BrokerConnection {
       readonly clientId: string;
       readonly connectionTimeoutMs: number;
       readonly requestTimeoutMs: number;
+      readonly ssl?: boolean | ConnectionOptions;
+      readonly sasl?: SASLOptions;
     },
   ): Promise<BrokerConnection> {
     let connection: KafkaConnection;
@@ -42,6 +47,7 @@ export class BrokerConnection {
         port: address.port,
         clientId: options.clientId,
         connectTimeoutMs: options.connectionTimeoutMs,
+        ssl: options.ssl,
       });
     } catch (error) {
       throw new KafkaJSConnectionError((error as Error).message, { cause: error });
@@ -50,11 +56,22 @@ export class BrokerConnection {
       // v0 is understood by every broker; it lists what the broker speaks.
       const versions = await connection.call(ApiKey.ApiVersions, 0, {}, options.requestTimeoutMs);
       const brokerMax = new Map(versions.apiKeys.map((entry) => [entry.apiKey, entry.maxVersion]));
-      return new BrokerConnection(address, connection, brokerMax, options.requestTimeoutMs);
+      const broker = new BrokerConnection(address, connection, brokerMax, options.requestTimeoutMs);
+      if (options.sasl !== undefined) {
+        await authenticate(connection, options.sasl, {
+          broker: `${address.host}:${address.port}`,
+          authenticateVersion: broker.version(ApiKey.SaslAuthenticate, 2),
+          timeoutMs: options.requestTimeoutMs,
+        });
+      }
+      return broker;
     } catch (error) {
       connection.close();
+      // Refused credentials, or a broker without SaslAuthenticate: trying again will not help.
+      if (error instanceof KafkaJSSASLAuthenticationError) throw error;
+      if (error instanceof KafkaJSError && !error.retriable) throw error;
       throw new KafkaJSConnectionError(
-        `ApiVersions to ${address.host}:${address.port}: ${(error as Error).message}`,
+        `${options.sasl === undefined ? 'ApiVersions' : 'ApiVersions and SASL'} to ${address.host}:${address.port}: ${(error as Error).message}`,
       );
     }
   }

@@ -3,6 +3,7 @@
 // when a caller reports a stale leader (NOT_LEADER_OR_FOLLOWER, a lost connection...), and refreshes
 // that overlap share one request.
 
+import type { ConnectionOptions } from 'node:tls';
 import {
   ApiKey,
   coordinatorKeyType,
@@ -11,9 +12,10 @@ import {
   type SupportedApiKey,
 } from '@gregor/protocol';
 import { type BrokerAddress, BrokerConnection, parseBrokerAddress } from './broker-connection.js';
-import { KafkaJSConnectionError, KafkaJSError, KafkaJSProtocolError } from './errors.js';
+import { isRetriable, KafkaJSConnectionError, KafkaJSError, KafkaJSProtocolError } from './errors.js';
 import type { Logger } from './logger.js';
 import { type ResolvedRetry, withRetry } from './retry.js';
+import type { SASLOptions } from './sasl/sasl-authenticator.js';
 
 /** The version of each API the client asks for (lowered to what a broker speaks). */
 export const preferredVersions = {
@@ -36,6 +38,7 @@ export const preferredVersions = {
   [ApiKey.DescribeConfigs]: 2,
   [ApiKey.CreatePartitions]: 1,
   [ApiKey.DeleteGroups]: 2,
+  [ApiKey.IncrementalAlterConfigs]: 1,
 } as const satisfies Partial<Record<SupportedApiKey, number>>;
 
 export interface PartitionMetadata {
@@ -62,6 +65,8 @@ export interface ClusterOptions {
   readonly logger: Logger;
   /** Let a Metadata request for an unknown topic create it, where the broker allows (kafkajs's allowAutoTopicCreation). */
   readonly allowAutoTopicCreation: boolean;
+  readonly ssl?: boolean | ConnectionOptions;
+  readonly sasl?: SASLOptions;
 }
 
 export class Cluster {
@@ -107,6 +112,8 @@ export class Cluster {
       clientId: this.options.clientId,
       connectionTimeoutMs: this.options.connectionTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      ssl: this.options.ssl,
+      sasl: this.options.sasl,
     });
     this.connections.set(key, opening);
     opening.catch(() => {
@@ -132,6 +139,8 @@ export class Cluster {
       try {
         return await this.connectionAt(candidates[(start + index) % candidates.length]!);
       } catch (error) {
+        // Refused credentials fail the same at every broker: say so instead of trying the rest.
+        if (!isRetriable(error)) throw error;
         lastError = error;
       }
     }

@@ -1,7 +1,8 @@
 // One connection to a Kafka-protocol broker: requests are pipelined, answered in order, matched by
 // correlation id. The seed of Gregor's own client; it serves the tools, scripts and tests.
 
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 import {
   ApiKey,
   decodeResponse,
@@ -33,6 +34,8 @@ export interface KafkaConnectionOptions {
   readonly port: number;
   readonly clientId?: string;
   readonly connectTimeoutMs?: number;
+  /** TLS, as kafkajs's `ssl`: `true` for Node's defaults, or tls.connect options (ca, cert, key...). */
+  readonly ssl?: boolean | ConnectionOptions;
 }
 
 export class KafkaConnection {
@@ -52,13 +55,24 @@ export class KafkaConnection {
 
   static open(options: KafkaConnectionOptions): Promise<KafkaConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: options.host, port: options.port, noDelay: true });
+      const ssl = options.ssl ?? false;
+      const socket: Socket =
+        ssl === false
+          ? connect({ host: options.host, port: options.port, noDelay: true })
+          : connectTls({
+              host: options.host,
+              port: options.port,
+              // SNI takes a host name only; the certificate is still checked against an IP address.
+              ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
+              ...(ssl === true ? {} : ssl),
+            });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new KafkaConnectionError(`connect to ${options.host}:${options.port} timed out`));
       }, options.connectTimeoutMs ?? 5_000);
-      socket.once('connect', () => {
+      socket.once(ssl === false ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
+        socket.setNoDelay(true);
         socket.removeAllListeners('error');
         resolve(new KafkaConnection(socket, options.clientId ?? 'gregor'));
       });

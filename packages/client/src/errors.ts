@@ -25,6 +25,26 @@ export class KafkaJSProtocolError extends KafkaJSError {
   }
 }
 
+/**
+ * SASL failed: the broker refused the credentials (`type` SASL_AUTHENTICATION_FAILED), does not offer
+ * the mechanism (UNSUPPORTED_SASL_MECHANISM, `enabledMechanisms` lists what it offers), or a SCRAM
+ * server did not prove it knows the credential. Never retriable: the same credentials fail again.
+ */
+export class KafkaJSSASLAuthenticationError extends KafkaJSError {
+  override name = 'KafkaJSSASLAuthenticationError';
+  readonly type: string;
+  readonly code: number;
+  constructor(
+    code: number,
+    message: string,
+    readonly enabledMechanisms: readonly string[] = [],
+  ) {
+    super(message, { retriable: false });
+    this.type = errorInfo(code).name;
+    this.code = code;
+  }
+}
+
 export class KafkaJSConnectionError extends KafkaJSError {
   override name = 'KafkaJSConnectionError';
   constructor(message: string, options: { readonly cause?: unknown } = {}) {
@@ -66,6 +86,16 @@ export class KafkaJSSendError extends KafkaJSError {
         .map((entry) => `${entry.topic}[${entry.partition}] ${entry.count} (${entry.error.message})`)
         .join('; ')}`,
     );
+  }
+}
+
+/** deleteGroups: the groups that could not be deleted (NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND...). */
+export class KafkaJSDeleteGroupsError extends KafkaJSError {
+  override name = 'KafkaJSDeleteGroupsError';
+  constructor(
+    readonly groups: readonly { groupId: string; errorCode: number; error: KafkaJSProtocolError }[],
+  ) {
+    super(`could not delete ${groups.map((group) => `${group.groupId} (${group.error.type})`).join(', ')}`);
   }
 }
 

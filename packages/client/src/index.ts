@@ -1,3 +1,5 @@
+export * from './admin/configs.js';
+export type { FetchOffsetsPartition, TopicOffsets } from './admin/group-offsets.js';
 export * from './admin.js';
 export { BrokerConnection, parseBrokerAddress } from './broker-connection.js';
 export { Cluster, type PartitionMetadata, type TopicMetadata } from './cluster.js';
@@ -18,6 +20,7 @@ export {
   type EachMessagePayload,
   type KafkaMessage,
   type TopicPartitionOffset,
+  type TopicPartitionTimestamp,
 } from './consumer/consumer.js';
 export * from './errors.js';
 export { Kafka, type KafkaConfig } from './kafka.js';
@@ -42,3 +45,4 @@ export {
 } from './producer/producer.js';
 export type { RecordMetadata } from './producer/producer-batch.js';
 export type { RetryOptions } from './retry.js';
+export type { SASLOptions } from './sasl/sasl-authenticator.js';

@@ -1,6 +1,7 @@
 // The entry point, in kafkajs's shape: `new Kafka({ clientId, brokers })` and its producer(),
 // consumer() and admin(). Each of those owns its own Cluster (connections and metadata), as in kafkajs.
 
+import type { ConnectionOptions } from 'node:tls';
 import { Admin, type AdminConfig } from './admin.js';
 import { Cluster } from './cluster.js';
 import { Consumer, type ConsumerConfig } from './consumer/consumer.js';
@@ -15,6 +16,7 @@ import {
 } from './logger.js';
 import { Producer, type ProducerConfig } from './producer/producer.js';
 import { type ResolvedRetry, type RetryOptions, resolveRetry } from './retry.js';
+import { type SASLOptions, validateSaslOptions } from './sasl/sasl-authenticator.js';
 
 export interface KafkaConfig {
   readonly brokers: readonly string[];
@@ -26,9 +28,10 @@ export interface KafkaConfig {
   readonly retry?: RetryOptions;
   readonly logLevel?: LogLevel;
   readonly logCreator?: LogCreator;
-  /** TLS and SASL are not implemented: passing either is refused rather than ignored. */
-  readonly ssl?: unknown;
-  readonly sasl?: unknown;
+  /** TLS: `true` for Node's defaults (the system's CAs), or tls.connect options (`ca`, `cert`, `key`...). */
+  readonly ssl?: boolean | ConnectionOptions;
+  /** SASL on every connection: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, named as kafkajs does. */
+  readonly sasl?: SASLOptions;
 }
 
 export class Kafka {
@@ -38,10 +41,12 @@ export class Kafka {
   private readonly requestTimeoutMs: number;
   private readonly retry: ResolvedRetry;
   private readonly rootLogger: Logger;
+  private readonly ssl: boolean | ConnectionOptions;
+  private readonly sasl: SASLOptions | undefined;
 
   constructor(config: KafkaConfig) {
-    if (config.ssl !== undefined && config.ssl !== false) throw new KafkaJSError('ssl is not supported yet');
-    if (config.sasl !== undefined) throw new KafkaJSError('sasl is not supported yet');
+    this.ssl = config.ssl ?? false;
+    this.sasl = config.sasl === undefined ? undefined : validateSaslOptions(config.sasl);
     if (!Array.isArray(config.brokers) || config.brokers.length === 0) {
       throw new KafkaJSError('brokers must list at least one host:port');
     }
@@ -65,6 +70,8 @@ export class Kafka {
       retry: options.retry === undefined ? this.retry : resolveRetry({ ...this.retry, ...options.retry }),
       logger: this.rootLogger.namespace(namespace),
       allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
+      ssl: this.ssl,
+      sasl: this.sasl,
     });
   }
 

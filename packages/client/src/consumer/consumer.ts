@@ -77,6 +77,15 @@ export interface TopicPartitionOffset {
   readonly offset: string;
 }
 
+/** A seek to the first record at or after `timestamp` (ms since the epoch); past the last record, the end. */
+export interface TopicPartitionTimestamp {
+  readonly topic: string;
+  readonly partition: number;
+  readonly timestamp: number | string;
+}
+
+type SeekTarget = { readonly offset: bigint } | { readonly timestamp: bigint };
+
 interface PartitionPosition {
   /** Next offset to fetch and hand on. */
   offset: bigint;
@@ -94,7 +103,7 @@ export class Consumer {
   private assignment: MemberAssignment = new Map();
   private readonly positions = new Map<string, PartitionPosition>();
   /** Seeks asked for before the partition was assigned, or to apply at the next fetch. */
-  private readonly pendingSeeks = new Map<string, bigint>();
+  private readonly pendingSeeks = new Map<string, SeekTarget>();
   private readonly pausedPartitions = new Map<string, Set<number> | 'all'>();
   private running = false;
   private needsJoin = true;
@@ -343,19 +352,24 @@ export class Consumer {
   }
 
   private async applyPendingSeeks(): Promise<void> {
-    for (const [partitionKey, offset] of this.pendingSeeks) {
+    for (const [partitionKey, seek] of this.pendingSeeks) {
       const position = this.positions.get(partitionKey);
       if (position === undefined) continue;
       this.pendingSeeks.delete(partitionKey);
-      let target = offset;
-      if (offset < 0n) {
-        const [topic, partition] = partitionKey.split('\u0000') as [string, string];
-        const reset = await this.listOffsets(
-          topic,
-          [Number(partition)],
-          offset === -2n ? earliestTimestamp : latestTimestamp,
-        );
-        target = reset.get(Number(partition))!;
+      const [topic, partitionText] = partitionKey.split('\u0000') as [string, string];
+      const partition = Number(partitionText);
+      const lookUp = async (timestamp: bigint) =>
+        (await this.listOffsets(topic, [partition], timestamp)).get(partition)!;
+      let target: bigint;
+      if ('timestamp' in seek) {
+        // ListOffsets with a timestamp: -1 when every record is older, then the end, as Kafka's
+        // offsetsForTimes leaves the caller to do.
+        target = await lookUp(seek.timestamp);
+        if (target < 0n) target = await lookUp(latestTimestamp);
+      } else if (seek.offset < 0n) {
+        target = await lookUp(seek.offset === -2n ? earliestTimestamp : latestTimestamp);
+      } else {
+        target = seek.offset;
       }
       position.offset = target;
       position.resolved = target;
@@ -643,11 +657,21 @@ export class Consumer {
     }
   }
 
-  /** Moves a partition's position; the next records handed on start at `offset` (-2 earliest, -1 latest). */
-  seek({ topic, partition, offset }: TopicPartitionOffset): void {
-    const target = BigInt(offset);
-    if (target < -2n) throw new KafkaJSError(`cannot seek to offset ${offset}`);
-    this.pendingSeeks.set(key(topic, partition), target);
+  /**
+   * Moves a partition's position; the next records handed on start at `offset` (-2 earliest, -1
+   * latest), or, given `timestamp` instead, at the first record at or after it (the end when none is).
+   */
+  seek(target: TopicPartitionOffset | TopicPartitionTimestamp): void {
+    const { topic, partition } = target;
+    if ('timestamp' in target) {
+      const timestamp = BigInt(target.timestamp);
+      if (timestamp < 0n) throw new KafkaJSError(`cannot seek to timestamp ${target.timestamp}`);
+      this.pendingSeeks.set(key(topic, partition), { timestamp });
+    } else {
+      const offset = BigInt(target.offset);
+      if (offset < -2n) throw new KafkaJSError(`cannot seek to offset ${target.offset}`);
+      this.pendingSeeks.set(key(topic, partition), { offset });
+    }
     this.positionEpoch++;
   }
 

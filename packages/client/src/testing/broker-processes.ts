@@ -8,7 +8,7 @@
 // the cluster's directory (data, logs, checkpoints) is kept after the test; GREGOR_IT_LOG_LEVEL sets
 // the nodes' log level (warn otherwise).
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
   closeSync,
   mkdirSync,
@@ -35,10 +35,14 @@ interface Node {
   readonly configPath: string;
   kafkaPort: number;
   quorumPort: number;
+  /** Every listener's bound port by name (PLAINTEXT, SASL_SSL...). */
+  listenerPorts: Record<string, number>;
   child: ChildProcess | undefined;
 }
 
-function boundPorts(logDir: string): { kafka: number; quorum: number } | undefined {
+function boundPorts(
+  logDir: string,
+): { kafka: number; quorum: number; listeners: Record<string, number> } | undefined {
   let text: string;
   try {
     text = readFileSync(join(logDir, 'bound-ports'), 'utf8');
@@ -47,7 +51,15 @@ function boundPorts(logDir: string): { kafka: number; quorum: number } | undefin
   }
   const listeners = /listeners=(.*)/.exec(text)?.[1] ?? '';
   const port = (name: string) => Number(new RegExp(`${name}://[^,]*:(\\d+)`).exec(listeners)?.[1]);
-  return { kafka: port('PLAINTEXT'), quorum: port('CONTROLLER') };
+  const byName = Object.fromEntries(
+    [...listeners.matchAll(/([A-Z_]+):\/\/[^,]*:(\d+)/g)].map((match) => [match[1]!, Number(match[2])]),
+  );
+  return { kafka: port('PLAINTEXT'), quorum: port('CONTROLLER'), listeners: byName };
+}
+
+export interface BrokerProcessesOptions {
+  /** server.properties entries added to (or replacing) the defaults: listeners, SSL, SASL... */
+  readonly properties?: Readonly<Record<string, string>>;
 }
 
 export class BrokerProcesses {
@@ -55,7 +67,7 @@ export class BrokerProcesses {
   private readonly rootDir = mkdtempSync(join(tmpdir(), 'gregor-client-it-'));
   private readonly votersFile = join(this.rootDir, 'quorum-voters');
 
-  private constructor(nodeCount: number) {
+  private constructor(nodeCount: number, options: BrokerProcessesOptions) {
     const clusterId = `client-it-${process.pid}`;
     for (let id = 1; id <= nodeCount; id++) {
       const logDir = join(this.rootDir, `node-${id}`);
@@ -66,6 +78,7 @@ export class BrokerProcesses {
         configPath: join(logDir, 'server.properties'),
         kafkaPort: 0,
         quorumPort: 0,
+        listenerPorts: {},
         child: undefined,
       };
       const replication = String(Math.min(3, nodeCount));
@@ -86,6 +99,7 @@ export class BrokerProcesses {
           'offsets.topic.replication.factor': replication,
           'offsets.topic.num.partitions': '3',
           'min.insync.replicas': String(Math.min(2, nodeCount)),
+          ...options.properties,
         })
           .map(([key, value]) => `${key}=${value}`)
           .join('\n'),
@@ -94,8 +108,8 @@ export class BrokerProcesses {
     }
   }
 
-  static async start(nodeCount: number): Promise<BrokerProcesses> {
-    const cluster = new BrokerProcesses(nodeCount);
+  static async start(nodeCount: number, options: BrokerProcessesOptions = {}): Promise<BrokerProcesses> {
+    const cluster = new BrokerProcesses(nodeCount, options);
     try {
       for (const node of cluster.nodes) cluster.spawn(node);
       await Promise.all(cluster.nodes.map((node) => cluster.waitBound(node)));
@@ -116,6 +130,21 @@ export class BrokerProcesses {
     return `127.0.0.1:${this.nodes[id - 1]!.kafkaPort}`;
   }
 
+  /** host:port of node `id`'s listener `name` (as in `listeners`: SASL_SSL, SSL...). */
+  listenerAddress(id: number, name: string): string {
+    const port = this.nodes[id - 1]!.listenerPorts[name];
+    if (port === undefined) throw new Error(`node ${id} has no listener ${name}`);
+    return `127.0.0.1:${port}`;
+  }
+
+  /** The `gregor` command line, run against node 1's PLAINTEXT listener (`gregor users ...`). */
+  cli(args: readonly string[]): string {
+    return execFileSync(process.execPath, [cliPath, ...args, '--bootstrap-server', this.address(1)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  }
+
   private spawn(node: Node): void {
     rmSync(join(node.logDir, 'bound-ports'), { force: true });
     const output = keepClusterDir ? openSync(join(node.logDir, 'node.log'), 'a') : undefined;
@@ -133,6 +162,7 @@ export class BrokerProcesses {
     });
     node.kafkaPort = ports.kafka;
     node.quorumPort = ports.quorum;
+    node.listenerPorts = ports.listeners;
   }
 
   private writeVoters(): void {

@@ -1,0 +1,203 @@
+// Configs of topics and brokers, in kafkajs's shapes: DescribeConfigs, and alterConfigs sent as
+// IncrementalAlterConfigs, so a config the call does not name keeps its value (kafkajs sends the
+// older AlterConfigs, which resets every config it does not name). A broker resource that names a
+// broker id goes to that broker, as Kafka requires; topics and the cluster-wide broker defaults go
+// to any broker.
+
+import { ApiKey, alterConfigOpType, ErrorCode } from '@gregor/protocol';
+import type { Cluster } from '../cluster.js';
+import { KafkaJSProtocolError } from '../errors.js';
+import { withRetry } from '../retry.js';
+
+/** kafkajs's ConfigResourceTypes. */
+export const ConfigResourceTypes = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+
+/** kafkajs's ConfigSource (Kafka's DescribeConfigsResponse config_source). */
+export const ConfigSource = {
+  UNKNOWN: 0,
+  TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+  DYNAMIC_BROKER_LOGGER_CONFIG: 6,
+} as const;
+
+/** What an alterConfigs entry does; `set` when it names none (kafkajs's entries are all sets). */
+export const AlterConfigOperations = alterConfigOpType;
+
+export interface ResourceConfigQuery {
+  readonly type: number;
+  readonly name: string;
+  /** The configs to describe; all when absent. */
+  readonly configNames?: readonly string[];
+}
+
+export interface ConfigSynonym {
+  readonly configName: string;
+  readonly configValue: string | null;
+  readonly configSource: number;
+}
+
+export interface ConfigEntry {
+  readonly configName: string;
+  readonly configValue: string | null;
+  readonly readOnly: boolean;
+  readonly isDefault: boolean;
+  readonly configSource: number;
+  readonly isSensitive: boolean;
+  readonly configSynonyms: ConfigSynonym[];
+}
+
+export interface DescribeConfigResponse {
+  readonly resources: {
+    readonly errorCode: number;
+    readonly errorMessage: string | null;
+    readonly resourceName: string;
+    readonly resourceType: number;
+    readonly configEntries: ConfigEntry[];
+  }[];
+  readonly throttleTime: number;
+}
+
+export interface IResourceConfig {
+  readonly type: number;
+  readonly name: string;
+  readonly configEntries: readonly {
+    readonly name: string;
+    readonly value?: string | null;
+    /** An extension of kafkajs's shape: `AlterConfigOperations.delete`, `.append`, `.subtract`. */
+    readonly operation?: number;
+  }[];
+}
+
+export interface AlterConfigResponse {
+  readonly resources: {
+    readonly errorCode: number;
+    readonly errorMessage: string | null;
+    readonly resourceName: string;
+    readonly resourceType: number;
+  }[];
+  readonly throttleTime: number;
+}
+
+/** The broker that must answer for a resource, or -1 for any broker. */
+export function targetNode(resource: { readonly type: number; readonly name: string }): number {
+  return resource.type === ConfigResourceTypes.BROKER && /^\d+$/.test(resource.name)
+    ? Number(resource.name)
+    : -1;
+}
+
+/** Sends each resource group to its broker; results come back in the order of `resources`. */
+export async function byTarget<R extends { readonly type: number; readonly name: string }, T>(
+  resources: readonly R[],
+  send: (node: number, group: readonly R[]) => Promise<readonly T[]>,
+): Promise<T[]> {
+  const groups = new Map<number, R[]>();
+  for (const resource of resources) {
+    const node = targetNode(resource);
+    groups.set(node, [...(groups.get(node) ?? []), resource]);
+  }
+  const answered = await Promise.all(
+    [...groups].map(async ([node, group]) => ({ group, results: await send(node, group) })),
+  );
+  const results = new Map<R, T>();
+  for (const { group, results: groupResults } of answered) {
+    for (const [index, resource] of group.entries()) results.set(resource, groupResults[index]!);
+  }
+  return resources.map((resource) => results.get(resource)!);
+}
+
+function failure(
+  results: readonly { errorCode: number; errorMessage: string | null; resourceName: string }[],
+): KafkaJSProtocolError | undefined {
+  const failed = results.find((result) => result.errorCode !== ErrorCode.NONE);
+  if (failed === undefined) return undefined;
+  return new KafkaJSProtocolError(
+    failed.errorCode,
+    `${failed.resourceName}${failed.errorMessage === null ? '' : `: ${failed.errorMessage}`}`,
+  );
+}
+
+export async function describeConfigs(
+  cluster: Cluster,
+  options: { readonly resources: readonly ResourceConfigQuery[]; readonly includeSynonyms?: boolean },
+): Promise<DescribeConfigResponse> {
+  await cluster.refreshMetadata();
+  const resources = await withRetry(cluster.retry, () =>
+    byTarget(options.resources, async (node, group) => {
+      const body = {
+        resources: group.map((resource) => ({
+          resourceType: resource.type,
+          resourceName: resource.name,
+          configurationKeys: resource.configNames === undefined ? null : [...resource.configNames],
+        })),
+        includeSynonyms: options.includeSynonyms ?? false,
+        includeDocumentation: false,
+      };
+      const response =
+        node < 0
+          ? await cluster.sendAny(ApiKey.DescribeConfigs, body)
+          : await cluster.send(node, ApiKey.DescribeConfigs, body);
+      // Kafka answers the resources in the order they were asked.
+      return response.results.map((result) => ({
+        errorCode: result.errorCode,
+        errorMessage: result.errorMessage,
+        resourceName: result.resourceName,
+        resourceType: result.resourceType,
+        configEntries: result.configs.map((config) => ({
+          configName: config.name,
+          configValue: config.value,
+          readOnly: config.readOnly,
+          isDefault: config.configSource === ConfigSource.DEFAULT_CONFIG,
+          configSource: config.configSource,
+          isSensitive: config.isSensitive,
+          configSynonyms: config.synonyms.map((synonym) => ({
+            configName: synonym.name,
+            configValue: synonym.value,
+            configSource: synonym.source,
+          })),
+        })),
+      }));
+    }),
+  );
+  const error = failure(resources);
+  if (error !== undefined) throw error;
+  return { resources, throttleTime: 0 };
+}
+
+export async function alterConfigs(
+  cluster: Cluster,
+  options: { readonly resources: readonly IResourceConfig[]; readonly validateOnly?: boolean },
+): Promise<AlterConfigResponse> {
+  await cluster.refreshMetadata();
+  const resources = await withRetry(cluster.retry, () =>
+    byTarget(options.resources, async (node, group) => {
+      const body = {
+        resources: group.map((resource) => ({
+          resourceType: resource.type,
+          resourceName: resource.name,
+          configs: resource.configEntries.map((entry) => ({
+            name: entry.name,
+            configOperation: entry.operation ?? AlterConfigOperations.set,
+            value: entry.value ?? null,
+          })),
+        })),
+        validateOnly: options.validateOnly ?? false,
+      };
+      const response =
+        node < 0
+          ? await cluster.sendAny(ApiKey.IncrementalAlterConfigs, body)
+          : await cluster.send(node, ApiKey.IncrementalAlterConfigs, body);
+      return response.responses.map((result) => ({
+        errorCode: result.errorCode,
+        errorMessage: result.errorMessage,
+        resourceName: result.resourceName,
+        resourceType: result.resourceType,
+      }));
+    }),
+  );
+  const error = failure(resources);
+  if (error !== undefined) throw error;
+  return { resources, throttleTime: 0 };
+}
