@@ -34,6 +34,7 @@ const servedApis = [
   ApiKey.DescribeConfigs,
   ApiKey.AlterConfigs,
   ApiKey.CreatePartitions,
+  ApiKey.ElectLeaders,
   ApiKey.IncrementalAlterConfigs,
   ApiKey.DescribeUserScramCredentials,
   ApiKey.AlterUserScramCredentials,
