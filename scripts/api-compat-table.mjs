@@ -222,6 +222,8 @@ const testedBy = {
   },
   DescribeQuorum: { clients: ['gregor metadata-quorum'], files: [`${it}operator-apis.integration.test.ts`] },
   ElectLeaders: { clients: ['gregor leader-election'], files: [`${it}operator-apis.integration.test.ts`] },
+  DescribeLogDirs: { clients: ['gregor log-dirs'], files: [`${it}operator-apis.integration.test.ts`] },
+  DescribeProducers: { clients: ['gregor transactions'], files: [`${it}operator-apis.integration.test.ts`] },
 };
 
 async function generate() {

@@ -8,6 +8,7 @@ import { runConfigs } from './configs.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGroups } from './groups.js';
 import { runLeaderElection } from './leader-election.js';
+import { runLogDirs } from './log-dirs.js';
 import { runMetadataQuorum } from './metadata-quorum.js';
 import { runMetadataShell } from './metadata-shell.js';
 import { runTopics } from './topics.js';
@@ -45,6 +46,10 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   'leader-election': {
     summary: 'PREFERRED or UNCLEAN leader elections (kafka-leader-election.sh)',
     run: runLeaderElection,
+  },
+  'log-dirs': {
+    summary: "describe the brokers' log directories as JSON (kafka-log-dirs.sh --describe)",
+    run: runLogDirs,
   },
   'metadata-quorum': {
     summary: 'describe the metadata quorum (--status, --replication), like kafka-metadata-quorum.sh',

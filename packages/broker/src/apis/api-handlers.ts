@@ -25,6 +25,8 @@ import { handleDescribeAcls } from './describe-acls.js';
 import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
+import { handleDescribeLogDirs } from './describe-log-dirs.js';
+import { handleDescribeProducers } from './describe-producers.js';
 import { createDescribeQuorumHandler, type MetadataQuorum } from './describe-quorum.js';
 import { createDescribeTransactionsHandler } from './describe-transactions.js';
 import { handleDescribeUserScramCredentials } from './describe-user-scram-credentials.js';
@@ -90,9 +92,11 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.DeleteTopics]: handleDeleteTopics,
     [ApiKey.DescribeConfigs]: handleDescribeConfigs,
     [ApiKey.AlterConfigs]: handleAlterConfigs,
+    [ApiKey.DescribeLogDirs]: handleDescribeLogDirs,
     [ApiKey.CreatePartitions]: handleCreatePartitions,
     [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,
     [ApiKey.DescribeCluster]: handleDescribeCluster,
+    [ApiKey.DescribeProducers]: handleDescribeProducers,
     [ApiKey.DescribeAcls]: handleDescribeAcls,
     [ApiKey.CreateAcls]: handleCreateAcls,
     [ApiKey.DeleteAcls]: handleDeleteAcls,

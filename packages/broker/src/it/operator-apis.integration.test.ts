@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
-import { ErrorCode } from '@gregor/protocol';
+import { CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
@@ -260,5 +260,186 @@ describe('gregor leader-election (ElectLeaders)', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toContain('for partition: no-such-topic-0: UNKNOWN_TOPIC_OR_PARTITION');
     expect(unknown.stderr).toBe('Error: 1 replica(s) could not be elected\n');
+  });
+});
+
+/** Produces `values` to sized-0 on its leader, as one idempotent batch when `producer` is given. */
+async function produceTo(
+  topic: string,
+  values: string[],
+  producer?: { producerId: number; producerEpoch: number; baseSequence: number },
+): Promise<void> {
+  const { leaderId } = await partitionState(1, topic, 0);
+  const records = encodeRecordBatch({
+    partitionLeaderEpoch: -1,
+    compression: CompressionType.None,
+    ...(producer ?? {}),
+    records: values.map((value, index) => ({
+      key: null,
+      value: Buffer.from(value),
+      timestamp: Date.now() + index,
+    })),
+  });
+  await withConnection(leaderId, async (connection) => {
+    const response = await connection.call(
+      ApiKey.Produce,
+      7,
+      {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 10_000,
+        topics: [{ name: topic, partitions: [{ partitionIndex: 0, records }] }],
+      },
+      15_000,
+    );
+    expect(response.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+  });
+}
+
+interface LogDirsJson {
+  version: number;
+  brokers: {
+    broker: number;
+    logDirs: {
+      logDir: string;
+      error: string | null;
+      partitions: { partition: string; size: number; offsetLag: number; isFuture: boolean }[];
+    }[];
+  }[];
+}
+
+async function logDirs(...extra: string[]): Promise<{ run: CliRun; json: LogDirsJson | undefined }> {
+  const run = await gregor('log-dirs', '--bootstrap-server', bootstrapOf(1), '--describe', ...extra);
+  const lines = run.stdout.trim().split('\n');
+  return { run, json: run.code === 0 ? (JSON.parse(lines[2]!) as LogDirsJson) : undefined };
+}
+
+function sizesOf(json: LogDirsJson, partition: string): Map<number, number> {
+  return new Map(
+    json.brokers.map((broker) => [
+      broker.broker,
+      broker.logDirs.flatMap((dir) => dir.partitions).find((entry) => entry.partition === partition)?.size ??
+        -1,
+    ]),
+  );
+}
+
+describe('gregor log-dirs (DescribeLogDirs)', () => {
+  it("prints every broker's log dir as kafka-log-dirs.sh does; sizes grow on every replica after produce", async () => {
+    await createTopic('sized', [[1, 2, 3]]);
+    await waitFor(
+      'sized-0 led with a full ISR',
+      async () => ((await partitionState(1, 'sized', 0)).isr.length === 3 ? true : undefined),
+      waitOptions(),
+    );
+    const before = await logDirs('--topic-list', 'sized');
+    expect(before.run.code).toBe(0);
+    const lines = before.run.stdout.split('\n');
+    expect(lines[0]).toBe('Querying brokers for log directories information');
+    expect(lines[1]).toBe('Received log directory information from brokers 1,2,3');
+    const json = before.json!;
+    expect(json.version).toBe(1);
+    expect(json.brokers.map((broker) => broker.broker)).toEqual([1, 2, 3]);
+    for (const broker of json.brokers) {
+      expect(broker.logDirs).toEqual([
+        {
+          logDir: cluster.node(broker.broker).logDir,
+          error: null,
+          partitions: [{ partition: 'sized-0', size: 0, offsetLag: 0, isFuture: false }],
+        },
+      ]);
+    }
+
+    await produceTo('sized', ['a', 'b', 'c']);
+    const grown = await waitFor(
+      'every replica of sized-0 holds the batch',
+      async () => {
+        const { json: now } = await logDirs('--topic-list', 'sized');
+        const sizes = now === undefined ? undefined : sizesOf(now, 'sized-0');
+        return sizes !== undefined && [...sizes.values()].every((size) => size > 0) ? sizes : undefined;
+      },
+      waitOptions(),
+    );
+    await produceTo('sized', ['d']);
+    await waitFor(
+      'every replica of sized-0 grew again',
+      async () => {
+        const { json: now } = await logDirs('--topic-list', 'sized');
+        const sizes = now === undefined ? undefined : sizesOf(now, 'sized-0');
+        return sizes !== undefined && [...sizes].every(([broker, size]) => size > grown.get(broker)!)
+          ? true
+          : undefined;
+      },
+      waitOptions(),
+    );
+
+    const one = await logDirs('--broker-list', '2', '--topic-list', 'sized');
+    expect(one.json!.brokers.map((broker) => broker.broker)).toEqual([2]);
+    const missing = await logDirs('--broker-list', '2,9');
+    expect(missing.run.code).toBe(1);
+    expect(missing.run.stderr).toContain('The given brokers do not exist from --broker-list: 9');
+  });
+});
+
+describe('gregor transactions describe-producers (DescribeProducers)', () => {
+  it("lists an idempotent producer on the partition's leader; a follower answers NOT_LEADER_OR_FOLLOWER", async () => {
+    await createTopic('produced', [[2, 3, 1]]);
+    await waitFor(
+      'produced-0 led by 2',
+      async () => ((await partitionState(1, 'produced', 0)).leaderId === 2 ? true : undefined),
+      waitOptions(),
+    );
+    const { producerId, producerEpoch } = await withConnection(1, (connection) =>
+      connection.call(
+        ApiKey.InitProducerId,
+        1,
+        { transactionalId: null, transactionTimeoutMs: 60_000 },
+        10_000,
+      ),
+    );
+    const id = Number(producerId);
+    await produceTo('produced', ['x', 'y', 'z'], { producerId: id, producerEpoch, baseSequence: 0 });
+    const run = await gregor(
+      'transactions',
+      '--bootstrap-server',
+      bootstrapOf(1),
+      'describe-producers',
+      '--topic',
+      'produced',
+      '--partition',
+      '0',
+    );
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const [header, row, ...rest] = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t').map((cell) => cell.trim()));
+    expect(header).toEqual([
+      'ProducerId',
+      'ProducerEpoch',
+      'LatestCoordinatorEpoch',
+      'LastSequence',
+      'LastTimestamp',
+      'CurrentTransactionStartOffset',
+    ]);
+    expect(rest).toEqual([]);
+    expect(row!.slice(0, 4)).toEqual([String(id), String(producerEpoch), '-1', '2']);
+    expect(Number(row![4])).toBeGreaterThan(0);
+    expect(row![5]).toBe('None');
+
+    const follower = await gregor(
+      'transactions',
+      '--bootstrap-server',
+      bootstrapOf(1),
+      'describe-producers',
+      '--topic',
+      'produced',
+      '--partition',
+      '0',
+      '--broker-id',
+      '3',
+    );
+    expect(follower.code).toBe(1);
+    expect(follower.stderr).toContain('NOT_LEADER_OR_FOLLOWER');
   });
 });
