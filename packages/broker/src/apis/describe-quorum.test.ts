@@ -36,14 +36,20 @@ async function describeQuorum(
   );
 }
 
+const nodes = () =>
+  [1, 2].map((nodeId) => ({
+    nodeId,
+    listeners: [{ name: 'CONTROLLER', host: `c${nodeId}`, port: 9093, securityProtocol: 0 }],
+  }));
+
 const metadataPartition = {
   topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }],
 };
 
 describe('DescribeQuorum', () => {
-  it("answers the quorum leader's view, with the voters' listeners as nodes in v2", async () => {
+  it("answers the quorum leader's view, with the voters' controller endpoints as nodes in v2", async () => {
     cluster = await LocalClusterFixture.start({ otherBrokerIds: [2] });
-    const response = await describeQuorum({ describe: async () => view }, 2, metadataPartition);
+    const response = await describeQuorum({ describe: async () => view, nodes }, 2, metadataPartition);
     expect(response.errorCode).toBe(ErrorCode.NONE);
     expect(response.topics[0]!.partitions[0]).toMatchObject({
       partitionIndex: 0,
@@ -69,10 +75,12 @@ describe('DescribeQuorum', () => {
         lastCaughtUpTimestamp: 4700n,
       },
     ]);
-    expect(response.nodes.map((node) => node.nodeId)).toEqual([1, 2]);
-    expect(response.nodes[0]!.listeners.length).toBeGreaterThan(0);
+    expect(response.nodes).toMatchObject([
+      { nodeId: 1, listeners: [{ name: 'CONTROLLER', host: 'c1', port: 9093, securityProtocol: 0 }] },
+      { nodeId: 2, listeners: [{ name: 'CONTROLLER', host: 'c2', port: 9093, securityProtocol: 0 }] },
+    ]);
     // v0 has no timestamps: the fields decode to their defaults.
-    const v0 = await describeQuorum({ describe: async () => view }, 0, metadataPartition);
+    const v0 = await describeQuorum({ describe: async () => view, nodes }, 0, metadataPartition);
     expect(v0.topics[0]!.partitions[0]!.currentVoters[1]).toMatchObject({
       logEndOffset: 118n,
       lastFetchTimestamp: -1n,
@@ -87,6 +95,7 @@ describe('DescribeQuorum', () => {
         asked++;
         return view;
       },
+      nodes,
     };
     for (const body of [
       { topics: [] },
@@ -102,7 +111,7 @@ describe('DescribeQuorum', () => {
   it("puts the quorum's failure on the partition (no leader reachable in time)", async () => {
     cluster = await LocalClusterFixture.start();
     const response = await describeQuorum(
-      { describe: async () => controllerError(ErrorCode.REQUEST_TIMED_OUT, 'no controller answered') },
+      { describe: async () => controllerError(ErrorCode.REQUEST_TIMED_OUT, 'no controller answered'), nodes },
       2,
       metadataPartition,
     );

@@ -9,8 +9,9 @@
 // log end offset and its last fetch and caught-up times. Kafka answers on the controller listener;
 // here any broker answers by asking the quorum leader over the controller service (a node that is
 // not the leader redirects the call there). Gregor's Raft has voters only, so observers stay empty,
-// and no directory ids (KIP-853), so each is the zero uuid. Nodes (v2) are the voters' broker
-// listeners from the metadata image. Needs DESCRIBE on CLUSTER with an authorizer, as in Kafka.
+// and no directory ids (KIP-853), so each is the zero uuid. Nodes (v2) are the voters' controller
+// endpoints, as in Kafka (this node's view of controller.quorum.voters). Needs DESCRIBE on CLUSTER
+// with an authorizer, as in Kafka.
 
 import type { ControllerError } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput, zeroUuid } from '@gregor/protocol';
@@ -26,9 +27,21 @@ export const clusterMetadataTopicName = '__cluster_metadata';
 /** How long a DescribeQuorum waits for the quorum leader's answer. */
 export const describeQuorumTimeoutMs = 5_000;
 
-/** The way to the quorum leader's view of the quorum. */
+/** One voter's controller endpoint (DescribeQuorum v2 `nodes`). */
+export interface QuorumNode {
+  readonly nodeId: number;
+  readonly listeners: readonly {
+    readonly name: string;
+    readonly host: string;
+    readonly port: number;
+    readonly securityProtocol: number;
+  }[];
+}
+
+/** The way to the quorum leader's view of the quorum, and to the voters' controller endpoints. */
 export interface MetadataQuorum {
   describe(timeoutMs: number): Promise<QuorumView | ControllerError>;
+  nodes(): readonly QuorumNode[];
 }
 
 function asksForTheMetadataPartition(body: RequestBody<Key>): boolean {
@@ -77,26 +90,13 @@ export function createDescribeQuorumHandler(quorum: MetadataQuorum): ApiHandler<
             })),
             observers: [],
           };
-    const image = context.broker.metadata.image();
-    const voterIds = 'errorCode' in view ? [] : view.voters.map((voter) => voter.replicaId);
     return {
       errorCode: ErrorCode.NONE,
       topics: [{ topicName: clusterMetadataTopicName, partitions: [partition] }],
-      nodes: voterIds.flatMap((nodeId) => {
-        const registration = image.broker(nodeId);
-        if (registration === undefined) return [];
-        return [
-          {
-            nodeId,
-            listeners: registration.listeners.map((listener) => ({
-              name: listener.name,
-              host: listener.host,
-              port: listener.port,
-              securityProtocol: listener.securityProtocol,
-            })),
-          },
-        ];
-      }),
+      nodes: quorum.nodes().map((node) => ({
+        nodeId: node.nodeId,
+        listeners: node.listeners.map((listener) => ({ ...listener })),
+      })),
     };
   };
 }

@@ -118,7 +118,9 @@ describe('gregor metadata-quorum (DescribeQuorum)', () => {
     expect(Number(field('HighWatermark'))).toBeGreaterThan(0);
     const voters = [...(field('CurrentVoters') ?? '').matchAll(/"id": (\d+)/g)].map((m) => Number(m[1]));
     expect(voters.sort()).toEqual([1, 2, 3]);
-    expect(field('CurrentVoters')).toContain(`"PLAINTEXT://127.0.0.1:${cluster.node(1).kafkaPort}"`);
+    for (const id of [1, 2, 3]) {
+      expect(field('CurrentVoters')).toContain(`"CONTROLLER://127.0.0.1:${cluster.node(id).quorumPort}"`);
+    }
     expect(field('CurrentObservers')).toBe('[]');
   });
 

@@ -598,6 +598,15 @@ export class GregorNode {
           transactions: this.transactionCoordinator,
           quorum: {
             describe: (timeoutMs) => describeQuorumAtLeader(this.controllerClient!, timeoutMs),
+            nodes: () => {
+              const listener = this.config.controllerListener;
+              const securityProtocol =
+                securityProtocolIds[this.config.listenerSecurityProtocols.get(listener.name) ?? 'PLAINTEXT'];
+              return (this.voterAddresses?.voters ?? []).map((voter) => ({
+                nodeId: voter.id,
+                listeners: [{ name: listener.name, host: voter.host, port: voter.port, securityProtocol }],
+              }));
+            },
           },
         }),
       ),
