@@ -5,6 +5,8 @@
 // Waits poll observable state with a bound; nothing asserts on timing.
 
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
@@ -244,6 +246,22 @@ describe('gregor leader-election (ElectLeaders)', () => {
       '0',
     );
     expect(named).toEqual({
+      code: 0,
+      stdout: 'Valid replica already elected for partitions elect-0\n',
+      stderr: '',
+    });
+    const jsonFile = join(cluster.rootDir, 'election.json');
+    writeFileSync(jsonFile, JSON.stringify({ partitions: [{ topic: 'elect', partition: 0 }] }));
+    const fromFile = await gregor(
+      'leader-election',
+      '--bootstrap-server',
+      bootstrapOf(1),
+      '--election-type',
+      'PREFERRED',
+      '--path-to-json-file',
+      jsonFile,
+    );
+    expect(fromFile).toEqual({
       code: 0,
       stdout: 'Valid replica already elected for partitions elect-0\n',
       stderr: '',
