@@ -220,6 +220,10 @@ const testedBy = {
     clients: ['gregor transactions'],
     files: [`${it}transactions-librdkafka.integration.test.ts`],
   },
+  DescribeQuorum: { clients: ['gregor metadata-quorum'], files: [`${it}operator-apis.integration.test.ts`] },
+  ElectLeaders: { clients: ['gregor leader-election'], files: [`${it}operator-apis.integration.test.ts`] },
+  DescribeLogDirs: { clients: ['gregor log-dirs'], files: [`${it}operator-apis.integration.test.ts`] },
+  DescribeProducers: { clients: ['gregor transactions'], files: [`${it}operator-apis.integration.test.ts`] },
 };
 
 async function generate() {
@@ -227,9 +231,9 @@ async function generate() {
   const handlers = await import(join(root, 'packages/broker/dist/apis/api-handlers.js'));
   // The group and producer-id services are only closed over when the table is built.
   const served = new Set(
-    Object.keys(handlers.apiHandlers({ groups: {}, producerIds: {}, transactions: {}, sasl: {} })).map(
-      Number,
-    ),
+    Object.keys(
+      handlers.apiHandlers({ groups: {}, producerIds: {}, transactions: {}, sasl: {}, quorum: {} }),
+    ).map(Number),
   );
   const ranges = new Map(protocol.apiVersionSupport.map((entry) => [entry.apiKey, entry]));
   const rows = [

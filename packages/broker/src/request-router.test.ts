@@ -33,11 +33,14 @@ const servedApis = [
   ApiKey.DeleteAcls,
   ApiKey.DescribeConfigs,
   ApiKey.AlterConfigs,
+  ApiKey.DescribeLogDirs,
   ApiKey.CreatePartitions,
+  ApiKey.ElectLeaders,
   ApiKey.IncrementalAlterConfigs,
   ApiKey.DescribeUserScramCredentials,
   ApiKey.AlterUserScramCredentials,
   ApiKey.DescribeCluster,
+  ApiKey.DescribeProducers,
 ];
 
 describe('ApiVersions', () => {

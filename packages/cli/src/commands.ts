@@ -7,6 +7,9 @@ import { runBroker } from './broker-start.js';
 import { runConfigs } from './configs.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGroups } from './groups.js';
+import { runLeaderElection } from './leader-election.js';
+import { runLogDirs } from './log-dirs.js';
+import { runMetadataQuorum } from './metadata-quorum.js';
 import { runMetadataShell } from './metadata-shell.js';
 import { runTopics } from './topics.js';
 import { runTransactions } from './transactions.js';
@@ -39,6 +42,18 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   topics: {
     summary: 'create, list, describe, alter (partitions) and delete topics (kafka-topics.sh)',
     run: runTopics,
+  },
+  'leader-election': {
+    summary: 'PREFERRED or UNCLEAN leader elections (kafka-leader-election.sh)',
+    run: runLeaderElection,
+  },
+  'log-dirs': {
+    summary: "describe the brokers' log directories as JSON (kafka-log-dirs.sh --describe)",
+    run: runLogDirs,
+  },
+  'metadata-quorum': {
+    summary: 'describe the metadata quorum (--status, --replication), like kafka-metadata-quorum.sh',
+    run: runMetadataQuorum,
   },
   'metadata-shell': {
     summary: 'browse the cluster metadata as znode-like paths (ls, cat, tree), online or offline',

@@ -16,6 +16,25 @@ describe('gregor transactions arguments', () => {
     [['list'], '--bootstrap-server is required'],
     [['--bootstrap-server', 'h:1'], 'a command is required'],
     [['--bootstrap-server', 'h:1', 'describe'], 'describe needs --transactional-id'],
+    [
+      ['--bootstrap-server', 'h:1', 'describe-producers', '--partition', '0'],
+      'describe-producers needs --topic',
+    ],
+    [['--bootstrap-server', 'h:1', 'describe-producers', '--topic', 't'], '--partition is required'],
+    [
+      [
+        '--bootstrap-server',
+        'h:1',
+        'describe-producers',
+        '--topic',
+        't',
+        '--partition',
+        '0',
+        '--broker-id',
+        'x',
+      ],
+      '--broker-id must be an integer',
+    ],
     [['--bootstrap-server', 'h:1', 'frobnicate'], "unknown command 'frobnicate'"],
     [['--bootstrap-server', 'nope', 'list'], 'expected host:port'],
     [

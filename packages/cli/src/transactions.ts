@@ -3,10 +3,13 @@
 //   gregor transactions --bootstrap-server host:port[,...] describe --transactional-id ID
 //   gregor transactions --bootstrap-server host:port[,...] abort --topic T --partition P
 //       --producer-id ID --producer-epoch E --coordinator-epoch C
+//   gregor transactions --bootstrap-server host:port[,...] describe-producers --topic T --partition P
+//       [--broker-id B]
 // list asks every broker (ListTransactions: each lists the ids it coordinates); describe asks the
 // id's coordinator (FindCoordinator key type 1, DescribeTransactions); abort writes an abort marker
 // for the producer to the partition's leader (WriteTxnMarkers), for a hanging transaction whose
-// coordinator no longer knows it.
+// coordinator no longer knows it. describe-producers asks the partition's leader (or --broker-id) with
+// DescribeProducers for the producers its producer state holds.
 
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
@@ -32,6 +35,10 @@ Transactions, like kafka-transactions.sh:
   abort --topic T --partition P --producer-id ID --producer-epoch E --coordinator-epoch C
                                         writes an abort marker for that producer to the partition
                                         (ends a hanging transaction the coordinator lost)
+  describe-producers --topic T --partition P [--broker-id B]
+                                        the partition's active producers (on its leader, or on
+                                        broker B): epoch, coordinator epoch, last sequence and
+                                        timestamp, the start offset of an open transaction
 
 Exit codes: 0 ok, 1 failure (unknown id, cluster unreachable), 2 usage error.
 `;
@@ -39,6 +46,12 @@ Exit codes: 0 ok, 1 failure (unknown id, cluster unreachable), 2 usage error.
 type Command =
   | { readonly kind: 'list' }
   | { readonly kind: 'describe'; readonly transactionalId: string }
+  | {
+      readonly kind: 'describe-producers';
+      readonly topic: string;
+      readonly partition: number;
+      readonly brokerId: number | null;
+    }
   | {
       readonly kind: 'abort';
       readonly topic: string;
@@ -91,6 +104,9 @@ export async function runTransactions(
         return 0;
       case 'abort':
         await abort(context, parsed.command);
+        return 0;
+      case 'describe-producers':
+        await describeProducers(context, parsed.command);
         return 0;
       default:
         return usageExitCode;
@@ -254,6 +270,62 @@ async function describe(context: Context, transactionalId: string): Promise<void
   }
 }
 
+async function describeProducers(
+  context: Context,
+  command: Extract<Command, { kind: 'describe-producers' }>,
+): Promise<void> {
+  const metadata = await context.bootstrap.call(
+    ApiKey.Metadata,
+    1,
+    { topics: [{ name: command.topic }] },
+    context.timeoutMs,
+  );
+  const topic = metadata.topics.find((candidate) => candidate.name === command.topic);
+  const leaderId = topic?.partitions.find((p) => p.partitionIndex === command.partition)?.leaderId ?? -1;
+  const brokerId = command.brokerId ?? leaderId;
+  const broker = metadata.brokers.find((candidate) => candidate.nodeId === brokerId);
+  if (broker === undefined) {
+    throw new TransactionsCommandError(
+      command.brokerId === null
+        ? `partition ${command.topic}-${command.partition} has no leader`
+        : `broker ${command.brokerId} is not a live broker`,
+    );
+  }
+  const connection = await context.connect(broker.host, broker.port);
+  const response = await connection.call(
+    ApiKey.DescribeProducers,
+    0,
+    { topics: [{ name: command.topic, partitionIndexes: [command.partition] }] },
+    context.timeoutMs,
+  );
+  const partition = response.topics[0]?.partitions[0];
+  if (partition === undefined) throw new TransactionsCommandError('DescribeProducers answered nothing');
+  if (partition.errorCode !== ErrorCode.NONE) {
+    throw new TransactionsCommandError(
+      `DescribeProducers for ${command.topic}-${command.partition} on broker ${brokerId}: ${errorName(partition.errorCode)}`,
+    );
+  }
+  table(
+    context.out,
+    [
+      'ProducerId',
+      'ProducerEpoch',
+      'LatestCoordinatorEpoch',
+      'LastSequence',
+      'LastTimestamp',
+      'CurrentTransactionStartOffset',
+    ],
+    partition.activeProducers.map((producer) => [
+      String(producer.producerId),
+      String(producer.producerEpoch),
+      String(producer.coordinatorEpoch),
+      String(producer.lastSequence),
+      String(producer.lastTimestamp),
+      producer.currentTxnStartOffset < 0n ? 'None' : String(producer.currentTxnStartOffset),
+    ]),
+  );
+}
+
 async function abort(context: Context, command: Extract<Command, { kind: 'abort' }>): Promise<void> {
   const metadata = await context.bootstrap.call(
     ApiKey.Metadata,
@@ -310,6 +382,7 @@ function parseArgs(
     '--producer-id',
     '--producer-epoch',
     '--coordinator-epoch',
+    '--broker-id',
   ]);
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
@@ -348,6 +421,15 @@ function parseArgs(
       if (transactionalId === undefined) return 'describe needs --transactional-id';
       return done({ kind: 'describe', transactionalId });
     }
+    case 'describe-producers': {
+      const topic = flags.get('--topic');
+      if (topic === undefined) return 'describe-producers needs --topic';
+      const partition = integer('--partition', 0, 0x7fffffff);
+      if (typeof partition === 'string') return partition;
+      const brokerId = flags.has('--broker-id') ? integer('--broker-id', 0, 0x7fffffff) : null;
+      if (typeof brokerId === 'string') return brokerId;
+      return done({ kind: 'describe-producers', topic, partition, brokerId });
+    }
     case 'abort': {
       const topic = flags.get('--topic');
       if (topic === undefined) return 'abort needs --topic';
@@ -370,7 +452,7 @@ function parseArgs(
       });
     }
     case undefined:
-      return 'a command is required: list, describe or abort';
+      return 'a command is required: list, describe, describe-producers or abort';
     default:
       return `unknown command '${name}'`;
   }

@@ -373,6 +373,45 @@ describe('preferred leader election', () => {
     const unavailable = h.ok(h.controller.electPreferredLeaders([{ topicName: 't', partitionIndex: 0 }]));
     expect(unavailable[0]!.errorCode).toBe(E.PREFERRED_LEADER_NOT_AVAILABLE);
   });
+
+  it('elects an out-of-ISR replica on UNCLEAN only when no ISR member is alive', () => {
+    const h = new ControllerHarness({ autoLeaderRebalanceEnable: false });
+    h.startBrokers([1, 2]);
+    h.createTopic('t', 1, 2);
+    const first = h.partition('t', 0).leader;
+    const second = [1, 2].find((id) => id !== first)!;
+    // A partition with a leader needs no election, clean or not.
+    expect(h.ok(h.controller.electLeaders('unclean', [{ topicName: 't', partitionIndex: 0 }]))).toEqual([
+      { topicName: 't', partitionIndex: 0, errorCode: E.ELECTION_NOT_NEEDED },
+    ]);
+    // The follower leaves the ISR, then the leader dies: the partition is offline with ISR [first].
+    h.ok(h.alterIsr('t', 0, [first]));
+    h.run(sessionMs + 1000, [second]);
+    expect(h.partition('t', 0)).toMatchObject({ leader: -1, isr: [first] });
+    // With no broker alive but one out of the ISR, UNCLEAN elects it with an ISR of just itself.
+    const elected = h.controller.electLeaders('unclean', null);
+    expect(elected.response).toEqual([{ topicName: 't', partitionIndex: 0, errorCode: E.NONE }]);
+    h.commit(elected.records);
+    expect(h.partition('t', 0)).toMatchObject({ leader: second, isr: [second] });
+    expect(h.ok(h.controller.electLeaders('unclean', [{ topicName: 'nope', partitionIndex: 0 }]))).toEqual([
+      { topicName: 'nope', partitionIndex: 0, errorCode: E.UNKNOWN_TOPIC_OR_PARTITION },
+    ]);
+  });
+
+  it('answers UNCLEAN with ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica is alive', () => {
+    const h = new ControllerHarness({ autoLeaderRebalanceEnable: false });
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 1, 1);
+    const only = h.partition('t', 0).leader;
+    h.run(
+      sessionMs + 1000,
+      [1, 2, 3].filter((id) => id !== only),
+    );
+    expect(h.partition('t', 0).leader).toBe(-1);
+    const outcome = h.controller.electLeaders('unclean', [{ topicName: 't', partitionIndex: 0 }]);
+    expect(outcome.records).toEqual([]);
+    expect(outcome.response[0]!.errorCode).toBe(E.ELIGIBLE_LEADERS_NOT_AVAILABLE);
+  });
 });
 
 describe('topics', () => {

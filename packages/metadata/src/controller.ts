@@ -63,6 +63,8 @@ import {
   type CreateTopicRequest,
   type CreateTopicResponse,
   type DeleteTopicResponse,
+  type ElectionResult,
+  type ElectionType,
   type PreferredElectionResult,
   ReplicationControlManager,
   type TopicPartitionName,
@@ -276,13 +278,28 @@ export class Controller {
 
   /**
    * ElectLeaders (PREFERRED): moves each partition's leadership to its first replica when that one
-   * is active and in the ISR. `null` means every partition, and then only changes are reported.
+   * is active and in the ISR. `null` means every partition, and then only partitions not led by
+   * their preferred replica are reported (elected, or PREFERRED_LEADER_NOT_AVAILABLE).
    */
   electPreferredLeaders(
     partitions: readonly TopicPartitionName[] | null,
   ): ControllerSuccess<PreferredElectionResult[]> {
     const batch = this.newBatch();
     return this.finish(batch, this.replication.electPreferredLeaders(batch, partitions));
+  }
+
+  /**
+   * ElectLeaders of either type (Kafka's ReplicationControlManager.electLeaders): PREFERRED as
+   * above; UNCLEAN gives a leaderless partition a leader even from outside the ISR. One batch for
+   * every partition named, so the elections commit together.
+   */
+  electLeaders(
+    electionType: ElectionType,
+    partitions: readonly TopicPartitionName[] | null,
+  ): ControllerSuccess<ElectionResult[]> {
+    if (electionType === 'preferred') return this.electPreferredLeaders(partitions);
+    const batch = this.newBatch();
+    return this.finish(batch, this.replication.electUncleanLeadersFor(batch, partitions));
   }
 
   // --- Configs ------------------------------------------------------------------------------------

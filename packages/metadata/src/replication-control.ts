@@ -105,6 +105,17 @@ export interface PreferredElectionResult extends TopicPartitionName {
   readonly errorCode: number;
 }
 
+/** Kafka's ElectionType. */
+export type ElectionType = 'preferred' | 'unclean';
+
+export interface ElectionResult extends TopicPartitionName {
+  /**
+   * NONE, ELECTION_NOT_NEEDED, UNKNOWN_TOPIC_OR_PARTITION, and PREFERRED_LEADER_NOT_AVAILABLE
+   * (preferred) or ELIGIBLE_LEADERS_NOT_AVAILABLE (unclean).
+   */
+  readonly errorCode: number;
+}
+
 export class ReplicationControlManager {
   private nextImbalanceCheckMs: number;
 
@@ -611,7 +622,8 @@ export class ReplicationControlManager {
 
   /**
    * ElectLeaders (PREFERRED): moves each partition's leadership to its first replica when that one
-   * is active and in the ISR. `null` means every partition, and then only changes are reported.
+   * is active and in the ISR. `null` means every partition, and then only partitions not led by
+   * their preferred replica are reported (elected, or PREFERRED_LEADER_NOT_AVAILABLE).
    */
   electPreferredLeaders(
     batch: ControllerBatch,
@@ -635,9 +647,56 @@ export class ReplicationControlManager {
     };
     if (partitions === null) {
       const candidates = [...this.partitionsOf(batch, (p) => p.leader !== p.replicas[0])];
+      // Partitions that already have their preferred leader are left out, as Kafka leaves them out.
       for (const [topic, partitionIndex, partition] of candidates) {
-        const errorCode = elect(topic, partitionIndex, partition);
-        if (errorCode === errors.NONE) results.push({ topicName: topic.name, partitionIndex, errorCode });
+        results.push({
+          topicName: topic.name,
+          partitionIndex,
+          errorCode: elect(topic, partitionIndex, partition),
+        });
+      }
+      return results;
+    }
+    for (const { topicName, partitionIndex } of partitions) {
+      const topic = batch.delta.topic(topicName);
+      const partition = topic?.partitions[partitionIndex];
+      const errorCode =
+        topic === undefined || partition === undefined
+          ? errors.UNKNOWN_TOPIC_OR_PARTITION
+          : elect(topic, partitionIndex, partition);
+      results.push({ topicName, partitionIndex, errorCode });
+    }
+    return results;
+  }
+
+  /**
+   * ElectLeaders (UNCLEAN): a partition without a leader gets one even when no ISR member is alive,
+   * as Kafka's controller does: an active ISR member if there is one, else the first active replica
+   * (with an ISR of just itself). A partition that has a leader needs no election. `null` means
+   * every partition, and then only elections that happened or failed are reported.
+   */
+  electUncleanLeadersFor(
+    batch: ControllerBatch,
+    partitions: readonly TopicPartitionName[] | null,
+  ): ElectionResult[] {
+    const elect = (topic: TopicImage, partitionIndex: number, partition: PartitionState): number => {
+      if (partition.leader !== noLeader) return errors.ELECTION_NOT_NEEDED;
+      const next = electLeader(partition, partition.isr, batch.eligible(topic.topicId, partitionIndex), true);
+      if (next.leader === noLeader) return errors.ELIGIBLE_LEADERS_NOT_AVAILABLE;
+      const change = partitionChange(topic.topicId, partitionIndex, partition, next);
+      invariant(change !== null, 'an unclean election changes the leader');
+      batch.add(change);
+      return errors.NONE;
+    };
+    const results: ElectionResult[] = [];
+    if (partitions === null) {
+      const leaderless = [...this.partitionsOf(batch, (p) => p.leader === noLeader)];
+      for (const [topic, partitionIndex, partition] of leaderless) {
+        results.push({
+          topicName: topic.name,
+          partitionIndex,
+          errorCode: elect(topic, partitionIndex, partition),
+        });
       }
       return results;
     }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ControlRecordType, encodeTransactionMarkerBatch, isCommitMarkerBatch } from './control-records.js';
+import {
+  ControlRecordType,
+  encodeTransactionMarkerBatch,
+  isCommitMarkerBatch,
+  markerBatchCoordinatorEpoch,
+} from './control-records.js';
 import { decodeRecordBatch } from './record-batch.js';
 
 describe('transaction marker batches', () => {
@@ -19,6 +24,7 @@ describe('transaction marker batches', () => {
     expect(decoded.records[0]!.key).toEqual(Buffer.from([0, 0, 0, ControlRecordType.commit]));
     expect(decoded.records[0]!.value).toEqual(Buffer.from([0, 0, 0, 0, 0, 7]));
     expect(isCommitMarkerBatch(batch)).toBe(true);
+    expect(markerBatchCoordinatorEpoch(batch)).toBe(7);
   });
 
   it('tell an abort from a commit', () => {

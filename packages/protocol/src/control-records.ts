@@ -55,3 +55,16 @@ export function isCommitMarkerBatch(records: Buffer, position = 0): boolean {
   if (first === undefined) throw new DecodeError('control batch without a record');
   return controlRecordType(first.key) === ControlRecordType.commit;
 }
+
+/**
+ * The coordinator epoch in the marker of the control batch at `position` (its record's value:
+ * version int16, coordinator_epoch int32); -1 when the record has no such value.
+ */
+export function markerBatchCoordinatorEpoch(records: Buffer, position = 0): number {
+  const batch = decodeRecordBatch(records, position, { verifyCrc: false });
+  const value = batch.records[0]?.value;
+  if (value === null || value === undefined || value.length < 6) return -1;
+  const reader = new Reader(value);
+  reader.int16();
+  return reader.int32();
+}

@@ -26,6 +26,8 @@ export {
   type MessageRejection,
   type OutboundMessage,
   type ProposeResult,
+  type QuorumDescription,
+  type QuorumReplicaState,
   RaftNode,
   type RaftNodeOptions,
   type RaftStatus,

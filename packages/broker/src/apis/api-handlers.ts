@@ -25,8 +25,12 @@ import { handleDescribeAcls } from './describe-acls.js';
 import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
+import { handleDescribeLogDirs } from './describe-log-dirs.js';
+import { handleDescribeProducers } from './describe-producers.js';
+import { createDescribeQuorumHandler, type MetadataQuorum } from './describe-quorum.js';
 import { createDescribeTransactionsHandler } from './describe-transactions.js';
 import { handleDescribeUserScramCredentials } from './describe-user-scram-credentials.js';
+import { handleElectLeaders } from './elect-leaders.js';
 import { createEndTxnHandler } from './end-txn.js';
 import { handleFetch } from './fetch.js';
 import { createFindCoordinatorHandler } from './find-coordinator.js';
@@ -71,10 +75,12 @@ export interface ApiServices {
   readonly transactions?: TransactionCoordinatorDriver;
   /** The SASL mechanisms of the SASL listeners: SaslHandshake and SaslAuthenticate. */
   readonly sasl?: SaslAuthenticator;
+  /** The metadata quorum's leader view: DescribeQuorum. */
+  readonly quorum?: MetadataQuorum;
 }
 
 export function apiHandlers(services: ApiServices = {}): ApiHandlers {
-  const { groups, producerIds, transactions, sasl } = services;
+  const { groups, producerIds, transactions, sasl, quorum } = services;
   return {
     [ApiKey.Produce]: handleProduce,
     [ApiKey.Fetch]: handleFetch,
@@ -86,14 +92,18 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.DeleteTopics]: handleDeleteTopics,
     [ApiKey.DescribeConfigs]: handleDescribeConfigs,
     [ApiKey.AlterConfigs]: handleAlterConfigs,
+    [ApiKey.DescribeLogDirs]: handleDescribeLogDirs,
     [ApiKey.CreatePartitions]: handleCreatePartitions,
     [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,
     [ApiKey.DescribeCluster]: handleDescribeCluster,
+    [ApiKey.DescribeProducers]: handleDescribeProducers,
     [ApiKey.DescribeAcls]: handleDescribeAcls,
     [ApiKey.CreateAcls]: handleCreateAcls,
     [ApiKey.DeleteAcls]: handleDeleteAcls,
     [ApiKey.DescribeUserScramCredentials]: handleDescribeUserScramCredentials,
     [ApiKey.AlterUserScramCredentials]: handleAlterUserScramCredentials,
+    [ApiKey.ElectLeaders]: handleElectLeaders,
+    ...(quorum === undefined ? {} : { [ApiKey.DescribeQuorum]: createDescribeQuorumHandler(quorum) }),
     ...(sasl === undefined
       ? {}
       : {

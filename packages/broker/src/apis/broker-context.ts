@@ -17,9 +17,12 @@ import type {
   CreateTopicResponse,
   DeleteAclsResponse,
   DeleteTopicResponse,
+  ElectionResult,
+  ElectionType,
   IncrementalAlterConfigsResponse,
   IncrementalAlterTopicConfigsRequest,
   MetadataImage,
+  TopicPartitionName,
   TopicSelector,
 } from '@gregor/metadata';
 import type { LogConfig } from '@gregor/storage';
@@ -119,6 +122,15 @@ export interface ControllerChannel {
     filters: readonly AclBindingFilter[],
     options: ControllerRequestOptions,
   ): Promise<DeleteAclsResponse | ControllerError>;
+  /**
+   * ElectLeaders: one result per partition named; for `null` (every partition) one per election
+   * that happened or failed (none for partitions that needed none), as Kafka's controller answers.
+   */
+  electLeaders(
+    electionType: ElectionType,
+    partitions: readonly TopicPartitionName[] | null,
+    options: ControllerRequestOptions,
+  ): Promise<readonly ElectionResult[] | ControllerError>;
 }
 
 export interface BrokerContext {

@@ -134,6 +134,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       alterUserScramCredentials: refuse,
       createAcls: refuse,
       deleteAcls: refuse,
+      electLeaders: refuse,
     },
     replicaManager,
     clock: systemClock,

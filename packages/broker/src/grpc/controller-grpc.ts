@@ -31,6 +31,8 @@ const methodNames: readonly ControllerRpcName[] = [
   'CreateAcls',
   'DeleteAcls',
   'DescribeMetadata',
+  'ElectLeaders',
+  'DescribeQuorum',
 ];
 
 export function registerControllerService(

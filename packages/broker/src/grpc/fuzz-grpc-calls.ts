@@ -134,6 +134,8 @@ const adminMethods: ReadonlySet<string> = new Set([
   'gregor.controller.Controller/CreateAcls',
   'gregor.controller.Controller/DeleteAcls',
   'gregor.controller.Controller/DescribeMetadata',
+  'gregor.controller.Controller/ElectLeaders',
+  'gregor.controller.Controller/DescribeQuorum',
 ]);
 
 /**

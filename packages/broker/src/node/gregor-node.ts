@@ -12,6 +12,8 @@ import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { monotonicClock, systemClock, systemRandom, systemTimers } from '@gregor/ground';
 import {
+  type ControllerError,
+  controllerError,
   type MetadataImage,
   offlineLogDirsPerHeartbeatMax,
   offlineReplicasPerHeartbeatMax,
@@ -48,7 +50,7 @@ import type { FrameHandler, HandlerOutcome } from '../network/connection.js';
 import { SocketServer } from '../network/socket-server.js';
 import { controllerProducerIdSource } from '../producer-ids/controller-producer-id-source.js';
 import { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
-import { ControllerRpcDispatcher } from '../quorum/controller-rpc.js';
+import { ControllerRpcDispatcher, type QuorumView } from '../quorum/controller-rpc.js';
 import { MetadataPublisher } from '../quorum/metadata-publisher.js';
 import { OffsetWatermark } from '../quorum/offset-watermark.js';
 import { type MetadataLog, QuorumController } from '../quorum/quorum-controller.js';
@@ -104,6 +106,37 @@ export const haltExitCode = { storageLost: 1, metadataLogFailed: 70 } as const;
 const exitProcess = (exitCode: number): void => {
   process.exit(exitCode);
 };
+
+/** The quorum while this node's Raft leads it, its times turned from Raft's clock into wall-clock ms. */
+function quorumViewOf(driver: RaftDriver | undefined): QuorumView | undefined {
+  const description = driver?.describeQuorum();
+  if (description === undefined) return undefined;
+  const wallMinusRaftMs = Date.now() - description.clockNowMs;
+  const wallMs = (raftMs: number): number => (raftMs < 0 ? -1 : Math.round(raftMs + wallMinusRaftMs));
+  return {
+    leaderId: description.leaderId,
+    leaderEpoch: description.epoch,
+    highWatermark: description.highWatermark,
+    voters: description.voters.map((voter) => ({
+      replicaId: voter.replicaId,
+      logEndOffset: voter.logEndOffset,
+      lastFetchTimestamp: wallMs(voter.lastFetchMs),
+      lastCaughtUpTimestamp: wallMs(voter.lastCaughtUpMs),
+    })),
+  };
+}
+
+/** DescribeQuorum from whichever node leads the quorum (the controller client follows redirects). */
+async function describeQuorumAtLeader(
+  client: ControllerClient,
+  timeoutMs: number,
+): Promise<QuorumView | ControllerError> {
+  const response = await client.call('DescribeQuorum', {}, timeoutMs);
+  if (response.status.errorCode !== ErrorCode.NONE) {
+    return controllerError(response.status.errorCode, response.status.errorMessage);
+  }
+  return response;
+}
 
 function raftMetadataLog(driver: RaftDriver, metrics: BrokerMetrics): MetadataLog {
   return {
@@ -477,6 +510,7 @@ export class GregorNode {
       this.publisher,
       this.config.voters.map((voter) => voter.id),
       this.logger.child({ component: 'controller' }),
+      () => quorumViewOf(this.raft),
     );
     registerControllerService(server, dispatcher, this.logger);
     const raft = this.raft;
@@ -562,6 +596,18 @@ export class GregorNode {
           groups: this.groupCoordinator,
           producerIds,
           transactions: this.transactionCoordinator,
+          quorum: {
+            describe: (timeoutMs) => describeQuorumAtLeader(this.controllerClient!, timeoutMs),
+            nodes: () => {
+              const listener = this.config.controllerListener;
+              const securityProtocol =
+                securityProtocolIds[this.config.listenerSecurityProtocols.get(listener.name) ?? 'PLAINTEXT'];
+              return (this.voterAddresses?.voters ?? []).map((voter) => ({
+                nodeId: voter.id,
+                listeners: [{ name: listener.name, host: voter.host, port: voter.port, securityProtocol }],
+              }));
+            },
+          },
         }),
       ),
     );

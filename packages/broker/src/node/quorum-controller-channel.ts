@@ -16,9 +16,12 @@ import {
   controllerError,
   type DeleteAclsResponse,
   type DeleteTopicResponse,
+  type ElectionResult,
+  type ElectionType,
   type IncrementalAlterConfigsResponse,
   type IncrementalAlterTopicConfigsRequest,
   type MetadataImage,
+  type TopicPartitionName,
   type TopicSelector,
 } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
@@ -251,5 +254,28 @@ export class QuorumControllerChannel implements ControllerChannel {
         deleted: result.deleted,
       })),
     };
+  }
+
+  async electLeaders(
+    electionType: ElectionType,
+    partitions: readonly TopicPartitionName[] | null,
+    options: ControllerRequestOptions,
+  ): Promise<readonly ElectionResult[] | ControllerError> {
+    const response = await this.client.call(
+      'ElectLeaders',
+      {
+        electionType: electionType === 'preferred' ? 0 : 1,
+        allPartitions: partitions === null,
+        partitions: (partitions ?? []).map((partition) => ({ ...partition })),
+      },
+      options.timeoutMs,
+    );
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return response.results.map((result) => ({
+      topicName: result.topicName,
+      partitionIndex: result.partitionIndex,
+      errorCode: result.errorCode,
+    }));
   }
 }

@@ -5,6 +5,7 @@
 import {
   type AclBinding,
   type AlterConfigOperation,
+  type ElectionType,
   encodeMetadataBatch,
   imageToRecords,
   type MetadataImage,
@@ -188,6 +189,28 @@ export interface ControllerRpcs {
       results: { errorCode: number; errorMessage: string; deleted: AclBinding[] }[];
     };
   };
+  ElectLeaders: {
+    request: {
+      clusterId: string;
+      electionType: number;
+      allPartitions: boolean;
+      partitions: { topicName: string; partitionIndex: number }[];
+    };
+    response: {
+      status: ControllerStatus;
+      results: { topicName: string; partitionIndex: number; errorCode: number; errorMessage: string }[];
+    };
+  };
+  DescribeQuorum: {
+    request: { clusterId: string };
+    response: {
+      status: ControllerStatus;
+      leaderId: number;
+      leaderEpoch: number;
+      highWatermark: number;
+      voters: QuorumVoterState[];
+    };
+  };
   DescribeMetadata: {
     request: { clusterId: string };
     response: {
@@ -199,6 +222,26 @@ export interface ControllerRpcs {
     };
   };
 }
+
+/** One voter as the quorum leader knows it (Kafka's DescribeQuorum ReplicaState). */
+export interface QuorumVoterState {
+  replicaId: number;
+  logEndOffset: number;
+  /** Wall-clock ms; -1 when unknown. */
+  lastFetchTimestamp: number;
+  lastCaughtUpTimestamp: number;
+}
+
+/** The metadata quorum as this node's Raft sees it while it leads, in wall-clock times. */
+export interface QuorumView {
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly highWatermark: number;
+  readonly voters: readonly QuorumVoterState[];
+}
+
+/** Kafka's ElectionType values on the wire. */
+const electionTypes: readonly ElectionType[] = ['preferred', 'unclean'];
 
 export type ControllerRpcName = keyof ControllerRpcs;
 export type RpcRequest<M extends ControllerRpcName> = ControllerRpcs[M]['request'];
@@ -230,6 +273,8 @@ export class ControllerRpcDispatcher {
     private readonly voterIds: readonly number[],
     /** Admin changes the controller commits are logged here, one line each. */
     private readonly changeLog: { info(fields: object, message: string): void } = { info: () => {} },
+    /** The quorum while this node's Raft leads it, else undefined (DescribeQuorum). */
+    private readonly quorumView: () => QuorumView | undefined = () => undefined,
   ) {}
 
   async dispatch<M extends ControllerRpcName>(method: M, request: RpcRequest<M>): Promise<RpcResponse<M>> {
@@ -570,6 +615,57 @@ export class ControllerRpcDispatcher {
       return { status: ok(this.nodeId, result.committedOffset), ...result.response };
     },
 
+    ElectLeaders: async (request) => {
+      const electionType = electionTypes[request.electionType];
+      if (electionType === undefined) {
+        const refused = status(
+          ErrorCode.INVALID_REQUEST,
+          `unknown election type ${request.electionType}`,
+          -1,
+        );
+        return { status: refused, results: [] };
+      }
+      const partitions = request.allPartitions
+        ? null
+        : request.partitions.map((partition) => ({
+            topicName: partition.topicName,
+            partitionIndex: partition.partitionIndex,
+          }));
+      const result = await this.controller.call((controller) =>
+        controller.electLeaders(electionType, partitions),
+      );
+      if (!result.ok) return { status: failed(result), results: [] };
+      for (const elected of result.response) {
+        if (elected.errorCode === ErrorCode.NONE)
+          this.changeLog.info(
+            { topic: elected.topicName, partition: elected.partitionIndex, electionType },
+            'leader elected',
+          );
+      }
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        results: result.response.map((elected) => ({
+          topicName: elected.topicName,
+          partitionIndex: elected.partitionIndex,
+          errorCode: elected.errorCode,
+          errorMessage: elected.errorCode === ErrorCode.NONE ? '' : errorName(elected.errorCode),
+        })),
+      };
+    },
+
+    // Only the Raft leader knows every voter's log end; the others send the caller there.
+    DescribeQuorum: async () => {
+      const view = this.quorumView();
+      if (view === undefined) {
+        const leaderId = this.controller.knownLeaderId();
+        return {
+          ...emptyResponses.DescribeQuorum,
+          status: status(ErrorCode.NOT_CONTROLLER, 'not the metadata quorum leader', leaderId),
+        };
+      }
+      return { status: ok(this.nodeId, -1), ...view, voters: [...view.voters] };
+    },
+
     // Served by any node from its own applied image: the metadata shell reads, it does not change.
     DescribeMetadata: async () => ({
       status: ok(this.controller.knownLeaderId(), this.publisher.appliedOffset),
@@ -637,6 +733,8 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   AlterUserScramCredentials: { status: noStatus, results: [] },
   CreateAcls: { status: noStatus, results: [] },
   DeleteAcls: { status: noStatus, results: [] },
+  ElectLeaders: { status: noStatus, results: [] },
+  DescribeQuorum: { status: noStatus, leaderId: -1, leaderEpoch: -1, highWatermark: -1, voters: [] },
   DescribeMetadata: {
     status: noStatus,
     imageSnapshot: Buffer.alloc(0),

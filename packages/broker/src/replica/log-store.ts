@@ -35,6 +35,14 @@ export interface LogStore {
   /** Flushes every log whose flush.ms / flush.messages is due; returns how many flushed. */
   flushDueLogs(): Promise<number>;
   checkpointRecoveryPoints(): Promise<void>;
+  /** Every `log.dirs` entry in order: whether it failed, and the logs it holds if it did not. */
+  logDirs(): readonly LogDirContents[];
+}
+
+export interface LogDirContents {
+  readonly logDir: string;
+  readonly offline: boolean;
+  readonly logs: readonly PartitionLog[];
 }
 
 export class LogManagerStore implements LogStore {
@@ -42,6 +50,16 @@ export class LogManagerStore implements LogStore {
 
   getLog(topic: string, partition: number): PartitionLog | undefined {
     return this.logManager.getLog(topic, partition);
+  }
+
+  logDirs(): readonly LogDirContents[] {
+    const offline = new Set(this.logManager.offlineLogDirs.map((failure) => failure.logDir));
+    const online = this.logManager.allLogs();
+    return this.logManager.logDirs.map((logDir) => ({
+      logDir,
+      offline: offline.has(logDir),
+      logs: offline.has(logDir) ? [] : online.filter((log) => log.logDir === logDir),
+    }));
   }
 
   getOrCreateLog(

@@ -34,7 +34,12 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
       expect.objectContaining({ code: ErrorCode.INVALID_RECORD }),
     );
     const info = validateProducedRecordSet(Buffer.from(marker), config({}), 0, 'coordinator');
-    expect(info.batches[0]).toMatchObject({ isControl: true, producerId: 4, markerCommits: false });
+    expect(info.batches[0]).toMatchObject({
+      isControl: true,
+      producerId: 4,
+      markerCommits: false,
+      markerCoordinatorEpoch: 2,
+    });
     expect(info.hasProducerState).toBe(true);
   });
 
@@ -59,6 +64,7 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
         isTransactional: false,
         isControl: false,
         markerCommits: null,
+        markerCoordinatorEpoch: -1,
       },
       {
         position: plain.length,
@@ -72,6 +78,7 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
         isTransactional: false,
         isControl: false,
         markerCommits: null,
+        markerCoordinatorEpoch: -1,
       },
     ]);
     expect(validateProducedRecordSet(plain, config({}), 0).hasProducerState).toBe(false);

@@ -27,6 +27,7 @@ import {
   encodeRecordBatch,
   isCommitMarkerBatch,
   KafkaError,
+  markerBatchCoordinatorEpoch,
   validateBatch,
   validateProducedRecords,
   writeInt64FromNumber,
@@ -48,6 +49,8 @@ export interface ValidatedBatch extends ValidatedBatchFrame, ProducerBatchHeader
   readonly recordCount: number;
   /** For a transaction marker, whether it commits; null for any other batch. */
   readonly markerCommits: boolean | null;
+  /** For a transaction marker, the coordinator epoch it carries; -1 for any other batch. */
+  readonly markerCoordinatorEpoch: number;
 }
 
 /** Who wrote a record set: a producing client, or a transaction coordinator writing markers. */
@@ -106,6 +109,7 @@ export function validateProducedRecordSet(
       throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
     }
     const markerCommits = header.isControl ? isCommitMarkerBatch(records, position) : null;
+    const markerCoordinatorEpoch = header.isControl ? markerBatchCoordinatorEpoch(records, position) : -1;
     let bytes = records.subarray(position, position + header.sizeBytes);
     if (codec !== undefined && header.compression !== codec && !header.isControl) {
       bytes = reencode(bytes, header, codec, config.compressionType, maxMessageBytes);
@@ -125,6 +129,7 @@ export function validateProducedRecordSet(
       isTransactional: header.isTransactional,
       isControl: header.isControl,
       markerCommits,
+      markerCoordinatorEpoch,
     };
     batches.push(batch);
     recordCount += header.recordsCount;

@@ -121,7 +121,11 @@ function rememberAppended(
   for (const batch of info.batches) {
     const lastOffset = baseOffset + batch.lastOffsetDelta;
     if (batch.markerCommits !== null) {
-      partition.producerState.applyMarker({ ...batch, baseOffset, lastOffset }, batch.markerCommits);
+      partition.producerState.applyMarker(
+        { ...batch, baseOffset, lastOffset },
+        batch.markerCommits,
+        batch.markerCoordinatorEpoch,
+      );
     } else {
       partition.producerState.applyBatch({ ...batch, baseOffset, lastOffset }, nowMs);
     }

@@ -16,7 +16,13 @@
 
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { batchHeaderBytes, currentMagic, isCommitMarkerBatch, readBatchHeader } from '@gregor/protocol';
+import {
+  batchHeaderBytes,
+  currentMagic,
+  isCommitMarkerBatch,
+  markerBatchCoordinatorEpoch,
+  readBatchHeader,
+} from '@gregor/protocol';
 import { logFileSuffix, type PartitionLog, segmentFileName } from '@gregor/storage';
 import type { ProducerStateManager, StoredProducerBatch } from './producer-state.js';
 
@@ -40,8 +46,13 @@ export function applyRecordSet(state: ProducerStateManager, records: Buffer, now
   let position = 0;
   while (position < records.length) {
     const header = readBatchHeader(records, position);
-    if (isTransactionMarker(header)) state.applyMarker(header, isCommitMarkerBatch(records, position));
-    else state.applyBatch(header, nowMs);
+    if (isTransactionMarker(header)) {
+      state.applyMarker(
+        header,
+        isCommitMarkerBatch(records, position),
+        markerBatchCoordinatorEpoch(records, position),
+      );
+    } else state.applyBatch(header, nowMs);
     position += header.sizeBytes;
   }
 }
@@ -112,7 +123,7 @@ export async function rebuildProducerState(
               const { bytesRead: got } = await file.read(bytes, 0, bytes.length, position);
               bytesRead += got;
             }
-            state.applyMarker(header, isCommitMarkerBatch(bytes));
+            state.applyMarker(header, isCommitMarkerBatch(bytes), markerBatchCoordinatorEpoch(bytes));
           } else {
             state.applyBatch(header, nowMs);
           }

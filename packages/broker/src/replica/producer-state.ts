@@ -88,6 +88,8 @@ export interface ProducerEntry {
   readonly batches: readonly ProducerBatchMetadata[];
   /** The max timestamp of the producer's latest batch: what expiration measures from, as in Kafka. */
   readonly lastTimestampMs: number;
+  /** The coordinator epoch of the last transaction marker for this producer; -1 before any. */
+  readonly coordinatorEpoch: number;
 }
 
 /** A transaction that was aborted on this partition: its records span firstOffset..lastOffset (the marker). */
@@ -269,6 +271,7 @@ export class ProducerStateManager {
       producerEpoch: batch.producerEpoch,
       batches,
       lastTimestampMs: metadata.maxTimestampMs,
+      coordinatorEpoch: previous?.coordinatorEpoch ?? -1,
     });
     if (this.producers.size > this.producersMax) {
       const leastRecent = this.producers.keys().next().value as number;
@@ -282,7 +285,7 @@ export class ProducerStateManager {
    * open transaction closes, as aborted or committed. The marker's epoch fences older ones: the
    * coordinator bumps the epoch when it aborts a transaction for its producer.
    */
-  applyMarker(batch: StoredProducerBatch, commit: boolean): void {
+  applyMarker(batch: StoredProducerBatch, commit: boolean, coordinatorEpoch = -1): void {
     invariant(batch.isControl, () => `batch ${batch.baseOffset} is not a control batch`);
     const firstOffset = this.ongoing.get(batch.producerId);
     if (firstOffset !== undefined) {
@@ -295,8 +298,12 @@ export class ProducerStateManager {
       }
     }
     const entry = this.producers.get(batch.producerId);
-    if (entry !== undefined && batch.producerEpoch > entry.producerEpoch) {
-      this.producers.set(batch.producerId, { ...entry, producerEpoch: batch.producerEpoch });
+    if (entry !== undefined) {
+      this.producers.set(batch.producerId, {
+        ...entry,
+        producerEpoch: Math.max(entry.producerEpoch, batch.producerEpoch),
+        coordinatorEpoch: Math.max(entry.coordinatorEpoch, coordinatorEpoch),
+      });
     }
   }
 

@@ -27,12 +27,15 @@ import {
   type CreateTopicResponse,
   type DeleteAclsResponse,
   type DeleteTopicResponse,
+  type ElectionResult,
+  type ElectionType,
   type IncrementalAlterConfigsResponse,
   type IncrementalAlterTopicConfigsRequest,
   isControllerError,
   type MetadataImage,
   MetadataImage as MetadataImageClass,
   type MetadataRecord,
+  type TopicPartitionName,
   type TopicSelector,
   uuidFromBytes,
 } from '@gregor/metadata';
@@ -354,6 +357,17 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     _options: ControllerRequestOptions,
   ): Promise<DeleteAclsResponse | ControllerError> {
     const [result] = await this.runEach([filters], (all) => this.controller.deleteAcls(all));
+    return result!;
+  }
+
+  async electLeaders(
+    electionType: ElectionType,
+    partitions: readonly TopicPartitionName[] | null,
+    _options: ControllerRequestOptions,
+  ): Promise<readonly ElectionResult[] | ControllerError> {
+    const [result] = await this.runEach([partitions], (named) =>
+      this.controller.electLeaders(electionType, named),
+    );
     return result!;
   }
 

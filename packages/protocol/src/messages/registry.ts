@@ -17,8 +17,12 @@ import { describeAclsApi } from './apis/describe-acls.js';
 import { describeClusterApi } from './apis/describe-cluster.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
+import { describeLogDirsApi } from './apis/describe-log-dirs.js';
+import { describeProducersApi } from './apis/describe-producers.js';
+import { describeQuorumApi } from './apis/describe-quorum.js';
 import { describeTransactionsApi } from './apis/describe-transactions.js';
 import { describeUserScramCredentialsApi } from './apis/describe-user-scram-credentials.js';
+import { electLeadersApi } from './apis/elect-leaders.js';
 import { endTxnApi } from './apis/end-txn.js';
 import { fetchApi } from './apis/fetch.js';
 import { findCoordinatorApi } from './apis/find-coordinator.js';
@@ -72,13 +76,17 @@ export const apis = {
   [ApiKey.DeleteAcls]: deleteAclsApi,
   [ApiKey.DescribeConfigs]: describeConfigsApi,
   [ApiKey.AlterConfigs]: alterConfigsApi,
+  [ApiKey.DescribeLogDirs]: describeLogDirsApi,
   [ApiKey.SaslAuthenticate]: saslAuthenticateApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
   [ApiKey.DeleteGroups]: deleteGroupsApi,
+  [ApiKey.ElectLeaders]: electLeadersApi,
   [ApiKey.IncrementalAlterConfigs]: incrementalAlterConfigsApi,
   [ApiKey.DescribeUserScramCredentials]: describeUserScramCredentialsApi,
   [ApiKey.AlterUserScramCredentials]: alterUserScramCredentialsApi,
+  [ApiKey.DescribeQuorum]: describeQuorumApi,
   [ApiKey.DescribeCluster]: describeClusterApi,
+  [ApiKey.DescribeProducers]: describeProducersApi,
   [ApiKey.DescribeTransactions]: describeTransactionsApi,
   [ApiKey.ListTransactions]: listTransactionsApi,
 } as const;

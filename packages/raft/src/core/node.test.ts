@@ -301,3 +301,37 @@ describe('RaftNode replication', () => {
     expect(follower.status()).toMatchObject({ logStartOffset: 6, logEndOffset: 7, highWatermark: 7 });
   });
 });
+
+describe('RaftNode describeQuorum', () => {
+  it('is the leader view only: every voter log end, last fetch and last caught-up time', () => {
+    const net = electedCluster();
+    expect(net.nodes.get(2)!.describeQuorum()).toBeUndefined();
+    advance(net, 200);
+    const leader = net.nodes.get(1)!;
+    leader.propose(text('x'));
+    advance(net, 200);
+    const caughtUp = leader.describeQuorum()!;
+    const end = leader.status().logEndOffset;
+    expect(caughtUp).toMatchObject({ leaderId: 1, epoch: 1, highWatermark: end });
+    expect(caughtUp.voters.map((voter) => [voter.replicaId, voter.logEndOffset])).toEqual([
+      [1, end],
+      [2, end],
+      [3, end],
+    ]);
+    for (const voter of caughtUp.voters) {
+      expect(voter.lastFetchMs).toBeGreaterThan(0);
+      expect(voter.lastCaughtUpMs).toBeGreaterThan(0);
+    }
+
+    // Voter 3 stops fetching: its log end and caught-up time stay where they were.
+    const before = caughtUp.voters[2]!;
+    net.cut.add(3);
+    leader.propose(text('y'));
+    advance(net, 300);
+    const lagging = leader.describeQuorum()!;
+    expect(lagging.voters[0]!.logEndOffset).toBe(end + 1);
+    expect(lagging.voters[1]).toMatchObject({ logEndOffset: end + 1 });
+    expect(lagging.voters[1]!.lastCaughtUpMs).toBeGreaterThan(before.lastCaughtUpMs);
+    expect(lagging.voters[2]).toEqual(before);
+  });
+});

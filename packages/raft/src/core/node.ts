@@ -106,6 +106,24 @@ export interface RaftStatus {
   readonly appliedEndOffset: number;
 }
 
+/** One voter as the leader knows it; -1 where it does not know yet. */
+export interface QuorumReplicaState {
+  readonly replicaId: number;
+  readonly logEndOffset: number;
+  readonly lastFetchMs: number;
+  readonly lastCaughtUpMs: number;
+}
+
+export interface QuorumDescription {
+  readonly leaderId: number;
+  readonly epoch: number;
+  readonly highWatermark: number;
+  /** The node's time when it described the quorum (the clock the replica times are on). */
+  readonly nowMs: number;
+  /** The leader first, then the other voters in id order. */
+  readonly voters: readonly QuorumReplicaState[];
+}
+
 export interface RaftNodeOptions {
   readonly config: RaftConfig;
   readonly random: Random;
@@ -412,6 +430,40 @@ export class RaftNode {
     };
   }
 
+  /**
+   * The quorum as its leader sees it (Kafka's DescribeQuorum), or undefined on any other node: only
+   * the leader learns the voters' log ends. Times are on the clock passed to this node; the leader's
+   * own entry is its log end, fetched and caught up now.
+   */
+  describeQuorum(): QuorumDescription | undefined {
+    const state = this.state;
+    if (state.role !== 'leader') return undefined;
+    const voters: QuorumReplicaState[] = [
+      {
+        replicaId: this.nodeId,
+        logEndOffset: this.log.endOffset,
+        lastFetchMs: this.nowMs,
+        lastCaughtUpMs: this.nowMs,
+      },
+    ];
+    for (const id of [...this.otherVoters].sort((a, b) => a - b)) {
+      const replica = state.replicas.get(id)!;
+      voters.push({
+        replicaId: id,
+        logEndOffset: replica.matchedEndOffset,
+        lastFetchMs: replica.hasFetched ? replica.lastFetchMs : -1,
+        lastCaughtUpMs: replica.lastCaughtUpMs,
+      });
+    }
+    return {
+      leaderId: this.nodeId,
+      epoch: this.epoch,
+      highWatermark: this.highWatermark,
+      nowMs: this.nowMs,
+      voters,
+    };
+  }
+
   /** Read-only look at the in-memory log, for drivers and invariant checkers. */
   entryAt(offset: number): LogEntry | undefined {
     return this.log.entryAt(offset);
@@ -503,6 +555,8 @@ export class RaftNode {
         lastFetchMs: this.nowMs,
         hasFetched: false,
         highWatermarkSent: -1,
+        leaderEndOffsetAtLastFetch: -1,
+        lastCaughtUpMs: -1,
       });
     }
     const state: LeaderState = {
@@ -707,6 +761,7 @@ export class RaftNode {
       return;
     }
     const replica = state.replicas.get(request.from)!;
+    const previousFetchMs = replica.lastFetchMs;
     replica.lastFetchMs = this.nowMs;
     replica.hasFetched = true;
     state.parkedFetches.delete(request.from);
@@ -728,6 +783,7 @@ export class RaftNode {
     // The fetcher's log matches ours up to fetchOffset, and it is durable there.
     invariant(request.fetchOffset <= log.endOffset, 'matched fetch beyond our log end');
     replica.matchedEndOffset = request.fetchOffset;
+    this.recordCaughtUp(replica, request.fetchOffset, previousFetchMs);
     this.maybeAdvanceHighWatermark(state);
     if (request.fetchOffset === log.endOffset && replica.highWatermarkSent === this.highWatermark) {
       // Nothing new: park it (long poll) until an append, a high-watermark move or fetchMaxWaitMs.
@@ -735,6 +791,16 @@ export class RaftNode {
       return;
     }
     this.answerFetch(state, request);
+  }
+
+  /** Kafka's rule for lastCaughtUpTimestamp (LeaderState.ReplicaState.updateFetchState). */
+  private recordCaughtUp(replica: ReplicaProgress, fetchOffset: number, previousFetchMs: number): void {
+    if (fetchOffset >= this.log.endOffset) {
+      replica.lastCaughtUpMs = Math.max(replica.lastCaughtUpMs, this.nowMs);
+    } else if (replica.leaderEndOffsetAtLastFetch >= 0 && fetchOffset >= replica.leaderEndOffsetAtLastFetch) {
+      replica.lastCaughtUpMs = Math.max(replica.lastCaughtUpMs, previousFetchMs);
+    }
+    replica.leaderEndOffsetAtLastFetch = this.log.endOffset;
   }
 
   /** Answers a fetch already validated against our log. */

@@ -51,6 +51,14 @@ export interface ReplicaProgress {
   hasFetched: boolean;
   /** High watermark last sent to it, to know whether a parked fetch has news. */
   highWatermarkSent: number;
+  /** Our log end offset when its last fetch arrived (for lastCaughtUpMs). */
+  leaderEndOffsetAtLastFetch: number;
+  /**
+   * The latest time at which it is known to have held our whole log (Kafka's lastCaughtUpTimestamp):
+   * a fetch from our log end catches it up now; a fetch from the log end we had at its previous
+   * fetch catches it up as of that previous fetch. -1: not yet in this epoch.
+   */
+  lastCaughtUpMs: number;
 }
 
 export interface ParkedFetch {

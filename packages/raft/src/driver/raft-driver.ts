@@ -26,7 +26,7 @@ import {
 } from '@gregor/ground';
 import { makeRaftConfig, type RaftConfig, type RaftLimits, type RaftTimeouts } from '../core/config.js';
 import type { RaftMessage } from '../core/messages.js';
-import { RaftNode, type RaftStatus } from '../core/node.js';
+import { type QuorumDescription, RaftNode, type RaftStatus } from '../core/node.js';
 import type { LogEntry, Snapshot } from '../core/types.js';
 import type { RaftStore } from '../storage/raft-store.js';
 import {
@@ -276,6 +276,15 @@ export class RaftDriver {
 
   status(): RaftStatus {
     return this.node.status();
+  }
+
+  /**
+   * The quorum as this node sees it while it leads (undefined otherwise). The times are on the
+   * driver's clock; `clockNowMs` is that clock now, so a caller can turn them into wall-clock times.
+   */
+  describeQuorum(): (QuorumDescription & { readonly clockNowMs: number }) | undefined {
+    const description = this.node.describeQuorum();
+    return description === undefined ? undefined : { ...description, clockNowMs: this.clock.nowMs() };
   }
 
   /** Stops timers, rejects pending proposals, waits for an in-flight persist, closes transport and store. */

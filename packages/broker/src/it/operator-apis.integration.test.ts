@@ -1,0 +1,465 @@
+// The operator APIs on three real processes, driven through the built `gregor` CLI as operators
+// run it (kafka-metadata-quorum.sh, kafka-leader-election.sh, kafka-log-dirs.sh and
+// kafka-transactions.sh describe-producers), with every effect checked over the Kafka protocol.
+// Automatic preferred-leader rebalancing is off, so only the tool moves leadership back.
+// Waits poll observable state with a bound; nothing asserts on timing.
+
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiKey, KafkaConnection } from '@gregor/client';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
+import { CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
+
+const convergeTimeoutMs = 60_000;
+const cliTimeoutMs = 30_000;
+
+interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function gregor(...args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cliPath, ...args],
+      { encoding: 'utf8', timeout: cliTimeoutMs },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let cluster: ProcessCluster;
+const bootstrapOf = (id: number) => `127.0.0.1:${cluster.node(id).kafkaPort}`;
+const waitOptions = (): WaitForOptions => ({
+  timeoutMs: convergeTimeoutMs,
+  intervalMs: 200,
+  detail: () => cluster.tail(),
+});
+
+async function withConnection<T>(id: number, body: (connection: KafkaConnection) => Promise<T>): Promise<T> {
+  const connection = await KafkaConnection.open({
+    host: '127.0.0.1',
+    port: cluster.node(id).kafkaPort,
+    connectTimeoutMs: 2_000,
+  });
+  try {
+    return await body(connection);
+  } finally {
+    connection.close();
+  }
+}
+
+/** Leader and ISR of a partition as broker `viaId` reports them in Metadata. */
+function partitionState(viaId: number, topic: string, partition: number) {
+  return withConnection(viaId, async (connection) => {
+    const metadata = await connection.call(ApiKey.Metadata, 1, { topics: [{ name: topic }] }, 5_000);
+    const state = metadata.topics[0]?.partitions.find((p) => p.partitionIndex === partition);
+    return { leaderId: state?.leaderId ?? -1, isr: [...(state?.isrNodes ?? [])].sort() };
+  });
+}
+
+async function createTopic(name: string, assignments: number[][]): Promise<void> {
+  await waitFor(
+    `topic ${name} created`,
+    () =>
+      withConnection(1, async (connection) => {
+        const response = await connection.call(
+          ApiKey.CreateTopics,
+          3,
+          {
+            topics: [
+              {
+                name,
+                numPartitions: -1,
+                replicationFactor: -1,
+                assignments: assignments.map((brokerIds, partitionIndex) => ({ partitionIndex, brokerIds })),
+                configs: [],
+              },
+            ],
+            timeoutMs: 10_000,
+            validateOnly: false,
+          },
+          15_000,
+        );
+        const errorCode = response.topics[0]?.errorCode;
+        return errorCode === ErrorCode.NONE || errorCode === ErrorCode.TOPIC_ALREADY_EXISTS
+          ? true
+          : undefined;
+      }).catch(() => undefined),
+    waitOptions(),
+  );
+}
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.start({
+    nodeCount: 3,
+    properties: { 'auto.leader.rebalance.enable': 'false' },
+  });
+});
+afterAll(async () => {
+  await cluster?.close();
+});
+
+describe('gregor metadata-quorum (DescribeQuorum)', () => {
+  it('--status names the Raft leader (the active controller) and the three voters', async () => {
+    const run = await gregor('metadata-quorum', '--bootstrap-server', bootstrapOf(2), 'describe', '--status');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const field = (name: string) => new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(run.stdout)?.[1];
+    expect(field('ClusterId')).toBe(cluster.clusterId);
+    const { controllerId } = await cluster.describe(3);
+    expect(Number(field('LeaderId'))).toBe(controllerId);
+    expect(Number(field('LeaderEpoch'))).toBeGreaterThan(0);
+    expect(Number(field('HighWatermark'))).toBeGreaterThan(0);
+    const voters = [...(field('CurrentVoters') ?? '').matchAll(/"id": (\d+)/g)].map((m) => Number(m[1]));
+    expect(voters.sort()).toEqual([1, 2, 3]);
+    for (const id of [1, 2, 3]) {
+      expect(field('CurrentVoters')).toContain(`"CONTROLLER://127.0.0.1:${cluster.node(id).quorumPort}"`);
+    }
+    expect(field('CurrentObservers')).toBe('[]');
+  });
+
+  it('--replication lists the leader and two followers, each with a log end offset and fetch times', async () => {
+    const rows = await waitFor(
+      'every follower fetched and caught up',
+      async () => {
+        const run = await gregor(
+          'metadata-quorum',
+          '--bootstrap-server',
+          bootstrapOf(1),
+          'describe',
+          '--replication',
+        );
+        if (run.code !== 0) return undefined;
+        const [header, ...lines] = run.stdout.trim().split('\n');
+        expect(header!.split('\t').map((cell) => cell.trim())).toEqual([
+          'NodeId',
+          'DirectoryId',
+          'LogEndOffset',
+          'Lag',
+          'LastFetchTimestamp',
+          'LastCaughtUpTimestamp',
+          'Status',
+        ]);
+        const parsed = lines.map((line) => line.split('\t').map((cell) => cell.trim()));
+        return parsed.every((row) => Number(row[5]) > 0) ? parsed : undefined;
+      },
+      waitOptions(),
+    );
+    expect(rows.map((row) => row[6])).toEqual(['Leader', 'Follower', 'Follower']);
+    expect(rows.map((row) => Number(row[0])).sort()).toEqual([1, 2, 3]);
+    const { controllerId } = await cluster.describe(1);
+    expect(Number(rows[0]![0])).toBe(controllerId);
+    for (const row of rows) {
+      expect(Number(row[2])).toBeGreaterThan(0);
+      // Fetch times are wall-clock milliseconds on the leader: within a day of now.
+      expect(Math.abs(Number(row[4]) - Date.now())).toBeLessThan(86_400_000);
+    }
+  });
+});
+
+describe('gregor leader-election (ElectLeaders)', () => {
+  it('PREFERRED moves leadership back to replica 1 after it restarted, then finds nothing to do', async () => {
+    await createTopic('elect', [[1, 2, 3]]);
+    await waitFor(
+      'elect-0 led by 1 with a full ISR',
+      async () => {
+        const state = await partitionState(2, 'elect', 0);
+        return state.leaderId === 1 && state.isr.length === 3 ? state : undefined;
+      },
+      waitOptions(),
+    );
+    await cluster.stop(1);
+    const moved = await waitFor(
+      'leadership moved off node 1',
+      async () => {
+        const state = await partitionState(2, 'elect', 0).catch(() => undefined);
+        return state !== undefined && state.leaderId !== 1 && state.leaderId >= 0 ? state : undefined;
+      },
+      waitOptions(),
+    );
+    expect([2, 3]).toContain(moved.leaderId);
+    await cluster.restart(1);
+    await cluster.waitReady();
+    await waitFor(
+      'node 1 back in the ISR, not leading',
+      async () => {
+        const state = await partitionState(2, 'elect', 0).catch(() => undefined);
+        return state?.isr.includes(1) === true ? state : undefined;
+      },
+      waitOptions(),
+    );
+    expect((await partitionState(2, 'elect', 0)).leaderId).toBe(moved.leaderId);
+
+    const elected = await gregor(
+      'leader-election',
+      '--bootstrap-server',
+      bootstrapOf(3),
+      '--election-type',
+      'PREFERRED',
+      '--topic',
+      'elect',
+      '--partition',
+      '0',
+    );
+    expect(elected).toEqual({
+      code: 0,
+      stdout: 'Successfully completed leader election (PREFERRED) for partitions elect-0\n',
+      stderr: '',
+    });
+    // The answer comes once the change is applied on the broker that was asked; every broker follows.
+    expect((await partitionState(3, 'elect', 0)).leaderId).toBe(1);
+    await waitFor(
+      'every broker sees node 1 leading elect-0',
+      async () => {
+        const views = await Promise.all([1, 2].map((id) => partitionState(id, 'elect', 0)));
+        return views.every((view) => view.leaderId === 1) ? true : undefined;
+      },
+      waitOptions(),
+    );
+
+    const again = await gregor(
+      'leader-election',
+      '--bootstrap-server',
+      cluster.bootstrap,
+      '--election-type',
+      'preferred',
+      '--all-topic-partitions',
+    );
+    expect(again).toEqual({ code: 0, stdout: '', stderr: '' });
+    const named = await gregor(
+      'leader-election',
+      '--bootstrap-server',
+      bootstrapOf(2),
+      '--election-type',
+      'UNCLEAN',
+      '--topic',
+      'elect',
+      '--partition',
+      '0',
+    );
+    expect(named).toEqual({
+      code: 0,
+      stdout: 'Valid replica already elected for partitions elect-0\n',
+      stderr: '',
+    });
+    const jsonFile = join(cluster.rootDir, 'election.json');
+    writeFileSync(jsonFile, JSON.stringify({ partitions: [{ topic: 'elect', partition: 0 }] }));
+    const fromFile = await gregor(
+      'leader-election',
+      '--bootstrap-server',
+      bootstrapOf(1),
+      '--election-type',
+      'PREFERRED',
+      '--path-to-json-file',
+      jsonFile,
+    );
+    expect(fromFile).toEqual({
+      code: 0,
+      stdout: 'Valid replica already elected for partitions elect-0\n',
+      stderr: '',
+    });
+    const unknown = await gregor(
+      'leader-election',
+      '--bootstrap-server',
+      bootstrapOf(2),
+      '--election-type',
+      'PREFERRED',
+      '--topic',
+      'no-such-topic',
+      '--partition',
+      '0',
+    );
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toContain('for partition: no-such-topic-0: UNKNOWN_TOPIC_OR_PARTITION');
+    expect(unknown.stderr).toBe('Error: 1 replica(s) could not be elected\n');
+  });
+});
+
+/** Produces `values` to sized-0 on its leader, as one idempotent batch when `producer` is given. */
+async function produceTo(
+  topic: string,
+  values: string[],
+  producer?: { producerId: number; producerEpoch: number; baseSequence: number },
+): Promise<void> {
+  const { leaderId } = await partitionState(1, topic, 0);
+  const records = encodeRecordBatch({
+    partitionLeaderEpoch: -1,
+    compression: CompressionType.None,
+    ...(producer ?? {}),
+    records: values.map((value, index) => ({
+      key: null,
+      value: Buffer.from(value),
+      timestamp: Date.now() + index,
+    })),
+  });
+  await withConnection(leaderId, async (connection) => {
+    const response = await connection.call(
+      ApiKey.Produce,
+      7,
+      {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 10_000,
+        topics: [{ name: topic, partitions: [{ partitionIndex: 0, records }] }],
+      },
+      15_000,
+    );
+    expect(response.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+  });
+}
+
+interface LogDirsJson {
+  version: number;
+  brokers: {
+    broker: number;
+    logDirs: {
+      logDir: string;
+      error: string | null;
+      partitions: { partition: string; size: number; offsetLag: number; isFuture: boolean }[];
+    }[];
+  }[];
+}
+
+async function logDirs(...extra: string[]): Promise<{ run: CliRun; json: LogDirsJson | undefined }> {
+  const run = await gregor('log-dirs', '--bootstrap-server', bootstrapOf(1), '--describe', ...extra);
+  const lines = run.stdout.trim().split('\n');
+  return { run, json: run.code === 0 ? (JSON.parse(lines[2]!) as LogDirsJson) : undefined };
+}
+
+function sizesOf(json: LogDirsJson, partition: string): Map<number, number> {
+  return new Map(
+    json.brokers.map((broker) => [
+      broker.broker,
+      broker.logDirs.flatMap((dir) => dir.partitions).find((entry) => entry.partition === partition)?.size ??
+        -1,
+    ]),
+  );
+}
+
+describe('gregor log-dirs (DescribeLogDirs)', () => {
+  it("prints every broker's log dir as kafka-log-dirs.sh does; sizes grow on every replica after produce", async () => {
+    await createTopic('sized', [[1, 2, 3]]);
+    await waitFor(
+      'sized-0 led with a full ISR',
+      async () => ((await partitionState(1, 'sized', 0)).isr.length === 3 ? true : undefined),
+      waitOptions(),
+    );
+    const before = await logDirs('--topic-list', 'sized');
+    expect(before.run.code).toBe(0);
+    const lines = before.run.stdout.split('\n');
+    expect(lines[0]).toBe('Querying brokers for log directories information');
+    expect(lines[1]).toBe('Received log directory information from brokers 1,2,3');
+    const json = before.json!;
+    expect(json.version).toBe(1);
+    expect(json.brokers.map((broker) => broker.broker)).toEqual([1, 2, 3]);
+    for (const broker of json.brokers) {
+      expect(broker.logDirs).toEqual([
+        {
+          logDir: cluster.node(broker.broker).logDir,
+          error: null,
+          partitions: [{ partition: 'sized-0', size: 0, offsetLag: 0, isFuture: false }],
+        },
+      ]);
+    }
+
+    await produceTo('sized', ['a', 'b', 'c']);
+    const grown = await waitFor(
+      'every replica of sized-0 holds the batch',
+      async () => {
+        const { json: now } = await logDirs('--topic-list', 'sized');
+        const sizes = now === undefined ? undefined : sizesOf(now, 'sized-0');
+        return sizes !== undefined && [...sizes.values()].every((size) => size > 0) ? sizes : undefined;
+      },
+      waitOptions(),
+    );
+    await produceTo('sized', ['d']);
+    await waitFor(
+      'every replica of sized-0 grew again',
+      async () => {
+        const { json: now } = await logDirs('--topic-list', 'sized');
+        const sizes = now === undefined ? undefined : sizesOf(now, 'sized-0');
+        return sizes !== undefined && [...sizes].every(([broker, size]) => size > grown.get(broker)!)
+          ? true
+          : undefined;
+      },
+      waitOptions(),
+    );
+
+    const one = await logDirs('--broker-list', '2', '--topic-list', 'sized');
+    expect(one.json!.brokers.map((broker) => broker.broker)).toEqual([2]);
+    const missing = await logDirs('--broker-list', '2,9');
+    expect(missing.run.code).toBe(1);
+    expect(missing.run.stderr).toContain('The given brokers do not exist from --broker-list: 9');
+  });
+});
+
+describe('gregor transactions describe-producers (DescribeProducers)', () => {
+  it("lists an idempotent producer on the partition's leader; a follower answers NOT_LEADER_OR_FOLLOWER", async () => {
+    await createTopic('produced', [[2, 3, 1]]);
+    await waitFor(
+      'produced-0 led by 2',
+      async () => ((await partitionState(1, 'produced', 0)).leaderId === 2 ? true : undefined),
+      waitOptions(),
+    );
+    const { producerId, producerEpoch } = await withConnection(1, (connection) =>
+      connection.call(
+        ApiKey.InitProducerId,
+        1,
+        { transactionalId: null, transactionTimeoutMs: 60_000 },
+        10_000,
+      ),
+    );
+    const id = Number(producerId);
+    await produceTo('produced', ['x', 'y', 'z'], { producerId: id, producerEpoch, baseSequence: 0 });
+    const run = await gregor(
+      'transactions',
+      '--bootstrap-server',
+      bootstrapOf(1),
+      'describe-producers',
+      '--topic',
+      'produced',
+      '--partition',
+      '0',
+    );
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const [header, row, ...rest] = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t').map((cell) => cell.trim()));
+    expect(header).toEqual([
+      'ProducerId',
+      'ProducerEpoch',
+      'LatestCoordinatorEpoch',
+      'LastSequence',
+      'LastTimestamp',
+      'CurrentTransactionStartOffset',
+    ]);
+    expect(rest).toEqual([]);
+    expect(row!.slice(0, 4)).toEqual([String(id), String(producerEpoch), '-1', '2']);
+    expect(Number(row![4])).toBeGreaterThan(0);
+    expect(row![5]).toBe('None');
+
+    const follower = await gregor(
+      'transactions',
+      '--bootstrap-server',
+      bootstrapOf(1),
+      'describe-producers',
+      '--topic',
+      'produced',
+      '--partition',
+      '0',
+      '--broker-id',
+      '3',
+    );
+    expect(follower.code).toBe(1);
+    expect(follower.stderr).toContain('NOT_LEADER_OR_FOLLOWER');
+  });
+});

@@ -1,0 +1,126 @@
+// What the admin verbs added for operators (metadata-quorum, leader-election, log-dirs) share: one
+// connection per broker address, opened on first use and closed at the end; the first reachable
+// bootstrap server; a usage/failure exit-code convention; and kafka-*.sh's tab-separated table.
+
+import { KafkaConnection } from '@gregor/client';
+import type { TextOutput } from './dump-log.js';
+import type { Address } from './metadata-shell-args.js';
+
+export const usageExitCode = 2;
+export const failureExitCode = 1;
+
+/** A failure the command reports as `Error: <message>` with exit code 1. */
+export class AdminCommandError extends Error {}
+
+export interface AdminSession {
+  readonly bootstrap: KafkaConnection;
+  readonly connect: (host: string, port: number) => Promise<KafkaConnection>;
+  readonly timeoutMs: number;
+  readonly out: TextOutput;
+}
+
+/**
+ * Runs `body` with connections to the cluster; maps AdminCommandError and connection failures to
+ * exit code 1 (the message on `err`), and rethrows anything else (a bug).
+ */
+export async function withAdminSession(
+  options: {
+    readonly bootstrap: readonly Address[];
+    readonly timeoutMs: number;
+    readonly clientId: string;
+    readonly out: TextOutput;
+    readonly err: TextOutput;
+  },
+  body: (session: AdminSession) => Promise<number>,
+): Promise<number> {
+  const connections = new Map<string, KafkaConnection>();
+  const connect = async (host: string, port: number): Promise<KafkaConnection> => {
+    const key = `${host}:${port}`;
+    let connection = connections.get(key);
+    if (connection === undefined) {
+      connection = await KafkaConnection.open({
+        host,
+        port,
+        clientId: options.clientId,
+        connectTimeoutMs: options.timeoutMs,
+      });
+      connections.set(key, connection);
+    }
+    return connection;
+  };
+  try {
+    const failures: string[] = [];
+    let bootstrap: KafkaConnection | undefined;
+    for (const address of options.bootstrap) {
+      try {
+        bootstrap = await connect(address.host, address.port);
+        break;
+      } catch (error) {
+        failures.push(`${address.host}:${address.port}: ${(error as Error).message}`);
+      }
+    }
+    if (bootstrap === undefined) {
+      throw new AdminCommandError(`no bootstrap server reachable (${failures.join('; ')})`);
+    }
+    return await body({ bootstrap, connect, timeoutMs: options.timeoutMs, out: options.out });
+  } catch (error) {
+    if (
+      !(error instanceof AdminCommandError) &&
+      !(error instanceof Error && error.name === 'KafkaConnectionError')
+    )
+      throw error;
+    options.err.write(`Error: ${(error as Error).message}\n`);
+    return failureExitCode;
+  } finally {
+    for (const connection of connections.values()) connection.close();
+  }
+}
+
+/** Kafka's ToolsUtils.prettyPrintTable: columns padded to their widest cell, joined by tabs. */
+export function printTable(
+  out: TextOutput,
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): void {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
+      .join('\t');
+  out.write(`${line(header)}\n`);
+  for (const row of rows) out.write(`${line(row)}\n`);
+}
+
+/**
+ * Splits `args` into flags (`--name value`, `--name=value`, or a bare switch from `switches`) and
+ * positional words; a usage-error message for an unknown flag or a missing value.
+ */
+export function parseFlags(
+  args: readonly string[],
+  valueFlags: ReadonlySet<string>,
+  switches: ReadonlySet<string>,
+): { flags: Map<string, string>; positional: string[] } | 'help' | string {
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    if (arg === '--help' || arg === '-h') return 'help';
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const equals = arg.indexOf('=');
+    const flag = equals < 0 ? arg : arg.slice(0, equals);
+    if (switches.has(flag) && equals < 0) {
+      flags.set(flag, '');
+      continue;
+    }
+    if (!valueFlags.has(flag)) return `unknown option '${flag}'`;
+    const value = equals >= 0 ? arg.slice(equals + 1) : args[++index];
+    if (value === undefined || value === '') return `${flag} needs a value`;
+    flags.set(flag, value);
+  }
+  return { flags, positional };
+}
