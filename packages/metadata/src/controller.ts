@@ -23,12 +23,12 @@
 
 import { invariant, type Random } from '@gregor/ground';
 import { AclControlManager, type CreateAclsResponse, type DeleteAclsResponse } from './acl-control.js';
+import type { AclBinding, AclBindingFilter } from './acls.js';
 import {
   type AlterClientQuotasRequest,
   type AlterClientQuotasResponse,
   ClientQuotaControlManager,
 } from './client-quota-control.js';
-import type { AclBinding, AclBindingFilter } from './acls.js';
 import {
   type BrokerHeartbeatRequest,
   type BrokerHeartbeatResponse,
