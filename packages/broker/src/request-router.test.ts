@@ -35,6 +35,8 @@ const servedApis = [
   ApiKey.AlterConfigs,
   ApiKey.CreatePartitions,
   ApiKey.IncrementalAlterConfigs,
+  ApiKey.DescribeClientQuotas,
+  ApiKey.AlterClientQuotas,
   ApiKey.DescribeUserScramCredentials,
   ApiKey.AlterUserScramCredentials,
   ApiKey.DescribeCluster,

@@ -11,6 +11,7 @@ import type { SaslAuthenticator } from '../security/sasl-authenticator.js';
 import type { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
 import { createAddOffsetsToTxnHandler } from './add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './add-partitions-to-txn.js';
+import { handleAlterClientQuotas } from './alter-client-quotas.js';
 import { handleAlterConfigs } from './alter-configs.js';
 import { handleAlterUserScramCredentials } from './alter-user-scram-credentials.js';
 import type { ApiHandlers } from './api-handler.js';
@@ -22,6 +23,7 @@ import { handleDeleteAcls } from './delete-acls.js';
 import { createDeleteGroupsHandler } from './delete-groups.js';
 import { handleDeleteTopics } from './delete-topics.js';
 import { handleDescribeAcls } from './describe-acls.js';
+import { handleDescribeClientQuotas } from './describe-client-quotas.js';
 import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
@@ -94,6 +96,8 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.DeleteAcls]: handleDeleteAcls,
     [ApiKey.DescribeUserScramCredentials]: handleDescribeUserScramCredentials,
     [ApiKey.AlterUserScramCredentials]: handleAlterUserScramCredentials,
+    [ApiKey.DescribeClientQuotas]: handleDescribeClientQuotas,
+    [ApiKey.AlterClientQuotas]: handleAlterClientQuotas,
     ...(sasl === undefined
       ? {}
       : {

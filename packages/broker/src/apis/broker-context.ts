@@ -7,6 +7,8 @@ import type { Clock } from '@gregor/ground';
 import type {
   AclBinding,
   AclBindingFilter,
+  AlterClientQuotasRequest,
+  AlterClientQuotasResponse,
   AlterUserScramCredentialsRequest,
   AlterUserScramCredentialsResponse,
   ControllerError,
@@ -119,6 +121,10 @@ export interface ControllerChannel {
     filters: readonly AclBindingFilter[],
     options: ControllerRequestOptions,
   ): Promise<DeleteAclsResponse | ControllerError>;
+  alterClientQuotas(
+    request: AlterClientQuotasRequest,
+    options: ControllerRequestOptions,
+  ): Promise<AlterClientQuotasResponse | ControllerError>;
 }
 
 export interface BrokerContext {

@@ -111,6 +111,7 @@ describe('Metadata auto-creation', () => {
       alterUserScramCredentials: (request, options) => cluster.alterUserScramCredentials(request, options),
       createAcls: (bindings, options) => cluster.createAcls(bindings, options),
       deleteAcls: (filters, options) => cluster.deleteAcls(filters, options),
+      alterClientQuotas: (request, options) => cluster.alterClientQuotas(request, options),
       createTopics: async (requests) =>
         requests.map(() => ({
           errorCode: ErrorCode.REQUEST_TIMED_OUT,

@@ -134,6 +134,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       alterUserScramCredentials: refuse,
       createAcls: refuse,
       deleteAcls: refuse,
+      alterClientQuotas: refuse,
     },
     replicaManager,
     clock: systemClock,

@@ -188,6 +188,20 @@ export interface ControllerRpcs {
       results: { errorCode: number; errorMessage: string; deleted: AclBinding[] }[];
     };
   };
+  AlterClientQuotas: {
+    request: {
+      clusterId: string;
+      entries: {
+        entity: { entityType: string; entityName: string; hasEntityName: boolean }[];
+        ops: { key: string; value: number; remove: boolean }[];
+      }[];
+      validateOnly: boolean;
+    };
+    response: {
+      status: ControllerStatus;
+      results: { errorCode: number; errorMessage: string }[];
+    };
+  };
   DescribeMetadata: {
     request: { clusterId: string };
     response: {
@@ -494,6 +508,36 @@ export class ControllerRpcDispatcher {
       };
     },
 
+    AlterClientQuotas: async (request) => {
+      const entries = request.entries.map((entry) => ({
+        entity: entry.entity.map((component) => ({
+          entityType: component.entityType,
+          entityName: component.hasEntityName ? component.entityName : null,
+        })),
+        ops: entry.ops.map((op) => ({ key: op.key, value: op.remove ? null : op.value })),
+      }));
+      const result = await this.controller.call((controller) =>
+        controller.alterClientQuotas({ entries, validateOnly: request.validateOnly }),
+      );
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), results: [] };
+        return { status: status(result.errorCode, result.message, this.nodeId), results: [] };
+      }
+      if (!request.validateOnly) {
+        entries.forEach((entry, index) => {
+          if (result.response.results[index]?.errorCode === ErrorCode.NONE)
+            this.changeLog.info({ entity: entry.entity, ops: entry.ops }, 'client quotas altered');
+        });
+      }
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        results: result.response.results.map((one) => ({
+          errorCode: one.errorCode,
+          errorMessage: one.errorMessage ?? '',
+        })),
+      };
+    },
+
     IncrementalAlterConfigs: async (request) => {
       const topics: RpcResponse<'IncrementalAlterConfigs'>['topics'] = [];
       let committedOffset = -1;
@@ -636,6 +680,7 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   AlterUserScramCredentials: { status: noStatus, results: [] },
   CreateAcls: { status: noStatus, results: [] },
   DeleteAcls: { status: noStatus, results: [] },
+  AlterClientQuotas: { status: noStatus, results: [] },
   DescribeMetadata: {
     status: noStatus,
     imageSnapshot: Buffer.alloc(0),

@@ -13,6 +13,8 @@ import { ManualClock, ManualTimers, SeededRandom } from '@gregor/ground';
 import {
   type AclBinding,
   type AclBindingFilter,
+  type AlterClientQuotasRequest,
+  type AlterClientQuotasResponse,
   type AlterConfigOperation,
   type AlterUserScramCredentialsRequest,
   type AlterUserScramCredentialsResponse,
@@ -354,6 +356,14 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     _options: ControllerRequestOptions,
   ): Promise<DeleteAclsResponse | ControllerError> {
     const [result] = await this.runEach([filters], (all) => this.controller.deleteAcls(all));
+    return result!;
+  }
+
+  async alterClientQuotas(
+    request: AlterClientQuotasRequest,
+    _options: ControllerRequestOptions,
+  ): Promise<AlterClientQuotasResponse | ControllerError> {
+    const [result] = await this.runEach([request], (one) => this.controller.alterClientQuotas(one));
     return result!;
   }
 
