@@ -57,6 +57,60 @@ class SampleRing<V> {
     const ageMsMax = this.windows.windowMs * this.windows.samples;
     for (const sample of this.ring) if (nowMs - sample.startMs < ageMsMax) yield sample.value;
   }
+
+  /** When the oldest sample that still counts began; `nowMs` when none does. */
+  oldestLiveStartMs(nowMs: number): number {
+    const ageMsMax = this.windows.windowMs * this.windows.samples;
+    let oldestMs = nowMs;
+    for (const sample of this.ring) {
+      if (nowMs - sample.startMs < ageMsMax && sample.startMs < oldestMs) oldestMs = sample.startMs;
+    }
+    return oldestMs;
+  }
+}
+
+/**
+ * Kafka's Rate over a SampledTotal (the measure behind client quotas): the total of the live samples
+ * divided by the time they span. The span counts at least `samples - 1` whole windows, so a burst
+ * right after a quiet spell is spread over the full window instead of measured as a huge rate.
+ */
+export class SampledRate {
+  private readonly ring: SampleRing<{ total: number }>;
+
+  constructor(private readonly windows: SampleWindows) {
+    this.ring = new SampleRing<{ total: number }>(
+      windows,
+      () => ({ total: 0 }),
+      (sample) => {
+        sample.total = 0;
+      },
+    );
+  }
+
+  record(value: number, nowMs: number): void {
+    this.ring.sampleAt(nowMs).total += value;
+  }
+
+  /** Takes back a recorded value (a throttled Fetch whose records are not sent, as Kafka does). */
+  unrecord(value: number, nowMs: number): void {
+    this.ring.sampleAt(nowMs).total -= value;
+  }
+
+  /** The time the rate is measured over at `nowMs` (Kafka's Rate.windowSize), at least 1 ms. */
+  windowSizeMs(nowMs: number): number {
+    let elapsedMs = nowMs - this.ring.oldestLiveStartMs(nowMs);
+    const fullWindows = Math.floor(elapsedMs / this.windows.windowMs);
+    const fullWindowsMin = this.windows.samples - 1;
+    if (fullWindows < fullWindowsMin) elapsedMs += (fullWindowsMin - fullWindows) * this.windows.windowMs;
+    return Math.max(elapsedMs, 1);
+  }
+
+  /** Per second. */
+  measure(nowMs: number): number {
+    let total = 0;
+    for (const sample of this.ring.live(nowMs)) total += sample.total;
+    return total / (this.windowSizeMs(nowMs) / 1000);
+  }
 }
 
 interface AvgMaxSample {

@@ -1,0 +1,168 @@
+// Kafka's ClientQuotaManager for one byte-rate quota (KIP-13, KIP-55, KIP-219): producer_byte_rate
+// over the bytes of Produce requests, consumer_byte_rate over the bytes of consumer Fetch responses.
+//
+// The quota of a request is found from the client quotas in the metadata image, in Kafka's order of
+// precedence (the first entity that sets the key wins):
+//   1. user=U, client-id=C          5. user=<default>, client-id=<default>
+//   2. user=U, client-id=<default>  6. user=<default>
+//   3. user=U                       7. client-id=C
+//   4. user=<default>, client-id=C  8. client-id=<default>
+// The entity that matched also says which clients share one rate (Kafka's quota metric tags): a
+// user-level quota is shared by all the user's clients, a client-id-level one by every user of that
+// client id. The rate is Kafka's (sampled-stats.ts `SampledRate`: quota.window.num samples of
+// quota.window.size.seconds). A request that takes the rate above the quota is still served (its
+// bytes count); the throttle time is how long the client must stay quiet for the rate to fall back
+// to the quota: (rate - quota) / quota × the measured window.
+//
+// Pure: the caller passes the time to every call.
+
+import {
+  type ClientQuotaState,
+  type QuotaEntityComponent,
+  QuotaEntityType,
+  quotaEntityKey,
+} from '@gregor/metadata';
+import { SampledRate, type SampleWindows } from '../metrics/sampled-stats.js';
+
+export type ByteRateQuotaKey = 'producer_byte_rate' | 'consumer_byte_rate';
+
+/** quota.window.num and quota.window.size.seconds, as sample windows. */
+export interface QuotaWindows extends SampleWindows {}
+
+/** Kafka's defaults: 11 samples of 1 s. */
+export const kafkaQuotaWindows: QuotaWindows = { samples: 11, windowMs: 1000 };
+
+/** (user, client-id) rates kept at once; past it the least recently used one is dropped. */
+export const quotaSensorsMax = 100_000;
+/** A rate unused this long is dropped (Kafka expires inactive quota sensors after an hour). */
+export const quotaSensorInactiveMsMax = 3_600_000;
+
+/** Who the request is from, as quotas see it. */
+export interface QuotaClient {
+  /** The principal's name (`ANONYMOUS` without authentication). */
+  readonly user: string;
+  readonly clientId: string;
+}
+
+export interface ResolvedQuota {
+  /** Bytes per second. */
+  readonly bound: number;
+  /** Whose rate it is: '' for a part the matched entity does not name (Kafka's metric tags). */
+  readonly user: string;
+  readonly clientId: string;
+}
+
+type QuotaMap = ReadonlyMap<string, ClientQuotaState>;
+
+const user = (name: string | null): QuotaEntityComponent => ({
+  entityType: QuotaEntityType.USER,
+  entityName: name,
+});
+const client = (name: string | null): QuotaEntityComponent => ({
+  entityType: QuotaEntityType.CLIENT_ID,
+  entityName: name,
+});
+
+/** The quota of `key` that applies to the client, in Kafka's order of precedence; null: none. */
+export function resolveQuota(
+  quotas: QuotaMap,
+  key: ByteRateQuotaKey,
+  who: QuotaClient,
+): ResolvedQuota | null {
+  if (quotas.size === 0) return null;
+  const { user: u, clientId: c } = who;
+  const candidates: [components: QuotaEntityComponent[], tagUser: string, tagClientId: string][] = [
+    [[user(u), client(c)], u, c],
+    [[user(u), client(null)], u, c],
+    [[user(u)], u, ''],
+    [[user(null), client(c)], u, c],
+    [[user(null), client(null)], u, c],
+    [[user(null)], u, ''],
+    [[client(c)], '', c],
+    [[client(null)], '', c],
+  ];
+  for (const [components, tagUser, tagClientId] of candidates) {
+    const bound = quotas.get(quotaEntityKey(components))?.values.get(key);
+    if (bound !== undefined) return { bound, user: tagUser, clientId: tagClientId };
+  }
+  return null;
+}
+
+interface Sensor {
+  readonly rate: SampledRate;
+  lastUsedMs: number;
+}
+
+export class ClientQuotaManager {
+  /** By `user \0 client-id` of the matched entity, least recently used first. */
+  private readonly sensors = new Map<string, Sensor>();
+  /** The longest throttle: past it every byte recorded now has left the window anyway. */
+  readonly throttleTimeMsMax: number;
+
+  constructor(
+    readonly key: ByteRateQuotaKey,
+    private readonly windows: QuotaWindows,
+    private readonly quotas: () => QuotaMap,
+  ) {
+    this.throttleTimeMsMax = windows.samples * windows.windowMs;
+  }
+
+  /**
+   * Counts `bytes` against the client's quota and answers how long it must be throttled (0: not).
+   * Without a quota for the client nothing is counted.
+   */
+  recordAndGetThrottleTimeMs(who: QuotaClient, bytes: number, nowMs: number): number {
+    const quota = resolveQuota(this.quotas(), this.key, who);
+    if (quota === null) return 0;
+    const rate = this.sensor(quota, nowMs);
+    rate.record(bytes, nowMs);
+    const measured = rate.measure(nowMs);
+    if (measured <= quota.bound) return 0;
+    const throttleMs = ((measured - quota.bound) / quota.bound) * rate.windowSizeMs(nowMs);
+    return Math.min(Math.round(throttleMs), this.throttleTimeMsMax);
+  }
+
+  /** Takes back bytes recorded for a response that is not sent after all (a throttled Fetch). */
+  unrecord(who: QuotaClient, bytes: number, nowMs: number): void {
+    const quota = resolveQuota(this.quotas(), this.key, who);
+    if (quota === null) return;
+    this.sensors.get(sensorKey(quota))?.rate.unrecord(bytes, nowMs);
+  }
+
+  /** The client's measured rate in bytes per second (0 without a quota): for tests and metrics. */
+  measuredRate(who: QuotaClient, nowMs: number): number {
+    const quota = resolveQuota(this.quotas(), this.key, who);
+    return quota === null ? 0 : (this.sensors.get(sensorKey(quota))?.rate.measure(nowMs) ?? 0);
+  }
+
+  get sensorCount(): number {
+    return this.sensors.size;
+  }
+
+  private sensor(quota: ResolvedQuota, nowMs: number): SampledRate {
+    const key = sensorKey(quota);
+    let sensor = this.sensors.get(key);
+    if (sensor === undefined) {
+      sensor = { rate: new SampledRate(this.windows), lastUsedMs: nowMs };
+    } else {
+      this.sensors.delete(key);
+    }
+    sensor.lastUsedMs = nowMs;
+    this.sensors.set(key, sensor);
+    this.expire(nowMs);
+    return sensor.rate;
+  }
+
+  /** Drops rates unused for an hour, and the least recently used past `quotaSensorsMax`. */
+  private expire(nowMs: number): void {
+    for (const [key, sensor] of this.sensors) {
+      const idle = nowMs - sensor.lastUsedMs >= quotaSensorInactiveMsMax;
+      if (!idle && this.sensors.size <= quotaSensorsMax) return;
+      this.sensors.delete(key);
+    }
+  }
+}
+
+function sensorKey(quota: ResolvedQuota): string {
+  return `${quota.user}\u0000${quota.clientId}`;
+}
