@@ -27,6 +27,7 @@ import type {
 import type { LogConfig } from '@gregor/storage';
 import type { Logger } from '../logging.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
+import type { ClientQuotas } from '../quotas/client-quotas.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import type { StandardAuthorizer } from '../security/authorizer.js';
 
@@ -140,6 +141,8 @@ export interface BrokerContext {
   readonly metrics: BrokerMetrics;
   /** authorizer.class.name's authorizer; absent: every request is allowed. */
   readonly authorizer?: StandardAuthorizer;
+  /** The client byte-rate quotas (producer_byte_rate, consumer_byte_rate); absent: none enforced. */
+  readonly quotas?: ClientQuotas;
 }
 
 export function isFailure<R extends object>(result: R | ControllerError): result is ControllerError {

@@ -6,6 +6,7 @@ import {
   kafkaQuotaWindows,
   quotaSensorInactiveMsMax,
   resolveQuota,
+  throttleTimeMsMax,
 } from './client-quota-manager.js';
 
 type Setting = [entity: [type: string, name: string | null][], key: string, value: number];
@@ -124,12 +125,15 @@ describe('ClientQuotaManager', () => {
     expect(manager.recordAndGetThrottleTimeMs(alice, 1_000_000, 2)).toBe(0);
   });
 
-  it('never throttles longer than the whole sampled window, even for a zero quota', () => {
+  it('throttles past the sampled window when the overshoot needs it, and a zero quota as long as the field holds', () => {
     const manager = new ClientQuotaManager('consumer_byte_rate', windows, () =>
-      quotas([[[['client-id', 'app']], 'consumer_byte_rate', 0]]),
+      quotas([
+        [[['client-id', 'app']], 'consumer_byte_rate', 1000],
+        [[['client-id', 'none']], 'consumer_byte_rate', 0],
+      ]),
     );
-    expect(manager.recordAndGetThrottleTimeMs(alice, 1, 0)).toBe(manager.throttleTimeMsMax);
-    expect(manager.throttleTimeMsMax).toBe(11_000);
+    expect(manager.recordAndGetThrottleTimeMs(alice, 40_000, 0)).toBe(30_000); // 4 kB/s: 3 x 10 s
+    expect(manager.recordAndGetThrottleTimeMs({ user: 'u', clientId: 'none' }, 1, 0)).toBe(throttleTimeMsMax);
   });
 
   it('unrecords the bytes of a response it did not send', () => {

@@ -32,6 +32,9 @@ export interface QuotaWindows extends SampleWindows {}
 /** Kafka's defaults: 11 samples of 1 s. */
 export const kafkaQuotaWindows: QuotaWindows = { samples: 11, windowMs: 1000 };
 
+/** throttle_time_ms is an int32: the bound of a throttle (only a zero quota comes near it). */
+export const throttleTimeMsMax = 2_147_483_647;
+
 /** (user, client-id) rates kept at once; past it the least recently used one is dropped. */
 export const quotaSensorsMax = 100_000;
 /** A rate unused this long is dropped (Kafka expires inactive quota sensors after an hour). */
@@ -42,6 +45,11 @@ export interface QuotaClient {
   /** The principal's name (`ANONYMOUS` without authentication). */
   readonly user: string;
   readonly clientId: string;
+}
+
+export interface QuotaThrottle extends QuotaClient {
+  /** 0: within the quota. */
+  readonly timeMs: number;
 }
 
 export interface ResolvedQuota {
@@ -96,30 +104,46 @@ interface Sensor {
 export class ClientQuotaManager {
   /** By `user \0 client-id` of the matched entity, least recently used first. */
   private readonly sensors = new Map<string, Sensor>();
-  /** The longest throttle: past it every byte recorded now has left the window anyway. */
-  readonly throttleTimeMsMax: number;
 
   constructor(
     readonly key: ByteRateQuotaKey,
     private readonly windows: QuotaWindows,
     private readonly quotas: () => QuotaMap,
-  ) {
-    this.throttleTimeMsMax = windows.samples * windows.windowMs;
-  }
+  ) {}
 
   /**
    * Counts `bytes` against the client's quota and answers how long it must be throttled (0: not).
    * Without a quota for the client nothing is counted.
    */
   recordAndGetThrottleTimeMs(who: QuotaClient, bytes: number, nowMs: number): number {
+    return this.record(who, bytes, nowMs)?.timeMs ?? 0;
+  }
+
+  /**
+   * As `recordAndGetThrottleTimeMs`, with whose rate it was (the matched entity's user and client
+   * id, '' for a part it does not name: what Kafka tags the quota's metrics with); null: no quota.
+   */
+  record(who: QuotaClient, bytes: number, nowMs: number): QuotaThrottle | null {
     const quota = resolveQuota(this.quotas(), this.key, who);
-    if (quota === null) return 0;
+    if (quota === null) return null;
     const rate = this.sensor(quota, nowMs);
     rate.record(bytes, nowMs);
     const measured = rate.measure(nowMs);
-    if (measured <= quota.bound) return 0;
+    const tags = { user: quota.user, clientId: quota.clientId };
+    if (measured <= quota.bound) return { timeMs: 0, ...tags };
     const throttleMs = ((measured - quota.bound) / quota.bound) * rate.windowSizeMs(nowMs);
-    return Math.min(Math.round(throttleMs), this.throttleTimeMsMax);
+    return { timeMs: Math.min(Math.round(throttleMs), throttleTimeMsMax), ...tags };
+  }
+
+  /**
+   * The most bytes one response may hold without being throttled for sure (Kafka's
+   * getMaxValueInQuotaWindow: the quota over samples - 1 windows); Infinity without a quota. A Fetch
+   * asks for no more, or a consumer whose fetches are larger would be answered empty for ever.
+   */
+  maxValueInQuotaWindow(who: QuotaClient): number {
+    const quota = resolveQuota(this.quotas(), this.key, who);
+    if (quota === null) return Number.POSITIVE_INFINITY;
+    return Math.floor((quota.bound * (this.windows.samples - 1) * this.windows.windowMs) / 1000);
   }
 
   /** Takes back bytes recorded for a response that is not sent after all (a throttled Fetch). */

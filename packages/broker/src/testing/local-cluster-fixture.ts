@@ -61,6 +61,8 @@ import { DelayedOperations } from '../delayed/delayed-operations.js';
 import { type BrokerMetrics, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network/connection.js';
 import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-ids/producer-id-manager.js';
+import { kafkaQuotaWindows } from '../quotas/client-quota-manager.js';
+import { ClientQuotas } from '../quotas/client-quotas.js';
 import type { LeaderLease } from '../replica/local-replicas.js';
 import { LogManagerStore } from '../replica/log-store.js';
 import { ReplicaManager, type ReplicaManagerOptions } from '../replica/replica-manager.js';
@@ -196,6 +198,12 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       clock: fixture.clock,
       logger: fixture.logger,
       metrics: options.metrics ?? noBrokerMetrics,
+      quotas: new ClientQuotas(
+        kafkaQuotaWindows,
+        () => fixture.image().clientQuotas,
+        fixture.clock,
+        options.metrics ?? noBrokerMetrics,
+      ),
     };
     fixture.router = createRequestRouter(fixture.context, apiHandlers());
 
