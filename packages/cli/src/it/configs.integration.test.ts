@@ -87,7 +87,7 @@ describe('gregor configs', () => {
     expect(missing.err).toMatch(/^Error: UNKNOWN_TOPIC_OR_PARTITION/);
   });
 
-  it('sets, describes and deletes client quotas as kafka-configs.sh does, and kafkajs sees them', async () => {
+  it('sets, describes and deletes client quotas as kafka-configs.sh does, refusing unknown keys', async () => {
     const appOfAlice = [
       '--entity-type',
       'users',
