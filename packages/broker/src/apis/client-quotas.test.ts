@@ -1,5 +1,6 @@
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { StandardAuthorizer } from '../security/authorizer.js';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
 
 let cluster: LocalClusterFixture;
@@ -97,5 +98,25 @@ describe('AlterClientQuotas and DescribeClientQuotas', () => {
     const badFilter = await describeAll([{ entityType: 'topic', matchType: 0, match: 't' }]);
     expect(badFilter.errorCode).toBe(ErrorCode.INVALID_REQUEST);
     expect(badFilter.entries).toBeNull();
+  });
+
+  it('needs ALTER_CONFIGS and DESCRIBE_CONFIGS on the cluster when ACLs are on', async () => {
+    const denyAll = new StandardAuthorizer(
+      { superUsers: new Set(), allowEveryoneIfNoAclFound: false },
+      () => new Map(),
+    );
+    cluster = await LocalClusterFixture.start({ authorizer: denyAll });
+    const entity: Entity = [{ entityType: 'user', entityName: 'alice' }];
+    expect(await alter([{ entity, ops: [set('producer_byte_rate', 1)] }])).toEqual([
+      {
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: 'Cluster authorization failed.',
+        entity,
+      },
+    ]);
+    const described = await describeAll();
+    expect(described.errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    expect(described.entries).toBeNull();
+    expect(cluster.image().clientQuotas.size).toBe(0);
   });
 });

@@ -67,6 +67,7 @@ import type { LeaderLease } from '../replica/local-replicas.js';
 import { LogManagerStore } from '../replica/log-store.js';
 import { ReplicaManager, type ReplicaManagerOptions } from '../replica/replica-manager.js';
 import { createRequestRouter } from '../request-router.js';
+import type { StandardAuthorizer } from '../security/authorizer.js';
 
 export const fixtureClusterId = 'gregor-fixture-cluster';
 export const fixtureListenerName = 'PLAINTEXT';
@@ -101,6 +102,8 @@ export interface LocalClusterOptions {
   readonly metrics?: BrokerMetrics;
   /** The broker's leader lease (a BrokerLease on a ManualClock, say); held for ever by default. */
   readonly leaderLease?: LeaderLease;
+  /** authorizer.class.name's authorizer (every request is allowed without one). */
+  readonly authorizer?: StandardAuthorizer;
 }
 
 function incarnationId(brokerId: number): string {
@@ -198,6 +201,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       clock: fixture.clock,
       logger: fixture.logger,
       metrics: options.metrics ?? noBrokerMetrics,
+      ...(options.authorizer === undefined ? {} : { authorizer: options.authorizer }),
       quotas: new ClientQuotas(
         kafkaQuotaWindows,
         () => fixture.image().clientQuotas,
