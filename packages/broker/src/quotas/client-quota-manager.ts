@@ -104,6 +104,9 @@ interface Sensor {
 export class ClientQuotaManager {
   /** By `user \0 client-id` of the matched entity, least recently used first. */
   private readonly sensors = new Map<string, Sensor>();
+  /** Resolved quotas by `user \0 client-id` of the client, for the quota map they were resolved in. */
+  private readonly resolved = new Map<string, ResolvedQuota | null>();
+  private resolvedIn: QuotaMap | undefined;
 
   constructor(
     readonly key: ByteRateQuotaKey,
@@ -124,7 +127,7 @@ export class ClientQuotaManager {
    * id, '' for a part it does not name: what Kafka tags the quota's metrics with); null: no quota.
    */
   record(who: QuotaClient, bytes: number, nowMs: number): QuotaThrottle | null {
-    const quota = resolveQuota(this.quotas(), this.key, who);
+    const quota = this.resolve(who);
     if (quota === null) return null;
     const rate = this.sensor(quota, nowMs);
     rate.record(bytes, nowMs);
@@ -141,26 +144,43 @@ export class ClientQuotaManager {
    * asks for no more, or a consumer whose fetches are larger would be answered empty for ever.
    */
   maxValueInQuotaWindow(who: QuotaClient): number {
-    const quota = resolveQuota(this.quotas(), this.key, who);
+    const quota = this.resolve(who);
     if (quota === null) return Number.POSITIVE_INFINITY;
     return Math.floor((quota.bound * (this.windows.samples - 1) * this.windows.windowMs) / 1000);
   }
 
   /** Takes back bytes recorded for a response that is not sent after all (a throttled Fetch). */
   unrecord(who: QuotaClient, bytes: number, nowMs: number): void {
-    const quota = resolveQuota(this.quotas(), this.key, who);
+    const quota = this.resolve(who);
     if (quota === null) return;
     this.sensors.get(sensorKey(quota))?.rate.unrecord(bytes, nowMs);
   }
 
   /** The client's measured rate in bytes per second (0 without a quota): for tests and metrics. */
   measuredRate(who: QuotaClient, nowMs: number): number {
-    const quota = resolveQuota(this.quotas(), this.key, who);
+    const quota = this.resolve(who);
     return quota === null ? 0 : (this.sensors.get(sensorKey(quota))?.rate.measure(nowMs) ?? 0);
   }
 
   get sensorCount(): number {
     return this.sensors.size;
+  }
+
+  /** `resolveQuota`, remembered until the image's quotas change (8 lookups per request otherwise). */
+  private resolve(who: QuotaClient): ResolvedQuota | null {
+    const quotas = this.quotas();
+    if (quotas.size === 0) return null;
+    if (quotas !== this.resolvedIn || this.resolved.size >= quotaSensorsMax) {
+      this.resolved.clear();
+      this.resolvedIn = quotas;
+    }
+    const key = `${who.user}\u0000${who.clientId}`;
+    let quota = this.resolved.get(key);
+    if (quota === undefined) {
+      quota = resolveQuota(quotas, this.key, who);
+      this.resolved.set(key, quota);
+    }
+    return quota;
   }
 
   private sensor(quota: ResolvedQuota, nowMs: number): SampledRate {
