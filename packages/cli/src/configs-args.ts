@@ -22,7 +22,7 @@ export const quotaEntityTypes: Readonly<Record<string, string>> = {
 export interface QuotaEntityArg {
   /** Kafka's entity type: user, client-id or ip. */
   readonly entityType: string;
-  /** A name; null: the default entity (--entity-default); undefined: any named one (describe only). */
+  /** A name; null: the default entity (--entity-default); undefined: any of the type (describe only). */
   readonly entityName: string | null | undefined;
 }
 
@@ -68,7 +68,7 @@ Topic and broker configs, and client quotas, like kafka-configs.sh:
                              sets and removes topic configs in one IncrementalAlterConfigs request:
                              all of them apply, or none does
   describe --entity-type users|clients|ips [--entity-name NAME | --entity-default] [...]
-                             the client quotas of the entity (every named one without a name)
+                             the client quotas of the entity (every one of the type without a name)
   alter --entity-type users|clients|ips --entity-name NAME|--entity-default [...]
         [--add-config producer_byte_rate=N,...] [--delete-config k[,k...]]
                              sets and removes quotas (producer_byte_rate, consumer_byte_rate,

@@ -223,7 +223,7 @@ async function runCommand(
   return 0;
 }
 
-/** Match types of DescribeClientQuotas: an exact name, the default entity, any named one. */
+/** Match types of DescribeClientQuotas: an exact name, the default entity, any of the type. */
 const matchExact = 0;
 const matchDefault = 1;
 const matchSpecified = 2;

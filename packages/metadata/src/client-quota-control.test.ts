@@ -173,7 +173,10 @@ describe('client quota filters (DescribeClientQuotas)', () => {
     );
     expect(
       matching([{ entityType: 'user', matchType: QuotaMatchType.SPECIFIED, match: null }], false),
-    ).toEqual(['alice', 'aliceApp']);
+    ).toEqual(['alice', 'aliceApp', 'defaultUser']);
+    expect(
+      matching([{ entityType: 'client-id', matchType: QuotaMatchType.SPECIFIED, match: null }], true),
+    ).toEqual(['app']);
     expect(matching([], false)).toEqual(['alice', 'aliceApp', 'defaultUser', 'app']);
     expect(matching([], true)).toEqual([]);
   });

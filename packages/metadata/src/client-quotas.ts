@@ -91,7 +91,11 @@ export function quotaValueProblem(entity: QuotaEntity, key: string, value: numbe
   return null;
 }
 
-/** Kafka's DescribeClientQuotas match types. */
+/**
+ * Kafka's DescribeClientQuotas match types. SPECIFIED ("any specified name" in the message spec)
+ * matches every entity that has the type, the default one too, as Kafka's KRaft brokers answer
+ * (ClientQuotasImage) and as `kafka-configs.sh --describe --entity-type clients` lists them.
+ */
 export const QuotaMatchType = { EXACT: 0, DEFAULT: 1, SPECIFIED: 2 } as const;
 
 export interface QuotaFilterComponent {
@@ -140,6 +144,6 @@ export function quotaFilterMatches(
     if (name === undefined) return false;
     if (component.matchType === QuotaMatchType.EXACT) return name === component.match;
     if (component.matchType === QuotaMatchType.DEFAULT) return name === null;
-    return name !== null;
+    return true;
   });
 }
