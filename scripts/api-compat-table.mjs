@@ -137,7 +137,7 @@ const saslClients = {
   files: [`${it}sasl.integration.test.ts`],
 };
 const quotaClients = {
-  clients: ['gregor configs'],
+  clients: ['gregor configs', '@platformatic/kafka'],
   files: [`${it}client-quotas.integration.test.ts`, 'packages/cli/src/it/configs.integration.test.ts'],
 };
 const aclClients = { clients: ['gregor acls'], files: [`${it}acls.integration.test.ts`] };
