@@ -67,6 +67,13 @@ class SampleRing<V> {
     }
     return oldestMs;
   }
+
+  /** The live samples and their start times, for callers that combine both in one pass. */
+  forEachLive(nowMs: number, visit: (value: V, startMs: number) => void): void {
+    const ageMsMax = this.windows.windowMs * this.windows.samples;
+    for (const sample of this.ring)
+      if (nowMs - sample.startMs < ageMsMax) visit(sample.value, sample.startMs);
+  }
 }
 
 /**
@@ -98,18 +105,26 @@ export class SampledRate {
 
   /** The time the rate is measured over at `nowMs` (Kafka's Rate.windowSize), at least 1 ms. */
   windowSizeMs(nowMs: number): number {
-    let elapsedMs = nowMs - this.ring.oldestLiveStartMs(nowMs);
-    const fullWindows = Math.floor(elapsedMs / this.windows.windowMs);
-    const fullWindowsMin = this.windows.samples - 1;
-    if (fullWindows < fullWindowsMin) elapsedMs += (fullWindowsMin - fullWindows) * this.windows.windowMs;
-    return Math.max(elapsedMs, 1);
+    return this.windowSizeFrom(nowMs, this.ring.oldestLiveStartMs(nowMs));
   }
 
   /** Per second. */
   measure(nowMs: number): number {
     let total = 0;
-    for (const sample of this.ring.live(nowMs)) total += sample.total;
-    return total / (this.windowSizeMs(nowMs) / 1000);
+    let oldestMs = nowMs;
+    this.ring.forEachLive(nowMs, (sample, startMs) => {
+      total += sample.total;
+      if (startMs < oldestMs) oldestMs = startMs;
+    });
+    return total / (this.windowSizeFrom(nowMs, oldestMs) / 1000);
+  }
+
+  private windowSizeFrom(nowMs: number, oldestStartMs: number): number {
+    let elapsedMs = nowMs - oldestStartMs;
+    const fullWindows = Math.floor(elapsedMs / this.windows.windowMs);
+    const fullWindowsMin = this.windows.samples - 1;
+    if (fullWindows < fullWindowsMin) elapsedMs += (fullWindowsMin - fullWindows) * this.windows.windowMs;
+    return Math.max(elapsedMs, 1);
   }
 }
 

@@ -39,6 +39,8 @@ export const throttleTimeMsMax = 2_147_483_647;
 export const quotaSensorsMax = 100_000;
 /** A rate unused this long is dropped (Kafka expires inactive quota sensors after an hour). */
 export const quotaSensorInactiveMsMax = 3_600_000;
+/** How stale a rate's last-use time may get before it is refreshed (and old rates expired). */
+const sensorTouchIntervalMs = 1000;
 
 /** Who the request is from, as quotas see it. */
 export interface QuotaClient {
@@ -188,11 +190,14 @@ export class ClientQuotaManager {
     let sensor = this.sensors.get(key);
     if (sensor === undefined) {
       sensor = { rate: new SampledRate(this.windows), lastUsedMs: nowMs };
-    } else {
+      this.sensors.set(key, sensor);
+    } else if (nowMs - sensor.lastUsedMs >= sensorTouchIntervalMs) {
+      // Moved to the back (most recently used) at most once a second: a Map re-insert per request
+      // would cost more than the rest of the quota check.
+      sensor.lastUsedMs = nowMs;
       this.sensors.delete(key);
+      this.sensors.set(key, sensor);
     }
-    sensor.lastUsedMs = nowMs;
-    this.sensors.set(key, sensor);
     this.expire(nowMs);
     return sensor.rate;
   }
