@@ -212,6 +212,7 @@ describe('Connection', () => {
     onFrames(client, (one) => frames.push(one));
     client.write(frame('heavy'));
     await vi.waitFor(() => expect(frames).toEqual(['re:heavy']));
+    expect(timers.pendingCount).toBe(1);
     client.write(frame('next'));
     // Muted: the next request stays unread however long we wait, until the throttle ends.
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -240,6 +241,8 @@ describe('Connection', () => {
     const frames: string[] = [];
     onFrames(client, (one) => frames.push(one));
     client.write(Buffer.concat([frame('old'), frame('after')]));
+    // The throttle has started once its timer is pending; its response and the next wait behind it.
+    await vi.waitFor(() => expect(timers.pendingCount).toBe(1));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(frames).toEqual([]);
     timers.advanceMs(500);
