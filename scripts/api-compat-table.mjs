@@ -67,8 +67,8 @@ const kafkaApiKeys = [
   [45, 'AlterPartitionReassignments'],
   [46, 'ListPartitionReassignments'],
   [47, 'OffsetDelete'],
-  [48, 'DescribeClientQuotas', 'no quotas'],
-  [49, 'AlterClientQuotas', 'no quotas'],
+  [48, 'DescribeClientQuotas', 'user, client-id and ip entities'],
+  [49, 'AlterClientQuotas', 'producer_byte_rate and consumer_byte_rate enforced'],
   [50, 'DescribeUserScramCredentials'],
   [51, 'AlterUserScramCredentials'],
   [52, 'Vote', 'metadata quorum: Gregor uses gRPC'],
@@ -135,6 +135,10 @@ const transactionClients = {
 const saslClients = {
   clients: ['kafkajs', 'kafka-python', librdkafka],
   files: [`${it}sasl.integration.test.ts`],
+};
+const quotaClients = {
+  clients: ['gregor configs', '@platformatic/kafka'],
+  files: [`${it}client-quotas.integration.test.ts`, 'packages/cli/src/it/configs.integration.test.ts'],
 };
 const aclClients = { clients: ['gregor acls'], files: [`${it}acls.integration.test.ts`] };
 
@@ -216,6 +220,8 @@ const testedBy = {
   DeleteAcls: aclClients,
   DescribeUserScramCredentials: { clients: ['gregor users'], files: [`${it}sasl.integration.test.ts`] },
   AlterUserScramCredentials: { clients: ['gregor users'], files: [`${it}sasl.integration.test.ts`] },
+  DescribeClientQuotas: quotaClients,
+  AlterClientQuotas: quotaClients,
   ListTransactions: {
     clients: ['gregor transactions'],
     files: [`${it}transactions-librdkafka.integration.test.ts`],

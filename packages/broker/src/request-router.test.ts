@@ -37,6 +37,8 @@ const servedApis = [
   ApiKey.CreatePartitions,
   ApiKey.ElectLeaders,
   ApiKey.IncrementalAlterConfigs,
+  ApiKey.DescribeClientQuotas,
+  ApiKey.AlterClientQuotas,
   ApiKey.DescribeUserScramCredentials,
   ApiKey.AlterUserScramCredentials,
   ApiKey.DescribeCluster,

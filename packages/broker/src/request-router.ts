@@ -15,6 +15,10 @@
 //
 // Every request handled is counted and timed under Kafka's request name (RequestMetrics); a Fetch
 // also under FetchConsumer (or FetchFollower, for a replica id >= 0), as Kafka does.
+//
+// Client quotas (quotas/client-quotas.ts): a Produce counts its request bytes, a consumer Fetch its
+// response bytes; over quota, the response carries throttle_time_ms (a Fetch loses its records) and
+// the outcome carries the throttle the connection applies.
 
 import {
   ApiKey,
@@ -35,7 +39,9 @@ import {
 } from './apis/api-handler.js';
 import type { BrokerContext } from './apis/broker-context.js';
 import { authenticationFailedMessage, saslStep } from './apis/sasl-authenticate.js';
-import type { ConnectionContext, FrameHandler, HandlerOutcome } from './network/connection.js';
+import type { ConnectionContext, FrameHandler, HandlerOutcome, Throttle } from './network/connection.js';
+import type { QuotaClient } from './quotas/client-quota-manager.js';
+import { quotaClientOf } from './quotas/client-quotas.js';
 
 /**
  * The router for one broker, serving `handlers` (built by `apiHandlers` in apis/api-handlers.ts).
@@ -145,14 +151,27 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
         },
       };
       let response: Buffer;
+      let throttle: Throttle | undefined;
       try {
-        const body = await callHandler(decoded, handler, context);
+        let body = await callHandler(decoded, handler, context);
+        const quotas = broker.quotas;
+        const who = (): QuotaClient => quotaClientOf(connection, decoded.header.clientId);
+        if (quotas !== undefined && decoded.apiKey === ApiKey.Produce) {
+          throttle = quotas.throttleProduce(who(), frame.length, decoded.apiVersion);
+          if (throttle !== undefined && !(body instanceof NoResponse)) {
+            const throttled: ResponseInput<typeof ApiKey.Produce> = {
+              ...(body as ResponseInput<typeof ApiKey.Produce>),
+              throttleTimeMs: throttle.timeMs,
+            };
+            body = throttled as ResponseInput<SupportedApiKey>;
+          }
+        }
         if (body instanceof NoResponse) {
           recordRequest(decoded, startMs);
           if (body.closeReason !== null) {
             return refuse(connection, body.closeReason, { clientId: decoded.header.clientId });
           }
-          return { kind: 'no-response' };
+          return throttle === undefined ? { kind: 'no-response' } : { kind: 'no-response', throttle };
         }
         response = encodeResponse(
           decoded.apiKey,
@@ -160,6 +179,16 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
           decoded.header.correlationId,
           body as never,
         );
+        if (quotas !== undefined && decoded.apiKey === ApiKey.Fetch && decoded.body.replicaId < 0) {
+          throttle = quotas.throttleFetch(who(), response.length, decoded.apiVersion);
+          if (throttle !== undefined) {
+            const empty = { ...(body as ResponseInput<typeof ApiKey.Fetch>), responses: [] };
+            response = encodeResponse(ApiKey.Fetch, decoded.apiVersion, decoded.header.correlationId, {
+              ...empty,
+              throttleTimeMs: throttle.timeMs,
+            });
+          }
+        }
         recordRequest(decoded, startMs);
         if (session?.saslState === 'failed') {
           return { kind: 'respond', response, closeAfter: 'SASL authentication failed' };
@@ -176,9 +205,12 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
         );
         return { kind: 'close', reason: `request handler failed: ${String(error)}` };
       }
-      return closeWhenIdle === undefined
-        ? { kind: 'respond', response }
-        : { kind: 'respond', response, closeAfterWhenIdle: closeWhenIdle };
+      return {
+        kind: 'respond',
+        response,
+        ...(throttle === undefined ? {} : { throttle }),
+        ...(closeWhenIdle === undefined ? {} : { closeAfterWhenIdle: closeWhenIdle }),
+      };
     })();
   };
 }

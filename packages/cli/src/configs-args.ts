@@ -2,11 +2,29 @@
 //   gregor configs --bootstrap-server host:port[,...] describe --entity-type topics|brokers --entity-name N
 //   gregor configs --bootstrap-server host:port[,...] alter --entity-type topics --entity-name N
 //                  [--add-config k=v[,k=v...]] [--delete-config k[,k...]]
+// and client quotas, for users, clients (client ids) and ips, a user and a client together by giving
+// both (kafka-configs.sh's `--entity-type users --entity-name U --entity-type clients --entity-name C`),
+// a default entity with --entity-default. --describe and --alter may stand for the command, as in
+// kafka-configs.sh.
 
 import { parseConnectionFlags } from './connection-flags.js';
 import type { Address } from './metadata-shell-args.js';
 
 export type ConfigEntityType = 'topics' | 'brokers';
+
+/** kafka-configs.sh's quota entity types and Kafka's names for them. */
+export const quotaEntityTypes: Readonly<Record<string, string>> = {
+  users: 'user',
+  clients: 'client-id',
+  ips: 'ip',
+};
+
+export interface QuotaEntityArg {
+  /** Kafka's entity type: user, client-id or ip. */
+  readonly entityType: string;
+  /** A name; null: the default entity (--entity-default); undefined: any of the type (describe only). */
+  readonly entityName: string | null | undefined;
+}
 
 export type ConfigsCommand =
   | { readonly kind: 'describe'; readonly entityType: ConfigEntityType; readonly entityName: string }
@@ -15,6 +33,13 @@ export type ConfigsCommand =
       readonly entityType: ConfigEntityType;
       readonly entityName: string;
       readonly set: readonly { readonly name: string; readonly value: string }[];
+      readonly remove: readonly string[];
+    }
+  | { readonly kind: 'describe-quotas'; readonly entity: readonly QuotaEntityArg[] }
+  | {
+      readonly kind: 'alter-quotas';
+      readonly entity: readonly { readonly entityType: string; readonly entityName: string | null }[];
+      readonly set: readonly { readonly name: string; readonly value: number }[];
       readonly remove: readonly string[];
     };
 
@@ -36,12 +61,20 @@ export const configsTimeoutMsMax = 600_000;
 
 export const configsUsage = `Usage: gregor configs --bootstrap-server host:port[,host:port...] [--timeout-ms N] <command>
 
-Topic and broker configs, like kafka-configs.sh:
+Topic and broker configs, and client quotas, like kafka-configs.sh:
   describe --entity-type topics|brokers --entity-name NAME
                              the configs set on the topic (or broker), with their synonyms
   alter --entity-type topics --entity-name NAME [--add-config k=v[,k=v...]] [--delete-config k[,k...]]
                              sets and removes topic configs in one IncrementalAlterConfigs request:
                              all of them apply, or none does
+  describe --entity-type users|clients|ips [--entity-name NAME | --entity-default] [...]
+                             the client quotas of the entity (every one of the type without a name)
+  alter --entity-type users|clients|ips --entity-name NAME|--entity-default [...]
+        [--add-config producer_byte_rate=N,...] [--delete-config k[,k...]]
+                             sets and removes quotas (producer_byte_rate, consumer_byte_rate,
+                             request_percentage; connection_creation_rate for ips) in one
+                             AlterClientQuotas request; a user and a client id together by giving both
+  --describe and --alter may be written for the command, as kafka-configs.sh takes them.
 
 Exit codes: 0 ok, 1 failure (the broker's error is printed), 2 usage error.
 `;
@@ -50,6 +83,8 @@ export function parseConfigsArgs(args: readonly string[]): ParsedConfigsArgs {
   const usageError = (message: string): ParsedConfigsArgs => ({ kind: 'usage-error', message });
   const flags = new Map<string, string>();
   const positional: string[] = [];
+  /** --entity-type, --entity-name and --entity-default in order: quota entities take several. */
+  const entityFlags: { flag: string; value: string | null }[] = [];
   const valueFlags = new Set([
     '--bootstrap-server',
     '--timeout-ms',
@@ -61,6 +96,14 @@ export function parseConfigsArgs(args: readonly string[]): ParsedConfigsArgs {
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
     if (arg === '--help' || arg === '-h') return { kind: 'help' };
+    if (arg === '--describe' || arg === '--alter') {
+      positional.push(arg.slice(2));
+      continue;
+    }
+    if (arg === '--entity-default') {
+      entityFlags.push({ flag: arg, value: null });
+      continue;
+    }
     if (!arg.startsWith('--')) {
       positional.push(arg);
       continue;
@@ -70,6 +113,7 @@ export function parseConfigsArgs(args: readonly string[]): ParsedConfigsArgs {
     if (!valueFlags.has(flag)) return usageError(`unknown option '${flag}'`);
     const value = equals >= 0 ? arg.slice(equals + 1) : args[++index];
     if (value === undefined || value === '') return usageError(`${flag} needs a value`);
+    if (flag === '--entity-type' || flag === '--entity-name') entityFlags.push({ flag, value });
     flags.set(flag, value);
   }
   const connection = parseConnectionFlags(flags, configsDefaultTimeoutMs, configsTimeoutMsMax);
@@ -79,16 +123,25 @@ export function parseConfigsArgs(args: readonly string[]): ParsedConfigsArgs {
   if (name === undefined) return usageError('a command is required: describe or alter');
   if (name !== 'describe' && name !== 'alter') return usageError(`unknown command '${name}'`);
   if (rest.length > 0) return usageError(`unexpected '${rest.join(' ')}'`);
-  const entityType = flags.get('--entity-type');
-  if (entityType !== 'topics' && entityType !== 'brokers') {
-    return usageError(`--entity-type must be topics or brokers, got '${entityType ?? ''}'`);
-  }
-  const entityName = flags.get('--entity-name');
-  if (entityName === undefined) return usageError('--entity-name is required');
   const options = (command: ConfigsCommand): ParsedConfigsArgs => ({
     kind: 'options',
     options: { bootstrap: bootstrap as Address[], timeoutMs, command },
   });
+  const entityType = flags.get('--entity-type');
+  const isQuotaEntity = entityFlags.some(
+    ({ flag, value }) => flag === '--entity-type' && quotaEntityTypes[value ?? ''] !== undefined,
+  );
+  if (isQuotaEntity) {
+    const quotaCommand = parseQuotaCommand(name, entityFlags, flags);
+    return typeof quotaCommand === 'string' ? usageError(quotaCommand) : options(quotaCommand);
+  }
+  if (entityType !== 'topics' && entityType !== 'brokers') {
+    return usageError(
+      `--entity-type must be topics, brokers, users, clients or ips, got '${entityType ?? ''}'`,
+    );
+  }
+  const entityName = flags.get('--entity-name');
+  if (entityName === undefined) return usageError('--entity-name is required');
   if (name === 'describe') {
     if (flags.has('--add-config') || flags.has('--delete-config')) {
       return usageError('--add-config and --delete-config go with alter, not describe');
@@ -105,4 +158,50 @@ export function parseConfigsArgs(args: readonly string[]): ParsedConfigsArgs {
   if (set.length === 0 && remove.length === 0)
     return usageError('alter needs --add-config or --delete-config');
   return options({ kind: 'alter', entityType, entityName, set, remove });
+}
+
+/** The quota entity and changes, or what is wrong with them. */
+function parseQuotaCommand(
+  command: 'describe' | 'alter',
+  entityFlags: readonly { flag: string; value: string | null }[],
+  flags: ReadonlyMap<string, string>,
+): ConfigsCommand | string {
+  const entity: QuotaEntityArg[] = [];
+  for (const { flag, value } of entityFlags) {
+    if (flag === '--entity-type') {
+      const entityType = quotaEntityTypes[value ?? ''];
+      if (entityType === undefined)
+        return `--entity-type ${value} cannot be combined with quota entity types`;
+      if (entity.some((component) => component.entityType === entityType))
+        return `--entity-type ${value} given twice`;
+      entity.push({ entityType, entityName: undefined });
+      continue;
+    }
+    const last = entity.at(-1);
+    if (last === undefined || last.entityName !== undefined) return `${flag} must follow an --entity-type`;
+    entity[entity.length - 1] = { entityType: last.entityType, entityName: value };
+  }
+  if (command === 'describe') {
+    if (flags.has('--add-config') || flags.has('--delete-config'))
+      return '--add-config and --delete-config go with alter, not describe';
+    return { kind: 'describe-quotas', entity };
+  }
+  const named: { entityType: string; entityName: string | null }[] = [];
+  for (const component of entity) {
+    if (component.entityName === undefined)
+      return `alter needs --entity-name or --entity-default for each --entity-type`;
+    named.push({ entityType: component.entityType, entityName: component.entityName });
+  }
+  const set: { name: string; value: number }[] = [];
+  for (const pair of (flags.get('--add-config') ?? '').split(',').filter((text) => text !== '')) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) return `--add-config: expected key=value, got '${pair}'`;
+    const value = Number(pair.slice(equals + 1));
+    if (pair.slice(equals + 1).trim() === '' || !Number.isFinite(value))
+      return `--add-config: a quota value is a number, got '${pair}'`;
+    set.push({ name: pair.slice(0, equals), value });
+  }
+  const remove = (flags.get('--delete-config') ?? '').split(',').filter((text) => text !== '');
+  if (set.length === 0 && remove.length === 0) return 'alter needs --add-config or --delete-config';
+  return { kind: 'alter-quotas', entity: named, set, remove };
 }

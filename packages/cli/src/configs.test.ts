@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from './commands.js';
-import { formatDescribedConfigs } from './configs.js';
+import { formatDescribedConfigs, formatQuotaEntity, formatQuotaValue } from './configs.js';
 import { parseConfigsArgs } from './configs-args.js';
 
 const bootstrap = ['--bootstrap-server', 'localhost:9092'];
@@ -45,7 +45,7 @@ describe('gregor configs arguments', () => {
     };
     expect(message(['describe'])).toBe('--bootstrap-server is required');
     expect(message([...bootstrap, 'describe', '--entity-type', 'groups', '--entity-name', 'g'])).toBe(
-      "--entity-type must be topics or brokers, got 'groups'",
+      "--entity-type must be topics, brokers, users, clients or ips, got 'groups'",
     );
     expect(message([...bootstrap, 'alter', '--entity-type', 'topics', '--entity-name', 't'])).toBe(
       'alter needs --add-config or --delete-config',
@@ -77,6 +77,85 @@ describe('gregor configs arguments', () => {
       ),
     ).toBe(2);
     expect(err).toContain('gregor configs: --bootstrap-server is required');
+  });
+});
+
+describe('gregor configs for client quotas', () => {
+  it('parses kafka-configs.sh quota commands: --alter/--describe, users and clients together, defaults', () => {
+    expect(
+      parseConfigsArgs([
+        ...bootstrap,
+        '--alter',
+        '--add-config',
+        'producer_byte_rate=1024,request_percentage=12.5',
+        '--entity-type',
+        'users',
+        '--entity-name',
+        'alice',
+        '--entity-type',
+        'clients',
+        '--entity-default',
+      ]),
+    ).toMatchObject({
+      kind: 'options',
+      options: {
+        command: {
+          kind: 'alter-quotas',
+          entity: [
+            { entityType: 'user', entityName: 'alice' },
+            { entityType: 'client-id', entityName: null },
+          ],
+          set: [
+            { name: 'producer_byte_rate', value: 1024 },
+            { name: 'request_percentage', value: 12.5 },
+          ],
+          remove: [],
+        },
+      },
+    });
+    expect(parseConfigsArgs([...bootstrap, '--describe', '--entity-type', 'clients'])).toMatchObject({
+      options: {
+        command: { kind: 'describe-quotas', entity: [{ entityType: 'client-id', entityName: undefined }] },
+      },
+    });
+  });
+
+  it('names what is wrong with a quota command', () => {
+    const message = (args: string[]) => {
+      const parsed = parseConfigsArgs([...bootstrap, ...args]);
+      return parsed.kind === 'usage-error' ? parsed.message : parsed.kind;
+    };
+    expect(message(['--alter', '--entity-type', 'users', '--add-config', 'producer_byte_rate=1'])).toBe(
+      'alter needs --entity-name or --entity-default for each --entity-type',
+    );
+    expect(
+      message([
+        '--alter',
+        '--entity-type',
+        'users',
+        '--entity-name',
+        'u',
+        '--add-config',
+        'producer_byte_rate=fast',
+      ]),
+    ).toBe("--add-config: a quota value is a number, got 'producer_byte_rate=fast'");
+    expect(message(['--describe', '--entity-type', 'users', '--entity-type', 'users'])).toBe(
+      '--entity-type users given twice',
+    );
+    expect(message(['--describe', '--entity-type', 'users', '--entity-type', 'topics'])).toBe(
+      '--entity-type topics cannot be combined with quota entity types',
+    );
+  });
+
+  it('names entities and values as kafka-configs.sh prints them', () => {
+    expect(
+      formatQuotaEntity([
+        { entityType: 'user', entityName: 'alice' },
+        { entityType: 'client-id', entityName: null },
+      ]),
+    ).toBe("user-principal 'alice', the default client-id");
+    expect(formatQuotaValue(1024)).toBe('1024.0');
+    expect(formatQuotaValue(12.5)).toBe('12.5');
   });
 });
 

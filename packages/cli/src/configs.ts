@@ -1,9 +1,10 @@
-// `gregor configs`: describe and alter topic and broker configs with kafka-configs.sh's output, over
-// the Kafka protocol (DescribeConfigs with synonyms, IncrementalAlterConfigs), so runbooks carry over.
+// `gregor configs`: describe and alter topic and broker configs, and client quotas, with
+// kafka-configs.sh's output, over the Kafka protocol (DescribeConfigs with synonyms,
+// IncrementalAlterConfigs; DescribeClientQuotas, AlterClientQuotas), so runbooks carry over.
 
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { alterConfigOpType, configResourceType, ErrorCode, errorName } from '@gregor/protocol';
-import { type ConfigsCommand, configsUsage, parseConfigsArgs } from './configs-args.js';
+import { type ConfigsCommand, configsUsage, parseConfigsArgs, type QuotaEntityArg } from './configs-args.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
 
@@ -50,6 +51,28 @@ export function formatDescribedConfigs(
     lines.push(`  ${config.name}=${value} sensitive=${config.isSensitive} synonyms={${synonyms}}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** How kafka-configs.sh names a quota entity: `user-principal 'alice', client-id 'app'`. */
+export function formatQuotaEntity(
+  entity: readonly { readonly entityType: string; readonly entityName: string | null }[],
+): string {
+  const typeNames: Readonly<Record<string, string>> = {
+    user: 'user-principal',
+    'client-id': 'client-id',
+    ip: 'ip',
+  };
+  return entity
+    .map(({ entityType, entityName }) => {
+      const type = typeNames[entityType] ?? entityType;
+      return entityName === null ? `the default ${type}` : `${type} '${entityName}'`;
+    })
+    .join(', ');
+}
+
+/** A quota value as Kafka prints a double: `1024.0`, `12.5`. */
+export function formatQuotaValue(value: number): string {
+  return Number.isInteger(value) ? value.toFixed(1) : String(value);
 }
 
 export async function runConfigs(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
@@ -105,6 +128,34 @@ async function runCommand(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
+  if (command.kind === 'describe-quotas')
+    return describeQuotas(connection, timeoutMs, command.entity, out, err);
+  if (command.kind === 'alter-quotas') {
+    const response = await connection.call(
+      ApiKey.AlterClientQuotas,
+      1,
+      {
+        entries: [
+          {
+            entity: command.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName })),
+            ops: [
+              ...command.set.map((entry) => ({ key: entry.name, value: entry.value, remove: false })),
+              ...command.remove.map((key) => ({ key, value: 0, remove: true })),
+            ],
+          },
+        ],
+        validateOnly: false,
+      },
+      timeoutMs,
+    );
+    const result = response.entries[0]!;
+    if (result.errorCode !== ErrorCode.NONE) {
+      err.write(`Error: ${errorName(result.errorCode)}: ${result.errorMessage ?? ''}\n`);
+      return failureExitCode;
+    }
+    out.write(`Completed updating config for entity: ${formatQuotaEntity(command.entity)}.\n`);
+    return 0;
+  }
   const resourceType = command.entityType === 'topics' ? configResourceType.topic : configResourceType.broker;
   if (command.kind === 'describe') {
     const response = await connection.call(
@@ -169,5 +220,43 @@ async function runCommand(
   out.write(
     `Completed updating config for ${command.entityType === 'topics' ? 'topic' : 'broker'} ${command.entityName}.\n`,
   );
+  return 0;
+}
+
+/** Match types of DescribeClientQuotas: an exact name, the default entity, any of the type. */
+const matchExact = 0;
+const matchDefault = 1;
+const matchSpecified = 2;
+
+async function describeQuotas(
+  connection: KafkaConnection,
+  timeoutMs: number,
+  entity: readonly QuotaEntityArg[],
+  out: TextOutput,
+  err: TextOutput,
+): Promise<number> {
+  // As kafka-configs.sh: only entities made of exactly the types given (a strict filter).
+  const response = await connection.call(
+    ApiKey.DescribeClientQuotas,
+    1,
+    {
+      components: entity.map(({ entityType, entityName }) => ({
+        entityType,
+        matchType:
+          entityName === undefined ? matchSpecified : entityName === null ? matchDefault : matchExact,
+        match: entityName ?? null,
+      })),
+      strict: true,
+    },
+    timeoutMs,
+  );
+  if (response.errorCode !== ErrorCode.NONE) {
+    err.write(`Error: ${errorName(response.errorCode)}: ${response.errorMessage ?? ''}\n`);
+    return failureExitCode;
+  }
+  for (const entry of response.entries ?? []) {
+    const values = entry.values.map((value) => `${value.key}=${formatQuotaValue(value.value)}`).join(',');
+    out.write(`Quota configs for ${formatQuotaEntity(entry.entity)} are ${values}\n`);
+  }
   return 0;
 }

@@ -6,7 +6,8 @@
 //   - ConfigurationControlManager (configuration-control.ts): topic configs;
 //   - ProducerIdControlManager (producer-id-control.ts): producer id blocks;
 //   - ScramControlManager (scram-control.ts): users' SCRAM credentials;
-//   - AclControlManager (acl-control.ts): ACLs.
+//   - AclControlManager (acl-control.ts): ACLs;
+//   - ClientQuotaControlManager (client-quota-control.ts): client quotas.
 // An operation gets one ControllerBatch; the managers it involves add their records to it in order
 // (a fence, then the partition changes it causes), and the Controller seals it.
 //
@@ -23,6 +24,11 @@
 import { invariant, type Random } from '@gregor/ground';
 import { AclControlManager, type CreateAclsResponse, type DeleteAclsResponse } from './acl-control.js';
 import type { AclBinding, AclBindingFilter } from './acls.js';
+import {
+  type AlterClientQuotasRequest,
+  type AlterClientQuotasResponse,
+  ClientQuotaControlManager,
+} from './client-quota-control.js';
 import {
   type BrokerHeartbeatRequest,
   type BrokerHeartbeatResponse,
@@ -116,6 +122,7 @@ export class Controller {
   private readonly producerIds: ProducerIdControlManager;
   private readonly scram: ScramControlManager;
   private readonly acls: AclControlManager;
+  private readonly clientQuotas = new ClientQuotaControlManager();
   private expectedTickMs: number | null = null;
 
   /**
@@ -341,6 +348,13 @@ export class Controller {
   /** DeleteAcls: every stored binding a filter matches, removed. */
   deleteAcls(filters: readonly AclBindingFilter[]): ControllerOutcome<DeleteAclsResponse> {
     return this.run((batch) => this.acls.deleteAcls(batch, filters));
+  }
+
+  // --- Client quotas ------------------------------------------------------------------------------
+
+  /** AlterClientQuotas: each valid entry's changed keys recorded, each invalid one refused on its own. */
+  alterClientQuotas(request: AlterClientQuotasRequest): ControllerOutcome<AlterClientQuotasResponse> {
+    return this.run((batch) => this.clientQuotas.alterClientQuotas(batch, request));
   }
 
   // --- Producer ids -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 import { invariant } from '@gregor/ground';
 import type { AclBinding } from './acls.js';
+import { canonicalQuotaEntity, type QuotaEntity, quotaEntityKey } from './client-quotas.js';
 import {
   type BrokerEndpoint,
   type BrokerId,
@@ -100,6 +101,13 @@ interface ImageParts {
   readonly controller: ActiveControllerState | null;
   readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredentialState>>;
   readonly acls: ReadonlyMap<string, AclBinding>;
+  readonly clientQuotas: ReadonlyMap<string, ClientQuotaState>;
+}
+
+/** One client quota entity's values by key (producer_byte_rate...), as the metadata log holds them. */
+export interface ClientQuotaState {
+  readonly entity: QuotaEntity;
+  readonly values: ReadonlyMap<string, number>;
 }
 
 /** A user's salted SCRAM credential for one mechanism, as the metadata log holds it. */
@@ -123,6 +131,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     controller: null,
     scramCredentials: new Map(),
     acls: new Map(),
+    clientQuotas: new Map(),
   });
 
   readonly brokers: ReadonlyMap<BrokerId, BrokerRegistration>;
@@ -140,6 +149,8 @@ export class MetadataImage implements MetadataView, ImageParts {
   readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredentialState>>;
   /** Every ACL, by the id its AccessControlEntryRecord gave it. */
   readonly acls: ReadonlyMap<string, AclBinding>;
+  /** Client quotas by `quotaEntityKey` of their entity. */
+  readonly clientQuotas: ReadonlyMap<string, ClientQuotaState>;
 
   /** @internal Images are made by `MetadataDelta.apply()`. */
   constructor(parts: ImageParts) {
@@ -152,6 +163,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     this.controller = parts.controller;
     this.scramCredentials = parts.scramCredentials;
     this.acls = parts.acls;
+    this.clientQuotas = parts.clientQuotas;
     Object.freeze(this);
   }
 
@@ -179,6 +191,11 @@ export class MetadataImage implements MetadataView, ImageParts {
   /** A user's SCRAM credentials by mechanism type (empty: none). */
   userScramCredentials(user: string): ReadonlyMap<number, ScramCredentialState> {
     return this.scramCredentials.get(user) ?? noScramCredentials;
+  }
+
+  /** The quotas of one entity, by `quotaEntityKey`. */
+  clientQuota(entityKey: string): ClientQuotaState | undefined {
+    return this.clientQuotas.get(entityKey);
   }
 
   partition(topicId: TopicId, partitionIndex: number): PartitionState | undefined {
@@ -219,6 +236,7 @@ export class MetadataDelta implements MetadataView {
   private controller: ActiveControllerState | null;
   private scramCredentials: Map<string, ReadonlyMap<number, ScramCredentialState>> | null = null;
   private acls: Map<string, AclBinding> | null = null;
+  private clientQuotas: Map<string, ClientQuotaState> | null = null;
   /** Topics whose partition array this delta owns (copied), by name. */
   private readonly ownedTopics = new Map<string, MutableTopic>();
   private sealed = false;
@@ -257,6 +275,10 @@ export class MetadataDelta implements MetadataView {
 
   userScramCredentials(user: string): ReadonlyMap<number, ScramCredentialState> {
     return (this.scramCredentials ?? this.base.scramCredentials).get(user) ?? noScramCredentials;
+  }
+
+  clientQuota(entityKey: string): ClientQuotaState | undefined {
+    return (this.clientQuotas ?? this.base.clientQuotas).get(entityKey);
   }
 
   /** Applies one record; throws InvariantViolation if it does not fit. */
@@ -483,6 +505,26 @@ export class MetadataDelta implements MetadataView {
         this.acls.set(id, Object.freeze(binding));
         return this;
       }
+      case 'clientQuota': {
+        invariant(record.entity.length > 0, 'a client quota for an empty entity');
+        invariant(record.key !== '', 'a client quota with an empty key');
+        invariant(
+          record.value === null || (Number.isFinite(record.value) && record.value >= 0),
+          () => `client quota ${record.key} = ${record.value}`,
+        );
+        const key = quotaEntityKey(record.entity);
+        this.clientQuotas ??= new Map(this.base.clientQuotas);
+        const values = new Map(this.clientQuotas.get(key)?.values);
+        if (record.value === null) values.delete(record.key);
+        else values.set(record.key, record.value);
+        if (values.size === 0) this.clientQuotas.delete(key);
+        else
+          this.clientQuotas.set(
+            key,
+            Object.freeze({ entity: Object.freeze(canonicalQuotaEntity(record.entity)), values }),
+          );
+        return this;
+      }
       case 'removeAccessControlEntry': {
         this.acls ??= new Map(this.base.acls);
         invariant(this.acls.delete(record.id), () => `removing ACL ${record.id}, which does not exist`);
@@ -522,6 +564,7 @@ export class MetadataDelta implements MetadataView {
       controller: this.controller,
       scramCredentials: this.scramCredentials ?? this.base.scramCredentials,
       acls: this.acls ?? this.base.acls,
+      clientQuotas: this.clientQuotas ?? this.base.clientQuotas,
     });
   }
 

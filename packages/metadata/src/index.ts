@@ -1,5 +1,7 @@
 export * from './acl-control.js';
 export * from './acls.js';
+export * from './client-quota-control.js';
+export * from './client-quotas.js';
 export * from './cluster-control.js';
 export * from './configuration-control.js';
 export * from './controller.js';

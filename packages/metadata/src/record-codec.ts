@@ -27,6 +27,8 @@
 //   accessControlEntry       id:uuid resourceType:int8 resourceName:string patternType:int8
 //                            principal:string host:string operation:int8 permissionType:int8
 //   removeAccessControlEntry id:uuid
+//   clientQuota              entity:compactArray(entityType:string entityName:string?) key:string
+//                            remove:bool value:float64
 //
 // A batch (one Raft entry, applied atomically) is `count:uvarint (length:uvarint record)*`; the
 // length lets the decoder check that each record was read exactly, so a torn or misread field fails
@@ -159,6 +161,15 @@ export function writeMetadataRecord(writer: Writer, record: MetadataRecord): voi
     case 'removeAccessControlEntry':
       writeUuid(writer, record.id);
       return;
+    case 'clientQuota':
+      writer.compactArray(record.entity, (w, component) => {
+        w.compactString(component.entityType).compactString(component.entityName);
+      });
+      writer
+        .compactString(record.key)
+        .boolean(record.value === null)
+        .float64(record.value ?? 0);
+      return;
     case 'brokerReplicasOffline':
       writer.int32(record.brokerId).int64Number(record.brokerEpoch);
       writer.compactArray(record.logDirs, (w, logDir) => {
@@ -285,6 +296,16 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
     }
     case 'removeAccessControlEntry':
       return { type, id: readUuid(reader) };
+    case 'clientQuota': {
+      const entity = reader.compactArray((r) => ({
+        entityType: r.compactString(),
+        entityName: r.compactNullableString(),
+      }));
+      const key = reader.compactString();
+      const remove = reader.boolean();
+      const value = reader.float64();
+      return { type, entity, key, value: remove ? null : value };
+    }
     case 'brokerReplicasOffline': {
       const brokerId = reader.int32();
       const brokerEpoch = reader.int64Number();

@@ -2,6 +2,7 @@
 // them in atomic batches through Raft; every broker applies the committed ones, in log order, to its
 // `MetadataImage`. A record states a fact; the image checks that the fact fits (see image.ts).
 
+import type { QuotaEntity } from './client-quotas.js';
 import type { Uuid } from './uuid.js';
 
 export type BrokerId = number;
@@ -184,6 +185,17 @@ export interface AccessControlEntryRecord {
   readonly permissionType: number;
 }
 
+/**
+ * A client quota was set (`value` a number) or removed (`value` null) for one entity (Kafka's
+ * ClientQuotaRecord). The controller has checked the entity and key (client-quotas.ts).
+ */
+export interface ClientQuotaRecord {
+  readonly type: 'clientQuota';
+  readonly entity: QuotaEntity;
+  readonly key: string;
+  readonly value: number | null;
+}
+
 /** The ACL with this id was deleted. */
 export interface RemoveAccessControlEntryRecord {
   readonly type: 'removeAccessControlEntry';
@@ -206,7 +218,8 @@ export type MetadataRecord =
   | UserScramCredentialRecord
   | RemoveUserScramCredentialRecord
   | AccessControlEntryRecord
-  | RemoveAccessControlEntryRecord;
+  | RemoveAccessControlEntryRecord
+  | ClientQuotaRecord;
 
 export type MetadataRecordType = MetadataRecord['type'];
 
@@ -223,6 +236,7 @@ export const metadataRecordTypeIds = {
   fenceBroker: 8,
   unfenceBroker: 9,
   removeTopic: 10,
+  clientQuota: 14,
   producerIds: 15,
   brokerRegistrationChange: 17,
   controllerActivation: 100,

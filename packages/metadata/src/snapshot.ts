@@ -64,6 +64,11 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
   for (const [id, binding] of [...image.acls].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     records.push({ type: 'accessControlEntry', id, ...binding });
   }
+  for (const [, quota] of [...image.clientQuotas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const [key, value] of quota.values) {
+      records.push({ type: 'clientQuota', entity: quota.entity, key, value });
+    }
+  }
   return records;
 }
 

@@ -11,6 +11,7 @@ import type { SaslAuthenticator } from '../security/sasl-authenticator.js';
 import type { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
 import { createAddOffsetsToTxnHandler } from './add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './add-partitions-to-txn.js';
+import { handleAlterClientQuotas } from './alter-client-quotas.js';
 import { handleAlterConfigs } from './alter-configs.js';
 import { handleAlterUserScramCredentials } from './alter-user-scram-credentials.js';
 import type { ApiHandlers } from './api-handler.js';
@@ -22,6 +23,7 @@ import { handleDeleteAcls } from './delete-acls.js';
 import { createDeleteGroupsHandler } from './delete-groups.js';
 import { handleDeleteTopics } from './delete-topics.js';
 import { handleDescribeAcls } from './describe-acls.js';
+import { handleDescribeClientQuotas } from './describe-client-quotas.js';
 import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
@@ -104,6 +106,8 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.AlterUserScramCredentials]: handleAlterUserScramCredentials,
     [ApiKey.ElectLeaders]: handleElectLeaders,
     ...(quorum === undefined ? {} : { [ApiKey.DescribeQuorum]: createDescribeQuorumHandler(quorum) }),
+    [ApiKey.DescribeClientQuotas]: handleDescribeClientQuotas,
+    [ApiKey.AlterClientQuotas]: handleAlterClientQuotas,
     ...(sasl === undefined
       ? {}
       : {

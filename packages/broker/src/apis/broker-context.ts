@@ -7,6 +7,8 @@ import type { Clock } from '@gregor/ground';
 import type {
   AclBinding,
   AclBindingFilter,
+  AlterClientQuotasRequest,
+  AlterClientQuotasResponse,
   AlterUserScramCredentialsRequest,
   AlterUserScramCredentialsResponse,
   ControllerError,
@@ -28,6 +30,7 @@ import type {
 import type { LogConfig } from '@gregor/storage';
 import type { Logger } from '../logging.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
+import type { ClientQuotas } from '../quotas/client-quotas.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import type { StandardAuthorizer } from '../security/authorizer.js';
 
@@ -131,6 +134,10 @@ export interface ControllerChannel {
     partitions: readonly TopicPartitionName[] | null,
     options: ControllerRequestOptions,
   ): Promise<readonly ElectionResult[] | ControllerError>;
+  alterClientQuotas(
+    request: AlterClientQuotasRequest,
+    options: ControllerRequestOptions,
+  ): Promise<AlterClientQuotasResponse | ControllerError>;
 }
 
 export interface BrokerContext {
@@ -146,6 +153,8 @@ export interface BrokerContext {
   readonly metrics: BrokerMetrics;
   /** authorizer.class.name's authorizer; absent: every request is allowed. */
   readonly authorizer?: StandardAuthorizer;
+  /** The client byte-rate quotas (producer_byte_rate, consumer_byte_rate); absent: none enforced. */
+  readonly quotas?: ClientQuotas;
 }
 
 export function isFailure<R extends object>(result: R | ControllerError): result is ControllerError {

@@ -22,6 +22,7 @@
 // record set as a parse failure).
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import { quotaClientOf } from '../quotas/client-quotas.js';
 import { IsolationLevel } from '../replica/local-reads.js';
 import type { RequestContext } from './api-handler.js';
 import { AclOperation, authorizedOnCluster, authorizedOnTopic } from './authorization.js';
@@ -67,7 +68,13 @@ export async function handleFetch(
   const results = await context.broker.replicaManager.fetchRecords({
     maxWaitMs: body.maxWaitMs,
     minBytes: body.minBytes,
-    maxBytes: body.maxBytes,
+    // A consumer with a consumer_byte_rate gets no more than its quota window allows, as in Kafka.
+    maxBytes: Math.min(
+      body.maxBytes,
+      context.broker.quotas?.fetch.maxValueInQuotaWindow(
+        quotaClientOf(context.connection, context.clientId),
+      ) ?? Number.POSITIVE_INFINITY,
+    ),
     isolationLevel: body.isolationLevel,
     partitions: allowedTopics.flatMap((topic) =>
       topic.partitions.map((partition) => ({

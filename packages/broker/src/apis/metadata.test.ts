@@ -112,6 +112,7 @@ describe('Metadata auto-creation', () => {
       createAcls: (bindings, options) => cluster.createAcls(bindings, options),
       deleteAcls: (filters, options) => cluster.deleteAcls(filters, options),
       electLeaders: (type, partitions, options) => cluster.electLeaders(type, partitions, options),
+      alterClientQuotas: (request, options) => cluster.alterClientQuotas(request, options),
       createTopics: async (requests) =>
         requests.map(() => ({
           errorCode: ErrorCode.REQUEST_TIMED_OUT,

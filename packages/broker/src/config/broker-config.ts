@@ -390,6 +390,18 @@ const definitions = {
     'Length of one sample window of the windowed metrics (averages, maxima, request-time percentiles).',
     { min: 1 },
   ),
+  quotaWindowNum: int(
+    'quota.window.num',
+    11,
+    'Samples the client quota rates (producer_byte_rate, consumer_byte_rate) are measured over.',
+    { min: 1 },
+  ),
+  quotaWindowSizeSeconds: int(
+    'quota.window.size.seconds',
+    1,
+    'Length of one sample of the client quota rates.',
+    { min: 1 },
+  ),
   metricsNumSamples: int(
     'metrics.num.samples',
     2,

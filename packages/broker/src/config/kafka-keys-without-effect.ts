@@ -105,8 +105,10 @@ const rules: readonly Rule[] = [
   },
   {
     matches: (key) =>
-      key.includes('quota.') || oneOf('client.quota.callback.class', 'max.connection.creation.rate')(key),
-    reason: 'quotas are not implemented: every response has throttle time 0',
+      (key.includes('quota.') && !oneOf('quota.window.num', 'quota.window.size.seconds')(key)) ||
+      oneOf('max.connection.creation.rate')(key),
+    reason:
+      'of the quotas only the client byte rates (producer_byte_rate, consumer_byte_rate; quota.window.num, quota.window.size.seconds) are enforced',
   },
   {
     matches: (key) => key.endsWith('.policy.class.name') || oneOf('replica.selector.class')(key),

@@ -30,6 +30,7 @@ const methodNames: readonly ControllerRpcName[] = [
   'AlterUserScramCredentials',
   'CreateAcls',
   'DeleteAcls',
+  'AlterClientQuotas',
   'DescribeMetadata',
   'ElectLeaders',
   'DescribeQuorum',

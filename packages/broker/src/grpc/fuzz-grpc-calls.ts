@@ -133,6 +133,7 @@ const adminMethods: ReadonlySet<string> = new Set([
   'gregor.controller.Controller/AlterUserScramCredentials',
   'gregor.controller.Controller/CreateAcls',
   'gregor.controller.Controller/DeleteAcls',
+  'gregor.controller.Controller/AlterClientQuotas',
   'gregor.controller.Controller/DescribeMetadata',
   'gregor.controller.Controller/ElectLeaders',
   'gregor.controller.Controller/DescribeQuorum',

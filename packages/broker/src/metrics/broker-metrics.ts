@@ -25,6 +25,13 @@ export interface BrokerMetrics {
   metadataCommitted(latencyMs: number, nowMs: number): void;
   /** This node saw a new active controller (Kafka's NewActiveControllersCount). */
   newActiveController(): void;
+  /** A client over its byte-rate quota was throttled (Kafka's Produce/Fetch throttle-time sensors). */
+  clientThrottled(quota: 'Produce' | 'Fetch', who: ThrottledClient, throttleTimeMs: number): void;
+}
+
+export interface ThrottledClient {
+  readonly user: string;
+  readonly clientId: string;
 }
 
 export const noBrokerMetrics: BrokerMetrics = {
@@ -35,7 +42,19 @@ export const noBrokerMetrics: BrokerMetrics = {
   isrChanged: () => undefined,
   metadataCommitted: () => undefined,
   newActiveController: () => undefined,
+  clientThrottled: () => undefined,
 };
+
+/** One client's throttle times under one quota (Kafka's `type=Produce|Fetch,user,client-id` sensors). */
+export interface ClientThrottleTimes {
+  readonly quota: 'Produce' | 'Fetch';
+  readonly user: string;
+  readonly clientId: string;
+  readonly throttleTimeMs: SampledAvgMax;
+}
+
+/** Clients whose throttle times are kept; past it the least recently throttled one is dropped. */
+export const throttledClientsMax = 10_000;
 
 export interface TopicCounters {
   messagesIn: number;
@@ -68,6 +87,8 @@ export class BrokerMetricsRecorder implements BrokerMetrics {
   isrExpands = 0;
   newActiveControllers = 0;
   readonly metadataCommitLatency: SampledAvgMax;
+  /** By quota, user and client id; least recently throttled first. */
+  readonly throttledClients = new Map<string, ClientThrottleTimes>();
 
   constructor(
     readonly windows: SampleWindows,
@@ -125,6 +146,26 @@ export class BrokerMetricsRecorder implements BrokerMetrics {
 
   newActiveController(): void {
     this.newActiveControllers++;
+  }
+
+  clientThrottled(quota: 'Produce' | 'Fetch', who: ThrottledClient, throttleTimeMs: number): void {
+    const key = `${quota}\u0000${who.user}\u0000${who.clientId}`;
+    let times = this.throttledClients.get(key);
+    if (times === undefined) {
+      times = {
+        quota,
+        user: who.user,
+        clientId: who.clientId,
+        throttleTimeMs: new SampledAvgMax(this.windows),
+      };
+    } else {
+      this.throttledClients.delete(key);
+    }
+    this.throttledClients.set(key, times);
+    if (this.throttledClients.size > throttledClientsMax) {
+      this.throttledClients.delete(this.throttledClients.keys().next().value!);
+    }
+    times.throttleTimeMs.record(throttleTimeMs, this.clock());
   }
 
   /** Drops the counters of topics that no longer exist (Kafka removes a deleted topic's metrics). */

@@ -92,6 +92,39 @@ async function produce(topic: string, partitions: { index: number; records: Buff
   return response.responses[0]!.partitions.map((partition) => partition.errorCode);
 }
 
+async function fetchThrottled(topic: string, partition: number): Promise<void> {
+  const response = await cluster.request(ApiKey.Fetch, 11, fetchRequest(topic, partition));
+  expect(response.throttleTimeMs).toBeGreaterThan(0);
+}
+
+function fetchRequest(topic: string, partition: number) {
+  return {
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1024 * 1024,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [
+      {
+        topic,
+        partitions: [
+          {
+            partition,
+            currentLeaderEpoch: -1,
+            fetchOffset: 0n,
+            logStartOffset: -1n,
+            partitionMaxBytes: 1 << 20,
+          },
+        ],
+      },
+    ],
+    forgottenTopicsData: [],
+    rackId: '',
+  };
+}
+
 async function fetchFrom(topic: string, partition: number): Promise<number> {
   const response = await cluster.request(ApiKey.Fetch, 11, {
     replicaId: -1,
@@ -155,6 +188,38 @@ describe('the Prometheus exporter', () => {
     expect(fetched).toBeGreaterThan(0);
     expect(series.get('kafka_server_brokertopicmetrics_bytesout_total{topic="orders"}')).toBe(fetched);
     expect(series.get('kafka_server_brokertopicmetrics_bytesout_total')).toBe(fetched);
+  });
+
+  it('reports the average throttle time of clients over their byte-rate quota by user and client id', async () => {
+    const { render } = await start();
+    await createTopic('orders', 1);
+    const quota = await cluster.request(ApiKey.AlterClientQuotas, 1, {
+      entries: [
+        {
+          entity: [{ entityType: 'client-id', entityName: 'fixture-client' }],
+          ops: [
+            { key: 'producer_byte_rate', value: 1000, remove: false },
+            { key: 'consumer_byte_rate', value: 1000, remove: false },
+          ],
+        },
+      ],
+      validateOnly: false,
+    });
+    expect(quota.entries[0]!.errorCode).toBe(ErrorCode.NONE);
+    expect(
+      (await render()).has('kafka_server_produce_throttle_time{client_id="fixture-client",user=""}'),
+    ).toBe(false);
+    const big = batchOf([Buffer.alloc(30_000, 'x').toString()]);
+    expect(await produce('orders', [{ index: 0, records: big }])).toEqual([ErrorCode.NONE]);
+    await fetchThrottled('orders', 0);
+    const series = await render();
+    // 30 kB over a fresh 10 s window: 3 kB/s against 1 kB/s, so about 20 s.
+    expect(
+      series.get('kafka_server_produce_throttle_time{client_id="fixture-client",user=""}'),
+    ).toBeGreaterThan(19_000);
+    expect(
+      series.get('kafka_server_fetch_throttle_time{client_id="fixture-client",user=""}'),
+    ).toBeGreaterThan(0);
   });
 
   it('counts and times requests under Kafka request names, Fetch also as FetchConsumer', async () => {

@@ -222,6 +222,34 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
     },
   });
 
+  // --- kafka.server:type=Produce|Fetch,user=...,client-id=... (client quotas) ----------------------
+  const throttleGauge = (name: string, quota: 'Produce' | 'Fetch', help: string) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['user', 'client_id'],
+      registers,
+      collect() {
+        this.reset();
+        const nowMs = recorder.nowMs();
+        for (const times of recorder.throttledClients.values()) {
+          if (times.quota !== quota) continue;
+          const { avg } = times.throttleTimeMs.measure(nowMs);
+          if (!Number.isNaN(avg)) this.set({ user: times.user, client_id: times.clientId }, avg);
+        }
+      },
+    });
+  throttleGauge(
+    'kafka_server_produce_throttle_time',
+    'Produce',
+    'Average throttle time in ms of the Produce requests of a client over its producer_byte_rate, over the last metrics.num.samples × metrics.sample.window.ms; absent when it was not throttled then (throttle-time).',
+  );
+  throttleGauge(
+    'kafka_server_fetch_throttle_time',
+    'Fetch',
+    'Average throttle time in ms of the Fetch requests of a consumer over its consumer_byte_rate, over the last metrics.num.samples × metrics.sample.window.ms; absent when it was not throttled then (throttle-time).',
+  );
+
   // --- kafka.server:type=ReplicaManager ----------------------------------------------------------
   const replicaGauge = (name: string, help: string, field: keyof ReplicaCounts) =>
     new Gauge({

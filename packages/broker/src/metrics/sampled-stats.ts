@@ -57,6 +57,75 @@ class SampleRing<V> {
     const ageMsMax = this.windows.windowMs * this.windows.samples;
     for (const sample of this.ring) if (nowMs - sample.startMs < ageMsMax) yield sample.value;
   }
+
+  /** When the oldest sample that still counts began; `nowMs` when none does. */
+  oldestLiveStartMs(nowMs: number): number {
+    const ageMsMax = this.windows.windowMs * this.windows.samples;
+    let oldestMs = nowMs;
+    for (const sample of this.ring) {
+      if (nowMs - sample.startMs < ageMsMax && sample.startMs < oldestMs) oldestMs = sample.startMs;
+    }
+    return oldestMs;
+  }
+
+  /** The live samples and their start times, for callers that combine both in one pass. */
+  forEachLive(nowMs: number, visit: (value: V, startMs: number) => void): void {
+    const ageMsMax = this.windows.windowMs * this.windows.samples;
+    for (const sample of this.ring)
+      if (nowMs - sample.startMs < ageMsMax) visit(sample.value, sample.startMs);
+  }
+}
+
+/**
+ * Kafka's Rate over a SampledTotal (the measure behind client quotas): the total of the live samples
+ * divided by the time they span. The span counts at least `samples - 1` whole windows, so a burst
+ * right after a quiet spell is spread over the full window instead of measured as a huge rate.
+ */
+export class SampledRate {
+  private readonly ring: SampleRing<{ total: number }>;
+
+  constructor(private readonly windows: SampleWindows) {
+    this.ring = new SampleRing<{ total: number }>(
+      windows,
+      () => ({ total: 0 }),
+      (sample) => {
+        sample.total = 0;
+      },
+    );
+  }
+
+  record(value: number, nowMs: number): void {
+    this.ring.sampleAt(nowMs).total += value;
+  }
+
+  /** Takes back a recorded value (a throttled Fetch whose records are not sent, as Kafka does). */
+  unrecord(value: number, nowMs: number): void {
+    this.ring.sampleAt(nowMs).total -= value;
+  }
+
+  /** The time the rate is measured over at `nowMs` (Kafka's Rate.windowSize), at least 1 ms. */
+  windowSizeMs(nowMs: number): number {
+    return this.windowSizeFrom(nowMs, this.ring.oldestLiveStartMs(nowMs));
+  }
+
+  /** Per second. */
+  measure(nowMs: number): number {
+    let total = 0;
+    let oldestMs = nowMs;
+    this.ring.forEachLive(nowMs, (sample, startMs) => {
+      total += sample.total;
+      if (startMs < oldestMs) oldestMs = startMs;
+    });
+    return total / (this.windowSizeFrom(nowMs, oldestMs) / 1000);
+  }
+
+  private windowSizeFrom(nowMs: number, oldestStartMs: number): number {
+    let elapsedMs = nowMs - oldestStartMs;
+    const fullWindows = Math.floor(elapsedMs / this.windows.windowMs);
+    const fullWindowsMin = this.windows.samples - 1;
+    if (fullWindows < fullWindowsMin) elapsedMs += (fullWindowsMin - fullWindows) * this.windows.windowMs;
+    return Math.max(elapsedMs, 1);
+  }
 }
 
 interface AvgMaxSample {

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { ManualClock, ManualTimers, type TimerScheduler } from '@gregor/ground';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Connection, type FrameHandler } from './connection.js';
 import { RequestMemoryPool } from './request-memory-pool.js';
@@ -52,6 +53,7 @@ async function serve(
   handler: FrameHandler,
   errors: string[] = [],
   requestMemory = new RequestMemoryPool(4096),
+  timers?: TimerScheduler,
 ): Promise<number> {
   let nextId = 0;
   const server = createServer((socket) => {
@@ -60,7 +62,7 @@ async function serve(
       { connectionId: nextId++, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
       handler,
       { onProtocolError: (_context, reason) => errors.push(reason), onClose: () => {} },
-      { frameMaxBytes: 1024, requestMemory },
+      { frameMaxBytes: 1024, requestMemory, ...(timers === undefined ? {} : { timers }) },
     );
   });
   servers.push(server);
@@ -241,5 +243,64 @@ describe('Connection', () => {
     client.write(Buffer.concat([frame('a'), frame('b'), huge, frame('never read')]));
     expect(await responses).toEqual(['re:a', 're:b']);
     expect(errors).toEqual([expect.stringMatching(/exceeds socket.request.max.bytes/)]);
+  });
+
+  it('stops reading for the throttle time after a throttled request, and answers at once (KIP-219)', async () => {
+    const timers = new ManualTimers(new ManualClock(0));
+    const handled: string[] = [];
+    const port = await serve(
+      async (request) => {
+        handled.push(request.toString());
+        return {
+          kind: 'respond',
+          response: Buffer.from(`re:${request.toString()}`),
+          ...(request.toString() === 'heavy' ? { throttle: { timeMs: 1000, delayResponse: false } } : {}),
+        };
+      },
+      [],
+      undefined,
+      timers,
+    );
+    const client = connect(port, '127.0.0.1');
+    const frames: string[] = [];
+    onFrames(client, (one) => frames.push(one));
+    client.write(frame('heavy'));
+    await vi.waitFor(() => expect(frames).toEqual(['re:heavy']));
+    expect(timers.pendingCount).toBe(1);
+    client.write(frame('next'));
+    // Muted: the next request stays unread however long we wait, until the throttle ends.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(handled).toEqual(['heavy']);
+    timers.advanceMs(999);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(handled).toEqual(['heavy']);
+    timers.advanceMs(1);
+    await vi.waitFor(() => expect(frames).toEqual(['re:heavy', 're:next']));
+    client.destroy();
+  });
+
+  it('holds the response of an old-version throttled request for the throttle time, and what follows it', async () => {
+    const timers = new ManualTimers(new ManualClock(0));
+    const port = await serve(
+      async (request) => ({
+        kind: 'respond',
+        response: Buffer.from(`re:${request.toString()}`),
+        ...(request.toString() === 'old' ? { throttle: { timeMs: 500, delayResponse: true } } : {}),
+      }),
+      [],
+      undefined,
+      timers,
+    );
+    const client = connect(port, '127.0.0.1');
+    const frames: string[] = [];
+    onFrames(client, (one) => frames.push(one));
+    client.write(Buffer.concat([frame('old'), frame('after')]));
+    // The throttle has started once its timer is pending; its response and the next wait behind it.
+    await vi.waitFor(() => expect(timers.pendingCount).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(frames).toEqual([]);
+    timers.advanceMs(500);
+    await vi.waitFor(() => expect(frames).toEqual(['re:old', 're:after']));
+    client.destroy();
   });
 });

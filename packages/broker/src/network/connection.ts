@@ -6,8 +6,15 @@
 // next frame does not fit the request memory pool; it resumes once neither holds. Each frame's
 // reservation goes back to the pool when its handler settles, even if the connection closed
 // meanwhile; a partial frame's goes back when the connection closes.
+//
+// A request over its client's quota comes back with a throttle (KIP-219): reading stops for the
+// throttle time from when its handler settles (Kafka mutes the channel), so the client cannot send
+// more meanwhile whether or not it honours throttle_time_ms itself. For versions older than KIP-219
+// the response also waits out the throttle, as Kafka delays it; the mute and the wait are the same
+// span, never added up.
 
 import type { Socket } from 'node:net';
+import { systemTimers, type TimerHandle, type TimerScheduler } from '@gregor/ground';
 import type { ConnectionSession } from '../security/connection-session.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { RequestMemoryPool } from './request-memory-pool.js';
@@ -15,18 +22,27 @@ import type { RequestMemoryPool } from './request-memory-pool.js';
 /** Requests read but not yet answered on one connection before we stop reading from it. */
 export const inFlightRequestsPerConnectionMax = 500;
 
+/** A request over its client's quota: stop reading for `timeMs`. */
+export interface Throttle {
+  readonly timeMs: number;
+  /** A version from before KIP-219, whose client does not throttle itself: the response waits too. */
+  readonly delayResponse: boolean;
+}
+
 export type HandlerOutcome =
   /**
    * `closeAfter`: the connection closes once this response is written (a failed authentication).
    * `closeAfterWhenIdle`: it closes once this response is written if no later request is unanswered.
+   * `throttle`: over its client's quota, reading stops for a while (see Throttle).
    */
   | {
       readonly kind: 'respond';
       readonly response: Buffer;
       readonly closeAfter?: string;
       readonly closeAfterWhenIdle?: string;
+      readonly throttle?: Throttle;
     }
-  | { readonly kind: 'no-response' }
+  | { readonly kind: 'no-response'; readonly throttle?: Throttle }
   | { readonly kind: 'close'; readonly reason: string };
 
 export interface ConnectionContext {
@@ -65,13 +81,15 @@ export interface ConnectionLimits {
   readonly requestMemory: RequestMemoryPool;
   /** sasl.server.max.receive.size: the largest frame before SASL authentication completes. */
   readonly unauthenticatedFrameMaxBytes?: number;
+  /** For throttles (client quotas); systemTimers unless a test passes its own. */
+  readonly timers?: TimerScheduler;
 }
 
 interface Slot {
   outcome: HandlerOutcome | undefined;
 }
 
-type PauseReason = 'in-flight-requests' | 'request-memory' | 'input-refused';
+type PauseReason = 'in-flight-requests' | 'request-memory' | 'input-refused' | 'throttled';
 
 export class Connection {
   private readonly decoder: FrameDecoder;
@@ -82,6 +100,9 @@ export class Connection {
   private cancelMemoryWait: (() => void) | undefined;
   /** The client sent bad framing: nothing more is read, the close waits behind what came before. */
   private inputRefused = false;
+  private readonly timers: TimerScheduler;
+  /** Throttles in progress; reading resumes when the last one ends. */
+  private readonly throttles = new Set<TimerHandle>();
 
   constructor(
     private readonly socket: Socket,
@@ -91,6 +112,7 @@ export class Connection {
     limits: ConnectionLimits,
   ) {
     this.requestMemory = limits.requestMemory;
+    this.timers = limits.timers ?? systemTimers;
     const unauthenticatedMax = limits.unauthenticatedFrameMaxBytes;
     this.decoder = new FrameDecoder(limits.frameMaxBytes, limits.requestMemory, () =>
       unauthenticatedMax !== undefined &&
@@ -164,7 +186,18 @@ export class Connection {
     handled
       .then(
         (outcome) => {
-          slot.outcome = outcome;
+          const throttle = outcome.kind === 'close' ? undefined : outcome.throttle;
+          if (throttle === undefined || throttle.timeMs <= 0) {
+            slot.outcome = outcome;
+            return;
+          }
+          this.throttle(throttle.timeMs, () => {
+            if (throttle.delayResponse) {
+              slot.outcome = outcome;
+              this.flush();
+            }
+          });
+          if (!throttle.delayResponse) slot.outcome = outcome;
         },
         (error: unknown) => {
           // A handler that throws has a bug; the connection cannot answer in order any more.
@@ -176,6 +209,18 @@ export class Connection {
         this.flush();
       });
     return 'dispatched';
+  }
+
+  /** Stops reading for `timeMs` (longer if another throttle ends later), then calls `ended`. */
+  private throttle(timeMs: number, ended: () => void): void {
+    if (this.closed) return;
+    this.pauseFor('throttled');
+    const handle = this.timers.schedule(() => {
+      this.throttles.delete(handle);
+      if (this.throttles.size === 0) this.resumeFrom('throttled');
+      ended();
+    }, timeMs);
+    this.throttles.add(handle);
   }
 
   private pauseFor(reason: PauseReason): void {
@@ -247,6 +292,8 @@ export class Connection {
     this.slots.length = 0;
     this.cancelMemoryWait?.();
     this.cancelMemoryWait = undefined;
+    for (const handle of this.throttles) handle.cancel();
+    this.throttles.clear();
     this.decoder.close();
     this.events.onClose(this.context);
   }

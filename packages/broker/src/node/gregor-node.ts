@@ -54,6 +54,7 @@ import { ControllerRpcDispatcher, type QuorumView } from '../quorum/controller-r
 import { MetadataPublisher } from '../quorum/metadata-publisher.js';
 import { OffsetWatermark } from '../quorum/offset-watermark.js';
 import { type MetadataLog, QuorumController } from '../quorum/quorum-controller.js';
+import { ClientQuotas } from '../quotas/client-quotas.js';
 import { LogManagerStore } from '../replica/log-store.js';
 import {
   type AlterPartitionOutcome,
@@ -702,6 +703,12 @@ export class GregorNode {
       clock: systemClock,
       logger: this.logger.child({ component: 'kafka-api' }),
       metrics: this.metrics,
+      quotas: new ClientQuotas(
+        { samples: settings.quotaWindowNum, windowMs: settings.quotaWindowSizeSeconds * 1000 },
+        () => this.brokerImage.clientQuotas,
+        monotonicClock,
+        this.metrics,
+      ),
       ...(settings.authorizerClassName === ''
         ? {}
         : {

@@ -5,6 +5,8 @@
 import {
   type AclBinding,
   type AclBindingFilter,
+  type AlterClientQuotasRequest,
+  type AlterClientQuotasResponse,
   type AlterUserScramCredentialsRequest,
   type AlterUserScramCredentialsResponse,
   type ControllerError,
@@ -213,6 +215,35 @@ export class QuorumControllerChannel implements ControllerChannel {
     options: ControllerRequestOptions,
   ): Promise<CreateAclsResponse | ControllerError> {
     const response = await this.client.call('CreateAcls', { creations: [...bindings] }, options.timeoutMs);
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return {
+      results: response.results.map((result) => ({
+        errorCode: result.errorCode,
+        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
+      })),
+    };
+  }
+
+  async alterClientQuotas(
+    request: AlterClientQuotasRequest,
+    options: ControllerRequestOptions,
+  ): Promise<AlterClientQuotasResponse | ControllerError> {
+    const response = await this.client.call(
+      'AlterClientQuotas',
+      {
+        entries: request.entries.map((entry) => ({
+          entity: entry.entity.map((component) => ({
+            entityType: component.entityType,
+            entityName: component.entityName ?? '',
+            hasEntityName: component.entityName !== null,
+          })),
+          ops: entry.ops.map((op) => ({ key: op.key, value: op.value ?? 0, remove: op.value === null })),
+        })),
+        validateOnly: request.validateOnly,
+      },
+      options.timeoutMs,
+    );
     const failure = await this.settle(response.status, 1, options.timeoutMs);
     if (failure !== undefined) return failure[0]!;
     return {

@@ -211,6 +211,20 @@ export interface ControllerRpcs {
       voters: QuorumVoterState[];
     };
   };
+  AlterClientQuotas: {
+    request: {
+      clusterId: string;
+      entries: {
+        entity: { entityType: string; entityName: string; hasEntityName: boolean }[];
+        ops: { key: string; value: number; remove: boolean }[];
+      }[];
+      validateOnly: boolean;
+    };
+    response: {
+      status: ControllerStatus;
+      results: { errorCode: number; errorMessage: string }[];
+    };
+  };
   DescribeMetadata: {
     request: { clusterId: string };
     response: {
@@ -540,6 +554,36 @@ export class ControllerRpcDispatcher {
       };
     },
 
+    AlterClientQuotas: async (request) => {
+      const entries = request.entries.map((entry) => ({
+        entity: entry.entity.map((component) => ({
+          entityType: component.entityType,
+          entityName: component.hasEntityName ? component.entityName : null,
+        })),
+        ops: entry.ops.map((op) => ({ key: op.key, value: op.remove ? null : op.value })),
+      }));
+      const result = await this.controller.call((controller) =>
+        controller.alterClientQuotas({ entries, validateOnly: request.validateOnly }),
+      );
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), results: [] };
+        return { status: status(result.errorCode, result.message, this.nodeId), results: [] };
+      }
+      if (!request.validateOnly) {
+        entries.forEach((entry, index) => {
+          if (result.response.results[index]?.errorCode === ErrorCode.NONE)
+            this.changeLog.info({ entity: entry.entity, ops: entry.ops }, 'client quotas altered');
+        });
+      }
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        results: result.response.results.map((one) => ({
+          errorCode: one.errorCode,
+          errorMessage: one.errorMessage ?? '',
+        })),
+      };
+    },
+
     IncrementalAlterConfigs: async (request) => {
       const topics: RpcResponse<'IncrementalAlterConfigs'>['topics'] = [];
       let committedOffset = -1;
@@ -735,6 +779,7 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   DeleteAcls: { status: noStatus, results: [] },
   ElectLeaders: { status: noStatus, results: [] },
   DescribeQuorum: { status: noStatus, leaderId: -1, leaderEpoch: -1, highWatermark: -1, voters: [] },
+  AlterClientQuotas: { status: noStatus, results: [] },
   DescribeMetadata: {
     status: noStatus,
     imageSnapshot: Buffer.alloc(0),

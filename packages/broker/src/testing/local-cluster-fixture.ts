@@ -13,6 +13,8 @@ import { ManualClock, ManualTimers, SeededRandom } from '@gregor/ground';
 import {
   type AclBinding,
   type AclBindingFilter,
+  type AlterClientQuotasRequest,
+  type AlterClientQuotasResponse,
   type AlterConfigOperation,
   type AlterUserScramCredentialsRequest,
   type AlterUserScramCredentialsResponse,
@@ -62,10 +64,13 @@ import { DelayedOperations } from '../delayed/delayed-operations.js';
 import { type BrokerMetrics, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network/connection.js';
 import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-ids/producer-id-manager.js';
+import { kafkaQuotaWindows } from '../quotas/client-quota-manager.js';
+import { ClientQuotas } from '../quotas/client-quotas.js';
 import type { LeaderLease } from '../replica/local-replicas.js';
 import { LogManagerStore } from '../replica/log-store.js';
 import { ReplicaManager, type ReplicaManagerOptions } from '../replica/replica-manager.js';
 import { createRequestRouter } from '../request-router.js';
+import type { StandardAuthorizer } from '../security/authorizer.js';
 
 export const fixtureClusterId = 'gregor-fixture-cluster';
 export const fixtureListenerName = 'PLAINTEXT';
@@ -100,6 +105,8 @@ export interface LocalClusterOptions {
   readonly metrics?: BrokerMetrics;
   /** The broker's leader lease (a BrokerLease on a ManualClock, say); held for ever by default. */
   readonly leaderLease?: LeaderLease;
+  /** authorizer.class.name's authorizer (every request is allowed without one). */
+  readonly authorizer?: StandardAuthorizer;
 }
 
 function incarnationId(brokerId: number): string {
@@ -197,6 +204,13 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       clock: fixture.clock,
       logger: fixture.logger,
       metrics: options.metrics ?? noBrokerMetrics,
+      ...(options.authorizer === undefined ? {} : { authorizer: options.authorizer }),
+      quotas: new ClientQuotas(
+        kafkaQuotaWindows,
+        () => fixture.image().clientQuotas,
+        fixture.clock,
+        options.metrics ?? noBrokerMetrics,
+      ),
     };
     fixture.router = createRequestRouter(fixture.context, apiHandlers());
 
@@ -368,6 +382,14 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     const [result] = await this.runEach([partitions], (named) =>
       this.controller.electLeaders(electionType, named),
     );
+    return result!;
+  }
+
+  async alterClientQuotas(
+    request: AlterClientQuotasRequest,
+    _options: ControllerRequestOptions,
+  ): Promise<AlterClientQuotasResponse | ControllerError> {
+    const [result] = await this.runEach([request], (one) => this.controller.alterClientQuotas(one));
     return result!;
   }
 

@@ -86,4 +86,66 @@ describe('gregor configs', () => {
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/^Error: UNKNOWN_TOPIC_OR_PARTITION/);
   });
+
+  it('sets, describes and deletes client quotas as kafka-configs.sh does, refusing unknown keys', async () => {
+    const appOfAlice = [
+      '--entity-type',
+      'users',
+      '--entity-name',
+      'alice',
+      '--entity-type',
+      'clients',
+      '--entity-name',
+      'app',
+    ];
+    expect(
+      await gregor(
+        '--alter',
+        '--add-config',
+        'producer_byte_rate=1024,consumer_byte_rate=2048',
+        ...appOfAlice,
+      ),
+    ).toEqual({
+      code: 0,
+      out: "Completed updating config for entity: user-principal 'alice', client-id 'app'.\n",
+      err: '',
+    });
+    expect(
+      (
+        await gregor(
+          '--alter',
+          '--add-config',
+          'producer_byte_rate=512',
+          '--entity-type',
+          'clients',
+          '--entity-default',
+        )
+      ).code,
+    ).toBe(0);
+    expect(await gregor('--describe', ...appOfAlice)).toEqual({
+      code: 0,
+      out: "Quota configs for user-principal 'alice', client-id 'app' are producer_byte_rate=1024.0,consumer_byte_rate=2048.0\n",
+      err: '',
+    });
+    expect((await gregor('--describe', '--entity-type', 'clients')).out).toBe(
+      'Quota configs for the default client-id are producer_byte_rate=512.0\n',
+    );
+    const unknown = await gregor(
+      '--alter',
+      '--add-config',
+      'fetch_rate=1',
+      '--entity-type',
+      'users',
+      '--entity-name',
+      'bob',
+    );
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/^Error: INVALID_REQUEST: .*fetch_rate/);
+
+    expect(
+      (await gregor('--alter', '--delete-config', 'producer_byte_rate,consumer_byte_rate', ...appOfAlice))
+        .code,
+    ).toBe(0);
+    expect((await gregor('--describe', ...appOfAlice)).out).toBe('');
+  });
 });

@@ -110,4 +110,13 @@ export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
     permissionType: fc.integer({ min: -128, max: 127 }),
   }),
   fc.record({ type: fc.constant('removeAccessControlEntry' as const), id: uuidArb }),
+  fc.record({
+    type: fc.constant('clientQuota' as const),
+    entity: fc.array(
+      fc.record({ entityType: fc.string(), entityName: fc.option(fc.string(), { nil: null }) }),
+      { maxLength: 3 },
+    ),
+    key: fc.string(),
+    value: fc.option(fc.double(), { nil: null }),
+  }),
 );

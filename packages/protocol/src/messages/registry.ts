@@ -4,6 +4,7 @@
 import { ApiKey } from './api-keys.js';
 import { addOffsetsToTxnApi } from './apis/add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from './apis/add-partitions-to-txn.js';
+import { alterClientQuotasApi } from './apis/alter-client-quotas.js';
 import { alterConfigsApi } from './apis/alter-configs.js';
 import { alterUserScramCredentialsApi } from './apis/alter-user-scram-credentials.js';
 import { apiVersionsApi } from './apis/api-versions.js';
@@ -14,6 +15,7 @@ import { deleteAclsApi } from './apis/delete-acls.js';
 import { deleteGroupsApi } from './apis/delete-groups.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
 import { describeAclsApi } from './apis/describe-acls.js';
+import { describeClientQuotasApi } from './apis/describe-client-quotas.js';
 import { describeClusterApi } from './apis/describe-cluster.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
@@ -82,6 +84,8 @@ export const apis = {
   [ApiKey.DeleteGroups]: deleteGroupsApi,
   [ApiKey.ElectLeaders]: electLeadersApi,
   [ApiKey.IncrementalAlterConfigs]: incrementalAlterConfigsApi,
+  [ApiKey.DescribeClientQuotas]: describeClientQuotasApi,
+  [ApiKey.AlterClientQuotas]: alterClientQuotasApi,
   [ApiKey.DescribeUserScramCredentials]: describeUserScramCredentialsApi,
   [ApiKey.AlterUserScramCredentials]: alterUserScramCredentialsApi,
   [ApiKey.DescribeQuorum]: describeQuorumApi,
