@@ -191,6 +191,7 @@ const testedBy = {
   },
   CreateTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   DeleteTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
+  DeleteRecords: { clients: ['kafkajs'], files: [`${it}delete-records.integration.test.ts`] },
   InitProducerId: {
     clients: ['kafkajs', librdkafka],
     files: [`${it}acked-loss.integration.test.ts`, `${it}idempotence.integration.test.ts`],

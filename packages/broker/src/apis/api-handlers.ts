@@ -20,6 +20,7 @@ import { handleCreatePartitions } from './create-partitions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { handleDeleteAcls } from './delete-acls.js';
 import { createDeleteGroupsHandler } from './delete-groups.js';
+import { handleDeleteRecords } from './delete-records.js';
 import { handleDeleteTopics } from './delete-topics.js';
 import { handleDescribeAcls } from './describe-acls.js';
 import { handleDescribeCluster } from './describe-cluster.js';
@@ -84,6 +85,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.CreateTopics]: handleCreateTopics,
     [ApiKey.OffsetForLeaderEpoch]: handleOffsetForLeaderEpoch,
     [ApiKey.DeleteTopics]: handleDeleteTopics,
+    [ApiKey.DeleteRecords]: handleDeleteRecords,
     [ApiKey.DescribeConfigs]: handleDescribeConfigs,
     [ApiKey.AlterConfigs]: handleAlterConfigs,
     [ApiKey.CreatePartitions]: handleCreatePartitions,
