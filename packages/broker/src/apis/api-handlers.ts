@@ -39,6 +39,7 @@ import {
   leaveGroupAuthorized,
   listGroupsAuthorized,
   offsetCommitAuthorized,
+  offsetDeleteAuthorized,
   offsetFetchAuthorized,
   syncGroupAuthorized,
   txnOffsetCommitAuthorized,
@@ -53,6 +54,7 @@ import { handleListOffsets } from './list-offsets.js';
 import { createListTransactionsHandler } from './list-transactions.js';
 import { handleMetadata } from './metadata.js';
 import { createOffsetCommitHandler } from './offset-commit.js';
+import { createOffsetDeleteHandler } from './offset-delete.js';
 import { createOffsetFetchHandler } from './offset-fetch.js';
 import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { handleProduce } from './produce.js';
@@ -115,6 +117,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
           [ApiKey.DescribeGroups]: describeGroupsAuthorized(createDescribeGroupsHandler(groups)),
           [ApiKey.ListGroups]: listGroupsAuthorized(createListGroupsHandler(groups)),
           [ApiKey.DeleteGroups]: deleteGroupsAuthorized(createDeleteGroupsHandler(groups)),
+          [ApiKey.OffsetDelete]: offsetDeleteAuthorized(createOffsetDeleteHandler(groups)),
           [ApiKey.TxnOffsetCommit]: txnOffsetCommitAuthorized(createTxnOffsetCommitHandler(groups)),
         }),
     ...(producerIds === undefined
