@@ -245,6 +245,8 @@ except Exception as error:
       const admin = kafkajs(user).admin();
       await admin.connect();
       try {
+        // kafkajs looks the leader up in the metadata it already has: fetch the topic's first.
+        await admin.fetchTopicMetadata({ topics: ['orders'] });
         await admin.deleteTopicRecords({ topic: 'orders', partitions: [{ partition: 0, offset: '0' }] });
         return undefined;
       } catch (error) {

@@ -111,6 +111,8 @@ describe('DeleteRecords on a replicated topic', () => {
     }
     await producer.disconnect();
     const leaderId = await leaderWithFullIsr();
+    // kafkajs looks the leaders up in the metadata it already has: fetch the topic's first.
+    await admin.fetchTopicMetadata({ topics: [topic] });
 
     await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: String(deleteBelow) }] });
     // Answered only once every in-sync replica has it: each node's checkpoint already says so.
