@@ -195,6 +195,11 @@ const testedBy = {
   },
   CreateTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   DeleteTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
+  DeleteRecords: {
+    clients: ['kafkajs', 'gregor delete-records'],
+    files: [`${it}delete-records.integration.test.ts`, 'packages/cli/src/it/records.integration.test.ts'],
+  },
+  OffsetDelete: { clients: ['gregor groups'], files: ['packages/cli/src/it/records.integration.test.ts'] },
   InitProducerId: {
     clients: ['kafkajs', librdkafka],
     files: [`${it}acked-loss.integration.test.ts`, `${it}idempotence.integration.test.ts`],

@@ -27,6 +27,7 @@ const servedApis = [
   ApiKey.ApiVersions,
   ApiKey.CreateTopics,
   ApiKey.DeleteTopics,
+  ApiKey.DeleteRecords,
   ApiKey.OffsetForLeaderEpoch,
   ApiKey.DescribeAcls,
   ApiKey.CreateAcls,

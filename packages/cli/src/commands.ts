@@ -5,7 +5,9 @@ import { runChaosCommand } from '@gregor/chaos';
 import { runAcls } from './acls.js';
 import { runBroker } from './broker-start.js';
 import { runConfigs } from './configs.js';
+import { runDeleteRecords } from './delete-records.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
+import { runGetOffsets } from './get-offsets.js';
 import { runGroups } from './groups.js';
 import { runLeaderElection } from './leader-election.js';
 import { runLogDirs } from './log-dirs.js';
@@ -34,9 +36,17 @@ export const commands: Readonly<Record<string, CliCommand>> = {
       'describe and alter topic configs (kafka-configs.sh): describe, alter --add-config/--delete-config',
     run: runConfigs,
   },
+  'delete-records': {
+    summary: 'delete the records below given offsets (kafka-delete-records.sh --offset-json-file)',
+    run: runDeleteRecords,
+  },
   'dump-log': { summary: 'print the batches of a .log segment or the entries of an index', run: runDumpLog },
+  'get-offsets': {
+    summary: "offsets of a topic's partitions: latest, earliest or by time (kafka-get-offsets.sh)",
+    run: runGetOffsets,
+  },
   groups: {
-    summary: 'list and describe consumer groups (members, lag), reset their offsets',
+    summary: 'list and describe consumer groups (members, lag), reset and delete their offsets',
     run: runGroups,
   },
   topics: {

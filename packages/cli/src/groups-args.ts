@@ -3,6 +3,8 @@
 //   gregor groups --bootstrap-server host:port[,...] describe <group>
 //   gregor groups --bootstrap-server host:port[,...] reset-offsets --group G --topic T
 //                 (--to-earliest | --to-latest | --to-offset N) [--execute]
+//   gregor groups --bootstrap-server host:port[,...] --delete-offsets --group G --topic T[:P,P...]
+// Kafka's flag forms --list, --describe, --reset-offsets and --delete-offsets name the command too.
 
 import { parseConnectionFlags } from './connection-flags.js';
 import type { Address } from './metadata-shell-args.js';
@@ -22,6 +24,13 @@ export type GroupsCommand =
       readonly target: ResetTarget;
       /** Without --execute the new offsets are only printed (a dry run, as Kafka's tool does). */
       readonly execute: boolean;
+    }
+  | {
+      readonly kind: 'delete-offsets';
+      readonly groupId: string;
+      readonly topic: string;
+      /** Undefined: every partition of the topic. */
+      readonly partitions: readonly number[] | undefined;
     };
 
 export interface GroupsOptions {
@@ -48,6 +57,9 @@ Consumer groups, like kafka-consumer-groups.sh:
   reset-offsets --group G --topic T (--to-earliest | --to-latest | --to-offset N) [--execute]
                              new committed offsets for every partition of T; only for a group
                              without members. Prints the plan; commits it with --execute.
+  delete-offsets --group G --topic T[:P,P...]
+                             deletes the group's committed offsets of T (or of the partitions
+                             listed); refused for topics a member of the group consumes.
 
 Exit codes: 0 ok, 1 failure (unknown group, active group, cluster unreachable), 2 usage error.
 `;
@@ -59,11 +71,17 @@ export function parseGroupsArgs(args: readonly string[]): ParsedGroupsArgs {
   const positional: string[] = [];
   const valueFlags = new Set(['--bootstrap-server', '--timeout-ms', '--group', '--topic', '--to-offset']);
   const switchFlags = new Set(['--to-earliest', '--to-latest', '--execute', '--dry-run']);
+  // kafka-consumer-groups.sh names the command with a flag.
+  const commandFlags = new Set(['--list', '--describe', '--reset-offsets', '--delete-offsets']);
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
     if (arg === '--help' || arg === '-h') return { kind: 'help' };
     if (!arg.startsWith('--')) {
       positional.push(arg);
+      continue;
+    }
+    if (commandFlags.has(arg)) {
+      positional.unshift(arg.slice(2));
       continue;
     }
     const equals = arg.indexOf('=');
@@ -121,8 +139,27 @@ export function parseGroupsArgs(args: readonly string[]): ParsedGroupsArgs {
         execute: switches.has('--execute'),
       });
     }
+    case 'delete-offsets': {
+      const groupId = flags.get('--group');
+      const topicText = flags.get('--topic');
+      if (groupId === undefined || topicText === undefined)
+        return usageError('delete-offsets needs --group and --topic');
+      if (rest.length > 0) return usageError(`unexpected '${rest.join(' ')}'`);
+      const colon = topicText.lastIndexOf(':');
+      if (colon < 0)
+        return options({ kind: 'delete-offsets', groupId, topic: topicText, partitions: undefined });
+      const partitionsText = topicText.slice(colon + 1);
+      if (!/^\d+(,\d+)*$/.test(partitionsText) || colon === 0)
+        return usageError(`--topic: expected topic or topic:partition[,partition...], got '${topicText}'`);
+      return options({
+        kind: 'delete-offsets',
+        groupId,
+        topic: topicText.slice(0, colon),
+        partitions: partitionsText.split(',').map(Number),
+      });
+    }
     case undefined:
-      return usageError('a command is required: list, describe or reset-offsets');
+      return usageError('a command is required: list, describe, reset-offsets or delete-offsets');
     default:
       return usageError(`unknown command '${name}'`);
   }

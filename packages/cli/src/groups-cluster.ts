@@ -1,7 +1,8 @@
-// What `gregor groups` asks of a cluster, over the Kafka protocol only (as kafka-consumer-groups.sh
-// does): Metadata for brokers and partition leaders, ListGroups on every broker, FindCoordinator
-// then DescribeGroups / OffsetFetch / OffsetCommit at the group's coordinator, ListOffsets at each
-// partition's leader. Retriable coordinator errors (loading, moving) are retried a bounded number
+// What `gregor groups`, `gregor get-offsets` and `gregor delete-records` ask of a cluster, over the
+// Kafka protocol only (as kafka-consumer-groups.sh, kafka-get-offsets.sh and kafka-delete-records.sh
+// do): Metadata for brokers and partition leaders, ListGroups on every broker, FindCoordinator then
+// DescribeGroups / OffsetFetch / OffsetCommit / OffsetDelete at the group's coordinator, ListOffsets
+// and DeleteRecords at each partition's leader. Retriable coordinator errors (loading, moving) are retried a bounded number
 // of times.
 
 import { ApiKey, KafkaConnection } from '@gregor/client';
@@ -37,6 +38,16 @@ export interface DescribedGroup {
   readonly protocolType: string;
   readonly protocol: string;
   readonly members: readonly DescribedMember[];
+}
+
+export interface DeleteRecordsOutcome {
+  readonly topic: string;
+  readonly partition: number;
+  /** What was asked. */
+  readonly offset: bigint;
+  /** -1 on error. */
+  readonly lowWatermark: bigint;
+  readonly errorCode: number;
 }
 
 export interface TopicPartitionOffset {
@@ -235,12 +246,11 @@ export class GroupsCluster {
     return offsets;
   }
 
-  /**
-   * The earliest (-2) or latest (-1, the log end offset a consumer sees) offset of each partition of
-   * the topics, from each partition's leader.
-   */
-  async listOffsets(topics: readonly string[], timestamp: -1n | -2n): Promise<TopicPartitionOffset[]> {
-    if (topics.length === 0) return [];
+  /** Each leader's connection with the partitions of `topics` it leads (all, or those in `only`). */
+  private async byLeader(
+    topics: readonly string[],
+    only?: (topic: string, partition: number) => boolean,
+  ): Promise<{ connection: KafkaConnection; partitions: { topic: string; partition: number }[] }[]> {
     const metadata = await this.metadata(topics);
     const byLeader = new Map<number, { topic: string; partition: number }[]>();
     for (const [topic, described] of metadata.topics) {
@@ -248,12 +258,13 @@ export class GroupsCluster {
         throw new GroupsCommandError(`topic '${topic}': ${errorName(described.errorCode)}`);
       }
       for (const [partition, leader] of described.leaders) {
+        if (only !== undefined && !only(topic, partition)) continue;
         const list = byLeader.get(leader) ?? [];
         list.push({ topic, partition });
         byLeader.set(leader, list);
       }
     }
-    const offsets: TopicPartitionOffset[] = [];
+    const routed: { connection: KafkaConnection; partitions: { topic: string; partition: number }[] }[] = [];
     for (const [leader, partitions] of byLeader) {
       const broker = metadata.brokers.get(leader);
       if (broker === undefined) {
@@ -261,7 +272,35 @@ export class GroupsCluster {
           `partition ${partitions[0]!.topic}-${partitions[0]!.partition} has no leader`,
         );
       }
-      const connection = await this.connectionTo(broker);
+      routed.push({ connection: await this.connectionTo(broker), partitions });
+    }
+    return routed;
+  }
+
+  /** The partitions of `topic`, in order (UNKNOWN_TOPIC_OR_PARTITION is an error). */
+  async partitionsOf(topic: string): Promise<number[]> {
+    const described = (await this.metadata([topic])).topics.get(topic);
+    if (described === undefined || described.errorCode !== ErrorCode.NONE) {
+      throw new GroupsCommandError(
+        `topic '${topic}': ${errorName(described?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)}`,
+      );
+    }
+    return [...described.leaders.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * The offset of each partition of the topics (those `only` keeps) for `timestamp`, from each
+   * partition's leader: -2 the earliest (the log start offset), -1 the latest (the log end offset a
+   * consumer sees), otherwise the first offset whose timestamp reaches it (-1 when none does).
+   */
+  async listOffsets(
+    topics: readonly string[],
+    timestamp: bigint,
+    only?: (topic: string, partition: number) => boolean,
+  ): Promise<TopicPartitionOffset[]> {
+    if (topics.length === 0) return [];
+    const offsets: TopicPartitionOffset[] = [];
+    for (const { connection, partitions } of await this.byLeader(topics, only)) {
       const names = [...new Set(partitions.map((entry) => entry.topic))];
       const response = await connection.call(
         ApiKey.ListOffsets,
@@ -289,6 +328,96 @@ export class GroupsCluster {
       }
     }
     return offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /**
+   * DeleteRecords at each partition's leader: every record below `offset` (-1: the high watermark).
+   * Partitions the cluster does not know are answered UNKNOWN_TOPIC_OR_PARTITION here.
+   */
+  async deleteRecords(
+    wanted: readonly TopicPartitionOffset[],
+    timeoutMs: number,
+  ): Promise<DeleteRecordsOutcome[]> {
+    const topics = [...new Set(wanted.map((entry) => entry.topic))];
+    const offsetOf = new Map(wanted.map((entry) => [`${entry.topic}\u0000${entry.partition}`, entry.offset]));
+    const outcomes: DeleteRecordsOutcome[] = [];
+    const metadata = await this.metadata(topics);
+    const known = new Set<string>();
+    for (const [topic, described] of metadata.topics) {
+      if (described.errorCode !== ErrorCode.NONE) continue;
+      for (const partition of described.leaders.keys()) known.add(`${topic}\u0000${partition}`);
+    }
+    for (const entry of wanted) {
+      if (!known.has(`${entry.topic}\u0000${entry.partition}`)) {
+        outcomes.push({ ...entry, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+      }
+    }
+    const routed = await this.byLeader(
+      topics.filter((topic) => metadata.topics.get(topic)?.errorCode === ErrorCode.NONE),
+      (topic, partition) => offsetOf.has(`${topic}\u0000${partition}`),
+    );
+    for (const { connection, partitions } of routed) {
+      const names = [...new Set(partitions.map((entry) => entry.topic))];
+      const response = await connection.call(
+        ApiKey.DeleteRecords,
+        1,
+        {
+          topics: names.map((name) => ({
+            name,
+            partitions: partitions
+              .filter((entry) => entry.topic === name)
+              .map((entry) => ({
+                partitionIndex: entry.partition,
+                offset: offsetOf.get(`${name}\u0000${entry.partition}`)!,
+              })),
+          })),
+          timeoutMs,
+        },
+        // The broker waits up to timeoutMs for the replicas: the call may take that long and more.
+        timeoutMs + this.timeoutMs,
+      );
+      for (const topic of response.topics) {
+        for (const partition of topic.partitions) {
+          outcomes.push({
+            topic: topic.name,
+            partition: partition.partitionIndex,
+            offset: offsetOf.get(`${topic.name}\u0000${partition.partitionIndex}`) ?? -1n,
+            lowWatermark: partition.lowWatermark,
+            errorCode: partition.errorCode,
+          });
+        }
+      }
+    }
+    return outcomes.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /** OffsetDelete at the group's coordinator: the group's committed offsets of these partitions. */
+  async deleteOffsets(
+    groupId: string,
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<{ errorCode: number; partitions: { partition: number; errorCode: number }[] }> {
+    const response = await this.atCoordinator(
+      groupId,
+      (connection) =>
+        connection.call(
+          ApiKey.OffsetDelete,
+          0,
+          {
+            groupId,
+            topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex })) }],
+          },
+          this.timeoutMs,
+        ),
+      (result) => result.errorCode,
+    );
+    return {
+      errorCode: response.errorCode,
+      partitions: response.topics
+        .flatMap((answered) => answered.partitions)
+        .map((p) => ({ partition: p.partitionIndex, errorCode: p.errorCode }))
+        .sort((a, b) => a.partition - b.partition),
+    };
   }
 
   /** Commits offsets for a group without members (generation -1, no member id, as an admin does). */

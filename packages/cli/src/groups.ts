@@ -1,6 +1,7 @@
-// `gregor groups`: list, describe and reset the offsets of consumer groups, with the output of
+// `gregor groups`: list, describe, reset and delete the offsets of consumer groups, with the output of
 // kafka-consumer-groups.sh (the same columns, '-' where there is nothing), so runbooks carry over.
 
+import { ErrorCode, errorName } from '@gregor/protocol';
 import type { TextOutput } from './dump-log.js';
 import { type GroupsCommand, groupsUsage, parseGroupsArgs, type ResetTarget } from './groups-args.js';
 import {
@@ -63,6 +64,8 @@ async function runCommand(
       return describe(cluster, command.groupId, out, err);
     case 'reset-offsets':
       return resetOffsets(cluster, command, out, err);
+    case 'delete-offsets':
+      return deleteOffsets(cluster, command, out, err);
   }
 }
 
@@ -253,4 +256,47 @@ async function resetOffsets(
   );
   if (!command.execute) err.write('Dry run: nothing was committed; add --execute to commit these offsets.\n');
   return 0;
+}
+
+/** What kafka-consumer-groups.sh --delete-offsets says of a group-level error. */
+function deleteOffsetsGroupError(groupId: string, errorCode: number): string {
+  switch (errorCode) {
+    case ErrorCode.GROUP_ID_NOT_FOUND:
+      return `'${groupId}' does not exist.`;
+    case ErrorCode.INVALID_GROUP_ID:
+      return `'${groupId}' is not valid.`;
+    case ErrorCode.NON_EMPTY_GROUP:
+      return `Deleting offsets of a consumer group '${groupId}' is forbidden if the group is not empty.`;
+    default:
+      return `Encounter some unknown error: ${errorName(errorCode)}`;
+  }
+}
+
+async function deleteOffsets(
+  cluster: GroupsCluster,
+  command: Extract<GroupsCommand, { kind: 'delete-offsets' }>,
+  out: TextOutput,
+  err: TextOutput,
+): Promise<number> {
+  const partitions = command.partitions ?? (await cluster.partitionsOf(command.topic));
+  const result = await cluster.deleteOffsets(command.groupId, command.topic, partitions);
+  if (result.errorCode !== ErrorCode.NONE) {
+    err.write(`Error: ${deleteOffsetsGroupError(command.groupId, result.errorCode)}\n`);
+    return failureExitCode;
+  }
+  const failed = result.partitions.some((partition) => partition.errorCode !== ErrorCode.NONE);
+  if (failed) err.write('Error: Encounter some partition level error, see the follow-up details:\n');
+  else
+    out.write(`Request succeed for deleting offsets with topic ${command.topic} group ${command.groupId}\n`);
+  out.write(
+    `\n${formatTable(
+      ['TOPIC', 'PARTITION', 'STATUS'],
+      result.partitions.map((partition) => [
+        command.topic,
+        String(partition.partition),
+        partition.errorCode === ErrorCode.NONE ? 'Successful' : `Error: ${errorName(partition.errorCode)}`,
+      ]),
+    )}`,
+  );
+  return failed ? failureExitCode : 0;
 }

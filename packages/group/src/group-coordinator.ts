@@ -9,12 +9,14 @@
 //     of their appends;
 //   - CoordinatorOutbox (coordinator-outbox.ts): the effects of one call, each request answered once.
 // What spans them stays here: loading a partition's groups and offsets, unloading it, DeleteGroups
-// (tombstones from both managers), and routing each completed append to its manager.
+// (tombstones from both managers), OffsetDelete (the group's state decides which offsets may go),
+// and routing each completed append to its manager.
 
 import { invariant, type Random } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
-import { storeGroupErrorCode } from './append-errors.js';
+import { storeGroupErrorCode, storeOffsetsErrorCode } from './append-errors.js';
 import { type GroupCoordinatorConfig, groupCoordinatorConfig } from './config.js';
+import { subscribedTopicsOf } from './consumer-subscription.js';
 import { CoordinatorOutbox } from './coordinator-outbox.js';
 import type { Group } from './group.js';
 import { GroupMetadataManager, type StoreGroupContinuation } from './group-metadata-manager.js';
@@ -30,6 +32,8 @@ import type {
   ListGroupsRequest,
   LoadSummary,
   OffsetCommitRequest,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
   OffsetFetchRequest,
   RequestId,
   SyncGroupRequest,
@@ -38,7 +42,7 @@ import type {
 } from './messages.js';
 import { type CommitOffsetsContinuation, OffsetMetadataManager } from './offset-metadata-manager.js';
 import { OffsetsPartitions } from './offsets-partitions.js';
-import { decodeOffsetsRecord, type OffsetsRecord } from './offsets-records.js';
+import { decodeOffsetsRecord, type OffsetsRecord, offsetCommitRecord } from './offsets-records.js';
 
 interface DeleteBatch {
   readonly requestId: RequestId;
@@ -53,8 +57,25 @@ interface DeleteGroupsContinuation {
   readonly groups: readonly { index: number; group: Group }[];
 }
 
+/** What to do when OffsetDelete's tombstones are appended. */
+interface DeleteOffsetsContinuation {
+  readonly kind: 'deleteOffsets';
+  readonly requestId: RequestId;
+  readonly group: Group;
+  readonly deleted: readonly { readonly topic: string; readonly partition: number }[];
+  /** The answer, with `null` for the partitions whose outcome is the append's. */
+  readonly layout: readonly {
+    name: string;
+    partitions: { partitionIndex: number; errorCode: number | null }[];
+  }[];
+}
+
 /** What to do when an append completes, by the manager that asked for it. */
-type Continuation = StoreGroupContinuation | CommitOffsetsContinuation | DeleteGroupsContinuation;
+type Continuation =
+  | StoreGroupContinuation
+  | CommitOffsetsContinuation
+  | DeleteGroupsContinuation
+  | DeleteOffsetsContinuation;
 
 export class GroupCoordinator {
   readonly config: GroupCoordinatorConfig;
@@ -234,6 +255,9 @@ export class GroupCoordinator {
         case 'deleteGroups':
           this.finishDeleteGroups(continuation, errorCode);
           return;
+        case 'deleteOffsets':
+          this.finishDeleteOffsets(continuation, errorCode);
+          return;
         default:
           this.groups.continueAfterStore(continuation, errorCode, nowMs);
           return;
@@ -255,6 +279,9 @@ export class GroupCoordinator {
           this.outbox.respond(batch.requestId, { api: 'DeleteGroups', results: batch.results });
         return;
       }
+      case 'deleteOffsets':
+        this.respondDeleteOffsets(continuation, ErrorCode.NOT_COORDINATOR);
+        return;
       case 'storeAssignment':
       case 'storeStaticRejoin':
       case 'storeEmptyGroup':
@@ -346,6 +373,105 @@ export class GroupCoordinator {
     batch.waitingAppendCount--;
     if (batch.waitingAppendCount === 0)
       this.outbox.respond(batch.requestId, { api: 'DeleteGroups', results: batch.results });
+  }
+
+  /**
+   * OffsetDelete (Kafka's GroupCoordinator.handleDeleteOffsets): an Empty group may lose any of its
+   * offsets; a "consumer" group with members only those of topics no member subscribes to (the
+   * others GROUP_SUBSCRIBED_TO_TOPIC); any other group with members is NON_EMPTY_GROUP. The
+   * tombstones (for committed offsets and commits still being written) are appended to the group's
+   * offsets partition and the answer waits for them, so a coordinator that loads the partition
+   * later finds the offsets gone too.
+   */
+  offsetDelete(requestId: RequestId, request: OffsetDeleteRequest, nowMs: number): GroupEffect[] {
+    return this.request(requestId, nowMs, () => {
+      // A group-level error answers no partitions, as Kafka's OffsetDeleteRequest.getErrorResponse.
+      const replyAll = (errorCode: number): void =>
+        this.outbox.respond(requestId, { api: 'OffsetDelete', errorCode, topics: [] });
+      const status = this.groups.validateGroupStatus(request.groupId, false);
+      if (status !== ErrorCode.NONE) return replyAll(status);
+      const group = this.groups.getGroup(request.groupId);
+      if (group === undefined || group.is('Dead')) return replyAll(ErrorCode.GROUP_ID_NOT_FOUND);
+      this.outbox.touch(group);
+      let subscribed: ReadonlySet<string> | 'all' = new Set();
+      if (!group.is('Empty')) {
+        if (group.protocolType !== 'consumer') return replyAll(ErrorCode.NON_EMPTY_GROUP);
+        subscribed = this.subscribedTopics(group);
+      }
+      const deleted: { topic: string; partition: number }[] = [];
+      const pending = new Set(group.pendingCommitKeys().map((key) => key.id));
+      const layout = request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map(({ partitionIndex }) => {
+          if (subscribed === 'all' || subscribed.has(topic.name)) {
+            return { partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC as number | null };
+          }
+          if (
+            group.committedOffset(topic.name, partitionIndex) !== undefined ||
+            pending.has(`${topic.name}\u0000${partitionIndex}`)
+          ) {
+            deleted.push({ topic: topic.name, partition: partitionIndex });
+            return { partitionIndex, errorCode: null };
+          }
+          return { partitionIndex, errorCode: ErrorCode.NONE };
+        }),
+      }));
+      const continuation: DeleteOffsetsContinuation = {
+        kind: 'deleteOffsets',
+        requestId,
+        group,
+        deleted,
+        layout,
+      };
+      if (deleted.length === 0) return this.respondDeleteOffsets(continuation, ErrorCode.NONE);
+      this.partitions.append(
+        group.partitionIndex,
+        deleted.map(({ topic, partition }) => offsetCommitRecord(group.groupId, topic, partition, null)),
+        continuation,
+      );
+    });
+  }
+
+  /**
+   * The topics the members of a non-empty consumer group subscribe to (Kafka's subscribedTopics),
+   * from their metadata for the group's protocol; 'all' when that cannot be known (no protocol chosen
+   * yet, or metadata that is not a consumer subscription), so nothing is deleted under a consumer.
+   */
+  private subscribedTopics(group: Group): ReadonlySet<string> | 'all' {
+    const protocolName = group.protocolName;
+    if (protocolName === null) return 'all';
+    const topics = new Set<string>();
+    for (const member of group.members.values()) {
+      if (!member.protocols.some((protocol) => protocol.name === protocolName)) return 'all';
+      const subscription = subscribedTopicsOf(member.metadataFor(protocolName));
+      if (subscription === null) return 'all';
+      for (const topic of subscription) topics.add(topic);
+    }
+    return topics;
+  }
+
+  private finishDeleteOffsets(continuation: DeleteOffsetsContinuation, appendErrorCode: number): void {
+    const { group, deleted } = continuation;
+    this.outbox.touch(group);
+    if (appendErrorCode === ErrorCode.NONE && this.groups.isCurrent(group)) {
+      for (const { topic, partition } of deleted) group.deleteCommittedOffset(topic, partition);
+    }
+    this.respondDeleteOffsets(continuation, storeOffsetsErrorCode(appendErrorCode));
+  }
+
+  private respondDeleteOffsets(continuation: DeleteOffsetsContinuation, deletedErrorCode: number): void {
+    const response: OffsetDeleteResponse = {
+      api: 'OffsetDelete',
+      errorCode: ErrorCode.NONE,
+      topics: continuation.layout.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: p.errorCode ?? deletedErrorCode,
+        })),
+      })),
+    };
+    this.outbox.respond(continuation.requestId, response);
   }
 
   // ---------------------------------------------------------------- one call

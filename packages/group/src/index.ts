@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './consumer-subscription.js';
 export * from './deadline-queue.js';
 export * from './group.js';
 export * from './group-coordinator.js';

@@ -244,6 +244,23 @@ export interface DeleteGroupsResponse {
   readonly results: readonly { readonly groupId: string; readonly errorCode: number }[];
 }
 
+export interface OffsetDeleteRequest {
+  readonly groupId: string;
+  readonly topics: readonly {
+    readonly name: string;
+    readonly partitions: readonly { readonly partitionIndex: number }[];
+  }[];
+}
+
+export interface OffsetDeleteResponse {
+  readonly api: 'OffsetDelete';
+  readonly errorCode: number;
+  readonly topics: readonly {
+    readonly name: string;
+    readonly partitions: readonly { readonly partitionIndex: number; readonly errorCode: number }[];
+  }[];
+}
+
 export type GroupResponse =
   | JoinGroupResponse
   | SyncGroupResponse
@@ -254,7 +271,8 @@ export type GroupResponse =
   | OffsetFetchResponse
   | DescribeGroupsResponse
   | ListGroupsResponse
-  | DeleteGroupsResponse;
+  | DeleteGroupsResponse
+  | OffsetDeleteResponse;
 
 /**
  * What the driver must do after each call, in order:

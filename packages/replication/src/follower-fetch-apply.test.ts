@@ -51,6 +51,10 @@ function recordingWriter(log: BatchOffsets, steps: string[]): FollowerLogWriter 
       steps.push(`append ${records.length} bytes`);
       log.append(2);
     },
+    incrementLogStartOffset: async (offset) => {
+      steps.push(`incrementLogStartOffset ${offset}`);
+      log.logStartOffset = offset;
+    },
   };
 }
 
@@ -99,6 +103,7 @@ describe('planFollowerFetch', () => {
       newEpochs: [{ epoch: 3, startOffset: 8 }],
       records,
       highWatermark: 9,
+      logStartOffset: -1,
     });
   });
 });
@@ -115,9 +120,36 @@ describe('applyFollowerFetch', () => {
       recordingWriter(log, steps),
     );
     expect(steps).toEqual(['persistEpochCache', `append ${records.length} bytes`]);
-    expect(applied).toEqual({ kind: 'appended', highWatermarkMoved: true });
+    expect(applied).toEqual({ kind: 'appended', highWatermarkMoved: true, logStartOffsetMoved: false });
     expect(partition.epochCache.latestEpoch).toBe(3);
     expect(partition.highWatermark).toBe(8);
+  });
+
+  it("follows the leader's log start offset up to its own high watermark, durably", async () => {
+    const { partition, log, context } = follower();
+    const steps: string[] = [];
+    // The leader deleted records below 6; this follower holds 0..6 and learns the high watermark 6.
+    const applied = await applyFollowerFetch(
+      partition,
+      context,
+      answer({ highWatermark: 6, logStartOffset: 6 }),
+      recordingWriter(log, steps),
+    );
+    expect(applied).toEqual({ kind: 'appended', highWatermarkMoved: true, logStartOffsetMoved: true });
+    expect(steps).toEqual(['incrementLogStartOffset 6', 'persistEpochCache']);
+    expect(partition.logStartOffset).toBe(6);
+    // epoch 0 ended below the new log start: the cache keeps epoch 1 from 5, moved up to 6
+    expect(partition.epochCache.entries[0]!.startOffset).toBe(6);
+
+    // A leader's log start above what this follower knows committed is capped at its high watermark.
+    const capped = await applyFollowerFetch(
+      partition,
+      { ...context, fetchOffset: 7 },
+      answer({ highWatermark: 7, logStartOffset: 9 }),
+      recordingWriter(log, steps),
+    );
+    expect(capped).toMatchObject({ kind: 'appended', logStartOffsetMoved: true });
+    expect(partition.logStartOffset).toBe(7);
   });
 
   it('truncates, then forgets the removed epochs and persists what is left', async () => {

@@ -38,6 +38,8 @@ export type FollowerFetchPlan =
       /** Possibly empty: then only the high watermark is followed. */
       readonly records: Buffer;
       readonly highWatermark: number;
+      /** The leader's log start offset, which the follower's follows (DeleteRecords). */
+      readonly logStartOffset: number;
     };
 
 /** Follower side, one partition: what to do with `result`, the answer to the fetch in `context`. */
@@ -77,6 +79,7 @@ export function planFollowerFetch(
     newEpochs: epochsStartingIn(result.records, partition.epochCache.latestEpoch),
     records: result.records,
     highWatermark: result.highWatermark,
+    logStartOffset: result.logStartOffset,
   };
 }
 
@@ -106,14 +109,20 @@ export interface FollowerLogWriter {
   persistEpochCache(): Promise<void>;
   /** Appends whole batches that keep the leader's offsets and epochs. */
   appendAsFollower(records: Buffer): Promise<void>;
+  /** Raises the log's start offset to `offset` (at most its log end), durably. */
+  incrementLogStartOffset(offset: number): Promise<void>;
 }
 
 export type FollowerFetchApplied =
   | { readonly kind: 'stale' }
   | { readonly kind: 'backOff'; readonly errorCode: number }
   | { readonly kind: 'truncated'; readonly why: string }
-  /** Batches appended (maybe none) and the leader's high watermark followed. */
-  | { readonly kind: 'appended'; readonly highWatermarkMoved: boolean };
+  /** Batches appended (maybe none), the leader's high watermark and log start offset followed. */
+  | {
+      readonly kind: 'appended';
+      readonly highWatermarkMoved: boolean;
+      readonly logStartOffsetMoved: boolean;
+    };
 
 /**
  * Plans and carries out one partition of a fetch response. The caller makes sure nothing else
@@ -145,10 +154,18 @@ export async function applyFollowerFetch(
         await writer.persistEpochCache();
         await writer.appendAsFollower(plan.records);
       }
-      return {
-        kind: 'appended',
-        highWatermarkMoved: partition.updateFollowerHighWatermark(plan.highWatermark),
-      };
+      const highWatermarkMoved = partition.updateFollowerHighWatermark(plan.highWatermark);
+      // Kafka's follower: the leader's log start offset, never past this replica's high watermark
+      // (a record deleted on the leader is committed, so it is below the high watermark here too
+      // once this replica has it; until then the next fetch brings it).
+      const logStartOffset = Math.min(plan.logStartOffset, partition.highWatermark);
+      const logStartOffsetMoved = logStartOffset > partition.logStartOffset;
+      if (logStartOffsetMoved) {
+        await writer.incrementLogStartOffset(logStartOffset);
+        partition.onLogStartOffsetMoved();
+        await writer.persistEpochCache();
+      }
+      return { kind: 'appended', highWatermarkMoved, logStartOffsetMoved };
     }
   }
 }

@@ -36,6 +36,7 @@ function wanted(
     currentLeaderEpoch,
     fetchOffset,
     lastFetchedEpoch,
+    logStartOffset: 0,
     partitionMaxBytes: 1 << 20,
   };
 }
@@ -95,6 +96,7 @@ describe('decideFollowerFetch (the leader, one partition)', () => {
       leaderEpoch: 2,
       highWatermark: 5,
       highWatermarkMoved: true,
+      lowWatermarkMoved: true, // its log start was unknown until now
     });
     expect(partition.followerLastFetchMs(2)).toBe(10);
   });

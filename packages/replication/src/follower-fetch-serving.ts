@@ -29,6 +29,8 @@ export interface ReplicaFetchPartitionRequest {
   readonly fetchOffset: number;
   /** Epoch of the follower's last batch, -1 when it has none. */
   readonly lastFetchedEpoch: number;
+  /** The follower's log start offset (what the leader's low watermark waits for), -1 if unknown. */
+  readonly logStartOffset: number;
   readonly partitionMaxBytes: number;
 }
 
@@ -78,6 +80,8 @@ export type FollowerFetchDecision =
       readonly highWatermark: number;
       /** Waiters on the partition (acks=all produces, consumers, long polls) should look again. */
       readonly highWatermarkMoved: boolean;
+      /** The follower's log start offset raised the low watermark: DeleteRecords waiters look again. */
+      readonly lowWatermarkMoved: boolean;
     };
 
 /**
@@ -122,13 +126,20 @@ export function decideFollowerFetch(
   if (wanted.fetchOffset < logStartOffset || wanted.fetchOffset > logEndOffset) {
     return { kind: 'outOfRange', logStartOffset, logEndOffset, leaderEpoch };
   }
-  const highWatermarkMoved = partition.recordFollowerFetch(replicaId, wanted.fetchOffset, nowMs);
+  const lowWatermarkBefore = partition.lowWatermark();
+  const highWatermarkMoved = partition.recordFollowerFetch(
+    replicaId,
+    wanted.fetchOffset,
+    nowMs,
+    wanted.logStartOffset,
+  );
   return {
     kind: 'read',
     fetchOffset: wanted.fetchOffset,
     leaderEpoch,
     highWatermark: partition.highWatermark,
     highWatermarkMoved,
+    lowWatermarkMoved: partition.lowWatermark() > lowWatermarkBefore,
   };
 }
 
@@ -164,6 +175,7 @@ interface Watched<P extends Partition> {
   readonly partition: P;
   readonly leaderEpoch: number;
   readonly highWatermark: number;
+  readonly logStartOffset: number;
   readonly fetchOffset: number;
 }
 
@@ -171,7 +183,8 @@ interface Watched<P extends Partition> {
  * Serves a follower's fetch: per partition the decision above, then the batches from the fetch
  * offset (up to the log end, not the high watermark: followers copy everything), with the high
  * watermark as it stands after this fetch counted. Waits up to maxWaitMs while there are fewer
- * than minBytes, waking when a requested partition's log end or high watermark moves.
+ * than minBytes, waking when a requested partition's log end, high watermark or log start moves
+ * (a follower learns the leader's log start offset from the answer).
  */
 export async function serveReplicaFetch<P extends Partition>(
   request: ReplicaFetchRequest,
@@ -210,7 +223,8 @@ export async function serveReplicaFetch<P extends Partition>(
           (entry) =>
             !host.stillLeads(entry.partition, entry.leaderEpoch) ||
             entry.partition.logEndOffset > entry.fetchOffset ||
-            entry.partition.highWatermark !== entry.highWatermark,
+            entry.partition.highWatermark !== entry.highWatermark ||
+            entry.partition.logStartOffset !== entry.logStartOffset,
         ),
     );
     if (!changed) return (await readForFollower(request, host)).results;
@@ -259,8 +273,11 @@ async function readForFollower<P extends Partition>(
       });
       continue;
     }
-    // The fetch moved the high watermark: acks=all produces, consumers and long polls look again.
-    if (decision.highWatermarkMoved) host.delayedOperations.notify(partition.key);
+    // The fetch moved the high watermark: acks=all produces, consumers and long polls look again;
+    // or the low watermark: DeleteRecords requests look again.
+    if (decision.highWatermarkMoved || decision.lowWatermarkMoved) {
+      host.delayedOperations.notify(partition.key);
+    }
     host.isrProposals.maybeExpand(partition, request.replicaId, nowMs);
     const limitBytes = Math.max(0, Math.min(wanted.partitionMaxBytes, remainingBytes));
     const read = await host.read(partition, decision.fetchOffset, limitBytes);
@@ -285,6 +302,7 @@ async function readForFollower<P extends Partition>(
       partition,
       leaderEpoch: decision.leaderEpoch,
       highWatermark: decision.highWatermark,
+      logStartOffset: read.logStartOffset,
       fetchOffset: decision.fetchOffset,
     });
     results.push({

@@ -1,5 +1,6 @@
 export * from './acks.js';
 export * from './delayed-operations.js';
+export * from './delete-records.js';
 export * from './divergence.js';
 export * from './follower-fetch-apply.js';
 export * from './follower-fetch-serving.js';

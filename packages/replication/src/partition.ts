@@ -51,6 +51,8 @@ interface FollowerState {
   lastFetchMs: number;
   /** The leader's LEO when this follower last fetched; -1 before its first fetch. */
   lastFetchLeaderLogEndOffset: number;
+  /** The follower's log start offset as its latest fetch said; -1 until it fetched in this epoch. */
+  logStartOffset: number;
   lastCaughtUpTimeMs: number;
 }
 
@@ -206,6 +208,7 @@ export class Partition<Log extends PartitionLogView = PartitionLogView> {
         logEndOffset: unknownOffset,
         lastFetchMs: nowMs,
         lastFetchLeaderLogEndOffset: unknownOffset,
+        logStartOffset: unknownOffset,
         // An ISR member gets the full lag time to show up under the new leader (as in Kafka).
         lastCaughtUpTimeMs: state.isr.includes(replicaId) ? nowMs : 0,
       });
@@ -229,12 +232,19 @@ export class Partition<Log extends PartitionLogView = PartitionLogView> {
   }
 
   /**
-   * A follower fetched from `fetchOffset`: it has every record below it. Returns whether the high
-   * watermark moved. Applies the caught-up rule in the file comment.
+   * A follower fetched from `fetchOffset`: it has every record below it, and none below its
+   * `followerLogStartOffset` (-1: not said). Returns whether the high watermark moved. Applies the
+   * caught-up rule in the file comment.
    */
-  recordFollowerFetch(replicaId: number, fetchOffset: number, nowMs: number): boolean {
+  recordFollowerFetch(
+    replicaId: number,
+    fetchOffset: number,
+    nowMs: number,
+    followerLogStartOffset = unknownOffset,
+  ): boolean {
     const follower = this.followers.get(replicaId);
     if (this.roleValue !== 'leader' || follower === undefined) return false;
+    follower.logStartOffset = followerLogStartOffset;
     const leaderLogEndOffset = this.log.logEndOffset;
     // A follower may legitimately restart lower (it truncated); its LEO is what it says now.
     follower.logEndOffset = Math.min(fetchOffset, leaderLogEndOffset);
@@ -249,6 +259,22 @@ export class Partition<Log extends PartitionLogView = PartitionLogView> {
     follower.lastFetchLeaderLogEndOffset = leaderLogEndOffset;
     follower.lastFetchMs = nowMs;
     return this.maybeAdvanceHighWatermark();
+  }
+
+  /**
+   * The low watermark (Kafka's lowWatermarkIfLeader): the smallest log start offset of this leader
+   * and the ISR followers, -1 while one of them has not said its own in this epoch. DeleteRecords
+   * answers once it reaches the requested offset: every in-sync copy then starts there.
+   */
+  lowWatermark(): number {
+    invariant(this.roleValue === 'leader', () => `${this.key}: low watermark asked of a non-leader`);
+    let lowWatermark = this.log.logStartOffset;
+    for (const replicaId of this.registration.isr) {
+      if (replicaId === this.localBrokerId) continue;
+      const follower = this.followers.get(replicaId);
+      lowWatermark = Math.min(lowWatermark, follower?.logStartOffset ?? unknownOffset);
+    }
+    return lowWatermark;
   }
 
   /**

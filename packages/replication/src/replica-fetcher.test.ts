@@ -43,6 +43,7 @@ function fetcher(
     followerFetchPosition: (topic) => ({
       fetchOffset: topic === 'a' ? 10 : 20,
       lastFetchedEpoch: 3,
+      logStartOffset: topic === 'a' ? 2 : 0,
       leaderEpoch: 4,
       leaderId: 1,
     }),
@@ -103,6 +104,7 @@ describe('ReplicaFetcher (the follower loop)', () => {
           currentLeaderEpoch: 4,
           fetchOffset: 10,
           lastFetchedEpoch: 3,
+          logStartOffset: 2,
           partitionMaxBytes: 1000,
         },
         {
@@ -111,6 +113,7 @@ describe('ReplicaFetcher (the follower loop)', () => {
           currentLeaderEpoch: 4,
           fetchOffset: 20,
           lastFetchedEpoch: 3,
+          logStartOffset: 0,
           partitionMaxBytes: 1000,
         },
       ],

@@ -59,6 +59,8 @@ export interface FollowedPartition {
 export interface FollowerFetchPosition {
   readonly fetchOffset: number;
   readonly lastFetchedEpoch: number;
+  /** The follower's log start offset: the leader's DeleteRecords waits until every in-sync copy has it. */
+  readonly logStartOffset: number;
   readonly leaderEpoch: number;
   readonly leaderId: number;
 }
@@ -166,6 +168,7 @@ export class ReplicaFetcher {
         currentLeaderEpoch: position.leaderEpoch,
         fetchOffset: position.fetchOffset,
         lastFetchedEpoch: position.lastFetchedEpoch,
+        logStartOffset: position.logStartOffset,
         partitionMaxBytes: settings.partitionMaxBytes,
       });
     }

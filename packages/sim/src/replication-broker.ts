@@ -403,6 +403,7 @@ export class SimBroker implements FollowerReplicas, ReplicaFetchHost<Partition<S
     return {
       fetchOffset: partition.logEndOffset,
       lastFetchedEpoch: partition.epochCache.latestEpoch,
+      logStartOffset: partition.logStartOffset,
       leaderEpoch: partition.leaderEpoch,
       leaderId: partition.leaderId,
     };
@@ -421,6 +422,7 @@ export class SimBroker implements FollowerReplicas, ReplicaFetchHost<Partition<S
       afterTruncation: async () => undefined,
       persistEpochCache: async () => this.persistEpochCache(partition),
       appendAsFollower: async (records) => log.appendAsFollower(records),
+      incrementLogStartOffset: async (offset) => log.incrementLogStartOffset(offset),
     };
     try {
       const applied = await applyFollowerFetch(partition, context, result, writer);

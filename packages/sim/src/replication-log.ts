@@ -141,9 +141,22 @@ export class SimReplicaLog implements PartitionLogView {
 
   /** Kafka's truncateTo: removes every batch that holds an offset at or above `offset`. */
   truncateTo(offset: number): void {
+    // As storage's truncateTo: below the log start nothing stays, the log restarts there.
+    if (offset < this.startOffset) {
+      this.truncateFullyAndStartAt(offset);
+      return;
+    }
     let kept = this.batchList.length;
     while (kept > 0 && this.batchList[kept - 1]!.lastOffset >= offset) kept--;
     this.cut(kept);
+  }
+
+  /**
+   * Kafka's maybeIncrementLogStartOffset, as a follower follows its leader's: offsets below
+   * `offset` are no longer served (the batches stay, as Kafka's stay until retention).
+   */
+  incrementLogStartOffset(offset: number): void {
+    this.startOffset = Math.max(this.startOffset, Math.min(offset, this.logEndOffset));
   }
 
   /** Kafka's truncateFullyAndStartAt: an empty log that starts at `offset`. */

@@ -295,6 +295,35 @@ describe('segments, retention and lookups', () => {
     expect(byIndex.segmentBaseOffsets()).toEqual([0, 3, 6]);
   });
 
+  it('moves the log start offset for DeleteRecords durably, and retention then drops the segments below it', async () => {
+    const manager = await openManager();
+    // compact-only: time and size retention never run, the log start offset still frees segments
+    const log = await logOf(manager, {
+      'segment.bytes': '300',
+      'cleanup.policy': 'compact',
+      'retention.ms': '-1',
+    });
+    for (let i = 0; i < 4; i++) await log.append(batch(3, 100, i), 0); // one 3-record batch per segment
+    expect(log.segmentBaseOffsets()).toEqual([0, 3, 6, 9]);
+    expect(await log.incrementLogStartOffset(7)).toBe(true);
+    expect(await log.incrementLogStartOffset(5)).toBe(false);
+    expect(log.logStartOffset).toBe(7);
+    expect(log.earliestOffset()).toBe(7);
+    expect((await log.read(6, 1 << 20)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+    // the batch holding offset 7 is returned whole, as Kafka does
+    expect(baseOffsets(records(await log.read(7, 1 << 20)))).toEqual([6, 9]);
+    expect(await readFile(join(root, 'log-start-offset-checkpoint'), 'utf8')).toBe('0\n1\norders 0 7\n');
+    await expect(log.incrementLogStartOffset(13)).rejects.toThrow(/beyond the log end/);
+
+    expect(await log.deleteOldSegments({ highWatermark: 12 })).toBe(2);
+    expect(log.segmentBaseOffsets()).toEqual([6, 9]);
+    expect(log.logStartOffset).toBe(7);
+    await closeManager(manager);
+    const reopened = await logOf(await openManager());
+    expect(reopened.logStartOffset).toBe(7);
+    expect((await reopened.read(6, 1 << 20)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+  });
+
   it('deletes whole old segments by retention.ms and retention.bytes, crash-safely', async () => {
     const manager = await openManager();
     const log = await logOf(manager, { 'segment.bytes': '400', 'retention.ms': '10000' });

@@ -836,8 +836,6 @@ export class PartitionLog {
    */
   async deleteOldSegments(options: RetentionOptions = {}): Promise<number> {
     this.ensureOpen();
-    // Kafka: a compact-only topic has no retention; its size is the cleaner's business.
-    if (!this.configValue.cleanupPolicy.includes('delete')) return 0;
     return this.runExclusive('retention', async () => {
       const { retentionMs, retentionBytes } = this.configValue;
       const nowMs = this.options.clock.nowMs();
@@ -847,7 +845,20 @@ export class PartitionLog {
       const candidates = this.segments
         .slice(0, -1)
         .filter((_segment, index) => this.segments[index + 1]!.baseOffset <= highWatermark);
+      // Kafka's deleteLogStartOffsetBreachedSegments, whatever the cleanup policy: a segment whose
+      // records all lie below the log start offset (DeleteRecords moved it) holds nothing readable.
       let deleteCount = 0;
+      while (
+        deleteCount < candidates.length &&
+        this.segments[deleteCount + 1]!.baseOffset <= this.logStartOffsetValue
+      ) {
+        deleteCount += 1;
+      }
+      // Kafka: a compact-only topic has no time or size retention; its size is the cleaner's business.
+      if (!this.configValue.cleanupPolicy.includes('delete')) {
+        if (deleteCount > 0) await this.deleteOldestSegments(deleteCount);
+        return deleteCount;
+      }
       if (retentionMs >= 0) {
         while (
           deleteCount < candidates.length &&
@@ -867,6 +878,30 @@ export class PartitionLog {
       if (deleteCount === 0) return 0;
       await this.deleteOldestSegments(deleteCount);
       return deleteCount;
+    });
+  }
+
+  /**
+   * DeleteRecords (Kafka's maybeIncrementLogStartOffset): moves the log start offset up to `offset`
+   * and makes it durable in log-start-offset-checkpoint before it resolves; reads below it answer
+   * OFFSET_OUT_OF_RANGE at once, and the whole segments below it go at the next retention run.
+   * `offset` must not pass the log end (the caller holds it at or below the high watermark). Returns
+   * whether the log start moved; a lower `offset` changes nothing.
+   */
+  async incrementLogStartOffset(offset: number): Promise<boolean> {
+    this.ensureOpen();
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new RangeError(`incrementLogStartOffset(${offset})`);
+    return this.runExclusive('log start offset increment', async () => {
+      invariant(
+        offset <= this.logEndOffset,
+        () => `${this.name}: log start offset ${offset} beyond the log end ${this.logEndOffset}`,
+      );
+      if (offset <= this.logStartOffsetValue) return false;
+      this.logStartOffsetValue = offset;
+      await this.options.checkpoints.logStartOffsetChanged(this);
+      this.checkInvariants();
+      return true;
     });
   }
 

@@ -21,6 +21,7 @@ import { handleCreatePartitions } from './create-partitions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { handleDeleteAcls } from './delete-acls.js';
 import { createDeleteGroupsHandler } from './delete-groups.js';
+import { handleDeleteRecords } from './delete-records.js';
 import { handleDeleteTopics } from './delete-topics.js';
 import { handleDescribeAcls } from './describe-acls.js';
 import { handleDescribeClientQuotas } from './describe-client-quotas.js';
@@ -44,6 +45,7 @@ import {
   leaveGroupAuthorized,
   listGroupsAuthorized,
   offsetCommitAuthorized,
+  offsetDeleteAuthorized,
   offsetFetchAuthorized,
   syncGroupAuthorized,
   txnOffsetCommitAuthorized,
@@ -58,6 +60,7 @@ import { handleListOffsets } from './list-offsets.js';
 import { createListTransactionsHandler } from './list-transactions.js';
 import { handleMetadata } from './metadata.js';
 import { createOffsetCommitHandler } from './offset-commit.js';
+import { createOffsetDeleteHandler } from './offset-delete.js';
 import { createOffsetFetchHandler } from './offset-fetch.js';
 import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { handleProduce } from './produce.js';
@@ -92,6 +95,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.CreateTopics]: handleCreateTopics,
     [ApiKey.OffsetForLeaderEpoch]: handleOffsetForLeaderEpoch,
     [ApiKey.DeleteTopics]: handleDeleteTopics,
+    [ApiKey.DeleteRecords]: handleDeleteRecords,
     [ApiKey.DescribeConfigs]: handleDescribeConfigs,
     [ApiKey.AlterConfigs]: handleAlterConfigs,
     [ApiKey.DescribeLogDirs]: handleDescribeLogDirs,
@@ -127,6 +131,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
           [ApiKey.DescribeGroups]: describeGroupsAuthorized(createDescribeGroupsHandler(groups)),
           [ApiKey.ListGroups]: listGroupsAuthorized(createListGroupsHandler(groups)),
           [ApiKey.DeleteGroups]: deleteGroupsAuthorized(createDeleteGroupsHandler(groups)),
+          [ApiKey.OffsetDelete]: offsetDeleteAuthorized(createOffsetDeleteHandler(groups)),
           [ApiKey.TxnOffsetCommit]: txnOffsetCommitAuthorized(createTxnOffsetCommitHandler(groups)),
         }),
     ...(producerIds === undefined

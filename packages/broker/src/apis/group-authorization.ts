@@ -1,7 +1,7 @@
 // The group APIs' authorization, as Kafka's KafkaApis checks it: READ on the group for JoinGroup,
 // SyncGroup, Heartbeat, LeaveGroup and OffsetCommit (and READ on each topic committed);
 // DESCRIBE on the group for OffsetFetch and DescribeGroups (and DESCRIBE on each topic fetched);
-// DELETE for DeleteGroups; ListGroups lists the groups the principal may DESCRIBE, or all with
+// DELETE for DeleteGroups; DELETE on the group and READ on each topic for OffsetDelete; ListGroups lists the groups the principal may DESCRIBE, or all with
 // DESCRIBE on the cluster; FindCoordinator needs DESCRIBE on the group. A refusal is
 // GROUP_AUTHORIZATION_FAILED (TOPIC_AUTHORIZATION_FAILED for a topic). Each wrapper answers a
 // refusal itself and otherwise calls the API's handler.
@@ -203,6 +203,47 @@ export function deleteGroupsAuthorized(
     return {
       ...answered,
       results: body.groupsNames.map((groupId) => byId.get(groupId) ?? { groupId, errorCode: refused }),
+    };
+  };
+}
+
+/**
+ * OffsetDelete: DELETE on the group (else the whole request is GROUP_AUTHORIZATION_FAILED) and READ
+ * on each topic (else its partitions are TOPIC_AUTHORIZATION_FAILED), as Kafka's KafkaApis checks.
+ */
+export function offsetDeleteAuthorized(
+  handler: ApiHandler<typeof ApiKey.OffsetDelete>,
+): ApiHandler<typeof ApiKey.OffsetDelete> {
+  return async (body, version, context) => {
+    if (!authorizedOnGroup(context, AclOperation.DELETE, body.groupId)) {
+      return { errorCode: refused, throttleTimeMs: 0, topics: [] };
+    }
+    const deniedTopics = new Set(
+      body.topics
+        .map((topic) => topic.name)
+        .filter((name) => !authorizedOnTopic(context, AclOperation.READ, name)),
+    );
+    if (deniedTopics.size === 0) return handler(body, version, context);
+    const answered = await handler(
+      { ...body, topics: body.topics.filter((topic) => !deniedTopics.has(topic.name)) },
+      version,
+      context,
+    );
+    if (!('topics' in answered) || answered.errorCode !== ErrorCode.NONE) return answered;
+    return {
+      ...answered,
+      topics: [
+        ...answered.topics,
+        ...body.topics
+          .filter((topic) => deniedTopics.has(topic.name))
+          .map((topic) => ({
+            name: topic.name,
+            partitions: topic.partitions.map(({ partitionIndex }) => ({
+              partitionIndex,
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            })),
+          })),
+      ],
     };
   };
 }

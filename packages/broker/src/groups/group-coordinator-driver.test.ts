@@ -281,6 +281,58 @@ describe('group membership and offsets through the router', () => {
     expect(gone.topics[0]!.partitions[0]!.committedOffset).toBe(-1n);
   });
 
+  it('OffsetDelete writes tombstones to __consumer_offsets and answers per partition', async () => {
+    await start();
+    await createTopic('orders', 1);
+    await createTopic('audit', 1);
+    const groupId = 'offline-readers';
+    await findCoordinator(groupId);
+    await commit(groupId, '', -1, 'orders', 5);
+    await commit(groupId, '', -1, 'audit', 9);
+    const deleted = await cluster.request(ApiKey.OffsetDelete, 0, {
+      groupId,
+      topics: [
+        { name: 'orders', partitions: [{ partitionIndex: 0 }] },
+        { name: 'missing', partitions: [{ partitionIndex: 0 }] },
+      ],
+    });
+    expect(deleted).toEqual({
+      errorCode: 0,
+      throttleTimeMs: 0,
+      topics: [
+        { name: 'orders', partitions: [{ partitionIndex: 0, errorCode: 0 }] },
+        {
+          name: 'missing',
+          partitions: [{ partitionIndex: 0, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }],
+        },
+      ],
+    });
+    const fetched = await cluster.request(ApiKey.OffsetFetch, 3, {
+      groupId,
+      topics: [
+        { name: 'orders', partitionIndexes: [0] },
+        { name: 'audit', partitionIndexes: [0] },
+      ],
+    });
+    expect(fetched.topics.map((topic) => topic.partitions[0]!.committedOffset)).toEqual([-1n, 9n]);
+    const log = cluster.replicaManager.partition(
+      offsetsTopicName,
+      coordinatorPartitionFor(groupId, offsetsPartitionCount),
+    )!.log;
+    const read = await log.read(0, 1 << 20);
+    const batches = [...iterateBatches(read.errorCode === ErrorCode.NONE ? read.records : Buffer.alloc(0))];
+    const tombstone = batches.at(-1)!.records[0]!;
+    expect(decodeOffsetsRecord([tombstone.key!, tombstone.value])).toEqual({
+      kind: 'offsetCommit',
+      group: groupId,
+      topic: 'orders',
+      partition: 0,
+      value: null,
+    });
+    const unknown = await cluster.request(ApiKey.OffsetDelete, 0, { groupId: 'nobody', topics: [] });
+    expect(unknown.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
+  });
+
   it('LeaveGroup v0 carries the member error; v3 names each member', async () => {
     await start();
     const groupId = 'leavers';

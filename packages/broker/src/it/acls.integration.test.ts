@@ -4,7 +4,7 @@
 // on a SASL_PLAINTEXT listener. ACLs are managed with `gregor acls` (kafka-acls.sh's flags,
 // --producer and --consumer included) and stored in the metadata log. kcat as alice sees and uses
 // only what it was granted; kafkajs as bob is refused with TOPIC_AUTHORIZATION_FAILED and
-// GROUP_AUTHORIZATION_FAILED; a DENY wins over an ALLOW.
+// GROUP_AUTHORIZATION_FAILED; a DENY wins over an ALLOW; DeleteRecords needs DELETE on the topic.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { KafkaConnection } from '@gregor/client';
@@ -114,6 +114,26 @@ async function produceError(user: string, topic: string): Promise<string | undef
   }
 }
 
+/** A kafkajs error with whatever it wraps: its message, type and per-partition error types. */
+function errorText(error: unknown): string {
+  const caught = error as {
+    message?: string;
+    type?: string;
+    partitions?: { error?: { type?: string } }[];
+    originalError?: unknown;
+    cause?: unknown;
+  };
+  return [
+    caught.message,
+    caught.type,
+    ...(caught.partitions ?? []).map((partition) => partition.error?.type),
+    caught.originalError === undefined ? undefined : errorText(caught.originalError),
+    caught.cause === undefined ? undefined : errorText(caught.cause),
+  ]
+    .filter((part) => part !== undefined)
+    .join(' ');
+}
+
 describe('ACLs', () => {
   it('gregor acls adds, in kafka-acls.sh shape, what --producer and --consumer grant', () => {
     const added = gregorAcls([
@@ -218,6 +238,25 @@ except Exception as error:
     ]);
     expect(removed).toContain('Removed ACL:');
     expect(await produceError('alice', 'orders')).toBeUndefined();
+  });
+
+  it('DeleteRecords needs DELETE on the topic: alice, who may produce and consume, is refused', async () => {
+    const deleteAsUser = async (user: string): Promise<string | undefined> => {
+      const admin = kafkajs(user).admin();
+      await admin.connect();
+      try {
+        // kafkajs looks the leader up in the metadata it already has: fetch the topic's first.
+        await admin.fetchTopicMetadata({ topics: ['orders'] });
+        await admin.deleteTopicRecords({ topic: 'orders', partitions: [{ partition: 0, offset: '0' }] });
+        return undefined;
+      } catch (error) {
+        return errorText(error);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    expect(await deleteAsUser('alice')).toMatch(/TOPIC_AUTHORIZATION_FAILED/);
+    expect(await deleteAsUser('admin')).toBeUndefined();
   });
 
   it('the super user admin may do everything', async () => {

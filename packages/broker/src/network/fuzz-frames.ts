@@ -173,6 +173,7 @@ export const requestWaitFields: Readonly<Partial<Record<SupportedApiKey, readonl
   [ApiKey.JoinGroup]: ['sessionTimeoutMs', 'rebalanceTimeoutMs'],
   [ApiKey.CreateTopics]: ['timeoutMs'],
   [ApiKey.DeleteTopics]: ['timeoutMs'],
+  [ApiKey.DeleteRecords]: ['timeoutMs'],
   [ApiKey.CreatePartitions]: ['timeoutMs'],
 };
 

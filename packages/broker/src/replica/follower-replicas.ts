@@ -56,6 +56,7 @@ export class FollowerReplicas implements FollowerReplicasView {
     return {
       fetchOffset: partition.logEndOffset,
       lastFetchedEpoch: partition.epochCache.latestEpoch,
+      logStartOffset: partition.logStartOffset,
       leaderEpoch: partition.leaderEpoch,
       leaderId: partition.leaderId,
     };
@@ -124,6 +125,9 @@ export class FollowerReplicas implements FollowerReplicasView {
       appendAsFollower: async (records) => {
         await log.appendAsFollower(records);
         applyRecordSet(partition.producerState, records, clock.nowMs());
+      },
+      incrementLogStartOffset: async (offset) => {
+        await log.incrementLogStartOffset(offset);
       },
     };
   }

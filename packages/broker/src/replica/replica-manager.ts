@@ -3,6 +3,7 @@
 // routes the data path to the parts that serve it:
 //
 //   leader-appends.ts       Produce: validation, idempotent appends, acks=all (DelayedProduce)
+//   leader-deletes.ts       DeleteRecords: the log start offset, the low watermark (DelayedDeleteRecords)
 //   local-reads.ts          consumer Fetch (DelayedFetch) and ListOffsets
 //   replica-fetch-host.ts   a follower's fetch (@gregor/replication's serveReplicaFetch)
 //   follower-replicas.ts    this broker as follower: fetch positions, applying fetched batches
@@ -38,6 +39,7 @@ import type { DelayedOperations } from '../delayed/delayed-operations.js';
 import type { Logger } from '../logging.js';
 import { FollowerReplicas } from './follower-replicas.js';
 import { type AppendRequest, type AppendResult, LeaderAppends } from './leader-appends.js';
+import { type DeleteRecordsRequest, type DeleteRecordsResult, LeaderDeletes } from './leader-deletes.js';
 import {
   type EpochEndOffsetRequest,
   type EpochEndOffsetResult,
@@ -138,6 +140,7 @@ export class ReplicaManager {
   private readonly isrProposals: IsrProposals;
   private readonly opener: PartitionOpener;
   private readonly leaderAppends: LeaderAppends;
+  private readonly leaderDeletes: LeaderDeletes;
   private readonly markerListeners: TransactionMarkerListener[] = [];
   private readonly localReads: LocalReads;
   private readonly replicaFetchServing: ReplicaFetchServing;
@@ -180,6 +183,7 @@ export class ReplicaManager {
       producerIdExpirationMs: options.producerIdExpirationMs,
     });
     this.leaderAppends = new LeaderAppends({ replicas, clock, delayedOperations, replicaLagTimeMaxMs });
+    this.leaderDeletes = new LeaderDeletes({ replicas, delayedOperations, logger });
     this.localReads = new LocalReads({ replicas, clock, delayedOperations });
     this.replicaFetchServing = new ReplicaFetchServing({
       replicas,
@@ -361,6 +365,14 @@ export class ReplicaManager {
   /** OffsetForLeaderEpoch from a consumer: each partition's end offset of an epoch, at its leader. */
   epochEndOffsets(requests: readonly EpochEndOffsetRequest[]): EpochEndOffsetResult[] {
     return this.localReads.epochEndOffsets(requests);
+  }
+
+  /** DeleteRecords (see LeaderDeletes). */
+  deleteRecords(
+    requests: readonly DeleteRecordsRequest[],
+    timeoutMs: number,
+  ): Promise<DeleteRecordsResult[]> {
+    return this.leaderDeletes.deleteRecords(requests, timeoutMs);
   }
 
   listOffsets(requests: readonly ListOffsetRequest[], isolationLevel?: number): Promise<ListOffsetResult[]> {

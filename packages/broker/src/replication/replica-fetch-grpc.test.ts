@@ -4,8 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { internalServerOptions } from '../grpc/protos.js';
 import { createLogger } from '../logging.js';
 import {
+  fromWireRequest,
   ReplicaFetchClient,
   registerReplicaFetchService,
+  toWireRequest,
   type WireReplicaFetchRequest,
 } from './replica-fetch-grpc.js';
 
@@ -75,5 +77,31 @@ describe('the replica fetch stream', () => {
     await expect(stream.fetch(fetchRequest(), 5_000)).rejects.toThrow();
     expect(stream.ended).toBe(true);
     await expect(stream.fetch(fetchRequest(), 5_000)).rejects.toThrow('replica fetch stream ended');
+  });
+});
+
+describe('the wire mapping', () => {
+  it("carries the follower's log start offset both ways (what the leader's low watermark waits for)", () => {
+    const request = {
+      replicaId: 2,
+      brokerEpoch: 7,
+      maxWaitMs: 500,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      partitions: [
+        {
+          topic: 't',
+          partition: 0,
+          currentLeaderEpoch: 3,
+          fetchOffset: 10,
+          lastFetchedEpoch: 3,
+          logStartOffset: 6,
+          partitionMaxBytes: 1 << 20,
+        },
+      ],
+    };
+    const wire = toWireRequest(clusterId, request);
+    expect(wire.partitions[0]!.logStartOffset).toBe(6);
+    expect(fromWireRequest(wire)).toEqual(request);
   });
 });

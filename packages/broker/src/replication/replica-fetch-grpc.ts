@@ -157,6 +157,7 @@ export function fromWireRequest(request: WireReplicaFetchRequest): ReplicaFetchR
       currentLeaderEpoch: wanted.currentLeaderEpoch,
       fetchOffset: wanted.fetchOffset,
       lastFetchedEpoch: wanted.lastFetchedEpoch,
+      logStartOffset: wanted.logStartOffset,
       partitionMaxBytes: wanted.partitionMaxBytes,
     })),
   };
@@ -211,7 +212,7 @@ export function toWireRequest(clusterId: string, request: ReplicaFetchRequest): 
       currentLeaderEpoch: wanted.currentLeaderEpoch,
       fetchOffset: wanted.fetchOffset,
       lastFetchedEpoch: wanted.lastFetchedEpoch,
-      logStartOffset: -1,
+      logStartOffset: wanted.logStartOffset,
       partitionMaxBytes: wanted.partitionMaxBytes,
     })),
   };

@@ -7,6 +7,7 @@ export { apiVersionsApi } from './apis/api-versions.js';
 export { createPartitionsApi } from './apis/create-partitions.js';
 export { createTopicsApi } from './apis/create-topics.js';
 export { deleteGroupsApi } from './apis/delete-groups.js';
+export { deleteRecordsApi, deleteRecordsToHighWatermark } from './apis/delete-records.js';
 export { deleteTopicsApi } from './apis/delete-topics.js';
 export { describeClusterApi, describeClusterEndpointType } from './apis/describe-cluster.js';
 export { configResourceType, describeConfigsApi } from './apis/describe-configs.js';
@@ -29,6 +30,7 @@ export { earliestTimestamp, latestTimestamp, listOffsetsApi } from './apis/list-
 export { listTransactionsApi } from './apis/list-transactions.js';
 export { authorizedOperationsOmitted, metadataApi } from './apis/metadata.js';
 export { offsetCommitApi } from './apis/offset-commit.js';
+export { offsetDeleteApi } from './apis/offset-delete.js';
 export { offsetFetchApi } from './apis/offset-fetch.js';
 export { offsetForLeaderEpochApi } from './apis/offset-for-leader-epoch.js';
 export { produceApi } from './apis/produce.js';

@@ -13,6 +13,7 @@ import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
 import { deleteAclsApi } from './apis/delete-acls.js';
 import { deleteGroupsApi } from './apis/delete-groups.js';
+import { deleteRecordsApi } from './apis/delete-records.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
 import { describeAclsApi } from './apis/describe-acls.js';
 import { describeClientQuotasApi } from './apis/describe-client-quotas.js';
@@ -38,6 +39,7 @@ import { listOffsetsApi } from './apis/list-offsets.js';
 import { listTransactionsApi } from './apis/list-transactions.js';
 import { metadataApi } from './apis/metadata.js';
 import { offsetCommitApi } from './apis/offset-commit.js';
+import { offsetDeleteApi } from './apis/offset-delete.js';
 import { offsetFetchApi } from './apis/offset-fetch.js';
 import { offsetForLeaderEpochApi } from './apis/offset-for-leader-epoch.js';
 import { produceApi } from './apis/produce.js';
@@ -66,6 +68,7 @@ export const apis = {
   [ApiKey.ApiVersions]: apiVersionsApi,
   [ApiKey.CreateTopics]: createTopicsApi,
   [ApiKey.DeleteTopics]: deleteTopicsApi,
+  [ApiKey.DeleteRecords]: deleteRecordsApi,
   [ApiKey.InitProducerId]: initProducerIdApi,
   [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpochApi,
   [ApiKey.AddPartitionsToTxn]: addPartitionsToTxnApi,
@@ -84,6 +87,7 @@ export const apis = {
   [ApiKey.DeleteGroups]: deleteGroupsApi,
   [ApiKey.ElectLeaders]: electLeadersApi,
   [ApiKey.IncrementalAlterConfigs]: incrementalAlterConfigsApi,
+  [ApiKey.OffsetDelete]: offsetDeleteApi,
   [ApiKey.DescribeClientQuotas]: describeClientQuotasApi,
   [ApiKey.AlterClientQuotas]: alterClientQuotasApi,
   [ApiKey.DescribeUserScramCredentials]: describeUserScramCredentialsApi,
