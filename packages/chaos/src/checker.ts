@@ -13,7 +13,13 @@
 //   after another had been, or between two observations;
 // - hwm-backwards: a partition's high watermark went down between two observations;
 // - final-read-incomplete: the final read could not read a partition to its high watermark (the
-//   lost-write check of that partition is then not possible).
+//   lost-write check of that partition is then not possible);
+// - aborted-read: a record of an aborted transaction returned to a read_committed reader, or in the
+//   (read_committed) final read;
+// - torn-transaction: a transaction committed, or of unknown outcome, with some but not all of its
+//   records in the final read (a transaction is all or nothing);
+// - lost-transaction: a transaction whose commit was acknowledged with none of its records in the
+//   final read.
 //
 // Counted, not anomalies: acks=1 records acknowledged and then missing (acks=1 promises nothing
 // more); duplicates of producers without idempotence; duplicates of an idempotent producer that
@@ -29,6 +35,8 @@ import type {
   PollEvent,
   ReadRecord,
   SendEvent,
+  TxnEvent,
+  TxnRecord,
 } from './history.js';
 import { parseValue } from './history.js';
 
@@ -41,6 +49,9 @@ export const anomalyKinds = [
   'commit-backwards',
   'hwm-backwards',
   'final-read-incomplete',
+  'aborted-read',
+  'torn-transaction',
+  'lost-transaction',
 ] as const;
 export type AnomalyKind = (typeof anomalyKinds)[number];
 
@@ -90,6 +101,21 @@ export interface ProcessCounts {
   info: number;
 }
 
+/** The transactional producers' transactions by outcome, and what the final read made of them. */
+export interface TransactionCounts {
+  readonly committed: number;
+  readonly aborted: number;
+  /** The commit failed or timed out, or the producer never said (it was killed). */
+  readonly unknown: number;
+  /** Of the unknown: every record in the final read (it committed), none (it aborted). */
+  readonly unknownCommitted: number;
+  readonly unknownAborted: number;
+  /** Aborted on purpose (the workload's seeded share), of all aborted. */
+  readonly plannedAborts: number;
+  /** Records of committed transactions. */
+  readonly committedRecords: number;
+}
+
 export interface CheckResult {
   readonly valid: boolean;
   readonly anomalyCounts: Readonly<Record<AnomalyKind, number>>;
@@ -114,6 +140,7 @@ export interface CheckResult {
   readonly availability: ReadonlyMap<string, KindAvailability>;
   /** Failover times of every kill of a node that led a watched partition (the worst partition each). */
   readonly failoverMs: readonly number[];
+  readonly transactions: TransactionCounts;
 }
 
 /** A node answered as leader in an older epoch than one already seen from another. */
@@ -130,6 +157,14 @@ export interface StaleLeaderAnswer {
 interface AckedSend {
   readonly partition: number;
   readonly okMonoMs: number;
+}
+
+interface Transaction {
+  readonly process: string;
+  readonly txn: number;
+  readonly planned: 'commit' | 'abort';
+  records: readonly TxnRecord[];
+  outcome: 'committed' | 'aborted' | 'unknown';
 }
 
 interface OpenFault {
@@ -169,8 +204,21 @@ export class HistoryChecker {
   private readonly epochBumps = new Map<string, number[]>();
   /** Idempotent sends: value -> invoke time (to tell which duplicates an epoch bump explains). */
   private readonly idempotentInvokes = new Map<string, number>();
-  private readonly finalReads = new Map<number, { records: ReadRecord[]; complete: boolean; hwm?: number }>();
+  private readonly finalReads = new Map<
+    number,
+    { records: ReadRecord[]; complete: boolean; readCommitted: boolean; hwm?: number }
+  >();
   private readonly faults = new Map<number, OpenFault>();
+  /** process/txn -> the transaction (unknown until its end event says otherwise). */
+  private readonly transactions = new Map<string, Transaction>();
+  /** Producers seen in send or txn events; those of txn events are transactional. */
+  private readonly knownProducers = new Set<string>();
+  private readonly transactionalProducers = new Set<string>();
+  /**
+   * Values of transactional producers (or of producers not seen yet: a reader's line can arrive
+   * before its producer's) that a read_committed reader returned: value -> where, the first time.
+   */
+  private readonly committedReads = new Map<string, string>();
   private recordsRead = 0;
   private operationCount = 0;
 
@@ -213,6 +261,9 @@ export class HistoryChecker {
         break;
       case 'poll':
         if (event.type === 'ok') this.addPoll(event);
+        break;
+      case 'txn':
+        this.addTxn(event);
         break;
       case 'assign':
         this.pollPositions.delete(event.process);
@@ -298,6 +349,7 @@ export class HistoryChecker {
   }
 
   private addSend(event: SendEvent): void {
+    this.knownProducers.add(parseValue(event.value)?.producer ?? event.process);
     if (event.idempotent) this.idempotentProducers.add(parseValue(event.value)?.producer ?? event.process);
     if (event.type === 'invoke') {
       this.pendingSends.set(event.value, event.monoMs);
@@ -325,6 +377,35 @@ export class HistoryChecker {
     }
   }
 
+  /**
+   * A transaction's begin (its planned records) or end (ok: committed, fail: aborted, info:
+   * unknown). A transactional producer is idempotent: its values follow the duplicate and reorder
+   * rules too, and no epoch bump explains a duplicate of a committed transaction.
+   */
+  private addTxn(event: TxnEvent): void {
+    const key = `${event.process}/${event.txn}`;
+    for (const [, value] of event.records) {
+      const producer = parseValue(value)?.producer ?? event.process;
+      this.knownProducers.add(producer);
+      this.transactionalProducers.add(producer);
+      this.idempotentProducers.add(producer);
+    }
+    const known = this.transactions.get(key);
+    if (event.type === 'invoke' || known === undefined) {
+      this.transactions.set(key, {
+        process: event.process,
+        txn: event.txn,
+        planned: event.planned,
+        records: event.records,
+        outcome: 'unknown',
+      });
+      if (event.type === 'invoke') return;
+    }
+    const transaction = this.transactions.get(key)!;
+    transaction.records = event.records;
+    transaction.outcome = event.type === 'ok' ? 'committed' : event.type === 'fail' ? 'aborted' : 'unknown';
+  }
+
   private observeOffset(partition: number, offset: number, value: string, source: string): void {
     let values = this.offsetValues.get(partition);
     if (values === undefined) {
@@ -346,9 +427,21 @@ export class HistoryChecker {
       positions = new Map();
       this.pollPositions.set(event.process, positions);
     }
+    const readCommitted = event.isolation === 'read_committed';
     for (const [partition, offset, value] of event.records) {
       this.recordsRead++;
       this.observeOffset(partition, offset, value, `a poll by ${event.process}`);
+      if (readCommitted && !this.committedReads.has(value)) {
+        const producer = parseValue(value)?.producer;
+        if (
+          producer !== undefined &&
+          (this.transactionalProducers.has(producer) || !this.knownProducers.has(producer))
+        )
+          this.committedReads.set(
+            value,
+            `${event.process} (read_committed) polled it at offset ${offset} of partition ${partition} (wall ${iso(event.wallMs)})`,
+          );
+      }
       const last = positions.get(partition);
       if (last !== undefined && offset <= last)
         this.report(
@@ -388,9 +481,10 @@ export class HistoryChecker {
   private addFinalRead(event: HistoryEvent & { f: 'final-read' }): void {
     let read = this.finalReads.get(event.partition);
     if (read === undefined) {
-      read = { records: [], complete: false };
+      read = { records: [], complete: false, readCommitted: true };
       this.finalReads.set(event.partition, read);
     }
+    if (event.isolation !== 'read_committed') read.readCommitted = false;
     if (event.type === 'ok') {
       for (const record of event.records ?? []) {
         read.records.push(record);
@@ -476,6 +570,7 @@ export class HistoryChecker {
           );
       }
     }
+    const transactions = this.checkTransactions(finalValues);
     const acks1LostTimes: number[] = [];
     if (haveFinalRead)
       for (const [value, acked] of this.acked1)
@@ -532,7 +627,82 @@ export class HistoryChecker {
       faults,
       availability,
       failoverMs,
+      transactions,
     };
+  }
+
+  /**
+   * Every transaction against the final read (only records of partitions read completely count):
+   * committed ones whole, aborted ones absent (from it if it read committed, and from every
+   * read_committed poll), unknown ones all or nothing.
+   */
+  private checkTransactions(finalValues: ReadonlyMap<string, number>): TransactionCounts {
+    const counts = {
+      committed: 0,
+      aborted: 0,
+      unknown: 0,
+      unknownCommitted: 0,
+      unknownAborted: 0,
+      plannedAborts: 0,
+      committedRecords: 0,
+    };
+    for (const transaction of this.transactions.values()) {
+      counts[transaction.outcome]++;
+      if (transaction.outcome === 'aborted' && transaction.planned === 'abort') counts.plannedAborts++;
+      if (transaction.outcome === 'committed') counts.committedRecords += transaction.records.length;
+      const name = `transaction ${transaction.txn} of ${transaction.process}`;
+      if (transaction.outcome === 'aborted') {
+        for (const [partition, value] of transaction.records) {
+          const polled = this.committedReads.get(value);
+          if (polled !== undefined)
+            this.report('aborted-read', `${JSON.stringify(value)} of aborted ${name}: ${polled}`);
+          const read = this.finalReads.get(partition);
+          const offset = finalValues.get(value);
+          if (offset !== undefined && read?.readCommitted === true)
+            this.report(
+              'aborted-read',
+              `${JSON.stringify(value)} of aborted ${name} is in the read_committed final read at offset ${offset} of partition ${partition}`,
+            );
+        }
+        continue;
+      }
+      const judged = transaction.records.filter(
+        ([partition]) => this.finalReads.get(partition)?.complete === true,
+      );
+      if (judged.length === 0) continue;
+      const missing = judged.filter(([, value]) => !finalValues.has(value));
+      const describeRecords = (records: readonly TxnRecord[]) =>
+        records
+          .slice(0, 6)
+          .map(([partition, value]) => `${JSON.stringify(value)} on partition ${partition}`)
+          .join(', ') + (records.length > 6 ? ', ...' : '');
+      if (transaction.outcome === 'committed' && missing.length === judged.length)
+        this.report(
+          'lost-transaction',
+          `${name} was committed and none of its ${judged.length} records is in the final read (${describeRecords(judged)})`,
+        );
+      else if (missing.length > 0 && missing.length < judged.length)
+        this.report(
+          'torn-transaction',
+          `${name} (${transaction.outcome === 'committed' ? 'committed' : 'outcome unknown'}): ${judged.length - missing.length} of its ${judged.length} records in the final read, missing ${describeRecords(missing)}`,
+        );
+      else if (transaction.outcome === 'unknown') {
+        if (missing.length === 0) counts.unknownCommitted++;
+        else {
+          counts.unknownAborted++;
+          // The final read says it aborted: no read_committed reader may have seen any of it.
+          for (const [, value] of judged) {
+            const polled = this.committedReads.get(value);
+            if (polled !== undefined)
+              this.report(
+                'aborted-read',
+                `${JSON.stringify(value)} of ${name} (outcome unknown, none of it in the final read): ${polled}`,
+              );
+          }
+        }
+      }
+    }
+    return counts;
   }
 
   /** Whether `producer` bumped its epoch between sending `value` and its acknowledgement (if any). */
