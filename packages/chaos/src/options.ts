@@ -26,7 +26,7 @@ export interface CampaignOptions {
   readonly argv: readonly string[];
 }
 
-export const workloads = ['librdkafka', 'kafkajs', 'acks1', 'group', 'reader'] as const;
+export const workloads = ['librdkafka', 'kafkajs', 'acks1', 'group', 'reader', 'txn'] as const;
 export type Workload = (typeof workloads)[number];
 
 export const usage = `Usage: npm run chaos -- [options]      (or: gregor chaos [options])
@@ -48,7 +48,7 @@ history. Ends with a verdict line and a report folder.
                            pause-controller, pause-follower, isolate-node, isolate-leader,
                            split-halves, isolate-controller, one-way, bridge, slow-link,
                            lossy-link, disk-full, clock-jump  (e.g. all,kill-leader:8)
-  --workload <list>        librdkafka, kafkajs, acks1, group, reader (default all of them)
+  --workload <list>        librdkafka, kafkajs, acks1, group, reader, txn (default all of them)
   --rate <n>               records per second over all producers (default 500)
   --results <dir>          where report folders go (default chaos-results)
   --disk-mb <n>            each local node's tmpfs (default 1024)
@@ -119,8 +119,8 @@ export function parseOptions(argv: readonly string[]): CampaignOptions {
       throw new Error(`--workload: unknown workload '${name}'; choose from ${workloads.join(', ')}`);
     chosen.add(name as Workload);
   }
-  if (!chosen.has('librdkafka') && !chosen.has('kafkajs') && !chosen.has('acks1'))
-    throw new Error('--workload: at least one producer (librdkafka, kafkajs or acks1) is needed');
+  if (!chosen.has('librdkafka') && !chosen.has('kafkajs') && !chosen.has('acks1') && !chosen.has('txn'))
+    throw new Error('--workload: at least one producer (librdkafka, kafkajs, acks1 or txn) is needed');
   return {
     target,
     durationMs: number('--duration', 180, (value) => value > 0, 'a positive number of seconds') * 1_000,
