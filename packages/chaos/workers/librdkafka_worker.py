@@ -258,6 +258,8 @@ def final(args):
         next_offset = 0
         while next_offset < end and time.monotonic() < deadline:
             for message in consumer.consume(num_messages=1000, timeout=1):
+                if message.partition() != p:
+                    continue  # left over from the partition read before
                 if message.error() is not None:
                     # The end of what read_committed may read: past the last record when markers or
                     # aborted records follow it.
