@@ -38,6 +38,8 @@ import { monoMs, stamp } from './workload/time.js';
 
 export const topic = 'chaos';
 export const group = 'chaos-group';
+/** The consume-transform-produce member's group. */
+export const transformGroup = 'chaos-ctp';
 /** Gregor's broker.session.timeout.ms default: pauses are drawn shorter and longer than it. */
 const sessionTimeoutMs = 1_500;
 const progressIntervalMs = 10_000;
@@ -232,6 +234,23 @@ export async function runCampaign(
             partitions: options.partitions,
             rate: Math.max(1, options.rate / recordsPerSecondPerTransaction),
             seed: options.seed,
+            logDir,
+            ...(library === undefined ? {} : { libraryDir: library }),
+          },
+          sink,
+        ),
+      );
+    if (options.workloads.has('ctp'))
+      workers.push(
+        new LibrdkafkaWorker(
+          {
+            role: 'ctp',
+            name: 'ctp',
+            bootstrap: cluster.bootstrap,
+            topic,
+            partitions: options.partitions,
+            group: transformGroup,
+            source: 'txn',
             logDir,
             ...(library === undefined ? {} : { libraryDir: library }),
           },

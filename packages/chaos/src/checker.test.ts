@@ -568,7 +568,7 @@ describe('the checker, on transactions', () => {
   it('accepts a clean history and counts the transactions by outcome', () => {
     const result = checkHistory(txnHistory());
     expect(result.anomalies).toEqual([]);
-    expect(result.transactions).toEqual({
+    expect(result.transactions.get('tx')).toEqual({
       committed: 1,
       aborted: 1,
       unknown: 2,
@@ -637,5 +637,100 @@ describe('the checker, on transactions', () => {
       ...at(),
     });
     only('final-read-incomplete', events);
+  });
+});
+
+// Consume-transform-produce: `ctp` (group cg) transforms the records of `tx` and commits the group's
+// offsets in the same transactions.
+const ctpTxn = (number: number, records: TxnRecord[], inputs: string[]): HistoryEvent[] =>
+  txn(number, 'ok', records).map(
+    (event) => ({ ...event, process: 'ctp', group: 'cg', inputs }) as HistoryEvent,
+  );
+
+function transformHistory(
+  change: { ctp?: HistoryEvent[]; committed?: Record<string, number>; extraFinal?: ReadRecord[] } = {},
+): HistoryEvent[] {
+  clock = 0;
+  const events: HistoryEvent[] = [
+    ...txn(0, 'ok', [
+      [0, 'tx#0'],
+      [1, 'tx#1'],
+    ]),
+    ...(change.ctp ??
+      ctpTxn(
+        0,
+        [
+          [0, 'ctp#0'],
+          [1, 'ctp#1'],
+        ],
+        ['tx#0', 'tx#1'],
+      )),
+    {
+      f: 'committed',
+      type: 'ok',
+      process: 'ctp',
+      group: 'cg',
+      offsets: change.committed ?? { 0: 1, 1: 1 },
+      ...at(),
+    },
+  ];
+  const final: ReadRecord[] = [
+    [0, 0, 'tx#0'],
+    [0, 2, 'ctp#0'],
+    [1, 0, 'tx#1'],
+    [1, 2, 'ctp#1'],
+    ...(change.extraFinal ?? []),
+  ];
+  for (const partition of [0, 1])
+    events.push(
+      committedFinalRead(
+        partition,
+        final.filter((record) => record[0] === partition),
+        8,
+      ),
+    );
+  return events;
+}
+
+describe('the checker, on consume-transform-produce', () => {
+  it('accepts each input transformed once', () => {
+    const result = checkHistory(transformHistory());
+    expect(result.anomalies).toEqual([]);
+  });
+
+  it('reports an input whose outputs of two transactions are in the final read (processed twice)', () => {
+    only(
+      'processed-twice',
+      transformHistory({
+        ctp: [
+          ...ctpTxn(
+            0,
+            [
+              [0, 'ctp#0'],
+              [1, 'ctp#1'],
+            ],
+            ['tx#0', 'tx#1'],
+          ),
+          ...ctpTxn(1, [[0, 'ctp#2']], ['tx#0']),
+        ],
+        extraFinal: [[0, 3, 'ctp#2']],
+      }),
+    );
+  });
+
+  it("reports an input below the group's committed offset with no output (never processed), not one above it", () => {
+    const onlyFirst = ctpTxn(0, [[0, 'ctp#0']], ['tx#0']);
+    const missing = transformHistory({ ctp: onlyFirst }).map((event) =>
+      event.f === 'final-read' && event.partition === 1
+        ? { ...event, records: [[1, 0, 'tx#1'] as ReadRecord] }
+        : event,
+    );
+    only('never-processed', missing);
+    const notYet = transformHistory({ ctp: onlyFirst, committed: { 0: 1, 1: 0 } }).map((event) =>
+      event.f === 'final-read' && event.partition === 1
+        ? { ...event, records: [[1, 0, 'tx#1'] as ReadRecord] }
+        : event,
+    );
+    expect(checkHistory(notYet).anomalies).toEqual([]);
   });
 });

@@ -19,7 +19,11 @@
 // - torn-transaction: a transaction committed, or of unknown outcome, with some but not all of its
 //   records in the final read (a transaction is all or nothing);
 // - lost-transaction: a transaction whose commit was acknowledged with none of its records in the
-//   final read.
+//   final read;
+// - processed-twice: consume-transform-produce: an input record with outputs of two transactions in
+//   the final read (its group's offsets were committed with the first, so the second is a re-read);
+// - never-processed: an input record of the transformed producer below its group's final committed
+//   offset, with no output in the final read.
 //
 // Counted, not anomalies: acks=1 records acknowledged and then missing (acks=1 promises nothing
 // more); duplicates of producers without idempotence; duplicates of an idempotent producer that
@@ -52,6 +56,8 @@ export const anomalyKinds = [
   'aborted-read',
   'torn-transaction',
   'lost-transaction',
+  'processed-twice',
+  'never-processed',
 ] as const;
 export type AnomalyKind = (typeof anomalyKinds)[number];
 
@@ -140,7 +146,8 @@ export interface CheckResult {
   readonly availability: ReadonlyMap<string, KindAvailability>;
   /** Failover times of every kill of a node that led a watched partition (the worst partition each). */
   readonly failoverMs: readonly number[];
-  readonly transactions: TransactionCounts;
+  /** Per transactional producer (process). */
+  readonly transactions: ReadonlyMap<string, TransactionCounts>;
 }
 
 /** A node answered as leader in an older epoch than one already seen from another. */
@@ -165,6 +172,7 @@ interface Transaction {
   readonly planned: 'commit' | 'abort';
   records: readonly TxnRecord[];
   outcome: 'committed' | 'aborted' | 'unknown';
+  inputs: readonly string[] | undefined;
 }
 
 interface OpenFault {
@@ -219,6 +227,8 @@ export class HistoryChecker {
    * before its producer's) that a read_committed reader returned: value -> where, the first time.
    */
   private readonly committedReads = new Map<string, string>();
+  /** Consume-transform-produce groups -> the producers whose records they transform. */
+  private readonly transformingGroups = new Map<string, Set<string>>();
   private recordsRead = 0;
   private operationCount = 0;
 
@@ -398,11 +408,18 @@ export class HistoryChecker {
         planned: event.planned,
         records: event.records,
         outcome: 'unknown',
+        inputs: event.inputs,
       });
       if (event.type === 'invoke') return;
     }
+    if (event.group !== undefined && event.inputs !== undefined) {
+      const sources = this.transformingGroups.get(event.group) ?? new Set<string>();
+      for (const input of event.inputs) sources.add(parseValue(input)?.producer ?? input);
+      this.transformingGroups.set(event.group, sources);
+    }
     const transaction = this.transactions.get(key)!;
     transaction.records = event.records;
+    transaction.inputs = event.inputs;
     transaction.outcome = event.type === 'ok' ? 'committed' : event.type === 'fail' ? 'aborted' : 'unknown';
   }
 
@@ -636,17 +653,22 @@ export class HistoryChecker {
    * committed ones whole, aborted ones absent (from it if it read committed, and from every
    * read_committed poll), unknown ones all or nothing.
    */
-  private checkTransactions(finalValues: ReadonlyMap<string, number>): TransactionCounts {
-    const counts = {
-      committed: 0,
-      aborted: 0,
-      unknown: 0,
-      unknownCommitted: 0,
-      unknownAborted: 0,
-      plannedAborts: 0,
-      committedRecords: 0,
-    };
+  private checkTransactions(finalValues: ReadonlyMap<string, number>): Map<string, TransactionCounts> {
+    const byProcess = new Map<string, { -readonly [key in keyof TransactionCounts]: number }>();
     for (const transaction of this.transactions.values()) {
+      let counts = byProcess.get(transaction.process);
+      if (counts === undefined) {
+        counts = {
+          committed: 0,
+          aborted: 0,
+          unknown: 0,
+          unknownCommitted: 0,
+          unknownAborted: 0,
+          plannedAborts: 0,
+          committedRecords: 0,
+        };
+        byProcess.set(transaction.process, counts);
+      }
       counts[transaction.outcome]++;
       if (transaction.outcome === 'aborted' && transaction.planned === 'abort') counts.plannedAborts++;
       if (transaction.outcome === 'committed') counts.committedRecords += transaction.records.length;
@@ -702,7 +724,47 @@ export class HistoryChecker {
         }
       }
     }
-    return counts;
+    this.checkTransforms(finalValues);
+    return byProcess;
+  }
+
+  /**
+   * Consume-transform-produce, exactly once: each input record's output is in the final read at
+   * most once, and at least once when the input lies below its group's last committed offset.
+   */
+  private checkTransforms(finalValues: ReadonlyMap<string, number>): void {
+    if (this.transformingGroups.size === 0) return;
+    const outputsOf = new Map<string, string[]>();
+    for (const transaction of this.transactions.values()) {
+      if (transaction.inputs === undefined) continue;
+      transaction.records.forEach(([, output], index) => {
+        const input = transaction.inputs![index];
+        if (input === undefined || !finalValues.has(output)) return;
+        const outputs = outputsOf.get(input) ?? [];
+        outputs.push(`${JSON.stringify(output)} (transaction ${transaction.txn} of ${transaction.process})`);
+        outputsOf.set(input, outputs);
+      });
+    }
+    for (const [input, outputs] of outputsOf)
+      if (outputs.length > 1)
+        this.report(
+          'processed-twice',
+          `${JSON.stringify(input)} was transformed into ${outputs.join(' and ')}, all in the final read`,
+        );
+    for (const [group, sources] of this.transformingGroups)
+      for (const [partition, read] of this.finalReads) {
+        if (!read.complete) continue;
+        const committed = this.observedCommitted.get(`${group}/${partition}`);
+        if (committed === undefined) continue;
+        for (const [, offset, value] of read.records) {
+          const producer = parseValue(value)?.producer;
+          if (offset < committed && producer !== undefined && sources.has(producer) && !outputsOf.has(value))
+            this.report(
+              'never-processed',
+              `${JSON.stringify(value)} at offset ${offset} of partition ${partition}, below group ${group}'s committed offset ${committed}, has no output in the final read`,
+            );
+        }
+      }
   }
 
   /** Whether `producer` bumped its epoch between sending `value` and its acknowledgement (if any). */

@@ -64,6 +64,12 @@ export interface TxnEvent extends EventBase {
   readonly planned: 'commit' | 'abort';
   readonly records: readonly TxnRecord[];
   readonly error?: string;
+  /**
+   * Consume-transform-produce: the input value each record transforms (records[i] from inputs[i]),
+   * and the group whose consumed offsets the transaction commits (send_offsets_to_transaction).
+   */
+  readonly inputs?: readonly string[];
+  readonly group?: string;
 }
 
 /** A group member's assignment after a rebalance (`ok`), or its revocation (`info`, empty). */

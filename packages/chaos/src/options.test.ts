@@ -51,6 +51,7 @@ describe('chaos options', () => {
     expect(() => parseOptions(['--target', 'compose', '--nodes', '5'])).toThrow(/three nodes/);
     expect(() => parseOptions(['--workload', 'group'])).toThrow(/at least one producer/);
     expect([...parseOptions(['--workload', 'txn,reader']).workloads]).toEqual(['txn', 'reader']);
+    expect(() => parseOptions(['--workload', 'librdkafka,ctp'])).toThrow(/ctp transforms the txn/);
     expect(() => parseOptions(['--workload', 'kafkajs,spark'])).toThrow(/unknown workload 'spark'/);
     expect(() => parseOptions(['--frobnicate', '1'])).toThrow(/unknown option '--frobnicate'/);
     expect(() => parseOptions(['--duration'])).toThrow(/--duration needs a value/);

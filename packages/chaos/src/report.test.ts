@@ -130,8 +130,8 @@ describe('the report', () => {
       librdkafka: undefined,
     });
     expect(markdown).toContain('## Transactions');
-    expect(markdown).toContain('| 3 | 1 | 1 (1) | 1 | 0 | 1 | 1 |');
-    expect(markdown).toContain('Anomalies: aborted-read 1, torn-transaction 0, lost-transaction 0');
+    expect(markdown).toContain('| txn | 3 | 1 | 1 (1) | 1 | 0 | 1 | 1 |');
+    expect(markdown).toContain('Anomalies: aborted-read 1, torn-transaction 0, lost-transaction 0,');
     expect(markdown).toContain('- **aborted-read**: "txn#1" of aborted transaction 1 of txn');
     // Without a transactional producer there is no such section.
     expect(

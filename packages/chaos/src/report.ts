@@ -320,21 +320,27 @@ export function renderReportMarkdown(input: ReportInput): string {
 
 /** The transactions section: outcomes, and what the read_committed final read made of the unknown ones. */
 export function renderTransactions(result: CheckResult): string[] {
-  const txn = result.transactions;
-  const total = txn.committed + txn.aborted + txn.unknown;
-  if (total === 0) return [];
-  const anomalies = (['aborted-read', 'torn-transaction', 'lost-transaction'] as const)
+  if (result.transactions.size === 0) return [];
+  const anomalies = (
+    ['aborted-read', 'torn-transaction', 'lost-transaction', 'processed-twice', 'never-processed'] as const
+  )
     .map((kind) => `${kind} ${result.anomalyCounts[kind]}`)
     .join(', ');
   return [
     '## Transactions',
     '',
-    'The transactional producer (librdkafka, `transactional.id` txn) runs transactions of 2 to 6 records over several partitions, committing most and aborting a seeded share. ' +
+    'The transactional producer (`txn`, librdkafka) runs transactions of 2 to 6 records over several partitions, committing most and aborting a seeded share; ' +
+      "the consume-transform-produce member (`ctp`, if run) transforms txn's records it reads and commits its group's offsets in the same transaction. " +
       'Aborted: no commit was asked for (planned, or an error before it). Unknown: the commit failed or timed out; the final read (read_committed) then holds all of it (it committed) or none (it aborted), never part.',
     '',
-    '| transactions | committed | aborted (planned) | unknown | unknown: all in the final read | unknown: none in it | records committed |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    `| ${total} | ${txn.committed} | ${txn.aborted} (${txn.plannedAborts}) | ${txn.unknown} | ${txn.unknownCommitted} | ${txn.unknownAborted} | ${txn.committedRecords} |`,
+    '| producer | transactions | committed | aborted (planned) | unknown | unknown: all in the final read | unknown: none in it | records committed |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...[...result.transactions.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(
+        ([process, txn]) =>
+          `| ${process} | ${txn.committed + txn.aborted + txn.unknown} | ${txn.committed} | ${txn.aborted} (${txn.plannedAborts}) | ${txn.unknown} | ${txn.unknownCommitted} | ${txn.unknownAborted} | ${txn.committedRecords} |`,
+      ),
     '',
     `Anomalies: ${anomalies} (examples above).`,
     '',

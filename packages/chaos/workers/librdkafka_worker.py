@@ -8,6 +8,7 @@
 #   librdkafka_worker.py reader  --bootstrap B --topic T --partitions N --name NAME [--reread-s S]
 #   librdkafka_worker.py final   --bootstrap B --topic T --partitions N --name NAME [--timeout-s S]
 #   librdkafka_worker.py txn     --bootstrap B --topic T --partitions N --name NAME --rate R --seed S
+#   librdkafka_worker.py ctp     --bootstrap B --topic T --partitions N --name NAME --group G --source P
 #
 # Every reader (group, reader, final) reads with isolation.level=read_committed (librdkafka's default,
 # stated here because the checker relies on it): records of aborted transactions must never reach it.
@@ -303,6 +304,8 @@ TXN_TIMEOUT_MS = 20000
 # Each init/commit/abort call's timeout (librdkafka raises a retriable timeout error after it).
 TXN_CALL_TIMEOUT_S = 10
 TXN_COMMIT_ATTEMPTS_MAX = 3
+# The consume-transform-produce member's records read (so offsets committed) per transaction.
+CTP_RECORDS_PER_TRANSACTION_MAX = 200
 
 
 def error_of(exception):
@@ -314,41 +317,47 @@ def describe(exception):
     return str(exception) if error is None else '%s: %s' % (error.name(), error.str())
 
 
-def txn(args):
-    rng = random.Random(args.seed)
-    config = dict(common(args))
-    config.update({
-        'transactional.id': args.name,
-        'transaction.timeout.ms': TXN_TIMEOUT_MS,
-        'linger.ms': 5,
-        'request.timeout.ms': 10000,
-        'retry.backoff.ms': 50,
-        'debug': 'eos',
-    })
-    logger = librdkafka_logger()
+class TransactionalProducer:
+    """A transactional producer and the error handling confluent-kafka documents: a commit that
+    timed out is retried, an abortable error is followed by abort_transaction, a fatal one (fenced,
+    say) by a new instance with the same transactional.id, whose InitProducerId bumps the epoch,
+    which fences the old instance and ends its open transaction."""
 
-    def new_producer(reason):
-        """A fresh instance with the same transactional.id, initialised: its InitProducerId bumps the
-        epoch, which fences the previous instance and ends that one's open transaction."""
-        producer = Producer(config, logger=logger)
+    def __init__(self, args):
+        self.topic = args.topic
+        self.config = dict(common(args))
+        self.config.update({
+            'transactional.id': args.name,
+            'transaction.timeout.ms': TXN_TIMEOUT_MS,
+            'linger.ms': 5,
+            'request.timeout.ms': 10000,
+            'retry.backoff.ms': 50,
+            'debug': 'eos',
+        })
+        self.logger = librdkafka_logger()
+        self.producer = None
+
+    def start(self, reason):
+        """A fresh, initialised instance; False when the worker is stopping first."""
+        self.producer = Producer(self.config, logger=self.logger)
         while not stopping:
             try:
-                producer.init_transactions(TXN_CALL_TIMEOUT_S)
+                self.producer.init_transactions(TXN_CALL_TIMEOUT_S)
                 emit({'f': 'note', 'type': 'info', 'text': 'transactional producer initialised (%s)' % reason})
-                return producer
+                return True
             except KafkaException as exception:
                 error = error_of(exception)
                 emit({'f': 'note', 'type': 'info', 'text': 'init_transactions failed: %s' % describe(exception)})
                 if error is None or not error.retriable():
-                    producer = Producer(config, logger=logger)
+                    self.producer = Producer(self.config, logger=self.logger)
                 time.sleep(0.5)
-        return None
+        return False
 
-    def end_by_abort(producer):
+    def abort(self):
         """Aborts the open transaction; False when the producer must be replaced."""
         for _ in range(TXN_COMMIT_ATTEMPTS_MAX):
             try:
-                producer.abort_transaction(TXN_CALL_TIMEOUT_S)
+                self.producer.abort_transaction(TXN_CALL_TIMEOUT_S)
                 return True
             except KafkaException as exception:
                 error = error_of(exception)
@@ -357,12 +366,12 @@ def txn(args):
                     return False
         return False
 
-    def commit(producer):
+    def commit(self):
         """(outcome, error, replace): commit_transaction, retried on timeouts as librdkafka documents."""
         last = None
         for _ in range(TXN_COMMIT_ATTEMPTS_MAX):
             try:
-                producer.commit_transaction(TXN_CALL_TIMEOUT_S)
+                self.producer.commit_transaction(TXN_CALL_TIMEOUT_S)
                 return 'committed', None, False
             except KafkaException as exception:
                 error = error_of(exception)
@@ -373,12 +382,15 @@ def txn(args):
                     # Abortable: abort, as documented. The commit may still have reached the
                     # coordinator (librdkafka aborts some of these with an epoch bump, which completes
                     # a prepared commit), so the outcome stays unknown.
-                    return 'unknown', last + '; then aborted', not end_by_abort(producer)
+                    return 'unknown', last + '; then aborted', not self.abort()
                 return 'unknown', last, True
         return 'unknown', last, True
 
-    def run(producer, records, planned):
-        """One transaction: (outcome, records handed to the producer, error, replace the producer)."""
+    def run(self, records, planned, before_end=None):
+        """One transaction of `records` ([partition, value]); `before_end(producer)` runs after they
+        are delivered (send_offsets_to_transaction). Returns (outcome, records handed to the producer,
+        error, whether the producer must be replaced)."""
+        producer = self.producer
         produced = []
         failed = []
 
@@ -391,7 +403,7 @@ def txn(args):
             for partition, value in records:
                 while True:
                     try:
-                        producer.produce(args.topic, value=value.encode(), partition=partition, on_delivery=delivered)
+                        producer.produce(self.topic, value=value.encode(), partition=partition, on_delivery=delivered)
                         break
                     except BufferError:
                         producer.poll(0.05)
@@ -404,25 +416,40 @@ def txn(args):
             if remaining > 0 or failed:
                 problem = '%d records undelivered, %d failed (%s)' % (remaining, len(failed), '; '.join(failed[:3]))
             if planned == 'commit' and problem is None:
-                outcome, error, replace = commit(producer)
+                if before_end is not None:
+                    before_end(producer)
+                outcome, error, replace = self.commit()
                 return outcome, produced, error, replace
-            return 'aborted', produced, problem, not end_by_abort(producer)
+            return 'aborted', produced, problem, not self.abort()
         except KafkaException as exception:
             # Before any commit was asked for: the transaction can only be aborted (by this
             # producer, by the next instance's InitProducerId, or by the coordinator's timeout).
             error = error_of(exception)
-            replace = error is None or error.fatal() or not end_by_abort(producer)
+            replace = error is None or error.fatal() or not self.abort()
             return 'aborted', produced, describe(exception), replace
 
-    producer = new_producer('start')
+
+def txn_done(base, outcome, produced, error, extra=None):
+    done = dict(base, type={'committed': 'ok', 'aborted': 'fail', 'unknown': 'info'}[outcome], records=produced)
+    done.update(extra or {})
+    if error is not None:
+        done['error'] = error
+    emit(done)
+
+
+def txn(args):
+    rng = random.Random(args.seed)
+    producer = TransactionalProducer(args)
+    if not producer.start('start'):
+        return
     number = 0
     seq = 0
     interval = 1.0 / args.rate
     next_at = time.monotonic()
-    while not stopping and producer is not None:
+    while not stopping:
         delay = next_at - time.monotonic()
         if delay > 0:
-            producer.poll(min(delay, 0.1))
+            producer.producer.poll(min(delay, 0.1))
             continue
         # Transactions run one at a time: one that took long is not made up for with a burst.
         next_at = max(next_at + interval, time.monotonic() - interval)
@@ -436,21 +463,108 @@ def txn(args):
         base = {'f': 'txn', 'txn': number, 'transactionalId': args.name, 'planned': planned}
         number += 1
         emit(dict(base, type='invoke', records=records))
-        outcome, produced, error, replace = run(producer, records, planned)
-        done = dict(base, type={'committed': 'ok', 'aborted': 'fail', 'unknown': 'info'}[outcome], records=produced)
-        if error is not None:
-            done['error'] = error
-        emit(done)
+        outcome, produced, error, replace = producer.run(records, planned)
+        txn_done(base, outcome, produced, error)
         sys.stdout.flush()
-        if replace and not stopping:
-            producer = new_producer('after: %s' % error)
+        if replace and not stopping and not producer.start('after: %s' % error):
+            break
     sys.stdout.flush()
+
+
+def ctp(args):
+    """Consume-transform-produce: a group member (read_committed) of the watched topic that writes a
+    record for each record of the `--source` producer it reads and commits its consumed offsets in
+    the same transaction (send_offsets_to_transaction). Each transaction's event lists, with its
+    records, the input value each one transforms. After a transaction that did not commit, the
+    consumer goes back to the group's committed offsets (the documented pattern)."""
+    config = dict(common(args))
+    config.update({
+        'group.id': args.group,
+        'enable.auto.commit': False,
+        'auto.offset.reset': 'earliest',
+        'session.timeout.ms': 6000,
+        'heartbeat.interval.ms': 1000,
+        'isolation.level': READ_COMMITTED,
+    })
+    consumer = Consumer(config)
+
+    def on_assign(c, partitions):
+        emit({'f': 'assign', 'type': 'ok', 'group': args.group, 'partitions': sorted(p.partition for p in partitions)})
+
+    def on_revoke(c, partitions):
+        emit({'f': 'assign', 'type': 'info', 'group': args.group, 'partitions': []})
+
+    consumer.subscribe([args.topic], on_assign=on_assign, on_revoke=on_revoke)
+    producer = TransactionalProducer(args)
+    if not producer.start('start'):
+        consumer.close()
+        return
+    number = 0
+    seq = 0
+    while not stopping:
+        records = records_of(consumer.consume(num_messages=CTP_RECORDS_PER_TRANSACTION_MAX, timeout=0.5))
+        if not records:
+            continue
+        emit({'f': 'poll', 'type': 'ok', 'group': args.group, 'isolation': READ_COMMITTED, 'records': records})
+        outputs = []
+        inputs = []
+        offsets = {}
+        for partition, offset, value in records:
+            offsets[partition] = offset + 1
+            if value.rsplit('#', 1)[0] == args.source:
+                outputs.append([partition, '%s#%d' % (args.name, seq)])
+                inputs.append(value)
+                seq += 1
+        base = {'f': 'txn', 'txn': number, 'transactionalId': args.name, 'planned': 'commit', 'group': args.group}
+        number += 1
+        emit(dict(base, type='invoke', records=outputs, inputs=inputs))
+
+        def send_offsets(p):
+            p.send_offsets_to_transaction([TopicPartition(args.topic, part, off) for part, off in offsets.items()],
+                                          consumer.consumer_group_metadata(), TXN_CALL_TIMEOUT_S)
+
+        outcome, produced, error, replace = producer.run(outputs, 'commit', send_offsets)
+        txn_done(base, outcome, produced, error, {'inputs': inputs[:len(produced)]})
+        if replace and not stopping and not producer.start('after: %s' % error):
+            break
+        if outcome != 'committed':
+            rewind(consumer, args, sorted(offsets))
+        sys.stdout.flush()
+    # The group's committed offsets at the end: every source record below them was transformed.
+    try:
+        committed = consumer.committed([TopicPartition(args.topic, p) for p in range(args.partitions)],
+                                       timeout=TXN_CALL_TIMEOUT_S)
+        emit({'f': 'committed', 'type': 'ok', 'group': args.group,
+              'offsets': {str(tp.partition): tp.offset for tp in committed if tp.offset >= 0}})
+    except KafkaException as exception:
+        emit({'f': 'note', 'type': 'info', 'text': 'committed offsets not read at exit: %s' % describe(exception)})
+    consumer.close()
+    sys.stdout.flush()
+
+
+def rewind(consumer, args, partitions):
+    """Back to the group's committed offsets of `partitions` (a seek each, in the history too)."""
+    try:
+        committed = consumer.committed([TopicPartition(args.topic, p) for p in partitions], timeout=TXN_CALL_TIMEOUT_S)
+    except KafkaException as exception:
+        emit({'f': 'note', 'type': 'info', 'text': 'committed offsets not read for a rewind: %s' % describe(exception)})
+        return
+    assigned = set(tp.partition for tp in consumer.assignment())
+    for tp in committed:
+        if tp.partition not in assigned:
+            continue
+        offset = tp.offset if tp.offset >= 0 else 0
+        emit({'f': 'seek', 'type': 'ok', 'partition': tp.partition, 'offset': offset})
+        try:
+            consumer.seek(TopicPartition(args.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING))
+        except KafkaException as exception:
+            emit({'f': 'note', 'type': 'info', 'text': 'seek failed: %s' % describe(exception)})
 
 
 def main():
     global NAME
     parser = argparse.ArgumentParser()
-    parser.add_argument('role', choices=['produce', 'group', 'reader', 'final', 'txn'])
+    parser.add_argument('role', choices=['produce', 'group', 'reader', 'final', 'txn', 'ctp'])
     parser.add_argument('--bootstrap', required=True)
     parser.add_argument('--topic', required=True)
     parser.add_argument('--name', required=True)
@@ -461,9 +575,11 @@ def main():
     parser.add_argument('--reread-s', type=float, default=60)
     parser.add_argument('--timeout-s', type=float, default=120)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--source', default='txn')
     args = parser.parse_args()
     NAME = args.name
-    {'produce': produce, 'group': group, 'reader': reader, 'final': final, 'txn': txn}[args.role](args)
+    {'produce': produce, 'group': group, 'reader': reader, 'final': final, 'txn': txn,
+     'ctp': ctp}[args.role](args)
 
 
 if __name__ == '__main__':
