@@ -301,11 +301,14 @@ TXN_ABORT_SHARE = 0.25
 # transaction.timeout.ms: a transaction its producer left open (fenced, or killed) is aborted by the
 # coordinator after this; longer than a fault's failover, short enough for the final read to wait out.
 TXN_TIMEOUT_MS = 20000
-# Each init/commit/abort call's timeout (librdkafka raises a retriable timeout error after it).
-TXN_CALL_TIMEOUT_S = 10
+# Each flush/init/commit/abort call's timeout (librdkafka raises a retriable timeout error after it).
+# A stopping worker finishes its transaction in at most a flush, an abort and a committed-offsets
+# read: inside the campaign's 20 s before SIGKILL.
+TXN_CALL_TIMEOUT_S = 5
 TXN_COMMIT_ATTEMPTS_MAX = 3
 # The consume-transform-produce member's records read (so offsets committed) per transaction.
-CTP_RECORDS_PER_TRANSACTION_MAX = 200
+# Enough to keep up with the watched topic (500 records/s by default) at a transaction a second or two.
+CTP_RECORDS_PER_TRANSACTION_MAX = 2000
 
 
 def error_of(exception):
@@ -435,6 +438,7 @@ def txn_done(base, outcome, produced, error, extra=None):
     if error is not None:
         done['error'] = error
     emit(done)
+    sys.stdout.flush()
 
 
 def txn(args):
@@ -527,7 +531,7 @@ def ctp(args):
         txn_done(base, outcome, produced, error, {'inputs': inputs[:len(produced)]})
         if replace and not stopping and not producer.start('after: %s' % error):
             break
-        if outcome != 'committed':
+        if outcome != 'committed' and not stopping:
             rewind(consumer, args, sorted(offsets))
         sys.stdout.flush()
     # The group's committed offsets at the end: every source record below them was transformed.
@@ -538,6 +542,8 @@ def ctp(args):
               'offsets': {str(tp.partition): tp.offset for tp in committed if tp.offset >= 0}})
     except KafkaException as exception:
         emit({'f': 'note', 'type': 'info', 'text': 'committed offsets not read at exit: %s' % describe(exception)})
+    # Out before close, which leaves the group and may wait for a coordinator until SIGKILL.
+    sys.stdout.flush()
     consumer.close()
     sys.stdout.flush()
 
