@@ -38,6 +38,8 @@ import { monoMs, stamp } from './workload/time.js';
 
 export const topic = 'chaos';
 export const group = 'chaos-group';
+/** The consume-transform-produce member's group. */
+export const transformGroup = 'chaos-ctp';
 /** Gregor's broker.session.timeout.ms default: pauses are drawn shorter and longer than it. */
 const sessionTimeoutMs = 1_500;
 const progressIntervalMs = 10_000;
@@ -47,6 +49,11 @@ const wholeWaitMs = 20_000;
 const finalHealWaitMs = 90_000;
 /** Producers keep going this long after the cluster is whole again, so the last fault's effects show. */
 const afterHealMs = 5_000;
+/**
+ * The transactional producer runs one transaction a second per this many records a second of
+ * `--rate`: 10 a second at the default 500, each of 2 to 6 records.
+ */
+const recordsPerSecondPerTransaction = 50;
 const groupMembersInitial = 3;
 const groupMembersMax = 5;
 
@@ -216,6 +223,40 @@ export async function runCampaign(
       workers.push(member);
     };
     if (options.workloads.has('group')) for (let index = 0; index < groupMembersInitial; index++) newMember();
+    if (options.workloads.has('txn'))
+      workers.push(
+        new LibrdkafkaWorker(
+          {
+            role: 'txn',
+            name: 'txn',
+            bootstrap: cluster.bootstrap,
+            topic,
+            partitions: options.partitions,
+            rate: Math.max(1, options.rate / recordsPerSecondPerTransaction),
+            seed: options.seed,
+            logDir,
+            ...(library === undefined ? {} : { libraryDir: library }),
+          },
+          sink,
+        ),
+      );
+    if (options.workloads.has('ctp'))
+      workers.push(
+        new LibrdkafkaWorker(
+          {
+            role: 'ctp',
+            name: 'ctp',
+            bootstrap: cluster.bootstrap,
+            topic,
+            partitions: options.partitions,
+            group: transformGroup,
+            source: 'txn',
+            logDir,
+            ...(library === undefined ? {} : { libraryDir: library }),
+          },
+          sink,
+        ),
+      );
     if (options.workloads.has('reader'))
       workers.push(
         new LibrdkafkaWorker(

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type AnomalyKind, anomalyKinds, checkHistory, quantile } from './checker.js';
-import type { HistoryEvent, ReadRecord } from './history.js';
+import type {
+  FinalReadEvent,
+  HistoryEvent,
+  IsolationLevel,
+  PollEvent,
+  ReadRecord,
+  TxnRecord,
+} from './history.js';
 
 // A small history builder: a clean campaign that the checker must accept, and the same campaign
 // with one anomaly planted at a time, which it must report (so the checker can fail).
@@ -471,5 +478,259 @@ describe('the checker', () => {
     expect(quantile([], 0.5)).toBeUndefined();
     expect(quantile([3, 1, 2], 0.5)).toBe(2);
     expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.99)).toBe(10);
+  });
+});
+
+// Transactions: a transactional producer `tx` with one committed transaction over three partitions,
+// one aborted on purpose, one of unknown outcome that committed and one of unknown outcome that
+// aborted; a read_committed reader and a read_committed final read that agree with all of it.
+const txn = (
+  number: number,
+  type: 'ok' | 'fail' | 'info',
+  records: TxnRecord[],
+  planned: 'commit' | 'abort' = type === 'fail' ? 'abort' : 'commit',
+): HistoryEvent[] => {
+  const base = { f: 'txn' as const, process: 'tx', txn: number, transactionalId: 'tx', planned, records };
+  return [
+    { ...base, type: 'invoke', ...at() },
+    { ...base, type, ...at() },
+  ];
+};
+const readCommitted = (
+  process: string,
+  records: ReadRecord[],
+  isolation: IsolationLevel = 'read_committed',
+): HistoryEvent => ({
+  ...(poll(process, records) as PollEvent),
+  isolation,
+});
+const committedFinalRead = (
+  partition: number,
+  records: ReadRecord[],
+  highWatermark: number,
+): HistoryEvent => ({
+  ...(finalRead(partition, records, highWatermark) as FinalReadEvent),
+  isolation: 'read_committed',
+});
+
+/** The final read of each partition, keyed by value, for the tests to take records out of or add. */
+const txnFinal: Record<number, ReadRecord[]> = {
+  0: [
+    [0, 0, 'tx#0'],
+    [0, 2, 'tx#5'],
+  ],
+  1: [
+    [1, 0, 'tx#1'],
+    [1, 5, 'tx#6'],
+  ],
+  2: [[2, 0, 'tx#2']],
+};
+
+function txnHistory(
+  change: { drop?: string[]; add?: ReadRecord[]; polls?: HistoryEvent[]; before?: HistoryEvent[] } = {},
+): HistoryEvent[] {
+  clock = 0;
+  const events: HistoryEvent[] = [
+    ...(change.before ?? []),
+    ...txn(0, 'ok', [
+      [0, 'tx#0'],
+      [1, 'tx#1'],
+      [2, 'tx#2'],
+    ]),
+    ...txn(1, 'fail', [
+      [1, 'tx#3'],
+      [2, 'tx#4'],
+    ]),
+    ...txn(2, 'info', [
+      [0, 'tx#5'],
+      [1, 'tx#6'],
+    ]),
+    ...txn(3, 'info', [
+      [2, 'tx#7'],
+      [0, 'tx#8'],
+    ]),
+    readCommitted('reader', [
+      [0, 0, 'tx#0'],
+      [1, 0, 'tx#1'],
+      [2, 0, 'tx#2'],
+    ]),
+    ...(change.polls ?? []),
+  ];
+  for (const [partition, records] of Object.entries(txnFinal)) {
+    const kept = records.filter((record) => !(change.drop ?? []).includes(record[2]));
+    const added = (change.add ?? []).filter((record) => record[0] === Number(partition));
+    events.push(committedFinalRead(Number(partition), [...kept, ...added], 8));
+  }
+  return events;
+}
+
+describe('the checker, on transactions', () => {
+  it('accepts a clean history and counts the transactions by outcome', () => {
+    const result = checkHistory(txnHistory());
+    expect(result.anomalies).toEqual([]);
+    expect(result.transactions.get('tx')).toEqual({
+      committed: 1,
+      aborted: 1,
+      unknown: 2,
+      unknownCommitted: 1,
+      unknownAborted: 1,
+      plannedAborts: 1,
+      committedRecords: 3,
+    });
+    expect(result.operations.get('tx')).toEqual({ invoke: 4, ok: 1, fail: 1, info: 2 });
+  });
+
+  it('reports a record of an aborted transaction in the read_committed final read (aborted read)', () => {
+    only('aborted-read', txnHistory({ add: [[1, 2, 'tx#3']] }));
+  });
+
+  it('reports a record of an aborted transaction polled by a read_committed reader, not by a read_uncommitted one', () => {
+    only('aborted-read', txnHistory({ polls: [readCommitted('member-1', [[2, 3, 'tx#4']])] }));
+    // The reader's line may come before the producer's: the read still counts.
+    only('aborted-read', txnHistory({ before: [readCommitted('member-1', [[2, 3, 'tx#4']])] }));
+    expect(
+      checkHistory(txnHistory({ polls: [readCommitted('member-1', [[2, 3, 'tx#4']], 'read_uncommitted')] }))
+        .valid,
+    ).toBe(true);
+  });
+
+  it('reports a record polled read_committed of a transaction of unknown outcome that the final read shows aborted', () => {
+    only('aborted-read', txnHistory({ polls: [readCommitted('reader', [[2, 6, 'tx#7']])] }));
+  });
+
+  it('reports a committed transaction only partly in the final read (torn transaction)', () => {
+    only('torn-transaction', txnHistory({ drop: ['tx#1'] }));
+  });
+
+  it('reports a transaction of unknown outcome only partly in the final read (torn transaction)', () => {
+    only('torn-transaction', txnHistory({ drop: ['tx#6'] }));
+    only('torn-transaction', txnHistory({ add: [[2, 6, 'tx#7']] }));
+  });
+
+  it('reports a committed transaction with none of its records in the final read (lost transaction)', () => {
+    only('lost-transaction', txnHistory({ drop: ['tx#0', 'tx#1', 'tx#2'] }));
+  });
+
+  it('reports a record of a committed transaction written twice (duplicate), epoch bump or not', () => {
+    const bump: HistoryEvent = {
+      f: 'note',
+      type: 'info',
+      process: 'tx',
+      text: 'librdkafka: Idempotent producer state change Assigned -> DrainBump',
+      epochBump: true,
+      ...at(),
+    };
+    only('duplicate', txnHistory({ before: [bump], add: [[1, 6, 'tx#1']] }));
+  });
+
+  it('does not judge a transaction on a partition the final read could not finish', () => {
+    const events = txnHistory({ drop: ['tx#1'] }).filter(
+      (event) => !(event.f === 'final-read' && event.partition === 1),
+    );
+    events.push({
+      f: 'final-read',
+      type: 'fail',
+      process: 'final-reader',
+      partition: 1,
+      isolation: 'read_committed',
+      error: 'the last stable offset 2 stayed below the high watermark 8 (a transaction left open)',
+      ...at(),
+    });
+    only('final-read-incomplete', events);
+  });
+});
+
+// Consume-transform-produce: `ctp` (group cg) transforms the records of `tx` and commits the group's
+// offsets in the same transactions.
+const ctpTxn = (number: number, records: TxnRecord[], inputs: string[]): HistoryEvent[] =>
+  txn(number, 'ok', records).map(
+    (event) => ({ ...event, process: 'ctp', group: 'cg', inputs }) as HistoryEvent,
+  );
+
+function transformHistory(
+  change: { ctp?: HistoryEvent[]; committed?: Record<string, number>; extraFinal?: ReadRecord[] } = {},
+): HistoryEvent[] {
+  clock = 0;
+  const events: HistoryEvent[] = [
+    ...txn(0, 'ok', [
+      [0, 'tx#0'],
+      [1, 'tx#1'],
+    ]),
+    ...(change.ctp ??
+      ctpTxn(
+        0,
+        [
+          [0, 'ctp#0'],
+          [1, 'ctp#1'],
+        ],
+        ['tx#0', 'tx#1'],
+      )),
+    {
+      f: 'committed',
+      type: 'ok',
+      process: 'ctp',
+      group: 'cg',
+      offsets: change.committed ?? { 0: 1, 1: 1 },
+      ...at(),
+    },
+  ];
+  const final: ReadRecord[] = [
+    [0, 0, 'tx#0'],
+    [0, 2, 'ctp#0'],
+    [1, 0, 'tx#1'],
+    [1, 2, 'ctp#1'],
+    ...(change.extraFinal ?? []),
+  ];
+  for (const partition of [0, 1])
+    events.push(
+      committedFinalRead(
+        partition,
+        final.filter((record) => record[0] === partition),
+        8,
+      ),
+    );
+  return events;
+}
+
+describe('the checker, on consume-transform-produce', () => {
+  it('accepts each input transformed once', () => {
+    const result = checkHistory(transformHistory());
+    expect(result.anomalies).toEqual([]);
+  });
+
+  it('reports an input whose outputs of two transactions are in the final read (processed twice)', () => {
+    only(
+      'processed-twice',
+      transformHistory({
+        ctp: [
+          ...ctpTxn(
+            0,
+            [
+              [0, 'ctp#0'],
+              [1, 'ctp#1'],
+            ],
+            ['tx#0', 'tx#1'],
+          ),
+          ...ctpTxn(1, [[0, 'ctp#2']], ['tx#0']),
+        ],
+        extraFinal: [[0, 3, 'ctp#2']],
+      }),
+    );
+  });
+
+  it("reports an input below the group's committed offset with no output (never processed), not one above it", () => {
+    const onlyFirst = ctpTxn(0, [[0, 'ctp#0']], ['tx#0']);
+    const missing = transformHistory({ ctp: onlyFirst }).map((event) =>
+      event.f === 'final-read' && event.partition === 1
+        ? { ...event, records: [[1, 0, 'tx#1'] as ReadRecord] }
+        : event,
+    );
+    only('never-processed', missing);
+    const notYet = transformHistory({ ctp: onlyFirst, committed: { 0: 1, 1: 0 } }).map((event) =>
+      event.f === 'final-read' && event.partition === 1
+        ? { ...event, records: [[1, 0, 'tx#1'] as ReadRecord] }
+        : event,
+    );
+    expect(checkHistory(notYet).anomalies).toEqual([]);
   });
 });

@@ -13,7 +13,17 @@
 //   after another had been, or between two observations;
 // - hwm-backwards: a partition's high watermark went down between two observations;
 // - final-read-incomplete: the final read could not read a partition to its high watermark (the
-//   lost-write check of that partition is then not possible).
+//   lost-write check of that partition is then not possible);
+// - aborted-read: a record of an aborted transaction returned to a read_committed reader, or in the
+//   (read_committed) final read;
+// - torn-transaction: a transaction committed, or of unknown outcome, with some but not all of its
+//   records in the final read (a transaction is all or nothing);
+// - lost-transaction: a transaction whose commit was acknowledged with none of its records in the
+//   final read;
+// - processed-twice: consume-transform-produce: an input record with outputs of two transactions in
+//   the final read (its group's offsets were committed with the first, so the second is a re-read);
+// - never-processed: an input record of the transformed producer below its group's final committed
+//   offset, with no output in the final read.
 //
 // Counted, not anomalies: acks=1 records acknowledged and then missing (acks=1 promises nothing
 // more); duplicates of producers without idempotence; duplicates of an idempotent producer that
@@ -29,6 +39,8 @@ import type {
   PollEvent,
   ReadRecord,
   SendEvent,
+  TxnEvent,
+  TxnRecord,
 } from './history.js';
 import { parseValue } from './history.js';
 
@@ -41,6 +53,11 @@ export const anomalyKinds = [
   'commit-backwards',
   'hwm-backwards',
   'final-read-incomplete',
+  'aborted-read',
+  'torn-transaction',
+  'lost-transaction',
+  'processed-twice',
+  'never-processed',
 ] as const;
 export type AnomalyKind = (typeof anomalyKinds)[number];
 
@@ -90,6 +107,21 @@ export interface ProcessCounts {
   info: number;
 }
 
+/** The transactional producers' transactions by outcome, and what the final read made of them. */
+export interface TransactionCounts {
+  readonly committed: number;
+  readonly aborted: number;
+  /** The commit failed or timed out, or the producer never said (it was killed). */
+  readonly unknown: number;
+  /** Of the unknown: every record in the final read (it committed), none (it aborted). */
+  readonly unknownCommitted: number;
+  readonly unknownAborted: number;
+  /** Aborted on purpose (the workload's seeded share), of all aborted. */
+  readonly plannedAborts: number;
+  /** Records of committed transactions. */
+  readonly committedRecords: number;
+}
+
 export interface CheckResult {
   readonly valid: boolean;
   readonly anomalyCounts: Readonly<Record<AnomalyKind, number>>;
@@ -114,6 +146,8 @@ export interface CheckResult {
   readonly availability: ReadonlyMap<string, KindAvailability>;
   /** Failover times of every kill of a node that led a watched partition (the worst partition each). */
   readonly failoverMs: readonly number[];
+  /** Per transactional producer (process). */
+  readonly transactions: ReadonlyMap<string, TransactionCounts>;
 }
 
 /** A node answered as leader in an older epoch than one already seen from another. */
@@ -130,6 +164,15 @@ export interface StaleLeaderAnswer {
 interface AckedSend {
   readonly partition: number;
   readonly okMonoMs: number;
+}
+
+interface Transaction {
+  readonly process: string;
+  readonly txn: number;
+  readonly planned: 'commit' | 'abort';
+  records: readonly TxnRecord[];
+  outcome: 'committed' | 'aborted' | 'unknown';
+  inputs: readonly string[] | undefined;
 }
 
 interface OpenFault {
@@ -169,8 +212,23 @@ export class HistoryChecker {
   private readonly epochBumps = new Map<string, number[]>();
   /** Idempotent sends: value -> invoke time (to tell which duplicates an epoch bump explains). */
   private readonly idempotentInvokes = new Map<string, number>();
-  private readonly finalReads = new Map<number, { records: ReadRecord[]; complete: boolean; hwm?: number }>();
+  private readonly finalReads = new Map<
+    number,
+    { records: ReadRecord[]; complete: boolean; readCommitted: boolean; hwm?: number }
+  >();
   private readonly faults = new Map<number, OpenFault>();
+  /** process/txn -> the transaction (unknown until its end event says otherwise). */
+  private readonly transactions = new Map<string, Transaction>();
+  /** Producers seen in send or txn events; those of txn events are transactional. */
+  private readonly knownProducers = new Set<string>();
+  private readonly transactionalProducers = new Set<string>();
+  /**
+   * Values of transactional producers (or of producers not seen yet: a reader's line can arrive
+   * before its producer's) that a read_committed reader returned: value -> where, the first time.
+   */
+  private readonly committedReads = new Map<string, string>();
+  /** Consume-transform-produce groups -> the producers whose records they transform. */
+  private readonly transformingGroups = new Map<string, Set<string>>();
   private recordsRead = 0;
   private operationCount = 0;
 
@@ -213,6 +271,9 @@ export class HistoryChecker {
         break;
       case 'poll':
         if (event.type === 'ok') this.addPoll(event);
+        break;
+      case 'txn':
+        this.addTxn(event);
         break;
       case 'assign':
         this.pollPositions.delete(event.process);
@@ -298,6 +359,7 @@ export class HistoryChecker {
   }
 
   private addSend(event: SendEvent): void {
+    this.knownProducers.add(parseValue(event.value)?.producer ?? event.process);
     if (event.idempotent) this.idempotentProducers.add(parseValue(event.value)?.producer ?? event.process);
     if (event.type === 'invoke') {
       this.pendingSends.set(event.value, event.monoMs);
@@ -325,6 +387,42 @@ export class HistoryChecker {
     }
   }
 
+  /**
+   * A transaction's begin (its planned records) or end (ok: committed, fail: aborted, info:
+   * unknown). A transactional producer is idempotent: its values follow the duplicate and reorder
+   * rules too, and no epoch bump explains a duplicate of a committed transaction.
+   */
+  private addTxn(event: TxnEvent): void {
+    const key = `${event.process}/${event.txn}`;
+    for (const [, value] of event.records) {
+      const producer = parseValue(value)?.producer ?? event.process;
+      this.knownProducers.add(producer);
+      this.transactionalProducers.add(producer);
+      this.idempotentProducers.add(producer);
+    }
+    const known = this.transactions.get(key);
+    if (event.type === 'invoke' || known === undefined) {
+      this.transactions.set(key, {
+        process: event.process,
+        txn: event.txn,
+        planned: event.planned,
+        records: event.records,
+        outcome: 'unknown',
+        inputs: event.inputs,
+      });
+      if (event.type === 'invoke') return;
+    }
+    if (event.group !== undefined && event.inputs !== undefined) {
+      const sources = this.transformingGroups.get(event.group) ?? new Set<string>();
+      for (const input of event.inputs) sources.add(parseValue(input)?.producer ?? input);
+      this.transformingGroups.set(event.group, sources);
+    }
+    const transaction = this.transactions.get(key)!;
+    transaction.records = event.records;
+    transaction.inputs = event.inputs;
+    transaction.outcome = event.type === 'ok' ? 'committed' : event.type === 'fail' ? 'aborted' : 'unknown';
+  }
+
   private observeOffset(partition: number, offset: number, value: string, source: string): void {
     let values = this.offsetValues.get(partition);
     if (values === undefined) {
@@ -346,9 +444,21 @@ export class HistoryChecker {
       positions = new Map();
       this.pollPositions.set(event.process, positions);
     }
+    const readCommitted = event.isolation === 'read_committed';
     for (const [partition, offset, value] of event.records) {
       this.recordsRead++;
       this.observeOffset(partition, offset, value, `a poll by ${event.process}`);
+      if (readCommitted && !this.committedReads.has(value)) {
+        const producer = parseValue(value)?.producer;
+        if (
+          producer !== undefined &&
+          (this.transactionalProducers.has(producer) || !this.knownProducers.has(producer))
+        )
+          this.committedReads.set(
+            value,
+            `${event.process} (read_committed) polled it at offset ${offset} of partition ${partition} (wall ${iso(event.wallMs)})`,
+          );
+      }
       const last = positions.get(partition);
       if (last !== undefined && offset <= last)
         this.report(
@@ -388,9 +498,10 @@ export class HistoryChecker {
   private addFinalRead(event: HistoryEvent & { f: 'final-read' }): void {
     let read = this.finalReads.get(event.partition);
     if (read === undefined) {
-      read = { records: [], complete: false };
+      read = { records: [], complete: false, readCommitted: true };
       this.finalReads.set(event.partition, read);
     }
+    if (event.isolation !== 'read_committed') read.readCommitted = false;
     if (event.type === 'ok') {
       for (const record of event.records ?? []) {
         read.records.push(record);
@@ -476,6 +587,7 @@ export class HistoryChecker {
           );
       }
     }
+    const transactions = this.checkTransactions(finalValues);
     const acks1LostTimes: number[] = [];
     if (haveFinalRead)
       for (const [value, acked] of this.acked1)
@@ -532,7 +644,127 @@ export class HistoryChecker {
       faults,
       availability,
       failoverMs,
+      transactions,
     };
+  }
+
+  /**
+   * Every transaction against the final read (only records of partitions read completely count):
+   * committed ones whole, aborted ones absent (from it if it read committed, and from every
+   * read_committed poll), unknown ones all or nothing.
+   */
+  private checkTransactions(finalValues: ReadonlyMap<string, number>): Map<string, TransactionCounts> {
+    const byProcess = new Map<string, { -readonly [key in keyof TransactionCounts]: number }>();
+    for (const transaction of this.transactions.values()) {
+      let counts = byProcess.get(transaction.process);
+      if (counts === undefined) {
+        counts = {
+          committed: 0,
+          aborted: 0,
+          unknown: 0,
+          unknownCommitted: 0,
+          unknownAborted: 0,
+          plannedAborts: 0,
+          committedRecords: 0,
+        };
+        byProcess.set(transaction.process, counts);
+      }
+      counts[transaction.outcome]++;
+      if (transaction.outcome === 'aborted' && transaction.planned === 'abort') counts.plannedAborts++;
+      if (transaction.outcome === 'committed') counts.committedRecords += transaction.records.length;
+      const name = `transaction ${transaction.txn} of ${transaction.process}`;
+      if (transaction.outcome === 'aborted') {
+        for (const [partition, value] of transaction.records) {
+          const polled = this.committedReads.get(value);
+          if (polled !== undefined)
+            this.report('aborted-read', `${JSON.stringify(value)} of aborted ${name}: ${polled}`);
+          const read = this.finalReads.get(partition);
+          const offset = finalValues.get(value);
+          if (offset !== undefined && read?.readCommitted === true)
+            this.report(
+              'aborted-read',
+              `${JSON.stringify(value)} of aborted ${name} is in the read_committed final read at offset ${offset} of partition ${partition}`,
+            );
+        }
+        continue;
+      }
+      const judged = transaction.records.filter(
+        ([partition]) => this.finalReads.get(partition)?.complete === true,
+      );
+      if (judged.length === 0) continue;
+      const missing = judged.filter(([, value]) => !finalValues.has(value));
+      const describeRecords = (records: readonly TxnRecord[]) =>
+        records
+          .slice(0, 6)
+          .map(([partition, value]) => `${JSON.stringify(value)} on partition ${partition}`)
+          .join(', ') + (records.length > 6 ? ', ...' : '');
+      if (transaction.outcome === 'committed' && missing.length === judged.length)
+        this.report(
+          'lost-transaction',
+          `${name} was committed and none of its ${judged.length} records is in the final read (${describeRecords(judged)})`,
+        );
+      else if (missing.length > 0 && missing.length < judged.length)
+        this.report(
+          'torn-transaction',
+          `${name} (${transaction.outcome === 'committed' ? 'committed' : 'outcome unknown'}): ${judged.length - missing.length} of its ${judged.length} records in the final read, missing ${describeRecords(missing)}`,
+        );
+      else if (transaction.outcome === 'unknown') {
+        if (missing.length === 0) counts.unknownCommitted++;
+        else {
+          counts.unknownAborted++;
+          // The final read says it aborted: no read_committed reader may have seen any of it.
+          for (const [, value] of judged) {
+            const polled = this.committedReads.get(value);
+            if (polled !== undefined)
+              this.report(
+                'aborted-read',
+                `${JSON.stringify(value)} of ${name} (outcome unknown, none of it in the final read): ${polled}`,
+              );
+          }
+        }
+      }
+    }
+    this.checkTransforms(finalValues);
+    return byProcess;
+  }
+
+  /**
+   * Consume-transform-produce, exactly once: each input record's output is in the final read at
+   * most once, and at least once when the input lies below its group's last committed offset.
+   */
+  private checkTransforms(finalValues: ReadonlyMap<string, number>): void {
+    if (this.transformingGroups.size === 0) return;
+    const outputsOf = new Map<string, string[]>();
+    for (const transaction of this.transactions.values()) {
+      if (transaction.inputs === undefined) continue;
+      transaction.records.forEach(([, output], index) => {
+        const input = transaction.inputs![index];
+        if (input === undefined || !finalValues.has(output)) return;
+        const outputs = outputsOf.get(input) ?? [];
+        outputs.push(`${JSON.stringify(output)} (transaction ${transaction.txn} of ${transaction.process})`);
+        outputsOf.set(input, outputs);
+      });
+    }
+    for (const [input, outputs] of outputsOf)
+      if (outputs.length > 1)
+        this.report(
+          'processed-twice',
+          `${JSON.stringify(input)} was transformed into ${outputs.join(' and ')}, all in the final read`,
+        );
+    for (const [group, sources] of this.transformingGroups)
+      for (const [partition, read] of this.finalReads) {
+        if (!read.complete) continue;
+        const committed = this.observedCommitted.get(`${group}/${partition}`);
+        if (committed === undefined) continue;
+        for (const [, offset, value] of read.records) {
+          const producer = parseValue(value)?.producer;
+          if (offset < committed && producer !== undefined && sources.has(producer) && !outputsOf.has(value))
+            this.report(
+              'never-processed',
+              `${JSON.stringify(value)} at offset ${offset} of partition ${partition}, below group ${group}'s committed offset ${committed}, has no output in the final read`,
+            );
+        }
+      }
   }
 
   /** Whether `producer` bumped its epoch between sending `value` and its acknowledgement (if any). */

@@ -33,10 +33,42 @@ export interface SendEvent extends EventBase {
   readonly error?: string;
 }
 
+/** How a reader reads: read_committed readers must never see a record of an aborted transaction. */
+export type IsolationLevel = 'read_committed' | 'read_uncommitted';
+
 /** Records a consumer or reader got from one poll (`ok`), in the order the client returned them. */
 export interface PollEvent extends EventBase {
   readonly f: 'poll';
   readonly records: readonly ReadRecord[];
+  readonly group?: string;
+  /** Unset in histories from before transactions: read as read_uncommitted (nothing is assumed). */
+  readonly isolation?: IsolationLevel;
+}
+
+/** One record of a transaction: [partition, value]; the value is `<process>#<seq>` as a send's. */
+export type TxnRecord = readonly [partition: number, value: string];
+
+/**
+ * A transaction of a transactional producer: `invoke` when it begins, with the records planned;
+ * then `ok` (committed: commit_transaction returned), `fail` (aborted: no commit was ever asked for,
+ * so it cannot have committed) or `info` (unknown: a commit was asked for and failed or timed out,
+ * so it is committed or aborted, all or nothing). The end event lists the records handed to the
+ * producer.
+ */
+export interface TxnEvent extends EventBase {
+  readonly f: 'txn';
+  /** The transaction's number in its producer's run. */
+  readonly txn: number;
+  readonly transactionalId: string;
+  /** What the workload meant to do with it (a seeded share is aborted). */
+  readonly planned: 'commit' | 'abort';
+  readonly records: readonly TxnRecord[];
+  readonly error?: string;
+  /**
+   * Consume-transform-produce: the input value each record transforms (records[i] from inputs[i]),
+   * and the group whose consumed offsets the transaction commits (send_offsets_to_transaction).
+   */
+  readonly inputs?: readonly string[];
   readonly group?: string;
 }
 
@@ -91,10 +123,15 @@ export interface LeadersEvent extends EventBase {
 export interface FinalReadEvent extends EventBase {
   readonly f: 'final-read';
   readonly partition: number;
-  /** On `ok`: every record from the log start up to `highWatermark`. */
+  /**
+   * On `ok`: every record from the log start up to `highWatermark` (read_committed: every record
+   * not of an aborted transaction; the read waits until no transaction is open).
+   */
   readonly records?: readonly ReadRecord[];
   readonly highWatermark?: number;
   readonly error?: string;
+  /** read_committed: it holds exactly the committed records (unset in older histories). */
+  readonly isolation?: IsolationLevel;
 }
 
 /**
@@ -127,6 +164,7 @@ export interface NoteEvent extends EventBase {
 export type HistoryEvent =
   | SendEvent
   | PollEvent
+  | TxnEvent
   | AssignEvent
   | SeekEvent
   | CommitEvent

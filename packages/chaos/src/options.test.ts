@@ -13,7 +13,7 @@ describe('chaos options', () => {
       rate: 500,
     });
     expect(options.weights.size).toBe(16);
-    expect([...options.workloads]).toEqual(['librdkafka', 'kafkajs', 'acks1', 'group', 'reader']);
+    expect([...options.workloads]).toEqual(['librdkafka', 'kafkajs', 'acks1', 'group', 'reader', 'txn']);
   });
 
   it('reads every option, in both --name value and --name=value forms', () => {
@@ -50,6 +50,8 @@ describe('chaos options', () => {
     expect(() => parseOptions(['--target', 'cloud'])).toThrow(/--target must be local or compose/);
     expect(() => parseOptions(['--target', 'compose', '--nodes', '5'])).toThrow(/three nodes/);
     expect(() => parseOptions(['--workload', 'group'])).toThrow(/at least one producer/);
+    expect([...parseOptions(['--workload', 'txn,reader']).workloads]).toEqual(['txn', 'reader']);
+    expect(() => parseOptions(['--workload', 'librdkafka,ctp'])).toThrow(/ctp transforms the txn/);
     expect(() => parseOptions(['--workload', 'kafkajs,spark'])).toThrow(/unknown workload 'spark'/);
     expect(() => parseOptions(['--frobnicate', '1'])).toThrow(/unknown option '--frobnicate'/);
     expect(() => parseOptions(['--duration'])).toThrow(/--duration needs a value/);

@@ -84,6 +84,68 @@ describe('the report', () => {
     );
   });
 
+  it('counts the transactions by outcome and the transaction anomalies', () => {
+    const txn = (
+      number: number,
+      type: 'ok' | 'fail' | 'info',
+      value: string,
+      monoMs: number,
+    ): HistoryEvent => ({
+      f: 'txn',
+      type,
+      process: 'txn',
+      txn: number,
+      transactionalId: 'txn',
+      planned: type === 'fail' ? 'abort' : 'commit',
+      records: [[0, value]],
+      wallMs: monoMs,
+      monoMs,
+    });
+    const withTransactions: HistoryEvent[] = [
+      txn(0, 'ok', 'txn#0', 4_000),
+      txn(1, 'fail', 'txn#1', 4_100),
+      txn(2, 'info', 'txn#2', 4_200),
+      {
+        f: 'final-read',
+        type: 'ok',
+        process: 'final-reader',
+        partition: 0,
+        isolation: 'read_committed',
+        records: [
+          [0, 0, 'p1#0'],
+          [0, 1, 'txn#0'],
+          [0, 3, 'txn#1'],
+        ],
+        highWatermark: 6,
+        wallMs: 5,
+        monoMs: 9_000,
+      },
+    ];
+    const markdown = renderReportMarkdown({
+      options: parseOptions(['--seed', '77']),
+      result: checkHistory(withTransactions),
+      timeline: new TimelineRecorder(0),
+      startedWall: new Date(0),
+      verdict: 'VERDICT: FAIL',
+      librdkafka: undefined,
+    });
+    expect(markdown).toContain('## Transactions');
+    expect(markdown).toContain('| txn | 3 | 1 | 1 (1) | 1 | 0 | 1 | 1 |');
+    expect(markdown).toContain('Anomalies: aborted-read 1, torn-transaction 0, lost-transaction 0,');
+    expect(markdown).toContain('- **aborted-read**: "txn#1" of aborted transaction 1 of txn');
+    // Without a transactional producer there is no such section.
+    expect(
+      renderReportMarkdown({
+        options: parseOptions(['--seed', '77']),
+        result: checkHistory(events),
+        timeline: new TimelineRecorder(0),
+        startedWall: new Date(0),
+        verdict: 'VERDICT: PASS',
+        librdkafka: undefined,
+      }),
+    ).not.toContain('## Transactions');
+  });
+
   it('draws the faults and one point per second in each panel of the timeline', () => {
     const timeline = new TimelineRecorder(0);
     for (const event of events) timeline.add(event);

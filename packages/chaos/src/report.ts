@@ -222,7 +222,7 @@ export function renderReportMarkdown(input: ReportInput): string {
       `${result.recordsRead.toLocaleString('en-US')} records polled by consumers and readers, ${result.finalRecords.toLocaleString('en-US')} records in the final read.`,
     `acks=1: ${result.acks1.acked.toLocaleString('en-US')} acknowledged, ${result.acks1.lost.toLocaleString('en-US')} missing from the final read (not an anomaly for acks=1; counted). ` +
       `Duplicates from producers without idempotence: ${result.nonIdempotentDuplicates}.`,
-    `librdkafka: ${input.librdkafka === undefined ? "Debian's only" : `${input.librdkafka} (producer rdk-a, the group members, the reader) and Debian's 2.0.2 (producer rdk-b, the final read)`}.`,
+    `librdkafka: ${input.librdkafka === undefined ? "Debian's only" : `${input.librdkafka} (producer rdk-a, the transactional producer, the group members, the reader) and Debian's 2.0.2 (producer rdk-b, the final read)`}.`,
     '',
     '| client | invoke | ok | fail | info |',
     '| --- | ---: | ---: | ---: | ---: |',
@@ -232,6 +232,7 @@ export function renderReportMarkdown(input: ReportInput): string {
         ([name, counts]) => `| ${name} | ${counts.invoke} | ${counts.ok} | ${counts.fail} | ${counts.info} |`,
       ),
     '',
+    ...renderTransactions(result),
     '## Availability per fault kind',
     '',
     "Error rate: sends invoked between a fault's start and 5 s after it healed that failed. Longest unavailability: the longest time any partition went without an acks=all acknowledgement in that window.",
@@ -315,6 +316,35 @@ export function renderReportMarkdown(input: ReportInput): string {
     '',
   );
   return lines.join('\n');
+}
+
+/** The transactions section: outcomes, and what the read_committed final read made of the unknown ones. */
+export function renderTransactions(result: CheckResult): string[] {
+  if (result.transactions.size === 0) return [];
+  const anomalies = (
+    ['aborted-read', 'torn-transaction', 'lost-transaction', 'processed-twice', 'never-processed'] as const
+  )
+    .map((kind) => `${kind} ${result.anomalyCounts[kind]}`)
+    .join(', ');
+  return [
+    '## Transactions',
+    '',
+    'The transactional producer (`txn`, librdkafka) runs transactions of 2 to 6 records over several partitions, committing most and aborting a seeded share; ' +
+      "the consume-transform-produce member (`ctp`, if run) transforms txn's records it reads and commits its group's offsets in the same transaction. " +
+      'Aborted: no commit was asked for (planned, or an error before it). Unknown: the commit failed or timed out; the final read (read_committed) then holds all of it (it committed) or none (it aborted), never part.',
+    '',
+    '| producer | transactions | committed | aborted (planned) | unknown | unknown: all in the final read | unknown: none in it | records committed |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...[...result.transactions.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(
+        ([process, txn]) =>
+          `| ${process} | ${txn.committed + txn.aborted + txn.unknown} | ${txn.committed} | ${txn.aborted} (${txn.plannedAborts}) | ${txn.unknown} | ${txn.unknownCommitted} | ${txn.unknownAborted} | ${txn.committedRecords} |`,
+      ),
+    '',
+    `Anomalies: ${anomalies} (examples above).`,
+    '',
+  ];
 }
 
 export function writeReport(reportDir: string, input: ReportInput): void {

@@ -156,6 +156,7 @@ export class LocalCluster implements ChaosCluster {
         `num.partitions=${this.options.partitions}`,
         `default.replication.factor=${replicationFactor}`,
         `offsets.topic.replication.factor=${replicationFactor}`,
+        `transaction.state.log.replication.factor=${replicationFactor}`,
         `min.insync.replicas=${Math.min(2, replicationFactor)}`,
       ];
       writeFileSync(join(node.root, 'server.properties'), `${properties.join('\n')}\n`);

@@ -29,7 +29,7 @@ export function currentLibrdkafkaDir(): string | undefined {
 }
 
 export interface WorkerOptions {
-  readonly role: 'produce' | 'group' | 'reader' | 'final';
+  readonly role: 'produce' | 'group' | 'reader' | 'final' | 'txn' | 'ctp';
   readonly name: string;
   readonly bootstrap: string;
   readonly topic: string;
@@ -39,6 +39,10 @@ export interface WorkerOptions {
   readonly group?: string;
   readonly rereadSeconds?: number;
   readonly timeoutSeconds?: number;
+  /** The transactional producer's seed (which transactions it aborts, their sizes and partitions). */
+  readonly seed?: number;
+  /** The consume-transform-produce member transforms this producer's records. */
+  readonly source?: string;
   /** Run on this librdkafka (a directory with librdkafka.so.1) instead of Debian's. */
   readonly libraryDir?: string;
   /** Where the worker's stderr goes. */
@@ -72,6 +76,8 @@ export class LibrdkafkaWorker {
     if (options.group !== undefined) args.push('--group', options.group);
     if (options.rereadSeconds !== undefined) args.push('--reread-s', String(options.rereadSeconds));
     if (options.timeoutSeconds !== undefined) args.push('--timeout-s', String(options.timeoutSeconds));
+    if (options.seed !== undefined) args.push('--seed', String(options.seed));
+    if (options.source !== undefined) args.push('--source', options.source);
     const env = { ...process.env };
     if (options.libraryDir !== undefined) env.LD_LIBRARY_PATH = options.libraryDir;
     this.child = spawn('/usr/bin/python3', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
