@@ -7,6 +7,7 @@
 // `acceptErrorLogIntervalMs` with how many were not logged.
 
 import type { Server as NetServer } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logging.js';
 
@@ -40,13 +41,42 @@ export function logAcceptErrors(server: NetServer, listenerName: string, logger:
  * shape ever changes, this returns false and the caller says so at start-up.
  */
 export function logGrpcAcceptErrors(server: grpc.Server, listenerName: string, logger: Logger): boolean {
-  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(servers instanceof Map)) return false;
-  let guarded = 0;
-  for (const candidate of servers.keys()) {
-    if (typeof (candidate as NetServer | undefined)?.on !== 'function') continue;
-    logAcceptErrors(candidate as NetServer, listenerName, logger);
-    guarded += 1;
+  const servers = boundHttp2Servers(server);
+  for (const candidate of servers) logAcceptErrors(candidate, listenerName, logger);
+  return servers.length > 0;
+}
+
+/**
+ * Logs every TLS handshake a bound grpc-js Server refuses (a peer without a certificate where one
+ * is required, one the truststore does not vouch for, no common TLS version) with the peer's
+ * address: grpc-js drops them silently. False when its servers cannot be reached (see above).
+ */
+export function logGrpcTlsHandshakeFailures(
+  server: grpc.Server,
+  listenerName: string,
+  logger: Logger,
+): boolean {
+  const servers = boundHttp2Servers(server);
+  for (const candidate of servers) {
+    candidate.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      logger.warn(
+        {
+          listener: listenerName,
+          remote: `${socket.remoteAddress}:${socket.remotePort}`,
+          reason: error.message.trim(),
+        },
+        'failed authentication: TLS handshake with a peer failed',
+      );
+    });
   }
-  return guarded > 0;
+  return servers.length > 0;
+}
+
+/** The HTTP/2 servers behind a bound grpc-js Server (its private `http2Servers` map). */
+function boundHttp2Servers(server: grpc.Server): NetServer[] {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(servers instanceof Map)) return [];
+  return [...servers.keys()].filter(
+    (candidate): candidate is NetServer => typeof (candidate as NetServer | undefined)?.on === 'function',
+  );
 }
