@@ -2,9 +2,13 @@
 // loopback: one trivial unary method, so what is tested is the TLS around it.
 
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { waitFor } from '@gregor/ground/testing';
 import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { brokerConfigFrom } from '../config/broker-config.js';
+import { logGrpcTlsHandshakeFailures } from '../network/accept-errors.js';
 import { makeTestCertificates, type TestCertificates } from '../testing/test-certificates.js';
 import { type InternalGrpcCredentials, internalGrpcCredentials } from './internal-credentials.js';
 
@@ -57,8 +61,11 @@ afterEach(() => {
   for (const server of servers.splice(0)) server.forceShutdown();
 });
 
-async function serve(credentials: grpc.ServerCredentials, host = '127.0.0.1'): Promise<string> {
-  const server = new grpc.Server();
+async function serve(
+  credentials: grpc.ServerCredentials,
+  host = '127.0.0.1',
+  server = new grpc.Server(),
+): Promise<string> {
   server.addService(echoService, {
     Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
       callback(null, call.request),
@@ -126,6 +133,34 @@ describe('internal gRPC credentials', () => {
     const anonymous = grpc.credentials.createSsl(readFileSync(certs.caCertificate));
     expect(await echo(target, anonymous)).toMatch(/^14 UNAVAILABLE/);
     expect(await echo(target, grpc.credentials.createInsecure())).toMatch(/^14 UNAVAILABLE/);
+  });
+
+  it('a refused handshake is logged with the peer address; an accepted one is not', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      new Writable({
+        write: (chunk: Buffer, _encoding, done) => {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          done();
+        },
+      }),
+    );
+    const server = new grpc.Server();
+    const node = credentialsFor({ ...nodeKeystore(), 'ssl.client.auth': 'required' });
+    const target = await serve(node.server, '127.0.0.1', server);
+    expect(logGrpcTlsHandshakeFailures(server, 'CONTROLLER', logger)).toBe(true);
+    expect(await echo(target, node.channel)).toBe('answer: hello');
+    expect(lines).toEqual([]);
+    const rogue = certs.untrustedClient('/CN=rogue');
+    expect(await echo(target, credentialsFor({ 'ssl.keystore.location': rogue.keystore }).channel)).toMatch(
+      /^14 UNAVAILABLE/,
+    );
+    await waitFor('a logged refusal', () => lines.length > 0, { timeoutMs: 5_000 });
+    expect(lines[0]).toMatchObject({
+      listener: 'CONTROLLER',
+      remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      msg: expect.stringMatching(/^failed authentication: TLS handshake with a peer failed/),
+    });
   });
 
   it('ssl.client.auth=none: the server does not ask for a certificate', async () => {

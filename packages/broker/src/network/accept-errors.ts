@@ -6,7 +6,7 @@
 // One line per streak: the first failure is logged at once, later ones at most every
 // `acceptErrorLogIntervalMs` with how many were not logged.
 
-import type { Server as NetServer } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logging.js';
@@ -58,14 +58,23 @@ export function logGrpcTlsHandshakeFailures(
 ): boolean {
   const servers = boundHttp2Servers(server);
   for (const candidate of servers) {
+    // A refused handshake has closed the socket by the time it is reported, and a closed socket no
+    // longer knows its peer: the address is noted as the TCP connection is accepted, and found again
+    // through the TLS socket's `_parent` (the TCP socket it wraps; Node internals, hence the fallback).
+    const peers = new WeakMap<Socket, string>();
+    candidate.on('connection', (socket: Socket) => {
+      peers.set(socket, `${socket.remoteAddress}:${socket.remotePort}`);
+    });
     candidate.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      const tcp = (socket as TLSSocket & { _parent?: Socket })._parent;
       logger.warn(
         {
           listener: listenerName,
-          remote: `${socket.remoteAddress}:${socket.remotePort}`,
+          remote: (tcp === undefined ? undefined : peers.get(tcp)) ?? 'unknown',
+          // In TLS 1.3 a certificate the server refuses reaches Node as a reset ("socket hang up").
           reason: error.message.trim(),
         },
-        'failed authentication: TLS handshake with a peer failed',
+        'failed authentication: TLS handshake with a peer failed (no client certificate, one the truststore does not vouch for, or no common TLS version)',
       );
     });
   }
