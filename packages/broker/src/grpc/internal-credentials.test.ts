@@ -157,9 +157,19 @@ describe('internal gRPC credentials', () => {
     );
     await waitFor('a logged refusal', () => lines.length > 0, { timeoutMs: 5_000 });
     expect(lines[0]).toMatchObject({
+      level: 40,
       listener: 'CONTROLLER',
       remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
-      msg: expect.stringMatching(/^failed authentication: TLS handshake with a peer failed/),
+      reason: 'client certificate refused: UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      msg: 'failed authentication: TLS handshake with a peer failed',
+    });
+    const anonymous = grpc.credentials.createSsl(readFileSync(certs.caCertificate));
+    expect(await echo(target, anonymous)).toMatch(/^14 UNAVAILABLE/);
+    await waitFor('a second logged refusal', () => lines.length > 1, { timeoutMs: 5_000 });
+    expect(lines[1]).toMatchObject({
+      level: 40,
+      remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      reason: expect.stringMatching(/peer did not return a certificate/),
     });
   });
 

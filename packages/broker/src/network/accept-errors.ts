@@ -48,8 +48,10 @@ export function logGrpcAcceptErrors(server: grpc.Server, listenerName: string, l
 
 /**
  * Logs every TLS handshake a bound grpc-js Server refuses (a peer without a certificate where one
- * is required, one the truststore does not vouch for, no common TLS version) with the peer's
- * address: grpc-js drops them silently. False when its servers cannot be reached (see above).
+ * is required, one the truststore does not vouch for, no common TLS version) at warn with the
+ * peer's address: grpc-js drops them silently. A peer that hangs up mid-handshake without being
+ * refused (a channel closed while connecting) is logged at debug. False when its servers cannot be
+ * reached (see above).
  */
 export function logGrpcTlsHandshakeFailures(
   server: grpc.Server,
@@ -60,21 +62,31 @@ export function logGrpcTlsHandshakeFailures(
   for (const candidate of servers) {
     // A refused handshake has closed the socket by the time it is reported, and a closed socket no
     // longer knows its peer: the address is noted as the TCP connection is accepted, and found again
-    // through the TLS socket's `_parent` (the TCP socket it wraps; Node internals, hence the fallback).
+    // through the TLS socket's `_parent` (the TCP socket it wraps; Node internals, hence 'unknown').
     const peers = new WeakMap<Socket, string>();
     candidate.on('connection', (socket: Socket) => {
       peers.set(socket, `${socket.remoteAddress}:${socket.remotePort}`);
     });
-    candidate.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+    candidate.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
       const tcp = (socket as TLSSocket & { _parent?: Socket })._parent;
+      const remote = (tcp === undefined ? undefined : peers.get(tcp)) ?? 'unknown';
+      // Node checks a client certificate once OpenSSL's handshake is done and, refusing it, closes
+      // the socket: the event then only says "socket hang up", and the verdict is authorizationError.
+      const refusedCertificate = socket.authorizationError ?? undefined;
+      if (refusedCertificate === undefined && error.code === 'ECONNRESET') {
+        logger.debug({ listener: listenerName, remote }, 'a peer hung up during the TLS handshake');
+        return;
+      }
       logger.warn(
         {
           listener: listenerName,
-          remote: (tcp === undefined ? undefined : peers.get(tcp)) ?? 'unknown',
-          // In TLS 1.3 a certificate the server refuses reaches Node as a reset ("socket hang up").
-          reason: error.message.trim(),
+          remote,
+          reason:
+            refusedCertificate === undefined
+              ? error.message.trim()
+              : `client certificate refused: ${String(refusedCertificate)}`,
         },
-        'failed authentication: TLS handshake with a peer failed (no client certificate, one the truststore does not vouch for, or no common TLS version)',
+        'failed authentication: TLS handshake with a peer failed',
       );
     });
   }
