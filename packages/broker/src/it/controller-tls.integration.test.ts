@@ -2,7 +2,8 @@
 // ssl.client.auth=required, each with its own certificate from a test CA (IP SANs, so Kafka's
 // default ssl.endpoint.identification.algorithm=https holds), made with openssl. The quorum forms,
 // kafkajs writes with acks=all to a topic with three replicas and min.insync.replicas=3
-// (replication is gRPC between the nodes, so every acknowledged record crossed TLS), a fourth
+// (replication is gRPC between the nodes, so every acknowledged record crossed TLS), a
+// transaction over partitions led by several nodes commits (its markers cross TLS), a fourth
 // node presenting a certificate of another CA is refused at the handshake (the nodes log it and
 // never list it), and the CONTROLLER port speaks TLS and refuses a client without a certificate.
 
@@ -13,8 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { waitFor } from '@gregor/ground/testing';
+import * as grpc from '@grpc/grpc-js';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeMetadata } from '../grpc/describe-metadata-client.js';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 import { makeTestCertificates, type TestCertificates } from '../testing/test-certificates.js';
 
@@ -42,6 +45,9 @@ beforeAll(async () => {
       ...sharedTls(),
       'offsets.topic.replication.factor': '3',
       'offsets.topic.num.partitions': '1',
+      'transaction.state.log.replication.factor': '3',
+      'transaction.state.log.num.partitions': '1',
+      'group.initial.rebalance.delay.ms': '0',
       'auto.create.topics.enable': 'false',
     },
     nodeProperties: (nodeId) => ({ 'ssl.keystore.location': keystores.get(nodeId)! }),
@@ -130,6 +136,54 @@ describe('the nodes gRPC over mutual TLS', () => {
     }
   });
 
+  it('writes transaction markers over TLS: a committed transaction over three partitions is read_committed', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const producer = kafka.producer({
+      transactionalId: 'over-mtls-txn',
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const consumer = kafka.consumer({ groupId: 'over-mtls-txn-readers', readUncommitted: false });
+    try {
+      await admin.createTopics({
+        topics: [{ topic: 'txn-over-mtls', numPartitions: 3, replicationFactor: 3 }],
+        waitForLeaders: true,
+      });
+      // The coordinator writes each partition's marker through its leader: with leaders on
+      // several nodes, at least one marker travels to another node over the TLS listener.
+      const metadata = await admin.fetchTopicMetadata({ topics: ['txn-over-mtls'] });
+      expect(
+        new Set(metadata.topics[0]!.partitions.map((partition) => partition.leader)).size,
+      ).toBeGreaterThan(1);
+      const transaction = await producer.transaction();
+      await transaction.send({
+        topic: 'txn-over-mtls',
+        messages: ['t0', 't1', 't2'].map((value, partition) => ({ value, partition })),
+      });
+      await transaction.commit();
+      const values: string[] = [];
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'txn-over-mtls', fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          values.push(message.value!.toString());
+        },
+      });
+      // read_committed: a partition's record is visible once its commit marker is written.
+      await waitFor('the committed records', () => values.length >= 3, {
+        timeoutMs: 30_000,
+        detail: () => `${values.join(',')}\n${cluster.tail()}`,
+      });
+      expect(values.sort()).toEqual(['t0', 't1', 't2']);
+    } finally {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  });
+
   it('refuses a fourth node presenting a certificate of another CA at the TLS handshake', async () => {
     const outsider = startOutsider(certs.untrustedClient('/CN=node-4/O=Elsewhere').keystore);
     try {
@@ -175,6 +229,22 @@ describe('the nodes gRPC over mutual TLS', () => {
     // TLS 1.3: the client's half of the handshake completes, then the server's alert arrives.
     expect(anonymous.serverSubject).toBe('node-2');
     expect(anonymous.error).toMatch(/certificate required/i);
+  });
+
+  it('answers DescribeMetadata to a client with a node certificate, and not over PLAINTEXT', async () => {
+    const port = cluster.node(3).quorumPort;
+    const member = certs.node('describe-probe');
+    const credentials = grpc.credentials.createSsl(
+      readFileSync(certs.caCertificate),
+      readFileSync(member.key),
+      readFileSync(member.certificate),
+    );
+    const described = await describeMetadata({ host: '127.0.0.1', port, timeoutMs: 10_000, credentials });
+    expect(described.clusterId).toBe(cluster.clusterId);
+    expect(described.status.errorCode).toBe(0);
+    await expect(describeMetadata({ host: '127.0.0.1', port, timeoutMs: 3_000 })).rejects.toThrow(
+      /UNAVAILABLE|DEADLINE_EXCEEDED/,
+    );
   });
 });
 
