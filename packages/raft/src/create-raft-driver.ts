@@ -35,7 +35,7 @@ export interface CreateRaftDriverOptions {
    * binds a server of its own on this node's voter host:port and shuts it down on close.
    */
   readonly grpcServer?: grpc.Server;
-  /** The TLS seam for the owned server; insecure until TLS lands. */
+  /** Credentials of the owned server (with `transport.credentials` for the clients); insecure when absent. */
   readonly serverCredentials?: grpc.ServerCredentials;
   readonly transport?: Omit<RaftGrpcTransportOptions, 'nodeId' | 'voters' | 'logger' | 'protoPath'>;
   /** Where proto/raft.proto is; found by walking up from this module when absent. */

@@ -70,8 +70,12 @@ describe('broker config', () => {
     ],
     [{ 'log.retention.hours': '1.5' }, /log.retention.hours/],
     [
+      { 'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL' },
+      /controller listener CONTROLLER is SASL_SSL, but it serves gRPC between nodes/,
+    ],
+    [
       { 'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:SSL' },
-      /controller listener CONTROLLER is SSL, but it serves gRPC/,
+      /ssl.keystore.location: is required for an SSL or SASL_SSL listener/,
     ],
     [
       { 'listener.security.protocol.map': 'PLAINTEXT:SSL,CONTROLLER:PLAINTEXT' },

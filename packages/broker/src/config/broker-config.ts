@@ -28,6 +28,11 @@ import {
   resolveConfig,
   str,
 } from './config-def.js';
+import {
+  type ControllerListenerTls,
+  controllerListenerTls,
+  endpointIdentificationKey,
+} from './controller-listener-tls.js';
 import { type IgnoredVariable, settingsFromEnvironment } from './environment.js';
 import { type KafkaKeyType, kafkaBrokerKeyTypes } from './kafka-broker-keys.js';
 import {
@@ -477,6 +482,8 @@ export interface BrokerConfig {
   readonly listenerTls: ReadonlyMap<string, ListenerTls>;
   /** The SASL settings of every SASL_PLAINTEXT and SASL_SSL listener, by listener name. */
   readonly listenerSasl: ReadonlyMap<string, ListenerSasl>;
+  /** The TLS of the nodes' own gRPC when the controller listener is SSL; undefined: PLAINTEXT. */
+  readonly controllerTls: ControllerListenerTls | undefined;
   /** Kafka keys that were set but do nothing in Gregor, with why; logged once at start-up. */
   readonly keysWithoutEffect: readonly KeyWithoutEffect[];
   /** Every key given explicitly, for DescribeConfigs' sources. */
@@ -560,7 +567,11 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
       }
       const problem = checkKafkaValue(type, value);
       if (problem !== undefined) problems.add(new ConfigError(key, problem));
-      else if (!tlsKeysWithEffect.has(unprefixedKey(key)) && !isSaslKeyWithEffect(key)) {
+      else if (
+        !tlsKeysWithEffect.has(unprefixedKey(key)) &&
+        unprefixedKey(key) !== endpointIdentificationKey &&
+        !isSaslKeyWithEffect(key)
+      ) {
         keysWithoutEffect.push({ key, reason: withoutEffectReason(key) });
       }
     }
@@ -638,6 +649,12 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
     const tls = problems.check(() => listenerTls(raw, listener.name));
     if (tls !== undefined) tlsByListener.set(listener.name, tls);
   }
+  const controllerTlsSettings =
+    controllerListener === undefined ? undefined : tlsByListener.get(controllerListener.name);
+  const controllerTls =
+    controllerTlsSettings === undefined
+      ? undefined
+      : problems.check(() => controllerListenerTls(raw, controllerListener!.name, controllerTlsSettings));
   const saslListeners = listeners.filter((listener) => {
     const protocol = listenerSecurityProtocols.get(listener.name);
     return protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL';
@@ -659,11 +676,28 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
     const prefix = /^listener\.name\.([^.]+)\./.exec(key);
     if (prefix !== null && !listeners.some((listener) => listener.name.toLowerCase() === prefix[1])) {
       problems.add(new ConfigError(key, `names listener '${prefix[1]}', which is not in 'listeners'`));
+    } else if (unprefixedKey(key) === endpointIdentificationKey) {
+      const controllerName = controllerListener?.name.toLowerCase();
+      if (controllerTlsSettings === undefined || (prefix !== null && prefix[1] !== controllerName)) {
+        keysWithoutEffect.push({
+          key,
+          reason:
+            "only the nodes' own gRPC clients check a server's hostname, and they do so only when the controller listener is SSL",
+        });
+      }
     } else if (tlsKeysWithEffect.has(unprefixedKey(key))) {
       const usedBy =
         prefix === null ? tlsListeners : tlsListeners.filter((l) => l.name.toLowerCase() === prefix[1]);
       if (usedBy.length === 0) {
         keysWithoutEffect.push({ key, reason: 'no listener it applies to is SSL or SASL_SSL' });
+      } else if (
+        unprefixedKey(key) === 'ssl.principal.mapping.rules' &&
+        usedBy.every((listener) => listener === controllerListener)
+      ) {
+        keysWithoutEffect.push({
+          key,
+          reason: 'the controller listener serves gRPC between nodes, whose calls carry no principal',
+        });
       }
     }
   }
@@ -744,6 +778,7 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
     listenerSecurityProtocols,
     listenerTls: tlsByListener,
     listenerSasl: saslByListener,
+    controllerTls,
     keysWithoutEffect,
     explicitKeys: new Set(raw.keys()),
     ignoredEnvironmentVariables: [],
@@ -769,7 +804,8 @@ export function unprefixedKey(key: string): string {
 /**
  * Each listener's protocol: its entry in listener.security.protocol.map, else its own name when
  * that is a protocol (PLAINTEXT://...), else PLAINTEXT for a controller listener when the map was
- * not set (Kafka's KRaft default). The controller listener serves gRPC, which is PLAINTEXT here.
+ * not set (Kafka's KRaft default). The controller listener serves gRPC between nodes: PLAINTEXT or
+ * SSL (nodes authenticate each other with certificates), never SASL.
  */
 function resolveSecurityProtocols(
   listeners: readonly ListenerSpec[],
@@ -792,11 +828,14 @@ function resolveSecurityProtocols(
           `listener ${listener.name} has no security protocol; add ${listener.name}:PLAINTEXT`,
         ),
       );
-    } else if (protocol !== 'PLAINTEXT' && controllerNames.has(listener.name)) {
+    } else if (
+      (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') &&
+      controllerNames.has(listener.name)
+    ) {
       problems.add(
         new ConfigError(
           'listener.security.protocol.map',
-          `controller listener ${listener.name} is ${protocol}, but it serves gRPC (quorum, controller, replication), which is PLAINTEXT only`,
+          `controller listener ${listener.name} is ${protocol}, but it serves gRPC between nodes (quorum, controller, replication), where nodes prove who they are with certificates, not SASL: use SSL (with ssl.client.auth=required for mutual TLS) or PLAINTEXT`,
         ),
       );
     } else {

@@ -25,7 +25,7 @@ const jvmReason =
 const log4jReason =
   "Kafka's log4j setting; Gregor logs JSON lines through pino (GREGOR_LOG_LEVEL and GREGOR_LOG_FORMAT set them)";
 const tlsFileReason =
-  "a file name the apache/kafka image's scripts turn into a TLS keystore setting; Gregor serves PLAINTEXT only";
+  "a file name (or a file holding a password) the apache/kafka image's scripts turn into a TLS setting under /etc/kafka/secrets; Gregor reads the ssl.* keys themselves (KAFKA_SSL_KEYSTORE_LOCATION, KAFKA_SSL_KEYSTORE_PASSWORD, ...)";
 
 /**
  * Variables with the KAFKA_ prefix that the apache/kafka image or Kafka's start scripts read

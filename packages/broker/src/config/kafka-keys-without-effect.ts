@@ -43,7 +43,7 @@ const rules: readonly Rule[] = [
   },
   {
     matches: (key) =>
-      /^(listener\.name\.[^.]+\.)?ssl\.(protocol|provider|keymanager\.algorithm|trustmanager\.algorithm|secure\.random\.implementation|engine\.factory\.class|endpoint\.identification\.algorithm|allow\.(dn|san)\.changes)$/.test(
+      /^(listener\.name\.[^.]+\.)?ssl\.(protocol|provider|keymanager\.algorithm|trustmanager\.algorithm|secure\.random\.implementation|engine\.factory\.class|allow\.(dn|san)\.changes)$/.test(
         key,
       ),
     reason:

@@ -69,6 +69,8 @@ export interface ControllerClientOptions {
   readonly local: ControllerRpcDispatcher;
   /** The Raft leader this node knows of. */
   readonly knownLeaderId: () => number | undefined;
+  /** How this node dials its peers' controller listeners (internal-credentials.ts). */
+  readonly credentials: grpc.ChannelCredentials;
   readonly logger: Logger;
 }
 
@@ -181,7 +183,7 @@ export class ControllerClient {
     // A voter that restarted on a new port (it binds port 0): a channel to the new address.
     existing?.client.close();
     const Client = serviceClient(protoFile, serviceName);
-    const client = new Client(target, grpc.credentials.createInsecure(), internalChannelOptions);
+    const client = new Client(target, this.options.credentials, internalChannelOptions);
     this.clients.set(nodeId, { target, client });
     return client;
   }

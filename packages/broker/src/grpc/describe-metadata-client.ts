@@ -14,6 +14,8 @@ export interface DescribeMetadataTarget {
   /** '' when the caller does not know it yet: the node answers with its own. */
   readonly clusterId?: string;
   readonly timeoutMs: number;
+  /** How to dial the controller listener; PLAINTEXT when absent. */
+  readonly credentials?: grpc.ChannelCredentials;
 }
 
 type DescribeMetadataMethod = (
@@ -28,7 +30,7 @@ export function describeMetadata(target: DescribeMetadataTarget): Promise<Descri
   const Client = serviceClient('controller.proto', 'gregor.controller.Controller');
   const client = new Client(
     `${target.host}:${target.port}`,
-    grpc.credentials.createInsecure(),
+    target.credentials ?? grpc.credentials.createInsecure(),
     internalChannelOptions,
   );
   const call = (client as unknown as { DescribeMetadata: DescribeMetadataMethod }).DescribeMetadata.bind(

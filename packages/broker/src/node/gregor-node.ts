@@ -33,6 +33,7 @@ import {
 import { DelayedOperations } from '../delayed/delayed-operations.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
+import { internalGrpcCredentials } from '../grpc/internal-credentials.js';
 import { internalServerOptions } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
 import { type BrokerMetrics, BrokerMetricsRecorder, noBrokerMetrics } from '../metrics/broker-metrics.js';
@@ -45,7 +46,7 @@ import {
   type RaftMetricsStatus,
 } from '../metrics/prometheus-exporter.js';
 import { type Readiness, readiness } from '../metrics/readiness.js';
-import { logGrpcAcceptErrors } from '../network/accept-errors.js';
+import { logGrpcAcceptErrors, logGrpcTlsHandshakeFailures } from '../network/accept-errors.js';
 import type { FrameHandler, HandlerOutcome } from '../network/connection.js';
 import { SocketServer } from '../network/socket-server.js';
 import { controllerProducerIdSource } from '../producer-ids/controller-producer-id-source.js';
@@ -275,17 +276,13 @@ export class GregorNode {
     const server = new grpc.Server(internalServerOptions);
     this.grpcServer = server;
     const listener = this.config.controllerListener;
+    const internalCredentials = internalGrpcCredentials(this.config.controllerTls);
     const bindHost = listener.host === '' ? '0.0.0.0' : listener.host;
     const controllerPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        `${bindHost}:${listener.port}`,
-        grpc.ServerCredentials.createInsecure(),
-        (error, port) =>
-          error === null
-            ? resolve(port)
-            : reject(
-                new Error(`cannot bind ${listener.name} ${bindHost}:${listener.port}: ${error.message}`),
-              ),
+      server.bindAsync(`${bindHost}:${listener.port}`, internalCredentials.server, (error, port) =>
+        error === null
+          ? resolve(port)
+          : reject(new Error(`cannot bind ${listener.name} ${bindHost}:${listener.port}: ${error.message}`)),
       ),
     );
     if (!logGrpcAcceptErrors(server, listener.name, this.logger)) {
@@ -293,6 +290,23 @@ export class GregorNode {
         { listener: listener.name },
         'cannot watch the gRPC listener for accept errors (grpc-js internals changed); EMFILE there may stop the node',
       );
+    }
+    if (this.config.controllerTls === undefined) {
+      this.logger.info(
+        { listener: listener.name },
+        `listener ${listener.name} serves the nodes' gRPC in PLAINTEXT: unencrypted and unauthenticated, for local development (map it to SSL for TLS between nodes)`,
+      );
+    } else {
+      this.logger.info(
+        { listener: listener.name, security: internalCredentials.description },
+        `listener ${listener.name} serves the nodes' gRPC over TLS; peers are dialled with the same keystore`,
+      );
+      if (!logGrpcTlsHandshakeFailures(server, listener.name, this.logger)) {
+        this.logger.warn(
+          { listener: listener.name },
+          'cannot watch the gRPC listener for refused TLS handshakes (grpc-js internals changed); they will not be logged',
+        );
+      }
     }
     this.socketServer = new SocketServer(
       this.requestGate.handler,
@@ -428,6 +442,7 @@ export class GregorNode {
         partitionMaxBytes: settings.replicaFetchMaxBytes,
         responseMaxBytes: settings.replicaFetchResponseMaxBytes,
         backoffMs: settings.replicaFetchBackoffMs,
+        credentials: internalCredentials.channel,
       },
       addressOf,
       replicaManager,
@@ -453,7 +468,7 @@ export class GregorNode {
       nodeId: settings.nodeId,
       clusterId: settings.clusterId,
       voters: voterAddresses.voters,
-      transport: { addressOf },
+      transport: { addressOf, credentials: internalCredentials.channel },
       dataDir: join(metadataDir, metadataLogDirName),
       timeouts: {
         ...FAST_FAILOVER_TIMEOUTS,
@@ -522,6 +537,7 @@ export class GregorNode {
       addressOf,
       local: dispatcher,
       knownLeaderId: () => raft.status().leaderId,
+      credentials: internalCredentials.channel,
       logger: this.logger,
     });
 
@@ -586,6 +602,7 @@ export class GregorNode {
       transactionMaxTimeoutMs: settings.transactionMaxTimeoutMs,
       offsetsTopicNumPartitions: settings.offsetsTopicNumPartitions,
       addressOf,
+      credentials: internalCredentials.channel,
     });
     this.requestGate.open(
       createRequestRouter(

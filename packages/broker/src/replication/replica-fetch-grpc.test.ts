@@ -35,7 +35,7 @@ async function leaderService(): Promise<{ server: grpc.Server; client: ReplicaFe
     ),
   );
   servers.push(server);
-  const client = new ReplicaFetchClient(`127.0.0.1:${port}`);
+  const client = new ReplicaFetchClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   clients.push(client);
   return { server, client };
 }

@@ -231,6 +231,7 @@ export class GrpcReplicaFetchTransport implements ReplicaFetchTransport {
     private readonly leaderId: number,
     private readonly addressOf: LeaderAddressOf,
     private readonly clusterId: string,
+    private readonly credentials: grpc.ChannelCredentials,
   ) {}
 
   async fetch(request: ReplicaFetchRequest, timeoutMs: number): Promise<ReplicaFetchResponse> {
@@ -255,7 +256,7 @@ export class GrpcReplicaFetchTransport implements ReplicaFetchTransport {
       this.stream?.end(new Error(`leader ${this.leaderId} moved to ${target}`));
       this.stream = undefined;
       this.client?.close();
-      this.client = target === undefined ? undefined : new ReplicaFetchClient(target);
+      this.client = target === undefined ? undefined : new ReplicaFetchClient(target, this.credentials);
       this.target = target;
     }
     return this.client;
@@ -334,9 +335,9 @@ export class ReplicaFetchStream {
 export class ReplicaFetchClient {
   private readonly client: grpc.Client;
 
-  constructor(address: string) {
+  constructor(address: string, credentials: grpc.ChannelCredentials) {
     const Client = serviceClient(protoFile, serviceName);
-    this.client = new Client(address, grpc.credentials.createInsecure(), internalChannelOptions);
+    this.client = new Client(address, credentials, internalChannelOptions);
   }
 
   openStream(): ReplicaFetchStream {

@@ -7,6 +7,7 @@ import {
   type ReplicaFetcherSettings as FetcherLoopSettings,
   ReplicaFetcherManager as FetcherLoops,
 } from '@gregor/replication';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../logging.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { GrpcReplicaFetchTransport, type LeaderAddressOf } from './replica-fetch-grpc.js';
@@ -16,6 +17,8 @@ export type { LeaderAddressOf } from './replica-fetch-grpc.js';
 export interface ReplicaFetcherSettings extends FetcherLoopSettings {
   /** Sent with every fetch: a leader of another cluster refuses it. */
   readonly clusterId: string;
+  /** How fetchers dial their leaders' controller listeners (internal-credentials.ts). */
+  readonly credentials: ChannelCredentials;
 }
 
 /** Keeps one fetcher per leader broker, each carrying the partitions this broker follows from it. */
@@ -33,7 +36,7 @@ export class ReplicaFetcherManager {
       (leaderId) =>
         addressOf(leaderId) === undefined
           ? undefined
-          : new GrpcReplicaFetchTransport(leaderId, addressOf, settings.clusterId),
+          : new GrpcReplicaFetchTransport(leaderId, addressOf, settings.clusterId, settings.credentials),
       {
         settings,
         replicas: replicaManager.followerReplicas,

@@ -1,6 +1,7 @@
 // Certificates for TLS tests, made with the openssl command line as an operator would: a cluster
-// CA, a broker certificate for localhost and 127.0.0.1, client certificates signed by that CA, one
-// signed by a CA nobody trusts, and an expired one. Keys are unencrypted PEM unless asked.
+// CA, a broker certificate for localhost and 127.0.0.1 (and one per node on request), client
+// certificates signed by that CA, one signed by a CA nobody trusts, and an expired one. Keys are
+// unencrypted PEM unless asked.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ export interface TestCertificates {
   /** The CA every broker and client trusts (a PEM truststore). */
   readonly caCertificate: string;
   readonly broker: CertificatePaths;
+  /** A node's own certificate of the trusted CA, for localhost, 127.0.0.1 and 127.0.0.2. */
+  node(name: string): CertificatePaths;
   /** Signs `client(...)` certificates with the trusted CA. */
   client(name: string, subject: string): CertificatePaths;
   /** A client certificate from a CA that no broker trusts. */
@@ -103,6 +106,7 @@ export function makeTestCertificates(): TestCertificates {
     dir,
     caCertificate: path('ca.pem'),
     broker,
+    node: (name) => issue(`peer-${name}`, `/CN=${name}/O=Gregor`, 'ca', '2', path('san.ext')),
     client: (name, subject) => issue(`client-${name}`, subject, 'ca', '2'),
     untrustedClient: (subject) => issue('untrusted-client', subject, 'rogue-ca', '2'),
     // -days -1: not after a day before not before, so already expired.

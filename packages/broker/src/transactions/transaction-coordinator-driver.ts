@@ -26,6 +26,7 @@ import {
   type TxnResponse,
   type WriteMarkersEffect,
 } from '@gregor/txn';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { OffsetsTopicCreator, offsetsTopicName } from '../groups/offsets-topic.js';
 import type { Logger } from '../logging.js';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
@@ -72,6 +73,8 @@ export interface TransactionCoordinatorDriverOptions {
   readonly offsetsTopicNumPartitions: number;
   /** Another broker's internal gRPC address (`host:port`), for markers to partitions it leads. */
   readonly addressOf: (brokerId: number) => string | undefined;
+  /** How markers dial other brokers' controller listeners (internal-credentials.ts). */
+  readonly credentials: ChannelCredentials;
 }
 
 interface OwnedPartition extends LedPartition {
@@ -100,7 +103,7 @@ export class TransactionCoordinatorDriver {
       replicationFactor: options.topic.replicationFactor,
       segmentBytes: options.topic.segmentBytes,
     });
-    this.markerClients = new TxnMarkersClients(options.clusterId);
+    this.markerClients = new TxnMarkersClients(options.clusterId, options.credentials);
     this.coordinator = this.newCoordinator(options.replicaManager.image);
     options.replicaManager.onImageApplied((image) => this.onImageApplied(image));
     options.replicaManager.onLeaseChanged(() => this.onImageApplied(options.replicaManager.image));

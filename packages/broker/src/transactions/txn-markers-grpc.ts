@@ -95,7 +95,10 @@ type WriteMethod = (
 export class TxnMarkersClients {
   private readonly clients = new Map<string, grpc.Client>();
 
-  constructor(private readonly clusterId: string) {}
+  constructor(
+    private readonly clusterId: string,
+    private readonly credentials: grpc.ChannelCredentials,
+  ) {}
 
   /** Writes `markers` on the broker at `address`; rejects on a transport failure. */
   write(
@@ -106,7 +109,7 @@ export class TxnMarkersClients {
     let client = this.clients.get(address);
     if (client === undefined) {
       const Client = serviceClient(protoFile, serviceName);
-      client = new Client(address, grpc.credentials.createInsecure(), internalChannelOptions);
+      client = new Client(address, this.credentials, internalChannelOptions);
       this.clients.set(address, client);
     }
     const method = (client as unknown as Record<string, WriteMethod>).WriteTxnMarkers!.bind(client);

@@ -21,7 +21,7 @@ export interface RaftGrpcTransportOptions {
    */
   readonly addressOf?: (voterId: number) => string | undefined;
   readonly logger?: RaftLogger;
-  /** The TLS seam: insecure until Gregor's listeners get TLS (then pass grpc.credentials.createSsl). */
+  /** How to dial the other voters (TLS, mutual when the servers ask); insecure when absent. */
   readonly credentials?: grpc.ChannelCredentials;
   readonly protoPath?: string;
   /**
