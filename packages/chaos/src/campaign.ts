@@ -435,7 +435,12 @@ function verdictLine(
   const anomalies = Object.entries(result.anomalyCounts)
     .filter(([, count]) => count > 0)
     .map(([kind, count]) => `${count} ${kind}`);
-  const summary = `${result.operationCount.toLocaleString('en-US')} operations, ${faults} faults, seed ${options.seed}`;
+  const ended = result.clientsEndedEarly.map((client) => client.process);
+  const summary =
+    `${result.operationCount.toLocaleString('en-US')} operations, ${faults} faults, seed ${options.seed}` +
+    (ended.length === 0
+      ? ''
+      : `, ${ended.length} client${ended.length === 1 ? '' : 's'} ended early: ${ended.join(', ')}`);
   return anomalies.length === 0
     ? `VERDICT: PASS, no anomaly (${summary}); report: ${join(reportDir, 'report.md')}`
     : `VERDICT: FAIL, ${anomalies.join(', ')} (${summary}); report: ${join(reportDir, 'report.md')}`;

@@ -148,6 +148,18 @@ export interface CheckResult {
   readonly failoverMs: readonly number[];
   /** Per transactional producer (process). */
   readonly transactions: ReadonlyMap<string, TransactionCounts>;
+  /**
+   * Clients whose process ended by itself before the campaign stopped it: not anomalies of the
+   * brokers, but the verdict names them, since what they did not do was not checked.
+   */
+  readonly clientsEndedEarly: readonly ClientEndedEarly[];
+}
+
+export interface ClientEndedEarly {
+  readonly process: string;
+  readonly monoMs: number;
+  readonly exitCode: number | null;
+  readonly lastError: string;
 }
 
 /** A node answered as leader in an older epoch than one already seen from another. */
@@ -208,6 +220,7 @@ export class HistoryChecker {
   private readonly observedHwm = new Map<number, number>();
   private readonly newestEpoch = new Map<number, { epoch: number; firstSeenMonoMs: number }>();
   private readonly staleLeaderAnswers: StaleLeaderAnswer[] = [];
+  private readonly clientsEndedEarly: ClientEndedEarly[] = [];
   /** Per producer: when it began a new epoch of its own accord (see NoteEvent.epochBump). */
   private readonly epochBumps = new Map<string, number[]>();
   /** Idempotent sends: value -> invoke time (to tell which duplicates an epoch bump explains). */
@@ -303,6 +316,13 @@ export class HistoryChecker {
         this.addFinalRead(event);
         break;
       case 'note':
+        if (event.endedEarly !== undefined)
+          this.clientsEndedEarly.push({
+            process: event.process,
+            monoMs: event.monoMs,
+            exitCode: event.endedEarly.exitCode,
+            lastError: event.endedEarly.lastError,
+          });
         if (event.epochBump === true) {
           const bumps = this.epochBumps.get(event.process) ?? [];
           bumps.push(event.monoMs);
@@ -640,6 +660,7 @@ export class HistoryChecker {
       acksAllAcked: this.ackedAll.size,
       nonIdempotentDuplicates,
       clientEpochBumpDuplicates,
+      clientsEndedEarly: this.clientsEndedEarly,
       staleLeaderAnswers: [...this.staleLeaderAnswers],
       faults,
       availability,

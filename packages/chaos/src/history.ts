@@ -159,6 +159,11 @@ export interface NoteEvent extends EventBase {
    * some sequence errors and re-sends what was not yet acknowledged, with new sequence numbers.
    */
   readonly epochBump?: boolean;
+  /**
+   * The client's process ended by itself before the campaign stopped it (a fatal client error, a
+   * crash): from then on it did nothing, so what the checker judges of it covers less.
+   */
+  readonly endedEarly?: { readonly exitCode: number | null; readonly lastError: string };
 }
 
 export type HistoryEvent =

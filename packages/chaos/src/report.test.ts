@@ -84,6 +84,36 @@ describe('the report', () => {
     );
   });
 
+  it('names a client that ended by itself before the campaign stopped it, and is not an anomaly', () => {
+    const ended: HistoryEvent = {
+      f: 'note',
+      type: 'info',
+      process: 'rdk-b',
+      text: 'rdk-b ended by itself (exit code 1)',
+      endedEarly: { exitCode: 1, lastError: 'FATAL ... OUT_OF_ORDER_SEQUENCE_NUMBER' },
+      wallMs: 6,
+      monoMs: 5_500,
+    };
+    const result = checkHistory([...events, ended]);
+    expect(result.valid).toBe(true);
+    expect(result.clientsEndedEarly).toEqual([
+      { process: 'rdk-b', monoMs: 5_500, exitCode: 1, lastError: 'FATAL ... OUT_OF_ORDER_SEQUENCE_NUMBER' },
+    ]);
+    const timeline = new TimelineRecorder(0);
+    for (const event of events) timeline.add(event);
+    const markdown = renderReportMarkdown({
+      options: parseOptions(['--seed', '77']),
+      result,
+      timeline,
+      startedWall: new Date(0),
+      verdict: 'VERDICT: PASS',
+      librdkafka: undefined,
+    });
+    expect(markdown).toContain('## Clients that ended early');
+    expect(markdown).toContain('- rdk-b at 5.5 s, exit code 1: `FATAL ... OUT_OF_ORDER_SEQUENCE_NUMBER`');
+    expect(checkHistory(events).clientsEndedEarly).toEqual([]);
+  });
+
   it('counts the transactions by outcome and the transaction anomalies', () => {
     const txn = (
       number: number,

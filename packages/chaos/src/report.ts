@@ -290,6 +290,17 @@ export function renderReportMarkdown(input: ReportInput): string {
     '',
     `${result.staleLeaderAnswers.length} stale-leader answers on ${new Set(result.staleLeaderAnswers.map((answer) => answer.partition)).size} partitions; the longest after a newer leader was first seen: ${ms(result.staleLeaderAnswers.length === 0 ? undefined : Math.max(...result.staleLeaderAnswers.map((answer) => answer.staleForMs)))}.`,
     '',
+    '## Clients that ended early',
+    '',
+    'A client process that ended by itself before the campaign stopped it (a fatal client error, a crash). Not an anomaly of the brokers; but from then on it did nothing, so it checked nothing.',
+    '',
+    ...(result.clientsEndedEarly.length === 0
+      ? ['None.']
+      : result.clientsEndedEarly.map(
+          (client) =>
+            `- ${client.process} at ${((client.monoMs - timeline.startMonoMs) / 1000).toFixed(1)} s, exit code ${client.exitCode}: ${client.lastError === '' ? '(no error on stderr)' : `\`${client.lastError.replaceAll('`', "'")}\``}`,
+        )),
+    '',
     '## Duplicates from client epoch bumps',
     '',
     'librdkafka begins a new producer epoch when a send fails with a sequence error and re-sends every record not yet acknowledged with new sequence numbers; a record that was in fact written before is then written again, and no broker can tell (librdkafka issue 4953, seen against Kafka too). Such duplicates are listed here, not counted as anomalies; a duplicate without an epoch bump in its window is an anomaly.',

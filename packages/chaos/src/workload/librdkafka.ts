@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { HistoryEvent } from '../history.js';
+import { stamp } from './time.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const workerPath = join(packageRoot, 'workers', 'librdkafka_worker.py');
@@ -54,6 +55,10 @@ export class LibrdkafkaWorker {
   private readonly stderr: WriteStream;
   readonly done: Promise<void>;
   private exited = false;
+  /** The campaign asked it to end (stop or crash): an exit then is no news. */
+  private ending = false;
+  /** The last stderr line that names an error: what a worker that ends by itself died of. */
+  private lastError = '';
 
   constructor(
     readonly options: WorkerOptions,
@@ -83,6 +88,10 @@ export class LibrdkafkaWorker {
     this.child = spawn('/usr/bin/python3', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.stderr = createWriteStream(join(options.logDir, `${options.name}.stderr.log`), { flags: 'a' });
     this.child.stderr!.pipe(this.stderr);
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (/FATAL|Fatal|Error|Exception/.test(line)) this.lastError = line.trim().slice(0, 400);
+    });
     const lines = createInterface({ input: this.child.stdout! });
     lines.on('line', (line) => {
       if (line.trim() === '') return;
@@ -98,8 +107,19 @@ export class LibrdkafkaWorker {
     const closed = once(lines, 'close');
     const exited = once(this.child, 'exit');
     this.done = (async () => {
-      await Promise.all([exited, closed]);
+      const [[exitCode]] = (await Promise.all([exited, closed])) as [[number | null], unknown];
       this.exited = true;
+      // A final read ends by itself when done; every other role runs until the campaign ends it.
+      if (!this.ending && options.role !== 'final') {
+        sink({
+          f: 'note',
+          type: 'info',
+          process: options.name,
+          ...stamp(),
+          text: `${options.name} ended by itself (exit code ${exitCode})`,
+          endedEarly: { exitCode, lastError: this.lastError },
+        });
+      }
     })();
   }
 
@@ -114,6 +134,7 @@ export class LibrdkafkaWorker {
   /** SIGTERM: the worker finishes cleanly (flush, leave its group); SIGKILL if it takes too long. */
   async stop(): Promise<void> {
     if (this.exited) return;
+    this.ending = true;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), stopDeadlineMs);
     await this.done;
@@ -123,6 +144,7 @@ export class LibrdkafkaWorker {
   /** kill -9: a client crash, with no goodbye to its group. */
   async crash(): Promise<void> {
     if (this.exited) return;
+    this.ending = true;
     this.child.kill('SIGKILL');
     await this.done;
   }
