@@ -29,7 +29,7 @@ describe('client quotas in the metadata log', () => {
             { key: 'consumer_byte_rate', value: 2048 },
           ],
         },
-        { entity: [client(null)], ops: [{ key: 'request_percentage', value: 12.5 }] },
+        { entity: [client(null)], ops: [{ key: 'consumer_byte_rate', value: 4096 }] },
       ],
     });
     expect(set.response.results).toEqual([
@@ -42,8 +42,8 @@ describe('client quotas in the metadata log', () => {
       ['producer_byte_rate', 1024],
       ['consumer_byte_rate', 2048],
     ]);
-    expect(set.image.clientQuota(quotaEntityKey([client(null)]))?.values.get('request_percentage')).toBe(
-      12.5,
+    expect(set.image.clientQuota(quotaEntityKey([client(null)]))?.values.get('consumer_byte_rate')).toBe(
+      4096,
     );
 
     const removed = alter(set.image, {
@@ -97,7 +97,12 @@ describe('client quotas in the metadata log', () => {
       [{ entity: [ip(null)], ops: [{ key: 'producer_byte_rate', value: 1 }] }, 'Invalid configuration key'],
       [{ entity: [user('a')], ops: [{ key: 'producer_byte_rate', value: 1.5 }] }, 'whole number'],
       [{ entity: [user('a')], ops: [{ key: 'producer_byte_rate', value: -1 }] }, 'negative'],
-      [{ entity: [user('a')], ops: [{ key: 'request_percentage', value: Number.NaN }] }, 'finite'],
+      [{ entity: [user('a')], ops: [{ key: 'producer_byte_rate', value: Number.NaN }] }, 'finite'],
+      [{ entity: [user('a')], ops: [{ key: 'request_percentage', value: 12.5 }] }, 'does not enforce'],
+      [
+        { entity: [ip('10.0.0.2')], ops: [{ key: 'connection_creation_rate', value: 5 }] },
+        'does not enforce',
+      ],
       [
         {
           entity: [user('a')],
@@ -112,14 +117,14 @@ describe('client quotas in the metadata log', () => {
     for (const [entry, message] of cases) {
       const outcome = alter(MetadataImage.empty, {
         validateOnly: false,
-        entries: [entry, { entity: [ip('10.0.0.1')], ops: [{ key: 'connection_creation_rate', value: 5 }] }],
+        entries: [entry, { entity: [user('b')], ops: [{ key: 'producer_byte_rate', value: 5 }] }],
       });
       expect(outcome.response.results, message).toEqual([
         { errorCode: ControllerErrorCode.INVALID_REQUEST, errorMessage: expect.stringContaining(message) },
         { errorCode: ControllerErrorCode.NONE, errorMessage: null },
       ]);
       expect(outcome.records.map((record) => record.type === 'clientQuota' && record.key)).toEqual([
-        'connection_creation_rate',
+        'producer_byte_rate',
       ]);
     }
   });
@@ -144,7 +149,7 @@ describe('client quotas in the metadata log', () => {
       validateOnly: false,
       entries: [
         { entity: [user(null), client('c')], ops: [{ key: 'consumer_byte_rate', value: 4096 }] },
-        { entity: [ip(null)], ops: [{ key: 'connection_creation_rate', value: 7 }] },
+        { entity: [client(null)], ops: [{ key: 'producer_byte_rate', value: 7 }] },
       ],
     });
     const restored = decodeImageSnapshot(encodeImageSnapshot(image));

@@ -82,6 +82,8 @@ describe('AlterClientQuotas and DescribeClientQuotas', () => {
           ops: [set('connection_creation_rate', 1)],
         },
         { entity: [{ entityType: 'ip', entityName: '10.1.2.3' }], ops: [set('connection_creation_rate', 5)] },
+        { entity: [{ entityType: 'user', entityName: 'u' }], ops: [set('request_percentage', 50)] },
+        { entity: [{ entityType: 'user', entityName: 'u' }], ops: [set('producer_byte_rate', 5)] },
       ],
       true,
     );
@@ -89,8 +91,12 @@ describe('AlterClientQuotas and DescribeClientQuotas', () => {
       ErrorCode.INVALID_REQUEST,
       ErrorCode.INVALID_REQUEST,
       ErrorCode.INVALID_REQUEST,
+      // Kafka quotas Gregor does not enforce are refused, not stored without effect.
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.INVALID_REQUEST,
       ErrorCode.NONE,
     ]);
+    expect(results[4]!.errorMessage).toContain('does not enforce');
     expect(results[0]!.errorMessage).toContain('retention.ms');
     // validateOnly: the valid entry was checked, not stored.
     expect((await describeAll()).entries).toEqual([]);

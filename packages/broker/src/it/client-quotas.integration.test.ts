@@ -142,7 +142,7 @@ describe('client quotas through @platformatic/kafka', () => {
             entities: entity,
             ops: [
               { key: 'consumer_byte_rate', value: 4096, remove: false },
-              { key: 'request_percentage', value: 12.5, remove: false },
+              { key: 'producer_byte_rate', value: 8192, remove: false },
             ],
           },
         ],
@@ -158,7 +158,7 @@ describe('client quotas through @platformatic/kafka', () => {
           entity,
           values: [
             { key: 'consumer_byte_rate', value: 4096 },
-            { key: 'request_percentage', value: 12.5 },
+            { key: 'producer_byte_rate', value: 8192 },
           ],
         },
       ]);
@@ -173,13 +173,25 @@ describe('client quotas through @platformatic/kafka', () => {
           validateOnly: false,
         }),
       ).rejects.toThrow();
+      // A Kafka quota Gregor does not enforce is refused rather than stored without effect.
+      await expect(
+        admin.alterClientQuotas({
+          entries: [
+            {
+              entities: entity,
+              ops: [{ key: 'request_percentage' as 'consumer_byte_rate', value: 12.5, remove: false }],
+            },
+          ],
+          validateOnly: false,
+        }),
+      ).rejects.toThrow();
       await admin.alterClientQuotas({
         entries: [
           {
             entities: entity,
             ops: [
               { key: 'consumer_byte_rate', remove: true },
-              { key: 'request_percentage', remove: true },
+              { key: 'producer_byte_rate', remove: true },
             ],
           },
         ],
