@@ -117,21 +117,13 @@ export class Admin {
     }
     if (errors.length > 0) throw new KafkaJSError(`createTopics failed: ${errors.join('; ')}`);
     if ((options.waitForLeaders ?? true) && !options.validateOnly) {
-      await this.waitForLeaders(options.topics.map((topic) => topic.topic));
+      // Every broker, not only the one asked (as kafkajs does): a DescribeConfigs or Produce sent
+      // to another one just after would otherwise find no such topic there yet.
+      await this.waitForPartitions(
+        options.topics.map((topic) => ({ topic: topic.topic, count: Math.max(1, topic.numPartitions ?? 1) })),
+      );
     }
     return allCreated;
-  }
-
-  private async waitForLeaders(topics: readonly string[]): Promise<void> {
-    await withRetry(this.cluster.retry, async () => {
-      await this.cluster.refreshMetadata(topics);
-      for (const topic of topics) {
-        const metadata = this.cluster.topicMetadata(topic);
-        if (metadata === undefined || metadata.partitions.some((partition) => partition.leader < 0)) {
-          throw new KafkaJSProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, `topic ${topic} has no leader yet`);
-        }
-      }
-    });
   }
 
   async deleteTopics(options: {
