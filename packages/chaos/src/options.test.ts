@@ -13,7 +13,7 @@ describe('chaos options', () => {
       rate: 500,
     });
     expect(options.weights.size).toBe(16);
-    expect([...options.workloads]).toEqual(['librdkafka', 'kafkajs', 'acks1', 'group', 'reader', 'txn']);
+    expect([...options.workloads]).toEqual(['librdkafka', 'kafkajs', 'acks1', 'group', 'reader']);
   });
 
   it('reads every option, in both --name value and --name=value forms', () => {
