@@ -28,3 +28,25 @@ export function parseConnectionFlags(
   }
   return { bootstrap: bootstrap as Address[], timeoutMs };
 }
+
+/**
+ * Reads `--flag value` and `--flag=value` pairs, each flag one of `valueFlags`: the map of them,
+ * 'help' for --help/-h, or a usage error's message.
+ */
+export function readValueFlags(
+  args: readonly string[],
+  valueFlags: ReadonlySet<string>,
+): Map<string, string> | 'help' | { readonly usageError: string } {
+  const flags = new Map<string, string>();
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    if (arg === '--help' || arg === '-h') return 'help';
+    const equals = arg.indexOf('=');
+    const flag = equals < 0 ? arg : arg.slice(0, equals);
+    if (!valueFlags.has(flag)) return { usageError: `unknown argument '${arg}'` };
+    const value = equals >= 0 ? arg.slice(equals + 1) : args[++index];
+    if (value === undefined || value === '') return { usageError: `${flag} needs a value` };
+    flags.set(flag, value);
+  }
+  return flags;
+}

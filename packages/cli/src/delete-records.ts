@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { parseConnectionFlags } from './connection-flags.js';
+import { parseConnectionFlags, readValueFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { GroupsCluster, GroupsCommandError, type TopicPartitionOffset } from './groups-cluster.js';
 import type { Address } from './metadata-shell-args.js';
@@ -40,17 +40,9 @@ export type ParsedDeleteRecordsArgs =
 export function parseDeleteRecordsArgs(args: readonly string[]): ParsedDeleteRecordsArgs {
   const usageError = (message: string): ParsedDeleteRecordsArgs => ({ kind: 'usage-error', message });
   const valueFlags = new Set(['--bootstrap-server', '--timeout-ms', '--offset-json-file']);
-  const flags = new Map<string, string>();
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index]!;
-    if (arg === '--help' || arg === '-h') return { kind: 'help' };
-    const equals = arg.indexOf('=');
-    const flag = equals < 0 ? arg : arg.slice(0, equals);
-    if (!valueFlags.has(flag)) return usageError(`unknown argument '${arg}'`);
-    const value = equals >= 0 ? arg.slice(equals + 1) : args[++index];
-    if (value === undefined || value === '') return usageError(`${flag} needs a value`);
-    flags.set(flag, value);
-  }
+  const flags = readValueFlags(args, valueFlags);
+  if (flags === 'help') return { kind: 'help' };
+  if ('usageError' in flags) return usageError(flags.usageError);
   const connection = parseConnectionFlags(flags, deleteRecordsDefaultTimeoutMs, deleteRecordsTimeoutMsMax);
   if (typeof connection === 'string') return usageError(connection);
   const offsetJsonFile = flags.get('--offset-json-file');

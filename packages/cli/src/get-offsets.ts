@@ -5,7 +5,7 @@
 // --time -1 (the default) is the latest offset, -2 the earliest (the log start offset, which
 // DeleteRecords moves), any other the first offset whose timestamp reaches it (empty when none does).
 
-import { parseConnectionFlags } from './connection-flags.js';
+import { parseConnectionFlags, readValueFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { GroupsCluster, GroupsCommandError } from './groups-cluster.js';
 import type { Address } from './metadata-shell-args.js';
@@ -38,17 +38,9 @@ export type ParsedGetOffsetsArgs =
 export function parseGetOffsetsArgs(args: readonly string[]): ParsedGetOffsetsArgs {
   const usageError = (message: string): ParsedGetOffsetsArgs => ({ kind: 'usage-error', message });
   const valueFlags = new Set(['--bootstrap-server', '--timeout-ms', '--topic', '--partitions', '--time']);
-  const flags = new Map<string, string>();
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index]!;
-    if (arg === '--help' || arg === '-h') return { kind: 'help' };
-    const equals = arg.indexOf('=');
-    const flag = equals < 0 ? arg : arg.slice(0, equals);
-    if (!valueFlags.has(flag)) return usageError(`unknown argument '${arg}'`);
-    const value = equals >= 0 ? arg.slice(equals + 1) : args[++index];
-    if (value === undefined || value === '') return usageError(`${flag} needs a value`);
-    flags.set(flag, value);
-  }
+  const flags = readValueFlags(args, valueFlags);
+  if (flags === 'help') return { kind: 'help' };
+  if ('usageError' in flags) return usageError(flags.usageError);
   const connection = parseConnectionFlags(flags, getOffsetsDefaultTimeoutMs, getOffsetsTimeoutMsMax);
   if (typeof connection === 'string') return usageError(connection);
   const topic = flags.get('--topic');
