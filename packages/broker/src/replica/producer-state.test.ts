@@ -237,6 +237,43 @@ describe('ProducerStateManager: transactions', () => {
     expect(state.truncateTo(5)).toBe(false);
   });
 
+  it('answers a retry inside the open transaction as a duplicate, and refuses a sequence reused after the transaction ended', () => {
+    const state = new ProducerStateManager();
+    const transactional = (baseSequence: number) => header(1, 0, baseSequence, 1, { isTransactional: true });
+    state.applyBatch(stored(1, 0, 0), nowMs); // sequence 0, offset 0: transaction A opens
+    // A retry of sequence 0 while A is open: the stored batch, nothing appended.
+    expect(state.checkLeaderAppend([transactional(0)], nowMs)).toEqual({
+      kind: 'duplicate',
+      firstOffset: 0,
+      lastOffset: 0,
+    });
+    state.applyMarker(marker(1, 0, 1), false); // A aborted
+    // What librdkafka sends after abort_transaction purged its retry of sequence 0: the next
+    // transaction's record with the same sequence. A duplicate answer would acknowledge a record
+    // that is never stored.
+    const reused = state.checkLeaderAppend([transactional(0)], nowMs);
+    expect(reused).toMatchObject({ kind: 'refused', errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    expect((reused as { message: string }).message).toContain('reused');
+    // The next sequence opens transaction B; within B a retry is a duplicate again.
+    expect(state.checkLeaderAppend([transactional(1)], nowMs).kind).toBe('append');
+    state.applyBatch(stored(1, 0, 2, { baseSequence: 1 }), nowMs);
+    expect(state.checkLeaderAppend([transactional(1)], nowMs)).toMatchObject({
+      kind: 'duplicate',
+      firstOffset: 2,
+    });
+    // ...but not a batch of A, although still among the last five.
+    expect(state.checkLeaderAppend([transactional(0)], nowMs)).toMatchObject({
+      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    });
+    // Idempotent producers have no transactions: a retry after any time is a duplicate, as in Kafka.
+    state.applyBatch({ ...header(2, 0, 0), baseOffset: 3, lastOffset: 3 }, nowMs);
+    state.applyMarker(marker(1, 0, 4), true);
+    expect(state.checkLeaderAppend([header(2, 0, 0)], nowMs)).toMatchObject({
+      kind: 'duplicate',
+      firstOffset: 3,
+    });
+  });
+
   it('fences the epoch a marker carries', () => {
     const state = new ProducerStateManager();
     state.applyBatch(stored(1, 3, 0), nowMs);

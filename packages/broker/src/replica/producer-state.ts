@@ -11,6 +11,16 @@
 //     `producerBatchesRetained` batches: a retry of a batch already stored. The whole record set is
 //     answered with that batch's offsets and nothing is stored (Kafka answers NONE, with the original
 //     offsets; clients expect exactly that).
+//     Stricter than Kafka for transactional batches: the stored batch must lie in the producer's
+//     open transaction on this partition. A retry cannot outlive its transaction (a commit waits for
+//     every batch, an abort ends the transaction), so a match in a transaction that has ended is a
+//     sequence number used twice, and is refused with OUT_OF_ORDER_SEQUENCE_NUMBER, as Kafka refuses
+//     a reused sequence whose range does not happen to line up. librdkafka does reuse one:
+//     abort_transaction purges a record that a lost connection put back in its retry queue, although
+//     it may be in the log, and the next transaction's first record on that partition gets its
+//     sequence. Answered as a duplicate, that record is acknowledged and never stored: a committed
+//     transaction missing a record (found by the chaos suite's transactional workload). Refused,
+//     librdkafka raises a fatal error and the application starts a new producer; nothing is lost.
 //   - epoch lower than the known one: INVALID_PRODUCER_EPOCH (a zombie producer).
 //   - epoch higher than the known one: a new epoch starts at sequence 0, else OUT_OF_ORDER_SEQUENCE_NUMBER.
 //   - same epoch: the first sequence must follow the last one (int32 wraps to 0), else
@@ -203,6 +213,12 @@ export class ProducerStateManager {
           (batch) => batch.firstSequence === baseSequence && batch.lastSequence === lastSequence,
         );
         if (duplicate !== undefined) {
+          if (header.isTransactional && !this.isInOpenTransaction(producerId, duplicate)) {
+            return refused(
+              ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+              `producer ${producerId} epoch ${producerEpoch}: sequence ${baseSequence}..${lastSequence} belongs to the batch at offset ${duplicate.firstOffset}, of a transaction that has ended; a retry belongs to the open transaction, so the sequence was reused`,
+            );
+          }
           return { kind: 'duplicate', firstOffset: duplicate.firstOffset, lastOffset: duplicate.lastOffset };
         }
       }
@@ -234,6 +250,12 @@ export class ProducerStateManager {
       pending.set(producerId, { producerEpoch, lastSequence });
     }
     return { kind: 'append' };
+  }
+
+  /** Whether `batch` lies in the transaction `producerId` has open on this partition. */
+  private isInOpenTransaction(producerId: number, batch: ProducerBatchMetadata): boolean {
+    const firstOffset = this.ongoing.get(producerId);
+    return firstOffset !== undefined && batch.firstOffset >= firstOffset;
   }
 
   /** A batch entered the log (leader append, replication or recovery): remember it, unchecked. */

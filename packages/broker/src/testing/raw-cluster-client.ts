@@ -199,7 +199,7 @@ export class RawClusterClient {
     };
   }
 
-  /** Reads everything below the high watermark from `nodeId` (it must lead). */
+  /** Reads every record (read_uncommitted, markers left out) below the high watermark from `nodeId` (it must lead). */
   async readAll(
     nodeId: number,
     topic: string,
@@ -250,7 +250,8 @@ export class RawClusterClient {
         const size = bytes.readInt32BE(position + 8) + 12;
         if (position + size > bytes.length) break;
         const batch = decodeRecordBatch(bytes, position);
-        for (const record of batch.records) {
+        // Transaction markers are not records a producer wrote.
+        for (const record of batch.header.isControl ? [] : batch.records) {
           if (record.offset >= offset)
             records.push({ offset: record.offset, value: record.value?.toString() ?? '' });
         }

@@ -1,0 +1,206 @@
+// Sequence numbers across transaction boundaries, against a broker process, spoken directly on the
+// wire so the test controls every sequence number. The case is what librdkafka does after
+// abort_transaction purges a record that a lost connection had put back in its retry queue: the
+// record may be in the log (in the aborted transaction), and the next transaction's first record on
+// that partition carries the same sequence and epoch. Kafka answers that as a duplicate of the
+// aborted record (success, nothing stored): a committed transaction then misses the record. Gregor
+// refuses it with OUT_OF_ORDER_SEQUENCE_NUMBER (librdkafka raises a fatal error, the application
+// starts a new producer) and keeps answering genuine retries inside a transaction as duplicates.
+
+import type { KafkaConnection } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
+import { ApiKey, CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessCluster } from '../testing/process-cluster.js';
+import { RawClusterClient, requestTimeoutMs } from '../testing/raw-cluster-client.js';
+
+const topic = 'txn-sequences';
+const transactionalId = 'txn-sequences-producer';
+const waitTimeoutMs = 60_000;
+
+let cluster: ProcessCluster;
+let client: RawClusterClient;
+let connection: KafkaConnection;
+let producerId: bigint;
+let producerEpoch: number;
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.start({
+    nodeCount: 1,
+    properties: {
+      'auto.create.topics.enable': 'false',
+      'offsets.topic.replication.factor': '1',
+      'transaction.state.log.replication.factor': '1',
+      'transaction.state.log.min.isr': '1',
+      'transaction.state.log.num.partitions': '1',
+    },
+  });
+  client = new RawClusterClient(cluster);
+  expect(await client.createTopic(1, topic, 1, 1, {})).toBe(ErrorCode.NONE);
+  connection = await client.connection(1);
+  // The coordinator loads __transaction_state first: retry until it answers.
+  await waitFor(
+    'a transactional producer id',
+    async () => {
+      const coordinator = await connection.call(
+        ApiKey.FindCoordinator,
+        3,
+        { key: transactionalId, keyType: 1 },
+        requestTimeoutMs,
+      );
+      if (coordinator.errorCode !== ErrorCode.NONE) return false;
+      const init = await connection.call(
+        ApiKey.InitProducerId,
+        3,
+        { transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 },
+        requestTimeoutMs,
+      );
+      if (init.errorCode !== ErrorCode.NONE) return false;
+      producerId = init.producerId;
+      producerEpoch = init.producerEpoch;
+      return true;
+    },
+    { timeoutMs: waitTimeoutMs, intervalMs: 200, detail: () => cluster.tail(40) },
+  );
+});
+
+afterAll(async () => {
+  client?.close();
+  await cluster?.close();
+});
+
+async function addPartition(): Promise<void> {
+  await waitFor(
+    'AddPartitionsToTxn',
+    async () => {
+      const response = await connection.call(
+        ApiKey.AddPartitionsToTxn,
+        3,
+        { transactionalId, producerId, producerEpoch, topics: [{ name: topic, partitions: [0] }] },
+        requestTimeoutMs,
+      );
+      const code = response.resultsByTopicV3AndBelow[0]?.resultsByPartition[0]?.partitionErrorCode;
+      // CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being written.
+      if (code === ErrorCode.CONCURRENT_TRANSACTIONS) return false;
+      expect(code).toBe(ErrorCode.NONE);
+      return true;
+    },
+    { timeoutMs: waitTimeoutMs, intervalMs: 50 },
+  );
+}
+
+async function produce(
+  baseSequence: number,
+  value: string,
+): Promise<{ errorCode: number; baseOffset: number }> {
+  const records = encodeRecordBatch({
+    partitionLeaderEpoch: -1,
+    compression: CompressionType.None,
+    producerId: Number(producerId),
+    producerEpoch,
+    baseSequence,
+    isTransactional: true,
+    records: [{ key: null, value: Buffer.from(value), timestamp: Date.now() }],
+  });
+  const response = await connection.call(
+    ApiKey.Produce,
+    7,
+    {
+      transactionalId,
+      acks: -1,
+      timeoutMs: 10_000,
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, records }] }],
+    },
+    requestTimeoutMs,
+  );
+  const result = response.responses[0]?.partitions[0];
+  return { errorCode: result?.errorCode ?? -1, baseOffset: Number(result?.baseOffset ?? -1n) };
+}
+
+async function endTransaction(committed: boolean): Promise<void> {
+  const response = await connection.call(
+    ApiKey.EndTxn,
+    1,
+    { transactionalId, producerId, producerEpoch, committed },
+    requestTimeoutMs,
+  );
+  expect(response.errorCode).toBe(ErrorCode.NONE);
+}
+
+/** The values a read_committed fetch returns from the start of the partition. */
+async function committedValues(): Promise<string[]> {
+  const values: string[] = [];
+  await waitFor(
+    'the last stable offset past every marker',
+    async () => {
+      values.length = 0;
+      const response = await connection.call(
+        ApiKey.Fetch,
+        11,
+        {
+          replicaId: -1,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 1024 * 1024,
+          isolationLevel: 1,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [
+            {
+              topic,
+              partitions: [
+                {
+                  partition: 0,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: 0n,
+                  logStartOffset: -1n,
+                  partitionMaxBytes: 1024 * 1024,
+                },
+              ],
+            },
+          ],
+          forgottenTopicsData: [],
+          rackId: '',
+        },
+        requestTimeoutMs,
+      );
+      const data = response.responses[0]?.partitions[0];
+      if (data === undefined || data.lastStableOffset !== data.highWatermark) return false;
+      const fetched = await client.readAll(1, topic, 0); // read_uncommitted: every record
+      const aborted = (data.abortedTransactions ?? []).map((entry) => Number(entry.firstOffset));
+      for (const record of fetched.records) {
+        // One aborted transaction of one record each here: its first offset is the record.
+        if (!aborted.includes(record.offset)) values.push(record.value);
+      }
+      return true;
+    },
+    { timeoutMs: waitTimeoutMs, intervalMs: 100 },
+  );
+  return values;
+}
+
+describe('transactional sequence numbers', () => {
+  it('answers a retry inside the transaction as a duplicate, and refuses a sequence reused by the next transaction', async () => {
+    // Transaction 1: sequence 0 is stored; its retry (same bytes' sequence) is the same record.
+    await addPartition();
+    const first = await produce(0, 'aborted-record');
+    expect(first.errorCode).toBe(ErrorCode.NONE);
+    const retry = await produce(0, 'aborted-record');
+    expect(retry).toEqual({ errorCode: ErrorCode.NONE, baseOffset: first.baseOffset });
+    // The client gave up on its record (as librdkafka's purge does) and aborted.
+    await endTransaction(false);
+
+    // Transaction 2 starts again at sequence 0 with the same epoch: refused, not acknowledged as
+    // a duplicate of the aborted record.
+    await addPartition();
+    const reused = await produce(0, 'lost-if-answered-as-duplicate');
+    expect(reused.errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    // The right next sequence is accepted, and the transaction commits what it holds.
+    const next = await produce(1, 'committed-record');
+    expect(next.errorCode).toBe(ErrorCode.NONE);
+    expect(next.baseOffset).toBeGreaterThan(first.baseOffset);
+    await endTransaction(true);
+
+    expect(await committedValues()).toEqual(['committed-record']);
+  });
+});
