@@ -13,7 +13,7 @@ describe('chaos options', () => {
       rate: 500,
     });
     expect(options.weights.size).toBe(16);
-    expect([...options.workloads]).toEqual(['librdkafka', 'kafkajs', 'acks1', 'group', 'reader']);
+    expect([...options.workloads]).toEqual(['librdkafka', 'kafkajs', 'acks1', 'group', 'reader', 'txn']);
   });
 
   it('reads every option, in both --name value and --name=value forms', () => {

@@ -71,8 +71,8 @@ it(
       'clock-jump',
     ])
       expect(report, `no ${kind} fault in ${reportPath}`).toMatch(new RegExp(`\\| \\d+ \\| ${kind} \\|`));
-    // Both producers' clients, the group and the reader did work.
-    for (const client of ['rdk-a', 'rdk-b', 'kjs', 'kjs-acks1', 'reader', 'final-reader'])
+    // Both producers' clients, the transactional producer, the group and the reader did work.
+    for (const client of ['rdk-a', 'rdk-b', 'kjs', 'kjs-acks1', 'txn', 'reader', 'final-reader'])
       expect(report).toMatch(new RegExp(`\\| ${client} \\| \\d+ \\| [1-9]\\d* \\|`));
   },
   campaignTimeoutMs,
