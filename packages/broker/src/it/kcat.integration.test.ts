@@ -294,8 +294,12 @@ describe('kcat against three broker processes, bootstrapped from broker 1', () =
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
+    let errors = '';
     consumer.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
+    });
+    consumer.stderr?.on('data', (chunk: Buffer) => {
+      errors += chunk.toString('utf8');
     });
     const exited = once(consumer, 'exit');
     // The consumer's start position is taken at some moment we cannot see: keep producing until it
@@ -308,7 +312,10 @@ describe('kcat against three broker processes, bootstrapped from broker 1', () =
     }
     if (consumer.exitCode === null) consumer.kill('SIGKILL');
     await exited;
-    expect(output).toMatch(/^late-\d+\n$/);
+    expect(
+      output,
+      `kcat read ${JSON.stringify(output)} after ${sent} records; its stderr: ${errors}`,
+    ).toMatch(/^late-\d+\n$/);
   });
 
   it.each([
