@@ -6,11 +6,12 @@
 // Kafka's inter-broker API: each marker is appended as a control batch to the named partitions this
 // broker leads (acks=all). Gregor's coordinators send markers over the internal gRPC service
 // (transactions/txn-markers-grpc.ts), which runs the same ReplicaManager.writeTxnMarkers; this
-// handler serves the Kafka form of it (tools, tests).
+// handler serves the Kafka form of it (tools, tests), to principals with CLUSTER_ACTION on the cluster.
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import { txnMarkerReplicationTimeoutMs } from '../transactions/txn-markers-grpc.js';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnCluster } from './authorization.js';
 
 type Key = typeof ApiKey.WriteTxnMarkers;
 type Response = ResponseInput<Key>;
@@ -20,6 +21,21 @@ export async function handleWriteTxnMarkers(
   _apiVersion: number,
   context: RequestContext,
 ): Promise<Response> {
+  // An inter-broker API: CLUSTER_ACTION on the cluster, as Kafka checks it.
+  if (!authorizedOnCluster(context, AclOperation.CLUSTER_ACTION)) {
+    return {
+      markers: body.markers.map((marker) => ({
+        producerId: marker.producerId,
+        topics: marker.topics.map(({ name, partitionIndexes }) => ({
+          name,
+          partitions: partitionIndexes.map((partitionIndex) => ({
+            partitionIndex,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          })),
+        })),
+      })),
+    };
+  }
   const results = await context.broker.replicaManager.writeTxnMarkers(
     body.markers.map((marker) => ({
       producerId: Number(marker.producerId),

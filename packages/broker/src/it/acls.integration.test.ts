@@ -4,7 +4,8 @@
 // on a SASL_PLAINTEXT listener. ACLs are managed with `gregor acls` (kafka-acls.sh's flags,
 // --producer and --consumer included) and stored in the metadata log. kcat as alice sees and uses
 // only what it was granted; kafkajs as bob is refused with TOPIC_AUTHORIZATION_FAILED and
-// GROUP_AUTHORIZATION_FAILED; a DENY wins over an ALLOW; DeleteRecords needs DELETE on the topic.
+// GROUP_AUTHORIZATION_FAILED; a DENY wins over an ALLOW; DeleteRecords needs DELETE on the topic;
+// WriteTxnMarkers needs CLUSTER_ACTION on the cluster.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { KafkaConnection } from '@gregor/client';
@@ -257,6 +258,37 @@ except Exception as error:
     };
     expect(await deleteAsUser('alice')).toMatch(/TOPIC_AUTHORIZATION_FAILED/);
     expect(await deleteAsUser('admin')).toBeUndefined();
+  });
+
+  it('WriteTxnMarkers needs CLUSTER_ACTION on the cluster: alice cannot close a transaction', async () => {
+    const writeMarkerAs = async (user: string): Promise<number | undefined> => {
+      const connection = await KafkaConnection.open({ host: '127.0.0.1', port: saslPort() });
+      try {
+        const handshake = await connection.call(ApiKey.SaslHandshake, 1, { mechanism: 'PLAIN' });
+        expect(handshake.errorCode).toBe(ErrorCode.NONE);
+        const authenticated = await connection.call(ApiKey.SaslAuthenticate, 1, {
+          authBytes: Buffer.from(`\u0000${user}\u0000${user}-secret`),
+        });
+        expect(authenticated.errorCode).toBe(ErrorCode.NONE);
+        const response = await connection.call(ApiKey.WriteTxnMarkers, 1, {
+          markers: [
+            {
+              producerId: 4242n,
+              producerEpoch: 0,
+              transactionResult: false,
+              topics: [{ name: 'orders', partitionIndexes: [0] }],
+              coordinatorEpoch: 0,
+            },
+          ],
+        });
+        return response.markers[0]?.topics[0]?.partitions[0]?.errorCode;
+      } finally {
+        connection.close();
+      }
+    };
+    expect(await writeMarkerAs('alice')).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    // The super user passes the check; the marker for a producer the partition never saw is written.
+    expect(await writeMarkerAs('admin')).toBe(ErrorCode.NONE);
   });
 
   it('the super user admin may do everything', async () => {

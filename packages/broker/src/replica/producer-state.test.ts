@@ -274,6 +274,26 @@ describe('ProducerStateManager: transactions', () => {
     });
   });
 
+  it('refuses a marker from a coordinator epoch older than the last marker of the producer', () => {
+    const state = new ProducerStateManager();
+    state.applyBatch(stored(1, 0, 0), nowMs);
+    state.applyMarker(marker(1, 0, 1), true, 5);
+    const markerHeader = (coordinatorEpoch: number) =>
+      header(1, 0, -1, 1, {
+        isTransactional: true,
+        isControl: true,
+        markerCoordinatorEpoch: coordinatorEpoch,
+      });
+    expect(state.checkLeaderAppend([markerHeader(4)], nowMs, true)).toMatchObject({
+      kind: 'refused',
+      errorCode: ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+    });
+    expect(state.checkLeaderAppend([markerHeader(5)], nowMs, true).kind).toBe('append');
+    expect(state.checkLeaderAppend([markerHeader(6)], nowMs, true).kind).toBe('append');
+    // A producer this partition never saw: nothing to fence against.
+    expect(state.checkLeaderAppend([{ ...markerHeader(0), producerId: 2 }], nowMs, true).kind).toBe('append');
+  });
+
   it('fences the epoch a marker carries', () => {
     const state = new ProducerStateManager();
     state.applyBatch(stored(1, 3, 0), nowMs);

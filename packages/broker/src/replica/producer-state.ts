@@ -30,6 +30,8 @@
 //     removed its batches, it expired after producer.id.expiration.ms), and the broker then cannot
 //     tell a gap from a lost history. Java 3.x and librdkafka 2.x expect it; UNKNOWN_PRODUCER_ID is
 //     not answered.
+//   - a transaction marker whose coordinator epoch is older than the one of the producer's last
+//     marker: TRANSACTION_COORDINATOR_FENCED (Kafka's appendEndTxnMarker check: a zombie coordinator).
 //   Several batches in one record set are checked in order, each against the state the earlier ones
 //   would leave. A transactional batch opens a transaction of its producer on this partition (if
 //   none is open); the coordinator's marker (a control batch, applyMarker) closes it. Data batches
@@ -74,6 +76,8 @@ export interface ProducerBatchHeader {
   readonly maxTimestamp: number;
   readonly isTransactional: boolean;
   readonly isControl: boolean;
+  /** For a transaction marker being appended, the coordinator epoch its record carries. */
+  readonly markerCoordinatorEpoch?: number;
 }
 
 /** A batch as it sits in the log: its header and its offsets. */
@@ -186,6 +190,18 @@ export class ProducerStateManager {
     // The state each producer would be in after the earlier batches of this record set.
     const pending = new Map<number, { producerEpoch: number; lastSequence: number }>();
     for (const header of headers) {
+      if (header.isControl && header.producerId >= 0 && header.markerCoordinatorEpoch !== undefined) {
+        // A marker from a coordinator older than the one that wrote this producer's last marker:
+        // a coordinator that lost its __transaction_state partition and has not learned it yet.
+        const known = this.producers.get(header.producerId);
+        if (known !== undefined && header.markerCoordinatorEpoch < known.coordinatorEpoch) {
+          return refused(
+            ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+            `producer ${header.producerId}: marker from coordinator epoch ${header.markerCoordinatorEpoch}, older than ${known.coordinatorEpoch}`,
+          );
+        }
+        continue;
+      }
       if (!hasProducerState(header)) continue;
       const { producerId, producerEpoch, baseSequence } = header;
       if (fromCoordinator) {

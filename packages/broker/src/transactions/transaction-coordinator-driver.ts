@@ -10,7 +10,9 @@
 //  - Markers: a `writeMarkers` effect is sent to the leader of each partition of the transaction
 //    (this broker's own replica manager, or another broker's TxnMarkers gRPC service), and retried
 //    every `txnMarkerRetryBackoffMs` for the partitions that failed, until each is written or its
-//    topic is gone; then the coordinator completes the transaction.
+//    topic is gone; then the coordinator completes the transaction. A leader that answers
+//    TRANSACTION_COORDINATOR_FENCED (a newer coordinator already wrote this producer's marker there)
+//    ends the sending: this coordinator is stale, and the transaction is not completed by it.
 //  - Time: one timer, armed at the coordinator's next deadline (the earliest transaction timeout).
 //  - Ownership: after every metadata image, the `__transaction_state` partitions this broker leads
 //    are loaded (from log start to log end) and those it lost are unloaded, as the group driver does.
@@ -258,6 +260,7 @@ export class TransactionCoordinatorDriver {
     );
     const started = this.options.clock.nowMs();
     let attempts = 0;
+    let fenced = false;
     while (remaining.length > 0) {
       if (this.closed || this.coordinator !== coordinator) return;
       if (attempts++ > 0) await this.sleep(txnMarkerRetryBackoffMs);
@@ -295,11 +298,22 @@ export class TransactionCoordinatorDriver {
             return;
           }
           for (const result of results) {
-            if (result.errorCode !== ErrorCode.NONE)
+            if (result.errorCode === ErrorCode.TRANSACTION_COORDINATOR_FENCED) fenced = true;
+            else if (result.errorCode !== ErrorCode.NONE)
               next.push({ topic: result.topic, partition: result.partition });
           }
         }),
       );
+      if (fenced) {
+        // A newer coordinator of this transactional id wrote a marker for the producer: this one
+        // lost its __transaction_state partition without having heard yet. It stops, as Kafka's
+        // does; the newer coordinator completes the transaction from its own log.
+        this.options.logger.info(
+          { transactionalId: effect.transactionalId, coordinatorEpoch: effect.coordinatorEpoch },
+          'transaction markers refused: a newer coordinator fenced this one; not sending them any more',
+        );
+        return;
+      }
       remaining = next;
       if (attempts % 50 === 0 && remaining.length > 0) {
         this.options.logger.warn(

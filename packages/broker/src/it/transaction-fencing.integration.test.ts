@@ -6,6 +6,8 @@
 // aborted record (success, nothing stored): a committed transaction then misses the record. Gregor
 // refuses it with OUT_OF_ORDER_SEQUENCE_NUMBER (librdkafka raises a fatal error, the application
 // starts a new producer) and keeps answering genuine retries inside a transaction as duplicates.
+// Also: a marker from a coordinator epoch older than the producer's last marker is refused with
+// TRANSACTION_COORDINATOR_FENCED (a coordinator that lost its __transaction_state partition).
 
 import type { KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
@@ -202,5 +204,34 @@ describe('transactional sequence numbers', () => {
     await endTransaction(true);
 
     expect(await committedValues()).toEqual(['committed-record']);
+  });
+
+  it('refuses a marker from a coordinator epoch older than the last one for the producer', async () => {
+    const writeMarker = async (coordinatorEpoch: number): Promise<number | undefined> => {
+      const response = await connection.call(
+        ApiKey.WriteTxnMarkers,
+        1,
+        {
+          markers: [
+            {
+              producerId: 777n,
+              producerEpoch: 0,
+              transactionResult: false,
+              topics: [{ name: topic, partitionIndexes: [0] }],
+              coordinatorEpoch,
+            },
+          ],
+        },
+        requestTimeoutMs,
+      );
+      return response.markers[0]?.topics[0]?.partitions[0]?.errorCode;
+    };
+    // A producer the partition knows (its batch is in the log).
+    const batch = RawClusterClient.idempotentBatch({ producerId: 777, producerEpoch: 0 }, 0, ['known']);
+    expect((await client.produceRecords(1, topic, 0, batch, -1)).errorCode).toBe(ErrorCode.NONE);
+    expect(await writeMarker(5)).toBe(ErrorCode.NONE);
+    expect(await writeMarker(4)).toBe(ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+    expect(await writeMarker(5)).toBe(ErrorCode.NONE);
+    expect(await writeMarker(6)).toBe(ErrorCode.NONE);
   });
 });
