@@ -127,18 +127,68 @@ export function txnOffsetCommitAuthorized(
 export function offsetFetchAuthorized(
   handler: ApiHandler<typeof ApiKey.OffsetFetch>,
 ): ApiHandler<typeof ApiKey.OffsetFetch> {
-  return (...args) =>
-    gate(handler, args, (body, version, context) => {
-      const groupIds = version >= 8 ? body.groups.map((group) => group.groupId) : [body.groupId];
-      if (groupIds.every((groupId) => authorizedOnGroup(context, AclOperation.DESCRIBE, groupId)))
-        return undefined;
+  return async (body, version, context) => {
+    const describable = (topic: string) => authorizedOnTopic(context, AclOperation.DESCRIBE, topic);
+    // Kafka's handleOffsetFetchRequest: asked-for topics the principal may not DESCRIBE get
+    // TOPIC_AUTHORIZATION_FAILED per partition (and are never looked up); an "all topics" fetch
+    // (topics null) leaves them out. Each group needs DESCRIBE on itself.
+    const deniedTopics = (topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null) =>
+      (topics ?? [])
+        .filter((topic) => !describable(topic.name))
+        .map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitionIndexes.map((partitionIndex) => ({
+            partitionIndex,
+            committedOffset: -1n,
+            committedLeaderEpoch: -1,
+            metadata: '',
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          })),
+        }));
+    const allowedTopics = <T extends { name: string }>(topics: readonly T[] | null): T[] | null =>
+      topics === null ? null : topics.filter((topic) => describable(topic.name));
+    if (version < 8) {
+      if (!authorizedOnGroup(context, AclOperation.DESCRIBE, body.groupId)) {
+        return { throttleTimeMs: 0, topics: [], errorCode: refused, groups: [] };
+      }
+      const answered = await handler({ ...body, topics: allowedTopics(body.topics) }, version, context);
+      if (!('topics' in answered)) return answered;
       return {
-        throttleTimeMs: 0,
-        topics: [],
-        errorCode: refused,
-        groups: groupIds.map((groupId) => ({ groupId, topics: [], errorCode: refused })),
+        ...answered,
+        topics: [...answered.topics.filter((topic) => describable(topic.name)), ...deniedTopics(body.topics)],
       };
-    });
+    }
+    const allowedGroups = body.groups.filter((group) =>
+      authorizedOnGroup(context, AclOperation.DESCRIBE, group.groupId),
+    );
+    const answered =
+      allowedGroups.length === 0
+        ? { throttleTimeMs: 0, topics: [], errorCode: 0, groups: [] }
+        : await handler(
+            {
+              ...body,
+              groups: allowedGroups.map((group) => ({ ...group, topics: allowedTopics(group.topics) })),
+            },
+            version,
+            context,
+          );
+    if (!('groups' in answered)) return answered;
+    const byId = new Map((answered.groups ?? []).map((group) => [group.groupId, group]));
+    return {
+      ...answered,
+      groups: body.groups.map((group) => {
+        const served = byId.get(group.groupId);
+        if (served === undefined) return { groupId: group.groupId, topics: [], errorCode: refused };
+        return {
+          ...served,
+          topics: [
+            ...(served.topics ?? []).filter((topic) => describable(topic.name ?? '')),
+            ...deniedTopics(group.topics),
+          ],
+        };
+      }),
+    };
+  };
 }
 
 export function describeGroupsAuthorized(

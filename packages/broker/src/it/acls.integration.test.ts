@@ -135,6 +135,18 @@ function errorText(error: unknown): string {
     .join(' ');
 }
 
+/** A raw connection to the SASL_PLAINTEXT listener, authenticated as `user` with SASL/PLAIN. */
+async function saslConnection(user: string): Promise<KafkaConnection> {
+  const connection = await KafkaConnection.open({ host: '127.0.0.1', port: saslPort() });
+  const handshake = await connection.call(ApiKey.SaslHandshake, 1, { mechanism: 'PLAIN' });
+  expect(handshake.errorCode).toBe(ErrorCode.NONE);
+  const authenticated = await connection.call(ApiKey.SaslAuthenticate, 1, {
+    authBytes: Buffer.from(`\u0000${user}\u0000${user}-secret`),
+  });
+  expect(authenticated.errorCode).toBe(ErrorCode.NONE);
+  return connection;
+}
+
 describe('ACLs', () => {
   it('gregor acls adds, in kafka-acls.sh shape, what --producer and --consumer grant', () => {
     const added = gregorAcls([
@@ -262,14 +274,8 @@ except Exception as error:
 
   it('WriteTxnMarkers needs CLUSTER_ACTION on the cluster: alice cannot close a transaction', async () => {
     const writeMarkerAs = async (user: string): Promise<number | undefined> => {
-      const connection = await KafkaConnection.open({ host: '127.0.0.1', port: saslPort() });
+      const connection = await saslConnection(user);
       try {
-        const handshake = await connection.call(ApiKey.SaslHandshake, 1, { mechanism: 'PLAIN' });
-        expect(handshake.errorCode).toBe(ErrorCode.NONE);
-        const authenticated = await connection.call(ApiKey.SaslAuthenticate, 1, {
-          authBytes: Buffer.from(`\u0000${user}\u0000${user}-secret`),
-        });
-        expect(authenticated.errorCode).toBe(ErrorCode.NONE);
         const response = await connection.call(ApiKey.WriteTxnMarkers, 1, {
           markers: [
             {
@@ -289,6 +295,65 @@ except Exception as error:
     expect(await writeMarkerAs('alice')).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     // The super user passes the check; the marker for a producer the partition never saw is written.
     expect(await writeMarkerAs('admin')).toBe(ErrorCode.NONE);
+  });
+
+  it('OffsetFetch shows alice only the topics she may describe, and only her group', async () => {
+    // The admin commits offsets of alice's group for a topic alice may not see.
+    const admin = await saslConnection('admin');
+    try {
+      const committed = await admin.call(ApiKey.OffsetCommit, 2, {
+        groupId: 'alice-group',
+        generationId: -1,
+        memberId: '',
+        retentionTimeMs: -1n,
+        topics: [
+          { name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: '' }] },
+          { name: 'secret', partitions: [{ partitionIndex: 0, committedOffset: 7n, committedMetadata: '' }] },
+        ],
+      });
+      expect(committed.topics.flatMap((topic) => topic.partitions.map((p) => p.errorCode))).toEqual([
+        ErrorCode.NONE,
+        ErrorCode.NONE,
+      ]);
+    } finally {
+      admin.close();
+    }
+    const alice = await saslConnection('alice');
+    try {
+      const all = await alice.call(ApiKey.OffsetFetch, 5, { groupId: 'alice-group', topics: null });
+      expect(all.errorCode).toBe(ErrorCode.NONE);
+      expect(all.topics.map((topic) => topic.name)).toEqual(['orders']);
+      const asked = await alice.call(ApiKey.OffsetFetch, 5, {
+        groupId: 'alice-group',
+        topics: [
+          { name: 'orders', partitionIndexes: [0] },
+          { name: 'secret', partitionIndexes: [0] },
+        ],
+      });
+      const byTopic = Object.fromEntries(asked.topics.map((topic) => [topic.name, topic.partitions[0]]));
+      expect(byTopic.orders).toMatchObject({ committedOffset: 1n, errorCode: ErrorCode.NONE });
+      expect(byTopic.secret).toMatchObject({
+        committedOffset: -1n,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      });
+      // Version 8 asks for several groups: each is judged on its own.
+      const batched = await alice.call(ApiKey.OffsetFetch, 8, {
+        groupId: '',
+        topics: [],
+        groups: [
+          { groupId: 'alice-group', topics: null },
+          { groupId: 'bob-group', topics: null },
+        ],
+        requireStable: false,
+      });
+      expect(batched.groups.map((group) => [group.groupId, group.errorCode])).toEqual([
+        ['alice-group', ErrorCode.NONE],
+        ['bob-group', ErrorCode.GROUP_AUTHORIZATION_FAILED],
+      ]);
+      expect(batched.groups[0]?.topics.map((topic) => topic.name)).toEqual(['orders']);
+    } finally {
+      alice.close();
+    }
   });
 
   it('the super user admin may do everything', async () => {
