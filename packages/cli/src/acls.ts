@@ -25,7 +25,8 @@ ACLs, like kafka-acls.sh:
   --operation OP                             (repeatable) Read, Write, Create, Delete, Alter,
                                              Describe, ClusterAction, DescribeConfigs,
                                              AlterConfigs, IdempotentWrite, All
-  --producer / --consumer                    Write, Describe, Create on topics / Read, Describe
+  --producer / --consumer                    Write, Describe, Create on topics and Write,
+                                             Describe on transactional ids / Read, Describe
                                              on topics and Read on groups
   --topic T, --group G, --cluster, --transactional-id ID   (repeatable) the resources
   --resource-pattern-type literal|prefixed (add); any|match|literal|prefixed (remove, list)
@@ -161,6 +162,9 @@ export async function runAcls(args: readonly string[], out: TextOutput, err: Tex
         if (on.has('--producer') && resource.type === AclResourceType.TOPIC) {
           for (const operation of [AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE])
             add(resource, operation);
+        }
+        if (on.has('--producer') && resource.type === AclResourceType.TRANSACTIONAL_ID) {
+          for (const operation of [AclOperation.WRITE, AclOperation.DESCRIBE]) add(resource, operation);
         }
         if (on.has('--consumer') && resource.type === AclResourceType.TOPIC) {
           for (const operation of [AclOperation.READ, AclOperation.DESCRIBE]) add(resource, operation);

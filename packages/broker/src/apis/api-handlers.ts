@@ -67,6 +67,14 @@ import { handleProduce } from './produce.js';
 import { handleSaslAuthenticate } from './sasl-authenticate.js';
 import { createSaslHandshakeHandler } from './sasl-handshake.js';
 import { createSyncGroupHandler } from './sync-group.js';
+import {
+  addOffsetsToTxnAuthorized,
+  addPartitionsToTxnAuthorized,
+  describeTransactionsAuthorized,
+  endTxnAuthorized,
+  listTransactionsAuthorized,
+  txnOffsetCommitTransactionalIdAuthorized,
+} from './txn-authorization.js';
 import { createTxnOffsetCommitHandler } from './txn-offset-commit.js';
 import { handleWriteTxnMarkers } from './write-txn-markers.js';
 
@@ -132,7 +140,9 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
           [ApiKey.ListGroups]: listGroupsAuthorized(createListGroupsHandler(groups)),
           [ApiKey.DeleteGroups]: deleteGroupsAuthorized(createDeleteGroupsHandler(groups)),
           [ApiKey.OffsetDelete]: offsetDeleteAuthorized(createOffsetDeleteHandler(groups)),
-          [ApiKey.TxnOffsetCommit]: txnOffsetCommitAuthorized(createTxnOffsetCommitHandler(groups)),
+          [ApiKey.TxnOffsetCommit]: txnOffsetCommitTransactionalIdAuthorized(
+            txnOffsetCommitAuthorized(createTxnOffsetCommitHandler(groups)),
+          ),
         }),
     ...(producerIds === undefined
       ? {}
@@ -140,12 +150,16 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     ...(transactions === undefined
       ? {}
       : {
-          [ApiKey.AddPartitionsToTxn]: createAddPartitionsToTxnHandler(transactions),
-          [ApiKey.AddOffsetsToTxn]: createAddOffsetsToTxnHandler(transactions),
-          [ApiKey.EndTxn]: createEndTxnHandler(transactions),
+          [ApiKey.AddPartitionsToTxn]: addPartitionsToTxnAuthorized(
+            createAddPartitionsToTxnHandler(transactions),
+          ),
+          [ApiKey.AddOffsetsToTxn]: addOffsetsToTxnAuthorized(createAddOffsetsToTxnHandler(transactions)),
+          [ApiKey.EndTxn]: endTxnAuthorized(createEndTxnHandler(transactions)),
           [ApiKey.WriteTxnMarkers]: handleWriteTxnMarkers,
-          [ApiKey.DescribeTransactions]: createDescribeTransactionsHandler(transactions),
-          [ApiKey.ListTransactions]: createListTransactionsHandler(transactions),
+          [ApiKey.DescribeTransactions]: describeTransactionsAuthorized(
+            createDescribeTransactionsHandler(transactions),
+          ),
+          [ApiKey.ListTransactions]: listTransactionsAuthorized(createListTransactionsHandler(transactions)),
         }),
   };
 }

@@ -23,6 +23,7 @@ import {
 } from '../transactions/transaction-coordinator-driver.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 import { AclOperation, authorizedOnGroup } from './authorization.js';
+import { authorizedOnTransactionalId } from './txn-authorization.js';
 
 type Key = typeof ApiKey.FindCoordinator;
 type Response = ResponseInput<Key>;
@@ -58,15 +59,21 @@ export function createFindCoordinatorHandler(
       } else {
         await transactions.topicCreator.ensure(context.broker);
         coordinators = keys.map((key) =>
-          partitionLeader(
-            key,
-            transactionStateTopicName,
-            (partitions) =>
-              transactions.transactions.config.transactionStatePartitionCount === partitions
-                ? transactions.partitionFor(key)
-                : coordinatorPartitionFor(key, partitions),
-            context,
-          ),
+          authorizedOnTransactionalId(context, AclOperation.DESCRIBE, key)
+            ? partitionLeader(
+                key,
+                transactionStateTopicName,
+                (partitions) =>
+                  transactions.transactions.config.transactionStatePartitionCount === partitions
+                    ? transactions.partitionFor(key)
+                    : coordinatorPartitionFor(key, partitions),
+                context,
+              )
+            : failed(
+                key,
+                ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                'Transactional Id authorization failed.',
+              ),
         );
       }
     } else if (body.keyType !== groupKeyType) {

@@ -21,6 +21,7 @@ import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import type { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 import { AclOperation, authorizedOnAnyTopic, authorizedOnCluster } from './authorization.js';
+import { authorizedOnTransactionalId } from './txn-authorization.js';
 import { producerFencedFor } from './txn-errors.js';
 
 type Key = typeof ApiKey.InitProducerId;
@@ -42,13 +43,9 @@ export function createInitProducerIdHandler(
     if (body.transactionalId !== null && transactions === undefined)
       return failed(ErrorCode.INVALID_TXN_STATE);
     if (body.transactionalId !== null && transactions !== undefined) {
-      // Kafka checks WRITE on the transactional id; ids are not an ACL resource here yet, so the
-      // same rule as an idempotent producer applies.
-      if (
-        !authorizedOnCluster(context, AclOperation.IDEMPOTENT_WRITE) &&
-        !authorizedOnAnyTopic(context, AclOperation.WRITE)
-      ) {
-        return failed(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      // WRITE on the transactional id, as Kafka checks it.
+      if (!authorizedOnTransactionalId(context, AclOperation.WRITE, body.transactionalId)) {
+        return failed(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       }
       const response = await transactions.initProducerId({
         transactionalId: body.transactionalId,

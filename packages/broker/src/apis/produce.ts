@@ -25,6 +25,7 @@ import {
 } from '@gregor/protocol';
 import { NoResponse, type RequestContext } from './api-handler.js';
 import { AclOperation, authorizedOnTopic } from './authorization.js';
+import { authorizedOnTransactionalId } from './txn-authorization.js';
 
 type Key = typeof ApiKey.Produce;
 type Response = ResponseInput<Key>;
@@ -57,6 +58,25 @@ export async function handleProduce(
         name: topic.name,
         partitions: topic.partitions.map((partition) =>
           errorPartition(partition.partitionIndex, ErrorCode.INVALID_REQUIRED_ACKS, `acks ${body.acks}`),
+        ),
+      })),
+    };
+  }
+  // A transactional produce needs WRITE on its transactional id, as Kafka checks it first.
+  if (
+    body.transactionalId !== null &&
+    !authorizedOnTransactionalId(context, AclOperation.WRITE, body.transactionalId)
+  ) {
+    return {
+      throttleTimeMs: 0,
+      responses: body.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((partition) =>
+          errorPartition(
+            partition.partitionIndex,
+            ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            'Transactional Id authorization failed.',
+          ),
         ),
       })),
     };

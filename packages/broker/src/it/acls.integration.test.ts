@@ -5,7 +5,8 @@
 // --producer and --consumer included) and stored in the metadata log. kcat as alice sees and uses
 // only what it was granted; kafkajs as bob is refused with TOPIC_AUTHORIZATION_FAILED and
 // GROUP_AUTHORIZATION_FAILED; a DENY wins over an ALLOW; DeleteRecords needs DELETE on the topic;
-// WriteTxnMarkers needs CLUSTER_ACTION on the cluster.
+// WriteTxnMarkers needs CLUSTER_ACTION on the cluster; OffsetFetch shows only describable topics;
+// a transactional id needs WRITE on it.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { KafkaConnection } from '@gregor/client';
@@ -354,6 +355,61 @@ except Exception as error:
     } finally {
       alice.close();
     }
+  });
+
+  it('a transactional id needs WRITE: alice is refused until kafka-acls-style --producer --transactional-id grants it', async () => {
+    const transact = async (): Promise<string | undefined> => {
+      const producer = kafkajs('alice').producer({
+        transactionalId: 'alice-txn',
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // kafkajs refuses an idempotent producer without retries.
+        retry: { retries: 3 },
+      });
+      try {
+        await producer.connect();
+        const transaction = await producer.transaction();
+        await transaction.send({ topic: 'orders', messages: [{ value: 'in-a-transaction' }] });
+        await transaction.commit();
+        return undefined;
+      } catch (error) {
+        return errorText(error);
+      } finally {
+        await producer.disconnect();
+      }
+    };
+    // kafkajs reports the refusal of its FindCoordinator as "Failed to find group coordinator":
+    // ask as it does, on the wire, for the error codes, then see kafkajs fail.
+    const alice = await saslConnection('alice');
+    try {
+      const coordinator = await alice.call(ApiKey.FindCoordinator, 3, { key: 'alice-txn', keyType: 1 });
+      expect(coordinator.errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      const init = await alice.call(ApiKey.InitProducerId, 3, {
+        transactionalId: 'alice-txn',
+        transactionTimeoutMs: 60_000,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+      expect(init.errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    } finally {
+      alice.close();
+    }
+    expect(await transact()).toMatch(/coordinator/);
+    gregorAcls(['--add', '--allow-principal', 'User:alice', '--producer', '--transactional-id', 'alice-txn']);
+    expect(await transact()).toBeUndefined();
+    const committed = kcat('alice', [
+      '-C',
+      '-t',
+      'orders',
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-X',
+      'isolation.level=read_committed',
+    ]);
+    expect(committed.split('\n')).toContain('in-a-transaction');
   });
 
   it('the super user admin may do everything', async () => {
