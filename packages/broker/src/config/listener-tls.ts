@@ -8,6 +8,8 @@
 // inline ssl.truststore.certificates). Java's JKS format cannot be read here and is refused with
 // how to convert it. Everything is loaded and checked at start-up (a secure context is built), so a
 // wrong path, password or key stops the node with the key named instead of failing clients later.
+// The keystore and truststore files are watched while the node runs (network/tls-file-reloader.ts):
+// a renewed certificate is served to new connections without a restart.
 
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
@@ -23,6 +25,10 @@ export interface ListenerTls {
   readonly principalMapper: SslPrincipalMapper;
   /** Where the settings came from, for the start-up log (never the secrets themselves). */
   readonly description: string;
+  /** The keystore and truststore files read (ssl.*.location): watched, and reloaded when changed. */
+  readonly files: readonly string[];
+  /** Reads the same settings again (the files as they are now); throws a ConfigError as at start-up. */
+  readonly reload: () => ListenerTls;
 }
 
 /** The ssl.* keys this module reads: they do what Kafka's do. */
@@ -264,5 +270,15 @@ export function listenerTls(raw: ReadonlyMap<string, string>, listenerName: stri
       setting('ssl.keystore.location')?.key ?? setting('ssl.keystore.key')?.key ?? 'ssl.keystore.location';
     throw new ConfigError(key, `the keystore cannot be used: ${(error as Error).message}`);
   }
-  return { secureContext, clientAuth, principalMapper: principalMapper!, description };
+  const files = [setting('ssl.keystore.location')?.value, setting('ssl.truststore.location')?.value].filter(
+    (path): path is string => path !== undefined,
+  );
+  return {
+    secureContext,
+    clientAuth,
+    principalMapper: principalMapper!,
+    description,
+    files,
+    reload: () => listenerTls(raw, listenerName),
+  };
 }

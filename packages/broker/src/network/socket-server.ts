@@ -10,7 +10,7 @@
 // Every refusal is logged with the listener and the client's address.
 
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import type { SecurityProtocol } from '../config/broker-config.js';
 import type { ListenerTls } from '../config/listener-tls.js';
 import type { Logger } from '../logging.js';
@@ -26,6 +26,7 @@ import {
   checkSocketBufferSizesSupported,
   type SocketBufferSizes,
 } from './socket-buffers.js';
+import { TlsFileReloader } from './tls-file-reloader.js';
 
 export interface ListenerAddress {
   readonly name: string;
@@ -57,6 +58,7 @@ export interface SocketServerLimits extends SocketBufferSizes {
 
 export class SocketServer {
   private readonly servers: Server[] = [];
+  private readonly tlsReloaders: TlsFileReloader[] = [];
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
   readonly requestMemory: RequestMemoryPool;
@@ -143,6 +145,9 @@ export class SocketServer {
           if (principal === undefined) socket.destroy();
           else serve(socket, principal);
         });
+        const reloader = new TlsFileReloader(server as TlsServer, listener.name, tls, this.logger);
+        reloader.start();
+        this.tlsReloaders.push(reloader);
         server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
           this.logger.warn(
             {
@@ -231,6 +236,8 @@ export class SocketServer {
 
   /** Stops accepting, and closes every open connection. */
   async close(): Promise<void> {
+    for (const reloader of this.tlsReloaders) reloader.stop();
+    this.tlsReloaders.length = 0;
     const closing = this.servers.map(
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     );
