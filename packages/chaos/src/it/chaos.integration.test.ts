@@ -1,7 +1,8 @@
 // The CI chaos campaign: `npm run chaos` as a person runs it, with a fixed seed, about three
 // minutes of faults of every kind against three local nodes, real librdkafka and kafkajs clients,
 // and the checker's verdict. Any anomaly fails the test; the output names the report folder
-// (history, report.md, timeline.svg, every node's log) either way.
+// (history, report.md, timeline.svg, every node's log) either way. A second, shorter campaign runs
+// consume-transform-produce (exactly once across kills) with kill faults only.
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,12 +17,37 @@ const ciSeed = 20261205;
 const faultSeconds = 170;
 /** Faults, then healing, stopping the clients and the final read: well inside this. */
 const campaignTimeoutMs = 8 * 60_000;
+/** The consume-transform-produce campaign: kills only, shorter. */
+const ctpFaultSeconds = 75;
+
+/** Runs `npm run chaos` with `options`; expects a PASS verdict and answers the report's text. */
+async function passingCampaign(options: readonly string[]): Promise<string> {
+  const args = [mainPath, ...options, '--results', join(repoRoot, 'chaos-results')];
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    output += text;
+    process.stdout.write(text);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const code = await new Promise<number | null>((done) => child.on('exit', (exitCode) => done(exitCode)));
+
+  const reportPath = /report: (\S+report\.md)/.exec(output)?.[1];
+  process.stdout.write(`chaos report: ${reportPath ?? '(none written)'}\n`);
+  expect(reportPath, output).toBeDefined();
+  expect(existsSync(reportPath!)).toBe(true);
+  const report = readFileSync(reportPath!, 'utf8');
+  expect(output, report).toContain('VERDICT: PASS');
+  expect(code).toBe(0);
+  return report;
+}
 
 it(
   `a ${faultSeconds} s campaign with every fault kind finds no anomaly (seed ${ciSeed})`,
   async () => {
-    const args = [
-      mainPath,
+    const report = await passingCampaign([
       '--seed',
       String(ciSeed),
       '--duration',
@@ -30,27 +56,7 @@ it(
       '3',
       '--faults',
       'all',
-      '--results',
-      join(repoRoot, 'chaos-results'),
-    ];
-    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      output += text;
-      process.stdout.write(text);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const code = await new Promise<number | null>((done) => child.on('exit', (exitCode) => done(exitCode)));
-
-    const reportPath = /report: (\S+report\.md)/.exec(output)?.[1];
-    process.stdout.write(`chaos report: ${reportPath ?? '(none written)'}\n`);
-    expect(reportPath, output).toBeDefined();
-    expect(existsSync(reportPath!)).toBe(true);
-    const report = readFileSync(reportPath!, 'utf8');
-    expect(output, report).toContain('VERDICT: PASS');
-    expect(code).toBe(0);
+    ]);
     // Every kind of fault was injected at least once (the scheduler plays each before any repeats).
     for (const kind of [
       'kill-leader',
@@ -70,10 +76,34 @@ it(
       'disk-full',
       'clock-jump',
     ])
-      expect(report, `no ${kind} fault in ${reportPath}`).toMatch(new RegExp(`\\| \\d+ \\| ${kind} \\|`));
+      expect(report, `no ${kind} fault in the report`).toMatch(new RegExp(`\\| \\d+ \\| ${kind} \\|`));
     // Both producers' clients, the transactional producer, the group and the reader did work.
     for (const client of ['rdk-a', 'rdk-b', 'kjs', 'kjs-acks1', 'txn', 'reader', 'final-reader'])
       expect(report).toMatch(new RegExp(`\\| ${client} \\| \\d+ \\| [1-9]\\d* \\|`));
+  },
+  campaignTimeoutMs,
+);
+
+it(
+  `consume-transform-produce stays exactly once across ${ctpFaultSeconds} s of kills (seed ${ciSeed})`,
+  async () => {
+    // librdkafka's transactional consume-transform-produce (send_offsets_to_transaction) while
+    // leaders, the controller and random nodes are killed: the checker's processed-twice and
+    // never-processed rules judge every input record below the group's committed offsets.
+    const report = await passingCampaign([
+      '--seed',
+      String(ciSeed),
+      '--duration',
+      String(ctpFaultSeconds),
+      '--nodes',
+      '3',
+      '--faults',
+      'kill-leader,kill-controller,kill-random',
+      '--workload',
+      'librdkafka,txn,ctp,reader',
+    ]);
+    expect(report).toMatch(/\| ctp \| \d+ \| [1-9]\d* \|/);
+    expect(report).toMatch(/processed-twice 0, never-processed 0/);
   },
   campaignTimeoutMs,
 );
