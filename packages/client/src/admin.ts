@@ -1,9 +1,18 @@
-// kafkajs's Admin: topics (create, delete, partitions, metadata, offsets), configs (admin/configs.ts)
-// and groups (list, describe, delete, committed offsets in admin/group-offsets.ts). Topic changes go
+// kafkajs's Admin: topics (create, delete, partitions, metadata, offsets, records in
+// admin/delete-records.ts), configs (admin/configs.ts), ACLs (admin/acls.ts) and groups (list, describe, delete, committed offsets in admin/group-offsets.ts). Topic changes go
 // to the controller the metadata names (any broker forwards them otherwise); group questions go to
 // each group's coordinator, and listGroups asks every broker, as Kafka's admin does.
 
 import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
+import {
+  type AclEntry,
+  type AclFilter,
+  createAcls,
+  type DeleteAclResponse,
+  type DescribeAclResponse,
+  deleteAcls,
+  describeAcls,
+} from './admin/acls.js';
 import {
   type AlterConfigResponse,
   alterConfigs,
@@ -12,6 +21,7 @@ import {
   type IResourceConfig,
   type ResourceConfigQuery,
 } from './admin/configs.js';
+import { deleteTopicRecords } from './admin/delete-records.js';
 import {
   fetchGroupOffsets,
   resetGroupOffsets,
@@ -318,6 +328,29 @@ export class Admin {
     readonly earliest?: boolean;
   }): Promise<void> {
     await resetGroupOffsets(this.cluster, options.groupId, options.topic, options.earliest ?? false);
+  }
+
+  /** Deletes every record below `offset` ('-1': the high watermark) in each partition, at its leader. */
+  async deleteTopicRecords(options: {
+    readonly topic: string;
+    readonly partitions: readonly { readonly partition: number; readonly offset: string }[];
+  }): Promise<void> {
+    await deleteTopicRecords(this.cluster, options.topic, options.partitions);
+  }
+
+  /** Creates ACL bindings; resolves true, or rejects with the first refusal. */
+  async createAcls(options: { readonly acl: readonly AclEntry[] }): Promise<boolean> {
+    return createAcls(this.cluster, options.acl);
+  }
+
+  /** The ACL bindings a filter matches, by resource. */
+  async describeAcls(filter: AclFilter): Promise<DescribeAclResponse> {
+    return describeAcls(this.cluster, filter);
+  }
+
+  /** Deletes the bindings each filter matches and lists them. */
+  async deleteAcls(options: { readonly filters: readonly AclFilter[] }): Promise<DeleteAclResponse> {
+    return deleteAcls(this.cluster, options.filters);
   }
 
   /** Every group of every broker. */

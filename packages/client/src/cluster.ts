@@ -39,6 +39,10 @@ export const preferredVersions = {
   [ApiKey.CreatePartitions]: 1,
   [ApiKey.DeleteGroups]: 2,
   [ApiKey.IncrementalAlterConfigs]: 1,
+  [ApiKey.DeleteRecords]: 1,
+  [ApiKey.CreateAcls]: 1,
+  [ApiKey.DescribeAcls]: 1,
+  [ApiKey.DeleteAcls]: 1,
 } as const satisfies Partial<Record<SupportedApiKey, number>>;
 
 export interface PartitionMetadata {

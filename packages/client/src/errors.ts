@@ -99,6 +99,21 @@ export class KafkaJSDeleteGroupsError extends KafkaJSError {
   }
 }
 
+/** deleteTopicRecords: the partitions whose leader refused (OFFSET_OUT_OF_RANGE, TOPIC_AUTHORIZATION_FAILED...). */
+export class KafkaJSDeleteTopicRecordsError extends KafkaJSError {
+  override name = 'KafkaJSDeleteTopicRecordsError';
+  constructor(
+    readonly topic: string,
+    readonly partitions: readonly { partition: number; offset: string; error: KafkaJSProtocolError }[],
+  ) {
+    super(
+      `could not delete records of ${topic}: ${partitions
+        .map((entry) => `[${entry.partition}] to ${entry.offset} (${entry.error.type})`)
+        .join(', ')}`,
+    );
+  }
+}
+
 export function isRetriable(error: unknown): boolean {
   return error instanceof KafkaJSError ? error.retriable : false;
 }

@@ -1,3 +1,15 @@
+export {
+  type Acl,
+  type AclEntry,
+  type AclFilter,
+  AclOperationTypes,
+  AclPermissionTypes,
+  type AclResource,
+  AclResourceTypes,
+  type DeleteAclResponse,
+  type DescribeAclResponse,
+  ResourcePatternTypes,
+} from './admin/acls.js';
 export * from './admin/configs.js';
 export type { FetchOffsetsPartition, TopicOffsets } from './admin/group-offsets.js';
 export * from './admin.js';
