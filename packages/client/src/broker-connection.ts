@@ -48,6 +48,8 @@ export class BrokerConnection {
         clientId: options.clientId,
         connectTimeoutMs: options.connectionTimeoutMs,
         ssl: options.ssl,
+        // As Kafka's clients: a broker may write fields this client does not know.
+        ignoreTrailingResponseBytes: true,
       });
     } catch (error) {
       throw new KafkaJSConnectionError((error as Error).message, { cause: error });

@@ -36,6 +36,11 @@ export interface KafkaConnectionOptions {
   readonly connectTimeoutMs?: number;
   /** TLS, as kafkajs's `ssl`: `true` for Node's defaults, or tls.connect options (ca, cert, key...). */
   readonly ssl?: boolean | ConnectionOptions;
+  /**
+   * Reads responses as Kafka's clients do, ignoring bytes after the fields this version defines.
+   * Off by default: Gregor's tests use this connection to check the broker's encodings exactly.
+   */
+  readonly ignoreTrailingResponseBytes?: boolean;
 }
 
 export class KafkaConnection {
@@ -47,6 +52,7 @@ export class KafkaConnection {
   private constructor(
     private readonly socket: Socket,
     private readonly clientId: string,
+    private readonly ignoreTrailingResponseBytes: boolean,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.fail(new KafkaConnectionError(error.message)));
@@ -74,7 +80,13 @@ export class KafkaConnection {
         clearTimeout(timer);
         socket.setNoDelay(true);
         socket.removeAllListeners('error');
-        resolve(new KafkaConnection(socket, options.clientId ?? 'gregor'));
+        resolve(
+          new KafkaConnection(
+            socket,
+            options.clientId ?? 'gregor',
+            options.ignoreTrailingResponseBytes ?? false,
+          ),
+        );
       });
       socket.once('error', (error) => {
         clearTimeout(timer);
@@ -91,7 +103,9 @@ export class KafkaConnection {
     timeoutMs = 30_000,
   ): Promise<ResponseDecodeResult<K>> {
     const frame = await this.requestFrame(apiKey, apiVersion, body, timeoutMs);
-    return decodeResponse(apiKey, apiVersion, frame);
+    return decodeResponse(apiKey, apiVersion, frame, {
+      ignoreTrailingBytes: this.ignoreTrailingResponseBytes,
+    });
   }
 
   /** Like request(), but throws unless the response decoded; returns the body. */

@@ -32,7 +32,7 @@ export async function fetchGroupOffsets(
   if (topics !== undefined) await cluster.ensureTopics(topics);
   const fetched = await withRetry(cluster.retry, async () => {
     const coordinator = await cluster.findCoordinator(groupId);
-    const response = await cluster.send(coordinator, ApiKey.OffsetFetch, {
+    const response = await cluster.sendVersioned(coordinator, ApiKey.OffsetFetch, (version) => ({
       groupId,
       topics:
         topics === undefined
@@ -44,8 +44,9 @@ export async function fetchGroupOffsets(
                 .partitions.map((partition) => partition.partitionId),
             })),
       groups: [],
-      requireStable: true,
-    });
+      // Stable offsets need v7; against an older broker Java's consumer asks without, as here.
+      requireStable: version >= 7,
+    }));
     if (response.errorCode !== 0)
       throw new KafkaJSProtocolError(response.errorCode, `offsets of group ${groupId}`);
     return response.topics.map((topic) => ({

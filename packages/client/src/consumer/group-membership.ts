@@ -240,15 +240,20 @@ export class GroupMembership {
 
   /** The committed offset of each partition, -1 where none is. */
   async committed(assignment: MemberAssignment): Promise<Map<string, Map<number, bigint>>> {
-    const response = await this.cluster.send(await this.coordinatorId(), ApiKey.OffsetFetch, {
-      groupId: this.options.groupId,
-      topics: [...assignment].map(([name, partitionIndexes]) => ({
-        name,
-        partitionIndexes: [...partitionIndexes],
-      })),
-      groups: [],
-      requireStable: true,
-    });
+    const response = await this.cluster.sendVersioned(
+      await this.coordinatorId(),
+      ApiKey.OffsetFetch,
+      (version) => ({
+        groupId: this.options.groupId,
+        topics: [...assignment].map(([name, partitionIndexes]) => ({
+          name,
+          partitionIndexes: [...partitionIndexes],
+        })),
+        groups: [],
+        // Stable offsets need v7; against an older broker Java's consumer asks without, as here.
+        requireStable: version >= 7,
+      }),
+    );
     if (response.errorCode !== 0) {
       this.coordinatorError(response.errorCode);
       throw new KafkaJSProtocolError(response.errorCode, 'fetching committed offsets');
