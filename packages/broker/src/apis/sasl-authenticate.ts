@@ -78,7 +78,7 @@ export function authenticationFailedMessage(mechanism: string, reauthenticating 
 
 export async function handleSaslAuthenticate(
   body: RequestBody<Key>,
-  _apiVersion: number,
+  apiVersion: number,
   context: RequestContext,
 ): Promise<ResponseInput<Key>> {
   const session = context.connection.session;
@@ -104,6 +104,7 @@ export async function handleSaslAuthenticate(
     errorCode: ErrorCode.NONE,
     errorMessage: null,
     authBytes: step.response,
-    sessionLifetimeMs: step.kind === 'done' ? BigInt(step.sessionLifetimeMs) : 0n,
+    // v0 has no field for it: such a client is not told, and its connection closes when it expires.
+    sessionLifetimeMs: step.kind === 'done' && apiVersion >= 1 ? BigInt(step.sessionLifetimeMs) : 0n,
   };
 }

@@ -64,14 +64,19 @@ function send<K extends SupportedApiKey>(
   return router(encodeRequest(apiKey, apiVersion, correlationId++, 'reauth-test', body), connection);
 }
 
-async function authenticate(connection: ConnectionContext, user: string, mechanism = 'PLAIN') {
+async function authenticate(
+  connection: ConnectionContext,
+  user: string,
+  mechanism = 'PLAIN',
+  authenticateVersion = 2,
+) {
   const handshake = decodeOutcome(
     ApiKey.SaslHandshake,
     1,
     await send(connection, ApiKey.SaslHandshake, 1, { mechanism }),
   );
   if (handshake.errorCode !== ErrorCode.NONE) return { handshake, outcome: undefined };
-  const outcome = await send(connection, ApiKey.SaslAuthenticate, 2, {
+  const outcome = await send(connection, ApiKey.SaslAuthenticate, authenticateVersion, {
     authBytes: Buffer.from(`\u0000${user}\u0000${users.get(user) ?? 'wrong'}`),
   });
   return { handshake, outcome };
@@ -112,6 +117,14 @@ describe('SASL re-authentication (connections.max.reauth.ms)', () => {
     });
     const line = cluster.logLines.find((entry) => entry.includes('SASL session expired'))!;
     expect(JSON.parse(line)).toMatchObject({ principal: 'User:alice', remoteAddress: '127.0.0.1:50000' });
+  });
+
+  it('SaslAuthenticate v0, which cannot carry the lifetime, authenticates; the session still expires', async () => {
+    const connection = newConnection();
+    const { outcome } = await authenticate(connection, 'alice', 'PLAIN', 0);
+    expect(decodeOutcome(ApiKey.SaslAuthenticate, 0, outcome!).errorCode).toBe(ErrorCode.NONE);
+    cluster.clock.advanceMs(maxReauthMs + 1);
+    expect((await metadata(connection)).kind).toBe('close');
   });
 
   it('an expired connection may still re-authenticate, and is then served again', async () => {
