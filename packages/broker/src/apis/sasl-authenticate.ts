@@ -39,7 +39,6 @@ export function saslStep(
   const logFields = (principal: string | null) => ({
     listener: context.connection.listenerName,
     remote: context.connection.remoteAddress,
-    connectionId: context.connection.connectionId,
     principal,
     mechanism: exchange.mechanism,
   });
@@ -64,7 +63,11 @@ export function saslStep(
   }
   if (reauthenticating) {
     context.broker.logger.info(
-      { ...logFields(formatPrincipal(principal)), reauthentications: session.reauthentications },
+      {
+        ...logFields(formatPrincipal(principal)),
+        connectionId: context.connection.connectionId,
+        reauthentications: session.reauthentications,
+      },
       'SASL re-authentication succeeded',
     );
   }
