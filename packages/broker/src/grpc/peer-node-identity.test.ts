@@ -1,6 +1,7 @@
 // The node identity check of the nodes' gRPC: the pure verdict, and the interceptor on a real
 // grpc-js server over mutual TLS on loopback, with node certificates made by openssl.
 
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
@@ -8,7 +9,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { brokerConfigFrom } from '../config/broker-config.js';
 import { makeTestCertificates, type TestCertificates } from '../testing/test-certificates.js';
 import { internalGrpcCredentials, plaintextInternalCredentials } from './internal-credentials.js';
-import { checkPeerClaim, nodeIdNamedBy, peerNodeIdentityInterceptor } from './peer-node-identity.js';
+import {
+  checkPeerClaim,
+  nodeIdNamedBy,
+  ownCertificateProblem,
+  peerNodeIdentityInterceptor,
+} from './peer-node-identity.js';
 
 describe('which node a certificate names', () => {
   it('reads CN=node-<id>, and nothing else', () => {
@@ -127,6 +133,17 @@ async function deliver(target: string, credentials: grpc.ChannelCredentials, fro
     client.close();
   }
 }
+
+describe("a node's own certificate", () => {
+  it('names the node, or the start-up log says its peers will refuse it', () => {
+    const own = (name: string) => ({ cert: readFileSync(certs.node(name).certificate, 'utf8') });
+    expect(ownCertificateProblem(own('node-3'), 3)).toBeUndefined();
+    expect(ownCertificateProblem(own('node-2'), 3)).toBe(
+      'this node\'s certificate has CN "node-2", not node-3: its peers refuse its Raft, controller and replica fetch calls (a node\'s certificate must name it, CN=node-<node.id>)',
+    );
+    expect(ownCertificateProblem({ pfx: Buffer.alloc(0) }, 3)).toBeUndefined();
+  });
+});
 
 describe('the node identity interceptor', () => {
   it('serves node 2 as node 2 and refuses it as node 3, logging the claim and the peer', async () => {

@@ -14,6 +14,8 @@
 // Without a client certificate there is nothing to check: a PLAINTEXT controller listener (local
 // development) and ssl.client.auth=none authenticate no peer at all, and every claim stands there.
 
+import { X509Certificate } from 'node:crypto';
+import type { SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logging.js';
 
@@ -117,4 +119,29 @@ export function peerNodeIdentityInterceptor(listenerName: string, logger: Logger
     });
     return intercepting;
   };
+}
+
+/** The CN of an X.509 subject as Node prints it (`CN=node-1\nO=Gregor`), or undefined. */
+function commonNameOf(subject: string): string | undefined {
+  const names = subject
+    .split('\n')
+    .filter((part) => part.startsWith('CN='))
+    .map((part) => part.slice(3));
+  return names.length === 1 ? names[0] : undefined;
+}
+
+/**
+ * What is wrong with this node's own keystore certificate for node `nodeId` (its peers would refuse
+ * every call that names this node), or undefined. A PKCS12 keystore is not read here: undefined.
+ */
+export function ownCertificateProblem(
+  secureContext: SecureContextOptions,
+  nodeId: number,
+): string | undefined {
+  const pem = secureContext.cert;
+  if (typeof pem !== 'string' || pem === '') return undefined;
+  const leaf = new X509Certificate(pem);
+  const commonName = commonNameOf(leaf.subject);
+  if (nodeIdNamedBy(commonName === undefined ? {} : { CN: commonName }) === nodeId) return undefined;
+  return `this node's certificate has CN ${JSON.stringify(commonName ?? null)}, not node-${nodeId}: its peers refuse its Raft, controller and replica fetch calls (a node's certificate must name it, CN=node-<node.id>)`;
 }

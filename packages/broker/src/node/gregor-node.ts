@@ -34,7 +34,7 @@ import { DelayedOperations } from '../delayed/delayed-operations.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalGrpcCredentials } from '../grpc/internal-credentials.js';
-import { peerNodeIdentityInterceptor } from '../grpc/peer-node-identity.js';
+import { ownCertificateProblem, peerNodeIdentityInterceptor } from '../grpc/peer-node-identity.js';
 import { internalServerOptions } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
 import { type BrokerMetrics, BrokerMetricsRecorder, noBrokerMetrics } from '../metrics/broker-metrics.js';
@@ -300,6 +300,12 @@ export class GregorNode {
         'cannot watch the gRPC listener for accept errors (grpc-js internals changed); EMFILE there may stop the node',
       );
     }
+    const controllerTls = this.config.controllerTls?.tls;
+    const ownCertificate =
+      controllerTls?.clientAuth === 'required'
+        ? ownCertificateProblem(controllerTls.secureContext, settings.nodeId)
+        : undefined;
+    if (ownCertificate !== undefined) this.logger.error({ listener: listener.name }, ownCertificate);
     if (this.config.controllerTls === undefined) {
       this.logger.info(
         { listener: listener.name },
