@@ -19,6 +19,10 @@
 // Client quotas (quotas/client-quotas.ts): a Produce counts its request bytes, a consumer Fetch its
 // response bytes; over quota, the response carries throttle_time_ms (a Fetch loses its records) and
 // the outcome carries the throttle the connection applies.
+//
+// SASL re-authentication (security/connection-session.ts): a connection whose session lifetime
+// (connections.max.reauth.ms) has passed is closed, unanswered, on any request but SaslHandshake and
+// the SaslAuthenticate of a re-authentication, as Kafka's SocketServer closes an expired channel.
 
 import {
   ApiKey,
