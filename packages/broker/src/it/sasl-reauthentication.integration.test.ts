@@ -5,11 +5,12 @@
 //   - kafkajs 2.x re-authenticates too (it reads session_lifetime_ms from SaslAuthenticate v1);
 //   - a client that never re-authenticates (a raw connection, and librdkafka 2.0.2 from Debian,
 //     older than KIP-368 support) has its connection closed when it sends a request after the
-//     lifetime, and the broker logs the principal and the address.
+//     lifetime, and the broker logs the principal and the address;
+//   - Gregor's own client (no re-authentication either) reconnects and keeps sending.
 // Each client authenticates as its own user, so the broker's log lines tell them apart.
 
 import { spawn } from 'node:child_process';
-import { KafkaConnection } from '@gregor/client';
+import { Kafka as GregorKafka, KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { Kafka, logLevel } from 'kafkajs';
@@ -22,7 +23,7 @@ const sessionLifetimeMs = 3_000;
 const clientRunSeconds = 11;
 const clientTimeoutMs = 90_000;
 const pythonClient = new URL('./python/confluent_kafka_client.py', import.meta.url).pathname;
-const users = ['librdkafka', 'kafkajs', 'raw', 'old'] as const;
+const users = ['librdkafka', 'kafkajs', 'raw', 'old', 'gregor'] as const;
 const plainJaas = `org.apache.kafka.common.security.plain.PlainLoginModule required ${users
   .map((user) => `user_${user}="${user}-secret"`)
   .join(' ')};`;
@@ -211,6 +212,32 @@ describe('SASL re-authentication (connections.max.reauth.ms)', () => {
     );
     expect(closed).toMatchObject({ remoteAddress: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
   });
+
+  it("Gregor's own client, which does not re-authenticate, reconnects when its expired connection is closed", async () => {
+    const topic = 'reauth-gregor-client';
+    const client = new GregorKafka({
+      clientId: 'gregor-reauth-it',
+      brokers: [`127.0.0.1:${port()}`],
+      sasl: { mechanism: 'plain', username: 'gregor', password: 'gregor-secret' },
+    });
+    const admin = client.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = client.producer();
+    await producer.connect();
+    try {
+      for (let index = 0; index < 3; index++) {
+        await producer.send({ topic, acks: -1, messages: [{ value: `g${index}` }] });
+        await new Promise((resolve) => setTimeout(resolve, sessionLifetimeMs + 500));
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    await waitFor('a Gregor client connection closed as expired', () =>
+      reauthenticationsOf('gregor').expiredCloses >= 1 ? true : undefined,
+    );
+  }, 60_000);
 
   it('librdkafka 2.0.2, which does not re-authenticate, has its connections closed after the lifetime', async () => {
     const env = { ...process.env };
