@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { ManualClock } from '@gregor/ground';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
   checkPeerClaim,
   nodeIdNamedBy,
   ownCertificateProblem,
+  peerClaimRefusalLogIntervalMs,
   peerNodeIdentityInterceptor,
 } from './peer-node-identity.js';
 
@@ -92,7 +94,11 @@ function tlsCredentials(keystore: string) {
   return internalGrpcCredentials(config.controllerTls);
 }
 
-async function serve(credentials: grpc.ServerCredentials, lines: Record<string, unknown>[]): Promise<string> {
+async function serve(
+  credentials: grpc.ServerCredentials,
+  lines: Record<string, unknown>[],
+  clock = new ManualClock(0),
+): Promise<string> {
   const logger = pino(
     { level: 'info' },
     new Writable({
@@ -102,7 +108,9 @@ async function serve(credentials: grpc.ServerCredentials, lines: Record<string, 
       },
     }),
   );
-  const server = new grpc.Server({ interceptors: [peerNodeIdentityInterceptor('CONTROLLER', logger)] });
+  const server = new grpc.Server({
+    interceptors: [peerNodeIdentityInterceptor('CONTROLLER', logger, clock)],
+  });
   server.addService(deliverService, {
     Deliver: (call: grpc.ServerUnaryCall<{ from: number }, unknown>, callback: grpc.sendUnaryData<unknown>) =>
       callback(null, { deliveredFrom: call.request.from }),
@@ -164,7 +172,27 @@ describe('the node identity interceptor', () => {
       rpc: deliverPath,
       claimedNodeId: 3,
       remote: expect.stringMatching(/127\.0\.0\.1:\d+/),
+      notLoggedSinceLastLine: 0,
     });
+  });
+
+  it('logs a streak of refusals once per interval, with how many were not logged', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const clock = new ManualClock(0);
+    const target = await serve(tlsCredentials(certs.node('node-1').keystore).server, lines, clock);
+    const node2 = tlsCredentials(certs.node('node-2').keystore).channel;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      expect(await deliver(target, node2, 3)).toMatch(/^7 PERMISSION_DENIED/);
+    }
+    clock.advanceMs(peerClaimRefusalLogIntervalMs);
+    expect(await deliver(target, node2, 3)).toMatch(/^7 PERMISSION_DENIED/);
+    expect(
+      lines
+        .filter(
+          (line) => line.msg === 'failed authentication: a peer claimed a node its certificate does not name',
+        )
+        .map((line) => line.notLoggedSinceLastLine),
+    ).toEqual([0, 2]);
   });
 
   it('refuses a trusted certificate that names no node for a call that claims one', async () => {

@@ -16,8 +16,16 @@
 
 import { X509Certificate } from 'node:crypto';
 import type { SecureContextOptions } from 'node:tls';
+import { type Clock, monotonicClock } from '@gregor/ground';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logging.js';
+
+/**
+ * Minimum time between two log lines about refused claims on one server: a misconfigured node
+ * retries (Raft several times a second), so the first refusal is logged at once and later ones at
+ * most this often, with how many were not logged.
+ */
+export const peerClaimRefusalLogIntervalMs = 10_000;
 
 /** The request field that names the calling node, per gRPC method path that has one. */
 export const claimedNodeIdFields: ReadonlyMap<string, string> = new Map([
@@ -80,9 +88,15 @@ export function checkPeerClaim(
 /**
  * The interceptor of the internal gRPC server: every message of a method in claimedNodeIdFields is
  * checked against the peer certificate; a false claim ends the call with PERMISSION_DENIED before
- * any handler sees it, and is logged once per call.
+ * any handler sees it, and is logged (see peerClaimRefusalLogIntervalMs).
  */
-export function peerNodeIdentityInterceptor(listenerName: string, logger: Logger): grpc.ServerInterceptor {
+export function peerNodeIdentityInterceptor(
+  listenerName: string,
+  logger: Logger,
+  clock: Clock = monotonicClock,
+): grpc.ServerInterceptor {
+  let lastLoggedMs = Number.NEGATIVE_INFINITY;
+  let unlogged = 0;
   return (method, call) => {
     const field = claimedNodeIdFields.get(method.path);
     if (field === undefined) return new grpc.ServerInterceptingCall(call);
@@ -101,16 +115,24 @@ export function peerNodeIdentityInterceptor(listenerName: string, logger: Logger
                 return;
               }
               refused = true;
-              logger.warn(
-                {
-                  listener: listenerName,
-                  remote: call.getPeer(),
-                  rpc: method.path,
-                  claimedNodeId: claimed,
-                  reason: verdict.reason,
-                },
-                'failed authentication: a peer claimed a node its certificate does not name',
-              );
+              const nowMs = clock.nowMs();
+              if (nowMs - lastLoggedMs < peerClaimRefusalLogIntervalMs) {
+                unlogged += 1;
+              } else {
+                logger.warn(
+                  {
+                    listener: listenerName,
+                    remote: call.getPeer(),
+                    rpc: method.path,
+                    claimedNodeId: claimed,
+                    reason: verdict.reason,
+                    notLoggedSinceLastLine: unlogged,
+                  },
+                  'failed authentication: a peer claimed a node its certificate does not name',
+                );
+                lastLoggedMs = nowMs;
+                unlogged = 0;
+              }
               intercepting.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: verdict.reason });
             })
             .build(),
