@@ -101,13 +101,17 @@ export function peerNodeIdentityInterceptor(
     const field = claimedNodeIdFields.get(method.path);
     if (field === undefined) return new grpc.ServerInterceptingCall(call);
     let refused = false;
+    // Read once per call: getPeerCertificate builds a new object each time, and a replica fetch
+    // stream carries a message per fetch for the life of the follower.
+    let peerSubject: { readonly subject: CertificateSubject | undefined } | undefined;
     const intercepting: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         next(
           new grpc.ServerListenerBuilder()
             .withOnReceiveMessage((message: Record<string, unknown>, nextMessage) => {
               if (refused) return;
-              const subject = call.getAuthContext().sslPeerCertificate?.subject;
+              peerSubject ??= { subject: call.getAuthContext().sslPeerCertificate?.subject };
+              const subject = peerSubject.subject;
               const claimed = message[field];
               const verdict = checkPeerClaim(subject, claimed);
               if (verdict.kind !== 'refused') {
