@@ -19,6 +19,10 @@
 // Client quotas (quotas/client-quotas.ts): a Produce counts its request bytes, a consumer Fetch its
 // response bytes; over quota, the response carries throttle_time_ms (a Fetch loses its records) and
 // the outcome carries the throttle the connection applies.
+//
+// SASL re-authentication (security/connection-session.ts): a connection whose session lifetime
+// (connections.max.reauth.ms) has passed is closed, unanswered, on any request but SaslHandshake and
+// the SaslAuthenticate of a re-authentication, as Kafka's SocketServer closes an expired channel.
 
 import {
   ApiKey,
@@ -38,10 +42,12 @@ import {
   type RequestContext,
 } from './apis/api-handler.js';
 import type { BrokerContext } from './apis/broker-context.js';
-import { authenticationFailedMessage, saslStep } from './apis/sasl-authenticate.js';
+import { saslStep } from './apis/sasl-authenticate.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome, Throttle } from './network/connection.js';
 import type { QuotaClient } from './quotas/client-quota-manager.js';
 import { quotaClientOf } from './quotas/client-quotas.js';
+import type { ConnectionSession } from './security/connection-session.js';
+import { formatPrincipal } from './security/kafka-principal.js';
 
 /**
  * The router for one broker, serving `handlers` (built by `apiHandlers` in apis/api-handlers.ts).
@@ -88,9 +94,8 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
     const session = connection.session;
     if (session?.saslState === 'raw-tokens') {
       // After SaslHandshake v0 the frames are SASL tokens, not requests; a failure just closes.
-      const mechanism = session.exchange!.mechanism;
       const step = saslStep(session, frame, { broker, connection });
-      if (step.kind === 'failed') return { kind: 'close', reason: authenticationFailedMessage(mechanism) };
+      if (step.kind === 'failed') return { kind: 'close', reason: step.message };
       return { kind: 'respond', response: step.response };
     }
     const decoded = decodeRequest(frame);
@@ -117,6 +122,21 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
           trailingBytes: decoded.trailingBytes,
         },
         'ignored bytes after the last field of a request',
+      );
+    }
+    if (
+      session?.principal !== undefined &&
+      session.expired(broker.clock.nowMs()) &&
+      !isReauthentication(decoded.apiKey, session)
+    ) {
+      // Kafka's SocketServer closes such a connection without an answer ("expired channel").
+      return refuse(
+        connection,
+        'SASL session expired (connections.max.reauth.ms) without re-authentication',
+        {
+          principal: formatPrincipal(session.principal),
+          apiKey: decoded.apiKey,
+        },
       );
     }
     if (
@@ -213,6 +233,14 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
       };
     })();
   };
+}
+
+/**
+ * The requests an expired session may still send: SaslHandshake to begin re-authenticating, and
+ * SaslAuthenticate once it has.
+ */
+function isReauthentication(apiKey: number, session: ConnectionSession): boolean {
+  return apiKey === ApiKey.SaslHandshake || (apiKey === ApiKey.SaslAuthenticate && session.reauthenticating);
 }
 
 /**

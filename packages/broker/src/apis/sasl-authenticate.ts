@@ -5,52 +5,83 @@
 // One step of the exchange SaslHandshake began. A failure is SASL_AUTHENTICATION_FAILED with
 // Kafka's message, the same whether the user is unknown or the password wrong, and the connection
 // closes after the answer; the broker logs the user the client claimed and its address.
-// session_lifetime_ms is 0: connections are not re-authenticated (connections.max.reauth.ms).
+// session_lifetime_ms is connections.max.reauth.ms of the mechanism (0: the session never expires);
+// the client re-authenticates before it ends (KIP-368, see security/connection-session.ts). A
+// re-authentication that proves another principal fails with Kafka's "Cannot change principals"
+// message and the connection closes.
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { ConnectionSession } from '../security/connection-session.js';
-import { userPrincipal } from '../security/kafka-principal.js';
-import type { SaslStep } from '../security/sasl-exchange.js';
+import { formatPrincipal, userPrincipal } from '../security/kafka-principal.js';
 import type { RequestContext } from './api-handler.js';
 
 type Key = typeof ApiKey.SaslAuthenticate;
 
+export type SaslStepOutcome =
+  | { readonly kind: 'challenge'; readonly response: Buffer }
+  | { readonly kind: 'done'; readonly response: Buffer; readonly sessionLifetimeMs: number }
+  /** `message`: what the client is told; the connection closes after it. */
+  | { readonly kind: 'failed'; readonly message: string };
+
 /**
- * Feeds one client token to the session's exchange; on success the session is authenticated, on
- * failure it is failed and the reason logged. Shared with the bare-token (handshake v0) path.
+ * Feeds one client token to the session's exchange; on success the session is authenticated (or
+ * re-authenticated), on failure it is failed and the reason logged. Shared with the bare-token
+ * (handshake v0) path.
  */
 export function saslStep(
   session: ConnectionSession,
   token: Buffer,
   context: Pick<RequestContext, 'broker' | 'connection'>,
-): SaslStep {
+): SaslStepOutcome {
   const exchange = session.exchange!;
+  const reauthenticating = session.reauthenticating;
+  const what = reauthenticating ? 're-authentication' : 'authentication';
+  const logFields = (principal: string | null) => ({
+    listener: context.connection.listenerName,
+    remote: context.connection.remoteAddress,
+    principal,
+    mechanism: exchange.mechanism,
+  });
   const step = exchange.step(token);
-  if (step.kind === 'done') {
-    session.authenticated(userPrincipal(step.user));
-  } else if (step.kind === 'failed') {
+  if (step.kind === 'challenge') return step;
+  if (step.kind === 'failed') {
     session.failSasl();
     context.broker.logger.warn(
+      { ...logFields(step.user === undefined ? null : `User:${step.user}`), reason: step.reason },
+      `failed ${what}`,
+    );
+    return { kind: 'failed', message: authenticationFailedMessage(exchange.mechanism, reauthenticating) };
+  }
+  const principal = userPrincipal(step.user);
+  const result = session.authenticated(principal, context.broker.clock.nowMs());
+  if (result.kind === 'refused') {
+    context.broker.logger.warn(
+      { ...logFields(formatPrincipal(principal)), reason: result.message },
+      `failed ${what}`,
+    );
+    return { kind: 'failed', message: result.message };
+  }
+  if (reauthenticating) {
+    context.broker.logger.info(
       {
-        listener: context.connection.listenerName,
-        remote: context.connection.remoteAddress,
-        principal: step.user === undefined ? null : `User:${step.user}`,
-        mechanism: exchange.mechanism,
-        reason: step.reason,
+        ...logFields(formatPrincipal(principal)),
+        connectionId: context.connection.connectionId,
+        reauthentications: session.reauthentications,
       },
-      'failed authentication',
+      'SASL re-authentication succeeded',
     );
   }
-  return step;
+  return { kind: 'done', response: step.response, sessionLifetimeMs: result.sessionLifetimeMs };
 }
 
-export function authenticationFailedMessage(mechanism: string): string {
-  return `Authentication failed during authentication due to invalid credentials with SASL mechanism ${mechanism}`;
+export function authenticationFailedMessage(mechanism: string, reauthenticating = false): string {
+  const what = reauthenticating ? 're-authentication' : 'authentication';
+  return `Authentication failed during ${what} due to invalid credentials with SASL mechanism ${mechanism}`;
 }
 
 export async function handleSaslAuthenticate(
   body: RequestBody<Key>,
-  _apiVersion: number,
+  apiVersion: number,
   context: RequestContext,
 ): Promise<ResponseInput<Key>> {
   const session = context.connection.session;
@@ -63,15 +94,20 @@ export async function handleSaslAuthenticate(
       sessionLifetimeMs: 0n,
     };
   }
-  const mechanism = session.exchange.mechanism;
   const step = saslStep(session, body.authBytes, context);
   if (step.kind === 'failed') {
     return {
       errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED,
-      errorMessage: authenticationFailedMessage(mechanism),
+      errorMessage: step.message,
       authBytes: Buffer.alloc(0),
       sessionLifetimeMs: 0n,
     };
   }
-  return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.response, sessionLifetimeMs: 0n };
+  return {
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    authBytes: step.response,
+    // v0 has no field for it: such a client is not told, and its connection closes when it expires.
+    sessionLifetimeMs: step.kind === 'done' && apiVersion >= 1 ? BigInt(step.sessionLifetimeMs) : 0n,
+  };
 }

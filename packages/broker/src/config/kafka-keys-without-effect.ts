@@ -56,12 +56,11 @@ const rules: readonly Rule[] = [
         'security.providers',
         'security.inter.broker.protocol',
         'principal.builder.class',
-        'connections.max.reauth.ms',
         'connection.failed.authentication.delay.ms',
         'early.start.listeners',
       )(key),
     reason:
-      'not implemented: re-authentication, delegation tokens, OAUTHBEARER/GSSAPI, pluggable principal builders and TLS between brokers',
+      'not implemented: delegation tokens, OAUTHBEARER/GSSAPI, pluggable principal builders and TLS between brokers',
   },
   {
     matches: (key) =>

@@ -72,4 +72,26 @@ describe('SASL listeners from Kafka keys', () => {
       }),
     ).toMatch(/defines no user/);
   });
+
+  it('reads connections.max.reauth.ms per mechanism, the listener and mechanism key first, as Kafka', () => {
+    const parsed = config({
+      'listener.name.internal.sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+      'listener.name.internal.plain.sasl.jaas.config': jaas,
+      'connections.max.reauth.ms': '3600000',
+      'listener.name.internal.connections.max.reauth.ms': '600000',
+      'listener.name.internal.scram-sha-512.connections.max.reauth.ms': '30000',
+    });
+    expect([...parsed.listenerSasl.get('INTERNAL')!.connectionsMaxReauthMs]).toEqual([
+      ['PLAIN', 600_000],
+      ['SCRAM-SHA-256', 600_000],
+      ['SCRAM-SHA-512', 30_000],
+    ]);
+    expect(parsed.keysWithoutEffect).toEqual([]);
+    const defaults = config({
+      'sasl.enabled.mechanisms': 'PLAIN',
+      'sasl.jaas.config': jaas,
+      'connections.max.reauth.ms': '-1',
+    });
+    expect([...defaults.listenerSasl.get('INTERNAL')!.connectionsMaxReauthMs]).toEqual([['PLAIN', 0]]);
+  });
 });

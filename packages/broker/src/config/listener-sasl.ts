@@ -5,6 +5,12 @@
 //   sasl.jaas.config          PLAIN's users, `user_<name>="<password>"` options of a
 //                              PlainLoginModule entry, from listener.name.<listener>.plain.sasl.jaas.config,
 //                              else listener.name.<listener>.sasl.jaas.config, else sasl.jaas.config.
+//   connections.max.reauth.ms  the longest a SASL authentication lasts (KIP-368): the broker tells
+//                              the client (SaslAuthenticate session_lifetime_ms), the client
+//                              re-authenticates on the same connection, and a connection that did
+//                              not and sends anything else is closed. 0 (Kafka's default): never.
+//                              As Kafka: listener.name.<listener>.<mechanism>.connections.max.reauth.ms,
+//                              else listener.name.<listener>.connections.max.reauth.ms, else the key.
 // SCRAM users are not configured here: their salted credentials live in the metadata log
 // (AlterUserScramCredentials, `gregor users`).
 
@@ -19,6 +25,8 @@ export interface ListenerSasl {
   readonly mechanisms: readonly SaslMechanismName[];
   /** PLAIN's users and passwords (empty when PLAIN is not enabled). */
   readonly plainUsers: ReadonlyMap<string, string>;
+  /** connections.max.reauth.ms of each enabled mechanism; 0: sessions do not expire. */
+  readonly connectionsMaxReauthMs: ReadonlyMap<SaslMechanismName, number>;
 }
 
 /** Whether Gregor acts on this key (listener prefix and mechanism part stripped). */
@@ -26,7 +34,8 @@ export function isSaslKeyWithEffect(key: string): boolean {
   return (
     key === 'sasl.enabled.mechanisms' ||
     key === 'sasl.jaas.config' ||
-    /^listener\.name\.[^.]+\.(sasl\.enabled\.mechanisms|sasl\.jaas\.config|[a-z0-9-]+\.sasl\.jaas\.config)$/.test(
+    key === 'connections.max.reauth.ms' ||
+    /^listener\.name\.[^.]+\.(sasl\.enabled\.mechanisms|sasl\.jaas\.config|connections\.max\.reauth\.ms|[a-z0-9-]+\.(sasl\.jaas\.config|connections\.max\.reauth\.ms))$/.test(
       key,
     )
   );
@@ -85,6 +94,27 @@ export function listenerSasl(raw: ReadonlyMap<string, string>, listenerName: str
       });
     }
   }
+  const connectionsMaxReauthMs = new Map<SaslMechanismName, number>();
+  for (const mechanism of mechanisms) {
+    const value = problems.check(() => maxReauthMs(raw, listenerName, mechanism));
+    connectionsMaxReauthMs.set(mechanism, value ?? 0);
+  }
   problems.throwIfAny();
-  return { mechanisms, plainUsers: users };
+  return { mechanisms, plainUsers: users, connectionsMaxReauthMs };
+}
+
+/** connections.max.reauth.ms for one mechanism of one listener, the most specific key first. */
+function maxReauthMs(raw: ReadonlyMap<string, string>, listenerName: string, mechanism: string): number {
+  const prefix = `listener.name.${listenerName.toLowerCase()}.`;
+  const key = [
+    `${prefix}${mechanism.toLowerCase()}.connections.max.reauth.ms`,
+    `${prefix}connections.max.reauth.ms`,
+    'connections.max.reauth.ms',
+  ].find((candidate) => raw.has(candidate));
+  if (key === undefined) return 0;
+  const text = raw.get(key)!.trim();
+  // A long in Kafka; zero or less disables re-authentication. Past 2^53 ms is never anyway.
+  if (!/^[-+]?\d+$/.test(text)) throw new ConfigError(key, `expected a long, got '${text}'`);
+  const value = Number(text);
+  return value <= 0 ? 0 : Math.min(value, Number.MAX_SAFE_INTEGER);
 }

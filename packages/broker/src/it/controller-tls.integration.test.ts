@@ -5,7 +5,10 @@
 // (replication is gRPC between the nodes, so every acknowledged record crossed TLS), a
 // transaction over partitions led by several nodes commits (its markers cross TLS), a fourth
 // node presenting a certificate of another CA is refused at the handshake (the nodes log it and
-// never list it), and the CONTROLLER port speaks TLS and refuses a client without a certificate.
+// never list it), a peer presenting node 2's certificate may not act as node 3 (each node's
+// certificate names it, CN=node-<id>: Raft, controller and replica fetch calls claiming another
+// node are refused with PERMISSION_DENIED and logged), and the CONTROLLER port speaks TLS and
+// refuses a client without a certificate.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,6 +21,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeMetadata } from '../grpc/describe-metadata-client.js';
+import { serviceClient } from '../grpc/protos.js';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 import { makeTestCertificates, type TestCertificates } from '../testing/test-certificates.js';
 
@@ -38,7 +42,7 @@ const sharedTls = () => ({
 
 beforeAll(async () => {
   certs = makeTestCertificates();
-  const keystores = new Map([1, 2, 3].map((id) => [id, certs.node(`node-${id}`).keystore]));
+  const keystores = new Map([1, 2, 3].map((id) => [id, certs.nodeId(id).keystore]));
   cluster = await ProcessCluster.start({
     nodeCount: 3,
     properties: {
@@ -213,6 +217,97 @@ describe('the nodes gRPC over mutual TLS', () => {
     } finally {
       await outsider.stop();
     }
+  });
+
+  it("refuses node 2's certificate acting as node 3 in Raft, controller and replica fetch calls", async () => {
+    const node2 = certs.nodeId(2);
+    const credentials = grpc.credentials.createSsl(
+      readFileSync(certs.caCertificate),
+      readFileSync(node2.key),
+      readFileSync(node2.certificate),
+    );
+    const target = `127.0.0.1:${cluster.node(1).quorumPort}`;
+    const Raft = serviceClient('raft.proto', 'gregor.raft.RaftQuorum');
+    const Controller = serviceClient('controller.proto', 'gregor.controller.Controller');
+    const ReplicaFetch = serviceClient('replication.proto', 'gregor.replication.ReplicaFetch');
+    const raft = new Raft(target, credentials);
+    const controller = new Controller(target, credentials);
+    const replicaFetch = new ReplicaFetch(target, credentials);
+    type UnaryMethod = (
+      request: object,
+      options: grpc.CallOptions,
+      callback: (error: grpc.ServiceError | null) => void,
+    ) => void;
+    const unary = (client: grpc.Client, method: string, request: object) =>
+      new Promise<string>((resolve) => {
+        const call = (client as unknown as Record<string, UnaryMethod>)[method]!;
+        call.call(client, request, { deadline: Date.now() + 10_000 }, (error) =>
+          resolve(error === null ? 'answered' : `${error.code} ${error.details}`),
+        );
+      });
+    try {
+      const heartbeat = (brokerId: number) => ({
+        clusterId: cluster.clusterId,
+        brokerId,
+        brokerEpoch: 0,
+        currentMetadataOffset: 0,
+      });
+      const refusal = `${grpc.status.PERMISSION_DENIED} the peer certificate names node 2 (CN=node-2), and the call claims node 3`;
+      expect(await unary(controller, 'BrokerHeartbeat', heartbeat(3))).toBe(refusal);
+      // As itself, node 2's certificate passes the check (the controller answers the stale epoch).
+      expect(await unary(controller, 'BrokerHeartbeat', heartbeat(2))).toBe('answered');
+      expect(await unary(controller, 'RegisterBroker', { clusterId: cluster.clusterId, brokerId: 3 })).toBe(
+        refusal,
+      );
+      expect(
+        await unary(raft, 'Deliver', {
+          clusterId: cluster.clusterId,
+          from: 3,
+          to: 1,
+          voteRequest: {},
+        }),
+      ).toBe(refusal);
+      const openStream = (
+        replicaFetch as unknown as Record<string, () => grpc.ClientDuplexStream<object, object>>
+      ).FetchStream!;
+      const call = openStream.call(replicaFetch);
+      const ended = new Promise<string>((resolve) => {
+        call.on('data', () => resolve('answered'));
+        call.on('error', (error: grpc.ServiceError) => resolve(`${error.code} ${error.details}`));
+      });
+      call.write({
+        clusterId: cluster.clusterId,
+        replicaId: 3,
+        brokerEpoch: 0,
+        maxWaitMs: 0,
+        partitions: [],
+      });
+      expect(await ended).toBe(refusal);
+      call.cancel();
+    } finally {
+      raft.close();
+      controller.close();
+      replicaFetch.close();
+    }
+    // The first refusal is logged at once; the three behind it, within the log interval, are
+    // counted on the next line.
+    const logged = await waitFor(
+      'the refusal logged',
+      () =>
+        nodeOutput(1)
+          .split('\n')
+          .find((line) => line.includes('a peer claimed a node its certificate does not name')),
+      { detail: () => cluster.tail() },
+    );
+    expect(JSON.parse(logged)).toMatchObject({
+      level: 40,
+      listener: 'CONTROLLER',
+      rpc: '/gregor.controller.Controller/BrokerHeartbeat',
+      claimedNodeId: 3,
+      remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      reason: 'the peer certificate names node 2 (CN=node-2), and the call claims node 3',
+    });
+    for (const id of [1, 2, 3]) expect((await cluster.describe(id)).brokerIds).toEqual([1, 2, 3]);
   });
 
   it('the CONTROLLER port speaks TLS: a client with a node certificate is accepted, one without is refused', async () => {

@@ -34,6 +34,7 @@ import { DelayedOperations } from '../delayed/delayed-operations.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalGrpcCredentials } from '../grpc/internal-credentials.js';
+import { ownCertificateProblem, peerNodeIdentityInterceptor } from '../grpc/peer-node-identity.js';
 import { internalServerOptions } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
 import { type BrokerMetrics, BrokerMetricsRecorder, noBrokerMetrics } from '../metrics/broker-metrics.js';
@@ -273,9 +274,17 @@ export class GregorNode {
     // Every listener is bound first, so a port 0 is known before anything is announced: the internal
     // gRPC server (Raft, the controller service, replica fetching) and the Kafka listeners, which
     // accept connections at once but answer only once the broker is unfenced (as Kafka's acceptors).
-    const server = new grpc.Server(internalServerOptions);
-    this.grpcServer = server;
     const listener = this.config.controllerListener;
+    // With mutual TLS a call that names a node must come from that node's certificate.
+    const server = new grpc.Server(
+      this.config.controllerTls?.tls.clientAuth === 'required'
+        ? {
+            ...internalServerOptions,
+            interceptors: [peerNodeIdentityInterceptor(listener.name, this.logger)],
+          }
+        : internalServerOptions,
+    );
+    this.grpcServer = server;
     const internalCredentials = internalGrpcCredentials(this.config.controllerTls);
     const bindHost = listener.host === '' ? '0.0.0.0' : listener.host;
     const controllerPort = await new Promise<number>((resolve, reject) =>
@@ -291,6 +300,12 @@ export class GregorNode {
         'cannot watch the gRPC listener for accept errors (grpc-js internals changed); EMFILE there may stop the node',
       );
     }
+    const controllerTls = this.config.controllerTls?.tls;
+    const ownCertificate =
+      controllerTls?.clientAuth === 'required'
+        ? ownCertificateProblem(controllerTls.secureContext, settings.nodeId)
+        : undefined;
+    if (ownCertificate !== undefined) this.logger.error({ listener: listener.name }, ownCertificate);
     if (this.config.controllerTls === undefined) {
       this.logger.info(
         { listener: listener.name },

@@ -2,7 +2,7 @@
 // against the listener's JAAS users, SCRAM against the credentials in the metadata image.
 
 import { randomBytes } from 'node:crypto';
-import type { ListenerSasl } from '../config/listener-sasl.js';
+import type { ListenerSasl, SaslMechanismName } from '../config/listener-sasl.js';
 import type { SaslExchange } from './sasl-exchange.js';
 import { PlainExchange } from './sasl-plain.js';
 import { ScramExchange, type StoredScramCredential, scramMechanismNamed } from './scram.js';
@@ -23,6 +23,11 @@ export class SaslAuthenticator {
 
   mechanismsOf(listenerName: string): readonly string[] {
     return this.listeners.get(listenerName)?.mechanisms ?? [];
+  }
+
+  /** connections.max.reauth.ms of `mechanism` on the listener; 0: sessions do not expire. */
+  maxReauthMsOf(listenerName: string, mechanism: string): number {
+    return this.listeners.get(listenerName)?.connectionsMaxReauthMs.get(mechanism as SaslMechanismName) ?? 0;
   }
 
   /** A new exchange, or undefined if the listener does not offer the mechanism. */

@@ -1,5 +1,6 @@
 // Certificates for TLS tests, made with the openssl command line as an operator would: a cluster
-// CA, a broker certificate for localhost and 127.0.0.1 (and one per node on request), client
+// CA, a broker certificate for localhost and 127.0.0.1 (and one per node on request, named as the
+// nodes' gRPC requires: CN=node-<id>, grpc/peer-node-identity.ts), client
 // certificates signed by that CA, one signed by a CA nobody trusts, and an expired one. Keys are
 // unencrypted PEM unless asked.
 
@@ -20,8 +21,10 @@ export interface TestCertificates {
   /** The CA every broker and client trusts (a PEM truststore). */
   readonly caCertificate: string;
   readonly broker: CertificatePaths;
-  /** A node's own certificate of the trusted CA, for localhost, 127.0.0.1 and 127.0.0.2. */
+  /** A certificate of the trusted CA with subject CN=`name`, for localhost, 127.0.0.1 and 127.0.0.2. */
   node(name: string): CertificatePaths;
+  /** Node `id`'s own certificate: `node('node-<id>')`, the subject the nodes' gRPC ties to node `id`. */
+  nodeId(id: number): CertificatePaths;
   /** Signs `client(...)` certificates with the trusted CA. */
   client(name: string, subject: string): CertificatePaths;
   /** A client certificate from a CA that no broker trusts. */
@@ -102,11 +105,13 @@ export function makeTestCertificates(): TestCertificates {
   };
 
   const broker = issue('broker', '/CN=localhost/O=Gregor', 'ca', '2', path('san.ext'));
+  const node = (name: string) => issue(`peer-${name}`, `/CN=${name}/O=Gregor`, 'ca', '2', path('san.ext'));
   return {
     dir,
     caCertificate: path('ca.pem'),
     broker,
-    node: (name) => issue(`peer-${name}`, `/CN=${name}/O=Gregor`, 'ca', '2', path('san.ext')),
+    node,
+    nodeId: (id) => node(`node-${id}`),
     client: (name, subject) => issue(`client-${name}`, subject, 'ca', '2'),
     untrustedClient: (subject) => issue('untrusted-client', subject, 'rogue-ca', '2'),
     // -days -1: not after a day before not before, so already expired.

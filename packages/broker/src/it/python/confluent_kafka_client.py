@@ -19,6 +19,10 @@ as security.protocol, ssl.ca.location or sasl.mechanisms, as the librdkafka docs
       subscribes, reads `count` records, commits them synchronously, closes
       -> {"records": [{"partition", "offset", "key", "value"}], "committed": {partition: offset}}
   {"op": "committed", "topic", "group", "partitions": [..]} -> {"committed": {partition: offset}}
+  {"op": "produce_consume_for", "topic", "seconds", "interval_ms"}
+      one producer and one consumer (assigned partition 0 from the beginning) kept open for
+      `seconds`: a record every `interval_ms`, each flushed, the consumer polled in between
+      -> {"delivered": n, "consumed": [values], "errors": [client error names]}
   {"op": "list_groups"}   -> {"groups": [{"id", "state", "protocol_type", "protocol", "members"}]}
 """
 
@@ -125,6 +129,51 @@ def produce(command):
     return {"delivered": delivered}
 
 
+def produce_consume_for(command):
+    errors = []
+
+    def on_error(error):
+        errors.append(error.name())
+
+    producer = Producer({**common(command, "gregor-it-producer"), "acks": "all", "error_cb": on_error})
+    consumer = Consumer(
+        {
+            **common(command, "gregor-it-consumer"),
+            "group.id": "gregor-it-unused",
+            "enable.auto.commit": False,
+            "error_cb": on_error,
+        }
+    )
+    consumer.assign([TopicPartition(command["topic"], 0, confluent_kafka.OFFSET_BEGINNING)])
+    delivered = []
+    consumed = []
+
+    def on_delivery(error, message):
+        if error is not None:
+            errors.append(error.name())
+        else:
+            delivered.append(message.offset())
+
+    deadline = time.monotonic() + command["seconds"]
+    index = 0
+    while time.monotonic() < deadline:
+        producer.produce(command["topic"], value=f"r{index}".encode(), partition=0, on_delivery=on_delivery)
+        index += 1
+        producer.flush(REQUEST_TIMEOUT_S)
+        poll_until = time.monotonic() + command["interval_ms"] / 1000
+        while time.monotonic() < poll_until:
+            message = consumer.poll(0.05)
+            if message is not None and message.error() is None:
+                consumed.append(message.value().decode())
+    drain_until = time.monotonic() + REQUEST_TIMEOUT_S
+    while len(consumed) < index and time.monotonic() < drain_until:
+        message = consumer.poll(0.1)
+        if message is not None and message.error() is None:
+            consumed.append(message.value().decode())
+    consumer.close()
+    return {"delivered": len(delivered), "produced": index, "consumed": consumed, "errors": errors}
+
+
 def group_consume(command):
     config = common(command, "gregor-it-consumer")
     config.update(
@@ -200,6 +249,7 @@ OPERATIONS = {
     "list_topics": list_topics,
     "produce": produce,
     "group_consume": group_consume,
+    "produce_consume_for": produce_consume_for,
     "committed": committed,
     "list_groups": list_groups,
 }
