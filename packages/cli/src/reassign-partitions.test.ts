@@ -12,7 +12,11 @@ const bootstrap = ['--bootstrap-server', '127.0.0.1:9092'];
 
 function capture() {
   let text = '';
-  return { write: (chunk: string) => ((text += chunk), true), text: () => text };
+  const write = (chunk: string): boolean => {
+    text += chunk;
+    return true;
+  };
+  return { write, text: () => text };
 }
 
 describe('gregor reassign-partitions arguments', () => {

@@ -71,7 +71,8 @@ export function completeReassignmentIfCaughtUp(
 }
 
 /**
- * Step 3: back to the replicas before the reassignment, or null when no ISR member would be left
+ * Step 3: back to the replicas before the reassignment (in the order of the current list, as
+ * Kafka's PartitionReassignmentRevert keeps it: [3, 2, 1] adding 3 reverts to [2, 1]), or null when no ISR member would be left
  * (every original replica fell out of the ISR: reverting would take an unclean election). A leader
  * that was being added hands over to an original ISR member; none eligible leaves it offline.
  */
