@@ -435,6 +435,12 @@ export class MetadataDelta implements MetadataView {
         this.checkPartition(topic.name, record.partitionIndex, next);
         topic.partitions[record.partitionIndex] = next;
         this.changedTopicIds.add(record.topicId);
+        // A reassignment took the replica off these brokers: an offline marker of theirs for it goes
+        // too (as for a deleted topic); the files stay on the failed dir until the broker restarts.
+        for (const brokerId of current.replicas) {
+          if (!next.replicas.includes(brokerId))
+            this.forgetOfflineReplica(brokerId, record.topicId, record.partitionIndex);
+        }
         return this;
       }
       case 'config': {
@@ -646,6 +652,17 @@ export class MetadataDelta implements MetadataView {
       removingReplicas.length < state.replicas.length,
       () => `${where} would remove every replica ${state.replicas}`,
     );
+  }
+
+  private forgetOfflineReplica(brokerId: BrokerId, topicId: TopicId, partitionIndex: number): void {
+    const broker = this.broker(brokerId);
+    const offline = broker?.offlineReplicas.get(topicId);
+    if (broker === undefined || offline === undefined || !offline.includes(partitionIndex)) return;
+    const offlineReplicas = new Map(broker.offlineReplicas);
+    const rest = offline.filter((index) => index !== partitionIndex);
+    if (rest.length === 0) offlineReplicas.delete(topicId);
+    else offlineReplicas.set(topicId, Object.freeze(rest));
+    this.writableBrokers().set(brokerId, Object.freeze({ ...broker, offlineReplicas }));
   }
 
   private writableBrokers(): Map<BrokerId, BrokerRegistration> {

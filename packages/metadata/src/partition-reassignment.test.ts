@@ -236,6 +236,23 @@ describe('partition reassignment', () => {
     expect(h.partition('t', 0)).toMatchObject({ replicas: [3, 2, 1], isr: [1, 2], leader: 1 });
   });
 
+  it('moving a replica off a failed log dir forgets its offline marker, and completes on a fence', () => {
+    const h = setUp([1, 2], { 'unclean.leader.election.enable': 'true' });
+    const topicId = h.committed.topic('t')!.topicId;
+    h.heartbeat(2, { offlineLogDirs: ['/data'], offlineReplicas: [{ topicId, partitionIndex: 0 }] });
+    expect(h.partition('t', 0).isr).toEqual([1]);
+    reassign(h, [1, 3]);
+    h.ok(h.alterIsr('t', 0, [1, 3]));
+    expect(h.partition('t', 0)).toMatchObject({ replicas: [1, 3], isr: [1, 3] });
+    expect(h.committed.broker(2)!.offlineReplicas.size).toBe(0);
+    // A partition whose only in-sync replica is fenced gets the added replica by unclean election:
+    // that change completes the move too.
+    reassign(h, [4]);
+    h.heartbeat(1, { wantShutDown: true });
+    h.heartbeat(3, { wantShutDown: true });
+    expect(h.partition('t', 0)).toMatchObject({ replicas: [4], isr: [4], leader: 4, addingReplicas: [] });
+  });
+
   it('survives a controller failover and a snapshot of the image', () => {
     const h = setUp([1, 2]);
     reassign(h, [3, 2]);

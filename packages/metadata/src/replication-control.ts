@@ -791,6 +791,7 @@ export class ReplicationControlManager {
       });
       invariant(change !== null, 'a preferred election changes the leader');
       batch.add(change);
+      this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
       return errors.NONE;
     };
     if (partitions === null) {
@@ -834,6 +835,7 @@ export class ReplicationControlManager {
       const change = partitionChange(topic.topicId, partitionIndex, partition, next);
       invariant(change !== null, 'an unclean election changes the leader');
       batch.add(change);
+      this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
       return errors.NONE;
     };
     const results: ElectionResult[] = [];
@@ -885,7 +887,9 @@ export class ReplicationControlManager {
         this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
       );
       const change = partitionChange(topic.topicId, index, partition, next);
-      if (change !== null) batch.add(change);
+      if (change === null) continue;
+      batch.add(change);
+      this.completeReassignmentIfCaughtUp(batch, topic, index);
     }
   }
 
@@ -937,7 +941,9 @@ export class ReplicationControlManager {
         this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
       );
       const change = partitionChange(topicId, partitionIndex, partition, next);
-      if (change !== null) batch.add(change);
+      if (change === null) continue;
+      batch.add(change);
+      this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
     }
   }
 
@@ -966,7 +972,9 @@ export class ReplicationControlManager {
         this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
       );
       const change = partitionChange(topic.topicId, index, partition, next);
-      if (change !== null) batch.add(change);
+      if (change === null) continue;
+      batch.add(change);
+      this.completeReassignmentIfCaughtUp(batch, topic, index);
     }
   }
 
