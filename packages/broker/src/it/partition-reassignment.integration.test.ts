@@ -339,6 +339,40 @@ describe('gregor reassign-partitions', () => {
     expect(onDisk.slice(0, 1000)).toEqual(acknowledged.slice(0, 1000));
   });
 
+  it('moves a follower: the leader stays, the new follower joins the ISR, the old one deletes its copy', async () => {
+    await createTopic('follower-out', [1, 2]);
+    expect(await produce('follower-out', ['f1', 'f2'])).toBe(true);
+    const plan = writeJson('follower-out.json', {
+      version: 1,
+      partitions: [{ topic: 'follower-out', partition: 0, replicas: [1, 3] }],
+    });
+    const cli = (...args: string[]) =>
+      gregor('reassign-partitions', '--bootstrap-server', bootstrapOf(3), ...args);
+    expect(await cli('--execute', '--reassignment-json-file', plan)).toMatchObject({ code: 0, stderr: '' });
+    const state = await waitFor(
+      'follower-out-0 on [1, 3] with a full ISR',
+      async () => {
+        const now = await partitionState(3, 'follower-out');
+        return now.replicas.join() === '1,3' && now.isr.join() === '1,3' ? now : undefined;
+      },
+      waitOptions(),
+    );
+    expect(state.leaderId).toBe(1);
+    await waitFor(
+      'node 2 deleted follower-out-0',
+      async () => (partitionDirs(2, 'follower-out').length === 0 ? true : undefined),
+      waitOptions(),
+    );
+    expect(await produce('follower-out', ['f3'])).toBe(true);
+    expect(await readAll(1, 'follower-out')).toEqual(['f1', 'f2', 'f3']);
+    await waitFor(
+      "node 3's copy has every record",
+      async () => (valuesOnDisk(3, 'follower-out').length === 3 ? true : undefined),
+      waitOptions(),
+    );
+    expect(valuesOnDisk(3, 'follower-out')).toEqual(['f1', 'f2', 'f3']);
+  });
+
   it('--generate prints the current assignment and a proposal over --broker-list', async () => {
     const topics = writeJson('topics.json', { version: 1, topics: [{ topic: 'moving' }] });
     const run = await gregor(
