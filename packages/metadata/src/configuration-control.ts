@@ -165,14 +165,11 @@ export class ConfigurationControlManager {
     }
   }
 
-  /**
-   * `min.insync.replicas` of the topic as of `batch`, else Kafka's default of 1 (the brokers'
-   * server.properties default is not known to the controller).
-   */
+  /** `min.insync.replicas` of the topic as of `batch`, else the cluster default. */
   minInsyncReplicas(batch: ControllerBatch, topicName: string): number {
     const value = batch.delta.topicConfigs(topicName).get('min.insync.replicas');
-    const parsed = value === undefined ? Number.NaN : Number.parseInt(value, 10);
-    return Number.isInteger(parsed) && parsed >= 1 ? parsed : 1;
+    const parsed = value === undefined ? Number.NaN : Number(value);
+    return Number.isInteger(parsed) && parsed >= 1 ? parsed : this.config.minInsyncReplicas;
   }
 
   /** `unclean.leader.election.enable` of the topic as of `batch`, else the cluster default. */

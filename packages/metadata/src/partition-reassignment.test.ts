@@ -145,6 +145,29 @@ describe('partition reassignment', () => {
     expect(h.partition('t', 0)).toMatchObject({ replicas: [2, 3], isr: [2, 3], leader: 2 });
   });
 
+  it("takes the cluster's min.insync.replicas when the topic sets none", () => {
+    const h = new ControllerHarness({ minInsyncReplicas: 2 });
+    h.startBrokers([1, 2, 3]);
+    h.ok(
+      h.controller.createTopic(
+        {
+          name: 't',
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: [],
+          assignments: [{ partitionIndex: 0, brokerIds: [1, 2] }],
+        },
+        { validateOnly: false },
+      ),
+    );
+    h.ok(h.alterIsr('t', 0, [1]));
+    reassign(h, [2, 3]);
+    h.ok(h.alterIsr('t', 0, [1, 3]));
+    expect(h.partition('t', 0).removingReplicas).toEqual([1]);
+    h.ok(h.alterIsr('t', 0, [1, 2, 3]));
+    expect(h.partition('t', 0)).toMatchObject({ replicas: [2, 3], isr: [2, 3] });
+  });
+
   it('cancels back to the original replicas, dropping added ones from the ISR', () => {
     const h = setUp([1, 2]);
     reassign(h, [3, 4]);

@@ -512,6 +512,7 @@ export class GregorNode {
         autoLeaderRebalanceEnable: settings.autoLeaderRebalanceEnable,
         defaultNumPartitions: settings.numPartitions,
         defaultReplicationFactor: settings.defaultReplicationFactor,
+        minInsyncReplicas: this.config.log.defaults.minInsyncReplicas,
         partitionsPerBrokerMax: settings.maxBrokerPartitions,
       },
       random: systemRandom,
