@@ -51,7 +51,13 @@ describe('gregor reassign-partitions arguments', () => {
     );
     expect(parseReassignPartitionsArgs(['--list'])).toBe('--bootstrap-server is required');
     expect(parseReassignPartitionsArgs([...bootstrap, '--list', '--throttle', '10'])).toBe(
-      "unknown option '--throttle'",
+      '--throttle is not supported: Gregor does not throttle reassignment traffic',
+    );
+    expect(parseReassignPartitionsArgs([...bootstrap, '--list', '--unknown'])).toBe(
+      "unknown option '--unknown'",
+    );
+    expect(parseReassignPartitionsArgs([...bootstrap, '--list', '--disable-rack-aware'])).toBe(
+      '--disable-rack-aware is not valid with --list',
     );
     expect(parseReassignPartitionsArgs(['--help'])).toBe('help');
   });

@@ -37,7 +37,7 @@ export const reassignDefaultTimeoutMs = 60_000;
 export const reassignTimeoutMsMax = 600_000;
 
 export const reassignPartitionsUsage = `Usage: gregor reassign-partitions --bootstrap-server host:port[,host:port...] [--timeout-ms N]
-    --generate --topics-to-move-json-file FILE --broker-list 1,2,3
+    --generate --topics-to-move-json-file FILE --broker-list 1,2,3 [--disable-rack-aware]
   | --execute --reassignment-json-file FILE [--additional]
   | --verify --reassignment-json-file FILE
   | --cancel --reassignment-json-file FILE
@@ -53,7 +53,8 @@ Moves partitions between brokers, like kafka-reassign-partitions.sh:
   --list      lists the reassignments in progress
 Reassignment file: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}
 Topics file:       {"version":1,"topics":[{"topic":"t"}]}
-Replication throttles (--throttle) are not supported: moves copy at full speed.
+Replication throttles (--throttle, --replica-alter-log-dirs-throttle) are not supported: moves
+copy at full speed. Placement is rack-unaware (--disable-rack-aware changes nothing).
 
 Exit codes: 0 ok, 1 a partition failed (or cluster unreachable), 2 usage error.
 `;
@@ -71,10 +72,16 @@ export interface ReassignPartitionsArgs {
 }
 
 const actionFlags = ['--generate', '--execute', '--verify', '--cancel', '--list'] as const;
+/** kafka-reassign-partitions.sh's throttle flags: refused by name, since nothing would honour them. */
+const throttleFlags = ['--throttle', '--replica-alter-log-dirs-throttle', '--preserve-throttles'];
 
 export function parseReassignPartitionsArgs(
   args: readonly string[],
 ): ReassignPartitionsArgs | 'help' | string {
+  const throttle = args.map((arg) => arg.split('=')[0]!).find((flag) => throttleFlags.includes(flag));
+  if (throttle !== undefined) {
+    return `${throttle} is not supported: Gregor does not throttle reassignment traffic`;
+  }
   const parsed = parseFlags(
     args,
     new Set([
@@ -84,7 +91,7 @@ export function parseReassignPartitionsArgs(
       '--topics-to-move-json-file',
       '--broker-list',
     ]),
-    new Set([...actionFlags, '--additional']),
+    new Set([...actionFlags, '--additional', '--disable-rack-aware']),
   );
   if (typeof parsed === 'string') return parsed;
   const { flags, positional } = parsed;
@@ -100,7 +107,8 @@ export function parseReassignPartitionsArgs(
   const topicsFile = flags.get('--topics-to-move-json-file');
   const brokerListText = flags.get('--broker-list');
   const allowed: Record<(typeof actionFlags)[number], readonly string[]> = {
-    '--generate': ['--topics-to-move-json-file', '--broker-list'],
+    // Placement is rack-unaware anyway: Gregor's replica placement does not use racks.
+    '--generate': ['--topics-to-move-json-file', '--broker-list', '--disable-rack-aware'],
     '--execute': ['--reassignment-json-file', '--additional'],
     '--verify': ['--reassignment-json-file'],
     '--cancel': ['--reassignment-json-file'],
@@ -111,6 +119,7 @@ export function parseReassignPartitionsArgs(
     '--topics-to-move-json-file',
     '--broker-list',
     '--additional',
+    '--disable-rack-aware',
   ]) {
     if (flags.has(flag) && !allowed[action].includes(flag)) return `${flag} is not valid with ${action}`;
   }
