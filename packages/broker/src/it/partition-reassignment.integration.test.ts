@@ -75,7 +75,11 @@ function partitionState(viaId: number, topic: string) {
   });
 }
 
-async function createTopic(name: string, replicas: number[]): Promise<void> {
+async function createTopic(
+  name: string,
+  replicas: number[],
+  configs: { name: string; value: string }[] = [],
+): Promise<void> {
   await waitFor(
     `topic ${name} created`,
     () =>
@@ -90,7 +94,7 @@ async function createTopic(name: string, replicas: number[]): Promise<void> {
                 numPartitions: -1,
                 replicationFactor: -1,
                 assignments: [{ partitionIndex: 0, brokerIds: replicas }],
-                configs: [],
+                configs,
               },
             ],
             timeoutMs: 10_000,
@@ -234,7 +238,8 @@ afterAll(async () => {
 
 describe('gregor reassign-partitions', () => {
   it('moves a partition off its leader under acks=all writes: copied, handed over, old copy deleted, nothing lost', async () => {
-    await createTopic('moving', [1, 2]);
+    // Small segments, so that the added replica copies a log of several segments.
+    await createTopic('moving', [1, 2], [{ name: 'segment.bytes', value: '4096' }]);
     const acknowledged: string[] = [];
     for (let round = 0; round < 20; round++) {
       const values = Array.from({ length: 50 }, (_, index) => `before-${round}-${index}`);
@@ -323,6 +328,10 @@ describe('gregor reassign-partitions', () => {
       waitOptions(),
     );
     expect(partitionDirs(3, 'moving')).toEqual(['moving-0']);
+    const segments = readdirSync(join(cluster.node(3).logDir, 'moving-0')).filter((file) =>
+      file.endsWith('.log'),
+    );
+    expect(segments.length).toBeGreaterThan(3);
     const readable = await readAll(3, 'moving');
     expect(readable.length).toBeGreaterThanOrEqual(acknowledged.length);
     expect(new Set(readable)).toEqual(new Set([...readable, ...acknowledged]));
