@@ -64,7 +64,7 @@ const kafkaApiKeys = [
   [42, 'DeleteGroups'],
   [43, 'ElectLeaders'],
   [44, 'IncrementalAlterConfigs', 'topics; broker configs are static (refused)'],
-  [45, 'AlterPartitionReassignments'],
+  [45, 'AlterPartitionReassignments', 'no replication throttles (--throttle)'],
   [46, 'ListPartitionReassignments'],
   [47, 'OffsetDelete'],
   [48, 'DescribeClientQuotas', 'user, client-id and ip entities'],
@@ -233,6 +233,14 @@ const testedBy = {
   },
   DescribeQuorum: { clients: ['gregor metadata-quorum'], files: [`${it}operator-apis.integration.test.ts`] },
   ElectLeaders: { clients: ['gregor leader-election'], files: [`${it}operator-apis.integration.test.ts`] },
+  AlterPartitionReassignments: {
+    clients: ['gregor reassign-partitions', '@platformatic/kafka'],
+    files: [`${it}partition-reassignment.integration.test.ts`],
+  },
+  ListPartitionReassignments: {
+    clients: ['gregor reassign-partitions', '@platformatic/kafka'],
+    files: [`${it}partition-reassignment.integration.test.ts`],
+  },
   DescribeLogDirs: { clients: ['gregor log-dirs'], files: [`${it}operator-apis.integration.test.ts`] },
   DescribeProducers: { clients: ['gregor transactions'], files: [`${it}operator-apis.integration.test.ts`] },
 };

@@ -38,6 +38,8 @@ const servedApis = [
   ApiKey.CreatePartitions,
   ApiKey.ElectLeaders,
   ApiKey.IncrementalAlterConfigs,
+  ApiKey.AlterPartitionReassignments,
+  ApiKey.ListPartitionReassignments,
   ApiKey.DescribeClientQuotas,
   ApiKey.AlterClientQuotas,
   ApiKey.DescribeUserScramCredentials,

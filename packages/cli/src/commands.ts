@@ -13,6 +13,7 @@ import { runLeaderElection } from './leader-election.js';
 import { runLogDirs } from './log-dirs.js';
 import { runMetadataQuorum } from './metadata-quorum.js';
 import { runMetadataShell } from './metadata-shell.js';
+import { runReassignPartitions } from './reassign-partitions.js';
 import { runTopics } from './topics.js';
 import { runTransactions } from './transactions.js';
 import { runUsers } from './users.js';
@@ -68,6 +69,11 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   'metadata-shell': {
     summary: 'browse the cluster metadata as znode-like paths (ls, cat, tree), online or offline',
     run: (args, out, err) => runMetadataShell(args, out, err),
+  },
+  'reassign-partitions': {
+    summary:
+      'move partitions between brokers: generate, execute, verify, cancel, list (kafka-reassign-partitions.sh)',
+    run: runReassignPartitions,
   },
   transactions: {
     summary: 'list and describe transactional ids, abort a hanging transaction (kafka-transactions.sh)',

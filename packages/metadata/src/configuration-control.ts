@@ -165,6 +165,13 @@ export class ConfigurationControlManager {
     }
   }
 
+  /** `min.insync.replicas` of the topic as of `batch`, else the cluster default. */
+  minInsyncReplicas(batch: ControllerBatch, topicName: string): number {
+    const value = batch.delta.topicConfigs(topicName).get('min.insync.replicas');
+    const parsed = value === undefined ? Number.NaN : Number(value);
+    return Number.isInteger(parsed) && parsed >= 1 ? parsed : this.config.minInsyncReplicas;
+  }
+
   /** `unclean.leader.election.enable` of the topic as of `batch`, else the cluster default. */
   uncleanLeaderElectionEnabled(batch: ControllerBatch, topicName: string): boolean {
     return booleanTopicConfig(

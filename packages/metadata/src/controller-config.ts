@@ -24,6 +24,11 @@ export interface ControllerConfig {
   readonly defaultNumPartitions: number;
   /** `default.replication.factor`: replication factor of a topic created with -1. */
   readonly defaultReplicationFactor: number;
+  /**
+   * `min.insync.replicas`, the cluster default (a topic config overrides it): a reassignment never
+   * completes with fewer in-sync target replicas than this (or than the target has).
+   */
+  readonly minInsyncReplicas: number;
   /** Producer ids per AllocateProducerIds block (Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE). */
   readonly producerIdBlockSize: number;
   /** Partitions a topic may have; every partition costs files and a record in every broker's image. */
@@ -53,6 +58,7 @@ export const defaultControllerConfig: ControllerConfig = Object.freeze({
   leaderImbalanceCheckIntervalMs: 5000,
   defaultNumPartitions: 1,
   defaultReplicationFactor: 1,
+  minInsyncReplicas: 1,
   producerIdBlockSize: 1000,
   partitionsPerTopicMax: 10_000,
   partitionsPerBrokerMax: maxBrokerPartitionsDefault,
@@ -73,6 +79,7 @@ export function controllerConfigProblems(config: ControllerConfig): string[] {
   positive('leaderImbalanceCheckIntervalMs');
   positive('defaultNumPartitions');
   positive('defaultReplicationFactor');
+  positive('minInsyncReplicas');
   positive('producerIdBlockSize');
   positive('partitionsPerTopicMax');
   positive('partitionsPerBrokerMax');

@@ -63,6 +63,18 @@ const operationArb = fc.oneof(
       keepMask: fc.integer({ min: 0, max: 31 }),
     }),
   },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('reassign' as const),
+      name: topicArb,
+      partition: fc.integer({ min: 0, max: 5 }),
+      // Brokers 1-5 in a shuffled order, kept where the mask says; an empty target is refused.
+      order: fc.shuffledSubarray([1, 2, 3, 4, 5], { minLength: 5, maxLength: 5 }),
+      targetMask: fc.integer({ min: 0, max: 31 }),
+      cancel: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+    }),
+  },
   fc.record({ kind: fc.constant('setUnclean' as const), name: topicArb, value: fc.boolean() }),
   fc.record({ kind: fc.constant('allocateProducerIds' as const), brokerId: brokerIdArb }),
   fc.record({ kind: fc.constant('electPreferred' as const) }),
@@ -147,6 +159,37 @@ function perform(h: ControllerHarness, operation: Operation, producerBlocks: [nu
       attempt(h, h.alterIsr(operation.name, operation.partition, newIsr));
       return;
     }
+    case 'reassign': {
+      const target = operation.cancel
+        ? null
+        : operation.order.filter((_, index) => (operation.targetMask >> index) & 1);
+      // Mostly an existing partition (an unknown one only when there is none), so moves happen.
+      const existing = [...h.committed.topics.values()];
+      const topic = existing.length === 0 ? undefined : existing[operation.partition % existing.length];
+      const name = topic?.name ?? operation.name;
+      const partitionIndex =
+        topic === undefined ? operation.partition : operation.targetMask % topic.partitions.length;
+      const before = h.committed.topic(name)?.partitions[partitionIndex];
+      const outcome = h.controller.alterPartitionReassignments({
+        topics: [{ name, partitions: [{ partitionIndex, replicas: target }] }],
+        allowReplicationFactorChange: true,
+      });
+      if (isControllerError(outcome))
+        throw new Error(`reassignment errors are per partition: ${outcome.errorMessage}`);
+      const errorCode = outcome.response[0]!.errorCode;
+      count(`reassign:${errorCode}`);
+      h.commit(outcome.records);
+      const after = h.committed.topic(name)?.partitions[partitionIndex];
+      if (errorCode === ControllerErrorCode.NONE && target !== null && after !== undefined) {
+        // Started (or completed at once): the target replicas lead the list, every old one stays
+        // until the added ones are in sync.
+        expect(after.replicas.slice(0, target.length)).toEqual(target);
+        if (after.addingReplicas.length > 0) {
+          expect(new Set(after.replicas)).toEqual(new Set([...target, ...before!.replicas]));
+        }
+      }
+      return;
+    }
     case 'setUnclean':
       attempt(
         h,
@@ -221,6 +264,17 @@ function checkInvariants(
       // A partition with an eligible ISR member is never left without a leader.
       if (partition.isr.some(eligible)) expect(partition.leader, where).not.toBe(-1);
       if (partition.leader === -1) count('offline partition');
+      // A reassignment in progress waits for an added replica outside the ISR: once all are in it,
+      // the same change completed it (Kafka's rule), unless the ISR or an eligible leader lacked.
+      if (partition.addingReplicas.length > 0) {
+        count('reassignment in progress');
+        const target = partition.replicas.filter((id) => !partition.removingReplicas.includes(id));
+        const caughtUp = partition.addingReplicas.every((id) => partition.isr.includes(id));
+        const targetLeader = target.some((id) => partition.isr.includes(id) && eligible(id));
+        if (caughtUp && targetLeader && partition.leader !== -1) {
+          expect.fail(`${where} has every added replica in sync but is still being reassigned`);
+        }
+      }
       // Epochs never go back.
       const key = `${topic.topicId}/${index}`;
       const seen = epochsSeen.get(key);
@@ -264,5 +318,8 @@ describe('controller under random operations', () => {
     expect(stats.get('offline partition')).toBeGreaterThan(10);
     expect(stats.get(`error:${ControllerErrorCode.INELIGIBLE_REPLICA}`)).toBeGreaterThan(0);
     expect(stats.get('replicas offline')).toBeGreaterThan(10);
+    expect(stats.get(`reassign:${ControllerErrorCode.NONE}`)).toBeGreaterThan(20);
+    expect(stats.get(`reassign:${ControllerErrorCode.NO_REASSIGNMENT_IN_PROGRESS}`)).toBeGreaterThan(0);
+    expect(stats.get('reassignment in progress')).toBeGreaterThan(50);
   });
 });

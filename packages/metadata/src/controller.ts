@@ -62,6 +62,7 @@ import {
 } from './producer-id-control.js';
 import type { BrokerId, MetadataRecord } from './records.js';
 import {
+  type AlterPartitionReassignmentsRequest,
   type AlterPartitionRequest,
   type AlterPartitionResponse,
   type CreatePartitionsRequest,
@@ -72,6 +73,7 @@ import {
   type ElectionResult,
   type ElectionType,
   type PreferredElectionResult,
+  type ReassignmentResult,
   ReplicationControlManager,
   type TopicPartitionName,
   type TopicSelector,
@@ -307,6 +309,17 @@ export class Controller {
     if (electionType === 'preferred') return this.electPreferredLeaders(partitions);
     const batch = this.newBatch();
     return this.finish(batch, this.replication.electUncleanLeadersFor(batch, partitions));
+  }
+
+  /**
+   * AlterPartitionReassignments (KIP-455): starts or cancels each partition's reassignment, one
+   * result per partition, all in one batch. Completion follows from AlterPartition (ISR changes).
+   */
+  alterPartitionReassignments(
+    request: AlterPartitionReassignmentsRequest,
+  ): ControllerSuccess<ReassignmentResult[]> {
+    const batch = this.newBatch();
+    return this.finish(batch, this.replication.alterPartitionReassignments(batch, request));
   }
 
   // --- Configs ------------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ describe('MetadataImage', () => {
       leader: 2,
       leaderEpoch: 0,
       partitionEpoch: 0,
+      addingReplicas: [],
+      removingReplicas: [],
     });
     expect(image.topicConfigs('orders')).toEqual(new Map([['retention.ms', '1000']]));
     expect(image.producerIds).toEqual({ brokerId: 1, brokerEpoch: 0, nextProducerId: 1000 });

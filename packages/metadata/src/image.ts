@@ -53,6 +53,22 @@ export interface PartitionState {
   readonly leader: BrokerId;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
+  /**
+   * While a reassignment is in progress (KIP-455): the replicas being added, which join the ISR by
+   * catching up, and the ones removed once every added one has. Both empty otherwise.
+   */
+  readonly addingReplicas: readonly BrokerId[];
+  readonly removingReplicas: readonly BrokerId[];
+}
+
+/** Whether the partition is being reassigned. */
+export function isReassigning(partition: PartitionState): boolean {
+  return partition.addingReplicas.length > 0 || partition.removingReplicas.length > 0;
+}
+
+/** The replica set a reassignment in progress moves to: the replicas minus the ones being removed. */
+export function targetReplicas(partition: PartitionState): readonly BrokerId[] {
+  return partition.replicas.filter((id) => !partition.removingReplicas.includes(id));
 }
 
 export interface TopicImage {
@@ -400,6 +416,8 @@ export class MetadataDelta implements MetadataView {
           leader: record.leader,
           leaderEpoch: record.leaderEpoch,
           partitionEpoch: record.partitionEpoch,
+          addingReplicas: Object.freeze([...(record.addingReplicas ?? [])]),
+          removingReplicas: Object.freeze([...(record.removingReplicas ?? [])]),
         });
         this.checkPartition(topic.name, record.partitionIndex, state);
         topic.partitions.push(state);
@@ -417,6 +435,12 @@ export class MetadataDelta implements MetadataView {
         this.checkPartition(topic.name, record.partitionIndex, next);
         topic.partitions[record.partitionIndex] = next;
         this.changedTopicIds.add(record.topicId);
+        // A reassignment took the replica off these brokers: an offline marker of theirs for it goes
+        // too (as for a deleted topic); the files stay on the failed dir until the broker restarts.
+        for (const brokerId of current.replicas) {
+          if (!next.replicas.includes(brokerId))
+            this.forgetOfflineReplica(brokerId, record.topicId, record.partitionIndex);
+        }
         return this;
       }
       case 'config': {
@@ -615,6 +639,30 @@ export class MetadataDelta implements MetadataView {
       isEpoch(state.leaderEpoch) && isEpoch(state.partitionEpoch),
       () => `${where} has invalid epochs ${state.leaderEpoch}/${state.partitionEpoch}`,
     );
+    const { addingReplicas, removingReplicas } = state;
+    invariant(
+      isDistinct(addingReplicas) &&
+        isDistinct(removingReplicas) &&
+        addingReplicas.every((id) => state.replicas.includes(id) && !removingReplicas.includes(id)) &&
+        removingReplicas.every((id) => state.replicas.includes(id)),
+      () =>
+        `${where} adding ${addingReplicas} / removing ${removingReplicas} are not disjoint subsets of replicas ${state.replicas}`,
+    );
+    invariant(
+      removingReplicas.length < state.replicas.length,
+      () => `${where} would remove every replica ${state.replicas}`,
+    );
+  }
+
+  private forgetOfflineReplica(brokerId: BrokerId, topicId: TopicId, partitionIndex: number): void {
+    const broker = this.broker(brokerId);
+    const offline = broker?.offlineReplicas.get(topicId);
+    if (broker === undefined || offline === undefined || !offline.includes(partitionIndex)) return;
+    const offlineReplicas = new Map(broker.offlineReplicas);
+    const rest = offline.filter((index) => index !== partitionIndex);
+    if (rest.length === 0) offlineReplicas.delete(topicId);
+    else offlineReplicas.set(topicId, Object.freeze(rest));
+    this.writableBrokers().set(brokerId, Object.freeze({ ...broker, offlineReplicas }));
   }
 
   private writableBrokers(): Map<BrokerId, BrokerRegistration> {
@@ -645,16 +693,25 @@ export class MetadataDelta implements MetadataView {
 
 /** The partition state after a change record: epochs move as Kafka's PartitionRegistration.merge. */
 export function mergePartitionChange(current: PartitionState, change: PartitionChangeRecord): PartitionState {
+  const replicas = change.replicas ?? null;
+  const adding = change.addingReplicas ?? null;
+  const removing = change.removingReplicas ?? null;
   invariant(
-    change.leader !== null || change.isr !== null,
+    change.leader !== null ||
+      change.isr !== null ||
+      replicas !== null ||
+      adding !== null ||
+      removing !== null,
     () => `empty partition change for partition ${change.partitionIndex} of ${change.topicId}`,
   );
   return Object.freeze({
-    replicas: current.replicas,
+    replicas: replicas === null ? current.replicas : Object.freeze([...replicas]),
     isr: change.isr === null ? current.isr : Object.freeze([...change.isr]),
     leader: change.leader ?? current.leader,
     leaderEpoch: change.leader === null ? current.leaderEpoch : current.leaderEpoch + 1,
     partitionEpoch: current.partitionEpoch + 1,
+    addingReplicas: adding === null ? current.addingReplicas : Object.freeze([...adding]),
+    removingReplicas: removing === null ? current.removingReplicas : Object.freeze([...removing]),
   });
 }
 

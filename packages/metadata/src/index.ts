@@ -11,6 +11,7 @@ export * from './errors.js';
 export * from './image.js';
 export * from './metadata-tree.js';
 export * from './partition-election.js';
+export * from './partition-reassignment.js';
 export * from './producer-id-control.js';
 export * from './record-codec.js';
 export * from './records.js';

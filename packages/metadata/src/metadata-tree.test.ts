@@ -59,6 +59,24 @@ describe('metadata tree', () => {
     });
   });
 
+  it("shows a reassignment's adding and removing replicas while it is in progress", () => {
+    const { h } = cluster();
+    const before = h.partition('audit', 0);
+    const target = before.replicas[0] === 10 ? [1] : [10];
+    h.ok(
+      h.controller.alterPartitionReassignments({
+        topics: [{ name: 'audit', partitions: [{ partitionIndex: 0, replicas: target }] }],
+        allowReplicationFactorChange: true,
+      }),
+    );
+    const root = metadataTree(h.committed, { clusterId: 'cluster-x', controllerId: 3000 });
+    expect(JSON.parse(cat(root, '/brokers/topics/audit/partitions/0/state') as string)).toMatchObject({
+      replicas: [...target, ...before.replicas],
+      addingReplicas: target,
+      removingReplicas: before.replicas,
+    });
+  });
+
   it('resolves relative components and reports missing nodes as values', () => {
     const { root } = cluster();
     expect(cat(root, '/brokers/../cluster/./id')).toBe('cluster-x');

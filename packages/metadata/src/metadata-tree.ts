@@ -7,11 +7,12 @@
 //   /brokers/ids/<id>                               registration, fenced state and epoch
 //   /brokers/topics/<topic>                         {"topicId","partitionCount","configs"}
 //   /brokers/topics/<topic>/partitions/<n>/state    {"leader","leaderEpoch","isr","replicas","partitionEpoch"}
+//                                                   (+ "addingReplicas","removingReplicas" while reassigned)
 //   /configs/topics/<topic>                         the topic's non-default configs
 //   /topicIds/<topicId>                             the topic name
 //   /producerIds                                    the latest producer id block
 
-import type { MetadataImage } from './image.js';
+import { isReassigning, type MetadataImage } from './image.js';
 
 export interface MetadataNode {
   readonly name: string;
@@ -102,6 +103,10 @@ export function metadataTree(image: MetadataImage, context: MetadataTreeContext)
         isr: partition.isr,
         replicas: partition.replicas,
         partitionEpoch: partition.partitionEpoch,
+        // Only while a reassignment is in progress (KIP-455).
+        ...(isReassigning(partition)
+          ? { addingReplicas: partition.addingReplicas, removingReplicas: partition.removingReplicas }
+          : {}),
       });
     });
     root.at(['configs', 'topics', topic.name]).data = json(configs);

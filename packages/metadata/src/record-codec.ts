@@ -13,8 +13,11 @@
 //   topic                    name:string topicId:uuid
 //   partition                topicId:uuid partitionIndex:int32 replicas:brokerIds isr:brokerIds
 //                            leader:int32 leaderEpoch:int32 partitionEpoch:int32
+//                            v1 adds: addingReplicas:brokerIds removingReplicas:brokerIds
 //   partitionChange          topicId:uuid partitionIndex:int32 leader:int32 (-2 = unchanged)
 //                            isr:brokerIds? (null = unchanged)
+//                            v1 adds: replicas:brokerIds? addingReplicas:brokerIds?
+//                            removingReplicas:brokerIds? (null = unchanged)
 //   config                   resourceType:int8 resourceName:string name:string value:string?
 //   removeTopic              topicId:uuid
 //   producerIds              brokerId:int32 brokerEpoch:int64 nextProducerId:int64
@@ -48,6 +51,27 @@ import { uuidBytes, uuidFromBytes, uuidToBytes } from './uuid.js';
 /** Every record type is at version 0; a new field means a new version, decoded beside the old. */
 export const metadataRecordVersion = 0;
 
+/**
+ * Partition and partition-change records of a reassignment (KIP-455) are written at version 1,
+ * which adds its fields; every other one stays at version 0, byte for byte what it was.
+ */
+const reassignmentRecordVersion = 1;
+
+function recordVersion(record: MetadataRecord): number {
+  if (record.type === 'partition') {
+    const reassigning = (record.addingReplicas ?? []).length + (record.removingReplicas ?? []).length > 0;
+    return reassigning ? reassignmentRecordVersion : metadataRecordVersion;
+  }
+  if (record.type === 'partitionChange') {
+    const reassigning =
+      (record.replicas ?? null) !== null ||
+      (record.addingReplicas ?? null) !== null ||
+      (record.removingReplicas ?? null) !== null;
+    return reassigning ? reassignmentRecordVersion : metadataRecordVersion;
+  }
+  return metadataRecordVersion;
+}
+
 /** Upper bound on records in one decoded batch, so a forged count cannot allocate the heap away. */
 export const metadataBatchRecordsMax = 1 << 20;
 
@@ -78,7 +102,8 @@ function readUuid(reader: Reader): string {
 
 /** Appends one record to `writer`. */
 export function writeMetadataRecord(writer: Writer, record: MetadataRecord): void {
-  writer.uint8(metadataRecordTypeIds[record.type]).uint8(metadataRecordVersion);
+  const version = recordVersion(record);
+  writer.uint8(metadataRecordTypeIds[record.type]).uint8(version);
   switch (record.type) {
     case 'registerBroker':
       writer.int32(record.brokerId);
@@ -109,6 +134,10 @@ export function writeMetadataRecord(writer: Writer, record: MetadataRecord): voi
       writeBrokerIds(writer, record.replicas);
       writeBrokerIds(writer, record.isr);
       writer.int32(record.leader).int32(record.leaderEpoch).int32(record.partitionEpoch);
+      if (version === reassignmentRecordVersion) {
+        writeBrokerIds(writer, record.addingReplicas ?? []);
+        writeBrokerIds(writer, record.removingReplicas ?? []);
+      }
       return;
     case 'partitionChange':
       invariant(
@@ -118,6 +147,11 @@ export function writeMetadataRecord(writer: Writer, record: MetadataRecord): voi
       writeUuid(writer, record.topicId);
       writer.int32(record.partitionIndex).int32(record.leader ?? leaderUnchanged);
       writeBrokerIds(writer, record.isr);
+      if (version === reassignmentRecordVersion) {
+        writeBrokerIds(writer, record.replicas ?? null);
+        writeBrokerIds(writer, record.addingReplicas ?? null);
+        writeBrokerIds(writer, record.removingReplicas ?? null);
+      }
       return;
     case 'config':
       writer
@@ -189,7 +223,8 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
   const type = typeNamesById.get(typeId);
   if (type === undefined) throw new DecodeError(`unknown metadata record type ${typeId}`);
   const version = reader.uint8();
-  if (version !== metadataRecordVersion) {
+  const reassignable = type === 'partition' || type === 'partitionChange';
+  if (version !== metadataRecordVersion && !(reassignable && version === reassignmentRecordVersion)) {
     throw new DecodeError(`unsupported version ${version} of metadata record ${type}`);
   }
   switch (type) {
@@ -232,7 +267,9 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
       const leader = reader.int32();
       const leaderEpoch = reader.int32();
       const partitionEpoch = reader.int32();
-      return { type, topicId, partitionIndex, replicas, isr, leader, leaderEpoch, partitionEpoch };
+      const record = { type, topicId, partitionIndex, replicas, isr, leader, leaderEpoch, partitionEpoch };
+      if (version !== reassignmentRecordVersion) return record;
+      return { ...record, addingReplicas: readBrokerIds(reader), removingReplicas: readBrokerIds(reader) };
     }
     case 'partitionChange': {
       const topicId = readUuid(reader);
@@ -240,7 +277,20 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
       const leader = reader.int32();
       if (leader < leaderUnchanged) throw new DecodeError(`invalid partition change leader ${leader}`);
       const isr = reader.compactNullableArray((r) => r.int32());
-      return { type, topicId, partitionIndex, leader: leader === leaderUnchanged ? null : leader, isr };
+      const record = {
+        type,
+        topicId,
+        partitionIndex,
+        leader: leader === leaderUnchanged ? null : leader,
+        isr,
+      };
+      if (version !== reassignmentRecordVersion) return record;
+      return {
+        ...record,
+        replicas: reader.compactNullableArray((r) => r.int32()),
+        addingReplicas: reader.compactNullableArray((r) => r.int32()),
+        removingReplicas: reader.compactNullableArray((r) => r.int32()),
+      };
     }
     case 'config': {
       const resourceType = reader.int8();

@@ -100,6 +100,12 @@ export interface PartitionRecord {
   readonly leader: BrokerId;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
+  /**
+   * A reassignment in progress (KIP-455): the replicas being added (not yet in the ISR) and the
+   * ones to be removed once they are; both subsets of `replicas`. Absent: none.
+   */
+  readonly addingReplicas?: readonly BrokerId[];
+  readonly removingReplicas?: readonly BrokerId[];
 }
 
 /**
@@ -113,6 +119,13 @@ export interface PartitionChangeRecord {
   readonly partitionIndex: number;
   readonly leader: BrokerId | null;
   readonly isr: readonly BrokerId[] | null;
+  /**
+   * A reassignment (KIP-455) changed the replica set and what is being added and removed; null or
+   * absent fields are unchanged, as in Kafka's PartitionChangeRecord.
+   */
+  readonly replicas?: readonly BrokerId[] | null;
+  readonly addingReplicas?: readonly BrokerId[] | null;
+  readonly removingReplicas?: readonly BrokerId[] | null;
 }
 
 /** A topic config was set (`value` a string) or removed (`value` null). */

@@ -12,12 +12,19 @@ import type { ControllerConfig } from './controller-config.js';
 import { type ControllerError, ControllerErrorCode, controllerError } from './errors.js';
 import {
   isBrokerActive,
+  isReassigning,
   isReplicaOffline,
   type MetadataImage,
   type PartitionState,
   type TopicImage,
 } from './image.js';
 import { electLeader, electPreferredLeader, partitionChange, removeBroker } from './partition-election.js';
+import {
+  completeReassignmentIfCaughtUp,
+  replicaSetChange,
+  revertReassignment,
+  startReassignment,
+} from './partition-reassignment.js';
 import { type BrokerId, noLeader, type ReplicaOnBroker, type TopicId } from './records.js';
 import { assignReplicas } from './replica-placement.js';
 import { topicNameCollisionKey, topicNameProblem } from './topic-names.js';
@@ -114,6 +121,29 @@ export interface ElectionResult extends TopicPartitionName {
    * (preferred) or ELIGIBLE_LEADERS_NOT_AVAILABLE (unclean).
    */
   readonly errorCode: number;
+}
+
+/** AlterPartitionReassignments, as the controller takes it. */
+export interface AlterPartitionReassignmentsRequest {
+  readonly topics: readonly {
+    readonly name: string;
+    readonly partitions: readonly {
+      readonly partitionIndex: number;
+      /** The target replicas, leader first; null cancels the partition's reassignment. */
+      readonly replicas: readonly BrokerId[] | null;
+    }[];
+  }[];
+  /** v1 (KIP-860): false refuses a target whose size differs from the partition's replica count. */
+  readonly allowReplicationFactorChange: boolean;
+}
+
+export interface ReassignmentResult extends TopicPartitionName {
+  /**
+   * NONE, UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT, INVALID_REPLICATION_FACTOR or
+   * NO_REASSIGNMENT_IN_PROGRESS.
+   */
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
 }
 
 export class ReplicationControlManager {
@@ -611,6 +641,8 @@ export class ReplicationControlManager {
       isr: newIsr,
     });
     if (change !== null) batch.add(change);
+    // An added replica that joined the ISR may be the last one a reassignment waited for.
+    this.completeReassignmentIfCaughtUp(batch, topic, request.partitionIndex);
     const next = batch.delta.topicById(topic.topicId)!.partitions[request.partitionIndex]!;
     return {
       leader: next.leader,
@@ -618,6 +650,122 @@ export class ReplicationControlManager {
       isr: next.isr,
       partitionEpoch: next.partitionEpoch,
     };
+  }
+
+  // --- Reassignments (KIP-455; the steps in partition-reassignment.ts) -----------------------------
+
+  /**
+   * AlterPartitionReassignments: each partition named starts moving to its target replicas (or, for
+   * null replicas, its reassignment is cancelled), on its own: one partition's error does not stop
+   * the others. A target the ISR already covers completes in the same batch.
+   */
+  alterPartitionReassignments(
+    batch: ControllerBatch,
+    request: AlterPartitionReassignmentsRequest,
+  ): ReassignmentResult[] {
+    const results: ReassignmentResult[] = [];
+    for (const { name, partitions } of request.topics) {
+      for (const { partitionIndex, replicas } of partitions) {
+        const outcome = this.reassignPartition(batch, name, partitionIndex, replicas, request);
+        results.push({
+          topicName: name,
+          partitionIndex,
+          errorCode: outcome?.errorCode ?? errors.NONE,
+          errorMessage: outcome?.errorMessage ?? null,
+        });
+      }
+    }
+    return results;
+  }
+
+  /** One partition of AlterPartitionReassignments; null when done. */
+  private reassignPartition(
+    batch: ControllerBatch,
+    topicName: string,
+    partitionIndex: number,
+    target: readonly BrokerId[] | null,
+    request: AlterPartitionReassignmentsRequest,
+  ): ControllerError | null {
+    const topic = batch.delta.topic(topicName);
+    const partition = topic?.partitions[partitionIndex];
+    if (topic === undefined || partition === undefined) {
+      return controllerError(
+        errors.UNKNOWN_TOPIC_OR_PARTITION,
+        `partition ${topicName}-${partitionIndex} does not exist`,
+      );
+    }
+    const where = `${topicName}-${partitionIndex}`;
+    if (target === null) {
+      if (!isReassigning(partition)) {
+        return controllerError(
+          errors.NO_REASSIGNMENT_IN_PROGRESS,
+          `no reassignment of partition ${where} is in progress`,
+        );
+      }
+      const reverted = revertReassignment(partition, batch.eligible(topic.topicId, partitionIndex));
+      if (reverted === null) {
+        return controllerError(
+          errors.INVALID_REPLICA_ASSIGNMENT,
+          `Unable to revert partition assignment for ${where} because it would require an unclean leader election.`,
+        );
+      }
+      const change = replicaSetChange(topic.topicId, partitionIndex, partition, reverted);
+      if (change !== null) batch.add(change);
+      return null;
+    }
+    const problem = this.reassignmentTargetProblem(target);
+    if (problem !== null) return controllerError(errors.INVALID_REPLICA_ASSIGNMENT, problem);
+    const originalCount = partition.replicas.length - partition.addingReplicas.length;
+    if (!request.allowReplicationFactorChange && target.length !== originalCount) {
+      return controllerError(
+        errors.INVALID_REPLICATION_FACTOR,
+        `The replication factor of partition ${where} would change from ${originalCount} to ${target.length}, ` +
+          'which the request does not allow.',
+      );
+    }
+    const started = replicaSetChange(
+      topic.topicId,
+      partitionIndex,
+      partition,
+      startReassignment(partition, target),
+    );
+    if (started !== null) batch.add(started);
+    this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
+    return null;
+  }
+
+  /** Kafka's validateManualPartitionAssignment for a reassignment target: null when it is fine. */
+  private reassignmentTargetProblem(target: readonly BrokerId[]): string | null {
+    if (target.length === 0) return 'The manual partition assignment includes an empty replica list.';
+    const seen = new Set<BrokerId>();
+    for (const brokerId of target) {
+      if (this.image().broker(brokerId) === undefined) {
+        return `The manual partition assignment includes broker ${brokerId}, but no such broker is registered.`;
+      }
+      if (seen.has(brokerId)) {
+        return `The manual partition assignment includes the broker ${brokerId} more than once.`;
+      }
+      seen.add(brokerId);
+    }
+    return null;
+  }
+
+  /** Step 2 of a reassignment in progress, if the partition (as of `batch`) may take it now. */
+  private completeReassignmentIfCaughtUp(
+    batch: ControllerBatch,
+    topic: TopicImage,
+    partitionIndex: number,
+  ): void {
+    const partition = batch.delta.topicById(topic.topicId)!.partitions[partitionIndex]!;
+    if (!isReassigning(partition)) return;
+    const completed = completeReassignmentIfCaughtUp(
+      partition,
+      this.configuration.minInsyncReplicas(batch, topic.name),
+      batch.eligible(topic.topicId, partitionIndex),
+    );
+    if (completed === null) return;
+    const change = replicaSetChange(topic.topicId, partitionIndex, partition, completed);
+    if (change !== null) batch.add(change);
   }
 
   /**
@@ -643,6 +791,7 @@ export class ReplicationControlManager {
       });
       invariant(change !== null, 'a preferred election changes the leader');
       batch.add(change);
+      this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
       return errors.NONE;
     };
     if (partitions === null) {
@@ -686,6 +835,7 @@ export class ReplicationControlManager {
       const change = partitionChange(topic.topicId, partitionIndex, partition, next);
       invariant(change !== null, 'an unclean election changes the leader');
       batch.add(change);
+      this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
       return errors.NONE;
     };
     const results: ElectionResult[] = [];
@@ -737,7 +887,9 @@ export class ReplicationControlManager {
         this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
       );
       const change = partitionChange(topic.topicId, index, partition, next);
-      if (change !== null) batch.add(change);
+      if (change === null) continue;
+      batch.add(change);
+      this.completeReassignmentIfCaughtUp(batch, topic, index);
     }
   }
 
@@ -789,7 +941,9 @@ export class ReplicationControlManager {
         this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
       );
       const change = partitionChange(topicId, partitionIndex, partition, next);
-      if (change !== null) batch.add(change);
+      if (change === null) continue;
+      batch.add(change);
+      this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
     }
   }
 
@@ -818,7 +972,9 @@ export class ReplicationControlManager {
         this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
       );
       const change = partitionChange(topic.topicId, index, partition, next);
-      if (change !== null) batch.add(change);
+      if (change === null) continue;
+      batch.add(change);
+      this.completeReassignmentIfCaughtUp(batch, topic, index);
     }
   }
 

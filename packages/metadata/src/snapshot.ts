@@ -7,7 +7,7 @@
 // the offline replicas that name them.
 
 import { collectionCountMax, DecodeError, Reader, Writer } from '@gregor/protocol';
-import { applyRecords, MetadataImage } from './image.js';
+import { applyRecords, isReassigning, MetadataImage } from './image.js';
 import { recordListCodec } from './record-codec.js';
 import { type MetadataRecord, topicResourceType } from './records.js';
 
@@ -29,7 +29,15 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
     const topic = image.topics.get(name)!;
     records.push({ type: 'topic', name, topicId: topic.topicId });
     topic.partitions.forEach((partition, partitionIndex) => {
-      records.push({ type: 'partition', topicId: topic.topicId, partitionIndex, ...partition });
+      const { addingReplicas, removingReplicas, ...state } = partition;
+      records.push({
+        type: 'partition',
+        topicId: topic.topicId,
+        partitionIndex,
+        ...state,
+        // Only a partition being reassigned carries them, so the others encode as before.
+        ...(isReassigning(partition) ? { addingReplicas, removingReplicas } : {}),
+      });
     });
     const configs = [...image.topicConfigs(name)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [configName, value] of configs) {

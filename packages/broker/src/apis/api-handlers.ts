@@ -13,6 +13,7 @@ import { createAddOffsetsToTxnHandler } from './add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './add-partitions-to-txn.js';
 import { handleAlterClientQuotas } from './alter-client-quotas.js';
 import { handleAlterConfigs } from './alter-configs.js';
+import { handleAlterPartitionReassignments } from './alter-partition-reassignments.js';
 import { handleAlterUserScramCredentials } from './alter-user-scram-credentials.js';
 import type { ApiHandlers } from './api-handler.js';
 import { handleApiVersions } from './api-versions.js';
@@ -57,6 +58,7 @@ import { createJoinGroupHandler } from './join-group.js';
 import { createLeaveGroupHandler } from './leave-group.js';
 import { createListGroupsHandler } from './list-groups.js';
 import { handleListOffsets } from './list-offsets.js';
+import { handleListPartitionReassignments } from './list-partition-reassignments.js';
 import { createListTransactionsHandler } from './list-transactions.js';
 import { handleMetadata } from './metadata.js';
 import { createOffsetCommitHandler } from './offset-commit.js';
@@ -117,6 +119,8 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.DescribeUserScramCredentials]: handleDescribeUserScramCredentials,
     [ApiKey.AlterUserScramCredentials]: handleAlterUserScramCredentials,
     [ApiKey.ElectLeaders]: handleElectLeaders,
+    [ApiKey.AlterPartitionReassignments]: handleAlterPartitionReassignments,
+    [ApiKey.ListPartitionReassignments]: handleListPartitionReassignments,
     ...(quorum === undefined ? {} : { [ApiKey.DescribeQuorum]: createDescribeQuorumHandler(quorum) }),
     [ApiKey.DescribeClientQuotas]: handleDescribeClientQuotas,
     [ApiKey.AlterClientQuotas]: handleAlterClientQuotas,

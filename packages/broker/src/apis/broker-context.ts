@@ -9,6 +9,7 @@ import type {
   AclBindingFilter,
   AlterClientQuotasRequest,
   AlterClientQuotasResponse,
+  AlterPartitionReassignmentsRequest,
   AlterUserScramCredentialsRequest,
   AlterUserScramCredentialsResponse,
   ControllerError,
@@ -24,6 +25,7 @@ import type {
   IncrementalAlterConfigsResponse,
   IncrementalAlterTopicConfigsRequest,
   MetadataImage,
+  ReassignmentResult,
   TopicPartitionName,
   TopicSelector,
 } from '@gregor/metadata';
@@ -138,6 +140,11 @@ export interface ControllerChannel {
     request: AlterClientQuotasRequest,
     options: ControllerRequestOptions,
   ): Promise<AlterClientQuotasResponse | ControllerError>;
+  /** AlterPartitionReassignments: one result per partition named, in request order. */
+  alterPartitionReassignments(
+    request: AlterPartitionReassignmentsRequest,
+    options: ControllerRequestOptions,
+  ): Promise<readonly ReassignmentResult[] | ControllerError>;
 }
 
 export interface BrokerContext {

@@ -135,6 +135,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       createAcls: refuse,
       deleteAcls: refuse,
       electLeaders: refuse,
+      alterPartitionReassignments: refuse,
       alterClientQuotas: refuse,
     },
     replicaManager,

@@ -527,6 +527,7 @@ export class GregorNode {
         autoLeaderRebalanceEnable: settings.autoLeaderRebalanceEnable,
         defaultNumPartitions: settings.numPartitions,
         defaultReplicationFactor: settings.defaultReplicationFactor,
+        minInsyncReplicas: this.config.log.defaults.minInsyncReplicas,
         partitionsPerBrokerMax: settings.maxBrokerPartitions,
       },
       random: systemRandom,

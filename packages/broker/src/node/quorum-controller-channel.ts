@@ -7,6 +7,7 @@ import {
   type AclBindingFilter,
   type AlterClientQuotasRequest,
   type AlterClientQuotasResponse,
+  type AlterPartitionReassignmentsRequest,
   type AlterUserScramCredentialsRequest,
   type AlterUserScramCredentialsResponse,
   type ControllerError,
@@ -23,6 +24,7 @@ import {
   type IncrementalAlterConfigsResponse,
   type IncrementalAlterTopicConfigsRequest,
   type MetadataImage,
+  type ReassignmentResult,
   type TopicPartitionName,
   type TopicSelector,
 } from '@gregor/metadata';
@@ -285,6 +287,35 @@ export class QuorumControllerChannel implements ControllerChannel {
         deleted: result.deleted,
       })),
     };
+  }
+
+  async alterPartitionReassignments(
+    request: AlterPartitionReassignmentsRequest,
+    options: ControllerRequestOptions,
+  ): Promise<readonly ReassignmentResult[] | ControllerError> {
+    const response = await this.client.call(
+      'AlterPartitionReassignments',
+      {
+        partitions: request.topics.flatMap((topic) =>
+          topic.partitions.map((partition) => ({
+            topicName: topic.name,
+            partitionIndex: partition.partitionIndex,
+            replicas: [...(partition.replicas ?? [])],
+            hasReplicas: partition.replicas !== null,
+          })),
+        ),
+        allowReplicationFactorChange: request.allowReplicationFactorChange,
+      },
+      options.timeoutMs,
+    );
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return response.results.map((result) => ({
+      topicName: result.topicName,
+      partitionIndex: result.partitionIndex,
+      errorCode: result.errorCode,
+      errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
+    }));
   }
 
   async electLeaders(

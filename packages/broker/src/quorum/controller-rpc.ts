@@ -201,6 +201,17 @@ export interface ControllerRpcs {
       results: { topicName: string; partitionIndex: number; errorCode: number; errorMessage: string }[];
     };
   };
+  AlterPartitionReassignments: {
+    request: {
+      clusterId: string;
+      partitions: { topicName: string; partitionIndex: number; replicas: number[]; hasReplicas: boolean }[];
+      allowReplicationFactorChange: boolean;
+    };
+    response: {
+      status: ControllerStatus;
+      results: { topicName: string; partitionIndex: number; errorCode: number; errorMessage: string }[];
+    };
+  };
   DescribeQuorum: {
     request: { clusterId: string };
     response: {
@@ -697,6 +708,51 @@ export class ControllerRpcDispatcher {
       };
     },
 
+    AlterPartitionReassignments: async (request) => {
+      // Kafka's request groups partitions by topic; the controller takes them in that order.
+      const topics: { name: string; partitions: { partitionIndex: number; replicas: number[] | null }[] }[] =
+        [];
+      for (const partition of request.partitions) {
+        let topic = topics.at(-1);
+        if (topic?.name !== partition.topicName) {
+          topic = { name: partition.topicName, partitions: [] };
+          topics.push(topic);
+        }
+        topic.partitions.push({
+          partitionIndex: partition.partitionIndex,
+          replicas: partition.hasReplicas ? partition.replicas : null,
+        });
+      }
+      const result = await this.controller.call((controller) =>
+        controller.alterPartitionReassignments({
+          topics,
+          allowReplicationFactorChange: request.allowReplicationFactorChange,
+        }),
+      );
+      if (!result.ok) return { status: failed(result), results: [] };
+      for (const [index, reassigned] of result.response.entries()) {
+        if (reassigned.errorCode !== ErrorCode.NONE) continue;
+        const replicas = request.partitions[index]!;
+        this.changeLog.info(
+          {
+            topic: reassigned.topicName,
+            partition: reassigned.partitionIndex,
+            replicas: replicas.hasReplicas ? replicas.replicas : null,
+          },
+          replicas.hasReplicas ? 'partition reassignment started' : 'partition reassignment cancelled',
+        );
+      }
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        results: result.response.map((reassigned) => ({
+          topicName: reassigned.topicName,
+          partitionIndex: reassigned.partitionIndex,
+          errorCode: reassigned.errorCode,
+          errorMessage: reassigned.errorMessage ?? '',
+        })),
+      };
+    },
+
     // Only the Raft leader knows every voter's log end; the others send the caller there.
     DescribeQuorum: async () => {
       const view = this.quorumView();
@@ -778,6 +834,7 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   CreateAcls: { status: noStatus, results: [] },
   DeleteAcls: { status: noStatus, results: [] },
   ElectLeaders: { status: noStatus, results: [] },
+  AlterPartitionReassignments: { status: noStatus, results: [] },
   DescribeQuorum: { status: noStatus, leaderId: -1, leaderEpoch: -1, highWatermark: -1, voters: [] },
   AlterClientQuotas: { status: noStatus, results: [] },
   DescribeMetadata: {

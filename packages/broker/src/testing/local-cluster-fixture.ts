@@ -16,6 +16,7 @@ import {
   type AlterClientQuotasRequest,
   type AlterClientQuotasResponse,
   type AlterConfigOperation,
+  type AlterPartitionReassignmentsRequest,
   type AlterUserScramCredentialsRequest,
   type AlterUserScramCredentialsResponse,
   applyRecords,
@@ -37,6 +38,7 @@ import {
   type MetadataImage,
   MetadataImage as MetadataImageClass,
   type MetadataRecord,
+  type ReassignmentResult,
   type TopicPartitionName,
   type TopicSelector,
   uuidFromBytes,
@@ -382,6 +384,14 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     const [result] = await this.runEach([partitions], (named) =>
       this.controller.electLeaders(electionType, named),
     );
+    return result!;
+  }
+
+  async alterPartitionReassignments(
+    request: AlterPartitionReassignmentsRequest,
+    _options: ControllerRequestOptions,
+  ): Promise<readonly ReassignmentResult[] | ControllerError> {
+    const [result] = await this.runEach([request], (one) => this.controller.alterPartitionReassignments(one));
     return result!;
   }
 

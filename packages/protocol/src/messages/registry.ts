@@ -6,6 +6,7 @@ import { addOffsetsToTxnApi } from './apis/add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from './apis/add-partitions-to-txn.js';
 import { alterClientQuotasApi } from './apis/alter-client-quotas.js';
 import { alterConfigsApi } from './apis/alter-configs.js';
+import { alterPartitionReassignmentsApi } from './apis/alter-partition-reassignments.js';
 import { alterUserScramCredentialsApi } from './apis/alter-user-scram-credentials.js';
 import { apiVersionsApi } from './apis/api-versions.js';
 import { createAclsApi } from './apis/create-acls.js';
@@ -36,6 +37,7 @@ import { joinGroupApi } from './apis/join-group.js';
 import { leaveGroupApi } from './apis/leave-group.js';
 import { listGroupsApi } from './apis/list-groups.js';
 import { listOffsetsApi } from './apis/list-offsets.js';
+import { listPartitionReassignmentsApi } from './apis/list-partition-reassignments.js';
 import { listTransactionsApi } from './apis/list-transactions.js';
 import { metadataApi } from './apis/metadata.js';
 import { offsetCommitApi } from './apis/offset-commit.js';
@@ -87,6 +89,8 @@ export const apis = {
   [ApiKey.DeleteGroups]: deleteGroupsApi,
   [ApiKey.ElectLeaders]: electLeadersApi,
   [ApiKey.IncrementalAlterConfigs]: incrementalAlterConfigsApi,
+  [ApiKey.AlterPartitionReassignments]: alterPartitionReassignmentsApi,
+  [ApiKey.ListPartitionReassignments]: listPartitionReassignmentsApi,
   [ApiKey.OffsetDelete]: offsetDeleteApi,
   [ApiKey.DescribeClientQuotas]: describeClientQuotasApi,
   [ApiKey.AlterClientQuotas]: alterClientQuotasApi,

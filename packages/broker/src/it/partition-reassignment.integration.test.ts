@@ -1,0 +1,570 @@
+// Partition reassignment (KIP-455) on three real broker processes, driven as operators drive it:
+// `gregor reassign-partitions` (kafka-reassign-partitions.sh's flags and files) and
+// @platformatic/kafka's AlterPartitionReassignments v1 / ListPartitionReassignments v0 codecs (a
+// client written without Gregor: kafkajs, kafka-python and librdkafka have no reassignment API;
+// its AlterPartitionReassignments v1 reads a response without v1's AllowReplicationFactorChange
+// field, which Kafka's schema has, so v0 is the version it can use).
+// A partition of replication factor 2 moves off its leader while a producer keeps writing with
+// acks=all: the added replica copies the log, takes over, the removed replica's directory goes, and
+// every acknowledged record is still there. Waits poll observable state with a bound.
+
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiKey, KafkaConnection } from '@gregor/client';
+import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
+import { CompressionType, ErrorCode, encodeRecordBatch, iterateBatches } from '@gregor/protocol';
+import { alterPartitionReassignmentsV0, Connection, listPartitionReassignmentsV0 } from '@platformatic/kafka';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
+
+const convergeTimeoutMs = 90_000;
+const cliTimeoutMs = 60_000;
+
+interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function gregor(...args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cliPath, ...args],
+      { encoding: 'utf8', timeout: cliTimeoutMs },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let cluster: ProcessCluster;
+const bootstrapOf = (id: number) => `127.0.0.1:${cluster.node(id).kafkaPort}`;
+const waitOptions = (): WaitForOptions => ({
+  timeoutMs: convergeTimeoutMs,
+  intervalMs: 250,
+  detail: () => cluster.tail(),
+});
+
+async function withConnection<T>(id: number, body: (connection: KafkaConnection) => Promise<T>): Promise<T> {
+  const connection = await KafkaConnection.open({
+    host: '127.0.0.1',
+    port: cluster.node(id).kafkaPort,
+    connectTimeoutMs: 2_000,
+  });
+  try {
+    return await body(connection);
+  } finally {
+    connection.close();
+  }
+}
+
+/** Replicas, leader and ISR of partition 0 as broker `viaId` reports them in Metadata. */
+function partitionState(viaId: number, topic: string) {
+  return withConnection(viaId, async (connection) => {
+    const metadata = await connection.call(ApiKey.Metadata, 1, { topics: [{ name: topic }] }, 5_000);
+    const state = metadata.topics[0]?.partitions.find((p) => p.partitionIndex === 0);
+    return {
+      replicas: [...(state?.replicaNodes ?? [])],
+      leaderId: state?.leaderId ?? -1,
+      isr: [...(state?.isrNodes ?? [])].sort(),
+    };
+  });
+}
+
+async function createTopic(
+  name: string,
+  replicas: number[],
+  configs: { name: string; value: string }[] = [],
+): Promise<void> {
+  await waitFor(
+    `topic ${name} created`,
+    () =>
+      withConnection(1, async (connection) => {
+        const response = await connection.call(
+          ApiKey.CreateTopics,
+          3,
+          {
+            topics: [
+              {
+                name,
+                numPartitions: -1,
+                replicationFactor: -1,
+                assignments: [{ partitionIndex: 0, brokerIds: replicas }],
+                configs,
+              },
+            ],
+            timeoutMs: 10_000,
+            validateOnly: false,
+          },
+          15_000,
+        );
+        const errorCode = response.topics[0]?.errorCode;
+        return errorCode === ErrorCode.NONE || errorCode === ErrorCode.TOPIC_ALREADY_EXISTS
+          ? true
+          : undefined;
+      }).catch(() => undefined),
+    waitOptions(),
+  );
+  await waitFor(
+    `${name}-0 led with a full ISR`,
+    async () => {
+      const state = await partitionState(1, name).catch(() => undefined);
+      return state !== undefined && state.leaderId === replicas[0] && state.isr.length === replicas.length
+        ? state
+        : undefined;
+    },
+    waitOptions(),
+  );
+}
+
+/** Produces `values` (acks=all) to the partition's current leader; true once acknowledged. */
+async function produce(topic: string, values: readonly string[]): Promise<boolean> {
+  const { leaderId } = await partitionState(1, topic);
+  if (leaderId < 0) return false;
+  const records = encodeRecordBatch({
+    partitionLeaderEpoch: -1,
+    compression: CompressionType.None,
+    records: values.map((value, index) => ({
+      key: null,
+      value: Buffer.from(value),
+      timestamp: Date.now() + index,
+    })),
+  });
+  return withConnection(leaderId, async (connection) => {
+    const response = await connection.call(
+      ApiKey.Produce,
+      7,
+      {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 10_000,
+        topics: [{ name: topic, partitions: [{ partitionIndex: 0, records }] }],
+      },
+      15_000,
+    );
+    return response.responses[0]!.partitions[0]!.errorCode === ErrorCode.NONE;
+  });
+}
+
+/** Every record value of partition 0 below the high watermark, fetched from broker `id`. */
+async function readAll(id: number, topic: string): Promise<string[]> {
+  return withConnection(id, async (connection) => {
+    const values: string[] = [];
+    for (;;) {
+      const fetched = await connection.call(
+        ApiKey.Fetch,
+        11,
+        {
+          replicaId: -1,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 4 * 1024 * 1024,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [
+            {
+              topic,
+              partitions: [
+                {
+                  partition: 0,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: BigInt(values.length),
+                  logStartOffset: -1n,
+                  partitionMaxBytes: 4 * 1024 * 1024,
+                },
+              ],
+            },
+          ],
+          forgottenTopicsData: [],
+          rackId: '',
+        },
+        10_000,
+      );
+      const partition = fetched.responses[0]!.partitions[0]!;
+      if (partition.errorCode !== ErrorCode.NONE)
+        throw new Error(`fetch from ${id}: error ${partition.errorCode}`);
+      const before = values.length;
+      for (const batch of iterateBatches(partition.records ?? Buffer.alloc(0))) {
+        for (const record of batch.records) {
+          if (record.offset >= values.length) {
+            values.push(record.value?.toString() ?? '');
+          }
+        }
+      }
+      if (values.length === before) return values;
+    }
+  });
+}
+
+/** The record values in broker `id`'s own segment files of `topic`-0 (its copy of the log). */
+function valuesOnDisk(id: number, topic: string): string[] {
+  const dir = join(cluster.node(id).logDir, `${topic}-0`);
+  const values: string[] = [];
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith('.log'))
+    .sort()) {
+    for (const batch of iterateBatches(readFileSync(join(dir, file)))) {
+      for (const record of batch.records) values.push(record.value?.toString() ?? '');
+    }
+  }
+  return values;
+}
+
+/** Directories of `topic`-0 (live or being deleted) under broker `id`'s log dir. */
+function partitionDirs(id: number, topic: string): string[] {
+  return readdirSync(cluster.node(id).logDir).filter((name) => name.startsWith(`${topic}-0`));
+}
+
+function writeJson(name: string, document: unknown): string {
+  const path = join(cluster.rootDir, name);
+  writeFileSync(path, JSON.stringify(document));
+  return path;
+}
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.start({
+    nodeCount: 3,
+    properties: { 'auto.leader.rebalance.enable': 'false' },
+  });
+});
+afterAll(async () => {
+  await cluster?.close();
+});
+
+describe('gregor reassign-partitions', () => {
+  it('moves a partition off its leader under acks=all writes: copied, handed over, old copy deleted, nothing lost', async () => {
+    // Small segments, so that the added replica copies a log of several segments.
+    await createTopic('moving', [1, 2], [{ name: 'segment.bytes', value: '4096' }]);
+    const acknowledged: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      const values = Array.from({ length: 50 }, (_, index) => `before-${round}-${index}`);
+      expect(await produce('moving', values)).toBe(true);
+      acknowledged.push(...values);
+    }
+    // A producer keeps writing through the move; a batch refused during the handover is not counted.
+    let producing = true;
+    let attempted = 0;
+    const producer = (async () => {
+      for (let round = 0; producing; round++) {
+        const values = Array.from({ length: 20 }, (_, index) => `during-${round}-${index}`);
+        attempted += 1;
+        if (await produce('moving', values).catch(() => false)) acknowledged.push(...values);
+      }
+    })();
+
+    const plan = writeJson('moving.json', {
+      version: 1,
+      partitions: [{ topic: 'moving', partition: 0, replicas: [3, 2] }],
+    });
+    const executed = await gregor(
+      'reassign-partitions',
+      '--bootstrap-server',
+      bootstrapOf(2),
+      '--execute',
+      '--reassignment-json-file',
+      plan,
+    );
+    expect(executed).toMatchObject({ code: 0, stderr: '' });
+    expect(executed.stdout).toContain(
+      'Current partition replica assignment\n\n' +
+        '{"version":1,"partitions":[{"topic":"moving","partition":0,"replicas":[1,2],"log_dirs":["any","any"]}]}\n\n' +
+        'Save this to use as the --reassignment-json-file option during rollback\n',
+    );
+    expect(executed.stdout).toContain('Successfully started partition reassignment for moving-0\n');
+
+    const verified = await waitFor(
+      'the reassignment completed',
+      async () => {
+        const run = await gregor(
+          'reassign-partitions',
+          '--bootstrap-server',
+          bootstrapOf(1),
+          '--verify',
+          '--reassignment-json-file',
+          plan,
+        );
+        return run.stdout.includes('Reassignment of partition moving-0 is completed.') ? run : undefined;
+      },
+      waitOptions(),
+    );
+    expect(verified).toMatchObject({ code: 0, stderr: '' });
+    expect(verified.stdout).toBe(
+      'Status of partition reassignment:\nReassignment of partition moving-0 is completed.\n',
+    );
+    await waitFor(
+      'the producer wrote during the move',
+      async () => (attempted > 5 ? true : undefined),
+      waitOptions(),
+    );
+    producing = false;
+    await producer;
+
+    // The target replicas hold the partition; 1 was removed, so 3 (first of the target) leads.
+    const after = await waitFor(
+      'every broker sees replicas [3, 2] and a full ISR',
+      async () => {
+        const states = await Promise.all(
+          [1, 2, 3].map((id) => partitionState(id, 'moving').catch(() => undefined)),
+        );
+        return states.every((state) => state?.replicas.join() === '3,2' && state.isr.join() === '2,3')
+          ? states[0]
+          : undefined;
+      },
+      waitOptions(),
+    );
+    expect(after!.leaderId).toBe(3);
+    const listed = await gregor('reassign-partitions', '--bootstrap-server', bootstrapOf(3), '--list');
+    expect(listed).toMatchObject({ code: 0, stdout: 'No partition reassignments found.\n' });
+
+    // The removed replica's directory is gone (renamed, then deleted); the added one copied the log.
+    await waitFor(
+      'node 1 deleted moving-0',
+      async () => (partitionDirs(1, 'moving').length === 0 ? true : undefined),
+      waitOptions(),
+    );
+    expect(partitionDirs(3, 'moving')).toEqual(['moving-0']);
+    const segments = readdirSync(join(cluster.node(3).logDir, 'moving-0')).filter((file) =>
+      file.endsWith('.log'),
+    );
+    expect(segments.length).toBeGreaterThan(3);
+    const readable = await readAll(3, 'moving');
+    expect(readable.length).toBeGreaterThanOrEqual(acknowledged.length);
+    expect(new Set(readable)).toEqual(new Set([...readable, ...acknowledged]));
+    // Node 3's own segment files hold every record, those written before it was a replica included.
+    const onDisk = await waitFor(
+      "node 3's log holds what it serves",
+      async () => {
+        const values = valuesOnDisk(3, 'moving');
+        return values.length >= readable.length ? values : undefined;
+      },
+      waitOptions(),
+    );
+    expect(onDisk.slice(0, readable.length)).toEqual(readable);
+    expect(onDisk.slice(0, 1000)).toEqual(acknowledged.slice(0, 1000));
+  });
+
+  it('moves a follower: the leader stays, the new follower joins the ISR, the old one deletes its copy', async () => {
+    await createTopic('follower-out', [1, 2]);
+    expect(await produce('follower-out', ['f1', 'f2'])).toBe(true);
+    const plan = writeJson('follower-out.json', {
+      version: 1,
+      partitions: [{ topic: 'follower-out', partition: 0, replicas: [1, 3] }],
+    });
+    const cli = (...args: string[]) =>
+      gregor('reassign-partitions', '--bootstrap-server', bootstrapOf(3), ...args);
+    expect(await cli('--execute', '--reassignment-json-file', plan)).toMatchObject({ code: 0, stderr: '' });
+    const state = await waitFor(
+      'follower-out-0 on [1, 3] with a full ISR',
+      async () => {
+        const now = await partitionState(3, 'follower-out');
+        return now.replicas.join() === '1,3' && now.isr.join() === '1,3' ? now : undefined;
+      },
+      waitOptions(),
+    );
+    expect(state.leaderId).toBe(1);
+    await waitFor(
+      'node 2 deleted follower-out-0',
+      async () => (partitionDirs(2, 'follower-out').length === 0 ? true : undefined),
+      waitOptions(),
+    );
+    expect(await produce('follower-out', ['f3'])).toBe(true);
+    expect(await readAll(1, 'follower-out')).toEqual(['f1', 'f2', 'f3']);
+    await waitFor(
+      "node 3's copy has every record",
+      async () => (valuesOnDisk(3, 'follower-out').length === 3 ? true : undefined),
+      waitOptions(),
+    );
+    expect(valuesOnDisk(3, 'follower-out')).toEqual(['f1', 'f2', 'f3']);
+  });
+
+  it('--generate prints the current assignment and a proposal over --broker-list', async () => {
+    const topics = writeJson('topics.json', { version: 1, topics: [{ topic: 'moving' }] });
+    const run = await gregor(
+      'reassign-partitions',
+      '--bootstrap-server',
+      bootstrapOf(1),
+      '--generate',
+      '--topics-to-move-json-file',
+      topics,
+      '--broker-list',
+      '1,2',
+    );
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const [currentHeading, currentJson, blank, proposedHeading, proposedJson] = run.stdout
+      .trimEnd()
+      .split('\n');
+    expect([currentHeading, blank, proposedHeading]).toEqual([
+      'Current partition replica assignment',
+      '',
+      'Proposed partition reassignment configuration',
+    ]);
+    expect(JSON.parse(currentJson!)).toEqual({
+      version: 1,
+      partitions: [{ topic: 'moving', partition: 0, replicas: [3, 2], log_dirs: ['any', 'any'] }],
+    });
+    const proposed = JSON.parse(proposedJson!) as { partitions: { replicas: number[] }[] };
+    expect(proposed.partitions).toHaveLength(1);
+    expect([...proposed.partitions[0]!.replicas].sort()).toEqual([1, 2]);
+    const tooFew = await gregor(
+      'reassign-partitions',
+      '--bootstrap-server',
+      bootstrapOf(1),
+      '--generate',
+      '--topics-to-move-json-file',
+      topics,
+      '--broker-list',
+      '1',
+    );
+    expect(tooFew).toMatchObject({
+      code: 1,
+      stderr: 'Error: Replication factor: 2 larger than available brokers: 1.\n',
+    });
+  });
+});
+
+describe('AlterPartitionReassignments / ListPartitionReassignments through @platformatic/kafka', () => {
+  it('moves a partition and lists nothing once it is done', async () => {
+    await createTopic('by-platformatic', [1, 2]);
+    expect(await produce('by-platformatic', ['a', 'b', 'c'])).toBe(true);
+    const connection = new Connection('reassign-platformatic');
+    await connection.connect('127.0.0.1', cluster.node(2).kafkaPort);
+    try {
+      const altered = await alterPartitionReassignmentsV0.api.async(connection, 30_000, true, [
+        { name: 'by-platformatic', partitions: [{ partitionIndex: 0, replicas: [2, 3] }] },
+      ]);
+      expect(altered).toMatchObject({
+        errorCode: 0,
+        responses: [
+          { name: 'by-platformatic', partitions: [{ partitionIndex: 0, errorCode: 0, errorMessage: null }] },
+        ],
+      });
+      await waitFor(
+        'by-platformatic-0 on [2, 3], listed by nobody',
+        async () => {
+          const listed = await listPartitionReassignmentsV0.api.async(connection, 30_000, [
+            { name: 'by-platformatic', partitionIndexes: [0] },
+          ]);
+          const state = await partitionState(2, 'by-platformatic');
+          return listed.topics.length === 0 && state.replicas.join() === '2,3' ? state : undefined;
+        },
+        waitOptions(),
+      );
+      await waitFor(
+        'node 1 deleted by-platformatic-0',
+        async () => (partitionDirs(1, 'by-platformatic').length === 0 ? true : undefined),
+        waitOptions(),
+      );
+      expect(await readAll(2, 'by-platformatic')).toEqual(['a', 'b', 'c']);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('v1 with allowReplicationFactorChange false refuses a target of another size (KIP-860)', async () => {
+    const response = await withConnection(1, (connection) =>
+      connection.call(
+        ApiKey.AlterPartitionReassignments,
+        1,
+        {
+          timeoutMs: 10_000,
+          allowReplicationFactorChange: false,
+          topics: [{ name: 'by-platformatic', partitions: [{ partitionIndex: 0, replicas: [1, 2, 3] }] }],
+        },
+        15_000,
+      ),
+    );
+    expect(response).toMatchObject({ errorCode: ErrorCode.NONE, allowReplicationFactorChange: false });
+    expect(response.responses[0]!.partitions[0]).toMatchObject({
+      errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+    });
+  });
+
+  it('errors name the problem: unknown broker, unknown partition, nothing to cancel', async () => {
+    const response = await withConnection(1, (connection) =>
+      connection.call(
+        ApiKey.AlterPartitionReassignments,
+        0,
+        {
+          timeoutMs: 10_000,
+          topics: [
+            {
+              name: 'by-platformatic',
+              partitions: [
+                { partitionIndex: 0, replicas: [2, 99] },
+                { partitionIndex: 0, replicas: null },
+                { partitionIndex: 7, replicas: [1] },
+              ],
+            },
+          ],
+        },
+        15_000,
+      ),
+    );
+    expect(response.errorCode).toBe(ErrorCode.NONE);
+    expect(response.responses[0]!.partitions).toEqual([
+      {
+        partitionIndex: 0,
+        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        errorMessage: 'The manual partition assignment includes broker 99, but no such broker is registered.',
+      },
+      {
+        partitionIndex: 0,
+        errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS,
+        errorMessage: 'no reassignment of partition by-platformatic-0 is in progress',
+      },
+      {
+        partitionIndex: 7,
+        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorMessage: 'partition by-platformatic-7 does not exist',
+      },
+    ]);
+  });
+});
+
+describe('a reassignment that cannot finish', () => {
+  it('stays in progress while the added broker is down, is listed, and --cancel reverts it', async () => {
+    await createTopic('stuck', [1, 2]);
+    expect(await produce('stuck', ['x', 'y'])).toBe(true);
+    await cluster.stop(3);
+    const plan = writeJson('stuck.json', {
+      version: 1,
+      partitions: [{ topic: 'stuck', partition: 0, replicas: [3, 2] }],
+    });
+    const cli = (...args: string[]) =>
+      gregor('reassign-partitions', '--bootstrap-server', bootstrapOf(1), ...args);
+    expect(await cli('--execute', '--reassignment-json-file', plan)).toMatchObject({ code: 0, stderr: '' });
+    expect(await cli('--list')).toMatchObject({
+      code: 0,
+      stdout: 'Current partition reassignments:\nstuck-0: replicas: 3,2,1. adding: 3. removing: 1.\n',
+    });
+    expect((await cli('--verify', '--reassignment-json-file', plan)).stdout).toBe(
+      'Status of partition reassignment:\nReassignment of partition stuck-0 is still in progress.\n',
+    );
+    // Another --execute refuses while one is in progress, unless --additional.
+    const again = await cli('--execute', '--reassignment-json-file', plan);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('Cannot execute because there is an existing partition assignment.');
+    // The partition keeps serving from its old replicas meanwhile.
+    expect(await produce('stuck', ['z'])).toBe(true);
+    expect(await cli('--cancel', '--reassignment-json-file', plan)).toMatchObject({
+      code: 0,
+      stdout: 'Successfully cancelled partition reassignments for: stuck-0\n',
+    });
+    // As in Kafka, a revert keeps the replica list minus the added replicas ([3, 2, 1] -> [2, 1]);
+    // the order --execute printed for rollback is restored by executing that file.
+    expect(await partitionState(1, 'stuck')).toEqual({ replicas: [2, 1], leaderId: 1, isr: [1, 2] });
+    expect(await cli('--cancel', '--reassignment-json-file', plan)).toMatchObject({
+      code: 0,
+      stdout: 'None of the specified partition reassignments are active.\n',
+    });
+    expect((await cli('--verify', '--reassignment-json-file', plan)).stdout).toContain(
+      'There is no active reassignment of partition stuck-0, but replica set is 2,1 rather than 3,2.',
+    );
+    expect(await readAll(1, 'stuck')).toEqual(['x', 'y', 'z']);
+  });
+});

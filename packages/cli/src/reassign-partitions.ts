@@ -1,0 +1,417 @@
+// `gregor reassign-partitions`: kafka-reassign-partitions.sh, with its flags, files and output.
+//   gregor reassign-partitions --bootstrap-server host:port[,...] [--timeout-ms N]
+//       (--generate --topics-to-move-json-file F --broker-list 1,2,3
+//        | --execute --reassignment-json-file F [--additional]
+//        | --verify --reassignment-json-file F
+//        | --cancel --reassignment-json-file F
+//        | --list)
+// Over the Kafka protocol: Metadata for the current replicas, AlterPartitionReassignments (v0, as
+// Kafka's AdminClient sends it) to start and cancel, ListPartitionReassignments for what is moving.
+// Replication throttles (--throttle, --replica-alter-log-dirs-throttle) are not supported.
+
+import { readFile } from 'node:fs/promises';
+import { ApiKey, type KafkaConnection } from '@gregor/client';
+import { ErrorCode, errorName } from '@gregor/protocol';
+import {
+  AdminCommandError,
+  type AdminSession,
+  parseFlags,
+  usageExitCode,
+  withAdminSession,
+} from './admin-session.js';
+import { parseConnectionFlags } from './connection-flags.js';
+import type { TextOutput } from './dump-log.js';
+import type { Address } from './metadata-shell-args.js';
+import {
+  formatReassignmentJson,
+  type PartitionReplicas,
+  parseBrokerList,
+  parseReassignmentJson,
+  parseTopicsToMoveJson,
+  proposeReassignment,
+} from './reassign-partitions-json.js';
+
+/** Kafka's AdminClient default.api.timeout.ms. */
+export const reassignDefaultTimeoutMs = 60_000;
+/** Longest accepted --timeout-ms: a larger value is a typo, not a wish. */
+export const reassignTimeoutMsMax = 600_000;
+
+export const reassignPartitionsUsage = `Usage: gregor reassign-partitions --bootstrap-server host:port[,host:port...] [--timeout-ms N]
+    --generate --topics-to-move-json-file FILE --broker-list 1,2,3 [--disable-rack-aware]
+  | --execute --reassignment-json-file FILE [--additional]
+  | --verify --reassignment-json-file FILE
+  | --cancel --reassignment-json-file FILE
+  | --list
+
+Moves partitions between brokers, like kafka-reassign-partitions.sh:
+  --generate  prints the current assignment of the topics and a proposal that spreads them over
+              --broker-list (nothing is changed)
+  --execute   starts the reassignments of the file; prints the current assignment to roll back to
+              (--additional: even while other reassignments are in progress)
+  --verify    tells, per partition of the file, whether its reassignment is complete
+  --cancel    cancels the file's reassignments that are in progress (back to the old replicas)
+  --list      lists the reassignments in progress
+Reassignment file: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}
+Topics file:       {"version":1,"topics":[{"topic":"t"}]}
+Replication throttles (--throttle, --replica-alter-log-dirs-throttle) are not supported: moves
+copy at full speed. Placement is rack-unaware (--disable-rack-aware changes nothing).
+
+Exit codes: 0 ok, 1 a partition failed (or cluster unreachable), 2 usage error.
+`;
+
+type Action =
+  | { readonly kind: 'generate'; readonly topicsFile: string; readonly brokerIds: readonly number[] }
+  | { readonly kind: 'execute'; readonly file: string; readonly additional: boolean }
+  | { readonly kind: 'verify' | 'cancel'; readonly file: string }
+  | { readonly kind: 'list' };
+
+export interface ReassignPartitionsArgs {
+  readonly bootstrap: Address[];
+  readonly timeoutMs: number;
+  readonly action: Action;
+}
+
+const actionFlags = ['--generate', '--execute', '--verify', '--cancel', '--list'] as const;
+/** kafka-reassign-partitions.sh's throttle flags: refused by name, since nothing would honour them. */
+const throttleFlags = ['--throttle', '--replica-alter-log-dirs-throttle', '--preserve-throttles'];
+
+export function parseReassignPartitionsArgs(
+  args: readonly string[],
+): ReassignPartitionsArgs | 'help' | string {
+  const throttle = args.map((arg) => arg.split('=')[0]!).find((flag) => throttleFlags.includes(flag));
+  if (throttle !== undefined) {
+    return `${throttle} is not supported: Gregor does not throttle reassignment traffic`;
+  }
+  const parsed = parseFlags(
+    args,
+    new Set([
+      '--bootstrap-server',
+      '--timeout-ms',
+      '--reassignment-json-file',
+      '--topics-to-move-json-file',
+      '--broker-list',
+    ]),
+    new Set([...actionFlags, '--additional', '--disable-rack-aware']),
+  );
+  if (typeof parsed === 'string') return parsed;
+  const { flags, positional } = parsed;
+  if (positional.length > 0) return `unexpected '${positional.join(' ')}'`;
+  const connection = parseConnectionFlags(flags, reassignDefaultTimeoutMs, reassignTimeoutMsMax);
+  if (typeof connection === 'string') return connection;
+  const chosen = actionFlags.filter((flag) => flags.has(flag));
+  if (chosen.length !== 1) {
+    return 'Command must include exactly one action: --generate, --execute, --verify, --cancel or --list';
+  }
+  const action = chosen[0]!;
+  const file = flags.get('--reassignment-json-file');
+  const topicsFile = flags.get('--topics-to-move-json-file');
+  const brokerListText = flags.get('--broker-list');
+  const allowed: Record<(typeof actionFlags)[number], readonly string[]> = {
+    // Placement is rack-unaware anyway: Gregor's replica placement does not use racks.
+    '--generate': ['--topics-to-move-json-file', '--broker-list', '--disable-rack-aware'],
+    '--execute': ['--reassignment-json-file', '--additional'],
+    '--verify': ['--reassignment-json-file'],
+    '--cancel': ['--reassignment-json-file'],
+    '--list': [],
+  };
+  for (const flag of [
+    '--reassignment-json-file',
+    '--topics-to-move-json-file',
+    '--broker-list',
+    '--additional',
+    '--disable-rack-aware',
+  ]) {
+    if (flags.has(flag) && !allowed[action].includes(flag)) return `${flag} is not valid with ${action}`;
+  }
+  switch (action) {
+    case '--generate': {
+      if (topicsFile === undefined) return '--generate needs --topics-to-move-json-file';
+      if (brokerListText === undefined) return '--generate needs --broker-list';
+      const brokerIds = parseBrokerList(brokerListText);
+      if (typeof brokerIds === 'string') return brokerIds;
+      return { ...connection, action: { kind: 'generate', topicsFile, brokerIds } };
+    }
+    case '--list':
+      return { ...connection, action: { kind: 'list' } };
+    default: {
+      if (file === undefined) return `${action} needs --reassignment-json-file`;
+      if (action === '--execute') {
+        return { ...connection, action: { kind: 'execute', file, additional: flags.has('--additional') } };
+      }
+      return { ...connection, action: { kind: action === '--verify' ? 'verify' : 'cancel', file } };
+    }
+  }
+}
+
+const partitionName = (topic: string, partition: number) => `${topic}-${partition}`;
+
+/** The current replicas of every partition of `topics` (Metadata v1); unknown topics fail. */
+async function currentAssignment(
+  connection: KafkaConnection,
+  topics: readonly string[],
+  timeoutMs: number,
+): Promise<PartitionReplicas[]> {
+  const metadata = await connection.call(
+    ApiKey.Metadata,
+    1,
+    { topics: topics.map((name) => ({ name })) },
+    timeoutMs,
+  );
+  const result: PartitionReplicas[] = [];
+  for (const topic of metadata.topics) {
+    if (topic.errorCode !== ErrorCode.NONE) {
+      throw new AdminCommandError(`Topic ${topic.name}: ${errorName(topic.errorCode)}`);
+    }
+    const partitions = [...topic.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
+    for (const partition of partitions) {
+      result.push({
+        topic: topic.name,
+        partition: partition.partitionIndex,
+        replicas: [...partition.replicaNodes],
+      });
+    }
+  }
+  return result;
+}
+
+/** The reassignments in progress of the partitions named (all when null), by partition name. */
+async function ongoingReassignments(
+  session: AdminSession,
+  partitions: readonly PartitionReplicas[] | null,
+): Promise<Map<string, { replicas: number[]; addingReplicas: number[]; removingReplicas: number[] }>> {
+  let topics: { name: string; partitionIndexes: number[] }[] | null = null;
+  if (partitions !== null) {
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of partitions)
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+  }
+  const response = await session.bootstrap.call(
+    ApiKey.ListPartitionReassignments,
+    0,
+    { timeoutMs: session.timeoutMs, topics },
+    session.timeoutMs + 5_000,
+  );
+  if (response.errorCode !== ErrorCode.NONE) {
+    throw new AdminCommandError(
+      `ListPartitionReassignments: ${errorName(response.errorCode)}${response.errorMessage === null ? '' : `: ${response.errorMessage}`}`,
+    );
+  }
+  const ongoing = new Map<
+    string,
+    { replicas: number[]; addingReplicas: number[]; removingReplicas: number[] }
+  >();
+  for (const topic of response.topics) {
+    for (const partition of topic.partitions)
+      ongoing.set(partitionName(topic.name, partition.partitionIndex), partition);
+  }
+  return ongoing;
+}
+
+/** AlterPartitionReassignments for `partitions` (null replicas: cancel); the names that failed, with why. */
+async function alterReassignments(
+  session: AdminSession,
+  partitions: readonly { topic: string; partition: number; replicas: readonly number[] | null }[],
+): Promise<{ succeeded: string[]; failed: string[] }> {
+  const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+  for (const { topic, partition, replicas } of partitions) {
+    const entry = { partitionIndex: partition, replicas: replicas === null ? null : [...replicas] };
+    byTopic.set(topic, [...(byTopic.get(topic) ?? []), entry]);
+  }
+  const response = await session.bootstrap.call(
+    ApiKey.AlterPartitionReassignments,
+    0,
+    {
+      timeoutMs: session.timeoutMs,
+      topics: [...byTopic].map(([name, entries]) => ({ name, partitions: entries })),
+    },
+    session.timeoutMs + 5_000,
+  );
+  if (response.errorCode !== ErrorCode.NONE) {
+    throw new AdminCommandError(
+      `AlterPartitionReassignments: ${errorName(response.errorCode)}${response.errorMessage === null ? '' : `: ${response.errorMessage}`}`,
+    );
+  }
+  const succeeded: string[] = [];
+  const failed: string[] = [];
+  for (const topic of response.responses) {
+    for (const partition of topic.partitions) {
+      const name = partitionName(topic.name, partition.partitionIndex);
+      if (partition.errorCode === ErrorCode.NONE) succeeded.push(name);
+      else failed.push(`${name}: ${errorName(partition.errorCode)}: ${partition.errorMessage ?? ''}`);
+    }
+  }
+  return { succeeded, failed };
+}
+
+async function readReassignmentFile(path: string): Promise<PartitionReplicas[]> {
+  const parsed = parseReassignmentJson(await readText(path));
+  if (typeof parsed === 'string') throw new UsageFailure(`${path}: ${parsed}`);
+  return parsed;
+}
+
+class UsageFailure extends Error {}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageFailure(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+const uniqueTopics = (partitions: readonly PartitionReplicas[]) => [
+  ...new Set(partitions.map((p) => p.topic)),
+];
+
+async function generate(session: AdminSession, topics: readonly string[], brokerIds: readonly number[]) {
+  const current = await currentAssignment(session.bootstrap, topics, session.timeoutMs);
+  const proposed = proposeReassignment(current, brokerIds);
+  if (typeof proposed === 'string') throw new AdminCommandError(proposed);
+  session.out.write(`Current partition replica assignment\n${formatReassignmentJson(current)}\n\n`);
+  session.out.write(`Proposed partition reassignment configuration\n${formatReassignmentJson(proposed)}\n`);
+  return 0;
+}
+
+async function execute(session: AdminSession, target: readonly PartitionReplicas[], additional: boolean) {
+  if (!additional && (await ongoingReassignments(session, null)).size > 0) {
+    throw new AdminCommandError(
+      'Cannot execute because there is an existing partition assignment.  Use --additional to override ' +
+        'this and create a new partition assignment in addition to the existing one. The --list ' +
+        'command can be used to see the existing assignment.',
+    );
+  }
+  const current = await currentAssignment(session.bootstrap, uniqueTopics(target), session.timeoutMs);
+  const wanted = new Set(target.map(({ topic, partition }) => partitionName(topic, partition)));
+  const missing = [...wanted].filter(
+    (name) => !current.some(({ topic, partition }) => partitionName(topic, partition) === name),
+  );
+  if (missing.length > 0) throw new AdminCommandError(`Unable to find partition(s): ${missing.join(', ')}`);
+  const rollback = current.filter(({ topic, partition }) => wanted.has(partitionName(topic, partition)));
+  session.out.write(
+    `Current partition replica assignment\n\n${formatReassignmentJson(rollback)}\n\n` +
+      'Save this to use as the --reassignment-json-file option during rollback\n',
+  );
+  const { succeeded, failed } = await alterReassignments(session, target);
+  if (succeeded.length > 0) {
+    session.out.write(
+      `Successfully started partition reassignment${succeeded.length > 1 ? 's' : ''} for ${succeeded.join(',')}\n`,
+    );
+  }
+  if (failed.length === 0) return 0;
+  throw new AdminCommandError(`Error reassigning partition(s):\n${failed.join('\n')}`);
+}
+
+async function verify(session: AdminSession, target: readonly PartitionReplicas[]) {
+  const ongoing = await ongoingReassignments(session, target);
+  const current = await currentAssignment(session.bootstrap, uniqueTopics(target), session.timeoutMs);
+  const replicasOf = new Map(
+    current.map(({ topic, partition, replicas }) => [partitionName(topic, partition), replicas]),
+  );
+  session.out.write('Status of partition reassignment:\n');
+  let mismatched = 0;
+  for (const { topic, partition, replicas } of target) {
+    const name = partitionName(topic, partition);
+    if (ongoing.has(name)) {
+      session.out.write(`Reassignment of partition ${name} is still in progress.\n`);
+      continue;
+    }
+    const now = replicasOf.get(name);
+    if (
+      now !== undefined &&
+      now.length === replicas.length &&
+      now.every((id, index) => replicas[index] === id)
+    ) {
+      session.out.write(`Reassignment of partition ${name} is completed.\n`);
+      continue;
+    }
+    mismatched += 1;
+    session.out.write(
+      now === undefined
+        ? `Partition ${name} does not exist.\n`
+        : `There is no active reassignment of partition ${name}, but replica set is ${now.join(',')} rather than ${replicas.join(',')}.\n`,
+    );
+  }
+  if (mismatched > 0)
+    throw new AdminCommandError(`${mismatched} partition(s) are not where the file puts them`);
+  return 0;
+}
+
+async function cancel(session: AdminSession, target: readonly PartitionReplicas[]) {
+  const ongoing = await ongoingReassignments(session, target);
+  const active = target.filter(({ topic, partition }) => ongoing.has(partitionName(topic, partition)));
+  if (active.length === 0) {
+    session.out.write('None of the specified partition reassignments are active.\n');
+    return 0;
+  }
+  const { succeeded, failed } = await alterReassignments(
+    session,
+    active.map(({ topic, partition }) => ({ topic, partition, replicas: null })),
+  );
+  if (succeeded.length > 0) {
+    session.out.write(`Successfully cancelled partition reassignments for: ${succeeded.join(',')}\n`);
+  }
+  if (failed.length === 0) return 0;
+  throw new AdminCommandError(`Error cancelling partition reassignment(s):\n${failed.join('\n')}`);
+}
+
+async function list(session: AdminSession) {
+  const ongoing = await ongoingReassignments(session, null);
+  if (ongoing.size === 0) {
+    session.out.write('No partition reassignments found.\n');
+    return 0;
+  }
+  session.out.write('Current partition reassignments:\n');
+  for (const [name, { replicas, addingReplicas, removingReplicas }] of ongoing) {
+    session.out.write(
+      `${name}: replicas: ${replicas.join(',')}. adding: ${addingReplicas.join(',')}. removing: ${removingReplicas.join(',')}.\n`,
+    );
+  }
+  return 0;
+}
+
+export async function runReassignPartitions(
+  args: readonly string[],
+  out: TextOutput,
+  err: TextOutput,
+): Promise<number> {
+  const parsed = parseReassignPartitionsArgs(args);
+  if (parsed === 'help') {
+    out.write(reassignPartitionsUsage);
+    return 0;
+  }
+  if (typeof parsed === 'string') {
+    err.write(`gregor reassign-partitions: ${parsed}\n${reassignPartitionsUsage}`);
+    return usageExitCode;
+  }
+  const { action } = parsed;
+  let target: PartitionReplicas[] = [];
+  let topics: string[] = [];
+  try {
+    if (action.kind === 'generate') {
+      const names = parseTopicsToMoveJson(await readText(action.topicsFile));
+      if (!Array.isArray(names)) throw new UsageFailure(`${action.topicsFile}: ${names.problem}`);
+      topics = names;
+    } else if (action.kind !== 'list') {
+      target = await readReassignmentFile(action.file);
+    }
+  } catch (error) {
+    if (!(error instanceof UsageFailure)) throw error;
+    err.write(`gregor reassign-partitions: ${error.message}\n`);
+    return usageExitCode;
+  }
+  return withAdminSession({ ...parsed, clientId: 'gregor-reassign-partitions', out, err }, (session) => {
+    switch (action.kind) {
+      case 'generate':
+        return generate(session, topics, action.brokerIds);
+      case 'execute':
+        return execute(session, target, action.additional);
+      case 'verify':
+        return verify(session, target);
+      case 'cancel':
+        return cancel(session, target);
+      case 'list':
+        return list(session);
+    }
+  });
+}
