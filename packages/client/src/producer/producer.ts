@@ -262,6 +262,47 @@ export class Producer {
       );
     }
     transactions?.checkCanSend();
+    const tracker = new SendTracker();
+    const buffering = this.buffer(batch, acks, tracker, transactions, transactionNumber);
+    // A commit() called now waits until this send's records are buffered, then flushes them.
+    transactions?.trackBuffering(buffering);
+    const refused = await buffering;
+    tracker.seal();
+    this.sender.wake();
+    await tracker.done;
+    if (refused !== undefined) throw refused;
+    // Fenced (or otherwise unusable for good): say so, not only that the records were not written.
+    const fatal = transactions?.fatalError;
+    if (tracker.failed.size > 0 && fatal !== undefined) throw fatal;
+    if (tracker.failed.size > 0) {
+      throw new KafkaJSSendError(
+        [...tracker.failed.values()].map(({ topic, partition, count, error }) => ({
+          topic,
+          partition,
+          count,
+          error,
+        })),
+        [...tracker.delivered.values()].map((entry) => ({
+          topicName: entry.topicName,
+          partition: entry.partition,
+          baseOffset: entry.baseOffset ?? '-1',
+        })),
+      );
+    }
+    return [...tracker.delivered.values()];
+  }
+
+  /**
+   * Checks every record of a send and buffers them; resolves with the reason it stopped when the
+   * transaction ended while it waited for memory (undefined when all were buffered).
+   */
+  private async buffer(
+    batch: ProducerBatchRecord,
+    acks: number,
+    tracker: SendTracker,
+    transactions: TransactionManager | undefined,
+    transactionNumber: number | undefined,
+  ): Promise<Error | undefined> {
     const compression = batch.compression ?? this.defaultCompression;
     await this.cluster.ensureTopics(batch.topicMessages.map((entry) => entry.topic));
     // Everything is checked before the first record is buffered, so a bad message buffers nothing.
@@ -295,8 +336,6 @@ export class Producer {
       // Every partition joins the transaction before a record of it is buffered.
       await transactions.addPartitions(prepared.map(({ topic, partition }) => ({ topic, partition })));
     }
-    const tracker = new SendTracker();
-    let refused: Error | undefined;
     for (const { topic, partition, record, sizeBytes } of prepared) {
       const waiting = this.accumulator.reserve(sizeBytes);
       if (waiting !== undefined) {
@@ -306,8 +345,7 @@ export class Producer {
       if (transactions !== undefined && !transactions.acceptsRecords(transactionNumber!)) {
         // The transaction was aborted (or failed) while this send waited: buffer nothing more of it.
         this.accumulator.release(sizeBytes);
-        refused = refusalOf(transactions);
-        break;
+        return refusalOf(transactions);
       }
       tracker.add(1);
       const appended = this.accumulator.append(
@@ -322,26 +360,7 @@ export class Producer {
       );
       if (appended.closed) this.sender.wake();
     }
-    tracker.seal();
-    this.sender.wake();
-    await tracker.done;
-    if (refused !== undefined) throw refused;
-    if (tracker.failed.size > 0) {
-      throw new KafkaJSSendError(
-        [...tracker.failed.values()].map(({ topic, partition, count, error }) => ({
-          topic,
-          partition,
-          count,
-          error,
-        })),
-        [...tracker.delivered.values()].map((entry) => ({
-          topicName: entry.topicName,
-          partition: entry.partition,
-          baseOffset: entry.baseOffset ?? '-1',
-        })),
-      );
-    }
-    return [...tracker.delivered.values()];
+    return undefined;
   }
 
   /** Sends every buffered batch now and resolves once each is answered. */

@@ -140,6 +140,8 @@ export class TransactionManager {
   /** Groups whose offsets joined the current transaction. */
   private readonly groupsInTransaction = new Set<string>();
   private failure: Error | undefined;
+  /** Sends of the current transaction still buffering their records (joining partitions, waiting for memory). */
+  private readonly sendsBuffering = new Set<Promise<unknown>>();
   /** Counts transactions, so a send that began in one does not buffer records into the next. */
   private transactionNumber = 0;
 
@@ -166,9 +168,27 @@ export class TransactionManager {
     return this.transactionNumber;
   }
 
-  /** Whether records of transaction `transactionNumber` may still be buffered. */
+  /**
+   * Whether records of transaction `transactionNumber` may still be buffered: while it is open, and
+   * while commit() waits for the sends that began before it.
+   */
   acceptsRecords(transactionNumber: number): boolean {
-    return this.stateValue === 'inTransaction' && this.transactionNumber === transactionNumber;
+    return (
+      (this.stateValue === 'inTransaction' || this.stateValue === 'committing') &&
+      this.transactionNumber === transactionNumber
+    );
+  }
+
+  /** A send that passed checkCanSend() and is buffering its records: commit() waits for it. */
+  trackBuffering(buffering: Promise<unknown>): void {
+    this.sendsBuffering.add(buffering);
+    const done = () => this.sendsBuffering.delete(buffering);
+    buffering.then(done, done);
+  }
+
+  /** The producer is fenced or otherwise unusable for good: the error that made it so. */
+  get fatalError(): Error | undefined {
+    return this.stateValue === 'fatalError' ? this.failure : undefined;
   }
 
   /** Throws what stops a send in the current state (the fatal or abortable error, or a misuse). */
@@ -213,7 +233,8 @@ export class TransactionManager {
 
   /** Adds the partitions not yet in the transaction (one AddPartitionsToTxn for all of them). */
   async addPartitions(partitions: readonly TopicPartition[]): Promise<void> {
-    this.checkCanSend();
+    // A send that began before commit() still adds its partitions (commit waits for it).
+    if (this.stateValue !== 'committing') this.checkCanSend();
     const waits: Promise<void>[] = [];
     const toAdd = new Map<string, TopicPartition>();
     for (const { topic, partition } of partitions) {
@@ -346,7 +367,8 @@ export class TransactionManager {
       throw new KafkaJSNonRetriableError(`cannot commit while the transaction is ${this.stateValue}`);
     }
     this.stateValue = 'committing';
-    await Promise.all([...this.partitionsPending.values()].map((pending) => pending.catch(() => undefined)));
+    await Promise.allSettled([...this.sendsBuffering]);
+    await Promise.allSettled([...this.partitionsPending.values()]);
     await this.records.flush();
     // A record that failed while flushing made the transaction abortable (or the producer fenced).
     if ((this.stateValue as TransactionState) !== 'committing') throw this.failure!;
@@ -369,9 +391,9 @@ export class TransactionManager {
       new KafkaJSNonRetriableError('the transaction was aborted before this record was sent'),
     );
     try {
-      await Promise.all(
-        [...this.partitionsPending.values()].map((pending) => pending.catch(() => undefined)),
-      );
+      // Sends still buffering stop at their next record (acceptsRecords is false now).
+      await Promise.allSettled([...this.sendsBuffering]);
+      await Promise.allSettled([...this.partitionsPending.values()]);
       await this.records.flush();
       await this.endTransaction(false);
       if (this.records.sequenceGap) await this.bumpEpoch();
@@ -445,10 +467,15 @@ export class TransactionManager {
     if (this.stateValue === 'fatalError') return;
     if (!force && !fatalErrors.has(errorCodeOf(error))) return;
     const cause = error instanceof KafkaJSNumberOfRetriesExceeded ? (error.cause as Error) : (error as Error);
-    this.failure = cause;
+    // A produce answered with the fencing codes comes from the sender as a plain protocol error.
+    const code = errorCodeOf(cause);
+    this.failure =
+      fencedErrors.has(code) && !(cause instanceof KafkaJSProducerFencedError)
+        ? new KafkaJSProducerFencedError(code, cause.message.replace(/^[A-Z_]+: /, ''))
+        : cause;
     this.stateValue = 'fatalError';
-    this.records.abandon(cause);
-    this.logger.error('the transactional producer cannot go on', { error: cause.message });
+    this.records.abandon(this.failure);
+    this.logger.error('the transactional producer cannot go on', { error: this.failure.message });
   }
 
   private async initProducerId(producerId: bigint, producerEpoch: number): Promise<void> {
