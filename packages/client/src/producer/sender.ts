@@ -145,8 +145,9 @@ export class Sender {
     this.abandonedWith = error;
     this.failQueued(error);
     for (const state of this.partitions.values()) {
-      for (const batch of state.retryList) this.failBatch(batch, error);
+      const retries = state.retryList;
       state.retryList = [];
+      for (const batch of retries) this.failBatch(batch, error);
     }
   }
 
@@ -155,8 +156,12 @@ export class Sender {
   }
 
   private failQueued(error: Error): void {
-    for (const batch of this.accumulator.allBatches()) this.failBatch(batch, error);
+    // Emptied first: failing a batch may call back here (a failed transaction drops what is queued),
+    // and drain() may hold one of these queues while it expires batches.
+    const batches = this.accumulator.allBatches();
+    for (const queue of this.accumulator.queues.values()) queue.length = 0;
     this.accumulator.queues.clear();
+    for (const batch of batches) this.failBatch(batch, error);
   }
 
   private ensureProducerId(): void {

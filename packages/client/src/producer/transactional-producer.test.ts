@@ -2,10 +2,15 @@
 // or to withhold): what goes on the wire for a transaction's records, and what an abort does with
 // records whose answer never came.
 
-import { ApiKey, readBatchHeader } from '@gregor/protocol';
+import { ApiKey, ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import type { Cluster } from '../cluster.js';
-import { KafkaJSConnectionError } from '../errors.js';
+import {
+  KafkaJSConnectionError,
+  KafkaJSProducerFencedError,
+  KafkaJSSendError,
+  KafkaJSTransactionAbortableError,
+} from '../errors.js';
 import { createLogger, logLevel } from '../logger.js';
 import { resolveRetry } from '../retry.js';
 import { Producer } from './producer.js';
@@ -37,8 +42,10 @@ class ScriptedCluster {
   async findCoordinator(): Promise<number> {
     return 1;
   }
+  /** The partition's leader; -1 while it has none (batches wait in the queue). */
+  leader = 1;
   leaderFor(): number {
-    return 1;
+    return this.leader;
   }
   topicMetadata(topic: string) {
     return {
@@ -220,6 +227,75 @@ describe('transactional producer', () => {
     await kept;
     await next.commit();
     expect(cluster.bodies.at(-1)!.body).toMatchObject({ committed: true, producerEpoch: 1 });
+  });
+
+  it('turns abortable when a record is refused: commit is refused, abort ends it and bumps the epoch', async () => {
+    const { cluster, producer } = await setUp();
+    const txn = await producer.transaction();
+    const refused = txn
+      .send({ topic: 'orders', messages: [{ value: 'too big' }] })
+      .catch((error: Error) => error);
+    await until(() => cluster.produces.length === 1);
+    cluster.produces[0]!.answer(ErrorCode.MESSAGE_TOO_LARGE);
+    expect(await refused).toBeInstanceOf(KafkaJSSendError);
+    expect(txn.isActive()).toBe(true);
+    await expect(txn.send({ topic: 'orders', messages: [{ value: 'more' }] })).rejects.toThrow(
+      KafkaJSTransactionAbortableError,
+    );
+    await expect(txn.commit()).rejects.toThrow(/must be aborted: MESSAGE_TOO_LARGE/);
+    expect(cluster.apis).not.toContain('EndTxn');
+    await txn.abort();
+    expect(txn.isActive()).toBe(false);
+    // The refused batch held sequence 0: the epoch moves on rather than reuse it.
+    expect(cluster.apis.slice(-2)).toEqual(['EndTxn', 'InitProducerId']);
+    const next = await producer.transaction();
+    const sent = next.send({ topic: 'orders', messages: [{ value: 'fits' }] });
+    await until(() => cluster.produces.length === 2);
+    expect(header(cluster.produces[1]!)).toMatchObject({ producerEpoch: 1, baseSequence: 0 });
+    cluster.produces[1]!.answer();
+    await sent;
+    await next.commit();
+  });
+
+  it('is fenced for good when a produce is answered INVALID_PRODUCER_EPOCH', async () => {
+    const { cluster, producer } = await setUp();
+    const txn = await producer.transaction();
+    const sent = txn
+      .send({ topic: 'orders', messages: [{ value: 'zombie' }] })
+      .catch((error: Error) => error);
+    await until(() => cluster.produces.length === 1);
+    cluster.produces[0]!.answer(ErrorCode.INVALID_PRODUCER_EPOCH);
+    const fenced = await sent;
+    expect(fenced).toBeInstanceOf(KafkaJSProducerFencedError);
+    await expect(txn.commit()).rejects.toBe(fenced);
+    await expect(txn.abort()).rejects.toBe(fenced);
+    await expect(producer.transaction()).rejects.toBe(fenced);
+    expect(cluster.apis).not.toContain('EndTxn');
+  });
+
+  it('fails each expired batch once when the first one makes the transaction abortable', async () => {
+    const cluster = new ScriptedCluster();
+    const producer = new Producer(
+      cluster as unknown as Cluster,
+      createLogger(logLevel.NOTHING, () => () => undefined),
+      1_000,
+      // Two batches of one record each wait in the queue (no leader) until they expire.
+      { transactionalId: 'payments', lingerMs: 0, batchSize: 100, deliveryTimeout: 5 },
+    );
+    cluster.leader = -1;
+    await producer.connect();
+    const txn = await producer.transaction();
+    const sent = txn
+      .send({ topic: 'orders', messages: [{ value: 'x'.repeat(60) }, { value: 'y'.repeat(60) }] })
+      .catch((error: Error) => error);
+    await until(() => producer.bufferedBytes > 0);
+    const error = await sent;
+    await expect(txn.commit()).rejects.toThrow(/must be aborted: delivery timeout/);
+    expect(error).toBeInstanceOf(KafkaJSSendError);
+    expect((error as KafkaJSSendError).undelivered.reduce((sum, entry) => sum + entry.count, 0)).toBe(2);
+    expect(producer.bufferedBytes).toBe(0);
+    expect(cluster.produces).toHaveLength(0);
+    await txn.abort();
   });
 
   it('refuses acks other than -1, sends outside a transaction, and idempotent: false', async () => {
