@@ -204,6 +204,35 @@ describe('transactions', () => {
     await kafkajsAdmin.disconnect();
   });
 
+  it('fences a producer whose transaction outlived transactionTimeout: the coordinator aborted it', async () => {
+    const topic = 'txn-timeout';
+    await createTopic(topic);
+    const producer = kafka.producer({
+      transactionalId: 'txn-timeout',
+      transactionTimeout: 1_000,
+      lingerMs: 0,
+    });
+    producers.push(producer);
+    await producer.connect();
+    const txn = await producer.transaction();
+    await txn.send({ topic, messages: [{ value: 'too-slow', partition: 0 }] });
+    // kafka-transactions.sh's describe, from the coordinator: the transaction is aborted on its own.
+    await waitFor(
+      'the coordinator aborts the transaction',
+      () =>
+        /CompleteAbort/.test(brokers.cli(['transactions', 'describe', '--transactional-id', 'txn-timeout'])),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        detail: () => brokers.cli(['transactions', 'describe', '--transactional-id', 'txn-timeout']),
+      },
+    );
+    const fenced = await txn.commit().catch((error: unknown) => error);
+    expect(fenced).toBeInstanceOf(KafkaJSProducerFencedError);
+    await expect(producer.transaction()).rejects.toBe(fenced);
+    expect(await kcatConsumeAll(bootstrap, topic, 'read_committed')).toEqual([]);
+  });
+
   it('fences the first producer once a second one takes the same transactional id', async () => {
     const topic = 'txn-fencing';
     await createTopic(topic);
