@@ -165,6 +165,16 @@ describe('TransactionManager', () => {
     expect(manager.state).toBe('ready');
   });
 
+  it('initializes once for callers that come together (a second InitProducerId would fence the first)', async () => {
+    const { brokers, manager } = setUp();
+    await Promise.all([manager.initialize(), manager.initialize(), manager.initialize()]);
+    expect(brokers.apis()).toEqual(['InitProducerId']);
+    expect(manager.producerEpoch).toBe(0);
+    manager.begin();
+    await manager.initialize();
+    expect(brokers.apis()).toEqual(['InitProducerId']);
+  });
+
   it('adds each partition once per transaction, in one request for concurrent sends, retrying CONCURRENT_TRANSACTIONS', async () => {
     const { brokers, manager } = setUp();
     await manager.initialize();

@@ -133,6 +133,7 @@ export class TransactionManager {
   private producerIdValue = -1n;
   private producerEpochValue = -1;
   private coordinatorNodeId: number | undefined;
+  private initializing: Promise<void> | undefined;
   /** Partitions AddPartitionsToTxn added to the current transaction. */
   private readonly partitionsInTransaction = new Set<string>();
   /** AddPartitionsToTxn requests in flight, by partition: concurrent sends share them. */
@@ -203,6 +204,15 @@ export class TransactionManager {
   async initialize(): Promise<void> {
     if (this.stateValue === 'fatalError') throw this.failure!;
     if (this.stateValue !== 'uninitialized') return;
+    // Callers that come while it runs share it: a second InitProducerId would bump the epoch and
+    // fence the first answer's holder (this very producer).
+    this.initializing ??= this.initializeNow().finally(() => {
+      this.initializing = undefined;
+    });
+    return this.initializing;
+  }
+
+  private async initializeNow(): Promise<void> {
     try {
       await this.initProducerId(-1n, -1);
       this.stateValue = 'ready';
