@@ -204,6 +204,109 @@ describe('transactions', () => {
     await kafkajsAdmin.disconnect();
   });
 
+  it('copies a topic exactly once: our consumer reads, each batch is sent and its offsets committed in one transaction', async () => {
+    const input = 'txn-copy-input';
+    const output = 'txn-copy-output';
+    const groupId = 'txn-copier';
+    await createTopic(input);
+    await createTopic(output);
+    const plain = kafka.producer();
+    producers.push(plain);
+    await plain.connect();
+    const originals = values('record', 90);
+    await plain.send({ topic: input, messages: originals.map((value) => ({ key: value, value })) });
+
+    const copier = await transactionalProducer('txn-copier');
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, heartbeatInterval: 300 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: input, fromBeginning: true });
+    let transactions = 0;
+    const failures: string[] = [];
+    let handlersRunning = 0;
+    let mostHandlersRunning = 0;
+    // kafkajs's read-process-write loop, as its documentation writes it (one eachBatch at a time, so
+    // one transaction at a time).
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        handlersRunning++;
+        mostHandlersRunning = Math.max(mostHandlersRunning, handlersRunning);
+        const txn = await copier.transaction();
+        try {
+          await txn.send({
+            topic: output,
+            messages: batch.messages.map((message) => ({ key: message.key, value: message.value })),
+          });
+          await txn.sendOffsets({
+            consumerGroupId: groupId,
+            topics: [
+              {
+                topic: batch.topic,
+                partitions: [{ partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }],
+              },
+            ],
+          });
+          await txn.commit();
+          transactions++;
+        } catch (error) {
+          failures.push(String(error));
+          await txn.abort();
+          throw error;
+        } finally {
+          handlersRunning--;
+        }
+        for (const message of batch.messages) resolveOffset(message.offset);
+      },
+    });
+    const copied = await waitFor(
+      'every record copied',
+      async () => {
+        const read = (await kcatConsumeAll(bootstrap, output, 'read_committed')).map(
+          (record) => record.value,
+        );
+        return read.length >= originals.length && read;
+      },
+      {
+        timeoutMs: 60_000,
+        detail: async () =>
+          JSON.stringify({
+            transactions,
+            failures,
+            readCommitted: (await kcatConsumeAll(bootstrap, output, 'read_committed')).length,
+            readUncommitted: (await kcatConsumeAll(bootstrap, output, 'read_uncommitted')).length,
+          }),
+      },
+    );
+    await consumer.disconnect();
+    expect(sorted(copied)).toEqual(sorted(originals));
+    expect(transactions).toBeGreaterThan(0);
+    // The input's partitions have different leaders, yet eachBatch ran one call at a time (kafkajs's
+    // partitionsConsumedConcurrently: 1), which is what lets the loop use one producer.
+    const leaders = (await admin.fetchTopicMetadata({ topics: [input] })).topics[0]!.partitions.map(
+      (partition) => partition.leader,
+    );
+    expect(new Set(leaders).size).toBeGreaterThan(1);
+    expect(mostHandlersRunning).toBe(1);
+    // The group's offsets came only from the transactions (autoCommit is off): each partition's end.
+    const ends = await admin.fetchTopicOffsets(input);
+    const kafkajsAdmin = new KafkaJs({
+      brokers: brokers.bootstrapServers,
+      logLevel: kafkajsLogLevel.NOTHING,
+    }).admin();
+    await kafkajsAdmin.connect();
+    const [committed] = await kafkajsAdmin.fetchOffsets({ groupId, topics: [input] });
+    await kafkajsAdmin.disconnect();
+    expect(
+      committed!.partitions
+        .map(({ partition, offset }) => ({ partition, offset }))
+        .sort((a, b) => a.partition - b.partition),
+    ).toEqual(
+      ends
+        .map(({ partition, high }) => ({ partition, offset: high }))
+        .sort((a, b) => a.partition - b.partition),
+    );
+  });
+
   it('fences a producer whose transaction outlived transactionTimeout: the coordinator aborted it', async () => {
     const topic = 'txn-timeout';
     await createTopic(topic);
