@@ -11,7 +11,7 @@ import { type RecordMetadata, recordSizeEstimate, SendTracker } from './producer
 import { RecordAccumulator } from './record-accumulator.js';
 import { Sender } from './sender.js';
 import { Transaction } from './transaction.js';
-import { TransactionManager, type TransactionOffsets } from './transaction-manager.js';
+import { TransactionManager } from './transaction-manager.js';
 
 export const CompressionTypes = {
   None: CompressionType.None,
@@ -102,8 +102,6 @@ function refusalOf(transactions: TransactionManager): Error {
   }
   return new KafkaJSNonRetriableError('the transaction this send belonged to has ended');
 }
-
-export type { TransactionOffsets };
 
 export class Producer {
   private readonly accumulator: RecordAccumulator;
