@@ -34,7 +34,12 @@ export const preferredVersions = {
   [ApiKey.ListGroups]: 4,
   [ApiKey.CreateTopics]: 5,
   [ApiKey.DeleteTopics]: 4,
-  [ApiKey.InitProducerId]: 2,
+  // v3 carries our producer id and epoch, so an abort that left a record unanswered can bump it (KIP-360).
+  [ApiKey.InitProducerId]: 3,
+  [ApiKey.AddPartitionsToTxn]: 3,
+  [ApiKey.AddOffsetsToTxn]: 3,
+  [ApiKey.EndTxn]: 3,
+  [ApiKey.TxnOffsetCommit]: 3,
   [ApiKey.DescribeConfigs]: 2,
   [ApiKey.CreatePartitions]: 1,
   [ApiKey.DeleteGroups]: 2,

@@ -45,6 +45,34 @@ export class KafkaJSSASLAuthenticationError extends KafkaJSError {
   }
 }
 
+/** A call that can never succeed as made (kafkajs's name): a transaction used after it ended... */
+export class KafkaJSNonRetriableError extends KafkaJSError {
+  override name = 'KafkaJSNonRetriableError';
+  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+    super(message, { retriable: false, ...options });
+  }
+}
+
+/**
+ * Another producer took this transactional id (its InitProducerId bumped the epoch), or the
+ * coordinator aborted a transaction that outlived transactionTimeout: PRODUCER_FENCED or
+ * INVALID_PRODUCER_EPOCH. Fatal: the producer takes no more transactions.
+ */
+export class KafkaJSProducerFencedError extends KafkaJSProtocolError {
+  override name = 'KafkaJSProducerFencedError';
+}
+
+/**
+ * The transaction cannot commit (a record was not acknowledged, an offset was not stored...): only
+ * abort() is allowed; `cause` says what failed. The producer stays usable after the abort.
+ */
+export class KafkaJSTransactionAbortableError extends KafkaJSError {
+  override name = 'KafkaJSTransactionAbortableError';
+  constructor(cause: Error) {
+    super(`the transaction must be aborted: ${cause.message}`, { retriable: false, cause });
+  }
+}
+
 export class KafkaJSConnectionError extends KafkaJSError {
   override name = 'KafkaJSConnectionError';
   constructor(message: string, options: { readonly cause?: unknown } = {}) {

@@ -56,5 +56,7 @@ export {
   type ProducerRecord,
 } from './producer/producer.js';
 export type { RecordMetadata } from './producer/producer-batch.js';
+export { Transaction } from './producer/transaction.js';
+export type { TransactionOffsets, TransactionState } from './producer/transaction-manager.js';
 export type { RetryOptions } from './retry.js';
 export type { SASLOptions } from './sasl/sasl-authenticator.js';

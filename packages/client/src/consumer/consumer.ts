@@ -398,6 +398,11 @@ export class Consumer {
       return;
     }
     const epoch = this.positionEpoch;
+    // The leaders are fetched from together, but what they answer is handed on one response after
+    // another: one eachMessage/eachBatch call at a time, as kafkajs's default
+    // (partitionsConsumedConcurrently 1), which code such as a transactional read-process-write
+    // loop (one transaction at a time per producer) relies on.
+    let handingOn = Promise.resolve();
     await Promise.all(
       [...byLeader].map(async ([leader, partitions]) => {
         const response = await this.fetchFrom(leader, partitions).catch((error: unknown) => {
@@ -406,11 +411,21 @@ export class Consumer {
           return undefined;
         });
         if (response === undefined) return;
-        for (const topic of response.responses) {
-          for (const partition of topic.partitions) {
-            if (!this.running || this.needsJoin || epoch !== this.positionEpoch) return;
-            await this.handlePartition(topic.topic, partition, epoch);
+        const previous = handingOn;
+        let handedOn!: () => void;
+        handingOn = new Promise((resolve) => {
+          handedOn = resolve;
+        });
+        await previous;
+        try {
+          for (const topic of response.responses) {
+            for (const partition of topic.partitions) {
+              if (!this.running || this.needsJoin || epoch !== this.positionEpoch) return;
+              await this.handlePartition(topic.topic, partition, epoch);
+            }
           }
+        } finally {
+          handedOn();
         }
       }),
     );

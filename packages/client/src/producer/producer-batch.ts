@@ -76,6 +76,8 @@ export class ProducerBatch {
   baseSequence = -1;
   producerId = -1n;
   producerEpoch = -1;
+  /** Part of a transaction: the batch carries the transactional attribute. */
+  transactional = false;
   private encoded: Buffer | undefined;
   private settle!: () => void;
   /** Resolves once every record of the batch is acknowledged or failed (flush() waits on it). */
@@ -106,8 +108,14 @@ export class ProducerBatch {
   }
 
   /** Gives the batch its producer id and sequence (kept across retries, so the broker can dedupe). */
-  assignSequence(producerId: bigint, producerEpoch: number, baseSequence: number): void {
+  assignSequence(
+    producerId: bigint,
+    producerEpoch: number,
+    baseSequence: number,
+    transactional: boolean,
+  ): void {
     this.producerId = producerId;
+    this.transactional = transactional;
     this.producerEpoch = producerEpoch;
     this.baseSequence = baseSequence;
     this.encoded = undefined;
@@ -127,6 +135,7 @@ export class ProducerBatch {
       producerId: Number(this.producerId),
       producerEpoch: this.producerEpoch,
       baseSequence: this.baseSequence,
+      isTransactional: this.transactional,
     });
     return this.encoded;
   }

@@ -4,12 +4,14 @@
 
 import { CompressionType, type RecordHeader, type RecordInput } from '@gregor/protocol';
 import type { Cluster } from '../cluster.js';
-import { KafkaJSError, KafkaJSSendError } from '../errors.js';
+import { KafkaJSError, KafkaJSNonRetriableError, KafkaJSSendError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createDefaultPartitioner, type ICustomPartitioner, type Partitioner } from './partitioners.js';
 import { type RecordMetadata, recordSizeEstimate, SendTracker } from './producer-batch.js';
 import { RecordAccumulator } from './record-accumulator.js';
 import { Sender } from './sender.js';
+import { Transaction } from './transaction.js';
+import { TransactionManager } from './transaction-manager.js';
 
 export const CompressionTypes = {
   None: CompressionType.None,
@@ -53,6 +55,12 @@ export interface ProducerConfig {
   readonly idempotent?: boolean;
   /** Produce requests in flight per broker and batches per partition; at most 5 when idempotent. */
   readonly maxInFlightRequests?: number;
+  /**
+   * Makes the producer transactional (Java's transactional.id): records go through transaction()
+   * only, and a producer started later with the same id fences this one.
+   */
+  readonly transactionalId?: string;
+  /** How long a transaction may stay open before the coordinator aborts it, ms (Java's transaction.timeout.ms). Default 60000. */
   readonly transactionTimeout?: number;
   readonly allowAutoTopicCreation?: boolean;
   /** Bytes per partition batch (Java's batch.size). Default 16384. */
@@ -86,13 +94,25 @@ function toHeaders(headers: IHeaders | undefined): RecordHeader[] | undefined {
   return out;
 }
 
+function refusalOf(transactions: TransactionManager): Error {
+  try {
+    transactions.checkCanSend();
+  } catch (error) {
+    return error as Error;
+  }
+  return new KafkaJSNonRetriableError('the transaction this send belonged to has ended');
+}
+
 export class Producer {
   private readonly accumulator: RecordAccumulator;
   private readonly sender: Sender;
   private readonly partitioner: Partitioner;
   private readonly maxRequestSizeBytes: number;
   private readonly defaultCompression: CompressionType;
+  private readonly idempotent: boolean;
   private connected = false;
+  /** Set for a transactional producer (transactionalId given). */
+  private readonly transactions: TransactionManager | undefined;
 
   constructor(
     private readonly cluster: Cluster,
@@ -100,6 +120,17 @@ export class Producer {
     requestTimeoutMs: number,
     config: ProducerConfig = {},
   ) {
+    const transactionalId = config.transactionalId;
+    if (
+      transactionalId !== undefined &&
+      (typeof transactionalId !== 'string' || transactionalId.length === 0)
+    ) {
+      throw new KafkaJSError('transactionalId must be a non-empty string');
+    }
+    // Transactions rest on the producer id and sequences (Java refuses the same combination).
+    if (transactionalId !== undefined && config.idempotent === false) {
+      throw new KafkaJSError('a transactional producer must be idempotent: do not set idempotent: false');
+    }
     const idempotent = config.idempotent ?? true;
     const maxInFlightRequests = config.maxInFlightRequests ?? maxInFlightIdempotent;
     if (idempotent && maxInFlightRequests > maxInFlightIdempotent) {
@@ -107,6 +138,7 @@ export class Producer {
         `an idempotent producer allows at most ${maxInFlightIdempotent} requests in flight`,
       );
     }
+    this.idempotent = idempotent;
     const batchSizeBytes = config.batchSize ?? 16_384;
     this.maxRequestSizeBytes = config.maxRequestSize ?? 1_048_576;
     this.defaultCompression = config.compression ?? CompressionType.None;
@@ -126,9 +158,57 @@ export class Producer {
         requestTimeoutMs,
         deliveryTimeoutMs: config.deliveryTimeout ?? 120_000,
         transactionTimeoutMs: config.transactionTimeout ?? 60_000,
+        transactionalId,
+        onBatchFailed: (error) => this.transactions?.recordFailed(error),
       },
       logger,
     );
+    const sender = this.sender;
+    this.transactions =
+      transactionalId === undefined
+        ? undefined
+        : new TransactionManager(
+            {
+              findCoordinator: (key, keyType) => cluster.findCoordinator(key, keyType),
+              send: (nodeId, apiKey, body) => cluster.send(nodeId, apiKey, body),
+            },
+            {
+              flush: () => this.flush(),
+              abandon: (error) => sender.abandon(error),
+              resume: () => sender.resume(),
+              get sequenceGap() {
+                return sender.sequenceGap;
+              },
+              useProducerId: (producerId, producerEpoch) => sender.useProducerId(producerId, producerEpoch),
+            },
+            {
+              transactionalId,
+              transactionTimeoutMs: config.transactionTimeout ?? 60_000,
+              retry: cluster.retry,
+            },
+            logger,
+          );
+  }
+
+  /**
+   * Begins a transaction (kafkajs's API): the first one asks the coordinator for the transactional
+   * id's producer id and epoch, which fences any earlier producer with the same id.
+   */
+  async transaction(): Promise<Transaction> {
+    if (this.transactions === undefined) {
+      throw new KafkaJSNonRetriableError('Must provide transactional id for transactional producer');
+    }
+    if (!this.connected) throw new KafkaJSError('the producer is not connected: call connect() first');
+    await this.transactions.initialize();
+    const transactionNumber = this.transactions.begin();
+    return new Transaction(this.transactions, transactionNumber, (batch) =>
+      this.produce(batch, transactionNumber),
+    );
+  }
+
+  /** kafkajs's isIdempotent(). */
+  isIdempotent(): boolean {
+    return this.transactions !== undefined || this.idempotent;
   }
 
   async connect(): Promise<void> {
@@ -155,10 +235,72 @@ export class Producer {
   }
 
   async sendBatch(batch: ProducerBatchRecord): Promise<RecordMetadata[]> {
+    if (this.transactions !== undefined) {
+      throw new KafkaJSNonRetriableError(
+        'a transactional producer sends through a transaction: const txn = await producer.transaction(); await txn.send(...)',
+      );
+    }
+    return this.produce(batch, undefined);
+  }
+
+  /** Buffers a send's records and waits for their answers; `transactionNumber` for a transaction's sends. */
+  private async produce(
+    batch: ProducerBatchRecord,
+    transactionNumber: number | undefined,
+  ): Promise<RecordMetadata[]> {
     if (!this.connected) throw new KafkaJSError('the producer is not connected: call connect() first');
     const acks = batch.acks ?? -1;
     if (acks !== -1 && acks !== 0 && acks !== 1)
       throw new KafkaJSError(`acks must be -1, 0 or 1, not ${acks}`);
+    const transactions = transactionNumber === undefined ? undefined : this.transactions!;
+    // kafkajs's words: a transaction's records are only as safe as acks=all makes them.
+    if (transactions !== undefined && acks !== -1) {
+      throw new KafkaJSNonRetriableError(
+        "Not requiring ack for all messages invalidates the idempotent producer's EoS guarantees",
+      );
+    }
+    transactions?.checkCanSend();
+    const tracker = new SendTracker();
+    const buffering = this.buffer(batch, acks, tracker, transactions, transactionNumber);
+    // A commit() called now waits until this send's records are buffered, then flushes them.
+    transactions?.trackBuffering(buffering);
+    const refused = await buffering;
+    tracker.seal();
+    this.sender.wake();
+    await tracker.done;
+    if (refused !== undefined) throw refused;
+    // Fenced (or otherwise unusable for good): say so, not only that the records were not written.
+    const fatal = transactions?.fatalError;
+    if (tracker.failed.size > 0 && fatal !== undefined) throw fatal;
+    if (tracker.failed.size > 0) {
+      throw new KafkaJSSendError(
+        [...tracker.failed.values()].map(({ topic, partition, count, error }) => ({
+          topic,
+          partition,
+          count,
+          error,
+        })),
+        [...tracker.delivered.values()].map((entry) => ({
+          topicName: entry.topicName,
+          partition: entry.partition,
+          baseOffset: entry.baseOffset ?? '-1',
+        })),
+      );
+    }
+    return [...tracker.delivered.values()];
+  }
+
+  /**
+   * Checks every record of a send and buffers them; resolves with the reason it stopped when the
+   * transaction ended while it waited for memory (undefined when all were buffered).
+   */
+  private async buffer(
+    batch: ProducerBatchRecord,
+    acks: number,
+    tracker: SendTracker,
+    transactions: TransactionManager | undefined,
+    transactionNumber: number | undefined,
+  ): Promise<Error | undefined> {
     const compression = batch.compression ?? this.defaultCompression;
     await this.cluster.ensureTopics(batch.topicMessages.map((entry) => entry.topic));
     // Everything is checked before the first record is buffered, so a bad message buffers nothing.
@@ -188,12 +330,20 @@ export class Producer {
         prepared.push({ topic, partition, record, sizeBytes });
       }
     }
-    const tracker = new SendTracker();
+    if (transactions !== undefined) {
+      // Every partition joins the transaction before a record of it is buffered.
+      await transactions.addPartitions(prepared.map(({ topic, partition }) => ({ topic, partition })));
+    }
     for (const { topic, partition, record, sizeBytes } of prepared) {
       const waiting = this.accumulator.reserve(sizeBytes);
       if (waiting !== undefined) {
         this.sender.wake();
         await waiting;
+      }
+      if (transactions !== undefined && !transactions.acceptsRecords(transactionNumber!)) {
+        // The transaction was aborted (or failed) while this send waited: buffer nothing more of it.
+        this.accumulator.release(sizeBytes);
+        return refusalOf(transactions);
       }
       tracker.add(1);
       const appended = this.accumulator.append(
@@ -208,25 +358,7 @@ export class Producer {
       );
       if (appended.closed) this.sender.wake();
     }
-    tracker.seal();
-    this.sender.wake();
-    await tracker.done;
-    if (tracker.failed.size > 0) {
-      throw new KafkaJSSendError(
-        [...tracker.failed.values()].map(({ topic, partition, count, error }) => ({
-          topic,
-          partition,
-          count,
-          error,
-        })),
-        [...tracker.delivered.values()].map((entry) => ({
-          topicName: entry.topicName,
-          partition: entry.partition,
-          baseOffset: entry.baseOffset ?? '-1',
-        })),
-      );
-    }
-    return [...tracker.delivered.values()];
+    return undefined;
   }
 
   /** Sends every buffered batch now and resolves once each is answered. */

@@ -24,6 +24,13 @@ export interface SenderOptions {
   /** A batch not acknowledged this long after it was made fails (Java's delivery.timeout.ms). */
   readonly deliveryTimeoutMs: number;
   readonly transactionTimeoutMs: number;
+  /**
+   * Set for a transactional producer: its TransactionManager gives the producer id (useProducerId),
+   * batches carry the transactional attribute, and Produce requests the id.
+   */
+  readonly transactionalId?: string;
+  /** Called for every batch that failed for good (a transaction cannot commit after one). */
+  readonly onBatchFailed?: (error: Error) => void;
 }
 
 interface PartitionState {
@@ -52,11 +59,13 @@ export class Sender {
   private producerEpoch = -1;
   private producerIdPending: Promise<void> | undefined;
   /** Set when a sequenced batch failed for good: a new producer id is needed before sending more. */
-  private sequenceGap = false;
+  private sequenceGapValue = false;
   private drainScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
   private closed = false;
+  /** While set (an abort), batches not sent fail with it and failed ones are not retried. */
+  private abandonedWith: Error | undefined;
 
   constructor(
     private readonly cluster: Cluster,
@@ -109,13 +118,56 @@ export class Sender {
   }
 
   private needsProducerId(): boolean {
-    return this.options.idempotent && (this.producerId < 0n || this.sequenceGap);
+    // A transactional producer's id comes from its TransactionManager (useProducerId).
+    if (this.options.transactionalId !== undefined) return false;
+    return this.options.idempotent && (this.producerId < 0n || this.sequenceGapValue);
+  }
+
+  /** A sequenced batch failed for good: its sequences must not be used again under this epoch. */
+  get sequenceGap(): boolean {
+    return this.sequenceGapValue;
+  }
+
+  /** The transactional producer's id and epoch (new after InitProducerId): sequences start at 0. */
+  useProducerId(producerId: bigint, producerEpoch: number): void {
+    this.producerId = producerId;
+    this.producerEpoch = producerEpoch;
+    this.resetSequences();
+    this.sequenceGapValue = false;
+  }
+
+  /**
+   * Fails every batch not yet sent (queued, or waiting to be resent) with `error`; until resume(),
+   * batches that fail are not retried and records buffered later fail too. What is in flight is
+   * left to its answer.
+   */
+  abandon(error: Error): void {
+    this.abandonedWith = error;
+    this.failQueued(error);
+    for (const state of this.partitions.values()) {
+      const retries = state.retryList;
+      state.retryList = [];
+      for (const batch of retries) this.failBatch(batch, error);
+    }
+  }
+
+  resume(): void {
+    this.abandonedWith = undefined;
+  }
+
+  private failQueued(error: Error): void {
+    // Emptied first: failing a batch may call back here (a failed transaction drops what is queued),
+    // and drain() may hold one of these queues while it expires batches.
+    const batches = this.accumulator.allBatches();
+    for (const queue of this.accumulator.queues.values()) queue.length = 0;
+    this.accumulator.queues.clear();
+    for (const batch of batches) this.failBatch(batch, error);
   }
 
   private ensureProducerId(): void {
     if (this.producerIdPending !== undefined) return;
     // A new id only once nothing numbered under the old one is in flight.
-    if (this.sequenceGap && this.batchesInFlight > 0) return;
+    if (this.sequenceGapValue && this.batchesInFlight > 0) return;
     this.producerIdPending = withRetry(this.cluster.retry, async () => {
       const response = await this.cluster.sendAny(ApiKey.InitProducerId, {
         transactionalId: null,
@@ -129,15 +181,14 @@ export class Sender {
       .then((response) => {
         this.producerId = response.producerId;
         this.producerEpoch = response.producerEpoch;
-        if (this.sequenceGap) this.resetSequences();
-        this.sequenceGap = false;
+        if (this.sequenceGapValue) this.resetSequences();
+        this.sequenceGapValue = false;
         this.logger.debug('producer id', { producerId: String(this.producerId), epoch: this.producerEpoch });
       })
       .catch((error: unknown) => {
         this.logger.error('InitProducerId failed', { error: (error as Error).message });
         // Nothing can go without an id: fail what waits rather than hold it forever.
-        for (const batch of this.accumulator.allBatches()) this.failBatch(batch, error as Error);
-        this.accumulator.queues.clear();
+        this.failQueued(error as Error);
       })
       .finally(() => {
         this.producerIdPending = undefined;
@@ -152,6 +203,7 @@ export class Sender {
 
   private drain(): void {
     if (this.closed) return;
+    if (this.abandonedWith !== undefined) this.failQueued(this.abandonedWith);
     const nowMs = Date.now();
     if (this.needsProducerId()) {
       this.ensureProducerId();
@@ -200,7 +252,12 @@ export class Sender {
       }
       this.accumulator.takeHead(key);
       if (this.options.idempotent && head.acks === -1 && head.baseSequence < 0) {
-        head.assignSequence(this.producerId, this.producerEpoch, state.nextSequence);
+        head.assignSequence(
+          this.producerId,
+          this.producerEpoch,
+          state.nextSequence,
+          this.options.transactionalId !== undefined,
+        );
         state.nextSequence = (state.nextSequence + head.records.length) & 0x7fffffff;
       }
       state.inFlight.add(head);
@@ -243,7 +300,7 @@ export class Sender {
       partitions.push({ partitionIndex: batch.partition, records: batch.encode() });
     }
     const body: RequestInput<typeof ApiKey.Produce> = {
-      transactionalId: null,
+      transactionalId: this.options.transactionalId ?? null,
       acks,
       timeoutMs: this.options.requestTimeoutMs,
       topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
@@ -330,10 +387,16 @@ export class Sender {
     // Out of order behind a batch that is being retried (or after a gap) is the consequence of that
     // batch, not a failure of this one.
     const outOfOrderBehindRetry =
-      code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && (state.retryList.length > 0 || this.sequenceGap);
+      code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER &&
+      (state.retryList.length > 0 || this.sequenceGapValue);
     const retriable = (error instanceof KafkaJSError && error.retriable) || outOfOrderBehindRetry;
     const expired = Date.now() - batch.createdAtMs > this.options.deliveryTimeoutMs;
-    if (retriable && !expired && batch.attempts <= this.cluster.retry.retries) {
+    if (
+      retriable &&
+      !expired &&
+      this.abandonedWith === undefined &&
+      batch.attempts <= this.cluster.retry.retries
+    ) {
       this.logger.debug('retrying batch', {
         topic: batch.topic,
         partition: batch.partition,
@@ -354,9 +417,10 @@ export class Sender {
   }
 
   private failBatch(batch: ProducerBatch, error: Error): void {
-    if (batch.baseSequence >= 0) this.sequenceGap = true;
+    if (batch.baseSequence >= 0) this.sequenceGapValue = true;
     batch.fail(error);
     this.accumulator.release(batch.reservedBytes);
+    this.options.onBatchFailed?.(error);
   }
 
   /** Once nothing of the partition is in flight, its failed batches go back, first to last. */

@@ -19,11 +19,19 @@ function run(args: readonly string[], input?: string): Promise<string> {
   });
 }
 
-/** Every record of a topic, read from the beginning to the end of each partition. */
-export async function kcatConsumeAll(bootstrap: string, topic: string): Promise<KcatRecord[]> {
+/**
+ * Every record of a topic, read from the beginning to the end of each partition; read_committed
+ * (librdkafka's default) leaves out aborted transactions and stops at the last stable offset.
+ */
+export async function kcatConsumeAll(
+  bootstrap: string,
+  topic: string,
+  isolation?: 'read_uncommitted' | 'read_committed',
+): Promise<KcatRecord[]> {
   const out = await run([
     '-b',
     bootstrap,
+    ...(isolation === undefined ? [] : ['-X', `isolation.level=${isolation}`]),
     '-C',
     '-t',
     topic,
