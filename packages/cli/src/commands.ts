@@ -5,6 +5,7 @@ import { runChaosCommand } from '@gregor/chaos';
 import { runAcls } from './acls.js';
 import { runBroker } from './broker-start.js';
 import { runConfigs } from './configs.js';
+import { runConsume } from './console-consumer.js';
 import { withProcessInput } from './console-input.js';
 import { runProduce } from './console-producer.js';
 import { runDeleteRecords } from './delete-records.js';
@@ -37,6 +38,10 @@ export const commands: Readonly<Record<string, CliCommand>> = {
     summary:
       'describe and alter topic configs (kafka-configs.sh): describe, alter --add-config/--delete-config',
     run: runConfigs,
+  },
+  consume: {
+    summary: 'print the records of a topic (kafka-console-consumer.sh): as a group member or one partition',
+    run: (args, out, err) => withProcessInput((input) => runConsume(args, out, err, input)),
   },
   'delete-records': {
     summary: 'delete the records below given offsets (kafka-delete-records.sh --offset-json-file)',

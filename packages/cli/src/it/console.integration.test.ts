@@ -207,3 +207,155 @@ describe('gregor produce', () => {
     );
   });
 });
+
+describe('gregor consume', () => {
+  const printAll = [
+    '--property',
+    'print.key=true',
+    '--property',
+    'print.offset=true',
+    '--property',
+    'print.partition=true',
+    '--property',
+    'print.headers=true',
+  ];
+
+  beforeAll(async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'from-kafkajs',
+      messages: [
+        { key: 'k0', value: 'v0', partition: 0, headers: { trace: 't0', tenant: 'acme' } },
+        { key: null, value: 'v1', partition: 0 },
+        { key: 'k2', value: 'v2', partition: 0, headers: { trace: 't2' } },
+        { key: 'k3', value: 'v3', partition: 0 },
+        { key: 'k4', value: 'v4', partition: 0 },
+      ],
+    });
+    await producer.disconnect();
+  });
+
+  it('prints what kafkajs wrote with keys, headers, offsets; --max-messages stops; --group commits what was printed', async () => {
+    const base = [
+      'consume',
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      'from-kafkajs',
+      '--group',
+      'printer',
+    ];
+    const first = await gregor([...base, '--from-beginning', '--max-messages', '3', ...printAll]);
+    expect(first).toEqual({
+      code: 0,
+      out:
+        'Partition:0\tOffset:0\ttrace:t0,tenant:acme\tk0\tv0\n' +
+        'Partition:0\tOffset:1\tNO_HEADERS\tnull\tv1\n' +
+        'Partition:0\tOffset:2\ttrace:t2\tk2\tv2\n',
+      err: 'Processed a total of 3 messages\n',
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = await admin.fetchOffsets({ groupId: 'printer', topics: ['from-kafkajs'] });
+    await admin.disconnect();
+    expect(committed[0]!.partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset)).toEqual([
+      '3',
+      // Partition 1 is empty: its position, 0, is committed too, as the Java consumer commits.
+      '0',
+    ]);
+    // The group goes on from its committed offset.
+    const second = await gregor([...base, '--max-messages', '2', '--property', 'print.offset=true']);
+    expect(second).toEqual({
+      code: 0,
+      out: 'Offset:3\tv3\nOffset:4\tv4\n',
+      err: 'Processed a total of 2 messages\n',
+    });
+  });
+
+  it('reads one partition from --offset without a group, as JSON', async () => {
+    const run = await gregor([
+      'consume',
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      'from-kafkajs',
+      '--partition',
+      '0',
+      '--offset',
+      '2',
+      '--max-messages',
+      '1',
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.out)).toMatchObject({
+      topic: 'from-kafkajs',
+      partition: 0,
+      offset: 2,
+      timestampType: 'CreateTime',
+      key: 'k2',
+      value: 'v2',
+      headers: [{ key: 'trace', value: 't2' }],
+    });
+    expect(run.err).toBe('Processed a total of 1 messages\n');
+  });
+
+  it('stops after --timeout-ms without a record, and names an unknown partition', async () => {
+    const idle = await gregor([
+      'consume',
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      'from-kafkajs',
+      '--partition',
+      '1',
+      '--timeout-ms',
+      '500',
+    ]);
+    expect(idle).toEqual({
+      code: 0,
+      out: '',
+      err:
+        'Error processing message, terminating consumer process: no message for 500 ms (--timeout-ms)\n' +
+        'Processed a total of 0 messages\n',
+    });
+    const unknown = await gregor([
+      'consume',
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      'from-kafkajs',
+      '--partition',
+      '9',
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('topic from-kafkajs has no partition 9 (it has 2)');
+  });
+
+  it('exits cleanly on SIGINT with the total on stderr', async () => {
+    const child = spawn('node', [
+      cliPath,
+      'consume',
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      'from-kafkajs',
+      '--from-beginning',
+    ]);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+    await until('the five records to be printed', () => out.split('\n').length > 5);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toBe('v0\nv1\nv2\nv3\nv4\n');
+    expect(err).toBe('Processed a total of 5 messages\n');
+  });
+});
