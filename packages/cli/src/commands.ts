@@ -16,6 +16,7 @@ import { runLeaderElection } from './leader-election.js';
 import { runLogDirs } from './log-dirs.js';
 import { runMetadataQuorum } from './metadata-quorum.js';
 import { runMetadataShell } from './metadata-shell.js';
+import { runPerfTest } from './perf-test.js';
 import { runTopics } from './topics.js';
 import { runTransactions } from './transactions.js';
 import { runUsers } from './users.js';
@@ -55,6 +56,11 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   groups: {
     summary: 'list and describe consumer groups (members, lag), reset and delete their offsets',
     run: runGroups,
+  },
+  'perf-test': {
+    summary:
+      'producer and consumer throughput and latency (kafka-producer-perf-test.sh, kafka-consumer-perf-test.sh)',
+    run: (args, out, err) => withProcessInput((input) => runPerfTest(args, out, err, input)),
   },
   produce: {
     summary: 'send records read from stdin or a file, one per line (kafka-console-producer.sh)',

@@ -359,3 +359,62 @@ describe('gregor consume', () => {
     expect(err).toBe('Processed a total of 5 messages\n');
   });
 });
+
+describe('gregor perf-test', () => {
+  it('producer writes exactly --num-records records and prints the percentiles line; consumer reads them', async () => {
+    const produced = await gregor([
+      'perf-test',
+      'producer',
+      '--topic',
+      'perf',
+      '--num-records',
+      '1500',
+      '--record-size',
+      '64',
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${bootstrap}`,
+      'acks=all',
+      'batch.size=4096',
+    ]);
+    expect(produced.code).toBe(0);
+    expect(produced.err).toBe('');
+    const lines = produced.out.trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(
+      /^1500 records sent, \d+\.\d{6} records\/sec \(\d+\.\d{2} MB\/sec\), \d+\.\d{2} ms avg latency, \d+\.\d{2} ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99\.9th\.$/,
+    );
+    for (const line of lines.slice(0, -1)) {
+      expect(line).toMatch(
+        /^\d+ records sent, \d+\.\d records\/sec \(\d+\.\d{2} MB\/sec\), \d+\.\d ms avg latency, \d+\.\d ms max latency\.$/,
+      );
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets('perf');
+    await admin.disconnect();
+    expect(offsets.reduce((sum, { high }) => sum + Number(high), 0)).toBe(1500);
+    const read = await gregor([
+      'perf-test',
+      'consumer',
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      'perf',
+      '--messages',
+      '1500',
+      '--group',
+      'perf-reader',
+    ]);
+    expect(read.code).toBe(0);
+    const [header, row] = read.out.trimEnd().split('\n');
+    expect(header).toBe(
+      'start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec',
+    );
+    const columns = row!.split(', ');
+    expect(columns).toHaveLength(10);
+    // 1500 records of 64 bytes and no key.
+    expect(columns[2]).toBe(((1500 * 64) / 1024 / 1024).toFixed(4));
+    expect(columns[4]).toBe('1500');
+  });
+});
