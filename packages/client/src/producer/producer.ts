@@ -93,6 +93,8 @@ export class Producer {
   private readonly maxRequestSizeBytes: number;
   private readonly defaultCompression: CompressionType;
   private connected = false;
+  /** send() calls whose records are not all in the accumulator yet; flush() waits for them. */
+  private readonly appending = new Set<Promise<SendTracker>>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -156,6 +158,35 @@ export class Producer {
 
   async sendBatch(batch: ProducerBatchRecord): Promise<RecordMetadata[]> {
     if (!this.connected) throw new KafkaJSError('the producer is not connected: call connect() first');
+    const appending = this.append(batch);
+    this.appending.add(appending);
+    let tracker: SendTracker;
+    try {
+      tracker = await appending;
+    } finally {
+      this.appending.delete(appending);
+    }
+    await tracker.done;
+    if (tracker.failed.size > 0) {
+      throw new KafkaJSSendError(
+        [...tracker.failed.values()].map(({ topic, partition, count, error }) => ({
+          topic,
+          partition,
+          count,
+          error,
+        })),
+        [...tracker.delivered.values()].map((entry) => ({
+          topicName: entry.topicName,
+          partition: entry.partition,
+          baseOffset: entry.baseOffset ?? '-1',
+        })),
+      );
+    }
+    return [...tracker.delivered.values()];
+  }
+
+  /** Checks the batch and puts its records into the accumulator (waiting for metadata and memory). */
+  private async append(batch: ProducerBatchRecord): Promise<SendTracker> {
     const acks = batch.acks ?? -1;
     if (acks !== -1 && acks !== 0 && acks !== 1)
       throw new KafkaJSError(`acks must be -1, 0 or 1, not ${acks}`);
@@ -210,29 +241,17 @@ export class Producer {
     }
     tracker.seal();
     this.sender.wake();
-    await tracker.done;
-    if (tracker.failed.size > 0) {
-      throw new KafkaJSSendError(
-        [...tracker.failed.values()].map(({ topic, partition, count, error }) => ({
-          topic,
-          partition,
-          count,
-          error,
-        })),
-        [...tracker.delivered.values()].map((entry) => ({
-          topicName: entry.topicName,
-          partition: entry.partition,
-          baseOffset: entry.baseOffset ?? '-1',
-        })),
-      );
-    }
-    return [...tracker.delivered.values()];
+    return tracker;
   }
 
   /** Sends every buffered batch now and resolves once each is answered. */
   async flush(): Promise<void> {
     this.accumulator.beginFlush();
     try {
+      this.sender.wake();
+      // A send() called before flush() may still be on its way into the accumulator (awaiting the
+      // topic's metadata or buffer memory): its records belong to this flush too.
+      await Promise.allSettled([...this.appending]);
       this.sender.wake();
       await Promise.all(
         [...this.accumulator.allBatches(), ...this.sender.inFlightBatches()].map((batch) => batch.settled),
