@@ -1,29 +1,32 @@
 // `gregor produce`, `gregor consume` and `gregor perf-test` as processes (packages/cli/dist/main.js,
-// so `npm run build` must have run) against real Gregor nodes (@gregor/testkit), each checked with an
-// independent client: what `gregor produce` wrote is read back with kcat (librdkafka) and kafkajs,
-// keys and headers included; what kafkajs wrote is printed by `gregor consume`; a group's offsets
+// so `npm run build` must have run) against three Gregor nodes, each a process of its own
+// (replication factor 3), each tool checked with an independent client: what `gregor produce` wrote
+// is read back with kcat (librdkafka) and kafkajs, keys and headers included; what kafkajs wrote is printed by `gregor consume`; a group's offsets
 // committed by `gregor consume` are read with kafkajs's admin.
 
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { startCluster, type TestCluster } from '@gregor/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProduce } from '../console-producer.js';
+import { BrokerProcesses, cliPath } from '../testing/broker-processes.js';
 
-const cliPath = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'main.js');
-
-let cluster: TestCluster;
+let cluster: BrokerProcesses;
 let kafka: Kafka;
 let bootstrap: string;
 let dir: string;
 
 beforeAll(async () => {
-  cluster = await startCluster({ brokers: 1, properties: { 'group.initial.rebalance.delay.ms': '0' } });
+  cluster = await BrokerProcesses.start(3, {
+    'group.initial.rebalance.delay.ms': '0',
+    'default.replication.factor': '3',
+    'offsets.topic.replication.factor': '3',
+    'offsets.topic.num.partitions': '3',
+    'min.insync.replicas': '2',
+  });
   bootstrap = cluster.bootstrapServers.join(',');
   kafka = new Kafka({
     clientId: 'cli-console',
