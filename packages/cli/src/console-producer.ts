@@ -18,6 +18,7 @@ import {
 } from './console-line-reader.js';
 import type { TextOutput } from './dump-log.js';
 import { kafkaConfigFor, type ProducerSettings, parseProducerProperties } from './producer-properties.js';
+import { SendWindow } from './send-window.js';
 
 export const produceUsage = `Usage: gregor produce --bootstrap-server host:port[,host:port...] --topic T
                       [--file FILE] [--property k=v]... [--producer-property k=v]...
@@ -146,7 +147,7 @@ export async function runProduce(
     return 1;
   }
   let failed = 0;
-  const pending = new Set<Promise<void>>();
+  const unanswered = new SendWindow(pendingSendsMax);
   try {
     const source = options.file === undefined ? input.stdin : createReadStream(options.file);
     const lineBytesMax = options.producer.producer.maxRequestSize ?? 1_048_576;
@@ -166,9 +167,7 @@ export async function runProduce(
         if (failed > 0) break;
         continue;
       }
-      pending.add(sent);
-      void sent.then(() => pending.delete(sent));
-      if (pending.size >= pendingSendsMax) await Promise.race(pending);
+      await unanswered.add(sent);
     }
   } catch (error) {
     if (
@@ -184,7 +183,7 @@ export async function runProduce(
     // The records read before the end, an error or SIGINT are sent now, lingering or not, and
     // answered before the producer goes.
     await producer.flush().catch(() => undefined);
-    await Promise.all(pending);
+    await unanswered.drain();
     await producer.disconnect().catch((error: unknown) => {
       failed++;
       err.write(`Error: ${(error as Error).message}\n`);

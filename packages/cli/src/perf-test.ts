@@ -13,6 +13,7 @@ import { type ConsoleInput, parseBootstrap } from './console-producer.js';
 import type { TextOutput } from './dump-log.js';
 import { consumerPerfHeader, consumerPerfLine, ProducerPerfStats } from './perf-stats.js';
 import { kafkaConfigFor, type ProducerSettings, parseProducerProperties } from './producer-properties.js';
+import { SendWindow } from './send-window.js';
 
 export const perfTestUsage = `Usage: gregor perf-test producer --topic T --num-records N --record-size BYTES --throughput N|-1
                                [--bootstrap-server B] [--producer-props k=v [k=v...]]
@@ -211,7 +212,7 @@ async function producerPerf(
   let failed = 0;
   const startMs = Date.now();
   const stats = new ProducerPerfStats(options.numRecords, startMs);
-  const pending = new Set<Promise<void>>();
+  const unanswered = new SendWindow(pendingSendsMax);
   try {
     for (let iteration = 0; iteration < options.numRecords && !stop && failed === 0; iteration++) {
       if (options.throughput > 0) {
@@ -234,12 +235,10 @@ async function producerPerf(
               err.write(`Error: a record was not acknowledged: ${(error as Error).message}\n`);
           },
         );
-      pending.add(sent);
-      void sent.then(() => pending.delete(sent));
-      if (pending.size >= pendingSendsMax) await Promise.race(pending);
+      await unanswered.add(sent);
     }
     await producer.flush();
-    await Promise.all(pending);
+    await unanswered.drain();
   } finally {
     await producer.disconnect().catch(() => undefined);
   }
