@@ -26,6 +26,8 @@ beforeAll(async () => {
     'offsets.topic.replication.factor': '3',
     'offsets.topic.num.partitions': '3',
     'min.insync.replicas': '2',
+    'transaction.state.log.num.partitions': '3',
+    'transaction.state.log.replication.factor': '3',
   });
   bootstrap = cluster.bootstrapServers.join(',');
   kafka = new Kafka({
@@ -43,6 +45,7 @@ beforeAll(async () => {
       { topic: 'from-kafkajs', numPartitions: 2 },
       { topic: 'perf', numPartitions: 2 },
       { topic: 'interrupted', numPartitions: 1 },
+      { topic: 'transactional', numPartitions: 1 },
     ],
   });
   await admin.disconnect();
@@ -334,6 +337,43 @@ describe('gregor consume', () => {
     ]);
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain('topic from-kafkajs has no partition 9 (it has 2)');
+  });
+
+  it('leaves out an aborted transaction with --isolation-level read_committed, and prints it by default', async () => {
+    const producer = kafka.producer({
+      transactionalId: 'console-txn',
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const aborted = await producer.transaction();
+    await aborted.send({ topic: 'transactional', messages: [{ value: 'aborted', partition: 0 }] });
+    await aborted.abort();
+    const committed = await producer.transaction();
+    await committed.send({ topic: 'transactional', messages: [{ value: 'committed', partition: 0 }] });
+    await committed.commit();
+    await producer.disconnect();
+    const read = (isolation: string, maxMessages: string) =>
+      gregor([
+        'consume',
+        '--bootstrap-server',
+        bootstrap,
+        '--topic',
+        'transactional',
+        '--partition',
+        '0',
+        '--offset',
+        'earliest',
+        '--isolation-level',
+        isolation,
+        '--max-messages',
+        maxMessages,
+        '--property',
+        'print.offset=true',
+      ]);
+    // Offset 1 is the abort marker, 3 the commit marker: control records are never printed.
+    expect((await read('read_committed', '1')).out).toBe('Offset:2\tcommitted\n');
+    expect((await read('read_uncommitted', '2')).out).toBe('Offset:0\taborted\nOffset:2\tcommitted\n');
   });
 
   it('exits cleanly on SIGINT with the total on stderr', async () => {
