@@ -5,6 +5,9 @@ import { runChaosCommand } from '@gregor/chaos';
 import { runAcls } from './acls.js';
 import { runBroker } from './broker-start.js';
 import { runConfigs } from './configs.js';
+import { runConsume } from './console-consumer.js';
+import { withProcessInput } from './console-input.js';
+import { runProduce } from './console-producer.js';
 import { runDeleteRecords } from './delete-records.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runGetOffsets } from './get-offsets.js';
@@ -13,6 +16,7 @@ import { runLeaderElection } from './leader-election.js';
 import { runLogDirs } from './log-dirs.js';
 import { runMetadataQuorum } from './metadata-quorum.js';
 import { runMetadataShell } from './metadata-shell.js';
+import { runPerfTest } from './perf-test.js';
 import { runReassignPartitions } from './reassign-partitions.js';
 import { runTopics } from './topics.js';
 import { runTransactions } from './transactions.js';
@@ -37,6 +41,10 @@ export const commands: Readonly<Record<string, CliCommand>> = {
       'describe and alter topic configs (kafka-configs.sh): describe, alter --add-config/--delete-config',
     run: runConfigs,
   },
+  consume: {
+    summary: 'print the records of a topic (kafka-console-consumer.sh): as a group member or one partition',
+    run: (args, out, err) => withProcessInput((input) => runConsume(args, out, err, input)),
+  },
   'delete-records': {
     summary: 'delete the records below given offsets (kafka-delete-records.sh --offset-json-file)',
     run: runDeleteRecords,
@@ -49,6 +57,15 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   groups: {
     summary: 'list and describe consumer groups (members, lag), reset and delete their offsets',
     run: runGroups,
+  },
+  'perf-test': {
+    summary:
+      'producer and consumer throughput and latency (kafka-producer-perf-test.sh, kafka-consumer-perf-test.sh)',
+    run: (args, out, err) => withProcessInput((input) => runPerfTest(args, out, err, input)),
+  },
+  produce: {
+    summary: 'send records read from stdin or a file, one per line (kafka-console-producer.sh)',
+    run: (args, out, err) => withProcessInput((input) => runProduce(args, out, err, input)),
   },
   topics: {
     summary: 'create, list, describe, alter (partitions) and delete topics (kafka-topics.sh)',

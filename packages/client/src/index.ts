@@ -34,6 +34,7 @@ export {
   type TopicPartitionOffset,
   type TopicPartitionTimestamp,
 } from './consumer/consumer.js';
+export { type FetchedMessage, type FetchedRecords, fetchedRecords } from './consumer/fetch-records.js';
 export * from './errors.js';
 export { Kafka, type KafkaConfig } from './kafka.js';
 export { type LogCreator, type LogEntry, type Logger, type LogLevel, logLevel } from './logger.js';
@@ -58,5 +59,5 @@ export {
 export type { RecordMetadata } from './producer/producer-batch.js';
 export { Transaction } from './producer/transaction.js';
 export type { TransactionOffsets, TransactionState } from './producer/transaction-manager.js';
-export type { RetryOptions } from './retry.js';
+export { type ResolvedRetry, type RetryOptions, resolveRetry } from './retry.js';
 export type { SASLOptions } from './sasl/sasl-authenticator.js';

@@ -1,4 +1,4 @@
-import { encodeRecordBatch } from '@gregor/protocol';
+import { encodeRecordBatch, TimestampType } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import { fetchedRecords } from './fetch-records.js';
 
@@ -34,6 +34,20 @@ function marker(offset: number, producerId: number, commit: boolean) {
 }
 
 describe('fetchedRecords', () => {
+  it("says each record's timestamp type: the broker's append time for a LogAppendTime batch", () => {
+    const appendTime = encodeRecordBatch({
+      baseOffset: 1,
+      records: [record('b')],
+      timestampType: TimestampType.LogAppendTime,
+      logAppendTime: 5_000,
+    });
+    const { messages } = fetchedRecords(Buffer.concat([batch(0, ['a']), appendTime]), 0n, null);
+    expect(messages.map(({ timestamp, timestampType }) => [timestamp, timestampType])).toEqual([
+      ['1000', 'CreateTime'],
+      ['5000', 'LogAppendTime'],
+    ]);
+  });
+
   it('drops records before the fetch offset and moves past the last batch', () => {
     const result = fetchedRecords(Buffer.concat([batch(0, ['a', 'b', 'c']), batch(3, ['d'])]), 2n, null);
     expect(result.messages.map((message) => [message.offset, String(message.value)])).toEqual([

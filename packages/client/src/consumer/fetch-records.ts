@@ -2,12 +2,14 @@
 // records before the fetch offset dropped (a compressed batch starts before it), control batches
 // skipped, and under read_committed the records of aborted transactions left out.
 
-import { iterateBatches, type RecordHeader } from '@gregor/protocol';
+import { iterateBatches, type RecordHeader, TimestampType } from '@gregor/protocol';
 
 export interface FetchedMessage {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly timestamp: string;
+  /** The batch's timestamp type: when LogAppendTime, `timestamp` is the broker's append time. */
+  readonly timestampType: 'CreateTime' | 'LogAppendTime';
   readonly attributes: number;
   readonly offset: string;
   readonly headers: Record<string, Buffer | Buffer[]>;
@@ -67,6 +69,7 @@ export function fetchedRecords(
         key: record.key,
         value: record.value,
         timestamp: String(record.timestamp),
+        timestampType: header.timestampType === TimestampType.LogAppendTime ? 'LogAppendTime' : 'CreateTime',
         attributes: record.attributes,
         offset: String(record.offset),
         headers: headersObject(record.headers),

@@ -111,6 +111,35 @@ describe('producer', () => {
     await admin.disconnect();
   });
 
+  it('flushes, and delivers on disconnect, the records of a send() called just before', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'flush-race', numPartitions: 1, replicationFactor: 3 }] });
+    await admin.disconnect();
+    // Records linger ten minutes: only flush() or disconnect() sends them within the test.
+    const producer = kafka.producer({ lingerMs: 600_000 });
+    await producer.connect();
+    const settledWithin = (promise: Promise<unknown>, what: string) =>
+      Promise.race([
+        promise,
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} never settled`)), 20_000)),
+      ]);
+    // send() is not yet in the accumulator when flush() starts (it awaits the topic's metadata).
+    const flushed = producer.send({ topic: 'flush-race', messages: [{ value: 'before flush' }] });
+    await producer.flush();
+    await settledWithin(flushed, 'the send before flush()');
+    const beforeDisconnect = producer.send({
+      topic: 'flush-race',
+      messages: [{ value: 'before disconnect' }],
+    });
+    await producer.disconnect();
+    await settledWithin(beforeDisconnect, 'the send before disconnect()');
+    expect((await kcatConsumeAll(bootstrap, 'flush-race')).map((record) => record.value)).toEqual([
+      'before flush',
+      'before disconnect',
+    ]);
+  });
+
   it('loses no acknowledged record and duplicates none when the leader is killed mid-send', async () => {
     const admin = kafka.admin();
     await admin.connect();

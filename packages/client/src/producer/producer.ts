@@ -113,6 +113,8 @@ export class Producer {
   private connected = false;
   /** Set for a transactional producer (transactionalId given). */
   private readonly transactions: TransactionManager | undefined;
+  /** send() calls whose records are not all in the accumulator yet; flush() waits for them. */
+  private readonly appending = new Set<Promise<unknown>>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -262,9 +264,16 @@ export class Producer {
     transactions?.checkCanSend();
     const tracker = new SendTracker();
     const buffering = this.buffer(batch, acks, tracker, transactions, transactionNumber);
-    // A commit() called now waits until this send's records are buffered, then flushes them.
+    // A commit() called now waits until this send's records are buffered, then flushes them; so
+    // does a flush().
     transactions?.trackBuffering(buffering);
-    const refused = await buffering;
+    this.appending.add(buffering);
+    let refused: Error | undefined;
+    try {
+      refused = await buffering;
+    } finally {
+      this.appending.delete(buffering);
+    }
     tracker.seal();
     this.sender.wake();
     await tracker.done;
@@ -366,6 +375,9 @@ export class Producer {
     this.accumulator.beginFlush();
     try {
       this.sender.wake();
+      // A send() called before flush() may still be on its way into the accumulator (awaiting the
+      // topic's metadata or buffer memory): its records belong to this flush too.
+      await Promise.allSettled([...this.appending]);
       await Promise.all(
         [...this.accumulator.allBatches(), ...this.sender.inFlightBatches()].map((batch) => batch.settled),
       );
