@@ -140,7 +140,13 @@ const quotaClients = {
   clients: ['gregor configs', '@platformatic/kafka'],
   files: [`${it}client-quotas.integration.test.ts`, 'packages/cli/src/it/configs.integration.test.ts'],
 };
-const aclClients = { clients: ['gregor acls'], files: [`${it}acls.integration.test.ts`] };
+const aclClients = {
+  clients: ['gregor acls', 'kafkajs', 'Gregor client'],
+  files: [
+    `${it}acls.integration.test.ts`,
+    'packages/client/src/it/admin-acls-records.processes.integration.test.ts',
+  ],
+};
 
 /** Which real clients' integration tests exercise each served API, and where. */
 const testedBy = {
@@ -196,8 +202,12 @@ const testedBy = {
   CreateTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   DeleteTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   DeleteRecords: {
-    clients: ['kafkajs', 'gregor delete-records'],
-    files: [`${it}delete-records.integration.test.ts`, 'packages/cli/src/it/records.integration.test.ts'],
+    clients: ['kafkajs', 'gregor delete-records', 'Gregor client'],
+    files: [
+      `${it}delete-records.integration.test.ts`,
+      'packages/cli/src/it/records.integration.test.ts',
+      'packages/client/src/it/admin-acls-records.processes.integration.test.ts',
+    ],
   },
   OffsetDelete: { clients: ['gregor groups'], files: ['packages/cli/src/it/records.integration.test.ts'] },
   InitProducerId: {
@@ -234,11 +244,11 @@ const testedBy = {
   DescribeQuorum: { clients: ['gregor metadata-quorum'], files: [`${it}operator-apis.integration.test.ts`] },
   ElectLeaders: { clients: ['gregor leader-election'], files: [`${it}operator-apis.integration.test.ts`] },
   AlterPartitionReassignments: {
-    clients: ['gregor reassign-partitions', '@platformatic/kafka'],
+    clients: ['gregor reassign-partitions', 'kafkajs', '@platformatic/kafka'],
     files: [`${it}partition-reassignment.integration.test.ts`],
   },
   ListPartitionReassignments: {
-    clients: ['gregor reassign-partitions', '@platformatic/kafka'],
+    clients: ['gregor reassign-partitions', 'kafkajs', '@platformatic/kafka'],
     files: [`${it}partition-reassignment.integration.test.ts`],
   },
   DescribeLogDirs: { clients: ['gregor log-dirs'], files: [`${it}operator-apis.integration.test.ts`] },

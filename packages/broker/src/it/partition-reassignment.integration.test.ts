@@ -1,7 +1,8 @@
 // Partition reassignment (KIP-455) on three real broker processes, driven as operators drive it:
 // `gregor reassign-partitions` (kafka-reassign-partitions.sh's flags and files) and
+// kafkajs's admin (alterPartitionReassignments, listPartitionReassignments), and
 // @platformatic/kafka's AlterPartitionReassignments v1 / ListPartitionReassignments v0 codecs (a
-// client written without Gregor: kafkajs, kafka-python and librdkafka have no reassignment API;
+// client written without Gregor: kafka-python and librdkafka have no reassignment API;
 // its AlterPartitionReassignments v1 reads a response without v1's AllowReplicationFactorChange
 // field, which Kafka's schema has, so v0 is the version it can use).
 // A partition of replication factor 2 moves off its leader while a producer keeps writing with
@@ -15,6 +16,7 @@ import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { CompressionType, ErrorCode, encodeRecordBatch, iterateBatches } from '@gregor/protocol';
 import { alterPartitionReassignmentsV0, Connection, listPartitionReassignmentsV0 } from '@platformatic/kafka';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
@@ -427,7 +429,7 @@ describe('gregor reassign-partitions', () => {
   });
 });
 
-describe('AlterPartitionReassignments / ListPartitionReassignments through @platformatic/kafka', () => {
+describe('AlterPartitionReassignments / ListPartitionReassignments through @platformatic/kafka and kafkajs', () => {
   it('moves a partition and lists nothing once it is done', async () => {
     await createTopic('by-platformatic', [1, 2]);
     expect(await produce('by-platformatic', ['a', 'b', 'c'])).toBe(true);
@@ -459,9 +461,56 @@ describe('AlterPartitionReassignments / ListPartitionReassignments through @plat
         async () => (partitionDirs(1, 'by-platformatic').length === 0 ? true : undefined),
         waitOptions(),
       );
-      expect(await readAll(2, 'by-platformatic')).toEqual(['a', 'b', 'c']);
+      // A new leader's high watermark catches up once its followers fetch: wait for it.
+      await waitFor(
+        'by-platformatic readable from its new leader',
+        async () =>
+          (await readAll(2, 'by-platformatic')).join() === ['a', 'b', 'c'].join() ? true : undefined,
+        waitOptions(),
+      );
     } finally {
       await connection.close();
+    }
+  });
+
+  it('kafkajs admin: alterPartitionReassignments moves a partition, listPartitionReassignments shows it until done', async () => {
+    await createTopic('by-kafkajs', [1, 3]);
+    expect(await produce('by-kafkajs', ['x', 'y'])).toBe(true);
+    const admin = new Kafka({
+      clientId: 'reassign-kafkajs',
+      brokers: [`127.0.0.1:${cluster.node(1).kafkaPort}`],
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      await admin.alterPartitionReassignments({
+        topics: [{ topic: 'by-kafkajs', partitionAssignment: [{ partition: 0, replicas: [2, 3] }] }],
+      });
+      await waitFor(
+        'by-kafkajs-0 on [2, 3], listed by nobody',
+        async () => {
+          const listed = await admin.listPartitionReassignments({
+            topics: [{ topic: 'by-kafkajs', partitions: [0] }],
+          });
+          const state = await partitionState(2, 'by-kafkajs');
+          return listed.topics.length === 0 && state.replicas.join() === '2,3' ? state : undefined;
+        },
+        waitOptions(),
+      );
+      // A new leader's high watermark catches up once its followers fetch: wait for it.
+      await waitFor(
+        'by-kafkajs readable from its new leader',
+        async () => ((await readAll(2, 'by-kafkajs')).join() === ['x', 'y'].join() ? true : undefined),
+        waitOptions(),
+      );
+      // kafkajs's error for an unknown broker in the target.
+      await expect(
+        admin.alterPartitionReassignments({
+          topics: [{ topic: 'by-kafkajs', partitionAssignment: [{ partition: 0, replicas: [2, 9] }] }],
+        }),
+      ).rejects.toThrow(/replica|assignment/i);
+    } finally {
+      await admin.disconnect();
     }
   });
 
