@@ -29,6 +29,9 @@
 //                leaders on different brokers take turns, so every broker gets killed.
 //   fencing      every warning the brokers log is read; a healthy (not killed) broker fenced at any
 //                time is reported.
+//   memory       each broker's resident memory (VmRSS from /proc), sampled every 500 ms: the most
+//                any broker held during the throughput and latency cells (steady load), during the
+//                failover rounds, and each broker's at the end.
 //
 // The producer is Gregor's own minimal client (scripts/lib/bench-producer.mjs: KafkaConnection and
 // encodeRecordBatch) speaking the real Kafka protocol; no compression. Figures, not a test: it
@@ -42,7 +45,7 @@
 //        BENCH_KCAT=0 ...  no kcat cells
 
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -597,7 +600,7 @@ function fencingEvents(cluster, downIntervals) {
 
 const rfColors = ['#8fb9e0', '#3a7dc4', '#173f73'];
 
-function report(cells, kcat, failover, fences, startedAt, wallMs) {
+function report(cells, kcat, failover, fences, startedAt, wallMs, memoryLines) {
   const fmt = (value, digits) =>
     value === undefined
       ? 'n/a'
@@ -693,6 +696,7 @@ function report(cells, kcat, failover, fences, startedAt, wallMs) {
     ...kcatLines,
     ...failoverLines,
     '',
+    ...memoryLines,
     ...(cellNotes.length > 0
       ? [
           'Problems seen:',
@@ -818,11 +822,60 @@ function ratios(cells) {
 
 // ---- main --------------------------------------------------------------------------------------
 
+/** VmRSS of a process in MB (10^6 bytes), or undefined when it is gone. */
+function residentMegabytes(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kilobytes = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
+    return Number.isFinite(kilobytes) ? (kilobytes * 1024) / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples every running broker's resident memory; `phase` names what the cluster is doing. */
+class MemorySampler {
+  /** @param {BenchCluster} cluster */
+  constructor(cluster) {
+    this.cluster = cluster;
+    this.phase = 'start-up';
+    /** @type {Map<string, number>} most MB any broker held, by phase */
+    this.maxByPhase = new Map();
+    this.timer = setInterval(() => this.sample(), 500);
+    this.timer.unref();
+  }
+
+  sample() {
+    for (const node of this.cluster.nodes) {
+      const pid = node.child?.pid;
+      if (pid === undefined || node.child.exitCode !== null || node.child.signalCode !== null) continue;
+      const megabytes = residentMegabytes(pid);
+      if (megabytes === undefined) continue;
+      this.maxByPhase.set(this.phase, Math.max(this.maxByPhase.get(this.phase) ?? 0, megabytes));
+    }
+  }
+
+  /** Each running broker's resident memory now. */
+  now() {
+    return this.cluster.nodes
+      .map((node) => ({
+        id: node.id,
+        megabytes: node.child?.pid === undefined ? undefined : residentMegabytes(node.child.pid),
+      }))
+      .filter((entry) => entry.megabytes !== undefined);
+  }
+
+  stop() {
+    clearInterval(this.timer);
+  }
+}
+
 async function main() {
   const startedAt = new Date();
   const startedMs = performance.now();
   log('starting three brokers');
   const cluster = await BenchCluster.start({ nodeCount });
+  const memory = new MemorySampler(cluster);
   /** @type {Map<number, import('../packages/client/dist/index.js').KafkaConnection>} */
   const connections = new Map();
   const addresses = new Map(cluster.nodes.map((node) => [node.id, node.address]));
@@ -847,6 +900,7 @@ async function main() {
       inFlightPerConnection,
     });
 
+    memory.phase = 'throughput and latency cells';
     const cells = [];
     for (const valueBytes of valueSizesBytes)
       for (const level of acksLevels)
@@ -868,11 +922,23 @@ async function main() {
       // The per-broker connections go to brokers that will be killed: close them first.
       for (const connection of connections.values()) connection.close();
       connections.clear();
+      memory.phase = 'failover rounds';
       failover = await measureFailover(cluster, admin);
       fences = fencingEvents(cluster, failover.downIntervals);
     }
-    report(cells, kcat, failover, fences, startedAt, performance.now() - startedMs);
+    memory.sample();
+    const memoryLines = [
+      'Broker resident memory (VmRSS), the most any of the three held:',
+      ...[...memory.maxByPhase].map(([phase, megabytes]) => `- ${phase}: ${megabytes.toFixed(0)} MB`),
+      `- at the end: ${memory
+        .now()
+        .map((entry) => `node ${entry.id} ${entry.megabytes.toFixed(0)} MB`)
+        .join(', ')}`,
+      '',
+    ];
+    report(cells, kcat, failover, fences, startedAt, performance.now() - startedMs, memoryLines);
   } finally {
+    memory.stop();
     for (const connection of connections.values()) connection.close();
     admin?.close();
     await cluster.close();
