@@ -4,37 +4,18 @@
 // Automatic preferred-leader rebalancing is off, so only the tool moves leadership back.
 // Waits poll observable state with a bound; nothing asserts on timing.
 
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
+import { type CliRun, ProcessCluster, runGregorCli } from '../testing/process-cluster.js';
 
 const convergeTimeoutMs = 60_000;
 const cliTimeoutMs = 30_000;
 
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function gregor(...args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cliPath, ...args],
-      { encoding: 'utf8', timeout: cliTimeoutMs },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const gregor = (...args: string[]): Promise<CliRun> => runGregorCli(args, cliTimeoutMs);
 
 let cluster: ProcessCluster;
 const bootstrapOf = (id: number) => `127.0.0.1:${cluster.node(id).kafkaPort}`;

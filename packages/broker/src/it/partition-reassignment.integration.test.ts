@@ -9,7 +9,6 @@
 // acks=all: the added replica copies the log, takes over, the removed replica's directory goes, and
 // every acknowledged record is still there. Waits poll observable state with a bound.
 
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
@@ -18,30 +17,12 @@ import { CompressionType, ErrorCode, encodeRecordBatch, iterateBatches } from '@
 import { alterPartitionReassignmentsV0, Connection, listPartitionReassignmentsV0 } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
+import { type CliRun, ProcessCluster, runGregorCli } from '../testing/process-cluster.js';
 
 const convergeTimeoutMs = 90_000;
 const cliTimeoutMs = 60_000;
 
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function gregor(...args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cliPath, ...args],
-      { encoding: 'utf8', timeout: cliTimeoutMs },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const gregor = (...args: string[]): Promise<CliRun> => runGregorCli(args, cliTimeoutMs);
 
 let cluster: ProcessCluster;
 const bootstrapOf = (id: number) => `127.0.0.1:${cluster.node(id).kafkaPort}`;

@@ -9,7 +9,7 @@
 // gregor.controller.quorum.voters.file (the nodes wait for it before the quorum forms). A restarted
 // node gets new ports; the file is rewritten and the other nodes follow it.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,28 @@ import { boundListenersFileName, readBoundListeners, readBoundMetricsPort } from
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 export const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
+
+/** What a `gregor` command printed and its exit code (-1 when it was killed at its timeout). */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built `gregor` CLI with `args`; resolves whatever its exit code. */
+export function runGregorCli(args: readonly string[], timeoutMs: number): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cliPath, ...args],
+      { encoding: 'utf8', timeout: timeoutMs },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
 /** How long a starting node may take to bind its listeners and write `bound-ports`. */
 const bindWaitMsMax = 30_000;
 const bindPollMs = 10;
