@@ -58,6 +58,8 @@ export interface GroupDescription {
   readonly groupId: string;
   readonly members: {
     memberId: string;
+    /** Not in kafkajs: a static member's `group.instance.id` (DescribeGroups v4+), else null. */
+    groupInstanceId: string | null;
     clientId: string;
     clientHost: string;
     memberMetadata: Buffer;
@@ -478,6 +480,7 @@ export class Admin {
             groupId: group.groupId,
             members: group.members.map((member) => ({
               memberId: member.memberId,
+              groupInstanceId: member.groupInstanceId ?? null,
               clientId: member.clientId,
               clientHost: member.clientHost,
               memberMetadata: member.memberMetadata,
