@@ -12,7 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin } from '../admin.js';
 import type { Consumer } from '../consumer/consumer.js';
 import type { CrashPayload, GroupJoinPayload, InstrumentationEvent } from '../consumer/instrumentation.js';
-import { KafkaJSFencedInstanceIdError } from '../errors.js';
+import {
+  KafkaJSAggregateError,
+  KafkaJSAlterPartitionReassignmentsError,
+  KafkaJSFencedInstanceIdError,
+} from '../errors.js';
 import { Kafka } from '../kafka.js';
 import { logLevel } from '../logger.js';
 import { BrokerProcesses } from '../testing/broker-processes.js';
@@ -200,6 +204,29 @@ describe('cluster admin', () => {
     } finally {
       await kafkajsAdmin.disconnect();
     }
+  });
+
+  it('refused moves reject as kafkajs reports them, per partition, and change nothing', async () => {
+    const before = (await admin.fetchTopicMetadata({ topics: ['static-orders'] })).topics[0]!.partitions;
+    const error = await admin
+      .alterPartitionReassignments({
+        topics: [
+          { topic: 'static-orders', partitionAssignment: [{ partition: 1, replicas: [9] }] },
+          { topic: 'no-such-topic', partitionAssignment: [{ partition: 0, replicas: [1] }] },
+        ],
+      })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(KafkaJSAggregateError);
+    const refused = (error as KafkaJSAggregateError).errors as KafkaJSAlterPartitionReassignmentsError[];
+    expect(refused.every((entry) => entry instanceof KafkaJSAlterPartitionReassignmentsError)).toBe(true);
+    expect(refused.map(({ type, topic, partition }) => ({ type, topic, partition }))).toEqual([
+      { type: 'INVALID_REPLICA_ASSIGNMENT', topic: 'static-orders', partition: 1 },
+      { type: 'UNKNOWN_TOPIC_OR_PARTITION', topic: 'no-such-topic', partition: 0 },
+    ]);
+    const after = (await admin.fetchTopicMetadata({ topics: ['static-orders'] })).topics[0]!.partitions;
+    expect(after.map((partition) => partition.replicas)).toEqual(
+      before.map((partition) => partition.replicas),
+    );
   });
 
   it('a reassignment made by the client completes (kafkajs and the metadata agree) and the data is read from the new replicas', async () => {
