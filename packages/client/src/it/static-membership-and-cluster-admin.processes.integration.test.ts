@@ -59,11 +59,15 @@ interface Member {
   readonly read: string[];
 }
 
-async function startMember(groupId: string, groupInstanceId?: string): Promise<Member> {
+async function startMember(
+  groupId: string,
+  groupInstanceId?: string,
+  sessionTimeout = 30_000,
+): Promise<Member> {
   const consumer = kafka.consumer({
     groupId,
     ...(groupInstanceId === undefined ? {} : { groupInstanceId }),
-    sessionTimeout: 30_000,
+    sessionTimeout,
     heartbeatInterval: heartbeatIntervalMs,
     maxWaitTimeInMs: 100,
   });
@@ -92,10 +96,13 @@ const partitionsOf = (member: Member) =>
     .sort();
 
 describe('static membership', () => {
-  it('a static member restarted within the session timeout keeps its partitions without a rebalance; a second one with its id fences it', async () => {
+  beforeAll(async () => {
     await admin.createTopics({
       topics: [{ topic: 'static-orders', numPartitions: 4, replicationFactor: 3 }],
     });
+  });
+
+  it('a static member restarted within the session timeout keeps its partitions without a rebalance; a second one with its id fences it', async () => {
     const groupId = 'static-group';
     const other = await startMember(groupId, 'other-host');
     const first = await startMember(groupId, 'restarting-host');
@@ -184,6 +191,30 @@ describe('static membership', () => {
 
     await producer.disconnect();
     await Promise.all([restarted, usurper, other].map((member) => member.consumer.disconnect()));
+  });
+
+  it('a static member that does not come back loses its partitions at its session timeout, not at its disconnect', async () => {
+    const groupId = 'static-timeout-group';
+    // group.min.session.timeout.ms, the shortest the coordinator takes.
+    const sessionTimeoutMs = 6_000;
+    const staying = await startMember(groupId, 'staying-host', sessionTimeoutMs);
+    const gone = await startMember(groupId, 'gone-host', sessionTimeoutMs);
+    await waitFor(
+      'both members hold two partitions',
+      () => (partitionsOf(staying).length === 2 && partitionsOf(gone).length === 2 ? true : undefined),
+      waitOptions,
+    );
+    const disconnectedAtMs = Date.now();
+    await gone.consumer.disconnect();
+    await waitFor(
+      'the staying member holds every partition',
+      () => (partitionsOf(staying).length === 4 ? true : undefined),
+      waitOptions,
+    );
+    // Its last heartbeat was at most one interval before the disconnect: the coordinator waited for
+    // the rest of the session (a LeaveGroup would have moved the partitions at once).
+    expect(Date.now() - disconnectedAtMs).toBeGreaterThanOrEqual(sessionTimeoutMs - 2 * heartbeatIntervalMs);
+    await staying.consumer.disconnect();
   });
 });
 
