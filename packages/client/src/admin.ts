@@ -1,4 +1,5 @@
-// kafkajs's Admin: topics (create, delete, partitions, metadata, offsets, records in
+// kafkajs's Admin: the cluster (describeCluster, partition reassignments in
+// admin/partition-reassignments.ts), topics (create, delete, partitions, metadata, offsets, records in
 // admin/delete-records.ts), configs (admin/configs.ts), ACLs (admin/acls.ts) and groups (list, describe, delete, committed offsets in admin/group-offsets.ts). Topic changes go
 // to the controller the metadata names (any broker forwards them otherwise); group questions go to
 // each group's coordinator, and listGroups asks every broker, as Kafka's admin does.
@@ -28,6 +29,13 @@ import {
   setGroupOffsets,
   type TopicOffsets,
 } from './admin/group-offsets.js';
+import {
+  alterPartitionReassignments,
+  type ListPartitionReassignmentsResponse,
+  listPartitionReassignments,
+  type PartitionReassignment,
+  type TopicPartitions,
+} from './admin/partition-reassignments.js';
 import { listTopicOffsets } from './admin/topic-offsets.js';
 import type { Cluster, PartitionMetadata } from './cluster.js';
 import { KafkaJSDeleteGroupsError, KafkaJSError, KafkaJSProtocolError } from './errors.js';
@@ -50,6 +58,8 @@ export interface GroupDescription {
   readonly groupId: string;
   readonly members: {
     memberId: string;
+    /** Not in kafkajs: a static member's `group.instance.id` (DescribeGroups v4+), else null. */
+    groupInstanceId: string | null;
     clientId: string;
     clientHost: string;
     memberMetadata: Buffer;
@@ -88,6 +98,47 @@ export class Admin {
   }
 
   /** Resolves true when every topic was created, false when some already existed. */
+  /** The brokers, controller and cluster id from Metadata, in kafkajs's shape (controller null when none). */
+  async describeCluster(): Promise<{
+    brokers: { nodeId: number; host: string; port: number }[];
+    controller: number | null;
+    clusterId: string | null;
+  }> {
+    const response = await withRetry(this.cluster.retry, () =>
+      this.cluster.sendAny(ApiKey.Metadata, {
+        topics: [],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      }),
+    );
+    return {
+      brokers: response.brokers.map(({ nodeId, host, port }) => ({ nodeId, host, port })),
+      controller: response.controllerId < 0 ? null : response.controllerId,
+      clusterId: response.clusterId,
+    };
+  }
+
+  /**
+   * Starts moving partitions to new replicas (KIP-455), at the controller; resolves once the
+   * controller accepted every move (the copy goes on in the background: listPartitionReassignments
+   * shows it until it completes). Refusals reject as kafkajs's: KafkaJSAlterPartitionReassignmentsError
+   * for the whole request, KafkaJSAggregateError of them (with topic and partition) for partitions.
+   */
+  async alterPartitionReassignments(options: {
+    readonly topics: readonly PartitionReassignment[];
+    readonly timeout?: number;
+  }): Promise<void> {
+    await alterPartitionReassignments(this.cluster, options.topics, options.timeout ?? 5_000);
+  }
+
+  /** The reassignments in progress, of `topics` or (without) of every topic, asked of the controller. */
+  async listPartitionReassignments(
+    options: { readonly topics?: readonly TopicPartitions[] | null; readonly timeout?: number } = {},
+  ): Promise<ListPartitionReassignmentsResponse> {
+    return listPartitionReassignments(this.cluster, options.topics ?? null, options.timeout ?? 5_000);
+  }
+
   async createTopics(options: {
     readonly topics: readonly ITopicConfig[];
     readonly validateOnly?: boolean;
@@ -429,6 +480,7 @@ export class Admin {
             groupId: group.groupId,
             members: group.members.map((member) => ({
               memberId: member.memberId,
+              groupInstanceId: member.groupInstanceId ?? null,
               clientId: member.clientId,
               clientHost: member.clientHost,
               memberMetadata: member.memberMetadata,

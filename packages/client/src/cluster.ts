@@ -48,6 +48,8 @@ export const preferredVersions = {
   [ApiKey.CreateAcls]: 1,
   [ApiKey.DescribeAcls]: 1,
   [ApiKey.DeleteAcls]: 1,
+  [ApiKey.AlterPartitionReassignments]: 1,
+  [ApiKey.ListPartitionReassignments]: 0,
 } as const satisfies Partial<Record<SupportedApiKey, number>>;
 
 export interface PartitionMetadata {

@@ -1,7 +1,7 @@
 // The client's errors, in kafkajs's shapes (name, retriable, type) so code that inspects kafkajs
 // errors keeps working after switching the import.
 
-import { errorInfo } from '@gregor/protocol';
+import { ErrorCode, errorInfo } from '@gregor/protocol';
 
 export class KafkaJSError extends Error {
   override name = 'KafkaJSError';
@@ -70,6 +70,49 @@ export class KafkaJSTransactionAbortableError extends KafkaJSError {
   override name = 'KafkaJSTransactionAbortableError';
   constructor(cause: Error) {
     super(`the transaction must be aborted: ${cause.message}`, { retriable: false, cause });
+  }
+}
+
+/**
+ * Another consumer joined with this consumer's `groupInstanceId` (static membership) and took its
+ * place: FENCED_INSTANCE_ID. Fatal for the consumer, as Java's FencedInstanceIdException is: it
+ * stops, and `commitOffsets` rejects with this error from then on.
+ */
+export class KafkaJSFencedInstanceIdError extends KafkaJSProtocolError {
+  override name = 'KafkaJSFencedInstanceIdError';
+  constructor(
+    readonly groupInstanceId: string,
+    context: string,
+  ) {
+    super(ErrorCode.FENCED_INSTANCE_ID, `${context} (group instance id ${groupInstanceId})`);
+  }
+}
+
+/** alterPartitionReassignments: the controller refused the request, or one partition's move. */
+export class KafkaJSAlterPartitionReassignmentsError extends KafkaJSProtocolError {
+  override name = 'KafkaJSAlterPartitionReassignmentsError';
+  constructor(
+    code: number,
+    readonly topic?: string,
+    readonly partition?: number,
+    message?: string,
+  ) {
+    super(
+      code,
+      [topic === undefined ? undefined : `${topic}[${partition}]`, message].filter(Boolean).join(': ') ||
+        undefined,
+    );
+  }
+}
+
+/** Several errors at once (kafkajs's name): the partitions whose reassignment was refused. */
+export class KafkaJSAggregateError extends Error {
+  override name = 'KafkaJSAggregateError';
+  constructor(
+    message: string,
+    readonly errors: readonly Error[],
+  ) {
+    super(`${message}: ${errors.map((error) => error.message).join('; ')}`);
   }
 }
 

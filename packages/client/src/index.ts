@@ -12,6 +12,13 @@ export {
 } from './admin/acls.js';
 export * from './admin/configs.js';
 export type { FetchOffsetsPartition, TopicOffsets } from './admin/group-offsets.js';
+export type {
+  ListPartitionReassignmentsResponse,
+  OngoingPartitionReassignment,
+  OngoingTopicReassignment,
+  PartitionReassignment,
+  TopicPartitions,
+} from './admin/partition-reassignments.js';
 export * from './admin.js';
 export { BrokerConnection, parseBrokerAddress } from './broker-connection.js';
 export { Cluster, type PartitionMetadata, type TopicMetadata } from './cluster.js';
@@ -35,6 +42,14 @@ export {
   type TopicPartitionTimestamp,
 } from './consumer/consumer.js';
 export { type FetchedMessage, type FetchedRecords, fetchedRecords } from './consumer/fetch-records.js';
+export {
+  type ConsumerEventName,
+  type ConsumerEventPayloads,
+  type CrashPayload,
+  consumerEvents,
+  type GroupJoinPayload,
+  type InstrumentationEvent,
+} from './consumer/instrumentation.js';
 export * from './errors.js';
 export { Kafka, type KafkaConfig } from './kafka.js';
 export { type LogCreator, type LogEntry, type Logger, type LogLevel, logLevel } from './logger.js';

@@ -3,19 +3,39 @@
 // its offsets committed, before joining again) with a fetch loop: one Fetch per leader of the
 // assigned, unpaused partitions, records handed on in offset order per partition, positions
 // committed automatically (every autoCommitInterval ms or autoCommitThreshold records) or by hand.
+// With `groupInstanceId` a static member (KIP-345): no LeaveGroup on stop, and a FENCED_INSTANCE_ID
+// (another process took the instance id) crashes the consumer for good.
 
 import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
 import type { Cluster } from '../cluster.js';
-import { KafkaJSError, KafkaJSProtocolError } from '../errors.js';
+import {
+  KafkaJSError,
+  KafkaJSFencedInstanceIdError,
+  KafkaJSNonRetriableError,
+  KafkaJSProtocolError,
+} from '../errors.js';
 import type { Logger } from '../logger.js';
 import { retryDelayMs, sleep, withRetry } from '../retry.js';
 import { type PartitionAssigner, PartitionAssigners } from './assigners.js';
 import type { MemberAssignment } from './consumer-protocol.js';
 import { type FetchedMessage, fetchedRecords } from './fetch-records.js';
 import { GroupMembership, rejoinErrors } from './group-membership.js';
+import {
+  type ConsumerEventName,
+  type ConsumerEventPayloads,
+  ConsumerInstrumentation,
+  consumerEvents,
+  type InstrumentationEvent,
+} from './instrumentation.js';
 
 export interface ConsumerConfig {
   readonly groupId: string;
+  /**
+   * Java's `group.instance.id` (not in kafkajs): a static member (KIP-345). A restart within
+   * `sessionTimeout` takes the old assignment back without rebalancing the group; `stop()` and
+   * `disconnect()` send no LeaveGroup, so the group waits for the session timeout.
+   */
+  readonly groupInstanceId?: string;
   readonly partitionAssigners?: readonly PartitionAssigner[];
   readonly sessionTimeout?: number;
   readonly rebalanceTimeout?: number;
@@ -118,6 +138,11 @@ export class Consumer {
   private readonly heartbeatIntervalMs: number;
   /** Bumped by every rebalance and seek: a batch being handed on stops when its partition moved. */
   private positionEpoch = 0;
+  /** Set once a fatal error (FENCED_INSTANCE_ID...) stopped the consumer; it stays stopped. */
+  private crashError: Error | undefined;
+  private readonly instrumentation: ConsumerInstrumentation;
+  /** kafkajs's event names, for `on()`. */
+  readonly events = consumerEvents;
 
   constructor(
     private readonly cluster: Cluster,
@@ -125,12 +150,16 @@ export class Consumer {
     private readonly config: ConsumerConfig,
   ) {
     if (!config.groupId) throw new KafkaJSError('a consumer needs a groupId');
+    if (config.groupInstanceId !== undefined && config.groupInstanceId === '')
+      throw new KafkaJSNonRetriableError('groupInstanceId must not be empty');
+    this.instrumentation = new ConsumerInstrumentation(logger);
     this.sessionTimeoutMs = config.sessionTimeout ?? 30_000;
     this.heartbeatIntervalMs = config.heartbeatInterval ?? 3_000;
     this.membership = new GroupMembership(
       cluster,
       {
         groupId: config.groupId,
+        groupInstanceId: config.groupInstanceId ?? null,
         sessionTimeoutMs: this.sessionTimeoutMs,
         rebalanceTimeoutMs: config.rebalanceTimeout ?? 60_000,
         assigners: config.partitionAssigners ?? [PartitionAssigners.roundRobin],
@@ -141,6 +170,15 @@ export class Consumer {
 
   async connect(): Promise<void> {
     await this.cluster.connect();
+    this.instrumentation.emit(consumerEvents.CONNECT, undefined);
+  }
+
+  /** kafkajs's `consumer.on(consumer.events.X, listener)`; returns the listener's remover. */
+  on<E extends ConsumerEventName>(
+    eventName: E,
+    listener: (event: InstrumentationEvent<ConsumerEventPayloads[E]>) => unknown,
+  ): () => void {
+    return this.instrumentation.on(eventName, listener);
   }
 
   async subscribe(subscription: {
@@ -161,6 +199,7 @@ export class Consumer {
 
   /** Starts consuming; resolves once the loop runs (as kafkajs's does), not when it ends. */
   async run(config: ConsumerRunConfig): Promise<void> {
+    if (this.crashError !== undefined) throw this.crashError;
     if (this.running) throw new KafkaJSError('the consumer is already running');
     if (config.eachMessage === undefined && config.eachBatch === undefined) {
       throw new KafkaJSError('run() needs eachMessage or eachBatch');
@@ -180,6 +219,10 @@ export class Consumer {
     if (!this.running || this.needsJoin || this.joining || this.membership.generationId < 0) return;
     try {
       const code = await this.membership.heartbeat();
+      if (code === ErrorCode.FENCED_INSTANCE_ID) {
+        this.crash(this.membership.protocolError(code, `heartbeat to ${this.config.groupId}`));
+        return;
+      }
       if (rejoinErrors.has(code)) {
         this.logger.info('rebalance', {
           groupId: this.config.groupId,
@@ -203,12 +246,33 @@ export class Consumer {
         failures = 0;
       } catch (error) {
         if (!this.running) return;
+        if (error instanceof KafkaJSFencedInstanceIdError || error instanceof KafkaJSNonRetriableError) {
+          this.crash(error);
+          return;
+        }
         failures++;
         if (error instanceof KafkaJSProtocolError && rejoinErrors.has(error.code)) this.needsJoin = true;
         this.logger.warn('consume loop error', { error: (error as Error).message });
         await sleep(retryDelayMs(this.cluster.retry, Math.min(failures, 5)));
       }
     }
+  }
+
+  /**
+   * Stops for good after a fatal error: no more fetches, heartbeats or commits (a fenced member's
+   * partitions belong to the process that fenced it), CRASH emitted with `restart: false`.
+   */
+  private crash(error: Error): void {
+    if (this.crashError !== undefined) return;
+    this.crashError = error;
+    this.running = false;
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    this.positionEpoch++;
+    this.assignment = new Map();
+    this.positions.clear();
+    this.membership.forget();
+    this.logger.error('consumer crashed', { groupId: this.config.groupId, error: error.message });
+    this.instrumentation.emit(consumerEvents.CRASH, { error, groupId: this.config.groupId, restart: false });
   }
 
   /** Cooperative rebalancing: every assignor this member offers is cooperative (as in Java). */
@@ -235,6 +299,7 @@ export class Consumer {
     const owned = this.assignment;
     this.needsJoin = false;
     this.joining = true;
+    const joinStartMs = Date.now();
     let assignment: MemberAssignment;
     try {
       assignment = await this.membership.join([...this.subscriptions.keys()], owned);
@@ -295,6 +360,19 @@ export class Consumer {
     }
     this.assignment = assignment;
     this.lastCommitMs = Date.now();
+    this.instrumentation.emit(consumerEvents.GROUP_JOIN, {
+      duration: Date.now() - joinStartMs,
+      groupId: this.config.groupId,
+      isLeader: this.membership.isLeader,
+      leaderId: this.membership.leaderId,
+      groupProtocol: this.membership.protocolName,
+      memberId: this.membership.memberId,
+      memberAssignment: Object.fromEntries(
+        [...assignment].map(([topic, partitions]) => [topic, [...partitions]]),
+      ),
+      generationId: this.membership.generationId,
+      groupInstanceId: this.membership.groupInstanceId,
+    });
     // What was given up may be waiting for this member to let go: a second round hands it on.
     if (cooperative && revoked.length > 0) this.needsJoin = true;
   }
@@ -660,6 +738,7 @@ export class Consumer {
 
   /** Commits the given offsets (the next offset to read, as in kafkajs). */
   async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (this.crashError !== undefined) throw this.crashError;
     const byTopic = new Map<string, Map<number, bigint>>();
     for (const { topic, partition, offset } of offsets) {
       if (!byTopic.has(topic)) byTopic.set(topic, new Map());
@@ -730,7 +809,10 @@ export class Consumer {
     return [...this.assignment].map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
   }
 
-  /** Stops the loop, commits what was processed (with autoCommit) and leaves the group. */
+  /**
+   * Stops the loop, commits what was processed (with autoCommit) and leaves the group (a static
+   * member does not leave: its place waits for it until the session timeout).
+   */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
@@ -744,10 +826,12 @@ export class Consumer {
     await this.membership.leave();
     this.assignment = new Map();
     this.positions.clear();
+    this.instrumentation.emit(consumerEvents.STOP, undefined);
   }
 
   async disconnect(): Promise<void> {
     await this.stop();
     this.cluster.disconnect();
+    this.instrumentation.emit(consumerEvents.DISCONNECT, undefined);
   }
 }

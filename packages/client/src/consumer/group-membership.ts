@@ -1,10 +1,18 @@
 // One member of a consumer group: JoinGroup (with the MEMBER_ID_REQUIRED round trip of KIP-394),
 // the leader's assignment, SyncGroup, heartbeats, LeaveGroup, and the group's offsets
 // (OffsetCommit, OffsetFetch), all at the group's coordinator, found again when it moves.
+// A static member (KIP-345, `groupInstanceId`) sends its instance id in every request, so a restart
+// within the session timeout takes its old place (and assignment) back without a rebalance; when
+// another process takes the instance id, the coordinator answers FENCED_INSTANCE_ID, which is final.
 
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import type { Cluster } from '../cluster.js';
-import { KafkaJSError, KafkaJSProtocolError } from '../errors.js';
+import {
+  KafkaJSError,
+  KafkaJSFencedInstanceIdError,
+  KafkaJSNonRetriableError,
+  KafkaJSProtocolError,
+} from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sleep } from '../retry.js';
 import type { PartitionAssigner } from './assigners.js';
@@ -19,6 +27,8 @@ import {
 
 export interface GroupOptions {
   readonly groupId: string;
+  /** Java's `group.instance.id`: a static member (KIP-345); null for a dynamic one. */
+  readonly groupInstanceId: string | null;
   readonly sessionTimeoutMs: number;
   readonly rebalanceTimeoutMs: number;
   readonly assigners: readonly PartitionAssigner[];
@@ -35,8 +45,10 @@ export const rejoinErrors = new Set<number>([
   ErrorCode.REBALANCE_IN_PROGRESS,
   ErrorCode.ILLEGAL_GENERATION,
   ErrorCode.UNKNOWN_MEMBER_ID,
-  ErrorCode.FENCED_INSTANCE_ID,
 ]);
+
+/** JoinGroup v5 is the first to carry group_instance_id (KIP-345). */
+const staticMembershipJoinVersionMin = 5;
 
 /** Join attempts (each may wait up to the rebalance timeout) before join() gives up. */
 const joinAttemptsMax = 20;
@@ -45,6 +57,9 @@ export class GroupMembership {
   memberId = '';
   generationId = -1;
   isLeader = false;
+  leaderId = '';
+  /** The assignor the group chose at the last join. */
+  protocolName = '';
   private coordinator: number | undefined;
 
   constructor(
@@ -56,6 +71,17 @@ export class GroupMembership {
   private async coordinatorId(): Promise<number> {
     this.coordinator ??= await this.cluster.findCoordinator(this.options.groupId);
     return this.coordinator;
+  }
+
+  get groupInstanceId(): string | null {
+    return this.options.groupInstanceId;
+  }
+
+  /** The error a response code stands for: FENCED_INSTANCE_ID as its own (final) error. */
+  protocolError(code: number, context: string): KafkaJSProtocolError {
+    if (code === ErrorCode.FENCED_INSTANCE_ID && this.options.groupInstanceId !== null)
+      return new KafkaJSFencedInstanceIdError(this.options.groupInstanceId, context);
+    return new KafkaJSProtocolError(code, context);
   }
 
   private coordinatorError(code: number): boolean {
@@ -93,17 +119,26 @@ export class GroupMembership {
       userData: null,
       ...(cooperative ? { ownedPartitions: owned } : {}),
     });
-    const joined = await this.cluster.send(
+    const groupInstanceId = this.options.groupInstanceId;
+    const joined = await this.cluster.sendVersioned(
       coordinator,
       ApiKey.JoinGroup,
-      {
-        groupId: this.options.groupId,
-        sessionTimeoutMs: this.options.sessionTimeoutMs,
-        rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
-        memberId: this.memberId,
-        groupInstanceId: null,
-        protocolType: 'consumer',
-        protocols: this.options.assigners.map((assigner) => ({ name: assigner.name, metadata })),
+      (version) => {
+        // Joining as a dynamic member instead would silently drop what the option promises.
+        if (groupInstanceId !== null && version < staticMembershipJoinVersionMin) {
+          throw new KafkaJSNonRetriableError(
+            `groupInstanceId needs JoinGroup v${staticMembershipJoinVersionMin}+ (static membership); broker ${coordinator} speaks v${version}`,
+          );
+        }
+        return {
+          groupId: this.options.groupId,
+          sessionTimeoutMs: this.options.sessionTimeoutMs,
+          rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
+          memberId: this.memberId,
+          groupInstanceId,
+          protocolType: 'consumer',
+          protocols: this.options.assigners.map((assigner) => ({ name: assigner.name, metadata })),
+        };
       },
       this.options.rebalanceTimeoutMs + 5_000,
     );
@@ -119,10 +154,13 @@ export class GroupMembership {
       await sleep(this.cluster.retry.initialRetryTime);
       return undefined;
     }
-    if (joined.errorCode !== 0)
-      throw new KafkaJSProtocolError(joined.errorCode, `joining ${this.options.groupId}`);
+    if (joined.errorCode !== 0) throw this.protocolError(joined.errorCode, `joining ${this.options.groupId}`);
     this.memberId = joined.memberId;
     this.generationId = joined.generationId;
+    // A static member that took its old place back in a Stable group is told the leader from
+    // before (its own old id, when it led): it does not assign, the group keeps its assignment.
+    this.leaderId = joined.leader;
+    this.protocolName = joined.protocolName ?? '';
     this.isLeader = joined.leader === joined.memberId;
     const assignments = this.isLeader ? await this.assign(joined.protocolName, joined.members) : [];
     const synced = await this.cluster.send(
@@ -132,17 +170,18 @@ export class GroupMembership {
         groupId: this.options.groupId,
         generationId: this.generationId,
         memberId: this.memberId,
-        groupInstanceId: null,
+        groupInstanceId,
         assignments,
       },
       this.options.rebalanceTimeoutMs + 5_000,
     );
+    if (synced.errorCode === ErrorCode.FENCED_INSTANCE_ID)
+      throw this.protocolError(synced.errorCode, `syncing ${this.options.groupId}`);
     if (rejoinErrors.has(synced.errorCode) || this.coordinatorError(synced.errorCode)) {
       if (synced.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.memberId = '';
       return undefined;
     }
-    if (synced.errorCode !== 0)
-      throw new KafkaJSProtocolError(synced.errorCode, `syncing ${this.options.groupId}`);
+    if (synced.errorCode !== 0) throw this.protocolError(synced.errorCode, `syncing ${this.options.groupId}`);
     const assignment = decodeAssignment(synced.assignment);
     this.logger.info('joined group', {
       groupId: this.options.groupId,
@@ -180,14 +219,22 @@ export class GroupMembership {
       groupId: this.options.groupId,
       generationId: this.generationId,
       memberId: this.memberId,
-      groupInstanceId: null,
+      groupInstanceId: this.options.groupInstanceId,
     });
     this.coordinatorError(response.errorCode);
     return response.errorCode;
   }
 
+  /**
+   * LeaveGroup, for a dynamic member. A static member does not leave (Java's consumer does not
+   * either): its place waits for it until the session timeout, so a restart keeps the assignment.
+   */
   async leave(): Promise<void> {
     if (this.memberId === '') return;
+    if (this.options.groupInstanceId !== null) {
+      this.forget();
+      return;
+    }
     try {
       const memberId = this.memberId;
       const response = await this.cluster.sendVersioned(
@@ -204,8 +251,15 @@ export class GroupMembership {
       // Leaving is a courtesy: the session timeout removes the member anyway.
       this.logger.warn('leave group failed', { error: (error as Error).message });
     }
+    this.forget();
+  }
+
+  /** Forgets this process's place in the group (the next join starts as a new member). */
+  forget(): void {
     this.memberId = '';
     this.generationId = -1;
+    this.isLeader = false;
+    this.leaderId = '';
   }
 
   async commit(offsets: ReadonlyMap<string, ReadonlyMap<number, bigint>>): Promise<void> {
@@ -214,7 +268,7 @@ export class GroupMembership {
       groupId: this.options.groupId,
       generationId: this.generationId,
       memberId: this.memberId,
-      groupInstanceId: null,
+      groupInstanceId: this.options.groupInstanceId,
       topics: [...offsets].map(([name, partitions]) => ({
         name,
         partitions: [...partitions].map(([partitionIndex, committedOffset]) => ({
@@ -230,7 +284,7 @@ export class GroupMembership {
       for (const partition of topic.partitions) {
         if (partition.errorCode === 0) continue;
         this.coordinatorError(partition.errorCode);
-        throw new KafkaJSProtocolError(
+        throw this.protocolError(
           partition.errorCode,
           `committing ${topic.name}[${partition.partitionIndex}]`,
         );
