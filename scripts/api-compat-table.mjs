@@ -244,12 +244,18 @@ const testedBy = {
   DescribeQuorum: { clients: ['gregor metadata-quorum'], files: [`${it}operator-apis.integration.test.ts`] },
   ElectLeaders: { clients: ['gregor leader-election'], files: [`${it}operator-apis.integration.test.ts`] },
   AlterPartitionReassignments: {
-    clients: ['gregor reassign-partitions', 'kafkajs', '@platformatic/kafka'],
-    files: [`${it}partition-reassignment.integration.test.ts`],
+    clients: ['gregor reassign-partitions', 'kafkajs', '@platformatic/kafka', 'Gregor client'],
+    files: [
+      `${it}partition-reassignment.integration.test.ts`,
+      'packages/client/src/it/static-membership-and-cluster-admin.processes.integration.test.ts',
+    ],
   },
   ListPartitionReassignments: {
-    clients: ['gregor reassign-partitions', 'kafkajs', '@platformatic/kafka'],
-    files: [`${it}partition-reassignment.integration.test.ts`],
+    clients: ['gregor reassign-partitions', 'kafkajs', '@platformatic/kafka', 'Gregor client'],
+    files: [
+      `${it}partition-reassignment.integration.test.ts`,
+      'packages/client/src/it/static-membership-and-cluster-admin.processes.integration.test.ts',
+    ],
   },
   DescribeLogDirs: { clients: ['gregor log-dirs'], files: [`${it}operator-apis.integration.test.ts`] },
   DescribeProducers: { clients: ['gregor transactions'], files: [`${it}operator-apis.integration.test.ts`] },
