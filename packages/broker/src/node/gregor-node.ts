@@ -10,7 +10,7 @@
 
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { monotonicClock, systemClock, systemRandom, systemTimers } from '@gregor/ground';
+import { type Clock, monotonicClock, systemClock, systemRandom, systemTimers } from '@gregor/ground';
 import {
   type ControllerError,
   controllerError,
@@ -85,6 +85,11 @@ export const controlledShutdownTimeoutMs = 10_000;
 const maintenanceIntervalMs = 1_000;
 /** Floor of the ISR-expiration check period (replica.lag.time.max.ms / 2 otherwise). */
 const isrCheckIntervalMsMin = 100;
+/**
+ * Times requests for request_percentage: monotonicClock is whole milliseconds, and most requests take
+ * a fraction of one, which would then count as nothing.
+ */
+const requestTimeClock: Clock = Object.freeze({ nowMs: () => performance.now() });
 /** How long one AlterPartition may take, redirects and retries included. */
 const alterPartitionTimeoutMs = 5_000;
 /** The directory of the metadata log under metadata.log.dir, as KRaft names it. */
@@ -741,6 +746,7 @@ export class GregorNode {
         () => this.brokerImage.clientQuotas,
         monotonicClock,
         this.metrics,
+        requestTimeClock,
       ),
       ...(settings.authorizerClassName === ''
         ? {}
