@@ -57,6 +57,7 @@ import { MetadataPublisher } from '../quorum/metadata-publisher.js';
 import { OffsetWatermark } from '../quorum/offset-watermark.js';
 import { type MetadataLog, QuorumController } from '../quorum/quorum-controller.js';
 import { ClientQuotas } from '../quotas/client-quotas.js';
+import { ConnectionQuotas, ipConnectionRateOf } from '../quotas/connection-quotas.js';
 import { LogManagerStore } from '../replica/log-store.js';
 import {
   type AlterPartitionOutcome,
@@ -339,6 +340,15 @@ export class GregorNode {
         saslServerMaxReceiveBytes: settings.saslServerMaxReceiveSize,
       },
       this.logger,
+      {
+        quotas: new ConnectionQuotas(
+          this.config.connectionLimits,
+          { samples: settings.quotaWindowNum, windowMs: settings.quotaWindowSizeSeconds * 1000 },
+          ipConnectionRateOf(() => this.brokerImage.clientQuotas),
+        ),
+        clock: monotonicClock,
+        timers: systemTimers,
+      },
     );
     const boundKafka = await this.socketServer.listen(this.config.kafkaListeners, (name) => {
       const tls = this.config.listenerTls.get(name);
