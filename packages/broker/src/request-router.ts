@@ -96,7 +96,8 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
   // the connection reads the next one (see FrameHandler).
   return (frame: Buffer, connection: ConnectionContext): Promise<HandlerOutcome> | HandlerOutcome => {
     const startMs = metrics.nowMs();
-    const requestClock = broker.quotas?.requestClock;
+    // Timed only while some client quota is set: reading the clock costs about 0.1 µs a time.
+    const requestClock = broker.quotas?.anyQuotaSet === true ? broker.quotas.requestClock : undefined;
     const takenMs = requestClock?.nowMs() ?? 0;
     const session = connection.session;
     if (session?.saslState === 'raw-tokens') {

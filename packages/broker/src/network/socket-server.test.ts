@@ -22,13 +22,16 @@ function frame(payload: string): Buffer {
   return Buffer.concat([size, Buffer.from(payload)]);
 }
 
-async function start(limits: Partial<ConnectionLimits>) {
+async function start(
+  limits: Partial<ConnectionLimits>,
+  ipRate: (ip: string) => number | undefined = () => undefined,
+) {
   const clock = new ManualClock(0);
   const timers = new ManualTimers(clock);
   const quotas = new ConnectionQuotas(
     { ...noConnectionLimits, ...limits },
     { samples: 2, windowMs: 1000 },
-    () => undefined,
+    ipRate,
   );
   const server = new SocketServer(
     (request) => ({ kind: 'respond', response: Buffer.from(`re:${request.toString()}`) }),
@@ -93,5 +96,18 @@ describe('SocketServer connection limits', () => {
     timers.advanceMs(1);
     await vi.waitFor(() => expect(second.answered).toBe(true));
     expect(second.closed).toBe(false);
+  });
+
+  it("never serves a connection over its IP's connection_creation_rate, and closes it after the throttle", async () => {
+    // A rate of 0: every connection from the address is throttled for one window.
+    const { port, timers, quotas } = await start({}, (ip) => (ip === '127.0.0.1' ? 0 : undefined));
+    const throttled = client(port);
+    await vi.waitFor(() => expect(timers.pendingCount).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(throttled).toMatchObject({ answered: false, closed: false });
+    expect(quotas.openConnections()).toBe(0);
+    timers.advanceMs(1000);
+    await vi.waitFor(() => expect(throttled.closed).toBe(true));
+    expect(throttled.answered).toBe(false);
   });
 });

@@ -52,6 +52,8 @@ export interface ListenerSecurity {
 
 /** Open client connections per listener; past this, new ones are closed at once. */
 export const connectionsPerListenerMax = 10_000;
+/** Connections over their IP's creation rate held until their throttle ends; past it, closed at once. */
+export const throttledConnectionsMax = 10_000;
 /** A TLS client that has not completed its handshake in this time is disconnected. */
 export const tlsHandshakeTimeoutMs = 10_000;
 
@@ -339,11 +341,16 @@ export class SocketServer {
           `delaying closing of connection from ${ip} for ${outcome.throttleTimeMs} ms: over its connection_creation_rate`,
         );
         const socket = head.socket;
-        const close = timers.schedule(() => {
-          this.throttledSockets.delete(socket);
+        if (this.throttledSockets.size >= throttledConnectionsMax) {
           socket.destroy();
-        }, outcome.throttleTimeMs);
+          continue;
+        }
+        const close = timers.schedule(() => socket.destroy(), outcome.throttleTimeMs);
         this.throttledSockets.set(socket, close);
+        socket.once('close', () => {
+          close.cancel();
+          this.throttledSockets.delete(socket);
+        });
       } else {
         head.socket.off('error', ignoreSocketError);
         head.socket.once('close', () => {

@@ -113,7 +113,7 @@ export class ClientQuotas {
    */
   constructor(
     windows: QuotaWindows,
-    quotas: () => ReadonlyMap<string, ClientQuotaState>,
+    private readonly quotas: () => ReadonlyMap<string, ClientQuotaState>,
     private readonly clock: Clock,
     private readonly observer?: ThrottleObserver,
     readonly requestClock: Clock = clock,
@@ -121,6 +121,11 @@ export class ClientQuotas {
     this.produce = new ClientQuotaManager('producer_byte_rate', windows, quotas);
     this.fetch = new ClientQuotaManager('consumer_byte_rate', windows, quotas);
     this.request = new ClientQuotaManager('request_percentage', windows, quotas, windows.windowMs);
+  }
+
+  /** Whether any client quota is set at all: without one the request path skips the accounting. */
+  get anyQuotaSet(): boolean {
+    return this.quotas().size > 0;
   }
 
   /**
