@@ -71,10 +71,10 @@ Topic and broker configs, and client quotas, like kafka-configs.sh:
                              the client quotas of the entity (every one of the type without a name)
   alter --entity-type users|clients|ips --entity-name NAME|--entity-default [...]
         [--add-config producer_byte_rate=N,...] [--delete-config k[,k...]]
-                             sets and removes quotas (producer_byte_rate, consumer_byte_rate; the
-                             broker refuses request_percentage and connection_creation_rate, which
-                             it does not enforce) in one AlterClientQuotas request; a user and a
-                             client id together by giving both
+                             sets and removes quotas (producer_byte_rate, consumer_byte_rate,
+                             request_percentage; connection_creation_rate for ips) in one
+                             AlterClientQuotas request; a user and a client id together by
+                             giving both
   --describe and --alter may be written for the command, as kafka-configs.sh takes them.
 
 Exit codes: 0 ok, 1 failure (the broker's error is printed), 2 usage error.

@@ -34,6 +34,8 @@ export interface KafkaConnectionOptions {
   readonly port: number;
   readonly clientId?: string;
   readonly connectTimeoutMs?: number;
+  /** The local address to connect from (another 127.0.0.0/8 address, say); the system's choice by default. */
+  readonly localAddress?: string;
   /** TLS, as kafkajs's `ssl`: `true` for Node's defaults, or tls.connect options (ca, cert, key...). */
   readonly ssl?: boolean | ConnectionOptions;
   /**
@@ -62,12 +64,14 @@ export class KafkaConnection {
   static open(options: KafkaConnectionOptions): Promise<KafkaConnection> {
     return new Promise((resolve, reject) => {
       const ssl = options.ssl ?? false;
+      const local = options.localAddress === undefined ? {} : { localAddress: options.localAddress };
       const socket: Socket =
         ssl === false
-          ? connect({ host: options.host, port: options.port, noDelay: true })
+          ? connect({ host: options.host, port: options.port, noDelay: true, ...local })
           : connectTls({
               host: options.host,
               port: options.port,
+              ...local,
               // SNI takes a host name only; the certificate is still checked against an IP address.
               ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
               ...(ssl === true ? {} : ssl),

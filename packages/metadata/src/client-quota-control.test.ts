@@ -98,11 +98,8 @@ describe('client quotas in the metadata log', () => {
       [{ entity: [user('a')], ops: [{ key: 'producer_byte_rate', value: 1.5 }] }, 'whole number'],
       [{ entity: [user('a')], ops: [{ key: 'producer_byte_rate', value: -1 }] }, 'negative'],
       [{ entity: [user('a')], ops: [{ key: 'producer_byte_rate', value: Number.NaN }] }, 'finite'],
-      [{ entity: [user('a')], ops: [{ key: 'request_percentage', value: 12.5 }] }, 'does not enforce'],
-      [
-        { entity: [ip('10.0.0.2')], ops: [{ key: 'connection_creation_rate', value: 5 }] },
-        'does not enforce',
-      ],
+      [{ entity: [ip('10.0.0.2')], ops: [{ key: 'connection_creation_rate', value: 1.5 }] }, 'whole number'],
+      [{ entity: [user('a')], ops: [{ key: 'request_percentage', value: -0.5 }] }, 'negative'],
       [
         {
           entity: [user('a')],

@@ -77,22 +77,11 @@ export function quotaEntityProblem(entity: QuotaEntity): string | null {
   return null;
 }
 
-/**
- * Kafka quota keys Gregor's brokers do not enforce: refused with a message saying so, rather than
- * stored and described as if they were in force.
- */
-export const quotaKeysNotEnforced: ReadonlySet<string> = new Set([
-  'request_percentage',
-  'connection_creation_rate',
-]);
-
 /** Why `key = value` is not a quota this entity takes, or null. */
 export function quotaValueProblem(entity: QuotaEntity, key: string, value: number): string | null {
   const isIp = entity.some((c) => c.entityType === QuotaEntityType.IP);
   const type = (isIp ? ipQuotaKeyTypes : clientQuotaKeyTypes).get(key);
   if (type === undefined) return `Invalid configuration key ${key}`;
-  if (quotaKeysNotEnforced.has(key))
-    return `${key} is a Kafka quota Gregor does not enforce; refused rather than stored without effect`;
   if (!Number.isFinite(value)) return `Quota value for ${key} must be a finite number`;
   if (value < 0) return `Quota value for ${key} must not be negative`;
   if (type === 'double') return null;

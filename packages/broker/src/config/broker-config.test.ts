@@ -371,4 +371,45 @@ describe('broker config', () => {
       expect.arrayContaining([expect.stringMatching(/^controller.quorum.voters: is required/)]),
     );
   });
+
+  it('reads the connection limits, per listener too, and refuses what Kafka refuses', () => {
+    const parsed = config({
+      listeners: 'PLAINTEXT://:9092,SLOW://:9093,CONTROLLER://:9192',
+      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SLOW:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'max.connections': '500',
+      'max.connections.per.ip': '20',
+      'max.connections.per.ip.overrides': '10.0.0.1:5, ::ffff:10.0.0.2:0,0:0:0:0:0:0:0:1:100',
+      'max.connection.creation.rate': '50',
+      'listener.name.slow.max.connection.creation.rate': '2',
+      'listener.name.slow.max.connections': '7',
+    });
+    expect(parsed.connectionLimits).toEqual({
+      maxConnections: 500,
+      maxConnectionsPerIp: 20,
+      maxConnectionsPerIpOverrides: new Map([
+        ['10.0.0.1', 5],
+        ['10.0.0.2', 0],
+        ['::1', 100],
+      ]),
+      maxConnectionCreationRate: 50,
+      listenerMaxConnections: new Map([['SLOW', 7]]),
+      listenerMaxConnectionCreationRate: new Map([['SLOW', 2]]),
+    });
+    // They take effect, so none is logged as without effect.
+    expect(parsed.keysWithoutEffect.map(({ key }) => key)).toEqual([]);
+    expect(config().connectionLimits.maxConnectionsPerIp).toBe(2_147_483_647);
+
+    expect(problemsOf(() => config({ 'max.connections.per.ip.overrides': 'broker-host:5' }))).toEqual([
+      expect.stringContaining("'broker-host' in 'broker-host:5' is not an IP address"),
+    ]);
+    expect(problemsOf(() => config({ 'max.connections.per.ip.overrides': '10.0.0.1' }))).toEqual([
+      expect.stringContaining("'10.0.0.1' is not ip:count"),
+    ]);
+    expect(problemsOf(() => config({ 'max.connections.per.ip': '0' }))).toEqual([
+      expect.stringContaining('max.connections.per.ip.overrides must be set'),
+    ]);
+    expect(problemsOf(() => config({ 'listener.name.slow.max.connections': '3' }))).toEqual([
+      expect.stringContaining("names listener 'slow', which is not in 'listeners'"),
+    ]);
+  });
 });

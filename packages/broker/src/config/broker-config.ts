@@ -6,6 +6,7 @@
 // key Kafka does not have stops start-up, with a suggestion. All bad keys are reported at once.
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { maxBrokerPartitionsDefault, rackLengthMax } from '@gregor/metadata';
 import { parseQuorumVoters, type QuorumVoter } from '@gregor/raft';
 import {
@@ -16,6 +17,7 @@ import {
   parseBrokerLogConfig,
 } from '@gregor/storage';
 import { openFilesMaxFloor } from '../node/open-file-limit.js';
+import { type ConnectionLimits, canonicalIp, connectionLimitNone } from '../quotas/connection-quotas.js';
 import {
   bool,
   ConfigError,
@@ -132,6 +134,29 @@ const authorizerClassNames = [
   'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
   'kafka.security.authorizer.AclAuthorizer',
 ];
+
+/** max.connections.per.ip.overrides as a map by canonical IP, or why it cannot be read. */
+export function parseConnectionsPerIpOverrides(text: string): Map<string, number> | string {
+  const overrides = new Map<string, number>();
+  for (const entry of text.split(',').map((item) => item.trim())) {
+    if (entry === '') continue;
+    const colon = entry.lastIndexOf(':');
+    const ip = entry.slice(0, colon).trim();
+    const count = entry.slice(colon + 1).trim();
+    if (colon < 0 || !/^\d+$/.test(count) || Number(count) > connectionLimitNone) {
+      return `'${entry}' is not ip:count`;
+    }
+    if (isIP(ip) === 0) return `'${ip}' in '${entry}' is not an IP address (host names are not resolved)`;
+    overrides.set(canonicalIp(ip), Number(count));
+  }
+  return overrides;
+}
+
+/** The per-listener connection keys that take effect: listener.name.<l>.max.connections and .max.connection.creation.rate. */
+const listenerConnectionKeys: ReadonlySet<string> = new Set([
+  'max.connections',
+  'max.connection.creation.rate',
+]);
 
 function withoutEffect<T>(def: ConfigKeyDef<T>, reason: string): ConfigKeyDef<T> {
   return { ...def, withoutEffect: reason };
@@ -398,14 +423,41 @@ const definitions = {
   quotaWindowNum: int(
     'quota.window.num',
     11,
-    'Samples the client quota rates (producer_byte_rate, consumer_byte_rate) are measured over.',
+    'Samples the client quota rates (producer_byte_rate, consumer_byte_rate, request_percentage) and the connection creation rates are measured over.',
     { min: 1 },
   ),
   quotaWindowSizeSeconds: int(
     'quota.window.size.seconds',
     1,
-    'Length of one sample of the client quota rates.',
+    'Length of one sample of the client quota and connection creation rates; also the longest request_percentage or connection-rate throttle.',
     { min: 1 },
+  ),
+  maxConnections: int(
+    'max.connections',
+    connectionLimitNone,
+    'Open connections the Kafka listeners take in all; at the limit, new ones wait until one closes (per listener too: listener.name.<l>.max.connections).',
+    { min: 0 },
+  ),
+  maxConnectionsPerIp: int(
+    'max.connections.per.ip',
+    connectionLimitNone,
+    'Open connections one IP address may have; a connection past it is closed at once.',
+    { min: 0 },
+  ),
+  maxConnectionsPerIpOverrides: str(
+    'max.connections.per.ip.overrides',
+    '',
+    'Per-IP exceptions to max.connections.per.ip: ip:count,ip:count (IP addresses, not host names).',
+    (value) => {
+      const parsed = parseConnectionsPerIpOverrides(value);
+      return typeof parsed === 'string' ? parsed : undefined;
+    },
+  ),
+  maxConnectionCreationRate: int(
+    'max.connection.creation.rate',
+    connectionLimitNone,
+    'New connections per second the Kafka listeners accept in all; above it, accepting waits (per listener too: listener.name.<l>.max.connection.creation.rate).',
+    { min: 0 },
   ),
   metricsNumSamples: int(
     'metrics.num.samples',
@@ -484,6 +536,8 @@ export interface BrokerConfig {
   readonly listenerSasl: ReadonlyMap<string, ListenerSasl>;
   /** The TLS of the nodes' own gRPC when the controller listener is SSL; undefined: PLAINTEXT. */
   readonly controllerTls: ControllerListenerTls | undefined;
+  /** max.connections, max.connections.per.ip[.overrides], max.connection.creation.rate, also per listener. */
+  readonly connectionLimits: ConnectionLimits;
   /** Kafka keys that were set but do nothing in Gregor, with why; logged once at start-up. */
   readonly keysWithoutEffect: readonly KeyWithoutEffect[];
   /** Every key given explicitly, for DescribeConfigs' sources. */
@@ -570,7 +624,8 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
       else if (
         !tlsKeysWithEffect.has(unprefixedKey(key)) &&
         unprefixedKey(key) !== endpointIdentificationKey &&
-        !isSaslKeyWithEffect(key)
+        !isSaslKeyWithEffect(key) &&
+        !(key.startsWith('listener.name.') && listenerConnectionKeys.has(unprefixedKey(key)))
       ) {
         keysWithoutEffect.push({ key, reason: withoutEffectReason(key) });
       }
@@ -765,7 +820,25 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
       new ConfigError('broker.session.timeout.ms', 'must be at least twice broker.heartbeat.interval.ms'),
     );
   }
+  if (settings.maxConnectionsPerIp === 0 && settings.maxConnectionsPerIpOverrides.trim() === '') {
+    // Kafka refuses the same: no IP could ever connect.
+    problems.add(
+      new ConfigError('max.connections.per.ip', 'is 0, so max.connections.per.ip.overrides must be set'),
+    );
+  }
+  const listenerMaxConnections = new Map<string, number>();
+  const listenerMaxConnectionCreationRate = new Map<string, number>();
+  for (const [key, value] of raw) {
+    const match = /^listener\.name\.([^.]+)\.(max\.connections|max\.connection\.creation\.rate)$/.exec(key);
+    const listener = listeners.find((one) => one.name.toLowerCase() === match?.[1]);
+    if (match === null || listener === undefined) continue;
+    const limit = Number(value.trim());
+    if (limit < 0) problems.add(new ConfigError(key, 'must not be negative'));
+    else if (match[2] === 'max.connections') listenerMaxConnections.set(listener.name, limit);
+    else listenerMaxConnectionCreationRate.set(listener.name, limit);
+  }
   problems.throwIfAny();
+  const overrides = parseConnectionsPerIpOverrides(settings.maxConnectionsPerIpOverrides);
   return {
     settings,
     log: log!,
@@ -779,6 +852,14 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
     listenerTls: tlsByListener,
     listenerSasl: saslByListener,
     controllerTls,
+    connectionLimits: {
+      maxConnections: settings.maxConnections,
+      maxConnectionsPerIp: settings.maxConnectionsPerIp,
+      maxConnectionsPerIpOverrides: typeof overrides === 'string' ? new Map() : overrides,
+      maxConnectionCreationRate: settings.maxConnectionCreationRate,
+      listenerMaxConnections,
+      listenerMaxConnectionCreationRate,
+    },
     keysWithoutEffect,
     explicitKeys: new Set(raw.keys()),
     ignoredEnvironmentVariables: [],

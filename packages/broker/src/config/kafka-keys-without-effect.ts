@@ -103,11 +103,9 @@ const rules: readonly Rule[] = [
     reason: 'only the classic group protocol is implemented (no KIP-848 consumer or streams groups)',
   },
   {
-    matches: (key) =>
-      (key.includes('quota.') && !oneOf('quota.window.num', 'quota.window.size.seconds')(key)) ||
-      oneOf('max.connection.creation.rate')(key),
+    matches: (key) => key.includes('quota.') && !oneOf('quota.window.num', 'quota.window.size.seconds')(key),
     reason:
-      'of the quotas only the client byte rates (producer_byte_rate, consumer_byte_rate; quota.window.num, quota.window.size.seconds) are enforced',
+      'of the quotas the client quotas (producer_byte_rate, consumer_byte_rate, request_percentage; quota.window.num, quota.window.size.seconds) and the connection limits are enforced; replication quotas and quota callbacks are not',
   },
   {
     matches: (key) => key.endsWith('.policy.class.name') || oneOf('replica.selector.class')(key),

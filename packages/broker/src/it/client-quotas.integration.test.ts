@@ -173,18 +173,31 @@ describe('client quotas through @platformatic/kafka', () => {
           validateOnly: false,
         }),
       ).rejects.toThrow();
-      // A Kafka quota Gregor does not enforce is refused rather than stored without effect.
-      await expect(
-        admin.alterClientQuotas({
-          entries: [
-            {
-              entities: entity,
-              ops: [{ key: 'request_percentage' as 'consumer_byte_rate', value: 12.5, remove: false }],
-            },
-          ],
-          validateOnly: false,
+      // request_percentage is enforced (KIP-124), so stored like the byte rates.
+      await admin.alterClientQuotas({
+        entries: [
+          {
+            entities: entity,
+            ops: [{ key: 'request_percentage' as 'consumer_byte_rate', value: 12.5, remove: false }],
+          },
+        ],
+        validateOnly: false,
+      });
+      expect(
+        await admin.describeClientQuotas({
+          components: [{ entityType: 'user', matchType: 0, match: 'alice' }],
+          strict: false,
         }),
-      ).rejects.toThrow();
+      ).toEqual([
+        {
+          entity,
+          values: [
+            { key: 'consumer_byte_rate', value: 4096 },
+            { key: 'producer_byte_rate', value: 8192 },
+            { key: 'request_percentage', value: 12.5 },
+          ],
+        },
+      ]);
       await admin.alterClientQuotas({
         entries: [
           {
@@ -192,6 +205,7 @@ describe('client quotas through @platformatic/kafka', () => {
             ops: [
               { key: 'consumer_byte_rate', remove: true },
               { key: 'producer_byte_rate', remove: true },
+              { key: 'request_percentage' as 'consumer_byte_rate', remove: true },
             ],
           },
         ],

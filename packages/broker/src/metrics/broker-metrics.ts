@@ -25,9 +25,12 @@ export interface BrokerMetrics {
   metadataCommitted(latencyMs: number, nowMs: number): void;
   /** This node saw a new active controller (Kafka's NewActiveControllersCount). */
   newActiveController(): void;
-  /** A client over its byte-rate quota was throttled (Kafka's Produce/Fetch throttle-time sensors). */
-  clientThrottled(quota: 'Produce' | 'Fetch', who: ThrottledClient, throttleTimeMs: number): void;
+  /** A client over a quota was throttled (Kafka's Produce/Fetch/Request throttle-time sensors). */
+  clientThrottled(quota: ClientQuotaType, who: ThrottledClient, throttleTimeMs: number): void;
 }
+
+/** Kafka's client quota sensor types (`type=Produce|Fetch|Request`): the byte rates and request_percentage. */
+export type ClientQuotaType = 'Produce' | 'Fetch' | 'Request';
 
 export interface ThrottledClient {
   readonly user: string;
@@ -45,9 +48,9 @@ export const noBrokerMetrics: BrokerMetrics = {
   clientThrottled: () => undefined,
 };
 
-/** One client's throttle times under one quota (Kafka's `type=Produce|Fetch,user,client-id` sensors). */
+/** One client's throttle times under one quota (Kafka's `type=Produce|Fetch|Request,user,client-id` sensors). */
 export interface ClientThrottleTimes {
-  readonly quota: 'Produce' | 'Fetch';
+  readonly quota: ClientQuotaType;
   readonly user: string;
   readonly clientId: string;
   readonly throttleTimeMs: SampledAvgMax;
@@ -148,7 +151,7 @@ export class BrokerMetricsRecorder implements BrokerMetrics {
     this.newActiveControllers++;
   }
 
-  clientThrottled(quota: 'Produce' | 'Fetch', who: ThrottledClient, throttleTimeMs: number): void {
+  clientThrottled(quota: ClientQuotaType, who: ThrottledClient, throttleTimeMs: number): void {
     const key = `${quota}\u0000${who.user}\u0000${who.clientId}`;
     let times = this.throttledClients.get(key);
     if (times === undefined) {

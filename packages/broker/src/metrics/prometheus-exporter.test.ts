@@ -1,3 +1,4 @@
+import type { Clock } from '@gregor/ground';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchOf } from '../testing/batches.js';
@@ -37,14 +38,14 @@ interface Harness {
   readonly sources: { raft: RaftMetricsStatus; active: boolean; groups: ConsumerGroupOffset[] };
 }
 
-async function start(): Promise<Harness> {
+async function start(options: { requestClock?: Clock } = {}): Promise<Harness> {
   let nowMs = 0;
   const recorder = new BrokerMetricsRecorder(
     { windowMs: 30_000, samples: 2 },
     () => (nowMs += 0.5),
     (topic) => cluster.image().topic(topic) !== undefined,
   );
-  cluster = await LocalClusterFixture.start({ metrics: recorder });
+  cluster = await LocalClusterFixture.start({ metrics: recorder, ...options });
   const state: Harness['sources'] = {
     raft: { role: 'leader', epoch: 3, leaderId: 1, votedFor: 1, highWatermark: 42, logEndOffset: 43 },
     active: true,
@@ -220,6 +221,28 @@ describe('the Prometheus exporter', () => {
     expect(
       series.get('kafka_server_fetch_throttle_time{client_id="fixture-client",user=""}'),
     ).toBeGreaterThan(0);
+  });
+
+  it('reports the average throttle time of clients over their request_percentage', async () => {
+    let requestNowMs = 0;
+    let requestStepMs = 0;
+    const { render } = await start({ requestClock: { nowMs: () => (requestNowMs += requestStepMs) } });
+    const quota = await cluster.request(ApiKey.AlterClientQuotas, 1, {
+      entries: [
+        {
+          entity: [{ entityType: 'user', entityName: null }],
+          ops: [{ key: 'request_percentage', value: 0.5, remove: false }],
+        },
+      ],
+      validateOnly: false,
+    });
+    expect(quota.entries[0]!.errorCode).toBe(ErrorCode.NONE);
+    requestStepMs = 100; // 200 ms a request: 2 % of the 10 s window against 0.5 %
+    await createTopic('orders', 1);
+    // The default user's quota is shared by the user's clients: tagged with the user, no client id.
+    expect((await render()).get('kafka_server_request_throttle_time{client_id="",user="ANONYMOUS"}')).toBe(
+      1_000,
+    );
   });
 
   it('counts and times requests under Kafka request names, Fetch also as FetchConsumer', async () => {

@@ -11,7 +11,7 @@
 
 import type { MetadataImage } from '@gregor/metadata';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { BrokerMetricsRecorder } from './broker-metrics.js';
+import type { BrokerMetricsRecorder, ClientQuotaType } from './broker-metrics.js';
 
 /** The Raft status the raft-metrics read (a subset of `@gregor/raft`'s RaftStatus). */
 export interface RaftMetricsStatus {
@@ -222,8 +222,8 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
     },
   });
 
-  // --- kafka.server:type=Produce|Fetch,user=...,client-id=... (client quotas) ----------------------
-  const throttleGauge = (name: string, quota: 'Produce' | 'Fetch', help: string) =>
+  // --- kafka.server:type=Produce|Fetch|Request,user=...,client-id=... (client quotas) --------------
+  const throttleGauge = (name: string, quota: ClientQuotaType, help: string) =>
     new Gauge({
       name,
       help,
@@ -248,6 +248,11 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
     'kafka_server_fetch_throttle_time',
     'Fetch',
     'Average throttle time in ms of the Fetch requests of a consumer over its consumer_byte_rate, over the last metrics.num.samples × metrics.sample.window.ms; absent when it was not throttled then (throttle-time).',
+  );
+  throttleGauge(
+    'kafka_server_request_throttle_time',
+    'Request',
+    'Average throttle time in ms of the requests of a client over its request_percentage, over the last metrics.num.samples × metrics.sample.window.ms; absent when it was not throttled then (throttle-time).',
   );
 
   // --- kafka.server:type=ReplicaManager ----------------------------------------------------------

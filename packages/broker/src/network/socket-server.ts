@@ -8,12 +8,22 @@
 // On an SSL listener the certificate's subject, through ssl.principal.mapping.rules, is the
 // principal (User:ANONYMOUS without one); a subject no rule maps is refused, as Kafka refuses it.
 // Every refusal is logged with the listener and the client's address.
+//
+// Connection limits (quotas/connection-quotas.ts, as Kafka's acceptor applies them): a listener
+// serves its new connections one at a time in arrival order. Over max.connection.creation.rate (or
+// the listener's own) it serves nothing for the throttle time, and at max.connections (or the
+// listener's own) nothing until a connection closes: the connections wait, unread, in a queue of at
+// most socket.listen.backlog.size (past it they are closed, logged). A connection over its IP's
+// connection_creation_rate is never served and is closed after the throttle time; one past
+// max.connections.per.ip is closed at once. A TLS connection is checked once its handshake is done.
 
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
+import type { Clock, TimerHandle, TimerScheduler } from '@gregor/ground';
 import type { SecurityProtocol } from '../config/broker-config.js';
 import type { ListenerTls } from '../config/listener-tls.js';
 import type { Logger } from '../logging.js';
+import { type ConnectionQuotas, canonicalIp } from '../quotas/connection-quotas.js';
 import { ConnectionSession } from '../security/connection-session.js';
 import { anonymousPrincipal, type KafkaPrincipal, userPrincipal } from '../security/kafka-principal.js';
 import { rfc2253Name } from '../security/ssl-principal-mapper.js';
@@ -42,6 +52,8 @@ export interface ListenerSecurity {
 
 /** Open client connections per listener; past this, new ones are closed at once. */
 export const connectionsPerListenerMax = 10_000;
+/** Connections over their IP's creation rate held until their throttle ends; past it, closed at once. */
+export const throttledConnectionsMax = 10_000;
 /** A TLS client that has not completed its handshake in this time is disconnected. */
 export const tlsHandshakeTimeoutMs = 10_000;
 
@@ -56,8 +68,33 @@ export interface SocketServerLimits extends SocketBufferSizes {
   readonly saslServerMaxReceiveBytes: number;
 }
 
+/** How the socket server applies the connection limits; without it, none apply. */
+export interface ConnectionAdmission {
+  readonly quotas: ConnectionQuotas;
+  readonly clock: Clock;
+  readonly timers: TimerScheduler;
+}
+
+interface PendingConnection {
+  readonly socket: Socket;
+  readonly serve: () => void;
+  /** When the listener may serve it: set once it has been counted in the creation rates. */
+  readyAtMs?: number;
+}
+
+interface ListenerAcceptor {
+  readonly queue: PendingConnection[];
+  /** Pending while the listener waits out a creation-rate throttle. */
+  timer?: TimerHandle | undefined;
+}
+
+const ignoreSocketError = () => {};
+
 export class SocketServer {
   private readonly servers: Server[] = [];
+  private readonly acceptors = new Map<string, ListenerAcceptor>();
+  /** Connections over their IP's rate, closed when their timer fires. */
+  private readonly throttledSockets = new Map<Socket, TimerHandle>();
   private readonly tlsReloaders: TlsFileReloader[] = [];
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
@@ -67,6 +104,7 @@ export class SocketServer {
     private readonly handler: FrameHandler,
     private readonly limits: SocketServerLimits,
     private readonly logger: Logger,
+    private readonly admission?: ConnectionAdmission,
   ) {
     checkSocketBufferSizesSupported(limits);
     this.requestMemory = new RequestMemoryPool(limits.requestMemoryBytes);
@@ -125,7 +163,7 @@ export class SocketServer {
       let server: Server;
       if (tls === undefined) {
         server = createServer({ noDelay: true }, (socket) => {
-          if (accept(socket)) serve(socket, anonymousPrincipal);
+          if (accept(socket)) this.admit(listener.name, socket, () => serve(socket, anonymousPrincipal));
         });
       } else {
         server = createTlsServer({
@@ -143,7 +181,7 @@ export class SocketServer {
         server.on('secureConnection', (socket: TLSSocket) => {
           const principal = this.tlsPrincipal(socket, listener.name, tls, security.protocol);
           if (principal === undefined) socket.destroy();
-          else serve(socket, principal);
+          else this.admit(listener.name, socket, () => serve(socket, principal));
         });
         const reloader = new TlsFileReloader(server as TlsServer, listener.name, tls, this.logger);
         reloader.start();
@@ -234,8 +272,108 @@ export class SocketServer {
     return userPrincipal(mapped.name);
   }
 
+  /** Queues a new connection behind the listener's others, to be served once the limits allow. */
+  private admit(listenerName: string, socket: Socket, serve: () => void): void {
+    if (this.admission === undefined) {
+      serve();
+      return;
+    }
+    let acceptor = this.acceptors.get(listenerName);
+    if (acceptor === undefined) {
+      acceptor = { queue: [] };
+      this.acceptors.set(listenerName, acceptor);
+    }
+    if (acceptor.queue.length >= this.limits.listenBacklog) {
+      this.logger.warn(
+        {
+          listener: listenerName,
+          remote: `${socket.remoteAddress}:${socket.remotePort}`,
+          waiting: acceptor.queue.length,
+        },
+        'closed connection: too many connections waiting for the connection limits (socket.listen.backlog.size)',
+      );
+      socket.destroy();
+      return;
+    }
+    // Nothing reads the socket yet; a reset meanwhile must not be an unhandled error.
+    socket.on('error', ignoreSocketError);
+    acceptor.queue.push({ socket, serve });
+    this.drain(listenerName);
+  }
+
+  /** Serves the listener's waiting connections in order, as far as the limits allow now. */
+  private drain(listenerName: string): void {
+    const acceptor = this.acceptors.get(listenerName);
+    const admission = this.admission;
+    if (acceptor === undefined || admission === undefined) return;
+    const { quotas, clock, timers } = admission;
+    while (acceptor.queue.length > 0 && acceptor.timer === undefined) {
+      const head = acceptor.queue[0]!;
+      const remoteAddress = head.socket.remoteAddress;
+      if (head.socket.destroyed || remoteAddress === undefined) {
+        acceptor.queue.shift();
+        continue;
+      }
+      const nowMs = clock.nowMs();
+      head.readyAtMs ??= nowMs + quotas.recordAccept(listenerName, nowMs);
+      if (head.readyAtMs > nowMs) {
+        acceptor.timer = timers.schedule(() => {
+          acceptor.timer = undefined;
+          this.drain(listenerName);
+        }, head.readyAtMs - nowMs);
+        return;
+      }
+      // At max.connections: drained again when a connection closes.
+      if (!quotas.slotAvailable(listenerName)) return;
+      acceptor.queue.shift();
+      const ip = canonicalIp(remoteAddress);
+      const remote = `${remoteAddress}:${head.socket.remotePort}`;
+      const outcome = quotas.admit(listenerName, ip, nowMs);
+      if (outcome.kind === 'refused') {
+        this.logger.warn(
+          { listener: listenerName, remote, limit: outcome.limit },
+          `rejected connection from ${ip}: the address already has the configured maximum of ${outcome.limit} connections (max.connections.per.ip)`,
+        );
+        head.socket.destroy();
+      } else if (outcome.kind === 'throttled') {
+        this.logger.info(
+          { listener: listenerName, remote, throttleTimeMs: outcome.throttleTimeMs, rate: outcome.rate },
+          `delaying closing of connection from ${ip} for ${outcome.throttleTimeMs} ms: over its connection_creation_rate`,
+        );
+        const socket = head.socket;
+        if (this.throttledSockets.size >= throttledConnectionsMax) {
+          socket.destroy();
+          continue;
+        }
+        const close = timers.schedule(() => socket.destroy(), outcome.throttleTimeMs);
+        this.throttledSockets.set(socket, close);
+        socket.once('close', () => {
+          close.cancel();
+          this.throttledSockets.delete(socket);
+        });
+      } else {
+        head.socket.off('error', ignoreSocketError);
+        head.socket.once('close', () => {
+          quotas.closed(listenerName, ip);
+          for (const name of this.acceptors.keys()) this.drain(name);
+        });
+        head.serve();
+      }
+    }
+  }
+
   /** Stops accepting, and closes every open connection. */
   async close(): Promise<void> {
+    for (const acceptor of this.acceptors.values()) {
+      acceptor.timer?.cancel();
+      acceptor.timer = undefined;
+      for (const pending of acceptor.queue.splice(0)) pending.socket.destroy();
+    }
+    for (const [socket, timer] of this.throttledSockets) {
+      timer.cancel();
+      socket.destroy();
+    }
+    this.throttledSockets.clear();
     for (const reloader of this.tlsReloaders) reloader.stop();
     this.tlsReloaders.length = 0;
     const closing = this.servers.map(

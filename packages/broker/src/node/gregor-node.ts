@@ -10,7 +10,7 @@
 
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { monotonicClock, systemClock, systemRandom, systemTimers } from '@gregor/ground';
+import { type Clock, monotonicClock, systemClock, systemRandom, systemTimers } from '@gregor/ground';
 import {
   type ControllerError,
   controllerError,
@@ -57,6 +57,7 @@ import { MetadataPublisher } from '../quorum/metadata-publisher.js';
 import { OffsetWatermark } from '../quorum/offset-watermark.js';
 import { type MetadataLog, QuorumController } from '../quorum/quorum-controller.js';
 import { ClientQuotas } from '../quotas/client-quotas.js';
+import { ConnectionQuotas, ipConnectionRateOf } from '../quotas/connection-quotas.js';
 import { LogManagerStore } from '../replica/log-store.js';
 import {
   type AlterPartitionOutcome,
@@ -85,6 +86,11 @@ export const controlledShutdownTimeoutMs = 10_000;
 const maintenanceIntervalMs = 1_000;
 /** Floor of the ISR-expiration check period (replica.lag.time.max.ms / 2 otherwise). */
 const isrCheckIntervalMsMin = 100;
+/**
+ * Times requests for request_percentage: monotonicClock is whole milliseconds, and most requests take
+ * a fraction of one, which would then count as nothing.
+ */
+const requestTimeClock: Clock = Object.freeze({ nowMs: () => performance.now() });
 /** How long one AlterPartition may take, redirects and retries included. */
 const alterPartitionTimeoutMs = 5_000;
 /** The directory of the metadata log under metadata.log.dir, as KRaft names it. */
@@ -334,6 +340,15 @@ export class GregorNode {
         saslServerMaxReceiveBytes: settings.saslServerMaxReceiveSize,
       },
       this.logger,
+      {
+        quotas: new ConnectionQuotas(
+          this.config.connectionLimits,
+          { samples: settings.quotaWindowNum, windowMs: settings.quotaWindowSizeSeconds * 1000 },
+          ipConnectionRateOf(() => this.brokerImage.clientQuotas),
+        ),
+        clock: monotonicClock,
+        timers: systemTimers,
+      },
     );
     const boundKafka = await this.socketServer.listen(this.config.kafkaListeners, (name) => {
       const tls = this.config.listenerTls.get(name);
@@ -741,6 +756,7 @@ export class GregorNode {
         () => this.brokerImage.clientQuotas,
         monotonicClock,
         this.metrics,
+        requestTimeClock,
       ),
       ...(settings.authorizerClassName === ''
         ? {}

@@ -165,3 +165,60 @@ describe('ClientQuotaManager', () => {
     expect(manager.sensorCount).toBe(1);
   });
 });
+
+describe('request_percentage (the time requests take, as a percentage of one thread)', () => {
+  const windows = kafkaQuotaWindows; // 11 samples of 1 s
+  // What ClientQuotas records for `ms` of request time: percent-seconds of one thread.
+  const percentSeconds = (ms: number) => ms / 10;
+
+  it('measures request time over the window as a percentage and throttles by at most one window', () => {
+    const manager = new ClientQuotaManager(
+      'request_percentage',
+      windows,
+      () => quotas([[[['user', 'alice']], 'request_percentage', 10]]),
+      windows.windowMs,
+    );
+    // 900 ms of work in a fresh 10 s window: 9 % of one thread, within 10 %.
+    expect(manager.recordAndGetThrottleTimeMs(alice, percentSeconds(900), 0)).toBe(0);
+    expect(manager.measuredRate(alice, 0)).toBeCloseTo(9);
+    // Another 200 ms: 11 %, (11 - 10) / 10 x 10 s = 1 s, which is also the bound.
+    expect(manager.recordAndGetThrottleTimeMs(alice, percentSeconds(200), 0)).toBe(1_000);
+    // Far over (31 %): (31 - 10) / 10 x 10 s = 21 s, bounded to one window (quota.window.size.seconds).
+    expect(manager.recordAndGetThrottleTimeMs(alice, percentSeconds(2_000), 0)).toBe(1_000);
+    // The work was counted: once the window has moved past it, the client is free again.
+    expect(manager.recordAndGetThrottleTimeMs(alice, percentSeconds(1), 11_000)).toBe(0);
+  });
+
+  it('under a smaller overshoot throttles less than the bound', () => {
+    const manager = new ClientQuotaManager(
+      'request_percentage',
+      windows,
+      () => quotas([[[['client-id', 'app']], 'request_percentage', 50]]),
+      windows.windowMs,
+    );
+    // 5.5 s of work in 10 s: 55 % against 50 %: 0.1 x 10 s.
+    expect(manager.recordAndGetThrottleTimeMs(alice, percentSeconds(5_500), 0)).toBe(1_000);
+    const other = new ClientQuotaManager(
+      'request_percentage',
+      windows,
+      () => quotas([[[['client-id', 'app']], 'request_percentage', 50]]),
+      windows.windowMs,
+    );
+    // 5.1 s: 51 %: 0.02 x 10 s.
+    expect(other.recordAndGetThrottleTimeMs(alice, percentSeconds(5_100), 0)).toBe(200);
+  });
+
+  it('follows the same precedence as the byte rates and ignores them', () => {
+    const map = quotas([
+      [[['user', 'alice']], 'producer_byte_rate', 1],
+      [[['user', null]], 'request_percentage', 25],
+      [[['client-id', 'app']], 'request_percentage', 75],
+    ]);
+    // The default user is above client-id=app in Kafka's order.
+    expect(resolveQuota(map, 'request_percentage', alice)).toEqual({
+      bound: 25,
+      user: 'alice',
+      clientId: '',
+    });
+  });
+});

@@ -1,5 +1,7 @@
-// Kafka's ClientQuotaManager for one byte-rate quota (KIP-13, KIP-55, KIP-219): producer_byte_rate
-// over the bytes of Produce requests, consumer_byte_rate over the bytes of consumer Fetch responses.
+// Kafka's ClientQuotaManager for one client quota (KIP-13, KIP-55, KIP-124, KIP-219):
+// producer_byte_rate over the bytes of Produce requests, consumer_byte_rate over the bytes of
+// consumer Fetch responses, request_percentage over the time requests take (ClientRequestQuotaManager:
+// the value recorded is that time as percent-seconds of one thread, so the rate is a percentage).
 //
 // The quota of a request is found from the client quotas in the metadata image, in Kafka's order of
 // precedence (the first entity that sets the key wins):
@@ -12,7 +14,8 @@
 // client id. The rate is Kafka's (sampled-stats.ts `SampledRate`: quota.window.num samples of
 // quota.window.size.seconds). A request that takes the rate above the quota is still served (its
 // bytes count); the throttle time is how long the client must stay quiet for the rate to fall back
-// to the quota: (rate - quota) / quota × the measured window.
+// to the quota: (rate - quota) / quota × the measured window; request_percentage bounds that by one
+// quota window (quota.window.size.seconds), as Kafka's ClientRequestQuotaManager does.
 //
 // Pure: the caller passes the time to every call.
 
@@ -25,6 +28,7 @@ import {
 import { SampledRate, type SampleWindows } from '../metrics/sampled-stats.js';
 
 export type ByteRateQuotaKey = 'producer_byte_rate' | 'consumer_byte_rate';
+export type ClientQuotaKey = ByteRateQuotaKey | 'request_percentage';
 
 /** quota.window.num and quota.window.size.seconds, as sample windows. */
 export interface QuotaWindows extends SampleWindows {}
@@ -55,7 +59,7 @@ export interface QuotaThrottle extends QuotaClient {
 }
 
 export interface ResolvedQuota {
-  /** Bytes per second. */
+  /** Bytes per second (percent of one thread for request_percentage). */
   readonly bound: number;
   /** Whose rate it is: '' for a part the matched entity does not name (Kafka's metric tags). */
   readonly user: string;
@@ -74,11 +78,7 @@ const client = (name: string | null): QuotaEntityComponent => ({
 });
 
 /** The quota of `key` that applies to the client, in Kafka's order of precedence; null: none. */
-export function resolveQuota(
-  quotas: QuotaMap,
-  key: ByteRateQuotaKey,
-  who: QuotaClient,
-): ResolvedQuota | null {
+export function resolveQuota(quotas: QuotaMap, key: ClientQuotaKey, who: QuotaClient): ResolvedQuota | null {
   if (quotas.size === 0) return null;
   const { user: u, clientId: c } = who;
   const candidates: [components: QuotaEntityComponent[], tagUser: string, tagClientId: string][] = [
@@ -110,14 +110,19 @@ export class ClientQuotaManager {
   private readonly resolved = new Map<string, ResolvedQuota | null>();
   private resolvedIn: QuotaMap | undefined;
 
+  /**
+   * `throttleTimeMsBound`: the longest throttle this quota gives (Kafka bounds request_percentage's
+   * by one quota window; the byte rates only by the int32 field).
+   */
   constructor(
-    readonly key: ByteRateQuotaKey,
+    readonly key: ClientQuotaKey,
     private readonly windows: QuotaWindows,
     private readonly quotas: () => QuotaMap,
+    private readonly throttleTimeMsBound = throttleTimeMsMax,
   ) {}
 
   /**
-   * Counts `bytes` against the client's quota and answers how long it must be throttled (0: not).
+   * Counts `bytes` (percent-seconds for request_percentage) against the client's quota and answers how long it must be throttled (0: not).
    * Without a quota for the client nothing is counted.
    */
   recordAndGetThrottleTimeMs(who: QuotaClient, bytes: number, nowMs: number): number {
@@ -137,7 +142,7 @@ export class ClientQuotaManager {
     const tags = { user: quota.user, clientId: quota.clientId };
     if (measured <= quota.bound) return { timeMs: 0, ...tags };
     const throttleMs = ((measured - quota.bound) / quota.bound) * rate.windowSizeMs(nowMs);
-    return { timeMs: Math.min(Math.round(throttleMs), throttleTimeMsMax), ...tags };
+    return { timeMs: Math.min(Math.round(throttleMs), this.throttleTimeMsBound), ...tags };
   }
 
   /**

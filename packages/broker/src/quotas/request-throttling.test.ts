@@ -1,13 +1,21 @@
 // Client quotas through the router: a Produce or consumer Fetch over its client's byte rate gets
 // throttle_time_ms and a throttle for its connection; a Fetch over quota is answered without records.
+// A client whose requests take more than its request_percentage of the loop gets the same.
 
-import { ApiKey, decodeResponse, ErrorCode, type RequestInput } from '@gregor/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Server } from 'node:net';
+import { type Clock, ManualClock, ManualTimers } from '@gregor/ground';
+import { ApiKey, decodeResponse, ErrorCode, encodeRequest, type RequestInput } from '@gregor/protocol';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Connection } from '../network/connection.js';
+import { RequestMemoryPool } from '../network/request-memory-pool.js';
 import { batchOf } from '../testing/batches.js';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
 
 let cluster: LocalClusterFixture;
+const servers: Server[] = [];
 afterEach(async () => {
+  for (const server of servers.splice(0)) server.close();
   await cluster.close();
 });
 
@@ -134,5 +142,130 @@ describe('client quotas on the request path', () => {
     const records = capped.responses[0]!.partitions[0]!.records!;
     expect(records.length).toBeGreaterThan(6_000);
     expect(records.length).toBeLessThan(10_000);
+  });
+});
+
+/** A request clock on which every reading is `stepMs` after the last: each request takes 2 steps. */
+function steppingClock(): Clock & { stepMs: number } {
+  let nowMs = 0;
+  const clock = {
+    stepMs: 0,
+    nowMs: () => {
+      nowMs += clock.stepMs;
+      return nowMs;
+    },
+  };
+  return clock;
+}
+
+const metadataBody: RequestInput<typeof ApiKey.Metadata> = {
+  topics: [],
+  allowAutoTopicCreation: false,
+  includeClusterAuthorizedOperations: false,
+  includeTopicAuthorizedOperations: false,
+};
+
+describe('request_percentage on the request path', () => {
+  it('throttles a client whose requests take more than its share of the loop, by at most one window', async () => {
+    const requestClock = steppingClock();
+    cluster = await LocalClusterFixture.start({ requestClock });
+    await setQuota('request_percentage', 1);
+    // Each request now takes 10 ms of loop time (5 ms before the handler waits, 5 ms after). 1 % of
+    // one thread over the fresh 10 s window is 100 ms: ten requests fit.
+    requestClock.stepMs = 5;
+    for (let i = 0; i < 10; i++) {
+      const outcome = await cluster.send(ApiKey.Metadata, 9, metadataBody);
+      expect(outcome.kind === 'respond' && outcome.throttle, `request ${i + 1}`).toBeUndefined();
+    }
+    const over = await cluster.send(ApiKey.Metadata, 9, metadataBody);
+    if (over.kind !== 'respond') throw new Error('expected a response');
+    // 110 ms over 10 s is 1.1 %: (1.1 - 1) / 1 x 10 s, bounded by one window (quota.window.size.seconds).
+    expect(over.throttle).toEqual({ timeMs: 1_000, delayResponse: false });
+    const body = decodeResponse(ApiKey.Metadata, 9, over.response);
+    if (!body.ok) throw new Error(body.message);
+    expect(body.body.throttleTimeMs).toBe(1_000);
+
+    // Metadata v5 is from before KIP-219: its response waits out the throttle too.
+    const old = await cluster.send(ApiKey.Metadata, 5, metadataBody);
+    expect(old.kind === 'respond' && old.throttle?.delayResponse).toBe(true);
+    // ApiVersions is never throttled (a client must always be able to find out what to speak).
+    const versions = await cluster.send(ApiKey.ApiVersions, 3, {
+      clientSoftwareName: 'test',
+      clientSoftwareVersion: '1',
+    });
+    expect(versions.kind === 'respond' && versions.throttle).toBeUndefined();
+
+    // Another client id has no quota; once the quota is gone, neither does this one.
+    requestClock.stepMs = 0;
+    await setQuota('request_percentage', null);
+    requestClock.stepMs = 5;
+    const free = await cluster.send(ApiKey.Metadata, 9, metadataBody);
+    expect(free.kind === 'respond' && free.throttle).toBeUndefined();
+  });
+
+  it('a Produce over both quotas gets the longer throttle', async () => {
+    const requestClock = steppingClock();
+    cluster = await LocalClusterFixture.start({ requestClock });
+    await createTopic('t');
+    await setQuota('request_percentage', 1);
+    await setQuota('producer_byte_rate', 1000);
+    requestClock.stepMs = 100; // 200 ms a request: 2 %, a 1 s throttle
+    const outcome = await cluster.send(ApiKey.Produce, 7, produceBody(bigBatch()));
+    if (outcome.kind !== 'respond') throw new Error('expected a response');
+    // The byte rate's ~10 s is longer than request_percentage's 1 s.
+    expect(outcome.throttle?.timeMs).toBeGreaterThan(9_000);
+    const response = decodeResponse(ApiKey.Produce, 7, outcome.response);
+    if (!response.ok) throw new Error(response.message);
+    expect(response.body.throttleTimeMs).toBe(outcome.throttle!.timeMs);
+  });
+
+  it('mutes the connection of a throttled client: its next request is read only after the throttle', async () => {
+    const requestClock = steppingClock();
+    cluster = await LocalClusterFixture.start({ requestClock });
+    await setQuota('request_percentage', 1);
+    const timers = new ManualTimers(new ManualClock(0));
+    const server = createServer((socket) => {
+      new Connection(
+        socket,
+        { connectionId: 1, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
+        (frame) => cluster.sendFrame(frame),
+        { onProtocolError: () => {}, onClose: () => {} },
+        { frameMaxBytes: 1 << 20, requestMemory: new RequestMemoryPool(1 << 20), timers },
+      );
+    });
+    servers.push(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const throttles: number[] = [];
+    let pending = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+        const frame = pending.subarray(4, 4 + pending.readInt32BE(0));
+        const response = decodeResponse(ApiKey.Metadata, 9, frame);
+        if (!response.ok) throw new Error(response.message);
+        throttles.push(response.body.throttleTimeMs);
+        pending = pending.subarray(frame.length + 4);
+      }
+    });
+    const sendMetadata = (correlationId: number) => {
+      const request = encodeRequest(ApiKey.Metadata, 9, correlationId, 'fixture-client', metadataBody);
+      const size = Buffer.alloc(4);
+      size.writeInt32BE(request.length, 0);
+      client.write(Buffer.concat([size, request]));
+    };
+    requestClock.stepMs = 60; // 120 ms a request: 1.2 % of the window, over 1 % at once
+    sendMetadata(1);
+    await vi.waitFor(() => expect(throttles).toEqual([1_000]));
+    expect(timers.pendingCount).toBe(1);
+    sendMetadata(2);
+    // Muted: the next request stays unread until the throttle ends.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(throttles).toHaveLength(1);
+    timers.advanceMs(1_000);
+    await vi.waitFor(() => expect(throttles).toHaveLength(2));
+    expect(throttles[1]).toBeGreaterThan(0);
+    client.destroy();
   });
 });

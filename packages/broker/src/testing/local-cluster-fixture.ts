@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { ManualClock, ManualTimers, SeededRandom } from '@gregor/ground';
+import { type Clock, ManualClock, ManualTimers, SeededRandom } from '@gregor/ground';
 import {
   type AclBinding,
   type AclBindingFilter,
@@ -107,6 +107,8 @@ export interface LocalClusterOptions {
   readonly metrics?: BrokerMetrics;
   /** The broker's leader lease (a BrokerLease on a ManualClock, say); held for ever by default. */
   readonly leaderLease?: LeaderLease;
+  /** Times requests for request_percentage (the fixture's ManualClock by default: they take no time). */
+  readonly requestClock?: Clock;
   /** authorizer.class.name's authorizer (every request is allowed without one). */
   readonly authorizer?: StandardAuthorizer;
 }
@@ -212,6 +214,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
         () => fixture.image().clientQuotas,
         fixture.clock,
         options.metrics ?? noBrokerMetrics,
+        options.requestClock ?? fixture.clock,
       ),
     };
     fixture.router = createRequestRouter(fixture.context, apiHandlers());
