@@ -15,6 +15,7 @@ import {
   type IncrementalAlterTopicConfigsRequest,
 } from '@gregor/metadata';
 import { configResourceType, ErrorCode } from '@gregor/protocol';
+import { isBrokerLogConfigKey } from '@gregor/storage';
 import type { RequestContext } from './api-handler.js';
 import { AclOperation, authorizedOnCluster } from './authorization.js';
 import { isFailure } from './broker-context.js';
@@ -127,11 +128,12 @@ function brokerChangeRefusal(
 ): { errorCode: number; errorMessage: string } | null {
   const nameProblem = dynamicBrokerResourceNameProblem(resourceName);
   if (nameProblem !== null) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: nameProblem };
-  const known = new Set(context.broker.settings.describedConfigs.map((config) => config.name));
+  const described = new Set(context.broker.settings.describedConfigs.map((config) => config.name));
+  const known = (name: string) => described.has(name) || isBrokerLogConfigKey(name);
   const notDynamic = operations
     .map((operation) => operation.name)
     .filter((name) => !dynamicBrokerConfigTopicKeys.has(name));
-  const staticKeys = notDynamic.filter((name) => known.has(name));
+  const staticKeys = notDynamic.filter(known);
   if (staticKeys.length > 0) {
     return {
       errorCode: ErrorCode.INVALID_REQUEST,

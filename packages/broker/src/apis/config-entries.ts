@@ -180,7 +180,20 @@ export function describeBrokerConfigs(
   dynamic: DynamicBrokerConfigs,
   brokerId: number,
 ): ConfigEntry[] {
-  return settings.describedConfigs
+  // A log key left out of server.properties is still a config of this broker: at its default.
+  const described = new Set(settings.describedConfigs.map((config) => config.name));
+  const brokerValues = describeLogConfig(settings.brokerLogConfig);
+  const unlisted = [...dynamicBrokerConfigTopicKeys]
+    .filter(([brokerKey]) => !described.has(brokerKey))
+    .map(([brokerKey, topicKey]) => ({
+      name: brokerKey,
+      value: brokerValues[topicKey] ?? null,
+      source: 'default' as const,
+      isSensitive: false,
+      type: topicConfigType(topicKey),
+      documentation: logConfigDoc(brokerKey) ?? null,
+    }));
+  return [...settings.describedConfigs, ...unlisted]
     .map((config): ConfigEntry => {
       const staticSource =
         config.source === 'static-broker-config'
