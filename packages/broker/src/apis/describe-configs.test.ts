@@ -111,7 +111,7 @@ describe('DescribeConfigs on topics', () => {
 });
 
 describe('DescribeConfigs on brokers', () => {
-  it('reports this broker static configs as read-only with their source', async () => {
+  it("reports this broker's static configs as read-only with their source", async () => {
     cluster = await LocalClusterFixture.start();
     const response = await cluster.request(ApiKey.DescribeConfigs, 2, {
       resources: [
@@ -124,7 +124,13 @@ describe('DescribeConfigs on brokers', () => {
     });
     const [own, other, clusterDefaults, logger] = response.results;
     expect(own!.errorCode).toBe(ErrorCode.NONE);
-    expect(own!.configs).toEqual([
+    // The dynamic log defaults are listed even when server.properties leaves them out: not read-only.
+    expect(own!.configs.find((config) => config.name === 'log.retention.ms')).toMatchObject({
+      value: '604800000',
+      readOnly: false,
+      configSource: ConfigSource.defaultConfig,
+    });
+    expect(own!.configs.filter((config) => config.readOnly)).toEqual([
       {
         name: 'broker.id',
         value: '1',
