@@ -191,6 +191,37 @@ describe('AlterConfigs', () => {
     ]);
     expect(Object.fromEntries(cluster.image().topicConfigs('t'))).toEqual({ 'max.message.bytes': '2048' });
   });
+
+  it('replaces the whole dynamic config of a broker resource, and refuses static keys', async () => {
+    cluster = await LocalClusterFixture.start();
+    const alter = async (resourceName: string, configs: Record<string, string>) =>
+      (
+        await cluster.request(ApiKey.AlterConfigs, 2, {
+          resources: [
+            {
+              resourceType: configResourceType.broker,
+              resourceName,
+              configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+            },
+          ],
+          validateOnly: false,
+        })
+      ).responses[0]!;
+    expect(await alter('', { 'log.retention.ms': '60000', 'log.roll.ms': '3600000' })).toMatchObject({
+      errorCode: ErrorCode.NONE,
+    });
+    expect(await alter('', { 'log.retention.bytes': '1048576' })).toMatchObject({
+      errorCode: ErrorCode.NONE,
+    });
+    expect(Object.fromEntries(cluster.image().brokerConfigs(''))).toEqual({
+      'log.retention.bytes': '1048576',
+    });
+    expect(await alter('1', { 'broker.id': '2' })).toMatchObject({
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: 'Cannot update these configs dynamically: Set(broker.id)',
+    });
+    expect(cluster.image().brokerConfigs('1').size).toBe(0);
+  });
 });
 
 describe('DescribeConfigs v3+', () => {
