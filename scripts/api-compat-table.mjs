@@ -52,7 +52,7 @@ const kafkaApiKeys = [
   [30, 'CreateAcls', 'SECURITY_DISABLED without an authorizer'],
   [31, 'DeleteAcls', 'SECURITY_DISABLED without an authorizer'],
   [32, 'DescribeConfigs'],
-  [33, 'AlterConfigs', 'topics; broker configs are static (refused)'],
+  [33, 'AlterConfigs', 'topics; brokers: the dynamic log defaults only'],
   [34, 'AlterReplicaLogDirs'],
   [35, 'DescribeLogDirs'],
   [36, 'SaslAuthenticate', 'PLAIN, SCRAM-SHA-256, SCRAM-SHA-512'],
@@ -63,7 +63,7 @@ const kafkaApiKeys = [
   [41, 'DescribeDelegationToken', 'no delegation tokens'],
   [42, 'DeleteGroups'],
   [43, 'ElectLeaders'],
-  [44, 'IncrementalAlterConfigs', 'topics; broker configs are static (refused)'],
+  [44, 'IncrementalAlterConfigs', 'topics; brokers: the dynamic log defaults only'],
   [45, 'AlterPartitionReassignments', 'no replication throttles (--throttle)'],
   [46, 'ListPartitionReassignments'],
   [47, 'OffsetDelete'],
@@ -215,6 +215,13 @@ const testedBy = {
     files: [`${it}acked-loss.integration.test.ts`, `${it}idempotence.integration.test.ts`],
   },
   DescribeConfigs: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
+  IncrementalAlterConfigs: {
+    clients: ['gregor configs'],
+    files: [
+      `${it}dynamic-broker-configs.integration.test.ts`,
+      'packages/cli/src/it/configs.integration.test.ts',
+    ],
+  },
   AlterConfigs: {
     clients: ['kafkajs', 'kafka-python', librdkafka],
     files: [`${it}admin-compat.in-process.integration.test.ts`],

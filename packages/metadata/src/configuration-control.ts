@@ -141,11 +141,11 @@ export class ConfigurationControlManager {
         `config names repeat in one request: ${names.join(', ')}`,
       );
     }
-    const static_ = names.filter((name) => !dynamicBrokerConfigTopicKeys.has(name));
-    if (static_.length > 0) {
+    const notDynamic = names.filter((name) => !dynamicBrokerConfigTopicKeys.has(name));
+    if (notDynamic.length > 0) {
       return controllerError(
         errors.INVALID_CONFIG,
-        `Not dynamic broker configs: ${static_.join(', ')} (dynamic: ${[...dynamicBrokerConfigTopicKeys.keys()].join(', ')})`,
+        `Not dynamic broker configs: ${notDynamic.join(', ')} (dynamic: ${[...dynamicBrokerConfigTopicKeys.keys()].join(', ')})`,
       );
     }
     const changes = computeChanges(
