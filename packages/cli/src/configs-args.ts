@@ -1,7 +1,9 @@
 // Command-line arguments of `gregor configs`, kafka-configs.sh's everyday subset:
-//   gregor configs --bootstrap-server host:port[,...] describe --entity-type topics|brokers --entity-name N
-//   gregor configs --bootstrap-server host:port[,...] alter --entity-type topics --entity-name N
-//                  [--add-config k=v[,k=v...]] [--delete-config k[,k...]]
+//   gregor configs --bootstrap-server host:port[,...] describe --entity-type topics|brokers
+//                  (--entity-name N | --entity-default) [--all]
+//   gregor configs --bootstrap-server host:port[,...] alter --entity-type topics|brokers
+//                  (--entity-name N | --entity-default) [--add-config k=v[,k=v...]] [--delete-config k[,k...]]
+// (--entity-default for brokers: the cluster-wide dynamic default)
 // and client quotas, for users, clients (client ids) and ips, a user and a client together by giving
 // both (kafka-configs.sh's `--entity-type users --entity-name U --entity-type clients --entity-name C`),
 // a default entity with --entity-default. --describe and --alter may stand for the command, as in
@@ -27,7 +29,14 @@ export interface QuotaEntityArg {
 }
 
 export type ConfigsCommand =
-  | { readonly kind: 'describe'; readonly entityType: ConfigEntityType; readonly entityName: string }
+  | {
+      readonly kind: 'describe';
+      readonly entityType: ConfigEntityType;
+      /** A topic, a broker id, or '' for the brokers' cluster-wide default (--entity-default). */
+      readonly entityName: string;
+      /** --all: every config with its source, not only the dynamic ones set. */
+      readonly all: boolean;
+    }
   | {
       readonly kind: 'alter';
       readonly entityType: ConfigEntityType;
@@ -62,11 +71,15 @@ export const configsTimeoutMsMax = 600_000;
 export const configsUsage = `Usage: gregor configs --bootstrap-server host:port[,host:port...] [--timeout-ms N] <command>
 
 Topic and broker configs, and client quotas, like kafka-configs.sh:
-  describe --entity-type topics|brokers --entity-name NAME
-                             the configs set on the topic (or broker), with their synonyms
-  alter --entity-type topics --entity-name NAME [--add-config k=v[,k=v...]] [--delete-config k[,k...]]
-                             sets and removes topic configs in one IncrementalAlterConfigs request:
-                             all of them apply, or none does
+  describe --entity-type topics|brokers --entity-name NAME|--entity-default [--all]
+                             the dynamic configs set on the topic, the broker or (brokers with
+                             --entity-default) the cluster-wide default, with their synonyms;
+                             --all: every config and where its value comes from
+  alter --entity-type topics|brokers --entity-name NAME|--entity-default
+        [--add-config k=v[,k=v...]] [--delete-config k[,k...]]
+                             sets and removes topic configs, or dynamic broker configs (for one
+                             broker, or cluster-wide with --entity-default), in one
+                             IncrementalAlterConfigs request: all of them apply, or none does
   describe --entity-type users|clients|ips [--entity-name NAME | --entity-default] [...]
                              the client quotas of the entity (every one of the type without a name)
   alter --entity-type users|clients|ips --entity-name NAME|--entity-default [...]
@@ -99,6 +112,10 @@ export function parseConfigsArgs(args: readonly string[]): ParsedConfigsArgs {
     if (arg === '--help' || arg === '-h') return { kind: 'help' };
     if (arg === '--describe' || arg === '--alter') {
       positional.push(arg.slice(2));
+      continue;
+    }
+    if (arg === '--all') {
+      flags.set(arg, 'true');
       continue;
     }
     if (arg === '--entity-default') {
@@ -141,14 +158,23 @@ export function parseConfigsArgs(args: readonly string[]): ParsedConfigsArgs {
       `--entity-type must be topics, brokers, users, clients or ips, got '${entityType ?? ''}'`,
     );
   }
-  const entityName = flags.get('--entity-name');
-  if (entityName === undefined) return usageError('--entity-name is required');
+  const isDefault = entityFlags.some(({ flag }) => flag === '--entity-default');
+  if (isDefault && entityType !== 'brokers') return usageError('--entity-default goes with brokers here');
+  if (isDefault && flags.has('--entity-name')) {
+    return usageError('--entity-name and --entity-default cannot both be given');
+  }
+  const entityName = isDefault ? '' : flags.get('--entity-name');
+  if (entityName === undefined) return usageError('--entity-name or --entity-default is required');
+  if (entityType === 'brokers' && !isDefault && !/^\d+$/.test(entityName)) {
+    return usageError(`--entity-name of a broker is its id, got '${entityName}'`);
+  }
   if (name === 'describe') {
     if (flags.has('--add-config') || flags.has('--delete-config')) {
       return usageError('--add-config and --delete-config go with alter, not describe');
     }
-    return options({ kind: 'describe', entityType, entityName });
+    return options({ kind: 'describe', entityType, entityName, all: flags.has('--all') });
   }
+  if (flags.has('--all')) return usageError('--all goes with describe');
   const set: { name: string; value: string }[] = [];
   for (const pair of (flags.get('--add-config') ?? '').split(',').filter((text) => text !== '')) {
     const equals = pair.indexOf('=');

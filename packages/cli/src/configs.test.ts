@@ -38,6 +38,72 @@ describe('gregor configs arguments', () => {
     });
   });
 
+  it('takes broker entities by id or as the cluster-wide default, and --all for describe', () => {
+    expect(
+      parseConfigsArgs([
+        ...bootstrap,
+        '--alter',
+        '--entity-type',
+        'brokers',
+        '--entity-default',
+        '--add-config',
+        'log.retention.ms=1000',
+      ]),
+    ).toMatchObject({
+      options: {
+        command: {
+          kind: 'alter',
+          entityType: 'brokers',
+          entityName: '',
+          set: [{ name: 'log.retention.ms', value: '1000' }],
+        },
+      },
+    });
+    expect(
+      parseConfigsArgs([
+        ...bootstrap,
+        '--describe',
+        '--entity-type',
+        'brokers',
+        '--entity-name',
+        '2',
+        '--all',
+      ]),
+    ).toMatchObject({
+      options: { command: { kind: 'describe', entityType: 'brokers', entityName: '2', all: true } },
+    });
+    const message = (args: string[]) => {
+      const parsed = parseConfigsArgs([...bootstrap, ...args]);
+      return parsed.kind === 'usage-error' ? parsed.message : parsed.kind;
+    };
+    expect(message(['--describe', '--entity-type', 'topics', '--entity-default'])).toBe(
+      '--entity-default goes with brokers here',
+    );
+    expect(message(['--describe', '--entity-type', 'brokers', '--entity-name', 'b1'])).toBe(
+      "--entity-name of a broker is its id, got 'b1'",
+    );
+    expect(
+      message(['--describe', '--entity-type', 'brokers', '--entity-name', '1', '--entity-default']),
+    ).toBe('--entity-name and --entity-default cannot both be given');
+  });
+
+  it('prints the cluster default as kafka-configs.sh does', () => {
+    expect(
+      formatDescribedConfigs('brokers', '', [
+        {
+          name: 'log.retention.ms',
+          value: '1000',
+          source: 3,
+          isSensitive: false,
+          synonyms: [{ name: 'log.retention.ms', value: '1000', source: 3 }],
+        },
+      ]),
+    ).toBe(
+      'Default configs for brokers in the cluster are:\n' +
+        '  log.retention.ms=1000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=1000}\n',
+    );
+  });
+
   it('names what is wrong', () => {
     const message = (args: string[]) => {
       const parsed = parseConfigsArgs(args);

@@ -22,6 +22,10 @@ const configSourceNames: Readonly<Record<number, string>> = {
   6: 'DYNAMIC_BROKER_LOGGER_CONFIG',
 };
 
+const configSourceDynamicTopic = 1;
+const configSourceDynamicBroker = 2;
+const configSourceDynamicDefaultBroker = 3;
+
 export interface DescribedConfig {
   readonly name: string;
   readonly value: string | null;
@@ -34,15 +38,23 @@ export interface DescribedConfig {
   }[];
 }
 
-/** kafka-configs.sh's describe output for the configs given (the caller picks which to show). */
+/**
+ * kafka-configs.sh's describe output for the configs given (the caller picks which to show): `all`
+ * for --all, else the dynamic ones; entity name '' of brokers is the cluster-wide default.
+ */
 export function formatDescribedConfigs(
   entityType: 'topics' | 'brokers',
   entityName: string,
   configs: readonly DescribedConfig[],
+  all = false,
 ): string {
   const entity = entityType === 'topics' ? `topic ${entityName}` : `broker ${entityName}`;
-  const kind = entityType === 'topics' ? 'Dynamic configs' : 'All configs';
-  const lines = [`${kind} for ${entity} are:`];
+  const kind = all ? 'All configs' : 'Dynamic configs';
+  const heading =
+    entityType === 'brokers' && entityName === ''
+      ? 'Default configs for brokers in the cluster are:'
+      : `${kind} for ${entity} are:`;
+  const lines = [heading];
   for (const config of configs) {
     const value = config.isSensitive ? null : config.value;
     const synonyms = config.synonyms
@@ -158,7 +170,16 @@ async function runCommand(
   }
   const resourceType = command.entityType === 'topics' ? configResourceType.topic : configResourceType.broker;
   if (command.kind === 'describe') {
-    const response = await connection.call(
+    // A broker's own configs are described by that broker, as kafka-configs.sh asks it.
+    const brokerConnection =
+      command.entityType === 'brokers' && command.entityName !== ''
+        ? await connectToBroker(connection, Number(command.entityName), timeoutMs)
+        : connection;
+    if (typeof brokerConnection === 'string') {
+      err.write(`Error: ${brokerConnection}\n`);
+      return failureExitCode;
+    }
+    const response = await brokerConnection.call(
       ApiKey.DescribeConfigs,
       4,
       {
@@ -168,20 +189,26 @@ async function runCommand(
       },
       timeoutMs,
     );
+    if (brokerConnection !== connection) brokerConnection.close();
     const result = response.results[0]!;
     if (result.errorCode !== ErrorCode.NONE) {
       err.write(`Error: ${errorName(result.errorCode)}: ${result.errorMessage ?? ''}\n`);
       return failureExitCode;
     }
-    // As kafka-configs.sh: a topic shows what is set on it; a broker shows all its configs.
-    const shown = result.configs.filter(
-      (config) => command.entityType === 'brokers' || config.configSource === 1,
-    );
+    // As kafka-configs.sh: without --all, only what is set on the entity itself.
+    const ownSource =
+      command.entityType === 'topics'
+        ? configSourceDynamicTopic
+        : command.entityName === ''
+          ? configSourceDynamicDefaultBroker
+          : configSourceDynamicBroker;
+    const shown = result.configs.filter((config) => command.all || config.configSource === ownSource);
     out.write(
       formatDescribedConfigs(
         command.entityType,
         command.entityName,
         shown.map((config) => ({ ...config, source: config.configSource })),
+        command.all,
       ),
     );
     return 0;
@@ -218,9 +245,26 @@ async function runCommand(
     return failureExitCode;
   }
   out.write(
-    `Completed updating config for ${command.entityType === 'topics' ? 'topic' : 'broker'} ${command.entityName}.\n`,
+    command.entityType === 'brokers' && command.entityName === ''
+      ? 'Completed updating default config for brokers in the cluster.\n'
+      : `Completed updating config for ${command.entityType === 'topics' ? 'topic' : 'broker'} ${command.entityName}.\n`,
   );
   return 0;
+}
+
+/** A connection to broker `brokerId`, found in the cluster's metadata, or why there is none. */
+async function connectToBroker(
+  bootstrap: KafkaConnection,
+  brokerId: number,
+  timeoutMs: number,
+): Promise<KafkaConnection | string> {
+  const metadata = await bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, timeoutMs);
+  const broker = metadata.brokers.find((candidate) => candidate.nodeId === brokerId);
+  if (broker === undefined) {
+    const known = metadata.brokers.map((candidate) => candidate.nodeId).sort((a, b) => a - b);
+    return `broker ${brokerId} is not in the cluster (brokers: ${known.join(',')})`;
+  }
+  return connect([{ host: broker.host, port: broker.port }], timeoutMs);
 }
 
 /** Match types of DescribeClientQuotas: an exact name, the default entity, any of the type. */

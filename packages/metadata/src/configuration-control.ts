@@ -3,11 +3,16 @@
 // configs say where the controller needs one (unclean leader election, falling back to the cluster
 // default).
 
+import {
+  clusterDefaultBrokerResource,
+  dynamicBrokerConfigTopicKeys,
+  dynamicBrokerResourceNameProblem,
+} from './broker-configs.js';
 import type { ControllerBatch } from './controller-batch.js';
 import type { ControllerConfig } from './controller-config.js';
-import { type ControllerError, ControllerErrorCode, controllerError } from './errors.js';
+import { type ControllerError, ControllerErrorCode, controllerError, isErrorValue } from './errors.js';
 import type { MetadataImage, TopicImage } from './image.js';
-import { topicResourceType } from './records.js';
+import { brokerResourceType, topicResourceType } from './records.js';
 import {
   booleanTopicConfig,
   isListTopicConfig,
@@ -43,8 +48,16 @@ export interface ValidatedTopicConfigChanges {
 }
 
 export interface IncrementalAlterTopicConfigsRequest {
+  /** The topic, or with `resourceType` BROKER the broker resource: '' (cluster default) or an id. */
   readonly topicName: string;
   readonly operations: readonly AlterConfigOperation[];
+  /** Kafka's ConfigResource.Type: TOPIC (2, the default) or BROKER (4, dynamic broker configs). */
+  readonly resourceType?: typeof topicResourceType | typeof brokerResourceType;
+}
+
+export interface ValidatedBrokerConfigChanges {
+  readonly resourceName: string;
+  readonly changes: readonly TopicConfigChange[];
 }
 
 export interface IncrementalAlterConfigsResponse {
@@ -102,52 +115,63 @@ export class ConfigurationControlManager {
         `config names repeat in one request: ${names.join(', ')}`,
       );
     }
-    const current = this.image().topicConfigs(topic.name);
-    const changes: TopicConfigChange[] = [];
     for (const operation of request.operations) {
       if (topicConfigProblem(operation.name, '') === `unknown topic config ${operation.name}`) {
         return controllerError(errors.INVALID_CONFIG, `Unknown topic config name: ${operation.name}`);
       }
-      let value: string | null;
-      switch (operation.operation) {
-        case 'delete':
-          value = null;
-          break;
-        case 'set':
-          if (operation.value === null) {
-            return controllerError(
-              errors.INVALID_REQUEST,
-              `Null value not supported for : ${operation.name}`,
-            );
-          }
-          value = operation.value;
-          break;
-        case 'append':
-        case 'subtract': {
-          if (!isListTopicConfig(operation.name)) {
-            return controllerError(
-              errors.INVALID_CONFIG,
-              `Can't ${operation.operation.toUpperCase()} to key ${operation.name} because its type is not LIST.`,
-            );
-          }
-          const start = current.get(operation.name) ?? listTopicConfigDefault(operation.name);
-          const items = start === '' ? [] : start.split(',');
-          for (const item of (operation.value ?? '').split(',')) {
-            const at = items.indexOf(item);
-            if (operation.operation === 'append' && at === -1) items.push(item);
-            if (operation.operation === 'subtract' && at !== -1) items.splice(at, 1);
-          }
-          value = items.join(',');
-          break;
-        }
-      }
-      if (value !== null) {
-        const problem = topicConfigProblem(operation.name, value);
-        if (problem !== null) return controllerError(errors.INVALID_CONFIG, problem);
-      }
-      changes.push({ name: operation.name, value });
     }
-    return { topic, changes };
+    const changes = computeChanges(request.operations, this.image().topicConfigs(topic.name), (name) => name);
+    return isErrorValue(changes) ? changes : { topic, changes };
+  }
+
+  /**
+   * IncrementalAlterConfigs' checks for one dynamic broker config resource ('' or a broker id): only
+   * the dynamic keys, each value checked as its topic key's is; all operations valid, or none applied.
+   */
+  validateAlterBrokerConfigs(
+    request: IncrementalAlterTopicConfigsRequest,
+  ): ValidatedBrokerConfigChanges | ControllerError {
+    const resourceName = request.topicName;
+    const nameProblem = dynamicBrokerResourceNameProblem(resourceName);
+    if (nameProblem !== null) return controllerError(errors.INVALID_REQUEST, nameProblem);
+    const names = request.operations.map((operation) => operation.name);
+    if (new Set(names).size !== names.length) {
+      return controllerError(
+        errors.INVALID_REQUEST,
+        `config names repeat in one request: ${names.join(', ')}`,
+      );
+    }
+    const notDynamic = names.filter((name) => !dynamicBrokerConfigTopicKeys.has(name));
+    if (notDynamic.length > 0) {
+      return controllerError(
+        errors.INVALID_CONFIG,
+        `Not dynamic broker configs: ${notDynamic.join(', ')} (dynamic: ${[...dynamicBrokerConfigTopicKeys.keys()].join(', ')})`,
+      );
+    }
+    const changes = computeChanges(
+      request.operations,
+      this.image().brokerConfigs(resourceName),
+      (name) => dynamicBrokerConfigTopicKeys.get(name)!,
+    );
+    return isErrorValue(changes) ? changes : { resourceName, changes };
+  }
+
+  /** A broker config record per validated change that changes something. */
+  alterBrokerConfigs(
+    batch: ControllerBatch,
+    resourceName: string,
+    changes: readonly TopicConfigChange[],
+  ): void {
+    const current = this.image().brokerConfigs(resourceName);
+    for (const { name, value } of changes) {
+      if ((current.get(name) ?? null) === value) continue;
+      batch.add({ type: 'config', resourceType: brokerResourceType, resourceName, name, value });
+    }
+  }
+
+  /** The topics whose `unclean.leader.election.enable` is true as of `batch` (their own, else the default). */
+  uncleanElectionTopics(batch: ControllerBatch): string[] {
+    return [...batch.delta.topicNames()].filter((name) => this.uncleanLeaderElectionEnabled(batch, name));
   }
 
   /** A config record per validated change that changes something. */
@@ -165,19 +189,85 @@ export class ConfigurationControlManager {
     }
   }
 
-  /** `min.insync.replicas` of the topic as of `batch`, else the cluster default. */
+  /**
+   * `min.insync.replicas` of the topic as of `batch`, else the dynamic cluster default, else the
+   * controller's static config (the controller is not one broker: per-broker values do not apply).
+   */
   minInsyncReplicas(batch: ControllerBatch, topicName: string): number {
-    const value = batch.delta.topicConfigs(topicName).get('min.insync.replicas');
+    const value =
+      batch.delta.topicConfigs(topicName).get('min.insync.replicas') ??
+      batch.delta.brokerConfigs(clusterDefaultBrokerResource).get('min.insync.replicas');
     const parsed = value === undefined ? Number.NaN : Number(value);
     return Number.isInteger(parsed) && parsed >= 1 ? parsed : this.config.minInsyncReplicas;
   }
 
-  /** `unclean.leader.election.enable` of the topic as of `batch`, else the cluster default. */
+  /**
+   * `unclean.leader.election.enable` of the topic as of `batch`, else the dynamic cluster default,
+   * else the controller's static config.
+   */
   uncleanLeaderElectionEnabled(batch: ControllerBatch, topicName: string): boolean {
+    const topicConfigs = batch.delta.topicConfigs(topicName);
+    const configs = topicConfigs.has(uncleanLeaderElectionEnableConfig)
+      ? topicConfigs
+      : batch.delta.brokerConfigs(clusterDefaultBrokerResource);
     return booleanTopicConfig(
-      batch.delta.topicConfigs(topicName),
+      configs,
       uncleanLeaderElectionEnableConfig,
       this.config.uncleanLeaderElectionEnable,
     );
   }
+}
+
+/**
+ * The new value of every config the operations name, computed as Kafka's ConfigurationControlManager
+ * does (APPEND and SUBTRACT start from the current value, else the config's default); `topicKey` gives
+ * the topic key whose type and checks a name takes.
+ */
+function computeChanges(
+  operations: readonly AlterConfigOperation[],
+  current: ReadonlyMap<string, string>,
+  topicKey: (name: string) => string,
+): TopicConfigChange[] | ControllerError {
+  const changes: TopicConfigChange[] = [];
+  for (const operation of operations) {
+    const key = topicKey(operation.name);
+    let value: string | null;
+    switch (operation.operation) {
+      case 'delete':
+        value = null;
+        break;
+      case 'set':
+        if (operation.value === null) {
+          return controllerError(errors.INVALID_REQUEST, `Null value not supported for : ${operation.name}`);
+        }
+        value = operation.value;
+        break;
+      case 'append':
+      case 'subtract': {
+        if (!isListTopicConfig(key)) {
+          return controllerError(
+            errors.INVALID_CONFIG,
+            `Can't ${operation.operation.toUpperCase()} to key ${operation.name} because its type is not LIST.`,
+          );
+        }
+        const start = current.get(operation.name) ?? listTopicConfigDefault(key);
+        const items = start === '' ? [] : start.split(',');
+        for (const item of (operation.value ?? '').split(',')) {
+          const at = items.indexOf(item);
+          if (operation.operation === 'append' && at === -1) items.push(item);
+          if (operation.operation === 'subtract' && at !== -1) items.splice(at, 1);
+        }
+        value = items.join(',');
+        break;
+      }
+    }
+    if (value !== null) {
+      const problem = topicConfigProblem(key, value);
+      // Named by the key asked for: a broker key's checks are its topic key's.
+      if (problem !== null)
+        return controllerError(errors.INVALID_CONFIG, problem.split(key).join(operation.name));
+    }
+    changes.push({ name: operation.name, value });
+  }
+  return changes;
 }

@@ -15,6 +15,7 @@ function count(key: string): void {
 
 import { ControllerErrorCode } from './errors.js';
 import { applyRecords, isBrokerActive, isReplicaOffline, MetadataImage } from './image.js';
+import { brokerResourceType } from './records.js';
 import { decodeImageSnapshot, encodeImageSnapshot } from './snapshot.js';
 
 const brokerIdArb = fc.integer({ min: 1, max: 5 });
@@ -76,6 +77,12 @@ const operationArb = fc.oneof(
     }),
   },
   fc.record({ kind: fc.constant('setUnclean' as const), name: topicArb, value: fc.boolean() }),
+  // The cluster-wide dynamic default ('') or one broker's value (a broker id), as a BROKER resource.
+  fc.record({
+    kind: fc.constant('setBrokerUnclean' as const),
+    resource: fc.constantFrom('', '1', '2'),
+    value: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('allocateProducerIds' as const), brokerId: brokerIdArb }),
   fc.record({ kind: fc.constant('electPreferred' as const) }),
   fc.record({ kind: fc.constant('failover' as const) }),
@@ -190,6 +197,25 @@ function perform(h: ControllerHarness, operation: Operation, producerBlocks: [nu
       }
       return;
     }
+    case 'setBrokerUnclean':
+      attempt(
+        h,
+        h.controller.incrementalAlterTopicConfigs(
+          {
+            topicName: operation.resource,
+            resourceType: brokerResourceType,
+            operations: [
+              {
+                name: 'unclean.leader.election.enable',
+                operation: operation.value ? 'set' : 'delete',
+                value: operation.value ? 'true' : null,
+              },
+            ],
+          },
+          { validateOnly: false },
+        ),
+      );
+      return;
     case 'setUnclean':
       attempt(
         h,

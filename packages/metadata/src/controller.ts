@@ -24,6 +24,7 @@
 import { invariant, type Random } from '@gregor/ground';
 import { AclControlManager, type CreateAclsResponse, type DeleteAclsResponse } from './acl-control.js';
 import type { AclBinding, AclBindingFilter } from './acls.js';
+import { clusterDefaultBrokerResource } from './broker-configs.js';
 import {
   type AlterClientQuotasRequest,
   type AlterClientQuotasResponse,
@@ -60,7 +61,7 @@ import {
   type AllocateProducerIdsResponse,
   ProducerIdControlManager,
 } from './producer-id-control.js';
-import type { BrokerId, MetadataRecord } from './records.js';
+import { type BrokerId, brokerResourceType, type MetadataRecord } from './records.js';
 import {
   type AlterPartitionReassignmentsRequest,
   type AlterPartitionRequest,
@@ -329,6 +330,8 @@ export class Controller {
     request: IncrementalAlterTopicConfigsRequest,
     options: ValidateOnly,
   ): ControllerOutcome<IncrementalAlterConfigsResponse> {
+    if (request.resourceType === brokerResourceType)
+      return this.incrementalAlterBrokerConfigs(request, options);
     const validated = this.configuration.validateAlterTopicConfigs(request);
     if (isErrorValue(validated)) return validated;
     const { topic, changes } = validated;
@@ -339,6 +342,32 @@ export class Controller {
     const uncleanLeaderElectionCount = this.configuration.uncleanLeaderElectionEnabled(batch, topic.name)
       ? this.replication.electUncleanLeaders(batch, topic.topicId)
       : 0;
+    return this.finish(batch, { uncleanLeaderElectionCount });
+  }
+
+  /**
+   * IncrementalAlterConfigs for a dynamic broker config resource ('' the cluster default, or a broker
+   * id). Unclean election enabled as the cluster default acts at once on offline partitions of every
+   * topic that does not turn it off itself.
+   */
+  private incrementalAlterBrokerConfigs(
+    request: IncrementalAlterTopicConfigsRequest,
+    options: ValidateOnly,
+  ): ControllerOutcome<IncrementalAlterConfigsResponse> {
+    const validated = this.configuration.validateAlterBrokerConfigs(request);
+    if (isErrorValue(validated)) return validated;
+    if (options.validateOnly) return { records: [], response: { uncleanLeaderElectionCount: 0 } };
+    const batch = this.newBatch();
+    this.configuration.alterBrokerConfigs(batch, validated.resourceName, validated.changes);
+    let uncleanLeaderElectionCount = 0;
+    if (validated.resourceName === clusterDefaultBrokerResource) {
+      for (const topicName of this.configuration.uncleanElectionTopics(batch)) {
+        uncleanLeaderElectionCount += this.replication.electUncleanLeaders(
+          batch,
+          batch.delta.topic(topicName)!.topicId,
+        );
+      }
+    }
     return this.finish(batch, { uncleanLeaderElectionCount });
   }
 

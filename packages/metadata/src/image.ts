@@ -5,6 +5,7 @@
 
 import { invariant } from '@gregor/ground';
 import type { AclBinding } from './acls.js';
+import { dynamicBrokerResourceNameProblem } from './broker-configs.js';
 import { canonicalQuotaEntity, type QuotaEntity, quotaEntityKey } from './client-quotas.js';
 import {
   type BrokerEndpoint,
@@ -103,6 +104,8 @@ export interface MetadataView {
   topicById(topicId: TopicId): TopicImage | undefined;
   topicConfigs(name: string): ReadonlyMap<string, string>;
   topicNames(): Iterable<string>;
+  /** Dynamic broker configs of one resource ('' the cluster default, else a broker id), by broker key. */
+  brokerConfigs(resourceName: string): ReadonlyMap<string, string>;
 }
 
 const noConfigs: ReadonlyMap<string, string> = new Map();
@@ -112,6 +115,7 @@ interface ImageParts {
   readonly topics: ReadonlyMap<string, TopicImage>;
   readonly topicNamesById: ReadonlyMap<TopicId, string>;
   readonly configsByTopic: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  readonly dynamicBrokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>;
   readonly highestBrokerEpoch: number;
   readonly producerIds: ProducerIdsState | null;
   readonly controller: ActiveControllerState | null;
@@ -142,6 +146,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     topics: new Map(),
     topicNamesById: new Map(),
     configsByTopic: new Map(),
+    dynamicBrokerConfigs: new Map(),
     highestBrokerEpoch: -1,
     producerIds: null,
     controller: null,
@@ -156,6 +161,11 @@ export class MetadataImage implements MetadataView, ImageParts {
   readonly topicNamesById: ReadonlyMap<TopicId, string>;
   /** Non-default topic configs by topic name; a topic without any has no entry. */
   readonly configsByTopic: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /**
+   * Dynamic broker configs by resource name ('' the cluster-wide default, else a broker id), then by
+   * broker key (`log.retention.ms`); a resource without any has no entry. A new map whenever one changes.
+   */
+  readonly dynamicBrokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>;
   /** The largest broker epoch ever handed out (-1: none); a new registration must exceed it. */
   readonly highestBrokerEpoch: number;
   readonly producerIds: ProducerIdsState | null;
@@ -174,6 +184,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     this.topics = parts.topics;
     this.topicNamesById = parts.topicNamesById;
     this.configsByTopic = parts.configsByTopic;
+    this.dynamicBrokerConfigs = parts.dynamicBrokerConfigs;
     this.highestBrokerEpoch = parts.highestBrokerEpoch;
     this.producerIds = parts.producerIds;
     this.controller = parts.controller;
@@ -198,6 +209,10 @@ export class MetadataImage implements MetadataView, ImageParts {
 
   topicConfigs(name: string): ReadonlyMap<string, string> {
     return this.configsByTopic.get(name) ?? noConfigs;
+  }
+
+  brokerConfigs(resourceName: string): ReadonlyMap<string, string> {
+    return this.dynamicBrokerConfigs.get(resourceName) ?? noConfigs;
   }
 
   topicNames(): Iterable<string> {
@@ -247,6 +262,7 @@ export class MetadataDelta implements MetadataView {
   private topics: Map<string, TopicImage> | null = null;
   private topicNamesById: Map<TopicId, string> | null = null;
   private configsByTopic: Map<string, ReadonlyMap<string, string>> | null = null;
+  private dynamicBrokerConfigs: Map<string, ReadonlyMap<string, string>> | null = null;
   private highestBrokerEpoch: number;
   private producerIds: ProducerIdsState | null;
   private controller: ActiveControllerState | null;
@@ -283,6 +299,10 @@ export class MetadataDelta implements MetadataView {
 
   topicConfigs(name: string): ReadonlyMap<string, string> {
     return (this.configsByTopic ?? this.base.configsByTopic).get(name) ?? noConfigs;
+  }
+
+  brokerConfigs(resourceName: string): ReadonlyMap<string, string> {
+    return (this.dynamicBrokerConfigs ?? this.base.dynamicBrokerConfigs).get(resourceName) ?? noConfigs;
   }
 
   topicNames(): Iterable<string> {
@@ -444,7 +464,18 @@ export class MetadataDelta implements MetadataView {
         return this;
       }
       case 'config': {
-        invariant(record.resourceType === topicResourceType, 'only topic configs are supported');
+        if (record.resourceType !== topicResourceType) {
+          const problem = dynamicBrokerResourceNameProblem(record.resourceName);
+          invariant(problem === null, () => `broker config record: ${problem}`);
+          invariant(record.name.length > 0, 'config record with an empty name');
+          this.dynamicBrokerConfigs ??= new Map(this.base.dynamicBrokerConfigs);
+          const configs = new Map(this.brokerConfigs(record.resourceName));
+          if (record.value === null) configs.delete(record.name);
+          else configs.set(record.name, record.value);
+          if (configs.size === 0) this.dynamicBrokerConfigs.delete(record.resourceName);
+          else this.dynamicBrokerConfigs.set(record.resourceName, configs);
+          return this;
+        }
         invariant(
           this.topic(record.resourceName) !== undefined,
           () => `config ${record.name} for unknown topic ${record.resourceName}`,
@@ -583,6 +614,7 @@ export class MetadataDelta implements MetadataView {
       topics: this.topics ?? this.base.topics,
       topicNamesById: this.topicNamesById ?? this.base.topicNamesById,
       configsByTopic: this.configsByTopic ?? this.base.configsByTopic,
+      dynamicBrokerConfigs: this.dynamicBrokerConfigs ?? this.base.dynamicBrokerConfigs,
       highestBrokerEpoch: this.highestBrokerEpoch,
       producerIds: this.producerIds,
       controller: this.controller,

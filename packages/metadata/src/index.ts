@@ -1,5 +1,6 @@
 export * from './acl-control.js';
 export * from './acls.js';
+export * from './broker-configs.js';
 export * from './client-quota-control.js';
 export * from './client-quotas.js';
 export * from './cluster-control.js';

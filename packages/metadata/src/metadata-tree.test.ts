@@ -9,6 +9,16 @@ function cluster() {
   const { topicId } = h.createTopic('orders', 2, 2, { 'retention.ms': '60000' });
   h.createTopic('audit', 1, 1);
   h.ok(h.controller.allocateProducerIds({ brokerId: 1, brokerEpoch: h.brokerEpochs.get(1)! }));
+  h.ok(
+    h.controller.incrementalAlterTopicConfigs(
+      {
+        topicName: '',
+        resourceType: 4,
+        operations: [{ name: 'log.retention.ms', operation: 'set', value: '1000' }],
+      },
+      { validateOnly: false },
+    ),
+  );
   const root = metadataTree(h.committed, { clusterId: 'cluster-x', controllerId: 3000 });
   return { h, root, topicId };
 }
@@ -52,6 +62,10 @@ describe('metadata tree', () => {
     });
     expect(JSON.parse(cat(root, '/configs/topics/orders') as string)).toEqual({ 'retention.ms': '60000' });
     expect(JSON.parse(cat(root, '/configs/topics/audit') as string)).toEqual({});
+    expect(ls(root, '/configs/brokers')).toEqual(['<default>']);
+    expect(JSON.parse(cat(root, '/configs/brokers/<default>') as string)).toEqual({
+      'log.retention.ms': '1000',
+    });
     expect(cat(root, `/topicIds/${topicId}`)).toBe('orders');
     expect(JSON.parse(cat(root, '/producerIds') as string)).toMatchObject({
       brokerId: 1,

@@ -9,6 +9,7 @@
 //   /brokers/topics/<topic>/partitions/<n>/state    {"leader","leaderEpoch","isr","replicas","partitionEpoch"}
 //                                                   (+ "addingReplicas","removingReplicas" while reassigned)
 //   /configs/topics/<topic>                         the topic's non-default configs
+//   /configs/brokers/<default>|<id>                 dynamic broker configs: cluster-wide, one broker
 //   /topicIds/<topicId>                             the topic name
 //   /producerIds                                    the latest producer id block
 
@@ -90,6 +91,12 @@ export function metadataTree(image: MetadataImage, context: MetadataTreeContext)
   }
   root.at(['brokers', 'topics']);
   root.at(['configs', 'topics']);
+  root.at(['configs', 'brokers']);
+  for (const [resourceName, configs] of image.dynamicBrokerConfigs) {
+    // ZooKeeper-era Kafka kept the cluster-wide default under /config/brokers/<default>.
+    const name = resourceName === '' ? '<default>' : resourceName;
+    root.at(['configs', 'brokers', name]).data = json(Object.fromEntries(configs));
+  }
   root.at(['topicIds']);
   for (const topic of image.topics.values()) {
     const configs = Object.fromEntries(image.topicConfigs(topic.name));

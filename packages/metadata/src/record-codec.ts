@@ -41,6 +41,7 @@ import { invariant } from '@gregor/ground';
 import { DecodeError, Reader, Writer } from '@gregor/protocol';
 import {
   type BrokerEndpoint,
+  brokerResourceType,
   type MetadataRecord,
   metadataRecordTypeIds,
   noLeader,
@@ -294,7 +295,7 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
     }
     case 'config': {
       const resourceType = reader.int8();
-      if (resourceType !== topicResourceType) {
+      if (resourceType !== topicResourceType && resourceType !== brokerResourceType) {
         throw new DecodeError(`unsupported config resource type ${resourceType}`);
       }
       const resourceName = reader.compactString();

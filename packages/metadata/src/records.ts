@@ -11,8 +11,13 @@ export type TopicId = Uuid;
 /** The `leader` of a partition that has none (offline). */
 export const noLeader = -1;
 
-/** Kafka's `ConfigResource.Type.TOPIC`. Only topic configs live in the metadata log so far. */
+/** Kafka's `ConfigResource.Type.TOPIC`. */
 export const topicResourceType = 2;
+/**
+ * Kafka's `ConfigResource.Type.BROKER`: dynamic broker configs, named '' for the cluster-wide default
+ * (`--entity-default`) or by a broker id.
+ */
+export const brokerResourceType = 4;
 
 export interface BrokerEndpoint {
   /** The listener name, e.g. `PLAINTEXT`. */
@@ -128,10 +133,10 @@ export interface PartitionChangeRecord {
   readonly removingReplicas?: readonly BrokerId[] | null;
 }
 
-/** A topic config was set (`value` a string) or removed (`value` null). */
+/** A topic or dynamic broker config was set (`value` a string) or removed (`value` null). */
 export interface ConfigRecord {
   readonly type: 'config';
-  readonly resourceType: typeof topicResourceType;
+  readonly resourceType: typeof topicResourceType | typeof brokerResourceType;
   readonly resourceName: string;
   readonly name: string;
   readonly value: string | null;

@@ -9,7 +9,7 @@
 import { collectionCountMax, DecodeError, Reader, Writer } from '@gregor/protocol';
 import { applyRecords, isReassigning, MetadataImage } from './image.js';
 import { recordListCodec } from './record-codec.js';
-import { type MetadataRecord, topicResourceType } from './records.js';
+import { brokerResourceType, type MetadataRecord, topicResourceType } from './records.js';
 
 export const snapshotFormatVersion = 0;
 
@@ -23,6 +23,12 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
   for (const broker of brokers) {
     const { offlineLogDirs: _dirs, offlineReplicas: _replicas, ...registration } = broker;
     records.push({ type: 'registerBroker', ...registration });
+  }
+  const byName = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
+  for (const resourceName of [...image.dynamicBrokerConfigs.keys()].sort()) {
+    for (const [name, value] of [...image.brokerConfigs(resourceName)].sort(byName)) {
+      records.push({ type: 'config', resourceType: brokerResourceType, resourceName, name, value });
+    }
   }
   const topicNames = [...image.topics.keys()].sort();
   for (const name of topicNames) {

@@ -106,12 +106,64 @@ describe('IncrementalAlterConfigs', () => {
       null,
     ]);
     expect([...cluster.image().topicConfigs('t')]).toEqual([]);
-    // Broker configs are all static here: refused, as Kafka refuses its static keys.
-    const broker = await incremental('1', [['log.retention.ms', 'set', '1000']], {
+    // A static broker key is refused as Kafka refuses it; an unknown one is INVALID_CONFIG.
+    const broker = await incremental('1', [['num.partitions', 'set', '3']], {
       resourceType: configResourceType.broker,
     });
     expect(broker[0]).toBe(ErrorCode.INVALID_REQUEST);
-    expect(broker[1]).toContain('Cannot update these configs dynamically: Set(log.retention.ms)');
+    expect(broker[1]).toBe('Cannot update these configs dynamically: Set(num.partitions)');
+    const unknown = await incremental('', [['log.sideways', 'set', '3']], {
+      resourceType: configResourceType.broker,
+    });
+    expect(unknown[0]).toBe(ErrorCode.INVALID_CONFIG);
+    expect(
+      (
+        await incremental('', [['log.retention.ms', 'set', 'soon']], {
+          resourceType: configResourceType.broker,
+        })
+      )[0],
+    ).toBe(ErrorCode.INVALID_CONFIG);
+    expect(cluster.image().dynamicBrokerConfigs.size).toBe(0);
+  });
+});
+
+describe('dynamic broker configs', () => {
+  it('apply the cluster default, then the per-broker value, to open logs of topics that do not set the key', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t');
+    await createTopic('own', { 'retention.ms': '7000' });
+    const logConfig = (topic: string) => cluster.replicaManager.partition(topic, 0)!.log.config;
+    const retention = (topic: string) => logConfig(topic).retentionMs;
+    expect(retention('t')).toBe(7 * 24 * 3_600_000);
+    const broker = { resourceType: configResourceType.broker };
+    expect(await incremental('', [['log.retention.ms', 'set', '60000']], broker)).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
+    expect(retention('t')).toBe(60_000);
+    expect(retention('own')).toBe(7000);
+    expect(await incremental('1', [['log.retention.ms', 'set', '5000']], broker)).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
+    expect(retention('t')).toBe(5000);
+    // Another broker's value does not apply here.
+    expect(await incremental('2', [['log.retention.ms', 'set', '1']], broker)).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
+    expect(retention('t')).toBe(5000);
+    expect(await incremental('1', [['log.retention.ms', 'delete', null]], broker)).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
+    expect(retention('t')).toBe(60_000);
+    // min.insync.replicas as a dynamic default reaches the leader's acks=all check.
+    expect(await incremental('', [['min.insync.replicas', 'set', '2']], broker)).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
+    expect(logConfig('t').minInsyncReplicas).toBe(2);
   });
 });
 
@@ -138,6 +190,37 @@ describe('AlterConfigs', () => {
       },
     ]);
     expect(Object.fromEntries(cluster.image().topicConfigs('t'))).toEqual({ 'max.message.bytes': '2048' });
+  });
+
+  it('replaces the whole dynamic config of a broker resource, and refuses static keys', async () => {
+    cluster = await LocalClusterFixture.start();
+    const alter = async (resourceName: string, configs: Record<string, string>) =>
+      (
+        await cluster.request(ApiKey.AlterConfigs, 2, {
+          resources: [
+            {
+              resourceType: configResourceType.broker,
+              resourceName,
+              configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+            },
+          ],
+          validateOnly: false,
+        })
+      ).responses[0]!;
+    expect(await alter('', { 'log.retention.ms': '60000', 'log.roll.ms': '3600000' })).toMatchObject({
+      errorCode: ErrorCode.NONE,
+    });
+    expect(await alter('', { 'log.retention.bytes': '1048576' })).toMatchObject({
+      errorCode: ErrorCode.NONE,
+    });
+    expect(Object.fromEntries(cluster.image().brokerConfigs(''))).toEqual({
+      'log.retention.bytes': '1048576',
+    });
+    expect(await alter('1', { 'broker.id': '2' })).toMatchObject({
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: 'Cannot update these configs dynamically: Set(broker.id)',
+    });
+    expect(cluster.image().brokerConfigs('1').size).toBe(0);
   });
 });
 

@@ -5,7 +5,8 @@
 //               [responses => error_code error_message(nullable) resource_type resource_name]
 //
 // The legacy, non-incremental form: the configs given become the topic's whole dynamic config, so
-// every topic config set before and not given is removed (as Kafka does). Applied as one
+// every topic config (or dynamic broker config of that resource) set before and not given is removed
+// (as Kafka does). Applied as one
 // IncrementalAlterConfigs change by the controller; see config-changes.ts for other resources.
 
 import type { AlterConfigOperation } from '@gregor/metadata';
@@ -44,11 +45,15 @@ export async function handleAlterConfigs(
       operation: 'set',
       value: config.value,
     }));
-    if (resource.resourceType === configResourceType.topic) {
-      const given = new Set(resource.configs.map((config) => config.name));
-      for (const name of image.topicConfigs(resource.resourceName).keys()) {
-        if (!given.has(name)) operations.push({ name, operation: 'delete', value: null });
-      }
+    const current =
+      resource.resourceType === configResourceType.topic
+        ? image.topicConfigs(resource.resourceName)
+        : resource.resourceType === configResourceType.broker
+          ? image.brokerConfigs(resource.resourceName)
+          : new Map<string, string>();
+    const given = new Set(resource.configs.map((config) => config.name));
+    for (const name of current.keys()) {
+      if (!given.has(name)) operations.push({ name, operation: 'delete', value: null });
     }
     return { ...base, operations };
   });

@@ -1,13 +1,23 @@
 // What AlterConfigs and IncrementalAlterConfigs share: one answer per resource, in request order.
 // Topic configs go to the active controller, all of a topic's operations applied together or none,
 // and are answered once committed in the metadata log and applied here (validate_only: once checked).
-// Broker and broker-logger resources are refused: every broker config of Gregor is static (read at
-// start from server.properties), so none can be changed at run time, which Kafka answers for its own
-// static keys with INVALID_REQUEST "Cannot update these configs dynamically".
+// Broker resources ('' the cluster-wide default, or a broker id) take the dynamic broker configs
+// (metadata's dynamicBrokerConfigTopicKeys, the log-config defaults), forwarded to the controller the
+// same way and persisted as BROKER ConfigRecords; they need ALTER_CONFIGS on the cluster. A key Gregor
+// knows but reads only at start is refused as Kafka refuses its static keys (INVALID_REQUEST "Cannot
+// update these configs dynamically: Set(...)"), a key it does not know with INVALID_CONFIG.
 
-import type { AlterConfigOperation } from '@gregor/metadata';
+import {
+  type AlterConfigOperation,
+  brokerResourceType,
+  dynamicBrokerConfigTopicKeys,
+  dynamicBrokerResourceNameProblem,
+  type IncrementalAlterTopicConfigsRequest,
+} from '@gregor/metadata';
 import { configResourceType, ErrorCode } from '@gregor/protocol';
+import { isBrokerLogConfigKey } from '@gregor/storage';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnCluster } from './authorization.js';
 import { isFailure } from './broker-context.js';
 
 /**
@@ -36,8 +46,7 @@ export async function applyConfigChanges(
   context: RequestContext,
 ): Promise<ResourceAnswer[]> {
   const answers: (ResourceAnswer | undefined)[] = [];
-  const forwarded: { position: number; topicName: string; operations: readonly AlterConfigOperation[] }[] =
-    [];
+  const forwarded: { position: number; request: IncrementalAlterTopicConfigsRequest }[] = [];
   const seen = new Set<string>();
   changes.forEach((change, position) => {
     const answer = (errorCode: number, errorMessage: string | null): ResourceAnswer => ({
@@ -61,17 +70,23 @@ export async function applyConfigChanges(
     switch (change.resourceType) {
       case configResourceType.topic:
         answers.push(undefined);
-        forwarded.push({ position, topicName: change.resourceName, operations });
+        forwarded.push({ position, request: { topicName: change.resourceName, operations } });
         return;
       case configResourceType.broker: {
-        const names = operations.map((operation) => operation.name).join(', ');
-        answers.push(
-          answer(
-            ErrorCode.INVALID_REQUEST,
-            `Cannot update these configs dynamically: Set(${names}); Gregor's broker configs are ` +
-              'static: change server.properties and restart the broker',
-          ),
-        );
+        if (!authorizedOnCluster(context, AclOperation.ALTER_CONFIGS)) {
+          answers.push(answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.'));
+          return;
+        }
+        const refusal = brokerChangeRefusal(change.resourceName, operations, context);
+        if (refusal !== null) {
+          answers.push(answer(refusal.errorCode, refusal.errorMessage));
+          return;
+        }
+        answers.push(undefined);
+        forwarded.push({
+          position,
+          request: { topicName: change.resourceName, operations, resourceType: brokerResourceType },
+        });
         return;
       }
       default:
@@ -85,7 +100,7 @@ export async function applyConfigChanges(
   });
   if (forwarded.length > 0) {
     const outcomes = await context.broker.controller.incrementalAlterConfigs(
-      forwarded.map(({ topicName, operations }) => ({ topicName, operations })),
+      forwarded.map(({ request }) => request),
       { validateOnly: options.validateOnly, timeoutMs: configChangeTimeoutMs },
     );
     forwarded.forEach(({ position }, index) => {
@@ -100,4 +115,36 @@ export async function applyConfigChanges(
     });
   }
   return answers.map((answer) => answer!);
+}
+
+/**
+ * Why a broker resource's changes are refused before the controller sees them: a name that is
+ * neither '' nor a broker id, static keys (Kafka's message), or keys no broker config has.
+ */
+function brokerChangeRefusal(
+  resourceName: string,
+  operations: readonly AlterConfigOperation[],
+  context: RequestContext,
+): { errorCode: number; errorMessage: string } | null {
+  const nameProblem = dynamicBrokerResourceNameProblem(resourceName);
+  if (nameProblem !== null) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: nameProblem };
+  const described = new Set(context.broker.settings.describedConfigs.map((config) => config.name));
+  const known = (name: string) => described.has(name) || isBrokerLogConfigKey(name);
+  const notDynamic = operations
+    .map((operation) => operation.name)
+    .filter((name) => !dynamicBrokerConfigTopicKeys.has(name));
+  const staticKeys = notDynamic.filter(known);
+  if (staticKeys.length > 0) {
+    return {
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: `Cannot update these configs dynamically: Set(${staticKeys.join(', ')})`,
+    };
+  }
+  if (notDynamic.length > 0) {
+    return {
+      errorCode: ErrorCode.INVALID_CONFIG,
+      errorMessage: `Unknown broker config name: ${notDynamic.join(', ')}`,
+    };
+  }
+  return null;
 }

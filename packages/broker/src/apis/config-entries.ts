@@ -1,16 +1,28 @@
 // Config entries as DescribeConfigs (and CreateTopics v5+) report them: effective value, source and
 // synonyms, the sources numbered as Kafka's DescribeConfigsResponse.ConfigSource.
 //
-// A topic reports every log config storage acts on, whether set or not, plus any other topic config
-// set on it (e.g. unclean.leader.election.enable). Its synonyms, most to least specific: the topic's
-// own value (DYNAMIC_TOPIC_CONFIG, under the topic key), the broker's server.properties value
-// (STATIC_BROKER_CONFIG, under the broker key such as log.retention.ms), Kafka's default
-// (DEFAULT_CONFIG, under the broker key); the first present is the effective one.
-// A broker reports its own configs; all are read-only, as Gregor has no dynamic broker configs.
+// A topic reports every log config storage acts on, whether set or not, and
+// unclean.leader.election.enable, plus any other topic config set on it. Its synonyms, most to least
+// specific, as Kafka orders them: the topic's own value (DYNAMIC_TOPIC_CONFIG, under the topic key),
+// this broker's dynamic value (DYNAMIC_BROKER_CONFIG, under the broker key such as log.retention.ms),
+// the cluster-wide dynamic default (DYNAMIC_DEFAULT_BROKER_CONFIG), server.properties
+// (STATIC_BROKER_CONFIG), Kafka's default (DEFAULT_CONFIG); the first present is the effective one.
+// A broker reports its own configs the same way: the dynamic ones (metadata's
+// dynamicBrokerConfigTopicKeys) are not read-only, every other one is. The cluster-default resource
+// ('') reports only the dynamic defaults set.
 
-import { topicConfigType } from '@gregor/metadata';
+import {
+  clusterDefaultBrokerResource,
+  dynamicBrokerConfigTopicKeys,
+  topicConfigType,
+} from '@gregor/metadata';
 import { defaultLogConfig, describeLogConfig, logConfigDefinitions, logConfigDoc } from '@gregor/storage';
 import type { BrokerSettings } from './broker-context.js';
+
+/** The dynamic broker configs a broker sees, from its metadata image. */
+export interface DynamicBrokerConfigs {
+  brokerConfigs(resourceName: string): ReadonlyMap<string, string>;
+}
 
 export const ConfigSource = {
   unknown: 0,
@@ -57,16 +69,37 @@ export interface ConfigEntry {
 
 const defaultValues = describeLogConfig(defaultLogConfig);
 
+const uncleanLeaderElectionEnable = 'unclean.leader.election.enable';
+
+/** The dynamic synonyms of broker key `brokerKey` on broker `brokerId`, most specific first. */
+function dynamicSynonyms(
+  dynamic: DynamicBrokerConfigs,
+  brokerId: number,
+  brokerKey: string,
+): ConfigSynonym[] {
+  const synonyms: ConfigSynonym[] = [];
+  const own = dynamic.brokerConfigs(String(brokerId)).get(brokerKey);
+  if (own !== undefined)
+    synonyms.push({ name: brokerKey, value: own, source: ConfigSource.dynamicBrokerConfig });
+  const clusterDefault = dynamic.brokerConfigs(clusterDefaultBrokerResource).get(brokerKey);
+  if (clusterDefault !== undefined) {
+    synonyms.push({
+      name: brokerKey,
+      value: clusterDefault,
+      source: ConfigSource.dynamicDefaultBrokerConfig,
+    });
+  }
+  return synonyms;
+}
+
 export function describeTopicConfigs(
   topicConfigs: ReadonlyMap<string, string>,
   settings: BrokerSettings,
+  dynamic: DynamicBrokerConfigs,
+  brokerId: number,
 ): ConfigEntry[] {
   const brokerValues = describeLogConfig(settings.brokerLogConfig);
-  const staticBrokerKeys = new Set(
-    settings.describedConfigs
-      .filter((config) => config.source === 'static-broker-config')
-      .map((config) => config.name),
-  );
+  const described = new Map(settings.describedConfigs.map((config) => [config.name, config]));
   const entries: ConfigEntry[] = [];
   for (const definition of logConfigDefinitions) {
     const synonyms: ConfigSynonym[] = [];
@@ -78,9 +111,11 @@ export function describeTopicConfigs(
         source: ConfigSource.dynamicTopicConfig,
       });
     }
+    synonyms.push(...dynamicSynonyms(dynamic, brokerId, definition.brokerKey));
     const brokerValue = brokerValues[definition.topicKey]!;
     const defaultValue = defaultValues[definition.topicKey]!;
-    if (staticBrokerKeys.has(definition.brokerKey) || brokerValue !== defaultValue) {
+    const isStatic = described.get(definition.brokerKey)?.source === 'static-broker-config';
+    if (isStatic || brokerValue !== defaultValue) {
       synonyms.push({
         name: definition.brokerKey,
         value: brokerValue,
@@ -90,12 +125,36 @@ export function describeTopicConfigs(
     synonyms.push({ name: definition.brokerKey, value: defaultValue, source: ConfigSource.defaultConfig });
     entries.push(topicEntry(definition.topicKey, synonyms));
   }
-  const described = new Set(entries.map((entry) => entry.name));
+  entries.push(
+    topicEntry(uncleanLeaderElectionEnable, uncleanSynonyms(topicConfigs, settings, dynamic, brokerId)),
+  );
+  const reported = new Set(entries.map((entry) => entry.name));
   for (const [name, value] of topicConfigs) {
-    if (described.has(name)) continue;
+    if (reported.has(name)) continue;
     entries.push(topicEntry(name, [{ name, value, source: ConfigSource.dynamicTopicConfig }]));
   }
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** unclean.leader.election.enable: not a log config, but a topic config with a dynamic default. */
+function uncleanSynonyms(
+  topicConfigs: ReadonlyMap<string, string>,
+  settings: BrokerSettings,
+  dynamic: DynamicBrokerConfigs,
+  brokerId: number,
+): ConfigSynonym[] {
+  const name = uncleanLeaderElectionEnable;
+  const synonyms: ConfigSynonym[] = [];
+  const topicValue = topicConfigs.get(name);
+  if (topicValue !== undefined)
+    synonyms.push({ name, value: topicValue, source: ConfigSource.dynamicTopicConfig });
+  synonyms.push(...dynamicSynonyms(dynamic, brokerId, name));
+  const configured = settings.describedConfigs.find((config) => config.name === name);
+  if (configured?.source === 'static-broker-config') {
+    synonyms.push({ name, value: configured.value, source: ConfigSource.staticBrokerConfig });
+  }
+  synonyms.push({ name, value: 'false', source: ConfigSource.defaultConfig });
+  return synonyms;
 }
 
 function topicEntry(name: string, synonyms: readonly ConfigSynonym[]): ConfigEntry {
@@ -112,23 +171,72 @@ function topicEntry(name: string, synonyms: readonly ConfigSynonym[]): ConfigEnt
   };
 }
 
-export function describeBrokerConfigs(settings: BrokerSettings): ConfigEntry[] {
-  return settings.describedConfigs
-    .map((config) => {
-      const source =
+/**
+ * Broker `brokerId`'s configs: every one it knows, the dynamic ones with their dynamic synonyms
+ * over server.properties and Kafka's default.
+ */
+export function describeBrokerConfigs(
+  settings: BrokerSettings,
+  dynamic: DynamicBrokerConfigs,
+  brokerId: number,
+): ConfigEntry[] {
+  // A log key left out of server.properties is still a config of this broker: at its default.
+  const described = new Set(settings.describedConfigs.map((config) => config.name));
+  const brokerValues = describeLogConfig(settings.brokerLogConfig);
+  const unlisted = [...dynamicBrokerConfigTopicKeys]
+    .filter(([brokerKey]) => !described.has(brokerKey))
+    .map(([brokerKey, topicKey]) => ({
+      name: brokerKey,
+      value: brokerValues[topicKey] ?? null,
+      source: 'default' as const,
+      isSensitive: false,
+      type: topicConfigType(topicKey),
+      documentation: logConfigDoc(brokerKey) ?? null,
+    }));
+  return [...settings.describedConfigs, ...unlisted]
+    .map((config): ConfigEntry => {
+      const staticSource =
         config.source === 'static-broker-config'
           ? ConfigSource.staticBrokerConfig
           : ConfigSource.defaultConfig;
       const value = config.isSensitive ? null : config.value;
+      const isDynamic = dynamicBrokerConfigTopicKeys.has(config.name);
+      const synonyms = [
+        ...(isDynamic ? dynamicSynonyms(dynamic, brokerId, config.name) : []),
+        { name: config.name, value, source: staticSource },
+      ];
       return {
         name: config.name,
-        value,
-        readOnly: true,
-        source,
+        value: synonyms[0]!.value,
+        readOnly: !isDynamic,
+        source: synonyms[0]!.source,
         isSensitive: config.isSensitive,
-        synonyms: [{ name: config.name, value, source }],
+        synonyms,
         type: ConfigType[config.type ?? 'unknown'] ?? ConfigType.unknown!,
         documentation: config.documentation ?? null,
+      };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The cluster-wide dynamic defaults (resource ''), as Kafka reports them: only the ones set. */
+export function describeClusterDefaultBrokerConfigs(
+  settings: BrokerSettings,
+  dynamic: DynamicBrokerConfigs,
+): ConfigEntry[] {
+  const described = new Map(settings.describedConfigs.map((config) => [config.name, config]));
+  return [...dynamic.brokerConfigs(clusterDefaultBrokerResource)]
+    .map(([name, value]): ConfigEntry => {
+      const source = ConfigSource.dynamicDefaultBrokerConfig;
+      return {
+        name,
+        value,
+        readOnly: false,
+        source,
+        isSensitive: false,
+        synonyms: [{ name, value, source }],
+        type: ConfigType[described.get(name)?.type ?? 'unknown'] ?? ConfigType.unknown!,
+        documentation: described.get(name)?.documentation ?? logConfigDoc(name) ?? null,
       };
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

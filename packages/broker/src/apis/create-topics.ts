@@ -92,6 +92,8 @@ export async function handleCreateTopics(
       const configs = describeTopicConfigs(
         new Map(outcome.configs.map((config) => [config.name, config.value])),
         broker.settings,
+        broker.metadata.image(),
+        broker.brokerId,
       );
       results[position] = {
         name: request.name,

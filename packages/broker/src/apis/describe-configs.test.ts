@@ -111,7 +111,7 @@ describe('DescribeConfigs on topics', () => {
 });
 
 describe('DescribeConfigs on brokers', () => {
-  it('reports this broker static configs as read-only with their source', async () => {
+  it("reports this broker's static configs as read-only with their source", async () => {
     cluster = await LocalClusterFixture.start();
     const response = await cluster.request(ApiKey.DescribeConfigs, 2, {
       resources: [
@@ -124,7 +124,13 @@ describe('DescribeConfigs on brokers', () => {
     });
     const [own, other, clusterDefaults, logger] = response.results;
     expect(own!.errorCode).toBe(ErrorCode.NONE);
-    expect(own!.configs).toEqual([
+    // The dynamic log defaults are listed even when server.properties leaves them out: not read-only.
+    expect(own!.configs.find((config) => config.name === 'log.retention.ms')).toMatchObject({
+      value: '604800000',
+      readOnly: false,
+      configSource: ConfigSource.defaultConfig,
+    });
+    expect(own!.configs.filter((config) => config.readOnly)).toEqual([
       {
         name: 'broker.id',
         value: '1',
@@ -153,5 +159,60 @@ describe('DescribeConfigs on brokers', () => {
     expect(other!.errorCode).toBe(ErrorCode.INVALID_REQUEST);
     expect(clusterDefaults).toMatchObject({ errorCode: ErrorCode.NONE, configs: [] });
     expect(logger!.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+  });
+});
+
+describe('DescribeConfigs with dynamic broker configs', () => {
+  it("orders synonyms as Kafka does: topic, this broker's dynamic value, the dynamic default, static, default", async () => {
+    cluster = await LocalClusterFixture.start({
+      brokerLogConfig: { retentionMs: 3_600_000 },
+      settings: {
+        describedConfigs: [
+          { name: 'log.retention.ms', value: '3600000', source: 'static-broker-config', isSensitive: false },
+          { name: 'num.partitions', value: '1', source: 'default', isSensitive: false },
+        ],
+      },
+    });
+    await createTopic('t', {});
+    await cluster.alterBrokerConfigs('', {
+      'log.retention.ms': '60000',
+      'unclean.leader.election.enable': 'true',
+    });
+    let entry = (await describeTopic('t')).configs.find((config) => config.name === 'retention.ms')!;
+    expect(entry).toMatchObject({ value: '60000', configSource: ConfigSource.dynamicDefaultBrokerConfig });
+    await cluster.alterBrokerConfigs('1', { 'log.retention.ms': '5000' });
+    await cluster.alterTopicConfigs('t', { 'retention.ms': '7000' });
+    entry = (await describeTopic('t')).configs.find((config) => config.name === 'retention.ms')!;
+    expect(entry.synonyms).toEqual([
+      { name: 'retention.ms', value: '7000', source: ConfigSource.dynamicTopicConfig },
+      { name: 'log.retention.ms', value: '5000', source: ConfigSource.dynamicBrokerConfig },
+      { name: 'log.retention.ms', value: '60000', source: ConfigSource.dynamicDefaultBrokerConfig },
+      { name: 'log.retention.ms', value: '3600000', source: ConfigSource.staticBrokerConfig },
+      { name: 'log.retention.ms', value: '604800000', source: ConfigSource.defaultConfig },
+    ]);
+    const unclean = (await describeTopic('t')).configs.find(
+      (config) => config.name === 'unclean.leader.election.enable',
+    )!;
+    expect(unclean).toMatchObject({ value: 'true', configSource: ConfigSource.dynamicDefaultBrokerConfig });
+
+    const describeBroker = async (resourceName: string) =>
+      (
+        await cluster.request(ApiKey.DescribeConfigs, 2, {
+          resources: [{ resourceType: configResourceType.broker, resourceName, configurationKeys: null }],
+          includeSynonyms: true,
+        })
+      ).results[0]!;
+    const own = (await describeBroker('1')).configs;
+    expect(own.find((config) => config.name === 'log.retention.ms')).toMatchObject({
+      value: '5000',
+      readOnly: false,
+      configSource: ConfigSource.dynamicBrokerConfig,
+    });
+    expect(own.find((config) => config.name === 'num.partitions')).toMatchObject({ readOnly: true });
+    const defaults = (await describeBroker('')).configs;
+    expect(defaults.map((config) => [config.name, config.value, config.configSource])).toEqual([
+      ['log.retention.ms', '60000', ConfigSource.dynamicDefaultBrokerConfig],
+      ['unclean.leader.election.enable', 'true', ConfigSource.dynamicDefaultBrokerConfig],
+    ]);
   });
 });

@@ -27,6 +27,7 @@ import {
   type ConfigEntry,
   ConfigSource,
   describeBrokerConfigs,
+  describeClusterDefaultBrokerConfigs,
   describeTopicConfigs,
 } from './config-entries.js';
 
@@ -87,14 +88,21 @@ export async function handleDescribeConfigs(
         return answer(
           ErrorCode.NONE,
           null,
-          describeTopicConfigs(image.topicConfigs(resource.resourceName), broker.settings),
+          describeTopicConfigs(
+            image.topicConfigs(resource.resourceName),
+            broker.settings,
+            image,
+            broker.brokerId,
+          ),
         );
       }
       case configResourceType.broker: {
         if (!authorizedOnCluster(context, AclOperation.DESCRIBE_CONFIGS)) {
           return answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.', []);
         }
-        if (resource.resourceName === '') return answer(ErrorCode.NONE, null, []);
+        if (resource.resourceName === '') {
+          return answer(ErrorCode.NONE, null, describeClusterDefaultBrokerConfigs(broker.settings, image));
+        }
         if (resource.resourceName !== String(broker.brokerId)) {
           return answer(
             ErrorCode.INVALID_REQUEST,
@@ -102,7 +110,7 @@ export async function handleDescribeConfigs(
             [],
           );
         }
-        return answer(ErrorCode.NONE, null, describeBrokerConfigs(broker.settings));
+        return answer(ErrorCode.NONE, null, describeBrokerConfigs(broker.settings, image, broker.brokerId));
       }
       default:
         return answer(

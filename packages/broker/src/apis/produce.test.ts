@@ -285,6 +285,19 @@ describe('Produce', () => {
     expect((await produce('strict', 0, batchOf(['x']), 1)).errorCode).toBe(ErrorCode.NONE);
   });
 
+  it('acks=-1 follows a dynamic min.insync.replicas default where the topic sets none, without a restart', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t', 1);
+    await createTopic('lenient', 1, { configs: { 'min.insync.replicas': '1' } });
+    expect((await produce('t', 0, batchOf(['x']), -1)).errorCode).toBe(ErrorCode.NONE);
+    await cluster.alterBrokerConfigs('', { 'min.insync.replicas': '2' });
+    expect((await produce('t', 0, batchOf(['x']), -1)).errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect((await produce('lenient', 0, batchOf(['x']), -1)).errorCode).toBe(ErrorCode.NONE);
+    // This broker's own value wins over the cluster default.
+    await cluster.alterBrokerConfigs('1', { 'min.insync.replicas': '1' });
+    expect((await produce('t', 0, batchOf(['x']), -1)).errorCode).toBe(ErrorCode.NONE);
+  });
+
   it('acks=-1 on replication factor 1 answers once appended', async () => {
     cluster = await LocalClusterFixture.start();
     await createTopic('t', 1);

@@ -230,7 +230,8 @@ export class GregorNode {
       isReplicaOffline: (topic, partition) => this.replicaManager?.isOffline(topic, partition) ?? false,
       minInsyncReplicas: (topic) => {
         const value = Number(this.brokerImage.topicConfigs(topic).get('min.insync.replicas'));
-        return Number.isInteger(value) && value >= 1 ? value : config.log.defaults.minInsyncReplicas;
+        const defaults = this.replicaManager?.brokerLogDefaults ?? config.log.defaults;
+        return Number.isInteger(value) && value >= 1 ? value : defaults.minInsyncReplicas;
       },
       offlineLogDirCount: () => this.logDirFailures?.offlineLogDirs.length ?? 0,
       brokerState: () => this.brokerState(),

@@ -27,6 +27,7 @@ import {
   type ReassignmentResult,
   type TopicPartitionName,
   type TopicSelector,
+  topicResourceType,
 } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
 import type {
@@ -173,6 +174,7 @@ export class QuorumControllerChannel implements ControllerChannel {
       {
         topics: requests.map((request) => ({
           topicName: request.topicName,
+          resourceType: request.resourceType ?? topicResourceType,
           operations: request.operations.map((op) => ({
             name: op.name,
             operation: op.operation,

@@ -5,6 +5,7 @@
 import {
   type AclBinding,
   type AlterConfigOperation,
+  brokerResourceType,
   type ElectionType,
   encodeMetadataBatch,
   imageToRecords,
@@ -111,7 +112,12 @@ export interface ControllerRpcs {
   IncrementalAlterConfigs: {
     request: {
       clusterId: string;
-      topics: { topicName: string; operations: { name: string; operation: string; value: string }[] }[];
+      topics: {
+        topicName: string;
+        operations: { name: string; operation: string; value: string }[];
+        /** 4 (BROKER) for dynamic broker configs; 0 or 2 for a topic. */
+        resourceType: number;
+      }[];
       validateOnly: boolean;
     };
     response: {
@@ -615,7 +621,11 @@ export class ControllerRpcDispatcher {
         }
         const result = await this.controller.call((controller) =>
           controller.incrementalAlterTopicConfigs(
-            { topicName: topic.topicName, operations },
+            {
+              topicName: topic.topicName,
+              operations,
+              ...(topic.resourceType === brokerResourceType ? { resourceType: brokerResourceType } : {}),
+            },
             { validateOnly: request.validateOnly },
           ),
         );

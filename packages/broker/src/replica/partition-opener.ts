@@ -5,7 +5,12 @@
 
 import { dirname } from 'node:path';
 import type { Clock } from '@gregor/ground';
-import type { PartitionState, TopicImage } from '@gregor/metadata';
+import {
+  dynamicBrokerTopicDefaults,
+  type MetadataImage,
+  type PartitionState,
+  type TopicImage,
+} from '@gregor/metadata';
 import {
   type ConfigProps,
   type LogConfig,
@@ -49,10 +54,16 @@ export class PartitionOpener {
    * The log of `topic-index`, created with `overrides` if missing. A log on an offline dir, or
    * (unless `isNew`) a missing one while a dir is offline, throws KafkaStorageError.
    */
-  async openLog(topic: string, index: number, overrides: ConfigProps, isNew: boolean): Promise<PartitionLog> {
+  async openLog(
+    topic: string,
+    index: number,
+    overrides: ConfigProps,
+    isNew: boolean,
+    defaults: LogConfig = this.options.brokerLogConfig,
+  ): Promise<PartitionLog> {
     const log = await this.options.logStore.getOrCreateLog(topic, index, overrides, { isNew });
     // A log opened at start-up carries whatever config it was opened with: the image decides.
-    log.updateConfig(parseLogConfig(overrides, this.options.brokerLogConfig));
+    log.updateConfig(parseLogConfig(overrides, defaults));
     return log;
   }
 
@@ -120,4 +131,20 @@ export function validStorageOverrides(
     }
   }
   return overrides;
+}
+
+/**
+ * The topic defaults in effect on broker `brokerId`: the dynamic broker configs of `image` (its own
+ * over the cluster-wide default) applied over `staticDefaults` (server.properties over Kafka's
+ * defaults). A dynamic value storage cannot take is ignored (reported through `onIgnored`).
+ */
+export function effectiveBrokerLogConfig(
+  image: Pick<MetadataImage, 'brokerConfigs'>,
+  brokerId: number,
+  staticDefaults: LogConfig,
+  onIgnored: (name: string, problem: string) => void,
+): LogConfig {
+  const dynamic = new Map(Object.entries(dynamicBrokerTopicDefaults(image, brokerId)));
+  if (dynamic.size === 0) return staticDefaults;
+  return parseLogConfig(validStorageOverrides(dynamic, staticDefaults, onIgnored), staticDefaults);
 }

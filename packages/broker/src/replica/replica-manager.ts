@@ -53,7 +53,7 @@ import { type LeaderLease, LocalReplicas, splitPartitionKey } from './local-repl
 import type { LogStore } from './log-store.js';
 import type { AppendOrigin } from './log-validator.js';
 import type { Partition } from './partition.js';
-import { PartitionOpener, validStorageOverrides } from './partition-opener.js';
+import { effectiveBrokerLogConfig, PartitionOpener, validStorageOverrides } from './partition-opener.js';
 import { ReplicaFetchServing } from './replica-fetch-host.js';
 import { ReplicaMaintenance } from './replica-maintenance.js';
 
@@ -147,11 +147,21 @@ export class ReplicaManager {
   private readonly followers: FollowerReplicas;
   private readonly housekeeping: ReplicaMaintenance;
   private metadataQueue: Promise<void> = Promise.resolve();
+  /**
+   * The topic defaults in effect (server.properties under the dynamic broker configs), and the
+   * image's dynamic broker configs they were made from: when those change, every log's config is
+   * made again, so a topic that does not set a key follows its new default without a restart.
+   */
+  private brokerDefaults: {
+    readonly from: MetadataImage['dynamicBrokerConfigs'] | null;
+    readonly config: LogConfig;
+  };
   /** Called after each image took effect (the group coordinator follows its offsets-partition leaderships). */
   private readonly imageAppliedListeners: ((image: MetadataImage) => void)[] = [];
   private readonly leaseChangedListeners: (() => void)[] = [];
 
   constructor(private readonly options: ReplicaManagerOptions) {
+    this.brokerDefaults = { from: null, config: options.brokerLogConfig };
     const { clock, delayedOperations, logger } = options;
     const replicaLagTimeMaxMs = options.replicaLagTimeMaxMs ?? replicaLagTimeMaxMsDefault;
     this.isrProposals = new IsrProposals({
@@ -465,6 +475,7 @@ export class ReplicaManager {
     const replicas = this.replicas;
     if (replicas.closed) return;
     const nowMs = this.options.clock.nowMs();
+    this.followBrokerDefaults(image);
     const wanted = new Set<string>();
     const local: { topic: TopicImage; index: number; topicConfigs: ReadonlyMap<string, string> }[] = [];
     for (const topic of image.topics.values()) {
@@ -494,6 +505,26 @@ export class ReplicaManager {
     replicas.image = image;
     this.options.onFollowersChanged?.();
     for (const listener of this.imageAppliedListeners) listener(image);
+  }
+
+  /** The topic defaults of `image`; if they changed, every open log gets its config made again. */
+  private followBrokerDefaults(image: MetadataImage): void {
+    if (this.brokerDefaults.from === image.dynamicBrokerConfigs) return;
+    const config = effectiveBrokerLogConfig(
+      image,
+      this.options.brokerId,
+      this.options.brokerLogConfig,
+      (name, problem) =>
+        this.options.logger.warn({ config: name, problem }, 'dynamic broker config ignored by storage'),
+    );
+    const changed = JSON.stringify(config) !== JSON.stringify(this.brokerDefaults.config);
+    this.brokerDefaults = { from: image.dynamicBrokerConfigs, config };
+    if (changed) this.replicas.appliedConfigs.clear();
+  }
+
+  /** The topic defaults in effect now: server.properties under the dynamic broker configs. */
+  get brokerLogDefaults(): LogConfig {
+    return this.brokerDefaults.config;
   }
 
   /**
@@ -590,7 +621,7 @@ export class ReplicaManager {
     }
     const changedConfigs = partition === undefined || replicas.appliedConfigs.get(key) !== topicConfigs;
     const overrides = changedConfigs
-      ? validStorageOverrides(topicConfigs, this.options.brokerLogConfig, (name, problem) =>
+      ? validStorageOverrides(topicConfigs, this.brokerDefaults.config, (name, problem) =>
           this.options.logger.warn(
             { partition: key, config: name, problem },
             'topic config ignored by storage',
@@ -605,7 +636,7 @@ export class ReplicaManager {
         replicas.image !== MetadataImage.empty &&
         replicas.image.topicById(topic.topicId)?.partitions[index] === undefined;
       try {
-        log = await this.opener.openLog(topic.name, index, overrides, isNew);
+        log = await this.opener.openLog(topic.name, index, overrides, isNew, this.brokerDefaults.config);
       } catch (error) {
         if (error instanceof KafkaStorageError) {
           // On a failed dir, or possibly there: offline, and reported as such.
@@ -632,7 +663,7 @@ export class ReplicaManager {
       return;
     }
     if (changedConfigs) {
-      partition.log.updateConfig(parseLogConfig(overrides, this.options.brokerLogConfig));
+      partition.log.updateConfig(parseLogConfig(overrides, this.brokerDefaults.config));
       replicas.appliedConfigs.set(key, topicConfigs);
     }
     const existing = partition;

@@ -20,6 +20,7 @@ import {
   type AlterUserScramCredentialsRequest,
   type AlterUserScramCredentialsResponse,
   applyRecords,
+  brokerResourceType,
   Controller,
   type ControllerError,
   type ControllerOutcome,
@@ -424,6 +425,21 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     });
     if (result === undefined || 'errorCode' in result)
       throw new Error(`alter configs failed: ${JSON.stringify(result)}`);
+  }
+
+  /** Shorthand for tests: set (value) or delete (null) dynamic broker configs ('' or a broker id). */
+  async alterBrokerConfigs(resourceName: string, changes: Record<string, string | null>): Promise<void> {
+    const operations: AlterConfigOperation[] = Object.entries(changes).map(([name, value]) => ({
+      name,
+      operation: value === null ? 'delete' : 'set',
+      value,
+    }));
+    const [result] = await this.incrementalAlterConfigs(
+      [{ topicName: resourceName, operations, resourceType: brokerResourceType }],
+      { validateOnly: false, timeoutMs: 1000 },
+    );
+    if (result === undefined || 'errorCode' in result)
+      throw new Error(`alter broker configs failed: ${JSON.stringify(result)}`);
   }
 
   /**

@@ -2,7 +2,7 @@
 
 import fc from 'fast-check';
 import type { BrokerEndpoint, MetadataRecord } from '../records.js';
-import { topicResourceType } from '../records.js';
+import { brokerResourceType, topicResourceType } from '../records.js';
 import { uuidFromBytes } from '../uuid.js';
 
 export const uuidArb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((bytes) => uuidFromBytes(bytes));
@@ -83,7 +83,7 @@ export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
   }),
   fc.record({
     type: fc.constant('config' as const),
-    resourceType: fc.constant(topicResourceType),
+    resourceType: fc.constantFrom(topicResourceType, brokerResourceType),
     resourceName: fc.string(),
     name: fc.string(),
     value: fc.option(fc.string(), { nil: null }),
