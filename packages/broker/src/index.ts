@@ -1,8 +1,10 @@
 export { type BrokerConfig, brokerConfigFrom, loadBrokerConfig } from './config/broker-config.js';
 export { ConfigError } from './config/config-def.js';
+export { parseProperties } from './config/properties.js';
 export {
   type DescribeMetadataResponse,
   type DescribeMetadataTarget,
+  type DescribeMetadataTls,
   describeMetadata,
 } from './grpc/describe-metadata-client.js';
 export { createLogger, type Logger } from './logging.js';

@@ -9,7 +9,12 @@ export interface Address {
 
 export type MetadataShellSource =
   | { readonly kind: 'bootstrap-server'; readonly addresses: readonly Address[] }
-  | { readonly kind: 'controller'; readonly addresses: readonly Address[] }
+  | {
+      readonly kind: 'controller';
+      readonly addresses: readonly Address[];
+      /** Kafka's client properties file (`--command-config`): TLS to an SSL controller listener. */
+      readonly commandConfig?: string;
+    }
   | { readonly kind: 'data-dir'; readonly dir: string };
 
 export interface MetadataShellOptions {
@@ -46,6 +51,11 @@ Sources (exactly one):
       A node's CONTROLLER listener (a controller.quorum.voters address): the node's whole
       applied metadata image (fenced state, broker epochs, incarnation ids, topic ids,
       partition epochs, producer ids).
+  --command-config file
+      With --controller: Kafka's client properties for an SSL controller listener:
+      security.protocol=SSL, ssl.truststore.location (PEM CA certificates),
+      ssl.keystore.location (PEM key and certificate chain, for ssl.client.auth=required)
+      and ssl.endpoint.identification.algorithm (https, the default, or empty).
   --data-dir dir
       Offline: a stopped node's metadata directory (the one holding __cluster_metadata-0, or
       that directory itself). Refused while the node runs. Entries after the last snapshot may
@@ -86,6 +96,7 @@ export function parseMetadataShellArgs(args: readonly string[]): ParsedMetadataS
   const usageError = (message: string): ParsedMetadataShellArgs => ({ kind: 'usage-error', message });
   const sources: MetadataShellSource[] = [];
   let timeoutMs = defaultTimeoutMs;
+  let commandConfig: string | undefined;
   let index = 0;
   for (; index < args.length; index++) {
     const arg = args[index]!;
@@ -102,6 +113,10 @@ export function parseMetadataShellArgs(args: readonly string[]): ParsedMetadataS
       if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > timeoutMsMax) {
         return usageError(`--timeout-ms must be an integer in [1, ${timeoutMsMax}], got '${value}'`);
       }
+      continue;
+    }
+    if (flag === '--command-config') {
+      commandConfig = value;
       continue;
     }
     if (!(sourceFlags as readonly string[]).includes(flag)) return usageError(`unknown option '${flag}'`);
@@ -121,5 +136,10 @@ export function parseMetadataShellArgs(args: readonly string[]): ParsedMetadataS
         : 'give only one of --bootstrap-server, --controller or --data-dir',
     );
   }
-  return { kind: 'options', options: { source: sources[0]!, timeoutMs, command: args.slice(index) } };
+  let source = sources[0]!;
+  if (commandConfig !== undefined) {
+    if (source.kind !== 'controller') return usageError('--command-config goes with --controller');
+    source = { ...source, commandConfig };
+  }
+  return { kind: 'options', options: { source, timeoutMs, command: args.slice(index) } };
 }

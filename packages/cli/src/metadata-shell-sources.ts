@@ -3,7 +3,8 @@
 // directory. Each address is tried in turn; a node that cannot answer is an expected failure
 // (MetadataUnavailableError), not a crash.
 
-import { describeMetadata } from '@gregor/broker';
+import { readFileSync } from 'node:fs';
+import { type DescribeMetadataTls, describeMetadata, parseProperties } from '@gregor/broker';
 import { KafkaConnection } from '@gregor/client';
 import {
   applyRecords,
@@ -106,8 +107,80 @@ export function imageFromDescribeMetadata(bytes: Uint8Array): MetadataImage {
     : applyRecords(MetadataImage.empty, decodeMetadataBatch(Buffer.from(bytes)));
 }
 
-export async function loadFromController(address: Address, timeoutMs: number): Promise<MetadataNode> {
-  const response = await describeMetadata({ host: address.host, port: address.port, timeoutMs });
+/**
+ * TLS for the controller listener from Kafka's client properties (`--command-config`): undefined for
+ * PLAINTEXT; a MetadataUnavailableError naming the key for anything it cannot use.
+ */
+export function controllerTlsFrom(path: string): DescribeMetadataTls | undefined {
+  let properties: Map<string, string>;
+  try {
+    properties = parseProperties(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new MetadataUnavailableError(`--command-config ${path}: ${(error as Error).message}`);
+  }
+  const protocol = (properties.get('security.protocol') ?? 'PLAINTEXT').toUpperCase();
+  if (protocol === 'PLAINTEXT') return undefined;
+  if (protocol !== 'SSL') {
+    throw new MetadataUnavailableError(
+      `--command-config ${path}: security.protocol ${protocol}: the controller listener speaks PLAINTEXT or SSL`,
+    );
+  }
+  const read = (key: string): Buffer | undefined => {
+    const file = properties.get(key);
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new MetadataUnavailableError(`--command-config ${path}: ${key}: ${(error as Error).message}`);
+    }
+  };
+  for (const key of ['ssl.truststore.type', 'ssl.keystore.type']) {
+    const type = properties.get(key);
+    if (type !== undefined && type.toUpperCase() !== 'PEM') {
+      throw new MetadataUnavailableError(`--command-config ${path}: ${key} ${type}: only PEM files are read`);
+    }
+  }
+  const caPem = read('ssl.truststore.location');
+  if (caPem === undefined) {
+    throw new MetadataUnavailableError(
+      `--command-config ${path}: ssl.truststore.location is required for SSL`,
+    );
+  }
+  const keystore = read('ssl.keystore.location')?.toString('utf8');
+  const keyPem = keystore?.match(
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/,
+  )?.[0];
+  const certificates = keystore?.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+  if (
+    keystore !== undefined &&
+    (keyPem === undefined || certificates === null || certificates === undefined)
+  ) {
+    throw new MetadataUnavailableError(
+      `--command-config ${path}: ssl.keystore.location must hold a PEM private key and its certificate chain`,
+    );
+  }
+  const identification = properties.get('ssl.endpoint.identification.algorithm') ?? 'https';
+  return {
+    caPem,
+    ...(keyPem === undefined ? {} : { keyPem: Buffer.from(keyPem) }),
+    ...(certificates === null || certificates === undefined
+      ? {}
+      : { certificateChainPem: Buffer.from(certificates.join('\n')) }),
+    verifyHostname: identification.trim().toLowerCase() === 'https',
+  };
+}
+
+export async function loadFromController(
+  address: Address,
+  timeoutMs: number,
+  tls?: DescribeMetadataTls,
+): Promise<MetadataNode> {
+  const response = await describeMetadata({
+    host: address.host,
+    port: address.port,
+    timeoutMs,
+    ...(tls === undefined ? {} : { tls }),
+  });
   if (response.status.errorCode !== 0) {
     throw new Error(`error ${response.status.errorCode}: ${response.status.errorMessage}`);
   }
@@ -125,11 +198,13 @@ export async function openSource(source: MetadataShellSource, timeoutMs: number)
         load: () => firstAnswer(source.addresses, (address) => loadFromKafka(address, timeoutMs)),
         note: null,
       };
-    case 'controller':
+    case 'controller': {
+      const tls = source.commandConfig === undefined ? undefined : controllerTlsFrom(source.commandConfig);
       return {
-        load: () => firstAnswer(source.addresses, (address) => loadFromController(address, timeoutMs)),
+        load: () => firstAnswer(source.addresses, (address) => loadFromController(address, timeoutMs, tls)),
         note: null,
       };
+    }
     case 'data-dir': {
       let offline: Awaited<ReturnType<typeof readOfflineMetadata>>;
       try {

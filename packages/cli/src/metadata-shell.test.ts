@@ -84,10 +84,23 @@ describe('metadata-shell arguments', () => {
     [['--controller'], '--controller needs a value'],
     [['--data-dir', 'd', '--timeout-ms', '0'], '--timeout-ms must be'],
     [['--zookeeper', 'z:2181'], "unknown option '--zookeeper'"],
+    [
+      ['--bootstrap-server', 'h:1', '--command-config', 'c.properties'],
+      '--command-config goes with --controller',
+    ],
   ])('refuses %j', (args, message) => {
     const parsed = parseMetadataShellArgs(args);
     expect(parsed.kind).toBe('usage-error');
     expect(parsed.kind === 'usage-error' && parsed.message).toContain(message);
+  });
+
+  it('keeps --command-config with --controller, in either order', () => {
+    expect(
+      parseMetadataShellArgs(['--command-config', 'c.properties', '--controller', 'n:9093']),
+    ).toMatchObject({
+      kind: 'options',
+      options: { source: { kind: 'controller', commandConfig: 'c.properties' } },
+    });
   });
 
   it('parses host:port and bracketed IPv6', () => {

@@ -14,8 +14,29 @@ export interface DescribeMetadataTarget {
   /** '' when the caller does not know it yet: the node answers with its own. */
   readonly clusterId?: string;
   readonly timeoutMs: number;
-  /** How to dial the controller listener; PLAINTEXT when absent. */
+  /** How to dial the controller listener; PLAINTEXT when absent (and no `tls`). */
   readonly credentials?: grpc.ChannelCredentials;
+  /** TLS from PEM material, for tools that have files rather than grpc credentials. */
+  readonly tls?: DescribeMetadataTls;
+}
+
+export interface DescribeMetadataTls {
+  /** The CA certificates the node's certificate must chain to. */
+  readonly caPem: Buffer;
+  /** This client's key and certificate chain, for a listener with ssl.client.auth=required. */
+  readonly keyPem?: Buffer;
+  readonly certificateChainPem?: Buffer;
+  /** Check that the node's certificate names the host dialled (ssl.endpoint.identification.algorithm=https). */
+  readonly verifyHostname: boolean;
+}
+
+function tlsCredentials(tls: DescribeMetadataTls): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(
+    tls.caPem,
+    tls.keyPem ?? null,
+    tls.certificateChainPem ?? null,
+    tls.verifyHostname ? {} : { checkServerIdentity: () => undefined },
+  );
 }
 
 type DescribeMetadataMethod = (
@@ -30,7 +51,8 @@ export function describeMetadata(target: DescribeMetadataTarget): Promise<Descri
   const Client = serviceClient('controller.proto', 'gregor.controller.Controller');
   const client = new Client(
     `${target.host}:${target.port}`,
-    target.credentials ?? grpc.credentials.createInsecure(),
+    target.credentials ??
+      (target.tls === undefined ? grpc.credentials.createInsecure() : tlsCredentials(target.tls)),
     internalChannelOptions,
   );
   const call = (client as unknown as { DescribeMetadata: DescribeMetadataMethod }).DescribeMetadata.bind(

@@ -22,7 +22,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeMetadata } from '../grpc/describe-metadata-client.js';
 import { serviceClient } from '../grpc/protos.js';
-import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
+import { cliPath, ProcessCluster, runGregorCli } from '../testing/process-cluster.js';
 import { makeTestCertificates, type TestCertificates } from '../testing/test-certificates.js';
 
 const refusalLine = 'failed authentication: TLS handshake with a peer failed';
@@ -340,6 +340,49 @@ describe('the nodes gRPC over mutual TLS', () => {
     await expect(describeMetadata({ host: '127.0.0.1', port, timeoutMs: 3_000 })).rejects.toThrow(
       /UNAVAILABLE|DEADLINE_EXCEEDED/,
     );
+  });
+
+  it('gregor metadata-shell --controller reads it over TLS with --command-config, and not without', async () => {
+    const port = cluster.node(2).quorumPort;
+    const member = certs.node('metadata-shell');
+    const dir = mkdtempSync(join(tmpdir(), 'gregor-shell-tls-'));
+    try {
+      const config = join(dir, 'client.properties');
+      writeFileSync(
+        config,
+        [
+          'security.protocol=SSL',
+          'ssl.truststore.type=PEM',
+          `ssl.truststore.location=${certs.caCertificate}`,
+          'ssl.keystore.type=PEM',
+          `ssl.keystore.location=${member.keystore}`,
+          '',
+        ].join('\n'),
+      );
+      const shell = (...extra: string[]) =>
+        runGregorCli(
+          [
+            'metadata-shell',
+            '--controller',
+            `127.0.0.1:${port}`,
+            '--timeout-ms',
+            '5000',
+            ...extra,
+            'cat',
+            '/cluster/id',
+          ],
+          30_000,
+        );
+      const secured = await shell('--command-config', config);
+      // grpc-js names the dialled IP as TLS server name, which Node warns of (DEP0123) on stderr.
+      expect(secured.stdout.trim(), secured.stderr).toContain(cluster.clusterId);
+      expect(secured.code).toBe(0);
+      const plain = await shell();
+      expect(plain.code).not.toBe(0);
+      expect(plain.stdout).not.toContain(cluster.clusterId);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
