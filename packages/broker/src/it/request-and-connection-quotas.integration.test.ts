@@ -135,8 +135,14 @@ describe('connection limits', () => {
       const third = await open('127.0.0.3');
       expect(await answers(third)).toBe(false);
       third.close();
-      expect(cluster.node(1).output.join('')).toContain(
-        'rejected connection from 127.0.0.3: the address already has the configured maximum of 2 connections',
+      // The node's log line reaches this process through its stdout pipe a moment later.
+      await waitFor('the refusal in the node log', () =>
+        cluster
+          .node(1)
+          .output.join('')
+          .includes(
+            'rejected connection from 127.0.0.3: the address already has the configured maximum of 2 connections',
+          ),
       );
       // A closed connection gives its slot back.
       limited.pop()!.close();
@@ -172,7 +178,9 @@ describe('connection limits', () => {
     expect(throttled).toBe(true);
     // 1 a second over a fresh 10 s window admits about ten before the first is throttled.
     expect(admitted).toBeGreaterThanOrEqual(5);
-    expect(cluster.node(1).output.join('')).toContain('delaying closing of connection from 127.0.0.4');
+    await waitFor('the delayed close in the node log', () =>
+      cluster.node(1).output.join('').includes('delaying closing of connection from 127.0.0.4'),
+    );
     // Another address is not limited.
     for (let i = 0; i < 15; i++) {
       const connection = await open('127.0.0.2');
