@@ -60,7 +60,7 @@ const rules: readonly Rule[] = [
         'early.start.listeners',
       )(key),
     reason:
-      'not implemented: delegation tokens, OAUTHBEARER/GSSAPI, pluggable principal builders and TLS between brokers',
+      "not implemented: delegation tokens, OAUTHBEARER/GSSAPI and pluggable principal builders; the brokers' own traffic is gRPC on the CONTROLLER listener (map it to SSL), not security.inter.broker.protocol",
   },
   {
     matches: (key) =>
