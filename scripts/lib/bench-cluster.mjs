@@ -159,7 +159,11 @@ export class BenchCluster {
   spawn(node) {
     // A leftover file from the previous process must not be taken for this one's ports.
     rmSync(join(node.logDir, boundListenersFileName), { force: true });
-    const child = spawn(process.execPath, [cliPath, 'broker', 'start', '--config', node.configPath], {
+    // BENCH_NODE_ARGS: extra Node flags for the brokers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+    // to profile them under a benchmark's load (NODE_OPTIONS refuses --cpu-prof).
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+    const args = [...nodeArgs, cliPath, 'broker', 'start', '--config', node.configPath];
+    const child = spawn(process.execPath, args, {
       // warn: the bench reads fencing warnings, and info-level logging would cost the brokers CPU.
       env: { ...process.env, GREGOR_LOG_FORMAT: 'json', GREGOR_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -244,8 +248,23 @@ export class BenchCluster {
       .join('\n');
   }
 
+  /** Controlled shutdown (SIGTERM), SIGKILL after 15 s: lets --cpu-prof write its profile. @param {number} id */
+  async stop(id) {
+    const node = this.node(id);
+    const child = node.child;
+    if (child === undefined) return;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    node.child = undefined;
+  }
+
   async close() {
-    await Promise.all(this.nodes.map((node) => this.kill(node.id)));
+    await Promise.all(this.nodes.map((node) => this.stop(node.id)));
     rmSync(this.rootDir, { recursive: true, force: true });
   }
 }
