@@ -7,9 +7,11 @@
 // (CreateAcls, DeleteAcls, DescribeAcls). The connection is PLAINTEXT, as User:ANONYMOUS: give
 // that principal the right (super.users, or ACLs on the cluster) on an admin-only listener.
 
-import { ApiKey, KafkaConnection } from '@gregor/client';
+import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { AclOperation, AclPatternType, AclPermissionType, AclResourceType } from '@gregor/metadata';
 import { ErrorCode, errorName } from '@gregor/protocol';
+import { openCliConnection } from './cli-connection.js';
+import { commandConfigFlag, commandConfigHelp, securityFromFlag } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { parseAddress } from './metadata-shell-args.js';
 
@@ -17,7 +19,10 @@ const usageExitCode = 2;
 const failureExitCode = 1;
 const timeoutMs = 30_000;
 
-export const aclsUsage = `Usage: gregor acls --bootstrap-server host:port (--add | --remove | --list) [options]
+/** How long connecting to the bootstrap server (and logging in) may take. */
+const aclsConnectTimeoutMs = 30_000;
+
+export const aclsUsage = `Usage: gregor acls --bootstrap-server host:port [--command-config FILE] (--add | --remove | --list) [options]
 
 ACLs, like kafka-acls.sh:
   --allow-principal P / --deny-principal P   (repeatable) User:name or User:*
@@ -31,6 +36,7 @@ ACLs, like kafka-acls.sh:
   --topic T, --group G, --cluster, --transactional-id ID   (repeatable) the resources
   --resource-pattern-type literal|prefixed (add); any|match|literal|prefixed (remove, list)
 
+${commandConfigHelp}
 Exit codes: 0 ok, 1 refused or unreachable, 2 usage error.
 `;
 
@@ -78,7 +84,7 @@ const repeatable = new Set([
   '--group',
   '--transactional-id',
 ]);
-const single = new Set(['--bootstrap-server', '--resource-pattern-type']);
+const single = new Set(['--bootstrap-server', '--command-config', '--resource-pattern-type']);
 const switches = new Set(['--add', '--remove', '--list', '--cluster', '--producer', '--consumer', '--force']);
 
 export async function runAcls(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
@@ -103,6 +109,8 @@ export async function runAcls(args: readonly string[], out: TextOutput, err: Tex
   }
   const bootstrap = parseAddress((values.get('--bootstrap-server')?.[0] ?? '').split(',')[0]!);
   if (bootstrap === null) return usage('--bootstrap-server host:port is required');
+  const security = securityFromFlag(commandConfigFlag, values.get(commandConfigFlag)?.[0]);
+  if (typeof security === 'string') return usage(security);
   const actions = ['--add', '--remove', '--list'].filter((action) => on.has(action));
   if (actions.length !== 1) return usage('give exactly one of --add, --remove and --list');
   const action = actions[0]!;
@@ -128,7 +136,12 @@ export async function runAcls(args: readonly string[], out: TextOutput, err: Tex
 
   let connection: KafkaConnection | undefined;
   try {
-    connection = await KafkaConnection.open({ ...bootstrap, clientId: 'gregor-acls' });
+    connection = await openCliConnection({
+      ...bootstrap,
+      clientId: 'gregor-acls',
+      timeoutMs: aclsConnectTimeoutMs,
+      security,
+    });
     if (action === '--list') return await list(connection, resources, patternType, out, err);
     const operations: number[] = [];
     for (const name of values.get('--operation') ?? []) {

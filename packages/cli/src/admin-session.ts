@@ -2,7 +2,9 @@
 // connection per broker address, opened on first use and closed at the end; the first reachable
 // bootstrap server; a usage/failure exit-code convention; and kafka-*.sh's tab-separated table.
 
-import { KafkaConnection } from '@gregor/client';
+import type { KafkaConnection } from '@gregor/client';
+import { openCliConnection } from './cli-connection.js';
+import { type ClientSecurity, plaintextSecurity } from './client-properties.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
 
@@ -27,6 +29,8 @@ export async function withAdminSession(
   options: {
     readonly bootstrap: readonly Address[];
     readonly timeoutMs: number;
+    /** From --command-config; PLAINTEXT when absent. */
+    readonly security?: ClientSecurity;
     readonly clientId: string;
     readonly out: TextOutput;
     readonly err: TextOutput;
@@ -38,11 +42,12 @@ export async function withAdminSession(
     const key = `${host}:${port}`;
     let connection = connections.get(key);
     if (connection === undefined) {
-      connection = await KafkaConnection.open({
+      connection = await openCliConnection({
         host,
         port,
         clientId: options.clientId,
-        connectTimeoutMs: options.timeoutMs,
+        timeoutMs: options.timeoutMs,
+        security: options.security ?? plaintextSecurity,
       });
       connections.set(key, connection);
     }

@@ -9,7 +9,8 @@
 // a default entity with --entity-default. --describe and --alter may stand for the command, as in
 // kafka-configs.sh.
 
-import { parseConnectionFlags } from './connection-flags.js';
+import type { ClientSecurity } from './client-properties.js';
+import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { Address } from './metadata-shell-args.js';
 
 export type ConfigEntityType = 'topics' | 'brokers';
@@ -58,6 +59,7 @@ export type ParsedConfigsArgs =
       readonly options: {
         readonly bootstrap: readonly Address[];
         readonly timeoutMs: number;
+        readonly security: ClientSecurity;
         readonly command: ConfigsCommand;
       };
     }
@@ -68,7 +70,8 @@ export const configsDefaultTimeoutMs = 30_000;
 /** Longest accepted --timeout-ms: a larger value is a typo, not a wish. */
 export const configsTimeoutMsMax = 600_000;
 
-export const configsUsage = `Usage: gregor configs --bootstrap-server host:port[,host:port...] [--timeout-ms N] <command>
+export const configsUsage = `Usage: gregor configs --bootstrap-server host:port[,host:port...] [--timeout-ms N]
+       [--command-config FILE] <command>
 
 Topic and broker configs, and client quotas, like kafka-configs.sh:
   describe --entity-type topics|brokers --entity-name NAME|--entity-default [--all]
@@ -90,6 +93,7 @@ Topic and broker configs, and client quotas, like kafka-configs.sh:
                              giving both
   --describe and --alter may be written for the command, as kafka-configs.sh takes them.
 
+${commandConfigHelp}
 Exit codes: 0 ok, 1 failure (the broker's error is printed), 2 usage error.
 `;
 
@@ -101,6 +105,7 @@ export function parseConfigsArgs(args: readonly string[]): ParsedConfigsArgs {
   const entityFlags: { flag: string; value: string | null }[] = [];
   const valueFlags = new Set([
     '--bootstrap-server',
+    '--command-config',
     '--timeout-ms',
     '--entity-type',
     '--entity-name',
@@ -136,14 +141,14 @@ export function parseConfigsArgs(args: readonly string[]): ParsedConfigsArgs {
   }
   const connection = parseConnectionFlags(flags, configsDefaultTimeoutMs, configsTimeoutMsMax);
   if (typeof connection === 'string') return usageError(connection);
-  const { bootstrap, timeoutMs } = connection;
+  const { bootstrap, timeoutMs, security } = connection;
   const [name, ...rest] = positional;
   if (name === undefined) return usageError('a command is required: describe or alter');
   if (name !== 'describe' && name !== 'alter') return usageError(`unknown command '${name}'`);
   if (rest.length > 0) return usageError(`unexpected '${rest.join(' ')}'`);
   const options = (command: ConfigsCommand): ParsedConfigsArgs => ({
     kind: 'options',
-    options: { bootstrap: bootstrap as Address[], timeoutMs, command },
+    options: { bootstrap: bootstrap as Address[], timeoutMs, security, command },
   });
   const entityType = flags.get('--entity-type');
   const isQuotaEntity = entityFlags.some(

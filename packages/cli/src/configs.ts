@@ -2,11 +2,12 @@
 // kafka-configs.sh's output, over the Kafka protocol (DescribeConfigs with synonyms,
 // IncrementalAlterConfigs; DescribeClientQuotas, AlterClientQuotas), so runbooks carry over.
 
-import { ApiKey, KafkaConnection } from '@gregor/client';
+import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { alterConfigOpType, configResourceType, ErrorCode, errorName } from '@gregor/protocol';
+import { openFirstReachable } from './cli-connection.js';
+import type { ClientSecurity } from './client-properties.js';
 import { type ConfigsCommand, configsUsage, parseConfigsArgs, type QuotaEntityArg } from './configs-args.js';
 import type { TextOutput } from './dump-log.js';
-import type { Address } from './metadata-shell-args.js';
 
 const usageExitCode = 2;
 const failureExitCode = 1;
@@ -97,16 +98,16 @@ export async function runConfigs(args: readonly string[], out: TextOutput, err: 
     err.write(`gregor configs: ${parsed.message}\n${configsUsage}`);
     return usageExitCode;
   }
-  const { bootstrap, timeoutMs, command } = parsed.options;
+  const { bootstrap, timeoutMs, security, command } = parsed.options;
   let connection: KafkaConnection;
   try {
-    connection = await connect(bootstrap, timeoutMs);
+    connection = await openFirstReachable(bootstrap, { clientId: 'gregor-configs', timeoutMs, security });
   } catch (error) {
     err.write(`Error: ${(error as Error).message}\n`);
     return failureExitCode;
   }
   try {
-    return await runCommand(connection, timeoutMs, command, out, err);
+    return await runCommand(connection, { timeoutMs, security }, command, out, err);
   } catch (error) {
     if (!(error instanceof Error && error.name === 'KafkaConnectionError')) throw error;
     err.write(`Error: ${error.message}\n`);
@@ -116,30 +117,20 @@ export async function runConfigs(args: readonly string[], out: TextOutput, err: 
   }
 }
 
-async function connect(addresses: readonly Address[], timeoutMs: number): Promise<KafkaConnection> {
-  const failures: string[] = [];
-  for (const address of addresses) {
-    try {
-      return await KafkaConnection.open({
-        host: address.host,
-        port: address.port,
-        clientId: 'gregor-configs',
-        connectTimeoutMs: timeoutMs,
-      });
-    } catch (error) {
-      failures.push(`${address.host}:${address.port}: ${(error as Error).message}`);
-    }
-  }
-  throw new Error(`no bootstrap server reachable (${failures.join('; ')})`);
+/** How the command reaches a broker besides the bootstrap connection. */
+interface Reach {
+  readonly timeoutMs: number;
+  readonly security: ClientSecurity;
 }
 
 async function runCommand(
   connection: KafkaConnection,
-  timeoutMs: number,
+  reach: Reach,
   command: ConfigsCommand,
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
+  const { timeoutMs } = reach;
   if (command.kind === 'describe-quotas')
     return describeQuotas(connection, timeoutMs, command.entity, out, err);
   if (command.kind === 'alter-quotas') {
@@ -173,7 +164,7 @@ async function runCommand(
     // A broker's own configs are described by that broker, as kafka-configs.sh asks it.
     const brokerConnection =
       command.entityType === 'brokers' && command.entityName !== ''
-        ? await connectToBroker(connection, Number(command.entityName), timeoutMs)
+        ? await connectToBroker(connection, Number(command.entityName), reach)
         : connection;
     if (typeof brokerConnection === 'string') {
       err.write(`Error: ${brokerConnection}\n`);
@@ -256,15 +247,18 @@ async function runCommand(
 async function connectToBroker(
   bootstrap: KafkaConnection,
   brokerId: number,
-  timeoutMs: number,
+  reach: Reach,
 ): Promise<KafkaConnection | string> {
-  const metadata = await bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, timeoutMs);
+  const metadata = await bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, reach.timeoutMs);
   const broker = metadata.brokers.find((candidate) => candidate.nodeId === brokerId);
   if (broker === undefined) {
     const known = metadata.brokers.map((candidate) => candidate.nodeId).sort((a, b) => a - b);
     return `broker ${brokerId} is not in the cluster (brokers: ${known.join(',')})`;
   }
-  return connect([{ host: broker.host, port: broker.port }], timeoutMs);
+  return openFirstReachable([{ host: broker.host, port: broker.port }], {
+    clientId: 'gregor-configs',
+    ...reach,
+  });
 }
 
 /** Match types of DescribeClientQuotas: an exact name, the default entity, any of the type. */

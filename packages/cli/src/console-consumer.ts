@@ -19,6 +19,7 @@ import {
   resolveRetry,
 } from '@gregor/client';
 import { ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
+import { type ClientSecurity, kafkaSecurityConfig, readToolConfig } from './client-properties.js';
 import { integerIn, keyValues, readConsoleFlags } from './console-flags.js';
 import {
   type ConsoleRecord,
@@ -33,7 +34,7 @@ import type { TextOutput } from './dump-log.js';
 export const consumeUsage = `Usage: gregor consume --bootstrap-server host:port[,host:port...] --topic T
                       [--group G | --partition P [--offset N|earliest|latest]] [--from-beginning]
                       [--max-messages N] [--timeout-ms N] [--isolation-level read_uncommitted|read_committed]
-                      [--property k=v]... [--json]
+                      [--property k=v]... [--json] [--consumer.config FILE]
 
 Prints the records of topic T, like kafka-console-consumer.sh, until --max-messages, --timeout-ms
 without a record, or SIGINT; then "Processed a total of N messages" on stderr.
@@ -47,6 +48,9 @@ without a record, or SIGINT; then "Processed a total of N messages" on stderr.
   --property print.key=true, print.timestamp=true, print.offset=true, print.partition=true,
              print.headers=true, print.value=false, key.separator=S (default a tab),
              line.separator=S, headers.separator=S (default ','), null.literal=S (default null)
+  --consumer.config FILE how to reach a secured listener (Kafka's client properties):
+                         security.protocol, ssl.truststore.location, ssl.keystore.location (PEM),
+                         sasl.mechanism (PLAIN, SCRAM-SHA-256/512), sasl.jaas.config
   --json                 one JSON object per record (Gregor's): topic, partition, offset, timestamp,
                          timestampType, key, value, headers; bytes that are not UTF-8 as {"base64":...}
                          (--formatter json says the same)
@@ -63,6 +67,8 @@ export type StartOffset = bigint | 'earliest' | 'latest';
 
 export interface ConsumeOptions {
   readonly bootstrap: readonly string[];
+  /** From --consumer.config. */
+  readonly security: ClientSecurity;
   readonly topic: string;
   readonly group: string | undefined;
   readonly partition: number | undefined;
@@ -87,6 +93,7 @@ export function parseConsumeArgs(args: readonly string[]): ParsedConsumeArgs {
   const flags = readConsoleFlags(args, {
     values: new Set([
       '--bootstrap-server',
+      '--consumer.config',
       '--topic',
       '--group',
       '--partition',
@@ -105,6 +112,8 @@ export function parseConsumeArgs(args: readonly string[]): ParsedConsumeArgs {
   if (bootstrapText === undefined) return usageError('--bootstrap-server is required');
   const bootstrap = parseBootstrap(bootstrapText);
   if (typeof bootstrap === 'string') return usageError(bootstrap);
+  const config = readToolConfig('--consumer.config', flags.values.get('--consumer.config'), []);
+  if (typeof config === 'string') return usageError(config);
   const topic = flags.values.get('--topic');
   if (topic === undefined) return usageError('--topic is required');
   const fromBeginning = flags.switches.has('--from-beginning');
@@ -168,6 +177,7 @@ export function parseConsumeArgs(args: readonly string[]): ParsedConsumeArgs {
       timeoutMs,
       readUncommitted: isolation === 'read_uncommitted',
       formatter,
+      security: config.security,
     },
   };
 }
@@ -288,6 +298,7 @@ async function consumeAsMember(options: ConsumeOptions, sink: ConsoleSink): Prom
     brokers: options.bootstrap,
     clientId: 'console-consumer',
     logLevel: logLevel.NOTHING,
+    ...kafkaSecurityConfig(options.security),
   });
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -333,6 +344,7 @@ async function consumePartition(
     retry,
     logger: new Kafka({ brokers: options.bootstrap, logLevel: logLevel.NOTHING }).logger(),
     allowAutoTopicCreation: false,
+    ...kafkaSecurityConfig(options.security),
   });
   const { topic } = options;
   const isolationLevel = options.readUncommitted ? 0 : 1;

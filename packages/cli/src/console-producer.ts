@@ -7,6 +7,7 @@
 
 import { createReadStream } from 'node:fs';
 import { Kafka, type Message, type Producer } from '@gregor/client';
+import { type ClientSecurity, readToolConfig } from './client-properties.js';
 import { integerIn, keyValues, readConsoleFlags } from './console-flags.js';
 import {
   LineParseError,
@@ -17,12 +18,17 @@ import {
   readLines,
 } from './console-line-reader.js';
 import type { TextOutput } from './dump-log.js';
-import { kafkaConfigFor, type ProducerSettings, parseProducerProperties } from './producer-properties.js';
+import {
+  kafkaConfigFor,
+  type ProducerSettings,
+  parseProducerProperties,
+  producerPropertyNames,
+} from './producer-properties.js';
 import { SendWindow } from './send-window.js';
 
 export const produceUsage = `Usage: gregor produce --bootstrap-server host:port[,host:port...] --topic T
                       [--file FILE] [--property k=v]... [--producer-property k=v]...
-                      [--partition N] [--sync]
+                      [--producer.config FILE] [--partition N] [--sync]
 
 Reads records from stdin (or --file), one per line, and sends them to topic T, like
 kafka-console-producer.sh. The input ends at end of file or on SIGINT; what was read is flushed first.
@@ -36,6 +42,10 @@ kafka-console-producer.sh. The input ends at end of file or on SIGINT; what was 
                                    (default 1000, as Kafka's tool), batch.size, buffer.memory,
                                    max.request.size, delivery.timeout.ms, request.timeout.ms,
                                    enable.idempotence, retries, client.id
+  --producer.config FILE           the same settings from a properties file (--producer-property
+                                   wins), and how to reach a secured listener: security.protocol,
+                                   ssl.truststore.location, ssl.keystore.location (PEM),
+                                   sasl.mechanism (PLAIN, SCRAM-SHA-256/512), sasl.jaas.config
   --partition N                    every record to partition N (Gregor's; Kafka's tool has none)
   --sync                           send each record alone and wait for its acknowledgement
 
@@ -55,6 +65,8 @@ export interface ProduceOptions {
   readonly sync: boolean;
   readonly lineReader: LineReaderSettings;
   readonly producer: ProducerSettings;
+  /** From --producer.config. */
+  readonly security: ClientSecurity;
 }
 
 export type ParsedProduceArgs =
@@ -65,7 +77,7 @@ export type ParsedProduceArgs =
 export function parseProduceArgs(args: readonly string[]): ParsedProduceArgs {
   const usageError = (message: string): ParsedProduceArgs => ({ kind: 'usage-error', message });
   const flags = readConsoleFlags(args, {
-    values: new Set(['--bootstrap-server', '--topic', '--file', '--partition']),
+    values: new Set(['--bootstrap-server', '--topic', '--file', '--partition', '--producer.config']),
     switches: new Set(['--sync']),
     repeated: new Set(['--property', '--producer-property']),
   });
@@ -79,9 +91,16 @@ export function parseProduceArgs(args: readonly string[]): ParsedProduceArgs {
   if (typeof lineReader === 'string') return usageError(lineReader);
   const producerProperties = keyValues('--producer-property', flags.repeated.get('--producer-property'));
   if (typeof producerProperties === 'string') return usageError(producerProperties);
+  const config = readToolConfig(
+    '--producer.config',
+    flags.values.get('--producer.config'),
+    producerPropertyNames,
+  );
+  if (typeof config === 'string') return usageError(config);
+  // As kafka-console-producer.sh: --producer-property wins over the file.
   const producer = parseProducerProperties(
     '--producer-property',
-    producerProperties,
+    new Map([...config.others, ...producerProperties]),
     consoleProducerDefaults,
   );
   if (typeof producer === 'string') return usageError(producer);
@@ -102,6 +121,7 @@ export function parseProduceArgs(args: readonly string[]): ParsedProduceArgs {
       sync: flags.switches.has('--sync'),
       lineReader,
       producer,
+      security: config.security,
     },
   };
 }
@@ -138,7 +158,9 @@ export async function runProduce(
     return 2;
   }
   const options = parsed.options;
-  const kafka = new Kafka(kafkaConfigFor(options.bootstrap, options.producer, 'console-producer'));
+  const kafka = new Kafka(
+    kafkaConfigFor(options.bootstrap, options.producer, 'console-producer', options.security),
+  );
   const producer = kafka.producer(options.producer.producer);
   try {
     await producer.connect();

@@ -1,12 +1,13 @@
 // `gregor delete-records`, Gregor's kafka-delete-records.sh, over the Kafka protocol: DeleteRecords
 // at each partition's leader, every record below the offset the JSON file gives (-1: below the high
 // watermark).
-//   gregor delete-records --bootstrap-server host:port[,...] --offset-json-file F [--timeout-ms N]
+//   gregor delete-records --bootstrap-server host:port[,...] --offset-json-file F [--timeout-ms N] [--command-config FILE]
 // F is Kafka's format: {"partitions": [{"topic": "t", "partition": 0, "offset": 6}], "version": 1}.
 
 import { readFileSync } from 'node:fs';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { parseConnectionFlags, readValueFlags } from './connection-flags.js';
+import type { ClientSecurity } from './client-properties.js';
+import { commandConfigHelp, parseConnectionFlags, readValueFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { GroupsCluster, GroupsCommandError, type TopicPartitionOffset } from './groups-cluster.js';
 import type { Address } from './metadata-shell-args.js';
@@ -24,11 +25,12 @@ export const deleteRecordsUsage = `Usage: gregor delete-records --bootstrap-serv
 Deletes the records below the given offset of each partition, like kafka-delete-records.sh. F:
   {"partitions": [{"topic": "orders", "partition": 0, "offset": 6}], "version": 1}
 An offset of -1 deletes up to the high watermark.
-`;
+${commandConfigHelp}`;
 
 export interface DeleteRecordsOptions {
   readonly bootstrap: readonly Address[];
   readonly timeoutMs: number;
+  readonly security: ClientSecurity;
   readonly offsetJsonFile: string;
 }
 
@@ -39,7 +41,12 @@ export type ParsedDeleteRecordsArgs =
 
 export function parseDeleteRecordsArgs(args: readonly string[]): ParsedDeleteRecordsArgs {
   const usageError = (message: string): ParsedDeleteRecordsArgs => ({ kind: 'usage-error', message });
-  const valueFlags = new Set(['--bootstrap-server', '--timeout-ms', '--offset-json-file']);
+  const valueFlags = new Set([
+    '--bootstrap-server',
+    '--command-config',
+    '--timeout-ms',
+    '--offset-json-file',
+  ]);
   const flags = readValueFlags(args, valueFlags);
   if (flags === 'help') return { kind: 'help' };
   if ('usageError' in flags) return usageError(flags.usageError);
@@ -99,7 +106,7 @@ export async function runDeleteRecords(
     err.write(`gregor delete-records: ${parsed.message}\n${deleteRecordsUsage}`);
     return 2;
   }
-  const { bootstrap, timeoutMs, offsetJsonFile } = parsed.options;
+  const { bootstrap, timeoutMs, security, offsetJsonFile } = parsed.options;
   let text: string;
   try {
     text = readFileSync(offsetJsonFile, 'utf8');
@@ -114,7 +121,7 @@ export async function runDeleteRecords(
   }
   let cluster: GroupsCluster | undefined;
   try {
-    cluster = await GroupsCluster.connect(bootstrap, timeoutMs);
+    cluster = await GroupsCluster.connect(bootstrap, timeoutMs, security);
     out.write('Executing records delete operation\n');
     const outcomes = await cluster.deleteRecords(wanted, timeoutMs);
     out.write('Records delete operation completed:\n');

@@ -1,11 +1,12 @@
 // `gregor get-offsets`, Gregor's kafka-get-offsets.sh (Kafka's GetOffsetShell), over the Kafka
 // protocol: ListOffsets at each partition's leader, one `topic:partition:offset` line per partition.
 //   gregor get-offsets --bootstrap-server host:port[,...] --topic T [--partitions 0,1]
-//                      [--time -1|-2|latest|earliest|<ms>] [--timeout-ms N]
+//                      [--time -1|-2|latest|earliest|<ms>] [--timeout-ms N] [--command-config FILE]
 // --time -1 (the default) is the latest offset, -2 the earliest (the log start offset, which
 // DeleteRecords moves), any other the first offset whose timestamp reaches it (empty when none does).
 
-import { parseConnectionFlags, readValueFlags } from './connection-flags.js';
+import type { ClientSecurity } from './client-properties.js';
+import { commandConfigHelp, parseConnectionFlags, readValueFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { GroupsCluster, GroupsCommandError } from './groups-cluster.js';
 import type { Address } from './metadata-shell-args.js';
@@ -16,15 +17,17 @@ export const getOffsetsTimeoutMsMax = 600_000;
 
 export const getOffsetsUsage = `Usage: gregor get-offsets --bootstrap-server host:port[,host:port...] --topic T
                           [--partitions P,P...] [--time -1|-2|latest|earliest|<ms>] [--timeout-ms N]
+                          [--command-config FILE]
 
 Offsets of a topic's partitions, one topic:partition:offset line each, like kafka-get-offsets.sh:
 --time -1 / latest (default) the log end offset, -2 / earliest the log start offset, a timestamp in
 ms the first offset whose record timestamp is at or after it (nothing after the colon if none).
-`;
+${commandConfigHelp}`;
 
 export interface GetOffsetsOptions {
   readonly bootstrap: readonly Address[];
   readonly timeoutMs: number;
+  readonly security: ClientSecurity;
   readonly topic: string;
   readonly partitions: readonly number[] | undefined;
   readonly timestamp: bigint;
@@ -37,7 +40,14 @@ export type ParsedGetOffsetsArgs =
 
 export function parseGetOffsetsArgs(args: readonly string[]): ParsedGetOffsetsArgs {
   const usageError = (message: string): ParsedGetOffsetsArgs => ({ kind: 'usage-error', message });
-  const valueFlags = new Set(['--bootstrap-server', '--timeout-ms', '--topic', '--partitions', '--time']);
+  const valueFlags = new Set([
+    '--bootstrap-server',
+    '--command-config',
+    '--timeout-ms',
+    '--topic',
+    '--partitions',
+    '--time',
+  ]);
   const flags = readValueFlags(args, valueFlags);
   if (flags === 'help') return { kind: 'help' };
   if ('usageError' in flags) return usageError(flags.usageError);
@@ -85,10 +95,10 @@ export async function runGetOffsets(
     err.write(`gregor get-offsets: ${parsed.message}\n${getOffsetsUsage}`);
     return 2;
   }
-  const { bootstrap, timeoutMs, topic, partitions, timestamp } = parsed.options;
+  const { bootstrap, timeoutMs, security, topic, partitions, timestamp } = parsed.options;
   let cluster: GroupsCluster | undefined;
   try {
-    cluster = await GroupsCluster.connect(bootstrap, timeoutMs);
+    cluster = await GroupsCluster.connect(bootstrap, timeoutMs, security);
     const wanted = partitions === undefined ? undefined : new Set(partitions);
     const offsets = await cluster.listOffsets([topic], timestamp, (_topic, partition) =>
       wanted === undefined ? true : wanted.has(partition),

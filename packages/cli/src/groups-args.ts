@@ -6,7 +6,8 @@
 //   gregor groups --bootstrap-server host:port[,...] --delete-offsets --group G --topic T[:P,P...]
 // Kafka's flag forms --list, --describe, --reset-offsets and --delete-offsets name the command too.
 
-import { parseConnectionFlags } from './connection-flags.js';
+import type { ClientSecurity } from './client-properties.js';
+import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { Address } from './metadata-shell-args.js';
 
 export type ResetTarget =
@@ -36,6 +37,7 @@ export type GroupsCommand =
 export interface GroupsOptions {
   readonly bootstrap: readonly Address[];
   readonly timeoutMs: number;
+  readonly security: ClientSecurity;
   readonly command: GroupsCommand;
 }
 
@@ -48,7 +50,8 @@ export const groupsDefaultTimeoutMs = 10_000;
 /** Longest accepted --timeout-ms: a larger value is a typo, not a wish. */
 export const groupsTimeoutMsMax = 600_000;
 
-export const groupsUsage = `Usage: gregor groups --bootstrap-server host:port[,host:port...] [--timeout-ms N] <command>
+export const groupsUsage = `Usage: gregor groups --bootstrap-server host:port[,host:port...] [--timeout-ms N]
+       [--command-config FILE] <command>
 
 Consumer groups, like kafka-consumer-groups.sh:
   list                       every group of the cluster, one per line
@@ -61,6 +64,7 @@ Consumer groups, like kafka-consumer-groups.sh:
                              deletes the group's committed offsets of T (or of the partitions
                              listed); refused for topics a member of the group consumes.
 
+${commandConfigHelp}
 Exit codes: 0 ok, 1 failure (unknown group, active group, cluster unreachable), 2 usage error.
 `;
 
@@ -69,7 +73,14 @@ export function parseGroupsArgs(args: readonly string[]): ParsedGroupsArgs {
   const flags = new Map<string, string>();
   const switches = new Set<string>();
   const positional: string[] = [];
-  const valueFlags = new Set(['--bootstrap-server', '--timeout-ms', '--group', '--topic', '--to-offset']);
+  const valueFlags = new Set([
+    '--bootstrap-server',
+    '--command-config',
+    '--timeout-ms',
+    '--group',
+    '--topic',
+    '--to-offset',
+  ]);
   const switchFlags = new Set(['--to-earliest', '--to-latest', '--execute', '--dry-run']);
   // kafka-consumer-groups.sh names the command with a flag.
   const commandFlags = new Set(['--list', '--describe', '--reset-offsets', '--delete-offsets']);
@@ -97,11 +108,11 @@ export function parseGroupsArgs(args: readonly string[]): ParsedGroupsArgs {
   }
   const connection = parseConnectionFlags(flags, groupsDefaultTimeoutMs, groupsTimeoutMsMax);
   if (typeof connection === 'string') return usageError(connection);
-  const { bootstrap, timeoutMs } = connection;
+  const { bootstrap, timeoutMs, security } = connection;
   const [name, ...rest] = positional;
   const options = (command: GroupsCommand): ParsedGroupsArgs => ({
     kind: 'options',
-    options: { bootstrap: bootstrap as Address[], timeoutMs, command },
+    options: { bootstrap: bootstrap as Address[], timeoutMs, security, command },
   });
   switch (name) {
     case 'list':

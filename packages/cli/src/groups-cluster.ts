@@ -5,8 +5,10 @@
 // and DeleteRecords at each partition's leader. Retriable coordinator errors (loading, moving) are retried a bounded number
 // of times.
 
-import { ApiKey, KafkaConnection } from '@gregor/client';
+import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
+import { openCliConnection } from './cli-connection.js';
+import { type ClientSecurity, plaintextSecurity } from './client-properties.js';
 import type { Address } from './metadata-shell-args.js';
 
 /** Attempts for a request answered with a retriable coordinator error. */
@@ -68,19 +70,25 @@ export class GroupsCluster {
   private constructor(
     private readonly bootstrap: KafkaConnection,
     private readonly timeoutMs: number,
+    private readonly security: ClientSecurity,
   ) {}
 
-  static async connect(addresses: readonly Address[], timeoutMs: number): Promise<GroupsCluster> {
+  static async connect(
+    addresses: readonly Address[],
+    timeoutMs: number,
+    security: ClientSecurity = plaintextSecurity,
+  ): Promise<GroupsCluster> {
     const failures: string[] = [];
     for (const address of addresses) {
       try {
-        const connection = await KafkaConnection.open({
+        const connection = await openCliConnection({
           host: address.host,
           port: address.port,
           clientId: 'gregor-groups',
-          connectTimeoutMs: timeoutMs,
+          timeoutMs,
+          security,
         });
-        return new GroupsCluster(connection, timeoutMs);
+        return new GroupsCluster(connection, timeoutMs, security);
       } catch (error) {
         failures.push(`${address.host}:${address.port}: ${(error as Error).message}`);
       }
@@ -124,11 +132,12 @@ export class GroupsCluster {
   private async connectionTo(broker: BrokerAddress): Promise<KafkaConnection> {
     const open = this.connections.get(broker.nodeId);
     if (open !== undefined) return open;
-    const connection = await KafkaConnection.open({
+    const connection = await openCliConnection({
       host: broker.host,
       port: broker.port,
       clientId: 'gregor-groups',
-      connectTimeoutMs: this.timeoutMs,
+      timeoutMs: this.timeoutMs,
+      security: this.security,
     });
     this.connections.set(broker.nodeId, connection);
     return connection;

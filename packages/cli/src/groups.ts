@@ -25,10 +25,10 @@ export async function runGroups(args: readonly string[], out: TextOutput, err: T
     err.write(`gregor groups: ${parsed.message}\n${groupsUsage}`);
     return usageExitCode;
   }
-  const { bootstrap, timeoutMs, command } = parsed.options;
+  const { bootstrap, timeoutMs, security, command } = parsed.options;
   let cluster: GroupsCluster | undefined;
   try {
-    cluster = await GroupsCluster.connect(bootstrap, timeoutMs);
+    cluster = await GroupsCluster.connect(bootstrap, timeoutMs, security);
     return await runCommand(cluster, command, out, err);
   } catch (error) {
     if (

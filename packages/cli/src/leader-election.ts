@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { ApiKey } from '@gregor/client';
 import { ErrorCode, electionType as electionTypeCode, errorName } from '@gregor/protocol';
 import { AdminCommandError, parseFlags, usageExitCode, withAdminSession } from './admin-session.js';
-import { parseConnectionFlags } from './connection-flags.js';
+import { parseConnectionFlags, securityFlagHelp } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
 
@@ -19,6 +19,7 @@ export const leaderElectionTimeoutMsMax = 600_000;
 export const leaderElectionJsonPartitionsMax = 100_000;
 
 export const leaderElectionUsage = `Usage: gregor leader-election --bootstrap-server host:port[,host:port...] [--timeout-ms N]
+    [--admin.config FILE]
     --election-type PREFERRED|UNCLEAN
     (--topic T --partition P | --all-topic-partitions | --path-to-json-file FILE)
 
@@ -28,6 +29,7 @@ Leader elections, like kafka-leader-election.sh:
              (it may lack acknowledged records)
 The JSON file: {"partitions": [{"topic": "t", "partition": 0}, ...]}
 
+${securityFlagHelp('--admin.config')}
 Exit codes: 0 ok, 1 some partition could not be elected (or cluster unreachable), 2 usage error.
 `;
 
@@ -49,6 +51,7 @@ export function parseLeaderElectionArgs(args: readonly string[]): Parsed | 'help
     args,
     new Set([
       '--bootstrap-server',
+      '--admin.config',
       '--timeout-ms',
       '--election-type',
       '--topic',
@@ -60,7 +63,12 @@ export function parseLeaderElectionArgs(args: readonly string[]): Parsed | 'help
   if (typeof parsed === 'string') return parsed;
   const { flags, positional } = parsed;
   if (positional.length > 0) return `unexpected '${positional.join(' ')}'`;
-  const connection = parseConnectionFlags(flags, leaderElectionDefaultTimeoutMs, leaderElectionTimeoutMsMax);
+  const connection = parseConnectionFlags(
+    flags,
+    leaderElectionDefaultTimeoutMs,
+    leaderElectionTimeoutMsMax,
+    '--admin.config',
+  );
   if (typeof connection === 'string') return connection;
   const typeText = flags.get('--election-type');
   if (typeText === undefined) return '--election-type is required (PREFERRED or UNCLEAN)';

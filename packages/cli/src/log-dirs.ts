@@ -7,7 +7,7 @@
 import { ApiKey } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
 import { AdminCommandError, parseFlags, usageExitCode, withAdminSession } from './admin-session.js';
-import { parseConnectionFlags } from './connection-flags.js';
+import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
 
@@ -15,12 +15,14 @@ export const logDirsDefaultTimeoutMs = 10_000;
 /** The longest --timeout-ms accepted (10 minutes). */
 export const logDirsTimeoutMsMax = 600_000;
 
-export const logDirsUsage = `Usage: gregor log-dirs --bootstrap-server host:port[,host:port...] [--timeout-ms N] --describe
+export const logDirsUsage = `Usage: gregor log-dirs --bootstrap-server host:port[,host:port...] [--timeout-ms N]
+    [--command-config FILE] --describe
     [--topic-list topic1,topic2] [--broker-list 1,2]
 
 The log directories of the brokers, like kafka-log-dirs.sh: per broker and log dir its error and
 each partition's size in bytes, offset lag and whether it is a future log, as JSON.
 
+${commandConfigHelp}
 Exit codes: 0 ok, 1 failure (unknown broker, cluster unreachable), 2 usage error.
 `;
 
@@ -39,7 +41,7 @@ interface Parsed {
 export function parseLogDirsArgs(args: readonly string[]): Parsed | 'help' | string {
   const parsed = parseFlags(
     args,
-    new Set(['--bootstrap-server', '--timeout-ms', '--topic-list', '--broker-list']),
+    new Set(['--bootstrap-server', '--command-config', '--timeout-ms', '--topic-list', '--broker-list']),
     new Set(['--describe']),
   );
   if (typeof parsed === 'string') return parsed;

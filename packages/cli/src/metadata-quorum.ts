@@ -15,7 +15,7 @@ import {
   usageExitCode,
   withAdminSession,
 } from './admin-session.js';
-import { parseConnectionFlags } from './connection-flags.js';
+import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
 
@@ -25,7 +25,8 @@ export const metadataQuorumTimeoutMsMax = 600_000;
 /** Kafka's base64 rendering of Uuid.ZERO_UUID. */
 const zeroDirectoryId = 'AAAAAAAAAAAAAAAAAAAAAA';
 
-export const metadataQuorumUsage = `Usage: gregor metadata-quorum --bootstrap-server host:port[,host:port...] [--timeout-ms N] describe (--status | --replication)
+export const metadataQuorumUsage = `Usage: gregor metadata-quorum --bootstrap-server host:port[,host:port...] [--timeout-ms N]
+    [--command-config FILE] describe (--status | --replication)
 
 The metadata quorum, like kafka-metadata-quorum.sh:
   describe --status        cluster id, leader, epoch, high watermark, the largest follower lag
@@ -33,6 +34,7 @@ The metadata quorum, like kafka-metadata-quorum.sh:
   describe --replication   one row per voter: log end offset, lag, last fetch and last caught-up
                            times (ms since the epoch, on the leader's clock) and its role
 
+${commandConfigHelp}
 Exit codes: 0 ok, 1 failure (cluster unreachable, no quorum leader), 2 usage error.
 `;
 
@@ -47,7 +49,7 @@ function parseArgs(
 ): { bootstrap: Address[]; timeoutMs: number; view: View } | 'help' | string {
   const parsed = parseFlags(
     args,
-    new Set(['--bootstrap-server', '--timeout-ms']),
+    new Set(['--bootstrap-server', '--command-config', '--timeout-ms']),
     new Set(['--status', '--replication']),
   );
   if (typeof parsed === 'string') return parsed;

@@ -8,7 +8,12 @@ export interface Address {
 }
 
 export type MetadataShellSource =
-  | { readonly kind: 'bootstrap-server'; readonly addresses: readonly Address[] }
+  | {
+      readonly kind: 'bootstrap-server';
+      readonly addresses: readonly Address[];
+      /** Kafka's client properties file (`--command-config`): TLS and SASL to a secured listener. */
+      readonly commandConfig?: string;
+    }
   | {
       readonly kind: 'controller';
       readonly addresses: readonly Address[];
@@ -52,10 +57,11 @@ Sources (exactly one):
       applied metadata image (fenced state, broker epochs, incarnation ids, topic ids,
       partition epochs, producer ids).
   --command-config file
-      With --controller: Kafka's client properties for an SSL controller listener:
-      security.protocol=SSL, ssl.truststore.location (PEM CA certificates),
-      ssl.keystore.location (PEM key and certificate chain, for ssl.client.auth=required)
-      and ssl.endpoint.identification.algorithm (https, the default, or empty).
+      Kafka's client properties: security.protocol, ssl.truststore.location (PEM CA
+      certificates), ssl.keystore.location (PEM key and certificate chain, for
+      ssl.client.auth=required), ssl.endpoint.identification.algorithm (https, the default,
+      or empty), and with --bootstrap-server sasl.mechanism (PLAIN, SCRAM-SHA-256/512) and
+      sasl.jaas.config. A controller listener speaks PLAINTEXT or SSL only.
   --data-dir dir
       Offline: a stopped node's metadata directory (the one holding __cluster_metadata-0, or
       that directory itself). Refused while the node runs. Entries after the last snapshot may
@@ -138,7 +144,9 @@ export function parseMetadataShellArgs(args: readonly string[]): ParsedMetadataS
   }
   let source = sources[0]!;
   if (commandConfig !== undefined) {
-    if (source.kind !== 'controller') return usageError('--command-config goes with --controller');
+    if (source.kind === 'data-dir') {
+      return usageError('--command-config goes with --bootstrap-server or --controller');
+    }
     source = { ...source, commandConfig };
   }
   return { kind: 'options', options: { source, timeoutMs, command: args.slice(index) } };

@@ -3,9 +3,7 @@
 // directory. Each address is tried in turn; a node that cannot answer is an expected failure
 // (MetadataUnavailableError), not a crash.
 
-import { readFileSync } from 'node:fs';
-import { type DescribeMetadataTls, describeMetadata, parseProperties } from '@gregor/broker';
-import { KafkaConnection } from '@gregor/client';
+import { type DescribeMetadataTls, describeMetadata } from '@gregor/broker';
 import {
   applyRecords,
   decodeMetadataBatch,
@@ -14,6 +12,9 @@ import {
   metadataTree,
 } from '@gregor/metadata';
 import { ApiKey, configResourceType } from '@gregor/protocol';
+import { openCliConnection } from './cli-connection.js';
+import { type ClientSecurity, plaintextSecurity } from './client-properties.js';
+import { securityFromFlag } from './connection-flags.js';
 import type { Address, MetadataShellSource } from './metadata-shell-args.js';
 import { kafkaMetadataTree, topicConfigsFrom } from './metadata-shell-kafka-tree.js';
 import {
@@ -54,12 +55,17 @@ async function firstAnswer<T>(
   throw new MetadataUnavailableError(`cannot reach the cluster (${failures.join('; ')})`);
 }
 
-export async function loadFromKafka(address: Address, timeoutMs: number): Promise<MetadataNode> {
-  const connection = await KafkaConnection.open({
+export async function loadFromKafka(
+  address: Address,
+  timeoutMs: number,
+  security: ClientSecurity = plaintextSecurity,
+): Promise<MetadataNode> {
+  const connection = await openCliConnection({
     host: address.host,
     port: address.port,
     clientId: 'gregor-metadata-shell',
-    connectTimeoutMs: timeoutMs,
+    timeoutMs,
+    security,
   });
   try {
     const metadata = await connection.call(
@@ -112,62 +118,36 @@ export function imageFromDescribeMetadata(bytes: Uint8Array): MetadataImage {
  * PLAINTEXT; a MetadataUnavailableError naming the key for anything it cannot use.
  */
 export function controllerTlsFrom(path: string): DescribeMetadataTls | undefined {
-  let properties: Map<string, string>;
-  try {
-    properties = parseProperties(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new MetadataUnavailableError(`--command-config ${path}: ${(error as Error).message}`);
-  }
-  const protocol = (properties.get('security.protocol') ?? 'PLAINTEXT').toUpperCase();
-  if (protocol === 'PLAINTEXT') return undefined;
-  if (protocol !== 'SSL') {
+  const security = securityFrom(path);
+  if (security.protocol === 'PLAINTEXT') return undefined;
+  if (security.protocol !== 'SSL' || security.tls === undefined) {
     throw new MetadataUnavailableError(
-      `--command-config ${path}: security.protocol ${protocol}: the controller listener speaks PLAINTEXT or SSL`,
+      `--command-config ${path}: security.protocol ${security.protocol}: the controller listener speaks PLAINTEXT or SSL`,
     );
   }
-  const read = (key: string): Buffer | undefined => {
-    const file = properties.get(key);
-    if (file === undefined) return undefined;
-    try {
-      return readFileSync(file);
-    } catch (error) {
-      throw new MetadataUnavailableError(`--command-config ${path}: ${key}: ${(error as Error).message}`);
-    }
-  };
-  for (const key of ['ssl.truststore.type', 'ssl.keystore.type']) {
-    const type = properties.get(key);
-    if (type !== undefined && type.toUpperCase() !== 'PEM') {
-      throw new MetadataUnavailableError(`--command-config ${path}: ${key} ${type}: only PEM files are read`);
-    }
-  }
-  const caPem = read('ssl.truststore.location');
+  const { caPem, keyPem, certificateChainPem, keyPassword, verifyHostname } = security.tls;
   if (caPem === undefined) {
     throw new MetadataUnavailableError(
       `--command-config ${path}: ssl.truststore.location is required for SSL`,
     );
   }
-  const keystore = read('ssl.keystore.location')?.toString('utf8');
-  const keyPem = keystore?.match(
-    /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/,
-  )?.[0];
-  const certificates = keystore?.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
-  if (
-    keystore !== undefined &&
-    (keyPem === undefined || certificates === null || certificates === undefined)
-  ) {
+  if (keyPassword !== undefined) {
     throw new MetadataUnavailableError(
-      `--command-config ${path}: ssl.keystore.location must hold a PEM private key and its certificate chain`,
+      `--command-config ${path}: ssl.key.password: the controller listener's client key must not be encrypted`,
     );
   }
-  const identification = properties.get('ssl.endpoint.identification.algorithm') ?? 'https';
   return {
     caPem,
-    ...(keyPem === undefined ? {} : { keyPem: Buffer.from(keyPem) }),
-    ...(certificates === null || certificates === undefined
-      ? {}
-      : { certificateChainPem: Buffer.from(certificates.join('\n')) }),
-    verifyHostname: identification.trim().toLowerCase() === 'https',
+    ...(keyPem === undefined ? {} : { keyPem }),
+    ...(certificateChainPem === undefined ? {} : { certificateChainPem }),
+    verifyHostname,
   };
+}
+
+function securityFrom(path: string | undefined): ClientSecurity {
+  const security = securityFromFlag('--command-config', path);
+  if (typeof security === 'string') throw new MetadataUnavailableError(security);
+  return security;
 }
 
 export async function loadFromController(
@@ -193,11 +173,13 @@ export async function loadFromController(
 /** Opens the source; for a data directory this reads it (once: a stopped node does not change). */
 export async function openSource(source: MetadataShellSource, timeoutMs: number): Promise<LoadedSource> {
   switch (source.kind) {
-    case 'bootstrap-server':
+    case 'bootstrap-server': {
+      const security = securityFrom(source.commandConfig);
       return {
-        load: () => firstAnswer(source.addresses, (address) => loadFromKafka(address, timeoutMs)),
+        load: () => firstAnswer(source.addresses, (address) => loadFromKafka(address, timeoutMs, security)),
         note: null,
       };
+    }
     case 'controller': {
       const tls = source.commandConfig === undefined ? undefined : controllerTlsFrom(source.commandConfig);
       return {

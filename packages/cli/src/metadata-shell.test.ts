@@ -85,8 +85,8 @@ describe('metadata-shell arguments', () => {
     [['--data-dir', 'd', '--timeout-ms', '0'], '--timeout-ms must be'],
     [['--zookeeper', 'z:2181'], "unknown option '--zookeeper'"],
     [
-      ['--bootstrap-server', 'h:1', '--command-config', 'c.properties'],
-      '--command-config goes with --controller',
+      ['--data-dir', 'd', '--command-config', 'c.properties'],
+      '--command-config goes with --bootstrap-server or --controller',
     ],
   ])('refuses %j', (args, message) => {
     const parsed = parseMetadataShellArgs(args);

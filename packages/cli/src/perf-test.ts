@@ -8,17 +8,24 @@
 //     early with Kafka's warning.
 
 import { Kafka, logLevel } from '@gregor/client';
+import { type ClientSecurity, kafkaSecurityConfig, readToolConfig } from './client-properties.js';
 import { integerIn, keyValues, readConsoleFlags } from './console-flags.js';
 import { type ConsoleInput, parseBootstrap } from './console-producer.js';
 import type { TextOutput } from './dump-log.js';
 import { consumerPerfHeader, consumerPerfLine, ProducerPerfStats } from './perf-stats.js';
-import { kafkaConfigFor, type ProducerSettings, parseProducerProperties } from './producer-properties.js';
+import {
+  kafkaConfigFor,
+  type ProducerSettings,
+  parseProducerProperties,
+  producerPropertyNames,
+} from './producer-properties.js';
 import { SendWindow } from './send-window.js';
 
 export const perfTestUsage = `Usage: gregor perf-test producer --topic T --num-records N --record-size BYTES --throughput N|-1
                                [--bootstrap-server B] [--producer-props k=v [k=v...]]
+                               [--producer.config FILE]
        gregor perf-test consumer --bootstrap-server B --topic T --messages N [--group G]
-                               [--from-latest] [--timeout MS] [--hide-header]
+                               [--from-latest] [--timeout MS] [--hide-header] [--consumer.config FILE]
 
 producer (kafka-producer-perf-test.sh): sends N records of BYTES random capital letters, at most
   --throughput records/s (-1: unthrottled); prints "N records sent, X records/sec (Y MB/sec), Z ms avg
@@ -31,6 +38,9 @@ consumer (kafka-consumer-perf-test.sh): reads N records in group G (default perf
   the earliest offset (latest with --from-latest) and prints start.time, end.time,
   data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms,
   fetch.MB.sec, fetch.nMsg.sec. --timeout (default 10000) ms without a record ends it early.
+--producer.config / --consumer.config FILE: Kafka's client properties (the producer's settings above,
+  which --producer-props override, and how to reach a secured listener: security.protocol,
+  ssl.truststore.location, ssl.keystore.location (PEM), sasl.mechanism, sasl.jaas.config).
 
 Exit codes: 0 done, 1 a record failed or the cluster is unreachable, 2 usage error.
 `;
@@ -49,6 +59,8 @@ export interface ProducerPerfOptions {
   /** Records per second; -1 unthrottled. */
   readonly throughput: number;
   readonly settings: ProducerSettings;
+  /** From --producer.config. */
+  readonly security: ClientSecurity;
 }
 
 export interface ConsumerPerfOptions {
@@ -59,6 +71,8 @@ export interface ConsumerPerfOptions {
   readonly fromLatest: boolean;
   readonly timeoutMs: number;
   readonly hideHeader: boolean;
+  /** From --consumer.config. */
+  readonly security: ClientSecurity;
 }
 
 export type ParsedPerfTestArgs =
@@ -92,7 +106,14 @@ function required(
 function parseProducerPerfArgs(args: readonly string[]): ParsedPerfTestArgs {
   const usageError = (message: string): ParsedPerfTestArgs => ({ kind: 'usage-error', message });
   const flags = readConsoleFlags(args, {
-    values: new Set(['--bootstrap-server', '--topic', '--num-records', '--record-size', '--throughput']),
+    values: new Set([
+      '--bootstrap-server',
+      '--topic',
+      '--num-records',
+      '--record-size',
+      '--throughput',
+      '--producer.config',
+    ]),
     lists: new Set(['--producer-props']),
     switches: new Set(['--print-metrics']),
   });
@@ -115,7 +136,14 @@ function parseProducerPerfArgs(args: readonly string[]): ParsedPerfTestArgs {
   }
   const properties = keyValues('--producer-props', flags.repeated.get('--producer-props'));
   if (typeof properties === 'string') return usageError(properties);
-  const settings = parseProducerProperties('--producer-props', properties);
+  const config = readToolConfig(
+    '--producer.config',
+    flags.values.get('--producer.config'),
+    producerPropertyNames,
+  );
+  if (typeof config === 'string') return usageError(config);
+  // As kafka-producer-perf-test.sh: --producer-props wins over the file.
+  const settings = parseProducerProperties('--producer-props', new Map([...config.others, ...properties]));
   if (typeof settings === 'string') return usageError(settings);
   const bootstrapText = flags.values.get('--bootstrap-server') ?? settings.bootstrapServers;
   if (bootstrapText === undefined) {
@@ -123,13 +151,23 @@ function parseProducerPerfArgs(args: readonly string[]): ParsedPerfTestArgs {
   }
   const bootstrap = parseBootstrap(bootstrapText);
   if (typeof bootstrap === 'string') return usageError(bootstrap);
-  return { kind: 'producer', options: { bootstrap, topic, numRecords, recordSize, throughput, settings } };
+  return {
+    kind: 'producer',
+    options: { bootstrap, topic, numRecords, recordSize, throughput, settings, security: config.security },
+  };
 }
 
 function parseConsumerPerfArgs(args: readonly string[]): ParsedPerfTestArgs {
   const usageError = (message: string): ParsedPerfTestArgs => ({ kind: 'usage-error', message });
   const flags = readConsoleFlags(args, {
-    values: new Set(['--bootstrap-server', '--topic', '--messages', '--group', '--timeout']),
+    values: new Set([
+      '--bootstrap-server',
+      '--topic',
+      '--messages',
+      '--group',
+      '--timeout',
+      '--consumer.config',
+    ]),
     switches: new Set(['--from-latest', '--hide-header']),
   });
   if (flags === 'help') return { kind: 'help' };
@@ -138,6 +176,8 @@ function parseConsumerPerfArgs(args: readonly string[]): ParsedPerfTestArgs {
   if (bootstrapText === undefined) return usageError('--bootstrap-server is required');
   const bootstrap = parseBootstrap(bootstrapText);
   if (typeof bootstrap === 'string') return usageError(bootstrap);
+  const config = readToolConfig('--consumer.config', flags.values.get('--consumer.config'), []);
+  if (typeof config === 'string') return usageError(config);
   const topic = flags.values.get('--topic');
   if (topic === undefined) return usageError('--topic is required');
   const messages = required(flags.values, '--messages', 1);
@@ -156,6 +196,7 @@ function parseConsumerPerfArgs(args: readonly string[]): ParsedPerfTestArgs {
       fromLatest: flags.switches.has('--from-latest'),
       timeoutMs,
       hideHeader: flags.switches.has('--hide-header'),
+      security: config.security,
     },
   };
 }
@@ -201,7 +242,9 @@ async function producerPerf(
   err: TextOutput,
   interrupted: Promise<void>,
 ): Promise<number> {
-  const kafka = new Kafka(kafkaConfigFor(options.bootstrap, options.settings, 'perf-producer-client'));
+  const kafka = new Kafka(
+    kafkaConfigFor(options.bootstrap, options.settings, 'perf-producer-client', options.security),
+  );
   const producer = kafka.producer(options.settings.producer);
   await producer.connect();
   const payload = randomPayload(options.recordSize);
@@ -257,6 +300,7 @@ async function consumerPerf(
     brokers: options.bootstrap,
     clientId: 'perf-consumer-client',
     logLevel: logLevel.NOTHING,
+    ...kafkaSecurityConfig(options.security),
   });
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
   await consumer.connect();

@@ -4,6 +4,7 @@
 // error naming it, so no setting is silently ignored.
 
 import { CompressionTypes, type KafkaConfig, type ProducerConfig } from '@gregor/client';
+import { type ClientSecurity, kafkaSecurityConfig } from './client-properties.js';
 import { integerIn } from './console-flags.js';
 
 export interface ProducerSettings {
@@ -109,9 +110,11 @@ export function kafkaConfigFor(
   brokers: readonly string[],
   settings: Pick<ProducerSettings, 'clientId' | 'requestTimeoutMs' | 'retries'>,
   defaultClientId: string,
+  security: ClientSecurity,
 ): KafkaConfig {
   return {
     brokers,
+    ...kafkaSecurityConfig(security),
     clientId: settings.clientId ?? defaultClientId,
     ...(settings.requestTimeoutMs === undefined ? {} : { requestTimeout: settings.requestTimeoutMs }),
     ...(settings.retries === undefined ? {} : { retry: { retries: settings.retries } }),

@@ -19,7 +19,7 @@ import {
   usageExitCode,
   withAdminSession,
 } from './admin-session.js';
-import { parseConnectionFlags } from './connection-flags.js';
+import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
 import {
@@ -37,6 +37,7 @@ export const reassignDefaultTimeoutMs = 60_000;
 export const reassignTimeoutMsMax = 600_000;
 
 export const reassignPartitionsUsage = `Usage: gregor reassign-partitions --bootstrap-server host:port[,host:port...] [--timeout-ms N]
+    [--command-config FILE]
     --generate --topics-to-move-json-file FILE --broker-list 1,2,3 [--disable-rack-aware]
   | --execute --reassignment-json-file FILE [--additional]
   | --verify --reassignment-json-file FILE
@@ -56,6 +57,7 @@ Topics file:       {"version":1,"topics":[{"topic":"t"}]}
 Replication throttles (--throttle, --replica-alter-log-dirs-throttle) are not supported: moves
 copy at full speed. Placement is rack-unaware (--disable-rack-aware changes nothing).
 
+${commandConfigHelp}
 Exit codes: 0 ok, 1 a partition failed (or cluster unreachable), 2 usage error.
 `;
 
@@ -86,6 +88,7 @@ export function parseReassignPartitionsArgs(
     args,
     new Set([
       '--bootstrap-server',
+      '--command-config',
       '--timeout-ms',
       '--reassignment-json-file',
       '--topics-to-move-json-file',

@@ -7,7 +7,12 @@ describe('gregor delete-records arguments and offset file', () => {
   it('takes --bootstrap-server and --offset-json-file, as kafka-delete-records.sh', () => {
     expect(parseDeleteRecordsArgs(['--bootstrap-server', 'h:1', '--offset-json-file', 'f.json'])).toEqual({
       kind: 'options',
-      options: { bootstrap: [{ host: 'h', port: 1 }], timeoutMs: 60_000, offsetJsonFile: 'f.json' },
+      options: {
+        bootstrap: [{ host: 'h', port: 1 }],
+        timeoutMs: 60_000,
+        security: { protocol: 'PLAINTEXT' },
+        offsetJsonFile: 'f.json',
+      },
     });
     expect(parseDeleteRecordsArgs(['--bootstrap-server', 'h:1'])).toMatchObject({
       kind: 'usage-error',
@@ -56,6 +61,7 @@ describe('gregor get-offsets arguments', () => {
       options: {
         bootstrap: [{ host: 'h', port: 1 }],
         timeoutMs: 10_000,
+        security: { protocol: 'PLAINTEXT' },
         topic: 't',
         partitions: undefined,
         timestamp: -1n,

@@ -6,7 +6,8 @@
 //   gregor topics --bootstrap-server host:port[,...] alter --topic T --partitions N
 //   gregor topics --bootstrap-server host:port[,...] delete --topic T
 
-import { parseConnectionFlags } from './connection-flags.js';
+import type { ClientSecurity } from './client-properties.js';
+import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { Address } from './metadata-shell-args.js';
 
 export type TopicsCommand =
@@ -32,6 +33,7 @@ export type ParsedTopicsArgs =
       readonly options: {
         readonly bootstrap: readonly Address[];
         readonly timeoutMs: number;
+        readonly security: ClientSecurity;
         readonly command: TopicsCommand;
       };
     }
@@ -42,7 +44,8 @@ export const topicsDefaultTimeoutMs = 30_000;
 /** Longest accepted --timeout-ms: a larger value is a typo, not a wish. */
 export const topicsTimeoutMsMax = 600_000;
 
-export const topicsUsage = `Usage: gregor topics --bootstrap-server host:port[,host:port...] [--timeout-ms N] <command>
+export const topicsUsage = `Usage: gregor topics --bootstrap-server host:port[,host:port...] [--timeout-ms N]
+       [--command-config FILE] <command>
 
 Topics, like kafka-topics.sh:
   create --topic T [--partitions N] [--replication-factor R] [--replica-assignment 1:2,2:3]
@@ -55,6 +58,7 @@ Topics, like kafka-topics.sh:
                              grows the topic to N partitions
   delete --topic T           deletes the topic
 
+${commandConfigHelp}
 Exit codes: 0 ok, 1 failure (the broker's error is printed), 2 usage error.
 `;
 
@@ -70,6 +74,7 @@ export function parseTopicsArgs(args: readonly string[]): ParsedTopicsArgs {
   const positional: string[] = [];
   const valueFlags = new Set([
     '--bootstrap-server',
+    '--command-config',
     '--timeout-ms',
     '--topic',
     '--partitions',
@@ -103,12 +108,12 @@ export function parseTopicsArgs(args: readonly string[]): ParsedTopicsArgs {
   }
   const connection = parseConnectionFlags(flags, topicsDefaultTimeoutMs, topicsTimeoutMsMax);
   if (typeof connection === 'string') return usageError(connection);
-  const { bootstrap, timeoutMs } = connection;
+  const { bootstrap, timeoutMs, security } = connection;
   const [name, ...rest] = positional;
   if (rest.length > 0) return usageError(`unexpected '${rest.join(' ')}'`);
   const options = (command: TopicsCommand): ParsedTopicsArgs => ({
     kind: 'options',
-    options: { bootstrap: bootstrap as Address[], timeoutMs, command },
+    options: { bootstrap: bootstrap as Address[], timeoutMs, security, command },
   });
   const topic = flags.get('--topic');
   const count = (flag: string): number | null | undefined => {

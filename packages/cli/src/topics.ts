@@ -2,10 +2,10 @@
 // output, over the Kafka protocol (CreateTopics, Metadata, DescribeConfigs, CreatePartitions,
 // DeleteTopics), so runbooks carry over.
 
-import { ApiKey, KafkaConnection } from '@gregor/client';
+import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { configResourceType, ErrorCode, errorName } from '@gregor/protocol';
+import { openFirstReachable } from './cli-connection.js';
 import type { TextOutput } from './dump-log.js';
-import type { Address } from './metadata-shell-args.js';
 import { parseTopicsArgs, type TopicsCommand, topicsUsage } from './topics-args.js';
 
 const usageExitCode = 2;
@@ -22,10 +22,10 @@ export async function runTopics(args: readonly string[], out: TextOutput, err: T
     err.write(`gregor topics: ${parsed.message}\n${topicsUsage}`);
     return usageExitCode;
   }
-  const { bootstrap, timeoutMs, command } = parsed.options;
+  const { bootstrap, timeoutMs, security, command } = parsed.options;
   let connection: KafkaConnection;
   try {
-    connection = await connect(bootstrap, timeoutMs);
+    connection = await openFirstReachable(bootstrap, { clientId: 'gregor-topics', timeoutMs, security });
   } catch (error) {
     err.write(`Error: ${(error as Error).message}\n`);
     return failureExitCode;
@@ -42,23 +42,6 @@ export async function runTopics(args: readonly string[], out: TextOutput, err: T
   } finally {
     connection.close();
   }
-}
-
-async function connect(addresses: readonly Address[], timeoutMs: number): Promise<KafkaConnection> {
-  const failures: string[] = [];
-  for (const address of addresses) {
-    try {
-      return await KafkaConnection.open({
-        host: address.host,
-        port: address.port,
-        clientId: 'gregor-topics',
-        connectTimeoutMs: timeoutMs,
-      });
-    } catch (error) {
-      failures.push(`${address.host}:${address.port}: ${(error as Error).message}`);
-    }
-  }
-  throw new Error(`no bootstrap server reachable (${failures.join('; ')})`);
 }
 
 const failureText = (errorCode: number, message: string | null | undefined): string =>

@@ -11,9 +11,11 @@
 // coordinator no longer knows it. describe-producers asks the partition's leader (or --broker-id) with
 // DescribeProducers for the producers its producer state holds.
 
-import { ApiKey, KafkaConnection } from '@gregor/client';
+import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { parseConnectionFlags } from './connection-flags.js';
+import { openCliConnection } from './cli-connection.js';
+import type { ClientSecurity } from './client-properties.js';
+import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
 
@@ -26,7 +28,8 @@ export const transactionsTimeoutMsMax = 600_000;
 export const transactionsAttemptsMax = 20;
 const retryBackoffMs = 250;
 
-export const transactionsUsage = `Usage: gregor transactions --bootstrap-server host:port[,host:port...] [--timeout-ms N] <command>
+export const transactionsUsage = `Usage: gregor transactions --bootstrap-server host:port[,host:port...] [--timeout-ms N]
+       [--command-config FILE] <command>
 
 Transactions, like kafka-transactions.sh:
   list                                  every transactional id of the cluster and its state
@@ -40,6 +43,7 @@ Transactions, like kafka-transactions.sh:
                                         broker B): epoch, coordinator epoch, last sequence and
                                         timestamp, the start offset of an open transaction
 
+${commandConfigHelp}
 Exit codes: 0 ok, 1 failure (unknown id, cluster unreachable), 2 usage error.
 `;
 
@@ -82,11 +86,12 @@ export async function runTransactions(
     const key = `${host}:${port}`;
     let connection = connections.get(key);
     if (connection === undefined) {
-      connection = await KafkaConnection.open({
+      connection = await openCliConnection({
         host,
         port,
         clientId: 'gregor-transactions',
-        connectTimeoutMs: parsed.timeoutMs,
+        timeoutMs: parsed.timeoutMs,
+        security: parsed.security,
       });
       connections.set(key, connection);
     }
@@ -370,11 +375,12 @@ async function abort(context: Context, command: Extract<Command, { kind: 'abort'
 
 function parseArgs(
   args: readonly string[],
-): { bootstrap: Address[]; timeoutMs: number; command: Command } | 'help' | string {
+): { bootstrap: Address[]; timeoutMs: number; security: ClientSecurity; command: Command } | 'help' | string {
   const flags = new Map<string, string>();
   const positional: string[] = [];
   const valueFlags = new Set([
     '--bootstrap-server',
+    '--command-config',
     '--timeout-ms',
     '--transactional-id',
     '--topic',
@@ -409,10 +415,10 @@ function parseArgs(
   };
   const connection = parseConnectionFlags(flags, transactionsDefaultTimeoutMs, transactionsTimeoutMsMax);
   if (typeof connection === 'string') return connection;
-  const { bootstrap, timeoutMs } = connection;
+  const { bootstrap, timeoutMs, security } = connection;
   const [name, ...rest] = positional;
   if (rest.length > 0) return `unexpected '${rest.join(' ')}'`;
-  const done = (command: Command) => ({ bootstrap, timeoutMs, command });
+  const done = (command: Command) => ({ bootstrap, timeoutMs, security, command });
   switch (name) {
     case 'list':
       return done({ kind: 'list' });

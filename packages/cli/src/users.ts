@@ -9,8 +9,11 @@
 // The connection is PLAINTEXT (to a PLAINTEXT listener).
 
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { ApiKey, KafkaConnection } from '@gregor/client';
+import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
+import { openCliConnection } from './cli-connection.js';
+import type { ClientSecurity } from './client-properties.js';
+import { commandConfigFlag, commandConfigHelp, securityFromFlag } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { type Address, parseAddress } from './metadata-shell-args.js';
 
@@ -28,7 +31,10 @@ const mechanisms = {
 type MechanismName = keyof typeof mechanisms;
 const mechanismNames = Object.keys(mechanisms) as MechanismName[];
 
-export const usersUsage = `Usage: gregor users --bootstrap-server host:port (--describe | --alter) [options]
+/** How long connecting to the bootstrap server (and logging in) may take. */
+const usersConnectTimeoutMs = 30_000;
+
+export const usersUsage = `Usage: gregor users --bootstrap-server host:port [--command-config FILE] (--describe | --alter) [options]
 
 SCRAM credentials of users, like kafka-configs.sh --entity-type users:
   --describe [--entity-name U]      mechanisms and iterations of every user, or of U
@@ -37,6 +43,7 @@ SCRAM credentials of users, like kafka-configs.sh --entity-type users:
   --alter --entity-name U --delete-config SCRAM-SHA-512
                                     remove credentials (several separated by commas)
 
+${commandConfigHelp}
 Exit codes: 0 ok, 1 refused or unreachable, 2 usage error.
 `;
 
@@ -83,7 +90,9 @@ function parseAddConfig(text: string): Upsertion[] | string {
   return upsertions;
 }
 
-function parseArgs(args: readonly string[]): { bootstrap: Address; command: UsersCommand } | string | 'help' {
+function parseArgs(
+  args: readonly string[],
+): { bootstrap: Address; security: ClientSecurity; command: UsersCommand } | string | 'help' {
   const values = new Map<string, string>();
   const switches = new Set<string>();
   for (let index = 0; index < args.length; index++) {
@@ -91,9 +100,14 @@ function parseArgs(args: readonly string[]): { bootstrap: Address; command: User
     if (arg === '--help' || arg === '-h') return 'help';
     if (arg === '--describe' || arg === '--alter') switches.add(arg);
     else if (
-      ['--bootstrap-server', '--entity-name', '--add-config', '--delete-config', '--entity-type'].includes(
-        arg,
-      )
+      [
+        '--bootstrap-server',
+        '--command-config',
+        '--entity-name',
+        '--add-config',
+        '--delete-config',
+        '--entity-type',
+      ].includes(arg)
     ) {
       const value = args[++index];
       if (value === undefined) return `${arg} needs a value`;
@@ -107,9 +121,11 @@ function parseArgs(args: readonly string[]): { bootstrap: Address; command: User
   if (bootstrapText === undefined) return '--bootstrap-server is required';
   const bootstrap = parseAddress(bootstrapText.split(',')[0]!);
   if (bootstrap === null) return `--bootstrap-server '${bootstrapText}' is not host:port`;
+  const security = securityFromFlag(commandConfigFlag, values.get(commandConfigFlag));
+  if (typeof security === 'string') return security;
   if (switches.size !== 1) return 'give exactly one of --describe and --alter';
   const user = values.get('--entity-name');
-  if (switches.has('--describe')) return { bootstrap, command: { kind: 'describe', user } };
+  if (switches.has('--describe')) return { bootstrap, security, command: { kind: 'describe', user } };
   if (user === undefined || user === '') return '--alter needs --entity-name';
   const add = values.get('--add-config');
   const remove = values.get('--delete-config');
@@ -124,6 +140,7 @@ function parseArgs(args: readonly string[]): { bootstrap: Address; command: User
   if (unknown !== undefined) return `unknown mechanism ${unknown}; use ${mechanismNames.join(' or ')}`;
   return {
     bootstrap,
+    security,
     command: { kind: 'alter', user, upsertions, deletions: deletions as MechanismName[] },
   };
 }
@@ -140,7 +157,12 @@ export async function runUsers(args: readonly string[], out: TextOutput, err: Te
   }
   let connection: KafkaConnection | undefined;
   try {
-    connection = await KafkaConnection.open({ ...parsed.bootstrap, clientId: 'gregor-users' });
+    connection = await openCliConnection({
+      ...parsed.bootstrap,
+      clientId: 'gregor-users',
+      timeoutMs: usersConnectTimeoutMs,
+      security: parsed.security,
+    });
     return parsed.command.kind === 'describe'
       ? await describe(connection, parsed.command.user, out, err)
       : await alter(connection, parsed.command, out, err);

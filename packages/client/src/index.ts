@@ -75,4 +75,8 @@ export type { RecordMetadata } from './producer/producer-batch.js';
 export { Transaction } from './producer/transaction.js';
 export type { TransactionOffsets, TransactionState } from './producer/transaction-manager.js';
 export { type ResolvedRetry, type RetryOptions, resolveRetry } from './retry.js';
-export type { SASLOptions } from './sasl/sasl-authenticator.js';
+export {
+  authenticate as authenticateSasl,
+  type SASLOptions,
+  type SaslConnectionInfo,
+} from './sasl/sasl-authenticator.js';
