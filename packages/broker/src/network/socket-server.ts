@@ -183,7 +183,12 @@ export class SocketServer {
           if (principal === undefined) socket.destroy();
           else this.admit(listener.name, socket, () => serve(socket, principal));
         });
-        const reloader = new TlsFileReloader(server as TlsServer, listener.name, tls, this.logger);
+        const reloader = new TlsFileReloader(
+          (fresh) => (server as TlsServer).setSecureContext({ ...fresh.secureContext }),
+          listener.name,
+          tls,
+          this.logger,
+        );
         reloader.start();
         this.tlsReloaders.push(reloader);
         server.on('tlsClientError', (error: Error, socket: TLSSocket) => {

@@ -1,13 +1,13 @@
 // Certificate renewal without a restart: the keystore and truststore files of a TLS listener are
 // polled (fs.watchFile: it stats the path, so a file replaced by rename is seen as well as one
-// rewritten in place), and when one changed the listener's settings are read again and the server's
-// secure context replaced. New connections get the new certificate and trust; open connections keep
-// the session they negotiated. A renewal that cannot be used (a key that does not match, a file
+// rewritten in place), and when one changed the listener's settings are read again and handed to
+// `apply` (a Kafka listener replaces its server's secure context; the controller listener replaces
+// both the gRPC server's and the one its clients dial peers with). New connections get the new
+// certificate and trust; open connections keep the session they negotiated. A renewal that cannot be used (a key that does not match, a file
 // caught half written) is logged and the listener keeps serving what it had; the next change is
 // tried again. Replace the files by renaming a complete file over them to avoid the half-written case.
 
 import { type Stats, unwatchFile, watchFile } from 'node:fs';
-import type { Server as TlsServer } from 'node:tls';
 import type { ListenerTls } from '../config/listener-tls.js';
 import type { Logger } from '../logging.js';
 
@@ -18,7 +18,7 @@ export class TlsFileReloader {
   private readonly watched: string[] = [];
 
   constructor(
-    private readonly server: TlsServer,
+    private readonly apply: (fresh: ListenerTls) => void,
     private readonly listenerName: string,
     private readonly tls: ListenerTls,
     private readonly logger: Logger,
@@ -49,7 +49,7 @@ export class TlsFileReloader {
       );
       return;
     }
-    this.server.setSecureContext({ ...fresh.secureContext });
+    this.apply(fresh);
     this.logger.info(
       { listener: this.listenerName, file: changedPath, keystore: fresh.description },
       'TLS keystore and truststore reloaded: new connections use them',

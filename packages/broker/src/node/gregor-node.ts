@@ -50,6 +50,7 @@ import { type Readiness, readiness } from '../metrics/readiness.js';
 import { logGrpcAcceptErrors, logGrpcTlsHandshakeFailures } from '../network/accept-errors.js';
 import type { FrameHandler, HandlerOutcome } from '../network/connection.js';
 import { SocketServer } from '../network/socket-server.js';
+import { TlsFileReloader } from '../network/tls-file-reloader.js';
 import { controllerProducerIdSource } from '../producer-ids/controller-producer-id-source.js';
 import { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import { ControllerRpcDispatcher, type QuorumView } from '../quorum/controller-rpc.js';
@@ -176,6 +177,8 @@ function raftMetadataLog(driver: RaftDriver, metrics: BrokerMetrics): MetadataLo
 
 export class GregorNode {
   private grpcServer: grpc.Server | undefined;
+  /** Watches the controller listener's keystore and truststore files (SSL only). */
+  private controllerTlsReloader: TlsFileReloader | undefined;
   private raft: RaftDriver | undefined;
   private publisher = new MetadataPublisher();
   /** Metadata applied by this broker: image published AND replica manager caught up with it. */
@@ -323,6 +326,16 @@ export class GregorNode {
         { listener: listener.name, security: internalCredentials.description },
         `listener ${listener.name} serves the nodes' gRPC over TLS; peers are dialled with the same keystore`,
       );
+      const { replaceTls } = internalCredentials;
+      if (replaceTls !== undefined && this.config.controllerTls !== undefined) {
+        this.controllerTlsReloader = new TlsFileReloader(
+          replaceTls,
+          listener.name,
+          this.config.controllerTls.tls,
+          this.logger,
+        );
+        this.controllerTlsReloader.start();
+      }
       if (!logGrpcTlsHandshakeFailures(server, listener.name, this.logger)) {
         this.logger.warn(
           { listener: listener.name },
@@ -858,6 +871,7 @@ export class GregorNode {
     this.publisher.close();
     this.brokerApplied.close();
     await new Promise<void>((resolve) => {
+      this.controllerTlsReloader?.stop();
       if (this.grpcServer === undefined) resolve();
       else this.grpcServer.tryShutdown(() => resolve());
     });
@@ -885,6 +899,7 @@ export class GregorNode {
     this.requestGate.shut();
     const socketsClosed = this.socketServer?.close();
     const metricsClosed = this.metricsServer?.close();
+    this.controllerTlsReloader?.stop();
     this.grpcServer?.forceShutdown();
     this.controllerClient?.close();
     this.quorumController?.close();

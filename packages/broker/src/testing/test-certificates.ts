@@ -25,6 +25,10 @@ export interface TestCertificates {
   node(name: string): CertificatePaths;
   /** Node `id`'s own certificate: `node('node-<id>')`, the subject the nodes' gRPC ties to node `id`. */
   nodeId(id: number): CertificatePaths;
+  /** The second CA (the one `untrustedClient` certificates come from), for CA rotations. */
+  readonly otherCaCertificate: string;
+  /** Node `id`'s certificate (CN=node-<id>, the same SANs) from the second CA. */
+  otherCaNodeId(id: number): CertificatePaths;
   /** Signs `client(...)` certificates with the trusted CA. */
   client(name: string, subject: string): CertificatePaths;
   /** A client certificate from a CA that no broker trusts. */
@@ -112,6 +116,9 @@ export function makeTestCertificates(): TestCertificates {
     broker,
     node,
     nodeId: (id) => node(`node-${id}`),
+    otherCaCertificate: path('rogue-ca.pem'),
+    otherCaNodeId: (id) =>
+      issue(`rogue-node-${id}`, `/CN=node-${id}/O=Gregor`, 'rogue-ca', '2', path('san.ext')),
     client: (name, subject) => issue(`client-${name}`, subject, 'ca', '2'),
     untrustedClient: (subject) => issue('untrusted-client', subject, 'rogue-ca', '2'),
     // -days -1: not after a day before not before, so already expired.
