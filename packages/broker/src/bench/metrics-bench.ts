@@ -232,7 +232,7 @@ async function scrape(): Promise<{ ms: number; bytes: number }> {
     }),
     isActiveController: () => true,
     consumerGroupOffsets: () => [],
-    highWatermark: () => undefined,
+    leaderHighWatermarks: async () => new Map(),
   });
   let best = Number.POSITIVE_INFINITY;
   let bytes = 0;

@@ -100,6 +100,7 @@ export const internalServiceNames = [
   'gregor.raft.RaftQuorum',
   'gregor.controller.Controller',
   'gregor.replication.ReplicaFetch',
+  'gregor.replication.LeaderHighWatermarks',
   'gregor.transactions.TxnMarkers',
 ] as const;
 
