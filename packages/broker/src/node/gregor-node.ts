@@ -862,7 +862,14 @@ export class GregorNode {
           const address = addresses.addressOf(leaderId);
           if (address === undefined)
             return Promise.reject(new Error(`node ${leaderId} is not in controller.quorum.voters`));
-          return clients.list(leaderId, address, partitions, leaderHighWatermarkTimeoutMs);
+          return clients.list(leaderId, address, partitions, leaderHighWatermarkTimeoutMs).catch((error) => {
+            // The series are left out of this scrape; the node's own health shows in its metrics.
+            this.logger.debug(
+              { leaderId, err: error },
+              'no high watermarks from a leader for consumer-group lag',
+            );
+            throw error;
+          });
         },
       },
     );
