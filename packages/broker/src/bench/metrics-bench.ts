@@ -8,7 +8,10 @@
 //      request.
 //   2. The recorder's calls for one Produce request alone (the clock read twice, requestCompleted,
 //      produced with the record count from the batch header), ns per request.
-//   3. One scrape (the exporter rendering every series) with 100 topics and 20 request names.
+//   3. One scrape (the exporter rendering every series) with 100 topics and 20 request names, and
+//      again with consumerGroupSeriesMax committed offsets (100 groups × 100 partitions) whose lag
+//      takes the high watermarks of three leaders (readLeaderHighWatermarks with leaders answering
+//      in-process: the exporter's and the merge's own cost, not the gRPC round trip).
 // The machine is shared: rounds are interleaved and the best and the median are printed, not a mean.
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +22,7 @@ import { applyRecords, MetadataImage, uuidFromBytes } from '@gregor/metadata';
 import {
   ApiKey,
   CompressionType,
+  ErrorCode,
   encodeRecordBatch,
   encodeRequest,
   type RequestInput,
@@ -30,10 +34,12 @@ import type { BrokerContext } from '../apis/broker-context.js';
 import { recordCountOf } from '../apis/produce.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
 import { type BrokerMetrics, BrokerMetricsRecorder, noBrokerMetrics } from '../metrics/broker-metrics.js';
-import { createMetricsExporter } from '../metrics/prometheus-exporter.js';
+import { type ConsumerGroupOffset, readLeaderHighWatermarks } from '../metrics/consumer-group-lag.js';
+import { consumerGroupSeriesMax, createMetricsExporter } from '../metrics/prometheus-exporter.js';
 import type { FrameHandler } from '../network/connection.js';
 import { LogManagerStore } from '../replica/log-store.js';
 import { ReplicaManager } from '../replica/replica-manager.js';
+import type { HighWatermarkPartition } from '../replication/leader-high-watermarks-grpc.js';
 import { createRequestRouter } from '../request-router.js';
 
 const requestsPerRound = 20_000;
@@ -210,7 +216,30 @@ function recorderRound(recorder: BrokerMetricsRecorder, records: Buffer): number
   return ((performance.now() - start) * 1e6) / recorderCalls;
 }
 
-async function scrape(): Promise<{ ms: number; bytes: number }> {
+const benchGroups = 100;
+const benchGroupPartitions = consumerGroupSeriesMax / benchGroups;
+const benchLeaders = 3;
+
+/** Every group committed offset 10 on partitions 0..99 of `orders`; partition p is led by broker p % 3 + 1. */
+function benchGroupOffsets(): ConsumerGroupOffset[] {
+  const offsets: ConsumerGroupOffset[] = [];
+  for (let group = 0; group < benchGroups; group++)
+    for (let partition = 0; partition < benchGroupPartitions; partition++)
+      offsets.push({ groupId: `group-${group}`, topic: 'orders', partition, offset: 10 });
+  return offsets;
+}
+
+async function answerAll(partitions: readonly HighWatermarkPartition[]) {
+  return partitions.map(({ topic, partition }) => ({
+    topic,
+    partition,
+    errorCode: ErrorCode.NONE,
+    highWatermark: 1_000,
+  }));
+}
+
+async function scrape(withGroups = false): Promise<{ ms: number; bytes: number }> {
+  const groupOffsets = withGroups ? benchGroupOffsets() : [];
   const recorder = newRecorder();
   for (let index = 0; index < 100; index++) recorder.produced(`topic-${index}`, 10, 1000);
   for (let index = 0; index < 20; index++) recorder.requestCompleted(`Request${index}`, 3, 0, 1);
@@ -231,8 +260,13 @@ async function scrape(): Promise<{ ms: number; bytes: number }> {
       logEndOffset: 0,
     }),
     isActiveController: () => true,
-    consumerGroupOffsets: () => [],
-    highWatermark: () => undefined,
+    consumerGroupOffsets: (limit) => groupOffsets.slice(0, limit),
+    leaderHighWatermarks: (offsets) =>
+      readLeaderHighWatermarks(offsets, (_topic, partition) => (partition % benchLeaders) + 1, {
+        localBrokerId: brokerId,
+        readLocal: answerAll,
+        readRemote: (_leaderId, partitions) => answerAll(partitions),
+      }),
   });
   let best = Number.POSITIVE_INFINITY;
   let bytes = 0;
@@ -266,6 +300,7 @@ async function main(): Promise<void> {
   const records = recordBatch();
   const recorderNs = Array.from({ length: rounds }, () => recorderRound(newRecorder(), records));
   const scraped = await scrape();
+  const scrapedGroups = await scrape(true);
 
   const row = (name: string, measured: Round[]) =>
     `| ${name} | ${Math.min(...measured.map((r) => r.wallUs)).toFixed(1)} | ${median(measured.map((r) => r.wallUs)).toFixed(1)} | ${Math.min(...measured.map((r) => r.cpuUs)).toFixed(1)} | ${median(measured.map((r) => r.cpuUs)).toFixed(1)} |`;
@@ -281,6 +316,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `One scrape (100 topics, 20 request names, Node.js defaults): ${scraped.ms.toFixed(2)} ms best, ${scraped.bytes} bytes`,
+  );
+  console.log(
+    `The same with ${consumerGroupSeriesMax} committed offsets and their lag from ${benchLeaders} leaders: ${scrapedGroups.ms.toFixed(2)} ms best, ${scrapedGroups.bytes} bytes`,
   );
 }
 

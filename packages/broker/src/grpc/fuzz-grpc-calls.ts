@@ -1,5 +1,6 @@
-// Bad input for a node's internal gRPC listener (the CONTROLLER listener: Raft, the controller RPCs
-// and replica fetching, proto/*.proto): a seeded generator of
+// Bad input for a node's internal gRPC listener (the CONTROLLER listener: Raft, the controller RPCs,
+// replica fetching, leaders' high watermarks and transaction markers, proto/*.proto): a seeded
+// generator of
 //
 //   unary calls  the body of one call to any method of any service, as bytes:
 //     structured       a well-formed request with random field values (protobufjs encodes it)
@@ -100,6 +101,7 @@ export const internalServiceNames = [
   'gregor.raft.RaftQuorum',
   'gregor.controller.Controller',
   'gregor.replication.ReplicaFetch',
+  'gregor.replication.LeaderHighWatermarks',
   'gregor.transactions.TxnMarkers',
 ] as const;
 

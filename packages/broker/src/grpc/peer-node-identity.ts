@@ -9,7 +9,8 @@
 // ssl.endpoint.identification.algorithm), and a `node-<id>` DNS name there would also pass for a
 // host of that name; the CN is left free by hostname verification, and one certificate has exactly
 // one, so it names exactly one node. Calls that name no node (admin calls forwarded to the
-// controller, transaction markers, DescribeMetadata) need only a trusted certificate.
+// controller, transaction markers, a leader's high watermarks, DescribeMetadata) need only a
+// trusted certificate.
 //
 // Without a client certificate there is nothing to check: a PLAINTEXT controller listener (local
 // development) and ssl.client.auth=none authenticate no peer at all, and every claim stands there.

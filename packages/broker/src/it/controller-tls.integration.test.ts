@@ -3,7 +3,9 @@
 // default ssl.endpoint.identification.algorithm=https holds), made with openssl. The quorum forms,
 // kafkajs writes with acks=all to a topic with three replicas and min.insync.replicas=3
 // (replication is gRPC between the nodes, so every acknowledged record crossed TLS), a
-// transaction over partitions led by several nodes commits (its markers cross TLS), a fourth
+// transaction over partitions led by several nodes commits (its markers cross TLS), the group
+// coordinator's kafka_consumergroup_lag covers RF1 partitions on the other nodes (their high
+// watermarks cross TLS), a fourth
 // node presenting a certificate of another CA is refused at the handshake (the nodes log it and
 // never list it), a peer presenting node 2's certificate may not act as node 3 (each node's
 // certificate names it, CN=node-<id>: Raft, controller and replica fetch calls claiming another
@@ -16,7 +18,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { ApiKey, KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
+import { ErrorCode } from '@gregor/protocol';
 import * as grpc from '@grpc/grpc-js';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +51,7 @@ beforeAll(async () => {
     nodeCount: 3,
     properties: {
       ...sharedTls(),
+      'gregor.metrics.port': '0',
       'offsets.topic.replication.factor': '3',
       'offsets.topic.num.partitions': '1',
       'transaction.state.log.replication.factor': '3',
@@ -186,6 +191,57 @@ describe('the nodes gRPC over mutual TLS', () => {
       await producer.disconnect();
       await admin.disconnect();
     }
+  });
+
+  it('reports the lag of partitions led by other nodes: the coordinator reads their high watermarks over TLS', async () => {
+    const topic = 'lag-over-mtls';
+    const groupId = 'lag-over-mtls-readers';
+    const recordsOf = (partition: number) => 4 + partition;
+    const admin = kafka.admin();
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await admin.connect();
+    await producer.connect();
+    try {
+      // One RF1 partition per node: whichever node coordinates the group, two live elsewhere.
+      await admin.createTopics({
+        topics: [{ topic, replicaAssignment: [0, 1, 2].map((p) => ({ partition: p, replicas: [p + 1] })) }],
+        waitForLeaders: true,
+      });
+      for (const partition of [0, 1, 2]) {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: Array.from({ length: recordsOf(partition) }, () => ({ partition, value: 'v' })),
+        });
+      }
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: [0, 1, 2].map((p) => ({ partition: p, offset: '1' })),
+      });
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+    const connection = await KafkaConnection.open({ host: '127.0.0.1', port: cluster.node(1).kafkaPort });
+    const found = await connection
+      .call(ApiKey.FindCoordinator, 2, { key: groupId, keyType: 0 })
+      .finally(() => connection.close());
+    expect(found.errorCode).toBe(ErrorCode.NONE);
+    const lagLine = (partition: number) =>
+      new RegExp(
+        `^kafka_consumergroup_lag\\{(?=[^}]*consumergroup="${groupId}")(?=[^}]*topic="${topic}")(?=[^}]*partition="${partition}")[^}]*\\} ${recordsOf(partition) - 1}$`,
+        'm',
+      );
+    await waitFor(
+      `node ${found.nodeId} to report the lag of every partition`,
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${cluster.node(found.nodeId).metricsPort}/metrics`);
+        const text = await response.text();
+        return [0, 1, 2].every((partition) => lagLine(partition).test(text));
+      },
+      { timeoutMs: 30_000, intervalMs: 200, detail: () => cluster.tail() },
+    );
   });
 
   it('refuses a fourth node presenting a certificate of another CA at the TLS handshake', async () => {

@@ -1,9 +1,11 @@
 import type { Clock } from '@gregor/ground';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { localHighWatermarks } from '../replication/leader-high-watermarks-grpc.js';
 import { batchOf } from '../testing/batches.js';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
 import { BrokerMetricsRecorder } from './broker-metrics.js';
+import { readLeaderHighWatermarks } from './consumer-group-lag.js';
 import {
   type ConsumerGroupOffset,
   createMetricsExporter,
@@ -62,7 +64,17 @@ async function start(options: { requestClock?: Clock } = {}): Promise<Harness> {
     raftStatus: () => state.raft,
     isActiveController: () => state.active,
     consumerGroupOffsets: (limit) => state.groups.slice(0, limit),
-    highWatermark: (topic, partition) => cluster.replicaManager.partition(topic, partition)?.highWatermark,
+    // One broker: every partition with a leader is led here.
+    leaderHighWatermarks: (offsets) =>
+      readLeaderHighWatermarks(
+        offsets,
+        (topic, partition) => cluster.image().topic(topic)?.partitions[partition]?.leader,
+        {
+          localBrokerId: cluster.brokerId,
+          readLocal: (partitions) => localHighWatermarks(cluster.replicaManager, partitions),
+          readRemote: () => Promise.reject(new Error('a single broker has no other leader')),
+        },
+      ),
   };
   const exporter = createMetricsExporter(sources);
   expect(exporter.contentType).toMatch(/^text\/plain; version=0.0.4/);
@@ -311,7 +323,7 @@ describe('the Prometheus exporter', () => {
     expect(series.has('kafka_server_raftmetrics_current_state{current_state="leader"}')).toBe(false);
   });
 
-  it('reports consumer-group lag against the high watermark of partitions it holds', async () => {
+  it('reports consumer-group lag against the leader’s high watermark, none for a partition without a leader', async () => {
     const harness = await start();
     await createTopic('orders', 1);
     await produce('orders', [{ index: 0, records: batchOf(['a', 'b', 'c', 'd', 'e']) }]);
@@ -326,7 +338,7 @@ describe('the Prometheus exporter', () => {
     expect(series.get('kafka_consumergroup_lag{consumergroup="billing",partition="0",topic="orders"}')).toBe(
       3,
     );
-    // No replica here: the committed offset is known, the lag is not.
+    // No such partition, so no leader: the committed offset is known, the lag is not.
     expect(
       series.get(
         'kafka_consumergroup_current_offset{consumergroup="billing",partition="0",topic="elsewhere"}',

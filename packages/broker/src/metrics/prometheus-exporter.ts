@@ -12,6 +12,12 @@
 import type { MetadataImage } from '@gregor/metadata';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { BrokerMetricsRecorder, ClientQuotaType } from './broker-metrics.js';
+import {
+  type ConsumerGroupLag,
+  type ConsumerGroupOffset,
+  consumerGroupLags,
+  leaderHighWatermarkTimeoutMs,
+} from './consumer-group-lag.js';
 
 /** The Raft status the raft-metrics read (a subset of `@gregor/raft`'s RaftStatus). */
 export interface RaftMetricsStatus {
@@ -23,12 +29,7 @@ export interface RaftMetricsStatus {
   readonly logEndOffset: number;
 }
 
-export interface ConsumerGroupOffset {
-  readonly groupId: string;
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-}
+export type { ConsumerGroupOffset };
 
 /** What the exporter reads at scrape time; the node implements it with closures over its parts. */
 export interface MetricsSources {
@@ -48,8 +49,12 @@ export interface MetricsSources {
   isActiveController(): boolean;
   /** Committed offsets of the groups this node coordinates, at most `limit` of them. */
   consumerGroupOffsets(limit: number): readonly ConsumerGroupOffset[];
-  /** The high watermark of this broker's replica of the partition; undefined when it holds none. */
-  highWatermark(topic: string, partition: number): number | undefined;
+  /**
+   * The high watermarks of the partitions `offsets` name, by partitionKey (consumer-group-lag.ts),
+   * each as the partition's current leader answers it, this broker or another; a partition whose
+   * leader is unknown, failed, did not answer in time or does not lead it is absent. Never rejects.
+   */
+  leaderHighWatermarks(offsets: readonly ConsumerGroupOffset[]): Promise<ReadonlyMap<string, number>>;
 }
 
 /** Kafka's BrokerState values (org.apache.kafka.metadata.BrokerState). */
@@ -437,12 +442,25 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
 
   // --- kafka-exporter's consumer groups ----------------------------------------------------------
   // Computed by the group coordinator's node for the groups it owns: the committed offset and how
-  // far the partition's high watermark (on this broker's replica) is ahead of it.
+  // far the partition's high watermark, as its leader answers it, is ahead of it (consumer-group-lag.ts).
   let groupOffsetsAt: { scrape: number; offsets: readonly ConsumerGroupOffset[] } | undefined;
   const groupOffsets = (): readonly ConsumerGroupOffset[] => {
     if (groupOffsetsAt?.scrape !== scrape)
       groupOffsetsAt = { scrape, offsets: sources.consumerGroupOffsets(consumerGroupSeriesMax) };
     return groupOffsetsAt.offsets;
+  };
+  let groupLagsAt: { scrape: number; lags: Promise<ConsumerGroupLag[]> } | undefined;
+  const groupLags = (): Promise<ConsumerGroupLag[]> => {
+    if (groupLagsAt?.scrape !== scrape) {
+      const offsets = groupOffsets();
+      groupLagsAt = {
+        scrape,
+        lags: sources
+          .leaderHighWatermarks(offsets)
+          .then((highWatermarks) => consumerGroupLags(offsets, highWatermarks)),
+      };
+    }
+    return groupLagsAt.lags;
   };
   new Gauge({
     name: 'kafka_consumergroup_current_offset',
@@ -457,19 +475,14 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
   });
   new Gauge({
     name: 'kafka_consumergroup_lag',
-    help: 'High watermark minus committed offset of a consumer group on a partition, reported by the group’s coordinator for partitions it holds a replica of.',
+    help: `High watermark (from the partition’s leader) minus committed offset of a consumer group on a partition, at least 0, reported by the group’s coordinator; absent in a scrape where the partition has no leader or its leader did not answer within ${leaderHighWatermarkTimeoutMs / 1000} s.`,
     labelNames: ['consumergroup', 'topic', 'partition'],
     registers,
-    collect() {
+    async collect() {
+      const lags = await groupLags();
       this.reset();
-      for (const { groupId, topic, partition, offset } of groupOffsets()) {
-        const highWatermark = sources.highWatermark(topic, partition);
-        if (highWatermark === undefined) continue;
-        this.set(
-          { consumergroup: groupId, topic, partition: String(partition) },
-          Math.max(0, highWatermark - offset),
-        );
-      }
+      for (const { groupId, topic, partition, lag } of lags)
+        this.set({ consumergroup: groupId, topic, partition: String(partition) }, lag);
     },
   });
 

@@ -38,6 +38,11 @@ import { ownCertificateProblem, peerNodeIdentityInterceptor } from '../grpc/peer
 import { internalServerOptions } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
 import { type BrokerMetrics, BrokerMetricsRecorder, noBrokerMetrics } from '../metrics/broker-metrics.js';
+import {
+  type ConsumerGroupOffset,
+  leaderHighWatermarkTimeoutMs,
+  readLeaderHighWatermarks,
+} from '../metrics/consumer-group-lag.js';
 import { isrChanges } from '../metrics/isr-changes.js';
 import { MetricsHttpServer } from '../metrics/metrics-http-server.js';
 import {
@@ -65,6 +70,11 @@ import {
   type AlterPartitionProposal,
   ReplicaManager,
 } from '../replica/replica-manager.js';
+import {
+  LeaderHighWatermarksClients,
+  localHighWatermarks,
+  registerLeaderHighWatermarksService,
+} from '../replication/leader-high-watermarks-grpc.js';
 import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.js';
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
@@ -191,6 +201,8 @@ export class GregorNode {
   private groupCoordinator: GroupCoordinatorDriver | undefined;
   private transactionCoordinator: TransactionCoordinatorDriver | undefined;
   private fetcherManager: ReplicaFetcherManager | undefined;
+  /** Other leaders' high watermarks, for the consumer-group lag of the groups this node coordinates. */
+  private highWatermarkClients: LeaderHighWatermarksClients | undefined;
   private isrTimer: NodeJS.Timeout | undefined;
   private delayedOperations: DelayedOperations | undefined;
   private lifecycle: BrokerLifecycle | undefined;
@@ -249,7 +261,7 @@ export class GregorNode {
         },
       isActiveController: () => this.quorumController?.isActive ?? false,
       consumerGroupOffsets: (limit) => this.groupCoordinator?.committedOffsets(limit) ?? [],
-      highWatermark: (topic, partition) => this.replicaManager?.partition(topic, partition)?.highWatermark,
+      leaderHighWatermarks: (offsets) => this.leaderHighWatermarks(offsets),
     });
   }
 
@@ -469,6 +481,13 @@ export class GregorNode {
     });
     // Transaction markers travel over the same internal gRPC server as replication.
     registerTxnMarkersService(server, settings.clusterId, () => this.replicaManager, this.logger);
+    // So do the high watermarks another node's consumer-group lag needs from the partitions led here.
+    registerLeaderHighWatermarksService(server, settings.clusterId, () => this.replicaManager, this.logger);
+    if (this.metricsExporter !== undefined)
+      this.highWatermarkClients = new LeaderHighWatermarksClients(
+        settings.clusterId,
+        internalCredentials.channel,
+      );
     // Followers fetch from their leaders over the CONTROLLER listener: every node is a voter, so a
     // leader's replication address is its address in controller.quorum.voters.
     registerReplicaFetchService(
@@ -833,6 +852,43 @@ export class GregorNode {
   }
 
   /**
+   * The high watermarks of the partitions of `offsets`, each from the broker the applied image names
+   * as its leader: this one's replica manager, or the others over gRPC, all at once and bounded by
+   * leaderHighWatermarkTimeoutMs (consumer-group-lag.ts).
+   */
+  private leaderHighWatermarks(
+    offsets: readonly ConsumerGroupOffset[],
+  ): Promise<ReadonlyMap<string, number>> {
+    const manager = this.replicaManager;
+    const clients = this.highWatermarkClients;
+    const addresses = this.voterAddresses;
+    if (manager === undefined || clients === undefined || addresses === undefined || offsets.length === 0)
+      return Promise.resolve(new Map());
+    const image = this.brokerImage;
+    return readLeaderHighWatermarks(
+      offsets,
+      (topic, partition) => image.topic(topic)?.partitions[partition]?.leader,
+      {
+        localBrokerId: this.nodeId,
+        readLocal: (partitions) => localHighWatermarks(manager, partitions),
+        readRemote: (leaderId, partitions) => {
+          const address = addresses.addressOf(leaderId);
+          if (address === undefined)
+            return Promise.reject(new Error(`node ${leaderId} is not in controller.quorum.voters`));
+          return clients.list(leaderId, address, partitions, leaderHighWatermarkTimeoutMs).catch((error) => {
+            // The series are left out of this scrape; the node's own health shows in its metrics.
+            this.logger.debug(
+              { leaderId, err: error },
+              'no high watermarks from a leader for consumer-group lag',
+            );
+            throw error;
+          });
+        },
+      },
+    );
+  }
+
+  /**
    * Clean shutdown: hand leaderships over (controlled shutdown), stop serving clients, close logs
    * with a clean-shutdown marker, leave the quorum.
    */
@@ -864,6 +920,7 @@ export class GregorNode {
     await this.logManager?.close();
     this.quorumController?.close();
     this.controllerClient?.close();
+    this.highWatermarkClients?.close();
     this.voterAddresses?.close();
     await this.raft?.close().catch((error: unknown) => {
       if (!(error instanceof NotLeaderError)) throw error;
@@ -902,6 +959,7 @@ export class GregorNode {
     this.controllerTlsReloader?.stop();
     this.grpcServer?.forceShutdown();
     this.controllerClient?.close();
+    this.highWatermarkClients?.close();
     this.quorumController?.close();
     this.voterAddresses?.close();
     this.groupCoordinator?.close();
