@@ -4,6 +4,7 @@ import {
   kafkaSecurityConfig,
   parseJaasConfig,
   readClientProperties,
+  readToolConfig,
   tlsConnectionOptions,
 } from './client-properties.js';
 import { parseConnectionFlags } from './connection-flags.js';
@@ -183,5 +184,26 @@ describe('--command-config in the admin tools', () => {
     expect(parseConnectionFlags(new Map([['--bootstrap-server', 'h:9092']]), 1_000, 10_000)).toMatchObject({
       security: { protocol: 'PLAINTEXT' },
     });
+  });
+});
+
+describe('--producer.config / --consumer.config', () => {
+  it('takes --command-config as the same flag, and refuses both at once', () => {
+    expect(readToolConfig(new Map(), '--consumer.config', [])).toMatchObject({
+      security: { protocol: 'PLAINTEXT' },
+    });
+    expect(
+      readToolConfig(new Map([['--command-config', '/not/there.properties']]), '--consumer.config', []),
+    ).toContain('--command-config /not/there.properties: ENOENT');
+    expect(
+      readToolConfig(
+        new Map([
+          ['--command-config', 'a'],
+          ['--consumer.config', 'b'],
+        ]),
+        '--consumer.config',
+        [],
+      ),
+    ).toBe('give --consumer.config or --command-config (the same file), not both');
   });
 });

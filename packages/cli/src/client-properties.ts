@@ -307,14 +307,21 @@ export function kafkaSecurityConfig(security: ClientSecurity): {
 }
 
 /**
- * A tool's `--producer.config` / `--consumer.config`: the security it names and the settings it holds
- * (`settingKeys`), or the message of a usage error. Without the flag: PLAINTEXT and no settings.
+ * A console tool's `--producer.config` / `--consumer.config` (`toolFlag`; `--command-config` is
+ * taken as its other name, as the admin tools call it): the security the file names and the settings
+ * it holds (`settingKeys`), or the message of a usage error. Without either: PLAINTEXT, no settings.
  */
 export function readToolConfig(
-  flag: string,
-  path: string | undefined,
+  values: ReadonlyMap<string, string>,
+  toolFlag: string,
   settingKeys: readonly string[],
 ): ClientProperties | string {
+  const toolPath = values.get(toolFlag);
+  const commandPath = values.get('--command-config');
+  if (toolPath !== undefined && commandPath !== undefined) {
+    return `give ${toolFlag} or --command-config (the same file), not both`;
+  }
+  const [flag, path] = toolPath !== undefined ? [toolFlag, toolPath] : ['--command-config', commandPath];
   if (path === undefined) return { security: plaintextSecurity, others: new Map() };
   try {
     return readClientProperties(flag, path, settingKeys);

@@ -50,7 +50,8 @@ without a record, or SIGINT; then "Processed a total of N messages" on stderr.
              line.separator=S, headers.separator=S (default ','), null.literal=S (default null)
   --consumer.config FILE how to reach a secured listener (Kafka's client properties):
                          security.protocol, ssl.truststore.location, ssl.keystore.location (PEM),
-                         sasl.mechanism (PLAIN, SCRAM-SHA-256/512), sasl.jaas.config
+                         sasl.mechanism (PLAIN, SCRAM-SHA-256/512), sasl.jaas.config;
+                         --command-config FILE is the same flag
   --json                 one JSON object per record (Gregor's): topic, partition, offset, timestamp,
                          timestampType, key, value, headers; bytes that are not UTF-8 as {"base64":...}
                          (--formatter json says the same)
@@ -94,6 +95,7 @@ export function parseConsumeArgs(args: readonly string[]): ParsedConsumeArgs {
     values: new Set([
       '--bootstrap-server',
       '--consumer.config',
+      '--command-config',
       '--topic',
       '--group',
       '--partition',
@@ -112,7 +114,7 @@ export function parseConsumeArgs(args: readonly string[]): ParsedConsumeArgs {
   if (bootstrapText === undefined) return usageError('--bootstrap-server is required');
   const bootstrap = parseBootstrap(bootstrapText);
   if (typeof bootstrap === 'string') return usageError(bootstrap);
-  const config = readToolConfig('--consumer.config', flags.values.get('--consumer.config'), []);
+  const config = readToolConfig(flags.values, '--consumer.config', []);
   if (typeof config === 'string') return usageError(config);
   const topic = flags.values.get('--topic');
   if (topic === undefined) return usageError('--topic is required');

@@ -45,7 +45,8 @@ kafka-console-producer.sh. The input ends at end of file or on SIGINT; what was 
   --producer.config FILE           the same settings from a properties file (--producer-property
                                    wins), and how to reach a secured listener: security.protocol,
                                    ssl.truststore.location, ssl.keystore.location (PEM),
-                                   sasl.mechanism (PLAIN, SCRAM-SHA-256/512), sasl.jaas.config
+                                   sasl.mechanism (PLAIN, SCRAM-SHA-256/512), sasl.jaas.config;
+                                   --command-config FILE is the same flag
   --partition N                    every record to partition N (Gregor's; Kafka's tool has none)
   --sync                           send each record alone and wait for its acknowledgement
 
@@ -77,7 +78,14 @@ export type ParsedProduceArgs =
 export function parseProduceArgs(args: readonly string[]): ParsedProduceArgs {
   const usageError = (message: string): ParsedProduceArgs => ({ kind: 'usage-error', message });
   const flags = readConsoleFlags(args, {
-    values: new Set(['--bootstrap-server', '--topic', '--file', '--partition', '--producer.config']),
+    values: new Set([
+      '--bootstrap-server',
+      '--topic',
+      '--file',
+      '--partition',
+      '--producer.config',
+      '--command-config',
+    ]),
     switches: new Set(['--sync']),
     repeated: new Set(['--property', '--producer-property']),
   });
@@ -91,11 +99,7 @@ export function parseProduceArgs(args: readonly string[]): ParsedProduceArgs {
   if (typeof lineReader === 'string') return usageError(lineReader);
   const producerProperties = keyValues('--producer-property', flags.repeated.get('--producer-property'));
   if (typeof producerProperties === 'string') return usageError(producerProperties);
-  const config = readToolConfig(
-    '--producer.config',
-    flags.values.get('--producer.config'),
-    producerPropertyNames,
-  );
+  const config = readToolConfig(flags.values, '--producer.config', producerPropertyNames);
   if (typeof config === 'string') return usageError(config);
   // As kafka-console-producer.sh: --producer-property wins over the file.
   const producer = parseProducerProperties(

@@ -40,7 +40,8 @@ consumer (kafka-consumer-perf-test.sh): reads N records in group G (default perf
   fetch.MB.sec, fetch.nMsg.sec. --timeout (default 10000) ms without a record ends it early.
 --producer.config / --consumer.config FILE: Kafka's client properties (the producer's settings above,
   which --producer-props override, and how to reach a secured listener: security.protocol,
-  ssl.truststore.location, ssl.keystore.location (PEM), sasl.mechanism, sasl.jaas.config).
+  ssl.truststore.location, ssl.keystore.location (PEM), sasl.mechanism, sasl.jaas.config);
+  --command-config FILE is the same flag.
 
 Exit codes: 0 done, 1 a record failed or the cluster is unreachable, 2 usage error.
 `;
@@ -113,6 +114,7 @@ function parseProducerPerfArgs(args: readonly string[]): ParsedPerfTestArgs {
       '--record-size',
       '--throughput',
       '--producer.config',
+      '--command-config',
     ]),
     lists: new Set(['--producer-props']),
     switches: new Set(['--print-metrics']),
@@ -136,11 +138,7 @@ function parseProducerPerfArgs(args: readonly string[]): ParsedPerfTestArgs {
   }
   const properties = keyValues('--producer-props', flags.repeated.get('--producer-props'));
   if (typeof properties === 'string') return usageError(properties);
-  const config = readToolConfig(
-    '--producer.config',
-    flags.values.get('--producer.config'),
-    producerPropertyNames,
-  );
+  const config = readToolConfig(flags.values, '--producer.config', producerPropertyNames);
   if (typeof config === 'string') return usageError(config);
   // As kafka-producer-perf-test.sh: --producer-props wins over the file.
   const settings = parseProducerProperties('--producer-props', new Map([...config.others, ...properties]));
@@ -167,6 +165,7 @@ function parseConsumerPerfArgs(args: readonly string[]): ParsedPerfTestArgs {
       '--group',
       '--timeout',
       '--consumer.config',
+      '--command-config',
     ]),
     switches: new Set(['--from-latest', '--hide-header']),
   });
@@ -176,7 +175,7 @@ function parseConsumerPerfArgs(args: readonly string[]): ParsedPerfTestArgs {
   if (bootstrapText === undefined) return usageError('--bootstrap-server is required');
   const bootstrap = parseBootstrap(bootstrapText);
   if (typeof bootstrap === 'string') return usageError(bootstrap);
-  const config = readToolConfig('--consumer.config', flags.values.get('--consumer.config'), []);
+  const config = readToolConfig(flags.values, '--consumer.config', []);
   if (typeof config === 'string') return usageError(config);
   const topic = flags.values.get('--topic');
   if (topic === undefined) return usageError('--topic is required');

@@ -199,7 +199,8 @@ describe('gregor tools with Kafka client properties', () => {
         'console',
         '--messages',
         '53',
-        '--consumer.config',
+        // The admin tools' name for the same file, which the console and perf tools take too.
+        '--command-config',
         scramConfig,
       ),
     ).toContain(', 53, ');
