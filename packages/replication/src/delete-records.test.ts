@@ -62,24 +62,31 @@ describe('decideDeleteRecords', () => {
 });
 
 describe('the low watermark', () => {
-  it('is the smallest log start offset over the leader and the ISR, unknown until each fetched', () => {
+  it('is the smallest log start offset over the leader and the followers on live brokers, in the ISR or not, unknown until each fetched', () => {
     const log = new BatchOffsets();
     const partition = new Partition('t', 'id', 0, log, 1, registration(1, 0, [1, 2], [1, 2, 3]));
     partition.makeLeader(registration(1, 0, [1, 2], [1, 2, 3]), 0);
     log.append(10);
-    expect(partition.lowWatermark()).toBe(-1);
+    const allLive = () => true;
+    const brokerThreeFenced = (brokerId: number) => brokerId !== 3;
+    expect(partition.lowWatermark(allLive)).toBe(-1);
     partition.recordFollowerFetch(2, 10, 0, 0);
-    expect(partition.lowWatermark()).toBe(0);
-    log.logStartOffset = 6;
-    expect(partition.lowWatermark()).toBe(0);
-    partition.recordFollowerFetch(2, 10, 0, 6);
-    expect(partition.lowWatermark()).toBe(6);
-    // replica 3 is outside the ISR: its log start does not hold the answer back
+    // replica 3 is outside the ISR but on a live broker: it has not fetched yet
+    expect(partition.lowWatermark(allLive)).toBe(-1);
+    expect(partition.lowWatermark(brokerThreeFenced)).toBe(0);
     partition.recordFollowerFetch(3, 2, 0, 0);
-    expect(partition.lowWatermark()).toBe(6);
+    expect(partition.lowWatermark(allLive)).toBe(0);
+    log.logStartOffset = 6;
+    partition.recordFollowerFetch(2, 10, 0, 6);
+    // the lagging out-of-ISR follower still starts at 0, so deleted records are not yet gone everywhere
+    expect(partition.lowWatermark(allLive)).toBe(0);
+    // unless its broker is fenced (Kafka's metadataCache.hasAliveBroker)
+    expect(partition.lowWatermark(brokerThreeFenced)).toBe(6);
+    partition.recordFollowerFetch(3, 2, 0, 6);
+    expect(partition.lowWatermark(allLive)).toBe(6);
   });
 
-  it('answers DeleteRecords once every in-sync follower reported the new log start', async () => {
+  it('answers DeleteRecords once every follower reported the new log start', async () => {
     const time = new ManualTime();
     const delayedOperations = new DelayedOperations(time);
     const { partition, log } = replicatedLeader();
@@ -87,6 +94,7 @@ describe('the low watermark', () => {
       delayedOperations,
       stillLeads: (p: Partition, epoch: number) => p.role === 'leader' && p.leaderEpoch === epoch,
       lostLeadershipError: () => ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      isLive: () => true,
     };
     log.logStartOffset = 7;
     let outcome: unknown;
@@ -94,12 +102,15 @@ describe('the low watermark', () => {
       outcome = value;
     });
     const follower2 = decideFollowerFetch(partition, 2, fetchFrom(10, 7), 0);
-    expect(follower2).toMatchObject({ kind: 'read', lowWatermarkMoved: false });
+    expect(follower2).toMatchObject({ kind: 'read', followerLogStartMoved: true });
+    expect(decideFollowerFetch(partition, 2, fetchFrom(10, 7), 0)).toMatchObject({
+      followerLogStartMoved: false,
+    });
     delayedOperations.notify(partition.key);
     await settle();
     expect(outcome).toBeUndefined();
     const follower3 = decideFollowerFetch(partition, 3, fetchFrom(10, 7), 0);
-    expect(follower3).toMatchObject({ kind: 'read', lowWatermarkMoved: true });
+    expect(follower3).toMatchObject({ kind: 'read', followerLogStartMoved: true });
     delayedOperations.notify(partition.key);
     await settle();
     expect(outcome).toEqual({ errorCode: ErrorCode.NONE, lowWatermark: 7 });
@@ -113,6 +124,7 @@ describe('the low watermark', () => {
       delayedOperations,
       stillLeads: (p: Partition, epoch: number) => p.role === 'leader' && p.leaderEpoch === epoch,
       lostLeadershipError: () => ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      isLive: () => true,
     };
     log.logStartOffset = 5;
     const timedOut = awaitLowWatermark(partition, 0, 5, 1000, wait);

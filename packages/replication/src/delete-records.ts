@@ -1,9 +1,9 @@
 // The leader's side of DeleteRecords (Kafka's Partition.deleteRecordsOnLeader and
 // DelayedDeleteRecords): the requested offset (-1: the high watermark) becomes the leader's log
 // start offset if it is at most the high watermark, and the answer waits in the purgatory until the
-// low watermark (the smallest log start offset over the leader and its in-sync followers, which
-// learn the leader's from their fetches and report theirs in the next one) reaches it, the
-// leadership is lost or the request times out.
+// low watermark (the smallest log start offset over the leader and its followers on live brokers,
+// in the ISR or not, which learn the leader's from their fetches and report theirs in the next one)
+// reaches it, the leadership is lost or the request times out.
 
 import { ErrorCode } from '@gregor/protocol';
 import type { ReplicationWait } from './acks.js';
@@ -45,24 +45,27 @@ export interface DeleteRecordsOutcome {
 
 /**
  * After the leader of `leaderEpoch` moved its log start offset to `offset`: NONE with the low
- * watermark once every in-sync replica starts at or above `offset`, otherwise the error to answer
- * (REQUEST_TIMED_OUT after `timeoutMs`, as Kafka's DelayedDeleteRecords).
+ * watermark once every replica on a live broker (`wait.isLive`) starts at or above `offset`,
+ * otherwise the error to answer (REQUEST_TIMED_OUT after `timeoutMs`, as Kafka's DelayedDeleteRecords).
  */
 export async function awaitLowWatermark<P extends Partition>(
   partition: P,
   leaderEpoch: number,
   offset: number,
   timeoutMs: number,
-  wait: Pick<ReplicationWait<P>, 'delayedOperations' | 'stillLeads' | 'lostLeadershipError'>,
+  wait: Pick<ReplicationWait<P>, 'delayedOperations' | 'stillLeads' | 'lostLeadershipError'> & {
+    /** Kafka's metadataCache.hasAliveBroker: registered and not fenced. */
+    readonly isLive: (brokerId: number) => boolean;
+  },
 ): Promise<DeleteRecordsOutcome> {
   const reached = await wait.delayedOperations.waitUntil(
     [partition.key],
     timeoutMs,
-    () => !wait.stillLeads(partition, leaderEpoch) || partition.lowWatermark() >= offset,
+    () => !wait.stillLeads(partition, leaderEpoch) || partition.lowWatermark(wait.isLive) >= offset,
   );
   if (!wait.stillLeads(partition, leaderEpoch)) {
     return { errorCode: wait.lostLeadershipError(partition), lowWatermark: -1 };
   }
   if (!reached) return { errorCode: ErrorCode.REQUEST_TIMED_OUT, lowWatermark: -1 };
-  return { errorCode: ErrorCode.NONE, lowWatermark: partition.lowWatermark() };
+  return { errorCode: ErrorCode.NONE, lowWatermark: partition.lowWatermark(wait.isLive) };
 }

@@ -96,7 +96,7 @@ describe('decideFollowerFetch (the leader, one partition)', () => {
       leaderEpoch: 2,
       highWatermark: 5,
       highWatermarkMoved: true,
-      lowWatermarkMoved: true, // its log start was unknown until now
+      followerLogStartMoved: true, // its log start was unknown until now
     });
     expect(partition.followerLastFetchMs(2)).toBe(10);
   });

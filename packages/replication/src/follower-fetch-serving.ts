@@ -80,8 +80,8 @@ export type FollowerFetchDecision =
       readonly highWatermark: number;
       /** Waiters on the partition (acks=all produces, consumers, long polls) should look again. */
       readonly highWatermarkMoved: boolean;
-      /** The follower's log start offset raised the low watermark: DeleteRecords waiters look again. */
-      readonly lowWatermarkMoved: boolean;
+      /** The follower reported another log start offset (the low watermark may have moved): DeleteRecords waiters look again. */
+      readonly followerLogStartMoved: boolean;
     };
 
 /**
@@ -126,7 +126,7 @@ export function decideFollowerFetch(
   if (wanted.fetchOffset < logStartOffset || wanted.fetchOffset > logEndOffset) {
     return { kind: 'outOfRange', logStartOffset, logEndOffset, leaderEpoch };
   }
-  const lowWatermarkBefore = partition.lowWatermark();
+  const followerLogStartBefore = partition.followerLogStartOffset(replicaId);
   const highWatermarkMoved = partition.recordFollowerFetch(
     replicaId,
     wanted.fetchOffset,
@@ -139,7 +139,7 @@ export function decideFollowerFetch(
     leaderEpoch,
     highWatermark: partition.highWatermark,
     highWatermarkMoved,
-    lowWatermarkMoved: partition.lowWatermark() > lowWatermarkBefore,
+    followerLogStartMoved: partition.followerLogStartOffset(replicaId) !== followerLogStartBefore,
   };
 }
 
@@ -274,8 +274,8 @@ async function readForFollower<P extends Partition>(
       continue;
     }
     // The fetch moved the high watermark: acks=all produces, consumers and long polls look again;
-    // or the low watermark: DeleteRecords requests look again.
-    if (decision.highWatermarkMoved || decision.lowWatermarkMoved) {
+    // or the follower's log start offset changed: DeleteRecords requests look again.
+    if (decision.highWatermarkMoved || decision.followerLogStartMoved) {
       host.delayedOperations.notify(partition.key);
     }
     host.isrProposals.maybeExpand(partition, request.replicaId, nowMs);

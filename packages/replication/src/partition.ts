@@ -263,18 +263,25 @@ export class Partition<Log extends PartitionLogView = PartitionLogView> {
 
   /**
    * The low watermark (Kafka's lowWatermarkIfLeader): the smallest log start offset of this leader
-   * and the ISR followers, -1 while one of them has not said its own in this epoch. DeleteRecords
-   * answers once it reaches the requested offset: every in-sync copy then starts there.
+   * and every follower on a live broker (`isLive`: registered and unfenced), in the ISR or not, -1
+   * while one of them has not said its own in this epoch. DeleteRecords answers once it reaches the
+   * requested offset: every copy that can still serve then starts there, so a lagging follower that
+   * rejoins the ISR later cannot bring deleted records back into reach.
    */
-  lowWatermark(): number {
+  lowWatermark(isLive: (brokerId: number) => boolean): number {
     invariant(this.roleValue === 'leader', () => `${this.key}: low watermark asked of a non-leader`);
     let lowWatermark = this.log.logStartOffset;
-    for (const replicaId of this.registration.isr) {
-      if (replicaId === this.localBrokerId) continue;
+    for (const replicaId of this.registration.replicas) {
+      if (replicaId === this.localBrokerId || !isLive(replicaId)) continue;
       const follower = this.followers.get(replicaId);
       lowWatermark = Math.min(lowWatermark, follower?.logStartOffset ?? unknownOffset);
     }
     return lowWatermark;
+  }
+
+  /** The log start offset follower `replicaId` reported in its latest fetch (-1: none yet). */
+  followerLogStartOffset(replicaId: number): number {
+    return this.followers.get(replicaId)?.logStartOffset ?? unknownOffset;
   }
 
   /**

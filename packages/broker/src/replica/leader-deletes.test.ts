@@ -12,15 +12,15 @@ afterEach(async () => {
   await cluster.close();
 });
 
-async function setUp(): Promise<void> {
-  cluster = await LocalClusterFixture.start({ otherBrokerIds: [2] });
+async function setUp(otherBrokerIds: readonly number[] = [2]): Promise<void> {
+  cluster = await LocalClusterFixture.start({ otherBrokerIds });
   const created = await cluster.request(ApiKey.CreateTopics, 4, {
     topics: [
       {
         name: 'r',
         numPartitions: -1,
         replicationFactor: -1,
-        assignments: [{ partitionIndex: 0, brokerIds: [1, 2] }],
+        assignments: [{ partitionIndex: 0, brokerIds: [1, ...otherBrokerIds] }],
         configs: [],
       },
     ],
@@ -37,11 +37,11 @@ async function setUp(): Promise<void> {
   expect(produced.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
 }
 
-/** Broker 2's replica fetch from its log end 5, saying its log start offset. */
-async function followerFetch(logStartOffset: number) {
+/** Broker `replicaId`'s replica fetch (broker 2's by default) from `fetchOffset`, saying its log start offset. */
+async function followerFetch(logStartOffset: number, replicaId = 2, fetchOffset = 5) {
   const partition = cluster.replicaManager.partition('r', 0)!;
   const [result] = await cluster.replicaManager.fetchForFollower({
-    replicaId: 2,
+    replicaId,
     brokerEpoch: Number.MAX_SAFE_INTEGER,
     maxWaitMs: 0,
     minBytes: 0,
@@ -51,7 +51,7 @@ async function followerFetch(logStartOffset: number) {
         topic: 'r',
         partition: 0,
         currentLeaderEpoch: partition.leaderEpoch,
-        fetchOffset: 5,
+        fetchOffset,
         lastFetchedEpoch: partition.epochCache.latestEpoch,
         logStartOffset,
         partitionMaxBytes: 1 << 20,
@@ -110,5 +110,46 @@ describe('DeleteRecords with a follower', () => {
       lowWatermark: -1n,
       errorCode: ErrorCode.REQUEST_TIMED_OUT,
     });
+  });
+
+  it('waits for every follower on a live broker, in the ISR or not, and not for a fenced one', async () => {
+    await setUp([2, 3]);
+    // Broker 3 is fenced: it leaves the ISR and does not hold the answer back.
+    await cluster.heartbeat(3, { wantFence: true });
+    await waitFor(
+      'broker 3 out of the ISR',
+      () => cluster.replicaManager.partition('r', 0)!.isr.length === 2,
+    );
+    await followerFetch(0);
+    const first = deleteRecords(2n);
+    await parked();
+    await followerFetch(2);
+    expect((await first).topics[0]!.partitions[0]).toEqual({
+      partitionIndex: 0,
+      lowWatermark: 2n,
+      errorCode: ErrorCode.NONE,
+    });
+
+    // Unfenced, broker 3 is live but still outside the ISR (it has not fetched): its copy would
+    // still hold the deleted records, so the answer waits for its fetch too (Kafka's
+    // lowWatermarkIfLeader counts every replica on a live broker).
+    await cluster.heartbeat(3, { wantFence: false });
+    await waitFor('broker 3 unfenced', () => cluster.replicaManager.image.brokers.get(3)?.fenced === false);
+    expect(cluster.replicaManager.partition('r', 0)!.isr).toEqual([1, 2]);
+    let answered = false;
+    const second = deleteRecords(4n).then((response) => {
+      answered = true;
+      return response.topics[0]!.partitions[0]!;
+    });
+    await parked();
+    await followerFetch(4);
+    await settle(() => true);
+    expect(answered).toBe(false);
+    // Its fetch from offset 0 is out of range now; like a Kafka follower it restarts at the leader's
+    // log start offset, and that fetch reports it.
+    expect(await followerFetch(0, 3, 0)).toMatchObject({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE });
+    expect(answered).toBe(false);
+    await followerFetch(4, 3, 4);
+    expect(await second).toEqual({ partitionIndex: 0, lowWatermark: 4n, errorCode: ErrorCode.NONE });
   });
 });

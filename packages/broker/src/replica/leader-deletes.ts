@@ -89,6 +89,11 @@ export class LeaderDeletes {
       delayedOperations,
       stillLeads: (led, epoch) => replicas.stillLeads(led, epoch),
       lostLeadershipError: (led) => replicas.lostLeadershipError(led),
+      // The image at each check: a follower's broker fenced meanwhile no longer holds the answer.
+      isLive: (brokerId) => {
+        const broker = replicas.image.brokers.get(brokerId);
+        return broker !== undefined && !broker.fenced;
+      },
     });
     return { ...failed(outcome.errorCode), lowWatermark: outcome.lowWatermark };
   }
