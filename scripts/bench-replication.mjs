@@ -16,6 +16,10 @@
 //                librdkafka sends with its defaults (every linger.ms = 5 ms, one request per leader
 //                with the records that arrived meanwhile), open loop, for 4 s; p50 / p99 and the
 //                most requests unanswered at once (small and steady when the cluster keeps up).
+//   CPU          during each throughput run: the CPU time (user + system, /proc/<pid>/stat) all
+//                brokers together spent per MB of record values acknowledged, and the benchmark
+//                client's own: what a replicated byte costs, which holds better than throughput
+//                when other work shares the cores.
 //   ratios       RF 3 / RF 1 of the above, from the same run.
 //   kcat         a real client with its default batching: kcat -P (librdkafka, linger.ms=5, one
 //                producer, 3 partitions) writes N records to an RF 1 acks=1 topic and to an RF 3
@@ -201,6 +205,8 @@ async function waitTopicSettled(cluster, topic, replicationFactor, { preferred =
  * @property {number | undefined} fixedP99Ms
  * @property {number | undefined} fixedUnansweredMax
  * @property {number} batchBytes    encoded size of one throughput batch
+ * @property {number | undefined} brokerCpuMsPerMegabyte   all brokers' CPU time per MB acknowledged
+ * @property {number | undefined} clientCpuMsPerMegabyte   the benchmark process's own
  * @property {string[]} notes
  */
 
@@ -224,10 +230,15 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
     durationMs: throughputDurationMs,
     bytesMax: throughputValueBytesMax,
   };
+  const brokerCpuBefore = brokersCpuMs(cluster);
+  const clientCpuBefore = process.cpuUsage();
   const result =
     level.acks === 0
       ? await runAcksZero({ ...common, addresses })
       : await runPipelined({ ...common, acks: level.acks, inFlightPerConnection });
+  const brokerCpuMs = brokersCpuMs(cluster) - brokerCpuBefore;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const acknowledgedMegabytes = (result.records * valueBytes) / 1e6;
   /** @type {string[]} */
   const notes = [];
   if (result.errors > 0) notes.push(`${result.errors} errors (${result.firstError})`);
@@ -256,6 +267,11 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
     fixedP99Ms: undefined,
     fixedUnansweredMax: undefined,
     batchBytes: batch.length,
+    brokerCpuMsPerMegabyte: acknowledgedMegabytes > 0 ? brokerCpuMs / acknowledgedMegabytes : undefined,
+    clientCpuMsPerMegabyte:
+      acknowledgedMegabytes > 0
+        ? (clientCpu.user + clientCpu.system) / 1000 / acknowledgedMegabytes
+        : undefined,
     notes,
   };
   if (level.acks !== 0) {
@@ -306,6 +322,9 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
   log(
     `${sizeLabel(valueBytes).padStart(6)} RF ${replicationFactor} acks=${level.label.padEnd(3)}: ` +
       `${Math.round(cell.recordsPerSecond)} records/s, ${cell.megabytesPerSecond.toFixed(1)} MB/s` +
+      (cell.brokerCpuMsPerMegabyte === undefined
+        ? ''
+        : ` (brokers ${cell.brokerCpuMsPerMegabyte.toFixed(1)} CPU ms/MB, client ${cell.clientCpuMsPerMegabyte.toFixed(1)})`) +
       (cell.p50Ms === undefined ? '' : `, p50 ${cell.p50Ms.toFixed(1)} ms, p99 ${cell.p99Ms.toFixed(1)} ms`) +
       (cell.singleP50Ms === undefined
         ? ''
@@ -821,6 +840,26 @@ function ratios(cells) {
 }
 
 // ---- main --------------------------------------------------------------------------------------
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on Linux). */
+const clockTicksPerSecond = 100;
+
+/** The CPU time (user + system) every running broker process has used so far, in ms. */
+function brokersCpuMs(cluster) {
+  let ticks = 0;
+  for (const node of cluster.running) {
+    try {
+      // Fields after the command name (which may hold spaces, so cut at its closing parenthesis):
+      // utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${node.child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone: its time is lost with it
+    }
+  }
+  return (ticks * 1000) / clockTicksPerSecond;
+}
 
 /** VmRSS of a process in MB (10^6 bytes), or undefined when it is gone. */
 function residentMegabytes(pid) {
