@@ -1,5 +1,6 @@
 // The partition logs of one broker across its `log.dirs`. It finds existing partitions on open,
-// places new ones on the log dir holding the fewest partitions, and owns the per-log-dir files:
+// places new ones on the log dir holding the fewest partitions, deletes partitions, runs retention,
+// flushes and the cleaner over every log, and owns the per-log-dir files (log-directory.ts):
 //   recovery-point-offset-checkpoint   what is known flushed, per partition (bounds recovery work)
 //   log-start-offset-checkpoint        log start offsets, per partition
 //   cleaner-offset-checkpoint          first dirty offset of each compacted partition (log cleaner)
@@ -25,26 +26,21 @@ import { invariant } from '@gregor/ground';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import { forEachConcurrently } from './bounded-concurrency.js';
 import {
-  type CheckpointEntry,
   cleanerOffsetCheckpointName,
   fsyncDirectory,
   logStartOffsetCheckpointName,
   partitionKey,
   readCheckpointFile,
   recoveryPointCheckpointName,
-  writeCheckpointFile,
   writeFileAtomically,
 } from './checkpoint-file.js';
-import { LogClosedError } from './errors.js';
 import {
   asTooManyOpenFiles,
   FileHandleCache,
   type FileHandleCacheStats,
   type TooManyOpenFilesError,
 } from './file-handle-cache.js';
-import type { CompactionResult } from './log-cleaner.js';
-import { OffsetMap } from './log-cleaner-offset-map.js';
-import { isCompacted } from './log-cleaner-produce-check.js';
+import { type CleanerRunOptions, type CleanerRunStats, LogCleanerRunner } from './log-cleaner-runner.js';
 import {
   type BrokerLogConfig,
   type ConfigProps,
@@ -52,15 +48,10 @@ import {
   type LogCleanerConfig,
   parseLogConfig,
 } from './log-config.js';
-import {
-  isIoError,
-  isNoSpaceError,
-  KafkaStorageError,
-  LogDirFailureChannel,
-} from './log-dir-failure-channel.js';
-import { type LogCheckpointListener, PartitionLog, type PartitionLogOptions } from './partition-log.js';
+import { isIoError, KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
+import { eachDir, LogDirectory, type UnopenedLog } from './log-directory.js';
+import { PartitionLog, type PartitionLogOptions } from './partition-log.js';
 import { parsePartitionDirName } from './segment-files.js';
-import { SerialQueue } from './serial-queue.js';
 
 export const cleanShutdownFileName = '.kafka_cleanshutdown';
 /** Ending of a deleted partition's directory, `<topic>-<partition>.<suffix>-delete` (Kafka's). */
@@ -80,8 +71,6 @@ function isDeletedDirName(name: string): boolean {
 export const logOpenConcurrencyPerDir = 16;
 /** Logs closed, renamed or removed at once when partitions are deleted. */
 export const logDeleteConcurrency = 16;
-/** Checkpoint writes allowed to wait per log dir; each one rewrites the whole file. */
-const checkpointQueueDepthMax = 4096;
 /** Kafka's legal topic names. */
 const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
 /**
@@ -90,6 +79,8 @@ const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
  * shutdown destroys it. Kafka's LogManager skips it the same way.
  */
 export const metadataTopicName = '__cluster_metadata';
+
+export type { CleanerRunOptions, CleanerRunStats } from './log-cleaner-runner.js';
 
 export interface LogManagerOptions {
   readonly config: BrokerLogConfig;
@@ -102,15 +93,6 @@ export interface LogManagerOptions {
   readonly onLogOpenFailure?: (partition: string, error: TooManyOpenFilesError) => void;
   /** Where failed log dirs are reported (the broker listens there); a private one when absent. */
   readonly logDirFailureChannel?: LogDirFailureChannel;
-}
-
-/** A partition found on disk whose log could not be opened yet, with what its open needs. */
-interface UnopenedLog {
-  readonly topic: string;
-  readonly partition: number;
-  readonly recoveryPoint: number;
-  readonly logStartOffset: number | undefined;
-  readonly hadCleanShutdown: boolean;
 }
 
 /** A partition to delete, and what makes its renamed directory unique (Kafka: the topic id). */
@@ -127,143 +109,6 @@ export interface GetOrCreateLogOptions {
    * offline: its data may be on that dir, and an empty log in its place could be elected.
    */
   readonly isNew?: boolean;
-}
-
-export interface CleanerRunOptions {
-  /** The clean time (tombstone expiry, min.compaction.lag.ms); the clock's time when absent. */
-  readonly nowMs?: number;
-  /** Highest offset (exclusive) the cleaner may use for a log: its high watermark. No bound when absent. */
-  readonly upperBoundOffset?: (log: PartitionLog) => number | undefined;
-}
-
-export interface CleanerRunStats {
-  /** Logs cleaned in this run. */
-  readonly cleaned: readonly { readonly log: string; readonly result: CompactionResult }[];
-  readonly bytesBefore: number;
-  readonly bytesAfter: number;
-  readonly recordsKept: number;
-  readonly recordsRemoved: number;
-}
-
-/** One entry of `log.dirs`: its partitions and its checkpoint files. */
-class LogDirectory implements LogCheckpointListener {
-  readonly logs = new Map<string, PartitionLog>();
-  /** Partitions on disk here that could not be opened yet (no descriptor left at the time). */
-  readonly unopened = new Map<string, UnopenedLog>();
-  /** Partitions being created here, counted so concurrent creations spread over the dirs. */
-  creating = 0;
-  /** The cleaner checkpoint: first dirty offset per compacted partition key. */
-  readonly firstDirtyOffsets = new Map<string, number>();
-  private readonly queue: SerialQueue;
-
-  constructor(
-    readonly path: string,
-    private readonly files: FileHandleCache,
-    private readonly failures: LogDirFailureChannel,
-  ) {
-    this.queue = new SerialQueue(`log dir ${path}`, checkpointQueueDepthMax);
-  }
-
-  get partitionCount(): number {
-    return this.logs.size + this.unopened.size + this.creating;
-  }
-
-  get isOffline(): boolean {
-    return this.failures.isOffline(this.path);
-  }
-
-  /**
-   * Rewrites a checkpoint file (atomically: tmp file, fsync, rename). On a full disk the old file
-   * still stands, so only this write is refused; so it is when no file descriptor is left
-   * (TooManyOpenFilesError, the process's limit, not the disk). Any other I/O failure takes the dir
-   * offline.
-   */
-  private writeCheckpoint(name: string, entries: () => readonly CheckpointEntry[]): Promise<void> {
-    return this.queue.run(async () => {
-      if (this.isOffline) throw new KafkaStorageError(this.path, `log dir ${this.path} is offline`);
-      try {
-        await writeCheckpointFile(this.path, name, entries(), this.files);
-      } catch (error) {
-        const exhaustion = asTooManyOpenFiles(error, join(this.path, name));
-        if (exhaustion !== undefined) throw exhaustion;
-        if (!isIoError(error)) throw error;
-        const reason = `${this.path}: writing ${name} failed: ${error.code} (${error.message})`;
-        if (!isNoSpaceError(error)) this.failures.maybeAddOfflineLogDir(this.path, reason);
-        throw new KafkaStorageError(this.path, reason);
-      }
-    });
-  }
-
-  logStartOffsetChanged(): Promise<void> {
-    return this.writeLogStartOffsets();
-  }
-
-  async recoveryPointLowered(log: PartitionLog): Promise<void> {
-    await this.writeRecoveryPoints();
-    // A truncation below the cleaner checkpoint makes the new data there dirty (see log-cleaner.ts:
-    // a checkpoint above never-mapped records could let a tombstone go before its older records).
-    const key = partitionKey(log.topic, log.partition);
-    const firstDirty = this.firstDirtyOffsets.get(key);
-    if (firstDirty !== undefined && firstDirty > log.logEndOffset) {
-      this.firstDirtyOffsets.set(key, log.logEndOffset);
-      await this.writeCleanerOffsets();
-    }
-  }
-
-  writeCleanerOffsets(): Promise<void> {
-    return this.writeCheckpoint(cleanerOffsetCheckpointName, () =>
-      [...this.firstDirtyOffsets].flatMap(([key, offset]) => {
-        const log = this.logs.get(key) ?? this.unopened.get(key);
-        return log === undefined ? [] : [{ topic: log.topic, partition: log.partition, offset }];
-      }),
-    );
-  }
-
-  writeLogStartOffsets(): Promise<void> {
-    return this.writeCheckpoint(logStartOffsetCheckpointName, () => [
-      ...[...this.logs.values()].map((log) => ({
-        topic: log.topic,
-        partition: log.partition,
-        offset: log.logStartOffset,
-      })),
-      ...[...this.unopened.values()].flatMap((log) =>
-        log.logStartOffset === undefined
-          ? []
-          : [{ topic: log.topic, partition: log.partition, offset: log.logStartOffset }],
-      ),
-    ]);
-  }
-
-  writeRecoveryPoints(): Promise<void> {
-    return this.writeCheckpoint(recoveryPointCheckpointName, () => [
-      ...[...this.logs.values()].map((log) => ({
-        topic: log.topic,
-        partition: log.partition,
-        offset: log.recoveryPoint,
-      })),
-      ...[...this.unopened.values()].map((log) => ({
-        topic: log.topic,
-        partition: log.partition,
-        offset: log.recoveryPoint,
-      })),
-    ]);
-  }
-}
-
-/** Runs `write` on every dir, even after one failed (a full dir must not stop the others), then throws the first failure. */
-async function eachDir(
-  dirs: readonly LogDirectory[],
-  write: (dir: LogDirectory) => Promise<void>,
-): Promise<void> {
-  let firstFailure: unknown;
-  for (const dir of dirs) {
-    try {
-      await write(dir);
-    } catch (error) {
-      firstFailure ??= error;
-    }
-  }
-  if (firstFailure !== undefined) throw firstFailure;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -302,9 +147,7 @@ export class LogManager {
   private readonly dirs: LogDirectory[];
   private readonly pending = new Map<string, Promise<PartitionLog>>();
   private closed = false;
-  /** The cleaner's key → offset map (log.cleaner.dedupe.buffer.size), made on the first cleaning. */
-  private offsetMap: OffsetMap | undefined;
-  private cleaning = false;
+  private readonly cleanerRunner = new LogCleanerRunner();
 
   private constructor(
     private readonly options: LogManagerOptions,
@@ -698,61 +541,22 @@ export class LogManager {
   }
 
   /**
-   * The log cleaner (Kafka's LogCleaner, one thread): compacts every log whose cleanup.policy includes
-   * "compact" and whose dirty ratio reaches its min.cleanable.dirty.ratio, one after the other, then
-   * writes each dir's cleaner-offset-checkpoint. A log closed meanwhile is skipped. The broker calls this every log.cleaner.backoff.ms; a call
-   * while one is running returns no cleanings.
+   * The log cleaner (Kafka's LogCleaner, one thread) over the logs of the live dirs: see
+   * log-cleaner-runner.ts. The broker calls this every log.cleaner.backoff.ms; a call while one is
+   * running returns no cleanings.
    */
   async runCleaner(options: CleanerRunOptions = {}): Promise<CleanerRunStats> {
-    const stats = {
-      cleaned: [] as { log: string; result: CompactionResult }[],
-      bytesBefore: 0,
-      bytesAfter: 0,
-    };
-    const totals = { recordsKept: 0, recordsRemoved: 0 };
     const cleanerConfig = this.cleanerConfig;
-    if (!cleanerConfig.enable || this.cleaning || this.closed) return { ...stats, ...totals };
-    this.cleaning = true;
-    try {
-      const nowMs = options.nowMs ?? this.options.clock.nowMs();
-      this.offsetMap ??= new OffsetMap(cleanerConfig.dedupeBufferBytes, cleanerConfig.dedupeBufferLoadFactor);
-      for (const dir of this.liveDirs()) {
-        let changed = false;
-        for (const [key, log] of dir.logs) {
-          if (!isCompacted(log.config) || this.closed) continue;
-          const upperBoundOffset = options.upperBoundOffset?.(log);
-          let result: CompactionResult;
-          try {
-            result = await log.compact({
-              nowMs,
-              firstDirtyOffset: dir.firstDirtyOffsets.get(key),
-              minDirtyRatio: log.config.minCleanableDirtyRatio,
-              offsetMap: this.offsetMap,
-              readChunkBytes: cleanerConfig.ioBufferBytes,
-              ...(upperBoundOffset === undefined ? {} : { upperBoundOffset }),
-            });
-          } catch (error) {
-            // Closed or deleted meanwhile, or no descriptor left: the next run tries again.
-            if (error instanceof LogClosedError || asTooManyOpenFiles(error, log.dir) !== undefined) continue;
-            throw error;
-          }
-          if (result.nextDirtyOffset !== dir.firstDirtyOffsets.get(key)) {
-            dir.firstDirtyOffsets.set(key, result.nextDirtyOffset);
-            changed = true;
-          }
-          if (!result.cleaned) continue;
-          stats.cleaned.push({ log: log.name, result });
-          stats.bytesBefore += result.bytesBefore;
-          stats.bytesAfter += result.bytesAfter;
-          totals.recordsKept += result.recordsKept;
-          totals.recordsRemoved += result.recordsRemoved;
-        }
-        if (changed) await dir.writeCleanerOffsets();
-      }
-    } finally {
-      this.cleaning = false;
-    }
-    return { ...stats, ...totals };
+    if (!cleanerConfig.enable || this.closed) return LogCleanerRunner.nothingCleaned();
+    return this.cleanerRunner.run(
+      this.liveDirs(),
+      cleanerConfig,
+      options.nowMs ?? this.options.clock.nowMs(),
+      {
+        upperBoundOffset: options.upperBoundOffset,
+        isClosed: () => this.closed,
+      },
+    );
   }
 
   /** Flushes every log whose flush.ms (or flush.messages) is due; returns how many flushed. */

@@ -1,56 +1,43 @@
-// The log of one partition: an ordered list of segments in `<log dir>/<topic>-<partition>/`, the last
-// one active. It assigns offsets, rolls segments, serves reads and offset lookups, applies retention,
-// truncates for replication and recovers after a crash.
+// The log of one partition (Kafka's UnifiedLog): its segments in `<log dir>/<topic>-<partition>/`
+// (local-log.ts, Kafka's LocalLog), loaded and recovered after a crash by log-loader.ts (Kafka's
+// LogLoader), and the log start offset with its checkpoint. It assigns offsets, rolls segments,
+// serves reads and offset lookups, applies retention and DeleteRecords, runs the cleaner's swaps and
+// truncates for replication.
 //
 // Concurrency: every operation that changes the log (append, truncate, retention, roll, flush,
 // close) runs on one SerialQueue, so they never interleave. Reads do not queue: they work on a
 // snapshot of the segment list and of each segment's size, which only ever moves between batch
 // boundaries after a write completed, so a read sees whole batches only.
 //
-// An I/O failure inside an operation (a roll, an fsync, a truncation, a read) leaves the log in a
-// state nobody knows: the log refuses everything from then on with KAFKA_STORAGE_ERROR and reports
-// its log dir to the LogDirFailureChannel, which takes the whole dir offline (Kafka's
-// maybeHandleIOException). Two failures are exceptions: a full disk on an append (the segment cuts
-// what it wrote and refuses that append alone), and running out of file descriptors (EMFILE/ENFILE,
-// TooManyOpenFilesError): the process is short of descriptors, the disk is fine, so only that
-// operation fails and the log goes on.
+// An I/O failure inside an operation stops the log and takes its log dir offline, with two
+// exceptions: a full disk on an append, and running out of file descriptors (log-io-failures.ts).
 //
 // File descriptors: none of its own. Every segment file is opened through the broker-wide
 // FileHandleCache on first use and may be closed whenever it is idle; a segment keeps its size, next
 // offset and index entries in memory, so a closed file costs nothing until it is read or written.
 
-import { mkdir, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Clock } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
-import { ErrorCode, KafkaError, setBatchBaseOffsetAndEpoch, validateBatch } from '@gregor/protocol';
-import { fsyncDirectory } from './checkpoint-file.js';
+import { setBatchBaseOffsetAndEpoch } from '@gregor/protocol';
+import { leaderFrames, type ValidatedBatchFrame, validateRecords } from './append-validation.js';
 import { LogClosedError, UnexpectedAppendOffsetError } from './errors.js';
-import { asTooManyOpenFiles, FileHandleCache, type TooManyOpenFilesError } from './file-handle-cache.js';
+import { FileHandleCache } from './file-handle-cache.js';
+import { LocalLog, type LogReadResult, type ReadOptions, type TimestampLookupResult } from './local-log.js';
 import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
-import { completeInterruptedSwaps, type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
+import type { SwapStepObserver } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
-import { neverLong } from './log-config.js';
-import { isIoError, KafkaStorageError, type LogDirFailureChannel } from './log-dir-failure-channel.js';
-import {
-  type BatchSummary,
-  int32Max,
-  LogSegment,
-  type SegmentLimits,
-  summarizeBatch,
-  unlinkIfExists,
-} from './log-segment.js';
-import { offsetIndexEntryBytes } from './offset-index.js';
-import {
-  indexFileSuffix,
-  leftoverFileSuffixes,
-  logFileSuffix,
-  parseSegmentFileName,
-  segmentFileName,
-  timeIndexFileSuffix,
-} from './segment-files.js';
+import { isIoError, type LogDirFailureChannel } from './log-dir-failure-channel.js';
+import { LogIoFailures } from './log-io-failures.js';
+import { loadLog } from './log-loader.js';
+import { type RetentionOptions, retentionDeleteCount } from './log-retention.js';
+import { type BatchSummary, int32Max, type LogSegment } from './log-segment.js';
 import { SerialQueue } from './serial-queue.js';
-import { timeIndexEntryBytes } from './time-index.js';
+
+// The types of its reads and of a leader's validated batches are part of this API.
+export type { ValidatedBatchFrame } from './append-validation.js';
+export type { LogReadResult, ReadOptions, TimestampLookupResult } from './local-log.js';
+export type { RetentionOptions } from './log-retention.js';
 
 /** Mutating operations allowed to wait on one partition before callers are refused. */
 export const partitionQueueDepthMax = 1024;
@@ -91,34 +78,6 @@ export interface AppendResult {
   readonly logStartOffset: number;
 }
 
-export type LogReadResult =
-  | {
-      readonly errorCode: typeof ErrorCode.NONE;
-      /** Whole batches, back to back; empty when there is nothing to return. */
-      readonly records: Buffer;
-      /** Base offset of the first returned batch, or -1 when `records` is empty. */
-      readonly firstBatchBaseOffset: number;
-      readonly logStartOffset: number;
-      readonly logEndOffset: number;
-    }
-  | {
-      readonly errorCode: typeof ErrorCode.OFFSET_OUT_OF_RANGE;
-      readonly logStartOffset: number;
-      readonly logEndOffset: number;
-    };
-
-/**
- * One batch of a leader's record set, as the caller's validation found it: where it lies in the set
- * and what the log needs to place and index it.
- */
-export interface ValidatedBatchFrame {
-  readonly position: number;
-  readonly sizeBytes: number;
-  /** lastOffset - baseOffset. */
-  readonly lastOffsetDelta: number;
-  readonly maxTimestamp: number;
-}
-
 export interface AppendOptions {
   /**
    * The caller validated the record set just before (framing, magic, CRC, max.message.bytes: the
@@ -128,97 +87,11 @@ export interface AppendOptions {
   readonly validatedBatches?: readonly ValidatedBatchFrame[];
 }
 
-export interface RetentionOptions {
-  /** Delete only segments that end at or below this offset (the partition's high watermark). */
-  readonly highWatermark?: number;
-}
-
-export interface ReadOptions {
-  /** Only batches whose last offset is below this (the high watermark) are returned. */
-  readonly maxOffsetExclusive?: number;
-}
-
-export interface TimestampLookupResult {
-  readonly offset: number;
-  readonly timestamp: number;
-}
-
-/** Header summaries of every batch in `records`, validated (length, magic, CRC) before any write. */
-function validateRecords(records: Buffer, maxBatchBytes: number): BatchSummary[] {
-  const batches: BatchSummary[] = [];
-  let position = 0;
-  while (position < records.length) {
-    const header = validateBatch(records, position, records.length);
-    if (header.sizeBytes > maxBatchBytes) {
-      throw new KafkaError(
-        ErrorCode.MESSAGE_TOO_LARGE,
-        `record batch of ${header.sizeBytes} bytes exceeds max.message.bytes ${maxBatchBytes}`,
-      );
-    }
-    batches.push({
-      position,
-      sizeBytes: header.sizeBytes,
-      baseOffset: header.baseOffset,
-      lastOffset: header.lastOffset,
-      maxTimestamp: header.maxTimestamp,
-    });
-    position += header.sizeBytes;
-  }
-  if (batches.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'record set holds no batch');
-  return batches;
-}
-
-/** The frames of a leader append: the caller's, checked to tile the set, or found by validating it. */
-function leaderFrames(
-  records: Buffer,
-  maxBatchBytes: number,
-  validated: readonly ValidatedBatchFrame[] | undefined,
-): readonly ValidatedBatchFrame[] {
-  if (validated === undefined) {
-    return validateRecords(records, maxBatchBytes).map((batch) => ({
-      position: batch.position,
-      sizeBytes: batch.sizeBytes,
-      lastOffsetDelta: batch.lastOffset - batch.baseOffset,
-      maxTimestamp: batch.maxTimestamp,
-    }));
-  }
-  let position = 0;
-  for (const frame of validated) {
-    invariant(
-      frame.position === position && frame.sizeBytes > 0 && frame.lastOffsetDelta >= 0,
-      () => `validated batches do not tile the record set at ${position}`,
-    );
-    position += frame.sizeBytes;
-  }
-  invariant(
-    validated.length > 0 && position === records.length,
-    () => `validated batches cover ${position} of ${records.length} bytes`,
-  );
-  return validated;
-}
-
-function segmentLimits(config: LogConfig): SegmentLimits {
-  return {
-    indexIntervalBytes: config.indexIntervalBytes,
-    offsetIndexEntriesMax: Math.floor(config.segmentIndexBytes / offsetIndexEntryBytes),
-    timeIndexEntriesMax: Math.floor(config.segmentIndexBytes / timeIndexEntryBytes),
-  };
-}
-
 export class PartitionLog {
-  private segments: readonly LogSegment[];
+  private readonly local: LocalLog;
   private logStartOffsetValue: number;
-  private recoveryPointValue: number;
-  private lastFlushMs: number;
   private closed = false;
-  /** Why the log stopped: an I/O failure left it in an unknown state, or its log dir went offline. */
-  private offlineReason: string | undefined;
-  /**
-   * An operation that changes several files (a roll, a truncation, a cleaner swap, a close) ran out
-   * of file descriptors halfway: the disk is fine, but what is in memory may no longer match the
-   * files. The log refuses everything with this error until the LogManager opens it again from disk.
-   */
-  private interruptedBy: TooManyOpenFilesError | undefined;
+  private readonly ioFailures: LogIoFailures;
   private compacting = false;
   private readonly queue: SerialQueue;
   private configValue: LogConfig;
@@ -229,10 +102,15 @@ export class PartitionLog {
     segments: readonly LogSegment[],
     logStartOffset: number,
   ) {
-    this.segments = segments;
+    this.local = new LocalLog(
+      `${options.topic}-${options.partition}`,
+      options.dir,
+      files,
+      options.clock,
+      segments,
+    );
+    this.ioFailures = new LogIoFailures(this.name, options.dir, this.logDir, options.logDirFailureChannel);
     this.logStartOffsetValue = logStartOffset;
-    this.recoveryPointValue = this.logEndOffset;
-    this.lastFlushMs = options.clock.nowMs();
     this.configValue = options.config;
     this.queue = new SerialQueue(this.name, partitionQueueDepthMax);
     this.checkInvariants();
@@ -264,127 +142,41 @@ export class PartitionLog {
 
   /** The offset the next appended record gets. */
   get logEndOffset(): number {
-    return this.activeSegment.nextOffset;
+    return this.local.logEndOffset;
   }
 
   /** Everything below this offset is known to be on disk (fsynced). */
   get recoveryPoint(): number {
-    return this.recoveryPointValue;
+    return this.local.recoveryPoint;
   }
 
   get sizeBytes(): number {
-    let total = 0;
-    for (const segment of this.segments) total += segment.sizeBytes;
-    return total;
+    return this.local.sizeBytes;
   }
 
   segmentBaseOffsets(): number[] {
-    return this.segments.map((s) => s.baseOffset);
+    return this.local.segments.map((s) => s.baseOffset);
   }
 
-  private get activeSegment(): LogSegment {
-    return this.segments[this.segments.length - 1]!;
-  }
-
-  /**
-   * Opens (or creates) the log in `options.dir`. An interrupted cleaner swap (`.log.swap`) is
-   * completed first; leftover `.deleted`/`.cleaned`/`.swap`/`.tmp` files are removed, index files
-   * without a `.log` too. Without a clean shutdown, the segments from the one holding the recovery
-   * point onwards are re-validated batch by batch; the first torn or corrupt batch and everything
-   * after it (later segments included) are dropped. Any segment whose index files fail the sanity
-   * check is recovered the same way.
-   */
+  /** Opens (or creates) the log in `options.dir`, recovered after a crash as log-loader.ts says. */
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
-    const { dir, config, clock } = options;
     const files = options.files ?? new FileHandleCache();
-    await mkdir(dir, { recursive: true });
-    // A cleaned segment whose swap a crash interrupted replaces the segments it was made from.
-    await completeInterruptedSwaps(dir, files);
-    const limits = segmentLimits(config);
-    const names = await files.withTransientDescriptor(dir, () => readdir(dir));
-    const logBases = new Set<number>();
-    for (const name of names) {
-      if (leftoverFileSuffixes.some((suffix) => name.endsWith(suffix))) {
-        await unlinkIfExists(join(dir, name));
-        continue;
-      }
-      const base = parseSegmentFileName(name, logFileSuffix);
-      if (base !== undefined) logBases.add(base);
-    }
-    for (const name of names) {
-      const base =
-        parseSegmentFileName(name, indexFileSuffix) ?? parseSegmentFileName(name, timeIndexFileSuffix);
-      if (base !== undefined && !logBases.has(base)) await unlinkIfExists(join(dir, name));
-    }
-    const bases = [...logBases].sort((a, b) => a - b);
-    const nowMs = clock.nowMs();
-    const segments: LogSegment[] = [];
-    if (bases.length === 0) {
-      segments.push(
-        await LogSegment.create(dir, Math.max(options.logStartOffset ?? 0, 0), limits, nowMs, files),
-      );
-      await fsyncDirectory(dir, files);
-    } else {
-      // Segments below the one holding the recovery point were flushed whole when they were rolled.
-      let firstToRecover = options.hadCleanShutdown ? bases.length : 0;
-      if (!options.hadCleanShutdown) {
-        for (let i = 0; i < bases.length; i++) if (bases[i]! <= options.recoveryPoint) firstToRecover = i;
-      }
-      let dropFrom = bases.length;
-      for (let i = 0; i < bases.length; i++) {
-        const isLast = i === bases.length - 1;
-        const loaded = await LogSegment.load(
-          dir,
-          bases[i]!,
-          limits,
-          nowMs,
-          i >= firstToRecover,
-          files,
-          isLast,
-        );
-        segments.push(loaded.segment);
-        const nextBase = bases[i + 1];
-        if (nextBase !== undefined && loaded.segment.nextOffset > nextBase) {
-          // Overlapping segments cannot come from our own writes; keep the earlier data.
-          await loaded.segment.truncateTo(nextBase);
-        }
-        // An empty segment is never rolled (it is replaced), so one followed by another segment lost
-        // its batches to a crash or a bad disk: the log ends there, as after a torn batch.
-        if (loaded.truncated || (loaded.segment.isEmpty && nextBase !== undefined)) {
-          dropFrom = i + 1;
-          break;
-        }
-        if (i < bases.length - 1) await loaded.segment.sealTimeIndex();
-      }
-      // A torn or corrupt batch ends the log: later segments would leave a hole in the offsets.
-      for (const base of bases.slice(dropFrom)) {
-        for (const suffix of [logFileSuffix, indexFileSuffix, timeIndexFileSuffix]) {
-          await unlinkIfExists(join(dir, segmentFileName(base, suffix)));
-        }
-      }
-      await segments[segments.length - 1]!.activate();
-      if (dropFrom < bases.length) await fsyncDirectory(dir, files);
-    }
-    const firstBase = segments[0]!.baseOffset;
-    const logEndOffset = segments[segments.length - 1]!.nextOffset;
-    const logStartOffset = Math.min(Math.max(options.logStartOffset ?? firstBase, firstBase), logEndOffset);
+    const { segments, logStartOffset } = await loadLog(options, files);
     return new PartitionLog(options, files, segments, logStartOffset);
   }
 
   private checkInvariants(): void {
+    const segments = this.local.segments;
     invariant(this.logStartOffsetValue <= this.logEndOffset, () => `${this.name}: log start beyond log end`);
+    invariant(this.recoveryPoint <= this.logEndOffset, () => `${this.name}: recovery point beyond log end`);
     invariant(
-      this.recoveryPointValue <= this.logEndOffset,
-      () => `${this.name}: recovery point beyond log end`,
-    );
-    invariant(
-      this.logStartOffsetValue >= this.segments[0]!.baseOffset,
+      this.logStartOffsetValue >= segments[0]!.baseOffset,
       () => `${this.name}: log start below the first segment`,
     );
-    for (let i = 1; i < this.segments.length; i++) {
+    for (let i = 1; i < segments.length; i++) {
       invariant(
-        this.segments[i]!.baseOffset >= this.segments[i - 1]!.nextOffset,
-        () => `${this.name}: segment ${this.segments[i]!.baseOffset} overlaps its predecessor`,
+        segments[i]!.baseOffset >= segments[i - 1]!.nextOffset,
+        () => `${this.name}: segment ${segments[i]!.baseOffset} overlaps its predecessor`,
       );
     }
   }
@@ -396,48 +188,25 @@ export class PartitionLog {
 
   /** Whether an I/O failure (here or elsewhere in its log dir) stopped this log for good. */
   get isOffline(): boolean {
-    return (
-      this.offlineReason !== undefined || this.options.logDirFailureChannel?.isOffline(this.logDir) === true
-    );
+    return this.ioFailures.isOffline;
   }
 
   /**
-   * Whether an operation ran out of file descriptors halfway (see `interruptedBy`): the log refuses
-   * everything until the LogManager opens it again from its files (getOrCreateLog does).
+   * Whether an operation ran out of file descriptors halfway: the log refuses everything until the
+   * LogManager opens it again from its files (getOrCreateLog does).
    */
   get needsReopen(): boolean {
-    return this.interruptedBy !== undefined;
+    return this.ioFailures.needsReopen;
   }
 
   private ensureOpen(): void {
-    if (this.isOffline) {
-      throw new KafkaStorageError(
-        this.logDir,
-        this.offlineReason ?? `${this.name}: log dir ${this.logDir} is offline`,
-      );
-    }
-    if (this.interruptedBy !== undefined) throw this.interruptedBy;
+    this.ioFailures.throwIfStopped();
     if (this.closed) throw new LogClosedError(this.name);
   }
 
-  /**
-   * What an operation that failed with `error` throws. No file descriptor left (EMFILE/ENFILE) is
-   * the process's limit, not the disk: that operation fails with TooManyOpenFilesError and the log
-   * dir stays online; an operation that changes several files (`leavesStateUnknown`) also stops
-   * the log until it is reopened. Any other I/O failure stops the log and takes its dir offline, and
-   * becomes KAFKA_STORAGE_ERROR; anything else (a Kafka error, a bug) is unchanged.
-   */
+  /** What an operation that failed with `error` throws (see LogIoFailures.failed). */
   private failed(operation: string, error: unknown, leavesStateUnknown = false): unknown {
-    const exhaustion = asTooManyOpenFiles(error, this.dir);
-    if (exhaustion !== undefined) {
-      if (leavesStateUnknown) this.interruptedBy ??= exhaustion;
-      return exhaustion;
-    }
-    if (!isIoError(error)) return error;
-    const reason = `${this.name}: ${operation} failed: ${error.code} (${error.message})`;
-    this.offlineReason ??= reason;
-    this.options.logDirFailureChannel?.maybeAddOfflineLogDir(this.logDir, reason);
-    return new KafkaStorageError(this.logDir, reason);
+    return this.ioFailures.failed(operation, error, leavesStateUnknown);
   }
 
   /**
@@ -460,7 +229,7 @@ export class PartitionLog {
    * (the disk may not take it). Reads in flight finish first.
    */
   async closeAfterFailure(reason: string): Promise<void> {
-    this.offlineReason ??= reason;
+    this.ioFailures.stop(reason);
     await this.closeWithoutWriting();
   }
 
@@ -474,7 +243,7 @@ export class PartitionLog {
       .run(async () => {
         if (this.closed) return;
         this.closed = true;
-        for (const segment of this.segments) await segment.closeWithoutWriting();
+        await this.local.closeWithoutWriting();
       })
       .catch(() => undefined);
   }
@@ -560,14 +329,22 @@ export class PartitionLog {
         () => `${this.name}: gap inside a record set`,
       );
     }
-    if (this.shouldRoll(records.length, first.baseOffset, last.lastOffset, batches.length, nowMs)) {
+    const rollDue = this.local.shouldRoll(
+      this.configValue,
+      records.length,
+      first.baseOffset,
+      last.lastOffset,
+      batches.length,
+      nowMs,
+    );
+    if (rollDue) {
       try {
         await this.rollLocked(first.baseOffset);
       } catch (error) {
         throw this.failed('roll', error, true);
       }
     }
-    const active = this.activeSegment;
+    const active = this.local.activeSegment;
     invariant(
       last.lastOffset - active.baseOffset <= int32Max,
       () => `${this.name}: relative offset overflow`,
@@ -577,7 +354,7 @@ export class PartitionLog {
       this.logEndOffset === last.lastOffset + 1,
       () => `${this.name}: log end offset did not advance`,
     );
-    if (this.flushDue(nowMs)) await this.flushLocked();
+    if (this.local.flushDue(this.configValue, nowMs)) await this.local.flush();
     return {
       baseOffset: first.baseOffset,
       lastOffset: last.lastOffset,
@@ -586,111 +363,38 @@ export class PartitionLog {
     };
   }
 
-  private shouldRoll(
-    incomingBytes: number,
-    firstOffset: number,
-    lastOffset: number,
-    batchCount: number,
-    nowMs: number,
-  ): boolean {
-    const active = this.activeSegment;
-    const offsetOverflow = lastOffset - active.baseOffset > int32Max;
-    // Offsets inside a segment are contiguous, so recovery can tell a damaged baseOffset (outside the
-    // CRC) from a real one; a follower offset gap therefore starts a new segment.
-    const offsetGap = firstOffset !== active.nextOffset;
-    // An empty segment takes any append (a batch above segment.bytes gets a segment of its own),
-    // except one it cannot hold contiguously: then it is replaced.
-    if (active.isEmpty) return offsetOverflow || offsetGap;
-    const { segmentBytes, segmentMs } = this.configValue;
-    return (
-      active.sizeBytes + incomingBytes > segmentBytes ||
-      (active.rollBaseMs !== undefined && nowMs - active.rollBaseMs >= segmentMs) ||
-      active.indexesCouldOverflow(batchCount) ||
-      offsetOverflow ||
-      offsetGap
-    );
-  }
-
   /** Rolls now (an admin or test action); no-op on an empty active segment. */
   async roll(): Promise<void> {
     this.ensureOpen();
     await this.runExclusive(
       'roll',
       async () => {
-        if (!this.activeSegment.isEmpty) await this.rollLocked(this.logEndOffset);
+        if (!this.local.activeSegment.isEmpty) await this.rollLocked(this.logEndOffset);
       },
       true,
     );
   }
 
-  /**
-   * Makes a new active segment at `newBaseOffset`. The old one is synced whole (as Kafka flushes on
-   * roll), so the recovery point moves to its end and only the new segment can need recovery.
-   */
+  /** A new active segment at `newBaseOffset` (see LocalLog.roll). */
   private async rollLocked(newBaseOffset: number): Promise<void> {
-    const old = this.activeSegment;
-    invariant(
-      newBaseOffset >= old.nextOffset,
-      () => `${this.name}: roll to ${newBaseOffset} below the log end`,
-    );
-    const limits = segmentLimits(this.configValue);
-    if (old.isEmpty) {
-      // Nothing to keep: replace the empty segment (only happens on a follower offset jump).
-      await old.close();
-      for (const path of [old.logPath, old.indexPath, old.timeIndexPath]) await unlinkIfExists(path);
-      const created = await LogSegment.create(
-        this.dir,
-        newBaseOffset,
-        limits,
-        this.options.clock.nowMs(),
-        this.files,
-      );
-      this.segments = [...this.segments.slice(0, -1), created];
+    await this.local.roll(newBaseOffset, this.configValue, () => {
       // An empty log that jumps ahead has nothing below the new base: the log starts there, as it
       // would after a reopen (the log start is never below the first segment's base).
-      if (this.segments.length === 1)
+      if (this.local.segments.length === 1)
         this.logStartOffsetValue = Math.max(this.logStartOffsetValue, newBaseOffset);
-    } else {
-      await old.deactivate();
-      this.recoveryPointValue = Math.max(this.recoveryPointValue, old.nextOffset);
-      const created = await LogSegment.create(
-        this.dir,
-        newBaseOffset,
-        limits,
-        this.options.clock.nowMs(),
-        this.files,
-      );
-      this.segments = [...this.segments, created];
-    }
-    // The new file's directory entry must be durable before data in it can count as flushed.
-    await fsyncDirectory(this.dir, this.files);
+    });
     this.checkInvariants();
   }
 
   /** fsyncs the active segment and advances the recovery point to the log end offset. */
   async flush(): Promise<void> {
     this.ensureOpen();
-    await this.runExclusive('flush', () => this.flushLocked());
-  }
-
-  private async flushLocked(): Promise<void> {
-    const target = this.logEndOffset;
-    await this.activeSegment.flush();
-    this.recoveryPointValue = Math.max(this.recoveryPointValue, target);
-    this.lastFlushMs = this.options.clock.nowMs();
-  }
-
-  /** Whether flush.messages or flush.ms asks for a flush now (checked without a promise per append). */
-  private flushDue(nowMs: number): boolean {
-    const unflushed = this.logEndOffset - this.recoveryPointValue;
-    if (unflushed <= 0) return false;
-    const { flushMessages, flushMs } = this.configValue;
-    return unflushed >= flushMessages || (flushMs !== neverLong && nowMs - this.lastFlushMs >= flushMs);
+    await this.runExclusive('flush', () => this.local.flush());
   }
 
   private async maybeFlush(nowMs: number): Promise<boolean> {
-    if (!this.flushDue(nowMs)) return false;
-    await this.flushLocked();
+    if (!this.local.flushDue(this.configValue, nowMs)) return false;
+    await this.local.flush();
     return true;
   }
 
@@ -709,7 +413,7 @@ export class PartitionLog {
   async read(offset: number, maxBytes: number, options: ReadOptions = {}): Promise<LogReadResult> {
     this.ensureOpen();
     try {
-      return await this.readUnguarded(offset, maxBytes, options);
+      return await this.local.read(offset, maxBytes, this.logStartOffsetValue, options);
     } catch (error) {
       throw this.readFailed('read', error);
     }
@@ -722,69 +426,6 @@ export class PartitionLog {
   private readFailed(operation: string, error: unknown): unknown {
     if (this.closed && !this.isOffline && isIoError(error)) return new LogClosedError(this.name);
     return this.failed(operation, error);
-  }
-
-  private async readUnguarded(
-    offset: number,
-    maxBytes: number,
-    options: ReadOptions,
-  ): Promise<LogReadResult> {
-    const logStartOffset = this.logStartOffsetValue;
-    const logEndOffset = this.logEndOffset;
-    if (offset < logStartOffset || offset > logEndOffset) {
-      return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset, logEndOffset };
-    }
-    const empty = {
-      errorCode: ErrorCode.NONE,
-      records: Buffer.alloc(0),
-      firstBatchBaseOffset: -1,
-      logStartOffset,
-      logEndOffset,
-    } as const;
-    const maxOffsetExclusive = Math.min(options.maxOffsetExclusive ?? logEndOffset, logEndOffset);
-    if (offset >= maxOffsetExclusive) return empty;
-
-    const segments = this.segments;
-    const parts: Buffer[] = [];
-    let totalBytes = 0;
-    let firstBatchBaseOffset = -1;
-    let budgetBytes = maxBytes;
-    for (let i = floorSegmentIndex(segments, offset); i < segments.length; i++) {
-      const segment = segments[i]!;
-      if (!(await segment.retain())) break;
-      try {
-        const segmentEnd = segment.sizeBytes;
-        let start = 0;
-        if (parts.length === 0) {
-          const first = await segment.findBatch(offset, segmentEnd);
-          if (first === undefined) continue; // `offset` is in a gap after this segment's last batch
-          if (first.lastOffset >= maxOffsetExclusive) return empty;
-          start = first.position;
-          budgetBytes = Math.max(maxBytes, first.sizeBytes);
-          firstBatchBaseOffset = first.baseOffset;
-        }
-        const wanted = Math.min(budgetBytes - totalBytes, segmentEnd - start);
-        if (wanted < 0) break;
-        const bytes = await segment.readBytes(start, wanted);
-        const { usableBytes, stoppedEarly } = wholeBatchesBelow(bytes, maxOffsetExclusive);
-        if (usableBytes > 0) {
-          parts.push(bytes.subarray(0, usableBytes));
-          totalBytes += usableBytes;
-        }
-        // Continue into the next segment only if this one was read to its end.
-        if (stoppedEarly || start + usableBytes < segmentEnd) break;
-      } finally {
-        segment.release();
-      }
-    }
-    if (parts.length === 0) return empty;
-    return {
-      errorCode: ErrorCode.NONE,
-      records: parts.length === 1 ? parts[0]! : Buffer.concat(parts, totalBytes),
-      firstBatchBaseOffset,
-      logStartOffset,
-      logEndOffset,
-    };
   }
 
   /** ListOffsets "earliest". */
@@ -806,27 +447,10 @@ export class PartitionLog {
   async offsetForTimestamp(timestampMs: number): Promise<TimestampLookupResult | null> {
     this.ensureOpen();
     try {
-      return await this.offsetForTimestampUnguarded(timestampMs);
+      return await this.local.offsetForTimestamp(timestampMs, this.logStartOffsetValue);
     } catch (error) {
       throw this.readFailed('offset lookup', error);
     }
-  }
-
-  private async offsetForTimestampUnguarded(timestampMs: number): Promise<TimestampLookupResult | null> {
-    const logStartOffset = this.logStartOffsetValue;
-    for (const segment of this.segments) {
-      if (segment.maxTimestampMs < timestampMs || segment.nextOffset <= logStartOffset) continue;
-      if (!(await segment.retain())) continue;
-      try {
-        const batch = await segment.findBatchByTimestamp(timestampMs, logStartOffset);
-        if (batch !== undefined) {
-          return { offset: Math.max(batch.baseOffset, logStartOffset), timestamp: batch.maxTimestamp };
-        }
-      } finally {
-        segment.release();
-      }
-    }
-    return null;
   }
 
   /**
@@ -837,46 +461,14 @@ export class PartitionLog {
   async deleteOldSegments(options: RetentionOptions = {}): Promise<number> {
     this.ensureOpen();
     return this.runExclusive('retention', async () => {
-      const { retentionMs, retentionBytes } = this.configValue;
-      const nowMs = this.options.clock.nowMs();
-      // Only segments wholly below the high watermark: data a replica may still need (or that a
-      // new leader could still lose) is never deleted by retention, as in Kafka.
-      const highWatermark = options.highWatermark ?? Number.POSITIVE_INFINITY;
-      const candidates = this.segments
-        .slice(0, -1)
-        .filter((_segment, index) => this.segments[index + 1]!.baseOffset <= highWatermark);
-      // Kafka's deleteLogStartOffsetBreachedSegments, whatever the cleanup policy: a segment whose
-      // records all lie below the log start offset (DeleteRecords moved it) holds nothing readable.
-      let deleteCount = 0;
-      while (
-        deleteCount < candidates.length &&
-        this.segments[deleteCount + 1]!.baseOffset <= this.logStartOffsetValue
-      ) {
-        deleteCount += 1;
-      }
-      // Kafka: a compact-only topic has no time or size retention; its size is the cleaner's business.
-      if (!this.configValue.cleanupPolicy.includes('delete')) {
-        if (deleteCount > 0) await this.deleteOldestSegments(deleteCount);
-        return deleteCount;
-      }
-      if (retentionMs >= 0) {
-        while (
-          deleteCount < candidates.length &&
-          candidates[deleteCount]!.retentionTimestampMs < nowMs - retentionMs
-        ) {
-          deleteCount += 1;
-        }
-      }
-      if (retentionBytes >= 0) {
-        let excessBytes = this.sizeBytes - retentionBytes;
-        for (let i = 0; i < deleteCount; i++) excessBytes -= candidates[i]!.sizeBytes;
-        while (deleteCount < candidates.length && excessBytes - candidates[deleteCount]!.sizeBytes >= 0) {
-          excessBytes -= candidates[deleteCount]!.sizeBytes;
-          deleteCount += 1;
-        }
-      }
-      if (deleteCount === 0) return 0;
-      await this.deleteOldestSegments(deleteCount);
+      const deleteCount = retentionDeleteCount(
+        this.local.segments,
+        this.configValue,
+        this.logStartOffsetValue,
+        this.options.clock.nowMs(),
+        options,
+      );
+      if (deleteCount > 0) await this.deleteOldestSegments(deleteCount);
       return deleteCount;
     });
   }
@@ -912,13 +504,9 @@ export class PartitionLog {
    * is gone without the checkpoint saying so.
    */
   private async deleteOldestSegments(count: number): Promise<void> {
-    const doomed = this.segments.slice(0, count);
-    this.segments = this.segments.slice(count);
-    this.logStartOffsetValue = Math.max(this.logStartOffsetValue, this.segments[0]!.baseOffset);
-    for (const segment of doomed) await segment.renameToDeleted();
-    await fsyncDirectory(this.dir, this.files);
-    await this.options.checkpoints.logStartOffsetChanged(this);
-    for (const segment of doomed) await segment.unlinkDeleted();
+    const doomed = this.local.removeOldest(count);
+    this.logStartOffsetValue = Math.max(this.logStartOffsetValue, this.local.segments[0]!.baseOffset);
+    await this.local.deleteSegmentFiles(doomed, () => this.options.checkpoints.logStartOffsetChanged(this));
     this.checkInvariants();
   }
 
@@ -947,17 +535,13 @@ export class PartitionLog {
       config: this.configValue,
       logStartOffset: this.logStartOffsetValue,
       files: this.files,
-      segments: () => this.segments,
+      segments: () => this.local.segments,
       replaceSegments: (group, sizes, nowMs, onStep) =>
         this.replaceWithCleanedSegment(group, sizes, nowMs, onStep),
     };
   }
 
-  /**
-   * The cleaner's swap, on the queue: replaces `group` by its cleaned segment in one assignment of
-   * the segment list, so a read sees either the old segments or the new one. Refused (false) when
-   * retention, truncation or close changed the group since the cleaner read it.
-   */
+  /** The cleaner's swap (see LocalLog.replaceWithCleanedSegment), on the queue. */
   private async replaceWithCleanedSegment(
     group: readonly LogSegment[],
     groupSizesBytes: readonly number[],
@@ -968,43 +552,19 @@ export class PartitionLog {
       .run(async () => {
         if (this.closed) return false;
         this.ensureOpen();
-        return this.swapLocked(group, groupSizesBytes, nowMs, onStep);
+        const swapped = await this.local.replaceWithCleanedSegment(
+          group,
+          groupSizesBytes,
+          this.configValue,
+          nowMs,
+          onStep,
+        );
+        if (swapped) this.checkInvariants();
+        return swapped;
       })
       .catch((error: unknown) => {
         throw this.failed('cleaner swap', error, true);
       });
-  }
-
-  private async swapLocked(
-    group: readonly LogSegment[],
-    groupSizesBytes: readonly number[],
-    nowMs: number,
-    onStep: SwapStepObserver | undefined,
-  ): Promise<boolean> {
-    const start = this.segments.indexOf(group[0]!);
-    const unchanged =
-      start >= 0 &&
-      start + group.length < this.segments.length &&
-      group.every(
-        (segment, i) =>
-          this.segments[start + i] === segment &&
-          !segment.isActive &&
-          segment.sizeBytes === groupSizesBytes[i],
-      );
-    if (!unchanged) return false;
-    const cleaned = await swapInCleanedSegment(
-      this.dir,
-      group,
-      segmentLimits(this.configValue),
-      nowMs,
-      onStep,
-      this.files,
-    );
-    this.segments = [...this.segments.slice(0, start), cleaned, ...this.segments.slice(start + group.length)];
-    // Reads in flight keep the old files open until they finish.
-    for (const segment of group) await segment.unlinkDeleted();
-    this.checkInvariants();
-    return true;
   }
 
   /**
@@ -1024,20 +584,7 @@ export class PartitionLog {
           await this.truncateFullyLocked(offset);
           return;
         }
-        const keepCount = floorSegmentIndex(this.segments, offset) + 1;
-        const doomed = this.segments.slice(keepCount);
-        const kept = this.segments.slice(0, keepCount);
-        const target = kept[kept.length - 1]!;
-        // Later segments go first: a crash in between leaves a longer log (replication truncates
-        // again), never a log with a hole.
-        if (doomed.length > 0) {
-          this.segments = kept;
-          for (const segment of doomed) await segment.renameToDeleted();
-          await fsyncDirectory(this.dir, this.files);
-          for (const segment of doomed) await segment.unlinkDeleted();
-        }
-        await target.truncateTo(offset);
-        if (!target.isActive) await target.activate();
+        await this.local.truncateTo(offset);
         this.logStartOffsetValue = Math.min(this.logStartOffsetValue, this.logEndOffset);
         await this.lowerRecoveryPoint();
         this.checkInvariants();
@@ -1055,28 +602,16 @@ export class PartitionLog {
   }
 
   private async truncateFullyLocked(offset: number): Promise<void> {
-    const doomed = this.segments;
-    for (const segment of doomed) await segment.renameToDeleted();
-    const created = await LogSegment.create(
-      this.dir,
-      offset,
-      segmentLimits(this.configValue),
-      this.options.clock.nowMs(),
-      this.files,
-    );
-    this.segments = [created];
-    await fsyncDirectory(this.dir, this.files);
-    this.logStartOffsetValue = offset;
-    await this.options.checkpoints.logStartOffsetChanged(this);
-    await this.lowerRecoveryPoint();
-    for (const segment of doomed) await segment.unlinkDeleted();
+    await this.local.truncateFullyAndStartAt(offset, this.configValue, async () => {
+      this.logStartOffsetValue = offset;
+      await this.options.checkpoints.logStartOffsetChanged(this);
+      await this.lowerRecoveryPoint();
+    });
     this.checkInvariants();
   }
 
   private async lowerRecoveryPoint(): Promise<void> {
-    if (this.recoveryPointValue <= this.logEndOffset) return;
-    this.recoveryPointValue = this.logEndOffset;
-    await this.options.checkpoints.recoveryPointLowered(this);
+    if (this.local.lowerRecoveryPointToLogEnd()) await this.options.checkpoints.recoveryPointLowered(this);
   }
 
   /** Flushes and closes the files. The log object cannot be used afterwards. */
@@ -1086,46 +621,11 @@ export class PartitionLog {
       'close',
       async () => {
         if (this.closed) return;
-        await this.flushLocked();
+        await this.local.flush();
         this.closed = true;
-        for (const segment of this.segments) await segment.close();
+        await this.local.close();
       },
       true,
     );
-  }
-}
-
-/** Index of the last segment whose base offset is <= `offset` (0 when none is). */
-function floorSegmentIndex(segments: readonly LogSegment[], offset: number): number {
-  let low = 0;
-  let high = segments.length - 1;
-  let found = 0;
-  while (low <= high) {
-    const mid = (low + high) >>> 1;
-    if (segments[mid]!.baseOffset <= offset) {
-      found = mid;
-      low = mid + 1;
-    } else {
-      high = mid - 1;
-    }
-  }
-  return found;
-}
-
-/**
- * How many leading bytes of `bytes` are complete batches with lastOffset < `maxOffsetExclusive`;
- * `stoppedEarly` when a batch at or beyond that offset ended the walk.
- */
-function wholeBatchesBelow(
-  bytes: Buffer,
-  maxOffsetExclusive: number,
-): { usableBytes: number; stoppedEarly: boolean } {
-  let at = 0;
-  while (true) {
-    const batch = summarizeBatch(bytes, at, at);
-    if (batch === undefined || at + batch.sizeBytes > bytes.length)
-      return { usableBytes: at, stoppedEarly: false };
-    if (batch.lastOffset >= maxOffsetExclusive) return { usableBytes: at, stoppedEarly: true };
-    at += batch.sizeBytes;
   }
 }

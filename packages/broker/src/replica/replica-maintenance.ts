@@ -33,7 +33,7 @@ export interface ReplicaMaintenanceOptions {
   readonly retentionCheckIntervalMs?: number;
   readonly recoveryPointCheckpointIntervalMs?: number;
   readonly highWatermarkCheckpointIntervalMs?: number;
-  /** Tries the set-aside replicas again (the ReplicaManager's reconciliation). */
+  /** Tries the set-aside replicas again (the ImageReconciler's). */
   readonly retrySetAsideReplicas: () => Promise<void>;
 }
 

@@ -4,8 +4,8 @@ import { ApiKey, ErrorCode, earliestTimestamp } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchOf } from '../testing/batches.js';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
+import { setAsideRetriesPerRunMax } from './image-reconciler.js';
 import { retentionCheckIntervalMsDefault } from './replica-maintenance.js';
-import { setAsideRetriesPerRunMax } from './replica-manager.js';
 
 let cluster: LocalClusterFixture;
 afterEach(async () => {

@@ -34,11 +34,8 @@ import type { Logger } from '../logging.js';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import { type LedPartition, ledPartitions, reconcileLedPartitions } from '../replica/led-partitions.js';
 import type { Partition } from '../replica/partition.js';
-import type {
-  ReplicaManager,
-  TxnMarkerPartitionResult,
-  TxnMarkerRequest,
-} from '../replica/replica-manager.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+import type { TxnMarkerPartitionResult, TxnMarkerRequest } from '../replica/txn-marker-appends.js';
 import { TxnMarkersClients, txnMarkerReplicationTimeoutMs } from './txn-markers-grpc.js';
 
 export const transactionStateTopicName = '__transaction_state';

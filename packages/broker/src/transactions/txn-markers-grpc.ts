@@ -7,11 +7,8 @@ import { ErrorCode } from '@gregor/protocol';
 import * as grpc from '@grpc/grpc-js';
 import { internalChannelOptions, serviceClient } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
-import type {
-  ReplicaManager,
-  TxnMarkerPartitionResult,
-  TxnMarkerRequest,
-} from '../replica/replica-manager.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+import type { TxnMarkerPartitionResult, TxnMarkerRequest } from '../replica/txn-marker-appends.js';
 
 const protoFile = 'transactions.proto';
 const serviceName = 'gregor.transactions.TxnMarkers';
