@@ -10,8 +10,9 @@
 // authorizer is on every request path the faults hit. SCRAM credentials live in the metadata log,
 // so a first user can only be created through a listener that needs none: each node has a PLAINTEXT
 // `ADMIN` listener bound to 127.0.0.1 (never advertised to SASL_SSL clients, who are told their own
-// listener's addresses), whose principal User:ANONYMOUS is the one super user. Kafka does the same
-// before KIP-900 (`kafka-storage.sh format --add-scram`), which Gregor does not have.
+// listener's addresses), whose principal User:ANONYMOUS is the one super user. Kafka stores the
+// first credentials at format time instead (`kafka-storage.sh format --add-scram`, KIP-900), which
+// Gregor does not have.
 
 export const securityModes = ['plaintext', 'sasl_ssl'] as const;
 export type SecurityMode = (typeof securityModes)[number];
