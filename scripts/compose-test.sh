@@ -10,6 +10,12 @@
 #   6. kills (SIGKILL) the container leading a partition while an idempotent acks=all producer runs,
 #      starts it again, waits until every ISR is full, and checks nothing acknowledged was lost;
 #   7. `docker-compose down -v`.
+# With COMPOSE_SECURE=1 it runs docker-compose.secure.yml instead (not in CI): certificates made with
+# scripts/compose-secure-certs.sh into a temporary directory, `up -d` (gregor-init stores the admin's
+# SCRAM credentials), kcat over SASL_SSL (SCRAM-SHA-512) from the host and from a container on the
+# network, each reading what the other wrote; a client without credentials, with a wrong password
+# and without TLS is refused (and the node logs it); a TLS client without a node certificate is
+# refused on the CONTROLLER listener; `down -v`.
 # Needs root (apt-get, podman). Prints the figures it measured; exits non-zero on any failure.
 # Uses host ports 9092-9094: nothing else may listen there.
 set -euo pipefail
@@ -19,8 +25,19 @@ script_start=$(date +%s)
 
 source scripts/lib/podman-docker-host.sh
 
-project=gregor-compose-test
-compose=(docker-compose --project-name "$project" --file "$repo/docker-compose.yml")
+secure=
+[ "${COMPOSE_SECURE:-}" = 1 ] && secure=1
+if [ -n "$secure" ]; then
+  project=gregor-compose-secure-test
+  compose=(docker-compose --project-name "$project" --file "$repo/docker-compose.secure.yml")
+  # What the compose file mounts: made by scripts/compose-secure-certs.sh below.
+  secrets_dir=$(mktemp -d /tmp/gregor-compose-secrets.XXXXXX)
+  rmdir "$secrets_dir"
+  export GREGOR_SECRETS_DIR=$secrets_dir
+else
+  project=gregor-compose-test
+  compose=(docker-compose --project-name "$project" --file "$repo/docker-compose.yml")
+fi
 # A bounded wait for anything: poll every 0.5 s.
 readiness_wait_s=120
 
@@ -30,7 +47,9 @@ cleanup() {
     log "failed; the nodes' last log lines:"
     "${compose[@]}" logs --no-color --tail=40 2>&1 | cut -c1-400 >&2 || true
   fi
+  if [ -n "$secure" ]; then "${compose[@]}" rm -fsv gregor-init >/dev/null 2>&1 || true; fi
   "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+  if [ -n "${secrets_dir:-}" ]; then rm -rf "$secrets_dir"; fi
   if [ -n "${started_service:-}" ]; then stop_podman_service; fi
   exit $status
 }
@@ -91,18 +110,8 @@ build_image gregor-kcat:latest docker/kcat
 build_s=$(($(date +%s) - build_start))
 
 # Leftovers of an interrupted run would keep their data.
+if [ -n "$secure" ]; then "${compose[@]}" rm -fsv gregor-init >/dev/null 2>&1 || true; fi
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
-
-up_ms=$(date +%s%3N)
-"${compose[@]}" up -d --no-build
-startup=$(node scripts/compose-client.mjs startup "$up_ms")
-log "started: $startup"
-
-# kcat in a container on the compose network. `docker-compose run kcat` would do, but
-# docker-compose 1.29 then wants the network recreated: podman reports an IPAM option of its own.
-kcat_network() {
-  docker run --rm -i --network "${project}_gregor" gregor-kcat:latest "$@"
-}
 
 # Every broker listed at its address for the listener asked: brokers_listed LISTING ADDRESS-1 ADDRESS-2 ADDRESS-3.
 brokers_listed() {
@@ -113,6 +122,23 @@ brokers_listed() {
     grep -q "broker $id at $address" <<<"$listing" || return 1
     id=$((id + 1))
   done
+}
+
+if [ -n "$secure" ]; then
+  source scripts/lib/compose-secure-test.sh
+  secure_compose_test
+  exit 0
+fi
+
+up_ms=$(date +%s%3N)
+"${compose[@]}" up -d --no-build
+startup=$(node scripts/compose-client.mjs startup "$up_ms")
+log "started: $startup"
+
+# kcat in a container on the compose network. `docker-compose run kcat` would do, but
+# docker-compose 1.29 then wants the network recreated: podman reports an IPAM option of its own.
+kcat_network() {
+  docker run --rm -i --network "${project}_gregor" gregor-kcat:latest "$@"
 }
 
 deadline=$(($(date +%s) + readiness_wait_s))

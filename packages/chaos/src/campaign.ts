@@ -31,6 +31,7 @@ import {
   planSchedule,
   resolveTarget,
 } from './scheduler.js';
+import { describeSecurity, type KafkajsSecurity, kafkajsSecurity, type SecurityMode } from './security.js';
 import { KafkajsProducer } from './workload/kafkajs-producer.js';
 import { currentLibrdkafkaDir, LibrdkafkaWorker } from './workload/librdkafka.js';
 import { Observer } from './workload/observer.js';
@@ -85,6 +86,7 @@ export async function runCampaign(
     startedWall: startedWall.toISOString(),
     startMonoMs,
     librdkafka: currentLibrdkafkaDir(),
+    security: options.security,
   };
   writeFileSync(join(reportDir, campaignRecordFile), `${JSON.stringify(record, null, 2)}\n`);
   const timeline = new TimelineRecorder(startMonoMs);
@@ -107,6 +109,8 @@ export async function runCampaign(
           clockNode,
           clusterId: `chaos${options.seed}`,
           partitions: options.partitions,
+          security: options.security,
+          topic,
         })
       : new ComposeCluster({ logDir: join(reportDir, 'logs') });
   cluster.onNote = note;
@@ -141,9 +145,30 @@ export async function runCampaign(
   let result: CheckResult | undefined;
   try {
     await cluster.start();
-    say(`cluster starting: ${cluster.bootstrap}`);
+    say(
+      `cluster starting: ${cluster.bootstrap}${options.security === 'plaintext' ? '' : ` (${describeSecurity(options.security)})`}`,
+    );
+    const clientSecurity = cluster.clientSecurity;
+    const security: KafkajsSecurity | undefined =
+      clientSecurity === undefined
+        ? undefined
+        : kafkajsSecurity(clientSecurity, readFileSync(clientSecurity.caCertificate, 'utf8'));
+    const clientConfigFile = clientSecurity === undefined ? undefined : cluster.clientPropertiesFile;
+    const secured = {
+      ...(security === undefined ? {} : { security }),
+    };
+    const securedWorker = {
+      ...(clientConfigFile === undefined ? {} : { clientConfigFile }),
+    };
     observer = new Observer(
-      { bootstrap: cluster.bootstrap, topic, group, partitions: options.partitions, intervalMs: 500 },
+      {
+        bootstrap: cluster.bootstrap,
+        topic,
+        group,
+        partitions: options.partitions,
+        intervalMs: 500,
+        ...secured,
+      },
       sink,
     );
     await waitFor(
@@ -154,7 +179,7 @@ export async function runCampaign(
       60_000,
       'the cluster to answer',
     );
-    await createTopic(cluster.bootstrap, options.partitions, Math.min(3, options.nodes));
+    await createTopic(cluster.bootstrap, options.partitions, Math.min(3, options.nodes), security);
     if (!(await waitWhole(observer, options, 60_000)))
       throw new Error('the topic has no full ISR a minute after creation');
     say(`cluster ready, topic '${topic}' created (${elapsed()})`);
@@ -184,6 +209,7 @@ export async function runCampaign(
               rate: perShare,
               acks: 'all',
               logDir,
+              ...securedWorker,
               ...(libraryDir === undefined ? {} : { libraryDir }),
             },
             sink,
@@ -196,7 +222,15 @@ export async function runCampaign(
     ] as const) {
       if (!options.workloads.has(kind)) continue;
       const producer = new KafkajsProducer(
-        { name, bootstrap: cluster.bootstrap, topic, partitions: options.partitions, rate: perShare, acks },
+        {
+          name,
+          bootstrap: cluster.bootstrap,
+          topic,
+          partitions: options.partitions,
+          rate: perShare,
+          acks,
+          ...secured,
+        },
         sink,
       );
       await producer.start();
@@ -215,6 +249,7 @@ export async function runCampaign(
           partitions: options.partitions,
           group,
           logDir,
+          ...securedWorker,
           ...(library === undefined ? {} : { libraryDir: library }),
         },
         sink,
@@ -235,6 +270,7 @@ export async function runCampaign(
             rate: Math.max(1, options.rate / recordsPerSecondPerTransaction),
             seed: options.seed,
             logDir,
+            ...securedWorker,
             ...(library === undefined ? {} : { libraryDir: library }),
           },
           sink,
@@ -252,6 +288,7 @@ export async function runCampaign(
             group: transformGroup,
             source: 'txn',
             logDir,
+            ...securedWorker,
             ...(library === undefined ? {} : { libraryDir: library }),
           },
           sink,
@@ -268,6 +305,7 @@ export async function runCampaign(
             partitions: options.partitions,
             rereadSeconds: Math.max(45, options.durationMs / 4_000),
             logDir,
+            ...securedWorker,
             // The current librdkafka checks leader epochs (KIP-320): Debian's 2.0.2 follows a stale
             // leader's metadata and resets its position to that leader's end.
             ...(library === undefined ? {} : { libraryDir: library }),
@@ -358,6 +396,7 @@ export async function runCampaign(
         partitions: options.partitions,
         timeoutSeconds: 120,
         logDir,
+        ...securedWorker,
       },
       sink,
     );
@@ -391,6 +430,8 @@ interface CampaignRecord {
   readonly startedWall: string;
   readonly startMonoMs: number;
   readonly librdkafka: string | undefined;
+  /** plaintext or sasl_ssl (absent in folders from before the option: plaintext). */
+  readonly security?: SecurityMode;
 }
 
 const campaignRecordFile = 'campaign.json';
@@ -581,11 +622,17 @@ async function waitWhole(observer: Observer, options: CampaignOptions, timeoutMs
   return false;
 }
 
-async function createTopic(bootstrap: string, partitions: number, replicationFactor: number): Promise<void> {
+async function createTopic(
+  bootstrap: string,
+  partitions: number,
+  replicationFactor: number,
+  security: KafkajsSecurity | undefined,
+): Promise<void> {
   const kafka = new Kafka({
     clientId: 'chaos-setup',
     brokers: bootstrap.split(','),
     logLevel: logLevel.NOTHING,
+    ...security,
   });
   const admin = kafka.admin();
   await waitFor(

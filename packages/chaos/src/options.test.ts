@@ -11,6 +11,7 @@ describe('chaos options', () => {
       nodes: 3,
       partitions: 6,
       rate: 500,
+      security: 'plaintext',
     });
     expect(options.weights.size).toBe(16);
     expect([...options.workloads]).toEqual(['librdkafka', 'kafkajs', 'acks1', 'group', 'reader', 'txn']);
@@ -43,6 +44,19 @@ describe('chaos options', () => {
     const options = parseOptions(['--recheck', 'chaos-results/x']);
     expect(options.recheckDir).toBe('chaos-results/x');
     expect(parseOptions(['--seed', '9', '--nodes', '5']).argv).toEqual(['--seed', '9', '--nodes', '5']);
+  });
+
+  it('runs with security on when asked, and keeps it in the arguments --recheck reads', () => {
+    const options = parseOptions(['--security', 'sasl_ssl', '--seed', '7']);
+    expect(options.security).toBe('sasl_ssl');
+    expect(parseOptions(options.argv).security).toBe('sasl_ssl');
+    expect(parseOptions(['--security=plaintext']).security).toBe('plaintext');
+    expect(() => parseOptions(['--security', 'ssl'])).toThrow(
+      /--security must be plaintext or sasl_ssl, not 'ssl'/,
+    );
+    expect(() => parseOptions(['--target', 'compose', '--security', 'sasl_ssl'])).toThrow(
+      /--security sasl_ssl runs on --target local/,
+    );
   });
 
   it('refuses what it cannot do, saying why', () => {

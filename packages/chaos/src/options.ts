@@ -1,6 +1,7 @@
 // The options of `npm run chaos` / `gregor chaos`, parsed without side effects.
 
 import { type FaultKind, parseFaultWeights } from './scheduler.js';
+import { type SecurityMode, securityModes } from './security.js';
 
 export interface CampaignOptions {
   readonly target: 'local' | 'compose';
@@ -18,6 +19,8 @@ export interface CampaignOptions {
   readonly diskMb: number;
   /** Scales fault durations and gaps. */
   readonly pace: number;
+  /** plaintext, or sasl_ssl: SASL_SSL (SCRAM-SHA-512) clients, mutual TLS between nodes, ACLs. */
+  readonly security: SecurityMode;
   readonly cleanupOnly: boolean;
   /** Check a finished campaign's history again and rewrite its report (a report folder). */
   readonly recheckDir: string | undefined;
@@ -56,6 +59,9 @@ history. Ends with a verdict line and a report folder.
   --results <dir>          where report folders go (default chaos-results)
   --disk-mb <n>            each local node's tmpfs (default 1024)
   --pace <x>               scale fault durations and gaps (default 1)
+  --security <mode>        plaintext, or sasl_ssl: every client over SASL_SSL (SCRAM-SHA-512,
+                           ACLs on), the nodes' gRPC over mutual TLS; local target only
+                           (default plaintext)
   --cleanup                remove what an interrupted campaign may have left, and exit
   --recheck <report dir>   check a finished campaign's history again, rewrite its report
   --help
@@ -89,6 +95,7 @@ export function parseOptions(argv: readonly string[]): CampaignOptions {
     '--results',
     '--disk-mb',
     '--pace',
+    '--security',
   ];
   for (const name of values.keys())
     if (!known.includes(name)) throw new Error(`unknown option '${name}' (see --help)`);
@@ -111,6 +118,11 @@ export function parseOptions(argv: readonly string[]): CampaignOptions {
   const nodes = number('--nodes', 3, (value) => value === 3 || value === 5, '3 or 5');
   if (target === 'compose' && nodes !== 3)
     throw new Error('--target compose runs the three nodes of docker-compose.yml');
+  const security = values.get('--security') ?? 'plaintext';
+  if (!securityModes.includes(security as SecurityMode))
+    throw new Error(`--security must be ${securityModes.join(' or ')}, not '${security}'`);
+  if (target === 'compose' && security !== 'plaintext')
+    throw new Error('--security sasl_ssl runs on --target local (docker-compose.yml is PLAINTEXT)');
   const faultSpec = values.get('--faults') ?? 'all';
   const workloadText =
     values.get('--workload') ?? workloads.filter((name) => !workloadsNotByDefault.includes(name)).join(',');
@@ -156,6 +168,7 @@ export function parseOptions(argv: readonly string[]): CampaignOptions {
       'a whole number of at least 64',
     ),
     pace: number('--pace', 1, (value) => value > 0 && value <= 10, 'above 0 and at most 10'),
+    security: security as SecurityMode,
     cleanupOnly: flags.has('--cleanup'),
     recheckDir: values.get('--recheck'),
     help: flags.has('--help'),

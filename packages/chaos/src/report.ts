@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type CheckResult, quantile } from './checker.js';
 import type { HistoryEvent } from './history.js';
 import type { CampaignOptions } from './options.js';
+import { describeSecurity } from './security.js';
 
 const bucketMs = 1_000;
 
@@ -200,8 +201,10 @@ export function renderReportMarkdown(input: ReportInput): string {
     '',
     `**${input.verdict}**`,
     '',
-    `Replay: \`npm run chaos -- --seed ${options.seed} --nodes ${options.nodes} --partitions ${options.partitions} --duration ${options.durationMs / 1000} --faults ${options.faultSpec} --workload ${[...options.workloads].join(',')} --rate ${options.rate}${options.target === 'compose' ? ' --target compose' : ''}\``,
+    `Replay: \`npm run chaos -- --seed ${options.seed} --nodes ${options.nodes} --partitions ${options.partitions} --duration ${options.durationMs / 1000} --faults ${options.faultSpec} --workload ${[...options.workloads].join(',')} --rate ${options.rate}${options.target === 'compose' ? ' --target compose' : ''}${options.security === 'plaintext' ? '' : ` --security ${options.security}`}\``,
     '(the seed fixes the faults, their order, roles, durations and parameters; which node holds a role is read from the cluster when each fault starts)',
+    '',
+    `Security: \`${options.security}\`, ${describeSecurity(options.security)}.`,
     '',
     '## Anomalies',
     '',

@@ -10,6 +10,9 @@
 #   librdkafka_worker.py txn     --bootstrap B --topic T --partitions N --name NAME --rate R --seed S
 #   librdkafka_worker.py ctp     --bootstrap B --topic T --partitions N --name NAME --group G --source P
 #
+# Every role takes --client-config FILE: librdkafka settings added to its own (security on: the
+# campaign's security.protocol=SASL_SSL, sasl.* and ssl.ca.location).
+#
 # Every reader (group, reader, final) reads with isolation.level=read_committed (librdkafka's default,
 # stated here because the checker relies on it): records of aborted transactions must never reach it.
 import argparse
@@ -72,8 +75,24 @@ def librdkafka_logger():
     return logger
 
 
+def read_client_config(path):
+    """A client properties file (key=value lines, # comments), as kcat -F reads: the campaign's
+    security settings (security.protocol, sasl.*, ssl.ca.location) when security is on."""
+    config = {}
+    if path is None:
+        return config
+    with open(path, encoding='utf-8') as lines:
+        for line in lines:
+            line = line.strip()
+            if line == '' or line.startswith('#'):
+                continue
+            key, _, value = line.partition('=')
+            config[key.strip()] = value.strip()
+    return config
+
+
 def common(args):
-    return {
+    config = {
         'bootstrap.servers': args.bootstrap,
         'client.id': args.name,
         # Fault windows last seconds: a client that waited Kafka's default 30 s per request would
@@ -81,6 +100,8 @@ def common(args):
         'socket.timeout.ms': 10000,
         'topic.metadata.refresh.interval.ms': 5000,
     }
+    config.update(args.client_config)
+    return config
 
 
 def produce(args):
@@ -582,7 +603,9 @@ def main():
     parser.add_argument('--timeout-s', type=float, default=120)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--source', default='txn')
+    parser.add_argument('--client-config', default=None)
     args = parser.parse_args()
+    args.client_config = read_client_config(args.client_config)
     NAME = args.name
     {'produce': produce, 'group': group, 'reader': reader, 'final': final, 'txn': txn,
      'ctp': ctp}[args.role](args)

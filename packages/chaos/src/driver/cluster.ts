@@ -1,6 +1,7 @@
 // What the nemesis can do to a cluster, whichever way it runs (local processes or containers).
 
 import type { Cut, FaultKind } from '../scheduler.js';
+import type { ClientSecurity } from '../security.js';
 
 export interface ChaosCluster {
   readonly nodeCount: number;
@@ -10,6 +11,10 @@ export interface ChaosCluster {
   readonly supported: ReadonlySet<FaultKind>;
   /** The node whose wall clock can jump (it runs under faketime), if any. */
   readonly clockNode: number | undefined;
+  /** What clients need to connect when security is on (after `start`); undefined: PLAINTEXT. */
+  readonly clientSecurity: ClientSecurity | undefined;
+  /** The clients' librdkafka settings as a properties file (empty with PLAINTEXT), after `start`. */
+  readonly clientPropertiesFile: string | undefined;
   /** Called with a line for the history when a node exits by itself (a crash), and so on. */
   onNote: (text: string) => void;
 

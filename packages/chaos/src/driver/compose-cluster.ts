@@ -31,6 +31,9 @@ export class ComposeCluster implements ChaosCluster {
     'pause-follower',
   ]);
   readonly clockNode = undefined;
+  /** docker-compose.yml's listeners are PLAINTEXT. */
+  readonly clientSecurity = undefined;
+  readonly clientPropertiesFile = undefined;
   onNote: (text: string) => void = () => undefined;
   private readonly down = new Set<number>();
   private readonly paused = new Set<number>();

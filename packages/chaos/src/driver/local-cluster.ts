@@ -6,6 +6,7 @@
 // alone, as an NTP step leaves it).
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import {
   chmodSync,
@@ -25,6 +26,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cut, FaultKind } from '../scheduler.js';
 import { faultKinds } from '../scheduler.js';
+import {
+  type ClientSecurity,
+  clientPropertiesText,
+  nodeListenerProperties,
+  type SecurityMode,
+  securityBootstrapCommands,
+  workloadUser,
+} from '../security.js';
+import { makeCampaignCertificates } from './certificates.js';
 import type { ChaosCluster } from './cluster.js';
 import { run } from './exec.js';
 import { NodeNetwork, nodeAddress, nodeUid } from './network.js';
@@ -51,6 +61,8 @@ export const controllerPort = 9093;
 /** A node that exits by itself (not killed by the nemesis) is started again after this long. */
 const crashRestartDelayMs = 2_000;
 const fillChunkBytes = 8 * 1024 * 1024;
+/** How long the workload user and its ACLs may take to be created (the quorum forming first). */
+const securityBootstrapTimeoutMs = 60_000;
 
 export interface LocalClusterOptions {
   readonly nodeCount: number;
@@ -62,6 +74,9 @@ export interface LocalClusterOptions {
   readonly clockNode: number | undefined;
   readonly clusterId: string;
   readonly partitions: number;
+  readonly security: SecurityMode;
+  /** The topic the workload user is given ACLs on (security on). */
+  readonly topic: string;
 }
 
 interface LocalNode {
@@ -80,6 +95,7 @@ export class LocalCluster implements ChaosCluster {
   onNote: (text: string) => void = () => undefined;
   private readonly nodes: LocalNode[] = [];
   private closing = false;
+  private security: ClientSecurity | undefined;
 
   constructor(private readonly options: LocalClusterOptions) {
     this.network = new NodeNetwork(options.nodeCount);
@@ -109,6 +125,15 @@ export class LocalCluster implements ChaosCluster {
     return this.nodes.map((node) => `${nodeAddress(node.id)}:${kafkaPort}`).join(',');
   }
 
+  get clientSecurity(): ClientSecurity | undefined {
+    return this.security;
+  }
+
+  /** librdkafka's settings for the clients (a properties file, as kcat -F reads), once started. */
+  get clientPropertiesFile(): string {
+    return join(this.options.workDir, 'client.properties');
+  }
+
   private node(id: number): LocalNode {
     const node = this.nodes[id - 1];
     if (node === undefined) throw new Error(`no node ${id}`);
@@ -131,6 +156,21 @@ export class LocalCluster implements ChaosCluster {
     await this.network.setup();
     const replicationFactor = Math.min(3, this.nodeCount);
     const voters = this.nodes.map((node) => `${node.id}@${nodeAddress(node.id)}:${controllerPort}`).join(',');
+    const certificates =
+      this.options.security === 'sasl_ssl'
+        ? await makeCampaignCertificates(
+            join(this.options.workDir, 'certs'),
+            this.nodes.map((node) => ({ id: node.id, address: nodeAddress(node.id), uid: nodeUid(node.id) })),
+          )
+        : undefined;
+    if (certificates !== undefined)
+      this.security = {
+        mode: 'sasl_ssl',
+        caCertificate: certificates.caCertificate,
+        username: workloadUser,
+        password: randomBytes(18).toString('base64url'),
+      };
+    writeFileSync(this.clientPropertiesFile, clientPropertiesText(this.security), { mode: 0o600 });
     for (const node of this.nodes) {
       mkdirSync(node.root, { recursive: true });
       const uid = nodeUid(node.id);
@@ -148,8 +188,11 @@ export class LocalCluster implements ChaosCluster {
         `node.id=${node.id}`,
         'process.roles=broker,controller',
         `cluster.id=${this.options.clusterId}`,
-        `listeners=PLAINTEXT://${nodeAddress(node.id)}:${kafkaPort},CONTROLLER://${nodeAddress(node.id)}:${controllerPort}`,
-        `advertised.listeners=PLAINTEXT://${nodeAddress(node.id)}:${kafkaPort}`,
+        ...nodeListenerProperties(
+          this.options.security,
+          { node: node.id, address: nodeAddress(node.id), kafkaPort, controllerPort },
+          certificates,
+        ),
         'controller.listener.names=CONTROLLER',
         `controller.quorum.voters=${voters}`,
         `log.dirs=${join(node.root, 'logs')}`,
@@ -163,6 +206,29 @@ export class LocalCluster implements ChaosCluster {
       if (node.id === this.clockNode) writeFileSync(this.clockFile(node.id), '+0\n');
     }
     for (const node of this.nodes) this.spawnNode(node);
+    if (this.security !== undefined) await this.bootstrapSecurity(this.security);
+  }
+
+  /**
+   * The workload user and its ACLs, created as an operator would: `gregor users` and `gregor acls`
+   * through node 1's ADMIN listener, tried again until the quorum has formed and answers.
+   */
+  private async bootstrapSecurity(security: ClientSecurity): Promise<void> {
+    const deadline = performance.now() + securityBootstrapTimeoutMs;
+    for (const args of securityBootstrapCommands(security, this.options.topic, 1)) {
+      for (;;) {
+        try {
+          await run(process.execPath, [cliPath, ...args], { timeoutMs: 30_000 });
+          break;
+        } catch (error) {
+          if (performance.now() > deadline)
+            throw new Error(
+              `could not create the workload user and its ACLs: ${(error as Error).message.replaceAll(security.password, '***')}`,
+            );
+          await new Promise((done) => setTimeout(done, 500));
+        }
+      }
+    }
   }
 
   private spawnNode(node: LocalNode): void {

@@ -75,6 +75,8 @@ if (process.env[insideVariable] !== '1') {
       clockNode: undefined,
       clusterId: 'lease-it',
       partitions: 3,
+      security: 'plaintext',
+      topic,
     });
     mkdirSync(join(workDir, 'cluster'));
     const address = (node: number) => `${nodeAddress(node)}:${kafkaPort}`;

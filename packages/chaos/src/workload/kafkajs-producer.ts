@@ -4,6 +4,7 @@
 
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { HistoryEvent, SendEvent } from '../history.js';
+import type { KafkajsSecurity } from '../security.js';
 import { monoMs } from './time.js';
 
 export interface KafkajsProducerOptions {
@@ -14,6 +15,8 @@ export interface KafkajsProducerOptions {
   /** Records per second, over all partitions. */
   readonly rate: number;
   readonly acks: 'all' | '1';
+  /** SASL_SSL: kafkajs's `ssl` and `sasl`; PLAINTEXT when undefined. */
+  readonly security?: KafkajsSecurity;
 }
 
 /** Records in one send of one lane. */
@@ -32,6 +35,26 @@ const failuresBeforeNewProducer = 3;
  */
 export function renewsProducer(idempotent: boolean, consecutiveFailures: number): boolean {
   return consecutiveFailures >= (idempotent ? 1 : failuresBeforeNewProducer);
+}
+
+/**
+ * How long a lane's first connection may take: a broker whose lease has just lapsed closes a
+ * connection after its Metadata answer, which fails kafkajs's connect; the next try goes elsewhere.
+ */
+const startConnectWaitMs = 30_000;
+const connectRetryDelayMs = 500;
+
+async function connectWithin(producer: Producer, waitMs: number): Promise<void> {
+  const deadline = monoMs() + waitMs;
+  for (;;) {
+    try {
+      await producer.connect();
+      return;
+    } catch (error) {
+      if (monoMs() >= deadline) throw error;
+      await new Promise((done) => setTimeout(done, connectRetryDelayMs));
+    }
+  }
 }
 
 /** One ordered lane: a partition's sends, on a producer of its own. */
@@ -58,6 +81,7 @@ export class KafkajsProducer {
       connectionTimeout: 3_000,
       requestTimeout: 10_000,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2_000 },
+      ...options.security,
     });
   }
 
@@ -82,7 +106,7 @@ export class KafkajsProducer {
   async start(): Promise<void> {
     for (let partition = 0; partition < this.options.partitions; partition++) {
       const lane: Lane = { producer: this.newProducer(), consecutiveFailures: 0 };
-      await lane.producer.connect();
+      await connectWithin(lane.producer, startConnectWaitMs);
       this.lanes.push(lane);
     }
     this.running = this.lanes.map((lane, partition) => this.lane(lane, partition));

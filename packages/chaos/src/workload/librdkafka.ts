@@ -46,6 +46,11 @@ export interface WorkerOptions {
   readonly source?: string;
   /** Run on this librdkafka (a directory with librdkafka.so.1) instead of Debian's. */
   readonly libraryDir?: string;
+  /**
+   * librdkafka settings the worker adds to its own (security.protocol, sasl.*, ssl.ca.location), as a
+   * client properties file; none when undefined.
+   */
+  readonly clientConfigFile?: string;
   /** Where the worker's stderr goes. */
   readonly logDir: string;
 }
@@ -83,6 +88,7 @@ export class LibrdkafkaWorker {
     if (options.timeoutSeconds !== undefined) args.push('--timeout-s', String(options.timeoutSeconds));
     if (options.seed !== undefined) args.push('--seed', String(options.seed));
     if (options.source !== undefined) args.push('--source', options.source);
+    if (options.clientConfigFile !== undefined) args.push('--client-config', options.clientConfigFile);
     const env = { ...process.env };
     if (options.libraryDir !== undefined) env.LD_LIBRARY_PATH = options.libraryDir;
     this.child = spawn('/usr/bin/python3', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -7,11 +7,12 @@
 // Asking every node, not only the one the metadata names, shows a node that still acts as leader
 // after another took over (an isolated leader without a lease): both answer, with different epochs.
 
-import { KafkaConnection } from '@gregor/client';
+import { BrokerConnection } from '@gregor/client';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import type { HistoryEvent } from '../history.js';
 import type { ClusterView } from '../scheduler.js';
+import type { KafkajsSecurity } from '../security.js';
 import { stamp } from './time.js';
 
 export interface ObserverOptions {
@@ -20,6 +21,8 @@ export interface ObserverOptions {
   readonly group: string;
   readonly partitions: number;
   readonly intervalMs: number;
+  /** SASL_SSL for the admin client and the per-node connections; PLAINTEXT when undefined. */
+  readonly security?: KafkajsSecurity;
 }
 
 export interface ObservedState extends ClusterView {
@@ -41,7 +44,7 @@ export class Observer {
   private loop: Promise<void> | undefined;
   private latest: ObservedState | undefined;
   private lastLeadersJson = '';
-  private readonly connections = new Map<string, KafkaConnection>();
+  private readonly connections = new Map<string, BrokerConnection>();
 
   constructor(
     private readonly options: ObserverOptions,
@@ -54,6 +57,7 @@ export class Observer {
       connectionTimeout: 2_000,
       requestTimeout: 3_000,
       retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
+      ...options.security,
     });
     this.admin = kafka.admin();
   }
@@ -161,15 +165,18 @@ export class Observer {
     try {
       let connection = this.connections.get(address);
       if (connection === undefined) {
-        connection = await KafkaConnection.open({
-          host,
-          port: Number(portText),
-          clientId: name,
-          connectTimeoutMs: nodeRequestTimeoutMs,
-        });
+        connection = await BrokerConnection.open(
+          { host, port: Number(portText) },
+          {
+            clientId: name,
+            connectionTimeoutMs: nodeRequestTimeoutMs,
+            requestTimeoutMs: nodeRequestTimeoutMs,
+            ...this.options.security,
+          },
+        );
         this.connections.set(address, connection);
       }
-      const response = await connection.call(
+      const { body: response } = await connection.send(
         ApiKey.ListOffsets,
         4,
         {
