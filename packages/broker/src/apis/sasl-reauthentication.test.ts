@@ -39,6 +39,7 @@ beforeEach(async () => {
       ],
     ]),
     () => undefined,
+    () => cluster.context.metadata.image().clusterSecret,
   );
   router = createRequestRouter(cluster.context, apiHandlers({ sasl }));
 });

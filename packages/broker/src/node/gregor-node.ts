@@ -640,8 +640,10 @@ export class GregorNode {
       createRequestRouter(
         context,
         apiHandlers({
-          sasl: new SaslAuthenticator(this.config.listenerSasl, (user, mechanism) =>
-            context.metadata.image().userScramCredentials(user).get(mechanism),
+          sasl: new SaslAuthenticator(
+            this.config.listenerSasl,
+            (user, mechanism) => context.metadata.image().userScramCredentials(user).get(mechanism),
+            () => context.metadata.image().clusterSecret,
           ),
           groups: this.groupCoordinator,
           producerIds,

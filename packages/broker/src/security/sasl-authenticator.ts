@@ -1,7 +1,7 @@
 // The SASL mechanisms each SASL listener offers, and a new server-side exchange for one: PLAIN
 // against the listener's JAAS users, SCRAM against the credentials in the metadata image.
 
-import { randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { ListenerSasl, SaslMechanismName } from '../config/listener-sasl.js';
 import type { SaslExchange } from './sasl-exchange.js';
 import { PlainExchange } from './sasl-plain.js';
@@ -12,13 +12,25 @@ export type ScramCredentialLookup = (
   mechanismType: number,
 ) => StoredScramCredential | undefined;
 
+/** The cluster secret of the node's current metadata image; null before the first one has it. */
+export type ClusterSecretSource = () => Buffer | null;
+
+/**
+ * The key unknown SCRAM users' made-up salts come from: the cluster secret, narrowed to this one use
+ * so that no other use of the secret can ever be played against it.
+ */
+export function unknownScramUserKey(clusterSecret: Buffer): Buffer {
+  return createHmac('sha256', clusterSecret).update('gregor scram unknown-user salt').digest();
+}
+
 export class SaslAuthenticator {
-  /** Derives the made-up salts of unknown SCRAM users; fixed for the life of the process. */
-  private readonly unknownUserSecret = randomBytes(32);
+  private derivedFrom: Buffer | null = null;
+  private unknownUserKey: Buffer | null = null;
 
   constructor(
     private readonly listeners: ReadonlyMap<string, ListenerSasl>,
     private readonly scramCredential: ScramCredentialLookup,
+    private readonly clusterSecret: ClusterSecretSource,
   ) {}
 
   mechanismsOf(listenerName: string): readonly string[] {
@@ -38,6 +50,21 @@ export class SaslAuthenticator {
     if (mechanism === 'PLAIN') return new PlainExchange(listener.plainUsers);
     const scram = scramMechanismNamed(mechanism);
     if (scram === undefined) return undefined;
-    return new ScramExchange(scram, (user) => this.scramCredential(user, scram.type), this.unknownUserSecret);
+    return new ScramExchange(
+      scram,
+      (user) => this.scramCredential(user, scram.type),
+      this.currentUnknownUserKey(),
+    );
+  }
+
+  private currentUnknownUserKey(): Buffer | null {
+    const secret = this.clusterSecret();
+    if (secret === null) return null;
+    // The secret never changes once written: derive once per secret the image holds.
+    if (secret !== this.derivedFrom) {
+      this.unknownUserKey = unknownScramUserKey(secret);
+      this.derivedFrom = secret;
+    }
+    return this.unknownUserKey;
   }
 }
