@@ -75,4 +75,9 @@ export type { RecordMetadata } from './producer/producer-batch.js';
 export { Transaction } from './producer/transaction.js';
 export type { TransactionOffsets, TransactionState } from './producer/transaction-manager.js';
 export { type ResolvedRetry, type RetryOptions, resolveRetry } from './retry.js';
-export type { SASLOptions } from './sasl/sasl-authenticator.js';
+export type {
+  OauthbearerProviderResponse,
+  OauthbearerSASLOptions,
+  PasswordSASLOptions,
+  SASLOptions,
+} from './sasl/sasl-authenticator.js';

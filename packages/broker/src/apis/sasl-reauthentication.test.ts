@@ -40,6 +40,7 @@ beforeEach(async () => {
     ]),
     () => undefined,
     () => cluster.context.metadata.image().clusterSecret,
+    () => cluster.clock.nowMs(),
   );
   router = createRequestRouter(cluster.context, apiHandlers({ sasl }));
 });

@@ -644,6 +644,7 @@ export class GregorNode {
             this.config.listenerSasl,
             (user, mechanism) => context.metadata.image().userScramCredentials(user).get(mechanism),
             () => context.metadata.image().clusterSecret,
+            () => context.clock.nowMs(),
           ),
           groups: this.groupCoordinator,
           producerIds,

@@ -1,9 +1,11 @@
 // The SASL mechanisms each SASL listener offers, and a new server-side exchange for one: PLAIN
-// against the listener's JAAS users, SCRAM against the credentials in the metadata image.
+// against the listener's JAAS users, SCRAM against the credentials in the metadata image,
+// OAUTHBEARER against the listener's unsecured-JWT validator options and the wall clock.
 
 import { createHmac } from 'node:crypto';
 import type { ListenerSasl, SaslMechanismName } from '../config/listener-sasl.js';
 import type { SaslExchange } from './sasl-exchange.js';
+import { OAuthBearerExchange } from './sasl-oauthbearer.js';
 import { PlainExchange } from './sasl-plain.js';
 import { ScramExchange, type StoredScramCredential, scramMechanismNamed } from './scram.js';
 
@@ -31,6 +33,8 @@ export class SaslAuthenticator {
     private readonly listeners: ReadonlyMap<string, ListenerSasl>,
     private readonly scramCredential: ScramCredentialLookup,
     private readonly clusterSecret: ClusterSecretSource,
+    /** Wall-clock milliseconds, for the expiry of OAUTHBEARER tokens. */
+    private readonly wallClockMs: () => number,
   ) {}
 
   mechanismsOf(listenerName: string): readonly string[] {
@@ -48,6 +52,10 @@ export class SaslAuthenticator {
     if (listener === undefined || !(listener.mechanisms as readonly string[]).includes(mechanism))
       return undefined;
     if (mechanism === 'PLAIN') return new PlainExchange(listener.plainUsers);
+    if (mechanism === 'OAUTHBEARER') {
+      if (listener.oauthBearer === undefined) return undefined;
+      return new OAuthBearerExchange(listener.oauthBearer, this.wallClockMs);
+    }
     const scram = scramMechanismNamed(mechanism);
     if (scram === undefined) return undefined;
     return new ScramExchange(

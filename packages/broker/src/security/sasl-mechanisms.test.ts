@@ -193,6 +193,7 @@ describe('the made-up salt of an unknown SCRAM user', () => {
       listeners,
       () => undefined,
       () => source.clusterSecret,
+      () => 0,
     );
   const serverFirst = (authenticator: SaslAuthenticator, mechanism: string, user: string) => {
     const step = authenticator.start('SASL', mechanism)!.step(Buffer.from(`n,,n=${user},r=abcdef`));
