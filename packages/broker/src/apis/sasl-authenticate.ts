@@ -43,10 +43,12 @@ export function saslStep(
     principal,
     mechanism: exchange.mechanism,
   });
+  const listener = context.connection.listenerName;
   const step = exchange.step(token);
   if (step.kind === 'challenge') return step;
   if (step.kind === 'failed') {
     session.failSasl();
+    context.broker.metrics.authenticationCompleted(listener, 'failed', reauthenticating);
     context.broker.logger.warn(
       { ...logFields(step.user === undefined ? null : `User:${step.user}`), reason: step.reason },
       `failed ${what}`,
@@ -57,7 +59,17 @@ export function saslStep(
     };
   }
   const principal = userPrincipal(step.user);
-  const result = session.authenticated(principal, context.broker.clock.nowMs(), step.credentialExpiresAtMs);
+  const nowMs = context.broker.clock.nowMs();
+  const reauthenticationStartedAtMs = session.reauthenticationStartedAtMs;
+  const result = session.authenticated(principal, nowMs, step.credentialExpiresAtMs);
+  context.broker.metrics.authenticationCompleted(
+    listener,
+    result.kind === 'refused' ? 'failed' : 'succeeded',
+    reauthenticating,
+    reauthenticating && reauthenticationStartedAtMs !== undefined
+      ? Math.max(0, nowMs - reauthenticationStartedAtMs)
+      : undefined,
+  );
   if (result.kind === 'refused') {
     context.broker.logger.warn(
       { ...logFields(formatPrincipal(principal)), reason: result.message },

@@ -350,6 +350,7 @@ export class GregorNode {
         clock: monotonicClock,
         timers: systemTimers,
       },
+      this.metrics,
     );
     const boundKafka = await this.socketServer.listen(this.config.kafkaListeners, (name) => {
       const tls = this.config.listenerTls.get(name);

@@ -69,6 +69,11 @@ export class ConnectionSession {
     return this.authenticatedMechanism;
   }
 
+  /** When the re-authentication in progress (or the last one) began; undefined before any. */
+  get reauthenticationStartedAtMs(): number | undefined {
+    return this.lastReauthenticationStartMs;
+  }
+
   /** How many times this connection re-authenticated successfully. */
   get reauthentications(): number {
     return this.reauthenticationCount;
