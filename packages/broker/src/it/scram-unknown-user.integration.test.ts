@@ -3,9 +3,12 @@
 // SCRAM-SHA-256 and SCRAM-SHA-512: the server-first message (salt, iterations) for a user that does
 // not exist is the same from every node and after a node restarts, as a real user's is; a wrong
 // password for a real user and any proof for an unknown one get the same error code and message.
+// The secret behind the made-up salts shows as `<redacted>` in `gregor metadata-shell --data-dir`
+// of the stopped node, and not at all over the controller listener (DescribeMetadata).
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { KafkaConnection } from '@gregor/client';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,6 +48,15 @@ beforeAll(async () => {
   );
   expect(output).toBe('Completed updating config for user alice.\n');
 }, 120_000);
+
+function metadataShell(...args: string[]) {
+  const run = spawnSync(process.execPath, [cliPath, 'metadata-shell', '--timeout-ms', '5000', ...args], {
+    encoding: 'utf8',
+    timeout: clientTimeoutMs,
+  });
+  expect(run.status, run.stderr).toBe(0);
+  return run;
+}
 
 afterAll(async () => {
   await cluster?.close();
@@ -124,7 +136,19 @@ describe('SCRAM does not tell whether a user exists, cluster-wide', () => {
       );
     }
 
-    await cluster.stop(2);
+    expect(await cluster.stop(2)).toBe(0);
+    // The secret is on the stopped node's disk, and the shell says only that it is there.
+    const offline = metadataShell(
+      '--data-dir',
+      join(cluster.node(2).dataDir, 'logs'),
+      'cat',
+      '/clusterSecret',
+    );
+    expect(offline.stdout).toBe('<redacted>\n');
+    // Over the controller listener (DescribeMetadata, which any caller may send) it is not even named.
+    const online = metadataShell('--controller', `127.0.0.1:${cluster.node(1).quorumPort}`, 'ls', '/');
+    expect(online.stdout.split('\n')).toContain('brokers');
+    expect(online.stdout.split('\n')).not.toContain('clusterSecret');
     await cluster.restart(2);
     await cluster.waitReady();
     for (const mechanism of mechanisms) {
