@@ -7,13 +7,16 @@
 // principal=alice), kafkajs and Gregor's own client with an oauthBearerProvider minting the token.
 // The principal is User:<sub>, ACLs apply to it; an expired token is refused with RFC 7628's JSON
 // error; the session lifetime the broker grants is the token's remaining life when shorter than
-// connections.max.reauth.ms.
+// connections.max.reauth.ms, and librdkafka 2.15 with 20 s tokens re-authenticates on its
+// connections with fresh ones, never expiring.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { Kafka as GregorKafka, logLevel as gregorLogLevel, KafkaConnection } from '@gregor/client';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentLibrdkafkaEnv, currentLibrdkafkaVersion } from '../testing/current-librdkafka.js';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
 const clientTimeoutMs = 60_000;
@@ -279,6 +282,118 @@ describe('SASL/OAUTHBEARER with unsecured JWTs', () => {
     ).rejects.toThrow();
     await kafkajsProducer.disconnect().catch(() => undefined);
   });
+
+  it('librdkafka 2.15 re-authenticates with a fresh token before its token (and so its session) ends, and keeps going', async () => {
+    const admin = await KafkaConnection.open({ host: '127.0.0.1', port: cluster.node(1).kafkaPort });
+    try {
+      const created = await admin.call(ApiKey.CreateTopics, 4, {
+        topics: [
+          { name: 'oauth-reauth', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+        ],
+        timeoutMs: 10_000,
+        validateOnly: false,
+      });
+      expect(created.topics[0]!.errorCode).toBe(ErrorCode.NONE);
+    } finally {
+      admin.close();
+    }
+    execFileSync(
+      process.execPath,
+      [
+        cliPath,
+        'acls',
+        '--bootstrap-server',
+        `127.0.0.1:${cluster.node(1).kafkaPort}`,
+        '--add',
+        '--allow-principal',
+        'User:carol',
+        '--producer',
+        '--consumer',
+        '--topic',
+        'oauth-reauth',
+        '--group',
+        'gregor-it-unused',
+      ],
+      { encoding: 'utf8', timeout: clientTimeoutMs },
+    );
+    // Tokens of 20 s: the session the broker grants is bounded by them, not by the 600 s
+    // connections.max.reauth.ms, so librdkafka must re-authenticate on the same connections (at 90%
+    // of the session) with the token it refreshed meanwhile (due at 80% of its life, noticed by a
+    // once-a-second timer: shorter tokens would race it, in Kafka as here).
+    const runSeconds = 23;
+    const child = spawn('/usr/bin/python3', [pythonClient], {
+      env: currentLibrdkafkaEnv(),
+      timeout: clientTimeoutMs,
+    });
+    child.stdin.end(
+      JSON.stringify({
+        op: 'produce_consume_for',
+        bootstrap: `127.0.0.1:${saslPort()}`,
+        topic: 'oauth-reauth',
+        seconds: runSeconds,
+        interval_ms: 500,
+        client_config: {
+          'security.protocol': 'SASL_PLAINTEXT',
+          'sasl.mechanisms': 'OAUTHBEARER',
+          'enable.sasl.oauthbearer.unsecure.jwt': 'true',
+          'sasl.oauthbearer.config': 'principal=carol lifeSeconds=20',
+        },
+      }),
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as {
+      librdkafka: string;
+      delivered: number;
+      produced: number;
+      consumed: string[];
+      errors: string[];
+    };
+    expect(result.librdkafka).toBe(currentLibrdkafkaVersion);
+    const brokerSaid = () =>
+      cluster
+        .node(1)
+        .output.join('')
+        .split('\n')
+        .filter((line) => /carol|fail/i.test(line))
+        .slice(-12)
+        .join('\n');
+    expect(result.errors, brokerSaid()).toEqual([]);
+    expect(result.delivered).toBe(result.produced);
+    expect(result.consumed).toEqual(Array.from({ length: result.produced }, (_, index) => `r${index}`));
+    const lines = cluster
+      .node(1)
+      .output.join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            msg: string;
+            principal?: string;
+            reauthentications?: number;
+            reason?: string;
+          },
+      );
+    const reauthentications = lines
+      .filter((line) => line.msg === 'SASL re-authentication succeeded' && line.principal === 'User:carol')
+      .map((line) => line.reauthentications ?? 0);
+    // Each connection re-authenticated with a fresh token around 18 s, and none outlived a token.
+    expect(Math.max(0, ...reauthentications)).toBeGreaterThanOrEqual(1);
+    expect(
+      lines.filter(
+        (line) => line.principal === 'User:carol' && line.reason?.startsWith('SASL session expired') === true,
+      ),
+    ).toEqual([]);
+  }, 120_000);
 
   it("bounds the session by the token's exp when it comes before connections.max.reauth.ms", async () => {
     const short = await rawAuthenticate(unsecuredJwt({ sub: 'alice', exp: nowS() + 30 }));
