@@ -7,8 +7,8 @@
 // principal=alice), kafkajs and Gregor's own client with an oauthBearerProvider minting the token.
 // The principal is User:<sub>, ACLs apply to it; an expired token is refused with RFC 7628's JSON
 // error; the session lifetime the broker grants is the token's remaining life when shorter than
-// connections.max.reauth.ms, and librdkafka 2.15 with 20 s tokens re-authenticates on its
-// connections with fresh ones, never expiring.
+// connections.max.reauth.ms, and librdkafka 2.15 with 20 s tokens and kafkajs with 4 s ones
+// re-authenticate on their connections with fresh tokens, never expiring.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -394,6 +394,75 @@ describe('SASL/OAUTHBEARER with unsecured JWTs', () => {
       ),
     ).toEqual([]);
   }, 120_000);
+
+  it('kafkajs re-authenticates with a new token from its provider as each 4 s token ends, and keeps sending', async () => {
+    execFileSync(
+      process.execPath,
+      [
+        cliPath,
+        'acls',
+        '--bootstrap-server',
+        `127.0.0.1:${cluster.node(1).kafkaPort}`,
+        '--add',
+        '--allow-principal',
+        'User:erin',
+        '--producer',
+        '--topic',
+        'oauth-orders',
+      ],
+      { encoding: 'utf8', timeout: clientTimeoutMs },
+    );
+    let tokensMinted = 0;
+    const client = new Kafka({
+      clientId: 'oauth-reauth-kafkajs',
+      brokers: [`127.0.0.1:${saslPort()}`],
+      sasl: {
+        mechanism: 'oauthbearer',
+        oauthBearerProvider: async () => {
+          tokensMinted++;
+          return { value: unsecuredJwt({ sub: 'erin', iat: Date.now() / 1000, exp: Date.now() / 1000 + 4 }) };
+        },
+      },
+      // kafkajs re-authenticates before a request once its session is this close to its end.
+      reauthenticationThreshold: 1_000,
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = client.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const deadline = Date.now() + 9_000;
+    let sent = 0;
+    while (Date.now() < deadline) {
+      await producer.send({ topic: 'oauth-orders', acks: -1, messages: [{ value: `erin-${sent}` }] });
+      sent++;
+      await new Promise((done) => setTimeout(done, 250));
+    }
+    await producer.disconnect();
+    const lines = cluster
+      .node(1)
+      .output.join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            msg: string;
+            principal?: string;
+            reauthentications?: number;
+            reason?: string;
+          },
+      );
+    const reauthentications = lines
+      .filter((line) => line.msg === 'SASL re-authentication succeeded' && line.principal === 'User:erin')
+      .map((line) => line.reauthentications ?? 0);
+    // 9 s of 4 s tokens: at least two re-authentications on one connection, each with a new token.
+    expect(Math.max(0, ...reauthentications)).toBeGreaterThanOrEqual(2);
+    expect(tokensMinted).toBeGreaterThanOrEqual(3);
+    expect(
+      lines.filter(
+        (line) => line.principal === 'User:erin' && line.reason?.startsWith('SASL session expired') === true,
+      ),
+    ).toEqual([]);
+  }, 60_000);
 
   it("bounds the session by the token's exp when it comes before connections.max.reauth.ms", async () => {
     const short = await rawAuthenticate(unsecuredJwt({ sub: 'alice', exp: nowS() + 30 }));
