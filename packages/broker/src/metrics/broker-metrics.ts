@@ -27,6 +27,8 @@ export interface BrokerMetrics {
   newActiveController(): void;
   /** A client over a quota was throttled (Kafka's Produce/Fetch/Request throttle-time sensors). */
   clientThrottled(quota: ClientQuotaType, who: ThrottledClient, throttleTimeMs: number): void;
+  /** The listener started: its socket-server series exist from now on, at zero, as Kafka's sensors. */
+  listenerStarted(listener: string): void;
   /** A client connection was accepted on the listener (Kafka's socket-server connection-creation). */
   connectionOpened(listener: string): void;
   /** A connection the listener accepted closed, for whatever reason (connection-close). */
@@ -81,6 +83,7 @@ export const noBrokerMetrics: BrokerMetrics = {
   metadataCommitted: () => undefined,
   newActiveController: () => undefined,
   clientThrottled: () => undefined,
+  listenerStarted: () => undefined,
   connectionOpened: () => undefined,
   connectionClosed: () => undefined,
   authenticationCompleted: () => undefined,
@@ -209,6 +212,10 @@ export class BrokerMetricsRecorder implements BrokerMetrics {
       this.throttledClients.delete(this.throttledClients.keys().next().value!);
     }
     times.throttleTimeMs.record(throttleTimeMs, this.clock());
+  }
+
+  listenerStarted(listener: string): void {
+    this.listener(listener);
   }
 
   connectionOpened(listener: string): void {

@@ -342,6 +342,7 @@ describe('the Prometheus exporter', () => {
     const labels = (listener: string) => `{listener="${listener}",networkProcessor="0"}`;
     const series = (name: string, listener: string) =>
       `kafka_server_socket_server_metrics_${name}${labels(listener)}`;
+    recorder.listenerStarted('SSL');
     recorder.connectionOpened('SASL_PLAINTEXT');
     recorder.connectionOpened('SASL_PLAINTEXT');
     recorder.connectionOpened('PLAINTEXT');
@@ -369,6 +370,9 @@ describe('the Prometheus exporter', () => {
     // full window less than its samples, so 2 per 30 s.
     expect(metrics.get(series('connection_creation_rate', 'SASL_PLAINTEXT'))).toBeCloseTo(2 / 30, 3);
     expect(metrics.get(series('reauthentication_latency_avg', 'PLAINTEXT'))).toBeNaN();
+    // A listener without any connection yet shows zeros, as Kafka's sensors do.
+    expect(metrics.get(series('connection_count', 'SSL'))).toBe(0);
+    expect(metrics.get(series('failed_authentication_total', 'SSL'))).toBe(0);
   });
 
   it('drops the series of a deleted topic and keeps the all-topics totals', async () => {

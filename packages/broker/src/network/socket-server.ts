@@ -109,7 +109,7 @@ export class SocketServer {
     /** Kafka's socket-server-metrics: connections and authentications per listener. */
     private readonly metrics: Pick<
       BrokerMetrics,
-      'connectionOpened' | 'connectionClosed' | 'authenticationCompleted'
+      'listenerStarted' | 'connectionOpened' | 'connectionClosed' | 'authenticationCompleted'
     > = noBrokerMetrics,
   ) {
     checkSocketBufferSizesSupported(limits);
@@ -236,6 +236,7 @@ export class SocketServer {
       logAcceptErrors(server, listener.name, this.logger);
       applyListenerReceiveBufferSize(server, this.limits);
       this.servers.push(server);
+      this.metrics.listenerStarted(listener.name);
       const port = (server.address() as AddressInfo).port;
       bound.push({ ...listener, port });
       this.logger.info(
