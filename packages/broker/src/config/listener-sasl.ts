@@ -16,7 +16,8 @@
 //                              OAuthBearerLoginModule entry of listener.name.<listener>.oauthbearer.sasl.jaas.config
 //                              (else listener.name.<listener>.sasl.jaas.config, else sasl.jaas.config)
 //                              gives its unsecuredValidator* options. Any other
-//                              sasl.server.callback.handler.class (JWKS validation) is refused.
+//                              sasl.server.callback.handler.class (JWKS validation), and any
+//                              for PLAIN or SCRAM, is refused.
 // SCRAM users are not configured here: their salted credentials live in the metadata log
 // (AlterUserScramCredentials, `gregor users`).
 
@@ -111,22 +112,28 @@ export function listenerSasl(raw: ReadonlyMap<string, string>, listenerName: str
       });
     }
   }
-  let oauthBearer: UnsecuredJwtValidatorOptions | undefined;
-  if (mechanisms.includes('OAUTHBEARER')) {
-    const prefix = `listener.name.${listenerName.toLowerCase()}.`;
+  // Server callback handlers are Java classes: Gregor has its own PLAIN and SCRAM servers and,
+  // for OAUTHBEARER, Kafka's default unsecured validator only; naming any other is refused.
+  for (const mechanism of mechanisms) {
     const handlerKey = [
-      `${prefix}oauthbearer.sasl.server.callback.handler.class`,
+      `listener.name.${listenerName.toLowerCase()}.${mechanism.toLowerCase()}.sasl.server.callback.handler.class`,
       'sasl.server.callback.handler.class',
     ].find((key) => raw.has(key));
     const handler = handlerKey === undefined ? '' : raw.get(handlerKey)!.trim();
-    if (handlerKey !== undefined && handler !== '' && handler !== unsecuredValidatorCallbackHandlerClass) {
-      problems.add(
-        new ConfigError(
-          handlerKey,
-          `only ${unsecuredValidatorCallbackHandlerClass} (unsecured JWTs) is available for OAUTHBEARER, not ${handler}`,
-        ),
-      );
-    }
+    if (handlerKey === undefined || handler === '') continue;
+    if (mechanism === 'OAUTHBEARER' && handler === unsecuredValidatorCallbackHandlerClass) continue;
+    problems.add(
+      new ConfigError(
+        handlerKey,
+        mechanism === 'OAUTHBEARER'
+          ? `only ${unsecuredValidatorCallbackHandlerClass} (unsecured JWTs) is available for OAUTHBEARER, not ${handler}`
+          : `server callback handlers are not available for ${mechanism} (listener ${listenerName}); remove the key`,
+      ),
+    );
+  }
+  let oauthBearer: UnsecuredJwtValidatorOptions | undefined;
+  if (mechanisms.includes('OAUTHBEARER')) {
+    const prefix = `listener.name.${listenerName.toLowerCase()}.`;
     const jaasKey = [
       `${prefix}oauthbearer.sasl.jaas.config`,
       `${prefix}sasl.jaas.config`,

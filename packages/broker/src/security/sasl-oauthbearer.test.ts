@@ -316,5 +316,30 @@ describe('OAUTHBEARER listener config', () => {
         'SASL',
       ),
     ).toThrow(/only .*OAuthBearerUnsecuredValidatorCallbackHandler/);
+    // The unsecured validator named explicitly is what Kafka uses by default: accepted.
+    expect(
+      listenerSasl(
+        base({
+          'listener.name.sasl.oauthbearer.sasl.jaas.config': jaas,
+          'listener.name.sasl.oauthbearer.sasl.server.callback.handler.class':
+            'org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBearerUnsecuredValidatorCallbackHandler',
+        }),
+        'SASL',
+      ).mechanisms,
+    ).toEqual(['OAUTHBEARER']);
+    // A handler for another mechanism would do nothing here: refused too.
+    expect(() =>
+      listenerSasl(
+        new Map([
+          ['listener.name.sasl.sasl.enabled.mechanisms', 'PLAIN'],
+          [
+            'listener.name.sasl.plain.sasl.jaas.config',
+            'org.apache.kafka.common.security.plain.PlainLoginModule required user_a="b";',
+          ],
+          ['listener.name.sasl.plain.sasl.server.callback.handler.class', 'com.example.PlainHandler'],
+        ]),
+        'SASL',
+      ),
+    ).toThrow(/not available for PLAIN/);
   });
 });
