@@ -55,7 +55,7 @@ const kafkaApiKeys = [
   [33, 'AlterConfigs', 'topics; brokers: the dynamic log defaults only'],
   [34, 'AlterReplicaLogDirs'],
   [35, 'DescribeLogDirs'],
-  [36, 'SaslAuthenticate', 'PLAIN, SCRAM-SHA-256, SCRAM-SHA-512'],
+  [36, 'SaslAuthenticate', 'PLAIN, SCRAM-SHA-256/512, OAUTHBEARER (unsecured JWTs)'],
   [37, 'CreatePartitions'],
   [38, 'CreateDelegationToken', 'no delegation tokens'],
   [39, 'RenewDelegationToken', 'no delegation tokens'],

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { parseProperties } from '@gregor/broker';
-import type { SASLOptions } from '@gregor/client';
+import type { PasswordSASLOptions, SASLOptions } from '@gregor/client';
 
 export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
 
@@ -223,7 +223,7 @@ function saslFrom(where: string, properties: ReadonlyMap<string, string>): SASLO
   if (username === undefined || password === undefined) {
     throw new ClientPropertiesError(`${where}: sasl.jaas.config needs username="..." and password="..."`);
   }
-  return { mechanism: mechanism.toLowerCase() as SASLOptions['mechanism'], username, password };
+  return { mechanism: mechanism.toLowerCase() as PasswordSASLOptions['mechanism'], username, password };
 }
 
 export interface JaasConfig {

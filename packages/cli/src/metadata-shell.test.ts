@@ -129,9 +129,15 @@ describe('metadata-shell session over a real image', () => {
     const shell = session();
     expect(await shell.run(['ls', '/'])).toEqual({
       // No /producerIds: no block was allocated.
-      output: 'brokers\ncluster\nconfigs\ncontroller\ncontroller_epoch\ntopicIds',
+      output: 'brokers\ncluster\nclusterSecret\nconfigs\ncontroller\ncontroller_epoch\ntopicIds',
       exitCode: 0,
     });
+    // The cluster secret is in the image; the shell shows that it is there, never what it is.
+    expect(await shell.run(['cat', '/clusterSecret'])).toEqual({ output: '<redacted>', exitCode: 0 });
+    const secret = log.image.clusterSecret!;
+    const everything = (await shell.run(['tree'])).output!;
+    expect(everything).not.toContain(secret.toString('hex'));
+    expect(everything).not.toContain(secret.toString('base64'));
     expect(await shell.run(['cat', '/controller'])).toEqual({
       output: String(controllerNodeId),
       exitCode: 0,

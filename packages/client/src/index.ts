@@ -77,6 +77,9 @@ export type { TransactionOffsets, TransactionState } from './producer/transactio
 export { type ResolvedRetry, type RetryOptions, resolveRetry } from './retry.js';
 export {
   authenticate as authenticateSasl,
+  type OauthbearerProviderResponse,
+  type OauthbearerSASLOptions,
+  type PasswordSASLOptions,
   type SASLOptions,
   type SaslConnectionInfo,
 } from './sasl/sasl-authenticator.js';

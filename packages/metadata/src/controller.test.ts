@@ -941,6 +941,7 @@ describe('controller failover', () => {
       nowMs: h.nowMs,
       metadataLogEndOffset: h.logEndOffset,
       random: new SeededRandom(1),
+      secretBytes: (byteCount) => Buffer.alloc(byteCount, 1),
       config: {},
     });
     expect(records).toEqual([]);

@@ -61,7 +61,7 @@ import {
   type AllocateProducerIdsResponse,
   ProducerIdControlManager,
 } from './producer-id-control.js';
-import { type BrokerId, brokerResourceType, type MetadataRecord } from './records.js';
+import { type BrokerId, brokerResourceType, clusterSecretBytes, type MetadataRecord } from './records.js';
 import {
   type AlterPartitionReassignmentsRequest,
   type AlterPartitionRequest,
@@ -101,6 +101,11 @@ export interface ControllerActivation {
    */
   readonly metadataLogEndOffset: number;
   readonly random: Random;
+  /**
+   * `byteCount` unpredictable bytes for the cluster secret (node:crypto's randomBytes in a node; a
+   * seeded source in tests): drawn once, when the image has no secret yet.
+   */
+  readonly secretBytes: (byteCount: number) => Buffer;
   readonly config?: Partial<ControllerConfig>;
 }
 
@@ -133,21 +138,29 @@ export class Controller {
    * controller has heard no heartbeat yet, and must not fence a healthy cluster for that. Returns
    * the ControllerActivationRecord to propose first; none when the image already records this very
    * activation (a controller rebuilt from the committed image after a failed proposal, same epoch).
+   * The first activation of a cluster (or the first after an upgrade to a version that has it) also
+   * writes the cluster secret, in the same batch, so it commits with the activation.
    */
   static activate(activation: ControllerActivation): { controller: Controller; records: MetadataRecord[] } {
     const controller = new Controller(activation);
     const active = activation.image.controller;
-    if (
-      active?.controllerId === activation.controllerId &&
-      active.controllerEpoch === activation.controllerEpoch
-    )
-      return { controller, records: [] };
     const batch = controller.newBatch();
-    batch.add({
-      type: 'controllerActivation',
-      controllerId: activation.controllerId,
-      controllerEpoch: activation.controllerEpoch,
-    });
+    if (
+      active?.controllerId !== activation.controllerId ||
+      active.controllerEpoch !== activation.controllerEpoch
+    ) {
+      batch.add({
+        type: 'controllerActivation',
+        controllerId: activation.controllerId,
+        controllerEpoch: activation.controllerEpoch,
+      });
+    }
+    if (activation.image.clusterSecret === null) {
+      const secret = activation.secretBytes(clusterSecretBytes);
+      invariant(secret.length === clusterSecretBytes, () => `secretBytes gave ${secret.length} bytes`);
+      batch.add({ type: 'clusterSecret', secret });
+    }
+    if (batch.records.length === 0) return { controller, records: [] };
     controller.workingImage = batch.delta.apply();
     return { controller, records: batch.records };
   }

@@ -10,6 +10,7 @@ import { canonicalQuotaEntity, type QuotaEntity, quotaEntityKey } from './client
 import {
   type BrokerEndpoint,
   type BrokerId,
+  clusterSecretBytes,
   type MetadataRecord,
   noLeader,
   type PartitionChangeRecord,
@@ -122,6 +123,7 @@ interface ImageParts {
   readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredentialState>>;
   readonly acls: ReadonlyMap<string, AclBinding>;
   readonly clientQuotas: ReadonlyMap<string, ClientQuotaState>;
+  readonly clusterSecret: Buffer | null;
 }
 
 /** One client quota entity's values by key (producer_byte_rate...), as the metadata log holds them. */
@@ -153,6 +155,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     scramCredentials: new Map(),
     acls: new Map(),
     clientQuotas: new Map(),
+    clusterSecret: null,
   });
 
   readonly brokers: ReadonlyMap<BrokerId, BrokerRegistration>;
@@ -177,6 +180,11 @@ export class MetadataImage implements MetadataView, ImageParts {
   readonly acls: ReadonlyMap<string, AclBinding>;
   /** Client quotas by `quotaEntityKey` of their entity. */
   readonly clientQuotas: ReadonlyMap<string, ClientQuotaState>;
+  /**
+   * The cluster secret (ClusterSecretRecord), null until the first active controller's activation
+   * commits. Only for deriving values inside the node: never sent in any answer.
+   */
+  readonly clusterSecret: Buffer | null;
 
   /** @internal Images are made by `MetadataDelta.apply()`. */
   constructor(parts: ImageParts) {
@@ -191,6 +199,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     this.scramCredentials = parts.scramCredentials;
     this.acls = parts.acls;
     this.clientQuotas = parts.clientQuotas;
+    this.clusterSecret = parts.clusterSecret;
     Object.freeze(this);
   }
 
@@ -269,6 +278,7 @@ export class MetadataDelta implements MetadataView {
   private scramCredentials: Map<string, ReadonlyMap<number, ScramCredentialState>> | null = null;
   private acls: Map<string, AclBinding> | null = null;
   private clientQuotas: Map<string, ClientQuotaState> | null = null;
+  private clusterSecret: Buffer | null;
   /** Topics whose partition array this delta owns (copied), by name. */
   private readonly ownedTopics = new Map<string, MutableTopic>();
   private sealed = false;
@@ -282,6 +292,7 @@ export class MetadataDelta implements MetadataView {
     this.highestBrokerEpoch = base.highestBrokerEpoch;
     this.producerIds = base.producerIds;
     this.controller = base.controller;
+    this.clusterSecret = base.clusterSecret;
   }
 
   broker(brokerId: BrokerId): BrokerRegistration | undefined {
@@ -585,6 +596,16 @@ export class MetadataDelta implements MetadataView {
         invariant(this.acls.delete(record.id), () => `removing ACL ${record.id}, which does not exist`);
         return this;
       }
+      case 'clusterSecret': {
+        // Written once: a second one would change every node's derived values under their feet.
+        invariant(this.clusterSecret === null, 'the cluster secret is written once and never replaced');
+        invariant(
+          record.secret.length === clusterSecretBytes,
+          () => `a cluster secret of ${record.secret.length} bytes, not ${clusterSecretBytes}`,
+        );
+        this.clusterSecret = Buffer.from(record.secret);
+        return this;
+      }
       case 'controllerActivation': {
         invariant(isBrokerId(record.controllerId), () => `invalid controller id ${record.controllerId}`);
         const previousEpoch = this.controller?.controllerEpoch ?? -1;
@@ -621,6 +642,7 @@ export class MetadataDelta implements MetadataView {
       scramCredentials: this.scramCredentials ?? this.base.scramCredentials,
       acls: this.acls ?? this.base.acls,
       clientQuotas: this.clientQuotas ?? this.base.clientQuotas,
+      clusterSecret: this.clusterSecret,
     });
   }
 

@@ -29,12 +29,14 @@ describe('metadata tree', () => {
     expect(ls(root, '/')).toEqual([
       'brokers',
       'cluster',
+      'clusterSecret',
       'configs',
       'controller',
       'controller_epoch',
       'producerIds',
       'topicIds',
     ]);
+    expect(cat(root, '/clusterSecret')).toBe('<redacted>');
     expect(cat(root, '/cluster/id')).toBe('cluster-x');
     expect(cat(root, '/controller')).toBe('3000');
     expect(cat(root, '/controller_epoch')).toBe('1');

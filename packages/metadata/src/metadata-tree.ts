@@ -12,6 +12,7 @@
 //   /configs/brokers/<default>|<id>                 dynamic broker configs: cluster-wide, one broker
 //   /topicIds/<topicId>                             the topic name
 //   /producerIds                                    the latest producer id block
+//   /clusterSecret                                  `<redacted>`: the secret is there, never shown
 
 import { isReassigning, type MetadataImage } from './image.js';
 
@@ -70,6 +71,9 @@ function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** What the shell shows in place of a secret. */
+export const redactedMarker = '<redacted>';
+
 function json(value: unknown): string {
   return JSON.stringify(value);
 }
@@ -120,6 +124,7 @@ export function metadataTree(image: MetadataImage, context: MetadataTreeContext)
     root.at(['topicIds', topic.topicId]).data = topic.name;
   }
   if (image.producerIds !== null) root.at(['producerIds']).data = json(image.producerIds);
+  if (image.clusterSecret !== null) root.at(['clusterSecret']).data = redactedMarker;
   return root.build();
 }
 

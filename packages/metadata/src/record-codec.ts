@@ -32,6 +32,7 @@
 //   removeAccessControlEntry id:uuid
 //   clientQuota              entity:compactArray(entityType:string entityName:string?) key:string
 //                            remove:bool value:float64
+//   clusterSecret            secret:bytes
 //
 // A batch (one Raft entry, applied atomically) is `count:uvarint (length:uvarint record)*`; the
 // length lets the decoder check that each record was read exactly, so a torn or misread field fails
@@ -205,6 +206,9 @@ export function writeMetadataRecord(writer: Writer, record: MetadataRecord): voi
         .boolean(record.value === null)
         .float64(record.value ?? 0);
       return;
+    case 'clusterSecret':
+      writer.compactBytes(record.secret);
+      return;
     case 'brokerReplicasOffline':
       writer.int32(record.brokerId).int64Number(record.brokerEpoch);
       writer.compactArray(record.logDirs, (w, logDir) => {
@@ -357,6 +361,8 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
       const value = reader.float64();
       return { type, entity, key, value: remove ? null : value };
     }
+    case 'clusterSecret':
+      return { type, secret: Buffer.from(reader.compactBytes()) };
     case 'brokerReplicasOffline': {
       const brokerId = reader.int32();
       const brokerEpoch = reader.int64Number();

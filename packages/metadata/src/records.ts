@@ -190,6 +190,21 @@ export interface RemoveUserScramCredentialRecord {
   readonly mechanism: number;
 }
 
+/** How many random bytes the cluster secret holds. */
+export const clusterSecretBytes = 32;
+
+/**
+ * The cluster's own random secret, written once by the first active controller and never changed:
+ * every node derives from it what must be the same on every node and across restarts but
+ * unguessable from outside (the made-up SCRAM salt of a user that does not exist). It never leaves
+ * the cluster: tools get the image without it (`imageToRecords(image, { secrets: 'omit' })`), and
+ * the metadata shell shows a redacted marker. Gregor's own record.
+ */
+export interface ClusterSecretRecord {
+  readonly type: 'clusterSecret';
+  readonly secret: Buffer;
+}
+
 /** An ACL was created, under an id the controller chose (Kafka's AccessControlEntryRecord). */
 export interface AccessControlEntryRecord {
   readonly type: 'accessControlEntry';
@@ -237,7 +252,8 @@ export type MetadataRecord =
   | RemoveUserScramCredentialRecord
   | AccessControlEntryRecord
   | RemoveAccessControlEntryRecord
-  | ClientQuotaRecord;
+  | ClientQuotaRecord
+  | ClusterSecretRecord;
 
 export type MetadataRecordType = MetadataRecord['type'];
 
@@ -264,4 +280,5 @@ export const metadataRecordTypeIds = {
   removeUserScramCredential: 103,
   accessControlEntry: 104,
   removeAccessControlEntry: 105,
+  clusterSecret: 106,
 } as const satisfies Record<MetadataRecordType, number>;

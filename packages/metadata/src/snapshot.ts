@@ -16,9 +16,22 @@ export const snapshotFormatVersion = 0;
 /** Upper bound on records in a decoded snapshot, so a forged count cannot allocate the heap away. */
 export const snapshotRecordsMax = collectionCountMax;
 
-export function imageToRecords(image: MetadataImage): MetadataRecord[] {
+export interface ImageToRecordsOptions {
+  /**
+   * 'keep' (snapshots: the image as it is) or 'omit' (an image for a tool outside the cluster,
+   * DescribeMetadata): the cluster secret never leaves the nodes.
+   */
+  readonly secrets: 'keep' | 'omit';
+}
+
+export function imageToRecords(
+  image: MetadataImage,
+  options: ImageToRecordsOptions = { secrets: 'keep' },
+): MetadataRecord[] {
   const records: MetadataRecord[] = [];
   if (image.controller !== null) records.push({ type: 'controllerActivation', ...image.controller });
+  if (image.clusterSecret !== null && options.secrets === 'keep')
+    records.push({ type: 'clusterSecret', secret: image.clusterSecret });
   const brokers = [...image.brokers.values()].sort((a, b) => a.brokerEpoch - b.brokerEpoch);
   for (const broker of brokers) {
     const { offlineLogDirs: _dirs, offlineReplicas: _replicas, ...registration } = broker;

@@ -42,6 +42,8 @@ export class SimControllerNode {
       nowMs: 0,
       metadataLogEndOffset: 0,
       random,
+      // A fixed secret: drawing it from `random` would shift every seed's replay.
+      secretBytes: (byteCount) => Buffer.alloc(byteCount, 0x5a),
       config,
     });
     this.controller = controller;

@@ -5,7 +5,8 @@
 // One step of the exchange SaslHandshake began. A failure is SASL_AUTHENTICATION_FAILED with
 // Kafka's message, the same whether the user is unknown or the password wrong, and the connection
 // closes after the answer; the broker logs the user the client claimed and its address.
-// session_lifetime_ms is connections.max.reauth.ms of the mechanism (0: the session never expires);
+// session_lifetime_ms is connections.max.reauth.ms of the mechanism, or less when the credential
+// ends sooner (an OAUTHBEARER token's exp), as Kafka's SaslServerAuthenticator (0: never expires);
 // the client re-authenticates before it ends (KIP-368, see security/connection-session.ts). A
 // re-authentication that proves another principal fails with Kafka's "Cannot change principals"
 // message and the connection closes.
@@ -42,18 +43,33 @@ export function saslStep(
     principal,
     mechanism: exchange.mechanism,
   });
+  const listener = context.connection.listenerName;
   const step = exchange.step(token);
   if (step.kind === 'challenge') return step;
   if (step.kind === 'failed') {
     session.failSasl();
+    context.broker.metrics.authenticationCompleted(listener, 'failed', reauthenticating);
     context.broker.logger.warn(
       { ...logFields(step.user === undefined ? null : `User:${step.user}`), reason: step.reason },
       `failed ${what}`,
     );
-    return { kind: 'failed', message: authenticationFailedMessage(exchange.mechanism, reauthenticating) };
+    return {
+      kind: 'failed',
+      message: step.clientMessage ?? authenticationFailedMessage(exchange.mechanism, reauthenticating),
+    };
   }
   const principal = userPrincipal(step.user);
-  const result = session.authenticated(principal, context.broker.clock.nowMs());
+  const nowMs = context.broker.clock.nowMs();
+  const reauthenticationStartedAtMs = session.reauthenticationStartedAtMs;
+  const result = session.authenticated(principal, nowMs, step.credentialExpiresAtMs);
+  context.broker.metrics.authenticationCompleted(
+    listener,
+    result.kind === 'refused' ? 'failed' : 'succeeded',
+    reauthenticating,
+    reauthenticating && reauthenticationStartedAtMs !== undefined
+      ? Math.max(0, nowMs - reauthenticationStartedAtMs)
+      : undefined,
+  );
   if (result.kind === 'refused') {
     context.broker.logger.warn(
       { ...logFields(formatPrincipal(principal)), reason: result.message },

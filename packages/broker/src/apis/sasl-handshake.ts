@@ -37,7 +37,8 @@ export function createSaslHandshakeHandler(authenticator: SaslAuthenticator) {
       mechanism: body.mechanism,
       principal: session.principal === undefined ? null : formatPrincipal(session.principal),
     });
-    if (session.saslState === 'complete') {
+    const reauthenticating = session.saslState === 'complete';
+    if (reauthenticating) {
       const start = session.beginReauthentication(context.broker.clock.nowMs());
       if (start.kind === 'not-allowed') {
         context.broker.logger.debug({ ...logFields(), reason: start.reason }, 'SaslHandshake refused');
@@ -49,6 +50,7 @@ export function createSaslHandshakeHandler(authenticator: SaslAuthenticator) {
           `failed re-authentication: SASL mechanism '${body.mechanism}' requested by client is not supported for re-authentication of mechanism '${session.mechanism}'`,
         );
         session.failSasl();
+        context.broker.metrics.authenticationCompleted(listener, 'failed', true);
         return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
       }
     } else if (session.saslState !== 'handshake') {
@@ -61,6 +63,7 @@ export function createSaslHandshakeHandler(authenticator: SaslAuthenticator) {
         'failed authentication: SASL mechanism not enabled on this listener',
       );
       session.failSasl();
+      context.broker.metrics.authenticationCompleted(listener, 'failed', reauthenticating);
       return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
     }
     session.beginSasl(exchange, apiVersion, authenticator.maxReauthMsOf(listener, body.mechanism));

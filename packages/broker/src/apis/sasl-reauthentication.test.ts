@@ -4,6 +4,7 @@
 
 import { ApiKey, ErrorCode, encodeRequest, type RequestInput, type SupportedApiKey } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BrokerMetricsRecorder } from '../metrics/broker-metrics.js';
 import type { ConnectionContext, FrameHandler } from '../network/connection.js';
 import { createRequestRouter } from '../request-router.js';
 import { ConnectionSession } from '../security/connection-session.js';
@@ -22,8 +23,15 @@ let cluster: LocalClusterFixture;
 let router: FrameHandler;
 let correlationId = 0;
 
+let recorder: BrokerMetricsRecorder;
+
 beforeEach(async () => {
-  cluster = await LocalClusterFixture.start();
+  recorder = new BrokerMetricsRecorder(
+    { windowMs: 30_000, samples: 2 },
+    () => 0,
+    () => true,
+  );
+  cluster = await LocalClusterFixture.start({ metrics: recorder });
   const sasl = new SaslAuthenticator(
     new Map([
       [
@@ -39,6 +47,8 @@ beforeEach(async () => {
       ],
     ]),
     () => undefined,
+    () => cluster.context.metadata.image().clusterSecret,
+    () => cluster.clock.nowMs(),
   );
   router = createRequestRouter(cluster.context, apiHandlers({ sasl }));
 });
@@ -170,5 +180,35 @@ describe('SASL re-authentication (connections.max.reauth.ms)', () => {
     expect(other.handshake.errorCode).toBe(ErrorCode.UNSUPPORTED_SASL_MECHANISM);
     expect(connection.session!.saslState).toBe('failed');
     expect(cluster.logLines.some((line) => line.includes('not supported for re-authentication'))).toBe(true);
+  });
+});
+
+describe('socket-server authentication metrics', () => {
+  it('counts authentications and re-authentications, good and bad, and times re-authentication', async () => {
+    const alice = newConnection();
+    await authenticate(alice, 'alice');
+    await authenticate(newConnection(), 'bob-unknown');
+    await authenticate(newConnection(), 'nobody', 'GSSAPI');
+    cluster.clock.advanceMs(2_000);
+    await send(alice, ApiKey.SaslHandshake, 1, { mechanism: 'PLAIN' });
+    cluster.clock.advanceMs(3);
+    const reauthenticated = await send(alice, ApiKey.SaslAuthenticate, 2, {
+      authBytes: Buffer.from('\u0000alice\u0000alice-secret'),
+    });
+    expect(decodeOutcome(ApiKey.SaslAuthenticate, 2, reauthenticated).errorCode).toBe(ErrorCode.NONE);
+    cluster.clock.advanceMs(2_000);
+    const other = await authenticate(alice, 'bob');
+    expect(decodeOutcome(ApiKey.SaslAuthenticate, 2, other.outcome!).errorCode).toBe(
+      ErrorCode.SASL_AUTHENTICATION_FAILED,
+    );
+    const counters = recorder.listeners.get(listenerName)!;
+    expect(counters).toMatchObject({
+      successfulAuthentications: 1,
+      // A wrong password and an unsupported mechanism.
+      failedAuthentications: 2,
+      successfulReauthentications: 1,
+      failedReauthentications: 1,
+    });
+    expect(counters.reauthenticationLatencyMs.measure(0)).toEqual({ avg: 3, max: 3 });
   });
 });

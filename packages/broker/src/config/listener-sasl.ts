@@ -1,6 +1,6 @@
 // The SASL settings of each SASL_PLAINTEXT and SASL_SSL listener, from Kafka's keys:
 //   sasl.enabled.mechanisms   (per listener: listener.name.<listener>.sasl.enabled.mechanisms)
-//                              PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; Kafka's default, GSSAPI
+//                              PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER; Kafka's default, GSSAPI
 //                              (Kerberos), is not available here, so the key must be set.
 //   sasl.jaas.config          PLAIN's users, `user_<name>="<password>"` options of a
 //                              PlainLoginModule entry, from listener.name.<listener>.plain.sasl.jaas.config,
@@ -11,20 +11,37 @@
 //                              not and sends anything else is closed. 0 (Kafka's default): never.
 //                              As Kafka: listener.name.<listener>.<mechanism>.connections.max.reauth.ms,
 //                              else listener.name.<listener>.connections.max.reauth.ms, else the key.
+//   OAUTHBEARER               unsecured JWTs only (Kafka's default server callback handler,
+//                              OAuthBearerUnsecuredValidatorCallbackHandler): the
+//                              OAuthBearerLoginModule entry of listener.name.<listener>.oauthbearer.sasl.jaas.config
+//                              (else listener.name.<listener>.sasl.jaas.config, else sasl.jaas.config)
+//                              gives its unsecuredValidator* options. Any other
+//                              sasl.server.callback.handler.class (JWKS validation), and any
+//                              for PLAIN or SCRAM, is refused.
 // SCRAM users are not configured here: their salted credentials live in the metadata log
 // (AlterUserScramCredentials, `gregor users`).
 
-import { parseJaasConfig, plainLoginModule, plainUsers } from '../security/jaas-config.js';
+import { type JaasEntry, parseJaasConfig, plainLoginModule, plainUsers } from '../security/jaas-config.js';
+import {
+  type UnsecuredJwtValidatorOptions,
+  unsecuredJwtValidatorOptions,
+} from '../security/unsecured-jwt.js';
 import { ConfigError, ConfigProblems } from './config-def.js';
 import { listenerSetting } from './listener-tls.js';
 
-export const saslMechanismsSupported = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export const saslMechanismsSupported = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 export type SaslMechanismName = (typeof saslMechanismsSupported)[number];
+
+/** Kafka's default OAUTHBEARER server callback handler, the only one Gregor has. */
+export const unsecuredValidatorCallbackHandlerClass =
+  'org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBearerUnsecuredValidatorCallbackHandler';
 
 export interface ListenerSasl {
   readonly mechanisms: readonly SaslMechanismName[];
   /** PLAIN's users and passwords (empty when PLAIN is not enabled). */
   readonly plainUsers: ReadonlyMap<string, string>;
+  /** OAUTHBEARER's unsecured JWT validation (undefined when OAUTHBEARER is not enabled). */
+  readonly oauthBearer?: UnsecuredJwtValidatorOptions;
   /** connections.max.reauth.ms of each enabled mechanism; 0: sessions do not expire. */
   readonly connectionsMaxReauthMs: ReadonlyMap<SaslMechanismName, number>;
 }
@@ -35,7 +52,8 @@ export function isSaslKeyWithEffect(key: string): boolean {
     key === 'sasl.enabled.mechanisms' ||
     key === 'sasl.jaas.config' ||
     key === 'connections.max.reauth.ms' ||
-    /^listener\.name\.[^.]+\.(sasl\.enabled\.mechanisms|sasl\.jaas\.config|connections\.max\.reauth\.ms|[a-z0-9-]+\.(sasl\.jaas\.config|connections\.max\.reauth\.ms))$/.test(
+    key === 'sasl.server.callback.handler.class' ||
+    /^listener\.name\.[^.]+\.(sasl\.enabled\.mechanisms|sasl\.jaas\.config|connections\.max\.reauth\.ms|[a-z0-9-]+\.(sasl\.jaas\.config|connections\.max\.reauth\.ms|sasl\.server\.callback\.handler\.class))$/.test(
       key,
     )
   );
@@ -94,13 +112,64 @@ export function listenerSasl(raw: ReadonlyMap<string, string>, listenerName: str
       });
     }
   }
+  // Server callback handlers are Java classes: Gregor has its own PLAIN and SCRAM servers and,
+  // for OAUTHBEARER, Kafka's default unsecured validator only; naming any other is refused.
+  for (const mechanism of mechanisms) {
+    const handlerKey = [
+      `listener.name.${listenerName.toLowerCase()}.${mechanism.toLowerCase()}.sasl.server.callback.handler.class`,
+      'sasl.server.callback.handler.class',
+    ].find((key) => raw.has(key));
+    const handler = handlerKey === undefined ? '' : raw.get(handlerKey)!.trim();
+    if (handlerKey === undefined || handler === '') continue;
+    if (mechanism === 'OAUTHBEARER' && handler === unsecuredValidatorCallbackHandlerClass) continue;
+    problems.add(
+      new ConfigError(
+        handlerKey,
+        mechanism === 'OAUTHBEARER'
+          ? `only ${unsecuredValidatorCallbackHandlerClass} (unsecured JWTs) is available for OAUTHBEARER, not ${handler}`
+          : `server callback handlers are not available for ${mechanism} (listener ${listenerName}); remove the key`,
+      ),
+    );
+  }
+  let oauthBearer: UnsecuredJwtValidatorOptions | undefined;
+  if (mechanisms.includes('OAUTHBEARER')) {
+    const prefix = `listener.name.${listenerName.toLowerCase()}.`;
+    const jaasKey = [
+      `${prefix}oauthbearer.sasl.jaas.config`,
+      `${prefix}sasl.jaas.config`,
+      'sasl.jaas.config',
+    ].find((key) => raw.has(key));
+    if (jaasKey === undefined) {
+      problems.add(
+        new ConfigError(
+          `${prefix}oauthbearer.sasl.jaas.config`,
+          `OAUTHBEARER is enabled on listener ${listenerName} but no JAAS config names its login module (org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;)`,
+        ),
+      );
+    } else {
+      oauthBearer = problems.check(() => {
+        let entry: JaasEntry;
+        try {
+          entry = parseJaasConfig(raw.get(jaasKey)!);
+          return unsecuredJwtValidatorOptions(entry);
+        } catch (error) {
+          throw new ConfigError(jaasKey, (error as Error).message);
+        }
+      });
+    }
+  }
   const connectionsMaxReauthMs = new Map<SaslMechanismName, number>();
   for (const mechanism of mechanisms) {
     const value = problems.check(() => maxReauthMs(raw, listenerName, mechanism));
     connectionsMaxReauthMs.set(mechanism, value ?? 0);
   }
   problems.throwIfAny();
-  return { mechanisms, plainUsers: users, connectionsMaxReauthMs };
+  return {
+    mechanisms,
+    plainUsers: users,
+    connectionsMaxReauthMs,
+    ...(oauthBearer === undefined ? {} : { oauthBearer }),
+  };
 }
 
 /** connections.max.reauth.ms for one mechanism of one listener, the most specific key first. */

@@ -46,6 +46,7 @@ beforeAll(async () => {
       'offsets.topic.replication.factor': '1',
       'offsets.topic.num.partitions': '1',
       'group.initial.rebalance.delay.ms': '0',
+      'gregor.metrics.port': '0',
     },
   });
   for (const [user, config] of [
@@ -290,6 +291,58 @@ consumer.close()
       timeout: clientTimeoutMs,
     });
     expect(refused.status).not.toBe(0);
+  });
+
+  it('counts one good and one bad login in the socket-server metrics of the listener, exactly', async () => {
+    const scrape = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${cluster.node(1).metricsPort}/metrics`)).text();
+      const value = (name: string) => {
+        const line = text
+          .split('\n')
+          .find((candidate) =>
+            candidate.startsWith(
+              `kafka_server_socket_server_metrics_${name}{listener="SASL_PLAINTEXT",networkProcessor="0"} `,
+            ),
+          );
+        return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+      };
+      return {
+        created: value('connection_creation_total'),
+        closed: value('connection_close_total'),
+        open: value('connection_count'),
+        succeeded: value('successful_authentication_total'),
+        failed: value('failed_authentication_total'),
+      };
+    };
+    const login = async (password: string) => {
+      const connection = await KafkaConnection.open({ host: '127.0.0.1', port: port('SASL_PLAINTEXT') });
+      try {
+        await connection.call(ApiKey.SaslHandshake, 1, { mechanism: 'PLAIN' });
+        const answer = await connection.call(ApiKey.SaslAuthenticate, 2, {
+          authBytes: Buffer.from(`\u0000carol\u0000${password}`),
+        });
+        return answer.errorCode;
+      } finally {
+        connection.close();
+      }
+    };
+    const before = await scrape();
+    expect(await login('carol-secret')).toBe(ErrorCode.NONE);
+    expect(await login('wrong')).toBe(ErrorCode.SASL_AUTHENTICATION_FAILED);
+    // The broker sees the closes a moment after the client: wait for both, bounded.
+    const deadline = Date.now() + 10_000;
+    let after = await scrape();
+    while (after.closed < before.closed + 2 && Date.now() < deadline) {
+      await new Promise((done) => setTimeout(done, 50));
+      after = await scrape();
+    }
+    expect(after).toEqual({
+      created: before.created + 2,
+      closed: before.closed + 2,
+      open: before.open,
+      succeeded: before.succeeded + 1,
+      failed: before.failed + 1,
+    });
   });
 
   it('refuses any other request before authentication, closing the connection', async () => {

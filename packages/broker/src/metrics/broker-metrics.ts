@@ -4,7 +4,7 @@
 // and the data path pays for no label hashing. With gregor.metrics.port=-1 the node uses
 // `noBrokerMetrics`, which records nothing.
 
-import { SampledAvgMax, SampledPercentiles, type SampleWindows } from './sampled-stats.js';
+import { SampledAvgMax, SampledPercentiles, SampledRate, type SampleWindows } from './sampled-stats.js';
 
 /** The recording side, as the router, the API handlers and the node's drivers see it. */
 export interface BrokerMetrics {
@@ -27,6 +27,43 @@ export interface BrokerMetrics {
   newActiveController(): void;
   /** A client over a quota was throttled (Kafka's Produce/Fetch/Request throttle-time sensors). */
   clientThrottled(quota: ClientQuotaType, who: ThrottledClient, throttleTimeMs: number): void;
+  /** The listener started: its socket-server series exist from now on, at zero, as Kafka's sensors. */
+  listenerStarted(listener: string): void;
+  /** A client connection was accepted on the listener (Kafka's socket-server connection-creation). */
+  connectionOpened(listener: string): void;
+  /** A connection the listener accepted closed, for whatever reason (connection-close). */
+  connectionClosed(listener: string): void;
+  /**
+   * An authentication on the listener ended: a SASL exchange, a TLS handshake, or a PLAINTEXT
+   * connection (which Kafka counts as authenticated at once). `reauthenticationLatencyMs`: for a
+   * successful re-authentication (KIP-368), from its SaslHandshake to its success.
+   */
+  authenticationCompleted(
+    listener: string,
+    outcome: AuthenticationOutcome,
+    reauthentication: boolean,
+    reauthenticationLatencyMs?: number,
+  ): void;
+}
+
+export type AuthenticationOutcome = 'succeeded' | 'failed';
+
+/**
+ * One listener's socket-server counters (Kafka's kafka.server:type=socket-server-metrics,
+ * listener=L,networkProcessor=N; Gregor's one event loop is network processor 0).
+ */
+export interface ListenerConnectionCounters {
+  /** Open now (connection-count). */
+  connections: number;
+  connectionsCreated: number;
+  readonly connectionCreationRate: SampledRate;
+  connectionsClosed: number;
+  readonly connectionCloseRate: SampledRate;
+  successfulAuthentications: number;
+  failedAuthentications: number;
+  successfulReauthentications: number;
+  failedReauthentications: number;
+  readonly reauthenticationLatencyMs: SampledAvgMax;
 }
 
 /** Kafka's client quota sensor types (`type=Produce|Fetch|Request`): the byte rates and request_percentage. */
@@ -46,6 +83,10 @@ export const noBrokerMetrics: BrokerMetrics = {
   metadataCommitted: () => undefined,
   newActiveController: () => undefined,
   clientThrottled: () => undefined,
+  listenerStarted: () => undefined,
+  connectionOpened: () => undefined,
+  connectionClosed: () => undefined,
+  authenticationCompleted: () => undefined,
 };
 
 /** One client's throttle times under one quota (Kafka's `type=Produce|Fetch|Request,user,client-id` sensors). */
@@ -92,6 +133,8 @@ export class BrokerMetricsRecorder implements BrokerMetrics {
   readonly metadataCommitLatency: SampledAvgMax;
   /** By quota, user and client id; least recently throttled first. */
   readonly throttledClients = new Map<string, ClientThrottleTimes>();
+  /** By listener name: bounded by the configured listeners. */
+  readonly listeners = new Map<string, ListenerConnectionCounters>();
 
   constructor(
     readonly windows: SampleWindows,
@@ -171,9 +214,69 @@ export class BrokerMetricsRecorder implements BrokerMetrics {
     times.throttleTimeMs.record(throttleTimeMs, this.clock());
   }
 
+  listenerStarted(listener: string): void {
+    this.listener(listener);
+  }
+
+  connectionOpened(listener: string): void {
+    const counters = this.listener(listener);
+    counters.connections++;
+    counters.connectionsCreated++;
+    counters.connectionCreationRate.record(1, this.clock());
+  }
+
+  connectionClosed(listener: string): void {
+    const counters = this.listener(listener);
+    counters.connections--;
+    counters.connectionsClosed++;
+    counters.connectionCloseRate.record(1, this.clock());
+  }
+
+  authenticationCompleted(
+    listener: string,
+    outcome: AuthenticationOutcome,
+    reauthentication: boolean,
+    reauthenticationLatencyMs?: number,
+  ): void {
+    const counters = this.listener(listener);
+    if (!reauthentication) {
+      if (outcome === 'succeeded') counters.successfulAuthentications++;
+      else counters.failedAuthentications++;
+      return;
+    }
+    if (outcome === 'failed') {
+      counters.failedReauthentications++;
+      return;
+    }
+    counters.successfulReauthentications++;
+    if (reauthenticationLatencyMs !== undefined) {
+      counters.reauthenticationLatencyMs.record(reauthenticationLatencyMs, this.clock());
+    }
+  }
+
   /** Drops the counters of topics that no longer exist (Kafka removes a deleted topic's metrics). */
   forgetTopics(exists: (topic: string) => boolean): void {
     for (const topic of this.topics.keys()) if (!exists(topic)) this.topics.delete(topic);
+  }
+
+  private listener(listener: string): ListenerConnectionCounters {
+    let counters = this.listeners.get(listener);
+    if (counters === undefined) {
+      counters = {
+        connections: 0,
+        connectionsCreated: 0,
+        connectionCreationRate: new SampledRate(this.windows),
+        connectionsClosed: 0,
+        connectionCloseRate: new SampledRate(this.windows),
+        successfulAuthentications: 0,
+        failedAuthentications: 0,
+        successfulReauthentications: 0,
+        failedReauthentications: 0,
+        reauthenticationLatencyMs: new SampledAvgMax(this.windows),
+      };
+      this.listeners.set(listener, counters);
+    }
+    return counters;
   }
 
   private topic(topic: string): TopicCounters {

@@ -349,6 +349,44 @@ describe('the Prometheus exporter', () => {
     ).toBe(false);
   });
 
+  it('exports socket-server connections and authentications per listener, with network processor 0', async () => {
+    const { recorder, render } = await start();
+    const labels = (listener: string) => `{listener="${listener}",networkProcessor="0"}`;
+    const series = (name: string, listener: string) =>
+      `kafka_server_socket_server_metrics_${name}${labels(listener)}`;
+    recorder.listenerStarted('SSL');
+    recorder.connectionOpened('SASL_PLAINTEXT');
+    recorder.connectionOpened('SASL_PLAINTEXT');
+    recorder.connectionOpened('PLAINTEXT');
+    recorder.authenticationCompleted('PLAINTEXT', 'succeeded', false);
+    recorder.authenticationCompleted('SASL_PLAINTEXT', 'succeeded', false);
+    recorder.authenticationCompleted('SASL_PLAINTEXT', 'failed', false);
+    recorder.authenticationCompleted('SASL_PLAINTEXT', 'succeeded', true, 4);
+    recorder.authenticationCompleted('SASL_PLAINTEXT', 'succeeded', true, 10);
+    recorder.authenticationCompleted('SASL_PLAINTEXT', 'failed', true);
+    recorder.connectionClosed('SASL_PLAINTEXT');
+    const metrics = await render();
+    expect(metrics.get(series('connection_count', 'SASL_PLAINTEXT'))).toBe(1);
+    expect(metrics.get(series('connection_creation_total', 'SASL_PLAINTEXT'))).toBe(2);
+    expect(metrics.get(series('connection_close_total', 'SASL_PLAINTEXT'))).toBe(1);
+    expect(metrics.get(series('connection_count', 'PLAINTEXT'))).toBe(1);
+    expect(metrics.get(series('successful_authentication_total', 'PLAINTEXT'))).toBe(1);
+    expect(metrics.get(series('failed_authentication_total', 'PLAINTEXT'))).toBe(0);
+    expect(metrics.get(series('successful_authentication_total', 'SASL_PLAINTEXT'))).toBe(1);
+    expect(metrics.get(series('failed_authentication_total', 'SASL_PLAINTEXT'))).toBe(1);
+    expect(metrics.get(series('successful_reauthentication_total', 'SASL_PLAINTEXT'))).toBe(2);
+    expect(metrics.get(series('failed_reauthentication_total', 'SASL_PLAINTEXT'))).toBe(1);
+    expect(metrics.get(series('reauthentication_latency_avg', 'SASL_PLAINTEXT'))).toBe(7);
+    expect(metrics.get(series('reauthentication_latency_max', 'SASL_PLAINTEXT'))).toBe(10);
+    // Two connections within the first of two 30 s windows: Kafka's Rate counts at least one
+    // full window less than its samples, so 2 per 30 s.
+    expect(metrics.get(series('connection_creation_rate', 'SASL_PLAINTEXT'))).toBeCloseTo(2 / 30, 3);
+    expect(metrics.get(series('reauthentication_latency_avg', 'PLAINTEXT'))).toBeNaN();
+    // A listener without any connection yet shows zeros, as Kafka's sensors do.
+    expect(metrics.get(series('connection_count', 'SSL'))).toBe(0);
+    expect(metrics.get(series('failed_authentication_total', 'SSL'))).toBe(0);
+  });
+
   it('drops the series of a deleted topic and keeps the all-topics totals', async () => {
     const { render } = await start();
     await createTopic('doomed', 1);

@@ -11,7 +11,7 @@
 
 import type { MetadataImage } from '@gregor/metadata';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { BrokerMetricsRecorder, ClientQuotaType } from './broker-metrics.js';
+import type { BrokerMetricsRecorder, ClientQuotaType, ListenerConnectionCounters } from './broker-metrics.js';
 import {
   type ConsumerGroupLag,
   type ConsumerGroupOffset,
@@ -439,6 +439,103 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
       this.set(recorder.metadataCommitLatency.measure(recorder.nowMs()).max);
     },
   });
+
+  // --- kafka.server:type=socket-server-metrics,listener=L,networkProcessor=N ---------------------
+  // Strimzi's rule keeps `listener` and `networkProcessor` as labels and turns the attribute's
+  // dashes into underscores; `-total` attributes are counters, the rest gauges. Gregor serves
+  // every connection on one event loop: network processor 0.
+  const socketServerLabels = (listener: string) => ({ listener, networkProcessor: '0' });
+  const socketServerSeries = (
+    attribute: string,
+    kind: 'counter' | 'gauge',
+    help: string,
+    read: (counters: ListenerConnectionCounters, nowMs: number) => number,
+  ) => {
+    const options = {
+      name: `kafka_server_socket_server_metrics_${attribute}`,
+      help,
+      labelNames: ['listener', 'networkProcessor'] as const,
+      registers,
+    };
+    const collect = function (
+      this: Counter<'listener' | 'networkProcessor'> | Gauge<'listener' | 'networkProcessor'>,
+    ) {
+      this.reset();
+      const nowMs = recorder.nowMs();
+      for (const [listener, counters] of recorder.listeners) {
+        const value = read(counters, nowMs);
+        if (this instanceof Counter) this.inc(socketServerLabels(listener), value);
+        else this.set(socketServerLabels(listener), value);
+      }
+    };
+    return kind === 'counter' ? new Counter({ ...options, collect }) : new Gauge({ ...options, collect });
+  };
+  socketServerSeries(
+    'connection_count',
+    'gauge',
+    'Client connections open on the listener now (connection-count).',
+    (c) => c.connections,
+  );
+  socketServerSeries(
+    'connection_creation_total',
+    'counter',
+    'Client connections the listener accepted, since start (connection-creation-total).',
+    (c) => c.connectionsCreated,
+  );
+  socketServerSeries(
+    'connection_creation_rate',
+    'gauge',
+    'Client connections accepted per second over the sample windows (connection-creation-rate).',
+    (c, nowMs) => c.connectionCreationRate.measure(nowMs),
+  );
+  socketServerSeries(
+    'connection_close_total',
+    'counter',
+    'Client connections of the listener that closed, since start (connection-close-total).',
+    (c) => c.connectionsClosed,
+  );
+  socketServerSeries(
+    'connection_close_rate',
+    'gauge',
+    'Client connections closed per second over the sample windows (connection-close-rate).',
+    (c, nowMs) => c.connectionCloseRate.measure(nowMs),
+  );
+  socketServerSeries(
+    'successful_authentication_total',
+    'counter',
+    'Successful authentications: SASL exchanges, TLS handshakes, and PLAINTEXT connections, which Kafka counts as authenticated (successful-authentication-total).',
+    (c) => c.successfulAuthentications,
+  );
+  socketServerSeries(
+    'failed_authentication_total',
+    'counter',
+    'Failed authentications: refused SASL exchanges and mechanisms, failed or refused TLS handshakes (failed-authentication-total).',
+    (c) => c.failedAuthentications,
+  );
+  socketServerSeries(
+    'successful_reauthentication_total',
+    'counter',
+    'Successful SASL re-authentications (KIP-368) (successful-reauthentication-total).',
+    (c) => c.successfulReauthentications,
+  );
+  socketServerSeries(
+    'failed_reauthentication_total',
+    'counter',
+    'Failed SASL re-authentications (KIP-368) (failed-reauthentication-total).',
+    (c) => c.failedReauthentications,
+  );
+  socketServerSeries(
+    'reauthentication_latency_avg',
+    'gauge',
+    'Average ms from a re-authentication’s SaslHandshake to its success, over the sample windows; NaN without any (reauthentication-latency-avg).',
+    (c, nowMs) => c.reauthenticationLatencyMs.measure(nowMs).avg,
+  );
+  socketServerSeries(
+    'reauthentication_latency_max',
+    'gauge',
+    'Largest ms from a re-authentication’s SaslHandshake to its success, over the sample windows; NaN without any (reauthentication-latency-max).',
+    (c, nowMs) => c.reauthenticationLatencyMs.measure(nowMs).max,
+  );
 
   // --- kafka-exporter's consumer groups ----------------------------------------------------------
   // Computed by the group coordinator's node for the groups it owns: the committed offset and how

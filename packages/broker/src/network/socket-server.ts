@@ -23,6 +23,7 @@ import type { Clock, TimerHandle, TimerScheduler } from '@gregor/ground';
 import type { SecurityProtocol } from '../config/broker-config.js';
 import type { ListenerTls } from '../config/listener-tls.js';
 import type { Logger } from '../logging.js';
+import { type BrokerMetrics, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import { type ConnectionQuotas, canonicalIp } from '../quotas/connection-quotas.js';
 import { ConnectionSession } from '../security/connection-session.js';
 import { anonymousPrincipal, type KafkaPrincipal, userPrincipal } from '../security/kafka-principal.js';
@@ -105,6 +106,11 @@ export class SocketServer {
     private readonly limits: SocketServerLimits,
     private readonly logger: Logger,
     private readonly admission?: ConnectionAdmission,
+    /** Kafka's socket-server-metrics: connections and authentications per listener. */
+    private readonly metrics: Pick<
+      BrokerMetrics,
+      'listenerStarted' | 'connectionOpened' | 'connectionClosed' | 'authenticationCompleted'
+    > = noBrokerMetrics,
   ) {
     checkSocketBufferSizesSupported(limits);
     this.requestMemory = new RequestMemoryPool(limits.requestMemoryBytes);
@@ -132,9 +138,17 @@ export class SocketServer {
           socket.destroy();
           return false;
         }
+        // Counted from the accept, as Kafka's Selector registers a channel before its handshake.
+        this.metrics.connectionOpened(listener.name);
+        socket.once('close', () => this.metrics.connectionClosed(listener.name));
         return true;
       };
       const serve = (socket: Socket, transportPrincipal: KafkaPrincipal) => {
+        // PLAINTEXT and SSL connections are authenticated once served (Kafka counts their
+        // authenticator's completion too); SASL ones when SaslAuthenticate says so.
+        if (security.protocol === 'PLAINTEXT' || security.protocol === 'SSL') {
+          this.metrics.authenticationCompleted(listener.name, 'succeeded', false);
+        }
         const connection: Connection = new Connection(
           socket,
           {
@@ -180,8 +194,10 @@ export class SocketServer {
         });
         server.on('secureConnection', (socket: TLSSocket) => {
           const principal = this.tlsPrincipal(socket, listener.name, tls, security.protocol);
-          if (principal === undefined) socket.destroy();
-          else this.admit(listener.name, socket, () => serve(socket, principal));
+          if (principal === undefined) {
+            this.metrics.authenticationCompleted(listener.name, 'failed', false);
+            socket.destroy();
+          } else this.admit(listener.name, socket, () => serve(socket, principal));
         });
         const reloader = new TlsFileReloader(
           (fresh) => (server as TlsServer).setSecureContext({ ...fresh.secureContext }),
@@ -192,6 +208,7 @@ export class SocketServer {
         reloader.start();
         this.tlsReloaders.push(reloader);
         server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+          this.metrics.authenticationCompleted(listener.name, 'failed', false);
           this.logger.warn(
             {
               listener: listener.name,
@@ -224,6 +241,7 @@ export class SocketServer {
       logAcceptErrors(server, listener.name, this.logger);
       applyListenerReceiveBufferSize(server, this.limits);
       this.servers.push(server);
+      this.metrics.listenerStarted(listener.name);
       const port = (server.address() as AddressInfo).port;
       bound.push({ ...listener, port });
       this.logger.info(

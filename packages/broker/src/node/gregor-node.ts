@@ -375,6 +375,7 @@ export class GregorNode {
         clock: monotonicClock,
         timers: systemTimers,
       },
+      this.metrics,
     );
     const boundKafka = await this.socketServer.listen(this.config.kafkaListeners, (name) => {
       const tls = this.config.listenerTls.get(name);
@@ -672,8 +673,11 @@ export class GregorNode {
       createRequestRouter(
         context,
         apiHandlers({
-          sasl: new SaslAuthenticator(this.config.listenerSasl, (user, mechanism) =>
-            context.metadata.image().userScramCredentials(user).get(mechanism),
+          sasl: new SaslAuthenticator(
+            this.config.listenerSasl,
+            (user, mechanism) => context.metadata.image().userScramCredentials(user).get(mechanism),
+            () => context.metadata.image().clusterSecret,
+            () => context.clock.nowMs(),
           ),
           groups: this.groupCoordinator,
           producerIds,

@@ -69,4 +69,19 @@ describe('DescribeMetadata', () => {
     });
     expect(write.status.errorCode).toBe(ErrorCode.INCONSISTENT_CLUSTER_ID);
   });
+
+  it('never sends the cluster secret: the image it answers is the node’s without it', async () => {
+    const publisher = new MetadataPublisher();
+    const secret = Buffer.alloc(32, 0x5c);
+    const records = [
+      { type: 'controllerActivation' as const, controllerId: leaderId, controllerEpoch: 4 },
+      { type: 'clusterSecret' as const, secret },
+    ];
+    publisher.apply([{ offset: 0, type: 'data', payload: encodeMetadataBatch(records) }]);
+    expect(publisher.image.clusterSecret).toEqual(secret);
+    const response = await dispatcherOver(publisher).dispatch('DescribeMetadata', { clusterId: '' });
+    const sent = decodeMetadataBatch(response.imageSnapshot);
+    expect(sent.map((record) => record.type)).toEqual(['controllerActivation']);
+    expect(Buffer.from(response.imageSnapshot).includes(secret)).toBe(false);
+  });
 });

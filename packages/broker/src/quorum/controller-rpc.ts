@@ -787,9 +787,12 @@ export class ControllerRpcDispatcher {
   };
 }
 
-/** The image's records as one batch; empty bytes for an empty image (a batch holds at least one record). */
+/**
+ * The image's records as one batch; empty bytes for an empty image (a batch holds at least one
+ * record). Without the cluster secret: the caller is a tool outside the cluster, maybe anonymous.
+ */
 function encodeImageRecords(image: MetadataImage): Buffer {
-  const records = imageToRecords(image);
+  const records = imageToRecords(image, { secrets: 'omit' });
   return records.length === 0 ? Buffer.alloc(0) : encodeMetadataBatch(records);
 }
 

@@ -7,6 +7,7 @@
 // handled by throwing the controller away and rebuilding it from the committed image (as KRaft
 // does on failover): no metadata change is applied twice or lost.
 
+import { randomBytes } from 'node:crypto';
 import type { Random } from '@gregor/ground';
 import {
   Controller,
@@ -126,6 +127,7 @@ export class QuorumController {
             nowMs: this.options.nowMs(),
             metadataLogEndOffset: status.logEndOffset,
             random: this.options.random,
+            secretBytes: randomBytes,
             config: this.options.config,
           });
           this.controller = controller;

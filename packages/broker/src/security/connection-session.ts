@@ -69,6 +69,11 @@ export class ConnectionSession {
     return this.authenticatedMechanism;
   }
 
+  /** When the re-authentication in progress (or the last one) began; undefined before any. */
+  get reauthenticationStartedAtMs(): number | undefined {
+    return this.lastReauthenticationStartMs;
+  }
+
   /** How many times this connection re-authenticated successfully. */
   get reauthentications(): number {
     return this.reauthenticationCount;
@@ -135,7 +140,11 @@ export class ConnectionSession {
    * The exchange in progress succeeded as `principal` at `nowMs`. A re-authentication that proves
    * a different principal is refused with Kafka's message (and the session fails).
    */
-  authenticated(principal: KafkaPrincipal, nowMs: number): AuthenticationResult {
+  authenticated(
+    principal: KafkaPrincipal,
+    nowMs: number,
+    credentialExpiresAtMs?: number,
+  ): AuthenticationResult {
     const mechanism = this.exchangeInProgress?.mechanism;
     const previous = this.reauthenticating ? this.authenticatedAs : undefined;
     if (previous !== undefined && formatPrincipal(previous) !== formatPrincipal(principal)) {
@@ -148,12 +157,24 @@ export class ConnectionSession {
       };
     }
     if (previous !== undefined) this.reauthenticationCount += 1;
-    const sessionLifetimeMs = this.exchangeMaxReauthMs;
+    // Kafka's ReauthInfo.calcCompletionTimesAndReturnSessionLifetimeMs: the configured lifetime,
+    // cut short by the credential's own end; a credential that ends gives the session an end even
+    // with connections.max.reauth.ms at 0.
+    const maxReauthMs = this.exchangeMaxReauthMs;
+    const credentialLeftMs =
+      credentialExpiresAtMs === undefined ? undefined : Math.max(0, credentialExpiresAtMs - nowMs);
+    const sessionLifetimeMs =
+      credentialLeftMs === undefined
+        ? maxReauthMs
+        : maxReauthMs > 0
+          ? Math.min(maxReauthMs, credentialLeftMs)
+          : credentialLeftMs;
+    const expires = credentialLeftMs !== undefined || maxReauthMs > 0;
     this.authenticatedAs = principal;
     this.authenticatedMechanism = mechanism;
     this.exchangeInProgress = undefined;
     this.sasl = 'complete';
-    this.sessionExpiresAtMs = sessionLifetimeMs > 0 ? nowMs + sessionLifetimeMs : undefined;
+    this.sessionExpiresAtMs = expires ? nowMs + sessionLifetimeMs : undefined;
     return { kind: 'authenticated', sessionLifetimeMs };
   }
 

@@ -1,6 +1,8 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { applyRecord, clusterSecretBytes, MetadataImage } from '@gregor/metadata';
 import { describe, expect, it } from 'vitest';
 import { parseJaasConfig, plainUsers } from './jaas-config.js';
+import { SaslAuthenticator } from './sasl-authenticator.js';
 import { PlainExchange } from './sasl-plain.js';
 import {
   ScramExchange,
@@ -166,6 +168,78 @@ describe.each(['SCRAM-SHA-256', 'SCRAM-SHA-512'])('%s', (name) => {
       .replace(/^c=[^,]*/, `c=${Buffer.from('n,a=bob,').toString('base64')}`);
     expect(other.step(Buffer.from(badBinding))).toMatchObject({
       reason: 'SCRAM channel binding does not match',
+    });
+  });
+});
+
+describe('the made-up salt of an unknown SCRAM user', () => {
+  const listeners = new Map([
+    [
+      'SASL',
+      {
+        mechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const,
+        plainUsers: new Map<string, string>(),
+        connectionsMaxReauthMs: new Map(),
+      },
+    ],
+  ]);
+  const image = applyRecord(MetadataImage.empty, {
+    type: 'clusterSecret',
+    secret: randomBytes(clusterSecretBytes),
+  });
+  /** One node: an authenticator over its own image (here: over the same committed image). */
+  const node = (source: MetadataImage) =>
+    new SaslAuthenticator(
+      listeners,
+      () => undefined,
+      () => source.clusterSecret,
+      () => 0,
+    );
+  const serverFirst = (authenticator: SaslAuthenticator, mechanism: string, user: string) => {
+    const step = authenticator.start('SASL', mechanism)!.step(Buffer.from(`n,,n=${user},r=abcdef`));
+    expect(step.kind).toBe('challenge');
+    const [, salt, iterations] = /,s=([^,]+),i=(\d+)$/.exec(
+      (step as { response: Buffer }).response.toString(),
+    )!;
+    return { salt: salt!, iterations: Number(iterations) };
+  };
+
+  it('is the same from two nodes over the same image, and differs between users and mechanisms', () => {
+    const first = node(image);
+    const second = node(
+      applyRecord(MetadataImage.empty, { type: 'clusterSecret', secret: image.clusterSecret! }),
+    );
+    for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512']) {
+      expect(serverFirst(first, mechanism, 'mallory')).toEqual(serverFirst(second, mechanism, 'mallory'));
+      expect(serverFirst(first, mechanism, 'mallory').iterations).toBe(4096);
+      expect(serverFirst(first, mechanism, 'mallory').salt).not.toBe(
+        serverFirst(first, mechanism, 'trudy').salt,
+      );
+    }
+    expect(serverFirst(first, 'SCRAM-SHA-256', 'mallory').salt).not.toBe(
+      serverFirst(first, 'SCRAM-SHA-512', 'mallory').salt,
+    );
+  });
+
+  it('depends on the cluster secret: another cluster gives another salt, never a fixed value', () => {
+    const other = applyRecord(MetadataImage.empty, {
+      type: 'clusterSecret',
+      secret: randomBytes(clusterSecretBytes),
+    });
+    const salt = serverFirst(node(image), 'SCRAM-SHA-256', 'mallory').salt;
+    expect(salt).not.toBe(serverFirst(node(other), 'SCRAM-SHA-256', 'mallory').salt);
+    expect(Buffer.from(salt, 'base64')).toHaveLength(16);
+    expect(Buffer.from(salt, 'base64').equals(Buffer.alloc(16))).toBe(false);
+  });
+
+  it('is refused, as a failed authentication, while the image has no cluster secret', () => {
+    const step = node(MetadataImage.empty)
+      .start('SASL', 'SCRAM-SHA-256')!
+      .step(Buffer.from('n,,n=alice,r=abc'));
+    expect(step).toEqual({
+      kind: 'failed',
+      reason: 'the cluster secret is not in the metadata image yet',
+      user: 'alice',
     });
   });
 });

@@ -4,9 +4,11 @@
 //   client-final  c=base64(gs2 header),r=nonce[,extensions],p=proof
 //   server-final  v=server-signature
 // The broker keeps only StoredKey and ServerKey (from the metadata log), never the password. A user
-// without a credential gets a made-up salt (derived from a per-node secret, so it is the same
-// every time) and fails at the proof like a wrong password: the exchange does not say whether the
-// user exists.
+// without a credential gets a made-up salt, derived from the cluster secret (a random value the
+// first controller wrote into the metadata log), so every node answers the same salt for the same
+// unknown user, before and after restarts, as for a real one; it fails at the proof like a wrong
+// password: the exchange does not say whether the user exists. A node whose image has no cluster
+// secret yet (before the first controller's activation commits) refuses every SCRAM exchange.
 
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { scramIterationsMax, scramIterationsMin } from '@gregor/metadata';
@@ -102,8 +104,11 @@ export class ScramExchange implements SaslExchange {
   constructor(
     private readonly scram: ScramMechanism,
     private readonly credentialOf: (user: string) => StoredScramCredential | undefined,
-    /** Per-node secret the made-up salt of an unknown user is derived from. */
-    private readonly unknownUserSecret: Buffer,
+    /**
+     * The key the made-up salt of an unknown user is derived from (from the cluster secret, the same
+     * on every node); null while the node has no cluster secret: the exchange is refused.
+     */
+    private readonly unknownUserSecret: Buffer | null,
   ) {}
 
   get mechanism(): string {
@@ -139,8 +144,11 @@ export class ScramExchange implements SaslExchange {
     if (extensions !== '' && /(^|,)tokenauth=true(,|$)/.test(extensions!.slice(1))) {
       return { kind: 'failed', reason: 'delegation tokens are not supported', user };
     }
+    if (this.unknownUserSecret === null) {
+      return { kind: 'failed', reason: 'the cluster secret is not in the metadata image yet', user };
+    }
     const stored = this.credentialOf(user);
-    const credential = stored ?? this.madeUpCredential(user);
+    const credential = stored ?? this.madeUpCredential(user, this.unknownUserSecret);
     const nonce = `${clientNonce}${randomBytes(24).toString('base64url')}`;
     const serverFirst = `r=${nonce},s=${credential.salt.toString('base64')},i=${credential.iterations}`;
     this.state = {
@@ -185,9 +193,9 @@ export class ScramExchange implements SaslExchange {
   }
 
   /** The same salt for the same unknown user every time, so asking twice tells nothing either. */
-  private madeUpCredential(user: string): StoredScramCredential {
-    const salt = hmac(this.scram, this.unknownUserSecret, `salt:${user}`).subarray(0, 16);
-    const keys = hmac(this.scram, this.unknownUserSecret, `keys:${user}`);
+  private madeUpCredential(user: string, secret: Buffer): StoredScramCredential {
+    const salt = hmac(this.scram, secret, `salt:${user}`).subarray(0, 16);
+    const keys = hmac(this.scram, secret, `keys:${user}`);
     return { salt, storedKey: hash(this.scram, keys), serverKey: keys, iterations: scramIterationsMin };
   }
 }

@@ -228,6 +228,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       nowMs: fixture.clock.nowMs(),
       metadataLogEndOffset: 0,
       random: new SeededRandom(options.seed ?? 42),
+      secretBytes: (byteCount) => Buffer.alloc(byteCount, 42),
       config: {
         defaultNumPartitions: settings.numPartitions,
         defaultReplicationFactor: settings.defaultReplicationFactor,

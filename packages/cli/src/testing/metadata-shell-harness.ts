@@ -67,6 +67,7 @@ export function buildMetadataLog(): BuiltLog {
     nowMs,
     metadataLogEndOffset: 0,
     random: fixedRandom(7),
+    secretBytes: (byteCount) => Buffer.alloc(byteCount, 7),
   });
   commit(records);
   for (const brokerId of [1, 2, 3]) {

@@ -12,7 +12,7 @@ import {
 } from '../errors.js';
 import { Kafka, type KafkaConfig } from '../kafka.js';
 import { logLevel } from '../logger.js';
-import type { SASLOptions } from '../sasl/sasl-authenticator.js';
+import type { PasswordSASLOptions } from '../sasl/sasl-authenticator.js';
 import { BrokerProcesses } from '../testing/broker-processes.js';
 import { makeTestCertificates, type TestCertificates } from '../testing/test-certificates.js';
 
@@ -147,7 +147,7 @@ describe('SASL', () => {
   });
 
   it('a wrong password and an unknown user fail at once with SASL_AUTHENTICATION_FAILED, not retried', async () => {
-    const cases: [string, SASLOptions][] = [
+    const cases: [string, PasswordSASLOptions][] = [
       ['SASL_SSL', { mechanism: 'scram-sha-512', username: 'alice', password: 'wrong' }],
       ['SASL_SSL', { mechanism: 'scram-sha-512', username: 'mallory', password: 'wrong' }],
       ['SASL_SSL', { mechanism: 'scram-sha-256', username: 'alice', password: 'alice-secret' }],

@@ -1,6 +1,8 @@
 // SASL on one connection, right after ApiVersions, as Kafka's clients do: SaslHandshake v1 picks
 // the mechanism, then the tokens travel in SaslAuthenticate requests (PLAIN: one; SCRAM: two, and
-// the server's last answer is checked). kafkajs's `sasl` option names the mechanism in lower case.
+// the server's last answer is checked; OAUTHBEARER: one, RFC 7628's client-first message with the
+// token kafkajs's `oauthBearerProvider` gives, asked anew for every connection). kafkajs's `sasl`
+// option names the mechanism in lower case.
 // A refusal is a KafkaJSSASLAuthenticationError (never retried); the broker closes the connection
 // after it, so the connection is not used again either way.
 
@@ -11,16 +13,31 @@ import { KafkaJSError, KafkaJSSASLAuthenticationError } from '../errors.js';
 import { plainToken } from './plain.js';
 import { ScramClient, type ScramMechanism, scramSha256, scramSha512 } from './scram.js';
 
-export interface SASLOptions {
+export interface PasswordSASLOptions {
   readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
   readonly username: string;
   readonly password: string;
 }
 
+/** kafkajs's OauthbearerProviderResponse: the token, and RFC 7628 extensions if any. */
+export interface OauthbearerProviderResponse {
+  readonly value: string;
+  readonly extensions?: Readonly<Record<string, string>>;
+}
+
+/** kafkajs's OAUTHBEARER option: a provider asked for a (fresh) token on every connection. */
+export interface OauthbearerSASLOptions {
+  readonly mechanism: 'oauthbearer';
+  readonly oauthBearerProvider: () => Promise<OauthbearerProviderResponse>;
+}
+
+export type SASLOptions = PasswordSASLOptions | OauthbearerSASLOptions;
+
 const mechanismNames = {
   plain: 'PLAIN',
   'scram-sha-256': 'SCRAM-SHA-256',
   'scram-sha-512': 'SCRAM-SHA-512',
+  oauthbearer: 'OAUTHBEARER',
 } as const;
 
 const scramMechanisms: Record<string, ScramMechanism> = {
@@ -33,18 +50,26 @@ export const scramClientNonceBytes = 32;
 
 /** Checks kafkajs's `sasl` option once, at `new Kafka(...)`: an unknown mechanism is refused there. */
 export function validateSaslOptions(sasl: unknown): SASLOptions {
-  const options = sasl as Partial<SASLOptions> | null;
+  const options = sasl as Partial<PasswordSASLOptions & Omit<OauthbearerSASLOptions, 'mechanism'>> | null;
   const mechanism = String(options?.mechanism ?? '').toLowerCase();
   if (!(mechanism in mechanismNames)) {
     throw new KafkaJSError(
       `sasl mechanism "${options?.mechanism}" is not supported (supported: ${Object.keys(mechanismNames).join(', ')})`,
     );
   }
+  if (mechanism === 'oauthbearer') {
+    if (typeof options?.oauthBearerProvider !== 'function') {
+      throw new KafkaJSError(
+        'sasl oauthbearer needs an oauthBearerProvider (an async function giving { value })',
+      );
+    }
+    return { mechanism, oauthBearerProvider: options.oauthBearerProvider };
+  }
   if (typeof options?.username !== 'string' || typeof options.password !== 'string') {
     throw new KafkaJSError('sasl needs a username and a password (strings)');
   }
   return {
-    mechanism: mechanism as SASLOptions['mechanism'],
+    mechanism: mechanism as PasswordSASLOptions['mechanism'],
     username: options.username,
     password: options.password,
   };
@@ -89,11 +114,23 @@ export async function authenticate(
     if (response.errorCode !== ErrorCode.NONE) {
       throw new KafkaJSSASLAuthenticationError(
         response.errorCode,
-        `SASL ${mechanism} authentication of ${sasl.username} at ${info.broker} failed: ${response.errorMessage ?? 'no reason given'}`,
+        `SASL ${mechanism} authentication${sasl.mechanism === 'oauthbearer' ? '' : ` of ${sasl.username}`} at ${info.broker} failed: ${response.errorMessage ?? 'no reason given'}`,
       );
     }
     return response.authBytes;
   };
+  if (sasl.mechanism === 'oauthbearer') {
+    const token = await sasl.oauthBearerProvider();
+    const serverError = await step(oauthBearerClientFirst(token));
+    if (serverError.length === 0) return;
+    // RFC 7628 3.2.2: the server's JSON error; acknowledging it with %x01 ends the exchange, and
+    // the broker answers SASL_AUTHENTICATION_FAILED with that error, which step() throws.
+    await step(Buffer.from(oauthBearerKvSeparator));
+    throw new KafkaJSSASLAuthenticationError(
+      ErrorCode.SASL_AUTHENTICATION_FAILED,
+      `SASL OAUTHBEARER authentication at ${info.broker} failed: ${serverError.toString('utf8')}`,
+    );
+  }
   const scramMechanism = scramMechanisms[sasl.mechanism];
   if (scramMechanism === undefined) {
     await step(plainToken(sasl.username, sasl.password));
@@ -115,4 +152,24 @@ export async function authenticate(
   if (!clientFinal.ok) throw refused(clientFinal.reason);
   const verified = scram.verifyServerFinal(await step(clientFinal.message));
   if (!verified.ok) throw refused(verified.reason);
+}
+
+const oauthBearerKvSeparator = '\u0001';
+
+/** RFC 7628's client-first message: `n,,` then `auth=Bearer <token>` and any extensions, \x01-separated. */
+export function oauthBearerClientFirst(token: OauthbearerProviderResponse): Buffer {
+  if (typeof token?.value !== 'string' || !/^[-_.a-zA-Z0-9]+$/.test(token.value)) {
+    throw new KafkaJSError('the oauthBearerProvider gave no token value (a JWT in compact serialization)');
+  }
+  const extensions = Object.entries(token.extensions ?? {}).map(([key, value]) => {
+    if (!/^[A-Za-z]+$/.test(key) || key === 'auth' || !/^[\x21-\x7E \t\r\n]+$/.test(value)) {
+      throw new KafkaJSError(`invalid OAUTHBEARER extension ${key}=${value}`);
+    }
+    return `${key}=${value}${oauthBearerKvSeparator}`;
+  });
+  const separator = oauthBearerKvSeparator;
+  return Buffer.from(
+    `n,,${separator}auth=Bearer ${token.value}${separator}${extensions.join('')}${separator}`,
+    'utf8',
+  );
 }

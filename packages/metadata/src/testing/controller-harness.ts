@@ -55,6 +55,7 @@ export class ControllerHarness {
       nowMs: this.nowMs,
       metadataLogEndOffset: this.logEndOffset,
       random: new SeededRandom(this.seed * 7919 + this.controllerEpoch),
+      secretBytes: (byteCount) => Buffer.alloc(byteCount, this.seed),
       config: this.config,
     });
     this.controller = controller;

@@ -142,4 +142,8 @@ export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
     key: fc.string(),
     value: fc.option(fc.double(), { nil: null }),
   }),
+  fc.record({
+    type: fc.constant('clusterSecret' as const),
+    secret: fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
+  }),
 );
