@@ -31,6 +31,11 @@ import {
   securityProtocolIds,
 } from '../config/broker-config.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
+import {
+  FetchSessionCache,
+  fetchSessionCachedPartitionsMax,
+  minIncrementalFetchSessionEvictionMs,
+} from '../fetch-sessions/fetch-session-cache.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalGrpcCredentials } from '../grpc/internal-credentials.js';
@@ -781,6 +786,14 @@ export class GregorNode {
         waitForOffset: (offset, timeoutMs) => this.brokerApplied.waitFor(offset, timeoutMs),
       }),
       replicaManager: this.replicaManager!,
+      fetchSessions: new FetchSessionCache(
+        {
+          slots: settings.maxIncrementalFetchSessionCacheSlots,
+          evictionMs: minIncrementalFetchSessionEvictionMs,
+          cachedPartitionsMax: fetchSessionCachedPartitionsMax,
+        },
+        systemRandom,
+      ),
       clock: systemClock,
       logger: this.logger.child({ component: 'kafka-api' }),
       metrics: this.metrics,
