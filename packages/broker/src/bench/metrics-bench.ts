@@ -265,6 +265,7 @@ async function scrape(withGroups = false): Promise<{ ms: number; bytes: number }
     minInsyncReplicas: () => 1,
     offlineLogDirCount: () => 0,
     brokerState: () => 3,
+    fetchSessions: () => ({ sessions: 0, cachedPartitions: 0, evictions: 0 }),
     raftStatus: () => ({
       role: 'leader',
       epoch: 1,

@@ -166,6 +166,7 @@ describe('FetchSessionCache', () => {
     expect(third).not.toBe(invalidSessionId);
     expect(cache.session(first)).toBeUndefined();
     expect(cache.session(second)).toBeDefined();
+    expect(cache.evictionCount).toBe(1);
   });
 
   it('when full and nothing is idle, a larger session evicts the smallest one older than the eviction time', () => {
@@ -181,6 +182,7 @@ describe('FetchSessionCache', () => {
     expect(two).not.toBe(invalidSessionId);
     expect(cache.session(small)).toBeUndefined();
     expect(cache.session(large)).toBeDefined();
+    expect(cache.evictionCount).toBe(1);
     // The new session is recent: it cannot be evicted by a larger one yet, and the large one is not smaller.
     expect(fullFetch(cache, [wanted('c', 0), wanted('c', 1), wanted('c', 2)], later)).toBe(invalidSessionId);
   });

@@ -137,6 +137,7 @@ export function mustAnswer(cached: CachedPartition, result: SessionPartitionResu
 export class FetchSessionCache {
   private readonly sessions = new Map<number, FetchSession>();
   private cachedPartitions = 0;
+  private evictions = 0;
 
   constructor(
     private readonly limits: FetchSessionCacheLimits,
@@ -151,6 +152,11 @@ export class FetchSessionCache {
 
   get cachedPartitionCount(): number {
     return this.cachedPartitions;
+  }
+
+  /** Sessions removed to make room for new ones, since start (Kafka's IncrementalFetchSessionEvictionsPerSec). */
+  get evictionCount(): number {
+    return this.evictions;
   }
 
   session(id: number): FetchSession | undefined {
@@ -274,11 +280,13 @@ export class FetchSessionCache {
     if (leastRecentlyUsed === undefined) return false;
     if (nowMs - leastRecentlyUsed.lastUsedMs > this.limits.evictionMs) {
       this.remove(leastRecentlyUsed.id);
+      this.evictions++;
       return true;
     }
     // Kafka compares (size, id) with the new session's id as 0: only a strictly larger one evicts.
     if (smallestOld !== undefined && size > smallestOld.partitions.size) {
       this.remove(smallestOld.id);
+      this.evictions++;
       return true;
     }
     return false;
