@@ -97,14 +97,6 @@ export async function handleFetch(
 
   let sessionId = invalidSessionId;
   let answer: readonly Answered[] = answered;
-  // A full or sessionless answer keeps the request's topic entries, one for one.
-  let responses = (): Response['responses'] => {
-    let next = 0;
-    return body.topics.map((topic) => ({
-      topic: topic.topic,
-      partitions: topic.partitions.map(() => answered[next++]!.response),
-    }));
-  };
   if (fetchContext.kind === 'full') {
     sessionId = broker.fetchSessions.createSession(
       toRead.map((request, index) => ({ request, result: answered[index]! })),
@@ -116,7 +108,6 @@ export async function handleFetch(
       fetchContext.session,
       cachedOrder.map((cached, index) => ({ cached, result: answered[index]! })),
     );
-    responses = () => grouped(answer);
   }
   // BytesOutPerSec: record bytes returned to consumers, by topic.
   const bytesByTopic = new Map<string, number>();
@@ -126,7 +117,21 @@ export async function handleFetch(
   for (const [topic, bytes] of bytesByTopic) {
     if (bytes > 0) broker.metrics.fetchedByConsumer(topic, bytes);
   }
-  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses: responses() };
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    sessionId,
+    responses: fetchContext.kind === 'incremental' ? grouped(answer) : inRequestOrder(body, answered),
+  };
+}
+
+/** A full or sessionless answer keeps the request's topic entries, one for one. */
+function inRequestOrder(body: RequestBody<Key>, answered: readonly Answered[]): Response['responses'] {
+  let next = 0;
+  return body.topics.map((topic) => ({
+    topic: topic.topic,
+    partitions: topic.partitions.map(() => answered[next++]!.response),
+  }));
 }
 
 /** As Kafka's FetchResponse: consecutive partitions of one topic share a topic entry. */
