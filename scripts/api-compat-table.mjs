@@ -20,7 +20,7 @@ const endMarker = '<!-- api-compat:end -->';
 /** Every API key of Kafka 4.1 (clients/src/main/java/org/apache/kafka/common/protocol/ApiKeys.java). */
 const kafkaApiKeys = [
   [0, 'Produce'],
-  [1, 'Fetch'],
+  [1, 'Fetch', 'with incremental fetch sessions (KIP-227)'],
   [2, 'ListOffsets'],
   [3, 'Metadata'],
   [4, 'LeaderAndIsr', 'removed in Kafka 4.0 (ZooKeeper-era, between brokers)'],

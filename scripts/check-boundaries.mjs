@@ -35,6 +35,7 @@ const pureFolders = [
   'packages/txn/src',
   'packages/protocol/src',
   'packages/replication/src',
+  'packages/broker/src/fetch-sessions',
 ];
 /** A folder inside a package with a narrower list than its package: Raft's core sees only ground. */
 const coreFolders = [{ pkg: 'raft', dir: 'packages/raft/src/core', allowed: ['@gregor/ground'] }];

@@ -30,6 +30,7 @@ import type {
   TopicSelector,
 } from '@gregor/metadata';
 import type { LogConfig } from '@gregor/storage';
+import type { FetchSessionCache } from '../fetch-sessions/fetch-session-cache.js';
 import type { Logger } from '../logging.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ClientQuotas } from '../quotas/client-quotas.js';
@@ -154,6 +155,8 @@ export interface BrokerContext {
   readonly metadata: BrokerMetadata;
   readonly controller: ControllerChannel;
   readonly replicaManager: ReplicaManager;
+  /** Consumers' incremental fetch sessions (KIP-227), kept across their connections as Kafka does. */
+  readonly fetchSessions: FetchSessionCache;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Where the request path counts and times what it does (`noBrokerMetrics` when metrics are off). */

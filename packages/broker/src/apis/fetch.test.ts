@@ -117,27 +117,6 @@ describe('Fetch offsets', () => {
       expect((await fetchOne('t', 0, 1, {}, version)).records).toEqual(Buffer.alloc(0));
     }
   });
-
-  it('refuses incremental fetch sessions with FETCH_SESSION_ID_NOT_FOUND and serves epoch 0 sessionless', async () => {
-    cluster = await LocalClusterFixture.start();
-    await createTopic('t', 1);
-    const incremental = await cluster.request(
-      ApiKey.Fetch,
-      11,
-      fetchBody([{ topic: 't', partition: 0, fetchOffset: 0 }], { sessionEpoch: 3 }),
-    );
-    expect(incremental).toMatchObject({
-      errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
-      sessionId: 0,
-      responses: [],
-    });
-    const full = await cluster.request(
-      ApiKey.Fetch,
-      11,
-      fetchBody([{ topic: 't', partition: 0, fetchOffset: 0 }], { sessionEpoch: 0 }),
-    );
-    expect(full).toMatchObject({ errorCode: 0, sessionId: 0 });
-  });
 });
 
 describe('Fetch size limits', () => {

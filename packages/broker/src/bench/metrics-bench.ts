@@ -17,7 +17,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { systemClock, systemTimers } from '@gregor/ground';
+import { systemClock, systemRandom, systemTimers } from '@gregor/ground';
 import { applyRecords, MetadataImage, uuidFromBytes } from '@gregor/metadata';
 import {
   ApiKey,
@@ -33,6 +33,12 @@ import { apiHandlers } from '../apis/api-handlers.js';
 import type { BrokerContext } from '../apis/broker-context.js';
 import { recordCountOf } from '../apis/produce.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
+import {
+  FetchSessionCache,
+  fetchSessionCachedPartitionsMax,
+  fetchSessionCacheSlotsDefault,
+  minIncrementalFetchSessionEvictionMs,
+} from '../fetch-sessions/fetch-session-cache.js';
 import { type BrokerMetrics, BrokerMetricsRecorder, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import { type ConsumerGroupOffset, readLeaderHighWatermarks } from '../metrics/consumer-group-lag.js';
 import { consumerGroupSeriesMax, createMetricsExporter } from '../metrics/prometheus-exporter.js';
@@ -132,6 +138,14 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       describedConfigs: [],
     },
     metadata: { image: () => image, controllerId: () => brokerId },
+    fetchSessions: new FetchSessionCache(
+      {
+        slots: fetchSessionCacheSlotsDefault,
+        evictionMs: minIncrementalFetchSessionEvictionMs,
+        cachedPartitionsMax: fetchSessionCachedPartitionsMax,
+      },
+      systemRandom,
+    ),
     controller: {
       createTopics: refuse,
       deleteTopics: refuse,
@@ -251,6 +265,7 @@ async function scrape(withGroups = false): Promise<{ ms: number; bytes: number }
     minInsyncReplicas: () => 1,
     offlineLogDirCount: () => 0,
     brokerState: () => 3,
+    fetchSessions: () => ({ sessions: 0, cachedPartitions: 0, evictions: 0 }),
     raftStatus: () => ({
       role: 'leader',
       epoch: 1,

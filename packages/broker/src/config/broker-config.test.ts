@@ -337,6 +337,16 @@ describe('broker config', () => {
     expect(config().settings.socketReceiveBufferBytes).toBe(102400);
   });
 
+  it('max.incremental.fetch.session.cache.slots takes effect: 1000 by default, 0 allowed, negative refused', () => {
+    expect(config().settings.maxIncrementalFetchSessionCacheSlots).toBe(1000);
+    const parsed = config({ 'max.incremental.fetch.session.cache.slots': '0' });
+    expect(parsed.settings.maxIncrementalFetchSessionCacheSlots).toBe(0);
+    expect(parsed.keysWithoutEffect).toEqual([]);
+    expect(problemsOf(() => config({ 'max.incremental.fetch.session.cache.slots': '-1' }))).toEqual([
+      expect.stringContaining('max.incremental.fetch.session.cache.slots'),
+    ]);
+  });
+
   it.each([
     ['kafka-3.9-kraft-server.properties', {}],
     ['kafka-4.0-server.properties', { GREGOR_CFG_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093' }],

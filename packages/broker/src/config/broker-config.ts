@@ -16,6 +16,7 @@ import {
   logConfigDoc,
   parseBrokerLogConfig,
 } from '@gregor/storage';
+import { fetchSessionCacheSlotsDefault } from '../fetch-sessions/fetch-session-cache.js';
 import { openFilesMaxFloor } from '../node/open-file-limit.js';
 import { type ConnectionLimits, canonicalIp, connectionLimitNone } from '../quotas/connection-quotas.js';
 import {
@@ -436,6 +437,12 @@ const definitions = {
     'max.connections',
     connectionLimitNone,
     'Open connections the Kafka listeners take in all; at the limit, new ones wait until one closes (per listener too: listener.name.<l>.max.connections).',
+    { min: 0 },
+  ),
+  maxIncrementalFetchSessionCacheSlots: int(
+    'max.incremental.fetch.session.cache.slots',
+    fetchSessionCacheSlotsDefault,
+    'Incremental fetch sessions (KIP-227) this broker keeps; when full, a new one replaces one idle for two minutes, or one older than that with fewer partitions, else the consumer fetches without a session. 0 disables sessions.',
     { min: 0 },
   ),
   maxConnectionsPerIp: int(

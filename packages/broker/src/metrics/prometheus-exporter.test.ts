@@ -61,6 +61,11 @@ async function start(options: { requestClock?: Clock } = {}): Promise<Harness> {
     minInsyncReplicas: () => 2,
     offlineLogDirCount: () => 0,
     brokerState: () => 3,
+    fetchSessions: () => ({
+      sessions: cluster.context.fetchSessions.sessionCount,
+      cachedPartitions: cluster.context.fetchSessions.cachedPartitionCount,
+      evictions: cluster.context.fetchSessions.evictionCount,
+    }),
     raftStatus: () => state.raft,
     isActiveController: () => state.active,
     consumerGroupOffsets: (limit) => state.groups.slice(0, limit),
@@ -304,10 +309,26 @@ describe('the Prometheus exporter', () => {
     expect(series.get('kafka_server_raftmetrics_current_state{current_state="leader"}')).toBe(1);
     expect(series.get('kafka_server_raftmetrics_commit_latency_avg')).toBeNaN();
     expect(series.get('kafka_server_kafkaserver_brokerstate')).toBe(3);
+    expect(series.get('kafka_server_fetchsessioncache_numincrementalfetchsessions')).toBe(0);
+    expect(series.get('kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total')).toBe(0);
     // prom-client's Node.js defaults ride along.
     expect(series.has('nodejs_eventloop_lag_seconds')).toBe(true);
     expect(series.has('nodejs_heap_size_used_bytes')).toBe(true);
 
+    const sessionId = cluster.context.fetchSessions.createSession(
+      [0, 1, 2].map((partition) => ({
+        request: {
+          topic: 'orders',
+          partition,
+          fetchOffset: 0,
+          currentLeaderEpoch: -1,
+          partitionMaxBytes: 1024,
+        },
+        result: { errorCode: 0, highWatermark: 0, lastStableOffset: 0, logStartOffset: 0, recordsBytes: 0 },
+      })),
+      0,
+    );
+    expect(sessionId).not.toBe(0);
     harness.recorder.metadataCommitted(4, 10);
     harness.recorder.metadataCommitted(8, 20);
     harness.sources.active = false;
@@ -315,6 +336,8 @@ describe('the Prometheus exporter', () => {
     series = await harness.render();
     expect(series.get('kafka_server_raftmetrics_commit_latency_avg')).toBe(6);
     expect(series.get('kafka_server_raftmetrics_commit_latency_max')).toBe(8);
+    expect(series.get('kafka_server_fetchsessioncache_numincrementalfetchsessions')).toBe(1);
+    expect(series.get('kafka_server_fetchsessioncache_numincrementalfetchpartitionscached')).toBe(3);
     // Only the active controller reports cluster-wide counts, so sums over nodes count each once.
     expect(series.get('kafka_controller_kafkacontroller_activecontrollercount')).toBe(0);
     expect(series.get('kafka_controller_kafkacontroller_globalpartitioncount')).toBe(0);

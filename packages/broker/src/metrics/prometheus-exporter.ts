@@ -44,6 +44,8 @@ export interface MetricsSources {
   offlineLogDirCount(): number;
   /** Kafka's BrokerState code (kafka.server:type=KafkaServer,name=BrokerState). */
   brokerState(): number;
+  /** The incremental fetch session cache (kafka.server:type=FetchSessionCache). */
+  fetchSessions(): { sessions: number; cachedPartitions: number; evictions: number };
   raftStatus(): RaftMetricsStatus;
   /** This node is the active controller (leads the quorum and has caught up with its log). */
   isActiveController(): boolean;
@@ -328,6 +330,33 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
     registers,
     collect() {
       this.set(sources.brokerState());
+    },
+  });
+
+  // --- kafka.server:type=FetchSessionCache ------------------------------------------------------
+  new Gauge({
+    name: 'kafka_server_fetchsessioncache_numincrementalfetchsessions',
+    help: 'Incremental fetch sessions (KIP-227) this broker keeps (NumIncrementalFetchSessions).',
+    registers,
+    collect() {
+      this.set(sources.fetchSessions().sessions);
+    },
+  });
+  new Gauge({
+    name: 'kafka_server_fetchsessioncache_numincrementalfetchpartitionscached',
+    help: 'Partitions of all incremental fetch sessions together (NumIncrementalFetchPartitionsCached).',
+    registers,
+    collect() {
+      this.set(sources.fetchSessions().cachedPartitions);
+    },
+  });
+  new Counter({
+    name: 'kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total',
+    help: 'Fetch sessions evicted to make room for new ones (IncrementalFetchSessionEvictionsPerSec).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(sources.fetchSessions().evictions);
     },
   });
 

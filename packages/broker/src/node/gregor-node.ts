@@ -31,6 +31,11 @@ import {
   securityProtocolIds,
 } from '../config/broker-config.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
+import {
+  FetchSessionCache,
+  fetchSessionCachedPartitionsMax,
+  minIncrementalFetchSessionEvictionMs,
+} from '../fetch-sessions/fetch-session-cache.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalGrpcCredentials } from '../grpc/internal-credentials.js';
@@ -218,6 +223,8 @@ export class GregorNode {
   private logDirFailures: LogDirFailureChannel | undefined;
   /** What the request path records: a recorder when gregor.metrics.port is on, else nothing. */
   private readonly metrics: BrokerMetrics;
+  /** Consumers' incremental fetch sessions, kept for the node's life as Kafka's FetchManager keeps them. */
+  private readonly fetchSessions: FetchSessionCache;
   private readonly metricsExporter: MetricsExporter | undefined;
   private metricsServer: MetricsHttpServer | undefined;
 
@@ -228,6 +235,14 @@ export class GregorNode {
   ) {
     this.halt = options.halt ?? exitProcess;
     const { settings } = config;
+    this.fetchSessions = new FetchSessionCache(
+      {
+        slots: settings.maxIncrementalFetchSessionCacheSlots,
+        evictionMs: minIncrementalFetchSessionEvictionMs,
+        cachedPartitionsMax: fetchSessionCachedPartitionsMax,
+      },
+      systemRandom,
+    );
     if (settings.metricsPort < 0) {
       this.metrics = noBrokerMetrics;
       return;
@@ -250,6 +265,11 @@ export class GregorNode {
       },
       offlineLogDirCount: () => this.logDirFailures?.offlineLogDirs.length ?? 0,
       brokerState: () => this.brokerState(),
+      fetchSessions: () => ({
+        sessions: this.fetchSessions.sessionCount,
+        cachedPartitions: this.fetchSessions.cachedPartitionCount,
+        evictions: this.fetchSessions.evictionCount,
+      }),
       raftStatus: (): RaftMetricsStatus =>
         this.raft?.status() ?? {
           role: 'follower',
@@ -785,6 +805,7 @@ export class GregorNode {
         waitForOffset: (offset, timeoutMs) => this.brokerApplied.waitFor(offset, timeoutMs),
       }),
       replicaManager: this.replicaManager!,
+      fetchSessions: this.fetchSessions,
       clock: systemClock,
       logger: this.logger.child({ component: 'kafka-api' }),
       metrics: this.metrics,

@@ -64,6 +64,12 @@ import type {
   ValidatingRequestOptions,
 } from '../apis/broker-context.js';
 import { DelayedOperations } from '../delayed/delayed-operations.js';
+import {
+  FetchSessionCache,
+  fetchSessionCachedPartitionsMax,
+  fetchSessionCacheSlotsDefault,
+  minIncrementalFetchSessionEvictionMs,
+} from '../fetch-sessions/fetch-session-cache.js';
 import { type BrokerMetrics, noBrokerMetrics } from '../metrics/broker-metrics.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network/connection.js';
 import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-ids/producer-id-manager.js';
@@ -99,6 +105,8 @@ export interface LocalClusterOptions {
    */
   readonly brokerListeners?: (brokerId: number) => readonly FixtureEndpoint[];
   readonly brokerLogConfig?: Partial<LogConfig>;
+  /** max.incremental.fetch.session.cache.slots (default 1000). */
+  readonly fetchSessionCacheSlots?: number;
   readonly settings?: Partial<Omit<BrokerSettings, 'brokerLogConfig'>>;
   readonly seed?: number;
   /** The way ISR proposals leave this broker (none by default: ISR changes are not proposed). */
@@ -206,6 +214,14 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       metadata: fixture,
       controller: fixture,
       replicaManager: fixture.replicaManager,
+      fetchSessions: new FetchSessionCache(
+        {
+          slots: options.fetchSessionCacheSlots ?? fetchSessionCacheSlotsDefault,
+          evictionMs: minIncrementalFetchSessionEvictionMs,
+          cachedPartitionsMax: fetchSessionCachedPartitionsMax,
+        },
+        new SeededRandom(options.seed ?? 42),
+      ),
       clock: fixture.clock,
       logger: fixture.logger,
       metrics: options.metrics ?? noBrokerMetrics,

@@ -6,7 +6,7 @@
 // With `groupInstanceId` a static member (KIP-345): no LeaveGroup on stop, and a FENCED_INSTANCE_ID
 // (another process took the instance id) crashes the consumer for good.
 
-import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
+import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp, type ResponseBody } from '@gregor/protocol';
 import type { Cluster } from '../cluster.js';
 import {
   KafkaJSError,
@@ -19,6 +19,7 @@ import { retryDelayMs, sleep, withRetry } from '../retry.js';
 import { type PartitionAssigner, PartitionAssigners } from './assigners.js';
 import type { MemberAssignment } from './consumer-protocol.js';
 import { type FetchedMessage, fetchedRecords } from './fetch-records.js';
+import { closeSessionEpoch, FetchSessionHandler, type SessionPartition } from './fetch-session.js';
 import { GroupMembership, rejoinErrors } from './group-membership.js';
 import {
   type ConsumerEventName,
@@ -117,6 +118,9 @@ interface PartitionPosition {
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
+/** How long stop() waits for a broker to close this consumer's fetch session. */
+const fetchSessionCloseTimeoutMs = 5_000;
+
 export class Consumer {
   private readonly membership: GroupMembership;
   private readonly subscriptions = new Map<string, { fromBeginning: boolean }>();
@@ -125,6 +129,8 @@ export class Consumer {
   /** Seeks asked for before the partition was assigned, or to apply at the next fetch. */
   private readonly pendingSeeks = new Map<string, SeekTarget>();
   private readonly pausedPartitions = new Map<string, Set<number> | 'all'>();
+  /** One incremental fetch session (KIP-227) per broker fetched from, by node id. */
+  private readonly fetchSessions = new Map<number, FetchSessionHandler>();
   private running = false;
   private needsJoin = true;
   /** A join is under way: heartbeats would carry the old generation and ask for another rebalance. */
@@ -509,42 +515,125 @@ export class Consumer {
     );
   }
 
-  private fetchFrom(
+  /**
+   * As the Java consumer does on close: a Fetch with epoch -1 (and no partitions) to each broker that
+   * holds a session for this consumer, so its slot is free at once rather than after two idle minutes.
+   */
+  private async closeFetchSessions(): Promise<void> {
+    const open = [...this.fetchSessions].filter(([, session]) => session.openSessionId !== 0);
+    this.fetchSessions.clear();
+    await Promise.all(
+      open.map(([leader, session]) =>
+        this.cluster
+          .send(
+            leader,
+            ApiKey.Fetch,
+            {
+              replicaId: -1,
+              maxWaitMs: 0,
+              minBytes: 0,
+              maxBytes: 0,
+              isolationLevel: 0,
+              sessionId: session.openSessionId,
+              sessionEpoch: closeSessionEpoch,
+              topics: [],
+              forgottenTopicsData: [],
+              rackId: '',
+            },
+            fetchSessionCloseTimeoutMs,
+          )
+          .catch((error: unknown) =>
+            this.logger.debug('closing the fetch session failed', {
+              leader,
+              error: (error as Error).message,
+            }),
+          ),
+      ),
+    );
+  }
+
+  private fetchSessionWith(leader: number): FetchSessionHandler {
+    let handler = this.fetchSessions.get(leader);
+    if (handler === undefined) {
+      handler = new FetchSessionHandler();
+      this.fetchSessions.set(leader, handler);
+    }
+    return handler;
+  }
+
+  /** A Fetch to `leader` in its fetch session: full the first time, then only what changed. */
+  private async fetchFrom(
     leader: number,
     partitions: readonly { topic: string; partition: number; offset: bigint }[],
   ) {
-    const topics = new Map<string, { partition: number; fetchOffset: bigint }[]>();
-    for (const { topic, partition, offset } of partitions) {
-      topics.set(topic, [...(topics.get(topic) ?? []), { partition, fetchOffset: offset }]);
-    }
-    const maxWaitMs = this.config.maxWaitTimeInMs ?? 5_000;
-    return this.cluster.send(
-      leader,
-      ApiKey.Fetch,
-      {
-        replicaId: -1,
-        maxWaitMs,
-        minBytes: this.config.minBytes ?? 1,
-        maxBytes: this.config.maxBytes ?? 10_485_760,
-        isolationLevel: this.config.readUncommitted ? 0 : 1,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [...topics].map(([topic, entries]) => ({
-          topic,
-          partitions: entries.map((entry) => ({
-            partition: entry.partition,
-            currentLeaderEpoch: -1,
-            fetchOffset: entry.fetchOffset,
-            lastFetchedEpoch: -1,
-            logStartOffset: -1n,
-            partitionMaxBytes: this.config.maxBytesPerPartition ?? 1_048_576,
-          })),
-        })),
-        forgottenTopicsData: [],
-        rackId: '',
-      },
-      maxWaitMs + 30_000,
+    const partitionMaxBytes = this.config.maxBytesPerPartition ?? 1_048_576;
+    const session = this.fetchSessionWith(leader);
+    const request = session.build(
+      partitions.map(({ topic, partition, offset }) => ({
+        topic,
+        partition,
+        fetchOffset: offset,
+        partitionMaxBytes,
+      })),
     );
+    const topics = new Map<string, SessionPartition[]>();
+    for (const entry of request.partitions) {
+      topics.set(entry.topic, [...(topics.get(entry.topic) ?? []), entry]);
+    }
+    this.logger.debug('fetch', {
+      leader,
+      sessionId: request.sessionId,
+      sessionEpoch: request.sessionEpoch,
+      full: request.full,
+      partitions: request.partitions.length,
+      forgotten: request.forgotten.reduce((sum, topic) => sum + topic.partitions.length, 0),
+    });
+    const maxWaitMs = this.config.maxWaitTimeInMs ?? 5_000;
+    let response: ResponseBody<typeof ApiKey.Fetch>;
+    try {
+      response = await this.cluster.send(
+        leader,
+        ApiKey.Fetch,
+        {
+          replicaId: -1,
+          maxWaitMs,
+          minBytes: this.config.minBytes ?? 1,
+          maxBytes: this.config.maxBytes ?? 10_485_760,
+          isolationLevel: this.config.readUncommitted ? 0 : 1,
+          sessionId: request.sessionId,
+          sessionEpoch: request.sessionEpoch,
+          topics: [...topics].map(([topic, entries]) => ({
+            topic,
+            partitions: entries.map((entry) => ({
+              partition: entry.partition,
+              currentLeaderEpoch: -1,
+              fetchOffset: entry.fetchOffset,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1n,
+              partitionMaxBytes: entry.partitionMaxBytes,
+            })),
+          })),
+          forgottenTopicsData: request.forgotten.map(({ topic, partitions: indexes }) => ({
+            topic,
+            partitions: [...indexes],
+          })),
+          rackId: '',
+        },
+        maxWaitMs + 30_000,
+      );
+    } catch (error) {
+      session.handleError();
+      throw error;
+    }
+    if (!session.handleResponse(request, response)) {
+      this.logger.debug('fetch session refused', {
+        leader,
+        sessionId: request.sessionId,
+        sessionEpoch: request.sessionEpoch,
+        code: response.errorCode,
+      });
+    }
+    return response;
   }
 
   private async handlePartition(
@@ -818,6 +907,7 @@ export class Consumer {
     this.running = false;
     if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
     await this.loop;
+    await this.closeFetchSessions();
     if ((this.runConfig.autoCommit ?? true) && this.membership.generationId >= 0) {
       await this.commitResolved().catch((error: unknown) =>
         this.logger.warn('final commit failed', { error: (error as Error).message }),

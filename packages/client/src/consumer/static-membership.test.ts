@@ -84,6 +84,8 @@ class ScriptedCoordinator {
       case ApiKey.Fetch:
         await sleep(5);
         return {
+          errorCode: 0,
+          sessionId: 0,
           responses: [
             {
               topic: 'orders',
