@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -42,6 +43,12 @@ export default defineConfig({
           include: ['packages/*/src/**/*.test.ts'],
           exclude: ['**/*.integration.test.ts', '**/node_modules/**', '**/dist/**'],
           testTimeout: 60_000,
+          // Vitest leaves a core to its main process (one worker on two cores); unit tests are
+          // CPU-bound and the main process is idle once the files are transformed: use every core.
+          maxWorkers: availableParallelism(),
+          // Unit tests hold no global state (no module mocks, fake timers or stubbed globals): a
+          // worker keeps the modules it imported for the next file instead of importing them again.
+          isolate: false,
         },
       },
       {

@@ -44,6 +44,8 @@ READ_COMMITTED = 'read_committed'
 # How long the final read waits for a partition's open transactions to end (three times the
 # transactional producer's transaction.timeout.ms, after which the coordinator aborts them).
 STABLE_WAIT_S = 60
+# How long one consume() of the final read waits for more records (it loops until the end offset).
+FINAL_CONSUME_WAIT_S = 0.1
 
 
 def emit(event):
@@ -279,7 +281,9 @@ def final(args):
         end = min(stable, high)
         next_offset = 0
         while next_offset < end and time.monotonic() < deadline:
-            for message in consumer.consume(num_messages=1000, timeout=1):
+            # consume() returns once it has num_messages or its timeout passed: after a partition's
+            # last batch (its end-of-partition event) it waits the whole timeout, so keep it short.
+            for message in consumer.consume(num_messages=1000, timeout=FINAL_CONSUME_WAIT_S):
                 if message.partition() != p:
                     continue  # left over from the partition read before
                 if message.error() is not None:

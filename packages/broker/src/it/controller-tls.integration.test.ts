@@ -122,7 +122,8 @@ describe('the nodes gRPC over mutual TLS', () => {
         [1, '10'],
       ]);
       const consumed: string[] = [];
-      const consumer = kafka.consumer({ groupId: 'over-mtls-readers' });
+      // Polled until it read everything: a fetch then waits at the broker, and disconnect waits for it.
+      const consumer = kafka.consumer({ groupId: 'over-mtls-readers', maxWaitTimeInMs: 100 });
       await consumer.connect();
       try {
         await consumer.subscribe({ topic: 'over-mtls', fromBeginning: true });
@@ -154,7 +155,11 @@ describe('the nodes gRPC over mutual TLS', () => {
       maxInFlightRequests: 1,
     });
     await producer.connect();
-    const consumer = kafka.consumer({ groupId: 'over-mtls-txn-readers', readUncommitted: false });
+    const consumer = kafka.consumer({
+      groupId: 'over-mtls-txn-readers',
+      readUncommitted: false,
+      maxWaitTimeInMs: 100,
+    });
     try {
       await admin.createTopics({
         topics: [{ topic: 'txn-over-mtls', numPartitions: 3, replicationFactor: 3 }],

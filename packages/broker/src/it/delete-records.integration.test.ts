@@ -28,6 +28,8 @@ beforeAll(async () => {
       'auto.create.topics.enable': 'false',
       'broker.session.timeout.ms': '3000',
       'broker.heartbeat.interval.ms': '500',
+      // A consumer group alone in its group: no need for Kafka's 3 s wait for more members.
+      'group.initial.rebalance.delay.ms': '0',
     },
   });
   client = new RawClusterClient(cluster);
@@ -72,7 +74,8 @@ async function lowWatermark(): Promise<string> {
 }
 
 async function firstOffsetFromTheBeginning(groupId: string): Promise<string> {
-  const consumer = kafka().consumer({ groupId });
+  // A short fetch wait: disconnect waits for the fetch in flight, which finds nothing more to read.
+  const consumer = kafka().consumer({ groupId, maxWaitTimeInMs: 100 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -88,12 +91,28 @@ async function firstOffsetFromTheBeginning(groupId: string): Promise<string> {
   }
 }
 
+/**
+ * The partition's leader as every running node sees it, once they agree (the leader itself
+ * included): a client that asks any of them is sent to a node that answers as the leader.
+ */
+async function agreedView(): Promise<{ leaderId: number; isr: readonly number[] } | undefined> {
+  const running = cluster.nodes.filter((node) => node.process !== undefined).map((node) => node.id);
+  const views = await Promise.all(running.map((id) => client.partition(topic, 0, [id])));
+  const first = views[0];
+  if (first === undefined || first.leaderId < 0) return undefined;
+  const agreed = views.every(
+    (view) =>
+      view !== undefined && view.leaderId === first.leaderId && view.leaderEpoch === first.leaderEpoch,
+  );
+  return agreed ? first : undefined;
+}
+
 async function leaderWithFullIsr(): Promise<number> {
   return waitFor(
     'a leader with an ISR of 3',
     async () => {
-      const view = await client.partition(topic, 0);
-      return view !== undefined && view.leaderId >= 0 && view.isr.length === 3 ? view.leaderId : undefined;
+      const view = await agreedView();
+      return view !== undefined && view.isr.length === 3 ? view.leaderId : undefined;
     },
     waitOptions,
   );
@@ -129,8 +148,8 @@ describe('DeleteRecords on a replicated topic', () => {
     await waitFor(
       'a new leader',
       async () => {
-        const view = await client.partition(topic, 0);
-        return view !== undefined && view.leaderId >= 0 && view.leaderId !== leaderId ? true : undefined;
+        const view = await agreedView();
+        return view !== undefined && view.leaderId !== leaderId ? true : undefined;
       },
       waitOptions,
     );

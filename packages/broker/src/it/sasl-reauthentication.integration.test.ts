@@ -21,6 +21,8 @@ import { ProcessCluster } from '../testing/process-cluster.js';
 const sessionLifetimeMs = 3_000;
 /** Long enough for three lifetimes and more. */
 const clientRunSeconds = 11;
+/** A client that does not re-authenticate: long enough to send requests after its first lifetime. */
+const expiringClientRunSeconds = 6;
 const clientTimeoutMs = 90_000;
 const pythonClient = new URL('./python/confluent_kafka_client.py', import.meta.url).pathname;
 const users = ['librdkafka', 'kafkajs', 'raw', 'old', 'gregor'] as const;
@@ -93,14 +95,19 @@ interface LibrdkafkaRun {
 }
 
 /** Runs the client without blocking the event loop, which must keep reading the broker's log. */
-function runLibrdkafka(user: string, topic: string, env: NodeJS.ProcessEnv): Promise<LibrdkafkaRun> {
+function runLibrdkafka(
+  user: string,
+  topic: string,
+  env: NodeJS.ProcessEnv,
+  seconds = clientRunSeconds,
+): Promise<LibrdkafkaRun> {
   const child = spawn('/usr/bin/python3', [pythonClient], { env, timeout: clientTimeoutMs });
   child.stdin.end(
     JSON.stringify({
       op: 'produce_consume_for',
       bootstrap: `127.0.0.1:${port()}`,
       topic,
-      seconds: clientRunSeconds,
+      seconds,
       interval_ms: 500,
       client_config: {
         'security.protocol': 'SASL_PLAINTEXT',
@@ -228,8 +235,9 @@ describe('SASL re-authentication (connections.max.reauth.ms)', () => {
     await producer.connect();
     try {
       for (let index = 0; index < 3; index++) {
+        // Each send after the first comes once the session of the connection has expired.
+        if (index > 0) await new Promise((resolve) => setTimeout(resolve, sessionLifetimeMs + 500));
         await producer.send({ topic, acks: -1, messages: [{ value: `g${index}` }] });
-        await new Promise((resolve) => setTimeout(resolve, sessionLifetimeMs + 500));
       }
     } finally {
       await producer.disconnect();
@@ -242,7 +250,7 @@ describe('SASL re-authentication (connections.max.reauth.ms)', () => {
   it('librdkafka 2.0.2, which does not re-authenticate, has its connections closed after the lifetime', async () => {
     const env = { ...process.env };
     delete env.LD_LIBRARY_PATH;
-    const result = await runLibrdkafka('old', 'reauth-old-librdkafka', env);
+    const result = await runLibrdkafka('old', 'reauth-old-librdkafka', env, expiringClientRunSeconds);
     expect(result.librdkafka).toBe('2.0.2');
     await waitFor(
       'a librdkafka 2.0.2 connection closed as expired',

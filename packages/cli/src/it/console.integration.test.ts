@@ -150,7 +150,7 @@ describe('gregor produce', () => {
       [2, '3'],
     ]);
     const seen: string[] = [];
-    const consumer = kafka.consumer({ groupId: 'check-spread' });
+    const consumer = kafka.consumer({ groupId: 'check-spread', maxWaitTimeInMs: 100 });
     await consumer.connect();
     await consumer.subscribe({ topic: 'spread', fromBeginning: true });
     await consumer.run({

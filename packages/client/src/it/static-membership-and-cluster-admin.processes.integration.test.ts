@@ -31,7 +31,10 @@ let admin: Admin;
 let kafkajs: KafkaJs;
 
 beforeAll(async () => {
-  brokers = await BrokerProcesses.start(3, { properties: { 'offsets.topic.num.partitions': '1' } });
+  brokers = await BrokerProcesses.start(3, {
+    // No 3 s wait for more members before a new group's first rebalance (Kafka's test harness sets 0).
+    properties: { 'offsets.topic.num.partitions': '1', 'group.initial.rebalance.delay.ms': '0' },
+  });
   kafka = new Kafka({
     clientId: 'static-it',
     brokers: brokers.bootstrapServers,

@@ -116,7 +116,8 @@ describe('startCluster', () => {
       // Clients that bootstrapped before the restart still reach it (same port).
       await produce(30);
 
-      const consumer = kafka.consumer({ groupId: 'order-readers' });
+      // Polled until it read everything: a fetch then waits at the broker, and disconnect waits for it.
+      const consumer = kafka.consumer({ groupId: 'order-readers', maxWaitTimeInMs: 100 });
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       const consumed: string[] = [];
