@@ -193,6 +193,21 @@ export class LogSegment {
    * most recentBatchesMax after an append, emptied by a truncation.
    */
   private recentBatches: BatchSummary[] = [];
+  /**
+   * Index entries read from disk and not yet checked against the `.log` (1 = unchecked), for a
+   * segment opened without recovery. Opening checks only that the files are sane, as Kafka does, so
+   * a damaged entry that still increases (one flipped byte) would send lookups to the wrong place:
+   * each lookup checks the entry it starts from once, and a wrong one has the indexes rebuilt.
+   * Entries added later (by appends) are past these arrays and need no check.
+   */
+  private uncheckedEntries: { offset: Uint8Array; time: Uint8Array } | undefined;
+  /**
+   * A wrong entry found in the active segment's indexes, which appends change under a rebuild: its
+   * lookups scan from the segment's start instead, until the next open recovers or rebuilds them.
+   */
+  private indexesSetAside = false;
+  /** Why a lookup found the indexes wrong and rebuilt (or set aside) them, if one did. */
+  indexesRebuiltBecause: string | undefined;
 
   private constructor(
     readonly dir: string,
@@ -338,6 +353,10 @@ export class LogSegment {
     if (timeIndex.entries === 0 && offsetIndex.entries > 0) return '.timeindex is empty';
     this.offsetIndex = offsetIndex;
     this.timeIndex = timeIndex;
+    this.uncheckedEntries = {
+      offset: new Uint8Array(offsetIndex.entries).fill(1),
+      time: new Uint8Array(timeIndex.entries).fill(1),
+    };
     this.sizeBytes = fileSizeBytes;
     this.indexFilesNeedTrim =
       indexBytes.length !== offsetIndex.writtenCount * offsetIndexEntryBytes ||
@@ -386,6 +405,15 @@ export class LogSegment {
     if (position !== this.sizeBytes) return `.log does not end at a batch boundary (${position})`;
     if (this.timeIndex.entries > 0 && offsetOfMaxTimestamp >= nextOffset) {
       return 'last .timeindex entry is beyond the segment';
+    }
+    // The segment's largest timestamp comes from the last time index entry, and retention and
+    // lookups by timestamp trust it: it must be that of the batch it names.
+    if (
+      this.uncheckedEntries !== undefined &&
+      this.timeIndex.entries > 0 &&
+      !(await this.timeIndexEntryMatches(this.timeIndex.entries - 1, position))
+    ) {
+      return 'last .timeindex entry does not match its batch';
     }
     this.nextOffset = nextOffset;
     this.maxTimestampMs = maxTimestampMs;
@@ -445,6 +473,8 @@ export class LogSegment {
       position += sizeBytes;
     }
     this.sizeBytes = position;
+    this.uncheckedEntries = undefined;
+    this.indexesSetAside = false;
     const truncated = position < fileSizeBytes;
     await this.logFile.use(async (handle) => {
       if (truncated) await handle.truncate(position);
@@ -665,11 +695,109 @@ export class LogSegment {
   async findBatch(offset: number, endPosition = this.sizeBytes): Promise<BatchSummary | undefined> {
     const recent = this.recentBatchAt(offset);
     if (recent !== undefined && recent.position + recent.sizeBytes <= endPosition) return recent;
-    const start = this.offsetIndex.lookupPosition(offset - this.baseOffset);
+    const start = await this.scanStart(offset - this.baseOffset);
     for await (const batch of this.scanBatches(start, endPosition)) {
       if (batch.lastOffset >= offset) return batch;
     }
     return undefined;
+  }
+
+  /**
+   * Where a scan for `relativeOffset` starts: the position of the floor offset index entry. An entry
+   * read from disk is checked (once) to start the batch whose last offset it names; a wrong one has
+   * the indexes rebuilt from the `.log`.
+   */
+  private async scanStart(relativeOffset: number): Promise<number> {
+    if (this.indexesSetAside) return 0;
+    const entry = this.offsetIndex.floorEntry(relativeOffset);
+    if (entry < 0) return 0;
+    if (this.uncheckedEntries?.offset[entry] !== 1) return this.offsetIndex.positionAt(entry);
+    const batch = await this.batchStartingAt(this.offsetIndex.positionAt(entry), this.sizeBytes);
+    if (batch?.lastOffset === this.baseOffset + this.offsetIndex.relativeOffsetAt(entry)) {
+      this.uncheckedEntries.offset[entry] = 0;
+      return this.offsetIndex.positionAt(entry);
+    }
+    await this.rebuildIndexes(`.index entry ${entry} does not point at its batch`);
+    return this.indexesSetAside ? 0 : this.offsetIndex.lookupPosition(relativeOffset);
+  }
+
+  /** The batch summary at `position` if a whole header fits before `end`; undefined if unreadable. */
+  private async batchStartingAt(position: number, end: number): Promise<BatchSummary | undefined> {
+    if (position < 0 || position + batchHeaderBytes > end) return undefined;
+    const header = await this.readBytes(position, batchHeaderBytes);
+    try {
+      return summarizeBatch(header, 0, position);
+    } catch {
+      return undefined; // a field out of range: not a batch start
+    }
+  }
+
+  /**
+   * Whether time index entry `entry` names the last offset of a batch (before `end`) whose
+   * maxTimestamp is the entry's timestamp. The scan starts at the offset index's floor entry, which
+   * is not checked here: a wrong one makes this false (nothing matches from a wrong place), and
+   * rebuilding is the safe answer to that too.
+   */
+  private async timeIndexEntryMatches(entry: number, end: number): Promise<boolean> {
+    const relativeOffset = this.timeIndex.relativeOffsetAt(entry);
+    const lastOffset = this.baseOffset + relativeOffset;
+    const start = this.indexesSetAside ? 0 : this.offsetIndex.lookupPosition(relativeOffset);
+    try {
+      for await (const batch of this.scanBatches(start, end)) {
+        if (batch.lastOffset >= lastOffset) {
+          return batch.lastOffset === lastOffset && batch.maxTimestamp === this.timeIndex.timestampAt(entry);
+        }
+      }
+    } catch {
+      // a field out of range: the scan did not start at a batch
+    }
+    return false;
+  }
+
+  /**
+   * Rebuilds both indexes of this inactive segment from its `.log` (whose batches the open trusted)
+   * by Kafka's interval rule, sealed with the largest timestamp as a roll leaves them, and rewrites
+   * the index files. A failed write is left for the next open: the indexes in memory are right.
+   */
+  private async rebuildIndexes(reason: string): Promise<void> {
+    this.uncheckedEntries = undefined;
+    this.indexesRebuiltBecause = reason;
+    if (this.active) {
+      this.indexesSetAside = true;
+      return;
+    }
+    const offsetIndex = new OffsetIndex(this.limits.offsetIndexEntriesMax);
+    const timeIndex = new TimeIndex(this.limits.timeIndexEntriesMax);
+    let maxTimestampMs = noTimestamp;
+    let offsetOfMaxTimestamp = this.baseOffset;
+    let bytesSinceLastEntry = 0;
+    for await (const batch of this.scanBatches(0, this.sizeBytes)) {
+      if (batch.maxTimestamp > maxTimestampMs) {
+        maxTimestampMs = batch.maxTimestamp;
+        offsetOfMaxTimestamp = batch.lastOffset;
+      }
+      if (bytesSinceLastEntry > this.limits.indexIntervalBytes && !offsetIndex.isFull && !timeIndex.isFull) {
+        offsetIndex.add(batch.lastOffset - this.baseOffset, batch.position);
+        timeIndex.maybeAdd(maxTimestampMs, offsetOfMaxTimestamp - this.baseOffset);
+        bytesSinceLastEntry = 0;
+      }
+      bytesSinceLastEntry += batch.sizeBytes;
+    }
+    timeIndex.maybeAdd(maxTimestampMs, offsetOfMaxTimestamp - this.baseOffset, true);
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    this.maxTimestampMs = maxTimestampMs;
+    this.offsetOfMaxTimestamp = offsetOfMaxTimestamp;
+    this.uncheckedEntries = undefined;
+    try {
+      await writeWholeFile(this.files, this.indexPath, offsetIndex.encode());
+      await writeWholeFile(this.files, this.timeIndexPath, timeIndex.encode());
+      offsetIndex.writtenCount = offsetIndex.entries;
+      timeIndex.writtenCount = timeIndex.entries;
+      this.indexFilesNeedTrim = false;
+    } catch {
+      // Written again by the next open, which finds them wrong too.
+    }
   }
 
   /** Whether a read at `position` is served synchronously (see recentlyWrittenBytesMax). */
@@ -697,9 +825,16 @@ export class LogSegment {
    * timestamp; every batch before it has a smaller maxTimestamp, so the scan can start there.
    */
   async findBatchByTimestamp(timestampMs: number, minOffset: number): Promise<BatchSummary | undefined> {
-    const entry = this.timeIndex.floorEntry(timestampMs);
+    let entry = this.indexesSetAside ? -1 : this.timeIndex.floorEntry(timestampMs);
+    if (entry >= 0 && this.uncheckedEntries?.time[entry] === 1) {
+      if (await this.timeIndexEntryMatches(entry, this.sizeBytes)) this.uncheckedEntries.time[entry] = 0;
+      else {
+        await this.rebuildIndexes(`.timeindex entry ${entry} does not match its batch`);
+        entry = this.indexesSetAside ? -1 : this.timeIndex.floorEntry(timestampMs);
+      }
+    }
     const fromOffset = entry < 0 ? this.baseOffset : this.baseOffset + this.timeIndex.relativeOffsetAt(entry);
-    const start = this.offsetIndex.lookupPosition(Math.max(fromOffset, minOffset) - this.baseOffset);
+    const start = await this.scanStart(Math.max(fromOffset, minOffset) - this.baseOffset);
     for await (const batch of this.scanBatches(start, this.sizeBytes)) {
       if (batch.maxTimestamp >= timestampMs && batch.lastOffset >= minOffset) return batch;
     }
