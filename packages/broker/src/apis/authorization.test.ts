@@ -325,18 +325,20 @@ const cases: DeniedCase[] = [
     },
   },
   {
-    name: 'DescribeConfigs: DESCRIBE_CONFIGS on the topic, or on the cluster for a broker',
+    name: 'DescribeConfigs: DESCRIBE_CONFIGS on the topic, or on the cluster for a broker or broker logger',
     run: async () => {
       const response = await cluster.request(ApiKey.DescribeConfigs, 4, {
         resources: [
           { resourceType: configResourceType.topic, resourceName: secret, configurationKeys: null },
           { resourceType: configResourceType.broker, resourceName: '1', configurationKeys: null },
+          { resourceType: configResourceType.brokerLogger, resourceName: '1', configurationKeys: null },
         ],
         includeSynonyms: false,
         includeDocumentation: false,
       });
       expect(response.results.map(({ errorCode, configs }) => ({ errorCode, configs }))).toEqual([
         { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, configs: [] },
+        { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, configs: [] },
         { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, configs: [] },
       ]);
     },
