@@ -5,7 +5,7 @@
 
 import { invariant } from '@gregor/ground';
 import { ErrorCode, KafkaError, validateBatch } from '@gregor/protocol';
-import type { BatchSummary } from './log-segment.js';
+import type { BatchSummary } from './file-records.js';
 
 /**
  * One batch of a leader's record set, as the caller's validation found it: where it lies in the set

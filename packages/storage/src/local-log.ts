@@ -10,10 +10,11 @@ import { invariant } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
+import { int32Max, summarizeBatch, unlinkIfExists } from './file-records.js';
 import { type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
 import { neverLong } from './log-config.js';
-import { int32Max, LogSegment, type SegmentLimits, summarizeBatch, unlinkIfExists } from './log-segment.js';
+import { LogSegment, type SegmentLimits } from './log-segment.js';
 import { offsetIndexEntryBytes } from './offset-index.js';
 import { timeIndexEntryBytes } from './time-index.js';
 

@@ -50,10 +50,11 @@ import {
   TimestampType,
 } from '@gregor/protocol';
 import type { FileHandleCache } from './file-handle-cache.js';
+import { int32Max, unlinkIfExists } from './file-records.js';
 import type { OffsetMap } from './log-cleaner-offset-map.js';
 import { cleanedLogPath, type SwapStepObserver } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
-import { int32Max, type LogSegment, unlinkIfExists } from './log-segment.js';
+import type { LogSegment } from './log-segment.js';
 
 /** Bytes read per read while cleaning when the caller does not say (Kafka's log.cleaner.io.buffer.size). */
 export const cleanerReadChunkBytesDefault = 512 * 1024;

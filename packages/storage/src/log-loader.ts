@@ -8,9 +8,10 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
+import { unlinkIfExists } from './file-records.js';
 import { segmentLimits } from './local-log.js';
 import { completeInterruptedSwaps } from './log-cleaner-swap.js';
-import { LogSegment, unlinkIfExists } from './log-segment.js';
+import { LogSegment } from './log-segment.js';
 import type { PartitionLogOptions } from './partition-log.js';
 import {
   indexFileSuffix,

@@ -23,6 +23,7 @@ import { setBatchBaseOffsetAndEpoch } from '@gregor/protocol';
 import { leaderFrames, type ValidatedBatchFrame, validateRecords } from './append-validation.js';
 import { LogClosedError, UnexpectedAppendOffsetError } from './errors.js';
 import { FileHandleCache } from './file-handle-cache.js';
+import { type BatchSummary, int32Max } from './file-records.js';
 import { LocalLog, type LogReadResult, type ReadOptions, type TimestampLookupResult } from './local-log.js';
 import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
 import type { SwapStepObserver } from './log-cleaner-swap.js';
@@ -31,7 +32,7 @@ import { isIoError, type LogDirFailureChannel } from './log-dir-failure-channel.
 import { LogIoFailures } from './log-io-failures.js';
 import { loadLog } from './log-loader.js';
 import { type RetentionOptions, retentionDeleteCount } from './log-retention.js';
-import { type BatchSummary, int32Max, type LogSegment } from './log-segment.js';
+import type { LogSegment } from './log-segment.js';
 import { SerialQueue } from './serial-queue.js';
 
 // The types of its reads and of a leader's validated batches are part of this API.
