@@ -71,6 +71,26 @@ export class LocalLog {
     this.lastFlushMs = clock.nowMs();
   }
 
+  /**
+   * Checks the log's offsets against each other: log start <= log end, recovery point <= log end,
+   * the log start not below the first segment, segments not overlapping.
+   */
+  checkInvariants(logStartOffset: number): void {
+    const segments = this.segmentList;
+    invariant(logStartOffset <= this.logEndOffset, () => `${this.name}: log start beyond log end`);
+    invariant(this.recoveryPoint <= this.logEndOffset, () => `${this.name}: recovery point beyond log end`);
+    invariant(
+      logStartOffset >= segments[0]!.baseOffset,
+      () => `${this.name}: log start below the first segment`,
+    );
+    for (let i = 1; i < segments.length; i++) {
+      invariant(
+        segments[i]!.baseOffset >= segments[i - 1]!.nextOffset,
+        () => `${this.name}: segment ${segments[i]!.baseOffset} overlaps its predecessor`,
+      );
+    }
+  }
+
   /** The segments, oldest first; a read works on the list it took, whatever replaces it meanwhile. */
   get segments(): readonly LogSegment[] {
     return this.segmentList;
