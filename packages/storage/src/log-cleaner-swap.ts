@@ -21,7 +21,8 @@ import { invariant } from '@gregor/ground';
 import { batchHeaderBytes, batchLogOverheadBytes, validateBatch } from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
-import { LogSegment, type SegmentLimits, unlinkIfExists } from './log-segment.js';
+import { unlinkIfExists } from './file-records.js';
+import { LogSegment, type SegmentLimits } from './log-segment.js';
 import {
   indexFileSuffix,
   logFileSuffix,
