@@ -150,6 +150,20 @@ describe('PLAIN users from the JAAS file KAFKA_OPTS names', () => {
     expect([...fromKey.listenerSasl.get('INTERNAL')!.plainUsers]).toEqual([['alice', 'alice-secret']]);
   });
 
+  it('gives OAUTHBEARER its OAuthBearerLoginModule options from the same section', () => {
+    const parsed = brokerConfigFrom(
+      new Map(Object.entries({ ...base, 'sasl.enabled.mechanisms': 'PLAIN,OAUTHBEARER' })),
+      staticJaas(`KafkaServer {
+  org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";
+  org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required
+    unsecuredValidatorRequiredScope="kafka";
+};`),
+    );
+    const internal = parsed.listenerSasl.get('INTERNAL')!;
+    expect([...internal.plainUsers.keys()]).toEqual(['alice']);
+    expect(internal.oauthBearer?.requiredScope).toEqual(['kafka']);
+  });
+
   it('names the file when it cannot give the users', () => {
     expect(problemsWith({ 'sasl.enabled.mechanisms': 'PLAIN' }, 'Client { M required; };')).toMatch(
       /PLAIN is enabled on listener INTERNAL but no JAAS config names its users .*, and \/etc\/kafka\/jaas.conf has neither a internal.KafkaServer nor a KafkaServer section/,
@@ -190,11 +204,19 @@ describe('PLAIN users from the JAAS file KAFKA_OPTS names', () => {
         ...environment,
         KAFKA_OPTS: `-Djava.security.auth.login.config=${join(dir, 'missing.conf')}`,
       }),
-    ).toThrow(/java.security.auth.login.config \(from KAFKA_OPTS\): cannot read the JAAS file .*missing.conf/);
+    ).toThrow(
+      /java.security.auth.login.config \(from KAFKA_OPTS\): cannot read the JAAS file .*missing.conf/,
+    );
     const broken = join(dir, 'broken.conf');
-    writeFileSync(broken, 'KafkaServer { org.apache.kafka.common.security.plain.PlainLoginModule required };');
+    writeFileSync(
+      broken,
+      'KafkaServer { org.apache.kafka.common.security.plain.PlainLoginModule required };',
+    );
     expect(() =>
-      loadBrokerConfig(undefined, { ...environment, KAFKA_OPTS: `-Djava.security.auth.login.config=${broken}` }),
+      loadBrokerConfig(undefined, {
+        ...environment,
+        KAFKA_OPTS: `-Djava.security.auth.login.config=${broken}`,
+      }),
     ).toThrow(/broken.conf: in section KafkaServer: a JAAS entry ends with a semicolon/);
   });
 });
