@@ -38,7 +38,8 @@ beforeAll(async () => {
     env: { KAFKA_OPTS: `-Xmx256m -Djava.security.auth.login.config=${jaasPath}` },
     properties: {
       listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
-      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'listener.security.protocol.map':
+        'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
       'sasl.enabled.mechanisms': 'PLAIN',
       'offsets.topic.replication.factor': '1',
       'offsets.topic.num.partitions': '1',
@@ -91,7 +92,10 @@ describe('PLAIN users from the JAAS file in KAFKA_OPTS', () => {
     const admin = kafkajs('admin', 'admin-secret').admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic: 'jaas-kafkajs', numPartitions: 1 }], waitForLeaders: true });
+      await admin.createTopics({
+        topics: [{ topic: 'jaas-kafkajs', numPartitions: 1 }],
+        waitForLeaders: true,
+      });
     } finally {
       await admin.disconnect();
     }

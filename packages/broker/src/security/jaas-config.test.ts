@@ -88,7 +88,9 @@ describe('JAAS files', () => {
         '-Xms1g -Djava.security.auth.login.config="/a b/jaas.conf" -Djava.security.auth.login.config==/c.conf -Dx=y',
       ),
     ).toBe('/c.conf');
-    expect(jaasFilePathFromKafkaOpts("-Djava.security.auth.login.config='/a b/jaas.conf'")).toBe('/a b/jaas.conf');
+    expect(jaasFilePathFromKafkaOpts("-Djava.security.auth.login.config='/a b/jaas.conf'")).toBe(
+      '/a b/jaas.conf',
+    );
     // A longer property name is another property.
     expect(jaasFilePathFromKafkaOpts('-Djava.security.auth.login.config.extra=/x')).toBeUndefined();
   });
