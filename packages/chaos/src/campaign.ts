@@ -181,7 +181,7 @@ export async function runCampaign(
     );
     await createTopic(cluster.bootstrap, options.partitions, Math.min(3, options.nodes), security);
     if (!(await waitWhole(observer, options, 60_000)))
-      throw new Error('the topic has no full ISR a minute after creation');
+      throw new Error(`the topic has no full ISR a minute after creation (${describeObserved(observer)})`);
     say(`cluster ready, topic '${topic}' created (${elapsed()})`);
 
     // Workloads.
@@ -604,6 +604,16 @@ async function churnOnce(
 }
 
 /** Every node up and listed, every partition led with its full ISR. */
+/** What the observer last saw of the cluster, or why it saw nothing, for an error message. */
+function describeObserved(observer: Observer): string {
+  const error = observer.metadataError();
+  if (error !== undefined) return `the observer's last metadata request failed: ${error}`;
+  const state = observer.view();
+  if (state === undefined) return 'the observer never had an answer';
+  const isr = [...state.isr.entries()].map(([partition, members]) => `${partition}:[${members.join(',')}]`);
+  return `brokers [${state.brokers.join(',')}], ${state.leaders.size} partitions led, ISRs ${isr.join(' ')}`;
+}
+
 async function waitWhole(observer: Observer, options: CampaignOptions, timeoutMs: number): Promise<boolean> {
   const deadline = monoMs() + timeoutMs;
   while (monoMs() < deadline) {

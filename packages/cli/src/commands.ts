@@ -4,7 +4,7 @@
 import { runChaosCommand } from '@gregor/chaos';
 import { runAcls } from './acls.js';
 import { runBroker } from './broker-start.js';
-import { runConfigs } from './configs.js';
+import { runConfigs, runQuotas } from './configs.js';
 import { runConsume } from './console-consumer.js';
 import { withProcessInput } from './console-input.js';
 import { runProduce } from './console-producer.js';
@@ -38,7 +38,7 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   },
   configs: {
     summary:
-      'describe and alter topic configs (kafka-configs.sh): describe, alter --add-config/--delete-config',
+      'describe and alter topic and broker configs and client quotas (kafka-configs.sh): describe, alter --add-config/--delete-config',
     run: runConfigs,
   },
   consume: {
@@ -91,6 +91,11 @@ export const commands: Readonly<Record<string, CliCommand>> = {
     summary:
       'move partitions between brokers: generate, execute, verify, cancel, list (kafka-reassign-partitions.sh)',
     run: runReassignPartitions,
+  },
+  quotas: {
+    summary:
+      'describe and alter client quotas of users, client ids and ips (kafka-configs.sh --entity-type users|clients|ips)',
+    run: runQuotas,
   },
   transactions: {
     summary: 'list and describe transactional ids, abort a hanging transaction (kafka-transactions.sh)',

@@ -8,6 +8,8 @@
 // both (kafka-configs.sh's `--entity-type users --entity-name U --entity-type clients --entity-name C`),
 // a default entity with --entity-default. --describe and --alter may stand for the command, as in
 // kafka-configs.sh.
+// `gregor quotas describe|alter` takes the same flags for client quotas only (users, clients,
+// ips): the same parser, with the topic and broker entity types refused.
 
 import type { ClientSecurity } from './client-properties.js';
 import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
@@ -236,4 +238,70 @@ function parseQuotaCommand(
   const remove = (flags.get('--delete-config') ?? '').split(',').filter((text) => text !== '');
   if (set.length === 0 && remove.length === 0) return 'alter needs --add-config or --delete-config';
   return { kind: 'alter-quotas', entity: named, set, remove };
+}
+
+export const quotasUsage = `Usage: gregor quotas --bootstrap-server host:port[,host:port...] [--timeout-ms N]
+       [--command-config FILE] describe|alter <entity> [--add-config k=v[,k=v...]] [--delete-config k[,k...]]
+
+Client quotas, with kafka-configs.sh's flags (the same as gregor configs --entity-type users|clients|ips):
+  <entity> is --entity-type users|clients|ips followed by --entity-name NAME or --entity-default;
+  give users and clients together for a quota of one user's client id.
+  describe --entity-type users|clients|ips [--entity-name NAME | --entity-default] [...]
+                             the client quotas of the entity, or of every entity of the type when
+                             no name is given (DescribeClientQuotas)
+  alter --entity-type users|clients|ips --entity-name NAME|--entity-default [...]
+        [--add-config producer_byte_rate=N,...] [--delete-config k[,k...]]
+                             sets and removes quotas in one AlterClientQuotas request:
+                             producer_byte_rate and consumer_byte_rate (bytes per second),
+                             request_percentage (percent of one request thread),
+                             connection_creation_rate (ips only)
+  --describe and --alter may be written for the command, as kafka-configs.sh takes them.
+
+Examples:
+  gregor quotas --bootstrap-server localhost:9092 alter --entity-type clients --entity-name reports \\
+      --add-config producer_byte_rate=1048576,consumer_byte_rate=2097152
+  gregor quotas --bootstrap-server localhost:9092 describe --entity-type users --entity-name alice \\
+      --entity-type clients --entity-default
+
+${commandConfigHelp}
+Exit codes: 0 ok, 1 failure (the broker's error is printed), 2 usage error.
+`;
+
+/** The values of every --entity-type flag, in order (`--entity-type X` and `--entity-type=X`). */
+function entityTypeValues(args: readonly string[]): string[] {
+  const values: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    if (arg === '--entity-type') values.push(args[index + 1] ?? '');
+    else if (arg.startsWith('--entity-type=')) values.push(arg.slice('--entity-type='.length));
+  }
+  return values;
+}
+
+/** `gregor quotas`: the client-quota half of `gregor configs`, refusing topics and brokers. */
+export function parseQuotasArgs(args: readonly string[]): ParsedConfigsArgs {
+  const usageError = (message: string): ParsedConfigsArgs => ({ kind: 'usage-error', message });
+  if (args.includes('--help') || args.includes('-h')) return { kind: 'help' };
+  const entityTypes = entityTypeValues(args);
+  const known = Object.keys(quotaEntityTypes).join(', ');
+  for (const value of entityTypes) {
+    if (value === '') return usageError('--entity-type needs a value: users, clients or ips');
+    if (value === 'topics' || value === 'brokers')
+      return usageError(
+        `--entity-type ${value}: gregor quotas sets client quotas (${known}); ${value} configs are under gregor configs`,
+      );
+    if (quotaEntityTypes[value] === undefined)
+      return usageError(`--entity-type must be ${known}, got '${value}'`);
+  }
+  if (args.includes('--all')) return usageError('--all goes with topic and broker configs (gregor configs)');
+  const parsed = parseConfigsArgs(args);
+  // Checked after the command and connection flags, so their errors come first, as in configs
+  // (whose own message for a missing --entity-type would offer topics and brokers too).
+  if (
+    entityTypes.length === 0 &&
+    (parsed.kind === 'options' ||
+      (parsed.kind === 'usage-error' && parsed.message.startsWith('--entity-type')))
+  )
+    return usageError('--entity-type users, clients or ips is required');
+  return parsed;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from './commands.js';
 import { formatDescribedConfigs, formatQuotaEntity, formatQuotaValue } from './configs.js';
-import { parseConfigsArgs } from './configs-args.js';
+import { parseConfigsArgs, parseQuotasArgs } from './configs-args.js';
 
 const bootstrap = ['--bootstrap-server', 'localhost:9092'];
 
@@ -222,6 +222,120 @@ describe('gregor configs for client quotas', () => {
     ).toBe("user-principal 'alice', the default client-id");
     expect(formatQuotaValue(1024)).toBe('1024.0');
     expect(formatQuotaValue(12.5)).toBe('12.5');
+  });
+});
+
+describe('gregor quotas', () => {
+  it('parses describe and alter as gregor configs does for users, clients and ips', () => {
+    const alter = [
+      'alter',
+      '--entity-type',
+      'users',
+      '--entity-name',
+      'alice',
+      '--entity-type=clients',
+      '--entity-default',
+      '--add-config',
+      'consumer_byte_rate=2048',
+      '--delete-config',
+      'producer_byte_rate',
+    ];
+    expect(parseQuotasArgs([...bootstrap, ...alter])).toEqual(parseConfigsArgs([...bootstrap, ...alter]));
+    expect(parseQuotasArgs([...bootstrap, ...alter])).toMatchObject({
+      kind: 'options',
+      options: {
+        command: {
+          kind: 'alter-quotas',
+          entity: [
+            { entityType: 'user', entityName: 'alice' },
+            { entityType: 'client-id', entityName: null },
+          ],
+          set: [{ name: 'consumer_byte_rate', value: 2048 }],
+          remove: ['producer_byte_rate'],
+        },
+      },
+    });
+    expect(parseQuotasArgs([...bootstrap, '--describe', '--entity-type', 'ips'])).toMatchObject({
+      options: {
+        command: { kind: 'describe-quotas', entity: [{ entityType: 'ip', entityName: undefined }] },
+      },
+    });
+    expect(parseQuotasArgs(['--help'])).toEqual({ kind: 'help' });
+  });
+
+  it('names what is wrong, and refuses topic and broker configs', () => {
+    const message = (args: string[]) => {
+      const parsed = parseQuotasArgs(args);
+      return parsed.kind === 'usage-error' ? parsed.message : parsed.kind;
+    };
+    expect(message([...bootstrap, 'describe', '--entity-type', 'topics', '--entity-name', 't'])).toBe(
+      '--entity-type topics: gregor quotas sets client quotas (users, clients, ips); topics configs are under gregor configs',
+    );
+    expect(message([...bootstrap, 'describe', '--entity-type=brokers', '--entity-default'])).toBe(
+      '--entity-type brokers: gregor quotas sets client quotas (users, clients, ips); brokers configs are under gregor configs',
+    );
+    expect(message([...bootstrap, 'describe', '--entity-type', 'groups'])).toBe(
+      "--entity-type must be users, clients, ips, got 'groups'",
+    );
+    expect(message([...bootstrap, 'describe'])).toBe('--entity-type users, clients or ips is required');
+    expect(message([...bootstrap, 'describe', '--entity-type'])).toBe(
+      '--entity-type needs a value: users, clients or ips',
+    );
+    expect(message([...bootstrap, 'describe', '--entity-type', 'users', '--all'])).toBe(
+      '--all goes with topic and broker configs (gregor configs)',
+    );
+    expect(message(['describe', '--entity-type', 'users'])).toBe('--bootstrap-server is required');
+    expect(message([...bootstrap, '--entity-type', 'users'])).toBe(
+      'a command is required: describe or alter',
+    );
+    expect(message([...bootstrap, 'list', '--entity-type', 'users'])).toBe("unknown command 'list'");
+    expect(
+      message([...bootstrap, 'alter', '--entity-type', 'clients', '--entity-name', 'c', '--add-config', 'x']),
+    ).toBe("--add-config: expected key=value, got 'x'");
+    expect(message([...bootstrap, 'alter', '--entity-type', 'clients', '--entity-name', 'c'])).toBe(
+      'alter needs --add-config or --delete-config',
+    );
+  });
+
+  it('prints its usage for --help, and exits 2 naming the problem on a usage error', async () => {
+    let out = '';
+    let err = '';
+    const sink = (append: (text: string) => void) => ({ write: append });
+    expect(
+      await runCli(
+        ['quotas', '--help'],
+        sink((text) => (out += text)),
+        sink(() => {}),
+      ),
+    ).toBe(0);
+    expect(out).toContain('Usage: gregor quotas');
+    expect(out).toContain('--entity-type users|clients|ips');
+    expect(
+      await runCli(
+        [
+          'quotas',
+          ...bootstrap,
+          'alter',
+          '--entity-type',
+          'topics',
+          '--entity-name',
+          't',
+          '--add-config',
+          'retention.ms=1',
+        ],
+        sink(() => {}),
+        sink((text) => (err += text)),
+      ),
+    ).toBe(2);
+    expect(err).toMatch(/^gregor quotas: --entity-type topics: gregor quotas sets client quotas/);
+    expect(err).toContain('Usage: gregor quotas');
+  });
+
+  it('is listed in gregor --help, and configs no longer says topic configs only', async () => {
+    let out = '';
+    await runCli(['--help'], { write: (text) => (out += text) }, { write: () => {} });
+    expect(out).toMatch(/quotas\s+describe and alter client quotas of users, client ids and ips/);
+    expect(out).toMatch(/configs\s+describe and alter topic and broker configs and client quotas/);
   });
 });
 

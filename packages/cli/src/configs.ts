@@ -6,7 +6,15 @@ import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { alterConfigOpType, configResourceType, ErrorCode, errorName } from '@gregor/protocol';
 import { openFirstReachable } from './cli-connection.js';
 import type { ClientSecurity } from './client-properties.js';
-import { type ConfigsCommand, configsUsage, parseConfigsArgs, type QuotaEntityArg } from './configs-args.js';
+import {
+  type ConfigsCommand,
+  configsUsage,
+  type ParsedConfigsArgs,
+  parseConfigsArgs,
+  parseQuotasArgs,
+  type QuotaEntityArg,
+  quotasUsage,
+} from './configs-args.js';
 import type { TextOutput } from './dump-log.js';
 
 const usageExitCode = 2;
@@ -88,20 +96,34 @@ export function formatQuotaValue(value: number): string {
   return Number.isInteger(value) ? value.toFixed(1) : String(value);
 }
 
-export async function runConfigs(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
-  const parsed = parseConfigsArgs(args);
+export function runConfigs(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
+  return runParsed('configs', configsUsage, parseConfigsArgs(args), out, err);
+}
+
+/** `gregor quotas describe|alter`: client quotas only, through the same commands as configs. */
+export function runQuotas(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
+  return runParsed('quotas', quotasUsage, parseQuotasArgs(args), out, err);
+}
+
+async function runParsed(
+  name: string,
+  usage: string,
+  parsed: ParsedConfigsArgs,
+  out: TextOutput,
+  err: TextOutput,
+): Promise<number> {
   if (parsed.kind === 'help') {
-    out.write(configsUsage);
+    out.write(usage);
     return 0;
   }
   if (parsed.kind === 'usage-error') {
-    err.write(`gregor configs: ${parsed.message}\n${configsUsage}`);
+    err.write(`gregor ${name}: ${parsed.message}\n${usage}`);
     return usageExitCode;
   }
   const { bootstrap, timeoutMs, security, command } = parsed.options;
   let connection: KafkaConnection;
   try {
-    connection = await openFirstReachable(bootstrap, { clientId: 'gregor-configs', timeoutMs, security });
+    connection = await openFirstReachable(bootstrap, { clientId: `gregor-${name}`, timeoutMs, security });
   } catch (error) {
     err.write(`Error: ${(error as Error).message}\n`);
     return failureExitCode;

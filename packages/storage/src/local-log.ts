@@ -10,11 +10,13 @@ import { invariant } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
+import { int32Max, summarizeBatch, unlinkIfExists } from './file-records.js';
 import { type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
 import { neverLong } from './log-config.js';
-import { int32Max, LogSegment, type SegmentLimits, summarizeBatch, unlinkIfExists } from './log-segment.js';
+import { LogSegment } from './log-segment.js';
 import { offsetIndexEntryBytes } from './offset-index.js';
+import type { SegmentLimits } from './segment-index-files.js';
 import { timeIndexEntryBytes } from './time-index.js';
 
 export type LogReadResult =
@@ -68,6 +70,26 @@ export class LocalLog {
     this.segmentList = segments;
     this.recoveryPointValue = this.logEndOffset;
     this.lastFlushMs = clock.nowMs();
+  }
+
+  /**
+   * Checks the log's offsets against each other: log start <= log end, recovery point <= log end,
+   * the log start not below the first segment, segments not overlapping.
+   */
+  checkInvariants(logStartOffset: number): void {
+    const segments = this.segmentList;
+    invariant(logStartOffset <= this.logEndOffset, () => `${this.name}: log start beyond log end`);
+    invariant(this.recoveryPoint <= this.logEndOffset, () => `${this.name}: recovery point beyond log end`);
+    invariant(
+      logStartOffset >= segments[0]!.baseOffset,
+      () => `${this.name}: log start below the first segment`,
+    );
+    for (let i = 1; i < segments.length; i++) {
+      invariant(
+        segments[i]!.baseOffset >= segments[i - 1]!.nextOffset,
+        () => `${this.name}: segment ${segments[i]!.baseOffset} overlaps its predecessor`,
+      );
+    }
   }
 
   /** The segments, oldest first; a read works on the list it took, whatever replaces it meanwhile. */

@@ -21,7 +21,8 @@ import { invariant } from '@gregor/ground';
 import { batchHeaderBytes, batchLogOverheadBytes, validateBatch } from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
-import { LogSegment, type SegmentLimits, unlinkIfExists } from './log-segment.js';
+import { unlinkIfExists } from './file-records.js';
+import { LogSegment } from './log-segment.js';
 import {
   indexFileSuffix,
   logFileSuffix,
@@ -29,6 +30,7 @@ import {
   segmentFileName,
   timeIndexFileSuffix,
 } from './segment-files.js';
+import type { SegmentLimits } from './segment-index-files.js';
 
 export const cleanedFileSuffix = '.cleaned';
 export const swapFileSuffix = '.swap';

@@ -17,6 +17,7 @@
 //    has no key (Kafka's cleaner drops those too; produce refuses them, see log-cleaner-produce-check).
 //    Control batches are kept whole.
 // 4. Swap (log-cleaner-swap.ts), crash-safe, on the log's queue, one group at a time.
+// Steps 2 and 3 read segments through log-cleaner-segment-reader.ts; step 3 is log-cleaner-rewrite.ts.
 //
 // Offsets are preserved: records keep their absolute offsets. Batches are re-encoded with the same
 // codec, timestamp type, producer fields and leader epoch, and each keeps its last offset. Inside a
@@ -35,30 +36,18 @@
 // could let a tombstone go before its older records, so the checkpoint only moves after a whole
 // cleaning and goes down with truncation (LogManager).
 
-import { invariant } from '@gregor/ground';
-import {
-  BatchAttribute,
-  BatchField,
-  batchHeaderBytes,
-  batchLogOverheadBytes,
-  type DecodedBatch,
-  decodeRecordBatch,
-  encodeRecordBatch,
-  noSequence,
-  type RecordInput,
-  readInt64AsNumber,
-  TimestampType,
-} from '@gregor/protocol';
+import { BatchField, readInt64AsNumber } from '@gregor/protocol';
 import type { FileHandleCache } from './file-handle-cache.js';
+import { int32Max, unlinkIfExists } from './file-records.js';
 import type { OffsetMap } from './log-cleaner-offset-map.js';
+import { type RecordCounts, writeCleanedGroup } from './log-cleaner-rewrite.js';
+import { decodeAt, forEachBatch, isControlBatch, SegmentGoneError } from './log-cleaner-segment-reader.js';
 import { cleanedLogPath, type SwapStepObserver } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
-import { int32Max, type LogSegment, unlinkIfExists } from './log-segment.js';
+import type { LogSegment } from './log-segment.js';
 
 /** Bytes read per read while cleaning when the caller does not say (Kafka's log.cleaner.io.buffer.size). */
 export const cleanerReadChunkBytesDefault = 512 * 1024;
-/** Cleaned bytes held in memory before they are written to the `.cleaned` file. */
-export const cleanerWriteBufferBytes = 1024 * 1024;
 
 /** What the cleaner needs from a PartitionLog (which builds this view over its private state). */
 export interface CleanableLog {
@@ -129,17 +118,6 @@ export class CleanerBufferTooSmallError extends Error {
   ) {
     super(`${partition}: a batch holds more keys than the cleaner's offset map (${entriesMax} entries)`);
   }
-}
-
-/** A segment was deleted (retention, truncation, close) while the cleaner read it. */
-class SegmentGoneError extends Error {
-  override readonly name = 'SegmentGoneError';
-}
-
-interface RecordCounts {
-  kept: number;
-  removed: number;
-  tombstonesRemoved: number;
 }
 
 export async function compactLog(log: CleanableLog, options: CompactOptions): Promise<CompactionResult> {
@@ -249,56 +227,6 @@ export async function compactLog(log: CleanableLog, options: CompactOptions): Pr
 }
 
 /**
- * Calls `visit` for every batch of `segment`, in order, reading `chunkBytes` at a time (a larger
- * batch is read whole). The buffer passed to `visit` is only valid during the call. After each chunk
- * `afterChunk` runs, so a writer can flush without an await per batch.
- */
-async function forEachBatch(
-  segment: LogSegment,
-  chunkBytes: number,
-  visit: (buffer: Buffer, at: number, sizeBytes: number) => void,
-  afterChunk: () => Promise<void> = async () => {},
-): Promise<void> {
-  if (!(await segment.retain())) throw new SegmentGoneError(`segment ${segment.baseOffset} is gone`);
-  try {
-    const endPosition = segment.sizeBytes;
-    let position = 0;
-    while (position < endPosition) {
-      const chunk = await segment.readBytes(position, Math.min(chunkBytes, endPosition - position));
-      invariant(chunk.length >= batchLogOverheadBytes, () => `segment ${segment.baseOffset} is short`);
-      let at = 0;
-      while (chunk.length - at >= batchLogOverheadBytes) {
-        const sizeBytes = chunk.readInt32BE(at + BatchField.batchLength) + batchLogOverheadBytes;
-        invariant(sizeBytes >= batchHeaderBytes, () => `segment ${segment.baseOffset}: bad batch length`);
-        if (at + sizeBytes > chunk.length) break;
-        visit(chunk, at, sizeBytes);
-        at += sizeBytes;
-      }
-      if (at === 0) {
-        // One batch larger than the chunk.
-        const sizeBytes = chunk.readInt32BE(BatchField.batchLength) + batchLogOverheadBytes;
-        const whole = await segment.readBytes(position, sizeBytes);
-        invariant(whole.length === sizeBytes, () => `segment ${segment.baseOffset} is short`);
-        visit(whole, 0, sizeBytes);
-        at = sizeBytes;
-      }
-      position += at;
-      await afterChunk();
-    }
-  } finally {
-    segment.release();
-  }
-}
-
-function decodeAt(buffer: Buffer, at: number, sizeBytes: number): DecodedBatch {
-  return decodeRecordBatch(buffer.subarray(0, at + sizeBytes), at);
-}
-
-function isControlBatch(buffer: Buffer, at: number): boolean {
-  return (buffer.readInt16BE(at + BatchField.attributes) & BatchAttribute.controlBit) !== 0;
-}
-
-/**
  * Maps every key of the dirty section to its latest offset. Returns the map end: the offset up to
  * which (exclusive) the dirty section was mapped; the cleanable end when everything fit.
  */
@@ -358,161 +286,4 @@ export function groupSegmentsBySize(segments: readonly LogSegment[], segmentByte
   }
   if (current.length > 0) groups.push(current);
   return groups;
-}
-
-interface RewriteContext {
-  readonly map: OffsetMap;
-  readonly mapEndOffset: number;
-  readonly tombstoneHorizonMs: number;
-  readonly chunkBytes: number;
-  readonly counts: RecordCounts;
-}
-
-/** Kafka's DefaultRecordBatch sequence arithmetic: sequences wrap from int32 max to 0. */
-function decrementSequence(sequence: number, decrement: number): number {
-  return sequence < decrement ? int32Max - (decrement - sequence) + 1 : sequence - decrement;
-}
-
-function incrementSequence(sequence: number, increment: number): number {
-  return sequence > int32Max - increment ? increment - (int32Max - sequence) - 1 : sequence + increment;
-}
-
-/**
- * Writes the cleaned form of `group` to `path` and fsyncs it; returns its size in bytes. The first
- * batch written starts at the group's base offset and the last ends at the group's last offset.
- */
-async function writeCleanedGroup(
-  group: readonly LogSegment[],
-  path: string,
-  files: FileHandleCache,
-  context: RewriteContext,
-): Promise<number> {
-  const { map, mapEndOffset, tombstoneHorizonMs, chunkBytes, counts } = context;
-  // Last offset of each idempotent producer's last batch in the group: its batch stays, even empty.
-  const lastBatchOfProducer = new Map<number, number>();
-  for (const segment of group) {
-    await forEachBatch(segment, chunkBytes, (buffer, at) => {
-      const producerId = readInt64AsNumber(buffer, at + BatchField.producerId);
-      if (producerId < 0) return;
-      const baseOffset = readInt64AsNumber(buffer, at + BatchField.baseOffset);
-      lastBatchOfProducer.set(producerId, baseOffset + buffer.readInt32BE(at + BatchField.lastOffsetDelta));
-    });
-  }
-  const groupLastOffset = group[group.length - 1]!.nextOffset - 1;
-  // Opened per write through the cache (not held): the cleaner also pins the segment it reads.
-  const cleanedFile = files.file(path, 'r+', 'w');
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let writtenBytes = 0;
-  const writePending = async (): Promise<void> => {
-    if (pendingBytes === 0) return;
-    const data = Buffer.concat(pending, pendingBytes);
-    const at = writtenBytes;
-    await cleanedFile.use(async (handle) => {
-      let done = 0;
-      while (done < data.length) {
-        const { bytesWritten } = await handle.write(data, done, data.length - done, at + done);
-        done += bytesWritten;
-      }
-    });
-    writtenBytes += data.length;
-    pending = [];
-    pendingBytes = 0;
-  };
-  let nextBaseOffset = group[0]!.baseOffset;
-  try {
-    await cleanedFile.use(async () => undefined); // creates (or empties) the file
-    for (const segment of group) {
-      await forEachBatch(
-        segment,
-        chunkBytes,
-        (buffer, at, sizeBytes) => {
-          const batch = decodeAt(buffer, at, sizeBytes);
-          const { header } = batch;
-          const kept = header.isControl
-            ? batch.records
-            : batch.records.filter((record) => {
-                const latest = record.key === null ? -1 : map.get(record.key);
-                const keep =
-                  record.key !== null &&
-                  record.offset >= latest &&
-                  !(
-                    record.value === null &&
-                    record.offset < mapEndOffset &&
-                    batchTimestampMs(header.maxTimestamp, segment) < tombstoneHorizonMs
-                  );
-                if (!keep && record.key !== null && record.value === null && record.offset >= latest) {
-                  counts.tombstonesRemoved += 1;
-                }
-                return keep;
-              });
-          counts.kept += kept.length;
-          counts.removed += batch.records.length - kept.length;
-          if (
-            kept.length === 0 &&
-            header.lastOffset !== groupLastOffset &&
-            !(header.producerId >= 0 && lastBatchOfProducer.get(header.producerId) === header.lastOffset)
-          ) {
-            return; // its offsets go to the next kept batch
-          }
-          if (kept.length === header.recordsCount && header.baseOffset === nextBaseOffset) {
-            const copy = Buffer.from(buffer.subarray(at, at + sizeBytes));
-            pending.push(copy);
-            pendingBytes += copy.length;
-          } else {
-            const encoded = reencode(batch, kept, nextBaseOffset);
-            pending.push(encoded);
-            pendingBytes += encoded.length;
-          }
-          nextBaseOffset = header.lastOffset + 1;
-        },
-        async () => {
-          if (pendingBytes >= cleanerWriteBufferBytes) await writePending();
-        },
-      );
-    }
-    invariant(nextBaseOffset === groupLastOffset + 1, () => `cleaned group ends at ${nextBaseOffset - 1}`);
-    await writePending();
-    await cleanedFile.use((handle) => handle.datasync());
-  } finally {
-    await cleanedFile.discard();
-  }
-  return writtenBytes;
-}
-
-/** A batch without a timestamp (-1) counts from the segment's last change, as retention does. */
-function batchTimestampMs(maxTimestamp: number, segment: LogSegment): number {
-  return maxTimestamp >= 0 ? maxTimestamp : segment.lastModifiedMs;
-}
-
-/** The batch with only `kept` records, starting at `baseOffset` and ending at its original last offset. */
-function reencode(batch: DecodedBatch, kept: DecodedBatch['records'], baseOffset: number): Buffer {
-  const { header } = batch;
-  const lastOffsetDelta = header.lastOffset - baseOffset;
-  const records: RecordInput[] = kept.map((record) => ({
-    key: record.key,
-    value: record.value,
-    headers: record.headers,
-    timestamp: record.timestamp,
-    offsetDelta: record.offset - baseOffset,
-  }));
-  // The last sequence (what producer state keeps) stays the original's.
-  const baseSequence =
-    header.baseSequence === noSequence
-      ? noSequence
-      : decrementSequence(incrementSequence(header.baseSequence, header.lastOffsetDelta), lastOffsetDelta);
-  return encodeRecordBatch({
-    baseOffset,
-    partitionLeaderEpoch: header.partitionLeaderEpoch,
-    records,
-    compression: header.compression,
-    timestampType: header.timestampType,
-    ...(header.timestampType === TimestampType.LogAppendTime ? { logAppendTime: header.maxTimestamp } : {}),
-    producerId: header.producerId,
-    producerEpoch: header.producerEpoch,
-    baseSequence,
-    isTransactional: header.isTransactional,
-    isControl: header.isControl,
-    lastOffsetDelta,
-  });
 }

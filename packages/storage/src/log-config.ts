@@ -8,12 +8,14 @@
 // broker acts on those when it validates and appends produced batches. At broker level Kafka's
 // coarser synonyms are read too: `log.retention.minutes` / `log.retention.hours` (when
 // `log.retention.ms` is not set) and `log.roll.hours` (when `log.roll.ms` is not set).
-// The broker-only `log.cleaner.*` keys (no topic key) have their own small table below.
+// The broker-only `log.cleaner.*` keys (no topic key) have their own small table below. The value
+// types, validators and the parsing of a raw value are config-def.ts (Kafka's ConfigDef).
 
+import { atLeast, between, neverLong, oneOf, parseValue, type Value, type ValueType } from './config-def.js';
 import { LogConfigError } from './errors.js';
 
-/** Kafka's Long.MAX_VALUE means "never"; Gregor carries offsets and times as numbers and clamps. */
-export const neverLong = Number.MAX_SAFE_INTEGER;
+export { neverLong } from './config-def.js';
+
 const int32Max = 0x7fff_ffff;
 
 export type TimestampTypeName = 'CreateTime' | 'LogAppendTime';
@@ -62,9 +64,6 @@ export interface LogConfig {
   readonly compressionType: CompressionTypeName;
 }
 
-type Value = number | string | readonly string[];
-type ValueType = 'int' | 'long' | 'double' | 'enum' | 'list' | 'boolean';
-
 export interface LogConfigDefinition {
   /** Topic-level key, the LogConfig field it fills, and the broker-level key for its default. */
   readonly topicKey: string;
@@ -75,29 +74,6 @@ export interface LogConfigDefinition {
   /** Returns why the value is bad, or undefined when it is fine. */
   readonly validate: (value: Value) => string | undefined;
   readonly doc: string;
-}
-
-function atLeast(min: number, max = neverLong): (value: Value) => string | undefined {
-  return (value) =>
-    typeof value === 'number' && value >= min && value <= max
-      ? undefined
-      : `must be an integer in [${min}, ${max}]`;
-}
-
-function between(min: number, max: number): (value: Value) => string | undefined {
-  return (value) =>
-    typeof value === 'number' && value >= min && value <= max
-      ? undefined
-      : `must be a number in [${min}, ${max}]`;
-}
-
-function oneOf(allowed: readonly string[]): (value: Value) => string | undefined {
-  return (value) => {
-    const values = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
-    if (values.length === 0) return `must be one of ${allowed.join(', ')}`;
-    const bad = values.find((v) => !allowed.includes(v));
-    return bad === undefined ? undefined : `'${bad}' is not one of ${allowed.join(', ')}`;
-  };
 }
 
 export const logConfigDefinitions: readonly LogConfigDefinition[] = [
@@ -327,60 +303,6 @@ export const defaultLogConfig: LogConfig = Object.freeze(
 );
 
 export type ConfigProps = Readonly<Record<string, string | number | readonly string[]>>;
-
-function parseValue(
-  key: string,
-  definition: Pick<LogConfigDefinition, 'validate'> & {
-    readonly type: ValueType;
-    readonly topicKey?: string;
-  },
-  raw: string | number | readonly string[],
-): Value {
-  let value: Value;
-  switch (definition.type) {
-    case 'boolean': {
-      const text = String(raw).trim().toLowerCase();
-      if (text !== 'true' && text !== 'false')
-        throw new LogConfigError(key, `'${String(raw)}' is not a boolean`);
-      value = text === 'true' ? 1 : 0;
-      break;
-    }
-    case 'double': {
-      const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
-      if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) {
-        throw new LogConfigError(key, `'${String(raw)}' is not a number`);
-      }
-      value = Number(text);
-      break;
-    }
-    case 'int':
-    case 'long': {
-      if (definition.topicKey === 'flush.messages' && raw === 'always') {
-        value = 1;
-        break;
-      }
-      const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
-      if (!/^-?\d+$/.test(text)) throw new LogConfigError(key, `'${String(raw)}' is not an integer`);
-      const parsed = Number(text);
-      // Long.MAX_VALUE (and anything beyond 2^53) means "never" in Kafka; clamp instead of rounding.
-      value = definition.type === 'long' && parsed > neverLong ? neverLong : parsed;
-      if (!Number.isSafeInteger(value)) throw new LogConfigError(key, `'${text}' is out of range`);
-      break;
-    }
-    case 'enum':
-      if (typeof raw !== 'string') throw new LogConfigError(key, 'must be a string');
-      value = raw.trim();
-      break;
-    case 'list': {
-      const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : [];
-      value = items.map((s) => String(s).trim()).filter((s) => s.length > 0);
-      break;
-    }
-  }
-  const problem = definition.validate(value);
-  if (problem !== undefined) throw new LogConfigError(key, problem);
-  return value;
-}
 
 /**
  * Topic-level configuration: `overrides` uses topic keys (`segment.bytes`, `retention.ms`, ...) and

@@ -6,12 +6,16 @@
 
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Clock } from '@gregor/ground';
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
+import { unlinkIfExists } from './file-records.js';
 import { segmentLimits } from './local-log.js';
 import { completeInterruptedSwaps } from './log-cleaner-swap.js';
-import { LogSegment, unlinkIfExists } from './log-segment.js';
-import type { PartitionLogOptions } from './partition-log.js';
+import type { LogConfig } from './log-config.js';
+import type { LogDirFailureChannel } from './log-dir-failure-channel.js';
+import { LogSegment } from './log-segment.js';
+import type { PartitionLog } from './partition-log.js';
 import {
   indexFileSuffix,
   leftoverFileSuffixes,
@@ -20,6 +24,35 @@ import {
   segmentFileName,
   timeIndexFileSuffix,
 } from './segment-files.js';
+
+/** Persists per-log-dir checkpoints; LogManager implements it for the partitions of each dir. */
+export interface LogCheckpointListener {
+  /** The log start offset changed: persist it before the deleted segments' files are unlinked. */
+  logStartOffsetChanged(log: PartitionLog): Promise<void>;
+  /** The recovery point moved back (truncation): persist it so recovery re-validates new data. */
+  recoveryPointLowered(log: PartitionLog): Promise<void>;
+}
+
+/** What opening a partition log takes: where it is, its config and its checkpointed offsets. */
+export interface PartitionLogOptions {
+  /** The partition directory, `<log dir>/<topic>-<partition>`; created if missing. */
+  readonly dir: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly config: LogConfig;
+  readonly clock: Clock;
+  /** Offset below which data is known to be flushed (from recovery-point-offset-checkpoint). */
+  readonly recoveryPoint: number;
+  /** From log-start-offset-checkpoint, when the partition is in it. */
+  readonly logStartOffset: number | undefined;
+  /** The log dir had a clean-shutdown marker: no segment needs re-validation. */
+  readonly hadCleanShutdown: boolean;
+  readonly checkpoints: LogCheckpointListener;
+  /** The broker's descriptor budget; a log opened on its own gets a private one of default size. */
+  readonly files?: FileHandleCache;
+  /** Where an I/O failure of this log takes its log dir offline; without one, only the log fails. */
+  readonly logDirFailureChannel?: LogDirFailureChannel;
+}
 
 export interface LoadedLog {
   /** Oldest first; the last one is active. */

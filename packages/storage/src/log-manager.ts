@@ -1,6 +1,7 @@
-// The partition logs of one broker across its `log.dirs`. It finds existing partitions on open,
-// places new ones on the log dir holding the fewest partitions, deletes partitions, runs retention,
-// flushes and the cleaner over every log, and owns the per-log-dir files (log-directory.ts):
+// The partition logs of one broker across its `log.dirs`. It finds existing partitions on open
+// (log-dirs-loader.ts), places new ones on the log dir holding the fewest partitions, deletes
+// partitions, runs retention, flushes and the cleaner over every log, and owns the per-log-dir
+// files (log-directory.ts):
 //   recovery-point-offset-checkpoint   what is known flushed, per partition (bounds recovery work)
 //   log-start-offset-checkpoint        log start offsets, per partition
 //   cleaner-offset-checkpoint          first dirty offset of each compacted partition (log cleaner)
@@ -19,21 +20,13 @@
 // other partitions open and serve. Its checkpoint entries are kept as they were, and its log dir
 // gets no clean-shutdown marker while it is unopened (its files were never checked).
 
-import { access, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import { forEachConcurrently } from './bounded-concurrency.js';
-import {
-  cleanerOffsetCheckpointName,
-  fsyncDirectory,
-  logStartOffsetCheckpointName,
-  partitionKey,
-  readCheckpointFile,
-  recoveryPointCheckpointName,
-  writeFileAtomically,
-} from './checkpoint-file.js';
+import { fsyncDirectory, partitionKey, writeFileAtomically } from './checkpoint-file.js';
 import {
   asTooManyOpenFiles,
   FileHandleCache,
@@ -49,36 +42,14 @@ import {
   parseLogConfig,
 } from './log-config.js';
 import { isIoError, KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
-import { eachDir, LogDirectory, type UnopenedLog } from './log-directory.js';
-import { PartitionLog, type PartitionLogOptions } from './partition-log.js';
-import { parsePartitionDirName } from './segment-files.js';
+import { eachDir, type LogDirectory } from './log-directory.js';
+import { cleanShutdownFileName, loadLogDirs, openOptions, topicNamePattern } from './log-dirs-loader.js';
+import { PartitionLog } from './partition-log.js';
+import { deletedDirSuffix } from './segment-files.js';
 
-export const cleanShutdownFileName = '.kafka_cleanshutdown';
-/** Ending of a deleted partition's directory, `<topic>-<partition>.<suffix>-delete` (Kafka's). */
-const deletedDirEnding = '-delete';
-
-function deletedDirSuffix(suffix: string): string {
-  return `.${suffix}${deletedDirEnding}`;
-}
-
-function isDeletedDirName(name: string): boolean {
-  return name.endsWith(deletedDirEnding) && name.includes('.');
-}
-/**
- * Partitions opened at once per log dir at start-up: their reads, index checks and recovery fsyncs
- * overlap (Kafka's num.recovery.threads.per.data.dir does the same with threads).
- */
-export const logOpenConcurrencyPerDir = 16;
+export { cleanShutdownFileName, logOpenConcurrencyPerDir, metadataTopicName } from './log-dirs-loader.js';
 /** Logs closed, renamed or removed at once when partitions are deleted. */
 export const logDeleteConcurrency = 16;
-/** Kafka's legal topic names. */
-const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
-/**
- * The metadata quorum's Raft log (`__cluster_metadata-0`, a LevelDB) may live in a log dir, as in
- * KRaft; it is not a partition log, and re-validating its files as segments after an unclean
- * shutdown destroys it. Kafka's LogManager skips it the same way.
- */
-export const metadataTopicName = '__cluster_metadata';
 
 export type { CleanerRunOptions, CleanerRunStats } from './log-cleaner-runner.js';
 
@@ -109,38 +80,6 @@ export interface GetOrCreateLogOptions {
    * offline: its data may be on that dir, and an empty log in its place could be elected.
    */
   readonly isNew?: boolean;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function openOptions(
-  dir: LogDirectory,
-  entry: UnopenedLog,
-  config: BrokerLogConfig,
-  options: LogManagerOptions,
-  files: FileHandleCache,
-  logDirFailureChannel: LogDirFailureChannel,
-): PartitionLogOptions {
-  return {
-    dir: join(dir.path, partitionKey(entry.topic, entry.partition)),
-    topic: entry.topic,
-    partition: entry.partition,
-    config: parseLogConfig(options.topicOverrides?.(entry.topic) ?? {}, config.defaults),
-    clock: options.clock,
-    recoveryPoint: entry.recoveryPoint,
-    logStartOffset: entry.logStartOffset,
-    hadCleanShutdown: entry.hadCleanShutdown,
-    checkpoints: dir,
-    files,
-    logDirFailureChannel,
-  };
 }
 
 export class LogManager {
@@ -182,104 +121,14 @@ export class LogManager {
   }
 
   /**
-   * Opens every log dir and every partition in it. A dir with the clean-shutdown marker skips
-   * re-validation; the marker is removed once all logs are open, so a crash from now on is unclean.
+   * Opens every log dir and every partition in it (log-dirs-loader.ts): a dir with the clean-shutdown
+   * marker skips re-validation, and the markers are removed once every log is open.
    */
   static async open(options: LogManagerOptions): Promise<LogManager> {
     const files = new FileHandleCache(options.openFilesMax);
     const failures = options.logDirFailureChannel ?? new LogDirFailureChannel();
-    const dirs = options.config.logDirs.map((path) => new LogDirectory(path, files, failures));
-    const seen = new Map<string, string>();
-    for (const dir of dirs) {
-      try {
-        await LogManager.openDir(options, dir, seen, files, failures);
-      } catch (error) {
-        // No descriptor left while reading the dir itself is the process's limit, not the disk:
-        // the broker cannot start like this (the operator raises the limit), and the dir is fine.
-        if (asTooManyOpenFiles(error, dir.path) !== undefined || !isIoError(error)) throw error;
-        // A dir that cannot be read is offline from the start (Kafka loads the others); the logs
-        // it did open are closed, and its partitions are unknown to this broker until a restart.
-        const reason = `${dir.path}: loading failed: ${error.code} (${error.message})`;
-        failures.maybeAddOfflineLogDir(dir.path, reason);
-        for (const log of dir.logs.values()) await log.closeAfterFailure(reason);
-        for (const key of [...dir.logs.keys(), ...dir.unopened.keys()]) seen.delete(key);
-        dir.logs.clear();
-        dir.unopened.clear();
-      }
-    }
-    if (dirs.every((dir) => dir.isOffline)) {
-      throw new Error(
-        `every log dir failed: ${failures.offlineLogDirs.map((failure) => failure.reason).join('; ')}`,
-      );
-    }
-    for (const dir of dirs) {
-      if (dir.isOffline) continue;
-      const marker = join(dir.path, cleanShutdownFileName);
-      if (await exists(marker)) {
-        await unlink(marker);
-        await fsyncDirectory(dir.path, files);
-      }
-    }
+    const dirs = await loadLogDirs(options, files, failures);
     return new LogManager(options, dirs, files, failures);
-  }
-
-  private static async openDir(
-    options: LogManagerOptions,
-    dir: LogDirectory,
-    seen: Map<string, string>,
-    files: FileHandleCache,
-    failures: LogDirFailureChannel,
-  ): Promise<void> {
-    await mkdir(dir.path, { recursive: true });
-    const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
-    const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName, files);
-    const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName, files);
-    const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName, files);
-    for (const [key, entry] of cleanerOffsets) dir.firstDirtyOffsets.set(key, entry.offset);
-    const entries = await files.withTransientDescriptor(dir.path, () =>
-      readdir(dir.path, { withFileTypes: true }),
-    );
-    const toOpen: UnopenedLog[] = [];
-    for (const entry of entries) {
-      if (!entry.isDirectory()) continue;
-      if (isDeletedDirName(entry.name)) {
-        // A partition deleted before a crash or restart finished removing it.
-        const doomed = join(dir.path, entry.name);
-        await files.withTransientDescriptor(doomed, () => rm(doomed, { recursive: true, force: true }));
-        continue;
-      }
-      const parsed = parsePartitionDirName(entry.name);
-      if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
-      if (parsed.topic === metadataTopicName) continue;
-      const key = partitionKey(parsed.topic, parsed.partition);
-      const other = seen.get(key);
-      if (other !== undefined) {
-        throw new Error(`partition ${key} is in two log dirs: ${other} and ${dir.path}`);
-      }
-      seen.set(key, dir.path);
-      toOpen.push({
-        topic: parsed.topic,
-        partition: parsed.partition,
-        recoveryPoint: recoveryPoints.get(key)?.offset ?? 0,
-        logStartOffset: logStartOffsets.get(key)?.offset,
-        hadCleanShutdown,
-      });
-    }
-    await forEachConcurrently(toOpen, logOpenConcurrencyPerDir, async (unopened) => {
-      const key = partitionKey(unopened.topic, unopened.partition);
-      try {
-        dir.logs.set(
-          key,
-          await PartitionLog.open(openOptions(dir, unopened, options.config, options, files, failures)),
-        );
-      } catch (error) {
-        // Out of descriptors: this partition waits (unopened) and the others open; the dir is fine.
-        const exhaustion = asTooManyOpenFiles(error, join(dir.path, key));
-        if (exhaustion === undefined) throw error;
-        dir.unopened.set(key, unopened);
-        options.onLogOpenFailure?.(key, exhaustion);
-      }
-    });
   }
 
   /** The descriptor budget's counters (open now, capacity, opens, evictions, waits). */

@@ -4,96 +4,48 @@
 // serves reads and offset lookups, applies retention and DeleteRecords, runs the cleaner's swaps and
 // truncates for replication.
 //
-// Concurrency: every operation that changes the log (append, truncate, retention, roll, flush,
-// close) runs on one SerialQueue, so they never interleave. Reads do not queue: they work on a
-// snapshot of the segment list and of each segment's size, which only ever moves between batch
-// boundaries after a write completed, so a read sees whole batches only.
-//
-// An I/O failure inside an operation stops the log and takes its log dir offline, with two
-// exceptions: a full disk on an append, and running out of file descriptors (log-io-failures.ts).
+// Concurrency and failures (log-operations.ts): every operation that changes the log runs on one
+// queue, reads do not queue, and an I/O failure inside an operation stops the log and takes its log
+// dir offline, with two exceptions: a full disk on an append, and running out of file descriptors.
 //
 // File descriptors: none of its own. Every segment file is opened through the broker-wide
 // FileHandleCache on first use and may be closed whenever it is idle; a segment keeps its size, next
 // offset and index entries in memory, so a closed file costs nothing until it is read or written.
 
 import { dirname } from 'node:path';
-import type { Clock } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
-import { setBatchBaseOffsetAndEpoch } from '@gregor/protocol';
-import { leaderFrames, type ValidatedBatchFrame, validateRecords } from './append-validation.js';
-import { LogClosedError, UnexpectedAppendOffsetError } from './errors.js';
+import {
+  type AppendOptions,
+  type AppendResult,
+  assignOffsets,
+  checkFollowerOffsets,
+  leaderFrames,
+  validateRecords,
+} from './append-validation.js';
 import { FileHandleCache } from './file-handle-cache.js';
+import { type BatchSummary, int32Max } from './file-records.js';
 import { LocalLog, type LogReadResult, type ReadOptions, type TimestampLookupResult } from './local-log.js';
 import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
 import type { SwapStepObserver } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
-import { isIoError, type LogDirFailureChannel } from './log-dir-failure-channel.js';
-import { LogIoFailures } from './log-io-failures.js';
-import { loadLog } from './log-loader.js';
+import { loadLog, type PartitionLogOptions } from './log-loader.js';
+import { LogOperations } from './log-operations.js';
 import { type RetentionOptions, retentionDeleteCount } from './log-retention.js';
-import { type BatchSummary, int32Max, type LogSegment } from './log-segment.js';
-import { SerialQueue } from './serial-queue.js';
+import type { LogSegment } from './log-segment.js';
 
-// The types of its reads and of a leader's validated batches are part of this API.
-export type { ValidatedBatchFrame } from './append-validation.js';
+// The types of its opening, appends and reads are part of this API.
+export type { AppendOptions, AppendResult, ValidatedBatchFrame } from './append-validation.js';
 export type { LogReadResult, ReadOptions, TimestampLookupResult } from './local-log.js';
+export type { LogCheckpointListener, PartitionLogOptions } from './log-loader.js';
+export { partitionQueueDepthMax } from './log-operations.js';
 export type { RetentionOptions } from './log-retention.js';
-
-/** Mutating operations allowed to wait on one partition before callers are refused. */
-export const partitionQueueDepthMax = 1024;
-
-/** Persists per-log-dir checkpoints; LogManager implements it for the partitions of each dir. */
-export interface LogCheckpointListener {
-  /** The log start offset changed: persist it before the deleted segments' files are unlinked. */
-  logStartOffsetChanged(log: PartitionLog): Promise<void>;
-  /** The recovery point moved back (truncation): persist it so recovery re-validates new data. */
-  recoveryPointLowered(log: PartitionLog): Promise<void>;
-}
-
-export interface PartitionLogOptions {
-  /** The partition directory, `<log dir>/<topic>-<partition>`; created if missing. */
-  readonly dir: string;
-  readonly topic: string;
-  readonly partition: number;
-  readonly config: LogConfig;
-  readonly clock: Clock;
-  /** Offset below which data is known to be flushed (from recovery-point-offset-checkpoint). */
-  readonly recoveryPoint: number;
-  /** From log-start-offset-checkpoint, when the partition is in it. */
-  readonly logStartOffset: number | undefined;
-  /** The log dir had a clean-shutdown marker: no segment needs re-validation. */
-  readonly hadCleanShutdown: boolean;
-  readonly checkpoints: LogCheckpointListener;
-  /** The broker's descriptor budget; a log opened on its own gets a private one of default size. */
-  readonly files?: FileHandleCache;
-  /** Where an I/O failure of this log takes its log dir offline; without one, only the log fails. */
-  readonly logDirFailureChannel?: LogDirFailureChannel;
-}
-
-export interface AppendResult {
-  readonly baseOffset: number;
-  readonly lastOffset: number;
-  /** Clock time of the append (what LogAppendTime topics report). */
-  readonly logAppendTimeMs: number;
-  readonly logStartOffset: number;
-}
-
-export interface AppendOptions {
-  /**
-   * The caller validated the record set just before (framing, magic, CRC, max.message.bytes: the
-   * broker's LogValidator) and has not changed its bytes since: these are its batches, in order, so
-   * the set is not read again. They must tile the set exactly (checked from the frames alone).
-   */
-  readonly validatedBatches?: readonly ValidatedBatchFrame[];
-}
 
 export class PartitionLog {
   private readonly local: LocalLog;
   private logStartOffsetValue: number;
-  private closed = false;
-  private readonly ioFailures: LogIoFailures;
+  /** The queue of operations, the closed flag and what I/O failures do. */
+  private readonly ops: LogOperations;
   private compacting = false;
-  private readonly queue: SerialQueue;
   private configValue: LogConfig;
 
   private constructor(
@@ -109,10 +61,9 @@ export class PartitionLog {
       options.clock,
       segments,
     );
-    this.ioFailures = new LogIoFailures(this.name, options.dir, this.logDir, options.logDirFailureChannel);
+    this.ops = new LogOperations(this.name, options.dir, this.logDir, options.logDirFailureChannel);
     this.logStartOffsetValue = logStartOffset;
     this.configValue = options.config;
-    this.queue = new SerialQueue(this.name, partitionQueueDepthMax);
     this.checkInvariants();
   }
 
@@ -166,19 +117,7 @@ export class PartitionLog {
   }
 
   private checkInvariants(): void {
-    const segments = this.local.segments;
-    invariant(this.logStartOffsetValue <= this.logEndOffset, () => `${this.name}: log start beyond log end`);
-    invariant(this.recoveryPoint <= this.logEndOffset, () => `${this.name}: recovery point beyond log end`);
-    invariant(
-      this.logStartOffsetValue >= segments[0]!.baseOffset,
-      () => `${this.name}: log start below the first segment`,
-    );
-    for (let i = 1; i < segments.length; i++) {
-      invariant(
-        segments[i]!.baseOffset >= segments[i - 1]!.nextOffset,
-        () => `${this.name}: segment ${segments[i]!.baseOffset} overlaps its predecessor`,
-      );
-    }
+    this.local.checkInvariants(this.logStartOffsetValue);
   }
 
   /** The log dir holding this partition (`log.dirs` entry). */
@@ -188,7 +127,7 @@ export class PartitionLog {
 
   /** Whether an I/O failure (here or elsewhere in its log dir) stopped this log for good. */
   get isOffline(): boolean {
-    return this.ioFailures.isOffline;
+    return this.ops.isOffline;
   }
 
   /**
@@ -196,32 +135,7 @@ export class PartitionLog {
    * LogManager opens it again from its files (getOrCreateLog does).
    */
   get needsReopen(): boolean {
-    return this.ioFailures.needsReopen;
-  }
-
-  private ensureOpen(): void {
-    this.ioFailures.throwIfStopped();
-    if (this.closed) throw new LogClosedError(this.name);
-  }
-
-  /** What an operation that failed with `error` throws (see LogIoFailures.failed). */
-  private failed(operation: string, error: unknown, leavesStateUnknown = false): unknown {
-    return this.ioFailures.failed(operation, error, leavesStateUnknown);
-  }
-
-  /**
-   * Runs `task` on the queue (after every earlier operation); an I/O failure stops the log, and so
-   * does running out of descriptors in an operation that `leavesStateUnknown` when interrupted.
-   */
-  private runExclusive<T>(operation: string, task: () => Promise<T>, leavesStateUnknown = false): Promise<T> {
-    return this.queue
-      .run(() => {
-        this.ensureOpen();
-        return task();
-      })
-      .catch((error: unknown) => {
-        throw this.failed(operation, error, leavesStateUnknown);
-      });
+    return this.ops.needsReopen;
   }
 
   /**
@@ -229,7 +143,7 @@ export class PartitionLog {
    * (the disk may not take it). Reads in flight finish first.
    */
   async closeAfterFailure(reason: string): Promise<void> {
-    this.ioFailures.stop(reason);
+    this.ops.stop(reason);
     await this.closeWithoutWriting();
   }
 
@@ -238,14 +152,8 @@ export class PartitionLog {
    * trim, no flush): after its log dir failed, or when the log is to be opened again from its files
    * (`needsReopen`). Reads in flight finish first on the descriptors they hold.
    */
-  async closeWithoutWriting(): Promise<void> {
-    await this.queue
-      .run(async () => {
-        if (this.closed) return;
-        this.closed = true;
-        await this.local.closeWithoutWriting();
-      })
-      .catch(() => undefined);
+  closeWithoutWriting(): Promise<void> {
+    return this.ops.closeWithoutWriting(() => this.local.closeWithoutWriting());
   }
 
   /** Applies a new topic configuration (AlterConfigs); takes effect for the next operations. */
@@ -262,26 +170,12 @@ export class PartitionLog {
    * whole set is written with one write.
    */
   async append(records: Buffer, leaderEpoch: number, options: AppendOptions = {}): Promise<AppendResult> {
-    this.ensureOpen();
+    this.ops.ensureOpen();
     const frames = leaderFrames(records, this.configValue.maxMessageBytes, options.validatedBatches);
     // Not an async closure: it returns appendAssigned's promise directly (no extra promise hops).
-    return this.queue.run(() => {
-      this.ensureOpen();
-      let nextOffset = this.logEndOffset;
-      const assigned = frames.map((frame): BatchSummary => {
-        setBatchBaseOffsetAndEpoch(records, frame.position, nextOffset, leaderEpoch);
-        const lastOffset = nextOffset + frame.lastOffsetDelta;
-        const summary = {
-          position: frame.position,
-          sizeBytes: frame.sizeBytes,
-          baseOffset: nextOffset,
-          lastOffset,
-          maxTimestamp: frame.maxTimestamp,
-        };
-        nextOffset = lastOffset + 1;
-        return summary;
-      });
-      return this.appendAssigned(records, assigned);
+    return this.ops.queue.run(() => {
+      this.ops.ensureOpen();
+      return this.appendAssigned(records, assignOffsets(records, frames, this.logEndOffset, leaderEpoch));
     });
   }
 
@@ -292,17 +186,12 @@ export class PartitionLog {
    * starts a new segment. Inside one record set the batches must be contiguous.
    */
   async appendAsFollower(records: Buffer): Promise<AppendResult> {
-    this.ensureOpen();
+    this.ops.ensureOpen();
     // Followers copy what the leader accepted, so max.message.bytes is not applied again.
     const batches = validateRecords(records, int32Max);
-    return this.queue.run(async () => {
-      this.ensureOpen();
-      let expected = this.logEndOffset;
-      for (const [i, batch] of batches.entries()) {
-        const ok = i === 0 ? batch.baseOffset >= expected : batch.baseOffset === expected;
-        if (!ok) throw new UnexpectedAppendOffsetError(batch.baseOffset, expected);
-        expected = batch.lastOffset + 1;
-      }
+    return this.ops.queue.run(async () => {
+      this.ops.ensureOpen();
+      checkFollowerOffsets(batches, this.logEndOffset);
       return this.appendAssigned(records, batches);
     });
   }
@@ -311,7 +200,7 @@ export class PartitionLog {
     try {
       return await this.appendAssignedUnguarded(records, batches);
     } catch (error) {
-      throw this.failed('append', error);
+      throw this.ops.failed('append', error);
     }
   }
 
@@ -341,7 +230,7 @@ export class PartitionLog {
       try {
         await this.rollLocked(first.baseOffset);
       } catch (error) {
-        throw this.failed('roll', error, true);
+        throw this.ops.failed('roll', error, true);
       }
     }
     const active = this.local.activeSegment;
@@ -365,8 +254,8 @@ export class PartitionLog {
 
   /** Rolls now (an admin or test action); no-op on an empty active segment. */
   async roll(): Promise<void> {
-    this.ensureOpen();
-    await this.runExclusive(
+    this.ops.ensureOpen();
+    await this.ops.run(
       'roll',
       async () => {
         if (!this.local.activeSegment.isEmpty) await this.rollLocked(this.logEndOffset);
@@ -388,8 +277,8 @@ export class PartitionLog {
 
   /** fsyncs the active segment and advances the recovery point to the log end offset. */
   async flush(): Promise<void> {
-    this.ensureOpen();
-    await this.runExclusive('flush', () => this.local.flush());
+    this.ops.ensureOpen();
+    await this.ops.run('flush', () => this.local.flush());
   }
 
   private async maybeFlush(nowMs: number): Promise<boolean> {
@@ -400,8 +289,8 @@ export class PartitionLog {
 
   /** For a periodic scheduler (flush.ms without appends): flushes if due; returns whether it did. */
   async flushIfDue(): Promise<boolean> {
-    this.ensureOpen();
-    return this.runExclusive('flush', () => this.maybeFlush(this.options.clock.nowMs()));
+    this.ops.ensureOpen();
+    return this.ops.run('flush', () => this.maybeFlush(this.options.clock.nowMs()));
   }
 
   /**
@@ -410,22 +299,8 @@ export class PartitionLog {
    * Reads may span segments. `offset` == log end offset gives no records; below the log start or
    * beyond the log end gives OFFSET_OUT_OF_RANGE. The bytes come from the file, not from a cache.
    */
-  async read(offset: number, maxBytes: number, options: ReadOptions = {}): Promise<LogReadResult> {
-    this.ensureOpen();
-    try {
-      return await this.local.read(offset, maxBytes, this.logStartOffsetValue, options);
-    } catch (error) {
-      throw this.readFailed('read', error);
-    }
-  }
-
-  /**
-   * A read that failed after the log was closed (deleted, or set aside for a reopen) under it: its
-   * files may be gone or renamed, which says nothing about the disk.
-   */
-  private readFailed(operation: string, error: unknown): unknown {
-    if (this.closed && !this.isOffline && isIoError(error)) return new LogClosedError(this.name);
-    return this.failed(operation, error);
+  read(offset: number, maxBytes: number, options: ReadOptions = {}): Promise<LogReadResult> {
+    return this.ops.read('read', () => this.local.read(offset, maxBytes, this.logStartOffsetValue, options));
   }
 
   /** ListOffsets "earliest". */
@@ -444,13 +319,10 @@ export class PartitionLog {
    * offset if that is inside it) and its maxTimestamp, or null when no batch qualifies. A consumer
    * seeking there may see a few earlier-timestamped records of that batch first.
    */
-  async offsetForTimestamp(timestampMs: number): Promise<TimestampLookupResult | null> {
-    this.ensureOpen();
-    try {
-      return await this.local.offsetForTimestamp(timestampMs, this.logStartOffsetValue);
-    } catch (error) {
-      throw this.readFailed('offset lookup', error);
-    }
+  offsetForTimestamp(timestampMs: number): Promise<TimestampLookupResult | null> {
+    return this.ops.read('offset lookup', () =>
+      this.local.offsetForTimestamp(timestampMs, this.logStartOffsetValue),
+    );
   }
 
   /**
@@ -459,8 +331,8 @@ export class PartitionLog {
    * (Kafka's rule). Returns how many segments were deleted; none when cleanup.policy lacks "delete".
    */
   async deleteOldSegments(options: RetentionOptions = {}): Promise<number> {
-    this.ensureOpen();
-    return this.runExclusive('retention', async () => {
+    this.ops.ensureOpen();
+    return this.ops.run('retention', async () => {
       const deleteCount = retentionDeleteCount(
         this.local.segments,
         this.configValue,
@@ -481,10 +353,10 @@ export class PartitionLog {
    * whether the log start moved; a lower `offset` changes nothing.
    */
   async incrementLogStartOffset(offset: number): Promise<boolean> {
-    this.ensureOpen();
+    this.ops.ensureOpen();
     if (!Number.isSafeInteger(offset) || offset < 0)
       throw new RangeError(`incrementLogStartOffset(${offset})`);
-    return this.runExclusive('log start offset increment', async () => {
+    return this.ops.run('log start offset increment', async () => {
       invariant(
         offset <= this.logEndOffset,
         () => `${this.name}: log start offset ${offset} beyond the log end ${this.logEndOffset}`,
@@ -516,13 +388,13 @@ export class PartitionLog {
    * runs on the queue. One compaction at a time per log (LogManager.runCleaner serializes them).
    */
   async compact(options: CompactOptions): Promise<CompactionResult> {
-    this.ensureOpen();
+    this.ops.ensureOpen();
     invariant(!this.compacting, () => `${this.name}: compaction already running`);
     this.compacting = true;
     try {
       return await compactLog(this.cleanableView(), options);
     } catch (error) {
-      throw this.failed('compaction', error);
+      throw this.ops.failed('compaction', error);
     } finally {
       this.compacting = false;
     }
@@ -548,23 +420,18 @@ export class PartitionLog {
     nowMs: number,
     onStep: SwapStepObserver | undefined,
   ): Promise<boolean> {
-    return this.queue
-      .run(async () => {
-        if (this.closed) return false;
-        this.ensureOpen();
-        const swapped = await this.local.replaceWithCleanedSegment(
-          group,
-          groupSizesBytes,
-          this.configValue,
-          nowMs,
-          onStep,
-        );
-        if (swapped) this.checkInvariants();
-        return swapped;
-      })
-      .catch((error: unknown) => {
-        throw this.failed('cleaner swap', error, true);
-      });
+    const swap = async (): Promise<boolean> => {
+      const swapped = await this.local.replaceWithCleanedSegment(
+        group,
+        groupSizesBytes,
+        this.configValue,
+        nowMs,
+        onStep,
+      );
+      if (swapped) this.checkInvariants();
+      return swapped;
+    };
+    return this.ops.runUnlessClosed('cleaner swap', swap, false, true);
   }
 
   /**
@@ -574,9 +441,9 @@ export class PartitionLog {
    * the log end offset; at or below the log start offset the log is emptied and restarts at `offset`.
    */
   async truncateTo(offset: number): Promise<void> {
-    this.ensureOpen();
+    this.ops.ensureOpen();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`truncateTo(${offset})`);
-    await this.runExclusive(
+    await this.ops.run(
       'truncation',
       async () => {
         if (offset >= this.logEndOffset) return;
@@ -595,10 +462,10 @@ export class PartitionLog {
 
   /** Empties the log and restarts it at `offset` (log start = log end = `offset`). */
   async truncateFullyAndStartAt(offset: number): Promise<void> {
-    this.ensureOpen();
+    this.ops.ensureOpen();
     if (!Number.isSafeInteger(offset) || offset < 0)
       throw new RangeError(`truncateFullyAndStartAt(${offset})`);
-    await this.runExclusive('truncation', () => this.truncateFullyLocked(offset), true);
+    await this.ops.run('truncation', () => this.truncateFullyLocked(offset), true);
   }
 
   private async truncateFullyLocked(offset: number): Promise<void> {
@@ -616,13 +483,13 @@ export class PartitionLog {
 
   /** Flushes and closes the files. The log object cannot be used afterwards. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    await this.runExclusive(
+    if (this.ops.closed) return;
+    await this.ops.run(
       'close',
       async () => {
-        if (this.closed) return;
+        if (this.ops.closed) return;
         await this.local.flush();
-        this.closed = true;
+        this.ops.closed = true;
         await this.local.close();
       },
       true,

@@ -3,7 +3,8 @@
 //   00000000000000001234.index      offset index
 //   00000000000000001234.timeindex  time index
 // named by the segment's base offset, zero-padded to 20 digits. `.deleted` is appended to a file that
-// is being removed, so a crash between rename and unlink leaves a name the next open recognises.
+// is being removed, so a crash between rename and unlink leaves a name the next open recognises; a
+// deleted partition's directory gets `.<suffix>-delete` the same way.
 
 export const logFileSuffix = '.log';
 export const indexFileSuffix = '.index';
@@ -37,4 +38,16 @@ export function parsePartitionDirName(name: string): { topic: string; partition:
   const partition = Number(match[2]);
   if (!Number.isSafeInteger(partition) || partition > 0x7fff_ffff) return undefined;
   return { topic: match[1]!, partition };
+}
+
+/** Ending of a deleted partition's directory, `<topic>-<partition>.<suffix>-delete` (Kafka's). */
+const deletedDirEnding = '-delete';
+
+export function deletedDirSuffix(suffix: string): string {
+  return `.${suffix}${deletedDirEnding}`;
+}
+
+/** A partition directory renamed for deletion, which open removes instead of loading. */
+export function isDeletedDirName(name: string): boolean {
+  return name.endsWith(deletedDirEnding) && name.includes('.');
 }

@@ -54,3 +54,54 @@ export function authorizedOnAnyTopic(context: RequestContext, operation: number)
     AclResourceType.TOPIC,
   );
 }
+
+/**
+ * The operations Kafka reports in `authorized_operations` for each resource type (its
+ * AclEntry.supportedOperations); other types have none Gregor reports.
+ */
+export const supportedOperations: ReadonlyMap<number, readonly number[]> = new Map([
+  [
+    AclResourceType.TOPIC,
+    [
+      AclOperation.READ,
+      AclOperation.WRITE,
+      AclOperation.CREATE,
+      AclOperation.DESCRIBE,
+      AclOperation.DELETE,
+      AclOperation.ALTER,
+      AclOperation.DESCRIBE_CONFIGS,
+      AclOperation.ALTER_CONFIGS,
+    ],
+  ],
+  [AclResourceType.GROUP, [AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE]],
+  [
+    AclResourceType.CLUSTER,
+    [
+      AclOperation.CREATE,
+      AclOperation.CLUSTER_ACTION,
+      AclOperation.DESCRIBE_CONFIGS,
+      AclOperation.ALTER_CONFIGS,
+      AclOperation.IDEMPOTENT_WRITE,
+      AclOperation.ALTER,
+      AclOperation.DESCRIBE,
+    ],
+  ],
+  [AclResourceType.TRANSACTIONAL_ID, [AclOperation.DESCRIBE, AclOperation.WRITE]],
+]);
+
+/**
+ * The `authorized_operations` bit field of a resource, as Kafka's AuthHelper.authorizedOperations:
+ * bit `code` set for each supported operation the principal may perform on it (Utils.to32BitField);
+ * without an authorizer every supported operation is set.
+ */
+export function authorizedOperations(
+  context: RequestContext,
+  resourceType: number,
+  resourceName: string,
+): number {
+  let bits = 0;
+  for (const operation of supportedOperations.get(resourceType) ?? []) {
+    if (authorized(context, operation, resourceType, resourceName)) bits |= 1 << operation;
+  }
+  return bits;
+}

@@ -3,9 +3,11 @@
 // and are answered once committed in the metadata log and applied here (validate_only: once checked).
 // Broker resources ('' the cluster-wide default, or a broker id) take the dynamic broker configs
 // (metadata's dynamicBrokerConfigTopicKeys, the log-config defaults), forwarded to the controller the
-// same way and persisted as BROKER ConfigRecords; they need ALTER_CONFIGS on the cluster. A key Gregor
-// knows but reads only at start is refused as Kafka refuses its static keys (INVALID_REQUEST "Cannot
-// update these configs dynamically: Set(...)"), a key it does not know with INVALID_CONFIG.
+// same way and persisted as BROKER ConfigRecords. Each resource is first authorized as Kafka does
+// (ALTER_CONFIGS on the topic, or on the cluster for broker resources); a refusal answers that
+// resource alone and the others proceed. A key Gregor knows but reads only at start is refused as
+// Kafka refuses its static keys (INVALID_REQUEST "Cannot update these configs dynamically:
+// Set(...)"), a key it does not know with INVALID_CONFIG.
 
 import {
   type AlterConfigOperation,
@@ -17,7 +19,7 @@ import {
 import { configResourceType, ErrorCode } from '@gregor/protocol';
 import { isBrokerLogConfigKey } from '@gregor/storage';
 import type { RequestContext } from './api-handler.js';
-import { AclOperation, authorizedOnCluster } from './authorization.js';
+import { AclOperation, authorizedOnCluster, authorizedOnTopic } from './authorization.js';
 import { isFailure } from './broker-context.js';
 
 /**
@@ -61,6 +63,11 @@ export async function applyConfigChanges(
       return;
     }
     seen.add(key);
+    const denial = authorizationDenial(change, context);
+    if (denial !== null) {
+      answers.push(answer(denial.errorCode, denial.errorMessage));
+      return;
+    }
     if (!Array.isArray(change.operations)) {
       const refusal = change.operations as { errorCode: number; errorMessage: string };
       answers.push(answer(refusal.errorCode, refusal.errorMessage));
@@ -73,10 +80,6 @@ export async function applyConfigChanges(
         forwarded.push({ position, request: { topicName: change.resourceName, operations } });
         return;
       case configResourceType.broker: {
-        if (!authorizedOnCluster(context, AclOperation.ALTER_CONFIGS)) {
-          answers.push(answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.'));
-          return;
-        }
         const refusal = brokerChangeRefusal(change.resourceName, operations, context);
         if (refusal !== null) {
           answers.push(answer(refusal.errorCode, refusal.errorMessage));
@@ -115,6 +118,34 @@ export async function applyConfigChanges(
     });
   }
   return answers.map((answer) => answer!);
+}
+
+/**
+ * Kafka's check before anything else about a resource (ControllerApis, ConfigAdminManager):
+ * ALTER_CONFIGS on the topic for a topic (TOPIC_AUTHORIZATION_FAILED, whether or not it exists),
+ * on the cluster for a broker or broker logger (CLUSTER_AUTHORIZATION_FAILED). Gregor then refuses
+ * broker loggers as unsupported, but only to a principal Kafka would have let through.
+ */
+function authorizationDenial(
+  change: ResourceChange,
+  context: RequestContext,
+): { errorCode: number; errorMessage: string } | null {
+  switch (change.resourceType) {
+    case configResourceType.topic:
+      return authorizedOnTopic(context, AclOperation.ALTER_CONFIGS, change.resourceName)
+        ? null
+        : { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Topic authorization failed.' };
+    case configResourceType.broker:
+    case configResourceType.brokerLogger:
+      return authorizedOnCluster(context, AclOperation.ALTER_CONFIGS)
+        ? null
+        : {
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            errorMessage: 'Cluster authorization failed.',
+          };
+    default:
+      return null;
+  }
 }
 
 /**

@@ -11,7 +11,10 @@
 // the topic is committed and applied to this broker (validate_only: once checked). -1 partitions or
 // replication factor mean the controller's defaults. A manual replica assignment goes to the
 // controller, which checks it as Kafka's does (INVALID_REPLICA_ASSIGNMENT with Kafka's messages).
-// A null config value is INVALID_CONFIG, as in Kafka.
+// A null config value is INVALID_CONFIG, as in Kafka. Creating needs CREATE on the cluster or the
+// topic; the created topic's configs, partition count and replication factor (v5+) are shown only
+// with DESCRIBE_CONFIGS on it, else topic_config_error_code is TOPIC_AUTHORIZATION_FAILED (Kafka's
+// ReplicationControlManager).
 
 import type { CreateTopicRequest } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
@@ -87,6 +90,17 @@ export async function handleCreateTopics(
       const outcome = outcomes[index]!;
       if (isFailure(outcome)) {
         results[position] = failure(request.name, outcome.errorCode, outcome.errorMessage);
+        return;
+      }
+      if (!authorizedOnTopic(context, AclOperation.DESCRIBE_CONFIGS, request.name)) {
+        results[position] = {
+          name: request.name,
+          topicId: topicIdToWire(outcome.topicId),
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          configs: [],
+        };
         return;
       }
       const configs = describeTopicConfigs(

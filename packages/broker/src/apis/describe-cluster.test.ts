@@ -21,7 +21,10 @@ describe('DescribeCluster', () => {
         clusterId: fixtureClusterId,
         controllerId: 1,
         brokers: [{ brokerId: 1, host: 'localhost', port: 9001, rack: null }],
-        clusterAuthorizedOperations: authorizedOperationsOmitted,
+        // Without an authorizer every cluster operation Kafka lists: CREATE (5), ALTER (7),
+        // DESCRIBE (8), CLUSTER_ACTION (9), DESCRIBE_CONFIGS (10), ALTER_CONFIGS (11),
+        // IDEMPOTENT_WRITE (12).
+        clusterAuthorizedOperations: 0b1_1111_1010_0000,
       });
     }
   });
@@ -29,10 +32,14 @@ describe('DescribeCluster', () => {
   it('refuses to describe controllers (this is a broker endpoint) and unknown endpoint types', async () => {
     cluster = await LocalClusterFixture.start();
     const controllers = await cluster.request(ApiKey.DescribeCluster, 1, {
-      includeClusterAuthorizedOperations: false,
+      includeClusterAuthorizedOperations: true,
       endpointType: 2,
     });
-    expect(controllers).toMatchObject({ errorCode: ErrorCode.MISMATCHED_ENDPOINT_TYPE, brokers: [] });
+    expect(controllers).toMatchObject({
+      errorCode: ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+      brokers: [],
+      clusterAuthorizedOperations: authorizedOperationsOmitted,
+    });
     const unknown = await cluster.request(ApiKey.DescribeCluster, 1, {
       includeClusterAuthorizedOperations: false,
       endpointType: 7,

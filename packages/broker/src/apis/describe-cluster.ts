@@ -7,7 +7,10 @@
 // The same brokers and controller id as Metadata gives (unfenced brokers with an endpoint on the
 // request's listener; the controller id a live broker). Every Gregor listener is a broker endpoint:
 // asking it for controllers is MISMATCHED_ENDPOINT_TYPE, any other type UNSUPPORTED_ENDPOINT_TYPE,
-// as Kafka's brokers answer. Without an authorizer the authorized operations stay omitted.
+// as Kafka's brokers answer. cluster_authorized_operations, when asked, is the bit field of the
+// operations the principal may perform on the cluster (every cluster operation without an
+// authorizer), 0 without DESCRIBE on the cluster, as Kafka answers; "omitted" when not asked and
+// in the refusals of an endpoint type.
 
 import {
   type ApiKey,
@@ -18,7 +21,7 @@ import {
   type ResponseInput,
 } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
-import { advertisedControllerId, liveBrokers } from './metadata.js';
+import { advertisedControllerId, clusterAuthorizedOperations, liveBrokers } from './metadata.js';
 
 type Key = typeof ApiKey.DescribeCluster;
 
@@ -49,6 +52,9 @@ export async function handleDescribeCluster(
   const brokers = liveBrokers(broker.metadata.image(), context.connection.listenerName);
   return {
     ...base,
+    ...(body.includeClusterAuthorizedOperations
+      ? { clusterAuthorizedOperations: clusterAuthorizedOperations(context) }
+      : {}),
     errorCode: ErrorCode.NONE,
     errorMessage: null,
     controllerId: advertisedControllerId(broker.metadata.controllerId(), brokers),

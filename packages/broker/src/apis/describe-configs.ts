@@ -11,8 +11,9 @@
 // an unknown topic is UNKNOWN_TOPIC_OR_PARTITION. Brokers (type 4): this broker's id names its
 // static configs (all read-only); the empty name is the cluster-wide dynamic defaults, of which
 // Gregor has none; another broker's id is INVALID_REQUEST (ask that broker). Other types (broker
-// loggers) are INVALID_REQUEST. configuration_keys null means all; synonyms only when asked (v1+);
-// the type always (v3+), the documentation only when asked (v3+), as Kafka's ConfigHelper does.
+// loggers, after Kafka's DESCRIBE_CONFIGS check on the cluster) are INVALID_REQUEST.
+// configuration_keys null means all; synonyms only when asked (v1+); the type always (v3+), the
+// documentation only when asked (v3+), as Kafka's ConfigHelper does.
 
 import {
   type ApiKey,
@@ -113,6 +114,13 @@ export async function handleDescribeConfigs(
         return answer(ErrorCode.NONE, null, describeBrokerConfigs(broker.settings, image, broker.brokerId));
       }
       default:
+        // Kafka checks DESCRIBE_CONFIGS on the cluster for a broker logger before anything else.
+        if (
+          resource.resourceType === configResourceType.brokerLogger &&
+          !authorizedOnCluster(context, AclOperation.DESCRIBE_CONFIGS)
+        ) {
+          return answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.', []);
+        }
         return answer(
           ErrorCode.INVALID_REQUEST,
           `resource type ${resource.resourceType} is not supported`,

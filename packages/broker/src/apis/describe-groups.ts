@@ -6,8 +6,8 @@
 //
 // Each group is answered by its coordinator: a group of a partition this broker does not lead gets
 // NOT_COORDINATOR, an unknown one of a partition it leads is reported Dead. Member metadata and
-// assignments are filled while the group is Stable only, as Kafka does. Authorized operations are
-// not computed (no ACLs yet): the "omitted" value.
+// assignments are filled while the group is Stable only, as Kafka does. Authorization and the
+// authorized operations are group-authorization.ts's (describeGroupsAuthorized).
 
 import type { ApiKey, RequestBody, ResponseInput } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';

@@ -1,14 +1,22 @@
 // The group APIs' authorization, as Kafka's KafkaApis checks it: READ on the group for JoinGroup,
 // SyncGroup, Heartbeat, LeaveGroup and OffsetCommit (and READ on each topic committed);
-// DESCRIBE on the group for OffsetFetch and DescribeGroups (and DESCRIBE on each topic fetched);
+// DESCRIBE on the group for OffsetFetch and DescribeGroups (and DESCRIBE on each topic fetched;
+// DescribeGroups reports the group's authorized_operations when asked);
 // DELETE for DeleteGroups; DELETE on the group and READ on each topic for OffsetDelete; ListGroups lists the groups the principal may DESCRIBE, or all with
 // DESCRIBE on the cluster; FindCoordinator needs DESCRIBE on the group. A refusal is
 // GROUP_AUTHORIZATION_FAILED (TOPIC_AUTHORIZATION_FAILED for a topic). Each wrapper answers a
 // refusal itself and otherwise calls the API's handler.
 
-import { type ApiKey, ErrorCode, type SupportedApiKey } from '@gregor/protocol';
+import { type ApiKey, authorizedOperationsOmitted, ErrorCode, type SupportedApiKey } from '@gregor/protocol';
 import type { ApiHandler } from './api-handler.js';
-import { AclOperation, authorizedOnCluster, authorizedOnGroup, authorizedOnTopic } from './authorization.js';
+import {
+  AclOperation,
+  AclResourceType,
+  authorizedOnCluster,
+  authorizedOnGroup,
+  authorizedOnTopic,
+  authorizedOperations,
+} from './authorization.js';
 
 const refused = ErrorCode.GROUP_AUTHORIZATION_FAILED;
 
@@ -203,7 +211,16 @@ export function describeGroupsAuthorized(
         ? { throttleTimeMs: 0, groups: [] }
         : await handler({ ...body, groups: allowed }, version, context);
     if (!('groups' in answered)) return answered;
-    const byId = new Map(answered.groups.map((group) => [group.groupId, group]));
+    // Kafka's handleDescribeGroupsRequest: the operations the principal may perform on each group
+    // answered without error, when asked (v3+); the others keep the "omitted" value.
+    const withOperations = (group: (typeof answered.groups)[number]) =>
+      body.includeAuthorizedOperations && group.errorCode === ErrorCode.NONE
+        ? {
+            ...group,
+            authorizedOperations: authorizedOperations(context, AclResourceType.GROUP, group.groupId),
+          }
+        : group;
+    const byId = new Map(answered.groups.map((group) => [group.groupId, withOperations(group)]));
     return {
       ...answered,
       groups: body.groups.map(
@@ -215,7 +232,7 @@ export function describeGroupsAuthorized(
             protocolType: '',
             protocolData: '',
             members: [],
-            authorizedOperations: -2147483648,
+            authorizedOperations: authorizedOperationsOmitted,
           },
       ),
     };

@@ -25,17 +25,32 @@
 // topic and answers once it is applied here; until the topic has a leader in the image the topic
 // answers LEADER_NOT_AVAILABLE. Internal topics are not auto-created here: their owners (the group
 // coordinator for __consumer_offsets) create them with their own settings.
+// Authorized operations (v8+, when asked): each describable topic's and the cluster's, as Kafka's
+// AuthHelper.authorizedOperations computes them (authorization.ts).
 
 import {
+  clusterResourceName,
   isBrokerActive,
   isReplicaOffline,
   type MetadataImage,
   type PartitionState,
   topicNameProblem,
 } from '@gregor/metadata';
-import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import {
+  type ApiKey,
+  authorizedOperationsOmitted,
+  ErrorCode,
+  type RequestBody,
+  type ResponseInput,
+} from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
-import { AclOperation, authorizedOnCluster, authorizedOnTopic } from './authorization.js';
+import {
+  AclOperation,
+  AclResourceType,
+  authorizedOnCluster,
+  authorizedOnTopic,
+  authorizedOperations,
+} from './authorization.js';
 import { type BrokerContext, isFailure } from './broker-context.js';
 
 type Key = typeof ApiKey.Metadata;
@@ -113,6 +128,12 @@ export async function handleMetadata(
     requested === null
       ? [...image.topics.keys()].sort().filter(mayDescribe)
       : requested.map((topic) => topic.name);
+  // Kafka (v8+): each topic the principal may describe carries its authorized operations when asked;
+  // a refused one keeps the "omitted" value.
+  const topicOperations = (name: string) =>
+    body.includeTopicAuthorizedOperations
+      ? { topicAuthorizedOperations: authorizedOperations(context, AclResourceType.TOPIC, name) }
+      : {};
   const topics = names.map(
     (name): TopicEntry =>
       refused.has(name)
@@ -122,7 +143,15 @@ export async function handleMetadata(
             isInternal: internalTopicNames.has(name),
             partitions: [],
           }
-        : describeTopic(image, name, { listed, leading, leaderMissing, withoutLease }, created.has(name)),
+        : {
+            ...describeTopic(
+              image,
+              name,
+              { listed, leading, leaderMissing, withoutLease },
+              created.has(name),
+            ),
+            ...topicOperations(name),
+          },
   );
   return {
     throttleTimeMs: 0,
@@ -133,7 +162,19 @@ export async function handleMetadata(
       brokers.filter((entry) => entry.nodeId !== withoutLease),
     ),
     topics,
+    clusterAuthorizedOperations: body.includeClusterAuthorizedOperations
+      ? clusterAuthorizedOperations(context)
+      : authorizedOperationsOmitted,
   };
+}
+
+/**
+ * cluster_authorized_operations as Kafka's Metadata (v8-10) and DescribeCluster answer it when asked:
+ * 0 without DESCRIBE on the cluster, else the bit field of the cluster operations allowed.
+ */
+export function clusterAuthorizedOperations(context: RequestContext): number {
+  if (!authorizedOnCluster(context, AclOperation.DESCRIBE)) return 0;
+  return authorizedOperations(context, AclResourceType.CLUSTER, clusterResourceName);
 }
 
 async function autoCreateTopics(broker: BrokerContext, names: readonly string[]): Promise<void> {

@@ -9,9 +9,14 @@
 // election). Followers replicate over gRPC and never send this; every replica id is answered from
 // the leader (NOT_LEADER_OR_FOLLOWER elsewhere), FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH when the
 // client's current epoch is stale or ahead.
+//
+// Authorization as Kafka's (KIP-320): CLUSTER_ACTION on the cluster (replicas) answers every topic,
+// else each topic needs DESCRIBE; the partitions of the others are TOPIC_AUTHORIZATION_FAILED with
+// no epoch or offset, whether or not the topic exists.
 
-import type { ApiKey, RequestBody, ResponseInput } from '@gregor/protocol';
+import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
+import { AclOperation, authorizedOnCluster, authorizedOnTopic } from './authorization.js';
 
 type Key = typeof ApiKey.OffsetForLeaderEpoch;
 
@@ -20,22 +25,36 @@ export async function handleOffsetForLeaderEpoch(
   _apiVersion: number,
   context: RequestContext,
 ): Promise<ResponseInput<Key>> {
+  const clusterAction = authorizedOnCluster(context, AclOperation.CLUSTER_ACTION);
+  const authorized = (topic: string) =>
+    clusterAction || authorizedOnTopic(context, AclOperation.DESCRIBE, topic);
+  const allowed = body.topics.map((topic) => authorized(topic.topic));
   const results = context.broker.replicaManager.epochEndOffsets(
-    body.topics.flatMap((topic) =>
-      topic.partitions.map((partition) => ({
-        topic: topic.topic,
-        partition: partition.partition,
-        currentLeaderEpoch: partition.currentLeaderEpoch,
-        leaderEpoch: partition.leaderEpoch,
-      })),
-    ),
+    body.topics
+      .filter((_topic, index) => allowed[index])
+      .flatMap((topic) =>
+        topic.partitions.map((partition) => ({
+          topic: topic.topic,
+          partition: partition.partition,
+          currentLeaderEpoch: partition.currentLeaderEpoch,
+          leaderEpoch: partition.leaderEpoch,
+        })),
+      ),
   );
   let next = 0;
   return {
     throttleTimeMs: 0,
-    topics: body.topics.map((topic) => ({
+    topics: body.topics.map((topic, index) => ({
       topic: topic.topic,
       partitions: topic.partitions.map((partition) => {
+        if (!allowed[index]) {
+          return {
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            partition: partition.partition,
+            leaderEpoch: -1,
+            endOffset: -1n,
+          };
+        }
         const result = results[next++]!;
         return {
           errorCode: result.errorCode,

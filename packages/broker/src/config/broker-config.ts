@@ -19,6 +19,7 @@ import {
 import { fetchSessionCacheSlotsDefault } from '../fetch-sessions/fetch-session-cache.js';
 import { openFilesMaxFloor } from '../node/open-file-limit.js';
 import { type ConnectionLimits, canonicalIp, connectionLimitNone } from '../quotas/connection-quotas.js';
+import { jaasFilePathFromKafkaOpts, parseJaasFile } from '../security/jaas-config.js';
 import {
   bool,
   ConfigError,
@@ -44,7 +45,13 @@ import {
   suggestKey,
   withoutEffectReason,
 } from './kafka-keys-without-effect.js';
-import { isSaslKeyWithEffect, type ListenerSasl, listenerSasl } from './listener-sasl.js';
+import {
+  isSaslKeyWithEffect,
+  jaasFileConfigKey,
+  type ListenerSasl,
+  listenerSasl,
+  type StaticJaasConfig,
+} from './listener-sasl.js';
 import { type ListenerTls, listenerTls, tlsKeysWithEffect } from './listener-tls.js';
 import { parseProperties } from './properties.js';
 
@@ -587,8 +594,9 @@ export function loadBrokerConfig(
     );
   }
   for (const [key, value] of environment.properties) merged.set(key, value);
+  const jaas = staticJaasConfig(env);
   try {
-    return { ...brokerConfigFrom(merged), ignoredEnvironmentVariables: environment.ignored };
+    return { ...brokerConfigFrom(merged, jaas), ignoredEnvironmentVariables: environment.ignored };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(
@@ -602,7 +610,29 @@ export function loadBrokerConfig(
   }
 }
 
-export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig {
+/**
+ * The JAAS file named by -Djava.security.auth.login.config in KAFKA_OPTS, read and parsed; what
+ * SASL listeners fall back to when no sasl.jaas.config key gives their login module, as a Kafka
+ * broker started by kafka-server-start.sh (or the apache/kafka image) with that KAFKA_OPTS would.
+ */
+export function staticJaasConfig(env: NodeJS.ProcessEnv): StaticJaasConfig | undefined {
+  const path = jaasFilePathFromKafkaOpts(env.KAFKA_OPTS);
+  if (path === undefined) return undefined;
+  const where = `${jaasFileConfigKey} (from KAFKA_OPTS)`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(where, `cannot read the JAAS file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return { path, file: parseJaasFile(text) };
+  } catch (error) {
+    throw new ConfigError(where, `${path}: ${(error as Error).message}`);
+  }
+}
+
+export function brokerConfigFrom(raw: ReadonlyMap<string, string>, jaas?: StaticJaasConfig): BrokerConfig {
   // First every key on its own: unknown keys, values of the wrong type or out of range.
   const problems = new ConfigProblems();
   const tableRaw = new Map<string, string>();
@@ -723,7 +753,7 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>): BrokerConfig
   });
   const saslByListener = new Map<string, ListenerSasl>();
   for (const listener of saslListeners) {
-    const sasl = problems.check(() => listenerSasl(raw, listener.name));
+    const sasl = problems.check(() => listenerSasl(raw, listener.name, jaas));
     if (sasl !== undefined) saslByListener.set(listener.name, sasl);
   }
   for (const key of raw.keys()) {

@@ -41,7 +41,10 @@ export const kafkaScriptVariables: ReadonlyMap<string, string> = new Map([
   ['KAFKA_HOME', 'a Kafka installation directory (shells and images set it), not a setting'],
   ['KAFKA_HEAP_OPTS', jvmReason],
   ['KAFKA_HEAP_OPT', jvmReason],
-  ['KAFKA_OPTS', jvmReason],
+  [
+    'KAFKA_OPTS',
+    `${jvmReason}; only its -Djava.security.auth.login.config=<file> is read, for the JAAS file's SASL users`,
+  ],
   ['KAFKA_JVM_PERFORMANCE_OPTS', jvmReason],
   ['KAFKA_GC_LOG_OPTS', jvmReason],
   ['KAFKA_JMX_OPTS', jvmReason],

@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { brokerConfigFrom } from './broker-config.js';
+import { parseJaasFile } from '../security/jaas-config.js';
+import { brokerConfigFrom, loadBrokerConfig } from './broker-config.js';
 import { ConfigError } from './config-def.js';
 
 const base = {
@@ -93,5 +97,126 @@ describe('SASL listeners from Kafka keys', () => {
       'connections.max.reauth.ms': '-1',
     });
     expect([...defaults.listenerSasl.get('INTERNAL')!.connectionsMaxReauthMs]).toEqual([['PLAIN', 0]]);
+  });
+});
+
+describe('PLAIN users from the JAAS file KAFKA_OPTS names', () => {
+  const jaasFile = `KafkaServer {
+  org.apache.kafka.common.security.plain.PlainLoginModule required
+    username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";
+};
+`;
+  const staticJaas = (text: string) => ({ path: '/etc/kafka/jaas.conf', file: parseJaasFile(text) });
+  const problemsWith = (overrides: Record<string, string>, text: string): string => {
+    try {
+      brokerConfigFrom(new Map(Object.entries({ ...base, ...overrides })), staticJaas(text));
+    } catch (error) {
+      if (error instanceof ConfigError) return error.message;
+      throw error;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('takes the users of the KafkaServer section when no sasl.jaas.config key names them', () => {
+    const parsed = brokerConfigFrom(
+      new Map(Object.entries({ ...base, 'sasl.enabled.mechanisms': 'PLAIN' })),
+      staticJaas(jaasFile),
+    );
+    expect([...parsed.listenerSasl.get('INTERNAL')!.plainUsers]).toEqual([
+      ['admin', 'admin-secret'],
+      ['alice', 'alice-secret'],
+    ]);
+  });
+
+  it("takes the listener's own section first, and a sasl.jaas.config key over the file", () => {
+    const withListenerSection = `${jaasFile}internal.KafkaServer {
+  org.apache.kafka.common.security.plain.PlainLoginModule required user_bob="bob-secret";
+};`;
+    const fromSection = brokerConfigFrom(
+      new Map(Object.entries({ ...base, 'sasl.enabled.mechanisms': 'PLAIN' })),
+      staticJaas(withListenerSection),
+    );
+    expect([...fromSection.listenerSasl.get('INTERNAL')!.plainUsers]).toEqual([['bob', 'bob-secret']]);
+    const fromKey = brokerConfigFrom(
+      new Map(
+        Object.entries({
+          ...base,
+          'sasl.enabled.mechanisms': 'PLAIN',
+          'listener.name.internal.plain.sasl.jaas.config': jaas,
+        }),
+      ),
+      staticJaas(withListenerSection),
+    );
+    expect([...fromKey.listenerSasl.get('INTERNAL')!.plainUsers]).toEqual([['alice', 'alice-secret']]);
+  });
+
+  it('gives OAUTHBEARER its OAuthBearerLoginModule options from the same section', () => {
+    const parsed = brokerConfigFrom(
+      new Map(Object.entries({ ...base, 'sasl.enabled.mechanisms': 'PLAIN,OAUTHBEARER' })),
+      staticJaas(`KafkaServer {
+  org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";
+  org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required
+    unsecuredValidatorRequiredScope="kafka";
+};`),
+    );
+    const internal = parsed.listenerSasl.get('INTERNAL')!;
+    expect([...internal.plainUsers.keys()]).toEqual(['alice']);
+    expect(internal.oauthBearer?.requiredScope).toEqual(['kafka']);
+  });
+
+  it('names the file when it cannot give the users', () => {
+    expect(problemsWith({ 'sasl.enabled.mechanisms': 'PLAIN' }, 'Client { M required; };')).toMatch(
+      /PLAIN is enabled on listener INTERNAL but no JAAS config names its users .*, and \/etc\/kafka\/jaas.conf has neither a internal.KafkaServer nor a KafkaServer section/,
+    );
+    expect(
+      problemsWith(
+        { 'sasl.enabled.mechanisms': 'PLAIN' },
+        'KafkaServer { org.apache.kafka.common.security.scram.ScramLoginModule required; };',
+      ),
+    ).toMatch(
+      /java.security.auth.login.config: section KafkaServer of \/etc\/kafka\/jaas.conf has no org.apache.kafka.common.security.plain.PlainLoginModule entry/,
+    );
+    expect(
+      problemsWith(
+        { 'sasl.enabled.mechanisms': 'PLAIN' },
+        'KafkaServer { org.apache.kafka.common.security.plain.PlainLoginModule required username="a"; };',
+      ),
+    ).toMatch(/entry of \/etc\/kafka\/jaas.conf defines no user/);
+  });
+
+  it('loadBrokerConfig reads the file from KAFKA_OPTS, and refuses one it cannot read or parse', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gregor-jaas-'));
+    const path = join(dir, 'kafka_server_jaas.conf');
+    writeFileSync(path, jaasFile);
+    const environment = Object.fromEntries(
+      Object.entries({ ...base, 'sasl.enabled.mechanisms': 'PLAIN' }).map(([key, value]) => [
+        `GREGOR_CFG_${key.replaceAll('.', '_').toUpperCase()}`,
+        value,
+      ]),
+    );
+    const loaded = loadBrokerConfig(undefined, {
+      ...environment,
+      KAFKA_OPTS: `-Xmx1g -Djava.security.auth.login.config=${path}`,
+    });
+    expect([...loaded.listenerSasl.get('INTERNAL')!.plainUsers.keys()]).toEqual(['admin', 'alice']);
+    expect(() =>
+      loadBrokerConfig(undefined, {
+        ...environment,
+        KAFKA_OPTS: `-Djava.security.auth.login.config=${join(dir, 'missing.conf')}`,
+      }),
+    ).toThrow(
+      /java.security.auth.login.config \(from KAFKA_OPTS\): cannot read the JAAS file .*missing.conf/,
+    );
+    const broken = join(dir, 'broken.conf');
+    writeFileSync(
+      broken,
+      'KafkaServer { org.apache.kafka.common.security.plain.PlainLoginModule required };',
+    );
+    expect(() =>
+      loadBrokerConfig(undefined, {
+        ...environment,
+        KAFKA_OPTS: `-Djava.security.auth.login.config=${broken}`,
+      }),
+    ).toThrow(/broken.conf: in section KafkaServer: a JAAS entry ends with a semicolon/);
   });
 });

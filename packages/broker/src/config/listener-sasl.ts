@@ -4,7 +4,10 @@
 //                              (Kerberos), is not available here, so the key must be set.
 //   sasl.jaas.config          PLAIN's users, `user_<name>="<password>"` options of a
 //                              PlainLoginModule entry, from listener.name.<listener>.plain.sasl.jaas.config,
-//                              else listener.name.<listener>.sasl.jaas.config, else sasl.jaas.config.
+//                              else listener.name.<listener>.sasl.jaas.config, else sasl.jaas.config,
+//                              else the JAAS file of -Djava.security.auth.login.config in KAFKA_OPTS
+//                              (its `<listener>.KafkaServer` section, else `KafkaServer`), as Kafka's
+//                              JaasContext falls back to the JVM's static JAAS configuration.
 //   connections.max.reauth.ms  the longest a SASL authentication lasts (KIP-368): the broker tells
 //                              the client (SaslAuthenticate session_lifetime_ms), the client
 //                              re-authenticates on the same connection, and a connection that did
@@ -14,15 +17,23 @@
 //   OAUTHBEARER               unsecured JWTs only (Kafka's default server callback handler,
 //                              OAuthBearerUnsecuredValidatorCallbackHandler): the
 //                              OAuthBearerLoginModule entry of listener.name.<listener>.oauthbearer.sasl.jaas.config
-//                              (else listener.name.<listener>.sasl.jaas.config, else sasl.jaas.config)
-//                              gives its unsecuredValidator* options. Any other
+//                              (else listener.name.<listener>.sasl.jaas.config, else sasl.jaas.config,
+//                              else the JAAS file) gives its unsecuredValidator* options. Any other
 //                              sasl.server.callback.handler.class (JWKS validation), and any
 //                              for PLAIN or SCRAM, is refused.
 // SCRAM users are not configured here: their salted credentials live in the metadata log
 // (AlterUserScramCredentials, `gregor users`).
 
-import { type JaasEntry, parseJaasConfig, plainLoginModule, plainUsers } from '../security/jaas-config.js';
 import {
+  type JaasEntry,
+  type JaasFile,
+  jaasFileEntry,
+  parseJaasConfig,
+  plainLoginModule,
+  plainUsers,
+} from '../security/jaas-config.js';
+import {
+  oauthBearerLoginModule,
   type UnsecuredJwtValidatorOptions,
   unsecuredJwtValidatorOptions,
 } from '../security/unsecured-jwt.js';
@@ -59,7 +70,41 @@ export function isSaslKeyWithEffect(key: string): boolean {
   );
 }
 
-export function listenerSasl(raw: ReadonlyMap<string, string>, listenerName: string): ListenerSasl {
+/** The static JAAS configuration: the file KAFKA_OPTS names, read and parsed. */
+export interface StaticJaasConfig {
+  readonly path: string;
+  readonly file: JaasFile;
+}
+
+/** The key a problem with the static JAAS file is reported under (the JVM property naming it). */
+export const jaasFileConfigKey = 'java.security.auth.login.config';
+
+/**
+ * The entry of `loginModule` a listener takes from the static JAAS file, or a ConfigError saying
+ * why there is none; undefined when there is no file or it has no section for the listener.
+ */
+function staticJaasEntry(
+  jaas: StaticJaasConfig | undefined,
+  listenerName: string,
+  loginModule: string,
+): JaasEntry | undefined {
+  if (jaas === undefined) return undefined;
+  const found = jaasFileEntry(jaas.file, listenerName, loginModule);
+  if (found === undefined) return undefined;
+  if (found.entry === undefined) {
+    throw new ConfigError(
+      jaasFileConfigKey,
+      `section ${found.section} of ${jaas.path} has no ${loginModule} entry (listener ${listenerName})`,
+    );
+  }
+  return found.entry;
+}
+
+export function listenerSasl(
+  raw: ReadonlyMap<string, string>,
+  listenerName: string,
+  jaas?: StaticJaasConfig,
+): ListenerSasl {
   const problems = new ConfigProblems();
   const setting = listenerSetting(raw, listenerName, 'sasl.enabled.mechanisms');
   const mechanisms: SaslMechanismName[] = [];
@@ -91,12 +136,26 @@ export function listenerSasl(raw: ReadonlyMap<string, string>, listenerName: str
       (key) => raw.has(key),
     );
     if (jaasKey === undefined) {
-      problems.add(
-        new ConfigError(
-          `${prefix}plain.sasl.jaas.config`,
-          `PLAIN is enabled on listener ${listenerName} but no JAAS config names its users (user_<name>="<password>")`,
-        ),
-      );
+      problems.check(() => {
+        const entry = staticJaasEntry(jaas, listenerName, plainLoginModule);
+        if (entry === undefined) {
+          throw new ConfigError(
+            `${prefix}plain.sasl.jaas.config`,
+            `PLAIN is enabled on listener ${listenerName} but no JAAS config names its users (user_<name>="<password>")${
+              jaas === undefined
+                ? ''
+                : `, and ${jaas.path} has neither a ${listenerName.toLowerCase()}.KafkaServer nor a KafkaServer section`
+            }`,
+          );
+        }
+        users = plainUsers(entry);
+        if (users.size === 0) {
+          throw new ConfigError(
+            jaasFileConfigKey,
+            `the ${plainLoginModule} entry of ${jaas!.path} defines no user (user_<name>="<password>")`,
+          );
+        }
+      });
     } else {
       problems.check(() => {
         try {
@@ -140,12 +199,20 @@ export function listenerSasl(raw: ReadonlyMap<string, string>, listenerName: str
       'sasl.jaas.config',
     ].find((key) => raw.has(key));
     if (jaasKey === undefined) {
-      problems.add(
-        new ConfigError(
-          `${prefix}oauthbearer.sasl.jaas.config`,
-          `OAUTHBEARER is enabled on listener ${listenerName} but no JAAS config names its login module (org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;)`,
-        ),
-      );
+      oauthBearer = problems.check(() => {
+        const entry = staticJaasEntry(jaas, listenerName, oauthBearerLoginModule);
+        if (entry === undefined) {
+          throw new ConfigError(
+            `${prefix}oauthbearer.sasl.jaas.config`,
+            `OAUTHBEARER is enabled on listener ${listenerName} but no JAAS config names its login module (org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;)`,
+          );
+        }
+        try {
+          return unsecuredJwtValidatorOptions(entry);
+        } catch (error) {
+          throw new ConfigError(jaasFileConfigKey, `${jaas!.path}: ${(error as Error).message}`);
+        }
+      });
     } else {
       oauthBearer = problems.check(() => {
         let entry: JaasEntry;

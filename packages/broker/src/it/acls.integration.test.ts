@@ -6,12 +6,12 @@
 // only what it was granted; kafkajs as bob is refused with TOPIC_AUTHORIZATION_FAILED and
 // GROUP_AUTHORIZATION_FAILED; a DENY wins over an ALLOW; DeleteRecords needs DELETE on the topic;
 // WriteTxnMarkers needs CLUSTER_ACTION on the cluster; OffsetFetch shows only describable topics;
-// a transactional id needs WRITE on it.
+// a transactional id needs WRITE on it; kafkajs's AlterConfigs on a topic needs ALTER_CONFIGS on it.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { KafkaConnection } from '@gregor/client';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
@@ -410,6 +410,57 @@ except Exception as error:
       'isolation.level=read_committed',
     ]);
     expect(committed.split('\n')).toContain('in-a-transaction');
+  });
+
+  it('AlterConfigs on a topic needs ALTER_CONFIGS on it: kafkajs as alice is refused until granted', async () => {
+    const alterAs = async (user: string, value: string): Promise<string | undefined> => {
+      const admin = kafkajs(user).admin();
+      await admin.connect();
+      try {
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: 'orders',
+              configEntries: [{ name: 'retention.ms', value }],
+            },
+          ],
+        });
+        return undefined;
+      } catch (error) {
+        return errorText(error);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    const retentionMs = async (): Promise<string | undefined> => {
+      const admin = kafkajs('admin').admin();
+      await admin.connect();
+      try {
+        const described = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: 'orders', configNames: ['retention.ms'] }],
+        });
+        return described.resources[0]?.configEntries[0]?.configValue;
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    const before = await retentionMs();
+    expect(await alterAs('alice', '3600000')).toMatch(/TOPIC_AUTHORIZATION_FAILED/);
+    expect(await retentionMs()).toBe(before);
+    gregorAcls([
+      '--add',
+      '--allow-principal',
+      'User:alice',
+      '--operation',
+      'AlterConfigs',
+      '--topic',
+      'orders',
+    ]);
+    expect(await alterAs('alice', '3600000')).toBeUndefined();
+    expect(await retentionMs()).toBe('3600000');
   });
 
   it('the super user admin may do everything', async () => {

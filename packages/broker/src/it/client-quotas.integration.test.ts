@@ -2,8 +2,12 @@
 // (kafka-configs.sh's flags) setting the quota: a producer whose client id has a producer_byte_rate
 // is throttled (its Produce responses carry throttle_time_ms > 0, as kafka-python's own producer
 // metrics record them) and the bytes the broker accepts per window stay near the quota; once the
-// quota is deleted the same client is not throttled. Only upper bounds on bytes per window are
-// asserted: a slow machine makes the producer slower, never faster. @platformatic/kafka's admin
+// quota is deleted the same client is not throttled. A kafka-python consumer whose client id has a
+// consumer_byte_rate reads a preloaded topic the same way: its Fetch responses carry
+// throttle_time_ms > 0 (kafka-python's fetcher metrics) and the bytes it receives per span stay near
+// the quota, and without the quota it reads the same records unthrottled. Only upper bounds on
+// bytes per window are asserted: a slow machine makes the clients slower, never faster.
+// @platformatic/kafka's admin
 // (AlterClientQuotas v1, DescribeClientQuotas v1) sets and reads quotas of a user and its client.
 
 import { execFileSync } from 'node:child_process';
@@ -14,6 +18,7 @@ import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
 const pythonTimeoutMs = 120_000;
 const producer = new URL('./python/quota_producer.py', import.meta.url).pathname;
+const consumer = new URL('./python/quota_consumer.py', import.meta.url).pathname;
 
 /** producer_byte_rate of the throttled client, bytes per second. */
 const quotaBytesPerSecond = 50_000;
@@ -42,7 +47,13 @@ beforeAll(async () => {
   }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic: 'metered', numPartitions: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [
+        { topic: 'metered', numPartitions: 1 },
+        { topic: 'metered-reads', numPartitions: 1 },
+      ],
+      waitForLeaders: true,
+    });
   } finally {
     await admin.disconnect();
   }
@@ -66,11 +77,11 @@ interface ProducerRun {
   throttle_time_avg: number;
 }
 
-function produce(clientId: string): ProducerRun {
+function produce(clientId: string, topic = 'metered'): ProducerRun {
   const output = execFileSync('/usr/bin/python3', [producer], {
     input: JSON.stringify({
       bootstrap,
-      topic: 'metered',
+      topic,
       client_id: clientId,
       records: recordCount,
       record_bytes: recordBytes,
@@ -81,7 +92,23 @@ function produce(clientId: string): ProducerRun {
   return JSON.parse(output) as ProducerRun;
 }
 
-/** The most value bytes acknowledged within any span of `spanSeconds`. */
+interface ConsumerRun {
+  /** [monotonic seconds, value bytes] per record received. */
+  received: [number, number][];
+  throttle_time_max: number;
+  throttle_time_avg: number;
+}
+
+function consume(clientId: string, records: number): ConsumerRun {
+  const output = execFileSync('/usr/bin/python3', [consumer], {
+    input: JSON.stringify({ bootstrap, topic: 'metered-reads', client_id: clientId, records }),
+    timeout: pythonTimeoutMs,
+    encoding: 'utf8',
+  });
+  return JSON.parse(output) as ConsumerRun;
+}
+
+/** The most value bytes acknowledged (or received) within any span of `spanSeconds`. */
 function mostBytesWithin(acked: readonly [number, number][], spanSeconds: number): number {
   let most = 0;
   let start = 0;
@@ -124,6 +151,53 @@ describe('client quotas (producer_byte_rate)', () => {
     expect(configs('--describe', ...client)).toBe('');
     const free = produce('metered-app');
     expect(free.acked).toHaveLength(recordCount);
+    expect(free.throttle_time_max).toBe(0);
+  });
+});
+
+describe('client quotas (consumer_byte_rate)', () => {
+  it('throttles a kafka-python consumer to its client id quota, and stops once the quota is deleted', () => {
+    /** consumer_byte_rate of the throttled reader, bytes per second. */
+    const readQuotaBytesPerSecond = 25_000;
+    const preloaded = produce('metered-reads-loader', 'metered-reads');
+    expect(preloaded.acked).toHaveLength(recordCount);
+    expect(preloaded.throttle_time_max).toBe(0);
+
+    const client = ['--entity-type', 'clients', '--entity-name', 'metered-reader'];
+    expect(
+      configs('--alter', '--add-config', `consumer_byte_rate=${readQuotaBytesPerSecond}`, ...client),
+    ).toBe("Completed updating config for entity: client-id 'metered-reader'.\n");
+    expect(configs('--describe', ...client)).toBe(
+      `Quota configs for client-id 'metered-reader' are consumer_byte_rate=${readQuotaBytesPerSecond}.0\n`,
+    );
+
+    const throttled = consume('metered-reader', recordCount);
+    // It read everything the producer wrote, and the broker said it was throttled.
+    expect(throttled.received).toHaveLength(recordCount);
+    expect(throttled.received.every(([, bytes]) => bytes === recordBytes)).toBe(true);
+    expect(throttled.throttle_time_max).toBeGreaterThan(0);
+    // Received bytes per span stay near the quota. The allowance: what the rate remembers
+    // (quota.window.num windows a first burst may fill), one Fetch's worth (the broker asks the log
+    // for no more than the quota over quota.window.num - 1 windows) and one 16 kB batch of
+    // kafka-python's producer that a Fetch returns whole.
+    const spanSeconds = 2;
+    const allowanceBytes =
+      readQuotaBytesPerSecond * quotaWindowNum * quotaWindowSeconds +
+      readQuotaBytesPerSecond * (quotaWindowNum - 1) * quotaWindowSeconds +
+      16_384 +
+      recordBytes;
+    const allowedBytes = readQuotaBytesPerSecond * spanSeconds + allowanceBytes;
+    expect(mostBytesWithin(throttled.received, spanSeconds)).toBeLessThanOrEqual(allowedBytes);
+    // Without the quota the whole topic comes in one or two Fetches: this bound is what the
+    // throttle changed.
+    expect(recordCount * recordBytes).toBeGreaterThan(allowedBytes);
+
+    expect(configs('--alter', '--delete-config', 'consumer_byte_rate', ...client)).toBe(
+      "Completed updating config for entity: client-id 'metered-reader'.\n",
+    );
+    expect(configs('--describe', ...client)).toBe('');
+    const free = consume('metered-reader', recordCount);
+    expect(free.received).toHaveLength(recordCount);
     expect(free.throttle_time_max).toBe(0);
   });
 });

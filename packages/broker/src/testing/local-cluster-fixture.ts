@@ -80,6 +80,8 @@ import { LogManagerStore } from '../replica/log-store.js';
 import { ReplicaManager, type ReplicaManagerOptions } from '../replica/replica-manager.js';
 import { createRequestRouter } from '../request-router.js';
 import type { StandardAuthorizer } from '../security/authorizer.js';
+import { ConnectionSession } from '../security/connection-session.js';
+import type { KafkaPrincipal } from '../security/kafka-principal.js';
 
 export const fixtureClusterId = 'gregor-fixture-cluster';
 export const fixtureListenerName = 'PLAINTEXT';
@@ -159,7 +161,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
   router!: FrameHandler;
   private readonly brokerEpochs = new Map<number, number>();
   private nextCorrelationId = 1;
-  private readonly connection: ConnectionContext = {
+  private connection: ConnectionContext = {
     connectionId: 1,
     remoteAddress: '127.0.0.1:50000',
     listenerName: fixtureListenerName,
@@ -511,6 +513,18 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
   }
 
   // --- Requests -------------------------------------------------------------------------------------
+
+  /**
+   * The principal later requests run as (as if the connection were SSL with a client certificate
+   * mapped to it); undefined goes back to a PLAINTEXT connection's User:ANONYMOUS.
+   */
+  actAs(principal: KafkaPrincipal | undefined): void {
+    const { session: _previous, ...connection } = this.connection;
+    this.connection =
+      principal === undefined
+        ? connection
+        : { ...connection, session: new ConnectionSession('SSL', principal) };
+  }
 
   /** Sends one request frame through the router and returns its raw outcome. */
   send<K extends SupportedApiKey>(

@@ -79,6 +79,8 @@ export interface ProcessClusterOptions {
   readonly readyTimeoutMs?: number;
   /** Extra server.properties lines for one node (over `properties`), e.g. its own `log.dirs`. */
   readonly nodeProperties?: (nodeId: number, dataDir: string) => Readonly<Record<string, string>>;
+  /** Extra environment variables of every node's process, e.g. KAFKA_OPTS. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class ProcessCluster {
@@ -198,6 +200,7 @@ export class ProcessCluster {
     const child = spawn(command!, prefixArgs, {
       env: {
         ...process.env,
+        ...this.options.env,
         GREGOR_LOG_FORMAT: 'json',
         GREGOR_LOG_LEVEL: process.env.GREGOR_IT_LOG_LEVEL ?? 'info',
       },

@@ -37,29 +37,53 @@ export interface ObservedState extends ClusterView {
 const name = 'observer';
 /** A node that has not answered ListOffsets by then is down or paused: skipped this round. */
 const nodeRequestTimeoutMs = 1_000;
+/** Failed metadata rounds in a row (about 5 s at the campaign's 500 ms interval) before a new admin. */
+const adminRenewAfterFailures = 10;
 
 export class Observer {
-  private readonly admin: Admin;
+  private admin: Admin;
+  /** Metadata rounds failed in a row; at `adminRenewAfterFailures` the admin client is made anew. */
+  private failedMetadataRounds = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private latest: ObservedState | undefined;
   private lastLeadersJson = '';
+  /** Why the last metadata round failed (undefined after one that succeeded): noted once per change. */
+  private lastMetadataError: string | undefined;
   private readonly connections = new Map<string, BrokerConnection>();
 
   constructor(
     private readonly options: ObserverOptions,
     private readonly sink: (event: HistoryEvent) => void,
   ) {
+    this.admin = this.newAdmin();
+  }
+
+  private newAdmin(): Admin {
     const kafka = new Kafka({
       clientId: name,
-      brokers: options.bootstrap.split(','),
+      brokers: this.options.bootstrap.split(','),
       logLevel: logLevel.NOTHING,
       connectionTimeout: 2_000,
       requestTimeout: 3_000,
       retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
-      ...options.security,
+      ...this.options.security,
     });
-    this.admin = kafka.admin();
+    return kafka.admin();
+  }
+
+  /**
+   * Seen once on a saturated machine: every metadata round of the kafkajs admin failed for a
+   * minute after the topic was created, while the nodes answered the observer's own ListOffsets
+   * on its own connections. After enough failed rounds in a row, start over with a new client
+   * (the history notes why the rounds failed, so a repeat can be told apart).
+   */
+  private async renewAdmin(): Promise<void> {
+    const old = this.admin;
+    this.admin = this.newAdmin();
+    this.failedMetadataRounds = 0;
+    void old.disconnect().catch(() => undefined);
+    await this.admin.connect().catch(() => undefined);
   }
 
   async start(): Promise<void> {
@@ -74,6 +98,11 @@ export class Observer {
 
   view(): ObservedState | undefined {
     return this.latest;
+  }
+
+  /** Why the last metadata round failed, or undefined when it succeeded. */
+  metadataError(): string | undefined {
+    return this.lastMetadataError;
   }
 
   /** One round: metadata first (the nemesis needs it most), then watermarks and commits. */
@@ -122,8 +151,23 @@ export class Observer {
           ...at,
         });
       }
-    } catch {
-      // A round during a fault may find no one to answer: the next round asks again.
+      this.lastMetadataError = undefined;
+      this.failedMetadataRounds = 0;
+    } catch (error) {
+      // A round during a fault may find no one to answer: the next round asks again. Why is kept
+      // in the history (once per distinct reason), so a campaign that never sees the cluster whole
+      // can say what the observer was told.
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (reason !== this.lastMetadataError)
+        this.sink({
+          f: 'note',
+          type: 'info',
+          process: name,
+          ...stamp(),
+          text: `metadata round failed: ${reason}`,
+        });
+      this.lastMetadataError = reason;
+      if (++this.failedMetadataRounds >= adminRenewAfterFailures && !this.stopping) await this.renewAdmin();
     }
     await this.observeOffsets();
     return this.latest;

@@ -1,6 +1,7 @@
 // `gregor configs` against a real Gregor node in the test process (@gregor/testkit), and the same
 // change read back by kafkajs: the CLI's IncrementalAlterConfigs is persisted in the metadata log and
-// seen by any client; a refused change prints the broker's error and exits 1.
+// seen by any client; a refused change prints the broker's error and exits 1. `gregor quotas`, the
+// same commands for client quotas only, sets what `gregor configs` then reads, and back.
 
 import { startCluster, type TestCluster } from '@gregor/testkit';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
@@ -27,11 +28,18 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function gregor(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+function gregor(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return gregorVerb('configs', ...args);
+}
+
+async function gregorVerb(
+  verb: 'configs' | 'quotas',
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(
-    ['configs', '--bootstrap-server', cluster.bootstrapServers[0]!, ...args],
+    [verb, '--bootstrap-server', cluster.bootstrapServers[0]!, ...args],
     { write: (text: string) => out.push(text) },
     { write: (text: string) => err.push(text) },
   );
@@ -147,5 +155,47 @@ describe('gregor configs', () => {
         .code,
     ).toBe(0);
     expect((await gregor('--describe', ...appOfAlice)).out).toBe('');
+  });
+
+  it('gregor quotas alters and describes the same quotas as gregor configs, and refuses topics', async () => {
+    const reports = ['--entity-type', 'clients', '--entity-name', 'reports'];
+    expect(
+      await gregorVerb(
+        'quotas',
+        'alter',
+        ...reports,
+        '--add-config',
+        'consumer_byte_rate=4096,request_percentage=25',
+      ),
+    ).toEqual({ code: 0, out: "Completed updating config for entity: client-id 'reports'.\n", err: '' });
+    const described =
+      "Quota configs for client-id 'reports' are consumer_byte_rate=4096.0,request_percentage=25.0\n";
+    expect(await gregorVerb('quotas', '--describe', ...reports)).toEqual({
+      code: 0,
+      out: described,
+      err: '',
+    });
+    expect((await gregor('--describe', ...reports)).out).toBe(described);
+    expect((await gregor('--alter', '--delete-config', 'request_percentage', ...reports)).code).toBe(0);
+    expect((await gregorVerb('quotas', 'describe', ...reports)).out).toBe(
+      "Quota configs for client-id 'reports' are consumer_byte_rate=4096.0\n",
+    );
+    const unknown = await gregorVerb('quotas', 'alter', ...reports, '--add-config', 'fetch_rate=1');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/^Error: INVALID_REQUEST: .*fetch_rate/);
+    const topic = await gregorVerb(
+      'quotas',
+      'describe',
+      '--entity-type',
+      'topics',
+      '--entity-name',
+      'orders',
+    );
+    expect(topic.code).toBe(2);
+    expect(topic.err).toMatch(/^gregor quotas: --entity-type topics: gregor quotas sets client quotas/);
+    expect(
+      (await gregorVerb('quotas', 'alter', '--delete-config', 'consumer_byte_rate', ...reports)).code,
+    ).toBe(0);
+    expect((await gregorVerb('quotas', 'describe', ...reports)).out).toBe('');
   });
 });

@@ -1,0 +1,178 @@
+// Start-up loading of the broker's log dirs (Kafka's LogManager.loadLogs): each `log.dirs` entry's
+// checkpoint files are read, every partition directory in it is opened (recovered after a crash,
+// log-loader.ts), leftovers of deleted partitions are removed, and the clean-shutdown markers are
+// consumed once every dir is loaded, so a crash from then on is unclean.
+//
+// A dir that cannot be read is offline from the start and the others load (Kafka's rule); a
+// partition that cannot be opened for lack of descriptors stays unopened and the others open.
+
+import { access, mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { forEachConcurrently } from './bounded-concurrency.js';
+import {
+  cleanerOffsetCheckpointName,
+  fsyncDirectory,
+  logStartOffsetCheckpointName,
+  partitionKey,
+  readCheckpointFile,
+  recoveryPointCheckpointName,
+} from './checkpoint-file.js';
+import { asTooManyOpenFiles, type FileHandleCache } from './file-handle-cache.js';
+import { type BrokerLogConfig, parseLogConfig } from './log-config.js';
+import { isIoError, type LogDirFailureChannel } from './log-dir-failure-channel.js';
+import { LogDirectory, type UnopenedLog } from './log-directory.js';
+import type { LogManagerOptions } from './log-manager.js';
+import { PartitionLog, type PartitionLogOptions } from './partition-log.js';
+import { isDeletedDirName, parsePartitionDirName } from './segment-files.js';
+
+export const cleanShutdownFileName = '.kafka_cleanshutdown';
+/**
+ * Partitions opened at once per log dir at start-up: their reads, index checks and recovery fsyncs
+ * overlap (Kafka's num.recovery.threads.per.data.dir does the same with threads).
+ */
+export const logOpenConcurrencyPerDir = 16;
+/** Kafka's legal topic names. */
+export const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
+/**
+ * The metadata quorum's Raft log (`__cluster_metadata-0`, a LevelDB) may live in a log dir, as in
+ * KRaft; it is not a partition log, and re-validating its files as segments after an unclean
+ * shutdown destroys it. Kafka's LogManager skips it the same way.
+ */
+export const metadataTopicName = '__cluster_metadata';
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** How a partition found on disk (or set aside) is opened from its dir's checkpoints. */
+export function openOptions(
+  dir: LogDirectory,
+  entry: UnopenedLog,
+  config: BrokerLogConfig,
+  options: LogManagerOptions,
+  files: FileHandleCache,
+  logDirFailureChannel: LogDirFailureChannel,
+): PartitionLogOptions {
+  return {
+    dir: join(dir.path, partitionKey(entry.topic, entry.partition)),
+    topic: entry.topic,
+    partition: entry.partition,
+    config: parseLogConfig(options.topicOverrides?.(entry.topic) ?? {}, config.defaults),
+    clock: options.clock,
+    recoveryPoint: entry.recoveryPoint,
+    logStartOffset: entry.logStartOffset,
+    hadCleanShutdown: entry.hadCleanShutdown,
+    checkpoints: dir,
+    files,
+    logDirFailureChannel,
+  };
+}
+
+/**
+ * Opens every log dir and every partition in it. A dir with the clean-shutdown marker skips
+ * re-validation; the marker is removed once all logs are open, so a crash from now on is unclean.
+ * Throws when no dir could be loaded.
+ */
+export async function loadLogDirs(
+  options: LogManagerOptions,
+  files: FileHandleCache,
+  failures: LogDirFailureChannel,
+): Promise<LogDirectory[]> {
+  const dirs = options.config.logDirs.map((path) => new LogDirectory(path, files, failures));
+  const seen = new Map<string, string>();
+  for (const dir of dirs) {
+    try {
+      await loadLogDir(options, dir, seen, files, failures);
+    } catch (error) {
+      // No descriptor left while reading the dir itself is the process's limit, not the disk:
+      // the broker cannot start like this (the operator raises the limit), and the dir is fine.
+      if (asTooManyOpenFiles(error, dir.path) !== undefined || !isIoError(error)) throw error;
+      // A dir that cannot be read is offline from the start (Kafka loads the others); the logs
+      // it did open are closed, and its partitions are unknown to this broker until a restart.
+      const reason = `${dir.path}: loading failed: ${error.code} (${error.message})`;
+      failures.maybeAddOfflineLogDir(dir.path, reason);
+      for (const log of dir.logs.values()) await log.closeAfterFailure(reason);
+      for (const key of [...dir.logs.keys(), ...dir.unopened.keys()]) seen.delete(key);
+      dir.logs.clear();
+      dir.unopened.clear();
+    }
+  }
+  if (dirs.every((dir) => dir.isOffline)) {
+    throw new Error(
+      `every log dir failed: ${failures.offlineLogDirs.map((failure) => failure.reason).join('; ')}`,
+    );
+  }
+  for (const dir of dirs) {
+    if (dir.isOffline) continue;
+    const marker = join(dir.path, cleanShutdownFileName);
+    if (await exists(marker)) {
+      await unlink(marker);
+      await fsyncDirectory(dir.path, files);
+    }
+  }
+  return dirs;
+}
+
+async function loadLogDir(
+  options: LogManagerOptions,
+  dir: LogDirectory,
+  seen: Map<string, string>,
+  files: FileHandleCache,
+  failures: LogDirFailureChannel,
+): Promise<void> {
+  await mkdir(dir.path, { recursive: true });
+  const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
+  const recoveryPoints = await readCheckpointFile(dir.path, recoveryPointCheckpointName, files);
+  const logStartOffsets = await readCheckpointFile(dir.path, logStartOffsetCheckpointName, files);
+  const cleanerOffsets = await readCheckpointFile(dir.path, cleanerOffsetCheckpointName, files);
+  for (const [key, entry] of cleanerOffsets) dir.firstDirtyOffsets.set(key, entry.offset);
+  const entries = await files.withTransientDescriptor(dir.path, () =>
+    readdir(dir.path, { withFileTypes: true }),
+  );
+  const toOpen: UnopenedLog[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    if (isDeletedDirName(entry.name)) {
+      // A partition deleted before a crash or restart finished removing it.
+      const doomed = join(dir.path, entry.name);
+      await files.withTransientDescriptor(doomed, () => rm(doomed, { recursive: true, force: true }));
+      continue;
+    }
+    const parsed = parsePartitionDirName(entry.name);
+    if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
+    if (parsed.topic === metadataTopicName) continue;
+    const key = partitionKey(parsed.topic, parsed.partition);
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new Error(`partition ${key} is in two log dirs: ${other} and ${dir.path}`);
+    }
+    seen.set(key, dir.path);
+    toOpen.push({
+      topic: parsed.topic,
+      partition: parsed.partition,
+      recoveryPoint: recoveryPoints.get(key)?.offset ?? 0,
+      logStartOffset: logStartOffsets.get(key)?.offset,
+      hadCleanShutdown,
+    });
+  }
+  await forEachConcurrently(toOpen, logOpenConcurrencyPerDir, async (unopened) => {
+    const key = partitionKey(unopened.topic, unopened.partition);
+    try {
+      dir.logs.set(
+        key,
+        await PartitionLog.open(openOptions(dir, unopened, options.config, options, files, failures)),
+      );
+    } catch (error) {
+      // Out of descriptors: this partition waits (unopened) and the others open; the dir is fine.
+      const exhaustion = asTooManyOpenFiles(error, join(dir.path, key));
+      if (exhaustion === undefined) throw error;
+      dir.unopened.set(key, unopened);
+      options.onLogOpenFailure?.(key, exhaustion);
+    }
+  });
+}
