@@ -10,6 +10,7 @@ import {
   SimBroker,
   type SimBrokerEvents,
   SimReplicaDisk,
+  type SimReplicaParts,
   type SimRequest,
   type SimRpc,
 } from './replication-broker.js';
@@ -28,6 +29,8 @@ export interface ReplicationSimOptions {
   readonly livenessBoundMs: number;
   /** Receives a line per notable event (crashes, role changes, ISR changes, truncations, acks). */
   readonly trace?: (line: string) => void;
+  /** Variants of the replicas' production parts (tests that put a known bug back); production's by default. */
+  readonly parts?: SimReplicaParts;
 }
 
 export interface ReplicationSimResult {
@@ -442,6 +445,7 @@ export class ReplicationSimulation {
       this.rpcFrom(replica.id),
       CONTROLLER_ID,
       this.brokerEvents,
+      this.options.parts,
     );
     replica.process = process;
     // The first incarnations are registered with the controller from the start.
