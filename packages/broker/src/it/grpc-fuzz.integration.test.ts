@@ -1,5 +1,5 @@
 // Bad input against the internal gRPC listener (the CONTROLLER listener: Raft, the controller RPCs
-// and replica fetching) of a real three-node process cluster (grpc/fuzz-grpc-calls.ts):
+// and replica fetching) of a real three-node process cluster (testing/fuzz-grpc-calls.ts):
 //   - unary calls to every method of every service: well-formed requests with random field values,
 //     with unknown fields, with fields under the wrong wire type, mutated bytes, random bytes; from
 //     another cluster, from node ids outside the voters, and admin calls of this cluster;
@@ -28,6 +28,7 @@ import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeMetadata } from '../grpc/describe-metadata-client.js';
+import { internalServerOptions, protoDir } from '../grpc/protos.js';
 import {
   fuzzTopicNames,
   type GrpcFuzzCall,
@@ -35,8 +36,7 @@ import {
   type GrpcFuzzMethod,
   internalMethods,
   protoLoaderConversion,
-} from '../grpc/fuzz-grpc-calls.js';
-import { internalServerOptions, protoDir } from '../grpc/protos.js';
+} from '../testing/fuzz-grpc-calls.js';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
 const fuzzSeed = Number(process.env.GRPC_FUZZ_SEED ?? 0x3c6ef372);
