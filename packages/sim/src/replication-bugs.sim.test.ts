@@ -16,7 +16,8 @@ import {
  * A change that moves the seeds' random trajectories can make a pinned seed pass with the bug back
  * even though the checker would still catch it elsewhere; then find the new seeds with
  *   SIM_BUG_SWEEP=1 npx vitest run packages/sim/src/replication-bugs.sim.test.ts
- * which runs the CI range with each bug back (about 2 minutes of CPU) and prints every failing seed.
+ * which runs the CI range with each bug back (5.5 minutes on the loaded 2-core development
+ * machine) and prints every failing seed.
  */
 
 /** As replication.sim.test.ts runs every seed. */

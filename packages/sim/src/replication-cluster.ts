@@ -3,6 +3,7 @@ import type { PartitionState } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
 import type { Partition } from '@gregor/replication';
 import { HEALTHY_NETWORK, SimNetwork } from './network.js';
+import { drainContinuations, eventLoopTurn } from './node-event-loop.js';
 import { SafetyViolation } from './raft-checker.js';
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -112,21 +113,8 @@ class SimReplica implements ReplicaView {
   }
 }
 
-/**
- * Resolves once every promise continuation the last event started has run: Node runs the tick queue
- * only after V8 has drained the whole microtask queue, including what the drained continuations
- * queue in turn. Cheaper than a trip through the event loop (setImmediate), which a run does only
- * every `eventsPerEventLoopTurn` events so that the test runner's own messages get through.
- */
-function drainContinuations(): Promise<void> {
-  return new Promise((resolve) => process.nextTick(resolve));
-}
-
+/** Every this many events a run lets the test runner in (eventLoopTurn); between, it only drains continuations. */
 const eventsPerEventLoopTurn = 10_000;
-
-function eventLoopTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /**
  * One partition replicated over N simulated brokers that run the production replication code
