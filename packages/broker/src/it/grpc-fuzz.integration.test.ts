@@ -22,6 +22,7 @@ import http2 from 'node:http2';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { KafkaConnection } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
 import { applyRecords, decodeMetadataBatch, MetadataImage } from '@gregor/metadata';
 import { ApiKey, decodeRecordBatch, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import * as grpc from '@grpc/grpc-js';
@@ -162,15 +163,16 @@ async function imageOf(nodeId: number): Promise<{ image: MetadataImage; offset: 
 
 /** The image once every node has applied the same metadata offset (it settles after a change). */
 async function settledImage(): Promise<MetadataImage> {
-  const deadline = Date.now() + 30_000;
   let last = '';
-  while (Date.now() < deadline) {
-    const views = await Promise.all(voterIds.map(imageOf));
-    if (views.every((view) => view.offset === views[0]!.offset)) return views[0]!.image;
-    last = views.map((view) => view.offset).join(',');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the nodes never agreed on a metadata offset (last seen ${last})`);
+  return waitFor(
+    'the nodes to agree on a metadata offset',
+    async () => {
+      const views = await Promise.all(voterIds.map(imageOf));
+      last = views.map((view) => view.offset).join(',');
+      return views.every((view) => view.offset === views[0]!.offset) ? views[0]!.image : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, detail: () => `last seen ${last}` },
+  );
 }
 
 /** What the fuzzer must not have changed, in comparable form. */
