@@ -12,8 +12,8 @@
 //   - every package declares what it imports: the README's production list is its package.json
 //     `dependencies` on Gregor packages, its test list the `devDependencies`, every imported package
 //     is declared, and every package its production code imports is a tsconfig reference;
-//   - test support lives in `src/testing/` (never in dist: every tsconfig excludes it) and every
-//     integration test in `src/it/`.
+//   - test support lives in `src/testing/` (never in dist: every tsconfig excludes it), so no
+//     production file is imported only by tests, and every integration test lives in `src/it/`.
 //
 // Usage: node scripts/check-boundaries.mjs [--write]
 
@@ -36,6 +36,15 @@ const pureFolders = [
   'packages/protocol/src',
   'packages/replication/src',
   'packages/broker/src/fetch-sessions',
+  'packages/sim/src',
+];
+/**
+ * Files of a pure folder that the globals rules leave out, each the one place its folder meets Node's
+ * event loop without reading the clock, delaying or drawing random numbers.
+ */
+const pureFolderEventLoopFiles = [
+  // The replication simulation waits for the promise continuations of each simulated event.
+  'packages/sim/src/node-event-loop.ts',
 ];
 /** A folder inside a package with a narrower list than its package: Raft's core sees only ground. */
 const coreFolders = [{ pkg: 'raft', dir: 'packages/raft/src/core', allowed: ['@gregor/ground'] }];
@@ -168,7 +177,12 @@ function generatedOverrides(lists) {
   const pureIncludes = pureFolders.flatMap((dir) => [`${dir}/**`]);
   const overrides = [
     {
-      includes: [...pureIncludes, '!**/*.test.ts', '!**/testing/**'],
+      includes: [
+        ...pureIncludes,
+        '!**/*.test.ts',
+        '!**/testing/**',
+        ...pureFolderEventLoopFiles.map((file) => `!${file}`),
+      ],
       linter: {
         rules: {
           style: { noRestrictedGlobals: { level: 'error', options: { deniedGlobals } } },
@@ -304,6 +318,49 @@ for (const name of packageNames()) {
         }
       }
     }
+  }
+}
+
+// --- Test support outside src/testing/ --------------------------------------------------------------
+// A production file that only tests import is test support that tsc builds into dist: it belongs in
+// src/testing/, and so does a file only such files import. (Files nothing imports are entry points:
+// bins, workers; index.ts is the package's.)
+
+/** The package files a file imports or re-exports by relative path (`./x.js` → `x.ts`). */
+function relativeImports(path) {
+  const text = readFileSync(path, 'utf8');
+  const found = [];
+  for (const match of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g))
+    found.push(join(path, '..', match[1].replace(/\.js$/, '.ts')));
+  return found;
+}
+
+for (const name of packageNames()) {
+  const files = sourceFiles(join(packagesDir, name, 'src'));
+  const importers = new Map();
+  for (const file of files) {
+    for (const imported of relativeImports(file)) {
+      if (!importers.has(imported)) importers.set(imported, []);
+      importers.get(imported).push(file);
+    }
+  }
+  // Transitively: a file only such files import is test support too.
+  const testOnly = new Set();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const file of files) {
+      if (isTestFile(file) || file.endsWith('/src/index.ts') || testOnly.has(file)) continue;
+      const by = importers.get(file) ?? [];
+      if (by.length > 0 && by.every((importer) => isTestFile(importer) || testOnly.has(importer))) {
+        testOnly.add(file);
+        grew = true;
+      }
+    }
+  }
+  for (const file of testOnly) {
+    problem(
+      `${relative(root, file)} is imported only by tests: test support lives in packages/${name}/src/testing/`,
+    );
   }
 }
 

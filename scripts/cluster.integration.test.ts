@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, waitFor } from '@gregor/ground/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -20,8 +21,6 @@ const readyTimeoutMs = 90_000;
 /** A node's controlled shutdown takes up to 10 s, then the stop-with-launcher deadline is 30 s. */
 const goneTimeoutMs = 45_000;
 const waitPollMs = 100;
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 async function portFree(port: number): Promise<boolean> {
   return new Promise((done) => {
@@ -54,12 +53,8 @@ function running(pid: number): boolean {
   }
 }
 
-async function waitUntil(what: string, timeoutMs: number, done: () => boolean | Promise<boolean>) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(waitPollMs);
-  }
+function waitUntil(what: string, timeoutMs: number, done: () => boolean | Promise<boolean>): Promise<true> {
+  return waitFor(what, done, { timeoutMs, intervalMs: waitPollMs });
 }
 
 /** A launcher process and what it printed. */

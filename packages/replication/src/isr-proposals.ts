@@ -62,6 +62,12 @@ export interface IsrProposalsOptions {
   readonly retryBackoffMs?: number;
   /** A refused expansion no longer counts: the partition's high watermark may have moved. */
   readonly onHighWatermarkMayHaveMoved: (partition: Partition) => void;
+  /**
+   * The answers resent rather than taken as refusals; `alterPartitionOutcomeUnknown` unless a test
+   * needs otherwise (the replication simulation's bug re-introduction passes an empty set, which is
+   * the old revert-on-timeout behaviour it must keep catching).
+   */
+  readonly outcomeUnknownErrors?: ReadonlySet<number>;
 }
 
 export class IsrProposals {
@@ -119,6 +125,7 @@ export class IsrProposals {
     const pending = partition.beginIsrChange(newIsr);
     const leaderEpoch = partition.leaderEpoch;
     const logger = this.options.logger;
+    const outcomeUnknownErrors = this.options.outcomeUnknownErrors ?? alterPartitionOutcomeUnknown;
     logger.info(
       { partition: partition.key, isr: partition.isr, proposedIsr: newIsr, why },
       'proposing an ISR change',
@@ -142,7 +149,7 @@ export class IsrProposals {
         // Committed; it takes effect when the image carries it (makeLeader clears the pending change).
         return;
       }
-      if (alterPartitionOutcomeUnknown.has(outcome.errorCode)) {
+      if (outcomeUnknownErrors.has(outcome.errorCode)) {
         this.resendLater(stillPending, send);
         return;
       }

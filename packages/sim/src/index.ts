@@ -7,4 +7,11 @@ export {
   RaftSimulation,
   runRaftSimulation,
 } from './raft-cluster.js';
+export type { SimReplicaParts } from './replication-broker.js';
+export {
+  type ReplicationSimOptions,
+  type ReplicationSimResult,
+  ReplicationSimulation,
+  runReplicationSimulation,
+} from './replication-cluster.js';
 export { SimScheduler } from './scheduler.js';

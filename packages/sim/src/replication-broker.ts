@@ -55,6 +55,18 @@ const MIN_INSYNC_REPLICAS = 2;
 /** replica.high.watermark.checkpoint.interval.ms, scaled. */
 const HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS = 100;
 
+/**
+ * Parts of a replica that a test may swap for a variant, each defaulting to production's. They
+ * exist so that a test can put back a bug the simulation once found and show that it still finds
+ * it (replication-bugs.sim.test.ts); every other run uses the defaults.
+ */
+export interface SimReplicaParts {
+  /** The leader-epoch cache a process opens from its checkpoint; production's LeaderEpochCache. */
+  readonly epochCache?: (entries: readonly EpochEntry[]) => LeaderEpochCache;
+  /** IsrProposals' `outcomeUnknownErrors` (the AlterPartition answers resent, not taken as refusals). */
+  readonly alterPartitionOutcomeUnknown?: ReadonlySet<number>;
+}
+
 /** What survives a crash of a replica's process: its log and its checkpoint files. */
 export class SimReplicaDisk {
   readonly log = new SimReplicaLog();
@@ -145,6 +157,7 @@ export class SimBroker implements FollowerReplicas, ReplicaFetchHost<Partition<S
     private readonly rpc: SimRpc,
     private readonly controllerId: number,
     private readonly events: SimBrokerEvents,
+    private readonly parts: SimReplicaParts = {},
   ) {
     this.clock = { nowMs: () => scheduler.nowMs };
     this.timers = new ProcessTimers(scheduler);
@@ -157,6 +170,9 @@ export class SimBroker implements FollowerReplicas, ReplicaFetchHost<Partition<S
       replicaLagTimeMaxMs: REPLICA_LAG_TIME_MAX_MS,
       retryBackoffMs: ISR_CHANGE_RETRY_BACKOFF_MS,
       onHighWatermarkMayHaveMoved: (partition) => this.delayedOperations.notify(partition.key),
+      ...(parts.alterPartitionOutcomeUnknown === undefined
+        ? {}
+        : { outcomeUnknownErrors: parts.alterPartitionOutcomeUnknown }),
     });
     this.fetchers = new ReplicaFetcherManager((leaderId) => this.fetchTransport(leaderId), {
       settings: {
@@ -287,7 +303,9 @@ export class SimBroker implements FollowerReplicas, ReplicaFetchHost<Partition<S
       // The process opens its log: the checkpoints name what it had; the Partition clamps them.
       const topicId = image.topic(simTopic)!.topicId;
       partition = new Partition(simTopic, topicId, 0, this.disk.log, this.id, state, {
-        epochCache: new LeaderEpochCache(this.disk.epochCheckpoint),
+        epochCache: (this.parts.epochCache ?? ((entries) => new LeaderEpochCache(entries)))(
+          this.disk.epochCheckpoint,
+        ),
         initialHighWatermark: this.disk.highWatermarkCheckpoint,
       });
       this.partition = partition;

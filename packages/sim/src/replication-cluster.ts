@@ -3,6 +3,7 @@ import type { PartitionState } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
 import type { Partition } from '@gregor/replication';
 import { HEALTHY_NETWORK, SimNetwork } from './network.js';
+import { drainContinuations, eventLoopTurn } from './node-event-loop.js';
 import { SafetyViolation } from './raft-checker.js';
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -10,6 +11,7 @@ import {
   SimBroker,
   type SimBrokerEvents,
   SimReplicaDisk,
+  type SimReplicaParts,
   type SimRequest,
   type SimRpc,
 } from './replication-broker.js';
@@ -28,6 +30,8 @@ export interface ReplicationSimOptions {
   readonly livenessBoundMs: number;
   /** Receives a line per notable event (crashes, role changes, ISR changes, truncations, acks). */
   readonly trace?: (line: string) => void;
+  /** Variants of the replicas' production parts (tests that put a known bug back); production's by default. */
+  readonly parts?: SimReplicaParts;
 }
 
 export interface ReplicationSimResult {
@@ -109,21 +113,8 @@ class SimReplica implements ReplicaView {
   }
 }
 
-/**
- * Resolves once every promise continuation the last event started has run: Node runs the tick queue
- * only after V8 has drained the whole microtask queue, including what the drained continuations
- * queue in turn. Cheaper than a trip through the event loop (setImmediate), which a run does only
- * every `eventsPerEventLoopTurn` events so that the test runner's own messages get through.
- */
-function drainContinuations(): Promise<void> {
-  return new Promise((resolve) => process.nextTick(resolve));
-}
-
+/** Every this many events a run lets the test runner in (eventLoopTurn); between, it only drains continuations. */
 const eventsPerEventLoopTurn = 10_000;
-
-function eventLoopTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /**
  * One partition replicated over N simulated brokers that run the production replication code
@@ -442,6 +433,7 @@ export class ReplicationSimulation {
       this.rpcFrom(replica.id),
       CONTROLLER_ID,
       this.brokerEvents,
+      this.options.parts,
     );
     replica.process = process;
     // The first incarnations are registered with the controller from the start.

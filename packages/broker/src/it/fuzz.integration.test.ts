@@ -1,4 +1,4 @@
-// Bad input against a real broker process: at least 100,000 generated frames (network/fuzz-frames.ts:
+// Bad input against a real broker process: at least 100,000 generated frames (testing/fuzz-frames.ts:
 // random, truncated, oversized, version-mismatched and mutated captured frames, every API alike)
 // over a handful of raw sockets, while one well-behaved client keeps producing and fetching on its
 // own connection. Each frame is classified before it is sent (fuzz-frames.ts `expected`), and the
@@ -39,7 +39,7 @@ import {
   FuzzFrameGenerator,
   fuzzRequestWaitMsMax,
   stampCorrelationId,
-} from '../network/fuzz-frames.js';
+} from '../testing/fuzz-frames.js';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
 const fuzzSeed = Number(process.env.FUZZ_SEED ?? 0x6a09e667);

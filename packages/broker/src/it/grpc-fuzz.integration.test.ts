@@ -1,5 +1,5 @@
 // Bad input against the internal gRPC listener (the CONTROLLER listener: Raft, the controller RPCs
-// and replica fetching) of a real three-node process cluster (grpc/fuzz-grpc-calls.ts):
+// and replica fetching) of a real three-node process cluster (testing/fuzz-grpc-calls.ts):
 //   - unary calls to every method of every service: well-formed requests with random field values,
 //     with unknown fields, with fields under the wrong wire type, mutated bytes, random bytes; from
 //     another cluster, from node ids outside the voters, and admin calls of this cluster;
@@ -22,12 +22,14 @@ import http2 from 'node:http2';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { KafkaConnection } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
 import { applyRecords, decodeMetadataBatch, MetadataImage } from '@gregor/metadata';
 import { ApiKey, decodeRecordBatch, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeMetadata } from '../grpc/describe-metadata-client.js';
+import { internalServerOptions, protoDir } from '../grpc/protos.js';
 import {
   fuzzTopicNames,
   type GrpcFuzzCall,
@@ -35,8 +37,7 @@ import {
   type GrpcFuzzMethod,
   internalMethods,
   protoLoaderConversion,
-} from '../grpc/fuzz-grpc-calls.js';
-import { internalServerOptions, protoDir } from '../grpc/protos.js';
+} from '../testing/fuzz-grpc-calls.js';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
 const fuzzSeed = Number(process.env.GRPC_FUZZ_SEED ?? 0x3c6ef372);
@@ -162,15 +163,16 @@ async function imageOf(nodeId: number): Promise<{ image: MetadataImage; offset: 
 
 /** The image once every node has applied the same metadata offset (it settles after a change). */
 async function settledImage(): Promise<MetadataImage> {
-  const deadline = Date.now() + 30_000;
   let last = '';
-  while (Date.now() < deadline) {
-    const views = await Promise.all(voterIds.map(imageOf));
-    if (views.every((view) => view.offset === views[0]!.offset)) return views[0]!.image;
-    last = views.map((view) => view.offset).join(',');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the nodes never agreed on a metadata offset (last seen ${last})`);
+  return waitFor(
+    'the nodes to agree on a metadata offset',
+    async () => {
+      const views = await Promise.all(voterIds.map(imageOf));
+      last = views.map((view) => view.offset).join(',');
+      return views.every((view) => view.offset === views[0]!.offset) ? views[0]!.image : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, detail: () => `last seen ${last}` },
+  );
 }
 
 /** What the fuzzer must not have changed, in comparable form. */

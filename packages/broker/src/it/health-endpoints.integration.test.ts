@@ -3,6 +3,7 @@
 // has lost the quorum (its heartbeats go unanswered) and while a node cannot register at all; ready
 // again once the quorum is back. Every wait polls the endpoint, bounded.
 
+import { waitFor } from '@gregor/ground/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
@@ -36,19 +37,19 @@ async function waitForAnswer(
   accept: (answer: Answer) => boolean,
   what: string,
 ): Promise<Answer> {
-  const deadline = Date.now() + endpointWaitMs;
-  let last: Answer | string = 'nothing yet';
-  for (;;) {
-    try {
+  let last: Answer | undefined;
+  return waitFor(
+    what,
+    async () => {
       last = await get(nodeId, path);
-      if (accept(last)) return last;
-    } catch (error) {
-      last = String(error);
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}\n${cluster.tail(10)}`);
-    await new Promise((resolve) => setTimeout(resolve, endpointPollMs));
-  }
+      return accept(last) ? last : undefined;
+    },
+    {
+      timeoutMs: endpointWaitMs,
+      intervalMs: endpointPollMs,
+      detail: () => `${JSON.stringify(last ?? 'nothing yet')}\n${cluster.tail(10)}`,
+    },
+  );
 }
 
 describe('health endpoints of broker processes', () => {

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KafkaConnection } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
 import { ApiKey, CompressionType, ErrorCode, iterateBatches } from '@gregor/protocol';
 import { CompressionTypes, type IHeaders, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,24 +126,28 @@ async function readAssigned(
 
 /** Bounded wait until every broker's Metadata answers UNKNOWN_TOPIC_OR_PARTITION for `topic`. */
 async function waitUntilNoBrokerLists(topic: string): Promise<void> {
-  const deadline = Date.now() + metadataWaitMs;
-  for (const node of cluster.nodes) {
-    const connection = await KafkaConnection.open({ host: '127.0.0.1', port: node.kafkaPort });
-    try {
-      for (;;) {
-        const metadata = await connection.call(ApiKey.Metadata, 9, {
-          topics: [{ name: topic }],
-          allowAutoTopicCreation: false,
-          includeClusterAuthorizedOperations: false,
-          includeTopicAuthorizedOperations: false,
-        });
-        if (metadata.topics[0]?.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) break;
-        if (Date.now() > deadline) throw new Error(`broker ${node.id} still lists ${topic}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    } finally {
-      connection.close();
-    }
+  const connections = await Promise.all(
+    cluster.nodes.map((node) => KafkaConnection.open({ host: '127.0.0.1', port: node.kafkaPort })),
+  );
+  try {
+    await waitFor(
+      `no broker listing ${topic}`,
+      async () => {
+        for (const connection of connections) {
+          const metadata = await connection.call(ApiKey.Metadata, 9, {
+            topics: [{ name: topic }],
+            allowAutoTopicCreation: false,
+            includeClusterAuthorizedOperations: false,
+            includeTopicAuthorizedOperations: false,
+          });
+          if (metadata.topics[0]?.errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return false;
+        }
+        return true;
+      },
+      { timeoutMs: metadataWaitMs, intervalMs: 50 },
+    );
+  } finally {
+    for (const connection of connections) connection.close();
   }
 }
 

@@ -9,6 +9,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { KafkaConnection } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
 import { coordinatorPartitionFor } from '@gregor/group';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,15 +85,8 @@ async function withConnection<T>(
   }
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms\n${cluster.tail()}`);
-    await new Promise((done) => setTimeout(done, 200));
-  }
-}
+/** The waits below: ground's default bound, a probe every 200 ms, the cluster's log tail on a timeout. */
+const waits = { intervalMs: 200, detail: () => cluster.tail() };
 
 describe('Metadata and FindCoordinator answer with the listener the request came in on', () => {
   let leaders: number[] = [];
@@ -106,14 +100,19 @@ describe('Metadata and FindCoordinator answer with the listener the request came
       });
       expect(created.topics[0]!.errorCode).toBe(ErrorCode.NONE);
     });
-    leaders = await waitFor('a leader for every partition', () =>
-      withConnection(internalHost, cluster.node(1).kafkaPort, async (connection) => {
-        const metadata = await connection.call(ApiKey.Metadata, 1, { topics: [{ name: topic }] });
-        const partitions = metadata.topics[0]!.partitions.sort((a, b) => a.partitionIndex - b.partitionIndex);
-        return partitions.length === 3 && partitions.every((partition) => partition.leaderId >= 0)
-          ? partitions.map((partition) => partition.leaderId)
-          : undefined;
-      }),
+    leaders = await waitFor(
+      'a leader for every partition',
+      () =>
+        withConnection(internalHost, cluster.node(1).kafkaPort, async (connection) => {
+          const metadata = await connection.call(ApiKey.Metadata, 1, { topics: [{ name: topic }] });
+          const partitions = metadata.topics[0]!.partitions.sort(
+            (a, b) => a.partitionIndex - b.partitionIndex,
+          );
+          return partitions.length === 3 && partitions.every((partition) => partition.leaderId >= 0)
+            ? partitions.map((partition) => partition.leaderId)
+            : undefined;
+        }),
+      waits,
     );
     // Round-robin placement over three live brokers: each leads one partition.
     expect([...leaders].sort()).toEqual([1, 2, 3]);
@@ -190,21 +189,25 @@ describe('Metadata and FindCoordinator answer with the listener the request came
         connection.call(ApiKey.FindCoordinator, 3, { key: groupId, keyType: 0 }),
       );
     // The first FindCoordinator creates __consumer_offsets; wait until each partition has a leader.
-    const offsetsLeaders = await waitFor('__consumer_offsets leaders', async () => {
-      await findOn(internalHost, cluster.node(1).kafkaPort, 'warm-up');
-      return withConnection(internalHost, cluster.node(1).kafkaPort, async (connection) => {
-        const metadata = await connection.call(ApiKey.Metadata, 1, {
-          topics: [{ name: '__consumer_offsets' }],
+    const offsetsLeaders = await waitFor(
+      '__consumer_offsets leaders',
+      async () => {
+        await findOn(internalHost, cluster.node(1).kafkaPort, 'warm-up');
+        return withConnection(internalHost, cluster.node(1).kafkaPort, async (connection) => {
+          const metadata = await connection.call(ApiKey.Metadata, 1, {
+            topics: [{ name: '__consumer_offsets' }],
+          });
+          const partitions = (metadata.topics[0]?.partitions ?? []).sort(
+            (a, b) => a.partitionIndex - b.partitionIndex,
+          );
+          return partitions.length === offsetsPartitions &&
+            partitions.every((partition) => partition.leaderId >= 0)
+            ? partitions.map((partition) => partition.leaderId)
+            : undefined;
         });
-        const partitions = (metadata.topics[0]?.partitions ?? []).sort(
-          (a, b) => a.partitionIndex - b.partitionIndex,
-        );
-        return partitions.length === offsetsPartitions &&
-          partitions.every((partition) => partition.leaderId >= 0)
-          ? partitions.map((partition) => partition.leaderId)
-          : undefined;
-      });
-    });
+      },
+      waits,
+    );
     const groupCoordinatedBy = (nodeId: number): string => {
       for (let index = 0; ; index++) {
         const groupId = `group-${index}`;
@@ -214,10 +217,14 @@ describe('Metadata and FindCoordinator answer with the listener the request came
 
     for (const coordinatorId of [1, 2]) {
       const groupId = groupCoordinatedBy(coordinatorId);
-      const viaHost = await waitFor(`coordinator of ${groupId}`, async () => {
-        const answer = await findOn(hostHost, hostPort(1), groupId);
-        return answer.errorCode === ErrorCode.NONE ? answer : undefined;
-      });
+      const viaHost = await waitFor(
+        `coordinator of ${groupId}`,
+        async () => {
+          const answer = await findOn(hostHost, hostPort(1), groupId);
+          return answer.errorCode === ErrorCode.NONE ? answer : undefined;
+        },
+        waits,
+      );
       expect(viaHost).toMatchObject({ nodeId: coordinatorId, host: hostHost, port: hostPort(coordinatorId) });
       const viaInternal = await findOn(internalHost, cluster.node(1).kafkaPort, groupId);
       expect(viaInternal).toMatchObject({

@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@gregor/ground/testing';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
@@ -107,14 +108,16 @@ function prometheusConfig(processes: ProcessCluster): string {
 
 /** Where Prometheus listens: it binds port 0 and logs the address it got. */
 async function prometheusAddress(): Promise<string> {
-  const deadline = Date.now() + queryWaitMs;
-  for (;;) {
-    const match = /msg="Listening on" address=(127\.0\.0\.1:\d+)/.exec(prometheusOutput);
-    if (match !== null) return match[1]!;
-    if (prometheus?.exitCode !== null || Date.now() > deadline)
-      throw new Error(`prometheus did not start listening:\n${prometheusOutput}`);
-    await new Promise((resolve) => setTimeout(resolve, queryPollMs));
-  }
+  return waitFor(
+    'prometheus to listen',
+    () => {
+      const match = /msg="Listening on" address=(127\.0\.0\.1:\d+)/.exec(prometheusOutput);
+      if (match !== null) return match[1]!;
+      if (prometheus?.exitCode !== null) throw new Error(`prometheus exited:\n${prometheusOutput}`);
+      return undefined;
+    },
+    { timeoutMs: queryWaitMs, intervalMs: queryPollMs, detail: () => prometheusOutput },
+  );
 }
 
 interface Sample {
@@ -140,18 +143,19 @@ async function waitForQuery(
   accept: (samples: Sample[]) => boolean,
   what: string,
 ): Promise<Sample[]> {
-  const deadline = Date.now() + queryWaitMs;
   let last: Sample[] = [];
-  for (;;) {
-    last = await query(expression);
-    if (accept(last)) return last;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}: ${expression} = ${JSON.stringify(last)}\n${cluster.tail(10)}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, queryPollMs));
-  }
+  return waitFor(
+    what,
+    async () => {
+      last = await query(expression);
+      return accept(last) ? last : undefined;
+    },
+    {
+      timeoutMs: queryWaitMs,
+      intervalMs: queryPollMs,
+      detail: () => `${expression} = ${JSON.stringify(last)}\n${cluster.tail(10)}`,
+    },
+  );
 }
 
 /** A scalar-valued query (a sum): its value, or undefined while it has no series. */

@@ -46,21 +46,20 @@ afterAll(async () => {
 });
 
 async function waitForLeader(): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const metadata = await canary.call(ApiKey.Metadata, 4, {
-      topics: [{ name: topic }],
-      allowAutoTopicCreation: true,
-    });
-    const partition = metadata.topics[0]?.partitions[0];
-    if (
-      metadata.topics[0]?.errorCode === ErrorCode.NONE &&
-      partition !== undefined &&
-      partition.leaderId >= 0
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`topic ${topic} has no leader\n${cluster.tail()}`);
+  await waitFor(
+    `a leader of topic ${topic}`,
+    async () => {
+      const metadata = await canary.call(ApiKey.Metadata, 4, {
+        topics: [{ name: topic }],
+        allowAutoTopicCreation: true,
+      });
+      const partition = metadata.topics[0]?.partitions[0];
+      return (
+        metadata.topics[0]?.errorCode === ErrorCode.NONE && partition !== undefined && partition.leaderId >= 0
+      );
+    },
+    { timeoutMs: 10_000, intervalMs: 100, detail: () => cluster.tail() },
+  );
 }
 
 /** A Produce request frame (size prefix included) carrying one record of `valueBytes`. */

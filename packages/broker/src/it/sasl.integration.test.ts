@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { KafkaConnection } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,12 +98,11 @@ function kcat(args: readonly string[], input?: string): string {
 }
 
 async function logged(pattern: RegExp): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (pattern.test(cluster.node(1).output.join(''))) return;
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  throw new Error(`no log line matching ${pattern}\n${cluster.tail()}`);
+  await waitFor(`a log line matching ${pattern}`, () => pattern.test(cluster.node(1).output.join('')), {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    detail: () => cluster.tail(),
+  });
 }
 
 function kafkajs(sasl: SASLOptions) {

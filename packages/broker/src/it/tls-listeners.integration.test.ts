@@ -8,6 +8,7 @@
 // the client's address.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { waitFor } from '@gregor/ground/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
 import { makeTestCertificates, type TestCertificates } from '../testing/test-certificates.js';
@@ -86,12 +87,11 @@ function refusedMetadata(listener: string, extra: readonly string[]): string {
 }
 
 async function loggedRefusal(pattern: RegExp): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (pattern.test(cluster.node(1).output.join(''))) return;
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  throw new Error(`no log line matching ${pattern}\n${cluster.tail()}`);
+  await waitFor(`a log line matching ${pattern}`, () => pattern.test(cluster.node(1).output.join('')), {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    detail: () => cluster.tail(),
+  });
 }
 
 describe('SSL listeners', () => {

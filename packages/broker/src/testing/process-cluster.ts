@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKey, KafkaConnection } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
 import { boundListenersFileName, readBoundListeners, readBoundMetricsPort } from '../node/bound-listeners.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -274,24 +275,20 @@ export class ProcessCluster {
 
   /** Waits until every running node lists every running node as a live broker. */
   async waitReady(timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     let last = '';
-    while (Date.now() < deadline) {
-      const running = this.nodes.filter((node) => node.process !== undefined && !hasExited(node.process));
-      try {
+    await waitFor(
+      'every running node to list every running node as a live broker',
+      async () => {
+        const running = this.nodes.filter((node) => node.process !== undefined && !hasExited(node.process));
         const views = await Promise.all(running.map((node) => this.describe(node.id)));
         const expected = running.map((node) => node.id).sort();
-        if (
-          views.every((view) => view.controllerId >= 0 && expected.every((id) => view.brokerIds.includes(id)))
-        )
-          return;
         last = JSON.stringify(views);
-      } catch (error) {
-        last = (error as Error).message;
-      }
-      await new Promise((done) => setTimeout(done, 200));
-    }
-    throw new Error(`cluster not ready after ${timeoutMs} ms: ${last}\n${this.tail()}`);
+        return views.every(
+          (view) => view.controllerId >= 0 && expected.every((id) => view.brokerIds.includes(id)),
+        );
+      },
+      { timeoutMs, intervalMs: 200, detail: () => `${last}\n${this.tail()}` },
+    );
   }
 
   /** The last lines every node printed (for failure messages). */

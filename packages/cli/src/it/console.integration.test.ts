@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { waitFor } from '@gregor/ground/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProduce } from '../console-producer.js';
@@ -73,14 +74,8 @@ function gregor(args: readonly string[], stdin = ''): Promise<Run> {
   });
 }
 
-/** Polls `done` every 20 ms until it holds or `timeoutMs` passes. */
-async function until(what: string, done: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
-  }
-}
+/** The waits below: 20 s, a probe every 20 ms (ground's default). */
+const waits = { timeoutMs: 20_000 };
 
 function kcat(args: readonly string[]): Promise<string> {
   return new Promise((resolvePromise, reject) => {
@@ -158,7 +153,7 @@ describe('gregor produce', () => {
         seen.push(`${partition}:${message.key}=${message.value}`);
       },
     });
-    await until('kafkajs to read 3 records', () => seen.length >= 3);
+    await waitFor('kafkajs to read 3 records', () => seen.length >= 3, waits);
     await consumer.disconnect();
     expect(seen).toEqual(['2:a=1', '2:b=2', '2:c=3']);
   });
@@ -187,7 +182,11 @@ describe('gregor produce', () => {
       { stdin, interrupted },
     );
     // The line has been taken from stdin (and handed to the producer, which lingers on it).
-    await until('the line to be read', () => stdin.readableLength === 0 && stdin.readableFlowing !== null);
+    await waitFor(
+      'the line to be read',
+      () => stdin.readableLength === 0 && stdin.readableFlowing !== null,
+      waits,
+    );
     interrupt();
     expect(await run).toBe(0);
     expect(err.join('')).toBe('');
@@ -395,7 +394,7 @@ describe('gregor consume', () => {
       err += chunk.toString();
     });
     const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
-    await until('the five records to be printed', () => out.split('\n').length > 5);
+    await waitFor('the five records to be printed', () => out.split('\n').length > 5, waits);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(out).toBe('v0\nv1\nv2\nv3\nv4\n');

@@ -11,12 +11,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readBoundListeners } from '@gregor/broker';
 import { ApiKey, KafkaConnection } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
 
 export const cliPath = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'main.js');
 
 /** How long the nodes may take to bind their ports and then to serve every broker in Metadata. */
-const startWaitMsMax = 60_000;
-const pollMs = 20;
+const startWaits = { timeoutMs: 60_000, intervalMs: 20 };
 
 interface BrokerProcess {
   readonly id: number;
@@ -24,16 +24,6 @@ interface BrokerProcess {
   kafkaPort: number;
   quorumPort: number;
   child: ChildProcess;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + startWaitMsMax;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((wake) => setTimeout(wake, pollMs));
-  }
 }
 
 export class BrokerProcesses {
@@ -82,8 +72,10 @@ export class BrokerProcesses {
         nodes.push({ id, logDir, kafkaPort: 0, quorumPort: 0, child });
       }
       for (const node of nodes) {
-        const listeners = await until(`node ${node.id} to bind its ports`, () =>
-          readBoundListeners(node.logDir),
+        const listeners = await waitFor(
+          `node ${node.id} to bind its ports`,
+          () => readBoundListeners(node.logDir),
+          startWaits,
         );
         node.kafkaPort = listeners.find((listener) => listener.name === 'PLAINTEXT')!.port;
         node.quorumPort = listeners.find((listener) => listener.name === 'CONTROLLER')!.port;
@@ -93,7 +85,7 @@ export class BrokerProcesses {
         nodes.map((node) => `${node.id}@127.0.0.1:${node.quorumPort}`).join(','),
       );
       renameSync(`${votersFile}.tmp`, votersFile);
-      await until(`${nodeCount} brokers to serve`, () => cluster.brokersServing(nodeCount));
+      await waitFor(`${nodeCount} brokers to serve`, () => cluster.brokersServing(nodeCount), startWaits);
       return cluster;
     } catch (error) {
       await cluster.stop();

@@ -2,6 +2,7 @@
 // or to withhold): what goes on the wire for a transaction's records, and what an abort does with
 // records whose answer never came.
 
+import { waitFor } from '@gregor/ground/testing';
 import { ApiKey, ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import type { Cluster } from '../cluster.js';
@@ -118,11 +119,9 @@ class ScriptedCluster {
   }
 }
 
+/** Until the scripted cluster saw what `condition` says (2 s at most); a timeout names the condition. */
 async function until(condition: () => boolean): Promise<void> {
-  for (let attempt = 0; attempt < 2_000 && !condition(); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  expect(condition()).toBe(true);
+  await waitFor(String(condition), condition, { timeoutMs: 2_000, intervalMs: 1 });
 }
 
 function header(call: ProduceCall) {

@@ -8,31 +8,19 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { waitFor } from '@gregor/ground/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCluster, type TestCluster } from '../index.js';
 
-const waitTimeoutMs = 30_000;
 const clusters: TestCluster[] = [];
 
 afterEach(async () => {
   for (const cluster of clusters.splice(0)) await cluster.stop().catch(() => undefined);
 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + waitTimeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${last}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** The waits below: their bound and how often they probe. */
+const waits = { timeoutMs: 30_000, intervalMs: 100 };
 
 function connectTo(port: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -95,12 +83,16 @@ describe('startCluster', () => {
       // Gone from the network, as a killed process is: its port refuses connections.
       await expect(connectTo(victimPort)).rejects.toThrow(/ECONNREFUSED/);
       // A new leader for partition 0, from its ISR, on a node that still runs.
-      const after = await waitFor('a new leader of partition 0', async () => {
-        const partition = (await partitionsOf()).find((p) => p.partitionId === 0);
-        return partition !== undefined && partition.leader !== victim && partition.leader >= 0
-          ? partition
-          : undefined;
-      });
+      const after = await waitFor(
+        'a new leader of partition 0',
+        async () => {
+          const partition = (await partitionsOf()).find((p) => p.partitionId === 0);
+          return partition !== undefined && partition.leader !== victim && partition.leader >= 0
+            ? partition
+            : undefined;
+        },
+        waits,
+      );
       expect(before.isr).toContain(after.leader);
       expect(cluster.isRunning(after.leader)).toBe(true);
       // acks=all still acknowledged with two of three replicas (min.insync.replicas=2).
@@ -110,8 +102,10 @@ describe('startCluster', () => {
       expect(cluster.isRunning(victim)).toBe(true);
       expect(cluster.brokers.find((broker) => broker.id === victim)!.port).toBe(victimPort);
       // Caught up with what was written while it was down: back in every ISR.
-      await waitFor(`node ${victim} back in every ISR`, async () =>
-        (await partitionsOf()).every((p) => p.isr.includes(victim)) ? true : undefined,
+      await waitFor(
+        `node ${victim} back in every ISR`,
+        async () => ((await partitionsOf()).every((p) => p.isr.includes(victim)) ? true : undefined),
+        waits,
       );
       // Clients that bootstrapped before the restart still reach it (same port).
       await produce(30);
@@ -126,7 +120,11 @@ describe('startCluster', () => {
           consumed.push(message.value!.toString());
         },
       });
-      await waitFor('every record consumed', async () => (consumed.length >= sent.length ? true : undefined));
+      await waitFor(
+        'every record consumed',
+        async () => (consumed.length >= sent.length ? true : undefined),
+        waits,
+      );
       await consumer.disconnect();
       expect([...consumed].sort()).toEqual([...sent].sort());
 
@@ -167,13 +165,17 @@ describe('startCluster', () => {
     const logDir = join(cluster.dataDir, 'node-2', 'logs');
     rmSync(logDir, { recursive: true, force: true });
     writeFileSync(logDir, 'not a directory');
-    await waitFor('node 2 halted', async () => (cluster.isRunning(2) ? undefined : true));
+    await waitFor('node 2 halted', async () => (cluster.isRunning(2) ? undefined : true), waits);
     expect(cluster.isRunning(1)).toBe(true);
     expect(cluster.isRunning(3)).toBe(true);
-    await waitFor('acks=all acknowledged by the two others', async () => {
-      const [answer] = await producer.send({ topic, acks: -1, messages: [{ value: 'still here' }] });
-      return answer?.errorCode === 0 ? true : undefined;
-    });
+    await waitFor(
+      'acks=all acknowledged by the two others',
+      async () => {
+        const [answer] = await producer.send({ topic, acks: -1, messages: [{ value: 'still here' }] });
+        return answer?.errorCode === 0 ? true : undefined;
+      },
+      waits,
+    );
     await producer.disconnect();
     await admin.disconnect();
   }, 120_000);

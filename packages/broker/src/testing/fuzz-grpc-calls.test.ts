@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
+import { protoDir } from '../grpc/protos.js';
 import {
   decodeRequestBody,
   expectationOfCall,
@@ -11,7 +12,6 @@ import {
   internalMethods,
   internalServiceNames,
 } from './fuzz-grpc-calls.js';
-import { protoDir } from './protos.js';
 
 const root = protobuf.loadSync(
   ['raft.proto', 'controller.proto', 'replication.proto', 'transactions.proto'].map((file) =>

@@ -27,7 +27,7 @@
 import { SeededRandom } from '@gregor/ground';
 import type { RandomSource } from '@gregor/protocol';
 import protobuf from 'protobufjs';
-import { fuzzRequestWaitMsMax } from '../network/fuzz-frames.js';
+import { fuzzRequestWaitMsMax } from './fuzz-frames.js';
 
 export type GrpcCallKind = 'structured' | 'unknown-fields' | 'wrong-wire-type' | 'mutated' | 'random-bytes';
 
