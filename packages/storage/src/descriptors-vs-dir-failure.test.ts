@@ -1,8 +1,10 @@
 // Running out of file descriptors is not a failed log dir. EMFILE/ENFILE (the process's or the
 // system's limit) must never reach the LogDirFailureChannel: it fails that one operation, and an
 // operation left halfway stops that log alone until it is reopened from its files. A genuine I/O
-// error in the same place (EIO) still takes the whole dir offline. Also here: a log closed after
-// its dir failed gives its cached descriptors back, and a deleted partition can be created again.
+// error in the same place (EIO) still takes the whole dir offline, and so does a failed fsync (a
+// full disk with delayed allocation, or a failing one), as Kafka's LogDirFailureChannel does. Also
+// here: a log closed after its dir failed gives its cached descriptors back, and a deleted partition
+// can be created again.
 
 import type { FileHandle } from 'node:fs/promises';
 import { access, mkdir, open, readdir, readFile, readlink } from 'node:fs/promises';
@@ -62,15 +64,41 @@ function cacheFailingOn(failingSuffix: string, code: string) {
   return { cache, state };
 }
 
-/** A log in `<root>/logs/t-0` whose segments hold two batches, so the third append rolls. */
-async function openLog(files: FileHandleCache, channel: LogDirFailureChannel, recoveryPoint = 0) {
+/**
+ * A descriptor cache whose handles' fsyncs (datasync and sync) fail with `code` while armed, as
+ * Node raises it: on a full disk (ENOSPC, delayed allocation) or a failing one (EIO).
+ */
+function cacheFailingFsync(code: string) {
+  const state = { armed: false, failures: 0 };
+  const cache = new FileHandleCache(64, async (path, flags): Promise<FileHandle> => {
+    const handle = await open(path, flags);
+    const failing = (syscall: string, real: () => Promise<void>) => () => {
+      if (!state.armed) return real();
+      state.failures += 1;
+      return Promise.reject(Object.assign(new Error(`${code}: ${syscall}`), { code, syscall }));
+    };
+    handle.datasync = failing('fdatasync', handle.datasync.bind(handle));
+    handle.sync = failing('fsync', handle.sync.bind(handle));
+    return handle;
+  });
+  return { cache, state };
+}
+
+/** A log in `<root>/logs/t-<partition>` whose segments hold two batches, so the third append rolls. */
+async function openLog(
+  files: FileHandleCache,
+  channel: LogDirFailureChannel,
+  recoveryPoint = 0,
+  partition = 0,
+  configOverrides: Partial<typeof defaultLogConfig> = {},
+) {
   const logDir = join(root, 'logs');
   await mkdir(logDir, { recursive: true });
   return PartitionLog.open({
-    dir: join(logDir, 't-0'),
+    dir: join(logDir, `t-${partition}`),
     topic: 't',
-    partition: 0,
-    config: { ...defaultLogConfig, segmentBytes: 2 * batch(0).length },
+    partition,
+    config: { ...defaultLogConfig, segmentBytes: 2 * batch(0).length, ...configOverrides },
     clock,
     recoveryPoint,
     logStartOffset: undefined,
@@ -137,6 +165,65 @@ describe('a roll that fails halfway (the old segment sealed, the new one not cre
     expect(log.needsReopen).toBe(false);
     await expect(log.read(0, 1 << 20)).rejects.toBeInstanceOf(KafkaStorageError);
     await log.closeAfterFailure('test');
+  });
+});
+
+describe.each(['ENOSPC', 'EIO'])('an fsync that fails with %s', (code) => {
+  it('takes the whole log dir offline (every partition on it answers KAFKA_STORAGE_ERROR), and a restart finds everything acknowledged', async () => {
+    const { cache, state } = cacheFailingFsync(code);
+    const channel = new LogDirFailureChannel();
+    // t-0 fsyncs every append (flush.messages=1), t-1 only when asked.
+    const everyAppend = await openLog(cache, channel, 0, 0, { flushMessages: 1 });
+    const other = await openLog(cache, channel, 0, 1);
+    expect((await everyAppend.append(batch(1), 0)).baseOffset).toBe(0);
+    expect((await other.append(batch(2), 0)).baseOffset).toBe(0);
+    expect((await other.append(batch(3), 0)).baseOffset).toBe(3);
+    expect(everyAppend.recoveryPoint).toBe(3);
+
+    state.armed = true;
+    const refused = await everyAppend.append(batch(4), 0).catch((error: unknown) => error);
+    expect(state.failures).toBeGreaterThan(0);
+    // Not acknowledged: the producer sees Kafka's retriable storage error.
+    expect(refused).toBeInstanceOf(KafkaStorageError);
+    expect((refused as KafkaStorageError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect(channel.offlineLogDirs.map((failure) => failure.logDir)).toEqual([join(root, 'logs')]);
+    expect(channel.offlineLogDirs[0]!.reason).toMatch(new RegExp(`t-0: .* failed: ${code}`));
+    // LogDirFailureChannel: the dir is offline, so every partition on it is, not only the one that
+    // failed, whether the disk works again or not.
+    state.armed = false;
+    for (const log of [everyAppend, other]) {
+      expect(log.isOffline).toBe(true);
+      await expect(log.read(0, 1 << 20)).rejects.toBeInstanceOf(KafkaStorageError);
+      const append = await log.append(batch(5), 0).catch((error: unknown) => error);
+      expect((append as KafkaStorageError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+      await expect(log.flush()).rejects.toBeInstanceOf(KafkaStorageError);
+    }
+    const recoveryPoints = [everyAppend.recoveryPoint, other.recoveryPoint];
+    await everyAppend.closeAfterFailure('test');
+    await other.closeAfterFailure('test');
+
+    // The restart, with space (or a working disk) again: the dir is back, nothing acknowledged lost.
+    const restarted = cacheFailingFsync(code);
+    const freshChannel = new LogDirFailureChannel();
+    const t0 = await openLog(restarted.cache, freshChannel, recoveryPoints[0], 0, { flushMessages: 1 });
+    const t1 = await openLog(restarted.cache, freshChannel, recoveryPoints[1], 1);
+    expect(freshChannel.offlineLogDirs).toEqual([]);
+    // t-0's refused batch reached the page cache before its fsync failed, so it may be found: only
+    // what was acknowledged is owed.
+    expect(baseOffsets(await t0.read(0, 1 << 20)).slice(0, 1)).toEqual([0]);
+    expect(baseOffsets(await t1.read(0, 1 << 20))).toEqual([0, 3]);
+    const t0End = t0.logEndOffset;
+    expect((await t0.append(batch(6), 0)).baseOffset).toBe(t0End);
+    expect((await t1.append(batch(7), 0)).baseOffset).toBe(6);
+    expect(baseOffsets(await t1.read(0, 1 << 20))).toEqual([0, 3, 6]);
+
+    // An explicit flush (flush.ms, a roll) that fails goes the same way: the dir offline, t-0 with it.
+    restarted.state.armed = true;
+    await expect(t1.flush()).rejects.toBeInstanceOf(KafkaStorageError);
+    expect(freshChannel.offlineLogDirs[0]!.reason).toMatch(new RegExp(`t-1: flush failed: ${code}`));
+    expect(t0.isOffline).toBe(true);
+    await t0.closeAfterFailure('test');
+    await t1.closeAfterFailure('test');
   });
 });
 

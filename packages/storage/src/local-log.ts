@@ -14,8 +14,9 @@ import { int32Max, summarizeBatch, unlinkIfExists } from './file-records.js';
 import { type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
 import { neverLong } from './log-config.js';
-import { LogSegment, type SegmentLimits } from './log-segment.js';
+import { LogSegment } from './log-segment.js';
 import { offsetIndexEntryBytes } from './offset-index.js';
+import type { SegmentLimits } from './segment-index-files.js';
 import { timeIndexEntryBytes } from './time-index.js';
 
 export type LogReadResult =

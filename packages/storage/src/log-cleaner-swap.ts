@@ -22,7 +22,7 @@ import { batchHeaderBytes, batchLogOverheadBytes, validateBatch } from '@gregor/
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
 import { unlinkIfExists } from './file-records.js';
-import { LogSegment, type SegmentLimits } from './log-segment.js';
+import { LogSegment } from './log-segment.js';
 import {
   indexFileSuffix,
   logFileSuffix,
@@ -30,6 +30,7 @@ import {
   segmentFileName,
   timeIndexFileSuffix,
 } from './segment-files.js';
+import type { SegmentLimits } from './segment-index-files.js';
 
 export const cleanedFileSuffix = '.cleaned';
 export const swapFileSuffix = '.swap';

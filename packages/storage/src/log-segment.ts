@@ -8,7 +8,8 @@
 // throttled by the kernel's dirty-page limits, and the event loop must not wait then.
 //
 // Kafka's division: the bytes of the `.log` are file-records.ts (FileRecords), the two index files
-// segment-index-files.ts, recovery and the index sanity check segment-recovery.ts.
+// segment-index-files.ts (entries read from disk checked on first use: segment-index-checks.ts),
+// recovery and the index sanity check segment-recovery.ts.
 //
 // File descriptors come from the broker-wide FileHandleCache: each of the three files is opened on
 // first use and may be closed again whenever it is idle, so a segment holds no descriptor of its own.
@@ -31,15 +32,10 @@ import {
 } from './file-records.js';
 import { RecentBatches, recentlyWrittenBytesMax } from './recent-batches.js';
 import { deletedFileSuffix, logFileSuffix, segmentFileName } from './segment-files.js';
-import { SegmentIndexFiles } from './segment-index-files.js';
+import { SegmentIndexChecks } from './segment-index-checks.js';
+import { SegmentIndexFiles, type SegmentLimits } from './segment-index-files.js';
 import { scanTailState, scanValidBatches } from './segment-recovery.js';
 import { noTimestamp } from './time-index.js';
-
-export interface SegmentLimits {
-  readonly indexIntervalBytes: number;
-  readonly offsetIndexEntriesMax: number;
-  readonly timeIndexEntriesMax: number;
-}
 
 export interface SegmentLoadResult {
   readonly segment: LogSegment;
@@ -68,6 +64,8 @@ export class LogSegment {
   private readonly logFile: CachedFile;
   /** The `.index` and `.timeindex`, in memory and on disk. */
   private readonly indexes: SegmentIndexFiles;
+  /** Where lookups start, each index entry read from disk checked against the `.log` on first use. */
+  private readonly indexChecks: SegmentIndexChecks;
   /** Reads in flight; each pins the `.log` descriptor, which closes only when none are left. */
   private readers = 0;
   private retired = false;
@@ -87,6 +85,7 @@ export class LogSegment {
     this.lastModifiedMs = nowMs;
     this.logFile = files.file(this.logPath, 'r+', createLog ? 'w+' : undefined);
     this.indexes = new SegmentIndexFiles(dir, baseOffset, limits, files);
+    this.indexChecks = new SegmentIndexChecks(this, this.indexes, limits);
   }
 
   get logPath(): string {
@@ -120,6 +119,11 @@ export class LogSegment {
 
   get timeIndexEntries(): number {
     return this.indexes.timeIndex.entries;
+  }
+
+  /** Why a lookup found the indexes wrong and rebuilt (or set aside) them, if one did. */
+  get indexesRebuiltBecause(): string | undefined {
+    return this.indexChecks.rebuiltBecause;
   }
 
   /** True when `batchCount` more batches might not fit in the indexes (the segment must roll). */
@@ -181,6 +185,7 @@ export class LogSegment {
     if (fileSizeBytes > int32Max) return `.log of ${fileSizeBytes} bytes exceeds int32 positions`;
     const problem = await this.indexes.load(fileSizeBytes);
     if (problem !== undefined) return problem;
+    this.indexChecks.startChecking();
     this.sizeBytes = fileSizeBytes;
     return this.restoreTailState();
   }
@@ -196,6 +201,8 @@ export class LogSegment {
       this.scanBatches(from, to),
     );
     if (typeof tail === 'string') return tail;
+    const mismatch = await this.indexChecks.lastTimeEntryMismatch(this.sizeBytes);
+    if (mismatch !== undefined) return mismatch;
     this.nextOffset = tail.nextOffset;
     this.maxTimestampMs = tail.maxTimestampMs;
     this.offsetOfMaxTimestamp = tail.offsetOfMaxTimestamp;
@@ -221,6 +228,7 @@ export class LogSegment {
       (base, last, maxTimestamp, at, size) => this.indexBatch(base, last, maxTimestamp, at, size),
     );
     this.sizeBytes = position;
+    this.indexChecks.forget();
     const truncated = position < fileSizeBytes;
     await this.logFile.use(async (handle) => {
       if (truncated) await handle.truncate(position);
@@ -374,7 +382,7 @@ export class LogSegment {
   async findBatch(offset: number, endPosition = this.sizeBytes): Promise<BatchSummary | undefined> {
     const recent = this.recentBatches.find(offset, this.nextOffset);
     if (recent !== undefined && recent.position + recent.sizeBytes <= endPosition) return recent;
-    const start = this.indexes.offsetIndex.lookupPosition(offset - this.baseOffset);
+    const start = await this.indexChecks.scanStart(offset - this.baseOffset);
     for await (const batch of this.scanBatches(start, endPosition)) {
       if (batch.lastOffset >= offset) return batch;
     }
@@ -392,10 +400,7 @@ export class LogSegment {
    * timestamp; every batch before it has a smaller maxTimestamp, so the scan can start there.
    */
   async findBatchByTimestamp(timestampMs: number, minOffset: number): Promise<BatchSummary | undefined> {
-    const { offsetIndex, timeIndex } = this.indexes;
-    const entry = timeIndex.floorEntry(timestampMs);
-    const fromOffset = entry < 0 ? this.baseOffset : this.baseOffset + timeIndex.relativeOffsetAt(entry);
-    const start = offsetIndex.lookupPosition(Math.max(fromOffset, minOffset) - this.baseOffset);
+    const start = await this.indexChecks.timestampScanStart(timestampMs, minOffset);
     for await (const batch of this.scanBatches(start, this.sizeBytes)) {
       if (batch.maxTimestamp >= timestampMs && batch.lastOffset >= minOffset) return batch;
     }

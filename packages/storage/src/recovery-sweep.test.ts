@@ -6,6 +6,13 @@
 // after it is served (later segments are gone), the indexes are exactly what appending the surviving
 // batches would have written, and the next append gets the next offset.
 //
+// The rolled segment's .index and .timeindex are cut and flipped at every byte too, with the segment
+// unflushed (recovered: indexes rebuilt, byte for byte as appending wrote them) and flushed (loaded
+// as they are: every read by offset and lookup by timestamp must still be right). The flushed flips
+// found that the open's sanity check (Kafka's) lets an entry that still increases through, which
+// sent reads into the middle of a batch (CORRUPT_MESSAGE) and lookups by timestamp past the answer;
+// lookups now check the entry they start from against the .log and rebuild the indexes if wrong.
+//
 // partitionLeaderEpoch is outside the CRC in Kafka's format and recovery does not re-derive it, so a
 // flip there cannot be detected, by Kafka or here: the batch is kept and served as it is on disk.
 //
@@ -271,6 +278,132 @@ async function checkEveryByte(segment: SegmentLayout, kind: Damage['kind']): Pro
   await Promise.all(Array.from({ length: concurrentCases }, worker));
   return size;
 }
+
+/** Which index file of a rolled segment is damaged, and what the recovery point says of the segment. */
+interface IndexDamage {
+  readonly file: '.index' | '.timeindex';
+  readonly at: number;
+  readonly kind: 'cut' | 'flip';
+  /**
+   * 'unflushed': the recovery point is the segment's base (a crash soon after the roll), so the
+   * segment is re-validated and its indexes rebuilt. 'flushed': the recovery point is the log end, so
+   * the indexes are loaded as they are and must be found bad by their checks, or be good enough.
+   */
+  readonly recoveryPoint: 'unflushed' | 'flushed';
+}
+
+/** Kafka's answer to ListOffsets by timestamp: the first batch in offset order with maxTimestamp >= t. */
+function expectedTimestampLookup(timestampMs: number): { offset: number; timestamp: number } | null {
+  const batch = batches.find((b) => readBatchHeader(b.bytes).maxTimestamp >= timestampMs);
+  return batch === undefined
+    ? null
+    : { offset: batch.baseOffset, timestamp: readBatchHeader(batch.bytes).maxTimestamp };
+}
+
+/**
+ * A rolled segment's index file cut or flipped at `damage.at`: the `.log` files are intact, so
+ * recovery must keep every batch, and every read by offset and every lookup by timestamp must give
+ * the answer the undamaged log gives, whether the indexes were rebuilt or kept.
+ */
+async function checkIndexRecovery(segment: SegmentLayout, damage: IndexDamage): Promise<void> {
+  caseCounter += 1;
+  const dir = join(root, `index-case-${caseCounter}`);
+  const indexPath = join(partitionDirName, segmentFileName(segment.baseOffset, damage.file));
+  const logEnd = batches.at(-1)!.lastOffset + 1;
+  await mkdir(join(dir, partitionDirName), { recursive: true });
+  for (const [path, bytes] of templateFiles) {
+    if (path === cleanShutdownFileName) continue; // the crash: no clean-shutdown marker
+    let content = bytes;
+    if (path === indexPath) {
+      content = damage.kind === 'cut' ? bytes.subarray(0, damage.at) : Buffer.from(bytes);
+      if (damage.kind === 'flip') content[damage.at]! ^= 0x5a;
+    } else if (path === recoveryPointCheckpointName) {
+      const point = damage.recoveryPoint === 'unflushed' ? segment.baseOffset : logEnd;
+      content = Buffer.from(`0\n1\n${topic} 0 ${point}\n`);
+    }
+    await writeFile(join(dir, path), content);
+  }
+  const label = `${damage.recoveryPoint}: ${damage.kind} at byte ${damage.at} of ${indexPath}`;
+
+  const { manager, log } = await openAt(dir);
+  try {
+    expect(log.logEndOffset, label).toBe(logEnd);
+    const all = await log.read(0, 1 << 20);
+    expect(
+      all.errorCode === ErrorCode.NONE && all.records.equals(Buffer.concat(batches.map((b) => b.bytes))),
+      `${label}: everything read`,
+    ).toBe(true);
+    for (const batch of batches) {
+      for (let offset = batch.baseOffset; offset <= batch.lastOffset; offset++) {
+        const one = await log.read(offset, 1);
+        expect(
+          one.errorCode === ErrorCode.NONE && one.records.equals(batch.bytes),
+          `${label}: read ${offset}`,
+        ).toBe(true);
+      }
+    }
+    const timestamps = batches.map((b) => readBatchHeader(b.bytes).maxTimestamp);
+    const targets = new Set([
+      -1,
+      0,
+      ...timestamps.flatMap((t) => [t - 1, t, t + 1]),
+      Math.max(...timestamps) + 1,
+    ]);
+    for (const target of targets) {
+      expect(await log.offsetForTimestamp(target), `${label}: offset for timestamp ${target}`).toEqual(
+        expectedTimestampLookup(target),
+      );
+    }
+    expect((await log.append(nextBatch(), leaderEpoch)).baseOffset, `${label}: next append`).toBe(logEnd);
+  } finally {
+    await manager.close();
+  }
+  // Rebuilt (unflushed) indexes are exactly what appending wrote.
+  if (damage.recoveryPoint === 'unflushed') {
+    const expectedFiles = await referenceFiles(
+      batches.map((b) => b.bytes),
+      undefined,
+    );
+    const actualFiles = await readTree(join(dir, partitionDirName));
+    for (const [name, bytes] of expectedFiles) {
+      expect(actualFiles.get(name)?.equals(bytes), `${label}: ${name}`).toBe(true);
+    }
+  }
+  await removeDir(dir);
+}
+
+async function checkEveryIndexByte(
+  segment: SegmentLayout,
+  file: IndexDamage['file'],
+  kind: IndexDamage['kind'],
+  recoveryPoint: IndexDamage['recoveryPoint'],
+): Promise<number> {
+  const size = templateFiles.get(join(partitionDirName, segmentFileName(segment.baseOffset, file)))!.length;
+  let next = 0;
+  const worker = async () => {
+    while (next < size) {
+      const at = next;
+      next += 1;
+      await checkIndexRecovery(segment, { file, at, kind, recoveryPoint });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrentCases }, worker));
+  return size;
+}
+
+describe("recovery after damage at every byte of a rolled segment's index files", () => {
+  for (const recoveryPoint of ['unflushed', 'flushed'] as const) {
+    for (const file of ['.index', '.timeindex'] as const) {
+      it(`${recoveryPoint} segment: its ${file} cut at every byte`, async () => {
+        expect(await checkEveryIndexByte(segments[1]!, file, 'cut', recoveryPoint)).toBeGreaterThan(10);
+      });
+
+      it(`${recoveryPoint} segment: its ${file} with a flipped byte at every position`, async () => {
+        expect(await checkEveryIndexByte(segments[1]!, file, 'flip', recoveryPoint)).toBeGreaterThan(10);
+      });
+    }
+  }
+});
 
 describe('recovery after damage at every byte', () => {
   it('the active segment cut at every byte', async () => {

@@ -2,12 +2,12 @@
 // time-index.ts) and their files, which Kafka's LogSegment leaves to its OffsetIndex and TimeIndex:
 // loading with the sanity check, writing new entries in groups, trimming, truncation, the final
 // time index entry of a rolled segment, syncing, closing and the renames of a delete. When an entry
-// is added (Kafka's per-batch rule) is the segment's decision (log-segment.ts).
+// is added (Kafka's per-batch rule) is the segment's decision (log-segment.ts); the check of entries
+// read from disk on their first use, and the rebuild a wrong one calls for, segment-index-checks.ts.
 
 import { join } from 'node:path';
 import type { CachedFile, FileHandleCache } from './file-handle-cache.js';
 import { renameIfExists, unlinkIfExists, writeFully } from './file-records.js';
-import type { SegmentLimits } from './log-segment.js';
 import { OffsetIndex, offsetIndexEntryBytes } from './offset-index.js';
 import { deletedFileSuffix, indexFileSuffix, segmentFileName, timeIndexFileSuffix } from './segment-files.js';
 import { TimeIndex, timeIndexEntryBytes } from './time-index.js';
@@ -18,6 +18,13 @@ import { TimeIndex, timeIndexEntryBytes } from './time-index.js';
  * and then the active segment's indexes are rebuilt anyway. 1024 entries = 8 KiB + 12 KiB of memory.
  */
 export const indexUnwrittenEntriesMax = 1024;
+
+/** How many entries each index holds at most, and Kafka's index.interval.bytes between entries. */
+export interface SegmentLimits {
+  readonly indexIntervalBytes: number;
+  readonly offsetIndexEntriesMax: number;
+  readonly timeIndexEntriesMax: number;
+}
 
 async function readOptionalFile(files: FileHandleCache, path: string): Promise<Buffer | undefined> {
   try {
@@ -109,6 +116,12 @@ export class SegmentIndexFiles {
       indexBytes.length !== offsetIndex.writtenCount * offsetIndexEntryBytes ||
       timeIndexBytes.length !== timeIndex.writtenCount * timeIndexEntryBytes;
     return undefined;
+  }
+
+  /** Puts entries rebuilt from the `.log` in place of these (rewriteFiles follows). */
+  replaceEntries(offsetIndex: OffsetIndex, timeIndex: TimeIndex): void {
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
   }
 
   clear(): void {

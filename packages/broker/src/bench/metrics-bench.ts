@@ -265,6 +265,7 @@ async function scrape(withGroups = false): Promise<{ ms: number; bytes: number }
     minInsyncReplicas: () => 1,
     offlineLogDirCount: () => 0,
     brokerState: () => 3,
+    requestMemory: () => ({ capacityBytes: -1, usedBytes: 0, usedBytesMax: 0, waitingConnections: 0 }),
     fetchSessions: () => ({ sessions: 0, cachedPartitions: 0, evictions: 0 }),
     raftStatus: () => ({
       role: 'leader',

@@ -1,6 +1,7 @@
 import type { Clock } from '@gregor/ground';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RequestMemoryPool } from '../network/request-memory-pool.js';
 import { localHighWatermarks } from '../replication/leader-high-watermarks-grpc.js';
 import { batchOf } from '../testing/batches.js';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
@@ -37,7 +38,12 @@ function parse(text: string): Map<string, number> {
 interface Harness {
   readonly recorder: BrokerMetricsRecorder;
   readonly render: () => Promise<Map<string, number>>;
-  readonly sources: { raft: RaftMetricsStatus; active: boolean; groups: ConsumerGroupOffset[] };
+  readonly sources: {
+    raft: RaftMetricsStatus;
+    active: boolean;
+    groups: ConsumerGroupOffset[];
+    readonly memory: RequestMemoryPool;
+  };
 }
 
 async function start(options: { requestClock?: Clock } = {}): Promise<Harness> {
@@ -52,6 +58,7 @@ async function start(options: { requestClock?: Clock } = {}): Promise<Harness> {
     raft: { role: 'leader', epoch: 3, leaderId: 1, votedFor: 1, highWatermark: 42, logEndOffset: 43 },
     active: true,
     groups: [],
+    memory: new RequestMemoryPool(4096),
   };
   const sources: MetricsSources = {
     brokerId: cluster.brokerId,
@@ -61,6 +68,12 @@ async function start(options: { requestClock?: Clock } = {}): Promise<Harness> {
     minInsyncReplicas: () => 2,
     offlineLogDirCount: () => 0,
     brokerState: () => 3,
+    requestMemory: () => ({
+      capacityBytes: state.memory.capacityBytes,
+      usedBytes: state.memory.reservedBytes,
+      usedBytesMax: state.memory.reservedBytesMax,
+      waitingConnections: state.memory.waitingCount,
+    }),
     fetchSessions: () => ({
       sessions: cluster.context.fetchSessions.sessionCount,
       cachedPartitions: cluster.context.fetchSessions.cachedPartitionCount,
@@ -311,6 +324,10 @@ describe('the Prometheus exporter', () => {
     expect(series.get('kafka_server_kafkaserver_brokerstate')).toBe(3);
     expect(series.get('kafka_server_fetchsessioncache_numincrementalfetchsessions')).toBe(0);
     expect(series.get('kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total')).toBe(0);
+    expect(series.get('kafka_network_socketserver_memorypoolavailable')).toBe(4096);
+    expect(series.get('kafka_network_socketserver_memorypoolused')).toBe(0);
+    expect(series.get('gregor_request_memory_used_max_bytes')).toBe(0);
+    expect(series.get('gregor_request_memory_waiting_connections')).toBe(0);
     // prom-client's Node.js defaults ride along.
     expect(series.has('nodejs_eventloop_lag_seconds')).toBe(true);
     expect(series.has('nodejs_heap_size_used_bytes')).toBe(true);
@@ -331,6 +348,11 @@ describe('the Prometheus exporter', () => {
     expect(sessionId).not.toBe(0);
     harness.recorder.metadataCommitted(4, 10);
     harness.recorder.metadataCommitted(8, 20);
+    const { memory } = harness.sources;
+    expect(memory.tryReserve(3000)).toBe(true);
+    expect(memory.tryReserve(2000)).toBe(false);
+    memory.waitFor(2000, () => undefined);
+    memory.release(1000);
     harness.sources.active = false;
     harness.sources.raft = { ...harness.sources.raft, role: 'follower', leaderId: undefined, epoch: 4 };
     series = await harness.render();
@@ -338,6 +360,11 @@ describe('the Prometheus exporter', () => {
     expect(series.get('kafka_server_raftmetrics_commit_latency_max')).toBe(8);
     expect(series.get('kafka_server_fetchsessioncache_numincrementalfetchsessions')).toBe(1);
     expect(series.get('kafka_server_fetchsessioncache_numincrementalfetchpartitionscached')).toBe(3);
+    // 3000 reserved, 1000 of them released; the 2000-byte frame's waiter woke (it fits now).
+    expect(series.get('kafka_network_socketserver_memorypoolused')).toBe(2000);
+    expect(series.get('kafka_network_socketserver_memorypoolavailable')).toBe(2096);
+    expect(series.get('gregor_request_memory_used_max_bytes')).toBe(3000);
+    expect(series.get('gregor_request_memory_waiting_connections')).toBe(0);
     // Only the active controller reports cluster-wide counts, so sums over nodes count each once.
     expect(series.get('kafka_controller_kafkacontroller_activecontrollercount')).toBe(0);
     expect(series.get('kafka_controller_kafkacontroller_globalpartitioncount')).toBe(0);

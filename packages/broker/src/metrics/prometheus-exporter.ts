@@ -31,6 +31,13 @@ export interface RaftMetricsStatus {
 
 export type { ConsumerGroupOffset };
 
+export interface RequestMemoryStats {
+  readonly capacityBytes: number;
+  readonly usedBytes: number;
+  readonly usedBytesMax: number;
+  readonly waitingConnections: number;
+}
+
 /** What the exporter reads at scrape time; the node implements it with closures over its parts. */
 export interface MetricsSources {
   readonly brokerId: number;
@@ -44,6 +51,12 @@ export interface MetricsSources {
   offlineLogDirCount(): number;
   /** Kafka's BrokerState code (kafka.server:type=KafkaServer,name=BrokerState). */
   brokerState(): number;
+  /**
+   * The request memory pool (queued.max.request.bytes; kafka.network:type=SocketServer): its
+   * capacity (-1 unbounded), the bytes reserved now and at most so far, and the connections whose
+   * next frame waits for memory (their reads paused).
+   */
+  requestMemory(): RequestMemoryStats;
   /** The incremental fetch session cache (kafka.server:type=FetchSessionCache). */
   fetchSessions(): { sessions: number; cachedPartitions: number; evictions: number };
   raftStatus(): RaftMetricsStatus;
@@ -330,6 +343,42 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
     registers,
     collect() {
       this.set(sources.brokerState());
+    },
+  });
+
+  // --- kafka.network:type=SocketServer: the request memory pool ---------------------------------
+  new Gauge({
+    name: 'kafka_network_socketserver_memorypoolavailable',
+    help: 'Bytes of queued.max.request.bytes not reserved by requests in flight; +Inf when unbounded (MemoryPoolAvailable).',
+    registers,
+    collect() {
+      const { capacityBytes, usedBytes } = sources.requestMemory();
+      this.set(capacityBytes < 0 ? Number.POSITIVE_INFINITY : capacityBytes - usedBytes);
+    },
+  });
+  new Gauge({
+    name: 'kafka_network_socketserver_memorypoolused',
+    help: 'Bytes reserved by requests in flight, each from its size header on (MemoryPoolUsed).',
+    registers,
+    collect() {
+      this.set(sources.requestMemory().usedBytes);
+    },
+  });
+  // Not in Kafka, whose pool is not strict: the peak shows the bound held between two scrapes.
+  new Gauge({
+    name: 'gregor_request_memory_used_max_bytes',
+    help: 'The most bytes requests in flight ever reserved at once, since start; never above queued.max.request.bytes.',
+    registers,
+    collect() {
+      this.set(sources.requestMemory().usedBytesMax);
+    },
+  });
+  new Gauge({
+    name: 'gregor_request_memory_waiting_connections',
+    help: 'Client connections whose next frame waits for request memory, their reads paused (Kafka mutes them).',
+    registers,
+    collect() {
+      this.set(sources.requestMemory().waitingConnections);
     },
   });
 

@@ -30,6 +30,7 @@ interface Waiter {
 
 export class RequestMemoryPool implements FrameMemory {
   private reserved = 0;
+  private reservedMax = 0;
   /** Connections waiting for memory, in the order they started to wait. */
   private readonly waiters: Waiter[] = [];
   private waking = false;
@@ -47,6 +48,11 @@ export class RequestMemoryPool implements FrameMemory {
     return this.reserved;
   }
 
+  /** The most ever reserved at once (never above the capacity: the pool is strict). */
+  get reservedBytesMax(): number {
+    return this.reservedMax;
+  }
+
   get availableBytes(): number {
     return this.capacityBytes === requestMemoryUnbounded
       ? Number.POSITIVE_INFINITY
@@ -62,6 +68,7 @@ export class RequestMemoryPool implements FrameMemory {
     invariant(Number.isSafeInteger(bytes) && bytes >= 0, `cannot reserve ${bytes} bytes`);
     if (bytes > this.availableBytes) return false;
     this.reserved += bytes;
+    if (this.reserved > this.reservedMax) this.reservedMax = this.reserved;
     return true;
   }
 

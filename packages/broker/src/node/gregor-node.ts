@@ -265,6 +265,15 @@ export class GregorNode {
       },
       offlineLogDirCount: () => this.logDirFailures?.offlineLogDirs.length ?? 0,
       brokerState: () => this.brokerState(),
+      requestMemory: () => {
+        const pool = this.socketServer?.requestMemory;
+        return {
+          capacityBytes: settings.queuedMaxRequestBytes,
+          usedBytes: pool?.reservedBytes ?? 0,
+          usedBytesMax: pool?.reservedBytesMax ?? 0,
+          waitingConnections: pool?.waitingCount ?? 0,
+        };
+      },
       fetchSessions: () => ({
         sessions: this.fetchSessions.sessionCount,
         cachedPartitions: this.fetchSessions.cachedPartitionCount,

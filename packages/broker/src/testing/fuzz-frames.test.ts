@@ -125,6 +125,54 @@ describe('capRequestDemands', () => {
     expect(capped.ok && capped.header).toMatchObject({ correlationId: 9, clientId: 'c' });
   });
 
+  it('caps every request field named as a wait (timeout or wait in ms) of every API and version', () => {
+    // Found by name, so an API served later with a wait field is capped or fails here. A transaction
+    // timeout is not a wait: the broker answers InitProducerId at once and aborts the transaction
+    // later (bounded by transaction.max.timeout.ms).
+    const notWaits = new Set(['transactionTimeoutMs']);
+    const waitsFound: string[] = [];
+    for (const { apiKey } of supportedApiVersions()) {
+      const api = apiDefinition(apiKey as SupportedApiKey);
+      for (let version = api.support.minVersion; version <= api.support.maxVersion; version++) {
+        const body = randomMessage(api.request as never, version, new SeededRandom(version)) as Record<
+          string,
+          unknown
+        >;
+        const waits = Object.keys(body).filter(
+          (field) =>
+            /(Timeout|Wait)Ms$/i.test(field) && typeof body[field] === 'number' && !notWaits.has(field),
+        );
+        for (const field of waits) body[field] = 60_000;
+        const frame = encodeRequest(apiKey as SupportedApiKey, version, 3, 'c', body as never);
+        const sent = decodeRequest(frame);
+        const capped = decodeRequest(capRequestDemands(frame));
+        expect(sent.ok && capped.ok, `${api.name} v${version}`).toBe(true);
+        const fieldsOf = (decoded: typeof sent) =>
+          (decoded.ok ? decoded.body : {}) as unknown as Record<string, unknown>;
+        // A field the version does not carry (JoinGroup v0's rebalance timeout) is not on the wire.
+        for (const field of waits.filter((name) => fieldsOf(sent)[name] === 60_000)) {
+          waitsFound.push(`${api.name}.${field}`);
+          expect(fieldsOf(capped)[field], `${api.name} v${version} ${field}`).toBe(fuzzRequestWaitMsMax);
+        }
+      }
+    }
+    expect(new Set(waitsFound)).toEqual(
+      new Set([
+        'Produce.timeoutMs',
+        'Fetch.maxWaitMs',
+        'JoinGroup.sessionTimeoutMs',
+        'JoinGroup.rebalanceTimeoutMs',
+        'CreateTopics.timeoutMs',
+        'DeleteTopics.timeoutMs',
+        'DeleteRecords.timeoutMs',
+        'CreatePartitions.timeoutMs',
+        'ElectLeaders.timeoutMs',
+        'AlterPartitionReassignments.timeoutMs',
+        'ListPartitionReassignments.timeoutMs',
+      ]),
+    );
+  });
+
   it('names wait fields every version of their API has', () => {
     for (const [apiKey, fields] of Object.entries(requestWaitFields)) {
       const api = apiDefinition(Number(apiKey) as SupportedApiKey);

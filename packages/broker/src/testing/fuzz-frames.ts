@@ -165,7 +165,8 @@ export function expectationOf(frame: Buffer, servedApis: readonly ServedApi[]): 
 /**
  * The request fields, per API, that ask the broker to hold its answer (in ms): long polls, the
  * group's session and rebalance timeouts (a JoinGroup v0 waits its session timeout), and how long
- * Produce and the admin APIs wait for replication or the controller.
+ * Produce and the admin APIs wait for replication or the controller. InitProducerId's transaction
+ * timeout is not one: it is answered at once. A unit test finds these fields by name in every API.
  */
 export const requestWaitFields: Readonly<Partial<Record<SupportedApiKey, readonly string[]>>> = {
   [ApiKey.Produce]: ['timeoutMs'],
@@ -175,6 +176,9 @@ export const requestWaitFields: Readonly<Partial<Record<SupportedApiKey, readonl
   [ApiKey.DeleteTopics]: ['timeoutMs'],
   [ApiKey.DeleteRecords]: ['timeoutMs'],
   [ApiKey.CreatePartitions]: ['timeoutMs'],
+  [ApiKey.ElectLeaders]: ['timeoutMs'],
+  [ApiKey.AlterPartitionReassignments]: ['timeoutMs'],
+  [ApiKey.ListPartitionReassignments]: ['timeoutMs'],
 };
 
 /**

@@ -41,22 +41,43 @@ it('keeps every acknowledged record through a kill -9 of the leader, bootstrappi
   await producer.connect();
   const acknowledged: string[] = [];
   let undelivered = 0;
+  let settled = 0;
   const sends: Promise<void>[] = [];
+  // The kill comes once the producer has sends acknowledged by the victim's cluster, and right after
+  // a send is issued: it lands with sends in flight (counted, not assumed from the pacing).
+  const killRound = 15;
+  const acknowledgedBeforeKillMin = 5 * 30;
+  let inFlightAtKill = 0;
   for (let round = 0; round < 40; round++) {
+    if (round === killRound) {
+      await waitFor(
+        'sends acknowledged before the kill',
+        () => acknowledged.length >= acknowledgedBeforeKillMin,
+      );
+    }
     const values = Array.from({ length: 30 }, (_, index) => `r${round}-${index}`);
     sends.push(
-      producer.send({ topic: 'events', messages: values.map((value) => ({ key: value, value })) }).then(
-        () => void acknowledged.push(...values),
-        (error: unknown) => {
-          expect(error).toBeInstanceOf(KafkaJSSendError);
-          undelivered += values.length;
-        },
-      ),
+      producer
+        .send({ topic: 'events', messages: values.map((value) => ({ key: value, value })) })
+        .then(
+          () => void acknowledged.push(...values),
+          (error: unknown) => {
+            expect(error).toBeInstanceOf(KafkaJSSendError);
+            undelivered += values.length;
+          },
+        )
+        .finally(() => {
+          settled += 1;
+        }),
     );
-    if (round === 15) await brokers.kill(victim);
+    if (round === killRound) {
+      inFlightAtKill = sends.length - settled;
+      await brokers.kill(victim);
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   await Promise.all(sends);
+  expect(inFlightAtKill).toBeGreaterThan(0);
   expect(acknowledged.length + undelivered).toBe(1200);
   expect(acknowledged.length).toBeGreaterThan(0);
   const after = (await admin.fetchTopicMetadata({ topics: ['events'] })).topics[0]!.partitions;

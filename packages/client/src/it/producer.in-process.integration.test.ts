@@ -151,29 +151,46 @@ describe('producer', () => {
     const acknowledged: string[] = [];
     const undelivered: string[] = [];
     const sends: Promise<void>[] = [];
-    let killed = false;
+    let settled = 0;
+    // The kill comes once the leader has acknowledged sends, and right after a send is issued: it
+    // lands with sends in flight (counted, not assumed from the pacing).
+    const killRound = 20;
+    const acknowledgedBeforeKillMin = 10 * 50;
+    let inFlightAtKill = 0;
     for (let round = 0; round < 60; round++) {
+      if (round === killRound) {
+        await waitFor(
+          'sends acknowledged before the kill',
+          () => acknowledged.length >= acknowledgedBeforeKillMin,
+        );
+      }
       const values = Array.from({ length: 50 }, (_, index) => `r${round}-${index}`);
       sends.push(
-        producer.send({ topic: 'moving', acks: -1, messages: values.map((value) => ({ value })) }).then(
-          () => void acknowledged.push(...values),
-          (error: unknown) => {
-            // A rejection says which records were not acknowledged: all of this send's, here.
-            expect(error).toBeInstanceOf(KafkaJSSendError);
-            expect((error as KafkaJSSendError).undelivered.reduce((sum, entry) => sum + entry.count, 0)).toBe(
-              50,
-            );
-            undelivered.push(...values);
-          },
-        ),
+        producer
+          .send({ topic: 'moving', acks: -1, messages: values.map((value) => ({ value })) })
+          .then(
+            () => void acknowledged.push(...values),
+            (error: unknown) => {
+              // A rejection says which records were not acknowledged: all of this send's, here.
+              expect(error).toBeInstanceOf(KafkaJSSendError);
+              expect(
+                (error as KafkaJSSendError).undelivered.reduce((sum, entry) => sum + entry.count, 0),
+              ).toBe(50);
+              undelivered.push(...values);
+            },
+          )
+          .finally(() => {
+            settled += 1;
+          }),
       );
-      if (round === 20 && !killed) {
-        killed = true;
+      if (round === killRound) {
+        inFlightAtKill = sends.length - settled;
         await cluster.kill(leader);
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     await Promise.all(sends);
+    expect(inFlightAtKill).toBeGreaterThan(0);
     const after = (await admin.fetchTopicMetadata({ topics: ['moving'] })).topics[0]!.partitions[0]!;
     expect(after.leader).not.toBe(leader);
     await cluster.restart(leader);
