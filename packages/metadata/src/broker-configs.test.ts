@@ -48,7 +48,7 @@ describe('dynamic broker configs in the controller', () => {
     expect(staticKey.errorMessage).toContain('log.dirs');
     const badValue = h.fail(alterBroker(h, '', [set('log.retention.ms', 'soon')]));
     expect(badValue).toMatchObject({ errorCode: E.INVALID_CONFIG });
-    expect(badValue.errorMessage).toContain('log.retention.ms must be an integer');
+    expect(badValue.errorMessage).toContain('log.retention.ms must be a long');
     expect(h.fail(alterBroker(h, '', [set('min.insync.replicas', '0')])).errorCode).toBe(E.INVALID_CONFIG);
     expect(h.fail(alterBroker(h, '', [set('log.cleanup.policy', 'shred')])).errorCode).toBe(E.INVALID_CONFIG);
     expect(h.fail(alterBroker(h, 'b1', [set('log.retention.ms', '1')])).errorCode).toBe(E.INVALID_REQUEST);

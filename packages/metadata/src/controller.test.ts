@@ -474,6 +474,15 @@ describe('topics', () => {
     expect(h.fail(create('p', 1, [{ name: 'retention.ms', value: 'soon' }])).errorCode).toBe(
       E.INVALID_CONFIG,
     );
+    // A long takes Java's whole range: Long.MAX_VALUE is how Kafka writes "never", and what
+    // DescribeConfigs shows as flush.messages' default (librdkafka's test 0092 writes it back).
+    h.ok(create('longs', 1, [{ name: 'flush.messages', value: '9223372036854775807' }]));
+    expect(h.fail(create('p', 1, [{ name: 'flush.messages', value: '9223372036854775808' }])).errorCode).toBe(
+      E.INVALID_CONFIG,
+    );
+    expect(h.fail(create('p', 1, [{ name: 'segment.bytes', value: '2147483648' }])).errorCode).toBe(
+      E.INVALID_CONFIG,
+    );
     h.createTopic('a.b', 1, 1);
     expect(h.fail(create('a.b')).errorCode).toBe(E.TOPIC_ALREADY_EXISTS);
     expect(h.fail(create('a_b')).errorCode).toBe(E.INVALID_TOPIC_EXCEPTION);

@@ -67,13 +67,15 @@ export function topicConfigProblem(name: string, value: string): string | null {
   switch (kind.kind) {
     case 'long':
     case 'int': {
-      const number = Number(trimmed);
-      const [min, max] =
-        kind.kind === 'int' ? [-0x80000000, 0x7fffffff] : [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
-      if (!integerPattern.test(trimmed) || number < min || number > max) {
-        return `${name} must be an ${kind.kind === 'int' ? 'int' : 'integer'}, got "${value}"`;
+      // Kafka's ranges: a Java int, or a Java long (its Long.MAX_VALUE is how "never" is written,
+      // and DescribeConfigs shows it as the default of flush.messages and others, so a client that
+      // writes back what it read sends it). Storage clamps a long beyond 2^53 to "never".
+      const [min, max] = kind.kind === 'int' ? [-(2n ** 31n), 2n ** 31n - 1n] : [-(2n ** 63n), 2n ** 63n - 1n];
+      const number = integerPattern.test(trimmed) ? BigInt(trimmed) : undefined;
+      if (number === undefined || number < min || number > max) {
+        return `${name} must be a${kind.kind === 'int' ? 'n int' : ' long'} in [${min}, ${max}], got "${value}"`;
       }
-      if (name === 'min.insync.replicas' && number < 1) return `${name} must be at least 1, got ${value}`;
+      if (name === 'min.insync.replicas' && number < 1n) return `${name} must be at least 1, got ${value}`;
       return null;
     }
     case 'double':
