@@ -12,7 +12,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -33,38 +33,51 @@ export function installStaleness(root = repoRoot) {
   return undefined;
 }
 
-/** The workspace packages the root build (tsconfig.json's references) compiles. */
-function builtPackages(root) {
+/**
+ * The projects the root build (tsconfig.json's references) compiles: a package folder (its
+ * tsconfig.json) or a tsconfig file of its own (storage's test programs), each with the build info
+ * file its config names.
+ */
+function builtProjects(root) {
   const config = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
-  return config.references.map((reference) => join(root, reference.path));
+  return config.references.map((reference) => {
+    const path = join(root, reference.path);
+    const configPath = path.endsWith('.json') ? path : join(path, 'tsconfig.json');
+    const dir = dirname(configPath);
+    const options = JSON.parse(readFileSync(configPath, 'utf8')).compilerOptions ?? {};
+    const buildInfo = join(dir, options.tsBuildInfoFile ?? join(options.outDir ?? 'dist', '.tsbuildinfo'));
+    return { dir, configPath, buildInfo };
+  });
 }
 
-/** Test sources are not compiled into dist/ (each package's tsconfig excludes them). */
-function isBuildInput(name) {
-  return !name.endsWith('.test.ts') && name !== 'testing' && name !== 'test-support';
+/** Test sources are not compiled into dist/ (each package's tsconfig excludes them), nor is anything but TypeScript. */
+function isBuildInput(name, isDirectory) {
+  if (isDirectory) return name !== 'testing' && name !== 'test-support';
+  return name.endsWith('.ts') && !name.endsWith('.test.ts');
 }
 
+/**
+ * The newest source file's mtime. A folder's own mtime is left out: it changes when a test file is
+ * added or removed, which tsc -b (rightly) does not rebuild for, so it would ask for a build forever.
+ */
 function newestMtimeMs(path) {
   const stat = statSync(path);
   if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const entry of readdirSync(path)) {
-    if (isBuildInput(entry)) newest = Math.max(newest, newestMtimeMs(join(path, entry)));
+  let newest = 0;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (isBuildInput(entry.name, entry.isDirectory()))
+      newest = Math.max(newest, newestMtimeMs(join(path, entry.name)));
   }
   return newest;
 }
 
 /** Why `npm run build` must run, or undefined when every dist/ is newer than its sources. */
 export function buildStaleness(root = repoRoot) {
-  for (const packageDir of builtPackages(root)) {
-    const buildInfo = join(packageDir, 'dist', '.tsbuildinfo');
-    if (!existsSync(buildInfo)) return `${packageDir}/dist is missing`;
+  for (const { dir, configPath, buildInfo } of builtProjects(root)) {
+    if (!existsSync(buildInfo)) return `${relative(root, buildInfo)} is missing`;
     const builtMs = statSync(buildInfo).mtimeMs;
-    const sourcesMs = Math.max(
-      newestMtimeMs(join(packageDir, 'src')),
-      statSync(join(packageDir, 'tsconfig.json')).mtimeMs,
-    );
-    if (sourcesMs > builtMs) return `${packageDir}/src changed since the last build`;
+    const sourcesMs = Math.max(newestMtimeMs(join(dir, 'src')), statSync(configPath).mtimeMs);
+    if (sourcesMs > builtMs) return `${relative(root, dir)}/src changed since the last build`;
   }
   return undefined;
 }

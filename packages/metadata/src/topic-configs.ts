@@ -70,7 +70,8 @@ export function topicConfigProblem(name: string, value: string): string | null {
       // Kafka's ranges: a Java int, or a Java long (its Long.MAX_VALUE is how "never" is written,
       // and DescribeConfigs shows it as the default of flush.messages and others, so a client that
       // writes back what it read sends it). Storage clamps a long beyond 2^53 to "never".
-      const [min, max] = kind.kind === 'int' ? [-(2n ** 31n), 2n ** 31n - 1n] : [-(2n ** 63n), 2n ** 63n - 1n];
+      const [min, max] =
+        kind.kind === 'int' ? [-(2n ** 31n), 2n ** 31n - 1n] : [-(2n ** 63n), 2n ** 63n - 1n];
       const number = integerPattern.test(trimmed) ? BigInt(trimmed) : undefined;
       if (number === undefined || number < min || number > max) {
         return `${name} must be a${kind.kind === 'int' ? 'n int' : ' long'} in [${min}, ${max}], got "${value}"`;
