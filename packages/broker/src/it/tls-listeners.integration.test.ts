@@ -154,6 +154,33 @@ describe('SSL listeners', () => {
     expect(consumed.committed).toEqual({ '0': 3 });
   });
 
+  it('confluent-kafka-python produces and consumes in a group over one-way SSL, without a certificate', () => {
+    const clientConfig = { 'security.protocol': 'SSL', 'ssl.ca.location': certs.caCertificate };
+    const bootstrap = `localhost:${port('SSL')}`;
+    const produced = python({
+      op: 'produce',
+      bootstrap,
+      client_config: clientConfig,
+      topic: 'python-ssl',
+      records: [0, 1].map((index) => ({ partition: 0, key: `k${index}`, value: `one-way-${index}` })),
+    });
+    expect((produced.delivered as unknown[]).length).toBe(2);
+    const consumed = python({
+      op: 'group_consume',
+      bootstrap,
+      client_config: clientConfig,
+      topic: 'python-ssl',
+      group: 'python-ssl-group',
+      count: 2,
+      timeout_ms: 30_000,
+    });
+    expect((consumed.records as { value: string }[]).map((record) => record.value)).toEqual([
+      'one-way-0',
+      'one-way-1',
+    ]);
+    expect(consumed.committed).toEqual({ '0': 2 });
+  });
+
   it('refuses a client without a certificate on the mTLS listener, and logs it', async () => {
     refusedMetadata('MTLS', []);
     await loggedRefusal(/no client certificate \(ssl.client.auth=required\).*client certificate refused/);
