@@ -213,6 +213,20 @@ describe('SSL listeners', () => {
     await loggedRefusal(/no ssl.principal.mapping.rules rule applies to CN=Bob,OU=Sales,O=Acme,C=US/);
   });
 
+  it("says at start-up that the PLAINTEXT CONTROLLER listener serves the nodes' gRPC unencrypted", () => {
+    const line = cluster
+      .node(1)
+      .output.join('')
+      .split('\n')
+      .find((candidate) => candidate.includes("serves the nodes' gRPC in PLAINTEXT"));
+    expect(line, cluster.tail()).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({
+      level: 30,
+      listener: 'CONTROLLER',
+      msg: "listener CONTROLLER serves the nodes' gRPC in PLAINTEXT: unencrypted and unauthenticated, for local development (map it to SSL for TLS between nodes)",
+    });
+  });
+
   it('still serves PLAINTEXT clients on the PLAINTEXT listener', () => {
     const metadata = execFileSync('kcat', ['-b', `127.0.0.1:${port('PLAINTEXT')}`, '-L', '-J'], {
       timeout: kcatTimeoutMs,
