@@ -2,10 +2,12 @@
 // SSL listener (server certificate only) and an mTLS listener (SSL with ssl.client.auth=required
 // and ssl.principal.mapping.rules), all on one node, with certificates openssl makes here. kcat
 // and confluent-kafka-python connect as their documentation says (security.protocol=ssl,
-// ssl.ca.location, ssl.certificate.location, ssl.key.location) and produce and consume; a client
+// ssl.ca.location, ssl.certificate.location, ssl.key.location) and produce and consume, with and
+// without a client certificate; a client
 // without a certificate, with one from an unknown CA, with an expired one, or with a subject the
 // mapping rules do not map is refused on the mTLS listener, and the broker logs each refusal with
-// the client's address.
+// the client's address. The node's PLAINTEXT CONTROLLER listener says at start-up that the nodes'
+// gRPC is unencrypted and unauthenticated.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { waitFor } from '@gregor/ground/testing';
