@@ -7,7 +7,8 @@
 // coordinator's kafka_consumergroup_lag covers RF1 partitions on the other nodes (their high
 // watermarks cross TLS), a fourth
 // node presenting a certificate of another CA is refused at the handshake (the nodes log it and
-// never list it), a peer presenting node 2's certificate may not act as node 3 (each node's
+// never list it), a fourth node with a certificate the cluster trusts (CN=node-4) but outside
+// controller.quorum.voters is refused by Raft (not-a-voter) and RegisterBroker, a peer presenting node 2's certificate may not act as node 3 (each node's
 // certificate names it, CN=node-<id>: Raft, controller and replica fetch calls claiming another
 // node are refused with PERMISSION_DENIED and logged), and the CONTROLLER port speaks TLS and
 // refuses a client without a certificate.
@@ -75,6 +76,38 @@ afterAll(async () => {
 });
 
 const nodeOutput = (id: number) => cluster.node(id).output.join('');
+
+type UnaryMethod = (
+  request: object,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response?: object) => void,
+) => void;
+
+/** A unary call's gRPC error as `<code> <details>`, or 'answered' (with `onResponse` given the answer). */
+function unary(
+  client: grpc.Client,
+  method: string,
+  request: object,
+  onResponse: (response: object) => void = () => {},
+): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const call = (client as unknown as Record<string, UnaryMethod>)[method]!;
+    call.call(client, request, { deadline: Date.now() + 10_000 }, (error, response) => {
+      if (error === null) onResponse(response!);
+      resolve(error === null ? 'answered' : `${error.code} ${error.details}`);
+    });
+  });
+}
+
+/** gRPC credentials presenting node `id`'s certificate of the cluster's CA. */
+function nodeCredentials(id: number): grpc.ChannelCredentials {
+  const node = certs.nodeId(id);
+  return grpc.credentials.createSsl(
+    readFileSync(certs.caCertificate),
+    readFileSync(node.key),
+    readFileSync(node.certificate),
+  );
+}
 
 describe('the nodes gRPC over mutual TLS', () => {
   it('forms the quorum over SSL: every node says so and lists all three brokers', async () => {
@@ -280,13 +313,76 @@ describe('the nodes gRPC over mutual TLS', () => {
     }
   });
 
+  it('refuses a fourth node with a trusted certificate (CN=node-4) in Raft and RegisterBroker: 4 is not a voter', async () => {
+    const outsider = startOutsider(certs.nodeId(4).keystore);
+    try {
+      // Its TLS handshake and its identity (CN=node-4 claiming node 4) pass, or its Vote requests
+      // would not reach Raft; the voters do not name it, so the Raft core refuses them.
+      const refused = await waitFor(
+        'a node refusing node 4 as not a voter',
+        () =>
+          [1, 2, 3]
+            .flatMap((id) => nodeOutput(id).split('\n'))
+            .find((line) => line.includes('"reason":"not-a-voter"') && line.includes('"from":4')),
+        {
+          timeoutMs: 30_000,
+          detail: () => `${cluster.tail()}\n--- outsider ---\n${outsider.output.join('')}`,
+        },
+      );
+      expect(JSON.parse(refused)).toMatchObject({ level: 40, msg: 'refused a raft message', from: 4 });
+      expect(outsider.process.exitCode).toBeNull();
+    } finally {
+      await outsider.stop();
+    }
+    // The same refusals, answered to a client holding node 4's certificate.
+    const { controllerId } = await cluster.describe(1);
+    const target = `127.0.0.1:${cluster.node(controllerId).quorumPort}`;
+    const Raft = serviceClient('raft.proto', 'gregor.raft.RaftQuorum');
+    const Controller = serviceClient('controller.proto', 'gregor.controller.Controller');
+    const raft = new Raft(target, nodeCredentials(4));
+    const controller = new Controller(target, nodeCredentials(4));
+    try {
+      expect(
+        await unary(raft, 'Deliver', {
+          clusterId: cluster.clusterId,
+          from: 4,
+          to: controllerId,
+          voteRequest: { candidateEpoch: 1_000, lastEpoch: 999, lastOffset: 1_000_000, preVote: true },
+        }),
+      ).toBe(`${grpc.status.FAILED_PRECONDITION} raft message refused: not-a-voter`);
+      let registered: object | undefined;
+      expect(
+        await unary(
+          controller,
+          'RegisterBroker',
+          { clusterId: cluster.clusterId, brokerId: 4, incarnationId: 'outsider' },
+          (response) => {
+            registered = response;
+          },
+        ),
+      ).toBe('answered');
+      expect(registered).toMatchObject({
+        status: {
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: 'broker 4 is not in controller.quorum.voters (1,2,3)',
+        },
+        brokerEpoch: -1,
+      });
+      let quorum: { leaderId?: number; voters?: { replicaId: number }[] } = {};
+      await unary(controller, 'DescribeQuorum', { clusterId: cluster.clusterId }, (response) => {
+        quorum = response;
+      });
+      expect(quorum.leaderId).toBe(controllerId);
+      expect(quorum.voters!.map((voter) => voter.replicaId).sort()).toEqual([1, 2, 3]);
+    } finally {
+      raft.close();
+      controller.close();
+    }
+    for (const id of [1, 2, 3]) expect((await cluster.describe(id)).brokerIds).toEqual([1, 2, 3]);
+  });
+
   it("refuses node 2's certificate acting as node 3 in Raft, controller and replica fetch calls", async () => {
-    const node2 = certs.nodeId(2);
-    const credentials = grpc.credentials.createSsl(
-      readFileSync(certs.caCertificate),
-      readFileSync(node2.key),
-      readFileSync(node2.certificate),
-    );
+    const credentials = nodeCredentials(2);
     const target = `127.0.0.1:${cluster.node(1).quorumPort}`;
     const Raft = serviceClient('raft.proto', 'gregor.raft.RaftQuorum');
     const Controller = serviceClient('controller.proto', 'gregor.controller.Controller');
@@ -294,18 +390,6 @@ describe('the nodes gRPC over mutual TLS', () => {
     const raft = new Raft(target, credentials);
     const controller = new Controller(target, credentials);
     const replicaFetch = new ReplicaFetch(target, credentials);
-    type UnaryMethod = (
-      request: object,
-      options: grpc.CallOptions,
-      callback: (error: grpc.ServiceError | null) => void,
-    ) => void;
-    const unary = (client: grpc.Client, method: string, request: object) =>
-      new Promise<string>((resolve) => {
-        const call = (client as unknown as Record<string, UnaryMethod>)[method]!;
-        call.call(client, request, { deadline: Date.now() + 10_000 }, (error) =>
-          resolve(error === null ? 'answered' : `${error.code} ${error.details}`),
-        );
-      });
     try {
       const heartbeat = (brokerId: number) => ({
         clusterId: cluster.clusterId,

@@ -2,10 +2,12 @@
 // SSL listener (server certificate only) and an mTLS listener (SSL with ssl.client.auth=required
 // and ssl.principal.mapping.rules), all on one node, with certificates openssl makes here. kcat
 // and confluent-kafka-python connect as their documentation says (security.protocol=ssl,
-// ssl.ca.location, ssl.certificate.location, ssl.key.location) and produce and consume; a client
+// ssl.ca.location, ssl.certificate.location, ssl.key.location) and produce and consume, with and
+// without a client certificate; a client
 // without a certificate, with one from an unknown CA, with an expired one, or with a subject the
 // mapping rules do not map is refused on the mTLS listener, and the broker logs each refusal with
-// the client's address.
+// the client's address. The node's PLAINTEXT CONTROLLER listener says at start-up that the nodes'
+// gRPC is unencrypted and unauthenticated.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { waitFor } from '@gregor/ground/testing';
@@ -154,6 +156,33 @@ describe('SSL listeners', () => {
     expect(consumed.committed).toEqual({ '0': 3 });
   });
 
+  it('confluent-kafka-python produces and consumes in a group over one-way SSL, without a certificate', () => {
+    const clientConfig = { 'security.protocol': 'SSL', 'ssl.ca.location': certs.caCertificate };
+    const bootstrap = `localhost:${port('SSL')}`;
+    const produced = python({
+      op: 'produce',
+      bootstrap,
+      client_config: clientConfig,
+      topic: 'python-ssl',
+      records: [0, 1].map((index) => ({ partition: 0, key: `k${index}`, value: `one-way-${index}` })),
+    });
+    expect((produced.delivered as unknown[]).length).toBe(2);
+    const consumed = python({
+      op: 'group_consume',
+      bootstrap,
+      client_config: clientConfig,
+      topic: 'python-ssl',
+      group: 'python-ssl-group',
+      count: 2,
+      timeout_ms: 30_000,
+    });
+    expect((consumed.records as { value: string }[]).map((record) => record.value)).toEqual([
+      'one-way-0',
+      'one-way-1',
+    ]);
+    expect(consumed.committed).toEqual({ '0': 2 });
+  });
+
   it('refuses a client without a certificate on the mTLS listener, and logs it', async () => {
     refusedMetadata('MTLS', []);
     await loggedRefusal(/no client certificate \(ssl.client.auth=required\).*client certificate refused/);
@@ -184,6 +213,20 @@ describe('SSL listeners', () => {
   it('refuses a trusted certificate whose subject no ssl.principal.mapping.rules rule maps', async () => {
     refusedMetadata('MTLS', clientCertificate('sales', '/C=US/O=Acme/OU=Sales/CN=Bob'));
     await loggedRefusal(/no ssl.principal.mapping.rules rule applies to CN=Bob,OU=Sales,O=Acme,C=US/);
+  });
+
+  it("says at start-up that the PLAINTEXT CONTROLLER listener serves the nodes' gRPC unencrypted", () => {
+    const line = cluster
+      .node(1)
+      .output.join('')
+      .split('\n')
+      .find((candidate) => candidate.includes("serves the nodes' gRPC in PLAINTEXT"));
+    expect(line, cluster.tail()).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({
+      level: 30,
+      listener: 'CONTROLLER',
+      msg: "listener CONTROLLER serves the nodes' gRPC in PLAINTEXT: unencrypted and unauthenticated, for local development (map it to SSL for TLS between nodes)",
+    });
   });
 
   it('still serves PLAINTEXT clients on the PLAINTEXT listener', () => {
