@@ -128,6 +128,11 @@ export class ClientQuotas {
     return this.quotas().size > 0;
   }
 
+  /** Whether any of the three quotas applies to the client (its connection is then handled serially). */
+  underQuota(who: QuotaClient): boolean {
+    return this.produce.appliesTo(who) || this.fetch.appliesTo(who) || this.request.appliesTo(who);
+  }
+
   /**
    * Counts `requestTimeMs` of loop time against the client's request_percentage (nothing for an
    * exempt API); the throttle for its connection, if over quota.
