@@ -20,7 +20,9 @@
 // response bytes, and every request its loop time against request_percentage (from taking the frame
 // to the handler's first wait, plus from the handler's answer to the encoded response); over quota,
 // the response carries throttle_time_ms (the longer of the two throttles; a Fetch over its byte rate
-// loses its records) and the outcome carries the throttle the connection applies.
+// loses its records) and the outcome carries the throttle the connection applies. The outcome of a
+// request from a client that has any client quota says so (`underQuota`): the connection then
+// handles its requests one at a time, as Kafka does, so that a throttle holds what was sent behind.
 //
 // SASL re-authentication (security/connection-session.ts): a connection whose session lifetime
 // (connections.max.reauth.ms) has passed is closed, unanswered, on any request but SaslHandshake and
@@ -180,6 +182,7 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
       };
       let response: Buffer;
       let throttle: Throttle | undefined;
+      let underQuota = false;
       try {
         const answer = callHandler(decoded, handler, context);
         const waitFromMs = requestClock?.nowMs() ?? 0;
@@ -187,6 +190,7 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
         const resumedMs = requestClock?.nowMs() ?? 0;
         const quotas = broker.quotas;
         const who = (): QuotaClient => quotaClientOf(connection, decoded.header.clientId);
+        underQuota = quotas !== undefined && requestClock !== undefined && quotas.underQuota(who());
         /** The loop time of this request so far, against request_percentage. */
         const throttleRequest = (): Throttle | undefined => {
           if (quotas === undefined || requestClock === undefined) return undefined;
@@ -209,7 +213,11 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
           if (body.closeReason !== null) {
             return refuse(connection, body.closeReason, { clientId: decoded.header.clientId });
           }
-          return throttle === undefined ? { kind: 'no-response' } : { kind: 'no-response', throttle };
+          return {
+            kind: 'no-response',
+            ...(throttle === undefined ? {} : { throttle }),
+            ...(underQuota ? { underQuota } : {}),
+          };
         }
         response = encodeResponse(
           decoded.apiKey,
@@ -260,6 +268,7 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
         kind: 'respond',
         response,
         ...(throttle === undefined ? {} : { throttle }),
+        ...(underQuota ? { underQuota } : {}),
         ...(closeWhenIdle === undefined ? {} : { closeAfterWhenIdle: closeWhenIdle }),
       };
     })();

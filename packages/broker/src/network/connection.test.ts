@@ -303,4 +303,135 @@ describe('Connection', () => {
     await vi.waitFor(() => expect(frames).toEqual(['re:old', 're:after']));
     client.destroy();
   });
+  it('hands the requests of a client under a quota to the handler one at a time', async () => {
+    const started: string[] = [];
+    let releaseA: () => void = () => {};
+    const aReleased = new Promise<void>((resolve) => {
+      releaseA = resolve;
+    });
+    const port = await serve(async (request) => {
+      const text = request.toString();
+      started.push(text);
+      if (text === 'a') await aReleased;
+      return { kind: 'respond', response: Buffer.from(`re:${text}`), underQuota: true };
+    });
+    const client = connect(port, '127.0.0.1');
+    const frames: string[] = [];
+    onFrames(client, (one) => frames.push(one));
+    // The first answer says the client is under a quota; from then on one request at a time.
+    client.write(frame('hello'));
+    await vi.waitFor(() => expect(frames).toEqual(['re:hello']));
+    client.write(Buffer.concat([frame('a'), frame('b')]));
+    await vi.waitFor(() => expect(started).toEqual(['hello', 'a']));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(started).toEqual(['hello', 'a']);
+    releaseA();
+    await vi.waitFor(() => expect(frames).toEqual(['re:hello', 're:a', 're:b']));
+    expect(started).toEqual(['hello', 'a', 'b']);
+    client.destroy();
+  });
+
+  it('starts no request queued behind a throttled one until the throttle ends', async () => {
+    const timers = new ManualTimers(new ManualClock(0));
+    const started: string[] = [];
+    const port = await serve(
+      async (request) => {
+        const text = request.toString();
+        started.push(text);
+        return {
+          kind: 'respond',
+          response: Buffer.from(`re:${text}`),
+          underQuota: true,
+          ...(text === 'heavy' ? { throttle: { timeMs: 1000, delayResponse: false } } : {}),
+        };
+      },
+      [],
+      undefined,
+      timers,
+    );
+    const client = connect(port, '127.0.0.1');
+    const frames: string[] = [];
+    onFrames(client, (one) => frames.push(one));
+    client.write(frame('hello'));
+    await vi.waitFor(() => expect(frames).toEqual(['re:hello']));
+    // Pipelined in one write: read together, but queued behind the request being handled.
+    client.write(Buffer.concat([frame('heavy'), frame('x'), frame('y')]));
+    await vi.waitFor(() => expect(frames).toEqual(['re:hello', 're:heavy']));
+    expect(timers.pendingCount).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(started).toEqual(['hello', 'heavy']);
+    timers.advanceMs(999);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(started).toEqual(['hello', 'heavy']);
+    timers.advanceMs(1);
+    await vi.waitFor(() => expect(frames).toEqual(['re:hello', 're:heavy', 're:x', 're:y']));
+    expect(started).toEqual(['hello', 'heavy', 'x', 'y']);
+    client.destroy();
+  });
+
+  it('lets requests already being handled when a throttle starts finish and answer in order', async () => {
+    const timers = new ManualTimers(new ManualClock(0));
+    const started: string[] = [];
+    let releaseSlow: () => void = () => {};
+    const slowReleased = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
+    const port = await serve(
+      async (request) => {
+        const text = request.toString();
+        started.push(text);
+        if (text === 'slow') await slowReleased;
+        return {
+          kind: 'respond',
+          response: Buffer.from(`re:${text}`),
+          ...(text === 'heavy' ? { throttle: { timeMs: 1000, delayResponse: false } } : {}),
+        };
+      },
+      [],
+      undefined,
+      timers,
+    );
+    const client = connect(port, '127.0.0.1');
+    const frames: string[] = [];
+    onFrames(client, (one) => frames.push(one));
+    // No quota known yet: both are handled at once; the throttle comes with the first answer.
+    client.write(Buffer.concat([frame('heavy'), frame('slow')]));
+    await vi.waitFor(() => expect(frames).toEqual(['re:heavy']));
+    expect(started).toEqual(['heavy', 'slow']);
+    client.write(frame('later'));
+    releaseSlow();
+    await vi.waitFor(() => expect(frames).toEqual(['re:heavy', 're:slow']));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(started).toEqual(['heavy', 'slow']);
+    timers.advanceMs(1000);
+    await vi.waitFor(() => expect(frames).toEqual(['re:heavy', 're:slow', 're:later']));
+    client.destroy();
+  });
+
+  it('gives back the memory of requests still queued when the connection closes', async () => {
+    const timers = new ManualTimers(new ManualClock(0));
+    const memory = new RequestMemoryPool(4096);
+    const port = await serve(
+      async (request) => ({
+        kind: 'respond',
+        response: Buffer.from(`re:${request.toString()}`),
+        underQuota: true,
+        ...(request.toString() === 'heavy' ? { throttle: { timeMs: 1000, delayResponse: false } } : {}),
+      }),
+      [],
+      memory,
+      timers,
+    );
+    const client = connect(port, '127.0.0.1');
+    const frames: string[] = [];
+    onFrames(client, (one) => frames.push(one));
+    client.write(frame('hello'));
+    await vi.waitFor(() => expect(frames).toEqual(['re:hello']));
+    client.write(Buffer.concat([frame('heavy'), frame('q'.repeat(200))]));
+    await vi.waitFor(() => expect(frames).toEqual(['re:hello', 're:heavy']));
+    expect(memory.reservedBytes).toBe(200);
+    client.destroy();
+    await vi.waitFor(() => expect(memory.reservedBytes).toBe(0));
+    expect(timers.pendingCount).toBe(0);
+  });
 });

@@ -1,17 +1,37 @@
 // One client connection: frames in, responses out strictly in request order, even though
 // requests are handled concurrently (a long-polling Fetch must not block the Produce behind it
-// from being processed, but its response must still go out first, as Kafka clients expect).
+// from being processed, but its response must still go out first, as Kafka clients expect), except
+// for a client under a quota (below).
 //
 // Reading stops (Kafka mutes the channel) while too many requests are unanswered, and while the
 // next frame does not fit the request memory pool; it resumes once neither holds. Each frame's
-// reservation goes back to the pool when its handler settles, even if the connection closed
-// meanwhile; a partial frame's goes back when the connection closes.
+// reservation goes back to the pool when its handler settles (or, for a frame never handed to its
+// handler, when the connection closes), even if the connection closed meanwhile; a partial frame's
+// goes back when the connection closes.
 //
-// A request over its client's quota comes back with a throttle (KIP-219): reading stops for the
-// throttle time from when its handler settles (Kafka mutes the channel), so the client cannot send
-// more meanwhile whether or not it honours throttle_time_ms itself. For versions older than KIP-219
-// the response also waits out the throttle, as Kafka delays it; the mute and the wait are the same
-// span, never added up.
+// Client quotas (KIP-13, KIP-124, KIP-219). Kafka handles one request of a connection at a time: its
+// Processor mutes the channel once a request is received and unmutes it only once the response is
+// sent, and a throttled response (ClientQuotaManager.throttle → startThrottling) keeps it muted for
+// the throttle time as well (ChannelMuteState MUTED_AND_THROTTLED; the ThrottledChannelReaper's
+// endThrottling unmutes it). So nothing the client pipelined behind an over-quota request is
+// processed before the throttle ends. Gregor reads and handles up to
+// `inFlightRequestsPerConnectionMax` requests of a connection at once, so it does this:
+//   - A throttle (a response over its client's quota) starts when that request's handler settles
+//     and lasts its throttle time. Meanwhile nothing is read, and requests already read but not yet
+//     handed to their handler stay queued until it ends (the longest, if several overlap); requests
+//     whose handlers are already running finish normally, and responses go out in order as ever.
+//   - A connection whose requests come back marked `underQuota` (the client has a client quota)
+//     hands them to their handler one at a time, as Kafka does every connection: the next starts
+//     when the one before it has settled. Otherwise the requests a pipelining client had read
+//     with the over-quota one would all be running already when its throttle starts, and would all
+//     be served (librdkafka, pipelining one-record Produce requests by the hundred, was not slowed
+//     at all by request_percentage=5 before this). The mode follows the last settled request: it
+//     begins once the first request of a client with a quota settles (those read before that run
+//     at once) and ends when the client's quotas are deleted.
+//   - For versions older than KIP-219 the response also waits out the throttle, as Kafka delays
+//     it; the mute and the wait are the same span, never added up.
+// A client that honours throttle_time_ms itself (KIP-219) sends nothing meanwhile anyway; one that
+// does not cannot get more served for sending it.
 
 import type { Socket } from 'node:net';
 import { systemTimers, type TimerHandle, type TimerScheduler } from '@gregor/ground';
@@ -33,7 +53,8 @@ export type HandlerOutcome =
   /**
    * `closeAfter`: the connection closes once this response is written (a failed authentication).
    * `closeAfterWhenIdle`: it closes once this response is written if no later request is unanswered.
-   * `throttle`: over its client's quota, reading stops for a while (see Throttle).
+   * `throttle`: over its client's quota, reading and starting requests stop for a while (Throttle).
+   * `underQuota`: the client has a client quota; its requests are handled one at a time.
    */
   | {
       readonly kind: 'respond';
@@ -41,8 +62,9 @@ export type HandlerOutcome =
       readonly closeAfter?: string;
       readonly closeAfterWhenIdle?: string;
       readonly throttle?: Throttle;
+      readonly underQuota?: boolean;
     }
-  | { readonly kind: 'no-response'; readonly throttle?: Throttle }
+  | { readonly kind: 'no-response'; readonly throttle?: Throttle; readonly underQuota?: boolean }
   | { readonly kind: 'close'; readonly reason: string };
 
 export interface ConnectionContext {
@@ -89,6 +111,12 @@ interface Slot {
   outcome: HandlerOutcome | undefined;
 }
 
+/** A request read but not yet handed to its handler. */
+interface Unstarted {
+  readonly frame: Buffer;
+  readonly slot: Slot;
+}
+
 type PauseReason = 'in-flight-requests' | 'request-memory' | 'input-refused' | 'throttled';
 
 export class Connection {
@@ -101,8 +129,14 @@ export class Connection {
   /** The client sent bad framing: nothing more is read, the close waits behind what came before. */
   private inputRefused = false;
   private readonly timers: TimerScheduler;
-  /** Throttles in progress; reading resumes when the last one ends. */
+  /** Throttles in progress; reading and starting requests resume when the last one ends. */
   private readonly throttles = new Set<TimerHandle>();
+  /** Read, in order, not yet handed to the handler (each also has its slot in `slots`). */
+  private readonly unstarted: Unstarted[] = [];
+  /** Requests whose handler has been called and has not settled. */
+  private handling = 0;
+  /** The last settled request's client has a quota: start the next only when none is handling. */
+  private oneAtATime = false;
 
   constructor(
     private readonly socket: Socket,
@@ -130,15 +164,14 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.closed || this.inputRefused) return;
     const result = this.decoder.push(chunk);
-    for (const [index, frame] of result.frames.entries()) {
-      if (this.dispatch(frame) === 'refused') {
-        // The frames read behind a refused one are dropped unhandled, their memory given back.
-        for (const dropped of result.frames.slice(index + 1)) this.requestMemory.release(dropped.length);
-        this.inputRefused = true;
-        this.pauseFor('input-refused');
-        return;
-      }
+    for (const frame of result.frames) {
+      const slot: Slot = { outcome: undefined };
+      this.slots.push(slot);
+      this.unstarted.push({ frame, slot });
     }
+    if (this.slots.length >= inFlightRequestsPerConnectionMax) this.pauseFor('in-flight-requests');
+    this.startRequests();
+    if (this.inputRefused) return;
     if (result.kind === 'error') {
       this.refuseAfterPending(result.reason);
       return;
@@ -166,11 +199,26 @@ export class Connection {
     this.flush();
   }
 
+  /**
+   * Hands the queued requests to the handler, in order, while the connection is not throttled (and,
+   * one at a time, while its client is under a quota). One refused at once stops reading, and the
+   * requests read behind it are dropped unhandled, their memory given back.
+   */
+  private startRequests(): void {
+    while (this.unstarted.length > 0 && !this.closed) {
+      if (this.throttles.size > 0 || (this.oneAtATime && this.handling > 0)) return;
+      const { frame, slot } = this.unstarted.shift()!;
+      if (this.start(frame, slot) === 'refused') {
+        for (const dropped of this.unstarted.splice(0)) this.requestMemory.release(dropped.frame.length);
+        this.inputRefused = true;
+        this.pauseFor('input-refused');
+        return;
+      }
+    }
+  }
+
   /** Hands `frame` to the handler; 'refused' when the handler refused it at once (read no more). */
-  private dispatch(frame: Buffer): 'dispatched' | 'refused' {
-    const slot: Slot = { outcome: undefined };
-    this.slots.push(slot);
-    if (this.slots.length >= inFlightRequestsPerConnectionMax) this.pauseFor('in-flight-requests');
+  private start(frame: Buffer, slot: Slot): 'started' | 'refused' {
     let handled: Promise<HandlerOutcome> | HandlerOutcome;
     try {
       handled = this.handler(frame, this.context);
@@ -181,12 +229,18 @@ export class Connection {
       slot.outcome = handled;
       this.requestMemory.release(frame.length);
       this.flush();
-      return handled.kind === 'close' ? 'refused' : 'dispatched';
+      return handled.kind === 'close' ? 'refused' : 'started';
     }
+    this.handling++;
     handled
       .then(
         (outcome) => {
-          const throttle = outcome.kind === 'close' ? undefined : outcome.throttle;
+          if (outcome.kind === 'close') {
+            slot.outcome = outcome;
+            return;
+          }
+          this.oneAtATime = outcome.underQuota === true || outcome.throttle !== undefined;
+          const throttle = outcome.throttle;
           if (throttle === undefined || throttle.timeMs <= 0) {
             slot.outcome = outcome;
             return;
@@ -205,13 +259,18 @@ export class Connection {
         },
       )
       .finally(() => {
+        this.handling--;
         this.requestMemory.release(frame.length);
         this.flush();
+        this.startRequests();
       });
-    return 'dispatched';
+    return 'started';
   }
 
-  /** Stops reading for `timeMs` (longer if another throttle ends later), then calls `ended`. */
+  /**
+   * Stops reading and starting requests for `timeMs` (longer if another throttle ends later), then
+   * calls `ended`.
+   */
   private throttle(timeMs: number, ended: () => void): void {
     if (this.closed) return;
     this.pauseFor('throttled');
@@ -219,6 +278,7 @@ export class Connection {
       this.throttles.delete(handle);
       if (this.throttles.size === 0) this.resumeFrom('throttled');
       ended();
+      this.startRequests();
     }, timeMs);
     this.throttles.add(handle);
   }
@@ -290,6 +350,7 @@ export class Connection {
   private markClosed(): void {
     this.closed = true;
     this.slots.length = 0;
+    for (const unstarted of this.unstarted.splice(0)) this.requestMemory.release(unstarted.frame.length);
     this.cancelMemoryWait?.();
     this.cancelMemoryWait = undefined;
     for (const handle of this.throttles) handle.cancel();

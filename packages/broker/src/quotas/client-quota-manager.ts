@@ -163,6 +163,11 @@ export class ClientQuotaManager {
     this.sensors.get(sensorKey(quota))?.rate.unrecord(bytes, nowMs);
   }
 
+  /** Whether a quota of this key applies to the client. */
+  appliesTo(who: QuotaClient): boolean {
+    return this.resolve(who) !== null;
+  }
+
   /** The client's measured rate in bytes per second (0 without a quota): for tests and metrics. */
   measuredRate(who: QuotaClient, nowMs: number): number {
     const quota = this.resolve(who);

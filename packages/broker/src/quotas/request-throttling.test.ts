@@ -81,10 +81,13 @@ describe('client quotas on the request path', () => {
     await createTopic('t');
     const first = await cluster.send(ApiKey.Produce, 7, produceBody(bigBatch()));
     expect(first.kind === 'respond' && first.throttle).toBeUndefined();
+    expect(first).not.toHaveProperty('underQuota');
 
     await setQuota('producer_byte_rate', 1000);
     const outcome = await cluster.send(ApiKey.Produce, 7, produceBody(bigBatch()));
     if (outcome.kind !== 'respond') throw new Error('expected a response');
+    // The client has a quota now: its connection handles its requests one at a time.
+    expect(outcome.underQuota).toBe(true);
     // 20 kB over a fresh 10 s window is 2 kB/s against 1 kB/s: wait about another 10 s.
     expect(outcome.throttle?.timeMs).toBeGreaterThan(9_000);
     expect(outcome.throttle?.delayResponse).toBe(false); // v7 clients throttle themselves (KIP-219)
@@ -106,6 +109,7 @@ describe('client quotas on the request path', () => {
     await setQuota('producer_byte_rate', null);
     const free = await cluster.send(ApiKey.Produce, 7, produceBody(bigBatch()));
     expect(free.kind === 'respond' && free.throttle).toBeUndefined();
+    expect(free).not.toHaveProperty('underQuota');
   });
 
   it('answers a consumer over consumer_byte_rate without records, and sends them once the rate allows', async () => {
