@@ -149,3 +149,24 @@ export class KafkaError extends Error {
     return errorInfo(this.code).retriable;
   }
 }
+
+/** One refused record of a produced batch (KIP-467): its index in the batch, and why. */
+export interface RecordError {
+  readonly batchIndex: number;
+  readonly message: string | null;
+}
+
+/**
+ * A produced batch refused for some of its records (Kafka's RecordValidationException, KIP-467):
+ * the whole batch is refused, and Produce v8+ lists `recordErrors` so that a client can tell those
+ * records from the rest of the batch.
+ */
+export class RecordValidationError extends KafkaError {
+  constructor(
+    code: number,
+    message: string,
+    readonly recordErrors: readonly RecordError[],
+  ) {
+    super(code, message);
+  }
+}

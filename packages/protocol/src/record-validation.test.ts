@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, KafkaError } from './errors.js';
+import { ErrorCode, KafkaError, RecordValidationError } from './errors.js';
 import { encodeRecordBatch } from './record-batch.js';
 import {
   BatchField,
@@ -110,6 +110,60 @@ describe('validateProducedRecords', () => {
       );
       expect(codeOf(() => validateProducedRecords(keyless, 0, header))).toBe('ok');
     }
+  });
+
+  it('lists every keyless record of the batch as a record error (KIP-467), with Kafka wording', () => {
+    const keys = ['a', null, 'c', null, null, 'f', null];
+    for (const compression of [CompressionType.None, CompressionType.Lz4]) {
+      const batch = encodeRecordBatch({
+        records: keys.map((key) => ({
+          key: key === null ? null : Buffer.from(key),
+          value: Buffer.from('v'),
+          timestamp: 1,
+        })),
+        compression,
+      });
+      let refusal: unknown;
+      try {
+        validateProducedRecords(batch, 0, readBatchHeader(batch, 0), {
+          requireKeys: true,
+          topicPartition: 'changelog-3',
+        });
+      } catch (error) {
+        refusal = error;
+      }
+      expect(refusal).toBeInstanceOf(RecordValidationError);
+      const error = refusal as RecordValidationError;
+      expect(error.code).toBe(ErrorCode.INVALID_RECORD);
+      const message = 'Compacted topic cannot accept message without key in topic partition changelog-3.';
+      expect(error.recordErrors).toEqual([1, 3, 4, 6].map((batchIndex) => ({ batchIndex, message })));
+      expect(error.message).toBe(
+        'INVALID_RECORD: One or more records have been rejected due to 4 record errors in total, ' +
+          'and only showing the first three errors at most: [' +
+          [1, 3, 4].map((index) => `RecordError(batchIndex=${index}, message='${message}')`).join(', ') +
+          ']',
+      );
+    }
+  });
+
+  it('refuses a batch whose records do not parse as corrupt, without record errors, keyless ones or not', () => {
+    const batch = encodeRecordBatch({
+      records: [
+        { key: null, value: Buffer.from('v'), timestamp: 1 },
+        { key: Buffer.from('k'), value: Buffer.from('v'), timestamp: 1 },
+      ],
+    });
+    const cut = Buffer.from(batch.subarray(0, batch.length - 1));
+    cut.writeInt32BE(cut.length - 12, BatchField.batchLength);
+    let refusal: unknown;
+    try {
+      validateProducedRecords(reseal(cut), 0, readBatchHeader(cut, 0), { requireKeys: true });
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(KafkaError);
+    expect(refusal).not.toBeInstanceOf(RecordValidationError);
+    expect((refusal as KafkaError).code).toBe(ErrorCode.CORRUPT_MESSAGE);
   });
 
   it('only ever refuses with a Kafka error code, whatever byte of the records is changed', () => {

@@ -7,7 +7,7 @@
 // do too.
 
 import { decompress } from './compression.js';
-import { ErrorCode, KafkaError } from './errors.js';
+import { ErrorCode, KafkaError, type RecordError, RecordValidationError } from './errors.js';
 import { type BatchHeader, batchHeaderBytes, CompressionType } from './record-batch-header.js';
 
 function corrupt(message: string): KafkaError {
@@ -57,21 +57,31 @@ class RecordWalker {
   }
 }
 
+export interface ProducedRecordsValidationOptions {
+  /** Whether every record needs a key (a compacted topic). */
+  readonly requireKeys?: boolean;
+  /** The partition written, as `topic-partition`, for the messages of record errors. */
+  readonly topicPartition?: string;
+}
+
 /**
  * Checks every record of the batch at `position` (whose header was already validated): lengths
  * and varints parse and fill the batch exactly, the record count matches, and offset deltas run
  * 0, 1, 2, ... up to lastOffsetDelta, as producers write them.
  * With `requireKeys` (a compacted topic: the cleaner keeps the latest record per key), a record
- * without a key is INVALID_RECORD too, as Kafka's LogValidator answers ("Compacted topic cannot
- * accept message without key"); checked in the same walk, so the batch is decompressed once.
- * Throws KafkaError CORRUPT_MESSAGE (records do not parse) or INVALID_RECORD (they parse but
- * break the batch's own counts, or lack a required key).
+ * without a key is INVALID_RECORD too, as Kafka's LogValidator answers; checked in the same walk, so
+ * the batch is decompressed once. Like Kafka, the walk goes on past a keyless record and the
+ * batch is refused with every keyless record's index (KIP-467 record errors: a client can tell
+ * those records from the rest of the batch); a record that does not parse still refuses the batch
+ * as CORRUPT_MESSAGE, without record errors.
+ * Throws KafkaError CORRUPT_MESSAGE (records do not parse), INVALID_RECORD (they parse but break
+ * the batch's own counts), or RecordValidationError INVALID_RECORD (records lack a required key).
  */
 export function validateProducedRecords(
   buffer: Buffer,
   position: number,
   header: BatchHeader,
-  options: { readonly requireKeys?: boolean } = {},
+  options: ProducedRecordsValidationOptions = {},
 ): void {
   if (header.recordsCount <= 0) {
     throw new KafkaError(ErrorCode.INVALID_RECORD, 'a produced batch must hold at least one record');
@@ -85,6 +95,8 @@ export function validateProducedRecords(
   const region = buffer.subarray(position + batchHeaderBytes, position + header.sizeBytes);
   const data = header.compression === CompressionType.None ? region : decompress(header.compression, region);
   const walker = new RecordWalker(data, data.length);
+  /** Records refused for themselves; allocated only when there is one (the hot path has none). */
+  let recordErrors: RecordError[] | undefined;
   for (let index = 0; index < header.recordsCount; index++) {
     const length = walker.varint(data.length);
     if (length < 0 || length > walker.remaining)
@@ -99,10 +111,11 @@ export function validateProducedRecords(
     const keyLength = walker.varint(recordEnd);
     if (keyLength < -1) throw corrupt(`record ${index} has key length ${keyLength}`);
     if (keyLength === -1 && options.requireKeys === true && !header.isControl) {
-      throw new KafkaError(
-        ErrorCode.INVALID_RECORD,
-        `compacted topic cannot accept record ${index} without a key`,
-      );
+      recordErrors ??= [];
+      recordErrors.push({
+        batchIndex: index,
+        message: `Compacted topic cannot accept message without key in topic partition ${options.topicPartition ?? 'unknown'}.`,
+      });
     }
     walker.skip(Math.max(0, keyLength), recordEnd);
     const valueLength = walker.varint(recordEnd);
@@ -124,4 +137,21 @@ export function validateProducedRecords(
     }
   }
   if (walker.remaining !== 0) throw corrupt(`${walker.remaining} byte(s) after the last record`);
+  if (recordErrors !== undefined) throw recordValidationError(recordErrors);
+}
+
+/**
+ * The refusal of a batch for `recordErrors`, worded as Kafka's LogValidator.processRecordErrors
+ * words it (its InvalidRecordException message becomes the partition's error_message).
+ */
+function recordValidationError(recordErrors: readonly RecordError[]): RecordValidationError {
+  const shown = recordErrors
+    .slice(0, 3)
+    .map((error) => `RecordError(batchIndex=${error.batchIndex}, message='${error.message}')`);
+  return new RecordValidationError(
+    ErrorCode.INVALID_RECORD,
+    `One or more records have been rejected due to ${recordErrors.length} record errors in total, ` +
+      `and only showing the first three errors at most: [${shown.join(', ')}]`,
+    recordErrors,
+  );
 }

@@ -11,6 +11,12 @@
 // connection, as Kafka does, so the producer notices and refreshes its metadata). Only RecordBatch v2
 // (magic 2) is accepted: older message formats are CORRUPT_MESSAGE.
 //
+// A partition refused for some of its records (keyless ones on a compacted topic) lists them from
+// v8 on (KIP-467): record_errors with each one's index in its batch and message, and error_message.
+// Nothing of the batch is appended; the client can tell those records from the rest (librdkafka
+// fails them as INVALID_RECORD and the others as _INVALID_DIFFERENT_RECORD, for the application to
+// send again).
+//
 // What was appended is counted per topic for metrics (MessagesInPerSec, BytesInPerSec): records as
 // the append's validation counted them, bytes as received, once per topic of the request.
 
@@ -20,6 +26,7 @@ import {
   batchHeaderBytes,
   batchLogOverheadBytes,
   ErrorCode,
+  type RecordError,
   type RequestBody,
   type ResponseInput,
 } from '@gregor/protocol';
@@ -42,13 +49,18 @@ export async function handleProduce(
     partitionIndex: number,
     errorCode: number,
     message: string | null,
+    recordErrors: readonly RecordError[] = [],
   ): PartitionResponse => ({
     partitionIndex,
     errorCode,
     baseOffset: -1,
     logAppendTimeMs: -1,
     logStartOffset: -1,
-    // Present from v8 on; ignorable, so older versions drop it.
+    // Both present from v8 on (KIP-467); ignorable, so older versions drop them.
+    recordErrors: recordErrors.map((error) => ({
+      batchIndex: error.batchIndex,
+      batchIndexErrorMessage: error.message,
+    })),
     errorMessage: message,
   });
   if (!validAcks.has(body.acks)) {
@@ -107,7 +119,7 @@ export async function handleProduce(
         }
         const result = results[next++]!;
         if (result.errorCode !== ErrorCode.NONE) {
-          return errorPartition(result.partition, result.errorCode, result.errorMessage);
+          return errorPartition(result.partition, result.errorCode, result.errorMessage, result.recordErrors);
         }
         return {
           partitionIndex: result.partition,

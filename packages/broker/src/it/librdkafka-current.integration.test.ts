@@ -4,7 +4,9 @@
 // the version the library reports, so none can pass on Debian's 2.0.2 by accident.
 // Covered: metadata for all topics (librdkafka 2.15 sends it with bytes Kafka ignores), produce and
 // consume with kcat, idempotent produce, the admin calls (create, describe configs, create
-// partitions, list, delete topics; list groups), and consumer groups that subscribe and commit.
+// partitions, list, delete topics; list groups), consumer groups that subscribe and commit, and a
+// batch refused for its keyless records on a compacted topic, whose records librdkafka fails one
+// by one from the Produce response's record_errors (KIP-467).
 // No node may close a connection for a request it could not read.
 
 import { execFileSync } from 'node:child_process';
@@ -274,6 +276,61 @@ describe(`librdkafka ${currentLibrdkafkaVersion} (kcat, confluent-kafka-python) 
       state: 'Empty',
       protocol_type: 'consumer',
     });
+  });
+
+  it("names a compacted topic's keyless records (KIP-467 record_errors): librdkafka fails them as INVALID_RECORD, the rest of their batch as _INVALID_DIFFERENT_RECORD", () => {
+    // librdkafka's own test 0011_produce_batch (test_message_single_partition_record_fail): 100
+    // records, every tenth without a key. In one batch, the broker refuses the batch naming those
+    // 10; librdkafka fails them with INVALID_RECORD and the other 90 with _INVALID_DIFFERENT_RECORD
+    // (without record_errors all 100 would be INVALID_RECORD). One record per batch, only the 10
+    // fail. Nothing of a refused batch is stored.
+    const topic = 'rdk-compacted-keyless';
+    expect(
+      confluent<{ topics: Record<string, string | null> }>({
+        op: 'create_topics',
+        topics: [{ name: topic, partitions: 1, replication: 3, config: { 'cleanup.policy': 'compact' } }],
+      }).topics,
+    ).toEqual({ [topic]: null });
+    const records = Array.from({ length: 100 }, (_, index) => ({
+      key: index % 10 === 0 ? null : `key-${index}`,
+      value: `value-${index}`,
+    }));
+    type Outcomes = { outcomes: { value: string; error: string | null; offset: number }[] };
+    const errorsOf = (outcomes: Outcomes['outcomes']) =>
+      outcomes.map((outcome) => [outcome.value, outcome.error]);
+    const keyedRecords = records.filter((record) => record.key !== null);
+    expect(keyedRecords).toHaveLength(90);
+
+    const oneBatch = confluent<Outcomes>({
+      op: 'produce_outcomes',
+      topic,
+      partition: 0,
+      records,
+      linger_ms: 500,
+    });
+    expect(errorsOf(oneBatch.outcomes)).toEqual(
+      records.map((record) => [
+        record.value,
+        record.key === null ? 'INVALID_RECORD' : '_INVALID_DIFFERENT_RECORD',
+      ]),
+    );
+
+    const onePerBatch = confluent<Outcomes>({
+      op: 'produce_outcomes',
+      topic,
+      partition: 0,
+      records,
+      client_config: { 'batch.size': '1' },
+    });
+    expect(errorsOf(onePerBatch.outcomes)).toEqual(
+      records.map((record) => [record.value, record.key === null ? 'INVALID_RECORD' : null]),
+    );
+    const delivered = onePerBatch.outcomes.filter((outcome) => outcome.error === null);
+    expect(delivered.map((outcome) => outcome.offset)).toEqual(keyedRecords.map((_, offset) => offset));
+    const consumed = kcat(['-C', '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%o|%k|%s\n'])
+      .trim()
+      .split('\n');
+    expect(consumed).toEqual(keyedRecords.map((record, offset) => `${offset}|${record.key}|${record.value}`));
   });
 
   it('kcat -G subscribes, reads the topic to its end and commits what it read', () => {

@@ -5,7 +5,7 @@
 // @gregor/replication's acks rules).
 
 import type { Clock } from '@gregor/ground';
-import { ErrorCode, KafkaError } from '@gregor/protocol';
+import { ErrorCode, KafkaError, type RecordError, RecordValidationError } from '@gregor/protocol';
 import { awaitReplication, checkEnoughReplicas, type ReplicationWait } from '@gregor/replication';
 import { LogClosedError } from '@gregor/storage';
 import type { DelayedOperations } from '../delayed/delayed-operations.js';
@@ -25,6 +25,11 @@ export interface AppendResult {
   readonly partition: number;
   readonly errorCode: number;
   readonly errorMessage: string | null;
+  /**
+   * The records that refused the set (KIP-467: keyless ones on a compacted topic), by index in
+   * their batch; empty otherwise. Produce v8+ answers them as record_errors.
+   */
+  readonly recordErrors: readonly RecordError[];
   /** -1 on error. */
   readonly baseOffset: number;
   /** The append time under LogAppendTime, -1 under CreateTime or on error. */
@@ -79,11 +84,16 @@ export class LeaderAppends {
     origin: AppendOrigin,
   ): Promise<AppendResult> {
     const { replicas, clock } = this.options;
-    const failed = (errorCode: number, errorMessage: string | null = null): AppendResult => ({
+    const failed = (
+      errorCode: number,
+      errorMessage: string | null = null,
+      recordErrors: readonly RecordError[] = [],
+    ): AppendResult => ({
       topic: request.topic,
       partition: request.partition,
       errorCode,
       errorMessage,
+      recordErrors,
       baseOffset: -1,
       logAppendTimeMs: -1,
       logStartOffset: -1,
@@ -108,11 +118,17 @@ export class LeaderAppends {
     let appended: LeaderAppendOutcome;
     try {
       const nowMs = clock.nowMs();
-      info = validateProducedRecordSet(request.records, config, nowMs, origin);
+      info = validateProducedRecordSet(request.records, config, nowMs, {
+        origin,
+        topicPartition: `${request.topic}-${request.partition}`,
+      });
       appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin);
     } catch (error) {
       if (error instanceof KafkaError) {
         if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) replicas.onStorageError(partition, error);
+        if (error instanceof RecordValidationError) {
+          return failed(error.code, error.message, error.recordErrors);
+        }
         return failed(error.code, error.message);
       }
       // The partition was deleted or moved while the append waited for the log.
@@ -127,6 +143,7 @@ export class LeaderAppends {
       partition: request.partition,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
+      recordErrors: [],
       baseOffset: appended.baseOffset,
       logAppendTimeMs: info.logAppendTimeMs,
       logStartOffset: appended.logStartOffset,

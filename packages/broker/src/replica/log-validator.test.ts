@@ -4,6 +4,7 @@ import {
   encodeRecordBatch,
   encodeTransactionMarkerBatch,
   type KafkaError,
+  RecordValidationError,
   readBatchHeader,
   TimestampType,
   validateBatch,
@@ -33,7 +34,7 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
     expect(() => validateProducedRecordSet(Buffer.from(marker), config({}), 0)).toThrow(
       expect.objectContaining({ code: ErrorCode.INVALID_RECORD }),
     );
-    const info = validateProducedRecordSet(Buffer.from(marker), config({}), 0, 'coordinator');
+    const info = validateProducedRecordSet(Buffer.from(marker), config({}), 0, { origin: 'coordinator' });
     expect(info.batches[0]).toMatchObject({
       isControl: true,
       producerId: 4,
@@ -134,5 +135,39 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
     expect(refusal(Buffer.concat([idempotent, good]), { cleanupPolicy: ['compact'] })).toBe(
       ErrorCode.INVALID_RECORD,
     );
+  });
+
+  it('names the keyless records on a compacted topic by their index in the first batch that has any', () => {
+    const keyed = (value: string) => ({ key: Buffer.from(value), value: Buffer.from(value), timestamp: 1 });
+    const keyless = (value: string) => ({ key: null, value: Buffer.from(value), timestamp: 1 });
+    const first = encodeRecordBatch({ records: [keyed('a'), keyed('b')] });
+    const second = encodeRecordBatch({ records: [keyless('c'), keyed('d'), keyless('e')] });
+    const third = encodeRecordBatch({ records: [keyless('f')] });
+    const refusal = (() => {
+      try {
+        validateProducedRecordSet(
+          Buffer.concat([first, second, third]),
+          config({ cleanupPolicy: ['compact'] }),
+          0,
+          {
+            topicPartition: 'changelog-0',
+          },
+        );
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(refusal).toBeInstanceOf(RecordValidationError);
+    expect((refusal as RecordValidationError).code).toBe(ErrorCode.INVALID_RECORD);
+    expect((refusal as RecordValidationError).recordErrors).toEqual(
+      [0, 2].map((batchIndex) => ({
+        batchIndex,
+        message: 'Compacted topic cannot accept message without key in topic partition changelog-0.',
+      })),
+    );
+    // The same set on a topic that is not compacted is accepted whole.
+    const info = validateProducedRecordSet(Buffer.concat([first, second, third]), config({}), 0);
+    expect(info.recordCount).toBe(6);
   });
 });

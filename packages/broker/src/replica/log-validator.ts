@@ -4,8 +4,9 @@
 //
 // One pass, batch by batch: the batch is validated (length, magic 2, CRC-32C, max.message.bytes,
 // and every record parses with offset deltas 0..n-1, as Kafka's LogValidator insists; on a compacted
-// topic a record without a key is INVALID_RECORD), stored in the topic's compression.type (a batch
-// the producer compressed otherwise is decoded and encoded again in that codec, keeping its offsets,
+// topic a record without a key is INVALID_RECORD, with the index of every keyless record as a
+// KIP-467 record error, so that the client can tell them from the rest of the batch), stored in
+// the topic's compression.type (a batch the producer compressed otherwise is decoded and encoded again in that codec, keeping its offsets,
 // timestamps, producer id, epoch and sequence), and, for a LogAppendTime topic, stamped: the append
 // time becomes its maxTimestamp and the timestamp-type bit is set. Both fields are inside the CRC, so
 // the CRC is recomputed for those batches only; a CreateTime batch is stored exactly as the producer
@@ -71,16 +72,23 @@ export interface LogAppendInfo {
   readonly hasProducerState: boolean;
 }
 
+export interface RecordSetValidationOptions {
+  readonly origin?: AppendOrigin;
+  /** The partition written, as `topic-partition`, for the messages of record errors. */
+  readonly topicPartition?: string;
+}
+
 /**
  * Validates `records` for a topic with `config`, stores them in its codec and stamps them when it
  * keeps LogAppendTime (`nowMs`). Throws KafkaError CORRUPT_MESSAGE, INVALID_RECORD or
- * MESSAGE_TOO_LARGE; the caller turns it into an error code. Stamping writes into `records`.
+ * MESSAGE_TOO_LARGE, or RecordValidationError INVALID_RECORD listing the refused records (keyless
+ * ones on a compacted topic); the caller turns it into an error code. Stamping writes into `records`.
  */
 export function validateProducedRecordSet(
   records: Buffer,
   config: LogConfig,
   nowMs: number,
-  origin: AppendOrigin = 'client',
+  { origin = 'client', topicPartition }: RecordSetValidationOptions = {},
 ): LogAppendInfo {
   if (records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
   const maxMessageBytes = config.maxMessageBytes;
@@ -103,8 +111,9 @@ export function validateProducedRecordSet(
       );
     }
     // The cleaner keeps the last record per key: on a compacted topic a keyless one is
-    // INVALID_RECORD, as in Kafka (checked in the same walk as the records themselves).
-    validateProducedRecords(records, position, header, { requireKeys });
+    // INVALID_RECORD, as in Kafka (checked in the same walk as the records themselves). As in
+    // Kafka, record errors refuse the set at the first batch that has any, with indexes into it.
+    validateProducedRecords(records, position, header, { requireKeys, topicPartition });
     if (header.isControl && origin === 'client') {
       throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
     }

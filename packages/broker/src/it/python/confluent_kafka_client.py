@@ -15,6 +15,9 @@ as security.protocol, ssl.ca.location or sasl.mechanisms, as the librdkafka docs
   {"op": "list_topics"}   -> {"brokers": [ids], "controller_id", "topics": {name: partition count}}
   {"op": "produce", "topic", "idempotent": bool, "compression": "none"|..., "records":
       [{"partition", "key", "value"}]}                    -> {"delivered": [{"partition", "offset"}]}
+  {"op": "produce_outcomes", "topic", "partition", "records": [{"key" (null: keyless), "value"}],
+      "linger_ms"}   one producer (acks=all, not idempotent) sends them all, then flushes
+      -> {"outcomes": [{"value", "error": error name or null, "offset"}] in the order sent}
   {"op": "group_consume", "topic", "group", "count", "timeout_ms"}
       subscribes, reads `count` records, commits them synchronously, closes
       -> {"records": [{"partition", "offset", "key", "value"}], "committed": {partition: offset}}
@@ -127,6 +130,37 @@ def produce(command):
     if remaining or failures:
         raise RuntimeError(f"produce: {remaining} undelivered, failures {failures}")
     return {"delivered": delivered}
+
+
+def produce_outcomes(command):
+    config = common(command, "gregor-it-producer")
+    config.update({"acks": "all", "linger.ms": command.get("linger_ms", 5)})
+    producer = Producer(config)
+    outcomes = [None] * len(command["records"])
+
+    def on_delivery_of(index):
+        def on_delivery(error, message):
+            outcomes[index] = {
+                "value": message.value().decode(),
+                "error": None if error is None else error.name(),
+                "offset": message.offset(),
+            }
+
+        return on_delivery
+
+    for index, record in enumerate(command["records"]):
+        key = record["key"]
+        producer.produce(
+            command["topic"],
+            key=None if key is None else key.encode(),
+            value=record["value"].encode(),
+            partition=command["partition"],
+            on_delivery=on_delivery_of(index),
+        )
+    remaining = producer.flush(REQUEST_TIMEOUT_S)
+    if remaining:
+        raise RuntimeError(f"produce_outcomes: {remaining} undelivered")
+    return {"outcomes": outcomes}
 
 
 def produce_consume_for(command):
@@ -248,6 +282,7 @@ OPERATIONS = {
     "describe_configs": describe_configs,
     "list_topics": list_topics,
     "produce": produce,
+    "produce_outcomes": produce_outcomes,
     "group_consume": group_consume,
     "produce_consume_for": produce_consume_for,
     "committed": committed,
