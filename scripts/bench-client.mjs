@@ -9,12 +9,17 @@
 //                        records/s and MB/s of values, each cell on a fresh topic
 //   consumer throughput  each client reads one 1 KiB topic from the beginning in a new group;
 //                        timed from its first record to its last (group joining excluded)
+//   gregor-stream        our streaming API: the same records piped through
+//                        pipeline(Readable.from(records), producer.stream({ topic, acks })), and
+//                        read with `for await (const batch of consumer.batches())`
 //
 // Usage: npm run bench:client   (builds first)
 //        node scripts/bench-client.mjs [--quick]   (after npm run build; --quick: smaller runs)
 //        CLIENTS=gregor,kafkajs node scripts/bench-client.mjs   (only those clients)
 
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Kafka as KafkaJs, logLevel as kafkajsLogLevel } from 'kafkajs';
 import { Kafka, logLevel } from '../packages/client/dist/index.js';
 import { BenchCluster } from './lib/bench-cluster.mjs';
@@ -67,6 +72,18 @@ const producers = {
     await producer.disconnect();
     return seconds;
   },
+  async 'gregor-stream'(bootstrap, topic, records, acks) {
+    const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING });
+    // No windows here: the stream is fed as fast as the buffer memory lets it, so batches fill up
+    // while lingerMs (the default 5 ms) holds them.
+    const producer = kafka.producer({ batchSize: 256 * 1024 });
+    await producer.connect();
+    const started = performance.now();
+    await pipeline(Readable.from(records.map((value) => ({ value }))), producer.stream({ topic, acks }));
+    const seconds = (performance.now() - started) / 1000;
+    await producer.disconnect();
+    return seconds;
+  },
   async kafkajs(bootstrap, topic, records, acks) {
     const kafka = new KafkaJs({ brokers: bootstrap, logLevel: kafkajsLogLevel.NOTHING });
     const producer = kafka.producer();
@@ -109,6 +126,25 @@ const consumers = {
         },
       });
     });
+    await consumer.disconnect();
+    return seconds;
+  },
+  async 'gregor-stream'(bootstrap, topic, count) {
+    const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `bench-gregor-stream-${Date.now()}`, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let seen = 0;
+    let first = 0;
+    let seconds = 0;
+    for await (const batch of consumer.batches()) {
+      if (seen === 0) first = performance.now();
+      seen += batch.messages.length;
+      if (seen >= count) {
+        seconds = (performance.now() - first) / 1000;
+        break;
+      }
+    }
     await consumer.disconnect();
     return seconds;
   },
@@ -165,6 +201,7 @@ function describeError(error) {
 
 const clients = process.env.CLIENTS?.split(',') ?? [
   'gregor',
+  'gregor-stream',
   'kafkajs',
   ...(platformatic ? ['platformatic'] : []),
 ];

@@ -33,6 +33,8 @@ export {
 export {
   type Batch,
   Consumer,
+  type ConsumerBatch,
+  type ConsumerBatchesConfig,
   type ConsumerConfig,
   type ConsumerRunConfig,
   type EachBatchPayload,
@@ -72,6 +74,7 @@ export {
   type ProducerRecord,
 } from './producer/producer.js';
 export type { RecordMetadata } from './producer/producer-batch.js';
+export { ProducerStream, type ProducerStreamOptions, type StreamRecord } from './producer/producer-stream.js';
 export { Transaction } from './producer/transaction.js';
 export type { TransactionOffsets, TransactionState } from './producer/transaction-manager.js';
 export { type ResolvedRetry, type RetryOptions, resolveRetry } from './retry.js';

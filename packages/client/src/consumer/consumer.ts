@@ -17,6 +17,7 @@ import {
 import type { Logger } from '../logger.js';
 import { retryDelayMs, sleep, withRetry } from '../retry.js';
 import { type PartitionAssigner, PartitionAssigners } from './assigners.js';
+import { BatchQueue } from './batch-queue.js';
 import type { MemberAssignment } from './consumer-protocol.js';
 import { type FetchedMessage, fetchedRecords } from './fetch-records.js';
 import { closeSessionEpoch, FetchSessionHandler, type SessionPartition } from './fetch-session.js';
@@ -114,7 +115,42 @@ interface PartitionPosition {
   resolved: bigint;
   committed: bigint;
   highWatermark: bigint;
+  /** Bumped when a seek or an offset reset moves the position: batches fetched before it are stale. */
+  moves: number;
 }
+
+/** What `consumer.batches()` yields: one partition's records from one Fetch, in offset order. */
+export interface ConsumerBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: KafkaMessage[];
+  /** The partition's high watermark when it was fetched. */
+  readonly highWatermark: string;
+  readonly firstOffset: () => string;
+  readonly lastOffset: () => string;
+  /** Records after this batch's last one, up to the high watermark. */
+  readonly offsetLag: () => string;
+}
+
+export interface ConsumerBatchesConfig {
+  /** Batches fetched and not taken by the loop yet, at most: the consumer fetches no more until one is. Default 4. */
+  readonly maxBufferedBatches?: number;
+  /** Commit what the loop is done with, every autoCommitInterval ms or autoCommitThreshold records (as run()). Default true. */
+  readonly autoCommit?: boolean;
+  readonly autoCommitInterval?: number | null;
+  readonly autoCommitThreshold?: number | null;
+}
+
+/** A batch waiting in consumer.batches()'s queue, with what marks it done once the loop is. */
+interface QueuedBatch {
+  readonly batch: ConsumerBatch;
+  /** Its partition was revoked, sought or reset since it was fetched: it is not handed on. */
+  readonly isStale: () => boolean;
+  /** The loop is done with it: its offsets are the next commit's. */
+  readonly resolve: () => void;
+}
+
+const defaultMaxBufferedBatches = 4;
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -140,6 +176,8 @@ export class Consumer {
   private lastCommitMs = Date.now();
   private uncommittedCount = 0;
   private runConfig: ConsumerRunConfig = {};
+  /** Set while consumer.batches() runs: the fetch loop hands batches to it instead of eachBatch. */
+  private batchQueue: BatchQueue<QueuedBatch> | undefined;
   private readonly sessionTimeoutMs: number;
   private readonly heartbeatIntervalMs: number;
   /** Bumped by every rebalance and seek: a batch being handed on stops when its partition moved. */
@@ -211,6 +249,10 @@ export class Consumer {
       throw new KafkaJSError('run() needs eachMessage or eachBatch');
     }
     if (this.subscriptions.size === 0) throw new KafkaJSError('subscribe to a topic before run()');
+    this.start(config);
+  }
+
+  private start(config: ConsumerRunConfig): void {
     this.runConfig = config;
     this.running = true;
     this.needsJoin = true;
@@ -218,7 +260,55 @@ export class Consumer {
     this.loop = this.consumeLoop().catch((error: unknown) => {
       this.logger.error('consumer crashed', { error: (error as Error).message });
       this.running = false;
+      this.batchQueue?.close(error as Error);
     });
+  }
+
+  /**
+   * The lower-level streaming API: starts the consumer (as run() does) and yields each partition's
+   * records of each Fetch, in offset order per partition. The loop's pace is the back-pressure: at
+   * most `maxBufferedBatches` wait to be taken, and no Fetch goes out while they do. A batch's
+   * offsets become committable once the loop asks for the next one (autoCommit commits them as
+   * run() does; with `autoCommit: false`, commitOffsets()). It ends when stop() or disconnect() is
+   * called; leaving the loop (break, throw) stops the consumer, the batch it was in not committed.
+   */
+  batches(config: ConsumerBatchesConfig = {}): AsyncIterableIterator<ConsumerBatch> {
+    if (this.crashError !== undefined) throw this.crashError;
+    if (this.running) throw new KafkaJSError('the consumer is already running');
+    if (this.subscriptions.size === 0) throw new KafkaJSError('subscribe to a topic before batches()');
+    const queue = new BatchQueue<QueuedBatch>(config.maxBufferedBatches ?? defaultMaxBufferedBatches);
+    this.batchQueue = queue;
+    this.start({
+      autoCommit: config.autoCommit,
+      autoCommitInterval: config.autoCommitInterval,
+      autoCommitThreshold: config.autoCommitThreshold,
+    });
+    let current: QueuedBatch | undefined;
+    const iterator: AsyncIterableIterator<ConsumerBatch> = {
+      [Symbol.asyncIterator]: () => iterator,
+      next: async () => {
+        current?.resolve();
+        current = undefined;
+        for (;;) {
+          const queued = await queue.shift().catch((error: unknown) => {
+            throw this.crashError ?? error;
+          });
+          if (queued === undefined) {
+            if (this.crashError !== undefined) throw this.crashError;
+            return { done: true, value: undefined };
+          }
+          if (queued.isStale()) continue;
+          current = queued;
+          return { done: false, value: queued.batch };
+        }
+      },
+      return: async () => {
+        current = undefined;
+        if (this.batchQueue === queue) await this.stop();
+        return { done: true, value: undefined };
+      },
+    };
+    return iterator;
   }
 
   private async heartbeat(): Promise<void> {
@@ -272,6 +362,7 @@ export class Consumer {
     if (this.crashError !== undefined) return;
     this.crashError = error;
     this.running = false;
+    this.batchQueue?.close(error);
     if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
     this.positionEpoch++;
     this.assignment = new Map();
@@ -350,6 +441,7 @@ export class Consumer {
             resolved: offset,
             committed: offset,
             highWatermark: -1n,
+            moves: 0,
           });
       }
       if (resetNeeded.length > 0) {
@@ -360,6 +452,7 @@ export class Consumer {
             resolved: offset,
             committed: -1n,
             highWatermark: -1n,
+            moves: 0,
           });
         }
       }
@@ -457,6 +550,7 @@ export class Consumer {
       }
       position.offset = target;
       position.resolved = target;
+      position.moves++;
     }
   }
 
@@ -660,6 +754,7 @@ export class Consumer {
       const reset = await this.listOffsets(topic, [partition.partitionIndex], this.resetTimestamp(topic));
       position.offset = reset.get(partition.partitionIndex)!;
       position.resolved = position.offset;
+      position.moves++;
       return;
     }
     if (partition.errorCode !== 0) {
@@ -727,6 +822,18 @@ export class Consumer {
       }
       return;
     }
+    if (this.batchQueue !== undefined) {
+      await this.queueBatch(
+        this.batchQueue,
+        topic,
+        partition.partitionIndex,
+        position,
+        messages,
+        nextOffset,
+        partition.highWatermark,
+      );
+      return;
+    }
     const eachBatch = this.runConfig.eachBatch!;
     const highWatermark = partition.highWatermark;
     const batch: Batch = {
@@ -773,6 +880,52 @@ export class Consumer {
     if (this.runConfig.eachBatchAutoResolve ?? true) resolveOffset(batch.lastOffset());
     // What was not resolved is handed on again from the first unresolved offset.
     position.offset = position.resolved >= BigInt(batch.lastOffset()) + 1n ? nextOffset : position.resolved;
+  }
+
+  /**
+   * consumer.batches(): waits for room in the queue (the fetch loop fetches nothing meanwhile), then
+   * fetches on past the batch; its offsets are resolved once the reader's loop is done with it.
+   */
+  private async queueBatch(
+    queue: BatchQueue<QueuedBatch>,
+    topic: string,
+    partition: number,
+    position: PartitionPosition,
+    messages: KafkaMessage[],
+    nextOffset: bigint,
+    highWatermark: bigint,
+  ): Promise<void> {
+    if (messages.length === 0) {
+      if (nextOffset > position.offset) position.offset = nextOffset;
+      return;
+    }
+    const partitionKey = key(topic, partition);
+    const moves = position.moves;
+    // The partition is no longer this member's as it was when fetched (an eager rebalance makes new
+    // positions, a revoked one has none), or a seek or reset moved it.
+    const isStale = () =>
+      this.positions.get(partitionKey) !== position ||
+      position.moves !== moves ||
+      this.pendingSeeks.has(partitionKey);
+    const firstOffset = messages[0]!.offset;
+    const lastOffset = messages[messages.length - 1]!.offset;
+    const batch: ConsumerBatch = {
+      topic,
+      partition,
+      messages,
+      highWatermark: String(highWatermark),
+      firstOffset: () => firstOffset,
+      lastOffset: () => lastOffset,
+      offsetLag: () => String(highWatermark - 1n - BigInt(lastOffset)),
+    };
+    const resolve = () => {
+      if (isStale() || nextOffset <= position.resolved) return;
+      this.uncommittedCount += Number(nextOffset - position.resolved);
+      position.resolved = nextOffset;
+    };
+    const queued = await queue.push({ batch, isStale, resolve });
+    // Fetch on past it: the next batch of the partition is queued behind this one.
+    if (queued && !isStale()) position.offset = nextOffset;
   }
 
   private uncommitted(): { topic: string; partitions: { partition: number; offset: string }[] }[] {
@@ -905,8 +1058,11 @@ export class Consumer {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    // A fetch loop waiting for room in batches()'s queue goes on (and ends); the reader's loop ends.
+    this.batchQueue?.close();
     if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
     await this.loop;
+    this.batchQueue = undefined;
     await this.closeFetchSessions();
     if ((this.runConfig.autoCommit ?? true) && this.membership.generationId >= 0) {
       await this.commitResolved().catch((error: unknown) =>

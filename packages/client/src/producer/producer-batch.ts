@@ -19,8 +19,14 @@ export interface RecordMetadata {
   readonly logStartOffset?: string;
 }
 
+/** Whoever waits for a batch's records: a send() call, or a producer stream. */
+export interface RecordOwner {
+  acknowledge(topic: string, partition: number, count: number, metadata: RecordMetadata): void;
+  fail(topic: string, partition: number, count: number, error: Error): void;
+}
+
 /** A send() call waiting for its records: it settles when its last record is acknowledged or failed. */
-export class SendTracker {
+export class SendTracker implements RecordOwner {
   private outstanding = 0;
   private sealed = false;
   readonly delivered = new Map<string, RecordMetadata>();
@@ -65,8 +71,8 @@ export class SendTracker {
 
 export class ProducerBatch {
   readonly records: RecordInput[] = [];
-  /** Which send() owns how many of the records, in order. */
-  readonly owners: { tracker: SendTracker; count: number }[] = [];
+  /** Which send() (or stream) owns how many of the records, in order. */
+  readonly owners: { tracker: RecordOwner; count: number }[] = [];
   sizeBytes = 61;
   /** Buffer memory this batch holds until it is answered. */
   reservedBytes = 0;
@@ -93,7 +99,7 @@ export class ProducerBatch {
     readonly createdAtMs: number,
   ) {}
 
-  append(record: RecordInput, size: number, tracker: SendTracker): void {
+  append(record: RecordInput, size: number, tracker: RecordOwner): void {
     // A batch that was encoded went out as that encoding: a record added now would be acknowledged
     // with it without being in it.
     if (this.closed || this.encoded !== undefined) {

@@ -8,6 +8,12 @@ import { KafkaJSError, KafkaJSNonRetriableError, KafkaJSSendError } from '../err
 import type { Logger } from '../logger.js';
 import { createDefaultPartitioner, type ICustomPartitioner, type Partitioner } from './partitioners.js';
 import { type RecordMetadata, recordSizeEstimate, SendTracker } from './producer-batch.js';
+import {
+  type PreparedRecord,
+  ProducerStream,
+  type ProducerStreamOptions,
+  type ProducerStreamSink,
+} from './producer-stream.js';
 import { RecordAccumulator } from './record-accumulator.js';
 import { Sender } from './sender.js';
 import { Transaction } from './transaction.js';
@@ -313,31 +319,10 @@ export class Producer {
     const compression = batch.compression ?? this.defaultCompression;
     await this.cluster.ensureTopics(batch.topicMessages.map((entry) => entry.topic));
     // Everything is checked before the first record is buffered, so a bad message buffers nothing.
-    const prepared: { topic: string; partition: number; record: RecordInput; sizeBytes: number }[] = [];
+    const prepared: PreparedRecord[] = [];
     const nowMs = Date.now();
     for (const { topic, messages } of batch.topicMessages) {
-      const partitionMetadata = this.cluster.topicMetadata(topic)!.partitions;
-      for (const message of messages) {
-        const partition = this.partitioner({ topic, partitionMetadata, message });
-        if (!Number.isInteger(partition) || partition < 0 || partition >= partitionMetadata.length) {
-          throw new KafkaJSError(
-            `partition ${partition} of ${topic} does not exist (it has ${partitionMetadata.length})`,
-          );
-        }
-        const record: RecordInput = {
-          key: toBuffer(message.key),
-          value: toBuffer(message.value),
-          headers: toHeaders(message.headers),
-          timestamp: message.timestamp === undefined ? nowMs : Number(message.timestamp),
-        };
-        const sizeBytes = recordSizeEstimate(record);
-        if (sizeBytes + 61 > this.maxRequestSizeBytes) {
-          throw new KafkaJSError(
-            `a record of ${sizeBytes} bytes is larger than maxRequestSize (${this.maxRequestSizeBytes})`,
-          );
-        }
-        prepared.push({ topic, partition, record, sizeBytes });
-      }
+      for (const message of messages) prepared.push(this.prepare(topic, message, nowMs));
     }
     if (transactions !== undefined) {
       // Every partition joins the transaction before a record of it is buffered.
@@ -368,6 +353,82 @@ export class Producer {
       if (appended.closed) this.sender.wake();
     }
     return undefined;
+  }
+
+  /**
+   * Checks one message and picks its partition: what the accumulator takes. The topic's metadata
+   * must be known (ensureTopics).
+   */
+  private prepare(topic: string, message: Message, nowMs: number): PreparedRecord {
+    const partitionMetadata = this.cluster.topicMetadata(topic)!.partitions;
+    const partition = this.partitioner({ topic, partitionMetadata, message });
+    if (!Number.isInteger(partition) || partition < 0 || partition >= partitionMetadata.length) {
+      throw new KafkaJSError(
+        `partition ${partition} of ${topic} does not exist (it has ${partitionMetadata.length})`,
+      );
+    }
+    const record: RecordInput = {
+      key: toBuffer(message.key),
+      value: toBuffer(message.value),
+      headers: toHeaders(message.headers),
+      timestamp: message.timestamp === undefined ? nowMs : Number(message.timestamp),
+    };
+    const sizeBytes = recordSizeEstimate(record);
+    if (sizeBytes + 61 > this.maxRequestSizeBytes) {
+      throw new KafkaJSError(
+        `a record of ${sizeBytes} bytes is larger than maxRequestSize (${this.maxRequestSizeBytes})`,
+      );
+    }
+    return { topic, partition, record, sizeBytes };
+  }
+
+  /**
+   * A Writable (object mode) of one topic's records, for throughput work: the same batches, sender
+   * and buffer memory as send(), with the Writable's back-pressure when the buffer is full, and
+   * 'finish' only once every record written is acknowledged (see producer-stream.ts).
+   */
+  stream(options: ProducerStreamOptions): ProducerStream {
+    if (this.transactions !== undefined) {
+      throw new KafkaJSNonRetriableError(
+        'a transactional producer sends through a transaction: producer.stream() is not for it',
+      );
+    }
+    if (!this.connected) throw new KafkaJSError('the producer is not connected: call connect() first');
+    const sink: ProducerStreamSink = {
+      ensureTopic: (topic) => this.cluster.ensureTopics([topic]),
+      prepare: (topic, message) => {
+        if (!this.connected) throw new KafkaJSError('the producer is disconnected');
+        return this.prepare(topic, message, Date.now());
+      },
+      reserve: (sizeBytes) => {
+        const waiting = this.accumulator.reserve(sizeBytes);
+        if (waiting === undefined) return undefined;
+        this.sender.wake();
+        // A flush() (or disconnect()) called now waits for this record to be buffered too.
+        this.appending.add(waiting);
+        void waiting.then(() => this.appending.delete(waiting));
+        return waiting;
+      },
+      release: (sizeBytes) => this.accumulator.release(sizeBytes),
+      append: ({ topic, partition, record, sizeBytes }, acks, compression, owner) => {
+        const appended = this.accumulator.append(
+          topic,
+          partition,
+          acks,
+          compression,
+          record,
+          sizeBytes,
+          owner,
+          Date.now(),
+        );
+        if (appended.closed) this.sender.wake();
+      },
+      flush: () => this.flush(),
+    };
+    return new ProducerStream(sink, {
+      ...options,
+      compression: options.compression ?? this.defaultCompression,
+    });
   }
 
   /** Sends every buffered batch now and resolves once each is answered. */

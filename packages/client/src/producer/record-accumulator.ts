@@ -2,7 +2,7 @@
 // batchSizeBytes, and a memory limit (bufferMemoryBytes) that makes send() wait rather than grow.
 
 import type { CompressionType, RecordInput } from '@gregor/protocol';
-import { ProducerBatch, type SendTracker } from './producer-batch.js';
+import { ProducerBatch, type RecordOwner } from './producer-batch.js';
 
 export interface AccumulatorLimits {
   /** A batch closes once it holds this many bytes (Java's batch.size). */
@@ -60,7 +60,7 @@ export class RecordAccumulator {
     compression: CompressionType,
     record: RecordInput,
     sizeBytes: number,
-    tracker: SendTracker,
+    tracker: RecordOwner,
     nowMs: number,
   ): ProducerBatch {
     const key = partitionKey(topic, partition);
