@@ -260,6 +260,25 @@ describe('validateProducedRecords', () => {
       expect(refusal.recordErrors.map((error) => error.batchIndex)).toEqual([1]);
     });
 
+    it('reads every timestamp delta exactly, short or long, positive or negative', () => {
+      const timestamp = fc.oneof(
+        fc.integer({ min: nowMs - 3 * hourMs, max: nowMs + 3 * hourMs }),
+        fc.integer({ min: 0, max: 2 ** 52 }),
+      );
+      fc.assert(
+        fc.property(fc.array(timestamp, { minLength: 1, maxLength: 8 }), (timestamps) => {
+          const batch = encodeRecordBatch({ records: timestamps.map((t) => at(t)) });
+          const refusal = refusalOf(batch, { createTimeBounds: bounds }) as RecordValidationError | undefined;
+          const expected = timestamps.flatMap((t, index) => (Math.abs(t - nowMs) > hourMs ? [index] : []));
+          expect(refusal?.recordErrors.map((error) => error.batchIndex) ?? []).toEqual(expected);
+          for (const error of refusal?.recordErrors ?? []) {
+            expect(error.message).toContain(`Timestamp ${timestamps[error.batchIndex]} of message`);
+          }
+        }),
+        { numRuns: 500 },
+      );
+    });
+
     it('names a keyless record on a compacted topic for its key only; any timestamp error makes the batch INVALID_TIMESTAMP', () => {
       const options = { requireKeys: true, topicPartition: 'changelog-0', createTimeBounds: bounds };
       const keyMessage = 'Compacted topic cannot accept message without key in topic partition changelog-0.';

@@ -42,13 +42,20 @@ class RecordWalker {
    * rounding only (the sign is always right), which no timestamp bound can tell apart.
    */
   varlong(limit: number): number {
+    // Up to four bytes (a delta within +-2^27 ms, which is what producers write) in int32 bit
+    // arithmetic, the way varint does; longer ones by multiplication.
     let raw = 0;
-    let multiplier = 1;
-    let negative = false;
-    for (let i = 0; i < 10; i++) {
+    for (let shift = 0; shift < 28; shift += 7) {
       if (this.position >= limit) throw corrupt(`varlong runs past its record at ${this.position}`);
       const byte = this.bytes[this.position++]!;
-      if (i === 0) negative = (byte & 1) === 1;
+      raw |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return (raw >>> 1) ^ -(raw & 1);
+    }
+    const negative = (raw & 1) === 1;
+    let multiplier = 2 ** 28;
+    for (let i = 4; i < 10; i++) {
+      if (this.position >= limit) throw corrupt(`varlong runs past its record at ${this.position}`);
+      const byte = this.bytes[this.position++]!;
       raw += (byte & 0x7f) * multiplier;
       if ((byte & 0x80) === 0) {
         const half = Math.floor(raw / 2);
