@@ -17,6 +17,8 @@ export const dynamicBrokerConfigTopicKeys: ReadonlyMap<string, string> = new Map
   ['log.flush.interval.ms', 'flush.ms'],
   ['message.max.bytes', 'max.message.bytes'],
   ['log.message.timestamp.type', 'message.timestamp.type'],
+  ['log.message.timestamp.before.max.ms', 'message.timestamp.before.max.ms'],
+  ['log.message.timestamp.after.max.ms', 'message.timestamp.after.max.ms'],
   ['log.cleanup.policy', 'cleanup.policy'],
   ['min.insync.replicas', 'min.insync.replicas'],
   ['log.cleaner.delete.retention.ms', 'delete.retention.ms'],

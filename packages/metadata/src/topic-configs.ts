@@ -1,5 +1,8 @@
 // The topic configs Kafka knows, with the type of their value: CreateTopics and
 // IncrementalAlterConfigs refuse unknown names and ill-typed values with INVALID_CONFIG.
+// `message.timestamp.difference.max.ms` is not among them: Kafka 4.0 removed it (KAFKA-17997, after
+// KIP-937 replaced it with message.timestamp.before.max.ms and message.timestamp.after.max.ms), and
+// refuses it as an unknown topic config, as Gregor does.
 
 type ConfigKind =
   | { readonly kind: 'long' | 'int' | 'boolean' | 'double' | 'string' }
@@ -38,7 +41,6 @@ const topicConfigKinds: ReadonlyMap<string, ConfigKind> = new Map<string, Config
   ['message.format.version', string],
   ['message.timestamp.after.max.ms', long],
   ['message.timestamp.before.max.ms', long],
-  ['message.timestamp.difference.max.ms', long],
   ['message.timestamp.type', { kind: 'enum', values: ['CreateTime', 'LogAppendTime'] }],
   ['min.cleanable.dirty.ratio', double],
   ['min.compaction.lag.ms', long],
@@ -55,6 +57,13 @@ const topicConfigKinds: ReadonlyMap<string, ConfigKind> = new Map<string, Config
 ]);
 
 const integerPattern = /^-?\d+$/;
+
+/** Kafka's Range.atLeast of the numeric topic configs whose broker acts on them at produce time. */
+const topicConfigMins: ReadonlyMap<string, bigint> = new Map([
+  ['min.insync.replicas', 1n],
+  ['message.timestamp.before.max.ms', 0n],
+  ['message.timestamp.after.max.ms', 0n],
+]);
 
 /** Why `value` is not acceptable for topic config `name`, or null if it is. */
 export function topicConfigProblem(name: string, value: string): string | null {
@@ -76,7 +85,8 @@ export function topicConfigProblem(name: string, value: string): string | null {
       if (number === undefined || number < min || number > max) {
         return `${name} must be a${kind.kind === 'int' ? 'n int' : ' long'} in [${min}, ${max}], got "${value}"`;
       }
-      if (name === 'min.insync.replicas' && number < 1n) return `${name} must be at least 1, got ${value}`;
+      const least = topicConfigMins.get(name);
+      if (least !== undefined && number < least) return `${name} must be at least ${least}, got ${value}`;
       return null;
     }
     case 'double':

@@ -4,8 +4,9 @@
 //
 // Storage acts on the size, time, index, flush and compaction keys (`cleanup.policy`,
 // `delete.retention.ms`, `min.cleanable.dirty.ratio`, `min.compaction.lag.ms`). It only carries
-// `max.message.bytes`, `message.timestamp.type`, `min.insync.replicas` and `compression.type`: the
-// broker acts on those when it validates and appends produced batches. At broker level Kafka's
+// `max.message.bytes`, `message.timestamp.type`, `message.timestamp.before.max.ms`,
+// `message.timestamp.after.max.ms`, `min.insync.replicas` and `compression.type`: the broker acts on
+// those when it validates and appends produced batches. At broker level Kafka's
 // coarser synonyms are read too: `log.retention.minutes` / `log.retention.hours` (when
 // `log.retention.ms` is not set) and `log.roll.hours` (when `log.roll.ms` is not set).
 // The broker-only `log.cleaner.*` keys (no topic key) have their own small table below. The value
@@ -51,6 +52,10 @@ export interface LogConfig {
   /** Largest record batch accepted by a leader append. */
   readonly maxMessageBytes: number;
   readonly messageTimestampType: TimestampTypeName;
+  /** CreateTime topics: a record stamped more than this before the broker's clock is refused. */
+  readonly messageTimestampBeforeMaxMs: number;
+  /** CreateTime topics: a record stamped more than this after the broker's clock is refused. */
+  readonly messageTimestampAfterMaxMs: number;
   /** `delete` (retention), `compact` (the log cleaner) or both. */
   readonly cleanupPolicy: readonly CleanupPolicyName[];
   readonly minInsyncReplicas: number;
@@ -168,6 +173,26 @@ export const logConfigDefinitions: readonly LogConfigDefinition[] = [
     defaultValue: 'CreateTime',
     validate: oneOf(['CreateTime', 'LogAppendTime']),
     doc: 'Carried for the broker: whether record timestamps are the producer time or the append time.',
+  },
+  {
+    topicKey: 'message.timestamp.before.max.ms',
+    field: 'messageTimestampBeforeMaxMs',
+    brokerKey: 'log.message.timestamp.before.max.ms',
+    type: 'long',
+    // Kafka's Long.MAX_VALUE: no bound on how old a record's timestamp may be.
+    defaultValue: neverLong,
+    validate: atLeast(0),
+    doc: 'Carried for the broker: under CreateTime a produced record whose timestamp is more than this before the broker time is refused (INVALID_TIMESTAMP). Default: no bound.',
+  },
+  {
+    topicKey: 'message.timestamp.after.max.ms',
+    field: 'messageTimestampAfterMaxMs',
+    brokerKey: 'log.message.timestamp.after.max.ms',
+    type: 'long',
+    // Kafka 4.0's default (KIP-1030); 3.x had Long.MAX_VALUE.
+    defaultValue: 60 * 60 * 1000,
+    validate: atLeast(0),
+    doc: 'Carried for the broker: under CreateTime a produced record whose timestamp is more than this after the broker time is refused (INVALID_TIMESTAMP). Default: one hour.',
   },
   {
     topicKey: 'cleanup.policy',

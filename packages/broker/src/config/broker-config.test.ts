@@ -310,6 +310,33 @@ describe('broker config', () => {
     expect(described.get('log.dirs')).toMatchObject({ value: '/tmp/gregor-a,/tmp/gregor-b' });
   });
 
+  it('reads the timestamp bounds of KIP-937 as topic defaults, and names the removed difference key', () => {
+    const parsed = config({
+      'log.message.timestamp.before.max.ms': '86400000',
+      'log.message.timestamp.after.max.ms': '9223372036854775807',
+      'log.message.timestamp.difference.max.ms': '1000',
+    });
+    expect(parsed.log.defaults.messageTimestampBeforeMaxMs).toBe(86_400_000);
+    expect(parsed.log.defaults.messageTimestampAfterMaxMs).toBe(Number.MAX_SAFE_INTEGER);
+    expect(parsed.keysWithoutEffect).toEqual([
+      {
+        key: 'log.message.timestamp.difference.max.ms',
+        reason: expect.stringMatching(/Kafka 4.0 removed it/),
+      },
+    ]);
+    const described = new Map(describedBrokerSettings(parsed).map((entry) => [entry.name, entry]));
+    expect(described.get('log.message.timestamp.before.max.ms')).toMatchObject({ value: '86400000' });
+    expect(described.has('log.message.timestamp.difference.max.ms')).toBe(false);
+    // Kafka's defaults when absent: no bound on the past, one hour on the future (Kafka 4).
+    expect(config({}).log.defaults).toMatchObject({
+      messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+      messageTimestampAfterMaxMs: 3_600_000,
+    });
+    expect(() => config({ 'log.message.timestamp.after.max.ms': '-1' })).toThrow(
+      /log.message.timestamp.after.max.ms/,
+    );
+  });
+
   it('reads the keys Gregor acts on: memory pool, socket buffers, rack, protocol map', () => {
     const parsed = config({
       'queued.max.request.bytes': '-1',

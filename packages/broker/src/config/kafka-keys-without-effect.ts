@@ -33,6 +33,11 @@ const rules: readonly Rule[] = [
     reason: 'Gregor has one protocol version per API range and writes only RecordBatch v2 (magic 2)',
   },
   {
+    matches: oneOf('log.message.timestamp.difference.max.ms'),
+    reason:
+      'Kafka 4.0 removed it (KIP-937, KAFKA-17997): log.message.timestamp.before.max.ms and log.message.timestamp.after.max.ms bound record timestamps',
+  },
+  {
     matches: oneOf('log.message.downconversion.enable'),
     reason: 'Gregor serves only RecordBatch v2 and never converts batches to older formats',
   },

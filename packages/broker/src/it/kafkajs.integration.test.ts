@@ -4,13 +4,15 @@
 // needs consumer groups, which Gregor does not serve yet, so partitions are read with kafkajs's own
 // cluster client: its Fetch request to each partition's leader, decoded by kafkajs. Snappy, LZ4 and
 // ZSTD need codec packages kafkajs does not ship (kafkajs-snappy, ...), so only gzip is covered here;
-// kcat and kafka-python cover the other codecs.
+// kcat and kafka-python cover the other codecs. A topic with message.timestamp.before.max.ms refuses
+// kafkajs's records stamped too long ago with INVALID_TIMESTAMP (kafkajs stops at Produce v7, so a
+// Produce v8 sent by hand checks the record_errors that name them) and takes one stamped now.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
-import { ApiKey, CompressionType, ErrorCode, iterateBatches } from '@gregor/protocol';
+import { ApiKey, CompressionType, ErrorCode, encodeRecordBatch, iterateBatches } from '@gregor/protocol';
 import { CompressionTypes, type IHeaders, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
@@ -330,5 +332,99 @@ describe('kafkajs against three broker processes, bootstrapped from broker 2', (
       ['4', 'v4'],
       ['5', 'v5'],
     ]);
+  });
+
+  it('refuses records stamped before message.timestamp.before.max.ms with INVALID_TIMESTAMP, and takes one stamped now', async () => {
+    const topic = 'kjs-timestamp-bounds';
+    const hourMs = 3_600_000;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [
+          {
+            topic,
+            numPartitions: 1,
+            configEntries: [{ name: 'message.timestamp.before.max.ms', value: String(hourMs) }],
+          },
+        ],
+        waitForLeaders: true,
+      });
+      const leaderId = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[0]!.leader;
+      const producer = kafka.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      try {
+        const oldMs = Date.now() - 30 * 24 * hourMs;
+        const refusal = await producer
+          .send({ topic, acks: -1, messages: [{ partition: 0, value: 'old', timestamp: String(oldMs) }] })
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+        // kafkajs does not retry it: the error, or the non-retriable one wrapping it, names the code.
+        const cause = (refusal as { cause?: unknown } | undefined)?.cause ?? refusal;
+        expect(cause).toMatchObject({ type: 'INVALID_TIMESTAMP', code: ErrorCode.INVALID_TIMESTAMP });
+        const sent = await producer.send({
+          topic,
+          acks: -1,
+          messages: [{ partition: 0, value: 'now', timestamp: String(Date.now()) }],
+        });
+        expect(sent.map((result) => [result.errorCode, result.baseOffset])).toEqual([[0, '0']]);
+      } finally {
+        await producer.disconnect();
+      }
+      // Produce v8 to the leader names the old record of a batch by its index, with Kafka's message.
+      const connection = await KafkaConnection.open({
+        host: '127.0.0.1',
+        port: cluster.node(leaderId).kafkaPort,
+      });
+      try {
+        const oldMs = Date.now() - 30 * 24 * hourMs;
+        const produced = await connection.call(ApiKey.Produce, 8, {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 10_000,
+          topics: [
+            {
+              name: topic,
+              partitions: [
+                {
+                  partitionIndex: 0,
+                  records: encodeRecordBatch({
+                    records: [Date.now(), oldMs].map((timestamp) => ({
+                      key: null,
+                      value: Buffer.from('v'),
+                      timestamp,
+                    })),
+                  }),
+                },
+              ],
+            },
+          ],
+        });
+        const refused = produced.responses[0]!.partitions[0]!;
+        expect(refused.errorCode).toBe(ErrorCode.INVALID_TIMESTAMP);
+        expect(refused.recordErrors).toEqual([
+          {
+            batchIndex: 1,
+            batchIndexErrorMessage: expect.stringMatching(
+              new RegExp(
+                `^Timestamp ${oldMs} of message with offset 1 is out of range. The timestamp should be within \\[\\d+, \\d+\\]$`,
+              ),
+            ),
+          },
+        ]);
+        expect(refused.errorMessage).toContain(
+          'One or more records have been rejected due to invalid timestamp',
+        );
+      } finally {
+        connection.close();
+      }
+      // Only the record stamped now was stored.
+      const read = await readAssigned(topic, [0]);
+      expect(read.get(0)!.map((message) => message.value?.toString())).toEqual(['now']);
+    } finally {
+      await admin.disconnect();
+    }
   });
 });

@@ -18,6 +18,10 @@ function config(overrides: Partial<LogConfig>): LogConfig {
   return { ...defaultLogConfig, ...overrides };
 }
 
+/** The broker time of appends of batchOf's batches (stamped from 1_600_000_000_000 on). */
+const batchOfTimeMs = 1_600_000_000_000;
+const hourMs = 3_600_000;
+
 const idempotent = encodeRecordBatch({
   records: [{ key: Buffer.from('k'), value: Buffer.from('v'), timestamp: 5 }],
   producerId: 7,
@@ -102,7 +106,7 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
     const info = validateProducedRecordSet(
       Buffer.concat([plain, gzipped]),
       config({ compressionType: 'lz4' }),
-      0,
+      batchOfTimeMs,
     );
     expect(info.records).not.toBe(plain);
     let position = 0;
@@ -123,7 +127,7 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
     corrupt[corrupt.length - 1]! ^= 0xff;
     const refusal = (records: Buffer, overrides: Partial<LogConfig>) => {
       try {
-        validateProducedRecordSet(records, config(overrides), 0);
+        validateProducedRecordSet(records, config(overrides), batchOfTimeMs);
       } catch (error) {
         return (error as KafkaError).code;
       }
@@ -169,5 +173,73 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
     // The same set on a topic that is not compacted is accepted whole.
     const info = validateProducedRecordSet(Buffer.concat([first, second, third]), config({}), 0);
     expect(info.recordCount).toBe(6);
+  });
+
+  describe('message.timestamp.before.max.ms / after.max.ms (KIP-937)', () => {
+    const at = (timestamp: number) => ({ key: Buffer.from('k'), value: Buffer.from('v'), timestamp });
+    const refusalOf = (records: Buffer, overrides: Partial<LogConfig>, nowMs: number) => {
+      try {
+        validateProducedRecordSet(records, config(overrides), nowMs, { topicPartition: 'events-2' });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+
+    it("refuses a CreateTime set for records stamped outside the bounds around the caller's time", () => {
+      const nowMs = 1_700_000_000_000;
+      const good = encodeRecordBatch({ records: [at(nowMs - 10), at(nowMs)] });
+      const bad = encodeRecordBatch({
+        records: [at(nowMs), at(nowMs - 2 * hourMs), at(nowMs - 30 * hourMs)],
+      });
+      const bounded = { messageTimestampBeforeMaxMs: hourMs };
+      const refusal = refusalOf(Buffer.concat([good, bad]), bounded, nowMs) as RecordValidationError;
+      expect(refusal).toBeInstanceOf(RecordValidationError);
+      expect(refusal.code).toBe(ErrorCode.INVALID_TIMESTAMP);
+      // Indexes into the batch that has them (the second), with Kafka's message.
+      expect(refusal.recordErrors).toEqual(
+        [1, 2].map((batchIndex) => ({
+          batchIndex,
+          message: expect.stringMatching(
+            new RegExp(
+              `^Timestamp \\d+ of message with offset ${batchIndex} is out of range. The timestamp should be within \\[${nowMs - hourMs}, ${nowMs + hourMs}\\]$`,
+            ),
+          ),
+        })),
+      );
+      // The bound is the topic's: a wider one takes the whole set.
+      expect(refusalOf(Buffer.concat([good, bad]), { messageTimestampBeforeMaxMs: 31 * hourMs }, nowMs)).toBe(
+        undefined,
+      );
+      // The time is the caller's: two hours earlier, the good batch is more than an hour ahead.
+      expect((refusalOf(good, bounded, nowMs - 2 * hourMs) as KafkaError).code).toBe(
+        ErrorCode.INVALID_TIMESTAMP,
+      );
+      expect(refusalOf(good, bounded, nowMs)).toBeUndefined();
+    });
+
+    it('leaves a LogAppendTime topic unchecked: its timestamps are overwritten with the append time', () => {
+      const nowMs = 1_700_000_000_000;
+      const old = encodeRecordBatch({ records: [at(0), at(nowMs + 100 * hourMs)] });
+      const info = validateProducedRecordSet(
+        old,
+        config({
+          messageTimestampType: 'LogAppendTime',
+          messageTimestampBeforeMaxMs: hourMs,
+          messageTimestampAfterMaxMs: hourMs,
+        }),
+        nowMs,
+      );
+      expect(info.batches[0]!.maxTimestamp).toBe(nowMs);
+    });
+
+    it("has Kafka 4's defaults: no bound on the past, one hour on the future", () => {
+      const nowMs = 1_700_000_000_000;
+      expect(defaultLogConfig.messageTimestampAfterMaxMs).toBe(hourMs);
+      expect(refusalOf(encodeRecordBatch({ records: [at(0)] }), {}, nowMs)).toBeUndefined();
+      expect(refusalOf(encodeRecordBatch({ records: [at(nowMs + hourMs)] }), {}, nowMs)).toBeUndefined();
+      const ahead = refusalOf(encodeRecordBatch({ records: [at(nowMs + hourMs + 1)] }), {}, nowMs);
+      expect((ahead as KafkaError).code).toBe(ErrorCode.INVALID_TIMESTAMP);
+    });
   });
 });

@@ -5,7 +5,9 @@
 // One pass, batch by batch: the batch is validated (length, magic 2, CRC-32C, max.message.bytes,
 // and every record parses with offset deltas 0..n-1, as Kafka's LogValidator insists; on a compacted
 // topic a record without a key is INVALID_RECORD, with the index of every keyless record as a
-// KIP-467 record error, so that the client can tell them from the rest of the batch), stored in
+// KIP-467 record error, so that the client can tell them from the rest of the batch; on a CreateTime
+// topic a record stamped more than message.timestamp.before.max.ms before `nowMs` or
+// message.timestamp.after.max.ms after it is INVALID_TIMESTAMP, named the same way), stored in
 // the topic's compression.type (a batch the producer compressed otherwise is decoded and encoded again in that codec, keeping its offsets,
 // timestamps, producer id, epoch and sequence), and, for a LogAppendTime topic, stamped: the append
 // time becomes its maxTimestamp and the timestamp-type bit is set. Both fields are inside the CRC, so
@@ -79,10 +81,11 @@ export interface RecordSetValidationOptions {
 }
 
 /**
- * Validates `records` for a topic with `config`, stores them in its codec and stamps them when it
- * keeps LogAppendTime (`nowMs`). Throws KafkaError CORRUPT_MESSAGE, INVALID_RECORD or
- * MESSAGE_TOO_LARGE, or RecordValidationError INVALID_RECORD listing the refused records (keyless
- * ones on a compacted topic); the caller turns it into an error code. Stamping writes into `records`.
+ * Validates `records` for a topic with `config` at broker time `nowMs` (the caller's clock), stores
+ * them in its codec and stamps them with `nowMs` when it keeps LogAppendTime. Throws KafkaError
+ * CORRUPT_MESSAGE, INVALID_RECORD or MESSAGE_TOO_LARGE, or RecordValidationError listing the refused
+ * records (INVALID_RECORD: keyless ones on a compacted topic; INVALID_TIMESTAMP: ones stamped out
+ * of the CreateTime bounds); the caller turns it into an error code. Stamping writes into `records`.
  */
 export function validateProducedRecordSet(
   records: Buffer,
@@ -95,6 +98,15 @@ export function validateProducedRecordSet(
   const requireKeys = isCompacted(config);
   const codec = config.compressionType === 'producer' ? undefined : storedCodecs[config.compressionType];
   const logAppendTimeMs = config.messageTimestampType === 'LogAppendTime' ? nowMs : -1;
+  // A LogAppendTime topic overwrites the producer's timestamps: there is nothing to bound.
+  const createTimeBounds =
+    logAppendTimeMs >= 0
+      ? undefined
+      : {
+          nowMs,
+          beforeMaxMs: config.messageTimestampBeforeMaxMs,
+          afterMaxMs: config.messageTimestampAfterMaxMs,
+        };
   const batches: ValidatedBatch[] = [];
   /** Set once a batch was re-encoded: every batch as stored, in order. */
   let stored: Buffer[] | undefined;
@@ -113,7 +125,7 @@ export function validateProducedRecordSet(
     // The cleaner keeps the last record per key: on a compacted topic a keyless one is
     // INVALID_RECORD, as in Kafka (checked in the same walk as the records themselves). As in
     // Kafka, record errors refuse the set at the first batch that has any, with indexes into it.
-    validateProducedRecords(records, position, header, { requireKeys, topicPartition });
+    validateProducedRecords(records, position, header, { requireKeys, topicPartition, createTimeBounds });
     if (header.isControl && origin === 'client') {
       throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
     }
