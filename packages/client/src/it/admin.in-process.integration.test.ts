@@ -188,6 +188,10 @@ describe('configs', () => {
       isDefault,
     }));
 
+  // A change is answered once the controller commits it; each broker applies it a moment later, and
+  // describeConfigs may ask one that has not yet (as with Kafka): read until the change shows.
+  const configsApplied = { timeout: 10_000, interval: 100 };
+
   it('describes topic configs, and alters only the ones named (IncrementalAlterConfigs)', async () => {
     await admin.createTopics({
       topics: [
@@ -198,20 +202,22 @@ describe('configs', () => {
         },
       ],
     });
-    expect(await describeTopic('configured', ['cleanup.policy', 'retention.ms'])).toEqual([
-      {
-        configName: 'cleanup.policy',
-        configValue: 'delete',
-        configSource: ConfigSource.DEFAULT_CONFIG,
-        isDefault: true,
-      },
-      {
-        configName: 'retention.ms',
-        configValue: '3600000',
-        configSource: ConfigSource.TOPIC_CONFIG,
-        isDefault: false,
-      },
-    ]);
+    await expect
+      .poll(() => describeTopic('configured', ['cleanup.policy', 'retention.ms']), configsApplied)
+      .toEqual([
+        {
+          configName: 'cleanup.policy',
+          configValue: 'delete',
+          configSource: ConfigSource.DEFAULT_CONFIG,
+          isDefault: true,
+        },
+        {
+          configName: 'retention.ms',
+          configValue: '3600000',
+          configSource: ConfigSource.TOPIC_CONFIG,
+          isDefault: false,
+        },
+      ]);
 
     const altered = await admin.alterConfigs({
       resources: [
@@ -231,20 +237,22 @@ describe('configs', () => {
       },
     ]);
     // retention.ms was not named, so it keeps its value.
-    expect(await describeTopic('configured', ['cleanup.policy', 'retention.ms'])).toEqual([
-      {
-        configName: 'cleanup.policy',
-        configValue: 'compact',
-        configSource: ConfigSource.TOPIC_CONFIG,
-        isDefault: false,
-      },
-      {
-        configName: 'retention.ms',
-        configValue: '3600000',
-        configSource: ConfigSource.TOPIC_CONFIG,
-        isDefault: false,
-      },
-    ]);
+    await expect
+      .poll(() => describeTopic('configured', ['cleanup.policy', 'retention.ms']), configsApplied)
+      .toEqual([
+        {
+          configName: 'cleanup.policy',
+          configValue: 'compact',
+          configSource: ConfigSource.TOPIC_CONFIG,
+          isDefault: false,
+        },
+        {
+          configName: 'retention.ms',
+          configValue: '3600000',
+          configSource: ConfigSource.TOPIC_CONFIG,
+          isDefault: false,
+        },
+      ]);
 
     await admin.alterConfigs({
       resources: [
@@ -255,14 +263,16 @@ describe('configs', () => {
         },
       ],
     });
-    expect(await describeTopic('configured', ['retention.ms'])).toEqual([
-      {
-        configName: 'retention.ms',
-        configValue: '604800000',
-        configSource: ConfigSource.DEFAULT_CONFIG,
-        isDefault: true,
-      },
-    ]);
+    await expect
+      .poll(() => describeTopic('configured', ['retention.ms']), configsApplied)
+      .toEqual([
+        {
+          configName: 'retention.ms',
+          configValue: '604800000',
+          configSource: ConfigSource.DEFAULT_CONFIG,
+          isDefault: true,
+        },
+      ]);
 
     // validateOnly checks without changing anything.
     await admin.alterConfigs({
