@@ -65,7 +65,7 @@ const rules: readonly Rule[] = [
         'early.start.listeners',
       )(key),
     reason:
-      "not implemented: delegation tokens, OAUTHBEARER/GSSAPI and pluggable principal builders; the brokers' own traffic is gRPC on the CONTROLLER listener (map it to SSL), not security.inter.broker.protocol",
+      "Gregor serves TLS, SASL PLAIN, SCRAM and OAUTHBEARER with unsecured JWTs from the keys it reads; this one belongs to what it does not serve (delegation tokens, GSSAPI/Kerberos, OAUTHBEARER with JWKS or token endpoints, Java principal builders and security providers), or to the Java broker's inter-broker listener, where Gregor's brokers talk gRPC on the CONTROLLER listener (map it to SSL)",
   },
   {
     matches: (key) =>
