@@ -10,7 +10,8 @@
 
 import { ErrorCode } from '@gregor/protocol';
 import * as grpc from '@grpc/grpc-js';
-import { internalChannelOptions, serviceClient } from '../grpc/protos.js';
+import { PeerClients } from '../grpc/peer-clients.js';
+import { serviceClient } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 
@@ -113,15 +114,16 @@ type ListMethod = (
   callback: (error: grpc.ServiceError | null, response: WireListHighWatermarksResponse) => void,
 ) => void;
 
-/** Channels to the LeaderHighWatermarks service of other brokers, one per broker. */
+/** Clients of the LeaderHighWatermarks service of other brokers, one per broker. */
 export class LeaderHighWatermarksClients {
-  private readonly clients = new Map<number, { address: string; client: grpc.Client }>();
-  private closed = false;
+  private readonly clients: PeerClients;
 
   constructor(
     private readonly clusterId: string,
-    private readonly credentials: grpc.ChannelCredentials,
-  ) {}
+    credentials: grpc.ChannelCredentials,
+  ) {
+    this.clients = new PeerClients(serviceClient(protoFile, serviceName), credentials, 'high-watermark');
+  }
 
   /**
    * The high watermarks of `partitions` from broker `nodeId` at `address`, one entry per partition
@@ -134,8 +136,7 @@ export class LeaderHighWatermarksClients {
     partitions: readonly HighWatermarkPartition[],
     timeoutMs: number,
   ): Promise<PartitionHighWatermark[]> {
-    if (this.closed) throw new Error('the high-watermark clients are closed');
-    const method = this.methodFor(nodeId, address);
+    const method = this.clients.method<ListMethod>(nodeId, address, 'ListHighWatermarks');
     const deadline = Date.now() + Math.max(1, timeoutMs);
     const chunks: HighWatermarkPartition[][] = [];
     for (let start = 0; start < partitions.length; start += highWatermarkPartitionsPerRequestMax)
@@ -168,24 +169,6 @@ export class LeaderHighWatermarksClients {
   }
 
   close(): void {
-    this.closed = true;
-    for (const { client } of this.clients.values()) client.close();
-    this.clients.clear();
-  }
-
-  private methodFor(nodeId: number, address: string): ListMethod {
-    let entry = this.clients.get(nodeId);
-    // A restarted node may listen on another port: its old channel goes.
-    if (entry !== undefined && entry.address !== address) {
-      entry.client.close();
-      entry = undefined;
-    }
-    if (entry === undefined) {
-      const Client = serviceClient(protoFile, serviceName);
-      entry = { address, client: new Client(address, this.credentials, internalChannelOptions) };
-      this.clients.set(nodeId, entry);
-    }
-    const client = entry.client;
-    return (client as unknown as Record<string, ListMethod>).ListHighWatermarks!.bind(client);
+    this.clients.close();
   }
 }

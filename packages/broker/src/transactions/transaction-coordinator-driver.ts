@@ -338,6 +338,7 @@ export class TransactionCoordinatorDriver {
     const address = this.options.addressOf(leader);
     if (address === undefined) throw new Error(`broker ${leader} has no known address`);
     const [results] = await this.markerClients.write(
+      leader,
       address,
       [marker],
       txnMarkerReplicationTimeoutMs + 2_000,

@@ -5,7 +5,8 @@
 
 import { ErrorCode } from '@gregor/protocol';
 import * as grpc from '@grpc/grpc-js';
-import { internalChannelOptions, serviceClient } from '../grpc/protos.js';
+import { PeerClients } from '../grpc/peer-clients.js';
+import { serviceClient } from '../grpc/protos.js';
 import type { Logger } from '../logging.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import type { TxnMarkerPartitionResult, TxnMarkerRequest } from '../replica/txn-marker-appends.js';
@@ -88,28 +89,25 @@ type WriteMethod = (
   callback: (error: grpc.ServiceError | null, response: WireWriteTxnMarkersResponse) => void,
 ) => void;
 
-/** Channels to the TxnMarkers service of other brokers, one per broker address. */
+/** Clients of the TxnMarkers service of other brokers, one per broker. */
 export class TxnMarkersClients {
-  private readonly clients = new Map<string, grpc.Client>();
+  private readonly clients: PeerClients;
 
   constructor(
     private readonly clusterId: string,
-    private readonly credentials: grpc.ChannelCredentials,
-  ) {}
+    credentials: grpc.ChannelCredentials,
+  ) {
+    this.clients = new PeerClients(serviceClient(protoFile, serviceName), credentials, 'transaction marker');
+  }
 
-  /** Writes `markers` on the broker at `address`; rejects on a transport failure. */
+  /** Writes `markers` on broker `nodeId` at `address`; rejects on a transport failure. */
   write(
+    nodeId: number,
     address: string,
     markers: readonly TxnMarkerRequest[],
     timeoutMs: number,
   ): Promise<TxnMarkerPartitionResult[][]> {
-    let client = this.clients.get(address);
-    if (client === undefined) {
-      const Client = serviceClient(protoFile, serviceName);
-      client = new Client(address, this.credentials, internalChannelOptions);
-      this.clients.set(address, client);
-    }
-    const method = (client as unknown as Record<string, WriteMethod>).WriteTxnMarkers!.bind(client);
+    const method = this.clients.method<WriteMethod>(nodeId, address, 'WriteTxnMarkers');
     const request: WireWriteTxnMarkersRequest = {
       clusterId: this.clusterId,
       markers: markers.map((marker) => ({
@@ -140,7 +138,6 @@ export class TxnMarkersClients {
   }
 
   close(): void {
-    for (const client of this.clients.values()) client.close();
-    this.clients.clear();
+    this.clients.close();
   }
 }
