@@ -493,7 +493,9 @@ export class Consumer {
     try {
       assignment = await this.membership.join([...this.subscriptions.keys()], owned);
     } catch (error) {
-      // Out of the group: nothing is owned any more, whatever the protocol.
+      // Out of the group: nothing is owned any more, whatever the protocol, and the next round
+      // joins again (without this a failed join left the member outside the group for good).
+      this.needsJoin = true;
       this.positionEpoch++;
       this.assignment = new Map();
       this.positions.clear();
