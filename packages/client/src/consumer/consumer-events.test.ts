@@ -138,7 +138,7 @@ function setUp(retry?: RetryOptions) {
   const events: InstrumentationEvent<Record<string, unknown>>[] = [];
   for (const name of Object.values(consumerEvents) as ConsumerEventName[]) {
     consumer.on(name, (event) => {
-      events.push(event as InstrumentationEvent<Record<string, unknown>>);
+      events.push(event as unknown as InstrumentationEvent<Record<string, unknown>>);
     });
   }
   const ofType = (type: string) => events.filter((event) => event.type === type);

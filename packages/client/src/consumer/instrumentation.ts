@@ -8,6 +8,8 @@ import {
   type RequestTimeoutPayload,
 } from '../instrumentation.js';
 
+export type { InstrumentationEvent } from '../instrumentation.js';
+
 export const consumerEvents = {
   HEARTBEAT: 'consumer.heartbeat',
   COMMIT_OFFSETS: 'consumer.commit_offsets',
