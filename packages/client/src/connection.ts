@@ -192,13 +192,18 @@ export class KafkaConnection {
     });
   }
 
-  /** Sends a request that gets no response (Produce with acks=0). */
+  /** Sends a request that gets no response (Produce with acks=0); REQUEST says size 0, as kafkajs's. */
   sendOneWay<K extends SupportedApiKey>(apiKey: K, apiVersion: number, body: RequestInput<K>): void {
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
     this.socket.write(
       encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body, { sizePrefix: true }),
     );
+    const instrumentation = this.instrumentation;
+    if (instrumentation?.listening(instrumentation.names.REQUEST)) {
+      const sentAt = Date.now();
+      this.emitRequest(correlationId, { apiKey, apiVersion, sentAt }, 0);
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -223,7 +228,11 @@ export class KafkaConnection {
     }
   }
 
-  private emitRequest(correlationId: number, pending: Pending, size: number): void {
+  private emitRequest(
+    correlationId: number,
+    pending: Pick<Pending, 'apiKey' | 'apiVersion' | 'sentAt'>,
+    size: number,
+  ): void {
     const instrumentation = this.instrumentation!;
     if (!instrumentation.listening(instrumentation.names.REQUEST)) return;
     instrumentation.emit(instrumentation.names.REQUEST, {

@@ -228,6 +228,15 @@ describe('network events of a connection', () => {
     expect(first!.payload.createdAt).toBe(first!.payload.sentAt);
     expect(first!.payload.duration).toBeGreaterThanOrEqual(0);
     expect(second!.payload.correlationId).toBe(first!.payload.correlationId + 1);
+
+    // A request without an answer (Produce with acks=0) is reported at once with size 0, as kafkajs's.
+    connection!.sendOneWay(ApiKey.ApiVersions, 0, {});
+    expect(events).toHaveLength(3);
+    expect(events[2]!.payload).toMatchObject({
+      correlationId: second!.payload.correlationId + 1,
+      size: 0,
+      apiName: 'ApiVersions',
+    });
   });
 
   it('without a listener no payload is built: emit() is never called', async () => {
