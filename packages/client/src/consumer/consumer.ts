@@ -396,7 +396,6 @@ export class Consumer {
           this.needsJoin = true;
         } else if (++unrecovered > this.cluster.retry.retries) {
           // As kafkajs's runner: its retries spent, the consumer crashes, and may start again.
-          this.logger.warn('consume loop error', { error: (error as Error).message });
           void this.crashRetriable(new KafkaJSNumberOfRetriesExceeded(error, unrecovered - 1));
           return;
         }
@@ -418,7 +417,6 @@ export class Consumer {
       return;
     }
     this.logger.error('consumer crashed', { groupId: this.config.groupId, error: error.message });
-    this.stopRequested = false;
     await this.halt();
     const restartOnFailure = this.cluster.retry.restartOnFailure;
     const restart =
@@ -700,7 +698,8 @@ export class Consumer {
     await Promise.all(
       [...byLeader].map(async ([leader, partitions]) => {
         const startFetchMs = Date.now();
-        this.instrumentation.emit(consumerEvents.FETCH_START, { nodeId: leader });
+        if (this.instrumentation.listening(consumerEvents.FETCH_START))
+          this.instrumentation.emit(consumerEvents.FETCH_START, { nodeId: leader });
         const response = await this.fetchFrom(leader, partitions).catch((error: unknown) => {
           this.logger.debug('fetch failed', { leader, error: (error as Error).message });
           void this.cluster.refreshMetadata().catch(() => undefined);
