@@ -39,6 +39,13 @@ import {
 import { listTopicOffsets } from './admin/topic-offsets.js';
 import type { Cluster, PartitionMetadata } from './cluster.js';
 import { KafkaJSDeleteGroupsError, KafkaJSError, KafkaJSProtocolError } from './errors.js';
+import {
+  type AdminEventName,
+  type AdminEventPayloads,
+  adminEvents,
+  createInstrumentation,
+  type InstrumentationListener,
+} from './instrumentation.js';
 import type { Logger } from './logger.js';
 import { withRetry } from './retry.js';
 
@@ -72,18 +79,36 @@ export interface GroupDescription {
 }
 
 export class Admin {
+  /** kafkajs's event names, for `on()`. */
+  readonly events = adminEvents;
+
   constructor(
     private readonly cluster: Cluster,
     private readonly logger: Logger,
     _config: AdminConfig,
+    private readonly instrumentation = createInstrumentation<AdminEventPayloads>(
+      adminEvents,
+      'admin.events',
+      logger,
+    ),
   ) {}
 
   async connect(): Promise<void> {
     await this.cluster.connect();
+    this.instrumentation.emit(adminEvents.CONNECT, undefined);
   }
 
   async disconnect(): Promise<void> {
     this.cluster.disconnect();
+    this.instrumentation.emit(adminEvents.DISCONNECT, undefined);
+  }
+
+  /** kafkajs's `admin.on(admin.events.X, listener)`; returns the listener's remover. */
+  on<E extends AdminEventName>(
+    eventName: E,
+    listener: InstrumentationListener<AdminEventPayloads[E]>,
+  ): () => void {
+    return this.instrumentation.on(eventName, listener);
   }
 
   /** Sends to the controller the metadata names, or any broker when it names none. */

@@ -6,6 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { ApiKey, apiSupport, type RequestInput, type SupportedApiKey } from '@gregor/protocol';
 import { KafkaConnection, KafkaConnectionError } from './connection.js';
 import { KafkaJSConnectionError, KafkaJSError, KafkaJSSASLAuthenticationError } from './errors.js';
+import type { NetworkInstrumentation } from './instrumentation.js';
 import { authenticate, type SASLOptions } from './sasl/sasl-authenticator.js';
 
 export interface BrokerAddress {
@@ -38,6 +39,7 @@ export class BrokerConnection {
       readonly requestTimeoutMs: number;
       readonly ssl?: boolean | ConnectionOptions;
       readonly sasl?: SASLOptions;
+      readonly instrumentation?: NetworkInstrumentation;
     },
   ): Promise<BrokerConnection> {
     let connection: KafkaConnection;
@@ -50,6 +52,7 @@ export class BrokerConnection {
         ssl: options.ssl,
         // As Kafka's clients: a broker may write fields this client does not know.
         ignoreTrailingResponseBytes: true,
+        instrumentation: options.instrumentation,
       });
     } catch (error) {
       throw new KafkaJSConnectionError((error as Error).message, { cause: error });

@@ -13,6 +13,7 @@ import {
 } from '@gregor/protocol';
 import { type BrokerAddress, BrokerConnection, parseBrokerAddress } from './broker-connection.js';
 import { isRetriable, KafkaJSConnectionError, KafkaJSError, KafkaJSProtocolError } from './errors.js';
+import type { NetworkInstrumentation } from './instrumentation.js';
 import type { Logger } from './logger.js';
 import { type ResolvedRetry, withRetry } from './retry.js';
 import type { SASLOptions } from './sasl/sasl-authenticator.js';
@@ -78,6 +79,8 @@ export interface ClusterOptions {
   readonly allowAutoTopicCreation: boolean;
   readonly ssl?: boolean | ConnectionOptions;
   readonly sasl?: SASLOptions;
+  /** The owning producer's, consumer's or admin's events, for its connections' network events. */
+  readonly instrumentation?: NetworkInstrumentation;
 }
 
 export class Cluster {
@@ -125,6 +128,7 @@ export class Cluster {
       requestTimeoutMs: this.options.requestTimeoutMs,
       ssl: this.options.ssl,
       sasl: this.options.sasl,
+      instrumentation: this.options.instrumentation,
     });
     this.connections.set(key, opening);
     opening.catch(() => {

@@ -5,12 +5,14 @@ import { connect, isIP, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 import {
   ApiKey,
+  apiSupport,
   decodeResponse,
   encodeRequest,
   type RequestInput,
   type ResponseDecodeResult,
   type SupportedApiKey,
 } from '@gregor/protocol';
+import type { NetworkInstrumentation } from './instrumentation.js';
 
 export class KafkaConnectionError extends Error {
   override readonly name = 'KafkaConnectionError';
@@ -27,6 +29,18 @@ interface Pending {
   readonly resolve: (frame: Buffer) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
+  /** When it was written, for the REQUEST event; -1 when nobody listened then (no clock read). */
+  readonly sentAt: number;
+}
+
+/** kafkajs's apiName where it differs from Kafka's name for the key. */
+const kafkajsApiNames: Readonly<Record<number, string>> = {
+  [ApiKey.FindCoordinator]: 'GroupCoordinator',
+  [ApiKey.ElectLeaders]: 'ElectPreferredLeaders',
+};
+
+function apiName(apiKey: number): string {
+  return kafkajsApiNames[apiKey] ?? apiSupport(apiKey)?.name ?? `api ${apiKey}`;
 }
 
 export interface KafkaConnectionOptions {
@@ -43,6 +57,8 @@ export interface KafkaConnectionOptions {
    * Off by default: Gregor's tests use this connection to check the broker's encodings exactly.
    */
   readonly ignoreTrailingResponseBytes?: boolean;
+  /** The owning client's events: REQUEST, REQUEST_TIMEOUT, REQUEST_QUEUE_SIZE (kafkajs's network events). */
+  readonly instrumentation?: NetworkInstrumentation;
 }
 
 export class KafkaConnection {
@@ -55,10 +71,13 @@ export class KafkaConnection {
     private readonly socket: Socket,
     private readonly clientId: string,
     private readonly ignoreTrailingResponseBytes: boolean,
+    /** `host:port`, as the network events name the broker. */
+    private readonly broker: string,
+    private readonly instrumentation: NetworkInstrumentation | undefined,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (error) => this.fail(new KafkaConnectionError(error.message)));
-    socket.on('close', () => this.fail(new KafkaConnectionError('connection closed by the broker')));
+    socket.on('error', (error) => this.lost(new KafkaConnectionError(error.message)));
+    socket.on('close', () => this.lost(new KafkaConnectionError('connection closed by the broker')));
   }
 
   static open(options: KafkaConnectionOptions): Promise<KafkaConnection> {
@@ -89,6 +108,8 @@ export class KafkaConnection {
             socket,
             options.clientId ?? 'gregor',
             options.ignoreTrailingResponseBytes ?? false,
+            `${options.host}:${options.port}`,
+            options.instrumentation,
           ),
         );
       });
@@ -138,23 +159,51 @@ export class KafkaConnection {
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
     const frame = encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body, { sizePrefix: true });
+    const instrumentation = this.instrumentation;
+    // The clock is read only for a listener: unobserved requests cost nothing more.
+    const sentAt =
+      instrumentation !== undefined &&
+      (instrumentation.listening(instrumentation.names.REQUEST) ||
+        instrumentation.listening(instrumentation.names.REQUEST_TIMEOUT))
+        ? Date.now()
+        : -1;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
         reject(new KafkaConnectionError(`api ${apiKey} v${apiVersion} timed out after ${timeoutMs} ms`));
+        if (instrumentation?.listening(instrumentation.names.REQUEST_TIMEOUT)) {
+          // Unobserved when sent: it was sent timeoutMs ago, which is when this timer was set.
+          const sent = sentAt >= 0 ? sentAt : Date.now() - timeoutMs;
+          instrumentation.emit(instrumentation.names.REQUEST_TIMEOUT, {
+            broker: this.broker,
+            clientId: this.clientId,
+            correlationId,
+            createdAt: sent,
+            sentAt: sent,
+            pendingDuration: 0,
+            apiName: apiName(apiKey),
+            apiKey,
+            apiVersion,
+          });
+        }
       }, timeoutMs);
-      this.pending.set(correlationId, { apiKey, apiVersion, resolve, reject, timer });
+      this.pending.set(correlationId, { apiKey, apiVersion, resolve, reject, timer, sentAt });
       this.socket.write(frame);
     });
   }
 
-  /** Sends a request that gets no response (Produce with acks=0). */
+  /** Sends a request that gets no response (Produce with acks=0); REQUEST says size 0, as kafkajs's. */
   sendOneWay<K extends SupportedApiKey>(apiKey: K, apiVersion: number, body: RequestInput<K>): void {
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
     this.socket.write(
       encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body, { sizePrefix: true }),
     );
+    const instrumentation = this.instrumentation;
+    if (instrumentation?.listening(instrumentation.names.REQUEST)) {
+      const sentAt = Date.now();
+      this.emitRequest(correlationId, { apiKey, apiVersion, sentAt }, 0);
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -162,7 +211,7 @@ export class KafkaConnection {
     while (this.buffer.length >= 4) {
       const size = this.buffer.readInt32BE(0);
       if (size < 4 || size > responseFrameMaxBytes) {
-        this.fail(new KafkaConnectionError(`bad response frame size ${size}`));
+        this.lost(new KafkaConnectionError(`bad response frame size ${size}`));
         this.socket.destroy();
         return;
       }
@@ -175,6 +224,46 @@ export class KafkaConnection {
       this.pending.delete(correlationId);
       clearTimeout(pending.timer);
       pending.resolve(frame);
+      if (pending.sentAt >= 0) this.emitRequest(correlationId, pending, size);
+    }
+  }
+
+  private emitRequest(
+    correlationId: number,
+    pending: Pick<Pending, 'apiKey' | 'apiVersion' | 'sentAt'>,
+    size: number,
+  ): void {
+    const instrumentation = this.instrumentation!;
+    if (!instrumentation.listening(instrumentation.names.REQUEST)) return;
+    instrumentation.emit(instrumentation.names.REQUEST, {
+      broker: this.broker,
+      clientId: this.clientId,
+      correlationId,
+      size,
+      createdAt: pending.sentAt,
+      sentAt: pending.sentAt,
+      pendingDuration: 0,
+      duration: Date.now() - pending.sentAt,
+      apiName: apiName(pending.apiKey),
+      apiKey: pending.apiKey,
+      apiVersion: pending.apiVersion,
+    });
+  }
+
+  /**
+   * The broker closed the connection or it failed: every request fails, and the (empty) queue's
+   * size is reported, as kafkajs's connection does when it rejects its requests.
+   */
+  private lost(error: Error): void {
+    if (this.closedError !== undefined) return;
+    this.fail(error);
+    const instrumentation = this.instrumentation;
+    if (instrumentation?.listening(instrumentation.names.REQUEST_QUEUE_SIZE)) {
+      instrumentation.emit(instrumentation.names.REQUEST_QUEUE_SIZE, {
+        broker: this.broker,
+        clientId: this.clientId,
+        queueSize: 0,
+      });
     }
   }
 

@@ -45,14 +45,34 @@ export {
 } from './consumer/consumer.js';
 export { type FetchedMessage, type FetchedRecords, fetchedRecords } from './consumer/fetch-records.js';
 export {
+  type BatchProcessPayload,
+  type CommitOffsetsPayload,
   type ConsumerEventName,
   type ConsumerEventPayloads,
   type CrashPayload,
   consumerEvents,
+  type EndBatchProcessPayload,
+  type FetchPayload,
+  type FetchStartPayload,
   type GroupJoinPayload,
-  type InstrumentationEvent,
+  type HeartbeatPayload,
+  type RebalancingPayload,
+  type ReceivedUnsubscribedTopicsPayload,
 } from './consumer/instrumentation.js';
 export * from './errors.js';
+export {
+  type AdminEventName,
+  type AdminEventPayloads,
+  adminEvents,
+  type InstrumentationEvent,
+  type InstrumentationListener,
+  type ProducerEventName,
+  type ProducerEventPayloads,
+  producerEvents,
+  type RequestPayload,
+  type RequestQueueSizePayload,
+  type RequestTimeoutPayload,
+} from './instrumentation.js';
 export { Kafka, type KafkaConfig } from './kafka.js';
 export { type LogCreator, type LogEntry, type Logger, type LogLevel, logLevel } from './logger.js';
 export { createLegacyPartitioner, legacyMurmur2 } from './producer/legacy-partitioner.js';

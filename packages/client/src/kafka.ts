@@ -5,7 +5,16 @@ import type { ConnectionOptions } from 'node:tls';
 import { Admin, type AdminConfig } from './admin.js';
 import { Cluster } from './cluster.js';
 import { Consumer, type ConsumerConfig } from './consumer/consumer.js';
+import { type ConsumerEventPayloads, consumerEvents } from './consumer/instrumentation.js';
 import { KafkaJSError } from './errors.js';
+import {
+  type AdminEventPayloads,
+  adminEvents,
+  createInstrumentation,
+  type NetworkInstrumentation,
+  type ProducerEventPayloads,
+  producerEvents,
+} from './instrumentation.js';
 import {
   createLogger,
   defaultLogCreator,
@@ -61,6 +70,7 @@ export class Kafka {
   private cluster(
     options: { retry?: RetryOptions; allowAutoTopicCreation?: boolean },
     namespace: string,
+    instrumentation: NetworkInstrumentation,
   ): Cluster {
     return new Cluster({
       clientId: this.clientId,
@@ -72,24 +82,42 @@ export class Kafka {
       allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
       ssl: this.ssl,
       sasl: this.sasl,
+      instrumentation,
     });
   }
 
+  // Each client's emitter is made first and shared with its cluster's connections, as kafkajs
+  // shares one emitter between a client and its connections.
   producer(config: ProducerConfig & { retry?: RetryOptions } = {}): Producer {
+    const logger = this.rootLogger.namespace('Producer');
+    const instrumentation = createInstrumentation<ProducerEventPayloads>(
+      producerEvents,
+      'producer.events',
+      logger,
+    );
     return new Producer(
-      this.cluster(config, 'Producer'),
-      this.rootLogger.namespace('Producer'),
+      this.cluster(config, 'Producer', instrumentation),
+      logger,
       this.requestTimeoutMs,
       config,
+      instrumentation,
     );
   }
 
   consumer(config: ConsumerConfig & { retry?: RetryOptions }): Consumer {
-    return new Consumer(this.cluster(config, 'Consumer'), this.rootLogger.namespace('Consumer'), config);
+    const logger = this.rootLogger.namespace('Consumer');
+    const instrumentation = createInstrumentation<ConsumerEventPayloads>(
+      consumerEvents,
+      'consumer.events',
+      logger,
+    );
+    return new Consumer(this.cluster(config, 'Consumer', instrumentation), logger, config, instrumentation);
   }
 
   admin(config: AdminConfig & { retry?: RetryOptions } = {}): Admin {
-    return new Admin(this.cluster(config, 'Admin'), this.rootLogger.namespace('Admin'), config);
+    const logger = this.rootLogger.namespace('Admin');
+    const instrumentation = createInstrumentation<AdminEventPayloads>(adminEvents, 'admin.events', logger);
+    return new Admin(this.cluster(config, 'Admin', instrumentation), logger, config, instrumentation);
   }
 
   logger(): Logger {

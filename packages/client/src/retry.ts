@@ -14,6 +14,12 @@ export interface RetryOptions {
   readonly multiplier?: number;
   /** Attempts after the first. */
   readonly retries?: number;
+  /**
+   * The consumer's only (kafkajs's): asked after a crash with a retriable error whether to start
+   * again; resolving false (or a non-retriable crash) leaves the consumer stopped. A rejection
+   * counts as true, as in kafkajs. Without it every retriable crash restarts.
+   */
+  readonly restartOnFailure?: (error: Error) => Promise<boolean>;
 }
 
 export interface ResolvedRetry {
@@ -22,6 +28,7 @@ export interface ResolvedRetry {
   readonly factor: number;
   readonly multiplier: number;
   readonly retries: number;
+  readonly restartOnFailure?: (error: Error) => Promise<boolean>;
 }
 
 export function resolveRetry(options: RetryOptions = {}): ResolvedRetry {
@@ -31,6 +38,7 @@ export function resolveRetry(options: RetryOptions = {}): ResolvedRetry {
     factor: options.factor ?? 0.2,
     multiplier: options.multiplier ?? 2,
     retries: options.retries ?? 5,
+    ...(options.restartOnFailure === undefined ? {} : { restartOnFailure: options.restartOnFailure }),
   };
 }
 

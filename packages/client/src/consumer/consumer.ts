@@ -12,8 +12,14 @@ import {
   KafkaJSError,
   KafkaJSFencedInstanceIdError,
   KafkaJSNonRetriableError,
+  KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
 } from '../errors.js';
+import {
+  createInstrumentation,
+  type InstrumentationEmitter,
+  type InstrumentationListener,
+} from '../instrumentation.js';
 import type { Logger } from '../logger.js';
 import { retryDelayMs, sleep, withRetry } from '../retry.js';
 import { type PartitionAssigner, PartitionAssigners } from './assigners.js';
@@ -23,11 +29,10 @@ import { type FetchedMessage, fetchedRecords } from './fetch-records.js';
 import { closeSessionEpoch, FetchSessionHandler, type SessionPartition } from './fetch-session.js';
 import { GroupMembership, rejoinErrors } from './group-membership.js';
 import {
+  type BatchProcessPayload,
   type ConsumerEventName,
   type ConsumerEventPayloads,
-  ConsumerInstrumentation,
   consumerEvents,
-  type InstrumentationEvent,
 } from './instrumentation.js';
 
 export interface ConsumerConfig {
@@ -184,7 +189,10 @@ export class Consumer {
   private positionEpoch = 0;
   /** Set once a fatal error (FENCED_INSTANCE_ID...) stopped the consumer; it stays stopped. */
   private crashError: Error | undefined;
-  private readonly instrumentation: ConsumerInstrumentation;
+  /** A restart after a retriable crash, waiting its retry time (kafkajs's restartOnFailure). */
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** stop() or disconnect() was called: a crash's restart must not start the consumer again. */
+  private stopRequested = false;
   /** kafkajs's event names, for `on()`. */
   readonly events = consumerEvents;
 
@@ -192,11 +200,15 @@ export class Consumer {
     private readonly cluster: Cluster,
     private readonly logger: Logger,
     private readonly config: ConsumerConfig,
+    private readonly instrumentation: InstrumentationEmitter<ConsumerEventPayloads> = createInstrumentation<ConsumerEventPayloads>(
+      consumerEvents,
+      'consumer.events',
+      logger,
+    ),
   ) {
     if (!config.groupId) throw new KafkaJSError('a consumer needs a groupId');
     if (config.groupInstanceId !== undefined && config.groupInstanceId === '')
       throw new KafkaJSNonRetriableError('groupInstanceId must not be empty');
-    this.instrumentation = new ConsumerInstrumentation(logger);
     this.sessionTimeoutMs = config.sessionTimeout ?? 30_000;
     this.heartbeatIntervalMs = config.heartbeatInterval ?? 3_000;
     this.membership = new GroupMembership(
@@ -220,7 +232,7 @@ export class Consumer {
   /** kafkajs's `consumer.on(consumer.events.X, listener)`; returns the listener's remover. */
   on<E extends ConsumerEventName>(
     eventName: E,
-    listener: (event: InstrumentationEvent<ConsumerEventPayloads[E]>) => unknown,
+    listener: InstrumentationListener<ConsumerEventPayloads[E]>,
   ): () => void {
     return this.instrumentation.on(eventName, listener);
   }
@@ -253,6 +265,7 @@ export class Consumer {
   }
 
   private start(config: ConsumerRunConfig): void {
+    this.stopRequested = false;
     this.runConfig = config;
     this.running = true;
     this.needsJoin = true;
@@ -284,11 +297,15 @@ export class Consumer {
       autoCommitThreshold: config.autoCommitThreshold,
     });
     let current: QueuedBatch | undefined;
+    // START_BATCH_PROCESS when a batch is yielded, END_BATCH_PROCESS when the loop asks for the next.
+    let started: ReturnType<Consumer['startBatchProcess']>;
     const iterator: AsyncIterableIterator<ConsumerBatch> = {
       [Symbol.asyncIterator]: () => iterator,
       next: async () => {
         current?.resolve();
         current = undefined;
+        this.endBatchProcess(started);
+        started = undefined;
         for (;;) {
           const queued = await queue.shift().catch((error: unknown) => {
             throw this.crashError ?? error;
@@ -299,11 +316,14 @@ export class Consumer {
           }
           if (queued.isStale()) continue;
           current = queued;
+          const { topic, partition, highWatermark, messages } = queued.batch;
+          started = this.startBatchProcess(topic, partition, BigInt(highWatermark), messages);
           return { done: false, value: queued.batch };
         }
       },
       return: async () => {
         current = undefined;
+        started = undefined;
         if (this.batchQueue === queue) await this.stop();
         return { done: true, value: undefined };
       },
@@ -313,8 +333,18 @@ export class Consumer {
 
   private async heartbeat(): Promise<void> {
     if (!this.running || this.needsJoin || this.joining || this.membership.generationId < 0) return;
+    const memberId = this.membership.memberId;
+    const groupGenerationId = this.membership.generationId;
     try {
       const code = await this.membership.heartbeat();
+      if (code === ErrorCode.NONE) {
+        this.instrumentation.emit(consumerEvents.HEARTBEAT, {
+          groupId: this.config.groupId,
+          memberId,
+          groupGenerationId,
+        });
+        return;
+      }
       if (code === ErrorCode.FENCED_INSTANCE_ID) {
         this.crash(this.membership.protocolError(code, `heartbeat to ${this.config.groupId}`));
         return;
@@ -324,6 +354,7 @@ export class Consumer {
           groupId: this.config.groupId,
           reason: new KafkaJSProtocolError(code).type,
         });
+        this.rebalancing(code);
         if (code === ErrorCode.UNKNOWN_MEMBER_ID) this.membership.memberId = '';
         this.needsJoin = true;
       }
@@ -332,14 +363,26 @@ export class Consumer {
     }
   }
 
+  /** kafkajs's REBALANCING: the coordinator said the group is rebalancing (or moved past this generation). */
+  private rebalancing(code: number): void {
+    if (code !== ErrorCode.REBALANCE_IN_PROGRESS && code !== ErrorCode.ILLEGAL_GENERATION) return;
+    this.instrumentation.emit(consumerEvents.REBALANCING, {
+      groupId: this.config.groupId,
+      memberId: this.membership.memberId,
+    });
+  }
+
   private async consumeLoop(): Promise<void> {
     let failures = 0;
+    /** Failures in a row other than rebalances: past retry.retries the consumer crashes. */
+    let unrecovered = 0;
     while (this.running) {
       try {
         if (this.needsJoin) await this.rejoin();
         await this.fetchOnce();
         await this.commitIfNecessary();
         failures = 0;
+        unrecovered = 0;
       } catch (error) {
         if (!this.running) return;
         if (error instanceof KafkaJSFencedInstanceIdError || error instanceof KafkaJSNonRetriableError) {
@@ -347,7 +390,15 @@ export class Consumer {
           return;
         }
         failures++;
-        if (error instanceof KafkaJSProtocolError && rejoinErrors.has(error.code)) this.needsJoin = true;
+        if (error instanceof KafkaJSProtocolError && rejoinErrors.has(error.code)) {
+          // A rebalance is no failure to give up on: the member joins again (as kafkajs's runner).
+          this.rebalancing(error.code);
+          this.needsJoin = true;
+        } else if (++unrecovered > this.cluster.retry.retries) {
+          // As kafkajs's runner: its retries spent, the consumer crashes, and may start again.
+          void this.crashRetriable(new KafkaJSNumberOfRetriesExceeded(error, unrecovered - 1));
+          return;
+        }
         this.logger.warn('consume loop error', { error: (error as Error).message });
         await sleep(retryDelayMs(this.cluster.retry, Math.min(failures, 5)));
       }
@@ -355,8 +406,47 @@ export class Consumer {
   }
 
   /**
-   * Stops for good after a fatal error: no more fetches, heartbeats or commits (a fenced member's
-   * partitions belong to the process that fenced it), CRASH emitted with `restart: false`.
+   * kafkajs's crash of a running consumer on a retriable error (its retries spent): it stops
+   * (commits what it processed, leaves the group), asks `retry.restartOnFailure`, emits CRASH with
+   * the answer and starts again after the retry time when it is yes. Under consumer.batches() the
+   * reader's loop ends with the error instead (nothing would read a restarted loop).
+   */
+  private async crashRetriable(error: Error): Promise<void> {
+    if (this.batchQueue !== undefined) {
+      this.crash(error);
+      return;
+    }
+    this.logger.error('consumer crashed', { groupId: this.config.groupId, error: error.message });
+    await this.halt();
+    const restartOnFailure = this.cluster.retry.restartOnFailure;
+    const restart =
+      restartOnFailure === undefined
+        ? true
+        : await restartOnFailure(error).catch((callbackError: unknown) => {
+            this.logger.error(
+              'Caught error when invoking user-provided "restartOnFailure" callback. Defaulting to restarting.',
+              { error: (callbackError as Error).message, cause: error.message, groupId: this.config.groupId },
+            );
+            return true;
+          });
+    this.instrumentation.emit(consumerEvents.CRASH, { error, groupId: this.config.groupId, restart });
+    if (!restart) {
+      this.crashError = error;
+      return;
+    }
+    if (this.stopRequested) return;
+    const retryTimeMs = this.cluster.retry.initialRetryTime;
+    this.logger.error(`Restarting the consumer in ${retryTimeMs}ms`, { groupId: this.config.groupId });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.stopRequested && !this.running) this.start(this.runConfig);
+    }, retryTimeMs);
+  }
+
+  /**
+   * Stops for good after a fatal error (non-retriable, as FENCED_INSTANCE_ID): no more fetches,
+   * heartbeats or commits (a fenced member's partitions belong to the process that fenced it), CRASH
+   * emitted with `restart: false`, as kafkajs does for an error that is not retriable.
    */
   private crash(error: Error): void {
     if (this.crashError !== undefined) return;
@@ -401,7 +491,9 @@ export class Consumer {
     try {
       assignment = await this.membership.join([...this.subscriptions.keys()], owned);
     } catch (error) {
-      // Out of the group: nothing is owned any more, whatever the protocol.
+      // Out of the group: nothing is owned any more, whatever the protocol, and the next round
+      // joins again (without this a failed join left the member outside the group for good).
+      this.needsJoin = true;
       this.positionEpoch++;
       this.assignment = new Map();
       this.positions.clear();
@@ -409,6 +501,7 @@ export class Consumer {
     } finally {
       this.joining = false;
     }
+    assignment = this.withoutUnsubscribedTopics(assignment);
     const has = (map: MemberAssignment, topic: string, partition: number) =>
       map.get(topic)?.includes(partition) ?? false;
     const revoked: [string, number][] = [];
@@ -474,6 +567,27 @@ export class Consumer {
     });
     // What was given up may be waiting for this member to let go: a second round hands it on.
     if (cooperative && revoked.length > 0) this.needsJoin = true;
+  }
+
+  /**
+   * As kafkajs: partitions of topics this member did not subscribe to (a leader's assignor gave
+   * them) are not read; RECEIVED_UNSUBSCRIBED_TOPICS says so.
+   */
+  private withoutUnsubscribedTopics(assignment: MemberAssignment): MemberAssignment {
+    const assignedTopics = [...assignment.keys()];
+    const topicsNotSubscribed = assignedTopics.filter((topic) => !this.subscriptions.has(topic));
+    if (topicsNotSubscribed.length === 0) return assignment;
+    const payload = {
+      groupId: this.config.groupId,
+      generationId: this.membership.generationId,
+      memberId: this.membership.memberId,
+      assignedTopics,
+      topicsSubscribed: [...this.subscriptions.keys()],
+      topicsNotSubscribed,
+    };
+    this.instrumentation.emit(consumerEvents.RECEIVED_UNSUBSCRIBED_TOPICS, payload);
+    this.logger.warn('Consumer group received unsubscribed topics', payload);
+    return new Map([...assignment].filter(([topic]) => this.subscriptions.has(topic)));
   }
 
   private resetTimestamp(topic: string): bigint {
@@ -583,12 +697,27 @@ export class Consumer {
     let handingOn = Promise.resolve();
     await Promise.all(
       [...byLeader].map(async ([leader, partitions]) => {
+        const startFetchMs = Date.now();
+        if (this.instrumentation.listening(consumerEvents.FETCH_START))
+          this.instrumentation.emit(consumerEvents.FETCH_START, { nodeId: leader });
         const response = await this.fetchFrom(leader, partitions).catch((error: unknown) => {
           this.logger.debug('fetch failed', { leader, error: (error as Error).message });
           void this.cluster.refreshMetadata().catch(() => undefined);
           return undefined;
         });
         if (response === undefined) return;
+        if (this.instrumentation.listening(consumerEvents.FETCH)) {
+          let numberOfBatches = 0;
+          for (const topic of response.responses) {
+            for (const partition of topic.partitions)
+              if (partition.records !== null && partition.records.length > 0) numberOfBatches++;
+          }
+          this.instrumentation.emit(consumerEvents.FETCH, {
+            numberOfBatches,
+            duration: Date.now() - startFetchMs,
+            nodeId: leader,
+          });
+        }
         const previous = handingOn;
         let handedOn!: () => void;
         handingOn = new Promise((resolve) => {
@@ -783,43 +912,49 @@ export class Consumer {
     };
     const heartbeat = () => this.heartbeat();
     if (this.runConfig.eachMessage !== undefined) {
-      for (const message of messages) {
-        if (
-          stale() ||
-          this.isPaused(topic, partitionIndex) ||
-          this.pendingSeeks.has(key(topic, partitionIndex))
-        ) {
-          return;
+      const eachMessage = this.runConfig.eachMessage;
+      const handOn = async (): Promise<void> => {
+        for (const message of messages) {
+          if (
+            stale() ||
+            this.isPaused(topic, partitionIndex) ||
+            this.pendingSeeks.has(key(topic, partitionIndex))
+          ) {
+            return;
+          }
+          try {
+            await eachMessage({ topic, partition: partitionIndex, message, heartbeat, pause });
+          } catch (error) {
+            // The message is handed on again after a backoff, as kafkajs does.
+            this.logger.error('eachMessage failed', {
+              topic,
+              partition: partitionIndex,
+              offset: message.offset,
+              error: (error as Error).message,
+            });
+            throw error;
+          }
+          if (epoch !== this.positionEpoch) return;
+          position.offset = BigInt(message.offset) + 1n;
+          position.resolved = position.offset;
+          this.uncommittedCount++;
+          await this.commitIfThreshold();
         }
-        try {
-          await this.runConfig.eachMessage({ topic, partition: partitionIndex, message, heartbeat, pause });
-        } catch (error) {
-          // The message is handed on again after a backoff, as kafkajs does.
-          this.logger.error('eachMessage failed', {
-            topic,
-            partition: partitionIndex,
-            offset: message.offset,
-            error: (error as Error).message,
-          });
-          throw error;
+        // Every record was handed on: skip past what the batches held beyond them (control records,
+        // aborted transactions) too.
+        if (!stale() && nextOffset > position.offset) {
+          position.offset = nextOffset;
+          if (
+            messages.length === 0 ||
+            position.resolved === BigInt(messages[messages.length - 1]!.offset) + 1n
+          ) {
+            position.resolved = nextOffset;
+          }
         }
-        if (epoch !== this.positionEpoch) return;
-        position.offset = BigInt(message.offset) + 1n;
-        position.resolved = position.offset;
-        this.uncommittedCount++;
-        await this.commitIfThreshold();
-      }
-      // Every record was handed on: skip past what the batches held beyond them (control records,
-      // aborted transactions) too.
-      if (!stale() && nextOffset > position.offset) {
-        position.offset = nextOffset;
-        if (
-          messages.length === 0 ||
-          position.resolved === BigInt(messages[messages.length - 1]!.offset) + 1n
-        ) {
-          position.resolved = nextOffset;
-        }
-      }
+      };
+      const started = this.startBatchProcess(topic, partitionIndex, partition.highWatermark, messages);
+      await handOn();
+      this.endBatchProcess(started);
       return;
     }
     if (this.batchQueue !== undefined) {
@@ -866,6 +1001,7 @@ export class Consumer {
         position.resolved = next;
       }
     };
+    const started = this.startBatchProcess(topic, partitionIndex, highWatermark, messages);
     await eachBatch({
       batch,
       resolveOffset,
@@ -876,10 +1012,55 @@ export class Consumer {
       isRunning: () => this.running,
       isStale: stale,
     });
+    this.endBatchProcess(started);
     if (epoch !== this.positionEpoch || this.pendingSeeks.has(key(topic, partitionIndex))) return;
     if (this.runConfig.eachBatchAutoResolve ?? true) resolveOffset(batch.lastOffset());
     // What was not resolved is handed on again from the first unresolved offset.
     position.offset = position.resolved >= BigInt(batch.lastOffset()) + 1n ? nextOffset : position.resolved;
+  }
+
+  /**
+   * kafkajs's START_BATCH_PROCESS before a partition's records are handed on; returns what
+   * END_BATCH_PROCESS needs, or undefined when nobody listens to either (nothing is built then).
+   */
+  private startBatchProcess(
+    topic: string,
+    partition: number,
+    highWatermark: bigint,
+    messages: readonly KafkaMessage[],
+  ): { readonly payload: BatchProcessPayload; readonly startMs: number } | undefined {
+    if (
+      messages.length === 0 ||
+      (!this.instrumentation.listening(consumerEvents.START_BATCH_PROCESS) &&
+        !this.instrumentation.listening(consumerEvents.END_BATCH_PROCESS))
+    ) {
+      return undefined;
+    }
+    const firstOffset = messages[0]!.offset;
+    const lastOffset = messages[messages.length - 1]!.offset;
+    const payload: BatchProcessPayload = {
+      topic,
+      partition,
+      highWatermark: String(highWatermark),
+      offsetLag: String(highWatermark - 1n - BigInt(lastOffset)),
+      offsetLagLow: String(highWatermark - 1n - BigInt(firstOffset)),
+      batchSize: messages.length,
+      firstOffset,
+      lastOffset,
+    };
+    this.instrumentation.emit(consumerEvents.START_BATCH_PROCESS, payload);
+    return { payload, startMs: Date.now() };
+  }
+
+  /** kafkajs's END_BATCH_PROCESS, once the records of a started batch were handed on. */
+  private endBatchProcess(
+    started: { readonly payload: BatchProcessPayload; readonly startMs: number } | undefined,
+  ): void {
+    if (started === undefined) return;
+    this.instrumentation.emit(consumerEvents.END_BATCH_PROCESS, {
+      ...started.payload,
+      duration: Date.now() - started.startMs,
+    });
   }
 
   /**
@@ -973,9 +1154,26 @@ export class Consumer {
     }
     this.lastCommitMs = Date.now();
     if (committing.length === 0) return;
-    await this.membership.commit(offsets);
+    await this.commit(offsets);
     for (const [position, offset] of committing) position.committed = offset;
     this.uncommittedCount = 0;
+  }
+
+  /** OffsetCommit at the coordinator, then kafkajs's COMMIT_OFFSETS. */
+  private async commit(offsets: ReadonlyMap<string, ReadonlyMap<number, bigint>>): Promise<void> {
+    const memberId = this.membership.memberId;
+    const groupGenerationId = this.membership.generationId;
+    await this.membership.commit(offsets);
+    if (offsets.size === 0 || !this.instrumentation.listening(consumerEvents.COMMIT_OFFSETS)) return;
+    this.instrumentation.emit(consumerEvents.COMMIT_OFFSETS, {
+      groupId: this.config.groupId,
+      memberId,
+      groupGenerationId,
+      topics: [...offsets].map(([topic, partitions]) => ({
+        topic,
+        partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+      })),
+    });
   }
 
   /** Commits the given offsets (the next offset to read, as in kafkajs). */
@@ -986,7 +1184,7 @@ export class Consumer {
       if (!byTopic.has(topic)) byTopic.set(topic, new Map());
       byTopic.get(topic)!.set(partition, BigInt(offset));
     }
-    await this.membership.commit(byTopic);
+    await this.commit(byTopic);
     for (const { topic, partition, offset } of offsets) {
       const position = this.positions.get(key(topic, partition));
       if (position !== undefined) position.committed = BigInt(offset);
@@ -1056,6 +1254,13 @@ export class Consumer {
    * member does not leave: its place waits for it until the session timeout).
    */
   async stop(): Promise<void> {
+    this.stopRequested = true;
+    if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    await this.halt();
+  }
+
+  private async halt(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     // A fetch loop waiting for room in batches()'s queue goes on (and ends); the reader's loop ends.

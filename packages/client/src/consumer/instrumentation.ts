@@ -1,19 +1,46 @@
-// kafkajs's instrumentation events for the consumer (`consumer.on(consumer.events.GROUP_JOIN, ...)`):
-// the names and event shape ({ id, type, timestamp, payload }) are kafkajs's; a subset of its events.
-// A listener that throws or rejects is logged, never allowed to stop the consumer.
+// kafkajs's consumer events (`consumer.on(consumer.events.GROUP_JOIN, ...)`): its full table and
+// payload shapes, emitted through the emitter the producer and admin share (../instrumentation.ts).
 
-import { KafkaJSNonRetriableError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import {
+  networkEventNames,
+  type RequestPayload,
+  type RequestQueueSizePayload,
+  type RequestTimeoutPayload,
+} from '../instrumentation.js';
+
+export type { InstrumentationEvent } from '../instrumentation.js';
 
 export const consumerEvents = {
+  HEARTBEAT: 'consumer.heartbeat',
+  COMMIT_OFFSETS: 'consumer.commit_offsets',
+  GROUP_JOIN: 'consumer.group_join',
+  FETCH: 'consumer.fetch',
+  FETCH_START: 'consumer.fetch_start',
+  START_BATCH_PROCESS: 'consumer.start_batch_process',
+  END_BATCH_PROCESS: 'consumer.end_batch_process',
   CONNECT: 'consumer.connect',
   DISCONNECT: 'consumer.disconnect',
-  GROUP_JOIN: 'consumer.group_join',
   STOP: 'consumer.stop',
   CRASH: 'consumer.crash',
+  REBALANCING: 'consumer.rebalancing',
+  RECEIVED_UNSUBSCRIBED_TOPICS: 'consumer.received_unsubscribed_topics',
+  ...networkEventNames('consumer'),
 } as const;
 
 export type ConsumerEventName = (typeof consumerEvents)[keyof typeof consumerEvents];
+
+export interface HeartbeatPayload {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly groupGenerationId: number;
+}
+
+export interface CommitOffsetsPayload {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly groupGenerationId: number;
+  readonly topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+}
 
 export interface GroupJoinPayload {
   readonly duration: number;
@@ -29,66 +56,68 @@ export interface GroupJoinPayload {
   readonly groupInstanceId: string | null;
 }
 
+export interface FetchStartPayload {
+  readonly nodeId: number;
+}
+
+export interface FetchPayload {
+  /** Partitions the answer brought records for (kafkajs 2 always says 0 here). */
+  readonly numberOfBatches: number;
+  readonly duration: number;
+  readonly nodeId: number;
+}
+
+export interface BatchProcessPayload {
+  readonly topic: string;
+  readonly partition: number;
+  readonly highWatermark: string;
+  readonly offsetLag: string;
+  readonly offsetLagLow: string;
+  readonly batchSize: number;
+  readonly firstOffset: string | null;
+  readonly lastOffset: string;
+}
+
+export interface EndBatchProcessPayload extends BatchProcessPayload {
+  readonly duration: number;
+}
+
 export interface CrashPayload {
   readonly error: Error;
   readonly groupId: string;
-  /** Always false: a crashed consumer stays stopped (kafkajs's `restartOnFailure` is not here). */
+  /** Whether the consumer starts again (kafkajs's rule: a retriable error, and `retry.restartOnFailure` agrees). */
   readonly restart: boolean;
 }
 
+export interface RebalancingPayload {
+  readonly groupId: string;
+  readonly memberId: string;
+}
+
+export interface ReceivedUnsubscribedTopicsPayload {
+  readonly groupId: string;
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly assignedTopics: string[];
+  readonly topicsSubscribed: string[];
+  readonly topicsNotSubscribed: string[];
+}
+
 export interface ConsumerEventPayloads {
+  [consumerEvents.HEARTBEAT]: HeartbeatPayload;
+  [consumerEvents.COMMIT_OFFSETS]: CommitOffsetsPayload;
+  [consumerEvents.GROUP_JOIN]: GroupJoinPayload;
+  [consumerEvents.FETCH]: FetchPayload;
+  [consumerEvents.FETCH_START]: FetchStartPayload;
+  [consumerEvents.START_BATCH_PROCESS]: BatchProcessPayload;
+  [consumerEvents.END_BATCH_PROCESS]: EndBatchProcessPayload;
   [consumerEvents.CONNECT]: undefined;
   [consumerEvents.DISCONNECT]: undefined;
-  [consumerEvents.GROUP_JOIN]: GroupJoinPayload;
   [consumerEvents.STOP]: undefined;
   [consumerEvents.CRASH]: CrashPayload;
-}
-
-export interface InstrumentationEvent<T> {
-  readonly id: number;
-  readonly type: string;
-  readonly timestamp: number;
-  readonly payload: T;
-}
-
-type Listener = (event: InstrumentationEvent<unknown>) => unknown;
-
-export class ConsumerInstrumentation {
-  private readonly listeners = new Map<string, Set<Listener>>();
-  private nextEventId = 0;
-
-  constructor(private readonly logger: Logger) {}
-
-  /** Adds a listener; returns the function that removes it, as kafkajs's `on` does. */
-  on<E extends ConsumerEventName>(
-    eventName: E,
-    listener: (event: InstrumentationEvent<ConsumerEventPayloads[E]>) => unknown,
-  ): () => void {
-    if (!Object.values(consumerEvents).includes(eventName)) {
-      throw new KafkaJSNonRetriableError(
-        `Event name should be one of ${Object.keys(consumerEvents).join(', ')}`,
-      );
-    }
-    let set = this.listeners.get(eventName);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners.set(eventName, set);
-    }
-    const entry = listener as Listener;
-    set.add(entry);
-    return () => set.delete(entry);
-  }
-
-  emit<E extends ConsumerEventName>(eventName: E, payload: ConsumerEventPayloads[E]): void {
-    const listeners = this.listeners.get(eventName);
-    if (listeners === undefined || listeners.size === 0) return;
-    const event = { id: this.nextEventId++, type: eventName, timestamp: Date.now(), payload };
-    for (const listener of listeners) {
-      Promise.resolve()
-        .then(() => listener(event))
-        .catch((error: unknown) =>
-          this.logger.error(`Failed to execute listener: ${(error as Error).message}`, { eventName }),
-        );
-    }
-  }
+  [consumerEvents.REBALANCING]: RebalancingPayload;
+  [consumerEvents.RECEIVED_UNSUBSCRIBED_TOPICS]: ReceivedUnsubscribedTopicsPayload;
+  [consumerEvents.REQUEST]: RequestPayload;
+  [consumerEvents.REQUEST_TIMEOUT]: RequestTimeoutPayload;
+  [consumerEvents.REQUEST_QUEUE_SIZE]: RequestQueueSizePayload;
 }

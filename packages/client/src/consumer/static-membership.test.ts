@@ -7,11 +7,12 @@ import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Cluster } from '../cluster.js';
 import { KafkaJSFencedInstanceIdError, KafkaJSNonRetriableError } from '../errors.js';
+import type { InstrumentationEvent } from '../instrumentation.js';
 import { createLogger, logLevel } from '../logger.js';
 import { resolveRetry, sleep } from '../retry.js';
 import { Consumer, type ConsumerConfig } from './consumer.js';
 import { encodeAssignment } from './consumer-protocol.js';
-import type { CrashPayload, GroupJoinPayload, InstrumentationEvent } from './instrumentation.js';
+import type { CrashPayload, GroupJoinPayload } from './instrumentation.js';
 
 const apiName = (apiKey: number) => Object.entries(ApiKey).find(([, key]) => key === apiKey)![0];
 

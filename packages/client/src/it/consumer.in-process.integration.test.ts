@@ -1,6 +1,8 @@
 // The consumer and the group admin calls against a real three-node Gregor cluster inside the test
 // process: group membership and rebalances between members, auto and manual commits, eachBatch,
-// seek, pause/resume; and a group shared with kafkajs members.
+// seek, pause/resume; and a group shared with kafkajs members. Instrumentation events: what a
+// member sees through a rebalance, and the same listener code run against kafkajs and against this
+// client on this cluster sees the same event types (and REQUEST payloads with the same fields).
 
 import { waitFor } from '@gregor/ground/testing';
 import { startCluster, type TestCluster } from '@gregor/testkit';
@@ -8,6 +10,7 @@ import { Kafka as KafkaJs, logLevel as kafkajsLogLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PartitionAssigners } from '../consumer/assigners.js';
 import type { Consumer } from '../consumer/consumer.js';
+import type { InstrumentationEvent } from '../instrumentation.js';
 import { Kafka } from '../kafka.js';
 import { logLevel } from '../logger.js';
 
@@ -54,6 +57,20 @@ describe('consumer', () => {
 
     const seenA: { partition: number; value: string; offset: number }[] = [];
     const a = kafka.consumer({ groupId: 'g1', ...fast });
+    const eventsOfA = new Map<string, InstrumentationEvent<Record<string, unknown>>[]>();
+    for (const name of [
+      a.events.HEARTBEAT,
+      a.events.COMMIT_OFFSETS,
+      a.events.FETCH,
+      a.events.START_BATCH_PROCESS,
+      a.events.END_BATCH_PROCESS,
+      a.events.REBALANCING,
+    ]) {
+      eventsOfA.set(name, []);
+      a.on(name, (event) => {
+        eventsOfA.get(name)!.push(event as unknown as InstrumentationEvent<Record<string, unknown>>);
+      });
+    }
     await a.connect();
     await a.subscribe({ topic: 'orders', fromBeginning: true });
     await collect(a, seenA);
@@ -100,6 +117,29 @@ describe('consumer', () => {
     await waitFor('a holds every partition again', () => a.assignments()[0]?.partitions.length === 4, {
       timeoutMs: 20_000,
     });
+    // What a saw through b's join and leave, in kafkajs's shapes.
+    const of = (type: string) => eventsOfA.get(type)!;
+    expect(of(a.events.REBALANCING).length).toBeGreaterThan(0);
+    expect(of(a.events.REBALANCING)[0]!.payload).toEqual({ groupId: 'g1', memberId: expect.any(String) });
+    expect(of(a.events.HEARTBEAT)[0]!.payload).toMatchObject({
+      groupId: 'g1',
+      groupGenerationId: expect.any(Number),
+    });
+    const commits = of(a.events.COMMIT_OFFSETS).map((event) => event.payload);
+    expect(commits[0]).toMatchObject({
+      groupId: 'g1',
+      topics: [expect.objectContaining({ topic: 'orders' })],
+    });
+    expect(of(a.events.FETCH)[0]!.payload).toMatchObject({
+      nodeId: expect.any(Number),
+      duration: expect.any(Number),
+    });
+    const batchesOfA = of(a.events.END_BATCH_PROCESS).map((event) => event.payload);
+    // Every record a read was in some batch it started and ended.
+    const recordsInBatches = batchesOfA.reduce((sum, batch) => sum + (batch.batchSize as number), 0);
+    expect(recordsInBatches).toBe(seenA.length);
+    expect(of(a.events.START_BATCH_PROCESS)).toHaveLength(batchesOfA.length);
+    expect(batchesOfA[0]).toMatchObject({ topic: 'orders', duration: expect.any(Number) });
     await a.disconnect();
 
     // A new member of the group starts at the committed offsets: only what came after.
@@ -209,6 +249,54 @@ describe('consumer', () => {
     await admin.disconnect();
   });
 
+  it('the same listener code sees the same event types against kafkajs and this client; REQUEST has kafkajs’s fields', async () => {
+    const kafkajs = new KafkaJs({
+      clientId: 'client-test',
+      brokers: cluster.bootstrapServers,
+      logLevel: kafkajsLogLevel.NOTHING,
+      retry: { initialRetryTime: 100, retries: 8 },
+    });
+    const theirs = await observeEvents(kafkajs as unknown as KafkaLike, 'events-kafkajs');
+    const ours = await observeEvents(kafka as unknown as KafkaLike, 'events-gregor');
+    for (const client of ['admin', 'producer', 'consumer'] as const) {
+      expect([...ours.types[client]].sort(), client).toEqual([...theirs.types[client]].sort());
+    }
+    expect(ours.types.consumer).toEqual(
+      new Set([
+        'consumer.connect',
+        'consumer.group_join',
+        'consumer.fetch_start',
+        'consumer.fetch',
+        'consumer.start_batch_process',
+        'consumer.end_batch_process',
+        'consumer.heartbeat',
+        'consumer.commit_offsets',
+        'consumer.network.request',
+        'consumer.stop',
+        'consumer.disconnect',
+      ]),
+    );
+    const fields = [
+      'broker',
+      'clientId',
+      'correlationId',
+      'size',
+      'createdAt',
+      'sentAt',
+      'pendingDuration',
+      'duration',
+      'apiName',
+      'apiKey',
+      'apiVersion',
+    ].sort();
+    expect(Object.keys(ours.produceRequest).sort()).toEqual(fields);
+    expect(Object.keys(theirs.produceRequest).sort()).toEqual(fields);
+    expect(ours.produceRequest).toMatchObject({ clientId: 'client-test', apiName: 'Produce', apiKey: 0 });
+    expect(ours.produceRequest.broker).toMatch(/^[\w.-]+:\d+$/);
+    expect(ours.produceRequest.size).toBeGreaterThan(0);
+    expect(ours.produceRequest.sentAt).toBeGreaterThanOrEqual(ours.produceRequest.createdAt as number);
+  });
+
   it('rebalances cooperatively: a member keeps reading what it keeps while a newcomer takes its share', async () => {
     const admin = kafka.admin();
     await admin.connect();
@@ -263,3 +351,81 @@ describe('consumer', () => {
     await admin.disconnect();
   });
 });
+
+/** What kafkajs's `Kafka` and ours have in common, as listener code written for kafkajs uses it. */
+interface Emitting {
+  readonly events: Record<string, string>;
+  on(
+    eventName: string,
+    listener: (event: { type: string; payload: Record<string, unknown> }) => void,
+  ): () => void;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+interface KafkaLike {
+  admin(): Emitting & {
+    createTopics(options: {
+      topics: { topic: string; numPartitions: number; replicationFactor: number }[];
+    }): Promise<boolean>;
+  };
+  producer(): Emitting & { send(record: { topic: string; messages: { value: string }[] }): Promise<unknown> };
+  consumer(config: Record<string, unknown>): Emitting & {
+    subscribe(subscription: { topic: string; fromBeginning: boolean }): Promise<void>;
+    run(config: { autoCommitInterval: number; eachMessage: () => Promise<void> }): Promise<void>;
+  };
+}
+
+/**
+ * Listener code as one writes it for kafkajs: every event of every client recorded by type; an
+ * admin creates a topic, a producer sends ten records, a consumer reads them in a new group and runs
+ * until it has heartbeaten and committed. Run once against kafkajs and once against our client.
+ */
+async function observeEvents(client: KafkaLike, topic: string) {
+  const types = { admin: new Set<string>(), producer: new Set<string>(), consumer: new Set<string>() };
+  let produceRequest: Record<string, unknown> | undefined;
+  const listenToAll = (emitter: Emitting, into: Set<string>) => {
+    for (const name of Object.values(emitter.events)) {
+      emitter.on(name, (event) => {
+        into.add(event.type);
+        if (event.type === 'producer.network.request' && event.payload.apiName === 'Produce')
+          produceRequest ??= event.payload;
+      });
+    }
+  };
+  const admin = client.admin();
+  listenToAll(admin, types.admin);
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+  const producer = client.producer();
+  listenToAll(producer, types.producer);
+  await producer.connect();
+  await producer.send({
+    topic,
+    messages: Array.from({ length: 10 }, (_, index) => ({ value: `v${index}` })),
+  });
+  await producer.disconnect();
+  const consumer = client.consumer({
+    groupId: `${topic}-group`,
+    heartbeatInterval: 100,
+    maxWaitTimeInMs: 100,
+  });
+  listenToAll(consumer, types.consumer);
+  let read = 0;
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommitInterval: 100,
+    eachMessage: async () => {
+      read++;
+    },
+  });
+  await waitFor(`${topic}: ten records read, a heartbeat and a commit`, () =>
+    read === 10 && types.consumer.has('consumer.heartbeat') && types.consumer.has('consumer.commit_offsets')
+      ? true
+      : undefined,
+  );
+  await consumer.disconnect();
+  await admin.disconnect();
+  expect(produceRequest).toBeDefined();
+  return { types, produceRequest: produceRequest! };
+}

@@ -5,6 +5,13 @@
 import { CompressionType, type RecordHeader, type RecordInput } from '@gregor/protocol';
 import type { Cluster } from '../cluster.js';
 import { KafkaJSError, KafkaJSNonRetriableError, KafkaJSSendError } from '../errors.js';
+import {
+  createInstrumentation,
+  type InstrumentationListener,
+  type ProducerEventName,
+  type ProducerEventPayloads,
+  producerEvents,
+} from '../instrumentation.js';
 import type { Logger } from '../logger.js';
 import { createDefaultPartitioner, type ICustomPartitioner, type Partitioner } from './partitioners.js';
 import { type RecordMetadata, recordSizeEstimate, SendTracker } from './producer-batch.js';
@@ -122,11 +129,19 @@ export class Producer {
   /** send() calls whose records are not all in the accumulator yet; flush() waits for them. */
   private readonly appending = new Set<Promise<unknown>>();
 
+  /** kafkajs's event names, for `on()`. */
+  readonly events = producerEvents;
+
   constructor(
     private readonly cluster: Cluster,
     logger: Logger,
     requestTimeoutMs: number,
     config: ProducerConfig = {},
+    private readonly instrumentation = createInstrumentation<ProducerEventPayloads>(
+      producerEvents,
+      'producer.events',
+      logger,
+    ),
   ) {
     const transactionalId = config.transactionalId;
     if (
@@ -223,6 +238,7 @@ export class Producer {
     await this.cluster.connect();
     this.sender.open();
     this.connected = true;
+    this.instrumentation.emit(producerEvents.CONNECT, undefined);
   }
 
   async disconnect(): Promise<void> {
@@ -231,6 +247,15 @@ export class Producer {
     this.sender.close();
     this.cluster.disconnect();
     this.connected = false;
+    this.instrumentation.emit(producerEvents.DISCONNECT, undefined);
+  }
+
+  /** kafkajs's `producer.on(producer.events.X, listener)`; returns the listener's remover. */
+  on<E extends ProducerEventName>(
+    eventName: E,
+    listener: InstrumentationListener<ProducerEventPayloads[E]>,
+  ): () => void {
+    return this.instrumentation.on(eventName, listener);
   }
 
   send(record: ProducerRecord): Promise<RecordMetadata[]> {
