@@ -32,6 +32,7 @@ import { createDescribeGroupsHandler } from './describe-groups.js';
 import { handleDescribeLogDirs } from './describe-log-dirs.js';
 import { handleDescribeProducers } from './describe-producers.js';
 import { createDescribeQuorumHandler, type MetadataQuorum } from './describe-quorum.js';
+import { handleDescribeTopicPartitions } from './describe-topic-partitions.js';
 import { createDescribeTransactionsHandler } from './describe-transactions.js';
 import { handleDescribeUserScramCredentials } from './describe-user-scram-credentials.js';
 import { handleElectLeaders } from './elect-leaders.js';
@@ -112,6 +113,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.CreatePartitions]: handleCreatePartitions,
     [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,
     [ApiKey.DescribeCluster]: handleDescribeCluster,
+    [ApiKey.DescribeTopicPartitions]: handleDescribeTopicPartitions,
     [ApiKey.DescribeProducers]: handleDescribeProducers,
     [ApiKey.DescribeAcls]: handleDescribeAcls,
     [ApiKey.CreateAcls]: handleCreateAcls,

@@ -1,6 +1,7 @@
 // The operator APIs on three real processes, driven through the built `gregor` CLI as operators
 // run it (kafka-metadata-quorum.sh, kafka-leader-election.sh, kafka-log-dirs.sh and
-// kafka-transactions.sh describe-producers), with every effect checked over the Kafka protocol.
+// kafka-transactions.sh describe-producers, kafka-topics.sh --describe over DescribeTopicPartitions,
+// also sent by @platformatic/kafka), with every effect checked over the Kafka protocol.
 // Automatic preferred-leader rebalancing is off, so only the tool moves leadership back.
 // Waits poll observable state with a bound; nothing asserts on timing.
 
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { Connection, describeTopicPartitionsV0 } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, ProcessCluster, runGregorCli } from '../testing/process-cluster.js';
 
@@ -442,5 +444,80 @@ describe('gregor transactions describe-producers (DescribeProducers)', () => {
     );
     expect(follower.code).toBe(1);
     expect(follower.stderr).toContain('NOT_LEADER_OR_FOLLOWER');
+  });
+});
+
+describe('DescribeTopicPartitions through @platformatic/kafka and `gregor topics describe`', () => {
+  it('pages a three-broker topic with its id, leaders and empty ELR lists; the CLI follows the cursor', async () => {
+    await createTopic('paged', [
+      [1, 2],
+      [2, 3],
+      [3, 1],
+    ]);
+    const connection = new Connection('dtp-platformatic');
+    await connection.connect('127.0.0.1', cluster.node(3).kafkaPort);
+    try {
+      // @platformatic/kafka (written without Gregor) encodes the request with its cursor marker and
+      // decodes the answer; two partitions per page leave the third for the next one.
+      const first = await waitFor(
+        'paged described with a leader for every partition',
+        async () => {
+          const response = await describeTopicPartitionsV0.api.async(
+            connection,
+            [{ name: 'paged' }],
+            2,
+            undefined,
+          );
+          const topic = response.topics[0];
+          return topic?.partitions.length === 2 && topic.partitions.every((p) => p.leaderId >= 0)
+            ? response
+            : undefined;
+        },
+        waitOptions(),
+      );
+      expect(first.nextCursor).toEqual({ topicName: 'paged', partitionIndex: 2 });
+      const [topic] = first.topics;
+      expect(topic).toMatchObject({ errorCode: 0, name: 'paged', isInternal: false });
+      expect(topic!.topicId).toMatch(/^[0-9a-f-]{32,36}$/);
+      expect(topic!.topicId.replace(/-/g, '')).not.toBe('0'.repeat(32));
+      expect(topic!.partitions.map((p) => [p.partitionIndex, p.replicaNodes])).toEqual([
+        [0, [1, 2]],
+        [1, [2, 3]],
+      ]);
+      for (const partition of topic!.partitions) {
+        expect(partition).toMatchObject({ errorCode: 0, eligibleLeaderReplicas: [], lastKnownElr: [] });
+        expect(partition.replicaNodes).toContain(partition.leaderId);
+      }
+      const rest = await describeTopicPartitionsV0.api.async(connection, [{ name: 'paged' }], 2, {
+        topicName: 'paged',
+        partitionIndex: 2,
+      });
+      expect(rest.nextCursor).toBeUndefined();
+      expect(rest.topics[0]!.partitions.map((p) => [p.partitionIndex, p.replicaNodes])).toEqual([
+        [2, [3, 1]],
+      ]);
+    } finally {
+      await connection.close();
+    }
+    const run = await gregor(
+      'topics',
+      '--bootstrap-server',
+      bootstrapOf(2),
+      'describe',
+      '--topic',
+      'paged',
+      '--partition-size-limit-per-response',
+      '1',
+    );
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const rows = run.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('\t'))
+      .map((line) => /Partition: (\d+)\tLeader: (-?\d+)\tReplicas: ([\d,]+)/.exec(line)!.slice(1));
+    expect(rows.map(([partition, , replicas]) => [partition, replicas])).toEqual([
+      ['0', '1,2'],
+      ['1', '2,3'],
+      ['2', '3,1'],
+    ]);
   });
 });

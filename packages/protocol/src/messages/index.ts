@@ -16,6 +16,10 @@ export { describeGroupsApi } from './apis/describe-groups.js';
 export { describeLogDirsApi } from './apis/describe-log-dirs.js';
 export { describeProducersApi } from './apis/describe-producers.js';
 export { describeQuorumApi } from './apis/describe-quorum.js';
+export {
+  describeTopicPartitionsApi,
+  describeTopicPartitionsLimitDefault,
+} from './apis/describe-topic-partitions.js';
 export { describeTransactionsApi } from './apis/describe-transactions.js';
 export { electionType, electLeadersApi } from './apis/elect-leaders.js';
 export { endTxnApi } from './apis/end-txn.js';

@@ -24,6 +24,7 @@ import { describeGroupsApi } from './apis/describe-groups.js';
 import { describeLogDirsApi } from './apis/describe-log-dirs.js';
 import { describeProducersApi } from './apis/describe-producers.js';
 import { describeQuorumApi } from './apis/describe-quorum.js';
+import { describeTopicPartitionsApi } from './apis/describe-topic-partitions.js';
 import { describeTransactionsApi } from './apis/describe-transactions.js';
 import { describeUserScramCredentialsApi } from './apis/describe-user-scram-credentials.js';
 import { electLeadersApi } from './apis/elect-leaders.js';
@@ -101,6 +102,7 @@ export const apis = {
   [ApiKey.DescribeProducers]: describeProducersApi,
   [ApiKey.DescribeTransactions]: describeTransactionsApi,
   [ApiKey.ListTransactions]: listTransactionsApi,
+  [ApiKey.DescribeTopicPartitions]: describeTopicPartitionsApi,
 } as const;
 
 export type Apis = typeof apis;
