@@ -57,6 +57,7 @@ import { handleIncrementalAlterConfigs } from './incremental-alter-configs.js';
 import { createInitProducerIdHandler } from './init-producer-id.js';
 import { createJoinGroupHandler } from './join-group.js';
 import { createLeaveGroupHandler } from './leave-group.js';
+import { handleListConfigResources } from './list-config-resources.js';
 import { createListGroupsHandler } from './list-groups.js';
 import { handleListOffsets } from './list-offsets.js';
 import { handleListPartitionReassignments } from './list-partition-reassignments.js';
@@ -114,6 +115,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,
     [ApiKey.DescribeCluster]: handleDescribeCluster,
     [ApiKey.DescribeTopicPartitions]: handleDescribeTopicPartitions,
+    [ApiKey.ListConfigResources]: handleListConfigResources,
     [ApiKey.DescribeProducers]: handleDescribeProducers,
     [ApiKey.DescribeAcls]: handleDescribeAcls,
     [ApiKey.CreateAcls]: handleCreateAcls,

@@ -1,7 +1,8 @@
 // The operator APIs on three real processes, driven through the built `gregor` CLI as operators
 // run it (kafka-metadata-quorum.sh, kafka-leader-election.sh, kafka-log-dirs.sh and
 // kafka-transactions.sh describe-producers, kafka-topics.sh --describe over DescribeTopicPartitions,
-// also sent by @platformatic/kafka), with every effect checked over the Kafka protocol.
+// also sent by @platformatic/kafka; ListConfigResources), with every effect checked over the Kafka
+// protocol.
 // Automatic preferred-leader rebalancing is off, so only the tool moves leadership back.
 // Waits poll observable state with a bound; nothing asserts on timing.
 
@@ -9,8 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
-import { CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
-import { Connection, describeTopicPartitionsV0 } from '@platformatic/kafka';
+import { CompressionType, ErrorCode, encodeRecordBatch, listedConfigResourceType } from '@gregor/protocol';
+import { Connection, describeTopicPartitionsV0, listClientMetricsResourcesV0 } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, ProcessCluster, runGregorCli } from '../testing/process-cluster.js';
 
@@ -519,5 +520,43 @@ describe('DescribeTopicPartitions through @platformatic/kafka and `gregor topics
       ['1', '2,3'],
       ['2', '3,1'],
     ]);
+  });
+});
+
+describe('ListConfigResources through @platformatic/kafka (v0, ListClientMetricsResources) and v1', () => {
+  it('lists no client metrics resources in v0; v1 lists every broker and topic by type', async () => {
+    await createTopic('configurable', [[1]]);
+    const connection = new Connection('lcr-platformatic');
+    await connection.connect('127.0.0.1', cluster.node(2).kafkaPort);
+    try {
+      expect(await listClientMetricsResourcesV0.api.async(connection)).toEqual({
+        throttleTimeMs: 0,
+        errorCode: 0,
+        clientMetricsResources: [],
+      });
+    } finally {
+      await connection.close();
+    }
+    const listed = await waitFor(
+      'every broker live and configurable listed',
+      () =>
+        withConnection(3, async (gregorConnection) => {
+          const response = await gregorConnection.call(
+            ApiKey.ListConfigResources,
+            1,
+            { resourceTypes: [listedConfigResourceType.broker, listedConfigResourceType.topic] },
+            5_000,
+          );
+          const names = response.configResources.map((r) => `${r.resourceType}:${r.resourceName}`);
+          return names.includes('2:configurable') && names.filter((n) => n.startsWith('4:')).length === 3
+            ? response
+            : undefined;
+        }),
+      waitOptions(),
+    );
+    expect(listed.errorCode).toBe(ErrorCode.NONE);
+    expect(listed.configResources.filter((r) => r.resourceType === listedConfigResourceType.broker)).toEqual(
+      ['1', '2', '3'].map((resourceName) => ({ resourceName, resourceType: 4 })),
+    );
   });
 });

@@ -52,6 +52,7 @@ export const ApiKey = {
   DescribeProducers: 61,
   DescribeTransactions: 65,
   ListTransactions: 66,
+  ListConfigResources: 74,
   DescribeTopicPartitions: 75,
 } as const;
 
@@ -121,6 +122,7 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DescribeProducers', 0, 0),
   support('DescribeTransactions', 0, 0),
   support('ListTransactions', 1, 0),
+  support('ListConfigResources', 1, 0),
   support('DescribeTopicPartitions', 0, 0),
 ];
 

@@ -30,6 +30,7 @@ export { alterConfigOpType, incrementalAlterConfigsApi } from './apis/incrementa
 export { initProducerIdApi } from './apis/init-producer-id.js';
 export { joinGroupApi } from './apis/join-group.js';
 export { leaveGroupApi } from './apis/leave-group.js';
+export { listConfigResourcesApi, listedConfigResourceType } from './apis/list-config-resources.js';
 export { listGroupsApi } from './apis/list-groups.js';
 export { earliestTimestamp, latestTimestamp, listOffsetsApi } from './apis/list-offsets.js';
 export { listPartitionReassignmentsApi } from './apis/list-partition-reassignments.js';

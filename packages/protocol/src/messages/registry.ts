@@ -36,6 +36,7 @@ import { incrementalAlterConfigsApi } from './apis/incremental-alter-configs.js'
 import { initProducerIdApi } from './apis/init-producer-id.js';
 import { joinGroupApi } from './apis/join-group.js';
 import { leaveGroupApi } from './apis/leave-group.js';
+import { listConfigResourcesApi } from './apis/list-config-resources.js';
 import { listGroupsApi } from './apis/list-groups.js';
 import { listOffsetsApi } from './apis/list-offsets.js';
 import { listPartitionReassignmentsApi } from './apis/list-partition-reassignments.js';
@@ -102,6 +103,7 @@ export const apis = {
   [ApiKey.DescribeProducers]: describeProducersApi,
   [ApiKey.DescribeTransactions]: describeTransactionsApi,
   [ApiKey.ListTransactions]: listTransactionsApi,
+  [ApiKey.ListConfigResources]: listConfigResourcesApi,
   [ApiKey.DescribeTopicPartitions]: describeTopicPartitionsApi,
 } as const;
 
