@@ -80,6 +80,7 @@ import {
   txnOffsetCommitTransactionalIdAuthorized,
 } from './txn-authorization.js';
 import { createTxnOffsetCommitHandler } from './txn-offset-commit.js';
+import { handleUnregisterBroker } from './unregister-broker.js';
 import { handleWriteTxnMarkers } from './write-txn-markers.js';
 
 /** The services some APIs need beyond the BrokerContext; an API whose service is absent is not served. */
@@ -116,6 +117,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.DescribeCluster]: handleDescribeCluster,
     [ApiKey.DescribeTopicPartitions]: handleDescribeTopicPartitions,
     [ApiKey.ListConfigResources]: handleListConfigResources,
+    [ApiKey.UnregisterBroker]: handleUnregisterBroker,
     [ApiKey.DescribeProducers]: handleDescribeProducers,
     [ApiKey.DescribeAcls]: handleDescribeAcls,
     [ApiKey.CreateAcls]: handleCreateAcls,

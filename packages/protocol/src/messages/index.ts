@@ -43,6 +43,7 @@ export { offsetForLeaderEpochApi } from './apis/offset-for-leader-epoch.js';
 export { produceApi } from './apis/produce.js';
 export { syncGroupApi } from './apis/sync-group.js';
 export { txnOffsetCommitApi } from './apis/txn-offset-commit.js';
+export { unregisterBrokerApi } from './apis/unregister-broker.js';
 export { writeTxnMarkersApi } from './apis/write-txn-markers.js';
 export * from './codec.js';
 export * from './frames.js';

@@ -51,6 +51,7 @@ import { saslAuthenticateApi } from './apis/sasl-authenticate.js';
 import { saslHandshakeApi } from './apis/sasl-handshake.js';
 import { syncGroupApi } from './apis/sync-group.js';
 import { txnOffsetCommitApi } from './apis/txn-offset-commit.js';
+import { unregisterBrokerApi } from './apis/unregister-broker.js';
 import { writeTxnMarkersApi } from './apis/write-txn-markers.js';
 import type { Decoded, EncodeInput } from './schema.js';
 
@@ -101,6 +102,7 @@ export const apis = {
   [ApiKey.DescribeQuorum]: describeQuorumApi,
   [ApiKey.DescribeCluster]: describeClusterApi,
   [ApiKey.DescribeProducers]: describeProducersApi,
+  [ApiKey.UnregisterBroker]: unregisterBrokerApi,
   [ApiKey.DescribeTransactions]: describeTransactionsApi,
   [ApiKey.ListTransactions]: listTransactionsApi,
   [ApiKey.ListConfigResources]: listConfigResourcesApi,
