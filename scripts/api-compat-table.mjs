@@ -83,7 +83,7 @@ const kafkaApiKeys = [
   [61, 'DescribeProducers'],
   [62, 'BrokerRegistration', 'broker to controller: Gregor uses gRPC'],
   [63, 'BrokerHeartbeat', 'broker to controller: Gregor uses gRPC'],
-  [64, 'UnregisterBroker'],
+  [64, 'UnregisterBroker', 'an active broker is not refused (as Kafka): it registers again'],
   [65, 'DescribeTransactions'],
   [66, 'ListTransactions'],
   [67, 'AllocateProducerIds', 'broker to controller: Gregor uses gRPC'],
@@ -374,6 +374,10 @@ const testedBy = {
   DescribeTopicPartitions: {
     clients: ['@platformatic/kafka', 'gregor topics'],
     files: [`${it}operator-apis.integration.test.ts`, 'packages/cli/src/it/topics.integration.test.ts'],
+  },
+  UnregisterBroker: {
+    clients: ['gregor cluster', '@platformatic/kafka'],
+    files: [`${it}operator-apis.integration.test.ts`],
   },
   ListConfigResources: {
     clients: ['@platformatic/kafka', 'Gregor client'],

@@ -1,8 +1,8 @@
 // The operator APIs on three real processes, driven through the built `gregor` CLI as operators
 // run it (kafka-metadata-quorum.sh, kafka-leader-election.sh, kafka-log-dirs.sh and
 // kafka-transactions.sh describe-producers, kafka-topics.sh --describe over DescribeTopicPartitions,
-// also sent by @platformatic/kafka; ListConfigResources), with every effect checked over the Kafka
-// protocol.
+// also sent by @platformatic/kafka; ListConfigResources; kafka-cluster.sh cluster-id and unregister),
+// with every effect checked over the Kafka protocol.
 // Automatic preferred-leader rebalancing is off, so only the tool moves leadership back.
 // Waits poll observable state with a bound; nothing asserts on timing.
 
@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { CompressionType, ErrorCode, encodeRecordBatch, listedConfigResourceType } from '@gregor/protocol';
-import { Connection, describeTopicPartitionsV0, listClientMetricsResourcesV0 } from '@platformatic/kafka';
+import {
+  Connection,
+  describeTopicPartitionsV0,
+  listClientMetricsResourcesV0,
+  unregisterBrokerV0,
+} from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, ProcessCluster, runGregorCli } from '../testing/process-cluster.js';
 
@@ -557,6 +562,72 @@ describe('ListConfigResources through @platformatic/kafka (v0, ListClientMetrics
     expect(listed.errorCode).toBe(ErrorCode.NONE);
     expect(listed.configResources.filter((r) => r.resourceType === listedConfigResourceType.broker)).toEqual(
       ['1', '2', '3'].map((resourceName) => ({ resourceName, resourceType: 4 })),
+    );
+  });
+});
+
+describe('gregor cluster (kafka-cluster.sh: cluster-id, unregister) and UnregisterBroker through @platformatic/kafka', () => {
+  /** The broker ids DescribeCluster lists (live, unfenced), through node `viaId`. */
+  const liveBrokerIds = (viaId: number) =>
+    withConnection(viaId, async (connection) => {
+      const described = await connection.call(
+        ApiKey.DescribeCluster,
+        0,
+        { includeClusterAuthorizedOperations: false },
+        5_000,
+      );
+      return described.brokers.map((broker) => broker.brokerId).sort();
+    });
+
+  it('prints the cluster id; unregisters a stopped broker, which registers again when it restarts', async () => {
+    expect(await gregor('cluster', 'cluster-id', '--bootstrap-server', bootstrapOf(2))).toEqual({
+      code: 0,
+      stdout: `Cluster ID: ${cluster.clusterId}\n`,
+      stderr: '',
+    });
+
+    await cluster.stop(3);
+    await waitFor(
+      'node 3 fenced',
+      async () => ((await liveBrokerIds(1).catch(() => [])).join() === '1,2' ? true : undefined),
+      waitOptions(),
+    );
+    const unregister = () =>
+      gregor('cluster', 'unregister', '--bootstrap-server', bootstrapOf(1), '--id', '3');
+    expect(await unregister()).toEqual({
+      code: 0,
+      stdout: 'Broker 3 is no longer registered.\n',
+      stderr: '',
+    });
+    expect(await unregister()).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Error: BROKER_ID_NOT_REGISTERED: Broker ID 3 is not currently registered\n',
+    });
+    // @platformatic/kafka's UnregisterBroker v0 codec (a client written without Gregor) gets the
+    // same answer from another node, which takes it to the controller.
+    const connection = new Connection('unregister-platformatic');
+    await connection.connect('127.0.0.1', cluster.node(2).kafkaPort);
+    try {
+      const refused = await unregisterBrokerV0.api.async(connection, 3).then(
+        () => undefined,
+        (error: { response?: unknown }) => error.response,
+      );
+      expect(refused).toEqual({
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED,
+        errorMessage: 'Broker ID 3 is not currently registered',
+      });
+    } finally {
+      await connection.close();
+    }
+
+    await cluster.restart(3);
+    await cluster.waitReady();
+    await waitFor(
+      'node 3 registered and live again',
+      async () => ((await liveBrokerIds(1).catch(() => [])).join() === '1,2,3' ? true : undefined),
+      waitOptions(),
     );
   });
 });

@@ -576,7 +576,9 @@ export class ControllerRpcDispatcher {
     },
 
     UnregisterBroker: async (request) => {
-      const result = await this.controller.call((controller) => controller.unregisterBroker(request.brokerId));
+      const result = await this.controller.call((controller) =>
+        controller.unregisterBroker(request.brokerId),
+      );
       if (!result.ok) {
         if (isRedirect(result)) return { status: failed(result) };
         return { status: status(result.errorCode, result.message, this.nodeId) };
