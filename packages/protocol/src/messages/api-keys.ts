@@ -89,7 +89,7 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DescribeGroups', 5, 5),
   support('ListGroups', 4, 3),
   support('SaslHandshake', 1, 2),
-  support('ApiVersions', 3, 3),
+  support('ApiVersions', 4, 3),
   support('CreateTopics', 7, 5),
   support('DeleteTopics', 6, 4),
   support('DeleteRecords', 2, 2),
