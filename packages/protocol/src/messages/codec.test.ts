@@ -315,7 +315,7 @@ describe('ApiVersions for an unsupported version', () => {
     expect(ranges.find((range) => range.apiKey === ApiKey.ApiVersions)).toEqual({
       apiKey: 18,
       minVersion: 0,
-      maxVersion: 3,
+      maxVersion: 4,
     });
   });
 });
