@@ -83,7 +83,7 @@ const kafkaApiKeys = [
   [61, 'DescribeProducers'],
   [62, 'BrokerRegistration', 'broker to controller: Gregor uses gRPC'],
   [63, 'BrokerHeartbeat', 'broker to controller: Gregor uses gRPC'],
-  [64, 'UnregisterBroker'],
+  [64, 'UnregisterBroker', 'an active broker is not refused (as Kafka): it registers again'],
   [65, 'DescribeTransactions'],
   [66, 'ListTransactions'],
   [67, 'AllocateProducerIds', 'broker to controller: Gregor uses gRPC'],
@@ -93,8 +93,12 @@ const kafkaApiKeys = [
   [71, 'GetTelemetrySubscriptions', 'no client telemetry (KIP-714)'],
   [72, 'PushTelemetry', 'no client telemetry (KIP-714)'],
   [73, 'AssignReplicasToDirs', 'broker to controller'],
-  [74, 'ListConfigResources'],
-  [75, 'DescribeTopicPartitions'],
+  [
+    74,
+    'ListConfigResources',
+    'topics, brokers, broker loggers; Gregor has no group or client-metrics configs',
+  ],
+  [75, 'DescribeTopicPartitions', 'ELR (KIP-966) off: empty lists; at most 2000 partitions per response'],
   [76, 'ShareGroupHeartbeat', 'share groups (KIP-932) not implemented'],
   [77, 'ShareGroupDescribe', 'share groups (KIP-932) not implemented'],
   [78, 'ShareFetch', 'share groups (KIP-932) not implemented'],
@@ -113,6 +117,107 @@ const kafkaApiKeys = [
   [91, 'AlterShareGroupOffsets', 'share groups (KIP-932) not implemented'],
   [92, 'DeleteShareGroupOffsets', 'share groups (KIP-932) not implemented'],
 ];
+
+/**
+ * Kafka 4.1's highest version of each key, as a 4.1 broker or controller advertises it in
+ * ApiVersions (the JSON specs' validVersions, without versions marked latestVersionUnstable); null
+ * for the keys Kafka 4.0 removed. Shown beside Gregor's range so the gaps are visible.
+ */
+const kafka41MaxVersion = new Map([
+  [0, 13],
+  [1, 17],
+  [2, 10],
+  [3, 13],
+  [4, null],
+  [5, null],
+  [6, null],
+  [7, null],
+  [8, 10],
+  [9, 10],
+  [10, 6],
+  [11, 9],
+  [12, 4],
+  [13, 5],
+  [14, 5],
+  [15, 6],
+  [16, 5],
+  [17, 1],
+  [18, 4],
+  [19, 7],
+  [20, 6],
+  [21, 2],
+  [22, 5],
+  [23, 4],
+  [24, 5],
+  [25, 4],
+  [26, 5],
+  [27, 1],
+  [28, 5],
+  [29, 3],
+  [30, 3],
+  [31, 3],
+  [32, 4],
+  [33, 2],
+  [34, 2],
+  [35, 4],
+  [36, 2],
+  [37, 3],
+  [38, 3],
+  [39, 2],
+  [40, 2],
+  [41, 3],
+  [42, 2],
+  [43, 2],
+  [44, 1],
+  [45, 1],
+  [46, 0],
+  [47, 0],
+  [48, 1],
+  [49, 1],
+  [50, 0],
+  [51, 0],
+  [52, 2],
+  [53, 1],
+  [54, 1],
+  [55, 2],
+  [56, 3],
+  [57, 2],
+  [58, 0],
+  [59, 1],
+  [60, 2],
+  [61, 0],
+  [62, 4],
+  [63, 1],
+  [64, 0],
+  [65, 0],
+  [66, 2],
+  [67, 0],
+  [68, 1],
+  [69, 1],
+  [70, 0],
+  [71, 0],
+  [72, 0],
+  [73, 0],
+  [74, 1],
+  [75, 0],
+  [76, 1],
+  [77, 1],
+  [78, 1],
+  [79, 1],
+  [80, 0],
+  [81, 0],
+  [82, 0],
+  [83, 0],
+  [84, 0],
+  [85, 0],
+  [86, 0],
+  [87, 0],
+  [88, 0],
+  [89, 0],
+  [90, 1],
+  [91, 0],
+  [92, 0],
+]);
 
 const it = 'packages/broker/src/it/';
 const librdkafka = 'librdkafka (kcat, confluent-kafka)';
@@ -266,6 +371,18 @@ const testedBy = {
   },
   DescribeLogDirs: { clients: ['gregor log-dirs'], files: [`${it}operator-apis.integration.test.ts`] },
   DescribeProducers: { clients: ['gregor transactions'], files: [`${it}operator-apis.integration.test.ts`] },
+  DescribeTopicPartitions: {
+    clients: ['@platformatic/kafka', 'gregor topics'],
+    files: [`${it}operator-apis.integration.test.ts`, 'packages/cli/src/it/topics.integration.test.ts'],
+  },
+  UnregisterBroker: {
+    clients: ['gregor cluster', '@platformatic/kafka'],
+    files: [`${it}operator-apis.integration.test.ts`],
+  },
+  ListConfigResources: {
+    clients: ['@platformatic/kafka', 'Gregor client'],
+    files: [`${it}operator-apis.integration.test.ts`],
+  },
 };
 
 async function generate() {
@@ -279,8 +396,8 @@ async function generate() {
   );
   const ranges = new Map(protocol.apiVersionSupport.map((entry) => [entry.apiKey, entry]));
   const rows = [
-    '| Key | API | Gregor serves | Tested with | Notes |',
-    '| --: | --- | ------------- | ----------- | ----- |',
+    '| Key | API | Gregor serves | Kafka 4.1 max | Tested with | Notes |',
+    '| --: | --- | ------------- | ------------: | ----------- | ----- |',
   ];
   for (const [key, name, note] of kafkaApiKeys) {
     const range = ranges.get(key);
@@ -293,7 +410,12 @@ async function generate() {
     }
     const clients =
       tested === undefined ? (isServed ? 'unit tests and the fuzzer only' : '') : tested.clients.join(', ');
-    rows.push(`| ${key} | ${name} | ${versions} | ${clients} | ${note ?? (isServed ? '' : 'not yet')} |`);
+    if (!kafka41MaxVersion.has(key)) throw new Error(`${name}: no Kafka 4.1 version in kafka41MaxVersion`);
+    const kafkaMax = kafka41MaxVersion.get(key);
+    const kafkaVersion = kafkaMax === null ? '—' : `v${kafkaMax}`;
+    rows.push(
+      `| ${key} | ${name} | ${versions} | ${kafkaVersion} | ${clients} | ${note ?? (isServed ? '' : 'not yet')} |`,
+    );
   }
   return rows.join('\n');
 }

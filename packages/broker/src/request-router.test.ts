@@ -46,23 +46,51 @@ const servedApis = [
   ApiKey.AlterUserScramCredentials,
   ApiKey.DescribeCluster,
   ApiKey.DescribeProducers,
+  ApiKey.UnregisterBroker,
+  ApiKey.ListConfigResources,
+  ApiKey.DescribeTopicPartitions,
 ];
 
 describe('ApiVersions', () => {
-  it.each([0, 1, 2, 3])('v%i advertises exactly the served APIs with minimum version 0', async (version) => {
-    const body =
-      version === 3
-        ? { clientSoftwareName: 'test', clientSoftwareVersion: '1.0' }
-        : ({} as Record<string, never>);
-    const response = await cluster.request(ApiKey.ApiVersions, version, body);
-    expect(response.errorCode).toBe(ErrorCode.NONE);
-    expect(response.apiKeys.map((api) => api.apiKey)).toEqual(servedApis);
-    for (const api of response.apiKeys) {
-      const supported = supportedApiVersions().find((entry) => entry.apiKey === api.apiKey)!;
-      expect(api).toEqual({ ...supported });
-      expect(api.minVersion).toBe(0);
-    }
-  });
+  it.each([0, 1, 2, 3, 4])(
+    'v%i advertises exactly the served APIs with minimum version 0',
+    async (version) => {
+      const body =
+        version >= 3
+          ? { clientSoftwareName: 'test', clientSoftwareVersion: '1.0' }
+          : ({} as Record<string, never>);
+      const response = await cluster.request(ApiKey.ApiVersions, version, body);
+      expect(response.errorCode).toBe(ErrorCode.NONE);
+      expect(response.apiKeys.map((api) => api.apiKey)).toEqual(servedApis);
+      for (const api of response.apiKeys) {
+        const supported = supportedApiVersions().find((entry) => entry.apiKey === api.apiKey)!;
+        expect(api).toEqual({ ...supported });
+        expect(api.minVersion).toBe(0);
+      }
+    },
+  );
+
+  it.each([3, 4])(
+    'v%i answers INVALID_REQUEST, with no api keys, to a client software name or version Kafka refuses',
+    async (version) => {
+      for (const [name, softwareVersion] of [
+        ['', '1.0'],
+        ['my client', '1.0'],
+        ['kafkajs', '1.0-'],
+      ] as const) {
+        const response = await cluster.request(ApiKey.ApiVersions, version, {
+          clientSoftwareName: name,
+          clientSoftwareVersion: softwareVersion,
+        });
+        expect(response).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, apiKeys: [] });
+      }
+      const valid = await cluster.request(ApiKey.ApiVersions, version, {
+        clientSoftwareName: 'confluent-kafka-python',
+        clientSoftwareVersion: '2.15.1-librdkafka.2.15.1',
+      });
+      expect(valid.errorCode).toBe(ErrorCode.NONE);
+    },
+  );
 
   it('answers an unknown ApiVersions version with error 35 in the v0 layout', async () => {
     const outcome = await cluster.sendFrame(rawRequestFrame(ApiKey.ApiVersions, 99, 7));

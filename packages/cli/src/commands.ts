@@ -4,6 +4,7 @@
 import { runChaosCommand } from '@gregor/chaos';
 import { runAcls } from './acls.js';
 import { runBroker } from './broker-start.js';
+import { runCluster } from './cluster.js';
 import { runConfigs, runQuotas } from './configs.js';
 import { runConsume } from './console-consumer.js';
 import { withProcessInput } from './console-input.js';
@@ -32,6 +33,10 @@ export const usageExitCode = 2;
 export const commands: Readonly<Record<string, CliCommand>> = {
   acls: { summary: 'add, remove and list ACLs, like kafka-acls.sh', run: runAcls },
   broker: { summary: 'run a broker: gregor broker start --config server.properties', run: runBroker },
+  cluster: {
+    summary: 'the cluster id, and unregistering a broker shut down for good (kafka-cluster.sh)',
+    run: runCluster,
+  },
   chaos: {
     summary: 'a chaos campaign against a cluster it starts: faults, real clients, a checked history',
     run: runChaosCommand,

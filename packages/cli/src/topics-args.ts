@@ -3,6 +3,7 @@
 //                 [--replication-factor R] [--replica-assignment 1:2,2:3] [--config k=v]... [--if-not-exists]
 //   gregor topics --bootstrap-server host:port[,...] list
 //   gregor topics --bootstrap-server host:port[,...] describe [--topic T]
+//                 [--partition-size-limit-per-response N]
 //   gregor topics --bootstrap-server host:port[,...] alter --topic T --partitions N
 //   gregor topics --bootstrap-server host:port[,...] delete --topic T
 
@@ -23,7 +24,12 @@ export type TopicsCommand =
       readonly ifNotExists: boolean;
     }
   | { readonly kind: 'list' }
-  | { readonly kind: 'describe'; readonly topic: string | null }
+  | {
+      readonly kind: 'describe';
+      readonly topic: string | null;
+      /** DescribeTopicPartitions' response_partition_limit: the partitions one response carries. */
+      readonly partitionSizeLimitPerResponse: number;
+    }
   | { readonly kind: 'alter'; readonly topic: string; readonly partitions: number }
   | { readonly kind: 'delete'; readonly topic: string };
 
@@ -41,6 +47,8 @@ export type ParsedTopicsArgs =
   | { readonly kind: 'usage-error'; readonly message: string };
 
 export const topicsDefaultTimeoutMs = 30_000;
+/** kafka-topics.sh's --partition-size-limit-per-response default. */
+export const describePartitionSizeLimitDefault = 2000;
 /** Longest accepted --timeout-ms: a larger value is a typo, not a wish. */
 export const topicsTimeoutMsMax = 600_000;
 
@@ -53,7 +61,9 @@ Topics, like kafka-topics.sh:
                              a new topic; without counts, the cluster's defaults. A replica
                              assignment lists each partition's brokers, leader first.
   list                       every topic, one per line
-  describe [--topic T]       partitions with leader, replicas and ISR, and the topic's own configs
+  describe [--topic T] [--partition-size-limit-per-response N]
+                             partitions with leader, replicas and ISR, and the topic's own configs,
+                             fetched N partitions per DescribeTopicPartitions request (default 2000)
   alter --topic T --partitions N
                              grows the topic to N partitions
   delete --topic T           deletes the topic
@@ -81,6 +91,7 @@ export function parseTopicsArgs(args: readonly string[]): ParsedTopicsArgs {
     '--replication-factor',
     '--replica-assignment',
     '--config',
+    '--partition-size-limit-per-response',
   ]);
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
@@ -155,8 +166,15 @@ export function parseTopicsArgs(args: readonly string[]): ParsedTopicsArgs {
     }
     case 'list':
       return options({ kind: 'list' });
-    case 'describe':
-      return options({ kind: 'describe', topic: topic ?? null });
+    case 'describe': {
+      const limit = count('--partition-size-limit-per-response');
+      if (limit === null) return usageError('--partition-size-limit-per-response must be a positive integer');
+      return options({
+        kind: 'describe',
+        topic: topic ?? null,
+        partitionSizeLimitPerResponse: limit ?? describePartitionSizeLimitDefault,
+      });
+    }
     case 'alter': {
       const partitions = count('--partitions');
       if (topic === undefined || partitions === undefined)

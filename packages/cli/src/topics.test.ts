@@ -42,6 +42,17 @@ describe('gregor topics arguments', () => {
     });
   });
 
+  it("parses describe's partition limit per DescribeTopicPartitions response, 2000 by default", () => {
+    expect(parseTopicsArgs([...bootstrap, 'describe'])).toMatchObject({
+      options: { command: { kind: 'describe', topic: null, partitionSizeLimitPerResponse: 2000 } },
+    });
+    expect(
+      parseTopicsArgs([...bootstrap, 'describe', '--topic', 't', '--partition-size-limit-per-response', '5']),
+    ).toMatchObject({
+      options: { command: { kind: 'describe', topic: 't', partitionSizeLimitPerResponse: 5 } },
+    });
+  });
+
   it('names what is wrong', () => {
     expect(message([...bootstrap, 'create'])).toBe('create needs --topic');
     expect(message([...bootstrap, 'create', '--topic', 't', '--partitions', '0'])).toBe(
@@ -54,6 +65,9 @@ describe('gregor topics arguments', () => {
       "--replica-assignment: expected broker ids like 1:2,2:3, got '1:x'",
     );
     expect(message([...bootstrap, 'delete'])).toBe('delete needs --topic');
+    expect(message([...bootstrap, 'describe', '--partition-size-limit-per-response', '0'])).toBe(
+      '--partition-size-limit-per-response must be a positive integer',
+    );
     expect(message([...bootstrap, 'list', '--frob'])).toBe("unknown option '--frob'");
     expect(message(['list'])).toBe('--bootstrap-server is required');
   });

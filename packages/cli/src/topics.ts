@@ -1,9 +1,9 @@
 // `gregor topics`: create, list, describe, alter (partitions) and delete topics with kafka-topics.sh's
-// output, over the Kafka protocol (CreateTopics, Metadata, DescribeConfigs, CreatePartitions,
-// DeleteTopics), so runbooks carry over.
+// output, over the Kafka protocol (CreateTopics, Metadata, DescribeTopicPartitions, DescribeConfigs,
+// CreatePartitions, DeleteTopics), so runbooks carry over.
 
 import { ApiKey, type KafkaConnection } from '@gregor/client';
-import { configResourceType, ErrorCode, errorName } from '@gregor/protocol';
+import { configResourceType, ErrorCode, errorName, type ResponseBody } from '@gregor/protocol';
 import { openFirstReachable } from './cli-connection.js';
 import type { TextOutput } from './dump-log.js';
 import { parseTopicsArgs, type TopicsCommand, topicsUsage } from './topics-args.js';
@@ -89,7 +89,7 @@ async function runCommand(
       return null;
     }
     case 'describe':
-      return describe(connection, timeoutMs, command.topic, out);
+      return describe(connection, timeoutMs, command.topic, command.partitionSizeLimitPerResponse, out);
     case 'alter': {
       const response = await connection.call(
         ApiKey.CreatePartitions,
@@ -117,20 +117,80 @@ async function runCommand(
   }
 }
 
+/** One described topic: its partitions as DescribeTopicPartitions (or Metadata) gives them. */
+interface DescribedTopic {
+  readonly name: string;
+  readonly errorCode: number;
+  readonly partitions: {
+    readonly partitionIndex: number;
+    readonly leaderId: number;
+    readonly replicaNodes: readonly number[];
+    readonly isrNodes: readonly number[];
+  }[];
+}
+
+/**
+ * The topics and their partitions through DescribeTopicPartitions, `limit` partitions per request,
+ * following next_cursor until the last page, as Kafka's admin client does for kafka-topics.sh
+ * --describe (a topic cut by a page continues on the next one). Kafka's admin client falls back to
+ * Metadata when a broker does not serve DescribeTopicPartitions; Gregor's brokers do.
+ */
+async function describeTopicPartitions(
+  connection: KafkaConnection,
+  timeoutMs: number,
+  topic: string | null,
+  limit: number,
+): Promise<DescribedTopic[]> {
+  const byName = new Map<string, DescribedTopic>();
+  let cursor: { topicName: string; partitionIndex: number } | null = null;
+  // Each page carries at least one partition or ends the listing, so this ends; the bound catches
+  // a broker whose cursor does not move.
+  for (let page = 0; page < describePagesMax; page++) {
+    const response: ResponseBody<typeof ApiKey.DescribeTopicPartitions> = await connection.call(
+      ApiKey.DescribeTopicPartitions,
+      0,
+      { topics: topic === null ? [] : [{ name: topic }], responsePartitionLimit: limit, cursor },
+      timeoutMs,
+    );
+    for (const described of response.topics) {
+      const name = described.name ?? '';
+      const entry: DescribedTopic = byName.get(name) ?? {
+        name,
+        errorCode: described.errorCode,
+        partitions: [],
+      };
+      entry.partitions.push(...described.partitions);
+      byName.set(name, entry);
+    }
+    const next = response.nextCursor;
+    if (next === null) return [...byName.values()];
+    if (
+      cursor !== null &&
+      next.topicName === cursor.topicName &&
+      next.partitionIndex === cursor.partitionIndex
+    ) {
+      throw new Error(
+        `DescribeTopicPartitions: the cursor did not move from ${next.topicName}-${next.partitionIndex}`,
+      );
+    }
+    cursor = next;
+  }
+  throw new Error(`DescribeTopicPartitions: more than ${describePagesMax} pages`);
+}
+
+/** The most DescribeTopicPartitions pages one describe follows. */
+const describePagesMax = 100_000;
+
 /** kafka-topics.sh --describe: a line per topic, then one per partition. */
 async function describe(
   connection: KafkaConnection,
   timeoutMs: number,
   topic: string | null,
+  partitionSizeLimit: number,
   out: TextOutput,
 ): Promise<string | null> {
-  const metadata = await connection.call(
-    ApiKey.Metadata,
-    1,
-    { topics: topic === null ? null : [{ name: topic }] },
-    timeoutMs,
-  );
-  for (const described of [...metadata.topics].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  const topics = await describeTopicPartitions(connection, timeoutMs, topic, partitionSizeLimit);
+  for (const described of [...topics].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (described.errorCode !== ErrorCode.NONE)
       return failureText(described.errorCode, `topic ${described.name}`);
     const configs = await connection.call(

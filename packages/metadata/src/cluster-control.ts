@@ -291,6 +291,35 @@ export class ClusterControlManager {
   }
 
   /**
+   * UnregisterBroker (Kafka's ReplicationControlManager.unregisterBroker): removes the broker's
+   * registration, fencing it first if it is active, as Kafka does not refuse an active broker (its
+   * next heartbeat is answered BROKER_ID_NOT_REGISTERED and it registers again). Returns whether it
+   * was fenced here, so that the caller moves its partitions before the registration goes.
+   */
+  fenceForUnregistration(batch: ControllerBatch, brokerId: BrokerId): { fenced: boolean } | ControllerError {
+    const broker = batch.delta.broker(brokerId);
+    if (broker === undefined) {
+      return controllerError(
+        errors.BROKER_ID_NOT_REGISTERED,
+        `Broker ID ${brokerId} is not currently registered`,
+      );
+    }
+    if (broker.fenced) return { fenced: false };
+    batch.add({ type: 'fenceBroker', brokerId, brokerEpoch: broker.brokerEpoch });
+    return { fenced: true };
+  }
+
+  /** The registration record, once the broker's partitions have moved; its session is forgotten. */
+  unregisterBroker(batch: ControllerBatch, brokerId: BrokerId): void {
+    const broker = batch.delta.broker(brokerId);
+    invariant(broker !== undefined, () => `broker ${brokerId} to unregister is not registered`);
+    batch.add({ type: 'unregisterBroker', brokerId, brokerEpoch: broker.brokerEpoch });
+    this.sessions.delete(brokerId);
+    this.catchUpOffsets.delete(brokerId);
+    this.fencedForSilence.delete(brokerId);
+  }
+
+  /**
    * The controller itself stalled (its tick ran late): heartbeats that arrived meanwhile are still
    * queued, so every session that is (nearly) expired gets a short grace to let them through. Once
    * per heartbeat, so a driver that ticks too rarely (a "stall" at every tick) delays fencing a dead

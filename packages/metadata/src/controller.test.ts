@@ -261,6 +261,53 @@ describe('controlled shutdown', () => {
   });
 });
 
+describe('unregistering a broker (UnregisterBroker)', () => {
+  it('removes a fenced broker, and an active one after moving its leaderships; an unknown id is BROKER_ID_NOT_REGISTERED', () => {
+    const h = new ControllerHarness();
+    h.startBrokers([1, 2, 3]);
+    h.createTopic('t', 6, 3);
+    const unknown = h.controller.unregisterBroker(9);
+    expect(h.fail(unknown)).toEqual({
+      errorCode: E.BROKER_ID_NOT_REGISTERED,
+      errorMessage: 'Broker ID 9 is not currently registered',
+    });
+
+    // Broker 3 shut down cleanly: fenced, out of every ISR; unregistering only removes it.
+    h.heartbeat(3, { wantShutDown: true });
+    const fencedOutcome = h.controller.unregisterBroker(3);
+    expect(isControllerError(fencedOutcome) ? fencedOutcome : fencedOutcome.records).toEqual([
+      { type: 'unregisterBroker', brokerId: 3, brokerEpoch: h.brokerEpochs.get(3) },
+    ]);
+    h.ok(fencedOutcome);
+    expect(h.committed.broker(3)).toBeUndefined();
+    expect(h.fail(h.controller.unregisterBroker(3)).errorCode).toBe(E.BROKER_ID_NOT_REGISTERED);
+
+    // Broker 1 is active and leads partitions: it leaves them and its ISRs, then its registration.
+    expect(h.committed.topic('t')!.partitions.some((p) => p.leader === 1)).toBe(true);
+    h.ok(h.controller.unregisterBroker(1));
+    expect(h.committed.broker(1)).toBeUndefined();
+    for (const partition of h.committed.topic('t')!.partitions) {
+      expect(partition.leader).toBe(2);
+      expect(partition.isr).toEqual([2]);
+    }
+    // Its next heartbeat is refused, so a broker still running registers again.
+    const heartbeat = h.controller.brokerHeartbeat(
+      {
+        brokerId: 1,
+        brokerEpoch: h.brokerEpochs.get(1)!,
+        currentMetadataOffset: 0,
+        wantFence: false,
+        wantShutDown: false,
+      },
+      h.nowMs,
+      h.logEndOffset,
+    );
+    expect(h.fail(heartbeat).errorCode).toBe(E.BROKER_ID_NOT_REGISTERED);
+    h.register(1, 1);
+    expect(h.committed.broker(1)).toMatchObject({ fenced: true });
+  });
+});
+
 describe('offline partitions and unclean election', () => {
   it('takes a partition offline (leader -1) when its last ISR member is fenced, keeping that member in the ISR', () => {
     const h = new ControllerHarness();

@@ -250,6 +250,20 @@ export class Controller {
   }
 
   /**
+   * UnregisterBroker: the broker leaves every ISR and leadership (fenced first if it is active),
+   * then its registration is removed. BROKER_ID_NOT_REGISTERED for an id without one.
+   */
+  unregisterBroker(brokerId: BrokerId): ControllerOutcome<Record<string, never>> {
+    return this.run((batch) => {
+      const fenced = this.cluster.fenceForUnregistration(batch, brokerId);
+      if (isErrorValue(fenced)) return fenced;
+      this.replication.handleBrokerFenced(batch, brokerId);
+      this.cluster.unregisterBroker(batch, brokerId);
+      return {};
+    });
+  }
+
+  /**
    * Fences every active broker whose session expired, and restores preferred leaders when due.
    * Call it again by the returned `nextDeadlineMs`. A tick that runs much later than that reveals a
    * stall of the controller itself: heartbeats that arrived meanwhile are still queued, so every

@@ -116,6 +116,15 @@ describe('MetadataImage', () => {
     expect(Object.isFrozen(image.topic('orders')!.partitions)).toBe(true);
   });
 
+  it('removes an unregistered broker; its replicas stay in their partitions', () => {
+    expectInvariantError(image, { type: 'unregisterBroker', brokerId: 3, brokerEpoch: 7 }, /epoch 7/);
+    const next = applyRecord(image, { type: 'unregisterBroker', brokerId: 3, brokerEpoch: 2 });
+    expect(next.broker(3)).toBeUndefined();
+    expect(next.brokers.size).toBe(image.brokers.size - 1);
+    expect(next.topic('orders')).toBe(image.topic('orders'));
+    expectInvariantError(next, { type: 'fenceBroker', brokerId: 3, brokerEpoch: 2 }, /unregistered/);
+  });
+
   it('reports what a delta changed', () => {
     const delta = new MetadataDelta(image);
     delta.replay({ type: 'unfenceBroker', brokerId: 3, brokerEpoch: 2 });
@@ -182,13 +191,13 @@ describe('MetadataImage', () => {
         type: 'partition',
         topicId,
         partitionIndex: 2,
-        replicas: [1, 8],
+        replicas: [1, -8],
         isr: [1],
         leader: 1,
         leaderEpoch: 0,
         partitionEpoch: 0,
       },
-      /not registered/,
+      /not a broker id/,
     );
     expectInvariantError(
       image,

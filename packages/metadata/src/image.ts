@@ -361,6 +361,12 @@ export class MetadataDelta implements MetadataView {
         this.changedBrokerIds.add(record.brokerId);
         return this;
       }
+      case 'unregisterBroker': {
+        this.currentBroker(record.brokerId, record.brokerEpoch, record.type);
+        this.writableBrokers().delete(record.brokerId);
+        this.changedBrokerIds.add(record.brokerId);
+        return this;
+      }
       case 'fenceBroker':
       case 'unfenceBroker': {
         const broker = this.currentBroker(record.brokerId, record.brokerEpoch, record.type);
@@ -676,8 +682,11 @@ export class MetadataDelta implements MetadataView {
     const where = `${topicName}-${partitionIndex}`;
     invariant(state.replicas.length > 0, () => `${where} has no replicas`);
     invariant(isDistinct(state.replicas), () => `${where} replicas ${state.replicas} repeat a broker`);
+    // A replica's broker need not be registered: an unregistered broker's replicas stay in their
+    // partitions (offline) until they are reassigned, as in Kafka's PartitionRegistration. New
+    // replicas are checked where they are placed (replica-placement.ts, reassignment).
     for (const replica of state.replicas) {
-      invariant(this.broker(replica) !== undefined, () => `${where} replica ${replica} is not registered`);
+      invariant(isBrokerIdValue(replica), () => `${where} replica ${replica} is not a broker id`);
     }
     invariant(state.isr.length > 0, () => `${where} has an empty ISR`);
     invariant(isDistinct(state.isr), () => `${where} ISR ${state.isr} repeats a broker`);
@@ -777,4 +786,8 @@ export function applyRecords(image: MetadataImage, records: readonly MetadataRec
 
 export function applyRecord(image: MetadataImage, record: MetadataRecord): MetadataImage {
   return applyRecords(image, [record]);
+}
+
+function isBrokerIdValue(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 0x7fffffff;
 }

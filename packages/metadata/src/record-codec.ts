@@ -9,6 +9,7 @@
 //                            listeners:compactArray(name:string host:string port:int32 securityProtocol:int16)
 //                            rack:string? fenced:bool inControlledShutdown:bool
 //   fenceBroker/unfenceBroker brokerId:int32 brokerEpoch:int64
+//   unregisterBroker         brokerId:int32 brokerEpoch:int64
 //   brokerRegistrationChange brokerId:int32 brokerEpoch:int64 inControlledShutdown:bool
 //   topic                    name:string topicId:uuid
 //   partition                topicId:uuid partitionIndex:int32 replicas:brokerIds isr:brokerIds
@@ -121,6 +122,7 @@ export function writeMetadataRecord(writer: Writer, record: MetadataRecord): voi
       return;
     case 'fenceBroker':
     case 'unfenceBroker':
+    case 'unregisterBroker':
       writer.int32(record.brokerId).int64Number(record.brokerEpoch);
       return;
     case 'brokerRegistrationChange':
@@ -251,7 +253,8 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
       return { type, brokerId, incarnationId, brokerEpoch, listeners, rack, fenced, inControlledShutdown };
     }
     case 'fenceBroker':
-    case 'unfenceBroker': {
+    case 'unfenceBroker':
+    case 'unregisterBroker': {
       const brokerId = reader.int32();
       return { type, brokerId, brokerEpoch: reader.int64Number() };
     }

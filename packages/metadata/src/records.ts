@@ -51,6 +51,16 @@ export interface FenceBrokerRecord {
   readonly brokerEpoch: number;
 }
 
+/**
+ * The broker's registration is removed (UnregisterBroker, an operator's decommission): it is no
+ * longer listed, and a broker still running under that id must register again.
+ */
+export interface UnregisterBrokerRecord {
+  readonly type: 'unregisterBroker';
+  readonly brokerId: BrokerId;
+  readonly brokerEpoch: number;
+}
+
 /** The broker caught up with the metadata log and may lead and join ISRs again. */
 export interface UnfenceBrokerRecord {
   readonly type: 'unfenceBroker';
@@ -237,6 +247,7 @@ export interface RemoveAccessControlEntryRecord {
 
 export type MetadataRecord =
   | RegisterBrokerRecord
+  | UnregisterBrokerRecord
   | FenceBrokerRecord
   | UnfenceBrokerRecord
   | BrokerRegistrationChangeRecord
@@ -263,6 +274,7 @@ export type MetadataRecordType = MetadataRecord['type'];
  */
 export const metadataRecordTypeIds = {
   registerBroker: 0,
+  unregisterBroker: 1,
   topic: 2,
   partition: 3,
   config: 4,

@@ -32,6 +32,7 @@ import { createDescribeGroupsHandler } from './describe-groups.js';
 import { handleDescribeLogDirs } from './describe-log-dirs.js';
 import { handleDescribeProducers } from './describe-producers.js';
 import { createDescribeQuorumHandler, type MetadataQuorum } from './describe-quorum.js';
+import { handleDescribeTopicPartitions } from './describe-topic-partitions.js';
 import { createDescribeTransactionsHandler } from './describe-transactions.js';
 import { handleDescribeUserScramCredentials } from './describe-user-scram-credentials.js';
 import { handleElectLeaders } from './elect-leaders.js';
@@ -56,6 +57,7 @@ import { handleIncrementalAlterConfigs } from './incremental-alter-configs.js';
 import { createInitProducerIdHandler } from './init-producer-id.js';
 import { createJoinGroupHandler } from './join-group.js';
 import { createLeaveGroupHandler } from './leave-group.js';
+import { handleListConfigResources } from './list-config-resources.js';
 import { createListGroupsHandler } from './list-groups.js';
 import { handleListOffsets } from './list-offsets.js';
 import { handleListPartitionReassignments } from './list-partition-reassignments.js';
@@ -78,6 +80,7 @@ import {
   txnOffsetCommitTransactionalIdAuthorized,
 } from './txn-authorization.js';
 import { createTxnOffsetCommitHandler } from './txn-offset-commit.js';
+import { handleUnregisterBroker } from './unregister-broker.js';
 import { handleWriteTxnMarkers } from './write-txn-markers.js';
 
 /** The services some APIs need beyond the BrokerContext; an API whose service is absent is not served. */
@@ -112,6 +115,9 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.CreatePartitions]: handleCreatePartitions,
     [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,
     [ApiKey.DescribeCluster]: handleDescribeCluster,
+    [ApiKey.DescribeTopicPartitions]: handleDescribeTopicPartitions,
+    [ApiKey.ListConfigResources]: handleListConfigResources,
+    [ApiKey.UnregisterBroker]: handleUnregisterBroker,
     [ApiKey.DescribeProducers]: handleDescribeProducers,
     [ApiKey.DescribeAcls]: handleDescribeAcls,
     [ApiKey.CreateAcls]: handleCreateAcls,

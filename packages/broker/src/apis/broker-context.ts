@@ -141,6 +141,11 @@ export interface ControllerChannel {
     request: AlterClientQuotasRequest,
     options: ControllerRequestOptions,
   ): Promise<AlterClientQuotasResponse | ControllerError>;
+  /** UnregisterBroker: BROKER_ID_NOT_REGISTERED for an id without a registration. */
+  unregisterBroker(
+    brokerId: number,
+    options: ControllerRequestOptions,
+  ): Promise<Record<string, never> | ControllerError>;
   /** AlterPartitionReassignments: one result per partition named, in request order. */
   alterPartitionReassignments(
     request: AlterPartitionReassignmentsRequest,

@@ -113,6 +113,7 @@ describe('Metadata auto-creation', () => {
       deleteAcls: (filters, options) => cluster.deleteAcls(filters, options),
       electLeaders: (type, partitions, options) => cluster.electLeaders(type, partitions, options),
       alterClientQuotas: (request, options) => cluster.alterClientQuotas(request, options),
+      unregisterBroker: (brokerId, options) => cluster.unregisterBroker(brokerId, options),
       alterPartitionReassignments: (request, options) =>
         cluster.alterPartitionReassignments(request, options),
       createTopics: async (requests) =>

@@ -157,6 +157,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       electLeaders: refuse,
       alterPartitionReassignments: refuse,
       alterClientQuotas: refuse,
+      unregisterBroker: refuse,
     },
     replicaManager,
     clock: systemClock,

@@ -1,6 +1,8 @@
 // The operator APIs on three real processes, driven through the built `gregor` CLI as operators
 // run it (kafka-metadata-quorum.sh, kafka-leader-election.sh, kafka-log-dirs.sh and
-// kafka-transactions.sh describe-producers), with every effect checked over the Kafka protocol.
+// kafka-transactions.sh describe-producers, kafka-topics.sh --describe over DescribeTopicPartitions,
+// also sent by @platformatic/kafka; ListConfigResources; kafka-cluster.sh cluster-id and unregister),
+// with every effect checked over the Kafka protocol.
 // Automatic preferred-leader rebalancing is off, so only the tool moves leadership back.
 // Waits poll observable state with a bound; nothing asserts on timing.
 
@@ -8,7 +10,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
-import { CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { CompressionType, ErrorCode, encodeRecordBatch, listedConfigResourceType } from '@gregor/protocol';
+import {
+  Connection,
+  describeTopicPartitionsV0,
+  listClientMetricsResourcesV0,
+  unregisterBrokerV0,
+} from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, ProcessCluster, runGregorCli } from '../testing/process-cluster.js';
 
@@ -442,5 +450,184 @@ describe('gregor transactions describe-producers (DescribeProducers)', () => {
     );
     expect(follower.code).toBe(1);
     expect(follower.stderr).toContain('NOT_LEADER_OR_FOLLOWER');
+  });
+});
+
+describe('DescribeTopicPartitions through @platformatic/kafka and `gregor topics describe`', () => {
+  it('pages a three-broker topic with its id, leaders and empty ELR lists; the CLI follows the cursor', async () => {
+    await createTopic('paged', [
+      [1, 2],
+      [2, 3],
+      [3, 1],
+    ]);
+    const connection = new Connection('dtp-platformatic');
+    await connection.connect('127.0.0.1', cluster.node(3).kafkaPort);
+    try {
+      // @platformatic/kafka (written without Gregor) encodes the request with its cursor marker and
+      // decodes the answer; two partitions per page leave the third for the next one.
+      const first = await waitFor(
+        'paged described with a leader for every partition',
+        async () => {
+          const response = await describeTopicPartitionsV0.api.async(
+            connection,
+            [{ name: 'paged' }],
+            2,
+            undefined,
+          );
+          const topic = response.topics[0];
+          return topic?.partitions.length === 2 && topic.partitions.every((p) => p.leaderId >= 0)
+            ? response
+            : undefined;
+        },
+        waitOptions(),
+      );
+      expect(first.nextCursor).toEqual({ topicName: 'paged', partitionIndex: 2 });
+      const [topic] = first.topics;
+      expect(topic).toMatchObject({ errorCode: 0, name: 'paged', isInternal: false });
+      expect(topic!.topicId).toMatch(/^[0-9a-f-]{32,36}$/);
+      expect(topic!.topicId.replace(/-/g, '')).not.toBe('0'.repeat(32));
+      expect(topic!.partitions.map((p) => [p.partitionIndex, p.replicaNodes])).toEqual([
+        [0, [1, 2]],
+        [1, [2, 3]],
+      ]);
+      for (const partition of topic!.partitions) {
+        expect(partition).toMatchObject({ errorCode: 0, eligibleLeaderReplicas: [], lastKnownElr: [] });
+        expect(partition.replicaNodes).toContain(partition.leaderId);
+      }
+      const rest = await describeTopicPartitionsV0.api.async(connection, [{ name: 'paged' }], 2, {
+        topicName: 'paged',
+        partitionIndex: 2,
+      });
+      expect(rest.nextCursor).toBeUndefined();
+      expect(rest.topics[0]!.partitions.map((p) => [p.partitionIndex, p.replicaNodes])).toEqual([
+        [2, [3, 1]],
+      ]);
+    } finally {
+      await connection.close();
+    }
+    const run = await gregor(
+      'topics',
+      '--bootstrap-server',
+      bootstrapOf(2),
+      'describe',
+      '--topic',
+      'paged',
+      '--partition-size-limit-per-response',
+      '1',
+    );
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const rows = run.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('\t'))
+      .map((line) => /Partition: (\d+)\tLeader: (-?\d+)\tReplicas: ([\d,]+)/.exec(line)!.slice(1));
+    expect(rows.map(([partition, , replicas]) => [partition, replicas])).toEqual([
+      ['0', '1,2'],
+      ['1', '2,3'],
+      ['2', '3,1'],
+    ]);
+  });
+});
+
+describe('ListConfigResources through @platformatic/kafka (v0, ListClientMetricsResources) and v1', () => {
+  it('lists no client metrics resources in v0; v1 lists every broker and topic by type', async () => {
+    await createTopic('configurable', [[1]]);
+    const connection = new Connection('lcr-platformatic');
+    await connection.connect('127.0.0.1', cluster.node(2).kafkaPort);
+    try {
+      expect(await listClientMetricsResourcesV0.api.async(connection)).toEqual({
+        throttleTimeMs: 0,
+        errorCode: 0,
+        clientMetricsResources: [],
+      });
+    } finally {
+      await connection.close();
+    }
+    const listed = await waitFor(
+      'every broker live and configurable listed',
+      () =>
+        withConnection(3, async (gregorConnection) => {
+          const response = await gregorConnection.call(
+            ApiKey.ListConfigResources,
+            1,
+            { resourceTypes: [listedConfigResourceType.broker, listedConfigResourceType.topic] },
+            5_000,
+          );
+          const names = response.configResources.map((r) => `${r.resourceType}:${r.resourceName}`);
+          return names.includes('2:configurable') && names.filter((n) => n.startsWith('4:')).length === 3
+            ? response
+            : undefined;
+        }),
+      waitOptions(),
+    );
+    expect(listed.errorCode).toBe(ErrorCode.NONE);
+    expect(listed.configResources.filter((r) => r.resourceType === listedConfigResourceType.broker)).toEqual(
+      ['1', '2', '3'].map((resourceName) => ({ resourceName, resourceType: 4 })),
+    );
+  });
+});
+
+describe('gregor cluster (kafka-cluster.sh: cluster-id, unregister) and UnregisterBroker through @platformatic/kafka', () => {
+  /** The broker ids DescribeCluster lists (live, unfenced), through node `viaId`. */
+  const liveBrokerIds = (viaId: number) =>
+    withConnection(viaId, async (connection) => {
+      const described = await connection.call(
+        ApiKey.DescribeCluster,
+        0,
+        { includeClusterAuthorizedOperations: false },
+        5_000,
+      );
+      return described.brokers.map((broker) => broker.brokerId).sort();
+    });
+
+  it('prints the cluster id; unregisters a stopped broker, which registers again when it restarts', async () => {
+    expect(await gregor('cluster', 'cluster-id', '--bootstrap-server', bootstrapOf(2))).toEqual({
+      code: 0,
+      stdout: `Cluster ID: ${cluster.clusterId}\n`,
+      stderr: '',
+    });
+
+    await cluster.stop(3);
+    await waitFor(
+      'node 3 fenced',
+      async () => ((await liveBrokerIds(1).catch(() => [])).join() === '1,2' ? true : undefined),
+      waitOptions(),
+    );
+    const unregister = () =>
+      gregor('cluster', 'unregister', '--bootstrap-server', bootstrapOf(1), '--id', '3');
+    expect(await unregister()).toEqual({
+      code: 0,
+      stdout: 'Broker 3 is no longer registered.\n',
+      stderr: '',
+    });
+    expect(await unregister()).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Error: BROKER_ID_NOT_REGISTERED: Broker ID 3 is not currently registered\n',
+    });
+    // @platformatic/kafka's UnregisterBroker v0 codec (a client written without Gregor) gets the
+    // same answer from another node, which takes it to the controller.
+    const connection = new Connection('unregister-platformatic');
+    await connection.connect('127.0.0.1', cluster.node(2).kafkaPort);
+    try {
+      const refused = await unregisterBrokerV0.api.async(connection, 3).then(
+        () => undefined,
+        (error: { response?: unknown }) => error.response,
+      );
+      expect(refused).toEqual({
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED,
+        errorMessage: 'Broker ID 3 is not currently registered',
+      });
+    } finally {
+      await connection.close();
+    }
+
+    await cluster.restart(3);
+    await cluster.waitReady();
+    await waitFor(
+      'node 3 registered and live again',
+      async () => ((await liveBrokerIds(1).catch(() => [])).join() === '1,2,3' ? true : undefined),
+      waitOptions(),
+    );
   });
 });

@@ -229,6 +229,16 @@ export class QuorumControllerChannel implements ControllerChannel {
     };
   }
 
+  async unregisterBroker(
+    brokerId: number,
+    options: ControllerRequestOptions,
+  ): Promise<Record<string, never> | ControllerError> {
+    const response = await this.client.call('UnregisterBroker', { brokerId }, options.timeoutMs);
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return {};
+  }
+
   async alterClientQuotas(
     request: AlterClientQuotasRequest,
     options: ControllerRequestOptions,

@@ -228,6 +228,10 @@ export interface ControllerRpcs {
       voters: QuorumVoterState[];
     };
   };
+  UnregisterBroker: {
+    request: { clusterId: string; brokerId: number };
+    response: { status: ControllerStatus };
+  };
   AlterClientQuotas: {
     request: {
       clusterId: string;
@@ -571,6 +575,18 @@ export class ControllerRpcDispatcher {
       };
     },
 
+    UnregisterBroker: async (request) => {
+      const result = await this.controller.call((controller) =>
+        controller.unregisterBroker(request.brokerId),
+      );
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result) };
+        return { status: status(result.errorCode, result.message, this.nodeId) };
+      }
+      this.changeLog.info({ brokerId: request.brokerId }, 'broker unregistered');
+      return { status: ok(this.nodeId, result.committedOffset) };
+    },
+
     AlterClientQuotas: async (request) => {
       const entries = request.entries.map((entry) => ({
         entity: entry.entity.map((component) => ({
@@ -850,6 +866,7 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   AlterPartitionReassignments: { status: noStatus, results: [] },
   DescribeQuorum: { status: noStatus, leaderId: -1, leaderEpoch: -1, highWatermark: -1, voters: [] },
   AlterClientQuotas: { status: noStatus, results: [] },
+  UnregisterBroker: { status: noStatus },
   DescribeMetadata: {
     status: noStatus,
     imageSnapshot: Buffer.alloc(0),

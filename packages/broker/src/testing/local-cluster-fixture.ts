@@ -418,6 +418,14 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     return result!;
   }
 
+  async unregisterBroker(
+    brokerId: number,
+    _options: ControllerRequestOptions,
+  ): Promise<Record<string, never> | ControllerError> {
+    const [result] = await this.runEach([brokerId], (one) => this.controller.unregisterBroker(one));
+    return result!;
+  }
+
   async alterClientQuotas(
     request: AlterClientQuotasRequest,
     _options: ControllerRequestOptions,

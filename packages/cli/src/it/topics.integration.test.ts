@@ -1,5 +1,6 @@
 // `gregor topics` against a real Gregor node in the test process (@gregor/testkit), checked with
-// kafkajs: create (counts, configs, a manual replica assignment), list, describe, alter and delete;
+// kafkajs: create (counts, configs, a manual replica assignment), list, describe (DescribeTopicPartitions,
+// paged), alter and delete;
 // a refused request prints the broker's error and exits 1.
 
 import { startCluster, type TestCluster } from '@gregor/testkit';
@@ -58,6 +59,21 @@ describe('gregor topics', () => {
         '\tTopic: orders\tPartition: 1\tLeader: 1\tReplicas: 1\tIsr: 1\n',
     );
     expect((await gregor('alter', '--topic', 'orders', '--partitions', '4')).code).toBe(0);
+    // describe pages through DescribeTopicPartitions: one partition per response here, so the
+    // listing follows the cursor across partitions and from one topic to the next.
+    const paged = await gregor('describe', '--partition-size-limit-per-response', '1');
+    expect(paged.code).toBe(0);
+    expect(paged.out.split('\n').filter((line) => line.startsWith('\t'))).toEqual([
+      ...[0, 1, 2, 3].map((p) => `\tTopic: orders\tPartition: ${p}\tLeader: 1\tReplicas: 1\tIsr: 1`),
+      ...[0, 1, 2].map((p) => `\tTopic: placed\tPartition: ${p}\tLeader: 1\tReplicas: 1\tIsr: 1`),
+    ]);
+    expect(paged.out).toContain('Topic: orders\tPartitionCount: 4\tReplicationFactor: 1\t');
+    expect((await gregor('describe')).out).toBe(paged.out);
+    expect(await gregor('describe', '--topic', 'nope')).toEqual({
+      code: 1,
+      out: '',
+      err: 'Error: UNKNOWN_TOPIC_OR_PARTITION: topic nope\n',
+    });
     const admin = kafka.admin();
     await admin.connect();
     try {

@@ -30,7 +30,7 @@ export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
     inControlledShutdown: fc.boolean(),
   }),
   fc.record({
-    type: fc.constantFrom('fenceBroker' as const, 'unfenceBroker' as const),
+    type: fc.constantFrom('fenceBroker' as const, 'unfenceBroker' as const, 'unregisterBroker' as const),
     brokerId: int32Arb,
     brokerEpoch: safeIntArb,
   }),

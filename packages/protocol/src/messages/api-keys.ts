@@ -50,8 +50,11 @@ export const ApiKey = {
   DescribeQuorum: 55,
   DescribeCluster: 60,
   DescribeProducers: 61,
+  UnregisterBroker: 64,
   DescribeTransactions: 65,
   ListTransactions: 66,
+  ListConfigResources: 74,
+  DescribeTopicPartitions: 75,
 } as const;
 
 export type ApiName = keyof typeof ApiKey;
@@ -86,7 +89,7 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DescribeGroups', 5, 5),
   support('ListGroups', 4, 3),
   support('SaslHandshake', 1, 2),
-  support('ApiVersions', 3, 3),
+  support('ApiVersions', 4, 3),
   support('CreateTopics', 7, 5),
   support('DeleteTopics', 6, 4),
   support('DeleteRecords', 2, 2),
@@ -118,8 +121,11 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DescribeQuorum', 2, 0),
   support('DescribeCluster', 1, 0),
   support('DescribeProducers', 0, 0),
+  support('UnregisterBroker', 0, 0),
   support('DescribeTransactions', 0, 0),
   support('ListTransactions', 1, 0),
+  support('ListConfigResources', 1, 0),
+  support('DescribeTopicPartitions', 0, 0),
 ];
 
 const supportByKey = new Map<number, ApiVersionSupport>(

@@ -7,6 +7,7 @@ import { ErrorCode } from '../errors.js';
 import { Reader } from '../reader.js';
 import { ApiKey, headerVersionTable, requestHeaderVersion, responseHeaderVersion } from './api-keys.js';
 import { apiVersionsApi } from './apis/api-versions.js';
+import { describeTopicPartitionsApi } from './apis/describe-topic-partitions.js';
 import { fetchApi } from './apis/fetch.js';
 import { metadataApi } from './apis/metadata.js';
 import { decodeMessage, EncodeError, encodeMessage } from './codec.js';
@@ -174,6 +175,27 @@ describe('nullable fields', () => {
     expect(decodeMessage(metadataApi.request, 9, new Reader(v9)).topics).toBeNull();
   });
 
+  it('writes a nullable struct behind a marker byte: -1 for null, 1 before the struct (DescribeTopicPartitions cursor)', () => {
+    const schema = describeTopicPartitionsApi.request;
+    // topics: compact array of 1 ("a", no tags); response_partition_limit 2000; cursor; request tags.
+    const withCursor = hex('02 02 61 00  000007d0  01 02 61 00000003 00  00');
+    const nullCursor = hex('02 02 61 00  000007d0  ff  00');
+    const topics = [{ name: 'a' }];
+    expect(
+      encodeMessage(schema, 0, {
+        topics,
+        responsePartitionLimit: 2000,
+        cursor: { topicName: 'a', partitionIndex: 3 },
+      }).toBuffer(),
+    ).toEqual(withCursor);
+    expect(encodeMessage(schema, 0, { topics }).toBuffer()).toEqual(nullCursor);
+    expect(decodeMessage(schema, 0, new Reader(withCursor)).cursor).toEqual({
+      topicName: 'a',
+      partitionIndex: 3,
+    });
+    expect(decodeMessage(schema, 0, new Reader(nullCursor)).cursor).toBeNull();
+  });
+
   it('refuses null where the version does not allow it', () => {
     expect(() => encodeMessage(metadataApi.request, 0, { topics: null })).toThrow(EncodeError);
     expect(() => decodeMessage(metadataApi.request, 0, new Reader(hex('ffffffff')))).toThrow(/not nullable/);
@@ -293,7 +315,7 @@ describe('ApiVersions for an unsupported version', () => {
     expect(ranges.find((range) => range.apiKey === ApiKey.ApiVersions)).toEqual({
       apiKey: 18,
       minVersion: 0,
-      maxVersion: 3,
+      maxVersion: 4,
     });
   });
 });

@@ -141,6 +141,9 @@ function writeValue(
       case 'array':
         context.flexible ? writer.uvarint(0) : writer.int32(-1);
         return;
+      case 'struct':
+        writer.int8(-1);
+        return;
       default:
         throw new EncodeError(`${path}: type ${type.kind} has no null`);
     }
@@ -186,6 +189,7 @@ function writeValue(
       return;
     }
     case 'struct':
+      if (nullable) writer.int8(1);
       writeStruct(writer, type.fields, value as Record<string, unknown>, context, path);
       return;
   }
@@ -233,6 +237,8 @@ function readStruct(reader: Reader, fields: readonly FieldSpec[], context: Conte
 
 function readValue(reader: Reader, field: FieldSpec, context: Context): unknown {
   const nullable = inVersions(field.nullableVersions, context.version);
+  // A nullable struct starts with a marker byte: negative for null (Kafka's generated readers).
+  if (field.type.kind === 'struct' && nullable && reader.int8() < 0) return null;
   const value = readTyped(reader, field.type, context);
   if (value === null && !nullable) {
     throw new DecodeError(`${field.name} is null but not nullable in version ${context.version}`);

@@ -16,6 +16,10 @@ export { describeGroupsApi } from './apis/describe-groups.js';
 export { describeLogDirsApi } from './apis/describe-log-dirs.js';
 export { describeProducersApi } from './apis/describe-producers.js';
 export { describeQuorumApi } from './apis/describe-quorum.js';
+export {
+  describeTopicPartitionsApi,
+  describeTopicPartitionsLimitDefault,
+} from './apis/describe-topic-partitions.js';
 export { describeTransactionsApi } from './apis/describe-transactions.js';
 export { electionType, electLeadersApi } from './apis/elect-leaders.js';
 export { endTxnApi } from './apis/end-txn.js';
@@ -26,6 +30,7 @@ export { alterConfigOpType, incrementalAlterConfigsApi } from './apis/incrementa
 export { initProducerIdApi } from './apis/init-producer-id.js';
 export { joinGroupApi } from './apis/join-group.js';
 export { leaveGroupApi } from './apis/leave-group.js';
+export { listConfigResourcesApi, listedConfigResourceType } from './apis/list-config-resources.js';
 export { listGroupsApi } from './apis/list-groups.js';
 export { earliestTimestamp, latestTimestamp, listOffsetsApi } from './apis/list-offsets.js';
 export { listPartitionReassignmentsApi } from './apis/list-partition-reassignments.js';
@@ -38,6 +43,7 @@ export { offsetForLeaderEpochApi } from './apis/offset-for-leader-epoch.js';
 export { produceApi } from './apis/produce.js';
 export { syncGroupApi } from './apis/sync-group.js';
 export { txnOffsetCommitApi } from './apis/txn-offset-commit.js';
+export { unregisterBrokerApi } from './apis/unregister-broker.js';
 export { writeTxnMarkersApi } from './apis/write-txn-markers.js';
 export * from './codec.js';
 export * from './frames.js';

@@ -24,6 +24,7 @@ import { describeGroupsApi } from './apis/describe-groups.js';
 import { describeLogDirsApi } from './apis/describe-log-dirs.js';
 import { describeProducersApi } from './apis/describe-producers.js';
 import { describeQuorumApi } from './apis/describe-quorum.js';
+import { describeTopicPartitionsApi } from './apis/describe-topic-partitions.js';
 import { describeTransactionsApi } from './apis/describe-transactions.js';
 import { describeUserScramCredentialsApi } from './apis/describe-user-scram-credentials.js';
 import { electLeadersApi } from './apis/elect-leaders.js';
@@ -35,6 +36,7 @@ import { incrementalAlterConfigsApi } from './apis/incremental-alter-configs.js'
 import { initProducerIdApi } from './apis/init-producer-id.js';
 import { joinGroupApi } from './apis/join-group.js';
 import { leaveGroupApi } from './apis/leave-group.js';
+import { listConfigResourcesApi } from './apis/list-config-resources.js';
 import { listGroupsApi } from './apis/list-groups.js';
 import { listOffsetsApi } from './apis/list-offsets.js';
 import { listPartitionReassignmentsApi } from './apis/list-partition-reassignments.js';
@@ -49,6 +51,7 @@ import { saslAuthenticateApi } from './apis/sasl-authenticate.js';
 import { saslHandshakeApi } from './apis/sasl-handshake.js';
 import { syncGroupApi } from './apis/sync-group.js';
 import { txnOffsetCommitApi } from './apis/txn-offset-commit.js';
+import { unregisterBrokerApi } from './apis/unregister-broker.js';
 import { writeTxnMarkersApi } from './apis/write-txn-markers.js';
 import type { Decoded, EncodeInput } from './schema.js';
 
@@ -99,8 +102,11 @@ export const apis = {
   [ApiKey.DescribeQuorum]: describeQuorumApi,
   [ApiKey.DescribeCluster]: describeClusterApi,
   [ApiKey.DescribeProducers]: describeProducersApi,
+  [ApiKey.UnregisterBroker]: unregisterBrokerApi,
   [ApiKey.DescribeTransactions]: describeTransactionsApi,
   [ApiKey.ListTransactions]: listTransactionsApi,
+  [ApiKey.ListConfigResources]: listConfigResourcesApi,
+  [ApiKey.DescribeTopicPartitions]: describeTopicPartitionsApi,
 } as const;
 
 export type Apis = typeof apis;

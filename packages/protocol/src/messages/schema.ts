@@ -245,12 +245,16 @@ export const f = {
   ): Field<WithNull<O, Decoded<F>[]>, WithNull<O, EncodeInput<F>[]>, IsRequired<V, O>> {
     return makeField({ kind: 'array', items: struct(fields).spec }, versions, options);
   },
-  /** A single nested struct (Kafka's non-array struct type); never nullable here. */
-  struct<V extends string, F extends Fields, O extends FieldOptions<never> = Record<never, never>>(
+  /**
+   * A single nested struct (Kafka's non-array struct type). Nullable in `nullableVersions`: then an
+   * int8 marker precedes it on the wire, -1 for null and 1 for a struct, as Kafka's generated code
+   * writes it (DescribeTopicPartitions' cursor).
+   */
+  struct<V extends string, F extends Fields, O extends FieldOptions<null> = Record<never, never>>(
     versions: V,
     fields: F,
     options?: O,
-  ): Field<Decoded<F>, EncodeInput<F>, IsRequired<V, O>> {
+  ): Field<WithNull<O, Decoded<F>>, WithNull<O, EncodeInput<F>>, IsRequired<V, O>> {
     return makeField(struct(fields).spec, versions, options);
   },
 } as const;

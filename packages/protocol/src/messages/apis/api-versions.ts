@@ -1,4 +1,5 @@
-// ApiVersions (key 18), versions 0-3; flexible from 3. Its response header is always v0.
+// ApiVersions (key 18), versions 0-4; flexible from 3. Its response header is always v0.
+// v4 has v3's layout (Kafka 4.0, KAFKA-17011: a supported feature's min_version may be 0 from v4 on).
 //   Request  v0-2 => (empty)
 //   Request  v3+  => client_software_name client_software_version TAG_BUFFER
 //   Response       => error_code [api_keys => api_key min_version max_version] throttle_time_ms(1+)
