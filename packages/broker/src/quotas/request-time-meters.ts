@@ -13,8 +13,9 @@
 //
 // The hooks cost every promise on the loop something (an extra call per promise and per
 // continuation), so they are enabled only while at least one meter is open: a broker without a
-// request_percentage quota, or whose quota'd clients are idle, never has them on. Promises tagged
-// by a meter already closed are skipped.
+// request_percentage quota, or whose quota'd clients are idle, never has them on. A request that
+// waits keeps its meter open, so a consumer with such a quota that long-polls (Fetch max wait) keeps
+// them on for most of the time. Promises tagged by a meter already closed are skipped.
 //
 // Pure apart from `promiseContinuationHooks` (v8's promiseHooks): the clock and the hooks are passed
 // in, so tests can drive continuations on a manual clock.
