@@ -101,8 +101,11 @@ describe('RequestTimeMeters', () => {
       (async () => {
         await Promise.resolve();
         clock.advanceMs(1);
-        // The next request of the connection starts from this continuation.
-        inner = meters.run(clock.nowMs(), (innerMeter) => {
+        // The next request of the connection starts from this continuation: its frame is taken,
+        // then decoded (2 ms) before its meter opens.
+        const takenMs = clock.nowMs();
+        clock.advanceMs(2);
+        inner = meters.run(takenMs, (innerMeter) => {
           clock.advanceMs(20);
           return (async () => {
             await Promise.resolve();
@@ -115,7 +118,7 @@ describe('RequestTimeMeters', () => {
       })(),
     );
     expect(await outer).toBe(5);
-    expect(await inner).toBe(50);
+    expect(await inner).toBe(52);
   });
 
   it('has the hooks on only while a meter is open, and stops following closed meters', async () => {
@@ -144,5 +147,17 @@ describe('RequestTimeMeters', () => {
     await later;
     expect(meter.close()).toBe(7);
     expect(hooks.enabled).toBe(1);
+  });
+
+  it('closes the meter of a request whose synchronous part throws', () => {
+    const hooks = countingHooks();
+    const meters = new RequestTimeMeters(new ManualClock(0), hooks);
+    expect(() =>
+      meters.run(0, () => {
+        throw new Error('a bug');
+      }),
+    ).toThrow('a bug');
+    expect(hooks.on).toBe(false);
+    expect(meters.hooksEnabled).toBe(false);
   });
 });

@@ -111,11 +111,15 @@ export class RequestTimeMeters {
     const meter = new RequestTimeMeter(this);
     if (this.openCount++ === 0) this.stopHooks = this.hooks.enable(this.callbacks);
     const previous = this.running;
-    if (previous?.open === true) this.switchTo(meter);
+    // Opened inside another request's continuation: that one ran until this one's frame was taken.
+    if (previous?.open === true) previous.timeMs += Math.max(0, sinceMs - this.sinceMs);
     this.running = meter;
     this.sinceMs = sinceMs;
     try {
       return body(meter);
+    } catch (error) {
+      meter.close(); // nobody else will: the request never got under way
+      throw error;
     } finally {
       this.switchTo(previous);
     }
