@@ -17,8 +17,9 @@
 // also under FetchConsumer (or FetchFollower, for a replica id >= 0), as Kafka does.
 //
 // Client quotas (quotas/client-quotas.ts): a Produce counts its request bytes, a consumer Fetch its
-// response bytes, and every request its loop time against request_percentage (from taking the frame
-// to the handler's first wait, plus from the handler's answer to the encoded response); over quota,
+// response bytes, and every request of a client with a request_percentage quota its loop time (from
+// taking the frame to the encoded response, with every continuation of its own in between but none
+// of the time it waits: a RequestTimeMeter, quotas/request-time-meters.ts); over quota,
 // the response carries throttle_time_ms (the longer of the two throttles; a Fetch over its byte rate
 // loses its records) and the outcome carries the throttle the connection applies. The outcome of a
 // request from a client that has any client quota says so (`underQuota`): the connection then
@@ -53,6 +54,7 @@ import { saslStep } from './apis/sasl-authenticate.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome, Throttle } from './network/connection.js';
 import type { QuotaClient } from './quotas/client-quota-manager.js';
 import { longerThrottle, quotaClientOf } from './quotas/client-quotas.js';
+import type { RequestTimeMeter } from './quotas/request-time-meters.js';
 import type { ConnectionSession } from './security/connection-session.js';
 import { formatPrincipal } from './security/kafka-principal.js';
 
@@ -169,7 +171,9 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
         apiKey: decoded.apiKey,
       });
     }
-    return (async (): Promise<HandlerOutcome> => {
+    const quotas = broker.quotas;
+    const who = (): QuotaClient => quotaClientOf(connection, decoded.header.clientId);
+    const handle = async (meter: RequestTimeMeter | undefined): Promise<HandlerOutcome> => {
       let closeWhenIdle: string | undefined;
       const context: RequestContext = {
         broker,
@@ -184,18 +188,12 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
       let throttle: Throttle | undefined;
       let underQuota = false;
       try {
-        const answer = callHandler(decoded, handler, context);
-        const waitFromMs = requestClock?.nowMs() ?? 0;
-        let body = await answer;
-        const resumedMs = requestClock?.nowMs() ?? 0;
-        const quotas = broker.quotas;
-        const who = (): QuotaClient => quotaClientOf(connection, decoded.header.clientId);
+        let body = await callHandler(decoded, handler, context);
         underQuota = quotas !== undefined && requestClock !== undefined && quotas.underQuota(who());
-        /** The loop time of this request so far, against request_percentage. */
+        /** The loop time of this request so far (the meter closes), against request_percentage. */
         const throttleRequest = (): Throttle | undefined => {
-          if (quotas === undefined || requestClock === undefined) return undefined;
-          const requestTimeMs = waitFromMs - takenMs + (requestClock.nowMs() - resumedMs);
-          return quotas.throttleRequest(who(), requestTimeMs, decoded.apiKey, decoded.apiVersion);
+          if (quotas === undefined || meter === undefined) return undefined;
+          return quotas.throttleRequest(who(), meter.close(), decoded.apiKey, decoded.apiVersion);
         };
         if (quotas !== undefined && decoded.apiKey === ApiKey.Produce) {
           throttle = quotas.throttleProduce(who(), frame.length, decoded.apiVersion);
@@ -263,6 +261,8 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
           'request handler failed',
         );
         return { kind: 'close', reason: `request handler failed: ${String(error)}` };
+      } finally {
+        meter?.close();
       }
       return {
         kind: 'respond',
@@ -271,7 +271,17 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
         ...(underQuota ? { underQuota } : {}),
         ...(closeWhenIdle === undefined ? {} : { closeAfterWhenIdle: closeWhenIdle }),
       };
-    })();
+    };
+    // A client under a request_percentage quota has its request metered, continuations included
+    // (quotas/request-time-meters.ts), from the moment its frame was taken.
+    if (
+      quotas !== undefined &&
+      requestClock !== undefined &&
+      quotas.requestTimeCounted(who(), decoded.apiKey)
+    ) {
+      return quotas.requestTime.run(takenMs, handle);
+    }
+    return handle(undefined);
   };
 }
 

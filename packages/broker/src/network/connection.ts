@@ -27,7 +27,10 @@
 //     be served (librdkafka, pipelining one-record Produce requests by the hundred, was not slowed
 //     at all by request_percentage=5 before this). The mode follows the last settled request: it
 //     begins once the first request of a client with a quota settles (those read before that run
-//     at once) and ends when the client's quotas are deleted.
+//     at once) and ends when the client's quotas are deleted. It also keeps the request_percentage
+//     meters of one connection from overlapping (quotas/request-time-meters.ts): each request's
+//     continuations are counted to it, from taking its frame to its encoded response; the reading
+//     of frames and the writing of responses here are not counted.
 //   - For versions older than KIP-219 the response also waits out the throttle, as Kafka delays
 //     it; the mute and the wait are the same span, never added up.
 // A client that honours throttle_time_ms itself (KIP-219) sends nothing meanwhile anyway; one that

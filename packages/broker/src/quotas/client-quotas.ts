@@ -4,20 +4,26 @@
 // metadata image, and how a throttle reaches the connection.
 //
 // Request time (KIP-124): Kafka records the time a request spends on its request handler and network
-// threads. Gregor is one event loop, so what a request costs it is the loop time its own synchronous
-// work takes: from the moment the router takes the frame to the handler's first wait (decoding, the
-// checks, the handler's synchronous part), plus from the moment the handler's answer comes back to
-// the response being encoded and queued on the connection (quotas, encoding). Time the request spends
-// waiting (a long poll or acks=all in the purgatory, disk I/O, a controller round trip) is not the
-// loop's and is not counted; neither are the continuations between the handler's awaits, nor the
-// connection's reading and writing (Kafka's network thread time). So this undercounts: for one-record
-// Produce requests over a socket (in-process, 2026-12-06) it counted about 60% of the loop time the
-// broker spent on them when they were handled one at a time (as a client under a quota now is,
-// network/connection.ts) and about 20% when 100 pipelined ones were handled at once. Attributing
-// every continuation to its request (async_hooks before/after with an AsyncLocalStorage) would
-// count it all, but nearly doubled the loop time per request in the same measurement. The times
-// come from an injected clock with sub-millisecond resolution (performance.now in the node). They
-// are recorded as percent-seconds of one thread, so the rate is a percentage of one event loop over
+// threads, not the time it waits in the purgatory or a queue. Gregor is one event loop, so what a
+// request costs it is the loop time of its own work: its synchronous part (from the moment the
+// router takes the frame: decoding, the checks, the handler up to its first await) and every promise
+// continuation of its own after that (the log append and index update after the handler's await,
+// building, encoding and throttling the response), measured by a RequestTimeMeter
+// (request-time-meters.ts), which follows the request's promises with v8's promise hooks. Time the
+// request spends waiting (a long poll or acks=all in the purgatory, disk I/O off the loop, a
+// controller round trip) runs none of its continuations and is not counted. Not counted either: the
+// connection's reading of the frame and writing of the response (Kafka's network thread time), and
+// work a request queues behind another's on a shared queue (a partition's append queue), which runs
+// as that other request's continuation. Only requests of a client with a request_percentage quota
+// are metered, and the hooks are on only while one is in flight: they cost every promise of the
+// loop meanwhile, and counting everything with async_hooks all the time nearly doubled the loop
+// time per request (64 → 117 µs, 2026-12-06). Before the meters only the synchronous part and the
+// response's encoding were counted, which let Gregor's client (several records a request) send
+// 628-974 requests/s under request_percentage=5 where the meters hold it at 431-882 (broker README,
+// "Client quotas"). The connection's reading and writing, libuv and GC are still not counted: about
+// half the broker CPU of such a request. The times come from
+// an injected clock with sub-millisecond resolution (performance.now in the node). They are recorded
+// as percent-seconds of one thread, so the rate is a percentage of one event loop over
 // quota.window.num × quota.window.size.seconds, compared with request_percentage.
 // Not counted against request_percentage, as in Kafka: ApiVersions, SaslHandshake and
 // SaslAuthenticate (a client must always be able to connect and authenticate), and replica Fetches
@@ -36,6 +42,11 @@ import type { ClientQuotaType } from '../metrics/broker-metrics.js';
 import type { ConnectionContext, Throttle } from '../network/connection.js';
 import { anonymousPrincipal } from '../security/kafka-principal.js';
 import { ClientQuotaManager, type QuotaClient, type QuotaWindows } from './client-quota-manager.js';
+import {
+  type ContinuationHooks,
+  promiseContinuationHooks,
+  RequestTimeMeters,
+} from './request-time-meters.js';
 
 /** The first versions whose clients honour throttle_time_ms themselves (KIP-219). */
 export const produceClientThrottlingVersionMin = 6;
@@ -112,10 +123,13 @@ export class ClientQuotas {
   readonly produce: ClientQuotaManager;
   readonly fetch: ClientQuotaManager;
   readonly request: ClientQuotaManager;
+  /** The loop time of requests under a request_percentage quota (request-time-meters.ts). */
+  readonly requestTime: RequestTimeMeters;
 
   /**
    * `clock` places records in the quota windows; `requestClock` times requests for
-   * request_percentage (sub-millisecond; `clock` when not given).
+   * request_percentage (sub-millisecond; `clock` when not given), following their continuations
+   * through `continuationHooks` (v8's promise hooks unless a test passes its own).
    */
   constructor(
     windows: QuotaWindows,
@@ -123,10 +137,20 @@ export class ClientQuotas {
     private readonly clock: Clock,
     private readonly observer?: ThrottleObserver,
     readonly requestClock: Clock = clock,
+    continuationHooks: ContinuationHooks = promiseContinuationHooks,
   ) {
     this.produce = new ClientQuotaManager('producer_byte_rate', windows, quotas);
     this.fetch = new ClientQuotaManager('consumer_byte_rate', windows, quotas);
     this.request = new ClientQuotaManager('request_percentage', windows, quotas, windows.windowMs);
+    this.requestTime = new RequestTimeMeters(requestClock, continuationHooks);
+  }
+
+  /**
+   * Whether the request's time is counted: its client has a request_percentage quota and the API is
+   * not exempt. Only then is it metered (the hooks that follow its continuations cost every promise).
+   */
+  requestTimeCounted(who: QuotaClient, apiKey: number): boolean {
+    return !requestQuotaExemptApiKeys.has(apiKey) && this.request.appliesTo(who);
   }
 
   /** Whether any client quota is set at all: without one the request path skips the accounting. */

@@ -7,10 +7,13 @@ import { type AddressInfo, connect, createServer, type Server } from 'node:net';
 import { type Clock, ManualClock, ManualTimers } from '@gregor/ground';
 import { ApiKey, decodeResponse, ErrorCode, encodeRequest, type RequestInput } from '@gregor/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { apiHandlers } from '../apis/api-handlers.js';
 import { Connection } from '../network/connection.js';
 import { RequestMemoryPool } from '../network/request-memory-pool.js';
+import { createRequestRouter } from '../request-router.js';
 import { batchOf } from '../testing/batches.js';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
+import { type ContinuationHooks, promiseContinuationHooks } from './request-time-meters.js';
 
 let cluster: LocalClusterFixture;
 const servers: Server[] = [];
@@ -271,5 +274,78 @@ describe('request_percentage on the request path', () => {
     await vi.waitFor(() => expect(throttles).toHaveLength(2));
     expect(throttles[1]).toBeGreaterThan(0);
     client.destroy();
+  });
+
+  it('counts the work a handler does after its awaits, and not the time it waits', async () => {
+    const requestClock = new ManualClock(0);
+    cluster = await LocalClusterFixture.start({ requestClock });
+    await setQuota('request_percentage', 1);
+    const handlers = apiHandlers();
+    const metadata = handlers[ApiKey.Metadata]!;
+    let disk = Promise.resolve();
+    cluster.router = createRequestRouter(cluster.context, {
+      ...handlers,
+      [ApiKey.Metadata]: async (body, version, context) => {
+        requestClock.advanceMs(1);
+        await disk; // as a Produce waits for its append
+        requestClock.advanceMs(20); // what follows the wait: the index update, the answer
+        await Promise.resolve();
+        requestClock.advanceMs(20);
+        return metadata(body, version, context);
+      },
+    });
+    const send = () => {
+      let written!: () => void;
+      disk = new Promise<void>((resolve) => {
+        written = resolve;
+      });
+      const outcome = cluster.send(ApiKey.Metadata, 9, metadataBody);
+      requestClock.advanceMs(500); // the request waits meanwhile: none of this is its time
+      written();
+      return outcome;
+    };
+    // 41 ms a request against 1 % of one thread over a fresh 10 s window (100 ms): two fit.
+    for (let i = 0; i < 2; i++) {
+      const outcome = await send();
+      expect(outcome.kind === 'respond' && outcome.throttle, `request ${i + 1}`).toBeUndefined();
+    }
+    // Counting only the synchronous parts (1 ms a request), this one would fit as well.
+    const over = await send();
+    expect(over.kind === 'respond' && over.throttle).toEqual({ timeMs: 1_000, delayResponse: false });
+  });
+
+  it('enables no promise hooks for clients without a request_percentage quota', async () => {
+    let enabled = 0;
+    let on = false;
+    const continuationHooks: ContinuationHooks = {
+      enable: (callbacks) => {
+        enabled++;
+        on = true;
+        const stop = promiseContinuationHooks.enable(callbacks);
+        return () => {
+          on = false;
+          stop();
+        };
+      },
+    };
+    cluster = await LocalClusterFixture.start({ requestClock: steppingClock(), continuationHooks });
+    await createTopic('t');
+    await cluster.send(ApiKey.Produce, 7, produceBody(bigBatch()));
+    // A byte rate puts the client under a quota, but its request time is not counted.
+    await setQuota('producer_byte_rate', 1_000_000);
+    const produced = await cluster.send(ApiKey.Produce, 7, produceBody(bigBatch()));
+    expect(produced).toMatchObject({ kind: 'respond', underQuota: true });
+    await setQuota('request_percentage', 50, [{ entityType: 'client-id', entityName: 'another-client' }]);
+    await cluster.send(ApiKey.Metadata, 9, metadataBody);
+    expect(enabled).toBe(0);
+
+    // With request_percentage the hooks follow each request, and are off again once it is answered.
+    await setQuota('request_percentage', 50);
+    await cluster.send(ApiKey.Produce, 7, produceBody(bigBatch()));
+    expect(enabled).toBe(1);
+    expect(on).toBe(false);
+    // ApiVersions is exempt: not metered either.
+    await cluster.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
+    expect(enabled).toBe(1);
   });
 });

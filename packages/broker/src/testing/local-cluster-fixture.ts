@@ -75,6 +75,7 @@ import type { ConnectionContext, FrameHandler, HandlerOutcome } from '../network
 import type { ProducerIdBlockResult, ProducerIdBlockSource } from '../producer-ids/producer-id-manager.js';
 import { kafkaQuotaWindows } from '../quotas/client-quota-manager.js';
 import { ClientQuotas } from '../quotas/client-quotas.js';
+import type { ContinuationHooks } from '../quotas/request-time-meters.js';
 import type { LeaderLease } from '../replica/local-replicas.js';
 import { LogManagerStore } from '../replica/log-store.js';
 import { ReplicaManager, type ReplicaManagerOptions } from '../replica/replica-manager.js';
@@ -120,6 +121,8 @@ export interface LocalClusterOptions {
   readonly leaderLease?: LeaderLease;
   /** Times requests for request_percentage (the fixture's ManualClock by default: they take no time). */
   readonly requestClock?: Clock;
+  /** Follow requests' continuations for request_percentage (v8's promise hooks by default). */
+  readonly continuationHooks?: ContinuationHooks;
   /** authorizer.class.name's authorizer (every request is allowed without one). */
   readonly authorizer?: StandardAuthorizer;
 }
@@ -234,6 +237,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
         fixture.clock,
         options.metrics ?? noBrokerMetrics,
         options.requestClock ?? fixture.clock,
+        options.continuationHooks,
       ),
     };
     fixture.router = createRequestRouter(fixture.context, apiHandlers());
