@@ -389,13 +389,18 @@ describe('the newest group versions', () => {
   it('FindCoordinator v6 answers a share coordinator key INVALID_REQUEST (no share groups)', async () => {
     await start();
     const response = await cluster.request(ApiKey.FindCoordinator, 6, {
+      key: '',
       keyType: 2,
       coordinatorKeys: ['g:AAAAAAAAAAAAAAAAAAAAAA:0'],
     });
     expect(response.coordinators).toEqual([
       expect.objectContaining({ errorCode: ErrorCode.INVALID_REQUEST, nodeId: -1 }),
     ]);
-    const group = await cluster.request(ApiKey.FindCoordinator, 6, { keyType: 0, coordinatorKeys: ['g'] });
+    const group = await cluster.request(ApiKey.FindCoordinator, 6, {
+      key: '',
+      keyType: 0,
+      coordinatorKeys: ['g'],
+    });
     expect(group.coordinators[0]).toMatchObject({
       key: 'g',
       errorCode: ErrorCode.NONE,
@@ -530,6 +535,8 @@ describe('the newest group versions', () => {
     });
     expect(stale.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
     const fetched = await cluster.request(ApiKey.OffsetFetch, 9, {
+      groupId: '',
+      topics: [],
       groups: [
         { groupId, memberId, memberEpoch: generationId, topics: [{ name: 'orders', partitionIndexes: [0] }] },
       ],
@@ -539,6 +546,7 @@ describe('the newest group versions', () => {
 
     const left = await cluster.request(ApiKey.LeaveGroup, 5, {
       groupId,
+      memberId: '',
       members: [{ memberId, groupInstanceId: null, reason: 'shutting down' }],
     });
     expect(left).toMatchObject({ errorCode: 0, members: [{ memberId, errorCode: 0 }] });

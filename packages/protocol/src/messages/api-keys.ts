@@ -72,7 +72,7 @@ function support(name: ApiName, maxVersion: number, firstFlexibleVersion: number
 
 /** Ordered by api key, the order ApiVersions responses list them in. */
 export const apiVersionSupport: readonly ApiVersionSupport[] = [
-  support('Produce', 8, 9),
+  support('Produce', 11, 9),
   support('Fetch', 12, 12),
   support('ListOffsets', 5, 6),
   support('Metadata', 9, 9),
