@@ -74,7 +74,7 @@ function support(name: ApiName, maxVersion: number, firstFlexibleVersion: number
 export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('Produce', 11, 9),
   support('Fetch', 12, 12),
-  support('ListOffsets', 5, 6),
+  support('ListOffsets', 10, 6),
   support('Metadata', 9, 9),
   support('OffsetCommit', 9, 8),
   support('OffsetFetch', 9, 6),

@@ -6,6 +6,7 @@ import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors.js';
 import { Reader } from '../reader.js';
+import { listOffsetsApi } from './apis/list-offsets.js';
 import { produceApi } from './apis/produce.js';
 import { decodeMessage, encodeMessage, type MessageSchema } from './codec.js';
 import type { Fields } from './schema.js';
@@ -72,6 +73,45 @@ describe('Produce v9-v11', () => {
         topics: [{ name: 't', partitions: [{ partitionIndex: 0, records: Buffer.from([7]) }] }],
       },
       '00 ffff 000003e8  02 0274  02 00000000 0207 00  00  00',
+    );
+  });
+});
+
+describe('ListOffsets v6-v10', () => {
+  const request = {
+    replicaId: -1,
+    isolationLevel: 0,
+    topics: [{ name: 't', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -3n }] }],
+  };
+  // replica -1, read_uncommitted, topic "t", partition 0, epoch -1, timestamp -3 (max timestamp).
+  const topics = '02 0274  02 00000000 ffffffff fffffffffffffffd 00  00';
+
+  it('v10 requests end with timeout_ms; v6-v9 have the same layout without it', () => {
+    expectLayout(
+      listOffsetsApi.request,
+      10,
+      { ...request, timeoutMs: 1000 },
+      `ffffffff 00 ${topics} 000003e8 00`,
+    );
+    for (const version of [6, 7, 8, 9]) {
+      expectLayout(listOffsetsApi.request, version, request, `ffffffff 00 ${topics} 00`);
+    }
+  });
+
+  it('v10 responses keep the flexible v6 layout', () => {
+    expectLayout(
+      listOffsetsApi.response,
+      10,
+      {
+        throttleTimeMs: 0,
+        topics: [
+          {
+            name: 't',
+            partitions: [{ partitionIndex: 0, errorCode: 0, timestamp: 9000n, offset: 1n, leaderEpoch: 0 }],
+          },
+        ],
+      },
+      '00000000  02 0274  02 00000000 0000 0000000000002328 0000000000000001 00000000 00  00  00',
     );
   });
 });
