@@ -6,8 +6,12 @@ import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors.js';
 import { Reader } from '../reader.js';
+import { addOffsetsToTxnApi } from './apis/add-offsets-to-txn.js';
+import { endTxnApi } from './apis/end-txn.js';
+import { initProducerIdApi } from './apis/init-producer-id.js';
 import { listOffsetsApi } from './apis/list-offsets.js';
 import { produceApi } from './apis/produce.js';
+import { txnOffsetCommitApi } from './apis/txn-offset-commit.js';
 import { decodeMessage, encodeMessage, type MessageSchema } from './codec.js';
 import type { Fields } from './schema.js';
 
@@ -113,5 +117,66 @@ describe('ListOffsets v6-v10', () => {
       },
       '00000000  02 0274  02 00000000 0000 0000000000002328 0000000000000001 00000000 00  00  00',
     );
+  });
+});
+
+describe('transaction APIs: InitProducerId v4-v5, AddOffsetsToTxn v4, EndTxn v4, TxnOffsetCommit v4', () => {
+  it('keep their v3 layouts', () => {
+    for (const version of [3, 4, 5]) {
+      expectLayout(
+        initProducerIdApi.request,
+        version,
+        { transactionalId: 'x', transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 },
+        '0278 0000ea60 ffffffffffffffff ffff 00',
+      );
+      expectLayout(
+        initProducerIdApi.response,
+        version,
+        { throttleTimeMs: 0, errorCode: ErrorCode.PRODUCER_FENCED, producerId: 7n, producerEpoch: 1 },
+        '00000000 005a 0000000000000007 0001 00',
+      );
+    }
+    for (const version of [3, 4]) {
+      expectLayout(
+        addOffsetsToTxnApi.request,
+        version,
+        { transactionalId: 'x', producerId: 7n, producerEpoch: 1, groupId: 'g' },
+        '0278 0000000000000007 0001 0267 00',
+      );
+      expectLayout(
+        endTxnApi.request,
+        version,
+        { transactionalId: 'x', producerId: 7n, producerEpoch: 1, committed: true },
+        '0278 0000000000000007 0001 01 00',
+      );
+      expectLayout(endTxnApi.response, version, { throttleTimeMs: 0, errorCode: 0 }, '00000000 0000 00');
+      expectLayout(
+        txnOffsetCommitApi.request,
+        version,
+        {
+          transactionalId: 'x',
+          groupId: 'g',
+          producerId: 7n,
+          producerEpoch: 1,
+          generationId: 3,
+          memberId: 'm',
+          groupInstanceId: null,
+          topics: [
+            {
+              name: 't',
+              partitions: [
+                {
+                  partitionIndex: 0,
+                  committedOffset: 42n,
+                  committedLeaderEpoch: -1,
+                  committedMetadata: null,
+                },
+              ],
+            },
+          ],
+        },
+        '0278 0267 0000000000000007 0001 00000003 026d 00  02 0274  02 00000000 000000000000002a ffffffff 00 00  00  00',
+      );
+    }
   });
 });
