@@ -21,7 +21,8 @@
 // From v10 (KIP-951) a partition answered NOT_LEADER_OR_FOLLOWER names its current leader and epoch
 // from this broker's metadata image, and node_endpoints gives each such leader's endpoint on the
 // listener the request came in on, as Kafka's KafkaApis does: the producer can move there without a
-// Metadata round trip. A leader unknown (or without that listener) is left out, as in Kafka. v11
+// Metadata round trip. No leader: no current_leader; a leader not live or without that listener: no
+// endpoint, as in Kafka. v11
 // differs from v10 only in the errors a client may see (TRANSACTION_ABORTABLE, which Gregor does
 // not send). v12 is not served: it is the transactions-v2 signal (KIP-890), with which a
 // transactional produce adds its own partition to the transaction; Gregor's coordinator speaks
@@ -160,9 +161,9 @@ export async function handleProduce(
 }
 
 /**
- * KIP-951: each NOT_LEADER_OR_FOLLOWER partition gets its leader and epoch from the metadata image,
- * and node_endpoints each such leader's endpoint on the client's listener (leaders that are fenced,
- * unknown or without that listener are not named).
+ * KIP-951: each NOT_LEADER_OR_FOLLOWER partition with a leader gets it and its epoch from the
+ * metadata image, and node_endpoints each such leader's endpoint on the client's listener, when the
+ * leader is live and has one (as Kafka's getCurrentLeader and alive-broker lookup do).
  */
 function addCurrentLeaders(response: Response, context: RequestContext): void {
   const image = context.broker.metadata.image();
@@ -177,12 +178,12 @@ function addCurrentLeaders(response: Response, context: RequestContext): void {
       if (partition.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
       const state = partitions?.[partition.partitionIndex];
       if (state === undefined || state.leader < 0) continue;
+      partition.currentLeader = { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
       const registration = image.broker(state.leader);
       const endpoint = isBrokerActive(registration)
         ? registration!.listeners.find((listener) => listener.name === listenerName)
         : undefined;
       if (endpoint === undefined) continue;
-      partition.currentLeader = { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
       nodeEndpoints.set(state.leader, {
         nodeId: state.leader,
         host: endpoint.host,
