@@ -347,8 +347,10 @@ describe('static membership (group.instance.id)', () => {
     expect(response.generationId).toBe(generationId);
     expect(response.memberId).not.toBe(a);
     expect(response.memberId).toMatch(/^instance-a-/);
-    // It was the leader; it is told the old leader id so that it does not compute an assignment.
+    // It was the leader; before v9 it is told the old leader id so that it does not compute an
+    // assignment.
     expect(response.leader).toBe(a);
+    expect(response.skipAssignment).toBe(false);
     const group = h.coordinator.getGroup(G)!;
     expect(group.state).toBe('Stable');
     expect(group.leaderId).toBe(response.memberId);
@@ -359,6 +361,24 @@ describe('static membership (group.instance.id)', () => {
     expect(h.syncResponse(h.sync(G, response.memberId, generationId, {}, 'instance-a')).assignment).toEqual(
       Buffer.from('A'),
     );
+  });
+
+  it('JoinGroup v9 tells a rejoining static leader that it leads and must skip the assignment (KIP-814)', () => {
+    const h = new Harness();
+    const { a, b, generationId } = staticStableGroup(h);
+    const rejoin = h.join(G, { groupInstanceId: 'instance-a', clientId: 'a', apiVersion: 9 });
+    const response = h.joinResponse(rejoin);
+    expect(response).toMatchObject({ errorCode: ErrorCode.NONE, generationId, skipAssignment: true });
+    expect(response.memberId).not.toBe(a);
+    expect(response.leader).toBe(response.memberId);
+    expect(response.members.map((member) => member.memberId).sort()).toEqual([response.memberId, b].sort());
+    expect(h.coordinator.getGroup(G)?.state).toBe('Stable');
+    // A follower rejoining with v9 is no leader: nothing to skip, no members.
+    const follower = h.joinResponse(
+      h.join(G, { groupInstanceId: 'instance-b', clientId: 'b', apiVersion: 9 }),
+    );
+    expect(follower).toMatchObject({ errorCode: ErrorCode.NONE, skipAssignment: false, members: [] });
+    expect(follower.leader).toBe(response.memberId);
   });
 
   it('reverts the new id if it cannot be persisted', () => {

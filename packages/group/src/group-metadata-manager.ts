@@ -68,6 +68,8 @@ export type StoreGroupContinuation =
       readonly oldMemberId: string;
       readonly newMemberId: string;
       readonly leaderBeforeRejoin: string | null;
+      /** JoinGroup v9+ (KIP-814): a rejoining leader is told it leads and to skip the assignment. */
+      readonly supportsSkipAssignment: boolean;
       readonly previous: {
         protocols: readonly ProtocolMetadata[];
         rebalanceTimeoutMs: number;
@@ -76,6 +78,9 @@ export type StoreGroupContinuation =
     }
   /** Persisting a group that became Empty: nobody waits for it (Kafka only logs a failure). */
   | { readonly kind: 'storeEmptyGroup' };
+
+/** The JoinGroup version that can tell a rejoining static leader to skip the assignment (KIP-814). */
+export const joinGroupSkipAssignmentVersion = 9;
 
 function timerKey(kind: string, groupId: string, memberId = ''): string {
   // Length-prefixed so no group id / member id pair can collide with another.
@@ -90,6 +95,7 @@ function joinError(memberId: string, errorCode: number): JoinGroupResponse {
     protocolType: '',
     protocolName: '',
     leader: '',
+    skipAssignment: false,
     memberId,
     members: [],
   };
@@ -474,6 +480,7 @@ export class GroupMetadataManager {
             oldMemberId,
             newMemberId,
             leaderBeforeRejoin,
+            supportsSkipAssignment: request.apiVersion >= joinGroupSkipAssignmentVersion,
             previous,
           });
         } else {
@@ -517,6 +524,7 @@ export class GroupMetadataManager {
       protocolType: group.protocolType ?? '',
       protocolName: group.protocolName ?? '',
       leader: leader ?? '',
+      skipAssignment: false,
       memberId: member.memberId,
       members: withMembers ? group.currentMemberMetadata() : [],
     };
@@ -1042,17 +1050,32 @@ export class GroupMetadataManager {
     appendErrorCode: number,
     nowMs: number,
   ): void {
-    const { group, requestId, groupInstanceId, oldMemberId, newMemberId, leaderBeforeRejoin, previous } =
-      continuation;
+    const {
+      group,
+      requestId,
+      groupInstanceId,
+      oldMemberId,
+      newMemberId,
+      leaderBeforeRejoin,
+      supportsSkipAssignment,
+      previous,
+    } = continuation;
     this.outbox.touch(group);
     const member = group.members.get(newMemberId);
     // If a rebalance answered the join meanwhile, the member has moved on with the new id.
     if (member === undefined || member.joinRequestId !== requestId) return;
     const errorCode = storeGroupErrorCode(appendErrorCode);
     if (errorCode === ErrorCode.NONE) {
-      // Answer with the leader from before the rejoin: if this member is the leader, it must not
-      // think so and compute an assignment that a Stable group would never distribute.
-      this.outbox.respond(requestId, this.joinResult(group, member, false, leaderBeforeRejoin));
+      // A Stable group never distributes a new assignment, so the rejoining leader must not compute
+      // one. v9+ tells it so (KIP-814: it leads, gets the members, and skips the assignment); older
+      // versions are answered with the leader from before the rejoin, its old id, so it does not
+      // think it leads.
+      const leads = leaderBeforeRejoin === oldMemberId && group.leaderId === newMemberId;
+      const response =
+        supportsSkipAssignment && leads
+          ? { ...this.joinResult(group, member, true), skipAssignment: true }
+          : this.joinResult(group, member, false, leaderBeforeRejoin);
+      this.outbox.respond(requestId, response);
       member.joinRequestId = null;
       this.scheduleSession(group, member, nowMs);
       return;

@@ -49,6 +49,8 @@ export interface JoinGroupResponse {
   readonly protocolType: string;
   readonly protocolName: string;
   readonly leader: string;
+  /** v9+: the static leader rejoined a Stable group; it gets the members but must not assign. */
+  readonly skipAssignment: boolean;
   readonly memberId: string;
   /** Every member's metadata for the chosen protocol; filled for the leader only. */
   readonly members: readonly JoinGroupResponseMember[];

@@ -297,6 +297,20 @@ export class LocalLog {
     return null;
   }
 
+  /**
+   * ListOffsets MAX_TIMESTAMP: the largest batch maxTimestamp of the segments not wholly below
+   * `logStartOffset`, and the last offset of the first batch that had it (the first such segment on
+   * a tie, as Kafka's maxBy picks); null when no batch has a timestamp.
+   */
+  maxTimestamp(logStartOffset: number): TimestampLookupResult | null {
+    let best: LogSegment | undefined;
+    for (const segment of this.segmentList) {
+      if (segment.nextOffset <= logStartOffset || segment.maxTimestampMs < 0) continue;
+      if (best === undefined || segment.maxTimestampMs > best.maxTimestampMs) best = segment;
+    }
+    return best === undefined ? null : { offset: best.offsetOfMaxTimestamp, timestamp: best.maxTimestampMs };
+  }
+
   /** Takes the `count` oldest segments out of the list (their files stay: see deleteSegmentFiles). */
   removeOldest(count: number): readonly LogSegment[] {
     const doomed = this.segmentList.slice(0, count);

@@ -326,6 +326,16 @@ export class PartitionLog {
   }
 
   /**
+   * ListOffsets MAX_TIMESTAMP (-3, KIP-734): the largest timestamp in the log and the last offset of
+   * the first batch that carries it (the record within it is the reader's to find), or null when no
+   * batch has a timestamp. From the segments' in-memory maxima: no I/O.
+   */
+  maxTimestamp(): TimestampLookupResult | null {
+    this.ops.ensureOpen();
+    return this.local.maxTimestamp(this.logStartOffsetValue);
+  }
+
+  /**
    * Retention: deletes whole non-active segments, oldest first, while their largest timestamp is older
    * than now - retention.ms, then while the log stays at or above retention.bytes without them
    * (Kafka's rule). Returns how many segments were deleted; none when cleanup.policy lacks "delete".

@@ -1,4 +1,4 @@
-// AddOffsetsToTxn (key 25), versions 0-3; flexible from 3.
+// AddOffsetsToTxn (key 25), versions 0-4; flexible from 3 (v4: v3's layout).
 //   Request  => transactional_id producer_id producer_epoch group_id
 //   Response => throttle_time_ms error_code
 //

@@ -1,4 +1,4 @@
-// CreatePartitions (key 37), versions 0-1.
+// CreatePartitions (key 37), versions 0-3; flexible from 2 (v3 is v2).
 //   Request  => [topics => name count [assignments => [broker_ids]](nullable)] timeout_ms validate_only
 //   Response => throttle_time_ms [results => name error_code error_message(nullable)]
 //

@@ -29,6 +29,27 @@ describe('DescribeCluster', () => {
     }
   });
 
+  it('v2 lists fenced brokers marked is_fenced when asked, and only then', async () => {
+    cluster = await LocalClusterFixture.start({ otherBrokerIds: [2, 3] });
+    await cluster.heartbeat(3, { wantFence: true });
+    const ask = (version: number, includeFencedBrokers: boolean) =>
+      cluster.request(ApiKey.DescribeCluster, version, {
+        includeClusterAuthorizedOperations: false,
+        endpointType: 1,
+        ...(includeFencedBrokers ? { includeFencedBrokers } : {}),
+      });
+    const withFenced = await ask(2, true);
+    expect(withFenced.errorCode).toBe(ErrorCode.NONE);
+    expect(withFenced.brokers.map((broker) => [broker.brokerId, broker.isFenced])).toEqual([
+      [1, false],
+      [2, false],
+      [3, true],
+    ]);
+    expect((await ask(2, false)).brokers.map((broker) => broker.brokerId)).toEqual([1, 2]);
+    // v1 has no such flag: live brokers only.
+    expect((await ask(1, false)).brokers.map((broker) => broker.brokerId)).toEqual([1, 2]);
+  });
+
   it('refuses to describe controllers (this is a broker endpoint) and unknown endpoint types', async () => {
     cluster = await LocalClusterFixture.start();
     const controllers = await cluster.request(ApiKey.DescribeCluster, 1, {

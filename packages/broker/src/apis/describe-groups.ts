@@ -1,30 +1,47 @@
-// DescribeGroups (key 15), versions 0-5; flexible from 5.
+// DescribeGroups (key 15), versions 0-6; flexible from 5.
 //   Request  => [groups] include_authorized_operations(3+)
-//   Response => throttle_time_ms(1+) [groups => error_code group_id group_state protocol_type
+//   Response => throttle_time_ms(1+) [groups => error_code error_message(6+, nullable) group_id
+//                 group_state protocol_type
 //                 protocol_data [members => member_id group_instance_id(4+, nullable) client_id
 //                   client_host member_metadata member_assignment] authorized_operations(3+)]
 //
 // Each group is answered by its coordinator: a group of a partition this broker does not lead gets
-// NOT_COORDINATOR, an unknown one of a partition it leads is reported Dead. Member metadata and
+// NOT_COORDINATOR, an unknown one of a partition it leads is reported Dead: without an error before
+// v6, with GROUP_ID_NOT_FOUND and "Group <id> not found." from v6 (KIP-1043), as Kafka does. Member metadata and
 // assignments are filled while the group is Stable only, as Kafka does. Authorization and the
 // authorized operations are group-authorization.ts's (describeGroupsAuthorized).
 
-import type { ApiKey, RequestBody, ResponseInput } from '@gregor/protocol';
+import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ApiHandler } from './api-handler.js';
 
 type Key = typeof ApiKey.DescribeGroups;
 type Response = ResponseInput<Key>;
 
+/** The first version that answers an unknown group GROUP_ID_NOT_FOUND (KIP-1043). */
+const groupNotFoundVersion = 6;
+
+function describeError(
+  apiVersion: number,
+  errorCode: number,
+  groupState: string,
+  groupId: string,
+): { errorCode: number; errorMessage: string | null } {
+  if (apiVersion >= groupNotFoundVersion && errorCode === ErrorCode.NONE && groupState === 'Dead') {
+    return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${groupId} not found.` };
+  }
+  return { errorCode, errorMessage: null };
+}
+
 export function createDescribeGroupsHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
-  return async (body: RequestBody<Key>): Promise<Response> => {
+  return async (body: RequestBody<Key>, apiVersion: number): Promise<Response> => {
     const response = await groups.request('DescribeGroups', (coordinator, requestId, nowMs) =>
       coordinator.describeGroups(requestId, { groups: body.groups }, nowMs),
     );
     return {
       throttleTimeMs: 0,
       groups: response.groups.map((group) => ({
-        errorCode: group.errorCode,
+        ...describeError(apiVersion, group.errorCode, group.groupState, group.groupId),
         groupId: group.groupId,
         groupState: group.groupState,
         protocolType: group.protocolType,

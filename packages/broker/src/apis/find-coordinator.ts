@@ -1,4 +1,5 @@
-// FindCoordinator (key 10), versions 0-4; flexible from 3. Version 4 batches keys (KIP-699).
+// FindCoordinator (key 10), versions 0-6; flexible from 3. Version 4 batches keys (KIP-699); 5 and
+// 6 keep its layout (5 adds an error clients may see, 6 the share coordinator key type).
 //   Request  v0-3 => key key_type(1+)
 //   Request  v4   => key_type [coordinator_keys]
 //   Response v0-3 => throttle_time_ms(1+) error_code error_message(1+, nullable) node_id host port
@@ -11,7 +12,9 @@
 // that clients can reach on the listener the request came in on (Kafka answers with the leader's
 // endpoint of that listener, and COORDINATOR_NOT_AVAILABLE when it has none), the answer is
 // COORDINATOR_NOT_AVAILABLE (retriable). A transactional id (key type 1) is coordinated the same
-// way by the leader of its `__transaction_state` partition, created on first use.
+// way by the leader of its `__transaction_state` partition, created on first use. Gregor has no share
+// groups, so a share coordinator key (type 2) gets INVALID_REQUEST, as Kafka answers it while share
+// groups are not enabled; so does any other key type.
 
 import { coordinatorPartitionFor } from '@gregor/group';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
@@ -30,6 +33,7 @@ type Response = ResponseInput<Key>;
 
 const groupKeyType = 0;
 const transactionKeyType = 1;
+const shareKeyType = 2;
 /** Keys one v4 request may name; more is a broken client, not load. */
 export const coordinatorKeysPerRequestMax = 10_000;
 
@@ -76,6 +80,10 @@ export function createFindCoordinatorHandler(
               ),
         );
       }
+    } else if (body.keyType === shareKeyType) {
+      coordinators = keys.map((key) =>
+        failed(key, ErrorCode.INVALID_REQUEST, 'Share groups are not enabled on this cluster.'),
+      );
     } else if (body.keyType !== groupKeyType) {
       coordinators = keys.map((key) => failed(key, ErrorCode.INVALID_REQUEST, `key type ${body.keyType}`));
     } else {

@@ -33,14 +33,15 @@ export function joinGroupAuthorized(
   handler: ApiHandler<typeof ApiKey.JoinGroup>,
 ): ApiHandler<typeof ApiKey.JoinGroup> {
   return (...args) =>
-    gate(handler, args, (body, _version, context) =>
+    gate(handler, args, (body, version, context) =>
       authorizedOnGroup(context, AclOperation.READ, body.groupId)
         ? undefined
         : {
             throttleTimeMs: 0,
             errorCode: refused,
             generationId: -1,
-            protocolName: '',
+            // Null from v7 (KIP-559), as Kafka's JoinGroupResponse turns '' into it.
+            protocolName: version >= 7 ? null : '',
             leader: '',
             memberId: body.memberId,
             members: [],

@@ -50,14 +50,14 @@ function initProducerId(
 }
 
 describe('InitProducerId', () => {
-  it('is advertised in versions 0-3 only by a router that has its handler', async () => {
+  it('is advertised in versions 0-5 only by a router that has its handler', async () => {
     const withHandler = await request(ApiKey.ApiVersions, 3, {
       clientSoftwareName: 't',
       clientSoftwareVersion: '1',
     });
     expect(withHandler.apiKeys.find((api) => api.apiKey === ApiKey.InitProducerId)).toMatchObject({
       minVersion: 0,
-      maxVersion: 3,
+      maxVersion: 5,
     });
     const without = await cluster.request(ApiKey.ApiVersions, 3, {
       clientSoftwareName: 't',
@@ -68,7 +68,7 @@ describe('InitProducerId', () => {
 
   it('gives every call a new producer id with epoch 0, in every version, v3 with a previous id included', async () => {
     const ids: bigint[] = [];
-    for (const version of [0, 1, 2, 3]) {
+    for (const version of [0, 1, 2, 3, 4, 5]) {
       const response = await initProducerId(version);
       expect(response).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0, throttleTimeMs: 0 });
       ids.push(response.producerId);

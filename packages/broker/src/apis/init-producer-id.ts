@@ -1,4 +1,4 @@
-// InitProducerId (key 22), versions 0-3; flexible from 2.
+// InitProducerId (key 22), versions 0-5; flexible from 2 (v4-5: v3's layout).
 //   Request  => transactional_id(nullable) transaction_timeout_ms producer_id(3+) producer_epoch(3+)
 //   Response => throttle_time_ms error_code producer_id producer_epoch
 //

@@ -1,8 +1,14 @@
-// JoinGroup (key 11), versions 0-6; flexible from 6.
+// JoinGroup (key 11), versions 0-9; flexible from 6.
 //   Request  => group_id session_timeout_ms rebalance_timeout_ms(1+) member_id
 //               group_instance_id(5+, nullable) protocol_type [protocols => name metadata]
-//   Response => throttle_time_ms(2+) error_code generation_id protocol_name leader member_id
+//               reason(8+, nullable)
+//   Response => throttle_time_ms(2+) error_code generation_id protocol_type(7+, nullable)
+//               protocol_name(nullable 7+) leader skip_assignment(9+) member_id
 //               [members => member_id group_instance_id(5+, nullable) metadata]
+//
+// From v7 a group without a protocol type or name answers null where older versions have '', as
+// Kafka's JoinGroupResponse does. A v8+ reason is logged, as Kafka logs it with the rebalance. v9
+// lets a static leader rejoining a Stable group skip the assignment (the coordinator decides).
 //
 // Held by the coordinator until the rebalance completes (every known member rejoined, or the
 // rebalance timeout passed). v0 has no rebalance timeout (the session timeout serves), v4+ answers a
@@ -18,6 +24,12 @@ type Response = ResponseInput<Key>;
 
 export function createJoinGroupHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
   return async (body: RequestBody<Key>, apiVersion: number, context: RequestContext): Promise<Response> => {
+    if (body.reason !== null) {
+      context.broker.logger.info(
+        { groupId: body.groupId, memberId: body.memberId, clientId: context.clientId, reason: body.reason },
+        'JoinGroup with a reason',
+      );
+    }
     const response = await groups.request('JoinGroup', (coordinator, requestId, nowMs) =>
       coordinator.joinGroup(
         requestId,
@@ -40,8 +52,10 @@ export function createJoinGroupHandler(groups: GroupCoordinatorDriver): ApiHandl
       throttleTimeMs: 0,
       errorCode: response.errorCode,
       generationId: response.generationId,
-      protocolName: response.protocolName,
+      protocolType: nullableFrom(apiVersion, response.protocolType),
+      protocolName: nullableFrom(apiVersion, response.protocolName),
       leader: response.leader,
+      skipAssignment: response.skipAssignment,
       memberId: response.memberId,
       members: response.members.map((member) => ({
         memberId: member.memberId,
@@ -50,6 +64,14 @@ export function createJoinGroupHandler(groups: GroupCoordinatorDriver): ApiHandl
       })),
     };
   };
+}
+
+/** The first version whose protocol type and name are nullable (KIP-559). */
+const nullableProtocolVersion = 7;
+
+/** '' (no protocol) is null from v7, as Kafka's JoinGroupResponse sets it. */
+function nullableFrom(apiVersion: number, value: string): string | null {
+  return apiVersion >= nullableProtocolVersion && value === '' ? null : value;
 }
 
 /** "127.0.0.1:53412" or "::1:53412" → "/127.0.0.1" or "/::1", as Kafka prints a client's InetAddress. */

@@ -1,4 +1,12 @@
-import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
+import {
+  ApiKey,
+  ErrorCode,
+  earliestLocalTimestamp,
+  earliestTimestamp,
+  latestTieredTimestamp,
+  latestTimestamp,
+  maxTimestamp,
+} from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchOf } from '../testing/batches.js';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
@@ -25,13 +33,26 @@ function localPartition(): number {
     .partitions.findIndex((state) => state.leader === 1);
 }
 
-async function produceAt(partition: number, values: string[], timestampMs: number): Promise<void> {
+async function produceAt(
+  partition: number,
+  values: string[],
+  timestampMs: number,
+  timestampsMs?: readonly number[],
+): Promise<void> {
   const response = await cluster.request(ApiKey.Produce, 7, {
     transactionalId: null,
     acks: 1,
     timeoutMs: 1000,
     topics: [
-      { name: 't', partitions: [{ partitionIndex: partition, records: batchOf(values, { timestampMs }) }] },
+      {
+        name: 't',
+        partitions: [
+          {
+            partitionIndex: partition,
+            records: batchOf(values, { timestampMs, ...(timestampsMs ? { timestampsMs } : {}) }),
+          },
+        ],
+      },
     ],
   });
   expect(response.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
@@ -76,6 +97,52 @@ describe('ListOffsets', () => {
     expect(await listOffset(partition, 1002n)).toMatchObject({ offset: 2n, timestamp: 5000n });
     expect(await listOffset(partition, 5001n)).toMatchObject({ offset: 3n, timestamp: 5001n });
     expect(await listOffset(partition, 9000n)).toMatchObject({ errorCode: 0, offset: -1n, timestamp: -1n });
+  });
+
+  it('v7+ -3 is the first record with the largest timestamp (first batch on a tie), -1 on an empty log', async () => {
+    await setUp();
+    const partition = localPartition();
+    expect(await listOffset(partition, maxTimestamp, 7)).toMatchObject({
+      errorCode: 0,
+      offset: -1n,
+      timestamp: -1n,
+    });
+    await produceAt(partition, ['a', 'b', 'c'], 0, [1000, 9000, 3000]); // offsets 0-2
+    await produceAt(partition, ['d', 'e'], 0, [9000, 9000]); // offsets 3-4: the same maximum, later
+    await produceAt(partition, ['f'], 5000); // offset 5
+    for (const version of [7, 8, 9, 10]) {
+      expect(await listOffset(partition, maxTimestamp, version)).toMatchObject({
+        errorCode: 0,
+        offset: 1n,
+        timestamp: 9000n,
+        leaderEpoch: 0,
+      });
+    }
+    await produceAt(partition, ['g'], 20_000); // offset 6
+    expect(await listOffset(partition, maxTimestamp, 10)).toMatchObject({ offset: 6n, timestamp: 20_000n });
+  });
+
+  it('v8+ -4 is the log start offset (all of the log is local); v9+ -5 is -1 without remote storage', async () => {
+    await setUp();
+    const partition = localPartition();
+    await produceAt(partition, ['a', 'b', 'c'], 1000);
+    const deleted = await cluster.request(ApiKey.DeleteRecords, 2, {
+      topics: [{ name: 't', partitions: [{ partitionIndex: partition, offset: 2n }] }],
+      timeoutMs: 1000,
+    });
+    expect(deleted.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+    expect(await listOffset(partition, earliestLocalTimestamp, 8)).toMatchObject({
+      errorCode: 0,
+      offset: 2n,
+      timestamp: -1n,
+    });
+    expect(await listOffset(partition, earliestTimestamp, 8)).toMatchObject({ offset: 2n });
+    expect(await listOffset(partition, latestTieredTimestamp, 9)).toMatchObject({
+      errorCode: 0,
+      offset: -1n,
+      timestamp: -1n,
+      leaderEpoch: -1,
+    });
   });
 
   it('v0 answers in old-style offsets', async () => {

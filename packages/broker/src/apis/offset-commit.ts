@@ -1,4 +1,7 @@
-// OffsetCommit (key 8), versions 0-8; flexible from 8.
+// OffsetCommit (key 8), versions 0-9; flexible from 8. v9 has v8's layout: it is the first version a
+// KIP-848 consumer may send, with its member epoch in the generation's place. Gregor's groups are all
+// classic, for which Kafka's GroupCoordinator checks v9 as v8 (generation -1 with no member: a
+// standalone commit, accepted while the group is Empty), so every version takes the same path.
 //   Request  => group_id generation_id(1+) member_id(1+) group_instance_id(7+, nullable)
 //               retention_time_ms(2-4)
 //               [topics => name [partitions => partition_index committed_offset

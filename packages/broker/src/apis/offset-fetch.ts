@@ -1,11 +1,14 @@
-// OffsetFetch (key 9), versions 0-8; flexible from 6. Version 8 batches groups.
+// OffsetFetch (key 9), versions 0-9; flexible from 6. Version 8 batches groups; version 9 names the
+// member asking (KIP-848 member id and epoch), which Kafka checks against consumer-protocol groups
+// only: Gregor's groups are all classic, so they are not checked, as Kafka does for classic groups.
 //   Request  v0-7 => group_id [topics => name [partition_indexes]](nullable 2+: null = all)
 //                    require_stable(7+)
-//   Request  v8   => [groups => group_id [topics => name [partition_indexes]](nullable)] require_stable
+//   Request  v8+  => [groups => group_id member_id(9+, nullable) member_epoch(9+)
+//                      [topics => name [partition_indexes]](nullable)] require_stable
 //   Response v0-7 => throttle_time_ms(3+) [topics => name [partitions => partition_index
 //                      committed_offset committed_leader_epoch(5+) metadata(nullable) error_code]]
 //                    error_code(2+)
-//   Response v8   => throttle_time_ms [groups => group_id [topics => name [partitions => ...]]
+//   Response v8+  => throttle_time_ms [groups => group_id [topics => name [partitions => ...]]
 //                      error_code]
 //
 // A partition with nothing committed answers offset -1. v0-1 have no group-level error: the

@@ -13,7 +13,12 @@ import {
 } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchOf } from '../testing/batches.js';
-import { fixtureStartMs, LocalClusterFixture, settle } from '../testing/local-cluster-fixture.js';
+import {
+  fixtureListenerName,
+  fixtureStartMs,
+  LocalClusterFixture,
+  settle,
+} from '../testing/local-cluster-fixture.js';
 
 let cluster: LocalClusterFixture;
 afterEach(async () => {
@@ -260,6 +265,53 @@ describe('Produce', () => {
       ErrorCode.NOT_LEADER_OR_FOLLOWER,
     );
     expect((await produce('shared', local, batchOf(['x']))).errorCode).toBe(ErrorCode.NONE);
+  });
+
+  it('v10+ names the current leader of a moved partition and its endpoint (KIP-951); v9 does not', async () => {
+    cluster = await LocalClusterFixture.start({ otherBrokerIds: [2] });
+    await createTopic('shared', 4);
+    const states = cluster.image().topic('shared')!.partitions;
+    const remote = states.findIndex((state) => state.leader === 2);
+    const local = states.findIndex((state) => state.leader === 1);
+    const endpoint = cluster
+      .image()
+      .broker(2)!
+      .listeners.find((listener) => listener.name === fixtureListenerName)!;
+    const body: RequestInput<typeof ApiKey.Produce> = {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 1000,
+      topics: [
+        {
+          name: 'shared',
+          partitions: [
+            { partitionIndex: remote, records: batchOf(['x']) },
+            { partitionIndex: local, records: batchOf(['y']) },
+          ],
+        },
+      ],
+    };
+    for (const version of [10, 11]) {
+      const response = await cluster.request(ApiKey.Produce, version, body);
+      const [moved, appended] = response.responses[0]!.partitions;
+      expect(moved).toMatchObject({
+        errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        currentLeader: { leaderId: 2, leaderEpoch: states[remote]!.leaderEpoch },
+      });
+      expect(appended).toMatchObject({
+        errorCode: ErrorCode.NONE,
+        currentLeader: { leaderId: -1, leaderEpoch: -1 },
+      });
+      expect(response.nodeEndpoints).toEqual([
+        { nodeId: 2, host: endpoint.host, port: endpoint.port, rack: null },
+      ]);
+    }
+    const v9 = await cluster.request(ApiKey.Produce, 9, body);
+    expect(v9.responses[0]!.partitions[0]).toMatchObject({
+      errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    });
+    expect(v9.nodeEndpoints).toEqual([]);
   });
 
   it('answers UNKNOWN_TOPIC_OR_PARTITION for a missing topic or partition index', async () => {

@@ -1,10 +1,11 @@
-// Produce (key 0), versions 0-8.
+// Produce (key 0), versions 0-11; flexible from 9.
 //   Request  => transactional_id(3+, nullable) acks timeout_ms
 //               [topics => name [partitions => partition_index records]]
 //   Response => [responses => name [partitions => partition_index error_code base_offset
 //                 log_append_time_ms(2+) log_start_offset(5+)
-//                 [record_errors => batch_index batch_index_error_message](8+) error_message(8+)]]
-//               throttle_time_ms(1+)
+//                 [record_errors => batch_index batch_index_error_message](8+) error_message(8+)
+//                 current_leader(tag 0, 10+)]]
+//               throttle_time_ms(1+) node_endpoints(tag 0, 10+)
 //
 // acks 1 answers after the leader's append, -1 once the ISR has the records (the high watermark
 // covers them), 0 gets no response at all (a NoResponse; if a partition failed, one that closes the
@@ -17,9 +18,20 @@
 // fails them as INVALID_RECORD and the others as _INVALID_DIFFERENT_RECORD, for the application to
 // send again).
 //
+// From v10 (KIP-951) a partition answered NOT_LEADER_OR_FOLLOWER names its current leader and epoch
+// from this broker's metadata image, and node_endpoints gives each such leader's endpoint on the
+// listener the request came in on, as Kafka's KafkaApis does: the producer can move there without a
+// Metadata round trip. No leader: no current_leader; a leader not live or without that listener: no
+// endpoint, as in Kafka. v11
+// differs from v10 only in the errors a client may see (TRANSACTION_ABORTABLE, which Gregor does
+// not send). v12 is not served: it is the transactions-v2 signal (KIP-890), with which a
+// transactional produce adds its own partition to the transaction; Gregor's coordinator speaks
+// transactions v1 only.
+//
 // What was appended is counted per topic for metrics (MessagesInPerSec, BytesInPerSec): records as
 // the append's validation counted them, bytes as received, once per topic of the request.
 
+import { isBrokerActive } from '@gregor/metadata';
 import {
   type ApiKey,
   BatchField,
@@ -40,9 +52,12 @@ type PartitionResponse = Response['responses'][number]['partitions'][number];
 
 const validAcks: ReadonlySet<number> = new Set([0, 1, -1]);
 
+/** The first version that names the current leader of a moved partition (KIP-951). */
+const currentLeaderVersion = 10;
+
 export async function handleProduce(
   body: RequestBody<Key>,
-  _apiVersion: number,
+  apiVersion: number,
   context: RequestContext,
 ): Promise<Response | NoResponse> {
   const errorPartition = (
@@ -131,12 +146,53 @@ export async function handleProduce(
       }),
     })),
   };
+  if (
+    apiVersion >= currentLeaderVersion &&
+    results.some((result) => result.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER)
+  ) {
+    addCurrentLeaders(response, context);
+  }
   if (body.acks === 0) {
     return produceResponseHasError(response)
       ? new NoResponse('a Produce with acks=0 failed')
       : new NoResponse();
   }
   return response;
+}
+
+/**
+ * KIP-951: each NOT_LEADER_OR_FOLLOWER partition with a leader gets it and its epoch from the
+ * metadata image, and node_endpoints each such leader's endpoint on the client's listener, when the
+ * leader is live and has one (as Kafka's getCurrentLeader and alive-broker lookup do).
+ */
+function addCurrentLeaders(response: Response, context: RequestContext): void {
+  const image = context.broker.metadata.image();
+  const listenerName = context.connection.listenerName;
+  const nodeEndpoints = new Map<
+    number,
+    { nodeId: number; host: string; port: number; rack: string | null }
+  >();
+  for (const topic of response.responses) {
+    const partitions = image.topic(topic.name)?.partitions;
+    for (const partition of topic.partitions) {
+      if (partition.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
+      const state = partitions?.[partition.partitionIndex];
+      if (state === undefined || state.leader < 0) continue;
+      partition.currentLeader = { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
+      const registration = image.broker(state.leader);
+      const endpoint = isBrokerActive(registration)
+        ? registration!.listeners.find((listener) => listener.name === listenerName)
+        : undefined;
+      if (endpoint === undefined) continue;
+      nodeEndpoints.set(state.leader, {
+        nodeId: state.leader,
+        host: endpoint.host,
+        port: endpoint.port,
+        rack: registration!.rack,
+      });
+    }
+  }
+  response.nodeEndpoints = [...nodeEndpoints.values()].sort((a, b) => a.nodeId - b.nodeId);
 }
 
 /** Whether any partition of a Produce response failed (with acks=0, the connection is then closed). */

@@ -1,4 +1,4 @@
-// TxnOffsetCommit (key 28), versions 0-3; flexible from 3.
+// TxnOffsetCommit (key 28), versions 0-4; flexible from 3 (v4: v3's layout).
 //   Request  => transactional_id group_id producer_id producer_epoch generation_id(3+) member_id(3+)
 //               group_instance_id(3+, nullable)
 //               [topics => name [partitions => partition_index committed_offset

@@ -261,7 +261,7 @@ describe('group membership and offsets through the router', () => {
       memberAssignment: Buffer.from('assignment'),
     });
     const listed = await cluster.request(ApiKey.ListGroups, 4, { statesFilter: [] });
-    expect(listed.groups).toEqual([{ groupId, protocolType: 'consumer', groupState: 'Stable' }]);
+    expect(listed.groups).toMatchObject([{ groupId, protocolType: 'consumer', groupState: 'Stable' }]);
 
     const refused = await cluster.request(ApiKey.DeleteGroups, 2, { groupsNames: [groupId] });
     expect(refused.results).toEqual([{ groupId, errorCode: ErrorCode.NON_EMPTY_GROUP }]);
@@ -270,7 +270,7 @@ describe('group membership and offsets through the router', () => {
     cluster.advanceMs(sessionTimeoutMs + 1);
     await settle(() => true);
     const empty = await cluster.request(ApiKey.ListGroups, 4, { statesFilter: ['empty'] });
-    expect(empty.groups).toEqual([{ groupId, protocolType: 'consumer', groupState: 'Empty' }]);
+    expect(empty.groups).toMatchObject([{ groupId, protocolType: 'consumer', groupState: 'Empty' }]);
 
     const deleted = await advanceUntil(cluster.request(ApiKey.DeleteGroups, 2, { groupsNames: [groupId] }));
     expect(deleted.results).toEqual([{ groupId, errorCode: ErrorCode.NONE }]);
@@ -382,6 +382,175 @@ describe('group membership and offsets through the router', () => {
       ['a', 0, 9n],
       ['b', 0, -1n],
     ]);
+  });
+});
+
+describe('the newest group versions', () => {
+  it('FindCoordinator v6 answers a share coordinator key INVALID_REQUEST (no share groups)', async () => {
+    await start();
+    const response = await cluster.request(ApiKey.FindCoordinator, 6, {
+      key: '',
+      keyType: 2,
+      coordinatorKeys: ['g:AAAAAAAAAAAAAAAAAAAAAA:0'],
+    });
+    expect(response.coordinators).toEqual([
+      expect.objectContaining({ errorCode: ErrorCode.INVALID_REQUEST, nodeId: -1 }),
+    ]);
+    const group = await cluster.request(ApiKey.FindCoordinator, 6, {
+      key: '',
+      keyType: 0,
+      coordinatorKeys: ['g'],
+    });
+    expect(group.coordinators[0]).toMatchObject({
+      key: 'g',
+      errorCode: ErrorCode.NONE,
+      nodeId: cluster.brokerId,
+    });
+  });
+
+  it('JoinGroup v8-9 logs the reason and answers the protocol type; SyncGroup v5 checks the protocol', async () => {
+    await start();
+    const groupId = 'v9';
+    await findCoordinator(groupId);
+    const first = await cluster.request(ApiKey.JoinGroup, 9, {
+      ...joinBody(groupId, ''),
+      reason: 'starting up',
+    });
+    // No protocol yet: null from v7 on.
+    expect(first).toMatchObject({
+      errorCode: ErrorCode.MEMBER_ID_REQUIRED,
+      protocolType: null,
+      protocolName: null,
+      skipAssignment: false,
+    });
+    expect(
+      cluster.logLines.some(
+        (line) => line.includes('"reason":"starting up"') && line.includes(`"groupId":"${groupId}"`),
+      ),
+    ).toBe(true);
+    const joined = await advanceUntil(
+      cluster.request(ApiKey.JoinGroup, 9, joinBody(groupId, first.memberId)),
+    );
+    expect(joined).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      leader: first.memberId,
+      skipAssignment: false,
+    });
+    const sync = (protocolType: string | null, protocolName: string | null) =>
+      advanceUntil(
+        cluster.request(ApiKey.SyncGroup, 5, {
+          groupId,
+          generationId: joined.generationId,
+          memberId: joined.memberId,
+          groupInstanceId: null,
+          protocolType,
+          protocolName,
+          assignments: [{ memberId: joined.memberId, assignment: Buffer.from('assignment') }],
+        }),
+      );
+    // v5 makes both mandatory, and they must be the group's.
+    expect((await sync(null, 'range')).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    expect((await sync('consumer', 'roundrobin')).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    expect(await sync('consumer', 'range')).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignment: Buffer.from('assignment'),
+    });
+  });
+
+  it('DescribeGroups v6 answers an unknown group GROUP_ID_NOT_FOUND with a message; v5 calls it Dead', async () => {
+    await start();
+    await findCoordinator('ghost');
+    const v6 = await cluster.request(ApiKey.DescribeGroups, 6, {
+      groups: ['ghost'],
+      includeAuthorizedOperations: false,
+    });
+    expect(v6.groups[0]).toMatchObject({
+      groupId: 'ghost',
+      errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+      errorMessage: 'Group ghost not found.',
+      groupState: 'Dead',
+    });
+    const v5 = await cluster.request(ApiKey.DescribeGroups, 5, {
+      groups: ['ghost'],
+      includeAuthorizedOperations: false,
+    });
+    expect(v5.groups[0]).toMatchObject({ groupId: 'ghost', errorCode: ErrorCode.NONE, groupState: 'Dead' });
+  });
+
+  it('ListGroups v5 lists classic groups with their type, and nothing for a consumer-only type filter', async () => {
+    await start();
+    const groupId = 'typed';
+    await findCoordinator(groupId);
+    await joinAndSync(groupId);
+    const classic = await cluster.request(ApiKey.ListGroups, 5, {
+      statesFilter: [],
+      typesFilter: ['Classic'],
+    });
+    expect(classic.groups).toEqual([
+      { groupId, protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' },
+    ]);
+    const all = await cluster.request(ApiKey.ListGroups, 5, { statesFilter: ['stable'], typesFilter: [] });
+    expect(all.groups.map((group) => group.groupType)).toEqual(['classic']);
+    const consumerGroups = await cluster.request(ApiKey.ListGroups, 5, {
+      statesFilter: [],
+      typesFilter: ['consumer'],
+    });
+    expect(consumerGroups).toMatchObject({ errorCode: ErrorCode.NONE, groups: [] });
+  });
+
+  it('LeaveGroup v5 logs each member’s reason; OffsetCommit v9 and OffsetFetch v9 serve a classic group', async () => {
+    await start();
+    await createTopic('orders', 1);
+    const groupId = 'leaving';
+    await findCoordinator(groupId);
+    const { memberId, generationId } = await joinAndSync(groupId);
+    const committed = await cluster.request(ApiKey.OffsetCommit, 9, {
+      groupId,
+      generationId,
+      memberId,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partitionIndex: 0, committedOffset: 12n, committedMetadata: null }],
+        },
+      ],
+    });
+    expect(committed.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+    const stale = await cluster.request(ApiKey.OffsetCommit, 9, {
+      groupId,
+      generationId: generationId + 1,
+      memberId,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partitionIndex: 0, committedOffset: 13n, committedMetadata: null }],
+        },
+      ],
+    });
+    expect(stale.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
+    const fetched = await cluster.request(ApiKey.OffsetFetch, 9, {
+      groupId: '',
+      topics: [],
+      groups: [
+        { groupId, memberId, memberEpoch: generationId, topics: [{ name: 'orders', partitionIndexes: [0] }] },
+      ],
+      requireStable: false,
+    });
+    expect(fetched.groups[0]!.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 12n, errorCode: 0 });
+
+    const left = await cluster.request(ApiKey.LeaveGroup, 5, {
+      groupId,
+      memberId: '',
+      members: [{ memberId, groupInstanceId: null, reason: 'shutting down' }],
+    });
+    expect(left).toMatchObject({ errorCode: 0, members: [{ memberId, errorCode: 0 }] });
+    expect(cluster.logLines.some((line) => line.includes('"reason":"shutting down"'))).toBe(true);
   });
 });
 

@@ -229,8 +229,11 @@ export class LocalReads {
   }
 
   /**
-   * Earliest (-2), latest (-1: the high watermark, or for read_committed the last stable offset) or
-   * the first offset at a timestamp (below that same bound).
+   * Earliest (-2), latest (-1: the high watermark, or for read_committed the last stable offset), the
+   * record with the largest timestamp (-3), earliest local (-4: the log start offset, all of the log
+   * being local), latest tiered (-5: offset -1, as Kafka answers without remote storage) or the first
+   * offset at a timestamp. Everything but -1, -2 and -4 must lie below that same bound, as in Kafka's
+   * Partition.fetchOffsetForTimestamp, else offset -1.
    */
   async listOffsets(
     requests: readonly ListOffsetRequest[],
@@ -275,9 +278,24 @@ export class LocalReads {
       isolationLevel === IsolationLevel.readCommitted
         ? partition.producerState.lastStableOffset(partition.highWatermark)
         : partition.highWatermark;
-    if (request.timestamp === -2) return found(partition.log.earliestOffset(), -1);
-    if (request.timestamp === -1) return found(readableEnd, -1, partition.epochCache.latestEpoch);
-    // -3 (max timestamp) arrived with ListOffsets v7, beyond the versions Gregor speaks.
+    if (
+      request.timestamp === ListOffsetsTimestamp.earliest ||
+      request.timestamp === ListOffsetsTimestamp.earliestLocal
+    ) {
+      return found(partition.log.earliestOffset(), -1);
+    }
+    if (request.timestamp === ListOffsetsTimestamp.latest) {
+      return found(readableEnd, -1, partition.epochCache.latestEpoch);
+    }
+    if (request.timestamp === ListOffsetsTimestamp.latestTiered) return found(-1, -1);
+    if (request.timestamp === ListOffsetsTimestamp.maxTimestamp) {
+      const max = partition.log.maxTimestamp();
+      if (max === null) return found(-1, -1);
+      const hit = await this.read(partition, () => firstRecordWithTimestamp(partition.log, max));
+      if (typeof hit === 'number') return failed(hit);
+      if (hit.offset >= readableEnd) return found(-1, -1);
+      return found(hit.offset, hit.timestamp);
+    }
     if (request.timestamp < 0) return failed(ErrorCode.INVALID_REQUEST);
     const hit = await this.read(partition, async () => {
       const batchHit = await partition.log.offsetForTimestamp(request.timestamp);
@@ -305,6 +323,34 @@ export class LocalReads {
       throw error;
     }
   }
+}
+
+/** The special timestamps of ListOffsets (Kafka's ListOffsetsRequest constants). */
+export const ListOffsetsTimestamp = {
+  latest: -1,
+  earliest: -2,
+  /** v7+ (KIP-734): the record with the largest timestamp. */
+  maxTimestamp: -3,
+  /** v8+ (KIP-405): the first offset still in local storage. */
+  earliestLocal: -4,
+  /** v9+ (KIP-1005): the last offset in remote storage. */
+  latestTiered: -5,
+} as const;
+
+/**
+ * MAX_TIMESTAMP: storage knows the largest timestamp and the last offset of the first batch that has
+ * it; Kafka answers the first record of that batch whose own timestamp is it (under LogAppendTime,
+ * the batch's first record), so decode that one batch.
+ */
+async function firstRecordWithTimestamp(
+  log: Partition['log'],
+  max: { readonly offset: number; readonly timestamp: number },
+): Promise<{ offset: number; timestamp: number }> {
+  const read: LogRead = await log.read(max.offset, 1);
+  if (read.errorCode !== ErrorCode.NONE || read.records.length === 0) return max;
+  const batch = decodeRecordBatch(read.records, 0, { verifyCrc: false });
+  const record = batch.records.find((candidate) => candidate.timestamp === max.timestamp);
+  return record === undefined ? max : { offset: record.offset, timestamp: record.timestamp };
 }
 
 /**

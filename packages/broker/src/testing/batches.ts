@@ -4,6 +4,8 @@ import { CompressionType, encodeRecordBatch } from '@gregor/protocol';
 
 export interface TestBatchOptions {
   readonly timestampMs?: number;
+  /** Each record's own timestamp, in place of timestampMs + index. */
+  readonly timestampsMs?: readonly number[];
   readonly compression?: CompressionType;
 }
 
@@ -16,7 +18,7 @@ export function batchOf(values: readonly string[], options: TestBatchOptions = {
     records: values.map((value, index) => ({
       key: null,
       value: Buffer.from(value),
-      timestamp: timestampMs + index,
+      timestamp: options.timestampsMs?.[index] ?? timestampMs + index,
     })),
   });
 }

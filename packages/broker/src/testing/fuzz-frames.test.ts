@@ -159,6 +159,7 @@ describe('capRequestDemands', () => {
     expect(new Set(waitsFound)).toEqual(
       new Set([
         'Produce.timeoutMs',
+        'ListOffsets.timeoutMs',
         'Fetch.maxWaitMs',
         'JoinGroup.sessionTimeoutMs',
         'JoinGroup.rebalanceTimeoutMs',

@@ -170,6 +170,8 @@ export function expectationOf(frame: Buffer, servedApis: readonly ServedApi[]): 
  */
 export const requestWaitFields: Readonly<Partial<Record<SupportedApiKey, readonly string[]>>> = {
   [ApiKey.Produce]: ['timeoutMs'],
+  // v10+; Gregor has no remote storage to wait for and ignores it, capped all the same.
+  [ApiKey.ListOffsets]: ['timeoutMs'],
   [ApiKey.Fetch]: ['maxWaitMs'],
   [ApiKey.JoinGroup]: ['sessionTimeoutMs', 'rebalanceTimeoutMs'],
   [ApiKey.CreateTopics]: ['timeoutMs'],

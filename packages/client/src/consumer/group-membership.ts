@@ -158,11 +158,12 @@ export class GroupMembership {
     this.memberId = joined.memberId;
     this.generationId = joined.generationId;
     // A static member that took its old place back in a Stable group is told the leader from
-    // before (its own old id, when it led): it does not assign, the group keeps its assignment.
+    // before (its own old id, when it led) before v9, and from v9 that it leads but must skip the
+    // assignment (KIP-814): either way it does not assign, the group keeps its assignment.
     this.leaderId = joined.leader;
     this.protocolName = joined.protocolName ?? '';
-    this.isLeader = joined.leader === joined.memberId;
-    const assignments = this.isLeader ? await this.assign(joined.protocolName, joined.members) : [];
+    this.isLeader = joined.leader === joined.memberId && !joined.skipAssignment;
+    const assignments = this.isLeader ? await this.assign(this.protocolName, joined.members) : [];
     const synced = await this.cluster.send(
       coordinator,
       ApiKey.SyncGroup,

@@ -32,7 +32,14 @@ export { joinGroupApi } from './apis/join-group.js';
 export { leaveGroupApi } from './apis/leave-group.js';
 export { listConfigResourcesApi, listedConfigResourceType } from './apis/list-config-resources.js';
 export { listGroupsApi } from './apis/list-groups.js';
-export { earliestTimestamp, latestTimestamp, listOffsetsApi } from './apis/list-offsets.js';
+export {
+  earliestLocalTimestamp,
+  earliestTimestamp,
+  latestTieredTimestamp,
+  latestTimestamp,
+  listOffsetsApi,
+  maxTimestamp,
+} from './apis/list-offsets.js';
 export { listPartitionReassignmentsApi } from './apis/list-partition-reassignments.js';
 export { listTransactionsApi } from './apis/list-transactions.js';
 export { authorizedOperationsOmitted, metadataApi } from './apis/metadata.js';

@@ -1,4 +1,4 @@
-// CreatePartitions (key 37), versions 0-1; never flexible in that range (Kafka's start at 2).
+// CreatePartitions (key 37), versions 0-3; flexible from 2 (v3 is v2, as Kafka's spec says).
 //   Request  => [topics => name count [assignments => [broker_ids]](nullable)] timeout_ms validate_only
 //   Response => throttle_time_ms [results => name error_code error_message(nullable)]
 // Spec: apache/kafka CreatePartitionsRequest.json / CreatePartitionsResponse.json.

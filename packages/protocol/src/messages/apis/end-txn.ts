@@ -1,5 +1,6 @@
-// EndTxn (key 26), versions 0-3; flexible from 3. (v5's epoch bump per transaction is KIP-890's
-// transactions v2.)
+// EndTxn (key 26), versions 0-4; flexible from 3. v4 keeps v3's layout; it only lets the answer be
+// TRANSACTION_ABORTABLE (KIP-890), which Gregor never sends. v5 (an epoch bump per transaction,
+// answered with the new producer id and epoch) is KIP-890's transactions v2: not served.
 //   Request  => transactional_id producer_id producer_epoch committed
 //   Response => throttle_time_ms error_code
 // Spec: apache/kafka EndTxnRequest.json / EndTxnResponse.json.

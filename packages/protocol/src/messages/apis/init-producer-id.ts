@@ -1,4 +1,5 @@
-// InitProducerId (key 22), versions 0-3; flexible from 2.
+// InitProducerId (key 22), versions 0-5; flexible from 2. v4 and v5 keep v3's layout: v4 lets the
+// answer be PRODUCER_FENCED (KIP-588), v5 TRANSACTION_ABORTABLE (KIP-890), which Gregor never sends.
 //   Request  => transactional_id(nullable) transaction_timeout_ms producer_id(3+) producer_epoch(3+)
 //   Response => throttle_time_ms error_code producer_id producer_epoch
 // Spec: apache/kafka InitProducerIdRequest.json / InitProducerIdResponse.json.

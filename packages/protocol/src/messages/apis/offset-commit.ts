@@ -1,10 +1,11 @@
-// OffsetCommit (key 8), versions 0-8; flexible from 8.
+// OffsetCommit (key 8), versions 0-9; flexible from 8. Version 9 has v8's layout; it is the first
+// a KIP-848 consumer may send, with its member epoch where a classic member sends its generation.
 //   Request  => group_id generation_id(1+) member_id(1+) group_instance_id(7+, nullable)
 //               retention_time_ms(2-4)
 //               [topics => name [partitions => partition_index committed_offset
 //                 committed_leader_epoch(6+) commit_timestamp(v1 only) committed_metadata(nullable)]]
 //   Response => throttle_time_ms(3+) [topics => name [partitions => partition_index error_code]]
-// Spec: apache/kafka OffsetCommitRequest.json / OffsetCommitResponse.json (v9 topic ids omitted).
+// Spec: apache/kafka OffsetCommitRequest.json / OffsetCommitResponse.json (v10 topic ids omitted).
 
 import { defineApi } from '../api.js';
 import { f } from '../schema.js';
@@ -13,6 +14,7 @@ export const offsetCommitApi = defineApi(
   'OffsetCommit',
   {
     groupId: f.string('0+'),
+    /** Kafka's GenerationIdOrMemberEpoch: the generation of a classic group's member. */
     generationId: f.int32('1+', { default: -1, ignorable: true }),
     memberId: f.string('1+', { ignorable: true }),
     groupInstanceId: f.string('7+', { nullableVersions: '7+', default: null }),

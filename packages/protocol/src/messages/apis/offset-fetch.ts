@@ -1,14 +1,16 @@
-// OffsetFetch (key 9), versions 0-8; flexible from 6. Version 8 batches groups.
+// OffsetFetch (key 9), versions 0-9; flexible from 6. Version 8 batches groups, version 9 names the
+// member asking (KIP-848: a consumer-protocol member's id and epoch; null and -1 otherwise).
 //   Request  v0-7 => group_id [topics => name [partition_indexes]](nullable 2+: null = all)
 //                    require_stable(7+)
-//   Request  v8   => [groups => group_id [topics => name [partition_indexes]](nullable)] require_stable
+//   Request  v8+  => [groups => group_id member_id(9+, nullable) member_epoch(9+)
+//                      [topics => name [partition_indexes]](nullable)] require_stable
 //   Response v0-7 => throttle_time_ms(3+) [topics => name [partitions => partition_index
 //                      committed_offset committed_leader_epoch(5+) metadata(nullable) error_code]]
 //                    error_code(2+)
-//   Response v8   => throttle_time_ms [groups => group_id [topics => name [partitions => ...]]
+//   Response v8+  => throttle_time_ms [groups => group_id [topics => name [partitions => ...]]
 //                      error_code]
 // No committed offset is reported as offset -1. Spec: apache/kafka OffsetFetchRequest.json /
-// OffsetFetchResponse.json (v9 topic ids omitted; the response JSON calls `groups` "GroupIds").
+// OffsetFetchResponse.json (v10 topic ids omitted; the response JSON calls `groups` "GroupIds").
 
 import { defineApi } from '../api.js';
 import { f, t } from '../schema.js';
@@ -24,6 +26,8 @@ export const offsetFetchApi = defineApi(
     ),
     groups: f.structArray('8+', {
       groupId: f.string('8+'),
+      memberId: f.string('9+', { nullableVersions: '9+', default: null, ignorable: true }),
+      memberEpoch: f.int32('9+', { default: -1, ignorable: true }),
       topics: f.structArray(
         '8+',
         { name: f.string('8+'), partitionIndexes: f.array('8+', t.int32) },

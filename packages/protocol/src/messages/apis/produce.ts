@@ -1,10 +1,14 @@
-// Produce (key 0), versions 0-8; never flexible in that range (Kafka's flexible versions start at 9).
+// Produce (key 0), versions 0-11; flexible from 9.
 //   Request  => transactional_id(3+, nullable) acks timeout_ms
 //               [topics => name [partitions => partition_index records]]
 //   Response => [responses => name [partitions => partition_index error_code base_offset
 //                 log_append_time_ms(2+) log_start_offset(5+)
-//                 [record_errors => batch_index batch_index_error_message](8+) error_message(8+)]]
-//               throttle_time_ms(1+)
+//                 [record_errors => batch_index batch_index_error_message](8+) error_message(8+)
+//                 current_leader(tag 0, 10+)]]
+//               throttle_time_ms(1+) node_endpoints(tag 0, 10+)
+// v10 names a moved partition's leader and its endpoint (KIP-951); v11 only adds
+// TRANSACTION_ABORTABLE to the errors a client may see (KIP-890). v12, the transactions-v2 signal
+// (a transactional produce adds its partition to the transaction itself), is not served.
 // Records are raw bytes: record batches (v3+) or old message sets (v0-2).
 // Acks 0 gets no response at all; that is the network layer's business, not the codec's.
 // Spec: apache/kafka ProduceRequest.json / ProduceResponse.json.
@@ -44,8 +48,24 @@ export const produceApi = defineApi(
           { ignorable: true },
         ),
         errorMessage: f.string('8+', { nullableVersions: '8+', default: null, ignorable: true }),
+        currentLeader: f.struct(
+          '10+',
+          { leaderId: f.int32('10+', { default: -1 }), leaderEpoch: f.int32('10+', { default: -1 }) },
+          { tag: 0, taggedVersions: '10+' },
+        ),
       }),
     }),
     throttleTimeMs: f.int32('1+', { ignorable: true }),
+    /** The endpoints of the leaders named in current_leader, on the listener the request came in on. */
+    nodeEndpoints: f.structArray(
+      '10+',
+      {
+        nodeId: f.int32('10+'),
+        host: f.string('10+'),
+        port: f.int32('10+'),
+        rack: f.string('10+', { nullableVersions: '10+', default: null }),
+      },
+      { tag: 0, taggedVersions: '10+' },
+    ),
   },
 );
