@@ -130,7 +130,9 @@ async function describe(
     { topics: topic === null ? null : [{ name: topic }] },
     timeoutMs,
   );
-  for (const described of [...metadata.topics].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  // Names are never null before Metadata v12 (only a request by topic id has null names).
+  const named = metadata.topics.map((entry) => ({ ...entry, name: entry.name ?? '' }));
+  for (const described of named.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (described.errorCode !== ErrorCode.NONE)
       return failureText(described.errorCode, `topic ${described.name}`);
     const configs = await connection.call(

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ApiKey } from './api-keys.js';
 import { type DecodedRequest, decodeRequest, encodeRequest } from './frames.js';
+import { zeroUuid } from './schema.js';
 
 const fixturesDir = new URL('../../test-fixtures/', import.meta.url);
 /** `<client>-<Api>-v<version>[-<variant>].hex`; the variants are Metadata's topic selections. */
@@ -128,7 +129,7 @@ describe('frames captured from real clients', () => {
         const selection = topics === null || (version === 0 && topics.length === 0) ? 'all-topics' : topics;
         if (variant === 'all-topics') expect(selection).toBe('all-topics');
         else if (variant === 'no-topics') expect(selection).toEqual([]);
-        else expect(selection).toEqual([{ name: captureTopic }]);
+        else expect(selection).toEqual([{ topicId: zeroUuid, name: captureTopic }]);
       }
       // Only librdkafka 2.15's all-topics Metadata leaves bytes after its fields (see below).
       expect(request.trailingBytes).toBe(name === 'librdkafka-2.15-Metadata-v9-all-topics.hex' ? 1 : 0);
