@@ -130,8 +130,7 @@ export async function handleFetch(
     fetchContext.kind === 'incremental' ? [...fetchContext.session.partitions.values()] : [];
   const toRead: readonly SessionPartitionRequest[] =
     fetchContext.kind === 'incremental' ? cachedOrder : fetchContext.partitions;
-  const image = broker.metadata.image();
-  const answered = await readPartitions(body, apiVersion, context, image, toRead);
+  const answered = await readPartitions(body, apiVersion, context, broker.metadata.image(), toRead);
 
   let sessionId = invalidSessionId;
   let answer: readonly Answered[] = answered;
@@ -161,7 +160,10 @@ export async function handleFetch(
     errorCode: ErrorCode.NONE,
     sessionId,
     responses: fetchContext.kind === 'incremental' ? grouped(answer) : inRequestOrder(body, answered),
-    ...(apiVersion >= nodeEndpointsFromVersion ? nodeEndpoints(image, context, answer) : {}),
+    // The image of now, not of before a long poll: the leaders named are those of the read.
+    ...(apiVersion >= nodeEndpointsFromVersion
+      ? nodeEndpoints(broker.metadata.image(), context, answer)
+      : {}),
   };
 }
 

@@ -6,7 +6,9 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { Reader } from '../../reader.js';
+import type { ApiKey } from '../api-keys.js';
 import { decodeMessage, encodeMessage } from '../codec.js';
+import type { RequestInput } from '../registry.js';
 import { fetchApi } from './fetch.js';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');
@@ -35,7 +37,7 @@ const common = {
   rackId: '',
 };
 
-function roundTrip(version: number, message: object, bytes: Buffer) {
+function roundTrip(version: number, message: RequestInput<typeof ApiKey.Fetch>, bytes: Buffer) {
   expect(encodeMessage(fetchApi.request, version, message).toBuffer().toString('hex')).toBe(
     bytes.toString('hex'),
   );

@@ -49,7 +49,8 @@ export const fetchApi = defineApi(
     sessionId: f.int32('7+', { default: 0 }),
     sessionEpoch: f.int32('7+', { default: -1 }),
     topics: f.structArray('0+', {
-      topic: f.string('0-12', { ignorable: true }),
+      // The default ('' as for any string) spares v13+ encoders a name that is not on the wire.
+      topic: f.string('0-12', { ignorable: true, default: '' }),
       topicId: f.uuid('13+', { ignorable: true }),
       partitions: f.structArray('0+', {
         partition: f.int32('0+'),
@@ -79,7 +80,7 @@ export const fetchApi = defineApi(
     errorCode: f.int16('7+', { ignorable: true }),
     sessionId: f.int32('7+', { default: 0 }),
     responses: f.structArray('0+', {
-      topic: f.string('0-12', { ignorable: true }),
+      topic: f.string('0-12', { ignorable: true, default: '' }),
       topicId: f.uuid('13+', { ignorable: true }),
       partitions: f.structArray('0+', {
         partitionIndex: f.int32('0+'),
