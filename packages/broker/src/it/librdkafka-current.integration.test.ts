@@ -25,6 +25,8 @@ import { ProcessCluster } from '../testing/process-cluster.js';
 
 const clientTimeoutMs = 60_000;
 const outputBytesMax = 16 * 1024 * 1024;
+/** list_topics calls (each a new client) until a committed change shows on the broker asked. */
+const listAttemptsMax = 20;
 const pythonClient = new URL('./python/confluent_kafka_client.py', import.meta.url).pathname;
 
 let cluster: ProcessCluster;
@@ -183,9 +185,16 @@ describe(`librdkafka ${currentLibrdkafkaVersion} (kcat, confluent-kafka-python) 
     expect(
       confluent<{ error: string | null }>({ op: 'create_partitions', topic: 'rdk-admin', count: 5 }).error,
     ).toBeNull();
-    const listed = confluent<{ brokers: number[]; controller_id: number; topics: Record<string, number> }>({
-      op: 'list_topics',
-    });
+    // The answer comes once the controller committed the change; the broker that list_topics asks
+    // may apply it a moment later (as a Kafka broker does), so ask again, a bounded number of times.
+    const listTopics = () =>
+      confluent<{ brokers: number[]; controller_id: number; topics: Record<string, number> }>({
+        op: 'list_topics',
+      });
+    let listed = listTopics();
+    for (let attempt = 1; attempt < listAttemptsMax && listed.topics['rdk-admin'] !== 5; attempt++) {
+      listed = listTopics();
+    }
     expect(listed.topics['rdk-admin']).toBe(5);
     expect([1, 2, 3]).toContain(listed.controller_id);
 
@@ -194,9 +203,11 @@ describe(`librdkafka ${currentLibrdkafkaVersion} (kcat, confluent-kafka-python) 
       topics: ['rdk-admin'],
     });
     expect(deleted.topics).toEqual({ 'rdk-admin': null });
-    expect(
-      confluent<{ topics: Record<string, number> }>({ op: 'list_topics' }).topics['rdk-admin'],
-    ).toBeUndefined();
+    listed = listTopics();
+    for (let attempt = 1; attempt < listAttemptsMax && 'rdk-admin' in listed.topics; attempt++) {
+      listed = listTopics();
+    }
+    expect(listed.topics['rdk-admin']).toBeUndefined();
   });
 
   it('confluent-kafka-python: an idempotent producer, a group that commits, and a later member that resumes there', () => {
