@@ -264,11 +264,13 @@ const testedBy = {
     ],
   },
   Fetch: {
-    clients: ['kafkajs', 'kafka-python', librdkafka],
+    clients: ['kafkajs', 'kafka-python', librdkafka, '@platformatic/kafka'],
     files: [
       `${it}kafkajs.integration.test.ts`,
       `${it}kafka-python.integration.test.ts`,
       `${it}kcat.integration.test.ts`,
+      `${it}librdkafka-current.integration.test.ts`,
+      `${it}platformatic-kafka.integration.test.ts`,
     ],
   },
   ListOffsets: {
@@ -280,11 +282,13 @@ const testedBy = {
     ],
   },
   Metadata: {
-    clients: ['kafkajs', 'kafka-python', librdkafka],
+    clients: ['kafkajs', 'kafka-python', librdkafka, '@platformatic/kafka'],
     files: [
       `${it}kafkajs.integration.test.ts`,
       `${it}kafka-python.integration.test.ts`,
       `${it}cluster-smoke.integration.test.ts`,
+      `${it}librdkafka-current.integration.test.ts`,
+      `${it}platformatic-kafka.integration.test.ts`,
     ],
   },
   OffsetCommit: groupClients,

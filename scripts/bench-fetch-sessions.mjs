@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Fetch sessions (KIP-227) against one broker process: a consumer of many partitions where one
-// partition gets a record between rounds. Each round is one Fetch (Fetch v12, read_uncommitted,
+// partition gets a record between rounds. Each round is one Fetch (Fetch v12 by topic name, or
+// BENCH_FETCH_VERSION, e.g. 17 for topics by id as librdkafka 2.15 and Java 4.x fetch; read_uncommitted,
 // max_wait 0) from the offsets the consumer holds, sessionless (epoch -1, every partition named
 // and answered, as librdkafka and kafkajs fetch) or in a session (a full fetch once, then only
 // the partition that moved is named and answered). Figures, not a test: it prints request and
 // response bytes and the round time, and checks that both modes read every record.
 //
 // Usage: npm run bench:fetch-sessions
-//        BENCH_PARTITIONS=2000 BENCH_ROUNDS=300 node scripts/bench-fetch-sessions.mjs
+//        BENCH_PARTITIONS=2000 BENCH_ROUNDS=300 BENCH_FETCH_VERSION=17 node scripts/bench-fetch-sessions.mjs
 
 import { performance } from 'node:perf_hooks';
 import { ApiKey, encodeRequest, encodeResponse } from '../packages/protocol/dist/index.js';
@@ -16,10 +17,23 @@ import { createTopic, encodeValueBatch, openConnection, produceBody } from './li
 
 const partitionCount = Number(process.env.BENCH_PARTITIONS ?? 2_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 300);
-const fetchVersion = 12;
+const fetchVersion = Number(process.env.BENCH_FETCH_VERSION ?? 12);
+/** From this version Fetch names topics by id. */
+const topicIdVersionMin = 13;
 const requestTimeoutMs = 30_000;
 
-function fetchBody(topic, sessionId, sessionEpoch, partitions) {
+/** The topic's id (32 hex digits), from Metadata v12. */
+async function topicIdOf(connection, topic) {
+  const metadata = await connection.call(
+    ApiKey.Metadata,
+    12,
+    { topics: [{ name: topic }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false },
+    requestTimeoutMs,
+  );
+  return metadata.topics[0].topicId;
+}
+
+function fetchBody({ topic, topicId }, sessionId, sessionEpoch, partitions) {
   return {
     replicaId: -1,
     maxWaitMs: 0,
@@ -34,6 +48,7 @@ function fetchBody(topic, sessionId, sessionEpoch, partitions) {
         : [
             {
               topic,
+              topicId,
               partitions: partitions.map(({ partition, offset }) => ({
                 partition,
                 currentLeaderEpoch: -1,
@@ -65,7 +80,7 @@ async function run(connection, producer, topic, useSession) {
     await producer.call(
       ApiKey.Produce,
       7,
-      produceBody(topic, 1, [{ partitionIndex: target, records: batch }]),
+      produceBody(topic.topic, 1, [{ partitionIndex: target, records: batch }]),
       requestTimeoutMs,
     );
     const named =
@@ -110,13 +125,16 @@ try {
   for (const useSession of [false, true]) {
     const topic = useSession ? 'with-session' : 'sessionless';
     await createTopic(admin, topic, partitionCount, 1);
-    const figures = await run(connection, admin, topic, useSession);
+    const topicId = fetchVersion >= topicIdVersionMin ? await topicIdOf(admin, topic) : undefined;
+    const figures = await run(connection, admin, { topic, topicId }, useSession);
     if (figures.recordsRead !== rounds) throw new Error(`${topic}: read ${figures.recordsRead} of ${rounds}`);
     rows.push({ mode: useSession ? 'session (KIP-227)' : 'sessionless', ...figures });
   }
   admin.close();
   connection.close();
-  console.log(`Fetch of ${partitionCount} partitions, one of them with a new record, ${rounds} rounds`);
+  console.log(
+    `Fetch v${fetchVersion} of ${partitionCount} partitions, one of them with a new record, ${rounds} rounds`,
+  );
   console.log('mode                 request B/round  response B/round  fetch ms/round');
   for (const row of rows) {
     console.log(

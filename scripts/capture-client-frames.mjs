@@ -46,6 +46,14 @@ function variantOf(request) {
   return topics.length === 0 ? '-no-topics' : '';
 }
 
+/**
+ * The capture broker's id for a topic: the name's bytes as hex, padded with zeros to 16 bytes, so
+ * that captured.test.ts knows it (clients fetch by topic id from Fetch v13 on).
+ */
+function captureTopicId(name) {
+  return Buffer.from(name).toString('hex').padEnd(32, '0').slice(0, 32);
+}
+
 /** Starts a capture broker for one client; resolves to { port, close, captured }. */
 function startCaptureBroker(clientName) {
   const captured = new Map();
@@ -109,8 +117,11 @@ function startCaptureBroker(clientName) {
       case ApiKey.ApiVersions:
         return { errorCode: 0, apiKeys: codecs.supportedApiVersions(), throttleTimeMs: 0 };
       case ApiKey.Metadata: {
+        const nameOfId = new Map([...topicsSeen].map((name) => [captureTopicId(name), name]));
         const names =
-          body.topics === null || body.topics.length === 0 ? [...topicsSeen] : body.topics.map((t) => t.name);
+          body.topics === null || body.topics.length === 0
+            ? [...topicsSeen]
+            : body.topics.map((t) => t.name ?? nameOfId.get(t.topicId) ?? 't');
         for (const name of names) topicsSeen.add(name);
         return {
           throttleTimeMs: 0,
@@ -120,6 +131,7 @@ function startCaptureBroker(clientName) {
           topics: names.map((name) => ({
             errorCode: 0,
             name,
+            topicId: captureTopicId(name),
             isInternal: false,
             partitions: [
               {
@@ -156,6 +168,7 @@ function startCaptureBroker(clientName) {
           sessionId: 0,
           responses: body.topics.map((topic) => ({
             topic: topic.topic,
+            topicId: topic.topicId,
             partitions: topic.partitions.map((p) => ({
               partitionIndex: p.partition,
               errorCode: 0,
@@ -375,6 +388,8 @@ function run(command, args, { input, timeoutMs = clientRunMsMax, env } = {}) {
       clearTimeout(timer);
       resolve({ code, output });
     });
+    // A child that exits without reading its input (build-librdkafka.sh, kcat -V) must not crash the run.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }

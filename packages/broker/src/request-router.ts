@@ -50,6 +50,7 @@ import {
   type RequestContext,
 } from './apis/api-handler.js';
 import type { BrokerContext } from './apis/broker-context.js';
+import { fetchReplicaId } from './apis/fetch.js';
 import { saslStep } from './apis/sasl-authenticate.js';
 import type { ConnectionContext, FrameHandler, HandlerOutcome, Throttle } from './network/connection.js';
 import type { QuotaClient } from './quotas/client-quota-manager.js';
@@ -84,7 +85,7 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
     const endMs = metrics.nowMs();
     metrics.requestCompleted(requestNames[decoded.apiKey]!, decoded.apiVersion, startMs, endMs);
     if (decoded.apiKey === ApiKey.Fetch) {
-      const fetcher = decoded.body.replicaId >= 0 ? 'FetchFollower' : 'FetchConsumer';
+      const fetcher = fetchReplicaId(decoded.body) >= 0 ? 'FetchFollower' : 'FetchConsumer';
       metrics.requestCompleted(fetcher, decoded.apiVersion, startMs, endMs);
     }
   };
@@ -223,7 +224,7 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
           decoded.header.correlationId,
           body as never,
         );
-        if (quotas !== undefined && decoded.apiKey === ApiKey.Fetch && decoded.body.replicaId < 0) {
+        if (quotas !== undefined && decoded.apiKey === ApiKey.Fetch && fetchReplicaId(decoded.body) < 0) {
           throttle = quotas.throttleFetch(who(), response.length, decoded.apiVersion);
           if (throttle !== undefined) {
             const empty: ResponseInput<typeof ApiKey.Fetch> = {
@@ -236,7 +237,9 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
           }
         }
         const requestThrottle =
-          decoded.apiKey === ApiKey.Fetch && decoded.body.replicaId >= 0 ? undefined : throttleRequest();
+          decoded.apiKey === ApiKey.Fetch && fetchReplicaId(decoded.body) >= 0
+            ? undefined
+            : throttleRequest();
         if (requestThrottle !== undefined) {
           throttle = longerThrottle(throttle, requestThrottle)!;
           if (hasThrottleTimeField(decoded.apiKey, decoded.apiVersion)) {

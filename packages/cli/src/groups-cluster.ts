@@ -117,7 +117,8 @@ export class GroupsCluster {
       brokers: new Map(response.brokers.map((broker) => [broker.nodeId, broker])),
       topics: new Map(
         response.topics.map((topic) => [
-          topic.name,
+          // Never null at v1 (only a v12+ request by topic id has null names).
+          topic.name ?? '',
           {
             errorCode: topic.errorCode,
             leaders: new Map(

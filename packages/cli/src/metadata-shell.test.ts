@@ -11,6 +11,7 @@ import {
   metadataTree,
   tree,
 } from '@gregor/metadata';
+import { zeroUuid } from '@gregor/protocol';
 import { LevelRaftStore, type LogEntry } from '@gregor/raft';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './commands.js';
@@ -206,6 +207,7 @@ describe('metadata-shell over the Kafka protocol', () => {
       {
         errorCode: 0,
         name: 'events',
+        topicId: zeroUuid,
         isInternal: false,
         partitions: [
           {
@@ -223,12 +225,14 @@ describe('metadata-shell over the Kafka protocol', () => {
       {
         errorCode: 3,
         name: 'vanished',
+        topicId: zeroUuid,
         isInternal: false,
         partitions: [],
         topicAuthorizedOperations: 0,
       },
     ],
     clusterAuthorizedOperations: 0,
+    errorCode: 0,
   };
   const configs = topicConfigsFrom({
     throttleTimeMs: 0,

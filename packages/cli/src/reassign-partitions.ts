@@ -168,7 +168,7 @@ async function currentAssignment(
     const partitions = [...topic.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
     for (const partition of partitions) {
       result.push({
-        topic: topic.name,
+        topic: topic.name ?? '', // never null before Metadata v12
         partition: partition.partitionIndex,
         replicas: [...partition.replicaNodes],
       });

@@ -237,8 +237,8 @@ export class Cluster {
     );
     this.applyMetadata(response);
     return response.topics
-      .filter((topic) => topic.errorCode === 0)
-      .map((topic) => this.topics.get(topic.name)!);
+      .filter((topic) => topic.errorCode === 0 && topic.name !== null)
+      .map((topic) => this.topics.get(topic.name!)!);
   }
 
   private applyMetadata(response: {
@@ -247,7 +247,8 @@ export class Cluster {
     controllerId: number;
     topics: readonly {
       errorCode: number;
-      name: string;
+      /** Null only for a topic asked for by id (v12+), which this client does not do. */
+      name: string | null;
       partitions: readonly {
         errorCode: number;
         partitionIndex: number;
@@ -265,6 +266,7 @@ export class Cluster {
     this.clusterId = response.clusterId;
     this.controllerId = response.controllerId;
     for (const topic of response.topics) {
+      if (topic.name === null) continue;
       if (topic.errorCode !== 0) {
         this.topics.delete(topic.name);
         if (

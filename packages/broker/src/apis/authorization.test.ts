@@ -491,6 +491,88 @@ const cases: DeniedCase[] = [
     },
   },
   {
+    name: 'Fetch v15 with a replica id in replica_state (KIP-903): CLUSTER_ACTION on the cluster',
+    grants: [acl(AclResourceType.TOPIC, secret, AclOperation.READ)],
+    run: async () => {
+      const response = await cluster.request(ApiKey.Fetch, 15, {
+        replicaState: { replicaId: 2, replicaEpoch: -1n },
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topicId: topicIdToWire(cluster.image().topic(secret)!.topicId),
+            partitions: [
+              {
+                partition: 0,
+                currentLeaderEpoch: -1,
+                fetchOffset: 0n,
+                logStartOffset: -1n,
+                partitionMaxBytes: 1 << 20,
+              },
+            ],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      });
+      expect(response.errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      expect(response.responses).toEqual([]);
+    },
+  },
+  {
+    name: 'Fetch v13 by topic id: READ on the topic',
+    run: async () => {
+      const topicId = topicIdToWire(cluster.image().topic(secret)!.topicId);
+      const response = await cluster.request(ApiKey.Fetch, 13, {
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topicId,
+            partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      });
+      expect(response.responses.map((topic) => [topic.topicId, topic.partitions[0]])).toEqual([
+        [
+          topicId,
+          expect.objectContaining({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, records: null }),
+        ],
+      ]);
+    },
+  },
+  {
+    name: 'Metadata v12 by topic id: DESCRIBE on the topic (whose name is not told)',
+    run: async () => {
+      const topicId = topicIdToWire(cluster.image().topic(secret)!.topicId);
+      const response = await cluster.request(ApiKey.Metadata, 12, {
+        topics: [{ topicId, name: null }],
+        allowAutoTopicCreation: false,
+        includeTopicAuthorizedOperations: true,
+      });
+      expect(response.topics).toEqual([
+        {
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          name: null,
+          topicId,
+          isInternal: false,
+          partitions: [],
+          topicAuthorizedOperations: authorizedOperationsOmitted,
+        },
+      ]);
+    },
+  },
+  {
     name: 'ElectLeaders: ALTER on the cluster',
     run: async () => {
       const leaderEpoch = cluster.image().topic(secret)!.partitions[0]!.leaderEpoch;

@@ -1,9 +1,10 @@
 // Fetch with incremental sessions (KIP-227) through the request router, on the in-process fixture.
 
-import { ApiKey, ErrorCode, type RequestInput } from '@gregor/protocol';
+import { ApiKey, ErrorCode, type RequestInput, zeroUuid } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchOf } from '../testing/batches.js';
 import { LocalClusterFixture, type LocalClusterOptions } from '../testing/local-cluster-fixture.js';
+import { topicIdToWire } from './topic-ids.js';
 
 let cluster: LocalClusterFixture;
 afterEach(async () => {
@@ -42,11 +43,21 @@ interface SessionFetch {
   readonly forgotten?: { topic: string; partitions: number[] }[];
 }
 
+/** The wire id of a topic in the image; a name not in it stands for an id the broker does not know. */
+function wireIdOf(topic: string): string {
+  const image = cluster.image().topic(topic);
+  return image === undefined
+    ? Buffer.from(topic).toString('hex').padEnd(32, '0').slice(0, 32)
+    : topicIdToWire(image.topicId);
+}
+
+/** From v13 the topics travel by id only (the names are not on the wire). */
 function sessionFetch(request: SessionFetch, version = 12) {
   const topics = new Map<string, { partition: number; fetchOffset: number }[]>();
   for (const { topic, partition, fetchOffset } of request.partitions ?? []) {
     topics.set(topic, [...(topics.get(topic) ?? []), { partition, fetchOffset }]);
   }
+  const idOf = (topic: string) => (version >= 13 ? wireIdOf(topic) : zeroUuid);
   const body: RequestInput<typeof ApiKey.Fetch> = {
     replicaId: -1,
     maxWaitMs: 0,
@@ -57,6 +68,7 @@ function sessionFetch(request: SessionFetch, version = 12) {
     sessionEpoch: request.sessionEpoch,
     topics: [...topics].map(([topic, partitions]) => ({
       topic,
+      topicId: idOf(topic),
       partitions: partitions.map(({ partition, fetchOffset }) => ({
         partition,
         currentLeaderEpoch: -1,
@@ -66,16 +78,20 @@ function sessionFetch(request: SessionFetch, version = 12) {
         partitionMaxBytes: 1024 * 1024,
       })),
     })),
-    forgottenTopicsData: request.forgotten ?? [],
+    forgottenTopicsData: (request.forgotten ?? []).map((topic) => ({ ...topic, topicId: idOf(topic.topic) })),
     rackId: '',
   };
   return cluster.request(ApiKey.Fetch, version, body);
 }
 
-/** topic-partition of every partition in the answer, in answer order. */
+/** topic-partition of every partition in the answer, in answer order (by id: the name the id is of). */
 function answered(response: Awaited<ReturnType<typeof sessionFetch>>): string[] {
+  const names = new Map([...cluster.image().topics.keys()].map((name) => [wireIdOf(name), name]));
   return response.responses.flatMap((topic) =>
-    topic.partitions.map((p) => `${topic.topic}-${p.partitionIndex}`),
+    topic.partitions.map(
+      (p) =>
+        `${topic.topicId === zeroUuid ? topic.topic : (names.get(topic.topicId) ?? topic.topicId)}-${p.partitionIndex}`,
+    ),
   );
 }
 
@@ -199,5 +215,90 @@ describe('Fetch sessions', () => {
     const partition = moved.responses[0]!.partitions[0]!;
     expect(partition.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     expect(partition.currentLeader).toEqual({ leaderId: 2, leaderEpoch: 1 });
+  });
+});
+
+describe('Fetch sessions by topic id (v13+)', () => {
+  it('keys the session on topic ids: incremental fetches and forgotten topics go by id', async () => {
+    await start({ t: [2, 1], u: [1, 1] });
+    const full = await sessionFetch({ sessionId: 0, sessionEpoch: 0, partitions: all('t', 2) }, 17);
+    expect(full.sessionId).not.toBe(0);
+    expect(full.responses.map((topic) => [topic.topic, topic.topicId])).toEqual([['', wireIdOf('t')]]);
+    expect(answered(full)).toEqual(['t-0', 't-1']);
+
+    const changed = await sessionFetch(
+      {
+        sessionId: full.sessionId,
+        sessionEpoch: 1,
+        partitions: [{ topic: 'u', partition: 0, fetchOffset: 0 }],
+        forgotten: [{ topic: 't', partitions: [0] }],
+      },
+      17,
+    );
+    expect(answered(changed)).toEqual(['u-0']);
+    await produce('t', 0, ['gone']);
+    await produce('t', 1, ['kept']);
+    const next = await sessionFetch({ sessionId: full.sessionId, sessionEpoch: 2 }, 17);
+    expect(answered(next)).toEqual(['t-1']);
+    expect(next.responses[0]!.partitions[0]!.records!.length).toBeGreaterThan(0);
+  });
+
+  it('answers an unknown topic id with UNKNOWN_TOPIC_ID, in a full and in an incremental fetch', async () => {
+    await start({ t: [1, 1] });
+    const full = await sessionFetch(
+      {
+        sessionId: 0,
+        sessionEpoch: 0,
+        partitions: [...all('t', 1), { topic: 'nowhere', partition: 0, fetchOffset: 0 }],
+      },
+      13,
+    );
+    expect(full.errorCode).toBe(ErrorCode.NONE);
+    expect(full.responses.map((topic) => [topic.topicId, topic.partitions.map((p) => p.errorCode)])).toEqual([
+      [wireIdOf('t'), [ErrorCode.NONE]],
+      [wireIdOf('nowhere'), [ErrorCode.UNKNOWN_TOPIC_ID]],
+    ]);
+    // The error is told again each time, as any partition error is.
+    const again = await sessionFetch({ sessionId: full.sessionId, sessionEpoch: 1 }, 13);
+    expect(again.responses.map((topic) => [topic.topicId, topic.partitions[0]!.errorCode])).toEqual([
+      [wireIdOf('nowhere'), ErrorCode.UNKNOWN_TOPIC_ID],
+    ]);
+  });
+
+  it('answers UNKNOWN_TOPIC_ID for a session topic deleted and created again under its name', async () => {
+    await start({ t: [1, 1] });
+    const oldId = wireIdOf('t');
+    const full = await sessionFetch({ sessionId: 0, sessionEpoch: 0, partitions: all('t', 1) }, 16);
+    const deleted = await cluster.request(ApiKey.DeleteTopics, 4, { topicNames: ['t'], timeoutMs: 1000 });
+    expect(deleted.responses[0]!.errorCode).toBe(ErrorCode.NONE);
+    const created = await cluster.request(ApiKey.CreateTopics, 4, {
+      topics: [{ name: 't', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
+    expect(created.topics[0]!.errorCode).toBe(ErrorCode.NONE);
+    expect(wireIdOf('t')).not.toBe(oldId);
+    const next = await sessionFetch({ sessionId: full.sessionId, sessionEpoch: 1 }, 16);
+    expect(next.responses.map((topic) => [topic.topicId, topic.partitions[0]!.errorCode])).toEqual([
+      [oldId, ErrorCode.UNKNOWN_TOPIC_ID],
+    ]);
+  });
+
+  it('refuses to use a session by names with ids and one by ids with names (FETCH_SESSION_TOPIC_ID_ERROR)', async () => {
+    await start({ t: [1, 1] });
+    const byIds = await sessionFetch({ sessionId: 0, sessionEpoch: 0, partitions: all('t', 1) }, 13);
+    expect(await sessionFetch({ sessionId: byIds.sessionId, sessionEpoch: 1 }, 12)).toMatchObject({
+      errorCode: ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR,
+      sessionId: 0,
+      responses: [],
+    });
+    const byNames = await sessionFetch({ sessionId: 0, sessionEpoch: 0, partitions: all('t', 1) }, 12);
+    expect(await sessionFetch({ sessionId: byNames.sessionId, sessionEpoch: 1 }, 13)).toMatchObject({
+      errorCode: ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR,
+    });
+    // Each session still serves the requests of its own kind.
+    expect((await sessionFetch({ sessionId: byIds.sessionId, sessionEpoch: 1 }, 13)).errorCode).toBe(
+      ErrorCode.NONE,
+    );
   });
 });

@@ -1,7 +1,8 @@
-import { ApiKey, ErrorCode, type RequestInput } from '@gregor/protocol';
+import { ApiKey, ErrorCode, type RequestInput, zeroUuid } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchOf } from '../testing/batches.js';
 import { LocalClusterFixture, settle } from '../testing/local-cluster-fixture.js';
+import { topicIdToWire } from './topic-ids.js';
 
 let cluster: LocalClusterFixture;
 afterEach(async () => {
@@ -50,6 +51,8 @@ function fetchBody(
     sessionEpoch: options.sessionEpoch ?? -1,
     topics: wanted.map(({ topic, partition, fetchOffset }) => ({
       topic,
+      // Read from v13 on, where the name is not on the wire.
+      topicId: cluster.image().topic(topic) === undefined ? zeroUuid : wireIdOf(topic),
       partitions: [
         {
           partition,
@@ -63,6 +66,10 @@ function fetchBody(
     forgottenTopicsData: [],
     rackId: '',
   };
+}
+
+function wireIdOf(topic: string): string {
+  return topicIdToWire(cluster.image().topic(topic)!.topicId);
 }
 
 async function fetchOne(
@@ -110,7 +117,7 @@ describe('Fetch offsets', () => {
     cluster = await LocalClusterFixture.start();
     await createTopic('t', 1);
     await produce('t', 0, batchOf(['a']));
-    for (const version of [0, 4, 7, 12]) {
+    for (const version of [0, 4, 7, 12, 13, 15, 16, 17, 18]) {
       const result = await fetchOne('t', 0, 0, {}, version);
       expect(result.errorCode).toBe(ErrorCode.NONE);
       expect(result.records!.length).toBeGreaterThan(0);
@@ -285,5 +292,58 @@ describe('Fetch leader epochs', () => {
     const result = await fetchOne('shared', index, 0, {}, 12);
     expect(result.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     expect(result.currentLeader).toEqual({ leaderId: 2, leaderEpoch: 0 });
+  });
+});
+
+describe('Fetch by topic id (v13+)', () => {
+  it('reads a topic named by id and answers with the id; an unknown id is UNKNOWN_TOPIC_ID', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t', 1);
+    await produce('t', 0, batchOf(['a', 'b']));
+    const body = fetchBody([{ topic: 't', partition: 0, fetchOffset: 0 }]);
+    const unknownId = 'e'.repeat(32);
+    const response = await cluster.request(ApiKey.Fetch, 13, {
+      ...body,
+      topics: [...body.topics, { topicId: unknownId, partitions: body.topics[0]!.partitions }],
+    });
+    expect(response.responses.map((topic) => [topic.topic, topic.topicId])).toEqual([
+      ['', wireIdOf('t')],
+      ['', unknownId],
+    ]);
+    const [known, unknown] = response.responses.map((topic) => topic.partitions[0]!);
+    expect(known).toMatchObject({ errorCode: ErrorCode.NONE, highWatermark: 2n });
+    expect(known!.records!.length).toBeGreaterThan(0);
+    expect(unknown).toMatchObject({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, highWatermark: -1n });
+  });
+
+  it('v16 names the current leader with its endpoint (KIP-951); v15 names it without', async () => {
+    cluster = await LocalClusterFixture.start({ otherBrokerIds: [2] });
+    await createTopic('shared', 4);
+    const index = cluster
+      .image()
+      .topic('shared')!
+      .partitions.findIndex((state) => state.leader === 2);
+    const wanted = [{ topic: 'shared', partition: index, fetchOffset: 0 }];
+    const v16 = await cluster.request(ApiKey.Fetch, 16, fetchBody(wanted));
+    expect(v16.responses[0]!.partitions[0]).toMatchObject({
+      errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      currentLeader: { leaderId: 2, leaderEpoch: 0 },
+    });
+    expect(v16.nodeEndpoints).toEqual([{ nodeId: 2, host: 'localhost', port: 9002, rack: null }]);
+    const v15 = await cluster.request(ApiKey.Fetch, 15, fetchBody(wanted));
+    expect(v15.responses[0]!.partitions[0]!.currentLeader).toEqual({ leaderId: 2, leaderEpoch: 0 });
+    expect(v15.nodeEndpoints).toEqual([]);
+    // Nothing to point at: no endpoints.
+    const led = cluster
+      .image()
+      .topic('shared')!
+      .partitions.findIndex((state) => state.leader === 1);
+    const quiet = await cluster.request(
+      ApiKey.Fetch,
+      16,
+      fetchBody([{ topic: 'shared', partition: led, fetchOffset: 0 }]),
+    );
+    expect(quiet.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+    expect(quiet.nodeEndpoints).toEqual([]);
   });
 });

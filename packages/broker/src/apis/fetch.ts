@@ -1,15 +1,17 @@
-// Fetch (key 1), versions 0-12; flexible from 12.
-//   Request  => cluster_id(tag 0, 12+) replica_id max_wait_ms min_bytes max_bytes(3+)
-//               isolation_level(4+) session_id(7+) session_epoch(7+)
-//               [topics => topic [partitions => partition current_leader_epoch(9+) fetch_offset
-//                 last_fetched_epoch(12+) log_start_offset(5+) partition_max_bytes]]
-//               [forgotten_topics_data => topic [partitions]](7+) rack_id(11+)
+// Fetch (key 1), versions 0-18; flexible from 12.
+//   Request  => cluster_id(tag 0, 12+) replica_id(0-14) replica_state(tag 1, 15+)
+//               max_wait_ms min_bytes max_bytes(3+) isolation_level(4+) session_id(7+) session_epoch(7+)
+//               [topics => topic(0-12) topic_id(13+) [partitions => partition current_leader_epoch(9+)
+//                 fetch_offset last_fetched_epoch(12+) log_start_offset(5+) partition_max_bytes
+//                 replica_directory_id(tag 0, 17+) high_watermark(tag 1, 18+)]]
+//               [forgotten_topics_data => topic(7-12) topic_id(13+) [partitions]](7+) rack_id(11+)
 //   Response => throttle_time_ms(1+) error_code(7+) session_id(7+)
-//               [responses => topic [partitions => partition_index error_code high_watermark
-//                 last_stable_offset(4+) log_start_offset(5+)
+//               [responses => topic(0-12) topic_id(13+) [partitions => partition_index error_code
+//                 high_watermark last_stable_offset(4+) log_start_offset(5+)
 //                 diverging_epoch(tag 0) current_leader(tag 1) snapshot_id(tag 2)
 //                 [aborted_transactions => producer_id first_offset](4+, nullable)
 //                 preferred_read_replica(11+) records]]
+//               node_endpoints(tag 0, 16+)
 //
 // Consumers only. Replication between Gregor brokers runs over gRPC (replication/), so a replica_id >= 0
 // on this port is served like a consumer: it reads below the high watermark and never moves it.
@@ -21,8 +23,22 @@
 // the changed partitions and is answered with only the partitions that have something new. A full
 // fetch closes the session it names. Records are an empty buffer, never null (librdkafka reads a
 // null record set as a parse failure).
+// Topic ids (v13+, KIP-516): topics are named by id in the request, the answer and the session; an
+// id is resolved against the metadata image each time it is read, so a partition of an id this
+// broker does not know (or no longer knows: the topic was deleted) is answered UNKNOWN_TOPIC_ID.
+// v15 carries the replica id in replica_state (KIP-903). From v16 (KIP-951) an answer that names a
+// partition's current leader (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH) also carries that
+// leader's endpoint on the request's listener, so the client need not ask Metadata first.
 
-import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import type { MetadataImage } from '@gregor/metadata';
+import {
+  type ApiKey,
+  ErrorCode,
+  fetchTopicIdVersionMin,
+  type RequestBody,
+  type ResponseInput,
+  zeroUuid,
+} from '@gregor/protocol';
 import {
   type CachedPartition,
   type FetchSessionContext,
@@ -33,6 +49,8 @@ import { quotaClientOf } from '../quotas/client-quotas.js';
 import { type FetchPartitionResult, IsolationLevel } from '../replica/local-reads.js';
 import type { RequestContext } from './api-handler.js';
 import { AclOperation, authorizedOnCluster, authorizedOnTopic } from './authorization.js';
+import { liveBrokers } from './metadata.js';
+import { topicIdFromWire } from './topic-ids.js';
 
 type Key = typeof ApiKey.Fetch;
 type Response = ResponseInput<Key>;
@@ -40,9 +58,22 @@ type PartitionResponse = Response['responses'][number]['partitions'][number];
 
 /** Versions before 7 have no session fields: every fetch of theirs is sessionless. */
 const sessionsFromVersion = 7;
+/** From this version on, an answer naming current leaders carries their endpoints (KIP-951). */
+const nodeEndpointsFromVersion = 16;
+
+/**
+ * The id of the replica that sends the fetch, or -1 for a consumer: replica_id before v15,
+ * replica_state's replica_id from v15 (KIP-903); each holds -1 in the versions without it.
+ */
+export function fetchReplicaId(body: RequestBody<Key>): number {
+  return body.replicaId >= 0 ? body.replicaId : body.replicaState.replicaId;
+}
 
 interface Answered {
+  /** The topic's name ('' for a topic id this broker does not know). */
   readonly topic: string;
+  /** The topic id the request named it by (v13+), else the zero uuid. */
+  readonly topicId: string;
   readonly errorCode: number;
   readonly highWatermark: number;
   readonly lastStableOffset: number;
@@ -62,13 +93,16 @@ export async function handleFetch(
     sessionId: invalidSessionId,
     responses: [],
   });
-  if (body.replicaId >= 0 && !authorizedOnCluster(context, AclOperation.CLUSTER_ACTION)) {
+  if (fetchReplicaId(body) >= 0 && !authorizedOnCluster(context, AclOperation.CLUSTER_ACTION)) {
     return failed(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
   }
   const { broker } = context;
+  const usesTopicIds = apiVersion >= fetchTopicIdVersionMin;
+  // A request by id leaves the name empty; readPartitions resolves the id each time it reads.
   const requested: SessionPartitionRequest[] = body.topics.flatMap((topic) =>
     topic.partitions.map((partition) => ({
-      topic: topic.topic,
+      topic: usesTopicIds ? '' : topic.topic,
+      topicId: usesTopicIds ? topic.topicId : zeroUuid,
       partition: partition.partition,
       fetchOffset: Number(partition.fetchOffset),
       currentLeaderEpoch: partition.currentLeaderEpoch,
@@ -82,8 +116,11 @@ export async function handleFetch(
           {
             sessionId: body.sessionId,
             sessionEpoch: body.sessionEpoch,
+            usesTopicIds,
             partitions: requested,
-            forgotten: body.forgottenTopicsData,
+            forgotten: usesTopicIds
+              ? body.forgottenTopicsData.map((topic) => ({ ...topic, topic: '' }))
+              : body.forgottenTopicsData.map((topic) => ({ ...topic, topicId: zeroUuid })),
           },
           broker.clock.nowMs(),
         );
@@ -93,13 +130,14 @@ export async function handleFetch(
     fetchContext.kind === 'incremental' ? [...fetchContext.session.partitions.values()] : [];
   const toRead: readonly SessionPartitionRequest[] =
     fetchContext.kind === 'incremental' ? cachedOrder : fetchContext.partitions;
-  const answered = await readPartitions(body, apiVersion, context, toRead);
+  const answered = await readPartitions(body, apiVersion, context, broker.metadata.image(), toRead);
 
   let sessionId = invalidSessionId;
   let answer: readonly Answered[] = answered;
   if (fetchContext.kind === 'full') {
     sessionId = broker.fetchSessions.createSession(
       toRead.map((request, index) => ({ request, result: answered[index]! })),
+      usesTopicIds,
       broker.clock.nowMs(),
     );
   } else if (fetchContext.kind === 'incremental') {
@@ -122,6 +160,41 @@ export async function handleFetch(
     errorCode: ErrorCode.NONE,
     sessionId,
     responses: fetchContext.kind === 'incremental' ? grouped(answer) : inRequestOrder(body, answered),
+    // The image of now, not of before a long poll: the leaders named are those of the read.
+    ...(apiVersion >= nodeEndpointsFromVersion
+      ? nodeEndpoints(broker.metadata.image(), context, answer)
+      : {}),
+  };
+}
+
+/** KIP-951: the endpoints of the current leaders the answer names, on the request's listener. */
+function nodeEndpoints(
+  image: MetadataImage,
+  context: RequestContext,
+  answer: readonly Answered[],
+): Pick<Response, 'nodeEndpoints'> {
+  const leaders = new Set<number>();
+  for (const { response } of answer) {
+    const leaderId = response.currentLeader?.leaderId ?? -1;
+    if (leaderId >= 0) leaders.add(leaderId);
+  }
+  if (leaders.size === 0) return {};
+  return {
+    nodeEndpoints: liveBrokers(image, context.connection.listenerName).filter((broker) =>
+      leaders.has(broker.nodeId),
+    ),
+  };
+}
+
+/** Resolves topic ids (32 hex digits) to names in one image, each id once per request. */
+function topicNameResolver(image: MetadataImage): (topicId: string) => string | undefined {
+  const resolved = new Map<string, string | undefined>();
+  return (wireTopicId) => {
+    if (resolved.has(wireTopicId)) return resolved.get(wireTopicId);
+    const topicId = topicIdFromWire(wireTopicId);
+    const name = topicId === null ? undefined : image.topicById(topicId)?.name;
+    resolved.set(wireTopicId, name);
+    return name;
   };
 }
 
@@ -130,36 +203,60 @@ function inRequestOrder(body: RequestBody<Key>, answered: readonly Answered[]): 
   let next = 0;
   return body.topics.map((topic) => ({
     topic: topic.topic,
+    topicId: topic.topicId,
     partitions: topic.partitions.map(() => answered[next++]!.response),
   }));
 }
 
 /** As Kafka's FetchResponse: consecutive partitions of one topic share a topic entry. */
 function grouped(answer: readonly Answered[]): Response['responses'] {
-  const responses: { topic: string; partitions: PartitionResponse[] }[] = [];
-  for (const { topic, response } of answer) {
+  const responses: { topic: string; topicId: string; partitions: PartitionResponse[] }[] = [];
+  for (const { topic, topicId, response } of answer) {
     const last = responses[responses.length - 1];
-    if (last !== undefined && last.topic === topic) last.partitions.push(response);
-    else responses.push({ topic, partitions: [response] });
+    if (last !== undefined && last.topic === topic && last.topicId === topicId)
+      last.partitions.push(response);
+    else responses.push({ topic, topicId, partitions: [response] });
   }
   return responses;
 }
 
-/** Reads the partitions, in order: one answer each (refused topics get TOPIC_AUTHORIZATION_FAILED). */
+/**
+ * Reads the partitions, in order: one answer each (a topic id not in the image gets UNKNOWN_TOPIC_ID,
+ * a refused topic TOPIC_AUTHORIZATION_FAILED).
+ */
 async function readPartitions(
   body: RequestBody<Key>,
   apiVersion: number,
   context: RequestContext,
+  image: MetadataImage,
   partitions: readonly SessionPartitionRequest[],
 ): Promise<Answered[]> {
   const { broker } = context;
+  const nameOf = topicNameResolver(image);
+  const names = partitions.map((partition) =>
+    partition.topicId === zeroUuid ? partition.topic : nameOf(partition.topicId),
+  );
   // READ on the topic, as Kafka checks it: refused partitions are TOPIC_AUTHORIZATION_FAILED.
   const denied = new Set(
-    [...new Set(partitions.map((partition) => partition.topic))].filter(
-      (name) => !authorizedOnTopic(context, AclOperation.READ, name),
+    [...new Set(names)].filter(
+      (name): name is string => name !== undefined && !authorizedOnTopic(context, AclOperation.READ, name),
     ),
   );
+  const readable = (name: string | undefined): name is string => name !== undefined && !denied.has(name);
   const readCommitted = body.isolationLevel === IsolationLevel.readCommitted;
+  const toRead = partitions.flatMap((partition, index) => {
+    const topic = names[index];
+    if (!readable(topic)) return [];
+    return [
+      {
+        topic,
+        partition: partition.partition,
+        fetchOffset: partition.fetchOffset,
+        currentLeaderEpoch: partition.currentLeaderEpoch,
+        partitionMaxBytes: partition.partitionMaxBytes,
+      },
+    ];
+  });
   const results = await broker.replicaManager.fetchRecords({
     maxWaitMs: body.maxWaitMs,
     minBytes: body.minBytes,
@@ -170,29 +267,25 @@ async function readPartitions(
         Number.POSITIVE_INFINITY,
     ),
     isolationLevel: body.isolationLevel,
-    partitions: partitions
-      .filter((partition) => !denied.has(partition.topic))
-      .map((partition) => ({
-        topic: partition.topic,
-        partition: partition.partition,
-        fetchOffset: partition.fetchOffset,
-        currentLeaderEpoch: partition.currentLeaderEpoch,
-        partitionMaxBytes: partition.partitionMaxBytes,
-      })),
+    partitions: toRead,
   });
   let next = 0;
-  return partitions.map((partition) => {
-    if (denied.has(partition.topic)) {
+  return partitions.map((partition, index) => {
+    const topic = names[index];
+    if (!readable(topic)) {
+      const errorCode =
+        topic === undefined ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
       return {
-        topic: partition.topic,
-        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        topic: topic ?? '',
+        topicId: partition.topicId,
+        errorCode,
         highWatermark: -1,
         lastStableOffset: -1,
         logStartOffset: -1,
         recordsBytes: 0,
         response: {
           partitionIndex: partition.partition,
-          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorCode,
           highWatermark: -1n,
           lastStableOffset: -1n,
           logStartOffset: -1n,
@@ -204,7 +297,8 @@ async function readPartitions(
     }
     const result = results[next++]!;
     return {
-      topic: partition.topic,
+      topic,
+      topicId: partition.topicId,
       errorCode: result.errorCode,
       highWatermark: result.highWatermark,
       lastStableOffset: result.lastStableOffset,

@@ -1,9 +1,10 @@
-import { ApiKey, ErrorCode, encodeRequest } from '@gregor/protocol';
+import { ApiKey, ErrorCode, encodeRequest, zeroUuid } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRequestRouter } from '../request-router.js';
 import { decodeOutcome, fixtureClusterId, LocalClusterFixture } from '../testing/local-cluster-fixture.js';
 import { apiHandlers } from './api-handlers.js';
 import type { ControllerChannel } from './broker-context.js';
+import { topicIdToWire } from './topic-ids.js';
 
 let cluster: LocalClusterFixture;
 afterEach(async () => {
@@ -310,5 +311,106 @@ describe('Metadata answers with the endpoints of the listener the request came i
       errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
       leaderId: -1,
     });
+  });
+});
+
+describe('Metadata topic ids (v10+)', () => {
+  const wireIdOf = (name: string) => topicIdToWire(cluster.image().topic(name)!.topicId);
+  const unknownId = 'f'.repeat(32);
+
+  it('v10 answers every topic with its id, and an unknown name with the zero id', async () => {
+    cluster = await LocalClusterFixture.start({ settings: { autoCreateTopicsEnable: false } });
+    await createTopic('alpha', 2);
+    const response = await cluster.request(ApiKey.Metadata, 10, {
+      topics: [
+        { topicId: zeroUuid, name: 'alpha' },
+        { topicId: zeroUuid, name: 'missing' },
+      ],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(response.topics.map(({ errorCode, name, topicId }) => ({ errorCode, name, topicId }))).toEqual([
+      { errorCode: ErrorCode.NONE, name: 'alpha', topicId: wireIdOf('alpha') },
+      { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: 'missing', topicId: zeroUuid },
+    ]);
+    expect(wireIdOf('alpha')).not.toBe(zeroUuid);
+  });
+
+  it('v12 selects topics by id: an unknown id is UNKNOWN_TOPIC_ID with a null name, nothing is created', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('alpha', 2);
+    await createTopic('beta', 1);
+    const topicsBefore = [...cluster.image().topics.keys()].sort();
+    const response = await cluster.request(ApiKey.Metadata, 12, {
+      topics: [
+        { topicId: wireIdOf('beta'), name: null },
+        { topicId: unknownId, name: null },
+      ],
+      allowAutoTopicCreation: true,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(response.topics.map(({ errorCode, name, topicId }) => ({ errorCode, name, topicId }))).toEqual([
+      { errorCode: ErrorCode.NONE, name: 'beta', topicId: wireIdOf('beta') },
+      { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: unknownId },
+    ]);
+    expect(response.topics[0]!.partitions.map((partition) => partition.leaderId)).toEqual([1]);
+    expect([...cluster.image().topics.keys()].sort()).toEqual(topicsBefore);
+  });
+
+  it('v12: once one topic is named by id, the names of the request are not read (as Kafka)', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('alpha', 1);
+    await createTopic('beta', 1);
+    const response = await cluster.request(ApiKey.Metadata, 12, {
+      topics: [
+        { topicId: zeroUuid, name: 'alpha' },
+        { topicId: wireIdOf('beta'), name: 'ignored' },
+      ],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(response.topics.map((topic) => topic.name)).toEqual(['beta']);
+  });
+
+  it('refuses an id or a null name in v10 and v11 with INVALID_REQUEST for every topic', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('alpha', 1);
+    const byId = await cluster.request(ApiKey.Metadata, 11, {
+      topics: [
+        { topicId: wireIdOf('alpha'), name: 'alpha' },
+        { topicId: zeroUuid, name: 'other' },
+      ],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(byId.topics.map(({ errorCode, name }) => [errorCode, name])).toEqual([
+      [ErrorCode.INVALID_REQUEST, 'alpha'],
+      [ErrorCode.INVALID_REQUEST, 'other'],
+    ]);
+    const nullName = await cluster.request(ApiKey.Metadata, 10, {
+      topics: [{ topicId: zeroUuid, name: null }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(nullName.topics.map(({ errorCode, name }) => [errorCode, name])).toEqual([
+      [ErrorCode.INVALID_REQUEST, ''],
+    ]);
+  });
+
+  it('v13 answers with a top-level error code of 0 and the cluster as v9 did', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('alpha', 1);
+    const response = await cluster.request(ApiKey.Metadata, 13, {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(response.errorCode).toBe(ErrorCode.NONE);
+    expect(response.clusterId).toBe(fixtureClusterId);
+    expect(response.brokers.map((broker) => broker.nodeId)).toEqual([1]);
+    expect(response.topics.map(({ name, topicId }) => [name, topicId])).toEqual([
+      ['alpha', wireIdOf('alpha')],
+    ]);
   });
 });

@@ -1,12 +1,12 @@
-// Metadata (key 3), versions 0-9; flexible from 9.
-//   Request  => [topics => name](nullable 1+) allow_auto_topic_creation(4+)
-//               include_cluster_authorized_operations(8+) include_topic_authorized_operations(8+)
+// Metadata (key 3), versions 0-13; flexible from 9.
+//   Request  => [topics => topic_id(10+) name(nullable 10+)](nullable 1+) allow_auto_topic_creation(4+)
+//               include_cluster_authorized_operations(8-10) include_topic_authorized_operations(8+)
 //   Response => throttle_time_ms(3+) [brokers => node_id host port rack(1+)] cluster_id(2+)
-//               controller_id(1+) [topics => error_code name is_internal(1+)
+//               controller_id(1+) [topics => error_code name(nullable 12+) topic_id(10+) is_internal(1+)
 //                 [partitions => error_code partition_index leader_id leader_epoch(7+)
 //                   [replica_nodes] [isr_nodes] [offline_replicas](5+)]
 //                 topic_authorized_operations(8+)]
-//               cluster_authorized_operations(8+)
+//               cluster_authorized_operations(8-10) error_code(13+)
 //
 // Topic list: v0 empty = all topics; v1+ null = all, empty = none.
 // Brokers: the unfenced ones, each with its endpoint on the listener the request arrived on (a client
@@ -25,8 +25,14 @@
 // topic and answers once it is applied here; until the topic has a leader in the image the topic
 // answers LEADER_NOT_AVAILABLE. Internal topics are not auto-created here: their owners (the group
 // coordinator for __consumer_offsets) create them with their own settings.
-// Authorized operations (v8+, when asked): each describable topic's and the cluster's, as Kafka's
-// AuthHelper.authorizedOperations computes them (authorization.ts).
+// Authorized operations (v8+, when asked): each describable topic's and the cluster's (v8-10), as
+// Kafka's AuthHelper.authorizedOperations computes them (authorization.ts).
+// Topic ids (v10+): every topic answered carries its id. From v12 a request may name topics by id
+// (null name): if any id is given, the ids alone select the topics, as in Kafka's KafkaApis; an id
+// this broker does not know is UNKNOWN_TOPIC_ID and one the principal may not describe is
+// TOPIC_AUTHORIZATION_FAILED, both with a null name (ids are not secret; names may be). Such a
+// request auto-creates nothing. A v10 or v11 request with an id or a null name is INVALID_REQUEST
+// for every topic it names, as Kafka refuses it.
 
 import {
   clusterResourceName,
@@ -40,8 +46,10 @@ import {
   type ApiKey,
   authorizedOperationsOmitted,
   ErrorCode,
+  metadataTopicIdRequestVersionMin,
   type RequestBody,
   type ResponseInput,
+  zeroUuid,
 } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
 import {
@@ -52,6 +60,7 @@ import {
   authorizedOperations,
 } from './authorization.js';
 import { type BrokerContext, isFailure } from './broker-context.js';
+import { topicIdFromWire, topicIdToWire } from './topic-ids.js';
 
 type Key = typeof ApiKey.Metadata;
 type Response = ResponseInput<Key>;
@@ -73,30 +82,39 @@ export async function handleMetadata(
   context: RequestContext,
 ): Promise<Response> {
   const broker = context.broker;
+  if (body.topics !== null && apiVersion < metadataTopicIdRequestVersionMin) {
+    const invalid = body.topics.some((topic) => topic.name === null || topic.topicId !== zeroUuid);
+    if (invalid) return invalidRequest(body.topics);
+  }
+  const byId =
+    body.topics !== null &&
+    apiVersion >= metadataTopicIdRequestVersionMin &&
+    body.topics.some((topic) => topic.topicId !== zeroUuid);
+  let image = broker.metadata.image();
+  if (byId) return handleMetadataById(body, apiVersion, context, image);
   const requested =
-    body.topics === null || (apiVersion === 0 && body.topics.length === 0) ? null : body.topics;
+    body.topics === null || (apiVersion === 0 && body.topics.length === 0)
+      ? null
+      : body.topics.map((topic) => topic.name ?? '');
   const autoCreate = broker.settings.autoCreateTopicsEnable && body.allowAutoTopicCreation;
 
-  let image = broker.metadata.image();
   const created = new Set<string>();
   // As Kafka: a topic the principal may not DESCRIBE is hidden from the full list and
   // TOPIC_AUTHORIZATION_FAILED when named; creating one needs CREATE on the cluster or the topic.
   const refused = new Set<string>();
   const mayDescribe = (name: string) => authorizedOnTopic(context, AclOperation.DESCRIBE, name);
-  for (const topic of requested ?? []) if (!mayDescribe(topic.name)) refused.add(topic.name);
+  for (const name of requested ?? []) if (!mayDescribe(name)) refused.add(name);
   const mayCreateAny = authorizedOnCluster(context, AclOperation.CREATE);
   if (requested !== null && autoCreate) {
     const missing = [
       ...new Set(
-        requested
-          .map((topic) => topic.name)
-          .filter(
-            (name) =>
-              !refused.has(name) &&
-              image.topic(name) === undefined &&
-              topicNameProblem(name) === null &&
-              !internalTopicNames.has(name),
-          ),
+        requested.filter(
+          (name) =>
+            !refused.has(name) &&
+            image.topic(name) === undefined &&
+            topicNameProblem(name) === null &&
+            !internalTopicNames.has(name),
+        ),
       ),
     ].filter((name) => {
       if (mayCreateAny || authorizedOnTopic(context, AclOperation.CREATE, name)) return true;
@@ -110,24 +128,8 @@ export async function handleMetadata(
     }
   }
 
-  const withoutLease = broker.replicaManager.leaseHeld() ? undefined : broker.brokerId;
-  if (withoutLease !== undefined) {
-    // Cut off from the quorum, this broker cannot say who leads its partitions now; many clients
-    // (librdkafka among them) ask the broker they used last again and again, which would be this
-    // one for as long as it stays cut off. Closed (once nothing else on the connection waits), the
-    // connection makes them ask another broker, on the majority side, which knows the new leader.
-    context.closeAfterResponseWhenIdle('Metadata answered without the leader lease');
-  }
-  const brokers = liveBrokers(image, context.connection.listenerName);
-  const listed = new Set(brokers.map((entry) => entry.nodeId));
-  // Leaders and the controller are named from the brokers that may act as such.
-  const leading = new Set([...listed].filter((nodeId) => nodeId !== withoutLease));
-  const leaderMissing: number =
-    apiVersion >= listenerNotFoundVersionMin ? ErrorCode.LISTENER_NOT_FOUND : ErrorCode.LEADER_NOT_AVAILABLE;
-  const names =
-    requested === null
-      ? [...image.topics.keys()].sort().filter(mayDescribe)
-      : requested.map((topic) => topic.name);
+  const { brokers, listedBrokers } = brokersOf(image, context, apiVersion);
+  const names = requested === null ? [...image.topics.keys()].sort().filter(mayDescribe) : requested;
   // Kafka (v8+): each topic the principal may describe carries its authorized operations when asked;
   // a refused one keeps the "omitted" value.
   const topicOperations = (name: string) =>
@@ -144,27 +146,107 @@ export async function handleMetadata(
             partitions: [],
           }
         : {
-            ...describeTopic(
-              image,
-              name,
-              { listed, leading, leaderMissing, withoutLease },
-              created.has(name),
-            ),
+            ...describeTopic(image, name, listedBrokers, created.has(name)),
             ...topicOperations(name),
           },
   );
+  return metadataResponse(body, context, brokers, listedBrokers, topics);
+}
+
+/** v12+: the topics named by id (names in the request are not read, as in Kafka). */
+function handleMetadataById(
+  body: RequestBody<Key>,
+  apiVersion: number,
+  context: RequestContext,
+  image: MetadataImage,
+): Response {
+  const { brokers, listedBrokers } = brokersOf(image, context, apiVersion);
+  const topics = (body.topics ?? [])
+    .filter((requested) => requested.topicId !== zeroUuid)
+    .map((requested): TopicEntry => {
+      const topicId = topicIdFromWire(requested.topicId);
+      const topic = topicId === null ? undefined : image.topicById(topicId);
+      const failed = (errorCode: number): TopicEntry => ({
+        errorCode,
+        name: null,
+        topicId: requested.topicId,
+        isInternal: false,
+        partitions: [],
+      });
+      if (topic === undefined) return failed(ErrorCode.UNKNOWN_TOPIC_ID);
+      if (!authorizedOnTopic(context, AclOperation.DESCRIBE, topic.name)) {
+        return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      }
+      return {
+        ...describeTopic(image, topic.name, listedBrokers, false),
+        ...(body.includeTopicAuthorizedOperations
+          ? { topicAuthorizedOperations: authorizedOperations(context, AclResourceType.TOPIC, topic.name) }
+          : {}),
+      };
+    });
+  return metadataResponse(body, context, brokers, listedBrokers, topics);
+}
+
+/** Kafka's MetadataRequest.getErrorResponse: every topic asked for answered with INVALID_REQUEST. */
+function invalidRequest(requested: NonNullable<RequestBody<Key>['topics']>): Response {
+  return {
+    throttleTimeMs: 0,
+    brokers: [],
+    clusterId: null,
+    controllerId: -1,
+    topics: requested.map((topic) => ({
+      errorCode: ErrorCode.INVALID_REQUEST,
+      // The response has no null name before v12.
+      name: topic.name ?? '',
+      topicId: topic.topicId,
+      isInternal: false,
+      partitions: [],
+    })),
+  };
+}
+
+function brokersOf(
+  image: MetadataImage,
+  context: RequestContext,
+  apiVersion: number,
+): { brokers: BrokerEntry[]; listedBrokers: ListedBrokers } {
+  const withoutLease = context.broker.replicaManager.leaseHeld() ? undefined : context.broker.brokerId;
+  if (withoutLease !== undefined) {
+    // Cut off from the quorum, this broker cannot say who leads its partitions now; many clients
+    // (librdkafka among them) ask the broker they used last again and again, which would be this
+    // one for as long as it stays cut off. Closed (once nothing else on the connection waits), the
+    // connection makes them ask another broker, on the majority side, which knows the new leader.
+    context.closeAfterResponseWhenIdle('Metadata answered without the leader lease');
+  }
+  const brokers = liveBrokers(image, context.connection.listenerName);
+  const listed = new Set(brokers.map((entry) => entry.nodeId));
+  // Leaders and the controller are named from the brokers that may act as such.
+  const leading = new Set([...listed].filter((nodeId) => nodeId !== withoutLease));
+  const leaderMissing: number =
+    apiVersion >= listenerNotFoundVersionMin ? ErrorCode.LISTENER_NOT_FOUND : ErrorCode.LEADER_NOT_AVAILABLE;
+  return { brokers, listedBrokers: { listed, leading, leaderMissing, withoutLease } };
+}
+
+function metadataResponse(
+  body: RequestBody<Key>,
+  context: RequestContext,
+  brokers: BrokerEntry[],
+  { withoutLease }: ListedBrokers,
+  topics: TopicEntry[],
+): Response {
   return {
     throttleTimeMs: 0,
     brokers,
-    clusterId: broker.clusterId,
+    clusterId: context.broker.clusterId,
     controllerId: advertisedControllerId(
-      broker.metadata.controllerId(),
+      context.broker.metadata.controllerId(),
       brokers.filter((entry) => entry.nodeId !== withoutLease),
     ),
     topics,
     clusterAuthorizedOperations: body.includeClusterAuthorizedOperations
       ? clusterAuthorizedOperations(context)
       : authorizedOperationsOmitted,
+    errorCode: ErrorCode.NONE,
   };
 }
 
@@ -251,15 +333,16 @@ function describeTopic(
     let errorCode: number = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     if (topicNameProblem(name) !== null) errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
     else if (justCreated) errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
-    return { errorCode, name, isInternal, partitions: [] };
+    return { errorCode, name, topicId: zeroUuid, isInternal, partitions: [] };
   }
+  const topicId = topicIdToWire(topic.topicId);
   const partitions = topic.partitions.map((state, index) =>
     describePartition(image, topic.topicId, state, index, brokers),
   );
   if (justCreated && partitions.some((partition) => partition.leaderId === -1)) {
-    return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, name, isInternal, partitions: [] };
+    return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, name, topicId, isInternal, partitions: [] };
   }
-  return { errorCode: ErrorCode.NONE, name, isInternal, partitions };
+  return { errorCode: ErrorCode.NONE, name, topicId, isInternal, partitions };
 }
 
 function describePartition(

@@ -1,5 +1,5 @@
 import { SeededRandom } from '@gregor/ground';
-import { ErrorCode } from '@gregor/protocol';
+import { ErrorCode, zeroUuid } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   type CachedPartition,
@@ -21,7 +21,14 @@ const limits: FetchSessionCacheLimits = {
 };
 
 function wanted(topic: string, partition: number, fetchOffset = 0): SessionPartitionRequest {
-  return { topic, partition, fetchOffset, currentLeaderEpoch: -1, partitionMaxBytes: 1024 };
+  return {
+    topic,
+    topicId: zeroUuid,
+    partition,
+    fetchOffset,
+    currentLeaderEpoch: -1,
+    partitionMaxBytes: 1024,
+  };
 }
 
 function result(
@@ -38,10 +45,14 @@ function fullFetch(
   partitions: readonly SessionPartitionRequest[],
   nowMs: number,
 ): number {
-  const context = cache.newContext({ sessionId: 0, sessionEpoch: 0, partitions, forgotten: [] }, nowMs);
+  const context = cache.newContext(
+    { sessionId: 0, sessionEpoch: 0, usesTopicIds: false, partitions, forgotten: [] },
+    nowMs,
+  );
   expect(context.kind).toBe('full');
   return cache.createSession(
     partitions.map((request) => ({ request, result: result(5) })),
+    false,
     nowMs,
   );
 }
@@ -54,7 +65,16 @@ function incremental(
   forgotten: { topic: string; partitions: number[] }[] = [],
   nowMs = 0,
 ) {
-  return cache.newContext({ sessionId, sessionEpoch, partitions, forgotten }, nowMs);
+  return cache.newContext(
+    {
+      sessionId,
+      sessionEpoch,
+      usesTopicIds: false,
+      partitions,
+      forgotten: forgotten.map((topic) => ({ ...topic, topicId: zeroUuid })),
+    },
+    nowMs,
+  );
 }
 
 function sessionOf(context: ReturnType<typeof incremental>): FetchSession {
@@ -90,20 +110,23 @@ describe('FetchSessionCache', () => {
   it('serves epoch -1 without a session and closes the session a full fetch names', () => {
     const cache = new FetchSessionCache(limits, new SeededRandom(1));
     const sessionless = cache.newContext(
-      { sessionId: 0, sessionEpoch: -1, partitions: [wanted('a', 0)], forgotten: [] },
+      { sessionId: 0, sessionEpoch: -1, usesTopicIds: false, partitions: [wanted('a', 0)], forgotten: [] },
       0,
     );
     expect(sessionless.kind).toBe('sessionless');
     expect(cache.sessionCount).toBe(0);
     const id = fullFetch(cache, [wanted('a', 0)], 0);
-    const closing = cache.newContext({ sessionId: id, sessionEpoch: -1, partitions: [], forgotten: [] }, 0);
+    const closing = cache.newContext(
+      { sessionId: id, sessionEpoch: -1, usesTopicIds: false, partitions: [], forgotten: [] },
+      0,
+    );
     expect(closing.kind).toBe('sessionless');
     expect(cache.sessionCount).toBe(0);
     expect(incremental(cache, id, 1).kind).toBe('error');
     // Epoch 0 with an id replaces that session by a new one.
     const old = fullFetch(cache, [wanted('a', 0)], 0);
     const renewed = cache.newContext(
-      { sessionId: old, sessionEpoch: 0, partitions: [wanted('a', 0)], forgotten: [] },
+      { sessionId: old, sessionEpoch: 0, usesTopicIds: false, partitions: [wanted('a', 0)], forgotten: [] },
       0,
     );
     expect(renewed.kind).toBe('full');
@@ -206,6 +229,7 @@ describe('the incremental answer', () => {
   function cached(highWatermark: number): CachedPartition {
     return {
       topic: 'a',
+      topicId: zeroUuid,
       partition: 0,
       fetchOffset: 0,
       currentLeaderEpoch: -1,

@@ -8,6 +8,11 @@
 // so every session is a consumer's): when the cache is full, a new session takes the place of the
 // least recently used one if that one has been idle longer than the eviction time, or else of the
 // smallest session created longer ago than the eviction time, if the new one has more partitions.
+//
+// From Fetch v13 a session names its topics by id (KIP-516): its partitions are keyed by topic id,
+// so a topic deleted and created again under its name is another topic to it. A session created by
+// ids is used by ids only, and one created by names by names only (FETCH_SESSION_TOPIC_ID_ERROR
+// otherwise, as Kafka's FetchManager answers).
 
 import { invariant, type Random } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
@@ -34,7 +39,10 @@ export const fetchSessionCachedPartitionsMax = 200_000;
 
 /** What a fetch request says about one partition. */
 export interface SessionPartitionRequest {
+  /** The topic's name; for a request by id, the name the id resolved to when read, or '' if unknown. */
   readonly topic: string;
+  /** The topic id (32 hex digits) of a request by id (v13+); the zero uuid in a request by name. */
+  readonly topicId: string;
   readonly partition: number;
   readonly fetchOffset: number;
   readonly currentLeaderEpoch: number;
@@ -53,6 +61,7 @@ export interface SessionPartitionResult {
 /** One partition of a session: the last request parameters, and what the client was last told. */
 export interface CachedPartition {
   readonly topic: string;
+  readonly topicId: string;
   readonly partition: number;
   fetchOffset: number;
   currentLeaderEpoch: number;
@@ -69,6 +78,8 @@ export interface FetchSession {
   epoch: number;
   readonly creationMs: number;
   lastUsedMs: number;
+  /** Whether the session's partitions are keyed by topic id (created by a v13+ fetch). */
+  readonly usesTopicIds: boolean;
   /** In fetch order: partitions answered in an incremental fetch move to the end, as in Kafka. */
   readonly partitions: Map<string, CachedPartition>;
 }
@@ -87,8 +98,14 @@ export type FetchSessionContext =
 export interface FetchSessionRequest {
   readonly sessionId: number;
   readonly sessionEpoch: number;
+  /** Whether the request names topics by id (Fetch v13+). */
+  readonly usesTopicIds: boolean;
   readonly partitions: readonly SessionPartitionRequest[];
-  readonly forgotten: readonly { readonly topic: string; readonly partitions: readonly number[] }[];
+  readonly forgotten: readonly {
+    readonly topic: string;
+    readonly topicId: string;
+    readonly partitions: readonly number[];
+  }[];
 }
 
 export interface FetchSessionCacheLimits {
@@ -98,7 +115,12 @@ export interface FetchSessionCacheLimits {
   readonly cachedPartitionsMax: number;
 }
 
-const keyOf = (topic: string, partition: number) => `${partition}:${topic}`;
+/** A partition's key in a session: by topic id in a session by ids, else by name. */
+const keyOf = (
+  usesTopicIds: boolean,
+  { topic, topicId }: { readonly topic: string; readonly topicId: string },
+  partition: number,
+) => `${partition}:${usesTopicIds ? topicId : topic}`;
 
 /** Kafka's JFetchMetadata.nextEpoch: after the largest int comes 1 (0 means "full fetch"). */
 export function nextSessionEpoch(epoch: number): number {
@@ -178,8 +200,11 @@ export class FetchSessionCache {
     if (session.epoch !== sessionEpoch) {
       return { kind: 'error', errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH };
     }
+    if (session.usesTopicIds !== request.usesTopicIds) {
+      return { kind: 'error', errorCode: ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR };
+    }
     for (const wanted of request.partitions) {
-      const key = keyOf(wanted.topic, wanted.partition);
+      const key = keyOf(session.usesTopicIds, wanted, wanted.partition);
       const cached = session.partitions.get(key);
       if (cached === undefined) {
         session.partitions.set(key, newCachedPartition(wanted));
@@ -190,9 +215,11 @@ export class FetchSessionCache {
         cached.partitionMaxBytes = wanted.partitionMaxBytes;
       }
     }
-    for (const { topic, partitions } of request.forgotten) {
-      for (const partition of partitions) {
-        if (session.partitions.delete(keyOf(topic, partition))) this.cachedPartitions--;
+    for (const forgotten of request.forgotten) {
+      for (const partition of forgotten.partitions) {
+        if (session.partitions.delete(keyOf(session.usesTopicIds, forgotten, partition))) {
+          this.cachedPartitions--;
+        }
       }
     }
     // An empty session, or one grown past what the cache may hold, is dropped and the request served
@@ -215,6 +242,7 @@ export class FetchSessionCache {
       readonly request: SessionPartitionRequest;
       readonly result: SessionPartitionResult;
     }[],
+    usesTopicIds: boolean,
     nowMs: number,
   ): number {
     const size = partitions.length;
@@ -225,13 +253,14 @@ export class FetchSessionCache {
     for (const { request, result } of partitions) {
       const partition = newCachedPartition(request);
       mustAnswer(partition, result);
-      cached.set(keyOf(request.topic, request.partition), partition);
+      cached.set(keyOf(usesTopicIds, request, request.partition), partition);
     }
     const session: FetchSession = {
       id: this.newSessionId(),
       epoch: nextSessionEpoch(initialSessionEpoch),
       creationMs: nowMs,
       lastUsedMs: nowMs,
+      usesTopicIds,
       partitions: cached,
     };
     this.sessions.set(session.id, session);
@@ -252,7 +281,7 @@ export class FetchSessionCache {
     for (const { cached, result } of results) {
       if (!mustAnswer(cached, result)) continue;
       answered.push(result);
-      const key = keyOf(cached.topic, cached.partition);
+      const key = keyOf(session.usesTopicIds, cached, cached.partition);
       // A partition forgotten by a concurrent request stays forgotten.
       if (session.partitions.delete(key)) session.partitions.set(key, cached);
     }
@@ -303,6 +332,7 @@ export class FetchSessionCache {
 function newCachedPartition(request: SessionPartitionRequest): CachedPartition {
   return {
     topic: request.topic,
+    topicId: request.topicId,
     partition: request.partition,
     fetchOffset: request.fetchOffset,
     currentLeaderEpoch: request.currentLeaderEpoch,

@@ -1,5 +1,5 @@
 import type { Clock } from '@gregor/ground';
-import { ApiKey, ErrorCode } from '@gregor/protocol';
+import { ApiKey, ErrorCode, zeroUuid } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestMemoryPool } from '../network/request-memory-pool.js';
 import { localHighWatermarks } from '../replication/leader-high-watermarks-grpc.js';
@@ -336,6 +336,7 @@ describe('the Prometheus exporter', () => {
       [0, 1, 2].map((partition) => ({
         request: {
           topic: 'orders',
+          topicId: zeroUuid,
           partition,
           fetchOffset: 0,
           currentLeaderEpoch: -1,
@@ -343,6 +344,7 @@ describe('the Prometheus exporter', () => {
         },
         result: { errorCode: 0, highWatermark: 0, lastStableOffset: 0, logStartOffset: 0, recordsBytes: 0 },
       })),
+      false,
       0,
     );
     expect(sessionId).not.toBe(0);

@@ -76,9 +76,9 @@ function support(name: ApiName, maxVersion: number, firstFlexibleVersion: number
 /** Ordered by api key, the order ApiVersions responses list them in. */
 export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('Produce', 11, 9),
-  support('Fetch', 12, 12),
+  support('Fetch', 18, 12),
   support('ListOffsets', 10, 6),
-  support('Metadata', 9, 9),
+  support('Metadata', 13, 9),
   support('OffsetCommit', 9, 8),
   support('OffsetFetch', 9, 6),
   support('FindCoordinator', 6, 3),

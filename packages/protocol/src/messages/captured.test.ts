@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ApiKey } from './api-keys.js';
 import { type DecodedRequest, decodeRequest, encodeRequest } from './frames.js';
+import { zeroUuid } from './schema.js';
 
 const fixturesDir = new URL('../../test-fixtures/', import.meta.url);
 /** `<client>-<Api>-v<version>[-<variant>].hex`; the variants are Metadata's topic selections. */
@@ -32,6 +33,8 @@ const fixtures = readdirSync(fixturesDir)
 const captureTopic = 't';
 const captureClientId = 'gregor-capture';
 const captureGroup = 'g';
+/** The capture broker's id for the topic (scripts/capture-client-frames.mjs captureTopicId). */
+const captureTopicId = Buffer.from(captureTopic).toString('hex').padEnd(32, '0');
 
 /** What the capture run asked each client to do, checked per api. */
 function expectCaptureValues(request: DecodedRequest): void {
@@ -54,7 +57,10 @@ function expectCaptureValues(request: DecodedRequest): void {
     }
     case ApiKey.Fetch:
       expect(request.body.replicaId).toBe(-1);
-      expect(request.body.topics[0]?.topic).toBe(captureTopic);
+      expect(request.body.replicaState.replicaId).toBe(-1);
+      // From v13 the topic travels by id only.
+      if (request.apiVersion >= 13) expect(request.body.topics[0]?.topicId).toBe(captureTopicId);
+      else expect(request.body.topics[0]?.topic).toBe(captureTopic);
       expect(request.body.topics[0]?.partitions[0]?.partition).toBe(0);
       return;
     case ApiKey.ListOffsets:
@@ -108,6 +114,12 @@ function expectCaptureValues(request: DecodedRequest): void {
   }
 }
 
+/** The captures with bytes after their fields: librdkafka 2.15's all-topics Metadata (see below). */
+const trailingBytesOf: Record<string, number> = {
+  'librdkafka-2.15-Metadata-v9-all-topics.hex': 1,
+  'librdkafka-2.15-Metadata-v13-all-topics.hex': 3,
+};
+
 describe('frames captured from real clients', () => {
   it('has fixtures from every client', () => {
     const clients = new Set(fixtures.map(({ client }) => client));
@@ -128,10 +140,10 @@ describe('frames captured from real clients', () => {
         const selection = topics === null || (version === 0 && topics.length === 0) ? 'all-topics' : topics;
         if (variant === 'all-topics') expect(selection).toBe('all-topics');
         else if (variant === 'no-topics') expect(selection).toEqual([]);
-        else expect(selection).toEqual([{ name: captureTopic }]);
+        else expect(selection).toEqual([{ topicId: zeroUuid, name: captureTopic }]);
       }
       // Only librdkafka 2.15's all-topics Metadata leaves bytes after its fields (see below).
-      expect(request.trailingBytes).toBe(name === 'librdkafka-2.15-Metadata-v9-all-topics.hex' ? 1 : 0);
+      expect(request.trailingBytes).toBe(trailingBytesOf[name] ?? 0);
 
       const reencoded = encodeRequest(
         request.apiKey,

@@ -50,7 +50,7 @@ describe('header versions', () => {
 
   it('tabulates every supported version', () => {
     const table = headerVersionTable();
-    expect(table.get('Fetch')).toHaveLength(13);
+    expect(table.get('Fetch')).toHaveLength(19);
     expect(table.get('CreateTopics')?.map((row) => row.requestHeaderVersion)).toEqual([
       1, 1, 1, 1, 1, 2, 2, 2,
     ]);

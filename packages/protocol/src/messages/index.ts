@@ -23,7 +23,7 @@ export {
 export { describeTransactionsApi } from './apis/describe-transactions.js';
 export { electionType, electLeadersApi } from './apis/elect-leaders.js';
 export { endTxnApi } from './apis/end-txn.js';
-export { fetchApi } from './apis/fetch.js';
+export { fetchApi, fetchTopicIdVersionMin } from './apis/fetch.js';
 export { coordinatorKeyType, findCoordinatorApi } from './apis/find-coordinator.js';
 export { heartbeatApi } from './apis/heartbeat.js';
 export { alterConfigOpType, incrementalAlterConfigsApi } from './apis/incremental-alter-configs.js';
@@ -42,7 +42,11 @@ export {
 } from './apis/list-offsets.js';
 export { listPartitionReassignmentsApi } from './apis/list-partition-reassignments.js';
 export { listTransactionsApi } from './apis/list-transactions.js';
-export { authorizedOperationsOmitted, metadataApi } from './apis/metadata.js';
+export {
+  authorizedOperationsOmitted,
+  metadataApi,
+  metadataTopicIdRequestVersionMin,
+} from './apis/metadata.js';
 export { offsetCommitApi } from './apis/offset-commit.js';
 export { offsetDeleteApi } from './apis/offset-delete.js';
 export { offsetFetchApi } from './apis/offset-fetch.js';
