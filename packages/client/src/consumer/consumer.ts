@@ -24,6 +24,7 @@ import type { Logger } from '../logger.js';
 import { retryDelayMs, sleep, withRetry } from '../retry.js';
 import { type PartitionAssigner, PartitionAssigners } from './assigners.js';
 import { BatchQueue } from './batch-queue.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { MemberAssignment } from './consumer-protocol.js';
 import { type FetchedMessage, fetchedRecords } from './fetch-records.js';
 import { closeSessionEpoch, FetchSessionHandler, type SessionPartition } from './fetch-session.js';
@@ -96,6 +97,11 @@ export interface ConsumerRunConfig {
   readonly eachBatchAutoResolve?: boolean;
   readonly eachMessage?: (payload: EachMessagePayload) => Promise<void>;
   readonly eachBatch?: (payload: EachBatchPayload) => Promise<void>;
+  /**
+   * How many partitions' batches are handed to eachMessage/eachBatch at once (kafkajs's option,
+   * default 1). Each partition's records still come one batch at a time, in offset order.
+   */
+  readonly partitionsConsumedConcurrently?: number;
 }
 
 export interface TopicPartitionOffset {
@@ -261,6 +267,12 @@ export class Consumer {
       throw new KafkaJSError('run() needs eachMessage or eachBatch');
     }
     if (this.subscriptions.size === 0) throw new KafkaJSError('subscribe to a topic before run()');
+    const concurrently = config.partitionsConsumedConcurrently ?? 1;
+    if (!Number.isInteger(concurrently) || concurrently < 1) {
+      throw new KafkaJSError(
+        `partitionsConsumedConcurrently is a whole number of at least 1, not ${config.partitionsConsumedConcurrently}`,
+      );
+    }
     this.start(config);
   }
 
@@ -690,12 +702,17 @@ export class Consumer {
       return;
     }
     const epoch = this.positionEpoch;
-    // The leaders are fetched from together, but what they answer is handed on one response after
-    // another: one eachMessage/eachBatch call at a time, as kafkajs's default
-    // (partitionsConsumedConcurrently 1), which code such as a transactional read-process-write
-    // loop (one transaction at a time per producer) relies on.
-    let handingOn = Promise.resolve();
-    await Promise.all(
+    // The leaders are fetched from together; what they answer is handed on through one limit:
+    // partitionsConsumedConcurrently partitions at a time (kafkajs's default of 1 is one
+    // eachMessage/eachBatch call at a time, which code such as a transactional read-process-write
+    // loop, one transaction at a time per producer, relies on). A partition appears once in a
+    // round and the next round waits for this one, so its batches stay in offset order.
+    // consumer.batches() takes them one at a time into its queue.
+    const limit = new ConcurrencyLimit(
+      this.batchQueue === undefined ? (this.runConfig.partitionsConsumedConcurrently ?? 1) : 1,
+    );
+    let failed = false;
+    const settled = await Promise.allSettled(
       [...byLeader].map(async ([leader, partitions]) => {
         const startFetchMs = Date.now();
         if (this.instrumentation.listening(consumerEvents.FETCH_START))
@@ -718,24 +735,30 @@ export class Consumer {
             nodeId: leader,
           });
         }
-        const previous = handingOn;
-        let handedOn!: () => void;
-        handingOn = new Promise((resolve) => {
-          handedOn = resolve;
-        });
-        await previous;
-        try {
-          for (const topic of response.responses) {
-            for (const partition of topic.partitions) {
-              if (!this.running || this.needsJoin || epoch !== this.positionEpoch) return;
-              await this.handlePartition(topic.topic, partition, epoch);
-            }
-          }
-        } finally {
-          handedOn();
-        }
+        // Every partition is handed on, or skipped, before the round ends, so no handler of this
+        // round still runs when the next fetches. After a failure (an eachMessage that threw) the
+        // ones still waiting are skipped: the loop backs off and fetches them again.
+        const handed = await Promise.allSettled(
+          response.responses.flatMap((topic) =>
+            topic.partitions.map((partition) =>
+              limit.run(async () => {
+                if (failed || !this.running || this.needsJoin || epoch !== this.positionEpoch) return;
+                try {
+                  await this.handlePartition(topic.topic, partition, epoch);
+                } catch (error) {
+                  failed = true;
+                  throw error;
+                }
+              }),
+            ),
+          ),
+        );
+        const refused = handed.find((outcome) => outcome.status === 'rejected');
+        if (refused !== undefined) throw refused.reason;
       }),
     );
+    const refused = settled.find((outcome) => outcome.status === 'rejected');
+    if (refused !== undefined) throw refused.reason;
   }
 
   /**

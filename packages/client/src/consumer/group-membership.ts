@@ -205,6 +205,11 @@ export class GroupMembership {
       members.map((member) => [member.memberId, decodeSubscription(member.metadata)]),
     );
     const topics = [...new Set([...subscriptions.values()].flatMap((subscription) => subscription.topics))];
+    // Fresh metadata for every subscribed topic, as kafkajs's leader takes before it assigns: the
+    // partitions a topic gained since this member last looked are assigned now, not after another
+    // rebalance. (It also gives followers time to send their SyncGroup before the leader's, which
+    // librdkafka's mock needs: it fails a follower's SyncGroup that comes after the leader's.)
+    await this.cluster.refreshMetadata(topics);
     await this.cluster.ensureTopics(topics);
     const partitionCounts = new Map(topics.map((topic) => [topic, this.cluster.partitionCount(topic)]));
     const assignments = assigner.assign({ members: subscriptions, partitionCounts });
