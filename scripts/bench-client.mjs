@@ -1,36 +1,104 @@
 #!/usr/bin/env node
-// Gregor's own client against kafkajs 2.2.4 and @platformatic/kafka 1.x, in one run against the
-// same three-node Gregor cluster (broker processes, replication factor 3, three partitions per
-// topic). Prints figures, asserts nothing.
+// Gregor's own client against kafkajs 2.2.4, @platformatic/kafka 1.x and kcat (librdkafka, the
+// native reference), in one run against the same three-node Gregor cluster (broker processes,
+// replication factor 3, three partitions per topic). Prints figures, asserts nothing but that kcat
+// stored every record it was given.
 //
-//   producer throughput  every client sends the same records the same way: sends of
+//   producer throughput  every Node client sends the same records the same way: sends of
 //                        `recordsPerSend` records, `sendsInFlight` sends awaited together, no keys,
 //                        no compression; 100-byte and 1 KiB values, acks=1 and acks=all (-1);
-//                        records/s and MB/s of values, each cell on a fresh topic
+//                        records/s and MB/s of values, each cell on a fresh topic, timed from the
+//                        first send to the last acknowledgement (connecting excluded)
+//   kcat -P              the native reference for the same cells: kcat -P -l <file> (one record a
+//                        line, random letters and digits, the same count and size) with librdkafka's
+//                        own batching set like gregor-stream's (linger.ms=5, batch.size=256 KiB, no
+//                        compression, its sticky partitioner for keyless records) and acks=1 / all;
+//                        timed from spawning kcat to its exit, which comes after every record's
+//                        delivery report, so process start, connecting and metadata count against
+//                        it (the Node rows exclude connecting); the topic's offsets are checked to
+//                        hold exactly the records sent. One row per librdkafka: Debian's kcat on its
+//                        librdkafka 2.0.2, and the same kcat on librdkafka 2.15.1 when
+//                        scripts/build-librdkafka.sh has built it into .cache/ (else skipped)
 //   consumer throughput  each client reads one 1 KiB topic from the beginning in a new group;
-//                        timed from its first record to its last (group joining excluded)
+//                        timed from its first record to its last (group joining excluded). kcat -C
+//                        -e (assigned all partitions, no group; fetch.wait.max.ms=100 as the others'
+//                        maxWaitTime) prints each record's offset; its stdout is block-buffered, so
+//                        its rate is the records between its first chunk of output and its last
+//                        but one over the time between them (the last comes at exit, after the
+//                        wait for the end of every partition)
+//   produce latency      gregor, kafkajs and platformatic with their producer defaults (gregor
+//                        lingers 5 ms, as Java's client does; kafkajs and platformatic send each
+//                        send() at once), one send() of one 1 KiB record per record, acks=all, open
+//                        loop at a fixed rate (a slow acknowledgement does not delay the next send;
+//                        sends that fall behind the schedule go out at once): after a warm-up,
+//                        `latencySeconds` at each of `latencyRates`; p50 / p99 / max of the time
+//                        from calling send() to its promise resolving, in ms, and the achieved rate
+//                        (records over the time from the first scheduled send to the last
+//                        acknowledgement); "kept up" when that is at least 95% of the target
 //   gregor-stream        our streaming API: the same records piped through
 //                        pipeline(Readable.from(records), producer.stream({ topic, acks })), and
-//                        read with `for await (const batch of consumer.batches())`
+//                        read with `for await (const batch of consumer.batches())`; no latency cell
+//                        (a stream has no per-record send)
 //
-// Usage: npm run bench:client   (builds first)
-//        node scripts/bench-client.mjs [--quick]   (after npm run build; --quick: smaller runs)
-//        CLIENTS=gregor,kafkajs node scripts/bench-client.mjs   (only those clients)
+// The ratios printed last are gregor's (and gregor-stream's) producer throughput over kafkajs's,
+// platformatic's and kcat's in each cell; the aim (issue #16) is at least 3x kafkajs and above 1x
+// platformatic in every producer cell. Then the same figures as markdown tables for the README.
+//
+// Usage: npm run bench:client   (builds first; about 5-10 minutes on an idle 2-core machine)
+//        node scripts/bench-client.mjs [--quick]   (after npm run build; --quick: smaller cells and
+//                                                   3 s latency runs, about 2-3 minutes)
+//        CLIENTS=gregor,kafkajs,kcat node scripts/bench-client.mjs   (only those clients; the names
+//        are gregor, gregor-stream, kafkajs, platformatic, kcat, kcat-current)
+// Run it on a quiet machine: two shared cores under other work move cells by 2-3x.
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { Kafka as KafkaJs, logLevel as kafkajsLogLevel } from 'kafkajs';
 import { Kafka, logLevel } from '../packages/client/dist/index.js';
 import { BenchCluster } from './lib/bench-cluster.mjs';
 import { waitForCluster } from './lib/kafka-probe.mjs';
 
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const quick = process.argv.includes('--quick');
 const recordsBySize = quick ? { 100: 30_000, 1024: 10_000 } : { 100: 200_000, 1024: 50_000 };
 const consumeRecords = quick ? 10_000 : 50_000;
 const recordsPerSend = 100;
 const sendsInFlight = 20;
 const partitions = 3;
+/** Target rates of the latency cells, records/s. */
+const latencyRates = [1_000, 5_000];
+const latencySeconds = quick ? 3 : 10;
+/** Sends at the target rate before the measured ones: connections, metadata, JIT. */
+const latencyWarmUpSeconds = quick ? 0.5 : 1;
+const latencyValueBytes = 1024;
+/** "kept up": the achieved rate is at least this share of the target. */
+const keptUpShare = 0.95;
+/** How long a latency cell may wait for its last acknowledgements after its last send. */
+const latencyDrainMsMax = 120_000;
+/** A kcat run that takes longer than this is killed and its cell reported as failed. */
+const kcatTimeoutMs = 300_000;
+/** How long the high watermark may take to reach the records kcat was acknowledged. */
+const storedWaitMsMax = 30_000;
+const storedPollMs = 100;
+/** kcat's producer batching, set as gregor-stream's (lingerMs 5, batchSize 256 KiB). */
+const kcatLingerMs = 5;
+const kcatBatchBytes = 256 * 1024;
+/** The librdkafka scripts/build-librdkafka.sh builds (packages/broker/src/testing/current-librdkafka.ts). */
+const currentLibrdkafkaVersion = '2.15.1';
+
+function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
 
 let platformatic;
 try {
@@ -39,10 +107,180 @@ try {
   console.log(`@platformatic/kafka not loadable (${error.message}): its rows are skipped`);
 }
 
+/** The librdkafka version kcat reports under `env`, or undefined when kcat does not run. */
+function kcatLibrdkafkaVersion(env) {
+  return new Promise((done) => {
+    const child = spawn('kcat', ['-V'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.on('error', () => done(undefined));
+    child.on('close', () => done(/librdkafka (\d+\.\d+\.\d+)/.exec(output)?.[1]));
+  });
+}
+
+/**
+ * The kcat builds to run, by client name: Debian's kcat on its own librdkafka, and the same kcat on
+ * the current librdkafka through LD_LIBRARY_PATH (librdkafka.so.1 is ABI-stable) when it is built.
+ */
+async function findKcats() {
+  const kcats = {};
+  const debianVersion = await kcatLibrdkafkaVersion(process.env);
+  if (debianVersion === undefined) console.log('kcat not found: its rows are skipped');
+  else kcats.kcat = { env: process.env, label: `kcat (rdkafka ${debianVersion})` };
+  const currentDir = join(
+    process.env.LIBRDKAFKA_CACHE_DIR ?? join(repoRoot, '.cache', 'librdkafka'),
+    currentLibrdkafkaVersion,
+  );
+  const libDir = join(currentDir, 'lib');
+  if (
+    debianVersion !== undefined &&
+    existsSync(join(libDir, 'librdkafka.so.1')) &&
+    existsSync(join(currentDir, '.complete'))
+  ) {
+    const env = { ...process.env, LD_LIBRARY_PATH: libDir };
+    const version = await kcatLibrdkafkaVersion(env);
+    if (version === currentLibrdkafkaVersion)
+      kcats['kcat-current'] = { env, label: `kcat (rdkafka ${version})` };
+    else console.log(`kcat on ${libDir} reports librdkafka ${version}: its rows are skipped`);
+  } else if (debianVersion !== undefined) {
+    console.log(
+      `librdkafka ${currentLibrdkafkaVersion} is not built (bash scripts/build-librdkafka.sh): kcat-current rows are skipped`,
+    );
+  }
+  return kcats;
+}
+
+const kcats = await findKcats();
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
 function values(count, bytes) {
   // A pool of random values, reused: the clients pay for sending, not for making records.
   const pool = Array.from({ length: 1_000 }, () => randomBytes(bytes));
   return Array.from({ length: count }, (_, index) => pool[index % pool.length]);
+}
+
+/** kcat -l's input: `count` lines of `bytes` random letters and digits (kcat splits on newlines). */
+function recordFile(dir, count, bytes) {
+  const alphabet = Buffer.from('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
+  const pool = Array.from({ length: 1_000 }, () => {
+    const line = randomBytes(bytes + 1);
+    for (let index = 0; index < bytes; index++) line[index] = alphabet[line[index] % alphabet.length];
+    line[bytes] = 0x0a;
+    return line;
+  });
+  const path = join(dir, `records-${count}x${bytes}.txt`);
+  writeFileSync(path, Buffer.concat(Array.from({ length: count }, (_, index) => pool[index % pool.length])));
+  return path;
+}
+
+/**
+ * Runs kcat to its exit; `onStdout(chunk)` sees its output. Rejects with its last stderr lines when
+ * it exits non-zero or outlives `kcatTimeoutMs`.
+ */
+function runKcat(args, env, onStdout = () => {}) {
+  return new Promise((done, fail) => {
+    const child = spawn('kcat', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout.on('data', onStdout);
+    child.stderr.on('data', (chunk) => {
+      stderr = (stderr + chunk).slice(-2_000);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), kcatTimeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      fail(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) done();
+      else
+        fail(
+          new Error(`kcat exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`),
+        );
+    });
+  });
+}
+
+/**
+ * Throws unless `topic` comes to hold exactly `count` records: a figure for lost records means
+ * nothing. The high watermark trails an acks=1 producer's acknowledgements until the followers have
+ * the records, so it is asked again until it reaches `count` or `storedWaitMsMax` passes.
+ */
+async function checkStored(admin, topic, count) {
+  const deadline = performance.now() + storedWaitMsMax;
+  for (;;) {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const stored = offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0);
+    if (stored === count) return;
+    if (stored > count || performance.now() > deadline) {
+      throw new Error(`${topic} holds ${stored} records, ${count} were sent`);
+    }
+    await sleep(storedPollMs);
+  }
+}
+
+async function kcatProduce(kcat, bootstrap, topic, file, acks) {
+  const started = performance.now();
+  await runKcat(
+    [
+      '-b',
+      bootstrap.join(','),
+      '-P',
+      '-t',
+      topic,
+      '-l',
+      file,
+      '-X',
+      `acks=${acks === -1 ? 'all' : acks}`,
+      '-X',
+      `linger.ms=${kcatLingerMs}`,
+      '-X',
+      `batch.size=${kcatBatchBytes}`,
+      '-X',
+      'compression.codec=none',
+    ],
+    kcat.env,
+  );
+  return (performance.now() - started) / 1000;
+}
+
+async function kcatConsume(kcat, bootstrap, topic, count) {
+  /** [performance.now(), records read so far] at each chunk of kcat's output. */
+  const chunks = [];
+  let seen = 0;
+  await runKcat(
+    [
+      '-b',
+      bootstrap.join(','),
+      '-C',
+      '-t',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-f',
+      '%o\n',
+      '-X',
+      'fetch.wait.max.ms=100',
+    ],
+    kcat.env,
+    (chunk) => {
+      for (const byte of chunk) if (byte === 0x0a) seen++;
+      chunks.push([performance.now(), seen]);
+    },
+  );
+  if (seen !== count) throw new Error(`kcat read ${seen} of ${count} records from ${topic}`);
+  // kcat's stdout is block-buffered: a chunk arrives when its buffer fills, as the last record in
+  // it is read, except the last chunk, which comes at exit, after kcat has waited for the end of
+  // every partition. So the rate is over the records of the chunks between the first and the last.
+  if (chunks.length < 3) throw new Error(`kcat's output came in ${chunks.length} chunks: too few to time`);
+  const [firstAt, firstSeen] = chunks[0];
+  const [lastAt, lastSeen] = chunks[chunks.length - 2];
+  return { seconds: (lastAt - firstAt) / 1000, records: lastSeen - firstSeen };
 }
 
 async function timedSends(records, sendOne) {
@@ -192,6 +430,112 @@ const consumers = {
   },
 };
 
+/**
+ * One send() per record, each client with its producer defaults and acks=all: what an application
+ * that produces each record as it comes gets. `open` connects; `send(value)` resolves on the ack.
+ */
+const latencyProducers = {
+  async gregor(bootstrap, topic) {
+    const producer = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    return {
+      send: (value) => producer.send({ topic, acks: -1, messages: [{ value }] }),
+      close: () => producer.disconnect(),
+    };
+  },
+  async kafkajs(bootstrap, topic) {
+    const kafka = new KafkaJs({ brokers: bootstrap, logLevel: kafkajsLogLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    return {
+      send: (value) => producer.send({ topic, acks: -1, messages: [{ value }] }),
+      close: () => producer.disconnect(),
+    };
+  },
+  async platformatic(bootstrap, topic) {
+    const producer = new platformatic.Producer({
+      clientId: 'bench',
+      bootstrapBrokers: bootstrap,
+      acks: -1,
+      serializers: { key: (v) => v, value: (v) => v, headerKey: (v) => v, headerValue: (v) => v },
+    });
+    return {
+      send: (value) => producer.send({ acks: -1, messages: [{ topic, value }] }),
+      close: () => producer.close(),
+    };
+  },
+};
+
+function percentile(sorted, fraction) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))];
+}
+
+/**
+ * Sends `seconds * rate` records on an open-loop schedule (record i is due at start + i / rate;
+ * every due record is sent at once, so a send that is late does not push back the rest) and
+ * resolves with each send's time to its acknowledgement, in ms, and when the last one came.
+ */
+async function fixedRateSends(producer, rate, seconds, pool) {
+  const count = Math.round(rate * seconds);
+  const intervalMs = 1000 / rate;
+  const latenciesMs = [];
+  const pending = [];
+  let failures = 0;
+  let lastAck = 0;
+  const started = performance.now();
+  let next = 0;
+  while (next < count) {
+    const due = Math.min(count, Math.floor((performance.now() - started) / intervalMs) + 1);
+    for (; next < due; next++) {
+      const sentAt = performance.now();
+      pending.push(
+        producer.send(pool[next % pool.length]).then(
+          () => {
+            lastAck = performance.now();
+            latenciesMs.push(lastAck - sentAt);
+          },
+          () => {
+            failures++;
+          },
+        ),
+      );
+    }
+    if (next < count) await sleep(Math.max(0, started + next * intervalMs - performance.now()));
+  }
+  let timer;
+  const drained = await Promise.race([
+    Promise.all(pending).then(() => true),
+    new Promise((done) => {
+      timer = setTimeout(() => done(false), latencyDrainMsMax);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!drained)
+    throw new Error(
+      `${count - latenciesMs.length - failures} sends unanswered ${latencyDrainMsMax} ms after the last`,
+    );
+  if (failures > 0) throw new Error(`${failures} of ${count} sends failed`);
+  return { latenciesMs, seconds: (lastAck - started) / 1000 };
+}
+
+async function latencyCell(client, bootstrap, topic, rate) {
+  const producer = await latencyProducers[client](bootstrap, topic);
+  try {
+    const pool = values(1_000, latencyValueBytes);
+    await fixedRateSends(producer, rate, latencyWarmUpSeconds, pool);
+    const { latenciesMs, seconds } = await fixedRateSends(producer, rate, latencySeconds, pool);
+    latenciesMs.sort((a, b) => a - b);
+    return {
+      achievedRate: latenciesMs.length / seconds,
+      p50Ms: percentile(latenciesMs, 0.5),
+      p99Ms: percentile(latenciesMs, 0.99),
+      maxMs: latenciesMs[latenciesMs.length - 1],
+    };
+  } finally {
+    await producer.close();
+  }
+}
+
 /** The innermost cause of a client's failure: its protocol error where it has one. */
 function describeError(error) {
   let inner = error;
@@ -199,14 +543,59 @@ function describeError(error) {
   return `${error.message}${inner !== error ? ` (${inner.message})` : ''}`;
 }
 
-const clients = process.env.CLIENTS?.split(',') ?? [
-  'gregor',
-  'gregor-stream',
-  'kafkajs',
-  ...(platformatic ? ['platformatic'] : []),
-];
+const nodeClients = ['gregor', 'gregor-stream', 'kafkajs', ...(platformatic ? ['platformatic'] : [])];
+const clients = (process.env.CLIENTS?.split(',') ?? [...nodeClients, 'kcat', 'kcat-current']).filter(
+  (client) => nodeClients.includes(client) || kcats[client] !== undefined,
+);
+const latencyClients = clients.filter((client) => latencyProducers[client] !== undefined);
+
+const label = (client) =>
+  kcats[client]?.label ??
+  {
+    kafkajs: `kafkajs ${packageVersion('kafkajs')}`,
+    platformatic: `platformatic ${packageVersion('@platformatic/kafka')}`,
+  }[client] ??
+  client;
+const clientWidth = 22;
+const acksName = (acks) => (acks === -1 ? 'all' : String(acks));
+const integer = (n) => Math.round(n).toLocaleString('en');
+const ms = (n) => n.toFixed(2);
+
+/** Throughput figures as markdown, one row per client, and the latency cells, for the README. */
+function markdownTables(produced, consumed, latencies) {
+  const cells = [100, 1024].flatMap((size) => [1, -1].map((acks) => ({ size, acks })));
+  const sizeName = (size) => (size === 100 ? '100 B' : '1 KiB');
+  const lines = [
+    `| records/s | ${cells.map(({ size, acks }) => `${sizeName(size)} acks=${acksName(acks)}`).join(' | ')} | consume 1 KiB |`,
+    `| --- | ${cells.map(() => '---:').join(' | ')} | ---: |`,
+  ];
+  for (const client of clients) {
+    const row = cells.map(({ size, acks }) => {
+      const figure = produced.find((f) => f.client === client && f.size === size && f.acks === acks);
+      return figure === undefined ? '' : integer(figure.rate);
+    });
+    const consume = consumed.find((f) => f.client === client);
+    lines.push(
+      `| ${label(client)} | ${row.join(' | ')} | ${consume === undefined ? '' : integer(consume.rate)} |`,
+    );
+  }
+  if (latencies.length > 0) {
+    lines.push(
+      '',
+      `| produce latency, ${latencyValueBytes} B, acks=all, one send() per record | target/s | achieved/s | p50 ms | p99 ms | max ms |`,
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const { client, rate, achievedRate, p50Ms, p99Ms, maxMs } of latencies) {
+      lines.push(
+        `| ${label(client)} | ${integer(rate)} | ${integer(achievedRate)} | ${ms(p50Ms)} | ${ms(p99Ms)} | ${ms(maxMs)} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
 
 async function main() {
+  const workDir = mkdtempSync(join(tmpdir(), 'gregor-bench-client-'));
   const cluster = await BenchCluster.start({
     nodeCount: 3,
     properties: { 'num.partitions': String(partitions), 'default.replication.factor': '3' },
@@ -217,64 +606,137 @@ async function main() {
     await waitForCluster(bootstrap, 3, 60_000);
     const admin = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
+    /** Each cell starts with all three nodes serving, on a fresh topic with three replicas. */
+    const freshTopic = async (topic) => {
+      // On a loaded machine a node can miss its heartbeats and be fenced for a while.
+      await waitForCluster(bootstrap, 3, 120_000);
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 3 }] });
+    };
     console.log(
-      `three Gregor nodes, ${partitions} partitions per topic, replication factor 3${quick ? ' (quick)' : ''}`,
+      `three Gregor nodes, ${partitions} partitions per topic, replication factor 3${quick ? ' (quick)' : ''}; ` +
+        `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ` +
+        `load average ${loadavg()[0].toFixed(1)} at the start`,
     );
-    console.log(`sends of ${recordsPerSend} records, ${sendsInFlight} sends in flight\n`);
-    console.log('producer        value   acks   records/s        MB/s');
-    const figures = [];
+    console.log(
+      `Node clients: sends of ${recordsPerSend} records, ${sendsInFlight} sends in flight; ` +
+        `kcat: -P -l <file>, linger.ms=${kcatLingerMs}, batch.size=${kcatBatchBytes}, timed spawn to exit\n`,
+    );
+    console.log(`${'producer'.padEnd(clientWidth)}  value   acks   records/s        MB/s`);
+    const produced = [];
     for (const size of [100, 1024]) {
       const records = values(recordsBySize[size], size);
+      const file = clients.some((client) => kcats[client])
+        ? recordFile(workDir, records.length, size)
+        : undefined;
       for (const acks of [1, -1]) {
         for (const client of clients) {
-          const topic = `produce-${client}-${size}-${acks === -1 ? 'all' : acks}`;
-          // On a loaded machine a node can miss its heartbeats and be fenced for a while: each cell
-          // starts with all three serving, so every topic gets three replicas.
-          await waitForCluster(bootstrap, 3, 120_000);
-          await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 3 }] });
+          const topic = `produce-${client}-${size}-${acksName(acks)}`;
+          const cell = `${label(client).padEnd(clientWidth)} ${String(size).padStart(5)} B ${acksName(acks).padStart(6)}`;
+          await freshTopic(topic);
           let seconds;
           try {
-            seconds = await producers[client](bootstrap, topic, records, acks);
+            if (kcats[client] !== undefined) {
+              seconds = await kcatProduce(kcats[client], bootstrap, topic, file, acks);
+              await checkStored(admin, topic, records.length);
+            } else {
+              seconds = await producers[client](bootstrap, topic, records, acks);
+            }
           } catch (error) {
-            console.log(
-              `${client.padEnd(14)} ${String(size).padStart(5)} B ${String(acks === -1 ? 'all' : acks).padStart(6)}  failed: ${describeError(error)}`,
-            );
+            console.log(`${cell}  failed: ${describeError(error)}`);
             continue;
           }
           const rate = records.length / seconds;
-          figures.push({ client, size, acks, rate });
+          produced.push({ client, size, acks, rate });
           console.log(
-            `${client.padEnd(14)} ${String(size).padStart(5)} B ${String(acks === -1 ? 'all' : acks).padStart(6)} ${Math.round(rate).toLocaleString('en').padStart(11)} ${((rate * size) / 1e6).toFixed(1).padStart(11)}`,
+            `${cell} ${integer(rate).padStart(11)} ${((rate * size) / 1e6).toFixed(1).padStart(11)}`,
           );
         }
       }
     }
+
     const consumeTopic = 'consume-1k';
-    await waitForCluster(bootstrap, 3, 120_000);
-    await admin.createTopics({
-      topics: [{ topic: consumeTopic, numPartitions: partitions, replicationFactor: 3 }],
-    });
+    await freshTopic(consumeTopic);
     await producers.gregor(bootstrap, consumeTopic, values(consumeRecords, 1024), -1);
-    console.log('\nconsumer        value   records/s        MB/s');
+    console.log(`\n${'consumer'.padEnd(clientWidth)}  value   records/s        MB/s`);
+    const consumed = [];
     for (const client of clients) {
-      const seconds = await consumers[client](bootstrap, consumeTopic, consumeRecords);
-      const rate = consumeRecords / seconds;
-      console.log(
-        `${client.padEnd(14)} ${'1024'.padStart(5)} B ${Math.round(rate).toLocaleString('en').padStart(11)} ${((rate * 1024) / 1e6).toFixed(1).padStart(11)}`,
-      );
+      const cell = `${label(client).padEnd(clientWidth)} ${'1024'.padStart(5)} B`;
+      let rate;
+      try {
+        if (kcats[client] !== undefined) {
+          const { seconds, records } = await kcatConsume(
+            kcats[client],
+            bootstrap,
+            consumeTopic,
+            consumeRecords,
+          );
+          rate = records / seconds;
+        } else {
+          rate = consumeRecords / (await consumers[client](bootstrap, consumeTopic, consumeRecords));
+        }
+      } catch (error) {
+        console.log(`${cell}  failed: ${describeError(error)}`);
+        continue;
+      }
+      consumed.push({ client, rate });
+      console.log(`${cell} ${integer(rate).padStart(11)} ${((rate * 1024) / 1e6).toFixed(1).padStart(11)}`);
     }
-    console.log('\nproducer throughput relative to kafkajs:');
-    for (const { client, size, acks, rate } of figures) {
-      if (client === 'kafkajs') continue;
-      const base = figures.find((f) => f.client === 'kafkajs' && f.size === size && f.acks === acks)?.rate;
-      if (base === undefined) continue;
-      console.log(
-        `  ${client.padEnd(14)} ${String(size).padStart(5)} B acks=${acks === -1 ? 'all' : acks}: ${(rate / base).toFixed(2)}x`,
-      );
+
+    console.log(
+      `\nproduce latency: ${latencyValueBytes} B records, acks=all, one send() per record, producer defaults, ` +
+        `${latencySeconds} s per rate after ${latencyWarmUpSeconds} s of warm-up`,
+    );
+    console.log(
+      `${'client'.padEnd(clientWidth)}  target/s  achieved/s  kept up    p50 ms    p99 ms    max ms`,
+    );
+    const latencies = [];
+    for (const rate of latencyRates) {
+      for (const client of latencyClients) {
+        const cell = `${label(client).padEnd(clientWidth)} ${integer(rate).padStart(9)}`;
+        const topic = `latency-${client}-${rate}`;
+        await freshTopic(topic);
+        let figures;
+        try {
+          figures = await latencyCell(client, bootstrap, topic, rate);
+        } catch (error) {
+          console.log(`${cell}  failed: ${describeError(error)}`);
+          continue;
+        }
+        latencies.push({ client, rate, ...figures });
+        const keptUp = figures.achievedRate >= rate * keptUpShare ? 'yes' : 'no';
+        console.log(
+          `${cell} ${integer(figures.achievedRate).padStart(11)} ${keptUp.padStart(8)} ${ms(figures.p50Ms).padStart(9)} ${ms(figures.p99Ms).padStart(9)} ${ms(figures.maxMs).padStart(9)}`,
+        );
+      }
     }
+
+    console.log(
+      '\nproducer throughput ratios (aim: gregor >= 3x kafkajs and > 1x platformatic in every cell):',
+    );
+    const rateOf = (client, size, acks) =>
+      produced.find((f) => f.client === client && f.size === size && f.acks === acks)?.rate;
+    const references = ['kafkajs', 'platformatic', 'kcat', 'kcat-current'];
+    for (const size of [100, 1024]) {
+      for (const acks of [1, -1]) {
+        for (const ours of ['gregor', 'gregor-stream']) {
+          const rate = rateOf(ours, size, acks);
+          if (rate === undefined) continue;
+          const ratios = references
+            .filter((reference) => rateOf(reference, size, acks) !== undefined)
+            .map((reference) => `${ours}/${reference} ${(rate / rateOf(reference, size, acks)).toFixed(2)}x`);
+          if (ratios.length === 0) continue;
+          console.log(
+            `  ${String(size).padStart(5)} B acks=${acksName(acks).padEnd(3)}  ${ratios.join(', ')}`,
+          );
+        }
+      }
+    }
+    console.log(`\nload average ${loadavg()[0].toFixed(1)} at the end\n\nmarkdown:\n`);
+    console.log(markdownTables(produced, consumed, latencies));
     await admin.disconnect();
   } finally {
     await cluster.close();
+    rmSync(workDir, { recursive: true, force: true });
   }
 }
 
