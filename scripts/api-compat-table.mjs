@@ -245,12 +245,19 @@ const quotaClients = {
   clients: ['gregor configs', '@platformatic/kafka'],
   files: [`${it}client-quotas.integration.test.ts`, 'packages/cli/src/it/configs.integration.test.ts'],
 };
+const adminClientsTest = `${it}admin-clients.integration.test.ts`;
 const aclClients = {
-  clients: ['gregor acls', 'kafkajs', 'Gregor client'],
+  clients: ['gregor acls', 'kafkajs', 'kafka-python', '@platformatic/kafka', 'Gregor client'],
   files: [
     `${it}acls.integration.test.ts`,
+    adminClientsTest,
     'packages/client/src/it/admin-acls-records.processes.integration.test.ts',
   ],
+};
+
+const groupAdminClients = {
+  clients: ['kafkajs', 'kafka-python', librdkafka, '@platformatic/kafka'],
+  files: [adminClientsTest, `${it}librdkafka-current.integration.test.ts`],
 };
 
 /** Which real clients' integration tests exercise each served API, and where. */
@@ -298,8 +305,9 @@ const testedBy = {
   Heartbeat: groupClients,
   LeaveGroup: groupClients,
   SyncGroup: groupClients,
-  DescribeGroups: { clients: [librdkafka], files: [`${it}librdkafka-current.integration.test.ts`] },
-  ListGroups: { clients: [librdkafka], files: [`${it}librdkafka-current.integration.test.ts`] },
+  // librdkafka's list_groups sends ListGroups, then DescribeGroups for the groups it found.
+  DescribeGroups: groupAdminClients,
+  ListGroups: groupAdminClients,
   ApiVersions: {
     clients: ['kafkajs', 'kafka-python', librdkafka],
     files: [
@@ -318,15 +326,23 @@ const testedBy = {
       'packages/client/src/it/admin-acls-records.processes.integration.test.ts',
     ],
   },
-  OffsetDelete: { clients: ['gregor groups'], files: ['packages/cli/src/it/records.integration.test.ts'] },
+  DeleteGroups: {
+    clients: ['kafkajs', 'kafka-python', '@platformatic/kafka'],
+    files: [adminClientsTest],
+  },
+  OffsetDelete: {
+    clients: ['gregor groups', '@platformatic/kafka'],
+    files: ['packages/cli/src/it/records.integration.test.ts', adminClientsTest],
+  },
   InitProducerId: {
     clients: ['kafkajs', librdkafka],
     files: [`${it}acked-loss.integration.test.ts`, `${it}idempotence.integration.test.ts`],
   },
   DescribeConfigs: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   IncrementalAlterConfigs: {
-    clients: ['gregor configs'],
+    clients: ['gregor configs', '@platformatic/kafka'],
     files: [
+      adminClientsTest,
       `${it}dynamic-broker-configs.integration.test.ts`,
       'packages/cli/src/it/configs.integration.test.ts',
     ],
@@ -373,7 +389,10 @@ const testedBy = {
       'packages/client/src/it/static-membership-and-cluster-admin.processes.integration.test.ts',
     ],
   },
-  DescribeLogDirs: { clients: ['gregor log-dirs'], files: [`${it}operator-apis.integration.test.ts`] },
+  DescribeLogDirs: {
+    clients: ['gregor log-dirs', '@platformatic/kafka'],
+    files: [`${it}operator-apis.integration.test.ts`, adminClientsTest],
+  },
   DescribeProducers: { clients: ['gregor transactions'], files: [`${it}operator-apis.integration.test.ts`] },
   DescribeTopicPartitions: {
     clients: ['@platformatic/kafka', 'gregor topics'],
