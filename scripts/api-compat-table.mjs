@@ -221,6 +221,8 @@ const kafka41MaxVersion = new Map([
 
 const it = 'packages/broker/src/it/';
 const librdkafka = 'librdkafka (kcat, confluent-kafka)';
+/** librdkafka 2.15's C admin calls through ctypes (python/librdkafka_admin.py). */
+const librdkafkaAdmin = 'librdkafka C admin API';
 const groupTests = [`${it}clients-group.integration.test.ts`, `${it}librdkafka-current.integration.test.ts`];
 const groupClients = { clients: ['kafkajs', 'kafka-python', librdkafka], files: groupTests };
 const adminTests = [
@@ -255,6 +257,10 @@ const aclClients = {
   ],
 };
 
+const scramClients = {
+  clients: ['gregor users', librdkafkaAdmin],
+  files: [`${it}sasl.integration.test.ts`, adminClientsTest],
+};
 const groupAdminClients = {
   clients: ['kafkajs', 'kafka-python', librdkafka, '@platformatic/kafka'],
   files: [adminClientsTest, `${it}librdkafka-current.integration.test.ts`],
@@ -331,7 +337,7 @@ const testedBy = {
     files: [adminClientsTest],
   },
   OffsetDelete: {
-    clients: ['gregor groups', '@platformatic/kafka'],
+    clients: ['gregor groups', '@platformatic/kafka', librdkafkaAdmin],
     files: ['packages/cli/src/it/records.integration.test.ts', adminClientsTest],
   },
   InitProducerId: {
@@ -340,7 +346,7 @@ const testedBy = {
   },
   DescribeConfigs: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   IncrementalAlterConfigs: {
-    clients: ['gregor configs', '@platformatic/kafka'],
+    clients: ['gregor configs', '@platformatic/kafka', librdkafkaAdmin],
     files: [
       adminClientsTest,
       `${it}dynamic-broker-configs.integration.test.ts`,
@@ -365,8 +371,8 @@ const testedBy = {
   DescribeAcls: aclClients,
   CreateAcls: aclClients,
   DeleteAcls: aclClients,
-  DescribeUserScramCredentials: { clients: ['gregor users'], files: [`${it}sasl.integration.test.ts`] },
-  AlterUserScramCredentials: { clients: ['gregor users'], files: [`${it}sasl.integration.test.ts`] },
+  DescribeUserScramCredentials: scramClients,
+  AlterUserScramCredentials: scramClients,
   DescribeClientQuotas: quotaClients,
   AlterClientQuotas: quotaClients,
   ListTransactions: {
@@ -374,7 +380,11 @@ const testedBy = {
     files: [`${it}transactions-librdkafka.integration.test.ts`],
   },
   DescribeQuorum: { clients: ['gregor metadata-quorum'], files: [`${it}operator-apis.integration.test.ts`] },
-  ElectLeaders: { clients: ['gregor leader-election'], files: [`${it}operator-apis.integration.test.ts`] },
+  ElectLeaders: {
+    clients: ['gregor leader-election', librdkafkaAdmin],
+    files: [`${it}operator-apis.integration.test.ts`, adminClientsTest],
+  },
+  DescribeCluster: { clients: [librdkafkaAdmin], files: [adminClientsTest] },
   AlterPartitionReassignments: {
     clients: ['gregor reassign-partitions', 'kafkajs', '@platformatic/kafka', 'Gregor client'],
     files: [

@@ -1,17 +1,27 @@
-// The group and ACL admin APIs driven by independent real clients against one cluster of three
-// broker processes (with Kafka's StandardAuthorizer, User:ANONYMOUS a super user on PLAINTEXT):
-// kafkajs's admin, @platformatic/kafka's Admin and kafka-python 2.0.2's KafkaAdminClient (Debian's
-// python3-kafka, as python/kafka_python_admin.py) each list and describe a group a kafkajs consumer
-// holds and agree on it (ListGroups, DescribeGroups); each deletes a group that has members and is
-// refused with NON_EMPTY_GROUP, and an empty one, which is then gone (DeleteGroups);
-// @platformatic/kafka deletes one partition's committed offset of an empty group and is refused
-// with GROUP_SUBSCRIBED_TO_TOPIC on the held group (OffsetDelete); ACLs created by one client are
-// described and deleted by another (CreateAcls, DescribeAcls, DeleteAcls); @platformatic/kafka
-// changes a topic config incrementally, read back by kafkajs, and lists the log dirs that hold a
-// topic's replicas (IncrementalAlterConfigs, DescribeLogDirs).
-// confluent-kafka-python here is Debian's 1.7 binding: its AdminClient has none of these calls.
+// Admin APIs driven by independent real clients against one cluster of three broker processes
+// (Kafka's StandardAuthorizer on, User:ANONYMOUS a super user on PLAINTEXT).
+// - kafkajs's admin, @platformatic/kafka's Admin and kafka-python 2.0.2's KafkaAdminClient (Debian's
+//   python3-kafka, as python/kafka_python_admin.py) each list and describe a group a kafkajs
+//   consumer holds and agree on it (ListGroups, DescribeGroups); each is refused the held group
+//   with NON_EMPTY_GROUP and deletes an empty one, which is then gone; an unknown group is
+//   GROUP_ID_NOT_FOUND (DeleteGroups).
+// - ACLs created by kafka-python and @platformatic/kafka are described and deleted by the others
+//   (CreateAcls, DescribeAcls, DeleteAcls).
+// - @platformatic/kafka deletes one partition's committed offset of an empty group and is refused
+//   the held group's with GROUP_SUBSCRIBED_TO_TOPIC (OffsetDelete), sets and appends to topic
+//   configs, read back by kafkajs (IncrementalAlterConfigs), and lists the log dir of every replica
+//   of a topic (DescribeLogDirs).
+// - Debian's confluent-kafka-python 1.7 binding has none of these calls, so librdkafka 2.15's own C
+//   admin API (what confluent-kafka for Go and .NET wrap) runs through ctypes as
+//   python/librdkafka_admin.py: it lists the three nodes and the controller (DescribeCluster), asks
+//   for preferred leaders that already lead (ELECTION_NOT_NEEDED) and of an unknown topic
+//   (ElectLeaders), deletes, subtracts from and sets topic configs, read back by kafkajs
+//   (IncrementalAlterConfigs), deletes a partition's committed offset and is refused the held
+//   group's (OffsetDelete), and adds, describes and deletes a SCRAM credential, a user without one
+//   being RESOURCE_NOT_FOUND (AlterUserScramCredentials, DescribeUserScramCredentials).
 
 import { execFileSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
 import {
   AclOperations,
   AclPermissionTypes,
@@ -31,13 +41,19 @@ import {
   logLevel,
 } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentLibrdkafkaEnv, currentLibrdkafkaVersion } from '../testing/current-librdkafka.js';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
 const pythonTimeoutMs = 60_000;
 const outputBytesMax = 16 * 1024 * 1024;
 const pythonAdmin = new URL('./python/kafka_python_admin.py', import.meta.url).pathname;
+const librdkafkaAdmin = new URL('./python/librdkafka_admin.py', import.meta.url).pathname;
 const nonEmptyGroup = 68;
 const groupSubscribedToTopic = 86;
+const groupIdNotFound = 69;
+const electionNotNeeded = 84;
+const unknownTopicOrPartition = 3;
+const resourceNotFound = 91;
 
 const topic = 'admin-clients';
 const heldGroup = 'admin-held';
@@ -148,6 +164,52 @@ function platformaticErrorCodes(error: unknown): number[] {
   return codes;
 }
 
+/** Runs steps of python/librdkafka_admin.py in one process; fails unless on librdkafka 2.15. */
+function librdkafka(steps: object[]): unknown[] {
+  const output = execFileSync('/usr/bin/python3', [librdkafkaAdmin], {
+    input: JSON.stringify({ bootstrap, steps }),
+    env: currentLibrdkafkaEnv(),
+    timeout: pythonTimeoutMs,
+    maxBuffer: outputBytesMax,
+    encoding: 'utf8',
+  });
+  const answer = JSON.parse(output) as { librdkafka: string; answers: unknown[] };
+  expect(answer.librdkafka).toBe(currentLibrdkafkaVersion);
+  return answer.answers;
+}
+
+/**
+ * A change to the metadata log (ACLs, configs, SCRAM users) is answered once it is applied on the
+ * broker that took it; another broker may apply it a moment later, as on Kafka. A read through
+ * another client may reach that broker: read again, a bounded number of times, until `done`.
+ */
+const readAttemptsMax = 50;
+const readPauseMs = 100;
+async function eventually<T>(read: () => Promise<T> | T, done: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let attempt = 1; attempt < readAttemptsMax && !done(value); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, readPauseMs));
+    value = await read();
+  }
+  return value;
+}
+
+/** The topic's configs as kafkajs describes them: name -> [value, isDefault]. */
+async function kafkajsTopicConfigs(names: string[]): Promise<Record<string, [string, boolean]>> {
+  const described = await kafkajsAdmin.describeConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: names }],
+    includeSynonyms: false,
+  });
+  return Object.fromEntries(
+    (described.resources[0]?.configEntries ?? []).map((entry) => [
+      entry.configName,
+      [entry.configValue, entry.isDefault],
+    ]),
+  );
+}
+
+const deepEqualTo = (expected: unknown) => (value: unknown) => isDeepStrictEqual(value, expected);
+
 interface PythonGroups {
   listed: [string, string][];
   described: {
@@ -192,7 +254,7 @@ describe('admin APIs with independent clients against three broker processes', (
     const python = kafkaPython<PythonGroups>({
       op: 'groups',
       describe: [heldGroup],
-      delete: [heldGroup, emptyGroups.kafkaPython],
+      delete: [heldGroup, emptyGroups.kafkaPython, 'admin-no-such-group'],
     });
     expect(python.listed.map(([group]) => group).sort()).toEqual(allGroups);
     expect(python.described).toEqual([
@@ -205,10 +267,11 @@ describe('admin APIs with independent clients against three broker processes', (
         members: [{ client_id: 'kafkajs-admin', topics: [topic], assigned: { [topic]: [0, 1, 2] } }],
       },
     ]);
-    // DeleteGroups: the held group is refused, the empty one deleted.
+    // DeleteGroups: the held group is refused, the empty one deleted, an unknown one not found.
     expect(python.deleted).toEqual([
       [heldGroup, nonEmptyGroup],
       [emptyGroups.kafkaPython, 0],
+      ['admin-no-such-group', groupIdNotFound],
     ]);
     expect(python.listed_after).toEqual(allGroups.filter((group) => group !== emptyGroups.kafkaPython));
   });
@@ -295,17 +358,21 @@ describe('admin APIs with independent clients against three broker processes', (
       ],
     });
 
-    const platformaticDescribed = await platformatic.describeAcls({
-      filter: {
-        resourceType: ResourceTypes.ANY,
-        resourceName: null,
-        resourcePatternType: ResourcePatternTypes.ANY,
-        principal: null,
-        host: null,
-        operation: AclOperations.ANY,
-        permissionType: AclPermissionTypes.ANY,
-      },
-    });
+    const platformaticDescribed = await eventually(
+      () =>
+        platformatic.describeAcls({
+          filter: {
+            resourceType: ResourceTypes.ANY,
+            resourceName: null,
+            resourcePatternType: ResourcePatternTypes.ANY,
+            principal: null,
+            host: null,
+            operation: AclOperations.ANY,
+            permissionType: AclPermissionTypes.ANY,
+          },
+        }),
+      (resources) => resources.flatMap((resource) => resource.acls).length === 2,
+    );
     expect(
       platformaticDescribed
         .flatMap((resource) =>
@@ -331,18 +398,26 @@ describe('admin APIs with independent clients against three broker processes', (
       pattern: 'PREFIXED',
     };
     // MATCH finds the prefixed ACL that covers a group named acl-payments.
-    const pythonDescribed = kafkaPython<{ acls: object[]; error: number }>({
-      op: 'describe_acls',
-      filter: { ...bobDeny, name: 'acl-payments', pattern: 'MATCH', principal: null, host: null },
-    });
+    const pythonDescribed = await eventually(
+      () =>
+        kafkaPython<{ acls: object[]; error: number }>({
+          op: 'describe_acls',
+          filter: { ...bobDeny, name: 'acl-payments', pattern: 'MATCH', principal: null, host: null },
+        }),
+      (answer) => answer.acls.length > 0,
+    );
     expect(pythonDescribed).toEqual({ acls: [bobDeny], error: 0 });
 
-    const kafkajsDescribed = await kafkajsAdmin.describeAcls({
-      resourceType: AclResourceTypes.TOPIC,
-      resourcePatternType: KafkajsPatternTypes.ANY,
-      operation: AclOperationTypes.ANY,
-      permissionType: KafkajsAclPermissionTypes.ANY,
-    });
+    const kafkajsDescribed = await eventually(
+      () =>
+        kafkajsAdmin.describeAcls({
+          resourceType: AclResourceTypes.TOPIC,
+          resourcePatternType: KafkajsPatternTypes.ANY,
+          operation: AclOperationTypes.ANY,
+          permissionType: KafkajsAclPermissionTypes.ANY,
+        }),
+      (answer) => answer.resources.length > 0,
+    );
     expect(kafkajsDescribed.resources).toEqual([
       {
         resourceType: AclResourceTypes.TOPIC,
@@ -382,12 +457,16 @@ describe('admin APIs with independent clients against three broker processes', (
       { resourceName: 'acl-orders', principal: 'User:alice', operation: AclOperations.READ },
     ]);
 
-    const none = await kafkajsAdmin.describeAcls({
-      resourceType: AclResourceTypes.ANY,
-      resourcePatternType: KafkajsPatternTypes.ANY,
-      operation: AclOperationTypes.ANY,
-      permissionType: KafkajsAclPermissionTypes.ANY,
-    });
+    const none = await eventually(
+      () =>
+        kafkajsAdmin.describeAcls({
+          resourceType: AclResourceTypes.ANY,
+          resourcePatternType: KafkajsPatternTypes.ANY,
+          operation: AclOperationTypes.ANY,
+          permissionType: KafkajsAclPermissionTypes.ANY,
+        }),
+      (answer) => answer.resources.length === 0,
+    );
     expect(none.resources).toEqual([]);
   });
 
@@ -404,20 +483,15 @@ describe('admin APIs with independent clients against three broker processes', (
         },
       ],
     });
-    const described = await kafkajsAdmin.describeConfigs({
-      resources: [
-        {
-          type: ConfigResourceTypes.TOPIC,
-          name: topic,
-          configNames: ['retention.ms', 'cleanup.policy'],
-        },
-      ],
-      includeSynonyms: false,
-    });
-    const entries = Object.fromEntries(
-      (described.resources[0]?.configEntries ?? []).map((entry) => [entry.configName, entry.configValue]),
+    const altered = {
+      'retention.ms': ['7200000', false],
+      'cleanup.policy': ['delete,compact', false],
+    };
+    const configs = await eventually(
+      () => kafkajsTopicConfigs(['retention.ms', 'cleanup.policy']),
+      deepEqualTo(altered),
     );
-    expect(entries).toEqual({ 'retention.ms': '7200000', 'cleanup.policy': 'delete,compact' });
+    expect(configs).toEqual(altered);
 
     const logDirs = await platformatic.describeLogDirs({
       topics: [{ name: topic, partitions: [0, 1, 2] }],
@@ -430,5 +504,100 @@ describe('admin APIs with independent clients against three broker processes', (
       expect(partitions.map((partition) => partition.partitionIndex).sort()).toEqual([0, 1, 2]);
       for (const partition of partitions) expect(Number(partition.partitionSize)).toBeGreaterThan(0);
     }
+  });
+
+  it(`librdkafka ${currentLibrdkafkaVersion}'s C admin API: cluster, leaders, configs, group offsets, SCRAM users`, async () => {
+    const answers = librdkafka([
+      { op: 'describe_cluster' },
+      {
+        op: 'elect_leaders',
+        partitions: [
+          [topic, 0],
+          [topic, 1],
+          [topic, 2],
+          ['admin-no-such-topic', 0],
+        ],
+      },
+      {
+        op: 'incremental_alter_configs',
+        topic,
+        ops: [
+          ['retention.ms', 'DELETE', null],
+          ['cleanup.policy', 'SUBTRACT', 'compact'],
+          ['max.message.bytes', 'SET', '65536'],
+        ],
+      },
+      { op: 'delete_group_offsets', group: emptyGroups.offsets, partitions: [[topic, 1]] },
+      { op: 'delete_group_offsets', group: heldGroup, partitions: [[topic, 1]] },
+      {
+        op: 'upsert_scram',
+        user: 'carol',
+        mechanism: 'SCRAM-SHA-512',
+        iterations: 8192,
+        password: 'c-secret',
+      },
+    ]);
+    expect(answers).toEqual([
+      { nodes: [1, 2, 3], controller: expect.any(Number), cluster_id: expect.any(String) },
+      {
+        partitions: [
+          ['admin-clients', 0, electionNotNeeded],
+          ['admin-clients', 1, electionNotNeeded],
+          ['admin-clients', 2, electionNotNeeded],
+          ['admin-no-such-topic', 0, unknownTopicOrPartition],
+        ],
+      },
+      { error: 0 },
+      { error: 0, partitions: [[topic, 1, 0]] },
+      { error: 0, partitions: [[topic, 1, groupSubscribedToTopic]] },
+      { error: 0 },
+    ]);
+    const [clusterAnswer] = answers as { controller: number; cluster_id: string }[];
+    expect([1, 2, 3]).toContain(clusterAnswer?.controller);
+    expect(clusterAnswer?.cluster_id.length).toBeGreaterThan(0);
+
+    const carolAdded = {
+      error: 0,
+      users: {
+        carol: { error: 0, credentials: [['SCRAM-SHA-512', 8192]] },
+        nobody: { error: resourceNotFound, credentials: [] },
+      },
+    };
+    const described = await eventually(
+      () => librdkafka([{ op: 'describe_scram', users: ['carol', 'nobody'] }])[0],
+      deepEqualTo(carolAdded),
+    );
+    expect(described).toEqual(carolAdded);
+    expect(librdkafka([{ op: 'delete_scram', user: 'carol', mechanism: 'SCRAM-SHA-512' }])).toEqual([
+      { error: 0 },
+    ]);
+    const carolGone = { error: 0, users: { carol: { error: resourceNotFound, credentials: [] } } };
+    const describedAfter = await eventually(
+      () => librdkafka([{ op: 'describe_scram', users: ['carol'] }])[0],
+      deepEqualTo(carolGone),
+    );
+    expect(describedAfter).toEqual(carolGone);
+
+    const altered = {
+      'retention.ms': ['604800000', true],
+      'cleanup.policy': ['delete', false],
+      'max.message.bytes': ['65536', false],
+    };
+    const configs = await eventually(
+      () => kafkajsTopicConfigs(['retention.ms', 'cleanup.policy', 'max.message.bytes']),
+      deepEqualTo(altered),
+    );
+    expect(configs).toEqual(altered);
+    const offsets = await kafkajsAdmin.fetchOffsets({ groupId: emptyGroups.offsets, topics: [topic] });
+    expect(
+      offsets[0]?.partitions
+        .slice()
+        .sort((a, b) => a.partition - b.partition)
+        .map((entry) => [entry.partition, entry.offset]),
+    ).toEqual([
+      [0, '-1'],
+      [1, '-1'],
+      [2, '1'],
+    ]);
   });
 });
