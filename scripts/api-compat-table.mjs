@@ -325,9 +325,10 @@ const testedBy = {
   CreateTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   DeleteTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   DeleteRecords: {
-    clients: ['kafkajs', 'gregor delete-records', 'Gregor client'],
+    clients: ['kafkajs', '@platformatic/kafka', librdkafkaAdmin, 'gregor delete-records', 'Gregor client'],
     files: [
       `${it}delete-records.integration.test.ts`,
+      adminClientsTest,
       'packages/cli/src/it/records.integration.test.ts',
       'packages/client/src/it/admin-acls-records.processes.integration.test.ts',
     ],

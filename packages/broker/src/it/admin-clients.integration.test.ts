@@ -19,6 +19,8 @@
 //   (IncrementalAlterConfigs), deletes a partition's committed offset and is refused the held
 //   group's (OffsetDelete), and adds, describes and deletes a SCRAM credential, a user without one
 //   being RESOURCE_NOT_FOUND (AlterUserScramCredentials, DescribeUserScramCredentials).
+// - @platformatic/kafka and librdkafka delete records up to an offset and to the high watermark,
+//   past it OFFSET_OUT_OF_RANGE, and kafkajs sees the new log start offsets (DeleteRecords).
 
 import { execFileSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
@@ -54,6 +56,7 @@ const groupIdNotFound = 69;
 const electionNotNeeded = 84;
 const unknownTopicOrPartition = 3;
 const resourceNotFound = 91;
+const offsetOutOfRange = 1;
 
 const topic = 'admin-clients';
 const heldGroup = 'admin-held';
@@ -598,6 +601,61 @@ describe('admin APIs with independent clients against three broker processes', (
       [0, '-1'],
       [1, '-1'],
       [2, '1'],
+    ]);
+  });
+
+  it('@platformatic/kafka and librdkafka delete records; kafkajs sees the new log start offsets', async () => {
+    const recordsTopic = 'admin-records';
+    await kafkajsAdmin.createTopics({
+      topics: [{ topic: recordsTopic, numPartitions: 3, replicationFactor: 3 }],
+      waitForLeaders: true,
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: recordsTopic,
+      acks: -1,
+      messages: [0, 1, 2].flatMap((partition) =>
+        [0, 1, 2, 3].map((index) => ({ partition, value: `p${partition}-${index}` })),
+      ),
+    });
+    await producer.disconnect();
+
+    const platformaticDeleted = await platformatic.deleteRecords({
+      topics: [{ name: recordsTopic, partitions: [{ partition: 0, offset: 1n }] }],
+    });
+    expect(platformaticDeleted).toEqual([
+      { name: recordsTopic, partitions: [{ partition: 0, lowWatermark: 1n }] },
+    ]);
+    // Offset -1 is the high watermark; past it is OFFSET_OUT_OF_RANGE, low watermark -1 (as Kafka).
+    expect(
+      librdkafka([
+        {
+          op: 'delete_records',
+          partitions: [
+            [recordsTopic, 1, -1],
+            [recordsTopic, 2, 9],
+          ],
+        },
+      ]),
+    ).toEqual([
+      {
+        partitions: [
+          [recordsTopic, 1, 4, 0],
+          [recordsTopic, 2, -1, offsetOutOfRange],
+        ],
+      },
+    ]);
+    const offsets = await kafkajsAdmin.fetchTopicOffsets(recordsTopic);
+    expect(
+      offsets
+        .slice()
+        .sort((a, b) => a.partition - b.partition)
+        .map((entry) => [entry.partition, entry.low, entry.high]),
+    ).toEqual([
+      [0, '1', '4'],
+      [1, '4', '4'],
+      [2, '0', '4'],
     ]);
   });
 });

@@ -13,6 +13,8 @@ Steps:
       -> {"error": code}
   {"op": "delete_group_offsets", "group", "partitions": [[topic, partition]]}
       -> {"error": code, "partitions": [[topic, partition, code]]}
+  {"op": "delete_records", "partitions": [[topic, partition, before offset]]}
+      -> {"partitions": [[topic, partition, low watermark, code]]}
   {"op": "upsert_scram", "user", "mechanism": "SCRAM-SHA-256" | "SCRAM-SHA-512", "iterations", "password"}
       -> {"error": code}
   {"op": "delete_scram", "user", "mechanism"}  -> {"error": code}
@@ -78,7 +80,9 @@ options_new = fn("rd_kafka_AdminOptions_new", c_void_p, c_void_p, c_int)
 options_destroy = fn("rd_kafka_AdminOptions_destroy", None, c_void_p)
 error_code = fn("rd_kafka_error_code", c_int, c_void_p)
 tpl_new = fn("rd_kafka_topic_partition_list_new", POINTER(TopicPartitionList), c_int)
-tpl_add = fn("rd_kafka_topic_partition_list_add", c_void_p, POINTER(TopicPartitionList), c_char_p, c_int32)
+tpl_add = fn(
+    "rd_kafka_topic_partition_list_add", POINTER(TopicPartition), POINTER(TopicPartitionList), c_char_p, c_int32
+)
 tpl_destroy = fn("rd_kafka_topic_partition_list_destroy", None, POINTER(TopicPartitionList))
 node_id = fn("rd_kafka_Node_id", c_int, c_void_p)
 
@@ -210,6 +214,29 @@ def delete_group_offsets(rk, command):
     return answer
 
 
+def delete_records(rk, command):
+    new = fn("rd_kafka_DeleteRecords_new", c_void_p, POINTER(TopicPartitionList))
+    destroy = fn("rd_kafka_DeleteRecords_destroy", None, c_void_p)
+    start = fn("rd_kafka_DeleteRecords", None, c_void_p, POINTER(c_void_p), c_size_t, c_void_p, c_void_p)
+    result_of = fn("rd_kafka_event_DeleteRecords_result", c_void_p, c_void_p)
+    offsets_of = fn("rd_kafka_DeleteRecords_result_offsets", POINTER(TopicPartitionList), c_void_p)
+    tpl = tpl_new(len(command["partitions"]))
+    for topic, partition, offset in command["partitions"]:
+        tpl_add(tpl, topic.encode(), partition).contents.offset = offset
+    request = new(tpl)
+    tpl_destroy(tpl)
+    requests = (c_void_p * 1)(request)
+    result, event = run(rk, lambda options, queue: start(rk, requests, 1, options, queue), result_of)
+    destroy(request)
+    listing = offsets_of(result).contents
+    partitions = []
+    for index in range(listing.cnt):
+        entry = listing.elems[index]
+        partitions.append([entry.topic.decode(), entry.partition, entry.offset, entry.err])
+    event_destroy(event)
+    return {"partitions": sorted(partitions)}
+
+
 def alter_scram(rk, alteration):
     destroy = fn("rd_kafka_UserScramCredentialAlteration_destroy", None, c_void_p)
     start = fn(
@@ -303,6 +330,7 @@ OPS = {
     "elect_leaders": elect_leaders,
     "incremental_alter_configs": incremental_alter_configs,
     "delete_group_offsets": delete_group_offsets,
+    "delete_records": delete_records,
     "upsert_scram": upsert_scram,
     "delete_scram": delete_scram,
     "describe_scram": describe_scram,
