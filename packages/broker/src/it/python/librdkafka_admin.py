@@ -26,7 +26,7 @@ Codes are Kafka's error codes (librdkafka's broker error codes are the same numb
 import ctypes
 import json
 import sys
-from ctypes import POINTER, byref, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint16, c_void_p
+from ctypes import POINTER, byref, c_char_p, c_int, c_int32, c_int64, c_size_t, c_void_p
 
 POLL_TIMEOUT_MS = 30_000
 RD_KAFKA_PRODUCER = 0
@@ -122,7 +122,6 @@ def describe_cluster(rk, _command):
     nodes_of = fn("rd_kafka_DescribeCluster_result_nodes", POINTER(c_void_p), c_void_p, POINTER(c_size_t))
     controller_of = fn("rd_kafka_DescribeCluster_result_controller", c_void_p, c_void_p)
     cluster_id_of = fn("rd_kafka_DescribeCluster_result_cluster_id", c_char_p, c_void_p)
-    fn("rd_kafka_Node_port", c_uint16, c_void_p)
     result, event = run(rk, lambda options, queue: start(rk, options, queue), result_of)
     count = c_size_t()
     nodes = nodes_of(result, byref(count))
