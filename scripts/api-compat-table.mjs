@@ -221,6 +221,8 @@ const kafka41MaxVersion = new Map([
 
 const it = 'packages/broker/src/it/';
 const librdkafka = 'librdkafka (kcat, confluent-kafka)';
+/** librdkafka 2.15's C admin calls through ctypes (python/librdkafka_admin.py). */
+const librdkafkaAdmin = 'librdkafka C admin API';
 const groupTests = [`${it}clients-group.integration.test.ts`, `${it}librdkafka-current.integration.test.ts`];
 const groupClients = { clients: ['kafkajs', 'kafka-python', librdkafka], files: groupTests };
 const adminTests = [
@@ -245,12 +247,23 @@ const quotaClients = {
   clients: ['gregor configs', '@platformatic/kafka'],
   files: [`${it}client-quotas.integration.test.ts`, 'packages/cli/src/it/configs.integration.test.ts'],
 };
+const adminClientsTest = `${it}admin-clients.integration.test.ts`;
 const aclClients = {
-  clients: ['gregor acls', 'kafkajs', 'Gregor client'],
+  clients: ['gregor acls', 'kafkajs', 'kafka-python', '@platformatic/kafka', 'Gregor client'],
   files: [
     `${it}acls.integration.test.ts`,
+    adminClientsTest,
     'packages/client/src/it/admin-acls-records.processes.integration.test.ts',
   ],
+};
+
+const scramClients = {
+  clients: ['gregor users', librdkafkaAdmin],
+  files: [`${it}sasl.integration.test.ts`, adminClientsTest],
+};
+const groupAdminClients = {
+  clients: ['kafkajs', 'kafka-python', librdkafka, '@platformatic/kafka'],
+  files: [adminClientsTest, `${it}librdkafka-current.integration.test.ts`],
 };
 
 /** Which real clients' integration tests exercise each served API, and where. */
@@ -298,8 +311,9 @@ const testedBy = {
   Heartbeat: groupClients,
   LeaveGroup: groupClients,
   SyncGroup: groupClients,
-  DescribeGroups: { clients: [librdkafka], files: [`${it}librdkafka-current.integration.test.ts`] },
-  ListGroups: { clients: [librdkafka], files: [`${it}librdkafka-current.integration.test.ts`] },
+  // librdkafka's list_groups sends ListGroups, then DescribeGroups for the groups it found.
+  DescribeGroups: groupAdminClients,
+  ListGroups: groupAdminClients,
   ApiVersions: {
     clients: ['kafkajs', 'kafka-python', librdkafka],
     files: [
@@ -311,22 +325,31 @@ const testedBy = {
   CreateTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   DeleteTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   DeleteRecords: {
-    clients: ['kafkajs', 'gregor delete-records', 'Gregor client'],
+    clients: ['kafkajs', '@platformatic/kafka', librdkafkaAdmin, 'gregor delete-records', 'Gregor client'],
     files: [
       `${it}delete-records.integration.test.ts`,
+      adminClientsTest,
       'packages/cli/src/it/records.integration.test.ts',
       'packages/client/src/it/admin-acls-records.processes.integration.test.ts',
     ],
   },
-  OffsetDelete: { clients: ['gregor groups'], files: ['packages/cli/src/it/records.integration.test.ts'] },
+  DeleteGroups: {
+    clients: ['kafkajs', 'kafka-python', '@platformatic/kafka'],
+    files: [adminClientsTest],
+  },
+  OffsetDelete: {
+    clients: ['gregor groups', '@platformatic/kafka', librdkafkaAdmin],
+    files: ['packages/cli/src/it/records.integration.test.ts', adminClientsTest],
+  },
   InitProducerId: {
     clients: ['kafkajs', librdkafka],
     files: [`${it}acked-loss.integration.test.ts`, `${it}idempotence.integration.test.ts`],
   },
   DescribeConfigs: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   IncrementalAlterConfigs: {
-    clients: ['gregor configs'],
+    clients: ['gregor configs', '@platformatic/kafka', librdkafkaAdmin],
     files: [
+      adminClientsTest,
       `${it}dynamic-broker-configs.integration.test.ts`,
       'packages/cli/src/it/configs.integration.test.ts',
     ],
@@ -349,8 +372,8 @@ const testedBy = {
   DescribeAcls: aclClients,
   CreateAcls: aclClients,
   DeleteAcls: aclClients,
-  DescribeUserScramCredentials: { clients: ['gregor users'], files: [`${it}sasl.integration.test.ts`] },
-  AlterUserScramCredentials: { clients: ['gregor users'], files: [`${it}sasl.integration.test.ts`] },
+  DescribeUserScramCredentials: scramClients,
+  AlterUserScramCredentials: scramClients,
   DescribeClientQuotas: quotaClients,
   AlterClientQuotas: quotaClients,
   ListTransactions: {
@@ -358,7 +381,11 @@ const testedBy = {
     files: [`${it}transactions-librdkafka.integration.test.ts`],
   },
   DescribeQuorum: { clients: ['gregor metadata-quorum'], files: [`${it}operator-apis.integration.test.ts`] },
-  ElectLeaders: { clients: ['gregor leader-election'], files: [`${it}operator-apis.integration.test.ts`] },
+  ElectLeaders: {
+    clients: ['gregor leader-election', librdkafkaAdmin],
+    files: [`${it}operator-apis.integration.test.ts`, adminClientsTest],
+  },
+  DescribeCluster: { clients: [librdkafkaAdmin], files: [adminClientsTest] },
   AlterPartitionReassignments: {
     clients: ['gregor reassign-partitions', 'kafkajs', '@platformatic/kafka', 'Gregor client'],
     files: [
@@ -373,7 +400,10 @@ const testedBy = {
       'packages/client/src/it/static-membership-and-cluster-admin.processes.integration.test.ts',
     ],
   },
-  DescribeLogDirs: { clients: ['gregor log-dirs'], files: [`${it}operator-apis.integration.test.ts`] },
+  DescribeLogDirs: {
+    clients: ['gregor log-dirs', '@platformatic/kafka'],
+    files: [`${it}operator-apis.integration.test.ts`, adminClientsTest],
+  },
   DescribeProducers: { clients: ['gregor transactions'], files: [`${it}operator-apis.integration.test.ts`] },
   DescribeTopicPartitions: {
     clients: ['@platformatic/kafka', 'gregor topics'],
