@@ -289,20 +289,31 @@ async function produceTo(
       timestamp: Date.now() + index,
     })),
   });
-  await withConnection(leaderId, async (connection) => {
-    const response = await connection.call(
-      ApiKey.Produce,
-      7,
-      {
-        transactionalId: null,
-        acks: -1,
-        timeoutMs: 10_000,
-        topics: [{ name: topic, partitions: [{ partitionIndex: 0, records }] }],
-      },
-      15_000,
-    );
-    expect(response.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
-  });
+  // The leader named by node 1 may not have applied the new topic's metadata yet: it then answers
+  // NOT_LEADER_OR_FOLLOWER or UNKNOWN_TOPIC_OR_PARTITION, and a client sends the batch again, as
+  // any Kafka producer does (the same sequence: an idempotent retry).
+  const retriable: number[] = [ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION];
+  const errorCode = await waitFor(
+    `${topic}-0 takes the batch at its leader ${leaderId}`,
+    () =>
+      withConnection(leaderId, async (connection) => {
+        const response = await connection.call(
+          ApiKey.Produce,
+          7,
+          {
+            transactionalId: null,
+            acks: -1,
+            timeoutMs: 10_000,
+            topics: [{ name: topic, partitions: [{ partitionIndex: 0, records }] }],
+          },
+          15_000,
+        );
+        const code = response.responses[0]!.partitions[0]!.errorCode;
+        return retriable.includes(code) ? undefined : code;
+      }),
+    waitOptions(),
+  );
+  expect(errorCode).toBe(ErrorCode.NONE);
 }
 
 interface LogDirsJson {
