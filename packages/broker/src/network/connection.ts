@@ -42,8 +42,8 @@
 //     request without a recorder drops it. Without a recorder the clock is never read: a broker or
 //     client without request_percentage pays nothing. Not counted: the first frames of a connection
 //     (read before any answer says the client has the quota), libuv's read and write callbacks and
-//     the stream machinery around the 'data' event, and a write the kernel could not take at once,
-//     finished later by libuv.
+//     the stream machinery that delivers a chunk to the 'data' handler (TLS decryption included),
+//     and a write the kernel could not take at once, finished later by libuv.
 //   - For versions older than KIP-219 the response also waits out the throttle, as Kafka delays
 //     it; the mute and the wait are the same span, never added up.
 // A client that honours throttle_time_ms itself (KIP-219) sends nothing meanwhile anyway; one that
