@@ -24,6 +24,10 @@
 // loses its records) and the outcome carries the throttle the connection applies. The outcome of a
 // request from a client that has any client quota says so (`underQuota`): the connection then
 // handles its requests one at a time, as Kafka does, so that a throttle holds what was sent behind.
+// The outcome of a metered request also carries a NetworkTimeRecorder (`networkTime`): the
+// connection times its reading of frames and writing of responses on the same request clock and
+// records that against the client's request_percentage without throttling the response (Kafka's
+// network thread time, ClientRequestQuotaManager.recordNoThrottle); the next request pays.
 //
 // SASL re-authentication (security/connection-session.ts): a connection whose session lifetime
 // (connections.max.reauth.ms) has passed is closed, unanswered, on any request but SaslHandshake and
@@ -52,7 +56,13 @@ import {
 import type { BrokerContext } from './apis/broker-context.js';
 import { fetchReplicaId } from './apis/fetch.js';
 import { saslStep } from './apis/sasl-authenticate.js';
-import type { ConnectionContext, FrameHandler, HandlerOutcome, Throttle } from './network/connection.js';
+import type {
+  ConnectionContext,
+  FrameHandler,
+  HandlerOutcome,
+  NetworkTimeRecorder,
+  Throttle,
+} from './network/connection.js';
 import type { QuotaClient } from './quotas/client-quota-manager.js';
 import { longerThrottle, quotaClientOf } from './quotas/client-quotas.js';
 import type { RequestTimeMeter } from './quotas/request-time-meters.js';
@@ -174,7 +184,10 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
     }
     const quotas = broker.quotas;
     const who = (): QuotaClient => quotaClientOf(connection, decoded.header.clientId);
-    const handle = async (meter: RequestTimeMeter | undefined): Promise<HandlerOutcome> => {
+    const handle = async (
+      meter: RequestTimeMeter | undefined,
+      networkTime: NetworkTimeRecorder | undefined,
+    ): Promise<HandlerOutcome> => {
       let closeWhenIdle: string | undefined;
       const context: RequestContext = {
         broker,
@@ -216,6 +229,7 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
             kind: 'no-response',
             ...(throttle === undefined ? {} : { throttle }),
             ...(underQuota ? { underQuota } : {}),
+            ...(networkTime === undefined ? {} : { networkTime }),
           };
         }
         response = encodeResponse(
@@ -272,19 +286,26 @@ export function createRequestRouter(broker: BrokerContext, handlers: ApiHandlers
         response,
         ...(throttle === undefined ? {} : { throttle }),
         ...(underQuota ? { underQuota } : {}),
+        ...(networkTime === undefined ? {} : { networkTime }),
         ...(closeWhenIdle === undefined ? {} : { closeAfterWhenIdle: closeWhenIdle }),
       };
     };
     // A client under a request_percentage quota has its request metered, continuations included
-    // (quotas/request-time-meters.ts), from the moment its frame was taken.
+    // (quotas/request-time-meters.ts), from the moment its frame was taken; the connection times
+    // its reading of the frame and writing of the response on the same clock and records that too
+    // (Kafka's network thread time), without throttling this response.
     if (
       quotas !== undefined &&
       requestClock !== undefined &&
       quotas.requestTimeCounted(who(), decoded.apiKey)
     ) {
-      return quotas.requestTime.run(takenMs, handle);
+      const networkTime: NetworkTimeRecorder = {
+        clock: requestClock,
+        record: (timeMs) => quotas.recordNetworkTime(who(), timeMs),
+      };
+      return quotas.requestTime.run(takenMs, (meter) => handle(meter, networkTime));
     }
-    return handle(undefined);
+    return handle(undefined, undefined);
   };
 }
 

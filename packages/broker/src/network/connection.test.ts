@@ -1,8 +1,8 @@
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { ManualClock, ManualTimers, type TimerScheduler } from '@gregor/ground';
+import { type Clock, ManualClock, ManualTimers, type TimerScheduler } from '@gregor/ground';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Connection, type FrameHandler } from './connection.js';
+import { Connection, type FrameHandler, type NetworkTimeRecorder } from './connection.js';
 import { RequestMemoryPool } from './request-memory-pool.js';
 
 function frame(payload: string): Buffer {
@@ -433,5 +433,116 @@ describe('Connection', () => {
     client.destroy();
     await vi.waitFor(() => expect(memory.reservedBytes).toBe(0));
     expect(timers.pendingCount).toBe(0);
+  });
+});
+
+/** A socket the test drives: `emit('data', ...)` is the client's bytes arriving. */
+class FakeSocket extends EventEmitter {
+  readonly written: Buffer[] = [];
+  destroyed = false;
+  /** Runs on every write: a test moves its clock there, as if writing took time. */
+  constructor(private readonly onWrite: () => void) {
+    super();
+  }
+  setNoDelay() {}
+  pause() {}
+  resume() {}
+  cork() {}
+  uncork() {}
+  write(chunk: Buffer): boolean {
+    this.onWrite();
+    this.written.push(chunk);
+    return true;
+  }
+  end() {}
+  destroySoon() {}
+  destroy() {
+    this.destroyed = true;
+  }
+}
+
+/** A manual clock each reading of which is 1 ms after the one before; it counts its readings. */
+class SteppingClock implements Clock {
+  readings = 0;
+  private currentMs = 0;
+  nowMs(): number {
+    this.readings++;
+    this.currentMs += 1;
+    return this.currentMs;
+  }
+  advanceMs(deltaMs: number): void {
+    this.currentMs += deltaMs;
+  }
+}
+
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('Connection: network time (request_percentage)', () => {
+  it('times its reading and writing for a client with a request_percentage quota, and hands it to the request it answers', async () => {
+    const clock = new SteppingClock();
+    const socket = new FakeSocket(() => clock.advanceMs(10)); // each write takes 10 ms
+    const recorded: number[] = [];
+    const recorder: NetworkTimeRecorder = { clock, record: (timeMs) => recorded.push(timeMs) };
+    // The client has request_percentage until the test takes it away (a byte rate stays).
+    let requestQuota = true;
+    new Connection(
+      socket as unknown as Socket,
+      { connectionId: 1, remoteAddress: 'test', listenerName: 'PLAINTEXT' },
+      async (request) => ({
+        kind: 'respond',
+        response: Buffer.from(`re:${request.toString()}`),
+        underQuota: true,
+        ...(requestQuota ? { networkTime: recorder } : {}),
+      }),
+      { onProtocolError: () => {}, onClose: () => {} },
+      { frameMaxBytes: 1024, requestMemory: new RequestMemoryPool(4096) },
+    );
+
+    // Not known to be under request_percentage when it was read: only the write is timed, once the
+    // answer says so. Two writes of 10 ms between two readings of the clock, 1 ms apart: 21 ms.
+    socket.emit('data', frame('a'));
+    await settled();
+    expect(socket.written).toHaveLength(2);
+    expect(recorded).toEqual([21]);
+    // Reading and decoding the next frame (1 ms) is handed on with its response's writing (21 ms).
+    socket.emit('data', frame('b'));
+    await settled();
+    expect(recorded).toEqual([21, 22]);
+
+    // The quota is gone: what was read meanwhile is dropped, and from its answer on the clock is
+    // read no more, though the client is still under a (byte rate) quota.
+    requestQuota = false;
+    socket.emit('data', frame('c'));
+    await settled();
+    const readings = clock.readings;
+    socket.emit('data', frame('d'));
+    socket.emit('data', frame('e'));
+    await settled();
+    expect(socket.written).toHaveLength(10);
+    expect(recorded).toEqual([21, 22]);
+    expect(clock.readings).toBe(readings);
+  });
+
+  it('hands the time to a request answered without a response (acks=0)', async () => {
+    const clock = new SteppingClock();
+    const socket = new FakeSocket(() => clock.advanceMs(10));
+    const recorded: number[] = [];
+    const recorder: NetworkTimeRecorder = { clock, record: (timeMs) => recorded.push(timeMs) };
+    new Connection(
+      socket as unknown as Socket,
+      { connectionId: 1, remoteAddress: 'test', listenerName: 'PLAINTEXT' },
+      async (request) =>
+        request.toString() === 'silent'
+          ? { kind: 'no-response', underQuota: true, networkTime: recorder }
+          : { kind: 'respond', response: Buffer.from('re'), underQuota: true, networkTime: recorder },
+      { onProtocolError: () => {}, onClose: () => {} },
+      { frameMaxBytes: 1024, requestMemory: new RequestMemoryPool(4096) },
+    );
+    socket.emit('data', frame('hello'));
+    await settled();
+    socket.emit('data', frame('silent'));
+    await settled();
+    // 1 ms reading it, 1 ms from the start to the end of a flush that wrote nothing.
+    expect(recorded).toEqual([21, 2]);
   });
 });

@@ -29,15 +29,28 @@
 //     begins once the first request of a client with a quota settles (those read before that run
 //     at once) and ends when the client's quotas are deleted. It also keeps the request_percentage
 //     meters of one connection from overlapping (quotas/request-time-meters.ts): each request's
-//     continuations are counted to it, from taking its frame to its encoded response; the reading
-//     of frames and the writing of responses here are not counted.
+//     continuations are counted to it, from taking its frame to its encoded response.
+//   - The connection's own work for a client with a request_percentage quota is counted as well,
+//     as Kafka counts a request's network thread time: the outcome of such a request carries a
+//     NetworkTimeRecorder (the request clock, and where the time goes), and while the last settled
+//     request had one the connection times its data handler (decoding the chunk into frames, up to
+//     handing them to the router, which times each request from there) and each flush (writing the
+//     responses, cork to uncork: the write syscalls, and TLS encryption on a TLS socket). That time
+//     accumulates, like Kafka's KafkaChannel networkThreadTimeNanos, and is handed to the request
+//     answered next (RequestChannel's recordNetworkThreadTimeCallback when the response is sent):
+//     recorded without throttling that response, so the client's next request pays. Answering a
+//     request without a recorder drops it. Without a recorder the clock is never read: a broker or
+//     client without request_percentage pays nothing. Not counted: the first frames of a connection
+//     (read before any answer says the client has the quota), libuv's read and write callbacks and
+//     the stream machinery that delivers a chunk to the 'data' handler (TLS decryption included),
+//     and a write the kernel could not take at once, finished later by libuv.
 //   - For versions older than KIP-219 the response also waits out the throttle, as Kafka delays
 //     it; the mute and the wait are the same span, never added up.
 // A client that honours throttle_time_ms itself (KIP-219) sends nothing meanwhile anyway; one that
 // does not cannot get more served for sending it.
 
 import type { Socket } from 'node:net';
-import { systemTimers, type TimerHandle, type TimerScheduler } from '@gregor/ground';
+import { type Clock, systemTimers, type TimerHandle, type TimerScheduler } from '@gregor/ground';
 import type { ConnectionSession } from '../security/connection-session.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { RequestMemoryPool } from './request-memory-pool.js';
@@ -52,12 +65,25 @@ export interface Throttle {
   readonly delayResponse: boolean;
 }
 
+/**
+ * Where the connection's own time for a request goes (Kafka's RequestChannel
+ * `recordNetworkThreadTimeCallback`): on the outcome of a request whose client has a
+ * request_percentage quota.
+ */
+export interface NetworkTimeRecorder {
+  /** The clock the connection times its reading and writing on (the router's request clock). */
+  readonly clock: Clock;
+  /** Counts `timeMs` against the client's request_percentage, without throttling this response. */
+  record(timeMs: number): void;
+}
+
 export type HandlerOutcome =
   /**
    * `closeAfter`: the connection closes once this response is written (a failed authentication).
    * `closeAfterWhenIdle`: it closes once this response is written if no later request is unanswered.
    * `throttle`: over its client's quota, reading and starting requests stop for a while (Throttle).
    * `underQuota`: the client has a client quota; its requests are handled one at a time.
+   * `networkTime`: the client has a request_percentage quota; the connection times its own work.
    */
   | {
       readonly kind: 'respond';
@@ -66,8 +92,14 @@ export type HandlerOutcome =
       readonly closeAfterWhenIdle?: string;
       readonly throttle?: Throttle;
       readonly underQuota?: boolean;
+      readonly networkTime?: NetworkTimeRecorder;
     }
-  | { readonly kind: 'no-response'; readonly throttle?: Throttle; readonly underQuota?: boolean }
+  | {
+      readonly kind: 'no-response';
+      readonly throttle?: Throttle;
+      readonly underQuota?: boolean;
+      readonly networkTime?: NetworkTimeRecorder;
+    }
   | { readonly kind: 'close'; readonly reason: string };
 
 export interface ConnectionContext {
@@ -140,6 +172,16 @@ export class Connection {
   private handling = 0;
   /** The last settled request's client has a quota: start the next only when none is handling. */
   private oneAtATime = false;
+  /**
+   * The last settled request's client has a request_percentage quota: the connection times its
+   * reading and writing on this recorder's clock. Never read otherwise.
+   */
+  private networkTime: NetworkTimeRecorder | undefined;
+  /**
+   * The connection's own time since it last answered a request (Kafka's KafkaChannel
+   * networkThreadTimeNanos), handed to the next request it answers.
+   */
+  private networkTimeMs = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -166,12 +208,16 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.inputRefused) return;
+    // Timed up to handing the frames to the router, which times each request from there itself.
+    const clock = this.networkTime?.clock;
+    const readStartMs = clock === undefined ? 0 : clock.nowMs();
     const result = this.decoder.push(chunk);
     for (const frame of result.frames) {
       const slot: Slot = { outcome: undefined };
       this.slots.push(slot);
       this.unstarted.push({ frame, slot });
     }
+    if (clock !== undefined) this.networkTimeMs += clock.nowMs() - readStartMs;
     if (this.slots.length >= inFlightRequestsPerConnectionMax) this.pauseFor('in-flight-requests');
     this.startRequests();
     if (this.inputRefused) return;
@@ -243,6 +289,7 @@ export class Connection {
             return;
           }
           this.oneAtATime = outcome.underQuota === true || outcome.throttle !== undefined;
+          this.networkTime = outcome.networkTime;
           const throttle = outcome.throttle;
           if (throttle === undefined || throttle.timeMs <= 0) {
             slot.outcome = outcome;
@@ -296,10 +343,18 @@ export class Connection {
     this.socket.resume();
   }
 
-  /** Writes every response at the head of the queue that is ready, in request order. */
+  /**
+   * Writes every response at the head of the queue that is ready, in request order. The time it
+   * takes goes, with the time spent reading since the last answer, to the last request it answers
+   * (`answered`).
+   */
   private flush(): void {
     if (this.closed) return;
+    const clock = this.slots[0]?.outcome === undefined ? undefined : this.networkTime?.clock;
+    const writeStartMs = clock === undefined ? 0 : clock.nowMs();
     let wrote = false;
+    let answeredAny = false;
+    let answeredRecorder: NetworkTimeRecorder | undefined;
     while (this.slots.length > 0 && this.slots[0]!.outcome !== undefined) {
       const outcome = this.slots.shift()!.outcome!;
       if (outcome.kind === 'close') {
@@ -307,6 +362,8 @@ export class Connection {
         this.refuse(outcome.reason);
         return;
       }
+      answeredAny = true;
+      answeredRecorder = outcome.networkTime;
       if (outcome.kind === 'respond') {
         if (!wrote) this.socket.cork();
         wrote = true;
@@ -331,7 +388,20 @@ export class Connection {
       }
     }
     if (wrote) this.socket.uncork();
+    if (clock !== undefined) this.networkTimeMs += clock.nowMs() - writeStartMs;
+    if (answeredAny) this.answered(answeredRecorder);
     if (this.slots.length < inFlightRequestsPerConnectionMax / 2) this.resumeFrom('in-flight-requests');
+  }
+
+  /**
+   * A request was answered (its response written, or none due): the connection's time since the
+   * last answer goes to it, if its client has a request_percentage quota, and is dropped otherwise,
+   * as Kafka's Processor hands the channel's network thread time to each completed response.
+   */
+  private answered(recorder: NetworkTimeRecorder | undefined): void {
+    const timeMs = this.networkTimeMs;
+    this.networkTimeMs = 0;
+    if (recorder !== undefined && timeMs > 0) recorder.record(timeMs);
   }
 
   /** Closes after bad input; responses already written still go out first. */

@@ -145,6 +145,18 @@ describe('ClientQuotaManager', () => {
     expect(manager.measuredRate(alice, 0)).toBe(0);
   });
 
+  it('records without throttling, and the next record pays for it', () => {
+    const manager = new ClientQuotaManager('request_percentage', windows, () =>
+      quotas([[[['client-id', 'app']], 'request_percentage', 1]]),
+    );
+    // 1 % over a fresh 10 s window is 10 percent-seconds: 12 is over it, but nobody is throttled yet.
+    manager.recordNoThrottle(alice, 12, 0);
+    expect(manager.measuredRate(alice, 0)).toBe(1.2);
+    expect(manager.recordAndGetThrottleTimeMs(alice, 0, 0)).toBe(2_000); // (1.2 - 1) / 1 x 10 s
+    manager.recordNoThrottle({ user: 'u', clientId: 'none' }, 12, 0);
+    expect(manager.sensorCount).toBe(1);
+  });
+
   it("shares a user-level rate between the user's clients", () => {
     const manager = new ClientQuotaManager('producer_byte_rate', windows, () =>
       quotas([[[['user', 'alice']], 'producer_byte_rate', 1000]]),

@@ -146,6 +146,16 @@ export class ClientQuotaManager {
   }
 
   /**
+   * Counts `value` against the client's quota without checking it (Kafka's
+   * ClientQuotaManager.recordNoThrottle): the client's next request pays. Nothing without a quota.
+   */
+  recordNoThrottle(who: QuotaClient, value: number, nowMs: number): void {
+    const quota = this.resolve(who);
+    if (quota === null) return;
+    this.sensor(quota, nowMs).record(value, nowMs);
+  }
+
+  /**
    * The most bytes one response may hold without being throttled for sure (Kafka's
    * getMaxValueInQuotaWindow: the quota over samples - 1 windows); Infinity without a quota. A Fetch
    * asks for no more, or a consumer whose fetches are larger would be answered empty for ever.

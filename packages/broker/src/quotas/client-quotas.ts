@@ -11,17 +11,19 @@
 // building, encoding and throttling the response), measured by a RequestTimeMeter
 // (request-time-meters.ts), which follows the request's promises with v8's promise hooks. Time the
 // request spends waiting (a long poll or acks=all in the purgatory, disk I/O off the loop, a
-// controller round trip) runs none of its continuations and is not counted. Not counted either: the
-// connection's reading of the frame and writing of the response (Kafka's network thread time), and
-// work a request queues behind another's on a shared queue (a partition's append queue), which runs
-// as that other request's continuation. Only requests of a client with a request_percentage quota
+// controller round trip) runs none of its continuations and is not counted. The connection's
+// reading of frames and writing of responses (Kafka's network thread time) is timed by the
+// connection and recorded without throttling (recordNetworkTime; network/connection.ts), as Kafka
+// records it when the response is sent: the next request pays. Not counted: work a request queues
+// behind another's on a shared queue (a partition's append queue), which runs as that other
+// request's continuation. Only requests of a client with a request_percentage quota
 // are metered, and the hooks are on only while one is in flight: they cost every promise of the
 // loop meanwhile, and counting everything with async_hooks all the time nearly doubled the loop
 // time per request (64 → 117 µs, 2026-12-06). Before the meters only the synchronous part and the
 // response's encoding were counted, which let Gregor's client (several records a request) send
 // 628-974 requests/s under request_percentage=5 where the meters hold it at 431-882 (broker README,
-// "Client quotas"). The connection's reading and writing, libuv and GC are still not counted: about
-// half the broker CPU of such a request. The times come from
+// "Client quotas"). libuv, the stream machinery around the socket's reads and GC are still not
+// counted. The times come from
 // an injected clock with sub-millisecond resolution (performance.now in the node). They are recorded
 // as percent-seconds of one thread, so the rate is a percentage of one event loop over
 // quota.window.num × quota.window.size.seconds, compared with request_percentage.
@@ -181,6 +183,17 @@ export class ClientQuotas {
       timeMs: throttle.timeMs,
       delayResponse: apiVersion < (clientThrottlingVersionMin.get(apiKey) ?? 0),
     };
+  }
+
+  /**
+   * Counts `timeMs` of the connection's own work for a request of the client (reading its frame,
+   * writing its response) against its request_percentage without throttling that response: Kafka's
+   * recordNetworkThreadTimeCallback, ClientRequestQuotaManager.recordNoThrottle. The client's next
+   * request pays for it.
+   */
+  recordNetworkTime(who: QuotaClient, timeMs: number): void {
+    if (timeMs <= 0) return;
+    this.request.recordNoThrottle(who, timeMs * percentSecondsPerMs, this.clock.nowMs());
   }
 
   /** Counts a Produce request of `requestBytes`; the throttle for its connection, if over quota. */

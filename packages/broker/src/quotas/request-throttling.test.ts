@@ -276,6 +276,61 @@ describe('request_percentage on the request path', () => {
     client.destroy();
   });
 
+  it('throttles the next request of a client whose responses take its share of the loop to write, though handling them takes none', async () => {
+    // Nothing moves the request clock but the connection writing a response: 30 ms a write.
+    const requestClock = new ManualClock(0);
+    cluster = await LocalClusterFixture.start({ requestClock });
+    await setQuota('request_percentage', 1);
+    const timers = new ManualTimers(new ManualClock(0));
+    const server = createServer((socket) => {
+      const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
+      socket.write = ((chunk: Buffer) => {
+        requestClock.advanceMs(30);
+        return write(chunk);
+      }) as typeof socket.write;
+      new Connection(
+        socket,
+        { connectionId: 1, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
+        (frame) => cluster.sendFrame(frame),
+        { onProtocolError: () => {}, onClose: () => {} },
+        { frameMaxBytes: 1 << 20, requestMemory: new RequestMemoryPool(1 << 20), timers },
+      );
+    });
+    servers.push(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const throttles: number[] = [];
+    let pending = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+        const frame = pending.subarray(4, 4 + pending.readInt32BE(0));
+        const response = decodeResponse(ApiKey.Metadata, 9, frame);
+        if (!response.ok) throw new Error(response.message);
+        throttles.push(response.body.throttleTimeMs);
+        pending = pending.subarray(frame.length + 4);
+      }
+    });
+    const sendMetadata = (correlationId: number) => {
+      const request = encodeRequest(ApiKey.Metadata, 9, correlationId, 'fixture-client', metadataBody);
+      const size = Buffer.alloc(4);
+      size.writeInt32BE(request.length, 0);
+      client.write(Buffer.concat([size, request]));
+    };
+    // 1 % of one thread over a fresh 10 s window is 100 ms; each response's two writes take 60 ms,
+    // counted once written, against the next request: the third finds 120 ms counted.
+    sendMetadata(1);
+    await vi.waitFor(() => expect(throttles).toEqual([0]));
+    sendMetadata(2);
+    await vi.waitFor(() => expect(throttles).toEqual([0, 0]));
+    sendMetadata(3);
+    // 1.2 % against 1 %: (1.2 - 1) / 1 x 10 s, bounded by one window.
+    await vi.waitFor(() => expect(throttles).toEqual([0, 0, 1_000]));
+    expect(timers.pendingCount).toBe(1);
+    client.destroy();
+  });
+
   it('counts the work a handler does after its awaits, and not the time it waits', async () => {
     const requestClock = new ManualClock(0);
     cluster = await LocalClusterFixture.start({ requestClock });
@@ -335,13 +390,16 @@ describe('request_percentage on the request path', () => {
     await setQuota('producer_byte_rate', 1_000_000);
     const produced = await cluster.send(ApiKey.Produce, 7, produceBody(bigBatch()));
     expect(produced).toMatchObject({ kind: 'respond', underQuota: true });
+    // Nor does its connection read the clock: its outcomes carry no recorder for network time.
+    expect(produced).not.toHaveProperty('networkTime');
     await setQuota('request_percentage', 50, [{ entityType: 'client-id', entityName: 'another-client' }]);
     await cluster.send(ApiKey.Metadata, 9, metadataBody);
     expect(enabled).toBe(0);
 
     // With request_percentage the hooks follow each request, and are off again once it is answered.
     await setQuota('request_percentage', 50);
-    await cluster.send(ApiKey.Produce, 7, produceBody(bigBatch()));
+    const metered = await cluster.send(ApiKey.Produce, 7, produceBody(bigBatch()));
+    expect(metered).toHaveProperty('networkTime');
     expect(enabled).toBe(1);
     expect(on).toBe(false);
     // ApiVersions is exempt: not metered either.
