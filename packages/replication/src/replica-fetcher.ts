@@ -18,6 +18,7 @@ import { ErrorCode, errorName } from '@gregor/protocol';
 import type { FollowerFetchContext } from './follower-fetch-apply.js';
 import type { ReplicaFetchPartitionResult, ReplicaFetchRequest } from './follower-fetch-serving.js';
 import type { ReplicationLogger } from './logger.js';
+import type { ReplicationQuota } from './replication-quota.js';
 
 /** Added to the long poll for a fetch's deadline: the leader's read and the network. */
 export const replicaFetchDeadlineMarginMsDefault = 5_000;
@@ -85,6 +86,11 @@ export interface ReplicaFetcherEnvironment {
   readonly clock: Clock;
   readonly timers: TimerScheduler;
   readonly logger: ReplicationLogger;
+  /**
+   * This broker's follower-side replication quota (KIP-73); absent or inactive (no throttled
+   * partition) costs the fetch nothing.
+   */
+  readonly followerQuota?: ReplicationQuota;
 }
 
 interface FetchedPartition {
@@ -154,7 +160,12 @@ export class ReplicaFetcher {
     const { settings, replicas, logger, clock } = this.environment;
     const contexts = new Map<string, FollowerFetchContext>();
     const partitions: ReplicaFetchRequest['partitions'][number][] = [];
+    const quota = this.environment.followerQuota;
+    const quotaActive = quota?.active === true;
+    // Over the follower quota (Kafka's shouldFollowerThrottle), throttled partitions sit this round out.
+    const overQuota = quotaActive && quota!.isQuotaExceeded(clock.nowMs());
     for (const entry of ready) {
+      if (overQuota && quota!.isThrottled(entry.topic, entry.partition)) continue;
       const position = replicas.followerFetchPosition(entry.topic, entry.partition);
       if (position === undefined || position.leaderId !== this.leaderId) continue;
       contexts.set(`${entry.topic}-${entry.partition}`, {
@@ -203,6 +214,13 @@ export class ReplicaFetcher {
       return;
     }
     this.consecutiveFailures = 0;
+    if (quotaActive) {
+      let throttledBytes = 0;
+      for (const result of response.partitions) {
+        if (quota!.isThrottled(result.topic, result.partition)) throttledBytes += result.records.length;
+      }
+      if (throttledBytes > 0) quota!.record(throttledBytes, clock.nowMs());
+    }
     if (response.errorCode !== ErrorCode.NONE) {
       logger.warn(
         { leaderId: this.leaderId, error: errorName(response.errorCode) },
