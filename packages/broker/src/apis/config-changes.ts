@@ -2,7 +2,7 @@
 // Topic configs go to the active controller, all of a topic's operations applied together or none,
 // and are answered once committed in the metadata log and applied here (validate_only: once checked).
 // Broker resources ('' the cluster-wide default, or a broker id) take the dynamic broker configs
-// (metadata's dynamicBrokerConfigTopicKeys, the log-config defaults), forwarded to the controller the
+// (metadata's dynamicBrokerConfigTopicKeys and the replication throttle rates, the log-config defaults), forwarded to the controller the
 // same way and persisted as BROKER ConfigRecords. Each resource is first authorized as Kafka does
 // (ALTER_CONFIGS on the topic, or on the cluster for broker resources); a refusal answers that
 // resource alone and the others proceed. A key Gregor knows but reads only at start is refused as
@@ -12,7 +12,7 @@
 import {
   type AlterConfigOperation,
   brokerResourceType,
-  dynamicBrokerConfigTopicKeys,
+  isDynamicBrokerKey,
   dynamicBrokerResourceNameProblem,
   type IncrementalAlterTopicConfigsRequest,
 } from '@gregor/metadata';
@@ -163,7 +163,7 @@ function brokerChangeRefusal(
   const known = (name: string) => described.has(name) || isBrokerLogConfigKey(name);
   const notDynamic = operations
     .map((operation) => operation.name)
-    .filter((name) => !dynamicBrokerConfigTopicKeys.has(name));
+    .filter((name) => !isDynamicBrokerKey(name));
   const staticKeys = notDynamic.filter(known);
   if (staticKeys.length > 0) {
     return {
