@@ -193,10 +193,14 @@ describe('ReplicaFetcher with a follower replication quota (KIP-73)', () => {
         // Three answered rounds, then the leader is gone until the test moves the clock.
         if (requests.length >= 3) return new Error('unreachable');
         const answer = ok(request);
-        // 100 bytes for each partition: only a's count against the quota.
+        // 100 bytes for each partition, the leader far ahead: only a's count against the quota.
         return {
           ...answer,
-          partitions: answer.partitions.map((result) => ({ ...result, records: Buffer.alloc(100) })),
+          partitions: answer.partitions.map((result) => ({
+            ...result,
+            logEndOffset: 1000,
+            records: Buffer.alloc(100),
+          })),
         };
       },
       async () => undefined,
@@ -213,6 +217,32 @@ describe('ReplicaFetcher with a follower replication quota (KIP-73)', () => {
     time.advanceMs(11_000);
     await settle();
     expect(topics(3)).toEqual(['a', 'b']);
+    await manager.close();
+  });
+
+  it('never leaves out a throttled partition that the last answer left at the leader log end', async () => {
+    const quota = new ReplicationQuota();
+    quota.setRate(1);
+    quota.markThrottled('a', '*');
+    const { requests, manager } = fetcher((request) => {
+      if (requests.length >= 3) return new Error('unreachable');
+      const answer = ok(request);
+      // a is at the leader's log end (10, its fetch offset) with 100 bytes counted against the quota.
+      return {
+        ...answer,
+        partitions: answer.partitions.map((result) =>
+          result.topic === 'a' ? { ...result, logEndOffset: 10, records: Buffer.alloc(100) } : result,
+        ),
+      };
+    }, async () => undefined, quota);
+    manager.reconcile();
+    await settle();
+    expect(quota.isQuotaExceeded(0)).toBe(true);
+    expect(requests.map((request) => request.partitions.map((wanted) => wanted.topic))).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
     await manager.close();
   });
 });

@@ -98,6 +98,11 @@ interface FetchedPartition {
   readonly partition: number;
   /** No fetch for this partition before this time (after an error). */
   notBeforeMs: number;
+  /**
+   * The last answer left it at the leader's log end (Kafka's PartitionFetchState.isReplicaInSync,
+   * lag <= 0): the follower quota never holds it back. Kept only while a throttle is active.
+   */
+  inSync: boolean;
 }
 
 export class ReplicaFetcher {
@@ -124,7 +129,12 @@ export class ReplicaFetcher {
       const key = `${entry.topic}-${entry.partition}`;
       keys.add(key);
       if (!this.partitions.has(key)) {
-        this.partitions.set(key, { topic: entry.topic, partition: entry.partition, notBeforeMs: 0 });
+        this.partitions.set(key, {
+          topic: entry.topic,
+          partition: entry.partition,
+          notBeforeMs: 0,
+          inSync: false,
+        });
       }
     }
     for (const key of [...this.partitions.keys()]) if (!keys.has(key)) this.partitions.delete(key);
@@ -162,10 +172,11 @@ export class ReplicaFetcher {
     const partitions: ReplicaFetchRequest['partitions'][number][] = [];
     const quota = this.environment.followerQuota;
     const quotaActive = quota?.active === true;
-    // Over the follower quota (Kafka's shouldFollowerThrottle), throttled partitions sit this round out.
+    // Over the follower quota (Kafka's shouldFollowerThrottle), throttled partitions that are not
+    // in sync sit this round out.
     const overQuota = quotaActive && quota!.isQuotaExceeded(clock.nowMs());
     for (const entry of ready) {
-      if (overQuota && quota!.isThrottled(entry.topic, entry.partition)) continue;
+      if (overQuota && !entry.inSync && quota!.isThrottled(entry.topic, entry.partition)) continue;
       const position = replicas.followerFetchPosition(entry.topic, entry.partition);
       if (position === undefined || position.leaderId !== this.leaderId) continue;
       contexts.set(`${entry.topic}-${entry.partition}`, {
@@ -238,6 +249,16 @@ export class ReplicaFetcher {
         const context = contexts.get(key);
         if (context === undefined) return;
         const errorCode = await replicas.applyFollowerFetch(context, result);
+        if (quotaActive) {
+          const entry = this.partitions.get(key);
+          const position = replicas.followerFetchPosition(result.topic, result.partition);
+          if (entry !== undefined) {
+            entry.inSync =
+              errorCode === ErrorCode.NONE &&
+              position !== undefined &&
+              position.fetchOffset >= result.logEndOffset;
+          }
+        }
         if (errorCode !== ErrorCode.NONE) {
           const entry = this.partitions.get(key);
           if (entry !== undefined) entry.notBeforeMs = clock.nowMs() + settings.backoffMs;
