@@ -393,6 +393,28 @@ async function alterConfigs(session: AdminSession, changes: readonly ConfigResou
   }
 }
 
+/** Whether any of `topics` sets leader/follower.replication.throttled.replicas (DescribeConfigs v1). */
+async function anyTopicThrottled(session: AdminSession, topics: readonly string[]): Promise<boolean> {
+  const response = await session.bootstrap.call(
+    ApiKey.DescribeConfigs,
+    1,
+    {
+      resources: topics.map((topic) => ({
+        resourceType: configResourceType.topic,
+        resourceName: topic,
+        configurationKeys: throttledReplicasKeys,
+      })),
+      includeSynonyms: false,
+    },
+    session.timeoutMs,
+  );
+  return response.results.some(
+    (result) =>
+      result.errorCode === ErrorCode.NONE &&
+      result.configs.some((config) => config.value !== null && config.value !== ''),
+  );
+}
+
 /** Every broker id in the cluster (Metadata v1). */
 async function clusterBrokerIds(session: AdminSession): Promise<number[]> {
   const metadata = await session.bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, session.timeoutMs);
@@ -476,10 +498,11 @@ async function verify(
   }
   if (mismatched > 0)
     throw new AdminCommandError(`${mismatched} partition(s) are not where the file puts them`);
-  // Done: as kafka-reassign-partitions.sh, the rates go from every broker and the throttled
-  // replicas from the file's topics, whether this command set them or not.
+  // Done: as kafka-reassign-partitions.sh, the throttled replicas go from the file's topics and the
+  // rates from every broker, when one of those topics has a throttle (Kafka 2.x prints
+  // "Throttle was removed." only when it removed one).
   const inProgress = target.some(({ topic, partition }) => ongoing.has(partitionName(topic, partition)));
-  if (!inProgress && !preserveThrottles) {
+  if (!inProgress && !preserveThrottles && (await anyTopicThrottled(session, uniqueTopics(target)))) {
     const deleted = (keys: readonly string[]) => new Map(keys.map((key) => [key, null]));
     await alterConfigs(session, [
       ...uniqueTopics(target).map((topic) => ({
