@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { configResourceType } from '@gregor/protocol';
+import { describe, expect, it } from 'vitest';
 import {
   parseReassignPartitionsArgs,
   runReassignPartitions,
@@ -100,7 +100,9 @@ describe('gregor reassign-partitions arguments', () => {
       { topic: 'u', partition: 0, replicas: [5] },
     ];
     const changes = throttleConfigs(current, target, 1000);
-    expect(changes.map((change) => [change.resourceType, change.resourceName, Object.fromEntries(change.configs)])).toEqual([
+    expect(
+      changes.map((change) => [change.resourceType, change.resourceName, Object.fromEntries(change.configs)]),
+    ).toEqual([
       [
         configResourceType.topic,
         't',

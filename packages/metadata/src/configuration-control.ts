@@ -8,8 +8,8 @@ import {
   dynamicBrokerConfigTopicKeys,
   dynamicBrokerOnlyKeys,
   dynamicBrokerOnlyValueProblem,
-  isDynamicBrokerKey,
   dynamicBrokerResourceNameProblem,
+  isDynamicBrokerKey,
 } from './broker-configs.js';
 import type { ControllerBatch } from './controller-batch.js';
 import type { ControllerConfig } from './controller-config.js';

@@ -287,11 +287,7 @@ async function readForFollower<P extends Partition>(
     host.isrProposals.maybeExpand(partition, request.replicaId, nowMs);
     const quota = host.leaderQuota;
     const throttled = quota?.active === true && quota.isThrottled(wanted.topic, wanted.partition);
-    if (
-      throttled &&
-      !partition.isr.includes(request.replicaId) &&
-      quota!.isQuotaExceeded(nowMs)
-    ) {
+    if (throttled && !partition.isr.includes(request.replicaId) && quota!.isQuotaExceeded(nowMs)) {
       // Over the leader quota (Kafka's shouldLeaderThrottle): no records for this out-of-sync
       // replica. The long poll waits for data past what the log holds now, not for the data this
       // answer leaves out, so a throttled follower is not answered in a busy loop.

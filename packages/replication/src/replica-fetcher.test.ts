@@ -224,17 +224,21 @@ describe('ReplicaFetcher with a follower replication quota (KIP-73)', () => {
     const quota = new ReplicationQuota();
     quota.setRate(1);
     quota.markThrottled('a', '*');
-    const { requests, manager } = fetcher((request) => {
-      if (requests.length >= 3) return new Error('unreachable');
-      const answer = ok(request);
-      // a is at the leader's log end (10, its fetch offset) with 100 bytes counted against the quota.
-      return {
-        ...answer,
-        partitions: answer.partitions.map((result) =>
-          result.topic === 'a' ? { ...result, logEndOffset: 10, records: Buffer.alloc(100) } : result,
-        ),
-      };
-    }, async () => undefined, quota);
+    const { requests, manager } = fetcher(
+      (request) => {
+        if (requests.length >= 3) return new Error('unreachable');
+        const answer = ok(request);
+        // a is at the leader's log end (10, its fetch offset) with 100 bytes counted against the quota.
+        return {
+          ...answer,
+          partitions: answer.partitions.map((result) =>
+            result.topic === 'a' ? { ...result, logEndOffset: 10, records: Buffer.alloc(100) } : result,
+          ),
+        };
+      },
+      async () => undefined,
+      quota,
+    );
     manager.reconcile();
     await settle();
     expect(quota.isQuotaExceeded(0)).toBe(true);

@@ -16,8 +16,8 @@
 export const replicationQuotaWindowsDefault = 11;
 /** replication.quota.window.size.seconds, Kafka's default, in ms. */
 export const replicationQuotaWindowMsDefault = 1_000;
-/** Long.MAX_VALUE, the default of the throttled-rate configs: no throttle. */
-export const replicationThrottleRateUnlimited = 9_223_372_036_854_775_807;
+/** Long.MAX_VALUE (as a number, 2^63), the default of the throttled-rate configs: no throttle. */
+export const replicationThrottleRateUnlimited = 2 ** 63;
 
 /** Which partitions of one topic are throttled on this broker: all of them, or these. */
 export type ThrottledPartitions = '*' | ReadonlySet<number>;
@@ -107,7 +107,7 @@ export class ReplicationQuota {
 
   /** The rate bound in bytes/s; replicationThrottleRateUnlimited (or more) for none. */
   setRate(bytesPerSecond: number): void {
-    this.rateBytesPerSecond = bytesPerSecond > 0 ? bytesPerSecond : 0;
+    this.rateBytesPerSecond = Math.max(bytesPerSecond, 0);
   }
 
   /** Replaces the throttled partitions of `topic` (undefined: none). */

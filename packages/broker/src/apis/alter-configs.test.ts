@@ -179,9 +179,10 @@ describe('replication throttles (KIP-73)', () => {
       ErrorCode.NONE,
       null,
     ]);
-    expect(await incremental('1', [['follower.replication.throttled.rate', 'set', '2000']], broker)).toEqual(
-      [ErrorCode.NONE, null],
-    );
+    expect(await incremental('1', [['follower.replication.throttled.rate', 'set', '2000']], broker)).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
     expect(leader.boundBytesPerSecond).toBe(3000);
     expect(follower.boundBytesPerSecond).toBe(2000);
     expect(

@@ -12,9 +12,9 @@
 import {
   type AlterConfigOperation,
   brokerResourceType,
-  isDynamicBrokerKey,
   dynamicBrokerResourceNameProblem,
   type IncrementalAlterTopicConfigsRequest,
+  isDynamicBrokerKey,
 } from '@gregor/metadata';
 import { configResourceType, ErrorCode } from '@gregor/protocol';
 import { isBrokerLogConfigKey } from '@gregor/storage';

@@ -56,8 +56,8 @@ import {
   type LogDirDescription,
 } from './replica-descriptions.js';
 import { ReplicaFetchServing } from './replica-fetch-host.js';
-import { ReplicationThrottles } from './replication-throttles.js';
 import { ReplicaMaintenance } from './replica-maintenance.js';
+import { ReplicationThrottles } from './replication-throttles.js';
 import {
   type TransactionMarkerListener,
   TxnMarkerAppends,

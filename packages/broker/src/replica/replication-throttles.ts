@@ -26,7 +26,10 @@ export class ReplicationThrottles {
 
   /** Takes the rates and throttled partitions `image` gives this broker (nothing to do if its configs are the same maps). */
   apply(image: MetadataImage): void {
-    if (image.configsByTopic === this.topicConfigsSeen && image.dynamicBrokerConfigs === this.brokerConfigsSeen) {
+    if (
+      image.configsByTopic === this.topicConfigsSeen &&
+      image.dynamicBrokerConfigs === this.brokerConfigsSeen
+    ) {
       return;
     }
     this.topicConfigsSeen = image.configsByTopic;
