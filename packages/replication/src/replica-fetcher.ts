@@ -195,7 +195,8 @@ export class ReplicaFetcher {
       });
     }
     if (partitions.length === 0) {
-      // The metadata moved on; the manager will hand this fetcher its new set.
+      // The metadata moved on (the manager will hand this fetcher its new set), or every ready
+      // partition is throttled while over the follower quota: ask again after the backoff.
       await this.sleep(settings.backoffMs);
       return;
     }
