@@ -3,8 +3,9 @@
 // and are answered once committed in the metadata log and applied here (validate_only: once checked).
 // Broker resources ('' the cluster-wide default, or a broker id) take the dynamic broker configs
 // (metadata's dynamicBrokerConfigTopicKeys, the log-config defaults, and the replication throttle
-// rates), forwarded to the controller the same way and persisted as BROKER ConfigRecords. Each resource is first authorized as Kafka does
-// (ALTER_CONFIGS on the topic, or on the cluster for broker resources); a refusal answers that
+// rates), forwarded to the controller the same way and persisted as BROKER ConfigRecords. Each
+// resource is first authorized as Kafka does (ALTER_CONFIGS on the topic, or on the cluster for
+// broker resources); a refusal answers that
 // resource alone and the others proceed. A key Gregor knows but reads only at start is refused as
 // Kafka refuses its static keys (INVALID_REQUEST "Cannot update these configs dynamically:
 // Set(...)"), a key it does not know with INVALID_CONFIG.
