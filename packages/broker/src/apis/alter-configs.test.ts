@@ -196,6 +196,11 @@ describe('replication throttles (KIP-73)', () => {
     expect((await incremental('1', [['leader.replication.throttled.rate', 'set', '-1']], broker))[0]).toBe(
       ErrorCode.INVALID_CONFIG,
     );
+    expect(await incremental('1', [['follower.replication.throttled.rate', 'append', '5']], broker)).toEqual([
+      ErrorCode.INVALID_CONFIG,
+      'APPEND is not supported for follower.replication.throttled.rate',
+    ]);
+    expect(follower.boundBytesPerSecond).toBe(2000);
     await incremental('t', [['leader.replication.throttled.replicas', 'delete', null]]);
     await incremental('', [['leader.replication.throttled.rate', 'delete', null]], broker);
     expect(leader.active).toBe(false);
