@@ -1,5 +1,10 @@
+import { configResourceType } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
-import { parseReassignPartitionsArgs, runReassignPartitions } from './reassign-partitions.js';
+import {
+  parseReassignPartitionsArgs,
+  runReassignPartitions,
+  throttleConfigs,
+} from './reassign-partitions.js';
 import {
   formatReassignmentJson,
   parseBrokerList,
@@ -51,8 +56,11 @@ describe('gregor reassign-partitions arguments', () => {
     );
     expect(parseReassignPartitionsArgs(['--list'])).toBe('--bootstrap-server is required');
     expect(parseReassignPartitionsArgs([...bootstrap, '--list', '--throttle', '10'])).toBe(
-      '--throttle is not supported: Gregor does not throttle reassignment traffic',
+      '--throttle is not valid with --list',
     );
+    expect(
+      parseReassignPartitionsArgs([...bootstrap, '--list', '--replica-alter-log-dirs-throttle', '10']),
+    ).toBe('--replica-alter-log-dirs-throttle is not supported: Gregor moves no replica between log dirs');
     expect(parseReassignPartitionsArgs([...bootstrap, '--list', '--unknown'])).toBe(
       "unknown option '--unknown'",
     );
@@ -60,6 +68,66 @@ describe('gregor reassign-partitions arguments', () => {
       '--disable-rack-aware is not valid with --list',
     );
     expect(parseReassignPartitionsArgs(['--help'])).toBe('help');
+  });
+
+  it('takes --throttle in bytes/s with --execute and --preserve-throttles with --verify', () => {
+    const execute = [...bootstrap, '--execute', '--reassignment-json-file', 'r.json'];
+    expect(parseReassignPartitionsArgs([...execute, '--throttle', '50000000'])).toMatchObject({
+      action: { kind: 'execute', throttle: 50_000_000 },
+    });
+    expect(parseReassignPartitionsArgs(execute)).toMatchObject({ action: { throttle: undefined } });
+    for (const bad of ['0', '-5', '1.5', 'fast']) {
+      expect(parseReassignPartitionsArgs([...execute, '--throttle', bad])).toBe(
+        `--throttle must be a number of bytes per second, not '${bad}'`,
+      );
+    }
+    const verify = [...bootstrap, '--verify', '--reassignment-json-file', 'r.json'];
+    expect(parseReassignPartitionsArgs(verify)).toMatchObject({ action: { preserveThrottles: false } });
+    expect(parseReassignPartitionsArgs([...verify, '--preserve-throttles'])).toMatchObject({
+      action: { kind: 'verify', preserveThrottles: true },
+    });
+  });
+
+  it('throttles the current replicas on the leader side, the added ones on the follower side, and rates every broker of both', () => {
+    const current = [
+      { topic: 't', partition: 0, replicas: [1, 2] },
+      { topic: 't', partition: 1, replicas: [2, 3] },
+      { topic: 'u', partition: 0, replicas: [1] },
+    ];
+    const target = [
+      { topic: 't', partition: 0, replicas: [1, 4] },
+      { topic: 't', partition: 1, replicas: [2, 3] },
+      { topic: 'u', partition: 0, replicas: [5] },
+    ];
+    const changes = throttleConfigs(current, target, 1000);
+    expect(
+      changes.map((change) => [change.resourceType, change.resourceName, Object.fromEntries(change.configs)]),
+    ).toEqual([
+      [
+        configResourceType.topic,
+        't',
+        {
+          'leader.replication.throttled.replicas': '0:1,0:2',
+          'follower.replication.throttled.replicas': '0:4',
+        },
+      ],
+      [
+        configResourceType.topic,
+        'u',
+        {
+          'leader.replication.throttled.replicas': '0:1',
+          'follower.replication.throttled.replicas': '0:5',
+        },
+      ],
+      ...[1, 2, 4, 5].map((id) => [
+        configResourceType.broker,
+        String(id),
+        {
+          'leader.replication.throttled.rate': '1000',
+          'follower.replication.throttled.rate': '1000',
+        },
+      ]),
+    ]);
   });
 
   it('prints its usage on --help and names a usage error with exit code 2', async () => {

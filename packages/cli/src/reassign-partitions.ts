@@ -1,17 +1,22 @@
 // `gregor reassign-partitions`: kafka-reassign-partitions.sh, with its flags, files and output.
 //   gregor reassign-partitions --bootstrap-server host:port[,...] [--timeout-ms N]
 //       (--generate --topics-to-move-json-file F --broker-list 1,2,3
-//        | --execute --reassignment-json-file F [--additional]
-//        | --verify --reassignment-json-file F
+//        | --execute --reassignment-json-file F [--additional] [--throttle BYTES_PER_S]
+//        | --verify --reassignment-json-file F [--preserve-throttles]
 //        | --cancel --reassignment-json-file F
 //        | --list)
 // Over the Kafka protocol: Metadata for the current replicas, AlterPartitionReassignments (v0, as
 // Kafka's AdminClient sends it) to start and cancel, ListPartitionReassignments for what is moving.
-// Replication throttles (--throttle, --replica-alter-log-dirs-throttle) are not supported.
+// --throttle (KIP-73, as kafka-reassign-partitions.sh): IncrementalAlterConfigs sets
+// leader/follower.replication.throttled.rate on every broker of the moving partitions' old and new
+// replicas, leader.replication.throttled.replicas to the old replicas and
+// follower.replication.throttled.replicas to the added ones; --verify removes them all once every
+// partition of the file is done (unless --preserve-throttles). --replica-alter-log-dirs-throttle is
+// refused: Gregor moves no replica between log dirs.
 
 import { readFile } from 'node:fs/promises';
 import { ApiKey, type KafkaConnection } from '@gregor/client';
-import { ErrorCode, errorName } from '@gregor/protocol';
+import { alterConfigOpType, configResourceType, ErrorCode, errorName } from '@gregor/protocol';
 import {
   AdminCommandError,
   type AdminSession,
@@ -39,8 +44,8 @@ export const reassignTimeoutMsMax = 600_000;
 export const reassignPartitionsUsage = `Usage: gregor reassign-partitions --bootstrap-server host:port[,host:port...] [--timeout-ms N]
     [--command-config FILE]
     --generate --topics-to-move-json-file FILE --broker-list 1,2,3 [--disable-rack-aware]
-  | --execute --reassignment-json-file FILE [--additional]
-  | --verify --reassignment-json-file FILE
+  | --execute --reassignment-json-file FILE [--additional] [--throttle BYTES_PER_S]
+  | --verify --reassignment-json-file FILE [--preserve-throttles]
   | --cancel --reassignment-json-file FILE
   | --list
 
@@ -48,14 +53,17 @@ Moves partitions between brokers, like kafka-reassign-partitions.sh:
   --generate  prints the current assignment of the topics and a proposal that spreads them over
               --broker-list (nothing is changed)
   --execute   starts the reassignments of the file; prints the current assignment to roll back to
-              (--additional: even while other reassignments are in progress)
-  --verify    tells, per partition of the file, whether its reassignment is complete
+              (--additional: even while other reassignments are in progress; --throttle: caps
+              the replication of the moving replicas at BYTES_PER_S per broker, leader and
+              follower side, until --verify removes the throttle)
+  --verify    tells, per partition of the file, whether its reassignment is complete; once all
+              are, removes the replication throttles (--preserve-throttles: keeps them)
   --cancel    cancels the file's reassignments that are in progress (back to the old replicas)
   --list      lists the reassignments in progress
 Reassignment file: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}
 Topics file:       {"version":1,"topics":[{"topic":"t"}]}
-Replication throttles (--throttle, --replica-alter-log-dirs-throttle) are not supported: moves
-copy at full speed. Placement is rack-unaware (--disable-rack-aware changes nothing).
+--replica-alter-log-dirs-throttle is not supported (Gregor moves no replica between log dirs).
+Placement is rack-unaware (--disable-rack-aware changes nothing).
 
 ${commandConfigHelp}
 Exit codes: 0 ok, 1 a partition failed (or cluster unreachable), 2 usage error.
@@ -63,8 +71,15 @@ Exit codes: 0 ok, 1 a partition failed (or cluster unreachable), 2 usage error.
 
 type Action =
   | { readonly kind: 'generate'; readonly topicsFile: string; readonly brokerIds: readonly number[] }
-  | { readonly kind: 'execute'; readonly file: string; readonly additional: boolean }
-  | { readonly kind: 'verify' | 'cancel'; readonly file: string }
+  | {
+      readonly kind: 'execute';
+      readonly file: string;
+      readonly additional: boolean;
+      /** Bytes/s; undefined: no throttle. */
+      readonly throttle: number | undefined;
+    }
+  | { readonly kind: 'verify'; readonly file: string; readonly preserveThrottles: boolean }
+  | { readonly kind: 'cancel'; readonly file: string }
   | { readonly kind: 'list' };
 
 export interface ReassignPartitionsArgs {
@@ -74,15 +89,14 @@ export interface ReassignPartitionsArgs {
 }
 
 const actionFlags = ['--generate', '--execute', '--verify', '--cancel', '--list'] as const;
-/** kafka-reassign-partitions.sh's throttle flags: refused by name, since nothing would honour them. */
-const throttleFlags = ['--throttle', '--replica-alter-log-dirs-throttle', '--preserve-throttles'];
+/** Refused by name: Gregor moves no replica between log dirs, so nothing would honour it. */
+const logDirThrottleFlag = '--replica-alter-log-dirs-throttle';
 
 export function parseReassignPartitionsArgs(
   args: readonly string[],
 ): ReassignPartitionsArgs | 'help' | string {
-  const throttle = args.map((arg) => arg.split('=')[0]!).find((flag) => throttleFlags.includes(flag));
-  if (throttle !== undefined) {
-    return `${throttle} is not supported: Gregor does not throttle reassignment traffic`;
+  if (args.some((arg) => arg.split('=')[0] === logDirThrottleFlag)) {
+    return `${logDirThrottleFlag} is not supported: Gregor moves no replica between log dirs`;
   }
   const parsed = parseFlags(
     args,
@@ -93,8 +107,9 @@ export function parseReassignPartitionsArgs(
       '--reassignment-json-file',
       '--topics-to-move-json-file',
       '--broker-list',
+      '--throttle',
     ]),
-    new Set([...actionFlags, '--additional', '--disable-rack-aware']),
+    new Set([...actionFlags, '--additional', '--disable-rack-aware', '--preserve-throttles']),
   );
   if (typeof parsed === 'string') return parsed;
   const { flags, positional } = parsed;
@@ -112,8 +127,8 @@ export function parseReassignPartitionsArgs(
   const allowed: Record<(typeof actionFlags)[number], readonly string[]> = {
     // Placement is rack-unaware anyway: Gregor's replica placement does not use racks.
     '--generate': ['--topics-to-move-json-file', '--broker-list', '--disable-rack-aware'],
-    '--execute': ['--reassignment-json-file', '--additional'],
-    '--verify': ['--reassignment-json-file'],
+    '--execute': ['--reassignment-json-file', '--additional', '--throttle'],
+    '--verify': ['--reassignment-json-file', '--preserve-throttles'],
     '--cancel': ['--reassignment-json-file'],
     '--list': [],
   };
@@ -123,6 +138,8 @@ export function parseReassignPartitionsArgs(
     '--broker-list',
     '--additional',
     '--disable-rack-aware',
+    '--throttle',
+    '--preserve-throttles',
   ]) {
     if (flags.has(flag) && !allowed[action].includes(flag)) return `${flag} is not valid with ${action}`;
   }
@@ -139,9 +156,22 @@ export function parseReassignPartitionsArgs(
     default: {
       if (file === undefined) return `${action} needs --reassignment-json-file`;
       if (action === '--execute') {
-        return { ...connection, action: { kind: 'execute', file, additional: flags.has('--additional') } };
+        const throttleText = flags.get('--throttle');
+        let throttle: number | undefined;
+        if (throttleText !== undefined) {
+          throttle = Number(throttleText);
+          if (!/^\d+$/.test(throttleText) || !Number.isSafeInteger(throttle) || throttle < 1) {
+            return `--throttle must be a number of bytes per second, not '${throttleText}'`;
+          }
+        }
+        const additional = flags.has('--additional');
+        return { ...connection, action: { kind: 'execute', file, additional, throttle } };
       }
-      return { ...connection, action: { kind: action === '--verify' ? 'verify' : 'cancel', file } };
+      if (action === '--verify') {
+        const preserveThrottles = flags.has('--preserve-throttles');
+        return { ...connection, action: { kind: 'verify', file, preserveThrottles } };
+      }
+      return { ...connection, action: { kind: 'cancel', file } };
     }
   }
 }
@@ -276,7 +306,127 @@ async function generate(session: AdminSession, topics: readonly string[], broker
   return 0;
 }
 
-async function execute(session: AdminSession, target: readonly PartitionReplicas[], additional: boolean) {
+/** One IncrementalAlterConfigs resource: SET (a value) or DELETE (null) of each key. */
+interface ConfigResourceChange {
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly configs: ReadonlyMap<string, string | null>;
+}
+
+const throttleRateKeys = ['leader.replication.throttled.rate', 'follower.replication.throttled.rate'];
+const throttledReplicasKeys = [
+  'leader.replication.throttled.replicas',
+  'follower.replication.throttled.replicas',
+];
+
+/**
+ * kafka-reassign-partitions.sh's throttle for moving `current` to `target`: per topic, the leader
+ * side throttles the current replicas of the moving partitions (any of them may lead) and the
+ * follower side the replicas being added; every broker of either set gets both rates.
+ */
+export function throttleConfigs(
+  current: readonly PartitionReplicas[],
+  target: readonly PartitionReplicas[],
+  bytesPerSecond: number,
+): ConfigResourceChange[] {
+  const currentOf = new Map(current.map((p) => [partitionName(p.topic, p.partition), p.replicas]));
+  const leaderEntries = new Map<string, string[]>();
+  const followerEntries = new Map<string, string[]>();
+  const brokers = new Set<number>();
+  for (const { topic, partition, replicas } of target) {
+    const existing = currentOf.get(partitionName(topic, partition)) ?? [];
+    if (existing.length === replicas.length && existing.every((id, i) => replicas[i] === id)) continue;
+    const leader = leaderEntries.get(topic) ?? [];
+    const follower = followerEntries.get(topic) ?? [];
+    for (const id of existing) leader.push(`${partition}:${id}`);
+    for (const id of replicas) if (!existing.includes(id)) follower.push(`${partition}:${id}`);
+    leaderEntries.set(topic, leader);
+    followerEntries.set(topic, follower);
+    for (const id of [...existing, ...replicas]) brokers.add(id);
+  }
+  const changes: ConfigResourceChange[] = [];
+  for (const [topic, leader] of leaderEntries) {
+    changes.push({
+      resourceType: configResourceType.topic,
+      resourceName: topic,
+      configs: new Map([
+        [throttledReplicasKeys[0]!, leader.join(',')],
+        [throttledReplicasKeys[1]!, followerEntries.get(topic)!.join(',')],
+      ]),
+    });
+  }
+  for (const id of [...brokers].sort((a, b) => a - b)) {
+    changes.push({
+      resourceType: configResourceType.broker,
+      resourceName: String(id),
+      configs: new Map(throttleRateKeys.map((key) => [key, String(bytesPerSecond)])),
+    });
+  }
+  return changes;
+}
+
+/** IncrementalAlterConfigs of `changes` in one request; any resource refused fails the command. */
+async function alterConfigs(session: AdminSession, changes: readonly ConfigResourceChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  const response = await session.bootstrap.call(
+    ApiKey.IncrementalAlterConfigs,
+    1,
+    {
+      resources: changes.map((change) => ({
+        resourceType: change.resourceType,
+        resourceName: change.resourceName,
+        configs: [...change.configs].map(([name, value]) => ({
+          name,
+          configOperation: value === null ? alterConfigOpType.delete : alterConfigOpType.set,
+          value,
+        })),
+      })),
+      validateOnly: false,
+    },
+    session.timeoutMs,
+  );
+  const failed = response.responses.filter((result) => result.errorCode !== ErrorCode.NONE);
+  if (failed.length > 0) {
+    throw new AdminCommandError(
+      `IncrementalAlterConfigs: ${failed.map((result) => `${result.resourceName}: ${errorName(result.errorCode)}: ${result.errorMessage ?? ''}`).join('; ')}`,
+    );
+  }
+}
+
+/** Whether any of `topics` sets leader/follower.replication.throttled.replicas (DescribeConfigs v1). */
+async function anyTopicThrottled(session: AdminSession, topics: readonly string[]): Promise<boolean> {
+  const response = await session.bootstrap.call(
+    ApiKey.DescribeConfigs,
+    1,
+    {
+      resources: topics.map((topic) => ({
+        resourceType: configResourceType.topic,
+        resourceName: topic,
+        configurationKeys: throttledReplicasKeys,
+      })),
+      includeSynonyms: false,
+    },
+    session.timeoutMs,
+  );
+  return response.results.some(
+    (result) =>
+      result.errorCode === ErrorCode.NONE &&
+      result.configs.some((config) => config.value !== null && config.value !== ''),
+  );
+}
+
+/** Every broker id in the cluster (Metadata v1). */
+async function clusterBrokerIds(session: AdminSession): Promise<number[]> {
+  const metadata = await session.bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, session.timeoutMs);
+  return metadata.brokers.map((broker) => broker.nodeId).sort((a, b) => a - b);
+}
+
+async function execute(
+  session: AdminSession,
+  target: readonly PartitionReplicas[],
+  additional: boolean,
+  throttle: number | undefined,
+) {
   if (!additional && (await ongoingReassignments(session, null)).size > 0) {
     throw new AdminCommandError(
       'Cannot execute because there is an existing partition assignment.  Use --additional to override ' +
@@ -295,6 +445,13 @@ async function execute(session: AdminSession, target: readonly PartitionReplicas
     `Current partition replica assignment\n\n${formatReassignmentJson(rollback)}\n\n` +
       'Save this to use as the --reassignment-json-file option during rollback\n',
   );
+  if (throttle !== undefined) {
+    await alterConfigs(session, throttleConfigs(rollback, target, throttle));
+    session.out.write(
+      'Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\n' +
+        `The inter-broker throttle limit was set to ${throttle} B/s\n`,
+    );
+  }
   const { succeeded, failed } = await alterReassignments(session, target);
   if (succeeded.length > 0) {
     session.out.write(
@@ -305,7 +462,11 @@ async function execute(session: AdminSession, target: readonly PartitionReplicas
   throw new AdminCommandError(`Error reassigning partition(s):\n${failed.join('\n')}`);
 }
 
-async function verify(session: AdminSession, target: readonly PartitionReplicas[]) {
+async function verify(
+  session: AdminSession,
+  target: readonly PartitionReplicas[],
+  preserveThrottles: boolean,
+) {
   const ongoing = await ongoingReassignments(session, target);
   const current = await currentAssignment(session.bootstrap, uniqueTopics(target), session.timeoutMs);
   const replicasOf = new Map(
@@ -337,6 +498,26 @@ async function verify(session: AdminSession, target: readonly PartitionReplicas[
   }
   if (mismatched > 0)
     throw new AdminCommandError(`${mismatched} partition(s) are not where the file puts them`);
+  // Done: as kafka-reassign-partitions.sh, the throttled replicas go from the file's topics and the
+  // rates from every broker, when one of those topics has a throttle (Kafka 2.x prints
+  // "Throttle was removed." only when it removed one).
+  const inProgress = target.some(({ topic, partition }) => ongoing.has(partitionName(topic, partition)));
+  if (!inProgress && !preserveThrottles && (await anyTopicThrottled(session, uniqueTopics(target)))) {
+    const deleted = (keys: readonly string[]) => new Map(keys.map((key) => [key, null]));
+    await alterConfigs(session, [
+      ...uniqueTopics(target).map((topic) => ({
+        resourceType: configResourceType.topic,
+        resourceName: topic,
+        configs: deleted(throttledReplicasKeys),
+      })),
+      ...(await clusterBrokerIds(session)).map((id) => ({
+        resourceType: configResourceType.broker,
+        resourceName: String(id),
+        configs: deleted(throttleRateKeys),
+      })),
+    ]);
+    session.out.write('Throttle was removed.\n');
+  }
   return 0;
 }
 
@@ -408,9 +589,9 @@ export async function runReassignPartitions(
       case 'generate':
         return generate(session, topics, action.brokerIds);
       case 'execute':
-        return execute(session, target, action.additional);
+        return execute(session, target, action.additional, action.throttle);
       case 'verify':
-        return verify(session, target);
+        return verify(session, target, action.preserveThrottles);
       case 'cancel':
         return cancel(session, target);
       case 'list':

@@ -28,6 +28,30 @@ export const dynamicBrokerConfigTopicKeys: ReadonlyMap<string, string> = new Map
   ['unclean.leader.election.enable', 'unclean.leader.election.enable'],
 ]);
 
+/**
+ * Dynamic broker keys that are no topic key's default, with their Kafka defaults: the replication
+ * throttle rates (KIP-73) in bytes/s, read by the broker's replication quotas. Long.MAX_VALUE is
+ * unthrottled.
+ */
+export const dynamicBrokerOnlyKeys: ReadonlyMap<string, string> = new Map([
+  ['leader.replication.throttled.rate', '9223372036854775807'],
+  ['follower.replication.throttled.rate', '9223372036854775807'],
+]);
+
+/** Whether `name` is a dynamic broker config (a topic key's default, or a broker-only one). */
+export function isDynamicBrokerKey(name: string): boolean {
+  return dynamicBrokerConfigTopicKeys.has(name) || dynamicBrokerOnlyKeys.has(name);
+}
+
+/** Why `value` is not a valid value of broker-only key `name` (a long >= 0), or null. */
+export function dynamicBrokerOnlyValueProblem(name: string, value: string): string | null {
+  const trimmed = value.trim();
+  if (!/^\d{1,19}$/.test(trimmed) || BigInt(trimmed) > 9223372036854775807n) {
+    return `Invalid value ${value} for configuration ${name}: must be a long >= 0`;
+  }
+  return null;
+}
+
 /** The broker resource name of the cluster-wide default (`kafka-configs.sh --entity-default`). */
 export const clusterDefaultBrokerResource = '';
 

@@ -6,7 +6,10 @@
 import {
   clusterDefaultBrokerResource,
   dynamicBrokerConfigTopicKeys,
+  dynamicBrokerOnlyKeys,
+  dynamicBrokerOnlyValueProblem,
   dynamicBrokerResourceNameProblem,
+  isDynamicBrokerKey,
 } from './broker-configs.js';
 import type { ControllerBatch } from './controller-batch.js';
 import type { ControllerConfig } from './controller-config.js';
@@ -141,19 +144,36 @@ export class ConfigurationControlManager {
         `config names repeat in one request: ${names.join(', ')}`,
       );
     }
-    const notDynamic = names.filter((name) => !dynamicBrokerConfigTopicKeys.has(name));
+    const notDynamic = names.filter((name) => !isDynamicBrokerKey(name));
     if (notDynamic.length > 0) {
       return controllerError(
         errors.INVALID_CONFIG,
-        `Not dynamic broker configs: ${notDynamic.join(', ')} (dynamic: ${[...dynamicBrokerConfigTopicKeys.keys()].join(', ')})`,
+        `Not dynamic broker configs: ${notDynamic.join(', ')} (dynamic: ${[...dynamicBrokerConfigTopicKeys.keys(), ...dynamicBrokerOnlyKeys.keys()].join(', ')})`,
       );
     }
+    // The throttle rates are no topic key's default: a long >= 0, set or deleted, nothing else.
+    for (const operation of request.operations) {
+      if (!dynamicBrokerOnlyKeys.has(operation.name) || operation.operation === 'delete') continue;
+      const problem =
+        operation.operation !== 'set' || operation.value === null
+          ? `${operation.operation.toUpperCase()} is not supported for ${operation.name}`
+          : dynamicBrokerOnlyValueProblem(operation.name, operation.value);
+      if (problem !== null) return controllerError(errors.INVALID_CONFIG, problem);
+    }
+    const brokerOnly = request.operations.filter((operation) => dynamicBrokerOnlyKeys.has(operation.name));
     const changes = computeChanges(
-      request.operations,
+      request.operations.filter((operation) => !dynamicBrokerOnlyKeys.has(operation.name)),
       this.image().brokerConfigs(resourceName),
       (name) => dynamicBrokerConfigTopicKeys.get(name)!,
     );
-    return isErrorValue(changes) ? changes : { resourceName, changes };
+    if (isErrorValue(changes)) return changes;
+    for (const operation of brokerOnly) {
+      changes.push({
+        name: operation.name,
+        value: operation.operation === 'delete' ? null : operation.value!.trim(),
+      });
+    }
+    return { resourceName, changes };
   }
 
   /** A broker config record per validated change that changes something. */

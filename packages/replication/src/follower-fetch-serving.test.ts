@@ -12,6 +12,7 @@ import {
 import { IsrProposals } from './isr-proposals.js';
 import { silentLogger } from './logger.js';
 import { Partition } from './partition.js';
+import { ReplicationQuota, type ThrottledPartitions } from './replication-quota.js';
 import { BatchOffsets, batch, ManualTime, registration, settle } from './testing/index.js';
 
 /** Broker 1 leads epoch 2 with ISR [1, 2]; replica 3 is out of it. Epoch 0 wrote 0..4, epoch 2 starts at 5. */
@@ -197,5 +198,47 @@ describe('serveReplicaFetch (the leader, a whole fetch)', () => {
     await settle();
     expect(answered![0]).toMatchObject({ errorCode: ErrorCode.NONE, highWatermark: 5 });
     expect(answered![0]!.records.length).toBe(0);
+  });
+});
+
+describe('serveReplicaFetch with a leader replication quota (KIP-73)', () => {
+  /** Replica 3 (out of the ISR) and replica 2 (in it) fetch from offset 0 without waiting. */
+  function throttledHost(throttled: ThrottledPartitions) {
+    const serving = servingHost([batch(0, 5, 0)]);
+    const quota = new ReplicationQuota();
+    quota.setRate(1);
+    quota.markThrottled('t', throttled);
+    const host = { ...serving.host, leaderQuota: quota };
+    const fetch = async (replicaId: number) =>
+      (await serveReplicaFetch(request(replicaId, 0, 7, 0), host))[0]!;
+    return { ...serving, quota, fetch };
+  }
+
+  it('sends an out-of-sync throttled replica nothing once over quota, and data again when the windows pass', async () => {
+    const { time, quota, fetch } = throttledHost('*');
+    const first = await fetch(3);
+    expect(first.records.length).toBeGreaterThan(0);
+    expect(quota.isQuotaExceeded(time.nowMs())).toBe(true);
+    const held = await fetch(3);
+    expect(held).toMatchObject({ errorCode: ErrorCode.NONE, logStartOffset: 0, logEndOffset: 5 });
+    expect(held.records.length).toBe(0);
+    time.advanceMs(11_000);
+    expect((await fetch(3)).records.equals(first.records)).toBe(true);
+  });
+
+  it('never holds back an in-sync replica, but counts its bytes', async () => {
+    const { time, quota, fetch } = throttledHost('*');
+    await fetch(3);
+    expect(quota.isQuotaExceeded(time.nowMs())).toBe(true);
+    const before = quota.measure(time.nowMs());
+    expect((await fetch(2)).records.length).toBeGreaterThan(0);
+    expect(quota.measure(time.nowMs())).toBeGreaterThan(before);
+  });
+
+  it('leaves partitions not listed alone and does not count them', async () => {
+    const { time, quota, fetch } = throttledHost(new Set([1]));
+    await fetch(3);
+    expect(quota.measure(time.nowMs())).toBe(0);
+    expect((await fetch(3)).records.length).toBeGreaterThan(0);
   });
 });

@@ -17,6 +17,7 @@ import { divergingEpoch } from './divergence.js';
 import type { IsrProposals } from './isr-proposals.js';
 import type { EpochEndOffset } from './leader-epoch-cache.js';
 import type { Partition } from './partition.js';
+import type { ReplicationQuota } from './replication-quota.js';
 
 /** Partitions a follower fetch may name; more is a broken peer, not load. */
 export const replicaFetchPartitionsMax = 100_000;
@@ -158,6 +159,11 @@ export interface ReplicaFetchHost<P extends Partition> {
   readonly clock: Clock;
   readonly delayedOperations: DelayedOperations;
   readonly isrProposals: IsrProposals;
+  /**
+   * This broker's leader-side replication quota (KIP-73); absent or inactive (no throttled
+   * partition) costs the fetch nothing.
+   */
+  readonly leaderQuota?: ReplicationQuota;
   /** The broker epoch `brokerId` is registered with in this broker's metadata; undefined if unknown. */
   registeredBrokerEpoch(brokerId: number): number | undefined;
   /** The local replica of the partition if this broker leads it, otherwise the error to answer. */
@@ -279,6 +285,28 @@ async function readForFollower<P extends Partition>(
       host.delayedOperations.notify(partition.key);
     }
     host.isrProposals.maybeExpand(partition, request.replicaId, nowMs);
+    const quota = host.leaderQuota;
+    const throttled = quota?.active === true && quota.isThrottled(wanted.topic, wanted.partition);
+    if (throttled && !partition.isr.includes(request.replicaId) && quota!.isQuotaExceeded(nowMs)) {
+      // Over the leader quota (Kafka's shouldLeaderThrottle): no records for this out-of-sync
+      // replica. The long poll waits for data past what the log holds now, not for the data this
+      // answer leaves out, so a throttled follower is not answered in a busy loop.
+      watched.push({
+        partition,
+        leaderEpoch: decision.leaderEpoch,
+        highWatermark: decision.highWatermark,
+        logStartOffset: partition.logStartOffset,
+        fetchOffset: partition.logEndOffset,
+      });
+      results.push({
+        ...failed(ErrorCode.NONE),
+        highWatermark: decision.highWatermark,
+        logStartOffset: partition.logStartOffset,
+        logEndOffset: partition.logEndOffset,
+        leaderEpoch: decision.leaderEpoch,
+      });
+      continue;
+    }
     const limitBytes = Math.max(0, Math.min(wanted.partitionMaxBytes, remainingBytes));
     const read = await host.read(partition, decision.fetchOffset, limitBytes);
     if (read.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
@@ -298,6 +326,9 @@ async function readForFollower<P extends Partition>(
     if (records.length > limitBytes && !firstWithData) records = emptyRecords;
     if (records.length > 0) firstWithData = false;
     remainingBytes -= records.length;
+    // The bytes sent for throttled partitions count against the leader quota (Kafka records them
+    // for every throttled partition, in sync or not).
+    if (throttled && records.length > 0) quota!.record(records.length, host.clock.nowMs());
     watched.push({
       partition,
       leaderEpoch: decision.leaderEpoch,

@@ -9,4 +9,5 @@ export * from './leader-epoch-cache.js';
 export * from './logger.js';
 export * from './partition.js';
 export * from './replica-fetcher.js';
+export * from './replication-quota.js';
 export * from './role-change.js';

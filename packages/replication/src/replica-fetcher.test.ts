@@ -13,6 +13,7 @@ import {
   ReplicaFetcherManager,
   type ReplicaFetchResponse,
 } from './replica-fetcher.js';
+import { ReplicationQuota } from './replication-quota.js';
 import { ManualTime, settle } from './testing/index.js';
 
 const settings = {
@@ -27,6 +28,7 @@ const settings = {
 function fetcher(
   respond: (request: ReplicaFetchRequest) => ReplicaFetchResponse | Error,
   apply: (result: ReplicaFetchPartitionResult) => Promise<void> = async () => undefined,
+  followerQuota?: ReplicationQuota,
 ) {
   const time = new ManualTime();
   const requests: ReplicaFetchRequest[] = [];
@@ -67,7 +69,15 @@ function fetcher(
             },
             close: () => undefined,
           },
-    { settings, replicas, brokerEpoch: () => 9, clock: time, timers: time, logger: silentLogger },
+    {
+      settings,
+      replicas,
+      brokerEpoch: () => 9,
+      clock: time,
+      timers: time,
+      logger: silentLogger,
+      ...(followerQuota === undefined ? {} : { followerQuota }),
+    },
   );
   return { time, requests, timeouts, applied, manager };
 }
@@ -169,6 +179,74 @@ describe('ReplicaFetcher (the follower loop)', () => {
     expect(
       afterError.every((request) => request.partitions.map((wanted) => wanted.topic).join() === 'a'),
     ).toBe(true);
+    await manager.close();
+  });
+});
+
+describe('ReplicaFetcher with a follower replication quota (KIP-73)', () => {
+  it('leaves throttled partitions out while over quota, counting only their bytes, and fetches them again later', async () => {
+    const quota = new ReplicationQuota();
+    quota.setRate(1);
+    quota.markThrottled('a', '*');
+    const { time, requests, manager } = fetcher(
+      (request) => {
+        // Three answered rounds, then the leader is gone until the test moves the clock.
+        if (requests.length >= 3) return new Error('unreachable');
+        const answer = ok(request);
+        // 100 bytes for each partition, the leader far ahead: only a's count against the quota.
+        return {
+          ...answer,
+          partitions: answer.partitions.map((result) => ({
+            ...result,
+            logEndOffset: 1000,
+            records: Buffer.alloc(100),
+          })),
+        };
+      },
+      async () => undefined,
+      quota,
+    );
+    manager.reconcile();
+    await settle();
+    const topics = (index: number) => requests[index]!.partitions.map((wanted) => wanted.topic);
+    expect(requests).toHaveLength(3);
+    expect(topics(0)).toEqual(['a', 'b']);
+    expect(topics(1)).toEqual(['b']);
+    expect(topics(2)).toEqual(['b']);
+    expect(quota.measure(time.nowMs())).toBe(100 / 10);
+    time.advanceMs(11_000);
+    await settle();
+    expect(topics(3)).toEqual(['a', 'b']);
+    await manager.close();
+  });
+
+  it('never leaves out a throttled partition that the last answer left at the leader log end', async () => {
+    const quota = new ReplicationQuota();
+    quota.setRate(1);
+    quota.markThrottled('a', '*');
+    const { requests, manager } = fetcher(
+      (request) => {
+        if (requests.length >= 3) return new Error('unreachable');
+        const answer = ok(request);
+        // a is at the leader's log end (10, its fetch offset) with 100 bytes counted against the quota.
+        return {
+          ...answer,
+          partitions: answer.partitions.map((result) =>
+            result.topic === 'a' ? { ...result, logEndOffset: 10, records: Buffer.alloc(100) } : result,
+          ),
+        };
+      },
+      async () => undefined,
+      quota,
+    );
+    manager.reconcile();
+    await settle();
+    expect(quota.isQuotaExceeded(0)).toBe(true);
+    expect(requests.map((request) => request.partitions.map((wanted) => wanted.topic))).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
     await manager.close();
   });
 });

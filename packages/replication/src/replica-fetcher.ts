@@ -18,6 +18,7 @@ import { ErrorCode, errorName } from '@gregor/protocol';
 import type { FollowerFetchContext } from './follower-fetch-apply.js';
 import type { ReplicaFetchPartitionResult, ReplicaFetchRequest } from './follower-fetch-serving.js';
 import type { ReplicationLogger } from './logger.js';
+import type { ReplicationQuota } from './replication-quota.js';
 
 /** Added to the long poll for a fetch's deadline: the leader's read and the network. */
 export const replicaFetchDeadlineMarginMsDefault = 5_000;
@@ -85,6 +86,11 @@ export interface ReplicaFetcherEnvironment {
   readonly clock: Clock;
   readonly timers: TimerScheduler;
   readonly logger: ReplicationLogger;
+  /**
+   * This broker's follower-side replication quota (KIP-73); absent or inactive (no throttled
+   * partition) costs the fetch nothing.
+   */
+  readonly followerQuota?: ReplicationQuota;
 }
 
 interface FetchedPartition {
@@ -92,6 +98,11 @@ interface FetchedPartition {
   readonly partition: number;
   /** No fetch for this partition before this time (after an error). */
   notBeforeMs: number;
+  /**
+   * The last answer left it at the leader's log end (Kafka's PartitionFetchState.isReplicaInSync,
+   * lag <= 0): the follower quota never holds it back. Kept only while a throttle is active.
+   */
+  inSync: boolean;
 }
 
 export class ReplicaFetcher {
@@ -118,7 +129,12 @@ export class ReplicaFetcher {
       const key = `${entry.topic}-${entry.partition}`;
       keys.add(key);
       if (!this.partitions.has(key)) {
-        this.partitions.set(key, { topic: entry.topic, partition: entry.partition, notBeforeMs: 0 });
+        this.partitions.set(key, {
+          topic: entry.topic,
+          partition: entry.partition,
+          notBeforeMs: 0,
+          inSync: false,
+        });
       }
     }
     for (const key of [...this.partitions.keys()]) if (!keys.has(key)) this.partitions.delete(key);
@@ -154,7 +170,13 @@ export class ReplicaFetcher {
     const { settings, replicas, logger, clock } = this.environment;
     const contexts = new Map<string, FollowerFetchContext>();
     const partitions: ReplicaFetchRequest['partitions'][number][] = [];
+    const quota = this.environment.followerQuota;
+    const quotaActive = quota?.active === true;
+    // Over the follower quota (Kafka's shouldFollowerThrottle), throttled partitions that are not
+    // in sync sit this round out.
+    const overQuota = quotaActive && quota!.isQuotaExceeded(clock.nowMs());
     for (const entry of ready) {
+      if (overQuota && !entry.inSync && quota!.isThrottled(entry.topic, entry.partition)) continue;
       const position = replicas.followerFetchPosition(entry.topic, entry.partition);
       if (position === undefined || position.leaderId !== this.leaderId) continue;
       contexts.set(`${entry.topic}-${entry.partition}`, {
@@ -173,7 +195,8 @@ export class ReplicaFetcher {
       });
     }
     if (partitions.length === 0) {
-      // The metadata moved on; the manager will hand this fetcher its new set.
+      // The metadata moved on (the manager will hand this fetcher its new set), or every ready
+      // partition is throttled while over the follower quota: ask again after the backoff.
       await this.sleep(settings.backoffMs);
       return;
     }
@@ -203,6 +226,13 @@ export class ReplicaFetcher {
       return;
     }
     this.consecutiveFailures = 0;
+    if (quotaActive) {
+      let throttledBytes = 0;
+      for (const result of response.partitions) {
+        if (quota!.isThrottled(result.topic, result.partition)) throttledBytes += result.records.length;
+      }
+      if (throttledBytes > 0) quota!.record(throttledBytes, clock.nowMs());
+    }
     if (response.errorCode !== ErrorCode.NONE) {
       logger.warn(
         { leaderId: this.leaderId, error: errorName(response.errorCode) },
@@ -220,6 +250,16 @@ export class ReplicaFetcher {
         const context = contexts.get(key);
         if (context === undefined) return;
         const errorCode = await replicas.applyFollowerFetch(context, result);
+        if (quotaActive) {
+          const entry = this.partitions.get(key);
+          const position = replicas.followerFetchPosition(result.topic, result.partition);
+          if (entry !== undefined) {
+            entry.inSync =
+              errorCode === ErrorCode.NONE &&
+              position !== undefined &&
+              position.fetchOffset >= result.logEndOffset;
+          }
+        }
         if (errorCode !== ErrorCode.NONE) {
           const entry = this.partitions.get(key);
           if (entry !== undefined) entry.notBeforeMs = clock.nowMs() + settings.backoffMs;

@@ -1,4 +1,5 @@
 import { ApiKey, alterConfigOpType, configResourceType, ErrorCode } from '@gregor/protocol';
+import { replicationThrottleRateUnlimited } from '@gregor/replication';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
 import { ConfigType } from './config-entries.js';
@@ -164,6 +165,47 @@ describe('dynamic broker configs', () => {
       null,
     ]);
     expect(logConfig('t').minInsyncReplicas).toBe(2);
+  });
+});
+
+describe('replication throttles (KIP-73)', () => {
+  it('set the rates (per broker over the cluster default) and the throttled replicas naming this broker', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t');
+    const { leader, follower } = cluster.replicaManager.replicationThrottles;
+    const broker = { resourceType: configResourceType.broker };
+    expect(leader.active).toBe(false);
+    expect(await incremental('', [['leader.replication.throttled.rate', 'set', '3000']], broker)).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
+    expect(await incremental('1', [['follower.replication.throttled.rate', 'set', '2000']], broker)).toEqual([
+      ErrorCode.NONE,
+      null,
+    ]);
+    expect(leader.boundBytesPerSecond).toBe(3000);
+    expect(follower.boundBytesPerSecond).toBe(2000);
+    expect(
+      await incremental('t', [
+        ['leader.replication.throttled.replicas', 'set', '0:1,1:2'],
+        ['follower.replication.throttled.replicas', 'set', '*'],
+      ]),
+    ).toEqual([ErrorCode.NONE, null]);
+    expect([leader.isThrottled('t', 0), leader.isThrottled('t', 1)]).toEqual([true, false]);
+    expect(follower.isThrottled('t', 5)).toBe(true);
+    expect((await incremental('1', [['leader.replication.throttled.rate', 'set', '-1']], broker))[0]).toBe(
+      ErrorCode.INVALID_CONFIG,
+    );
+    expect(await incremental('1', [['follower.replication.throttled.rate', 'append', '5']], broker)).toEqual([
+      ErrorCode.INVALID_CONFIG,
+      'APPEND is not supported for follower.replication.throttled.rate',
+    ]);
+    expect(follower.boundBytesPerSecond).toBe(2000);
+    await incremental('t', [['leader.replication.throttled.replicas', 'delete', null]]);
+    await incremental('', [['leader.replication.throttled.rate', 'delete', null]], broker);
+    expect(leader.active).toBe(false);
+    expect(leader.boundBytesPerSecond).toBe(replicationThrottleRateUnlimited);
+    expect(follower.isThrottled('t', 0)).toBe(true);
   });
 });
 

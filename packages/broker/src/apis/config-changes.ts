@@ -2,9 +2,10 @@
 // Topic configs go to the active controller, all of a topic's operations applied together or none,
 // and are answered once committed in the metadata log and applied here (validate_only: once checked).
 // Broker resources ('' the cluster-wide default, or a broker id) take the dynamic broker configs
-// (metadata's dynamicBrokerConfigTopicKeys, the log-config defaults), forwarded to the controller the
-// same way and persisted as BROKER ConfigRecords. Each resource is first authorized as Kafka does
-// (ALTER_CONFIGS on the topic, or on the cluster for broker resources); a refusal answers that
+// (metadata's dynamicBrokerConfigTopicKeys, the log-config defaults, and the replication throttle
+// rates), forwarded to the controller the same way and persisted as BROKER ConfigRecords. Each
+// resource is first authorized as Kafka does (ALTER_CONFIGS on the topic, or on the cluster for
+// broker resources); a refusal answers that
 // resource alone and the others proceed. A key Gregor knows but reads only at start is refused as
 // Kafka refuses its static keys (INVALID_REQUEST "Cannot update these configs dynamically:
 // Set(...)"), a key it does not know with INVALID_CONFIG.
@@ -12,9 +13,9 @@
 import {
   type AlterConfigOperation,
   brokerResourceType,
-  dynamicBrokerConfigTopicKeys,
   dynamicBrokerResourceNameProblem,
   type IncrementalAlterTopicConfigsRequest,
+  isDynamicBrokerKey,
 } from '@gregor/metadata';
 import { configResourceType, ErrorCode } from '@gregor/protocol';
 import { isBrokerLogConfigKey } from '@gregor/storage';
@@ -163,7 +164,7 @@ function brokerChangeRefusal(
   const known = (name: string) => described.has(name) || isBrokerLogConfigKey(name);
   const notDynamic = operations
     .map((operation) => operation.name)
-    .filter((name) => !dynamicBrokerConfigTopicKeys.has(name));
+    .filter((name) => !isDynamicBrokerKey(name));
   const staticKeys = notDynamic.filter(known);
   if (staticKeys.length > 0) {
     return {

@@ -14,6 +14,8 @@
 import {
   clusterDefaultBrokerResource,
   dynamicBrokerConfigTopicKeys,
+  dynamicBrokerOnlyKeys,
+  isDynamicBrokerKey,
   topicConfigType,
 } from '@gregor/metadata';
 import { defaultLogConfig, describeLogConfig, logConfigDefinitions, logConfigDoc } from '@gregor/storage';
@@ -70,6 +72,18 @@ export interface ConfigEntry {
 const defaultValues = describeLogConfig(defaultLogConfig);
 
 const uncleanLeaderElectionEnable = 'unclean.leader.election.enable';
+
+/** Kafka's documentation of the replication throttle rates (KIP-73). */
+const replicationThrottleRateDocs: ReadonlyMap<string, string> = new Map([
+  [
+    'leader.replication.throttled.rate',
+    'A long representing the upper bound (bytes/sec) on outbound replication traffic for leader replicas enumerated in the property leader.replication.throttled.replicas (for each topic). This property can be only set dynamically. It is suggested that the limit be kept above 1MB/s for accurate behaviour.',
+  ],
+  [
+    'follower.replication.throttled.rate',
+    'A long representing the upper bound (bytes/sec) on inbound replication traffic for follower replicas enumerated in the property follower.replication.throttled.replicas (for each topic). This property can be only set dynamically. It is suggested that the limit be kept above 1MB/s for accurate behaviour.',
+  ],
+]);
 
 /** The dynamic synonyms of broker key `brokerKey` on broker `brokerId`, most specific first. */
 function dynamicSynonyms(
@@ -193,14 +207,24 @@ export function describeBrokerConfigs(
       type: topicConfigType(topicKey),
       documentation: logConfigDoc(brokerKey) ?? null,
     }));
-  return [...settings.describedConfigs, ...unlisted]
+  const throttleRates = [...dynamicBrokerOnlyKeys]
+    .filter(([brokerKey]) => !described.has(brokerKey))
+    .map(([brokerKey, value]) => ({
+      name: brokerKey,
+      value,
+      source: 'default' as const,
+      isSensitive: false,
+      type: 'long' as const,
+      documentation: replicationThrottleRateDocs.get(brokerKey) ?? null,
+    }));
+  return [...settings.describedConfigs, ...unlisted, ...throttleRates]
     .map((config): ConfigEntry => {
       const staticSource =
         config.source === 'static-broker-config'
           ? ConfigSource.staticBrokerConfig
           : ConfigSource.defaultConfig;
       const value = config.isSensitive ? null : config.value;
-      const isDynamic = dynamicBrokerConfigTopicKeys.has(config.name);
+      const isDynamic = isDynamicBrokerKey(config.name);
       const synonyms = [
         ...(isDynamic ? dynamicSynonyms(dynamic, brokerId, config.name) : []),
         { name: config.name, value, source: staticSource },

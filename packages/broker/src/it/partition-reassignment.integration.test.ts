@@ -13,7 +13,13 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
-import { CompressionType, ErrorCode, encodeRecordBatch, iterateBatches } from '@gregor/protocol';
+import {
+  CompressionType,
+  configResourceType,
+  ErrorCode,
+  encodeRecordBatch,
+  iterateBatches,
+} from '@gregor/protocol';
 import { alterPartitionReassignmentsV0, Connection, listPartitionReassignmentsV0 } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +50,27 @@ async function withConnection<T>(id: number, body: (connection: KafkaConnection)
     connection.close();
   }
 }
+
+/** DescribeConfigs of `keys` of one topic or broker resource, via broker `viaId`: name -> value. */
+function describedConfigs(viaId: number, resourceType: number, resourceName: string, keys: string[]) {
+  return withConnection(viaId, async (connection) => {
+    const response = await connection.call(
+      ApiKey.DescribeConfigs,
+      1,
+      { resources: [{ resourceType, resourceName, configurationKeys: keys }], includeSynonyms: false },
+      5_000,
+    );
+    const result = response.results[0]!;
+    expect(result.errorCode).toBe(ErrorCode.NONE);
+    return Object.fromEntries(result.configs.map((config) => [config.name, config.value]));
+  });
+}
+
+const throttledReplicasKeys = [
+  'leader.replication.throttled.replicas',
+  'follower.replication.throttled.replicas',
+];
+const throttleRateKeys = ['leader.replication.throttled.rate', 'follower.replication.throttled.rate'];
 
 /** Replicas, leader and ISR of partition 0 as broker `viaId` reports them in Metadata. */
 function partitionState(viaId: number, topic: string) {
@@ -331,7 +358,7 @@ describe('gregor reassign-partitions', () => {
     expect(onDisk.slice(0, 1000)).toEqual(acknowledged.slice(0, 1000));
   });
 
-  it('moves a follower: the leader stays, the new follower joins the ISR, the old one deletes its copy', async () => {
+  it('moves a follower under a replication throttle: the leader stays, the new follower joins the ISR, the old one deletes its copy, --verify lifts the throttle', async () => {
     await createTopic('follower-out', [1, 2]);
     expect(await produce('follower-out', ['f1', 'f2'])).toBe(true);
     const plan = writeJson('follower-out.json', {
@@ -340,7 +367,22 @@ describe('gregor reassign-partitions', () => {
     });
     const cli = (...args: string[]) =>
       gregor('reassign-partitions', '--bootstrap-server', bootstrapOf(3), ...args);
-    expect(await cli('--execute', '--reassignment-json-file', plan)).toMatchObject({ code: 0, stderr: '' });
+    const executed = await cli('--execute', '--reassignment-json-file', plan, '--throttle', '1000000');
+    expect(executed).toMatchObject({ code: 0, stderr: '' });
+    expect(executed.stdout).toContain('The inter-broker throttle limit was set to 1000000 B/s');
+    // Set before the reassignment starts and kept until --verify: visible while it runs.
+    expect(
+      await describedConfigs(2, configResourceType.topic, 'follower-out', throttledReplicasKeys),
+    ).toEqual({
+      'leader.replication.throttled.replicas': '0:1,0:2',
+      'follower.replication.throttled.replicas': '0:3',
+    });
+    for (const id of [1, 2, 3]) {
+      expect(await describedConfigs(id, configResourceType.broker, String(id), throttleRateKeys)).toEqual({
+        'leader.replication.throttled.rate': '1000000',
+        'follower.replication.throttled.rate': '1000000',
+      });
+    }
     const state = await waitFor(
       'follower-out-0 on [1, 3] with a full ISR',
       async () => {
@@ -363,6 +405,21 @@ describe('gregor reassign-partitions', () => {
       waitOptions(),
     );
     expect(valuesOnDisk(3, 'follower-out')).toEqual(['f1', 'f2', 'f3']);
+    expect(await cli('--verify', '--reassignment-json-file', plan)).toMatchObject({
+      code: 0,
+      stdout:
+        'Status of partition reassignment:\nReassignment of partition follower-out-0 is completed.\n' +
+        'Throttle was removed.\n',
+    });
+    expect(
+      await describedConfigs(2, configResourceType.topic, 'follower-out', throttledReplicasKeys),
+    ).toEqual({});
+    for (const id of [1, 2, 3]) {
+      expect(await describedConfigs(id, configResourceType.broker, String(id), throttleRateKeys)).toEqual({
+        'leader.replication.throttled.rate': '9223372036854775807',
+        'follower.replication.throttled.rate': '9223372036854775807',
+      });
+    }
   });
 
   it('--generate prints the current assignment and a proposal over --broker-list', async () => {

@@ -10,6 +10,7 @@ import {
   type ReplicaFetchHost,
   type ReplicaFetchPartitionResult,
   type ReplicaFetchRequest,
+  type ReplicationQuota,
   serveReplicaFetch,
 } from '@gregor/replication';
 import { LogClosedError } from '@gregor/storage';
@@ -22,18 +23,22 @@ export interface ReplicaFetchServingOptions {
   readonly clock: Clock;
   readonly delayedOperations: DelayedOperations;
   readonly isrProposals: IsrProposals;
+  /** This broker's leader-side replication quota (replication-throttles.ts). */
+  readonly leaderQuota: ReplicationQuota;
 }
 
 export class ReplicaFetchServing implements ReplicaFetchHost<Partition> {
   readonly clock: Clock;
   readonly delayedOperations: DelayedOperations;
   readonly isrProposals: IsrProposals;
+  readonly leaderQuota: ReplicationQuota;
   private readonly replicas: LocalReplicas;
 
   constructor(options: ReplicaFetchServingOptions) {
     this.clock = options.clock;
     this.delayedOperations = options.delayedOperations;
     this.isrProposals = options.isrProposals;
+    this.leaderQuota = options.leaderQuota;
     this.replicas = options.replicas;
   }
 

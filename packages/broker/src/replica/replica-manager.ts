@@ -7,6 +7,7 @@
 //   txn-marker-appends.ts   WriteTxnMarkers: a transaction coordinator's control batches, acks=all
 //   local-reads.ts          consumer Fetch (DelayedFetch) and ListOffsets
 //   replica-fetch-host.ts   a follower's fetch (@gregor/replication's serveReplicaFetch)
+//   replication-throttles.ts the leader and follower replication quotas (KIP-73), from the image
 //   follower-replicas.ts    this broker as follower: fetch positions, applying fetched batches
 //   @gregor/replication     IsrProposals (AlterPartitionManager): ISR shrink/expand with resends
 //   replica-maintenance.ts  retention, flushes, recovery and high-watermark checkpoints
@@ -56,6 +57,7 @@ import {
 } from './replica-descriptions.js';
 import { ReplicaFetchServing } from './replica-fetch-host.js';
 import { ReplicaMaintenance } from './replica-maintenance.js';
+import { ReplicationThrottles } from './replication-throttles.js';
 import {
   type TransactionMarkerListener,
   TxnMarkerAppends,
@@ -108,6 +110,8 @@ export class ReplicaManager {
   private readonly txnMarkerAppends: TxnMarkerAppends;
   private readonly localReads: LocalReads;
   private readonly replicaFetchServing: ReplicaFetchServing;
+  /** This broker's replication quotas (KIP-73), leader and follower side. */
+  readonly replicationThrottles: ReplicationThrottles;
   private readonly followers: FollowerReplicas;
   private readonly housekeeping: ReplicaMaintenance;
   private readonly leaseChangedListeners: (() => void)[] = [];
@@ -157,11 +161,13 @@ export class ReplicaManager {
     this.txnMarkerAppends = new TxnMarkerAppends({ leaderAppends: this.leaderAppends, clock });
     this.leaderDeletes = new LeaderDeletes({ replicas, delayedOperations, logger });
     this.localReads = new LocalReads({ replicas, clock, delayedOperations });
+    this.replicationThrottles = new ReplicationThrottles(options.brokerId);
     this.replicaFetchServing = new ReplicaFetchServing({
       replicas,
       clock,
       delayedOperations,
       isrProposals: this.isrProposals,
+      leaderQuota: this.replicationThrottles.leader,
     });
     this.followers = new FollowerReplicas({ replicas, clock, delayedOperations, logger });
     this.housekeeping = new ReplicaMaintenance({
@@ -348,6 +354,7 @@ export class ReplicaManager {
 
   /** Makes the local replicas match `image`; calls are serialized, each resolves once it is in effect. */
   applyMetadata(image: MetadataImage): Promise<void> {
+    this.replicationThrottles.apply(image);
     return this.reconciler.applyMetadata(image);
   }
 

@@ -44,6 +44,7 @@ export class ReplicaFetcherManager {
         clock: systemClock,
         timers: systemTimers,
         logger,
+        followerQuota: replicaManager.replicationThrottles.follower,
       },
     );
   }
