@@ -3,96 +3,37 @@
 // partition, only what the loop finished is committed, and stop() or break ends the loop.
 
 import { waitFor } from '@gregor/ground/testing';
-import { ApiKey, encodeRecordBatch } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import type { Cluster } from '../cluster.js';
 import { createLogger, logLevel } from '../logger.js';
-import { resolveRetry, sleep } from '../retry.js';
+import { sleep } from '../retry.js';
+import {
+  type ScriptedFetchBody,
+  ScriptedGroupCluster,
+  scriptedRecords,
+} from '../testing/scripted-group-cluster.js';
 import { BatchQueue } from './batch-queue.js';
 import { Consumer, type ConsumerBatch } from './consumer.js';
-import { encodeAssignment } from './consumer-protocol.js';
 
 const partitions = [0, 1];
 const recordsPerBatch = 3;
 
-interface FetchBody {
-  readonly topics: { topic: string; partitions: { partition: number; fetchOffset: bigint }[] }[];
-}
-
 /** One broker, coordinator and leader of `orders` (two partitions, committed offset 0). */
-class EndlessBroker {
-  readonly retry = resolveRetry({ retries: 2, initialRetryTime: 1, maxRetryTime: 2 });
+class EndlessBroker extends ScriptedGroupCluster {
   /** Partition batches the broker has answered with, over all Fetches. */
   batchesServed = 0;
   readonly commits: Map<number, bigint>[] = [];
-  readonly apis: string[] = [];
-  async connect(): Promise<void> {}
-  disconnect(): void {}
-  async ensureTopics(): Promise<void> {}
-  addTargetTopics(): void {}
-  async refreshMetadata(): Promise<void> {}
-  async findCoordinator(): Promise<number> {
-    return 1;
+  constructor() {
+    super(new Map([['orders', partitions]]), { fetchDelayMs: 1 });
   }
-  leaderFor(): number {
-    return 1;
+  protected override offsetCommit(body: Record<string, unknown>): unknown {
+    const topics = body.topics as { partitions: { partitionIndex: number; committedOffset: bigint }[] }[];
+    this.commits.push(
+      new Map(topics[0]!.partitions.map((entry) => [entry.partitionIndex, entry.committedOffset])),
+    );
+    return { topics: [] };
   }
-  partitionCount(): number {
-    return partitions.length;
-  }
-  sendVersioned(_nodeId: number, apiKey: number, body: (version: number) => Record<string, unknown>) {
-    return this.answer(apiKey, body(apiKey === ApiKey.JoinGroup ? 6 : 4));
-  }
-  send(_nodeId: number, apiKey: number, body: Record<string, unknown>) {
-    return this.answer(apiKey, body);
-  }
-  private async answer(apiKey: number, body: Record<string, unknown>): Promise<unknown> {
-    this.apis.push(Object.entries(ApiKey).find(([, value]) => value === apiKey)![0]);
-    switch (apiKey) {
-      case ApiKey.JoinGroup:
-        return {
-          errorCode: 0,
-          generationId: 1,
-          protocolName: 'RoundRobinAssigner',
-          leader: 'other-member',
-          memberId: 'member-1',
-          members: [],
-        };
-      case ApiKey.SyncGroup:
-        return { errorCode: 0, assignment: encodeAssignment(new Map([['orders', partitions]])) };
-      case ApiKey.OffsetFetch:
-        return {
-          errorCode: 0,
-          topics: [
-            {
-              name: 'orders',
-              partitions: partitions.map((partitionIndex) => ({
-                partitionIndex,
-                committedOffset: 0n,
-                errorCode: 0,
-              })),
-            },
-          ],
-        };
-      case ApiKey.Fetch:
-        await sleep(1);
-        return this.fetch(body as unknown as FetchBody);
-      case ApiKey.Heartbeat:
-        return { errorCode: 0 };
-      case ApiKey.OffsetCommit: {
-        const topics = body.topics as { partitions: { partitionIndex: number; committedOffset: bigint }[] }[];
-        this.commits.push(
-          new Map(topics[0]!.partitions.map((entry) => [entry.partitionIndex, entry.committedOffset])),
-        );
-        return { topics: [] };
-      }
-      case ApiKey.LeaveGroup:
-        return { errorCode: 0, members: [] };
-      default:
-        throw new Error(`unexpected api ${apiKey}`);
-    }
-  }
-  private fetch(body: FetchBody): unknown {
+  protected fetch(body: ScriptedFetchBody): unknown {
     return {
       throttleTimeMs: 0,
       errorCode: 0,
@@ -106,15 +47,7 @@ class EndlessBroker {
             errorCode: 0,
             highWatermark: fetchOffset + BigInt(recordsPerBatch) + 100n,
             abortedTransactions: null,
-            records: encodeRecordBatch({
-              baseOffset: Number(fetchOffset),
-              records: Array.from({ length: recordsPerBatch }, (_, index) => ({
-                key: null,
-                value: Buffer.from(`${partition}:${Number(fetchOffset) + index}`),
-                headers: [],
-                timestamp: 1_000,
-              })),
-            }),
+            records: scriptedRecords(partition, fetchOffset, recordsPerBatch),
           };
         }),
       })),

@@ -4,84 +4,29 @@
 // one partition twice at once, and each partition's records in offset order without a gap.
 
 import { waitFor } from '@gregor/ground/testing';
-import { ApiKey, encodeRecordBatch } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Cluster } from '../cluster.js';
 import { createLogger, logLevel } from '../logger.js';
-import { resolveRetry, sleep } from '../retry.js';
+import { sleep } from '../retry.js';
+import {
+  type ScriptedFetchBody,
+  ScriptedGroupCluster,
+  scriptedRecords,
+} from '../testing/scripted-group-cluster.js';
 import { Consumer, type ConsumerRunConfig } from './consumer.js';
-import { encodeAssignment } from './consumer-protocol.js';
 
 const partitions = [0, 1, 2, 3];
 const recordsPerBatch = 3;
 
-interface FetchBody {
-  readonly topics: { topic: string; partitions: { partition: number; fetchOffset: bigint }[] }[];
-}
-
-class TwoLeaders {
-  readonly retry = resolveRetry({ retries: 2, initialRetryTime: 1, maxRetryTime: 2 });
-  async connect(): Promise<void> {}
-  disconnect(): void {}
-  async ensureTopics(): Promise<void> {}
-  addTargetTopics(): void {}
-  async refreshMetadata(): Promise<void> {}
-  async findCoordinator(): Promise<number> {
-    return 1;
+/** Coordinator on node 1; `orders`' even partitions led by node 1, odd ones by node 2. */
+class TwoLeaders extends ScriptedGroupCluster {
+  constructor() {
+    super(new Map([['orders', partitions]]));
   }
-  leaderFor(_topic: string, partition: number): number {
+  override leaderFor(_topic: string, partition: number): number {
     return (partition % 2) + 1;
   }
-  partitionCount(): number {
-    return partitions.length;
-  }
-  sendVersioned(_nodeId: number, apiKey: number, body: (version: number) => Record<string, unknown>) {
-    return this.answer(apiKey, body(apiKey === ApiKey.JoinGroup ? 6 : 4));
-  }
-  send(_nodeId: number, apiKey: number, body: Record<string, unknown>) {
-    return this.answer(apiKey, body);
-  }
-  private async answer(apiKey: number, body: Record<string, unknown>): Promise<unknown> {
-    switch (apiKey) {
-      case ApiKey.JoinGroup:
-        return {
-          errorCode: 0,
-          generationId: 1,
-          protocolName: 'RoundRobinAssigner',
-          leader: 'other-member',
-          memberId: 'member-1',
-          members: [],
-        };
-      case ApiKey.SyncGroup:
-        return { errorCode: 0, assignment: encodeAssignment(new Map([['orders', partitions]])) };
-      case ApiKey.OffsetFetch:
-        return {
-          errorCode: 0,
-          topics: [
-            {
-              name: 'orders',
-              partitions: partitions.map((partitionIndex) => ({
-                partitionIndex,
-                committedOffset: 0n,
-                errorCode: 0,
-              })),
-            },
-          ],
-        };
-      case ApiKey.Fetch:
-        await sleep(2);
-        return this.fetch(body as unknown as FetchBody);
-      case ApiKey.Heartbeat:
-        return { errorCode: 0 };
-      case ApiKey.OffsetCommit:
-        return { topics: [] };
-      case ApiKey.LeaveGroup:
-        return { errorCode: 0, members: [] };
-      default:
-        throw new Error(`unexpected api ${apiKey}`);
-    }
-  }
-  private fetch(body: FetchBody): unknown {
+  protected fetch(body: ScriptedFetchBody): unknown {
     return {
       throttleTimeMs: 0,
       errorCode: 0,
@@ -93,15 +38,7 @@ class TwoLeaders {
           errorCode: 0,
           highWatermark: fetchOffset + 100n,
           abortedTransactions: null,
-          records: encodeRecordBatch({
-            baseOffset: Number(fetchOffset),
-            records: Array.from({ length: recordsPerBatch }, (_, index) => ({
-              key: null,
-              value: Buffer.from(`${partition}:${Number(fetchOffset) + index}`),
-              headers: [],
-              timestamp: 1_000,
-            })),
-          }),
+          records: scriptedRecords(partition, fetchOffset, recordsPerBatch),
         })),
       })),
     };

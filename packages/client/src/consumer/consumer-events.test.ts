@@ -5,96 +5,42 @@
 // true, joined again) unless retry.restartOnFailure says no.
 
 import { waitFor } from '@gregor/ground/testing';
-import { ApiKey, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { ErrorCode } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Cluster } from '../cluster.js';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from '../errors.js';
 import type { InstrumentationEvent } from '../instrumentation.js';
 import { createLogger, logLevel } from '../logger.js';
 import { type RetryOptions, resolveRetry, sleep } from '../retry.js';
+import {
+  type ScriptedFetchBody,
+  ScriptedGroupCluster,
+  scriptedRecords,
+} from '../testing/scripted-group-cluster.js';
 import { Consumer, type ConsumerRunConfig } from './consumer.js';
-import { encodeAssignment } from './consumer-protocol.js';
 import { type ConsumerEventName, consumerEvents } from './instrumentation.js';
 
 const recordsPerBatch = 3;
 
-interface FetchBody {
-  readonly topics: { topic: string; partitions: { partition: number; fetchOffset: bigint }[] }[];
-}
-
-class ScriptedBroker {
-  retry = resolveRetry({ retries: 2, initialRetryTime: 1, maxRetryTime: 2 });
-  heartbeatErrorCode: number = ErrorCode.NONE;
-  assignment = new Map<string, number[]>([['orders', [0, 1]]]);
+class ScriptedBroker extends ScriptedGroupCluster {
   /** JoinGroup fails with a lost connection while this is positive (each attempt takes one). */
   failingJoins = 0;
   joins = 0;
-  readonly apis: string[] = [];
-  async connect(): Promise<void> {}
-  disconnect(): void {}
-  async ensureTopics(): Promise<void> {}
-  addTargetTopics(): void {}
-  async refreshMetadata(): Promise<void> {}
-  async findCoordinator(): Promise<number> {
-    return 1;
+  constructor() {
+    super(new Map([['orders', [0, 1]]]));
   }
-  leaderFor(): number {
-    return 1;
-  }
-  partitionCount(): number {
+  override partitionCount(): number {
     return 2;
   }
-  sendVersioned(_nodeId: number, apiKey: number, body: (version: number) => Record<string, unknown>) {
-    return this.answer(apiKey, body(apiKey === ApiKey.JoinGroup ? 6 : 4));
-  }
-  send(_nodeId: number, apiKey: number, body: Record<string, unknown>) {
-    return this.answer(apiKey, body);
-  }
-  private async answer(apiKey: number, body: Record<string, unknown>): Promise<unknown> {
-    this.apis.push(Object.entries(ApiKey).find(([, value]) => value === apiKey)![0]);
-    switch (apiKey) {
-      case ApiKey.JoinGroup:
-        if (this.failingJoins > 0) {
-          this.failingJoins--;
-          throw new KafkaJSConnectionError('127.0.0.1:9092: connection closed by the broker');
-        }
-        this.joins++;
-        return {
-          errorCode: 0,
-          generationId: this.joins,
-          protocolName: 'RoundRobinAssigner',
-          leader: 'other-member',
-          memberId: 'member-1',
-          members: [],
-        };
-      case ApiKey.SyncGroup:
-        return { errorCode: 0, assignment: encodeAssignment(this.assignment) };
-      case ApiKey.OffsetFetch:
-        return {
-          errorCode: 0,
-          topics: [...this.assignment].map(([name, partitions]) => ({
-            name,
-            partitions: partitions.map((partitionIndex) => ({
-              partitionIndex,
-              committedOffset: 0n,
-              errorCode: 0,
-            })),
-          })),
-        };
-      case ApiKey.Fetch:
-        await sleep(2);
-        return this.fetch(body as unknown as FetchBody);
-      case ApiKey.Heartbeat:
-        return { errorCode: this.heartbeatErrorCode };
-      case ApiKey.OffsetCommit:
-        return { topics: [] };
-      case ApiKey.LeaveGroup:
-        return { errorCode: 0, members: [] };
-      default:
-        throw new Error(`unexpected api ${apiKey}`);
+  protected override joinGroup(): unknown {
+    if (this.failingJoins > 0) {
+      this.failingJoins--;
+      throw new KafkaJSConnectionError('127.0.0.1:9092: connection closed by the broker');
     }
+    this.joins++;
+    return { ...(super.joinGroup() as object), generationId: this.joins };
   }
-  private fetch(body: FetchBody): unknown {
+  protected fetch(body: ScriptedFetchBody): unknown {
     return {
       throttleTimeMs: 0,
       errorCode: 0,
@@ -106,15 +52,7 @@ class ScriptedBroker {
           errorCode: 0,
           highWatermark: fetchOffset + 10n,
           abortedTransactions: null,
-          records: encodeRecordBatch({
-            baseOffset: Number(fetchOffset),
-            records: Array.from({ length: recordsPerBatch }, (_, index) => ({
-              key: null,
-              value: Buffer.from(`${partition}:${Number(fetchOffset) + index}`),
-              headers: [],
-              timestamp: 1_000,
-            })),
-          }),
+          records: scriptedRecords(partition, fetchOffset, recordsPerBatch),
         })),
       })),
     };

@@ -3,15 +3,13 @@
 // consumer falls back to full fetches on the session errors and when the broker gives no session.
 
 import { waitFor } from '@gregor/ground/testing';
-import { ApiKey, ErrorCode } from '@gregor/protocol';
+import { ErrorCode } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Cluster } from '../cluster.js';
 import { createLogger, logLevel } from '../logger.js';
-import { resolveRetry, sleep } from '../retry.js';
+import { type ScriptedFetchBody, ScriptedGroupCluster } from '../testing/scripted-group-cluster.js';
 import { Consumer } from './consumer.js';
-import { encodeAssignment } from './consumer-protocol.js';
 
-const apiName = (apiKey: number) => Object.entries(ApiKey).find(([, key]) => key === apiKey)![0];
 const partitions = [0, 1, 2, 3];
 
 interface FetchSent {
@@ -22,8 +20,7 @@ interface FetchSent {
 }
 
 /** One broker (coordinator and leader of `orders`) whose Fetch keeps a session as Kafka's does. */
-class ScriptedSessionBroker {
-  readonly retry = resolveRetry({ retries: 2, initialRetryTime: 1, maxRetryTime: 2 });
+class ScriptedSessionBroker extends ScriptedGroupCluster {
   readonly fetches: FetchSent[] = [];
   /** false: answer every Fetch with session id 0, as a broker without sessions does. */
   givesSessions = true;
@@ -32,71 +29,11 @@ class ScriptedSessionBroker {
   private nextSessionId = 77;
   private session: { id: number; epoch: number } | undefined;
 
-  async connect(): Promise<void> {}
-  disconnect(): void {}
-  async ensureTopics(): Promise<void> {}
-  addTargetTopics(): void {}
-  async refreshMetadata(): Promise<void> {}
-  async findCoordinator(): Promise<number> {
-    return 1;
-  }
-  leaderFor(): number {
-    return 1;
-  }
-  partitionCount(): number {
-    return partitions.length;
+  constructor() {
+    super(new Map([['orders', partitions]]), { committedOffset: 5n });
   }
 
-  sendVersioned(_nodeId: number, apiKey: number, body: (version: number) => Record<string, unknown>) {
-    return this.answer(apiKey, body(apiKey === ApiKey.JoinGroup ? 6 : 4));
-  }
-
-  send(_nodeId: number, apiKey: number, body: Record<string, unknown>) {
-    return this.answer(apiKey, body);
-  }
-
-  private async answer(apiKey: number, body: Record<string, unknown>): Promise<unknown> {
-    switch (apiKey) {
-      case ApiKey.JoinGroup:
-        return {
-          errorCode: 0,
-          generationId: 1,
-          protocolName: 'RoundRobinAssigner',
-          leader: 'other-member',
-          memberId: 'member-1',
-          members: [],
-        };
-      case ApiKey.SyncGroup:
-        return { errorCode: 0, assignment: encodeAssignment(new Map([['orders', partitions]])) };
-      case ApiKey.OffsetFetch:
-        return {
-          errorCode: 0,
-          topics: [
-            {
-              name: 'orders',
-              partitions: partitions.map((partitionIndex) => ({
-                partitionIndex,
-                committedOffset: 5n,
-                errorCode: 0,
-              })),
-            },
-          ],
-        };
-      case ApiKey.Fetch:
-        await sleep(2);
-        return this.fetch(body as unknown as FetchBody);
-      case ApiKey.Heartbeat:
-        return { errorCode: 0 };
-      case ApiKey.OffsetCommit:
-        return { topics: [] };
-      case ApiKey.LeaveGroup:
-        return { errorCode: 0, members: [] };
-      default:
-        throw new Error(`unexpected ${apiName(apiKey)}`);
-    }
-  }
-
-  private fetch(body: FetchBody): unknown {
+  protected fetch(body: ScriptedFetchBody): unknown {
     this.fetches.push({
       sessionId: body.sessionId,
       sessionEpoch: body.sessionEpoch,
@@ -135,13 +72,6 @@ class ScriptedSessionBroker {
     // Nothing new anywhere: only the partitions the request named (added or changed) are answered.
     return { throttleTimeMs: 0, errorCode: 0, sessionId: this.session.id, ...answerAll() };
   }
-}
-
-interface FetchBody {
-  sessionId: number;
-  sessionEpoch: number;
-  topics: { topic: string; partitions: { partition: number; fetchOffset: bigint }[] }[];
-  forgottenTopicsData: { topic: string; partitions: number[] }[];
 }
 
 const logger = createLogger(logLevel.NOTHING, () => () => undefined);
