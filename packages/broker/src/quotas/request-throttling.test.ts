@@ -3,7 +3,7 @@
 // A client whose requests take more than its request_percentage of the loop gets the same.
 
 import { once } from 'node:events';
-import { type AddressInfo, connect, createServer, type Server } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { type Clock, ManualClock, ManualTimers } from '@gregor/ground';
 import { ApiKey, decodeResponse, ErrorCode, encodeRequest, type RequestInput } from '@gregor/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -77,6 +77,47 @@ const fetchBody = (fetchOffset: number): RequestInput<typeof ApiKey.Fetch> => ({
 });
 
 const bigBatch = () => batchOf([Buffer.alloc(20_000, 'x').toString()]);
+
+/**
+ * A client socket to a Connection (with `timers`) that routes into the fixture cluster: it sends
+ * Metadata v9 requests and collects each response's throttle_time_ms. `onSocket` may instrument
+ * the server side's socket before the Connection takes it.
+ */
+async function metadataClient(timers: ManualTimers, onSocket: (socket: Socket) => void = () => {}) {
+  const server = createServer((socket) => {
+    onSocket(socket);
+    new Connection(
+      socket,
+      { connectionId: 1, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
+      (frame) => cluster.sendFrame(frame),
+      { onProtocolError: () => {}, onClose: () => {} },
+      { frameMaxBytes: 1 << 20, requestMemory: new RequestMemoryPool(1 << 20), timers },
+    );
+  });
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  const throttles: number[] = [];
+  let pending = Buffer.alloc(0);
+  client.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+      const frame = pending.subarray(4, 4 + pending.readInt32BE(0));
+      const response = decodeResponse(ApiKey.Metadata, 9, frame);
+      if (!response.ok) throw new Error(response.message);
+      throttles.push(response.body.throttleTimeMs);
+      pending = pending.subarray(frame.length + 4);
+    }
+  });
+  const sendMetadata = (correlationId: number) => {
+    const request = encodeRequest(ApiKey.Metadata, 9, correlationId, 'fixture-client', metadataBody);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(request.length, 0);
+    client.write(Buffer.concat([size, request]));
+  };
+  return { client, throttles, sendMetadata };
+}
 
 describe('client quotas on the request path', () => {
   it('throttles a producer over producer_byte_rate: the records are appended, the response says how long to wait', async () => {
@@ -231,37 +272,7 @@ describe('request_percentage on the request path', () => {
     cluster = await LocalClusterFixture.start({ requestClock });
     await setQuota('request_percentage', 1);
     const timers = new ManualTimers(new ManualClock(0));
-    const server = createServer((socket) => {
-      new Connection(
-        socket,
-        { connectionId: 1, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
-        (frame) => cluster.sendFrame(frame),
-        { onProtocolError: () => {}, onClose: () => {} },
-        { frameMaxBytes: 1 << 20, requestMemory: new RequestMemoryPool(1 << 20), timers },
-      );
-    });
-    servers.push(server);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    const throttles: number[] = [];
-    let pending = Buffer.alloc(0);
-    client.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-        const frame = pending.subarray(4, 4 + pending.readInt32BE(0));
-        const response = decodeResponse(ApiKey.Metadata, 9, frame);
-        if (!response.ok) throw new Error(response.message);
-        throttles.push(response.body.throttleTimeMs);
-        pending = pending.subarray(frame.length + 4);
-      }
-    });
-    const sendMetadata = (correlationId: number) => {
-      const request = encodeRequest(ApiKey.Metadata, 9, correlationId, 'fixture-client', metadataBody);
-      const size = Buffer.alloc(4);
-      size.writeInt32BE(request.length, 0);
-      client.write(Buffer.concat([size, request]));
-    };
+    const { client, throttles, sendMetadata } = await metadataClient(timers);
     requestClock.stepMs = 60; // 120 ms a request: 1.2 % of the window, over 1 % at once
     sendMetadata(1);
     await vi.waitFor(() => expect(throttles).toEqual([1_000]));
@@ -282,42 +293,13 @@ describe('request_percentage on the request path', () => {
     cluster = await LocalClusterFixture.start({ requestClock });
     await setQuota('request_percentage', 1);
     const timers = new ManualTimers(new ManualClock(0));
-    const server = createServer((socket) => {
+    const { client, throttles, sendMetadata } = await metadataClient(timers, (socket) => {
       const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
       socket.write = ((chunk: Buffer) => {
         requestClock.advanceMs(30);
         return write(chunk);
       }) as typeof socket.write;
-      new Connection(
-        socket,
-        { connectionId: 1, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
-        (frame) => cluster.sendFrame(frame),
-        { onProtocolError: () => {}, onClose: () => {} },
-        { frameMaxBytes: 1 << 20, requestMemory: new RequestMemoryPool(1 << 20), timers },
-      );
     });
-    servers.push(server);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    const throttles: number[] = [];
-    let pending = Buffer.alloc(0);
-    client.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-        const frame = pending.subarray(4, 4 + pending.readInt32BE(0));
-        const response = decodeResponse(ApiKey.Metadata, 9, frame);
-        if (!response.ok) throw new Error(response.message);
-        throttles.push(response.body.throttleTimeMs);
-        pending = pending.subarray(frame.length + 4);
-      }
-    });
-    const sendMetadata = (correlationId: number) => {
-      const request = encodeRequest(ApiKey.Metadata, 9, correlationId, 'fixture-client', metadataBody);
-      const size = Buffer.alloc(4);
-      size.writeInt32BE(request.length, 0);
-      client.write(Buffer.concat([size, request]));
-    };
     // 1 % of one thread over a fresh 10 s window is 100 ms; each response's two writes take 60 ms,
     // counted once written, against the next request: the third finds 120 ms counted.
     sendMetadata(1);
