@@ -34,7 +34,10 @@ import {
   type MessageSchema,
   type RandomSource,
   type RequestInput,
+  randomBelow,
+  randomBytes,
   randomMessage,
+  randomPick,
   type SupportedApiKey,
   supportedApiVersions,
 } from '@gregor/protocol';
@@ -272,17 +275,15 @@ export class FuzzFrameGenerator {
 
   /** A random int in [0, boundExclusive). */
   below(boundExclusive: number): number {
-    return this.random.nextUint32() % boundExclusive;
+    return randomBelow(this.random, boundExclusive);
   }
 
   private pick<T>(items: readonly T[]): T {
-    return items[this.below(items.length)]!;
+    return randomPick(this.random, items);
   }
 
   private randomBytes(length: number): Buffer {
-    const bytes = Buffer.allocUnsafe(length);
-    for (let index = 0; index < length; index++) bytes[index] = this.random.nextUint32() & 0xff;
-    return bytes;
+    return randomBytes(this.random, length);
   }
 
   /** A whole frame, its waits capped, with what the broker owes it. */

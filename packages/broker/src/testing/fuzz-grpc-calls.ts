@@ -25,7 +25,7 @@
 // Pure: no sockets, files or clock; the caller passes the loaded schemas, the seed and the cluster.
 
 import { SeededRandom } from '@gregor/ground';
-import type { RandomSource } from '@gregor/protocol';
+import { type RandomSource, randomBelow, randomBytes, randomPick } from '@gregor/protocol';
 import protobuf from 'protobufjs';
 import { fuzzRequestWaitMsMax } from './fuzz-frames.js';
 
@@ -320,17 +320,15 @@ export class GrpcFuzzGenerator {
 
   /** A random int in [0, boundExclusive). */
   below(boundExclusive: number): number {
-    return this.random.nextUint32() % boundExclusive;
+    return randomBelow(this.random, boundExclusive);
   }
 
   private pick<T>(items: readonly T[]): T {
-    return items[this.below(items.length)]!;
+    return randomPick(this.random, items);
   }
 
   private randomBytes(length: number): Buffer {
-    const bytes = Buffer.allocUnsafe(length);
-    for (let index = 0; index < length; index++) bytes[index] = this.random.nextUint32() & 0xff;
-    return bytes;
+    return randomBytes(this.random, length);
   }
 
   private identityFor(method: GrpcFuzzMethod): GrpcIdentity {

@@ -25,9 +25,24 @@ const arrayLengthMax = 3;
 const stringLengthMax = 12;
 const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789-_.é日';
 
-function below(random: RandomSource, boundExclusive: number): number {
+/** A random int in [0, boundExclusive) (modulo: the small bias does not matter to fuzzing). */
+export function randomBelow(random: RandomSource, boundExclusive: number): number {
   return random.nextUint32() % boundExclusive;
 }
+
+/** One of `items`, at random. */
+export function randomPick<T>(random: RandomSource, items: readonly T[]): T {
+  return items[randomBelow(random, items.length)]!;
+}
+
+/** `length` random bytes. */
+export function randomBytes(random: RandomSource, length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  for (let index = 0; index < length; index++) bytes[index] = random.nextUint32() & 0xff;
+  return bytes;
+}
+
+const below = randomBelow;
 
 function signedInt(random: RandomSource, bits: 8 | 16 | 32): number {
   return (random.nextUint32() << (32 - bits)) >> (32 - bits);
