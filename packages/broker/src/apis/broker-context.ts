@@ -67,6 +67,11 @@ export interface BrokerSettings {
    * (minInsyncReplicas) and `log.message.timestamp.type` (messageTimestampType).
    */
   readonly brokerLogConfig: LogConfig;
+  /**
+   * `max.request.partition.size.limit`: the most partitions one DescribeTopicPartitions response
+   * carries (Kafka's default, 2000, when absent).
+   */
+  readonly maxRequestPartitionSizeLimit?: number;
   /** Every broker config with its value and source, for DescribeConfigs on this broker. */
   readonly describedConfigs: readonly DescribedBrokerConfig[];
 }

@@ -119,6 +119,14 @@ describe('DescribeTopicPartitions', () => {
     expect(pages(skipped)).toEqual([['c', []]]);
   });
 
+  it('carries at most max.request.partition.size.limit partitions, whatever the request asks', async () => {
+    cluster = await LocalClusterFixture.start({ settings: { maxRequestPartitionSizeLimit: 2 } });
+    await createTopic('a', 3);
+    const capped = await describeTopics({ topics: [{ name: 'a' }], responsePartitionLimit: 10 });
+    expect(pages(capped)).toEqual([['a', [0, 1]]]);
+    expect(capped.nextCursor).toEqual({ topicName: 'a', partitionIndex: 2 });
+  });
+
   it('refuses a cursor topic outside the named topics and a negative cursor partition (INVALID_REQUEST)', async () => {
     cluster = await LocalClusterFixture.start();
     await createTopic('a', 1);

@@ -16,8 +16,8 @@
 //   topic from the cursor's partition. A cursor topic that is not among the named topics, or a
 //   negative cursor partition, is INVALID_REQUEST for every named topic (Kafka throws
 //   InvalidRequestException, answered through the request's error response).
-// - At most min(response_partition_limit, 2000) partitions, and at least 1: Kafka's
-//   max.request.partition.size.limit default, which Gregor does not make configurable. When a topic
+// - At most min(response_partition_limit, max.request.partition.size.limit) partitions (the
+//   broker key, 2000 by default, as Kafka's), and at least 1. When a topic
 //   does not fit, next_cursor names its first partition left out; when the limit is used up
 //   exactly before a topic, next_cursor names that topic's partition 0, whether it exists or not.
 // - Eligible leader replicas (KIP-966 ELR) are off in Gregor: every partition answers empty ELR
@@ -52,9 +52,6 @@ type Key = typeof ApiKey.DescribeTopicPartitions;
 type Response = ResponseInput<Key>;
 type TopicEntry = Response['topics'][number];
 type PartitionEntry = TopicEntry['partitions'][number];
-
-/** The most partitions one response carries: Kafka's max.request.partition.size.limit default. */
-export const describeTopicPartitionsLimitMax = describeTopicPartitionsLimitDefault;
 
 export async function handleDescribeTopicPartitions(
   body: RequestBody<Key>,
@@ -108,7 +105,9 @@ export async function handleDescribeTopicPartitions(
     return false;
   });
 
-  const limit = Math.max(Math.min(describeTopicPartitionsLimitMax, body.responsePartitionLimit), 1);
+  const limitMax =
+    context.broker.settings.maxRequestPartitionSizeLimit ?? describeTopicPartitionsLimitDefault;
+  const limit = Math.max(Math.min(limitMax, body.responsePartitionLimit), 1);
   const leaders = leaderView(image, context);
   const topics: TopicEntry[] = [];
   let nextCursor: Response['nextCursor'] = null;

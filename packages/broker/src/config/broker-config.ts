@@ -428,6 +428,12 @@ const definitions = {
     'Length of one sample window of the windowed metrics (averages, maxima, request-time percentiles).',
     { min: 1 },
   ),
+  maxRequestPartitionSizeLimit: int(
+    'max.request.partition.size.limit',
+    2000,
+    'The most partitions one DescribeTopicPartitions response carries (a request asking for more gets this many and a cursor).',
+    { min: 1 },
+  ),
   quotaWindowNum: int(
     'quota.window.num',
     11,

@@ -802,6 +802,7 @@ export class GregorNode {
         defaultReplicationFactor: settings.defaultReplicationFactor,
         autoCreateTopicsEnable: settings.autoCreateTopicsEnable,
         deleteTopicEnable: settings.deleteTopicEnable,
+        maxRequestPartitionSizeLimit: settings.maxRequestPartitionSizeLimit,
         brokerLogConfig: this.config.log.defaults,
         describedConfigs: this.describedConfigs(),
       },
