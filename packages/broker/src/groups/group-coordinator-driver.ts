@@ -90,7 +90,7 @@ export class GroupCoordinatorDriver {
   private closed = false;
 
   constructor(private readonly options: GroupCoordinatorDriverOptions) {
-    this.offsetsTopicCreator = new OffsetsTopicCreator(options.offsetsTopic);
+    this.offsetsTopicCreator = new OffsetsTopicCreator(options.offsetsTopic, options.timers);
     this.coordinator = this.newCoordinator(options.offsetsTopic.numPartitions);
     options.replicaManager.onImageApplied((image) => this.onImageApplied(image));
     options.replicaManager.onLeaseChanged(() => this.onImageApplied(options.replicaManager.image));
