@@ -99,7 +99,11 @@ const kafkaApiKeys = [
   [61, 'DescribeProducers'],
   [62, 'BrokerRegistration', 'broker to controller: Gregor uses gRPC'],
   [63, 'BrokerHeartbeat', 'broker to controller: Gregor uses gRPC'],
-  [64, 'UnregisterBroker', 'an active broker is not refused (as Kafka): it registers again'],
+  [
+    64,
+    'UnregisterBroker',
+    'an active broker is not refused (as Kafka): it registers again. No 2nd client: the others lack it',
+  ],
   [65, 'DescribeTransactions'],
   [66, 'ListTransactions'],
   [67, 'AllocateProducerIds', 'broker to controller: Gregor uses gRPC'],
@@ -112,9 +116,13 @@ const kafkaApiKeys = [
   [
     74,
     'ListConfigResources',
-    'topics, brokers, broker loggers; Gregor has no group or client-metrics configs',
+    'topics, brokers, broker loggers; no group or client-metrics configs. No 2nd client: the others lack it',
   ],
-  [75, 'DescribeTopicPartitions', 'ELR (KIP-966) off: empty lists; at most 2000 partitions per response'],
+  [
+    75,
+    'DescribeTopicPartitions',
+    'ELR (KIP-966) off; at most 2000 partitions per response. No 2nd client: librdkafka 2.15 uses Metadata',
+  ],
   [76, 'ShareGroupHeartbeat', 'share groups (KIP-932) not implemented'],
   [77, 'ShareGroupDescribe', 'share groups (KIP-932) not implemented'],
   [78, 'ShareFetch', 'share groups (KIP-932) not implemented'],
