@@ -715,11 +715,9 @@ export class GregorNode {
             describe: (timeoutMs) => describeQuorumAtLeader(this.controllerClient!, timeoutMs),
             nodes: () => {
               const listener = this.config.controllerListener;
-              const securityProtocol =
-                securityProtocolIds[this.config.listenerSecurityProtocols.get(listener.name) ?? 'PLAINTEXT'];
               return (this.voterAddresses?.voters ?? []).map((voter) => ({
                 nodeId: voter.id,
-                listeners: [{ name: listener.name, host: voter.host, port: voter.port, securityProtocol }],
+                listeners: [{ name: listener.name, host: voter.host, port: voter.port }],
               }));
             },
           },
