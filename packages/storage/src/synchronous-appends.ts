@@ -20,10 +20,18 @@ import { writeSync } from 'node:fs';
 
 /** Appends up to this size may be written synchronously (one produce request's batches, a fetch's). */
 export const synchronousAppendBytesMax = 1024 * 1024;
-/** A synchronous write slower than this is taken for throttling by the kernel (or a slow disk). */
-export const synchronousAppendStallMsMax = 20;
-/** How long appends use the thread pool after such a stall. */
-export const synchronousAppendPauseMs = 30_000;
+/**
+ * A synchronous write slower than this is taken for throttling by the kernel (or a slow disk). Not
+ * lower: on a machine whose cores are oversubscribed the thread is often preempted in the middle of
+ * a write for 20 ms and more (load 14-26 on 2 cores tripped a 20 ms limit all the time), which
+ * is no reason to give up synchronous writes. A throttled writer waits up to 200 ms per pause.
+ */
+export const synchronousAppendStallMsMax = 50;
+/**
+ * How long appends use the thread pool after such a stall: while throttling lasts, the event loop
+ * then stalls once per pause at most; a false alarm (preemption) costs only this long.
+ */
+export const synchronousAppendPauseMs = 5_000;
 
 export class SynchronousAppends {
   private pausedUntilMs = Number.NEGATIVE_INFINITY;
