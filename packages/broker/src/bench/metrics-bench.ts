@@ -137,7 +137,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       brokerLogConfig: defaultLogConfig,
       describedConfigs: [],
     },
-    metadata: { image: () => image, controllerId: () => brokerId },
+    metadata: { image: () => image, controllerId: () => brokerId, appliedOffset: () => 0 },
     fetchSessions: new FetchSessionCache(
       {
         slots: fetchSessionCacheSlotsDefault,
@@ -158,6 +158,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       alterPartitionReassignments: refuse,
       alterClientQuotas: refuse,
       unregisterBroker: refuse,
+      updateFeatures: refuse,
     },
     replicaManager,
     clock: systemClock,

@@ -809,6 +809,7 @@ export class GregorNode {
       metadata: {
         image: () => this.brokerImage,
         controllerId: () => raft.status().leaderId ?? -1,
+        appliedOffset: () => this.brokerApplied.offset,
       },
       controller: new QuorumControllerChannel(this.controllerClient!, {
         image: () => this.brokerImage,

@@ -232,6 +232,14 @@ export interface ControllerRpcs {
     request: { clusterId: string; brokerId: number };
     response: { status: ControllerStatus };
   };
+  UpdateFeatures: {
+    request: {
+      clusterId: string;
+      updates: { feature: string; maxVersionLevel: number; upgradeType: number }[];
+      validateOnly: boolean;
+    };
+    response: { status: ControllerStatus };
+  };
   AlterClientQuotas: {
     request: {
       clusterId: string;
@@ -587,6 +595,21 @@ export class ControllerRpcDispatcher {
       return { status: ok(this.nodeId, result.committedOffset) };
     },
 
+    UpdateFeatures: async (request) => {
+      const updates = request.updates.map((update) => ({ ...update }));
+      const result = await this.controller.call((controller) =>
+        controller.updateFeatures({ updates, validateOnly: request.validateOnly }),
+      );
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result) };
+        return { status: status(result.errorCode, result.message, this.nodeId) };
+      }
+      if (!request.validateOnly && result.response.changed.size > 0) {
+        this.changeLog.info({ features: Object.fromEntries(result.response.changed) }, 'features finalized');
+      }
+      return { status: ok(this.nodeId, result.committedOffset) };
+    },
+
     AlterClientQuotas: async (request) => {
       const entries = request.entries.map((entry) => ({
         entity: entry.entity.map((component) => ({
@@ -867,6 +890,7 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   DescribeQuorum: { status: noStatus, leaderId: -1, leaderEpoch: -1, highWatermark: -1, voters: [] },
   AlterClientQuotas: { status: noStatus, results: [] },
   UnregisterBroker: { status: noStatus },
+  UpdateFeatures: { status: noStatus },
   DescribeMetadata: {
     status: noStatus,
     imageSnapshot: Buffer.alloc(0),
