@@ -80,7 +80,7 @@ const kafkaApiKeys = [
   [54, 'EndQuorumEpoch', 'metadata quorum: Gregor uses gRPC'],
   [55, 'DescribeQuorum'],
   [56, 'AlterPartition', 'broker to controller: Gregor uses gRPC'],
-  [57, 'UpdateFeatures'],
+  [57, 'UpdateFeatures', 'KIP-584; no feature has a level above 0 yet (see Features)'],
   [58, 'Envelope', 'broker to controller forwarding: Gregor uses gRPC'],
   [59, 'FetchSnapshot', 'metadata quorum: Gregor uses gRPC'],
   [60, 'DescribeCluster'],
@@ -385,6 +385,10 @@ const testedBy = {
     files: [`${it}transactions-librdkafka.integration.test.ts`],
   },
   DescribeQuorum: { clients: ['gregor metadata-quorum'], files: [`${it}operator-apis.integration.test.ts`] },
+  UpdateFeatures: {
+    clients: ['gregor features'],
+    files: ['packages/cli/src/it/features.integration.test.ts'],
+  },
   ElectLeaders: {
     clients: ['gregor leader-election', librdkafkaAdmin],
     files: [`${it}operator-apis.integration.test.ts`, adminClientsTest],
