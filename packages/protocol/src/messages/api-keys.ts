@@ -125,7 +125,7 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DescribeProducers', 0, 0),
   support('UnregisterBroker', 0, 0),
   support('DescribeTransactions', 0, 0),
-  support('ListTransactions', 1, 0),
+  support('ListTransactions', 2, 0),
   support('ListConfigResources', 1, 0),
   support('DescribeTopicPartitions', 0, 0),
 ];
