@@ -266,6 +266,7 @@ async function scrape(withGroups = false): Promise<{ ms: number; bytes: number }
     isReplicaOffline: () => false,
     minInsyncReplicas: () => 1,
     offlineLogDirCount: () => 0,
+    replicationThrottledByteRates: () => ({ leader: 0, follower: 0 }),
     brokerState: () => 3,
     requestMemory: () => ({ capacityBytes: -1, usedBytes: 0, usedBytesMax: 0, waitingConnections: 0 }),
     fetchSessions: () => ({ sessions: 0, cachedPartitions: 0, evictions: 0 }),
