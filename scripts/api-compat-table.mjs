@@ -392,7 +392,10 @@ const testedBy = {
   AlterClientQuotas: quotaClients,
   ListTransactions: {
     clients: ['gregor transactions'],
-    files: [`${it}transactions-librdkafka.integration.test.ts`],
+    files: [
+      `${it}transactions-librdkafka.integration.test.ts`,
+      'packages/cli/src/it/transactions-list.integration.test.ts',
+    ],
   },
   DescribeQuorum: { clients: ['gregor metadata-quorum'], files: [`${it}operator-apis.integration.test.ts`] },
   UpdateFeatures: {
