@@ -139,6 +139,8 @@ const adminMethods: ReadonlySet<string> = new Set([
   'gregor.controller.Controller/DescribeMetadata',
   'gregor.controller.Controller/ElectLeaders',
   'gregor.controller.Controller/DescribeQuorum',
+  // Served as any admin call; with Gregor's feature table (no level above 0) it can change nothing.
+  'gregor.controller.Controller/UpdateFeatures',
 ]);
 
 /**
