@@ -7,7 +7,7 @@ import {
   transactionalIdMatcher,
   transactionalIdPatternLengthMax,
 } from '../transactions/transactional-id-pattern.js';
-import type { RequestContext } from './api-handler.js';
+import { NoResponse, type RequestContext } from './api-handler.js';
 import { createListTransactionsHandler } from './list-transactions.js';
 
 let cluster: LocalClusterFixture | undefined;
@@ -36,11 +36,13 @@ async function list(pattern: string | null) {
     transactions: { list: () => ids.map(described), anyLoading: () => false },
   } as unknown as TransactionCoordinatorDriver;
   const handler = createListTransactionsHandler(driver);
-  return handler(
+  const response = await handler(
     { stateFilters: [], producerIdFilters: [], durationFilter: -1n, transactionalIdPattern: pattern },
     2,
     { broker: cluster.context } as RequestContext,
   );
+  if (response instanceof NoResponse) throw new Error('ListTransactions is always answered');
+  return response;
 }
 
 describe('ListTransactions v2: the transactional id pattern (KIP-1152)', () => {
