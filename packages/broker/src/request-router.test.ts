@@ -44,6 +44,7 @@ const servedApis = [
   ApiKey.AlterClientQuotas,
   ApiKey.DescribeUserScramCredentials,
   ApiKey.AlterUserScramCredentials,
+  ApiKey.UpdateFeatures,
   ApiKey.DescribeCluster,
   ApiKey.DescribeProducers,
   ApiKey.UnregisterBroker,

@@ -11,6 +11,7 @@ import { withProcessInput } from './console-input.js';
 import { runProduce } from './console-producer.js';
 import { runDeleteRecords } from './delete-records.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
+import { runFeatures } from './features.js';
 import { runGetOffsets } from './get-offsets.js';
 import { runGroups } from './groups.js';
 import { runLeaderElection } from './leader-election.js';
@@ -40,6 +41,10 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   chaos: {
     summary: 'a chaos campaign against a cluster it starts: faults, real clients, a checked history',
     run: runChaosCommand,
+  },
+  features: {
+    summary: 'describe, upgrade, downgrade and disable finalized feature levels (kafka-features.sh)',
+    run: runFeatures,
   },
   configs: {
     summary:

@@ -1,5 +1,5 @@
 // `gregor transactions`: kafka-transactions.sh's list, describe and abort, with its columns.
-//   gregor transactions --bootstrap-server host:port[,...] list
+//   gregor transactions --bootstrap-server host:port[,...] list [--transactional-id-pattern REGEX]
 //   gregor transactions --bootstrap-server host:port[,...] describe --transactional-id ID
 //   gregor transactions --bootstrap-server host:port[,...] abort --topic T --partition P
 //       --producer-id ID --producer-epoch E --coordinator-epoch C
@@ -32,7 +32,9 @@ export const transactionsUsage = `Usage: gregor transactions --bootstrap-server 
        [--command-config FILE] <command>
 
 Transactions, like kafka-transactions.sh:
-  list                                  every transactional id of the cluster and its state
+  list [--transactional-id-pattern P]   every transactional id of the cluster and its state; with
+                                        P only the ids the whole regular expression P matches
+                                        (ListTransactions v2; RE2 syntax, no backreferences)
   describe --transactional-id ID        the id's producer, epoch, state, timeout, start time and
                                         the partitions of its current transaction
   abort --topic T --partition P --producer-id ID --producer-epoch E --coordinator-epoch C
@@ -48,7 +50,7 @@ Exit codes: 0 ok, 1 failure (unknown id, cluster unreachable), 2 usage error.
 `;
 
 type Command =
-  | { readonly kind: 'list' }
+  | { readonly kind: 'list'; readonly transactionalIdPattern: string | null }
   | { readonly kind: 'describe'; readonly transactionalId: string }
   | {
       readonly kind: 'describe-producers';
@@ -102,7 +104,7 @@ export async function runTransactions(
     const context = { bootstrap, connect, timeoutMs: parsed.timeoutMs, out };
     switch (parsed.command.kind) {
       case 'list':
-        await list(context);
+        await list(context, parsed.command.transactionalIdPattern);
         return 0;
       case 'describe':
         await describe(context, parsed.command.transactionalId);
@@ -167,16 +169,17 @@ function table(out: TextOutput, header: readonly string[], rows: readonly (reado
   for (const row of rows) out.write(`${line(row)}\n`);
 }
 
-async function list(context: Context): Promise<void> {
+async function list(context: Context, transactionalIdPattern: string | null): Promise<void> {
   const metadata = await context.bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, context.timeoutMs);
   const rows: string[][] = [];
   for (const broker of metadata.brokers) {
     const connection = await context.connect(broker.host, broker.port);
     for (let attempt = 1; ; attempt++) {
+      // v2 carries the pattern (KIP-1152); without one, v1 as before.
       const response = await connection.call(
         ApiKey.ListTransactions,
-        1,
-        { stateFilters: [], producerIdFilters: [], durationFilter: -1n },
+        transactionalIdPattern === null ? 1 : 2,
+        { stateFilters: [], producerIdFilters: [], durationFilter: -1n, transactionalIdPattern },
         context.timeoutMs,
       );
       if (
@@ -389,6 +392,7 @@ function parseArgs(
     '--producer-epoch',
     '--coordinator-epoch',
     '--broker-id',
+    '--transactional-id-pattern',
   ]);
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
@@ -421,7 +425,7 @@ function parseArgs(
   const done = (command: Command) => ({ bootstrap, timeoutMs, security, command });
   switch (name) {
     case 'list':
-      return done({ kind: 'list' });
+      return done({ kind: 'list', transactionalIdPattern: flags.get('--transactional-id-pattern') ?? null });
     case 'describe': {
       const transactionalId = flags.get('--transactional-id');
       if (transactionalId === undefined) return 'describe needs --transactional-id';

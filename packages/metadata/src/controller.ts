@@ -7,7 +7,8 @@
 //   - ProducerIdControlManager (producer-id-control.ts): producer id blocks;
 //   - ScramControlManager (scram-control.ts): users' SCRAM credentials;
 //   - AclControlManager (acl-control.ts): ACLs;
-//   - ClientQuotaControlManager (client-quota-control.ts): client quotas.
+//   - ClientQuotaControlManager (client-quota-control.ts): client quotas;
+//   - FeatureControlManager (feature-control.ts): finalized feature levels (KIP-584).
 // An operation gets one ControllerBatch; the managers it involves add their records to it in order
 // (a fence, then the partition changes it causes), and the Controller seals it.
 //
@@ -55,6 +56,12 @@ import {
   type ControllerSuccess,
   isErrorValue,
 } from './errors.js';
+import {
+  FeatureControlManager,
+  type UpdateFeaturesRequest,
+  type UpdateFeaturesResponse,
+} from './feature-control.js';
+import { type SupportedFeature, supportedFeatures } from './features.js';
 import type { MetadataImage } from './image.js';
 import {
   type AllocateProducerIdsRequest,
@@ -107,6 +114,8 @@ export interface ControllerActivation {
    */
   readonly secretBytes: (byteCount: number) => Buffer;
   readonly config?: Partial<ControllerConfig>;
+  /** The features and levels this software supports; features.ts's table unless a test gives one. */
+  readonly supportedFeatures?: readonly SupportedFeature[];
 }
 
 export interface TickResponse {
@@ -131,6 +140,7 @@ export class Controller {
   private readonly scram: ScramControlManager;
   private readonly acls: AclControlManager;
   private readonly clientQuotas = new ClientQuotaControlManager();
+  private readonly features: FeatureControlManager;
   private expectedTickMs: number | null = null;
 
   /**
@@ -189,6 +199,7 @@ export class Controller {
     this.producerIds = new ProducerIdControlManager(this.config, image, this.cluster);
     this.scram = new ScramControlManager(image);
     this.acls = new AclControlManager(image, activation.random);
+    this.features = new FeatureControlManager(activation.supportedFeatures ?? supportedFeatures);
   }
 
   /** The image with every record this controller proposed applied, committed or not. */
@@ -424,6 +435,13 @@ export class Controller {
   /** AlterClientQuotas: each valid entry's changed keys recorded, each invalid one refused on its own. */
   alterClientQuotas(request: AlterClientQuotasRequest): ControllerOutcome<AlterClientQuotasResponse> {
     return this.run((batch) => this.clientQuotas.alterClientQuotas(batch, request));
+  }
+
+  // --- Features -----------------------------------------------------------------------------------
+
+  /** UpdateFeatures: every update checked, then all recorded or none (the first failure answers). */
+  updateFeatures(request: UpdateFeaturesRequest): ControllerOutcome<UpdateFeaturesResponse> {
+    return this.run((batch) => this.features.updateFeatures(batch, request));
   }
 
   // --- Producer ids -------------------------------------------------------------------------------

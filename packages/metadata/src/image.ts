@@ -21,6 +21,7 @@ import { topicNameProblem } from './topic-names.js';
 import { isUuid, metadataTopicUuid, type Uuid, zeroUuid } from './uuid.js';
 
 const int32Max = 0x7fffffff;
+const int16Max = 0x7fff;
 
 export interface BrokerRegistration {
   readonly brokerId: BrokerId;
@@ -123,6 +124,7 @@ interface ImageParts {
   readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredentialState>>;
   readonly acls: ReadonlyMap<string, AclBinding>;
   readonly clientQuotas: ReadonlyMap<string, ClientQuotaState>;
+  readonly finalizedFeatures: ReadonlyMap<string, number>;
   readonly clusterSecret: Buffer | null;
 }
 
@@ -155,6 +157,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     scramCredentials: new Map(),
     acls: new Map(),
     clientQuotas: new Map(),
+    finalizedFeatures: new Map(),
     clusterSecret: null,
   });
 
@@ -181,6 +184,11 @@ export class MetadataImage implements MetadataView, ImageParts {
   /** Client quotas by `quotaEntityKey` of their entity. */
   readonly clientQuotas: ReadonlyMap<string, ClientQuotaState>;
   /**
+   * Finalized feature levels (KIP-584) by feature name, from FeatureLevelRecords; a feature at
+   * level 0 has no entry, as in Kafka.
+   */
+  readonly finalizedFeatures: ReadonlyMap<string, number>;
+  /**
    * The cluster secret (ClusterSecretRecord), null until the first active controller's activation
    * commits. Only for deriving values inside the node: never sent in any answer.
    */
@@ -199,6 +207,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     this.scramCredentials = parts.scramCredentials;
     this.acls = parts.acls;
     this.clientQuotas = parts.clientQuotas;
+    this.finalizedFeatures = parts.finalizedFeatures;
     this.clusterSecret = parts.clusterSecret;
     Object.freeze(this);
   }
@@ -236,6 +245,11 @@ export class MetadataImage implements MetadataView, ImageParts {
   /** The quotas of one entity, by `quotaEntityKey`. */
   clientQuota(entityKey: string): ClientQuotaState | undefined {
     return this.clientQuotas.get(entityKey);
+  }
+
+  /** A feature's finalized level, 0 when it is not finalized. */
+  finalizedFeatureLevel(name: string): number {
+    return this.finalizedFeatures.get(name) ?? 0;
   }
 
   partition(topicId: TopicId, partitionIndex: number): PartitionState | undefined {
@@ -278,6 +292,7 @@ export class MetadataDelta implements MetadataView {
   private scramCredentials: Map<string, ReadonlyMap<number, ScramCredentialState>> | null = null;
   private acls: Map<string, AclBinding> | null = null;
   private clientQuotas: Map<string, ClientQuotaState> | null = null;
+  private finalizedFeatures: Map<string, number> | null = null;
   private clusterSecret: Buffer | null;
   /** Topics whose partition array this delta owns (copied), by name. */
   private readonly ownedTopics = new Map<string, MutableTopic>();
@@ -326,6 +341,11 @@ export class MetadataDelta implements MetadataView {
 
   clientQuota(entityKey: string): ClientQuotaState | undefined {
     return (this.clientQuotas ?? this.base.clientQuotas).get(entityKey);
+  }
+
+  /** A feature's finalized level, 0 when it is not finalized. */
+  finalizedFeatureLevel(name: string): number {
+    return (this.finalizedFeatures ?? this.base.finalizedFeatures).get(name) ?? 0;
   }
 
   /** Applies one record; throws InvariantViolation if it does not fit. */
@@ -597,6 +617,17 @@ export class MetadataDelta implements MetadataView {
           );
         return this;
       }
+      case 'featureLevel': {
+        invariant(record.name !== '', 'a feature level for a feature without a name');
+        invariant(
+          Number.isInteger(record.level) && record.level >= 0 && record.level <= int16Max,
+          () => `feature ${record.name} at level ${record.level}`,
+        );
+        this.finalizedFeatures ??= new Map(this.base.finalizedFeatures);
+        if (record.level === 0) this.finalizedFeatures.delete(record.name);
+        else this.finalizedFeatures.set(record.name, record.level);
+        return this;
+      }
       case 'removeAccessControlEntry': {
         this.acls ??= new Map(this.base.acls);
         invariant(this.acls.delete(record.id), () => `removing ACL ${record.id}, which does not exist`);
@@ -648,6 +679,7 @@ export class MetadataDelta implements MetadataView {
       scramCredentials: this.scramCredentials ?? this.base.scramCredentials,
       acls: this.acls ?? this.base.acls,
       clientQuotas: this.clientQuotas ?? this.base.clientQuotas,
+      finalizedFeatures: this.finalizedFeatures ?? this.base.finalizedFeatures,
       clusterSecret: this.clusterSecret,
     });
   }

@@ -9,6 +9,8 @@ export * from './controller.js';
 export * from './controller-batch.js';
 export * from './controller-config.js';
 export * from './errors.js';
+export * from './feature-control.js';
+export * from './features.js';
 export * from './image.js';
 export * from './metadata-tree.js';
 export * from './partition-election.js';

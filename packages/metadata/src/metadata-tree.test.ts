@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { applyRecords } from './image.js';
 import { cat, ls, metadataTree, tree } from './metadata-tree.js';
 import { ControllerHarness } from './testing/controller-harness.js';
 
@@ -91,6 +92,14 @@ describe('metadata tree', () => {
       addingReplicas: target,
       removingReplicas: before.replicas,
     });
+  });
+
+  it('shows each finalized feature level under /features', () => {
+    const { h } = cluster();
+    const image = applyRecords(h.committed, [{ type: 'featureLevel', name: 'group.version', level: 1 }]);
+    const root = metadataTree(image, { clusterId: 'cluster-x', controllerId: 3000 });
+    expect(ls(root, '/features')).toEqual(['group.version']);
+    expect(cat(root, '/features/group.version')).toBe('1');
   });
 
   it('resolves relative components and reports missing nodes as values', () => {

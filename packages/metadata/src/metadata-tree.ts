@@ -12,6 +12,7 @@
 //   /configs/brokers/<default>|<id>                 dynamic broker configs: cluster-wide, one broker
 //   /topicIds/<topicId>                             the topic name
 //   /producerIds                                    the latest producer id block
+//   /features/<name>                                a finalized feature's level (KIP-584)
 //   /clusterSecret                                  `<redacted>`: the secret is there, never shown
 
 import { isReassigning, type MetadataImage } from './image.js';
@@ -124,6 +125,7 @@ export function metadataTree(image: MetadataImage, context: MetadataTreeContext)
     root.at(['topicIds', topic.topicId]).data = topic.name;
   }
   if (image.producerIds !== null) root.at(['producerIds']).data = json(image.producerIds);
+  for (const [name, level] of image.finalizedFeatures) root.at(['features', name]).data = String(level);
   if (image.clusterSecret !== null) root.at(['clusterSecret']).data = redactedMarker;
   return root.build();
 }

@@ -34,6 +34,7 @@
 //   clientQuota              entity:compactArray(entityType:string entityName:string?) key:string
 //                            remove:bool value:float64
 //   clusterSecret            secret:bytes
+//   featureLevel             name:string level:int16
 //
 // A batch (one Raft entry, applied atomically) is `count:uvarint (length:uvarint record)*`; the
 // length lets the decoder check that each record was read exactly, so a torn or misread field fails
@@ -211,6 +212,9 @@ export function writeMetadataRecord(writer: Writer, record: MetadataRecord): voi
     case 'clusterSecret':
       writer.compactBytes(record.secret);
       return;
+    case 'featureLevel':
+      writer.compactString(record.name).int16(record.level);
+      return;
     case 'brokerReplicasOffline':
       writer.int32(record.brokerId).int64Number(record.brokerEpoch);
       writer.compactArray(record.logDirs, (w, logDir) => {
@@ -366,6 +370,10 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
     }
     case 'clusterSecret':
       return { type, secret: Buffer.from(reader.compactBytes()) };
+    case 'featureLevel': {
+      const name = reader.compactString();
+      return { type, name, level: reader.int16() };
+    }
     case 'brokerReplicasOffline': {
       const brokerId = reader.int32();
       const brokerEpoch = reader.int64Number();

@@ -239,6 +239,17 @@ export interface ClientQuotaRecord {
   readonly value: number | null;
 }
 
+/**
+ * A feature's finalized level changed (Kafka's FeatureLevelRecord, KIP-584): `level` 0 removes the
+ * feature from the finalized set. The controller has checked the level against the features this
+ * software supports (features.ts).
+ */
+export interface FeatureLevelRecord {
+  readonly type: 'featureLevel';
+  readonly name: string;
+  readonly level: number;
+}
+
 /** The ACL with this id was deleted. */
 export interface RemoveAccessControlEntryRecord {
   readonly type: 'removeAccessControlEntry';
@@ -264,6 +275,7 @@ export type MetadataRecord =
   | AccessControlEntryRecord
   | RemoveAccessControlEntryRecord
   | ClientQuotaRecord
+  | FeatureLevelRecord
   | ClusterSecretRecord;
 
 export type MetadataRecordType = MetadataRecord['type'];
@@ -278,6 +290,7 @@ export const metadataRecordTypeIds = {
   topic: 2,
   partition: 3,
   config: 4,
+  featureLevel: 12,
   partitionChange: 5,
   fenceBroker: 8,
   unfenceBroker: 9,

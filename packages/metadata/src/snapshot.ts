@@ -96,6 +96,9 @@ export function imageToRecords(
       records.push({ type: 'clientQuota', entity: quota.entity, key, value });
     }
   }
+  for (const [name, level] of [...image.finalizedFeatures].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    records.push({ type: 'featureLevel', name, level });
+  }
   return records;
 }
 

@@ -110,6 +110,7 @@ const table = [
   [111, 'UNRELEASED_INSTANCE_ID', false],
   [114, 'MISMATCHED_ENDPOINT_TYPE', false],
   [115, 'UNSUPPORTED_ENDPOINT_TYPE', false],
+  [128, 'INVALID_REGULAR_EXPRESSION', false],
 ] as const;
 
 type Row = (typeof table)[number];

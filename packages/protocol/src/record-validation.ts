@@ -8,7 +8,7 @@
 
 import { decompress } from './compression.js';
 import { ErrorCode, KafkaError, type RecordError, RecordValidationError } from './errors.js';
-import { type BatchHeader, batchHeaderBytes, CompressionType } from './record-batch-header.js';
+import { type BatchHeader, batchHeaderBytes, CompressionType, TimestampType } from './record-batch-header.js';
 
 function corrupt(message: string): KafkaError {
   return new KafkaError(ErrorCode.CORRUPT_MESSAGE, `records do not parse: ${message}`);
@@ -168,8 +168,15 @@ export function validateProducedRecords(
     const recordEnd = walker.position + length;
     walker.skip(1, recordEnd); // attributes
     let timestamp = noTimestamp;
-    if (checkTimestamps) timestamp = header.baseTimestamp + walker.varlong(recordEnd);
-    else walker.skipVarlong(recordEnd);
+    if (checkTimestamps) {
+      const delta = walker.varlong(recordEnd);
+      // A batch marked LogAppendTime reads as the batch's maxTimestamp for every record (Kafka's
+      // DefaultRecord.readFrom), also when a client sent it to a CreateTime topic.
+      timestamp =
+        header.timestampType === TimestampType.LogAppendTime
+          ? header.maxTimestamp
+          : header.baseTimestamp + delta;
+    } else walker.skipVarlong(recordEnd);
     const offsetDelta = walker.varint(recordEnd);
     if (offsetDelta !== index) {
       throw new KafkaError(ErrorCode.INVALID_RECORD, `record ${index} has offset delta ${offsetDelta}`);

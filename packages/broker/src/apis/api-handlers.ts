@@ -81,6 +81,7 @@ import {
 } from './txn-authorization.js';
 import { createTxnOffsetCommitHandler } from './txn-offset-commit.js';
 import { handleUnregisterBroker } from './unregister-broker.js';
+import { handleUpdateFeatures } from './update-features.js';
 import { handleWriteTxnMarkers } from './write-txn-markers.js';
 
 /** The services some APIs need beyond the BrokerContext; an API whose service is absent is not served. */
@@ -118,6 +119,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.DescribeTopicPartitions]: handleDescribeTopicPartitions,
     [ApiKey.ListConfigResources]: handleListConfigResources,
     [ApiKey.UnregisterBroker]: handleUnregisterBroker,
+    [ApiKey.UpdateFeatures]: handleUpdateFeatures,
     [ApiKey.DescribeProducers]: handleDescribeProducers,
     [ApiKey.DescribeAcls]: handleDescribeAcls,
     [ApiKey.CreateAcls]: handleCreateAcls,

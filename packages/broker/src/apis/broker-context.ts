@@ -26,8 +26,10 @@ import type {
   IncrementalAlterTopicConfigsRequest,
   MetadataImage,
   ReassignmentResult,
+  SupportedFeature,
   TopicPartitionName,
   TopicSelector,
+  UpdateFeaturesRequest,
 } from '@gregor/metadata';
 import type { LogConfig } from '@gregor/storage';
 import type { FetchSessionCache } from '../fetch-sessions/fetch-session-cache.js';
@@ -82,6 +84,12 @@ export interface BrokerMetadata {
   image(): MetadataImage;
   /** The active controller's id, or -1 when none is known. */
   controllerId(): number;
+  /**
+   * The metadata log offset the image includes (-1: none yet). ApiVersions gives it as the
+   * finalized features epoch, as Kafka's KRaft brokers do: it only grows, so a client that hears
+   * several brokers keeps the newest finalized levels.
+   */
+  appliedOffset(): number;
 }
 
 export interface ControllerRequestOptions {
@@ -146,6 +154,14 @@ export interface ControllerChannel {
     request: AlterClientQuotasRequest,
     options: ControllerRequestOptions,
   ): Promise<AlterClientQuotasResponse | ControllerError>;
+  /**
+   * UpdateFeatures (KIP-584): every update or none; INVALID_UPDATE_VERSION with Kafka's message for
+   * the first refused one.
+   */
+  updateFeatures(
+    request: UpdateFeaturesRequest,
+    options: ControllerRequestOptions,
+  ): Promise<Record<string, never> | ControllerError>;
   /** UnregisterBroker: BROKER_ID_NOT_REGISTERED for an id without a registration. */
   unregisterBroker(
     brokerId: number,
@@ -175,6 +191,11 @@ export interface BrokerContext {
   readonly authorizer?: StandardAuthorizer;
   /** The client byte-rate quotas (producer_byte_rate, consumer_byte_rate); absent: none enforced. */
   readonly quotas?: ClientQuotas;
+  /**
+   * The features and levels this software supports (KIP-584), advertised in ApiVersions; the
+   * controller checks UpdateFeatures against the same table. @gregor/metadata's table when absent.
+   */
+  readonly supportedFeatures?: readonly SupportedFeature[];
 }
 
 export function isFailure<R extends object>(result: R | ControllerError): result is ControllerError {

@@ -115,6 +115,7 @@ describe('Metadata auto-creation', () => {
       electLeaders: (type, partitions, options) => cluster.electLeaders(type, partitions, options),
       alterClientQuotas: (request, options) => cluster.alterClientQuotas(request, options),
       unregisterBroker: (brokerId, options) => cluster.unregisterBroker(brokerId, options),
+      updateFeatures: (request, options) => cluster.updateFeatures(request, options),
       alterPartitionReassignments: (request, options) =>
         cluster.alterPartitionReassignments(request, options),
       createTopics: async (requests) =>

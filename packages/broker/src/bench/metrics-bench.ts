@@ -137,7 +137,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       brokerLogConfig: defaultLogConfig,
       describedConfigs: [],
     },
-    metadata: { image: () => image, controllerId: () => brokerId },
+    metadata: { image: () => image, controllerId: () => brokerId, appliedOffset: () => 0 },
     fetchSessions: new FetchSessionCache(
       {
         slots: fetchSessionCacheSlotsDefault,
@@ -158,6 +158,7 @@ async function startBroker(metrics: BrokerMetrics): Promise<Broker> {
       alterPartitionReassignments: refuse,
       alterClientQuotas: refuse,
       unregisterBroker: refuse,
+      updateFeatures: refuse,
     },
     replicaManager,
     clock: systemClock,
@@ -265,6 +266,7 @@ async function scrape(withGroups = false): Promise<{ ms: number; bytes: number }
     isReplicaOffline: () => false,
     minInsyncReplicas: () => 1,
     offlineLogDirCount: () => 0,
+    replicationThrottledByteRates: () => ({ leader: 0, follower: 0 }),
     brokerState: () => 3,
     requestMemory: () => ({ capacityBytes: -1, usedBytes: 0, usedBytesMax: 0, waitingConnections: 0 }),
     fetchSessions: () => ({ sessions: 0, cachedPartitions: 0, evictions: 0 }),

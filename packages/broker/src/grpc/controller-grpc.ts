@@ -37,6 +37,7 @@ const methodNames = [
   'DescribeQuorum',
   'UnregisterBroker',
   'MetadataBarrier',
+  'UpdateFeatures',
 ] as const satisfies readonly ControllerRpcName[];
 // Every RPC of ControllerRpcs is served: one left out here would answer UNIMPLEMENTED over gRPC
 // while working on the active controller's own node, which only a multi-node test would notice.

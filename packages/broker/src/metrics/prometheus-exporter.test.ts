@@ -67,6 +67,8 @@ async function start(options: { requestClock?: Clock } = {}): Promise<Harness> {
     isReplicaOffline: (topic, partition) => cluster.replicaManager.isOffline(topic, partition),
     minInsyncReplicas: () => 2,
     offlineLogDirCount: () => 0,
+    replicationThrottledByteRates: () =>
+      cluster.replicaManager.replicationThrottles.byteRates(cluster.clock.nowMs()),
     brokerState: () => 3,
     requestMemory: () => ({
       capacityBytes: state.memory.capacityBytes,
@@ -373,6 +375,25 @@ describe('the Prometheus exporter', () => {
     expect(series.get('kafka_server_raftmetrics_current_leader')).toBe(-1);
     expect(series.get('kafka_server_raftmetrics_current_state{current_state="voted"}')).toBe(1);
     expect(series.has('kafka_server_raftmetrics_current_state{current_state="leader"}')).toBe(false);
+  });
+
+  it('reports the bytes/s of throttled replication on each side as the quotas measure them (KIP-73)', async () => {
+    const harness = await start();
+    const { leader, follower } = cluster.replicaManager.replicationThrottles;
+    let series = await harness.render();
+    expect(series.get('kafka_server_leaderreplication_byte_rate')).toBe(0);
+    expect(series.get('kafka_server_followerreplication_byte_rate')).toBe(0);
+    // What serving a throttled follower and fetching a throttled partition record: 11 kB on the
+    // leader side, 22 kB on the follower side, now. Kafka's Rate counts at least 10 windows of 1 s.
+    leader.record(11_000, cluster.clock.nowMs());
+    follower.record(22_000, cluster.clock.nowMs());
+    series = await harness.render();
+    expect(series.get('kafka_server_leaderreplication_byte_rate')).toBe(1_100);
+    expect(series.get('kafka_server_followerreplication_byte_rate')).toBe(2_200);
+    // Past the 11 windows the bytes no longer count.
+    cluster.clock.advanceMs(11_000);
+    series = await harness.render();
+    expect(series.get('kafka_server_leaderreplication_byte_rate')).toBe(0);
   });
 
   it('reports consumer-group lag against the leader’s high watermark, none for a partition without a leader', async () => {

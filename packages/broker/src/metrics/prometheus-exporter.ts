@@ -57,6 +57,11 @@ export interface MetricsSources {
    * next frame waits for memory (their reads paused).
    */
   requestMemory(): RequestMemoryStats;
+  /**
+   * Bytes/s this broker sent followers of throttled partitions (leader) and fetched for throttled
+   * partitions (follower), as its replication quotas measure them (KIP-73).
+   */
+  replicationThrottledByteRates(): { readonly leader: number; readonly follower: number };
   /** The incremental fetch session cache (kafka.server:type=FetchSessionCache). */
   fetchSessions(): { sessions: number; cachedPartitions: number; evictions: number };
   raftStatus(): RaftMetricsStatus;
@@ -379,6 +384,26 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
     registers,
     collect() {
       this.set(sources.requestMemory().waitingConnections);
+    },
+  });
+
+  // --- kafka.server:type=LeaderReplication / FollowerReplication: throttled replication (KIP-73) --
+  // Kafka's ReplicationQuotaManager sensors: attribute byte-rate, the quota's own rate of the bytes
+  // replicated for throttled partitions only (the rate leader/follower.replication.throttled.rate bounds).
+  new Gauge({
+    name: 'kafka_server_leaderreplication_byte_rate',
+    help: 'Bytes/s this broker sent followers of throttled partitions (LeaderReplication byte-rate).',
+    registers,
+    collect() {
+      this.set(sources.replicationThrottledByteRates().leader);
+    },
+  });
+  new Gauge({
+    name: 'kafka_server_followerreplication_byte_rate',
+    help: 'Bytes/s this broker fetched as a follower for throttled partitions (FollowerReplication byte-rate).',
+    registers,
+    collect() {
+      this.set(sources.replicationThrottledByteRates().follower);
     },
   });
 

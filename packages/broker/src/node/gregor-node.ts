@@ -265,6 +265,12 @@ export class GregorNode {
         return Number.isInteger(value) && value >= 1 ? value : defaults.minInsyncReplicas;
       },
       offlineLogDirCount: () => this.logDirFailures?.offlineLogDirs.length ?? 0,
+      // The quotas run on systemClock, as the replica manager and fetcher give it to them.
+      replicationThrottledByteRates: () =>
+        this.replicaManager?.replicationThrottles.byteRates(systemClock.nowMs()) ?? {
+          leader: 0,
+          follower: 0,
+        },
       brokerState: () => this.brokerState(),
       requestMemory: () => {
         const pool = this.socketServer?.requestMemory;
@@ -828,6 +834,7 @@ export class GregorNode {
       metadata: {
         image: () => this.brokerImage,
         controllerId: () => raft.status().leaderId ?? -1,
+        appliedOffset: () => this.brokerApplied.offset,
       },
       controller: new QuorumControllerChannel(this.controllerClient!, {
         image: () => this.brokerImage,

@@ -28,6 +28,7 @@ import {
   type TopicPartitionName,
   type TopicSelector,
   topicResourceType,
+  type UpdateFeaturesRequest,
 } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
 import type {
@@ -234,6 +235,20 @@ export class QuorumControllerChannel implements ControllerChannel {
     options: ControllerRequestOptions,
   ): Promise<Record<string, never> | ControllerError> {
     const response = await this.client.call('UnregisterBroker', { brokerId }, options.timeoutMs);
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return {};
+  }
+
+  async updateFeatures(
+    request: UpdateFeaturesRequest,
+    options: ControllerRequestOptions,
+  ): Promise<Record<string, never> | ControllerError> {
+    const response = await this.client.call(
+      'UpdateFeatures',
+      { updates: request.updates.map((update) => ({ ...update })), validateOnly: request.validateOnly },
+      options.timeoutMs,
+    );
     const failure = await this.settle(response.status, 1, options.timeoutMs);
     if (failure !== undefined) return failure[0]!;
     return {};

@@ -236,6 +236,14 @@ export interface ControllerRpcs {
     request: { clusterId: string };
     response: { status: ControllerStatus; committedEndOffset: number };
   };
+  UpdateFeatures: {
+    request: {
+      clusterId: string;
+      updates: { feature: string; maxVersionLevel: number; upgradeType: number }[];
+      validateOnly: boolean;
+    };
+    response: { status: ControllerStatus };
+  };
   AlterClientQuotas: {
     request: {
       clusterId: string;
@@ -591,6 +599,21 @@ export class ControllerRpcDispatcher {
       return { status: ok(this.nodeId, result.committedOffset) };
     },
 
+    UpdateFeatures: async (request) => {
+      const updates = request.updates.map((update) => ({ ...update }));
+      const result = await this.controller.call((controller) =>
+        controller.updateFeatures({ updates, validateOnly: request.validateOnly }),
+      );
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result) };
+        return { status: status(result.errorCode, result.message, this.nodeId) };
+      }
+      if (!request.validateOnly && result.response.changed.size > 0) {
+        this.changeLog.info({ features: Object.fromEntries(result.response.changed) }, 'features finalized');
+      }
+      return { status: ok(this.nodeId, result.committedOffset) };
+    },
+
     AlterClientQuotas: async (request) => {
       const entries = request.entries.map((entry) => ({
         entity: entry.entity.map((component) => ({
@@ -884,6 +907,7 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   AlterClientQuotas: { status: noStatus, results: [] },
   UnregisterBroker: { status: noStatus },
   MetadataBarrier: { status: noStatus, committedEndOffset: -1 },
+  UpdateFeatures: { status: noStatus },
   DescribeMetadata: {
     status: noStatus,
     imageSnapshot: Buffer.alloc(0),

@@ -1,5 +1,6 @@
 import {
   CompressionType,
+  decodeRecordBatch,
   ErrorCode,
   encodeRecordBatch,
   encodeTransactionMarkerBatch,
@@ -98,6 +99,57 @@ describe('validateProducedRecordSet (the LogValidator)', () => {
       const header = validateBatch(info.records, batch.position, info.records.length);
       expect(header).toMatchObject({ maxTimestamp: 4_242, timestampType: TimestampType.LogAppendTime });
     }
+  });
+
+  describe("a client's batch marked LogAppendTime on a CreateTime topic (Kafka's LogValidator)", () => {
+    const nowMs = 1_700_000_000_000;
+    const marked = (appendTime: number) =>
+      encodeRecordBatch({
+        records: [0, 5].map((delta) => ({ key: null, value: Buffer.from('v'), timestamp: 1_000 + delta })),
+        timestampType: TimestampType.LogAppendTime,
+        logAppendTime: appendTime,
+      });
+
+    it('is taken with the topic type: the bit cleared, its maxTimestamp kept, a CRC that holds', () => {
+      const info = validateProducedRecordSet(marked(nowMs - 10), config({}), nowMs);
+      expect(info.logAppendTimeMs).toBe(-1);
+      expect(info.batches[0]!.maxTimestamp).toBe(nowMs - 10);
+      const header = validateBatch(info.records, 0, info.records.length);
+      expect(header).toMatchObject({ timestampType: TimestampType.CreateTime, maxTimestamp: nowMs - 10 });
+      // From now on its records read as baseTimestamp + delta, as in Kafka.
+      expect(decodeRecordBatch(info.records).records.map((record) => record.timestamp)).toEqual([
+        1_000, 1_005,
+      ]);
+    });
+
+    it("bounds the timestamp its records read as (the batch's maxTimestamp), not their deltas", () => {
+      const bounded = { messageTimestampBeforeMaxMs: hourMs };
+      // The deltas say 1970; under the bit every record reads as now - 10: accepted.
+      expect(() => validateProducedRecordSet(marked(nowMs - 10), config(bounded), nowMs)).not.toThrow();
+      // Two hours ago: every record is out of bounds.
+      const refused = (() => {
+        try {
+          validateProducedRecordSet(marked(nowMs - 2 * hourMs), config(bounded), nowMs);
+        } catch (error) {
+          return error as RecordValidationError;
+        }
+        throw new Error('accepted');
+      })();
+      expect(refused).toBeInstanceOf(RecordValidationError);
+      expect(refused.code).toBe(ErrorCode.INVALID_TIMESTAMP);
+      expect(refused.recordErrors.map((error) => error.batchIndex)).toEqual([0, 1]);
+    });
+
+    it('recompressed, keeps the timestamps its records read as, under CreateTime', () => {
+      const info = validateProducedRecordSet(marked(nowMs - 10), config({ compressionType: 'gzip' }), nowMs);
+      const decoded = decodeRecordBatch(info.records);
+      expect(decoded.header).toMatchObject({
+        timestampType: TimestampType.CreateTime,
+        compression: CompressionType.Gzip,
+        maxTimestamp: nowMs - 10,
+      });
+      expect(decoded.records.map((record) => record.timestamp)).toEqual([nowMs - 10, nowMs - 10]);
+    });
   });
 
   it('stores batches in the topic codec, describing them as stored', () => {

@@ -15,6 +15,14 @@
 // sent it, apart from the base offset and leader epoch (outside the CRC), which the log assigns. A
 // bad batch anywhere refuses the whole set before anything is stored.
 //
+// A client's batch marked LogAppendTime on a CreateTime topic is not refused (Kafka's LogValidator
+// does not look at the bit): the topic's type wins, as Kafka's `setMaxTimestamp(timestampType, max)`
+// decides. Its records read as the batch's maxTimestamp (so that is what the timestamp bounds check
+// and what stays the maxTimestamp), the bit is cleared and the CRC recomputed (in place, as the
+// LogAppendTime stamp is); from then on its records read as baseTimestamp + their deltas, as they
+// do in Kafka. Recompressed, its records keep the timestamps they read as (the maxTimestamp), as
+// Kafka's rebuilt batch does.
+//
 // Control batches (transaction markers) come only from a transaction coordinator (origin
 // 'coordinator'); a client's is INVALID_RECORD, as in Kafka. They are stored as written (never
 // recompressed), and their marker type is read here once for the producer state.
@@ -31,6 +39,7 @@ import {
   isCommitMarkerBatch,
   KafkaError,
   markerBatchCoordinatorEpoch,
+  TimestampType,
   validateBatch,
   validateProducedRecords,
   writeInt64FromNumber,
@@ -137,6 +146,9 @@ export function validateProducedRecordSet(
       stored ??= batches.map((batch) => records.subarray(batch.position, batch.position + batch.sizeBytes));
     }
     if (logAppendTimeMs >= 0) stampLogAppendTime(bytes, logAppendTimeMs);
+    else if ((bytes.readInt16BE(BatchField.attributes) & BatchAttribute.timestampTypeBit) !== 0) {
+      stampCreateTime(bytes);
+    }
     stored?.push(bytes);
     const batch: ValidatedBatch = {
       position: storedPosition,
@@ -175,6 +187,13 @@ function stampLogAppendTime(bytes: Buffer, appendTimeMs: number): void {
   bytes.writeUInt32BE(computeBatchCrc(bytes, 0, bytes.length), BatchField.crc);
 }
 
+/** Clears the LogAppendTime bit of the batch in `bytes` (its maxTimestamp stays), in place. */
+function stampCreateTime(bytes: Buffer): void {
+  const attributes = bytes.readInt16BE(BatchField.attributes) & ~BatchAttribute.timestampTypeBit;
+  bytes.writeInt16BE(attributes, BatchField.attributes);
+  bytes.writeUInt32BE(computeBatchCrc(bytes, 0, bytes.length), BatchField.crc);
+}
+
 /** The batch encoded again in `codec`; MESSAGE_TOO_LARGE when that makes it too large, as in Kafka. */
 function reencode(
   original: Buffer,
@@ -195,7 +214,8 @@ function reencode(
       offsetDelta: record.offsetDelta,
     })),
     compression: codec,
-    timestampType: header.timestampType,
+    // CreateTime with the timestamps the records read as; a LogAppendTime topic stamps it afterwards.
+    timestampType: TimestampType.CreateTime,
     producerId: header.producerId,
     producerEpoch: header.producerEpoch,
     baseSequence: header.baseSequence,

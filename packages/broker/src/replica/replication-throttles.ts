@@ -24,6 +24,14 @@ export class ReplicationThrottles {
 
   constructor(private readonly brokerId: number) {}
 
+  /**
+   * Bytes/s replicated for throttled partitions on each side, as the quotas measure them (Kafka's
+   * kafka.server:type=LeaderReplication / FollowerReplication `byte-rate`).
+   */
+  byteRates(nowMs: number): { readonly leader: number; readonly follower: number } {
+    return { leader: this.leader.measure(nowMs), follower: this.follower.measure(nowMs) };
+  }
+
   /** Takes the rates and throttled partitions `image` gives this broker (nothing to do if its configs are the same maps). */
   apply(image: MetadataImage): void {
     if (

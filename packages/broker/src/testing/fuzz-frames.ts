@@ -184,6 +184,7 @@ export const requestWaitFields: Readonly<Partial<Record<SupportedApiKey, readonl
   [ApiKey.ElectLeaders]: ['timeoutMs'],
   [ApiKey.AlterPartitionReassignments]: ['timeoutMs'],
   [ApiKey.ListPartitionReassignments]: ['timeoutMs'],
+  [ApiKey.UpdateFeatures]: ['timeoutMs'],
 };
 
 /**

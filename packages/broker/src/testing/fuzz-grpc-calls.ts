@@ -140,6 +140,8 @@ const adminMethods: ReadonlySet<string> = new Set([
   'gregor.controller.Controller/ElectLeaders',
   'gregor.controller.Controller/DescribeQuorum',
   'gregor.controller.Controller/MetadataBarrier',
+  // Served as any admin call; with Gregor's feature table (no level above 0) it can change nothing.
+  'gregor.controller.Controller/UpdateFeatures',
 ]);
 
 /**

@@ -40,8 +40,10 @@ import {
   MetadataImage as MetadataImageClass,
   type MetadataRecord,
   type ReassignmentResult,
+  type SupportedFeature,
   type TopicPartitionName,
   type TopicSelector,
+  type UpdateFeaturesRequest,
   uuidFromBytes,
 } from '@gregor/metadata';
 import {
@@ -125,6 +127,8 @@ export interface LocalClusterOptions {
   readonly continuationHooks?: ContinuationHooks;
   /** authorizer.class.name's authorizer (every request is allowed without one). */
   readonly authorizer?: StandardAuthorizer;
+  /** The features and levels the broker advertises and the controller accepts (features.ts's by default). */
+  readonly supportedFeatures?: readonly SupportedFeature[];
 }
 
 function incarnationId(brokerId: number): string {
@@ -231,6 +235,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
       logger: fixture.logger,
       metrics: options.metrics ?? noBrokerMetrics,
       ...(options.authorizer === undefined ? {} : { authorizer: options.authorizer }),
+      ...(options.supportedFeatures === undefined ? {} : { supportedFeatures: options.supportedFeatures }),
       quotas: new ClientQuotas(
         kafkaQuotaWindows,
         () => fixture.image().clientQuotas,
@@ -255,6 +260,7 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
         defaultNumPartitions: settings.numPartitions,
         defaultReplicationFactor: settings.defaultReplicationFactor,
       },
+      ...(options.supportedFeatures === undefined ? {} : { supportedFeatures: options.supportedFeatures }),
     });
     fixture.controller = activation.controller;
     await fixture.commit(activation.records);
@@ -343,6 +349,10 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
 
   image(): MetadataImage {
     return this.imageValue;
+  }
+
+  appliedOffset(): number {
+    return this.metadataLogEndOffset - 1;
   }
 
   controllerId(): number {
@@ -434,6 +444,14 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
   ): Promise<Record<string, never> | ControllerError> {
     const [result] = await this.runEach([brokerId], (one) => this.controller.unregisterBroker(one));
     return result!;
+  }
+
+  async updateFeatures(
+    request: UpdateFeaturesRequest,
+    _options: ControllerRequestOptions,
+  ): Promise<Record<string, never> | ControllerError> {
+    const [result] = await this.runEach([request], (one) => this.controller.updateFeatures(one));
+    return 'errorCode' in result! ? result : {};
   }
 
   async alterClientQuotas(

@@ -143,6 +143,11 @@ export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
     value: fc.option(fc.double(), { nil: null }),
   }),
   fc.record({
+    type: fc.constant('featureLevel' as const),
+    name: fc.string(),
+    level: fc.integer({ min: -32768, max: 32767 }),
+  }),
+  fc.record({
     type: fc.constant('clusterSecret' as const),
     secret: fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
   }),

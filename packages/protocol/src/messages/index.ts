@@ -55,6 +55,7 @@ export { produceApi } from './apis/produce.js';
 export { syncGroupApi } from './apis/sync-group.js';
 export { txnOffsetCommitApi } from './apis/txn-offset-commit.js';
 export { unregisterBrokerApi } from './apis/unregister-broker.js';
+export { updateFeaturesApi } from './apis/update-features.js';
 export { writeTxnMarkersApi } from './apis/write-txn-markers.js';
 export * from './codec.js';
 export * from './frames.js';

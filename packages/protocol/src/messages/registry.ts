@@ -52,6 +52,7 @@ import { saslHandshakeApi } from './apis/sasl-handshake.js';
 import { syncGroupApi } from './apis/sync-group.js';
 import { txnOffsetCommitApi } from './apis/txn-offset-commit.js';
 import { unregisterBrokerApi } from './apis/unregister-broker.js';
+import { updateFeaturesApi } from './apis/update-features.js';
 import { writeTxnMarkersApi } from './apis/write-txn-markers.js';
 import type { Decoded, EncodeInput } from './schema.js';
 
@@ -103,6 +104,7 @@ export const apis = {
   [ApiKey.DescribeCluster]: describeClusterApi,
   [ApiKey.DescribeProducers]: describeProducersApi,
   [ApiKey.UnregisterBroker]: unregisterBrokerApi,
+  [ApiKey.UpdateFeatures]: updateFeaturesApi,
   [ApiKey.DescribeTransactions]: describeTransactionsApi,
   [ApiKey.ListTransactions]: listTransactionsApi,
   [ApiKey.ListConfigResources]: listConfigResourcesApi,

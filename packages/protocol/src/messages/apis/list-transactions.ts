@@ -1,9 +1,10 @@
-// ListTransactions (key 66), versions 0-1; flexible from 0.
+// ListTransactions (key 66), versions 0-2; flexible from 0. v1 adds the duration filter (KIP-994),
+// v2 the transactional id pattern (KIP-1152, Kafka 4.1).
 //   Request  => [state_filters] [producer_id_filters] duration_filter(1+)
+//               transactional_id_pattern(2+, nullable)
 //   Response => throttle_time_ms error_code [unknown_state_filters]
 //               [transaction_states => transactional_id producer_id transaction_state]
-// Spec: apache/kafka ListTransactionsRequest.json / ListTransactionsResponse.json (v2's
-// transactional id pattern omitted).
+// Spec: apache/kafka ListTransactionsRequest.json / ListTransactionsResponse.json.
 
 import { defineApi } from '../api.js';
 import { f, t } from '../schema.js';
@@ -14,6 +15,7 @@ export const listTransactionsApi = defineApi(
     stateFilters: f.array('0+', t.string),
     producerIdFilters: f.array('0+', t.int64),
     durationFilter: f.int64('1+', { default: -1n }),
+    transactionalIdPattern: f.string('2+', { nullableVersions: '2+', default: null }),
   },
   {
     throttleTimeMs: f.int32('0+', { ignorable: true }),

@@ -5,7 +5,8 @@
 //               [topics => name [partitions => partition_index committed_offset
 //                 committed_leader_epoch(6+) commit_timestamp(v1 only) committed_metadata(nullable)]]
 //   Response => throttle_time_ms(3+) [topics => name [partitions => partition_index error_code]]
-// Spec: apache/kafka OffsetCommitRequest.json / OffsetCommitResponse.json (v10 topic ids omitted).
+// Spec: apache/kafka OffsetCommitRequest.json / OffsetCommitResponse.json. v10 (topic ids in place
+// of names, KIP-848) is latestVersionUnstable in Kafka 4.1, which advertises 9; not served yet.
 
 import { defineApi } from '../api.js';
 import { f } from '../schema.js';

@@ -10,7 +10,8 @@
 //   Response v8+  => throttle_time_ms [groups => group_id [topics => name [partitions => ...]]
 //                      error_code]
 // No committed offset is reported as offset -1. Spec: apache/kafka OffsetFetchRequest.json /
-// OffsetFetchResponse.json (v10 topic ids omitted; the response JSON calls `groups` "GroupIds").
+// OffsetFetchResponse.json (the response JSON calls `groups` "GroupIds"). v10 (topic ids in place of
+// names, KIP-848) is latestVersionUnstable in Kafka 4.1, which advertises 9; not served yet.
 
 import { defineApi } from '../api.js';
 import { f, t } from '../schema.js';
