@@ -108,8 +108,11 @@ const table = [
   [108, 'NEW_LEADER_ELECTED', false],
   [110, 'FENCED_MEMBER_EPOCH', false],
   [111, 'UNRELEASED_INSTANCE_ID', false],
+  [112, 'UNSUPPORTED_ASSIGNOR', false],
+  [113, 'STALE_MEMBER_EPOCH', false],
   [114, 'MISMATCHED_ENDPOINT_TYPE', false],
   [115, 'UNSUPPORTED_ENDPOINT_TYPE', false],
+  [128, 'INVALID_REGULAR_EXPRESSION', false],
 ] as const;
 
 type Row = (typeof table)[number];
