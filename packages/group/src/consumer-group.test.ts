@@ -256,6 +256,65 @@ describe('consumer groups beside classic groups and offsets', () => {
     expect(refused.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
   });
 
+  it('checks a TxnOffsetCommit member against the member epoch (ILLEGAL_GENERATION), deletes only unsubscribed offsets', () => {
+    const h = new Harness();
+    const joined = join(h, 'a');
+    const txnCommit = (requestId: number, memberEpoch: number) => {
+      h.apply(
+        h.coordinator.txnOffsetCommit(
+          requestId,
+          {
+            transactionalId: 'tx',
+            groupId: group,
+            producerId: 9,
+            producerEpoch: 0,
+            generationId: memberEpoch,
+            memberId: 'a',
+            groupInstanceId: null,
+            topics: [
+              {
+                name: 'orders',
+                partitions: [
+                  {
+                    partitionIndex: 1,
+                    committedOffset: 3n,
+                    committedLeaderEpoch: -1,
+                    committedMetadata: null,
+                  },
+                ],
+              },
+            ],
+          },
+          h.nowMs,
+        ),
+      );
+      return h.responses.get(requestId);
+    };
+    expect(txnCommit(1, joined.memberEpoch + 1)).toMatchObject({
+      topics: [{ partitions: [{ errorCode: ErrorCode.ILLEGAL_GENERATION }] }],
+    });
+    expect(txnCommit(2, joined.memberEpoch)).toMatchObject({
+      topics: [{ partitions: [{ errorCode: ErrorCode.NONE }] }],
+    });
+    commit(h, 'a', joined.memberEpoch);
+    h.apply(
+      h.coordinator.offsetDelete(
+        3,
+        { groupId: group, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0 }] }] },
+        h.nowMs,
+      ),
+    );
+    expect(h.responses.get(3)).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partitionIndex: 0, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC }],
+        },
+      ],
+    });
+  });
+
   it('lists, describes and refuses to describe as classic', () => {
     const h = new Harness();
     join(h, 'a');

@@ -214,8 +214,45 @@ export class GroupCoordinator {
     });
   }
 
+  /**
+   * TxnOffsetCommit. For a KIP-848 consumer group the member named (v3+) must be known and at its
+   * epoch (UNKNOWN_MEMBER_ID; ILLEGAL_GENERATION for a transactional commit, as Kafka's
+   * ConsumerGroup.validateOffsetCommit); then the offsets are stored like those of a group without
+   * classic members.
+   */
   txnOffsetCommit(requestId: RequestId, request: TxnOffsetCommitRequest, nowMs: number): GroupEffect[] {
-    return this.request(requestId, nowMs, () => this.offsets.txnOffsetCommit(requestId, request, nowMs));
+    return this.request(requestId, nowMs, () => {
+      const consumerGroup = this.servedConsumerGroup(request.groupId);
+      if (consumerGroup === undefined) {
+        this.offsets.txnOffsetCommit(requestId, request, nowMs);
+        return;
+      }
+      if (request.generationId >= 0 || request.memberId !== '') {
+        const validation = this.consumerGroups.validateOffsetAccess(
+          consumerGroup,
+          request.memberId,
+          request.generationId,
+          'fetch',
+        );
+        const errorCode =
+          validation === ErrorCode.STALE_MEMBER_EPOCH ? ErrorCode.ILLEGAL_GENERATION : validation;
+        if (errorCode !== ErrorCode.NONE) {
+          this.outbox.respond(requestId, {
+            api: 'TxnOffsetCommit',
+            topics: request.topics.map((t) => ({
+              name: t.name,
+              partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+            })),
+          });
+          return;
+        }
+      }
+      this.offsets.txnOffsetCommit(
+        requestId,
+        { ...request, generationId: -1, memberId: '', groupInstanceId: null },
+        nowMs,
+      );
+    });
   }
 
   /** `beginLoad`, `loadRecords` and `completeLoad` in one call. */
@@ -640,7 +677,16 @@ export class GroupCoordinator {
       if (group === undefined || group.is('Dead')) return replyAll(ErrorCode.GROUP_ID_NOT_FOUND);
       this.outbox.touch(group);
       let subscribed: ReadonlySet<string> | 'all' = new Set();
-      if (!group.is('Empty')) {
+      const consumerGroup = this.servedConsumerGroup(request.groupId);
+      if (consumerGroup !== undefined && consumerGroup.members.size > 0) {
+        // A KIP-848 group: its members' subscriptions (a regex could match any topic).
+        const names = new Set<string>();
+        for (const member of consumerGroup.members.values()) {
+          if (member.subscribedTopicRegex !== null) subscribed = 'all';
+          for (const name of member.subscribedTopicNames) names.add(name);
+        }
+        if (subscribed !== 'all') subscribed = names;
+      } else if (!group.is('Empty')) {
         if (group.protocolType !== 'consumer') return replyAll(ErrorCode.NON_EMPTY_GROUP);
         subscribed = this.subscribedTopics(group);
       }

@@ -2,6 +2,7 @@ export * from './config.js';
 export * from './consumer-assignors.js';
 export * from './consumer-group.js';
 export * from './consumer-group-messages.js';
+export * from './consumer-group-records.js';
 export * from './consumer-subscription.js';
 export * from './deadline-queue.js';
 export * from './group.js';
