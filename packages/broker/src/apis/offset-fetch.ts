@@ -34,9 +34,10 @@ export function createOffsetFetchHandler(groups: GroupCoordinatorDriver): ApiHan
     groupId: string,
     topics: FetchTopics,
     requireStable: boolean,
+    member: { memberId: string | null; memberEpoch: number } = { memberId: null, memberEpoch: -1 },
   ): Promise<OffsetFetchResponse> =>
     groups.request('OffsetFetch', (coordinator, requestId, nowMs) =>
-      coordinator.offsetFetch(requestId, { groupId, topics, requireStable }, nowMs),
+      coordinator.offsetFetch(requestId, { groupId, topics, requireStable, ...member }, nowMs),
     );
   const topicsOf = (response: OffsetFetchResponse) =>
     response.topics.map((topic) => ({
@@ -67,7 +68,13 @@ export function createOffsetFetchHandler(groups: GroupCoordinatorDriver): ApiHan
       };
     }
     const responses = await Promise.all(
-      body.groups.map((group) => fetchGroup(group.groupId, group.topics, body.requireStable)),
+      body.groups.map((group) =>
+        // v9: a KIP-848 member's id and epoch, checked against its group (STALE_MEMBER_EPOCH).
+        fetchGroup(group.groupId, group.topics, body.requireStable, {
+          memberId: group.memberId,
+          memberEpoch: group.memberEpoch,
+        }),
+      ),
     );
     return {
       throttleTimeMs: 0,

@@ -26,6 +26,7 @@ import { apiHandlers } from '../apis/api-handlers.js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
 import {
   type BrokerConfig,
+  consumerAssignorName,
   describedBrokerSettings,
   type ListenerSpec,
   securityProtocolIds,
@@ -507,6 +508,11 @@ export class GregorNode {
       coordinatorConfig: {
         sessionTimeoutMsMin: settings.groupMinSessionTimeoutMs,
         sessionTimeoutMsMax: settings.groupMaxSessionTimeoutMs,
+        consumerHeartbeatIntervalMs: settings.groupConsumerHeartbeatIntervalMs,
+        consumerSessionTimeoutMs: settings.groupConsumerSessionTimeoutMs,
+        consumerAssignors: settings.groupConsumerAssignors.flatMap(
+          (name) => consumerAssignorName(name) ?? [],
+        ),
       },
     });
     // Transaction markers travel over the same internal gRPC server as replication.

@@ -170,6 +170,7 @@ describe('capRequestDemands', () => {
         'ElectLeaders.timeoutMs',
         'AlterPartitionReassignments.timeoutMs',
         'ListPartitionReassignments.timeoutMs',
+        'ConsumerGroupHeartbeat.rebalanceTimeoutMs',
       ]),
     );
   });

@@ -184,6 +184,9 @@ export const requestWaitFields: Readonly<Partial<Record<SupportedApiKey, readonl
   [ApiKey.ElectLeaders]: ['timeoutMs'],
   [ApiKey.AlterPartitionReassignments]: ['timeoutMs'],
   [ApiKey.ListPartitionReassignments]: ['timeoutMs'],
+  // Not a wait for the answer (a heartbeat is answered at once) but how long a member keeps
+  // partitions it was asked to revoke: capped so the fuzzer's members cannot hold them for longer.
+  [ApiKey.ConsumerGroupHeartbeat]: ['rebalanceTimeoutMs'],
 };
 
 /**
