@@ -4,8 +4,10 @@
 // them all, every record is consumed exactly once with synchronous commits; after the coordinator's
 // node stops, a new consumer of the group joins the new coordinator (which rebuilt the group from
 // `__consumer_offsets`: its epoch continues) and resumes from the commits without losing or
-// repeating a record. ConsumerGroupDescribe and ListGroups are read with a raw connection. Every
-// consumer checks the librdkafka version it ran on.
+// repeating a record. ConsumerGroupDescribe and ListGroups are read with a raw connection; the
+// request metrics show what librdkafka 2.15 sends: ConsumerGroupHeartbeat v1 (its own member ids,
+// KIP-1082) and OffsetCommit v9, never JoinGroup. Every consumer checks the librdkafka version it
+// ran on.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -211,6 +213,28 @@ function describeGroup(connection: KafkaConnection) {
     .then((response) => response.groups[0]!);
 }
 
+/** Requests served, summed over the running nodes, by "<API> v<version>" (the request metrics). */
+async function requestCounts(
+  nodeIds: readonly number[],
+  apis: readonly string[],
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const pattern = new RegExp(
+    `^kafka_network_requestmetrics_requests_total\\{request="(${apis.join('|')})",version="(\\d+)"\\} (\\S+)$`,
+  );
+  for (const id of nodeIds) {
+    const response = await fetch(`http://127.0.0.1:${cluster.node(id).metricsPort}/metrics`);
+    expect(response.status).toBe(200);
+    for (const line of (await response.text()).split('\n')) {
+      const match = pattern.exec(line);
+      if (match === null) continue;
+      const key = `${match[1]} v${match[2]}`;
+      counts.set(key, (counts.get(key) ?? 0) + Number(match[3]));
+    }
+  }
+  return counts;
+}
+
 function checkExactlyOnce(records: readonly ConsumedRecord[], produced: readonly string[]): void {
   const values = records.map((r) => r.value);
   expect(new Set(values).size).toBe(values.length);
@@ -305,6 +329,12 @@ describe(`KIP-848 consumer groups with librdkafka ${currentLibrdkafkaVersion} (g
     checkExactlyOnce([...resultA.records, ...resultB.records], produced);
     checkInOrder(resultA.records);
     checkInOrder(resultB.records);
+
+    // The versions librdkafka 2.15 picked from what Gregor serves: the consumer protocol throughout.
+    const served = await requestCounts(allNodes, ['ConsumerGroupHeartbeat', 'OffsetCommit', 'JoinGroup']);
+    expect([...served.keys()].sort()).toEqual(['ConsumerGroupHeartbeat v1', 'OffsetCommit v9']);
+    // One synchronous commit per record consumed; no classic JoinGroup at all.
+    expect(served.get('OffsetCommit v9')).toBeGreaterThanOrEqual(500);
 
     // The coordinator's node stops; another broker takes over the group from __consumer_offsets.
     const oldCoordinatorId = await withCoordinator(allNodes, async (_connection, id) => id);
