@@ -37,8 +37,9 @@ function join(h: Harness, memberId: string, extra: object = {}) {
 
 let nextCommitId = 900_000;
 
-function commit(h: Harness, memberId: string, memberEpoch: number): number {
+function commit(h: Harness, memberId: string, memberEpoch: number, apiVersion?: number): number {
   const request: OffsetCommitRequest = {
+    ...(apiVersion === undefined ? {} : { apiVersion }),
     groupId: group,
     generationId: memberEpoch,
     memberId,
@@ -236,6 +237,8 @@ describe('consumer groups beside classic groups and offsets', () => {
     expect(commit(h, 'a', joined.memberEpoch + 1)).toBe(ErrorCode.STALE_MEMBER_EPOCH);
     expect(commit(h, 'nobody', 1)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     expect(commit(h, '', -1)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(commit(h, 'a', joined.memberEpoch, 8)).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    expect(commit(h, 'a', joined.memberEpoch, 9)).toBe(ErrorCode.NONE);
     expect(h.coordinator.getGroup(group)?.committedOffset('orders', 0)?.offset).toBe(5n);
   });
 

@@ -52,6 +52,9 @@ import { type CommitOffsetsContinuation, OffsetMetadataManager } from './offset-
 import { OffsetsPartitions } from './offsets-partitions.js';
 import { decodeOffsetsRecord, type OffsetsRecord, offsetCommitRecord } from './offsets-records.js';
 
+/** The first OffsetCommit version a KIP-848 member may commit with. */
+const consumerProtocolOffsetCommitVersionMin = 9;
+
 interface DeleteBatch {
   readonly requestId: RequestId;
   readonly results: { groupId: string; errorCode: number }[];
@@ -404,12 +407,21 @@ export class GroupCoordinator {
         this.offsets.offsetCommit(requestId, request, nowMs);
         return;
       }
-      const errorCode = this.consumerGroups.validateOffsetAccess(
+      let errorCode = this.consumerGroups.validateOffsetAccess(
         consumerGroup,
         request.memberId,
         request.generationId,
         'commit',
       );
+      if (
+        errorCode === ErrorCode.NONE &&
+        request.memberId !== '' &&
+        request.apiVersion !== undefined &&
+        request.apiVersion < consumerProtocolOffsetCommitVersionMin
+      ) {
+        // Kafka's "OffsetCommit version 9 or above must be used by members using the modern group protocol".
+        errorCode = ErrorCode.UNSUPPORTED_VERSION;
+      }
       if (errorCode !== ErrorCode.NONE) {
         this.outbox.respond(requestId, {
           api: 'OffsetCommit',

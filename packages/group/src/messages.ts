@@ -111,6 +111,8 @@ export interface LeaveGroupResponse {
 }
 
 export interface OffsetCommitRequest {
+  /** The request's version when known: a KIP-848 member must commit with v9+ (UNSUPPORTED_VERSION). */
+  readonly apiVersion?: number;
   readonly groupId: string;
   /** -1 with an empty member id: a standalone ("simple") consumer not using group membership. */
   readonly generationId: number;
