@@ -135,6 +135,8 @@ export class ConsumerGroupManager {
   ): void {
     const records: OffsetsRecord[] = [];
     const response = this.handleHeartbeat(request, partitionIndex, topics, nowMs, records);
+    // Assertions stay on: one member per partition, epochs in order (O(group) per heartbeat).
+    this.groups.get(request.groupId)?.checkInvariants();
     if (records.length === 0) {
       this.outbox.respond(requestId, response);
       return;
@@ -548,6 +550,7 @@ export class ConsumerGroupManager {
       const records: OffsetsRecord[] = [];
       this.removeMember(group, member.memberId, records);
       this.bumpEpoch(group, records);
+      group.checkInvariants();
       this.appendRecords(group.partitionIndex, records, {
         kind: 'consumerGroupWrite',
         requestId: null,
