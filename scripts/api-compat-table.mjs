@@ -42,7 +42,11 @@ const kafkaApiKeys = [
   [20, 'DeleteTopics'],
   [21, 'DeleteRecords'],
   [22, 'InitProducerId'],
-  [23, 'OffsetForLeaderEpoch', 'for consumers (KIP-320); followers replicate over gRPC'],
+  [
+    23,
+    'OffsetForLeaderEpoch',
+    'consumers (KIP-320); followers use gRPC. No 2nd client: platformatic 1.35 misreads v4, others never send it',
+  ],
   [24, 'AddPartitionsToTxn'],
   [25, 'AddOffsetsToTxn'],
   [26, 'EndTxn'],
@@ -54,7 +58,7 @@ const kafkaApiKeys = [
   [32, 'DescribeConfigs'],
   [33, 'AlterConfigs', 'topics; brokers: the dynamic log defaults and replication throttle rates only'],
   [34, 'AlterReplicaLogDirs'],
-  [35, 'DescribeLogDirs'],
+  [35, 'DescribeLogDirs', 'no 2nd client: kafkajs, kafka-python 2.0.2, librdkafka 2.15 lack it'],
   [36, 'SaslAuthenticate', 'PLAIN, SCRAM-SHA-256/512, OAUTHBEARER (unsecured JWTs)'],
   [37, 'CreatePartitions'],
   [38, 'CreateDelegationToken', 'no delegation tokens'],
@@ -62,7 +66,7 @@ const kafkaApiKeys = [
   [40, 'ExpireDelegationToken', 'no delegation tokens'],
   [41, 'DescribeDelegationToken', 'no delegation tokens'],
   [42, 'DeleteGroups'],
-  [43, 'ElectLeaders'],
+  [43, 'ElectLeaders', 'no 2nd client: kafkajs, kafka-python 2.0.2, @platformatic/kafka 1.35 lack it'],
   [
     44,
     'IncrementalAlterConfigs',
@@ -71,8 +75,16 @@ const kafkaApiKeys = [
   [45, 'AlterPartitionReassignments'],
   [46, 'ListPartitionReassignments'],
   [47, 'OffsetDelete'],
-  [48, 'DescribeClientQuotas', 'user, client-id and ip entities'],
-  [49, 'AlterClientQuotas', 'byte rates, request_percentage, connection_creation_rate enforced'],
+  [
+    48,
+    'DescribeClientQuotas',
+    'user, client-id and ip entities. No 2nd client: kafkajs, kafka-python 2.0.2, librdkafka 2.15 lack it',
+  ],
+  [
+    49,
+    'AlterClientQuotas',
+    'byte rates, request %, connection rate enforced. No 2nd client: kafkajs, kafka-python, librdkafka lack it',
+  ],
   [50, 'DescribeUserScramCredentials'],
   [51, 'AlterUserScramCredentials'],
   [52, 'Vote', 'metadata quorum: Gregor uses gRPC'],
@@ -87,7 +99,11 @@ const kafkaApiKeys = [
   [61, 'DescribeProducers'],
   [62, 'BrokerRegistration', 'broker to controller: Gregor uses gRPC'],
   [63, 'BrokerHeartbeat', 'broker to controller: Gregor uses gRPC'],
-  [64, 'UnregisterBroker', 'an active broker is not refused (as Kafka): it registers again'],
+  [
+    64,
+    'UnregisterBroker',
+    'an active broker is not refused (as Kafka): it registers again. No 2nd client: the others lack it',
+  ],
   [65, 'DescribeTransactions'],
   [66, 'ListTransactions'],
   [67, 'AllocateProducerIds', 'broker to controller: Gregor uses gRPC'],
@@ -104,9 +120,13 @@ const kafkaApiKeys = [
   [
     74,
     'ListConfigResources',
-    'topics, brokers, broker loggers; Gregor has no group or client-metrics configs',
+    'topics, brokers, broker loggers; no group or client-metrics configs. No 2nd client: the others lack it',
   ],
-  [75, 'DescribeTopicPartitions', 'ELR (KIP-966) off: empty lists; at most 2000 partitions per response'],
+  [
+    75,
+    'DescribeTopicPartitions',
+    'ELR (KIP-966) off; at most 2000 partitions per response. No 2nd client: librdkafka 2.15 uses Metadata',
+  ],
   [76, 'ShareGroupHeartbeat', 'share groups (KIP-932) not implemented'],
   [77, 'ShareGroupDescribe', 'share groups (KIP-932) not implemented'],
   [78, 'ShareFetch', 'share groups (KIP-932) not implemented'],
@@ -266,7 +286,7 @@ const aclClients = {
 };
 
 const scramClients = {
-  clients: ['gregor users', librdkafkaAdmin],
+  clients: ['gregor users', librdkafkaAdmin, '@platformatic/kafka'],
   files: [`${it}sasl.integration.test.ts`, adminClientsTest],
 };
 const groupAdminClients = {
@@ -381,7 +401,7 @@ const testedBy = {
   EndTxn: transactionClients,
   TxnOffsetCommit: transactionClients,
   DescribeTransactions: {
-    clients: ['gregor transactions'],
+    clients: ['gregor transactions', '@platformatic/kafka'],
     files: [`${it}transactions-librdkafka.integration.test.ts`],
   },
   SaslHandshake: saslClients,
@@ -394,15 +414,18 @@ const testedBy = {
   DescribeClientQuotas: quotaClients,
   AlterClientQuotas: quotaClients,
   ListTransactions: {
-    clients: ['gregor transactions'],
+    clients: ['gregor transactions', '@platformatic/kafka'],
     files: [`${it}transactions-librdkafka.integration.test.ts`],
   },
-  DescribeQuorum: { clients: ['gregor metadata-quorum'], files: [`${it}operator-apis.integration.test.ts`] },
+  DescribeQuorum: {
+    clients: ['gregor metadata-quorum', '@platformatic/kafka'],
+    files: [`${it}operator-apis.integration.test.ts`],
+  },
   ElectLeaders: {
     clients: ['gregor leader-election', librdkafkaAdmin],
     files: [`${it}operator-apis.integration.test.ts`, adminClientsTest],
   },
-  DescribeCluster: { clients: [librdkafkaAdmin], files: [adminClientsTest] },
+  DescribeCluster: { clients: [librdkafkaAdmin, '@platformatic/kafka'], files: [adminClientsTest] },
   AlterPartitionReassignments: {
     clients: ['gregor reassign-partitions', 'kafkajs', '@platformatic/kafka', 'Gregor client'],
     files: [
@@ -421,7 +444,15 @@ const testedBy = {
     clients: ['gregor log-dirs', '@platformatic/kafka'],
     files: [`${it}operator-apis.integration.test.ts`, adminClientsTest],
   },
-  DescribeProducers: { clients: ['gregor transactions'], files: [`${it}operator-apis.integration.test.ts`] },
+  DescribeProducers: {
+    clients: ['gregor transactions', '@platformatic/kafka'],
+    files: [`${it}operator-apis.integration.test.ts`],
+  },
+  // A librdkafka consumer validates its position on a new leader (KIP-320).
+  OffsetForLeaderEpoch: {
+    clients: ['librdkafka (confluent-kafka consumer)'],
+    files: [`${it}librdkafka-current.integration.test.ts`],
+  },
   DescribeTopicPartitions: {
     clients: ['@platformatic/kafka', 'gregor topics'],
     files: [`${it}operator-apis.integration.test.ts`, 'packages/cli/src/it/topics.integration.test.ts'],

@@ -919,16 +919,7 @@ export class GroupMetadataManager {
   describeGroups(requestId: RequestId, request: DescribeGroupsRequest): void {
     const groups = request.groups.map((groupId): DescribedGroup => {
       const status = this.validateGroupStatus(groupId, false);
-      if (status !== ErrorCode.NONE) {
-        return {
-          errorCode: status,
-          groupId,
-          groupState: '',
-          protocolType: '',
-          protocolData: '',
-          members: [],
-        };
-      }
+      if (status !== ErrorCode.NONE) return describedGroupRefusal(groupId, status);
       const group = this.groups.get(groupId);
       if (group === undefined) {
         // Kafka describes an unknown group as Dead, without an error.
@@ -1263,4 +1254,12 @@ export class GroupMetadataManager {
       );
     }
   }
+}
+
+/**
+ * A group DescribeGroups answers with an error, without state ("no state", as Kafka's). Also what a
+ * driver answers for a group whose coordinator could not confirm it still leads (NOT_COORDINATOR).
+ */
+export function describedGroupRefusal(groupId: string, errorCode: number): DescribedGroup {
+  return { errorCode, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
 }

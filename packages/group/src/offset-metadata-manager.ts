@@ -17,6 +17,7 @@ import type {
   OffsetCommitRequest,
   OffsetFetchPartition,
   OffsetFetchRequest,
+  OffsetFetchResponse,
   RequestId,
   TransactionalProducer,
   TxnOffsetCommitRequest,
@@ -311,23 +312,9 @@ export class OffsetMetadataManager {
   // ---------------------------------------------------------------- OffsetFetch
 
   offsetFetch(requestId: RequestId, request: OffsetFetchRequest): void {
-    const noOffset = (partitionIndex: number, errorCode: number): OffsetFetchPartition => ({
-      partitionIndex,
-      committedOffset: -1n,
-      committedLeaderEpoch: noLeaderEpoch,
-      metadata: '',
-      errorCode,
-    });
     const status = this.groups.validateGroupStatus(request.groupId, false);
     if (status !== ErrorCode.NONE) {
-      this.outbox.respond(requestId, {
-        api: 'OffsetFetch',
-        errorCode: status,
-        topics: (request.topics ?? []).map((t) => ({
-          name: t.name,
-          partitions: t.partitionIndexes.map((p) => noOffset(p, status)),
-        })),
-      });
+      this.outbox.respond(requestId, offsetFetchRefusal(request, status));
       return;
     }
     const found = this.groups.getGroup(request.groupId);
@@ -396,4 +383,30 @@ export class OffsetMetadataManager {
       offsetCommitRecord(group.groupId, topic, partition, null),
     );
   }
+}
+
+function noOffset(partitionIndex: number, errorCode: number): OffsetFetchPartition {
+  return {
+    partitionIndex,
+    committedOffset: -1n,
+    committedLeaderEpoch: noLeaderEpoch,
+    metadata: '',
+    errorCode,
+  };
+}
+
+/**
+ * An OffsetFetch answered with a group-level error: every requested partition carries it too, as
+ * v0-1 (which have no group-level error) read it. Also what a driver answers when it may not serve
+ * the read (a coordinator that could not confirm it still leads answers NOT_COORDINATOR).
+ */
+export function offsetFetchRefusal(request: OffsetFetchRequest, errorCode: number): OffsetFetchResponse {
+  return {
+    api: 'OffsetFetch',
+    errorCode,
+    topics: (request.topics ?? []).map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((p) => noOffset(p, errorCode)),
+    })),
+  };
 }

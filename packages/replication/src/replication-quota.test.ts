@@ -2,32 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   parseThrottledReplicas,
   ReplicationQuota,
-  ReplicationRate,
   replicationThrottleRateUnlimited,
 } from './replication-quota.js';
-
-describe('ReplicationRate (Kafka Rate over 11 one-second windows)', () => {
-  it('spreads a first burst over windows-1 full windows', () => {
-    const rate = new ReplicationRate();
-    rate.record(10_000, 0);
-    expect(rate.measure(0)).toBe(1_000);
-    expect(rate.measure(500)).toBe(10_000 / 10.5);
-  });
-
-  it('measures over the time the live windows span once past windows-1 of them', () => {
-    const rate = new ReplicationRate();
-    for (let second = 0; second < 11; second++) rate.record(1_000, second * 1_000);
-    expect(rate.measure(10_999)).toBeCloseTo(11_000 / 10.999, 6);
-  });
-
-  it('forgets a window 11 windows old', () => {
-    const rate = new ReplicationRate();
-    rate.record(5_000, 0);
-    rate.record(1_000, 10_500);
-    expect(rate.measure(10_999)).toBeCloseTo(6_000 / 10.999, 6);
-    expect(rate.measure(11_000)).toBe(1_000 / 10.5);
-  });
-});
 
 describe('ReplicationQuota', () => {
   it('is exceeded while the rate is above the bound, and never without a bound', () => {

@@ -12,6 +12,8 @@
 //
 // Pure: the caller passes the time (milliseconds on any monotonic scale) to every call.
 
+import { SampledRate } from '@gregor/ground';
+
 /** replication.quota.window.num, Kafka's default. */
 export const replicationQuotaWindowsDefault = 11;
 /** replication.quota.window.size.seconds, Kafka's default, in ms. */
@@ -40,60 +42,15 @@ export function parseThrottledReplicas(value: string, brokerId: number): Throttl
   return partitions.size === 0 ? undefined : partitions;
 }
 
-/** Kafka's Rate over a SampledTotal: a ring of per-window totals, measured over at least windows-1 full windows. */
-export class ReplicationRate {
-  private readonly totals: Float64Array;
-  private readonly startsMs: Float64Array;
-  private current = 0;
-
-  constructor(
-    private readonly windows = replicationQuotaWindowsDefault,
-    private readonly windowMs = replicationQuotaWindowMsDefault,
-  ) {
-    if (!Number.isInteger(windows) || windows < 1 || !(windowMs > 0)) {
-      throw new Error(`bad replication quota windows ${windows} x ${windowMs} ms`);
-    }
-    this.totals = new Float64Array(windows);
-    this.startsMs = new Float64Array(windows).fill(Number.NEGATIVE_INFINITY);
-  }
-
-  record(bytes: number, nowMs: number): void {
-    if (nowMs - this.startsMs[this.current]! >= this.windowMs) {
-      if (this.startsMs[this.current] !== Number.NEGATIVE_INFINITY) {
-        this.current = (this.current + 1) % this.windows;
-      }
-      this.totals[this.current] = 0;
-      this.startsMs[this.current] = nowMs;
-    }
-    this.totals[this.current]! += bytes;
-  }
-
-  /** Bytes per second over the live windows. */
-  measure(nowMs: number): number {
-    const ageMsMax = this.windows * this.windowMs;
-    let total = 0;
-    let oldestMs = nowMs;
-    for (let i = 0; i < this.windows; i++) {
-      const startMs = this.startsMs[i]!;
-      if (nowMs - startMs >= ageMsMax) continue;
-      total += this.totals[i]!;
-      if (startMs < oldestMs) oldestMs = startMs;
-    }
-    let elapsedMs = nowMs - oldestMs;
-    const fullWindows = Math.floor(elapsedMs / this.windowMs);
-    if (fullWindows < this.windows - 1) elapsedMs += (this.windows - 1 - fullWindows) * this.windowMs;
-    return total / (Math.max(elapsedMs, 1) / 1000);
-  }
-}
-
 /** One side's throttle (leader or follower) on one broker. */
 export class ReplicationQuota {
   private rateBytesPerSecond = replicationThrottleRateUnlimited;
   private readonly throttled = new Map<string, ThrottledPartitions>();
-  private readonly rate: ReplicationRate;
+  /** Kafka's Rate over a SampledTotal, as its ReplicationQuotaManager keeps it. */
+  private readonly rate: SampledRate;
 
   constructor(windows = replicationQuotaWindowsDefault, windowMs = replicationQuotaWindowMsDefault) {
-    this.rate = new ReplicationRate(windows, windowMs);
+    this.rate = new SampledRate({ windowMs, samples: windows });
   }
 
   /** Whether any partition is throttled: callers skip every other check when not (the hot path). */

@@ -5,7 +5,11 @@
 // accepts the same 2^-128 risk per pair).
 //
 // Memory: `slots` slots of 24 bytes (16 hash + 8 offset), a power of two no larger than the buffer;
-// the map is full at `loadFactor` of its slots so probe sequences stay short.
+// the map is full at `loadFactor` of its slots so probe sequences stay short. The table is made on
+// the first put, not with the map: every broker has a cleaner, but only one that cleans a
+// compacted log needs the table (with the default buffer 96 MiB, of which the offsets' 32 MiB are
+// written at once to mark every slot empty; the broker's resident memory grew by that much at the
+// cleaner's first pass before, with no compacted log on the broker at all).
 
 import { hash } from 'node:crypto';
 import { invariant } from '@gregor/ground';
@@ -20,8 +24,9 @@ export class OffsetMap {
   readonly slots: number;
   /** Entries the map accepts before it counts as full. */
   readonly entriesMax: number;
-  private readonly hashes: Int32Array;
-  private readonly offsets: Float64Array;
+  /** Empty until the first put (see above). */
+  private hashes = new Int32Array(0);
+  private offsets = new Float64Array(0);
   private readonly mask: number;
   private entryCount = 0;
   /** Largest offset put since the last clear, -1 when none. */
@@ -39,8 +44,11 @@ export class OffsetMap {
     this.mask = slots - 1;
     // At least one slot stays empty, so every probe sequence ends.
     this.entriesMax = Math.max(1, Math.min(slots - 1, Math.floor(slots * loadFactor)));
-    this.hashes = new Int32Array(slots * hashWords);
-    this.offsets = new Float64Array(slots).fill(emptySlot);
+  }
+
+  /** Bytes of the table now: 0 until the first put, then `slots` x offsetMapSlotBytes. */
+  get allocatedBytes(): number {
+    return this.hashes.byteLength + this.offsets.byteLength;
   }
 
   get entries(): number {
@@ -53,6 +61,7 @@ export class OffsetMap {
   }
 
   clear(): void {
+    // Without a table there is nothing to clear (and nothing to allocate yet).
     this.offsets.fill(emptySlot);
     this.entryCount = 0;
     this.latestOffset = -1;
@@ -61,6 +70,10 @@ export class OffsetMap {
   /** Records `offset` as the latest for `key`; offsets must be put in increasing order. */
   put(key: Buffer, offset: number): void {
     invariant(offset > this.latestOffset, () => `offset map: ${offset} put after ${this.latestOffset}`);
+    if (this.offsets.length === 0) {
+      this.hashes = new Int32Array(this.slots * hashWords);
+      this.offsets = new Float64Array(this.slots).fill(emptySlot);
+    }
     const digest = hash('md5', key, 'buffer');
     const slot = this.find(digest);
     if (this.offsets[slot] === emptySlot) {
@@ -78,6 +91,7 @@ export class OffsetMap {
 
   /** The latest offset put for `key`, or -1. */
   get(key: Buffer): number {
+    if (this.offsets.length === 0) return emptySlot;
     return this.offsets[this.find(hash('md5', key, 'buffer'))]!;
   }
 

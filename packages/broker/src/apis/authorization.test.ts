@@ -122,6 +122,7 @@ async function startCluster(withAuthorizer: boolean): Promise<void> {
     logger: cluster.logger,
     offsetsTopic: { numPartitions: 1, replicationFactor: 1 },
     groupInitialRebalanceDelayMs: 0,
+    metadataBarrier: cluster.metadataBarrier,
   });
   cluster.router = createRequestRouter(cluster.context, {
     ...apiHandlers({ groups, quorum }),

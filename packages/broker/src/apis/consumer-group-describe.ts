@@ -12,6 +12,7 @@
 import {
   type ApiKey,
   authorizedOperationsOmitted,
+  ErrorCode,
   type RequestBody,
   type ResponseInput,
 } from '@gregor/protocol';
@@ -28,9 +29,33 @@ const consumerMemberType = 1;
 export function createConsumerGroupDescribeHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
   return async (body: RequestBody<Key>, _apiVersion: number, context: RequestContext): Promise<Response> => {
     const topics = consumerTopicsOf(context.broker.metadata.image());
-    const response = await groups.request('ConsumerGroupDescribe', (coordinator, requestId, nowMs) =>
-      coordinator.consumerGroupDescribe(requestId, { groupIds: body.groupIds }, topics, nowMs),
-    );
+    // A coordinator deposed without knowing it yet must not describe its groups from memory (the
+    // metadata barrier, as DescribeGroups): those it cannot confirm are NOT_COORDINATOR.
+    const confirmed = await Promise.all(body.groupIds.map((groupId) => groups.confirmLeadership(groupId)));
+    const asked = body.groupIds.filter((_, index) => confirmed[index]);
+    const answered =
+      asked.length === 0
+        ? { groups: [] }
+        : await groups.request('ConsumerGroupDescribe', (coordinator, requestId, nowMs) =>
+            coordinator.consumerGroupDescribe(requestId, { groupIds: asked }, topics, nowMs),
+          );
+    let answeredIndex = 0;
+    const response = {
+      groups: body.groupIds.map((groupId, index) =>
+        confirmed[index]
+          ? answered.groups[answeredIndex++]!
+          : {
+              errorCode: ErrorCode.NOT_COORDINATOR,
+              errorMessage: null,
+              groupId,
+              groupState: '',
+              groupEpoch: 0,
+              assignmentEpoch: 0,
+              assignorName: '',
+              members: [],
+            },
+      ),
+    };
     const assignment = (a: (typeof response.groups)[number]['members'][number]['assignment']) => ({
       topicPartitions: a.topicPartitions.map((t) => ({
         topicId: t.topicId,

@@ -37,6 +37,7 @@ async function start(): Promise<void> {
     logger: cluster.logger,
     offsetsTopic: { numPartitions: offsetsPartitionCount, replicationFactor: 1 },
     groupInitialRebalanceDelayMs: 0,
+    metadataBarrier: cluster.metadataBarrier,
   });
   cluster.router = createRequestRouter(cluster.context, apiHandlers({ groups: driver }));
   const created = await cluster.request(ApiKey.CreateTopics, 4, {

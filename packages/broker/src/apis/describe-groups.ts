@@ -9,9 +9,12 @@
 // NOT_COORDINATOR, an unknown one of a partition it leads is reported Dead: without an error before
 // v6, with GROUP_ID_NOT_FOUND and "Group <id> not found." from v6 (KIP-1043), as Kafka does. Member metadata and
 // assignments are filled while the group is Stable only, as Kafka does. A KIP-848 consumer group is
-// "not a classic group": GROUP_ID_NOT_FOUND from v6, Dead before, as Kafka 4 answers. Authorization and the
+// "not a classic group": GROUP_ID_NOT_FOUND from v6, Dead before, as Kafka 4 answers. A group whose
+// coordinator here cannot confirm it still leads the group's offsets partition (a metadata barrier,
+// GroupCoordinatorDriver.confirmLeadership) is NOT_COORDINATOR. Authorization and the
 // authorized operations are group-authorization.ts's (describeGroupsAuthorized).
 
+import { describedGroupRefusal } from '@gregor/group';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ApiHandler } from './api-handler.js';
@@ -43,12 +46,24 @@ function describeError(
 
 export function createDescribeGroupsHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
   return async (body: RequestBody<Key>, apiVersion: number): Promise<Response> => {
-    const response = await groups.request('DescribeGroups', (coordinator, requestId, nowMs) =>
-      coordinator.describeGroups(requestId, { groups: body.groups }, nowMs),
+    // A coordinator deposed without knowing it yet must not describe its groups from memory.
+    const confirmed = await Promise.all(body.groups.map((groupId) => groups.confirmLeadership(groupId)));
+    const asked = body.groups.filter((_, index) => confirmed[index]);
+    const response =
+      asked.length === 0
+        ? { groups: [] }
+        : await groups.request('DescribeGroups', (coordinator, requestId, nowMs) =>
+            coordinator.describeGroups(requestId, { groups: asked }, nowMs),
+          );
+    let answeredIndex = 0;
+    const described = body.groups.map((groupId, index) =>
+      confirmed[index]
+        ? response.groups[answeredIndex++]!
+        : describedGroupRefusal(groupId, ErrorCode.NOT_COORDINATOR),
     );
     return {
       throttleTimeMs: 0,
-      groups: response.groups.map((group) => ({
+      groups: described.map((group) => ({
         ...describeError(
           apiVersion,
           group.errorCode,

@@ -39,7 +39,7 @@ async function describeQuorum(
 const nodes = () =>
   [1, 2].map((nodeId) => ({
     nodeId,
-    listeners: [{ name: 'CONTROLLER', host: `c${nodeId}`, port: 9093, securityProtocol: 0 }],
+    listeners: [{ name: 'CONTROLLER', host: `c${nodeId}`, port: 9093 }],
   }));
 
 const metadataPartition = {
@@ -76,8 +76,8 @@ describe('DescribeQuorum', () => {
       },
     ]);
     expect(response.nodes).toMatchObject([
-      { nodeId: 1, listeners: [{ name: 'CONTROLLER', host: 'c1', port: 9093, securityProtocol: 0 }] },
-      { nodeId: 2, listeners: [{ name: 'CONTROLLER', host: 'c2', port: 9093, securityProtocol: 0 }] },
+      { nodeId: 1, listeners: [{ name: 'CONTROLLER', host: 'c1', port: 9093 }] },
+      { nodeId: 2, listeners: [{ name: 'CONTROLLER', host: 'c2', port: 9093 }] },
     ]);
     // v0 has no timestamps: the fields decode to their defaults.
     const v0 = await describeQuorum({ describe: async () => view, nodes }, 0, metadataPartition);

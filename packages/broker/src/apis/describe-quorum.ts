@@ -3,7 +3,7 @@
 //   Response => error_code error_message(2+)
 //               [topics => topic_name [partitions => partition_index error_code error_message(2+)
 //                 leader_id leader_epoch high_watermark [current_voters] [observers]]]
-//               [nodes(2+) => node_id [listeners => name host port security_protocol]]
+//               [nodes(2+) => node_id [listeners => name host port]]
 //
 // The metadata quorum (`__cluster_metadata`, partition 0) as its Raft leader sees it: every voter's
 // log end offset and its last fetch and caught-up times. Kafka answers on the controller listener;
@@ -34,7 +34,6 @@ export interface QuorumNode {
     readonly name: string;
     readonly host: string;
     readonly port: number;
-    readonly securityProtocol: number;
   }[];
 }
 
@@ -95,7 +94,7 @@ export function createDescribeQuorumHandler(quorum: MetadataQuorum): ApiHandler<
       topics: [{ topicName: clusterMetadataTopicName, partitions: [partition] }],
       nodes: quorum.nodes().map((node) => ({
         nodeId: node.nodeId,
-        listeners: node.listeners.map((listener) => ({ ...listener })),
+        listeners: node.listeners.map(({ name, host, port }) => ({ name, host, port })),
       })),
     };
   };

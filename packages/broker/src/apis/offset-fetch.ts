@@ -12,9 +12,11 @@
 //                      error_code]
 //
 // A partition with nothing committed answers offset -1. v0-1 have no group-level error: the
-// coordinator repeats it on every requested partition, which is what those versions read.
+// coordinator repeats it on every requested partition, which is what those versions read. Before
+// answering, the coordinator confirms it still leads the group's offsets partition (a metadata
+// barrier, GroupCoordinatorDriver.confirmLeadership); unconfirmed, the group is NOT_COORDINATOR.
 
-import type { OffsetFetchResponse } from '@gregor/group';
+import { type OffsetFetchResponse, offsetFetchRefusal } from '@gregor/group';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ApiHandler } from './api-handler.js';
@@ -30,15 +32,20 @@ export const offsetFetchGroupsPerRequestMax = 10_000;
 type FetchTopics = readonly { readonly name: string; readonly partitionIndexes: readonly number[] }[] | null;
 
 export function createOffsetFetchHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
-  const fetchGroup = (
+  const fetchGroup = async (
     groupId: string,
     topics: FetchTopics,
     requireStable: boolean,
     member: { memberId: string | null; memberEpoch: number } = { memberId: null, memberEpoch: -1 },
-  ): Promise<OffsetFetchResponse> =>
-    groups.request('OffsetFetch', (coordinator, requestId, nowMs) =>
-      coordinator.offsetFetch(requestId, { groupId, topics, requireStable, ...member }, nowMs),
+  ): Promise<OffsetFetchResponse> => {
+    const request = { groupId, topics, requireStable, ...member };
+    // A coordinator deposed without knowing it yet must not answer from its memory.
+    if (!(await groups.confirmLeadership(groupId)))
+      return offsetFetchRefusal(request, ErrorCode.NOT_COORDINATOR);
+    return groups.request('OffsetFetch', (coordinator, requestId, nowMs) =>
+      coordinator.offsetFetch(requestId, request, nowMs),
     );
+  };
   const topicsOf = (response: OffsetFetchResponse) =>
     response.topics.map((topic) => ({
       name: topic.name,

@@ -2,12 +2,14 @@
 // the pure coordinator, appends to a real `__consumer_offsets` log and loads from it, on a manual
 // clock (held JoinGroups complete when the test moves time).
 
-import { SeededRandom } from '@gregor/ground';
+import { ManualClock, SeededRandom } from '@gregor/ground';
 import { coordinatorPartitionFor, decodeOffsetsRecord } from '@gregor/group';
 import { ApiKey, ErrorCode, iterateBatches, type RequestInput } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiHandlers } from '../apis/api-handlers.js';
 import { BrokerLease } from '../node/broker-lease.js';
+import { MetadataBarrier } from '../node/metadata-barrier.js';
+import { OffsetWatermark } from '../quorum/offset-watermark.js';
 import { createRequestRouter } from '../request-router.js';
 import { LocalClusterFixture, type LocalClusterOptions, settle } from '../testing/local-cluster-fixture.js';
 import { GroupCoordinatorDriver } from './group-coordinator-driver.js';
@@ -28,7 +30,10 @@ afterEach(async () => {
   await cluster.close();
 });
 
-async function start(options: LocalClusterOptions = {}): Promise<void> {
+async function start(
+  options: LocalClusterOptions = {},
+  metadataBarrier?: { confirm(): Promise<boolean> },
+): Promise<void> {
   cluster = await LocalClusterFixture.start(options);
   driver = new GroupCoordinatorDriver({
     brokerId: cluster.brokerId,
@@ -39,6 +44,7 @@ async function start(options: LocalClusterOptions = {}): Promise<void> {
     logger: cluster.logger,
     offsetsTopic: { numPartitions: offsetsPartitionCount, replicationFactor: 3 },
     groupInitialRebalanceDelayMs: initialRebalanceDelayMs,
+    metadataBarrier: metadataBarrier ?? cluster.metadataBarrier,
   });
   cluster.router = createRequestRouter(cluster.context, apiHandlers({ groups: driver }));
 }
@@ -182,6 +188,64 @@ describe('FindCoordinator', () => {
       requireStable: false,
     });
     expect(fetch.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+  });
+
+  it('asks the metadata barrier only for groups of partitions it owns, and answers groups in request order', async () => {
+    let confirmations = 0;
+    let confirming = true;
+    await start(
+      { otherBrokerIds: [2] },
+      {
+        confirm: async () => {
+          confirmations++;
+          return confirming;
+        },
+      },
+    );
+    await cluster.request(ApiKey.FindCoordinator, 0, { key: 'warmup' });
+    const topic = cluster.image().topic(offsetsTopicName)!;
+    const groupsLedBy = (leader: number) =>
+      Array.from({ length: 100 }, (_, i) => `group-${i}`).filter(
+        (groupId) =>
+          topic.partitions[coordinatorPartitionFor(groupId, offsetsPartitionCount)]!.leader === leader,
+      );
+    const [hereA, hereB] = groupsLedBy(cluster.brokerId);
+    const [there] = groupsLedBy(2);
+    await findCoordinator(hereA!);
+    await findCoordinator(hereB!);
+    const describe = () =>
+      cluster.request(ApiKey.DescribeGroups, 5, {
+        groups: [hereA!, there!, hereB!],
+        includeAuthorizedOperations: false,
+      });
+    const confirmed = await describe();
+    expect(confirmations).toBe(2);
+    expect(confirmed.groups.map((group) => [group.groupId, group.errorCode, group.groupState])).toEqual([
+      [hereA, ErrorCode.NONE, 'Dead'],
+      [there, ErrorCode.NOT_COORDINATOR, ''],
+      [hereB, ErrorCode.NONE, 'Dead'],
+    ]);
+    confirming = false;
+    const refused = await describe();
+    expect(refused.groups.map((group) => [group.groupId, group.errorCode])).toEqual([
+      [hereA, ErrorCode.NOT_COORDINATOR],
+      [there, ErrorCode.NOT_COORDINATOR],
+      [hereB, ErrorCode.NOT_COORDINATOR],
+    ]);
+    const fetched = await cluster.request(ApiKey.OffsetFetch, 8, {
+      groupId: '',
+      topics: [],
+      groups: [
+        { groupId: there!, topics: null },
+        { groupId: hereA!, topics: null },
+      ],
+      requireStable: false,
+    });
+    expect(fetched.groups.map((group) => [group.groupId, group.errorCode])).toEqual([
+      [there, ErrorCode.NOT_COORDINATOR],
+      [hereA, ErrorCode.NOT_COORDINATOR],
+    ]);
+    expect(confirmations).toBe(5);
   });
 });
 
@@ -638,5 +702,83 @@ describe('leadership of offsets partitions', () => {
     const fetched = await offsetFetch();
     expect(fetched.errorCode).toBe(ErrorCode.NONE);
     expect(fetched.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 41n, metadata: 'meta' });
+  });
+
+  it('a coordinator deposed by a change it has not applied yet does not answer OffsetFetch from memory', async () => {
+    // The chaos campaign's case: a preferred election moved the offsets partition to another
+    // broker, which completed a commit this one had appended; until this broker applies that
+    // metadata it still holds the partition (and its leader lease) with the commit missing.
+    // Here the quorum's committed metadata end and this broker's applied end are moved by hand.
+    let quorumEnd = 0;
+    let controllerReachable = true;
+    const applied = new OffsetWatermark(0);
+    const barrier = new MetadataBarrier(
+      {
+        committedEndOffset: async () => (controllerReachable ? quorumEnd : undefined),
+        appliedUpTo: (endOffset, timeoutMs) => applied.waitFor(endOffset, timeoutMs),
+      },
+      new ManualClock(0),
+      60_000,
+    );
+    await start({}, barrier);
+    await createTopic('orders', 1);
+    const groupId = 'deposed';
+    await findCoordinator(groupId);
+    const { memberId, generationId } = await joinAndSync(groupId);
+    expect(
+      (await commit(groupId, memberId, generationId, 'orders', 41)).topics[0]!.partitions[0]!.errorCode,
+    ).toBe(ErrorCode.NONE);
+    const partitionIndex = coordinatorPartitionFor(groupId, offsetsPartitionCount);
+    const offsetFetch = () =>
+      cluster.request(ApiKey.OffsetFetch, 5, {
+        groupId,
+        topics: [{ name: 'orders', partitionIndexes: [0] }],
+        requireStable: false,
+      });
+    expect((await offsetFetch()).topics[0]!.partitions[0]!.committedOffset).toBe(41n);
+
+    // No controller answers: the read is refused although the partition is still loaded here.
+    controllerReachable = false;
+    const unconfirmed = await offsetFetch();
+    expect(unconfirmed.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    expect(unconfirmed.topics[0]!.partitions[0]).toMatchObject({
+      committedOffset: -1n,
+      errorCode: ErrorCode.NOT_COORDINATOR,
+    });
+    expect(driver.ownedPartitions()).toContain(partitionIndex);
+    // DescribeGroups is refused too.
+    const described = await cluster.request(ApiKey.DescribeGroups, 5, {
+      groups: [groupId],
+      includeAuthorizedOperations: false,
+    });
+    expect(described.groups[0]).toMatchObject({
+      groupId,
+      errorCode: ErrorCode.NOT_COORDINATOR,
+      groupState: '',
+    });
+    controllerReachable = true;
+    const describedAgain = await cluster.request(ApiKey.DescribeGroups, 5, {
+      groups: [groupId],
+      includeAuthorizedOperations: false,
+    });
+    expect(describedAgain.groups[0]).toMatchObject({ errorCode: ErrorCode.NONE, groupState: 'Stable' });
+
+    // The quorum committed the move (metadata entry 0); this broker has not applied it.
+    quorumEnd = 1;
+    let answer: Awaited<ReturnType<typeof offsetFetch>> | undefined;
+    const pending = offsetFetch().then((response) => {
+      answer = response;
+    });
+    await settle(() => false, 200).catch(() => undefined);
+    expect(answer, 'answered before the committed metadata was applied').toBeUndefined();
+    expect(driver.ownedPartitions()).toContain(partitionIndex);
+
+    // It applies the move: the partition is unloaded, and the held read is refused.
+    await cluster.heartbeat(cluster.brokerId, { wantFence: true });
+    applied.advanceTo(1);
+    await pending;
+    expect(driver.ownedPartitions()).toEqual([]);
+    expect(answer!.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    expect(answer!.topics[0]!.partitions[0]!.committedOffset).toBe(-1n);
   });
 });

@@ -17,10 +17,17 @@
 //    offsets partitions this broker leads (and in which leader epoch) with what it owns: a new
 //    leadership loads the partition's groups from its log (requests answer
 //    COORDINATOR_LOAD_IN_PROGRESS meanwhile); a lost one unloads them (NOT_COORDINATOR from then on).
+//  - Reads of committed offsets (OffsetFetch) first confirm that this broker still leads the
+//    group's partition (`confirmLeadership`): a broker learns that it was deposed only when it
+//    applies the metadata that says so, and meanwhile the new leader may have completed commits
+//    this one never applied (an append it made as leader, committed under its successor). The
+//    confirmation is a metadata barrier (node/metadata-barrier.ts); a read it cannot confirm is
+//    answered NOT_COORDINATOR, and the client finds the coordinator again.
 
 import type { Clock, Random, TimerHandle, TimerScheduler } from '@gregor/ground';
 import {
   type AppendToken,
+  coordinatorPartitionFor,
   GroupCoordinator,
   type GroupCoordinatorConfig,
   type GroupEffect,
@@ -67,6 +74,11 @@ export interface GroupCoordinatorDriverOptions {
   readonly offsetsCommitTimeoutMs?: number;
   /** Further coordinator settings (session timeout bounds, limits); Kafka's defaults otherwise. */
   readonly coordinatorConfig?: Partial<Omit<GroupCoordinatorConfig, 'offsetsPartitionCount'>>;
+  /**
+   * Confirms that this broker has applied every metadata change committed before the call (false:
+   * could not): what `confirmLeadership` waits for (node/metadata-barrier.ts in production).
+   */
+  readonly metadataBarrier: { confirm(): Promise<boolean> };
 }
 
 interface OwnedPartition extends LedPartition {
@@ -90,7 +102,7 @@ export class GroupCoordinatorDriver {
   private closed = false;
 
   constructor(private readonly options: GroupCoordinatorDriverOptions) {
-    this.offsetsTopicCreator = new OffsetsTopicCreator(options.offsetsTopic);
+    this.offsetsTopicCreator = new OffsetsTopicCreator(options.offsetsTopic, options.timers);
     this.coordinator = this.newCoordinator(options.offsetsTopic.numPartitions);
     options.replicaManager.onImageApplied((image) => this.onImageApplied(image));
     options.replicaManager.onLeaseChanged(() => this.onImageApplied(options.replicaManager.image));
@@ -132,6 +144,20 @@ export class GroupCoordinatorDriver {
       }
     }
     return offsets;
+  }
+
+  /**
+   * Before a read of committed offsets for `groupId`: true when the coordinator may answer it
+   * (from state that is current, or with an error of its own), false when it must be refused with
+   * NOT_COORDINATOR. A group whose partition this broker does not own, or is still loading, needs
+   * no confirmation: the coordinator answers NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS from
+   * nothing stale. Otherwise the metadata barrier makes sure that a leadership moved away before
+   * this call is applied here (and the partition unloaded) before the coordinator is asked.
+   */
+  async confirmLeadership(groupId: string): Promise<boolean> {
+    const partitionIndex = coordinatorPartitionFor(groupId, this.coordinator.config.offsetsPartitionCount);
+    if (!this.owned.has(partitionIndex) || this.coordinator.isLoading(partitionIndex)) return true;
+    return this.options.metadataBarrier.confirm();
   }
 
   /**

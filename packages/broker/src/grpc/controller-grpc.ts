@@ -36,6 +36,7 @@ const methodNames = [
   'AlterPartitionReassignments',
   'DescribeQuorum',
   'UnregisterBroker',
+  'MetadataBarrier',
 ] as const satisfies readonly ControllerRpcName[];
 // Every RPC of ControllerRpcs is served: one left out here would answer UNIMPLEMENTED over gRPC
 // while working on the active controller's own node, which only a multi-node test would notice.

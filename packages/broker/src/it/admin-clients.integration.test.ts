@@ -19,14 +19,23 @@
 //   (IncrementalAlterConfigs), deletes a partition's committed offset and is refused the held
 //   group's (OffsetDelete), and adds, describes and deletes a SCRAM credential, a user without one
 //   being RESOURCE_NOT_FOUND (AlterUserScramCredentials, DescribeUserScramCredentials).
+// - @platformatic/kafka's DescribeCluster v1 codec sees the cluster id, controller and brokers that
+//   librdkafka sees and the processes listen on; a SCRAM credential @platformatic/kafka adds (its
+//   salted password computed here) is described by librdkafka and the other way round, and a
+//   deletion by one is what the other sees (Describe/AlterUserScramCredentials).
 // - @platformatic/kafka and librdkafka delete records up to an offset and to the high watermark,
 //   past it OFFSET_OUT_OF_RANGE, and kafkajs sees the new log start offsets (DeleteRecords).
 
 import { execFileSync } from 'node:child_process';
+import { pbkdf2Sync } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import {
   AclOperations,
   AclPermissionTypes,
+  alterUserScramCredentialsV0,
+  Connection,
+  describeClusterV1,
+  describeUserScramCredentialsV0,
   Admin as PlatformaticAdmin,
   ResourcePatternTypes,
   ResourceTypes,
@@ -57,6 +66,11 @@ const electionNotNeeded = 84;
 const unknownTopicOrPartition = 3;
 const resourceNotFound = 91;
 const offsetOutOfRange = 1;
+/** DescribeCluster's endpoint_type for brokers (KIP-919). */
+const brokersEndpointType = 1;
+/** ScramMechanism ids of the SCRAM APIs (KIP-554). */
+const scramSha256 = 1;
+const scramSha512 = 2;
 
 const topic = 'admin-clients';
 const heldGroup = 'admin-held';
@@ -195,6 +209,20 @@ async function eventually<T>(read: () => Promise<T> | T, done: (value: T) => boo
     value = await read();
   }
   return value;
+}
+
+/** Runs `body` on one @platformatic/kafka connection to the bootstrap broker (its raw API codecs). */
+async function withPlatformatic<T>(
+  clientId: string,
+  body: (connection: Connection) => Promise<T>,
+): Promise<T> {
+  const connection = new Connection(clientId);
+  await connection.connect('127.0.0.1', cluster.node(2).kafkaPort);
+  try {
+    return await body(connection);
+  } finally {
+    await connection.close();
+  }
 }
 
 /** The topic's configs as kafkajs describes them: name -> [value, isDefault]. */
@@ -601,6 +629,133 @@ describe('admin APIs with independent clients against three broker processes', (
       [0, '-1'],
       [1, '-1'],
       [2, '1'],
+    ]);
+  });
+
+  it("@platformatic/kafka and librdkafka see the same cluster and each other's SCRAM users (DescribeCluster, Describe/AlterUserScramCredentials)", async () => {
+    // DescribeCluster: @platformatic/kafka's v1 codec and librdkafka's C API against the processes.
+    const [rdkCluster] = librdkafka([{ op: 'describe_cluster' }]) as {
+      nodes: number[];
+      controller: number;
+      cluster_id: string;
+    }[];
+    const described = await withPlatformatic('describe-cluster', (connection) =>
+      describeClusterV1.api.async(connection, true, brokersEndpointType),
+    );
+    expect(described).toMatchObject({
+      errorCode: 0,
+      endpointType: brokersEndpointType,
+      clusterId: rdkCluster!.cluster_id,
+      controllerId: rdkCluster!.controller,
+    });
+    expect(described.brokers.map((broker) => [broker.brokerId, broker.host, broker.port])).toEqual(
+      cluster.nodes.map((node) => [node.id, '127.0.0.1', node.kafkaPort]),
+    );
+    expect(rdkCluster!.nodes).toEqual(cluster.nodes.map((node) => node.id));
+    expect([1, 2, 3]).toContain(described.controllerId);
+    // ANONYMOUS is a super user: every cluster operation is authorized (Kafka's bit set, 1 << op).
+    for (const operation of [AclOperations.ALTER, AclOperations.DESCRIBE, AclOperations.CLUSTER_ACTION]) {
+      expect(described.clusterAuthorizedOperations & (1 << operation)).not.toBe(0);
+    }
+
+    // AlterUserScramCredentials from @platformatic/kafka (salt and salted password computed here,
+    // RFC 5802), described by librdkafka; librdkafka's user described by @platformatic/kafka.
+    const salt = Buffer.from('platformatic-salt');
+    const upserted = await withPlatformatic('scram-upsert', (connection) =>
+      alterUserScramCredentialsV0.api.async(
+        connection,
+        [],
+        [
+          {
+            name: 'dave',
+            mechanism: scramSha256,
+            iterations: 4096,
+            salt,
+            saltedPassword: pbkdf2Sync('d-secret', salt, 4096, 32, 'sha256'),
+          },
+        ],
+      ),
+    );
+    expect(upserted.results).toEqual([{ user: 'dave', errorCode: 0, errorMessage: null }]);
+    const daveSeen = {
+      error: 0,
+      users: { dave: { error: 0, credentials: [['SCRAM-SHA-256', 4096]] } },
+    };
+    expect(
+      await eventually(
+        () => librdkafka([{ op: 'describe_scram', users: ['dave'] }])[0],
+        deepEqualTo(daveSeen),
+      ),
+    ).toEqual(daveSeen);
+    expect(
+      librdkafka([
+        {
+          op: 'upsert_scram',
+          user: 'erin',
+          mechanism: 'SCRAM-SHA-512',
+          iterations: 8192,
+          password: 'e-secret',
+        },
+      ]),
+    ).toEqual([{ error: 0 }]);
+    const platformaticView = () =>
+      withPlatformatic('scram-describe', (connection) =>
+        describeUserScramCredentialsV0.api
+          .async(connection, [{ name: 'dave' }, { name: 'erin' }, { name: 'nobody' }])
+          .catch(
+            (error: { response?: unknown }) =>
+              error.response as describeUserScramCredentialsV0.DescribeUserScramCredentialsResponse,
+          ),
+      ).then((response) =>
+        response.results.map((result) => [
+          result.user,
+          result.errorCode,
+          result.credentialInfos.map((info) => [info.mechanism, info.iterations]),
+        ]),
+      );
+    const bothSeen = [
+      ['dave', 0, [[scramSha256, 4096]]],
+      ['erin', 0, [[scramSha512, 8192]]],
+      ['nobody', resourceNotFound, []],
+    ];
+    expect(await eventually(platformaticView, deepEqualTo(bothSeen))).toEqual(bothSeen);
+
+    // A deletion by one client is what the other sees; deleting a mechanism the user lacks is
+    // RESOURCE_NOT_FOUND, as on Kafka.
+    const deleted = await withPlatformatic('scram-delete', (connection) =>
+      alterUserScramCredentialsV0.api
+        .async(
+          connection,
+          [
+            { name: 'erin', mechanism: scramSha512 },
+            { name: 'dave', mechanism: scramSha512 },
+          ],
+          [],
+        )
+        .catch(
+          (error: { response?: unknown }) =>
+            error.response as alterUserScramCredentialsV0.AlterUserScramCredentialsResponse,
+        ),
+    );
+    expect(deleted.results.map((result) => [result.user, result.errorCode])).toEqual([
+      ['erin', 0],
+      ['dave', resourceNotFound],
+    ]);
+    const erinGone = {
+      error: 0,
+      users: {
+        dave: { error: 0, credentials: [['SCRAM-SHA-256', 4096]] },
+        erin: { error: resourceNotFound, credentials: [] },
+      },
+    };
+    expect(
+      await eventually(
+        () => librdkafka([{ op: 'describe_scram', users: ['dave', 'erin'] }])[0],
+        deepEqualTo(erinGone),
+      ),
+    ).toEqual(erinGone);
+    expect(librdkafka([{ op: 'delete_scram', user: 'dave', mechanism: 'SCRAM-SHA-256' }])).toEqual([
+      { error: 0 },
     ]);
   });
 

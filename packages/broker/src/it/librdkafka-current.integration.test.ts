@@ -8,12 +8,17 @@
 // batch refused for its keyless records on a compacted topic, whose records librdkafka fails one
 // by one from the Produce response's record_errors (KIP-467). The nodes' request metrics show the
 // versions librdkafka 2.15 picks from what Gregor serves: Metadata v13 and Fetch v16 (by topic id).
+// A consumer whose partition leader is killed validates its position on the new leader with
+// OffsetForLeaderEpoch (KIP-320), as the new leader's request metrics show; the epoch ends the leader
+// answers are the epoch boundaries its log holds.
 // No node may close a connection for a request it could not read.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApiKey, KafkaConnection } from '@gregor/client';
 import { CompressionType, type DecodedBatch, iterateBatches } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -78,6 +83,32 @@ function confluent<T>(command: object): T {
   const answer = JSON.parse(output) as T & { librdkafka: string };
   expect(answer.librdkafka).toBe(currentLibrdkafkaVersion);
   return answer;
+}
+
+const fencedLeaderEpoch = 74;
+/** Polls of a condition the cluster reaches on its own (a new leader, a file the client writes). */
+const waitAttemptsMax = 300;
+const waitPauseMs = 200;
+async function waitForValue<T>(what: string, read: () => T | undefined): Promise<T> {
+  for (let attempt = 0; attempt < waitAttemptsMax; attempt++) {
+    const value = read();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, waitPauseMs));
+  }
+  throw new Error(`gave up waiting for ${what}\n${cluster.tail()}`);
+}
+
+/** A node's request counts from its Prometheus metrics: "Name vN" -> count. */
+async function requestCounts(id: number): Promise<Map<string, number>> {
+  const response = await fetch(`http://127.0.0.1:${cluster.node(id).metricsPort}/metrics`);
+  expect(response.status).toBe(200);
+  const counts = new Map<string, number>();
+  for (const line of (await response.text()).split('\n')) {
+    const match =
+      /^kafka_network_requestmetrics_requests_total\{request="(\w+)",version="(\d+)"\} (\S+)$/.exec(line);
+    if (match !== null) counts.set(`${match[1]} v${match[2]}`, Number(match[3]));
+  }
+  return counts;
 }
 
 interface KcatMetadata {
@@ -372,6 +403,136 @@ describe(`librdkafka ${currentLibrdkafkaVersion} (kcat, confluent-kafka-python) 
       partitions: [0, 1, 2],
     });
     expect(committed.committed).toEqual({ 0: 2, 1: 2, 2: 2 });
+  });
+
+  it("a consumer that sees its partition's leader killed validates its position on the new leader (OffsetForLeaderEpoch, KIP-320)", async () => {
+    expect(kcatLibrdkafkaVersion(env)).toBe(currentLibrdkafkaVersion);
+    const topic = 'rdk-leader-change';
+    for (const index of [0, 1, 2])
+      kcat(['-P', '-t', topic, '-p', String(index), '-X', 'acks=all'], 'warmup\n');
+    // The bootstrap node (2) stays up: pick a partition another node leads.
+    const partitions = await waitForValue('every partition of the topic led', () => {
+      const listed = kcatMetadata(topic).topics.find((entry) => entry.topic === topic)?.partitions ?? [];
+      return listed.length === 3 && listed.every((entry) => entry.leader > 0) ? listed : undefined;
+    });
+    const { partition, leader: oldLeader } = partitions.find((entry) => entry.leader !== 2)!;
+    kcat(['-P', '-t', topic, '-p', String(partition), '-X', 'acks=all'], 'before-0\nbefore-1\nbefore-2\n');
+    const before = storedBatches(topic, partition);
+    const oldEpoch = before[0]!.header.partitionLeaderEpoch;
+    expect(before.every((batch) => batch.header.partitionLeaderEpoch === oldEpoch)).toBe(true);
+
+    const scratch = mkdtempSync(join(tmpdir(), 'rdk-leader-change-'));
+    const readyFile = join(scratch, 'ready');
+    const consumer = spawn('/usr/bin/python3', [pythonClient], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    consumer.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    consumer.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = once(consumer, 'exit');
+    consumer.stdin.end(
+      JSON.stringify({
+        bootstrap,
+        op: 'consume_across_leader_change',
+        topic,
+        partition,
+        before: 4,
+        after: 3,
+        ready_file: readyFile,
+        timeout_ms: 90_000,
+      }),
+    );
+    try {
+      await waitForValue('the consumer read the first records', () =>
+        existsSync(readyFile) ? true : undefined,
+      );
+      await cluster.kill(oldLeader);
+      const newLeader = await waitForValue('a new leader', () => {
+        const leader = kcatMetadata(topic)
+          .topics.find((entry) => entry.topic === topic)
+          ?.partitions.find((entry) => entry.partition === partition)?.leader;
+        return leader !== undefined && leader > 0 && leader !== oldLeader ? leader : undefined;
+      });
+      kcat(['-P', '-t', topic, '-p', String(partition), '-X', 'acks=all'], 'after-0\nafter-1\nafter-2\n');
+      const [code] = (await exited) as [number | null];
+      // librdkafka logs the lost connection to the killed leader on stderr: shown only on failure.
+      expect(code, stderr).toBe(0);
+      const answer = JSON.parse(stdout) as {
+        records: { offset: number; value: string }[];
+        errors: string[];
+        librdkafka: string;
+      };
+      expect(answer.librdkafka).toBe(currentLibrdkafkaVersion);
+      expect(answer.records).toEqual(
+        ['warmup', 'before-0', 'before-1', 'before-2', 'after-0', 'after-1', 'after-2'].map(
+          (value, offset) => ({
+            offset,
+            value,
+          }),
+        ),
+      );
+
+      // The broker's state: the new leader wrote the later records under a higher epoch.
+      const file = join(
+        cluster.node(newLeader).dataDir,
+        'logs',
+        `${topic}-${partition}`,
+        '00000000000000000000.log',
+      );
+      const stored = [...iterateBatches(readFileSync(file))];
+      const newEpoch = stored.at(-1)!.header.partitionLeaderEpoch;
+      expect(newEpoch).toBeGreaterThan(oldEpoch);
+      expect(stored.at(-1)!.header.baseOffset).toBe(4);
+      // librdkafka validated its position (fetched under oldEpoch) on the new leader.
+      const requests = await requestCounts(newLeader);
+      expect([...requests.keys()].filter((key) => key.startsWith('OffsetForLeaderEpoch '))).not.toEqual([]);
+
+      // The epochs' ends as the new leader answers them (over Gregor's own client: @platformatic/kafka
+      // 1.35 decodes OffsetForLeaderEpoch v4 with error_code and partition swapped, against Kafka's
+      // spec): the old epoch ends where the new one starts (4), the current one at the log end (7),
+      // and a request naming the old epoch as current is FENCED_LEADER_EPOCH.
+      const connection = await KafkaConnection.open({
+        host: '127.0.0.1',
+        port: cluster.node(newLeader).kafkaPort,
+        connectTimeoutMs: 2_000,
+      });
+      try {
+        const ask = async (currentLeaderEpoch: number, leaderEpoch: number) => {
+          const response = await connection.call(
+            ApiKey.OffsetForLeaderEpoch,
+            4,
+            {
+              replicaId: -1,
+              topics: [{ topic, partitions: [{ partition, currentLeaderEpoch, leaderEpoch }] }],
+            },
+            5_000,
+          );
+          return response.topics[0]!.partitions[0]!;
+        };
+        expect(await ask(newEpoch, oldEpoch)).toEqual({
+          errorCode: 0,
+          partition,
+          leaderEpoch: oldEpoch,
+          endOffset: 4n,
+        });
+        expect(await ask(newEpoch, newEpoch)).toEqual({
+          errorCode: 0,
+          partition,
+          leaderEpoch: newEpoch,
+          endOffset: 7n,
+        });
+        expect(await ask(oldEpoch, oldEpoch)).toMatchObject({ partition, errorCode: fencedLeaderEpoch });
+      } finally {
+        connection.close();
+      }
+    } finally {
+      if (consumer.exitCode === null && consumer.signalCode === null) consumer.kill('SIGKILL');
+      rmSync(scratch, { recursive: true, force: true });
+      await cluster.restart(oldLeader);
+    }
   });
 
   it('librdkafka 2.15 asked Metadata v13 and fetched with Fetch v16, by topic id', async () => {

@@ -1,8 +1,10 @@
 // The operator APIs on three real processes, driven through the built `gregor` CLI as operators
 // run it (kafka-metadata-quorum.sh, kafka-leader-election.sh, kafka-log-dirs.sh and
-// kafka-transactions.sh describe-producers, kafka-topics.sh --describe over DescribeTopicPartitions,
-// also sent by @platformatic/kafka; ListConfigResources; kafka-cluster.sh cluster-id and unregister),
-// with every effect checked over the Kafka protocol.
+// kafka-transactions.sh describe-producers, kafka-topics.sh --describe over DescribeTopicPartitions;
+// ListConfigResources; kafka-cluster.sh cluster-id and unregister), with every effect checked over
+// the Kafka protocol. @platformatic/kafka's codecs (written without Gregor) are the second client of
+// DescribeQuorum, DescribeProducers, DescribeTopicPartitions and UnregisterBroker, checked against
+// the CLI's view and the processes' ports.
 // Automatic preferred-leader rebalancing is off, so only the tool moves leadership back.
 // Waits poll observable state with a bound; nothing asserts on timing.
 
@@ -13,6 +15,8 @@ import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { CompressionType, ErrorCode, encodeRecordBatch, listedConfigResourceType } from '@gregor/protocol';
 import {
   Connection,
+  describeProducersV0,
+  describeQuorumV2,
   describeTopicPartitionsV0,
   listClientMetricsResourcesV0,
   unregisterBrokerV0,
@@ -43,6 +47,17 @@ async function withConnection<T>(id: number, body: (connection: KafkaConnection)
     return await body(connection);
   } finally {
     connection.close();
+  }
+}
+
+/** Runs `body` on a @platformatic/kafka connection to node `id` (its raw API codecs). */
+async function withPlatformatic<T>(id: number, body: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = new Connection(`operator-platformatic-${id}`);
+  await connection.connect('127.0.0.1', cluster.node(id).kafkaPort);
+  try {
+    return await body(connection);
+  } finally {
+    await connection.close();
   }
 }
 
@@ -113,6 +128,31 @@ describe('gregor metadata-quorum (DescribeQuorum)', () => {
       expect(field('CurrentVoters')).toContain(`"CONTROLLER://127.0.0.1:${cluster.node(id).quorumPort}"`);
     }
     expect(field('CurrentObservers')).toBe('[]');
+
+    // @platformatic/kafka's DescribeQuorum v2 codec (a client written without Gregor) sees the same
+    // leader, epoch and voters, and the voters' CONTROLLER listeners are the processes' quorum ports.
+    const quorum = await withPlatformatic(1, (connection) =>
+      describeQuorumV2.api.async(connection, [
+        { topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] },
+      ]),
+    );
+    expect(quorum.errorCode).toBe(0);
+    const [partition] = quorum.topics[0]!.partitions;
+    expect(partition).toMatchObject({
+      partitionIndex: 0,
+      errorCode: 0,
+      leaderId: controllerId,
+      leaderEpoch: Number(field('LeaderEpoch')),
+      observers: [],
+    });
+    expect(partition!.highWatermark).toBeGreaterThan(0n);
+    expect(partition!.currentVoters.map((voter) => voter.replicaId).sort()).toEqual([1, 2, 3]);
+    for (const voter of partition!.currentVoters) expect(voter.logEndOffset).toBeGreaterThan(0n);
+    expect(
+      quorum.nodes
+        .map((node) => [node.nodeId, node.listeners.map((l) => [l.name, l.host, l.port])])
+        .sort((a, b) => Number(a[0]) - Number(b[0])),
+    ).toEqual([1, 2, 3].map((id) => [id, [['CONTROLLER', '127.0.0.1', cluster.node(id).quorumPort]]]));
   });
 
   it('--replication lists the leader and two followers, each with a log end offset and fetch times', async () => {
@@ -461,6 +501,36 @@ describe('gregor transactions describe-producers (DescribeProducers)', () => {
     );
     expect(follower.code).toBe(1);
     expect(follower.stderr).toContain('NOT_LEADER_OR_FOLLOWER');
+
+    // @platformatic/kafka's DescribeProducers v0 codec sees the same producer on the leader (2);
+    // the follower (3) answers NOT_LEADER_OR_FOLLOWER for the partition.
+    const describeOn = (id: number) =>
+      withPlatformatic(id, (connection) =>
+        describeProducersV0.api
+          .async(connection, [{ name: 'produced', partitionIndexes: [0] }])
+          .catch(
+            (error: { response?: unknown }) =>
+              error.response as describeProducersV0.DescribeProducersResponse,
+          ),
+      ).then((response) => response.topics[0]!.partitions[0]!);
+    const onLeader = await describeOn(2);
+    expect(onLeader).toMatchObject({ partitionIndex: 0, errorCode: 0 });
+    expect(onLeader.activeProducers).toEqual([
+      {
+        producerId: BigInt(id),
+        producerEpoch,
+        lastSequence: 2,
+        lastTimestamp: BigInt(row![4]!),
+        coordinatorEpoch: -1,
+        currentTxnStartOffset: -1n,
+      },
+    ]);
+    const onFollower = await describeOn(3);
+    expect(onFollower).toMatchObject({
+      partitionIndex: 0,
+      errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      activeProducers: [],
+    });
   });
 });
 

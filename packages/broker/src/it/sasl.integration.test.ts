@@ -6,21 +6,27 @@
 // kcat and confluent-kafka-python with SASL_SSL + SCRAM-SHA-512, kafkajs with PLAIN and
 // SCRAM-SHA-256 over SSL, kafka-python with SASL_PLAINTEXT + PLAIN (SaslHandshake v0, bare tokens).
 // A wrong password and an unknown user are refused alike (SASL_AUTHENTICATION_FAILED), and the
-// broker logs the claimed principal and the client's address.
+// broker logs the claimed principal and the client's address. A credential @platformatic/kafka
+// stores with AlterUserScramCredentials (salted password computed client-side) logs kafkajs in.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
+import { alterUserScramCredentialsV0, Connection, describeUserScramCredentialsV0 } from '@platformatic/kafka';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 import { makeTestCertificates, type TestCertificates } from '../testing/test-certificates.js';
 
 const clientTimeoutMs = 60_000;
+/** ScramMechanism ids of the SCRAM APIs (KIP-554). */
+const scramSha256 = 1;
+const scramSha512 = 2;
 const pythonClient = new URL('./python/confluent_kafka_client.py', import.meta.url).pathname;
 const plainJaas =
   'org.apache.kafka.common.security.plain.PlainLoginModule required ' +
@@ -255,6 +261,53 @@ describe('SASL', () => {
       /"principal":"User:mallory","mechanism":"SCRAM-SHA-512","reason":"invalid credentials","msg":"failed authentication"/,
     );
     await logged(/"remote":"127\.0\.0\.1:\d+","principal":"User:alice","mechanism":"SCRAM-SHA-512"/);
+  });
+
+  it("a SCRAM credential @platformatic/kafka stores (AlterUserScramCredentials, salted here) logs kafkajs in; it describes alice's as gregor users stored it", async () => {
+    const connection = new Connection('sasl-platformatic');
+    await connection.connect('127.0.0.1', port('PLAINTEXT'));
+    try {
+      const salt = randomBytes(24);
+      const stored = await alterUserScramCredentialsV0.api.async(
+        connection,
+        [],
+        [
+          {
+            name: 'dora',
+            mechanism: scramSha256,
+            iterations: 4096,
+            salt,
+            saltedPassword: pbkdf2Sync('dora-secret', salt, 4096, 32, 'sha256'),
+          },
+        ],
+      );
+      expect(stored.results).toEqual([{ user: 'dora', errorCode: 0, errorMessage: null }]);
+      const described = await describeUserScramCredentialsV0.api.async(connection, [{ name: 'alice' }]);
+      expect(described.results).toEqual([
+        {
+          user: 'alice',
+          errorCode: 0,
+          errorMessage: null,
+          credentialInfos: [{ mechanism: scramSha512, iterations: 8192 }],
+        },
+      ]);
+    } finally {
+      await connection.close();
+    }
+    const login = async (password: string) => {
+      const admin = kafkajs({ mechanism: 'scram-sha-256', username: 'dora', password }).admin();
+      try {
+        await admin.connect();
+        await admin.listTopics();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    expect(await login('dora-secret')).toBe(true);
+    expect(await login('wrong')).toBe(false);
   });
 
   it('kcat with a wrong password gets no metadata', async () => {

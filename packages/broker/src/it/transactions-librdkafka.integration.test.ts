@@ -7,9 +7,11 @@
 // consume-transform-produce with send_offsets_to_transaction commits the group's offsets with it;
 // a killed coordinator's open transaction is taken over and aborted by the next one;
 // after a kill -9 of every node the outcomes hold (producer state and coordinators rebuilt from logs);
-// a timeout above transaction.max.timeout.ms is refused.
+// a timeout above transaction.max.timeout.ms is refused. ListTransactions and DescribeTransactions
+// through `gregor transactions` and @platformatic/kafka's codecs, which must agree.
 
 import { execFileSync } from 'node:child_process';
+import { Connection, describeTransactionsV0, listTransactionsV1 } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentLibrdkafkaEnv, currentLibrdkafkaVersion } from '../testing/current-librdkafka.js';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
@@ -57,6 +59,17 @@ function run<T>(command: object): T {
   const answer = JSON.parse(output) as T & { librdkafka: string };
   expect(answer.librdkafka).toBe(currentLibrdkafkaVersion);
   return answer;
+}
+
+/** Runs `body` on a @platformatic/kafka connection to node `id` (its raw API codecs). */
+async function withPlatformatic<T>(id: number, body: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = new Connection(`txn-platformatic-${id}`);
+  await connection.connect('127.0.0.1', cluster.node(id).kafkaPort);
+  try {
+    return await body(connection);
+  } finally {
+    await connection.close();
+  }
 }
 
 interface ReadAnswer {
@@ -132,7 +145,7 @@ describe('librdkafka transactions', () => {
     expect(values(read(topic, 'read_uncommitted'))).toEqual(['hung']);
   });
 
-  it('gregor transactions lists and describes the ids with their states (ListTransactions, DescribeTransactions)', () => {
+  it('gregor transactions and @platformatic/kafka list and describe the ids with their states (ListTransactions, DescribeTransactions)', async () => {
     const gregor = (...args: string[]): string =>
       execFileSync('node', [cliPath, 'transactions', '--bootstrap-server', bootstrap, ...args], {
         encoding: 'utf8',
@@ -167,6 +180,64 @@ describe('librdkafka transactions', () => {
     // Aborted by the coordinator at its timeout, under a bumped epoch (0 → 1).
     expect(described).toMatchObject({ 1: 'hung', 3: '1', 4: 'CompleteAbort', 5: '2000' });
     expect(() => gregor('describe', '--transactional-id', 'never-used')).toThrow(/does not exist/);
+
+    // @platformatic/kafka's codecs (a second client, written without Gregor) as Kafka's admin client
+    // uses them: ListTransactions on every broker (each lists the ids its coordinators own), merged;
+    // DescribeTransactions on the id's coordinator. Both agree with the CLI's view.
+    const listed = new Map<string, [string, bigint, number]>();
+    const coordinatorOf = Object.fromEntries(rows.slice(1).map((row) => [row[0], Number(row[1])]));
+    for (const node of cluster.nodes) {
+      const answer = await withPlatformatic(node.id, (connection) =>
+        listTransactionsV1.api.async(connection, [], [], -1n, null),
+      );
+      expect(answer).toMatchObject({ errorCode: 0, unknownStateFilters: [] });
+      for (const state of answer.transactionStates) {
+        expect(listed.has(state.transactionalId)).toBe(false);
+        expect(coordinatorOf[state.transactionalId]).toBe(node.id);
+        listed.set(state.transactionalId, [state.transactionState, state.producerId, node.id]);
+      }
+    }
+    expect(Object.fromEntries([...listed].map(([id, [state]]) => [id, state]))).toEqual(states);
+    for (const row of rows.slice(1)) expect(listed.get(row[0]!)?.[1]).toBe(BigInt(row[2]!));
+    // A state filter is one of Kafka's state names; @platformatic/kafka's typings offer
+    // 'COMPLETE_ABORT', which Kafka does not know: it comes back in unknownStateFilters and, as on
+    // Kafka, no transaction matches.
+    const aborted = new Set<string>();
+    for (const node of cluster.nodes) {
+      const answer = await withPlatformatic(node.id, (connection) =>
+        listTransactionsV1.api.async(connection, ['CompleteAbort' as 'COMPLETE_ABORT'], [], -1n, null),
+      );
+      expect(answer.unknownStateFilters).toEqual([]);
+      for (const state of answer.transactionStates) aborted.add(state.transactionalId);
+      const unknown = await withPlatformatic(node.id, (connection) =>
+        listTransactionsV1.api.async(connection, ['COMPLETE_ABORT'], [], -1n, null),
+      );
+      expect(unknown).toMatchObject({
+        errorCode: 0,
+        unknownStateFilters: ['COMPLETE_ABORT'],
+        transactionStates: [],
+      });
+    }
+    expect([...aborted].sort()).toEqual(
+      Object.keys(states)
+        .filter((id) => states[id] === 'CompleteAbort')
+        .sort(),
+    );
+    const { transactionStates } = await withPlatformatic(coordinatorOf.hung!, (connection) =>
+      describeTransactionsV0.api.async(connection, ['hung']),
+    );
+    expect(transactionStates).toEqual([
+      {
+        errorCode: 0,
+        transactionalId: 'hung',
+        transactionState: 'CompleteAbort',
+        transactionTimeoutMs: 2000,
+        transactionStartTimeMs: described![6] === 'None' ? -1n : BigInt(described![6]!),
+        producerId: BigInt(described![2]!),
+        producerEpoch: 1,
+        topics: [],
+      },
+    ]);
   });
 
   it('consume-transform-produce: send_offsets_to_transaction commits the group offsets with the output', () => {

@@ -4,7 +4,7 @@
 // and the data path pays for no label hashing. With gregor.metrics.port=-1 the node uses
 // `noBrokerMetrics`, which records nothing.
 
-import { SampledAvgMax, SampledPercentiles, SampledRate, type SampleWindows } from './sampled-stats.js';
+import { SampledAvgMax, SampledPercentiles, SampledRate, type SampleWindows } from '@gregor/ground';
 
 /** The recording side, as the router, the API handlers and the node's drivers see it. */
 export interface BrokerMetrics {

@@ -93,6 +93,7 @@ import { BrokerLease } from './broker-lease.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { checkLogDirUsable } from './log-dir-check.js';
 import { ensureMetaProperties } from './meta-properties.js';
+import { MetadataBarrier } from './metadata-barrier.js';
 import { DescriptorExhaustionWatch, storageOpenFilesMax } from './open-file-limit.js';
 import { QuorumControllerChannel } from './quorum-controller-channel.js';
 import { VoterAddresses } from './voter-addresses.js';
@@ -492,13 +493,14 @@ export class GregorNode {
     });
     this.replicaManager = replicaManager;
     // Created before any image is applied: it follows the offsets partitions this broker leads.
+    const groupLogger = this.logger.child({ component: 'group-coordinator' });
     this.groupCoordinator = new GroupCoordinatorDriver({
       brokerId: settings.nodeId,
       replicaManager,
       clock: systemClock,
       timers: systemTimers,
       random: { nextInt: (maxExclusive: number) => randomInt(maxExclusive) },
-      logger: this.logger.child({ component: 'group-coordinator' }),
+      logger: groupLogger,
       offsetsTopic: {
         numPartitions: settings.offsetsTopicNumPartitions,
         replicationFactor: settings.offsetsTopicReplicationFactor,
@@ -514,6 +516,25 @@ export class GregorNode {
           (name) => consumerAssignorName(name) ?? [],
         ),
       },
+      metadataBarrier: new MetadataBarrier(
+        {
+          committedEndOffset: async (timeoutMs) => {
+            // Kafka requests are served only once unfenced, after the controller client exists.
+            const client = this.controllerClient;
+            if (client === undefined) return undefined;
+            const response = await client.call('MetadataBarrier', {}, timeoutMs);
+            return response.status.errorCode === ErrorCode.NONE ? response.committedEndOffset : undefined;
+          },
+          appliedUpTo: (endOffset, timeoutMs) => this.brokerApplied.waitFor(endOffset - 1, timeoutMs),
+        },
+        monotonicClock,
+        settings.brokerSessionTimeoutMs,
+        (why) =>
+          groupLogger.warn(
+            { why },
+            'metadata barrier failed: reads of committed offsets answer NOT_COORDINATOR',
+          ),
+      ),
     });
     // Transaction markers travel over the same internal gRPC server as replication.
     registerTxnMarkersService(server, settings.clusterId, () => this.replicaManager, this.logger);
@@ -721,11 +742,9 @@ export class GregorNode {
             describe: (timeoutMs) => describeQuorumAtLeader(this.controllerClient!, timeoutMs),
             nodes: () => {
               const listener = this.config.controllerListener;
-              const securityProtocol =
-                securityProtocolIds[this.config.listenerSecurityProtocols.get(listener.name) ?? 'PLAINTEXT'];
               return (this.voterAddresses?.voters ?? []).map((voter) => ({
                 nodeId: voter.id,
-                listeners: [{ name: listener.name, host: voter.host, port: voter.port, securityProtocol }],
+                listeners: [{ name: listener.name, host: voter.host, port: voter.port }],
               }));
             },
           },

@@ -232,6 +232,10 @@ export interface ControllerRpcs {
     request: { clusterId: string; brokerId: number };
     response: { status: ControllerStatus };
   };
+  MetadataBarrier: {
+    request: { clusterId: string };
+    response: { status: ControllerStatus; committedEndOffset: number };
+  };
   AlterClientQuotas: {
     request: {
       clusterId: string;
@@ -779,6 +783,18 @@ export class ControllerRpcDispatcher {
       };
     },
 
+    // Only the active controller answers: it is the Raft leader and has applied everything an
+    // earlier leader committed, so its high watermark covers every committed change (a node that
+    // is not the controller, or not yet, sends the caller on). Nothing is written.
+    MetadataBarrier: async () => {
+      const result = await this.controller.callAtOnce((_controller, context) => ({
+        records: [],
+        response: context.metadataHighWatermark,
+      }));
+      if (!result.ok) return { status: failed(result), committedEndOffset: -1 };
+      return { status: ok(this.nodeId, -1), committedEndOffset: result.response };
+    },
+
     // Only the Raft leader knows every voter's log end; the others send the caller there.
     DescribeQuorum: async () => {
       const view = this.quorumView();
@@ -867,6 +883,7 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   DescribeQuorum: { status: noStatus, leaderId: -1, leaderEpoch: -1, highWatermark: -1, voters: [] },
   AlterClientQuotas: { status: noStatus, results: [] },
   UnregisterBroker: { status: noStatus },
+  MetadataBarrier: { status: noStatus, committedEndOffset: -1 },
   DescribeMetadata: {
     status: noStatus,
     imageSnapshot: Buffer.alloc(0),

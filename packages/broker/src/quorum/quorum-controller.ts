@@ -48,6 +48,8 @@ export interface OperationContext {
   readonly nowMs: number;
   /** The metadata log end offset now (a registering broker must catch up to it). */
   readonly metadataLogEndOffset: number;
+  /** The metadata log's high watermark now: every entry below it is committed. */
+  readonly metadataHighWatermark: number;
 }
 
 /** Operations waiting for the controller; past this new ones are refused as overloaded. */
@@ -223,9 +225,11 @@ export class QuorumController {
     const controller = this.controller;
     if (controller === null)
       return this.notController(ErrorCode.NOT_CONTROLLER, 'this node is not the active controller');
+    const status = this.options.log.status();
     const outcome = operation(controller, {
       nowMs: this.options.nowMs(),
-      metadataLogEndOffset: this.options.log.status().logEndOffset,
+      metadataLogEndOffset: status.logEndOffset,
+      metadataHighWatermark: status.highWatermark,
     });
     if (isControllerError(outcome)) {
       return {

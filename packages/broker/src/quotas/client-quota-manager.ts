@@ -11,7 +11,7 @@
 //   4. user=<default>, client-id=C  8. client-id=<default>
 // The entity that matched also says which clients share one rate (Kafka's quota metric tags): a
 // user-level quota is shared by all the user's clients, a client-id-level one by every user of that
-// client id. The rate is Kafka's (sampled-stats.ts `SampledRate`: quota.window.num samples of
+// client id. The rate is Kafka's (@gregor/ground's `SampledRate`: quota.window.num samples of
 // quota.window.size.seconds). A request that takes the rate above the quota is still served (its
 // bytes count); the throttle time is how long the client must stay quiet for the rate to fall back
 // to the quota: (rate - quota) / quota × the measured window; request_percentage bounds that by one
@@ -19,13 +19,13 @@
 //
 // Pure: the caller passes the time to every call.
 
+import { SampledRate, type SampleWindows } from '@gregor/ground';
 import {
   type ClientQuotaState,
   type QuotaEntityComponent,
   QuotaEntityType,
   quotaEntityKey,
 } from '@gregor/metadata';
-import { SampledRate, type SampleWindows } from '../metrics/sampled-stats.js';
 
 export type ByteRateQuotaKey = 'producer_byte_rate' | 'consumer_byte_rate';
 export type ClientQuotaKey = ByteRateQuotaKey | 'request_percentage';

@@ -19,8 +19,8 @@
 // The class is pure: the caller passes the time to every call.
 
 import { isIP } from 'node:net';
+import { SampledRate } from '@gregor/ground';
 import { type ClientQuotaState, QuotaEntityType, quotaEntityName } from '@gregor/metadata';
-import { SampledRate } from '../metrics/sampled-stats.js';
 import type { QuotaWindows } from './client-quota-manager.js';
 
 /** Kafka's "no limit" for every connection setting: Int.MaxValue. */

@@ -139,6 +139,7 @@ const adminMethods: ReadonlySet<string> = new Set([
   'gregor.controller.Controller/DescribeMetadata',
   'gregor.controller.Controller/ElectLeaders',
   'gregor.controller.Controller/DescribeQuorum',
+  'gregor.controller.Controller/MetadataBarrier',
 ]);
 
 /**

@@ -307,6 +307,12 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     await this.replicaManager.applyMetadata(this.imageValue);
   }
 
+  /**
+   * The metadata barrier a coordinator driver takes: here a change is applied as it is committed,
+   * so once the operations queued before the call are done, everything committed is applied.
+   */
+  readonly metadataBarrier = { confirm: (): Promise<boolean> => this.serialized(async () => true) };
+
   /** One controller operation at a time, as the quorum serializes them. */
   private serialized<T>(operation: () => Promise<T>): Promise<T> {
     const run = this.queue.then(operation);

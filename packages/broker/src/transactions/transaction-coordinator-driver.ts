@@ -96,12 +96,15 @@ export class TransactionCoordinatorDriver {
   private closed = false;
 
   constructor(private readonly options: TransactionCoordinatorDriverOptions) {
-    this.topicCreator = new OffsetsTopicCreator({
-      name: transactionStateTopicName,
-      numPartitions: options.topic.numPartitions,
-      replicationFactor: options.topic.replicationFactor,
-      segmentBytes: options.topic.segmentBytes,
-    });
+    this.topicCreator = new OffsetsTopicCreator(
+      {
+        name: transactionStateTopicName,
+        numPartitions: options.topic.numPartitions,
+        replicationFactor: options.topic.replicationFactor,
+        segmentBytes: options.topic.segmentBytes,
+      },
+      options.timers,
+    );
     this.markerClients = new TxnMarkersClients(options.clusterId, options.credentials);
     this.coordinator = this.newCoordinator(options.replicaManager.image);
     options.replicaManager.onImageApplied((image) => this.onImageApplied(image));

@@ -6,7 +6,12 @@
 // connections are given 127.0.1.N as their source (SNAT by owner), so every packet between two
 // nodes carries both nodes' addresses, while clients connect from 127.0.0.1 and are never cut by a
 // rule between nodes. A drop "from A to B" is an OUTPUT rule on packets A's process sends to B's
-// address: it stops A's requests to B and A's answers on connections B opened.
+// address: it stops what A sends on connections A opened to B (A's requests, and Raft messages,
+// which each node sends on its own connections). A's answers on connections B opened still arrive
+// (apparently because the nat table maps a reply's destination back to B's address before SNAT,
+// 127.0.0.1, before the filter sees it). So under a drop A->B, B's requests to A are answered (B's
+// heartbeats to a controller A renew B's leader lease) while A's Raft messages to B are lost (seen
+// in the campaign of seed 20261205; it-test deposed-coordinator.integration.test.ts relies on it).
 //
 // Every rule lives in chains this module creates (GREGOR_CHAOS in filter, GREGOR_CHAOS_SNAT in nat)
 // and names only 127.0.1.N addresses; `teardown` deletes them.

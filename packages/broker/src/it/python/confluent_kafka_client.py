@@ -27,6 +27,12 @@ as security.protocol, ssl.ca.location or sasl.mechanisms, as the librdkafka docs
       `seconds`: a record every `interval_ms`, each flushed, the consumer polled in between
       -> {"delivered": n, "consumed": [values], "errors": [client error names]}
   {"op": "list_groups"}   -> {"groups": [{"id", "state", "protocol_type", "protocol", "members"}]}
+  {"op": "consume_across_leader_change", "topic", "partition", "before", "after", "ready_file",
+      "timeout_ms"}
+      one consumer (assigned the partition from the beginning) reads `before` records, creates
+      `ready_file` and keeps polling (the test changes the leader meanwhile and produces more)
+      until it has `before + after` records
+      -> {"records": [{"offset", "value"}], "errors": [client error names]}
 """
 
 import json
@@ -275,6 +281,42 @@ def list_groups(command):
     }
 
 
+def consume_across_leader_change(command):
+    errors = []
+    consumer = Consumer(
+        {
+            **common(command, "gregor-it-consumer"),
+            "group.id": "gregor-it-unused",
+            "enable.auto.commit": False,
+            "error_cb": lambda error: errors.append(error.name()),
+        }
+    )
+    consumer.assign(
+        [TopicPartition(command["topic"], command["partition"], confluent_kafka.OFFSET_BEGINNING)]
+    )
+    records = []
+    wanted = command["before"] + command["after"]
+    deadline = time.monotonic() + command["timeout_ms"] / 1000
+    ready = False
+
+    try:
+        while len(records) < wanted and time.monotonic() < deadline:
+            if not ready and len(records) >= command["before"]:
+                with open(command["ready_file"], "w", encoding="utf-8") as ready_file:
+                    ready_file.write("ready")
+                ready = True
+            message = consumer.poll(0.1)
+            if message is None:
+                continue
+            if message.error() is not None:
+                errors.append(message.error().name())
+                continue
+            records.append({"offset": message.offset(), "value": message.value().decode()})
+    finally:
+        consumer.close()
+    return {"records": records, "errors": errors}
+
+
 OPERATIONS = {
     "create_topics": create_topics,
     "delete_topics": delete_topics,
@@ -287,6 +329,7 @@ OPERATIONS = {
     "produce_consume_for": produce_consume_for,
     "committed": committed,
     "list_groups": list_groups,
+    "consume_across_leader_change": consume_across_leader_change,
 }
 
 

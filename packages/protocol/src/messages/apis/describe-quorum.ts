@@ -4,7 +4,7 @@
 //               [topics => topic_name
 //                 [partitions => partition_index error_code error_message(2+, nullable) leader_id
 //                   leader_epoch high_watermark [current_voters] [observers]]]
-//               [nodes(2+) => node_id [listeners => name host port(uint16) security_protocol]]
+//               [nodes(2+) => node_id [listeners => name host port(uint16)]]
 //   current_voters, observers => replica_id replica_directory_id(2+) log_end_offset
 //                                last_fetch_timestamp(1+) last_caught_up_timestamp(1+)
 // Spec: apache/kafka DescribeQuorumRequest.json / DescribeQuorumResponse.json (KIP-595, KIP-836,
@@ -53,7 +53,6 @@ export const describeQuorumApi = defineApi(
           name: f.string('2+'),
           host: f.string('2+'),
           port: f.uint16('2+'),
-          securityProtocol: f.int16('2+'),
         }),
       },
       { ignorable: true },

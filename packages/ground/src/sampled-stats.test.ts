@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketUpperBoundMs, SampledAvgMax, SampledPercentiles } from './sampled-stats.js';
+import { bucketUpperBoundMs, SampledAvgMax, SampledPercentiles, SampledRate } from './sampled-stats.js';
 
 const windows = { windowMs: 1_000, samples: 2 };
 
@@ -68,5 +68,31 @@ describe('SampledPercentiles', () => {
     stat.record(1, 1_500);
     expect(stat.measure([1], 1_600)[0]).toBeGreaterThanOrEqual(500);
     expect(stat.measure([1], 2_100)[0]).toBeLessThan(1.1);
+  });
+});
+
+/** replication.quota.window.num × replication.quota.window.size.seconds, Kafka's defaults. */
+const replicationWindows = { windowMs: 1_000, samples: 11 };
+
+describe('SampledRate (Kafka Rate; here over 11 one-second windows, as replication quotas use it)', () => {
+  it('spreads a first burst over windows-1 full windows', () => {
+    const rate = new SampledRate(replicationWindows);
+    rate.record(10_000, 0);
+    expect(rate.measure(0)).toBe(1_000);
+    expect(rate.measure(500)).toBe(10_000 / 10.5);
+  });
+
+  it('measures over the time the live windows span once past windows-1 of them', () => {
+    const rate = new SampledRate(replicationWindows);
+    for (let second = 0; second < 11; second++) rate.record(1_000, second * 1_000);
+    expect(rate.measure(10_999)).toBeCloseTo(11_000 / 10.999, 6);
+  });
+
+  it('forgets a window 11 windows old', () => {
+    const rate = new SampledRate(replicationWindows);
+    rate.record(5_000, 0);
+    rate.record(1_000, 10_500);
+    expect(rate.measure(10_999)).toBeCloseTo(6_000 / 10.999, 6);
+    expect(rate.measure(11_000)).toBe(1_000 / 10.5);
   });
 });

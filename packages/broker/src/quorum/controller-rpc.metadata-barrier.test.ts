@@ -1,0 +1,103 @@
+// MetadataBarrier over the controller service: the active controller answers the metadata log's
+// high watermark (what is committed, not what is only proposed); a node that is not the active
+// controller sends the caller on.
+
+import { waitFor } from '@gregor/ground/testing';
+import { ErrorCode } from '@gregor/protocol';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../logging.js';
+import { ControllerRpcDispatcher } from './controller-rpc.js';
+import { MetadataPublisher } from './metadata-publisher.js';
+import { type LeaderChange, type MetadataLog, QuorumController } from './quorum-controller.js';
+
+const clusterId = 'metadata-barrier-cluster';
+
+/** A metadata log whose high watermark and log end the test sets; a proposal commits at once. */
+class ScriptedLog implements MetadataLog {
+  highWatermark = 0;
+  logEndOffset = 0;
+  private readonly listeners: ((change: LeaderChange) => void)[] = [];
+
+  constructor(
+    private readonly publisher: MetadataPublisher,
+    private readonly isLeader: boolean,
+  ) {}
+
+  async propose(payload: Uint8Array): Promise<{ offset: number; epoch: number }> {
+    const offset = this.logEndOffset++;
+    this.highWatermark = this.logEndOffset;
+    this.publisher.apply([{ offset, type: 'data', payload }]);
+    return { offset, epoch: 1 };
+  }
+
+  status() {
+    return {
+      leaderId: this.isLeader ? 1 : 2,
+      epoch: 1,
+      highWatermark: this.highWatermark,
+      logEndOffset: this.logEndOffset,
+      isLeader: this.isLeader,
+    };
+  }
+
+  onLeaderChange(listener: (change: LeaderChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  elect(): void {
+    for (const listener of this.listeners) listener({ leaderId: 1, epoch: 1, isLocalLeader: true });
+  }
+}
+
+function node(isLeader: boolean): {
+  log: ScriptedLog;
+  controller: QuorumController;
+  rpc: ControllerRpcDispatcher;
+} {
+  const publisher = new MetadataPublisher();
+  const log = new ScriptedLog(publisher, isLeader);
+  const controller = new QuorumController({
+    nodeId: 1,
+    clusterId,
+    log,
+    publisher,
+    config: {},
+    random: { nextInt: () => 0 },
+    nowMs: () => 1_000,
+    logger: createLogger({ nodeId: 1, level: 'silent', prettyPrint: false }),
+  });
+  return {
+    log,
+    controller,
+    rpc: new ControllerRpcDispatcher(1, clusterId, controller, publisher, [1, 2, 3]),
+  };
+}
+
+describe('MetadataBarrier', () => {
+  it('is answered by the active controller with the committed end of the metadata log', async () => {
+    const { log, controller, rpc } = node(true);
+    log.elect();
+    await waitFor('the controller to become active', () => controller.isActive, {
+      timeoutMs: 5_000,
+      intervalMs: 1,
+    });
+    // A proposal is out (appended, not committed): the barrier names what is committed.
+    log.highWatermark = log.logEndOffset;
+    log.logEndOffset += 3;
+    const response = await rpc.dispatch('MetadataBarrier', { clusterId });
+    expect(response.status.errorCode).toBe(ErrorCode.NONE);
+    expect(response.committedEndOffset).toBe(log.highWatermark);
+    expect(response.committedEndOffset).toBeGreaterThan(0);
+    const foreign = await rpc.dispatch('MetadataBarrier', { clusterId: 'other' });
+    expect(foreign.status.errorCode).toBe(ErrorCode.INCONSISTENT_CLUSTER_ID);
+    controller.close();
+  });
+
+  it('sends the caller to the leader it knows when this node is not the active controller', async () => {
+    const { controller, rpc } = node(false);
+    const response = await rpc.dispatch('MetadataBarrier', { clusterId });
+    expect(response.status).toMatchObject({ errorCode: ErrorCode.NOT_CONTROLLER, leaderId: 2 });
+    expect(response.committedEndOffset).toBe(-1);
+    controller.close();
+  });
+});
