@@ -107,8 +107,12 @@ const kafkaApiKeys = [
   [65, 'DescribeTransactions'],
   [66, 'ListTransactions'],
   [67, 'AllocateProducerIds', 'broker to controller: Gregor uses gRPC'],
-  [68, 'ConsumerGroupHeartbeat', 'KIP-848 groups not implemented (classic groups only)'],
-  [69, 'ConsumerGroupDescribe', 'KIP-848 groups not implemented (classic groups only)'],
+  [
+    68,
+    'ConsumerGroupHeartbeat',
+    'KIP-848 groups: server assignors uniform, range; no classic/consumer migration',
+  ],
+  [69, 'ConsumerGroupDescribe'],
   [70, 'ControllerRegistration', 'between controllers: Gregor uses gRPC'],
   [71, 'GetTelemetrySubscriptions', 'no client telemetry (KIP-714)'],
   [72, 'PushTelemetry', 'no client telemetry (KIP-714)'],
@@ -348,6 +352,15 @@ const testedBy = {
   // librdkafka's list_groups sends ListGroups, then DescribeGroups for the groups it found.
   DescribeGroups: groupAdminClients,
   ListGroups: groupAdminClients,
+  // librdkafka with group.protocol=consumer; ConsumerGroupDescribe read with Gregor's connection.
+  ConsumerGroupHeartbeat: {
+    clients: [librdkafka],
+    files: [`${it}kip848-consumer-groups.integration.test.ts`],
+  },
+  ConsumerGroupDescribe: {
+    clients: ['Gregor client'],
+    files: [`${it}kip848-consumer-groups.integration.test.ts`],
+  },
   ApiVersions: {
     clients: ['kafkajs', 'kafka-python', librdkafka],
     files: [

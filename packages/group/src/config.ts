@@ -31,6 +31,12 @@ export interface GroupCoordinatorConfig {
   readonly groupsPerCoordinatorMax: number;
   /** `offset.metadata.max.bytes` (Kafka compares the string's length in UTF-16 units, not bytes). */
   readonly offsetMetadataCharsMax: number;
+  /** `group.consumer.heartbeat.interval.ms`: what ConsumerGroupHeartbeat tells KIP-848 members. */
+  readonly consumerHeartbeatIntervalMs: number;
+  /** `group.consumer.session.timeout.ms`: a KIP-848 member not heard from this long is removed. */
+  readonly consumerSessionTimeoutMs: number;
+  /** `group.consumer.assignors`: the server-side assignors offered; the first is the default. */
+  readonly consumerAssignors: readonly string[];
 }
 
 export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
@@ -43,6 +49,9 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   pendingMembersPerGroupMax: 1000,
   groupsPerCoordinatorMax: 100_000,
   offsetMetadataCharsMax: 4096,
+  consumerHeartbeatIntervalMs: 5000,
+  consumerSessionTimeoutMs: 45_000,
+  consumerAssignors: ['uniform', 'range'],
 };
 
 export function groupCoordinatorConfig(
@@ -67,5 +76,12 @@ export function groupCoordinatorConfig(
   positive(config.pendingMembersPerGroupMax, 'pendingMembersPerGroupMax');
   positive(config.groupsPerCoordinatorMax, 'groupsPerCoordinatorMax');
   positive(config.offsetMetadataCharsMax, 'offsetMetadataCharsMax');
+  positive(config.consumerHeartbeatIntervalMs, 'consumerHeartbeatIntervalMs');
+  positive(config.consumerSessionTimeoutMs, 'consumerSessionTimeoutMs');
+  invariant(
+    config.consumerAssignors.length > 0 &&
+      config.consumerAssignors.every((name) => name === 'uniform' || name === 'range'),
+    () => `consumerAssignors must name uniform and/or range, got ${config.consumerAssignors.join(',')}`,
+  );
   return config;
 }

@@ -38,6 +38,15 @@ export class CoordinatorOutbox {
     });
   }
 
+  /** Rewrites the response already given to `requestId` in this call (a coordinator composing two managers' answers). */
+  amendResponse(requestId: RequestId, amend: (response: GroupResponse) => GroupResponse): void {
+    const index = this.effects.findIndex((e) => e.kind === 'respond' && e.requestId === requestId);
+    invariant(index >= 0, () => `no response to amend for request ${requestId}`);
+    const effect = this.effects[index]!;
+    invariant(effect.kind === 'respond', 'found a response');
+    this.effects[index] = { ...effect, response: amend(effect.response) };
+  }
+
   push(effect: GroupEffect): void {
     this.effects.push(effect);
   }

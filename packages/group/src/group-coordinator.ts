@@ -16,10 +16,18 @@ import { invariant, type Random } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { storeGroupErrorCode, storeOffsetsErrorCode } from './append-errors.js';
 import { type GroupCoordinatorConfig, groupCoordinatorConfig } from './config.js';
+import type { ConsumerGroup } from './consumer-group.js';
+import { ConsumerGroupManager, type ConsumerGroupWriteContinuation } from './consumer-group-manager.js';
+import type {
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupHeartbeatRequest,
+  ConsumerTopicsImage,
+  DescribedConsumerGroup,
+} from './consumer-group-messages.js';
 import { subscribedTopicsOf } from './consumer-subscription.js';
 import { CoordinatorOutbox } from './coordinator-outbox.js';
 import type { Group } from './group.js';
-import { GroupMetadataManager, type StoreGroupContinuation } from './group-metadata-manager.js';
+import { GroupMetadataManager, joinError, type StoreGroupContinuation } from './group-metadata-manager.js';
 import { coordinatorPartitionFor } from './java-hash.js';
 import type {
   AppendToken,
@@ -43,6 +51,9 @@ import type {
 import { type CommitOffsetsContinuation, OffsetMetadataManager } from './offset-metadata-manager.js';
 import { OffsetsPartitions } from './offsets-partitions.js';
 import { decodeOffsetsRecord, type OffsetsRecord, offsetCommitRecord } from './offsets-records.js';
+
+/** The first OffsetCommit version a KIP-848 member may commit with. */
+const consumerProtocolOffsetCommitVersionMin = 9;
 
 interface DeleteBatch {
   readonly requestId: RequestId;
@@ -75,7 +86,8 @@ type Continuation =
   | StoreGroupContinuation
   | CommitOffsetsContinuation
   | DeleteGroupsContinuation
-  | DeleteOffsetsContinuation;
+  | DeleteOffsetsContinuation
+  | ConsumerGroupWriteContinuation;
 
 export class GroupCoordinator {
   readonly config: GroupCoordinatorConfig;
@@ -83,6 +95,7 @@ export class GroupCoordinator {
   private readonly partitions: OffsetsPartitions<Continuation>;
   private readonly groups: GroupMetadataManager;
   private readonly offsets: OffsetMetadataManager;
+  private readonly consumerGroups: ConsumerGroupManager;
   private running = false;
 
   constructor(config: Partial<GroupCoordinatorConfig>, random: Random) {
@@ -98,6 +111,7 @@ export class GroupCoordinator {
     ): void => this.partitions.append(partitionIndex, records, continuation, producer);
     this.groups = new GroupMetadataManager(this.config, random, this.outbox, this.partitions, append);
     this.offsets = new OffsetMetadataManager(this.config, this.outbox, this.groups, append);
+    this.consumerGroups = new ConsumerGroupManager(this.config, random, this.outbox, append);
   }
 
   // ---------------------------------------------------------------- ownership and loading
@@ -148,6 +162,7 @@ export class GroupCoordinator {
       offsetCount += offsets.length;
       this.groups.activateLoadedGroup(group, nowMs);
     }
+    groupCount += this.consumerGroups.load(partitionIndex, stage.consumerGroupRecords, nowMs);
     this.partitions.markLoaded(partitionIndex);
     return {
       partitionIndex,
@@ -202,8 +217,45 @@ export class GroupCoordinator {
     });
   }
 
+  /**
+   * TxnOffsetCommit. For a KIP-848 consumer group the member named (v3+) must be known and at its
+   * epoch (UNKNOWN_MEMBER_ID; ILLEGAL_GENERATION for a transactional commit, as Kafka's
+   * ConsumerGroup.validateOffsetCommit); then the offsets are stored like those of a group without
+   * classic members.
+   */
   txnOffsetCommit(requestId: RequestId, request: TxnOffsetCommitRequest, nowMs: number): GroupEffect[] {
-    return this.request(requestId, nowMs, () => this.offsets.txnOffsetCommit(requestId, request, nowMs));
+    return this.request(requestId, nowMs, () => {
+      const consumerGroup = this.servedConsumerGroup(request.groupId);
+      if (consumerGroup === undefined) {
+        this.offsets.txnOffsetCommit(requestId, request, nowMs);
+        return;
+      }
+      if (request.generationId >= 0 || request.memberId !== '') {
+        const validation = this.consumerGroups.validateOffsetAccess(
+          consumerGroup,
+          request.memberId,
+          request.generationId,
+          'fetch',
+        );
+        const errorCode =
+          validation === ErrorCode.STALE_MEMBER_EPOCH ? ErrorCode.ILLEGAL_GENERATION : validation;
+        if (errorCode !== ErrorCode.NONE) {
+          this.outbox.respond(requestId, {
+            api: 'TxnOffsetCommit',
+            topics: request.topics.map((t) => ({
+              name: t.name,
+              partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+            })),
+          });
+          return;
+        }
+      }
+      this.offsets.txnOffsetCommit(
+        requestId,
+        { ...request, generationId: -1, memberId: '', groupInstanceId: null },
+        nowMs,
+      );
+    });
   }
 
   /** `beginLoad`, `loadRecords` and `completeLoad` in one call. */
@@ -223,6 +275,7 @@ export class GroupCoordinator {
       for (const continuation of this.partitions.unload(partitionIndex))
         this.cancelContinuation(continuation);
       this.groups.unloadGroups(partitionIndex);
+      this.consumerGroups.unload(partitionIndex);
     });
   }
 
@@ -230,7 +283,10 @@ export class GroupCoordinator {
 
   /** The earliest deadline (session, rebalance, sync), or null: call `tick` then. */
   nextDeadlineMs(): number | null {
-    return this.groups.nextDeadlineMs();
+    const classic = this.groups.nextDeadlineMs();
+    const consumer = this.consumerGroups.nextDeadlineMs();
+    if (classic === null) return consumer;
+    return consumer === null ? classic : Math.min(classic, consumer);
   }
 
   /** Fires every deadline due at `nowMs`. Request calls do this too, before and after their work. */
@@ -258,6 +314,9 @@ export class GroupCoordinator {
         case 'deleteOffsets':
           this.finishDeleteOffsets(continuation, errorCode);
           return;
+        case 'consumerGroupWrite':
+          this.consumerGroups.continueAfterWrite(continuation, errorCode);
+          return;
         default:
           this.groups.continueAfterStore(continuation, errorCode, nowMs);
           return;
@@ -282,6 +341,9 @@ export class GroupCoordinator {
       case 'deleteOffsets':
         this.respondDeleteOffsets(continuation, ErrorCode.NOT_COORDINATOR);
         return;
+      case 'consumerGroupWrite':
+        this.consumerGroups.cancelWrite(continuation);
+        return;
       case 'storeAssignment':
       case 'storeStaticRejoin':
       case 'storeEmptyGroup':
@@ -292,8 +354,32 @@ export class GroupCoordinator {
 
   // ---------------------------------------------------------------- requests
 
+  /**
+   * JoinGroup. A KIP-848 consumer group with members refuses classic members
+   * (INCONSISTENT_GROUP_PROTOCOL; Kafka 4 can instead take them in through its migration path, which
+   * Gregor does not have); an empty one becomes a classic group again, as Kafka converts it.
+   */
   joinGroup(requestId: RequestId, request: JoinGroupRequest, nowMs: number): GroupEffect[] {
-    return this.request(requestId, nowMs, () => this.groups.joinGroup(requestId, request, nowMs));
+    return this.request(requestId, nowMs, () => {
+      const consumerGroup = this.consumerGroups.get(request.groupId);
+      if (
+        consumerGroup !== undefined &&
+        this.partitions.statusOf(consumerGroup.partitionIndex) === 'loaded'
+      ) {
+        const records = this.consumerGroups.deletionRecords(consumerGroup);
+        if (typeof records === 'number') {
+          this.outbox.respond(requestId, joinError(request.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+          return;
+        }
+        this.consumerGroups.remove(request.groupId);
+        this.partitions.append(consumerGroup.partitionIndex, records, {
+          kind: 'consumerGroupWrite',
+          requestId: null,
+          response: null,
+        });
+      }
+      this.groups.joinGroup(requestId, request, nowMs);
+    });
   }
 
   syncGroup(requestId: RequestId, request: SyncGroupRequest, nowMs: number): GroupEffect[] {
@@ -308,20 +394,203 @@ export class GroupCoordinator {
     return this.request(requestId, nowMs, () => this.groups.leaveGroup(requestId, request, nowMs));
   }
 
+  /**
+   * OffsetCommit. For a KIP-848 consumer group the member id and epoch (sent where a classic member
+   * sends its generation) are checked here (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH, as Kafka's
+   * ConsumerGroup.validateOffsetCommit); the offsets are then stored like those of a group without
+   * classic members.
+   */
   offsetCommit(requestId: RequestId, request: OffsetCommitRequest, nowMs: number): GroupEffect[] {
-    return this.request(requestId, nowMs, () => this.offsets.offsetCommit(requestId, request, nowMs));
+    return this.request(requestId, nowMs, () => {
+      const consumerGroup = this.servedConsumerGroup(request.groupId);
+      if (consumerGroup === undefined) {
+        this.offsets.offsetCommit(requestId, request, nowMs);
+        return;
+      }
+      let errorCode = this.consumerGroups.validateOffsetAccess(
+        consumerGroup,
+        request.memberId,
+        request.generationId,
+        'commit',
+      );
+      if (
+        errorCode === ErrorCode.NONE &&
+        request.memberId !== '' &&
+        request.apiVersion !== undefined &&
+        request.apiVersion < consumerProtocolOffsetCommitVersionMin
+      ) {
+        // Kafka's "OffsetCommit version 9 or above must be used by members using the modern group protocol".
+        errorCode = ErrorCode.UNSUPPORTED_VERSION;
+      }
+      if (errorCode !== ErrorCode.NONE) {
+        this.outbox.respond(requestId, {
+          api: 'OffsetCommit',
+          topics: request.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+          })),
+        });
+        return;
+      }
+      this.offsets.offsetCommit(
+        requestId,
+        { ...request, generationId: -1, memberId: '', groupInstanceId: null },
+        nowMs,
+      );
+    });
   }
 
+  /** OffsetFetch; v9's member id and epoch are checked against a KIP-848 group's member. */
   offsetFetch(requestId: RequestId, request: OffsetFetchRequest, nowMs: number): GroupEffect[] {
-    return this.request(requestId, nowMs, () => this.offsets.offsetFetch(requestId, request));
+    return this.request(requestId, nowMs, () => {
+      const consumerGroup = this.servedConsumerGroup(request.groupId);
+      const memberId = request.memberId ?? null;
+      if (consumerGroup !== undefined && memberId !== null) {
+        const errorCode = this.consumerGroups.validateOffsetAccess(
+          consumerGroup,
+          memberId,
+          request.memberEpoch ?? -1,
+          'fetch',
+        );
+        if (errorCode !== ErrorCode.NONE) {
+          this.outbox.respond(requestId, { api: 'OffsetFetch', errorCode, topics: [] });
+          return;
+        }
+      }
+      this.offsets.offsetFetch(requestId, request);
+    });
   }
 
+  /** The consumer group of `groupId` when this coordinator serves it now (loaded partition). */
+  private servedConsumerGroup(groupId: string): ConsumerGroup | undefined {
+    const group = this.consumerGroups.get(groupId);
+    if (group === undefined || this.partitions.statusOf(group.partitionIndex) !== 'loaded') return undefined;
+    return group;
+  }
+
+  // ---------------------------------------------------------------- KIP-848 consumer groups
+
+  /**
+   * ConsumerGroupHeartbeat. `topics` is the metadata image's topics at the time of the request (the
+   * subscriptions resolve against it). A classic group with members holds the id: GROUP_ID_NOT_FOUND
+   * ("not a consumer group", as Kafka answers without its migration path); a classic group with only
+   * offsets becomes a consumer group and keeps them.
+   */
+  consumerGroupHeartbeat(
+    requestId: RequestId,
+    request: ConsumerGroupHeartbeatRequest,
+    topics: ConsumerTopicsImage,
+    nowMs: number,
+  ): GroupEffect[] {
+    return this.request(requestId, nowMs, () => {
+      const fail = (errorCode: number, errorMessage: string | null): void =>
+        this.outbox.respond(requestId, {
+          api: 'ConsumerGroupHeartbeat',
+          errorCode,
+          errorMessage,
+          memberId: null,
+          memberEpoch: 0,
+          heartbeatIntervalMs: 0,
+          assignment: null,
+        });
+      const status = this.groups.validateGroupStatus(request.groupId, true);
+      if (status !== ErrorCode.NONE) return fail(status, null);
+      const classic = this.groups.getGroup(request.groupId);
+      if (classic?.is('Dead')) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
+      if (classic !== undefined && !classic.is('Empty')) {
+        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${request.groupId} is not a consumer group.`);
+      }
+      this.consumerGroups.heartbeat(requestId, request, this.partitionFor(request.groupId), topics, nowMs);
+    });
+  }
+
+  /** ConsumerGroupDescribe: unknown groups and classic groups are GROUP_ID_NOT_FOUND, as Kafka's. */
+  consumerGroupDescribe(
+    requestId: RequestId,
+    request: ConsumerGroupDescribeRequest,
+    topics: ConsumerTopicsImage,
+    nowMs: number,
+  ): GroupEffect[] {
+    return this.request(requestId, nowMs, () => {
+      const groups = request.groupIds.map((groupId): DescribedConsumerGroup => {
+        const error = (errorCode: number, errorMessage: string | null): DescribedConsumerGroup => ({
+          errorCode,
+          errorMessage,
+          groupId,
+          groupState: '',
+          groupEpoch: 0,
+          assignmentEpoch: 0,
+          assignorName: '',
+          members: [],
+        });
+        const status = this.groups.validateGroupStatus(groupId, false);
+        if (status !== ErrorCode.NONE) return error(status, null);
+        if (this.consumerGroups.get(groupId) !== undefined)
+          return this.consumerGroups.describe(groupId, topics);
+        const classic = this.groups.getGroup(groupId);
+        if (classic !== undefined && !classic.is('Dead'))
+          return error(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+        return error(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`);
+      });
+      this.outbox.respond(requestId, { api: 'ConsumerGroupDescribe', groups });
+    });
+  }
+
+  /**
+   * DescribeGroups describes classic groups; a KIP-848 consumer group is GROUP_ID_NOT_FOUND with
+   * "not a classic group" (Kafka 4's answer; DescribeGroups before v6 has no error message).
+   */
   describeGroups(requestId: RequestId, request: DescribeGroupsRequest, nowMs: number): GroupEffect[] {
-    return this.request(requestId, nowMs, () => this.groups.describeGroups(requestId, request));
+    return this.request(requestId, nowMs, () => {
+      this.groups.describeGroups(requestId, request);
+      this.outbox.amendResponse(requestId, (response) => {
+        if (response.api !== 'DescribeGroups') return response;
+        return {
+          ...response,
+          groups: response.groups.map((group) =>
+            this.servedConsumerGroup(group.groupId) === undefined
+              ? group
+              : {
+                  errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+                  errorMessage: `Group ${group.groupId} is not a classic group.`,
+                  groupId: group.groupId,
+                  groupState: 'Dead' as const,
+                  protocolType: '',
+                  protocolData: '',
+                  members: [],
+                },
+          ),
+        };
+      });
+    });
   }
 
+  /**
+   * ListGroups: the classic groups and the KIP-848 consumer groups (type 'consumer', protocol type
+   * 'consumer', their own states: Empty, Assigning, Reconciling, Stable).
+   */
   listGroups(requestId: RequestId, request: ListGroupsRequest, nowMs: number): GroupEffect[] {
-    return this.request(requestId, nowMs, () => this.groups.listGroups(requestId, request));
+    return this.request(requestId, nowMs, () => {
+      this.groups.listGroups(requestId, request);
+      const states = new Set(request.statesFilter.map((state) => state.toLowerCase()));
+      this.outbox.amendResponse(requestId, (response) => {
+        if (response.api !== 'ListGroups') return response;
+        const consumer = this.consumerGroups.groupIds().flatMap((groupId) => {
+          const group = this.servedConsumerGroup(groupId);
+          if (group === undefined || (states.size > 0 && !states.has(group.state.toLowerCase()))) return [];
+          return [
+            { groupId, protocolType: 'consumer', groupState: group.state, groupType: 'consumer' as const },
+          ];
+        });
+        const ids = new Set(this.consumerGroups.groupIds());
+        return {
+          ...response,
+          groups: [...response.groups.filter((g) => !ids.has(g.groupId)), ...consumer].sort((a, b) =>
+            a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0,
+          ),
+        };
+      });
+    });
   }
 
   /**
@@ -332,9 +601,31 @@ export class GroupCoordinator {
     return this.request(requestId, nowMs, () => {
       const batch: DeleteBatch = { requestId, results: [], waitingAppendCount: 0 };
       const byPartition = new Map<number, { index: number; group: Group }[]>();
+      /** A KIP-848 group's own tombstones, written with those of its offsets. */
+      const consumerTombstones = new Map<string, OffsetsRecord[]>();
       request.groupsNames.forEach((groupId, index) => {
         const result = { groupId, errorCode: ErrorCode.NONE as number };
         batch.results.push(result);
+        const consumerGroup = this.servedConsumerGroup(groupId);
+        if (consumerGroup !== undefined) {
+          const records = this.consumerGroups.deletionRecords(consumerGroup);
+          if (typeof records === 'number') {
+            result.errorCode = records;
+            return;
+          }
+          consumerTombstones.set(groupId, records);
+          this.consumerGroups.remove(groupId);
+          if (this.groups.getGroup(groupId) === undefined) {
+            // No offsets either: only the consumer group's own tombstones.
+            batch.waitingAppendCount++;
+            this.partitions.append(consumerGroup.partitionIndex, records, {
+              kind: 'deleteGroups',
+              batch,
+              groups: [],
+            });
+            return;
+          }
+        }
         const group = this.groups.markGroupForDeletion(groupId, nowMs);
         if (typeof group === 'number') {
           result.errorCode = group;
@@ -347,7 +638,11 @@ export class GroupCoordinator {
       for (const [partitionIndex, entries] of byPartition) {
         const records: OffsetsRecord[] = [];
         for (const { group } of entries) {
-          records.push(...this.offsets.offsetTombstones(group), ...this.groups.groupTombstones(group));
+          records.push(
+            ...this.offsets.offsetTombstones(group),
+            ...this.groups.groupTombstones(group),
+            ...(consumerTombstones.get(group.groupId) ?? []),
+          );
         }
         if (records.length === 0) {
           for (const { group } of entries) this.groups.removeGroup(group);
@@ -394,7 +689,16 @@ export class GroupCoordinator {
       if (group === undefined || group.is('Dead')) return replyAll(ErrorCode.GROUP_ID_NOT_FOUND);
       this.outbox.touch(group);
       let subscribed: ReadonlySet<string> | 'all' = new Set();
-      if (!group.is('Empty')) {
+      const consumerGroup = this.servedConsumerGroup(request.groupId);
+      if (consumerGroup !== undefined && consumerGroup.members.size > 0) {
+        // A KIP-848 group: its members' subscriptions (a regex could match any topic).
+        const names = new Set<string>();
+        for (const member of consumerGroup.members.values()) {
+          if (member.subscribedTopicRegex !== null) subscribed = 'all';
+          for (const name of member.subscribedTopicNames) names.add(name);
+        }
+        if (subscribed !== 'all') subscribed = names;
+      } else if (!group.is('Empty')) {
         if (group.protocolType !== 'consumer') return replyAll(ErrorCode.NON_EMPTY_GROUP);
         subscribed = this.subscribedTopics(group);
       }
@@ -487,13 +791,18 @@ export class GroupCoordinator {
    * Every public entry point: fire the deadlines due at `nowMs`, do the work, fire what became due,
    * check the invariants of every group touched, and hand back the effects in order.
    */
+  private fireDueTimers(nowMs: number): void {
+    this.groups.fireDueTimers(nowMs);
+    this.consumerGroups.fireDueTimers(nowMs);
+  }
+
   private run(nowMs: number | null, body: () => void): GroupEffect[] {
     invariant(!this.running, 'the coordinator is not re-entrant');
     this.running = true;
     try {
-      if (nowMs !== null) this.groups.fireDueTimers(nowMs);
+      if (nowMs !== null) this.fireDueTimers(nowMs);
       body();
-      if (nowMs !== null) this.groups.fireDueTimers(nowMs);
+      if (nowMs !== null) this.fireDueTimers(nowMs);
       for (const group of this.outbox.touched) if (this.groups.isCurrent(group)) group.checkInvariants();
       return this.outbox.drain();
     } finally {
@@ -516,6 +825,12 @@ export class GroupCoordinator {
   /** The whole coordinator's invariants: every group's, and that timers and members agree. */
   checkInvariants(): void {
     this.groups.checkInvariants((partitionIndex) => this.partitions.statusOf(partitionIndex) === 'loaded');
+    this.consumerGroups.checkInvariants();
+  }
+
+  /** A KIP-848 consumer group's live state; read it, never change it. */
+  getConsumerGroup(groupId: string): ConsumerGroup | undefined {
+    return this.consumerGroups.get(groupId);
   }
 
   /** Request ids received and not answered yet (held joins and syncs, commits awaiting their append). */

@@ -87,7 +87,7 @@ function timerKey(kind: string, groupId: string, memberId = ''): string {
   return `${kind}:${groupId.length}:${groupId}:${memberId}`;
 }
 
-function joinError(memberId: string, errorCode: number): JoinGroupResponse {
+export function joinError(memberId: string, errorCode: number): JoinGroupResponse {
   return {
     api: 'JoinGroup',
     errorCode,

@@ -4,6 +4,11 @@
 // Every response is wrapped in an effect with the caller's request id, even when it is immediate, so
 // the driver has one path for answers.
 
+import type { ConsumerGroupStateName } from './consumer-group.js';
+import type {
+  ConsumerGroupDescribeResponse,
+  ConsumerGroupHeartbeatResponse,
+} from './consumer-group-messages.js';
 import type { OffsetsRecord } from './offsets-records.js';
 
 /** The driver's handle for an inbound request; any number it can map back to the network request. */
@@ -106,6 +111,8 @@ export interface LeaveGroupResponse {
 }
 
 export interface OffsetCommitRequest {
+  /** The request's version when known: a KIP-848 member must commit with v9+ (UNSUPPORTED_VERSION). */
+  readonly apiVersion?: number;
   readonly groupId: string;
   /** -1 with an empty member id: a standalone ("simple") consumer not using group membership. */
   readonly generationId: number;
@@ -175,6 +182,9 @@ export interface OffsetFetchRequest {
   readonly topics: readonly { readonly name: string; readonly partitionIndexes: readonly number[] }[] | null;
   /** v7+: answer UNSTABLE_OFFSET_COMMIT for partitions with a commit still being written. */
   readonly requireStable: boolean;
+  /** v9+: the consumer-protocol member asking and its epoch (checked for KIP-848 groups). */
+  readonly memberId?: string | null;
+  readonly memberEpoch?: number;
 }
 
 export interface OffsetFetchPartition {
@@ -199,6 +209,8 @@ export interface DescribeGroupsRequest {
 
 export interface DescribedGroup {
   readonly errorCode: number;
+  /** v6+: why (a KIP-848 group is "not a classic group"). */
+  readonly errorMessage?: string | null;
   readonly groupId: string;
   /** '' with an error (Kafka's "no state"); 'Dead' for a group this coordinator does not know. */
   readonly groupState: GroupStateName | '';
@@ -233,7 +245,9 @@ export interface ListGroupsResponse {
   readonly groups: readonly {
     readonly groupId: string;
     readonly protocolType: string;
-    readonly groupState: GroupStateName;
+    readonly groupState: GroupStateName | ConsumerGroupStateName;
+    /** Kafka's group type: a KIP-848 group is 'consumer'; absent means 'classic'. */
+    readonly groupType?: 'consumer';
   }[];
 }
 
@@ -274,7 +288,9 @@ export type GroupResponse =
   | DescribeGroupsResponse
   | ListGroupsResponse
   | DeleteGroupsResponse
-  | OffsetDeleteResponse;
+  | OffsetDeleteResponse
+  | ConsumerGroupHeartbeatResponse
+  | ConsumerGroupDescribeResponse;
 
 /**
  * What the driver must do after each call, in order:

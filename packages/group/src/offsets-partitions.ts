@@ -5,6 +5,7 @@
 // managers' business.
 
 import { invariant } from '@gregor/ground';
+import { type DecodedConsumerGroupRecord, decodeConsumerGroupRecord } from './consumer-group-records.js';
 import { coordinatorPartitionFor } from './java-hash.js';
 import type { AppendToken, GroupEffect, TransactionalProducer } from './messages.js';
 import {
@@ -26,6 +27,8 @@ export interface StagedGroup {
 
 export interface LoadStage {
   readonly groups: Map<string, StagedGroup>;
+  /** KIP-848 consumer group records in log order (the consumer group manager keeps the last per key). */
+  readonly consumerGroupRecords: DecodedConsumerGroupRecord[];
   recordCount: number;
   unknownRecordCount: number;
 }
@@ -82,7 +85,12 @@ export class OffsetsPartitions<C> implements OffsetsPartitionStatusView {
       () => `offsets partition ${partitionIndex} is already owned`,
     );
     this.partitions.set(partitionIndex, { status: 'loading', appendTokens: [] });
-    this.loadStages.set(partitionIndex, { groups: new Map(), recordCount: 0, unknownRecordCount: 0 });
+    this.loadStages.set(partitionIndex, {
+      groups: new Map(),
+      consumerGroupRecords: [],
+      recordCount: 0,
+      unknownRecordCount: 0,
+    });
   }
 
   /** Stages the partition's records in log order (may be called once per batch). Last record per key wins. */
@@ -92,6 +100,16 @@ export class OffsetsPartitions<C> implements OffsetsPartitionStatusView {
     for (const record of records) {
       stage.recordCount++;
       const decoded = decodeOffsetsRecord(record);
+      if (decoded.kind === 'unknown') {
+        const consumerGroupRecord = decodeConsumerGroupRecord(record);
+        if (
+          consumerGroupRecord !== null &&
+          coordinatorPartitionFor(consumerGroupRecord.group, this.partitionCount) === partitionIndex
+        ) {
+          stage.consumerGroupRecords.push(consumerGroupRecord);
+          continue;
+        }
+      }
       if (
         decoded.kind === 'unknown' ||
         coordinatorPartitionFor(decoded.group, this.partitionCount) !== partitionIndex

@@ -17,6 +17,8 @@ import { handleAlterPartitionReassignments } from './alter-partition-reassignmen
 import { handleAlterUserScramCredentials } from './alter-user-scram-credentials.js';
 import type { ApiHandlers } from './api-handler.js';
 import { handleApiVersions } from './api-versions.js';
+import { createConsumerGroupDescribeHandler } from './consumer-group-describe.js';
+import { createConsumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
 import { handleCreateAcls } from './create-acls.js';
 import { handleCreatePartitions } from './create-partitions.js';
 import { handleCreateTopics } from './create-topics.js';
@@ -40,6 +42,8 @@ import { createEndTxnHandler } from './end-txn.js';
 import { handleFetch } from './fetch.js';
 import { createFindCoordinatorHandler } from './find-coordinator.js';
 import {
+  consumerGroupDescribeAuthorized,
+  consumerGroupHeartbeatAuthorized,
   deleteGroupsAuthorized,
   describeGroupsAuthorized,
   heartbeatAuthorized,
@@ -151,6 +155,12 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
           [ApiKey.DescribeGroups]: describeGroupsAuthorized(createDescribeGroupsHandler(groups)),
           [ApiKey.ListGroups]: listGroupsAuthorized(createListGroupsHandler(groups)),
           [ApiKey.DeleteGroups]: deleteGroupsAuthorized(createDeleteGroupsHandler(groups)),
+          [ApiKey.ConsumerGroupHeartbeat]: consumerGroupHeartbeatAuthorized(
+            createConsumerGroupHeartbeatHandler(groups),
+          ),
+          [ApiKey.ConsumerGroupDescribe]: consumerGroupDescribeAuthorized(
+            createConsumerGroupDescribeHandler(groups),
+          ),
           [ApiKey.OffsetDelete]: offsetDeleteAuthorized(createOffsetDeleteHandler(groups)),
           [ApiKey.TxnOffsetCommit]: txnOffsetCommitTransactionalIdAuthorized(
             txnOffsetCommitAuthorized(createTxnOffsetCommitHandler(groups)),

@@ -8,8 +8,9 @@
 // Each group is answered by its coordinator: a group of a partition this broker does not lead gets
 // NOT_COORDINATOR, an unknown one of a partition it leads is reported Dead: without an error before
 // v6, with GROUP_ID_NOT_FOUND and "Group <id> not found." from v6 (KIP-1043), as Kafka does. Member metadata and
-// assignments are filled while the group is Stable only, as Kafka does. A group whose coordinator
-// here cannot confirm it still leads the group's offsets partition (a metadata barrier,
+// assignments are filled while the group is Stable only, as Kafka does. A KIP-848 consumer group is
+// "not a classic group": GROUP_ID_NOT_FOUND from v6, Dead before, as Kafka 4 answers. A group whose
+// coordinator here cannot confirm it still leads the group's offsets partition (a metadata barrier,
 // GroupCoordinatorDriver.confirmLeadership) is NOT_COORDINATOR. Authorization and the
 // authorized operations are group-authorization.ts's (describeGroupsAuthorized).
 
@@ -29,7 +30,14 @@ function describeError(
   errorCode: number,
   groupState: string,
   groupId: string,
+  errorMessage: string | null,
 ): { errorCode: number; errorMessage: string | null } {
+  if (errorMessage !== null) {
+    // A KIP-848 consumer group ("not a classic group"): before v6 it reads as Dead, like an unknown one.
+    return apiVersion >= groupNotFoundVersion
+      ? { errorCode, errorMessage }
+      : { errorCode: ErrorCode.NONE, errorMessage: null };
+  }
   if (apiVersion >= groupNotFoundVersion && errorCode === ErrorCode.NONE && groupState === 'Dead') {
     return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${groupId} not found.` };
   }
@@ -56,7 +64,13 @@ export function createDescribeGroupsHandler(groups: GroupCoordinatorDriver): Api
     return {
       throttleTimeMs: 0,
       groups: described.map((group) => ({
-        ...describeError(apiVersion, group.errorCode, group.groupState, group.groupId),
+        ...describeError(
+          apiVersion,
+          group.errorCode,
+          group.groupState,
+          group.groupId,
+          group.errorMessage ?? null,
+        ),
         groupId: group.groupId,
         groupState: group.groupState,
         protocolType: group.protocolType,

@@ -1,6 +1,6 @@
 // The group APIs' authorization, as Kafka's KafkaApis checks it: READ on the group for JoinGroup,
-// SyncGroup, Heartbeat, LeaveGroup and OffsetCommit (and READ on each topic committed);
-// DESCRIBE on the group for OffsetFetch and DescribeGroups (and DESCRIBE on each topic fetched;
+// SyncGroup, Heartbeat, LeaveGroup, ConsumerGroupHeartbeat and OffsetCommit (and READ on each topic
+// committed); DESCRIBE on the group for OffsetFetch, DescribeGroups and ConsumerGroupDescribe (and DESCRIBE on each topic fetched;
 // DescribeGroups reports the group's authorized_operations when asked);
 // DELETE for DeleteGroups; DELETE on the group and READ on each topic for OffsetDelete; ListGroups lists the groups the principal may DESCRIBE, or all with
 // DESCRIBE on the cluster; FindCoordinator needs DESCRIBE on the group. A refusal is
@@ -312,6 +312,61 @@ export function offsetDeleteAuthorized(
             })),
           })),
       ],
+    };
+  };
+}
+
+export function consumerGroupHeartbeatAuthorized(
+  handler: ApiHandler<typeof ApiKey.ConsumerGroupHeartbeat>,
+): ApiHandler<typeof ApiKey.ConsumerGroupHeartbeat> {
+  return (...args) =>
+    gate(handler, args, (body, _version, context) =>
+      authorizedOnGroup(context, AclOperation.READ, body.groupId)
+        ? undefined
+        : { throttleTimeMs: 0, errorCode: refused, memberEpoch: 0, heartbeatIntervalMs: 0 },
+    );
+}
+
+/** DESCRIBE on each group (refused ones answer GROUP_AUTHORIZATION_FAILED); operations when asked. */
+export function consumerGroupDescribeAuthorized(
+  handler: ApiHandler<typeof ApiKey.ConsumerGroupDescribe>,
+): ApiHandler<typeof ApiKey.ConsumerGroupDescribe> {
+  return async (body, version, context) => {
+    const allowed = body.groupIds.filter((groupId) =>
+      authorizedOnGroup(context, AclOperation.DESCRIBE, groupId),
+    );
+    const answered =
+      allowed.length === 0
+        ? { throttleTimeMs: 0, groups: [] }
+        : await handler({ ...body, groupIds: allowed }, version, context);
+    if (!('groups' in answered)) return answered;
+    const byId = new Map(
+      answered.groups.map((group) => [
+        group.groupId,
+        body.includeAuthorizedOperations && group.errorCode === ErrorCode.NONE
+          ? {
+              ...group,
+              authorizedOperations: authorizedOperations(context, AclResourceType.GROUP, group.groupId),
+            }
+          : group,
+      ]),
+    );
+    return {
+      ...answered,
+      groups: body.groupIds.map(
+        (groupId) =>
+          byId.get(groupId) ?? {
+            errorCode: refused,
+            errorMessage: null,
+            groupId,
+            groupState: '',
+            groupEpoch: 0,
+            assignmentEpoch: 0,
+            assignorName: '',
+            members: [],
+            authorizedOperations: authorizedOperationsOmitted,
+          },
+      ),
     };
   };
 }

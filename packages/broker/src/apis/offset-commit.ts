@@ -27,7 +27,7 @@ function partitionKey(topic: string, partition: number): string {
 }
 
 export function createOffsetCommitHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
-  return async (body: RequestBody<Key>, _apiVersion: number, context: RequestContext): Promise<Response> => {
+  return async (body: RequestBody<Key>, apiVersion: number, context: RequestContext): Promise<Response> => {
     const image = context.broker.metadata.image();
     const errors = new Map<string, number>();
     const known: OffsetCommitRequest['topics'][number][] = [];
@@ -59,6 +59,7 @@ export function createOffsetCommitHandler(groups: GroupCoordinatorDriver): ApiHa
         coordinator.offsetCommit(
           requestId,
           {
+            apiVersion,
             groupId: body.groupId,
             generationId: body.generationId,
             memberId: body.memberId,

@@ -36,8 +36,9 @@ export function createOffsetFetchHandler(groups: GroupCoordinatorDriver): ApiHan
     groupId: string,
     topics: FetchTopics,
     requireStable: boolean,
+    member: { memberId: string | null; memberEpoch: number } = { memberId: null, memberEpoch: -1 },
   ): Promise<OffsetFetchResponse> => {
-    const request = { groupId, topics, requireStable };
+    const request = { groupId, topics, requireStable, ...member };
     // A coordinator deposed without knowing it yet must not answer from its memory.
     if (!(await groups.confirmLeadership(groupId)))
       return offsetFetchRefusal(request, ErrorCode.NOT_COORDINATOR);
@@ -74,7 +75,13 @@ export function createOffsetFetchHandler(groups: GroupCoordinatorDriver): ApiHan
       };
     }
     const responses = await Promise.all(
-      body.groups.map((group) => fetchGroup(group.groupId, group.topics, body.requireStable)),
+      body.groups.map((group) =>
+        // v9: a KIP-848 member's id and epoch, checked against its group (STALE_MEMBER_EPOCH).
+        fetchGroup(group.groupId, group.topics, body.requireStable, {
+          memberId: group.memberId,
+          memberEpoch: group.memberEpoch,
+        }),
+      ),
     );
     return {
       throttleTimeMs: 0,

@@ -62,6 +62,14 @@ export interface ListenerSpec {
   readonly port: number;
 }
 
+/** A group.consumer.assignors entry as the coordinator names it, or null for an unknown assignor. */
+export function consumerAssignorName(name: string): 'uniform' | 'range' | null {
+  const short = name.replace(/^org\.apache\.kafka\.coordinator\.group\.assignor\./, '').toLowerCase();
+  if (short === 'uniform' || short === 'uniformassignor') return 'uniform';
+  if (short === 'range' || short === 'rangeassignor') return 'range';
+  return null;
+}
+
 const listenerPattern = /^([A-Za-z][A-Za-z0-9_]*):\/\/(\[[^\]]*\]|[^:/]*):(\d{1,5})$/;
 
 export function parseListeners(key: string, entries: readonly string[]): ListenerSpec[] {
@@ -392,6 +400,27 @@ const definitions = {
     {
       min: 0,
     },
+  ),
+  groupConsumerAssignors: list(
+    'group.consumer.assignors',
+    ['uniform', 'range'],
+    "Server-side assignors of KIP-848 consumer groups, the first the default: uniform, range (or Kafka's UniformAssignor, RangeAssignor class names).",
+    (names) =>
+      names.length > 0 && names.every((name) => consumerAssignorName(name) !== null)
+        ? undefined
+        : `must list uniform and/or range, got '${names.join(',')}'`,
+  ),
+  groupConsumerHeartbeatIntervalMs: int(
+    'group.consumer.heartbeat.interval.ms',
+    5000,
+    'The heartbeat interval ConsumerGroupHeartbeat gives KIP-848 consumers.',
+    { min: 1 },
+  ),
+  groupConsumerSessionTimeoutMs: int(
+    'group.consumer.session.timeout.ms',
+    45000,
+    'A KIP-848 consumer not heard from this long leaves its group.',
+    { min: 1 },
   ),
   groupMinSessionTimeoutMs: int(
     'group.min.session.timeout.ms',

@@ -104,8 +104,19 @@ const rules: readonly Rule[] = [
   },
   {
     matches: (key) =>
-      prefix('group.consumer.', 'group.streams.')(key) || oneOf('group.coordinator.rebalance.protocols')(key),
-    reason: 'only the classic group protocol is implemented (no KIP-848 consumer or streams groups)',
+      (prefix('group.consumer.')(key) &&
+        !oneOf(
+          'group.consumer.assignors',
+          'group.consumer.heartbeat.interval.ms',
+          'group.consumer.session.timeout.ms',
+        )(key)) ||
+      oneOf('group.coordinator.rebalance.protocols')(key),
+    reason:
+      'KIP-848 consumer groups follow group.consumer.assignors, .heartbeat.interval.ms and .session.timeout.ms; both protocols are always on, a group holds at most 1000 members (GROUP_MAX_SIZE_REACHED, as for classic groups), and there is no migration between classic and consumer groups nor per-group overrides',
+  },
+  {
+    matches: prefix('group.streams.'),
+    reason: 'streams groups (KIP-1071) are not implemented',
   },
   {
     matches: (key) => key.includes('quota.') && !oneOf('quota.window.num', 'quota.window.size.seconds')(key),

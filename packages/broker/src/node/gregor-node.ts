@@ -26,6 +26,7 @@ import { apiHandlers } from '../apis/api-handlers.js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
 import {
   type BrokerConfig,
+  consumerAssignorName,
   describedBrokerSettings,
   type ListenerSpec,
   securityProtocolIds,
@@ -515,6 +516,11 @@ export class GregorNode {
       coordinatorConfig: {
         sessionTimeoutMsMin: settings.groupMinSessionTimeoutMs,
         sessionTimeoutMsMax: settings.groupMaxSessionTimeoutMs,
+        consumerHeartbeatIntervalMs: settings.groupConsumerHeartbeatIntervalMs,
+        consumerSessionTimeoutMs: settings.groupConsumerSessionTimeoutMs,
+        consumerAssignors: settings.groupConsumerAssignors.flatMap(
+          (name) => consumerAssignorName(name) ?? [],
+        ),
       },
       metadataBarrier: new MetadataBarrier(
         {

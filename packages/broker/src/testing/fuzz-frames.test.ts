@@ -171,6 +171,7 @@ describe('capRequestDemands', () => {
         'AlterPartitionReassignments.timeoutMs',
         'ListPartitionReassignments.timeoutMs',
         'UpdateFeatures.timeoutMs',
+        'ConsumerGroupHeartbeat.rebalanceTimeoutMs',
       ]),
     );
   });

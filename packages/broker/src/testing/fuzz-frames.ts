@@ -185,6 +185,9 @@ export const requestWaitFields: Readonly<Partial<Record<SupportedApiKey, readonl
   [ApiKey.AlterPartitionReassignments]: ['timeoutMs'],
   [ApiKey.ListPartitionReassignments]: ['timeoutMs'],
   [ApiKey.UpdateFeatures]: ['timeoutMs'],
+  // Not a wait for the answer (a heartbeat is answered at once) but how long a member keeps
+  // partitions it was asked to revoke: capped so the fuzzer's members cannot hold them for longer.
+  [ApiKey.ConsumerGroupHeartbeat]: ['rebalanceTimeoutMs'],
 };
 
 /**

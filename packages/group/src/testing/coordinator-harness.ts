@@ -58,10 +58,17 @@ export class Harness {
   autoAppend = true;
   private nextRequestId: RequestId = 1;
 
-  constructor(config: Partial<GroupCoordinatorConfig> = {}, random: Random = new SeededRandom(1)) {
+  /** `logs`: what each offsets partition already holds (a coordinator taking over), empty by default. */
+  constructor(
+    config: Partial<GroupCoordinatorConfig> = {},
+    random: Random = new SeededRandom(1),
+    logs: ReadonlyMap<number, readonly OffsetsRecord[]> = new Map(),
+  ) {
     this.coordinator = new GroupCoordinator({ offsetsPartitionCount: 1, ...config }, random);
     for (let p = 0; p < this.coordinator.config.offsetsPartitionCount; p++) {
-      this.coordinator.loadPartition(p, [], this.nowMs);
+      const records = logs.get(p) ?? [];
+      this.coordinator.loadPartition(p, records, this.nowMs);
+      this.logs.set(p, [...records]);
     }
   }
 

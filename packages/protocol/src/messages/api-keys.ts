@@ -54,6 +54,8 @@ export const ApiKey = {
   UnregisterBroker: 64,
   DescribeTransactions: 65,
   ListTransactions: 66,
+  ConsumerGroupHeartbeat: 68,
+  ConsumerGroupDescribe: 69,
   ListConfigResources: 74,
   DescribeTopicPartitions: 75,
 } as const;
@@ -126,6 +128,8 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('UnregisterBroker', 0, 0),
   support('DescribeTransactions', 0, 0),
   support('ListTransactions', 2, 0),
+  support('ConsumerGroupHeartbeat', 1, 0),
+  support('ConsumerGroupDescribe', 1, 0),
   support('ListConfigResources', 1, 0),
   support('DescribeTopicPartitions', 0, 0),
 ];

@@ -5,6 +5,8 @@ export { addPartitionsToTxnApi } from './apis/add-partitions-to-txn.js';
 export { alterConfigsApi } from './apis/alter-configs.js';
 export { alterPartitionReassignmentsApi } from './apis/alter-partition-reassignments.js';
 export { apiVersionsApi } from './apis/api-versions.js';
+export { consumerGroupDescribeApi } from './apis/consumer-group-describe.js';
+export { consumerGroupHeartbeatApi } from './apis/consumer-group-heartbeat.js';
 export { createPartitionsApi } from './apis/create-partitions.js';
 export { createTopicsApi } from './apis/create-topics.js';
 export { deleteGroupsApi } from './apis/delete-groups.js';

@@ -9,6 +9,8 @@ import { alterConfigsApi } from './apis/alter-configs.js';
 import { alterPartitionReassignmentsApi } from './apis/alter-partition-reassignments.js';
 import { alterUserScramCredentialsApi } from './apis/alter-user-scram-credentials.js';
 import { apiVersionsApi } from './apis/api-versions.js';
+import { consumerGroupDescribeApi } from './apis/consumer-group-describe.js';
+import { consumerGroupHeartbeatApi } from './apis/consumer-group-heartbeat.js';
 import { createAclsApi } from './apis/create-acls.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
@@ -107,6 +109,8 @@ export const apis = {
   [ApiKey.UpdateFeatures]: updateFeaturesApi,
   [ApiKey.DescribeTransactions]: describeTransactionsApi,
   [ApiKey.ListTransactions]: listTransactionsApi,
+  [ApiKey.ConsumerGroupHeartbeat]: consumerGroupHeartbeatApi,
+  [ApiKey.ConsumerGroupDescribe]: consumerGroupDescribeApi,
   [ApiKey.ListConfigResources]: listConfigResourcesApi,
   [ApiKey.DescribeTopicPartitions]: describeTopicPartitionsApi,
 } as const;
