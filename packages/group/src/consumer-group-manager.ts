@@ -9,6 +9,7 @@
 
 import { invariant, type Random } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
+import { RE2JS } from 're2js';
 import { storeGroupErrorCode } from './append-errors.js';
 import type { GroupCoordinatorConfig } from './config.js';
 import {
@@ -748,13 +749,19 @@ function preferredAssignor(group: ConsumerGroup, fallback: AssignorName): Assign
   return best;
 }
 
+/** Longest subscribed-topic regex accepted, in UTF-16 code units: RE2's memory is linear in it. */
+export const subscribedTopicRegexLengthMax = 4096;
+
 /**
- * A topic regex as Kafka matches it (RE2J's `matches`: the whole name). JavaScript's RegExp stands
- * in for RE2J; the two agree on the syntax clients use for topic patterns.
+ * A topic regex as Kafka matches it: compiled by RE2 (Kafka uses RE2J) and matched against the
+ * whole topic name (`matches`). re2js is RE2's engine in JavaScript, linear in the pattern and the
+ * name, so a member's `(a+)+$` cannot hold the coordinator's event loop as a backtracking RegExp
+ * would; like RE2J it has no backreferences or lookaround, and such a pattern is refused.
  */
-function compileRegex(regex: string): RegExp | null {
+function compileRegex(regex: string): RE2JS | null {
+  if (regex.length > subscribedTopicRegexLengthMax) return null;
   try {
-    return new RegExp(`^(?:${regex})$`, 'u');
+    return RE2JS.compile(regex);
   } catch {
     return null;
   }
@@ -769,7 +776,7 @@ function subscribedTopicIds(member: ConsumerGroupMember, topics: ConsumerTopicsI
   if (member.subscribedTopicRegex !== null) {
     const regex = compileRegex(member.subscribedTopicRegex);
     if (regex !== null) {
-      for (const topic of topics.byName.values()) if (regex.test(topic.name)) ids.add(topic.topicId);
+      for (const topic of topics.byName.values()) if (regex.matches(topic.name)) ids.add(topic.topicId);
     }
   }
   return ids;

@@ -108,6 +108,32 @@ describe('ConsumerGroupHeartbeat: joining', () => {
     expect(assigned).toEqual(['orders', 'orders-eu']);
   });
 
+  it('matches a regex in linear time (RE2), so a backtracking-hostile pattern cannot hold the coordinator', () => {
+    const h = new Harness();
+    // With a backtracking engine `(a+)+b` against 64 a's and no b takes about 2^64 steps.
+    const hostile = topic(`${'a'.repeat(64)}c`, 1);
+    const image = topicsOf(orders, hostile);
+    const response = heartbeat(h, image, {
+      groupId: group,
+      memberId: 'm1',
+      memberEpoch: 0,
+      rebalanceTimeoutMs,
+      subscribedTopicRegex: '(a+)+b',
+      topicPartitions: [],
+    })!;
+    expect(response.errorCode).toBe(ErrorCode.NONE);
+    expect(response.assignment!.topicPartitions).toEqual([]);
+  });
+
+  it('refuses what RE2 does not have (lookaround, backreferences) and an over-long regex', () => {
+    const h = new Harness();
+    for (const regex of ['orders(?=-eu)', '(o)\\1', 'o'.repeat(4097)]) {
+      expect(join(h, 'm1', { subscribedTopicNames: null, subscribedTopicRegex: regex }).errorCode).toBe(
+        ErrorCode.INVALID_REGULAR_EXPRESSION,
+      );
+    }
+  });
+
   it('answers GROUP_MAX_SIZE_REACHED beyond the member limit', () => {
     const h = new Harness({ membersPerGroupMax: 1 });
     expect(join(h, 'm1').errorCode).toBe(ErrorCode.NONE);
