@@ -130,7 +130,7 @@ describe('metadata-shell session over a real image', () => {
     const shell = session();
     expect(await shell.run(['ls', '/'])).toEqual({
       // No /producerIds: no block was allocated.
-      output: 'brokers\ncluster\nclusterSecret\nconfigs\ncontroller\ncontroller_epoch\ntopicIds',
+      output: 'brokers\ncluster\nclusterSecret\nconfigs\ncontroller\ncontroller_epoch\nfeatures\ntopicIds',
       exitCode: 0,
     });
     // The cluster secret is in the image; the shell shows that it is there, never what it is.

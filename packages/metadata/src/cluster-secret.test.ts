@@ -38,7 +38,11 @@ describe('the cluster secret', () => {
 
   it('is written by the first activation, in the activation batch, and never again', () => {
     const first = activate(MetadataImage.empty, 1, 0x11);
-    expect(first.records.map((record) => record.type)).toEqual(['controllerActivation', 'clusterSecret']);
+    expect(first.records.map((record) => record.type)).toEqual([
+      'controllerActivation',
+      'featureLevel',
+      'clusterSecret',
+    ]);
     expect(first.drawn).toEqual([clusterSecretBytes]);
     const committed = applyRecords(MetadataImage.empty, first.records);
     expect(committed.clusterSecret).toEqual(Buffer.alloc(clusterSecretBytes, 0x11));
@@ -61,6 +65,27 @@ describe('the cluster secret', () => {
     expect(sameEpoch.records).toEqual([
       { type: 'clusterSecret', secret: Buffer.alloc(clusterSecretBytes, 0x33) },
     ]);
+  });
+
+  it("a new cluster's first activation finalizes group.version 1 (as Kafka 4); later ones leave the levels alone", () => {
+    const first = activate(MetadataImage.empty, 1, 0x11);
+    expect(first.records.filter((record) => record.type === 'featureLevel')).toEqual([
+      { type: 'featureLevel', name: 'group.version', level: 1 },
+    ]);
+    // An operator turned it off: a new controller does not turn it on again.
+    const committed = applyRecords(applyRecords(MetadataImage.empty, first.records), [
+      { type: 'featureLevel', name: 'group.version', level: 0 },
+    ]);
+    const second = activate(committed, 2, 0x22);
+    expect(second.records.filter((record) => record.type === 'featureLevel')).toEqual([]);
+    expect(applyRecords(committed, second.records).finalizedFeatureLevel('group.version')).toBe(0);
+    // Nor does the first activation after an upgrade of a cluster that predates features.
+    const old = applyRecord(MetadataImage.empty, {
+      type: 'controllerActivation',
+      controllerId: 3000,
+      controllerEpoch: 4,
+    });
+    expect(activate(old, 5, 0x33).records.filter((record) => record.type === 'featureLevel')).toEqual([]);
   });
 
   it('cannot be replaced, nor be of another length', () => {

@@ -61,7 +61,12 @@ import {
   type UpdateFeaturesRequest,
   type UpdateFeaturesResponse,
 } from './feature-control.js';
-import { type SupportedFeature, supportedFeatures } from './features.js';
+import {
+  bootstrapFeatureLevels,
+  type SupportedFeature,
+  supportedFeatureRange,
+  supportedFeatures,
+} from './features.js';
 import type { MetadataImage } from './image.js';
 import {
   type AllocateProducerIdsRequest,
@@ -149,7 +154,8 @@ export class Controller {
    * the ControllerActivationRecord to propose first; none when the image already records this very
    * activation (a controller rebuilt from the committed image after a failed proposal, same epoch).
    * The first activation of a cluster (or the first after an upgrade to a version that has it) also
-   * writes the cluster secret, in the same batch, so it commits with the activation.
+   * writes the cluster secret, in the same batch, so it commits with the activation; a new cluster's
+   * first activation also finalizes `bootstrapFeatureLevels` (group.version 1, as Kafka 4).
    */
   static activate(activation: ControllerActivation): { controller: Controller; records: MetadataRecord[] } {
     const controller = new Controller(activation);
@@ -164,6 +170,15 @@ export class Controller {
         controllerId: activation.controllerId,
         controllerEpoch: activation.controllerEpoch,
       });
+    }
+    if (active === null) {
+      // A new cluster's first activation: its feature levels start where Kafka 4's do, as far as
+      // this node's table supports them (a test's table may hold less).
+      const table = activation.supportedFeatures ?? supportedFeatures;
+      for (const [name, level] of bootstrapFeatureLevels) {
+        if (level <= supportedFeatureRange(table, name).maxLevel)
+          batch.add({ type: 'featureLevel', name, level });
+      }
     }
     if (activation.image.clusterSecret === null) {
       const secret = activation.secretBytes(clusterSecretBytes);

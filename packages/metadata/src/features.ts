@@ -3,8 +3,8 @@
 // ApiVersions (v3+ SupportedFeatures), and `gregor features describe` prints it.
 //
 // A level is listed only when Gregor does what that level means in Kafka; everything else stays at
-// level 0 (the feature's behaviour before it existed). To add a level (group.version 1 when the
-// KIP-848 consumer group protocol is served), raise its `maxLevel` and say why in `semantics`.
+// level 0 (the feature's behaviour before it existed). To add a level, raise its `maxLevel` and say
+// why in `semantics`.
 //
 // Kafka advertises only features whose maximum is above 0 (BrokerFeatures.defaultSupportedFeatures
 // skips the rest), so a feature at 0-0 is known here, refused above 0, and not advertised.
@@ -45,10 +45,11 @@ export const supportedFeatures: readonly SupportedFeature[] = Object.freeze([
   {
     name: 'group.version',
     minLevel: 0,
-    maxLevel: 0,
+    maxLevel: 1,
     semantics:
-      'Level 0 is classic consumer groups, which Gregor serves; level 1 turns on the KIP-848 consumer ' +
-      'group protocol (ConsumerGroupHeartbeat), which Gregor does not serve yet.',
+      'Level 0 is classic consumer groups only; level 1 turns on the KIP-848 consumer group protocol ' +
+      '(ConsumerGroupHeartbeat, ConsumerGroupDescribe), which Gregor serves. A new cluster starts at 1, ' +
+      'as a Kafka 4 cluster does; at 0 those APIs are not advertised and answer UNSUPPORTED_VERSION.',
   },
   {
     name: 'eligible.leader.replicas.version',
@@ -69,6 +70,13 @@ export const supportedFeatures: readonly SupportedFeature[] = Object.freeze([
     semantics: 'Level 1 turns on streams groups (KIP-1071), which Gregor does not serve.',
   },
 ]);
+
+/**
+ * The levels a new cluster's first active controller finalizes, as Kafka 4's bootstrap metadata
+ * does for a new cluster (its other features start at 0 here too). A cluster whose log already
+ * has an active controller keeps what it has: raising a level is the operator's UpdateFeatures.
+ */
+export const bootstrapFeatureLevels: ReadonlyMap<string, number> = new Map([['group.version', 1]]);
 
 /** The supported range of a feature; an unknown feature is 0-0 (Kafka's QuorumFeatures.DISABLED). */
 export function supportedFeatureRange(

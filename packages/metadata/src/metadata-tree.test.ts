@@ -34,6 +34,7 @@ describe('metadata tree', () => {
       'configs',
       'controller',
       'controller_epoch',
+      'features',
       'producerIds',
       'topicIds',
     ]);

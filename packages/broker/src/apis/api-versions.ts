@@ -13,8 +13,9 @@
 // and their epoch is the metadata offset the image includes, as Kafka's KRaft brokers give it.
 
 import { advertisedFeatures, supportedFeatures } from '@gregor/metadata';
-import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import { ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
+import { consumerGroupProtocolEnabled } from './consumer-group-topics.js';
 
 type Key = typeof ApiKey.ApiVersions;
 
@@ -43,7 +44,7 @@ export async function handleApiVersions(
   }
   const response: ResponseInput<Key> = {
     errorCode: ErrorCode.NONE,
-    apiKeys: context.advertisedApiVersions.map((api) => ({ ...api })),
+    apiKeys: advertisedNow(context),
     throttleTimeMs: 0,
   };
   if (apiVersion < clientSoftwareVersionMin) return response;
@@ -61,4 +62,17 @@ export async function handleApiVersions(
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([name, level]) => ({ name, maxVersionLevel: level, minVersionLevel: level })),
   };
+}
+
+/** APIs a feature level turns on, left out while it is off (as Kafka's brokers leave them out). */
+const consumerGroupApiKeys: ReadonlySet<number> = new Set([
+  ApiKey.ConsumerGroupHeartbeat,
+  ApiKey.ConsumerGroupDescribe,
+]);
+
+function advertisedNow(context: RequestContext): ResponseInput<Key>['apiKeys'] {
+  const enabled = consumerGroupProtocolEnabled(context.broker.metadata.image());
+  return context.advertisedApiVersions
+    .filter((api) => enabled || !consumerGroupApiKeys.has(api.apiKey))
+    .map((api) => ({ ...api }));
 }

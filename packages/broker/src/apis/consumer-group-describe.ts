@@ -18,7 +18,11 @@ import {
 } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
-import { consumerTopicsOf } from './consumer-group-topics.js';
+import {
+  consumerGroupProtocolDisabledMessage,
+  consumerGroupProtocolEnabled,
+  consumerTopicsOf,
+} from './consumer-group-topics.js';
 
 type Key = typeof ApiKey.ConsumerGroupDescribe;
 type Response = ResponseInput<Key>;
@@ -28,7 +32,24 @@ const consumerMemberType = 1;
 
 export function createConsumerGroupDescribeHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
   return async (body: RequestBody<Key>, _apiVersion: number, context: RequestContext): Promise<Response> => {
-    const topics = consumerTopicsOf(context.broker.metadata.image());
+    const image = context.broker.metadata.image();
+    if (!consumerGroupProtocolEnabled(image)) {
+      return {
+        throttleTimeMs: 0,
+        groups: body.groupIds.map((groupId) => ({
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
+          errorMessage: consumerGroupProtocolDisabledMessage,
+          groupId,
+          groupState: '',
+          groupEpoch: 0,
+          assignmentEpoch: 0,
+          assignorName: '',
+          members: [],
+          authorizedOperations: authorizedOperationsOmitted,
+        })),
+      };
+    }
+    const topics = consumerTopicsOf(image);
     // A coordinator deposed without knowing it yet must not describe its groups from memory (the
     // metadata barrier, as DescribeGroups): those it cannot confirm are NOT_COORDINATOR.
     const confirmed = await Promise.all(body.groupIds.map((groupId) => groups.confirmLeadership(groupId)));

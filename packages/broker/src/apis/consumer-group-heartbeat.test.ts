@@ -6,6 +6,7 @@
 
 import { SeededRandom } from '@gregor/ground';
 import { coordinatorPartitionFor, decodeConsumerGroupRecord } from '@gregor/group';
+import { FeatureUpgradeType } from '@gregor/metadata';
 import { ApiKey, ErrorCode, iterateBatches } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
@@ -171,5 +172,49 @@ describe('ConsumerGroupHeartbeat and ConsumerGroupDescribe through the broker', 
       errorCode: ErrorCode.NONE,
       topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 42n }] }],
     });
+  });
+});
+
+describe('group.version (KIP-584) turns the consumer group protocol on and off', () => {
+  const setGroupVersion = (level: number) =>
+    cluster.request(ApiKey.UpdateFeatures, 1, {
+      timeoutMs: 1000,
+      featureUpdates: [
+        {
+          feature: 'group.version',
+          maxVersionLevel: level,
+          upgradeType: level === 0 ? FeatureUpgradeType.SAFE_DOWNGRADE : FeatureUpgradeType.UPGRADE,
+        },
+      ],
+      validateOnly: false,
+    });
+  const advertised = async () =>
+    (
+      await cluster.request(ApiKey.ApiVersions, 3, {
+        clientSoftwareName: 'test',
+        clientSoftwareVersion: '1.0',
+      })
+    ).apiKeys
+      .map((api) => api.apiKey)
+      .filter((key) => key === ApiKey.ConsumerGroupHeartbeat || key === ApiKey.ConsumerGroupDescribe);
+
+  it('a new cluster has it at 1; at 0 the APIs are left out of ApiVersions and answer UNSUPPORTED_VERSION', async () => {
+    await start();
+    expect(cluster.image().finalizedFeatureLevel('group.version')).toBe(1);
+    expect(await advertised()).toEqual([ApiKey.ConsumerGroupHeartbeat, ApiKey.ConsumerGroupDescribe]);
+    expect((await join('m1')).errorCode).toBe(ErrorCode.NONE);
+
+    expect((await setGroupVersion(0)).errorCode).toBe(ErrorCode.NONE);
+    expect(await advertised()).toEqual([]);
+    expect((await join('m2')).errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    const described = await cluster.request(ApiKey.ConsumerGroupDescribe, 0, {
+      groupIds: [groupId],
+      includeAuthorizedOperations: false,
+    });
+    expect(described.groups.map((group) => group.errorCode)).toEqual([ErrorCode.UNSUPPORTED_VERSION]);
+
+    expect((await setGroupVersion(1)).errorCode).toBe(ErrorCode.NONE);
+    expect(await advertised()).toEqual([ApiKey.ConsumerGroupHeartbeat, ApiKey.ConsumerGroupDescribe]);
+    expect((await join('m2')).errorCode).toBe(ErrorCode.NONE);
   });
 });

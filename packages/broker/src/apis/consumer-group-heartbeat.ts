@@ -11,10 +11,14 @@
 // subscriptions resolve against this broker's metadata image when the request arrives. v0 members
 // get their id from the coordinator, v1 members bring their own (KIP-1082).
 
-import type { ApiKey, RequestBody, ResponseInput } from '@gregor/protocol';
+import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
-import { consumerTopicsOf } from './consumer-group-topics.js';
+import {
+  consumerGroupProtocolDisabledMessage,
+  consumerGroupProtocolEnabled,
+  consumerTopicsOf,
+} from './consumer-group-topics.js';
 import { clientHost } from './join-group.js';
 
 type Key = typeof ApiKey.ConsumerGroupHeartbeat;
@@ -22,7 +26,19 @@ type Response = ResponseInput<Key>;
 
 export function createConsumerGroupHeartbeatHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
   return async (body: RequestBody<Key>, apiVersion: number, context: RequestContext): Promise<Response> => {
-    const topics = consumerTopicsOf(context.broker.metadata.image());
+    const image = context.broker.metadata.image();
+    if (!consumerGroupProtocolEnabled(image)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        errorMessage: consumerGroupProtocolDisabledMessage,
+        memberId: null,
+        memberEpoch: 0,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
+    }
+    const topics = consumerTopicsOf(image);
     const response = await groups.request('ConsumerGroupHeartbeat', (coordinator, requestId, nowMs) =>
       coordinator.consumerGroupHeartbeat(
         requestId,

@@ -24,3 +24,16 @@ export function consumerTopicsOf(image: MetadataImage): ConsumerTopicsImage {
   }
   return topics;
 }
+
+/**
+ * Whether the KIP-848 consumer group protocol is on: group.version finalized at 1 or more, as
+ * Kafka's brokers decide (a new cluster starts at 1). Off, ConsumerGroupHeartbeat and
+ * ConsumerGroupDescribe are left out of ApiVersions and answer UNSUPPORTED_VERSION.
+ */
+export function consumerGroupProtocolEnabled(image: MetadataImage): boolean {
+  return image.finalizedFeatureLevel('group.version') >= 1;
+}
+
+/** Kafka's message when the consumer group protocol is off. */
+export const consumerGroupProtocolDisabledMessage =
+  'The new group coordinator is not enabled: group.version is not finalized at 1 or more.';

@@ -12,7 +12,7 @@ afterEach(async () => {
 
 /** A table with levels to move between (Gregor's own has none above 0 yet). */
 const features: readonly SupportedFeature[] = [
-  { name: 'group.version', minLevel: 0, maxLevel: 1, semantics: 'test' },
+  { name: 'alpha.version', minLevel: 0, maxLevel: 1, semantics: 'test' },
   { name: 'test.version', minLevel: 0, maxLevel: 3, semantics: 'test' },
 ];
 
@@ -47,13 +47,13 @@ describe('UpdateFeatures and the features ApiVersions gives (KIP-584)', () => {
     cluster = await LocalClusterFixture.start({ supportedFeatures: features });
     const before = await apiVersionsFeatures(4);
     expect(before.supported).toEqual([
-      { name: 'group.version', minVersion: 0, maxVersion: 1 },
+      { name: 'alpha.version', minVersion: 0, maxVersion: 1 },
       { name: 'test.version', minVersion: 0, maxVersion: 3 },
     ]);
     expect(before.finalized).toEqual([]);
 
     const upgraded = await updateV1([
-      ['group.version', 1, UPGRADE],
+      ['alpha.version', 1, UPGRADE],
       ['test.version', 2, UPGRADE],
     ]);
     expect(upgraded).toEqual({
@@ -61,23 +61,23 @@ describe('UpdateFeatures and the features ApiVersions gives (KIP-584)', () => {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       results: [
-        { feature: 'group.version', errorCode: ErrorCode.NONE, errorMessage: null },
+        { feature: 'alpha.version', errorCode: ErrorCode.NONE, errorMessage: null },
         { feature: 'test.version', errorCode: ErrorCode.NONE, errorMessage: null },
       ],
     });
     expect([...cluster.image().finalizedFeatures]).toEqual([
-      ['group.version', 1],
+      ['alpha.version', 1],
       ['test.version', 2],
     ]);
     const after = await apiVersionsFeatures(4);
     expect(after.finalized).toEqual([
-      { name: 'group.version', maxVersionLevel: 1, minVersionLevel: 1 },
+      { name: 'alpha.version', maxVersionLevel: 1, minVersionLevel: 1 },
       { name: 'test.version', maxVersionLevel: 2, minVersionLevel: 2 },
     ]);
     expect(after.epoch).toBeGreaterThan(before.epoch);
     // Before v4 a minimum of 0 is sent as 1 (KAFKA-17011).
     expect((await apiVersionsFeatures(3)).supported).toEqual([
-      { name: 'group.version', minVersion: 1, maxVersion: 1 },
+      { name: 'alpha.version', minVersion: 1, maxVersion: 1 },
       { name: 'test.version', minVersion: 1, maxVersion: 3 },
     ]);
   });
@@ -106,7 +106,7 @@ describe('UpdateFeatures and the features ApiVersions gives (KIP-584)', () => {
 
   it('validate_only answers as if done and changes nothing', async () => {
     cluster = await LocalClusterFixture.start({ supportedFeatures: features });
-    const checked = await updateV1([['group.version', 1, UPGRADE]], true);
+    const checked = await updateV1([['alpha.version', 1, UPGRADE]], true);
     expect(checked.errorCode).toBe(ErrorCode.NONE);
     expect(cluster.image().finalizedFeatures.size).toBe(0);
   });
@@ -129,7 +129,7 @@ describe('UpdateFeatures and the features ApiVersions gives (KIP-584)', () => {
     const response = await cluster.request(ApiKey.UpdateFeatures, 2, {
       timeoutMs: 1000,
       featureUpdates: [
-        { feature: 'group.version', maxVersionLevel: 1, upgradeType: UPGRADE },
+        { feature: 'alpha.version', maxVersionLevel: 1, upgradeType: UPGRADE },
         { feature: 'test.version', maxVersionLevel: 4, upgradeType: UPGRADE },
       ],
       validateOnly: false,
@@ -144,10 +144,13 @@ describe('UpdateFeatures and the features ApiVersions gives (KIP-584)', () => {
     expect(cluster.image().finalizedFeatures.size).toBe(0);
   });
 
-  it("with Gregor's own table no feature is advertised and level 1 of each is refused", async () => {
+  it("with Gregor's own table a new cluster has group.version 1 (KIP-848 on), and every other level 1 is refused", async () => {
     cluster = await LocalClusterFixture.start();
-    expect((await apiVersionsFeatures(4)).supported).toEqual([]);
+    const features = await apiVersionsFeatures(4);
+    expect(features.supported).toEqual([{ name: 'group.version', minVersion: 0, maxVersion: 1 }]);
+    expect(features.finalized).toEqual([{ name: 'group.version', maxVersionLevel: 1, minVersionLevel: 1 }]);
     for (const feature of supportedFeatures) {
+      if (feature.name === 'group.version') continue;
       const response = await updateV1([[feature.name, 1, UPGRADE]]);
       expect(response.errorCode).toBe(ErrorCode.INVALID_UPDATE_VERSION);
       expect(response.errorMessage).toBe(
@@ -163,11 +166,11 @@ describe('UpdateFeatures and the features ApiVersions gives (KIP-584)', () => {
     );
     cluster = await LocalClusterFixture.start({ supportedFeatures: features, authorizer });
     cluster.actAs(userPrincipal('bob'));
-    const refused = await updateV1([['group.version', 1, UPGRADE]]);
+    const refused = await updateV1([['alpha.version', 1, UPGRADE]]);
     expect(refused.errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     expect(refused.results[0]?.errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     expect(cluster.image().finalizedFeatures.size).toBe(0);
     cluster.actAs(userPrincipal('admin'));
-    expect((await updateV1([['group.version', 1, UPGRADE]])).errorCode).toBe(ErrorCode.NONE);
+    expect((await updateV1([['alpha.version', 1, UPGRADE]])).errorCode).toBe(ErrorCode.NONE);
   });
 });

@@ -140,7 +140,7 @@ const adminMethods: ReadonlySet<string> = new Set([
   'gregor.controller.Controller/ElectLeaders',
   'gregor.controller.Controller/DescribeQuorum',
   'gregor.controller.Controller/MetadataBarrier',
-  // Served as any admin call; with Gregor's feature table (no level above 0) it can change nothing.
+  // Served as any admin call: at most it moves group.version between 0 and 1, the only level Gregor has.
   'gregor.controller.Controller/UpdateFeatures',
 ]);
 

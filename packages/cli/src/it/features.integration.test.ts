@@ -1,7 +1,7 @@
 // `gregor features` against a real Gregor node in the test process (@gregor/testkit): describe reads
-// ApiVersions v4, the updates go through UpdateFeatures to the controller over gRPC and back. With
-// Gregor's feature table (every feature at 0-0 today) an upgrade is refused with Kafka's error and
-// exit code 1, and setting a feature to the level it has succeeds without a change.
+// ApiVersions v4, the updates go through UpdateFeatures to the controller over gRPC and back. A new
+// cluster has group.version 1 (KIP-848 groups on, as Kafka 4); it can be disabled and upgraded
+// again; a level Gregor's table does not have is refused with Kafka's error and exit code 1.
 
 import { startCluster, type TestCluster } from '@gregor/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,31 +29,39 @@ async function gregor(...args: string[]): Promise<{ code: number; out: string; e
 }
 
 describe('gregor features', () => {
-  it('describes no feature above level 0', async () => {
-    expect(await gregor('describe')).toEqual({
-      code: 0,
-      out: '',
-      err: 'The cluster supports no feature above level 0.\n',
-    });
+  it('describes group.version, supported 0-1 and finalized at 1 on a new cluster', async () => {
+    const described = await gregor('describe');
+    expect(described.code).toBe(0);
+    expect(described.err).toBe('');
+    expect(described.out).toMatch(
+      /^Feature: group\.version\tSupportedMinVersion: 0\tSupportedMaxVersion: 1\tFinalizedVersionLevel: 1\tEpoch: \d+\n$/,
+    );
   });
 
   it("refuses an upgrade past what Gregor supports with the controller's error, dry run or not", async () => {
     for (const dryRun of [[], ['--dry-run']]) {
-      expect(await gregor('upgrade', '--feature', 'group.version=1', ...dryRun)).toEqual({
+      expect(await gregor('upgrade', '--feature', 'transaction.version=2', ...dryRun)).toEqual({
         code: 1,
         out:
-          'Could not upgrade group.version to 1. INVALID_UPDATE_VERSION: Invalid update version 1 for feature ' +
-          'group.version. Local controller does not support this feature.\n',
+          'Could not upgrade transaction.version to 2. INVALID_UPDATE_VERSION: Invalid update version 2 for feature ' +
+          'transaction.version. Local controller does not support this feature.\n',
         err: 'Error: 1 out of 1 operation(s) failed.\n',
       });
     }
   });
 
-  it('disables a feature that is at level 0 already', async () => {
+  it('disables group.version and upgrades it to 1 again', async () => {
     expect(await gregor('disable', '--feature', 'group.version')).toEqual({
       code: 0,
       out: 'group.version was disabled.\n',
       err: '',
     });
+    expect((await gregor('describe')).out).toMatch(/FinalizedVersionLevel: 0\t/);
+    expect(await gregor('upgrade', '--feature', 'group.version=1')).toEqual({
+      code: 0,
+      out: 'group.version was upgraded to 1.\n',
+      err: '',
+    });
+    expect((await gregor('describe')).out).toMatch(/FinalizedVersionLevel: 1\t/);
   });
 });
