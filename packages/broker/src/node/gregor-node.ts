@@ -66,7 +66,7 @@ import { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import { ControllerRpcDispatcher, type QuorumView } from '../quorum/controller-rpc.js';
 import { MetadataPublisher } from '../quorum/metadata-publisher.js';
 import { OffsetWatermark } from '../quorum/offset-watermark.js';
-import { type MetadataLog, QuorumController } from '../quorum/quorum-controller.js';
+import { type MetadataLog, majorityFetchedWithin, QuorumController } from '../quorum/quorum-controller.js';
 import { ClientQuotas } from '../quotas/client-quotas.js';
 import { ConnectionQuotas, ipConnectionRateOf } from '../quotas/connection-quotas.js';
 import { LogManagerStore } from '../replica/log-store.js';
@@ -187,6 +187,10 @@ function raftMetadataLog(driver: RaftDriver, metrics: BrokerMetrics): MetadataLo
     },
     onLeaderChange: (listener) => {
       driver.onLeaderChange(listener);
+    },
+    leadershipConfirmedWithin: (maxAgeMs) => {
+      const quorum = driver.describeQuorum();
+      return quorum !== undefined && majorityFetchedWithin(quorum, maxAgeMs);
     },
   };
 }
@@ -631,6 +635,7 @@ export class GregorNode {
       },
       random: systemRandom,
       nowMs: () => Date.now(),
+      leadershipMaxAgeMs: settings.fetchTimeoutMs,
       logger: this.logger.child({ component: 'controller' }),
     });
     this.quorumController = controller;
