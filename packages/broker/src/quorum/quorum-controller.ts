@@ -121,6 +121,8 @@ export class QuorumController {
   private chain: Promise<unknown> = Promise.resolve();
   private tickTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** What the last callAtOnce found of the leadership (leadershipMaxAgeMs); logged when it changes. */
+  private leadershipConfirmed = true;
 
   constructor(private readonly options: QuorumControllerOptions) {
     options.log.onLeaderChange((change) => this.onLeaderChange(change));
@@ -261,11 +263,20 @@ export class QuorumController {
     operation: (controller: Controller, context: OperationContext) => ControllerOutcome<R>,
   ): Promise<ControllerCallResult<R>> {
     const maxAgeMs = this.options.leadershipMaxAgeMs;
-    if (
-      this.controller !== null &&
-      maxAgeMs !== undefined &&
-      !this.options.log.leadershipConfirmedWithin(maxAgeMs)
-    ) {
+    if (this.controller !== null && maxAgeMs !== undefined) {
+      const confirmed = this.options.log.leadershipConfirmedWithin(maxAgeMs);
+      if (confirmed !== this.leadershipConfirmed) {
+        // Logged on each change only: heartbeats arrive several times a second.
+        if (confirmed) this.options.logger.info('a majority of voters fetches again: answering heartbeats');
+        else
+          this.options.logger.warn(
+            { maxAgeMs },
+            'no majority of voters fetched within controller.quorum.fetch.timeout.ms: refusing heartbeats',
+          );
+        this.leadershipConfirmed = confirmed;
+      }
+    }
+    if (this.controller !== null && maxAgeMs !== undefined && !this.leadershipConfirmed) {
       return Promise.resolve(
         this.notController(
           ErrorCode.NOT_CONTROLLER,
