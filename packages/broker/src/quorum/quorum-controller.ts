@@ -200,6 +200,8 @@ export class QuorumController {
     if (this.controller !== null) this.options.logger.info({ reason }, 'controller resigned');
     this.controller = null;
     this.activeEpoch = -1;
+    // A next term as controller logs its own refusals, not the end of this one's.
+    this.leadershipConfirmed = true;
     if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
     this.tickTimer = undefined;
   }
