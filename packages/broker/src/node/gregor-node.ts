@@ -67,7 +67,7 @@ import { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import { ControllerRpcDispatcher, type QuorumView } from '../quorum/controller-rpc.js';
 import { MetadataPublisher } from '../quorum/metadata-publisher.js';
 import { OffsetWatermark } from '../quorum/offset-watermark.js';
-import { type MetadataLog, QuorumController } from '../quorum/quorum-controller.js';
+import { type MetadataLog, majorityFetchedWithin, QuorumController } from '../quorum/quorum-controller.js';
 import { ClientQuotas } from '../quotas/client-quotas.js';
 import { ConnectionQuotas, ipConnectionRateOf } from '../quotas/connection-quotas.js';
 import { LogManagerStore } from '../replica/log-store.js';
@@ -188,6 +188,10 @@ function raftMetadataLog(driver: RaftDriver, metrics: BrokerMetrics): MetadataLo
     },
     onLeaderChange: (listener) => {
       driver.onLeaderChange(listener);
+    },
+    leadershipConfirmedWithin: (maxAgeMs) => {
+      const quorum = driver.describeQuorum();
+      return quorum !== undefined && majorityFetchedWithin(quorum, maxAgeMs);
     },
   };
 }
@@ -643,6 +647,7 @@ export class GregorNode {
       },
       random: systemRandom,
       nowMs: () => Date.now(),
+      leadershipMaxAgeMs: settings.fetchTimeoutMs,
       logger: this.logger.child({ component: 'controller' }),
     });
     this.quorumController = controller;

@@ -22,6 +22,7 @@ const followerLog: MetadataLog = {
   propose: () => Promise.reject(new Error('a follower does not propose')),
   status: () => ({ leaderId, epoch: 4, highWatermark: 0, logEndOffset: 0, isLeader: false }),
   onLeaderChange: () => undefined,
+  leadershipConfirmedWithin: () => false,
 };
 
 function dispatcherOver(publisher: MetadataPublisher): ControllerRpcDispatcher {

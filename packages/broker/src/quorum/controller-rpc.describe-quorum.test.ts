@@ -13,6 +13,7 @@ const followerLog: MetadataLog = {
   propose: () => Promise.reject(new Error('a follower does not propose')),
   status: () => ({ leaderId: 2, epoch: 7, highWatermark: 40, logEndOffset: 40, isLeader: false }),
   onLeaderChange: () => undefined,
+  leadershipConfirmedWithin: () => false,
 };
 
 function dispatcher(view: () => QuorumView | undefined): ControllerRpcDispatcher {

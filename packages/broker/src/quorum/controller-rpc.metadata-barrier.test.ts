@@ -1,6 +1,7 @@
 // MetadataBarrier over the controller service: the active controller answers the metadata log's
 // high watermark (what is committed, not what is only proposed); a node that is not the active
-// controller sends the caller on.
+// controller sends the caller on. It and BrokerHeartbeat are answered at once, without a commit
+// to prove the leadership: so only while a majority of voters still fetches from this node.
 
 import { waitFor } from '@gregor/ground/testing';
 import { ErrorCode } from '@gregor/protocol';
@@ -16,6 +17,8 @@ const clusterId = 'metadata-barrier-cluster';
 class ScriptedLog implements MetadataLog {
   highWatermark = 0;
   logEndOffset = 0;
+  /** Whether a majority of voters still fetches from this node (leadershipConfirmedWithin). */
+  followed = true;
   private readonly listeners: ((change: LeaderChange) => void)[] = [];
 
   constructor(
@@ -44,6 +47,10 @@ class ScriptedLog implements MetadataLog {
     this.listeners.push(listener);
   }
 
+  leadershipConfirmedWithin(): boolean {
+    return this.isLeader && this.followed;
+  }
+
   elect(): void {
     for (const listener of this.listeners) listener({ leaderId: 1, epoch: 1, isLocalLeader: true });
   }
@@ -64,6 +71,7 @@ function node(isLeader: boolean): {
     config: {},
     random: { nextInt: () => 0 },
     nowMs: () => 1_000,
+    leadershipMaxAgeMs: 1_000,
     logger: createLogger({ nodeId: 1, level: 'silent', prettyPrint: false }),
   });
   return {
@@ -98,6 +106,81 @@ describe('MetadataBarrier', () => {
     const response = await rpc.dispatch('MetadataBarrier', { clusterId });
     expect(response.status).toMatchObject({ errorCode: ErrorCode.NOT_CONTROLLER, leaderId: 2 });
     expect(response.committedEndOffset).toBe(-1);
+    controller.close();
+  });
+
+  it('is refused by a controller that a majority of voters no longer fetches from', async () => {
+    const { log, controller, rpc } = node(true);
+    log.elect();
+    await waitFor('the controller to become active', () => controller.isActive, {
+      timeoutMs: 5_000,
+      intervalMs: 1,
+    });
+    log.followed = false;
+    const response = await rpc.dispatch('MetadataBarrier', { clusterId });
+    expect(response.status.errorCode).toBe(ErrorCode.NOT_CONTROLLER);
+    expect(response.committedEndOffset).toBe(-1);
+    controller.close();
+  });
+});
+
+// A controller paused past the quorum's fetch timeout (SIGSTOP in chaos) wakes still thinking it
+// leads: its Raft core has not ticked yet and has not heard of the new epoch. Its own broker's
+// heartbeat, sent the moment it resumed, reached it in-process and was answered unfenced; the
+// broker's leader lease renewed, it answered Metadata and Produce as the leader of partitions
+// the new controller had moved 2 s before (an idempotent librdkafka producer, sent there by that
+// stale Metadata, got OUT_OF_ORDER_SEQUENCE_NUMBER: the old leader's producer state lacked what
+// the new leader had accepted). Heartbeats renew leases, so only a controller that a majority of
+// voters still fetches from may answer them.
+describe('BrokerHeartbeat', () => {
+  async function registered(): Promise<ReturnType<typeof node> & { brokerEpoch: number }> {
+    const active = node(true);
+    active.log.elect();
+    await waitFor('the controller to become active', () => active.controller.isActive, {
+      timeoutMs: 5_000,
+      intervalMs: 1,
+    });
+    const registration = await active.rpc.dispatch('RegisterBroker', {
+      clusterId,
+      brokerId: 1,
+      incarnationId: 'AAAAAAAAAAAAAAAAAAAAAg',
+      listeners: [{ name: 'PLAINTEXT', host: 'localhost', port: 9092, securityProtocol: 0 }],
+      rack: '',
+      hasRack: false,
+    });
+    expect(registration.status.errorCode).toBe(ErrorCode.NONE);
+    return { ...active, brokerEpoch: registration.brokerEpoch };
+  }
+
+  const heartbeat = (rpc: ControllerRpcDispatcher, brokerEpoch: number) =>
+    rpc.dispatch('BrokerHeartbeat', {
+      clusterId,
+      brokerId: 1,
+      brokerEpoch,
+      currentMetadataOffset: 1_000,
+      wantFence: false,
+      wantShutDown: false,
+      offlineLogDirs: [],
+      offlineReplicas: [],
+    });
+
+  it('is answered by a controller a majority of voters fetches from', async () => {
+    const { controller, rpc, brokerEpoch } = await registered();
+    const answered = await heartbeat(rpc, brokerEpoch);
+    expect(answered.status.errorCode).toBe(ErrorCode.NONE);
+    controller.close();
+  });
+
+  it('is refused, fenced, by a controller that a majority of voters no longer fetches from', async () => {
+    const { controller, rpc, log, brokerEpoch } = await registered();
+    log.followed = false;
+    const refused = await heartbeat(rpc, brokerEpoch);
+    expect(refused.status.errorCode).toBe(ErrorCode.NOT_CONTROLLER);
+    expect(refused.isFenced).toBe(true);
+    // Followed again (the followers fetch once more): answered as before.
+    log.followed = true;
+    const answered = await heartbeat(rpc, brokerEpoch);
+    expect(answered.status.errorCode).toBe(ErrorCode.NONE);
     controller.close();
   });
 });

@@ -15,6 +15,7 @@ const followerLog: MetadataLog = {
   propose: () => Promise.reject(new Error('a follower does not propose')),
   status: () => ({ leaderId: 3, epoch: 4, highWatermark: 0, logEndOffset: 0, isLeader: false }),
   onLeaderChange: () => undefined,
+  leadershipConfirmedWithin: () => false,
 };
 
 function dispatcher(): ControllerRpcDispatcher {

@@ -7,7 +7,12 @@ import { ErrorCode } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logging.js';
 import { MetadataPublisher } from './metadata-publisher.js';
-import { type LeaderChange, type MetadataLog, QuorumController } from './quorum-controller.js';
+import {
+  type LeaderChange,
+  type MetadataLog,
+  majorityFetchedWithin,
+  QuorumController,
+} from './quorum-controller.js';
 
 const clusterId = 'quorum-controller-cluster';
 const nodeId = 1;
@@ -55,6 +60,10 @@ class InstantLog implements MetadataLog {
 
   onLeaderChange(listener: (change: LeaderChange) => void): void {
     this.listeners.push(listener);
+  }
+
+  leadershipConfirmedWithin(): boolean {
+    return true;
   }
 
   elect(): void {
@@ -190,5 +199,39 @@ describe('QuorumController', () => {
     expect(await queued).toMatchObject({ ok: true, response: { isFenced: false } });
     expect(publisher.image.broker(2)?.fenced).toBe(true);
     controller.close();
+  });
+});
+
+describe('majorityFetchedWithin', () => {
+  const quorum = (clockNowMs: number, lastFetches: Record<number, number>) => ({
+    leaderId: 1,
+    clockNowMs,
+    voters: [
+      { replicaId: 1, lastFetchMs: 0 },
+      ...Object.entries(lastFetches).map(([id, lastFetchMs]) => ({ replicaId: Number(id), lastFetchMs })),
+    ],
+  });
+
+  it('counts the leader and the voters that fetched within the age, against the clock now', () => {
+    // The leader's own entry is as old as its Raft core's last tick: it counts all the same.
+    expect(majorityFetchedWithin(quorum(10_000, { 2: 9_500, 3: 1_000 }), 1_000)).toBe(true);
+    expect(majorityFetchedWithin(quorum(10_000, { 2: 9_000, 3: 1_000 }), 1_000)).toBe(true);
+    // Paused 3.9 s: every follower's last fetch is from before the pause.
+    expect(majorityFetchedWithin(quorum(10_000, { 2: 6_100, 3: 6_050 }), 1_000)).toBe(false);
+    expect(majorityFetchedWithin(quorum(10_000, { 2: 8_999, 3: 8_000 }), 1_000)).toBe(false);
+  });
+
+  it('does not count a voter that has not fetched in this epoch', () => {
+    expect(majorityFetchedWithin(quorum(500, { 2: -1, 3: -1 }), 1_000)).toBe(false);
+    expect(majorityFetchedWithin(quorum(500, { 2: -1, 3: 400 }), 1_000)).toBe(true);
+  });
+
+  it('needs a strict majority: two of four voters are not enough', () => {
+    expect(majorityFetchedWithin(quorum(10_000, { 2: 9_900, 3: 0, 4: 0 }), 1_000)).toBe(false);
+    expect(majorityFetchedWithin(quorum(10_000, { 2: 9_900, 3: 9_900, 4: 0 }), 1_000)).toBe(true);
+  });
+
+  it('is always true for a single voter', () => {
+    expect(majorityFetchedWithin(quorum(10_000, {}), 1_000)).toBe(true);
   });
 });

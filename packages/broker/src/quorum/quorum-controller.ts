@@ -38,6 +38,37 @@ export interface MetadataLog {
     readonly isLeader: boolean;
   };
   onLeaderChange(listener: (change: LeaderChange) => void): void;
+  /**
+   * Whether this node leads the quorum AND a majority of the voters (itself included) fetched from
+   * it within the last `maxAgeMs`, on the clock now. A leader that was paused or cut off still
+   * says it leads (its Raft core has not ticked since, or has not yet heard of the new epoch);
+   * this is what tells.
+   */
+  leadershipConfirmedWithin(maxAgeMs: number): boolean;
+}
+
+/** A quorum as its leader describes it: each voter's last fetch, on the clock that `clockNowMs` reads. */
+export interface QuorumFetchView {
+  readonly leaderId: number;
+  readonly clockNowMs: number;
+  readonly voters: readonly { readonly replicaId: number; readonly lastFetchMs: number }[];
+}
+
+/**
+ * Whether a majority of the voters (the leader counts itself) fetched within `maxAgeMs` of
+ * `clockNowMs`. A voter that has not fetched in this epoch (lastFetchMs -1) does not count.
+ */
+export function majorityFetchedWithin(quorum: QuorumFetchView, maxAgeMs: number): boolean {
+  let fresh = 0;
+  for (const voter of quorum.voters) {
+    if (
+      voter.replicaId === quorum.leaderId ||
+      (voter.lastFetchMs >= 0 && quorum.clockNowMs - voter.lastFetchMs <= maxAgeMs)
+    ) {
+      fresh++;
+    }
+  }
+  return fresh * 2 > quorum.voters.length;
 }
 
 export type ControllerCallResult<R> =
@@ -69,6 +100,17 @@ export interface QuorumControllerOptions {
   readonly nowMs: () => number;
   readonly logger: Logger;
   readonly proposalTimeoutMs?: number;
+  /**
+   * `controller.quorum.fetch.timeout.ms`: an operation answered at once (callAtOnce: heartbeats,
+   * the metadata barrier) is answered only if a majority of voters fetched from this node within
+   * it. Past it the followers may have elected another leader, whose controller fences this
+   * node's broker and moves its leaderships; an answer from here would renew that broker's leader
+   * lease all the same, and it would go on leading beside its successors (a controller paused
+   * for 3.9 s did exactly that in chaos: it answered its own broker's heartbeat the moment it
+   * resumed, before its Raft core ticked, and its broker took Produce requests as a leader
+   * deposed 2 s earlier). Undefined: no check (tests of a single node).
+   */
+  readonly leadershipMaxAgeMs?: number;
 }
 
 export class QuorumController {
@@ -79,6 +121,8 @@ export class QuorumController {
   private chain: Promise<unknown> = Promise.resolve();
   private tickTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** What the last callAtOnce found of the leadership (leadershipMaxAgeMs); logged when it changes. */
+  private leadershipConfirmed = true;
 
   constructor(private readonly options: QuorumControllerOptions) {
     options.log.onLeaderChange((change) => this.onLeaderChange(change));
@@ -156,6 +200,8 @@ export class QuorumController {
     if (this.controller !== null) this.options.logger.info({ reason }, 'controller resigned');
     this.controller = null;
     this.activeEpoch = -1;
+    // A next term as controller logs its own refusals, not the end of this one's.
+    this.leadershipConfirmed = true;
     if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
     this.tickTimer = undefined;
   }
@@ -212,10 +258,34 @@ export class QuorumController {
    * seconds behind a slow commit, or every broker would stop leading whenever the quorum is slow.
    * The operation still runs on the working image, after every operation already run, and any
    * records it writes are proposed at once, after theirs: the log keeps one order of operations.
+   * Not waiting for a commit, it first checks that a majority of voters still fetch from this node
+   * (`leadershipMaxAgeMs`): NOT_CONTROLLER otherwise.
    */
   callAtOnce<R>(
     operation: (controller: Controller, context: OperationContext) => ControllerOutcome<R>,
   ): Promise<ControllerCallResult<R>> {
+    const maxAgeMs = this.options.leadershipMaxAgeMs;
+    if (this.controller !== null && maxAgeMs !== undefined) {
+      const confirmed = this.options.log.leadershipConfirmedWithin(maxAgeMs);
+      if (confirmed !== this.leadershipConfirmed) {
+        // Logged on each change only: heartbeats arrive several times a second.
+        if (confirmed) this.options.logger.info('a majority of voters fetches again: answering heartbeats');
+        else
+          this.options.logger.warn(
+            { maxAgeMs },
+            'no majority of voters fetched within controller.quorum.fetch.timeout.ms: refusing heartbeats',
+          );
+        this.leadershipConfirmed = confirmed;
+      }
+    }
+    if (this.controller !== null && maxAgeMs !== undefined && !this.leadershipConfirmed) {
+      return Promise.resolve(
+        this.notController(
+          ErrorCode.NOT_CONTROLLER,
+          `no majority of voters fetched from this node within ${maxAgeMs} ms: it may have been deposed`,
+        ),
+      );
+    }
     return this.runNow(operation);
   }
 
