@@ -22,7 +22,12 @@ import {
 } from '../instrumentation.js';
 import type { Logger } from '../logger.js';
 import { retryDelayMs, sleep, withRetry } from '../retry.js';
-import { type PartitionAssigner, PartitionAssigners } from './assigners.js';
+import {
+  type ConsumerAssigner,
+  isCooperative,
+  type PartitionAssigner,
+  PartitionAssigners,
+} from './assigners.js';
 import { BatchQueue } from './batch-queue.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { MemberAssignment } from './consumer-protocol.js';
@@ -35,6 +40,7 @@ import {
   type ConsumerEventPayloads,
   consumerEvents,
 } from './instrumentation.js';
+import type { KafkaJSAssignerCreator } from './kafkajs-assigners.js';
 
 export interface ConsumerConfig {
   readonly groupId: string;
@@ -44,7 +50,12 @@ export interface ConsumerConfig {
    * `disconnect()` send no LeaveGroup, so the group waits for the session timeout.
    */
   readonly groupInstanceId?: string;
-  readonly partitionAssigners?: readonly PartitionAssigner[];
+  /**
+   * Ours (PartitionAssigners.*) and kafkajs-shaped ones: a function `({ cluster, groupId, logger })`
+   * returning `{ name, version, protocol, assign }` (see kafkajs-assigners.ts). The group uses the
+   * first one every member offers.
+   */
+  readonly partitionAssigners?: readonly (PartitionAssigner | KafkaJSAssignerCreator)[];
   readonly sessionTimeout?: number;
   readonly rebalanceTimeout?: number;
   readonly heartbeatInterval?: number;
@@ -170,6 +181,7 @@ const fetchSessionCloseTimeoutMs = 5_000;
 
 export class Consumer {
   private readonly membership: GroupMembership;
+  private readonly assigners: readonly ConsumerAssigner[];
   private readonly subscriptions = new Map<string, { fromBeginning: boolean }>();
   private assignment: MemberAssignment = new Map();
   private readonly positions = new Map<string, PartitionPosition>();
@@ -217,6 +229,18 @@ export class Consumer {
       throw new KafkaJSNonRetriableError('groupInstanceId must not be empty');
     this.sessionTimeoutMs = config.sessionTimeout ?? 30_000;
     this.heartbeatIntervalMs = config.heartbeatInterval ?? 3_000;
+    const groupId = config.groupId;
+    this.assigners = (config.partitionAssigners ?? [PartitionAssigners.roundRobin]).map((assigner) =>
+      typeof assigner === 'function'
+        ? assigner({
+            cluster: {
+              findTopicPartitionMetadata: (topic) => [...(cluster.topicMetadata(topic)?.partitions ?? [])],
+            },
+            groupId,
+            logger: logger.namespace('assigner'),
+          })
+        : assigner,
+    );
     this.membership = new GroupMembership(
       cluster,
       {
@@ -224,7 +248,7 @@ export class Consumer {
         groupInstanceId: config.groupInstanceId ?? null,
         sessionTimeoutMs: this.sessionTimeoutMs,
         rebalanceTimeoutMs: config.rebalanceTimeout ?? 60_000,
-        assigners: config.partitionAssigners ?? [PartitionAssigners.roundRobin],
+        assigners: this.assigners,
       },
       logger,
     );
@@ -476,9 +500,7 @@ export class Consumer {
 
   /** Cooperative rebalancing: every assignor this member offers is cooperative (as in Java). */
   private get cooperative(): boolean {
-    return (this.config.partitionAssigners ?? [PartitionAssigners.roundRobin]).every(
-      (assigner) => assigner.cooperative,
-    );
+    return this.assigners.every(isCooperative);
   }
 
   private async rejoin(): Promise<void> {
