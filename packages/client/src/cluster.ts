@@ -45,6 +45,7 @@ export const preferredVersions = {
   [ApiKey.CreatePartitions]: 1,
   [ApiKey.DeleteGroups]: 2,
   [ApiKey.IncrementalAlterConfigs]: 1,
+  [ApiKey.AlterConfigs]: 2,
   [ApiKey.DeleteRecords]: 1,
   [ApiKey.CreateAcls]: 1,
   [ApiKey.DescribeAcls]: 1,
