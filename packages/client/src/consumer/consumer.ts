@@ -353,7 +353,7 @@ export class Consumer {
           if (queued.isStale()) continue;
           current = queued;
           const { topic, partition, highWatermark, messages } = queued.batch;
-          started = this.startBatchProcess(topic, partition, BigInt(highWatermark), messages);
+          started = this.startMessagesBatch(topic, partition, BigInt(highWatermark), messages);
           return { done: false, value: queued.batch };
         }
       },
@@ -944,12 +944,40 @@ export class Consumer {
     }
     position.highWatermark = partition.highWatermark;
     const fetchOffset = position.offset;
-    const { messages, nextOffset } = fetchedRecords(
+    const { messages, nextOffset, firstOffset } = fetchedRecords(
       partition.records,
       fetchOffset,
       partition.abortedTransactions,
     );
     const stale = () => !this.running || this.needsJoin || epoch !== this.positionEpoch;
+    if (
+      messages.length === 0 &&
+      firstOffset !== null &&
+      nextOffset > fetchOffset &&
+      this.batchQueue === undefined
+    ) {
+      // Only control records or aborted transactions: nothing to hand on, but the position moves
+      // past them, resolved (so the group's offset and lag reach the end, e.g. past a commit marker)
+      // between kafkajs's START and END_BATCH_PROCESS of a batch of size 0, as kafkajs does.
+      const started = this.startBatchProcess(
+        topic,
+        partition.partitionIndex,
+        partition.highWatermark,
+        0,
+        String(firstOffset),
+        String(nextOffset - 1n),
+      );
+      if (!stale() && !this.pendingSeeks.has(key(topic, partition.partitionIndex))) {
+        position.offset = nextOffset;
+        if (nextOffset > position.resolved) {
+          this.uncommittedCount += Number(nextOffset - position.resolved);
+          position.resolved = nextOffset;
+        }
+        await this.commitIfNecessary();
+      }
+      this.endBatchProcess(started);
+      return;
+    }
     const partitionIndex = partition.partitionIndex;
     const pause = () => {
       this.pause([{ topic, partitions: [partitionIndex] }]);
@@ -997,7 +1025,7 @@ export class Consumer {
           }
         }
       };
-      const started = this.startBatchProcess(topic, partitionIndex, partition.highWatermark, messages);
+      const started = this.startMessagesBatch(topic, partitionIndex, partition.highWatermark, messages);
       await handOn();
       this.endBatchProcess(started);
       return;
@@ -1046,7 +1074,7 @@ export class Consumer {
         position.resolved = next;
       }
     };
-    const started = this.startBatchProcess(topic, partitionIndex, highWatermark, messages);
+    const started = this.startMessagesBatch(topic, partitionIndex, highWatermark, messages);
     await eachBatch({
       batch,
       resolveOffset,
@@ -1064,6 +1092,24 @@ export class Consumer {
     position.offset = position.resolved >= BigInt(batch.lastOffset()) + 1n ? nextOffset : position.resolved;
   }
 
+  /** START_BATCH_PROCESS of the records about to be handed on; none for no records. */
+  private startMessagesBatch(
+    topic: string,
+    partition: number,
+    highWatermark: bigint,
+    messages: readonly KafkaMessage[],
+  ): { readonly payload: BatchProcessPayload; readonly startMs: number } | undefined {
+    if (messages.length === 0) return undefined;
+    return this.startBatchProcess(
+      topic,
+      partition,
+      highWatermark,
+      messages.length,
+      messages[0]!.offset,
+      messages[messages.length - 1]!.offset,
+    );
+  }
+
   /**
    * kafkajs's START_BATCH_PROCESS before a partition's records are handed on; returns what
    * END_BATCH_PROCESS needs, or undefined when nobody listens to either (nothing is built then).
@@ -1072,24 +1118,23 @@ export class Consumer {
     topic: string,
     partition: number,
     highWatermark: bigint,
-    messages: readonly KafkaMessage[],
+    batchSize: number,
+    firstOffset: string,
+    lastOffset: string,
   ): { readonly payload: BatchProcessPayload; readonly startMs: number } | undefined {
     if (
-      messages.length === 0 ||
-      (!this.instrumentation.listening(consumerEvents.START_BATCH_PROCESS) &&
-        !this.instrumentation.listening(consumerEvents.END_BATCH_PROCESS))
+      !this.instrumentation.listening(consumerEvents.START_BATCH_PROCESS) &&
+      !this.instrumentation.listening(consumerEvents.END_BATCH_PROCESS)
     ) {
       return undefined;
     }
-    const firstOffset = messages[0]!.offset;
-    const lastOffset = messages[messages.length - 1]!.offset;
     const payload: BatchProcessPayload = {
       topic,
       partition,
       highWatermark: String(highWatermark),
       offsetLag: String(highWatermark - 1n - BigInt(lastOffset)),
       offsetLagLow: String(highWatermark - 1n - BigInt(firstOffset)),
-      batchSize: messages.length,
+      batchSize,
       firstOffset,
       lastOffset,
     };
@@ -1122,7 +1167,15 @@ export class Consumer {
     highWatermark: bigint,
   ): Promise<void> {
     if (messages.length === 0) {
-      if (nextOffset > position.offset) position.offset = nextOffset;
+      // Only control records or aborted ones (or nothing): past them, resolved too when no batch
+      // of the partition waits in the queue (resolving past one would commit what it holds).
+      if (nextOffset > position.offset) {
+        if (position.resolved === position.offset) {
+          this.uncommittedCount += Number(nextOffset - position.resolved);
+          position.resolved = nextOffset;
+        }
+        position.offset = nextOffset;
+      }
       return;
     }
     const partitionKey = key(topic, partition);
