@@ -6,7 +6,15 @@
 // With `groupInstanceId` a static member (KIP-345): no LeaveGroup on stop, and a FENCED_INSTANCE_ID
 // (another process took the instance id) crashes the consumer for good.
 
-import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp, type ResponseBody } from '@gregor/protocol';
+import {
+  ApiKey,
+  ErrorCode,
+  earliestTimestamp,
+  fetchTopicIdVersionMin,
+  latestTimestamp,
+  type ResponseBody,
+  zeroUuid,
+} from '@gregor/protocol';
 import type { Cluster } from '../cluster.js';
 import {
   KafkaJSError,
@@ -32,7 +40,12 @@ import { BatchQueue } from './batch-queue.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { MemberAssignment } from './consumer-protocol.js';
 import { type FetchedMessage, fetchedRecords } from './fetch-records.js';
-import { closeSessionEpoch, FetchSessionHandler, type SessionPartition } from './fetch-session.js';
+import {
+  closeSessionEpoch,
+  FetchSessionHandler,
+  type SessionFetch,
+  type SessionPartition,
+} from './fetch-session.js';
 import { GroupMembership, rejoinErrors } from './group-membership.js';
 import {
   type BatchProcessPayload,
@@ -190,6 +203,8 @@ export class Consumer {
   private readonly pausedPartitions = new Map<string, Set<number> | 'all'>();
   /** One incremental fetch session (KIP-227) per broker fetched from, by node id. */
   private readonly fetchSessions = new Map<number, FetchSessionHandler>();
+  /** Whether each broker's session names topics by id (Fetch v13+). */
+  private readonly fetchSessionsById = new Map<number, boolean>();
   private running = false;
   private needsJoin = true;
   /** A join is under way: heartbeats would carry the old generation and ask for another rebalance. */
@@ -790,6 +805,7 @@ export class Consumer {
   private async closeFetchSessions(): Promise<void> {
     const open = [...this.fetchSessions].filter(([, session]) => session.openSessionId !== 0);
     this.fetchSessions.clear();
+    this.fetchSessionsById.clear();
     await Promise.all(
       open.map(([leader, session]) =>
         this.cluster
@@ -829,79 +845,113 @@ export class Consumer {
     return handler;
   }
 
-  /** A Fetch to `leader` in its fetch session: full the first time, then only what changed. */
+  /**
+   * A Fetch to `leader` in its fetch session: full the first time, then only what changed. Topics go
+   * by id (Fetch v13+, KIP-516) when the broker speaks it and the metadata gave every topic's id,
+   * else by name; the answer comes back with names either way.
+   */
   private async fetchFrom(
     leader: number,
     partitions: readonly { topic: string; partition: number; offset: bigint }[],
-  ) {
+  ): Promise<ResponseBody<typeof ApiKey.Fetch>> {
     const partitionMaxBytes = this.config.maxBytesPerPartition ?? 1_048_576;
-    const session = this.fetchSessionWith(leader);
-    const request = session.build(
-      partitions.map(({ topic, partition, offset }) => ({
-        topic,
-        partition,
-        fetchOffset: offset,
-        partitionMaxBytes,
-      })),
-    );
-    const topics = new Map<string, SessionPartition[]>();
-    for (const entry of request.partitions) {
-      topics.set(entry.topic, [...(topics.get(entry.topic) ?? []), entry]);
-    }
-    this.logger.debug('fetch', {
-      leader,
-      sessionId: request.sessionId,
-      sessionEpoch: request.sessionEpoch,
-      full: request.full,
-      partitions: request.partitions.length,
-      forgotten: request.forgotten.reduce((sum, topic) => sum + topic.partitions.length, 0),
-    });
+    const idsKnown = partitions.every(({ topic }) => this.cluster.topicIdOf(topic) !== undefined);
+    let session = this.fetchSessionWith(leader);
+    let request: SessionFetch | undefined;
+    let byId = false;
     const maxWaitMs = this.config.maxWaitTimeInMs ?? 5_000;
     let response: ResponseBody<typeof ApiKey.Fetch>;
     try {
-      response = await this.cluster.send(
+      response = await this.cluster.sendVersioned(
         leader,
         ApiKey.Fetch,
-        {
-          replicaId: -1,
-          maxWaitMs,
-          minBytes: this.config.minBytes ?? 1,
-          maxBytes: this.config.maxBytes ?? 10_485_760,
-          isolationLevel: this.config.readUncommitted ? 0 : 1,
-          sessionId: request.sessionId,
-          sessionEpoch: request.sessionEpoch,
-          topics: [...topics].map(([topic, entries]) => ({
-            topic,
-            partitions: entries.map((entry) => ({
-              partition: entry.partition,
-              currentLeaderEpoch: -1,
-              fetchOffset: entry.fetchOffset,
-              lastFetchedEpoch: -1,
-              logStartOffset: -1n,
-              partitionMaxBytes: entry.partitionMaxBytes,
+        (version) => {
+          byId = version >= fetchTopicIdVersionMin;
+          // A session names its topics one way (Kafka refuses a switch with
+          // FETCH_SESSION_TOPIC_ID_ERROR): a switch starts a new one, the broker drops the old.
+          if (this.fetchSessionsById.get(leader) !== byId) {
+            session = new FetchSessionHandler();
+            this.fetchSessions.set(leader, session);
+            this.fetchSessionsById.set(leader, byId);
+          }
+          request = session.build(
+            partitions.map(({ topic, partition, offset }) => ({
+              topic,
+              partition,
+              fetchOffset: offset,
+              partitionMaxBytes,
             })),
-          })),
-          forgottenTopicsData: request.forgotten.map(({ topic, partitions: indexes }) => ({
-            topic,
-            partitions: [...indexes],
-          })),
-          rackId: '',
+          );
+          const topics = new Map<string, SessionPartition[]>();
+          for (const entry of request.partitions) {
+            topics.set(entry.topic, [...(topics.get(entry.topic) ?? []), entry]);
+          }
+          this.logger.debug('fetch', {
+            leader,
+            version,
+            sessionId: request.sessionId,
+            sessionEpoch: request.sessionEpoch,
+            full: request.full,
+            partitions: request.partitions.length,
+            forgotten: request.forgotten.reduce((sum, topic) => sum + topic.partitions.length, 0),
+          });
+          // Ids are never forgotten by the cluster, so a forgotten topic always has one here.
+          const idOf = (topic: string) => (byId ? this.cluster.topicIdOf(topic)! : zeroUuid);
+          return {
+            replicaId: -1,
+            maxWaitMs,
+            minBytes: this.config.minBytes ?? 1,
+            maxBytes: this.config.maxBytes ?? 10_485_760,
+            isolationLevel: this.config.readUncommitted ? 0 : 1,
+            sessionId: request.sessionId,
+            sessionEpoch: request.sessionEpoch,
+            topics: [...topics].map(([topic, entries]) => ({
+              topic,
+              topicId: idOf(topic),
+              partitions: entries.map((entry) => ({
+                partition: entry.partition,
+                currentLeaderEpoch: -1,
+                fetchOffset: entry.fetchOffset,
+                lastFetchedEpoch: -1,
+                logStartOffset: -1n,
+                partitionMaxBytes: entry.partitionMaxBytes,
+              })),
+            })),
+            forgottenTopicsData: request.forgotten.map(({ topic, partitions: indexes }) => ({
+              topic,
+              topicId: idOf(topic),
+              partitions: [...indexes],
+            })),
+            rackId: '',
+          };
         },
         maxWaitMs + 30_000,
+        idsKnown ? fetchTopicIdVersionMin : fetchTopicIdVersionMin - 1,
       );
     } catch (error) {
       session.handleError();
       throw error;
     }
-    if (!session.handleResponse(request, response)) {
+    if (!session.handleResponse(request!, response)) {
       this.logger.debug('fetch session refused', {
         leader,
-        sessionId: request.sessionId,
-        sessionEpoch: request.sessionEpoch,
+        sessionId: request!.sessionId,
+        sessionEpoch: request!.sessionEpoch,
         code: response.errorCode,
       });
     }
-    return response;
+    if (!byId) return response;
+    const responses: (typeof response.responses)[number][] = [];
+    for (const topic of response.responses) {
+      const name = this.cluster.topicNameOf(topic.topicId);
+      if (name === undefined) {
+        // Not an id this consumer asked for: nothing to hand it to.
+        this.logger.warn('fetch answered an unknown topic id', { leader, topicId: topic.topicId });
+        continue;
+      }
+      responses.push({ ...topic, topic: name });
+    }
+    return { ...response, responses };
   }
 
   private async handlePartition(
