@@ -47,7 +47,7 @@ class MarkersOnly extends ScriptedGroupCluster {
   protected fetch(body: ScriptedFetchBody): unknown {
     const { partition, fetchOffset } = body.topics[0]!.partitions[0]!;
     this.fetchOffsets.push(fetchOffset);
-    let records = Buffer.alloc(0);
+    let records: Buffer = Buffer.alloc(0);
     let abortedTransactions: { producerId: bigint; firstOffset: bigint }[] | null = null;
     if (fetchOffset === 0n) records = marker(0, true);
     if (fetchOffset === 1n) {
@@ -128,8 +128,22 @@ const abortedBatch = { ...markerBatch, offsetLag: '0', offsetLagLow: '2', firstO
 
 describe('batches of markers and aborted records only', () => {
   it.each([
-    ['eachMessage', { eachMessage: async () => handed.push('message') }],
-    ['eachBatch', { eachBatch: async () => handed.push('batch') }],
+    [
+      'eachMessage',
+      {
+        eachMessage: async () => {
+          handed.push('message');
+        },
+      },
+    ],
+    [
+      'eachBatch',
+      {
+        eachBatch: async () => {
+          handed.push('batch');
+        },
+      },
+    ],
   ] as const)(
     'with %s: nothing handed on, START/END_BATCH_PROCESS of size 0, offsets committed past them',
     async (_, handlers) => {
