@@ -16,10 +16,10 @@ import {
 } from './admin/acls.js';
 import {
   type AlterConfigResponse,
+  type AlterConfigsOptions,
   alterConfigs,
   type DescribeConfigResponse,
   describeConfigs,
-  type IResourceConfig,
   type ResourceConfigQuery,
 } from './admin/configs.js';
 import { deleteTopicRecords } from './admin/delete-records.js';
@@ -314,12 +314,10 @@ export class Admin {
 
   /**
    * Sets (or, with an entry's `operation`, deletes, appends to, subtracts from) the named configs
-   * through IncrementalAlterConfigs; configs not named keep their values.
+   * through IncrementalAlterConfigs; configs not named keep their values. With `incremental: false`,
+   * kafkajs's semantics: AlterConfigs replaces each resource's dynamic configs with those named.
    */
-  async alterConfigs(options: {
-    readonly resources: readonly IResourceConfig[];
-    readonly validateOnly?: boolean;
-  }): Promise<AlterConfigResponse> {
+  async alterConfigs(options: AlterConfigsOptions): Promise<AlterConfigResponse> {
     return alterConfigs(this.cluster, options);
   }
 

@@ -10,6 +10,7 @@ import {
   ErrorCode,
   type RequestInput,
   type SupportedApiKey,
+  zeroUuid,
 } from '@gregor/protocol';
 import { type BrokerAddress, BrokerConnection, parseBrokerAddress } from './broker-connection.js';
 import { isRetriable, KafkaJSConnectionError, KafkaJSError, KafkaJSProtocolError } from './errors.js';
@@ -21,9 +22,9 @@ import type { SASLOptions } from './sasl/sasl-authenticator.js';
 /** The version of each API the client asks for (lowered to what a broker speaks). */
 export const preferredVersions = {
   [ApiKey.Produce]: 8,
-  [ApiKey.Fetch]: 11,
+  [ApiKey.Fetch]: 13,
   [ApiKey.ListOffsets]: 5,
-  [ApiKey.Metadata]: 9,
+  [ApiKey.Metadata]: 12,
   [ApiKey.OffsetCommit]: 7,
   [ApiKey.OffsetFetch]: 7,
   [ApiKey.FindCoordinator]: 3,
@@ -45,6 +46,7 @@ export const preferredVersions = {
   [ApiKey.CreatePartitions]: 1,
   [ApiKey.DeleteGroups]: 2,
   [ApiKey.IncrementalAlterConfigs]: 1,
+  [ApiKey.AlterConfigs]: 2,
   [ApiKey.DeleteRecords]: 1,
   [ApiKey.CreateAcls]: 1,
   [ApiKey.DescribeAcls]: 1,
@@ -88,6 +90,12 @@ export class Cluster {
   private readonly brokerAddresses = new Map<number, BrokerAddress>();
   private readonly connections = new Map<string, Promise<BrokerConnection>>();
   private readonly topics = new Map<string, TopicMetadata>();
+  /**
+   * Topic ids (Metadata v10+), both ways, for the consumer's Fetch v13+ (KIP-516). Kept when a topic
+   * fails a refresh: a fetch session may still have to forget a topic by its id.
+   */
+  private readonly topicIds = new Map<string, string>();
+  private readonly topicNames = new Map<string, string>();
   /** Topics whose metadata every refresh fetches (those a producer or consumer uses). */
   private readonly targetTopics = new Set<string>();
   private refreshing: { readonly topics: ReadonlySet<string>; readonly done: Promise<void> } | undefined;
@@ -179,9 +187,11 @@ export class Cluster {
     apiKey: K,
     body: (version: number) => RequestInput<K>,
     timeoutMs?: number,
+    /** At most this version (below what we prefer), e.g. while a field of a newer one is unknown. */
+    maxVersion: number = preferredVersions[apiKey],
   ) {
     const connection = await this.connectionTo(nodeId);
-    const version = connection.version(apiKey, preferredVersions[apiKey]);
+    const version = connection.version(apiKey, Math.min(preferredVersions[apiKey], maxVersion));
     return (await connection.send(apiKey, version, body(version), timeoutMs)).body;
   }
 
@@ -249,6 +259,8 @@ export class Cluster {
       errorCode: number;
       /** Null only for a topic asked for by id (v12+), which this client does not do. */
       name: string | null;
+      /** v10+; zeroUuid before, or from a broker without ids. */
+      topicId?: string;
       partitions: readonly {
         errorCode: number;
         partitionIndex: number;
@@ -276,6 +288,13 @@ export class Cluster {
           this.options.logger.warn('topic metadata error', { topic: topic.name, errorCode: topic.errorCode });
         }
         continue;
+      }
+      if (topic.topicId !== undefined && topic.topicId !== zeroUuid) {
+        // A topic deleted and created again under the same name has a new id.
+        const previous = this.topicIds.get(topic.name);
+        if (previous !== undefined && previous !== topic.topicId) this.topicNames.delete(previous);
+        this.topicIds.set(topic.name, topic.topicId);
+        this.topicNames.set(topic.topicId, topic.name);
       }
       this.topics.set(topic.name, {
         name: topic.name,
@@ -315,6 +334,16 @@ export class Cluster {
 
   topicMetadata(topic: string): TopicMetadata | undefined {
     return this.topics.get(topic);
+  }
+
+  /** The topic's id, once a Metadata answer (v10+) gave one. */
+  topicIdOf(topic: string): string | undefined {
+    return this.topicIds.get(topic);
+  }
+
+  /** The name of the topic with this id, as the last Metadata answer knew it. */
+  topicNameOf(topicId: string): string | undefined {
+    return this.topicNames.get(topicId);
   }
 
   partitionCount(topic: string): number {

@@ -59,6 +59,15 @@ export {
   type RebalancingPayload,
   type ReceivedUnsubscribedTopicsPayload,
 } from './consumer/instrumentation.js';
+export {
+  type AssignerCluster,
+  AssignerProtocol,
+  type GroupMember,
+  type GroupMemberAssignment,
+  type KafkaJSAssigner,
+  type KafkaJSAssignerContext,
+  type KafkaJSAssignerCreator,
+} from './consumer/kafkajs-assigners.js';
 export * from './errors.js';
 export {
   type AdminEventName,

@@ -309,3 +309,19 @@ describe('Reader/Writer round trips', () => {
     expect(() => new Reader(Buffer.from([0xff, 0xfe])).nullableString()).toThrow(DecodeError);
   });
 });
+
+describe('Writer sized exactly', () => {
+  it('takes varints of every width up to its last byte without growing', () => {
+    // One of each width (1 to 5 bytes), then a 64-bit one of 10 bytes.
+    const values = [0, 0x80, 0x4000, 0x20_0000, 0x1000_0000];
+    const writer = new Writer(1 + 2 + 3 + 4 + 5 + 10);
+    const capacity = writer.capacity;
+    for (const value of values) writer.uvarint(value);
+    writer.uvarlong(2n ** 63n);
+    expect(writer.offset).toBe(25);
+    expect(writer.capacity).toBe(capacity);
+    const reader = new Reader(writer.view());
+    expect(values.map(() => reader.uvarint())).toEqual(values);
+    expect(reader.uvarlong()).toBe(2n ** 63n);
+  });
+});

@@ -340,3 +340,21 @@ describe('iterateBatches', () => {
     expect(batchEnd(forged, 0)).toBe(first.length);
   });
 });
+
+describe('encodeRecordBatch buffers', () => {
+  it('writes an uncompressed batch into one buffer of exactly its size', () => {
+    // Above Node's pool size (4 KiB), so the batch has an ArrayBuffer of its own to measure.
+    const records: RecordInput[] = Array.from({ length: 40 }, (_, index) => ({
+      key: index % 3 === 0 ? null : Buffer.from(`key-${index}`),
+      value: Buffer.alloc(200 + index, index),
+      headers: index % 2 === 0 ? [{ key: 'h', value: Buffer.from([index]) }] : [],
+      timestamp: 1_700_000_000_000 + index * 1_000_003,
+    }));
+    const batch = encodeRecordBatch({ records });
+    expect(batch.buffer.byteLength).toBe(batch.length);
+    expect(batch.byteOffset).toBe(0);
+    const decoded = decodeRecordBatch(batch);
+    expect(decoded.records.map((record) => record.value)).toEqual(records.map((record) => record.value));
+    expect(decoded.records.map((record) => record.headers)).toEqual(records.map((record) => record.headers));
+  });
+});

@@ -151,7 +151,13 @@ export function encodeRecordBatch(batch: RecordBatchInput): Buffer {
 
   const baseTimestamp = records.length > 0 ? records[0]!.timestamp : noTimestamp;
   let maxTimestamp = noTimestamp;
-  const body = new Writer(64 * Math.max(1, records.length));
+  // Two passes: the first checks every record and sizes it, so the second writes into one buffer of
+  // the exact size. Uncompressed, that buffer is the batch itself (header space first): the record
+  // bytes are copied once, with no growing writer and no copy of the records into the batch.
+  const uncompressed = compression === CompressionType.None;
+  const recordSizes = new Array<number>(records.length);
+  const headerKeysByRecord = new Array<Buffer[] | undefined>(records.length);
+  let recordsBytes = 0;
   let previousOffsetDelta = -1;
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
@@ -165,33 +171,58 @@ export function encodeRecordBatch(batch: RecordBatchInput): Buffer {
     if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
     const timestampDelta = record.timestamp - baseTimestamp;
     checkSafeInteger(timestampDelta, 'timestampDelta');
-    const headers = record.headers ?? [];
-    const headerKeys = headers.map((header) => Buffer.from(header.key, 'utf8'));
-
+    const headers = record.headers;
+    const headerCount = headers?.length ?? 0;
     let recordBytes =
       1 +
       zigZagVarintBytes(timestampDelta) +
       zigZagVarintBytes(offsetDelta) +
       nullableBytesSize(record.key) +
       nullableBytesSize(record.value) +
-      zigZagVarintBytes(headers.length);
-    for (let h = 0; h < headers.length; h++) {
-      recordBytes += nullableBytesSize(headerKeys[h]!) + nullableBytesSize(headers[h]!.value);
+      zigZagVarintBytes(headerCount);
+    if (headerCount > 0) {
+      const headerKeys = headers!.map((header) => Buffer.from(header.key, 'utf8'));
+      headerKeysByRecord[index] = headerKeys;
+      for (let h = 0; h < headerCount; h++) {
+        recordBytes += nullableBytesSize(headerKeys[h]!) + nullableBytesSize(headers![h]!.value);
+      }
     }
     checkInt32(recordBytes, 'record size');
-
-    body.varint(recordBytes).int8(0).varlong(timestampDelta).varint(offsetDelta);
-    body.varintBytes(record.key).varintBytes(record.value).varint(headers.length);
-    for (let h = 0; h < headers.length; h++) body.varintBytes(headerKeys[h]!).varintBytes(headers[h]!.value);
+    recordSizes[index] = recordBytes;
+    recordsBytes += zigZagVarintBytes(recordBytes) + recordBytes;
+  }
+  const body = new Writer((uncompressed ? batchHeaderBytes : 0) + recordsBytes);
+  if (uncompressed) body.reserve(batchHeaderBytes);
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index]!;
+    const headers = record.headers;
+    const headerKeys = headerKeysByRecord[index];
+    body
+      .varint(recordSizes[index]!)
+      .int8(0)
+      .varlong(record.timestamp - baseTimestamp)
+      .varint(record.offsetDelta ?? index);
+    body
+      .varintBytes(record.key)
+      .varintBytes(record.value)
+      .varint(headerKeys?.length ?? 0);
+    if (headerKeys !== undefined) {
+      for (let h = 0; h < headerKeys.length; h++) {
+        body.varintBytes(headerKeys[h]!).varintBytes(headers![h]!.value);
+      }
+    }
   }
   if (timestampType === TimestampType.LogAppendTime && batch.logAppendTime !== undefined) {
     maxTimestamp = batch.logAppendTime;
   }
   checkSafeInteger(maxTimestamp, 'maxTimestamp');
 
-  const recordsSection =
-    compression === CompressionType.None ? body.view() : compress(compression, body.view());
-  const sizeBytes = batchHeaderBytes + recordsSection.length;
+  const recordsSection = uncompressed ? undefined : compress(compression, body.view());
+  const sizeBytes = uncompressed ? body.offset : batchHeaderBytes + recordsSection!.length;
+  // The sizes of the first pass are what the second wrote: a mismatch is a bug in this function.
+  if (uncompressed && sizeBytes !== batchHeaderBytes + recordsBytes) {
+    throw new Error(`record batch: wrote ${sizeBytes} bytes, sized ${batchHeaderBytes + recordsBytes}`);
+  }
   checkInt32(sizeBytes - batchLogOverheadBytes, 'batchLength');
   const lastOffsetDelta = batch.lastOffsetDelta ?? (records.length > 0 ? previousOffsetDelta : 0);
   checkInt32(lastOffsetDelta, 'lastOffsetDelta');
@@ -201,7 +232,7 @@ export function encodeRecordBatch(batch: RecordBatchInput): Buffer {
     (batch.isTransactional ? BatchAttribute.transactionalBit : 0) |
     (batch.isControl ? BatchAttribute.controlBit : 0);
 
-  const out = Buffer.allocUnsafe(sizeBytes);
+  const out = uncompressed ? body.view() : Buffer.allocUnsafe(sizeBytes);
   writeInt64FromNumber(out, BatchField.baseOffset, baseOffset);
   out.writeInt32BE(sizeBytes - batchLogOverheadBytes, BatchField.batchLength);
   out.writeInt32BE(batch.partitionLeaderEpoch ?? noPartitionLeaderEpoch, BatchField.partitionLeaderEpoch);
@@ -214,7 +245,7 @@ export function encodeRecordBatch(batch: RecordBatchInput): Buffer {
   out.writeInt16BE(batch.producerEpoch ?? noProducerEpoch, BatchField.producerEpoch);
   out.writeInt32BE(batch.baseSequence ?? noSequence, BatchField.baseSequence);
   out.writeInt32BE(records.length, BatchField.recordsCount);
-  recordsSection.copy(out, BatchField.records);
+  recordsSection?.copy(out, BatchField.records);
   // The CRC covers attributes..end, so it is computed last, over the final bytes.
   out.writeUInt32BE(computeBatchCrc(out, 0, sizeBytes), BatchField.crc);
   return out;

@@ -16,6 +16,11 @@ export class Writer {
     return this.length;
   }
 
+  /** Bytes the buffer holds before it must grow. */
+  get capacity(): number {
+    return this.buffer.length;
+  }
+
   private ensure(extraBytes: number): void {
     const needed = this.length + extraBytes;
     if (needed <= this.buffer.length) return;
@@ -93,8 +98,9 @@ export class Writer {
 
   /** Unsigned LEB128 varint of a 32-bit value. */
   uvarint(value: number): this {
-    this.ensure(5);
     let v = value >>> 0;
+    // Only the bytes it takes: a writer sized exactly (a record batch) must not grow for its last one.
+    this.ensure(v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x20_0000 ? 3 : v < 0x1000_0000 ? 4 : 5);
     while (v >= 0x80) {
       this.buffer[this.length++] = (v & 0x7f) | 0x80;
       v >>>= 7;
@@ -110,8 +116,10 @@ export class Writer {
 
   /** Unsigned varint of a 64-bit value. */
   uvarlong(value: bigint): this {
-    this.ensure(10);
     let v = BigInt.asUintN(64, value);
+    let bytes = 1;
+    for (let rest = v >> 7n; rest > 0n; rest >>= 7n) bytes++;
+    this.ensure(bytes);
     while (v >= 0x80n) {
       this.buffer[this.length++] = Number(v & 0x7fn) | 0x80;
       v >>= 7n;

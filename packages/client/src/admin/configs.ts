@@ -1,12 +1,13 @@
 // Configs of topics and brokers, in kafkajs's shapes: DescribeConfigs, and alterConfigs sent as
-// IncrementalAlterConfigs, so a config the call does not name keeps its value (kafkajs sends the
-// older AlterConfigs, which resets every config it does not name). A broker resource that names a
-// broker id goes to that broker, as Kafka requires; topics and the cluster-wide broker defaults go
-// to any broker.
+// IncrementalAlterConfigs, so a config the call does not name keeps its value; or, with
+// `incremental: false`, as kafkajs sends it: the older AlterConfigs, which replaces the resource's
+// whole dynamic config, so every config the call does not name goes back to its default. A broker
+// resource that names a broker id goes to that broker, as Kafka requires; topics and the
+// cluster-wide broker defaults go to any broker.
 
 import { ApiKey, alterConfigOpType, ErrorCode } from '@gregor/protocol';
 import type { Cluster } from '../cluster.js';
-import { KafkaJSProtocolError } from '../errors.js';
+import { KafkaJSError, KafkaJSProtocolError } from '../errors.js';
 import { withRetry } from '../retry.js';
 
 /** kafkajs's ConfigResourceTypes. */
@@ -166,10 +167,22 @@ export async function describeConfigs(
   return { resources, throttleTime: 0 };
 }
 
+export interface AlterConfigsOptions {
+  readonly resources: readonly IResourceConfig[];
+  readonly validateOnly?: boolean;
+  /**
+   * Default true: IncrementalAlterConfigs, configs not named keep their values. false: kafkajs's
+   * request, AlterConfigs, which replaces each resource's dynamic configs with those named (the
+   * others go back to their defaults); entries can only set then.
+   */
+  readonly incremental?: boolean;
+}
+
 export async function alterConfigs(
   cluster: Cluster,
-  options: { readonly resources: readonly IResourceConfig[]; readonly validateOnly?: boolean },
+  options: AlterConfigsOptions,
 ): Promise<AlterConfigResponse> {
+  if (options.incremental === false) return replaceConfigs(cluster, options);
   await cluster.refreshMetadata();
   const resources = await withRetry(cluster.retry, () =>
     byTarget(options.resources, async (node, group) => {
@@ -189,6 +202,47 @@ export async function alterConfigs(
         node < 0
           ? await cluster.sendAny(ApiKey.IncrementalAlterConfigs, body)
           : await cluster.send(node, ApiKey.IncrementalAlterConfigs, body);
+      return response.responses.map((result) => ({
+        errorCode: result.errorCode,
+        errorMessage: result.errorMessage,
+        resourceName: result.resourceName,
+        resourceType: result.resourceType,
+      }));
+    }),
+  );
+  const error = failure(resources);
+  if (error !== undefined) throw error;
+  return { resources, throttleTime: 0 };
+}
+
+/** kafkajs's alterConfigs: AlterConfigs, each resource's dynamic configs become exactly those named. */
+async function replaceConfigs(cluster: Cluster, options: AlterConfigsOptions): Promise<AlterConfigResponse> {
+  for (const resource of options.resources) {
+    const entry = resource.configEntries.find(
+      (candidate) => (candidate.operation ?? AlterConfigOperations.set) !== AlterConfigOperations.set,
+    );
+    // AlterConfigs has no operations: a delete would silently become "set to null", an append a set.
+    if (entry !== undefined) {
+      throw new KafkaJSError(
+        `${resource.name}: ${entry.name} has an operation; alterConfigs with incremental: false only sets (leave a config out to reset it)`,
+      );
+    }
+  }
+  await cluster.refreshMetadata();
+  const resources = await withRetry(cluster.retry, () =>
+    byTarget(options.resources, async (node, group) => {
+      const body = {
+        resources: group.map((resource) => ({
+          resourceType: resource.type,
+          resourceName: resource.name,
+          configs: resource.configEntries.map((entry) => ({ name: entry.name, value: entry.value ?? null })),
+        })),
+        validateOnly: options.validateOnly ?? false,
+      };
+      const response =
+        node < 0
+          ? await cluster.sendAny(ApiKey.AlterConfigs, body)
+          : await cluster.send(node, ApiKey.AlterConfigs, body);
       return response.responses.map((result) => ({
         errorCode: result.errorCode,
         errorMessage: result.errorMessage,

@@ -2,6 +2,7 @@
 // gets every member's subscription and the partition counts, and returns each member's partitions.
 
 import type { MemberAssignment, MemberSubscription } from './consumer-protocol.js';
+import type { KafkaJSAssigner } from './kafkajs-assigners.js';
 
 export interface AssignmentInput {
   /** Member id -> what it subscribes to. */
@@ -19,6 +20,14 @@ export interface PartitionAssigner {
    */
   readonly cooperative?: boolean;
   assign(input: AssignmentInput): Map<string, MemberAssignment>;
+}
+
+/** What a consumer runs: one of ours, or a user's in kafkajs's shape (kafkajs-assigners.ts). */
+export type ConsumerAssigner = PartitionAssigner | KafkaJSAssigner;
+
+/** Only our cooperative-sticky is cooperative; kafkajs has no cooperative protocol. */
+export function isCooperative(assigner: ConsumerAssigner): boolean {
+  return 'cooperative' in assigner && assigner.cooperative === true;
 }
 
 function emptyAssignments(

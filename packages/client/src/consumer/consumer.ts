@@ -6,7 +6,15 @@
 // With `groupInstanceId` a static member (KIP-345): no LeaveGroup on stop, and a FENCED_INSTANCE_ID
 // (another process took the instance id) crashes the consumer for good.
 
-import { ApiKey, ErrorCode, earliestTimestamp, latestTimestamp, type ResponseBody } from '@gregor/protocol';
+import {
+  ApiKey,
+  ErrorCode,
+  earliestTimestamp,
+  fetchTopicIdVersionMin,
+  latestTimestamp,
+  type ResponseBody,
+  zeroUuid,
+} from '@gregor/protocol';
 import type { Cluster } from '../cluster.js';
 import {
   KafkaJSError,
@@ -22,12 +30,22 @@ import {
 } from '../instrumentation.js';
 import type { Logger } from '../logger.js';
 import { retryDelayMs, sleep, withRetry } from '../retry.js';
-import { type PartitionAssigner, PartitionAssigners } from './assigners.js';
+import {
+  type ConsumerAssigner,
+  isCooperative,
+  type PartitionAssigner,
+  PartitionAssigners,
+} from './assigners.js';
 import { BatchQueue } from './batch-queue.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { MemberAssignment } from './consumer-protocol.js';
 import { type FetchedMessage, fetchedRecords } from './fetch-records.js';
-import { closeSessionEpoch, FetchSessionHandler, type SessionPartition } from './fetch-session.js';
+import {
+  closeSessionEpoch,
+  FetchSessionHandler,
+  type SessionFetch,
+  type SessionPartition,
+} from './fetch-session.js';
 import { GroupMembership, rejoinErrors } from './group-membership.js';
 import {
   type BatchProcessPayload,
@@ -35,6 +53,7 @@ import {
   type ConsumerEventPayloads,
   consumerEvents,
 } from './instrumentation.js';
+import type { KafkaJSAssignerCreator } from './kafkajs-assigners.js';
 
 export interface ConsumerConfig {
   readonly groupId: string;
@@ -44,7 +63,12 @@ export interface ConsumerConfig {
    * `disconnect()` send no LeaveGroup, so the group waits for the session timeout.
    */
   readonly groupInstanceId?: string;
-  readonly partitionAssigners?: readonly PartitionAssigner[];
+  /**
+   * Ours (PartitionAssigners.*) and kafkajs-shaped ones: a function `({ cluster, groupId, logger })`
+   * returning `{ name, version, protocol, assign }` (see kafkajs-assigners.ts). The group uses the
+   * first one every member offers.
+   */
+  readonly partitionAssigners?: readonly (PartitionAssigner | KafkaJSAssignerCreator)[];
   readonly sessionTimeout?: number;
   readonly rebalanceTimeout?: number;
   readonly heartbeatInterval?: number;
@@ -170,6 +194,7 @@ const fetchSessionCloseTimeoutMs = 5_000;
 
 export class Consumer {
   private readonly membership: GroupMembership;
+  private readonly assigners: readonly ConsumerAssigner[];
   private readonly subscriptions = new Map<string, { fromBeginning: boolean }>();
   private assignment: MemberAssignment = new Map();
   private readonly positions = new Map<string, PartitionPosition>();
@@ -178,6 +203,8 @@ export class Consumer {
   private readonly pausedPartitions = new Map<string, Set<number> | 'all'>();
   /** One incremental fetch session (KIP-227) per broker fetched from, by node id. */
   private readonly fetchSessions = new Map<number, FetchSessionHandler>();
+  /** Whether each broker's session names topics by id (Fetch v13+). */
+  private readonly fetchSessionsById = new Map<number, boolean>();
   private running = false;
   private needsJoin = true;
   /** A join is under way: heartbeats would carry the old generation and ask for another rebalance. */
@@ -217,6 +244,18 @@ export class Consumer {
       throw new KafkaJSNonRetriableError('groupInstanceId must not be empty');
     this.sessionTimeoutMs = config.sessionTimeout ?? 30_000;
     this.heartbeatIntervalMs = config.heartbeatInterval ?? 3_000;
+    const groupId = config.groupId;
+    this.assigners = (config.partitionAssigners ?? [PartitionAssigners.roundRobin]).map((assigner) =>
+      typeof assigner === 'function'
+        ? assigner({
+            cluster: {
+              findTopicPartitionMetadata: (topic) => [...(cluster.topicMetadata(topic)?.partitions ?? [])],
+            },
+            groupId,
+            logger: logger.namespace('assigner'),
+          })
+        : assigner,
+    );
     this.membership = new GroupMembership(
       cluster,
       {
@@ -224,7 +263,7 @@ export class Consumer {
         groupInstanceId: config.groupInstanceId ?? null,
         sessionTimeoutMs: this.sessionTimeoutMs,
         rebalanceTimeoutMs: config.rebalanceTimeout ?? 60_000,
-        assigners: config.partitionAssigners ?? [PartitionAssigners.roundRobin],
+        assigners: this.assigners,
       },
       logger,
     );
@@ -329,7 +368,7 @@ export class Consumer {
           if (queued.isStale()) continue;
           current = queued;
           const { topic, partition, highWatermark, messages } = queued.batch;
-          started = this.startBatchProcess(topic, partition, BigInt(highWatermark), messages);
+          started = this.startMessagesBatch(topic, partition, BigInt(highWatermark), messages);
           return { done: false, value: queued.batch };
         }
       },
@@ -476,9 +515,7 @@ export class Consumer {
 
   /** Cooperative rebalancing: every assignor this member offers is cooperative (as in Java). */
   private get cooperative(): boolean {
-    return (this.config.partitionAssigners ?? [PartitionAssigners.roundRobin]).every(
-      (assigner) => assigner.cooperative,
-    );
+    return this.assigners.every(isCooperative);
   }
 
   private async rejoin(): Promise<void> {
@@ -768,6 +805,7 @@ export class Consumer {
   private async closeFetchSessions(): Promise<void> {
     const open = [...this.fetchSessions].filter(([, session]) => session.openSessionId !== 0);
     this.fetchSessions.clear();
+    this.fetchSessionsById.clear();
     await Promise.all(
       open.map(([leader, session]) =>
         this.cluster
@@ -807,79 +845,113 @@ export class Consumer {
     return handler;
   }
 
-  /** A Fetch to `leader` in its fetch session: full the first time, then only what changed. */
+  /**
+   * A Fetch to `leader` in its fetch session: full the first time, then only what changed. Topics go
+   * by id (Fetch v13+, KIP-516) when the broker speaks it and the metadata gave every topic's id,
+   * else by name; the answer comes back with names either way.
+   */
   private async fetchFrom(
     leader: number,
     partitions: readonly { topic: string; partition: number; offset: bigint }[],
-  ) {
+  ): Promise<ResponseBody<typeof ApiKey.Fetch>> {
     const partitionMaxBytes = this.config.maxBytesPerPartition ?? 1_048_576;
-    const session = this.fetchSessionWith(leader);
-    const request = session.build(
-      partitions.map(({ topic, partition, offset }) => ({
-        topic,
-        partition,
-        fetchOffset: offset,
-        partitionMaxBytes,
-      })),
-    );
-    const topics = new Map<string, SessionPartition[]>();
-    for (const entry of request.partitions) {
-      topics.set(entry.topic, [...(topics.get(entry.topic) ?? []), entry]);
-    }
-    this.logger.debug('fetch', {
-      leader,
-      sessionId: request.sessionId,
-      sessionEpoch: request.sessionEpoch,
-      full: request.full,
-      partitions: request.partitions.length,
-      forgotten: request.forgotten.reduce((sum, topic) => sum + topic.partitions.length, 0),
-    });
+    const idsKnown = partitions.every(({ topic }) => this.cluster.topicIdOf(topic) !== undefined);
+    let session = this.fetchSessionWith(leader);
+    let request: SessionFetch | undefined;
+    let byId = false;
     const maxWaitMs = this.config.maxWaitTimeInMs ?? 5_000;
     let response: ResponseBody<typeof ApiKey.Fetch>;
     try {
-      response = await this.cluster.send(
+      response = await this.cluster.sendVersioned(
         leader,
         ApiKey.Fetch,
-        {
-          replicaId: -1,
-          maxWaitMs,
-          minBytes: this.config.minBytes ?? 1,
-          maxBytes: this.config.maxBytes ?? 10_485_760,
-          isolationLevel: this.config.readUncommitted ? 0 : 1,
-          sessionId: request.sessionId,
-          sessionEpoch: request.sessionEpoch,
-          topics: [...topics].map(([topic, entries]) => ({
-            topic,
-            partitions: entries.map((entry) => ({
-              partition: entry.partition,
-              currentLeaderEpoch: -1,
-              fetchOffset: entry.fetchOffset,
-              lastFetchedEpoch: -1,
-              logStartOffset: -1n,
-              partitionMaxBytes: entry.partitionMaxBytes,
+        (version) => {
+          byId = version >= fetchTopicIdVersionMin;
+          // A session names its topics one way (Kafka refuses a switch with
+          // FETCH_SESSION_TOPIC_ID_ERROR): a switch starts a new one, the broker drops the old.
+          if (this.fetchSessionsById.get(leader) !== byId) {
+            session = new FetchSessionHandler();
+            this.fetchSessions.set(leader, session);
+            this.fetchSessionsById.set(leader, byId);
+          }
+          request = session.build(
+            partitions.map(({ topic, partition, offset }) => ({
+              topic,
+              partition,
+              fetchOffset: offset,
+              partitionMaxBytes,
             })),
-          })),
-          forgottenTopicsData: request.forgotten.map(({ topic, partitions: indexes }) => ({
-            topic,
-            partitions: [...indexes],
-          })),
-          rackId: '',
+          );
+          const topics = new Map<string, SessionPartition[]>();
+          for (const entry of request.partitions) {
+            topics.set(entry.topic, [...(topics.get(entry.topic) ?? []), entry]);
+          }
+          this.logger.debug('fetch', {
+            leader,
+            version,
+            sessionId: request.sessionId,
+            sessionEpoch: request.sessionEpoch,
+            full: request.full,
+            partitions: request.partitions.length,
+            forgotten: request.forgotten.reduce((sum, topic) => sum + topic.partitions.length, 0),
+          });
+          // Ids are never forgotten by the cluster, so a forgotten topic always has one here.
+          const idOf = (topic: string) => (byId ? this.cluster.topicIdOf(topic)! : zeroUuid);
+          return {
+            replicaId: -1,
+            maxWaitMs,
+            minBytes: this.config.minBytes ?? 1,
+            maxBytes: this.config.maxBytes ?? 10_485_760,
+            isolationLevel: this.config.readUncommitted ? 0 : 1,
+            sessionId: request.sessionId,
+            sessionEpoch: request.sessionEpoch,
+            topics: [...topics].map(([topic, entries]) => ({
+              topic,
+              topicId: idOf(topic),
+              partitions: entries.map((entry) => ({
+                partition: entry.partition,
+                currentLeaderEpoch: -1,
+                fetchOffset: entry.fetchOffset,
+                lastFetchedEpoch: -1,
+                logStartOffset: -1n,
+                partitionMaxBytes: entry.partitionMaxBytes,
+              })),
+            })),
+            forgottenTopicsData: request.forgotten.map(({ topic, partitions: indexes }) => ({
+              topic,
+              topicId: idOf(topic),
+              partitions: [...indexes],
+            })),
+            rackId: '',
+          };
         },
         maxWaitMs + 30_000,
+        idsKnown ? fetchTopicIdVersionMin : fetchTopicIdVersionMin - 1,
       );
     } catch (error) {
       session.handleError();
       throw error;
     }
-    if (!session.handleResponse(request, response)) {
+    if (!session.handleResponse(request!, response)) {
       this.logger.debug('fetch session refused', {
         leader,
-        sessionId: request.sessionId,
-        sessionEpoch: request.sessionEpoch,
+        sessionId: request!.sessionId,
+        sessionEpoch: request!.sessionEpoch,
         code: response.errorCode,
       });
     }
-    return response;
+    if (!byId) return response;
+    const responses: (typeof response.responses)[number][] = [];
+    for (const topic of response.responses) {
+      const name = this.cluster.topicNameOf(topic.topicId);
+      if (name === undefined) {
+        // Not an id this consumer asked for: nothing to hand it to.
+        this.logger.warn('fetch answered an unknown topic id', { leader, topicId: topic.topicId });
+        continue;
+      }
+      responses.push({ ...topic, topic: name });
+    }
+    return { ...response, responses };
   }
 
   private async handlePartition(
@@ -922,12 +994,40 @@ export class Consumer {
     }
     position.highWatermark = partition.highWatermark;
     const fetchOffset = position.offset;
-    const { messages, nextOffset } = fetchedRecords(
+    const { messages, nextOffset, firstOffset } = fetchedRecords(
       partition.records,
       fetchOffset,
       partition.abortedTransactions,
     );
     const stale = () => !this.running || this.needsJoin || epoch !== this.positionEpoch;
+    if (
+      messages.length === 0 &&
+      firstOffset !== null &&
+      nextOffset > fetchOffset &&
+      this.batchQueue === undefined
+    ) {
+      // Only control records or aborted transactions: nothing to hand on, but the position moves
+      // past them, resolved (so the group's offset and lag reach the end, e.g. past a commit marker)
+      // between kafkajs's START and END_BATCH_PROCESS of a batch of size 0, as kafkajs does.
+      const started = this.startBatchProcess(
+        topic,
+        partition.partitionIndex,
+        partition.highWatermark,
+        0,
+        String(firstOffset),
+        String(nextOffset - 1n),
+      );
+      if (!stale() && !this.pendingSeeks.has(key(topic, partition.partitionIndex))) {
+        position.offset = nextOffset;
+        if (nextOffset > position.resolved) {
+          this.uncommittedCount += Number(nextOffset - position.resolved);
+          position.resolved = nextOffset;
+        }
+        await this.commitIfNecessary();
+      }
+      this.endBatchProcess(started);
+      return;
+    }
     const partitionIndex = partition.partitionIndex;
     const pause = () => {
       this.pause([{ topic, partitions: [partitionIndex] }]);
@@ -975,7 +1075,7 @@ export class Consumer {
           }
         }
       };
-      const started = this.startBatchProcess(topic, partitionIndex, partition.highWatermark, messages);
+      const started = this.startMessagesBatch(topic, partitionIndex, partition.highWatermark, messages);
       await handOn();
       this.endBatchProcess(started);
       return;
@@ -1024,7 +1124,7 @@ export class Consumer {
         position.resolved = next;
       }
     };
-    const started = this.startBatchProcess(topic, partitionIndex, highWatermark, messages);
+    const started = this.startMessagesBatch(topic, partitionIndex, highWatermark, messages);
     await eachBatch({
       batch,
       resolveOffset,
@@ -1042,6 +1142,24 @@ export class Consumer {
     position.offset = position.resolved >= BigInt(batch.lastOffset()) + 1n ? nextOffset : position.resolved;
   }
 
+  /** START_BATCH_PROCESS of the records about to be handed on; none for no records. */
+  private startMessagesBatch(
+    topic: string,
+    partition: number,
+    highWatermark: bigint,
+    messages: readonly KafkaMessage[],
+  ): { readonly payload: BatchProcessPayload; readonly startMs: number } | undefined {
+    if (messages.length === 0) return undefined;
+    return this.startBatchProcess(
+      topic,
+      partition,
+      highWatermark,
+      messages.length,
+      messages[0]!.offset,
+      messages[messages.length - 1]!.offset,
+    );
+  }
+
   /**
    * kafkajs's START_BATCH_PROCESS before a partition's records are handed on; returns what
    * END_BATCH_PROCESS needs, or undefined when nobody listens to either (nothing is built then).
@@ -1050,24 +1168,23 @@ export class Consumer {
     topic: string,
     partition: number,
     highWatermark: bigint,
-    messages: readonly KafkaMessage[],
+    batchSize: number,
+    firstOffset: string,
+    lastOffset: string,
   ): { readonly payload: BatchProcessPayload; readonly startMs: number } | undefined {
     if (
-      messages.length === 0 ||
-      (!this.instrumentation.listening(consumerEvents.START_BATCH_PROCESS) &&
-        !this.instrumentation.listening(consumerEvents.END_BATCH_PROCESS))
+      !this.instrumentation.listening(consumerEvents.START_BATCH_PROCESS) &&
+      !this.instrumentation.listening(consumerEvents.END_BATCH_PROCESS)
     ) {
       return undefined;
     }
-    const firstOffset = messages[0]!.offset;
-    const lastOffset = messages[messages.length - 1]!.offset;
     const payload: BatchProcessPayload = {
       topic,
       partition,
       highWatermark: String(highWatermark),
       offsetLag: String(highWatermark - 1n - BigInt(lastOffset)),
       offsetLagLow: String(highWatermark - 1n - BigInt(firstOffset)),
-      batchSize: messages.length,
+      batchSize,
       firstOffset,
       lastOffset,
     };
@@ -1100,7 +1217,15 @@ export class Consumer {
     highWatermark: bigint,
   ): Promise<void> {
     if (messages.length === 0) {
-      if (nextOffset > position.offset) position.offset = nextOffset;
+      // Only control records or aborted ones (or nothing): past them, resolved too when no batch
+      // of the partition waits in the queue (resolving past one would commit what it holds).
+      if (nextOffset > position.offset) {
+        if (position.resolved === position.offset) {
+          this.uncommittedCount += Number(nextOffset - position.resolved);
+          position.resolved = nextOffset;
+        }
+        position.offset = nextOffset;
+      }
       return;
     }
     const partitionKey = key(topic, partition);

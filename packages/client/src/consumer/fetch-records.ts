@@ -36,6 +36,12 @@ export interface FetchedRecords {
   readonly messages: FetchedMessage[];
   /** Where the next fetch starts: past the last batch read, control and aborted ones included. */
   readonly nextOffset: bigint;
+  /**
+   * Where the records read start, control and aborted ones included (the first batch's base offset,
+   * or the fetch offset inside it); null when nothing was read. With no messages but a nextOffset
+   * past the fetch offset, the records from here to nextOffset - 1 were all left out.
+   */
+  readonly firstOffset: bigint | null;
 }
 
 export function fetchedRecords(
@@ -45,7 +51,8 @@ export function fetchedRecords(
 ): FetchedRecords {
   const messages: FetchedMessage[] = [];
   let nextOffset = fetchOffset;
-  if (records === null || records.length === 0) return { messages, nextOffset };
+  let firstOffset: bigint | null = null;
+  if (records === null || records.length === 0) return { messages, nextOffset, firstOffset };
   const pendingAborts = [...(abortedTransactions ?? [])].sort((a, b) =>
     Number(a.firstOffset - b.firstOffset),
   );
@@ -57,6 +64,10 @@ export function fetchedRecords(
       aborting.add(pendingAborts.shift()!.producerId);
     }
     if (lastOffset >= nextOffset) nextOffset = lastOffset + 1n;
+    if (firstOffset === null && lastOffset >= fetchOffset) {
+      const baseOffset = BigInt(header.baseOffset);
+      firstOffset = baseOffset > fetchOffset ? baseOffset : fetchOffset;
+    }
     const producerId = BigInt(header.producerId);
     if (header.isControl) {
       if (isAbortMarker(batch.records[0]?.key ?? null)) aborting.delete(producerId);
@@ -77,5 +88,5 @@ export function fetchedRecords(
       });
     }
   }
-  return { messages, nextOffset };
+  return { messages, nextOffset, firstOffset };
 }

@@ -15,7 +15,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sleep } from '../retry.js';
-import type { PartitionAssigner } from './assigners.js';
+import { type ConsumerAssigner, isCooperative } from './assigners.js';
 import {
   decodeAssignment,
   decodeSubscription,
@@ -24,6 +24,7 @@ import {
   type MemberAssignment,
   type MemberSubscription,
 } from './consumer-protocol.js';
+import { isKafkaJSAssigner } from './kafkajs-assigners.js';
 
 export interface GroupOptions {
   readonly groupId: string;
@@ -31,7 +32,7 @@ export interface GroupOptions {
   readonly groupInstanceId: string | null;
   readonly sessionTimeoutMs: number;
   readonly rebalanceTimeoutMs: number;
-  readonly assigners: readonly PartitionAssigner[];
+  readonly assigners: readonly ConsumerAssigner[];
 }
 
 /** Errors after which the coordinator must be looked up again. */
@@ -113,7 +114,7 @@ export class GroupMembership {
   ): Promise<MemberAssignment | undefined> {
     const coordinator = await this.coordinatorId();
     // Owned partitions (subscription version 1) only matter to cooperative assignors.
-    const cooperative = this.options.assigners.some((assigner) => assigner.cooperative);
+    const cooperative = this.options.assigners.some(isCooperative);
     const metadata = encodeSubscription({
       topics,
       userData: null,
@@ -137,7 +138,12 @@ export class GroupMembership {
           memberId: this.memberId,
           groupInstanceId,
           protocolType: 'consumer',
-          protocols: this.options.assigners.map((assigner) => ({ name: assigner.name, metadata })),
+          // A kafkajs-shaped assigner writes its own metadata (its version, user data).
+          protocols: this.options.assigners.map((assigner) =>
+            isKafkaJSAssigner(assigner)
+              ? assigner.protocol({ topics: [...topics] })
+              : { name: assigner.name, metadata },
+          ),
         };
       },
       this.options.rebalanceTimeoutMs + 5_000,
@@ -211,6 +217,18 @@ export class GroupMembership {
     // librdkafka's mock needs: it fails a follower's SyncGroup that comes after the leader's.)
     await this.cluster.refreshMetadata(topics);
     await this.cluster.ensureTopics(topics);
+    if (isKafkaJSAssigner(assigner)) {
+      const assigned = await assigner.assign({
+        members: members.map((member) => ({ memberId: member.memberId, memberMetadata: member.metadata })),
+        topics,
+      });
+      if (!Array.isArray(assigned) || !assigned.every((entry) => Buffer.isBuffer(entry?.memberAssignment))) {
+        throw new KafkaJSNonRetriableError(
+          `assigner ${assigner.name} must return [{ memberId, memberAssignment: Buffer }] (AssignerProtocol.MemberAssignment.encode)`,
+        );
+      }
+      return assigned.map((entry) => ({ memberId: entry.memberId, assignment: entry.memberAssignment }));
+    }
     const partitionCounts = new Map(topics.map((topic) => [topic, this.cluster.partitionCount(topic)]));
     const assignments = assigner.assign({ members: subscriptions, partitionCounts });
     return [...assignments].map(([memberId, assignment]) => ({

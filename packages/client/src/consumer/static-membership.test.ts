@@ -36,6 +36,9 @@ class ScriptedCoordinator {
   leaderFor(): number {
     return 1;
   }
+  topicIdOf(): string | undefined {
+    return undefined;
+  }
   partitionCount(): number {
     return 2;
   }

@@ -303,6 +303,66 @@ describe('configs', () => {
     });
   });
 
+  it("with incremental: false, replaces a topic's dynamic configs as kafkajs's alterConfigs does (AlterConfigs)", async () => {
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'replaced',
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: [
+            { name: 'retention.ms', value: '3600000' },
+            { name: 'segment.ms', value: '7200000' },
+          ],
+        },
+      ],
+    });
+    const altered = await admin.alterConfigs({
+      incremental: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: 'replaced',
+          configEntries: [{ name: 'retention.ms', value: '1800000' }],
+        },
+      ],
+    });
+    expect(altered.resources).toEqual([
+      { errorCode: 0, errorMessage: null, resourceName: 'replaced', resourceType: ConfigResourceTypes.TOPIC },
+    ]);
+    // segment.ms was not named: replaced by its default, where IncrementalAlterConfigs keeps it.
+    await expect
+      .poll(() => describeTopic('replaced', ['retention.ms', 'segment.ms']), configsApplied)
+      .toEqual([
+        {
+          configName: 'retention.ms',
+          configValue: '1800000',
+          configSource: ConfigSource.TOPIC_CONFIG,
+          isDefault: false,
+        },
+        {
+          configName: 'segment.ms',
+          configValue: '604800000',
+          configSource: ConfigSource.DEFAULT_CONFIG,
+          isDefault: true,
+        },
+      ]);
+    // No operations in AlterConfigs: a delete is refused before anything is sent.
+    await expect(
+      admin.alterConfigs({
+        incremental: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: 'replaced',
+            configEntries: [{ name: 'retention.ms', operation: AlterConfigOperations.delete }],
+          },
+        ],
+      }),
+    ).rejects.toThrow(/retention.ms has an operation; alterConfigs with incremental: false only sets/);
+    expect((await describeTopic('replaced', ['retention.ms']))[0]!.configValue).toBe('1800000');
+  });
+
   it("describes each broker's configs at that broker", async () => {
     const ids = cluster.brokers.map((broker) => broker.id);
     const described = await admin.describeConfigs({

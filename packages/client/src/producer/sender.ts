@@ -211,13 +211,39 @@ export class Sender {
     }
     let nextWakeMs = Number.POSITIVE_INFINITY;
     let metadataStale = false;
+    // A Produce request carries one batch per partition, so a partition with several ready batches
+    // (a send() larger than batchSize, or batches that queued while others were answered) sends its
+    // next one in the next round's request: rounds go on while they take batches, up to the
+    // in-flight limits, rather than leaving ready batches queued until an answer comes back.
+    for (let round = 0; ; round++) {
+      const pass = this.drainRound(nowMs, round === 0);
+      nextWakeMs = Math.min(nextWakeMs, pass.nextWakeMs);
+      metadataStale ||= pass.metadataStale;
+      if (pass.batchesTaken === 0) break;
+    }
+    if (metadataStale) this.refreshMetadata();
+    if (nextWakeMs <= nowMs) this.wake();
+    else if (nextWakeMs < Number.POSITIVE_INFINITY) this.wakeAt(nextWakeMs);
+  }
+
+  /**
+   * One round of drain(): the head batch of every partition that may send, gathered into one
+   * Produce request per (leader, acks). Expires old batches on the first round only.
+   */
+  private drainRound(
+    nowMs: number,
+    expire: boolean,
+  ): { batchesTaken: number; nextWakeMs: number; metadataStale: boolean } {
+    let nextWakeMs = Number.POSITIVE_INFINITY;
+    let metadataStale = false;
+    let batchesTaken = 0;
     // One request per (leader, acks): a Produce request has one acks for all it carries.
     const requests = new Map<
       string,
       { nodeId: number; acks: number; batches: ProducerBatch[]; bytes: number }
     >();
     for (const [key, queue] of this.accumulator.queues) {
-      this.expire(queue, nowMs);
+      if (expire) this.expire(queue, nowMs);
       const head = queue[0];
       if (head === undefined) {
         this.accumulator.queues.delete(key);
@@ -251,6 +277,7 @@ export class Sender {
         continue;
       }
       this.accumulator.takeHead(key);
+      batchesTaken++;
       if (this.options.idempotent && head.acks === -1 && head.baseSequence < 0) {
         head.assignSequence(
           this.producerId,
@@ -265,9 +292,7 @@ export class Sender {
       request.bytes += head.sizeBytes;
     }
     for (const request of requests.values()) this.sendRequest(request.nodeId, request.acks, request.batches);
-    if (metadataStale) this.refreshMetadata();
-    if (nextWakeMs <= nowMs) this.wake();
-    else if (nextWakeMs < Number.POSITIVE_INFINITY) this.wakeAt(nextWakeMs);
+    return { batchesTaken, nextWakeMs, metadataStale };
   }
 
   /** Fails the queued batches older than the delivery timeout; they never went or are spent. */

@@ -64,6 +64,13 @@ export abstract class ScriptedGroupCluster {
   leaderFor(_topic: string, _partition: number): number {
     return 1;
   }
+  /** No topic ids: the consumer fetches by name (below Fetch v13). */
+  topicIdOf(_topic: string): string | undefined {
+    return undefined;
+  }
+  topicNameOf(_topicId: string): string | undefined {
+    return undefined;
+  }
   partitionCount(topic: string): number {
     return this.assignment.get(topic)?.length ?? 0;
   }

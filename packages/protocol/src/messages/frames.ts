@@ -48,7 +48,15 @@ type AnySchema = MessageSchema<Fields>;
 export interface FrameOptions {
   /** Prepend Kafka's int32 frame size (default false). */
   readonly sizePrefix?: boolean;
+  /**
+   * Bytes the frame will take, near enough (a Produce request's record batches and a little): the
+   * writer starts that large, so a big frame is neither copied as it grows nor copied at the end.
+   */
+  readonly sizeHintBytes?: number;
 }
+
+/** Unused bytes a finished frame may keep rather than be copied to a buffer of its own size. */
+const frameSlackBytesMax = 4096;
 
 /** A successfully decoded request; narrow on `apiKey` to get a typed body. */
 export type DecodedRequest = {
@@ -138,11 +146,14 @@ function checkVersion(apiKey: SupportedApiKey, apiVersion: number): void {
 
 function finish(writer: Writer, options: FrameOptions | undefined): Buffer {
   if (options?.sizePrefix) writer.patchInt32(0, writer.offset - 4);
-  return writer.toBuffer();
+  // The writer is this frame's alone: when it is (nearly) full, its bytes are the frame, and copying
+  // them would only cost a copy of every record of a Produce request.
+  const slackBytes = writer.capacity - writer.offset;
+  return slackBytes <= frameSlackBytesMax ? writer.view() : writer.toBuffer();
 }
 
 function startFrame(options: FrameOptions | undefined): Writer {
-  const writer = new Writer();
+  const writer = new Writer(options?.sizeHintBytes);
   if (options?.sizePrefix) writer.reserve(4);
   return writer;
 }
