@@ -22,7 +22,9 @@ import type { SASLOptions } from './sasl/sasl-authenticator.js';
 /** The version of each API the client asks for (lowered to what a broker speaks). */
 export const preferredVersions = {
   [ApiKey.Produce]: 8,
-  [ApiKey.Fetch]: 13,
+  // Bodies that name topics (every caller of send()); the consumer asks for v13, by topic id, through
+  // sendVersioned once it knows every id. A by-name body at v13 would be answered UNKNOWN_TOPIC_ID.
+  [ApiKey.Fetch]: 12,
   [ApiKey.ListOffsets]: 5,
   [ApiKey.Metadata]: 12,
   [ApiKey.OffsetCommit]: 7,
@@ -187,11 +189,14 @@ export class Cluster {
     apiKey: K,
     body: (version: number) => RequestInput<K>,
     timeoutMs?: number,
-    /** At most this version (below what we prefer), e.g. while a field of a newer one is unknown. */
+    /**
+     * The highest version `body` can fill: preferredVersions by default; lower while a field of a
+     * newer version is unknown, higher for a body that fills a newer one's fields (Fetch by id).
+     */
     maxVersion: number = preferredVersions[apiKey],
   ) {
     const connection = await this.connectionTo(nodeId);
-    const version = connection.version(apiKey, Math.min(preferredVersions[apiKey], maxVersion));
+    const version = connection.version(apiKey, maxVersion);
     return (await connection.send(apiKey, version, body(version), timeoutMs)).body;
   }
 
