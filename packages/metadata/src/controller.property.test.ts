@@ -6,6 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { type ControllerOutcome, isControllerError } from './errors.js';
 import { ControllerHarness, clusterId, incarnation, listeners } from './testing/controller-harness.js';
 
+/**
+ * fast-check's seed: fixed, so the coverage counts below (each state reached often enough) hold on
+ * every run instead of on most; a failure prints the seed and the shrunk case. Explore others with
+ * CONTROLLER_PROPERTY_SEED=<n>.
+ */
+const propertySeed = Number(process.env.CONTROLLER_PROPERTY_SEED ?? 20261206);
+
 /** Outcome counts over all runs, to check that the generator reaches the interesting states. */
 const stats = new Map<string, number>();
 
@@ -338,7 +345,7 @@ describe('controller under random operations', () => {
           expect(replayed).toEqual(h.committed);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 300, seed: propertySeed },
     );
     expect(stats.get('ok')).toBeGreaterThan(300);
     expect(stats.get('offline partition')).toBeGreaterThan(10);
