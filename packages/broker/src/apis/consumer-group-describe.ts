@@ -30,23 +30,38 @@ type Response = ResponseInput<Key>;
 /** KIP-1099's MemberType of a member using the consumer protocol. */
 const consumerMemberType = 1;
 
+/** A group described only by its error (refused, not coordinated here, protocol off): Kafka's empty fields. */
+export function consumerGroupDescribeError(
+  groupId: string,
+  errorCode: number,
+  errorMessage: string | null = null,
+) {
+  return {
+    errorCode,
+    errorMessage,
+    groupId,
+    groupState: '',
+    groupEpoch: 0,
+    assignmentEpoch: 0,
+    assignorName: '',
+    members: [],
+    authorizedOperations: authorizedOperationsOmitted,
+  };
+}
+
 export function createConsumerGroupDescribeHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
   return async (body: RequestBody<Key>, _apiVersion: number, context: RequestContext): Promise<Response> => {
     const image = context.broker.metadata.image();
     if (!consumerGroupProtocolEnabled(image)) {
       return {
         throttleTimeMs: 0,
-        groups: body.groupIds.map((groupId) => ({
-          errorCode: ErrorCode.UNSUPPORTED_VERSION,
-          errorMessage: consumerGroupProtocolDisabledMessage,
-          groupId,
-          groupState: '',
-          groupEpoch: 0,
-          assignmentEpoch: 0,
-          assignorName: '',
-          members: [],
-          authorizedOperations: authorizedOperationsOmitted,
-        })),
+        groups: body.groupIds.map((groupId) =>
+          consumerGroupDescribeError(
+            groupId,
+            ErrorCode.UNSUPPORTED_VERSION,
+            consumerGroupProtocolDisabledMessage,
+          ),
+        ),
       };
     }
     const topics = consumerTopicsOf(image);
@@ -65,16 +80,7 @@ export function createConsumerGroupDescribeHandler(groups: GroupCoordinatorDrive
       groups: body.groupIds.map((groupId, index) =>
         confirmed[index]
           ? answered.groups[answeredIndex++]!
-          : {
-              errorCode: ErrorCode.NOT_COORDINATOR,
-              errorMessage: null,
-              groupId,
-              groupState: '',
-              groupEpoch: 0,
-              assignmentEpoch: 0,
-              assignorName: '',
-              members: [],
-            },
+          : consumerGroupDescribeError(groupId, ErrorCode.NOT_COORDINATOR),
       ),
     };
     const assignment = (a: (typeof response.groups)[number]['members'][number]['assignment']) => ({

@@ -17,6 +17,7 @@ import {
   authorizedOnTopic,
   authorizedOperations,
 } from './authorization.js';
+import { consumerGroupDescribeError } from './consumer-group-describe.js';
 
 const refused = ErrorCode.GROUP_AUTHORIZATION_FAILED;
 
@@ -354,18 +355,7 @@ export function consumerGroupDescribeAuthorized(
     return {
       ...answered,
       groups: body.groupIds.map(
-        (groupId) =>
-          byId.get(groupId) ?? {
-            errorCode: refused,
-            errorMessage: null,
-            groupId,
-            groupState: '',
-            groupEpoch: 0,
-            assignmentEpoch: 0,
-            assignorName: '',
-            members: [],
-            authorizedOperations: authorizedOperationsOmitted,
-          },
+        (groupId) => byId.get(groupId) ?? consumerGroupDescribeError(groupId, refused),
       ),
     };
   };
