@@ -2,14 +2,13 @@
 // the pure coordinator, appends to a real `__consumer_offsets` log and loads from it, on a manual
 // clock (held JoinGroups complete when the test moves time).
 
-import { ManualClock, SeededRandom } from '@gregor/ground';
+import { SeededRandom } from '@gregor/ground';
 import { coordinatorPartitionFor, decodeOffsetsRecord } from '@gregor/group';
 import { ApiKey, ErrorCode, iterateBatches, type RequestInput } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiHandlers } from '../apis/api-handlers.js';
 import { BrokerLease } from '../node/broker-lease.js';
-import { MetadataBarrier } from '../node/metadata-barrier.js';
-import { OffsetWatermark } from '../quorum/offset-watermark.js';
+import { MetadataBarrier, type PartitionLeader } from '../node/metadata-barrier.js';
 import { createRequestRouter } from '../request-router.js';
 import { LocalClusterFixture, type LocalClusterOptions, settle } from '../testing/local-cluster-fixture.js';
 import { GroupCoordinatorDriver } from './group-coordinator-driver.js';
@@ -32,7 +31,7 @@ afterEach(async () => {
 
 async function start(
   options: LocalClusterOptions = {},
-  metadataBarrier?: { confirm(): Promise<boolean> },
+  metadataBarrier?: { confirm(partitionIndex: number, leaderEpoch: number): Promise<boolean> },
 ): Promise<void> {
   cluster = await LocalClusterFixture.start(options);
   driver = new GroupCoordinatorDriver({
@@ -707,20 +706,28 @@ describe('leadership of offsets partitions', () => {
   it('a coordinator deposed by a change it has not applied yet does not answer OffsetFetch from memory', async () => {
     // The chaos campaign's case: a preferred election moved the offsets partition to another
     // broker, which completed a commit this one had appended; until this broker applies that
-    // metadata it still holds the partition (and its leader lease) with the commit missing.
-    // Here the quorum's committed metadata end and this broker's applied end are moved by hand.
-    let quorumEnd = 0;
-    let controllerReachable = true;
-    const applied = new OffsetWatermark(0);
+    // metadata it still holds the partition (and its leader lease) with the commit missing. Here
+    // what the active controller answers is set by hand: at first the fixture's committed image.
+    const brokerId = 1;
+    let controllerView: 'committed' | 'unreachable' | Map<number, PartitionLeader> = 'committed';
     const barrier = new MetadataBarrier(
       {
-        committedEndOffset: async () => (controllerReachable ? quorumEnd : undefined),
-        appliedUpTo: (endOffset, timeoutMs) => applied.waitFor(endOffset, timeoutMs),
+        partitionLeaders: async () => {
+          if (controllerView === 'unreachable') return undefined;
+          if (controllerView !== 'committed') return controllerView;
+          const partitions = cluster.image().topic(offsetsTopicName)?.partitions ?? [];
+          return new Map(
+            partitions.map((partition, index) => [
+              index,
+              { leaderId: partition.leader, leaderEpoch: partition.leaderEpoch },
+            ]),
+          );
+        },
       },
-      new ManualClock(0),
+      brokerId,
       60_000,
     );
-    await start({}, barrier);
+    await start({ brokerId }, barrier);
     await createTopic('orders', 1);
     const groupId = 'deposed';
     await findCoordinator(groupId);
@@ -738,7 +745,7 @@ describe('leadership of offsets partitions', () => {
     expect((await offsetFetch()).topics[0]!.partitions[0]!.committedOffset).toBe(41n);
 
     // No controller answers: the read is refused although the partition is still loaded here.
-    controllerReachable = false;
+    controllerView = 'unreachable';
     const unconfirmed = await offsetFetch();
     expect(unconfirmed.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
     expect(unconfirmed.topics[0]!.partitions[0]).toMatchObject({
@@ -756,29 +763,26 @@ describe('leadership of offsets partitions', () => {
       errorCode: ErrorCode.NOT_COORDINATOR,
       groupState: '',
     });
-    controllerReachable = true;
+    controllerView = 'committed';
     const describedAgain = await cluster.request(ApiKey.DescribeGroups, 5, {
       groups: [groupId],
       includeAuthorizedOperations: false,
     });
     expect(describedAgain.groups[0]).toMatchObject({ errorCode: ErrorCode.NONE, groupState: 'Stable' });
 
-    // The quorum committed the move (metadata entry 0); this broker has not applied it.
-    quorumEnd = 1;
-    let answer: Awaited<ReturnType<typeof offsetFetch>> | undefined;
-    const pending = offsetFetch().then((response) => {
-      answer = response;
-    });
-    await settle(() => false, 200).catch(() => undefined);
-    expect(answer, 'answered before the committed metadata was applied').toBeUndefined();
+    // The quorum moved the partition to broker 2 (epoch + 1); this broker has not applied it and
+    // still holds the partition, loaded: the read is refused all the same.
+    const loadedEpoch = cluster.image().topic(offsetsTopicName)!.partitions[partitionIndex]!.leaderEpoch;
+    controllerView = new Map([[partitionIndex, { leaderId: 2, leaderEpoch: loadedEpoch + 1 }]]);
+    const moved = await offsetFetch();
     expect(driver.ownedPartitions()).toContain(partitionIndex);
-
-    // It applies the move: the partition is unloaded, and the held read is refused.
-    await cluster.heartbeat(cluster.brokerId, { wantFence: true });
-    applied.advanceTo(1);
-    await pending;
-    expect(driver.ownedPartitions()).toEqual([]);
-    expect(answer!.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
-    expect(answer!.topics[0]!.partitions[0]!.committedOffset).toBe(-1n);
+    expect(moved.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    expect(moved.topics[0]!.partitions[0]!.committedOffset).toBe(-1n);
+    // Moved away and back to this broker in a later epoch, while it still holds the old load.
+    controllerView = new Map([[partitionIndex, { leaderId: brokerId, leaderEpoch: loadedEpoch + 2 }]]);
+    expect((await offsetFetch()).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    // The controller names the load's own epoch again: answered from memory.
+    controllerView = 'committed';
+    expect((await offsetFetch()).topics[0]!.partitions[0]!.committedOffset).toBe(41n);
   });
 });

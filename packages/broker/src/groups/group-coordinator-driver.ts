@@ -21,8 +21,9 @@
 //    group's partition (`confirmLeadership`): a broker learns that it was deposed only when it
 //    applies the metadata that says so, and meanwhile the new leader may have completed commits
 //    this one never applied (an append it made as leader, committed under its successor). The
-//    confirmation is a metadata barrier (node/metadata-barrier.ts); a read it cannot confirm is
-//    answered NOT_COORDINATOR, and the client finds the coordinator again.
+//    confirmation is a metadata barrier (node/metadata-barrier.ts: the active controller names the
+//    partition's leader and epoch); a read it cannot confirm is answered NOT_COORDINATOR, and the
+//    client finds the coordinator again.
 
 import type { Clock, Random, TimerHandle, TimerScheduler } from '@gregor/ground';
 import {
@@ -75,10 +76,11 @@ export interface GroupCoordinatorDriverOptions {
   /** Further coordinator settings (session timeout bounds, limits); Kafka's defaults otherwise. */
   readonly coordinatorConfig?: Partial<Omit<GroupCoordinatorConfig, 'offsetsPartitionCount'>>;
   /**
-   * Confirms that this broker has applied every metadata change committed before the call (false:
-   * could not): what `confirmLeadership` waits for (node/metadata-barrier.ts in production).
+   * Confirms with the active controller, asked after the call, that this broker leads the offsets
+   * partition in the leader epoch given (false: another leader or epoch, or no controller answered):
+   * what `confirmLeadership` waits for (node/metadata-barrier.ts in production).
    */
-  readonly metadataBarrier: { confirm(): Promise<boolean> };
+  readonly metadataBarrier: { confirm(partitionIndex: number, leaderEpoch: number): Promise<boolean> };
 }
 
 interface OwnedPartition extends LedPartition {
@@ -151,13 +153,17 @@ export class GroupCoordinatorDriver {
    * (from state that is current, or with an error of its own), false when it must be refused with
    * NOT_COORDINATOR. A group whose partition this broker does not own, or is still loading, needs
    * no confirmation: the coordinator answers NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS from
-   * nothing stale. Otherwise the metadata barrier makes sure that a leadership moved away before
-   * this call is applied here (and the partition unloaded) before the coordinator is asked.
+   * nothing stale. Otherwise the metadata barrier asks the active controller whether this broker
+   * still leads the partition in the epoch it was loaded in: a leadership moved away before this
+   * call (or away and back, while this broker held the old load) refuses the read.
    */
   async confirmLeadership(groupId: string): Promise<boolean> {
     const partitionIndex = coordinatorPartitionFor(groupId, this.coordinator.config.offsetsPartitionCount);
-    if (!this.owned.has(partitionIndex) || this.coordinator.isLoading(partitionIndex)) return true;
-    return this.options.metadataBarrier.confirm();
+    const owned = this.owned.get(partitionIndex);
+    if (owned === undefined || this.coordinator.isLoading(partitionIndex)) return true;
+    if (!(await this.options.metadataBarrier.confirm(partitionIndex, owned.leaderEpoch))) return false;
+    // The load confirmed may have been replaced while the controller answered.
+    return this.owned.get(partitionIndex)?.loadId === owned.loadId;
   }
 
   /**

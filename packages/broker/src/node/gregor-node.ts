@@ -38,6 +38,7 @@ import {
   minIncrementalFetchSessionEvictionMs,
 } from '../fetch-sessions/fetch-session-cache.js';
 import { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
+import { offsetsTopicName } from '../groups/offsets-topic.js';
 import { ControllerClient, registerControllerService } from '../grpc/controller-grpc.js';
 import { internalGrpcCredentials } from '../grpc/internal-credentials.js';
 import { ownCertificateProblem, peerNodeIdentityInterceptor } from '../grpc/peer-node-identity.js';
@@ -528,16 +529,21 @@ export class GregorNode {
       },
       metadataBarrier: new MetadataBarrier(
         {
-          committedEndOffset: async (timeoutMs) => {
+          partitionLeaders: async (timeoutMs) => {
             // Kafka requests are served only once unfenced, after the controller client exists.
             const client = this.controllerClient;
             if (client === undefined) return undefined;
-            const response = await client.call('MetadataBarrier', {}, timeoutMs);
-            return response.status.errorCode === ErrorCode.NONE ? response.committedEndOffset : undefined;
+            const response = await client.call('MetadataBarrier', { topic: offsetsTopicName }, timeoutMs);
+            if (response.status.errorCode !== ErrorCode.NONE) return undefined;
+            return new Map(
+              response.partitions.map(({ partitionIndex, leaderId, leaderEpoch }) => [
+                partitionIndex,
+                { leaderId, leaderEpoch },
+              ]),
+            );
           },
-          appliedUpTo: (endOffset, timeoutMs) => this.brokerApplied.waitFor(endOffset - 1, timeoutMs),
         },
-        monotonicClock,
+        settings.nodeId,
         settings.brokerSessionTimeoutMs,
         (why) =>
           groupLogger.warn(

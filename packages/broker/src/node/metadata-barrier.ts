@@ -1,40 +1,53 @@
-// A read barrier on the metadata (Raft's ReadIndex, at the metadata quorum): before a coordinator
-// answers a read from its memory, it makes sure this broker has applied every metadata change the
-// quorum had committed when the read arrived. A leadership moved away before then (a preferred
-// election moves it from a live broker, whose leader lease the controller never revokes) is then
-// applied here, the coordinator has unloaded, and the read is answered NOT_COORDINATOR instead of
-// from state the new leader has moved past (the chaos campaign saw committed offsets go backwards).
+// A read barrier on the metadata (Raft's ReadIndex at the metadata quorum, narrowed to the one fact a
+// coordinator's read depends on): before a coordinator answers a read from its memory, the active
+// controller confirms that this broker still leads the coordinator's partition, in the leader epoch
+// the coordinator loaded it in. A leadership moved away (a preferred election moves it from a live
+// broker, whose leader lease the controller never revokes) is then known before this broker applies
+// it, and the read is answered NOT_COORDINATOR instead of from state the new leader has moved past
+// (the chaos campaign saw committed offsets go backwards).
 //
-// One round: ask the active controller for the end of the committed metadata (its high watermark
-// when it answers), then wait until this broker has applied up to it. A round that started before a
-// confirmation was asked may have learned an end from before it, so that confirmation waits for the
-// next round; every confirmation asked while a round runs shares that next one (at most one round
-// runs and one waits, however many reads arrive).
+// Asking for the leaderships themselves, not for the end of the committed metadata log (and then
+// waiting to have applied that far), keeps a read independent of unrelated metadata: a loaded
+// broker applying a burst of topic creations made every OffsetFetch wait for them, seconds at a time
+// (the frame fuzzer's 3 s oracle caught it in CI). A leadership the controller names in a newer epoch
+// than the loaded one is refused too: this broker has not applied that change yet, and the client
+// asks again.
+//
+// One round: one question to the active controller, for every partition of the topic. A round that
+// started before a confirmation was asked may have been answered before it, so that confirmation
+// waits for the next round; every confirmation asked while a round runs shares that next one (at
+// most one round runs and one waits, however many reads arrive).
 
-import type { Clock } from '@gregor/ground';
+/** A partition's leader and leader epoch, as the active controller sees them. */
+export interface PartitionLeader {
+  /** -1 when the partition has no leader. */
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+}
 
 export interface MetadataBarrierSource {
   /**
-   * The end of the committed metadata (every entry below it is committed) as the active controller
-   * sees it when it answers; undefined when no active controller answered within `timeoutMs`.
+   * The leader of each partition of the topic (by partition index) as the active controller sees
+   * them when it answers, every committed change included; undefined when no active controller
+   * answered within `timeoutMs`.
    */
-  committedEndOffset(timeoutMs: number): Promise<number | undefined>;
-  /** Resolves true once this broker has applied every entry below `endOffset`; false after `timeoutMs`. */
-  appliedUpTo(endOffset: number, timeoutMs: number): Promise<boolean>;
+  partitionLeaders(timeoutMs: number): Promise<ReadonlyMap<number, PartitionLeader> | undefined>;
 }
 
 export class MetadataBarrier {
   /** The round running now: it may have asked the controller before a new confirmation arrived. */
-  private running: Promise<boolean> | undefined;
+  private running: Promise<ReadonlyMap<number, PartitionLeader> | undefined> | undefined;
   /** The round that starts when the running one ends, shared by everything asked meanwhile. */
-  private queued: Promise<boolean> | undefined;
+  private queued: Promise<ReadonlyMap<number, PartitionLeader> | undefined> | undefined;
 
   constructor(
     private readonly source: MetadataBarrierSource,
-    private readonly clock: Clock,
+    /** This broker: the leader a confirmation expects. */
+    private readonly brokerId: number,
     /**
-     * How long one round may take before it fails (the read is refused). The broker session timeout:
-     * a broker that cannot reach the controller for that long loses its leader lease anyway.
+     * How long one round may wait for the controller before it fails (the read is refused). The
+     * broker session timeout: a broker that cannot reach the controller for that long loses its
+     * leader lease anyway.
      */
     private readonly roundTimeoutMs: number,
     /** Told why a round failed (at most one call per round). */
@@ -42,11 +55,17 @@ export class MetadataBarrier {
   ) {}
 
   /**
-   * Resolves true once this broker has applied every metadata change committed before this call;
-   * false when that could not be confirmed within a round's timeout (no controller answered, or
-   * this broker applies too slowly): the caller must then not answer from what it holds.
+   * Resolves true when the active controller, asked after this call, names this broker the leader
+   * of `partitionIndex` in `leaderEpoch`; false otherwise (another leader, a newer epoch, or no
+   * controller answered within a round's timeout): the caller must then not answer from what it holds.
    */
-  confirm(): Promise<boolean> {
+  async confirm(partitionIndex: number, leaderEpoch: number): Promise<boolean> {
+    const leaders = await this.nextRound();
+    const leader = leaders?.get(partitionIndex);
+    return leader !== undefined && leader.leaderId === this.brokerId && leader.leaderEpoch === leaderEpoch;
+  }
+
+  private nextRound(): Promise<ReadonlyMap<number, PartitionLeader> | undefined> {
     if (this.running === undefined) return this.startRound();
     this.queued ??= this.running.then(() => {
       this.queued = undefined;
@@ -55,7 +74,7 @@ export class MetadataBarrier {
     return this.queued;
   }
 
-  private startRound(): Promise<boolean> {
+  private startRound(): Promise<ReadonlyMap<number, PartitionLeader> | undefined> {
     const round = this.runRound().finally(() => {
       if (this.running === round) this.running = undefined;
     });
@@ -63,22 +82,15 @@ export class MetadataBarrier {
     return round;
   }
 
-  private async runRound(): Promise<boolean> {
-    const startMs = this.clock.nowMs();
-    const fail = (why: string): false => {
-      this.onRoundFailed(why);
-      return false;
-    };
+  private async runRound(): Promise<ReadonlyMap<number, PartitionLeader> | undefined> {
     try {
-      const endOffset = await this.source.committedEndOffset(this.roundTimeoutMs);
-      if (endOffset === undefined) return fail('no active controller answered');
-      const remainingMs = this.roundTimeoutMs - (this.clock.nowMs() - startMs);
-      if (remainingMs <= 0) return fail('the active controller answered too late');
-      if (await this.source.appliedUpTo(endOffset, remainingMs)) return true;
-      return fail(`metadata below offset ${endOffset} not applied within ${this.roundTimeoutMs} ms`);
+      const leaders = await this.source.partitionLeaders(this.roundTimeoutMs);
+      if (leaders === undefined) this.onRoundFailed('no active controller answered');
+      return leaders;
     } catch (error) {
       // A transport failure is a round that confirmed nothing, like a timeout.
-      return fail(`controller call failed: ${(error as Error).message}`);
+      this.onRoundFailed(`controller call failed: ${(error as Error).message}`);
+      return undefined;
     }
   }
 }

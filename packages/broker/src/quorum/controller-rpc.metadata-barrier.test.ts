@@ -1,9 +1,10 @@
-// MetadataBarrier over the controller service: the active controller answers the metadata log's
-// high watermark (what is committed, not what is only proposed); a node that is not the active
+// MetadataBarrier over the controller service: the active controller answers each partition's
+// leader and leader epoch of the topic asked for, from its image; a node that is not the active
 // controller sends the caller on. It and BrokerHeartbeat are answered at once, without a commit
 // to prove the leadership: so only while a majority of voters still fetches from this node.
 
 import { waitFor } from '@gregor/ground/testing';
+import { encodeMetadataBatch, uuidFromBytes } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logging.js';
@@ -58,6 +59,7 @@ class ScriptedLog implements MetadataLog {
 
 function node(isLeader: boolean): {
   log: ScriptedLog;
+  publisher: MetadataPublisher;
   controller: QuorumController;
   rpc: ControllerRpcDispatcher;
 } {
@@ -76,36 +78,67 @@ function node(isLeader: boolean): {
   });
   return {
     log,
+    publisher,
     controller,
     rpc: new ControllerRpcDispatcher(1, clusterId, controller, publisher, [1, 2, 3]),
   };
 }
 
 describe('MetadataBarrier', () => {
-  it('is answered by the active controller with the committed end of the metadata log', async () => {
-    const { log, controller, rpc } = node(true);
+  it('is answered by the active controller with the leader and leader epoch of each partition of the topic', async () => {
+    const { log, controller, publisher, rpc } = node(true);
+    // What the quorum committed before this controller's election: a topic of two partitions,
+    // the second moved once (leader epoch 1).
+    const topicId = uuidFromBytes(Buffer.alloc(16, 7));
+    const partition = (partitionIndex: number, leader: number) => ({
+      type: 'partition' as const,
+      topicId,
+      partitionIndex,
+      replicas: [1, 2, 3],
+      isr: [1, 2, 3],
+      leader,
+      leaderEpoch: 0,
+      partitionEpoch: 0,
+    });
+    publisher.apply([
+      {
+        offset: log.logEndOffset++,
+        type: 'data',
+        payload: encodeMetadataBatch([
+          { type: 'topic', name: '__consumer_offsets', topicId },
+          partition(0, 1),
+          partition(1, 1),
+          { type: 'partitionChange', topicId, partitionIndex: 1, leader: 2, isr: null },
+        ]),
+      },
+    ]);
+    log.highWatermark = log.logEndOffset;
     log.elect();
     await waitFor('the controller to become active', () => controller.isActive, {
       timeoutMs: 5_000,
       intervalMs: 1,
     });
-    // A proposal is out (appended, not committed): the barrier names what is committed.
-    log.highWatermark = log.logEndOffset;
-    log.logEndOffset += 3;
-    const response = await rpc.dispatch('MetadataBarrier', { clusterId });
+    const response = await rpc.dispatch('MetadataBarrier', { clusterId, topic: '__consumer_offsets' });
     expect(response.status.errorCode).toBe(ErrorCode.NONE);
-    expect(response.committedEndOffset).toBe(log.highWatermark);
-    expect(response.committedEndOffset).toBeGreaterThan(0);
-    const foreign = await rpc.dispatch('MetadataBarrier', { clusterId: 'other' });
+    expect(response.partitions).toEqual([
+      { partitionIndex: 0, leaderId: 1, leaderEpoch: 0 },
+      { partitionIndex: 1, leaderId: 2, leaderEpoch: 1 },
+    ]);
+    const unknown = await rpc.dispatch('MetadataBarrier', { clusterId, topic: 'no-such-topic' });
+    expect(unknown).toMatchObject({ status: { errorCode: ErrorCode.NONE }, partitions: [] });
+    const foreign = await rpc.dispatch('MetadataBarrier', {
+      clusterId: 'other',
+      topic: '__consumer_offsets',
+    });
     expect(foreign.status.errorCode).toBe(ErrorCode.INCONSISTENT_CLUSTER_ID);
     controller.close();
   });
 
   it('sends the caller to the leader it knows when this node is not the active controller', async () => {
     const { controller, rpc } = node(false);
-    const response = await rpc.dispatch('MetadataBarrier', { clusterId });
+    const response = await rpc.dispatch('MetadataBarrier', { clusterId, topic: '__consumer_offsets' });
     expect(response.status).toMatchObject({ errorCode: ErrorCode.NOT_CONTROLLER, leaderId: 2 });
-    expect(response.committedEndOffset).toBe(-1);
+    expect(response.partitions).toEqual([]);
     controller.close();
   });
 
@@ -117,9 +150,9 @@ describe('MetadataBarrier', () => {
       intervalMs: 1,
     });
     log.followed = false;
-    const response = await rpc.dispatch('MetadataBarrier', { clusterId });
+    const response = await rpc.dispatch('MetadataBarrier', { clusterId, topic: '__consumer_offsets' });
     expect(response.status.errorCode).toBe(ErrorCode.NOT_CONTROLLER);
-    expect(response.committedEndOffset).toBe(-1);
+    expect(response.partitions).toEqual([]);
     controller.close();
   });
 });

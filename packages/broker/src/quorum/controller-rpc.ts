@@ -233,8 +233,11 @@ export interface ControllerRpcs {
     response: { status: ControllerStatus };
   };
   MetadataBarrier: {
-    request: { clusterId: string };
-    response: { status: ControllerStatus; committedEndOffset: number };
+    request: { clusterId: string; topic: string };
+    response: {
+      status: ControllerStatus;
+      partitions: { partitionIndex: number; leaderId: number; leaderEpoch: number }[];
+    };
   };
   UpdateFeatures: {
     request: {
@@ -807,15 +810,22 @@ export class ControllerRpcDispatcher {
     },
 
     // Only the active controller answers: it is the Raft leader and has applied everything an
-    // earlier leader committed, so its high watermark covers every committed change (a node that
-    // is not the controller, or not yet, sends the caller on). Nothing is written.
-    MetadataBarrier: async () => {
-      const result = await this.controller.callAtOnce((_controller, context) => ({
+    // earlier leader committed, so its image holds every committed leadership (and the ones it
+    // proposed since: a read refused for a move that is then lost is only retried). A node that is
+    // not the controller, or not yet, sends the caller on. Nothing is written.
+    MetadataBarrier: async (request) => {
+      const result = await this.controller.callAtOnce((controller) => ({
         records: [],
-        response: context.metadataHighWatermark,
+        response: (controller.image.topic(request.topic)?.partitions ?? []).map(
+          (partition, partitionIndex) => ({
+            partitionIndex,
+            leaderId: partition.leader,
+            leaderEpoch: partition.leaderEpoch,
+          }),
+        ),
       }));
-      if (!result.ok) return { status: failed(result), committedEndOffset: -1 };
-      return { status: ok(this.nodeId, -1), committedEndOffset: result.response };
+      if (!result.ok) return { status: failed(result), partitions: [] };
+      return { status: ok(this.nodeId, -1), partitions: result.response };
     },
 
     // Only the Raft leader knows every voter's log end; the others send the caller there.
@@ -906,7 +916,7 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   DescribeQuorum: { status: noStatus, leaderId: -1, leaderEpoch: -1, highWatermark: -1, voters: [] },
   AlterClientQuotas: { status: noStatus, results: [] },
   UnregisterBroker: { status: noStatus },
-  MetadataBarrier: { status: noStatus, committedEndOffset: -1 },
+  MetadataBarrier: { status: noStatus, partitions: [] },
   UpdateFeatures: { status: noStatus },
   DescribeMetadata: {
     status: noStatus,
