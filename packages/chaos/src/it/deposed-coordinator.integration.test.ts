@@ -12,10 +12,7 @@
 // Like the leader-lease test, it runs itself again inside `unshare --net --mount --pid` (root
 // only), where iptables and tmpfs mounts touch nothing of the machine.
 
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
@@ -24,9 +21,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { expect, it } from 'vitest';
 import { kafkaPort, LocalCluster } from '../driver/local-cluster.js';
 import { nodeAddress } from '../driver/network.js';
+import { insideNamespaces, namespacedWorkDir, runInsideNamespaces } from '../testing/namespaced-test.js';
 
 const thisFile = fileURLToPath(import.meta.url);
-const repoRoot = resolve(dirname(thisFile), '..', '..', '..', '..');
 const insideVariable = 'GREGOR_DEPOSED_COORDINATOR_TEST_INSIDE';
 const topic = 'orders';
 const offsetsTopic = '__consumer_offsets';
@@ -43,47 +40,19 @@ function coordinatorPartition(groupId: string): number {
   return (hash === -2147483648 ? 0 : Math.abs(hash)) % offsetsPartitionCount;
 }
 
-if (process.env[insideVariable] !== '1') {
+if (!insideNamespaces(insideVariable)) {
   it('a deposed coordinator refuses reads of committed offsets (run inside namespaces of its own)', async () => {
     expect(process.getuid?.(), 'needs root: network namespace, iptables, tmpfs').toBe(0);
-    const child = spawn(
-      'unshare',
-      [
-        '--net',
-        '--mount',
-        '--pid',
-        '--fork',
-        '--kill-child',
-        '--mount-proc',
-        process.execPath,
-        join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'),
-        'run',
-        '--project',
-        'integration',
-        thisFile,
-      ],
-      { cwd: repoRoot, env: { ...process.env, [insideVariable]: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      process.stdout.write(chunk);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const code = await new Promise<number | null>((done) => child.on('exit', (exitCode) => done(exitCode)));
+    const { code, output } = await runInsideNamespaces(thisFile, insideVariable);
     expect(output).toContain('the deposed coordinator refused OffsetFetch');
     expect(code, output.slice(-4_000)).toBe(0);
   }, 240_000);
 } else {
   it('a coordinator cut off from the Raft leader but holding its lease answers NOT_COORDINATOR once deposed, not from memory', async () => {
-    const workDir = mkdtempSync(join(tmpdir(), 'gregor-deposed-it-'));
-    chmodSync(workDir, 0o755);
-    const logDir = join(workDir, 'logs');
-    mkdirSync(logDir);
+    const { workDir, clusterDir, logDir } = namespacedWorkDir('gregor-deposed-it-');
     const cluster = new LocalCluster({
       nodeCount,
-      workDir: join(workDir, 'cluster'),
+      workDir: clusterDir,
       logDir,
       diskMb: 256,
       clockNode: undefined,
@@ -92,7 +61,6 @@ if (process.env[insideVariable] !== '1') {
       security: 'plaintext',
       topic,
     });
-    mkdirSync(join(workDir, 'cluster'));
     const kafka = new Kafka({
       clientId: 'deposed-it-admin',
       brokers: Array.from({ length: nodeCount }, (_, index) => `${nodeAddress(index + 1)}:${kafkaPort}`),

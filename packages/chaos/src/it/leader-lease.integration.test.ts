@@ -10,9 +10,7 @@
 // scenario runs; the outer test passes when that run passes.
 
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
@@ -21,55 +19,26 @@ import { Kafka, logLevel } from 'kafkajs';
 import { expect, it } from 'vitest';
 import { kafkaPort, LocalCluster } from '../driver/local-cluster.js';
 import { nodeAddress } from '../driver/network.js';
+import { insideNamespaces, namespacedWorkDir, runInsideNamespaces } from '../testing/namespaced-test.js';
 
 const thisFile = fileURLToPath(import.meta.url);
-const repoRoot = resolve(dirname(thisFile), '..', '..', '..', '..');
 const insideVariable = 'GREGOR_LEASE_TEST_INSIDE';
 const topic = 'lease';
 const nodeCount = 3;
 
-if (process.env[insideVariable] !== '1') {
+if (!insideNamespaces(insideVariable)) {
   it('an isolated leader stops leading within its lease (run inside namespaces of its own)', async () => {
     expect(process.getuid?.(), 'needs root: network namespace, iptables, tmpfs').toBe(0);
-    const child = spawn(
-      'unshare',
-      [
-        '--net',
-        '--mount',
-        '--pid',
-        '--fork',
-        '--kill-child',
-        '--mount-proc',
-        process.execPath,
-        join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'),
-        'run',
-        '--project',
-        'integration',
-        thisFile,
-      ],
-      { cwd: repoRoot, env: { ...process.env, [insideVariable]: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      process.stdout.write(chunk);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const code = await new Promise<number | null>((done) => child.on('exit', (exitCode) => done(exitCode)));
+    const { code, output } = await runInsideNamespaces(thisFile, insideVariable);
     expect(output).toContain('an isolated leader refuses Produce');
     expect(code, output.slice(-4_000)).toBe(0);
   }, 240_000);
 } else {
   it('an isolated leader refuses Produce, names no leader or controller in Metadata, and clients find the new leader', async () => {
-    const workDir = mkdtempSync(join(tmpdir(), 'gregor-lease-it-'));
-    // The nodes run as uids of their own and must reach their directories.
-    chmodSync(workDir, 0o755);
-    const logDir = join(workDir, 'logs');
-    mkdirSync(logDir);
+    const { workDir, clusterDir, logDir } = namespacedWorkDir('gregor-lease-it-');
     const cluster = new LocalCluster({
       nodeCount,
-      workDir: join(workDir, 'cluster'),
+      workDir: clusterDir,
       logDir,
       diskMb: 256,
       clockNode: undefined,
@@ -78,7 +47,6 @@ if (process.env[insideVariable] !== '1') {
       security: 'plaintext',
       topic,
     });
-    mkdirSync(join(workDir, 'cluster'));
     const address = (node: number) => `${nodeAddress(node)}:${kafkaPort}`;
     const bootstrapAll = Array.from({ length: nodeCount }, (_, index) => address(index + 1)).join(',');
     const kafka = new Kafka({
