@@ -6,7 +6,7 @@
 import { startCluster, type TestCluster } from '@gregor/testkit';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../commands.js';
+import { runVerb } from '../testing/run-cli.js';
 
 let cluster: TestCluster;
 let kafka: Kafka;
@@ -32,19 +32,8 @@ function gregor(...args: string[]): Promise<{ code: number; out: string; err: st
   return gregorVerb('configs', ...args);
 }
 
-async function gregorVerb(
-  verb: 'configs' | 'quotas',
-  ...args: string[]
-): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    [verb, '--bootstrap-server', cluster.bootstrapServers[0]!, ...args],
-    { write: (text: string) => out.push(text) },
-    { write: (text: string) => err.push(text) },
-  );
-  return { code, out: out.join(''), err: err.join('') };
-}
+const gregorVerb = (verb: 'configs' | 'quotas', ...args: string[]) =>
+  runVerb(verb, cluster.bootstrapServers[0]!, args);
 
 describe('gregor configs', () => {
   it('alters a topic, describes it, and kafkajs reads the same value', async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startCluster, type TestCluster } from '@gregor/testkit';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../commands.js';
+import { runVerb } from '../testing/run-cli.js';
 
 let cluster: TestCluster;
 let kafka: Kafka;
@@ -41,16 +41,7 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-async function gregor(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    [args[0]!, '--bootstrap-server', cluster.bootstrapServers[0]!, ...args.slice(1)],
-    { write: (text: string) => out.push(text) },
-    { write: (text: string) => err.push(text) },
-  );
-  return { code, out: out.join(''), err: err.join('') };
-}
+const gregor = (verb: string, ...args: string[]) => runVerb(verb, cluster.bootstrapServers[0]!, args);
 
 describe('gregor get-offsets and delete-records', () => {
   it('deletes records below the offsets of a kafka-delete-records.sh file; earliest offsets then start there', async () => {

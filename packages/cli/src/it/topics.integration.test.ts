@@ -6,7 +6,7 @@
 import { startCluster, type TestCluster } from '@gregor/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../commands.js';
+import { runVerb } from '../testing/run-cli.js';
 
 let cluster: TestCluster;
 let kafka: Kafka;
@@ -24,16 +24,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function gregor(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    ['topics', '--bootstrap-server', cluster.bootstrapServers[0]!, ...args],
-    { write: (text: string) => out.push(text) },
-    { write: (text: string) => err.push(text) },
-  );
-  return { code, out: out.join(''), err: err.join('') };
-}
+const gregor = (...args: string[]) => runVerb('topics', cluster.bootstrapServers[0]!, args);
 
 describe('gregor topics', () => {
   it('creates, lists, describes, grows and deletes topics that kafkajs then sees', async () => {

@@ -5,7 +5,7 @@
 
 import { startCluster, type TestCluster } from '@gregor/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../commands.js';
+import { runVerb } from '../testing/run-cli.js';
 
 let cluster: TestCluster;
 
@@ -17,16 +17,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function gregor(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    ['transactions', '--bootstrap-server', cluster.bootstrapServers[0]!, ...args],
-    { write: (text: string) => out.push(text) },
-    { write: (text: string) => err.push(text) },
-  );
-  return { code, out: out.join(''), err: err.join('') };
-}
+const gregor = (...args: string[]) => runVerb('transactions', cluster.bootstrapServers[0]!, args);
 
 describe('gregor transactions list --transactional-id-pattern', () => {
   it('sends the pattern; a valid one lists what matches (nothing here)', async () => {
