@@ -183,36 +183,23 @@ export async function alterConfigs(
   options: AlterConfigsOptions,
 ): Promise<AlterConfigResponse> {
   if (options.incremental === false) return replaceConfigs(cluster, options);
-  await cluster.refreshMetadata();
-  const resources = await withRetry(cluster.retry, () =>
-    byTarget(options.resources, async (node, group) => {
-      const body = {
-        resources: group.map((resource) => ({
-          resourceType: resource.type,
-          resourceName: resource.name,
-          configs: resource.configEntries.map((entry) => ({
-            name: entry.name,
-            configOperation: entry.operation ?? AlterConfigOperations.set,
-            value: entry.value ?? null,
-          })),
+  return alterEachTarget(cluster, options, (node, group, validateOnly) => {
+    const body = {
+      resources: group.map((resource) => ({
+        resourceType: resource.type,
+        resourceName: resource.name,
+        configs: resource.configEntries.map((entry) => ({
+          name: entry.name,
+          configOperation: entry.operation ?? AlterConfigOperations.set,
+          value: entry.value ?? null,
         })),
-        validateOnly: options.validateOnly ?? false,
-      };
-      const response =
-        node < 0
-          ? await cluster.sendAny(ApiKey.IncrementalAlterConfigs, body)
-          : await cluster.send(node, ApiKey.IncrementalAlterConfigs, body);
-      return response.responses.map((result) => ({
-        errorCode: result.errorCode,
-        errorMessage: result.errorMessage,
-        resourceName: result.resourceName,
-        resourceType: result.resourceType,
-      }));
-    }),
-  );
-  const error = failure(resources);
-  if (error !== undefined) throw error;
-  return { resources, throttleTime: 0 };
+      })),
+      validateOnly,
+    };
+    return node < 0
+      ? cluster.sendAny(ApiKey.IncrementalAlterConfigs, body)
+      : cluster.send(node, ApiKey.IncrementalAlterConfigs, body);
+  });
 }
 
 /** kafkajs's alterConfigs: AlterConfigs, each resource's dynamic configs become exactly those named. */
@@ -228,21 +215,39 @@ async function replaceConfigs(cluster: Cluster, options: AlterConfigsOptions): P
       );
     }
   }
+  return alterEachTarget(cluster, options, (node, group, validateOnly) => {
+    const body = {
+      resources: group.map((resource) => ({
+        resourceType: resource.type,
+        resourceName: resource.name,
+        configs: resource.configEntries.map((entry) => ({ name: entry.name, value: entry.value ?? null })),
+      })),
+      validateOnly,
+    };
+    return node < 0
+      ? cluster.sendAny(ApiKey.AlterConfigs, body)
+      : cluster.send(node, ApiKey.AlterConfigs, body);
+  });
+}
+
+/**
+ * Sends each target its resources (a broker's own configs go to that broker, the rest to any) with
+ * the request `send` builds, with the client's retries, and fails with the first resource refused.
+ * The same for AlterConfigs and IncrementalAlterConfigs, whose answers have the same shape.
+ */
+async function alterEachTarget(
+  cluster: Cluster,
+  options: AlterConfigsOptions,
+  send: (
+    node: number,
+    group: readonly IResourceConfig[],
+    validateOnly: boolean,
+  ) => Promise<{ readonly responses: readonly AlterConfigResponse['resources'][number][] }>,
+): Promise<AlterConfigResponse> {
   await cluster.refreshMetadata();
   const resources = await withRetry(cluster.retry, () =>
     byTarget(options.resources, async (node, group) => {
-      const body = {
-        resources: group.map((resource) => ({
-          resourceType: resource.type,
-          resourceName: resource.name,
-          configs: resource.configEntries.map((entry) => ({ name: entry.name, value: entry.value ?? null })),
-        })),
-        validateOnly: options.validateOnly ?? false,
-      };
-      const response =
-        node < 0
-          ? await cluster.sendAny(ApiKey.AlterConfigs, body)
-          : await cluster.send(node, ApiKey.AlterConfigs, body);
+      const response = await send(node, group, options.validateOnly ?? false);
       return response.responses.map((result) => ({
         errorCode: result.errorCode,
         errorMessage: result.errorMessage,
