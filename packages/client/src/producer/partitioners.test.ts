@@ -60,3 +60,43 @@ describe('default partitioner', () => {
     expect(picked[20]).not.toBe(picked[19]);
   });
 });
+
+describe('default partitioner with partition load (KIP-794 adaptive)', () => {
+  /** A seeded linear congruential generator: the same picks on every run. */
+  function seededRandom(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+      return state / 2 ** 32;
+    };
+  }
+
+  function shares(load: ((topic: string, partition: number) => number) | undefined): number[] {
+    // 100 bytes per sticky partition and records of 100 bytes: every record moves on.
+    const partitioner = createDefaultPartitioner(100, seededRandom(16), load);
+    const partitionMetadata = partitions(3);
+    const counts = [0, 0, 0];
+    const switches = 3_000;
+    for (let record = 0; record < switches; record++) {
+      counts[partitioner({ topic: 't', partitionMetadata, message: { value: Buffer.alloc(100) } })]! += 1;
+    }
+    return counts.map((count) => count / switches);
+  }
+
+  it('moves keyless records away from a partition with more batches buffered or in flight', () => {
+    // Partition 0 has 4 batches behind it, the others none: weights 1 : 5 : 5 among the choices.
+    const loaded = shares((_topic, partition) => (partition === 0 ? 4 : 0));
+    expect(loaded[0]).toBeLessThan(0.2);
+    expect(loaded[1]).toBeGreaterThan(0.4);
+    expect(loaded[2]).toBeGreaterThan(0.4);
+  });
+
+  it('picks uniformly among the other partitions when the loads are equal or unknown', () => {
+    for (const load of [undefined, () => 2]) {
+      for (const share of shares(load)) {
+        expect(share).toBeGreaterThan(0.3);
+        expect(share).toBeLessThan(0.37);
+      }
+    }
+  });
+});

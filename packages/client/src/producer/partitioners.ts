@@ -67,9 +67,45 @@ export function murmur2Partition(key: Buffer | string, partitionCount: number): 
 /** Bytes sent to one sticky partition before a keyless record picks another. */
 export const stickyPartitionBytesDefault = 16_384;
 
+/**
+ * How loaded a partition is: its batches buffered or in flight. The producer gives it to its
+ * default partitioner, which moves keyless records away from partitions that are behind.
+ */
+export type PartitionLoad = (topic: string, partition: number) => number;
+
+/**
+ * The next sticky partition among `candidates` other than `current` (when there is another): at
+ * random, each weighted by how much less loaded it is than the most loaded (KIP-794's adaptive
+ * partitioning, which weighs Java's partitions by maxQueueSize + 1 - queueSize); uniform when all
+ * are equally loaded or no load is known.
+ */
+function pickStickyPartition(
+  topic: string,
+  candidates: readonly PartitionMetadata[],
+  current: number | undefined,
+  random: () => number,
+  load: PartitionLoad | undefined,
+): number {
+  const others =
+    current !== undefined && candidates.length > 1
+      ? candidates.filter((partition) => partition.partitionId !== current)
+      : candidates;
+  if (load === undefined) return others[Math.floor(random() * others.length)]!.partitionId;
+  const loads = others.map((partition) => load(topic, partition.partitionId));
+  const loadMax = Math.max(...loads);
+  const weights = loads.map((value) => loadMax + 1 - value);
+  let target = random() * weights.reduce((sum, weight) => sum + weight, 0);
+  for (let index = 0; index < others.length; index++) {
+    target -= weights[index]!;
+    if (target < 0) return others[index]!.partitionId;
+  }
+  return others[others.length - 1]!.partitionId;
+}
+
 export function createDefaultPartitioner(
   stickyPartitionBytes = stickyPartitionBytesDefault,
   random: () => number = Math.random,
+  load?: PartitionLoad,
 ): Partitioner {
   const sticky = new Map<string, { partition: number; bytes: number }>();
   return ({ topic, partitionMetadata, message }) => {
@@ -81,13 +117,8 @@ export function createDefaultPartitioner(
     if (current === undefined || current.partition >= count || current.bytes >= stickyPartitionBytes) {
       const available = partitionMetadata.filter((partition) => partition.leader >= 0);
       const candidates = available.length > 0 ? available : partitionMetadata;
-      let next = candidates[Math.floor(random() * candidates.length)]!.partitionId;
       // Changing partition means changing it: with two or more, never pick the same one again.
-      if (current !== undefined && next === current.partition && candidates.length > 1) {
-        next =
-          candidates[(candidates.findIndex((p) => p.partitionId === next) + 1) % candidates.length]!
-            .partitionId;
-      }
+      const next = pickStickyPartition(topic, candidates, current?.partition, random, load);
       current = { partition: next, bytes: 0 };
       sticky.set(topic, current);
     }

@@ -165,7 +165,18 @@ export class Producer {
     const batchSizeBytes = config.batchSize ?? 16_384;
     this.maxRequestSizeBytes = config.maxRequestSize ?? 1_048_576;
     this.defaultCompression = config.compression ?? CompressionType.None;
-    this.partitioner = config.createPartitioner?.() ?? createDefaultPartitioner(batchSizeBytes);
+    // The default partitioner moves keyless records away from partitions with more batches
+    // buffered or in flight (KIP-794's adaptive partitioning): the sender and accumulator are made
+    // below, before the first record asks.
+    this.partitioner =
+      config.createPartitioner?.() ??
+      createDefaultPartitioner(
+        batchSizeBytes,
+        Math.random,
+        (topic, partition) =>
+          this.accumulator.batchesQueued(topic, partition) +
+          this.sender.partitionBatchesInFlight(topic, partition),
+      );
     this.accumulator = new RecordAccumulator({
       batchSizeBytes,
       lingerMs: config.lingerMs ?? 5,
@@ -365,17 +376,14 @@ export class Producer {
         return refusalOf(transactions);
       }
       tracker.add(1);
-      const appended = this.accumulator.append(
-        topic,
-        partition,
-        acks,
-        compression,
-        record,
-        sizeBytes,
-        tracker,
-        Date.now(),
-      );
-      if (appended.closed) this.sender.wake();
+      const filledBefore = this.accumulator.batchesFilled;
+      this.accumulator.append(topic, partition, acks, compression, record, sizeBytes, tracker, Date.now());
+      if (this.accumulator.batchesFilled !== filledBefore) {
+        // A full batch goes now, while the rest of this send (and of the sends called with it) is
+        // still being buffered; the others wait for the drain that wake() schedules.
+        this.sender.sendFullBatches();
+        this.sender.wake();
+      }
     }
     return undefined;
   }
@@ -436,17 +444,12 @@ export class Producer {
       },
       release: (sizeBytes) => this.accumulator.release(sizeBytes),
       append: ({ topic, partition, record, sizeBytes }, acks, compression, owner) => {
-        const appended = this.accumulator.append(
-          topic,
-          partition,
-          acks,
-          compression,
-          record,
-          sizeBytes,
-          owner,
-          Date.now(),
-        );
-        if (appended.closed) this.sender.wake();
+        const filledBefore = this.accumulator.batchesFilled;
+        this.accumulator.append(topic, partition, acks, compression, record, sizeBytes, owner, Date.now());
+        if (this.accumulator.batchesFilled !== filledBefore) {
+          this.sender.sendFullBatches();
+          this.sender.wake();
+        }
       },
       flush: () => this.flush(),
     };

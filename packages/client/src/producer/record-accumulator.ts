@@ -20,6 +20,12 @@ export class RecordAccumulator {
   private bufferedBytes = 0;
   private readonly memoryWaiters: { bytes: number; resolve: () => void }[] = [];
   private flushesInProgress = 0;
+  /**
+   * Batches append() closed: full (a record that did not fit, or one that filled it), or followed by
+   * a record of other acks or compression. The producer compares it before and after append() to
+   * send such batches at once.
+   */
+  batchesFilled = 0;
 
   constructor(private readonly limits: AccumulatorLimits) {}
 
@@ -52,7 +58,10 @@ export class RecordAccumulator {
     }
   }
 
-  /** Appends a record whose memory was reserved; returns its batch (closed when it became full). */
+  /**
+   * Appends a record whose memory was reserved; returns its batch (closed when it became full).
+   * A batch that the record did not fit in is closed, and a new one takes the record.
+   */
   append(
     topic: string,
     partition: number,
@@ -77,12 +86,18 @@ export class RecordAccumulator {
       batch.compression !== compression ||
       (batch.records.length > 0 && batch.sizeBytes + sizeBytes > this.limits.batchSizeBytes)
     ) {
-      if (batch !== undefined) batch.closed = true;
+      if (batch !== undefined && !batch.closed) {
+        batch.closed = true;
+        this.batchesFilled++;
+      }
       batch = new ProducerBatch(topic, partition, acks, compression, nowMs);
       queue.push(batch);
     }
     batch.append(record, sizeBytes, tracker);
-    if (batch.sizeBytes >= this.limits.batchSizeBytes) batch.closed = true;
+    if (batch.sizeBytes >= this.limits.batchSizeBytes) {
+      batch.closed = true;
+      this.batchesFilled++;
+    }
     return batch;
   }
 
@@ -124,6 +139,11 @@ export class RecordAccumulator {
     const key = partitionKey(batches[0]!.topic, batches[0]!.partition);
     const queue = this.queues.get(key) ?? [];
     this.queues.set(key, [...batches, ...queue]);
+  }
+
+  /** Batches of a partition waiting to be sent. */
+  batchesQueued(topic: string, partition: number): number {
+    return this.queues.get(partitionKey(topic, partition))?.length ?? 0;
   }
 
   allBatches(): ProducerBatch[] {

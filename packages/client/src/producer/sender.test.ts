@@ -56,4 +56,44 @@ describe('Sender', () => {
     expect(metadata).toEqual([expect.objectContaining({ topicName: 'events', partition: 0, errorCode: 0 })]);
     await producer.disconnect();
   });
+
+  it('sends a batch as soon as it is full, while the rest of the send is still being buffered', async () => {
+    const cluster = new ScriptedProduceCluster(1);
+    // Records of 121 bytes and a batch header of 61: a batch of 400 bytes takes two, the third
+    // closes it.
+    const producer = new Producer(
+      cluster as unknown as Cluster,
+      createLogger(logLevel.NOTHING, () => () => undefined),
+      1_000,
+      { batchSize: 400, lingerMs: 60_000, maxInFlightRequests: 5 },
+    );
+    await producer.connect();
+    // The first send takes the producer id (idempotence is on): nothing goes before it.
+    const first = producer.send({ topic: 'events', acks: 1, messages: [{ value: 'first' }] });
+    const firstFlushed = producer.flush();
+    await until(() => cluster.produces.length === 1);
+    cluster.answerAll();
+    await Promise.all([first, firstFlushed]);
+    const values = ['a', 'b', 'c', 'd', 'e'].map((letter) => letter.repeat(100));
+    const sent = producer.send({ topic: 'events', acks: 1, messages: values.map((value) => ({ value })) });
+    // Only promise continuations run here, no setImmediate: the sender's scheduled drain has not
+    // run yet, so what is in flight went out from within the send, batch by batch as each filled.
+    for (let turn = 0; turn < 20; turn++) await Promise.resolve();
+    expect(cluster.produces.map((call) => call.partitions.map((p) => p.values))).toEqual([
+      [[values[0], values[1]]],
+      [[values[2], values[3]]],
+    ]);
+    await settle();
+    // The last batch is not full: it lingers.
+    expect(cluster.produces).toHaveLength(2);
+    const flushed = producer.flush();
+    await until(() => cluster.produces.length === 3);
+    expect(cluster.produces[2]!.partitions[0]!.values).toEqual([values[4]]);
+    cluster.answerAll();
+    await flushed;
+    expect(await sent).toEqual([
+      expect.objectContaining({ topicName: 'events', partition: 0, errorCode: 0 }),
+    ]);
+    await producer.disconnect();
+  });
 });

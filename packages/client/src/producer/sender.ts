@@ -84,6 +84,25 @@ export class Sender {
     });
   }
 
+  /**
+   * A batch just filled up: sends the full batches that may go, now, rather than after the rest of
+   * the caller's records are buffered (Java's sender thread takes a full batch while the
+   * application still appends). A send() of many batches' worth of records, or a window of sends
+   * awaited together, then has its first batches at the brokers while it buffers the rest; batches
+   * that are not full wait for the next drain, which wake() schedules as before.
+   */
+  sendFullBatches(): void {
+    if (this.closed || this.abandonedWith !== undefined || this.needsProducerId()) return;
+    const nowMs = Date.now();
+    let metadataStale = false;
+    for (;;) {
+      const pass = this.drainRound(nowMs, { expire: false, fullOnly: true });
+      metadataStale ||= pass.metadataStale;
+      if (pass.batchesTaken === 0) break;
+    }
+    if (metadataStale) this.refreshMetadata();
+  }
+
   /** After close(): a producer connected again sends again. */
   open(): void {
     this.closed = false;
@@ -216,7 +235,7 @@ export class Sender {
     // next one in the next round's request: rounds go on while they take batches, up to the
     // in-flight limits, rather than leaving ready batches queued until an answer comes back.
     for (let round = 0; ; round++) {
-      const pass = this.drainRound(nowMs, round === 0);
+      const pass = this.drainRound(nowMs, { expire: round === 0, fullOnly: false });
       nextWakeMs = Math.min(nextWakeMs, pass.nextWakeMs);
       metadataStale ||= pass.metadataStale;
       if (pass.batchesTaken === 0) break;
@@ -228,11 +247,12 @@ export class Sender {
 
   /**
    * One round of drain(): the head batch of every partition that may send, gathered into one
-   * Produce request per (leader, acks). Expires old batches on the first round only.
+   * Produce request per (leader, acks). Expires old batches when `expire` (the first round only);
+   * takes only full (closed) head batches when `fullOnly`.
    */
   private drainRound(
     nowMs: number,
-    expire: boolean,
+    { expire, fullOnly }: { expire: boolean; fullOnly: boolean },
   ): { batchesTaken: number; nextWakeMs: number; metadataStale: boolean } {
     let nextWakeMs = Number.POSITIVE_INFINITY;
     let metadataStale = false;
@@ -249,6 +269,7 @@ export class Sender {
         this.accumulator.queues.delete(key);
         continue;
       }
+      if (fullOnly && !head.closed) continue;
       if (!this.accumulator.isReady(head, nowMs)) {
         nextWakeMs = Math.min(nextWakeMs, this.accumulator.lingerDeadline(head));
         continue;
@@ -457,6 +478,12 @@ export class Sender {
     state.backoffUntilMs = Date.now() + retryDelayMs(this.cluster.retry, Math.max(0, attempts - 1));
     this.accumulator.requeueFront(retries);
     this.wake();
+  }
+
+  /** Batches of a partition sent and not yet answered, or waiting to be resent. */
+  partitionBatchesInFlight(topic: string, partition: number): number {
+    const state = this.partitions.get(partitionKey(topic, partition));
+    return state === undefined ? 0 : state.inFlight.size + state.retryList.length;
   }
 
   /** Batches sent and not yet answered, or waiting to be resent. */
