@@ -37,6 +37,11 @@ export interface GroupCoordinatorConfig {
   readonly consumerSessionTimeoutMs: number;
   /** `group.consumer.assignors`: the server-side assignors offered; the first is the default. */
   readonly consumerAssignors: readonly string[];
+  /**
+   * `group.consumer.max.size` (Kafka: unbounded): members of one KIP-848 consumer group; a new
+   * member beyond it gets GROUP_MAX_SIZE_REACHED.
+   */
+  readonly consumerMembersPerGroupMax: number;
 }
 
 export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
@@ -52,6 +57,7 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   consumerHeartbeatIntervalMs: 5000,
   consumerSessionTimeoutMs: 45_000,
   consumerAssignors: ['uniform', 'range'],
+  consumerMembersPerGroupMax: 1000,
 };
 
 export function groupCoordinatorConfig(
@@ -78,6 +84,7 @@ export function groupCoordinatorConfig(
   positive(config.offsetMetadataCharsMax, 'offsetMetadataCharsMax');
   positive(config.consumerHeartbeatIntervalMs, 'consumerHeartbeatIntervalMs');
   positive(config.consumerSessionTimeoutMs, 'consumerSessionTimeoutMs');
+  positive(config.consumerMembersPerGroupMax, 'consumerMembersPerGroupMax');
   invariant(
     config.consumerAssignors.length > 0 &&
       config.consumerAssignors.every((name) => name === 'uniform' || name === 'range'),

@@ -377,10 +377,10 @@ export class ConsumerGroupManager {
       records.push(memberAssignmentRecord(group, reset));
       return { member: reset, bump: true };
     }
-    if (group.members.size >= this.config.membersPerGroupMax) {
+    if (group.members.size >= this.config.consumerMembersPerGroupMax) {
       return errorResponse(
         ErrorCode.GROUP_MAX_SIZE_REACHED,
-        `The consumer group has reached its maximum capacity of ${this.config.membersPerGroupMax} members.`,
+        `The consumer group has reached its maximum capacity of ${this.config.consumerMembersPerGroupMax} members.`,
       );
     }
     const member = fresh();

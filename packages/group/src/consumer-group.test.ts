@@ -134,10 +134,17 @@ describe('ConsumerGroupHeartbeat: joining', () => {
     }
   });
 
-  it('answers GROUP_MAX_SIZE_REACHED beyond the member limit', () => {
-    const h = new Harness({ membersPerGroupMax: 1 });
+  it('answers GROUP_MAX_SIZE_REACHED beyond group.consumer.max.size, not the classic group.max.size', () => {
+    // The classic limit is lower on purpose: a KIP-848 group follows its own key, as in Kafka.
+    const h = new Harness({ consumerMembersPerGroupMax: 2, membersPerGroupMax: 1 });
     expect(join(h, 'm1').errorCode).toBe(ErrorCode.NONE);
-    expect(join(h, 'm2').errorCode).toBe(ErrorCode.GROUP_MAX_SIZE_REACHED);
+    expect(join(h, 'm2').errorCode).toBe(ErrorCode.NONE);
+    const refused = join(h, 'm3');
+    expect(refused.errorCode).toBe(ErrorCode.GROUP_MAX_SIZE_REACHED);
+    expect(refused.errorMessage).toBe('The consumer group has reached its maximum capacity of 2 members.');
+    expect([...h.coordinator.getConsumerGroup(group)!.members.keys()].sort()).toEqual(['m1', 'm2']);
+    // A member already in the group may rejoin (epoch 0) when the group is full.
+    expect(join(h, 'm2').errorCode).toBe(ErrorCode.NONE);
   });
 });
 

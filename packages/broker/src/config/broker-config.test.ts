@@ -118,6 +118,42 @@ describe('broker config', () => {
       { 'group.min.session.timeout.ms': '10000', 'group.max.session.timeout.ms': '9000' },
       /group.min.session.timeout.ms: must not be above group.max.session.timeout.ms/,
     ],
+    [
+      { 'group.consumer.session.timeout.ms': '30000' },
+      /group.consumer.session.timeout.ms: must be greater than or equal to group.consumer.min.session.timeout.ms/,
+    ],
+    [
+      { 'group.consumer.session.timeout.ms': '90000' },
+      /group.consumer.session.timeout.ms: must be less than or equal to group.consumer.max.session.timeout.ms/,
+    ],
+    [
+      { 'group.consumer.min.session.timeout.ms': '50000', 'group.consumer.max.session.timeout.ms': '40000' },
+      /group.consumer.max.session.timeout.ms: must be greater than or equal to group.consumer.min.session.timeout.ms/,
+    ],
+    [
+      { 'group.consumer.heartbeat.interval.ms': '1000' },
+      /group.consumer.heartbeat.interval.ms: must be greater than or equal to group.consumer.min.heartbeat.interval.ms/,
+    ],
+    [
+      { 'group.consumer.heartbeat.interval.ms': '20000' },
+      /group.consumer.heartbeat.interval.ms: must be less than or equal to group.consumer.max.heartbeat.interval.ms/,
+    ],
+    [
+      {
+        'group.consumer.min.heartbeat.interval.ms': '9000',
+        'group.consumer.max.heartbeat.interval.ms': '8000',
+      },
+      /group.consumer.max.heartbeat.interval.ms: must be greater than or equal to group.consumer.min.heartbeat.interval.ms/,
+    ],
+    [
+      {
+        'group.consumer.min.session.timeout.ms': '1000',
+        'group.consumer.session.timeout.ms': '5000',
+        'group.consumer.min.heartbeat.interval.ms': '1000',
+      },
+      /group.consumer.heartbeat.interval.ms: must be less than group.consumer.session.timeout.ms/,
+    ],
+    [{ 'group.consumer.max.size': '0' }, /group.consumer.max.size/],
   ])('refuses %o naming the key', (overrides, message) => {
     expect(() => config(overrides)).toThrow(message);
   });
@@ -401,6 +437,37 @@ describe('broker config', () => {
     ]) {
       expect(withoutEffect).not.toContain(effective);
     }
+  });
+
+  it('reads the KIP-848 group size and timeout bounds as settings, not as keys without effect', () => {
+    const parsed = config({
+      'group.consumer.max.size': '7',
+      'group.consumer.min.session.timeout.ms': '10000',
+      'group.consumer.session.timeout.ms': '10000',
+      'group.consumer.max.session.timeout.ms': '20000',
+      'group.consumer.min.heartbeat.interval.ms': '1000',
+      'group.consumer.heartbeat.interval.ms': '2000',
+      'group.consumer.max.heartbeat.interval.ms': '3000',
+      'group.consumer.migration.policy': 'disabled',
+    });
+    expect(parsed.settings).toMatchObject({
+      groupConsumerMaxSize: 7,
+      groupConsumerMinSessionTimeoutMs: 10000,
+      groupConsumerSessionTimeoutMs: 10000,
+      groupConsumerMaxSessionTimeoutMs: 20000,
+      groupConsumerMinHeartbeatIntervalMs: 1000,
+      groupConsumerHeartbeatIntervalMs: 2000,
+      groupConsumerMaxHeartbeatIntervalMs: 3000,
+    });
+    expect(parsed.keysWithoutEffect.map(({ key }) => key)).toEqual(['group.consumer.migration.policy']);
+    // Kafka's defaults hold each other: 45000 <= 45000 <= 60000 and 5000 <= 5000 <= 15000.
+    expect(config({}).settings).toMatchObject({
+      groupConsumerMaxSize: 1000,
+      groupConsumerMinSessionTimeoutMs: 45000,
+      groupConsumerMaxSessionTimeoutMs: 60000,
+      groupConsumerMinHeartbeatIntervalMs: 5000,
+      groupConsumerMaxHeartbeatIntervalMs: 15000,
+    });
   });
 
   it('names the missing static quorum of a 4.0 sample file', () => {

@@ -174,6 +174,66 @@ const listenerConnectionKeys: ReadonlySet<string> = new Set([
   'max.connection.creation.rate',
 ]);
 
+/**
+ * Kafka's GroupCoordinatorConfig checks of the KIP-848 timeouts, with its messages: the min/max
+ * bounds are consistent and hold the group-level defaults, and a member heartbeats within its session.
+ * (Kafka also checks per-group overrides against the bounds; Gregor has none.)
+ */
+function consumerGroupTimeoutProblems(settings: {
+  readonly groupConsumerSessionTimeoutMs: number;
+  readonly groupConsumerMinSessionTimeoutMs: number;
+  readonly groupConsumerMaxSessionTimeoutMs: number;
+  readonly groupConsumerHeartbeatIntervalMs: number;
+  readonly groupConsumerMinHeartbeatIntervalMs: number;
+  readonly groupConsumerMaxHeartbeatIntervalMs: number;
+}): ConfigError[] {
+  const heartbeat = 'group.consumer.heartbeat.interval.ms';
+  const minHeartbeat = 'group.consumer.min.heartbeat.interval.ms';
+  const maxHeartbeat = 'group.consumer.max.heartbeat.interval.ms';
+  const session = 'group.consumer.session.timeout.ms';
+  const minSession = 'group.consumer.min.session.timeout.ms';
+  const maxSession = 'group.consumer.max.session.timeout.ms';
+  const s = settings;
+  const checks: [boolean, string, string][] = [
+    [
+      s.groupConsumerMaxHeartbeatIntervalMs >= s.groupConsumerMinHeartbeatIntervalMs,
+      maxHeartbeat,
+      `must be greater than or equal to ${minHeartbeat}`,
+    ],
+    [
+      s.groupConsumerHeartbeatIntervalMs >= s.groupConsumerMinHeartbeatIntervalMs,
+      heartbeat,
+      `must be greater than or equal to ${minHeartbeat}`,
+    ],
+    [
+      s.groupConsumerHeartbeatIntervalMs <= s.groupConsumerMaxHeartbeatIntervalMs,
+      heartbeat,
+      `must be less than or equal to ${maxHeartbeat}`,
+    ],
+    [
+      s.groupConsumerMaxSessionTimeoutMs >= s.groupConsumerMinSessionTimeoutMs,
+      maxSession,
+      `must be greater than or equal to ${minSession}`,
+    ],
+    [
+      s.groupConsumerSessionTimeoutMs >= s.groupConsumerMinSessionTimeoutMs,
+      session,
+      `must be greater than or equal to ${minSession}`,
+    ],
+    [
+      s.groupConsumerSessionTimeoutMs <= s.groupConsumerMaxSessionTimeoutMs,
+      session,
+      `must be less than or equal to ${maxSession}`,
+    ],
+    [
+      s.groupConsumerHeartbeatIntervalMs < s.groupConsumerSessionTimeoutMs,
+      heartbeat,
+      `must be less than ${session}`,
+    ],
+  ];
+  return checks.flatMap(([holds, key, message]) => (holds ? [] : [new ConfigError(key, message)]));
+}
+
 function withoutEffect<T>(def: ConfigKeyDef<T>, reason: string): ConfigKeyDef<T> {
   return { ...def, withoutEffect: reason };
 }
@@ -420,6 +480,36 @@ const definitions = {
     'group.consumer.session.timeout.ms',
     45000,
     'A KIP-848 consumer not heard from this long leaves its group.',
+    { min: 1 },
+  ),
+  groupConsumerMinSessionTimeoutMs: int(
+    'group.consumer.min.session.timeout.ms',
+    45000,
+    'Lowest group.consumer.session.timeout.ms allowed (checked at start-up, as Kafka does).',
+    { min: 1 },
+  ),
+  groupConsumerMaxSessionTimeoutMs: int(
+    'group.consumer.max.session.timeout.ms',
+    60000,
+    'Highest group.consumer.session.timeout.ms allowed (checked at start-up, as Kafka does).',
+    { min: 1 },
+  ),
+  groupConsumerMinHeartbeatIntervalMs: int(
+    'group.consumer.min.heartbeat.interval.ms',
+    5000,
+    'Lowest group.consumer.heartbeat.interval.ms allowed (checked at start-up, as Kafka does).',
+    { min: 1 },
+  ),
+  groupConsumerMaxHeartbeatIntervalMs: int(
+    'group.consumer.max.heartbeat.interval.ms',
+    15000,
+    'Highest group.consumer.heartbeat.interval.ms allowed (checked at start-up, as Kafka does).',
+    { min: 1 },
+  ),
+  groupConsumerMaxSize: int(
+    'group.consumer.max.size',
+    1000,
+    "Members a KIP-848 consumer group may hold; a new member beyond it gets GROUP_MAX_SIZE_REACHED (Kafka's default is unbounded, Gregor's a limit).",
     { min: 1 },
   ),
   groupMinSessionTimeoutMs: int(
@@ -887,6 +977,7 @@ export function brokerConfigFrom(raw: ReadonlyMap<string, string>, jaas?: Static
   if (settings.groupMinSessionTimeoutMs > settings.groupMaxSessionTimeoutMs) {
     throw new ConfigError('group.min.session.timeout.ms', 'must not be above group.max.session.timeout.ms');
   }
+  for (const problem of consumerGroupTimeoutProblems(settings)) problems.add(problem);
   if (settings.brokerSessionTimeoutMs < 2 * settings.brokerHeartbeatIntervalMs) {
     problems.add(
       new ConfigError('broker.session.timeout.ms', 'must be at least twice broker.heartbeat.interval.ms'),

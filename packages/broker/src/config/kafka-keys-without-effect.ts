@@ -108,11 +108,16 @@ const rules: readonly Rule[] = [
         !oneOf(
           'group.consumer.assignors',
           'group.consumer.heartbeat.interval.ms',
+          'group.consumer.min.heartbeat.interval.ms',
+          'group.consumer.max.heartbeat.interval.ms',
           'group.consumer.session.timeout.ms',
+          'group.consumer.min.session.timeout.ms',
+          'group.consumer.max.session.timeout.ms',
+          'group.consumer.max.size',
         )(key)) ||
       oneOf('group.coordinator.rebalance.protocols')(key),
     reason:
-      'KIP-848 consumer groups follow group.consumer.assignors, .heartbeat.interval.ms and .session.timeout.ms; both protocols are always on, a group holds at most 1000 members (GROUP_MAX_SIZE_REACHED, as for classic groups), and there is no migration between classic and consumer groups nor per-group overrides',
+      'KIP-848 consumer groups follow group.consumer.assignors, .heartbeat.interval.ms and .session.timeout.ms (with their min/max bounds) and .max.size; both protocols are always on, the assignment is computed on every heartbeat that needs one (no .assignment.interval.ms), and there is no migration between classic and consumer groups nor per-group overrides',
   },
   {
     matches: prefix('group.streams.'),

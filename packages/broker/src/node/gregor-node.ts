@@ -523,6 +523,7 @@ export class GregorNode {
         sessionTimeoutMsMax: settings.groupMaxSessionTimeoutMs,
         consumerHeartbeatIntervalMs: settings.groupConsumerHeartbeatIntervalMs,
         consumerSessionTimeoutMs: settings.groupConsumerSessionTimeoutMs,
+        consumerMembersPerGroupMax: settings.groupConsumerMaxSize,
         consumerAssignors: settings.groupConsumerAssignors.flatMap(
           (name) => consumerAssignorName(name) ?? [],
         ),
