@@ -206,24 +206,34 @@ export class LogDirMove {
       );
       await future.truncateFullyAndStartAt(result.firstBatchBaseOffset);
     }
-    for (const run of contiguousRuns(result.records)) await future.appendAsFollower(run);
+    for (const run of appendableRuns(result.records, future.config.segmentBytes)) {
+      await future.appendAsFollower(run);
+    }
     return future.logEndOffset >= result.logEndOffset;
   }
 }
 
 /**
- * The record set split where offsets jump (a read spanning segments of a compacted log): a follower
- * append takes gaps between record sets, not inside one.
+ * The record set split where offsets jump (a read spanning segments of a compacted log: a follower
+ * append takes gaps between record sets, not inside one) and into appends of at most
+ * `appendBytesMax` (segment.bytes; a single larger batch alone), so the copy rolls its segments as
+ * the log did rather than writing each read into one segment.
  */
-function contiguousRuns(records: Buffer): Buffer[] {
+function appendableRuns(records: Buffer, appendBytesMax: number): Buffer[] {
   const batches = validateRecords(records, int32Max);
   const runs: Buffer[] = [];
   let runStart = 0;
   for (let i = 1; i <= batches.length; i++) {
     const batch = batches[i];
-    if (batch !== undefined && batch.baseOffset === batches[i - 1]!.lastOffset + 1) continue;
-    const end = batch === undefined ? records.length : batch.position;
-    runs.push(records.subarray(batches[runStart]!.position, end));
+    const start = batches[runStart]!.position;
+    if (
+      batch !== undefined &&
+      batch.baseOffset === batches[i - 1]!.lastOffset + 1 &&
+      batch.position + batch.sizeBytes - start <= appendBytesMax
+    ) {
+      continue;
+    }
+    runs.push(records.subarray(start, batch === undefined ? records.length : batch.position));
     runStart = i;
   }
   return runs;
