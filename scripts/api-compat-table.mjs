@@ -458,7 +458,7 @@ const testedBy = {
     ],
   },
   AlterReplicaLogDirs: {
-    clients: ['@platformatic/kafka'],
+    clients: ['@platformatic/kafka', 'gregor reassign-partitions'],
     files: [`${it}alter-replica-log-dirs.integration.test.ts`],
   },
   DescribeLogDirs: {

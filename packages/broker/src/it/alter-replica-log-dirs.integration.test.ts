@@ -7,14 +7,14 @@
 // Every acknowledged record is then read back from the leader and found in the follower's segment
 // files in its new dir. Waits poll observable state with a bound.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { CompressionType, ErrorCode, encodeRecordBatch, iterateBatches } from '@gregor/protocol';
 import { alterReplicaLogDirsV2, Connection } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster } from '../testing/process-cluster.js';
+import { ProcessCluster, runGregorCli } from '../testing/process-cluster.js';
 
 const convergeTimeoutMs = 90_000;
 
@@ -341,5 +341,47 @@ describe('AlterReplicaLogDirs (@platformatic/kafka)', () => {
     );
     expect(segments.length).toBeGreaterThan(3);
     expect(existsSync(join(sources.get(1)!, 'relocated-0'))).toBe(false);
+  });
+
+  it('gregor reassign-partitions moves a replica back with log_dirs (kafka-reassign-partitions.sh format) and --verify reports it', async () => {
+    const source = dirHolding(1, 'relocated')!;
+    const back = logDirsOf(1).find((dir) => dir !== source)!;
+    const plan = join(cluster.rootDir, 'log-dirs.json');
+    writeFileSync(
+      plan,
+      JSON.stringify({
+        version: 1,
+        partitions: [{ topic: 'relocated', partition: 0, replicas: [1, 2], log_dirs: [back, 'any'] }],
+      }),
+    );
+    const bootstrap = `127.0.0.1:${cluster.node(1).kafkaPort}`;
+    const executed = await runGregorCli(
+      ['reassign-partitions', '--bootstrap-server', bootstrap, '--execute', '--reassignment-json-file', plan],
+      60_000,
+    );
+    expect(executed).toMatchObject({ code: 0, stderr: '' });
+    expect(executed.stdout).toContain('Successfully started log directory move for: relocated-0-1\n');
+    const verified = await waitFor(
+      'the log dir move completed',
+      async () => {
+        const run = await runGregorCli(
+          [
+            'reassign-partitions',
+            '--bootstrap-server',
+            bootstrap,
+            '--verify',
+            '--reassignment-json-file',
+            plan,
+          ],
+          60_000,
+        );
+        return run.stdout.includes('completed successfully') ? run : undefined;
+      },
+      waitOptions(),
+    );
+    expect(verified).toMatchObject({ code: 0, stderr: '' });
+    expect(verified.stdout).toContain('Reassignment of replica relocated-0-1 completed successfully.\n');
+    expect(dirHolding(1, 'relocated')).toBe(back);
+    expect(partitionDirs(1, 'relocated')).toEqual([join(back, 'relocated-0')]);
   });
 });
