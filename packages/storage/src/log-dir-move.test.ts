@@ -29,10 +29,11 @@ afterEach(async () => {
 
 const smallSegments: ConfigProps = { 'log.segment.bytes': '20000' };
 
-async function openManager(props: ConfigProps = smallSegments): Promise<LogManager> {
+async function openManager(props: ConfigProps = smallSegments, openFilesMax?: number): Promise<LogManager> {
   const manager = await LogManager.open({
     config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...props }),
     clock,
+    ...(openFilesMax === undefined ? {} : { openFilesMax }),
     // A few batches per copy step, so appends and truncations land between steps.
     logDirMoveReadBytesMax: 4096,
   });
@@ -85,8 +86,9 @@ async function logInA(manager: LogManager, topic = 'moving'): Promise<PartitionL
 }
 
 describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
-  it('moves a log while leader appends race the copy, losing nothing, and the move survives a reopen', async () => {
-    const manager = await openManager();
+  it('moves a log while leader appends and reads race the copy, losing nothing, and the move survives a reopen', async () => {
+    // Few descriptors: reads reopen segment files by path around the swap.
+    const manager = await openManager(smallSegments, 8);
     const log = await logInA(manager);
     const appended: Buffer[] = [];
     for (let i = 0; i < 400; i++) {
@@ -97,6 +99,18 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
     const started = await manager.moveLogDir('moving', 0, dirB, 'move1');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     let moved = false;
+    // Readers go on through the swap: from the log start (old, cold segments) and at the tail.
+    let reads = 0;
+    const readers = (async () => {
+      while (!moved) {
+        for (const offset of [0, Math.max(0, log.logEndOffset - 3)]) {
+          const result = await log.read(offset, 2048);
+          expect(result.errorCode).toBe(ErrorCode.NONE);
+          reads += 1;
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
     let appendsWhileCopying = 0;
     let sawFuture = false;
     void started.done.then(() => {
@@ -114,6 +128,9 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
       appended.push(records);
     }
     await started.done;
+    await readers;
+    expect(reads).toBeGreaterThan(10);
+    expect(manager.offlineLogDirs).toEqual([]);
     expect(sawFuture).toBe(true);
     expect(appendsWhileCopying).toBeGreaterThan(10);
     // Appends after the swap go on in the new dir, through the same object.
