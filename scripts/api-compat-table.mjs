@@ -57,7 +57,7 @@ const kafkaApiKeys = [
   [31, 'DeleteAcls', 'SECURITY_DISABLED without an authorizer'],
   [32, 'DescribeConfigs'],
   [33, 'AlterConfigs', 'topics; brokers: the dynamic log defaults and replication throttle rates only'],
-  [34, 'AlterReplicaLogDirs'],
+  [34, 'AlterReplicaLogDirs', 'no 2nd client: kafkajs, kafka-python 2.0.2, librdkafka 2.15 lack it'],
   [35, 'DescribeLogDirs', 'no 2nd client: kafkajs, kafka-python 2.0.2, librdkafka 2.15 lack it'],
   [36, 'SaslAuthenticate', 'PLAIN, SCRAM-SHA-256/512, OAUTHBEARER (unsecured JWTs)'],
   [37, 'CreatePartitions'],
@@ -456,6 +456,10 @@ const testedBy = {
       `${it}partition-reassignment.integration.test.ts`,
       'packages/client/src/it/static-membership-and-cluster-admin.processes.integration.test.ts',
     ],
+  },
+  AlterReplicaLogDirs: {
+    clients: ['@platformatic/kafka', 'gregor reassign-partitions'],
+    files: [`${it}alter-replica-log-dirs.integration.test.ts`],
   },
   DescribeLogDirs: {
     clients: ['gregor log-dirs', '@platformatic/kafka'],

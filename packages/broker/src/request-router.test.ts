@@ -34,6 +34,7 @@ const servedApis = [
   ApiKey.DeleteAcls,
   ApiKey.DescribeConfigs,
   ApiKey.AlterConfigs,
+  ApiKey.AlterReplicaLogDirs,
   ApiKey.DescribeLogDirs,
   ApiKey.CreatePartitions,
   ApiKey.ElectLeaders,

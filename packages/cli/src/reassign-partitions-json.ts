@@ -1,7 +1,8 @@
 // The files of kafka-reassign-partitions.sh, read and written as Kafka does, and its --generate
 // proposal. Pure: no I/O.
 //   reassignment file:     {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2],
-//                           "log_dirs":["any","any"]}]}   (log_dirs optional; only "any" is served)
+//                           "log_dirs":["any","/data/b"]}]}   (log_dirs optional: "any" or a
+//                           log dir of that replica's broker, moved there with AlterReplicaLogDirs)
 //   topics-to-move file:   {"version":1,"topics":[{"topic":"t"}]}
 
 import { assignReplicas } from '@gregor/metadata';
@@ -20,6 +21,29 @@ export interface PartitionReplicas {
   readonly topic: string;
   readonly partition: number;
   readonly replicas: readonly number[];
+  /** Per replica, the log dir it should be in, or "any" (the file's log_dirs; absent: all "any"). */
+  readonly logDirs?: readonly string[];
+}
+
+/** The log_dirs entry that leaves a replica in whatever log dir its broker chose. */
+export const anyLogDir = 'any';
+
+/** A replica of the file that names a log dir: `<topic>-<partition>-<broker>` as Kafka prints it. */
+export interface ReplicaLogDir {
+  readonly topic: string;
+  readonly partition: number;
+  readonly brokerId: number;
+  readonly logDir: string;
+}
+
+/** The replicas of `partitions` whose log_dirs entry names a dir, in file order. */
+export function replicaLogDirs(partitions: readonly PartitionReplicas[]): ReplicaLogDir[] {
+  return partitions.flatMap(({ topic, partition, replicas, logDirs }) =>
+    replicas.flatMap((brokerId, index) => {
+      const logDir = logDirs?.[index] ?? anyLogDir;
+      return logDir === anyLogDir ? [] : [{ topic, partition, brokerId, logDir }];
+    }),
+  );
 }
 
 function parseJson(text: string): unknown | { readonly problem: string } {
@@ -44,7 +68,7 @@ const isBrokerId = (id: unknown): id is number => Number.isInteger(id) && (id as
 /**
  * Kafka's reassignment JSON (version 1), checked as ReassignPartitionsCommand checks it: each
  * partition once, replicas a non-empty list of distinct broker ids, log_dirs (when given) one per
- * replica and all "any". A message saying what is wrong otherwise.
+ * replica, each "any" or a path. A message saying what is wrong otherwise.
  */
 export function parseReassignmentJson(text: string): PartitionReplicas[] | string {
   const document = parseJson(text);
@@ -85,13 +109,21 @@ export function parseReassignmentJson(text: string): PartitionReplicas[] | strin
       if (!Array.isArray(logDirs) || logDirs.length !== replicas.length) {
         return `Partition ${name}: "log_dirs" must list one entry per replica`;
       }
-      if (!logDirs.every((dir) => dir === 'any')) {
-        return `Partition ${name}: only "any" log_dirs are supported (Gregor does not move replicas between log dirs)`;
+      if (!logDirs.every((dir) => typeof dir === 'string' && dir !== '')) {
+        return `Partition ${name}: "log_dirs" entries must be "any" or a log dir path`;
       }
     }
     if (seen.has(name)) return `Duplicate partition ${name} in the reassignment file`;
     seen.add(name);
-    result.push({ topic, partition: partition as number, replicas });
+    result.push({
+      topic,
+      partition: partition as number,
+      replicas,
+      // All "any" is the same as none (the rollback file Kafka prints has them).
+      ...(logDirs === undefined || logDirs.every((dir) => dir === anyLogDir)
+        ? {}
+        : { logDirs: logDirs as string[] }),
+    });
   }
   return result;
 }

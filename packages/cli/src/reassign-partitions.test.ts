@@ -11,6 +11,7 @@ import {
   parseReassignmentJson,
   parseTopicsToMoveJson,
   proposeReassignment,
+  replicaLogDirs,
 } from './reassign-partitions-json.js';
 
 const bootstrap = ['--bootstrap-server', '127.0.0.1:9092'];
@@ -60,7 +61,7 @@ describe('gregor reassign-partitions arguments', () => {
     );
     expect(
       parseReassignPartitionsArgs([...bootstrap, '--list', '--replica-alter-log-dirs-throttle', '10']),
-    ).toBe('--replica-alter-log-dirs-throttle is not supported: Gregor moves no replica between log dirs');
+    ).toBe('--replica-alter-log-dirs-throttle is not supported: moves between log dirs are not throttled');
     expect(parseReassignPartitionsArgs([...bootstrap, '--list', '--unknown'])).toBe(
       "unknown option '--unknown'",
     );
@@ -175,9 +176,24 @@ describe('reassignment files', () => {
       ),
     ).toBe('Duplicate partition t-0 in the reassignment file');
     expect(
-      parseReassignmentJson('{"partitions":[{"topic":"t","partition":0,"replicas":[1],"log_dirs":["/d"]}]}'),
-    ).toContain('only "any" log_dirs');
+      parseReassignmentJson('{"partitions":[{"topic":"t","partition":0,"replicas":[1],"log_dirs":[""]}]}'),
+    ).toContain('"log_dirs" entries must be "any" or a log dir path');
+    expect(
+      parseReassignmentJson(
+        '{"partitions":[{"topic":"t","partition":0,"replicas":[1,2],"log_dirs":["any"]}]}',
+      ),
+    ).toContain('one entry per replica');
     expect(parseReassignmentJson('{')).toMatch(/^not JSON/);
+  });
+
+  it('reads log_dirs: the replicas that name a dir are the ones to move (AlterReplicaLogDirs)', () => {
+    const parsed = parseReassignmentJson(
+      '{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2],"log_dirs":["/data/b","any"]},' +
+        '{"topic":"u","partition":3,"replicas":[2]}]}',
+    );
+    if (typeof parsed === 'string') throw new Error(parsed);
+    expect(parsed[0]).toEqual({ topic: 't', partition: 0, replicas: [1, 2], logDirs: ['/data/b', 'any'] });
+    expect(replicaLogDirs(parsed)).toEqual([{ topic: 't', partition: 0, brokerId: 1, logDir: '/data/b' }]);
   });
 
   it('reads the topics-to-move file', () => {

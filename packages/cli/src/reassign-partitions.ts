@@ -11,8 +11,10 @@
 // leader/follower.replication.throttled.rate on every broker of the moving partitions' old and new
 // replicas, leader.replication.throttled.replicas to the old replicas and
 // follower.replication.throttled.replicas to the added ones; --verify removes them all once every
-// partition of the file is done (unless --preserve-throttles). --replica-alter-log-dirs-throttle is
-// refused: Gregor moves no replica between log dirs.
+// partition of the file is done (unless --preserve-throttles). A file's log_dirs entry other than
+// "any" moves that replica to that log dir of its broker: --execute sends AlterReplicaLogDirs to
+// each broker concerned, --verify reads DescribeLogDirs. --replica-alter-log-dirs-throttle is
+// refused: the copy between log dirs is not throttled.
 
 import { readFile } from 'node:fs/promises';
 import { ApiKey, type KafkaConnection } from '@gregor/client';
@@ -34,6 +36,8 @@ import {
   parseReassignmentJson,
   parseTopicsToMoveJson,
   proposeReassignment,
+  type ReplicaLogDir,
+  replicaLogDirs,
 } from './reassign-partitions-json.js';
 
 /** Kafka's AdminClient default.api.timeout.ms. */
@@ -61,8 +65,10 @@ Moves partitions between brokers, like kafka-reassign-partitions.sh:
   --cancel    cancels the file's reassignments that are in progress (back to the old replicas)
   --list      lists the reassignments in progress
 Reassignment file: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}
+  optional "log_dirs":["/data/b","any"] per partition: a path moves that replica to that log dir
+  of its broker (AlterReplicaLogDirs; --verify tells whether it is there), "any" leaves it
 Topics file:       {"version":1,"topics":[{"topic":"t"}]}
---replica-alter-log-dirs-throttle is not supported (Gregor moves no replica between log dirs).
+--replica-alter-log-dirs-throttle is not supported (moves between log dirs are not throttled).
 Placement is rack-unaware (--disable-rack-aware changes nothing).
 
 ${commandConfigHelp}
@@ -89,14 +95,14 @@ export interface ReassignPartitionsArgs {
 }
 
 const actionFlags = ['--generate', '--execute', '--verify', '--cancel', '--list'] as const;
-/** Refused by name: Gregor moves no replica between log dirs, so nothing would honour it. */
+/** Refused by name: the copy between log dirs is not throttled, so nothing would honour it. */
 const logDirThrottleFlag = '--replica-alter-log-dirs-throttle';
 
 export function parseReassignPartitionsArgs(
   args: readonly string[],
 ): ReassignPartitionsArgs | 'help' | string {
   if (args.some((arg) => arg.split('=')[0] === logDirThrottleFlag)) {
-    return `${logDirThrottleFlag} is not supported: Gregor moves no replica between log dirs`;
+    return `${logDirThrottleFlag} is not supported: moves between log dirs are not throttled`;
   }
   const parsed = parseFlags(
     args,
@@ -458,8 +464,134 @@ async function execute(
       `Successfully started partition reassignment${succeeded.length > 1 ? 's' : ''} for ${succeeded.join(',')}\n`,
     );
   }
-  if (failed.length === 0) return 0;
-  throw new AdminCommandError(`Error reassigning partition(s):\n${failed.join('\n')}`);
+  const moves = replicaLogDirs(target);
+  const failedMoves = moves.length === 0 ? [] : await alterReplicaLogDirs(session, moves);
+  if (failed.length === 0 && failedMoves.length === 0) return 0;
+  throw new AdminCommandError(
+    [
+      ...(failed.length > 0 ? [`Error reassigning partition(s):\n${failed.join('\n')}`] : []),
+      ...(failedMoves.length > 0
+        ? [`Error moving replica(s) between log dirs:\n${failedMoves.join('\n')}`]
+        : []),
+    ].join('\n'),
+  );
+}
+
+/** Kafka's TopicPartitionReplica string. */
+const replicaName = ({ topic, partition, brokerId }: ReplicaLogDir) => `${topic}-${partition}-${brokerId}`;
+
+/** Each broker's address from Metadata v1. */
+async function brokerAddresses(session: AdminSession): Promise<Map<number, { host: string; port: number }>> {
+  const metadata = await session.bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, session.timeoutMs);
+  return new Map(metadata.brokers.map((broker) => [broker.nodeId, { host: broker.host, port: broker.port }]));
+}
+
+/**
+ * The file's log_dirs: AlterReplicaLogDirs v2 to each broker for its replicas that name a dir, as
+ * kafka-reassign-partitions.sh does after the reassignment; prints the replicas whose move
+ * started and returns a line per refused one. A replica its broker does not have yet
+ * (REPLICA_NOT_AVAILABLE, an added replica not created yet) is refused: run --execute again once
+ * the reassignment has created it (Kafka retries until its timeout).
+ */
+async function alterReplicaLogDirs(
+  session: AdminSession,
+  moves: readonly ReplicaLogDir[],
+): Promise<string[]> {
+  const addresses = await brokerAddresses(session);
+  const started: string[] = [];
+  const failed: string[] = [];
+  for (const brokerId of [...new Set(moves.map((move) => move.brokerId))]) {
+    const mine = moves.filter((move) => move.brokerId === brokerId);
+    const address = addresses.get(brokerId);
+    if (address === undefined) {
+      for (const move of mine) failed.push(`${replicaName(move)}: broker ${brokerId} is not in the cluster`);
+      continue;
+    }
+    const connection = await session.connect(address.host, address.port);
+    const byDir = new Map<string, Map<string, number[]>>();
+    for (const { topic, partition, logDir } of mine) {
+      const topics = byDir.get(logDir) ?? new Map<string, number[]>();
+      topics.set(topic, [...(topics.get(topic) ?? []), partition]);
+      byDir.set(logDir, topics);
+    }
+    const response = await connection.call(
+      ApiKey.AlterReplicaLogDirs,
+      2,
+      {
+        dirs: [...byDir].map(([path, topics]) => ({
+          path,
+          topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+        })),
+      },
+      session.timeoutMs,
+    );
+    for (const result of response.results) {
+      for (const { partitionIndex, errorCode } of result.partitions) {
+        const name = `${result.topicName}-${partitionIndex}-${brokerId}`;
+        if (errorCode === ErrorCode.NONE) started.push(name);
+        else failed.push(`${name}: ${errorName(errorCode)}`);
+      }
+    }
+  }
+  if (started.length > 0) {
+    session.out.write(
+      `Successfully started log directory move${started.length > 1 ? 's' : ''} for: ${started.join(',')}\n`,
+    );
+  }
+  return failed;
+}
+
+/**
+ * --verify of the file's log_dirs, as kafka-reassign-partitions.sh: DescribeLogDirs v4 of each
+ * broker says where each replica is and whether a future replica is copying; returns how many
+ * are not where the file puts them and not moving there.
+ */
+async function verifyReplicaLogDirs(session: AdminSession, moves: readonly ReplicaLogDir[]): Promise<number> {
+  const addresses = await brokerAddresses(session);
+  let mismatched = 0;
+  const lines: string[] = [];
+  for (const move of moves) {
+    const address = addresses.get(move.brokerId);
+    const placement: { logDir: string; isFuture: boolean }[] = [];
+    if (address !== undefined) {
+      const connection = await session.connect(address.host, address.port);
+      const response = await connection.call(
+        ApiKey.DescribeLogDirs,
+        4,
+        { topics: [{ topic: move.topic, partitions: [move.partition] }] },
+        session.timeoutMs,
+      );
+      for (const dir of response.results) {
+        for (const topic of dir.topics) {
+          for (const partition of topic.partitions) {
+            if (topic.name === move.topic && partition.partitionIndex === move.partition) {
+              placement.push({ logDir: dir.logDir, isFuture: partition.isFutureKey });
+            }
+          }
+        }
+      }
+    }
+    const current = placement.find((entry) => !entry.isFuture);
+    const future = placement.find((entry) => entry.isFuture);
+    if (current?.logDir === move.logDir) {
+      lines.push(`Reassignment of replica ${replicaName(move)} completed successfully.`);
+    } else if (future?.logDir === move.logDir) {
+      lines.push(`Reassignment of replica ${replicaName(move)} is still in progress.`);
+    } else if (current === undefined) {
+      mismatched += 1;
+      lines.push(
+        `Partition ${move.topic}-${move.partition} is not found in any live log dir on broker ${move.brokerId}. ` +
+          'There is likely an offline log directory on the broker.',
+      );
+    } else {
+      mismatched += 1;
+      lines.push(
+        `Partition ${move.topic}-${move.partition} on broker ${move.brokerId} is not being moved from log dir ${current.logDir} to ${move.logDir}.`,
+      );
+    }
+  }
+  session.out.write(`\nReassignment of replica log directories:\n${lines.join('\n')}\n`);
+  return mismatched;
 }
 
 async function verify(
@@ -496,8 +628,12 @@ async function verify(
         : `There is no active reassignment of partition ${name}, but replica set is ${now.join(',')} rather than ${replicas.join(',')}.\n`,
     );
   }
+  const moves = replicaLogDirs(target);
+  const misplaced = moves.length === 0 ? 0 : await verifyReplicaLogDirs(session, moves);
   if (mismatched > 0)
     throw new AdminCommandError(`${mismatched} partition(s) are not where the file puts them`);
+  if (misplaced > 0)
+    throw new AdminCommandError(`${misplaced} replica(s) are not in the log dirs the file puts them in`);
   // Done: as kafka-reassign-partitions.sh, the throttled replicas go from the file's topics and the
   // rates from every broker, when one of those topics has a throttle (Kafka 2.x prints
   // "Throttle was removed." only when it removed one).

@@ -67,6 +67,7 @@ const table = [
   [54, 'SECURITY_DISABLED', false],
   [55, 'OPERATION_NOT_ATTEMPTED', false],
   [56, 'KAFKA_STORAGE_ERROR', true],
+  [57, 'LOG_DIR_NOT_FOUND', false],
   [58, 'SASL_AUTHENTICATION_FAILED', false],
   [59, 'UNKNOWN_PRODUCER_ID', false],
   [60, 'REASSIGNMENT_IN_PROGRESS', false],

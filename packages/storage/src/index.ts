@@ -72,11 +72,14 @@ export {
   type LogDirFailureListener,
   type OfflineLogDir,
 } from './log-dir-failure-channel.js';
+export { logDirMoveReadBytesMax } from './log-dir-move.js';
 export {
   type CleanerRunOptions,
   type CleanerRunStats,
   cleanShutdownFileName,
+  type FutureLogInfo,
   type GetOrCreateLogOptions,
+  type LogDirMoveStart,
   LogManager,
   type LogManagerOptions,
   type LogToDelete,
@@ -85,6 +88,7 @@ export { offsetIndexEntryBytes } from './offset-index.js';
 export {
   type AppendOptions,
   type AppendResult,
+  type FutureLogSwap,
   type LogCheckpointListener,
   type LogReadResult,
   PartitionLog,

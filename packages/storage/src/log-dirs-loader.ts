@@ -6,7 +6,7 @@
 // A dir that cannot be read is offline from the start and the others load (Kafka's rule); a
 // partition that cannot be opened for lack of descriptors stays unopened and the others open.
 
-import { access, mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { forEachConcurrently } from './bounded-concurrency.js';
 import {
@@ -23,7 +23,12 @@ import { isIoError, type LogDirFailureChannel } from './log-dir-failure-channel.
 import { LogDirectory, type UnopenedLog } from './log-directory.js';
 import type { LogManagerOptions } from './log-manager.js';
 import { PartitionLog, type PartitionLogOptions } from './partition-log.js';
-import { isDeletedDirName, parsePartitionDirName } from './segment-files.js';
+import {
+  isDeletedDirName,
+  isFutureDirName,
+  parsePartitionDirName,
+  partitionDirOfMoved,
+} from './segment-files.js';
 
 export const cleanShutdownFileName = '.kafka_cleanshutdown';
 /**
@@ -47,6 +52,11 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+async function anyExists(paths: readonly string[]): Promise<boolean> {
+  for (const path of paths) if (await exists(path)) return true;
+  return false;
 }
 
 /** How a partition found on disk (or set aside) is opened from its dir's checkpoints. */
@@ -137,13 +147,29 @@ async function loadLogDir(
   const toOpen: UnopenedLog[] = [];
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
-    if (isDeletedDirName(entry.name)) {
-      // A partition deleted before a crash or restart finished removing it.
+    if (isDeletedDirName(entry.name) || isFutureDirName(entry.name)) {
+      // A partition deleted before a crash or restart finished removing it, or the future replica
+      // of a move a restart interrupted (log-dir-move.ts: the move is asked again).
       const doomed = join(dir.path, entry.name);
       await files.withTransientDescriptor(doomed, () => rm(doomed, { recursive: true, force: true }));
       continue;
     }
-    const parsed = parsePartitionDirName(entry.name);
+    let name = entry.name;
+    const movedFrom = partitionDirOfMoved(name);
+    if (movedFrom !== undefined) {
+      // The old copy of a swap a crash interrupted (log-dir-move.ts): the new copy took the name
+      // in another log dir, or it did not and this one takes it back.
+      const moved = join(dir.path, name);
+      const swapped = await anyExists(options.config.logDirs.map((logDir) => join(logDir, movedFrom)));
+      if (swapped) {
+        await files.withTransientDescriptor(moved, () => rm(moved, { recursive: true, force: true }));
+        continue;
+      }
+      await rename(moved, join(dir.path, movedFrom));
+      await fsyncDirectory(dir.path, files);
+      name = movedFrom;
+    }
+    const parsed = parsePartitionDirName(name);
     if (parsed === undefined || !topicNamePattern.test(parsed.topic)) continue;
     if (parsed.topic === metadataTopicName) continue;
     const key = partitionKey(parsed.topic, parsed.partition);

@@ -24,11 +24,17 @@ export class LogIoFailures {
     /** `<topic>-<partition>`, for messages. */
     private readonly name: string,
     /** The partition directory. */
-    private readonly dir: string,
+    private dir: string,
     /** The log dir holding it (`log.dirs` entry). */
-    private readonly logDir: string,
+    private logDir: string,
     private readonly channel: LogDirFailureChannel | undefined,
   ) {}
+
+  /** The log now lives in `dir` of `logDir` (AlterReplicaLogDirs swapped its future replica in). */
+  relocate(dir: string, logDir: string): void {
+    this.dir = dir;
+    this.logDir = logDir;
+  }
 
   /** Whether an I/O failure (here or elsewhere in its log dir) stopped this log for good. */
   get isOffline(): boolean {

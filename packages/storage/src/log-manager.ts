@@ -42,6 +42,7 @@ import {
   parseLogConfig,
 } from './log-config.js';
 import { isIoError, KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
+import { LogDirMove } from './log-dir-move.js';
 import { eachDir, type LogDirectory } from './log-directory.js';
 import { cleanShutdownFileName, loadLogDirs, openOptions, topicNamePattern } from './log-dirs-loader.js';
 import { PartitionLog } from './partition-log.js';
@@ -64,6 +65,30 @@ export interface LogManagerOptions {
   readonly onLogOpenFailure?: (partition: string, error: TooManyOpenFilesError) => void;
   /** Where failed log dirs are reported (the broker listens there); a private one when absent. */
   readonly logDirFailureChannel?: LogDirFailureChannel;
+  /** Bytes a log dir move copies per step (log-dir-move.ts); logDirMoveReadBytesMax by default. */
+  readonly logDirMoveReadBytesMax?: number;
+}
+
+/** What AlterReplicaLogDirs asked of one partition came to (LogManager.moveLogDir). */
+export type LogDirMoveStart =
+  | { readonly errorCode: typeof ErrorCode.NONE; readonly moving: false }
+  | { readonly errorCode: typeof ErrorCode.NONE; readonly moving: true; readonly done: Promise<void> }
+  | {
+      readonly errorCode:
+        | typeof ErrorCode.LOG_DIR_NOT_FOUND
+        | typeof ErrorCode.KAFKA_STORAGE_ERROR
+        | typeof ErrorCode.REPLICA_NOT_AVAILABLE;
+      readonly message: string;
+    };
+
+/** A future replica (log-dir-move.ts) while it copies: DescribeLogDirs reports it with isFuture. */
+export interface FutureLogInfo {
+  readonly logDir: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly sizeBytes: number;
+  /** How far it is behind the current log's end (Kafka's offsetLag of a future replica). */
+  readonly offsetLag: number;
 }
 
 /** A partition to delete, and what makes its renamed directory unique (Kafka: the topic id). */
@@ -87,6 +112,8 @@ export class LogManager {
   private readonly pending = new Map<string, Promise<PartitionLog>>();
   private closed = false;
   private readonly cleanerRunner = new LogCleanerRunner();
+  /** Partitions moving to another log dir (AlterReplicaLogDirs), by partition key. */
+  private readonly moves = new Map<string, LogDirMove>();
 
   private constructor(
     private readonly options: LogManagerOptions,
@@ -302,6 +329,110 @@ export class LogManager {
     return opening;
   }
 
+  /**
+   * AlterReplicaLogDirs for one partition (Kafka's ReplicaManager.alterReplicaLogDirs): `logDir`
+   * must be one of `log.dirs` (LOG_DIR_NOT_FOUND) and online (KAFKA_STORAGE_ERROR); a partition
+   * without a log here is REPLICA_NOT_AVAILABLE. Already there, nothing is done (a move elsewhere
+   * under way is cancelled); otherwise a future replica starts copying there (log-dir-move.ts) and
+   * `done` settles when it is swapped in, cancelled or failed. A move to the same dir already under
+   * way goes on. `uniqueId` names the future directory (Kafka: a random UUID).
+   */
+  async moveLogDir(
+    topic: string,
+    partition: number,
+    logDir: string,
+    uniqueId: string,
+  ): Promise<LogDirMoveStart> {
+    const target = this.dirs.find((dir) => dir.path === logDir);
+    if (target === undefined) {
+      return { errorCode: ErrorCode.LOG_DIR_NOT_FOUND, message: `${logDir} is not one of log.dirs` };
+    }
+    if (target.isOffline || this.closed) {
+      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `log dir ${logDir} is offline` };
+    }
+    const key = partitionKey(topic, partition);
+    const log = this.getLog(topic, partition);
+    if (log === undefined) {
+      return { errorCode: ErrorCode.REPLICA_NOT_AVAILABLE, message: `${key} has no replica on this broker` };
+    }
+    if (log.isOffline) {
+      return {
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        message: `${key}: log dir ${log.logDir} is offline`,
+      };
+    }
+    const running = this.moves.get(key);
+    if (running?.targetLogDir === logDir)
+      return { errorCode: ErrorCode.NONE, moving: true, done: running.done };
+    await running?.cancel();
+    if (this.getLog(topic, partition) !== log || log.logDir === logDir)
+      return { errorCode: ErrorCode.NONE, moving: false };
+    // Kafka creates no future replica while a dir is offline: one could exist there already.
+    if (this.logDirFailureChannel.offlineLogDirs.length > 0) {
+      return {
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        message: `${key}: not moved while a log dir is offline`,
+      };
+    }
+    const source = this.dirs.find((dir) => dir.logs.get(key) === log)!;
+    const move = new LogDirMove({
+      source: log,
+      target,
+      uniqueId,
+      clock: this.options.clock,
+      files: this.files,
+      logDirFailureChannel: this.logDirFailureChannel,
+      ...(this.options.logDirMoveReadBytesMax === undefined
+        ? {}
+        : { readBytesMax: this.options.logDirMoveReadBytesMax }),
+      onSwapped: () => {
+        source.logs.delete(key);
+        target.logs.set(key, log);
+        const firstDirty = source.firstDirtyOffsets.get(key);
+        source.firstDirtyOffsets.delete(key);
+        if (firstDirty !== undefined) target.firstDirtyOffsets.set(key, firstDirty);
+      },
+    });
+    this.moves.set(key, move);
+    const done = move.done.finally(async () => {
+      if (this.moves.get(key) === move) this.moves.delete(key);
+      if (this.closed) return;
+      // Both dirs' checkpoints without the moved partition, or with it.
+      await eachDir(
+        [source, target].filter((dir) => !dir.isOffline),
+        async (dir) => {
+          await dir.writeRecoveryPoints();
+          await dir.writeLogStartOffsets();
+          await dir.writeCleanerOffsets();
+        },
+      ).catch(() => undefined);
+    });
+    done.catch(() => undefined);
+    return { errorCode: ErrorCode.NONE, moving: true, done };
+  }
+
+  /** The future replicas copying now (DescribeLogDirs). */
+  futureLogs(): FutureLogInfo[] {
+    return [...this.moves.values()].flatMap((move) => {
+      const future = move.future;
+      const current = future === undefined ? undefined : this.getLog(future.topic, future.partition);
+      if (future === undefined || current === undefined) return [];
+      return [
+        {
+          logDir: move.targetLogDir,
+          topic: future.topic,
+          partition: future.partition,
+          sizeBytes: future.sizeBytes,
+          offsetLag: Math.max(0, current.logEndOffset - future.logEndOffset),
+        },
+      ];
+    });
+  }
+
+  private async cancelMoves(): Promise<void> {
+    await Promise.all([...this.moves.values()].map((move) => move.cancel()));
+  }
+
   /** Deletes one partition's log (see deleteLogs). */
   deleteLog(topic: string, partition: number, suffix: string): Promise<void> {
     return this.deleteLogs([{ topic, partition, suffix }]);
@@ -325,6 +456,7 @@ export class LogManager {
     await forEachConcurrently(doomedLogs, logDeleteConcurrency, async ({ topic, partition, suffix }) => {
       const key = partitionKey(topic, partition);
       await this.pending.get(key)?.catch(() => undefined);
+      await this.moves.get(key)?.cancel();
       const dir = this.dirs.find((candidate) => candidate.logs.has(key) || candidate.unopened.has(key));
       if (dir === undefined) return;
       const log = dir.logs.get(key);
@@ -436,6 +568,7 @@ export class LogManager {
   async abandon(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.cancelMoves();
     await Promise.all([...this.pending.values()].map((p) => p.catch(() => undefined)));
     for (const dir of this.dirs) {
       for (const log of dir.logs.values()) await log.closeAfterFailure('the node was killed');
@@ -449,6 +582,7 @@ export class LogManager {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.cancelMoves();
     await Promise.all([...this.pending.values()].map((p) => p.catch(() => undefined)));
     // An offline dir gets no checkpoint and no marker: the next start recovers what it can there.
     for (const dir of this.liveDirs()) {

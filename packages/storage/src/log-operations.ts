@@ -45,6 +45,11 @@ export class LogOperations {
     return this.ioFailures.needsReopen;
   }
 
+  /** The log now lives in `dir` of `logDir` (see LogIoFailures.relocate). */
+  relocate(dir: string, logDir: string): void {
+    this.ioFailures.relocate(dir, logDir);
+  }
+
   /** The log stops for `reason` (its log dir went offline), unless it stopped already. */
   stop(reason: string): void {
     this.ioFailures.stop(reason);

@@ -12,7 +12,8 @@
 // FileHandleCache on first use and may be closed whenever it is idle; a segment keeps its size, next
 // offset and index entries in memory, so a closed file costs nothing until it is read or written.
 
-import { dirname } from 'node:path';
+import { copyFile, readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { invariant } from '@gregor/ground';
 import {
   type AppendOptions,
@@ -28,10 +29,16 @@ import { LocalLog, type LogReadResult, type ReadOptions, type TimestampLookupRes
 import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
 import type { SwapStepObserver } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
-import { loadLog, type PartitionLogOptions } from './log-loader.js';
+import { type LogCheckpointListener, loadLog, type PartitionLogOptions } from './log-loader.js';
 import { LogOperations } from './log-operations.js';
 import { type RetentionOptions, retentionDeleteCount } from './log-retention.js';
 import type { LogSegment } from './log-segment.js';
+import {
+  indexFileSuffix,
+  leftoverFileSuffixes,
+  logFileSuffix,
+  timeIndexFileSuffix,
+} from './segment-files.js';
 
 // The types of its opening, appends and reads are part of this API.
 export type { AppendOptions, AppendResult, ValidatedBatchFrame } from './append-validation.js';
@@ -40,8 +47,37 @@ export type { LogCheckpointListener, PartitionLogOptions } from './log-loader.js
 export { partitionQueueDepthMax } from './log-operations.js';
 export type { RetentionOptions } from './log-retention.js';
 
+/**
+ * How a future replica (AlterReplicaLogDirs, log-dir-move.ts) replaces a log, step by step, on the
+ * log's queue: nothing is appended, truncated or deleted from the log meanwhile.
+ */
+export interface FutureLogSwap {
+  /** Copies what the future log still lacks, up to this log's end. */
+  readonly catchUp: () => Promise<void>;
+  /** Renames the directories on disk, after the future log was flushed and closed. */
+  readonly moveDirs: () => Promise<void>;
+  /** The future log's directory once renamed: `<target log dir>/<topic>-<partition>`. */
+  readonly targetDir: string;
+  /** The target log dir's checkpoints. */
+  readonly checkpoints: LogCheckpointListener;
+  /** Called once this log reads and writes in `targetDir` (still on the queue). */
+  readonly onSwapped: () => void;
+}
+
+/** What truncations did to a log since a future replica last looked (takeTruncationFloor). */
+export interface TruncationFloor {
+  /** The lowest offset cut at: everything at or above it may have changed. */
+  readonly offset: number;
+  /** A truncation emptied the log (the log now starts at or above `offset`). */
+  readonly full: boolean;
+}
+
 export class PartitionLog {
-  private readonly local: LocalLog;
+  private local: LocalLog;
+  /** The lowest offset a truncation cut at since the last takeTruncationFloor(). */
+  private truncationFloor: TruncationFloor | undefined;
+  /** Set while a future replica's swap waits for or runs on the queue (reads retry after it). */
+  private relocating: Promise<void> | undefined;
   private logStartOffsetValue: number;
   /** The queue of operations, the closed flag and what I/O failures do. */
   private readonly ops: LogOperations;
@@ -49,7 +85,7 @@ export class PartitionLog {
   private configValue: LogConfig;
 
   private constructor(
-    private readonly options: PartitionLogOptions,
+    private options: PartitionLogOptions,
     private readonly files: FileHandleCache,
     segments: readonly LogSegment[],
     logStartOffset: number,
@@ -300,7 +336,25 @@ export class PartitionLog {
    * beyond the log end gives OFFSET_OUT_OF_RANGE. The bytes come from the file, not from a cache.
    */
   read(offset: number, maxBytes: number, options: ReadOptions = {}): Promise<LogReadResult> {
-    return this.ops.read('read', () => this.local.read(offset, maxBytes, this.logStartOffsetValue, options));
+    return this.ops.read('read', () =>
+      this.onCurrentLocal((local) => local.read(offset, maxBytes, this.logStartOffsetValue, options)),
+    );
+  }
+
+  /**
+   * Runs a read on the current segments. A read that fails while a future replica is swapped in
+   * (its files were renamed or closed under it) is run again on the new segments: it says nothing
+   * about the disk.
+   */
+  private async onCurrentLocal<T>(task: (local: LocalLog) => Promise<T>): Promise<T> {
+    const local = this.local;
+    try {
+      return await task(local);
+    } catch (error) {
+      if (this.relocating === undefined && local === this.local) throw error;
+      await this.relocating;
+      return task(this.local);
+    }
   }
 
   /** ListOffsets "earliest". */
@@ -321,7 +375,7 @@ export class PartitionLog {
    */
   offsetForTimestamp(timestampMs: number): Promise<TimestampLookupResult | null> {
     return this.ops.read('offset lookup', () =>
-      this.local.offsetForTimestamp(timestampMs, this.logStartOffsetValue),
+      this.onCurrentLocal((local) => local.offsetForTimestamp(timestampMs, this.logStartOffsetValue)),
     );
   }
 
@@ -461,7 +515,9 @@ export class PartitionLog {
           await this.truncateFullyLocked(offset);
           return;
         }
+        this.noteTruncation(offset, false);
         await this.local.truncateTo(offset);
+        this.noteTruncation(offset, false);
         this.logStartOffsetValue = Math.min(this.logStartOffsetValue, this.logEndOffset);
         await this.lowerRecoveryPoint();
         this.checkInvariants();
@@ -479,12 +535,102 @@ export class PartitionLog {
   }
 
   private async truncateFullyLocked(offset: number): Promise<void> {
+    this.noteTruncation(offset, true);
     await this.local.truncateFullyAndStartAt(offset, this.configValue, async () => {
       this.logStartOffsetValue = offset;
       await this.options.checkpoints.logStartOffsetChanged(this);
       await this.lowerRecoveryPoint();
     });
+    this.noteTruncation(offset, true);
     this.checkInvariants();
+  }
+
+  /**
+   * Noted before the segments change and again after: a copy step that reads while they change
+   * may copy batches the truncation then removes, and the floor noted after cuts them again.
+   */
+  private noteTruncation(offset: number, full: boolean): void {
+    const earlier = this.truncationFloor;
+    this.truncationFloor = {
+      offset: Math.min(earlier?.offset ?? offset, offset),
+      full: full || earlier?.full === true,
+    };
+  }
+
+  /**
+   * The lowest offset a truncation cut at since the previous call, and whether one emptied the log
+   * (truncateFullyAndStartAt); undefined when none did. A future replica copying this log
+   * truncates itself the same way (Kafka's ReplicaAlterLogDirsThread truncates the future log).
+   */
+  takeTruncationFloor(): TruncationFloor | undefined {
+    const floor = this.truncationFloor;
+    this.truncationFloor = undefined;
+    return floor;
+  }
+
+  /** Settles once the operations queued so far (a truncation under way) are done. */
+  async afterQueuedOperations(): Promise<void> {
+    await this.ops.queue.run(() => Promise.resolve()).catch(() => undefined);
+  }
+
+  /**
+   * AlterReplicaLogDirs' swap (Kafka's LogManager.replaceCurrentWithFutureLog), on the queue, so no
+   * append (leader or follower), truncation or retention runs meanwhile: the future log catches up
+   * to the log end, takes the log start offset and the partition's other files (the leader-epoch
+   * checkpoint), is flushed and closed; the directories are renamed; then this log reopens its
+   * segments from the target directory and from then on lives there, as the same object, so every
+   * holder of it (the broker's Partition, appends queued behind the swap) goes on with it. The old
+   * segments' descriptors close after the swap; the caller removes the old directory.
+   */
+  async replaceWithFuture(future: PartitionLog, swap: FutureLogSwap): Promise<void> {
+    this.ops.ensureOpen();
+    let oldLocal: LocalLog | undefined;
+    let relocated = (): void => undefined;
+    this.relocating = new Promise((resolve) => {
+      relocated = resolve;
+    });
+    try {
+      await this.ops.run(
+        'future replica swap',
+        async () => {
+          await swap.catchUp();
+          invariant(
+            future.logEndOffset === this.logEndOffset,
+            () => `${this.name}: future log ends at ${future.logEndOffset}, the log at ${this.logEndOffset}`,
+          );
+          if (future.logStartOffset < this.logStartOffsetValue) {
+            await future.incrementLogStartOffset(this.logStartOffsetValue);
+          }
+          await copyPartitionFiles(this.dir, future.dir);
+          await future.close();
+          await swap.moveDirs();
+          const options: PartitionLogOptions = {
+            ...this.options,
+            dir: swap.targetDir,
+            checkpoints: swap.checkpoints,
+            recoveryPoint: this.logEndOffset,
+            logStartOffset: this.logStartOffsetValue,
+            hadCleanShutdown: true,
+          };
+          const { segments } = await loadLog(options, this.files);
+          oldLocal = this.local;
+          this.local = new LocalLog(this.name, options.dir, this.files, options.clock, segments);
+          this.options = options;
+          this.ops.relocate(options.dir, this.logDir);
+          this.checkInvariants();
+          invariant(
+            this.logEndOffset === future.logEndOffset,
+            () => `${this.name}: the swapped-in log ends at ${this.logEndOffset}`,
+          );
+          swap.onSwapped();
+        },
+        true,
+      );
+    } finally {
+      this.relocating = undefined;
+      relocated();
+    }
+    await oldLocal?.closeWithoutWriting();
   }
 
   private async lowerRecoveryPoint(): Promise<void> {
@@ -504,5 +650,15 @@ export class PartitionLog {
       },
       true,
     );
+  }
+}
+
+/** Files of a partition directory that are not segments: the broker's own (leader-epoch-checkpoint). */
+async function copyPartitionFiles(fromDir: string, toDir: string): Promise<void> {
+  const entries = await readdir(fromDir, { withFileTypes: true });
+  const segmentSuffixes = [logFileSuffix, indexFileSuffix, timeIndexFileSuffix, ...leftoverFileSuffixes];
+  for (const entry of entries) {
+    if (!entry.isFile() || segmentSuffixes.some((suffix) => entry.name.endsWith(suffix))) continue;
+    await copyFile(join(fromDir, entry.name), join(toDir, entry.name));
   }
 }

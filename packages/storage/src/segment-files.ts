@@ -51,3 +51,36 @@ export function deletedDirSuffix(suffix: string): string {
 export function isDeletedDirName(name: string): boolean {
   return name.endsWith(deletedDirEnding) && name.includes('.');
 }
+
+/**
+ * Ending of a future replica's directory, `<topic>-<partition>.<uniqueId>-future` (Kafka's): the
+ * copy AlterReplicaLogDirs makes in the target log dir. Open removes it (the move is asked again).
+ */
+const futureDirEnding = '-future';
+
+export function futureDirSuffix(uniqueId: string): string {
+  return `.${uniqueId}${futureDirEnding}`;
+}
+
+export function isFutureDirName(name: string): boolean {
+  return name.endsWith(futureDirEnding) && name.includes('.');
+}
+
+/**
+ * Ending of a partition directory in the middle of a future replica's swap,
+ * `<topic>-<partition>.<uniqueId>-moved`: the old copy, renamed just before the future one takes
+ * the partition's name. Open removes it when the partition's directory exists in another log dir
+ * (the swap finished) and gives it its name back otherwise (it did not).
+ */
+const movedDirEnding = '-moved';
+
+export function movedDirSuffix(uniqueId: string): string {
+  return `.${uniqueId}${movedDirEnding}`;
+}
+
+/** The partition directory name of a `-moved` directory, or undefined when `name` is not one. */
+export function partitionDirOfMoved(name: string): string | undefined {
+  if (!name.endsWith(movedDirEnding)) return undefined;
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(0, dot) : undefined;
+}

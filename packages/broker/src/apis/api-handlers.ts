@@ -14,6 +14,7 @@ import { createAddPartitionsToTxnHandler } from './add-partitions-to-txn.js';
 import { handleAlterClientQuotas } from './alter-client-quotas.js';
 import { handleAlterConfigs } from './alter-configs.js';
 import { handleAlterPartitionReassignments } from './alter-partition-reassignments.js';
+import { handleAlterReplicaLogDirs } from './alter-replica-log-dirs.js';
 import { handleAlterUserScramCredentials } from './alter-user-scram-credentials.js';
 import type { ApiHandlers } from './api-handler.js';
 import { handleApiVersions } from './api-versions.js';
@@ -116,6 +117,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.DeleteRecords]: handleDeleteRecords,
     [ApiKey.DescribeConfigs]: handleDescribeConfigs,
     [ApiKey.AlterConfigs]: handleAlterConfigs,
+    [ApiKey.AlterReplicaLogDirs]: handleAlterReplicaLogDirs,
     [ApiKey.DescribeLogDirs]: handleDescribeLogDirs,
     [ApiKey.CreatePartitions]: handleCreatePartitions,
     [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,

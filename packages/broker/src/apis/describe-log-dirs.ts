@@ -8,8 +8,9 @@
 // This broker's `log.dirs`, as Kafka's ReplicaManager.describeLogDirs answers: a failed dir is
 // KAFKA_STORAGE_ERROR with no partitions; an online one lists its partitions (the named ones, or all)
 // with their size in bytes and offset lag max(high watermark - log end offset, 0), and (v4) the
-// file system's total and usable bytes (statfs: blocks and blocks available to this user). Gregor has
-// no AlterReplicaLogDirs, so no log is a future log. Needs DESCRIBE on CLUSTER with an authorizer.
+// file system's total and usable bytes (statfs: blocks and blocks available to this user). A future
+// replica an AlterReplicaLogDirs is copying is listed in its target dir with is_future_key. Needs
+// DESCRIBE on CLUSTER with an authorizer.
 
 import { statfs } from 'node:fs/promises';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
@@ -78,7 +79,7 @@ export async function handleDescribeLogDirs(
           partitionIndex: partition.partition,
           partitionSize: BigInt(partition.sizeBytes),
           offsetLag: BigInt(partition.offsetLag),
-          isFutureKey: false,
+          isFutureKey: partition.isFuture,
         });
       }
       return {

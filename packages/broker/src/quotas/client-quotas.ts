@@ -88,6 +88,7 @@ export const clientThrottlingVersionMin: ReadonlyMap<number, number> = new Map([
   [ApiKey.DeleteAcls, 1],
   [ApiKey.DescribeConfigs, 2],
   [ApiKey.AlterConfigs, 1],
+  [ApiKey.AlterReplicaLogDirs, 1],
   [ApiKey.DescribeLogDirs, 1],
   [ApiKey.SaslAuthenticate, 1],
   [ApiKey.CreatePartitions, 1],

@@ -6,7 +6,9 @@
 
 import type {
   ConfigProps,
+  FutureLogInfo,
   GetOrCreateLogOptions,
+  LogDirMoveStart,
   LogManager,
   LogToDelete,
   PartitionLog,
@@ -37,12 +39,16 @@ export interface LogStore {
   checkpointRecoveryPoints(): Promise<void>;
   /** Every `log.dirs` entry in order: whether it failed, and the logs it holds if it did not. */
   logDirs(): readonly LogDirContents[];
+  /** AlterReplicaLogDirs: moves a partition's log to `logDir` (storage's LogManager.moveLogDir). */
+  moveLogDir(topic: string, partition: number, logDir: string, uniqueId: string): Promise<LogDirMoveStart>;
 }
 
 export interface LogDirContents {
   readonly logDir: string;
   readonly offline: boolean;
   readonly logs: readonly PartitionLog[];
+  /** Future replicas copying into this dir (AlterReplicaLogDirs), reported with isFuture. */
+  readonly futures: readonly FutureLogInfo[];
 }
 
 export class LogManagerStore implements LogStore {
@@ -55,11 +61,17 @@ export class LogManagerStore implements LogStore {
   logDirs(): readonly LogDirContents[] {
     const offline = new Set(this.logManager.offlineLogDirs.map((failure) => failure.logDir));
     const online = this.logManager.allLogs();
+    const futures = this.logManager.futureLogs();
     return this.logManager.logDirs.map((logDir) => ({
       logDir,
       offline: offline.has(logDir),
       logs: offline.has(logDir) ? [] : online.filter((log) => log.logDir === logDir),
+      futures: offline.has(logDir) ? [] : futures.filter((future) => future.logDir === logDir),
     }));
+  }
+
+  moveLogDir(topic: string, partition: number, logDir: string, uniqueId: string): Promise<LogDirMoveStart> {
+    return this.logManager.moveLogDir(topic, partition, logDir, uniqueId);
   }
 
   getOrCreateLog(

@@ -23,33 +23,46 @@ export interface LogDirDescription {
     readonly partition: number;
     readonly sizeBytes: number;
     readonly offsetLag: number;
+    /** A future replica (AlterReplicaLogDirs) copying into this dir. */
+    readonly isFuture: boolean;
   }[];
 }
 
 /**
  * DescribeLogDirs: every log dir with its partitions (all, or those `selected` names), each with its
  * size and Kafka's offset lag, max(high watermark - log end offset, 0) (-1 for a log no local
- * replica owns). A failed dir lists nothing.
+ * replica owns). A failed dir lists nothing. A future replica moving into a dir (AlterReplicaLogDirs)
+ * is listed there with isFuture and, as in Kafka, its lag behind the current log's end.
  */
 export function describeLogDirs(
   logStore: LogStore,
   replicas: LocalReplicas,
   selected: ReadonlyMap<string, ReadonlySet<number>> | null,
 ): LogDirDescription[] {
-  return logStore.logDirs().map(({ logDir, offline, logs }) => ({
+  const wanted = (log: { topic: string; partition: number }): boolean =>
+    selected === null || selected.get(log.topic)?.has(log.partition) === true;
+  return logStore.logDirs().map(({ logDir, offline, logs, futures }) => ({
     logDir,
     offline,
-    partitions: logs
-      .filter((log) => selected === null || selected.get(log.topic)?.has(log.partition) === true)
-      .map((log) => {
+    partitions: [
+      ...logs.filter(wanted).map((log) => {
         const replica = replicas.get(`${log.topic}-${log.partition}`);
         return {
           topic: log.topic,
           partition: log.partition,
           sizeBytes: log.sizeBytes,
           offsetLag: replica === undefined ? -1 : Math.max(replica.highWatermark - log.logEndOffset, 0),
+          isFuture: false,
         };
       }),
+      ...futures.filter(wanted).map((future) => ({
+        topic: future.topic,
+        partition: future.partition,
+        sizeBytes: future.sizeBytes,
+        offsetLag: future.offsetLag,
+        isFuture: true,
+      })),
+    ],
   }));
 }
 

@@ -21,6 +21,7 @@
 
 import type { Clock, TimerScheduler } from '@gregor/ground';
 import type { MetadataImage } from '@gregor/metadata';
+import { ErrorCode } from '@gregor/protocol';
 import {
   type AlterPartitionTransport,
   IsrProposals,
@@ -227,6 +228,31 @@ export class ReplicaManager {
   /** DescribeLogDirs (see replica-descriptions.ts). */
   describeLogDirs(selected: ReadonlyMap<string, ReadonlySet<number>> | null): LogDirDescription[] {
     return describeLogDirs(this.options.logStore, this.replicas, selected);
+  }
+
+  /**
+   * AlterReplicaLogDirs for one partition (Kafka's ReplicaManager.alterReplicaLogDirs): the local
+   * replica's log moves to `logDir` (storage's LogManager.moveLogDir), in the background; the
+   * answer says whether it started. A partition the image does not know is
+   * UNKNOWN_TOPIC_OR_PARTITION; one not hosted here, REPLICA_NOT_AVAILABLE (Kafka converts its
+   * NOT_LEADER_OR_FOLLOWER so).
+   */
+  async alterReplicaLogDir(topic: string, index: number, logDir: string, uniqueId: string): Promise<number> {
+    const known = this.image.topic(topic)?.partitions[index] !== undefined;
+    if (!known) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (this.replicas.get(`${topic}-${index}`) === undefined) return ErrorCode.REPLICA_NOT_AVAILABLE;
+    const started = await this.options.logStore.moveLogDir(topic, index, logDir, uniqueId);
+    if (started.errorCode !== ErrorCode.NONE) return started.errorCode;
+    if (started.moving) {
+      const { logger } = this.options;
+      logger.info({ partition: `${topic}-${index}`, logDir }, 'moving the replica to another log dir');
+      started.done.then(
+        () => logger.info({ partition: `${topic}-${index}`, logDir }, 'replica log dir move ended'),
+        (error: unknown) =>
+          logger.warn({ partition: `${topic}-${index}`, logDir, err: error }, 'replica log dir move failed'),
+      );
+    }
+    return ErrorCode.NONE;
   }
 
   /** DescribeProducers of a partition this broker leads (see replica-descriptions.ts). */

@@ -129,6 +129,8 @@ export interface LocalClusterOptions {
   readonly authorizer?: StandardAuthorizer;
   /** The features and levels the broker advertises and the controller accepts (features.ts's by default). */
   readonly supportedFeatures?: readonly SupportedFeature[];
+  /** A second log dir, `<logDir>/second-log-dir` (AlterReplicaLogDirs tests); one log dir by default. */
+  readonly secondLogDir?: boolean;
 }
 
 function incarnationId(brokerId: number): string {
@@ -184,8 +186,9 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     const logDir = await mkdtemp(join(tmpdir(), 'gregor-broker-'));
     const fixture = new LocalClusterFixture(brokerId, logDir);
     const brokerLogConfig: LogConfig = { ...defaultLogConfig, ...options.brokerLogConfig };
+    const logDirs = options.secondLogDir === true ? [logDir, join(logDir, 'second-log-dir')] : [logDir];
     fixture.logManager = await LogManager.open({
-      config: { logDirs: [logDir], defaults: brokerLogConfig },
+      config: { logDirs, defaults: brokerLogConfig },
       clock: fixture.clock,
       logDirFailureChannel: fixture.logDirFailures,
     });

@@ -4,6 +4,7 @@ export { addOffsetsToTxnApi } from './apis/add-offsets-to-txn.js';
 export { addPartitionsToTxnApi } from './apis/add-partitions-to-txn.js';
 export { alterConfigsApi } from './apis/alter-configs.js';
 export { alterPartitionReassignmentsApi } from './apis/alter-partition-reassignments.js';
+export { alterReplicaLogDirsApi } from './apis/alter-replica-log-dirs.js';
 export { apiVersionsApi } from './apis/api-versions.js';
 export { consumerGroupDescribeApi } from './apis/consumer-group-describe.js';
 export { consumerGroupHeartbeatApi } from './apis/consumer-group-heartbeat.js';

@@ -7,6 +7,7 @@ import { addPartitionsToTxnApi } from './apis/add-partitions-to-txn.js';
 import { alterClientQuotasApi } from './apis/alter-client-quotas.js';
 import { alterConfigsApi } from './apis/alter-configs.js';
 import { alterPartitionReassignmentsApi } from './apis/alter-partition-reassignments.js';
+import { alterReplicaLogDirsApi } from './apis/alter-replica-log-dirs.js';
 import { alterUserScramCredentialsApi } from './apis/alter-user-scram-credentials.js';
 import { apiVersionsApi } from './apis/api-versions.js';
 import { consumerGroupDescribeApi } from './apis/consumer-group-describe.js';
@@ -89,6 +90,7 @@ export const apis = {
   [ApiKey.DeleteAcls]: deleteAclsApi,
   [ApiKey.DescribeConfigs]: describeConfigsApi,
   [ApiKey.AlterConfigs]: alterConfigsApi,
+  [ApiKey.AlterReplicaLogDirs]: alterReplicaLogDirsApi,
   [ApiKey.DescribeLogDirs]: describeLogDirsApi,
   [ApiKey.SaslAuthenticate]: saslAuthenticateApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,

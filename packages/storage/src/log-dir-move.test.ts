@@ -1,0 +1,309 @@
+import { cp, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ManualClock } from '@gregor/ground';
+import { ErrorCode } from '@gregor/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
+import { LogManager } from './log-manager.js';
+import type { PartitionLog } from './partition-log.js';
+import { buildTestBatch } from './testing/batches.js';
+import { makeTempDir, removeDir } from './testing/temp-dirs.js';
+
+let root: string;
+let dirA: string;
+let dirB: string;
+let clock: ManualClock;
+const managers: LogManager[] = [];
+
+beforeEach(async () => {
+  root = await makeTempDir('log-dir-move');
+  dirA = join(root, 'a');
+  dirB = join(root, 'b');
+  clock = new ManualClock(1_700_000_000_000);
+});
+
+afterEach(async () => {
+  for (const manager of managers.splice(0)) await manager.close();
+  await removeDir(root);
+});
+
+const smallSegments: ConfigProps = { 'log.segment.bytes': '20000' };
+
+async function openManager(props: ConfigProps = smallSegments, openFilesMax?: number): Promise<LogManager> {
+  const manager = await LogManager.open({
+    config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...props }),
+    clock,
+    ...(openFilesMax === undefined ? {} : { openFilesMax }),
+    // A few batches per copy step, so appends and truncations land between steps.
+    logDirMoveReadBytesMax: 4096,
+  });
+  managers.push(manager);
+  return manager;
+}
+
+async function closeManager(manager: LogManager): Promise<void> {
+  managers.splice(managers.indexOf(manager), 1);
+  await manager.close();
+}
+
+let seed = 1;
+function batch(recordCount = 3, fillerBytes = 500): Buffer {
+  seed += 1;
+  return buildTestBatch({ recordCount, fillerBytes, maxTimestamp: 1_700_000_000_000 + seed, seed });
+}
+
+/** Every batch of the log from `from`, as the bytes a reader gets. */
+async function readAll(log: PartitionLog, from = log.logStartOffset): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let offset = from;
+  while (offset < log.logEndOffset) {
+    const result = await log.read(offset, 64 * 1024);
+    if (result.errorCode !== ErrorCode.NONE) throw new Error(`read at ${offset}: ${result.errorCode}`);
+    chunks.push(result.records);
+    offset = nextOffsetAfter(result.records);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The offset after the last batch of a record set. */
+function nextOffsetAfter(records: Buffer): number {
+  let at = 0;
+  let next = 0;
+  while (at < records.length) {
+    const base = Number(records.readBigInt64BE(at));
+    const size = records.readInt32BE(at + 8) + 12;
+    next = base + records.readInt32BE(at + 23) + 1;
+    at += size;
+  }
+  return next;
+}
+
+/** A log placed in dir A (the first dir gets the first partition). */
+async function logInA(manager: LogManager, topic = 'moving'): Promise<PartitionLog> {
+  const log = await manager.getOrCreateLog(topic, 0);
+  expect(log.logDir).toBe(dirA);
+  return log;
+}
+
+describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
+  it('moves a log while leader appends and reads race the copy, losing nothing, and the move survives a reopen', async () => {
+    // Few descriptors: reads reopen segment files by path around the swap.
+    const manager = await openManager(smallSegments, 8);
+    const log = await logInA(manager);
+    const appended: Buffer[] = [];
+    for (let i = 0; i < 400; i++) {
+      const records = batch();
+      await log.append(records, 7);
+      appended.push(records);
+    }
+    const started = await manager.moveLogDir('moving', 0, dirB, 'move1');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    let moved = false;
+    // Readers go on through the swap: from the log start (old, cold segments) and at the tail.
+    let reads = 0;
+    const readers = (async () => {
+      while (!moved) {
+        for (const offset of [0, Math.max(0, log.logEndOffset - 3)]) {
+          const result = await log.read(offset, 2048);
+          expect(result.errorCode).toBe(ErrorCode.NONE);
+          reads += 1;
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    let appendsWhileCopying = 0;
+    let sawFuture = false;
+    void started.done.then(() => {
+      moved = true;
+    });
+    while (!moved) {
+      const future = manager.futureLogs();
+      if (future.length > 0) {
+        sawFuture = true;
+        expect(future[0]).toMatchObject({ logDir: dirB, topic: 'moving', partition: 0 });
+        appendsWhileCopying += 1;
+      }
+      const records = batch();
+      await log.append(records, 7);
+      appended.push(records);
+    }
+    await started.done;
+    await readers;
+    expect(reads).toBeGreaterThan(10);
+    expect(manager.offlineLogDirs).toEqual([]);
+    expect(sawFuture).toBe(true);
+    expect(appendsWhileCopying).toBeGreaterThan(10);
+    // Appends after the swap go on in the new dir, through the same object.
+    for (let i = 0; i < 5; i++) {
+      const records = batch();
+      await log.append(records, 7);
+      appended.push(records);
+    }
+    expect(log.logDir).toBe(dirB);
+    expect(log.dir).toBe(join(dirB, 'moving-0'));
+    expect(manager.getLog('moving', 0)).toBe(log);
+    expect(manager.partitionCountsByDir()).toEqual(
+      new Map([
+        [dirA, 0],
+        [dirB, 1],
+      ]),
+    );
+    expect(manager.futureLogs()).toEqual([]);
+    expect((await readAll(log)).equals(Buffer.concat(appended))).toBe(true);
+    expect(await readdir(dirA)).not.toContain('moving-0');
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+    expect(log.segmentBaseOffsets().length).toBeGreaterThan(1);
+
+    const logEnd = log.logEndOffset;
+    await closeManager(manager);
+    const reopened = await openManager();
+    const again = reopened.getLog('moving', 0)!;
+    expect(again.logDir).toBe(dirB);
+    expect(again.logEndOffset).toBe(logEnd);
+    expect((await readAll(again)).equals(Buffer.concat(appended))).toBe(true);
+  });
+
+  it('follows the log through truncations and follower appends during the copy', async () => {
+    const manager = await openManager();
+    const log = await logInA(manager);
+    const kept: Buffer[] = [];
+    let offset = 0;
+    for (let i = 0; i < 300; i++) {
+      const records = buildTestBatch({
+        recordCount: 2,
+        fillerBytes: 400,
+        maxTimestamp: 1,
+        seed: i,
+        baseOffset: offset,
+      });
+      await log.appendAsFollower(records);
+      if (offset < 200) kept.push(records);
+      offset += 2;
+    }
+    const started = await manager.moveLogDir('moving', 0, dirB, 'move2');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    // Let the copy pass offset 200 before the truncation.
+    while ((manager.futureLogs()[0]?.offsetLag ?? 600) > 300) await new Promise((r) => setImmediate(r));
+    const copiedBeforeTruncation = 600 - manager.futureLogs()[0]!.offsetLag;
+    expect(copiedBeforeTruncation).toBeGreaterThan(200);
+    expect(copiedBeforeTruncation).toBeLessThan(600);
+    await log.truncateTo(200);
+    offset = 200;
+    for (let i = 0; i < 50; i++) {
+      const records = buildTestBatch({
+        recordCount: 2,
+        fillerBytes: 400,
+        maxTimestamp: 2,
+        seed: 1000 + i,
+        baseOffset: offset,
+      });
+      await log.appendAsFollower(records);
+      kept.push(records);
+      offset += 2;
+    }
+    await started.done;
+    expect(log.logDir).toBe(dirB);
+    expect(log.logEndOffset).toBe(300);
+    expect((await readAll(log)).equals(Buffer.concat(kept))).toBe(true);
+  });
+
+  it('carries a log start offset inside a batch (DeleteRecords) and the leader-epoch checkpoint file', async () => {
+    const manager = await openManager();
+    const log = await logInA(manager);
+    const appended: Buffer[] = [];
+    for (let i = 0; i < 50; i++) {
+      const records = batch(4);
+      await log.append(records, 3);
+      appended.push(records);
+    }
+    await log.incrementLogStartOffset(42);
+    await writeFile(join(log.dir, 'leader-epoch-checkpoint'), '0\n1\n3 0\n');
+    const started = await manager.moveLogDir('moving', 0, dirB, 'move3');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await started.done;
+    expect(log.logDir).toBe(dirB);
+    expect(log.logStartOffset).toBe(42);
+    // The batch holding offset 42 starts at 40: readers get it whole, as before the move.
+    expect((await readAll(log)).equals(Buffer.concat(appended.slice(10)))).toBe(true);
+    expect(await readFile(join(log.dir, 'leader-epoch-checkpoint'), 'utf8')).toBe('0\n1\n3 0\n');
+    await closeManager(manager);
+    const reopened = await openManager();
+    expect(reopened.getLog('moving', 0)!.logStartOffset).toBe(42);
+  });
+
+  it('answers NONE without moving when the log is there, and refuses unknown dirs and partitions', async () => {
+    const manager = await openManager();
+    await logInA(manager);
+    expect(await manager.moveLogDir('moving', 0, dirA, 'x')).toEqual({
+      errorCode: ErrorCode.NONE,
+      moving: false,
+    });
+    expect(await manager.moveLogDir('moving', 0, join(root, 'elsewhere'), 'x')).toMatchObject({
+      errorCode: ErrorCode.LOG_DIR_NOT_FOUND,
+    });
+    expect(await manager.moveLogDir('absent', 0, dirB, 'x')).toMatchObject({
+      errorCode: ErrorCode.REPLICA_NOT_AVAILABLE,
+    });
+    expect(manager.futureLogs()).toEqual([]);
+  });
+
+  it('cancels the copy and removes the future directory when the partition is deleted', async () => {
+    const manager = await openManager();
+    const log = await logInA(manager);
+    for (let i = 0; i < 300; i++) await log.append(batch(), 0);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'move5');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await manager.deleteLog('moving', 0, 'topicid');
+    await started.done;
+    expect(manager.getLog('moving', 0)).toBeUndefined();
+    expect(manager.futureLogs()).toEqual([]);
+    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
+  });
+});
+
+describe('opening after a move a crash interrupted', () => {
+  async function fillAndClose(): Promise<number> {
+    const manager = await openManager();
+    const log = await logInA(manager);
+    for (let i = 0; i < 20; i++) await log.append(batch(), 0);
+    const logEnd = log.logEndOffset;
+    await closeManager(manager);
+    return logEnd;
+  }
+
+  it('removes a future directory and keeps the log where it was', async () => {
+    const logEnd = await fillAndClose();
+    await mkdir(join(dirB, 'moving-0.abc-future'), { recursive: true });
+    const manager = await openManager();
+    expect(manager.getLog('moving', 0)!.logDir).toBe(dirA);
+    expect(manager.getLog('moving', 0)!.logEndOffset).toBe(logEnd);
+    expect(await readdir(dirB)).not.toContain('moving-0.abc-future');
+  });
+
+  it('gives a moved directory its name back when the future one never took it', async () => {
+    const logEnd = await fillAndClose();
+    await rename(join(dirA, 'moving-0'), join(dirA, 'moving-0.abc-moved'));
+    await mkdir(join(dirB, 'moving-0.abc-future'), { recursive: true });
+    const manager = await openManager();
+    const log = manager.getLog('moving', 0)!;
+    expect(log.logDir).toBe(dirA);
+    expect(log.logEndOffset).toBe(logEnd);
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+  });
+
+  it('removes a moved directory when the partition took its name in the other dir', async () => {
+    const logEnd = await fillAndClose();
+    await mkdir(dirB, { recursive: true });
+    // As after step 2 of the swap: the complete copy is in B under the partition's name.
+    await cp(join(dirA, 'moving-0'), join(dirB, 'moving-0'), { recursive: true });
+    await rename(join(dirA, 'moving-0'), join(dirA, 'moving-0.abc-moved'));
+    const manager = await openManager();
+    const log = manager.getLog('moving', 0)!;
+    expect(log.logDir).toBe(dirB);
+    expect(log.logEndOffset).toBe(logEnd);
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await stat(join(dirB, 'moving-0'))).isDirectory()).toBe(true);
+  });
+});

@@ -1,0 +1,240 @@
+// Moving a partition's log to another of the broker's log dirs (AlterReplicaLogDirs, KIP-113;
+// Kafka's future replica and its ReplicaAlterLogDirsThread). A future log is created in the target
+// dir as `<topic>-<partition>.<uniqueId>-future`; it copies the current log from its log start,
+// batch by batch with their offsets and epochs (follower appends), following the current log's
+// truncations, while appends go on; once a copy reached the log end, the current log swaps it in on
+// its own queue (PartitionLog.replaceWithFuture): the rest is copied with no append possible, the
+// future log is flushed and closed, the directories are renamed, and the log goes on from the
+// target dir. The old directory is removed afterwards.
+//
+// Renames, so that a crash at any point leaves one complete copy under the partition's name:
+//   1. <source>/<topic>-<partition>            -> <source>/<topic>-<partition>.<id>-moved
+//   2. <target>/<topic>-<partition>.<id>-future -> <target>/<topic>-<partition>
+//   3. <source>/<topic>-<partition>.<id>-moved  -> <source>/<topic>-<partition>.<id>-delete, removed
+// Open (log-dirs-loader.ts) removes `-future` directories: a move a restart interrupted is asked
+// again (Kafka resumes the copy; this is simpler, and kafka-reassign-partitions.sh --verify asks
+// again anyway), gives a `-moved` directory its name back when step 2 did not happen, and removes
+// it when it did.
+
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock } from '@gregor/ground';
+import { invariant } from '@gregor/ground';
+import { ErrorCode } from '@gregor/protocol';
+import { validateRecords } from './append-validation.js';
+import { fsyncDirectory, partitionKey } from './checkpoint-file.js';
+import type { FileHandleCache } from './file-handle-cache.js';
+import { int32Max } from './file-records.js';
+import type { LogDirFailureChannel } from './log-dir-failure-channel.js';
+import type { LogDirectory } from './log-directory.js';
+import type { LogCheckpointListener } from './log-loader.js';
+import { PartitionLog, type TruncationFloor } from './partition-log.js';
+import { deletedDirSuffix, futureDirSuffix, movedDirSuffix } from './segment-files.js';
+
+/** Bytes read from the current log per copy step, by default. */
+export const logDirMoveReadBytesMax = 1024 * 1024;
+
+/**
+ * Copy steps in a row that may find the future log beyond the current log's end (each waits for
+ * the truncation under way); more is a bug, not a race.
+ */
+export const logDirMoveStepsBeyondEndMax = 100;
+
+/** A future log is in no log dir's checkpoints: a restart discards it. */
+const noCheckpoints: LogCheckpointListener = {
+  logStartOffsetChanged: () => Promise.resolve(),
+  recoveryPointLowered: () => Promise.resolve(),
+};
+
+export interface LogDirMoveOptions {
+  readonly source: PartitionLog;
+  readonly target: LogDirectory;
+  /** Makes the future, moved and deleted directory names unique. */
+  readonly uniqueId: string;
+  readonly clock: Clock;
+  readonly files: FileHandleCache;
+  readonly logDirFailureChannel: LogDirFailureChannel;
+  /** Bytes read from the current log per copy step (logDirMoveReadBytesMax by default). */
+  readonly readBytesMax?: number;
+  /** On the source log's queue, once the log lives in the target dir. */
+  readonly onSwapped: () => void;
+}
+
+/** The copy was cancelled (the partition was deleted, the broker closes, another move replaced it). */
+class MoveCancelled extends Error {}
+
+export class LogDirMove {
+  private cancelled = false;
+  private futureLog: PartitionLog | undefined;
+  private swapping = false;
+  private stepsBeyondEnd = 0;
+  /** Settles when the move ended: swapped, cancelled, or failed (then it rejects). */
+  readonly done: Promise<void>;
+
+  constructor(private readonly options: LogDirMoveOptions) {
+    this.done = this.run();
+    // The owner awaits `done`; an unawaited rejection must not take the process down meanwhile.
+    this.done.catch(() => undefined);
+  }
+
+  get targetLogDir(): string {
+    return this.options.target.path;
+  }
+
+  /** The future log while it exists (DescribeLogDirs reports it with isFuture). */
+  get future(): PartitionLog | undefined {
+    return this.futureLog;
+  }
+
+  private get key(): string {
+    return partitionKey(this.options.source.topic, this.options.source.partition);
+  }
+
+  private get futureDir(): string {
+    return join(this.options.target.path, `${this.key}${futureDirSuffix(this.options.uniqueId)}`);
+  }
+
+  /** Stops the copy and removes the future log; a swap already under way finishes. */
+  async cancel(): Promise<void> {
+    this.cancelled = true;
+    await this.done.catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    const { source, target, files } = this.options;
+    const futureDir = this.futureDir;
+    await rm(futureDir, { recursive: true, force: true });
+    const future = await PartitionLog.open({
+      dir: futureDir,
+      topic: source.topic,
+      partition: source.partition,
+      config: source.config,
+      clock: this.options.clock,
+      recoveryPoint: 0,
+      logStartOffset: undefined,
+      hadCleanShutdown: false,
+      checkpoints: noCheckpoints,
+      files,
+      logDirFailureChannel: this.options.logDirFailureChannel,
+    });
+    this.futureLog = future;
+    source.takeTruncationFloor();
+    try {
+      // Copy without holding the log until a step reaches its end; the swap copies the rest.
+      while (!(await this.copyStep(future, false))) this.throwIfCancelled();
+      this.throwIfCancelled();
+      this.swapping = true;
+      const sourceDir = source.dir;
+      const movedDir = `${sourceDir}${movedDirSuffix(this.options.uniqueId)}`;
+      const targetDir = join(target.path, this.key);
+      await source.replaceWithFuture(future, {
+        catchUp: async () => {
+          while (!(await this.copyStep(future, true))) {
+            // Nothing is appended meanwhile: each step gets closer to the end.
+          }
+        },
+        moveDirs: async () => {
+          await rename(sourceDir, movedDir);
+          await fsyncDirectory(join(sourceDir, '..'), files);
+          await rename(futureDir, targetDir);
+          await fsyncDirectory(target.path, files);
+        },
+        targetDir,
+        checkpoints: target,
+        onSwapped: this.options.onSwapped,
+      });
+      this.futureLog = undefined;
+      const doomed = `${sourceDir}${deletedDirSuffix(this.options.uniqueId)}`;
+      await rename(movedDir, doomed);
+      await rm(doomed, { recursive: true, force: true });
+    } catch (error) {
+      if (this.futureLog !== undefined) {
+        this.futureLog = undefined;
+        await future.closeWithoutWriting();
+        await rm(futureDir, { recursive: true, force: true });
+      }
+      if (!(error instanceof MoveCancelled)) throw error;
+    }
+  }
+
+  private throwIfCancelled(): void {
+    if (this.cancelled && !this.swapping) throw new MoveCancelled(`${this.key}: move cancelled`);
+  }
+
+  private async followTruncation(future: PartitionLog, floor: TruncationFloor | undefined): Promise<void> {
+    if (floor?.full === true) await future.truncateFullyAndStartAt(floor.offset);
+    else if (floor !== undefined && floor.offset < future.logEndOffset) await future.truncateTo(floor.offset);
+  }
+
+  /**
+   * One step of the copy: the future log follows the current log's truncations, then takes the
+   * batches after its end. Returns whether the future log reached the end the read saw. Outside
+   * the log's queue a truncation may land at any point of a step: whatever the future log copied
+   * above it goes at the next step, which takes the truncation's floor first.
+   */
+  private async copyStep(future: PartitionLog, underLock: boolean): Promise<boolean> {
+    const { source } = this.options;
+    await this.followTruncation(future, source.takeTruncationFloor());
+    const from = future.logEndOffset;
+    const result = await source.read(from, this.options.readBytesMax ?? logDirMoveReadBytesMax);
+    if (result.errorCode !== ErrorCode.NONE) {
+      if (from >= result.logStartOffset) {
+        // Beyond the log end: a truncation is under way, or done since this step took the floor;
+        // once it is done, its floor is there for the next step. Under the log's queue nothing
+        // truncates.
+        this.stepsBeyondEnd += 1;
+        invariant(
+          !underLock && this.stepsBeyondEnd <= logDirMoveStepsBeyondEndMax,
+          () => `${this.key}: future log end ${from} beyond the log end ${result.logEndOffset}`,
+        );
+        await source.afterQueuedOperations();
+        return false;
+      }
+      this.stepsBeyondEnd = 0;
+      // Retention or DeleteRecords moved the log start past the copy: it starts again there.
+      await future.truncateFullyAndStartAt(result.logStartOffset);
+      return false;
+    }
+    this.stepsBeyondEnd = 0;
+    if (result.records.length === 0) return true;
+    if (result.firstBatchBaseOffset < from) {
+      // Only an empty future log starts inside a batch (a log start set by DeleteRecords): it
+      // starts at the batch instead, and takes the log start offset at the swap.
+      invariant(
+        future.logEndOffset === future.logStartOffset,
+        () => `${this.key}: the copy read from ${from} a batch starting at ${result.firstBatchBaseOffset}`,
+      );
+      await future.truncateFullyAndStartAt(result.firstBatchBaseOffset);
+    }
+    for (const run of appendableRuns(result.records, future.config.segmentBytes)) {
+      await future.appendAsFollower(run);
+    }
+    return future.logEndOffset >= result.logEndOffset;
+  }
+}
+
+/**
+ * The record set split where offsets jump (a read spanning segments of a compacted log: a follower
+ * append takes gaps between record sets, not inside one) and into appends of at most
+ * `appendBytesMax` (segment.bytes; a single larger batch alone), so the copy rolls its segments as
+ * the log did rather than writing each read into one segment.
+ */
+function appendableRuns(records: Buffer, appendBytesMax: number): Buffer[] {
+  const batches = validateRecords(records, int32Max);
+  const runs: Buffer[] = [];
+  let runStart = 0;
+  for (let i = 1; i <= batches.length; i++) {
+    const batch = batches[i];
+    const start = batches[runStart]!.position;
+    if (
+      batch !== undefined &&
+      batch.baseOffset === batches[i - 1]!.lastOffset + 1 &&
+      batch.position + batch.sizeBytes - start <= appendBytesMax
+    ) {
+      continue;
+    }
+    runs.push(records.subarray(start, batch === undefined ? records.length : batch.position));
+    runStart = i;
+  }
+  return runs;
+}
