@@ -1,4 +1,4 @@
-import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock } from '@gregor/ground';
 import {
@@ -9,7 +9,7 @@ import {
   readBatchHeader,
   readInt64AsNumber,
 } from '@gregor/protocol';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UnexpectedAppendOffsetError } from './errors.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { cleanShutdownFileName, LogManager } from './log-manager.js';
@@ -194,110 +194,6 @@ describe('PartitionLog append and read', () => {
     );
     expect(results.map((r) => r.baseOffset)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i));
     expect(baseOffsets(records(await log.read(0, 1 << 20)))).toEqual(results.map((r) => r.baseOffset));
-  });
-});
-
-describe('group commit of leader appends', () => {
-  /** Spies on every FileHandle write; returns the sizes of the writes of at least `minBytes`. */
-  async function spyOnWrites(
-    minBytes: number,
-  ): Promise<{ sizes: number[]; spy: ReturnType<typeof vi.spyOn> }> {
-    const probe = await open(join(root, 'probe'), 'w');
-    const prototype = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
-    await probe.close();
-    const sizes: number[] = [];
-    const original = prototype.write;
-    const spy = vi.spyOn(prototype, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
-      const length = typeof args[2] === 'number' ? args[2] : (args[0] as Buffer).length;
-      if (length >= minBytes) sizes.push(length);
-      return original.apply(this, args);
-    });
-    return { sizes, spy };
-  }
-
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
-  it('writes the appends that wait behind a write as one group, each with its own offsets, in arrival order', async () => {
-    const log = await logOf(await openManager());
-    const sets = Array.from({ length: 10 }, (_, i) => batch(i + 1, 200, i, i));
-    const { sizes } = await spyOnWrites(200);
-    const results = await Promise.all(sets.map((set) => log.append(set, 3)));
-    // The first finds the queue idle and is written alone; the nine behind it go together.
-    expect(sizes).toEqual([sets[0]!.length, sets.slice(1).reduce((sum, set) => sum + set.length, 0)]);
-    let next = 0;
-    for (const [i, result] of results.entries()) {
-      expect(result).toMatchObject({ baseOffset: next, lastOffset: next + i, logStartOffset: 0 });
-      next += i + 1;
-    }
-    expect(log.logEndOffset).toBe(next);
-    const stored = records(await log.read(0, 1 << 20));
-    expect(baseOffsets(stored)).toEqual(results.map((result) => result.baseOffset));
-    expect(stored).toEqual(Buffer.concat(sets));
-    for (let at = 0; at < stored.length; at += readBatchHeader(stored, at).sizeBytes) {
-      expect(stored.readInt32BE(at + BatchField.partitionLeaderEpoch)).toBe(3);
-    }
-  });
-
-  it('never lets an append overtake an operation queued before it', async () => {
-    const log = await logOf(await openManager());
-    const first = log.append(batch(1, 100, 0, 1), 0);
-    const grouped = log.append(batch(2, 100, 1, 2), 0);
-    const rolled = log.roll();
-    const afterRoll = log.append(batch(3, 100, 2, 3), 0);
-    await Promise.all([first, grouped, rolled, afterRoll]);
-    // Had the last append joined the group before the roll, the new segment would start at 6.
-    expect(log.segmentBaseOffsets()).toEqual([0, 3]);
-    expect((await afterRoll).baseOffset).toBe(3);
-  });
-
-  it('keeps a group within segment.bytes, so a roll still comes between the batches that need one', async () => {
-    const log = await logOf(await openManager({ 'log.segment.bytes': '1000' }));
-    const sets = Array.from({ length: 6 }, (_, i) => batch(1, 300, i, i));
-    // Two batches fit in a segment, three do not.
-    expect(sets[0]!.length).toBeGreaterThan(1000 / 3);
-    expect(sets[0]!.length).toBeLessThanOrEqual(1000 / 2);
-    const results = await Promise.all(sets.map((set) => log.append(set, 0)));
-    expect(results.map((result) => result.baseOffset)).toEqual([0, 1, 2, 3, 4, 5]);
-    // The first is written alone; the groups behind it take two batches each, in a segment of
-    // their own: no segment holds more than segment.bytes.
-    expect(log.segmentBaseOffsets()).toEqual([0, 1, 3, 5]);
-    const segments = (await readdir(log.dir)).filter((name) => name.endsWith('.log'));
-    for (const name of segments) expect((await stat(join(log.dir, name))).size).toBeLessThanOrEqual(1000);
-    expect(baseOffsets(records(await log.read(0, 1 << 20)))).toEqual([0, 1, 2, 3, 4, 5]);
-  });
-
-  it('fails every append of a group whose write failed, and the log goes on after them', async () => {
-    const log = await logOf(await openManager());
-    const { spy } = await spyOnWrites(0);
-    const first = log.append(batch(1, 100, 0, 1), 0);
-    const sets = [batch(2, 100, 1, 2), batch(2, 100, 2, 3)];
-    const groupBytes = sets[0]!.length + sets[1]!.length;
-    const original = spy.getMockImplementation()!;
-    spy.mockImplementation(function (this: unknown, ...args: unknown[]) {
-      if (args[2] === groupBytes) {
-        return Promise.reject(
-          Object.assign(new Error('no space left on device'), { code: 'ENOSPC', syscall: 'write' }),
-        );
-      }
-      return original.apply(this, args);
-    });
-    const grouped = sets.map((set) =>
-      log.append(set, 0).then(
-        () => 'stored',
-        (error: unknown) => error,
-      ),
-    );
-    expect((await first).baseOffset).toBe(0);
-    for (const outcome of await Promise.all(grouped)) {
-      expect(outcome).toBeInstanceOf(KafkaError);
-      expect((outcome as KafkaError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
-    }
-    expect(log.logEndOffset).toBe(1);
-    spy.mockRestore();
-    expect((await log.append(batch(1, 100, 3, 4), 0)).baseOffset).toBe(1);
-    expect(baseOffsets(records(await log.read(0, 1 << 20)))).toEqual([0, 1]);
   });
 });
 

@@ -20,7 +20,6 @@ import {
   assignOffsets,
   checkFollowerOffsets,
   leaderFrames,
-  type ValidatedBatchFrame,
   validateRecords,
 } from './append-validation.js';
 import { FileHandleCache } from './file-handle-cache.js';
@@ -41,43 +40,8 @@ export type { LogCheckpointListener, PartitionLogOptions } from './log-loader.js
 export { partitionQueueDepthMax } from './log-operations.js';
 export type { RetentionOptions } from './log-retention.js';
 
-/**
- * Group commit: leader appends that arrive while the log's queue is busy (a producer's pipelined
- * requests land while the write before them is still in the thread pool) wait in one group, and
- * the group is written with one write when the queue reaches it. Each append of the group gets its
- * own offsets, in arrival order, and its own result; a failed write fails all of them, as it would
- * have failed each one alone. An append to an idle queue is written at once, alone. Without
- * grouping every such append waits for the write before it and pays a thread-pool round trip of
- * its own, which on a busy machine is milliseconds (two thread wake-ups, each waiting for a core);
- * under acks=all that wait is part of every acknowledgement. Follower appends are not grouped: a
- * fetcher applies one response at a time, so they never queue behind each other.
- */
-export const appendGroupBytesMax = 1024 * 1024;
-/** Appends one group holds at most (with appendGroupBytesMax and segment.bytes). */
-export const appendGroupAppendsMax = 64;
-
-interface GroupedAppend {
-  readonly records: Buffer;
-  readonly frames: readonly ValidatedBatchFrame[];
-  readonly leaderEpoch: number;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-interface AppendGroup {
-  readonly appends: GroupedAppend[];
-  bytes: number;
-  /** The queue's submitted count right after the group's write was queued. */
-  queuedAt: number;
-}
-
 export class PartitionLog {
   private readonly local: LocalLog;
-  /**
-   * The group a leader append may still join: its write is queued, not started, and nothing was
-   * queued after it (an append must not overtake a truncation or a roll submitted before it).
-   */
-  private openAppendGroup: AppendGroup | undefined;
   private logStartOffsetValue: number;
   /** The queue of operations, the closed flag and what I/O failures do. */
   private readonly ops: LogOperations;
@@ -208,74 +172,11 @@ export class PartitionLog {
   async append(records: Buffer, leaderEpoch: number, options: AppendOptions = {}): Promise<AppendResult> {
     this.ops.ensureOpen();
     const frames = leaderFrames(records, this.configValue.maxMessageBytes, options.validatedBatches);
-    const queue = this.ops.queue;
-    if (queue.pending === 0) {
-      // Not an async closure: it returns appendAssigned's promise directly (no extra promise hops).
-      return queue.run(() => {
-        this.ops.ensureOpen();
-        return this.appendAssigned(records, assignOffsets(records, frames, this.logEndOffset, leaderEpoch));
-      });
-    }
-    const open = this.openAppendGroup;
-    if (
-      open !== undefined &&
-      open.queuedAt === queue.submitted &&
-      open.appends.length < appendGroupAppendsMax &&
-      open.bytes + records.length <= Math.min(appendGroupBytesMax, this.configValue.segmentBytes)
-    ) {
-      open.bytes += records.length;
-      return new Promise((resolve, reject) => {
-        open.appends.push({ records, frames, leaderEpoch, resolve, reject });
-      });
-    }
-    const group: AppendGroup = { appends: [], bytes: records.length, queuedAt: -1 };
-    const appended = new Promise<AppendResult>((resolve, reject) => {
-      group.appends.push({ records, frames, leaderEpoch, resolve, reject });
-    });
-    const submittedBefore = queue.submitted;
-    // writeAppendGroup settles every append itself; this rejects only when the queue is full.
-    queue
-      .run(() => this.writeAppendGroup(group))
-      .catch((error: unknown) => {
-        for (const append of group.appends) append.reject(error);
-      });
-    if (queue.submitted !== submittedBefore) {
-      group.queuedAt = queue.submitted;
-      this.openAppendGroup = group;
-    }
-    return appended;
-  }
-
-  /** Writes a group of leader appends with one write (see appendGroupBytesMax); never rejects. */
-  private async writeAppendGroup(group: AppendGroup): Promise<void> {
-    if (this.openAppendGroup === group) this.openAppendGroup = undefined;
-    const { appends } = group;
-    try {
+    // Not an async closure: it returns appendAssigned's promise directly (no extra promise hops).
+    return this.ops.queue.run(() => {
       this.ops.ensureOpen();
-      const batches: BatchSummary[] = [];
-      const offsets: { baseOffset: number; lastOffset: number }[] = [];
-      let nextOffset = this.logEndOffset;
-      let position = 0;
-      for (const append of appends) {
-        const assigned = assignOffsets(append.records, append.frames, nextOffset, append.leaderEpoch);
-        for (const batch of assigned) batches.push({ ...batch, position: position + batch.position });
-        const lastOffset = assigned[assigned.length - 1]!.lastOffset;
-        offsets.push({ baseOffset: assigned[0]!.baseOffset, lastOffset });
-        nextOffset = lastOffset + 1;
-        position += append.records.length;
-      }
-      const records =
-        appends.length === 1
-          ? appends[0]!.records
-          : Buffer.concat(
-              appends.map((append) => append.records),
-              position,
-            );
-      const result = await this.appendAssigned(records, batches);
-      for (const [i, append] of appends.entries()) append.resolve({ ...result, ...offsets[i]! });
-    } catch (error) {
-      for (const append of appends) append.reject(error);
-    }
+      return this.appendAssigned(records, assignOffsets(records, frames, this.logEndOffset, leaderEpoch));
+    });
   }
 
   /**

@@ -6,7 +6,6 @@ import { StorageQueueFullError } from './errors.js';
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private pendingCount = 0;
-  private submittedCount = 0;
 
   constructor(
     private readonly name: string,
@@ -18,11 +17,6 @@ export class SerialQueue {
     return this.pendingCount;
   }
 
-  /** Operations ever submitted: unchanged since a reading means nothing was queued after it. */
-  get submitted(): number {
-    return this.submittedCount;
-  }
-
   run<T>(operation: () => Promise<T>): Promise<T> {
     if (this.pendingCount >= this.pendingOperationsMax) {
       return Promise.reject(new StorageQueueFullError(this.name, this.pendingOperationsMax));
@@ -30,7 +24,6 @@ export class SerialQueue {
     // Idle queue: start now instead of one promise hop later (the append hot path is usually idle).
     const result = this.pendingCount === 0 ? startNow(operation) : this.tail.then(operation);
     this.pendingCount += 1;
-    this.submittedCount += 1;
     // The chain continues whether the operation failed or not; the caller sees the failure.
     this.tail = result.then(
       () => {
