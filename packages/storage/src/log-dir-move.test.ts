@@ -248,6 +248,41 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
     expect(manager.futureLogs()).toEqual([]);
   });
 
+  it('takes two requests for another dir, sent while a move runs, one after the other: one move, not two', async () => {
+    const dirC = join(root, 'c');
+    const manager = await LogManager.open({
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB},${dirC}`, ...smallSegments }),
+      clock,
+      logDirMoveReadBytesMax: 4096,
+    });
+    managers.push(manager);
+    const log = await logInA(manager);
+    const appended: Buffer[] = [];
+    for (let i = 0; i < 200; i++) {
+      const records = batch();
+      await log.append(records, 7);
+      appended.push(records);
+    }
+    const first = await manager.moveLogDir('moving', 0, dirB, 'first');
+    expect(first).toMatchObject({ errorCode: ErrorCode.NONE, moving: true });
+    // Both wait for the first move's cancellation; before, both then started a move of their own.
+    const [second, third] = await Promise.all([
+      manager.moveLogDir('moving', 0, dirC, 'second'),
+      manager.moveLogDir('moving', 0, dirC, 'third'),
+    ]);
+    if (second.errorCode !== ErrorCode.NONE || !second.moving) throw new Error('second move did not start');
+    if (third.errorCode !== ErrorCode.NONE || !third.moving) throw new Error('third request started nothing');
+    await Promise.all([second.done, third.done]);
+    expect(log.logDir).toBe(dirC);
+    expect(manager.offlineLogDirs).toEqual([]);
+    expect((await readAll(log)).equals(Buffer.concat(appended))).toBe(true);
+    const leftovers = async (dir: string) =>
+      (await readdir(dir).catch(() => [])).filter((name) => name.startsWith('moving'));
+    expect(await leftovers(dirA)).toEqual([]);
+    expect(await leftovers(dirB)).toEqual([]);
+    expect(await leftovers(dirC)).toEqual(['moving-0']);
+  });
+
   it('cancels the copy and removes the future directory when the partition is deleted', async () => {
     const manager = await openManager();
     const log = await logInA(manager);

@@ -134,6 +134,11 @@ export class LogDirMove {
           }
         },
         moveDirs: async () => {
+          await target.writeLogStartOffsets({
+            topic: source.topic,
+            partition: source.partition,
+            offset: source.logStartOffset,
+          });
           await rename(sourceDir, movedDir);
           await fsyncDirectory(join(sourceDir, '..'), files);
           await rename(futureDir, targetDir);

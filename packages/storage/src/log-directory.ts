@@ -109,7 +109,14 @@ export class LogDirectory implements LogCheckpointListener {
     );
   }
 
-  writeLogStartOffsets(): Promise<void> {
+  /**
+   * The log-start checkpoint of every log here, and `incoming` too when given: a future replica's
+   * log about to be renamed into this dir (log-dir-move.ts). Written before the rename, a crash right
+   * after it finds the moved log's start here instead of taking its first segment's base offset,
+   * which would serve again records retention or DeleteRecords had removed (an entry whose directory
+   * never arrived is ignored at start-up and dropped by the next write).
+   */
+  writeLogStartOffsets(incoming?: CheckpointEntry): Promise<void> {
     return this.writeCheckpoint(logStartOffsetCheckpointName, () => [
       ...[...this.logs.values()].map((log) => ({
         topic: log.topic,
@@ -121,6 +128,7 @@ export class LogDirectory implements LogCheckpointListener {
           ? []
           : [{ topic: log.topic, partition: log.partition, offset: log.logStartOffset }],
       ),
+      ...(incoming === undefined ? [] : [incoming]),
     ]);
   }
 

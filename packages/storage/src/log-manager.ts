@@ -114,6 +114,12 @@ export class LogManager {
   private readonly cleanerRunner = new LogCleanerRunner();
   /** Partitions moving to another log dir (AlterReplicaLogDirs), by partition key. */
   private readonly moves = new Map<string, LogDirMove>();
+  /**
+   * Per partition, the end of the moveLogDir requests before (each waits for the one before it to
+   * have started its move, or not): two requests that both saw the same move running and waited for
+   * its cancellation would otherwise both start one, copying the same log side by side.
+   */
+  private readonly moveRequests = new Map<string, Promise<unknown>>();
 
   private constructor(
     private readonly options: LogManagerOptions,
@@ -335,9 +341,22 @@ export class LogManager {
    * without a log here is REPLICA_NOT_AVAILABLE. Already there, nothing is done (a move elsewhere
    * under way is cancelled); otherwise a future replica starts copying there (log-dir-move.ts) and
    * `done` settles when it is swapped in, cancelled or failed. A move to the same dir already under
-   * way goes on. `uniqueId` names the future directory (Kafka: a random UUID).
+   * way goes on. `uniqueId` names the future directory (Kafka: a random UUID). Requests for one
+   * partition are taken one at a time, in order.
    */
-  async moveLogDir(
+  moveLogDir(topic: string, partition: number, logDir: string, uniqueId: string): Promise<LogDirMoveStart> {
+    const key = partitionKey(topic, partition);
+    const before = this.moveRequests.get(key) ?? Promise.resolve();
+    const request = before.then(() => this.moveLogDirNow(topic, partition, logDir, uniqueId));
+    const settled = request.catch(() => undefined);
+    this.moveRequests.set(key, settled);
+    void settled.then(() => {
+      if (this.moveRequests.get(key) === settled) this.moveRequests.delete(key);
+    });
+    return request;
+  }
+
+  private async moveLogDirNow(
     topic: string,
     partition: number,
     logDir: string,

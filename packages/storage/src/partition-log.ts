@@ -78,6 +78,12 @@ export class PartitionLog {
   private truncationFloor: TruncationFloor | undefined;
   /** Set while a future replica's swap waits for or runs on the queue (reads retry after it). */
   private relocating: Promise<void> | undefined;
+  /**
+   * Whether the swap has begun renaming this log's directory: only from then on may a read fail for
+   * the swap's sake. A read that fails before (the swap's own catch-up reads among them) fails as
+   * any read does; waiting for the swap there would wait for the read the swap is waiting for.
+   */
+  private dirsMoving = false;
   private logStartOffsetValue: number;
   /** The queue of operations, the closed flag and what I/O failures do. */
   private readonly ops: LogOperations;
@@ -351,7 +357,7 @@ export class PartitionLog {
     try {
       return await task(local);
     } catch (error) {
-      if (this.relocating === undefined && local === this.local) throw error;
+      if (!this.dirsMoving && local === this.local) throw error;
       await this.relocating;
       return task(this.local);
     }
@@ -603,6 +609,7 @@ export class PartitionLog {
           }
           await copyPartitionFiles(this.dir, future.dir);
           await future.close();
+          this.dirsMoving = true;
           await swap.moveDirs();
           const options: PartitionLogOptions = {
             ...this.options,
@@ -628,6 +635,7 @@ export class PartitionLog {
       );
     } finally {
       this.relocating = undefined;
+      this.dirsMoving = false;
       relocated();
     }
     await oldLocal?.closeWithoutWriting();
