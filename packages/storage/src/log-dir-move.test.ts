@@ -1,6 +1,6 @@
 import { cp, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ManualClock } from '@gregor/ground';
+import { ManualClock, ManualTimers, type TimerHandle } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
@@ -260,6 +260,94 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
     expect(manager.futureLogs()).toEqual([]);
     expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual([]);
     expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
+  });
+});
+
+describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', () => {
+  const rateBytesPerSecond = 20_000;
+
+  /** ManualTimers that say when the copy schedules its next wait. */
+  class PauseTimers extends ManualTimers {
+    private waiting: (() => void) | undefined;
+
+    override schedule(callback: () => void, delayMs: number): TimerHandle {
+      const handle = super.schedule(callback, delayMs);
+      this.waiting?.();
+      return handle;
+    }
+
+    scheduled(): Promise<void> {
+      return new Promise((resolve) => {
+        this.waiting = resolve;
+      });
+    }
+  }
+
+  async function openThrottled(copied: number[]): Promise<{ manager: LogManager; timers: PauseTimers }> {
+    const timers = new PauseTimers(clock);
+    const manager = await LogManager.open({
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...smallSegments }),
+      clock,
+      logDirMoveReadBytesMax: 4096,
+      logDirCopyThrottle: {
+        rateBytesPerSecond: () => rateBytesPerSecond,
+        recordCopied: (bytes) => copied.push(bytes),
+      },
+      timers,
+    });
+    managers.push(manager);
+    return { manager, timers };
+  }
+
+  /** Lets the copy run until it waits on a timer, or the move ended. */
+  async function untilPaused(timers: PauseTimers, done: Promise<void>): Promise<void> {
+    if (timers.pendingCount === 0) await Promise.race([timers.scheduled(), done]);
+  }
+
+  it('copies at most one window of allowance per second of the clock, and completes', async () => {
+    const copied: number[] = [];
+    const { manager, timers } = await openThrottled(copied);
+    const log = await logInA(manager);
+    for (let i = 0; i < 150; i++) await log.append(batch(), 7);
+    const before = await readAll(log);
+    expect(before.length).toBeGreaterThan(3 * rateBytesPerSecond);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'paced');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    let ended = false;
+    void started.done.then(() => {
+      ended = true;
+    });
+    let seconds = 0;
+    for (; !ended && seconds < 100; seconds++) {
+      await untilPaused(timers, started.done);
+      const total = copied.reduce((sum, bytes) => sum + bytes, 0);
+      // Nothing beyond the allowance of the windows the clock went through (the first one included).
+      expect(total).toBeLessThanOrEqual(rateBytesPerSecond * (seconds + 1));
+      if (!ended) timers.advanceMs(1_000);
+    }
+    await started.done;
+    // At 20,000 B/s the copy of the log took about its size / rate seconds of the clock.
+    expect(seconds).toBeGreaterThanOrEqual(Math.floor(before.length / rateBytesPerSecond));
+    expect(seconds).toBeLessThanOrEqual(Math.ceil(before.length / rateBytesPerSecond) + 1);
+    expect(copied.reduce((sum, bytes) => sum + bytes, 0)).toBe(before.length);
+    expect(log.logDir).toBe(dirB);
+    expect((await readAll(log)).equals(before)).toBe(true);
+  });
+
+  it('a copy waiting on the throttle is cancelled at once when the partition is deleted', async () => {
+    const { manager, timers } = await openThrottled([]);
+    const log = await logInA(manager);
+    for (let i = 0; i < 60; i++) await log.append(batch(), 7);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'paced');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await untilPaused(timers, started.done);
+    expect(timers.pendingCount).toBe(1);
+    expect(manager.futureLogs()).toHaveLength(1);
+    // The clock does not move: the wait ends because the move is cancelled.
+    await manager.deleteLog('moving', 0, 'gone');
+    await started.done;
+    expect(manager.futureLogs()).toEqual([]);
+    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual([]);
   });
 });
 

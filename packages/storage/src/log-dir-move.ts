@@ -18,13 +18,14 @@
 
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock } from '@gregor/ground';
+import type { Clock, TimerHandle, TimerScheduler } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { validateRecords } from './append-validation.js';
 import { fsyncDirectory, partitionKey } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
 import { int32Max } from './file-records.js';
+import { LogDirCopyPacer } from './log-dir-copy-pacer.js';
 import type { LogDirFailureChannel } from './log-dir-failure-channel.js';
 import type { LogDirectory } from './log-directory.js';
 import type { LogCheckpointListener } from './log-loader.js';
@@ -46,6 +47,16 @@ const noCheckpoints: LogCheckpointListener = {
   recoveryPointLowered: () => Promise.resolve(),
 };
 
+/**
+ * The bound on a copy's reads (replica.alter.log.dirs.io.max.bytes.per.second, as it is at each
+ * step) and where the bytes copied are counted (the broker's AlterLogDirsReplication byte rate).
+ */
+export interface LogDirCopyThrottle {
+  /** Bytes/s; 2^63 (Kafka's Long.MAX_VALUE default) or Infinity is unbounded. */
+  rateBytesPerSecond(): number;
+  recordCopied(bytes: number): void;
+}
+
 export interface LogDirMoveOptions {
   readonly source: PartitionLog;
   readonly target: LogDirectory;
@@ -56,6 +67,10 @@ export interface LogDirMoveOptions {
   readonly logDirFailureChannel: LogDirFailureChannel;
   /** Bytes read from the current log per copy step (logDirMoveReadBytesMax by default). */
   readonly readBytesMax?: number;
+  /** Paces the copy before the swap (log-dir-copy-pacer.ts); the swap's catch-up is never held back. */
+  readonly throttle?: LogDirCopyThrottle;
+  /** Where a paced copy waits. */
+  readonly timers: TimerScheduler;
   /** On the source log's queue, once the log lives in the target dir. */
   readonly onSwapped: () => void;
 }
@@ -68,6 +83,9 @@ export class LogDirMove {
   private futureLog: PartitionLog | undefined;
   private swapping = false;
   private stepsBeyondEnd = 0;
+  private readonly pacer = new LogDirCopyPacer();
+  /** A paced copy's wait, ended early by cancel(). */
+  private pause: { readonly timer: TimerHandle; readonly wake: () => void } | undefined;
   /** Settles when the move ended: swapped, cancelled, or failed (then it rejects). */
   readonly done: Promise<void>;
 
@@ -97,6 +115,8 @@ export class LogDirMove {
   /** Stops the copy and removes the future log; a swap already under way finishes. */
   async cancel(): Promise<void> {
     this.cancelled = true;
+    this.pause?.timer.cancel();
+    this.pause?.wake();
     await this.done.catch(() => undefined);
   }
 
@@ -161,6 +181,22 @@ export class LogDirMove {
     if (this.cancelled && !this.swapping) throw new MoveCancelled(`${this.key}: move cancelled`);
   }
 
+  /** The bytes the next copy step may read, once the throttle lets it (at once when unthrottled). */
+  private async pacedReadBytesMax(): Promise<number> {
+    const readBytesMax = this.options.readBytesMax ?? logDirMoveReadBytesMax;
+    const { throttle, clock, timers } = this.options;
+    if (throttle === undefined) return readBytesMax;
+    for (;;) {
+      const pace = this.pacer.next(clock.nowMs(), throttle.rateBytesPerSecond(), readBytesMax);
+      if (pace.kind === 'read') return pace.readBytesMax;
+      await new Promise<void>((wake) => {
+        this.pause = { timer: timers.schedule(wake, pace.waitMs), wake };
+      });
+      this.pause = undefined;
+      this.throwIfCancelled();
+    }
+  }
+
   private async followTruncation(future: PartitionLog, floor: TruncationFloor | undefined): Promise<void> {
     if (floor?.full === true) await future.truncateFullyAndStartAt(floor.offset);
     else if (floor !== undefined && floor.offset < future.logEndOffset) await future.truncateTo(floor.offset);
@@ -175,8 +211,11 @@ export class LogDirMove {
   private async copyStep(future: PartitionLog, underLock: boolean): Promise<boolean> {
     const { source } = this.options;
     await this.followTruncation(future, source.takeTruncationFloor());
+    const readBytesMax = underLock
+      ? (this.options.readBytesMax ?? logDirMoveReadBytesMax)
+      : await this.pacedReadBytesMax();
     const from = future.logEndOffset;
-    const result = await source.read(from, this.options.readBytesMax ?? logDirMoveReadBytesMax);
+    const result = await source.read(from, readBytesMax);
     if (result.errorCode !== ErrorCode.NONE) {
       if (from >= result.logStartOffset) {
         // Beyond the log end: a truncation is under way, or done since this step took the floor;
@@ -197,6 +236,8 @@ export class LogDirMove {
     }
     this.stepsBeyondEnd = 0;
     if (result.records.length === 0) return true;
+    this.pacer.record(result.records.length, this.options.clock.nowMs());
+    this.options.throttle?.recordCopied(result.records.length);
     if (result.firstBatchBaseOffset < from) {
       // Only an empty future log starts inside a batch (a log start set by DeleteRecords): it
       // starts at the batch instead, and takes the log start offset at the swap.

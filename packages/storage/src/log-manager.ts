@@ -22,8 +22,8 @@
 
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock } from '@gregor/ground';
-import { invariant } from '@gregor/ground';
+import type { Clock, TimerScheduler } from '@gregor/ground';
+import { invariant, systemTimers } from '@gregor/ground';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import { forEachConcurrently } from './bounded-concurrency.js';
 import { fsyncDirectory, partitionKey, writeFileAtomically } from './checkpoint-file.js';
@@ -42,7 +42,7 @@ import {
   parseLogConfig,
 } from './log-config.js';
 import { isIoError, KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
-import { LogDirMove } from './log-dir-move.js';
+import { type LogDirCopyThrottle, LogDirMove } from './log-dir-move.js';
 import { eachDir, type LogDirectory } from './log-directory.js';
 import { cleanShutdownFileName, loadLogDirs, openOptions, topicNamePattern } from './log-dirs-loader.js';
 import { PartitionLog } from './partition-log.js';
@@ -67,6 +67,13 @@ export interface LogManagerOptions {
   readonly logDirFailureChannel?: LogDirFailureChannel;
   /** Bytes a log dir move copies per step (log-dir-move.ts); logDirMoveReadBytesMax by default. */
   readonly logDirMoveReadBytesMax?: number;
+  /**
+   * What paces a log dir move's copy (replica.alter.log.dirs.io.max.bytes.per.second, from the
+   * broker's dynamic config); unpaced when absent.
+   */
+  readonly logDirCopyThrottle?: LogDirCopyThrottle;
+  /** Where a paced copy waits; systemTimers by default. */
+  readonly timers?: TimerScheduler;
 }
 
 /** What AlterReplicaLogDirs asked of one partition came to (LogManager.moveLogDir). */
@@ -385,6 +392,8 @@ export class LogManager {
       ...(this.options.logDirMoveReadBytesMax === undefined
         ? {}
         : { readBytesMax: this.options.logDirMoveReadBytesMax }),
+      ...(this.options.logDirCopyThrottle === undefined ? {} : { throttle: this.options.logDirCopyThrottle }),
+      timers: this.options.timers ?? systemTimers,
       onSwapped: () => {
         source.logs.delete(key);
         target.logs.set(key, log);
