@@ -453,7 +453,7 @@ async function anyTopicThrottled(session: AdminSession, topics: readonly string[
 }
 
 /** Kafka's DescribeConfigsResponse.ConfigSource DYNAMIC_BROKER_CONFIG: set for this one broker. */
-const dynamicBrokerConfigSource = 1;
+const dynamicBrokerConfigSource = 2;
 
 /**
  * Whether any of `brokerIds` has its own replica.alter.log.dirs.io.max.bytes.per.second (what
