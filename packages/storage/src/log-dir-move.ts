@@ -11,10 +11,10 @@
 //   1. <source>/<topic>-<partition>            -> <source>/<topic>-<partition>.<id>-moved
 //   2. <target>/<topic>-<partition>.<id>-future -> <target>/<topic>-<partition>
 //   3. <source>/<topic>-<partition>.<id>-moved  -> <source>/<topic>-<partition>.<id>-delete, removed
-// Open (log-dirs-loader.ts) removes `-future` directories: a move a restart interrupted is asked
-// again (Kafka resumes the copy; this is simpler, and kafka-reassign-partitions.sh --verify asks
-// again anyway), gives a `-moved` directory its name back when step 2 did not happen, and removes
-// it when it did.
+// Open (log-dirs-loader.ts) gives a `-moved` directory its name back when step 2 did not happen,
+// and removes it when it did; then (log-manager.ts) a `-future` directory's move is resumed, as
+// Kafka resumes it: the future log is reopened and re-validated as after an unclean shutdown, kept
+// if its last batch is the log's batch at that offset, and the copy goes on from its end.
 
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -41,7 +41,7 @@ export const logDirMoveReadBytesMax = 1024 * 1024;
  */
 export const logDirMoveStepsBeyondEndMax = 100;
 
-/** A future log is in no log dir's checkpoints: a restart discards it. */
+/** A future log is in no log dir's checkpoints: a restart re-validates it whole. */
 const noCheckpoints: LogCheckpointListener = {
   logStartOffsetChanged: () => Promise.resolve(),
   recoveryPointLowered: () => Promise.resolve(),
@@ -62,6 +62,8 @@ export interface LogDirMoveOptions {
   readonly target: LogDirectory;
   /** Makes the future, moved and deleted directory names unique. */
   readonly uniqueId: string;
+  /** The future directory exists (a restart interrupted the move): reopen it and copy on from its end. */
+  readonly resume?: boolean;
   readonly clock: Clock;
   readonly files: FileHandleCache;
   readonly logDirFailureChannel: LogDirFailureChannel;
@@ -123,7 +125,10 @@ export class LogDirMove {
   private async run(): Promise<void> {
     const { source, target, files } = this.options;
     const futureDir = this.futureDir;
-    await rm(futureDir, { recursive: true, force: true });
+    const resuming = this.options.resume === true;
+    if (!resuming) await rm(futureDir, { recursive: true, force: true });
+    // A resumed future log is checked as any log after an unclean shutdown (every batch
+    // re-validated from the start, a torn tail cut).
     const future = await PartitionLog.open({
       dir: futureDir,
       topic: source.topic,
@@ -140,6 +145,7 @@ export class LogDirMove {
     this.futureLog = future;
     source.takeTruncationFloor();
     try {
+      if (resuming) await this.keepWhatMatches(future);
       // Copy without holding the log until a step reaches its end; the swap copies the rest.
       while (!(await this.copyStep(future, false))) this.throwIfCancelled();
       this.throwIfCancelled();
@@ -179,6 +185,24 @@ export class LogDirMove {
 
   private throwIfCancelled(): void {
     if (this.cancelled && !this.swapping) throw new MoveCancelled(`${this.key}: move cancelled`);
+  }
+
+  /**
+   * A resumed copy goes on from its end only if its last batch is the log's batch there, byte for
+   * byte: the same offset and leader epoch mean the same log up to it (the log matching property
+   * replication keeps). Otherwise (the log was truncated and took other batches while the copy was
+   * not following it) the copy starts again from the log start.
+   */
+  private async keepWhatMatches(future: PartitionLog): Promise<void> {
+    const { source } = this.options;
+    if (future.logEndOffset === future.logStartOffset) return;
+    const last = future.logEndOffset - 1;
+    const [copied, original] = [await future.read(last, 1), await source.read(last, 1)];
+    const matches =
+      copied.errorCode === ErrorCode.NONE &&
+      original.errorCode === ErrorCode.NONE &&
+      original.records.equals(copied.records);
+    if (!matches) await future.truncateFullyAndStartAt(source.logStartOffset);
   }
 
   /** The bytes the next copy step may read, once the throttle lets it (at once when unthrottled). */
