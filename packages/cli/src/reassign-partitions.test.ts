@@ -1,12 +1,14 @@
 import { configResourceType } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import {
+  logDirThrottleConfigs,
   parseReassignPartitionsArgs,
   runReassignPartitions,
   throttleConfigs,
 } from './reassign-partitions.js';
 import {
   formatReassignmentJson,
+  type PartitionReplicas,
   parseBrokerList,
   parseReassignmentJson,
   parseTopicsToMoveJson,
@@ -61,7 +63,7 @@ describe('gregor reassign-partitions arguments', () => {
     );
     expect(
       parseReassignPartitionsArgs([...bootstrap, '--list', '--replica-alter-log-dirs-throttle', '10']),
-    ).toBe('--replica-alter-log-dirs-throttle is not supported: moves between log dirs are not throttled');
+    ).toBe('--replica-alter-log-dirs-throttle is not valid with --list');
     expect(parseReassignPartitionsArgs([...bootstrap, '--list', '--unknown'])).toBe(
       "unknown option '--unknown'",
     );
@@ -83,10 +85,55 @@ describe('gregor reassign-partitions arguments', () => {
       );
     }
     const verify = [...bootstrap, '--verify', '--reassignment-json-file', 'r.json'];
+    expect(parseReassignPartitionsArgs([...verify, '--replica-alter-log-dirs-throttle', '5'])).toBe(
+      '--replica-alter-log-dirs-throttle is not valid with --verify',
+    );
     expect(parseReassignPartitionsArgs(verify)).toMatchObject({ action: { preserveThrottles: false } });
     expect(parseReassignPartitionsArgs([...verify, '--preserve-throttles'])).toMatchObject({
       action: { kind: 'verify', preserveThrottles: true },
     });
+  });
+
+  it('takes --replica-alter-log-dirs-throttle in bytes/s with --execute, beside --throttle or alone', () => {
+    const execute = [...bootstrap, '--execute', '--reassignment-json-file', 'r.json'];
+    expect(
+      parseReassignPartitionsArgs([...execute, '--replica-alter-log-dirs-throttle', '2000000']),
+    ).toMatchObject({
+      action: { kind: 'execute', throttle: undefined, logDirThrottle: 2_000_000 },
+    });
+    expect(
+      parseReassignPartitionsArgs([...execute, '--throttle', '7', '--replica-alter-log-dirs-throttle', '9']),
+    ).toMatchObject({ action: { throttle: 7, logDirThrottle: 9 } });
+    expect(parseReassignPartitionsArgs(execute)).toMatchObject({ action: { logDirThrottle: undefined } });
+    for (const bad of ['0', '-5', '1.5', 'fast']) {
+      expect(parseReassignPartitionsArgs([...execute, '--replica-alter-log-dirs-throttle', bad])).toBe(
+        `--replica-alter-log-dirs-throttle must be a number of bytes per second, not '${bad}'`,
+      );
+    }
+  });
+
+  it('bounds the copies between log dirs on each broker with a replica the file moves there, once', () => {
+    const moves = replicaLogDirs(
+      parseReassignmentJson(
+        '{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[3,1,2],"log_dirs":["/b","any","/c"]},' +
+          '{"topic":"u","partition":1,"replicas":[2,4],"log_dirs":["/b","any"]}]}',
+      ) as PartitionReplicas[],
+    );
+    const changes = logDirThrottleConfigs(moves, 3000);
+    expect(
+      changes.map((change) => ({
+        type: change.resourceType,
+        name: change.resourceName,
+        configs: Object.fromEntries(change.configs),
+      })),
+    ).toEqual(
+      ['2', '3'].map((name) => ({
+        type: configResourceType.broker,
+        name,
+        configs: { 'replica.alter.log.dirs.io.max.bytes.per.second': '3000' },
+      })),
+    );
+    expect(logDirThrottleConfigs([], 3000)).toEqual([]);
   });
 
   it('throttles the current replicas on the leader side, the added ones on the follower side, and rates every broker of both', () => {

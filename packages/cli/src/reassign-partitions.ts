@@ -2,6 +2,7 @@
 //   gregor reassign-partitions --bootstrap-server host:port[,...] [--timeout-ms N]
 //       (--generate --topics-to-move-json-file F --broker-list 1,2,3
 //        | --execute --reassignment-json-file F [--additional] [--throttle BYTES_PER_S]
+//                    [--replica-alter-log-dirs-throttle BYTES_PER_S]
 //        | --verify --reassignment-json-file F [--preserve-throttles]
 //        | --cancel --reassignment-json-file F
 //        | --list)
@@ -13,8 +14,10 @@
 // follower.replication.throttled.replicas to the added ones; --verify removes them all once every
 // partition of the file is done (unless --preserve-throttles). A file's log_dirs entry other than
 // "any" moves that replica to that log dir of its broker: --execute sends AlterReplicaLogDirs to
-// each broker concerned, --verify reads DescribeLogDirs. --replica-alter-log-dirs-throttle is
-// refused: the copy between log dirs is not throttled.
+// each broker concerned, --verify reads DescribeLogDirs. --replica-alter-log-dirs-throttle (KIP-113)
+// sets replica.alter.log.dirs.io.max.bytes.per.second on the brokers of those replicas; --verify
+// removes it from every broker, with the other throttles, once the reassignments and the moves
+// between log dirs are all done.
 
 import { readFile } from 'node:fs/promises';
 import { ApiKey, type KafkaConnection } from '@gregor/client';
@@ -49,6 +52,7 @@ export const reassignPartitionsUsage = `Usage: gregor reassign-partitions --boot
     [--command-config FILE]
     --generate --topics-to-move-json-file FILE --broker-list 1,2,3 [--disable-rack-aware]
   | --execute --reassignment-json-file FILE [--additional] [--throttle BYTES_PER_S]
+              [--replica-alter-log-dirs-throttle BYTES_PER_S]
   | --verify --reassignment-json-file FILE [--preserve-throttles]
   | --cancel --reassignment-json-file FILE
   | --list
@@ -59,16 +63,18 @@ Moves partitions between brokers, like kafka-reassign-partitions.sh:
   --execute   starts the reassignments of the file; prints the current assignment to roll back to
               (--additional: even while other reassignments are in progress; --throttle: caps
               the replication of the moving replicas at BYTES_PER_S per broker, leader and
-              follower side, until --verify removes the throttle)
-  --verify    tells, per partition of the file, whether its reassignment is complete; once all
-              are, removes the replication throttles (--preserve-throttles: keeps them)
+              follower side, until --verify removes the throttle;
+              --replica-alter-log-dirs-throttle: caps the copy of the replicas the file moves
+              between log dirs at BYTES_PER_S per broker, until --verify removes it)
+  --verify    tells, per partition of the file, whether its reassignment is complete (and its
+              moves between log dirs); once all are, removes the throttles (--preserve-throttles:
+              keeps them)
   --cancel    cancels the file's reassignments that are in progress (back to the old replicas)
   --list      lists the reassignments in progress
 Reassignment file: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}
   optional "log_dirs":["/data/b","any"] per partition: a path moves that replica to that log dir
   of its broker (AlterReplicaLogDirs; --verify tells whether it is there), "any" leaves it
 Topics file:       {"version":1,"topics":[{"topic":"t"}]}
---replica-alter-log-dirs-throttle is not supported (moves between log dirs are not throttled).
 Placement is rack-unaware (--disable-rack-aware changes nothing).
 
 ${commandConfigHelp}
@@ -83,6 +89,8 @@ type Action =
       readonly additional: boolean;
       /** Bytes/s; undefined: no throttle. */
       readonly throttle: number | undefined;
+      /** Bytes/s of copies between log dirs; undefined: no throttle. */
+      readonly logDirThrottle: number | undefined;
     }
   | { readonly kind: 'verify'; readonly file: string; readonly preserveThrottles: boolean }
   | { readonly kind: 'cancel'; readonly file: string }
@@ -95,15 +103,21 @@ export interface ReassignPartitionsArgs {
 }
 
 const actionFlags = ['--generate', '--execute', '--verify', '--cancel', '--list'] as const;
-/** Refused by name: the copy between log dirs is not throttled, so nothing would honour it. */
 const logDirThrottleFlag = '--replica-alter-log-dirs-throttle';
+
+/** A throttle flag's bytes/s (a whole number >= 1), or why it is not one. */
+function parseBytesPerSecond(flag: string, text: string | undefined): number | undefined | string {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
+    return `${flag} must be a number of bytes per second, not '${text}'`;
+  }
+  return value;
+}
 
 export function parseReassignPartitionsArgs(
   args: readonly string[],
 ): ReassignPartitionsArgs | 'help' | string {
-  if (args.some((arg) => arg.split('=')[0] === logDirThrottleFlag)) {
-    return `${logDirThrottleFlag} is not supported: moves between log dirs are not throttled`;
-  }
   const parsed = parseFlags(
     args,
     new Set([
@@ -114,6 +128,7 @@ export function parseReassignPartitionsArgs(
       '--topics-to-move-json-file',
       '--broker-list',
       '--throttle',
+      logDirThrottleFlag,
     ]),
     new Set([...actionFlags, '--additional', '--disable-rack-aware', '--preserve-throttles']),
   );
@@ -133,7 +148,7 @@ export function parseReassignPartitionsArgs(
   const allowed: Record<(typeof actionFlags)[number], readonly string[]> = {
     // Placement is rack-unaware anyway: Gregor's replica placement does not use racks.
     '--generate': ['--topics-to-move-json-file', '--broker-list', '--disable-rack-aware'],
-    '--execute': ['--reassignment-json-file', '--additional', '--throttle'],
+    '--execute': ['--reassignment-json-file', '--additional', '--throttle', logDirThrottleFlag],
     '--verify': ['--reassignment-json-file', '--preserve-throttles'],
     '--cancel': ['--reassignment-json-file'],
     '--list': [],
@@ -145,6 +160,7 @@ export function parseReassignPartitionsArgs(
     '--additional',
     '--disable-rack-aware',
     '--throttle',
+    logDirThrottleFlag,
     '--preserve-throttles',
   ]) {
     if (flags.has(flag) && !allowed[action].includes(flag)) return `${flag} is not valid with ${action}`;
@@ -162,16 +178,12 @@ export function parseReassignPartitionsArgs(
     default: {
       if (file === undefined) return `${action} needs --reassignment-json-file`;
       if (action === '--execute') {
-        const throttleText = flags.get('--throttle');
-        let throttle: number | undefined;
-        if (throttleText !== undefined) {
-          throttle = Number(throttleText);
-          if (!/^\d+$/.test(throttleText) || !Number.isSafeInteger(throttle) || throttle < 1) {
-            return `--throttle must be a number of bytes per second, not '${throttleText}'`;
-          }
-        }
+        const throttle = parseBytesPerSecond('--throttle', flags.get('--throttle'));
+        if (typeof throttle === 'string') return throttle;
+        const logDirThrottle = parseBytesPerSecond(logDirThrottleFlag, flags.get(logDirThrottleFlag));
+        if (typeof logDirThrottle === 'string') return logDirThrottle;
         const additional = flags.has('--additional');
-        return { ...connection, action: { kind: 'execute', file, additional, throttle } };
+        return { ...connection, action: { kind: 'execute', file, additional, throttle, logDirThrottle } };
       }
       if (action === '--verify') {
         const preserveThrottles = flags.has('--preserve-throttles');
@@ -320,6 +332,8 @@ interface ConfigResourceChange {
 }
 
 const throttleRateKeys = ['leader.replication.throttled.rate', 'follower.replication.throttled.rate'];
+/** The bound on copies between a broker's log dirs (KIP-113). */
+const logDirThrottleKey = 'replica.alter.log.dirs.io.max.bytes.per.second';
 const throttledReplicasKeys = [
   'leader.replication.throttled.replicas',
   'follower.replication.throttled.replicas',
@@ -369,6 +383,23 @@ export function throttleConfigs(
     });
   }
   return changes;
+}
+
+/**
+ * kafka-reassign-partitions.sh's --replica-alter-log-dirs-throttle: the bound on every broker with
+ * a replica the file moves between log dirs.
+ */
+export function logDirThrottleConfigs(
+  moves: readonly ReplicaLogDir[],
+  bytesPerSecond: number,
+): ConfigResourceChange[] {
+  return [...new Set(moves.map((move) => move.brokerId))]
+    .sort((a, b) => a - b)
+    .map((id) => ({
+      resourceType: configResourceType.broker,
+      resourceName: String(id),
+      configs: new Map([[logDirThrottleKey, String(bytesPerSecond)]]),
+    }));
 }
 
 /** IncrementalAlterConfigs of `changes` in one request; any resource refused fails the command. */
@@ -421,6 +452,47 @@ async function anyTopicThrottled(session: AdminSession, topics: readonly string[
   );
 }
 
+/** Kafka's DescribeConfigsResponse.ConfigSource DYNAMIC_BROKER_CONFIG: set for this one broker. */
+const dynamicBrokerConfigSource = 2;
+
+/**
+ * Whether any of `brokerIds` has its own replica.alter.log.dirs.io.max.bytes.per.second (what
+ * --execute sets): DescribeConfigs v1 to each broker, which answers for itself only.
+ */
+async function anyBrokerLogDirThrottled(
+  session: AdminSession,
+  brokerIds: readonly number[],
+): Promise<boolean> {
+  const addresses = await brokerAddresses(session);
+  for (const id of brokerIds) {
+    const address = addresses.get(id);
+    if (address === undefined) continue;
+    const connection = await session.connect(address.host, address.port);
+    const response = await connection.call(
+      ApiKey.DescribeConfigs,
+      1,
+      {
+        resources: [
+          {
+            resourceType: configResourceType.broker,
+            resourceName: String(id),
+            configurationKeys: [logDirThrottleKey],
+          },
+        ],
+        includeSynonyms: false,
+      },
+      session.timeoutMs,
+    );
+    const throttled = response.results.some(
+      (result) =>
+        result.errorCode === ErrorCode.NONE &&
+        result.configs.some((config) => config.configSource === dynamicBrokerConfigSource),
+    );
+    if (throttled) return true;
+  }
+  return false;
+}
+
 /** Every broker id in the cluster (Metadata v1). */
 async function clusterBrokerIds(session: AdminSession): Promise<number[]> {
   const metadata = await session.bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, session.timeoutMs);
@@ -432,6 +504,7 @@ async function execute(
   target: readonly PartitionReplicas[],
   additional: boolean,
   throttle: number | undefined,
+  logDirThrottle: number | undefined,
 ) {
   if (!additional && (await ongoingReassignments(session, null)).size > 0) {
     throw new AdminCommandError(
@@ -451,12 +524,19 @@ async function execute(
     `Current partition replica assignment\n\n${formatReassignmentJson(rollback)}\n\n` +
       'Save this to use as the --reassignment-json-file option during rollback\n',
   );
+  const moves = replicaLogDirs(target);
+  if (throttle !== undefined || logDirThrottle !== undefined) {
+    session.out.write(
+      'Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\n',
+    );
+  }
   if (throttle !== undefined) {
     await alterConfigs(session, throttleConfigs(rollback, target, throttle));
-    session.out.write(
-      'Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\n' +
-        `The inter-broker throttle limit was set to ${throttle} B/s\n`,
-    );
+    session.out.write(`The inter-broker throttle limit was set to ${throttle} B/s\n`);
+  }
+  if (logDirThrottle !== undefined) {
+    await alterConfigs(session, logDirThrottleConfigs(moves, logDirThrottle));
+    session.out.write(`The replica-alter-dir throttle limit was set to ${logDirThrottle} B/s\n`);
   }
   const { succeeded, failed } = await alterReassignments(session, target);
   if (succeeded.length > 0) {
@@ -464,7 +544,6 @@ async function execute(
       `Successfully started partition reassignment${succeeded.length > 1 ? 's' : ''} for ${succeeded.join(',')}\n`,
     );
   }
-  const moves = replicaLogDirs(target);
   const failedMoves = moves.length === 0 ? [] : await alterReplicaLogDirs(session, moves);
   if (failed.length === 0 && failedMoves.length === 0) return 0;
   throw new AdminCommandError(
@@ -544,11 +623,15 @@ async function alterReplicaLogDirs(
 /**
  * --verify of the file's log_dirs, as kafka-reassign-partitions.sh: DescribeLogDirs v4 of each
  * broker says where each replica is and whether a future replica is copying; returns how many
- * are not where the file puts them and not moving there.
+ * are not where the file puts them and not moving there, and how many are moving there.
  */
-async function verifyReplicaLogDirs(session: AdminSession, moves: readonly ReplicaLogDir[]): Promise<number> {
+async function verifyReplicaLogDirs(
+  session: AdminSession,
+  moves: readonly ReplicaLogDir[],
+): Promise<{ mismatched: number; moving: number }> {
   const addresses = await brokerAddresses(session);
   let mismatched = 0;
+  let moving = 0;
   const lines: string[] = [];
   for (const move of moves) {
     const address = addresses.get(move.brokerId);
@@ -576,6 +659,7 @@ async function verifyReplicaLogDirs(session: AdminSession, moves: readonly Repli
     if (current?.logDir === move.logDir) {
       lines.push(`Reassignment of replica ${replicaName(move)} completed successfully.`);
     } else if (future?.logDir === move.logDir) {
+      moving += 1;
       lines.push(`Reassignment of replica ${replicaName(move)} is still in progress.`);
     } else if (current === undefined) {
       mismatched += 1;
@@ -591,7 +675,7 @@ async function verifyReplicaLogDirs(session: AdminSession, moves: readonly Repli
     }
   }
   session.out.write(`\nReassignment of replica log directories:\n${lines.join('\n')}\n`);
-  return mismatched;
+  return { mismatched, moving };
 }
 
 async function verify(
@@ -629,16 +713,27 @@ async function verify(
     );
   }
   const moves = replicaLogDirs(target);
-  const misplaced = moves.length === 0 ? 0 : await verifyReplicaLogDirs(session, moves);
+  const logDirs =
+    moves.length === 0 ? { mismatched: 0, moving: 0 } : await verifyReplicaLogDirs(session, moves);
   if (mismatched > 0)
     throw new AdminCommandError(`${mismatched} partition(s) are not where the file puts them`);
-  if (misplaced > 0)
-    throw new AdminCommandError(`${misplaced} replica(s) are not in the log dirs the file puts them in`);
+  if (logDirs.mismatched > 0) {
+    throw new AdminCommandError(
+      `${logDirs.mismatched} replica(s) are not in the log dirs the file puts them in`,
+    );
+  }
   // Done: as kafka-reassign-partitions.sh, the throttled replicas go from the file's topics and the
-  // rates from every broker, when one of those topics has a throttle (Kafka 2.x prints
+  // rates (and the bound on copies between log dirs) from every broker, when one of those topics
+  // has a throttle or a broker of the file's log dir moves has the bound (Kafka 2.x prints
   // "Throttle was removed." only when it removed one).
-  const inProgress = target.some(({ topic, partition }) => ongoing.has(partitionName(topic, partition)));
-  if (!inProgress && !preserveThrottles && (await anyTopicThrottled(session, uniqueTopics(target)))) {
+  const inProgress =
+    logDirs.moving > 0 || target.some(({ topic, partition }) => ongoing.has(partitionName(topic, partition)));
+  if (
+    !inProgress &&
+    !preserveThrottles &&
+    ((await anyTopicThrottled(session, uniqueTopics(target))) ||
+      (await anyBrokerLogDirThrottled(session, [...new Set(moves.map((move) => move.brokerId))])))
+  ) {
     const deleted = (keys: readonly string[]) => new Map(keys.map((key) => [key, null]));
     await alterConfigs(session, [
       ...uniqueTopics(target).map((topic) => ({
@@ -649,7 +744,7 @@ async function verify(
       ...(await clusterBrokerIds(session)).map((id) => ({
         resourceType: configResourceType.broker,
         resourceName: String(id),
-        configs: deleted(throttleRateKeys),
+        configs: deleted([...throttleRateKeys, logDirThrottleKey]),
       })),
     ]);
     session.out.write('Throttle was removed.\n');
@@ -725,7 +820,7 @@ export async function runReassignPartitions(
       case 'generate':
         return generate(session, topics, action.brokerIds);
       case 'execute':
-        return execute(session, target, action.additional, action.throttle);
+        return execute(session, target, action.additional, action.throttle, action.logDirThrottle);
       case 'verify':
         return verify(session, target, action.preserveThrottles);
       case 'cancel':

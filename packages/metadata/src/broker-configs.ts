@@ -30,12 +30,13 @@ export const dynamicBrokerConfigTopicKeys: ReadonlyMap<string, string> = new Map
 
 /**
  * Dynamic broker keys that are no topic key's default, with their Kafka defaults: the replication
- * throttle rates (KIP-73) in bytes/s, read by the broker's replication quotas. Long.MAX_VALUE is
- * unthrottled.
+ * throttle rates (KIP-73) and the bound on copies between log dirs (KIP-113), in bytes/s, read by
+ * the broker's replication quotas. Long.MAX_VALUE is unthrottled.
  */
 export const dynamicBrokerOnlyKeys: ReadonlyMap<string, string> = new Map([
   ['leader.replication.throttled.rate', '9223372036854775807'],
   ['follower.replication.throttled.rate', '9223372036854775807'],
+  ['replica.alter.log.dirs.io.max.bytes.per.second', '9223372036854775807'],
 ]);
 
 /** Whether `name` is a dynamic broker config (a topic key's default, or a broker-only one). */

@@ -64,6 +64,7 @@ export {
   parseLogConfig,
   type TimestampTypeName,
 } from './log-config.js';
+export { type LogDirCopyPace, LogDirCopyPacer, logDirCopyWindowMsDefault } from './log-dir-copy-pacer.js';
 export {
   isIoError,
   isNoSpaceError,
@@ -72,7 +73,7 @@ export {
   type LogDirFailureListener,
   type OfflineLogDir,
 } from './log-dir-failure-channel.js';
-export { logDirMoveReadBytesMax } from './log-dir-move.js';
+export { type LogDirCopyThrottle, logDirMoveReadBytesMax } from './log-dir-move.js';
 export {
   type CleanerRunOptions,
   type CleanerRunStats,

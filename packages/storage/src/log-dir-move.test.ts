@@ -1,6 +1,6 @@
 import { cp, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ManualClock } from '@gregor/ground';
+import { ManualClock, ManualTimers, type TimerHandle } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
@@ -298,6 +298,94 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
   });
 });
 
+describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', () => {
+  const rateBytesPerSecond = 20_000;
+
+  /** ManualTimers that say when the copy schedules its next wait. */
+  class PauseTimers extends ManualTimers {
+    private waiting: (() => void) | undefined;
+
+    override schedule(callback: () => void, delayMs: number): TimerHandle {
+      const handle = super.schedule(callback, delayMs);
+      this.waiting?.();
+      return handle;
+    }
+
+    scheduled(): Promise<void> {
+      return new Promise((resolve) => {
+        this.waiting = resolve;
+      });
+    }
+  }
+
+  async function openThrottled(copied: number[]): Promise<{ manager: LogManager; timers: PauseTimers }> {
+    const timers = new PauseTimers(clock);
+    const manager = await LogManager.open({
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...smallSegments }),
+      clock,
+      logDirMoveReadBytesMax: 4096,
+      logDirCopyThrottle: {
+        rateBytesPerSecond: () => rateBytesPerSecond,
+        recordCopied: (bytes) => copied.push(bytes),
+      },
+      timers,
+    });
+    managers.push(manager);
+    return { manager, timers };
+  }
+
+  /** Lets the copy run until it waits on a timer, or the move ended. */
+  async function untilPaused(timers: PauseTimers, done: Promise<void>): Promise<void> {
+    if (timers.pendingCount === 0) await Promise.race([timers.scheduled(), done]);
+  }
+
+  it('copies at most one window of allowance per second of the clock, and completes', async () => {
+    const copied: number[] = [];
+    const { manager, timers } = await openThrottled(copied);
+    const log = await logInA(manager);
+    for (let i = 0; i < 150; i++) await log.append(batch(), 7);
+    const before = await readAll(log);
+    expect(before.length).toBeGreaterThan(3 * rateBytesPerSecond);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'paced');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    let ended = false;
+    void started.done.then(() => {
+      ended = true;
+    });
+    let seconds = 0;
+    for (; !ended && seconds < 100; seconds++) {
+      await untilPaused(timers, started.done);
+      const total = copied.reduce((sum, bytes) => sum + bytes, 0);
+      // Nothing beyond the allowance of the windows the clock went through (the first one included).
+      expect(total).toBeLessThanOrEqual(rateBytesPerSecond * (seconds + 1));
+      if (!ended) timers.advanceMs(1_000);
+    }
+    await started.done;
+    // At 20,000 B/s the copy of the log took about its size / rate seconds of the clock.
+    expect(seconds).toBeGreaterThanOrEqual(Math.floor(before.length / rateBytesPerSecond));
+    expect(seconds).toBeLessThanOrEqual(Math.ceil(before.length / rateBytesPerSecond) + 1);
+    expect(copied.reduce((sum, bytes) => sum + bytes, 0)).toBe(before.length);
+    expect(log.logDir).toBe(dirB);
+    expect((await readAll(log)).equals(before)).toBe(true);
+  });
+
+  it('a copy waiting on the throttle is cancelled at once when the partition is deleted', async () => {
+    const { manager, timers } = await openThrottled([]);
+    const log = await logInA(manager);
+    for (let i = 0; i < 60; i++) await log.append(batch(), 7);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'paced');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await untilPaused(timers, started.done);
+    expect(timers.pendingCount).toBe(1);
+    expect(manager.futureLogs()).toHaveLength(1);
+    // The clock does not move: the wait ends because the move is cancelled.
+    await manager.deleteLog('moving', 0, 'gone');
+    await started.done;
+    expect(manager.futureLogs()).toEqual([]);
+    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual([]);
+  });
+});
+
 describe('opening after a move a crash interrupted', () => {
   async function fillAndClose(): Promise<number> {
     const manager = await openManager();
@@ -308,26 +396,156 @@ describe('opening after a move a crash interrupted', () => {
     return logEnd;
   }
 
-  it('removes a future directory and keeps the log where it was', async () => {
+  /** Opens the dirs again, counting the bytes a resumed copy reads (unbounded). */
+  async function reopenCounting(): Promise<{ manager: LogManager; copied: number[] }> {
+    const copied: number[] = [];
+    const manager = await LogManager.open({
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...smallSegments }),
+      clock,
+      logDirMoveReadBytesMax: 4096,
+      logDirCopyThrottle: {
+        rateBytesPerSecond: () => Number.POSITIVE_INFINITY,
+        recordCopied: (bytes) => copied.push(bytes),
+      },
+    });
+    managers.push(manager);
+    return { manager, copied };
+  }
+
+  /** Waits for the move the open resumed into dir B (asking for it again joins it), if any is left. */
+  async function resumedMoveDone(manager: LogManager): Promise<void> {
+    const started = await manager.moveLogDir('moving', 0, dirB, 'asked-again');
+    if (started.errorCode !== ErrorCode.NONE) throw new Error(`move: ${started.errorCode}`);
+    if (started.moving) await started.done;
+  }
+
+  /** The segment bytes of a partition directory, in order. */
+  async function segmentBytes(dir: string): Promise<Buffer> {
+    const names = (await readdir(dir)).filter((name) => name.endsWith('.log')).sort();
+    return Buffer.concat(await Promise.all(names.map((name) => readFile(join(dir, name)))));
+  }
+
+  const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+
+  it('resumes a copy from the end of its future directory, not from the log start', async () => {
+    await fillAndClose();
+    // The copy had taken the first 20 batches when the broker stopped; 10 more came after.
+    // Kept aside while the log goes on (an open would resume it), placed in dir B before the reopen.
+    await cp(join(dirA, 'moving-0'), join(root, 'copy-so-far'), { recursive: true });
+    const before = await openManager();
+    const log = before.getLog('moving', 0)!;
+    const copiedEnd = log.logEndOffset;
+    const later: Buffer[] = [];
+    for (let i = 0; i < 10; i++) {
+      const records = batch();
+      await log.append(records, 0);
+      later.push(records);
+    }
+    const whole = await readAll(log);
+    await closeManager(before);
+    await cp(join(root, 'copy-so-far'), join(dirB, 'moving-0.abc-future'), { recursive: true });
+
+    const { manager, copied } = await reopenCounting();
+    await resumedMoveDone(manager);
+    const moved = manager.getLog('moving', 0)!;
+    expect(moved.logDir).toBe(dirB);
+    expect((await readAll(moved)).equals(whole)).toBe(true);
+    // Only the batches after the copy's end were read again (the batches are stored as appended).
+    expect(sum(copied)).toBe(Buffer.concat(later).length);
+    expect(copiedEnd).toBeLessThan(moved.logEndOffset);
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+  });
+
+  it('cuts a torn tail of the future log (checked as after an unclean shutdown) and copies on from there', async () => {
+    await fillAndClose();
+    // Kept aside while the log goes on (an open would resume it), placed in dir B before the reopen.
+    await cp(join(dirA, 'moving-0'), join(root, 'copy-so-far'), { recursive: true });
+    const before = await openManager();
+    const log = before.getLog('moving', 0)!;
+    const next = batch();
+    await log.append(next, 0);
+    const whole = await readAll(log);
+    await closeManager(before);
+    await cp(join(root, 'copy-so-far'), join(dirB, 'moving-0.abc-future'), { recursive: true });
+    // The crash cut the copy's append of that batch halfway.
+    const futureDir = join(dirB, 'moving-0.abc-future');
+    const lastSegment = (await readdir(futureDir))
+      .filter((name) => name.endsWith('.log'))
+      .sort()
+      .at(-1)!;
+    await writeFile(join(futureDir, lastSegment), next.subarray(0, next.length >> 1), { flag: 'a' });
+
+    const { manager, copied } = await reopenCounting();
+    await resumedMoveDone(manager);
+    const moved = manager.getLog('moving', 0)!;
+    expect(moved.logDir).toBe(dirB);
+    expect((await readAll(moved)).equals(whole)).toBe(true);
+    expect(sum(copied)).toBe(next.length);
+    expect((await segmentBytes(join(dirB, 'moving-0'))).equals(whole)).toBe(true);
+  });
+
+  it('starts the copy again when the log was truncated and took other batches since the copy stopped', async () => {
+    await fillAndClose();
+    // Kept aside while the log goes on (an open would resume it), placed in dir B before the reopen.
+    await cp(join(dirA, 'moving-0'), join(root, 'copy-so-far'), { recursive: true });
+    const before = await openManager();
+    const log = before.getLog('moving', 0)!;
+    // A follower's truncation to offset 30 (batch 10) and a new leader's batches after it: the
+    // copy's last batch (offset 57-59) is no longer the log's.
+    await log.truncateTo(30);
+    for (let i = 0; i < 15; i++) await log.append(batch(), 0);
+    const whole = await readAll(log);
+    await closeManager(before);
+    await cp(join(root, 'copy-so-far'), join(dirB, 'moving-0.abc-future'), { recursive: true });
+
+    const { manager, copied } = await reopenCounting();
+    await resumedMoveDone(manager);
+    const moved = manager.getLog('moving', 0)!;
+    expect(moved.logDir).toBe(dirB);
+    expect((await readAll(moved)).equals(whole)).toBe(true);
+    // Everything was copied again.
+    expect(sum(copied)).toBe(whole.length);
+  });
+
+  it('removes a future directory whose partition is gone, or is in the same dir', async () => {
     const logEnd = await fillAndClose();
-    await mkdir(join(dirB, 'moving-0.abc-future'), { recursive: true });
+    await mkdir(join(dirB, 'gone-3.abc-future'), { recursive: true });
+    await cp(join(dirA, 'moving-0'), join(dirA, 'moving-0.def-future'), { recursive: true });
     const manager = await openManager();
+    expect(manager.futureLogs()).toEqual([]);
+    expect(manager.getLog('gone', 3)).toBeUndefined();
     expect(manager.getLog('moving', 0)!.logDir).toBe(dirA);
     expect(manager.getLog('moving', 0)!.logEndOffset).toBe(logEnd);
+    expect(await readdir(dirB)).not.toContain('gone-3.abc-future');
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+  });
+
+  it('resumes an empty future directory: the copy starts at the log start', async () => {
+    const logEnd = await fillAndClose();
+    await mkdir(join(dirB, 'moving-0.abc-future'), { recursive: true });
+    const { manager, copied } = await reopenCounting();
+    await resumedMoveDone(manager);
+    const log = manager.getLog('moving', 0)!;
+    expect(log.logDir).toBe(dirB);
+    expect(log.logEndOffset).toBe(logEnd);
+    expect(sum(copied)).toBe((await readAll(log)).length);
     expect(await readdir(dirB)).not.toContain('moving-0.abc-future');
   });
 
-  it('gives a moved directory its name back when the future one never took it', async () => {
+  it('gives a moved directory its name back when the future one never took it, and the copy goes on', async () => {
     const logEnd = await fillAndClose();
     await rename(join(dirA, 'moving-0'), join(dirA, 'moving-0.abc-moved'));
     await mkdir(join(dirB, 'moving-0.abc-future'), { recursive: true });
     const manager = await openManager();
     const log = manager.getLog('moving', 0)!;
-    expect(log.logDir).toBe(dirA);
     expect(log.logEndOffset).toBe(logEnd);
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving-0.'))).toEqual([]);
+    await resumedMoveDone(manager);
+    expect(log.logDir).toBe(dirB);
+    expect(log.logEndOffset).toBe(logEnd);
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
   });
-
   it('removes a moved directory when the partition took its name in the other dir', async () => {
     const logEnd = await fillAndClose();
     await mkdir(dirB, { recursive: true });

@@ -11,20 +11,21 @@
 //   1. <source>/<topic>-<partition>            -> <source>/<topic>-<partition>.<id>-moved
 //   2. <target>/<topic>-<partition>.<id>-future -> <target>/<topic>-<partition>
 //   3. <source>/<topic>-<partition>.<id>-moved  -> <source>/<topic>-<partition>.<id>-delete, removed
-// Open (log-dirs-loader.ts) removes `-future` directories: a move a restart interrupted is asked
-// again (Kafka resumes the copy; this is simpler, and kafka-reassign-partitions.sh --verify asks
-// again anyway), gives a `-moved` directory its name back when step 2 did not happen, and removes
-// it when it did.
+// Open (log-dirs-loader.ts) gives a `-moved` directory its name back when step 2 did not happen,
+// and removes it when it did; then (log-manager.ts) a `-future` directory's move is resumed, as
+// Kafka resumes it: the future log is reopened and re-validated as after an unclean shutdown, kept
+// if its last batch is the log's batch at that offset, and the copy goes on from its end.
 
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock } from '@gregor/ground';
+import type { Clock, TimerHandle, TimerScheduler } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { validateRecords } from './append-validation.js';
 import { fsyncDirectory, partitionKey } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
 import { int32Max } from './file-records.js';
+import { LogDirCopyPacer } from './log-dir-copy-pacer.js';
 import type { LogDirFailureChannel } from './log-dir-failure-channel.js';
 import type { LogDirectory } from './log-directory.js';
 import type { LogCheckpointListener } from './log-loader.js';
@@ -40,22 +41,38 @@ export const logDirMoveReadBytesMax = 1024 * 1024;
  */
 export const logDirMoveStepsBeyondEndMax = 100;
 
-/** A future log is in no log dir's checkpoints: a restart discards it. */
+/** A future log is in no log dir's checkpoints: a restart re-validates it whole. */
 const noCheckpoints: LogCheckpointListener = {
   logStartOffsetChanged: () => Promise.resolve(),
   recoveryPointLowered: () => Promise.resolve(),
 };
+
+/**
+ * The bound on a copy's reads (replica.alter.log.dirs.io.max.bytes.per.second, as it is at each
+ * step) and where the bytes copied are counted (the broker's AlterLogDirsReplication byte rate).
+ */
+export interface LogDirCopyThrottle {
+  /** Bytes/s; 2^63 (Kafka's Long.MAX_VALUE default) or Infinity is unbounded. */
+  rateBytesPerSecond(): number;
+  recordCopied(bytes: number): void;
+}
 
 export interface LogDirMoveOptions {
   readonly source: PartitionLog;
   readonly target: LogDirectory;
   /** Makes the future, moved and deleted directory names unique. */
   readonly uniqueId: string;
+  /** The future directory exists (a restart interrupted the move): reopen it and copy on from its end. */
+  readonly resume?: boolean;
   readonly clock: Clock;
   readonly files: FileHandleCache;
   readonly logDirFailureChannel: LogDirFailureChannel;
   /** Bytes read from the current log per copy step (logDirMoveReadBytesMax by default). */
   readonly readBytesMax?: number;
+  /** Paces the copy before the swap (log-dir-copy-pacer.ts); the swap's catch-up is never held back. */
+  readonly throttle?: LogDirCopyThrottle;
+  /** Where a paced copy waits. */
+  readonly timers: TimerScheduler;
   /** On the source log's queue, once the log lives in the target dir. */
   readonly onSwapped: () => void;
 }
@@ -68,6 +85,9 @@ export class LogDirMove {
   private futureLog: PartitionLog | undefined;
   private swapping = false;
   private stepsBeyondEnd = 0;
+  private readonly pacer = new LogDirCopyPacer();
+  /** A paced copy's wait, ended early by cancel(). */
+  private pause: { readonly timer: TimerHandle; readonly wake: () => void } | undefined;
   /** Settles when the move ended: swapped, cancelled, or failed (then it rejects). */
   readonly done: Promise<void>;
 
@@ -97,13 +117,18 @@ export class LogDirMove {
   /** Stops the copy and removes the future log; a swap already under way finishes. */
   async cancel(): Promise<void> {
     this.cancelled = true;
+    this.pause?.timer.cancel();
+    this.pause?.wake();
     await this.done.catch(() => undefined);
   }
 
   private async run(): Promise<void> {
     const { source, target, files } = this.options;
     const futureDir = this.futureDir;
-    await rm(futureDir, { recursive: true, force: true });
+    const resuming = this.options.resume === true;
+    if (!resuming) await rm(futureDir, { recursive: true, force: true });
+    // A resumed future log is checked as any log after an unclean shutdown (every batch
+    // re-validated from the start, a torn tail cut).
     const future = await PartitionLog.open({
       dir: futureDir,
       topic: source.topic,
@@ -120,6 +145,7 @@ export class LogDirMove {
     this.futureLog = future;
     source.takeTruncationFloor();
     try {
+      if (resuming) await this.keepWhatMatches(future);
       // Copy without holding the log until a step reaches its end; the swap copies the rest.
       while (!(await this.copyStep(future, false))) this.throwIfCancelled();
       this.throwIfCancelled();
@@ -166,6 +192,40 @@ export class LogDirMove {
     if (this.cancelled && !this.swapping) throw new MoveCancelled(`${this.key}: move cancelled`);
   }
 
+  /**
+   * A resumed copy goes on from its end only if its last batch is the log's batch there, byte for
+   * byte: the same offset and leader epoch mean the same log up to it (the log matching property
+   * replication keeps). Otherwise (the log was truncated and took other batches while the copy was
+   * not following it) the copy starts again from the log start.
+   */
+  private async keepWhatMatches(future: PartitionLog): Promise<void> {
+    const { source } = this.options;
+    if (future.logEndOffset === future.logStartOffset) return;
+    const last = future.logEndOffset - 1;
+    const [copied, original] = [await future.read(last, 1), await source.read(last, 1)];
+    const matches =
+      copied.errorCode === ErrorCode.NONE &&
+      original.errorCode === ErrorCode.NONE &&
+      original.records.equals(copied.records);
+    if (!matches) await future.truncateFullyAndStartAt(source.logStartOffset);
+  }
+
+  /** The bytes the next copy step may read, once the throttle lets it (at once when unthrottled). */
+  private async pacedReadBytesMax(): Promise<number> {
+    const readBytesMax = this.options.readBytesMax ?? logDirMoveReadBytesMax;
+    const { throttle, clock, timers } = this.options;
+    if (throttle === undefined) return readBytesMax;
+    for (;;) {
+      const pace = this.pacer.next(clock.nowMs(), throttle.rateBytesPerSecond(), readBytesMax);
+      if (pace.kind === 'read') return pace.readBytesMax;
+      await new Promise<void>((wake) => {
+        this.pause = { timer: timers.schedule(wake, pace.waitMs), wake };
+      });
+      this.pause = undefined;
+      this.throwIfCancelled();
+    }
+  }
+
   private async followTruncation(future: PartitionLog, floor: TruncationFloor | undefined): Promise<void> {
     if (floor?.full === true) await future.truncateFullyAndStartAt(floor.offset);
     else if (floor !== undefined && floor.offset < future.logEndOffset) await future.truncateTo(floor.offset);
@@ -180,8 +240,11 @@ export class LogDirMove {
   private async copyStep(future: PartitionLog, underLock: boolean): Promise<boolean> {
     const { source } = this.options;
     await this.followTruncation(future, source.takeTruncationFloor());
+    const readBytesMax = underLock
+      ? (this.options.readBytesMax ?? logDirMoveReadBytesMax)
+      : await this.pacedReadBytesMax();
     const from = future.logEndOffset;
-    const result = await source.read(from, this.options.readBytesMax ?? logDirMoveReadBytesMax);
+    const result = await source.read(from, readBytesMax);
     if (result.errorCode !== ErrorCode.NONE) {
       if (from >= result.logStartOffset) {
         // Beyond the log end: a truncation is under way, or done since this step took the floor;
@@ -202,6 +265,8 @@ export class LogDirMove {
     }
     this.stepsBeyondEnd = 0;
     if (result.records.length === 0) return true;
+    this.pacer.record(result.records.length, this.options.clock.nowMs());
+    this.options.throttle?.recordCopied(result.records.length);
     if (result.firstBatchBaseOffset < from) {
       // Only an empty future log starts inside a batch (a log start set by DeleteRecords): it
       // starts at the batch instead, and takes the log start offset at the swap.

@@ -26,6 +26,7 @@ import { PartitionLog, type PartitionLogOptions } from './partition-log.js';
 import {
   isDeletedDirName,
   isFutureDirName,
+  parseFutureDirName,
   parsePartitionDirName,
   partitionDirOfMoved,
 } from './segment-files.js';
@@ -83,21 +84,33 @@ export function openOptions(
   };
 }
 
+/** A future replica's directory a restart found (log-dir-move.ts): its copy is resumed or removed. */
+export interface InterruptedMove {
+  readonly dir: LogDirectory;
+  /** The `-future` directory's name in `dir`. */
+  readonly name: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly uniqueId: string;
+}
+
 /**
  * Opens every log dir and every partition in it. A dir with the clean-shutdown marker skips
  * re-validation; the marker is removed once all logs are open, so a crash from now on is unclean.
- * Throws when no dir could be loaded.
+ * Future replicas' directories are left for the LogManager to resume (`interruptedMoves`). Throws
+ * when no dir could be loaded.
  */
 export async function loadLogDirs(
   options: LogManagerOptions,
   files: FileHandleCache,
   failures: LogDirFailureChannel,
-): Promise<LogDirectory[]> {
+): Promise<{ dirs: LogDirectory[]; interruptedMoves: InterruptedMove[] }> {
   const dirs = options.config.logDirs.map((path) => new LogDirectory(path, files, failures));
   const seen = new Map<string, string>();
+  const interruptedMoves: InterruptedMove[] = [];
   for (const dir of dirs) {
     try {
-      await loadLogDir(options, dir, seen, files, failures);
+      await loadLogDir(options, dir, seen, files, failures, interruptedMoves);
     } catch (error) {
       // No descriptor left while reading the dir itself is the process's limit, not the disk:
       // the broker cannot start like this (the operator raises the limit), and the dir is fine.
@@ -125,7 +138,7 @@ export async function loadLogDirs(
       await fsyncDirectory(dir.path, files);
     }
   }
-  return dirs;
+  return { dirs, interruptedMoves: interruptedMoves.filter((move) => !move.dir.isOffline) };
 }
 
 async function loadLogDir(
@@ -134,6 +147,7 @@ async function loadLogDir(
   seen: Map<string, string>,
   files: FileHandleCache,
   failures: LogDirFailureChannel,
+  interruptedMoves: InterruptedMove[],
 ): Promise<void> {
   await mkdir(dir.path, { recursive: true });
   const hadCleanShutdown = await exists(join(dir.path, cleanShutdownFileName));
@@ -147,9 +161,17 @@ async function loadLogDir(
   const toOpen: UnopenedLog[] = [];
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
+    const future = parseFutureDirName(entry.name);
+    const futurePartition = future === undefined ? undefined : parsePartitionDirName(future.partitionDir);
+    if (future !== undefined && futurePartition !== undefined) {
+      // The future replica of a move a restart interrupted (log-dir-move.ts): resumed once every
+      // log is open, when its partition's log is in another dir.
+      interruptedMoves.push({ dir, name: entry.name, ...futurePartition, uniqueId: future.uniqueId });
+      continue;
+    }
     if (isDeletedDirName(entry.name) || isFutureDirName(entry.name)) {
-      // A partition deleted before a crash or restart finished removing it, or the future replica
-      // of a move a restart interrupted (log-dir-move.ts: the move is asked again).
+      // A partition deleted before a crash or restart finished removing it (or a future replica's
+      // directory with no partition name).
       const doomed = join(dir.path, entry.name);
       await files.withTransientDescriptor(doomed, () => rm(doomed, { recursive: true, force: true }));
       continue;

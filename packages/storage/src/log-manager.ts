@@ -22,8 +22,8 @@
 
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock } from '@gregor/ground';
-import { invariant } from '@gregor/ground';
+import type { Clock, TimerScheduler } from '@gregor/ground';
+import { invariant, systemTimers } from '@gregor/ground';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
 import { forEachConcurrently } from './bounded-concurrency.js';
 import { fsyncDirectory, partitionKey, writeFileAtomically } from './checkpoint-file.js';
@@ -42,9 +42,15 @@ import {
   parseLogConfig,
 } from './log-config.js';
 import { isIoError, KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
-import { LogDirMove } from './log-dir-move.js';
+import { type LogDirCopyThrottle, LogDirMove } from './log-dir-move.js';
 import { eachDir, type LogDirectory } from './log-directory.js';
-import { cleanShutdownFileName, loadLogDirs, openOptions, topicNamePattern } from './log-dirs-loader.js';
+import {
+  cleanShutdownFileName,
+  type InterruptedMove,
+  loadLogDirs,
+  openOptions,
+  topicNamePattern,
+} from './log-dirs-loader.js';
 import { PartitionLog } from './partition-log.js';
 import { deletedDirSuffix } from './segment-files.js';
 
@@ -67,6 +73,13 @@ export interface LogManagerOptions {
   readonly logDirFailureChannel?: LogDirFailureChannel;
   /** Bytes a log dir move copies per step (log-dir-move.ts); logDirMoveReadBytesMax by default. */
   readonly logDirMoveReadBytesMax?: number;
+  /**
+   * What paces a log dir move's copy (replica.alter.log.dirs.io.max.bytes.per.second, from the
+   * broker's dynamic config); unpaced when absent.
+   */
+  readonly logDirCopyThrottle?: LogDirCopyThrottle;
+  /** Where a paced copy waits; systemTimers by default. */
+  readonly timers?: TimerScheduler;
 }
 
 /** What AlterReplicaLogDirs asked of one partition came to (LogManager.moveLogDir). */
@@ -160,8 +173,10 @@ export class LogManager {
   static async open(options: LogManagerOptions): Promise<LogManager> {
     const files = new FileHandleCache(options.openFilesMax);
     const failures = options.logDirFailureChannel ?? new LogDirFailureChannel();
-    const dirs = await loadLogDirs(options, files, failures);
-    return new LogManager(options, dirs, files, failures);
+    const { dirs, interruptedMoves } = await loadLogDirs(options, files, failures);
+    const manager = new LogManager(options, dirs, files, failures);
+    await manager.resumeInterruptedMoves(interruptedMoves);
+    return manager;
   }
 
   /** The descriptor budget's counters (open now, capacity, opens, evictions, waits). */
@@ -394,16 +409,62 @@ export class LogManager {
       };
     }
     const source = this.dirs.find((dir) => dir.logs.get(key) === log)!;
+    return {
+      errorCode: ErrorCode.NONE,
+      moving: true,
+      done: this.startMove(log, source, target, uniqueId, false),
+    };
+  }
+
+  /**
+   * The future replicas a restart found (as Kafka resumes them): each one whose partition's log is
+   * open in another online dir, with no dir offline, is reopened (its log checked as any log after
+   * an unclean shutdown) and its copy goes on from its end (log-dir-move.ts keeps only what matches
+   * the log); any other (the partition is gone, unopened, in that same dir, a second future of it)
+   * is removed.
+   */
+  private async resumeInterruptedMoves(interrupted: readonly InterruptedMove[]): Promise<void> {
+    for (const { dir: target, name, topic, partition, uniqueId } of interrupted) {
+      const key = partitionKey(topic, partition);
+      const log = this.getLog(topic, partition);
+      const source = this.dirs.find((dir) => dir.logs.get(key) === log);
+      if (
+        log === undefined ||
+        source === undefined ||
+        source === target ||
+        this.moves.has(key) ||
+        this.logDirFailureChannel.offlineLogDirs.length > 0
+      ) {
+        const doomed = join(target.path, name);
+        await this.files.withTransientDescriptor(doomed, () => rm(doomed, { recursive: true, force: true }));
+        continue;
+      }
+      this.startMove(log, source, target, uniqueId, true);
+    }
+  }
+
+  /** Starts a move (resuming its future directory or not); the promise settles when it ended. */
+  private startMove(
+    log: PartitionLog,
+    source: LogDirectory,
+    target: LogDirectory,
+    uniqueId: string,
+    resume: boolean,
+  ): Promise<void> {
+    const key = partitionKey(log.topic, log.partition);
     const move = new LogDirMove({
       source: log,
       target,
       uniqueId,
+      resume,
       clock: this.options.clock,
       files: this.files,
       logDirFailureChannel: this.logDirFailureChannel,
       ...(this.options.logDirMoveReadBytesMax === undefined
         ? {}
         : { readBytesMax: this.options.logDirMoveReadBytesMax }),
+      ...(this.options.logDirCopyThrottle === undefined ? {} : { throttle: this.options.logDirCopyThrottle }),
+      timers: this.options.timers ?? systemTimers,
       onSwapped: () => {
         source.logs.delete(key);
         target.logs.set(key, log);
@@ -427,7 +488,7 @@ export class LogManager {
       ).catch(() => undefined);
     });
     done.catch(() => undefined);
-    return { errorCode: ErrorCode.NONE, moving: true, done };
+    return done;
   }
 
   /** The future replicas copying now (DescribeLogDirs). */

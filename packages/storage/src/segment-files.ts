@@ -54,7 +54,7 @@ export function isDeletedDirName(name: string): boolean {
 
 /**
  * Ending of a future replica's directory, `<topic>-<partition>.<uniqueId>-future` (Kafka's): the
- * copy AlterReplicaLogDirs makes in the target log dir. Open removes it (the move is asked again).
+ * copy AlterReplicaLogDirs makes in the target log dir. Open resumes its copy (log-manager.ts).
  */
 const futureDirEnding = '-future';
 
@@ -64,6 +64,14 @@ export function futureDirSuffix(uniqueId: string): string {
 
 export function isFutureDirName(name: string): boolean {
   return name.endsWith(futureDirEnding) && name.includes('.');
+}
+
+/** The partition directory name and unique id of a `-future` directory, or undefined. */
+export function parseFutureDirName(name: string): { partitionDir: string; uniqueId: string } | undefined {
+  if (!isFutureDirName(name)) return undefined;
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  return { partitionDir: name.slice(0, dot), uniqueId: name.slice(dot + 1, -futureDirEnding.length) };
 }
 
 /**

@@ -207,6 +207,25 @@ describe('replication throttles (KIP-73)', () => {
     expect(leader.boundBytesPerSecond).toBe(replicationThrottleRateUnlimited);
     expect(follower.isThrottled('t', 0)).toBe(true);
   });
+
+  it('set the bound on copies between log dirs (replica.alter.log.dirs.io.max.bytes.per.second, KIP-113)', async () => {
+    cluster = await LocalClusterFixture.start();
+    const { alterLogDirs } = cluster.replicaManager.replicationThrottles;
+    const broker = { resourceType: configResourceType.broker };
+    const key = 'replica.alter.log.dirs.io.max.bytes.per.second';
+    expect(alterLogDirs.boundBytesPerSecond).toBe(replicationThrottleRateUnlimited);
+    expect(await incremental('', [[key, 'set', '5000']], broker)).toEqual([ErrorCode.NONE, null]);
+    expect(alterLogDirs.boundBytesPerSecond).toBe(5000);
+    // This broker's own value over the cluster default.
+    expect(await incremental('1', [[key, 'set', '700']], broker)).toEqual([ErrorCode.NONE, null]);
+    expect(alterLogDirs.boundBytesPerSecond).toBe(700);
+    expect((await incremental('1', [[key, 'set', '-1']], broker))[0]).toBe(ErrorCode.INVALID_CONFIG);
+    expect(alterLogDirs.boundBytesPerSecond).toBe(700);
+    await incremental('1', [[key, 'delete', null]], broker);
+    expect(alterLogDirs.boundBytesPerSecond).toBe(5000);
+    await incremental('', [[key, 'delete', null]], broker);
+    expect(alterLogDirs.boundBytesPerSecond).toBe(replicationThrottleRateUnlimited);
+  });
 });
 
 describe('AlterConfigs', () => {

@@ -73,7 +73,7 @@ const defaultValues = describeLogConfig(defaultLogConfig);
 
 const uncleanLeaderElectionEnable = 'unclean.leader.election.enable';
 
-/** Kafka's documentation of the replication throttle rates (KIP-73). */
+/** Kafka's documentation of the replication throttle rates (KIP-73, KIP-113). */
 const replicationThrottleRateDocs: ReadonlyMap<string, string> = new Map([
   [
     'leader.replication.throttled.rate',
@@ -82,6 +82,10 @@ const replicationThrottleRateDocs: ReadonlyMap<string, string> = new Map([
   [
     'follower.replication.throttled.rate',
     'A long representing the upper bound (bytes/sec) on inbound replication traffic for follower replicas enumerated in the property follower.replication.throttled.replicas (for each topic). This property can be only set dynamically. It is suggested that the limit be kept above 1MB/s for accurate behaviour.',
+  ],
+  [
+    'replica.alter.log.dirs.io.max.bytes.per.second',
+    'A long representing the upper bound (bytes/sec) on disk IO used for moving replica between log directories on the same broker. This property can be only set dynamically. It is suggested that the limit be kept above 1MB/s for accurate behaviour.',
   ],
 ]);
 

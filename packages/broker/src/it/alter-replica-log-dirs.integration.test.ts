@@ -5,13 +5,22 @@
 // each broker copies the log into `<topic>-0.<id>-future` (DescribeLogDirs reports it with
 // isFutureKey), swaps it in under the partition's append lock, and deletes the old directory.
 // Every acknowledged record is then read back from the leader and found in the follower's segment
-// files in its new dir. Waits poll observable state with a bound.
+// files in its new dir. gregor reassign-partitions then moves a replica back under
+// --replica-alter-log-dirs-throttle: the bound is set on that broker only, and the --verify that sees
+// the move done removes it (no assertion on the copy's speed: that is log-dir-copy-pacer's unit test).
+// Waits poll observable state with a bound.
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
-import { CompressionType, ErrorCode, encodeRecordBatch, iterateBatches } from '@gregor/protocol';
+import {
+  CompressionType,
+  configResourceType,
+  ErrorCode,
+  encodeRecordBatch,
+  iterateBatches,
+} from '@gregor/protocol';
 import { alterReplicaLogDirsV2, Connection } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster, runGregorCli } from '../testing/process-cluster.js';
@@ -74,6 +83,26 @@ function describedPlacement(id: number, topic: string) {
         entry.partitions.map((partition) => ({ logDir: dir.logDir, isFuture: partition.isFutureKey })),
       ),
     );
+  });
+}
+
+/** Node `id`'s own value of broker config `key` (DescribeConfigs v1 to it): null when it has none. */
+function ownBrokerConfig(id: number, key: string): Promise<string | null> {
+  return withConnection(id, async (connection) => {
+    const response = await connection.call(
+      ApiKey.DescribeConfigs,
+      1,
+      {
+        resources: [
+          { resourceType: configResourceType.broker, resourceName: String(id), configurationKeys: [key] },
+        ],
+        includeSynonyms: false,
+      },
+      5_000,
+    );
+    const config = response.results[0]?.configs.find((entry) => entry.name === key);
+    // Kafka's ConfigSource DYNAMIC_BROKER_CONFIG: set for this broker (not the default).
+    return config?.configSource === 2 ? config.value : null;
   });
 }
 
@@ -343,7 +372,7 @@ describe('AlterReplicaLogDirs (@platformatic/kafka)', () => {
     expect(existsSync(join(sources.get(1)!, 'relocated-0'))).toBe(false);
   });
 
-  it('gregor reassign-partitions moves a replica back with log_dirs (kafka-reassign-partitions.sh format) and --verify reports it', async () => {
+  it('gregor reassign-partitions moves a replica back with log_dirs (kafka-reassign-partitions.sh format) under --replica-alter-log-dirs-throttle, and --verify reports it and removes the throttle', async () => {
     const source = dirHolding(1, 'relocated')!;
     const back = logDirsOf(1).find((dir) => dir !== source)!;
     const plan = join(cluster.rootDir, 'log-dirs.json');
@@ -355,12 +384,31 @@ describe('AlterReplicaLogDirs (@platformatic/kafka)', () => {
       }),
     );
     const bootstrap = `127.0.0.1:${cluster.node(1).kafkaPort}`;
+    const throttleKey = 'replica.alter.log.dirs.io.max.bytes.per.second';
     const executed = await runGregorCli(
-      ['reassign-partitions', '--bootstrap-server', bootstrap, '--execute', '--reassignment-json-file', plan],
+      [
+        'reassign-partitions',
+        '--bootstrap-server',
+        bootstrap,
+        '--execute',
+        '--reassignment-json-file',
+        plan,
+        '--replica-alter-log-dirs-throttle',
+        '200000',
+      ],
       60_000,
     );
     expect(executed).toMatchObject({ code: 0, stderr: '' });
+    expect(executed.stdout).toContain('The replica-alter-dir throttle limit was set to 200000 B/s\n');
     expect(executed.stdout).toContain('Successfully started log directory move for: relocated-0-1\n');
+    // Set on the broker whose replica moves (once its metadata has the change), on no other; it
+    // stays until --verify sees the move done.
+    await waitFor(
+      'node 1 has the log dir throttle',
+      async () => ((await ownBrokerConfig(1, throttleKey)) === '200000' ? true : undefined),
+      waitOptions(),
+    );
+    expect(await ownBrokerConfig(2, throttleKey)).toBeNull();
     const verified = await waitFor(
       'the log dir move completed',
       async () => {
@@ -381,6 +429,13 @@ describe('AlterReplicaLogDirs (@platformatic/kafka)', () => {
     );
     expect(verified).toMatchObject({ code: 0, stderr: '' });
     expect(verified.stdout).toContain('Reassignment of replica relocated-0-1 completed successfully.\n');
+    // The move completed under the throttle, and the --verify that saw it done removed the bound.
+    expect(verified.stdout).toContain('Throttle was removed.\n');
+    await waitFor(
+      'node 1 no longer has the log dir throttle',
+      async () => ((await ownBrokerConfig(1, throttleKey)) === null ? true : undefined),
+      waitOptions(),
+    );
     expect(dirHolding(1, 'relocated')).toBe(back);
     expect(partitionDirs(1, 'relocated')).toEqual([join(back, 'relocated-0')]);
   });

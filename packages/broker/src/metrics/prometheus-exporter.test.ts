@@ -379,15 +379,19 @@ describe('the Prometheus exporter', () => {
 
   it('reports the bytes/s of throttled replication on each side as the quotas measure them (KIP-73)', async () => {
     const harness = await start();
-    const { leader, follower } = cluster.replicaManager.replicationThrottles;
+    const { leader, follower, alterLogDirs } = cluster.replicaManager.replicationThrottles;
     let series = await harness.render();
     expect(series.get('kafka_server_leaderreplication_byte_rate')).toBe(0);
     expect(series.get('kafka_server_followerreplication_byte_rate')).toBe(0);
+    expect(series.get('kafka_server_alterlogdirsreplication_byte_rate')).toBe(0);
     // What serving a throttled follower and fetching a throttled partition record: 11 kB on the
     // leader side, 22 kB on the follower side, now. Kafka's Rate counts at least 10 windows of 1 s.
     leader.record(11_000, cluster.clock.nowMs());
     follower.record(22_000, cluster.clock.nowMs());
+    // And what a copy between log dirs records (storage's copy calls logDirCopyThrottle): 33 kB.
+    alterLogDirs.record(33_000, cluster.clock.nowMs());
     series = await harness.render();
+    expect(series.get('kafka_server_alterlogdirsreplication_byte_rate')).toBe(3_300);
     expect(series.get('kafka_server_leaderreplication_byte_rate')).toBe(1_100);
     expect(series.get('kafka_server_followerreplication_byte_rate')).toBe(2_200);
     // Past the 11 windows the bytes no longer count.

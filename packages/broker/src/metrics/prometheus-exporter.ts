@@ -59,9 +59,14 @@ export interface MetricsSources {
   requestMemory(): RequestMemoryStats;
   /**
    * Bytes/s this broker sent followers of throttled partitions (leader) and fetched for throttled
-   * partitions (follower), as its replication quotas measure them (KIP-73).
+   * partitions (follower), as its replication quotas measure them (KIP-73), and copied between its
+   * log dirs (alterLogDirs, KIP-113).
    */
-  replicationThrottledByteRates(): { readonly leader: number; readonly follower: number };
+  replicationThrottledByteRates(): {
+    readonly leader: number;
+    readonly follower: number;
+    readonly alterLogDirs: number;
+  };
   /** The incremental fetch session cache (kafka.server:type=FetchSessionCache). */
   fetchSessions(): { sessions: number; cachedPartitions: number; evictions: number };
   raftStatus(): RaftMetricsStatus;
@@ -404,6 +409,16 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
     registers,
     collect() {
       this.set(sources.replicationThrottledByteRates().follower);
+    },
+  });
+  // kafka.server:type=AlterLogDirsReplication: the same sensor on the quota of copies between log
+  // dirs (replica.alter.log.dirs.io.max.bytes.per.second bounds it); every future replica counts.
+  new Gauge({
+    name: 'kafka_server_alterlogdirsreplication_byte_rate',
+    help: 'Bytes/s this broker copied into future replicas moving between its log dirs (AlterLogDirsReplication byte-rate).',
+    registers,
+    collect() {
+      this.set(sources.replicationThrottledByteRates().alterLogDirs);
     },
   });
 

@@ -276,6 +276,7 @@ export class GregorNode {
         this.replicaManager?.replicationThrottles.byteRates(systemClock.nowMs()) ?? {
           leader: 0,
           follower: 0,
+          alterLogDirs: 0,
         },
       brokerState: () => this.brokerState(),
       requestMemory: () => {
@@ -475,6 +476,16 @@ export class GregorNode {
           'cannot open the log of a local replica at start-up; it stays offline until it can',
         ),
       logDirFailureChannel: logDirFailures,
+      // replica.alter.log.dirs.io.max.bytes.per.second, as the replica manager follows it from the
+      // image (no move starts before the replica manager exists); counted on the quotas' clock.
+      logDirCopyThrottle: {
+        rateBytesPerSecond: () =>
+          this.replicaManager?.replicationThrottles.alterLogDirs.boundBytesPerSecond ??
+          Number.POSITIVE_INFINITY,
+        recordCopied: (bytes) =>
+          this.replicaManager?.replicationThrottles.alterLogDirs.record(bytes, systemClock.nowMs()),
+      },
+      timers: systemTimers,
     });
     this.haltIfStorageLost(logDirFailures, metadataDir);
     this.delayedOperations = new DelayedOperations(systemTimers);

@@ -2,7 +2,11 @@
 // follower side), kept in step with the metadata image: the rates from the dynamic broker configs
 // leader/follower.replication.throttled.rate (this broker's own, else the cluster default, else
 // unthrottled), the throttled partitions from the topic configs
-// leader/follower.replication.throttled.replicas entries that name this broker (or `*`).
+// leader/follower.replication.throttled.replicas entries that name this broker (or `*`). And the
+// quota of copies between this broker's log dirs (KIP-113, Kafka's QuotaType.AlterLogDirsReplication):
+// its rate from replica.alter.log.dirs.io.max.bytes.per.second, every future replica under it; storage
+// paces each copy (log-dir-copy-pacer.ts) by this bound, and this quota measures the bytes copied
+// (its byte-rate metric; gregor-node.ts wires the two).
 
 import { dynamicBrokerDefault, type MetadataImage } from '@gregor/metadata';
 import {
@@ -16,20 +20,32 @@ const sides = [
   ['follower.replication.throttled.rate', 'follower.replication.throttled.replicas'],
 ] as const;
 
+const alterLogDirsRateKey = 'replica.alter.log.dirs.io.max.bytes.per.second';
+
 export class ReplicationThrottles {
   readonly leader = new ReplicationQuota();
   readonly follower = new ReplicationQuota();
+  readonly alterLogDirs = new ReplicationQuota();
   private topicConfigsSeen: MetadataImage['configsByTopic'] | undefined;
   private brokerConfigsSeen: MetadataImage['dynamicBrokerConfigs'] | undefined;
 
   constructor(private readonly brokerId: number) {}
 
   /**
-   * Bytes/s replicated for throttled partitions on each side, as the quotas measure them (Kafka's
-   * kafka.server:type=LeaderReplication / FollowerReplication `byte-rate`).
+   * Bytes/s replicated for throttled partitions on each side, and copied between log dirs, as the
+   * quotas measure them (Kafka's kafka.server:type=LeaderReplication / FollowerReplication /
+   * AlterLogDirsReplication `byte-rate`).
    */
-  byteRates(nowMs: number): { readonly leader: number; readonly follower: number } {
-    return { leader: this.leader.measure(nowMs), follower: this.follower.measure(nowMs) };
+  byteRates(nowMs: number): {
+    readonly leader: number;
+    readonly follower: number;
+    readonly alterLogDirs: number;
+  } {
+    return {
+      leader: this.leader.measure(nowMs),
+      follower: this.follower.measure(nowMs),
+      alterLogDirs: this.alterLogDirs.measure(nowMs),
+    };
   }
 
   /** Takes the rates and throttled partitions `image` gives this broker (nothing to do if its configs are the same maps). */
@@ -56,5 +72,7 @@ export class ReplicationThrottles {
       }
       quota.retainTopics(topics);
     });
+    const copyRate = dynamicBrokerDefault(image, this.brokerId, alterLogDirsRateKey);
+    this.alterLogDirs.setRate(copyRate === undefined ? replicationThrottleRateUnlimited : Number(copyRate));
   }
 }
