@@ -4,8 +4,10 @@ driven by kip848-consumer-groups.integration.test.ts.
 Run with /usr/bin/python3 and LD_LIBRARY_PATH at librdkafka 2.15. Reads one JSON command on stdin:
   {"bootstrap", "topic", "group", "client_id", "status_file", "stop_file", "timeout_s"}
 Consumes until stop_file exists (or timeout_s passes), committing synchronously after every poll that
-returned a record, so what was consumed is what is committed. After every assignment change and
-every 20 records it rewrites status_file (atomically) with
+returned a record, so what was consumed is what is committed. After every assignment change, every
+20 records and every poll that returned nothing after records it has not reported yet (so the count
+read is exact once consumption stops, whatever partitions moved) it rewrites status_file (atomically)
+with
   {"librdkafka", "assignment": [partitions], "consumed": count}
 and at the end prints one JSON line:
   {"librdkafka", "records": [{"partition", "offset", "value"}], "assignments": [[partitions]...],
@@ -38,8 +40,10 @@ def main():
     assignments = []
     records = []
     errors = []
+    reported = [0]
 
     def write_status():
+        reported[0] = len(records)
         temporary = command["status_file"] + ".tmp"
         with open(temporary, "w") as status:
             json.dump(
@@ -64,6 +68,8 @@ def main():
     while time.monotonic() < deadline and not os.path.exists(command["stop_file"]):
         message = consumer.poll(POLL_TIMEOUT_S)
         if message is None:
+            if reported[0] != len(records):
+                write_status()
             continue
         if message.error() is not None:
             errors.append(message.error().name())
