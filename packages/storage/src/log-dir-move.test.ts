@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { ManualClock, ManualTimers, type TimerHandle } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OffsetMap } from './log-cleaner-offset-map.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { LogManager } from './log-manager.js';
 import type { PartitionLog } from './partition-log.js';
 import { buildTestBatch } from './testing/batches.js';
+import { keyedBatch } from './testing/keyed-records.js';
 import { makeTempDir, removeDir } from './testing/temp-dirs.js';
 
 let root: string;
@@ -367,6 +369,59 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     expect(copied.reduce((sum, bytes) => sum + bytes, 0)).toBe(before.length);
     expect(log.logDir).toBe(dirB);
     expect((await readAll(log)).equals(before)).toBe(true);
+  });
+
+  it('copies on when the cleaner gave the offsets of the batch just copied to the next one (a compacted log)', async () => {
+    // Paced at one read per second, so the cleaner runs between two copy steps.
+    const timers = new PauseTimers(clock);
+    const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
+    const manager = await LogManager.open({
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}` }),
+      clock,
+      logDirMoveReadBytesMax: 4096,
+      logDirCopyThrottle: { rateBytesPerSecond: () => 4096, recordCopied: () => undefined },
+      timers,
+      topicOverrides: () => compacted,
+    });
+    managers.push(manager);
+    const log = await manager.getOrCreateLog('moving', 0, compacted);
+    expect(log.logDir).toBe(dirA);
+    // One record per batch, each key once: offset i holds key-i.
+    const record = (key: number) => ({ key: `key-${key}`, value: 'v'.repeat(150), timestamp: clock.nowMs() });
+    for (let i = 0; i < 60; i++) await log.append(keyedBatch([record(i)]), 3);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'compacted');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await untilPaused(timers, started.done);
+    const [future] = manager.futureLogs();
+    const copiedEnd = log.logEndOffset - future!.offsetLag;
+    expect(copiedEnd).toBeGreaterThan(1);
+    expect(copiedEnd).toBeLessThan(60);
+    // The last batch copied is superseded: the cleaner removes it and the next batch, kept, starts
+    // at its offset (below the copy's end).
+    await log.append(keyedBatch([record(copiedEnd - 1)]), 3);
+    await log.roll();
+    const result = await log.compact({ nowMs: clock.nowMs(), offsetMap: new OffsetMap(1024 * 1024, 0.9) });
+    expect(result.cleaned).toBe(true);
+    const next = await log.read(copiedEnd, 1);
+    expect(next.firstBatchBaseOffset).toBe(copiedEnd - 1);
+    const expected = await readAll(log);
+    let ended = false;
+    void started.done.then(
+      () => {
+        ended = true;
+      },
+      () => {
+        ended = true;
+      },
+    );
+    for (let seconds = 0; !ended && seconds < 100; seconds++) {
+      timers.advanceMs(1_000);
+      await untilPaused(timers, started.done);
+    }
+    await started.done;
+    expect(log.logDir).toBe(dirB);
+    expect(manager.offlineLogDirs).toEqual([]);
+    expect((await readAll(log)).equals(expected)).toBe(true);
   });
 
   it('a copy waiting on the throttle is cancelled at once when the partition is deleted', async () => {

@@ -268,13 +268,18 @@ export class LogDirMove {
     this.pacer.record(result.records.length, this.options.clock.nowMs());
     this.options.throttle?.recordCopied(result.records.length);
     if (result.firstBatchBaseOffset < from) {
-      // Only an empty future log starts inside a batch (a log start set by DeleteRecords): it
-      // starts at the batch instead, and takes the log start offset at the swap.
-      invariant(
-        future.logEndOffset === future.logStartOffset,
-        () => `${this.key}: the copy read from ${from} a batch starting at ${result.firstBatchBaseOffset}`,
-      );
-      await future.truncateFullyAndStartAt(result.firstBatchBaseOffset);
+      if (future.logEndOffset === future.logStartOffset) {
+        // An empty future log starting inside a batch (a log start set by DeleteRecords): it
+        // starts at the batch instead, and takes the log start offset at the swap.
+        await future.truncateFullyAndStartAt(result.firstBatchBaseOffset);
+      } else {
+        // The cleaner removed the batch(es) just below the copy's end and gave their offsets to
+        // the next batch it kept (log-cleaner-rewrite.ts): the future log drops what it copied
+        // from that batch's base on, and the next step copies the kept batch whole. A cut inside
+        // one of the future's batches takes that whole batch, and the next step goes lower still.
+        await future.truncateTo(result.firstBatchBaseOffset);
+        return false;
+      }
     }
     for (const run of appendableRuns(result.records, future.config.segmentBytes)) {
       await future.appendAsFollower(run);
