@@ -84,6 +84,13 @@ export class PartitionLog {
    * any read does; waiting for the swap there would wait for the read the swap is waiting for.
    */
   private dirsMoving = false;
+  /**
+   * Counts the swaps' directory moves, up when one starts renaming and up again when it is done:
+   * odd while the log's files may be under either directory. A reader of the files by path
+   * (the broker's producer-state rebuild) saw one consistent directory only if it is even and
+   * unchanged across its reads (filesRelocationCount, afterRelocation).
+   */
+  private relocationCount = 0;
   private logStartOffsetValue: number;
   /** The queue of operations, the closed flag and what I/O failures do. */
   private readonly ops: LogOperations;
@@ -149,6 +156,20 @@ export class PartitionLog {
 
   segmentBaseOffsets(): number[] {
     return this.local.segments.map((s) => s.baseOffset);
+  }
+
+  /**
+   * Odd while a future replica's swap renames this log's directory, and one up at each start and
+   * end of that: whoever reads the segment files by path (`dir` and segmentBaseOffsets) read one
+   * directory throughout only if this was even when it started and is the same when it is done.
+   */
+  get filesRelocationCount(): number {
+    return this.relocationCount;
+  }
+
+  /** Settles once a future replica's swap under way (if any) is done, whether it worked or not. */
+  async afterRelocation(): Promise<void> {
+    await this.relocating;
   }
 
   /** Opens (or creates) the log in `options.dir`, recovered after a crash as log-loader.ts says. */
@@ -610,6 +631,7 @@ export class PartitionLog {
           await copyPartitionFiles(this.dir, future.dir);
           await future.close();
           this.dirsMoving = true;
+          this.relocationCount += 1;
           await swap.moveDirs();
           const options: PartitionLogOptions = {
             ...this.options,
@@ -634,6 +656,7 @@ export class PartitionLog {
         true,
       );
     } finally {
+      if (this.dirsMoving) this.relocationCount += 1;
       this.relocating = undefined;
       this.dirsMoving = false;
       relocated();
