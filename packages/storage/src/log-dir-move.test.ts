@@ -424,6 +424,43 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     expect((await readAll(log)).equals(expected)).toBe(true);
   });
 
+  it('a failure in the target dir during the swap fails the move and takes that dir offline, not the source', async () => {
+    const { manager, timers } = await openThrottled([]);
+    const log = await logInA(manager);
+    for (let i = 0; i < 150; i++) await log.append(batch(), 7);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'blocked');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await untilPaused(timers, started.done);
+    // The swap's rename of the future directory into the partition's name fails in dir B
+    // (ENOTEMPTY), after the source directory was renamed to -moved.
+    await mkdir(join(dirB, 'moving-0'));
+    await writeFile(join(dirB, 'moving-0', 'in-the-way'), 'x');
+    let failure: unknown;
+    const ended = started.done.catch((error: unknown) => {
+      failure = error;
+    });
+    let settled = false;
+    void ended.then(() => {
+      settled = true;
+    });
+    for (let seconds = 0; !settled && seconds < 100; seconds++) {
+      timers.advanceMs(1_000);
+      await Promise.race([untilPaused(timers, started.done), ended]);
+    }
+    await ended;
+    expect(failure).toBeInstanceOf(Error);
+    expect(String(failure)).toContain('ENOTEMPTY');
+    expect(manager.offlineLogDirs.map((dir) => dir.logDir)).toEqual([dirB]);
+    // The log goes on in dir A under its own name, with every batch.
+    expect(log.logDir).toBe(dirA);
+    expect(log.isOffline).toBe(false);
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+    const before = await readAll(log);
+    await log.append(batch(), 7);
+    expect((await readAll(log)).subarray(0, before.length).equals(before)).toBe(true);
+    expect(log.logEndOffset).toBe(151 * 3);
+  });
+
   it('a copy waiting on the throttle is cancelled at once when the partition is deleted', async () => {
     const { manager, timers } = await openThrottled([]);
     const log = await logInA(manager);

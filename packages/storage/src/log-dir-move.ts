@@ -26,7 +26,7 @@ import { fsyncDirectory, partitionKey } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
 import { int32Max } from './file-records.js';
 import { LogDirCopyPacer } from './log-dir-copy-pacer.js';
-import type { LogDirFailureChannel } from './log-dir-failure-channel.js';
+import { inTargetLogDir, type LogDirFailureChannel, TargetLogDirError } from './log-dir-failure-channel.js';
 import type { LogDirectory } from './log-directory.js';
 import type { LogCheckpointListener } from './log-loader.js';
 import { PartitionLog, type TruncationFloor } from './partition-log.js';
@@ -153,6 +153,17 @@ export class LogDirMove {
       const sourceDir = source.dir;
       const movedDir = `${sourceDir}${movedDirSuffix(this.options.uniqueId)}`;
       const targetDir = join(target.path, this.key);
+      // After a failure in the target dir the log goes on from the source dir. Should the target
+      // not even give the future directory back (its dir goes offline), a restart finds the
+      // partition in both dirs only if that dir works again.
+      const renameBack = async (): Promise<void> => {
+        await rename(movedDir, sourceDir);
+        await fsyncDirectory(join(sourceDir, '..'), files);
+      };
+      const moveDirsBack = async (): Promise<void> => {
+        await rename(targetDir, futureDir).catch(() => undefined);
+        await renameBack();
+      };
       await source.replaceWithFuture(future, {
         catchUp: async () => {
           while (!(await this.copyStep(future, true))) {
@@ -160,16 +171,30 @@ export class LogDirMove {
           }
         },
         moveDirs: async () => {
-          await target.writeLogStartOffsets({
-            topic: source.topic,
-            partition: source.partition,
-            offset: source.logStartOffset,
-          });
+          await inTargetLogDir(target.path, 'log start checkpoint', () =>
+            target.writeLogStartOffsets({
+              topic: source.topic,
+              partition: source.partition,
+              offset: source.logStartOffset,
+            }),
+          );
+          // The source dir's own steps fail as the log's (its dir goes offline).
           await rename(sourceDir, movedDir);
           await fsyncDirectory(join(sourceDir, '..'), files);
-          await rename(futureDir, targetDir);
-          await fsyncDirectory(target.path, files);
+          try {
+            await inTargetLogDir(target.path, 'rename of the future log', () => rename(futureDir, targetDir));
+          } catch (error) {
+            await renameBack();
+            throw error;
+          }
+          try {
+            await inTargetLogDir(target.path, 'fsync', () => fsyncDirectory(target.path, files));
+          } catch (error) {
+            await moveDirsBack();
+            throw error;
+          }
         },
+        moveDirsBack: () => moveDirsBack(),
         targetDir,
         checkpoints: target,
         onSwapped: this.options.onSwapped,
@@ -179,10 +204,15 @@ export class LogDirMove {
       await rename(movedDir, doomed);
       await rm(doomed, { recursive: true, force: true });
     } catch (error) {
+      // A failure in the target dir fails the move; an I/O error there (not a full disk) takes
+      // that dir offline, as it would any log's failure there. The log's own dir stays online.
+      if (error instanceof TargetLogDirError && error.takesDirOffline) {
+        this.options.logDirFailureChannel.maybeAddOfflineLogDir(target.path, `${this.key}: ${error.message}`);
+      }
       if (this.futureLog !== undefined) {
         this.futureLog = undefined;
         await future.closeWithoutWriting();
-        await rm(futureDir, { recursive: true, force: true });
+        await rm(futureDir, { recursive: true, force: true }).catch(() => undefined);
       }
       if (!(error instanceof MoveCancelled)) throw error;
     }

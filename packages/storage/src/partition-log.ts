@@ -29,6 +29,7 @@ import { LocalLog, type LogReadResult, type ReadOptions, type TimestampLookupRes
 import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
 import type { SwapStepObserver } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
+import { inTargetLogDir, TargetLogDirError } from './log-dir-failure-channel.js';
 import { type LogCheckpointListener, loadLog, type PartitionLogOptions } from './log-loader.js';
 import { LogOperations } from './log-operations.js';
 import { type RetentionOptions, retentionDeleteCount } from './log-retention.js';
@@ -54,8 +55,13 @@ export type { RetentionOptions } from './log-retention.js';
 export interface FutureLogSwap {
   /** Copies what the future log still lacks, up to this log's end. */
   readonly catchUp: () => Promise<void>;
-  /** Renames the directories on disk, after the future log was flushed and closed. */
+  /**
+   * Renames the directories on disk, after the future log was flushed and closed. A failure in the
+   * target dir is a TargetLogDirError, and leaves the directories as they were.
+   */
   readonly moveDirs: () => Promise<void>;
+  /** Renames them back, when the log cannot be opened in the target dir. */
+  readonly moveDirsBack: () => Promise<void>;
   /** The future log's directory once renamed: `<target log dir>/<topic>-<partition>`. */
   readonly targetDir: string;
   /** The target log dir's checkpoints. */
@@ -625,11 +631,16 @@ export class PartitionLog {
             future.logEndOffset === this.logEndOffset,
             () => `${this.name}: future log ends at ${future.logEndOffset}, the log at ${this.logEndOffset}`,
           );
-          if (future.logStartOffset < this.logStartOffsetValue) {
-            await future.incrementLogStartOffset(this.logStartOffsetValue);
-          }
+          // What fails in the target dir (the future log, the copied files, the renames and the
+          // reopen there) is a TargetLogDirError: it fails the move, this log goes on where it is.
+          const targetLogDir = dirname(swap.targetDir);
+          await inTargetLogDir(targetLogDir, 'future log start', async () => {
+            if (future.logStartOffset < this.logStartOffsetValue) {
+              await future.incrementLogStartOffset(this.logStartOffsetValue);
+            }
+          });
           await copyPartitionFiles(this.dir, future.dir);
-          await future.close();
+          await inTargetLogDir(targetLogDir, 'future log close', () => future.close());
           this.dirsMoving = true;
           this.relocationCount += 1;
           await swap.moveDirs();
@@ -641,7 +652,13 @@ export class PartitionLog {
             logStartOffset: this.logStartOffsetValue,
             hadCleanShutdown: true,
           };
-          const { segments } = await loadLog(options, this.files);
+          let segments: readonly LogSegment[];
+          try {
+            ({ segments } = await loadLog(options, this.files));
+          } catch (error) {
+            await swap.moveDirsBack();
+            throw new TargetLogDirError(targetLogDir, 'open of the moved log', error);
+          }
           oldLocal = this.local;
           this.local = new LocalLog(this.name, options.dir, this.files, options.clock, segments);
           this.options = options;
@@ -690,6 +707,8 @@ async function copyPartitionFiles(fromDir: string, toDir: string): Promise<void>
   const segmentSuffixes = [logFileSuffix, indexFileSuffix, timeIndexFileSuffix, ...leftoverFileSuffixes];
   for (const entry of entries) {
     if (!entry.isFile() || segmentSuffixes.some((suffix) => entry.name.endsWith(suffix))) continue;
-    await copyFile(join(fromDir, entry.name), join(toDir, entry.name));
+    await inTargetLogDir(dirname(toDir), `copy of ${entry.name}`, () =>
+      copyFile(join(fromDir, entry.name), join(toDir, entry.name)),
+    );
   }
 }

@@ -88,6 +88,7 @@ describe('rebuildProducerState across a log dir move (AlterReplicaLogDirs)', () 
         rebuild = rebuildProducerState(watched, rebuilt, clock.nowMs());
         await Promise.race([rebuild, waitsForSwap]);
       },
+      moveDirsBack: async () => {},
       targetDir: join(root, 'b', 't-0'),
       checkpoints: noCheckpoints,
       onSwapped: () => undefined,
