@@ -1,4 +1,4 @@
-import { cp, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock, ManualTimers, type TimerHandle } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
@@ -459,6 +459,74 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     await log.append(batch(), 7);
     expect((await readAll(log)).subarray(0, before.length).equals(before)).toBe(true);
     expect(log.logEndOffset).toBe(151 * 3);
+  });
+
+  it('a future log whose roll finds the target disk full fails the move; no dir goes offline', async () => {
+    const timers = new PauseTimers(clock);
+    const diskFull = { armed: false, refused: 0 };
+    const manager = await LogManager.open({
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...smallSegments }),
+      clock,
+      logDirMoveReadBytesMax: 4096,
+      logDirCopyThrottle: { rateBytesPerSecond: () => rateBytesPerSecond, recordCopied: () => undefined },
+      timers,
+      // While armed, no new segment file can be created in dir B (a full disk).
+      openFile: (path, flags) => {
+        if (diskFull.armed && path.startsWith(dirB) && path.endsWith('.log')) {
+          diskFull.refused += 1;
+          const error = Object.assign(new Error(`ENOSPC: no space left on device, open '${path}'`), {
+            code: 'ENOSPC',
+            syscall: 'open',
+            path,
+          });
+          return Promise.reject(error);
+        }
+        return open(path, flags);
+      },
+    });
+    managers.push(manager);
+    const log = await logInA(manager);
+    for (let i = 0; i < 150; i++) await log.append(batch(), 7);
+    const before = await readAll(log);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'full');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await untilPaused(timers, started.done);
+    diskFull.armed = true;
+    let failure: unknown;
+    const ended = started.done.catch((error: unknown) => {
+      failure = error;
+    });
+    let settled = false;
+    void ended.then(() => {
+      settled = true;
+    });
+    for (let seconds = 0; !settled && seconds < 100; seconds++) {
+      timers.advanceMs(1_000);
+      await Promise.race([untilPaused(timers, started.done), ended]);
+    }
+    await ended;
+    expect(diskFull.refused).toBeGreaterThan(0);
+    expect(failure).toMatchObject({ code: ErrorCode.KAFKA_STORAGE_ERROR });
+    expect(manager.offlineLogDirs).toEqual([]);
+    expect(manager.futureLogs()).toEqual([]);
+    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect(log.logDir).toBe(dirA);
+    expect((await readAll(log)).equals(before)).toBe(true);
+    // With space again, the move is asked for again and completes.
+    diskFull.armed = false;
+    const again = await manager.moveLogDir('moving', 0, dirB, 'space');
+    if (again.errorCode !== ErrorCode.NONE || !again.moving) throw new Error('move did not start');
+    let moved = false;
+    void again.done.then(() => {
+      moved = true;
+    });
+    for (let seconds = 0; !moved && seconds < 100; seconds++) {
+      timers.advanceMs(1_000);
+      await untilPaused(timers, again.done);
+    }
+    await again.done;
+    expect(log.logDir).toBe(dirB);
+    expect((await readAll(log)).equals(before)).toBe(true);
   });
 
   it('a copy waiting on the throttle is cancelled at once when the partition is deleted', async () => {

@@ -141,6 +141,7 @@ export class LogDirMove {
       checkpoints: noCheckpoints,
       files,
       logDirFailureChannel: this.options.logDirFailureChannel,
+      fullDiskStopsLogOnly: true,
     });
     this.futureLog = future;
     source.takeTruncationFloor();

@@ -116,7 +116,13 @@ export class PartitionLog {
       options.clock,
       segments,
     );
-    this.ops = new LogOperations(this.name, options.dir, this.logDir, options.logDirFailureChannel);
+    this.ops = new LogOperations(
+      this.name,
+      options.dir,
+      this.logDir,
+      options.logDirFailureChannel,
+      options.fullDiskStopsLogOnly === true,
+    );
     this.logStartOffsetValue = logStartOffset;
     this.configValue = options.config;
     this.checkInvariants();
