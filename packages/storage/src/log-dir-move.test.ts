@@ -403,6 +403,7 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     const result = await log.compact({ nowMs: clock.nowMs(), offsetMap: new OffsetMap(1024 * 1024, 0.9) });
     expect(result.cleaned).toBe(true);
     const next = await log.read(copiedEnd, 1);
+    if (next.errorCode !== ErrorCode.NONE) throw new Error(`read at ${copiedEnd}: ${next.errorCode}`);
     expect(next.firstBatchBaseOffset).toBe(copiedEnd - 1);
     const expected = await readAll(log);
     let ended = false;

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@gregor/ground';
-import { CompressionType, encodeRecordBatch } from '@gregor/protocol';
+import { CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import { PartitionLog, parseLogConfig } from '@gregor/storage';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProducerStateManager } from './producer-state.js';
@@ -53,7 +53,9 @@ describe('rebuildProducerState across a log dir move (AlterReplicaLogDirs)', () 
     for (let i = 0; i < 12; i++) {
       const appended = idempotentBatch(1000 + (i % 3), Math.floor(i / 3));
       await log.append(appended, 0);
-      await future.appendAsFollower((await log.read(i, 1)).records);
+      const read = await log.read(i, 1);
+      if (read.errorCode !== ErrorCode.NONE) throw new Error(`read at ${i}: ${read.errorCode}`);
+      await future.appendAsFollower(read.records);
     }
     expect(log.segmentBaseOffsets().length).toBeGreaterThan(3);
     const expected = new ProducerStateManager();
