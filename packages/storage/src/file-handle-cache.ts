@@ -67,7 +67,8 @@ export interface FileHandleCacheStats {
   readonly descriptorExhaustions: number;
 }
 
-type Opener = (path: string, flags: string) => Promise<FileHandle>;
+/** How the cache opens a file: fs.promises.open, or a test's fault injector. */
+export type FileOpener = (path: string, flags: string) => Promise<FileHandle>;
 
 export class FileHandleCache {
   private openCount = 0;
@@ -84,7 +85,7 @@ export class FileHandleCache {
 
   constructor(
     readonly capacity: number = openFilesMaxDefault,
-    private readonly opener: Opener = (path, flags) => open(path, flags),
+    private readonly opener: FileOpener = (path, flags) => open(path, flags),
   ) {
     invariant(
       Number.isSafeInteger(capacity) && capacity >= openFilesMaxMin,

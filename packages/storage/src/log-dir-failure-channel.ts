@@ -35,6 +35,41 @@ export function isNoSpaceError(error: unknown): boolean {
   return isIoError(error) && (error.code === 'ENOSPC' || error.code === 'EDQUOT');
 }
 
+/**
+ * A failure in the log dir a future replica moves into, during its swap (AlterReplicaLogDirs: the
+ * copy of the partition's files, the target's checkpoint, renames and fsyncs there, the reopen
+ * there). It fails the move, not the log being moved: the log's own dir stays online. The move
+ * takes the target dir offline for an I/O error other than a full disk (targetTakesDirOffline).
+ */
+export class TargetLogDirError extends Error {
+  constructor(
+    readonly logDir: string,
+    readonly operation: string,
+    readonly error: unknown,
+  ) {
+    super(`${operation} in ${logDir} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  /** Whether the target dir goes offline for it: an I/O error, but neither a full disk nor EMFILE. */
+  get takesDirOffline(): boolean {
+    const code = isIoError(this.error) ? this.error.code : undefined;
+    return code !== undefined && !isNoSpaceError(this.error) && code !== 'EMFILE' && code !== 'ENFILE';
+  }
+}
+
+/** Runs a step of a future replica's swap in the target dir `logDir`: what it throws is a TargetLogDirError. */
+export async function inTargetLogDir<T>(
+  logDir: string,
+  operation: string,
+  task: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await task();
+  } catch (error) {
+    throw error instanceof TargetLogDirError ? error : new TargetLogDirError(logDir, operation, error);
+  }
+}
+
 export interface OfflineLogDir {
   readonly logDir: string;
   /** What failed first, e.g. `orders-0: roll failed: ENOSPC`. */

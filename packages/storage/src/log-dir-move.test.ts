@@ -1,12 +1,14 @@
-import { cp, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock, ManualTimers, type TimerHandle } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OffsetMap } from './log-cleaner-offset-map.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { LogManager } from './log-manager.js';
 import type { PartitionLog } from './partition-log.js';
 import { buildTestBatch } from './testing/batches.js';
+import { keyedBatch } from './testing/keyed-records.js';
 import { makeTempDir, removeDir } from './testing/temp-dirs.js';
 
 let root: string;
@@ -365,6 +367,165 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     expect(seconds).toBeGreaterThanOrEqual(Math.floor(before.length / rateBytesPerSecond));
     expect(seconds).toBeLessThanOrEqual(Math.ceil(before.length / rateBytesPerSecond) + 1);
     expect(copied.reduce((sum, bytes) => sum + bytes, 0)).toBe(before.length);
+    expect(log.logDir).toBe(dirB);
+    expect((await readAll(log)).equals(before)).toBe(true);
+  });
+
+  it('copies on when the cleaner gave the offsets of the batch just copied to the next one (a compacted log)', async () => {
+    // Paced at one read per second, so the cleaner runs between two copy steps.
+    const timers = new PauseTimers(clock);
+    const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
+    const manager = await LogManager.open({
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}` }),
+      clock,
+      logDirMoveReadBytesMax: 4096,
+      logDirCopyThrottle: { rateBytesPerSecond: () => 4096, recordCopied: () => undefined },
+      timers,
+      topicOverrides: () => compacted,
+    });
+    managers.push(manager);
+    const log = await manager.getOrCreateLog('moving', 0, compacted);
+    expect(log.logDir).toBe(dirA);
+    // One record per batch, each key once: offset i holds key-i.
+    const record = (key: number) => ({ key: `key-${key}`, value: 'v'.repeat(150), timestamp: clock.nowMs() });
+    for (let i = 0; i < 60; i++) await log.append(keyedBatch([record(i)]), 3);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'compacted');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await untilPaused(timers, started.done);
+    const [future] = manager.futureLogs();
+    const copiedEnd = log.logEndOffset - future!.offsetLag;
+    expect(copiedEnd).toBeGreaterThan(1);
+    expect(copiedEnd).toBeLessThan(60);
+    // The last batch copied is superseded: the cleaner removes it and the next batch, kept, starts
+    // at its offset (below the copy's end).
+    await log.append(keyedBatch([record(copiedEnd - 1)]), 3);
+    await log.roll();
+    const result = await log.compact({ nowMs: clock.nowMs(), offsetMap: new OffsetMap(1024 * 1024, 0.9) });
+    expect(result.cleaned).toBe(true);
+    const next = await log.read(copiedEnd, 1);
+    if (next.errorCode !== ErrorCode.NONE) throw new Error(`read at ${copiedEnd}: ${next.errorCode}`);
+    expect(next.firstBatchBaseOffset).toBe(copiedEnd - 1);
+    const expected = await readAll(log);
+    let ended = false;
+    void started.done.then(
+      () => {
+        ended = true;
+      },
+      () => {
+        ended = true;
+      },
+    );
+    for (let seconds = 0; !ended && seconds < 100; seconds++) {
+      timers.advanceMs(1_000);
+      await untilPaused(timers, started.done);
+    }
+    await started.done;
+    expect(log.logDir).toBe(dirB);
+    expect(manager.offlineLogDirs).toEqual([]);
+    expect((await readAll(log)).equals(expected)).toBe(true);
+  });
+
+  it('a failure in the target dir during the swap fails the move and takes that dir offline, not the source', async () => {
+    const { manager, timers } = await openThrottled([]);
+    const log = await logInA(manager);
+    for (let i = 0; i < 150; i++) await log.append(batch(), 7);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'blocked');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await untilPaused(timers, started.done);
+    // The swap's rename of the future directory into the partition's name fails in dir B
+    // (ENOTEMPTY), after the source directory was renamed to -moved.
+    await mkdir(join(dirB, 'moving-0'));
+    await writeFile(join(dirB, 'moving-0', 'in-the-way'), 'x');
+    let failure: unknown;
+    const ended = started.done.catch((error: unknown) => {
+      failure = error;
+    });
+    let settled = false;
+    void ended.then(() => {
+      settled = true;
+    });
+    for (let seconds = 0; !settled && seconds < 100; seconds++) {
+      timers.advanceMs(1_000);
+      await Promise.race([untilPaused(timers, started.done), ended]);
+    }
+    await ended;
+    expect(failure).toBeInstanceOf(Error);
+    expect(String(failure)).toContain('ENOTEMPTY');
+    expect(manager.offlineLogDirs.map((dir) => dir.logDir)).toEqual([dirB]);
+    // The log goes on in dir A under its own name, with every batch.
+    expect(log.logDir).toBe(dirA);
+    expect(log.isOffline).toBe(false);
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+    const before = await readAll(log);
+    await log.append(batch(), 7);
+    expect((await readAll(log)).subarray(0, before.length).equals(before)).toBe(true);
+    expect(log.logEndOffset).toBe(151 * 3);
+  });
+
+  it('a future log whose roll finds the target disk full fails the move; no dir goes offline', async () => {
+    const timers = new PauseTimers(clock);
+    const diskFull = { armed: false, refused: 0 };
+    const manager = await LogManager.open({
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...smallSegments }),
+      clock,
+      logDirMoveReadBytesMax: 4096,
+      logDirCopyThrottle: { rateBytesPerSecond: () => rateBytesPerSecond, recordCopied: () => undefined },
+      timers,
+      // While armed, no new segment file can be created in dir B (a full disk).
+      openFile: (path, flags) => {
+        if (diskFull.armed && path.startsWith(dirB) && path.endsWith('.log')) {
+          diskFull.refused += 1;
+          const error = Object.assign(new Error(`ENOSPC: no space left on device, open '${path}'`), {
+            code: 'ENOSPC',
+            syscall: 'open',
+            path,
+          });
+          return Promise.reject(error);
+        }
+        return open(path, flags);
+      },
+    });
+    managers.push(manager);
+    const log = await logInA(manager);
+    for (let i = 0; i < 150; i++) await log.append(batch(), 7);
+    const before = await readAll(log);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'full');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await untilPaused(timers, started.done);
+    diskFull.armed = true;
+    let failure: unknown;
+    const ended = started.done.catch((error: unknown) => {
+      failure = error;
+    });
+    let settled = false;
+    void ended.then(() => {
+      settled = true;
+    });
+    for (let seconds = 0; !settled && seconds < 100; seconds++) {
+      timers.advanceMs(1_000);
+      await Promise.race([untilPaused(timers, started.done), ended]);
+    }
+    await ended;
+    expect(diskFull.refused).toBeGreaterThan(0);
+    expect(failure).toMatchObject({ code: ErrorCode.KAFKA_STORAGE_ERROR });
+    expect(manager.offlineLogDirs).toEqual([]);
+    expect(manager.futureLogs()).toEqual([]);
+    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect(log.logDir).toBe(dirA);
+    expect((await readAll(log)).equals(before)).toBe(true);
+    // With space again, the move is asked for again and completes.
+    diskFull.armed = false;
+    const again = await manager.moveLogDir('moving', 0, dirB, 'space');
+    if (again.errorCode !== ErrorCode.NONE || !again.moving) throw new Error('move did not start');
+    let moved = false;
+    void again.done.then(() => {
+      moved = true;
+    });
+    for (let seconds = 0; !moved && seconds < 100; seconds++) {
+      timers.advanceMs(1_000);
+      await untilPaused(timers, again.done);
+    }
+    await again.done;
     expect(log.logDir).toBe(dirB);
     expect((await readAll(log)).equals(before)).toBe(true);
   });

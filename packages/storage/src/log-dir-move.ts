@@ -26,7 +26,7 @@ import { fsyncDirectory, partitionKey } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
 import { int32Max } from './file-records.js';
 import { LogDirCopyPacer } from './log-dir-copy-pacer.js';
-import type { LogDirFailureChannel } from './log-dir-failure-channel.js';
+import { inTargetLogDir, type LogDirFailureChannel, TargetLogDirError } from './log-dir-failure-channel.js';
 import type { LogDirectory } from './log-directory.js';
 import type { LogCheckpointListener } from './log-loader.js';
 import { PartitionLog, type TruncationFloor } from './partition-log.js';
@@ -141,6 +141,7 @@ export class LogDirMove {
       checkpoints: noCheckpoints,
       files,
       logDirFailureChannel: this.options.logDirFailureChannel,
+      fullDiskStopsLogOnly: true,
     });
     this.futureLog = future;
     source.takeTruncationFloor();
@@ -153,6 +154,17 @@ export class LogDirMove {
       const sourceDir = source.dir;
       const movedDir = `${sourceDir}${movedDirSuffix(this.options.uniqueId)}`;
       const targetDir = join(target.path, this.key);
+      // After a failure in the target dir the log goes on from the source dir. Should the target
+      // not even give the future directory back (its dir goes offline), a restart finds the
+      // partition in both dirs only if that dir works again.
+      const renameBack = async (): Promise<void> => {
+        await rename(movedDir, sourceDir);
+        await fsyncDirectory(join(sourceDir, '..'), files);
+      };
+      const moveDirsBack = async (): Promise<void> => {
+        await rename(targetDir, futureDir).catch(() => undefined);
+        await renameBack();
+      };
       await source.replaceWithFuture(future, {
         catchUp: async () => {
           while (!(await this.copyStep(future, true))) {
@@ -160,16 +172,30 @@ export class LogDirMove {
           }
         },
         moveDirs: async () => {
-          await target.writeLogStartOffsets({
-            topic: source.topic,
-            partition: source.partition,
-            offset: source.logStartOffset,
-          });
+          await inTargetLogDir(target.path, 'log start checkpoint', () =>
+            target.writeLogStartOffsets({
+              topic: source.topic,
+              partition: source.partition,
+              offset: source.logStartOffset,
+            }),
+          );
+          // The source dir's own steps fail as the log's (its dir goes offline).
           await rename(sourceDir, movedDir);
           await fsyncDirectory(join(sourceDir, '..'), files);
-          await rename(futureDir, targetDir);
-          await fsyncDirectory(target.path, files);
+          try {
+            await inTargetLogDir(target.path, 'rename of the future log', () => rename(futureDir, targetDir));
+          } catch (error) {
+            await renameBack();
+            throw error;
+          }
+          try {
+            await inTargetLogDir(target.path, 'fsync', () => fsyncDirectory(target.path, files));
+          } catch (error) {
+            await moveDirsBack();
+            throw error;
+          }
         },
+        moveDirsBack: () => moveDirsBack(),
         targetDir,
         checkpoints: target,
         onSwapped: this.options.onSwapped,
@@ -179,10 +205,15 @@ export class LogDirMove {
       await rename(movedDir, doomed);
       await rm(doomed, { recursive: true, force: true });
     } catch (error) {
+      // A failure in the target dir fails the move; an I/O error there (not a full disk) takes
+      // that dir offline, as it would any log's failure there. The log's own dir stays online.
+      if (error instanceof TargetLogDirError && error.takesDirOffline) {
+        this.options.logDirFailureChannel.maybeAddOfflineLogDir(target.path, `${this.key}: ${error.message}`);
+      }
       if (this.futureLog !== undefined) {
         this.futureLog = undefined;
         await future.closeWithoutWriting();
-        await rm(futureDir, { recursive: true, force: true });
+        await rm(futureDir, { recursive: true, force: true }).catch(() => undefined);
       }
       if (!(error instanceof MoveCancelled)) throw error;
     }
@@ -268,13 +299,18 @@ export class LogDirMove {
     this.pacer.record(result.records.length, this.options.clock.nowMs());
     this.options.throttle?.recordCopied(result.records.length);
     if (result.firstBatchBaseOffset < from) {
-      // Only an empty future log starts inside a batch (a log start set by DeleteRecords): it
-      // starts at the batch instead, and takes the log start offset at the swap.
-      invariant(
-        future.logEndOffset === future.logStartOffset,
-        () => `${this.key}: the copy read from ${from} a batch starting at ${result.firstBatchBaseOffset}`,
-      );
-      await future.truncateFullyAndStartAt(result.firstBatchBaseOffset);
+      if (future.logEndOffset === future.logStartOffset) {
+        // An empty future log starting inside a batch (a log start set by DeleteRecords): it
+        // starts at the batch instead, and takes the log start offset at the swap.
+        await future.truncateFullyAndStartAt(result.firstBatchBaseOffset);
+      } else {
+        // The cleaner removed the batch(es) just below the copy's end and gave their offsets to
+        // the next batch it kept (log-cleaner-rewrite.ts): the future log drops what it copied
+        // from that batch's base on, and the next step copies the kept batch whole. A cut inside
+        // one of the future's batches takes that whole batch, and the next step goes lower still.
+        await future.truncateTo(result.firstBatchBaseOffset);
+        return false;
+      }
     }
     for (const run of appendableRuns(result.records, future.config.segmentBytes)) {
       await future.appendAsFollower(run);

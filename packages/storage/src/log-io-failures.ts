@@ -6,9 +6,16 @@
 // file descriptors (EMFILE/ENFILE, TooManyOpenFilesError): the process is short of descriptors, the
 // disk is fine, so only that operation fails and the log goes on, unless the operation changes
 // several files and was interrupted halfway: then the log waits to be opened again from its files.
+// A future replica's log (AlterReplicaLogDirs) also stops alone on a full disk: its move fails and
+// removes it, so the dir need not go offline for the state it was left in.
 
 import { asTooManyOpenFiles, type TooManyOpenFilesError } from './file-handle-cache.js';
-import { isIoError, KafkaStorageError, type LogDirFailureChannel } from './log-dir-failure-channel.js';
+import {
+  isIoError,
+  isNoSpaceError,
+  KafkaStorageError,
+  type LogDirFailureChannel,
+} from './log-dir-failure-channel.js';
 
 export class LogIoFailures {
   /** Why the log stopped: an I/O failure left it in an unknown state, or its log dir went offline. */
@@ -28,6 +35,11 @@ export class LogIoFailures {
     /** The log dir holding it (`log.dirs` entry). */
     private logDir: string,
     private readonly channel: LogDirFailureChannel | undefined,
+    /**
+     * A future replica's log (AlterReplicaLogDirs): a full disk stops it without taking its dir
+     * offline, since the move that fails with it removes the log, whatever state it was left in.
+     */
+    private readonly fullDiskStopsLogOnly = false,
   ) {}
 
   /** The log now lives in `dir` of `logDir` (AlterReplicaLogDirs swapped its future replica in). */
@@ -78,7 +90,8 @@ export class LogIoFailures {
     if (!isIoError(error)) return error;
     const reason = `${this.name}: ${operation} failed: ${error.code} (${error.message})`;
     this.offlineReason ??= reason;
-    this.channel?.maybeAddOfflineLogDir(this.logDir, reason);
+    if (!(this.fullDiskStopsLogOnly && isNoSpaceError(error)))
+      this.channel?.maybeAddOfflineLogDir(this.logDir, reason);
     return new KafkaStorageError(this.logDir, reason);
   }
 }

@@ -52,6 +52,12 @@ export interface PartitionLogOptions {
   readonly files?: FileHandleCache;
   /** Where an I/O failure of this log takes its log dir offline; without one, only the log fails. */
   readonly logDirFailureChannel?: LogDirFailureChannel;
+  /**
+   * A future replica's log (AlterReplicaLogDirs): a full disk (ENOSPC, EDQUOT) in any of its
+   * operations, a roll included, stops it without taking its dir offline; the move fails and
+   * removes it. Other I/O errors take the dir offline as for any log.
+   */
+  readonly fullDiskStopsLogOnly?: boolean;
 }
 
 export interface LoadedLog {

@@ -31,6 +31,7 @@ import {
   asTooManyOpenFiles,
   FileHandleCache,
   type FileHandleCacheStats,
+  type FileOpener,
   type TooManyOpenFilesError,
 } from './file-handle-cache.js';
 import { type CleanerRunOptions, type CleanerRunStats, LogCleanerRunner } from './log-cleaner-runner.js';
@@ -67,6 +68,8 @@ export interface LogManagerOptions {
   readonly topicOverrides?: (topic: string) => ConfigProps;
   /** File descriptors storage may hold open at once (the broker sizes it from `ulimit -n`). */
   readonly openFilesMax?: number;
+  /** Tests: how a file is opened (a fault injector); fs.promises.open by default. */
+  readonly openFile?: FileOpener;
   /** A partition could not be opened at start-up for lack of descriptors; it stays unopened. */
   readonly onLogOpenFailure?: (partition: string, error: TooManyOpenFilesError) => void;
   /** Where failed log dirs are reported (the broker listens there); a private one when absent. */
@@ -171,7 +174,7 @@ export class LogManager {
    * marker skips re-validation, and the markers are removed once every log is open.
    */
   static async open(options: LogManagerOptions): Promise<LogManager> {
-    const files = new FileHandleCache(options.openFilesMax);
+    const files = new FileHandleCache(options.openFilesMax, options.openFile);
     const failures = options.logDirFailureChannel ?? new LogDirFailureChannel();
     const { dirs, interruptedMoves } = await loadLogDirs(options, files, failures);
     const manager = new LogManager(options, dirs, files, failures);

@@ -30,8 +30,10 @@ export class LogOperations {
     /** The log dir holding it (`log.dirs` entry). */
     logDir: string,
     channel: LogDirFailureChannel | undefined,
+    /** See PartitionLogOptions.fullDiskStopsLogOnly. */
+    fullDiskStopsLogOnly = false,
   ) {
-    this.ioFailures = new LogIoFailures(name, dir, logDir, channel);
+    this.ioFailures = new LogIoFailures(name, dir, logDir, channel, fullDiskStopsLogOnly);
     this.queue = new SerialQueue(name, partitionQueueDepthMax);
   }
 

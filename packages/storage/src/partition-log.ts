@@ -29,6 +29,7 @@ import { LocalLog, type LogReadResult, type ReadOptions, type TimestampLookupRes
 import { type CleanableLog, type CompactionResult, type CompactOptions, compactLog } from './log-cleaner.js';
 import type { SwapStepObserver } from './log-cleaner-swap.js';
 import type { LogConfig } from './log-config.js';
+import { inTargetLogDir, TargetLogDirError } from './log-dir-failure-channel.js';
 import { type LogCheckpointListener, loadLog, type PartitionLogOptions } from './log-loader.js';
 import { LogOperations } from './log-operations.js';
 import { type RetentionOptions, retentionDeleteCount } from './log-retention.js';
@@ -54,8 +55,13 @@ export type { RetentionOptions } from './log-retention.js';
 export interface FutureLogSwap {
   /** Copies what the future log still lacks, up to this log's end. */
   readonly catchUp: () => Promise<void>;
-  /** Renames the directories on disk, after the future log was flushed and closed. */
+  /**
+   * Renames the directories on disk, after the future log was flushed and closed. A failure in the
+   * target dir is a TargetLogDirError, and leaves the directories as they were.
+   */
   readonly moveDirs: () => Promise<void>;
+  /** Renames them back, when the log cannot be opened in the target dir. */
+  readonly moveDirsBack: () => Promise<void>;
   /** The future log's directory once renamed: `<target log dir>/<topic>-<partition>`. */
   readonly targetDir: string;
   /** The target log dir's checkpoints. */
@@ -84,6 +90,13 @@ export class PartitionLog {
    * any read does; waiting for the swap there would wait for the read the swap is waiting for.
    */
   private dirsMoving = false;
+  /**
+   * Counts the swaps' directory moves, up when one starts renaming and up again when it is done:
+   * odd while the log's files may be under either directory. A reader of the files by path
+   * (the broker's producer-state rebuild) saw one consistent directory only if it is even and
+   * unchanged across its reads (filesRelocationCount, afterRelocation).
+   */
+  private relocationCount = 0;
   private logStartOffsetValue: number;
   /** The queue of operations, the closed flag and what I/O failures do. */
   private readonly ops: LogOperations;
@@ -103,7 +116,13 @@ export class PartitionLog {
       options.clock,
       segments,
     );
-    this.ops = new LogOperations(this.name, options.dir, this.logDir, options.logDirFailureChannel);
+    this.ops = new LogOperations(
+      this.name,
+      options.dir,
+      this.logDir,
+      options.logDirFailureChannel,
+      options.fullDiskStopsLogOnly === true,
+    );
     this.logStartOffsetValue = logStartOffset;
     this.configValue = options.config;
     this.checkInvariants();
@@ -149,6 +168,20 @@ export class PartitionLog {
 
   segmentBaseOffsets(): number[] {
     return this.local.segments.map((s) => s.baseOffset);
+  }
+
+  /**
+   * Odd while a future replica's swap renames this log's directory, and one up at each start and
+   * end of that: whoever reads the segment files by path (`dir` and segmentBaseOffsets) read one
+   * directory throughout only if this was even when it started and is the same when it is done.
+   */
+  get filesRelocationCount(): number {
+    return this.relocationCount;
+  }
+
+  /** Settles once a future replica's swap under way (if any) is done, whether it worked or not. */
+  async afterRelocation(): Promise<void> {
+    await this.relocating;
   }
 
   /** Opens (or creates) the log in `options.dir`, recovered after a crash as log-loader.ts says. */
@@ -604,12 +637,18 @@ export class PartitionLog {
             future.logEndOffset === this.logEndOffset,
             () => `${this.name}: future log ends at ${future.logEndOffset}, the log at ${this.logEndOffset}`,
           );
-          if (future.logStartOffset < this.logStartOffsetValue) {
-            await future.incrementLogStartOffset(this.logStartOffsetValue);
-          }
+          // What fails in the target dir (the future log, the copied files, the renames and the
+          // reopen there) is a TargetLogDirError: it fails the move, this log goes on where it is.
+          const targetLogDir = dirname(swap.targetDir);
+          await inTargetLogDir(targetLogDir, 'future log start', async () => {
+            if (future.logStartOffset < this.logStartOffsetValue) {
+              await future.incrementLogStartOffset(this.logStartOffsetValue);
+            }
+          });
           await copyPartitionFiles(this.dir, future.dir);
-          await future.close();
+          await inTargetLogDir(targetLogDir, 'future log close', () => future.close());
           this.dirsMoving = true;
+          this.relocationCount += 1;
           await swap.moveDirs();
           const options: PartitionLogOptions = {
             ...this.options,
@@ -619,7 +658,13 @@ export class PartitionLog {
             logStartOffset: this.logStartOffsetValue,
             hadCleanShutdown: true,
           };
-          const { segments } = await loadLog(options, this.files);
+          let segments: readonly LogSegment[];
+          try {
+            ({ segments } = await loadLog(options, this.files));
+          } catch (error) {
+            await swap.moveDirsBack();
+            throw new TargetLogDirError(targetLogDir, 'open of the moved log', error);
+          }
           oldLocal = this.local;
           this.local = new LocalLog(this.name, options.dir, this.files, options.clock, segments);
           this.options = options;
@@ -634,6 +679,7 @@ export class PartitionLog {
         true,
       );
     } finally {
+      if (this.dirsMoving) this.relocationCount += 1;
       this.relocating = undefined;
       this.dirsMoving = false;
       relocated();
@@ -667,6 +713,8 @@ async function copyPartitionFiles(fromDir: string, toDir: string): Promise<void>
   const segmentSuffixes = [logFileSuffix, indexFileSuffix, timeIndexFileSuffix, ...leftoverFileSuffixes];
   for (const entry of entries) {
     if (!entry.isFile() || segmentSuffixes.some((suffix) => entry.name.endsWith(suffix))) continue;
-    await copyFile(join(fromDir, entry.name), join(toDir, entry.name));
+    await inTargetLogDir(dirname(toDir), `copy of ${entry.name}`, () =>
+      copyFile(join(fromDir, entry.name), join(toDir, entry.name)),
+    );
   }
 }

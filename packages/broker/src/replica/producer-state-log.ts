@@ -12,10 +12,12 @@
 // opened, or a follower inside its exclusive section). Retention or the cleaner may still remove or
 // replace a segment file while it is read: a file that is gone is skipped (its batches are below the
 // new log start, or a cleaned copy keeps the same headers for the batches it kept), and the scan
-// stops at the log end offset it started with.
+// stops at the log end offset it started with. A log dir move (AlterReplicaLogDirs) may rename the
+// directory under it: a scan that overlapped that is done again in the new directory.
 
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { invariant } from '@gregor/ground';
 import {
   batchHeaderBytes,
   currentMagic,
@@ -79,14 +81,41 @@ export async function rebuildProducerState(
   state: ProducerStateManager,
   nowMs: number,
 ): Promise<ProducerStateScan> {
+  for (let attempt = 1; ; attempt++) {
+    // A future replica's swap (AlterReplicaLogDirs) renames the log's directory: a scan that
+    // overlapped the renames may have skipped files that were only moved, so it is done again
+    // in the directory the log lives in now.
+    await log.afterRelocation();
+    const relocations = log.filesRelocationCount;
+    const scan = await scanSegmentFiles(log, state, nowMs);
+    if (log.filesRelocationCount === relocations) return scan;
+    invariant(
+      attempt < producerStateRebuildAttemptsMax,
+      () => `${log.name}: the log moved between log dirs during ${attempt} producer state rebuilds in a row`,
+    );
+  }
+}
+
+/**
+ * Rebuilds in a row that a log dir move may make a rebuild start again (each move of one log
+ * waits for the previous one, and takes far longer than a scan of headers).
+ */
+export const producerStateRebuildAttemptsMax = 10;
+
+async function scanSegmentFiles(
+  log: PartitionLog,
+  state: ProducerStateManager,
+  nowMs: number,
+): Promise<ProducerStateScan> {
   state.clear();
   const logStartOffset = log.logStartOffset;
   const logEndOffset = log.logEndOffset;
+  const dir = log.dir;
   let batchesScanned = 0;
   let bytesRead = 0;
   for (const baseOffset of log.segmentBaseOffsets()) {
     if (baseOffset >= logEndOffset) break;
-    const path = join(log.dir, segmentFileName(baseOffset, logFileSuffix));
+    const path = join(dir, segmentFileName(baseOffset, logFileSuffix));
     let file: Awaited<ReturnType<typeof open>>;
     try {
       file = await open(path, 'r');
