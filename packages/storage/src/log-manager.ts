@@ -131,6 +131,12 @@ export class LogManager {
   /** Partitions moving to another log dir (AlterReplicaLogDirs), by partition key. */
   private readonly moves = new Map<string, LogDirMove>();
   /**
+   * Per move, the end of it as callers see it: once its checkpoints were written too. A request that
+   * joins a move under way (a resumed one included) waits for that, and close() for every one, so no
+   * checkpoint write of a move outlives the manager.
+   */
+  private readonly moveEnds = new Map<LogDirMove, Promise<void>>();
+  /**
    * Per partition, the end of the moveLogDir requests before (each waits for the one before it to
    * have started its move, or not): two requests that both saw the same move running and waited for
    * its cancellation would otherwise both start one, copying the same log side by side.
@@ -400,7 +406,7 @@ export class LogManager {
     }
     const running = this.moves.get(key);
     if (running?.targetLogDir === logDir)
-      return { errorCode: ErrorCode.NONE, moving: true, done: running.done };
+      return { errorCode: ErrorCode.NONE, moving: true, done: this.moveEnds.get(running) ?? running.done };
     await running?.cancel();
     if (this.getLog(topic, partition) !== log || log.logDir === logDir)
       return { errorCode: ErrorCode.NONE, moving: false };
@@ -490,7 +496,11 @@ export class LogManager {
         },
       ).catch(() => undefined);
     });
-    done.catch(() => undefined);
+    this.moveEnds.set(move, done);
+    const forget = () => {
+      this.moveEnds.delete(move);
+    };
+    done.then(forget, forget);
     return done;
   }
 
@@ -514,6 +524,8 @@ export class LogManager {
 
   private async cancelMoves(): Promise<void> {
     await Promise.all([...this.moves.values()].map((move) => move.cancel()));
+    // A move that ended just before may still be writing its checkpoints.
+    await Promise.all([...this.moveEnds.values()].map((end) => end.catch(() => undefined)));
   }
 
   /** Deletes one partition's log (see deleteLogs). */
