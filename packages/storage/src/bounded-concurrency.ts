@@ -28,3 +28,26 @@ export async function forEachConcurrently<T>(
   await Promise.all(Array.from({ length: workers }, worker));
   if (failure !== undefined) throw failure.error;
 }
+
+/**
+ * At most `limit` tasks run at a time; the others wait their turn in order of arrival. For work
+ * whose callers arrive on their own (each with memory of its own in flight) rather than as one list.
+ */
+export class ConcurrencyLimit {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((turn) => this.waiting.push(turn));
+    else this.running += 1;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next === undefined) this.running -= 1;
+      else next();
+    }
+  }
+}

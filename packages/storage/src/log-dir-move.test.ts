@@ -371,6 +371,46 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     expect((await readAll(log)).equals(before)).toBe(true);
   });
 
+  it('paces two moves together at the one broker-wide rate, not each at it', async () => {
+    const copied: number[] = [];
+    const { manager, timers } = await openThrottled(copied);
+    const logs = [await logInA(manager, 'moving'), await manager.getOrCreateLog('moving-too', 0)];
+    // The second partition placed in dir B: moved to A, so both copies run at once.
+    expect(logs[1]!.logDir).toBe(dirB);
+    for (const log of logs) for (let i = 0; i < 75; i++) await log.append(batch(), 7);
+    const before = await Promise.all(logs.map((log) => readAll(log)));
+    const totalBytes = before[0]!.length + before[1]!.length;
+    const moves = [
+      await manager.moveLogDir('moving', 0, dirB, 'paced-1'),
+      await manager.moveLogDir('moving-too', 0, dirA, 'paced-2'),
+    ];
+    const dones = moves.map((started) => {
+      if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+      return started.done;
+    });
+    const bothDone = Promise.all(dones).then(() => undefined);
+    let ended = false;
+    void bothDone.then(() => {
+      ended = true;
+    });
+    let seconds = 0;
+    for (; !ended && seconds < 100; seconds++) {
+      await untilPaused(timers, bothDone);
+      const total = copied.reduce((sum, bytes) => sum + bytes, 0);
+      // One allowance per window for both; two steps may pass the pace check before either
+      // records its read, so at most one read beyond it.
+      expect(total).toBeLessThanOrEqual(rateBytesPerSecond * (seconds + 1) + 4096);
+      if (!ended) timers.advanceMs(1_000);
+    }
+    await bothDone;
+    // Each paced on its own, the two would have taken half as long.
+    expect(seconds).toBeGreaterThanOrEqual(Math.floor(totalBytes / rateBytesPerSecond) - 1);
+    expect(copied.reduce((sum, bytes) => sum + bytes, 0)).toBe(totalBytes);
+    expect(logs.map((log) => log.logDir)).toEqual([dirB, dirA]);
+    expect((await readAll(logs[0]!)).equals(before[0]!)).toBe(true);
+    expect((await readAll(logs[1]!)).equals(before[1]!)).toBe(true);
+  });
+
   it('copies on when the cleaner gave the offsets of the batch just copied to the next one (a compacted log)', async () => {
     // Paced at one read per second, so the cleaner runs between two copy steps.
     const timers = new PauseTimers(clock);

@@ -22,10 +22,11 @@ import type { Clock, TimerHandle, TimerScheduler } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { validateRecords } from './append-validation.js';
+import type { ConcurrencyLimit } from './bounded-concurrency.js';
 import { fsyncDirectory, partitionKey } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
 import { int32Max } from './file-records.js';
-import { LogDirCopyPacer } from './log-dir-copy-pacer.js';
+import type { LogDirCopyPacer } from './log-dir-copy-pacer.js';
 import { inTargetLogDir, type LogDirFailureChannel, TargetLogDirError } from './log-dir-failure-channel.js';
 import type { LogDirectory } from './log-directory.js';
 import type { LogCheckpointListener } from './log-loader.js';
@@ -73,6 +74,12 @@ export interface LogDirMoveOptions {
   readonly throttle?: LogDirCopyThrottle;
   /** Where a paced copy waits. */
   readonly timers: TimerScheduler;
+  /**
+   * Shared by every move of the broker: the throttle is one broker-wide rate (Kafka's quota), not
+   * one per move, and at most so many copy steps run at once, each holding up to `readBytesMax` of
+   * read records (a request naming every partition would otherwise copy them all at once).
+   */
+  readonly shared: { readonly pacer: LogDirCopyPacer; readonly copySteps: ConcurrencyLimit };
   /** On the source log's queue, once the log lives in the target dir. */
   readonly onSwapped: () => void;
 }
@@ -85,7 +92,6 @@ export class LogDirMove {
   private futureLog: PartitionLog | undefined;
   private swapping = false;
   private stepsBeyondEnd = 0;
-  private readonly pacer = new LogDirCopyPacer();
   /** A paced copy's wait, ended early by cancel(). */
   private pause: { readonly timer: TimerHandle; readonly wake: () => void } | undefined;
   /** Settles when the move ended: swapped, cancelled, or failed (then it rejects). */
@@ -148,7 +154,12 @@ export class LogDirMove {
     try {
       if (resuming) await this.keepWhatMatches(future);
       // Copy without holding the log until a step reaches its end; the swap copies the rest.
-      while (!(await this.copyStep(future, false))) this.throwIfCancelled();
+      const step = () => {
+        // A move cancelled while it waited for its turn gives the turn back at once.
+        this.throwIfCancelled();
+        return this.copyStep(future, false);
+      };
+      while (!(await this.options.shared.copySteps.run(step))) this.throwIfCancelled();
       this.throwIfCancelled();
       this.swapping = true;
       const sourceDir = source.dir;
@@ -247,7 +258,7 @@ export class LogDirMove {
     const { throttle, clock, timers } = this.options;
     if (throttle === undefined) return readBytesMax;
     for (;;) {
-      const pace = this.pacer.next(clock.nowMs(), throttle.rateBytesPerSecond(), readBytesMax);
+      const pace = this.options.shared.pacer.next(clock.nowMs(), throttle.rateBytesPerSecond(), readBytesMax);
       if (pace.kind === 'read') return pace.readBytesMax;
       await new Promise<void>((wake) => {
         this.pause = { timer: timers.schedule(wake, pace.waitMs), wake };
@@ -296,7 +307,7 @@ export class LogDirMove {
     }
     this.stepsBeyondEnd = 0;
     if (result.records.length === 0) return true;
-    this.pacer.record(result.records.length, this.options.clock.nowMs());
+    this.options.shared.pacer.record(result.records.length, this.options.clock.nowMs());
     this.options.throttle?.recordCopied(result.records.length);
     if (result.firstBatchBaseOffset < from) {
       if (future.logEndOffset === future.logStartOffset) {

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import type { Clock, TimerScheduler } from '@gregor/ground';
 import { invariant, systemTimers } from '@gregor/ground';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
-import { forEachConcurrently } from './bounded-concurrency.js';
+import { ConcurrencyLimit, forEachConcurrently } from './bounded-concurrency.js';
 import { fsyncDirectory, partitionKey, writeFileAtomically } from './checkpoint-file.js';
 import {
   asTooManyOpenFiles,
@@ -42,6 +42,7 @@ import {
   type LogCleanerConfig,
   parseLogConfig,
 } from './log-config.js';
+import { LogDirCopyPacer } from './log-dir-copy-pacer.js';
 import { isIoError, KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
 import { type LogDirCopyThrottle, LogDirMove } from './log-dir-move.js';
 import { eachDir, type LogDirectory } from './log-directory.js';
@@ -137,6 +138,11 @@ export class LogManager {
    */
   private readonly moveEnds = new Map<LogDirMove, Promise<void>>();
   /**
+   * What every move shares: one pace for the broker's copy throttle, and as many copy steps at once
+   * as there are log dirs (Kafka's num.replica.alter.log.dirs.threads default).
+   */
+  private readonly moveShared: { readonly pacer: LogDirCopyPacer; readonly copySteps: ConcurrencyLimit };
+  /**
    * Per partition, the end of the moveLogDir requests before (each waits for the one before it to
    * have started its move, or not): two requests that both saw the same move running and waited for
    * its cancellation would otherwise both start one, copying the same log side by side.
@@ -150,6 +156,10 @@ export class LogManager {
     readonly logDirFailureChannel: LogDirFailureChannel,
   ) {
     this.dirs = dirs;
+    this.moveShared = {
+      pacer: new LogDirCopyPacer(),
+      copySteps: new ConcurrencyLimit(Math.max(1, dirs.length)),
+    };
     logDirFailureChannel.onLogDirFailure(({ logDir, reason }) => {
       void this.handleLogDirFailure(logDir, reason);
     });
@@ -474,6 +484,7 @@ export class LogManager {
         : { readBytesMax: this.options.logDirMoveReadBytesMax }),
       ...(this.options.logDirCopyThrottle === undefined ? {} : { throttle: this.options.logDirCopyThrottle }),
       timers: this.options.timers ?? systemTimers,
+      shared: this.moveShared,
       onSwapped: () => {
         source.logs.delete(key);
         target.logs.set(key, log);
