@@ -11,7 +11,7 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -213,6 +213,15 @@ export class ProcessCluster {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    // A node that dies on its own (a crash, the OOM killer) or is frozen says nothing itself: the
+    // post-mortem has to show it, or a failed test only shows a log that stops.
+    child.on('exit', (code, signal) => {
+      keep(
+        Buffer.from(
+          `[process ${child.pid} exited: code ${code}, signal ${signal}, ${new Date().toISOString()}]\n`,
+        ),
+      );
+    });
     node.process = child;
   }
 
@@ -294,12 +303,34 @@ export class ProcessCluster {
   /** The last lines every node printed (for failure messages). */
   tail(lines = 30): string {
     return this.nodes
-      .map((node) => `--- node ${node.id} ---\n${node.output.join('').split('\n').slice(-lines).join('\n')}`)
+      .map(
+        (node) =>
+          `--- node ${node.id} (${processState(node.process)}) ---\n${node.output.join('').split('\n').slice(-lines).join('\n')}`,
+      )
       .join('\n');
   }
 
   async close(): Promise<void> {
     await Promise.all(this.nodes.map((node) => this.kill(node.id)));
     rmSync(this.rootDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What the kernel says of a node's process (Linux): its state letter (R running, S sleeping, T
+ * stopped, Z zombie) and the CPU seconds it used, so a post-mortem tells a busy loop from a frozen
+ * or a dead process.
+ */
+function processState(child: ChildProcess | undefined): string {
+  if (child === undefined) return 'not running';
+  if (hasExited(child)) return `exited: code ${child.exitCode}, signal ${child.signalCode}`;
+  try {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: state is the 3rd, utime and stime the 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    return `pid ${child.pid}, state ${fields[0]}, cpu ${cpuSeconds.toFixed(1)} s`;
+  } catch {
+    return `pid ${child.pid}`;
   }
 }
