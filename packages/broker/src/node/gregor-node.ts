@@ -92,6 +92,7 @@ import { registerTxnMarkersService } from '../transactions/txn-markers-grpc.js';
 import { formatListeners, writeBoundListeners } from './bound-listeners.js';
 import { BrokerLease } from './broker-lease.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
+import { watchEventLoopStalls } from './event-loop-stall-watch.js';
 import { checkLogDirUsable } from './log-dir-check.js';
 import { ensureMetaProperties } from './meta-properties.js';
 import { MetadataBarrier } from './metadata-barrier.js';
@@ -222,6 +223,7 @@ export class GregorNode {
   private voterAddresses: VoterAddresses | undefined;
   /** Kafka requests wait here until the broker is unfenced (the listeners are bound before that). */
   private readonly requestGate = new RequestGate();
+  private stopStallWatch: (() => void) | undefined;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private cleanerTimer: NodeJS.Timeout | undefined;
   private metadataChain: Promise<void> = Promise.resolve();
@@ -323,6 +325,7 @@ export class GregorNode {
     for (const { name, reason } of this.config.ignoredEnvironmentVariables) {
       this.logger.warn({ variable: name }, `environment variable ${name} is ignored: ${reason}`);
     }
+    this.stopStallWatch = watchEventLoopStalls({ clock: monotonicClock, logger: this.logger });
     const dirs = [...new Set([...this.config.log.logDirs, metadataDir])];
     // Before anything creates them: a recursive mkdir under /proc never returns.
     for (const dir of dirs) checkLogDirUsable(dir);
@@ -992,6 +995,7 @@ export class GregorNode {
         handedOver ? 'leaderships handed over' : 'controlled shutdown did not finish',
       );
     }
+    this.stopStallWatch?.();
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     if (this.cleanerTimer !== undefined) clearInterval(this.cleanerTimer);
     if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
@@ -1039,6 +1043,7 @@ export class GregorNode {
   async kill(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.stopStallWatch?.();
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     if (this.cleanerTimer !== undefined) clearInterval(this.cleanerTimer);
     if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
