@@ -7,7 +7,7 @@
 
 import type { Clock } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
-import { ErrorCode } from '@gregor/protocol';
+import { batchHeaderBytes, ErrorCode } from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
 import type { FileHandleCache } from './file-handle-cache.js';
 import { int32Max, summarizeBatch, unlinkIfExists } from './file-records.js';
@@ -455,7 +455,9 @@ function wholeBatchesBelow(
   let at = 0;
   while (true) {
     const batch = summarizeBatch(bytes, at, at);
-    if (batch === undefined || at + batch.sizeBytes > bytes.length)
+    // A size below a header's is a damaged length field (a clean open does not scan the files): a
+    // size of 0 would never end this walk.
+    if (batch === undefined || batch.sizeBytes < batchHeaderBytes || at + batch.sizeBytes > bytes.length)
       return { usableBytes: at, stoppedEarly: false };
     if (batch.lastOffset >= maxOffsetExclusive) return { usableBytes: at, stoppedEarly: true };
     at += batch.sizeBytes;
