@@ -57,8 +57,16 @@ const kafkaApiKeys = [
   [31, 'DeleteAcls', 'SECURITY_DISABLED without an authorizer'],
   [32, 'DescribeConfigs'],
   [33, 'AlterConfigs', 'topics; brokers: the dynamic log defaults and replication throttle rates only'],
-  [34, 'AlterReplicaLogDirs', 'no 2nd client: kafkajs, kafka-python 2.0.2, librdkafka 2.15 lack it'],
-  [35, 'DescribeLogDirs', 'no 2nd client: kafkajs, kafka-python 2.0.2, librdkafka 2.15 lack it'],
+  [
+    34,
+    'AlterReplicaLogDirs',
+    'no 2nd client: kafkajs, kafka-python 2.0.2, librdkafka 2.15, sarama 1.22 (Debian) lack it',
+  ],
+  [
+    35,
+    'DescribeLogDirs',
+    'sizes match the segment files. No 2nd client: kafkajs, kafka-python, librdkafka, sarama 1.22 lack it',
+  ],
   [36, 'SaslAuthenticate', 'PLAIN, SCRAM-SHA-256/512, OAUTHBEARER (unsecured JWTs)'],
   [37, 'CreatePartitions'],
   [38, 'CreateDelegationToken', 'no delegation tokens'],
@@ -66,7 +74,11 @@ const kafkaApiKeys = [
   [40, 'ExpireDelegationToken', 'no delegation tokens'],
   [41, 'DescribeDelegationToken', 'no delegation tokens'],
   [42, 'DeleteGroups'],
-  [43, 'ElectLeaders', 'no 2nd client: kafkajs, kafka-python 2.0.2, @platformatic/kafka 1.35 lack it'],
+  [
+    43,
+    'ElectLeaders',
+    'kcat sees the elected leader. No 2nd client: kafkajs, kafka-python, @platformatic/kafka, sarama lack it',
+  ],
   [
     44,
     'IncrementalAlterConfigs',
@@ -78,7 +90,7 @@ const kafkaApiKeys = [
   [
     48,
     'DescribeClientQuotas',
-    'user, client-id and ip entities. No 2nd client: kafkajs, kafka-python 2.0.2, librdkafka 2.15 lack it',
+    'user, client-id and ip entities. No 2nd client: kafkajs, kafka-python, librdkafka, sarama lack it',
   ],
   [
     49,
@@ -281,9 +293,15 @@ const saslClients = {
   clients: ['kafkajs', 'kafka-python', librdkafka],
   files: [`${it}sasl.integration.test.ts`],
 };
+/** Admin APIs only one real client can call, their effect checked by a second one. */
+const secondClientsTest = `${it}admin-second-clients.integration.test.ts`;
 const quotaClients = {
   clients: ['gregor configs', '@platformatic/kafka'],
-  files: [`${it}client-quotas.integration.test.ts`, 'packages/cli/src/it/configs.integration.test.ts'],
+  files: [
+    `${it}client-quotas.integration.test.ts`,
+    'packages/cli/src/it/configs.integration.test.ts',
+    secondClientsTest,
+  ],
 };
 const adminClientsTest = `${it}admin-clients.integration.test.ts`;
 const aclClients = {
@@ -440,7 +458,7 @@ const testedBy = {
   },
   ElectLeaders: {
     clients: ['gregor leader-election', librdkafkaAdmin],
-    files: [`${it}operator-apis.integration.test.ts`, adminClientsTest],
+    files: [`${it}operator-apis.integration.test.ts`, adminClientsTest, secondClientsTest],
   },
   DescribeCluster: { clients: [librdkafkaAdmin, '@platformatic/kafka'], files: [adminClientsTest] },
   AlterPartitionReassignments: {
@@ -463,7 +481,7 @@ const testedBy = {
   },
   DescribeLogDirs: {
     clients: ['gregor log-dirs', '@platformatic/kafka'],
-    files: [`${it}operator-apis.integration.test.ts`, adminClientsTest],
+    files: [`${it}operator-apis.integration.test.ts`, adminClientsTest, secondClientsTest],
   },
   DescribeProducers: {
     clients: ['gregor transactions', '@platformatic/kafka'],
@@ -476,7 +494,11 @@ const testedBy = {
   },
   DescribeTopicPartitions: {
     clients: ['@platformatic/kafka', 'gregor topics'],
-    files: [`${it}operator-apis.integration.test.ts`, 'packages/cli/src/it/topics.integration.test.ts'],
+    files: [
+      `${it}operator-apis.integration.test.ts`,
+      'packages/cli/src/it/topics.integration.test.ts',
+      secondClientsTest,
+    ],
   },
   UnregisterBroker: {
     clients: ['gregor cluster', '@platformatic/kafka'],

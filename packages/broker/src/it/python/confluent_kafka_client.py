@@ -13,8 +13,10 @@ as security.protocol, ssl.ca.location or sasl.mechanisms, as the librdkafka docs
   {"op": "create_partitions", "topic", "count"}           -> {"error": error name or null}
   {"op": "describe_configs", "topic"}                     -> {"configs": {name: value}}
   {"op": "list_topics"}   -> {"brokers": [ids], "controller_id", "topics": {name: partition count}}
-  {"op": "produce", "topic", "idempotent": bool, "compression": "none"|..., "records":
-      [{"partition", "key", "value"}]}                    -> {"delivered": [{"partition", "offset"}]}
+  {"op": "produce", "topic", "idempotent": bool, "compression": "none"|..., "client_id" (optional),
+      "records": [{"partition", "key", "value"}]}
+      -> {"delivered": [{"partition", "offset"}], "throttles_ms": [throttle time of every response
+          the broker throttled, as librdkafka's throttle_cb reports them]}
   {"op": "produce_outcomes", "topic", "partition", "records": [{"key" (null: keyless), "value"}],
       "linger_ms"}   one producer (acks=all, not idempotent) sends them all, then flushes
       -> {"outcomes": [{"value", "error": error name or null, "offset"}] in the order sent}
@@ -105,13 +107,16 @@ def list_topics(command):
 
 
 def produce(command):
-    config = common(command, "gregor-it-producer")
+    config = common(command, command.get("client_id", "gregor-it-producer"))
+    throttles_ms = []
     config.update(
         {
             "acks": "all",
             "enable.idempotence": command.get("idempotent", False),
             "compression.type": command.get("compression", "none"),
             "linger.ms": 5,
+            # Served by flush(): librdkafka calls it for every response with throttle_time_ms > 0.
+            "throttle_cb": lambda event: throttles_ms.append(round(event.throttle_time * 1000)),
         }
     )
     producer = Producer(config)
@@ -135,7 +140,7 @@ def produce(command):
     remaining = producer.flush(REQUEST_TIMEOUT_S)
     if remaining or failures:
         raise RuntimeError(f"produce: {remaining} undelivered, failures {failures}")
-    return {"delivered": delivered}
+    return {"delivered": delivered, "throttles_ms": throttles_ms}
 
 
 def produce_outcomes(command):
