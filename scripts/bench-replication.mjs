@@ -47,6 +47,7 @@
 //        BENCH_KILLS=12 ... number of failover rounds (0: no failover part)
 //        BENCH_SIZES=1024 BENCH_ACKS=1,all BENCH_RFS=1,3 ...  only these cells
 //        BENCH_KCAT=0 ...  no kcat cells
+//        BENCH_WARM_UP_MS=20000 ...  a longer warm-up (default 2 s) before the first cell
 
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -111,7 +112,15 @@ const latencyDurationMs = quick ? 1_000 : 4_000;
 const lingerMs = 5;
 /** The fixed-rate cell runs at this share of the cell's measured maximum. */
 const fixedRateShare = 0.5;
-const warmUpMs = quick ? 500 : 2_000;
+/**
+ * RF 3 acks=all before the first cell. BENCH_WARM_UP_MS sets it: fresh brokers spend a quarter of
+ * their CPU in the first cells on TurboFan compiling the hot paths (perf, on a loaded 2-core
+ * machine), which a longer warm-up takes out of the cells' CPU per MB.
+ */
+/** After the warm-up, the brokers' idle CPU is read over idleMeasureMs once idleSettleMs passed. */
+const idleSettleMs = 1_000;
+const idleMeasureMs = quick ? 1_000 : 3_000;
+const warmUpMs = Number(process.env.BENCH_WARM_UP_MS ?? (quick ? 500 : 2_000));
 const killCount = Number(process.env.BENCH_KILLS ?? (quick ? 2 : 12));
 /**
  * Rounds with the same preferred leader would always kill the same broker: topics with different
@@ -206,9 +215,13 @@ async function waitTopicSettled(cluster, topic, replicationFactor, { preferred =
  * @property {number | undefined} fixedUnansweredMax
  * @property {number} batchBytes    encoded size of one throughput batch
  * @property {number | undefined} brokerCpuMsPerMegabyte   all brokers' CPU time per MB acknowledged
+ * @property {number | undefined} brokerNetCpuMsPerMegabyte   the same less what the brokers spend idle
  * @property {number | undefined} clientCpuMsPerMegabyte   the benchmark process's own
  * @property {string[]} notes
  */
+
+/** All brokers' CPU ms per second with no client load (Raft, heartbeats, replica long polls). */
+let brokersIdleCpuMsPerSecond = 0;
 
 async function measureCell(cluster, connections, addresses, admin, valueBytes, replicationFactor, level) {
   const topic = `bench-rf${replicationFactor}-acks${level.label}-${valueBytes}b`;
@@ -231,12 +244,14 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
     bytesMax: throughputValueBytesMax,
   };
   const brokerCpuBefore = brokersCpuMs(cluster);
+  const cellStartMs = performance.now();
   const clientCpuBefore = process.cpuUsage();
   const result =
     level.acks === 0
       ? await runAcksZero({ ...common, addresses })
       : await runPipelined({ ...common, acks: level.acks, inFlightPerConnection });
   const brokerCpuMs = brokersCpuMs(cluster) - brokerCpuBefore;
+  const brokerIdleCpuMs = (brokersIdleCpuMsPerSecond * (performance.now() - cellStartMs)) / 1000;
   const clientCpu = process.cpuUsage(clientCpuBefore);
   const acknowledgedMegabytes = (result.records * valueBytes) / 1e6;
   /** @type {string[]} */
@@ -268,6 +283,8 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
     fixedUnansweredMax: undefined,
     batchBytes: batch.length,
     brokerCpuMsPerMegabyte: acknowledgedMegabytes > 0 ? brokerCpuMs / acknowledgedMegabytes : undefined,
+    brokerNetCpuMsPerMegabyte:
+      acknowledgedMegabytes > 0 ? (brokerCpuMs - brokerIdleCpuMs) / acknowledgedMegabytes : undefined,
     clientCpuMsPerMegabyte:
       acknowledgedMegabytes > 0
         ? (clientCpu.user + clientCpu.system) / 1000 / acknowledgedMegabytes
@@ -324,7 +341,8 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
       `${Math.round(cell.recordsPerSecond)} records/s, ${cell.megabytesPerSecond.toFixed(1)} MB/s` +
       (cell.brokerCpuMsPerMegabyte === undefined
         ? ''
-        : ` (brokers ${cell.brokerCpuMsPerMegabyte.toFixed(1)} CPU ms/MB, client ${cell.clientCpuMsPerMegabyte.toFixed(1)})`) +
+        : ` (brokers ${cell.brokerCpuMsPerMegabyte.toFixed(1)} CPU ms/MB, ` +
+          `${cell.brokerNetCpuMsPerMegabyte.toFixed(1)} above idle, client ${cell.clientCpuMsPerMegabyte.toFixed(1)})`) +
       (cell.p50Ms === undefined ? '' : `, p50 ${cell.p50Ms.toFixed(1)} ms, p99 ${cell.p99Ms.toFixed(1)} ms`) +
       (cell.singleP50Ms === undefined
         ? ''
@@ -938,6 +956,16 @@ async function main() {
       bytesMax: Number.POSITIVE_INFINITY,
       inFlightPerConnection,
     });
+
+    // What the brokers spend with no load, so a cell's CPU per MB can be told apart from the
+    // background work that runs whatever the throughput (at 2 MB/s it is most of the figure).
+    await sleep(idleSettleMs);
+    const idleCpuBefore = brokersCpuMs(cluster);
+    const idleStartMs = performance.now();
+    await sleep(idleMeasureMs);
+    brokersIdleCpuMsPerSecond =
+      ((brokersCpuMs(cluster) - idleCpuBefore) * 1000) / (performance.now() - idleStartMs);
+    log(`brokers idle: ${brokersIdleCpuMsPerSecond.toFixed(0)} CPU ms/s together`);
 
     memory.phase = 'throughput and latency cells';
     const cells = [];
