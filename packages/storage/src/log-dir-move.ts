@@ -16,7 +16,7 @@
 // Kafka resumes it: the future log is reopened and re-validated as after an unclean shutdown, kept
 // if its last batch is the log's batch at that offset, and the copy goes on from its end.
 
-import { rename, rm } from 'node:fs/promises';
+import { rename as renameDir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, TimerHandle, TimerScheduler } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
@@ -74,6 +74,8 @@ export interface LogDirMoveOptions {
   readonly throttle?: LogDirCopyThrottle;
   /** Where a paced copy waits. */
   readonly timers: TimerScheduler;
+  /** Tests: how directories are renamed (fs.promises.rename when absent). */
+  readonly renameDir?: (from: string, to: string) => Promise<void>;
   /**
    * Shared by every move of the broker: the throttle is one broker-wide rate (Kafka's quota), not
    * one per move, and at most so many copy steps run at once, each holding up to `readBytesMax` of
@@ -130,6 +132,7 @@ export class LogDirMove {
 
   private async run(): Promise<void> {
     const { source, target, files } = this.options;
+    const rename = this.options.renameDir ?? renameDir;
     const futureDir = this.futureDir;
     const resuming = this.options.resume === true;
     if (!resuming) await rm(futureDir, { recursive: true, force: true });

@@ -84,6 +84,11 @@ export interface LogManagerOptions {
   readonly logDirCopyThrottle?: LogDirCopyThrottle;
   /** Where a paced copy waits; systemTimers by default. */
   readonly timers?: TimerScheduler;
+  /**
+   * Tests: how a log dir move renames directories (a pause or a crash between its renames);
+   * fs.promises.rename by default.
+   */
+  readonly renameDir?: (from: string, to: string) => Promise<void>;
 }
 
 /** What AlterReplicaLogDirs asked of one partition came to (LogManager.moveLogDir). */
@@ -484,6 +489,7 @@ export class LogManager {
         : { readBytesMax: this.options.logDirMoveReadBytesMax }),
       ...(this.options.logDirCopyThrottle === undefined ? {} : { throttle: this.options.logDirCopyThrottle }),
       timers: this.options.timers ?? systemTimers,
+      ...(this.options.renameDir === undefined ? {} : { renameDir: this.options.renameDir }),
       shared: this.moveShared,
       onSwapped: () => {
         source.logs.delete(key);

@@ -1,0 +1,145 @@
+// A log dir move's swap, stopped between its directory renames (LogManagerOptions.renameDir): what
+// a crash there leaves on disk, and what reads do meanwhile.
+
+import { cp, open, rename } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { ManualClock } from '@gregor/ground';
+import { ErrorCode } from '@gregor/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FileOpener } from './file-handle-cache.js';
+import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
+import { LogManager } from './log-manager.js';
+import { buildTestBatch } from './testing/batches.js';
+import { makeTempDir, removeDir } from './testing/temp-dirs.js';
+
+let root: string;
+let dirA: string;
+let dirB: string;
+let clock: ManualClock;
+const managers: LogManager[] = [];
+
+beforeEach(async () => {
+  root = await makeTempDir('log-dir-move-swap');
+  dirA = join(root, 'a');
+  dirB = join(root, 'b');
+  clock = new ManualClock(1_700_000_000_000);
+});
+
+afterEach(async () => {
+  for (const manager of managers.splice(0)) await manager.close();
+  await removeDir(root);
+});
+
+const smallSegments: ConfigProps = { 'log.segment.bytes': '20000' };
+
+interface Hooks {
+  /** Runs before the rename whose destination is given. */
+  readonly beforeRenameTo?: (to: string) => Promise<void>;
+  /** Runs after it. */
+  readonly afterRenameTo?: (to: string) => Promise<void>;
+  readonly openFile?: FileOpener;
+  readonly openFilesMax?: number;
+}
+
+async function openManager(dirs: readonly string[], hooks: Hooks = {}): Promise<LogManager> {
+  const manager = await LogManager.open({
+    config: parseBrokerLogConfig({ 'log.dirs': dirs.join(','), ...smallSegments }),
+    clock,
+    logDirMoveReadBytesMax: 4096,
+    ...(hooks.openFilesMax === undefined ? {} : { openFilesMax: hooks.openFilesMax }),
+    ...(hooks.openFile === undefined ? {} : { openFile: hooks.openFile }),
+    renameDir: async (from, to) => {
+      await hooks.beforeRenameTo?.(to);
+      await rename(from, to);
+      await hooks.afterRenameTo?.(to);
+    },
+  });
+  managers.push(manager);
+  return manager;
+}
+
+let seed = 1;
+function batch(recordCount = 3, fillerBytes = 500): Buffer {
+  seed += 1;
+  return buildTestBatch({ recordCount, fillerBytes, maxTimestamp: 1_700_000_000_000 + seed, seed });
+}
+
+/** A few turns of the event loop and of the thread pool: what a started operation gets to do. */
+async function settle(until: () => boolean, turnsMax = 1000): Promise<void> {
+  for (let turn = 0; turn < turnsMax && !until(); turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('a log dir move stopped between its renames', () => {
+  it('a crash right after the moved log took its name opens it at the log start DeleteRecords set (the target checkpoint came first)', async () => {
+    const crashed = join(root, 'crashed');
+    const partitionInB = () => join(dirB, 'moving-0');
+    const manager = await openManager([dirA, dirB], {
+      // What a crash right after the second rename leaves: the disk as it is at that moment.
+      afterRenameTo: async (to) => {
+        if (to !== partitionInB()) return;
+        await cp(dirA, join(crashed, 'a'), { recursive: true });
+        await cp(dirB, join(crashed, 'b'), { recursive: true });
+      },
+    });
+    const log = await manager.getOrCreateLog('moving', 0);
+    expect(log.logDir).toBe(dirA);
+    for (let i = 0; i < 50; i++) await log.append(batch(4), 3);
+    // Inside the batch 40-43; the whole segments below it were never deleted (no retention run).
+    await log.incrementLogStartOffset(42);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'crash');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await started.done;
+    expect(log.logDir).toBe(dirB);
+
+    const afterCrash = await openManager([join(crashed, 'a'), join(crashed, 'b')]);
+    const reopened = afterCrash.getLog('moving', 0)!;
+    expect(reopened.logDir).toBe(join(crashed, 'b'));
+    expect(reopened.logStartOffset).toBe(42);
+    expect((await reopened.read(0, 1024)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+    expect(reopened.logEndOffset).toBe(200);
+  });
+
+  it('a read that fails on the old directory while the directories are renamed waits for the swap and reads the moved log', async () => {
+    const partitionDirA = join(dirA, 'moving-0') + sep;
+    const opensOfOldDir: string[] = [];
+    let renaming = false;
+    let read: ReturnType<typeof log.read> | undefined;
+    const manager = await openManager([dirA, dirB], {
+      // Few descriptors: the first segment's files are closed by the time of the swap.
+      openFilesMax: 8,
+      openFile: (path, flags) => {
+        if (renaming && path.startsWith(partitionDirA)) opensOfOldDir.push(path);
+        return open(path, flags);
+      },
+      afterRenameTo: async (to) => {
+        if (!to.endsWith('-moved')) return;
+        // The log's directory has just been renamed away: a read of a cold segment opens its
+        // file by the old path and fails.
+        renaming = true;
+        read = log.read(0, 2048);
+        await settle(() => opensOfOldDir.length > 0);
+        renaming = false;
+      },
+    });
+    const log = await manager.getOrCreateLog('moving', 0);
+    const appended: Buffer[] = [];
+    for (let i = 0; i < 300; i++) {
+      const records = batch();
+      await log.append(records, 7);
+      appended.push(records);
+    }
+    expect(log.segmentBaseOffsets().length).toBeGreaterThan(8);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'reads');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await started.done;
+    expect(opensOfOldDir.length).toBeGreaterThan(0);
+    const result = await read!;
+    expect(result.errorCode).toBe(ErrorCode.NONE);
+    if (result.errorCode !== ErrorCode.NONE) return;
+    expect(result.records.subarray(0, appended[0]!.length).equals(appended[0]!)).toBe(true);
+    expect(manager.offlineLogDirs).toEqual([]);
+    expect(log.logDir).toBe(dirB);
+  });
+});
