@@ -40,6 +40,7 @@ import {
   logFileSuffix,
   timeIndexFileSuffix,
 } from './segment-files.js';
+import { SerialQueue } from './serial-queue.js';
 
 // The types of its opening, appends and reads are part of this API.
 export type { AppendOptions, AppendResult, ValidatedBatchFrame } from './append-validation.js';
@@ -47,6 +48,12 @@ export type { LogReadResult, ReadOptions, TimestampLookupResult } from './local-
 export type { LogCheckpointListener, PartitionLogOptions } from './log-loader.js';
 export { partitionQueueDepthMax } from './log-operations.js';
 export type { RetentionOptions } from './log-retention.js';
+
+/**
+ * Uses of the partition directory's other files (withPartitionDir) allowed to wait per log: the
+ * broker writes its leader-epoch-checkpoint from the partition's exclusive section, one at a time.
+ */
+export const partitionDirUsesPendingMax = 64;
 
 /**
  * How a future replica (AlterReplicaLogDirs, log-dir-move.ts) replaces a log, step by step, on the
@@ -102,6 +109,13 @@ export class PartitionLog {
   private readonly ops: LogOperations;
   private compacting = false;
   private configValue: LogConfig;
+  /**
+   * The broker's files in the partition directory (leader-epoch-checkpoint) are used on this queue,
+   * and a future replica's swap holds it from the copy of those files until the log lives in the
+   * target directory: a write in between would land in the old directory after its copy (and be
+   * lost with it) or, once it is renamed, fail ENOENT and take the dir offline.
+   */
+  private readonly partitionDirUses: SerialQueue;
 
   private constructor(
     private options: PartitionLogOptions,
@@ -125,6 +139,7 @@ export class PartitionLog {
     );
     this.logStartOffsetValue = logStartOffset;
     this.configValue = options.config;
+    this.partitionDirUses = new SerialQueue(`${this.name} partition files`, partitionDirUsesPendingMax);
     this.checkInvariants();
   }
 
@@ -177,6 +192,16 @@ export class PartitionLog {
    */
   get filesRelocationCount(): number {
     return this.relocationCount;
+  }
+
+  /**
+   * Runs `use` with the partition directory, for the files in it that are not the log's (the
+   * broker's leader-epoch-checkpoint): never while a future replica's swap copies those files and
+   * renames the directory, so what it writes is in the directory the log lives in afterwards. Uses
+   * run one at a time; I/O failures are the caller's to handle.
+   */
+  withPartitionDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
+    return this.partitionDirUses.run(() => use(this.dir));
   }
 
   /** Settles once a future replica's swap under way (if any) is done, whether it worked or not. */
@@ -645,30 +670,34 @@ export class PartitionLog {
               await future.incrementLogStartOffset(this.logStartOffsetValue);
             }
           });
-          await copyPartitionFiles(this.dir, future.dir);
-          await inTargetLogDir(targetLogDir, 'future log close', () => future.close());
-          this.dirsMoving = true;
-          this.relocationCount += 1;
-          await swap.moveDirs();
-          const options: PartitionLogOptions = {
-            ...this.options,
-            dir: swap.targetDir,
-            checkpoints: swap.checkpoints,
-            recoveryPoint: this.logEndOffset,
-            logStartOffset: this.logStartOffsetValue,
-            hadCleanShutdown: true,
-          };
-          let segments: readonly LogSegment[];
-          try {
-            ({ segments } = await loadLog(options, this.files));
-          } catch (error) {
-            await swap.moveDirsBack();
-            throw new TargetLogDirError(targetLogDir, 'open of the moved log', error);
-          }
-          oldLocal = this.local;
-          this.local = new LocalLog(this.name, options.dir, this.files, options.clock, segments);
-          this.options = options;
-          this.ops.relocate(options.dir, this.logDir);
+          // From the copy of the partition's other files until the log lives in the target dir,
+          // nobody else uses them (withPartitionDir).
+          await this.partitionDirUses.run(async () => {
+            await copyPartitionFiles(this.dir, future.dir);
+            await inTargetLogDir(targetLogDir, 'future log close', () => future.close());
+            this.dirsMoving = true;
+            this.relocationCount += 1;
+            await swap.moveDirs();
+            const moved: PartitionLogOptions = {
+              ...this.options,
+              dir: swap.targetDir,
+              checkpoints: swap.checkpoints,
+              recoveryPoint: this.logEndOffset,
+              logStartOffset: this.logStartOffsetValue,
+              hadCleanShutdown: true,
+            };
+            let segments: readonly LogSegment[];
+            try {
+              ({ segments } = await loadLog(moved, this.files));
+            } catch (error) {
+              await swap.moveDirsBack();
+              throw new TargetLogDirError(targetLogDir, 'open of the moved log', error);
+            }
+            oldLocal = this.local;
+            this.local = new LocalLog(this.name, moved.dir, this.files, moved.clock, segments);
+            this.options = moved;
+            this.ops.relocate(moved.dir, this.logDir);
+          });
           this.checkInvariants();
           invariant(
             this.logEndOffset === future.logEndOffset,
