@@ -7,9 +7,11 @@ import { ManualClock } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FileOpener } from './file-handle-cache.js';
+import { cleanedFileSuffix } from './log-cleaner-swap.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { LogManager } from './log-manager.js';
 import { buildTestBatch } from './testing/batches.js';
+import { keyedBatch, readWholeLog } from './testing/keyed-records.js';
 import { makeTempDir, removeDir } from './testing/temp-dirs.js';
 
 let root: string;
@@ -39,6 +41,7 @@ interface Hooks {
   readonly afterRenameTo?: (to: string) => Promise<void>;
   readonly openFile?: FileOpener;
   readonly openFilesMax?: number;
+  readonly topicOverrides?: ConfigProps;
 }
 
 async function openManager(dirs: readonly string[], hooks: Hooks = {}): Promise<LogManager> {
@@ -48,6 +51,7 @@ async function openManager(dirs: readonly string[], hooks: Hooks = {}): Promise<
     logDirMoveReadBytesMax: 4096,
     ...(hooks.openFilesMax === undefined ? {} : { openFilesMax: hooks.openFilesMax }),
     ...(hooks.openFile === undefined ? {} : { openFile: hooks.openFile }),
+    ...(hooks.topicOverrides === undefined ? {} : { topicOverrides: () => hooks.topicOverrides! }),
     renameDir: async (from, to) => {
       await hooks.beforeRenameTo?.(to);
       await rename(from, to);
@@ -141,5 +145,66 @@ describe('a log dir move stopped between its renames', () => {
     expect(result.records.subarray(0, appended[0]!.length).equals(appended[0]!)).toBe(true);
     expect(manager.offlineLogDirs).toEqual([]);
     expect(log.logDir).toBe(dirB);
+  });
+});
+
+describe('the log cleaner and a log dir move', () => {
+  it('a compaction running when the swap comes ends first in the old dir; the move then completes and no dir goes offline', async () => {
+    const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
+    // The cleaner is held where it opens its `.cleaned` file (it has read the dirty section).
+    let releaseCleaner = (): void => undefined;
+    const cleanerHeld = new Promise<void>((resolve) => {
+      releaseCleaner = resolve;
+    });
+    let cleanerWaiting = false;
+    const manager = await openManager([dirA, dirB], {
+      topicOverrides: compacted,
+      openFile: async (path, flags) => {
+        if (path.endsWith(cleanedFileSuffix)) {
+          cleanerWaiting = true;
+          await cleanerHeld;
+        }
+        return open(path, flags);
+      },
+    });
+    const log = await manager.getOrCreateLog('moving', 0, compacted);
+    expect(log.logDir).toBe(dirA);
+    // Each key three times: the cleaner keeps one record of each.
+    for (let i = 0; i < 60; i++) {
+      await log.append(
+        keyedBatch([{ key: `key-${i % 20}`, value: 'v'.repeat(150), timestamp: clock.nowMs() }]),
+        3,
+      );
+    }
+    await log.roll();
+    const cleaning = manager.runCleaner({ nowMs: clock.nowMs() });
+    await settle(() => cleanerWaiting);
+    expect(cleanerWaiting).toBe(true);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'cleaned');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    let moveEnded = false;
+    const moveEnd = started.done.then(
+      () => {
+        moveEnded = true;
+      },
+      () => {
+        moveEnded = true;
+      },
+    );
+    // The copy reaches the swap meanwhile (or, on a log that does not wait for the cleaner, the
+    // whole move is done).
+    await settle(() => moveEnded, 200);
+    releaseCleaner();
+    const stats = await cleaning;
+    await moveEnd;
+    await started.done;
+    expect(manager.offlineLogDirs).toEqual([]);
+    expect(stats.cleaned.map((cleaned) => cleaned.log)).toEqual(['moving-0']);
+    expect(log.logDir).toBe(dirB);
+    // Every key's latest value is there (the copy was taken before the cleaner swapped its
+    // segments: the moved log is the uncleaned one, with the same offsets).
+    const contents = await readWholeLog(log);
+    const latest = new Map(contents.records.map((record) => [record.key, record.offset]));
+    expect([...latest.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => 40 + i));
   });
 });

@@ -107,7 +107,14 @@ export class PartitionLog {
   private logStartOffsetValue: number;
   /** The queue of operations, the closed flag and what I/O failures do. */
   private readonly ops: LogOperations;
-  private compacting = false;
+  /** The compaction running (compact()), settled when it is done, whether it worked or not. */
+  private compaction: Promise<void> | undefined;
+  /**
+   * A future replica's swap is waiting for the compaction under way or running: no compaction
+   * starts (the cleaner skips the log) until the log lives in its new directory, as Kafka's
+   * cleaning is paused for a partition whose future replica is swapped in.
+   */
+  private swapPending = false;
   private configValue: LogConfig;
   /**
    * The broker's files in the partition directory (leader-epoch-checkpoint) are used on this queue,
@@ -517,15 +524,28 @@ export class PartitionLog {
    */
   async compact(options: CompactOptions): Promise<CompactionResult> {
     this.ops.ensureOpen();
-    invariant(!this.compacting, () => `${this.name}: compaction already running`);
-    this.compacting = true;
+    invariant(this.compaction === undefined, () => `${this.name}: compaction already running`);
+    invariant(!this.swapPending, () => `${this.name}: compaction while a future replica is swapped in`);
+    let ended = (): void => undefined;
+    this.compaction = new Promise((resolve) => {
+      ended = resolve;
+    });
     try {
       return await compactLog(this.cleanableView(), options);
     } catch (error) {
       throw this.ops.failed('compaction', error);
     } finally {
-      this.compacting = false;
+      this.compaction = undefined;
+      ended();
     }
+  }
+
+  /**
+   * Whether the cleaner must leave the log alone for now: a future replica's swap is about to
+   * rename its directory (a compaction reads and writes its files by path there).
+   */
+  get cleaningPaused(): boolean {
+    return this.swapPending;
   }
 
   private cleanableView(): CleanableLog {
@@ -653,7 +673,11 @@ export class PartitionLog {
     this.relocating = new Promise((resolve) => {
       relocated = resolve;
     });
+    this.swapPending = true;
     try {
+      // A compaction under way reads and writes by the old directory's path: it ends first (it
+      // needs the queue for its own swaps, so it is waited for outside it).
+      await this.compaction;
       await this.ops.run(
         'future replica swap',
         async () => {
@@ -708,6 +732,7 @@ export class PartitionLog {
         true,
       );
     } finally {
+      this.swapPending = false;
       if (this.dirsMoving) this.relocationCount += 1;
       this.relocating = undefined;
       this.dirsMoving = false;
