@@ -1,11 +1,12 @@
 // A log dir move's swap, stopped between its directory renames (LogManagerOptions.renameDir): what
 // a crash there leaves on disk, and what reads do meanwhile.
 
-import { cp, open, rename } from 'node:fs/promises';
+import { cp, open, readFile, rename } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { ManualClock } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cleanerOffsetCheckpointName } from './checkpoint-file.js';
 import type { FileOpener } from './file-handle-cache.js';
 import { cleanedFileSuffix } from './log-cleaner-swap.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
@@ -68,10 +69,13 @@ function batch(recordCount = 3, fillerBytes = 500): Buffer {
   return buildTestBatch({ recordCount, fillerBytes, maxTimestamp: 1_700_000_000_000 + seed, seed });
 }
 
-/** A few turns of the event loop and of the thread pool: what a started operation gets to do. */
-async function settle(until: () => boolean, turnsMax = 1000): Promise<void> {
+/**
+ * Lets started operations run (their file I/O included) until `until` holds, or for `turnsMax`
+ * turns of a few milliseconds: a bound on waiting, not an assertion.
+ */
+async function settle(until: () => boolean, turnsMax = 2000): Promise<void> {
   for (let turn = 0; turn < turnsMax && !until(); turn++) {
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 
@@ -149,7 +153,7 @@ describe('a log dir move stopped between its renames', () => {
 });
 
 describe('the log cleaner and a log dir move', () => {
-  it('a compaction running when the swap comes ends first in the old dir; the move then completes and no dir goes offline', async () => {
+  it('a compaction running when the swap comes ends first in the old dir; the move then completes, no dir goes offline, and the cleaner cleans the moved copy again', async () => {
     const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
     // The cleaner is held where it opens its `.cleaned` file (it has read the dirty section).
     let releaseCleaner = (): void => undefined;
@@ -206,5 +210,23 @@ describe('the log cleaner and a log dir move', () => {
     const contents = await readWholeLog(log);
     const latest = new Map(contents.records.map((record) => [record.key, record.offset]));
     expect([...latest.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => 40 + i));
+
+    // The cleaner's bookmark (60) was for the cleaned segments, not for this copy of them: the
+    // next cleaning starts at the log start.
+    expect(contents.records).toHaveLength(60);
+    const again = await manager.runCleaner({ nowMs: clock.nowMs() });
+    expect(again.cleaned.map((cleaned) => cleaned.log)).toEqual(['moving-0']);
+    const cleanedAgain = again.cleaned[0]!.result;
+    expect(cleanedAgain.firstDirtyOffset).toBe(0);
+    // The copy's last segment is its active one: the keys whose latest record is there keep an
+    // older one below it until it rolls.
+    expect(cleanedAgain.recordsRemoved).toBeGreaterThan(30);
+    expect((await readWholeLog(log)).records.length).toBe(60 - cleanedAgain.recordsRemoved);
+    await manager.close();
+    managers.splice(managers.indexOf(manager), 1);
+    expect(await readFile(join(dirB, cleanerOffsetCheckpointName), 'utf8')).toContain(
+      `moving 0 ${cleanedAgain.nextDirtyOffset}`,
+    );
+    expect(await readFile(join(dirA, cleanerOffsetCheckpointName), 'utf8')).not.toContain('moving');
   });
 });

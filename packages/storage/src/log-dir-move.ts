@@ -82,8 +82,12 @@ export interface LogDirMoveOptions {
    * read records (a request naming every partition would otherwise copy them all at once).
    */
   readonly shared: { readonly pacer: LogDirCopyPacer; readonly copySteps: ConcurrencyLimit };
-  /** On the source log's queue, once the log lives in the target dir. */
-  readonly onSwapped: () => void;
+  /**
+   * On the source log's queue, once the log lives in the target dir. `exactCopy`: the moved log is
+   * the source's segments byte for byte (the cleaner swapped none in since the copy began, and the
+   * copy did not start before a restart), so the source's cleaner bookmark holds for it.
+   */
+  readonly onSwapped: (exactCopy: boolean) => void;
 }
 
 /** The copy was cancelled (the partition was deleted, the broker closes, another move replaced it). */
@@ -154,6 +158,7 @@ export class LogDirMove {
     });
     this.futureLog = future;
     source.takeTruncationFloor();
+    const cleanerSwapsBefore = source.cleanerSwaps;
     try {
       if (resuming) await this.keepWhatMatches(future);
       // Copy without holding the log until a step reaches its end; the swap copies the rest.
@@ -212,7 +217,7 @@ export class LogDirMove {
         moveDirsBack: () => moveDirsBack(),
         targetDir,
         checkpoints: target,
-        onSwapped: this.options.onSwapped,
+        onSwapped: () => this.options.onSwapped(!resuming && source.cleanerSwaps === cleanerSwapsBefore),
       });
       this.futureLog = undefined;
       const doomed = `${sourceDir}${deletedDirSuffix(this.options.uniqueId)}`;

@@ -491,12 +491,18 @@ export class LogManager {
       timers: this.options.timers ?? systemTimers,
       ...(this.options.renameDir === undefined ? {} : { renameDir: this.options.renameDir }),
       shared: this.moveShared,
-      onSwapped: () => {
+      onSwapped: (exactCopy) => {
         source.logs.delete(key);
         target.logs.set(key, log);
+        // The cleaner's bookmark goes with the log only when the log is the one it was kept for:
+        // a copy of segments the cleaner rewrote meanwhile is uncleaned there, and a bookmark above
+        // uncleaned records could let a tombstone go before its older records (log-cleaner.ts).
+        // Without one the next cleaning starts at the log start. Nothing of another log of that
+        // name stays in the target dir.
         const firstDirty = source.firstDirtyOffsets.get(key);
         source.firstDirtyOffsets.delete(key);
-        if (firstDirty !== undefined) target.firstDirtyOffsets.set(key, firstDirty);
+        target.firstDirtyOffsets.delete(key);
+        if (firstDirty !== undefined && exactCopy) target.firstDirtyOffsets.set(key, firstDirty);
       },
     });
     this.moves.set(key, move);

@@ -115,6 +115,8 @@ export class PartitionLog {
    * cleaning is paused for a partition whose future replica is swapped in.
    */
   private swapPending = false;
+  /** Cleaned segments swapped in so far (a log dir move's copy is exact only if none came meanwhile). */
+  private cleanerSwapsValue = 0;
   private configValue: LogConfig;
   /**
    * The broker's files in the partition directory (leader-epoch-checkpoint) are used on this queue,
@@ -541,6 +543,15 @@ export class PartitionLog {
   }
 
   /**
+   * How many cleaned segment groups the cleaner swapped in since the log was opened. A log dir
+   * move's copy of segments the cleaner then rewrote keeps the uncleaned batches (same offsets,
+   * more records): the cleaner's bookmark for the log does not hold for that copy.
+   */
+  get cleanerSwaps(): number {
+    return this.cleanerSwapsValue;
+  }
+
+  /**
    * Whether the cleaner must leave the log alone for now: a future replica's swap is about to
    * rename its directory (a compaction reads and writes its files by path there).
    */
@@ -576,7 +587,10 @@ export class PartitionLog {
         nowMs,
         onStep,
       );
-      if (swapped) this.checkInvariants();
+      if (swapped) {
+        this.cleanerSwapsValue += 1;
+        this.checkInvariants();
+      }
       return swapped;
     };
     return this.ops.runUnlessClosed('cleaner swap', swap, false, true);
