@@ -761,6 +761,46 @@ describe('opening after a move a crash interrupted', () => {
     expect((await stat(join(dirB, 'moving-0'))).isDirectory()).toBe(true);
   });
 
+  it('a crash after the swap, before the checkpoints: the old dir keeps no cleaner bookmark for a log of that name made there later', async () => {
+    const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
+    const openCompacted = async () => {
+      const manager = await LogManager.open({
+        config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}` }),
+        clock,
+        topicOverrides: () => compacted,
+      });
+      managers.push(manager);
+      return manager;
+    };
+    const fill = async (log: PartitionLog) => {
+      for (let i = 0; i < 60; i++) {
+        await log.append(
+          keyedBatch([{ key: `key-${i % 20}`, value: 'v'.repeat(150), timestamp: clock.nowMs() }]),
+          3,
+        );
+      }
+      await log.roll();
+    };
+    const before = await openCompacted();
+    await fill(await before.getOrCreateLog('moving', 0, compacted));
+    const first = await before.runCleaner({ nowMs: clock.nowMs() });
+    expect(first.cleaned[0]!.result.nextDirtyOffset).toBe(60);
+    await closeManager(before);
+    // The swap's renames happened, the dirs' checkpoints were not written: dir A's cleaner
+    // checkpoint still has the partition, which now lives in dir B.
+    await mkdir(dirB, { recursive: true });
+    await rename(join(dirA, 'moving-0'), join(dirB, 'moving-0'));
+    const manager = await openCompacted();
+    expect(manager.getLog('moving', 0)!.logDir).toBe(dirB);
+    // The topic is deleted and made again; its new log goes to dir A.
+    await manager.deleteLog('moving', 0, 'old');
+    const again = await manager.getOrCreateLog('moving', 0, compacted);
+    expect(again.logDir).toBe(dirA);
+    await fill(again);
+    const cleaning = await manager.runCleaner({ nowMs: clock.nowMs() });
+    expect(cleaning.cleaned.map((cleaned) => cleaned.result.firstDirtyOffset)).toEqual([0]);
+  });
+
   it('keeps a moved directory unopened while the other dir cannot be read, and removes it once it can', async () => {
     const staleEnd = await fillAndClose();
     await cp(join(dirA, 'moving-0'), join(root, 'stale'), { recursive: true });

@@ -217,6 +217,11 @@ async function loadLogDir(
       hadCleanShutdown,
     });
   }
+  // The cleaner's bookmarks of partitions that are not here (a crash after a move's swap, before
+  // the dirs' checkpoints were written, leaves the moved log's in the dir it left): none may apply
+  // to a log created here later under that name.
+  const here = new Set(toOpen.map((unopened) => partitionKey(unopened.topic, unopened.partition)));
+  for (const key of [...dir.firstDirtyOffsets.keys()]) if (!here.has(key)) dir.firstDirtyOffsets.delete(key);
   await forEachConcurrently(toOpen, logOpenConcurrencyPerDir, async (unopened) => {
     const key = partitionKey(unopened.topic, unopened.partition);
     try {

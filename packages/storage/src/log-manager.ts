@@ -308,6 +308,8 @@ export class LogManager {
         });
         // The partition directory itself must survive a crash once the log is in use.
         await fsyncDirectory(target.path, this.files);
+        // A new log is all dirty: no bookmark an earlier log of that name left here applies.
+        target.firstDirtyOffsets.delete(key);
         target.logs.set(key, log);
         return log;
       } finally {
