@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { Reader } from '../reader.js';
 import { ApiKey } from './api-keys.js';
 import { alterReplicaLogDirsApi } from './apis/alter-replica-log-dirs.js';
-import { decodeMessage, encodeMessage } from './codec.js';
+import { decodeMessage, encodeMessage, type MessageSchema } from './codec.js';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from './frames.js';
+import type { Fields } from './schema.js';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -42,7 +43,7 @@ const responseV2 = '00000000  02 0274 03  00000000 0000 00  00000002 0039 00  00
 const platformaticV2Body = `02122f7661722f6c69622f677265676f722f62020274030000000000000002000000`;
 
 function expectLayout(schema: 'request' | 'response', version: number, value: object, bytes: string): void {
-  const message = alterReplicaLogDirsApi[schema];
+  const message = alterReplicaLogDirsApi[schema] as MessageSchema<Fields>;
   expect(encodeMessage(message, version, value as never).toBuffer()).toEqual(hex(bytes));
   const reader = new Reader(hex(bytes));
   expect(decodeMessage(message, version, reader)).toMatchObject(value);
