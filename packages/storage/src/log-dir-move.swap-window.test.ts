@@ -195,9 +195,10 @@ describe('the log cleaner and a log dir move', () => {
         moveEnded = true;
       },
     );
-    // The copy reaches the swap meanwhile (or, on a log that does not wait for the cleaner, the
+    // The copy reaches the swap, which waits for the cleaner (or, where nothing waits for it, the
     // whole move is done).
-    await settle(() => moveEnded, 200);
+    await settle(() => moveEnded || log.cleaningPaused);
+    expect(moveEnded || log.cleaningPaused).toBe(true);
     releaseCleaner();
     const stats = await cleaning;
     await moveEnd;
