@@ -152,6 +152,85 @@ describe('a log dir move stopped between its renames', () => {
   });
 });
 
+describe("a failure of the swap's own catch-up read", () => {
+  it('fails the move at once instead of waiting for the swap that waits for it', async () => {
+    const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
+    const partitionDirA = join(dirA, 'moving-0') + sep;
+    // The cleaner is held at its `.cleaned` file: the swap then waits (not yet on the log's queue)
+    // while appends go on, and the catch-up has segments to read.
+    let releaseCleaner = (): void => undefined;
+    const cleanerHeld = new Promise<void>((resolve) => {
+      releaseCleaner = resolve;
+    });
+    let cleanerWaiting = false;
+    // Once armed, no descriptor is left for the segments appended while the swap waited.
+    let refuseFromOffset = Number.POSITIVE_INFINITY;
+    let refused = 0;
+    const manager = await openManager([dirA, dirB], {
+      topicOverrides: compacted,
+      openFilesMax: 8,
+      openFile: async (path, flags) => {
+        if (path.endsWith(cleanedFileSuffix)) {
+          cleanerWaiting = true;
+          await cleanerHeld;
+        }
+        const name = path.slice(partitionDirA.length);
+        if (
+          path.startsWith(partitionDirA) &&
+          /^\d{20}\.log$/.test(name) &&
+          Number(name.slice(0, 20)) >= refuseFromOffset
+        ) {
+          refused += 1;
+          throw Object.assign(new Error(`EMFILE: too many open files, open '${path}'`), {
+            code: 'EMFILE',
+            syscall: 'open',
+            path,
+          });
+        }
+        return open(path, flags);
+      },
+    });
+    const log = await manager.getOrCreateLog('moving', 0, compacted);
+    const record = (i: number) => ({
+      key: `key-${i % 20}`,
+      value: 'v'.repeat(150),
+      timestamp: clock.nowMs(),
+    });
+    for (let i = 0; i < 60; i++) await log.append(keyedBatch([record(i)]), 3);
+    await log.roll();
+    const cleaning = manager.runCleaner({ nowMs: clock.nowMs() });
+    await settle(() => cleanerWaiting);
+    const started = await manager.moveLogDir('moving', 0, dirB, 'catch-up');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await settle(() => log.cleaningPaused);
+    expect(log.cleaningPaused).toBe(true);
+    // Segments enough that the first of them is no longer open when the catch-up reads it.
+    for (let i = 60; i < 200; i++) await log.append(keyedBatch([record(i)]), 3);
+    refuseFromOffset = 60;
+    releaseCleaner();
+    await cleaning;
+    // On a log whose failing reads wait for the swap, the catch-up read waits for the swap it is
+    // part of, and this never settles.
+    const failure = await started.done.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeGreaterThan(0);
+    expect(String(failure)).toContain('EMFILE');
+    expect(manager.offlineLogDirs).toEqual([]);
+    expect(log.logDir).toBe(dirA);
+    // With descriptors again the log is opened from its files, every record there, and moves.
+    refuseFromOffset = Number.POSITIVE_INFINITY;
+    const reopened = await manager.getOrCreateLog('moving', 0, compacted);
+    expect(reopened.logEndOffset).toBe(200);
+    const again = await manager.moveLogDir('moving', 0, dirB, 'catch-up-2');
+    if (again.errorCode !== ErrorCode.NONE || !again.moving) throw new Error('move did not start');
+    await again.done;
+    expect(reopened.logDir).toBe(dirB);
+    expect((await readWholeLog(reopened)).records.at(-1)?.offset).toBe(199);
+  });
+});
+
 describe('the log cleaner and a log dir move', () => {
   it('a compaction running when the swap comes ends first in the old dir; the move then completes, no dir goes offline, and the cleaner cleans the moved copy again', async () => {
     const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
