@@ -68,7 +68,8 @@ export class LogCleanerRunner {
       for (const dir of dirs) {
         let changed = false;
         for (const [key, log] of dir.logs) {
-          if (!isCompacted(log.config) || options.isClosed()) continue;
+          // A log whose future replica is being swapped in is cleaned at the next pass, in its new dir.
+          if (!isCompacted(log.config) || log.cleaningPaused || options.isClosed()) continue;
           const upperBoundOffset = options.upperBoundOffset?.(log);
           let result: CompactionResult;
           try {

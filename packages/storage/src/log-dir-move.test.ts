@@ -1,4 +1,4 @@
-import { cp, mkdir, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock, ManualTimers, type TimerHandle } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
@@ -759,5 +759,78 @@ describe('opening after a move a crash interrupted', () => {
     expect(log.logEndOffset).toBe(logEnd);
     expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
     expect((await stat(join(dirB, 'moving-0'))).isDirectory()).toBe(true);
+  });
+
+  it('a crash after the swap, before the checkpoints: the old dir keeps no cleaner bookmark for a log of that name made there later', async () => {
+    const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
+    const openCompacted = async () => {
+      const manager = await LogManager.open({
+        config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}` }),
+        clock,
+        topicOverrides: () => compacted,
+      });
+      managers.push(manager);
+      return manager;
+    };
+    const fill = async (log: PartitionLog) => {
+      for (let i = 0; i < 60; i++) {
+        await log.append(
+          keyedBatch([{ key: `key-${i % 20}`, value: 'v'.repeat(150), timestamp: clock.nowMs() }]),
+          3,
+        );
+      }
+      await log.roll();
+    };
+    const before = await openCompacted();
+    await fill(await before.getOrCreateLog('moving', 0, compacted));
+    const first = await before.runCleaner({ nowMs: clock.nowMs() });
+    expect(first.cleaned[0]!.result.nextDirtyOffset).toBe(60);
+    await closeManager(before);
+    // The swap's renames happened, the dirs' checkpoints were not written: dir A's cleaner
+    // checkpoint still has the partition, which now lives in dir B.
+    await mkdir(dirB, { recursive: true });
+    await rename(join(dirA, 'moving-0'), join(dirB, 'moving-0'));
+    const manager = await openCompacted();
+    expect(manager.getLog('moving', 0)!.logDir).toBe(dirB);
+    // The topic is deleted and made again; its new log goes to dir A.
+    await manager.deleteLog('moving', 0, 'old');
+    const again = await manager.getOrCreateLog('moving', 0, compacted);
+    expect(again.logDir).toBe(dirA);
+    await fill(again);
+    const cleaning = await manager.runCleaner({ nowMs: clock.nowMs() });
+    expect(cleaning.cleaned.map((cleaned) => cleaned.result.firstDirtyOffset)).toEqual([0]);
+  });
+
+  it('keeps a moved directory unopened while the other dir cannot be read, and removes it once it can', async () => {
+    const staleEnd = await fillAndClose();
+    await cp(join(dirA, 'moving-0'), join(root, 'stale'), { recursive: true });
+    await mkdir(dirB, { recursive: true });
+    await rename(join(dirA, 'moving-0'), join(dirB, 'moving-0'));
+    // The log took appends in dir B since the swap's second rename.
+    const first = await openManager();
+    const moved = first.getLog('moving', 0)!;
+    expect(moved.logDir).toBe(dirB);
+    for (let i = 0; i < 5; i++) await moved.append(batch(), 0);
+    const logEnd = moved.logEndOffset;
+    await closeManager(first);
+    // A crash before the old copy was removed: it is still in dir A, stale.
+    await cp(join(root, 'stale'), join(dirA, 'moving-0.abc-moved'), { recursive: true });
+    // Dir B cannot be read at the next start (here: a file where the dir should be).
+    await rename(dirB, `${dirB}.away`);
+    await writeFile(dirB, '');
+    const whileUnreadable = await openManager();
+    expect(whileUnreadable.offlineLogDirs.map((failure) => failure.logDir)).toEqual([dirB]);
+    // Not the stale copy: the partition is not served from dir A.
+    expect(whileUnreadable.getLog('moving', 0)).toBeUndefined();
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0.abc-moved']);
+    await closeManager(whileUnreadable);
+    await rm(dirB);
+    await rename(`${dirB}.away`, dirB);
+    const readable = await openManager();
+    const log = readable.getLog('moving', 0)!;
+    expect(log.logDir).toBe(dirB);
+    expect(log.logEndOffset).toBe(logEnd);
+    expect(logEnd).toBeGreaterThan(staleEnd);
+    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
   });
 });

@@ -16,7 +16,7 @@
 // Kafka resumes it: the future log is reopened and re-validated as after an unclean shutdown, kept
 // if its last batch is the log's batch at that offset, and the copy goes on from its end.
 
-import { rename, rm } from 'node:fs/promises';
+import { rename as renameDir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, TimerHandle, TimerScheduler } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
@@ -74,14 +74,20 @@ export interface LogDirMoveOptions {
   readonly throttle?: LogDirCopyThrottle;
   /** Where a paced copy waits. */
   readonly timers: TimerScheduler;
+  /** Tests: how directories are renamed (fs.promises.rename when absent). */
+  readonly renameDir?: (from: string, to: string) => Promise<void>;
   /**
    * Shared by every move of the broker: the throttle is one broker-wide rate (Kafka's quota), not
    * one per move, and at most so many copy steps run at once, each holding up to `readBytesMax` of
    * read records (a request naming every partition would otherwise copy them all at once).
    */
   readonly shared: { readonly pacer: LogDirCopyPacer; readonly copySteps: ConcurrencyLimit };
-  /** On the source log's queue, once the log lives in the target dir. */
-  readonly onSwapped: () => void;
+  /**
+   * On the source log's queue, once the log lives in the target dir. `exactCopy`: the moved log is
+   * the source's segments byte for byte (the cleaner swapped none in since the copy began, and the
+   * copy did not start before a restart), so the source's cleaner bookmark holds for it.
+   */
+  readonly onSwapped: (exactCopy: boolean) => void;
 }
 
 /** The copy was cancelled (the partition was deleted, the broker closes, another move replaced it). */
@@ -130,6 +136,7 @@ export class LogDirMove {
 
   private async run(): Promise<void> {
     const { source, target, files } = this.options;
+    const rename = this.options.renameDir ?? renameDir;
     const futureDir = this.futureDir;
     const resuming = this.options.resume === true;
     if (!resuming) await rm(futureDir, { recursive: true, force: true });
@@ -151,6 +158,7 @@ export class LogDirMove {
     });
     this.futureLog = future;
     source.takeTruncationFloor();
+    const cleanerSwapsBefore = source.cleanerSwaps;
     try {
       if (resuming) await this.keepWhatMatches(future);
       // Copy without holding the log until a step reaches its end; the swap copies the rest.
@@ -209,7 +217,7 @@ export class LogDirMove {
         moveDirsBack: () => moveDirsBack(),
         targetDir,
         checkpoints: target,
-        onSwapped: this.options.onSwapped,
+        onSwapped: () => this.options.onSwapped(!resuming && source.cleanerSwaps === cleanerSwapsBefore),
       });
       this.futureLog = undefined;
       const doomed = `${sourceDir}${deletedDirSuffix(this.options.uniqueId)}`;

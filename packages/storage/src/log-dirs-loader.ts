@@ -55,9 +55,14 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function anyExists(paths: readonly string[]): Promise<boolean> {
-  for (const path of paths) if (await exists(path)) return true;
-  return false;
+/** Whether `path` is there; 'unknown' when asking failed for another reason than ENOENT. */
+async function probe(path: string): Promise<'present' | 'absent' | 'unknown'> {
+  try {
+    await access(path);
+    return 'present';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : 'unknown';
+  }
 }
 
 /** How a partition found on disk (or set aside) is opened from its dir's checkpoints. */
@@ -180,13 +185,17 @@ async function loadLogDir(
     const movedFrom = partitionDirOfMoved(name);
     if (movedFrom !== undefined) {
       // The old copy of a swap a crash interrupted (log-dir-move.ts): the new copy took the name
-      // in another log dir, or it did not and this one takes it back.
+      // in another log dir, or it did not and this one takes it back. Where another dir cannot
+      // say (it cannot be read), the copy here stays as it is and is not opened: the new copy may
+      // have taken the name there and taken appends since, and serving this one would serve a
+      // stale log; a start with that dir readable again decides.
       const moved = join(dir.path, name);
-      const swapped = await anyExists(options.config.logDirs.map((logDir) => join(logDir, movedFrom)));
-      if (swapped) {
+      const found = await Promise.all(options.config.logDirs.map((logDir) => probe(join(logDir, movedFrom))));
+      if (found.includes('present')) {
         await files.withTransientDescriptor(moved, () => rm(moved, { recursive: true, force: true }));
         continue;
       }
+      if (found.includes('unknown')) continue;
       await rename(moved, join(dir.path, movedFrom));
       await fsyncDirectory(dir.path, files);
       name = movedFrom;
@@ -208,6 +217,11 @@ async function loadLogDir(
       hadCleanShutdown,
     });
   }
+  // The cleaner's bookmarks of partitions that are not here (a crash after a move's swap, before
+  // the dirs' checkpoints were written, leaves the moved log's in the dir it left): none may apply
+  // to a log created here later under that name.
+  const here = new Set(toOpen.map((unopened) => partitionKey(unopened.topic, unopened.partition)));
+  for (const key of [...dir.firstDirtyOffsets.keys()]) if (!here.has(key)) dir.firstDirtyOffsets.delete(key);
   await forEachConcurrently(toOpen, logOpenConcurrencyPerDir, async (unopened) => {
     const key = partitionKey(unopened.topic, unopened.partition);
     try {

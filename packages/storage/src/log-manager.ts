@@ -84,6 +84,11 @@ export interface LogManagerOptions {
   readonly logDirCopyThrottle?: LogDirCopyThrottle;
   /** Where a paced copy waits; systemTimers by default. */
   readonly timers?: TimerScheduler;
+  /**
+   * Tests: how a log dir move renames directories (a pause or a crash between its renames);
+   * fs.promises.rename by default.
+   */
+  readonly renameDir?: (from: string, to: string) => Promise<void>;
 }
 
 /** What AlterReplicaLogDirs asked of one partition came to (LogManager.moveLogDir). */
@@ -303,6 +308,8 @@ export class LogManager {
         });
         // The partition directory itself must survive a crash once the log is in use.
         await fsyncDirectory(target.path, this.files);
+        // A new log is all dirty: no bookmark an earlier log of that name left here applies.
+        target.firstDirtyOffsets.delete(key);
         target.logs.set(key, log);
         return log;
       } finally {
@@ -484,13 +491,20 @@ export class LogManager {
         : { readBytesMax: this.options.logDirMoveReadBytesMax }),
       ...(this.options.logDirCopyThrottle === undefined ? {} : { throttle: this.options.logDirCopyThrottle }),
       timers: this.options.timers ?? systemTimers,
+      ...(this.options.renameDir === undefined ? {} : { renameDir: this.options.renameDir }),
       shared: this.moveShared,
-      onSwapped: () => {
+      onSwapped: (exactCopy) => {
         source.logs.delete(key);
         target.logs.set(key, log);
+        // The cleaner's bookmark goes with the log only when the log is the one it was kept for:
+        // a copy of segments the cleaner rewrote meanwhile is uncleaned there, and a bookmark above
+        // uncleaned records could let a tombstone go before its older records (log-cleaner.ts).
+        // Without one the next cleaning starts at the log start. Nothing of another log of that
+        // name stays in the target dir.
         const firstDirty = source.firstDirtyOffsets.get(key);
         source.firstDirtyOffsets.delete(key);
-        if (firstDirty !== undefined) target.firstDirtyOffsets.set(key, firstDirty);
+        target.firstDirtyOffsets.delete(key);
+        if (firstDirty !== undefined && exactCopy) target.firstDirtyOffsets.set(key, firstDirty);
       },
     });
     this.moves.set(key, move);

@@ -40,6 +40,7 @@ import {
   logFileSuffix,
   timeIndexFileSuffix,
 } from './segment-files.js';
+import { SerialQueue } from './serial-queue.js';
 
 // The types of its opening, appends and reads are part of this API.
 export type { AppendOptions, AppendResult, ValidatedBatchFrame } from './append-validation.js';
@@ -47,6 +48,12 @@ export type { LogReadResult, ReadOptions, TimestampLookupResult } from './local-
 export type { LogCheckpointListener, PartitionLogOptions } from './log-loader.js';
 export { partitionQueueDepthMax } from './log-operations.js';
 export type { RetentionOptions } from './log-retention.js';
+
+/**
+ * Uses of the partition directory's other files (withPartitionDir) allowed to wait per log: the
+ * broker writes its leader-epoch-checkpoint from the partition's exclusive section, one at a time.
+ */
+export const partitionDirUsesPendingMax = 64;
 
 /**
  * How a future replica (AlterReplicaLogDirs, log-dir-move.ts) replaces a log, step by step, on the
@@ -100,8 +107,24 @@ export class PartitionLog {
   private logStartOffsetValue: number;
   /** The queue of operations, the closed flag and what I/O failures do. */
   private readonly ops: LogOperations;
-  private compacting = false;
+  /** The compaction running (compact()), settled when it is done, whether it worked or not. */
+  private compaction: Promise<void> | undefined;
+  /**
+   * A future replica's swap is waiting for the compaction under way or running: no compaction
+   * starts (the cleaner skips the log) until the log lives in its new directory, as Kafka's
+   * cleaning is paused for a partition whose future replica is swapped in.
+   */
+  private swapPending = false;
+  /** Cleaned segments swapped in so far (a log dir move's copy is exact only if none came meanwhile). */
+  private cleanerSwapsValue = 0;
   private configValue: LogConfig;
+  /**
+   * The broker's files in the partition directory (leader-epoch-checkpoint) are used on this queue,
+   * and a future replica's swap holds it from the copy of those files until the log lives in the
+   * target directory: a write in between would land in the old directory after its copy (and be
+   * lost with it) or, once it is renamed, fail ENOENT and take the dir offline.
+   */
+  private readonly partitionDirUses: SerialQueue;
 
   private constructor(
     private options: PartitionLogOptions,
@@ -125,6 +148,7 @@ export class PartitionLog {
     );
     this.logStartOffsetValue = logStartOffset;
     this.configValue = options.config;
+    this.partitionDirUses = new SerialQueue(`${this.name} partition files`, partitionDirUsesPendingMax);
     this.checkInvariants();
   }
 
@@ -177,6 +201,16 @@ export class PartitionLog {
    */
   get filesRelocationCount(): number {
     return this.relocationCount;
+  }
+
+  /**
+   * Runs `use` with the partition directory, for the files in it that are not the log's (the
+   * broker's leader-epoch-checkpoint): never while a future replica's swap copies those files and
+   * renames the directory, so what it writes is in the directory the log lives in afterwards. Uses
+   * run one at a time; I/O failures are the caller's to handle.
+   */
+  withPartitionDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
+    return this.partitionDirUses.run(() => use(this.dir));
   }
 
   /** Settles once a future replica's swap under way (if any) is done, whether it worked or not. */
@@ -492,15 +526,37 @@ export class PartitionLog {
    */
   async compact(options: CompactOptions): Promise<CompactionResult> {
     this.ops.ensureOpen();
-    invariant(!this.compacting, () => `${this.name}: compaction already running`);
-    this.compacting = true;
+    invariant(this.compaction === undefined, () => `${this.name}: compaction already running`);
+    invariant(!this.swapPending, () => `${this.name}: compaction while a future replica is swapped in`);
+    let ended = (): void => undefined;
+    this.compaction = new Promise((resolve) => {
+      ended = resolve;
+    });
     try {
       return await compactLog(this.cleanableView(), options);
     } catch (error) {
       throw this.ops.failed('compaction', error);
     } finally {
-      this.compacting = false;
+      this.compaction = undefined;
+      ended();
     }
+  }
+
+  /**
+   * How many cleaned segment groups the cleaner swapped in since the log was opened. A log dir
+   * move's copy of segments the cleaner then rewrote keeps the uncleaned batches (same offsets,
+   * more records): the cleaner's bookmark for the log does not hold for that copy.
+   */
+  get cleanerSwaps(): number {
+    return this.cleanerSwapsValue;
+  }
+
+  /**
+   * Whether the cleaner must leave the log alone for now: a future replica's swap is about to
+   * rename its directory (a compaction reads and writes its files by path there).
+   */
+  get cleaningPaused(): boolean {
+    return this.swapPending;
   }
 
   private cleanableView(): CleanableLog {
@@ -531,7 +587,10 @@ export class PartitionLog {
         nowMs,
         onStep,
       );
-      if (swapped) this.checkInvariants();
+      if (swapped) {
+        this.cleanerSwapsValue += 1;
+        this.checkInvariants();
+      }
       return swapped;
     };
     return this.ops.runUnlessClosed('cleaner swap', swap, false, true);
@@ -628,7 +687,11 @@ export class PartitionLog {
     this.relocating = new Promise((resolve) => {
       relocated = resolve;
     });
+    this.swapPending = true;
     try {
+      // A compaction under way reads and writes by the old directory's path: it ends first (it
+      // needs the queue for its own swaps, so it is waited for outside it).
+      await this.compaction;
       await this.ops.run(
         'future replica swap',
         async () => {
@@ -645,30 +708,34 @@ export class PartitionLog {
               await future.incrementLogStartOffset(this.logStartOffsetValue);
             }
           });
-          await copyPartitionFiles(this.dir, future.dir);
-          await inTargetLogDir(targetLogDir, 'future log close', () => future.close());
-          this.dirsMoving = true;
-          this.relocationCount += 1;
-          await swap.moveDirs();
-          const options: PartitionLogOptions = {
-            ...this.options,
-            dir: swap.targetDir,
-            checkpoints: swap.checkpoints,
-            recoveryPoint: this.logEndOffset,
-            logStartOffset: this.logStartOffsetValue,
-            hadCleanShutdown: true,
-          };
-          let segments: readonly LogSegment[];
-          try {
-            ({ segments } = await loadLog(options, this.files));
-          } catch (error) {
-            await swap.moveDirsBack();
-            throw new TargetLogDirError(targetLogDir, 'open of the moved log', error);
-          }
-          oldLocal = this.local;
-          this.local = new LocalLog(this.name, options.dir, this.files, options.clock, segments);
-          this.options = options;
-          this.ops.relocate(options.dir, this.logDir);
+          // From the copy of the partition's other files until the log lives in the target dir,
+          // nobody else uses them (withPartitionDir).
+          await this.partitionDirUses.run(async () => {
+            await copyPartitionFiles(this.dir, future.dir);
+            await inTargetLogDir(targetLogDir, 'future log close', () => future.close());
+            this.dirsMoving = true;
+            this.relocationCount += 1;
+            await swap.moveDirs();
+            const moved: PartitionLogOptions = {
+              ...this.options,
+              dir: swap.targetDir,
+              checkpoints: swap.checkpoints,
+              recoveryPoint: this.logEndOffset,
+              logStartOffset: this.logStartOffsetValue,
+              hadCleanShutdown: true,
+            };
+            let segments: readonly LogSegment[];
+            try {
+              ({ segments } = await loadLog(moved, this.files));
+            } catch (error) {
+              await swap.moveDirsBack();
+              throw new TargetLogDirError(targetLogDir, 'open of the moved log', error);
+            }
+            oldLocal = this.local;
+            this.local = new LocalLog(this.name, moved.dir, this.files, moved.clock, segments);
+            this.options = moved;
+            this.ops.relocate(moved.dir, this.logDir);
+          });
           this.checkInvariants();
           invariant(
             this.logEndOffset === future.logEndOffset,
@@ -679,6 +746,7 @@ export class PartitionLog {
         true,
       );
     } finally {
+      this.swapPending = false;
       if (this.dirsMoving) this.relocationCount += 1;
       this.relocating = undefined;
       this.dirsMoving = false;

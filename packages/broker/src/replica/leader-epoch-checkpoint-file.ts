@@ -60,7 +60,7 @@ export interface LoadedLeaderEpochCache {
 
 /** The cache from the checkpoint, or rebuilt from every batch header when there is none. */
 export async function loadLeaderEpochCache(log: PartitionLog): Promise<LoadedLeaderEpochCache> {
-  const entries = await readLeaderEpochCheckpoint(log.dir);
+  const entries = await log.withPartitionDir((dir) => readLeaderEpochCheckpoint(dir));
   if (entries !== undefined) return { cache: new LeaderEpochCache(entries), fromCheckpoint: true };
   if (log.logEndOffset <= log.logStartOffset) return { cache: new LeaderEpochCache(), fromCheckpoint: false };
   const cache = new LeaderEpochCache();

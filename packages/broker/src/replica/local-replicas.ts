@@ -212,7 +212,9 @@ export class LocalReplicas {
     const version = partition.epochCache.version;
     if (this.persistedEpochVersions.get(partition.key) === version) return;
     try {
-      await writeLeaderEpochCheckpoint(partition.log.dir, partition.epochCache.entries);
+      // Never in the middle of a log dir move's swap: the file lands where the log lives after it.
+      const entries = partition.epochCache.entries;
+      await partition.log.withPartitionDir((dir) => writeLeaderEpochCheckpoint(dir, entries));
     } catch (error) {
       // No descriptor left says nothing about the disk: the caller sets the replica aside.
       const exhaustion = asTooManyOpenFiles(error, partition.log.dir);
