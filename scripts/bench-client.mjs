@@ -10,9 +10,11 @@
 //                        records/s and MB/s of values, each cell on a fresh topic, timed from the
 //                        first send to the last acknowledgement (connecting excluded); the topic's
 //                        offsets are checked to hold exactly the records sent. Each client runs
-//                        with its producer defaults (gregor: Java's lingerMs 5, batchSize 16 KiB);
-//                        gregor-tuned is gregor's send() set for this load (lingerMs 0, batchSize
-//                        256 KiB), a setting kafkajs and platformatic do not have
+//                        with its producer defaults (gregor: lingerMs 5, batchSize 1,000,000 bytes,
+//                        librdkafka's); gregor-java16k is gregor with Java's batch.size (16 KiB,
+//                        gregor's default until session s9); gregor-tuned is gregor's send() set
+//                        for this load (lingerMs 0, batchSize 256 KiB), a setting kafkajs and
+//                        platformatic do not have
 //   kcat -P              the native reference for the same cells: kcat -P -l <file> (one record a
 //                        line, random letters and digits, the same count and size) with librdkafka's
 //                        own batching set like gregor-stream's (linger.ms=5, batch.size=256 KiB, no
@@ -52,7 +54,8 @@
 //        node scripts/bench-client.mjs [--quick]   (after npm run build; --quick: smaller cells and
 //                                                   3 s latency runs, about 2-3 minutes)
 //        CLIENTS=gregor,kafkajs,kcat node scripts/bench-client.mjs   (only those clients; the names
-//        are gregor, gregor-tuned, gregor-stream, kafkajs, platformatic, kcat, kcat-current)
+//        are gregor, gregor-java16k, gregor-tuned, gregor-stream, kafkajs, platformatic, kcat,
+//        kcat-current)
 // Run it on a quiet machine: two shared cores under other work move cells by 2-3x.
 
 import { spawn } from 'node:child_process';
@@ -303,9 +306,21 @@ async function timedSends(records, sendOne) {
 
 const producers = {
   async gregor(bootstrap, topic, records, acks) {
-    // The producer's defaults, as kafkajs and platformatic run with theirs: Java's lingerMs 5 and
-    // batchSize 16 KiB.
+    // The producer's defaults, as kafkajs and platformatic run with theirs: lingerMs 5 and
+    // librdkafka's batchSize of 1,000,000 bytes.
     const producer = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    const seconds = await timedSends(records, (chunk) =>
+      producer.send({ topic, acks, messages: chunk.map((value) => ({ value })) }),
+    );
+    await producer.disconnect();
+    return seconds;
+  },
+  async 'gregor-java16k'(bootstrap, topic, records, acks) {
+    // The defaults but Java's batch.size (16384), gregor's default until session s9: the figures
+    // the default batchSize is chosen against.
+    const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ batchSize: 16_384 });
     await producer.connect();
     const seconds = await timedSends(records, (chunk) =>
       producer.send({ topic, acks, messages: chunk.map((value) => ({ value })) }),
@@ -561,6 +576,7 @@ function describeError(error) {
 
 const nodeClients = [
   'gregor',
+  'gregor-java16k',
   'gregor-tuned',
   'gregor-stream',
   'kafkajs',
@@ -683,7 +699,7 @@ async function main() {
     await producers['gregor-tuned'](bootstrap, consumeTopic, values(consumeRecords, 1024), -1);
     console.log(`\n${'consumer'.padEnd(clientWidth)}  value   records/s        MB/s`);
     const consumed = [];
-    // gregor-tuned is a producer setting only: its consumer is gregor's.
+    // gregor-java16k and gregor-tuned are producer settings only: their consumer is gregor's.
     for (const client of clients.filter(
       (name) => kcats[name] !== undefined || consumers[name] !== undefined,
     )) {
@@ -745,7 +761,7 @@ async function main() {
     const references = ['kafkajs', 'platformatic', 'kcat', 'kcat-current'];
     for (const size of [100, 1024]) {
       for (const acks of [1, -1]) {
-        for (const ours of ['gregor', 'gregor-tuned', 'gregor-stream']) {
+        for (const ours of ['gregor', 'gregor-java16k', 'gregor-tuned', 'gregor-stream']) {
           const rate = rateOf(ours, size, acks);
           if (rate === undefined) continue;
           const ratios = references

@@ -76,7 +76,12 @@ export interface ProducerConfig {
   /** How long a transaction may stay open before the coordinator aborts it, ms (Java's transaction.timeout.ms). Default 60000. */
   readonly transactionTimeout?: number;
   readonly allowAutoTopicCreation?: boolean;
-  /** Bytes per partition batch (Java's batch.size). Default 16384. */
+  /**
+   * Bytes per partition batch (Java's batch.size). Default 1,000,000, librdkafka's: a batch holds
+   * only the records it was given (memory is bufferMemory's, taken per record), so a large limit
+   * costs nothing up front and sends a busy partition's records in few requests. It must not pass
+   * the topic's max.message.bytes (Kafka's default 1,048,588), or batches fail MESSAGE_TOO_LARGE.
+   */
   readonly batchSize?: number;
   /** How long a batch that is not full waits for more records, ms (Java's linger.ms). Default 5. */
   readonly lingerMs?: number;
@@ -91,6 +96,11 @@ export interface ProducerConfig {
 }
 
 const maxInFlightIdempotent = 5;
+/**
+ * librdkafka's batch.size. Java's 16384 sends a busy partition's records in many small requests,
+ * each with a fixed cost in the client and the brokers (see the client README's benchmark notes).
+ */
+export const batchSizeBytesDefault = 1_000_000;
 
 function toBuffer(value: Buffer | string | null | undefined): Buffer | null {
   if (value === null || value === undefined) return null;
@@ -162,7 +172,7 @@ export class Producer {
       );
     }
     this.idempotent = idempotent;
-    const batchSizeBytes = config.batchSize ?? 16_384;
+    const batchSizeBytes = config.batchSize ?? batchSizeBytesDefault;
     this.maxRequestSizeBytes = config.maxRequestSize ?? 1_048_576;
     this.defaultCompression = config.compression ?? CompressionType.None;
     // The default partitioner moves keyless records away from partitions with more batches

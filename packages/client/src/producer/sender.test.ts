@@ -96,4 +96,39 @@ describe('Sender', () => {
     ]);
     await producer.disconnect();
   });
+  it('with its defaults sends 900 KiB of one partition in one batch, holding memory only for the records', async () => {
+    const cluster = new ScriptedProduceCluster(1);
+    // No batchSize: the default (librdkafka's 1,000,000 bytes). Java's 16384 made this 61 batches.
+    const producer = new Producer(
+      cluster as unknown as Cluster,
+      createLogger(logLevel.NOTHING, () => () => undefined),
+      1_000,
+      { lingerMs: 60_000 },
+    );
+    await producer.connect();
+    const first = producer.send({ topic: 'events', acks: 1, messages: [{ value: 'first' }] });
+    const firstFlushed = producer.flush();
+    await until(() => cluster.produces.length === 1);
+    cluster.answerAll();
+    await Promise.all([first, firstFlushed]);
+    await until(() => producer.bufferedBytes === 0);
+
+    const one = producer.send({ topic: 'events', acks: 1, messages: [{ value: 'x'.repeat(1_024) }] });
+    await settle();
+    // One record buffered: its own bytes (1,024 and 21 of record overhead), not the batch's limit.
+    expect(producer.bufferedBytes).toBe(1_045);
+    const values = Array.from({ length: 900 }, (_, index) => String(index).padStart(1_024, '-'));
+    const sent = producer.send({ topic: 'events', acks: 1, messages: values.map((value) => ({ value })) });
+    await settle();
+    expect(cluster.produces).toHaveLength(0);
+    expect(producer.bufferedBytes).toBe(901 * 1_045);
+    const flushed = producer.flush();
+    await until(() => cluster.produces.length === 1);
+    await settle();
+    expect(cluster.produces).toHaveLength(1);
+    expect(cluster.produces[0]!.partitions.map((p) => p.values.length)).toEqual([901]);
+    cluster.answerAll();
+    await Promise.all([one, sent, flushed]);
+    await producer.disconnect();
+  });
 });
