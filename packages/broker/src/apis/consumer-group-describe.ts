@@ -68,7 +68,7 @@ export function createConsumerGroupDescribeHandler(groups: GroupCoordinatorDrive
     // A coordinator deposed without knowing it yet must not describe its groups from memory (the
     // metadata barrier, as DescribeGroups): those it cannot confirm are NOT_COORDINATOR.
     const confirmed = await Promise.all(body.groupIds.map((groupId) => groups.confirmLeadership(groupId)));
-    const asked = body.groupIds.filter((_, index) => confirmed[index]);
+    const asked = body.groupIds.filter((_, index) => confirmed[index] === ErrorCode.NONE);
     const answered =
       asked.length === 0
         ? { groups: [] }
@@ -78,9 +78,9 @@ export function createConsumerGroupDescribeHandler(groups: GroupCoordinatorDrive
     let answeredIndex = 0;
     const response = {
       groups: body.groupIds.map((groupId, index) =>
-        confirmed[index]
+        confirmed[index] === ErrorCode.NONE
           ? answered.groups[answeredIndex++]!
-          : consumerGroupDescribeError(groupId, ErrorCode.NOT_COORDINATOR),
+          : consumerGroupDescribeError(groupId, confirmed[index]!),
       ),
     };
     const assignment = (a: (typeof response.groups)[number]['members'][number]['assignment']) => ({

@@ -48,7 +48,7 @@ export function createDescribeGroupsHandler(groups: GroupCoordinatorDriver): Api
   return async (body: RequestBody<Key>, apiVersion: number): Promise<Response> => {
     // A coordinator deposed without knowing it yet must not describe its groups from memory.
     const confirmed = await Promise.all(body.groups.map((groupId) => groups.confirmLeadership(groupId)));
-    const asked = body.groups.filter((_, index) => confirmed[index]);
+    const asked = body.groups.filter((_, index) => confirmed[index] === ErrorCode.NONE);
     const response =
       asked.length === 0
         ? { groups: [] }
@@ -57,9 +57,9 @@ export function createDescribeGroupsHandler(groups: GroupCoordinatorDriver): Api
           );
     let answeredIndex = 0;
     const described = body.groups.map((groupId, index) =>
-      confirmed[index]
+      confirmed[index] === ErrorCode.NONE
         ? response.groups[answeredIndex++]!
-        : describedGroupRefusal(groupId, ErrorCode.NOT_COORDINATOR),
+        : describedGroupRefusal(groupId, confirmed[index]!),
     );
     return {
       throttleTimeMs: 0,

@@ -14,7 +14,8 @@
 // A partition with nothing committed answers offset -1. v0-1 have no group-level error: the
 // coordinator repeats it on every requested partition, which is what those versions read. Before
 // answering, the coordinator confirms it still leads the group's offsets partition (a metadata
-// barrier, GroupCoordinatorDriver.confirmLeadership); unconfirmed, the group is NOT_COORDINATOR.
+// barrier, GroupCoordinatorDriver.confirmLeadership); unconfirmed, the group is NOT_COORDINATOR (or
+// COORDINATOR_LOAD_IN_PROGRESS when its load here was replaced while the controller answered).
 
 import { type OffsetFetchResponse, offsetFetchRefusal } from '@gregor/group';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
@@ -40,8 +41,8 @@ export function createOffsetFetchHandler(groups: GroupCoordinatorDriver): ApiHan
   ): Promise<OffsetFetchResponse> => {
     const request = { groupId, topics, requireStable, ...member };
     // A coordinator deposed without knowing it yet must not answer from its memory.
-    if (!(await groups.confirmLeadership(groupId)))
-      return offsetFetchRefusal(request, ErrorCode.NOT_COORDINATOR);
+    const confirmation = await groups.confirmLeadership(groupId);
+    if (confirmation !== ErrorCode.NONE) return offsetFetchRefusal(request, confirmation);
     return groups.request('OffsetFetch', (coordinator, requestId, nowMs) =>
       coordinator.offsetFetch(requestId, request, nowMs),
     );

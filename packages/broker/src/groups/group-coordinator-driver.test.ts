@@ -703,6 +703,68 @@ describe('leadership of offsets partitions', () => {
     expect(fetched.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 41n, metadata: 'meta' });
   });
 
+  it('answers COORDINATOR_LOAD_IN_PROGRESS, not NOT_COORDINATOR, when its load was replaced while the controller confirmed it', async () => {
+    // The KIP-848 test's stall: while the controller moved, this broker's leader lease lapsed and
+    // came back, so the offsets partition was unloaded and loaded again in the same epoch during an
+    // OffsetFetch's barrier round. The controller still names this broker; librdkafka gives up on an
+    // OffsetFetch answered NOT_COORDINATOR (its consumer then holds the partitions and reads
+    // nothing) but asks the same coordinator again after COORDINATOR_LOAD_IN_PROGRESS.
+    const leaseSessionMs = 3_000;
+    const lease = new BrokerLease({ nowMs: () => cluster.clock.nowMs() }, leaseSessionMs);
+    let leaseGranted = false;
+    const leaderLease = { held: () => !leaseGranted || lease.held() };
+    let holdRound: ((confirmed: boolean) => void) | undefined;
+    const barrier = {
+      confirm: (_partitionIndex: number, _leaderEpoch: number): Promise<boolean> =>
+        holdRound === undefined
+          ? new Promise<boolean>((resolve) => {
+              holdRound = resolve;
+            })
+          : Promise.resolve(true),
+    };
+    await start({ leaderLease }, barrier);
+    lease.answered(cluster.clock.nowMs(), false);
+    leaseGranted = true;
+    await createTopic('orders', 1);
+    const groupId = 'reloaded';
+    await findCoordinator(groupId);
+    const { memberId, generationId } = await joinAndSync(groupId);
+    lease.answered(cluster.clock.nowMs(), false);
+    // Commits pass no barrier; the first OffsetFetch below holds the first round open.
+    expect(
+      (await commit(groupId, memberId, generationId, 'orders', 41)).topics[0]!.partitions[0]!.errorCode,
+    ).toBe(ErrorCode.NONE);
+    const partitionIndex = coordinatorPartitionFor(groupId, offsetsPartitionCount);
+    const offsetFetch = () =>
+      cluster.request(ApiKey.OffsetFetch, 5, {
+        groupId,
+        topics: [{ name: 'orders', partitionIndexes: [0] }],
+        requireStable: false,
+      });
+    const inFlight = offsetFetch();
+    await settle(() => holdRound !== undefined);
+    cluster.advanceMs(leaseSessionMs);
+    cluster.replicaManager.leaseLapsed();
+    expect(driver.ownedPartitions()).toEqual([]);
+    lease.answered(cluster.clock.nowMs(), false);
+    cluster.replicaManager.leaseRegained();
+    await settle(
+      () => driver.ownedPartitions().includes(partitionIndex) && !driver.isLoading(partitionIndex),
+    );
+    holdRound!(true);
+    const refused = await inFlight;
+    expect(refused.errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    expect(refused.topics[0]!.partitions[0]).toMatchObject({
+      committedOffset: -1n,
+      errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    });
+    // Asked again, the new load answers.
+    expect((await offsetFetch()).topics[0]!.partitions[0]).toMatchObject({
+      committedOffset: 41n,
+      errorCode: ErrorCode.NONE,
+    });
+  });
+
   it('a coordinator deposed by a change it has not applied yet does not answer OffsetFetch from memory', async () => {
     // The chaos campaign's case: a preferred election moved the offsets partition to another
     // broker, which completed a commit this one had appended; until this broker applies that

@@ -90,6 +90,12 @@ interface OwnedPartition extends LedPartition {
 
 type ResponseOf<A extends GroupResponse['api']> = Extract<GroupResponse, { api: A }>;
 
+/** What `confirmLeadership` resolves: NONE, or the error a read of the group is refused with. */
+export type LeadershipConfirmation =
+  | typeof ErrorCode.NONE
+  | typeof ErrorCode.NOT_COORDINATOR
+  | typeof ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+
 export class GroupCoordinatorDriver {
   readonly offsetsTopicCreator: OffsetsTopicCreator;
   private coordinator: GroupCoordinator;
@@ -156,14 +162,25 @@ export class GroupCoordinatorDriver {
    * nothing stale. Otherwise the metadata barrier asks the active controller whether this broker
    * still leads the partition in the epoch it was loaded in: a leadership moved away before this
    * call (or away and back, while this broker held the old load) refuses the read.
+   *
+   * Resolves NONE when the coordinator may answer, else the error to refuse with: NOT_COORDINATOR,
+   * or COORDINATOR_LOAD_IN_PROGRESS when the controller confirmed this broker but the load it
+   * confirmed was dropped or replaced while it answered (a leader lease that lapsed while the
+   * controller moved, the partition unloaded and loaded again in the same epoch). This broker is
+   * still the coordinator then, and a client must ask it again: librdkafka retries an OffsetFetch
+   * answered COORDINATOR_LOAD_IN_PROGRESS on the same coordinator, but gives up on the partitions of
+   * one answered NOT_COORDINATOR, leaving a KIP-848 consumer holding them and reading nothing. The
+   * retry is answered by whatever load is current then (NOT_COORDINATOR if none is).
    */
-  async confirmLeadership(groupId: string): Promise<boolean> {
+  async confirmLeadership(groupId: string): Promise<LeadershipConfirmation> {
     const partitionIndex = coordinatorPartitionFor(groupId, this.coordinator.config.offsetsPartitionCount);
     const owned = this.owned.get(partitionIndex);
-    if (owned === undefined || this.coordinator.isLoading(partitionIndex)) return true;
-    if (!(await this.options.metadataBarrier.confirm(partitionIndex, owned.leaderEpoch))) return false;
-    // The load confirmed may have been replaced while the controller answered.
-    return this.owned.get(partitionIndex)?.loadId === owned.loadId;
+    if (owned === undefined || this.coordinator.isLoading(partitionIndex)) return ErrorCode.NONE;
+    if (!(await this.options.metadataBarrier.confirm(partitionIndex, owned.leaderEpoch)))
+      return ErrorCode.NOT_COORDINATOR;
+    return this.owned.get(partitionIndex)?.loadId === owned.loadId
+      ? ErrorCode.NONE
+      : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
   }
 
   /**
