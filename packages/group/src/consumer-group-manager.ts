@@ -24,6 +24,7 @@ import {
   assignmentsEqual,
   ConsumerGroup,
   type ConsumerGroupMember,
+  type ConsumerGroupSnapshot,
   emptyAssignment,
   leaveGroupMemberEpoch,
   leaveGroupStaticMemberEpoch,
@@ -47,11 +48,32 @@ import { DeadlineQueue } from './deadline-queue.js';
 import type { RequestId } from './messages.js';
 import type { OffsetsRecord } from './offsets-records.js';
 
-/** What to do when a consumer group's records are appended: answer the heartbeat that wrote them. */
+/**
+ * What to do when a consumer group's records are appended: answer the heartbeat that wrote them, and
+ * if the append was refused, put the group back as it was before (`rollback`; null for writes that
+ * change no live group, such as deletion tombstones).
+ */
 export interface ConsumerGroupWriteContinuation {
   readonly kind: 'consumerGroupWrite';
   readonly requestId: RequestId | null;
   readonly response: ConsumerGroupHeartbeatResponse | null;
+  readonly rollback: ConsumerGroupRollback | null;
+}
+
+interface ConsumerGroupRollback {
+  readonly group: ConsumerGroup;
+  /** The group before the write; null when the write created it. */
+  readonly snapshot: ConsumerGroupSnapshot | null;
+  /** The session or revocation deadline whose expiry wrote the records, retried if they are refused. */
+  readonly expiry: ConsumerTimer | null;
+}
+
+/** A heartbeat that waits for the write in flight of its group. */
+interface QueuedHeartbeat {
+  readonly requestId: RequestId;
+  readonly request: ConsumerGroupHeartbeatRequest;
+  readonly partitionIndex: number;
+  readonly topics: ConsumerTopicsImage;
 }
 
 interface ConsumerTimer {
@@ -64,6 +86,13 @@ interface ConsumerTimer {
 
 /** Deadlines one call may fire before it is a bug (a timer re-arming at the same instant). */
 const timerFiringsPerCallMax = 100_000;
+/**
+ * Heartbeats of one group held while its write is in flight (a client sends one at a time per
+ * member, so this is only reached by a misbehaving client); beyond it: COORDINATOR_NOT_AVAILABLE.
+ */
+const queuedHeartbeatsPerGroupMax = 10_000;
+/** Kafka's coordinator timer retry backoff: an expiry whose records were refused runs again this much later. */
+const expiryRetryBackoffMs = 500;
 /** Kafka's Uuid: 16 random bytes, url-safe base64 without padding (22 characters). */
 const memberIdBytes = 16;
 
@@ -93,6 +122,14 @@ function toWire(assignment: TopicAssignment): { topicId: string; partitions: rea
 export class ConsumerGroupManager {
   private readonly groups = new Map<string, ConsumerGroup>();
   private readonly timers = new DeadlineQueue<ConsumerTimer>();
+  /**
+   * Groups with a write in flight, by id. A group has one at a time: its next heartbeat or expiry
+   * waits (`queued`, `deferredExpiries`) until the write is replicated or refused, so every change is
+   * computed from a state whose records are in the log, and a refused one can be undone alone.
+   */
+  private readonly writing = new Map<string, ConsumerGroup>();
+  private readonly queued = new Map<string, QueuedHeartbeat[]>();
+  private readonly deferredExpiries = new Map<string, ConsumerTimer[]>();
 
   constructor(
     private readonly config: GroupCoordinatorConfig,
@@ -125,7 +162,7 @@ export class ConsumerGroupManager {
   /**
    * One heartbeat for a group this coordinator serves (the caller checked the group id, ownership
    * and that no classic group with members holds the id). Answered after the records it wrote are
-   * replicated, or at once when it wrote none.
+   * replicated, or at once when it wrote none; while the group has a write in flight it waits for it.
    */
   heartbeat(
     requestId: RequestId,
@@ -134,28 +171,130 @@ export class ConsumerGroupManager {
     topics: ConsumerTopicsImage,
     nowMs: number,
   ): void {
+    if (!this.writing.has(request.groupId)) {
+      this.processHeartbeat({ requestId, request, partitionIndex, topics }, nowMs);
+      return;
+    }
+    const queue = this.queued.get(request.groupId) ?? [];
+    if (queue.length >= queuedHeartbeatsPerGroupMax) {
+      this.outbox.respond(requestId, errorResponse(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      return;
+    }
+    queue.push({ requestId, request, partitionIndex, topics });
+    this.queued.set(request.groupId, queue);
+  }
+
+  private processHeartbeat(heartbeat: QueuedHeartbeat, nowMs: number): void {
+    const { requestId, request, partitionIndex, topics } = heartbeat;
+    const snapshot = this.groups.get(request.groupId)?.snapshot() ?? null;
     const records: OffsetsRecord[] = [];
     const response = this.handleHeartbeat(request, partitionIndex, topics, nowMs, records);
+    const group = this.groups.get(request.groupId);
     // Assertions stay on: one member per partition, epochs in order (O(group) per heartbeat).
-    this.groups.get(request.groupId)?.checkInvariants();
+    group?.checkInvariants();
     if (records.length === 0) {
       this.outbox.respond(requestId, response);
       return;
     }
-    this.appendRecords(partitionIndex, records, { kind: 'consumerGroupWrite', requestId, response });
+    invariant(group !== undefined, 'a heartbeat that wrote records has its group');
+    this.writing.set(group.groupId, group);
+    this.appendRecords(partitionIndex, records, {
+      kind: 'consumerGroupWrite',
+      requestId,
+      response,
+      rollback: { group, snapshot, expiry: null },
+    });
   }
 
-  continueAfterWrite(continuation: ConsumerGroupWriteContinuation, appendErrorCode: number): void {
-    if (continuation.requestId === null || continuation.response === null) return;
-    if (appendErrorCode === ErrorCode.NONE) {
-      this.outbox.respond(continuation.requestId, continuation.response);
+  /**
+   * The write's append completed. A refused append (the records are not in the log) undoes the
+   * group's change, as Kafka's coordinator reverts its timeline to the last written offset; an append
+   * whose records may still commit (timed out waiting for replicas) keeps it, as Kafka does. Then the
+   * heartbeats and expiries that waited for the write run.
+   */
+  continueAfterWrite(
+    continuation: ConsumerGroupWriteContinuation,
+    appendErrorCode: number,
+    nowMs: number,
+  ): void {
+    const rollback = continuation.rollback;
+    const groupId = rollback?.group.groupId;
+    let current = false;
+    if (rollback !== null && groupId !== undefined) {
+      invariant(this.writing.get(groupId) === rollback.group, 'one write in flight per consumer group');
+      this.writing.delete(groupId);
+      // DeleteGroups or a JoinGroup's conversion may have removed the group meanwhile.
+      current = this.groups.get(groupId) === rollback.group;
+      if (current && appendErrorCode !== ErrorCode.NONE && !recordsMayBeInLog(appendErrorCode)) {
+        this.undo(rollback, nowMs);
+      }
+    }
+    if (continuation.requestId !== null && continuation.response !== null) {
+      this.outbox.respond(
+        continuation.requestId,
+        appendErrorCode === ErrorCode.NONE
+          ? continuation.response
+          : errorResponse(storeGroupErrorCode(appendErrorCode)),
+      );
+    }
+    if (groupId !== undefined) this.resume(groupId, current, nowMs);
+  }
+
+  /** Puts the group back as it was before a refused write, with deadlines for the members it has again. */
+  private undo(rollback: ConsumerGroupRollback, nowMs: number): void {
+    const { group, snapshot, expiry } = rollback;
+    const before = [...group.members.keys()];
+    if (snapshot === null) {
+      this.groups.delete(group.groupId);
+      for (const memberId of before) this.deleteTimers(group.groupId, memberId);
       return;
     }
-    this.outbox.respond(continuation.requestId, errorResponse(storeGroupErrorCode(appendErrorCode)));
+    group.restore(snapshot);
+    for (const memberId of before) {
+      if (!group.members.has(memberId)) this.deleteTimers(group.groupId, memberId);
+    }
+    for (const member of group.members.values()) {
+      if (!this.timers.has(timerKey('session', group.groupId, member.memberId))) {
+        this.scheduleSession(group, member.memberId, nowMs);
+      }
+      this.scheduleRevocation(group, member, nowMs);
+    }
+    if (expiry !== null && group.members.has(expiry.memberId)) {
+      this.timers.set(
+        timerKey(expiry.kind, group.groupId, expiry.memberId),
+        nowMs + expiryRetryBackoffMs,
+        expiry,
+      );
+    }
+    group.checkInvariants();
+  }
+
+  /**
+   * After a group's write: its deferred expiries are due again (unless a later deadline replaced
+   * them) and its queued heartbeats run in order until one writes. If the group was removed while
+   * the write was out, they are answered COORDINATOR_NOT_AVAILABLE and the client retries through
+   * the coordinator's checks again.
+   */
+  private resume(groupId: string, current: boolean, nowMs: number): void {
+    const group = this.groups.get(groupId);
+    for (const timer of this.deferredExpiries.get(groupId) ?? []) {
+      const key = timerKey(timer.kind, groupId, timer.memberId);
+      if (group?.members.has(timer.memberId) && !this.timers.has(key)) this.timers.set(key, nowMs, timer);
+    }
+    this.deferredExpiries.delete(groupId);
+    const queue = this.queued.get(groupId);
+    if (queue === undefined) return;
+    while (queue.length > 0 && !this.writing.has(groupId)) {
+      const next = queue.shift()!;
+      if (current) this.processHeartbeat(next, nowMs);
+      else this.outbox.respond(next.requestId, errorResponse(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    }
+    if (queue.length === 0) this.queued.delete(groupId);
   }
 
   /** The partition was unloaded while the write was out: the heartbeat's answer is NOT_COORDINATOR. */
   cancelWrite(continuation: ConsumerGroupWriteContinuation): void {
+    if (continuation.rollback !== null) this.writing.delete(continuation.rollback.group.groupId);
     if (continuation.requestId === null) return;
     this.outbox.respond(continuation.requestId, errorResponse(ErrorCode.NOT_COORDINATOR));
   }
@@ -436,10 +575,14 @@ export class ConsumerGroupManager {
     return bytes.toString('base64url');
   }
 
+  private deleteTimers(groupId: string, memberId: string): void {
+    this.timers.delete(timerKey('session', groupId, memberId));
+    this.timers.delete(timerKey('revocation', groupId, memberId));
+  }
+
   private removeMember(group: ConsumerGroup, memberId: string, records: OffsetsRecord[]): void {
     group.setMember(memberId, null);
-    this.timers.delete(timerKey('session', group.groupId, memberId));
-    this.timers.delete(timerKey('revocation', group.groupId, memberId));
+    this.deleteTimers(group.groupId, memberId);
     records.push(
       consumerMemberAssignmentRecord(group.groupId, memberId, null),
       consumerMemberMetadataRecord(group.groupId, memberId, null),
@@ -538,6 +681,13 @@ export class ConsumerGroupManager {
       const due = this.timers.popDue(nowMs);
       if (due === null) return;
       const timer = due.value;
+      if (this.writing.has(timer.groupId)) {
+        // The group's write is in flight: the expiry runs once it is replicated or undone.
+        const deferred = this.deferredExpiries.get(timer.groupId) ?? [];
+        deferred.push(timer);
+        this.deferredExpiries.set(timer.groupId, deferred);
+        continue;
+      }
       const group = this.groups.get(timer.groupId);
       invariant(group !== undefined, () => `timer ${due.key} outlived its group`);
       const member = group.members.get(timer.memberId);
@@ -548,14 +698,17 @@ export class ConsumerGroupManager {
       ) {
         continue;
       }
+      const snapshot = group.snapshot();
       const records: OffsetsRecord[] = [];
       this.removeMember(group, member.memberId, records);
       this.bumpEpoch(group, records);
       group.checkInvariants();
+      this.writing.set(group.groupId, group);
       this.appendRecords(group.partitionIndex, records, {
         kind: 'consumerGroupWrite',
         requestId: null,
         response: null,
+        rollback: { group, snapshot, expiry: timer },
       });
     }
   }
@@ -692,20 +845,41 @@ export class ConsumerGroupManager {
     return loaded;
   }
 
+  /** After the partition's writes were cancelled: its groups go, heartbeats waiting for them get NOT_COORDINATOR. */
   unload(partitionIndex: number): void {
     for (const [groupId, group] of this.groups) {
       if (group.partitionIndex !== partitionIndex) continue;
-      for (const memberId of group.members.keys()) {
-        this.timers.delete(timerKey('session', groupId, memberId));
-        this.timers.delete(timerKey('revocation', groupId, memberId));
-      }
+      for (const memberId of group.members.keys()) this.deleteTimers(groupId, memberId);
       this.groups.delete(groupId);
+    }
+    for (const [groupId, queue] of this.queued) {
+      if (queue[0]?.partitionIndex !== partitionIndex) continue;
+      for (const waiting of queue)
+        this.outbox.respond(waiting.requestId, errorResponse(ErrorCode.NOT_COORDINATOR));
+      this.queued.delete(groupId);
+    }
+    for (const [groupId, deferred] of this.deferredExpiries) {
+      if (this.groups.has(groupId)) continue;
+      // Expiries of groups unloaded (or deleted) with their writes: nothing left to expire.
+      if (deferred.length > 0) this.deferredExpiries.delete(groupId);
     }
   }
 
   checkInvariants(): void {
     for (const group of this.groups.values()) group.checkInvariants();
   }
+}
+
+/**
+ * Whether a failed append's records may be in the log all the same: appended, then not replicated in
+ * time. Kafka keeps the state for these (its write timed out after the append); every other error
+ * refused the records before they were written, and the change is undone.
+ */
+function recordsMayBeInLog(appendErrorCode: number): boolean {
+  return (
+    appendErrorCode === ErrorCode.REQUEST_TIMED_OUT ||
+    appendErrorCode === ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+  );
 }
 
 function memberMetadataRecord(group: ConsumerGroup, member: ConsumerGroupMember): OffsetsRecord {

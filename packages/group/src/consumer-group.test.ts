@@ -493,3 +493,150 @@ describe('assignors', () => {
     expect(total).toBe(7);
   });
 });
+
+describe('ConsumerGroupHeartbeat: a refused append', () => {
+  /** Sends a heartbeat with a chosen request id, so an answer that comes later can be read. */
+  let nextId = 800_000;
+  function send(h: Harness, request: object): number {
+    const requestId = nextId++;
+    h.apply(
+      h.coordinator.consumerGroupHeartbeat(
+        requestId,
+        {
+          apiVersion: 1,
+          groupId: group,
+          memberId: '',
+          memberEpoch: 0,
+          instanceId: null,
+          rackId: null,
+          rebalanceTimeoutMs,
+          subscribedTopicNames: ['orders'],
+          subscribedTopicRegex: null,
+          serverAssignor: null,
+          topicPartitions: [],
+          clientId: 'client',
+          clientHost: '/127.0.0.1',
+          ...request,
+        },
+        topics,
+        h.nowMs,
+      ),
+    );
+    return requestId;
+  }
+  function answer(h: Harness, requestId: number) {
+    const response = h.responses.get(requestId);
+    if (response !== undefined && response.api !== 'ConsumerGroupHeartbeat') throw new Error(response.api);
+    return response;
+  }
+  /** What a coordinator loading the log would hold: group epoch and each member's epoch and partitions. */
+  function summary(h: Harness, from: 'memory' | 'log') {
+    const state =
+      from === 'memory'
+        ? h.coordinator.getConsumerGroup(group)
+        : new Harness({}, new SeededRandom(9), h.logs).coordinator.getConsumerGroup(group);
+    if (state === undefined) return null;
+    return {
+      groupEpoch: state.groupEpoch,
+      members: [...state.members.values()]
+        .map((m) => ({ id: m.memberId, epoch: m.memberEpoch, assigned: [...m.assigned] }))
+        .sort((x, y) => (x.id < y.id ? -1 : 1)),
+    };
+  }
+
+  it('undoes the join whose records were refused, and the next join takes the epoch it would have', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    const before = summary(h, 'memory');
+    expect(before?.groupEpoch).toBe(1);
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    expect(answer(h, b)).toBeUndefined();
+    h.completeAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+    // The group is as before b's heartbeat, as in the log: a alone at epoch 1, b's deadlines gone.
+    expect(summary(h, 'memory')).toEqual(before);
+    expect(summary(h, 'log')).toEqual(before);
+    expect(h.coordinator.nextDeadlineMs()).toBe(h.nowMs + 45_000);
+    h.autoAppend = true;
+    const retried = join(h, 'b');
+    expect(retried.errorCode).toBe(ErrorCode.NONE);
+    expect(h.coordinator.getConsumerGroup(group)!.groupEpoch).toBe(2);
+    expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
+  });
+
+  it('removes a group whose creating write was refused', () => {
+    const h = new Harness();
+    h.autoAppend = false;
+    const a = send(h, { memberId: 'a' });
+    h.completeAppend(ErrorCode.MESSAGE_TOO_LARGE);
+    expect(answer(h, a)).toMatchObject({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR });
+    expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
+    expect(h.coordinator.nextDeadlineMs()).toBeNull();
+  });
+
+  it('holds the group’s next heartbeats until its write completes, then runs them on what stayed', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    const c = send(h, { memberId: 'c' });
+    // c waits for b's write: nothing of it is computed or answered yet.
+    expect(answer(h, c)).toBeUndefined();
+    expect(h.outstanding).toHaveLength(1);
+    h.completeAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+    // c ran against the group without b, and wrote its own records.
+    expect(answer(h, c)).toBeUndefined();
+    expect(h.outstanding).toHaveLength(1);
+    h.completeAppend(0);
+    expect(answer(h, c)).toMatchObject({ errorCode: ErrorCode.NONE, memberId: 'c', memberEpoch: 2 });
+    expect([...h.coordinator.getConsumerGroup(group)!.members.keys()].sort()).toEqual(['a', 'c']);
+    expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
+  });
+
+  it('keeps the change when the records were appended but not replicated in time, as Kafka keeps it', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    h.completeAppend(ErrorCode.REQUEST_TIMED_OUT);
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+    expect([...h.coordinator.getConsumerGroup(group)!.members.keys()].sort()).toEqual(['a', 'b']);
+  });
+
+  it('brings back a member whose expiry was refused and expires it again 500 ms later', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    expect(join(h, 'b').errorCode).toBe(ErrorCode.NONE);
+    h.advance(40_000);
+    const aEpoch = h.coordinator.getConsumerGroup(group)!.members.get('a')!.memberEpoch;
+    expect(heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: aEpoch })?.errorCode).toBe(
+      ErrorCode.NONE,
+    );
+    h.autoAppend = false;
+    h.advance(5_000); // b's session (45 s) ends: its removal is written
+    expect(h.outstanding).toHaveLength(1);
+    expect(h.coordinator.getConsumerGroup(group)!.members.has('b')).toBe(false);
+    h.completeAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(h.coordinator.getConsumerGroup(group)!.members.has('b')).toBe(true);
+    expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
+    expect(h.coordinator.nextDeadlineMs()).toBe(h.nowMs + 500);
+    h.autoAppend = true;
+    h.advance(500);
+    expect(h.coordinator.getConsumerGroup(group)!.members.has('b')).toBe(false);
+    expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
+  });
+
+  it('answers heartbeats still waiting NOT_COORDINATOR when the partition is unloaded', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    const c = send(h, { memberId: 'c' });
+    h.apply(h.coordinator.unloadPartition(0));
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR });
+    expect(answer(h, c)).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR });
+    expect(h.coordinator.inflightRequestCount()).toBe(0);
+  });
+});

@@ -82,6 +82,21 @@ function partitionKey(topicId: string, partition: number): string {
   return `${topicId}:${partition}`;
 }
 
+/**
+ * A group's state at one moment, to put back when the records of a change were refused (Kafka's
+ * timeline reverted to the last written offset). Members and assignments are immutable values, so
+ * copies of the maps are enough.
+ */
+export interface ConsumerGroupSnapshot {
+  readonly groupEpoch: number;
+  readonly assignmentEpoch: number;
+  readonly assignorName: AssignorName;
+  readonly subscribedTopicsSignature: string;
+  readonly members: ReadonlyMap<string, ConsumerGroupMember>;
+  readonly targetAssignment: ReadonlyMap<string, TopicAssignment>;
+  readonly partitionEpochs: ReadonlyMap<string, { memberId: string; epoch: number }>;
+}
+
 export class ConsumerGroup {
   groupEpoch = 0;
   assignmentEpoch = 0;
@@ -159,6 +174,32 @@ export class ConsumerGroup {
       }
     }
     this.members.set(memberId, member);
+  }
+
+  snapshot(): ConsumerGroupSnapshot {
+    return {
+      groupEpoch: this.groupEpoch,
+      assignmentEpoch: this.assignmentEpoch,
+      assignorName: this.assignorName,
+      subscribedTopicsSignature: this.subscribedTopicsSignature,
+      members: new Map(this.members),
+      targetAssignment: new Map(this.targetAssignment),
+      partitionEpochs: new Map(this.partitionEpochs),
+    };
+  }
+
+  restore(snapshot: ConsumerGroupSnapshot): void {
+    this.groupEpoch = snapshot.groupEpoch;
+    this.assignmentEpoch = snapshot.assignmentEpoch;
+    this.assignorName = snapshot.assignorName;
+    this.subscribedTopicsSignature = snapshot.subscribedTopicsSignature;
+    const replace = <K, V>(target: Map<K, V>, source: ReadonlyMap<K, V>): void => {
+      target.clear();
+      for (const [key, value] of source) target.set(key, value);
+    };
+    replace(this.members, snapshot.members);
+    replace(this.targetAssignment, snapshot.targetAssignment);
+    replace(this.partitionEpochs, snapshot.partitionEpochs);
   }
 
   /** Every partition held by one member at most; epochs match their holders; targets of members only. */

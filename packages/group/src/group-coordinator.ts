@@ -315,7 +315,7 @@ export class GroupCoordinator {
           this.finishDeleteOffsets(continuation, errorCode);
           return;
         case 'consumerGroupWrite':
-          this.consumerGroups.continueAfterWrite(continuation, errorCode);
+          this.consumerGroups.continueAfterWrite(continuation, errorCode, nowMs);
           return;
         default:
           this.groups.continueAfterStore(continuation, errorCode, nowMs);
@@ -376,6 +376,7 @@ export class GroupCoordinator {
           kind: 'consumerGroupWrite',
           requestId: null,
           response: null,
+          rollback: null,
         });
       }
       this.groups.joinGroup(requestId, request, nowMs);
