@@ -42,6 +42,7 @@ import {
   consumerMemberAssignmentRecord,
   consumerMemberMetadataRecord,
   type DecodedConsumerGroupRecord,
+  emptyConsumerGroupTombstones,
 } from './consumer-group-records.js';
 import type { CoordinatorOutbox } from './coordinator-outbox.js';
 import { DeadlineQueue } from './deadline-queue.js';
@@ -779,7 +780,44 @@ export class ConsumerGroupManager {
   /** DeleteGroups of a consumer group: only without members; the tombstones of its records. */
   deletionRecords(group: ConsumerGroup): OffsetsRecord[] | number {
     if (group.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    return [consumerGroupMetadataRecord(group.groupId, null)];
+    return emptyConsumerGroupTombstones(group.groupId);
+  }
+
+  /** Whether a write of the group is in flight (its state may still be undone). */
+  isWriting(groupId: string): boolean {
+    return this.writing.has(groupId);
+  }
+
+  /** Kafka's ConsumerGroup.isSubscribedToTopic: some member subscribes to it by name or regex. */
+  isSubscribedToTopic(group: ConsumerGroup, topic: string): boolean {
+    for (const member of group.members.values()) {
+      if (member.subscribedTopicNames.includes(topic)) return true;
+      if (member.subscribedTopicRegex !== null && compileRegex(member.subscribedTopicRegex)?.matches(topic))
+        return true;
+    }
+    return false;
+  }
+
+  /**
+   * An empty group's expiry tombstones are being written: until they are replicated or refused it is
+   * the group's write in flight, so its heartbeats wait and no member joins a group about to go.
+   */
+  beginExpiry(group: ConsumerGroup): OffsetsRecord[] {
+    invariant(group.members.size === 0 && !this.writing.has(group.groupId), 'expiring a busy group');
+    this.writing.set(group.groupId, group);
+    return emptyConsumerGroupTombstones(group.groupId);
+  }
+
+  /**
+   * The expiry's append completed: replicated, the group is gone and heartbeats that waited are
+   * answered COORDINATOR_NOT_AVAILABLE (their retry starts a new group); refused, it stays.
+   */
+  finishExpiry(group: ConsumerGroup, replicated: boolean, nowMs: number): void {
+    invariant(this.writing.get(group.groupId) === group, 'one write in flight per consumer group');
+    this.writing.delete(group.groupId);
+    const current = this.groups.get(group.groupId) === group;
+    if (current && replicated) this.remove(group.groupId);
+    this.resume(group.groupId, current && !replicated, nowMs);
   }
 
   remove(groupId: string): void {
@@ -847,6 +885,9 @@ export class ConsumerGroupManager {
 
   /** After the partition's writes were cancelled: its groups go, heartbeats waiting for them get NOT_COORDINATOR. */
   unload(partitionIndex: number): void {
+    for (const [groupId, group] of this.writing) {
+      if (group.partitionIndex === partitionIndex) this.writing.delete(groupId);
+    }
     for (const [groupId, group] of this.groups) {
       if (group.partitionIndex !== partitionIndex) continue;
       for (const memberId of group.members.keys()) this.deleteTimers(groupId, memberId);

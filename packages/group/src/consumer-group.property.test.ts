@@ -92,6 +92,8 @@ function run(ops: readonly Op[], seed: number, assignor: 'uniform' | 'range'): v
       }
     }
     const state = h.coordinator.getConsumerGroup(group);
+    // An empty group is deleted by the offset expiration cycle; a new one starts its epochs again.
+    if (state === undefined && h.outstanding.length === 0) groupEpochSeen = 0;
     if (state !== undefined) {
       state.checkInvariants();
       // An epoch whose write is still out may be undone with it: only the written ones must not go back.

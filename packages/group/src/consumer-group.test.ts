@@ -572,7 +572,8 @@ describe('ConsumerGroupHeartbeat: a refused append', () => {
     h.completeAppend(ErrorCode.MESSAGE_TOO_LARGE);
     expect(answer(h, a)).toMatchObject({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR });
     expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
-    expect(h.coordinator.nextDeadlineMs()).toBeNull();
+    // No member deadline is left: the next one is the partition's offset expiration cycle.
+    expect(h.coordinator.nextDeadlineMs()).toBe(h.nowMs + 600_000);
   });
 
   it('holds the group’s next heartbeats until its write completes, then runs them on what stayed', () => {
@@ -638,5 +639,131 @@ describe('ConsumerGroupHeartbeat: a refused append', () => {
     expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR });
     expect(answer(h, c)).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR });
     expect(h.coordinator.inflightRequestCount()).toBe(0);
+  });
+});
+
+describe('KIP-848 offset and group expiration (offsets.retention.minutes)', () => {
+  const retention = { offsetsRetentionMs: 60_000, offsetsRetentionCheckIntervalMs: 10_000 };
+  let nextId = 700_000;
+
+  function commitTo(h: Harness, topicName: string, memberId: string, memberEpoch: number): number {
+    const requestId = nextId++;
+    h.apply(
+      h.coordinator.offsetCommit(
+        requestId,
+        {
+          groupId: group,
+          generationId: memberEpoch,
+          memberId,
+          groupInstanceId: null,
+          retentionTimeMs: -1,
+          topics: [
+            {
+              name: topicName,
+              partitions: [
+                {
+                  partitionIndex: 0,
+                  committedOffset: 5n,
+                  committedLeaderEpoch: -1,
+                  committedMetadata: '',
+                  commitTimestampMs: -1,
+                },
+              ],
+            },
+          ],
+        },
+        h.nowMs,
+      ),
+    );
+    const response = h.responses.get(requestId);
+    if (response?.api !== 'OffsetCommit') throw new Error('no OffsetCommit answer');
+    return response.topics[0]!.partitions[0]!.errorCode;
+  }
+  /** The key versions of the records appended last (one batch), in order. */
+  const keyVersionsOf = (records: readonly (readonly [Buffer, Buffer | null])[]) =>
+    records.map(([key, value]) => `${key.readInt16BE(0)}${value === null ? '-' : '+'}`);
+
+  it('deletes an empty group once its offsets expired, with the tombstones Kafka writes, and it stays gone on reload', () => {
+    const h = new Harness(retention);
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    expect(commitTo(h, 'orders', 'a', 1)).toBe(ErrorCode.NONE);
+    heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: -1 });
+    expect(h.coordinator.getConsumerGroup(group)?.state).toBe('Empty');
+    const logLength = h.logs.get(0)!.length;
+    // Cycles run every 10 s; the offset is 50 s old at the fifth: nothing is written yet.
+    h.advance(50_000);
+    expect(h.logs.get(0)!.length).toBe(logLength);
+    expect(h.coordinator.getConsumerGroup(group)).toBeDefined();
+    h.advance(10_000);
+    // One batch: the offset's tombstone (key 1), then the group's: 7, 4 and 3.
+    expect(keyVersionsOf(h.logs.get(0)!.slice(logLength))).toEqual(['1-', '7-', '4-', '3-']);
+    expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
+    expect(h.coordinator.getGroup(group)).toBeUndefined();
+    const reloaded = new Harness(retention, new SeededRandom(3), h.logs);
+    expect(reloaded.coordinator.getConsumerGroup(group)).toBeUndefined();
+    expect(reloaded.coordinator.getGroup(group)).toBeUndefined();
+    // A member coming back starts a new group.
+    expect(join(h, 'a')).toMatchObject({ errorCode: ErrorCode.NONE, memberEpoch: 1 });
+  });
+
+  it('deletes an empty group without offsets at the next cycle, as Kafka does', () => {
+    const h = new Harness(retention);
+    join(h, 'a');
+    heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: -1 });
+    h.advance(10_000);
+    expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
+    expect(
+      new Harness(retention, new SeededRandom(3), h.logs).coordinator.getConsumerGroup(group),
+    ).toBeUndefined();
+  });
+
+  it('expires only the offsets of topics no member subscribes to, and keeps a group with members', () => {
+    const h = new Harness(retention);
+    join(h, 'a');
+    expect(commitTo(h, 'orders', 'a', 1)).toBe(ErrorCode.NONE);
+    expect(commitTo(h, 'payments', 'a', 1)).toBe(ErrorCode.NONE);
+    for (let i = 0; i < 7; i++) {
+      h.advance(10_000);
+      const epoch = h.coordinator.getConsumerGroup(group)!.members.get('a')!.memberEpoch;
+      heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: epoch });
+    }
+    const holder = h.coordinator.getGroup(group)!;
+    expect(holder.committedOffset('payments', 0)).toBeUndefined();
+    expect(holder.committedOffset('orders', 0)?.offset).toBe(5n);
+    expect(h.coordinator.getConsumerGroup(group)?.members.has('a')).toBe(true);
+    const reloaded = new Harness(retention, new SeededRandom(3), h.logs).coordinator.getGroup(group)!;
+    expect(reloaded.committedOffset('payments', 0)).toBeUndefined();
+    expect(reloaded.committedOffset('orders', 0)?.offset).toBe(5n);
+  });
+
+  it('keeps the group and its offsets when the tombstones are refused, and tries again at the next cycle', () => {
+    const h = new Harness(retention);
+    join(h, 'a');
+    commitTo(h, 'orders', 'a', 1);
+    heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: -1 });
+    h.autoAppend = false;
+    h.advance(60_000);
+    expect(h.outstanding).toHaveLength(1);
+    h.completeAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(h.coordinator.getConsumerGroup(group)).toBeDefined();
+    expect(h.coordinator.getGroup(group)?.committedOffset('orders', 0)?.offset).toBe(5n);
+    h.autoAppend = true;
+    h.advance(10_000);
+    expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
+    expect(h.coordinator.getGroup(group)).toBeUndefined();
+  });
+
+  it('holds a heartbeat while the group’s tombstones are written, then lets it start a new group', () => {
+    const h = new Harness(retention);
+    join(h, 'a');
+    heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: -1 });
+    h.autoAppend = false;
+    h.advance(10_000);
+    expect(h.outstanding).toHaveLength(1);
+    expect(join(h, 'b')).toBeUndefined();
+    h.completeAppend(0);
+    expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
+    h.autoAppend = true;
+    expect(join(h, 'b')).toMatchObject({ errorCode: ErrorCode.NONE, memberEpoch: 1 });
   });
 });
