@@ -77,6 +77,12 @@ interface QueuedHeartbeat {
   readonly topics: ConsumerTopicsImage;
 }
 
+/** Where a waiting heartbeat is, to answer it when it has waited its longest. */
+interface QueuedHeartbeatDeadline {
+  readonly groupId: string;
+  readonly requestId: RequestId;
+}
+
 interface ConsumerTimer {
   readonly kind: 'session' | 'revocation';
   readonly groupId: string;
@@ -92,6 +98,16 @@ const timerFiringsPerCallMax = 100_000;
  * member, so this is only reached by a misbehaving client); beyond it: COORDINATOR_NOT_AVAILABLE.
  */
 const queuedHeartbeatsPerGroupMax = 10_000;
+/**
+ * The longest a heartbeat waits for its group's write, as a fraction of the heartbeat interval: a
+ * client gives a heartbeat about one interval (librdkafka's request timeout is the interval) and
+ * then sends it again, so one answered later was computed for a client that moved on (its answer
+ * is dropped, and the member's next heartbeat can carry an epoch the coordinator already replaced:
+ * fenced, its partitions lost). Waiting half an interval leaves the other half for the heartbeat's
+ * own write; past it, the heartbeat is answered COORDINATOR_NOT_AVAILABLE without being run, and the
+ * client sends it again.
+ */
+const queuedHeartbeatWaitIntervalFraction = 0.5;
 /** Kafka's coordinator timer retry backoff: an expiry whose records were refused runs again this much later. */
 const expiryRetryBackoffMs = 500;
 /** Kafka's Uuid: 16 random bytes, url-safe base64 without padding (22 characters). */
@@ -130,6 +146,8 @@ export class ConsumerGroupManager {
    */
   private readonly writing = new Map<string, ConsumerGroup>();
   private readonly queued = new Map<string, QueuedHeartbeat[]>();
+  /** When each waiting heartbeat stops waiting, by request id. */
+  private readonly queuedDeadlines = new DeadlineQueue<QueuedHeartbeatDeadline>();
   private readonly deferredExpiries = new Map<string, ConsumerTimer[]>();
 
   constructor(
@@ -163,7 +181,8 @@ export class ConsumerGroupManager {
   /**
    * One heartbeat for a group this coordinator serves (the caller checked the group id, ownership
    * and that no classic group with members holds the id). Answered after the records it wrote are
-   * replicated, or at once when it wrote none; while the group has a write in flight it waits for it.
+   * replicated, or at once when it wrote none; while the group has a write in flight it waits for it,
+   * half a heartbeat interval at most (`queuedHeartbeatWaitIntervalFraction`) unless it is a leave.
    */
   heartbeat(
     requestId: RequestId,
@@ -183,6 +202,40 @@ export class ConsumerGroupManager {
     }
     queue.push({ requestId, request, partitionIndex, topics });
     this.queued.set(request.groupId, queue);
+    // A leave (epoch -1, or -2 for a static member) keeps waiting: its client closed without waiting
+    // for the answer, and run late it still hands the member's partitions on at once (answered
+    // COORDINATOR_NOT_AVAILABLE, the member would hold them until its session expires).
+    if (request.memberEpoch < 0) return;
+    this.queuedDeadlines.set(
+      String(requestId),
+      nowMs +
+        Math.max(
+          1,
+          Math.floor(this.config.consumerHeartbeatIntervalMs * queuedHeartbeatWaitIntervalFraction),
+        ),
+      { groupId: request.groupId, requestId },
+    );
+  }
+
+  /**
+   * Heartbeats that waited their longest for their group's write are answered
+   * COORDINATOR_NOT_AVAILABLE and dropped from the queue unrun: nothing of them reaches the group,
+   * and the client sends the heartbeat again (after finding the coordinator, which is still this one).
+   */
+  private expireQueuedHeartbeats(nowMs: number): void {
+    for (
+      let due = this.queuedDeadlines.popDue(nowMs);
+      due !== null;
+      due = this.queuedDeadlines.popDue(nowMs)
+    ) {
+      const { groupId, requestId } = due.value;
+      const queue = this.queued.get(groupId);
+      const index = queue?.findIndex((waiting) => waiting.requestId === requestId) ?? -1;
+      invariant(queue !== undefined && index >= 0, () => `queued heartbeat ${requestId} outlived its queue`);
+      queue.splice(index, 1);
+      if (queue.length === 0) this.queued.delete(groupId);
+      this.outbox.respond(requestId, errorResponse(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    }
   }
 
   private processHeartbeat(heartbeat: QueuedHeartbeat, nowMs: number): void {
@@ -287,6 +340,7 @@ export class ConsumerGroupManager {
     if (queue === undefined) return;
     while (queue.length > 0 && !this.writing.has(groupId)) {
       const next = queue.shift()!;
+      this.queuedDeadlines.delete(String(next.requestId));
       if (current) this.processHeartbeat(next, nowMs);
       else this.outbox.respond(next.requestId, errorResponse(ErrorCode.COORDINATOR_NOT_AVAILABLE));
     }
@@ -673,10 +727,14 @@ export class ConsumerGroupManager {
   }
 
   nextDeadlineMs(): number | null {
-    return this.timers.peekDeadlineMs();
+    const member = this.timers.peekDeadlineMs();
+    const queued = this.queuedDeadlines.peekDeadlineMs();
+    if (member === null) return queued;
+    return queued === null ? member : Math.min(member, queued);
   }
 
   fireDueTimers(nowMs: number): void {
+    this.expireQueuedHeartbeats(nowMs);
     for (let fired = 0; ; fired++) {
       invariant(fired < timerFiringsPerCallMax, 'consumer group timers keep re-arming at the same instant');
       const due = this.timers.popDue(nowMs);
@@ -895,8 +953,10 @@ export class ConsumerGroupManager {
     }
     for (const [groupId, queue] of this.queued) {
       if (queue[0]?.partitionIndex !== partitionIndex) continue;
-      for (const waiting of queue)
+      for (const waiting of queue) {
+        this.queuedDeadlines.delete(String(waiting.requestId));
         this.outbox.respond(waiting.requestId, errorResponse(ErrorCode.NOT_COORDINATOR));
+      }
       this.queued.delete(groupId);
     }
     for (const [groupId, deferred] of this.deferredExpiries) {

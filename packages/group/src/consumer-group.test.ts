@@ -596,6 +596,55 @@ describe('ConsumerGroupHeartbeat: a refused append', () => {
     expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
   });
 
+  it('answers a heartbeat that waited half a heartbeat interval for a write that does not complete, unrun', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    const aEpoch = h.coordinator.getConsumerGroup(group)!.members.get('a')!.memberEpoch;
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    // b's write stays out (an acks=all append waiting on a shrinking ISR): a's heartbeat waits for it.
+    const a = send(h, {
+      memberId: 'a',
+      memberEpoch: aEpoch,
+      subscribedTopicNames: null,
+      topicPartitions: null,
+    });
+    h.advance(2_499);
+    expect(answer(h, a)).toBeUndefined();
+    // librdkafka gives a heartbeat one interval (5 s) before it sends it again: a is answered first.
+    h.advance(1);
+    expect(answer(h, a)).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+    h.completeAppend(0);
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.NONE, memberId: 'b', memberEpoch: 2 });
+    // a's heartbeat was dropped, not run once the write completed: nothing more is written for it.
+    expect(h.outstanding).toHaveLength(0);
+    expect(h.coordinator.getConsumerGroup(group)!.members.get('a')!.memberEpoch).toBe(aEpoch);
+    expect(h.coordinator.inflightRequestCount()).toBe(0);
+  });
+
+  it('keeps a leave waiting for the write, and runs it once the write completes', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    const leave = send(h, {
+      memberId: 'a',
+      memberEpoch: -1,
+      subscribedTopicNames: null,
+      topicPartitions: null,
+    });
+    h.advance(10_000);
+    expect(answer(h, leave)).toBeUndefined();
+    h.completeAppend(0);
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.NONE, memberEpoch: 2 });
+    // a's leave ran on the group with b: a is gone and its removal is being written.
+    expect(h.outstanding).toHaveLength(1);
+    expect(h.coordinator.getConsumerGroup(group)!.members.has('a')).toBe(false);
+    h.completeAppend(0);
+    expect(answer(h, leave)).toMatchObject({ errorCode: ErrorCode.NONE, memberId: 'a', memberEpoch: -1 });
+    expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
+  });
+
   it('keeps the change when the records were appended but not replicated in time, as Kafka keeps it', () => {
     const h = new Harness();
     expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
