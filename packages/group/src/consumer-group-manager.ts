@@ -26,6 +26,7 @@ import {
   type ConsumerGroupMember,
   type ConsumerGroupSnapshot,
   emptyAssignment,
+  holdsSinceEpoch,
   leaveGroupMemberEpoch,
   leaveGroupStaticMemberEpoch,
   reconcile,
@@ -67,6 +68,12 @@ interface ConsumerGroupRollback {
   readonly snapshot: ConsumerGroupSnapshot | null;
   /** The session or revocation deadline whose expiry wrote the records, retried if they are refused. */
   readonly expiry: ConsumerTimer | null;
+}
+
+/** A partition an offset commit names, with its topic's id when the broker knows it. */
+export interface CommittedPartition {
+  readonly topicId: string | undefined;
+  readonly partition: number;
 }
 
 /** A heartbeat that waits for the write in flight of its group. */
@@ -566,6 +573,7 @@ export class ConsumerGroupManager {
         ...{ state: 'stable', memberEpoch: 0, previousMemberEpoch: 0 },
         assigned: emptyAssignment,
         pendingRevocation: emptyAssignment,
+        assignmentEpochs: new Map(),
       };
       group.setMember(memberId, reset);
       records.push(memberAssignmentRecord(group, reset));
@@ -778,20 +786,34 @@ export class ConsumerGroupManager {
    * Kafka's ConsumerGroup.validateOffsetCommit / validateOffsetFetch for a consumer-protocol member:
    * an empty member id with a negative epoch is an admin or manual-assignment client (allowed while
    * the group has no members when committing, always when fetching); otherwise the member must be
-   * known (UNKNOWN_MEMBER_ID) and send its current epoch (STALE_MEMBER_EPOCH).
+   * known (UNKNOWN_MEMBER_ID) and send its current epoch (STALE_MEMBER_EPOCH). A commit at an older
+   * epoch passes when every partition it names (`committed`, by topic id) is one the member has held
+   * since that epoch or before (KIP-1251's assignment epochs, `holdsSinceEpoch`); a partition whose
+   * topic id is unknown fails that check.
    */
   validateOffsetAccess(
     group: ConsumerGroup,
     memberId: string,
     memberEpoch: number,
     access: 'commit' | 'fetch',
+    committed: readonly CommittedPartition[] = [],
   ): number {
     if (memberEpoch < 0 && memberId === '') {
       return access === 'fetch' || group.members.size === 0 ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
     }
     const member = group.members.get(memberId);
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-    return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH;
+    if (memberEpoch === member.memberEpoch) return ErrorCode.NONE;
+    const heldAll =
+      access === 'commit' &&
+      memberEpoch >= 0 &&
+      memberEpoch < member.memberEpoch &&
+      committed.length > 0 &&
+      committed.every(
+        ({ topicId, partition }) =>
+          topicId !== undefined && holdsSinceEpoch(member, topicId, partition, memberEpoch),
+      );
+    return heldAll ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH;
   }
 
   // ---------------------------------------------------------------- describe, list, delete

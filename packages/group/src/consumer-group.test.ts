@@ -37,7 +37,14 @@ function join(h: Harness, memberId: string, extra: object = {}) {
 
 let nextCommitId = 900_000;
 
-function commit(h: Harness, memberId: string, memberEpoch: number, apiVersion?: number): number {
+function commit(
+  h: Harness,
+  memberId: string,
+  memberEpoch: number,
+  apiVersion?: number,
+  partition = 0,
+  topicId?: string,
+): number {
   const request: OffsetCommitRequest = {
     ...(apiVersion === undefined ? {} : { apiVersion }),
     groupId: group,
@@ -48,9 +55,10 @@ function commit(h: Harness, memberId: string, memberEpoch: number, apiVersion?: 
     topics: [
       {
         name: 'orders',
+        ...(topicId === undefined ? {} : { topicId }),
         partitions: [
           {
-            partitionIndex: 0,
+            partitionIndex: partition,
             committedOffset: 5n,
             committedLeaderEpoch: -1,
             committedMetadata: '',
@@ -273,6 +281,35 @@ describe('consumer groups beside classic groups and offsets', () => {
     expect(commit(h, 'a', joined.memberEpoch, 8)).toBe(ErrorCode.UNSUPPORTED_VERSION);
     expect(commit(h, 'a', joined.memberEpoch, 9)).toBe(ErrorCode.NONE);
     expect(h.coordinator.getGroup(group)?.committedOffset('orders', 0)?.offset).toBe(5n);
+  });
+
+  it('accepts a commit at the epoch before a heartbeat moved it on, for partitions held since then (KIP-1251)', () => {
+    const h = new Harness();
+    const a = new SimulatedConsumer('a', group, ['orders']);
+    const b = new SimulatedConsumer('b', group, ['orders']);
+    a.beat(h, topics);
+    b.beat(h, topics);
+    a.beat(h, topics, false); // told to revoke b's half, a stays at epoch 1
+    expect(a.epoch).toBe(1);
+    const kept = a.target.get(orders.topicId)!;
+    const revoked = [0, 1, 2, 3].filter((p) => !kept.includes(p));
+    // While the revocation is pending, a may still commit what it gives up.
+    expect(commit(h, 'a', 1, 9, revoked[0], orders.topicId)).toBe(ErrorCode.NONE);
+    // a's acknowledgement moves it to epoch 2 in the coordinator; until the answer reaches a's client
+    // (after the records are replicated) a commits with epoch 1, for partitions it held all along.
+    a.beat(h, topics);
+    expect(h.coordinator.getConsumerGroup(group)!.members.get('a')!.memberEpoch).toBe(2);
+    expect(commit(h, 'a', 1, 9, kept[0], orders.topicId)).toBe(ErrorCode.NONE);
+    expect(commit(h, 'a', 2, 9, kept[0], orders.topicId)).toBe(ErrorCode.NONE);
+    // A partition a gave up, an epoch a never had, or a topic the broker did not name stay refused.
+    expect(commit(h, 'a', 1, 9, revoked[0], orders.topicId)).toBe(ErrorCode.STALE_MEMBER_EPOCH);
+    expect(commit(h, 'a', 3, 9, kept[0], orders.topicId)).toBe(ErrorCode.STALE_MEMBER_EPOCH);
+    expect(commit(h, 'a', 1, 9, kept[0])).toBe(ErrorCode.STALE_MEMBER_EPOCH);
+    // b got its partitions at epoch 2: a commit of them at epoch 1 is refused.
+    b.beat(h, topics);
+    expect(b.owned.get(orders.topicId)).toEqual(revoked);
+    expect(commit(h, 'b', 2, 9, revoked[0], orders.topicId)).toBe(ErrorCode.NONE);
+    expect(commit(h, 'b', 1, 9, revoked[0], orders.topicId)).toBe(ErrorCode.STALE_MEMBER_EPOCH);
   });
 
   it('keeps the two group types apart: JoinGroup is INCONSISTENT_GROUP_PROTOCOL, a heartbeat to a classic group GROUP_ID_NOT_FOUND', () => {

@@ -39,6 +39,37 @@ export interface ConsumerGroupMember {
   readonly assigned: TopicAssignment;
   /** Partitions the member must give up (and still owns until it says so in a heartbeat). */
   readonly pendingRevocation: TopicAssignment;
+  /**
+   * KIP-1251's assignment epochs: for a partition of `assigned` or `pendingRevocation`, the member
+   * epoch at which it was given to the member, by `topicId:partition`. A partition without one (a
+   * member rebuilt from the log, whose records do not carry them) counts as given at the member's
+   * epoch, which keeps the strict check for it.
+   */
+  readonly assignmentEpochs?: ReadonlyMap<string, number>;
+}
+
+/** The epoch at which the member got the partition (KIP-1251); see `assignmentEpochs`. */
+function assignmentEpochOf(member: ConsumerGroupMember, topicId: string, partition: number): number {
+  return member.assignmentEpochs?.get(partitionKey(topicId, partition)) ?? member.memberEpoch;
+}
+
+/**
+ * Kafka's relaxed check of an offset commit from a member at an older epoch (KIP-1251): the commit
+ * names a partition the member still holds (assigned or pending revocation) and was given at or
+ * before `clientEpoch`. A heartbeat moves the member's epoch on as soon as it runs, but its client
+ * learns the new epoch only from the answer, sent once the records are replicated; a commit sent in
+ * between carries the epoch before, for partitions the member held all along.
+ */
+export function holdsSinceEpoch(
+  member: ConsumerGroupMember,
+  topicId: string,
+  partition: number,
+  clientEpoch: number,
+): boolean {
+  const held =
+    (member.assigned.get(topicId)?.includes(partition) ?? false) ||
+    (member.pendingRevocation.get(topicId)?.includes(partition) ?? false);
+  return held && assignmentEpochOf(member, topicId, partition) <= clientEpoch;
 }
 
 export function partitionCount(assignment: TopicAssignment): number {
@@ -304,6 +335,17 @@ function nextAssignment(
     // Nothing new until the revocation is acknowledged: the member keeps its epoch.
     return { ...member, state: 'unrevoked_partitions', assigned: kept, pendingRevocation: revoking };
   }
+  // A partition the member kept keeps the epoch it was given at; one granted now is given at the target epoch.
+  const assignmentEpochs = new Map<string, number>();
+  for (const [topicId, partitions] of granted) {
+    const held = member.assigned.get(topicId) ?? [];
+    for (const p of partitions) {
+      assignmentEpochs.set(
+        partitionKey(topicId, p),
+        held.includes(p) ? assignmentEpochOf(member, topicId, p) : targetEpoch,
+      );
+    }
+  }
   return {
     ...member,
     state: unreleased ? 'unreleased_partitions' : 'stable',
@@ -311,5 +353,6 @@ function nextAssignment(
     memberEpoch: targetEpoch,
     assigned: granted,
     pendingRevocation: emptyAssignment,
+    assignmentEpochs,
   };
 }

@@ -445,6 +445,9 @@ export class GroupCoordinator {
         request.memberId,
         request.generationId,
         'commit',
+        request.topics.flatMap((t) =>
+          t.partitions.map((p) => ({ topicId: t.topicId, partition: p.partitionIndex })),
+        ),
       );
       if (
         errorCode === ErrorCode.NONE &&
