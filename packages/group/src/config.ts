@@ -42,6 +42,14 @@ export interface GroupCoordinatorConfig {
    * member beyond it gets GROUP_MAX_SIZE_REACHED.
    */
   readonly consumerMembersPerGroupMax: number;
+  /**
+   * `offsets.retention.minutes` in ms: an offset of a KIP-848 consumer group's topic that no member
+   * subscribes to expires this long after its commit; an empty group whose offsets all expired is
+   * deleted. (Classic groups' offsets do not expire yet.)
+   */
+  readonly offsetsRetentionMs: number;
+  /** `offsets.retention.check.interval.ms`: how often each loaded offsets partition looks for them. */
+  readonly offsetsRetentionCheckIntervalMs: number;
 }
 
 export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
@@ -58,6 +66,8 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   consumerSessionTimeoutMs: 45_000,
   consumerAssignors: ['uniform', 'range'],
   consumerMembersPerGroupMax: 1000,
+  offsetsRetentionMs: 7 * 24 * 60 * 60_000,
+  offsetsRetentionCheckIntervalMs: 600_000,
 };
 
 export function groupCoordinatorConfig(
@@ -85,6 +95,8 @@ export function groupCoordinatorConfig(
   positive(config.consumerHeartbeatIntervalMs, 'consumerHeartbeatIntervalMs');
   positive(config.consumerSessionTimeoutMs, 'consumerSessionTimeoutMs');
   positive(config.consumerMembersPerGroupMax, 'consumerMembersPerGroupMax');
+  positive(config.offsetsRetentionMs, 'offsetsRetentionMs');
+  positive(config.offsetsRetentionCheckIntervalMs, 'offsetsRetentionCheckIntervalMs');
   invariant(
     config.consumerAssignors.length > 0 &&
       config.consumerAssignors.every((name) => name === 'uniform' || name === 'range'),

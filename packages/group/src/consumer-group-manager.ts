@@ -24,7 +24,9 @@ import {
   assignmentsEqual,
   ConsumerGroup,
   type ConsumerGroupMember,
+  type ConsumerGroupSnapshot,
   emptyAssignment,
+  holdsSinceEpoch,
   leaveGroupMemberEpoch,
   leaveGroupStaticMemberEpoch,
   reconcile,
@@ -41,17 +43,51 @@ import {
   consumerMemberAssignmentRecord,
   consumerMemberMetadataRecord,
   type DecodedConsumerGroupRecord,
+  emptyConsumerGroupTombstones,
 } from './consumer-group-records.js';
 import type { CoordinatorOutbox } from './coordinator-outbox.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { RequestId } from './messages.js';
 import type { OffsetsRecord } from './offsets-records.js';
 
-/** What to do when a consumer group's records are appended: answer the heartbeat that wrote them. */
+/**
+ * What to do when a consumer group's records are appended: answer the heartbeat that wrote them, and
+ * if the append was refused, put the group back as it was before (`rollback`; null for writes that
+ * change no live group, such as deletion tombstones).
+ */
 export interface ConsumerGroupWriteContinuation {
   readonly kind: 'consumerGroupWrite';
   readonly requestId: RequestId | null;
   readonly response: ConsumerGroupHeartbeatResponse | null;
+  readonly rollback: ConsumerGroupRollback | null;
+}
+
+interface ConsumerGroupRollback {
+  readonly group: ConsumerGroup;
+  /** The group before the write; null when the write created it. */
+  readonly snapshot: ConsumerGroupSnapshot | null;
+  /** The session or revocation deadline whose expiry wrote the records, retried if they are refused. */
+  readonly expiry: ConsumerTimer | null;
+}
+
+/** A partition an offset commit names, with its topic's id when the broker knows it. */
+export interface CommittedPartition {
+  readonly topicId: string | undefined;
+  readonly partition: number;
+}
+
+/** A heartbeat that waits for the write in flight of its group. */
+interface QueuedHeartbeat {
+  readonly requestId: RequestId;
+  readonly request: ConsumerGroupHeartbeatRequest;
+  readonly partitionIndex: number;
+  readonly topics: ConsumerTopicsImage;
+}
+
+/** Where a waiting heartbeat is, to answer it when it has waited its longest. */
+interface QueuedHeartbeatDeadline {
+  readonly groupId: string;
+  readonly requestId: RequestId;
 }
 
 interface ConsumerTimer {
@@ -64,6 +100,23 @@ interface ConsumerTimer {
 
 /** Deadlines one call may fire before it is a bug (a timer re-arming at the same instant). */
 const timerFiringsPerCallMax = 100_000;
+/**
+ * Heartbeats of one group held while its write is in flight (a client sends one at a time per
+ * member, so this is only reached by a misbehaving client); beyond it: COORDINATOR_NOT_AVAILABLE.
+ */
+const queuedHeartbeatsPerGroupMax = 10_000;
+/**
+ * The longest a heartbeat waits for its group's write, as a fraction of the heartbeat interval: a
+ * client gives a heartbeat about one interval (librdkafka's request timeout is the interval) and
+ * then sends it again, so one answered later was computed for a client that moved on (its answer
+ * is dropped, and the member's next heartbeat can carry an epoch the coordinator already replaced:
+ * fenced, its partitions lost). Waiting half an interval leaves the other half for the heartbeat's
+ * own write; past it, the heartbeat is answered COORDINATOR_NOT_AVAILABLE without being run, and the
+ * client sends it again.
+ */
+const queuedHeartbeatWaitIntervalFraction = 0.5;
+/** Kafka's coordinator timer retry backoff: an expiry whose records were refused runs again this much later. */
+const expiryRetryBackoffMs = 500;
 /** Kafka's Uuid: 16 random bytes, url-safe base64 without padding (22 characters). */
 const memberIdBytes = 16;
 
@@ -93,6 +146,16 @@ function toWire(assignment: TopicAssignment): { topicId: string; partitions: rea
 export class ConsumerGroupManager {
   private readonly groups = new Map<string, ConsumerGroup>();
   private readonly timers = new DeadlineQueue<ConsumerTimer>();
+  /**
+   * Groups with a write in flight, by id. A group has one at a time: its next heartbeat or expiry
+   * waits (`queued`, `deferredExpiries`) until the write is replicated or refused, so every change is
+   * computed from a state whose records are in the log, and a refused one can be undone alone.
+   */
+  private readonly writing = new Map<string, ConsumerGroup>();
+  private readonly queued = new Map<string, QueuedHeartbeat[]>();
+  /** When each waiting heartbeat stops waiting, by request id. */
+  private readonly queuedDeadlines = new DeadlineQueue<QueuedHeartbeatDeadline>();
+  private readonly deferredExpiries = new Map<string, ConsumerTimer[]>();
 
   constructor(
     private readonly config: GroupCoordinatorConfig,
@@ -125,7 +188,8 @@ export class ConsumerGroupManager {
   /**
    * One heartbeat for a group this coordinator serves (the caller checked the group id, ownership
    * and that no classic group with members holds the id). Answered after the records it wrote are
-   * replicated, or at once when it wrote none.
+   * replicated, or at once when it wrote none; while the group has a write in flight it waits for it,
+   * half a heartbeat interval at most (`queuedHeartbeatWaitIntervalFraction`) unless it is a leave.
    */
   heartbeat(
     requestId: RequestId,
@@ -134,28 +198,165 @@ export class ConsumerGroupManager {
     topics: ConsumerTopicsImage,
     nowMs: number,
   ): void {
+    if (!this.writing.has(request.groupId)) {
+      this.processHeartbeat({ requestId, request, partitionIndex, topics }, nowMs);
+      return;
+    }
+    const queue = this.queued.get(request.groupId) ?? [];
+    if (queue.length >= queuedHeartbeatsPerGroupMax) {
+      this.outbox.respond(requestId, errorResponse(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      return;
+    }
+    queue.push({ requestId, request, partitionIndex, topics });
+    this.queued.set(request.groupId, queue);
+    // A leave (epoch -1, or -2 for a static member) keeps waiting: its client closed without waiting
+    // for the answer, and run late it still hands the member's partitions on at once (answered
+    // COORDINATOR_NOT_AVAILABLE, the member would hold them until its session expires).
+    if (request.memberEpoch < 0) return;
+    this.queuedDeadlines.set(
+      String(requestId),
+      nowMs +
+        Math.max(
+          1,
+          Math.floor(this.config.consumerHeartbeatIntervalMs * queuedHeartbeatWaitIntervalFraction),
+        ),
+      { groupId: request.groupId, requestId },
+    );
+  }
+
+  /**
+   * Heartbeats that waited their longest for their group's write are answered
+   * COORDINATOR_NOT_AVAILABLE and dropped from the queue unrun: nothing of them reaches the group,
+   * and the client sends the heartbeat again (after finding the coordinator, which is still this one).
+   */
+  private expireQueuedHeartbeats(nowMs: number): void {
+    for (
+      let due = this.queuedDeadlines.popDue(nowMs);
+      due !== null;
+      due = this.queuedDeadlines.popDue(nowMs)
+    ) {
+      const { groupId, requestId } = due.value;
+      const queue = this.queued.get(groupId);
+      const index = queue?.findIndex((waiting) => waiting.requestId === requestId) ?? -1;
+      invariant(queue !== undefined && index >= 0, () => `queued heartbeat ${requestId} outlived its queue`);
+      queue.splice(index, 1);
+      if (queue.length === 0) this.queued.delete(groupId);
+      this.outbox.respond(requestId, errorResponse(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    }
+  }
+
+  private processHeartbeat(heartbeat: QueuedHeartbeat, nowMs: number): void {
+    const { requestId, request, partitionIndex, topics } = heartbeat;
+    const snapshot = this.groups.get(request.groupId)?.snapshot() ?? null;
     const records: OffsetsRecord[] = [];
     const response = this.handleHeartbeat(request, partitionIndex, topics, nowMs, records);
+    const group = this.groups.get(request.groupId);
     // Assertions stay on: one member per partition, epochs in order (O(group) per heartbeat).
-    this.groups.get(request.groupId)?.checkInvariants();
+    group?.checkInvariants();
     if (records.length === 0) {
       this.outbox.respond(requestId, response);
       return;
     }
-    this.appendRecords(partitionIndex, records, { kind: 'consumerGroupWrite', requestId, response });
+    invariant(group !== undefined, 'a heartbeat that wrote records has its group');
+    this.writing.set(group.groupId, group);
+    this.appendRecords(partitionIndex, records, {
+      kind: 'consumerGroupWrite',
+      requestId,
+      response,
+      rollback: { group, snapshot, expiry: null },
+    });
   }
 
-  continueAfterWrite(continuation: ConsumerGroupWriteContinuation, appendErrorCode: number): void {
-    if (continuation.requestId === null || continuation.response === null) return;
-    if (appendErrorCode === ErrorCode.NONE) {
-      this.outbox.respond(continuation.requestId, continuation.response);
+  /**
+   * The write's append completed. A refused append (the records are not in the log) undoes the
+   * group's change, as Kafka's coordinator reverts its timeline to the last written offset; an append
+   * whose records may still commit (timed out waiting for replicas) keeps it, as Kafka does. Then the
+   * heartbeats and expiries that waited for the write run.
+   */
+  continueAfterWrite(
+    continuation: ConsumerGroupWriteContinuation,
+    appendErrorCode: number,
+    nowMs: number,
+  ): void {
+    const rollback = continuation.rollback;
+    const groupId = rollback?.group.groupId;
+    let current = false;
+    if (rollback !== null && groupId !== undefined) {
+      invariant(this.writing.get(groupId) === rollback.group, 'one write in flight per consumer group');
+      this.writing.delete(groupId);
+      // DeleteGroups or a JoinGroup's conversion may have removed the group meanwhile.
+      current = this.groups.get(groupId) === rollback.group;
+      if (current && appendErrorCode !== ErrorCode.NONE && !recordsMayBeInLog(appendErrorCode)) {
+        this.undo(rollback, nowMs);
+      }
+    }
+    if (continuation.requestId !== null && continuation.response !== null) {
+      this.outbox.respond(
+        continuation.requestId,
+        appendErrorCode === ErrorCode.NONE
+          ? continuation.response
+          : errorResponse(storeGroupErrorCode(appendErrorCode)),
+      );
+    }
+    if (groupId !== undefined) this.resume(groupId, current, nowMs);
+  }
+
+  /** Puts the group back as it was before a refused write, with deadlines for the members it has again. */
+  private undo(rollback: ConsumerGroupRollback, nowMs: number): void {
+    const { group, snapshot, expiry } = rollback;
+    const before = [...group.members.keys()];
+    if (snapshot === null) {
+      this.groups.delete(group.groupId);
+      for (const memberId of before) this.deleteTimers(group.groupId, memberId);
       return;
     }
-    this.outbox.respond(continuation.requestId, errorResponse(storeGroupErrorCode(appendErrorCode)));
+    group.restore(snapshot);
+    for (const memberId of before) {
+      if (!group.members.has(memberId)) this.deleteTimers(group.groupId, memberId);
+    }
+    for (const member of group.members.values()) {
+      if (!this.timers.has(timerKey('session', group.groupId, member.memberId))) {
+        this.scheduleSession(group, member.memberId, nowMs);
+      }
+      this.scheduleRevocation(group, member, nowMs);
+    }
+    if (expiry !== null && group.members.has(expiry.memberId)) {
+      this.timers.set(
+        timerKey(expiry.kind, group.groupId, expiry.memberId),
+        nowMs + expiryRetryBackoffMs,
+        expiry,
+      );
+    }
+    group.checkInvariants();
+  }
+
+  /**
+   * After a group's write: its deferred expiries are due again (unless a later deadline replaced
+   * them) and its queued heartbeats run in order until one writes. If the group was removed while
+   * the write was out, they are answered COORDINATOR_NOT_AVAILABLE and the client retries through
+   * the coordinator's checks again.
+   */
+  private resume(groupId: string, current: boolean, nowMs: number): void {
+    const group = this.groups.get(groupId);
+    for (const timer of this.deferredExpiries.get(groupId) ?? []) {
+      const key = timerKey(timer.kind, groupId, timer.memberId);
+      if (group?.members.has(timer.memberId) && !this.timers.has(key)) this.timers.set(key, nowMs, timer);
+    }
+    this.deferredExpiries.delete(groupId);
+    const queue = this.queued.get(groupId);
+    if (queue === undefined) return;
+    while (queue.length > 0 && !this.writing.has(groupId)) {
+      const next = queue.shift()!;
+      this.queuedDeadlines.delete(String(next.requestId));
+      if (current) this.processHeartbeat(next, nowMs);
+      else this.outbox.respond(next.requestId, errorResponse(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    }
+    if (queue.length === 0) this.queued.delete(groupId);
   }
 
   /** The partition was unloaded while the write was out: the heartbeat's answer is NOT_COORDINATOR. */
   cancelWrite(continuation: ConsumerGroupWriteContinuation): void {
+    if (continuation.rollback !== null) this.writing.delete(continuation.rollback.group.groupId);
     if (continuation.requestId === null) return;
     this.outbox.respond(continuation.requestId, errorResponse(ErrorCode.NOT_COORDINATOR));
   }
@@ -372,6 +573,7 @@ export class ConsumerGroupManager {
         ...{ state: 'stable', memberEpoch: 0, previousMemberEpoch: 0 },
         assigned: emptyAssignment,
         pendingRevocation: emptyAssignment,
+        assignmentEpochs: new Map(),
       };
       group.setMember(memberId, reset);
       records.push(memberAssignmentRecord(group, reset));
@@ -436,10 +638,14 @@ export class ConsumerGroupManager {
     return bytes.toString('base64url');
   }
 
+  private deleteTimers(groupId: string, memberId: string): void {
+    this.timers.delete(timerKey('session', groupId, memberId));
+    this.timers.delete(timerKey('revocation', groupId, memberId));
+  }
+
   private removeMember(group: ConsumerGroup, memberId: string, records: OffsetsRecord[]): void {
     group.setMember(memberId, null);
-    this.timers.delete(timerKey('session', group.groupId, memberId));
-    this.timers.delete(timerKey('revocation', group.groupId, memberId));
+    this.deleteTimers(group.groupId, memberId);
     records.push(
       consumerMemberAssignmentRecord(group.groupId, memberId, null),
       consumerMemberMetadataRecord(group.groupId, memberId, null),
@@ -529,15 +735,26 @@ export class ConsumerGroupManager {
   }
 
   nextDeadlineMs(): number | null {
-    return this.timers.peekDeadlineMs();
+    const member = this.timers.peekDeadlineMs();
+    const queued = this.queuedDeadlines.peekDeadlineMs();
+    if (member === null) return queued;
+    return queued === null ? member : Math.min(member, queued);
   }
 
   fireDueTimers(nowMs: number): void {
+    this.expireQueuedHeartbeats(nowMs);
     for (let fired = 0; ; fired++) {
       invariant(fired < timerFiringsPerCallMax, 'consumer group timers keep re-arming at the same instant');
       const due = this.timers.popDue(nowMs);
       if (due === null) return;
       const timer = due.value;
+      if (this.writing.has(timer.groupId)) {
+        // The group's write is in flight: the expiry runs once it is replicated or undone.
+        const deferred = this.deferredExpiries.get(timer.groupId) ?? [];
+        deferred.push(timer);
+        this.deferredExpiries.set(timer.groupId, deferred);
+        continue;
+      }
       const group = this.groups.get(timer.groupId);
       invariant(group !== undefined, () => `timer ${due.key} outlived its group`);
       const member = group.members.get(timer.memberId);
@@ -548,14 +765,17 @@ export class ConsumerGroupManager {
       ) {
         continue;
       }
+      const snapshot = group.snapshot();
       const records: OffsetsRecord[] = [];
       this.removeMember(group, member.memberId, records);
       this.bumpEpoch(group, records);
       group.checkInvariants();
+      this.writing.set(group.groupId, group);
       this.appendRecords(group.partitionIndex, records, {
         kind: 'consumerGroupWrite',
         requestId: null,
         response: null,
+        rollback: { group, snapshot, expiry: timer },
       });
     }
   }
@@ -566,20 +786,34 @@ export class ConsumerGroupManager {
    * Kafka's ConsumerGroup.validateOffsetCommit / validateOffsetFetch for a consumer-protocol member:
    * an empty member id with a negative epoch is an admin or manual-assignment client (allowed while
    * the group has no members when committing, always when fetching); otherwise the member must be
-   * known (UNKNOWN_MEMBER_ID) and send its current epoch (STALE_MEMBER_EPOCH).
+   * known (UNKNOWN_MEMBER_ID) and send its current epoch (STALE_MEMBER_EPOCH). A commit at an older
+   * epoch passes when every partition it names (`committed`, by topic id) is one the member has held
+   * since that epoch or before (KIP-1251's assignment epochs, `holdsSinceEpoch`); a partition whose
+   * topic id is unknown fails that check.
    */
   validateOffsetAccess(
     group: ConsumerGroup,
     memberId: string,
     memberEpoch: number,
     access: 'commit' | 'fetch',
+    committed: readonly CommittedPartition[] = [],
   ): number {
     if (memberEpoch < 0 && memberId === '') {
       return access === 'fetch' || group.members.size === 0 ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
     }
     const member = group.members.get(memberId);
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-    return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH;
+    if (memberEpoch === member.memberEpoch) return ErrorCode.NONE;
+    const heldAll =
+      access === 'commit' &&
+      memberEpoch >= 0 &&
+      memberEpoch < member.memberEpoch &&
+      committed.length > 0 &&
+      committed.every(
+        ({ topicId, partition }) =>
+          topicId !== undefined && holdsSinceEpoch(member, topicId, partition, memberEpoch),
+      );
+    return heldAll ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH;
   }
 
   // ---------------------------------------------------------------- describe, list, delete
@@ -626,7 +860,44 @@ export class ConsumerGroupManager {
   /** DeleteGroups of a consumer group: only without members; the tombstones of its records. */
   deletionRecords(group: ConsumerGroup): OffsetsRecord[] | number {
     if (group.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    return [consumerGroupMetadataRecord(group.groupId, null)];
+    return emptyConsumerGroupTombstones(group.groupId);
+  }
+
+  /** Whether a write of the group is in flight (its state may still be undone). */
+  isWriting(groupId: string): boolean {
+    return this.writing.has(groupId);
+  }
+
+  /** Kafka's ConsumerGroup.isSubscribedToTopic: some member subscribes to it by name or regex. */
+  isSubscribedToTopic(group: ConsumerGroup, topic: string): boolean {
+    for (const member of group.members.values()) {
+      if (member.subscribedTopicNames.includes(topic)) return true;
+      if (member.subscribedTopicRegex !== null && compileRegex(member.subscribedTopicRegex)?.matches(topic))
+        return true;
+    }
+    return false;
+  }
+
+  /**
+   * An empty group's expiry tombstones are being written: until they are replicated or refused it is
+   * the group's write in flight, so its heartbeats wait and no member joins a group about to go.
+   */
+  beginExpiry(group: ConsumerGroup): OffsetsRecord[] {
+    invariant(group.members.size === 0 && !this.writing.has(group.groupId), 'expiring a busy group');
+    this.writing.set(group.groupId, group);
+    return emptyConsumerGroupTombstones(group.groupId);
+  }
+
+  /**
+   * The expiry's append completed: replicated, the group is gone and heartbeats that waited are
+   * answered COORDINATOR_NOT_AVAILABLE (their retry starts a new group); refused, it stays.
+   */
+  finishExpiry(group: ConsumerGroup, replicated: boolean, nowMs: number): void {
+    invariant(this.writing.get(group.groupId) === group, 'one write in flight per consumer group');
+    this.writing.delete(group.groupId);
+    const current = this.groups.get(group.groupId) === group;
+    if (current && replicated) this.remove(group.groupId);
+    this.resume(group.groupId, current && !replicated, nowMs);
   }
 
   remove(groupId: string): void {
@@ -692,20 +963,46 @@ export class ConsumerGroupManager {
     return loaded;
   }
 
+  /** After the partition's writes were cancelled: its groups go, heartbeats waiting for them get NOT_COORDINATOR. */
   unload(partitionIndex: number): void {
+    for (const [groupId, group] of this.writing) {
+      if (group.partitionIndex === partitionIndex) this.writing.delete(groupId);
+    }
     for (const [groupId, group] of this.groups) {
       if (group.partitionIndex !== partitionIndex) continue;
-      for (const memberId of group.members.keys()) {
-        this.timers.delete(timerKey('session', groupId, memberId));
-        this.timers.delete(timerKey('revocation', groupId, memberId));
-      }
+      for (const memberId of group.members.keys()) this.deleteTimers(groupId, memberId);
       this.groups.delete(groupId);
+    }
+    for (const [groupId, queue] of this.queued) {
+      if (queue[0]?.partitionIndex !== partitionIndex) continue;
+      for (const waiting of queue) {
+        this.queuedDeadlines.delete(String(waiting.requestId));
+        this.outbox.respond(waiting.requestId, errorResponse(ErrorCode.NOT_COORDINATOR));
+      }
+      this.queued.delete(groupId);
+    }
+    for (const [groupId, deferred] of this.deferredExpiries) {
+      if (this.groups.has(groupId)) continue;
+      // Expiries of groups unloaded (or deleted) with their writes: nothing left to expire.
+      if (deferred.length > 0) this.deferredExpiries.delete(groupId);
     }
   }
 
   checkInvariants(): void {
     for (const group of this.groups.values()) group.checkInvariants();
   }
+}
+
+/**
+ * Whether a failed append's records may be in the log all the same: appended, then not replicated in
+ * time. Kafka keeps the state for these (its write timed out after the append); every other error
+ * refused the records before they were written, and the change is undone.
+ */
+function recordsMayBeInLog(appendErrorCode: number): boolean {
+  return (
+    appendErrorCode === ErrorCode.REQUEST_TIMED_OUT ||
+    appendErrorCode === ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+  );
 }
 
 function memberMetadataRecord(group: ConsumerGroup, member: ConsumerGroupMember): OffsetsRecord {

@@ -29,6 +29,9 @@ import type { OffsetsRecord } from './offsets-records.js';
 export const consumerGroupMetadataKeyVersion = 3;
 export const consumerGroupMemberMetadataKeyVersion = 5;
 export const consumerGroupCurrentMemberAssignmentKeyVersion = 8;
+/** Keys Gregor never writes but tombstones when it deletes a group, as Kafka does. */
+export const consumerGroupPartitionMetadataKeyVersion = 4;
+export const consumerGroupTargetAssignmentMetadataKeyVersion = 7;
 
 /** Kafka's MemberState byte values. */
 const memberStateValues: Record<ConsumerMemberState, number> = {
@@ -81,6 +84,20 @@ export function consumerGroupMetadataRecord(group: string, epoch: number | null)
   return [
     key(consumerGroupMetadataKeyVersion, group),
     epoch === null ? null : new Writer(16).int16(0).int32(epoch).taggedFields().toBuffer(),
+  ];
+}
+
+/**
+ * The tombstones that delete a consumer group without members, in Kafka's order
+ * (ConsumerGroup.createGroupTombstoneRecords): its target assignment metadata (7), its subscription
+ * metadata (4) and its epoch (3). Gregor writes only the last; the others delete what a log that
+ * Kafka wrote may hold, and Gregor's loader skips them.
+ */
+export function emptyConsumerGroupTombstones(group: string): OffsetsRecord[] {
+  return [
+    [key(consumerGroupTargetAssignmentMetadataKeyVersion, group), null],
+    [key(consumerGroupPartitionMetadataKeyVersion, group), null],
+    consumerGroupMetadataRecord(group, null),
   ];
 }
 

@@ -1,16 +1,19 @@
 // Random runs of KIP-848 consumers (joins, heartbeats with or without their owned partitions,
 // leaves, static restarts, crashes that let sessions expire, clock moves, topics growing, appends
-// completing late, coordinator failover by reloading the log) against the coordinator, checking
-// after every step:
+// completing late or refused, coordinator failover by reloading the log) against the coordinator,
+// checking after every step:
 //   - no partition is consumed by two live consumers at once (what the simulated clients believe
 //     they own, which is stricter than the coordinator's own bookkeeping);
-//   - the group epoch never goes back, nor does a consumer's epoch between two rejoins;
+//   - the group epoch never goes back once written, nor does a consumer's epoch between two rejoins;
 //   - the coordinator's invariants (ConsumerGroup.checkInvariants);
+//   - with no append outstanding, the group in memory is the one its log loads into (a refused
+//     append's change was undone);
 // and, once every live consumer has heartbeated a few quiet rounds, that every subscribed partition
 // is owned by one of them and the group is Stable. fast-check prints the seed and path of a failure;
 // replay it with CONSUMER_GROUP_PROPERTY_SEED=<seed>.
 
 import { SeededRandom } from '@gregor/ground';
+import { ErrorCode } from '@gregor/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AssignableTopic } from './consumer-assignors.js';
@@ -31,6 +34,7 @@ type Op =
   | { kind: 'subscribe'; consumer: number; topics: number[] }
   | { kind: 'holdAppends' }
   | { kind: 'releaseAppends' }
+  | { kind: 'refuseAppend' }
   | { kind: 'failover' };
 
 const consumerArb = fc.integer({ min: 0, max: consumerCount - 1 });
@@ -59,6 +63,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'holdAppends' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'releaseAppends' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'refuseAppend' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'failover' as const }) },
 );
 
@@ -87,10 +92,20 @@ function run(ops: readonly Op[], seed: number, assignor: 'uniform' | 'range'): v
       }
     }
     const state = h.coordinator.getConsumerGroup(group);
+    // An empty group is deleted by the offset expiration cycle; a new one starts its epochs again.
+    if (state === undefined && h.outstanding.length === 0) groupEpochSeen = 0;
     if (state !== undefined) {
       state.checkInvariants();
-      expect(state.groupEpoch).toBeGreaterThanOrEqual(groupEpochSeen);
-      groupEpochSeen = state.groupEpoch;
+      // An epoch whose write is still out may be undone with it: only the written ones must not go back.
+      if (h.outstanding.length === 0) {
+        expect(state.groupEpoch).toBeGreaterThanOrEqual(groupEpochSeen);
+        groupEpochSeen = state.groupEpoch;
+      }
+    }
+    if (h.outstanding.length === 0) {
+      expect(summary(state)).toEqual(
+        summary(new Harness(config, new SeededRandom(seed + 2), h.logs).coordinator.getConsumerGroup(group)),
+      );
     }
     for (const consumer of consumers) {
       const seen = consumer.epochsSeen;
@@ -151,6 +166,10 @@ function run(ops: readonly Op[], seed: number, assignor: 'uniform' | 'range'): v
         h.autoAppend = true;
         while (h.outstanding.length > 0) h.completeAppend(0);
         break;
+      case 'refuseAppend':
+        // The oldest write is refused (min.insync.replicas not met): none of its records are in the log.
+        if (h.outstanding.length > 0) h.completeAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
+        break;
       case 'failover': {
         // The log as replicated so far is what the next coordinator loads; writes still out are lost
         // with the old one, whose held heartbeats its clients then retry elsewhere.
@@ -184,6 +203,17 @@ function run(ops: readonly Op[], seed: number, assignor: 'uniform' | 'range'): v
       expect(owner, `${t.name}-${p} has no owner`).toBeDefined();
     }
   }
+}
+
+/** What a group's records say: its epoch and each member's epoch and partitions. */
+function summary(state: ReturnType<Harness['coordinator']['getConsumerGroup']>) {
+  if (state === undefined) return null;
+  return {
+    groupEpoch: state.groupEpoch,
+    members: [...state.members.values()]
+      .map((m) => ({ id: m.memberId, epoch: m.memberEpoch, assigned: [...m.assigned] }))
+      .sort((x, y) => (x.id < y.id ? -1 : 1)),
+  };
 }
 
 describe('KIP-848 consumer groups under random clients, time, appends and failovers', () => {

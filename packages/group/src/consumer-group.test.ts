@@ -37,7 +37,14 @@ function join(h: Harness, memberId: string, extra: object = {}) {
 
 let nextCommitId = 900_000;
 
-function commit(h: Harness, memberId: string, memberEpoch: number, apiVersion?: number): number {
+function commit(
+  h: Harness,
+  memberId: string,
+  memberEpoch: number,
+  apiVersion?: number,
+  partition = 0,
+  topicId?: string,
+): number {
   const request: OffsetCommitRequest = {
     ...(apiVersion === undefined ? {} : { apiVersion }),
     groupId: group,
@@ -48,9 +55,10 @@ function commit(h: Harness, memberId: string, memberEpoch: number, apiVersion?: 
     topics: [
       {
         name: 'orders',
+        ...(topicId === undefined ? {} : { topicId }),
         partitions: [
           {
-            partitionIndex: 0,
+            partitionIndex: partition,
             committedOffset: 5n,
             committedLeaderEpoch: -1,
             committedMetadata: '',
@@ -275,6 +283,35 @@ describe('consumer groups beside classic groups and offsets', () => {
     expect(h.coordinator.getGroup(group)?.committedOffset('orders', 0)?.offset).toBe(5n);
   });
 
+  it('accepts a commit at the epoch before a heartbeat moved it on, for partitions held since then (KIP-1251)', () => {
+    const h = new Harness();
+    const a = new SimulatedConsumer('a', group, ['orders']);
+    const b = new SimulatedConsumer('b', group, ['orders']);
+    a.beat(h, topics);
+    b.beat(h, topics);
+    a.beat(h, topics, false); // told to revoke b's half, a stays at epoch 1
+    expect(a.epoch).toBe(1);
+    const kept = a.target.get(orders.topicId)!;
+    const revoked = [0, 1, 2, 3].filter((p) => !kept.includes(p));
+    // While the revocation is pending, a may still commit what it gives up.
+    expect(commit(h, 'a', 1, 9, revoked[0], orders.topicId)).toBe(ErrorCode.NONE);
+    // a's acknowledgement moves it to epoch 2 in the coordinator; until the answer reaches a's client
+    // (after the records are replicated) a commits with epoch 1, for partitions it held all along.
+    a.beat(h, topics);
+    expect(h.coordinator.getConsumerGroup(group)!.members.get('a')!.memberEpoch).toBe(2);
+    expect(commit(h, 'a', 1, 9, kept[0], orders.topicId)).toBe(ErrorCode.NONE);
+    expect(commit(h, 'a', 2, 9, kept[0], orders.topicId)).toBe(ErrorCode.NONE);
+    // A partition a gave up, an epoch a never had, or a topic the broker did not name stay refused.
+    expect(commit(h, 'a', 1, 9, revoked[0], orders.topicId)).toBe(ErrorCode.STALE_MEMBER_EPOCH);
+    expect(commit(h, 'a', 3, 9, kept[0], orders.topicId)).toBe(ErrorCode.STALE_MEMBER_EPOCH);
+    expect(commit(h, 'a', 1, 9, kept[0])).toBe(ErrorCode.STALE_MEMBER_EPOCH);
+    // b got its partitions at epoch 2: a commit of them at epoch 1 is refused.
+    b.beat(h, topics);
+    expect(b.owned.get(orders.topicId)).toEqual(revoked);
+    expect(commit(h, 'b', 2, 9, revoked[0], orders.topicId)).toBe(ErrorCode.NONE);
+    expect(commit(h, 'b', 1, 9, revoked[0], orders.topicId)).toBe(ErrorCode.STALE_MEMBER_EPOCH);
+  });
+
   it('keeps the two group types apart: JoinGroup is INCONSISTENT_GROUP_PROTOCOL, a heartbeat to a classic group GROUP_ID_NOT_FOUND', () => {
     const h = new Harness({ initialRebalanceDelayMs: 0 });
     join(h, 'a');
@@ -491,5 +528,328 @@ describe('assignors', () => {
       0,
     );
     expect(total).toBe(7);
+  });
+});
+
+describe('ConsumerGroupHeartbeat: a refused append', () => {
+  /** Sends a heartbeat with a chosen request id, so an answer that comes later can be read. */
+  let nextId = 800_000;
+  function send(h: Harness, request: object): number {
+    const requestId = nextId++;
+    h.apply(
+      h.coordinator.consumerGroupHeartbeat(
+        requestId,
+        {
+          apiVersion: 1,
+          groupId: group,
+          memberId: '',
+          memberEpoch: 0,
+          instanceId: null,
+          rackId: null,
+          rebalanceTimeoutMs,
+          subscribedTopicNames: ['orders'],
+          subscribedTopicRegex: null,
+          serverAssignor: null,
+          topicPartitions: [],
+          clientId: 'client',
+          clientHost: '/127.0.0.1',
+          ...request,
+        },
+        topics,
+        h.nowMs,
+      ),
+    );
+    return requestId;
+  }
+  function answer(h: Harness, requestId: number) {
+    const response = h.responses.get(requestId);
+    if (response !== undefined && response.api !== 'ConsumerGroupHeartbeat') throw new Error(response.api);
+    return response;
+  }
+  /** What a coordinator loading the log would hold: group epoch and each member's epoch and partitions. */
+  function summary(h: Harness, from: 'memory' | 'log') {
+    const state =
+      from === 'memory'
+        ? h.coordinator.getConsumerGroup(group)
+        : new Harness({}, new SeededRandom(9), h.logs).coordinator.getConsumerGroup(group);
+    if (state === undefined) return null;
+    return {
+      groupEpoch: state.groupEpoch,
+      members: [...state.members.values()]
+        .map((m) => ({ id: m.memberId, epoch: m.memberEpoch, assigned: [...m.assigned] }))
+        .sort((x, y) => (x.id < y.id ? -1 : 1)),
+    };
+  }
+
+  it('undoes the join whose records were refused, and the next join takes the epoch it would have', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    const before = summary(h, 'memory');
+    expect(before?.groupEpoch).toBe(1);
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    expect(answer(h, b)).toBeUndefined();
+    h.completeAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+    // The group is as before b's heartbeat, as in the log: a alone at epoch 1, b's deadlines gone.
+    expect(summary(h, 'memory')).toEqual(before);
+    expect(summary(h, 'log')).toEqual(before);
+    expect(h.coordinator.nextDeadlineMs()).toBe(h.nowMs + 45_000);
+    h.autoAppend = true;
+    const retried = join(h, 'b');
+    expect(retried.errorCode).toBe(ErrorCode.NONE);
+    expect(h.coordinator.getConsumerGroup(group)!.groupEpoch).toBe(2);
+    expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
+  });
+
+  it('removes a group whose creating write was refused', () => {
+    const h = new Harness();
+    h.autoAppend = false;
+    const a = send(h, { memberId: 'a' });
+    h.completeAppend(ErrorCode.MESSAGE_TOO_LARGE);
+    expect(answer(h, a)).toMatchObject({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR });
+    expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
+    // No member deadline is left: the next one is the partition's offset expiration cycle.
+    expect(h.coordinator.nextDeadlineMs()).toBe(h.nowMs + 600_000);
+  });
+
+  it('holds the group’s next heartbeats until its write completes, then runs them on what stayed', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    const c = send(h, { memberId: 'c' });
+    // c waits for b's write: nothing of it is computed or answered yet.
+    expect(answer(h, c)).toBeUndefined();
+    expect(h.outstanding).toHaveLength(1);
+    h.completeAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+    // c ran against the group without b, and wrote its own records.
+    expect(answer(h, c)).toBeUndefined();
+    expect(h.outstanding).toHaveLength(1);
+    h.completeAppend(0);
+    expect(answer(h, c)).toMatchObject({ errorCode: ErrorCode.NONE, memberId: 'c', memberEpoch: 2 });
+    expect([...h.coordinator.getConsumerGroup(group)!.members.keys()].sort()).toEqual(['a', 'c']);
+    expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
+  });
+
+  it('answers a heartbeat that waited half a heartbeat interval for a write that does not complete, unrun', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    const aEpoch = h.coordinator.getConsumerGroup(group)!.members.get('a')!.memberEpoch;
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    // b's write stays out (an acks=all append waiting on a shrinking ISR): a's heartbeat waits for it.
+    const a = send(h, {
+      memberId: 'a',
+      memberEpoch: aEpoch,
+      subscribedTopicNames: null,
+      topicPartitions: null,
+    });
+    h.advance(2_499);
+    expect(answer(h, a)).toBeUndefined();
+    // librdkafka gives a heartbeat one interval (5 s) before it sends it again: a is answered first.
+    h.advance(1);
+    expect(answer(h, a)).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+    h.completeAppend(0);
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.NONE, memberId: 'b', memberEpoch: 2 });
+    // a's heartbeat was dropped, not run once the write completed: nothing more is written for it.
+    expect(h.outstanding).toHaveLength(0);
+    expect(h.coordinator.getConsumerGroup(group)!.members.get('a')!.memberEpoch).toBe(aEpoch);
+    expect(h.coordinator.inflightRequestCount()).toBe(0);
+  });
+
+  it('keeps a leave waiting for the write, and runs it once the write completes', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    const leave = send(h, {
+      memberId: 'a',
+      memberEpoch: -1,
+      subscribedTopicNames: null,
+      topicPartitions: null,
+    });
+    h.advance(10_000);
+    expect(answer(h, leave)).toBeUndefined();
+    h.completeAppend(0);
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.NONE, memberEpoch: 2 });
+    // a's leave ran on the group with b: a is gone and its removal is being written.
+    expect(h.outstanding).toHaveLength(1);
+    expect(h.coordinator.getConsumerGroup(group)!.members.has('a')).toBe(false);
+    h.completeAppend(0);
+    expect(answer(h, leave)).toMatchObject({ errorCode: ErrorCode.NONE, memberId: 'a', memberEpoch: -1 });
+    expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
+  });
+
+  it('keeps the change when the records were appended but not replicated in time, as Kafka keeps it', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    h.completeAppend(ErrorCode.REQUEST_TIMED_OUT);
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+    expect([...h.coordinator.getConsumerGroup(group)!.members.keys()].sort()).toEqual(['a', 'b']);
+  });
+
+  it('brings back a member whose expiry was refused and expires it again 500 ms later', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    expect(join(h, 'b').errorCode).toBe(ErrorCode.NONE);
+    h.advance(40_000);
+    const aEpoch = h.coordinator.getConsumerGroup(group)!.members.get('a')!.memberEpoch;
+    expect(heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: aEpoch })?.errorCode).toBe(
+      ErrorCode.NONE,
+    );
+    h.autoAppend = false;
+    h.advance(5_000); // b's session (45 s) ends: its removal is written
+    expect(h.outstanding).toHaveLength(1);
+    expect(h.coordinator.getConsumerGroup(group)!.members.has('b')).toBe(false);
+    h.completeAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(h.coordinator.getConsumerGroup(group)!.members.has('b')).toBe(true);
+    expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
+    expect(h.coordinator.nextDeadlineMs()).toBe(h.nowMs + 500);
+    h.autoAppend = true;
+    h.advance(500);
+    expect(h.coordinator.getConsumerGroup(group)!.members.has('b')).toBe(false);
+    expect(summary(h, 'memory')).toEqual(summary(h, 'log'));
+  });
+
+  it('answers heartbeats still waiting NOT_COORDINATOR when the partition is unloaded', () => {
+    const h = new Harness();
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    h.autoAppend = false;
+    const b = send(h, { memberId: 'b' });
+    const c = send(h, { memberId: 'c' });
+    h.apply(h.coordinator.unloadPartition(0));
+    expect(answer(h, b)).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR });
+    expect(answer(h, c)).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR });
+    expect(h.coordinator.inflightRequestCount()).toBe(0);
+  });
+});
+
+describe('KIP-848 offset and group expiration (offsets.retention.minutes)', () => {
+  const retention = { offsetsRetentionMs: 60_000, offsetsRetentionCheckIntervalMs: 10_000 };
+  let nextId = 700_000;
+
+  function commitTo(h: Harness, topicName: string, memberId: string, memberEpoch: number): number {
+    const requestId = nextId++;
+    h.apply(
+      h.coordinator.offsetCommit(
+        requestId,
+        {
+          groupId: group,
+          generationId: memberEpoch,
+          memberId,
+          groupInstanceId: null,
+          retentionTimeMs: -1,
+          topics: [
+            {
+              name: topicName,
+              partitions: [
+                {
+                  partitionIndex: 0,
+                  committedOffset: 5n,
+                  committedLeaderEpoch: -1,
+                  committedMetadata: '',
+                  commitTimestampMs: -1,
+                },
+              ],
+            },
+          ],
+        },
+        h.nowMs,
+      ),
+    );
+    const response = h.responses.get(requestId);
+    if (response?.api !== 'OffsetCommit') throw new Error('no OffsetCommit answer');
+    return response.topics[0]!.partitions[0]!.errorCode;
+  }
+  /** The key versions of the records appended last (one batch), in order. */
+  const keyVersionsOf = (records: readonly (readonly [Buffer, Buffer | null])[]) =>
+    records.map(([key, value]) => `${key.readInt16BE(0)}${value === null ? '-' : '+'}`);
+
+  it('deletes an empty group once its offsets expired, with the tombstones Kafka writes, and it stays gone on reload', () => {
+    const h = new Harness(retention);
+    expect(join(h, 'a').errorCode).toBe(ErrorCode.NONE);
+    expect(commitTo(h, 'orders', 'a', 1)).toBe(ErrorCode.NONE);
+    heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: -1 });
+    expect(h.coordinator.getConsumerGroup(group)?.state).toBe('Empty');
+    const logLength = h.logs.get(0)!.length;
+    // Cycles run every 10 s; the offset is 50 s old at the fifth: nothing is written yet.
+    h.advance(50_000);
+    expect(h.logs.get(0)!.length).toBe(logLength);
+    expect(h.coordinator.getConsumerGroup(group)).toBeDefined();
+    h.advance(10_000);
+    // One batch: the offset's tombstone (key 1), then the group's: 7, 4 and 3.
+    expect(keyVersionsOf(h.logs.get(0)!.slice(logLength))).toEqual(['1-', '7-', '4-', '3-']);
+    expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
+    expect(h.coordinator.getGroup(group)).toBeUndefined();
+    const reloaded = new Harness(retention, new SeededRandom(3), h.logs);
+    expect(reloaded.coordinator.getConsumerGroup(group)).toBeUndefined();
+    expect(reloaded.coordinator.getGroup(group)).toBeUndefined();
+    // A member coming back starts a new group.
+    expect(join(h, 'a')).toMatchObject({ errorCode: ErrorCode.NONE, memberEpoch: 1 });
+  });
+
+  it('deletes an empty group without offsets at the next cycle, as Kafka does', () => {
+    const h = new Harness(retention);
+    join(h, 'a');
+    heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: -1 });
+    h.advance(10_000);
+    expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
+    expect(
+      new Harness(retention, new SeededRandom(3), h.logs).coordinator.getConsumerGroup(group),
+    ).toBeUndefined();
+  });
+
+  it('expires only the offsets of topics no member subscribes to, and keeps a group with members', () => {
+    const h = new Harness(retention);
+    join(h, 'a');
+    expect(commitTo(h, 'orders', 'a', 1)).toBe(ErrorCode.NONE);
+    expect(commitTo(h, 'payments', 'a', 1)).toBe(ErrorCode.NONE);
+    for (let i = 0; i < 7; i++) {
+      h.advance(10_000);
+      const epoch = h.coordinator.getConsumerGroup(group)!.members.get('a')!.memberEpoch;
+      heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: epoch });
+    }
+    const holder = h.coordinator.getGroup(group)!;
+    expect(holder.committedOffset('payments', 0)).toBeUndefined();
+    expect(holder.committedOffset('orders', 0)?.offset).toBe(5n);
+    expect(h.coordinator.getConsumerGroup(group)?.members.has('a')).toBe(true);
+    const reloaded = new Harness(retention, new SeededRandom(3), h.logs).coordinator.getGroup(group)!;
+    expect(reloaded.committedOffset('payments', 0)).toBeUndefined();
+    expect(reloaded.committedOffset('orders', 0)?.offset).toBe(5n);
+  });
+
+  it('keeps the group and its offsets when the tombstones are refused, and tries again at the next cycle', () => {
+    const h = new Harness(retention);
+    join(h, 'a');
+    commitTo(h, 'orders', 'a', 1);
+    heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: -1 });
+    h.autoAppend = false;
+    h.advance(60_000);
+    expect(h.outstanding).toHaveLength(1);
+    h.completeAppend(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(h.coordinator.getConsumerGroup(group)).toBeDefined();
+    expect(h.coordinator.getGroup(group)?.committedOffset('orders', 0)?.offset).toBe(5n);
+    h.autoAppend = true;
+    h.advance(10_000);
+    expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
+    expect(h.coordinator.getGroup(group)).toBeUndefined();
+  });
+
+  it('holds a heartbeat while the group’s tombstones are written, then lets it start a new group', () => {
+    const h = new Harness(retention);
+    join(h, 'a');
+    heartbeat(h, topics, { groupId: group, memberId: 'a', memberEpoch: -1 });
+    h.autoAppend = false;
+    h.advance(10_000);
+    expect(h.outstanding).toHaveLength(1);
+    expect(join(h, 'b')).toBeUndefined();
+    h.completeAppend(0);
+    expect(h.coordinator.getConsumerGroup(group)).toBeUndefined();
+    h.autoAppend = true;
+    expect(join(h, 'b')).toMatchObject({ errorCode: ErrorCode.NONE, memberEpoch: 1 });
   });
 });

@@ -39,6 +39,37 @@ export interface ConsumerGroupMember {
   readonly assigned: TopicAssignment;
   /** Partitions the member must give up (and still owns until it says so in a heartbeat). */
   readonly pendingRevocation: TopicAssignment;
+  /**
+   * KIP-1251's assignment epochs: for a partition of `assigned` or `pendingRevocation`, the member
+   * epoch at which it was given to the member, by `topicId:partition`. A partition without one (a
+   * member rebuilt from the log, whose records do not carry them) counts as given at the member's
+   * epoch, which keeps the strict check for it.
+   */
+  readonly assignmentEpochs?: ReadonlyMap<string, number>;
+}
+
+/** The epoch at which the member got the partition (KIP-1251); see `assignmentEpochs`. */
+function assignmentEpochOf(member: ConsumerGroupMember, topicId: string, partition: number): number {
+  return member.assignmentEpochs?.get(partitionKey(topicId, partition)) ?? member.memberEpoch;
+}
+
+/**
+ * Kafka's relaxed check of an offset commit from a member at an older epoch (KIP-1251): the commit
+ * names a partition the member still holds (assigned or pending revocation) and was given at or
+ * before `clientEpoch`. A heartbeat moves the member's epoch on as soon as it runs, but its client
+ * learns the new epoch only from the answer, sent once the records are replicated; a commit sent in
+ * between carries the epoch before, for partitions the member held all along.
+ */
+export function holdsSinceEpoch(
+  member: ConsumerGroupMember,
+  topicId: string,
+  partition: number,
+  clientEpoch: number,
+): boolean {
+  const held =
+    (member.assigned.get(topicId)?.includes(partition) ?? false) ||
+    (member.pendingRevocation.get(topicId)?.includes(partition) ?? false);
+  return held && assignmentEpochOf(member, topicId, partition) <= clientEpoch;
 }
 
 export function partitionCount(assignment: TopicAssignment): number {
@@ -80,6 +111,21 @@ export function assignmentOf(
 
 function partitionKey(topicId: string, partition: number): string {
   return `${topicId}:${partition}`;
+}
+
+/**
+ * A group's state at one moment, to put back when the records of a change were refused (Kafka's
+ * timeline reverted to the last written offset). Members and assignments are immutable values, so
+ * copies of the maps are enough.
+ */
+export interface ConsumerGroupSnapshot {
+  readonly groupEpoch: number;
+  readonly assignmentEpoch: number;
+  readonly assignorName: AssignorName;
+  readonly subscribedTopicsSignature: string;
+  readonly members: ReadonlyMap<string, ConsumerGroupMember>;
+  readonly targetAssignment: ReadonlyMap<string, TopicAssignment>;
+  readonly partitionEpochs: ReadonlyMap<string, { memberId: string; epoch: number }>;
 }
 
 export class ConsumerGroup {
@@ -159,6 +205,32 @@ export class ConsumerGroup {
       }
     }
     this.members.set(memberId, member);
+  }
+
+  snapshot(): ConsumerGroupSnapshot {
+    return {
+      groupEpoch: this.groupEpoch,
+      assignmentEpoch: this.assignmentEpoch,
+      assignorName: this.assignorName,
+      subscribedTopicsSignature: this.subscribedTopicsSignature,
+      members: new Map(this.members),
+      targetAssignment: new Map(this.targetAssignment),
+      partitionEpochs: new Map(this.partitionEpochs),
+    };
+  }
+
+  restore(snapshot: ConsumerGroupSnapshot): void {
+    this.groupEpoch = snapshot.groupEpoch;
+    this.assignmentEpoch = snapshot.assignmentEpoch;
+    this.assignorName = snapshot.assignorName;
+    this.subscribedTopicsSignature = snapshot.subscribedTopicsSignature;
+    const replace = <K, V>(target: Map<K, V>, source: ReadonlyMap<K, V>): void => {
+      target.clear();
+      for (const [key, value] of source) target.set(key, value);
+    };
+    replace(this.members, snapshot.members);
+    replace(this.targetAssignment, snapshot.targetAssignment);
+    replace(this.partitionEpochs, snapshot.partitionEpochs);
   }
 
   /** Every partition held by one member at most; epochs match their holders; targets of members only. */
@@ -263,6 +335,17 @@ function nextAssignment(
     // Nothing new until the revocation is acknowledged: the member keeps its epoch.
     return { ...member, state: 'unrevoked_partitions', assigned: kept, pendingRevocation: revoking };
   }
+  // A partition the member kept keeps the epoch it was given at; one granted now is given at the target epoch.
+  const assignmentEpochs = new Map<string, number>();
+  for (const [topicId, partitions] of granted) {
+    const held = member.assigned.get(topicId) ?? [];
+    for (const p of partitions) {
+      assignmentEpochs.set(
+        partitionKey(topicId, p),
+        held.includes(p) ? assignmentEpochOf(member, topicId, p) : targetEpoch,
+      );
+    }
+  }
   return {
     ...member,
     state: unreleased ? 'unreleased_partitions' : 'stable',
@@ -270,5 +353,6 @@ function nextAssignment(
     memberEpoch: targetEpoch,
     assigned: granted,
     pendingRevocation: emptyAssignment,
+    assignmentEpochs,
   };
 }

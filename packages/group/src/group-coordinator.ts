@@ -26,6 +26,7 @@ import type {
 } from './consumer-group-messages.js';
 import { subscribedTopicsOf } from './consumer-subscription.js';
 import { CoordinatorOutbox } from './coordinator-outbox.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import type { Group } from './group.js';
 import { GroupMetadataManager, joinError, type StoreGroupContinuation } from './group-metadata-manager.js';
 import { coordinatorPartitionFor } from './java-hash.js';
@@ -48,6 +49,7 @@ import type {
   TransactionalProducer,
   TxnOffsetCommitRequest,
 } from './messages.js';
+import { type ExpiredOffset, expiredOffsets } from './offset-expiration.js';
 import { type CommitOffsetsContinuation, OffsetMetadataManager } from './offset-metadata-manager.js';
 import { OffsetsPartitions } from './offsets-partitions.js';
 import { decodeOffsetsRecord, type OffsetsRecord, offsetCommitRecord } from './offsets-records.js';
@@ -81,13 +83,27 @@ interface DeleteOffsetsContinuation {
   }[];
 }
 
+/** What to do when the tombstones of one offsets partition's expired offsets and groups are appended. */
+interface ExpireContinuation {
+  readonly kind: 'expire';
+  readonly entries: readonly {
+    readonly consumerGroup: ConsumerGroup;
+    /** The group keeping its offsets, if it has any. */
+    readonly holder: Group | undefined;
+    readonly expired: readonly ExpiredOffset[];
+    /** Empty with every offset expired: the group's own tombstones are in the batch too. */
+    readonly deleteGroup: boolean;
+  }[];
+}
+
 /** What to do when an append completes, by the manager that asked for it. */
 type Continuation =
   | StoreGroupContinuation
   | CommitOffsetsContinuation
   | DeleteGroupsContinuation
   | DeleteOffsetsContinuation
-  | ConsumerGroupWriteContinuation;
+  | ConsumerGroupWriteContinuation
+  | ExpireContinuation;
 
 export class GroupCoordinator {
   readonly config: GroupCoordinatorConfig;
@@ -96,6 +112,8 @@ export class GroupCoordinator {
   private readonly groups: GroupMetadataManager;
   private readonly offsets: OffsetMetadataManager;
   private readonly consumerGroups: ConsumerGroupManager;
+  /** The next expiration cycle of each loaded offsets partition (Kafka's cleanupGroupMetadata), by partition. */
+  private readonly expirationCycles = new DeadlineQueue<number>();
   private running = false;
 
   constructor(config: Partial<GroupCoordinatorConfig>, random: Random) {
@@ -164,6 +182,11 @@ export class GroupCoordinator {
     }
     groupCount += this.consumerGroups.load(partitionIndex, stage.consumerGroupRecords, nowMs);
     this.partitions.markLoaded(partitionIndex);
+    this.expirationCycles.set(
+      String(partitionIndex),
+      nowMs + this.config.offsetsRetentionCheckIntervalMs,
+      partitionIndex,
+    );
     return {
       partitionIndex,
       recordCount: stage.recordCount,
@@ -276,6 +299,7 @@ export class GroupCoordinator {
         this.cancelContinuation(continuation);
       this.groups.unloadGroups(partitionIndex);
       this.consumerGroups.unload(partitionIndex);
+      this.expirationCycles.delete(String(partitionIndex));
     });
   }
 
@@ -283,10 +307,12 @@ export class GroupCoordinator {
 
   /** The earliest deadline (session, rebalance, sync), or null: call `tick` then. */
   nextDeadlineMs(): number | null {
-    const classic = this.groups.nextDeadlineMs();
-    const consumer = this.consumerGroups.nextDeadlineMs();
-    if (classic === null) return consumer;
-    return consumer === null ? classic : Math.min(classic, consumer);
+    const deadlines = [
+      this.groups.nextDeadlineMs(),
+      this.consumerGroups.nextDeadlineMs(),
+      this.expirationCycles.peekDeadlineMs(),
+    ].filter((deadline): deadline is number => deadline !== null);
+    return deadlines.length === 0 ? null : Math.min(...deadlines);
   }
 
   /** Fires every deadline due at `nowMs`. Request calls do this too, before and after their work. */
@@ -315,7 +341,10 @@ export class GroupCoordinator {
           this.finishDeleteOffsets(continuation, errorCode);
           return;
         case 'consumerGroupWrite':
-          this.consumerGroups.continueAfterWrite(continuation, errorCode);
+          this.consumerGroups.continueAfterWrite(continuation, errorCode, nowMs);
+          return;
+        case 'expire':
+          this.finishExpiration(continuation, errorCode, nowMs);
           return;
         default:
           this.groups.continueAfterStore(continuation, errorCode, nowMs);
@@ -343,6 +372,9 @@ export class GroupCoordinator {
         return;
       case 'consumerGroupWrite':
         this.consumerGroups.cancelWrite(continuation);
+        return;
+      case 'expire':
+        // Nothing waits on it; the partition's groups go with the unload.
         return;
       case 'storeAssignment':
       case 'storeStaticRejoin':
@@ -376,6 +408,7 @@ export class GroupCoordinator {
           kind: 'consumerGroupWrite',
           requestId: null,
           response: null,
+          rollback: null,
         });
       }
       this.groups.joinGroup(requestId, request, nowMs);
@@ -412,6 +445,9 @@ export class GroupCoordinator {
         request.memberId,
         request.generationId,
         'commit',
+        request.topics.flatMap((t) =>
+          t.partitions.map((p) => ({ topicId: t.topicId, partition: p.partitionIndex })),
+        ),
       );
       if (
         errorCode === ErrorCode.NONE &&
@@ -794,6 +830,77 @@ export class GroupCoordinator {
   private fireDueTimers(nowMs: number): void {
     this.groups.fireDueTimers(nowMs);
     this.consumerGroups.fireDueTimers(nowMs);
+    for (
+      let due = this.expirationCycles.popDue(nowMs);
+      due !== null;
+      due = this.expirationCycles.popDue(nowMs)
+    ) {
+      this.expireGroupMetadata(due.value, nowMs);
+      this.expirationCycles.set(due.key, nowMs + this.config.offsetsRetentionCheckIntervalMs, due.value);
+    }
+  }
+
+  // ---------------------------------------------------------------- expiration
+
+  /**
+   * Kafka's GroupCoordinatorShard.cleanupGroupMetadata for the KIP-848 consumer groups of one loaded
+   * partition: the expired offsets of each group (offset-expiration.ts) are tombstoned, and a group
+   * without members whose offsets all expired (or that has none) is deleted with the tombstones
+   * Kafka writes, in the same batch, so a coordinator loading the log later finds it gone too.
+   * Nothing changes in memory until the batch is replicated. A group with a write in flight waits
+   * for the next cycle. (Classic groups' offsets do not expire yet.)
+   */
+  private expireGroupMetadata(partitionIndex: number, nowMs: number): void {
+    if (this.partitions.statusOf(partitionIndex) !== 'loaded') return;
+    const records: OffsetsRecord[] = [];
+    const entries: ExpireContinuation['entries'][number][] = [];
+    for (const groupId of this.consumerGroups.groupIds()) {
+      const consumerGroup = this.consumerGroups.get(groupId)!;
+      if (consumerGroup.partitionIndex !== partitionIndex || this.consumerGroups.isWriting(groupId)) continue;
+      const holder = this.groups.getGroup(groupId);
+      if (holder?.is('Dead')) continue; // DeleteGroups is writing its tombstones
+      const { expired, allExpired } = expiredOffsets(
+        holder,
+        (topic) => this.consumerGroups.isSubscribedToTopic(consumerGroup, topic),
+        nowMs,
+        this.config.offsetsRetentionMs,
+      );
+      const deleteGroup = allExpired && consumerGroup.members.size === 0;
+      if (expired.length === 0 && !deleteGroup) continue;
+      for (const { topic, partition } of expired)
+        records.push(offsetCommitRecord(groupId, topic, partition, null));
+      if (deleteGroup) {
+        if (holder !== undefined) records.push(...this.groups.groupTombstones(holder));
+        records.push(...this.consumerGroups.beginExpiry(consumerGroup));
+      }
+      entries.push({ consumerGroup, holder, expired, deleteGroup });
+    }
+    if (records.length === 0) return;
+    this.partitions.append(partitionIndex, records, { kind: 'expire', entries });
+  }
+
+  private finishExpiration(continuation: ExpireContinuation, appendErrorCode: number, nowMs: number): void {
+    const replicated = appendErrorCode === ErrorCode.NONE;
+    for (const { consumerGroup, holder, expired, deleteGroup } of continuation.entries) {
+      if (replicated && holder !== undefined && this.groups.isCurrent(holder)) {
+        this.outbox.touch(holder);
+        // An offset committed again since its tombstone was written stays (its record came later).
+        for (const { topic, partition, value } of expired) {
+          if (holder.committedOffset(topic, partition) === value)
+            holder.deleteCommittedOffset(topic, partition);
+        }
+        if (
+          deleteGroup &&
+          holder.is('Empty') &&
+          holder.offsetCount === 0 &&
+          holder.pendingCommitKeys().length === 0 &&
+          holder.pendingTransactionalOffsets.size === 0
+        ) {
+          this.groups.removeGroup(holder);
+        }
+      }
+      if (deleteGroup) this.consumerGroups.finishExpiry(consumerGroup, replicated, nowMs);
+    }
   }
 
   private run(nowMs: number | null, body: () => void): GroupEffect[] {

@@ -122,6 +122,11 @@ export interface OffsetCommitRequest {
   readonly retentionTimeMs: number;
   readonly topics: readonly {
     readonly name: string;
+    /**
+     * The topic's id (wire form) in the broker's metadata, when known: a KIP-848 member committing
+     * at an older epoch is checked against the partitions it holds, which are kept by topic id.
+     */
+    readonly topicId?: string;
     readonly partitions: readonly {
       readonly partitionIndex: number;
       readonly committedOffset: bigint;

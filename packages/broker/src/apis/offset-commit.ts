@@ -11,13 +11,15 @@
 // The coordinator stores the commits (with their metadata strings) as records of the group's
 // offsets partition and answers once they are replicated. What it cannot know is checked here first,
 // as Kafka's KafkaApis does: a partition of a topic missing from this broker's image (or beyond its
-// partition count) gets UNKNOWN_TOPIC_OR_PARTITION and is not committed. v0 commits without a
+// partition count) gets UNKNOWN_TOPIC_OR_PARTITION and is not committed. Each topic goes on with
+// its id: a KIP-848 member committing at an older epoch is checked against the partitions it holds. v0 commits without a
 // generation (-1, member ''), like a standalone consumer.
 
 import type { OffsetCommitRequest } from '@gregor/group';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
+import { topicIdToWire } from './topic-ids.js';
 
 type Key = typeof ApiKey.OffsetCommit;
 type Response = ResponseInput<Key>;
@@ -43,8 +45,10 @@ export function createOffsetCommitHandler(groups: GroupCoordinatorDriver): ApiHa
         return exists;
       });
       if (partitions.length === 0) continue;
+      const topicId = image.topic(topic.name)?.topicId;
       known.push({
         name: topic.name,
+        ...(topicId === undefined ? {} : { topicId: topicIdToWire(topicId) }),
         partitions: partitions.map((partition) => ({
           partitionIndex: partition.partitionIndex,
           committedOffset: partition.committedOffset,

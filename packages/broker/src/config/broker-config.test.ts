@@ -439,7 +439,7 @@ describe('broker config', () => {
     }
   });
 
-  it('reads the KIP-848 group size and timeout bounds as settings, not as keys without effect', () => {
+  it('reads the KIP-848 group size and timeout bounds and the offsets retention as settings, not as keys without effect', () => {
     const parsed = config({
       'group.consumer.max.size': '7',
       'group.consumer.min.session.timeout.ms': '10000',
@@ -449,6 +449,8 @@ describe('broker config', () => {
       'group.consumer.heartbeat.interval.ms': '2000',
       'group.consumer.max.heartbeat.interval.ms': '3000',
       'group.consumer.migration.policy': 'disabled',
+      'offsets.retention.minutes': '30',
+      'offsets.retention.check.interval.ms': '5000',
     });
     expect(parsed.settings).toMatchObject({
       groupConsumerMaxSize: 7,
@@ -458,6 +460,8 @@ describe('broker config', () => {
       groupConsumerMinHeartbeatIntervalMs: 1000,
       groupConsumerHeartbeatIntervalMs: 2000,
       groupConsumerMaxHeartbeatIntervalMs: 3000,
+      offsetsRetentionMinutes: 30,
+      offsetsRetentionCheckIntervalMs: 5000,
     });
     expect(parsed.keysWithoutEffect.map(({ key }) => key)).toEqual(['group.consumer.migration.policy']);
     // Kafka's defaults hold each other: 45000 <= 45000 <= 60000 and 5000 <= 5000 <= 15000.
@@ -467,6 +471,8 @@ describe('broker config', () => {
       groupConsumerMaxSessionTimeoutMs: 60000,
       groupConsumerMinHeartbeatIntervalMs: 5000,
       groupConsumerMaxHeartbeatIntervalMs: 15000,
+      offsetsRetentionMinutes: 10080,
+      offsetsRetentionCheckIntervalMs: 600000,
     });
   });
 

@@ -506,6 +506,18 @@ const definitions = {
     'Highest group.consumer.heartbeat.interval.ms allowed (checked at start-up, as Kafka does).',
     { min: 1 },
   ),
+  offsetsRetentionMinutes: int(
+    'offsets.retention.minutes',
+    10080,
+    "An offset of a KIP-848 consumer group's topic that no member subscribes to expires this long after its commit, and an empty group whose offsets all expired is deleted (Kafka's rule); classic groups' offsets do not expire yet.",
+    { min: 1 },
+  ),
+  offsetsRetentionCheckIntervalMs: long(
+    'offsets.retention.check.interval.ms',
+    600000,
+    'How often each offsets partition looks for expired offsets and groups.',
+    { min: 1 },
+  ),
   groupConsumerMaxSize: int(
     'group.consumer.max.size',
     1000,

@@ -538,6 +538,8 @@ export class GregorNode {
         consumerHeartbeatIntervalMs: settings.groupConsumerHeartbeatIntervalMs,
         consumerSessionTimeoutMs: settings.groupConsumerSessionTimeoutMs,
         consumerMembersPerGroupMax: settings.groupConsumerMaxSize,
+        offsetsRetentionMs: settings.offsetsRetentionMinutes * 60_000,
+        offsetsRetentionCheckIntervalMs: settings.offsetsRetentionCheckIntervalMs,
         consumerAssignors: settings.groupConsumerAssignors.flatMap(
           (name) => consumerAssignorName(name) ?? [],
         ),
