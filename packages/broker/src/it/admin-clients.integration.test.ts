@@ -765,7 +765,9 @@ describe('admin APIs with independent clients against three broker processes', (
       topics: [{ topic: recordsTopic, numPartitions: 3, replicationFactor: 3 }],
       waitForLeaders: true,
     });
-    const producer = kafka.producer();
+    // Idempotent, so that a send retried after its append (a retriable error from a leader whose
+    // lease lapsed on a loaded machine) leaves no second copy: the offsets below are exact.
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({
       topic: recordsTopic,

@@ -122,7 +122,15 @@ describe('the nodes gRPC over mutual TLS', () => {
 
   it('replicates over TLS: kafkajs acks=all writes to three in-sync replicas', async () => {
     const admin = kafka.admin();
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    // Idempotent: a send answered with a retriable error after its append (a leader whose lease
+    // lapsed on a loaded machine answers NOT_LEADER_OR_FOLLOWER to the acks=all writes it was
+    // holding) is retried, and only the producer id and sequence keep the retry from being a
+    // second copy; the counts below are exact.
+    const producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await admin.connect();
     await producer.connect();
     try {
@@ -236,7 +244,15 @@ describe('the nodes gRPC over mutual TLS', () => {
     const groupId = 'lag-over-mtls-readers';
     const recordsOf = (partition: number) => 4 + partition;
     const admin = kafka.admin();
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    // Idempotent: a send answered with a retriable error after its append (a leader whose lease
+    // lapsed on a loaded machine answers NOT_LEADER_OR_FOLLOWER to the acks=all writes it was
+    // holding) is retried, and only the producer id and sequence keep the retry from being a
+    // second copy; the counts below are exact.
+    const producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await admin.connect();
     await producer.connect();
     try {

@@ -41,6 +41,8 @@ const coordinatorErrors = new Set<number>([
   ErrorCode.COORDINATOR_NOT_AVAILABLE,
   ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
 ]);
+/** LeaveGroup attempts when the coordinator moved or is loading (then the member is left to expire). */
+const leaveAttemptsMax = 3;
 /** Errors that mean this member must join again. */
 export const rejoinErrors = new Set<number>([
   ErrorCode.REBALANCE_IN_PROGRESS,
@@ -261,16 +263,27 @@ export class GroupMembership {
     }
     try {
       const memberId = this.memberId;
-      const response = await this.cluster.sendVersioned(
-        await this.coordinatorId(),
-        ApiKey.LeaveGroup,
-        (version) =>
-          // Version 3 moved the member id into a list of members (KIP-345).
-          version >= 3
-            ? { groupId: this.options.groupId, memberId: '', members: [{ memberId, groupInstanceId: null }] }
-            : { groupId: this.options.groupId, memberId, members: [] },
-      );
-      if (response.errorCode !== 0) throw new KafkaJSProtocolError(response.errorCode, 'LeaveGroup');
+      for (let attempt = 1; ; attempt++) {
+        const response = await this.cluster.sendVersioned(
+          await this.coordinatorId(),
+          ApiKey.LeaveGroup,
+          (version) =>
+            // Version 3 moved the member id into a list of members (KIP-345).
+            version >= 3
+              ? {
+                  groupId: this.options.groupId,
+                  memberId: '',
+                  members: [{ memberId, groupInstanceId: null }],
+                }
+              : { groupId: this.options.groupId, memberId, members: [] },
+        );
+        if (response.errorCode === 0) break;
+        // A coordinator that moved or is loading: the others would wait a whole session timeout
+        // for this member if it gave up, so it asks the coordinator it finds next, a few times.
+        if (!this.coordinatorError(response.errorCode) || attempt >= leaveAttemptsMax)
+          throw new KafkaJSProtocolError(response.errorCode, 'LeaveGroup');
+        await sleep(this.cluster.retry.initialRetryTime);
+      }
     } catch (error) {
       // Leaving is a courtesy: the session timeout removes the member anyway.
       this.logger.warn('leave group failed', { error: (error as Error).message });

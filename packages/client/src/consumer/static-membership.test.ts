@@ -24,6 +24,8 @@ class ScriptedCoordinator {
   joinGroupVersion = 6;
   heartbeatErrorCode: number = ErrorCode.NONE;
   commitErrorCode: number = ErrorCode.NONE;
+  /** What the next LeaveGroups answer, in order (then NONE). */
+  leaveErrorCodes: number[] = [];
 
   async connect(): Promise<void> {}
   disconnect(): void {}
@@ -118,7 +120,7 @@ class ScriptedCoordinator {
           ),
         };
       case ApiKey.LeaveGroup:
-        return { errorCode: 0, members: [] };
+        return { errorCode: this.leaveErrorCodes.shift() ?? ErrorCode.NONE, members: [] };
       default:
         throw new Error(`unexpected ${apiName(apiKey)}`);
     }
@@ -216,6 +218,36 @@ describe('static membership (groupInstanceId)', () => {
     expect(dynamicCoordinator.sent('JoinGroup')[0]?.body).toMatchObject({ groupInstanceId: null });
     await dynamicMember.disconnect();
     expect(dynamicCoordinator.sent('LeaveGroup')).toHaveLength(1);
+  });
+
+  it('a dynamic member asks again when LeaveGroup finds the coordinator moved or loading, a few times at most', async () => {
+    const moved = new ScriptedCoordinator();
+    moved.leaveErrorCodes = [ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS];
+    const member = start(moved);
+    await member.subscribe({ topic: 'orders' });
+    await member.run({ eachMessage: async () => undefined });
+    await waitFor('joined', () => member.assignments().length > 0 || undefined);
+    await member.disconnect();
+    expect(moved.sent('LeaveGroup')).toHaveLength(3);
+
+    // Another error is not the coordinator's place: one LeaveGroup, then the session expires it.
+    const refused = new ScriptedCoordinator();
+    refused.leaveErrorCodes = [ErrorCode.UNKNOWN_MEMBER_ID];
+    const other = start(refused);
+    await other.subscribe({ topic: 'orders' });
+    await other.run({ eachMessage: async () => undefined });
+    await waitFor('joined', () => other.assignments().length > 0 || undefined);
+    await other.disconnect();
+    expect(refused.sent('LeaveGroup')).toHaveLength(1);
+
+    const gone = new ScriptedCoordinator();
+    gone.leaveErrorCodes = Array(4).fill(ErrorCode.NOT_COORDINATOR);
+    const last = start(gone);
+    await last.subscribe({ topic: 'orders' });
+    await last.run({ eachMessage: async () => undefined });
+    await waitFor('joined', () => last.assignments().length > 0 || undefined);
+    await last.disconnect();
+    expect(gone.sent('LeaveGroup')).toHaveLength(3);
   });
 
   it('FENCED_INSTANCE_ID on a heartbeat crashes the consumer for good with KafkaJSFencedInstanceIdError', async () => {
