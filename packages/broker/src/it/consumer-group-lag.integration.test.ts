@@ -115,7 +115,9 @@ async function coordinatorId(): Promise<number> {
 
 describe('consumer-group lag across nodes', () => {
   it('reports the lag of partitions led elsewhere, and leaves out one whose leader is frozen or dead', async () => {
-    const producer = kafka.producer();
+    // Idempotent: a send retried after its append (a retriable error from a leader whose lease
+    // lapsed on a loaded machine) must not leave a second copy: the ends below are exact.
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
       for (let partition = 0; partition < partitionCount; partition++) {

@@ -240,7 +240,13 @@ describe('kafkajs against three broker processes, bootstrapped from broker 2', (
         },
         { partition, key: null, value: Buffer.alloc(0), timestamp: String(baseTimestampMs + 5) },
       ];
-      const producer = kafka.producer({ allowAutoTopicCreation: false });
+      // Idempotent: a send retried after its append (a retriable error from a leader whose lease
+      // lapsed on a loaded machine) must not leave a second copy, or the offsets below are off.
+      const producer = kafka.producer({
+        allowAutoTopicCreation: false,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
       await producer.connect();
       try {
         const sent = await producer.send({
