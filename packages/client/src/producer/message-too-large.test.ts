@@ -39,15 +39,18 @@ describe('a batch refused MESSAGE_TOO_LARGE', () => {
     // Three batches of 47, 47 and 7 records of 1 KiB in flight at once: the first two are too large,
     // the third fits but is out of order behind them.
     const { cluster, producer } = await setUp({ batchSize: 50_000 });
+    // The leader knows the producer once it acknowledged a batch of it (before that it would take
+    // any sequence, and the producer sends one batch at a time).
+    await producer.send({ topic: 'events', messages: [{ value: 'first' }] });
     const values = valuesOf('a', 101);
     const metadata = await producer.send({ topic: 'events', messages: values.map((value) => ({ value })) });
 
-    expect(metadata).toEqual([expect.objectContaining({ partition: 0, errorCode: 0, baseOffset: '0' })]);
+    expect(metadata).toEqual([expect.objectContaining({ partition: 0, errorCode: 0, baseOffset: '1' })]);
     const log = cluster.log(0);
-    expect(log.map((record) => record.value)).toEqual(values);
-    // One producer id, sequences 0..100 without a gap: nothing was renumbered or written twice.
+    expect(log.map((record) => record.value)).toEqual(['first', ...values]);
+    // One producer id, sequences 0..101 without a gap: nothing was renumbered or written twice.
     expect(new Set(log.map((record) => record.producerId))).toEqual(new Set([log[0]!.producerId]));
-    expect(log.map((record) => record.sequence)).toEqual(values.map((_, index) => index));
+    expect(log.map((record) => record.sequence)).toEqual(log.map((_, index) => index));
     expect(refusals(cluster, ErrorCode.MESSAGE_TOO_LARGE)).toBeGreaterThan(0);
     expect(refusals(cluster, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)).toBeGreaterThan(0);
     const appended = cluster.answers.filter((answer) => answer.errorCode === ErrorCode.NONE);
@@ -59,7 +62,7 @@ describe('a batch refused MESSAGE_TOO_LARGE', () => {
     await producer.send({ topic: 'events', messages: more.map((value) => ({ value })) });
     const answers = cluster.answers.slice(answeredBefore);
     expect(answers.filter((answer) => answer.errorCode !== ErrorCode.NONE)).toEqual([]);
-    expect(log.map((record) => record.value)).toEqual([...values, ...more]);
+    expect(log.map((record) => record.value)).toEqual(['first', ...values, ...more]);
     await producer.disconnect();
   });
 
@@ -75,6 +78,19 @@ describe('a batch refused MESSAGE_TOO_LARGE', () => {
     expect(log.map((record) => record.sequence)).toEqual(sends.flat().map((_, index) => index));
     // Each send's baseOffset is where its first record is.
     expect(results.map((metadata) => metadata[0]!.baseOffset)).toEqual(['0', '40', '80', '120', '160']);
+    await producer.disconnect();
+  });
+
+  it('sends one batch at a time to a partition until its leader acknowledged one of the producer', async () => {
+    // The leader takes any sequence from a producer it does not know (KIP-360): had the second batch
+    // gone with the first, it would be written ahead of the first one's pieces.
+    const { cluster, producer } = await setUp({ batchSize: 50_000 });
+    const values = valuesOf('a', 101);
+    await producer.send({ topic: 'events', messages: values.map((value) => ({ value })) });
+    const log = cluster.log(0);
+    expect(log.map((record) => record.value)).toEqual(values);
+    expect(log.map((record) => record.sequence)).toEqual(values.map((_, index) => index));
+    expect(refusals(cluster, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)).toBe(0);
     await producer.disconnect();
   });
 

@@ -43,6 +43,13 @@ interface PartitionState {
   readonly inFlight: Set<ProducerBatch>;
   /** Batches that failed retriably while others were still in flight; resent once those return. */
   retryList: ProducerBatch[];
+  /**
+   * The producer id and epoch the partition's leader acknowledged a sequenced batch of. Until it
+   * did, the leader may not know the producer and takes any sequence (Kafka since 2.5, KIP-360):
+   * a later batch would be appended ahead of a first one refused (MESSAGE_TOO_LARGE, or lost with
+   * its connection), so only one batch goes until the first acknowledgement.
+   */
+  acknowledgedProducer: string | undefined;
   /** A batch of retryList failed retriably (not split, nor refused behind one): back off first. */
   retryNeedsBackoff: boolean;
   backoffUntilMs: number;
@@ -147,12 +154,17 @@ export class Sender {
         nextSequence: 0,
         inFlight: new Set(),
         retryList: [],
+        acknowledgedProducer: undefined,
         retryNeedsBackoff: false,
         backoffUntilMs: 0,
       };
       this.partitions.set(key, state);
     }
     return state;
+  }
+
+  private producerKey(): string {
+    return `${this.producerId}:${this.producerEpoch}`;
   }
 
   private needsProducerId(): boolean {
@@ -294,7 +306,10 @@ export class Sender {
         continue;
       }
       const state = this.partitionState(key);
-      if (state.retryList.length > 0 || state.inFlight.size >= this.options.maxInFlightRequests) continue;
+      const sequenced = this.options.idempotent && head.acks === -1;
+      const inFlightMax =
+        sequenced && state.acknowledgedProducer !== this.producerKey() ? 1 : this.options.maxInFlightRequests;
+      if (state.retryList.length > 0 || state.inFlight.size >= inFlightMax) continue;
       if (state.backoffUntilMs > nowMs) {
         nextWakeMs = Math.min(nextWakeMs, state.backoffUntilMs);
         continue;
@@ -323,7 +338,7 @@ export class Sender {
       }
       this.accumulator.takeHead(key);
       batchesTaken++;
-      if (this.options.idempotent && head.acks === -1 && head.baseSequence < 0) {
+      if (sequenced && head.baseSequence < 0) {
         head.assignSequence(
           this.producerId,
           this.producerEpoch,
@@ -452,6 +467,7 @@ export class Sender {
   ): void {
     const state = this.partitionState(partitionKey(batch.topic, batch.partition));
     state.inFlight.delete(batch);
+    if (batch.baseSequence >= 0) state.acknowledgedProducer = `${batch.producerId}:${batch.producerEpoch}`;
     batch.succeed(baseOffset, logAppendTimeMs, logStartOffset);
     this.accumulator.release(batch.reservedBytes);
     this.resendIfDrained(state);

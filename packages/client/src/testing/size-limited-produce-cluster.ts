@@ -1,7 +1,7 @@
 // A one-broker cluster for producer tests whose leader answers Produce itself, in Kafka's order: a
 // batch larger than the topic's max.message.bytes is refused MESSAGE_TOO_LARGE (LogValidator, before
 // anything else), then an idempotent batch whose sequence is not the next of its producer is refused
-// OUT_OF_ORDER_SEQUENCE_NUMBER (a resend of the last one is answered DUPLICATE_SEQUENCE_NUMBER), and
+// OUT_OF_ORDER_SEQUENCE_NUMBER (a producer the partition does not know yet may start anywhere) (a resend of the last one is answered DUPLICATE_SEQUENCE_NUMBER), and
 // the rest is appended to the partition's log. Answers come a turn of the event loop later, so the
 // sender has several batches in flight, as against a real leader. Transactions: the coordinator
 // answers AddPartitionsToTxn and EndTxn at once and the log keeps each record's producer id.
@@ -151,9 +151,12 @@ export class SizeLimitedProduceCluster {
     const log = this.log(partition);
     if (header.producerId >= 0) {
       const key = `${partition}:${header.producerId}`;
-      const state = this.producers.get(key) ?? {
+      // A producer the partition does not know may start at any sequence (Kafka since 2.5, KIP-360,
+      // and Gregor's leader): its first batch to arrive sets where the rest must follow.
+      const known = this.producers.get(key);
+      const state = known ?? {
         epoch: header.producerEpoch,
-        nextSequence: 0,
+        nextSequence: header.baseSequence,
         lastBaseSequence: -1,
         lastBaseOffset: -1,
       };
