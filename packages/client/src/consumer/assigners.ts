@@ -108,9 +108,27 @@ export function encodeCooperativeStickyUserData(generation: number): Buffer {
   return bytes;
 }
 
-/** The generation a member's owned partitions are from; -1 (Java's DEFAULT_GENERATION) when not sent. */
+/**
+ * The generation a member's owned partitions are from; -1 (Java's DEFAULT_GENERATION) when not
+ * sent or not readable. Java writes the int32 alone; librdkafka's cooperative-sticky writes the
+ * sticky assignor's user data version 1 (KIP-341: [topic:string [partition:int32]] generation:int32).
+ */
 export function cooperativeStickyGeneration(userData: Buffer | null): number {
-  return userData !== null && userData.length >= 4 ? userData.readInt32BE(0) : -1;
+  if (userData === null) return -1;
+  if (userData.length === 4) return userData.readInt32BE(0);
+  // KIP-341 version 1: walk the previous assignment; the generation is what follows it.
+  let position = 0;
+  const has = (bytes: number) => position + bytes <= userData.length;
+  if (!has(4)) return -1;
+  const topics = userData.readInt32BE(position);
+  position += 4;
+  for (let topic = 0; topic < topics; topic++) {
+    if (!has(2)) return -1;
+    position += 2 + Math.max(0, userData.readInt16BE(position));
+    if (!has(4)) return -1;
+    position += 4 + 4 * Math.max(0, userData.readInt32BE(position));
+  }
+  return position + 4 === userData.length ? userData.readInt32BE(position) : -1;
 }
 
 /**

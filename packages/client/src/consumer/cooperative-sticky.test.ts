@@ -238,6 +238,17 @@ describe('cooperative sticky assignor (properties)', () => {
 });
 
 describe('cooperative sticky assignor (cases)', () => {
+  it("reads the generation from Java's user data and from librdkafka's (KIP-341 version 1)", () => {
+    expect(cooperativeStickyGeneration(Buffer.from([0, 0, 0, 7]))).toBe(7);
+    // librdkafka: one topic "t" with partitions 0 and 2, then generation 9.
+    const kip341 = Buffer.from([0, 0, 0, 1, 0, 1, 0x74, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 9]);
+    expect(cooperativeStickyGeneration(kip341)).toBe(9);
+    // Version 0 (no generation), cut short, or absent: Java's DEFAULT_GENERATION.
+    expect(cooperativeStickyGeneration(kip341.subarray(0, kip341.length - 4))).toBe(-1);
+    expect(cooperativeStickyGeneration(kip341.subarray(0, 9))).toBe(-1);
+    expect(cooperativeStickyGeneration(null)).toBe(-1);
+  });
+
   const owning = (owned: number[], generation: number, topics = ['t']): MemberSubscription => ({
     topics,
     userData: encodeCooperativeStickyUserData(generation),
