@@ -87,7 +87,7 @@ describe('cooperative sticky', () => {
       ]),
       partitionCounts: counts,
     });
-    expect(partitionsOf(result, 'a')).toEqual([3, 1]);
+    expect(partitionsOf(result, 'a')).toEqual([1, 3]);
     expect(partitionsOf(result, 'b')).toEqual([0, 2]);
   });
 });

@@ -101,11 +101,52 @@ export function roundRobinAssigner(name = 'roundrobin'): PartitionAssigner {
   };
 }
 
+/** Java's CooperativeStickyAssignor user data: the generation of the owned partitions, int32. */
+export function encodeCooperativeStickyUserData(generation: number): Buffer {
+  const bytes = Buffer.alloc(4);
+  bytes.writeInt32BE(generation);
+  return bytes;
+}
+
 /**
- * Kafka's CooperativeStickyAssignor, in its simplest form: every member keeps the partitions it owns
- * up to its share (partitions / members, the members owning most taking the remainder), the rest go
- * to the members with fewest; then a partition that another member still owns is left out of its new
- * owner's assignment this round, so its owner gives it up first and the next rebalance hands it on.
+ * The generation a member's owned partitions are from; -1 (Java's DEFAULT_GENERATION) when not
+ * sent or not readable. Java writes the int32 alone; librdkafka's cooperative-sticky writes the
+ * sticky assignor's user data version 1 (KIP-341: [topic:string [partition:int32]] generation:int32).
+ */
+export function cooperativeStickyGeneration(userData: Buffer | null): number {
+  if (userData === null) return -1;
+  if (userData.length === 4) return userData.readInt32BE(0);
+  // KIP-341 version 1: walk the previous assignment; the generation is what follows it.
+  let position = 0;
+  const has = (bytes: number) => position + bytes <= userData.length;
+  if (!has(4)) return -1;
+  const topics = userData.readInt32BE(position);
+  position += 4;
+  for (let topic = 0; topic < topics; topic++) {
+    if (!has(2)) return -1;
+    position += 2 + Math.max(0, userData.readInt16BE(position));
+    if (!has(4)) return -1;
+    position += 4 + 4 * Math.max(0, userData.readInt32BE(position));
+  }
+  return position + 4 === userData.length ? userData.readInt32BE(position) : -1;
+}
+
+/**
+ * Kafka's CooperativeStickyAssignor (AbstractStickyAssignor's rules, not its code):
+ * - Ownership: each partition a member says it owns (subscription v1) stays its own, unless a
+ *   member of a higher generation (the user data, Java's int32) claims it too; claimed by two members
+ *   of the same highest generation, it is no one's (Java's partitionsWithMultiplePreviousOwners).
+ * - Stickiness: every member keeps the partitions it owns; the unowned ones go, those with the
+ *   fewest eligible members first, each to the eligible member holding fewest.
+ * - Balance: then, while a member holds two partitions more than another member subscribed to one
+ *   of them, one of those moves to the lesser member (one it was given this round rather than one
+ *   it owned, where it can). With equal subscriptions that ends with max - min <= 1; with unequal
+ *   ones, in Java's sense: no partition could move to a member eligible for it that holds fewer
+ *   than its holder minus one. Each move lowers the sum of squared counts, so it ends, and a
+ *   balanced group with unchanged members moves nothing.
+ * - Cooperative (KIP-429): a partition going to a member other than its owner, or claimed by two
+ *   members of one generation, goes to no one this round: its owners give it up, and the
+ *   rebalance that follows hands it on.
  */
 export function cooperativeStickyAssigner(name = 'cooperative-sticky'): PartitionAssigner {
   return {
@@ -114,69 +155,122 @@ export function cooperativeStickyAssigner(name = 'cooperative-sticky'): Partitio
     assign({ members, partitionCounts }) {
       const memberIds = [...members.keys()].sort();
       const subscribes = (memberId: string, topic: string) => members.get(memberId)!.topics.includes(topic);
-      const exists = (topic: string, partition: number) => partition < (partitionCounts.get(topic) ?? 0);
-      const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-      const all: { topic: string; partition: number }[] = [];
+      const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+      const partitions = new Map<string, { topic: string; partition: number; eligible: string[] }>();
       for (const [topic, count] of [...partitionCounts].sort(([a], [b]) => a.localeCompare(b))) {
-        if (!memberIds.some((memberId) => subscribes(memberId, topic))) continue;
-        for (let partition = 0; partition < count; partition++) all.push({ topic, partition });
+        const eligible = memberIds.filter((memberId) => subscribes(memberId, topic));
+        if (eligible.length === 0) continue;
+        for (let partition = 0; partition < count; partition++) {
+          partitions.set(key(topic, partition), { topic, partition, eligible });
+        }
       }
-      // Who owns what now, each partition at most once (a stale claim loses to the first).
-      const owner = new Map<string, string>();
-      const claimed = new Map<string, { topic: string; partition: number }[]>(
-        memberIds.map((id) => [id, []]),
-      );
+
+      // Who owns what: the claim of the highest generation wins; a tie there leaves it no one's.
+      const owner = new Map<string, { memberId: string; generation: number }>();
+      const contested = new Set<string>();
       for (const memberId of memberIds) {
-        for (const [topic, partitions] of members.get(memberId)!.ownedPartitions ?? []) {
-          for (const partition of partitions) {
-            const key = partitionKey(topic, partition);
-            if (!exists(topic, partition) || !subscribes(memberId, topic) || owner.has(key)) continue;
-            owner.set(key, memberId);
-            claimed.get(memberId)!.push({ topic, partition });
+        const subscription = members.get(memberId)!;
+        const generation = cooperativeStickyGeneration(subscription.userData);
+        for (const [topic, owned] of subscription.ownedPartitions ?? []) {
+          for (const partition of owned) {
+            const partitionKey = key(topic, partition);
+            // A member gives up a topic's partitions before it joins without the topic (Java's
+            // onJoinPrepare; ours only adds topics): such a claim is void.
+            if (!partitions.has(partitionKey) || !subscribes(memberId, topic)) continue;
+            const other = owner.get(partitionKey);
+            if (other === undefined || generation > other.generation) {
+              owner.set(partitionKey, { memberId, generation });
+              contested.delete(partitionKey);
+            } else if (generation === other.generation && other.memberId !== memberId) {
+              contested.add(partitionKey);
+            }
           }
         }
       }
-      const base = Math.floor(all.length / Math.max(1, memberIds.length));
-      let extra = all.length % Math.max(1, memberIds.length);
-      const byClaims = [...memberIds].sort(
-        (a, b) => claimed.get(b)!.length - claimed.get(a)!.length || a.localeCompare(b),
-      );
-      const quota = new Map<string, number>();
-      for (const memberId of byClaims) {
-        quota.set(memberId, base + (extra > 0 ? 1 : 0));
-        if (extra > 0) extra--;
-      }
-      const assigned = new Map<string, { topic: string; partition: number }[]>(
-        memberIds.map((id) => [id, []]),
-      );
-      const taken = new Set<string>();
-      for (const memberId of memberIds) {
-        for (const entry of claimed.get(memberId)!.slice(0, quota.get(memberId)!)) {
-          assigned.get(memberId)!.push(entry);
-          taken.add(partitionKey(entry.topic, entry.partition));
+
+      const held = new Map<string, Set<string>>(memberIds.map((memberId) => [memberId, new Set()]));
+      const place = (partitionKey: string, memberId: string) => held.get(memberId)!.add(partitionKey);
+      const unowned: string[] = [];
+      for (const partitionKey of partitions.keys()) {
+        const current = owner.get(partitionKey);
+        if (current !== undefined && !contested.has(partitionKey)) {
+          place(partitionKey, current.memberId);
+        } else {
+          unowned.push(partitionKey);
         }
       }
-      for (const entry of all) {
-        if (taken.has(partitionKey(entry.topic, entry.partition))) continue;
-        const candidates = memberIds.filter((memberId) => subscribes(memberId, entry.topic));
-        if (candidates.length === 0) continue;
-        const underQuota = candidates.filter(
-          (memberId) => assigned.get(memberId)!.length < quota.get(memberId)!,
-        );
-        const pool = underQuota.length > 0 ? underQuota : candidates;
-        const target = pool.reduce((best, memberId) =>
-          assigned.get(memberId)!.length < assigned.get(best)!.length ? memberId : best,
-        );
-        assigned.get(target)!.push(entry);
+      const count = (memberId: string) => held.get(memberId)!.size;
+      const fewest = (candidates: readonly string[]) =>
+        candidates.reduce((best, memberId) => (count(memberId) < count(best) ? memberId : best));
+      // The partitions with the fewest eligible members first: the others have more places to go.
+      unowned.sort((a, b) => partitions.get(a)!.eligible.length - partitions.get(b)!.eligible.length);
+      for (const partitionKey of unowned) place(partitionKey, fewest(partitions.get(partitionKey)!.eligible));
+
+      const ownedBy = (partitionKey: string, memberId: string) =>
+        owner.get(partitionKey)?.memberId === memberId && !contested.has(partitionKey);
+      // Partitions moved sideways once (see below): never again, so the balancing ends.
+      const movedSideways = new Set<string>();
+      for (;;) {
+        let move: { partitionKey: string; from: string; to: string } | undefined;
+        // The counts hold still until a move is chosen: one lookup per topic's subscribers.
+        const fewestOf = new Map<readonly string[], string>();
+        const target = (eligible: readonly string[]) => {
+          let memberId = fewestOf.get(eligible);
+          if (memberId === undefined) {
+            memberId = fewest(eligible);
+            fewestOf.set(eligible, memberId);
+          }
+          return memberId;
+        };
+        // From the member holding most, to the eligible member holding fewest.
+        for (const from of [...memberIds].sort((a, b) => count(b) - count(a) || a.localeCompare(b))) {
+          let stickyMove: typeof move;
+          let sideways: typeof move;
+          for (const partitionKey of held.get(from)!) {
+            const to = target(partitions.get(partitionKey)!.eligible);
+            const sticky = ownedBy(partitionKey, from);
+            if (count(to) + 1 < count(from)) {
+              if (!sticky) {
+                move = { partitionKey, from, to };
+                break;
+              }
+              stickyMove ??= { partitionKey, from, to };
+            } else if (!sticky && count(to) + 1 === count(from) && !movedSideways.has(partitionKey)) {
+              sideways ??= { partitionKey, from, to };
+            }
+          }
+          if (move !== undefined) break;
+          if (stickyMove !== undefined) {
+            // Rather than take a member's own partition, move one it was given this round to a
+            // member one below it (the holder drops by one, nobody rises above it): that may be
+            // balance enough (Java's performReassignments looks for such chains too).
+            if (sideways !== undefined) movedSideways.add(sideways.partitionKey);
+            move = sideways ?? stickyMove;
+            break;
+          }
+        }
+        if (move === undefined) break;
+        held.get(move.from)!.delete(move.partitionKey);
+        place(move.partitionKey, move.to);
       }
+
       const assignments = emptyAssignments(members);
-      for (const [memberId, entries] of assigned) {
-        for (const { topic, partition } of entries) {
-          const currentOwner = owner.get(partitionKey(topic, partition));
-          // Still someone else's: it moves in the next rebalance, once that member gave it up.
-          if (currentOwner !== undefined && currentOwner !== memberId) continue;
+      for (const memberId of memberIds) {
+        for (const partitionKey of held.get(memberId)!) {
+          // Still someone else's (or claimed twice): it moves in the next rebalance, once given up.
+          if (contested.has(partitionKey)) continue;
+          const current = owner.get(partitionKey);
+          if (current !== undefined && current.memberId !== memberId) continue;
+          const { topic, partition } = partitions.get(partitionKey)!;
           add(assignments, memberId, topic, partition);
         }
+      }
+      for (const topics of assignments.values()) {
+        for (const [topic, list] of topics)
+          topics.set(
+            topic,
+            [...list].sort((a, b) => a - b),
+          );
       }
       return assignments;
     },

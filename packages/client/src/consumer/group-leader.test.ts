@@ -7,8 +7,13 @@ import { describe, expect, it } from 'vitest';
 import type { Cluster } from '../cluster.js';
 import { createLogger, logLevel } from '../logger.js';
 import { resolveRetry } from '../retry.js';
-import { PartitionAssigners } from './assigners.js';
-import { decodeAssignment, encodeAssignment, encodeSubscription } from './consumer-protocol.js';
+import { cooperativeStickyGeneration, PartitionAssigners } from './assigners.js';
+import {
+  decodeAssignment,
+  decodeSubscription,
+  encodeAssignment,
+  encodeSubscription,
+} from './consumer-protocol.js';
 import { GroupMembership } from './group-membership.js';
 
 /** Coordinator of a group where this member is the leader and the only member; `orders` grows from 2 to 3 partitions. */
@@ -89,5 +94,51 @@ describe('the group leader', () => {
     expect(decodeAssignment(coordinator.syncedAssignments[0]!.assignment)).toEqual(assignment);
     // What the member was told is what it sent: encoded the way the assignor writes it.
     expect(coordinator.syncedAssignments[0]!.assignment).toEqual(encodeAssignment(assignment));
+  });
+
+  it("sends the generation of its owned partitions to a cooperative-sticky leader (Java's user data)", async () => {
+    /** A coordinator of one member that chose cooperative-sticky; generations count from 5. */
+    class CooperativeCoordinator extends LeaderCoordinator {
+      generation = 4;
+      readonly joinMetadata: Buffer[] = [];
+      override async sendVersioned(
+        _nodeId: number,
+        _apiKey: number,
+        body: (version: number) => Record<string, unknown>,
+      ) {
+        const request = body(6) as { protocols: { name: string; metadata: Buffer }[] };
+        this.joinMetadata.push(request.protocols[0]!.metadata);
+        this.generation++;
+        return {
+          errorCode: 0,
+          generationId: this.generation,
+          protocolName: 'cooperative-sticky',
+          leader: 'member-1',
+          memberId: 'member-1',
+          members: [
+            { memberId: 'member-1', groupInstanceId: null, metadata: request.protocols[0]!.metadata },
+          ],
+        };
+      }
+    }
+    const coordinator = new CooperativeCoordinator();
+    const membership = new GroupMembership(
+      coordinator as unknown as Cluster,
+      {
+        groupId: 'readers',
+        groupInstanceId: null,
+        sessionTimeoutMs: 6_000,
+        rebalanceTimeoutMs: 6_000,
+        assigners: [PartitionAssigners.cooperativeSticky],
+      },
+      createLogger(logLevel.NOTHING, () => () => undefined),
+    );
+    const first = await membership.join(['orders'], new Map());
+    await membership.join(['orders'], first);
+    const [before, after] = coordinator.joinMetadata.map(decodeSubscription);
+    // Nothing owned yet: Java's DEFAULT_GENERATION. Then the generation the assignment came with.
+    expect(cooperativeStickyGeneration(before!.userData)).toBe(-1);
+    expect(cooperativeStickyGeneration(after!.userData)).toBe(5);
+    expect(after!.ownedPartitions).toEqual(first);
   });
 });

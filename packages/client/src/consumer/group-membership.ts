@@ -15,7 +15,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sleep } from '../retry.js';
-import { type ConsumerAssigner, isCooperative } from './assigners.js';
+import { type ConsumerAssigner, encodeCooperativeStickyUserData, isCooperative } from './assigners.js';
 import {
   decodeAssignment,
   decodeSubscription,
@@ -59,6 +59,8 @@ const joinAttemptsMax = 20;
 export class GroupMembership {
   memberId = '';
   generationId = -1;
+  /** The generation of the last assignment taken (what the owned partitions are from), or -1. */
+  private ownedGeneration = -1;
   isLeader = false;
   leaderId = '';
   /** The assignor the group chose at the last join. */
@@ -122,6 +124,13 @@ export class GroupMembership {
       userData: null,
       ...(cooperative ? { ownedPartitions: owned } : {}),
     });
+    // Java's CooperativeStickyAssignor user data: the generation the owned partitions are from, so
+    // a leader given two claims to one partition keeps the newer one.
+    const cooperativeMetadata = encodeSubscription({
+      topics,
+      userData: encodeCooperativeStickyUserData(this.ownedGeneration),
+      ownedPartitions: owned,
+    });
     const groupInstanceId = this.options.groupInstanceId;
     const joined = await this.cluster.sendVersioned(
       coordinator,
@@ -144,7 +153,7 @@ export class GroupMembership {
           protocols: this.options.assigners.map((assigner) =>
             isKafkaJSAssigner(assigner)
               ? assigner.protocol({ topics: [...topics] })
-              : { name: assigner.name, metadata },
+              : { name: assigner.name, metadata: isCooperative(assigner) ? cooperativeMetadata : metadata },
           ),
         };
       },
@@ -192,6 +201,7 @@ export class GroupMembership {
     }
     if (synced.errorCode !== 0) throw this.protocolError(synced.errorCode, `syncing ${this.options.groupId}`);
     const assignment = decodeAssignment(synced.assignment);
+    this.ownedGeneration = this.generationId;
     this.logger.info('joined group', {
       groupId: this.options.groupId,
       memberId: this.memberId,
@@ -295,6 +305,7 @@ export class GroupMembership {
   forget(): void {
     this.memberId = '';
     this.generationId = -1;
+    this.ownedGeneration = -1;
     this.isLeader = false;
     this.leaderId = '';
   }

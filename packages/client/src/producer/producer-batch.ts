@@ -2,6 +2,10 @@
 
 import { type CompressionType, encodeRecordBatch, type RecordInput } from '@gregor/protocol';
 
+function invariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant: ${message}`);
+}
+
 /** Bytes a record takes in a batch, near enough to size batches and count buffered memory. */
 export function recordSizeEstimate(record: RecordInput): number {
   let size = 21 + (record.key?.length ?? 0) + (record.value?.length ?? 0);
@@ -71,6 +75,8 @@ export class SendTracker implements RecordOwner {
 
 export class ProducerBatch {
   readonly records: RecordInput[] = [];
+  /** The bytes each record counted against sizeBytes and reservedBytes, to split the batch exactly. */
+  readonly recordSizes: number[] = [];
   /** Which send() (or stream) owns how many of the records, in order. */
   readonly owners: { tracker: RecordOwner; count: number }[] = [];
   sizeBytes = 61;
@@ -79,6 +85,13 @@ export class ProducerBatch {
   /** Set once the batch takes no more records (full, or followed by another). */
   closed = false;
   attempts = 0;
+  /**
+   * Set once an answer (or its absence) leaves open whether the leader wrote the batch: from then on
+   * it goes again only as it is (same records, same sequences), so the broker can tell a resend of
+   * it. Only a batch every answer of which refused it before the append (MESSAGE_TOO_LARGE,
+   * OUT_OF_ORDER_SEQUENCE_NUMBER) may be split.
+   */
+  possiblyWritten = false;
   baseSequence = -1;
   producerId = -1n;
   producerEpoch = -1;
@@ -106,6 +119,7 @@ export class ProducerBatch {
       throw new Error(`${this.topic}[${this.partition}]: a record appended to a closed batch`);
     }
     this.records.push(record);
+    this.recordSizes.push(size);
     this.sizeBytes += size;
     this.reservedBytes += size;
     const last = this.owners[this.owners.length - 1];
@@ -132,6 +146,49 @@ export class ProducerBatch {
     this.producerId = -1n;
     this.producerEpoch = -1;
     this.encoded = undefined;
+  }
+
+  /**
+   * Splits a batch that was never written into batches of at most `limitBytes` (a record larger
+   * than that alone), in record order, as Java's ProducerBatch.split: a sequenced batch's pieces
+   * take its sequence range in turn, so the partition's later batches keep theirs. The pieces take
+   * over the records' owners and buffer memory; this batch settles once they all have.
+   */
+  split(limitBytes: number): ProducerBatch[] {
+    if (this.possiblyWritten || this.records.length < 2) {
+      throw new Error(`${this.topic}[${this.partition}]: only an unwritten batch of several records splits`);
+    }
+    const pieces: ProducerBatch[] = [];
+    let piece: ProducerBatch | undefined;
+    let ownerIndex = 0;
+    let ownerLeft = this.owners[0]?.count ?? 0;
+    for (let index = 0; index < this.records.length; index++) {
+      const size = this.recordSizes[index]!;
+      if (piece === undefined || (piece.records.length > 0 && piece.sizeBytes + size > limitBytes)) {
+        piece = new ProducerBatch(this.topic, this.partition, this.acks, this.compression, this.createdAtMs);
+        pieces.push(piece);
+      }
+      while (ownerLeft === 0) ownerLeft = this.owners[++ownerIndex]!.count;
+      piece.append(this.records[index]!, size, this.owners[ownerIndex]!.tracker);
+      ownerLeft--;
+    }
+    let sequence = this.baseSequence;
+    for (const each of pieces) {
+      each.closed = true;
+      if (sequence >= 0) {
+        each.assignSequence(this.producerId, this.producerEpoch, sequence, this.transactional);
+        sequence = (sequence + each.records.length) & 0x7fffffff;
+      }
+    }
+    invariant(
+      pieces.reduce((sum, each) => sum + each.reservedBytes, 0) === this.reservedBytes,
+      'a split batch hands its buffer memory to its pieces',
+    );
+    // The pieces hold the records and their memory now; this batch settles with them.
+    this.reservedBytes = 0;
+    this.owners.length = 0;
+    void Promise.all(pieces.map((each) => each.settled)).then(() => this.settle());
+    return pieces;
   }
 
   encode(): Buffer {

@@ -79,8 +79,9 @@ export interface ProducerConfig {
   /**
    * Bytes per partition batch (Java's batch.size). Default 1,000,000, librdkafka's: a batch holds
    * only the records it was given (memory is bufferMemory's, taken per record), so a large limit
-   * costs nothing up front and sends a busy partition's records in few requests. It must not pass
-   * the topic's max.message.bytes (Kafka's default 1,048,588), or batches fail MESSAGE_TOO_LARGE.
+   * costs nothing up front and sends a busy partition's records in few requests. Against a topic
+   * whose max.message.bytes (Kafka's default 1,048,588) is lower, batches refused MESSAGE_TOO_LARGE
+   * are split and sent again and the topic's batches shrink to what it takes (see sender.ts).
    */
   readonly batchSize?: number;
   /** How long a batch that is not full waits for more records, ms (Java's linger.ms). Default 5. */

@@ -73,3 +73,75 @@ describe('RecordAccumulator', () => {
     expect(() => batch.append(record('b'), 30, tracker)).toThrow(/closed batch/);
   });
 });
+
+describe('ProducerBatch.split', () => {
+  it('hands records, owners, memory and the sequence range to pieces of at most the limit, in order', async () => {
+    const accumulator = new RecordAccumulator(limits);
+    const first = new SendTracker();
+    const second = new SendTracker();
+    for (const value of ['a', 'b', 'c']) appendValue(accumulator, value, first);
+    for (const value of ['d', 'e']) appendValue(accumulator, value, second);
+    first.seal();
+    second.seal();
+    const batch = accumulator.takeHead(key)!;
+    batch.assignSequence(7n, 0, 40, false);
+    const reserved = batch.reservedBytes;
+    // A header of 61 bytes and records of 30: a limit of 125 takes two records a piece.
+    const pieces = batch.split(125);
+    expect(pieces.map((piece) => piece.records.map((record) => String(record.value)))).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+      ['e'],
+    ]);
+    expect(pieces.map((piece) => piece.baseSequence)).toEqual([40, 42, 44]);
+    expect(pieces.every((piece) => piece.producerId === 7n && piece.closed)).toBe(true);
+    expect(pieces.reduce((sum, piece) => sum + piece.reservedBytes, 0)).toBe(reserved);
+    expect(batch.reservedBytes).toBe(0);
+    expect(pieces[1]!.owners.map((owner) => [owner.tracker, owner.count])).toEqual([
+      [first, 1],
+      [second, 1],
+    ]);
+
+    // The first send settles with the first two pieces; the old batch once all three have.
+    let batchSettled = false;
+    void batch.settled.then(() => {
+      batchSettled = true;
+    });
+    pieces[0]!.succeed(0n, -1n, 0n);
+    pieces[1]!.succeed(2n, -1n, 0n);
+    await first.done;
+    expect(first.delivered.get(key)?.baseOffset).toBe('0');
+    expect(second.delivered.get(key)?.baseOffset).toBe('3');
+    await Promise.resolve();
+    expect(batchSettled).toBe(false);
+    pieces[2]!.succeed(4n, -1n, 0n);
+    await second.done;
+    await batch.settled;
+  });
+
+  it('refuses to split a batch that may have been written', () => {
+    const accumulator = new RecordAccumulator(limits);
+    const tracker = new SendTracker();
+    appendValue(accumulator, 'a', tracker);
+    const batch = appendValue(accumulator, 'b', tracker);
+    batch.possiblyWritten = true;
+    expect(() => batch.split(100)).toThrow(/unwritten/);
+  });
+});
+
+describe('RecordAccumulator learned batch limits', () => {
+  it("halves a topic's batches after a refusal and starts new batches at the learned size", () => {
+    const accumulator = new RecordAccumulator(limits);
+    expect(accumulator.batchSizeFor('events')).toBe(16_384);
+    expect(accumulator.learnBatchLimit('events', 10_000)).toBe(5_000);
+    // A larger refused batch does not raise it again; other topics keep batchSize.
+    expect(accumulator.learnBatchLimit('events', 12_000)).toBe(5_000);
+    expect(accumulator.batchSizeFor('other')).toBe(16_384);
+    const tracker = new SendTracker();
+    expect(accumulator.learnBatchLimit('events', 250)).toBe(125);
+    const first = appendValue(accumulator, 'a', tracker);
+    expect(appendValue(accumulator, 'b', tracker)).toBe(first);
+    // 61 + 30 + 30 = 121 fits 125, a third record would not: it starts a new batch.
+    expect(appendValue(accumulator, 'c', tracker)).not.toBe(first);
+  });
+});

@@ -26,6 +26,12 @@ export class RecordAccumulator {
    * send such batches at once.
    */
   batchesFilled = 0;
+  /**
+   * Batch sizes learned from MESSAGE_TOO_LARGE, per topic (max.message.bytes is a topic's config):
+   * half of each refused batch of several records, so a topic set below batchSizeBytes gets batches
+   * it accepts after a few refusals, and keeps getting them.
+   */
+  private readonly learnedBatchBytes = new Map<string, number>();
 
   constructor(private readonly limits: AccumulatorLimits) {}
 
@@ -58,6 +64,24 @@ export class RecordAccumulator {
     }
   }
 
+  /** The most bytes a new batch of `topic` takes: batchSizeBytes, or less once the topic refused one. */
+  batchSizeFor(topic: string): number {
+    return Math.min(
+      this.limits.batchSizeBytes,
+      this.learnedBatchBytes.get(topic) ?? Number.POSITIVE_INFINITY,
+    );
+  }
+
+  /**
+   * A batch of `refusedBytes` of `topic` was refused MESSAGE_TOO_LARGE: its batches take at most
+   * half of that from now on. Returns the new limit.
+   */
+  learnBatchLimit(topic: string, refusedBytes: number): number {
+    const limit = Math.min(this.batchSizeFor(topic), Math.floor(refusedBytes / 2));
+    this.learnedBatchBytes.set(topic, limit);
+    return limit;
+  }
+
   /**
    * Appends a record whose memory was reserved; returns its batch (closed when it became full).
    * A batch that the record did not fit in is closed, and a new one takes the record.
@@ -78,13 +102,14 @@ export class RecordAccumulator {
       queue = [];
       this.queues.set(key, queue);
     }
+    const batchSizeBytes = this.batchSizeFor(topic);
     let batch = queue[queue.length - 1];
     if (
       batch === undefined ||
       batch.closed ||
       batch.acks !== acks ||
       batch.compression !== compression ||
-      (batch.records.length > 0 && batch.sizeBytes + sizeBytes > this.limits.batchSizeBytes)
+      (batch.records.length > 0 && batch.sizeBytes + sizeBytes > batchSizeBytes)
     ) {
       if (batch !== undefined && !batch.closed) {
         batch.closed = true;
@@ -94,7 +119,7 @@ export class RecordAccumulator {
       queue.push(batch);
     }
     batch.append(record, sizeBytes, tracker);
-    if (batch.sizeBytes >= this.limits.batchSizeBytes) {
+    if (batch.sizeBytes >= batchSizeBytes) {
       batch.closed = true;
       this.batchesFilled++;
     }
@@ -127,6 +152,18 @@ export class RecordAccumulator {
     if (queue !== undefined && queue.length === 0) this.queues.delete(key);
     if (batch !== undefined) batch.closed = true;
     return batch;
+  }
+
+  /**
+   * Splits the head batch of a partition's queue into batches of at most `limitBytes` in its place
+   * (a batch built before its topic's limit was learned, or one refused and put back); returns the
+   * new head.
+   */
+  splitHead(key: string, limitBytes: number): ProducerBatch {
+    const queue = this.queues.get(key)!;
+    const pieces = queue[0]!.split(limitBytes);
+    queue.splice(0, 1, ...pieces);
+    return pieces[0]!;
   }
 
   /**

@@ -5,6 +5,11 @@
 // partition stops sending until all its in-flight batches are answered, then the failed ones go
 // again, first to last, after a backoff and a metadata refresh. A batch that fails for good leaves a
 // gap in its partition's sequences, so the producer takes a new producer id before sending more.
+// A batch of several records refused MESSAGE_TOO_LARGE was not written: as Java's
+// splitAndReenqueue, it is split and its pieces go again before the partition's later batches (which
+// the leader refuses out of order meanwhile, and which keep their sequences: the pieces take the
+// refused batch's range); its topic's batches take at most half of it from then on, so a topic whose
+// max.message.bytes is below batchSize gets batches it accepts after a few halvings.
 
 import { ApiKey, ErrorCode, type RequestInput } from '@gregor/protocol';
 import type { Cluster } from '../cluster.js';
@@ -38,8 +43,23 @@ interface PartitionState {
   readonly inFlight: Set<ProducerBatch>;
   /** Batches that failed retriably while others were still in flight; resent once those return. */
   retryList: ProducerBatch[];
+  /**
+   * The producer id and epoch the partition's leader acknowledged a sequenced batch of. Until it
+   * did, the leader may not know the producer and takes any sequence (Kafka since 2.5, KIP-360):
+   * a later batch would be appended ahead of a first one refused (MESSAGE_TOO_LARGE, or lost with
+   * its connection), so only one batch goes until the first acknowledgement.
+   */
+  acknowledgedProducer: string | undefined;
+  /** A batch of retryList failed retriably (not split, nor refused behind one): back off first. */
+  retryNeedsBackoff: boolean;
   backoffUntilMs: number;
 }
+
+/** Answers that refuse a batch before it is appended: it was not written, so it may be split. */
+const refusedUnwrittenErrors = new Set<number>([
+  ErrorCode.MESSAGE_TOO_LARGE,
+  ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+]);
 
 /** Errors after which the partition's leader may have moved: refresh the metadata before resending. */
 const staleMetadataErrors = new Set<number>([
@@ -130,10 +150,21 @@ export class Sender {
   private partitionState(key: string): PartitionState {
     let state = this.partitions.get(key);
     if (state === undefined) {
-      state = { nextSequence: 0, inFlight: new Set(), retryList: [], backoffUntilMs: 0 };
+      state = {
+        nextSequence: 0,
+        inFlight: new Set(),
+        retryList: [],
+        acknowledgedProducer: undefined,
+        retryNeedsBackoff: false,
+        backoffUntilMs: 0,
+      };
       this.partitions.set(key, state);
     }
     return state;
+  }
+
+  private producerKey(): string {
+    return `${this.producerId}:${this.producerEpoch}`;
   }
 
   private needsProducerId(): boolean {
@@ -264,7 +295,7 @@ export class Sender {
     >();
     for (const [key, queue] of this.accumulator.queues) {
       if (expire) this.expire(queue, nowMs);
-      const head = queue[0];
+      let head = queue[0];
       if (head === undefined) {
         this.accumulator.queues.delete(key);
         continue;
@@ -275,7 +306,10 @@ export class Sender {
         continue;
       }
       const state = this.partitionState(key);
-      if (state.retryList.length > 0 || state.inFlight.size >= this.options.maxInFlightRequests) continue;
+      const sequenced = this.options.idempotent && head.acks === -1;
+      const inFlightMax =
+        sequenced && state.acknowledgedProducer !== this.producerKey() ? 1 : this.options.maxInFlightRequests;
+      if (state.retryList.length > 0 || state.inFlight.size >= inFlightMax) continue;
       if (state.backoffUntilMs > nowMs) {
         nextWakeMs = Math.min(nextWakeMs, state.backoffUntilMs);
         continue;
@@ -287,6 +321,11 @@ export class Sender {
         continue;
       }
       if ((this.requestsInFlightByNode.get(nodeId) ?? 0) >= this.options.maxInFlightRequests) continue;
+      // Made before its topic refused a batch, or refused and put back: split to what it accepts.
+      const batchLimitBytes = this.accumulator.batchSizeFor(head.topic);
+      if (head.sizeBytes > batchLimitBytes && head.records.length > 1 && !head.possiblyWritten) {
+        head = this.accumulator.splitHead(key, batchLimitBytes);
+      }
       const requestKey = `${nodeId}:${head.acks}`;
       let request = requests.get(requestKey);
       if (request === undefined) {
@@ -299,7 +338,7 @@ export class Sender {
       }
       this.accumulator.takeHead(key);
       batchesTaken++;
-      if (this.options.idempotent && head.acks === -1 && head.baseSequence < 0) {
+      if (sequenced && head.baseSequence < 0) {
         head.assignSequence(
           this.producerId,
           this.producerEpoch,
@@ -387,6 +426,13 @@ export class Sender {
             answered.add(batch);
             if (partition.errorCode === 0 || partition.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
               this.complete(batch, partition.baseOffset, partition.logAppendTimeMs, partition.logStartOffset);
+            } else if (
+              partition.errorCode === ErrorCode.MESSAGE_TOO_LARGE &&
+              batch.records.length > 1 &&
+              !batch.possiblyWritten &&
+              this.abandonedWith === undefined
+            ) {
+              this.splitRefused(batch);
             } else {
               this.handleFailure(
                 batch,
@@ -421,8 +467,31 @@ export class Sender {
   ): void {
     const state = this.partitionState(partitionKey(batch.topic, batch.partition));
     state.inFlight.delete(batch);
+    if (batch.baseSequence >= 0) state.acknowledgedProducer = `${batch.producerId}:${batch.producerEpoch}`;
     batch.succeed(baseOffset, logAppendTimeMs, logStartOffset);
     this.accumulator.release(batch.reservedBytes);
+    this.resendIfDrained(state);
+  }
+
+  /**
+   * A batch of several records refused MESSAGE_TOO_LARGE: not written, so its pieces (of half its
+   * size at most, the topic's limit from now on) go again, as new batches, before the partition's
+   * later ones.
+   */
+  private splitRefused(batch: ProducerBatch): void {
+    const state = this.partitionState(partitionKey(batch.topic, batch.partition));
+    state.inFlight.delete(batch);
+    const limitBytes = this.accumulator.learnBatchLimit(batch.topic, batch.sizeBytes);
+    const pieces = batch.split(limitBytes);
+    this.logger.info('batch too large: split', {
+      topic: batch.topic,
+      partition: batch.partition,
+      records: batch.records.length,
+      bytes: batch.sizeBytes,
+      batches: pieces.length,
+      batchLimitBytes: limitBytes,
+    });
+    state.retryList.push(...pieces);
     this.resendIfDrained(state);
   }
 
@@ -430,11 +499,13 @@ export class Sender {
     const state = this.partitionState(partitionKey(batch.topic, batch.partition));
     state.inFlight.delete(batch);
     const code = error instanceof KafkaJSProtocolError ? error.code : -1;
-    // Out of order behind a batch that is being retried (or after a gap) is the consequence of that
-    // batch, not a failure of this one.
+    if (!refusedUnwrittenErrors.has(code)) batch.possiblyWritten = true;
+    // Out of order behind a batch that is being retried (or split, or after a gap) is the
+    // consequence of that batch, not a failure of this one: it costs this one no attempt.
     const outOfOrderBehindRetry =
       code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER &&
       (state.retryList.length > 0 || this.sequenceGapValue);
+    if (outOfOrderBehindRetry) batch.attempts--;
     const retriable = (error instanceof KafkaJSError && error.retriable) || outOfOrderBehindRetry;
     const expired = Date.now() - batch.createdAtMs > this.options.deliveryTimeoutMs;
     if (
@@ -450,6 +521,7 @@ export class Sender {
         error: error.message,
       });
       state.retryList.push(batch);
+      if (!outOfOrderBehindRetry) state.retryNeedsBackoff = true;
       if (code < 0 || staleMetadataErrors.has(code)) this.refreshMetadata();
     } else {
       this.logger.warn('batch failed', {
@@ -472,10 +544,14 @@ export class Sender {
   /** Once nothing of the partition is in flight, its failed batches go back, first to last. */
   private resendIfDrained(state: PartitionState): void {
     if (state.inFlight.size > 0 || state.retryList.length === 0) return;
+    // Sorted by sequence; without sequences (not idempotent) the sort keeps the order of the answers.
     const retries = state.retryList.sort((a, b) => a.baseSequence - b.baseSequence);
     state.retryList = [];
-    const attempts = Math.max(...retries.map((batch) => batch.attempts));
-    state.backoffUntilMs = Date.now() + retryDelayMs(this.cluster.retry, Math.max(0, attempts - 1));
+    if (state.retryNeedsBackoff) {
+      const attempts = Math.max(...retries.map((batch) => batch.attempts));
+      state.backoffUntilMs = Date.now() + retryDelayMs(this.cluster.retry, Math.max(0, attempts - 1));
+    }
+    state.retryNeedsBackoff = false;
     this.accumulator.requeueFront(retries);
     this.wake();
   }
