@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ManualClock } from '@gregor/ground';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CorruptRecordError } from './errors.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { cleanShutdownFileName, LogManager } from './log-manager.js';
 import type { PartitionLog } from './partition-log.js';
@@ -215,4 +216,109 @@ describe('damage a clean shutdown does not check', () => {
     expect(read.records.equals(batches[0]!.bytes)).toBe(true);
     await manager.close();
   });
+
+  // Kafka answers a read of a corrupt batch with CorruptRecordException (CORRUPT_MESSAGE). Before,
+  // the scan for the damaged batch ended silently and the read went on in the next segment (the
+  // offsets up to it skipped) or, in the active segment, answered empty for ever.
+  it('a read at a batch whose length field is damaged in an older segment fails with CORRUPT_MESSAGE, not a skip', async () => {
+    const dir = await freshCopy();
+    const damaged = batches[1]!;
+    await damageLengthField(
+      join(dir, partitionDirName, '00000000000000000000.log'),
+      batches[0]!.bytes.length,
+    );
+    const { manager, log } = await openAt(dir);
+    try {
+      expect(log.segmentBaseOffsets()[1]).toBeGreaterThan(damaged.lastOffset); // an older segment
+      for (const offset of [damaged.baseOffset, damaged.lastOffset]) {
+        const error = await log.read(offset, 100_000).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(CorruptRecordError);
+        expect((error as CorruptRecordError).code).toBe(ErrorCode.CORRUPT_MESSAGE);
+        expect((error as CorruptRecordError).position).toBe(batches[0]!.bytes.length);
+      }
+      // The batch before it is still served, and the log still takes appends.
+      const before = await log.read(0, 100_000);
+      if (before.errorCode !== ErrorCode.NONE) throw new Error(`read failed: ${before.errorCode}`);
+      expect(before.records.equals(batches[0]!.bytes)).toBe(true);
+      const next = await log.append(buildTestBatch({ recordCount: 1, fillerBytes: 10, maxTimestamp: 5 }), 3);
+      expect(next.baseOffset).toBe(batches.at(-1)!.lastOffset + 1);
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it('a read at a batch whose length field is damaged in the middle of the active segment fails with CORRUPT_MESSAGE', async () => {
+    const dir = await freshCopy();
+    const { manager: templateManager, log: templateLog } = await openAt(template);
+    const activeBase = templateLog.segmentBaseOffsets().at(-1)!;
+    await templateManager.close();
+    const partitionDir = join(dir, partitionDirName);
+    const activeName = `${String(activeBase).padStart(20, '0')}`;
+    // A batch before the active segment's last offset index entry: the clean open re-reads the
+    // batches after that entry (and would recover the segment), not the ones before it.
+    const index = await readFile(join(partitionDir, `${activeName}.index`));
+    expect(index.length).toBeGreaterThanOrEqual(8);
+    const lastIndexedPosition = index.readInt32BE(index.length - 4);
+    let position = 0;
+    const inActive = batches
+      .filter((b) => b.baseOffset >= activeBase)
+      .map((b) => {
+        const at = position;
+        position += b.bytes.length;
+        return { ...b, position: at };
+      });
+    const damaged = inActive.filter((b) => b.position > 0 && b.position < lastIndexedPosition).at(-1);
+    if (damaged === undefined) throw new Error('no batch in the middle of the active segment');
+    await damageLengthField(join(partitionDir, `${activeName}.log`), damaged.position);
+    const { manager, log } = await openAt(dir);
+    try {
+      expect(log.segmentBaseOffsets().at(-1)).toBe(activeBase);
+      expect(log.logEndOffset).toBe(batches.at(-1)!.lastOffset + 1); // not recovered: a clean open
+      const error = await log.read(damaged.baseOffset, 100_000).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CorruptRecordError);
+      expect((error as CorruptRecordError).code).toBe(ErrorCode.CORRUPT_MESSAGE);
+      // A read from the batch before stops before the damage and returns what is whole.
+      const previous = inActive[inActive.indexOf(damaged) - 1]!;
+      const before = await log.read(previous.baseOffset, 100_000);
+      if (before.errorCode !== ErrorCode.NONE) throw new Error(`read failed: ${before.errorCode}`);
+      expect(before.records.equals(previous.bytes)).toBe(true);
+    } finally {
+      await manager.close();
+    }
+  });
 });
+
+describe('damage under an open log', () => {
+  it('a read at a batch appended in this process whose length field was damaged since fails with CORRUPT_MESSAGE', async () => {
+    const dir = await freshCopy();
+    const { manager, log } = await openAt(dir);
+    try {
+      // A new active segment, so both appends fit in it.
+      await log.roll();
+      const activeBase = log.segmentBaseOffsets().at(-1)!;
+      const activeFile = join(dir, partitionDirName, `${String(activeBase).padStart(20, '0')}.log`);
+      await log.append(buildTestBatch({ recordCount: 1, fillerBytes: 30, maxTimestamp: 6 }), 3);
+      const positionBytes = (await stat(activeFile)).size;
+      const appended = await log.append(
+        buildTestBatch({ recordCount: 2, fillerBytes: 30, maxTimestamp: 7 }),
+        3,
+      );
+      await log.append(buildTestBatch({ recordCount: 1, fillerBytes: 30, maxTimestamp: 8 }), 3);
+      expect(log.segmentBaseOffsets().at(-1)).toBe(activeBase);
+      // The log found this batch from the header its append kept, not from the file.
+      await damageLengthField(activeFile, positionBytes);
+      const error = await log.read(appended.baseOffset, 100_000).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CorruptRecordError);
+      expect((error as CorruptRecordError).position).toBe(positionBytes);
+    } finally {
+      await manager.close();
+    }
+  });
+});
+
+/** Sets the length field (bytes 8-11 of its header) of the batch at `position` to 0: below a header. */
+async function damageLengthField(file: string, position: number): Promise<void> {
+  const bytes = await readFile(file);
+  bytes.writeInt32BE(0, position + 8);
+  await writeFile(file, bytes);
+}

@@ -29,6 +29,22 @@ export class OffsetOutOfRangeError extends KafkaError {
 }
 
 /**
+ * Bytes of a `.log` inside its written size that are not a batch where one must start (a damaged
+ * length field, say): Kafka's CorruptRecordException, answered CORRUPT_MESSAGE to consumers and
+ * replica fetchers. Only a read sees it: an open after a clean shutdown trusts the files, and
+ * recovery after an unclean one cuts the log at the first bad batch instead.
+ */
+export class CorruptRecordError extends KafkaError {
+  constructor(
+    readonly path: string,
+    readonly position: number,
+    reason: string,
+  ) {
+    super(ErrorCode.CORRUPT_MESSAGE, `${path}: no valid batch at position ${position} (${reason})`);
+  }
+}
+
+/**
  * A follower append whose offsets are below the log end offset or not increasing: replication must
  * truncate first. Like Kafka's UnexpectedAppendOffsetException, this is a bug in the caller.
  */

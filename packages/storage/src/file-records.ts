@@ -13,6 +13,7 @@ import {
   KafkaError,
   readInt64AsNumber,
 } from '@gregor/protocol';
+import { CorruptRecordError } from './errors.js';
 import type { CachedFile } from './file-handle-cache.js';
 import { isNoSpaceError } from './log-dir-failure-channel.js';
 
@@ -106,27 +107,63 @@ export async function readActiveAt(file: CachedFile, position: number, length: n
   }
 }
 
+/** What a scan of batch headers reads, and how it tells damage from a truncation racing it. */
+export interface BatchScanSource {
+  /** The `.log`, for the error's message. */
+  readonly path: string;
+  read(position: number, length: number): Promise<Buffer>;
+  /**
+   * Whether the file was cut (replication truncation) since the scan's end was taken: bytes past
+   * the cut may be gone or belong to a later append, so what looks damaged may be that race.
+   */
+  cutSinceScanStarted(): boolean;
+}
+
 /**
- * Yields batch summaries from `from` (a batch start) until `to`, reading headerScanChunkBytes at a
- * time through `read`; stops at an incomplete batch.
+ * Yields batch summaries from `from` (a batch start) until `to`, the segment's written size,
+ * reading headerScanChunkBytes at a time. The batches must run back to back up to exactly `to`:
+ * a length below a header's (0 would never end a walk), a batch that runs past `to`, a tail
+ * shorter than a header, a header field out of range, or a file that ends before `to` is damage
+ * and throws CorruptRecordError (Kafka's CorruptRecordException), unless the file was cut since
+ * the scan started; then the scan just ends, as a read racing a truncation always did.
  */
 export async function* scanBatchHeaders(
-  read: (position: number, length: number) => Promise<Buffer>,
+  source: BatchScanSource,
   from: number,
   to: number,
 ): AsyncGenerator<BatchSummary> {
+  const damaged = (position: number, reason: string): undefined => {
+    if (source.cutSinceScanStarted()) return undefined;
+    throw new CorruptRecordError(source.path, position, reason);
+  };
   let position = from;
-  while (position + batchHeaderBytes <= to) {
-    const chunk = await read(position, Math.min(headerScanChunkBytes, to - position));
+  while (position < to) {
+    if (position + batchHeaderBytes > to)
+      return damaged(position, `${to - position} bytes left, less than a header`);
+    const wanted = Math.min(headerScanChunkBytes, to - position);
+    const chunk = await source.read(position, wanted);
+    if (chunk.length < batchHeaderBytes) return damaged(position, `the file ends before ${to}`);
     let at = 0;
     while (true) {
-      const batch = summarizeBatch(chunk, at, position + at);
+      let batch: BatchSummary | undefined;
+      try {
+        batch = summarizeBatch(chunk, at, position + at);
+      } catch (error) {
+        if (!(error instanceof KafkaError)) throw error;
+        return damaged(position + at, error.message); // an offset beyond 2^53
+      }
       if (batch === undefined) break;
-      if (batch.sizeBytes < batchHeaderBytes || batch.position + batch.sizeBytes > to) return;
+      if (batch.sizeBytes < batchHeaderBytes) {
+        return damaged(batch.position, `batch length ${batch.sizeBytes - batchLogOverheadBytes}`);
+      }
+      if (batch.position + batch.sizeBytes > to) {
+        return damaged(batch.position, `batch of ${batch.sizeBytes} bytes runs past ${to}`);
+      }
       yield batch;
       at += batch.sizeBytes;
     }
-    if (at === 0) return; // the header did not fit the chunk: the file is shorter than expected
+    // A header cut by the chunk's end is read again at the start of the next chunk.
+    if (at === 0) return damaged(position, `the file ends before ${to}`);
     position += at;
   }
 }

@@ -11,6 +11,7 @@ export {
   writeCheckpointFile,
 } from './checkpoint-file.js';
 export {
+  CorruptRecordError,
   LogClosedError,
   LogConfigError,
   StorageQueueFullError,

@@ -9,6 +9,7 @@ import type { Clock } from '@gregor/ground';
 import { invariant } from '@gregor/ground';
 import { batchHeaderBytes, ErrorCode } from '@gregor/protocol';
 import { fsyncDirectory } from './checkpoint-file.js';
+import { CorruptRecordError } from './errors.js';
 import type { FileHandleCache } from './file-handle-cache.js';
 import { int32Max, summarizeBatch, unlinkIfExists } from './file-records.js';
 import { type SwapStepObserver, swapInCleanedSegment } from './log-cleaner-swap.js';
@@ -243,11 +244,18 @@ export class LocalLog {
       const segment = segments[i]!;
       if (!(await segment.retain())) break;
       try {
+        // Taken in one tick: findBatch tells damage on disk (CorruptRecordError, which the broker
+        // answers CORRUPT_MESSAGE) from bytes a truncation cut since this end was taken.
         const segmentEnd = segment.sizeBytes;
+        const cutsAtEnd = segment.cutCount;
         let start = 0;
         if (parts.length === 0) {
           const first = await segment.findBatch(offset, segmentEnd);
-          if (first === undefined) continue; // `offset` is in a gap after this segment's last batch
+          if (first === undefined) {
+            // A truncation cut this segment meanwhile: the next read sees the log it left.
+            if (segment.cutCount !== cutsAtEnd) break;
+            continue; // `offset` is in a gap after this segment's last batch (a follower's)
+          }
           if (first.lastOffset >= maxOffsetExclusive) return empty;
           start = first.position;
           budgetBytes = Math.max(maxBytes, first.sizeBytes);
@@ -257,6 +265,11 @@ export class LocalLog {
         if (wanted < 0) break;
         const bytes = await segment.readBytes(start, wanted);
         const { usableBytes, stoppedEarly } = wholeBatchesBelow(bytes, maxOffsetExclusive);
+        if (parts.length === 0 && usableBytes === 0 && !stoppedEarly && segment.cutCount === cutsAtEnd) {
+          // findBatch vouched for this batch (from the file, or from the header an append kept) and
+          // `bytes` hold all of it: its bytes on disk are not what was written.
+          throw new CorruptRecordError(segment.logPath, start, 'the batch found there is not whole');
+        }
         if (usableBytes > 0) {
           parts.push(bytes.subarray(0, usableBytes));
           totalBytes += usableBytes;
@@ -456,7 +469,8 @@ function wholeBatchesBelow(
   while (true) {
     const batch = summarizeBatch(bytes, at, at);
     // A size below a header's is a damaged length field (a clean open does not scan the files): a
-    // size of 0 would never end this walk.
+    // size of 0 would never end this walk. The read returns the whole batches before it; the next
+    // one, at the damaged batch, gets CorruptRecordError from findBatch's scan.
     if (batch === undefined || batch.sizeBytes < batchHeaderBytes || at + batch.sizeBytes > bytes.length)
       return { usableBytes: at, stoppedEarly: false };
     if (batch.lastOffset >= maxOffsetExclusive) return { usableBytes: at, stoppedEarly: true };

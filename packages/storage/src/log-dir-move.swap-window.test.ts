@@ -3,9 +3,8 @@
 
 import { cp, open, readFile, rename } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { ManualClock } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cleanerOffsetCheckpointName } from './checkpoint-file.js';
 import type { FileOpener } from './file-handle-cache.js';
 import { cleanedFileSuffix } from './log-cleaner-swap.js';
@@ -13,27 +12,9 @@ import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { LogManager } from './log-manager.js';
 import { buildTestBatch } from './testing/batches.js';
 import { keyedBatch, readWholeLog } from './testing/keyed-records.js';
-import { makeTempDir, removeDir } from './testing/temp-dirs.js';
+import { smallSegments, useTwoLogDirs } from './testing/two-log-dirs.js';
 
-let root: string;
-let dirA: string;
-let dirB: string;
-let clock: ManualClock;
-const managers: LogManager[] = [];
-
-beforeEach(async () => {
-  root = await makeTempDir('log-dir-move-swap');
-  dirA = join(root, 'a');
-  dirB = join(root, 'b');
-  clock = new ManualClock(1_700_000_000_000);
-});
-
-afterEach(async () => {
-  for (const manager of managers.splice(0)) await manager.close();
-  await removeDir(root);
-});
-
-const smallSegments: ConfigProps = { 'log.segment.bytes': '20000' };
+const dirs = useTwoLogDirs('log-dir-move-swap');
 
 interface Hooks {
   /** Runs before the rename whose destination is given. */
@@ -45,10 +26,10 @@ interface Hooks {
   readonly topicOverrides?: ConfigProps;
 }
 
-async function openManager(dirs: readonly string[], hooks: Hooks = {}): Promise<LogManager> {
+async function openManager(logDirs: readonly string[], hooks: Hooks = {}): Promise<LogManager> {
   const manager = await LogManager.open({
-    config: parseBrokerLogConfig({ 'log.dirs': dirs.join(','), ...smallSegments }),
-    clock,
+    config: parseBrokerLogConfig({ 'log.dirs': logDirs.join(','), ...smallSegments }),
+    clock: dirs.clock,
     logDirMoveReadBytesMax: 4096,
     ...(hooks.openFilesMax === undefined ? {} : { openFilesMax: hooks.openFilesMax }),
     ...(hooks.openFile === undefined ? {} : { openFile: hooks.openFile }),
@@ -59,7 +40,7 @@ async function openManager(dirs: readonly string[], hooks: Hooks = {}): Promise<
       await hooks.afterRenameTo?.(to);
     },
   });
-  managers.push(manager);
+  dirs.managers.push(manager);
   return manager;
 }
 
@@ -81,25 +62,25 @@ async function settle(until: () => boolean, turnsMax = 2000): Promise<void> {
 
 describe('a log dir move stopped between its renames', () => {
   it('a crash right after the moved log took its name opens it at the log start DeleteRecords set (the target checkpoint came first)', async () => {
-    const crashed = join(root, 'crashed');
-    const partitionInB = () => join(dirB, 'moving-0');
-    const manager = await openManager([dirA, dirB], {
+    const crashed = join(dirs.root, 'crashed');
+    const partitionInB = () => join(dirs.b, 'moving-0');
+    const manager = await openManager([dirs.a, dirs.b], {
       // What a crash right after the second rename leaves: the disk as it is at that moment.
       afterRenameTo: async (to) => {
         if (to !== partitionInB()) return;
-        await cp(dirA, join(crashed, 'a'), { recursive: true });
-        await cp(dirB, join(crashed, 'b'), { recursive: true });
+        await cp(dirs.a, join(crashed, 'a'), { recursive: true });
+        await cp(dirs.b, join(crashed, 'b'), { recursive: true });
       },
     });
     const log = await manager.getOrCreateLog('moving', 0);
-    expect(log.logDir).toBe(dirA);
+    expect(log.logDir).toBe(dirs.a);
     for (let i = 0; i < 50; i++) await log.append(batch(4), 3);
     // Inside the batch 40-43; the whole segments below it were never deleted (no retention run).
     await log.incrementLogStartOffset(42);
-    const started = await manager.moveLogDir('moving', 0, dirB, 'crash');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'crash');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     await started.done;
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
 
     const afterCrash = await openManager([join(crashed, 'a'), join(crashed, 'b')]);
     const reopened = afterCrash.getLog('moving', 0)!;
@@ -110,11 +91,11 @@ describe('a log dir move stopped between its renames', () => {
   });
 
   it('a read that fails on the old directory while the directories are renamed waits for the swap and reads the moved log', async () => {
-    const partitionDirA = join(dirA, 'moving-0') + sep;
+    const partitionDirA = join(dirs.a, 'moving-0') + sep;
     const opensOfOldDir: string[] = [];
     let renaming = false;
     let read: ReturnType<typeof log.read> | undefined;
-    const manager = await openManager([dirA, dirB], {
+    const manager = await openManager([dirs.a, dirs.b], {
       // Few descriptors: the first segment's files are closed by the time of the swap.
       openFilesMax: 8,
       openFile: (path, flags) => {
@@ -139,7 +120,7 @@ describe('a log dir move stopped between its renames', () => {
       appended.push(records);
     }
     expect(log.segmentBaseOffsets().length).toBeGreaterThan(8);
-    const started = await manager.moveLogDir('moving', 0, dirB, 'reads');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'reads');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     await started.done;
     expect(opensOfOldDir.length).toBeGreaterThan(0);
@@ -148,14 +129,14 @@ describe('a log dir move stopped between its renames', () => {
     if (result.errorCode !== ErrorCode.NONE) return;
     expect(result.records.subarray(0, appended[0]!.length).equals(appended[0]!)).toBe(true);
     expect(manager.offlineLogDirs).toEqual([]);
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
   });
 });
 
 describe("a failure of the swap's own catch-up read", () => {
   it('fails the move at once instead of waiting for the swap that waits for it', async () => {
     const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
-    const partitionDirA = join(dirA, 'moving-0') + sep;
+    const partitionDirA = join(dirs.a, 'moving-0') + sep;
     // The cleaner is held at its `.cleaned` file: the swap then waits (not yet on the log's queue)
     // while appends go on, and the catch-up has segments to read.
     let releaseCleaner = (): void => undefined;
@@ -166,7 +147,7 @@ describe("a failure of the swap's own catch-up read", () => {
     // Once armed, no descriptor is left for the segments appended while the swap waited.
     let refuseFromOffset = Number.POSITIVE_INFINITY;
     let refused = 0;
-    const manager = await openManager([dirA, dirB], {
+    const manager = await openManager([dirs.a, dirs.b], {
       topicOverrides: compacted,
       openFilesMax: 8,
       openFile: async (path, flags) => {
@@ -194,13 +175,13 @@ describe("a failure of the swap's own catch-up read", () => {
     const record = (i: number) => ({
       key: `key-${i % 20}`,
       value: 'v'.repeat(150),
-      timestamp: clock.nowMs(),
+      timestamp: dirs.clock.nowMs(),
     });
     for (let i = 0; i < 60; i++) await log.append(keyedBatch([record(i)]), 3);
     await log.roll();
-    const cleaning = manager.runCleaner({ nowMs: clock.nowMs() });
+    const cleaning = manager.runCleaner({ nowMs: dirs.clock.nowMs() });
     await settle(() => cleanerWaiting);
-    const started = await manager.moveLogDir('moving', 0, dirB, 'catch-up');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'catch-up');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     await settle(() => log.cleaningPaused);
     expect(log.cleaningPaused).toBe(true);
@@ -218,15 +199,15 @@ describe("a failure of the swap's own catch-up read", () => {
     expect(refused).toBeGreaterThan(0);
     expect(String(failure)).toContain('EMFILE');
     expect(manager.offlineLogDirs).toEqual([]);
-    expect(log.logDir).toBe(dirA);
+    expect(log.logDir).toBe(dirs.a);
     // With descriptors again the log is opened from its files, every record there, and moves.
     refuseFromOffset = Number.POSITIVE_INFINITY;
     const reopened = await manager.getOrCreateLog('moving', 0, compacted);
     expect(reopened.logEndOffset).toBe(200);
-    const again = await manager.moveLogDir('moving', 0, dirB, 'catch-up-2');
+    const again = await manager.moveLogDir('moving', 0, dirs.b, 'catch-up-2');
     if (again.errorCode !== ErrorCode.NONE || !again.moving) throw new Error('move did not start');
     await again.done;
-    expect(reopened.logDir).toBe(dirB);
+    expect(reopened.logDir).toBe(dirs.b);
     expect((await readWholeLog(reopened)).records.at(-1)?.offset).toBe(199);
   });
 });
@@ -240,7 +221,7 @@ describe('the log cleaner and a log dir move', () => {
       releaseCleaner = resolve;
     });
     let cleanerWaiting = false;
-    const manager = await openManager([dirA, dirB], {
+    const manager = await openManager([dirs.a, dirs.b], {
       topicOverrides: compacted,
       openFile: async (path, flags) => {
         if (path.endsWith(cleanedFileSuffix)) {
@@ -251,19 +232,19 @@ describe('the log cleaner and a log dir move', () => {
       },
     });
     const log = await manager.getOrCreateLog('moving', 0, compacted);
-    expect(log.logDir).toBe(dirA);
+    expect(log.logDir).toBe(dirs.a);
     // Each key three times: the cleaner keeps one record of each.
     for (let i = 0; i < 60; i++) {
       await log.append(
-        keyedBatch([{ key: `key-${i % 20}`, value: 'v'.repeat(150), timestamp: clock.nowMs() }]),
+        keyedBatch([{ key: `key-${i % 20}`, value: 'v'.repeat(150), timestamp: dirs.clock.nowMs() }]),
         3,
       );
     }
     await log.roll();
-    const cleaning = manager.runCleaner({ nowMs: clock.nowMs() });
+    const cleaning = manager.runCleaner({ nowMs: dirs.clock.nowMs() });
     await settle(() => cleanerWaiting);
     expect(cleanerWaiting).toBe(true);
-    const started = await manager.moveLogDir('moving', 0, dirB, 'cleaned');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'cleaned');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     let moveEnded = false;
     const moveEnd = started.done.then(
@@ -284,7 +265,7 @@ describe('the log cleaner and a log dir move', () => {
     await started.done;
     expect(manager.offlineLogDirs).toEqual([]);
     expect(stats.cleaned.map((cleaned) => cleaned.log)).toEqual(['moving-0']);
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
     // Every key's latest value is there (the copy was taken before the cleaner swapped its
     // segments: the moved log is the uncleaned one, with the same offsets).
     const contents = await readWholeLog(log);
@@ -294,7 +275,7 @@ describe('the log cleaner and a log dir move', () => {
     // The cleaner's bookmark (60) was for the cleaned segments, not for this copy of them: the
     // next cleaning starts at the log start.
     expect(contents.records).toHaveLength(60);
-    const again = await manager.runCleaner({ nowMs: clock.nowMs() });
+    const again = await manager.runCleaner({ nowMs: dirs.clock.nowMs() });
     expect(again.cleaned.map((cleaned) => cleaned.log)).toEqual(['moving-0']);
     const cleanedAgain = again.cleaned[0]!.result;
     expect(cleanedAgain.firstDirtyOffset).toBe(0);
@@ -303,10 +284,10 @@ describe('the log cleaner and a log dir move', () => {
     expect(cleanedAgain.recordsRemoved).toBeGreaterThan(30);
     expect((await readWholeLog(log)).records.length).toBe(60 - cleanedAgain.recordsRemoved);
     await manager.close();
-    managers.splice(managers.indexOf(manager), 1);
-    expect(await readFile(join(dirB, cleanerOffsetCheckpointName), 'utf8')).toContain(
+    dirs.managers.splice(dirs.managers.indexOf(manager), 1);
+    expect(await readFile(join(dirs.b, cleanerOffsetCheckpointName), 'utf8')).toContain(
       `moving 0 ${cleanedAgain.nextDirtyOffset}`,
     );
-    expect(await readFile(join(dirA, cleanerOffsetCheckpointName), 'utf8')).not.toContain('moving');
+    expect(await readFile(join(dirs.a, cleanerOffsetCheckpointName), 'utf8')).not.toContain('moving');
   });
 });

@@ -1,50 +1,32 @@
 import { cp, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ManualClock, ManualTimers, type TimerHandle } from '@gregor/ground';
+import { ManualTimers, type TimerHandle } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OffsetMap } from './log-cleaner-offset-map.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { LogManager } from './log-manager.js';
 import type { PartitionLog } from './partition-log.js';
 import { buildTestBatch } from './testing/batches.js';
 import { keyedBatch } from './testing/keyed-records.js';
-import { makeTempDir, removeDir } from './testing/temp-dirs.js';
+import { smallSegments, useTwoLogDirs } from './testing/two-log-dirs.js';
 
-let root: string;
-let dirA: string;
-let dirB: string;
-let clock: ManualClock;
-const managers: LogManager[] = [];
-
-beforeEach(async () => {
-  root = await makeTempDir('log-dir-move');
-  dirA = join(root, 'a');
-  dirB = join(root, 'b');
-  clock = new ManualClock(1_700_000_000_000);
-});
-
-afterEach(async () => {
-  for (const manager of managers.splice(0)) await manager.close();
-  await removeDir(root);
-});
-
-const smallSegments: ConfigProps = { 'log.segment.bytes': '20000' };
+const dirs = useTwoLogDirs('log-dir-move');
 
 async function openManager(props: ConfigProps = smallSegments, openFilesMax?: number): Promise<LogManager> {
   const manager = await LogManager.open({
-    config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...props }),
-    clock,
+    config: parseBrokerLogConfig({ 'log.dirs': `${dirs.a},${dirs.b}`, ...props }),
+    clock: dirs.clock,
     ...(openFilesMax === undefined ? {} : { openFilesMax }),
     // A few batches per copy step, so appends and truncations land between steps.
     logDirMoveReadBytesMax: 4096,
   });
-  managers.push(manager);
+  dirs.managers.push(manager);
   return manager;
 }
 
 async function closeManager(manager: LogManager): Promise<void> {
-  managers.splice(managers.indexOf(manager), 1);
+  dirs.managers.splice(dirs.managers.indexOf(manager), 1);
   await manager.close();
 }
 
@@ -83,7 +65,7 @@ function nextOffsetAfter(records: Buffer): number {
 /** A log placed in dir A (the first dir gets the first partition). */
 async function logInA(manager: LogManager, topic = 'moving'): Promise<PartitionLog> {
   const log = await manager.getOrCreateLog(topic, 0);
-  expect(log.logDir).toBe(dirA);
+  expect(log.logDir).toBe(dirs.a);
   return log;
 }
 
@@ -98,7 +80,7 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
       await log.append(records, 7);
       appended.push(records);
     }
-    const started = await manager.moveLogDir('moving', 0, dirB, 'move1');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'move1');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     let moved = false;
     // Readers go on through the swap: from the log start (old, cold segments) and at the tail.
@@ -122,7 +104,7 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
       const future = manager.futureLogs();
       if (future.length > 0) {
         sawFuture = true;
-        expect(future[0]).toMatchObject({ logDir: dirB, topic: 'moving', partition: 0 });
+        expect(future[0]).toMatchObject({ logDir: dirs.b, topic: 'moving', partition: 0 });
         appendsWhileCopying += 1;
       }
       const records = batch();
@@ -141,27 +123,27 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
       await log.append(records, 7);
       appended.push(records);
     }
-    expect(log.logDir).toBe(dirB);
-    expect(log.dir).toBe(join(dirB, 'moving-0'));
+    expect(log.logDir).toBe(dirs.b);
+    expect(log.dir).toBe(join(dirs.b, 'moving-0'));
     expect(manager.getLog('moving', 0)).toBe(log);
     expect(manager.partitionCountsByDir()).toEqual(
       new Map([
-        [dirA, 0],
-        [dirB, 1],
+        [dirs.a, 0],
+        [dirs.b, 1],
       ]),
     );
     expect(manager.futureLogs()).toEqual([]);
     expect((await readAll(log)).equals(Buffer.concat(appended))).toBe(true);
-    expect(await readdir(dirA)).not.toContain('moving-0');
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
-    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+    expect(await readdir(dirs.a)).not.toContain('moving-0');
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readdir(dirs.b)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
     expect(log.segmentBaseOffsets().length).toBeGreaterThan(1);
 
     const logEnd = log.logEndOffset;
     await closeManager(manager);
     const reopened = await openManager();
     const again = reopened.getLog('moving', 0)!;
-    expect(again.logDir).toBe(dirB);
+    expect(again.logDir).toBe(dirs.b);
     expect(again.logEndOffset).toBe(logEnd);
     expect((await readAll(again)).equals(Buffer.concat(appended))).toBe(true);
   });
@@ -183,7 +165,7 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
       if (offset < 200) kept.push(records);
       offset += 2;
     }
-    const started = await manager.moveLogDir('moving', 0, dirB, 'move2');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'move2');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     // Let the copy pass offset 200 before the truncation.
     while ((manager.futureLogs()[0]?.offsetLag ?? 600) > 300) await new Promise((r) => setImmediate(r));
@@ -205,7 +187,7 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
       offset += 2;
     }
     await started.done;
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
     expect(log.logEndOffset).toBe(300);
     expect((await readAll(log)).equals(Buffer.concat(kept))).toBe(true);
   });
@@ -221,10 +203,10 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
     }
     await log.incrementLogStartOffset(42);
     await writeFile(join(log.dir, 'leader-epoch-checkpoint'), '0\n1\n3 0\n');
-    const started = await manager.moveLogDir('moving', 0, dirB, 'move3');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'move3');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     await started.done;
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
     expect(log.logStartOffset).toBe(42);
     // The batch holding offset 42 starts at 40: readers get it whole, as before the move.
     expect((await readAll(log)).equals(Buffer.concat(appended.slice(10)))).toBe(true);
@@ -237,27 +219,27 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
   it('answers NONE without moving when the log is there, and refuses unknown dirs and partitions', async () => {
     const manager = await openManager();
     await logInA(manager);
-    expect(await manager.moveLogDir('moving', 0, dirA, 'x')).toEqual({
+    expect(await manager.moveLogDir('moving', 0, dirs.a, 'x')).toEqual({
       errorCode: ErrorCode.NONE,
       moving: false,
     });
-    expect(await manager.moveLogDir('moving', 0, join(root, 'elsewhere'), 'x')).toMatchObject({
+    expect(await manager.moveLogDir('moving', 0, join(dirs.root, 'elsewhere'), 'x')).toMatchObject({
       errorCode: ErrorCode.LOG_DIR_NOT_FOUND,
     });
-    expect(await manager.moveLogDir('absent', 0, dirB, 'x')).toMatchObject({
+    expect(await manager.moveLogDir('absent', 0, dirs.b, 'x')).toMatchObject({
       errorCode: ErrorCode.REPLICA_NOT_AVAILABLE,
     });
     expect(manager.futureLogs()).toEqual([]);
   });
 
   it('takes two requests for another dir, sent while a move runs, one after the other: one move, not two', async () => {
-    const dirC = join(root, 'c');
+    const dirC = join(dirs.root, 'c');
     const manager = await LogManager.open({
-      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB},${dirC}`, ...smallSegments }),
-      clock,
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirs.a},${dirs.b},${dirC}`, ...smallSegments }),
+      clock: dirs.clock,
       logDirMoveReadBytesMax: 4096,
     });
-    managers.push(manager);
+    dirs.managers.push(manager);
     const log = await logInA(manager);
     const appended: Buffer[] = [];
     for (let i = 0; i < 200; i++) {
@@ -265,7 +247,7 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
       await log.append(records, 7);
       appended.push(records);
     }
-    const first = await manager.moveLogDir('moving', 0, dirB, 'first');
+    const first = await manager.moveLogDir('moving', 0, dirs.b, 'first');
     expect(first).toMatchObject({ errorCode: ErrorCode.NONE, moving: true });
     // Both wait for the first move's cancellation; before, both then started a move of their own.
     const [second, third] = await Promise.all([
@@ -280,8 +262,8 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
     expect((await readAll(log)).equals(Buffer.concat(appended))).toBe(true);
     const leftovers = async (dir: string) =>
       (await readdir(dir).catch(() => [])).filter((name) => name.startsWith('moving'));
-    expect(await leftovers(dirA)).toEqual([]);
-    expect(await leftovers(dirB)).toEqual([]);
+    expect(await leftovers(dirs.a)).toEqual([]);
+    expect(await leftovers(dirs.b)).toEqual([]);
     expect(await leftovers(dirC)).toEqual(['moving-0']);
   });
 
@@ -289,14 +271,14 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
     const manager = await openManager();
     const log = await logInA(manager);
     for (let i = 0; i < 300; i++) await log.append(batch(), 0);
-    const started = await manager.moveLogDir('moving', 0, dirB, 'move5');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'move5');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     await manager.deleteLog('moving', 0, 'topicid');
     await started.done;
     expect(manager.getLog('moving', 0)).toBeUndefined();
     expect(manager.futureLogs()).toEqual([]);
-    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual([]);
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readdir(dirs.b)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving'))).toEqual([]);
   });
 });
 
@@ -321,10 +303,10 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
   }
 
   async function openThrottled(copied: number[]): Promise<{ manager: LogManager; timers: PauseTimers }> {
-    const timers = new PauseTimers(clock);
+    const timers = new PauseTimers(dirs.clock);
     const manager = await LogManager.open({
-      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...smallSegments }),
-      clock,
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirs.a},${dirs.b}`, ...smallSegments }),
+      clock: dirs.clock,
       logDirMoveReadBytesMax: 4096,
       logDirCopyThrottle: {
         rateBytesPerSecond: () => rateBytesPerSecond,
@@ -332,7 +314,7 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
       },
       timers,
     });
-    managers.push(manager);
+    dirs.managers.push(manager);
     return { manager, timers };
   }
 
@@ -348,7 +330,7 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     for (let i = 0; i < 150; i++) await log.append(batch(), 7);
     const before = await readAll(log);
     expect(before.length).toBeGreaterThan(3 * rateBytesPerSecond);
-    const started = await manager.moveLogDir('moving', 0, dirB, 'paced');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'paced');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     let ended = false;
     void started.done.then(() => {
@@ -367,7 +349,7 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     expect(seconds).toBeGreaterThanOrEqual(Math.floor(before.length / rateBytesPerSecond));
     expect(seconds).toBeLessThanOrEqual(Math.ceil(before.length / rateBytesPerSecond) + 1);
     expect(copied.reduce((sum, bytes) => sum + bytes, 0)).toBe(before.length);
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
     expect((await readAll(log)).equals(before)).toBe(true);
   });
 
@@ -376,13 +358,13 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     const { manager, timers } = await openThrottled(copied);
     const logs = [await logInA(manager, 'moving'), await manager.getOrCreateLog('moving-too', 0)];
     // The second partition placed in dir B: moved to A, so both copies run at once.
-    expect(logs[1]!.logDir).toBe(dirB);
+    expect(logs[1]!.logDir).toBe(dirs.b);
     for (const log of logs) for (let i = 0; i < 75; i++) await log.append(batch(), 7);
     const before = await Promise.all(logs.map((log) => readAll(log)));
     const totalBytes = before[0]!.length + before[1]!.length;
     const moves = [
-      await manager.moveLogDir('moving', 0, dirB, 'paced-1'),
-      await manager.moveLogDir('moving-too', 0, dirA, 'paced-2'),
+      await manager.moveLogDir('moving', 0, dirs.b, 'paced-1'),
+      await manager.moveLogDir('moving-too', 0, dirs.a, 'paced-2'),
     ];
     const dones = moves.map((started) => {
       if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
@@ -406,30 +388,34 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     // Each paced on its own, the two would have taken half as long.
     expect(seconds).toBeGreaterThanOrEqual(Math.floor(totalBytes / rateBytesPerSecond) - 1);
     expect(copied.reduce((sum, bytes) => sum + bytes, 0)).toBe(totalBytes);
-    expect(logs.map((log) => log.logDir)).toEqual([dirB, dirA]);
+    expect(logs.map((log) => log.logDir)).toEqual([dirs.b, dirs.a]);
     expect((await readAll(logs[0]!)).equals(before[0]!)).toBe(true);
     expect((await readAll(logs[1]!)).equals(before[1]!)).toBe(true);
   });
 
   it('copies on when the cleaner gave the offsets of the batch just copied to the next one (a compacted log)', async () => {
     // Paced at one read per second, so the cleaner runs between two copy steps.
-    const timers = new PauseTimers(clock);
+    const timers = new PauseTimers(dirs.clock);
     const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
     const manager = await LogManager.open({
-      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}` }),
-      clock,
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirs.a},${dirs.b}` }),
+      clock: dirs.clock,
       logDirMoveReadBytesMax: 4096,
       logDirCopyThrottle: { rateBytesPerSecond: () => 4096, recordCopied: () => undefined },
       timers,
       topicOverrides: () => compacted,
     });
-    managers.push(manager);
+    dirs.managers.push(manager);
     const log = await manager.getOrCreateLog('moving', 0, compacted);
-    expect(log.logDir).toBe(dirA);
+    expect(log.logDir).toBe(dirs.a);
     // One record per batch, each key once: offset i holds key-i.
-    const record = (key: number) => ({ key: `key-${key}`, value: 'v'.repeat(150), timestamp: clock.nowMs() });
+    const record = (key: number) => ({
+      key: `key-${key}`,
+      value: 'v'.repeat(150),
+      timestamp: dirs.clock.nowMs(),
+    });
     for (let i = 0; i < 60; i++) await log.append(keyedBatch([record(i)]), 3);
-    const started = await manager.moveLogDir('moving', 0, dirB, 'compacted');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'compacted');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     await untilPaused(timers, started.done);
     const [future] = manager.futureLogs();
@@ -440,7 +426,10 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     // at its offset (below the copy's end).
     await log.append(keyedBatch([record(copiedEnd - 1)]), 3);
     await log.roll();
-    const result = await log.compact({ nowMs: clock.nowMs(), offsetMap: new OffsetMap(1024 * 1024, 0.9) });
+    const result = await log.compact({
+      nowMs: dirs.clock.nowMs(),
+      offsetMap: new OffsetMap(1024 * 1024, 0.9),
+    });
     expect(result.cleaned).toBe(true);
     const next = await log.read(copiedEnd, 1);
     if (next.errorCode !== ErrorCode.NONE) throw new Error(`read at ${copiedEnd}: ${next.errorCode}`);
@@ -460,7 +449,7 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
       await untilPaused(timers, started.done);
     }
     await started.done;
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
     expect(manager.offlineLogDirs).toEqual([]);
     expect((await readAll(log)).equals(expected)).toBe(true);
   });
@@ -469,13 +458,13 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     const { manager, timers } = await openThrottled([]);
     const log = await logInA(manager);
     for (let i = 0; i < 150; i++) await log.append(batch(), 7);
-    const started = await manager.moveLogDir('moving', 0, dirB, 'blocked');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'blocked');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     await untilPaused(timers, started.done);
     // The swap's rename of the future directory into the partition's name fails in dir B
     // (ENOTEMPTY), after the source directory was renamed to -moved.
-    await mkdir(join(dirB, 'moving-0'));
-    await writeFile(join(dirB, 'moving-0', 'in-the-way'), 'x');
+    await mkdir(join(dirs.b, 'moving-0'));
+    await writeFile(join(dirs.b, 'moving-0', 'in-the-way'), 'x');
     let failure: unknown;
     const ended = started.done.catch((error: unknown) => {
       failure = error;
@@ -491,11 +480,11 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     await ended;
     expect(failure).toBeInstanceOf(Error);
     expect(String(failure)).toContain('ENOTEMPTY');
-    expect(manager.offlineLogDirs.map((dir) => dir.logDir)).toEqual([dirB]);
+    expect(manager.offlineLogDirs.map((dir) => dir.logDir)).toEqual([dirs.b]);
     // The log goes on in dir A under its own name, with every batch.
-    expect(log.logDir).toBe(dirA);
+    expect(log.logDir).toBe(dirs.a);
     expect(log.isOffline).toBe(false);
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
     const before = await readAll(log);
     await log.append(batch(), 7);
     expect((await readAll(log)).subarray(0, before.length).equals(before)).toBe(true);
@@ -503,17 +492,17 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
   });
 
   it('a future log whose roll finds the target disk full fails the move; no dir goes offline', async () => {
-    const timers = new PauseTimers(clock);
+    const timers = new PauseTimers(dirs.clock);
     const diskFull = { armed: false, refused: 0 };
     const manager = await LogManager.open({
-      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...smallSegments }),
-      clock,
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirs.a},${dirs.b}`, ...smallSegments }),
+      clock: dirs.clock,
       logDirMoveReadBytesMax: 4096,
       logDirCopyThrottle: { rateBytesPerSecond: () => rateBytesPerSecond, recordCopied: () => undefined },
       timers,
       // While armed, no new segment file can be created in dir B (a full disk).
       openFile: (path, flags) => {
-        if (diskFull.armed && path.startsWith(dirB) && path.endsWith('.log')) {
+        if (diskFull.armed && path.startsWith(dirs.b) && path.endsWith('.log')) {
           diskFull.refused += 1;
           const error = Object.assign(new Error(`ENOSPC: no space left on device, open '${path}'`), {
             code: 'ENOSPC',
@@ -525,11 +514,11 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
         return open(path, flags);
       },
     });
-    managers.push(manager);
+    dirs.managers.push(manager);
     const log = await logInA(manager);
     for (let i = 0; i < 150; i++) await log.append(batch(), 7);
     const before = await readAll(log);
-    const started = await manager.moveLogDir('moving', 0, dirB, 'full');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'full');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     await untilPaused(timers, started.done);
     diskFull.armed = true;
@@ -550,12 +539,12 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     expect(failure).toMatchObject({ code: ErrorCode.KAFKA_STORAGE_ERROR });
     expect(manager.offlineLogDirs).toEqual([]);
     expect(manager.futureLogs()).toEqual([]);
-    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual([]);
-    expect(log.logDir).toBe(dirA);
+    expect((await readdir(dirs.b)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect(log.logDir).toBe(dirs.a);
     expect((await readAll(log)).equals(before)).toBe(true);
     // With space again, the move is asked for again and completes.
     diskFull.armed = false;
-    const again = await manager.moveLogDir('moving', 0, dirB, 'space');
+    const again = await manager.moveLogDir('moving', 0, dirs.b, 'space');
     if (again.errorCode !== ErrorCode.NONE || !again.moving) throw new Error('move did not start');
     let moved = false;
     void again.done.then(() => {
@@ -566,7 +555,7 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
       await untilPaused(timers, again.done);
     }
     await again.done;
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
     expect((await readAll(log)).equals(before)).toBe(true);
   });
 
@@ -574,7 +563,7 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     const { manager, timers } = await openThrottled([]);
     const log = await logInA(manager);
     for (let i = 0; i < 60; i++) await log.append(batch(), 7);
-    const started = await manager.moveLogDir('moving', 0, dirB, 'paced');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'paced');
     if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
     await untilPaused(timers, started.done);
     expect(timers.pendingCount).toBe(1);
@@ -583,7 +572,7 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     await manager.deleteLog('moving', 0, 'gone');
     await started.done;
     expect(manager.futureLogs()).toEqual([]);
-    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readdir(dirs.b)).filter((name) => name.startsWith('moving'))).toEqual([]);
   });
 });
 
@@ -601,21 +590,21 @@ describe('opening after a move a crash interrupted', () => {
   async function reopenCounting(): Promise<{ manager: LogManager; copied: number[] }> {
     const copied: number[] = [];
     const manager = await LogManager.open({
-      config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}`, ...smallSegments }),
-      clock,
+      config: parseBrokerLogConfig({ 'log.dirs': `${dirs.a},${dirs.b}`, ...smallSegments }),
+      clock: dirs.clock,
       logDirMoveReadBytesMax: 4096,
       logDirCopyThrottle: {
         rateBytesPerSecond: () => Number.POSITIVE_INFINITY,
         recordCopied: (bytes) => copied.push(bytes),
       },
     });
-    managers.push(manager);
+    dirs.managers.push(manager);
     return { manager, copied };
   }
 
   /** Waits for the move the open resumed into dir B (asking for it again joins it), if any is left. */
   async function resumedMoveDone(manager: LogManager): Promise<void> {
-    const started = await manager.moveLogDir('moving', 0, dirB, 'asked-again');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'asked-again');
     if (started.errorCode !== ErrorCode.NONE) throw new Error(`move: ${started.errorCode}`);
     if (started.moving) await started.done;
   }
@@ -632,7 +621,7 @@ describe('opening after a move a crash interrupted', () => {
     await fillAndClose();
     // The copy had taken the first 20 batches when the broker stopped; 10 more came after.
     // Kept aside while the log goes on (an open would resume it), placed in dir B before the reopen.
-    await cp(join(dirA, 'moving-0'), join(root, 'copy-so-far'), { recursive: true });
+    await cp(join(dirs.a, 'moving-0'), join(dirs.root, 'copy-so-far'), { recursive: true });
     const before = await openManager();
     const log = before.getLog('moving', 0)!;
     const copiedEnd = log.logEndOffset;
@@ -644,33 +633,33 @@ describe('opening after a move a crash interrupted', () => {
     }
     const whole = await readAll(log);
     await closeManager(before);
-    await cp(join(root, 'copy-so-far'), join(dirB, 'moving-0.abc-future'), { recursive: true });
+    await cp(join(dirs.root, 'copy-so-far'), join(dirs.b, 'moving-0.abc-future'), { recursive: true });
 
     const { manager, copied } = await reopenCounting();
     await resumedMoveDone(manager);
     const moved = manager.getLog('moving', 0)!;
-    expect(moved.logDir).toBe(dirB);
+    expect(moved.logDir).toBe(dirs.b);
     expect((await readAll(moved)).equals(whole)).toBe(true);
     // Only the batches after the copy's end were read again (the batches are stored as appended).
     expect(sum(copied)).toBe(Buffer.concat(later).length);
     expect(copiedEnd).toBeLessThan(moved.logEndOffset);
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
-    expect((await readdir(dirB)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readdir(dirs.b)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
   });
 
   it('cuts a torn tail of the future log (checked as after an unclean shutdown) and copies on from there', async () => {
     await fillAndClose();
     // Kept aside while the log goes on (an open would resume it), placed in dir B before the reopen.
-    await cp(join(dirA, 'moving-0'), join(root, 'copy-so-far'), { recursive: true });
+    await cp(join(dirs.a, 'moving-0'), join(dirs.root, 'copy-so-far'), { recursive: true });
     const before = await openManager();
     const log = before.getLog('moving', 0)!;
     const next = batch();
     await log.append(next, 0);
     const whole = await readAll(log);
     await closeManager(before);
-    await cp(join(root, 'copy-so-far'), join(dirB, 'moving-0.abc-future'), { recursive: true });
+    await cp(join(dirs.root, 'copy-so-far'), join(dirs.b, 'moving-0.abc-future'), { recursive: true });
     // The crash cut the copy's append of that batch halfway.
-    const futureDir = join(dirB, 'moving-0.abc-future');
+    const futureDir = join(dirs.b, 'moving-0.abc-future');
     const lastSegment = (await readdir(futureDir))
       .filter((name) => name.endsWith('.log'))
       .sort()
@@ -680,16 +669,16 @@ describe('opening after a move a crash interrupted', () => {
     const { manager, copied } = await reopenCounting();
     await resumedMoveDone(manager);
     const moved = manager.getLog('moving', 0)!;
-    expect(moved.logDir).toBe(dirB);
+    expect(moved.logDir).toBe(dirs.b);
     expect((await readAll(moved)).equals(whole)).toBe(true);
     expect(sum(copied)).toBe(next.length);
-    expect((await segmentBytes(join(dirB, 'moving-0'))).equals(whole)).toBe(true);
+    expect((await segmentBytes(join(dirs.b, 'moving-0'))).equals(whole)).toBe(true);
   });
 
   it('starts the copy again when the log was truncated and took other batches since the copy stopped', async () => {
     await fillAndClose();
     // Kept aside while the log goes on (an open would resume it), placed in dir B before the reopen.
-    await cp(join(dirA, 'moving-0'), join(root, 'copy-so-far'), { recursive: true });
+    await cp(join(dirs.a, 'moving-0'), join(dirs.root, 'copy-so-far'), { recursive: true });
     const before = await openManager();
     const log = before.getLog('moving', 0)!;
     // A follower's truncation to offset 30 (batch 10) and a new leader's batches after it: the
@@ -698,12 +687,12 @@ describe('opening after a move a crash interrupted', () => {
     for (let i = 0; i < 15; i++) await log.append(batch(), 0);
     const whole = await readAll(log);
     await closeManager(before);
-    await cp(join(root, 'copy-so-far'), join(dirB, 'moving-0.abc-future'), { recursive: true });
+    await cp(join(dirs.root, 'copy-so-far'), join(dirs.b, 'moving-0.abc-future'), { recursive: true });
 
     const { manager, copied } = await reopenCounting();
     await resumedMoveDone(manager);
     const moved = manager.getLog('moving', 0)!;
-    expect(moved.logDir).toBe(dirB);
+    expect(moved.logDir).toBe(dirs.b);
     expect((await readAll(moved)).equals(whole)).toBe(true);
     // Everything was copied again.
     expect(sum(copied)).toBe(whole.length);
@@ -711,71 +700,71 @@ describe('opening after a move a crash interrupted', () => {
 
   it('removes a future directory whose partition is gone, or is in the same dir', async () => {
     const logEnd = await fillAndClose();
-    await mkdir(join(dirB, 'gone-3.abc-future'), { recursive: true });
-    await cp(join(dirA, 'moving-0'), join(dirA, 'moving-0.def-future'), { recursive: true });
+    await mkdir(join(dirs.b, 'gone-3.abc-future'), { recursive: true });
+    await cp(join(dirs.a, 'moving-0'), join(dirs.a, 'moving-0.def-future'), { recursive: true });
     const manager = await openManager();
     expect(manager.futureLogs()).toEqual([]);
     expect(manager.getLog('gone', 3)).toBeUndefined();
-    expect(manager.getLog('moving', 0)!.logDir).toBe(dirA);
+    expect(manager.getLog('moving', 0)!.logDir).toBe(dirs.a);
     expect(manager.getLog('moving', 0)!.logEndOffset).toBe(logEnd);
-    expect(await readdir(dirB)).not.toContain('gone-3.abc-future');
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+    expect(await readdir(dirs.b)).not.toContain('gone-3.abc-future');
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
   });
 
   it('resumes an empty future directory: the copy starts at the log start', async () => {
     const logEnd = await fillAndClose();
-    await mkdir(join(dirB, 'moving-0.abc-future'), { recursive: true });
+    await mkdir(join(dirs.b, 'moving-0.abc-future'), { recursive: true });
     const { manager, copied } = await reopenCounting();
     await resumedMoveDone(manager);
     const log = manager.getLog('moving', 0)!;
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
     expect(log.logEndOffset).toBe(logEnd);
     expect(sum(copied)).toBe((await readAll(log)).length);
-    expect(await readdir(dirB)).not.toContain('moving-0.abc-future');
+    expect(await readdir(dirs.b)).not.toContain('moving-0.abc-future');
   });
 
   it('gives a moved directory its name back when the future one never took it, and the copy goes on', async () => {
     const logEnd = await fillAndClose();
-    await rename(join(dirA, 'moving-0'), join(dirA, 'moving-0.abc-moved'));
-    await mkdir(join(dirB, 'moving-0.abc-future'), { recursive: true });
+    await rename(join(dirs.a, 'moving-0'), join(dirs.a, 'moving-0.abc-moved'));
+    await mkdir(join(dirs.b, 'moving-0.abc-future'), { recursive: true });
     const manager = await openManager();
     const log = manager.getLog('moving', 0)!;
     expect(log.logEndOffset).toBe(logEnd);
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving-0.'))).toEqual([]);
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving-0.'))).toEqual([]);
     await resumedMoveDone(manager);
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
     expect(log.logEndOffset).toBe(logEnd);
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving'))).toEqual([]);
   });
   it('removes a moved directory when the partition took its name in the other dir', async () => {
     const logEnd = await fillAndClose();
-    await mkdir(dirB, { recursive: true });
+    await mkdir(dirs.b, { recursive: true });
     // As after step 2 of the swap: the complete copy is in B under the partition's name.
-    await cp(join(dirA, 'moving-0'), join(dirB, 'moving-0'), { recursive: true });
-    await rename(join(dirA, 'moving-0'), join(dirA, 'moving-0.abc-moved'));
+    await cp(join(dirs.a, 'moving-0'), join(dirs.b, 'moving-0'), { recursive: true });
+    await rename(join(dirs.a, 'moving-0'), join(dirs.a, 'moving-0.abc-moved'));
     const manager = await openManager();
     const log = manager.getLog('moving', 0)!;
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
     expect(log.logEndOffset).toBe(logEnd);
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
-    expect((await stat(join(dirB, 'moving-0'))).isDirectory()).toBe(true);
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await stat(join(dirs.b, 'moving-0'))).isDirectory()).toBe(true);
   });
 
   it('a crash after the swap, before the checkpoints: the old dir keeps no cleaner bookmark for a log of that name made there later', async () => {
     const compacted: ConfigProps = { 'cleanup.policy': 'compact', 'segment.bytes': '2000' };
     const openCompacted = async () => {
       const manager = await LogManager.open({
-        config: parseBrokerLogConfig({ 'log.dirs': `${dirA},${dirB}` }),
-        clock,
+        config: parseBrokerLogConfig({ 'log.dirs': `${dirs.a},${dirs.b}` }),
+        clock: dirs.clock,
         topicOverrides: () => compacted,
       });
-      managers.push(manager);
+      dirs.managers.push(manager);
       return manager;
     };
     const fill = async (log: PartitionLog) => {
       for (let i = 0; i < 60; i++) {
         await log.append(
-          keyedBatch([{ key: `key-${i % 20}`, value: 'v'.repeat(150), timestamp: clock.nowMs() }]),
+          keyedBatch([{ key: `key-${i % 20}`, value: 'v'.repeat(150), timestamp: dirs.clock.nowMs() }]),
           3,
         );
       }
@@ -783,54 +772,56 @@ describe('opening after a move a crash interrupted', () => {
     };
     const before = await openCompacted();
     await fill(await before.getOrCreateLog('moving', 0, compacted));
-    const first = await before.runCleaner({ nowMs: clock.nowMs() });
+    const first = await before.runCleaner({ nowMs: dirs.clock.nowMs() });
     expect(first.cleaned[0]!.result.nextDirtyOffset).toBe(60);
     await closeManager(before);
     // The swap's renames happened, the dirs' checkpoints were not written: dir A's cleaner
     // checkpoint still has the partition, which now lives in dir B.
-    await mkdir(dirB, { recursive: true });
-    await rename(join(dirA, 'moving-0'), join(dirB, 'moving-0'));
+    await mkdir(dirs.b, { recursive: true });
+    await rename(join(dirs.a, 'moving-0'), join(dirs.b, 'moving-0'));
     const manager = await openCompacted();
-    expect(manager.getLog('moving', 0)!.logDir).toBe(dirB);
+    expect(manager.getLog('moving', 0)!.logDir).toBe(dirs.b);
     // The topic is deleted and made again; its new log goes to dir A.
     await manager.deleteLog('moving', 0, 'old');
     const again = await manager.getOrCreateLog('moving', 0, compacted);
-    expect(again.logDir).toBe(dirA);
+    expect(again.logDir).toBe(dirs.a);
     await fill(again);
-    const cleaning = await manager.runCleaner({ nowMs: clock.nowMs() });
+    const cleaning = await manager.runCleaner({ nowMs: dirs.clock.nowMs() });
     expect(cleaning.cleaned.map((cleaned) => cleaned.result.firstDirtyOffset)).toEqual([0]);
   });
 
   it('keeps a moved directory unopened while the other dir cannot be read, and removes it once it can', async () => {
     const staleEnd = await fillAndClose();
-    await cp(join(dirA, 'moving-0'), join(root, 'stale'), { recursive: true });
-    await mkdir(dirB, { recursive: true });
-    await rename(join(dirA, 'moving-0'), join(dirB, 'moving-0'));
+    await cp(join(dirs.a, 'moving-0'), join(dirs.root, 'stale'), { recursive: true });
+    await mkdir(dirs.b, { recursive: true });
+    await rename(join(dirs.a, 'moving-0'), join(dirs.b, 'moving-0'));
     // The log took appends in dir B since the swap's second rename.
     const first = await openManager();
     const moved = first.getLog('moving', 0)!;
-    expect(moved.logDir).toBe(dirB);
+    expect(moved.logDir).toBe(dirs.b);
     for (let i = 0; i < 5; i++) await moved.append(batch(), 0);
     const logEnd = moved.logEndOffset;
     await closeManager(first);
     // A crash before the old copy was removed: it is still in dir A, stale.
-    await cp(join(root, 'stale'), join(dirA, 'moving-0.abc-moved'), { recursive: true });
+    await cp(join(dirs.root, 'stale'), join(dirs.a, 'moving-0.abc-moved'), { recursive: true });
     // Dir B cannot be read at the next start (here: a file where the dir should be).
-    await rename(dirB, `${dirB}.away`);
-    await writeFile(dirB, '');
+    await rename(dirs.b, `${dirs.b}.away`);
+    await writeFile(dirs.b, '');
     const whileUnreadable = await openManager();
-    expect(whileUnreadable.offlineLogDirs.map((failure) => failure.logDir)).toEqual([dirB]);
+    expect(whileUnreadable.offlineLogDirs.map((failure) => failure.logDir)).toEqual([dirs.b]);
     // Not the stale copy: the partition is not served from dir A.
     expect(whileUnreadable.getLog('moving', 0)).toBeUndefined();
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0.abc-moved']);
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving'))).toEqual([
+      'moving-0.abc-moved',
+    ]);
     await closeManager(whileUnreadable);
-    await rm(dirB);
-    await rename(`${dirB}.away`, dirB);
+    await rm(dirs.b);
+    await rename(`${dirs.b}.away`, dirs.b);
     const readable = await openManager();
     const log = readable.getLog('moving', 0)!;
-    expect(log.logDir).toBe(dirB);
+    expect(log.logDir).toBe(dirs.b);
     expect(log.logEndOffset).toBe(logEnd);
     expect(logEnd).toBeGreaterThan(staleEnd);
-    expect((await readdir(dirA)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving'))).toEqual([]);
   });
 });

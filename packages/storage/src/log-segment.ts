@@ -69,6 +69,12 @@ export class LogSegment {
   /** Reads in flight; each pins the `.log` descriptor, which closes only when none are left. */
   private readers = 0;
   private retired = false;
+  /**
+   * In-place cuts of the `.log` (truncateTo). A read takes its end position and this count in the
+   * same tick; bytes it then finds damaged below that end are a truncation racing it if the count
+   * moved (they were cut, or rewritten by a later append), and damage on disk if it did not.
+   */
+  private cuts = 0;
   /** The headers of the active segment's last batches. */
   private readonly recentBatches = new RecentBatches();
 
@@ -373,17 +379,40 @@ export class LogSegment {
     return (this.recentlyWritten(position) ? readActiveAt : readAt)(this.logFile, position, length);
   }
 
-  /** Yields batch summaries from `from` (a batch start) until `to`; stops at an incomplete batch. */
-  scanBatches(from: number, to: number): AsyncGenerator<BatchSummary> {
-    return scanBatchHeaders((position, length) => this.readBytes(position, length), from, to);
+  /** How many times the `.log` was cut in place so far (see `cuts`). */
+  get cutCount(): number {
+    return this.cuts;
   }
 
-  /** The first batch whose last offset is >= `offset`, found through the index and a forward scan. */
+  /**
+   * Yields batch summaries from `from` (a batch start) until `to`, a size of this segment taken
+   * when the segment had been cut `cutsAtEnd` times. Bytes that are not a batch where one must
+   * start throw CorruptRecordError, unless a cut since then explains them: the scan ends there.
+   */
+  scanBatches(from: number, to: number, cutsAtEnd = this.cuts): AsyncGenerator<BatchSummary> {
+    return scanBatchHeaders(
+      {
+        path: this.logPath,
+        read: (position, length) => this.readBytes(position, length),
+        cutSinceScanStarted: () => this.cuts !== cutsAtEnd,
+      },
+      from,
+      to,
+    );
+  }
+
+  /**
+   * The first batch whose last offset is >= `offset`, found through the index and a forward scan
+   * up to `endPosition` (a size of this segment taken in the same tick as the call); undefined when
+   * the segment's batches end below `offset`, or a truncation cut the segment meanwhile. Damaged
+   * bytes on the way throw CorruptRecordError.
+   */
   async findBatch(offset: number, endPosition = this.sizeBytes): Promise<BatchSummary | undefined> {
+    const cutsAtEnd = this.cuts;
     const recent = this.recentBatches.find(offset, this.nextOffset);
     if (recent !== undefined && recent.position + recent.sizeBytes <= endPosition) return recent;
     const start = await this.indexChecks.scanStart(offset - this.baseOffset);
-    for await (const batch of this.scanBatches(start, endPosition)) {
+    for await (const batch of this.scanBatches(start, endPosition, cutsAtEnd)) {
       if (batch.lastOffset >= offset) return batch;
     }
     return undefined;
@@ -400,8 +429,10 @@ export class LogSegment {
    * timestamp; every batch before it has a smaller maxTimestamp, so the scan can start there.
    */
   async findBatchByTimestamp(timestampMs: number, minOffset: number): Promise<BatchSummary | undefined> {
+    const cutsAtEnd = this.cuts;
+    const endPosition = this.sizeBytes;
     const start = await this.indexChecks.timestampScanStart(timestampMs, minOffset);
-    for await (const batch of this.scanBatches(start, this.sizeBytes)) {
+    for await (const batch of this.scanBatches(start, endPosition, cutsAtEnd)) {
       if (batch.maxTimestamp >= timestampMs && batch.lastOffset >= minOffset) return batch;
     }
     return undefined;
@@ -416,6 +447,7 @@ export class LogSegment {
     if (cut === undefined) return this.nextOffset;
     this.recentBatches.clear();
     this.indexes.truncateEntriesTo(cut.baseOffset - this.baseOffset);
+    this.cuts += 1;
     this.sizeBytes = cut.position;
     await this.logFile.use(async (handle) => {
       await handle.truncate(cut.position);

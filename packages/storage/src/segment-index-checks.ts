@@ -161,17 +161,28 @@ export class SegmentIndexChecks {
     let maxTimestampMs = noTimestamp;
     let offsetOfMaxTimestamp = baseOffset;
     let bytesSinceLastEntry = 0;
-    for await (const batch of this.segment.scanBatches(0, sizeBytes)) {
-      if (batch.maxTimestamp > maxTimestampMs) {
-        maxTimestampMs = batch.maxTimestamp;
-        offsetOfMaxTimestamp = batch.lastOffset;
+    try {
+      for await (const batch of this.segment.scanBatches(0, sizeBytes)) {
+        if (batch.maxTimestamp > maxTimestampMs) {
+          maxTimestampMs = batch.maxTimestamp;
+          offsetOfMaxTimestamp = batch.lastOffset;
+        }
+        if (
+          bytesSinceLastEntry > this.limits.indexIntervalBytes &&
+          !offsetIndex.isFull &&
+          !timeIndex.isFull
+        ) {
+          offsetIndex.add(batch.lastOffset - baseOffset, batch.position);
+          timeIndex.maybeAdd(maxTimestampMs, offsetOfMaxTimestamp - baseOffset);
+          bytesSinceLastEntry = 0;
+        }
+        bytesSinceLastEntry += batch.sizeBytes;
       }
-      if (bytesSinceLastEntry > this.limits.indexIntervalBytes && !offsetIndex.isFull && !timeIndex.isFull) {
-        offsetIndex.add(batch.lastOffset - baseOffset, batch.position);
-        timeIndex.maybeAdd(maxTimestampMs, offsetOfMaxTimestamp - baseOffset);
-        bytesSinceLastEntry = 0;
-      }
-      bytesSinceLastEntry += batch.sizeBytes;
+    } catch (error) {
+      // A damaged batch (CorruptRecordError, the lookup's answer): the wrong entries are not
+      // trusted again; lookups scan from the segment's start, until the next open.
+      this.setAside = true;
+      throw error;
     }
     timeIndex.maybeAdd(maxTimestampMs, offsetOfMaxTimestamp - baseOffset, true);
     this.indexes.replaceEntries(offsetIndex, timeIndex);

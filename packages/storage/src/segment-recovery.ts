@@ -5,6 +5,7 @@
 // stays in log-segment.ts.
 
 import { BatchField, batchHeaderBytes, batchLogOverheadBytes, validateBatch } from '@gregor/protocol';
+import { CorruptRecordError } from './errors.js';
 import type { CachedFile } from './file-handle-cache.js';
 import { type BatchSummary, int32Max, readAt } from './file-records.js';
 import type { OffsetIndex } from './offset-index.js';
@@ -107,22 +108,29 @@ export async function scanTailState(
   let nextOffset = baseOffset;
   let position = startPosition;
   let first = true;
-  for await (const batch of scanBatches(startPosition, sizeBytes)) {
-    if (first && last >= 0 && batch.lastOffset !== baseOffset + offsetIndex.relativeOffsetAt(last)) {
-      return `last .index entry does not point at its batch`;
+  try {
+    for await (const batch of scanBatches(startPosition, sizeBytes)) {
+      if (first && last >= 0 && batch.lastOffset !== baseOffset + offsetIndex.relativeOffsetAt(last)) {
+        return `last .index entry does not point at its batch`;
+      }
+      // The scan starts at an indexed batch whose base offset only the batch itself knows.
+      if (first) nextOffset = batch.baseOffset;
+      first = false;
+      if (batch.baseOffset !== nextOffset || batch.lastOffset - baseOffset > int32Max) {
+        return `batch at ${batch.position} has offsets out of order`;
+      }
+      if (batch.maxTimestamp > maxTimestampMs) {
+        maxTimestampMs = batch.maxTimestamp;
+        offsetOfMaxTimestamp = batch.lastOffset;
+      }
+      nextOffset = batch.lastOffset + 1;
+      position = batch.position + batch.sizeBytes;
     }
-    // The scan starts at an indexed batch whose base offset only the batch itself knows.
-    if (first) nextOffset = batch.baseOffset;
-    first = false;
-    if (batch.baseOffset !== nextOffset || batch.lastOffset - baseOffset > int32Max) {
-      return `batch at ${batch.position} has offsets out of order`;
-    }
-    if (batch.maxTimestamp > maxTimestampMs) {
-      maxTimestampMs = batch.maxTimestamp;
-      offsetOfMaxTimestamp = batch.lastOffset;
-    }
-    nextOffset = batch.lastOffset + 1;
-    position = batch.position + batch.sizeBytes;
+  } catch (error) {
+    // A torn or damaged tail: the open recovers the segment (cuts it at the last valid batch).
+    if (error instanceof CorruptRecordError)
+      return `.log does not end at a batch boundary (${error.message})`;
+    throw error;
   }
   if (position !== sizeBytes) return `.log does not end at a batch boundary (${position})`;
   if (timeIndex.entries > 0 && offsetOfMaxTimestamp >= nextOffset) {

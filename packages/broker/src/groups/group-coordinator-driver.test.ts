@@ -617,6 +617,68 @@ describe('the newest group versions', () => {
   });
 });
 
+/** The session of the leader leases the tests below grant, renew and let lapse by hand. */
+const leaseSessionMs = 3_000;
+
+/**
+ * A broker leader lease on the fixture's manual clock: held until the first grant (so the fixture
+ * starts as usual), then only while the controller's last answer is younger than a session.
+ */
+function manualLeaderLease() {
+  const lease = new BrokerLease({ nowMs: () => cluster.clock.nowMs() }, leaseSessionMs);
+  let granted = false;
+  const renew = () => lease.answered(cluster.clock.nowMs(), false);
+  return {
+    leaderLease: { held: () => !granted || lease.held() },
+    /** The controller answered now: held for another session. */
+    grant: () => {
+      renew();
+      granted = true;
+    },
+    renew,
+    /** A session passes without an answer: the coordinator gives up every offsets partition. */
+    lapse: () => {
+      cluster.advanceMs(leaseSessionMs);
+      cluster.replicaManager.leaseLapsed();
+      expect(driver.ownedPartitions()).toEqual([]);
+    },
+    /** The controller answers again: the coordinator loads its partitions again. */
+    regain: () => {
+      renew();
+      cluster.replicaManager.leaseRegained();
+    },
+  };
+}
+
+/**
+ * Grants `lease`, then a member of `groupId` (on topic `orders`) commits offset 41 of partition 0
+ * with the lease held; returns the member, the offsets partition and an OffsetFetch of that offset.
+ */
+async function groupWithCommit(groupId: string, lease: ReturnType<typeof manualLeaderLease>) {
+  lease.grant();
+  await createTopic('orders', 1);
+  await findCoordinator(groupId);
+  const { memberId, generationId } = await joinAndSync(groupId);
+  // Joining moves manual time (held JoinGroups), the more the more loaded the machine: renew the
+  // lease here, as heartbeats would, so that only the test's own step lets it lapse.
+  lease.renew();
+  expect(
+    (await commit(groupId, memberId, generationId, 'orders', 41)).topics[0]!.partitions[0]!.errorCode,
+  ).toBe(ErrorCode.NONE);
+  const offsetFetch = () =>
+    cluster.request(ApiKey.OffsetFetch, 5, {
+      groupId,
+      topics: [{ name: 'orders', partitionIndexes: [0] }],
+      requireStable: false,
+    });
+  return {
+    memberId,
+    generationId,
+    partitionIndex: coordinatorPartitionFor(groupId, offsetsPartitionCount),
+    offsetFetch,
+  };
+}
+
 describe('leadership of offsets partitions', () => {
   it('unloads when the broker loses leadership (NOT_COORDINATOR) and reloads groups and offsets from the log when it leads again', async () => {
     await start();
@@ -659,43 +721,17 @@ describe('leadership of offsets partitions', () => {
   it('a broker whose leader lease lapsed answers NOT_COORDINATOR, and reloads from the log when it holds the lease again', async () => {
     // A coordinator cut off from the quorum must not answer OffsetFetch from its memory: a new
     // leader of the offsets partition, elsewhere, may have taken newer commits meanwhile.
-    const leaseSessionMs = 3_000;
-    const lease = new BrokerLease({ nowMs: () => cluster.clock.nowMs() }, leaseSessionMs);
-    let leaseGranted = false;
-    const leaderLease = {
-      held: () => !leaseGranted || lease.held(),
-    };
-    await start({ leaderLease });
-    lease.answered(cluster.clock.nowMs(), false);
-    leaseGranted = true;
-    await createTopic('orders', 1);
-    const groupId = 'cut-off';
-    await findCoordinator(groupId);
-    const { memberId, generationId } = await joinAndSync(groupId);
-    // Joining moves manual time (held JoinGroups), the more the more loaded the machine: renew the
-    // lease here, as heartbeats would, so that only the step below lets it lapse.
-    lease.answered(cluster.clock.nowMs(), false);
-    expect(
-      (await commit(groupId, memberId, generationId, 'orders', 41)).topics[0]!.partitions[0]!.errorCode,
-    ).toBe(ErrorCode.NONE);
-    const partitionIndex = coordinatorPartitionFor(groupId, offsetsPartitionCount);
-    const offsetFetch = () =>
-      cluster.request(ApiKey.OffsetFetch, 5, {
-        groupId,
-        topics: [{ name: 'orders', partitionIndexes: [0] }],
-        requireStable: false,
-      });
+    const lease = manualLeaderLease();
+    await start({ leaderLease: lease.leaderLease });
+    const { memberId, generationId, partitionIndex, offsetFetch } = await groupWithCommit('cut-off', lease);
 
-    cluster.advanceMs(leaseSessionMs);
-    cluster.replicaManager.leaseLapsed();
-    expect(driver.ownedPartitions()).toEqual([]);
+    lease.lapse();
     expect((await offsetFetch()).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
     expect(
-      (await commit(groupId, memberId, generationId, 'orders', 42)).topics[0]!.partitions[0]!.errorCode,
+      (await commit('cut-off', memberId, generationId, 'orders', 42)).topics[0]!.partitions[0]!.errorCode,
     ).toBe(ErrorCode.NOT_COORDINATOR);
 
-    lease.answered(cluster.clock.nowMs(), false);
-    cluster.replicaManager.leaseRegained();
+    lease.regain();
     expect(driver.ownedPartitions()).toContain(partitionIndex);
     await settle(() => !driver.isLoading(partitionIndex));
     const fetched = await offsetFetch();
@@ -709,10 +745,7 @@ describe('leadership of offsets partitions', () => {
     // OffsetFetch's barrier round. The controller still names this broker; librdkafka gives up on an
     // OffsetFetch answered NOT_COORDINATOR (its consumer then holds the partitions and reads
     // nothing) but asks the same coordinator again after COORDINATOR_LOAD_IN_PROGRESS.
-    const leaseSessionMs = 3_000;
-    const lease = new BrokerLease({ nowMs: () => cluster.clock.nowMs() }, leaseSessionMs);
-    let leaseGranted = false;
-    const leaderLease = { held: () => !leaseGranted || lease.held() };
+    const lease = manualLeaderLease();
     let holdRound: ((confirmed: boolean) => void) | undefined;
     const barrier = {
       confirm: (_partitionIndex: number, _leaderEpoch: number): Promise<boolean> =>
@@ -722,32 +755,13 @@ describe('leadership of offsets partitions', () => {
             })
           : Promise.resolve(true),
     };
-    await start({ leaderLease }, barrier);
-    lease.answered(cluster.clock.nowMs(), false);
-    leaseGranted = true;
-    await createTopic('orders', 1);
-    const groupId = 'reloaded';
-    await findCoordinator(groupId);
-    const { memberId, generationId } = await joinAndSync(groupId);
-    lease.answered(cluster.clock.nowMs(), false);
+    await start({ leaderLease: lease.leaderLease }, barrier);
     // Commits pass no barrier; the first OffsetFetch below holds the first round open.
-    expect(
-      (await commit(groupId, memberId, generationId, 'orders', 41)).topics[0]!.partitions[0]!.errorCode,
-    ).toBe(ErrorCode.NONE);
-    const partitionIndex = coordinatorPartitionFor(groupId, offsetsPartitionCount);
-    const offsetFetch = () =>
-      cluster.request(ApiKey.OffsetFetch, 5, {
-        groupId,
-        topics: [{ name: 'orders', partitionIndexes: [0] }],
-        requireStable: false,
-      });
+    const { partitionIndex, offsetFetch } = await groupWithCommit('reloaded', lease);
     const inFlight = offsetFetch();
     await settle(() => holdRound !== undefined);
-    cluster.advanceMs(leaseSessionMs);
-    cluster.replicaManager.leaseLapsed();
-    expect(driver.ownedPartitions()).toEqual([]);
-    lease.answered(cluster.clock.nowMs(), false);
-    cluster.replicaManager.leaseRegained();
+    lease.lapse();
+    lease.regain();
     await settle(
       () => driver.ownedPartitions().includes(partitionIndex) && !driver.isLoading(partitionIndex),
     );

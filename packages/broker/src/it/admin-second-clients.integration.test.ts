@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { Admin, Connection, describeClientQuotasV0, describeTopicPartitionsV0 } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentLibrdkafkaEnv, currentLibrdkafkaVersion } from '../testing/current-librdkafka.js';
+import { currentLibrdkafkaEnv, runCurrentLibrdkafkaPython } from '../testing/current-librdkafka.js';
 import { partitionZeroCalls } from '../testing/partition-zero-calls.js';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
@@ -67,16 +67,7 @@ afterAll(async () => {
 
 /** Runs a python client of python/ on the current librdkafka; fails unless it ran on that version. */
 function python<T>(script: string, command: object): T {
-  const output = execFileSync('/usr/bin/python3', [join(pythonDir, script)], {
-    input: JSON.stringify(command),
-    env,
-    timeout: clientTimeoutMs,
-    maxBuffer: outputBytesMax,
-    encoding: 'utf8',
-  });
-  const answer = JSON.parse(output) as T & { librdkafka: string };
-  expect(answer.librdkafka).toBe(currentLibrdkafkaVersion);
-  return answer;
+  return runCurrentLibrdkafkaPython<T>(join(pythonDir, script), command, clientTimeoutMs);
 }
 
 function electLeaders(viaId: number, partitions: [string, number][]): [string, number, number][] {

@@ -60,7 +60,7 @@ beforeAll(async () => {
     })),
   });
   await admin.disconnect();
-  producer = kafka.producer();
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
 });
 

@@ -123,7 +123,7 @@ describe('DeleteRecords on a replicated topic', () => {
     const admin = kafka().admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
-    const producer = kafka().producer();
+    const producer = kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     for (let i = 0; i < recordCount; i++) {
       await producer.send({ topic, acks: -1, messages: [{ value: `v${i}` }] });

@@ -40,6 +40,7 @@ import {
   fuzzRequestWaitMsMax,
   stampCorrelationId,
 } from '../testing/fuzz-frames.js';
+import { fetchPartitionZero, producePartitionZero } from '../testing/partition-zero-calls.js';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
 const fuzzSeed = Number(process.env.FUZZ_SEED ?? 0x6a09e667);
@@ -136,53 +137,12 @@ async function createTopic(
   expect(created.topics[0]?.errorCode).toBe(ErrorCode.NONE);
 }
 
-async function produce(connection: KafkaConnection, topic: string, records: Buffer) {
-  const produced = await connection.call(
-    ApiKey.Produce,
-    7,
-    {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: callTimeoutMs,
-      topics: [{ name: topic, partitions: [{ partitionIndex: 0, records }] }],
-    },
-    callTimeoutMs,
-  );
-  return produced.responses[0]!.partitions[0]!;
+function produce(connection: KafkaConnection, topic: string, records: Buffer) {
+  return producePartitionZero(connection, topic, records, callTimeoutMs, callTimeoutMs);
 }
 
-async function fetchFrom(connection: KafkaConnection, topic: string, offset: number) {
-  const fetched = await connection.call(
-    ApiKey.Fetch,
-    11,
-    {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1024 * 1024,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [
-        {
-          topic,
-          partitions: [
-            {
-              partition: 0,
-              currentLeaderEpoch: -1,
-              fetchOffset: BigInt(offset),
-              logStartOffset: -1n,
-              partitionMaxBytes: 1024 * 1024,
-            },
-          ],
-        },
-      ],
-      forgottenTopicsData: [],
-      rackId: '',
-    },
-    callTimeoutMs,
-  );
-  return fetched.responses[0]!.partitions[0]!;
+function fetchFrom(connection: KafkaConnection, topic: string, offset: number) {
+  return fetchPartitionZero(connection, topic, offset, 1024 * 1024, callTimeoutMs);
 }
 
 /** Metadata + Produce + Fetch on the well-behaved connection; throws on anything unexpected. */

@@ -37,7 +37,11 @@ describe('kafkajs against an in-process node', () => {
     ).toBe(true);
     expect(await admin.listTopics()).toEqual(['orders']);
 
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const sent = await producer.send({
       topic: 'orders',
@@ -92,7 +96,7 @@ describe('kafkajs against an in-process node', () => {
 
   it('auto-creates a topic on first produce', async () => {
     const kafka = await startBroker();
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const [result] = await producer.send({ topic: 'auto-made', messages: [{ value: 'hello' }] });
     expect(result).toMatchObject({ topicName: 'auto-made', errorCode: 0, baseOffset: '0' });

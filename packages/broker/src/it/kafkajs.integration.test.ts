@@ -311,7 +311,11 @@ describe('kafkajs against three broker processes, bootstrapped from broker 2', (
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const baseTimestampMs = 1_695_000_000_000;
     // One send per record: one batch per record, so batch and record positions agree (Gregor answers
@@ -357,7 +361,11 @@ describe('kafkajs against three broker processes, bootstrapped from broker 2', (
         waitForLeaders: true,
       });
       const leaderId = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[0]!.leader;
-      const producer = kafka.producer({ allowAutoTopicCreation: false });
+      const producer = kafka.producer({
+        allowAutoTopicCreation: false,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
       await producer.connect();
       try {
         const oldMs = Date.now() - 30 * 24 * hourMs;

@@ -9,7 +9,7 @@
 // KIP-1082) and OffsetCommit v9, never JoinGroup. Every consumer checks the librdkafka version it
 // ran on.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaConnection } from '@gregor/client';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentLibrdkafkaEnv, currentLibrdkafkaVersion } from '../testing/current-librdkafka.js';
+import {
+  currentLibrdkafkaEnv,
+  currentLibrdkafkaVersion,
+  replicatedThreeNodeProperties,
+  runCurrentLibrdkafkaPython,
+} from '../testing/current-librdkafka.js';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
 const clientTimeoutMs = 60_000;
@@ -40,11 +45,7 @@ beforeAll(async () => {
   cluster = await ProcessCluster.start({
     nodeCount: 3,
     properties: {
-      'num.partitions': '3',
-      'default.replication.factor': '3',
-      'min.insync.replicas': '2',
-      'offsets.topic.num.partitions': '5',
-      'offsets.topic.replication.factor': '3',
+      ...replicatedThreeNodeProperties,
       'gregor.metrics.port': '0',
     },
   });
@@ -60,15 +61,11 @@ function bootstrapOf(nodeIds: readonly number[]): string {
 }
 
 function confluent<T>(command: object, nodeIds: readonly number[]): T {
-  const output = execFileSync('/usr/bin/python3', [join(pythonDir, 'confluent_kafka_client.py')], {
-    input: JSON.stringify({ bootstrap: bootstrapOf(nodeIds), ...command }),
-    env,
-    timeout: clientTimeoutMs,
-    encoding: 'utf8',
-  });
-  const answer = JSON.parse(output) as T & { librdkafka: string };
-  expect(answer.librdkafka).toBe(currentLibrdkafkaVersion);
-  return answer;
+  return runCurrentLibrdkafkaPython<T>(
+    join(pythonDir, 'confluent_kafka_client.py'),
+    { bootstrap: bootstrapOf(nodeIds), ...command },
+    clientTimeoutMs,
+  );
 }
 
 function produce(first: number, count: number, nodeIds: readonly number[]): string[] {

@@ -25,6 +25,8 @@ import {
   currentLibrdkafkaEnv,
   currentLibrdkafkaVersion,
   kcatLibrdkafkaVersion,
+  replicatedThreeNodeProperties,
+  runCurrentLibrdkafkaPython,
 } from '../testing/current-librdkafka.js';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
@@ -44,11 +46,7 @@ beforeAll(async () => {
   cluster = await ProcessCluster.start({
     nodeCount: 3,
     properties: {
-      'num.partitions': '3',
-      'default.replication.factor': '3',
-      'min.insync.replicas': '2',
-      'offsets.topic.num.partitions': '5',
-      'offsets.topic.replication.factor': '3',
+      ...replicatedThreeNodeProperties,
       'group.initial.rebalance.delay.ms': '200',
       'gregor.metrics.port': '0',
     },
@@ -73,16 +71,7 @@ function kcat(args: readonly string[], input?: string): string {
 
 /** Runs one confluent_kafka_client.py command; fails unless it ran on the current librdkafka. */
 function confluent<T>(command: object): T {
-  const output = execFileSync('/usr/bin/python3', [pythonClient], {
-    input: JSON.stringify({ bootstrap, ...command }),
-    env,
-    timeout: clientTimeoutMs,
-    maxBuffer: outputBytesMax,
-    encoding: 'utf8',
-  });
-  const answer = JSON.parse(output) as T & { librdkafka: string };
-  expect(answer.librdkafka).toBe(currentLibrdkafkaVersion);
-  return answer;
+  return runCurrentLibrdkafkaPython<T>(pythonClient, { bootstrap, ...command }, clientTimeoutMs);
 }
 
 const fencedLeaderEpoch = 74;

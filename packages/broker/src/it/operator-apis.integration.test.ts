@@ -10,7 +10,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiKey, KafkaConnection } from '@gregor/client';
+import { ApiKey } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { CompressionType, ErrorCode, encodeRecordBatch, listedConfigResourceType } from '@gregor/protocol';
 import {
@@ -22,6 +22,7 @@ import {
   unregisterBrokerV0,
 } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partitionZeroCalls, producePartitionZero } from '../testing/partition-zero-calls.js';
 import { type CliRun, ProcessCluster, runGregorCli } from '../testing/process-cluster.js';
 
 const convergeTimeoutMs = 60_000;
@@ -37,18 +38,7 @@ const waitOptions = (): WaitForOptions => ({
   detail: () => cluster.tail(),
 });
 
-async function withConnection<T>(id: number, body: (connection: KafkaConnection) => Promise<T>): Promise<T> {
-  const connection = await KafkaConnection.open({
-    host: '127.0.0.1',
-    port: cluster.node(id).kafkaPort,
-    connectTimeoutMs: 2_000,
-  });
-  try {
-    return await body(connection);
-  } finally {
-    connection.close();
-  }
-}
+const { withConnection, partitionState, createTopic } = partitionZeroCalls(() => cluster, waitOptions);
 
 /** Runs `body` on a @platformatic/kafka connection to node `id` (its raw API codecs). */
 async function withPlatformatic<T>(id: number, body: (connection: Connection) => Promise<T>): Promise<T> {
@@ -59,47 +49,6 @@ async function withPlatformatic<T>(id: number, body: (connection: Connection) =>
   } finally {
     await connection.close();
   }
-}
-
-/** Leader and ISR of a partition as broker `viaId` reports them in Metadata. */
-function partitionState(viaId: number, topic: string, partition: number) {
-  return withConnection(viaId, async (connection) => {
-    const metadata = await connection.call(ApiKey.Metadata, 1, { topics: [{ name: topic }] }, 5_000);
-    const state = metadata.topics[0]?.partitions.find((p) => p.partitionIndex === partition);
-    return { leaderId: state?.leaderId ?? -1, isr: [...(state?.isrNodes ?? [])].sort() };
-  });
-}
-
-async function createTopic(name: string, assignments: number[][]): Promise<void> {
-  await waitFor(
-    `topic ${name} created`,
-    () =>
-      withConnection(1, async (connection) => {
-        const response = await connection.call(
-          ApiKey.CreateTopics,
-          3,
-          {
-            topics: [
-              {
-                name,
-                numPartitions: -1,
-                replicationFactor: -1,
-                assignments: assignments.map((brokerIds, partitionIndex) => ({ partitionIndex, brokerIds })),
-                configs: [],
-              },
-            ],
-            timeoutMs: 10_000,
-            validateOnly: false,
-          },
-          15_000,
-        );
-        const errorCode = response.topics[0]?.errorCode;
-        return errorCode === ErrorCode.NONE || errorCode === ErrorCode.TOPIC_ALREADY_EXISTS
-          ? true
-          : undefined;
-      }).catch(() => undefined),
-    waitOptions(),
-  );
 }
 
 beforeAll(async () => {
@@ -196,11 +145,11 @@ describe('gregor metadata-quorum (DescribeQuorum)', () => {
 
 describe('gregor leader-election (ElectLeaders)', () => {
   it('PREFERRED moves leadership back to replica 1 after it restarted, then finds nothing to do', async () => {
-    await createTopic('elect', [[1, 2, 3]]);
+    await createTopic('elect', [1, 2, 3]);
     await waitFor(
       'elect-0 led by 1 with a full ISR',
       async () => {
-        const state = await partitionState(2, 'elect', 0);
+        const state = await partitionState(2, 'elect');
         return state.leaderId === 1 && state.isr.length === 3 ? state : undefined;
       },
       waitOptions(),
@@ -209,7 +158,7 @@ describe('gregor leader-election (ElectLeaders)', () => {
     const moved = await waitFor(
       'leadership moved off node 1',
       async () => {
-        const state = await partitionState(2, 'elect', 0).catch(() => undefined);
+        const state = await partitionState(2, 'elect').catch(() => undefined);
         return state !== undefined && state.leaderId !== 1 && state.leaderId >= 0 ? state : undefined;
       },
       waitOptions(),
@@ -220,12 +169,12 @@ describe('gregor leader-election (ElectLeaders)', () => {
     await waitFor(
       'node 1 back in the ISR, not leading',
       async () => {
-        const state = await partitionState(2, 'elect', 0).catch(() => undefined);
+        const state = await partitionState(2, 'elect').catch(() => undefined);
         return state?.isr.includes(1) === true ? state : undefined;
       },
       waitOptions(),
     );
-    expect((await partitionState(2, 'elect', 0)).leaderId).toBe(moved.leaderId);
+    expect((await partitionState(2, 'elect')).leaderId).toBe(moved.leaderId);
 
     const elected = await gregor(
       'leader-election',
@@ -244,11 +193,11 @@ describe('gregor leader-election (ElectLeaders)', () => {
       stderr: '',
     });
     // The answer comes once the change is applied on the broker that was asked; every broker follows.
-    expect((await partitionState(3, 'elect', 0)).leaderId).toBe(1);
+    expect((await partitionState(3, 'elect')).leaderId).toBe(1);
     await waitFor(
       'every broker sees node 1 leading elect-0',
       async () => {
-        const views = await Promise.all([1, 2].map((id) => partitionState(id, 'elect', 0)));
+        const views = await Promise.all([1, 2].map((id) => partitionState(id, 'elect')));
         return views.every((view) => view.leaderId === 1) ? true : undefined;
       },
       waitOptions(),
@@ -318,7 +267,7 @@ async function produceTo(
   values: string[],
   producer?: { producerId: number; producerEpoch: number; baseSequence: number },
 ): Promise<void> {
-  const { leaderId } = await partitionState(1, topic, 0);
+  const { leaderId } = await partitionState(1, topic);
   const records = encodeRecordBatch({
     partitionLeaderEpoch: -1,
     compression: CompressionType.None,
@@ -337,18 +286,7 @@ async function produceTo(
     `${topic}-0 takes the batch at its leader ${leaderId}`,
     () =>
       withConnection(leaderId, async (connection) => {
-        const response = await connection.call(
-          ApiKey.Produce,
-          7,
-          {
-            transactionalId: null,
-            acks: -1,
-            timeoutMs: 10_000,
-            topics: [{ name: topic, partitions: [{ partitionIndex: 0, records }] }],
-          },
-          15_000,
-        );
-        const code = response.responses[0]!.partitions[0]!.errorCode;
+        const { errorCode: code } = await producePartitionZero(connection, topic, records, 10_000, 15_000);
         return retriable.includes(code) ? undefined : code;
       }),
     waitOptions(),
@@ -386,12 +324,7 @@ function sizesOf(json: LogDirsJson, partition: string): Map<number, number> {
 
 describe('gregor log-dirs (DescribeLogDirs)', () => {
   it("prints every broker's log dir as kafka-log-dirs.sh does; sizes grow on every replica after produce", async () => {
-    await createTopic('sized', [[1, 2, 3]]);
-    await waitFor(
-      'sized-0 led with a full ISR',
-      async () => ((await partitionState(1, 'sized', 0)).isr.length === 3 ? true : undefined),
-      waitOptions(),
-    );
+    await createTopic('sized', [1, 2, 3]); // led by the first replica, with a full ISR
     const before = await logDirs('--topic-list', 'sized');
     expect(before.run.code).toBe(0);
     const lines = before.run.stdout.split('\n');
@@ -443,12 +376,7 @@ describe('gregor log-dirs (DescribeLogDirs)', () => {
 
 describe('gregor transactions describe-producers (DescribeProducers)', () => {
   it("lists an idempotent producer on the partition's leader; a follower answers NOT_LEADER_OR_FOLLOWER", async () => {
-    await createTopic('produced', [[2, 3, 1]]);
-    await waitFor(
-      'produced-0 led by 2',
-      async () => ((await partitionState(1, 'produced', 0)).leaderId === 2 ? true : undefined),
-      waitOptions(),
-    );
+    await createTopic('produced', [2, 3, 1]); // led by the first replica, with a full ISR
     const { producerId, producerEpoch } = await withConnection(1, (connection) =>
       connection.call(
         ApiKey.InitProducerId,
@@ -536,11 +464,15 @@ describe('gregor transactions describe-producers (DescribeProducers)', () => {
 
 describe('DescribeTopicPartitions through @platformatic/kafka and `gregor topics describe`', () => {
   it('pages a three-broker topic with its id, leaders and empty ELR lists; the CLI follows the cursor', async () => {
-    await createTopic('paged', [
+    await createTopic(
+      'paged',
       [1, 2],
-      [2, 3],
-      [3, 1],
-    ]);
+      [],
+      [
+        [2, 3],
+        [3, 1],
+      ],
+    );
     const connection = new Connection('dtp-platformatic');
     await connection.connect('127.0.0.1', cluster.node(3).kafkaPort);
     try {
@@ -611,7 +543,7 @@ describe('DescribeTopicPartitions through @platformatic/kafka and `gregor topics
 
 describe('ListConfigResources through @platformatic/kafka (v0, ListClientMetricsResources) and v1', () => {
   it('lists no client metrics resources in v0; v1 lists every broker and topic by type', async () => {
-    await createTopic('configurable', [[1]]);
+    await createTopic('configurable', [1]);
     const connection = new Connection('lcr-platformatic');
     await connection.connect('127.0.0.1', cluster.node(2).kafkaPort);
     try {

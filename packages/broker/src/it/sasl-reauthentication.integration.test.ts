@@ -161,7 +161,7 @@ describe('SASL re-authentication (connections.max.reauth.ms)', () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
     await admin.disconnect();
-    const producer = client.producer();
+    const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
     const consumer = client.consumer({ groupId: 'reauth-kafkajs-group', maxWaitTimeInMs: 500 });
     await producer.connect();
     await consumer.connect();

@@ -258,7 +258,11 @@ describe('segment files written by broker processes, decoded by kafka-python', (
       ],
       timestamp: 1_700_000_000_000 + index * 1_000,
     }));
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     try {
       // Three sends: three batches per replica.

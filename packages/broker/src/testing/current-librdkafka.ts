@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const currentLibrdkafkaVersion = '2.15.1';
 
@@ -35,4 +36,37 @@ export function currentLibrdkafkaEnv(): NodeJS.ProcessEnv {
 export function kcatLibrdkafkaVersion(env: NodeJS.ProcessEnv): string | undefined {
   const output = execFileSync('kcat', ['-V'], { env, encoding: 'utf8' });
   return /librdkafka (\d+\.\d+\.\d+)/.exec(output)?.[1];
+}
+
+/**
+ * What the three-node clusters of the current-librdkafka client tests share: every topic, the
+ * offsets topic included, replicated three ways, and acks=all needing two replicas.
+ */
+export const replicatedThreeNodeProperties: Readonly<Record<string, string>> = {
+  'num.partitions': '3',
+  'default.replication.factor': '3',
+  'min.insync.replicas': '2',
+  'offsets.topic.num.partitions': '5',
+  'offsets.topic.replication.factor': '3',
+};
+
+/** The most a python client may print: its answer is one JSON document. */
+const pythonOutputBytesMax = 16 * 1024 * 1024;
+
+/**
+ * Runs the python client at `scriptPath` (confluent-kafka, on the current librdkafka) with one JSON
+ * `command` on stdin and returns its JSON answer; fails the test unless the answer says it ran on
+ * the current librdkafka.
+ */
+export function runCurrentLibrdkafkaPython<T>(scriptPath: string, command: object, timeoutMs: number): T {
+  const output = execFileSync('/usr/bin/python3', [scriptPath], {
+    input: JSON.stringify(command),
+    env: currentLibrdkafkaEnv(),
+    timeout: timeoutMs,
+    maxBuffer: pythonOutputBytesMax,
+    encoding: 'utf8',
+  });
+  const answer = JSON.parse(output) as T & { librdkafka: string };
+  expect(answer.librdkafka).toBe(currentLibrdkafkaVersion);
+  return answer;
 }

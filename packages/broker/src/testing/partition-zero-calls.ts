@@ -1,11 +1,81 @@
 // Raw Kafka calls the multi-process integration tests make about partition 0 of a topic (create it
 // on given replicas, produce acks=all to its leader, read it back from any replica, its replicas,
-// leader and ISR as a broker reports them), on a connection opened for each call.
+// leader and ISR as a broker reports them), on a connection opened for each call; and the Produce
+// and Fetch of partition 0 on a connection the caller holds.
 
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { CompressionType, ErrorCode, encodeRecordBatch, iterateBatches } from '@gregor/protocol';
 import type { ProcessCluster } from './process-cluster.js';
+
+/**
+ * Produce (v7, acks=all, no transaction) of `records` to partition 0 of `topic` on `connection`,
+ * waiting `timeoutMs` on the broker and `callTimeoutMs` for the answer: the partition's answer.
+ */
+export async function producePartitionZero(
+  connection: KafkaConnection,
+  topic: string,
+  records: Buffer,
+  timeoutMs: number,
+  callTimeoutMs: number,
+) {
+  const response = await connection.call(
+    ApiKey.Produce,
+    7,
+    {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs,
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, records }] }],
+    },
+    callTimeoutMs,
+  );
+  return response.responses[0]!.partitions[0]!;
+}
+
+/**
+ * A consumer's Fetch (v11, read_uncommitted, no session, no wait) of partition 0 of `topic` from
+ * `fetchOffset`, at most `maxBytes`, on `connection`: the partition's answer.
+ */
+export async function fetchPartitionZero(
+  connection: KafkaConnection,
+  topic: string,
+  fetchOffset: number,
+  maxBytes: number,
+  callTimeoutMs: number,
+) {
+  const fetched = await connection.call(
+    ApiKey.Fetch,
+    11,
+    {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic,
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: BigInt(fetchOffset),
+              logStartOffset: -1n,
+              partitionMaxBytes: maxBytes,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    },
+    callTimeoutMs,
+  );
+  return fetched.responses[0]!.partitions[0]!;
+}
 
 /** The calls, on the cluster `cluster()` returns when they run; waits use `waitOptions()`. */
 export function partitionZeroCalls(cluster: () => ProcessCluster, waitOptions: () => WaitForOptions) {
@@ -38,10 +108,15 @@ export function partitionZeroCalls(cluster: () => ProcessCluster, waitOptions: (
     });
   }
 
+  /**
+   * Creates `name` with partition 0 on `replicas` (and partitions 1, 2, ... on `laterPartitions`),
+   * then waits until partition 0 is led by its first replica with every replica in its ISR.
+   */
   async function createTopic(
     name: string,
     replicas: number[],
     configs: { name: string; value: string }[] = [],
+    laterPartitions: readonly number[][] = [],
   ): Promise<void> {
     await waitFor(
       `topic ${name} created`,
@@ -56,7 +131,10 @@ export function partitionZeroCalls(cluster: () => ProcessCluster, waitOptions: (
                   name,
                   numPartitions: -1,
                   replicationFactor: -1,
-                  assignments: [{ partitionIndex: 0, brokerIds: replicas }],
+                  assignments: [replicas, ...laterPartitions].map((brokerIds, partitionIndex) => ({
+                    partitionIndex,
+                    brokerIds,
+                  })),
                   configs,
                 },
               ],
@@ -97,20 +175,11 @@ export function partitionZeroCalls(cluster: () => ProcessCluster, waitOptions: (
         timestamp: Date.now() + index,
       })),
     });
-    return withConnection(leaderId, async (connection) => {
-      const response = await connection.call(
-        ApiKey.Produce,
-        7,
-        {
-          transactionalId: null,
-          acks: -1,
-          timeoutMs: 10_000,
-          topics: [{ name: topic, partitions: [{ partitionIndex: 0, records }] }],
-        },
-        15_000,
-      );
-      return response.responses[0]!.partitions[0]!.errorCode === ErrorCode.NONE;
-    });
+    return withConnection(
+      leaderId,
+      async (connection) =>
+        (await producePartitionZero(connection, topic, records, 10_000, 15_000)).errorCode === ErrorCode.NONE,
+    );
   }
 
   /** Every record value of partition 0 below the high watermark, fetched from broker `id`. */
@@ -118,37 +187,7 @@ export function partitionZeroCalls(cluster: () => ProcessCluster, waitOptions: (
     return withConnection(id, async (connection) => {
       const values: string[] = [];
       for (;;) {
-        const fetched = await connection.call(
-          ApiKey.Fetch,
-          11,
-          {
-            replicaId: -1,
-            maxWaitMs: 0,
-            minBytes: 0,
-            maxBytes: 4 * 1024 * 1024,
-            isolationLevel: 0,
-            sessionId: 0,
-            sessionEpoch: -1,
-            topics: [
-              {
-                topic,
-                partitions: [
-                  {
-                    partition: 0,
-                    currentLeaderEpoch: -1,
-                    fetchOffset: BigInt(values.length),
-                    logStartOffset: -1n,
-                    partitionMaxBytes: 4 * 1024 * 1024,
-                  },
-                ],
-              },
-            ],
-            forgottenTopicsData: [],
-            rackId: '',
-          },
-          10_000,
-        );
-        const partition = fetched.responses[0]!.partitions[0]!;
+        const partition = await fetchPartitionZero(connection, topic, values.length, 4 * 1024 * 1024, 10_000);
         if (partition.errorCode !== ErrorCode.NONE)
           throw new Error(`fetch from ${id}: error ${partition.errorCode}`);
         const before = values.length;

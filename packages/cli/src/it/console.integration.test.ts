@@ -226,7 +226,7 @@ describe('gregor consume', () => {
   ];
 
   beforeAll(async () => {
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({
       topic: 'from-kafkajs',

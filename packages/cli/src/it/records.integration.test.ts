@@ -27,7 +27,7 @@ beforeAll(async () => {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: 'events', numPartitions: 2 }, { topic: 'other' }] });
   await admin.disconnect();
-  const producer = kafka.producer();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   for (let i = 0; i < 10; i++)
     await producer.send({ topic: 'events', messages: [{ value: `a${i}`, partition: 0 }] });

@@ -18,7 +18,7 @@ it('keeps what it acknowledged when the leader dies', async () => {
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 3, replicationFactor: 3 }] });
-  const producer = kafka.producer();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   await producer.send({ topic: 'orders', acks: -1, messages: [{ value: 'first' }] });
 

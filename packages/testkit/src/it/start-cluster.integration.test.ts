@@ -63,7 +63,11 @@ describe('startCluster', () => {
         topics: [{ topic, numPartitions: 3, replicationFactor: 3 }],
         waitForLeaders: true,
       });
-      const producer = kafka.producer({ allowAutoTopicCreation: false });
+      const producer = kafka.producer({
+        allowAutoTopicCreation: false,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
       await producer.connect();
       const sent: string[] = [];
       const produce = async (count: number) => {
