@@ -43,9 +43,10 @@ export interface GroupCoordinatorConfig {
    */
   readonly consumerMembersPerGroupMax: number;
   /**
-   * `offsets.retention.minutes` in ms: an offset of a KIP-848 consumer group's topic that no member
-   * subscribes to expires this long after its commit; an empty group whose offsets all expired is
-   * deleted. (Classic groups' offsets do not expire yet.)
+   * `offsets.retention.minutes` in ms: an Empty classic group's offsets expire this long after it
+   * became Empty; a standalone commit's, and one of a topic no member of a Stable consumer group or
+   * KIP-848 group subscribes to, this long after the commit (offset-expiration.ts). An Empty group
+   * whose offsets all expired is deleted.
    */
   readonly offsetsRetentionMs: number;
   /** `offsets.retention.check.interval.ms`: how often each loaded offsets partition looks for them. */

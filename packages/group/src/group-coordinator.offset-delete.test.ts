@@ -3,20 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { subscribedTopicsOf } from './consumer-subscription.js';
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from './messages.js';
 import { decodeOffsetsRecord } from './offsets-records.js';
-import { Harness } from './testing/coordinator-harness.js';
-
-/** A ConsumerProtocolSubscription v0: version, topics, null user data. */
-function subscription(...topics: string[]): Buffer {
-  const parts = [Buffer.from([0, 0]), Buffer.alloc(4)];
-  parts[1]!.writeInt32BE(topics.length);
-  for (const topic of topics) {
-    const length = Buffer.alloc(2);
-    length.writeInt16BE(Buffer.byteLength(topic));
-    parts.push(length, Buffer.from(topic));
-  }
-  parts.push(Buffer.from([0xff, 0xff, 0xff, 0xff]));
-  return Buffer.concat(parts);
-}
+import { Harness, consumerSubscription as subscription } from './testing/coordinator-harness.js';
 
 function request(groupId: string, partitions: Record<string, number[]>): OffsetDeleteRequest {
   return {

@@ -4,6 +4,10 @@
 // timers agree with members, generations never go back while a group stays loaded, no member id in
 // two groups, acknowledged commits are what OffsetFetch returns (across reloads too), and in the end
 // every request was answered exactly once. fast-check prints the seed and path of a failure.
+// A second run sets a short `offsets.retention.minutes`: an acknowledged offset may then read as
+// gone only once Kafka's rule lets it expire (a retention after its commit and, for the topic the
+// members subscribe to, after the group was last Stable), and once the clients stop every group and
+// offset expires, in memory and in a coordinator loaded from the log.
 
 import { SeededRandom } from '@gregor/ground';
 import { ErrorCode, errorInfo } from '@gregor/protocol';
@@ -17,7 +21,7 @@ import type {
   SyncGroupResponse,
 } from './messages.js';
 import { decodeOffsetsRecord } from './offsets-records.js';
-import { Harness, protocols } from './testing/coordinator-harness.js';
+import { consumerSubscription, Harness } from './testing/coordinator-harness.js';
 
 const groupIds = ['alpha', 'beta', 'gamma'];
 
@@ -31,11 +35,13 @@ function count(key: string): void {
 }
 const slotCount = 4;
 const offsetsPartitionCount = 2;
-const protocolChoices = [
-  protocols('range'),
-  protocols('range', 'roundrobin'),
-  protocols('roundrobin', 'range'),
-];
+/** Every member subscribes to topic `t`; commits go to `t` and to `u`, which nobody subscribes to. */
+const subscribedTopic = 't';
+const committedTopics = ['t', 'u'] as const;
+const metadata = consumerSubscription(subscribedTopic);
+const protocolChoices = [['range'], ['range', 'roundrobin'], ['roundrobin', 'range']].map((names) =>
+  names.map((name) => ({ name, metadata })),
+);
 
 interface Slot {
   memberId: string;
@@ -60,7 +66,14 @@ type Op =
   | { kind: 'join'; at: SlotRef; version: number; protocols: number }
   | { kind: 'sync' | 'heartbeat'; at: SlotRef }
   | { kind: 'leave'; at: SlotRef; byInstance: boolean }
-  | { kind: 'commit'; at: SlotRef; standalone: boolean; partition: number; offset: number }
+  | {
+      kind: 'commit';
+      at: SlotRef;
+      standalone: boolean;
+      topic: (typeof committedTopics)[number];
+      partition: number;
+      offset: number;
+    }
   | { kind: 'describe' }
   | { kind: 'advance'; ms: number }
   | { kind: 'appendDone'; fail: boolean }
@@ -103,6 +116,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant('commit' as const),
       at: slotArb,
       standalone: fc.boolean(),
+      topic: fc.constantFrom(...committedTopics),
       partition: fc.integer({ min: 0, max: 2 }),
       offset: fc.integer({ min: 0, max: 1000 }),
     }),
@@ -148,8 +162,28 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
-function run(ops: Op[], seed: number): void {
-  const h = new Harness({ offsetsPartitionCount, initialRebalanceDelayMs: 1000 }, new SeededRandom(seed));
+interface Retention {
+  readonly offsetsRetentionMs: number;
+  readonly offsetsRetentionCheckIntervalMs: number;
+}
+
+/** An acknowledged commit: the offset and the clock when it was sent (its commit timestamp). */
+interface Acknowledged {
+  readonly offset: number;
+  readonly committedAtMs: number;
+  /** Kafka's rule let it expire at some step: it may read as gone from then on. */
+  expirable: boolean;
+  /**
+   * Seen expired: from then on it reads as gone, or as itself again if its tombstones were refused
+   * or lost with a partition move before they were written.
+   */
+  expired: boolean;
+}
+
+function run(ops: Op[], seed: number, retention?: Retention): void {
+  const config = { offsetsPartitionCount, initialRebalanceDelayMs: 1000, ...retention };
+  const h = new Harness(config, new SeededRandom(seed));
+  const retentionMs = h.coordinator.config.offsetsRetentionMs;
   h.autoAppend = false;
   const slots = groupIds.map((g) =>
     Array.from(
@@ -165,8 +199,16 @@ function run(ops: Op[], seed: number): void {
   /** Request id → what to do with its answer. */
   const pending = new Map<RequestId, (response: unknown) => void>();
   const sent: RequestId[] = [];
-  /** Offsets acknowledged to clients, per group: "topic:partition" → offset. */
-  const acknowledged = new Map<string, Map<string, number>>();
+  /** Offsets acknowledged to clients, per group: "topic:partition" → the latest. */
+  const acknowledged = new Map<string, Map<string, Acknowledged>>();
+  /**
+   * When each group last had members. Until a retention after it (and after the commit) the
+   * subscribed topic's offsets must stay. A coordinator that loads the log knows only what the log
+   * says: its last record of the group has members (in use now) or is Empty since a time (members
+   * that joined later but never had an assignment written are not in the log).
+   */
+  const lastInUseMs = new Map<string, number>();
+  const wasInUse = new Set<string>();
   const lastGeneration = new Map<string, number>();
   /** Groups with a DeleteGroups in flight: Dead until it is written, so their offsets read as -1. */
   const deleting = new Map<string, number>();
@@ -199,12 +241,17 @@ function run(ops: Op[], seed: number): void {
         owners.set(memberId, groupId);
       }
       count(`state:${group.state}`);
+      const inUse = group.members.size > 0;
+      if (inUse || wasInUse.has(groupId)) lastInUseMs.set(groupId, h.nowMs);
+      if (inUse) wasInUse.add(groupId);
+      else wasInUse.delete(groupId);
       const previous = lastGeneration.get(groupId);
       if (previous !== undefined) expect(group.generationId).toBeGreaterThanOrEqual(previous);
       lastGeneration.set(groupId, group.generationId);
     }
     for (const groupId of lastGeneration.keys())
       if (!h.coordinator.getGroup(groupId)) lastGeneration.delete(groupId);
+    for (const groupId of wasInUse) if (!h.coordinator.getGroup(groupId)) wasInUse.delete(groupId);
     for (const response of h.responses.values()) {
       const codes: number[] = [];
       if ('errorCode' in response) codes.push(response.errorCode);
@@ -228,8 +275,51 @@ function run(ops: Op[], seed: number): void {
     });
   };
 
+  /** OffsetFetch of the group answers every acknowledged offset, or -1 once it may have expired. */
+  const checkFetched = (groupIndex: number): void => {
+    const groupId = groupIds[groupIndex]!;
+    const partition = offsetsPartitionCount > 0 ? h.coordinator.partitionFor(groupId) : 0;
+    if (!h.coordinator.ownedPartitions().includes(partition) || (deleting.get(groupId) ?? 0) > 0) return;
+    const fetched = h.fetchOffsets(groupId, { t: [0, 1, 2], u: [0, 1, 2] });
+    for (const topic of committedTopics) {
+      for (const p of [0, 1, 2]) {
+        const tp = `${topic}:${p}`;
+        const expected = acknowledged.get(groupId)?.get(tp);
+        if (fetched[tp] === -1 && expected !== undefined) {
+          if (expected.expired) continue;
+          // Gone: only if Kafka's rule let it expire.
+          expected.expired = true;
+          if (!expected.expirable) expect.fail(`${groupId} ${tp} expired early`);
+          count('fetch:expired');
+          continue;
+        }
+        // (A plain comparison first: this runs for every partition after every step.)
+        if (fetched[tp] !== (expected?.offset ?? -1))
+          expect(fetched[tp], `${groupId} ${tp}`).toBe(expected?.offset ?? -1);
+      }
+    }
+  };
+
+  /**
+   * Marks the acknowledged offsets Kafka's rule lets expire at `atMs`, judged on the state the
+   * previous step left (an expiration cycle runs first in a call): a retention after the commit
+   * and, for the subscribed topic, after the group last had members (until `atMs` if it has some).
+   */
+  const markExpirable = (atMs: number): void => {
+    for (const [groupId, offsets] of acknowledged) {
+      const inUseUntilMs = wasInUse.has(groupId) ? atMs : (lastInUseMs.get(groupId) ?? 0);
+      for (const [tp, entry] of offsets) {
+        const baseMs = tp.startsWith(`${subscribedTopic}:`)
+          ? Math.max(entry.committedAtMs, inUseUntilMs)
+          : entry.committedAtMs;
+        if (atMs - baseMs >= retentionMs) entry.expirable = true;
+      }
+    }
+  };
+
   let traced = 0;
   for (const op of ops) {
+    markExpirable(op.kind === 'advance' ? h.nowMs + op.ms : h.nowMs);
     switch (op.kind) {
       case 'join': {
         const groupId = groupIds[op.at.group]!;
@@ -306,31 +396,26 @@ function run(ops: Op[], seed: number): void {
       case 'commit': {
         const groupId = groupIds[op.at.group]!;
         const slot = slots[op.at.group]![op.at.slot]!;
-        const tp = `t:${op.partition}`;
+        const tp = `${op.topic}:${op.partition}`;
+        const committedAtMs = h.nowMs;
         const requestId = op.standalone
           ? h.commit(groupId, '', -1, { [tp]: op.offset })
           : h.commit(groupId, slot.memberId, slot.generationId, { [tp]: op.offset });
         track(requestId, (r) => {
           const code = (r as OffsetCommitResponse).topics[0]!.partitions[0]!.errorCode;
           count(`commit:${errorInfo(code).name}`);
+          if (!op.standalone) count(`member-commit:${errorInfo(code).name}`);
           if (code === ErrorCode.NONE) {
-            const offsets = acknowledged.get(groupId) ?? new Map<string, number>();
-            offsets.set(tp, op.offset);
+            const offsets = acknowledged.get(groupId) ?? new Map<string, Acknowledged>();
+            offsets.set(tp, { offset: op.offset, committedAtMs, expirable: false, expired: false });
             acknowledged.set(groupId, offsets);
           }
         });
         break;
       }
-      case 'fetch': {
-        const groupId = groupIds[op.group]!;
-        const partition = offsetsPartitionCount > 0 ? h.coordinator.partitionFor(groupId) : 0;
-        if (!h.coordinator.ownedPartitions().includes(partition) || (deleting.get(groupId) ?? 0) > 0) break;
-        const fetched = h.fetchOffsets(groupId, { t: [0, 1, 2] });
-        for (const p of [0, 1, 2]) {
-          expect(fetched[`t:${p}`], `${groupId} t:${p}`).toBe(acknowledged.get(groupId)?.get(`t:${p}`) ?? -1);
-        }
+      case 'fetch':
+        checkFetched(op.group);
         break;
-      }
       case 'delete': {
         const groupId = groupIds[op.group]!;
         const requestId = h.send((id, now) =>
@@ -365,6 +450,17 @@ function run(ops: Op[], seed: number): void {
         for (const groupId of groupIds)
           if (h.coordinator.partitionFor(groupId) === op.partition) lastGeneration.delete(groupId);
         h.coordinator.loadPartition(op.partition, h.logs.get(op.partition) ?? [], h.nowMs);
+        for (const groupId of groupIds) {
+          if (h.coordinator.partitionFor(groupId) !== op.partition) continue;
+          wasInUse.delete(groupId);
+          const last = (h.logs.get(op.partition) ?? [])
+            .map((record) => decodeOffsetsRecord(record))
+            .filter((record) => record.kind === 'groupMetadata' && record.group === groupId)
+            .at(-1);
+          const value = last?.kind === 'groupMetadata' ? last.value : null;
+          if (value === null) lastInUseMs.delete(groupId);
+          else lastInUseMs.set(groupId, value.members.length > 0 ? h.nowMs : value.currentStateTimestampMs);
+        }
         break;
       }
     }
@@ -379,10 +475,34 @@ function run(ops: Op[], seed: number): void {
       );
     }
     check();
+    // With a short retention, every step that can expire something (the clock moving runs the
+    // cycles, a completed append removes what they expired, a move reloads) checks every group.
+    if (retention !== undefined && (op.kind === 'advance' || op.kind === 'appendDone' || op.kind === 'move'))
+      for (let g = 0; g < groupIds.length; g++) checkFetched(g);
   }
 
   // Finish every append, then hand every partition away: nothing may be left unanswered.
   while (h.outstanding.length > 0) h.completeAppend();
+  if (retention !== undefined) {
+    // The clients stop: members' sessions and pending joins time out, the groups empty, and a
+    // retention later every offset and group is gone, in memory and in the log.
+    deliver();
+    h.autoAppend = true;
+    const stopMs = h.nowMs + h.coordinator.config.newMemberJoinTimeoutMs + 2 * retentionMs;
+    while (h.nowMs < stopMs) h.advance(5_000);
+    deliver();
+    check();
+    expect(h.coordinator.groupIds()).toEqual([]);
+    const reloaded = new Harness(config, new SeededRandom(seed), h.logs, h.nowMs);
+    expect(reloaded.coordinator.groupIds()).toEqual([]);
+    for (const groupId of groupIds) {
+      if (h.coordinator.ownedPartitions().includes(h.coordinator.partitionFor(groupId)))
+        expect(Object.values(h.fetchOffsets(groupId, { t: [0, 1, 2], u: [0, 1, 2] }))).toEqual(
+          Array(6).fill(-1),
+        );
+    }
+    count('expiration:all-gone');
+  }
   for (const partition of h.coordinator.ownedPartitions()) h.apply(h.coordinator.unloadPartition(partition));
   deliver();
   expect(h.coordinator.inflightRequestCount()).toBe(0);
@@ -394,7 +514,26 @@ function run(ops: Op[], seed: number): void {
 }
 
 describe('group coordinator under random operations', () => {
+  it('expires offsets and groups only by Kafka’s rule, and all of them once the clients stop', () => {
+    // Shorter than a session timeout, so offsets expire within a run's minutes of clock.
+    const retention = { offsetsRetentionMs: 3_000, offsetsRetentionCheckIntervalMs: 500 };
+    stats.clear();
+    fc.assert(
+      fc.property(
+        fc.array(opArb, { minLength: 20, maxLength: 200 }),
+        fc.integer({ min: 1, max: 0x7fffffff }),
+        (ops, seed) => run(ops, seed, retention),
+      ),
+      { numRuns: 200, seed: propertySeed },
+    );
+    if (process.env.GROUP_STATS) console.log([...stats].sort());
+    for (const reached of ['fetch:expired', 'expiration:all-gone', 'commit:NONE', 'state:Stable']) {
+      expect(stats.get(reached) ?? 0, reached).toBeGreaterThan(0);
+    }
+  });
+
   it('keeps its invariants and answers every request exactly once', () => {
+    stats.clear();
     fc.assert(
       fc.property(
         fc.array(opArb, { minLength: 20, maxLength: 200 }),

@@ -49,7 +49,12 @@ import type {
   TransactionalProducer,
   TxnOffsetCommitRequest,
 } from './messages.js';
-import { type ExpiredOffset, expiredOffsets } from './offset-expiration.js';
+import {
+  classicExpirationCondition,
+  consumerExpirationCondition,
+  type ExpiredOffset,
+  expiredOffsets,
+} from './offset-expiration.js';
 import { type CommitOffsetsContinuation, OffsetMetadataManager } from './offset-metadata-manager.js';
 import { OffsetsPartitions } from './offsets-partitions.js';
 import { decodeOffsetsRecord, type OffsetsRecord, offsetCommitRecord } from './offsets-records.js';
@@ -86,12 +91,20 @@ interface DeleteOffsetsContinuation {
 /** What to do when the tombstones of one offsets partition's expired offsets and groups are appended. */
 interface ExpireContinuation {
   readonly kind: 'expire';
+  /** KIP-848 consumer groups. */
   readonly entries: readonly {
     readonly consumerGroup: ConsumerGroup;
     /** The group keeping its offsets, if it has any. */
     readonly holder: Group | undefined;
     readonly expired: readonly ExpiredOffset[];
     /** Empty with every offset expired: the group's own tombstones are in the batch too. */
+    readonly deleteGroup: boolean;
+  }[];
+  /** Classic groups (and groups of standalone commits). */
+  readonly classicEntries: readonly {
+    readonly group: Group;
+    readonly expired: readonly ExpiredOffset[];
+    /** Dead while its tombstones are written: removed once they are replicated, else Empty again. */
     readonly deleteGroup: boolean;
   }[];
 }
@@ -843,16 +856,30 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------- expiration
 
   /**
-   * Kafka's GroupCoordinatorShard.cleanupGroupMetadata for the KIP-848 consumer groups of one loaded
-   * partition: the expired offsets of each group (offset-expiration.ts) are tombstoned, and a group
-   * without members whose offsets all expired (or that has none) is deleted with the tombstones
-   * Kafka writes, in the same batch, so a coordinator loading the log later finds it gone too.
-   * Nothing changes in memory until the batch is replicated. A group with a write in flight waits
-   * for the next cycle. (Classic groups' offsets do not expire yet.)
+   * Kafka's GroupCoordinatorShard.cleanupGroupMetadata for the groups of one loaded partition: the
+   * expired offsets of each group (offset-expiration.ts) are tombstoned, and an Empty group whose
+   * offsets all expired (or that has none) is deleted with its own tombstones in the same batch, so
+   * a coordinator loading the log later finds it gone too. Offsets change in memory only once the
+   * batch is replicated (an offset committed again meanwhile stays).
    */
   private expireGroupMetadata(partitionIndex: number, nowMs: number): void {
     if (this.partitions.statusOf(partitionIndex) !== 'loaded') return;
     const records: OffsetsRecord[] = [];
+    const entries = this.expireConsumerGroups(partitionIndex, nowMs, records);
+    const classicEntries = this.expireClassicGroups(partitionIndex, nowMs, records);
+    if (records.length === 0) return;
+    this.partitions.append(partitionIndex, records, { kind: 'expire', entries, classicEntries });
+  }
+
+  /**
+   * The KIP-848 consumer groups' part: a group without members whose offsets all expired goes with
+   * Kafka's tombstones for it. A group with a write in flight waits for the next cycle.
+   */
+  private expireConsumerGroups(
+    partitionIndex: number,
+    nowMs: number,
+    records: OffsetsRecord[],
+  ): ExpireContinuation['entries'][number][] {
     const entries: ExpireContinuation['entries'][number][] = [];
     for (const groupId of this.consumerGroups.groupIds()) {
       const consumerGroup = this.consumerGroups.get(groupId)!;
@@ -861,7 +888,7 @@ export class GroupCoordinator {
       if (holder?.is('Dead')) continue; // DeleteGroups is writing its tombstones
       const { expired, allExpired } = expiredOffsets(
         holder,
-        (topic) => this.consumerGroups.isSubscribedToTopic(consumerGroup, topic),
+        consumerExpirationCondition((topic) => this.consumerGroups.isSubscribedToTopic(consumerGroup, topic)),
         nowMs,
         this.config.offsetsRetentionMs,
       );
@@ -875,8 +902,54 @@ export class GroupCoordinator {
       }
       entries.push({ consumerGroup, holder, expired, deleteGroup });
     }
-    if (records.length === 0) return;
-    this.partitions.append(partitionIndex, records, { kind: 'expire', entries });
+    return entries;
+  }
+
+  /**
+   * The classic groups' part (Kafka's ClassicGroup.offsetExpirationCondition and maybeDeleteGroup):
+   * an Empty group whose offsets all expired, or that has none, is Dead while its tombstones are
+   * written, so no join or commit changes it meanwhile (they get COORDINATOR_NOT_AVAILABLE and
+   * retry); one that never wrote a record of its own and has no offsets goes at once. A group with a
+   * member still to rejoin (MEMBER_ID_REQUIRED) is kept for the next cycle.
+   */
+  private expireClassicGroups(
+    partitionIndex: number,
+    nowMs: number,
+    records: OffsetsRecord[],
+  ): ExpireContinuation['classicEntries'][number][] {
+    const entries: ExpireContinuation['classicEntries'][number][] = [];
+    for (const groupId of this.groups.groupIds()) {
+      const group = this.groups.getGroup(groupId)!;
+      if (group.partitionIndex !== partitionIndex || group.is('Dead')) continue;
+      // A KIP-848 group's offsets are kept by a classic Group: its part above decides for them.
+      if (this.consumerGroups.get(groupId) !== undefined) continue;
+      // No condition: a group with members, rebalancing or of another protocol type keeps everything.
+      const condition = classicExpirationCondition(group, () => this.subscribedTopics(group));
+      if (condition === null) continue;
+      const { expired, allExpired } = expiredOffsets(group, condition, nowMs, this.config.offsetsRetentionMs);
+      const deleteGroup = allExpired && group.is('Empty') && group.pendingMemberIds.size === 0;
+      if (expired.length === 0 && !deleteGroup) continue;
+      const tombstones = expired.map(({ topic, partition }) =>
+        offsetCommitRecord(groupId, topic, partition, null),
+      );
+      if (deleteGroup) tombstones.push(...this.groups.groupTombstones(group));
+      if (tombstones.length === 0) {
+        // Nothing of it is in the log (no offsets, no metadata record): it only lived in memory.
+        this.groups.removeGroup(group);
+        continue;
+      }
+      if (deleteGroup) {
+        const marked = this.groups.markGroupForDeletion(groupId, nowMs);
+        invariant(marked === group, () => `group ${groupId}: an Empty group refused its deletion`);
+      }
+      records.push(...tombstones);
+      entries.push({ group, expired, deleteGroup });
+    }
+    return entries;
+  }
+
+  private hasPendingOffsets(group: Group): boolean {
+    return group.pendingCommitCounts.size > 0 || group.pendingTransactionalOffsets.size > 0;
   }
 
   private finishExpiration(continuation: ExpireContinuation, appendErrorCode: number, nowMs: number): void {
@@ -884,22 +957,35 @@ export class GroupCoordinator {
     for (const { consumerGroup, holder, expired, deleteGroup } of continuation.entries) {
       if (replicated && holder !== undefined && this.groups.isCurrent(holder)) {
         this.outbox.touch(holder);
-        // An offset committed again since its tombstone was written stays (its record came later).
-        for (const { topic, partition, value } of expired) {
-          if (holder.committedOffset(topic, partition) === value)
-            holder.deleteCommittedOffset(topic, partition);
-        }
+        this.removeExpiredOffsets(holder, expired);
         if (
           deleteGroup &&
           holder.is('Empty') &&
           holder.offsetCount === 0 &&
-          holder.pendingCommitKeys().length === 0 &&
-          holder.pendingTransactionalOffsets.size === 0
+          !this.hasPendingOffsets(holder)
         ) {
           this.groups.removeGroup(holder);
         }
       }
       if (deleteGroup) this.consumerGroups.finishExpiry(consumerGroup, replicated, nowMs);
+    }
+    for (const { group, expired, deleteGroup } of continuation.classicEntries) {
+      if (!this.groups.isCurrent(group)) continue;
+      this.outbox.touch(group);
+      if (deleteGroup) {
+        // Dead meanwhile: nothing could commit to it or join it.
+        if (replicated) this.groups.removeGroup(group);
+        else this.groups.reviveAfterFailedDelete(group);
+      } else if (replicated) {
+        this.removeExpiredOffsets(group, expired);
+      }
+    }
+  }
+
+  /** The expired offsets whose tombstones are replicated; one committed again since stays (its record came later). */
+  private removeExpiredOffsets(group: Group, expired: readonly ExpiredOffset[]): void {
+    for (const { topic, partition, value } of expired) {
+      if (group.committedOffset(topic, partition) === value) group.deleteCommittedOffset(topic, partition);
     }
   }
 

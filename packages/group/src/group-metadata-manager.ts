@@ -31,7 +31,6 @@ import {
   fitsRecordString,
   type GroupMetadataValue,
   groupMetadataRecord,
-  noTimestamp,
   type OffsetsRecord,
 } from './offsets-records.js';
 import { randomUuidString } from './random.js';
@@ -152,7 +151,7 @@ export class GroupMetadataManager {
   ): Group {
     invariant(!this.groups.has(groupId), () => `group ${groupId} loaded twice`);
     const group = value
-      ? this.groupFromRecord(groupId, partitionIndex, value, nowMs)
+      ? this.groupFromRecord(groupId, partitionIndex, value)
       : new Group(groupId, partitionIndex, 'Empty', nowMs);
     this.groups.set(groupId, group);
     return group;
@@ -1180,18 +1179,15 @@ export class GroupMetadataManager {
     return group;
   }
 
-  private groupFromRecord(
-    groupId: string,
-    partitionIndex: number,
-    value: GroupMetadataValue,
-    nowMs: number,
-  ): Group {
+  private groupFromRecord(groupId: string, partitionIndex: number, value: GroupMetadataValue): Group {
     const hasMembers = value.members.length > 0;
+    // The log's timestamp, as Kafka loads it: an Empty group's offsets expire from it, so a new
+    // coordinator counts from when the group became Empty, not from when it loaded the log.
     const group = new Group(
       groupId,
       partitionIndex,
       hasMembers ? 'Stable' : 'Empty',
-      value.currentStateTimestampMs === noTimestamp ? nowMs : value.currentStateTimestampMs,
+      value.currentStateTimestampMs,
     );
     group.generationId = value.generation;
     group.protocolType = value.protocolType === '' ? null : value.protocolType;

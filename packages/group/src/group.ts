@@ -111,8 +111,14 @@ export type JoinTimer =
 
 export class Group {
   state: GroupState;
-  /** When the group entered its current state (written to the log as current_state_timestamp). */
+  /**
+   * When the group entered its current state (Kafka's currentStateTimestamp, written to the log as
+   * current_state_timestamp); noTimestamp when loaded from a record without one. An Empty group's
+   * offsets expire from it.
+   */
   stateTimestampMs: number;
+  /** The timestamp of the Empty state a deletion left, restored if the deletion fails. */
+  private stateTimestampBeforeDeletionMs: number | null = null;
   generationId = 0;
   /** null until a member has joined (a group used only for offset storage has none). */
   protocolType: string | null = null;
@@ -160,17 +166,23 @@ export class Group {
       validPreviousStates[state].includes(this.state),
       () => `group ${this.groupId}: illegal transition ${this.state} → ${state}`,
     );
+    if (state === 'Dead') this.stateTimestampBeforeDeletionMs = this.stateTimestampMs;
     this.state = state;
     this.stateTimestampMs = nowMs;
   }
 
-  /** Undoes a deletion whose tombstones could not be written: the group is back as it was, Empty. */
+  /**
+   * Undoes a deletion whose tombstones could not be written: the group is back as it was, Empty
+   * since the time it was before (its offsets' retention does not start again).
+   */
   reviveAfterFailedDelete(): void {
     invariant(
-      this.is('Dead') && this.members.size === 0,
+      this.is('Dead') && this.members.size === 0 && this.stateTimestampBeforeDeletionMs !== null,
       () => `group ${this.groupId}: cannot revive from ${this.state}`,
     );
     this.state = 'Empty';
+    this.stateTimestampMs = this.stateTimestampBeforeDeletionMs;
+    this.stateTimestampBeforeDeletionMs = null;
   }
 
   has(memberId: string): boolean {

@@ -5,7 +5,7 @@ import { ErrorCode } from '@gregor/protocol';
 import { describe, expect, it } from 'vitest';
 import { OffsetMap } from './log-cleaner-offset-map.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
-import { LogManager } from './log-manager.js';
+import { LogManager, type LogManagerOptions } from './log-manager.js';
 import type { PartitionLog } from './partition-log.js';
 import { buildTestBatch } from './testing/batches.js';
 import { keyedBatch } from './testing/keyed-records.js';
@@ -302,7 +302,10 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     }
   }
 
-  async function openThrottled(copied: number[]): Promise<{ manager: LogManager; timers: PauseTimers }> {
+  async function openThrottled(
+    copied: number[],
+    faults: Pick<LogManagerOptions, 'openFile' | 'renameDir'> = {},
+  ): Promise<{ manager: LogManager; timers: PauseTimers }> {
     const timers = new PauseTimers(dirs.clock);
     const manager = await LogManager.open({
       config: parseBrokerLogConfig({ 'log.dirs': `${dirs.a},${dirs.b}`, ...smallSegments }),
@@ -313,6 +316,7 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
         recordCopied: (bytes) => copied.push(bytes),
       },
       timers,
+      ...faults,
     });
     dirs.managers.push(manager);
     return { manager, timers };
@@ -489,6 +493,136 @@ describe('a throttled move (replica.alter.log.dirs.io.max.bytes.per.second)', ()
     await log.append(batch(), 7);
     expect((await readAll(log)).subarray(0, before.length).equals(before)).toBe(true);
     expect(log.logEndOffset).toBe(151 * 3);
+  });
+
+  /** Lets a move run to its end, the clock moving a second at a time; what it failed with, if it did. */
+  async function runToEnd(timers: PauseTimers, done: Promise<void>): Promise<unknown> {
+    let failure: unknown;
+    let settled = false;
+    const ended = done.then(
+      () => {
+        settled = true;
+      },
+      (error: unknown) => {
+        failure = error;
+        settled = true;
+      },
+    );
+    for (let seconds = 0; !settled && seconds < 100; seconds++) {
+      timers.advanceMs(1_000);
+      await Promise.race([untilPaused(timers, done), ended]);
+    }
+    await ended;
+    return failure;
+  }
+
+  const ioError = (code: string, syscall: string, path: string): NodeJS.ErrnoException =>
+    Object.assign(new Error(`${code}: i/o error, ${syscall} '${path}'`), { code, syscall, path });
+
+  /**
+   * After a move that failed in dir B: dir B is offline and holds nothing of the partition, the log
+   * goes on in dir A under its own name with every batch, takes appends, and a broker opening the
+   * dirs again finds it there whole.
+   */
+  async function expectServedFromA(manager: LogManager, log: PartitionLog, before: Buffer): Promise<void> {
+    expect(manager.offlineLogDirs.map((dir) => dir.logDir)).toEqual([dirs.b]);
+    expect(manager.futureLogs()).toEqual([]);
+    expect(log.logDir).toBe(dirs.a);
+    expect(log.isOffline).toBe(false);
+    expect((await readdir(dirs.a)).filter((name) => name.startsWith('moving'))).toEqual(['moving-0']);
+    expect((await readdir(dirs.b)).filter((name) => name.startsWith('moving'))).toEqual([]);
+    expect((await readAll(log)).equals(before)).toBe(true);
+    const appended = batch();
+    await log.append(appended, 7);
+    const after = await readAll(log);
+    expect(after.subarray(0, before.length).equals(before)).toBe(true);
+    await closeManager(manager);
+    const reopened = await openManager();
+    const again = reopened.getLog('moving', 0);
+    expect(again?.logDir).toBe(dirs.a);
+    expect((await readAll(again!)).equals(after)).toBe(true);
+  }
+
+  it('the reopen of the moved log failing in the target dir renames both directories back: dir B offline, the log served from dir A', async () => {
+    // Once the future directory took the partition's name in dir B, no file under it opens (EIO).
+    const fault = { failOpensUnder: undefined as string | undefined, refused: 0 };
+    const { manager, timers } = await openThrottled([], {
+      openFile: (path, flags) => {
+        if (fault.failOpensUnder !== undefined && path.startsWith(`${fault.failOpensUnder}/`)) {
+          fault.refused += 1;
+          return Promise.reject(ioError('EIO', 'open', path));
+        }
+        return open(path, flags);
+      },
+      renameDir: async (from, to) => {
+        await rename(from, to);
+        fault.failOpensUnder = to === join(dirs.b, 'moving-0') ? to : undefined;
+      },
+    });
+    const log = await logInA(manager);
+    for (let i = 0; i < 150; i++) await log.append(batch(), 7);
+    const before = await readAll(log);
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'reopen');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    const failure = await runToEnd(timers, started.done);
+    expect(fault.refused).toBeGreaterThan(0);
+    expect(String(failure)).toContain('open of the moved log');
+    expect(String(failure)).toContain('EIO');
+    await expectServedFromA(manager, log, before);
+  });
+
+  it('the fsync of the target dir after the rename failing renames both directories back: dir B offline, the log served from dir A', async () => {
+    // Dir B's own descriptor refuses fsync (EIO) once the future directory took the partition's name.
+    const fault = { armed: false, refused: 0 };
+    const { manager, timers } = await openThrottled([], {
+      openFile: async (path, flags) => {
+        const handle = await open(path, flags);
+        if (path === dirs.b) {
+          const sync = handle.sync.bind(handle);
+          handle.sync = () => {
+            if (!fault.armed) return sync();
+            fault.refused += 1;
+            return Promise.reject(ioError('EIO', 'fsync', path));
+          };
+        }
+        return handle;
+      },
+      renameDir: async (from, to) => {
+        await rename(from, to);
+        fault.armed = to === join(dirs.b, 'moving-0');
+      },
+    });
+    const log = await logInA(manager);
+    for (let i = 0; i < 150; i++) await log.append(batch(), 7);
+    const before = await readAll(log);
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'fsync');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    const failure = await runToEnd(timers, started.done);
+    expect(fault.refused).toBe(1);
+    expect(String(failure)).toContain('fsync in');
+    expect(String(failure)).toContain('EIO');
+    await expectServedFromA(manager, log, before);
+  });
+
+  it('a partition file (the leader-epoch checkpoint) that cannot be written into the future directory fails the move before any rename: dir B offline, the log served from dir A', async () => {
+    const { manager, timers } = await openThrottled([]);
+    const log = await logInA(manager);
+    for (let i = 0; i < 150; i++) await log.append(batch(), 7);
+    const before = await readAll(log);
+    // The replication layer keeps the partition's leader epochs in this file beside the segments.
+    await writeFile(join(log.dir, 'leader-epoch-checkpoint'), '0\n1\n7 0\n');
+    const started = await manager.moveLogDir('moving', 0, dirs.b, 'copy');
+    if (started.errorCode !== ErrorCode.NONE || !started.moving) throw new Error('move did not start');
+    await untilPaused(timers, started.done);
+    // While the copy waits for the throttle, a directory takes the checkpoint's name in the future
+    // directory: the swap's copy of the file there fails (EISDIR), as a write failing in dir B would.
+    const [futureName] = (await readdir(dirs.b)).filter((name) => name.endsWith('-future'));
+    const blocked = join(dirs.b, futureName!, 'leader-epoch-checkpoint');
+    await mkdir(blocked);
+    const failure = await runToEnd(timers, started.done);
+    expect(String(failure)).toContain('copy of leader-epoch-checkpoint');
+    await expectServedFromA(manager, log, before);
+    expect(await readFile(join(dirs.a, 'moving-0', 'leader-epoch-checkpoint'), 'utf8')).toBe('0\n1\n7 0\n');
   });
 
   it('a future log whose roll finds the target disk full fails the move; no dir goes offline', async () => {

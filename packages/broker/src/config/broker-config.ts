@@ -509,13 +509,13 @@ const definitions = {
   offsetsRetentionMinutes: int(
     'offsets.retention.minutes',
     10080,
-    "An offset of a KIP-848 consumer group's topic that no member subscribes to expires this long after its commit, and an empty group whose offsets all expired is deleted (Kafka's rule); classic groups' offsets do not expire yet.",
+    "Committed offsets expire this long after their group became Empty (classic groups), or after their commit (standalone commits, and topics no member of a Stable consumer group or KIP-848 group subscribes to); an Empty group whose offsets all expired is deleted (Kafka's rules).",
     { min: 1 },
   ),
   offsetsRetentionCheckIntervalMs: long(
     'offsets.retention.check.interval.ms',
     600000,
-    'How often each offsets partition looks for expired offsets and groups.',
+    'How often each group coordinator looks for expired offsets and Empty groups left without any (offsets.retention.minutes).',
     { min: 1 },
   ),
   groupConsumerMaxSize: int(
