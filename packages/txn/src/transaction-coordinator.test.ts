@@ -453,7 +453,9 @@ describe('TransactionCoordinator expiring transactional ids (transactional.id.ex
     expect(tombstones(harness.log)).toEqual(['app']);
     harness.releaseAppends();
     expect(harness.state('app')).toBeUndefined();
-    expect(harness.addPartitions('app', producerId, producerEpoch)).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    expect(harness.addPartitions('app', producerId, producerEpoch)).toBe(
+      ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+    );
   });
 
   it('keeps the id as it was when the tombstone is refused, and expires it on a later run', () => {

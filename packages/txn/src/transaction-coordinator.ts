@@ -551,7 +551,11 @@ export class TransactionCoordinator {
       if (owner.loading) continue;
       let expired: TransactionMetadata[] = [];
       for (const metadata of owner.transactions.values()) {
-        if (!metadata.pending && expirationAllowed(metadata.state) && metadata.lastUpdateTimestampMs <= cutoffMs) {
+        if (
+          !metadata.pending &&
+          expirationAllowed(metadata.state) &&
+          metadata.lastUpdateTimestampMs <= cutoffMs
+        ) {
           expired.push(metadata);
           if (expired.length === expiredTransactionalIdsPerAppendMax) {
             this.writeTombstones(partitionIndex, owner, expired);
@@ -578,7 +582,9 @@ export class TransactionCoordinator {
       kind: 'append',
       partitionIndex,
       token,
-      records: expired.map(({ transactionalId }) => [encodeTransactionLogKey(transactionalId), null] as const),
+      records: expired.map(
+        ({ transactionalId }) => [encodeTransactionLogKey(transactionalId), null] as const,
+      ),
     });
   }
 

@@ -490,7 +490,10 @@ describe('broker config', () => {
       transactionalIdExpirationMs: 604_800_000,
       transactionRemoveExpiredTransactionCleanupIntervalMs: 3_600_000,
     });
-    for (const key of ['transactional.id.expiration.ms', 'transaction.remove.expired.transaction.cleanup.interval.ms']) {
+    for (const key of [
+      'transactional.id.expiration.ms',
+      'transaction.remove.expired.transaction.cleanup.interval.ms',
+    ]) {
       expect(problemsOf(() => config({ [key]: '0' }))).toEqual([expect.stringContaining(key)]);
       expect(problemsOf(() => config({ [key]: '2147483648' }))).toEqual([expect.stringContaining(key)]);
     }
