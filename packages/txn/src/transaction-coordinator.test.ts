@@ -12,6 +12,7 @@ import {
 
 const partitionCount = 1;
 const maxTimeoutMs = 60_000;
+const expirationMs = 5_000;
 
 /** Drives a coordinator that owns partition 0; appends succeed unless told otherwise. */
 class Harness {
@@ -19,6 +20,7 @@ class Harness {
     transactionStatePartitionCount: partitionCount,
     offsetsPartitionCount: 50,
     transactionMaxTimeoutMs: maxTimeoutMs,
+    transactionalIdExpirationMs: expirationMs,
   });
   readonly responses = new Map<number, TxnResponse>();
   readonly markers: WriteMarkersEffect[] = [];
@@ -112,6 +114,28 @@ class Harness {
   state(transactionalId: string) {
     return this.coordinator.describe(transactionalId)?.state;
   }
+
+  expire(): void {
+    this.apply(this.coordinator.expireTransactionalIds(this.nowMs));
+  }
+
+  /** A new coordinator (epoch 6) that loads this one's log. */
+  reload(): Harness {
+    const successor = new Harness(6);
+    successor.nowMs = this.nowMs;
+    // Producer ids come from one cluster-wide block: the successor's are new ones too.
+    successor.nextProducerId = this.nextProducerId;
+    successor.apply(successor.coordinator.beginLoad(0, 6));
+    successor.coordinator.loadRecords(0, this.log);
+    successor.coordinator.completeLoad(0, successor.nowMs);
+    successor.apply(successor.coordinator.drain());
+    return successor;
+  }
+}
+
+/** The transactional ids of the tombstones in `records`. */
+function tombstones(records: readonly TransactionLogRecord[]): string[] {
+  return records.filter(([, value]) => value === null).map(([key]) => decodeTransactionLogKey(key));
 }
 
 describe('TransactionCoordinator', () => {
@@ -259,6 +283,7 @@ describe('TransactionCoordinator', () => {
       transactionStatePartitionCount: 1,
       offsetsPartitionCount: 1,
       transactionMaxTimeoutMs: maxTimeoutMs,
+      transactionalIdExpirationMs: expirationMs,
     });
     const effects = other.initProducerId(
       1,
@@ -313,6 +338,179 @@ describe('TransactionCoordinator', () => {
       state: TransactionState.ongoing,
     });
     expect(successor.coordinator.nextDeadlineMs()).toBe(harness.nowMs + 10_000);
+  });
+});
+
+describe('TransactionCoordinator expiring transactional ids (transactional.id.expiration.ms)', () => {
+  let harness: Harness;
+  beforeEach(() => {
+    harness = new Harness();
+  });
+
+  /** One id in each state a transaction can rest or hang in, all last updated at the same time. */
+  function idsInEveryState() {
+    const empty = harness.initProducerId('empty')!;
+    const committed = harness.initProducerId('committed')!;
+    harness.addPartitions('committed', committed.producerId, committed.producerEpoch, 'a', [0]);
+    harness.endTxn('committed', committed.producerId, committed.producerEpoch, true);
+    harness.completeMarkers();
+    const aborted = harness.initProducerId('aborted')!;
+    harness.addPartitions('aborted', aborted.producerId, aborted.producerEpoch, 'a', [1]);
+    harness.endTxn('aborted', aborted.producerId, aborted.producerEpoch, false);
+    harness.completeMarkers();
+    const ongoing = harness.initProducerId('ongoing', maxTimeoutMs)!;
+    harness.addPartitions('ongoing', ongoing.producerId, ongoing.producerEpoch, 'a', [2]);
+    // Decided, its markers never acknowledged: PrepareCommit and busy.
+    const preparing = harness.initProducerId('preparing', maxTimeoutMs)!;
+    harness.addPartitions('preparing', preparing.producerId, preparing.producerEpoch, 'a', [3]);
+    harness.endTxn('preparing', preparing.producerId, preparing.producerEpoch, true);
+    const stateOf = (id: string) => harness.state(id);
+    expect(['empty', 'committed', 'aborted', 'ongoing', 'preparing'].map(stateOf)).toEqual([
+      TransactionState.empty,
+      TransactionState.completeCommit,
+      TransactionState.completeAbort,
+      TransactionState.ongoing,
+      TransactionState.prepareCommit,
+    ]);
+    return { empty, committed, aborted, ongoing, preparing };
+  }
+
+  it('expires only Empty, CompleteCommit and CompleteAbort ids, and only once their last update is transactional.id.expiration.ms old', () => {
+    idsInEveryState();
+    const lastUpdateMs = harness.nowMs;
+    harness.nowMs = lastUpdateMs + expirationMs - 1;
+    const logLength = harness.log.length;
+    harness.expire();
+    expect(harness.log.length).toBe(logLength);
+    expect(harness.coordinator.list().map(({ transactionalId }) => transactionalId)).toEqual([
+      'aborted',
+      'committed',
+      'empty',
+      'ongoing',
+      'preparing',
+    ]);
+
+    harness.nowMs = lastUpdateMs + expirationMs;
+    harness.expire();
+    // One append (one batch) of tombstones for the partition.
+    expect(harness.log.length).toBe(logLength + 3);
+    expect(tombstones(harness.log.slice(logLength)).sort()).toEqual(['aborted', 'committed', 'empty']);
+    expect(harness.coordinator.list().map(({ transactionalId }) => transactionalId)).toEqual([
+      'ongoing',
+      'preparing',
+    ]);
+    for (const id of ['empty', 'committed', 'aborted']) {
+      expect(harness.coordinator.describe(id)).toBeUndefined();
+      expect(harness.coordinator.describeOrError(id)).toBe(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+    }
+    // Far later the transactions in progress are still not expired.
+    harness.nowMs += 10 * expirationMs;
+    harness.expire();
+    expect(harness.log.length).toBe(logLength + 3);
+    expect(harness.state('ongoing')).toBe(TransactionState.ongoing);
+    expect(harness.state('preparing')).toBe(TransactionState.prepareCommit);
+  });
+
+  it('counts from the last update: a transaction ending later keeps its id longer', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    harness.nowMs += expirationMs;
+    harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
+    harness.nowMs += 1_000;
+    harness.endTxn('app', producerId, producerEpoch, true);
+    harness.completeMarkers();
+    const endedMs = harness.nowMs;
+    harness.nowMs = endedMs + expirationMs - 1;
+    harness.expire();
+    expect(harness.state('app')).toBe(TransactionState.completeCommit);
+    harness.nowMs = endedMs + expirationMs;
+    harness.expire();
+    expect(harness.state('app')).toBeUndefined();
+  });
+
+  it('after expiry an InitProducerId starts the id afresh with a new producer id', () => {
+    const first = harness.initProducerId('app')!;
+    harness.initProducerId('app');
+    expect(harness.coordinator.needsProducerId('app')).toBe(false);
+    harness.nowMs += expirationMs;
+    harness.expire();
+    expect(harness.coordinator.needsProducerId('app')).toBe(true);
+    const fresh = harness.initProducerId('app')!;
+    expect(fresh).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0 });
+    expect(fresh.producerId).not.toBe(first.producerId);
+    expect(harness.coordinator.describe('app')).toMatchObject({ producerId: fresh.producerId });
+  });
+
+  it('keeps the id busy while its tombstone is stored, and drops it once stored', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    harness.nowMs += expirationMs;
+    harness.holdAppends = true;
+    harness.expire();
+    expect(tombstones(harness.log)).toEqual(['app']);
+    expect(harness.addPartitions('app', producerId, producerEpoch)).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    expect(harness.initProducerId('app')?.errorCode).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    // A second run meanwhile writes no second tombstone.
+    harness.expire();
+    expect(tombstones(harness.log)).toEqual(['app']);
+    harness.releaseAppends();
+    expect(harness.state('app')).toBeUndefined();
+    expect(harness.addPartitions('app', producerId, producerEpoch)).toBe(
+      ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+    );
+  });
+
+  it('keeps the id as it was when the tombstone is refused, and expires it on a later run', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
+    harness.endTxn('app', producerId, producerEpoch, false);
+    harness.completeMarkers();
+    harness.nowMs += expirationMs;
+    harness.holdAppends = true;
+    harness.expire();
+    harness.releaseAppends(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(harness.coordinator.describe('app')).toMatchObject({
+      producerId,
+      producerEpoch,
+      state: TransactionState.completeAbort,
+    });
+    // Not busy: its producer goes on.
+    expect(harness.addPartitions('app', producerId, producerEpoch, 'b', [0])).toBe(ErrorCode.NONE);
+    harness.endTxn('app', producerId, producerEpoch, true);
+    harness.completeMarkers();
+    harness.nowMs += expirationMs;
+    harness.expire();
+    expect(harness.state('app')).toBeUndefined();
+  });
+
+  it('forgets a tombstone in flight when its partition is unloaded; the next coordinator still has the id', () => {
+    harness.initProducerId('app');
+    harness.nowMs += expirationMs;
+    harness.holdAppends = true;
+    harness.expire();
+    const logBeforeTombstone = harness.log.slice(0, -1);
+    harness.apply(harness.coordinator.unloadPartition(0));
+    harness.releaseAppends();
+    const successor = new Harness(6);
+    successor.apply(successor.coordinator.beginLoad(0, 6));
+    successor.coordinator.loadRecords(0, logBeforeTombstone);
+    successor.coordinator.completeLoad(0, successor.nowMs);
+    expect(successor.state('app')).toBe(TransactionState.empty);
+  });
+
+  it('a coordinator that reloads the log after the tombstone no longer has the id', () => {
+    const { ongoing } = idsInEveryState();
+    const committedProducerId = harness.coordinator.describe('committed')!.producerId;
+    harness.nowMs += expirationMs;
+    harness.expire();
+    const successor = harness.reload();
+    expect(successor.coordinator.list().map(({ transactionalId }) => transactionalId)).toEqual([
+      'ongoing',
+      'preparing',
+    ]);
+    expect(successor.coordinator.describe('ongoing')).toMatchObject({ producerId: ongoing.producerId });
+    expect(successor.coordinator.needsProducerId('committed')).toBe(true);
+    const fresh = successor.initProducerId('committed')!;
+    expect(fresh).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0 });
+    expect(fresh.producerId).not.toBe(committedProducerId);
   });
 });
 

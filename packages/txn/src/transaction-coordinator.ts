@@ -22,6 +22,14 @@
 // CONCURRENT_TRANSACTIONS; the retry then gets a fresh epoch. A transaction that outlives its
 // transaction.timeout.ms is aborted by the coordinator the same way (tick): the producer that
 // started it is fenced.
+//
+// Expiration (Kafka's TransactionStateManager.removeExpiredTransactionalIds): expireTransactionalIds,
+// called every transaction.remove.expired.transaction.cleanup.interval.ms, writes a tombstone for
+// every id of a loaded partition that is Empty, CompleteCommit or CompleteAbort, has nothing in
+// flight and was last updated transactional.id.expiration.ms ago or earlier. The id is pending while
+// its tombstone is stored and dropped once it is; a refused tombstone leaves it as it was. A
+// coordinator that loads the partition later reads the tombstone and never learns of the id, so the
+// next InitProducerId for it starts afresh with a new producer id.
 
 import { invariant } from '@gregor/ground';
 import { coordinatorPartitionFor, DeadlineQueue } from '@gregor/group';
@@ -60,10 +68,16 @@ export const transactionStatePartitionsDefault = 50;
 /** Partitions one transaction may hold; more is a broken client, not load. */
 export const partitionsPerTransactionMax = 100_000;
 /**
- * Transactional ids one coordinator holds; a new id beyond it is COORDINATOR_NOT_AVAILABLE (Kafka
- * expires idle ids after transactional.id.expiration.ms, which Gregor does not do yet).
+ * Transactional ids one coordinator holds; a new id beyond it is COORDINATOR_NOT_AVAILABLE. Idle
+ * ids leave after transactional.id.expiration.ms (expireTransactionalIds), as in Kafka.
  */
 export const transactionalIdsPerCoordinatorMax = 100_000;
+/** Kafka's `transactional.id.expiration.ms` default (7 days). */
+export const transactionalIdExpirationMsDefault = 604_800_000;
+/** Kafka's `transaction.remove.expired.transaction.cleanup.interval.ms` default (1 hour). */
+export const transactionalIdCleanupIntervalMsDefault = 3_600_000;
+/** Tombstones in one append (one record batch) of an expiration run; more ids take more appends. */
+export const expiredTransactionalIdsPerAppendMax = 1_000;
 
 export interface TransactionCoordinatorConfig {
   /** `transaction.state.log.num.partitions` (the real partition count of the topic). */
@@ -72,6 +86,8 @@ export interface TransactionCoordinatorConfig {
   readonly offsetsPartitionCount: number;
   /** `transaction.max.timeout.ms`: a longer transaction.timeout.ms is INVALID_TRANSACTION_TIMEOUT. */
   readonly transactionMaxTimeoutMs: number;
+  /** `transactional.id.expiration.ms`: an idle id last updated this long ago is removed. */
+  readonly transactionalIdExpirationMs: number;
 }
 
 /** One transactional id, as this coordinator holds it. */
@@ -109,6 +125,12 @@ interface PendingAppend {
   readonly then: (errorCode: number, nowMs: number) => void;
 }
 
+/** Tombstones of expired transactional ids being stored (one append). */
+interface PendingExpiration {
+  readonly owner: OwnedPartition;
+  readonly expired: readonly TransactionMetadata[];
+}
+
 interface PendingMarkers {
   readonly owner: OwnedPartition;
   readonly metadata: TransactionMetadata;
@@ -129,6 +151,7 @@ export class TransactionCoordinator {
   private readonly owned = new Map<number, OwnedPartition>();
   private readonly appends = new Map<AppendToken, PendingAppend>();
   private readonly markers = new Map<MarkerToken, PendingMarkers>();
+  private readonly expirations = new Map<AppendToken, PendingExpiration>();
   private nextToken = 1;
   private effects: TxnEffect[] = [];
   /** Ongoing transactions by `transactionalId`, due at start + timeout. */
@@ -137,6 +160,7 @@ export class TransactionCoordinator {
   constructor(readonly config: TransactionCoordinatorConfig) {
     invariant(config.transactionStatePartitionCount > 0, 'transaction state partitions must be positive');
     invariant(config.offsetsPartitionCount > 0, 'offsets partitions must be positive');
+    invariant(config.transactionalIdExpirationMs > 0, 'transactional id expiration must be positive');
   }
 
   transactionalIdCount(): number {
@@ -278,6 +302,9 @@ export class TransactionCoordinator {
       }
       for (const [token, pending] of [...this.markers]) {
         if (pending.owner === owner) this.markers.delete(token);
+      }
+      for (const [token, pending] of [...this.expirations]) {
+        if (pending.owner === owner) this.expirations.delete(token);
       }
       for (const metadata of owner.transactions.values()) releaseWaiters(metadata);
     }
@@ -448,6 +475,12 @@ export class TransactionCoordinator {
 
   /** The append of `token` finished with `errorCode` (in append order per partition). */
   onAppendComplete(token: AppendToken, errorCode: number, nowMs: number): TxnEffect[] {
+    const expiration = this.expirations.get(token);
+    if (expiration !== undefined) {
+      this.expirations.delete(token);
+      this.completeExpiration(expiration, errorCode);
+      return this.drain();
+    }
     const pending = this.appends.get(token);
     if (pending === undefined) return this.drain(); // its partition was unloaded since
     this.appends.delete(token);
@@ -507,7 +540,69 @@ export class TransactionCoordinator {
     return this.drain();
   }
 
+  /**
+   * Kafka's removeExpiredTransactionalIds: a tombstone for every id of a loaded partition that is
+   * Empty, CompleteCommit or CompleteAbort, has nothing in flight, and was last updated at least
+   * transactional.id.expiration.ms before `nowMs`. The ids stay (busy) until the append completes.
+   */
+  expireTransactionalIds(nowMs: number): TxnEffect[] {
+    const cutoffMs = nowMs - this.config.transactionalIdExpirationMs;
+    for (const [partitionIndex, owner] of this.owned) {
+      if (owner.loading) continue;
+      let expired: TransactionMetadata[] = [];
+      for (const metadata of owner.transactions.values()) {
+        if (
+          !metadata.pending &&
+          expirationAllowed(metadata.state) &&
+          metadata.lastUpdateTimestampMs <= cutoffMs
+        ) {
+          expired.push(metadata);
+          if (expired.length === expiredTransactionalIdsPerAppendMax) {
+            this.writeTombstones(partitionIndex, owner, expired);
+            expired = [];
+          }
+        }
+      }
+      if (expired.length > 0) this.writeTombstones(partitionIndex, owner, expired);
+    }
+    return this.drain();
+  }
+
   // ---------------------------------------------------------------- transitions
+
+  private writeTombstones(
+    partitionIndex: number,
+    owner: OwnedPartition,
+    expired: readonly TransactionMetadata[],
+  ): void {
+    const token = this.nextToken++;
+    for (const metadata of expired) metadata.pending = true;
+    this.expirations.set(token, { owner, expired });
+    this.effects.push({
+      kind: 'append',
+      partitionIndex,
+      token,
+      records: expired.map(
+        ({ transactionalId }) => [encodeTransactionLogKey(transactionalId), null] as const,
+      ),
+    });
+  }
+
+  /** Stored: the ids are gone. Refused: they stay as they were, and the next run tries again. */
+  private completeExpiration({ owner, expired }: PendingExpiration, errorCode: number): void {
+    for (const metadata of expired) {
+      metadata.pending = false;
+      if (errorCode !== ErrorCode.NONE) continue;
+      invariant(
+        expirationAllowed(metadata.state),
+        () => `${metadata.transactionalId}: expired in state ${metadata.state}`,
+      );
+      if (owner.transactions.get(metadata.transactionalId) === metadata) {
+        owner.transactions.delete(metadata.transactionalId);
+        this.timeouts.delete(metadata.transactionalId);
+      }
+    }
+  }
 
   private addPartitions(
     requestId: RequestId,
@@ -695,6 +790,15 @@ export function appendErrorToCoordinatorError(errorCode: number): number {
     default:
       return ErrorCode.UNKNOWN_SERVER_ERROR;
   }
+}
+
+/** Kafka's TransactionState.isExpirationAllowed: only an id without a transaction in progress. */
+function expirationAllowed(state: TransactionStateId): boolean {
+  return (
+    state === TransactionState.empty ||
+    state === TransactionState.completeCommit ||
+    state === TransactionState.completeAbort
+  );
 }
 
 function releaseWaiters(metadata: TransactionMetadata): void {

@@ -476,6 +476,29 @@ describe('broker config', () => {
     });
   });
 
+  it('reads the transactional id expiration and its cleanup interval as settings: positive ints, as Kafka', () => {
+    const parsed = config({
+      'transactional.id.expiration.ms': '3000',
+      'transaction.remove.expired.transaction.cleanup.interval.ms': '1000',
+    });
+    expect(parsed.settings).toMatchObject({
+      transactionalIdExpirationMs: 3000,
+      transactionRemoveExpiredTransactionCleanupIntervalMs: 1000,
+    });
+    expect(parsed.keysWithoutEffect).toEqual([]);
+    expect(config().settings).toMatchObject({
+      transactionalIdExpirationMs: 604_800_000,
+      transactionRemoveExpiredTransactionCleanupIntervalMs: 3_600_000,
+    });
+    for (const key of [
+      'transactional.id.expiration.ms',
+      'transaction.remove.expired.transaction.cleanup.interval.ms',
+    ]) {
+      expect(problemsOf(() => config({ [key]: '0' }))).toEqual([expect.stringContaining(key)]);
+      expect(problemsOf(() => config({ [key]: '2147483648' }))).toEqual([expect.stringContaining(key)]);
+    }
+  });
+
   it('names the missing static quorum of a 4.0 sample file', () => {
     expect(problemsOf(() => loadBrokerConfig(join(fixtures, 'kafka-4.0-server.properties'), {}))).toEqual(
       expect.arrayContaining([expect.stringMatching(/^controller.quorum.voters: is required/)]),

@@ -453,6 +453,18 @@ const definitions = {
     'The longest transaction.timeout.ms a producer may ask for (INVALID_TRANSACTION_TIMEOUT beyond).',
     { min: 1 },
   ),
+  transactionalIdExpirationMs: int(
+    'transactional.id.expiration.ms',
+    604800000,
+    'A transactional id without a transaction in progress (Empty, CompleteCommit, CompleteAbort) and not updated for this long is removed from __transaction_state.',
+    { min: 1 },
+  ),
+  transactionRemoveExpiredTransactionCleanupIntervalMs: int(
+    'transaction.remove.expired.transaction.cleanup.interval.ms',
+    3600000,
+    'How often the transaction coordinator removes expired transactional ids.',
+    { min: 1 },
+  ),
   groupInitialRebalanceDelayMs: int(
     'group.initial.rebalance.delay.ms',
     3000,

@@ -94,9 +94,11 @@ const rules: readonly Rule[] = [
         'transaction.state.log.replication.factor',
         'transaction.state.log.segment.bytes',
         'transaction.max.timeout.ms',
+        'transactional.id.expiration.ms',
+        'transaction.remove.expired.transaction.cleanup.interval.ms',
       )(key),
     reason:
-      'the transaction coordinator follows transaction.state.log.num.partitions, .replication.factor, .segment.bytes and transaction.max.timeout.ms; it aborts a timed-out transaction at its deadline, verifies no partitions (KIP-890) and never expires transactional ids',
+      'the transaction coordinator follows transaction.state.log.num.partitions, .replication.factor, .segment.bytes, transaction.max.timeout.ms, transactional.id.expiration.ms and transaction.remove.expired.transaction.cleanup.interval.ms; it aborts a timed-out transaction at its deadline and verifies no partitions (KIP-890)',
   },
   {
     matches: prefix('share.', 'group.share.'),

@@ -755,6 +755,8 @@ export class GregorNode {
         segmentBytes: settings.transactionStateLogSegmentBytes,
       },
       transactionMaxTimeoutMs: settings.transactionMaxTimeoutMs,
+      transactionalIdExpirationMs: settings.transactionalIdExpirationMs,
+      transactionalIdCleanupIntervalMs: settings.transactionRemoveExpiredTransactionCleanupIntervalMs,
       offsetsTopicNumPartitions: settings.offsetsTopicNumPartitions,
       addressOf,
       credentials: internalCredentials.channel,

@@ -13,7 +13,9 @@
 //    topic is gone; then the coordinator completes the transaction. A leader that answers
 //    TRANSACTION_COORDINATOR_FENCED (a newer coordinator already wrote this producer's marker there)
 //    ends the sending: this coordinator is stale, and the transaction is not completed by it.
-//  - Time: one timer, armed at the coordinator's next deadline (the earliest transaction timeout).
+//  - Time: one timer, armed at the coordinator's next deadline (the earliest transaction timeout),
+//    and one every `transaction.remove.expired.transaction.cleanup.interval.ms` that has the
+//    coordinator expire idle transactional ids (tombstones appended as any other state write).
 //  - Ownership: after every metadata image, the `__transaction_state` partitions this broker leads
 //    are loaded (from log start to log end) and those it lost are unloaded, as the group driver does.
 
@@ -68,6 +70,10 @@ export interface TransactionCoordinatorDriverOptions {
   readonly topic: TransactionStateTopicSettings;
   /** `transaction.max.timeout.ms`. */
   readonly transactionMaxTimeoutMs: number;
+  /** `transactional.id.expiration.ms`. */
+  readonly transactionalIdExpirationMs: number;
+  /** `transaction.remove.expired.transaction.cleanup.interval.ms`: how often idle ids are expired. */
+  readonly transactionalIdCleanupIntervalMs: number;
   /** `offsets.topic.num.partitions` (used when the offsets topic does not exist yet). */
   readonly offsetsTopicNumPartitions: number;
   /** Another broker's internal gRPC address (`host:port`), for markers to partitions it leads. */
@@ -93,6 +99,7 @@ export class TransactionCoordinatorDriver {
   private readonly markerClients: TxnMarkersClients;
   private timer: TimerHandle | undefined;
   private timerDeadlineMs: number | null = null;
+  private expirationTimer: TimerHandle | undefined;
   private closed = false;
 
   constructor(private readonly options: TransactionCoordinatorDriverOptions) {
@@ -110,6 +117,7 @@ export class TransactionCoordinatorDriver {
     options.replicaManager.onImageApplied((image) => this.onImageApplied(image));
     options.replicaManager.onLeaseChanged(() => this.onImageApplied(options.replicaManager.image));
     this.onImageApplied(options.replicaManager.image);
+    this.scheduleExpiration();
   }
 
   /** The `__transaction_state` partition that coordinates `transactionalId`. */
@@ -171,6 +179,8 @@ export class TransactionCoordinatorDriver {
     for (const partitionIndex of [...this.owned.keys()]) this.unload(partitionIndex, 'broker stopping');
     this.closed = true;
     this.cancelTimer();
+    this.expirationTimer?.cancel();
+    this.expirationTimer = undefined;
     this.markerClients.close();
   }
 
@@ -205,6 +215,16 @@ export class TransactionCoordinatorDriver {
       if (this.closed) return;
       this.apply(this.coordinator.tick(this.options.clock.nowMs()));
     }, delayMs);
+  }
+
+  /** As Kafka's "transactionalId-expiration" task: first after one interval, then every interval. */
+  private scheduleExpiration(): void {
+    this.expirationTimer = this.options.timers.schedule(() => {
+      this.expirationTimer = undefined;
+      if (this.closed) return;
+      this.apply(this.coordinator.expireTransactionalIds(this.options.clock.nowMs()));
+      this.scheduleExpiration();
+    }, this.options.transactionalIdCleanupIntervalMs);
   }
 
   private cancelTimer(): void {
@@ -362,6 +382,7 @@ export class TransactionCoordinatorDriver {
       offsetsPartitionCount:
         image.topic(offsetsTopicName)?.partitions.length ?? this.options.offsetsTopicNumPartitions,
       transactionMaxTimeoutMs: this.options.transactionMaxTimeoutMs,
+      transactionalIdExpirationMs: this.options.transactionalIdExpirationMs,
     });
   }
 
