@@ -7,8 +7,10 @@ import { LogManager } from './log-manager.js';
 import {
   SynchronousAppends,
   synchronousAppendBytesMax,
+  synchronousAppendBytesPerWindowMax,
   synchronousAppendPauseMs,
   synchronousAppendStallMsMax,
+  synchronousAppendWindowMs,
 } from './synchronous-appends.js';
 import { buildTestBatch } from './testing/batches.js';
 import { makeTempDir, removeDir } from './testing/temp-dirs.js';
@@ -64,6 +66,29 @@ describe('SynchronousAppends', () => {
       expect(appends.tryWrite(fd, Buffer.alloc(synchronousAppendBytesMax), 0)).toBe(true);
       expect(readFileSync(path).length).toBe(synchronousAppendBytesMax);
     });
+  });
+
+  it('writes at most synchronousAppendBytesPerWindowMax bytes synchronously per window, the rest through the thread pool', () => {
+    const clock = new ScriptedMonotonicClock();
+    const appends = new SynchronousAppends(clock.read);
+    const chunk = Buffer.alloc(synchronousAppendBytesMax, 7);
+    const chunksPerWindow = synchronousAppendBytesPerWindowMax / synchronousAppendBytesMax;
+    expect(chunksPerWindow).toBeGreaterThan(1);
+    withFile((fd, path) => {
+      let position = 0;
+      for (let i = 0; i < chunksPerWindow; i++) {
+        expect(appends.tryWrite(fd, chunk, position)).toBe(true);
+        position += chunk.length;
+      }
+      clock.nowMs = synchronousAppendWindowMs - 1;
+      expect(appends.tryWrite(fd, chunk, position)).toBe(false);
+      expect(appends.tryWrite(fd, Buffer.from('x'), position)).toBe(false);
+      expect(readFileSync(path).length).toBe(position);
+      clock.nowMs = synchronousAppendWindowMs;
+      expect(appends.tryWrite(fd, chunk, position)).toBe(true);
+      expect(readFileSync(path).length).toBe(position + chunk.length);
+    });
+    expect(appends.stalls).toBe(0);
   });
 
   it('after a write slower than the stall limit, leaves appends to the thread pool for the pause, then writes again', () => {

@@ -8,10 +8,14 @@
 // each follower, against 9 us synchronously, and one such round (request read to response written
 // on the leader) went from 879 to 683 us. Kafka writes in its request handler threads the same way.
 //
-// Tried once before for CPU and reverted (session s7: no throughput gain under load 14-27, and more
-// NOT_LEADER_OR_FOLLOWER answers in loaded RF 3 runs, 5 of 10 against 2 of 10). Kept now for the
-// latency of small writes only: appends above synchronousAppendBytesMax (64 KiB, not the 1 MiB of
-// then) still go to the thread pool, so the event loop never copies more than that at once.
+// Tried before for CPU and reverted (session s7: no throughput gain under load 14-27, and more
+// NOT_LEADER_OR_FOLLOWER answers in loaded RF 3 runs, 5 of 10 against 2 of 10); tried again in s10
+// for every append up to 64 KiB, the same thing showed: all 3 loaded bench:replication runs with it
+// had such answers in the throughput cells (a broker fenced for a moment, RF 1 partitions
+// included), none of the 3 alternated runs without. So synchronous appends are for the latency of a
+// light load only: at most synchronousAppendBytesPerWindowMax bytes per synchronousAppendWindowMs
+// (about 5 MB/s) are written synchronously, the rest of a heavy stream goes to the thread pool as
+// before, where a write the kernel throttles blocks a pool thread, not the event loop.
 //
 // The risk is the one that kept appends asynchronous before: the kernel throttles a writer when
 // too many dirty pages wait for the disk, and a synchronous write stalls the whole event loop then
@@ -43,9 +47,19 @@ export const synchronousAppendStallMsMax = 50;
  */
 export const synchronousAppendPauseMs = 5_000;
 
+/** The window of the synchronous-bytes budget. */
+export const synchronousAppendWindowMs = 100;
+/**
+ * Bytes written synchronously per window at most (about 5 MB/s): a one-record-in-flight producer
+ * or a few thousand small batches a second stay under it, a throughput run's stream does not.
+ */
+export const synchronousAppendBytesPerWindowMax = 512 * 1024;
+
 export class SynchronousAppends {
   private pausedUntilMs = Number.NEGATIVE_INFINITY;
   private stallCount = 0;
+  private windowStartMs = Number.NEGATIVE_INFINITY;
+  private windowBytes = 0;
 
   /** `monotonicNowMs`: a clock that only measures durations (performance.now, or a test's). */
   constructor(private readonly monotonicNowMs: () => number = () => performance.now()) {}
@@ -57,13 +71,20 @@ export class SynchronousAppends {
 
   /**
    * Writes all of `buffer` at `position` of `fd` synchronously and returns true, or returns false
-   * without writing when the caller must write through the thread pool (too large, or paused after
-   * a stall). A failed write throws as the asynchronous one rejects; part of it may be in the file.
+   * without writing when the caller must write through the thread pool (too large, over this
+   * window's budget, or paused after a stall). A failed write throws as the asynchronous one
+   * rejects; part of it may be in the file.
    */
   tryWrite(fd: number, buffer: Buffer, position: number): boolean {
     if (buffer.length > synchronousAppendBytesMax) return false;
     const startMs = this.monotonicNowMs();
     if (startMs < this.pausedUntilMs) return false;
+    if (startMs - this.windowStartMs >= synchronousAppendWindowMs) {
+      this.windowStartMs = startMs;
+      this.windowBytes = 0;
+    }
+    if (this.windowBytes + buffer.length > synchronousAppendBytesPerWindowMax) return false;
+    this.windowBytes += buffer.length;
     let written = 0;
     // Loops only for a short write (rare on regular files).
     while (written < buffer.length) {
