@@ -9,8 +9,9 @@
  * V8's young generation: two semi-spaces of at most this many MiB each. The default (16 MiB on a
  * 64-bit machine) lets the new space reach 32 MiB, every page of it touched and resident: 2 MiB
  * cut the most resident memory of the median broker at steady load in bench:replication from 166
- * to 137 MB (185 to 123 MB in the 1 KiB cells alone), with the replication path's CPU per MB no
- * higher (bench:replica-fetch-cpu).
+ * to 137 MB (185 to 123 MB in the 1 KiB cells alone), the replication path's CPU per MB no higher
+ * in one process (bench:replica-fetch-cpu), but up to 40% more broker CPU per MB in the RF 3 acks=1
+ * cells; 4 MiB is the compromise (README, "Resident memory").
  */
 export const youngGenerationSemiSpaceMiBMax = 2;
 
