@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brokerNodeFlags } from '@gregor/broker';
 import { sleep, waitFor } from '@gregor/ground/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -302,6 +303,11 @@ describe('npm run cluster: no node outlives the launcher', () => {
     await started.launcher.line(/Gregor cluster ready: 2 nodes/);
     const pids = [...started.launcher.nodePids().values()];
     expect(pids).toHaveLength(2);
+    // Every node runs with the broker's Node flags (V8 takes them only at start-up).
+    for (const pid of pids) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      for (const flag of brokerNodeFlags) expect(argv, `node pid ${pid}`).toContain(flag);
+    }
     return { ...started, pids };
   }
 

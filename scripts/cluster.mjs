@@ -133,6 +133,8 @@ try {
 }
 // Only now that node_modules and dist/ exist.
 const { waitForCluster } = await import('./lib/kafka-probe.mjs');
+// The Node flags a broker starts with (V8 takes them only at start-up); the module imports nothing.
+const { brokerNodeFlags } = await import('../packages/broker/dist/node/node-flags.js');
 const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
 const stopWithLauncher = pathToFileURL(
   fileURLToPath(new URL('./lib/stop-with-launcher.mjs', import.meta.url)),
@@ -227,7 +229,16 @@ function startNode(id) {
   if (process.stdout.isTTY && env.GREGOR_LOG_FORMAT === undefined) env.GREGOR_LOG_FORMAT = 'pretty';
   const child = spawn(
     process.execPath,
-    ['--import', stopWithLauncher.href, cliPath, 'broker', 'start', '--config', configPath],
+    [
+      ...brokerNodeFlags,
+      '--import',
+      stopWithLauncher.href,
+      cliPath,
+      'broker',
+      'start',
+      '--config',
+      configPath,
+    ],
     {
       env,
       // stdin: the pipe the node watches to stop with the launcher; nothing is ever written to it.

@@ -15,7 +15,11 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { boundListenersFileName, readBoundListeners } from '../../packages/broker/dist/index.js';
+import {
+  boundListenersFileName,
+  brokerNodeFlags,
+  readBoundListeners,
+} from '../../packages/broker/dist/index.js';
 import { describeCluster } from './kafka-probe.mjs';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -162,7 +166,9 @@ export class BenchCluster {
     // BENCH_NODE_ARGS: extra Node flags for the brokers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
     // to profile them under a benchmark's load (NODE_OPTIONS refuses --cpu-prof).
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-    const args = [...nodeArgs, cliPath, 'broker', 'start', '--config', node.configPath];
+    // brokerNodeFlags: the flags `gregor` starts a broker with (its shebang), so the bench measures
+    // that; BENCH_NODE_ARGS come after them and win (--max-semi-space-size=16 is V8's default).
+    const args = [...brokerNodeFlags, ...nodeArgs, cliPath, 'broker', 'start', '--config', node.configPath];
     const child = spawn(process.execPath, args, {
       // warn: the bench reads fencing warnings, and info-level logging would cost the brokers CPU.
       env: { ...process.env, GREGOR_LOG_FORMAT: 'json', GREGOR_LOG_LEVEL: 'warn' },

@@ -22,3 +22,8 @@ export {
 } from './node/gregor-node.js';
 export { LogDirUnusableError } from './node/log-dir-check.js';
 export { MetaPropertiesError, metaPropertiesFileName } from './node/meta-properties.js';
+export {
+  brokerNodeFlags,
+  missingBrokerNodeFlags,
+  youngGenerationSemiSpaceMiBMax,
+} from './node/node-flags.js';

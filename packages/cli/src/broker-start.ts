@@ -9,6 +9,7 @@ import {
   LogDirUnusableError,
   loadBrokerConfig,
   MetaPropertiesError,
+  missingBrokerNodeFlags,
 } from '@gregor/broker';
 import type { TextOutput } from './dump-log.js';
 
@@ -51,6 +52,15 @@ export async function runBroker(args: readonly string[], out: TextOutput, err: T
     throw error;
   }
   const logger = createLogger({ nodeId: config.settings.nodeId });
+  // V8 reads them only when the process starts: `gregor` passes them (its shebang), a plain
+  // `node main.js broker start` does not (packages/broker/README.md, "Resident memory").
+  for (const flag of missingBrokerNodeFlags(process.execArgv, process.env.NODE_OPTIONS)) {
+    logger.warn(
+      { flag },
+      `started without the Node flag ${flag}: the young generation may grow to 32 MiB and the broker's ` +
+        `resident memory by 30–60 MB; start it as \`node ${flag} main.js\` or with NODE_OPTIONS=${flag}`,
+    );
+  }
   const node = new GregorNode(config, logger);
 
   let stopRequested: (() => void) | undefined;

@@ -1,5 +1,7 @@
-#!/usr/bin/env node
-// Entry point of the `gregor` command: dispatch, then exit with the command's code.
+#!/usr/bin/env -S node --max-semi-space-size=2
+// Entry point of the `gregor` command: dispatch, then exit with the command's code. The shebang
+// passes the broker's Node flags (brokerNodeFlags in @gregor/broker, which a test keeps equal):
+// V8 takes them only at start-up. `env -S` splits them from `node` (coreutils 8.30+, BSD, macOS).
 
 import { runCli } from './commands.js';
 

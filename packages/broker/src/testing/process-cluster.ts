@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
 import { boundListenersFileName, readBoundListeners, readBoundMetricsPort } from '../node/bound-listeners.js';
+import { brokerNodeFlags } from '../node/node-flags.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 export const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
@@ -192,6 +193,7 @@ export class ProcessCluster {
     const [command, ...prefixArgs] = [
       ...(this.options.commandPrefix ?? []),
       process.execPath,
+      ...brokerNodeFlags,
       cliPath,
       'broker',
       'start',

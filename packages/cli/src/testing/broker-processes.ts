@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readBoundListeners } from '@gregor/broker';
+import { brokerNodeFlags, readBoundListeners } from '@gregor/broker';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
 
@@ -65,10 +65,14 @@ export class BrokerProcesses {
             .map(([key, value]) => `${key}=${value}`)
             .join('\n'),
         );
-        const child = spawn(process.execPath, [cliPath, 'broker', 'start', '--config', configPath], {
-          env: { ...process.env, GREGOR_LOG_LEVEL: 'warn' },
-          stdio: 'ignore',
-        });
+        const child = spawn(
+          process.execPath,
+          [...brokerNodeFlags, cliPath, 'broker', 'start', '--config', configPath],
+          {
+            env: { ...process.env, GREGOR_LOG_LEVEL: 'warn' },
+            stdio: 'ignore',
+          },
+        );
         nodes.push({ id, logDir, kafkaPort: 0, quorumPort: 0, child });
       }
       for (const node of nodes) {
