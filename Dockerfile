@@ -67,7 +67,7 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "/opt/gregor/docker/healthcheck.mjs"]
 # Settings: /opt/gregor/config/server.properties (apache/kafka's single-node defaults), overridden
 # by KAFKA_* / CLUSTER_ID (the apache/kafka image's convention) and GREGOR_CFG_* variables.
-# `gregor`'s shebang starts Node with the broker's flags (`--max-semi-space-size=2`, a small young
+# `gregor`'s shebang starts Node with the broker's flags (`--max-semi-space-size=4`, a small young
 # generation: packages/broker/README.md, "Resident memory"). A command-line flag wins over NODE_OPTIONS:
 # another value needs `--entrypoint node` and `--max-semi-space-size=N /opt/gregor/packages/cli/dist/main.js
 # broker start ...`. `-e MALLOC_ARENA_MAX=2` limits glibc's malloc arenas.

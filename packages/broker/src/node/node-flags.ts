@@ -1,5 +1,5 @@
 // The Node flags a broker process starts with. They cannot be set from inside: V8 sizes its young
-// generation when the process starts (v8.setFlagsFromString('--max-semi-space-size=2') afterwards
+// generation when the process starts (v8.setFlagsFromString('--max-semi-space-size=4') afterwards
 // leaves it at its default), so every launcher passes them: the `gregor` command's shebang
 // (packages/cli/src/main.ts, and through it the container image), scripts/cluster.mjs, the
 // benchmarks' and the tests' clusters. A broker started some other way (`node main.js broker
@@ -7,18 +7,18 @@
 
 /**
  * V8's young generation: two semi-spaces of at most this many MiB each. The default (16 MiB on a
- * 64-bit machine) lets the new space reach 32 MiB, every page of it touched and resident: 2 MiB
- * cut the most resident memory of the median broker at steady load in bench:replication from 166
- * to 137 MB (185 to 123 MB in the 1 KiB cells alone), the replication path's CPU per MB no higher
- * in one process (bench:replica-fetch-cpu), but up to 40% more broker CPU per MB in the RF 3 acks=1
- * cells; 4 MiB is the compromise (README, "Resident memory").
+ * 64-bit machine) lets the new space reach 32 MiB, every page of it touched and resident. 4 MiB
+ * (new space 8 MiB): the most resident memory of the median broker in the 100 B RF 3 acks=1 cell of
+ * bench:replication 165 -> 141 MB at the same throughput (299,072 and 300,383 records/s) and 19% more
+ * broker CPU per MB (33.8 -> 40.2 ms); 2 MiB cut more (130 MB) but that cell then lost 15% of its
+ * throughput at 44% more CPU per MB (README, "Resident memory").
  */
-export const youngGenerationSemiSpaceMiBMax = 2;
+export const youngGenerationSemiSpaceMiBMax = 4;
 
 /** The flags every launcher starts a broker with (`node <flags> main.js broker start ...`). */
 export const brokerNodeFlags: readonly string[] = [`--max-semi-space-size=${youngGenerationSemiSpaceMiBMax}`];
 
-/** The part of a flag that names it: `--max-semi-space-size` of `--max-semi-space-size=2`. */
+/** The part of a flag that names it: `--max-semi-space-size` of `--max-semi-space-size=4`. */
 function flagName(flag: string): string {
   const equals = flag.indexOf('=');
   return (equals < 0 ? flag : flag.slice(0, equals)).replaceAll('_', '-');
