@@ -119,6 +119,7 @@ export async function handleProduce(
       topic: topic.name,
       partition: partition.partitionIndex,
       records: partition.records,
+      transactionalId: body.transactionalId,
     })),
   );
   const results = await context.broker.replicaManager.appendRecords(requests, body.acks, body.timeoutMs);
