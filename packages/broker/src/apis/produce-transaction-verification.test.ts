@@ -118,9 +118,7 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
     const refused = await produce(transactional(21, 0, ['late']));
     expect(refused.errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
     expect(refused.errorMessage).toBe('Partition was not added to the transaction');
-    expect(asked).toEqual([
-      { transactionalId: 'tx', producerId: 21, producerEpoch: 3, topic, partition: 0 },
-    ]);
+    expect(asked).toEqual([{ transactionalId: 'tx', producerId: 21, producerEpoch: 3, topic, partition: 0 }]);
     expect(partitionState()).toEqual({ logEndOffset: 0, open: [] });
   });
 

@@ -147,7 +147,14 @@ export class LeaderAppends {
         verification = verified;
         nowMs = clock.nowMs();
       }
-      appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin, verification);
+      appended = await this.idempotentAppends.append(
+        partition,
+        info,
+        leaderEpoch,
+        nowMs,
+        origin,
+        verification,
+      );
     } catch (error) {
       if (error instanceof KafkaError) {
         if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) replicas.onStorageError(partition, error);

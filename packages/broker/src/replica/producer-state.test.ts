@@ -324,16 +324,19 @@ describe('ProducerStateManager: transaction verification (KIP-890)', () => {
   it('refuses the first transactional batch of a producer without the guard taken for its verification', () => {
     const state = new ProducerStateManager();
     const refusedCheck = { kind: 'refused', errorCode: ErrorCode.INVALID_TXN_STATE };
-    expect(state.checkLeaderAppend([transactional(1, 0)], nowMs, false, { required: true, guard: undefined })).toMatchObject(
-      refusedCheck,
-    );
+    expect(
+      state.checkLeaderAppend([transactional(1, 0)], nowMs, false, { required: true, guard: undefined }),
+    ).toMatchObject(refusedCheck);
     // A guard of another producer, or one never handed out, is not this producer's.
     const otherGuard = state.startVerification(2, nowMs);
-    expect(state.checkLeaderAppend([transactional(1, 0)], nowMs, false, { required: true, guard: otherGuard })).toMatchObject(
-      refusedCheck,
-    );
     expect(
-      state.checkLeaderAppend([transactional(1, 0)], nowMs, false, { required: true, guard: { producerId: 1 } }),
+      state.checkLeaderAppend([transactional(1, 0)], nowMs, false, { required: true, guard: otherGuard }),
+    ).toMatchObject(refusedCheck);
+    expect(
+      state.checkLeaderAppend([transactional(1, 0)], nowMs, false, {
+        required: true,
+        guard: { producerId: 1 },
+      }),
     ).toMatchObject(refusedCheck);
     const guard = state.startVerification(1, nowMs);
     expect(guard).toBeDefined();
@@ -343,9 +346,9 @@ describe('ProducerStateManager: transaction verification (KIP-890)', () => {
       'append',
     );
     // Idempotent (non-transactional) batches need no verification; neither does anything when it is off.
-    expect(state.checkLeaderAppend([header(3, 0, 0)], nowMs, false, { required: true, guard: undefined }).kind).toBe(
-      'append',
-    );
+    expect(
+      state.checkLeaderAppend([header(3, 0, 0)], nowMs, false, { required: true, guard: undefined }).kind,
+    ).toBe('append');
     expect(state.checkLeaderAppend([transactional(1, 0)], nowMs).kind).toBe('append');
   });
 
@@ -355,9 +358,9 @@ describe('ProducerStateManager: transaction verification (KIP-890)', () => {
     state.applyBatch(opened(1, 0), nowMs);
     // The transaction is open: nothing to verify, and the next batch needs no guard.
     expect(state.startVerification(1, nowMs)).toBeUndefined();
-    expect(state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard: undefined }).kind).toBe(
-      'append',
-    );
+    expect(
+      state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard: undefined }).kind,
+    ).toBe('append');
     // The guard was used up when the transaction opened.
     state.applyMarker(markerAt(1, 1), false);
     expect(state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard }).kind).toBe(
@@ -367,31 +370,34 @@ describe('ProducerStateManager: transaction verification (KIP-890)', () => {
     // append with the guard from before the marker is refused (it would open a hanging transaction).
     const raced = state.startVerification(1, nowMs);
     state.applyMarker(markerAt(1, 2), true);
-    expect(state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard: raced })).toMatchObject({
+    expect(
+      state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard: raced }),
+    ).toMatchObject({
       kind: 'refused',
       errorCode: ErrorCode.INVALID_TXN_STATE,
     });
     // A fresh verification after the marker gives a fresh guard that works.
     const fresh = state.startVerification(1, nowMs);
     expect(fresh).not.toBe(raced);
-    expect(state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard: fresh }).kind).toBe(
-      'append',
-    );
+    expect(
+      state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard: fresh }).kind,
+    ).toBe('append');
   });
 
   it('forgets guards after producer.id.expiration.ms and on clear', () => {
     const state = new ProducerStateManager({ producerIdExpirationMs: 1_000, expirationCheckIntervalMs: 1 });
     const guard = state.startVerification(1, nowMs);
     state.expire(nowMs + 1_000);
-    expect(state.checkLeaderAppend([transactional(1, 0)], nowMs + 1_000, false, { required: true, guard }).kind).toBe(
-      'refused',
-    );
+    expect(
+      state.checkLeaderAppend([transactional(1, 0)], nowMs + 1_000, false, { required: true, guard }).kind,
+    ).toBe('refused');
     const again = state.startVerification(1, nowMs + 1_000);
     expect(again).not.toBe(guard);
     state.clear();
-    expect(state.checkLeaderAppend([transactional(1, 0)], nowMs + 1_000, false, { required: true, guard: again }).kind).toBe(
-      'refused',
-    );
+    expect(
+      state.checkLeaderAppend([transactional(1, 0)], nowMs + 1_000, false, { required: true, guard: again })
+        .kind,
+    ).toBe('refused');
   });
 });
 

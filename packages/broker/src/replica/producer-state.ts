@@ -270,8 +270,7 @@ export class ProducerStateManager {
         verification.required &&
         !this.ongoing.has(producerId) &&
         !pending.has(producerId) &&
-        (verification.guard === undefined ||
-          this.verifications.get(producerId)?.guard !== verification.guard)
+        (verification.guard === undefined || this.verifications.get(producerId)?.guard !== verification.guard)
       ) {
         return refused(
           ErrorCode.INVALID_TXN_STATE,

@@ -30,10 +30,16 @@ export interface TransactionVerifier {
  * What the producer is answered for a coordinator's refusal, with its message (Kafka 3.6+'s
  * ReplicaManager and AddPartitionsToTxnManager mappings).
  */
-export function verificationErrorForProduce(coordinatorError: number): { errorCode: number; message: string } {
+export function verificationErrorForProduce(coordinatorError: number): {
+  errorCode: number;
+  message: string;
+} {
   switch (coordinatorError) {
     case ErrorCode.INVALID_TXN_STATE:
-      return { errorCode: ErrorCode.INVALID_TXN_STATE, message: 'Partition was not added to the transaction' };
+      return {
+        errorCode: ErrorCode.INVALID_TXN_STATE,
+        message: 'Partition was not added to the transaction',
+      };
     case ErrorCode.PRODUCER_FENCED:
       return {
         errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,

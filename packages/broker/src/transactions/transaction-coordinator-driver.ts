@@ -40,11 +40,11 @@ import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import { type LedPartition, ledPartitions, reconcileLedPartitions } from '../replica/led-partitions.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import type { TxnMarkerPartitionResult, TxnMarkerRequest } from '../replica/txn-marker-appends.js';
 import type {
   TransactionVerificationRequest,
   TransactionVerifier,
 } from '../replica/transaction-verification.js';
+import type { TxnMarkerPartitionResult, TxnMarkerRequest } from '../replica/txn-marker-appends.js';
 import { TxnMarkersClients, txnMarkerReplicationTimeoutMs } from './txn-markers-grpc.js';
 
 export const transactionStateTopicName = '__transaction_state';
@@ -198,7 +198,8 @@ export class TransactionCoordinatorDriver implements TransactionVerifier {
     };
     const stateTopic = this.options.replicaManager.image.topic(transactionStateTopicName);
     if (stateTopic === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    const leader = stateTopic.partitions[this.coordinator.partitionFor(request.transactionalId)]?.leader ?? -1;
+    const leader =
+      stateTopic.partitions[this.coordinator.partitionFor(request.transactionalId)]?.leader ?? -1;
     if (leader < 0) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (leader === this.options.brokerId) {
       return this.coordinator.verifyPartitions(question)[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;

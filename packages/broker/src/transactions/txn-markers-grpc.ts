@@ -213,12 +213,17 @@ export class TxnMarkersClients {
       partitions,
     };
     return new Promise((resolve, reject) => {
-      method(wire, new grpc.Metadata(), { deadline: Date.now() + Math.max(1, timeoutMs) }, (error, response) => {
-        if (error !== null) reject(error);
-        else if (response.errorCode !== ErrorCode.NONE) {
-          resolve(partitions.map((p) => ({ ...p, errorCode: response.errorCode })));
-        } else resolve(response.partitions);
-      });
+      method(
+        wire,
+        new grpc.Metadata(),
+        { deadline: Date.now() + Math.max(1, timeoutMs) },
+        (error, response) => {
+          if (error !== null) reject(error);
+          else if (response.errorCode !== ErrorCode.NONE) {
+            resolve(partitions.map((p) => ({ ...p, errorCode: response.errorCode })));
+          } else resolve(response.partitions);
+        },
+      );
     });
   }
 
