@@ -5,9 +5,10 @@
 //     the group became Empty; then the offsets are gone and so is the group;
 //   - kafka-python consumers that assign() partitions and commit without joining (no protocol type)
 //     lose each offset a retention after its own commit;
-//   - after the coordinator is killed, the new one finds the expired groups gone (their tombstones
-//     were replicated), and expires a group that became Empty before the kill from the time the
-//     log says it became Empty.
+//   - a group that became Empty just before its coordinator was killed is expired by the new one
+//     from the time the log says it became Empty;
+//   - after a second kill, the next coordinator finds every expired group gone (their tombstones
+//     were replicated).
 // Offsets are read with kafkajs's admin.fetchOffsets and kafka-python's list_consumer_group_offsets
 // (both OffsetFetch). Whenever an offset reads as gone the test checks the retention had passed
 // (the broker cannot have decided earlier than the client saw the commit or the leave start); how
@@ -184,6 +185,33 @@ async function consumingMember(groupId: string): Promise<Consumer> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ends = Array(partitionCount).fill(recordsPerPartition) as number[];
 
+/** Kills the coordinator of the offsets partition and waits for another running node to take it over. */
+async function killCoordinator(): Promise<number> {
+  const askNode = running()[0]!;
+  const victim = await coordinatorId(askNode, failoverGroup);
+  expect(victim).toBeGreaterThan(0);
+  await cluster.kill(victim);
+  const survivor = running()[0]!;
+  await waitFor(
+    'a new coordinator',
+    async () => {
+      const id = await coordinatorId(survivor, failoverGroup).catch(() => -1);
+      return id > 0 && id !== victim;
+    },
+    waitOptions(settleWaitMs),
+  );
+  return victim;
+}
+
+function running(): number[] {
+  return cluster.nodes.filter((node) => node.process !== undefined).map((node) => node.id);
+}
+
+// The phases overlap so that their retentions run at the same time: the standalone commits start
+// with the consumers, the failover group leaves and its coordinator is killed as soon as both
+// groups have committed (the held group's member stays through that failover), and the held group
+// leaves a retention after its commit. The tombstones of every expired group are then checked at
+// a second new coordinator, once the first killed node is back.
 describe('offsets.retention.minutes for classic groups and standalone commits', () => {
   it('keeps offsets while in use and a retention after, then expires them, and a new coordinator agrees', async () => {
     // Standalone commits, 30 s apart: each expires a retention after its own commit.
@@ -209,9 +237,32 @@ describe('offsets.retention.minutes for classic groups and standalone commits', 
     })();
 
     // Two classic groups consume everything and commit once.
-    const held = await consumingMember(heldGroup);
-    const failover = await consumingMember(failoverGroup);
+    const [held, failover] = await Promise.all([consumingMember(heldGroup), consumingMember(failoverGroup)]);
     const committedAtMs = Date.now();
+
+    // The failover group becomes Empty, and its coordinator dies right after.
+    const failoverLeftAtMs = Date.now();
+    await failover.disconnect();
+    await checkEmpty(failoverGroup, failoverLeftAtMs);
+    const firstVictim = await killCoordinator();
+    // The Empty group is back, Empty, and expires a retention after it became Empty.
+    await checkEmpty(failoverGroup, failoverLeftAtMs);
+    const sinceFailoverLeft = ends.map(() => failoverLeftAtMs);
+    await checkedOffsets(failoverGroup, ends, sinceFailoverLeft);
+    // Back for the second failover at the end (three voters need two running).
+    await cluster.restart(firstVictim);
+    const failoverFlow = (async () => {
+      await waitFor(
+        `${failoverGroup}'s offsets expired at the new coordinator`,
+        async () =>
+          (await checkedOffsets(failoverGroup, ends, sinceFailoverLeft)).every((offset) => offset === -1),
+        waitOptions(expiryWaitMs),
+      );
+      const goneMs = Date.now() - failoverLeftAtMs;
+      expect(await listedGroupIds()).not.toContain(failoverGroup);
+      return goneMs;
+    })();
+
     // With its member there, nothing of the held group expires, a retention after the commit too.
     while (Date.now() < committedAtMs + retentionMs + 3 * checkIntervalMs) {
       expect(await fetchedOffsets(heldGroup)).toEqual(ends);
@@ -241,43 +292,22 @@ describe('offsets.retention.minutes for classic groups and standalone commits', 
     expect(listedOffsets(heldGroup)).toEqual({});
     await standaloneFlow;
     expect(await listedGroupIds()).not.toContain(standaloneGroup);
+    const failoverGoneMs = await failoverFlow;
 
-    // The other group becomes Empty, and its coordinator dies right after.
-    const failoverLeftAtMs = Date.now();
-    await failover.disconnect();
-    await checkEmpty(failoverGroup, failoverLeftAtMs);
-    const victim = await coordinatorId(1, failoverGroup);
-    expect(victim).toBeGreaterThan(0);
-    await cluster.kill(victim);
-    const survivor = cluster.nodes.find((node) => node.id !== victim)!.id;
-    await waitFor(
-      'a new coordinator',
-      async () => {
-        const id = await coordinatorId(survivor, failoverGroup).catch(() => -1);
-        return id > 0 && id !== victim;
-      },
-      waitOptions(settleWaitMs),
-    );
-    // The expired groups stay gone: the new coordinator loaded their tombstones.
+    // The expired groups stay gone at the next coordinator: it loaded their tombstones.
+    await cluster.waitReady();
+    const secondKillAtMs = Date.now();
+    await killCoordinator();
+    const secondFailoverMs = Date.now() - secondKillAtMs;
     expect(await fetchedOffsets(heldGroup)).toEqual([-1, -1]);
     expect(await fetchedOffsets(standaloneGroup)).toEqual([-1, -1]);
+    expect(await fetchedOffsets(failoverGroup)).toEqual([-1, -1]);
     const listed = await listedGroupIds();
     expect(listed).not.toContain(heldGroup);
     expect(listed).not.toContain(standaloneGroup);
-    // The Empty group is back, Empty, and expires a retention after it became Empty.
-    await checkEmpty(failoverGroup, failoverLeftAtMs);
-    const sinceFailoverLeft = ends.map(() => failoverLeftAtMs);
-    await checkedOffsets(failoverGroup, ends, sinceFailoverLeft);
-    await waitFor(
-      `${failoverGroup}'s offsets expired at the new coordinator`,
-      async () =>
-        (await checkedOffsets(failoverGroup, ends, sinceFailoverLeft)).every((offset) => offset === -1),
-      waitOptions(expiryWaitMs),
-    );
-    const failoverGoneMs = Date.now() - failoverLeftAtMs;
-    expect(await listedGroupIds()).not.toContain(failoverGroup);
+    expect(listed).not.toContain(failoverGroup);
     console.log(
-      `offsets gone ${heldGoneMs} ms after the member left; after the failover ${failoverGoneMs} ms after it left (retention ${retentionMs} ms, cycle ${checkIntervalMs} ms)`,
+      `offsets gone ${heldGoneMs} ms after the member left; after the failover ${failoverGoneMs} ms after it left (retention ${retentionMs} ms, cycle ${checkIntervalMs} ms); second failover ${secondFailoverMs} ms`,
     );
   }, 420_000);
 });
