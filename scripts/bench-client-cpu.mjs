@@ -22,8 +22,6 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BenchCluster } from './lib/bench-cluster.mjs';
-import { waitForCluster } from './lib/kafka-probe.mjs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const recordsPerSend = 100;
@@ -157,6 +155,9 @@ const median = (numbers) => {
 };
 
 async function main() {
+  // Imported here, not at the top: the client processes load only the client.
+  const { BenchCluster } = await import('./lib/bench-cluster.mjs');
+  const { waitForCluster } = await import('./lib/kafka-probe.mjs');
   const clients = options.client ?? [resolve(repoRoot, 'packages/client/dist/index.js')];
   const runs = Number(options.runs);
   const cluster = await BenchCluster.start({
