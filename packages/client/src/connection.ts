@@ -8,6 +8,8 @@ import {
   apiSupport,
   decodeResponse,
   encodeRequest,
+  produceRequestFrameSegments,
+  producesFrameSegments,
   type RequestInput,
   type ResponseDecodeResult,
   type SupportedApiKey,
@@ -175,10 +177,7 @@ export class KafkaConnection {
     }
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
-    const frame = encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body, {
-      sizePrefix: true,
-      sizeHintBytes: produceFrameBytesHint(apiKey, body),
-    });
+    const frame = this.encodeFrame(apiKey, apiVersion, correlationId, body);
     const instrumentation = this.instrumentation;
     // The clock is read only for a listener: unobserved requests cost nothing more.
     const sentAt =
@@ -208,7 +207,7 @@ export class KafkaConnection {
         }
       }, timeoutMs);
       this.pending.set(correlationId, { apiKey, apiVersion, resolve, reject, timer, sentAt });
-      this.socket.write(frame);
+      this.writeFrame(frame);
     });
   }
 
@@ -216,17 +215,47 @@ export class KafkaConnection {
   sendOneWay<K extends SupportedApiKey>(apiKey: K, apiVersion: number, body: RequestInput<K>): void {
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
-    this.socket.write(
-      encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body, {
-        sizePrefix: true,
-        sizeHintBytes: produceFrameBytesHint(apiKey, body),
-      }),
-    );
+    this.writeFrame(this.encodeFrame(apiKey, apiVersion, correlationId, body));
     const instrumentation = this.instrumentation;
     if (instrumentation?.listening(instrumentation.names.REQUEST)) {
       const sentAt = Date.now();
       this.emitRequest(correlationId, { apiKey, apiVersion, sentAt }, 0);
     }
+  }
+
+  /**
+   * A request's frame: a Produce request's as segments that reference its record batches (they are
+   * nearly all of it), so its records are not copied again into the frame; any other as one buffer.
+   */
+  private encodeFrame<K extends SupportedApiKey>(
+    apiKey: K,
+    apiVersion: number,
+    correlationId: number,
+    body: RequestInput<K>,
+  ): Buffer | Buffer[] {
+    if (apiKey === ApiKey.Produce && producesFrameSegments(apiVersion)) {
+      return produceRequestFrameSegments(
+        apiVersion,
+        correlationId,
+        this.clientId,
+        body as RequestInput<typeof ApiKey.Produce>,
+      );
+    }
+    return encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body, {
+      sizePrefix: true,
+      sizeHintBytes: produceFrameBytesHint(apiKey, body),
+    });
+  }
+
+  /** Writes a frame; a frame of segments goes as one writev (corked), so nothing comes between them. */
+  private writeFrame(frame: Buffer | Buffer[]): void {
+    if (!Array.isArray(frame)) {
+      this.socket.write(frame);
+      return;
+    }
+    this.socket.cork();
+    for (const segment of frame) this.socket.write(segment);
+    this.socket.uncork();
   }
 
   private onData(chunk: Buffer): void {

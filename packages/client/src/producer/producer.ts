@@ -375,11 +375,15 @@ export class Producer {
       // Every partition joins the transaction before a record of it is buffered.
       await transactions.addPartitions(prepared.map(({ topic, partition }) => ({ topic, partition })));
     }
+    // The clock is read once for the records buffered back to back (microseconds apart: a new
+    // batch's linger starts then), and again after what takes longer: a wait for memory, a send.
+    let appendedAtMs = Date.now();
     for (const { topic, partition, record, sizeBytes } of prepared) {
       const waiting = this.accumulator.reserve(sizeBytes);
       if (waiting !== undefined) {
         this.sender.wake();
         await waiting;
+        appendedAtMs = Date.now();
       }
       if (transactions !== undefined && !transactions.acceptsRecords(transactionNumber!)) {
         // The transaction was aborted (or failed) while this send waited: buffer nothing more of it.
@@ -388,12 +392,13 @@ export class Producer {
       }
       tracker.add(1);
       const filledBefore = this.accumulator.batchesFilled;
-      this.accumulator.append(topic, partition, acks, compression, record, sizeBytes, tracker, Date.now());
+      this.accumulator.append(topic, partition, acks, compression, record, sizeBytes, tracker, appendedAtMs);
       if (this.accumulator.batchesFilled !== filledBefore) {
         // A full batch goes now, while the rest of this send (and of the sends called with it) is
         // still being buffered; the others wait for the drain that wake() schedules.
         this.sender.sendFullBatches();
         this.sender.wake();
+        appendedAtMs = Date.now();
       }
     }
     return undefined;

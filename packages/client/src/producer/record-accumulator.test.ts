@@ -27,6 +27,33 @@ describe('RecordAccumulator', () => {
     expect(first.records.map((record) => String(record.value))).toEqual(['a', 'b']);
   });
 
+  it('keeps each partition of each topic to its own queue when records alternate between them', () => {
+    // The accumulator remembers the last record's partition key: a change of topic or of partition
+    // alone must not reuse it.
+    const accumulator = new RecordAccumulator(limits);
+    const tracker = new SendTracker();
+    const targets: [string, number][] = [
+      ['events', 0],
+      ['events', 1],
+      ['events', 0],
+      ['audit', 1],
+      ['audit', 0],
+      ['events', 1],
+    ];
+    for (const [index, [topic, partition]] of targets.entries()) {
+      tracker.add(1);
+      accumulator.append(topic, partition, -1, 0, record(`${topic}-${partition}-${index}`), 30, tracker, 0);
+    }
+    const values = (topic: string, partition: number) =>
+      accumulator.queues
+        .get(partitionKey(topic, partition))!
+        .flatMap((batch) => batch.records.map((r) => String(r.value)));
+    expect(values('events', 0)).toEqual(['events-0-0', 'events-0-2']);
+    expect(values('events', 1)).toEqual(['events-1-1', 'events-1-5']);
+    expect(values('audit', 1)).toEqual(['audit-1-3']);
+    expect(values('audit', 0)).toEqual(['audit-0-4']);
+  });
+
   it('never adds a record to a batch that was sent and came back for a retry', async () => {
     // The leader died under the only batch of the partition: it comes back alone to the queue while
     // new sends go on. Were a new record added to it, it would be acknowledged with the batch's old

@@ -32,6 +32,13 @@ export class RecordAccumulator {
    * it accepts after a few refusals, and keeps getting them.
    */
   private readonly learnedBatchBytes = new Map<string, number>();
+  /**
+   * The partition key of the last append: records come in runs to one partition (a send's keyless
+   * records stick to one), and a key built anew for each would be concatenated and hashed each time.
+   */
+  private lastKeyTopic: string | undefined;
+  private lastKeyPartition = -1;
+  private lastKey = '';
 
   constructor(private readonly limits: AccumulatorLimits) {}
 
@@ -96,7 +103,12 @@ export class RecordAccumulator {
     tracker: RecordOwner,
     nowMs: number,
   ): ProducerBatch {
-    const key = partitionKey(topic, partition);
+    if (topic !== this.lastKeyTopic || partition !== this.lastKeyPartition) {
+      this.lastKeyTopic = topic;
+      this.lastKeyPartition = partition;
+      this.lastKey = partitionKey(topic, partition);
+    }
+    const key = this.lastKey;
     let queue = this.queues.get(key);
     if (queue === undefined) {
       queue = [];

@@ -63,6 +63,7 @@ export { writeTxnMarkersApi } from './apis/write-txn-markers.js';
 export * from './codec.js';
 export * from './frames.js';
 export * from './header.js';
+export * from './produce-request-frame.js';
 export * from './random-value.js';
 export * from './registry.js';
 // The DSL builders (f, t, struct) stay inside messages/: APIs are declared here, used elsewhere.
