@@ -27,8 +27,16 @@ const kafkaApiKeys = [
   [5, 'StopReplica', 'removed in Kafka 4.0 (ZooKeeper-era, between brokers)'],
   [6, 'UpdateMetadata', 'removed in Kafka 4.0 (ZooKeeper-era, between brokers)'],
   [7, 'ControlledShutdown', 'removed in Kafka 4.0 (ZooKeeper-era, between brokers)'],
-  [8, 'OffsetCommit', 'v10 (topic ids, KIP-848) is unstable in Kafka 4.1, stable from 4.2'],
-  [9, 'OffsetFetch', 'v10 (topic ids, KIP-848) is unstable in Kafka 4.1, stable from 4.2'],
+  [
+    8,
+    'OffsetCommit',
+    'v10 (topic ids, KIP-848): unstable in Kafka 4.1, stable from 4.2; no client here sends it (unit tests only)',
+  ],
+  [
+    9,
+    'OffsetFetch',
+    'v10 (topic ids, KIP-848): unstable in Kafka 4.1, stable from 4.2; no client here sends it (unit tests only)',
+  ],
   [10, 'FindCoordinator'],
   [11, 'JoinGroup'],
   [12, 'Heartbeat'],
