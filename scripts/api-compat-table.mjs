@@ -378,13 +378,14 @@ const testedBy = {
   // librdkafka's list_groups sends ListGroups, then DescribeGroups for the groups it found.
   DescribeGroups: groupAdminClients,
   ListGroups: groupAdminClients,
-  // librdkafka with group.protocol=consumer; ConsumerGroupDescribe read with Gregor's connection.
+  // librdkafka with group.protocol=consumer; ConsumerGroupDescribe read with Gregor's connection and
+  // with librdkafka's DescribeConsumerGroups (C admin API), against the partitions the members hold.
   ConsumerGroupHeartbeat: {
     clients: [librdkafka],
     files: [`${it}kip848-consumer-groups.integration.test.ts`],
   },
   ConsumerGroupDescribe: {
-    clients: ['Gregor client'],
+    clients: [librdkafkaAdmin, 'Gregor client'],
     files: [`${it}kip848-consumer-groups.integration.test.ts`],
   },
   ApiVersions: {
