@@ -68,7 +68,7 @@ const kafkaApiKeys = [
   [
     34,
     'AlterReplicaLogDirs',
-    'no 2nd client: kafkajs, kafka-python 2.0.2, librdkafka 2.15, sarama 1.22 (Debian) lack it',
+    'v0 not served (Kafka 4.0 removed it). No 2nd client: kafkajs, kafka-python, librdkafka, sarama lack it',
   ],
   [
     35,
