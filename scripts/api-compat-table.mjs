@@ -30,12 +30,12 @@ const kafkaApiKeys = [
   [
     8,
     'OffsetCommit',
-    'v10 (topic ids, KIP-848): unstable in Kafka 4.1, stable from 4.2; no client here sends it (unit tests only)',
+    'v10 (topic ids, KIP-848; stable from 4.2): only Gregor client sends it; librdkafka, platformatic stop at v9',
   ],
   [
     9,
     'OffsetFetch',
-    'v10 (topic ids, KIP-848): unstable in Kafka 4.1, stable from 4.2; no client here sends it (unit tests only)',
+    'v10 (topic ids, KIP-848; stable from 4.2): only Gregor client sends it; librdkafka, platformatic stop at v9',
   ],
   [10, 'FindCoordinator'],
   [11, 'JoinGroup'],
@@ -283,6 +283,13 @@ const librdkafka = 'librdkafka (kcat, confluent-kafka)';
 const librdkafkaAdmin = 'librdkafka C admin API';
 const groupTests = [`${it}clients-group.integration.test.ts`, `${it}librdkafka-current.integration.test.ts`];
 const groupClients = { clients: ['kafkajs', 'kafka-python', librdkafka], files: groupTests };
+const groupOffsetClients = {
+  clients: [...groupClients.clients, 'Gregor client'],
+  files: [
+    ...groupTests,
+    'packages/client/src/it/static-membership-and-cluster-admin.processes.integration.test.ts',
+  ],
+};
 const adminTests = [
   `${it}kafkajs-admin.in-process.integration.test.ts`,
   `${it}admin-compat.in-process.integration.test.ts`,
@@ -368,8 +375,9 @@ const testedBy = {
       `${it}platformatic-kafka.integration.test.ts`,
     ],
   },
-  OffsetCommit: groupClients,
-  OffsetFetch: groupClients,
+  // v10 (topic ids) only from Gregor's client: no independent client here sends it.
+  OffsetCommit: groupOffsetClients,
+  OffsetFetch: groupOffsetClients,
   FindCoordinator: groupClients,
   JoinGroup: groupClients,
   Heartbeat: groupClients,
