@@ -27,8 +27,16 @@ const kafkaApiKeys = [
   [5, 'StopReplica', 'removed in Kafka 4.0 (ZooKeeper-era, between brokers)'],
   [6, 'UpdateMetadata', 'removed in Kafka 4.0 (ZooKeeper-era, between brokers)'],
   [7, 'ControlledShutdown', 'removed in Kafka 4.0 (ZooKeeper-era, between brokers)'],
-  [8, 'OffsetCommit', 'v10 (topic ids, KIP-848) is unstable in Kafka 4.1, stable from 4.2'],
-  [9, 'OffsetFetch', 'v10 (topic ids, KIP-848) is unstable in Kafka 4.1, stable from 4.2'],
+  [
+    8,
+    'OffsetCommit',
+    'v10 (topic ids, KIP-848; stable from 4.2): only Gregor client sends it; librdkafka, platformatic stop at v9',
+  ],
+  [
+    9,
+    'OffsetFetch',
+    'v10 (topic ids, KIP-848; stable from 4.2): only Gregor client sends it; librdkafka, platformatic stop at v9',
+  ],
   [10, 'FindCoordinator'],
   [11, 'JoinGroup'],
   [12, 'Heartbeat'],
@@ -60,7 +68,7 @@ const kafkaApiKeys = [
   [
     34,
     'AlterReplicaLogDirs',
-    'no 2nd client: kafkajs, kafka-python 2.0.2, librdkafka 2.15, sarama 1.22 (Debian) lack it',
+    'v0 not served (Kafka 4.0 removed it). No 2nd client: kafkajs, kafka-python, librdkafka, sarama lack it',
   ],
   [
     35,
@@ -275,6 +283,13 @@ const librdkafka = 'librdkafka (kcat, confluent-kafka)';
 const librdkafkaAdmin = 'librdkafka C admin API';
 const groupTests = [`${it}clients-group.integration.test.ts`, `${it}librdkafka-current.integration.test.ts`];
 const groupClients = { clients: ['kafkajs', 'kafka-python', librdkafka], files: groupTests };
+const groupOffsetClients = {
+  clients: [...groupClients.clients, 'Gregor client'],
+  files: [
+    ...groupTests,
+    'packages/client/src/it/static-membership-and-cluster-admin.processes.integration.test.ts',
+  ],
+};
 const adminTests = [
   `${it}kafkajs-admin.in-process.integration.test.ts`,
   `${it}admin-compat.in-process.integration.test.ts`,
@@ -360,8 +375,9 @@ const testedBy = {
       `${it}platformatic-kafka.integration.test.ts`,
     ],
   },
-  OffsetCommit: groupClients,
-  OffsetFetch: groupClients,
+  // v10 (topic ids) only from Gregor's client: no independent client here sends it.
+  OffsetCommit: groupOffsetClients,
+  OffsetFetch: groupOffsetClients,
   FindCoordinator: groupClients,
   JoinGroup: groupClients,
   Heartbeat: groupClients,
@@ -370,13 +386,14 @@ const testedBy = {
   // librdkafka's list_groups sends ListGroups, then DescribeGroups for the groups it found.
   DescribeGroups: groupAdminClients,
   ListGroups: groupAdminClients,
-  // librdkafka with group.protocol=consumer; ConsumerGroupDescribe read with Gregor's connection.
+  // librdkafka with group.protocol=consumer; ConsumerGroupDescribe read with Gregor's connection and
+  // with librdkafka's DescribeConsumerGroups (C admin API), against the partitions the members hold.
   ConsumerGroupHeartbeat: {
     clients: [librdkafka],
     files: [`${it}kip848-consumer-groups.integration.test.ts`],
   },
   ConsumerGroupDescribe: {
-    clients: ['Gregor client'],
+    clients: [librdkafkaAdmin, 'Gregor client'],
     files: [`${it}kip848-consumer-groups.integration.test.ts`],
   },
   ApiVersions: {

@@ -55,7 +55,7 @@ const servedApis = [
 
 describe('ApiVersions', () => {
   it.each([0, 1, 2, 3, 4])(
-    'v%i advertises exactly the served APIs with minimum version 0',
+    'v%i advertises exactly the served APIs with minimum version 0 (1 for AlterReplicaLogDirs)',
     async (version) => {
       const body =
         version >= 3
@@ -67,7 +67,8 @@ describe('ApiVersions', () => {
       for (const api of response.apiKeys) {
         const supported = supportedApiVersions().find((entry) => entry.apiKey === api.apiKey)!;
         expect(api).toEqual({ ...supported });
-        expect(api.minVersion).toBe(0);
+        // Kafka 4.0 removed AlterReplicaLogDirs v0 (KIP-896); every other minimum stays 0.
+        expect(api.minVersion).toBe(api.apiKey === ApiKey.AlterReplicaLogDirs ? 1 : 0);
       }
     },
   );

@@ -172,6 +172,11 @@ export class Cluster {
     throw new KafkaJSConnectionError(`no broker reachable: ${(lastError as Error | undefined)?.message}`);
   }
 
+  /** The version of `apiKey` that a request to `nodeId` would be sent at, at most `maxVersion`. */
+  async versionFor(nodeId: number, apiKey: SupportedApiKey, maxVersion: number): Promise<number> {
+    return (await this.connectionTo(nodeId)).version(apiKey, maxVersion);
+  }
+
   /** Sends to one broker by node id, at the negotiated version; returns the response body. */
   async send<K extends SupportedApiKey & keyof typeof preferredVersions>(
     nodeId: number,

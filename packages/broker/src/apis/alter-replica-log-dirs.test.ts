@@ -93,7 +93,7 @@ describe('AlterReplicaLogDirs', () => {
   it('answers LOG_DIR_NOT_FOUND, UNKNOWN_TOPIC_OR_PARTITION and, with ACLs, CLUSTER_AUTHORIZATION_FAILED', async () => {
     cluster = await LocalClusterFixture.start({ secondLogDir: true });
     await createTopic('t', 1);
-    const notADir = await alter(0, '/no/such/dir', 't', [0]);
+    const notADir = await alter(1, '/no/such/dir', 't', [0]);
     expect(notADir.results[0]!.partitions).toEqual([
       { partitionIndex: 0, errorCode: ErrorCode.LOG_DIR_NOT_FOUND },
     ]);

@@ -1,4 +1,4 @@
-// AlterReplicaLogDirs (key 34), versions 0-2; flexible from 2.
+// AlterReplicaLogDirs (key 34), versions 1-2 (Kafka 4.0 removed v0, KIP-896); flexible from 2.
 //   Request  => [dirs => path [topics => name [partitions]]]
 //   Response => throttle_time_ms [results => topic_name [partitions => partition_index error_code]]
 //

@@ -72,6 +72,7 @@ import { createOffsetCommitHandler } from './offset-commit.js';
 import { createOffsetDeleteHandler } from './offset-delete.js';
 import { createOffsetFetchHandler } from './offset-fetch.js';
 import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
+import { offsetCommitByTopicId, offsetFetchByTopicId } from './offset-topic-ids.js';
 import { handleProduce } from './produce.js';
 import { handleSaslAuthenticate } from './sasl-authenticate.js';
 import { createSaslHandshakeHandler } from './sasl-handshake.js';
@@ -152,8 +153,11 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
           [ApiKey.SyncGroup]: syncGroupAuthorized(createSyncGroupHandler(groups)),
           [ApiKey.Heartbeat]: heartbeatAuthorized(createHeartbeatHandler(groups)),
           [ApiKey.LeaveGroup]: leaveGroupAuthorized(createLeaveGroupHandler(groups)),
-          [ApiKey.OffsetCommit]: offsetCommitAuthorized(createOffsetCommitHandler(groups)),
-          [ApiKey.OffsetFetch]: offsetFetchAuthorized(createOffsetFetchHandler(groups)),
+          // v10 names topics by id: resolved to names before authorization, as Kafka does.
+          [ApiKey.OffsetCommit]: offsetCommitByTopicId(
+            offsetCommitAuthorized(createOffsetCommitHandler(groups)),
+          ),
+          [ApiKey.OffsetFetch]: offsetFetchByTopicId(offsetFetchAuthorized(createOffsetFetchHandler(groups))),
           [ApiKey.DescribeGroups]: describeGroupsAuthorized(createDescribeGroupsHandler(groups)),
           [ApiKey.ListGroups]: listGroupsAuthorized(createListGroupsHandler(groups)),
           [ApiKey.DeleteGroups]: deleteGroupsAuthorized(createDeleteGroupsHandler(groups)),

@@ -756,6 +756,57 @@ const cases: DeniedCase[] = [
     },
   },
   {
+    name: 'OffsetCommit v10 and OffsetFetch v10: topics named by id are authorized by their names',
+    needsGroups: true,
+    grants: [
+      acl(AclResourceType.GROUP, 'mine', AclOperation.READ),
+      acl(AclResourceType.TOPIC, mine, AclOperation.READ),
+    ],
+    run: async () => {
+      const idOf = (name: string) => topicIdToWire(cluster.image().topic(name)!.topicId);
+      const committed = await cluster.request(ApiKey.OffsetCommit, 10, {
+        groupId: 'mine',
+        generationId: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [secret, mine].map((name) => ({
+          name: '',
+          topicId: idOf(name),
+          partitions: [
+            { partitionIndex: 0, committedOffset: 9n, committedLeaderEpoch: -1, committedMetadata: '' },
+          ],
+        })),
+      });
+      expect(
+        Object.fromEntries(committed.topics.map((topic) => [topic.topicId, topic.partitions[0]!.errorCode])),
+      ).toEqual({ [idOf(secret)]: ErrorCode.TOPIC_AUTHORIZATION_FAILED, [idOf(mine)]: ErrorCode.NONE });
+      const fetched = await cluster.request(ApiKey.OffsetFetch, 10, {
+        groupId: '',
+        topics: [],
+        groups: [
+          {
+            groupId: 'mine',
+            memberId: null,
+            memberEpoch: -1,
+            topics: [secret, mine].map((name) => ({ name: '', topicId: idOf(name), partitionIndexes: [0] })),
+          },
+        ],
+        requireStable: false,
+      });
+      expect(
+        Object.fromEntries(
+          fetched.groups[0]!.topics.map((topic) => [
+            topic.topicId,
+            [topic.partitions[0]!.committedOffset, topic.partitions[0]!.errorCode],
+          ]),
+        ),
+      ).toEqual({
+        [idOf(secret)]: [-1n, ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+        [idOf(mine)]: [9n, ErrorCode.NONE],
+      });
+    },
+  },
+  {
     name: 'DescribeGroups: DESCRIBE on each group; authorized_operations of the others when asked',
     needsGroups: true,
     grants: [acl(AclResourceType.GROUP, 'mine', AclOperation.READ)],

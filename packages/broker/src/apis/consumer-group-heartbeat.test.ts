@@ -1,8 +1,8 @@
 // KIP-848 consumer groups through the broker: encoded frames through the real router, the group
 // coordinator driver, appends to a real `__consumer_offsets` log. ConsumerGroupHeartbeat resolves
 // the subscription against the metadata image (topic ids on the wire), ConsumerGroupDescribe,
-// ListGroups' group type, DescribeGroups' "not a classic group", and OffsetCommit v9 / OffsetFetch v9
-// checked against the member epoch.
+// ListGroups' group type, DescribeGroups' "not a classic group", OffsetCommit v9 / OffsetFetch v9
+// checked against the member epoch, and their v10 by topic id.
 
 import { SeededRandom } from '@gregor/ground';
 import { coordinatorPartitionFor, decodeConsumerGroupRecord } from '@gregor/group';
@@ -172,6 +172,110 @@ describe('ConsumerGroupHeartbeat and ConsumerGroupDescribe through the broker', 
       errorCode: ErrorCode.NONE,
       topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 42n }] }],
     });
+  });
+
+  it('serves OffsetCommit v10 and OffsetFetch v10 by topic id, UNKNOWN_TOPIC_ID for an id it does not know', async () => {
+    await start();
+    const joined = await join('member-a');
+    const ordersId = topicIdToWire(cluster.image().topic('orders')!.topicId);
+    const unknownId = 'ffffffffffffffffffffffffffffffff';
+    const commit = (memberEpoch: number) =>
+      cluster.request(ApiKey.OffsetCommit, 10, {
+        groupId,
+        generationId: memberEpoch,
+        memberId: 'member-a',
+        groupInstanceId: null,
+        topics: [
+          {
+            name: '',
+            topicId: unknownId,
+            partitions: [{ partitionIndex: 0, committedOffset: 7n, committedMetadata: '' }],
+          },
+          {
+            name: '',
+            topicId: ordersId,
+            partitions: [
+              { partitionIndex: 1, committedOffset: 42n, committedMetadata: 'm' },
+              { partitionIndex: 9, committedOffset: 1n, committedMetadata: '' },
+            ],
+          },
+        ],
+      });
+    const stale = await commit(joined.memberEpoch + 1);
+    expect(stale.topics.find((topic) => topic.topicId === ordersId)!.partitions[0]!.errorCode).toBe(
+      ErrorCode.STALE_MEMBER_EPOCH,
+    );
+    const committed = await commit(joined.memberEpoch);
+    expect(committed.topics).toHaveLength(2);
+    expect(committed.topics).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          topicId: ordersId,
+          partitions: [
+            { partitionIndex: 1, errorCode: ErrorCode.NONE },
+            { partitionIndex: 9, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION },
+          ],
+        }),
+        expect.objectContaining({
+          topicId: unknownId,
+          partitions: [{ partitionIndex: 0, errorCode: ErrorCode.UNKNOWN_TOPIC_ID }],
+        }),
+      ]),
+    );
+
+    // The commit by id is the topic's by name: v9 reads it back.
+    const byName = await cluster.request(ApiKey.OffsetFetch, 9, {
+      groupId: '',
+      topics: [],
+      groups: [
+        { groupId, memberId: null, memberEpoch: -1, topics: [{ name: 'orders', partitionIndexes: [1] }] },
+      ],
+      requireStable: false,
+    });
+    expect(byName.groups[0]!.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 42n, metadata: 'm' });
+
+    const fetch = (topics: { name: string; topicId: string; partitionIndexes: number[] }[] | null) =>
+      cluster.request(ApiKey.OffsetFetch, 10, {
+        groupId: '',
+        topics: [],
+        groups: [{ groupId, memberId: 'member-a', memberEpoch: joined.memberEpoch, topics }],
+        requireStable: true,
+      });
+    const asked = await fetch([
+      { name: '', topicId: ordersId, partitionIndexes: [1, 2] },
+      { name: '', topicId: unknownId, partitionIndexes: [0] },
+    ]);
+    expect(asked.groups[0]).toMatchObject({
+      groupId,
+      errorCode: ErrorCode.NONE,
+      topics: [
+        {
+          topicId: ordersId,
+          partitions: [
+            { partitionIndex: 1, committedOffset: 42n, metadata: 'm', errorCode: ErrorCode.NONE },
+            { partitionIndex: 2, committedOffset: -1n, errorCode: ErrorCode.NONE },
+          ],
+        },
+        {
+          topicId: unknownId,
+          partitions: [
+            {
+              partitionIndex: 0,
+              committedOffset: -1n,
+              committedLeaderEpoch: -1,
+              errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+            },
+          ],
+        },
+      ],
+    });
+    const all = await fetch(null);
+    expect(all.groups[0]!.topics).toEqual([
+      expect.objectContaining({
+        topicId: ordersId,
+        partitions: [expect.objectContaining({ partitionIndex: 1, committedOffset: 42n })],
+      }),
+    ]);
   });
 });
 

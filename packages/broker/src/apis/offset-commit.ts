@@ -1,4 +1,5 @@
-// OffsetCommit (key 8), versions 0-9; flexible from 8. v9 has v8's layout: it is the first version a
+// OffsetCommit (key 8), versions 0-10; flexible from 8. v10 names topics by id: offset-topic-ids.ts
+// resolves them to names before this handler runs. v9 has v8's layout: it is the first version a
 // KIP-848 consumer may send, with its member epoch in the generation's place. Gregor's groups are all
 // classic, for which Kafka's GroupCoordinator checks v9 as v8 (generation -1 with no member: a
 // standalone commit, accepted while the group is Empty), so every version takes the same path.

@@ -1,4 +1,5 @@
-// OffsetFetch (key 9), versions 0-9; flexible from 6. Version 8 batches groups; version 9 names the
+// OffsetFetch (key 9), versions 0-10; flexible from 6. v10 names topics by id: offset-topic-ids.ts
+// resolves them to names before this handler runs. Version 8 batches groups; version 9 names the
 // member asking (KIP-848 member id and epoch), which Kafka checks against consumer-protocol groups
 // only: Gregor's groups are all classic, so they are not checked, as Kafka does for classic groups.
 //   Request  v0-7 => group_id [topics => name [partition_indexes]](nullable 2+: null = all)

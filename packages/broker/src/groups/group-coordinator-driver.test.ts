@@ -4,7 +4,7 @@
 
 import { SeededRandom } from '@gregor/ground';
 import { coordinatorPartitionFor, decodeOffsetsRecord } from '@gregor/group';
-import { ApiKey, ErrorCode, iterateBatches, type RequestInput } from '@gregor/protocol';
+import { ApiKey, ErrorCode, iterateBatches, type RequestInput, zeroUuid } from '@gregor/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiHandlers } from '../apis/api-handlers.js';
 import { BrokerLease } from '../node/broker-lease.js';
@@ -272,7 +272,10 @@ describe('group membership and offsets through the router', () => {
     expect(stale.errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
 
     const committed = await commit(groupId, memberId, generationId, 'orders', 42);
-    expect(committed.topics).toEqual([{ name: 'orders', partitions: [{ partitionIndex: 0, errorCode: 0 }] }]);
+    // Below v10 the topic id is not on the wire: it decodes as the zero uuid.
+    expect(committed.topics).toEqual([
+      { name: 'orders', topicId: zeroUuid, partitions: [{ partitionIndex: 0, errorCode: 0 }] },
+    ]);
     const unknownTopic = await commit(groupId, memberId, generationId, 'no-such-topic', 1);
     expect(unknownTopic.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
 

@@ -4,7 +4,9 @@
 // them all, every record is consumed exactly once with synchronous commits; after the coordinator's
 // node stops, a new consumer of the group joins the new coordinator (which rebuilt the group from
 // `__consumer_offsets`: its epoch continues) and resumes from the commits without losing or
-// repeating a record. ConsumerGroupDescribe and ListGroups are read with a raw connection; the
+// repeating a record. ConsumerGroupDescribe and ListGroups are read with a raw connection, and
+// ConsumerGroupDescribe again by librdkafka's C admin API (rd_kafka_DescribeConsumerGroups through
+// ctypes, python/librdkafka_admin.py), checked against the partitions each member holds; the
 // request metrics show what librdkafka 2.15 sends: ConsumerGroupHeartbeat v1 (its own member ids,
 // KIP-1082) and OffsetCommit v9, never JoinGroup. Every consumer checks the librdkafka version it
 // ran on.
@@ -34,6 +36,24 @@ const partitionCount = 4;
 const topic = 'kip848-orders';
 const group = 'kip848-group';
 const pythonDir = new URL('./python/', import.meta.url).pathname;
+const librdkafkaAdmin = join(pythonDir, 'librdkafka_admin.py');
+
+/** A group as python/librdkafka_admin.py's describe_consumer_groups reports it. */
+interface LibrdkafkaGroup {
+  readonly group: string;
+  readonly error: number;
+  readonly state: string;
+  readonly type: string;
+  readonly assignor: string;
+  readonly simple: boolean;
+  readonly coordinator: number | null;
+  readonly members: readonly {
+    readonly member_id: string;
+    readonly client_id: string;
+    readonly assignment: readonly (readonly [string, number])[];
+    readonly target_assignment: readonly (readonly [string, number])[] | null;
+  }[];
+}
 
 let cluster: ProcessCluster;
 let env: NodeJS.ProcessEnv;
@@ -276,7 +296,7 @@ describe(`KIP-848 consumer groups with librdkafka ${currentLibrdkafkaVersion} (g
     expect(sharedA.filter((p) => sharedB.includes(p))).toEqual([]);
     expect([...sharedA, ...sharedB].sort()).toEqual([0, 1, 2, 3]);
 
-    const epochBeforeFailover = await withCoordinator(allNodes, async (connection) => {
+    const epochBeforeFailover = await withCoordinator(allNodes, async (connection, coordinatorId) => {
       let described = await describeGroup(connection);
       for (let poll = 0; poll < waitPollsMax && described.groupState !== 'Stable'; poll++) {
         await sleep(250);
@@ -306,6 +326,47 @@ describe(`KIP-848 consumer groups with librdkafka ${currentLibrdkafkaVersion} (g
         protocolType: 'consumer',
         groupState: 'Stable',
       });
+
+      // librdkafka's own DescribeConsumerGroups (its C admin API, through ctypes) reads the group with
+      // ConsumerGroupDescribe v0 (it falls back to DescribeGroups only for a classic group): the
+      // state, type, assignor and coordinator, and each member's partitions as that member holds them.
+      const describeRequests = () => requestCounts(allNodes, ['ConsumerGroupDescribe', 'DescribeGroups']);
+      const before = await describeRequests();
+      const byLibrdkafka = runCurrentLibrdkafkaPython<{ answers: [{ groups: LibrdkafkaGroup[] }] }>(
+        librdkafkaAdmin,
+        { bootstrap: bootstrapOf(allNodes), steps: [{ op: 'describe_consumer_groups', groups: [group] }] },
+        clientTimeoutMs,
+      ).answers[0].groups;
+      const after = await describeRequests();
+      expect(byLibrdkafka).toHaveLength(1);
+      expect(byLibrdkafka[0]).toMatchObject({
+        group,
+        error: ErrorCode.NONE,
+        state: 'Stable',
+        type: 'Consumer',
+        assignor: 'uniform',
+        simple: false,
+        coordinator: coordinatorId,
+      });
+      const members = byLibrdkafka[0]!.members;
+      expect(members.map((m) => m.client_id)).toEqual(['kip848-a', 'kip848-b']);
+      const held: Record<string, readonly number[]> = {
+        'kip848-a': a.status()!.assignment,
+        'kip848-b': b.status()!.assignment,
+      };
+      for (const member of members) {
+        const partitions = held[member.client_id]!.map((p) => [topic, p]);
+        expect(partitions.length).toBeGreaterThan(0);
+        expect(member.assignment).toEqual(partitions);
+        expect(member.target_assignment).toEqual(partitions);
+        expect(member.member_id).toBe(
+          described.members.find((m) => m.clientId === member.client_id)!.memberId,
+        );
+      }
+      expect(
+        (after.get('ConsumerGroupDescribe v0') ?? 0) - (before.get('ConsumerGroupDescribe v0') ?? 0),
+      ).toBe(1);
+      expect([...after.keys()].filter((key) => key.startsWith('DescribeGroups'))).toEqual([]);
       return described.groupEpoch;
     });
 

@@ -5,8 +5,8 @@
 // within the session timeout takes its old place (and assignment) back without a rebalance; when
 // another process takes the instance id, the coordinator answers FENCED_INSTANCE_ID, which is final.
 
-import { ApiKey, ErrorCode } from '@gregor/protocol';
-import type { Cluster } from '../cluster.js';
+import { ApiKey, ErrorCode, zeroUuid } from '@gregor/protocol';
+import { type Cluster, preferredVersions } from '../cluster.js';
 import {
   KafkaJSError,
   KafkaJSFencedInstanceIdError,
@@ -25,6 +25,9 @@ import {
   type MemberSubscription,
 } from './consumer-protocol.js';
 import { isKafkaJSAssigner } from './kafkajs-assigners.js';
+
+/** The first OffsetCommit and OffsetFetch version that names topics by id (KIP-848). */
+const offsetTopicIdsVersion = 10;
 
 export interface GroupOptions {
   readonly groupId: string;
@@ -310,31 +313,61 @@ export class GroupMembership {
     this.leaderId = '';
   }
 
+  /**
+   * Whether requests of `apiKey` to `coordinator` name the topics by id: OffsetCommit and OffsetFetch
+   * v10 (KIP-848) do, used when the broker serves v10 and the metadata gave every topic's id (as
+   * Fetch v13+ is); otherwise the by-name versions below.
+   */
+  private async byTopicId(
+    coordinator: number,
+    apiKey: typeof ApiKey.OffsetCommit | typeof ApiKey.OffsetFetch,
+    topics: Iterable<string>,
+  ): Promise<boolean> {
+    for (const topic of topics) if (this.cluster.topicIdOf(topic) === undefined) return false;
+    return (
+      (await this.cluster.versionFor(coordinator, apiKey, offsetTopicIdsVersion)) >= offsetTopicIdsVersion
+    );
+  }
+
+  /** A response topic's name: its own below v10, its id's (from the metadata) at v10. */
+  private topicNameOf(topic: { readonly name: string; readonly topicId: string }, byId: boolean): string {
+    return byId ? (this.cluster.topicNameOf(topic.topicId) ?? topic.topicId) : topic.name;
+  }
+
   async commit(offsets: ReadonlyMap<string, ReadonlyMap<number, bigint>>): Promise<void> {
     if (offsets.size === 0) return;
-    const response = await this.cluster.send(await this.coordinatorId(), ApiKey.OffsetCommit, {
-      groupId: this.options.groupId,
-      generationId: this.generationId,
-      memberId: this.memberId,
-      groupInstanceId: this.options.groupInstanceId,
-      topics: [...offsets].map(([name, partitions]) => ({
-        name,
-        partitions: [...partitions].map(([partitionIndex, committedOffset]) => ({
-          partitionIndex,
-          committedOffset,
-          committedLeaderEpoch: -1,
-          commitTimestamp: -1n,
-          committedMetadata: null,
+    const coordinator = await this.coordinatorId();
+    const byId = await this.byTopicId(coordinator, ApiKey.OffsetCommit, offsets.keys());
+    const response = await this.cluster.sendVersioned(
+      coordinator,
+      ApiKey.OffsetCommit,
+      () => ({
+        groupId: this.options.groupId,
+        generationId: this.generationId,
+        memberId: this.memberId,
+        groupInstanceId: this.options.groupInstanceId,
+        topics: [...offsets].map(([name, partitions]) => ({
+          name,
+          topicId: byId ? this.cluster.topicIdOf(name)! : zeroUuid,
+          partitions: [...partitions].map(([partitionIndex, committedOffset]) => ({
+            partitionIndex,
+            committedOffset,
+            committedLeaderEpoch: -1,
+            commitTimestamp: -1n,
+            committedMetadata: null,
+          })),
         })),
-      })),
-    });
+      }),
+      undefined,
+      byId ? offsetTopicIdsVersion : preferredVersions[ApiKey.OffsetCommit],
+    );
     for (const topic of response.topics) {
       for (const partition of topic.partitions) {
         if (partition.errorCode === 0) continue;
         this.coordinatorError(partition.errorCode);
         throw this.protocolError(
           partition.errorCode,
-          `committing ${topic.name}[${partition.partitionIndex}]`,
+          `committing ${this.topicNameOf(topic, byId)}[${partition.partitionIndex}]`,
         );
       }
     }
@@ -342,33 +375,48 @@ export class GroupMembership {
 
   /** The committed offset of each partition, -1 where none is. */
   async committed(assignment: MemberAssignment): Promise<Map<string, Map<number, bigint>>> {
+    const coordinator = await this.coordinatorId();
+    const byId = await this.byTopicId(coordinator, ApiKey.OffsetFetch, assignment.keys());
+    const topics = [...assignment].map(([name, partitionIndexes]) => ({
+      name,
+      topicId: byId ? this.cluster.topicIdOf(name)! : zeroUuid,
+      partitionIndexes: [...partitionIndexes],
+    }));
     const response = await this.cluster.sendVersioned(
-      await this.coordinatorId(),
+      coordinator,
       ApiKey.OffsetFetch,
       (version) => ({
-        groupId: this.options.groupId,
-        topics: [...assignment].map(([name, partitionIndexes]) => ({
-          name,
-          partitionIndexes: [...partitionIndexes],
-        })),
-        groups: [],
+        // The v0-7 layout, absent at v10: left at its defaults there.
+        groupId: byId ? '' : this.options.groupId,
+        topics: byId ? [] : topics,
+        // v8+ (only asked for by id, v10): one group, this member's.
+        groups: byId ? [{ groupId: this.options.groupId, memberId: null, memberEpoch: -1, topics }] : [],
         // Stable offsets need v7; against an older broker Java's consumer asks without, as here.
         requireStable: version >= 7,
       }),
+      undefined,
+      byId ? offsetTopicIdsVersion : preferredVersions[ApiKey.OffsetFetch],
     );
-    if (response.errorCode !== 0) {
-      this.coordinatorError(response.errorCode);
-      throw new KafkaJSProtocolError(response.errorCode, 'fetching committed offsets');
+    const answer = byId
+      ? (response.groups[0] ?? { errorCode: ErrorCode.INVALID_REQUEST, topics: [] })
+      : {
+          errorCode: response.errorCode,
+          topics: response.topics.map((topic) => ({ ...topic, topicId: zeroUuid })),
+        };
+    if (answer.errorCode !== 0) {
+      this.coordinatorError(answer.errorCode);
+      throw new KafkaJSProtocolError(answer.errorCode, 'fetching committed offsets');
     }
     const result = new Map<string, Map<number, bigint>>();
-    for (const topic of response.topics) {
+    for (const topic of answer.topics) {
+      const name = this.topicNameOf(topic, byId);
       const partitions = new Map<number, bigint>();
       for (const partition of topic.partitions) {
         if (partition.errorCode !== 0)
-          throw new KafkaJSProtocolError(partition.errorCode, `offset of ${topic.name}`);
+          throw new KafkaJSProtocolError(partition.errorCode, `offset of ${name}`);
         partitions.set(partition.partitionIndex, partition.committedOffset);
       }
-      result.set(topic.name, partitions);
+      result.set(name, partitions);
     }
     return result;
   }

@@ -4,9 +4,12 @@
 // groupInstanceId replaces the first, which crashes with FENCED_INSTANCE_ID on its next heartbeat.
 // describeCluster answers what kafkajs's answers; a reassignment made by the client is seen
 // completed by kafkajs's listPartitionReassignments and in the metadata, and kcat reads every
-// acknowledged record from the new replicas with the old one stopped.
+// acknowledged record from the new replicas with the old one stopped. A consumer commits and resumes
+// by topic id (OffsetCommit v10 / OffsetFetch v10, KIP-848: no independent client here sends them),
+// and kafkajs reads the same offsets by name.
 
 import { waitFor } from '@gregor/ground/testing';
+import { ApiKey } from '@gregor/protocol';
 import { Kafka as KafkaJs, logLevel as kafkajsLogLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin } from '../admin.js';
@@ -17,6 +20,7 @@ import {
   KafkaJSAlterPartitionReassignmentsError,
   KafkaJSFencedInstanceIdError,
 } from '../errors.js';
+import type { RequestPayload } from '../instrumentation.js';
 import { Kafka } from '../kafka.js';
 import { logLevel } from '../logger.js';
 import { BrokerProcesses } from '../testing/broker-processes.js';
@@ -218,6 +222,88 @@ describe('static membership', () => {
     // the rest of the session (a LeaveGroup would have moved the partitions at once).
     expect(Date.now() - disconnectedAtMs).toBeGreaterThanOrEqual(sessionTimeoutMs - 2 * heartbeatIntervalMs);
     await staying.consumer.disconnect();
+  });
+});
+
+describe('offsets by topic id', () => {
+  it('a consumer commits and resumes with OffsetCommit v10 and OffsetFetch v10; kafkajs reads the same offsets by name', async () => {
+    const topic = 'v10-offsets';
+    const groupId = 'v10-group';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 3 }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    const send = (prefix: string) =>
+      producer.send({
+        topic,
+        messages: [0, 1].flatMap((partition) =>
+          Array.from({ length: 3 }, (_, index) => ({ partition, value: `${prefix}-${partition}-${index}` })),
+        ),
+      });
+    /** Runs one consumer of the group until it has read `count` records, then stops it. */
+    const consume = async (count: number) => {
+      const consumer = kafka.consumer({
+        groupId,
+        heartbeatInterval: heartbeatIntervalMs,
+        maxWaitTimeInMs: 100,
+      });
+      const versions = new Map<number, Set<number>>();
+      consumer.on(consumer.events.REQUEST, (event: InstrumentationEvent<RequestPayload>) => {
+        const { apiKey, apiVersion } = event.payload;
+        if (apiKey !== ApiKey.OffsetCommit && apiKey !== ApiKey.OffsetFetch) return;
+        versions.set(apiKey, (versions.get(apiKey) ?? new Set()).add(apiVersion));
+      });
+      const read: string[] = [];
+      const crashes: CrashPayload[] = [];
+      consumer.on(consumer.events.CRASH, (event: InstrumentationEvent<CrashPayload>) => {
+        crashes.push(event.payload);
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          read.push(message.value!.toString());
+        },
+      });
+      await waitFor(`${count} records read`, () => (read.length >= count ? true : undefined), {
+        ...waitOptions,
+        detail: () =>
+          `read ${read.length}; crashes: ${crashes.map((crash) => String(crash.error)).join('; ')}`,
+      });
+      expect(crashes).toEqual([]);
+      // Stopping commits what was read.
+      await consumer.disconnect();
+      return { read: read.sort(), versions };
+    };
+    try {
+      await send('first');
+      const first = await consume(6);
+      expect(first.read).toHaveLength(6);
+      expect([...first.versions.get(ApiKey.OffsetCommit)!]).toEqual([10]);
+      expect([...first.versions.get(ApiKey.OffsetFetch)!]).toEqual([10]);
+
+      // The commits by id are the topic's by name: kafkajs (OffsetFetch by name) reads them.
+      const kafkajsAdmin = kafkajs.admin();
+      await kafkajsAdmin.connect();
+      try {
+        const fetched = await kafkajsAdmin.fetchOffsets({ groupId, topics: [topic] });
+        expect(fetched[0]!.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([
+          [0, '3'],
+          [1, '3'],
+        ]);
+      } finally {
+        await kafkajsAdmin.disconnect();
+      }
+
+      // A new member resumes from the commits (OffsetFetch v10): only what came after.
+      await send('second');
+      const second = await consume(6);
+      expect(second.read).toEqual(
+        [0, 1].flatMap((partition) => [0, 1, 2].map((index) => `second-${partition}-${index}`)).sort(),
+      );
+      expect([...second.versions.get(ApiKey.OffsetFetch)!]).toEqual([10]);
+    } finally {
+      await producer.disconnect();
+    }
   });
 });
 

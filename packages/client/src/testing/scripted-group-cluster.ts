@@ -77,6 +77,10 @@ export abstract class ScriptedGroupCluster {
   sendVersioned(_nodeId: number, apiKey: number, body: (version: number) => Record<string, unknown>) {
     return this.answer(apiKey, body(apiKey === ApiKey.JoinGroup ? 6 : 4));
   }
+  /** The version sendVersioned answers at. */
+  async versionFor(_nodeId: number, apiKey: number, maxVersion: number): Promise<number> {
+    return Math.min(maxVersion, apiKey === ApiKey.JoinGroup ? 6 : 4);
+  }
   send(_nodeId: number, apiKey: number, body: Record<string, unknown>) {
     return this.answer(apiKey, body);
   }

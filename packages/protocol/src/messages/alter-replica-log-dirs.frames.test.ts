@@ -1,5 +1,6 @@
-// AlterReplicaLogDirs (key 34) v0-v2 against bytes assembled by hand from Kafka's JSON specs
-// (AlterReplicaLogDirsRequest.json / AlterReplicaLogDirsResponse.json: v1 is v0, v2 is flexible),
+// AlterReplicaLogDirs (key 34) v1-v2 against bytes assembled by hand from Kafka's JSON specs
+// (AlterReplicaLogDirsRequest.json / AlterReplicaLogDirsResponse.json: v2 is flexible; v0, v1's
+// layout, was removed in Kafka 4.0 and is refused here as Kafka 4 refuses it),
 // and the v2 request body @platformatic/kafka 1.35 writes (its alterReplicaLogDirsV2 createRequest,
 // the client the integration test moves replicas with; no other client here sends this API). Each
 // body encodes to exactly these bytes and decodes back; the whole frames go through
@@ -33,9 +34,9 @@ const response = {
   ],
 };
 
-/** v0 and v1: int32 array counts, int16 string lengths, no tagged fields. */
-const requestV0 = `00000001  0011 ${pathHex}  00000001 0001 74  00000002 00000000 00000002`;
-const responseV0 = '00000000  00000001 0001 74  00000002  00000000 0000  00000002 0039';
+/** v1 (and the removed v0): int32 array counts, int16 string lengths, no tagged fields. */
+const requestV1 = `00000001  0011 ${pathHex}  00000001 0001 74  00000002 00000000 00000002`;
+const responseV1 = '00000000  00000001 0001 74  00000002  00000000 0000  00000002 0039';
 /** v2: compact arrays and strings (length + 1 as an unsigned varint), a tag buffer per struct. */
 const requestV2 = `02  12 ${pathHex}  02 0274 03 00000000 00000002 00  00  00`;
 const responseV2 = '00000000  02 0274 03  00000000 0000 00  00000002 0039 00  00  00';
@@ -50,12 +51,21 @@ function expectLayout(schema: 'request' | 'response', version: number, value: ob
   expect(reader.remaining).toBe(0);
 }
 
-describe('AlterReplicaLogDirs v0-v2 wire layout', () => {
-  it('v0 and v1 have the same layout', () => {
-    for (const version of [0, 1]) {
-      expectLayout('request', version, request, requestV0);
-      expectLayout('response', version, response, responseV0);
-    }
+describe('AlterReplicaLogDirs v1-v2 wire layout', () => {
+  it('v1 has int32 counts and int16 strings', () => {
+    expectLayout('request', 1, request, requestV1);
+    expectLayout('response', 1, response, responseV1);
+  });
+
+  it("refuses a v0 request, as Kafka 4 does (KIP-896), though its body is v1's", () => {
+    const frame = hex(`0022 0000 00000007 0003 676f72 ${requestV1}`);
+    const decoded = decodeRequest(frame);
+    expect(decoded).toMatchObject({ ok: false, reason: 'unsupported-version', apiVersion: 0 });
+    expect(decodeRequest(hex(`0022 0001 00000007 0003 676f72 ${requestV1}`))).toMatchObject({
+      ok: true,
+      apiVersion: 1,
+      body: request,
+    });
   });
 
   it('v2 is flexible', () => {
@@ -77,8 +87,7 @@ describe('AlterReplicaLogDirs v0-v2 wire layout', () => {
 
   it('answers each version in its own layout (response header v1 from v2)', () => {
     for (const [version, header, body] of [
-      [0, '00000007', responseV0],
-      [1, '00000007', responseV0],
+      [1, '00000007', responseV1],
       [2, '00000007 00', responseV2],
     ] as const) {
       const frame = encodeResponse(ApiKey.AlterReplicaLogDirs, version, 7, response);

@@ -1,6 +1,9 @@
 // The Kafka APIs Gregor speaks: key numbers, the version range we support (and advertise in
 // ApiVersions), and where Kafka's flexible versions start. Minimums are 0 on purpose: librdkafka
 // refuses to start groups or falls back to old formats when a broker does not advertise old versions.
+// The exception is a version Kafka 4 no longer serves and no client here sends (KIP-896):
+// AlterReplicaLogDirs starts at v1, as Kafka 4.0's spec does ("Version 0 was removed in Apache
+// Kafka 4.0, Version 1 is the new baseline").
 // The message schemas in apis/*.ts take their version ranges from this table.
 
 export const ApiKey = {
@@ -73,8 +76,13 @@ export interface ApiVersionSupport {
   readonly firstFlexibleVersion: number;
 }
 
-function support(name: ApiName, maxVersion: number, firstFlexibleVersion: number): ApiVersionSupport {
-  return { apiKey: ApiKey[name], name, minVersion: 0, maxVersion, firstFlexibleVersion };
+function support(
+  name: ApiName,
+  maxVersion: number,
+  firstFlexibleVersion: number,
+  minVersion = 0,
+): ApiVersionSupport {
+  return { apiKey: ApiKey[name], name, minVersion, maxVersion, firstFlexibleVersion };
 }
 
 /** Ordered by api key, the order ApiVersions responses list them in. */
@@ -83,8 +91,8 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('Fetch', 18, 12),
   support('ListOffsets', 10, 6),
   support('Metadata', 13, 9),
-  support('OffsetCommit', 9, 8),
-  support('OffsetFetch', 9, 6),
+  support('OffsetCommit', 10, 8),
+  support('OffsetFetch', 10, 6),
   support('FindCoordinator', 6, 3),
   support('JoinGroup', 9, 6),
   support('Heartbeat', 4, 4),
@@ -109,7 +117,7 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DeleteAcls', 3, 2),
   support('DescribeConfigs', 4, 4),
   support('AlterConfigs', 2, 2),
-  support('AlterReplicaLogDirs', 2, 2),
+  support('AlterReplicaLogDirs', 2, 2, 1),
   support('DescribeLogDirs', 4, 2),
   support('SaslAuthenticate', 2, 2),
   support('CreatePartitions', 3, 2),

@@ -1,6 +1,6 @@
 // The group APIs' newest versions against bytes assembled by hand from Kafka's JSON specs
 // (FindCoordinator v6, JoinGroup v7-v9, SyncGroup v5, LeaveGroup v5, DescribeGroups v6, ListGroups
-// v5, OffsetCommit v9, OffsetFetch v9): each body encodes to exactly these bytes and decodes back.
+// v5, OffsetCommit v9-v10, OffsetFetch v9-v10): each body encodes to exactly these bytes and decodes back.
 // Random round trips of every version are apis.test.ts's; this pins the field order and types.
 
 import { Buffer } from 'node:buffer';
@@ -220,6 +220,89 @@ describe('OffsetCommit v9 and OffsetFetch v9', () => {
       9,
       { groups: [{ groupId: 'g', memberId: 'm', memberEpoch: 5, topics: null }], requireStable: true },
       '02 0267 026d 00000005 00 00  01  00',
+    );
+  });
+
+  const topicId = '0123456789abcdef0123456789abcdef';
+
+  it('OffsetCommit v10 names each topic by its id, not its name, in both directions', () => {
+    expectLayout(
+      offsetCommitApi.request,
+      10,
+      {
+        groupId: 'g',
+        generationId: 3,
+        memberId: 'm',
+        groupInstanceId: null,
+        topics: [
+          {
+            topicId,
+            partitions: [
+              { partitionIndex: 0, committedOffset: 42n, committedLeaderEpoch: -1, committedMetadata: null },
+            ],
+          },
+        ],
+      },
+      `0267 00000003 026d 00  02 ${topicId}  02 00000000 000000000000002a ffffffff 00 00  00  00`,
+    );
+    expectLayout(
+      offsetCommitApi.response,
+      10,
+      { throttleTimeMs: 0, topics: [{ topicId, partitions: [{ partitionIndex: 0, errorCode: 100 }] }] },
+      `00000000  02 ${topicId}  02 00000000 0064 00  00  00`,
+    );
+  });
+
+  it('OffsetCommit v9 and v10 leave out the field of the other version, named or not', () => {
+    const body = {
+      throttleTimeMs: 0,
+      topics: [{ name: 't', topicId, partitions: [{ partitionIndex: 1, errorCode: 0 }] }],
+    };
+    const v9 = encodeMessage(offsetCommitApi.response, 9, body).toBuffer();
+    const v10 = encodeMessage(offsetCommitApi.response, 10, body).toBuffer();
+    expect(v9).toEqual(hex('00000000  02 0274  02 00000001 0000 00  00  00'));
+    expect(v10).toEqual(hex(`00000000  02 ${topicId}  02 00000001 0000 00  00  00`));
+  });
+
+  it('OffsetFetch v10 asks for and answers each topic of a group by its id', () => {
+    expectLayout(
+      offsetFetchApi.request,
+      10,
+      {
+        groups: [
+          { groupId: 'g', memberId: 'm', memberEpoch: 5, topics: [{ topicId, partitionIndexes: [0] }] },
+        ],
+        requireStable: true,
+      },
+      `02 0267 026d 00000005  02 ${topicId} 02 00000000 00  00  01  00`,
+    );
+    expectLayout(
+      offsetFetchApi.response,
+      10,
+      {
+        throttleTimeMs: 0,
+        groups: [
+          {
+            groupId: 'g',
+            topics: [
+              {
+                topicId,
+                partitions: [
+                  {
+                    partitionIndex: 0,
+                    committedOffset: 42n,
+                    committedLeaderEpoch: -1,
+                    metadata: '',
+                    errorCode: 0,
+                  },
+                ],
+              },
+            ],
+            errorCode: 0,
+          },
+        ],
+      },
+      `00000000  02 0267  02 ${topicId}  02 00000000 000000000000002a ffffffff 01 0000 00  00  0000 00  00`,
     );
   });
 });

@@ -20,6 +20,11 @@ Steps:
   {"op": "delete_scram", "user", "mechanism"}  -> {"error": code}
   {"op": "describe_scram", "users": [names]}
       -> {"error": code, "users": {user: {"error": code, "credentials": [[mechanism, iterations]]}}}
+  {"op": "describe_consumer_groups", "groups": [ids]}
+      -> {"groups": [{"group", "error", "state" (STATE_NAMES), "type" (TYPE_NAMES), "assignor",
+          "simple", "coordinator", "members": [{"member_id", "client_id", "instance_id", "host",
+          "assignment": [[topic, partition]], "target_assignment": [[topic, partition]] or null}]}]}
+      (librdkafka sends ConsumerGroupDescribe first and DescribeGroups for a classic group)
 Codes are Kafka's error codes (librdkafka's broker error codes are the same numbers); 0 for none.
 """
 
@@ -36,6 +41,9 @@ ELECTION_PREFERRED = 0
 CONFIG_OPS = {"SET": 0, "DELETE": 1, "APPEND": 2, "SUBTRACT": 3}
 SCRAM_MECHANISMS = {"SCRAM-SHA-256": 1, "SCRAM-SHA-512": 2}
 SCRAM_NAMES = {value: name for name, value in SCRAM_MECHANISMS.items()}
+# rd_kafka_consumer_group_state_t and rd_kafka_consumer_group_type_t (rdkafka.h).
+STATE_NAMES = ["Unknown", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead", "Empty"]
+TYPE_NAMES = ["Unknown", "Consumer", "Classic"]
 
 
 class TopicPartition(ctypes.Structure):
@@ -324,6 +332,75 @@ def describe_scram(rk, command):
     return {"error": 0, "users": described}
 
 
+def pairs_of(tpl_pointer):
+    if not tpl_pointer:
+        return None
+    listing = tpl_pointer.contents
+    return sorted([listing.elems[index].topic.decode(), listing.elems[index].partition] for index in range(listing.cnt))
+
+
+def text(value):
+    return value.decode() if value is not None else None
+
+
+def describe_consumer_groups(rk, command):
+    start = fn("rd_kafka_DescribeConsumerGroups", None, c_void_p, POINTER(c_char_p), c_size_t, c_void_p, c_void_p)
+    result_of = fn("rd_kafka_event_DescribeConsumerGroups_result", c_void_p, c_void_p)
+    groups_of = fn("rd_kafka_DescribeConsumerGroups_result_groups", POINTER(c_void_p), c_void_p, POINTER(c_size_t))
+    group_id = fn("rd_kafka_ConsumerGroupDescription_group_id", c_char_p, c_void_p)
+    group_error = fn("rd_kafka_ConsumerGroupDescription_error", c_void_p, c_void_p)
+    simple = fn("rd_kafka_ConsumerGroupDescription_is_simple_consumer_group", c_int, c_void_p)
+    assignor = fn("rd_kafka_ConsumerGroupDescription_partition_assignor", c_char_p, c_void_p)
+    state = fn("rd_kafka_ConsumerGroupDescription_state", c_int, c_void_p)
+    group_type = fn("rd_kafka_ConsumerGroupDescription_type", c_int, c_void_p)
+    coordinator = fn("rd_kafka_ConsumerGroupDescription_coordinator", c_void_p, c_void_p)
+    member_count = fn("rd_kafka_ConsumerGroupDescription_member_count", c_size_t, c_void_p)
+    member_of = fn("rd_kafka_ConsumerGroupDescription_member", c_void_p, c_void_p, c_size_t)
+    client_id = fn("rd_kafka_MemberDescription_client_id", c_char_p, c_void_p)
+    instance_id = fn("rd_kafka_MemberDescription_group_instance_id", c_char_p, c_void_p)
+    consumer_id = fn("rd_kafka_MemberDescription_consumer_id", c_char_p, c_void_p)
+    host = fn("rd_kafka_MemberDescription_host", c_char_p, c_void_p)
+    assignment_of = fn("rd_kafka_MemberDescription_assignment", c_void_p, c_void_p)
+    target_of = fn("rd_kafka_MemberDescription_target_assignment", c_void_p, c_void_p)
+    partitions_of = fn("rd_kafka_MemberAssignment_partitions", POINTER(TopicPartitionList), c_void_p)
+    ids = (c_char_p * len(command["groups"]))(*[group.encode() for group in command["groups"]])
+    result, event = run(rk, lambda options, queue: start(rk, ids, len(command["groups"]), options, queue), result_of)
+    count = c_size_t()
+    descriptions = groups_of(result, byref(count))
+    groups = []
+    for index in range(count.value):
+        description = descriptions[index]
+        members = []
+        for member_index in range(member_count(description)):
+            member = member_of(description, member_index)
+            target = target_of(member)
+            members.append(
+                {
+                    "member_id": text(consumer_id(member)),
+                    "client_id": text(client_id(member)),
+                    "instance_id": text(instance_id(member)),
+                    "host": text(host(member)),
+                    "assignment": pairs_of(partitions_of(assignment_of(member))) or [],
+                    "target_assignment": pairs_of(partitions_of(target)) if target else None,
+                }
+            )
+        node = coordinator(description)
+        groups.append(
+            {
+                "group": text(group_id(description)),
+                "error": code_of(group_error(description)),
+                "state": STATE_NAMES[state(description)],
+                "type": TYPE_NAMES[group_type(description)],
+                "assignor": text(assignor(description)),
+                "simple": bool(simple(description)),
+                "coordinator": node_id(node) if node else None,
+                "members": sorted(members, key=lambda member: member["client_id"] or ""),
+            }
+        )
+    event_destroy(event)
+    return {"groups": groups}
+
+
 OPS = {
     "describe_cluster": describe_cluster,
     "elect_leaders": elect_leaders,
@@ -333,6 +410,7 @@ OPS = {
     "upsert_scram": upsert_scram,
     "delete_scram": delete_scram,
     "describe_scram": describe_scram,
+    "describe_consumer_groups": describe_consumer_groups,
 }
 
 

@@ -1,4 +1,5 @@
-// AlterReplicaLogDirs (key 34), versions 0-2; flexible from 2 (v1 is v0 with KIP-219 throttling).
+// AlterReplicaLogDirs (key 34), versions 1-2; flexible from 2. v0 (v1's layout without KIP-219's
+// answer-then-throttle) is not served: Kafka 4.0 removed it (KIP-896), and no client here sends it.
 //   Request  => [dirs => path [topics => name [partitions]]]
 //   Response => throttle_time_ms [results => topic_name [partitions => partition_index error_code]]
 // Spec: apache/kafka AlterReplicaLogDirsRequest.json / AlterReplicaLogDirsResponse.json (KIP-113).

@@ -1,0 +1,136 @@
+// OffsetCommit v10 and OffsetFetch v10 (KIP-848) name each topic by its id instead of its name, in
+// the request and in the answer. As Kafka's KafkaApis does, the ids are resolved to names first, in
+// one metadata image (as Fetch v13+ does), so that authorization, the handler and the coordinator
+// keep working on names; the answer then carries each topic's id again. Below v10 both wrappers pass
+// the request through untouched.
+//
+// What Kafka answers (OffsetCommitResponse.json / OffsetFetchResponse.json @ 4.2, and KafkaApis):
+// - OffsetCommit v10: a topic id the broker does not know (never created, or deleted) gets
+//   UNKNOWN_TOPIC_ID on each of its partitions and is not committed.
+// - OffsetFetch v10: an asked-for id the broker does not know gets UNKNOWN_TOPIC_ID on each
+//   partition, with committed offset -1, leader epoch -1 and metadata '' (unless the whole group is
+//   answered with an error). An "all topics" fetch (topics null) answers by id; a committed topic the
+//   image no longer knows has no id to be named by and is left out (as Kafka's coordinator drops
+//   the offsets of deleted topics).
+
+import type { MetadataImage } from '@gregor/metadata';
+import { type ApiKey, ErrorCode, type ResponseInput, zeroUuid } from '@gregor/protocol';
+import type { ApiHandler } from './api-handler.js';
+import { topicIdFromWire, topicIdToWire } from './topic-ids.js';
+
+/** The first version of OffsetCommit and of OffsetFetch that names topics by id. */
+export const offsetTopicIdsVersion = 10;
+
+/** Resolves wire topic ids (32 hex digits) to names, and names back to wire ids, in one image. */
+class TopicIdResolver {
+  private readonly idsByName = new Map<string, string>();
+
+  constructor(private readonly image: MetadataImage) {}
+
+  /** The topic's name, or undefined for an id the image does not know. */
+  nameOf(wireTopicId: string): string | undefined {
+    const topicId = topicIdFromWire(wireTopicId);
+    const name = topicId === null ? undefined : this.image.topicById(topicId)?.name;
+    if (name !== undefined) this.idsByName.set(name, wireTopicId);
+    return name;
+  }
+
+  /** The topic's wire id, or undefined for a name the image does not know. */
+  idOf(name: string): string | undefined {
+    const known = this.idsByName.get(name);
+    if (known !== undefined) return known;
+    const topicId = this.image.topic(name)?.topicId;
+    return topicId === undefined ? undefined : topicIdToWire(topicId);
+  }
+}
+
+export function offsetCommitByTopicId(
+  handler: ApiHandler<typeof ApiKey.OffsetCommit>,
+): ApiHandler<typeof ApiKey.OffsetCommit> {
+  return async (body, version, context) => {
+    if (version < offsetTopicIdsVersion) return handler(body, version, context);
+    const resolver = new TopicIdResolver(context.broker.metadata.image());
+    const known: typeof body.topics = [];
+    const unknown: typeof body.topics = [];
+    for (const topic of body.topics) {
+      const name = resolver.nameOf(topic.topicId);
+      if (name === undefined) unknown.push(topic);
+      else known.push({ ...topic, name });
+    }
+    const answered = await handler({ ...body, topics: known }, version, context);
+    if (!('topics' in answered)) return answered;
+    return {
+      ...answered,
+      topics: [
+        ...answered.topics.map((topic) => ({
+          ...topic,
+          topicId: resolver.idOf(topic.name ?? '') ?? zeroUuid,
+        })),
+        ...unknown.map((topic) => ({
+          name: '',
+          topicId: topic.topicId,
+          partitions: topic.partitions.map((partition) => ({
+            partitionIndex: partition.partitionIndex,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+          })),
+        })),
+      ],
+    };
+  };
+}
+
+type OffsetFetchGroupAnswer = NonNullable<ResponseInput<typeof ApiKey.OffsetFetch>['groups']>[number];
+
+export function offsetFetchByTopicId(
+  handler: ApiHandler<typeof ApiKey.OffsetFetch>,
+): ApiHandler<typeof ApiKey.OffsetFetch> {
+  return async (body, version, context) => {
+    if (version < offsetTopicIdsVersion) return handler(body, version, context);
+    const resolver = new TopicIdResolver(context.broker.metadata.image());
+    const unknownByGroup = new Map<string, { topicId: string; partitionIndexes: readonly number[] }[]>();
+    const groups = body.groups.map((group) => {
+      if (group.topics === null) return group;
+      const known: NonNullable<typeof group.topics>[number][] = [];
+      const unknown: { topicId: string; partitionIndexes: readonly number[] }[] = [];
+      for (const topic of group.topics) {
+        const name = resolver.nameOf(topic.topicId);
+        if (name === undefined) unknown.push(topic);
+        else known.push({ ...topic, name });
+      }
+      unknownByGroup.set(group.groupId, [...(unknownByGroup.get(group.groupId) ?? []), ...unknown]);
+      return { ...group, topics: known };
+    });
+    const answered = await handler({ ...body, groups }, version, context);
+    if (!('groups' in answered)) return answered;
+    return {
+      ...answered,
+      groups: (answered.groups ?? []).map((group): OffsetFetchGroupAnswer => {
+        const topics = (group.topics ?? []).flatMap((topic) => {
+          const topicId = resolver.idOf(topic.name ?? '');
+          return topicId === undefined ? [] : [{ ...topic, topicId }];
+        });
+        const unknown =
+          (group.errorCode ?? ErrorCode.NONE) === ErrorCode.NONE
+            ? (unknownByGroup.get(group.groupId ?? '') ?? [])
+            : [];
+        return {
+          ...group,
+          topics: [
+            ...topics,
+            ...unknown.map((topic) => ({
+              name: '',
+              topicId: topic.topicId,
+              partitions: topic.partitionIndexes.map((partitionIndex) => ({
+                partitionIndex,
+                committedOffset: -1n,
+                committedLeaderEpoch: -1,
+                metadata: '',
+                errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+              })),
+            })),
+          ],
+        };
+      }),
+    };
+  };
+}
