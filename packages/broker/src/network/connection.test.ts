@@ -440,19 +440,32 @@ describe('Connection', () => {
 class FakeSocket extends EventEmitter {
   readonly written: Buffer[] = [];
   destroyed = false;
+  paused = false;
+  /** Bytes written that the client has not taken: every write adds to it, `drain()` empties it. */
+  writableLength = 0;
   /** Runs on every write: a test moves its clock there, as if writing took time. */
-  constructor(private readonly onWrite: () => void) {
+  constructor(private readonly onWrite: () => void = () => {}) {
     super();
   }
   setNoDelay() {}
-  pause() {}
-  resume() {}
+  pause() {
+    this.paused = true;
+  }
+  resume() {
+    this.paused = false;
+  }
   cork() {}
   uncork() {}
   write(chunk: Buffer): boolean {
     this.onWrite();
     this.written.push(chunk);
+    this.writableLength += chunk.length;
     return true;
+  }
+  /** The client read everything written. */
+  drain() {
+    this.writableLength = 0;
+    this.emit('drain');
   }
   end() {}
   destroySoon() {}
@@ -544,5 +557,110 @@ describe('Connection: network time (request_percentage)', () => {
     await settled();
     // 1 ms reading it, 1 ms from the start to the end of a flush that wrote nothing.
     expect(recorded).toEqual([21, 2]);
+  });
+});
+
+/** A handler whose requests settle when the test says so, each answered with `responseBytes` bytes. */
+function manualHandler(responseBytes: number) {
+  const pending: Array<() => void> = [];
+  const handler: FrameHandler = () =>
+    new Promise((resolve) => {
+      pending.push(() => resolve({ kind: 'respond', response: Buffer.alloc(responseBytes) }));
+    });
+  return { handler, settleNext: () => pending.shift()!() };
+}
+
+describe('Connection: memory bounds per connection', () => {
+  it('stops reading while the requests it has read hold requestBytesInFlightMax bytes, and reads again below half', async () => {
+    const socket = new FakeSocket();
+    const memory = new RequestMemoryPool(4096);
+    const { handler, settleNext } = manualHandler(1);
+    new Connection(
+      socket as unknown as Socket,
+      { connectionId: 1, remoteAddress: 'test', listenerName: 'PLAINTEXT' },
+      handler,
+      { onProtocolError: () => {}, onClose: () => {} },
+      { frameMaxBytes: 1024, requestMemory: memory, requestBytesInFlightMax: 100 },
+    );
+    socket.emit('data', frame('a'.repeat(40)));
+    socket.emit('data', frame('b'.repeat(40)));
+    expect(socket.paused).toBe(false);
+    // 120 bytes read and being handled: no more is read (a client that never waits, acks=0).
+    socket.emit('data', frame('c'.repeat(40)));
+    expect(socket.paused).toBe(true);
+    expect(memory.reservedBytes).toBe(120);
+    // 80 left, not below half: still stopped.
+    settleNext();
+    await settled();
+    expect(socket.paused).toBe(true);
+    // 40 left: reading resumes; every request is answered, none dropped.
+    settleNext();
+    await settled();
+    expect(socket.paused).toBe(false);
+    settleNext();
+    await settled();
+    expect(memory.reservedBytes).toBe(0);
+    expect(socket.written).toHaveLength(6);
+  });
+
+  it('reads a frame larger than requestBytesInFlightMax whole, then nothing more until it is handled', async () => {
+    const socket = new FakeSocket();
+    const { handler, settleNext } = manualHandler(1);
+    const handled: string[] = [];
+    new Connection(
+      socket as unknown as Socket,
+      { connectionId: 1, remoteAddress: 'test', listenerName: 'PLAINTEXT' },
+      (request, context) => {
+        handled.push(request.toString());
+        return handler(request, context);
+      },
+      { onProtocolError: () => {}, onClose: () => {} },
+      { frameMaxBytes: 1024, requestMemory: new RequestMemoryPool(4096), requestBytesInFlightMax: 100 },
+    );
+    socket.emit('data', frame('x'.repeat(300)));
+    expect(handled).toEqual(['x'.repeat(300)]);
+    expect(socket.paused).toBe(true);
+    settleNext();
+    await settled();
+    expect(socket.paused).toBe(false);
+    expect(socket.written).toHaveLength(2);
+  });
+
+  it('stops reading while its client leaves responseBytesBufferedMax bytes of responses untaken, until the socket drains', async () => {
+    const socket = new FakeSocket();
+    const { handler, settleNext } = manualHandler(60);
+    new Connection(
+      socket as unknown as Socket,
+      { connectionId: 1, remoteAddress: 'test', listenerName: 'PLAINTEXT' },
+      handler,
+      { onProtocolError: () => {}, onClose: () => {} },
+      { frameMaxBytes: 1024, requestMemory: new RequestMemoryPool(4096), responseBytesBufferedMax: 100 },
+    );
+    socket.emit('data', Buffer.concat([frame('a'), frame('b'), frame('c')]));
+    settleNext();
+    await settled();
+    // 64 bytes (size and response) not taken: under the bound.
+    expect(socket.paused).toBe(false);
+    settleNext();
+    await settled();
+    // 128: the client does not read; no more requests are read from it.
+    expect(socket.paused).toBe(true);
+    // A request already read is still answered meanwhile, in order.
+    settleNext();
+    await settled();
+    expect(socket.written).toHaveLength(6);
+    expect(socket.paused).toBe(true);
+    socket.drain();
+    expect(socket.paused).toBe(false);
+    // A second slow spell pauses again (one 'drain' listener at a time, then a fresh one).
+    socket.emit('data', Buffer.concat([frame('d'), frame('e')]));
+    settleNext();
+    settleNext();
+    await settled();
+    expect(socket.paused).toBe(true);
+    expect(socket.listenerCount('drain')).toBe(1);
+    socket.drain();
+    expect(socket.paused).toBe(false);
+    expect(socket.listenerCount('drain')).toBe(0);
   });
 });

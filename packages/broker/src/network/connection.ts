@@ -3,8 +3,11 @@
 // from being processed, but its response must still go out first, as Kafka clients expect), except
 // for a client under a quota (below).
 //
-// Reading stops (Kafka mutes the channel) while too many requests are unanswered, and while the
-// next frame does not fit the request memory pool; it resumes once neither holds. Each frame's
+// Reading stops (Kafka mutes the channel) while too many requests are unanswered, while the requests
+// read and not yet handled hold too many bytes, while the responses written and not yet taken by the
+// kernel hold too many (a client that reads slowly), and while the next frame does not fit the
+// request memory pool; it resumes once none holds. So one connection pins a bounded amount of
+// memory, whatever its client sends or fails to read. Each frame's
 // reservation goes back to the pool when its handler settles (or, for a frame never handed to its
 // handler, when the connection closes), even if the connection closed meanwhile; a partial frame's
 // goes back when the connection closes.
@@ -57,6 +60,26 @@ import type { RequestMemoryPool } from './request-memory-pool.js';
 
 /** Requests read but not yet answered on one connection before we stop reading from it. */
 export const inFlightRequestsPerConnectionMax = 500;
+
+/**
+ * Bytes of the requests one connection has read and whose handlers have not settled, before it
+ * stops reading; it reads again below half of it. A client that never waits for answers (acks=0
+ * Produce) otherwise has up to `inFlightRequestsPerConnectionMax` requests being handled at once:
+ * 500 of 16 KiB took a broker's ArrayBuffers to 70 MB and its resident memory from 110 to 190 MB,
+ * which malloc then kept (packages/broker/README.md, "Resident memory"). 4 MiB is four of
+ * librdkafka's largest default Produce requests (message.max.bytes 1,000,000) and 256 of the
+ * benchmark's 16 KiB ones. A larger frame is still read whole (the request memory pool bounds it),
+ * then nothing more until it is handled.
+ */
+export const requestBytesInFlightPerConnectionMax = 4 * 1024 * 1024;
+
+/**
+ * Bytes of responses written to the socket and not yet taken by the kernel (a client that does not
+ * read), before the connection stops reading requests; it reads again once they have drained. The
+ * responses of requests already read still go out, so this bounds what the queue grows by past the
+ * bound to those requests' responses.
+ */
+export const responseBytesBufferedPerConnectionMax = 4 * 1024 * 1024;
 
 /** A request over its client's quota: stop reading for `timeMs`. */
 export interface Throttle {
@@ -140,6 +163,10 @@ export interface ConnectionLimits {
   readonly unauthenticatedFrameMaxBytes?: number;
   /** For throttles (client quotas); systemTimers unless a test passes its own. */
   readonly timers?: TimerScheduler;
+  /** requestBytesInFlightPerConnectionMax unless a test passes its own. */
+  readonly requestBytesInFlightMax?: number;
+  /** responseBytesBufferedPerConnectionMax unless a test passes its own. */
+  readonly responseBytesBufferedMax?: number;
 }
 
 interface Slot {
@@ -152,7 +179,13 @@ interface Unstarted {
   readonly slot: Slot;
 }
 
-type PauseReason = 'in-flight-requests' | 'request-memory' | 'input-refused' | 'throttled';
+type PauseReason =
+  | 'in-flight-requests'
+  | 'request-bytes'
+  | 'slow-reader'
+  | 'request-memory'
+  | 'input-refused'
+  | 'throttled';
 
 export class Connection {
   private readonly decoder: FrameDecoder;
@@ -182,6 +215,10 @@ export class Connection {
    * networkThreadTimeNanos), handed to the next request it answers.
    */
   private networkTimeMs = 0;
+  /** Bytes of the frames read whose handlers have not settled (each also reserved in the pool). */
+  private requestBytesInFlight = 0;
+  private readonly requestBytesInFlightMax: number;
+  private readonly responseBytesBufferedMax: number;
 
   constructor(
     private readonly socket: Socket,
@@ -192,6 +229,8 @@ export class Connection {
   ) {
     this.requestMemory = limits.requestMemory;
     this.timers = limits.timers ?? systemTimers;
+    this.requestBytesInFlightMax = limits.requestBytesInFlightMax ?? requestBytesInFlightPerConnectionMax;
+    this.responseBytesBufferedMax = limits.responseBytesBufferedMax ?? responseBytesBufferedPerConnectionMax;
     const unauthenticatedMax = limits.unauthenticatedFrameMaxBytes;
     this.decoder = new FrameDecoder(limits.frameMaxBytes, limits.requestMemory, () =>
       unauthenticatedMax !== undefined &&
@@ -216,9 +255,11 @@ export class Connection {
       const slot: Slot = { outcome: undefined };
       this.slots.push(slot);
       this.unstarted.push({ frame, slot });
+      this.requestBytesInFlight += frame.length;
     }
     if (clock !== undefined) this.networkTimeMs += clock.nowMs() - readStartMs;
     if (this.slots.length >= inFlightRequestsPerConnectionMax) this.pauseFor('in-flight-requests');
+    if (this.requestBytesInFlight >= this.requestBytesInFlightMax) this.pauseFor('request-bytes');
     this.startRequests();
     if (this.inputRefused) return;
     if (result.kind === 'error') {
@@ -258,7 +299,7 @@ export class Connection {
       if (this.throttles.size > 0 || (this.oneAtATime && this.handling > 0)) return;
       const { frame, slot } = this.unstarted.shift()!;
       if (this.start(frame, slot) === 'refused') {
-        for (const dropped of this.unstarted.splice(0)) this.requestMemory.release(dropped.frame.length);
+        for (const dropped of this.unstarted.splice(0)) this.releaseFrame(dropped.frame);
         this.inputRefused = true;
         this.pauseFor('input-refused');
         return;
@@ -276,7 +317,7 @@ export class Connection {
     }
     if (!(handled instanceof Promise)) {
       slot.outcome = handled;
-      this.requestMemory.release(frame.length);
+      this.releaseFrame(frame);
       this.flush();
       return handled.kind === 'close' ? 'refused' : 'started';
     }
@@ -310,11 +351,28 @@ export class Connection {
       )
       .finally(() => {
         this.handling--;
-        this.requestMemory.release(frame.length);
+        this.releaseFrame(frame);
         this.flush();
         this.startRequests();
       });
     return 'started';
+  }
+
+  /** A frame's request is done with (or dropped): its bytes go back to the pool and to this connection. */
+  private releaseFrame(frame: Buffer): void {
+    this.requestMemory.release(frame.length);
+    this.requestBytesInFlight -= frame.length;
+    if (this.requestBytesInFlight < this.requestBytesInFlightMax / 2) this.resumeFrom('request-bytes');
+  }
+
+  /**
+   * The client has not taken the responses written so far: read no more requests until the socket
+   * has drained ('drain' follows, since a write above the socket's high-water mark returned false).
+   */
+  private pauseUntilDrained(): void {
+    if (this.pauseReasons.has('slow-reader')) return;
+    this.pauseFor('slow-reader');
+    this.socket.once('drain', () => this.resumeFrom('slow-reader'));
   }
 
   /**
@@ -387,7 +445,10 @@ export class Connection {
         }
       }
     }
-    if (wrote) this.socket.uncork();
+    if (wrote) {
+      this.socket.uncork();
+      if (this.socket.writableLength >= this.responseBytesBufferedMax) this.pauseUntilDrained();
+    }
     if (clock !== undefined) this.networkTimeMs += clock.nowMs() - writeStartMs;
     if (answeredAny) this.answered(answeredRecorder);
     if (this.slots.length < inFlightRequestsPerConnectionMax / 2) this.resumeFrom('in-flight-requests');
@@ -423,7 +484,7 @@ export class Connection {
   private markClosed(): void {
     this.closed = true;
     this.slots.length = 0;
-    for (const unstarted of this.unstarted.splice(0)) this.requestMemory.release(unstarted.frame.length);
+    for (const unstarted of this.unstarted.splice(0)) this.releaseFrame(unstarted.frame);
     this.cancelMemoryWait?.();
     this.cancelMemoryWait = undefined;
     for (const handle of this.throttles) handle.cancel();
