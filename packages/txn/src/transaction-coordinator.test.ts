@@ -233,6 +233,40 @@ describe('TransactionCoordinator', () => {
     );
   });
 
+  it('verifies (KIP-890) only the partitions of the ongoing transaction of that producer and epoch', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    const verify = (topic: string, partition: number, epoch = producerEpoch, pid = producerId) =>
+      harness.coordinator.verifyPartitions({
+        transactionalId: 'app',
+        producerId: pid,
+        producerEpoch: epoch,
+        partitions: [{ topic, partitions: [partition] }],
+      })[0]!.errorCode;
+    // No transaction yet: nothing is part of one.
+    expect(verify('a', 0)).toBe(ErrorCode.INVALID_TXN_STATE);
+    harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
+    expect(verify('a', 0)).toBe(ErrorCode.NONE);
+    expect(verify('a', 1)).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect(verify('b', 0)).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect(verify('a', 0, producerEpoch - 1)).toBe(ErrorCode.PRODUCER_FENCED);
+    expect(verify('a', 0, producerEpoch, producerId + 1)).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    // Verification stores nothing.
+    const logLength = harness.log.length;
+    harness.coordinator.verifyPartitions({
+      transactionalId: 'app',
+      producerId,
+      producerEpoch,
+      partitions: [{ topic: 'c', partitions: [0, 1] }],
+    });
+    expect(harness.log.length).toBe(logLength);
+    expect(harness.coordinator.describe('app')?.partitions).toEqual([{ topic: 'a', partitions: [0] }]);
+    // While the transaction ends its partitions are busy, and once it has ended they are no longer in one.
+    expect(harness.endTxn('app', producerId, producerEpoch, true)).toBeUndefined();
+    expect(verify('a', 0)).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    harness.completeMarkers();
+    expect(verify('a', 0)).toBe(ErrorCode.INVALID_TXN_STATE);
+  });
+
   it('answers an unknown producer id INVALID_PRODUCER_ID_MAPPING', () => {
     const { producerEpoch } = harness.initProducerId('app')!;
     expect(harness.addPartitions('app', 999, producerEpoch)).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING);

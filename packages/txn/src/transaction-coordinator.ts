@@ -44,6 +44,8 @@ import type {
   RequestId,
   TxnEffect,
   TxnResponse,
+  VerifiedPartition,
+  VerifyPartitionsRequest,
 } from './messages.js';
 import {
   decodeTransactionLogKey,
@@ -660,6 +662,41 @@ export class TransactionCoordinator {
       startTimestampMs: starting ? nowMs : metadata.startTimestampMs,
     };
     this.persist(partitionIndex, owner, metadata, next, respond);
+  }
+
+  /**
+   * KIP-890's verification (Kafka's handleVerifyPartitionsInTransaction, AddPartitionsToTxn with
+   * verifyOnly): whether each partition is part of the ongoing transaction of this producer id and
+   * epoch. A read: nothing is stored or changed. Answers per partition NONE or INVALID_TXN_STATE, or
+   * for all of them the producer's error (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
+   * INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS while a transition is
+   * being stored or the transaction is ending).
+   */
+  verifyPartitions(request: VerifyPartitionsRequest): VerifiedPartition[] {
+    const all = (errorCode: number): VerifiedPartition[] =>
+      request.partitions.flatMap(({ topic, partitions }) =>
+        partitions.map((partition) => ({ topic, partition, errorCode })),
+      );
+    const checked = this.checkProducer(request);
+    if (typeof checked === 'number') return all(checked);
+    const { metadata } = checked;
+    if (
+      metadata.state === TransactionState.prepareCommit ||
+      metadata.state === TransactionState.prepareAbort
+    ) {
+      return all(ErrorCode.CONCURRENT_TRANSACTIONS);
+    }
+    const ongoing = metadata.state === TransactionState.ongoing;
+    return request.partitions.flatMap(({ topic, partitions }) =>
+      partitions.map((partition) => ({
+        topic,
+        partition,
+        errorCode:
+          ongoing && metadata.partitions.get(topic)?.has(partition) === true
+            ? ErrorCode.NONE
+            : ErrorCode.INVALID_TXN_STATE,
+      })),
+    );
   }
 
   /** Fences the current producer (epoch + 1) and aborts its transaction under the new epoch. */
