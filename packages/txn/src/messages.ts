@@ -38,6 +38,20 @@ export interface EndTxnRequest {
   readonly commit: boolean;
 }
 
+/** KIP-890's verification of a transactional produce (AddPartitionsToTxn with verifyOnly). */
+export interface VerifyPartitionsRequest {
+  readonly transactionalId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly partitions: readonly TopicPartitions[];
+}
+
+export interface VerifiedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly errorCode: number;
+}
+
 export type TxnResponse =
   | {
       readonly api: 'InitProducerId';

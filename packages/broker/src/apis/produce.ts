@@ -26,7 +26,9 @@
 // differs from v10 only in the errors a client may see (TRANSACTION_ABORTABLE, which Gregor does
 // not send). v12 is not served: it is the transactions-v2 signal (KIP-890), with which a
 // transactional produce adds its own partition to the transaction; Gregor's coordinator speaks
-// transactions v1 only.
+// transactions v1 only. It does verify (KIP-890 part 1): a transactional producer's first batch on
+// a partition is appended only if the coordinator of `transactional_id` says the partition is in its
+// ongoing transaction (replica/leader-appends.ts), else INVALID_TXN_STATE.
 //
 // What was appended is counted per topic for metrics (MessagesInPerSec, BytesInPerSec): records as
 // the append's validation counted them, bytes as received, once per topic of the request.
@@ -119,6 +121,7 @@ export async function handleProduce(
       topic: topic.name,
       partition: partition.partitionIndex,
       records: partition.records,
+      transactionalId: body.transactionalId,
     })),
   );
   const results = await context.broker.replicaManager.appendRecords(requests, body.acks, body.timeoutMs);

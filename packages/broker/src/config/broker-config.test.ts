@@ -499,6 +499,16 @@ describe('broker config', () => {
     }
   });
 
+  it('reads transaction.partition.verification.enable (KIP-890 part 1): on by default, as in Kafka 3.6+', () => {
+    expect(config().settings.transactionPartitionVerificationEnable).toBe(true);
+    const off = config({ 'transaction.partition.verification.enable': 'false' });
+    expect(off.settings.transactionPartitionVerificationEnable).toBe(false);
+    expect(off.keysWithoutEffect).toEqual([]);
+    expect(problemsOf(() => config({ 'transaction.partition.verification.enable': 'maybe' }))).toEqual([
+      expect.stringContaining('transaction.partition.verification.enable'),
+    ]);
+  });
+
   it('names the missing static quorum of a 4.0 sample file', () => {
     expect(problemsOf(() => loadBrokerConfig(join(fixtures, 'kafka-4.0-server.properties'), {}))).toEqual(
       expect.arrayContaining([expect.stringMatching(/^controller.quorum.voters: is required/)]),

@@ -459,6 +459,11 @@ const definitions = {
     'A transactional id without a transaction in progress (Empty, CompleteCommit, CompleteAbort) and not updated for this long is removed from __transaction_state.',
     { min: 1 },
   ),
+  transactionPartitionVerificationEnable: bool(
+    'transaction.partition.verification.enable',
+    true,
+    "KIP-890 part 1: a partition leader asks the transaction coordinator whether a partition is in a producer's ongoing transaction before appending that producer's first transactional batch to it; a partition not added is refused with INVALID_TXN_STATE.",
+  ),
   transactionRemoveExpiredTransactionCleanupIntervalMs: int(
     'transaction.remove.expired.transaction.cleanup.interval.ms',
     3600000,

@@ -96,9 +96,10 @@ const rules: readonly Rule[] = [
         'transaction.max.timeout.ms',
         'transactional.id.expiration.ms',
         'transaction.remove.expired.transaction.cleanup.interval.ms',
+        'transaction.partition.verification.enable',
       )(key),
     reason:
-      'the transaction coordinator follows transaction.state.log.num.partitions, .replication.factor, .segment.bytes, transaction.max.timeout.ms, transactional.id.expiration.ms and transaction.remove.expired.transaction.cleanup.interval.ms; it aborts a timed-out transaction at its deadline and verifies no partitions (KIP-890)',
+      'the transaction coordinator follows transaction.state.log.num.partitions, .replication.factor, .segment.bytes, transaction.max.timeout.ms, transactional.id.expiration.ms, transaction.remove.expired.transaction.cleanup.interval.ms and transaction.partition.verification.enable; it aborts a timed-out transaction at its deadline and serves transactions v1 only (no KIP-890 part 2 epoch bumps)',
   },
   {
     matches: prefix('share.', 'group.share.'),

@@ -570,7 +570,13 @@ export class GregorNode {
       ),
     });
     // Transaction markers travel over the same internal gRPC server as replication.
-    registerTxnMarkersService(server, settings.clusterId, () => this.replicaManager, this.logger);
+    registerTxnMarkersService(
+      server,
+      settings.clusterId,
+      () => this.replicaManager,
+      () => this.transactionCoordinator?.transactions,
+      this.logger,
+    );
     // So do the high watermarks another node's consumer-group lag needs from the partitions led here.
     registerLeaderHighWatermarksService(server, settings.clusterId, () => this.replicaManager, this.logger);
     if (this.metricsExporter !== undefined)
@@ -761,6 +767,10 @@ export class GregorNode {
       addressOf,
       credentials: internalCredentials.channel,
     });
+    // KIP-890 part 1: leaders ask the coordinator before a producer's first transactional batch.
+    replicaManager.useTransactionVerifier(
+      settings.transactionPartitionVerificationEnable ? this.transactionCoordinator : undefined,
+    );
     this.requestGate.open(
       createRequestRouter(
         context,

@@ -3,6 +3,18 @@
 // appended with the idempotent-producer checks from that description, and answered at once (acks 0
 // and 1) or once the high watermark covers it (acks=all, waiting in the purgatory;
 // @gregor/replication's acks rules).
+//
+// KIP-890 part 1 (transaction.partition.verification.enable): a transactional record set whose
+// producer has no transaction open on the partition is first verified with the transaction
+// coordinator (transaction-verification.ts), under a guard the producer state hands out before the
+// question and checks at the append (producer-state.ts). Client appends only: the coordinators'
+// own (markers, transactional offsets) are not verified here.
+// The question is asynchronous, and a connection's requests are handled concurrently: so that a
+// producer's record sets for a partition still reach the idempotent append queue (where the
+// sequence and duplicate checks run, against the state the earlier appends left) in the order they
+// arrived, each waits, after its own question, for the producer's previous one to have entered it.
+// Otherwise a second batch answered first would be appended before the first (a producer the
+// partition does not know yet may start at any sequence), and the first refused as out of order.
 
 import type { Clock } from '@gregor/ground';
 import { ErrorCode, KafkaError, type RecordError, RecordValidationError } from '@gregor/protocol';
@@ -12,12 +24,16 @@ import type { DelayedOperations } from '../delayed/delayed-operations.js';
 import type { LocalReplicas } from './local-replicas.js';
 import { type AppendOrigin, type LogAppendInfo, validateProducedRecordSet } from './log-validator.js';
 import type { Partition } from './partition.js';
+import { hasProducerState, type TransactionVerification } from './producer-state.js';
 import { IdempotentLeaderAppends, type LeaderAppendOutcome } from './producer-state-append.js';
+import { type TransactionVerifier, verificationErrorForProduce } from './transaction-verification.js';
 
 export interface AppendRequest {
   readonly topic: string;
   readonly partition: number;
   readonly records: Buffer | null;
+  /** The Produce's transactional id (v3+), for KIP-890's verification; null or absent when none. */
+  readonly transactionalId?: string | null;
 }
 
 export interface AppendResult {
@@ -51,6 +67,13 @@ export class LeaderAppends {
   /** Leader appends of idempotent producers: checked, appended and remembered in order per partition. */
   private readonly idempotentAppends = new IdempotentLeaderAppends();
   private readonly replicationWait: ReplicationWait<Partition>;
+  /** Set when transaction.partition.verification.enable is on (a broker with a transaction coordinator). */
+  private transactionVerifier: TransactionVerifier | undefined;
+  /**
+   * Per partition and producer, the latest client record set on its way (through verification) to
+   * the append queue: settles once it entered the queue or was answered without it.
+   */
+  private readonly entering = new Map<string, Promise<void>>();
 
   constructor(private readonly options: LeaderAppendsOptions) {
     const { replicas } = options;
@@ -61,6 +84,11 @@ export class LeaderAppends {
       stillLeads: (partition, leaderEpoch) => replicas.stillLeads(partition, leaderEpoch),
       lostLeadershipError: (partition) => replicas.lostLeadershipError(partition),
     };
+  }
+
+  /** Turns KIP-890's verification on (a verifier) or off (undefined). */
+  useTransactionVerifier(verifier: TransactionVerifier | undefined): void {
+    this.transactionVerifier = verifier;
   }
 
   /**
@@ -117,12 +145,36 @@ export class LeaderAppends {
     let info: LogAppendInfo;
     let appended: LeaderAppendOutcome;
     try {
-      const nowMs = clock.nowMs();
+      let nowMs = clock.nowMs();
       info = validateProducedRecordSet(request.records, config, nowMs, {
         origin,
         topicPartition: `${request.topic}-${request.partition}`,
       });
-      appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin);
+      const verifier = this.transactionVerifier;
+      const producer = info.batches.find(hasProducerState);
+      if (verifier === undefined || origin !== 'client' || producer === undefined) {
+        appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin);
+      } else {
+        const key = `${partition.key}/${producer.producerId}`;
+        const previous = this.entering.get(key);
+        let entered = () => {};
+        const entry = new Promise<void>((resolve) => {
+          entered = resolve;
+        });
+        this.entering.set(key, entry);
+        let queued: Promise<LeaderAppendOutcome>;
+        try {
+          const verified = await verifyTransaction(verifier, request, partition, info, nowMs);
+          await previous;
+          if ('errorCode' in verified) return failed(verified.errorCode, verified.message);
+          nowMs = clock.nowMs();
+          queued = this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin, verified);
+        } finally {
+          entered();
+          if (this.entering.get(key) === entry) this.entering.delete(key);
+        }
+        appended = await queued;
+      }
     } catch (error) {
       if (error instanceof KafkaError) {
         if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) replicas.onStorageError(partition, error);
@@ -162,4 +214,34 @@ export class LeaderAppends {
       ? success
       : failed(replicated.errorCode, replicated.errorMessage);
   }
+}
+
+/**
+ * KIP-890: asks the coordinator about the record set's transactional producer when it has no
+ * transaction open on `partition`, holding the guard taken before the question. A record set without
+ * a transactional batch needs nothing; one without a transactional id cannot be verified and is
+ * refused by the append check (no guard), as in Kafka.
+ */
+async function verifyTransaction(
+  verifier: TransactionVerifier,
+  request: AppendRequest,
+  partition: Partition,
+  info: LogAppendInfo,
+  nowMs: number,
+): Promise<TransactionVerification | { errorCode: number; message: string }> {
+  const batch = info.batches.find((candidate) => candidate.isTransactional && hasProducerState(candidate));
+  if (batch === undefined) return { required: true, guard: undefined };
+  const transactionalId = request.transactionalId ?? null;
+  if (transactionalId === null || transactionalId === '') return { required: true, guard: undefined };
+  const guard = partition.producerState.startVerification(batch.producerId, nowMs);
+  if (guard === undefined) return { required: true, guard };
+  const coordinatorError = await verifier.verify({
+    transactionalId,
+    producerId: batch.producerId,
+    producerEpoch: batch.producerEpoch,
+    topic: request.topic,
+    partition: request.partition,
+  });
+  if (coordinatorError !== ErrorCode.NONE) return verificationErrorForProduce(coordinatorError);
+  return { required: true, guard };
 }

@@ -18,6 +18,7 @@ import { ErrorCode, KafkaError } from '@gregor/protocol';
 import type { AppendResult as LogAppendResult } from '@gregor/storage';
 import type { AppendOrigin, LogAppendInfo } from './log-validator.js';
 import type { Partition } from './partition.js';
+import type { TransactionVerification } from './producer-state.js';
 
 /** Idempotent record sets that may wait for one partition before new ones are refused. */
 export const idempotentAppendsQueuedMax = 1024;
@@ -48,6 +49,7 @@ export class IdempotentLeaderAppends {
     leaderEpoch: number,
     nowMs: number,
     origin: AppendOrigin = 'client',
+    verification: TransactionVerification = { required: false },
   ): Promise<LeaderAppendOutcome> {
     if (!info.hasProducerState) {
       return partition.log
@@ -69,7 +71,9 @@ export class IdempotentLeaderAppends {
     }
     const owned = queue;
     owned.depth++;
-    const run = owned.tail.then(() => this.appendChecked(partition, info, leaderEpoch, nowMs, origin));
+    const run = owned.tail.then(() =>
+      this.appendChecked(partition, info, leaderEpoch, nowMs, origin, verification),
+    );
     owned.tail = run.then(
       () => undefined,
       () => undefined,
@@ -87,12 +91,18 @@ export class IdempotentLeaderAppends {
     leaderEpoch: number,
     nowMs: number,
     origin: AppendOrigin,
+    verification: TransactionVerification,
   ): Promise<LeaderAppendOutcome> {
     // Earlier appends took time: this one may no longer belong to a leader of that epoch.
     if (partition.role !== 'leader' || partition.leaderEpoch !== leaderEpoch) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${partition.key}: leadership moved`);
     }
-    const check = partition.producerState.checkLeaderAppend(info.batches, nowMs, origin === 'coordinator');
+    const check = partition.producerState.checkLeaderAppend(
+      info.batches,
+      nowMs,
+      origin === 'coordinator',
+      verification,
+    );
     if (check.kind === 'refused') throw new KafkaError(check.errorCode, check.message);
     if (check.kind === 'duplicate') {
       return {

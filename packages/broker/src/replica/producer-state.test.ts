@@ -307,6 +307,100 @@ describe('ProducerStateManager: transactions', () => {
   });
 });
 
+describe('ProducerStateManager: transaction verification (KIP-890)', () => {
+  const transactional = (producerId: number, baseSequence: number) =>
+    header(producerId, 0, baseSequence, 1, { isTransactional: true });
+  const opened = (producerId: number, offset: number, baseSequence = 0): StoredProducerBatch => ({
+    ...transactional(producerId, baseSequence),
+    baseOffset: offset,
+    lastOffset: offset,
+  });
+  const markerAt = (producerId: number, offset: number): StoredProducerBatch => ({
+    ...header(producerId, 0, -1, 1, { isTransactional: true, isControl: true }),
+    baseOffset: offset,
+    lastOffset: offset,
+  });
+
+  it('refuses the first transactional batch of a producer without the guard taken for its verification', () => {
+    const state = new ProducerStateManager();
+    const refusedCheck = { kind: 'refused', errorCode: ErrorCode.INVALID_TXN_STATE };
+    expect(
+      state.checkLeaderAppend([transactional(1, 0)], nowMs, false, { required: true, guard: undefined }),
+    ).toMatchObject(refusedCheck);
+    // A guard of another producer, or one never handed out, is not this producer's.
+    const otherGuard = state.startVerification(2, nowMs);
+    expect(
+      state.checkLeaderAppend([transactional(1, 0)], nowMs, false, { required: true, guard: otherGuard }),
+    ).toMatchObject(refusedCheck);
+    expect(
+      state.checkLeaderAppend([transactional(1, 0)], nowMs, false, {
+        required: true,
+        guard: { producerId: 1 },
+      }),
+    ).toMatchObject(refusedCheck);
+    const guard = state.startVerification(1, nowMs);
+    expect(guard).toBeDefined();
+    // A second verification while one is in flight shares its guard (a retry).
+    expect(state.startVerification(1, nowMs)).toBe(guard);
+    expect(state.checkLeaderAppend([transactional(1, 0)], nowMs, false, { required: true, guard }).kind).toBe(
+      'append',
+    );
+    // Idempotent (non-transactional) batches need no verification; neither does anything when it is off.
+    expect(
+      state.checkLeaderAppend([header(3, 0, 0)], nowMs, false, { required: true, guard: undefined }).kind,
+    ).toBe('append');
+    expect(state.checkLeaderAppend([transactional(1, 0)], nowMs).kind).toBe('append');
+  });
+
+  it('needs no verification inside an open transaction, and a marker drops a guard taken before it', () => {
+    const state = new ProducerStateManager();
+    const guard = state.startVerification(1, nowMs);
+    state.applyBatch(opened(1, 0), nowMs);
+    // The transaction is open: nothing to verify, and the next batch needs no guard.
+    expect(state.startVerification(1, nowMs)).toBeUndefined();
+    expect(
+      state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard: undefined }).kind,
+    ).toBe('append');
+    // The guard was used up when the transaction opened.
+    state.applyMarker(markerAt(1, 1), false);
+    expect(state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard }).kind).toBe(
+      'refused',
+    );
+    // The guard: a verification starts, the transaction's marker lands before the append, and the
+    // append with the guard from before the marker is refused (it would open a hanging transaction).
+    const raced = state.startVerification(1, nowMs);
+    state.applyMarker(markerAt(1, 2), true);
+    expect(
+      state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard: raced }),
+    ).toMatchObject({
+      kind: 'refused',
+      errorCode: ErrorCode.INVALID_TXN_STATE,
+    });
+    // A fresh verification after the marker gives a fresh guard that works.
+    const fresh = state.startVerification(1, nowMs);
+    expect(fresh).not.toBe(raced);
+    expect(
+      state.checkLeaderAppend([transactional(1, 1)], nowMs, false, { required: true, guard: fresh }).kind,
+    ).toBe('append');
+  });
+
+  it('forgets guards after producer.id.expiration.ms and on clear', () => {
+    const state = new ProducerStateManager({ producerIdExpirationMs: 1_000, expirationCheckIntervalMs: 1 });
+    const guard = state.startVerification(1, nowMs);
+    state.expire(nowMs + 1_000);
+    expect(
+      state.checkLeaderAppend([transactional(1, 0)], nowMs + 1_000, false, { required: true, guard }).kind,
+    ).toBe('refused');
+    const again = state.startVerification(1, nowMs + 1_000);
+    expect(again).not.toBe(guard);
+    state.clear();
+    expect(
+      state.checkLeaderAppend([transactional(1, 0)], nowMs + 1_000, false, { required: true, guard: again })
+        .kind,
+    ).toBe('refused');
+  });
+});
+
 describe('ProducerStateManager: memory', () => {
   it('forgets producers idle for producer.id.expiration.ms, checked every interval', () => {
     const state = new ProducerStateManager({ producerIdExpirationMs: 1000, expirationCheckIntervalMs: 100 });

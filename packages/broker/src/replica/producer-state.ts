@@ -34,9 +34,15 @@
 //     marker: TRANSACTION_COORDINATOR_FENCED (Kafka's appendEndTxnMarker check: a zombie coordinator).
 //   Several batches in one record set are checked in order, each against the state the earlier ones
 //   would leave. A transactional batch opens a transaction of its producer on this partition (if
-//   none is open); the coordinator's marker (a control batch, applyMarker) closes it. Data batches
-//   are not checked against the coordinator's list of partitions (KIP-890's verification is not
-//   done): as in Kafka 3.x before it, the client adds a partition before producing to it.
+//   none is open); the coordinator's marker (a control batch, applyMarker) closes it.
+//   - KIP-890 part 1 (`transaction.partition.verification.enable`): a transactional batch of a
+//     producer with no transaction open here is appended only if the leader asked the coordinator
+//     first and the partition is in the producer's ongoing transaction. The leader takes a
+//     verification guard (startVerification, Kafka's VerificationStateEntry) before asking, and the
+//     append must carry the same guard; a marker or a transaction opened in between drops the
+//     guard, so a verification that raced with the end of the transaction does not open a new one:
+//     INVALID_TXN_STATE. A late batch of an ended transaction can thus no longer open a transaction
+//     that nothing will close (a hanging transaction holding the last stable offset).
 //
 // Transactions: a transaction is open from its first batch to its marker. The last stable offset
 // (LSO) is the smallest first offset of an open transaction, or of a closed one whose marker is not
@@ -121,6 +127,24 @@ export type LeaderAppendCheck =
   | { readonly kind: 'duplicate'; readonly firstOffset: number; readonly lastOffset: number }
   | { readonly kind: 'refused'; readonly errorCode: number; readonly message: string };
 
+/**
+ * Proof that the coordinator was asked before a producer's first transactional batch (Kafka's
+ * VerificationGuard): compared by identity.
+ */
+export type VerificationGuard = { readonly producerId: number };
+
+/** What checkLeaderAppend knows of KIP-890's verification for the record set. */
+export type TransactionVerification =
+  | { readonly required: false }
+  | { readonly required: true; readonly guard: VerificationGuard | undefined };
+
+const verificationOff: TransactionVerification = { required: false };
+
+interface VerificationEntry {
+  readonly guard: VerificationGuard;
+  readonly createdMs: number;
+}
+
 export interface ProducerStateOptions {
   readonly producerIdExpirationMs?: number;
   readonly expirationCheckIntervalMs?: number;
@@ -148,6 +172,8 @@ export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerEntry>();
   /** Open transactions: producer id → the offset of its first batch in this partition. */
   private readonly ongoing = new Map<number, number>();
+  /** Verifications in flight (KIP-890): producer id → the guard its first transactional batch needs. */
+  private readonly verifications = new Map<number, VerificationEntry>();
   /** Closed transactions whose marker may still be above the high watermark, by marker offset. */
   private completed: AbortedTransaction[] = [];
   /** Aborted transactions, by marker offset. */
@@ -185,6 +211,7 @@ export class ProducerStateManager {
     headers: readonly ProducerBatchHeader[],
     nowMs: number,
     fromCoordinator = false,
+    verification: TransactionVerification = verificationOff,
   ): LeaderAppendCheck {
     this.maybeExpire(nowMs);
     // The state each producer would be in after the earlier batches of this record set.
@@ -238,6 +265,18 @@ export class ProducerStateManager {
           return { kind: 'duplicate', firstOffset: duplicate.firstOffset, lastOffset: duplicate.lastOffset };
         }
       }
+      if (
+        header.isTransactional &&
+        verification.required &&
+        !this.ongoing.has(producerId) &&
+        !pending.has(producerId) &&
+        (verification.guard === undefined || this.verifications.get(producerId)?.guard !== verification.guard)
+      ) {
+        return refused(
+          ErrorCode.INVALID_TXN_STATE,
+          `producer ${producerId}: the record was not part of an ongoing transaction (not verified with the transaction coordinator)`,
+        );
+      }
       const current =
         pending.get(producerId) ??
         (stored === undefined
@@ -268,6 +307,25 @@ export class ProducerStateManager {
     return { kind: 'append' };
   }
 
+  /**
+   * KIP-890: before asking the coordinator whether this partition is in the transaction of
+   * `producerId`, the leader takes this guard and hands it to checkLeaderAppend. Undefined when the
+   * producer has a transaction open here already (nothing to verify). An existing guard is reused
+   * (a retry while a verification is in flight), as Kafka's maybeCreateVerificationStateEntry does.
+   */
+  startVerification(producerId: number, nowMs: number): VerificationGuard | undefined {
+    if (this.ongoing.has(producerId)) return undefined;
+    const existing = this.verifications.get(producerId);
+    if (existing !== undefined) return existing.guard;
+    const entry: VerificationEntry = { guard: { producerId }, createdMs: nowMs };
+    this.verifications.set(producerId, entry);
+    if (this.verifications.size > this.producersMax) {
+      const oldest = this.verifications.keys().next().value as number;
+      this.verifications.delete(oldest);
+    }
+    return entry.guard;
+  }
+
   /** Whether `batch` lies in the transaction `producerId` has open on this partition. */
   private isInOpenTransaction(producerId: number, batch: ProducerBatchMetadata): boolean {
     const firstOffset = this.ongoing.get(producerId);
@@ -279,6 +337,8 @@ export class ProducerStateManager {
     if (!hasProducerState(batch)) return;
     if (batch.isTransactional && !this.ongoing.has(batch.producerId)) {
       this.ongoing.set(batch.producerId, batch.baseOffset);
+      // The transaction is open: its verification is done (Kafka clears the entry on append).
+      this.verifications.delete(batch.producerId);
     }
     invariant(
       batch.lastOffset >= batch.baseOffset,
@@ -325,6 +385,8 @@ export class ProducerStateManager {
    */
   applyMarker(batch: StoredProducerBatch, commit: boolean, coordinatorEpoch = -1): void {
     invariant(batch.isControl, () => `batch ${batch.baseOffset} is not a control batch`);
+    // A verification that started before this marker was about the transaction it closes.
+    this.verifications.delete(batch.producerId);
     const firstOffset = this.ongoing.get(batch.producerId);
     if (firstOffset !== undefined) {
       this.ongoing.delete(batch.producerId);
@@ -400,6 +462,7 @@ export class ProducerStateManager {
   clear(): void {
     this.producers.clear();
     this.ongoing.clear();
+    this.verifications.clear();
     this.completed = [];
     this.aborted = [];
   }
@@ -408,6 +471,9 @@ export class ProducerStateManager {
   expire(nowMs: number): void {
     for (const [producerId, entry] of [...this.producers]) {
       if (nowMs - entry.lastTimestampMs >= this.expirationMs) this.producers.delete(producerId);
+    }
+    for (const [producerId, entry] of [...this.verifications]) {
+      if (nowMs - entry.createdMs >= this.expirationMs) this.verifications.delete(producerId);
     }
     this.nextExpirationCheckMs = nowMs + this.checkIntervalMs;
   }

@@ -59,6 +59,7 @@ import {
 import { ReplicaFetchServing } from './replica-fetch-host.js';
 import { ReplicaMaintenance } from './replica-maintenance.js';
 import { ReplicationThrottles } from './replication-throttles.js';
+import type { TransactionVerifier } from './transaction-verification.js';
 import {
   type TransactionMarkerListener,
   TxnMarkerAppends,
@@ -270,6 +271,14 @@ export class ReplicaManager {
     origin: AppendOrigin = 'client',
   ): Promise<AppendResult[]> {
     return this.leaderAppends.appendRecords(requests, acks, timeoutMs, origin);
+  }
+
+  /**
+   * KIP-890's verification of transactional produces (transaction.partition.verification.enable):
+   * on with a verifier, off with undefined (see LeaderAppends).
+   */
+  useTransactionVerifier(verifier: TransactionVerifier | undefined): void {
+    this.leaderAppends.useTransactionVerifier(verifier);
   }
 
   /** A transaction coordinator's markers (see TxnMarkerAppends). */

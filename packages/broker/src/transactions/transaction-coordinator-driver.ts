@@ -16,6 +16,9 @@
 //  - Time: one timer, armed at the coordinator's next deadline (the earliest transaction timeout),
 //    and one every `transaction.remove.expired.transaction.cleanup.interval.ms` that has the
 //    coordinator expire idle transactional ids (tombstones appended as any other state write).
+//  - Verification (KIP-890 part 1): a partition leader of this broker asks, through `verify`, the
+//    coordinator of a transactional id (this one, or another broker's over gRPC) whether a partition
+//    is in a producer's ongoing transaction (replica/transaction-verification.ts).
 //  - Ownership: after every metadata image, the `__transaction_state` partitions this broker leads
 //    are loaded (from log start to log end) and those it lost are unloaded, as the group driver does.
 
@@ -37,6 +40,10 @@ import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import { type LedPartition, ledPartitions, reconcileLedPartitions } from '../replica/led-partitions.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
+import type {
+  TransactionVerificationRequest,
+  TransactionVerifier,
+} from '../replica/transaction-verification.js';
 import type { TxnMarkerPartitionResult, TxnMarkerRequest } from '../replica/txn-marker-appends.js';
 import { TxnMarkersClients, txnMarkerReplicationTimeoutMs } from './txn-markers-grpc.js';
 
@@ -47,6 +54,8 @@ export const transactionStateAppendTimeoutMs = 5_000;
 export const transactionStateLoadChunkBytes = 5 * 1024 * 1024;
 /** Pause before markers that failed are sent again. */
 export const txnMarkerRetryBackoffMs = 200;
+/** How long a leader waits for another broker's coordinator to answer a verification. */
+export const transactionVerificationTimeoutMs = 5_000;
 /** The longest single timer; later deadlines re-arm (setTimeout takes at most 2^31-1 ms). */
 export const txnTimerDelayMsMax = 3_600_000;
 
@@ -88,7 +97,7 @@ interface OwnedPartition extends LedPartition {
 
 type ResponseOf<A extends TxnResponse['api']> = Extract<TxnResponse, { api: A }>;
 
-export class TransactionCoordinatorDriver {
+export class TransactionCoordinatorDriver implements TransactionVerifier {
   readonly topicCreator: OffsetsTopicCreator;
   private coordinator: TransactionCoordinator;
   private readonly waiting = new Map<number, (response: TxnResponse) => void>();
@@ -172,6 +181,43 @@ export class TransactionCoordinatorDriver {
       if (response.api !== api) throw new Error(`request ${requestId} expected ${api}, got ${response.api}`);
       return response as ResponseOf<A>;
     });
+  }
+
+  /**
+   * KIP-890: whether the partition is in the ongoing transaction of the producer, asked of the
+   * coordinator of its transactional id: this broker's own, or the leader of its
+   * `__transaction_state` partition over gRPC. No leader: COORDINATOR_NOT_AVAILABLE; a transport
+   * failure: NETWORK_EXCEPTION (both retriable for the producer).
+   */
+  async verify(request: TransactionVerificationRequest): Promise<number> {
+    const question = {
+      transactionalId: request.transactionalId,
+      producerId: request.producerId,
+      producerEpoch: request.producerEpoch,
+      partitions: [{ topic: request.topic, partitions: [request.partition] }],
+    };
+    const stateTopic = this.options.replicaManager.image.topic(transactionStateTopicName);
+    if (stateTopic === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const leader =
+      stateTopic.partitions[this.coordinator.partitionFor(request.transactionalId)]?.leader ?? -1;
+    if (leader < 0) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (leader === this.options.brokerId) {
+      return this.coordinator.verifyPartitions(question)[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    }
+    const address = this.options.addressOf(leader);
+    if (address === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    try {
+      const [result] = await this.markerClients.verify(
+        leader,
+        address,
+        question,
+        transactionVerificationTimeoutMs,
+      );
+      return result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    } catch (error) {
+      this.options.logger.debug({ err: error, leader }, 'transaction verification not answered');
+      return ErrorCode.NETWORK_EXCEPTION;
+    }
   }
 
   close(): void {

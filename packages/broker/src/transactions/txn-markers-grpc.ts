@@ -1,9 +1,11 @@
 // The TxnMarkers service (proto/transactions.proto) on a node's internal gRPC server, and the
 // client a transaction coordinator writes markers with. The service maps the wire request to the
 // ReplicaManager's writeTxnMarkers and back; like replication it shares the CONTROLLER listener (a
-// leader's address is its address in controller.quorum.voters).
+// leader's address is its address in controller.quorum.voters). Its VerifyPartitionsInTransaction
+// (KIP-890) is served by this node's transaction coordinator, for partition leaders that ask it.
 
 import { ErrorCode } from '@gregor/protocol';
+import type { TransactionCoordinator, VerifiedPartition, VerifyPartitionsRequest } from '@gregor/txn';
 import * as grpc from '@grpc/grpc-js';
 import { PeerClients } from '../grpc/peer-clients.js';
 import { serviceClient } from '../grpc/protos.js';
@@ -18,6 +20,8 @@ const serviceName = 'gregor.transactions.TxnMarkers';
 export const txnMarkerReplicationTimeoutMs = 10_000;
 /** Markers one request may carry; more is a broken peer. */
 export const txnMarkersPerRequestMax = 10_000;
+/** Partitions one verification may name; more is a broken peer. */
+export const verifiedPartitionsPerRequestMax = 10_000;
 
 interface WireTopicPartition {
   topic: string;
@@ -42,13 +46,55 @@ interface WireWriteTxnMarkersResponse {
   markers: { partitions: { topic: string; partition: number; errorCode: number }[] }[];
 }
 
+interface WireVerifyPartitionsRequest {
+  clusterId: string;
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  partitions: WireTopicPartition[];
+}
+
+interface WireVerifyPartitionsResponse {
+  errorCode: number;
+  partitions: VerifiedPartition[];
+}
+
 export function registerTxnMarkersService(
   server: grpc.Server,
   clusterId: string,
   replicaManager: () => ReplicaManager | undefined,
+  transactions: () => TransactionCoordinator | undefined,
   logger: Logger,
 ): void {
   const implementation: grpc.UntypedServiceImplementation = {
+    VerifyPartitionsInTransaction: (
+      call: grpc.ServerUnaryCall<WireVerifyPartitionsRequest, WireVerifyPartitionsResponse>,
+      callback: grpc.sendUnaryData<WireVerifyPartitionsResponse>,
+    ) => {
+      const request = call.request;
+      if (request.clusterId !== clusterId) {
+        callback(null, { errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID, partitions: [] });
+        return;
+      }
+      if (request.partitions.length > verifiedPartitionsPerRequestMax) {
+        callback(null, { errorCode: ErrorCode.INVALID_REQUEST, partitions: [] });
+        return;
+      }
+      const coordinator = transactions();
+      const verify: VerifyPartitionsRequest = {
+        transactionalId: request.transactionalId,
+        producerId: request.producerId,
+        producerEpoch: request.producerEpoch,
+        partitions: request.partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] })),
+      };
+      callback(null, {
+        errorCode: ErrorCode.NONE,
+        partitions:
+          coordinator === undefined
+            ? request.partitions.map((p) => ({ ...p, errorCode: ErrorCode.NOT_COORDINATOR }))
+            : coordinator.verifyPartitions(verify),
+      });
+    },
     WriteTxnMarkers: (
       call: grpc.ServerUnaryCall<WireWriteTxnMarkersRequest, WireWriteTxnMarkersResponse>,
       callback: grpc.sendUnaryData<WireWriteTxnMarkersResponse>,
@@ -87,6 +133,13 @@ type WriteMethod = (
   metadata: grpc.Metadata,
   options: grpc.CallOptions,
   callback: (error: grpc.ServiceError | null, response: WireWriteTxnMarkersResponse) => void,
+) => void;
+
+type VerifyMethod = (
+  request: WireVerifyPartitionsRequest,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response: WireVerifyPartitionsResponse) => void,
 ) => void;
 
 /** Clients of the TxnMarkers service of other brokers, one per broker. */
@@ -132,6 +185,43 @@ export class TxnMarkersClients {
               ),
             );
           } else resolve(response.markers.map((marker) => marker.partitions));
+        },
+      );
+    });
+  }
+
+  /**
+   * Asks the transaction coordinator on broker `nodeId` whether the partitions are in the producer's
+   * ongoing transaction (KIP-890): one error code per partition, in request order. Rejects on a
+   * transport failure.
+   */
+  verify(
+    nodeId: number,
+    address: string,
+    request: VerifyPartitionsRequest,
+    timeoutMs: number,
+  ): Promise<VerifiedPartition[]> {
+    const method = this.clients.method<VerifyMethod>(nodeId, address, 'VerifyPartitionsInTransaction');
+    const partitions = request.partitions.flatMap(({ topic, partitions: ids }) =>
+      ids.map((partition) => ({ topic, partition })),
+    );
+    const wire: WireVerifyPartitionsRequest = {
+      clusterId: this.clusterId,
+      transactionalId: request.transactionalId,
+      producerId: request.producerId,
+      producerEpoch: request.producerEpoch,
+      partitions,
+    };
+    return new Promise((resolve, reject) => {
+      method(
+        wire,
+        new grpc.Metadata(),
+        { deadline: Date.now() + Math.max(1, timeoutMs) },
+        (error, response) => {
+          if (error !== null) reject(error);
+          else if (response.errorCode !== ErrorCode.NONE) {
+            resolve(partitions.map((p) => ({ ...p, errorCode: response.errorCode })));
+          } else resolve(response.partitions);
         },
       );
     });

@@ -1,0 +1,277 @@
+// KIP-890 part 1 (transaction.partition.verification.enable, on by default) against two broker
+// processes, spoken directly on the wire. A transactional producer's batch to a partition its
+// transaction never added, or a late batch after its transaction ended, is refused with
+// INVALID_TXN_STATE by the partition's leader after asking the transaction coordinator: over the
+// brokers' gRPC when the coordinator is the other broker, locally when it is the leader itself.
+// Nothing is stored and no transaction opens on the partition: a read_committed fetch reads past
+// it. Batches of added partitions are stored and commit as before. Fails on the old code, where
+// the leader appended any transactional batch and the partition's last stable offset stayed at it
+// (a hanging transaction no coordinator knew of).
+
+import type { KafkaConnection } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
+import { ApiKey, CompressionType, decodeRecordBatch, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessCluster } from '../testing/process-cluster.js';
+import { RawClusterClient, requestTimeoutMs } from '../testing/raw-cluster-client.js';
+
+const topic = 'txn-verified';
+const transactionalId = 'txn-verification-producer';
+const waitTimeoutMs = 60_000;
+
+let cluster: ProcessCluster;
+let client: RawClusterClient;
+/** The broker that coordinates `transactionalId`, and a connection to it. */
+let coordinatorId: number;
+let coordinator: KafkaConnection;
+let producerId: bigint;
+let producerEpoch: number;
+/** The next sequence number per partition. */
+const nextSequence = [0, 0];
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.start({
+    nodeCount: 2,
+    properties: {
+      'auto.create.topics.enable': 'false',
+      'offsets.topic.replication.factor': '1',
+      'transaction.state.log.replication.factor': '1',
+      'transaction.state.log.min.isr': '1',
+      'transaction.state.log.num.partitions': '1',
+    },
+  });
+  client = new RawClusterClient(cluster);
+  const created = await (await client.connection(1)).call(
+    ApiKey.CreateTopics,
+    3,
+    {
+      topics: [
+        {
+          name: topic,
+          numPartitions: -1,
+          replicationFactor: -1,
+          // One partition on each broker: one led by the coordinator, one by the other broker.
+          assignments: [
+            { partitionIndex: 0, brokerIds: [1] },
+            { partitionIndex: 1, brokerIds: [2] },
+          ],
+          configs: [],
+        },
+      ],
+      timeoutMs: 5_000,
+      validateOnly: false,
+    },
+    requestTimeoutMs,
+  );
+  expect(created.topics[0]?.errorCode).toBe(ErrorCode.NONE);
+  for (const index of [0, 1]) {
+    await waitFor(
+      'the partition leaders',
+      async () => (await client.partition(topic, index))?.leaderId === index + 1,
+      {
+        timeoutMs: waitTimeoutMs,
+        intervalMs: 100,
+      },
+    );
+  }
+  // The coordinator loads __transaction_state first: retry until it answers.
+  await waitFor(
+    'a transactional producer id',
+    async () => {
+      const found = await (await client.connection(1)).call(
+        ApiKey.FindCoordinator,
+        3,
+        { key: transactionalId, keyType: 1 },
+        requestTimeoutMs,
+      );
+      if (found.errorCode !== ErrorCode.NONE) return false;
+      coordinatorId = found.nodeId;
+      coordinator = await client.connection(coordinatorId);
+      const init = await coordinator.call(
+        ApiKey.InitProducerId,
+        3,
+        { transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 },
+        requestTimeoutMs,
+      );
+      if (init.errorCode !== ErrorCode.NONE) return false;
+      producerId = init.producerId;
+      producerEpoch = init.producerEpoch;
+      return true;
+    },
+    { timeoutMs: waitTimeoutMs, intervalMs: 200, detail: () => cluster.tail(40) },
+  );
+});
+
+afterAll(async () => {
+  client?.close();
+  await cluster?.close();
+});
+
+/** The broker that leads `partition` (assigned above). */
+const leaderOf = (partition: number): number => partition + 1;
+
+async function addPartition(partition: number): Promise<void> {
+  await waitFor(
+    'AddPartitionsToTxn',
+    async () => {
+      const response = await coordinator.call(
+        ApiKey.AddPartitionsToTxn,
+        3,
+        { transactionalId, producerId, producerEpoch, topics: [{ name: topic, partitions: [partition] }] },
+        requestTimeoutMs,
+      );
+      const code = response.resultsByTopicV3AndBelow[0]?.resultsByPartition[0]?.partitionErrorCode;
+      // CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being written.
+      if (code === ErrorCode.CONCURRENT_TRANSACTIONS) return false;
+      expect(code).toBe(ErrorCode.NONE);
+      return true;
+    },
+    { timeoutMs: waitTimeoutMs, intervalMs: 50 },
+  );
+}
+
+/** One transactional record to the partition's leader (Produce v7, as kafkajs sends); the sequence advances when stored. */
+async function produce(partition: number, value: string): Promise<number> {
+  const records = encodeRecordBatch({
+    partitionLeaderEpoch: -1,
+    compression: CompressionType.None,
+    producerId: Number(producerId),
+    producerEpoch,
+    baseSequence: nextSequence[partition]!,
+    isTransactional: true,
+    records: [{ key: null, value: Buffer.from(value), timestamp: Date.now() }],
+  });
+  const response = await (await client.connection(leaderOf(partition))).call(
+    ApiKey.Produce,
+    7,
+    {
+      transactionalId,
+      acks: -1,
+      timeoutMs: 10_000,
+      topics: [{ name: topic, partitions: [{ partitionIndex: partition, records }] }],
+    },
+    requestTimeoutMs,
+  );
+  const errorCode = response.responses[0]?.partitions[0]?.errorCode ?? -1;
+  if (errorCode === ErrorCode.NONE) nextSequence[partition]! += 1;
+  return errorCode;
+}
+
+async function endTransaction(committed: boolean): Promise<void> {
+  const response = await coordinator.call(
+    ApiKey.EndTxn,
+    1,
+    { transactionalId, producerId, producerEpoch, committed },
+    requestTimeoutMs,
+  );
+  expect(response.errorCode).toBe(ErrorCode.NONE);
+}
+
+/** A read_committed fetch of the whole partition: its offsets and the committed values it returns. */
+async function readCommitted(partition: number) {
+  const response = await (await client.connection(leaderOf(partition))).call(
+    ApiKey.Fetch,
+    11,
+    {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1024 * 1024,
+      isolationLevel: 1,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic,
+          partitions: [
+            {
+              partition,
+              currentLeaderEpoch: -1,
+              fetchOffset: 0n,
+              logStartOffset: -1n,
+              partitionMaxBytes: 1024 * 1024,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    },
+    requestTimeoutMs,
+  );
+  const data = response.responses[0]!.partitions[0]!;
+  const aborted = (data.abortedTransactions ?? []).map((entry) => Number(entry.firstOffset));
+  const values: string[] = [];
+  const bytes = data.records ?? Buffer.alloc(0);
+  let position = 0;
+  while (position + 61 <= bytes.length) {
+    const size = bytes.readInt32BE(position + 8) + 12;
+    if (position + size > bytes.length) break;
+    const batch = decodeRecordBatch(bytes, position);
+    if (!batch.header.isControl && !aborted.includes(Number(batch.header.baseOffset))) {
+      for (const record of batch.records) values.push(record.value?.toString() ?? '');
+    }
+    position += size;
+  }
+  return {
+    errorCode: data.errorCode,
+    highWatermark: Number(data.highWatermark),
+    lastStableOffset: Number(data.lastStableOffset),
+    values,
+  };
+}
+
+/** Waits until the partition's last stable offset reached its high watermark, and reads it. */
+async function settled(partition: number) {
+  let read = await readCommitted(partition);
+  await waitFor(
+    `partition ${partition}: no open transaction`,
+    async () => {
+      read = await readCommitted(partition);
+      return read.lastStableOffset === read.highWatermark;
+    },
+    { timeoutMs: waitTimeoutMs, intervalMs: 100 },
+  );
+  return read;
+}
+
+describe('transaction verification (KIP-890 part 1)', () => {
+  it('refuses a partition the transaction never added, on the coordinator and on the other broker', async () => {
+    const remote = coordinatorId === 1 ? 1 : 0; // led by the broker that is not the coordinator
+    const local = 1 - remote; // led by the coordinator itself
+    for (const [added, neverAdded] of [
+      [local, remote],
+      [remote, local],
+    ] as const) {
+      await addPartition(added);
+      expect(await produce(added, `in-${added}`)).toBe(ErrorCode.NONE);
+      expect(await produce(neverAdded, `never-added-${neverAdded}`)).toBe(ErrorCode.INVALID_TXN_STATE);
+      // Nothing opened on the refused partition: its last stable offset is its high watermark.
+      const refused = await readCommitted(neverAdded);
+      expect(refused.lastStableOffset).toBe(refused.highWatermark);
+      await endTransaction(true);
+    }
+    for (const partition of [0, 1]) {
+      expect((await settled(partition)).values).toEqual([`in-${partition}`]);
+    }
+  });
+
+  it('refuses a late batch after the transaction was aborted: no hanging transaction holds the last stable offset', async () => {
+    await addPartition(0);
+    expect(await produce(0, 'aborted')).toBe(ErrorCode.NONE);
+    await endTransaction(false);
+    await settled(0);
+    // A batch of the aborted transaction arriving late (a retry the client gave up on).
+    expect(await produce(0, 'late')).toBe(ErrorCode.INVALID_TXN_STATE);
+    // Other producers' records stay readable for read_committed consumers.
+    expect((await client.produce(leaderOf(0), topic, 0, ['plain'], -1)).errorCode).toBe(ErrorCode.NONE);
+    const read = await readCommitted(0);
+    expect(read.lastStableOffset).toBe(read.highWatermark);
+    expect(read.values).toEqual(['in-0', 'plain']);
+    // The next transaction adds the partition and its record goes in.
+    await addPartition(0);
+    expect(await produce(0, 'next')).toBe(ErrorCode.NONE);
+    await endTransaction(true);
+    expect((await settled(0)).values).toEqual(['in-0', 'plain', 'next']);
+  });
+});
