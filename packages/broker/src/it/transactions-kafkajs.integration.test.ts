@@ -4,11 +4,18 @@
 // read_committed consumer group and an aborted one does not, while a read_uncommitted group sees
 // both; sendOffsets commits a group's offsets with the transaction (and not when it aborts); a
 // zombie producer (same transactional id, older epoch) is fenced.
+//
+// Each test's topic is created, and known to every broker, before its transactions: kafkajs 2.2.4
+// retries a whole transactional send when one leader's part fails with a retriable error, resending
+// parts already written under the next sequence. A topic auto-created by the send itself makes that
+// likely: the transaction coordinator's metadata may not hold it yet and answers AddPartitionsToTxn
+// UNKNOWN_TOPIC_OR_PARTITION, as Kafka's does (packages/broker/README.md, "Transactions").
 
 import { type WaitForOptions, waitFor } from '@gregor/ground/testing';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
+import { RawClusterClient } from '../testing/raw-cluster-client.js';
 
 const partitionCount = 3;
 const settleWaitMs = 60_000;
@@ -55,6 +62,29 @@ async function transactionalProducer(transactionalId: string): Promise<Producer>
   return producer;
 }
 
+/** Creates `topic` and waits until every broker's Metadata has all its partitions (header above). */
+async function createTopicOnEveryBroker(topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitionCount }] });
+  await admin.disconnect();
+  const raw = new RawClusterClient(cluster);
+  try {
+    await waitFor(
+      `${topic} in every broker's metadata`,
+      async () => {
+        for (const node of cluster.nodes) {
+          if ((await raw.partition(topic, partitionCount - 1, [node.id])) === undefined) return false;
+        }
+        return true;
+      },
+      waitOptions,
+    );
+  } finally {
+    raw.close();
+  }
+}
+
 /** Every value a consumer group reads from `topic` until it has `expected` (then a moment more). */
 async function consumeAll(topic: string, groupId: string, readUncommitted: boolean, expected: number) {
   const consumer = kafka.consumer({ groupId, readUncommitted, maxWaitTimeInMs: 200 });
@@ -79,6 +109,7 @@ async function consumeAll(topic: string, groupId: string, readUncommitted: boole
 describe('kafkajs transactions', () => {
   it('commits and aborts: read_committed sees only the committed, read_uncommitted both', async () => {
     const topic = 'kjs-txn';
+    await createTopicOnEveryBroker(topic);
     const producer = await transactionalProducer('kjs-visibility');
     const committed = await producer.transaction();
     await committed.send({
@@ -146,6 +177,7 @@ describe('kafkajs transactions', () => {
 
   it('fences a zombie producer', async () => {
     const topic = 'kjs-zombie';
+    await createTopicOnEveryBroker(topic);
     const zombie = await transactionalProducer('kjs-zombie');
     const transaction = await zombie.transaction();
     await transaction.send({ topic, messages: [{ value: 'zombie', partition: 0 }] });
