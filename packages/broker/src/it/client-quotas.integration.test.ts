@@ -10,7 +10,8 @@
 // @platformatic/kafka's admin
 // (AlterClientQuotas v1, DescribeClientQuotas v1) sets and reads quotas of a user and its client.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -63,11 +64,19 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-function configs(...args: string[]): string {
-  return execFileSync(process.execPath, [cliPath, 'configs', '--bootstrap-server', bootstrap, ...args], {
-    encoding: 'utf8',
-    timeout: pythonTimeoutMs,
-  });
+const execFileAsync = promisify(execFile);
+
+/**
+ * `gregor configs` with `args`: its output. Not execFileSync, which would hold the event loop while
+ * the other tests (describe.concurrent below) wait on theirs.
+ */
+async function configs(...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [cliPath, 'configs', '--bootstrap-server', bootstrap, ...args],
+    { encoding: 'utf8', timeout: pythonTimeoutMs },
+  );
+  return stdout;
 }
 
 interface ProducerRun {
@@ -149,10 +158,10 @@ describe.concurrent('client quotas', () => {
     expect,
   }) => {
     const client = ['--entity-type', 'clients', '--entity-name', 'metered-app'];
-    expect(configs('--alter', '--add-config', `producer_byte_rate=${quotaBytesPerSecond}`, ...client)).toBe(
-      "Completed updating config for entity: client-id 'metered-app'.\n",
-    );
-    expect(configs('--describe', ...client)).toBe(
+    expect(
+      await configs('--alter', '--add-config', `producer_byte_rate=${quotaBytesPerSecond}`, ...client),
+    ).toBe("Completed updating config for entity: client-id 'metered-app'.\n");
+    expect(await configs('--describe', ...client)).toBe(
       `Quota configs for client-id 'metered-app' are producer_byte_rate=${quotaBytesPerSecond}.0\n`,
     );
 
@@ -170,10 +179,10 @@ describe.concurrent('client quotas', () => {
     // Without the quota the whole 400 kB goes at once: this bound is what the throttle changed.
     expect(recordCount * recordBytes).toBeGreaterThan(allowedBytes);
 
-    expect(configs('--alter', '--delete-config', 'producer_byte_rate', ...client)).toBe(
+    expect(await configs('--alter', '--delete-config', 'producer_byte_rate', ...client)).toBe(
       "Completed updating config for entity: client-id 'metered-app'.\n",
     );
-    expect(configs('--describe', ...client)).toBe('');
+    expect(await configs('--describe', ...client)).toBe('');
     const free = await produce('metered-app');
     expect(free.acked).toHaveLength(recordCount);
     expect(free.throttle_time_max).toBe(0);
@@ -190,9 +199,9 @@ describe.concurrent('client quotas', () => {
 
     const client = ['--entity-type', 'clients', '--entity-name', 'metered-reader'];
     expect(
-      configs('--alter', '--add-config', `consumer_byte_rate=${readQuotaBytesPerSecond}`, ...client),
+      await configs('--alter', '--add-config', `consumer_byte_rate=${readQuotaBytesPerSecond}`, ...client),
     ).toBe("Completed updating config for entity: client-id 'metered-reader'.\n");
-    expect(configs('--describe', ...client)).toBe(
+    expect(await configs('--describe', ...client)).toBe(
       `Quota configs for client-id 'metered-reader' are consumer_byte_rate=${readQuotaBytesPerSecond}.0\n`,
     );
 
@@ -217,10 +226,10 @@ describe.concurrent('client quotas', () => {
     // throttle changed.
     expect(recordCount * recordBytes).toBeGreaterThan(allowedBytes);
 
-    expect(configs('--alter', '--delete-config', 'consumer_byte_rate', ...client)).toBe(
+    expect(await configs('--alter', '--delete-config', 'consumer_byte_rate', ...client)).toBe(
       "Completed updating config for entity: client-id 'metered-reader'.\n",
     );
-    expect(configs('--describe', ...client)).toBe('');
+    expect(await configs('--describe', ...client)).toBe('');
     const free = await consume('metered-reader', recordCount);
     expect(free.received).toHaveLength(recordCount);
     expect(free.throttle_time_max).toBe(0);

@@ -10,8 +10,9 @@
 // connections.max.reauth.ms, and librdkafka 2.15 with 20 s tokens and kafkajs with 4 s ones
 // re-authenticate on their connections with fresh tokens, never expiring.
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { promisify } from 'node:util';
 import { Kafka as GregorKafka, logLevel as gregorLogLevel, KafkaConnection } from '@gregor/client';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { Kafka, logLevel } from 'kafkajs';
@@ -20,6 +21,12 @@ import { currentLibrdkafkaEnv, currentLibrdkafkaVersion } from '../testing/curre
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
 const clientTimeoutMs = 60_000;
+/**
+ * For the tests that run at the same time: execFileSync would hold the event loop while the CLI
+ * runs, and on a loaded machine (a CLI run of 5 s and more) the other test's connect timers then
+ * fire before its connect events are read.
+ */
+const execFileAsync = promisify(execFile);
 const maxReauthMs = 600_000;
 const pythonClient = new URL('./python/confluent_kafka_client.py', import.meta.url).pathname;
 
@@ -303,7 +310,7 @@ describe('SASL/OAUTHBEARER with unsecured JWTs', () => {
       } finally {
         admin.close();
       }
-      execFileSync(
+      await execFileAsync(
         process.execPath,
         [
           cliPath,
@@ -405,7 +412,7 @@ describe('SASL/OAUTHBEARER with unsecured JWTs', () => {
     it('kafkajs re-authenticates with a new token from its provider as each 4 s token ends, and keeps sending', async ({
       expect,
     }) => {
-      execFileSync(
+      await execFileAsync(
         process.execPath,
         [
           cliPath,
