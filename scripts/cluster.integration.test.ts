@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { brokerNodeFlags } from '@gregor/broker';
 import { sleep, waitFor } from '@gregor/ground/testing';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, type ExpectStatic, expect, it, type TestContext } from 'vitest';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const launcherPath = join(repoRoot, 'scripts', 'cluster.mjs');
@@ -31,14 +31,20 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** Ports handed out by freeBasePort: tests running at the same time must not draw the same ones. */
+const portsHandedOut = new Set<number>();
+
 /** A base port whose Kafka and quorum ranges (base.., base+100..) are free now, in 20000-29999. */
 async function freeBasePort(nodeCount: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 99) * 100 + Math.floor(Math.random() * 90);
     const ports = Array.from({ length: nodeCount }, (_, i) => [base + i, base + 100 + i]).flat();
-    let free = true;
+    let free = ports.every((port) => !portsHandedOut.has(port));
     for (const port of ports) free &&= await portFree(port);
-    if (free) return base;
+    if (free) {
+      for (const port of ports) portsHandedOut.add(port);
+      return base;
+    }
   }
   throw new Error('no free port range found');
 }
@@ -109,13 +115,33 @@ class Launcher {
   }
 }
 
-const launchers: Launcher[] = [];
-const dataDirs: string[] = [];
+/** What a test started: cleaned up after it, whatever it left. */
+class Started {
+  readonly launchers: Launcher[] = [];
+  readonly dataDirs: string[] = [];
+
+  /** kill -9 every node and launcher still running, and remove the data dirs. */
+  cleanUp(): void {
+    for (const launcher of this.launchers.splice(0)) {
+      for (const pid of launcher.nodePids().values()) if (running(pid)) process.kill(pid, 'SIGKILL');
+      if (running(launcher.pid)) process.kill(launcher.pid, 'SIGKILL');
+    }
+    for (const dir of this.dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What the tests that run one after the other started (the concurrent ones keep their own). */
+const started = new Started();
+const { dataDirs } = started;
 
 /** Starts `node scripts/cluster.mjs` in its own process group, as a shell starts a job. */
-function launch(args: readonly string[], command: readonly string[] = [process.execPath, launcherPath]) {
+function launch(
+  args: readonly string[],
+  command: readonly string[] = [process.execPath, launcherPath],
+  into: Started = started,
+) {
   const dataDir = mkdtempSync(join(tmpdir(), 'gregor-launcher-it-'));
-  dataDirs.push(dataDir);
+  into.dataDirs.push(dataDir);
   const child = spawn(command[0]!, [...command.slice(1), ...args, '--data-dir', join(dataDir, 'data')], {
     cwd: repoRoot,
     env: { ...process.env, GREGOR_LOG_FORMAT: 'json' },
@@ -123,7 +149,7 @@ function launch(args: readonly string[], command: readonly string[] = [process.e
     detached: true,
   });
   const launcher = new Launcher(child);
-  launchers.push(launcher);
+  into.launchers.push(launcher);
   return { launcher, dataDir: join(dataDir, 'data') };
 }
 
@@ -133,13 +159,9 @@ async function expectAllGone(pids: Iterable<number>, launcher: Launcher) {
   }
 }
 
-afterEach(async () => {
+afterEach(() => {
   // Whatever a failed test left: kill -9 every node it started, then the launcher.
-  for (const launcher of launchers.splice(0)) {
-    for (const pid of launcher.nodePids().values()) if (running(pid)) process.kill(pid, 'SIGKILL');
-    if (running(launcher.pid)) process.kill(launcher.pid, 'SIGKILL');
-  }
-  for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  started.cleanUp();
 });
 
 describe('npm run cluster: a node killed with kill -9', () => {
@@ -295,11 +317,27 @@ describe('npm run cluster: a node killed with kill -9', () => {
   }, 300_000);
 });
 
-describe('npm run cluster: no node outlives the launcher', () => {
+// These tests run at the same time (describe.concurrent): each starts a two-node cluster of its own on
+// ports no other test was handed, ends it its own way and mostly waits (for shutdowns, timeout(1)'s
+// 8 s, the restart delays); each cleans up what it started (onTestFinished), not what the others did.
+// Assertions use the test's own `expect`.
+describe.concurrent('npm run cluster: no node outlives the launcher', () => {
+  /** What the running test started, cleaned up when it ends (pass and fail alike). */
+  function startedByTest(onTestFinished: TestContext['onTestFinished']): Started {
+    const own = new Started();
+    onTestFinished(() => own.cleanUp());
+    return own;
+  }
+
   /** Starts a two-node cluster and waits until it is ready; returns its node pids. */
-  async function readyCluster(extra: readonly string[] = [], command?: readonly string[]) {
+  async function readyCluster(
+    expect: ExpectStatic,
+    into: Started,
+    extra: readonly string[] = [],
+    command?: readonly string[],
+  ) {
     const basePort = await freeBasePort(2);
-    const started = launch(['--nodes', '2', '--base-port', String(basePort), ...extra], command);
+    const started = launch(['--nodes', '2', '--base-port', String(basePort), ...extra], command, into);
     await started.launcher.line(/Gregor cluster ready: 2 nodes/);
     const pids = [...started.launcher.nodePids().values()];
     expect(pids).toHaveLength(2);
@@ -312,7 +350,7 @@ describe('npm run cluster: no node outlives the launcher', () => {
   }
 
   /** Every node's log dirs hold the clean-shutdown marker: it stopped by closing its logs. */
-  function expectCleanShutdown(dataDir: string) {
+  function expectCleanShutdown(expect: ExpectStatic, dataDir: string) {
     for (const id of [1, 2]) {
       expect(existsSync(join(dataDir, `node-${id}`, 'logs', '.kafka_cleanshutdown')), `node ${id}`).toBe(
         true,
@@ -320,8 +358,14 @@ describe('npm run cluster: no node outlives the launcher', () => {
     }
   }
 
-  it('SIGTERM to the launcher stops every node cleanly (and --restart-after never leaves a node down)', async () => {
-    const { launcher, pids, dataDir } = await readyCluster(['--restart-after', 'never']);
+  it('SIGTERM to the launcher stops every node cleanly (and --restart-after never leaves a node down)', async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const { launcher, pids, dataDir } = await readyCluster(expect, startedByTest(onTestFinished), [
+      '--restart-after',
+      'never',
+    ]);
     // Node 1 stopped on its own (a controlled shutdown, exit code 0): reported, and left down.
     const node1 = launcher.nodePids().get(1)!;
     process.kill(node1, 'SIGTERM');
@@ -332,23 +376,27 @@ describe('npm run cluster: no node outlives the launcher', () => {
     process.kill(launcher.pid, 'SIGTERM');
     expect(await launcher.exited).toEqual({ code: 0, signal: null });
     await expectAllGone(pids, launcher);
-    expectCleanShutdown(dataDir);
+    expectCleanShutdown(expect, dataDir);
   }, 180_000);
 
-  it('SIGKILL of the launcher: every node notices and stops cleanly', async () => {
-    const { launcher, pids, dataDir } = await readyCluster();
+  it('SIGKILL of the launcher: every node notices and stops cleanly', async ({ expect, onTestFinished }) => {
+    const { launcher, pids, dataDir } = await readyCluster(expect, startedByTest(onTestFinished));
     process.kill(launcher.pid, 'SIGKILL');
     expect((await launcher.exited).signal).toBe('SIGKILL');
     await expectAllGone(pids, launcher);
-    expectCleanShutdown(dataDir);
+    expectCleanShutdown(expect, dataDir);
   }, 180_000);
 
-  it('its terminal closing (SIGHUP from a real pseudo-terminal) stops every node', async () => {
+  it('its terminal closing (SIGHUP from a real pseudo-terminal) stops every node', async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const own = startedByTest(onTestFinished);
     // script(1) runs the launcher on a pseudo-terminal whose master it holds; killing script
     // closes the master, and the kernel hangs the terminal up: SIGHUP to the launcher.
     const basePort = await freeBasePort(2);
     const dataDir = mkdtempSync(join(tmpdir(), 'gregor-launcher-it-'));
-    dataDirs.push(dataDir);
+    own.dataDirs.push(dataDir);
     const command = `exec ${process.execPath} ${launcherPath} --nodes 2 --base-port ${basePort} --data-dir ${join(dataDir, 'data')}`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       cwd: repoRoot,
@@ -357,17 +405,23 @@ describe('npm run cluster: no node outlives the launcher', () => {
       detached: true,
     });
     const launcher = new Launcher(child);
-    launchers.push(launcher);
+    own.launchers.push(launcher);
     await launcher.line(/Gregor cluster ready: 2 nodes/);
     const pids = [...launcher.nodePids().values()];
     expect(pids).toHaveLength(2);
     process.kill(child.pid!, 'SIGKILL');
     await expectAllGone(pids, launcher);
-    expectCleanShutdown(join(dataDir, 'data'));
+    expectCleanShutdown(expect, join(dataDir, 'data'));
   }, 180_000);
 
-  it('a node that keeps dying at start is restarted with a doubling delay, and comes back once it can', async () => {
-    const { launcher, pids, dataDir } = await readyCluster(['--restart-after', '0.25']);
+  it('a node that keeps dying at start is restarted with a doubling delay, and comes back once it can', async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const { launcher, pids, dataDir } = await readyCluster(expect, startedByTest(onTestFinished), [
+      '--restart-after',
+      '0.25',
+    ]);
     // Node 2's directory is made to belong to another node: every start of it now fails at once.
     const metaPath = join(dataDir, 'node-2', 'logs', 'meta.properties');
     const meta = readFileSync(metaPath, 'utf8');
@@ -395,13 +449,14 @@ describe('npm run cluster: no node outlives the launcher', () => {
     await expectAllGone([...pids, ...launcher.nodePids().values()], launcher);
   }, 240_000);
 
-  it('timeout(1) ending the launcher stops every node', async () => {
+  it('timeout(1) ending the launcher stops every node', async ({ expect, onTestFinished }) => {
     const basePort = await freeBasePort(2);
     // Whether or not the cluster was ready by then: the pids are printed as each node starts (in
     // the first second or two, at most a few seconds on a loaded machine).
     const { launcher } = launch(
       ['--nodes', '2', '--base-port', String(basePort)],
       ['timeout', '8', process.execPath, launcherPath],
+      startedByTest(onTestFinished),
     );
     await launcher.line(/node 2 started: pid \d+/);
     const pids = [...launcher.nodePids().values()];

@@ -323,12 +323,12 @@ export async function runCampaign(
     const faultsEndMonoMs = monoMs() + options.durationMs;
     const timeLeft = () => faultsEndMonoMs - monoMs();
     // Every enabled kind comes once before any repeats (the scheduler's first round): a campaign
-    // goes on past --duration until each has been injected, for at most --duration more.
+    // goes on past --duration until each has been injected, until --duration-max at most.
     const kindsOnce = new Set(schedule.faults.slice(0, weights.size).map((fault) => fault.kind)).size;
     const injectedKinds = new Set<string>();
     const stopped = () =>
       stopSignal.aborted ||
-      timeLeft() <= -options.durationMs ||
+      timeLeft() <= options.durationMs - options.durationMaxMs ||
       (timeLeft() <= 0 && injectedKinds.size >= kindsOnce);
 
     // Group churn, alongside the faults.

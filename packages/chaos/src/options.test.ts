@@ -38,6 +38,16 @@ describe('chaos options', () => {
     expect([...options.workloads]).toEqual(['kafkajs', 'group']);
     expect(options.partitions).toBe(12);
     expect(options.pace).toBe(0.5);
+    expect(options.durationMaxMs).toBe(60_000);
+  });
+
+  it('takes how long faults may go on until every kind was injected, never below --duration', () => {
+    expect(parseOptions(['--duration', '60', '--duration-max', '240']).durationMaxMs).toBe(240_000);
+    expect(parseOptions(['--duration', '60', '--duration-max', '60']).durationMaxMs).toBe(60_000);
+    expect(parseOptions([]).durationMaxMs).toBe(360_000);
+    expect(() => parseOptions(['--duration', '60', '--duration-max', '59'])).toThrow(
+      "--duration-max must be a number of seconds of at least --duration, not '59'",
+    );
   });
 
   it('takes a report folder to check again, and keeps the arguments for it', () => {

@@ -6,6 +6,11 @@ import { type SecurityMode, securityModes } from './security.js';
 export interface CampaignOptions {
   readonly target: 'local' | 'compose';
   readonly durationMs: number;
+  /**
+   * Faults go on past durationMs until every enabled kind has been injected once, for at most this
+   * long in all (twice durationMs unless --duration-max says otherwise).
+   */
+  readonly durationMaxMs: number;
   readonly seed: number;
   readonly nodes: number;
   readonly partitions: number;
@@ -44,6 +49,8 @@ history. Ends with a verdict line and a report folder.
                            (root, iptables, tc); compose: the docker-compose cluster (kill, pause)
                            (default local)
   --duration <s>           how long faults are injected (default 180)
+  --duration-max <s>       past --duration, faults go on until every enabled kind has been
+                           injected once, for at most this long in all (default twice --duration)
   --seed <n>               the scheduler's seed (default: drawn, and printed)
   --nodes 3|5              cluster size (default 3)
   --partitions <n>         partitions of the watched topic (default 6)
@@ -86,6 +93,7 @@ export function parseOptions(argv: readonly string[]): CampaignOptions {
     '--recheck',
     '--target',
     '--duration',
+    '--duration-max',
     '--seed',
     '--nodes',
     '--partitions',
@@ -139,9 +147,18 @@ export function parseOptions(argv: readonly string[]): CampaignOptions {
     throw new Error('--workload: at least one producer (librdkafka, kafkajs, acks1 or txn) is needed');
   if (chosen.has('ctp') && !chosen.has('txn'))
     throw new Error("--workload: ctp transforms the txn producer's records: add txn");
+  const durationMs = number('--duration', 180, (value) => value > 0, 'a positive number of seconds') * 1_000;
+  const durationMaxMs =
+    number(
+      '--duration-max',
+      (2 * durationMs) / 1_000,
+      (value) => value * 1_000 >= durationMs,
+      'a number of seconds of at least --duration',
+    ) * 1_000;
   return {
     target,
-    durationMs: number('--duration', 180, (value) => value > 0, 'a positive number of seconds') * 1_000,
+    durationMs,
+    durationMaxMs,
     seed:
       number(
         '--seed',

@@ -201,7 +201,7 @@ export function renderReportMarkdown(input: ReportInput): string {
     '',
     `**${input.verdict}**`,
     '',
-    `Replay: \`npm run chaos -- --seed ${options.seed} --nodes ${options.nodes} --partitions ${options.partitions} --duration ${options.durationMs / 1000} --faults ${options.faultSpec} --workload ${[...options.workloads].join(',')} --rate ${options.rate}${options.target === 'compose' ? ' --target compose' : ''}${options.security === 'plaintext' ? '' : ` --security ${options.security}`}\``,
+    `Replay: \`npm run chaos -- --seed ${options.seed} --nodes ${options.nodes} --partitions ${options.partitions} --duration ${options.durationMs / 1000}${options.durationMaxMs === 2 * options.durationMs ? '' : ` --duration-max ${options.durationMaxMs / 1000}`}${options.pace === 1 ? '' : ` --pace ${options.pace}`} --faults ${options.faultSpec} --workload ${[...options.workloads].join(',')} --rate ${options.rate}${options.target === 'compose' ? ' --target compose' : ''}${options.security === 'plaintext' ? '' : ` --security ${options.security}`}\``,
     '(the seed fixes the faults, their order, roles, durations and parameters; which node holds a role is read from the cluster when each fault starts)',
     '',
     `Security: \`${options.security}\`, ${describeSecurity(options.security)}.`,

@@ -4,6 +4,7 @@ import {
   cutBetween,
   faultKinds,
   ledBy,
+  networkFaultOverSessionMs,
   parseFaultWeights,
   planCut,
   planSchedule,
@@ -41,6 +42,45 @@ describe('the fault scheduler', () => {
     const pauses = plan(11, parseFaultWeights('pause'), 200).faults;
     expect(pauses.some((fault) => fault.durationMs < 1_500)).toBe(true);
     expect(pauses.some((fault) => fault.durationMs > 1_500)).toBe(true);
+  });
+
+  it('scales durations and gaps by the pace, but keeps network cuts longer than the session timeout', () => {
+    const paced = (pace: number) =>
+      planSchedule({
+        seed: 5,
+        weights: allKinds,
+        faultCountMax: 200,
+        churnCountMax: 0,
+        sessionTimeoutMs: 1_500,
+        pace,
+      }).faults;
+    const full = paced(1);
+    const half = paced(0.5);
+    // The same kinds and targets, in the same order: the pace changes times only.
+    expect(half.map((fault) => [fault.kind, fault.pick])).toEqual(
+      full.map((fault) => [fault.kind, fault.pick]),
+    );
+    const cuts = (faults: typeof full) =>
+      faults.filter((fault) =>
+        [
+          'isolate-node',
+          'isolate-leader',
+          'isolate-controller',
+          'split-halves',
+          'one-way',
+          'bridge',
+        ].includes(fault.kind),
+      );
+    expect(cuts(half).length).toBeGreaterThan(10);
+    for (const fault of cuts(half))
+      expect(fault.durationMs).toBeGreaterThanOrEqual(1_500 + networkFaultOverSessionMs);
+    // Pace 1 draws from 2 s up: the floor changes none of its cuts.
+    expect(cuts(full).every((fault) => fault.durationMs >= 2_000)).toBe(true);
+    const kills = (faults: typeof full) => faults.filter((fault) => fault.kind === 'kill-leader');
+    expect(Math.max(...kills(half).map((fault) => fault.durationMs))).toBeLessThanOrEqual(2_500);
+    expect(Math.max(...kills(full).map((fault) => fault.durationMs))).toBeGreaterThan(2_500);
+    const gapsMs = (faults: typeof full) => faults.reduce((sum, fault) => sum + fault.gapMs, 0);
+    expect(gapsMs(half)).toBeLessThan(gapsMs(full) * 0.6);
   });
 
   it('gives each kind its parameters and role', () => {

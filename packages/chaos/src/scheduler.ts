@@ -170,6 +170,9 @@ export function planSchedule(options: ScheduleOptions): Schedule {
   return { faults, churn };
 }
 
+/** How much longer than the session timeout a network cut lasts at least, at any pace. */
+export const networkFaultOverSessionMs = 500;
+
 function planFault(
   id: number,
   kind: FaultKind,
@@ -204,7 +207,14 @@ function planFault(
       };
     }
     default:
-      return { ...base, durationMs: scaled(2_000, 8_000) };
+      // Network cuts (and a full disk) outlast the session timeout by half a second whatever the
+      // pace: an isolated leader's lease lapses and leadership moves, as at pace 1, whose shortest
+      // draw (2 s) is above this floor. Without it, --pace 0.5 drew isolations of 1.3-1.4 s that no
+      // leader noticed.
+      return {
+        ...base,
+        durationMs: Math.max(scaled(2_000, 8_000), sessionTimeoutMs + networkFaultOverSessionMs),
+      };
   }
 }
 

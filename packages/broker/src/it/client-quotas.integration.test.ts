@@ -10,10 +10,11 @@
 // @platformatic/kafka's admin
 // (AlterClientQuotas v1, DescribeClientQuotas v1) sets and reads quotas of a user and its client.
 
-import { execFileSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
 const pythonTimeoutMs = 120_000;
@@ -63,11 +64,19 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-function configs(...args: string[]): string {
-  return execFileSync(process.execPath, [cliPath, 'configs', '--bootstrap-server', bootstrap, ...args], {
-    encoding: 'utf8',
-    timeout: pythonTimeoutMs,
-  });
+const execFileAsync = promisify(execFile);
+
+/**
+ * `gregor configs` with `args`: its output. Not execFileSync, which would hold the event loop while
+ * the other tests (describe.concurrent below) wait on theirs.
+ */
+async function configs(...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [cliPath, 'configs', '--bootstrap-server', bootstrap, ...args],
+    { encoding: 'utf8', timeout: pythonTimeoutMs },
+  );
+  return stdout;
 }
 
 interface ProducerRun {
@@ -77,19 +86,37 @@ interface ProducerRun {
   throttle_time_avg: number;
 }
 
-function produce(clientId: string, topic = 'metered'): ProducerRun {
-  const output = execFileSync('/usr/bin/python3', [producer], {
-    input: JSON.stringify({
-      bootstrap,
-      topic,
-      client_id: clientId,
-      records: recordCount,
-      record_bytes: recordBytes,
-    }),
-    timeout: pythonTimeoutMs,
-    encoding: 'utf8',
+/**
+ * Runs a kafka-python script with `input` on its stdin and answers its JSON output. Not execFileSync:
+ * the throttled producer and consumer run at the same time (describe.concurrent below).
+ */
+function runPython<T>(script: string, input: object): Promise<T> {
+  const child = spawn('/usr/bin/python3', [script], { timeout: pythonTimeoutMs });
+  child.stdin.end(JSON.stringify(input));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
   });
-  return JSON.parse(output) as ProducerRun;
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve(JSON.parse(stdout) as T);
+      else reject(new Error(`${script} exited with ${code ?? signal}: ${stderr}`));
+    });
+  });
+}
+
+function produce(clientId: string, topic = 'metered'): Promise<ProducerRun> {
+  return runPython<ProducerRun>(producer, {
+    bootstrap,
+    topic,
+    client_id: clientId,
+    records: recordCount,
+    record_bytes: recordBytes,
+  });
 }
 
 interface ConsumerRun {
@@ -99,13 +126,13 @@ interface ConsumerRun {
   throttle_time_avg: number;
 }
 
-function consume(clientId: string, records: number): ConsumerRun {
-  const output = execFileSync('/usr/bin/python3', [consumer], {
-    input: JSON.stringify({ bootstrap, topic: 'metered-reads', client_id: clientId, records }),
-    timeout: pythonTimeoutMs,
-    encoding: 'utf8',
+function consume(clientId: string, records: number): Promise<ConsumerRun> {
+  return runPython<ConsumerRun>(consumer, {
+    bootstrap,
+    topic: 'metered-reads',
+    client_id: clientId,
+    records,
   });
-  return JSON.parse(output) as ConsumerRun;
 }
 
 /** The most value bytes acknowledged (or received) within any span of `spanSeconds`. */
@@ -121,17 +148,24 @@ function mostBytesWithin(acked: readonly [number, number][], spanSeconds: number
   return most;
 }
 
-describe('client quotas (producer_byte_rate)', () => {
-  it('throttles a kafka-python producer to its client id quota, and stops once the quota is deleted', () => {
+// The three tests run at the same time: each has client ids (or a user) and a topic of its own, and
+// quotas are per client id, so none throttles another. A throttled producer (400 kB at 50 kB/s) and
+// a throttled consumer (400 kB at 25 kB/s) one after the other spent about 25 s waiting; together
+// the consumer's 16 s. Only upper bounds on bytes per window are asserted, which sharing the machine
+// can only make easier to meet, never break falsely. Assertions use the test's own `expect`.
+describe.concurrent('client quotas', () => {
+  it('throttles a kafka-python producer to its client id quota, and stops once the quota is deleted', async ({
+    expect,
+  }) => {
     const client = ['--entity-type', 'clients', '--entity-name', 'metered-app'];
-    expect(configs('--alter', '--add-config', `producer_byte_rate=${quotaBytesPerSecond}`, ...client)).toBe(
-      "Completed updating config for entity: client-id 'metered-app'.\n",
-    );
-    expect(configs('--describe', ...client)).toBe(
+    expect(
+      await configs('--alter', '--add-config', `producer_byte_rate=${quotaBytesPerSecond}`, ...client),
+    ).toBe("Completed updating config for entity: client-id 'metered-app'.\n");
+    expect(await configs('--describe', ...client)).toBe(
       `Quota configs for client-id 'metered-app' are producer_byte_rate=${quotaBytesPerSecond}.0\n`,
     );
 
-    const throttled = produce('metered-app');
+    const throttled = await produce('metered-app');
     expect(throttled.acked).toHaveLength(recordCount);
     // The broker said so in its responses.
     expect(throttled.throttle_time_max).toBeGreaterThan(0);
@@ -145,33 +179,33 @@ describe('client quotas (producer_byte_rate)', () => {
     // Without the quota the whole 400 kB goes at once: this bound is what the throttle changed.
     expect(recordCount * recordBytes).toBeGreaterThan(allowedBytes);
 
-    expect(configs('--alter', '--delete-config', 'producer_byte_rate', ...client)).toBe(
+    expect(await configs('--alter', '--delete-config', 'producer_byte_rate', ...client)).toBe(
       "Completed updating config for entity: client-id 'metered-app'.\n",
     );
-    expect(configs('--describe', ...client)).toBe('');
-    const free = produce('metered-app');
+    expect(await configs('--describe', ...client)).toBe('');
+    const free = await produce('metered-app');
     expect(free.acked).toHaveLength(recordCount);
     expect(free.throttle_time_max).toBe(0);
   });
-});
 
-describe('client quotas (consumer_byte_rate)', () => {
-  it('throttles a kafka-python consumer to its client id quota, and stops once the quota is deleted', () => {
+  it('throttles a kafka-python consumer to its client id quota, and stops once the quota is deleted', async ({
+    expect,
+  }) => {
     /** consumer_byte_rate of the throttled reader, bytes per second. */
     const readQuotaBytesPerSecond = 25_000;
-    const preloaded = produce('metered-reads-loader', 'metered-reads');
+    const preloaded = await produce('metered-reads-loader', 'metered-reads');
     expect(preloaded.acked).toHaveLength(recordCount);
     expect(preloaded.throttle_time_max).toBe(0);
 
     const client = ['--entity-type', 'clients', '--entity-name', 'metered-reader'];
     expect(
-      configs('--alter', '--add-config', `consumer_byte_rate=${readQuotaBytesPerSecond}`, ...client),
+      await configs('--alter', '--add-config', `consumer_byte_rate=${readQuotaBytesPerSecond}`, ...client),
     ).toBe("Completed updating config for entity: client-id 'metered-reader'.\n");
-    expect(configs('--describe', ...client)).toBe(
+    expect(await configs('--describe', ...client)).toBe(
       `Quota configs for client-id 'metered-reader' are consumer_byte_rate=${readQuotaBytesPerSecond}.0\n`,
     );
 
-    const throttled = consume('metered-reader', recordCount);
+    const throttled = await consume('metered-reader', recordCount);
     // It read everything the producer wrote, and the broker said it was throttled.
     expect(throttled.received).toHaveLength(recordCount);
     expect(throttled.received.every(([, bytes]) => bytes === recordBytes)).toBe(true);
@@ -192,18 +226,18 @@ describe('client quotas (consumer_byte_rate)', () => {
     // throttle changed.
     expect(recordCount * recordBytes).toBeGreaterThan(allowedBytes);
 
-    expect(configs('--alter', '--delete-config', 'consumer_byte_rate', ...client)).toBe(
+    expect(await configs('--alter', '--delete-config', 'consumer_byte_rate', ...client)).toBe(
       "Completed updating config for entity: client-id 'metered-reader'.\n",
     );
-    expect(configs('--describe', ...client)).toBe('');
-    const free = consume('metered-reader', recordCount);
+    expect(await configs('--describe', ...client)).toBe('');
+    const free = await consume('metered-reader', recordCount);
     expect(free.received).toHaveLength(recordCount);
     expect(free.throttle_time_max).toBe(0);
   });
-});
 
-describe('client quotas through @platformatic/kafka', () => {
-  it('sets, describes and removes the quotas of a user and its client, refusing an unknown key', async () => {
+  it('@platformatic/kafka sets, describes and removes the quotas of a user and its client, refusing an unknown key', async ({
+    expect,
+  }) => {
     const admin = new Admin({ clientId: 'quota-platformatic', bootstrapBrokers: [bootstrap] });
     try {
       const entity = [

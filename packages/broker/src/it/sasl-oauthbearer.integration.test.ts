@@ -10,8 +10,9 @@
 // connections.max.reauth.ms, and librdkafka 2.15 with 20 s tokens and kafkajs with 4 s ones
 // re-authenticate on their connections with fresh tokens, never expiring.
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { promisify } from 'node:util';
 import { Kafka as GregorKafka, logLevel as gregorLogLevel, KafkaConnection } from '@gregor/client';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { Kafka, logLevel } from 'kafkajs';
@@ -20,6 +21,12 @@ import { currentLibrdkafkaEnv, currentLibrdkafkaVersion } from '../testing/curre
 import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
 const clientTimeoutMs = 60_000;
+/**
+ * For the tests that run at the same time: execFileSync would hold the event loop while the CLI
+ * runs, and on a loaded machine (a CLI run of 5 s and more) the other test's connect timers then
+ * fire before its connect events are read.
+ */
+const execFileAsync = promisify(execFile);
 const maxReauthMs = 600_000;
 const pythonClient = new URL('./python/confluent_kafka_client.py', import.meta.url).pathname;
 
@@ -283,186 +290,199 @@ describe('SASL/OAUTHBEARER with unsecured JWTs', () => {
     await kafkajsProducer.disconnect().catch(() => undefined);
   });
 
-  it('librdkafka 2.15 re-authenticates with a fresh token before its token (and so its session) ends, and keeps going', async () => {
-    const admin = await KafkaConnection.open({ host: '127.0.0.1', port: cluster.node(1).kafkaPort });
-    try {
-      const created = await admin.call(ApiKey.CreateTopics, 4, {
-        topics: [
-          { name: 'oauth-reauth', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+  // The two re-authentication runs wait out token lifetimes (23 s and 9 s), each as a principal of its
+  // own (carol, erin) that reads only its own log lines: they run at the same time, with the test's
+  // own `expect` as concurrent tests must.
+  describe.concurrent('re-authentication with fresh tokens', () => {
+    it('librdkafka 2.15 re-authenticates with a fresh token before its token (and so its session) ends, and keeps going', async ({
+      expect,
+    }) => {
+      const admin = await KafkaConnection.open({ host: '127.0.0.1', port: cluster.node(1).kafkaPort });
+      try {
+        const created = await admin.call(ApiKey.CreateTopics, 4, {
+          topics: [
+            { name: 'oauth-reauth', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+          ],
+          timeoutMs: 10_000,
+          validateOnly: false,
+        });
+        expect(created.topics[0]!.errorCode).toBe(ErrorCode.NONE);
+      } finally {
+        admin.close();
+      }
+      await execFileAsync(
+        process.execPath,
+        [
+          cliPath,
+          'acls',
+          '--bootstrap-server',
+          `127.0.0.1:${cluster.node(1).kafkaPort}`,
+          '--add',
+          '--allow-principal',
+          'User:carol',
+          '--producer',
+          '--consumer',
+          '--topic',
+          'oauth-reauth',
+          '--group',
+          'gregor-it-unused',
         ],
-        timeoutMs: 10_000,
-        validateOnly: false,
+        { encoding: 'utf8', timeout: clientTimeoutMs },
+      );
+      // Tokens of 20 s: the session the broker grants is bounded by them, not by the 600 s
+      // connections.max.reauth.ms, so librdkafka must re-authenticate on the same connections (at 90%
+      // of the session) with the token it refreshed meanwhile (due at 80% of its life, noticed by a
+      // once-a-second timer: shorter tokens would race it, in Kafka as here).
+      const runSeconds = 23;
+      const child = spawn('/usr/bin/python3', [pythonClient], {
+        env: currentLibrdkafkaEnv(),
+        timeout: clientTimeoutMs,
       });
-      expect(created.topics[0]!.errorCode).toBe(ErrorCode.NONE);
-    } finally {
-      admin.close();
-    }
-    execFileSync(
-      process.execPath,
-      [
-        cliPath,
-        'acls',
-        '--bootstrap-server',
-        `127.0.0.1:${cluster.node(1).kafkaPort}`,
-        '--add',
-        '--allow-principal',
-        'User:carol',
-        '--producer',
-        '--consumer',
-        '--topic',
-        'oauth-reauth',
-        '--group',
-        'gregor-it-unused',
-      ],
-      { encoding: 'utf8', timeout: clientTimeoutMs },
-    );
-    // Tokens of 20 s: the session the broker grants is bounded by them, not by the 600 s
-    // connections.max.reauth.ms, so librdkafka must re-authenticate on the same connections (at 90%
-    // of the session) with the token it refreshed meanwhile (due at 80% of its life, noticed by a
-    // once-a-second timer: shorter tokens would race it, in Kafka as here).
-    const runSeconds = 23;
-    const child = spawn('/usr/bin/python3', [pythonClient], {
-      env: currentLibrdkafkaEnv(),
-      timeout: clientTimeoutMs,
-    });
-    child.stdin.end(
-      JSON.stringify({
-        op: 'produce_consume_for',
-        bootstrap: `127.0.0.1:${saslPort()}`,
-        topic: 'oauth-reauth',
-        seconds: runSeconds,
-        interval_ms: 500,
-        client_config: {
-          'security.protocol': 'SASL_PLAINTEXT',
-          'sasl.mechanisms': 'OAUTHBEARER',
-          'enable.sasl.oauthbearer.unsecure.jwt': 'true',
-          'sasl.oauthbearer.config': 'principal=carol lifeSeconds=20',
-        },
-      }),
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const [code] = (await once(child, 'close')) as [number | null];
-    expect(code, stderr).toBe(0);
-    const result = JSON.parse(stdout) as {
-      librdkafka: string;
-      delivered: number;
-      produced: number;
-      consumed: string[];
-      errors: string[];
-    };
-    expect(result.librdkafka).toBe(currentLibrdkafkaVersion);
-    const brokerSaid = () =>
-      cluster
+      child.stdin.end(
+        JSON.stringify({
+          op: 'produce_consume_for',
+          bootstrap: `127.0.0.1:${saslPort()}`,
+          topic: 'oauth-reauth',
+          seconds: runSeconds,
+          interval_ms: 500,
+          client_config: {
+            'security.protocol': 'SASL_PLAINTEXT',
+            'sasl.mechanisms': 'OAUTHBEARER',
+            'enable.sasl.oauthbearer.unsecure.jwt': 'true',
+            'sasl.oauthbearer.config': 'principal=carol lifeSeconds=20',
+          },
+        }),
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const [code] = (await once(child, 'close')) as [number | null];
+      expect(code, stderr).toBe(0);
+      const result = JSON.parse(stdout) as {
+        librdkafka: string;
+        delivered: number;
+        produced: number;
+        consumed: string[];
+        errors: string[];
+      };
+      expect(result.librdkafka).toBe(currentLibrdkafkaVersion);
+      const brokerSaid = () =>
+        cluster
+          .node(1)
+          .output.join('')
+          .split('\n')
+          .filter((line) => /carol|fail/i.test(line))
+          .slice(-12)
+          .join('\n');
+      expect(result.errors, brokerSaid()).toEqual([]);
+      expect(result.delivered).toBe(result.produced);
+      expect(result.consumed).toEqual(Array.from({ length: result.produced }, (_, index) => `r${index}`));
+      const lines = cluster
         .node(1)
         .output.join('')
         .split('\n')
-        .filter((line) => /carol|fail/i.test(line))
-        .slice(-12)
-        .join('\n');
-    expect(result.errors, brokerSaid()).toEqual([]);
-    expect(result.delivered).toBe(result.produced);
-    expect(result.consumed).toEqual(Array.from({ length: result.produced }, (_, index) => `r${index}`));
-    const lines = cluster
-      .node(1)
-      .output.join('')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map(
-        (line) =>
-          JSON.parse(line) as {
-            msg: string;
-            principal?: string;
-            reauthentications?: number;
-            reason?: string;
-          },
-      );
-    const reauthentications = lines
-      .filter((line) => line.msg === 'SASL re-authentication succeeded' && line.principal === 'User:carol')
-      .map((line) => line.reauthentications ?? 0);
-    // Each connection re-authenticated with a fresh token around 18 s, and none outlived a token.
-    expect(Math.max(0, ...reauthentications)).toBeGreaterThanOrEqual(1);
-    expect(
-      lines.filter(
-        (line) => line.principal === 'User:carol' && line.reason?.startsWith('SASL session expired') === true,
-      ),
-    ).toEqual([]);
-  }, 120_000);
+        .filter((line) => line.startsWith('{'))
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              msg: string;
+              principal?: string;
+              reauthentications?: number;
+              reason?: string;
+            },
+        );
+      const reauthentications = lines
+        .filter((line) => line.msg === 'SASL re-authentication succeeded' && line.principal === 'User:carol')
+        .map((line) => line.reauthentications ?? 0);
+      // Each connection re-authenticated with a fresh token around 18 s, and none outlived a token.
+      expect(Math.max(0, ...reauthentications)).toBeGreaterThanOrEqual(1);
+      expect(
+        lines.filter(
+          (line) =>
+            line.principal === 'User:carol' && line.reason?.startsWith('SASL session expired') === true,
+        ),
+      ).toEqual([]);
+    }, 120_000);
 
-  it('kafkajs re-authenticates with a new token from its provider as each 4 s token ends, and keeps sending', async () => {
-    execFileSync(
-      process.execPath,
-      [
-        cliPath,
-        'acls',
-        '--bootstrap-server',
-        `127.0.0.1:${cluster.node(1).kafkaPort}`,
-        '--add',
-        '--allow-principal',
-        'User:erin',
-        '--producer',
-        '--topic',
-        'oauth-orders',
-      ],
-      { encoding: 'utf8', timeout: clientTimeoutMs },
-    );
-    let tokensMinted = 0;
-    const client = new Kafka({
-      clientId: 'oauth-reauth-kafkajs',
-      brokers: [`127.0.0.1:${saslPort()}`],
-      sasl: {
-        mechanism: 'oauthbearer',
-        oauthBearerProvider: async () => {
-          tokensMinted++;
-          return { value: unsecuredJwt({ sub: 'erin', iat: Date.now() / 1000, exp: Date.now() / 1000 + 4 }) };
-        },
-      },
-      // kafkajs re-authenticates before a request once its session is this close to its end.
-      reauthenticationThreshold: 1_000,
-      logLevel: logLevel.NOTHING,
-    });
-    const producer = client.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    const deadline = Date.now() + 9_000;
-    let sent = 0;
-    while (Date.now() < deadline) {
-      await producer.send({ topic: 'oauth-orders', acks: -1, messages: [{ value: `erin-${sent}` }] });
-      sent++;
-      await new Promise((done) => setTimeout(done, 250));
-    }
-    await producer.disconnect();
-    const lines = cluster
-      .node(1)
-      .output.join('')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map(
-        (line) =>
-          JSON.parse(line) as {
-            msg: string;
-            principal?: string;
-            reauthentications?: number;
-            reason?: string;
-          },
+    it('kafkajs re-authenticates with a new token from its provider as each 4 s token ends, and keeps sending', async ({
+      expect,
+    }) => {
+      await execFileAsync(
+        process.execPath,
+        [
+          cliPath,
+          'acls',
+          '--bootstrap-server',
+          `127.0.0.1:${cluster.node(1).kafkaPort}`,
+          '--add',
+          '--allow-principal',
+          'User:erin',
+          '--producer',
+          '--topic',
+          'oauth-orders',
+        ],
+        { encoding: 'utf8', timeout: clientTimeoutMs },
       );
-    const reauthentications = lines
-      .filter((line) => line.msg === 'SASL re-authentication succeeded' && line.principal === 'User:erin')
-      .map((line) => line.reauthentications ?? 0);
-    // 9 s of 4 s tokens: at least two re-authentications on one connection, each with a new token.
-    expect(Math.max(0, ...reauthentications)).toBeGreaterThanOrEqual(2);
-    expect(tokensMinted).toBeGreaterThanOrEqual(3);
-    expect(
-      lines.filter(
-        (line) => line.principal === 'User:erin' && line.reason?.startsWith('SASL session expired') === true,
-      ),
-    ).toEqual([]);
-  }, 60_000);
+      let tokensMinted = 0;
+      const client = new Kafka({
+        clientId: 'oauth-reauth-kafkajs',
+        brokers: [`127.0.0.1:${saslPort()}`],
+        sasl: {
+          mechanism: 'oauthbearer',
+          oauthBearerProvider: async () => {
+            tokensMinted++;
+            return {
+              value: unsecuredJwt({ sub: 'erin', iat: Date.now() / 1000, exp: Date.now() / 1000 + 4 }),
+            };
+          },
+        },
+        // kafkajs re-authenticates before a request once its session is this close to its end.
+        reauthenticationThreshold: 1_000,
+        logLevel: logLevel.NOTHING,
+      });
+      const producer = client.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      const deadline = Date.now() + 9_000;
+      let sent = 0;
+      while (Date.now() < deadline) {
+        await producer.send({ topic: 'oauth-orders', acks: -1, messages: [{ value: `erin-${sent}` }] });
+        sent++;
+        await new Promise((done) => setTimeout(done, 250));
+      }
+      await producer.disconnect();
+      const lines = cluster
+        .node(1)
+        .output.join('')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              msg: string;
+              principal?: string;
+              reauthentications?: number;
+              reason?: string;
+            },
+        );
+      const reauthentications = lines
+        .filter((line) => line.msg === 'SASL re-authentication succeeded' && line.principal === 'User:erin')
+        .map((line) => line.reauthentications ?? 0);
+      // 9 s of 4 s tokens: at least two re-authentications on one connection, each with a new token.
+      expect(Math.max(0, ...reauthentications)).toBeGreaterThanOrEqual(2);
+      expect(tokensMinted).toBeGreaterThanOrEqual(3);
+      expect(
+        lines.filter(
+          (line) =>
+            line.principal === 'User:erin' && line.reason?.startsWith('SASL session expired') === true,
+        ),
+      ).toEqual([]);
+    }, 60_000);
+  });
 
   it("bounds the session by the token's exp when it comes before connections.max.reauth.ms", async () => {
     const short = await rawAuthenticate(unsecuredJwt({ sub: 'alice', exp: nowS() + 30 }));

@@ -14,7 +14,7 @@ import { Kafka as GregorKafka, KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { currentLibrdkafkaEnv, currentLibrdkafkaVersion } from '../testing/current-librdkafka.js';
 import { ProcessCluster } from '../testing/process-cluster.js';
 
@@ -133,8 +133,14 @@ function runLibrdkafka(
   });
 }
 
-describe('SASL re-authentication (connections.max.reauth.ms)', () => {
-  it('librdkafka 2.15 re-authenticates on its connections and keeps producing and consuming', async () => {
+// The tests run at the same time (describe.concurrent): each waits out session lifetimes with a user,
+// topic and group of its own, and reads only its own user's log lines, so none depends on another;
+// one after the other they spent about 40 s waiting, together about 11 s (the longest client run).
+// Their assertions use the test's own `expect`, as concurrent tests must.
+describe.concurrent('SASL re-authentication (connections.max.reauth.ms)', () => {
+  it('librdkafka 2.15 re-authenticates on its connections and keeps producing and consuming', async ({
+    expect,
+  }) => {
     const result = await runLibrdkafka('librdkafka', 'reauth-librdkafka', currentLibrdkafkaEnv());
     expect(result.librdkafka).toBe(currentLibrdkafkaVersion);
     expect(result.errors).toEqual([]);
@@ -146,7 +152,7 @@ describe('SASL re-authentication (connections.max.reauth.ms)', () => {
     expect(reauthenticationsOf('librdkafka').expiredCloses).toBe(0);
   }, 120_000);
 
-  it('kafkajs re-authenticates on its connections and keeps producing and consuming', async () => {
+  it('kafkajs re-authenticates on its connections and keeps producing and consuming', async ({ expect }) => {
     const topic = 'reauth-kafkajs';
     const client = new Kafka({
       clientId: 'gregor-reauth-it',
@@ -193,7 +199,9 @@ describe('SASL re-authentication (connections.max.reauth.ms)', () => {
     expect(reauthenticationsOf('kafkajs').expiredCloses).toBe(0);
   }, 120_000);
 
-  it('closes a connection that does not re-authenticate when it sends a request after the lifetime', async () => {
+  it('closes a connection that does not re-authenticate when it sends a request after the lifetime', async ({
+    expect,
+  }) => {
     const connection = await KafkaConnection.open({ host: '127.0.0.1', port: port() });
     try {
       expect((await connection.call(ApiKey.SaslHandshake, 1, { mechanism: 'PLAIN' })).errorCode).toBe(
@@ -247,7 +255,9 @@ describe('SASL re-authentication (connections.max.reauth.ms)', () => {
     );
   }, 60_000);
 
-  it('librdkafka 2.0.2, which does not re-authenticate, has its connections closed after the lifetime', async () => {
+  it('librdkafka 2.0.2, which does not re-authenticate, has its connections closed after the lifetime', async ({
+    expect,
+  }) => {
     const env = { ...process.env };
     delete env.LD_LIBRARY_PATH;
     const result = await runLibrdkafka('old', 'reauth-old-librdkafka', env, expiringClientRunSeconds);

@@ -19,33 +19,26 @@ import type { Consumer } from '../consumer/consumer.js';
 import type { MemberAssignment } from '../consumer/consumer-protocol.js';
 import type { GroupJoinPayload, InstrumentationEvent } from '../consumer/instrumentation.js';
 import { AssignerProtocol, type KafkaJSAssignerCreator } from '../consumer/kafkajs-assigners.js';
-import { Kafka } from '../kafka.js';
-import { logLevel } from '../logger.js';
-import { BrokerProcesses } from '../testing/broker-processes.js';
+import type { Kafka } from '../kafka.js';
+import {
+  type GroupTestCluster,
+  startGroupTestCluster,
+  stopGroupTestCluster,
+} from '../testing/broker-processes.js';
 
 const waitOptions = { timeoutMs: 60_000, intervalMs: 100 };
 
-let brokers: BrokerProcesses;
 let kafka: Kafka;
 let admin: Admin;
+let cluster: GroupTestCluster | undefined;
 
 beforeAll(async () => {
-  brokers = await BrokerProcesses.start(3, {
-    properties: { 'offsets.topic.num.partitions': '1', 'group.initial.rebalance.delay.ms': '0' },
-  });
-  kafka = new Kafka({
-    clientId: 'assigners-it',
-    brokers: brokers.bootstrapServers,
-    logLevel: logLevel.NOTHING,
-    retry: { initialRetryTime: 100, retries: 10 },
-  });
-  admin = kafka.admin();
-  await admin.connect();
+  cluster = await startGroupTestCluster('assigners-it');
+  ({ kafka, admin } = cluster);
 }, 120_000);
 
 afterAll(async () => {
-  await admin?.disconnect();
-  await brokers?.stop();
+  await stopGroupTestCluster(cluster);
 });
 
 interface Member {

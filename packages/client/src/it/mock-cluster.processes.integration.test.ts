@@ -32,7 +32,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@gregor/ground/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, type ExpectStatic, it } from 'vitest';
 import type { Consumer } from '../consumer/consumer.js';
 import { Kafka } from '../kafka.js';
 import { logLevel } from '../logger.js';
@@ -128,7 +128,7 @@ interface Read {
  * the member that holds their partition, and nothing read before the rebalance is read again (the
  * second member starts at the offsets the first committed).
  */
-async function groupConsumerRuns(bootstrap: string[], topic: string): Promise<void> {
+async function groupConsumerRuns(expect: ExpectStatic, bootstrap: string[], topic: string): Promise<void> {
   const kafka = new Kafka({ clientId: 'mock-it-group', brokers: bootstrap, logLevel: logLevel.NOTHING });
   const send = async (values: string[]) => {
     const producer = kafka.producer();
@@ -228,20 +228,27 @@ async function groupConsumerRuns(bootstrap: string[], topic: string): Promise<vo
   }
 }
 
-describe("librdkafka's mock cluster", () => {
-  it('the current mock runs a group consumer: read, commit, a second member joins, resume from the commits', async () => {
+// The four tests run at the same time (describe.concurrent): each starts a mock cluster of its own
+// (its own python3 process and ports) and mostly waits on it (group joins, the consumers' polls).
+// Assertions use the test's own `expect`, as concurrent tests must.
+describe.concurrent("librdkafka's mock cluster", () => {
+  it('the current mock runs a group consumer: read, commit, a second member joins, resume from the commits', async ({
+    expect,
+  }) => {
     const mock = await startMock(3, currentLibrdkafkaLib(), currentMockVersions);
     expect(mock.librdkafka).not.toBe('2.0.2');
-    await groupConsumerRuns(mock.bootstrap, 'mock-group-current');
+    await groupConsumerRuns(expect, mock.bootstrap, 'mock-group-current');
   });
 
-  it("Debian's 2.0.2 mock runs a group consumer: read, commit, a second member joins, resume from the commits", async () => {
+  it("Debian's 2.0.2 mock runs a group consumer: read, commit, a second member joins, resume from the commits", async ({
+    expect,
+  }) => {
     const mock = await startMock(3, undefined, debianMockVersions);
     expect(mock.librdkafka).toBe('2.0.2');
-    await groupConsumerRuns(mock.bootstrap, 'mock-group-old');
+    await groupConsumerRuns(expect, mock.bootstrap, 'mock-group-old');
   });
 
-  it('the current mock takes an idempotent producer: every keyed record acknowledged', async () => {
+  it('the current mock takes an idempotent producer: every keyed record acknowledged', async ({ expect }) => {
     const mock = await startMock(3, currentLibrdkafkaLib(), currentMockVersions);
     expect(mock.librdkafka).not.toBe('2.0.2');
     const kafka = new Kafka({ clientId: 'mock-it', brokers: mock.bootstrap, logLevel: logLevel.NOTHING });
@@ -265,7 +272,9 @@ describe("librdkafka's mock cluster", () => {
     }
   });
 
-  it("Debian's 2.0.2 mock: a group's offsets set and read back by the admin (OffsetFetch v5)", async () => {
+  it("Debian's 2.0.2 mock: a group's offsets set and read back by the admin (OffsetFetch v5)", async ({
+    expect,
+  }) => {
     const mock = await startMock(3, undefined, debianMockVersions);
     expect(mock.librdkafka).toBe('2.0.2');
     const kafka = new Kafka({ clientId: 'mock-it-old', brokers: mock.bootstrap, logLevel: logLevel.NOTHING });

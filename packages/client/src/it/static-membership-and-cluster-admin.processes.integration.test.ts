@@ -21,9 +21,13 @@ import {
   KafkaJSFencedInstanceIdError,
 } from '../errors.js';
 import type { RequestPayload } from '../instrumentation.js';
-import { Kafka } from '../kafka.js';
-import { logLevel } from '../logger.js';
-import { BrokerProcesses } from '../testing/broker-processes.js';
+import type { Kafka } from '../kafka.js';
+import {
+  type BrokerProcesses,
+  type GroupTestCluster,
+  startGroupTestCluster,
+  stopGroupTestCluster,
+} from '../testing/broker-processes.js';
 import { kcatConsumeAll } from '../testing/kcat.js';
 
 const waitOptions = { timeoutMs: 60_000, intervalMs: 100 };
@@ -33,20 +37,11 @@ let brokers: BrokerProcesses;
 let kafka: Kafka;
 let admin: Admin;
 let kafkajs: KafkaJs;
+let cluster: GroupTestCluster | undefined;
 
 beforeAll(async () => {
-  brokers = await BrokerProcesses.start(3, {
-    // No 3 s wait for more members before a new group's first rebalance (Kafka's test harness sets 0).
-    properties: { 'offsets.topic.num.partitions': '1', 'group.initial.rebalance.delay.ms': '0' },
-  });
-  kafka = new Kafka({
-    clientId: 'static-it',
-    brokers: brokers.bootstrapServers,
-    logLevel: logLevel.NOTHING,
-    retry: { initialRetryTime: 100, retries: 10 },
-  });
-  admin = kafka.admin();
-  await admin.connect();
+  cluster = await startGroupTestCluster('static-it');
+  ({ brokers, kafka, admin } = cluster);
   kafkajs = new KafkaJs({
     clientId: 'static-it-kafkajs',
     brokers: brokers.bootstrapServers,
@@ -55,8 +50,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await admin?.disconnect();
-  await brokers?.stop();
+  await stopGroupTestCluster(cluster);
 });
 
 interface Member {

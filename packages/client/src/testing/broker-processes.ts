@@ -24,7 +24,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@gregor/ground/testing';
 import { ApiKey } from '@gregor/protocol';
+import type { Admin } from '../admin.js';
 import { KafkaConnection } from '../connection.js';
+import { Kafka } from '../kafka.js';
+import { logLevel } from '../logger.js';
 
 const keepClusterDir = process.env.GREGOR_IT_KEEP === '1';
 const cliPath = resolve(fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url)));
@@ -216,4 +219,37 @@ export class BrokerProcesses {
     if (keepClusterDir) console.log(`kept the cluster's data and node logs in ${this.rootDir}`);
     else rmSync(this.rootDir, { recursive: true, force: true });
   }
+}
+
+/** Three nodes as the client's group tests run them, with a client and its connected admin. */
+export interface GroupTestCluster {
+  readonly brokers: BrokerProcesses;
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+}
+
+/**
+ * Starts three nodes with one offsets partition and no wait for more members before a new group's
+ * first rebalance (Kafka's test harness sets group.initial.rebalance.delay.ms=0 too), and connects
+ * an admin of a client named `clientId` that retries from 100 ms. Stop with stopGroupTestCluster.
+ */
+export async function startGroupTestCluster(clientId: string): Promise<GroupTestCluster> {
+  const brokers = await BrokerProcesses.start(3, {
+    properties: { 'offsets.topic.num.partitions': '1', 'group.initial.rebalance.delay.ms': '0' },
+  });
+  const kafka = new Kafka({
+    clientId,
+    brokers: brokers.bootstrapServers,
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 100, retries: 10 },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  return { brokers, kafka, admin };
+}
+
+/** Disconnects the admin and stops the nodes of what startGroupTestCluster started (if it did). */
+export async function stopGroupTestCluster(cluster: GroupTestCluster | undefined): Promise<void> {
+  await cluster?.admin.disconnect();
+  await cluster?.brokers.stop();
 }
