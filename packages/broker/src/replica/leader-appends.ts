@@ -28,6 +28,11 @@ export interface AppendRequest {
   readonly records: Buffer | null;
   /** The Produce's transactional id (v3+), for KIP-890's verification; null or absent when none. */
   readonly transactionalId?: string | null;
+  /**
+   * Transactions v2 (Produce v12+): a transactional batch whose producer has no transaction open on
+   * the partition is added to the transaction by the coordinator before it is appended.
+   */
+  readonly addToTransaction?: boolean;
 }
 
 export interface AppendResult {
@@ -61,8 +66,10 @@ export class LeaderAppends {
   /** Leader appends of idempotent producers: checked, appended and remembered in order per partition. */
   private readonly idempotentAppends = new IdempotentLeaderAppends();
   private readonly replicationWait: ReplicationWait<Partition>;
-  /** Set when transaction.partition.verification.enable is on (a broker with a transaction coordinator). */
+  /** The transaction coordinators' client (a broker with a transaction coordinator). */
   private transactionVerifier: TransactionVerifier | undefined;
+  /** transaction.partition.verification.enable: classic (v1) produces are verified too. */
+  private verifyClassicTransactions = false;
 
   constructor(private readonly options: LeaderAppendsOptions) {
     const { replicas } = options;
@@ -75,9 +82,13 @@ export class LeaderAppends {
     };
   }
 
-  /** Turns KIP-890's verification on (a verifier) or off (undefined). */
-  useTransactionVerifier(verifier: TransactionVerifier | undefined): void {
+  /**
+   * The coordinators' client for KIP-890: transactions-v2 produces are always added through it;
+   * classic ones are verified only with `verifyClassic` (transaction.partition.verification.enable).
+   */
+  useTransactionVerifier(verifier: TransactionVerifier | undefined, verifyClassic = true): void {
     this.transactionVerifier = verifier;
+    this.verifyClassicTransactions = verifyClassic;
   }
 
   /**
@@ -141,7 +152,8 @@ export class LeaderAppends {
       });
       let verification: TransactionVerification = { required: false };
       const verifier = this.transactionVerifier;
-      if (verifier !== undefined && origin === 'client') {
+      const asks = request.addToTransaction === true || this.verifyClassicTransactions;
+      if (verifier !== undefined && origin === 'client' && asks) {
         const verified = await verifyTransaction(verifier, request, partition, info, nowMs);
         if ('errorCode' in verified) return failed(verified.errorCode, verified.message);
         verification = verified;
@@ -221,6 +233,7 @@ async function verifyTransaction(
     producerEpoch: batch.producerEpoch,
     topic: request.topic,
     partition: request.partition,
+    addToTransaction: request.addToTransaction === true,
   });
   if (coordinatorError !== ErrorCode.NONE) return verificationErrorForProduce(coordinatorError);
   return { required: true, guard };
