@@ -349,6 +349,20 @@ describe('TransactionCoordinator', () => {
     });
   });
 
+  it('answers a transactions-v2 EndTxn of a producer the coordinator fenced (its timeout) PRODUCER_FENCED, not as a retry', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app', 1_000)!;
+    harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
+    harness.nowMs += 2_000;
+    harness.apply(harness.coordinator.tick(harness.nowMs));
+    expect(harness.completeMarkers()[0]).toMatchObject({ producerEpoch: producerEpoch + 1, commit: false });
+    expect(harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch, true))).toMatchObject({
+      errorCode: ErrorCode.PRODUCER_FENCED,
+    });
+    expect(harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch, false))).toMatchObject({
+      errorCode: ErrorCode.PRODUCER_FENCED,
+    });
+  });
+
   it('aborts with no transaction open under transactions v2 (epoch bumped), not under v1', () => {
     const { producerId, producerEpoch } = harness.initProducerId('app')!;
     expect(harness.endTxn('app', producerId, producerEpoch, false)).toBe(ErrorCode.INVALID_TXN_STATE);

@@ -116,6 +116,12 @@ export interface TransactionMetadata {
   nextProducerId: number;
   /** Transactions v2: the producer id before the last move to a new one, for a retried EndTxn; -1. */
   previousProducerId: number;
+  /**
+   * The last epoch bump fenced the producer (a timeout or a new InitProducerId aborted its
+   * transaction), so an EndTxn with the epoch before it is a fenced producer, not a retry (Kafka's
+   * isEpochFence). In memory only: after a coordinator moves, such an EndTxn is INVALID_TXN_STATE.
+   */
+  bumpedByFence: boolean;
 }
 
 interface OwnedPartition {
@@ -295,6 +301,7 @@ export class TransactionCoordinator {
         completionWaiters: [],
         nextProducerId: -1,
         previousProducerId: -1,
+        bumpedByFence: false,
       };
       owner.transactions.set(transactionalId, metadata);
     }
@@ -382,6 +389,7 @@ export class TransactionCoordinator {
         completionWaiters: [],
         nextProducerId: -1,
         previousProducerId: -1,
+        bumpedByFence: false,
       };
       owner.transactions.set(request.transactionalId, metadata);
     }
@@ -548,7 +556,9 @@ export class TransactionCoordinator {
       request.producerEpoch >= producerEpochMax &&
       metadata.producerEpoch === 0;
     const retryOnEpochBump =
-      metadata.producerId === request.producerId && metadata.producerEpoch === request.producerEpoch + 1;
+      !metadata.bumpedByFence &&
+      metadata.producerId === request.producerId &&
+      metadata.producerEpoch === request.producerEpoch + 1;
     const isRetry = retryOnOverflow || retryOnEpochBump;
     if (metadata.producerId !== request.producerId && !retryOnOverflow) {
       respond(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
@@ -570,6 +580,7 @@ export class TransactionCoordinator {
         return;
       }
       metadata.nextProducerId = exhausted ? (freshProducerId ?? -1) : -1;
+      metadata.bumpedByFence = false;
       metadata.completionWaiters.push(() =>
         respond(ErrorCode.NONE, metadata.producerId, metadata.producerEpoch),
       );
@@ -844,6 +855,7 @@ export class TransactionCoordinator {
     const partitionIndex = this.partitionFor(metadata.transactionalId);
     // At the last epoch the abort keeps it; the next InitProducerId moves to a new producer id.
     const epoch = Math.min(metadata.producerEpoch + 1, producerEpochMax);
+    metadata.bumpedByFence = true;
     this.prepareEnd(partitionIndex, owner, metadata, false, epoch, nowMs, () => {});
   }
 
