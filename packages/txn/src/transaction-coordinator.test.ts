@@ -347,6 +347,14 @@ describe('TransactionCoordinator', () => {
     expect(harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch, false))).toMatchObject({
       errorCode: ErrorCode.PRODUCER_FENCED,
     });
+    // A coordinator that loaded the state since (not knowing the bump fenced) says so for a commit.
+    const moved = new Harness(6);
+    moved.coordinator.beginLoad(0, 7);
+    moved.coordinator.loadRecords(0, harness.log);
+    moved.coordinator.completeLoad(0, moved.nowMs);
+    expect(moved.responses.get(moved.endTxnV2('app', producerId, producerEpoch, true))).toMatchObject({
+      errorCode: ErrorCode.PRODUCER_FENCED,
+    });
   });
 
   it('answers a transactions-v2 EndTxn of a producer the coordinator fenced (its timeout) PRODUCER_FENCED, not as a retry', () => {

@@ -603,7 +603,9 @@ export class TransactionCoordinator {
         return;
       case TransactionState.completeAbort:
         if (!commit && isRetry) respond(ErrorCode.NONE, metadata.producerId, metadata.producerEpoch);
-        else if (commit) respond(ErrorCode.INVALID_TXN_STATE);
+        // A commit one epoch behind an abort never retries a commit: the coordinator aborted the
+        // transaction under it (a timeout, also after a move lost bumpedByFence). Fenced, as v1 says.
+        else if (commit) respond(isRetry ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_TXN_STATE);
         else end();
         return;
       case TransactionState.empty:

@@ -1,8 +1,9 @@
 // Transactions v2 (KIP-890 part 2) against two Gregor broker processes: a new cluster finalizes
 // transaction.version 2 (checked in ApiVersions v3), so our client's transactional producer speaks it (no AddPartitionsToTxn,
-// Produce v12, EndTxn v5). Covered: every transaction's end bumps the producer epoch (the coordinator
+// Produce v12, TxnOffsetCommit v5, EndTxn v5). Covered: every transaction's end bumps the producer epoch (the coordinator
 // says so through `gregor transactions describe`); a committed and an aborted transaction, read by
-// kcat (librdkafka) read_committed, which sees exactly the committed records; a zombie still holding
+// kcat (librdkafka) read_committed, which sees exactly the committed records, and their offsets
+// sent with sendOffsets (only the committed transaction's count); a zombie still holding
 // the pre-bump epoch is fenced at the partition leader (raw Produce v12: INVALID_PRODUCER_EPOCH).
 
 import { CompressionType, encodeRecordBatch } from '@gregor/protocol';
@@ -73,6 +74,11 @@ describe('transactions v2', () => {
     const first = await producer!.transaction();
     await first.send({ topic, messages: committed.slice(0, 5).map((value) => ({ value })) });
     await first.send({ topic, messages: committed.slice(5).map((value) => ({ value })) });
+    // TxnOffsetCommit v5: the broker adds the group's offsets partition to the transaction.
+    await first.sendOffsets({
+      consumerGroupId: 'tv2-group',
+      topics: [{ topic, partitions: [{ partition: 0, offset: 5 }] }],
+    });
     await first.commit();
     const afterCommit = describeTransaction();
     expect(afterCommit.state).toBe('CompleteCommit');
@@ -80,6 +86,10 @@ describe('transactions v2', () => {
     const aborted = values('aborted', 5);
     const second = await producer!.transaction();
     await second.send({ topic, messages: aborted.map((value) => ({ value })) });
+    await second.sendOffsets({
+      consumerGroupId: 'tv2-group',
+      topics: [{ topic, partitions: [{ partition: 0, offset: 9 }] }],
+    });
     await second.abort();
     const afterAbort = describeTransaction();
     expect(afterAbort).toEqual({
@@ -98,6 +108,9 @@ describe('transactions v2', () => {
       await kcatConsumeAll(brokers.bootstrapServers.join(','), topic, 'read_committed')
     ).map((record) => record.value);
     expect(readCommitted).toEqual([...committed, ...again]);
+    // The committed transaction's offsets count, the aborted one's do not.
+    const [offsets] = await admin.fetchOffsets({ groupId: 'tv2-group', topics: [topic] });
+    expect(offsets?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '5' })]);
 
     // A zombie of the producer, still at the epoch the first transaction ran under, sends a
     // transactions-v2 batch to the partition leader: the coordinator refuses to add the partition.
