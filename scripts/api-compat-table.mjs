@@ -47,7 +47,7 @@ const kafkaApiKeys = [
     'OffsetForLeaderEpoch',
     'consumers (KIP-320); followers use gRPC. No 2nd client: platformatic 1.35 misreads v4, others never send it',
   ],
-  [24, 'AddPartitionsToTxn'],
+  [24, 'AddPartitionsToTxn', 'v4-5 (batches, verify_only) are for brokers: unit tests and the fuzzer only'],
   [25, 'AddOffsetsToTxn'],
   [26, 'EndTxn'],
   [27, 'WriteTxnMarkers', 'between brokers'],

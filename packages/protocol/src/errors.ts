@@ -113,6 +113,7 @@ const table = [
   [113, 'STALE_MEMBER_EPOCH', false],
   [114, 'MISMATCHED_ENDPOINT_TYPE', false],
   [115, 'UNSUPPORTED_ENDPOINT_TYPE', false],
+  [120, 'TRANSACTION_ABORTABLE', false],
   [128, 'INVALID_REGULAR_EXPRESSION', false],
 ] as const;
 

@@ -450,6 +450,42 @@ describe('TransactionCoordinator', () => {
     expect(harness.addPartitions('old', fresh, 0, 'a', [0])).toBe(ErrorCode.NONE);
   });
 
+  it('verifies from the stored state while another AddPartitionsToTxn of the producer is being stored (Kafka: pending is not checked)', () => {
+    // kafkajs 2.2.4 adds the partitions of one send with one AddPartitionsToTxn per partition leader,
+    // all at once, and produces to each leader as soon as its own is answered. A leader's question
+    // then often meets another of those additions being stored. Answered CONCURRENT_TRANSACTIONS
+    // (the leader's retriable NOT_ENOUGH_REPLICAS), kafkajs sent the whole send again and wrote the
+    // records of a request still in flight twice (transactions-kafkajs.integration).
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    const verify = (partition: number) =>
+      harness.coordinator.verifyPartitions({
+        transactionalId: 'app',
+        producerId,
+        producerEpoch,
+        partitions: [{ topic: 'a', partitions: [partition] }],
+      })[0]!.errorCode;
+    expect(harness.addPartitions('app', producerId, producerEpoch, 'a', [0])).toBe(ErrorCode.NONE);
+    harness.holdAppends = true;
+    expect(harness.addPartitions('app', producerId, producerEpoch, 'a', [1])).toBeUndefined();
+    // Stored: in the transaction. Being stored: not yet (the producer has no answer for it either).
+    expect(verify(0)).toBe(ErrorCode.NONE);
+    expect(verify(1)).toBe(ErrorCode.INVALID_TXN_STATE);
+    // Other requests of the producer still wait for the transition.
+    expect(harness.addPartitions('app', producerId, producerEpoch, 'a', [2])).toBe(
+      ErrorCode.CONCURRENT_TRANSACTIONS,
+    );
+    harness.releaseAppends();
+    expect(verify(1)).toBe(ErrorCode.NONE);
+    // An EndTxn being stored leaves the transaction Ongoing until it is: its partitions are still in
+    // it (the leader's guard refuses an append that a marker overtakes); once Prepare* is stored they
+    // are busy.
+    harness.holdAppends = true;
+    expect(harness.endTxn('app', producerId, producerEpoch, true)).toBeUndefined();
+    expect(verify(0)).toBe(ErrorCode.NONE);
+    harness.releaseAppends();
+    expect(verify(0)).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+  });
+
   it('answers an unknown producer id INVALID_PRODUCER_ID_MAPPING', () => {
     const { producerEpoch } = harness.initProducerId('app')!;
     expect(harness.addPartitions('app', 999, producerEpoch)).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING);

@@ -822,15 +822,22 @@ export class TransactionCoordinator {
    * verifyOnly): whether each partition is part of the ongoing transaction of this producer id and
    * epoch. A read: nothing is stored or changed. Answers per partition NONE or INVALID_TXN_STATE, or
    * for all of them the producer's error (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
-   * INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS while a transition is
-   * being stored or the transaction is ending).
+   * INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS while the transaction is
+   * in `Prepare*`).
+   * A transition being stored is not a refusal, as in Kafka ("pending state is not checked since
+   * there is a final validation on the append to the log", the leader's verification guard): the
+   * answer is about the stored state. Refusing it made the leader answer a retriable
+   * NOT_ENOUGH_REPLICAS to a batch of a partition that was in the transaction whenever another
+   * AddPartitionsToTxn of the producer was being stored, which kafkajs sends one per leader at once;
+   * kafkajs 2.2.4 then sends the whole `send` again, including the partitions that a request still
+   * in flight writes, under the next sequence number: those records were written twice.
    */
   verifyPartitions(request: VerifyPartitionsRequest): VerifiedPartition[] {
     const all = (errorCode: number): VerifiedPartition[] =>
       request.partitions.flatMap(({ topic, partitions }) =>
         partitions.map((partition) => ({ topic, partition, errorCode })),
       );
-    const checked = this.checkProducer(request);
+    const checked = this.checkProducer(request, { pendingRefused: false });
     if (typeof checked === 'number') return all(checked);
     const { metadata } = checked;
     if (
@@ -938,12 +945,18 @@ export class TransactionCoordinator {
     return { owner, partitionIndex };
   }
 
-  /** The checks every request of a producer passes: coordinator, id mapping, epoch, nothing pending. */
-  private checkProducer(request: {
-    transactionalId: string;
-    producerId: number;
-    producerEpoch: number;
-  }): { owner: OwnedPartition; metadata: TransactionMetadata; partitionIndex: number } | number {
+  /**
+   * The checks every request of a producer passes: coordinator, id mapping, epoch, and (unless
+   * `pendingRefused` is false: a verification, which only reads) nothing pending.
+   */
+  private checkProducer(
+    request: {
+      transactionalId: string;
+      producerId: number;
+      producerEpoch: number;
+    },
+    { pendingRefused } = { pendingRefused: true },
+  ): { owner: OwnedPartition; metadata: TransactionMetadata; partitionIndex: number } | number {
     const located = this.locate(request.transactionalId);
     if (typeof located === 'number') return located;
     const metadata = located.owner.transactions.get(request.transactionalId);
@@ -951,7 +964,7 @@ export class TransactionCoordinator {
       return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     }
     if (metadata.producerEpoch !== request.producerEpoch) return ErrorCode.PRODUCER_FENCED;
-    if (metadata.pending) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    if (pendingRefused && metadata.pending) return ErrorCode.CONCURRENT_TRANSACTIONS;
     return { ...located, metadata };
   }
 

@@ -127,7 +127,12 @@ async function startCluster(withAuthorizer: boolean): Promise<void> {
   cluster.router = createRequestRouter(cluster.context, {
     ...apiHandlers({ groups, quorum }),
     [ApiKey.AddPartitionsToTxn]: addPartitionsToTxnAuthorized(
-      recording('AddPartitionsToTxn', () => ({ throttleTimeMs: 0, resultsByTopicV3AndBelow: [] })),
+      recording('AddPartitionsToTxn', () => ({
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        resultsByTransaction: [],
+        resultsByTopicV3AndBelow: [],
+      })),
     ),
     [ApiKey.AddOffsetsToTxn]: addOffsetsToTxnAuthorized(
       recording('AddOffsetsToTxn', () => ({ throttleTimeMs: 0, errorCode: ErrorCode.NONE })),
@@ -870,6 +875,41 @@ const cases: DeniedCase[] = [
         [mine, ErrorCode.OPERATION_NOT_ATTEMPTED],
       ]);
       expect(reached).toEqual([]);
+    },
+  },
+  {
+    name: "AddPartitionsToTxn v4-5 (brokers'): CLUSTER_ACTION on the cluster, the id's and topics' WRITE not enough",
+    grants: [
+      acl(AclResourceType.TRANSACTIONAL_ID, 'tx-mine', AclOperation.WRITE),
+      acl(AclResourceType.TOPIC, mine, AclOperation.WRITE),
+    ],
+    run: async () => {
+      const verify = (version: number) =>
+        cluster.request(ApiKey.AddPartitionsToTxn, version, {
+          transactionalId: '',
+          producerId: 0n,
+          producerEpoch: 0,
+          topics: [],
+          transactions: [
+            {
+              transactionalId: 'tx-mine',
+              producerId: 7n,
+              producerEpoch: 0,
+              verifyOnly: true,
+              topics: [{ name: mine, partitions: [0] }],
+            },
+          ],
+        });
+      for (const version of [4, 5]) {
+        expect(await verify(version)).toMatchObject({
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          resultsByTransaction: [],
+        });
+      }
+      expect(reached).toEqual([]);
+      await grant(acl(AclResourceType.CLUSTER, clusterResourceName, AclOperation.CLUSTER_ACTION));
+      expect((await verify(4)).errorCode).toBe(ErrorCode.NONE);
+      expect(reached).toEqual(['AddPartitionsToTxn']);
     },
   },
   {

@@ -109,6 +109,22 @@ async function marker(producerId: bigint, commit: boolean, producerEpoch = 3): P
   return response.markers[0]!.topics[0]!.partitions[0]!.errorCode;
 }
 
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve: (value: T) => void = () => {};
+  const promise = new Promise<T>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
+}
+
+/** Lets the router's work run (no timers) until `condition` holds; fails after many rounds. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let round = 0; round < 10_000 && !condition(); round++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  expect(condition()).toBe(true);
+}
+
 function partitionState() {
   const partition = cluster.replicaManager.partition(topic, 0)!;
   return {
@@ -165,6 +181,44 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
     expect((await produce(transactional(21, 1, ['next']))).errorCode).toBe(ErrorCode.NONE);
     expect(partitionState().open).toEqual([21]);
   });
+
+  it("appends a producer's record sets in the order they arrived when the later one is verified first", async () => {
+    // Two requests of one connection are handled concurrently: the first batch's question is
+    // answered only after the second's. Appended in answer order, the second (sequence 1, a
+    // producer the partition does not know: any sequence goes) took offset 0 and the first was
+    // refused OUT_OF_ORDER_SEQUENCE_NUMBER.
+    const first = deferred<number>();
+    answer = async () => (asked.length === 1 ? first.promise : ErrorCode.NONE);
+    const firstAnswer = produce(transactional(21, 0, ['a']));
+    await until(() => asked.length === 1);
+    const secondAnswer = produce(transactional(21, 1, ['b']));
+    await until(() => asked.length === 2);
+    first.resolve(ErrorCode.NONE);
+    const [firstResult, secondResult] = await Promise.all([firstAnswer, secondAnswer]);
+    expect([firstResult.errorCode, firstResult.baseOffset]).toEqual([ErrorCode.NONE, 0n]);
+    expect([secondResult.errorCode, secondResult.baseOffset]).toEqual([ErrorCode.NONE, 1n]);
+    expect(partitionState()).toEqual({ logEndOffset: 2, open: [21] });
+  });
+
+  for (const order of ['the first', 'the retry'] as const) {
+    it(`appends a batch once when its retry arrives while it is being verified (${order} answered first)`, async () => {
+      const questions: ((errorCode: number) => void)[] = [];
+      answer = () => new Promise((resolve) => questions.push(resolve));
+      const original = produce(transactional(21, 0, ['a', 'b']));
+      await until(() => questions.length === 1);
+      const retry = produce(transactional(21, 0, ['a', 'b']));
+      await until(() => questions.length === 2);
+      const [answeredFirst, answeredSecond] = order === 'the first' ? questions : [...questions].reverse();
+      answeredFirst!(ErrorCode.NONE);
+      answeredSecond!(ErrorCode.NONE);
+      const results = await Promise.all([original, retry]);
+      expect(results.map((result) => [result.errorCode, result.baseOffset])).toEqual([
+        [ErrorCode.NONE, 0n],
+        [ErrorCode.NONE, 0n],
+      ]);
+      expect(partitionState()).toEqual({ logEndOffset: 2, open: [21] });
+    });
+  }
 
   it("answers the coordinator's retriable errors NOT_ENOUGH_REPLICAS, a fenced epoch INVALID_PRODUCER_EPOCH", async () => {
     for (const coordinatorError of [

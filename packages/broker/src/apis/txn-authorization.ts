@@ -4,15 +4,19 @@
 // Produce); DESCRIBE for DescribeTransactions (per id) and ListTransactions (ids the principal may
 // not describe are left out). A refusal is TRANSACTIONAL_ID_AUTHORIZATION_FAILED. AddPartitionsToTxn
 // also needs WRITE on each topic: if one is refused, nothing is added, the refused partitions answer
-// TOPIC_AUTHORIZATION_FAILED and the others OPERATION_NOT_ATTEMPTED. AddOffsetsToTxn needs READ on the
+// TOPIC_AUTHORIZATION_FAILED and the others OPERATION_NOT_ATTEMPTED; its v4+ (brokers' batches,
+// KIP-890) needs CLUSTER_ACTION on the cluster instead, refused with CLUSTER_AUTHORIZATION_FAILED
+// as the top-level error (Kafka's error response for v4+). AddOffsetsToTxn needs READ on the
 // group. Each wrapper answers a refusal itself and otherwise calls the API's handler.
 
 import { type ApiKey, ErrorCode } from '@gregor/protocol';
+import { addPartitionsToTxnBrokerVersionMin } from './add-partitions-to-txn.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 import {
   AclOperation,
   AclResourceType,
   authorized,
+  authorizedOnCluster,
   authorizedOnGroup,
   authorizedOnTopic,
 } from './authorization.js';
@@ -31,6 +35,15 @@ export function addPartitionsToTxnAuthorized(
   handler: ApiHandler<typeof ApiKey.AddPartitionsToTxn>,
 ): ApiHandler<typeof ApiKey.AddPartitionsToTxn> {
   return (body, version, context) => {
+    if (version >= addPartitionsToTxnBrokerVersionMin) {
+      if (authorizedOnCluster(context, AclOperation.CLUSTER_ACTION)) return handler(body, version, context);
+      return Promise.resolve({
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        resultsByTransaction: [],
+        resultsByTopicV3AndBelow: [],
+      });
+    }
     const answerEach = (errorOf: (topic: string) => number) => ({
       throttleTimeMs: 0,
       resultsByTopicV3AndBelow: body.topics.map((topic) => ({

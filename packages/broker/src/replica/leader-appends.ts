@@ -9,6 +9,12 @@
 // coordinator (transaction-verification.ts), under a guard the producer state hands out before the
 // question and checks at the append (producer-state.ts). Client appends only: the coordinators'
 // own (markers, transactional offsets) are not verified here.
+// The question is asynchronous, and a connection's requests are handled concurrently: so that a
+// producer's record sets for a partition still reach the idempotent append queue (where the
+// sequence and duplicate checks run, against the state the earlier appends left) in the order they
+// arrived, each waits, after its own question, for the producer's previous one to have entered it.
+// Otherwise a second batch answered first would be appended before the first (a producer the
+// partition does not know yet may start at any sequence), and the first refused as out of order.
 
 import type { Clock } from '@gregor/ground';
 import { ErrorCode, KafkaError, type RecordError, RecordValidationError } from '@gregor/protocol';
@@ -70,6 +76,11 @@ export class LeaderAppends {
   private transactionVerifier: TransactionVerifier | undefined;
   /** transaction.partition.verification.enable: classic (v1) produces are verified too. */
   private verifyClassicTransactions = false;
+  /**
+   * Per partition and producer, the latest client record set on its way (through verification) to
+   * the append queue: settles once it entered the queue or was answered without it.
+   */
+  private readonly entering = new Map<string, Promise<void>>();
 
   constructor(private readonly options: LeaderAppendsOptions) {
     const { replicas } = options;
@@ -150,23 +161,34 @@ export class LeaderAppends {
         origin,
         topicPartition: `${request.topic}-${request.partition}`,
       });
-      let verification: TransactionVerification = { required: false };
       const verifier = this.transactionVerifier;
+      // Transactions v2 (Produce v12+) always asks, to add the partition; classic produces only
+      // with transaction.partition.verification.enable.
       const asks = request.addToTransaction === true || this.verifyClassicTransactions;
-      if (verifier !== undefined && origin === 'client' && asks) {
-        const verified = await verifyTransaction(verifier, request, partition, info, nowMs);
-        if ('errorCode' in verified) return failed(verified.errorCode, verified.message);
-        verification = verified;
-        nowMs = clock.nowMs();
+      const producer = info.batches.find(hasProducerState);
+      if (verifier === undefined || origin !== 'client' || producer === undefined || !asks) {
+        appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin);
+      } else {
+        const key = `${partition.key}/${producer.producerId}`;
+        const previous = this.entering.get(key);
+        let entered = () => {};
+        const entry = new Promise<void>((resolve) => {
+          entered = resolve;
+        });
+        this.entering.set(key, entry);
+        let queued: Promise<LeaderAppendOutcome>;
+        try {
+          const verified = await verifyTransaction(verifier, request, partition, info, nowMs);
+          await previous;
+          if ('errorCode' in verified) return failed(verified.errorCode, verified.message);
+          nowMs = clock.nowMs();
+          queued = this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin, verified);
+        } finally {
+          entered();
+          if (this.entering.get(key) === entry) this.entering.delete(key);
+        }
+        appended = await queued;
       }
-      appended = await this.idempotentAppends.append(
-        partition,
-        info,
-        leaderEpoch,
-        nowMs,
-        origin,
-        verification,
-      );
     } catch (error) {
       if (error instanceof KafkaError) {
         if (error.code === ErrorCode.KAFKA_STORAGE_ERROR) replicas.onStorageError(partition, error);

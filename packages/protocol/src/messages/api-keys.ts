@@ -99,7 +99,7 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DeleteRecords', 2, 2),
   support('InitProducerId', 5, 2),
   support('OffsetForLeaderEpoch', 4, 4),
-  support('AddPartitionsToTxn', 3, 3),
+  support('AddPartitionsToTxn', 5, 3),
   support('AddOffsetsToTxn', 4, 3),
   support('EndTxn', 5, 3),
   support('WriteTxnMarkers', 1, 1),
