@@ -304,6 +304,13 @@ const transactionClients = {
   ],
 };
 
+/** Transactions v2 (KIP-890 part 2): only Gregor's client sends Produce v12, TxnOffsetCommit v5, EndTxn v5. */
+const transactionsV2Test = 'packages/client/src/it/transactions-v2.processes.integration.test.ts';
+const transactionV2Clients = {
+  clients: [...transactionClients.clients, 'Gregor client (transactions v2)'],
+  files: [...transactionClients.files, transactionsV2Test],
+};
+
 const saslClients = {
   clients: ['kafkajs', 'kafka-python', librdkafka],
   files: [`${it}sasl.integration.test.ts`],
@@ -340,11 +347,12 @@ const groupAdminClients = {
 /** Which real clients' integration tests exercise each served API, and where. */
 const testedBy = {
   Produce: {
-    clients: ['kafkajs', 'kafka-python', librdkafka],
+    clients: ['kafkajs', 'kafka-python', librdkafka, 'Gregor client (v12, transactions v2)'],
     files: [
       `${it}kafkajs.integration.test.ts`,
       `${it}kafka-python.integration.test.ts`,
       `${it}kcat.integration.test.ts`,
+      transactionsV2Test,
     ],
   },
   Fetch: {
@@ -443,8 +451,8 @@ const testedBy = {
   CreatePartitions: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
   AddPartitionsToTxn: transactionClients,
   AddOffsetsToTxn: transactionClients,
-  EndTxn: transactionClients,
-  TxnOffsetCommit: transactionClients,
+  EndTxn: transactionV2Clients,
+  TxnOffsetCommit: transactionV2Clients,
   DescribeTransactions: {
     clients: ['gregor transactions', '@platformatic/kafka'],
     files: [`${it}transactions-librdkafka.integration.test.ts`],

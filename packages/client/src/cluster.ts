@@ -205,6 +205,20 @@ export class Cluster {
     return (await connection.send(apiKey, version, body(version), timeoutMs)).body;
   }
 
+  /**
+   * The finalized level of `feature` in broker `nodeId`'s ApiVersions (v3+, KIP-584); 0 when it is
+   * not finalized or the broker is older.
+   */
+  async finalizedFeatureLevel(nodeId: number, feature: string): Promise<number> {
+    const connection = await this.connectionTo(nodeId);
+    if (connection.version(ApiKey.ApiVersions, 3) < 3) return 0;
+    const { body } = await connection.send(ApiKey.ApiVersions, 3, {
+      clientSoftwareName: 'gregor-client',
+      clientSoftwareVersion: '0',
+    });
+    return body.finalizedFeatures.find((entry) => entry.name === feature)?.maxVersionLevel ?? 0;
+  }
+
   /** Sends to any broker (metadata, admin requests any broker answers). */
   async sendAny<K extends SupportedApiKey & keyof typeof preferredVersions>(
     apiKey: K,

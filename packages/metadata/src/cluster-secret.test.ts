@@ -41,6 +41,7 @@ describe('the cluster secret', () => {
     expect(first.records.map((record) => record.type)).toEqual([
       'controllerActivation',
       'featureLevel',
+      'featureLevel',
       'clusterSecret',
     ]);
     expect(first.drawn).toEqual([clusterSecretBytes]);
@@ -67,10 +68,11 @@ describe('the cluster secret', () => {
     ]);
   });
 
-  it("a new cluster's first activation finalizes group.version 1 (as Kafka 4); later ones leave the levels alone", () => {
+  it("a new cluster's first activation finalizes group.version 1 and transaction.version 2 (as Kafka 4); later ones leave the levels alone", () => {
     const first = activate(MetadataImage.empty, 1, 0x11);
     expect(first.records.filter((record) => record.type === 'featureLevel')).toEqual([
       { type: 'featureLevel', name: 'group.version', level: 1 },
+      { type: 'featureLevel', name: 'transaction.version', level: 2 },
     ]);
     // An operator turned it off: a new controller does not turn it on again.
     const committed = applyRecords(applyRecords(MetadataImage.empty, first.records), [

@@ -36,11 +36,13 @@ export const supportedFeatures: readonly SupportedFeature[] = Object.freeze([
   {
     name: 'transaction.version',
     minLevel: 0,
-    maxLevel: 0,
+    maxLevel: 2,
     semantics:
-      "Level 0 is the classic transaction protocol, which Gregor serves; level 1 is Kafka's flexible " +
-      '__transaction_state records (Gregor keeps its own) and level 2 is KIP-890 transactions v2 ' +
-      '(EndTxn v5, an epoch bump per transaction), which Gregor does not serve.',
+      "Level 0 is the classic transaction protocol; level 1 is Kafka's flexible __transaction_state " +
+      'records (Gregor keeps its own v0 records at every level); level 2 is KIP-890 transactions v2 ' +
+      '(Produce v12 and TxnOffsetCommit v5 add their partitions, EndTxn v5 bumps the epoch), which ' +
+      'clients use only when it is finalized. Gregor serves each request by its version, as Kafka ' +
+      'does, so classic clients work at every level. A new cluster starts at 2, as Kafka 4 does.',
   },
   {
     name: 'group.version',
@@ -76,7 +78,11 @@ export const supportedFeatures: readonly SupportedFeature[] = Object.freeze([
  * does for a new cluster (its other features start at 0 here too). A cluster whose log already
  * has an active controller keeps what it has: raising a level is the operator's UpdateFeatures.
  */
-export const bootstrapFeatureLevels: ReadonlyMap<string, number> = new Map([['group.version', 1]]);
+export const bootstrapFeatureLevels: ReadonlyMap<string, number> = new Map([
+  ['group.version', 1],
+  // Kafka 4.0's storage tool finalizes TV_2 for a new cluster (its bootstrap metadata version 4.0-IV2).
+  ['transaction.version', 2],
+]);
 
 /** The supported range of a feature; an unknown feature is 0-0 (Kafka's QuorumFeatures.DISABLED). */
 export function supportedFeatureRange(

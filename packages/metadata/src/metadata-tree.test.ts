@@ -99,7 +99,7 @@ describe('metadata tree', () => {
     const { h } = cluster();
     const image = applyRecords(h.committed, [{ type: 'featureLevel', name: 'group.version', level: 1 }]);
     const root = metadataTree(image, { clusterId: 'cluster-x', controllerId: 3000 });
-    expect(ls(root, '/features')).toEqual(['group.version']);
+    expect(ls(root, '/features')).toEqual(['group.version', 'transaction.version']);
     expect(cat(root, '/features/group.version')).toBe('1');
   });
 

@@ -36,6 +36,11 @@ export interface EndTxnRequest {
   readonly producerId: number;
   readonly producerEpoch: number;
   readonly commit: boolean;
+  /**
+   * 2 for KIP-890's transactions v2 (EndTxn v5+): the end bumps the epoch and answers the producer
+   * id and epoch of the next transaction. 1 (or absent) for the classic protocol (EndTxn v0-4).
+   */
+  readonly transactionVersion?: number;
 }
 
 /** KIP-890's verification of a transactional produce (AddPartitionsToTxn with verifyOnly). */
@@ -61,7 +66,13 @@ export type TxnResponse =
     }
   | { readonly api: 'AddPartitionsToTxn'; readonly errorCode: number }
   | { readonly api: 'AddOffsetsToTxn'; readonly errorCode: number }
-  | { readonly api: 'EndTxn'; readonly errorCode: number };
+  | {
+      readonly api: 'EndTxn';
+      readonly errorCode: number;
+      /** Transactions v2: the producer id and epoch of the next transaction; -1 otherwise. */
+      readonly producerId: number;
+      readonly producerEpoch: number;
+    };
 
 /** Write these markers to the leaders of `partitions`, retrying until each is written or gone. */
 export interface WriteMarkersEffect {

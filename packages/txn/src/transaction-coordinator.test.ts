@@ -1,10 +1,11 @@
 import { ErrorCode } from '@gregor/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { TxnEffect, TxnResponse, WriteMarkersEffect } from './messages.js';
-import { TransactionCoordinator } from './transaction-coordinator.js';
+import { producerEpochMax, TransactionCoordinator } from './transaction-coordinator.js';
 import {
   decodeTransactionLogKey,
   decodeTransactionLogValue,
+  encodeTransactionLogKey,
   encodeTransactionLogValue,
   type TransactionLogRecord,
   TransactionState,
@@ -111,6 +112,21 @@ class Harness {
     return this.responses.get(requestId)?.errorCode;
   }
 
+  /** A transactions-v2 EndTxn (v5+): read its answer with `responses.get(requestId)` once complete. */
+  endTxnV2(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): number {
+    const requestId = this.nextRequestId++;
+    const fresh = this.coordinator.endTxnNeedsProducerId(transactionalId) ? this.nextProducerId++ : null;
+    this.apply(
+      this.coordinator.endTxn(
+        requestId,
+        { transactionalId, producerId, producerEpoch, commit, transactionVersion: 2 },
+        this.nowMs,
+        fresh,
+      ),
+    );
+    return requestId;
+  }
+
   state(transactionalId: string) {
     return this.coordinator.describe(transactionalId)?.state;
   }
@@ -174,7 +190,12 @@ describe('TransactionCoordinator', () => {
     // Until the markers are written the id is busy.
     expect(harness.addPartitions('app', producerId, producerEpoch)).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
     const [marker] = harness.completeMarkers();
-    expect(harness.responses.get(endRequestId)).toEqual({ api: 'EndTxn', errorCode: ErrorCode.NONE });
+    expect(harness.responses.get(endRequestId)).toEqual({
+      api: 'EndTxn',
+      errorCode: ErrorCode.NONE,
+      producerId: -1,
+      producerEpoch: -1,
+    });
     expect(marker).toMatchObject({
       commit: true,
       producerId,
@@ -267,6 +288,168 @@ describe('TransactionCoordinator', () => {
     expect(verify('a', 0)).toBe(ErrorCode.INVALID_TXN_STATE);
   });
 
+  it('ends a transactions-v2 transaction with a bumped epoch: markers, stored state and answer carry it', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    expect(harness.addPartitions('app', producerId, producerEpoch, 'a', [0, 1])).toBe(ErrorCode.NONE);
+    const commit = harness.endTxnV2('app', producerId, producerEpoch, true);
+    expect(harness.responses.get(commit)).toBeUndefined(); // answered once complete
+    const [markers] = harness.completeMarkers();
+    expect(markers).toMatchObject({ producerId, producerEpoch: producerEpoch + 1, commit: true });
+    expect(harness.responses.get(commit)).toEqual({
+      api: 'EndTxn',
+      errorCode: ErrorCode.NONE,
+      producerId,
+      producerEpoch: producerEpoch + 1,
+    });
+    const stored = decodeTransactionLogValue(harness.log.at(-1)![1]!);
+    expect(stored).toMatchObject({
+      producerEpoch: producerEpoch + 1,
+      state: TransactionState.completeCommit,
+    });
+    // The epoch the transaction ran under is fenced; the bumped one starts the next transaction.
+    expect(harness.addPartitions('app', producerId, producerEpoch, 'a', [0])).toBe(ErrorCode.PRODUCER_FENCED);
+    expect(harness.addPartitions('app', producerId, producerEpoch + 1, 'b', [0])).toBe(ErrorCode.NONE);
+    const abort = harness.endTxnV2('app', producerId, producerEpoch + 1, false);
+    expect(harness.completeMarkers()[0]).toMatchObject({ producerEpoch: producerEpoch + 2, commit: false });
+    expect(harness.responses.get(abort)).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      producerEpoch: producerEpoch + 2,
+    });
+    expect(harness.state('app')).toBe(TransactionState.completeAbort);
+  });
+
+  it('answers a retried transactions-v2 EndTxn (the pre-bump epoch) with the same result', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
+    harness.endTxnV2('app', producerId, producerEpoch, true);
+    harness.completeMarkers();
+    const retry = harness.endTxnV2('app', producerId, producerEpoch, true);
+    expect(harness.responses.get(retry)).toEqual({
+      api: 'EndTxn',
+      errorCode: ErrorCode.NONE,
+      producerId,
+      producerEpoch: producerEpoch + 1,
+    });
+    expect(harness.markers).toEqual([]); // nothing is written again
+    // The other outcome is not a retry; two epochs back is a zombie.
+    expect(harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch, false))).toMatchObject({
+      errorCode: ErrorCode.INVALID_TXN_STATE,
+    });
+    // A retry while the markers are in flight waits for them.
+    harness.addPartitions('app', producerId, producerEpoch + 1, 'a', [0]);
+    harness.endTxnV2('app', producerId, producerEpoch + 1, false);
+    expect(
+      harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch + 1, false)),
+    ).toMatchObject({
+      errorCode: ErrorCode.CONCURRENT_TRANSACTIONS,
+    });
+    harness.completeMarkers();
+    expect(harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch, false))).toMatchObject({
+      errorCode: ErrorCode.PRODUCER_FENCED,
+    });
+    // A coordinator that loaded the state since (not knowing the bump fenced) says so for a commit.
+    const moved = new Harness(6);
+    moved.coordinator.beginLoad(0, 7);
+    moved.coordinator.loadRecords(0, harness.log);
+    moved.coordinator.completeLoad(0, moved.nowMs);
+    expect(moved.responses.get(moved.endTxnV2('app', producerId, producerEpoch, true))).toMatchObject({
+      errorCode: ErrorCode.PRODUCER_FENCED,
+    });
+  });
+
+  it('answers a transactions-v2 EndTxn of a producer the coordinator fenced (its timeout) PRODUCER_FENCED, not as a retry', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app', 1_000)!;
+    harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
+    harness.nowMs += 2_000;
+    harness.apply(harness.coordinator.tick(harness.nowMs));
+    expect(harness.completeMarkers()[0]).toMatchObject({ producerEpoch: producerEpoch + 1, commit: false });
+    expect(harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch, true))).toMatchObject({
+      errorCode: ErrorCode.PRODUCER_FENCED,
+    });
+    expect(harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch, false))).toMatchObject({
+      errorCode: ErrorCode.PRODUCER_FENCED,
+    });
+  });
+
+  it('aborts with no transaction open under transactions v2 (epoch bumped), not under v1', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    expect(harness.endTxn('app', producerId, producerEpoch, false)).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect(harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch, true))).toMatchObject({
+      errorCode: ErrorCode.INVALID_TXN_STATE,
+    });
+    const abort = harness.endTxnV2('app', producerId, producerEpoch, false);
+    expect(harness.completeMarkers()[0]).toMatchObject({ producerEpoch: producerEpoch + 1, partitions: [] });
+    expect(harness.responses.get(abort)).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      producerEpoch: producerEpoch + 1,
+    });
+  });
+
+  it('keeps the epoch at a classic (v1) EndTxn, whatever transactions v2 did before', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
+    harness.endTxnV2('app', producerId, producerEpoch, true);
+    harness.completeMarkers();
+    const epoch = producerEpoch + 1;
+    harness.addPartitions('app', producerId, epoch, 'a', [0]);
+    const requestId = harness.nextRequestId;
+    harness.endTxn('app', producerId, epoch, true);
+    expect(harness.completeMarkers()[0]).toMatchObject({ producerEpoch: epoch });
+    expect(harness.responses.get(requestId)).toEqual({
+      api: 'EndTxn',
+      errorCode: ErrorCode.NONE,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    expect(harness.coordinator.describe('app')?.producerEpoch).toBe(epoch);
+  });
+
+  it('moves an exhausted epoch to a new producer id at the end of a transactions-v2 transaction', () => {
+    const coordinator = harness.coordinator;
+    harness.apply(coordinator.beginLoad(0, 6));
+    coordinator.loadRecords(0, [
+      [
+        encodeTransactionLogKey('old'),
+        encodeTransactionLogValue({
+          producerId: 7,
+          producerEpoch: producerEpochMax,
+          transactionTimeoutMs: 10_000,
+          state: TransactionState.completeCommit,
+          partitions: [],
+          lastUpdateTimestampMs: 0,
+          startTimestampMs: -1,
+        }),
+      ],
+    ]);
+    coordinator.completeLoad(0, harness.nowMs);
+    harness.addPartitions('old', 7, producerEpochMax, 'a', [0]);
+    const commit = harness.endTxnV2('old', 7, producerEpochMax, true);
+    expect(harness.completeMarkers()[0]).toMatchObject({
+      producerId: 7,
+      producerEpoch: producerEpochMax + 1,
+    });
+    const fresh = harness.nextProducerId - 1;
+    expect(harness.responses.get(commit)).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      producerId: fresh,
+      producerEpoch: 0,
+    });
+    expect(decodeTransactionLogValue(harness.log.at(-1)![1]!)).toMatchObject({
+      producerId: fresh,
+      producerEpoch: 0,
+    });
+    // A retry names the old producer id and its last epoch, and gets the same answer.
+    expect(harness.responses.get(harness.endTxnV2('old', 7, producerEpochMax, true))).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      producerId: fresh,
+      producerEpoch: 0,
+    });
+    expect(harness.addPartitions('old', 7, producerEpochMax, 'a', [0])).toBe(
+      ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+    );
+    expect(harness.addPartitions('old', fresh, 0, 'a', [0])).toBe(ErrorCode.NONE);
+  });
+
   it('verifies from the stored state while another AddPartitionsToTxn of the producer is being stored (Kafka: pending is not checked)', () => {
     // kafkajs 2.2.4 adds the partitions of one send with one AddPartitionsToTxn per partition leader,
     // all at once, and produces to each leader as soon as its own is answered. A leader's question
@@ -345,7 +528,12 @@ describe('TransactionCoordinator', () => {
     const endRequestId = harness.nextRequestId - 1;
     expect(harness.responses.has(endRequestId)).toBe(false);
     harness.apply(harness.coordinator.unloadPartition(0));
-    expect(harness.responses.get(endRequestId)).toEqual({ api: 'EndTxn', errorCode: ErrorCode.NONE });
+    expect(harness.responses.get(endRequestId)).toEqual({
+      api: 'EndTxn',
+      errorCode: ErrorCode.NONE,
+      producerId: -1,
+      producerEpoch: -1,
+    });
   });
 
   it('is NOT_COORDINATOR for partitions it does not own and LOAD_IN_PROGRESS while loading', () => {

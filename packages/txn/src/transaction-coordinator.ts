@@ -109,6 +109,19 @@ export interface TransactionMetadata {
   pending: boolean;
   /** EndTxn requests answered once the transaction is complete (not stored). */
   completionWaiters: (() => void)[];
+  /**
+   * Transactions v2: the producer id the id moves to once the transaction that exhausted the epoch
+   * is complete; -1 when none. Kept in memory only (Gregor's TransactionLogValue v0 has no field).
+   */
+  nextProducerId: number;
+  /** Transactions v2: the producer id before the last move to a new one, for a retried EndTxn; -1. */
+  previousProducerId: number;
+  /**
+   * The last epoch bump fenced the producer (a timeout or a new InitProducerId aborted its
+   * transaction), so an EndTxn with the epoch before it is a fenced producer, not a retry (Kafka's
+   * isEpochFence). In memory only: after a coordinator moves, such an EndTxn is INVALID_TXN_STATE.
+   */
+  bumpedByFence: boolean;
 }
 
 interface OwnedPartition {
@@ -194,6 +207,18 @@ export class TransactionCoordinator {
     return metadata === undefined || metadata.producerEpoch >= producerEpochMax;
   }
 
+  /**
+   * Whether a transactions-v2 EndTxn for `transactionalId` would exhaust the epoch and so needs a
+   * new producer id (Kafka's TransactionMetadata.isProducerEpochExhausted); the driver fetches one
+   * before calling endTxn.
+   */
+  endTxnNeedsProducerId(transactionalId: string): boolean {
+    const owner = this.owned.get(this.partitionFor(transactionalId));
+    if (owner === undefined || owner.loading) return false;
+    const metadata = owner.transactions.get(transactionalId);
+    return metadata !== undefined && metadata.producerEpoch >= producerEpochMax;
+  }
+
   /** DescribeTransactions: the id's state, or NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, TRANSACTIONAL_ID_NOT_FOUND. */
   describeOrError(transactionalId: string): TransactionDescription | number {
     const located = this.locate(transactionalId);
@@ -274,6 +299,9 @@ export class TransactionCoordinator {
         lastUpdateTimestampMs: value.lastUpdateTimestampMs,
         pending: false,
         completionWaiters: [],
+        nextProducerId: -1,
+        previousProducerId: -1,
+        bumpedByFence: false,
       };
       owner.transactions.set(transactionalId, metadata);
     }
@@ -359,6 +387,9 @@ export class TransactionCoordinator {
         lastUpdateTimestampMs: nowMs,
         pending: false,
         completionWaiters: [],
+        nextProducerId: -1,
+        previousProducerId: -1,
+        bumpedByFence: false,
       };
       owner.transactions.set(request.transactionalId, metadata);
     }
@@ -439,9 +470,18 @@ export class TransactionCoordinator {
     return this.drain();
   }
 
-  endTxn(requestId: RequestId, request: EndTxnRequest, nowMs: number): TxnEffect[] {
+  endTxn(
+    requestId: RequestId,
+    request: EndTxnRequest,
+    nowMs: number,
+    freshProducerId: number | null = null,
+  ): TxnEffect[] {
+    if ((request.transactionVersion ?? 1) >= 2) {
+      this.endTxnV2(requestId, request, nowMs, freshProducerId);
+      return this.drain();
+    }
     const respond = (errorCode: number): TxnEffect[] => {
-      this.respond(requestId, { api: 'EndTxn', errorCode });
+      this.respond(requestId, { api: 'EndTxn', errorCode, producerId: -1, producerEpoch: -1 });
       return this.drain();
     };
     const checked = this.checkProducer(request);
@@ -463,14 +503,118 @@ export class TransactionCoordinator {
         return respond(ErrorCode.INVALID_TXN_STATE);
     }
     metadata.completionWaiters.push(() =>
-      this.respond(requestId, { api: 'EndTxn', errorCode: ErrorCode.NONE }),
+      this.respond(requestId, {
+        api: 'EndTxn',
+        errorCode: ErrorCode.NONE,
+        producerId: -1,
+        producerEpoch: -1,
+      }),
     );
     this.prepareEnd(partitionIndex, owner, metadata, commit, metadata.producerEpoch, nowMs, (errorCode) => {
       if (errorCode === ErrorCode.NONE) return;
       metadata.completionWaiters = [];
-      this.respond(requestId, { api: 'EndTxn', errorCode });
+      this.respond(requestId, { api: 'EndTxn', errorCode, producerId: -1, producerEpoch: -1 });
     });
     return this.drain();
+  }
+
+  /**
+   * KIP-890 transactions v2 (Kafka's handleEndTransaction with a v2 client): every end bumps the
+   * epoch; the markers carry the bumped epoch, which fences the one the transaction ran under, and
+   * the answer gives the producer id and epoch of the next transaction. An epoch that reached
+   * producerEpochMax moves the id to `freshProducerId` with epoch 0 once the transaction is
+   * complete. A retry (the answer was lost) names the epoch before the bump, or the producer id
+   * before the move, and is answered the same result. Aborting with no transaction open (Empty, or
+   * after a transaction ended) bumps the epoch too, as Kafka does.
+   */
+  private endTxnV2(
+    requestId: RequestId,
+    request: EndTxnRequest,
+    nowMs: number,
+    freshProducerId: number | null,
+  ): void {
+    const respond = (errorCode: number, producerId = -1, producerEpoch = -1): void =>
+      this.respond(requestId, { api: 'EndTxn', errorCode, producerId, producerEpoch });
+    const located = this.locate(request.transactionalId);
+    if (typeof located === 'number') {
+      respond(located);
+      return;
+    }
+    const { owner, partitionIndex } = located;
+    const metadata = owner.transactions.get(request.transactionalId);
+    if (metadata === undefined || metadata.producerEpoch < 0) {
+      respond(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+      return;
+    }
+    // First, so a transition in flight (the move to a new producer id too) completes before the checks.
+    if (metadata.pending) {
+      respond(ErrorCode.CONCURRENT_TRANSACTIONS);
+      return;
+    }
+    const retryOnOverflow =
+      metadata.previousProducerId === request.producerId &&
+      request.producerEpoch >= producerEpochMax &&
+      metadata.producerEpoch === 0;
+    const retryOnEpochBump =
+      !metadata.bumpedByFence &&
+      metadata.producerId === request.producerId &&
+      metadata.producerEpoch === request.producerEpoch + 1;
+    const isRetry = retryOnOverflow || retryOnEpochBump;
+    if (metadata.producerId !== request.producerId && !retryOnOverflow) {
+      respond(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+      return;
+    }
+    const ended =
+      metadata.state === TransactionState.completeCommit || metadata.state === TransactionState.completeAbort;
+    // Same epoch: the transaction (or the next one's end). One behind: a retry, only once it ended.
+    const validEpoch = request.producerEpoch === metadata.producerEpoch || (ended && isRetry);
+    if (!validEpoch) {
+      respond(ErrorCode.PRODUCER_FENCED);
+      return;
+    }
+    const { commit } = request;
+    const end = (): void => {
+      const exhausted = metadata.producerEpoch >= producerEpochMax;
+      if (exhausted && freshProducerId === null) {
+        respond(ErrorCode.CONCURRENT_TRANSACTIONS); // the driver fetches one and the client retries
+        return;
+      }
+      metadata.nextProducerId = exhausted ? (freshProducerId ?? -1) : -1;
+      metadata.bumpedByFence = false;
+      metadata.completionWaiters.push(() =>
+        respond(ErrorCode.NONE, metadata.producerId, metadata.producerEpoch),
+      );
+      const bumped = Math.min(metadata.producerEpoch + 1, producerEpochMax + 1);
+      this.prepareEnd(partitionIndex, owner, metadata, commit, bumped, nowMs, (errorCode) => {
+        if (errorCode === ErrorCode.NONE) return;
+        metadata.completionWaiters = [];
+        metadata.nextProducerId = -1;
+        respond(errorCode);
+      });
+    };
+    switch (metadata.state) {
+      case TransactionState.ongoing:
+        end();
+        return;
+      case TransactionState.completeCommit:
+        if (commit && isRetry) respond(ErrorCode.NONE, metadata.producerId, metadata.producerEpoch);
+        else if (commit || isRetry) respond(ErrorCode.INVALID_TXN_STATE);
+        else end();
+        return;
+      case TransactionState.completeAbort:
+        if (!commit && isRetry) respond(ErrorCode.NONE, metadata.producerId, metadata.producerEpoch);
+        // A commit one epoch behind an abort never retries a commit: the coordinator aborted the
+        // transaction under it (a timeout, also after a move lost bumpedByFence). Fenced, as v1 says.
+        else if (commit) respond(isRetry ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_TXN_STATE);
+        else end();
+        return;
+      case TransactionState.empty:
+        if (commit) respond(ErrorCode.INVALID_TXN_STATE);
+        else end();
+        return;
+      default:
+        respond(ErrorCode.INVALID_TXN_STATE);
+    }
   }
 
   // ---------------------------------------------------------------- completions and time
@@ -504,14 +648,23 @@ export class TransactionCoordinator {
     const { owner, metadata, commit } = pending;
     metadata.pending = false;
     const partitionIndex = this.partitionFor(metadata.transactionalId);
+    // Transactions v2 at an exhausted epoch: the completed transaction moves the id to its new
+    // producer id (Kafka's prepareComplete with nextProducerId).
+    const previousProducerId = metadata.producerId;
+    const moving = metadata.nextProducerId >= 0;
     const next: TransactionLogValue = {
       ...storedValueOf(metadata),
+      ...(moving ? { producerId: metadata.nextProducerId, producerEpoch: 0 } : {}),
       state: commit ? TransactionState.completeCommit : TransactionState.completeAbort,
       partitions: [],
       lastUpdateTimestampMs: nowMs,
     };
     this.persist(partitionIndex, owner, metadata, next, (errorCode) => {
       if (errorCode === ErrorCode.NONE) {
+        if (moving) {
+          metadata.previousProducerId = previousProducerId;
+          metadata.nextProducerId = -1;
+        }
         releaseWaiters(metadata);
         return;
       }
@@ -711,6 +864,7 @@ export class TransactionCoordinator {
     const partitionIndex = this.partitionFor(metadata.transactionalId);
     // At the last epoch the abort keeps it; the next InitProducerId moves to a new producer id.
     const epoch = Math.min(metadata.producerEpoch + 1, producerEpochMax);
+    metadata.bumpedByFence = true;
     this.prepareEnd(partitionIndex, owner, metadata, false, epoch, nowMs, () => {});
   }
 

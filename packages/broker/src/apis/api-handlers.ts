@@ -169,7 +169,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
           ),
           [ApiKey.OffsetDelete]: offsetDeleteAuthorized(createOffsetDeleteHandler(groups)),
           [ApiKey.TxnOffsetCommit]: txnOffsetCommitTransactionalIdAuthorized(
-            txnOffsetCommitAuthorized(createTxnOffsetCommitHandler(groups)),
+            txnOffsetCommitAuthorized(createTxnOffsetCommitHandler(groups, transactions)),
           ),
         }),
     ...(producerIds === undefined

@@ -64,11 +64,16 @@ async function request<K extends SupportedApiKey>(apiKey: K, version: number, bo
   return decodeOutcome(apiKey, version, outcome);
 }
 
-function transactional(producerId: number, baseSequence: number, values: readonly string[]): Buffer {
+function transactional(
+  producerId: number,
+  baseSequence: number,
+  values: readonly string[],
+  producerEpoch = 3,
+): Buffer {
   return encodeRecordBatch({
     compression: CompressionType.None,
     producerId,
-    producerEpoch: 3,
+    producerEpoch,
     baseSequence,
     isTransactional: true,
     records: values.map((value, index) => ({
@@ -79,8 +84,8 @@ function transactional(producerId: number, baseSequence: number, values: readonl
   });
 }
 
-async function produce(records: Buffer, transactionalId: string | null = 'tx') {
-  const response = await request(ApiKey.Produce, 9, {
+async function produce(records: Buffer, transactionalId: string | null = 'tx', version = 9) {
+  const response = await request(ApiKey.Produce, version, {
     transactionalId,
     acks: -1,
     timeoutMs: 1000,
@@ -89,12 +94,12 @@ async function produce(records: Buffer, transactionalId: string | null = 'tx') {
   return response.responses[0]!.partitions[0]!;
 }
 
-async function marker(producerId: bigint, commit: boolean): Promise<number> {
+async function marker(producerId: bigint, commit: boolean, producerEpoch = 3): Promise<number> {
   const response = await request(ApiKey.WriteTxnMarkers, 1, {
     markers: [
       {
         producerId,
-        producerEpoch: 3,
+        producerEpoch,
         transactionResult: commit,
         topics: [{ name: topic, partitionIndexes: [0] }],
         coordinatorEpoch: 0,
@@ -134,7 +139,16 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
     const refused = await produce(transactional(21, 0, ['late']));
     expect(refused.errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
     expect(refused.errorMessage).toBe('Partition was not added to the transaction');
-    expect(asked).toEqual([{ transactionalId: 'tx', producerId: 21, producerEpoch: 3, topic, partition: 0 }]);
+    expect(asked).toEqual([
+      {
+        transactionalId: 'tx',
+        producerId: 21,
+        producerEpoch: 3,
+        topic,
+        partition: 0,
+        addToTransaction: false,
+      },
+    ]);
     expect(partitionState()).toEqual({ logEndOffset: 0, open: [] });
   });
 
@@ -239,5 +253,56 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
     answer = async () => ErrorCode.INVALID_TXN_STATE;
     expect((await produce(transactional(21, 0, ['a']))).errorCode).toBe(ErrorCode.NONE);
     expect(asked).toEqual([]);
+  });
+});
+
+describe('Produce v12 (transactions v2, KIP-890 part 2)', () => {
+  it('has the coordinator add the partition (add mode), even with classic verification off', async () => {
+    cluster.replicaManager.useTransactionVerifier(
+      {
+        verify: (request) => {
+          asked.push(request);
+          return answer(request);
+        },
+      },
+      false,
+    );
+    // A classic produce is not asked about with verification off ...
+    expect((await produce(transactional(21, 0, ['v1']))).errorCode).toBe(ErrorCode.NONE);
+    expect(asked).toEqual([]);
+    expect(await marker(21n, true)).toBe(ErrorCode.NONE);
+    // ... a v12 one is: the coordinator adds the partition before the append.
+    expect((await produce(transactional(21, 1, ['v2']), 'tx', 12)).errorCode).toBe(ErrorCode.NONE);
+    expect(asked).toEqual([
+      {
+        transactionalId: 'tx',
+        producerId: 21,
+        producerEpoch: 3,
+        topic,
+        partition: 0,
+        addToTransaction: true,
+      },
+    ]);
+    expect(partitionState().open).toEqual([21]);
+    // A refusal to add (the producer was fenced) stores nothing.
+    expect(await marker(21n, false)).toBe(ErrorCode.NONE);
+    answer = async () => ErrorCode.PRODUCER_FENCED;
+    expect((await produce(transactional(21, 2, ['no']), 'tx', 12)).errorCode).toBe(
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    );
+    expect(partitionState()).toEqual({ logEndOffset: 4, open: [] });
+  });
+
+  it('takes the epoch the end of a transaction bumped from sequence 0 and fences the old one', async () => {
+    expect((await produce(transactional(21, 0, ['a', 'b']), 'tx', 12)).errorCode).toBe(ErrorCode.NONE);
+    // The coordinator ends the transaction with the bumped epoch 4 in its marker.
+    expect(await marker(21n, true, 4)).toBe(ErrorCode.NONE);
+    // A zombie still at epoch 3 is fenced at the partition, whatever the coordinator said.
+    expect((await produce(transactional(21, 2, ['zombie']), 'tx', 12)).errorCode).toBe(
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    );
+    // The producer's next transaction runs at epoch 4 from sequence 0.
+    expect((await produce(transactional(21, 0, ['c'], 4), 'tx', 12)).errorCode).toBe(ErrorCode.NONE);
+    expect(partitionState()).toEqual({ logEndOffset: 4, open: [21] });
   });
 });

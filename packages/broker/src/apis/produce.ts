@@ -24,11 +24,12 @@
 // Metadata round trip. No leader: no current_leader; a leader not live or without that listener: no
 // endpoint, as in Kafka. v11
 // differs from v10 only in the errors a client may see (TRANSACTION_ABORTABLE, which Gregor does
-// not send). v12 is not served: it is the transactions-v2 signal (KIP-890), with which a
-// transactional produce adds its own partition to the transaction; Gregor's coordinator speaks
-// transactions v1 only. It does verify (KIP-890 part 1): a transactional producer's first batch on
-// a partition is appended only if the coordinator of `transactional_id` says the partition is in its
-// ongoing transaction (replica/leader-appends.ts), else INVALID_TXN_STATE.
+// not send).
+// It does verify (KIP-890 part 1): a classic (v3-11) transactional producer's first batch on a
+// partition is appended only if the coordinator of `transactional_id` says the partition is in its
+// ongoing transaction (replica/leader-appends.ts), else INVALID_TXN_STATE. v12 keeps v11's layout and
+// is transactions v2 (KIP-890 part 2): the producer sent no AddPartitionsToTxn, and the first batch
+// on a partition has the coordinator add the partition to its transaction before it is appended.
 //
 // What was appended is counted per topic for metrics (MessagesInPerSec, BytesInPerSec): records as
 // the append's validation counted them, bytes as received, once per topic of the request.
@@ -56,6 +57,9 @@ const validAcks: ReadonlySet<number> = new Set([0, 1, -1]);
 
 /** The first version that names the current leader of a moved partition (KIP-951). */
 const currentLeaderVersion = 10;
+
+/** Produce v12+: the transactions-v2 producer adds its partitions through its produces (KIP-890). */
+export const produceTransactionsV2Version = 12;
 
 export async function handleProduce(
   body: RequestBody<Key>,
@@ -122,6 +126,7 @@ export async function handleProduce(
       partition: partition.partitionIndex,
       records: partition.records,
       transactionalId: body.transactionalId,
+      addToTransaction: apiVersion >= produceTransactionsV2Version,
     })),
   );
   const results = await context.broker.replicaManager.appendRecords(requests, body.acks, body.timeoutMs);

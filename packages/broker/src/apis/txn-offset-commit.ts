@@ -1,4 +1,4 @@
-// TxnOffsetCommit (key 28), versions 0-4; flexible from 3 (v4: v3's layout).
+// TxnOffsetCommit (key 28), versions 0-5; flexible from 3 (v4, v5: v3's layout).
 //   Request  => transactional_id group_id producer_id producer_epoch generation_id(3+) member_id(3+)
 //               group_instance_id(3+, nullable)
 //               [topics => name [partitions => partition_index committed_offset
@@ -10,10 +10,16 @@
 // commit marker reaches that partition (@gregor/group's pending transactional offsets). A partition
 // of a topic this broker does not know gets UNKNOWN_TOPIC_OR_PARTITION, as with OffsetCommit.
 // PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v3 (KIP-588).
+// v5 is transactions v2 (KIP-890 part 2): the producer sent no AddOffsetsToTxn, so the group's
+// `__consumer_offsets` partition is first added to its transaction by the transaction coordinator
+// (the leaders' verification call in add mode); a refusal answers every partition (busy or moving
+// coordinators as COORDINATOR_NOT_AVAILABLE, retriable, as Kafka's group coordinator normalizes them).
 
 import type { TxnOffsetCommitRequest } from '@gregor/group';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
+import { offsetsTopicName } from '../groups/offsets-topic.js';
+import type { TransactionVerifier } from '../replica/transaction-verification.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 import { producerFencedFor } from './txn-errors.js';
 
@@ -24,7 +30,28 @@ function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
-export function createTxnOffsetCommitHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
+/** TxnOffsetCommit v5+: the transactions-v2 producer's offsets partition is added implicitly. */
+export const txnOffsetCommitTransactionsV2Version = 5;
+
+/** What a transaction coordinator's refusal to add the offsets partition answers a TxnOffsetCommit. */
+function implicitAddError(coordinatorError: number, apiVersion: number): number {
+  switch (coordinatorError) {
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.NOT_COORDINATOR:
+    case ErrorCode.NETWORK_EXCEPTION:
+    case ErrorCode.REQUEST_TIMED_OUT:
+    case ErrorCode.NOT_ENOUGH_REPLICAS:
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    default:
+      return producerFencedFor(coordinatorError, apiVersion, 3);
+  }
+}
+
+export function createTxnOffsetCommitHandler(
+  groups: GroupCoordinatorDriver,
+  transactions?: TransactionVerifier,
+): ApiHandler<Key> {
   return async (body: RequestBody<Key>, apiVersion: number, context: RequestContext): Promise<Response> => {
     const image = context.broker.metadata.image();
     const errors = new Map<string, number>();
@@ -55,6 +82,30 @@ export function createTxnOffsetCommitHandler(groups: GroupCoordinatorDriver): Ap
         }
       }
       known.length = 0;
+    }
+    if (known.length > 0 && apiVersion >= txnOffsetCommitTransactionsV2Version) {
+      const added =
+        transactions === undefined
+          ? ErrorCode.COORDINATOR_NOT_AVAILABLE
+          : await transactions.verify({
+              transactionalId: body.transactionalId,
+              producerId,
+              producerEpoch: body.producerEpoch,
+              topic: offsetsTopicName,
+              partition: groups.offsetsPartitionFor(body.groupId),
+              addToTransaction: true,
+            });
+      if (added !== ErrorCode.NONE) {
+        for (const topic of known) {
+          for (const partition of topic.partitions) {
+            errors.set(
+              partitionKey(topic.name, partition.partitionIndex),
+              implicitAddError(added, apiVersion),
+            );
+          }
+        }
+        known.length = 0;
+      }
     }
     if (known.length > 0) {
       const response = await groups.request('TxnOffsetCommit', (coordinator, requestId, nowMs) =>

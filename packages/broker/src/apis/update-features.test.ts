@@ -144,19 +144,33 @@ describe('UpdateFeatures and the features ApiVersions gives (KIP-584)', () => {
     expect(cluster.image().finalizedFeatures.size).toBe(0);
   });
 
-  it("with Gregor's own table a new cluster has group.version 1 (KIP-848 on), and every other level 1 is refused", async () => {
+  it("with Gregor's own table a new cluster has group.version 1 and transaction.version 2 (as Kafka 4), and every other level 1 is refused", async () => {
     cluster = await LocalClusterFixture.start();
     const features = await apiVersionsFeatures(4);
-    expect(features.supported).toEqual([{ name: 'group.version', minVersion: 0, maxVersion: 1 }]);
-    expect(features.finalized).toEqual([{ name: 'group.version', maxVersionLevel: 1, minVersionLevel: 1 }]);
+    expect(features.supported).toEqual([
+      { name: 'transaction.version', minVersion: 0, maxVersion: 2 },
+      { name: 'group.version', minVersion: 0, maxVersion: 1 },
+    ]);
+    expect(features.finalized).toEqual([
+      { name: 'group.version', maxVersionLevel: 1, minVersionLevel: 1 },
+      { name: 'transaction.version', maxVersionLevel: 2, minVersionLevel: 2 },
+    ]);
     for (const feature of supportedFeatures) {
-      if (feature.name === 'group.version') continue;
+      if (feature.name === 'group.version' || feature.name === 'transaction.version') continue;
       const response = await updateV1([[feature.name, 1, UPGRADE]]);
       expect(response.errorCode).toBe(ErrorCode.INVALID_UPDATE_VERSION);
       expect(response.errorMessage).toBe(
         `Invalid update version 1 for feature ${feature.name}. Local controller does not support this feature.`,
       );
     }
+    // transaction.version goes down to the classic protocol and back up; 3 is refused.
+    expect((await updateV1([['transaction.version', 0, SAFE_DOWNGRADE]])).errorCode).toBe(ErrorCode.NONE);
+    expect(cluster.image().finalizedFeatureLevel('transaction.version')).toBe(0);
+    expect((await updateV1([['transaction.version', 2, UPGRADE]])).errorCode).toBe(ErrorCode.NONE);
+    expect(cluster.image().finalizedFeatureLevel('transaction.version')).toBe(2);
+    expect((await updateV1([['transaction.version', 3, UPGRADE]])).errorCode).toBe(
+      ErrorCode.INVALID_UPDATE_VERSION,
+    );
   });
 
   it('needs ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED) and changes nothing without it', async () => {

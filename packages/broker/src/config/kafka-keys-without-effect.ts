@@ -99,7 +99,7 @@ const rules: readonly Rule[] = [
         'transaction.partition.verification.enable',
       )(key),
     reason:
-      'the transaction coordinator follows transaction.state.log.num.partitions, .replication.factor, .segment.bytes, transaction.max.timeout.ms, transactional.id.expiration.ms, transaction.remove.expired.transaction.cleanup.interval.ms and transaction.partition.verification.enable; it aborts a timed-out transaction at its deadline and serves transactions v1 only (no KIP-890 part 2 epoch bumps)',
+      'the transaction coordinator follows transaction.state.log.num.partitions, .replication.factor, .segment.bytes, transaction.max.timeout.ms, transactional.id.expiration.ms, transaction.remove.expired.transaction.cleanup.interval.ms and transaction.partition.verification.enable; it aborts a timed-out transaction at its deadline and serves transactions v1 and v2 (KIP-890) by request version',
   },
   {
     matches: prefix('share.', 'group.share.'),

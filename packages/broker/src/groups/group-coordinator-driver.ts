@@ -172,6 +172,11 @@ export class GroupCoordinatorDriver {
    * one answered NOT_COORDINATOR, leaving a KIP-848 consumer holding them and reading nothing. The
    * retry is answered by whatever load is current then (NOT_COORDINATOR if none is).
    */
+  /** The `__consumer_offsets` partition that holds `groupId`'s offsets. */
+  offsetsPartitionFor(groupId: string): number {
+    return coordinatorPartitionFor(groupId, this.coordinator.config.offsetsPartitionCount);
+  }
+
   async confirmLeadership(groupId: string): Promise<LeadershipConfirmation> {
     const partitionIndex = coordinatorPartitionFor(groupId, this.coordinator.config.offsetsPartitionCount);
     const owned = this.owned.get(partitionIndex);

@@ -574,7 +574,7 @@ export class GregorNode {
       server,
       settings.clusterId,
       () => this.replicaManager,
-      () => this.transactionCoordinator?.transactions,
+      () => this.transactionCoordinator,
       this.logger,
     );
     // So do the high watermarks another node's consumer-group lag needs from the partitions led here.
@@ -768,8 +768,10 @@ export class GregorNode {
       credentials: internalCredentials.channel,
     });
     // KIP-890 part 1: leaders ask the coordinator before a producer's first transactional batch.
+    // KIP-890 part 2: transactions-v2 produces (v12+) are added to their transaction through it.
     replicaManager.useTransactionVerifier(
-      settings.transactionPartitionVerificationEnable ? this.transactionCoordinator : undefined,
+      this.transactionCoordinator,
+      settings.transactionPartitionVerificationEnable,
     );
     this.requestGate.open(
       createRequestRouter(

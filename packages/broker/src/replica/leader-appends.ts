@@ -34,6 +34,11 @@ export interface AppendRequest {
   readonly records: Buffer | null;
   /** The Produce's transactional id (v3+), for KIP-890's verification; null or absent when none. */
   readonly transactionalId?: string | null;
+  /**
+   * Transactions v2 (Produce v12+): a transactional batch whose producer has no transaction open on
+   * the partition is added to the transaction by the coordinator before it is appended.
+   */
+  readonly addToTransaction?: boolean;
 }
 
 export interface AppendResult {
@@ -67,8 +72,10 @@ export class LeaderAppends {
   /** Leader appends of idempotent producers: checked, appended and remembered in order per partition. */
   private readonly idempotentAppends = new IdempotentLeaderAppends();
   private readonly replicationWait: ReplicationWait<Partition>;
-  /** Set when transaction.partition.verification.enable is on (a broker with a transaction coordinator). */
+  /** The transaction coordinators' client (a broker with a transaction coordinator). */
   private transactionVerifier: TransactionVerifier | undefined;
+  /** transaction.partition.verification.enable: classic (v1) produces are verified too. */
+  private verifyClassicTransactions = false;
   /**
    * Per partition and producer, the latest client record set on its way (through verification) to
    * the append queue: settles once it entered the queue or was answered without it.
@@ -86,9 +93,13 @@ export class LeaderAppends {
     };
   }
 
-  /** Turns KIP-890's verification on (a verifier) or off (undefined). */
-  useTransactionVerifier(verifier: TransactionVerifier | undefined): void {
+  /**
+   * The coordinators' client for KIP-890: transactions-v2 produces are always added through it;
+   * classic ones are verified only with `verifyClassic` (transaction.partition.verification.enable).
+   */
+  useTransactionVerifier(verifier: TransactionVerifier | undefined, verifyClassic = true): void {
     this.transactionVerifier = verifier;
+    this.verifyClassicTransactions = verifyClassic;
   }
 
   /**
@@ -151,8 +162,11 @@ export class LeaderAppends {
         topicPartition: `${request.topic}-${request.partition}`,
       });
       const verifier = this.transactionVerifier;
+      // Transactions v2 (Produce v12+) always asks, to add the partition; classic produces only
+      // with transaction.partition.verification.enable.
+      const asks = request.addToTransaction === true || this.verifyClassicTransactions;
       const producer = info.batches.find(hasProducerState);
-      if (verifier === undefined || origin !== 'client' || producer === undefined) {
+      if (verifier === undefined || origin !== 'client' || producer === undefined || !asks) {
         appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin);
       } else {
         const key = `${partition.key}/${producer.producerId}`;
@@ -241,6 +255,7 @@ async function verifyTransaction(
     producerEpoch: batch.producerEpoch,
     topic: request.topic,
     partition: request.partition,
+    addToTransaction: request.addToTransaction === true,
   });
   if (coordinatorError !== ErrorCode.NONE) return verificationErrorForProduce(coordinatorError);
   return { required: true, guard };

@@ -217,6 +217,33 @@ describe('ProducerStateManager: transactions', () => {
     expect(state.ongoingTransactions().size).toBe(0);
   });
 
+  it('starts the epoch a marker bumped (transactions v2) at sequence 0, with no duplicate from the old epoch', () => {
+    const state = new ProducerStateManager();
+    const txn = { isTransactional: true };
+    state.applyBatch({ ...header(1, 3, 0, 2, txn), baseOffset: 0, lastOffset: 1 }, nowMs);
+    state.applyMarker(marker(1, 4, 2), true);
+    // The old epoch is fenced by the marker.
+    expect(state.checkLeaderAppend([header(1, 3, 2, 1, txn)], nowMs)).toMatchObject({
+      kind: 'refused',
+      errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+    });
+    // Only sequence 0 starts the bumped epoch.
+    expect(state.checkLeaderAppend([header(1, 4, 2, 1, txn)], nowMs)).toMatchObject({
+      kind: 'refused',
+      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    });
+    // Sequences 0-1 of the new epoch are new records, not the old epoch's batch at offsets 0-1.
+    expect(state.checkLeaderAppend([header(1, 4, 0, 2, txn)], nowMs)).toEqual({ kind: 'append' });
+    state.applyBatch({ ...header(1, 4, 0, 2, txn), baseOffset: 3, lastOffset: 4 }, nowMs);
+    // From then on the epoch's own history counts: its retry is a duplicate, the next batch follows.
+    expect(state.checkLeaderAppend([header(1, 4, 0, 2, txn)], nowMs)).toEqual({
+      kind: 'duplicate',
+      firstOffset: 3,
+      lastOffset: 4,
+    });
+    expect(state.checkLeaderAppend([header(1, 4, 2, 1, txn)], nowMs)).toEqual({ kind: 'append' });
+  });
+
   it('lists the aborted transactions a fetch range overlaps, and forgets them below the log start', () => {
     const state = new ProducerStateManager();
     state.applyBatch(stored(1, 0, 0), nowMs);

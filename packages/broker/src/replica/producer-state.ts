@@ -106,6 +106,13 @@ export interface ProducerEntry {
   readonly producerEpoch: number;
   /** Oldest first; never empty; at most producerBatchesRetained. */
   readonly batches: readonly ProducerBatchMetadata[];
+  /**
+   * The epoch `batches` were written with. Below `producerEpoch` when a marker bumped the epoch
+   * (KIP-890 transactions v2 bumps it at the end of every transaction): the next batch of the new
+   * epoch starts at sequence 0 and none of the remembered batches is its duplicate, as Kafka's
+   * ProducerStateEntry clears its batch metadata when a marker changes the epoch.
+   */
+  readonly batchesEpoch: number;
   /** The max timestamp of the producer's latest batch: what expiration measures from, as in Kafka. */
   readonly lastTimestampMs: number;
   /** The coordinator epoch of the last transaction marker for this producer; -1 before any. */
@@ -251,7 +258,11 @@ export class ProducerStateManager {
       }
       const lastSequence = incrementSequence(baseSequence, header.lastOffsetDelta);
       const stored = this.producers.get(producerId);
-      if (stored !== undefined && stored.producerEpoch === producerEpoch) {
+      if (
+        stored !== undefined &&
+        stored.producerEpoch === producerEpoch &&
+        stored.batchesEpoch === producerEpoch
+      ) {
         const duplicate = stored.batches.find(
           (batch) => batch.firstSequence === baseSequence && batch.lastSequence === lastSequence,
         );
@@ -281,7 +292,12 @@ export class ProducerStateManager {
         pending.get(producerId) ??
         (stored === undefined
           ? undefined
-          : { producerEpoch: stored.producerEpoch, lastSequence: stored.batches.at(-1)!.lastSequence });
+          : {
+              producerEpoch: stored.producerEpoch,
+              // An epoch a marker started has no batches yet: its first starts at sequence 0.
+              lastSequence:
+                stored.batchesEpoch === stored.producerEpoch ? stored.batches.at(-1)!.lastSequence : -1,
+            });
       if (current !== undefined) {
         if (producerEpoch < current.producerEpoch) {
           return refused(
@@ -353,7 +369,11 @@ export class ProducerStateManager {
     };
     const previous = this.producers.get(batch.producerId);
     let batches: ProducerBatchMetadata[];
-    if (previous === undefined || previous.producerEpoch !== batch.producerEpoch) {
+    if (
+      previous === undefined ||
+      previous.producerEpoch !== batch.producerEpoch ||
+      previous.batchesEpoch !== batch.producerEpoch
+    ) {
       // A new epoch starts a new history (Kafka resets the batch metadata on an epoch change).
       batches = [metadata];
     } else {
@@ -368,6 +388,7 @@ export class ProducerStateManager {
       producerId: batch.producerId,
       producerEpoch: batch.producerEpoch,
       batches,
+      batchesEpoch: batch.producerEpoch,
       lastTimestampMs: metadata.maxTimestampMs,
       coordinatorEpoch: previous?.coordinatorEpoch ?? -1,
     });

@@ -277,8 +277,8 @@ export class ReplicaManager {
    * KIP-890's verification of transactional produces (transaction.partition.verification.enable):
    * on with a verifier, off with undefined (see LeaderAppends).
    */
-  useTransactionVerifier(verifier: TransactionVerifier | undefined): void {
-    this.leaderAppends.useTransactionVerifier(verifier);
+  useTransactionVerifier(verifier: TransactionVerifier | undefined, verifyClassic = true): void {
+    this.leaderAppends.useTransactionVerifier(verifier, verifyClassic);
   }
 
   /** A transaction coordinator's markers (see TxnMarkerAppends). */

@@ -1,4 +1,4 @@
-// KIP-890 part 1 on the leader (Kafka's ReplicaManager.appendRecords with its
+// KIP-890 on the leader (Kafka's ReplicaManager.appendRecords with its
 // AddPartitionsToTxnManager): before a transactional producer's first batch on a partition is
 // appended, the transaction coordinator of its transactional id is asked whether the partition is in
 // the producer's ongoing transaction. The coordinator's answers become the errors Kafka's producers
@@ -15,6 +15,12 @@ export interface TransactionVerificationRequest {
   readonly producerEpoch: number;
   readonly topic: string;
   readonly partition: number;
+  /**
+   * KIP-890 part 2 (transactions v2: Produce v12+, TxnOffsetCommit v5+): the coordinator adds the
+   * partition to the ongoing transaction (starting one if none is), as Kafka's AddPartitionsToTxn
+   * with verifyOnly=false, instead of only checking it is there.
+   */
+  readonly addToTransaction?: boolean;
 }
 
 /**

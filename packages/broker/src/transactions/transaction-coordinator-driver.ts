@@ -27,10 +27,13 @@ import type { MetadataImage } from '@gregor/metadata';
 import { ErrorCode, encodeRecordBatch, iterateBatches, KafkaError } from '@gregor/protocol';
 import {
   type AppendToken,
+  type EndTxnRequest,
   TransactionCoordinator,
   type TransactionLogRecord,
   type TxnEffect,
   type TxnResponse,
+  type VerifiedPartition,
+  type VerifyPartitionsRequest,
   type WriteMarkersEffect,
 } from '@gregor/txn';
 import type { ChannelCredentials } from '@grpc/grpc-js';
@@ -45,7 +48,11 @@ import type {
   TransactionVerifier,
 } from '../replica/transaction-verification.js';
 import type { TxnMarkerPartitionResult, TxnMarkerRequest } from '../replica/txn-marker-appends.js';
-import { TxnMarkersClients, txnMarkerReplicationTimeoutMs } from './txn-markers-grpc.js';
+import {
+  type LocalTransactionVerifier,
+  TxnMarkersClients,
+  txnMarkerReplicationTimeoutMs,
+} from './txn-markers-grpc.js';
 
 export const transactionStateTopicName = '__transaction_state';
 /** How long a `__transaction_state` append waits for replication (Kafka's transaction.state.log append timeout). */
@@ -97,7 +104,7 @@ interface OwnedPartition extends LedPartition {
 
 type ResponseOf<A extends TxnResponse['api']> = Extract<TxnResponse, { api: A }>;
 
-export class TransactionCoordinatorDriver implements TransactionVerifier {
+export class TransactionCoordinatorDriver implements TransactionVerifier, LocalTransactionVerifier {
   readonly topicCreator: OffsetsTopicCreator;
   private coordinator: TransactionCoordinator;
   private readonly waiting = new Map<number, (response: TxnResponse) => void>();
@@ -196,13 +203,15 @@ export class TransactionCoordinatorDriver implements TransactionVerifier {
       producerEpoch: request.producerEpoch,
       partitions: [{ topic: request.topic, partitions: [request.partition] }],
     };
+    const add = request.addToTransaction === true;
     const stateTopic = this.options.replicaManager.image.topic(transactionStateTopicName);
     if (stateTopic === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const leader =
       stateTopic.partitions[this.coordinator.partitionFor(request.transactionalId)]?.leader ?? -1;
     if (leader < 0) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (leader === this.options.brokerId) {
-      return this.coordinator.verifyPartitions(question)[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+      const [result] = await this.verifyHere(question, add);
+      return result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
     }
     const address = this.options.addressOf(leader);
     if (address === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -212,12 +221,52 @@ export class TransactionCoordinatorDriver implements TransactionVerifier {
         address,
         question,
         transactionVerificationTimeoutMs,
+        add,
       );
       return result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
     } catch (error) {
       this.options.logger.debug({ err: error, leader }, 'transaction verification not answered');
       return ErrorCode.NETWORK_EXCEPTION;
     }
+  }
+
+  /**
+   * Answers a verification with this broker's coordinator (never forwarded): a read, or with
+   * `addToTransaction` (transactions v2) an AddPartitionsToTxn the broker makes for the producer,
+   * its one error code given to every partition.
+   */
+  async verifyHere(
+    request: VerifyPartitionsRequest,
+    addToTransaction: boolean,
+  ): Promise<VerifiedPartition[]> {
+    if (!addToTransaction) return this.coordinator.verifyPartitions(request);
+    const response = await this.request('AddPartitionsToTxn', (coordinator, requestId, nowMs) =>
+      coordinator.addPartitionsToTxn(requestId, request, nowMs),
+    );
+    return request.partitions.flatMap(({ topic, partitions }) =>
+      partitions.map((partition) => ({ topic, partition, errorCode: response.errorCode })),
+    );
+  }
+
+  /**
+   * EndTxn: a transactions-v2 end that exhausts the epoch gets a new producer id first, as
+   * InitProducerId does.
+   */
+  async endTxn(request: EndTxnRequest): Promise<ResponseOf<'EndTxn'>> {
+    let fresh: number | null = null;
+    if (
+      (request.transactionVersion ?? 1) >= 2 &&
+      this.coordinator.endTxnNeedsProducerId(request.transactionalId)
+    ) {
+      const result = await this.options.producerIds.nextProducerId();
+      if (!result.ok) {
+        return { api: 'EndTxn', errorCode: result.errorCode, producerId: -1, producerEpoch: -1 };
+      }
+      fresh = result.producerId;
+    }
+    return this.request('EndTxn', (coordinator, requestId, nowMs) =>
+      coordinator.endTxn(requestId, request, nowMs, fresh),
+    );
   }
 
   close(): void {

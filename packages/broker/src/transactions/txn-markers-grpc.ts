@@ -5,7 +5,7 @@
 // (KIP-890) is served by this node's transaction coordinator, for partition leaders that ask it.
 
 import { ErrorCode } from '@gregor/protocol';
-import type { TransactionCoordinator, VerifiedPartition, VerifyPartitionsRequest } from '@gregor/txn';
+import type { VerifiedPartition, VerifyPartitionsRequest } from '@gregor/txn';
 import * as grpc from '@grpc/grpc-js';
 import { PeerClients } from '../grpc/peer-clients.js';
 import { serviceClient } from '../grpc/protos.js';
@@ -52,6 +52,13 @@ interface WireVerifyPartitionsRequest {
   producerId: number;
   producerEpoch: number;
   partitions: WireTopicPartition[];
+  addToTransaction: boolean;
+}
+
+/** This node's transaction coordinator, answering another leader's question itself (no forwarding). */
+export interface LocalTransactionVerifier {
+  /** Per partition, in order: NONE, or the coordinator's error. Adds them with `addToTransaction`. */
+  verifyHere(request: VerifyPartitionsRequest, addToTransaction: boolean): Promise<VerifiedPartition[]>;
 }
 
 interface WireVerifyPartitionsResponse {
@@ -63,7 +70,7 @@ export function registerTxnMarkersService(
   server: grpc.Server,
   clusterId: string,
   replicaManager: () => ReplicaManager | undefined,
-  transactions: () => TransactionCoordinator | undefined,
+  transactions: () => LocalTransactionVerifier | undefined,
   logger: Logger,
 ): void {
   const implementation: grpc.UntypedServiceImplementation = {
@@ -87,13 +94,23 @@ export function registerTxnMarkersService(
         producerEpoch: request.producerEpoch,
         partitions: request.partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] })),
       };
-      callback(null, {
-        errorCode: ErrorCode.NONE,
-        partitions:
-          coordinator === undefined
-            ? request.partitions.map((p) => ({ ...p, errorCode: ErrorCode.NOT_COORDINATOR }))
-            : coordinator.verifyPartitions(verify),
-      });
+      if (coordinator === undefined) {
+        callback(null, {
+          errorCode: ErrorCode.NONE,
+          partitions: request.partitions.map((p) => ({ ...p, errorCode: ErrorCode.NOT_COORDINATOR })),
+        });
+        return;
+      }
+      coordinator.verifyHere(verify, request.addToTransaction === true).then(
+        (partitions) => callback(null, { errorCode: ErrorCode.NONE, partitions }),
+        (error: unknown) => {
+          logger.warn({ err: error }, 'transaction verification failed');
+          callback(null, {
+            errorCode: ErrorCode.NONE,
+            partitions: request.partitions.map((p) => ({ ...p, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR })),
+          });
+        },
+      );
     },
     WriteTxnMarkers: (
       call: grpc.ServerUnaryCall<WireWriteTxnMarkersRequest, WireWriteTxnMarkersResponse>,
@@ -200,6 +217,7 @@ export class TxnMarkersClients {
     address: string,
     request: VerifyPartitionsRequest,
     timeoutMs: number,
+    addToTransaction = false,
   ): Promise<VerifiedPartition[]> {
     const method = this.clients.method<VerifyMethod>(nodeId, address, 'VerifyPartitionsInTransaction');
     const partitions = request.partitions.flatMap(({ topic, partitions: ids }) =>
@@ -211,6 +229,7 @@ export class TxnMarkersClients {
       producerId: request.producerId,
       producerEpoch: request.producerEpoch,
       partitions,
+      addToTransaction,
     };
     return new Promise((resolve, reject) => {
       method(

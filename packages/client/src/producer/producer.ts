@@ -215,7 +215,11 @@ export class Producer {
         : new TransactionManager(
             {
               findCoordinator: (key, keyType) => cluster.findCoordinator(key, keyType),
-              send: (nodeId, apiKey, body) => cluster.send(nodeId, apiKey, body),
+              send: (nodeId, apiKey, body, maxVersion) =>
+                maxVersion === undefined
+                  ? cluster.send(nodeId, apiKey, body)
+                  : cluster.sendVersioned(nodeId, apiKey, () => body, undefined, maxVersion),
+              transactionVersion: (nodeId) => cluster.finalizedFeatureLevel(nodeId, 'transaction.version'),
             },
             {
               flush: () => this.flush(),
@@ -225,6 +229,7 @@ export class Producer {
                 return sender.sequenceGap;
               },
               useProducerId: (producerId, producerEpoch) => sender.useProducerId(producerId, producerEpoch),
+              useTransactionsV2: (on) => sender.useTransactionsV2(on),
             },
             {
               transactionalId,

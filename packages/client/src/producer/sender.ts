@@ -12,12 +12,15 @@
 // max.message.bytes is below batchSize gets batches it accepts after a few halvings.
 
 import { ApiKey, ErrorCode, type RequestInput } from '@gregor/protocol';
-import type { Cluster } from '../cluster.js';
+import { type Cluster, preferredVersions } from '../cluster.js';
 import { KafkaJSError, KafkaJSProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { retryDelayMs, withRetry } from '../retry.js';
 import type { ProducerBatch } from './producer-batch.js';
 import { partitionKey, type RecordAccumulator } from './record-accumulator.js';
+
+/** Produce v12: a transactional producer of transactions v2 (KIP-890) adds partitions through it. */
+const produceTransactionsV2Version = 12;
 
 export interface SenderOptions {
   readonly idempotent: boolean;
@@ -80,6 +83,8 @@ export class Sender {
   private producerIdPending: Promise<void> | undefined;
   /** Set when a sequenced batch failed for good: a new producer id is needed before sending more. */
   private sequenceGapValue = false;
+  /** The highest Produce version asked for: v12 for a transactions-v2 producer. */
+  private produceMaxVersion: number = preferredVersions[ApiKey.Produce];
   private drainScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
@@ -176,6 +181,11 @@ export class Sender {
   /** A sequenced batch failed for good: its sequences must not be used again under this epoch. */
   get sequenceGap(): boolean {
     return this.sequenceGapValue;
+  }
+
+  /** Transactions v2 (KIP-890 part 2): Produce v12, with which the broker adds the partition. */
+  useTransactionsV2(on: boolean): void {
+    this.produceMaxVersion = on ? produceTransactionsV2Version : preferredVersions[ApiKey.Produce];
   }
 
   /** The transactional producer's id and epoch (new after InitProducerId): sequences start at 0. */
@@ -412,8 +422,13 @@ export class Sender {
     }
     // Twice the broker's own timeout: the broker answers acks=all waits itself; past that the
     // connection is presumed dead and the batches go again (the sequences make that safe).
-    this.cluster
-      .send(nodeId, ApiKey.Produce, body, this.options.requestTimeoutMs * 2)
+    // Transactions v2 asks for Produce v12; everything else at the preferred version, as before.
+    const timeoutMs = this.options.requestTimeoutMs * 2;
+    const sent =
+      this.produceMaxVersion === preferredVersions[ApiKey.Produce]
+        ? this.cluster.send(nodeId, ApiKey.Produce, body, timeoutMs)
+        : this.cluster.sendVersioned(nodeId, ApiKey.Produce, () => body, timeoutMs, this.produceMaxVersion);
+    sent
       .then((response) => {
         const answered = new Set<ProducerBatch>();
         for (const topic of response.responses) {

@@ -15,7 +15,7 @@ import {
   type TransactionTransport,
 } from './transaction-manager.js';
 
-type Call = { nodeId: number; api: string; body: Record<string, unknown> };
+type Call = { nodeId: number; api: string; body: Record<string, unknown>; maxVersion?: number };
 type Answer = Record<string, unknown> | Error;
 
 const apiNames: Record<number, string> = {
@@ -35,6 +35,8 @@ class FakeBrokers {
   readonly lookups: { key: string; keyType: number }[] = [];
   /** The coordinator node each lookup answers, in turn (the last repeats). */
   coordinators: number[] = [1];
+  /** The finalized transaction.version the coordinator's ApiVersions gives. */
+  transactionVersionLevel = 0;
   private readonly answers = new Map<string, Answer[]>();
   private producerEpoch = 0;
 
@@ -81,15 +83,16 @@ class FakeBrokers {
       const nodeId = this.coordinators.length > 1 ? this.coordinators.shift()! : this.coordinators[0]!;
       return nodeId;
     },
-    send: (async (nodeId: number, apiKey: number, body: Record<string, unknown>) => {
+    send: (async (nodeId: number, apiKey: number, body: Record<string, unknown>, maxVersion?: number) => {
       const api = apiNames[apiKey]!;
-      this.calls.push({ nodeId, api, body });
+      this.calls.push({ nodeId, api, body, ...(maxVersion === undefined ? {} : { maxVersion }) });
       const queued = this.answers.get(api);
       const answer =
         queued !== undefined && queued.length > 0 ? queued.shift()! : this.defaults.get(api)!(body);
       if (answer instanceof Error) throw answer;
       return answer;
     }) as TransactionTransport['send'],
+    transactionVersion: async () => this.transactionVersionLevel,
   };
 
   apis(): string[] {
@@ -103,6 +106,7 @@ class FakeRecords implements TransactionalRecords {
   resumed = 0;
   flushes = 0;
   producerIds: [bigint, number][] = [];
+  transactionsV2 = false;
   /** What a flush does: a record that fails while the transaction commits... */
   onFlush: () => void = () => undefined;
 
@@ -119,6 +123,9 @@ class FakeRecords implements TransactionalRecords {
   useProducerId(producerId: bigint, producerEpoch: number): void {
     this.producerIds.push([producerId, producerEpoch]);
     this.sequenceGap = false;
+  }
+  useTransactionsV2(on: boolean): void {
+    this.transactionsV2 = on;
   }
 }
 
@@ -365,5 +372,63 @@ describe('TransactionManager', () => {
     const second = manager.begin();
     expect(manager.acceptsRecords(first)).toBe(false);
     expect(manager.acceptsRecords(second)).toBe(true);
+  });
+
+  it('speaks transactions v2 when the coordinator finalizes transaction.version 2: no adds, TxnOffsetCommit v5, EndTxn v5 taking the bumped epoch', async () => {
+    const { brokers, records, manager } = setUp();
+    brokers.transactionVersionLevel = 2;
+    brokers.answer('EndTxn', (body) => ({
+      errorCode: 0,
+      producerId: body.producerId,
+      producerEpoch: (body.producerEpoch as number) + 1,
+    }));
+    await manager.initialize();
+    expect(manager.transactionsV2).toBe(true);
+    expect(records.transactionsV2).toBe(true);
+    manager.begin();
+    await manager.addPartitions([partitionA, partitionB]);
+    await manager.sendOffsets({
+      consumerGroupId: 'billing',
+      topics: [{ topic: 'orders', partitions: [{ partition: 0, offset: 5 }] }],
+    });
+    await manager.commit();
+    expect(brokers.calls.map(({ api, maxVersion }) => [api, maxVersion])).toEqual([
+      ['InitProducerId', undefined],
+      ['TxnOffsetCommit', 5],
+      ['EndTxn', 5],
+    ]);
+    expect(brokers.calls[2]!.body).toMatchObject({ producerId: 7n, producerEpoch: 0, committed: true });
+    // The next transaction runs under the epoch EndTxn answered, its sequences from 0.
+    expect(manager.producerEpoch).toBe(1);
+    expect(records.producerIds).toEqual([
+      [7n, 0],
+      [7n, 1],
+    ]);
+    // An abort that left a record without an answer needs no InitProducerId: the end bumped the epoch.
+    manager.begin();
+    await manager.addPartitions([partitionA]);
+    records.sequenceGap = true;
+    await manager.abort();
+    expect(brokers.apis().slice(3)).toEqual(['EndTxn']);
+    expect(brokers.calls[3]!.body).toMatchObject({ producerEpoch: 1, committed: false });
+    expect(manager.producerEpoch).toBe(2);
+    expect(manager.state).toBe('ready');
+  });
+
+  it('stays with the classic protocol below transaction.version 2', async () => {
+    const { brokers, records, manager } = setUp();
+    brokers.transactionVersionLevel = 1;
+    await manager.initialize();
+    expect(manager.transactionsV2).toBe(false);
+    expect(records.transactionsV2).toBe(false);
+    manager.begin();
+    await manager.addPartitions([partitionA]);
+    await manager.commit();
+    expect(brokers.calls.map(({ api, maxVersion }) => [api, maxVersion])).toEqual([
+      ['InitProducerId', undefined],
+      ['AddPartitionsToTxn', undefined],
+      ['EndTxn', undefined],
+    ]);
+    expect(manager.producerEpoch).toBe(0);
   });
 });

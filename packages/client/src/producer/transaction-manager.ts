@@ -20,6 +20,12 @@
 // after an abort that left one (the sender's sequence gap) the epoch is bumped (InitProducerId with
 // the current producer id and epoch, KIP-360): the next transaction starts its sequences at 0 under
 // an epoch that record does not have.
+//
+// Transactions v2 (KIP-890 part 2), used when the coordinator's ApiVersions finalizes
+// `transaction.version` at 2 or more (as the Java producer decides): no AddPartitionsToTxn and no
+// AddOffsetsToTxn (Produce v12 and TxnOffsetCommit v5 add their partitions themselves), and EndTxn
+// v5, whose answer carries the producer id and epoch the next transaction runs under (the
+// coordinator bumps the epoch at every end, so no KIP-360 bump is needed after an abort).
 
 import {
   ApiKey,
@@ -51,12 +57,21 @@ export type TransactionApiKey =
 export interface TransactionTransport {
   /** The node id of the coordinator of `key` (FindCoordinator, retried while it loads). */
   findCoordinator(key: string, keyType: number): Promise<number>;
+  /** At the negotiated version, at most `maxVersion` (the client's preferred one when absent). */
   send<K extends TransactionApiKey>(
     nodeId: number,
     apiKey: K,
     body: RequestInput<K>,
+    maxVersion?: number,
   ): Promise<ResponseBody<K>>;
+  /** The finalized `transaction.version` in the ApiVersions (v3+) of broker `nodeId`; 0 when none. */
+  transactionVersion(nodeId: number): Promise<number>;
 }
+
+/** The first `transaction.version` level of transactions v2 (Kafka's TransactionVersion.TV_2). */
+export const transactionsV2Level = 2;
+/** Request versions of transactions v2 (KIP-890 part 2). */
+export const transactionsV2Versions = { produce: 12, txnOffsetCommit: 5, endTxn: 5 } as const;
 
 /** What the manager needs of the producer's sender. */
 export interface TransactionalRecords {
@@ -69,6 +84,8 @@ export interface TransactionalRecords {
   readonly sequenceGap: boolean;
   /** Batches from now on carry this producer id and epoch, their sequences starting at 0. */
   useProducerId(producerId: bigint, producerEpoch: number): void;
+  /** Transactions v2: Produce goes at v12 (the broker adds the partition to the transaction). */
+  useTransactionsV2(on: boolean): void;
 }
 
 export type TransactionState =
@@ -132,6 +149,8 @@ export class TransactionManager {
   private stateValue: TransactionState = 'uninitialized';
   private producerIdValue = -1n;
   private producerEpochValue = -1;
+  /** Transactions v2 (KIP-890 part 2): decided at initialization from the coordinator's features. */
+  private transactionsV2Value = false;
   private coordinatorNodeId: number | undefined;
   private initializing: Promise<void> | undefined;
   /** Partitions AddPartitionsToTxn added to the current transaction. */
@@ -163,6 +182,11 @@ export class TransactionManager {
 
   get producerEpoch(): number {
     return this.producerEpochValue;
+  }
+
+  /** Whether this producer speaks transactions v2 (the coordinator finalized transaction.version >= 2). */
+  get transactionsV2(): boolean {
+    return this.transactionsV2Value;
   }
 
   get currentTransaction(): number {
@@ -215,6 +239,11 @@ export class TransactionManager {
   private async initializeNow(): Promise<void> {
     try {
       await this.initProducerId(-1n, -1);
+      const level = await this.coordinatorRequest('ApiVersions', (nodeId) =>
+        this.transport.transactionVersion(nodeId),
+      );
+      this.transactionsV2Value = level >= transactionsV2Level;
+      this.records.useTransactionsV2(this.transactionsV2Value);
       this.stateValue = 'ready';
     } catch (error) {
       this.failFatallyIf(error);
@@ -269,6 +298,12 @@ export class TransactionManager {
   }
 
   private async addPartitionsNow(partitions: readonly TopicPartition[]): Promise<void> {
+    if (this.transactionsV2Value) {
+      // Transactions v2: the partition leader has the coordinator add it at the first Produce v12.
+      for (const { topic, partition } of partitions)
+        this.partitionsInTransaction.add(partitionKey(topic, partition));
+      return;
+    }
     const byTopic = new Map<string, number[]>();
     for (const { topic, partition } of partitions)
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
@@ -313,7 +348,10 @@ export class TransactionManager {
     }
     const transactionNumber = this.transactionNumber;
     try {
-      if (!this.groupsInTransaction.has(groupId)) {
+      // Transactions v2: TxnOffsetCommit v5 has the group's offsets partition added by the broker.
+      if (!this.groupsInTransaction.has(groupId) && this.transactionsV2Value) {
+        this.groupsInTransaction.add(groupId);
+      } else if (!this.groupsInTransaction.has(groupId)) {
         await this.coordinatorRequest('AddOffsetsToTxn', async (nodeId) => {
           const response = await this.transport.send(nodeId, ApiKey.AddOffsetsToTxn, {
             transactionalId: this.options.transactionalId,
@@ -330,24 +368,29 @@ export class TransactionManager {
         this.options.retry,
         async () => {
           groupCoordinator ??= await this.transport.findCoordinator(groupId, coordinatorKeyType.group);
-          const response = await this.transport.send(groupCoordinator, ApiKey.TxnOffsetCommit, {
-            transactionalId: this.options.transactionalId,
-            groupId,
-            producerId: this.producerIdValue,
-            producerEpoch: this.producerEpochValue,
-            generationId: -1,
-            memberId: '',
-            groupInstanceId: null,
-            topics: topics.map(({ topic, partitions }) => ({
-              name: topic,
-              partitions: partitions.map(({ partition, offset }) => ({
-                partitionIndex: partition,
-                committedOffset: BigInt(offset),
-                committedLeaderEpoch: -1,
-                committedMetadata: null,
+          const response = await this.transport.send(
+            groupCoordinator,
+            ApiKey.TxnOffsetCommit,
+            {
+              transactionalId: this.options.transactionalId,
+              groupId,
+              producerId: this.producerIdValue,
+              producerEpoch: this.producerEpochValue,
+              generationId: -1,
+              memberId: '',
+              groupInstanceId: null,
+              topics: topics.map(({ topic, partitions }) => ({
+                name: topic,
+                partitions: partitions.map(({ partition, offset }) => ({
+                  partitionIndex: partition,
+                  committedOffset: BigInt(offset),
+                  committedLeaderEpoch: -1,
+                  committedMetadata: null,
+                })),
               })),
-            })),
-          });
+            },
+            this.transactionsV2Value ? transactionsV2Versions.txnOffsetCommit : undefined,
+          );
           for (const topic of response.topics) {
             for (const partition of topic.partitions) {
               if (partition.errorCode !== 0) {
@@ -406,7 +449,8 @@ export class TransactionManager {
       await Promise.allSettled([...this.partitionsPending.values()]);
       await this.records.flush();
       await this.endTransaction(false);
-      if (this.records.sequenceGap) await this.bumpEpoch();
+      // Transactions v2 bumped the epoch at the end already: the unanswered record's epoch is fenced.
+      if (this.records.sequenceGap && !this.transactionsV2Value) await this.bumpEpoch();
       this.stateValue = 'ready';
     } catch (error) {
       this.failFatallyIf(error);
@@ -434,17 +478,29 @@ export class TransactionManager {
     // The coordinator never heard of a transaction nothing was added to (Java sends no EndTxn either).
     if (!nothingToEnd) {
       try {
-        await this.coordinatorRequest('EndTxn', async (nodeId) => {
-          const response = await this.transport.send(nodeId, ApiKey.EndTxn, {
-            transactionalId: this.options.transactionalId,
-            producerId: this.producerIdValue,
-            producerEpoch: this.producerEpochValue,
-            committed,
-          });
-          if (response.errorCode !== 0) {
-            throw protocolError(response.errorCode, `EndTxn(${committed ? 'commit' : 'abort'})`);
+        const response = await this.coordinatorRequest('EndTxn', async (nodeId) => {
+          const answer = await this.transport.send(
+            nodeId,
+            ApiKey.EndTxn,
+            {
+              transactionalId: this.options.transactionalId,
+              producerId: this.producerIdValue,
+              producerEpoch: this.producerEpochValue,
+              committed,
+            },
+            this.transactionsV2Value ? transactionsV2Versions.endTxn : undefined,
+          );
+          if (answer.errorCode !== 0) {
+            throw protocolError(answer.errorCode, `EndTxn(${committed ? 'commit' : 'abort'})`);
           }
+          return answer;
         });
+        // Transactions v2: the next transaction runs under the bumped epoch (or a new producer id).
+        if (this.transactionsV2Value && response.producerId >= 0n) {
+          this.producerIdValue = response.producerId;
+          this.producerEpochValue = response.producerEpoch;
+          this.records.useProducerId(response.producerId, response.producerEpoch);
+        }
       } catch (error) {
         // Out of retries, the outcome is unknown: the caller may ask again. Anything else is final.
         if (!(error instanceof KafkaJSNumberOfRetriesExceeded)) this.fail(error as Error, true);

@@ -43,6 +43,10 @@ class ScriptedCluster {
   async findCoordinator(): Promise<number> {
     return 1;
   }
+  /** The classic protocol: transaction.version is not finalized at 2 here. */
+  async finalizedFeatureLevel(): Promise<number> {
+    return 0;
+  }
   /** The partition's leader; -1 while it has none (batches wait in the queue). */
   leader = 1;
   leaderFor(): number {

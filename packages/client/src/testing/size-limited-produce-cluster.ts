@@ -55,6 +55,10 @@ export class SizeLimitedProduceCluster {
   async findCoordinator(): Promise<number> {
     return 1;
   }
+  /** The classic transaction protocol: transaction.version is not finalized at 2 here. */
+  async finalizedFeatureLevel(): Promise<number> {
+    return 0;
+  }
   leaderFor(): number {
     return 1;
   }

@@ -87,7 +87,7 @@ function support(
 
 /** Ordered by api key, the order ApiVersions responses list them in. */
 export const apiVersionSupport: readonly ApiVersionSupport[] = [
-  support('Produce', 11, 9),
+  support('Produce', 12, 9),
   support('Fetch', 18, 12),
   support('ListOffsets', 10, 6),
   support('Metadata', 13, 9),
@@ -109,9 +109,9 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('OffsetForLeaderEpoch', 4, 4),
   support('AddPartitionsToTxn', 5, 3),
   support('AddOffsetsToTxn', 4, 3),
-  support('EndTxn', 4, 3),
+  support('EndTxn', 5, 3),
   support('WriteTxnMarkers', 1, 1),
-  support('TxnOffsetCommit', 4, 3),
+  support('TxnOffsetCommit', 5, 3),
   support('DescribeAcls', 3, 2),
   support('CreateAcls', 3, 2),
   support('DeleteAcls', 3, 2),

@@ -1,4 +1,4 @@
-// Produce (key 0), versions 0-11; flexible from 9.
+// Produce (key 0), versions 0-12; flexible from 9.
 //   Request  => transactional_id(3+, nullable) acks timeout_ms
 //               [topics => name [partitions => partition_index records]]
 //   Response => [responses => name [partitions => partition_index error_code base_offset
@@ -7,8 +7,9 @@
 //                 current_leader(tag 0, 10+)]]
 //               throttle_time_ms(1+) node_endpoints(tag 0, 10+)
 // v10 names a moved partition's leader and its endpoint (KIP-951); v11 only adds
-// TRANSACTION_ABORTABLE to the errors a client may see (KIP-890). v12, the transactions-v2 signal
-// (a transactional produce adds its partition to the transaction itself), is not served.
+// TRANSACTION_ABORTABLE to the errors a client may see (KIP-890). v12 keeps v11's layout: it is the
+// transactions-v2 signal (a transactional produce adds its partition to the transaction itself).
+// v13 (topic ids instead of names) is not served.
 // Records are raw bytes: record batches (v3+) or old message sets (v0-2).
 // Acks 0 gets no response at all; that is the network layer's business, not the codec's.
 // Spec: apache/kafka ProduceRequest.json / ProduceResponse.json.
