@@ -347,7 +347,7 @@ const groupAdminClients = {
 /** Which real clients' integration tests exercise each served API, and where. */
 const testedBy = {
   Produce: {
-    clients: ['kafkajs', 'kafka-python', librdkafka, 'Gregor client (v12, transactions v2)'],
+    clients: ['kafkajs', 'kafka-python', librdkafka, 'Gregor client (v13 by topic id, v12 transactions v2)'],
     files: [
       `${it}kafkajs.integration.test.ts`,
       `${it}kafka-python.integration.test.ts`,

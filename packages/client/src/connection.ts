@@ -46,7 +46,7 @@ function produceFrameBytesHint(apiKey: SupportedApiKey, body: unknown): number |
   // partition. Short of the real size, the writer grows once and the frame is copied, nothing worse.
   let bytes = 512;
   for (const topic of topics) {
-    bytes += 3 * topic.name.length + 16;
+    bytes += 3 * (topic.name?.length ?? 0) + 16;
     for (const partition of topic.partitions) bytes += 16 + (partition.records?.length ?? 0);
   }
   return bytes;

@@ -74,6 +74,7 @@ import { createOffsetFetchHandler } from './offset-fetch.js';
 import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { offsetCommitByTopicId, offsetFetchByTopicId } from './offset-topic-ids.js';
 import { handleProduce } from './produce.js';
+import { produceByTopicId } from './produce-topic-ids.js';
 import { handleSaslAuthenticate } from './sasl-authenticate.js';
 import { createSaslHandshakeHandler } from './sasl-handshake.js';
 import { createSyncGroupHandler } from './sync-group.js';
@@ -107,7 +108,7 @@ export interface ApiServices {
 export function apiHandlers(services: ApiServices = {}): ApiHandlers {
   const { groups, producerIds, transactions, sasl, quorum } = services;
   return {
-    [ApiKey.Produce]: handleProduce,
+    [ApiKey.Produce]: produceByTopicId(handleProduce),
     [ApiKey.Fetch]: handleFetch,
     [ApiKey.ListOffsets]: handleListOffsets,
     [ApiKey.Metadata]: handleMetadata,

@@ -558,6 +558,28 @@ const cases: DeniedCase[] = [
     },
   },
   {
+    name: 'Produce v13 by topic id: WRITE on the topic, checked by its name',
+    grants: [acl(AclResourceType.TOPIC, mine, AclOperation.WRITE)],
+    run: async () => {
+      const idOf = (name: string) => topicIdToWire(cluster.image().topic(name)!.topicId);
+      const response = await cluster.request(ApiKey.Produce, 13, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topics: [secret, mine].map((name) => ({
+          topicId: idOf(name),
+          partitions: [{ partitionIndex: 0, records: batchOf(['from-bob']) }],
+        })),
+      });
+      expect(response.responses.map((topic) => [topic.topicId, topic.partitions[0]!.errorCode])).toEqual([
+        [idOf(secret), ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+        [idOf(mine), ErrorCode.NONE],
+      ]);
+      expect(cluster.replicaManager.partition(secret, 0)!.logEndOffset).toBe(3);
+      expect(cluster.replicaManager.partition(mine, 0)!.logEndOffset).toBe(1);
+    },
+  },
+  {
     name: 'Metadata v12 by topic id: DESCRIBE on the topic (whose name is not told)',
     run: async () => {
       const topicId = topicIdToWire(cluster.image().topic(secret)!.topicId);

@@ -13,36 +13,12 @@
 //   image no longer knows has no id to be named by and is left out (as Kafka's coordinator drops
 //   the offsets of deleted topics).
 
-import type { MetadataImage } from '@gregor/metadata';
 import { type ApiKey, ErrorCode, type ResponseInput, zeroUuid } from '@gregor/protocol';
 import type { ApiHandler } from './api-handler.js';
-import { topicIdFromWire, topicIdToWire } from './topic-ids.js';
+import { TopicIdResolver } from './topic-ids.js';
 
 /** The first version of OffsetCommit and of OffsetFetch that names topics by id. */
 export const offsetTopicIdsVersion = 10;
-
-/** Resolves wire topic ids (32 hex digits) to names, and names back to wire ids, in one image. */
-class TopicIdResolver {
-  private readonly idsByName = new Map<string, string>();
-
-  constructor(private readonly image: MetadataImage) {}
-
-  /** The topic's name, or undefined for an id the image does not know. */
-  nameOf(wireTopicId: string): string | undefined {
-    const topicId = topicIdFromWire(wireTopicId);
-    const name = topicId === null ? undefined : this.image.topicById(topicId)?.name;
-    if (name !== undefined) this.idsByName.set(name, wireTopicId);
-    return name;
-  }
-
-  /** The topic's wire id, or undefined for a name the image does not know. */
-  idOf(name: string): string | undefined {
-    const known = this.idsByName.get(name);
-    if (known !== undefined) return known;
-    const topicId = this.image.topic(name)?.topicId;
-    return topicId === undefined ? undefined : topicIdToWire(topicId);
-  }
-}
 
 export function offsetCommitByTopicId(
   handler: ApiHandler<typeof ApiKey.OffsetCommit>,
@@ -50,13 +26,7 @@ export function offsetCommitByTopicId(
   return async (body, version, context) => {
     if (version < offsetTopicIdsVersion) return handler(body, version, context);
     const resolver = new TopicIdResolver(context.broker.metadata.image());
-    const known: typeof body.topics = [];
-    const unknown: typeof body.topics = [];
-    for (const topic of body.topics) {
-      const name = resolver.nameOf(topic.topicId);
-      if (name === undefined) unknown.push(topic);
-      else known.push({ ...topic, name });
-    }
+    const { known, unknown } = resolver.resolve(body.topics);
     const answered = await handler({ ...body, topics: known }, version, context);
     if (!('topics' in answered)) return answered;
     return {
@@ -90,13 +60,7 @@ export function offsetFetchByTopicId(
     const unknownByGroup = new Map<string, { topicId: string; partitionIndexes: readonly number[] }[]>();
     const groups = body.groups.map((group) => {
       if (group.topics === null) return group;
-      const known: NonNullable<typeof group.topics>[number][] = [];
-      const unknown: { topicId: string; partitionIndexes: readonly number[] }[] = [];
-      for (const topic of group.topics) {
-        const name = resolver.nameOf(topic.topicId);
-        if (name === undefined) unknown.push(topic);
-        else known.push({ ...topic, name });
-      }
+      const { known, unknown } = resolver.resolve(group.topics);
       unknownByGroup.set(group.groupId, [...(unknownByGroup.get(group.groupId) ?? []), ...unknown]);
       return { ...group, topics: known };
     });

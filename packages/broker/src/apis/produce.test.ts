@@ -19,6 +19,7 @@ import {
   LocalClusterFixture,
   settle,
 } from '../testing/local-cluster-fixture.js';
+import { topicIdToWire } from './topic-ids.js';
 
 let cluster: LocalClusterFixture;
 afterEach(async () => {
@@ -143,6 +144,63 @@ describe('Produce', () => {
     cluster = await LocalClusterFixture.start();
     const outcome = await cluster.send(ApiKey.Produce, 7, produceBody('missing', 0, batchOf(['x']), 0));
     expect(outcome).toEqual({ kind: 'close', reason: expect.stringContaining('acks=0') });
+  });
+
+  it('v13 names topics by id: appends to the topic the id names and answers with its id', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t', 2);
+    const topicId = topicIdToWire(cluster.image().topic('t')!.topicId);
+    const unknownId = '0123456789abcdef0123456789abcdef';
+    const batch = batchOf(['by-id']);
+    const response = await cluster.request(ApiKey.Produce, 13, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 1000,
+      topics: [
+        { topicId, partitions: [{ partitionIndex: 1, records: batch }] },
+        { topicId: unknownId, partitions: [{ partitionIndex: 0, records: batchOf(['lost']) }] },
+      ],
+    });
+    expect(response.responses.map((topic) => [topic.topicId, topic.partitions])).toEqual([
+      [topicId, [expect.objectContaining({ partitionIndex: 1, errorCode: ErrorCode.NONE, baseOffset: 0n })]],
+      [
+        unknownId,
+        [
+          expect.objectContaining({
+            partitionIndex: 0,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+            baseOffset: -1n,
+          }),
+        ],
+      ],
+    ]);
+    expect((await fetchAll('t', 1)).records).toEqual(asStored(batch, 0));
+    expect(cluster.replicaManager.partition('t', 0)!.logEndOffset).toBe(0);
+  });
+
+  it('v13: the id of a deleted topic is UNKNOWN_TOPIC_ID, and with acks=0 it closes the connection', async () => {
+    cluster = await LocalClusterFixture.start();
+    await createTopic('t', 1);
+    const topicId = topicIdToWire(cluster.image().topic('t')!.topicId);
+    const deleted = await cluster.request(ApiKey.DeleteTopics, 4, { topicNames: ['t'], timeoutMs: 1000 });
+    expect(deleted.responses[0]!.errorCode).toBe(ErrorCode.NONE);
+    await createTopic('t', 1);
+    const body = (acks: number): RequestInput<typeof ApiKey.Produce> => ({
+      transactionalId: null,
+      acks,
+      timeoutMs: 1000,
+      topics: [{ topicId, partitions: [{ partitionIndex: 0, records: batchOf(['stale']) }] }],
+    });
+    const response = await cluster.request(ApiKey.Produce, 13, body(1));
+    expect(response.responses).toEqual([
+      expect.objectContaining({
+        topicId,
+        partitions: [expect.objectContaining({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID })],
+      }),
+    ]);
+    const outcome = await cluster.send(ApiKey.Produce, 13, body(0));
+    expect(outcome).toEqual({ kind: 'close', reason: expect.stringContaining('unknown topic id') });
+    expect(cluster.replicaManager.partition('t', 0)!.logEndOffset).toBe(0);
   });
 
   it('refuses a batch with a flipped CRC byte with CORRUPT_MESSAGE and stores nothing', async () => {

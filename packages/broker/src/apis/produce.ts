@@ -1,4 +1,5 @@
-// Produce (key 0), versions 0-11; flexible from 9.
+// Produce (key 0), versions 0-13; flexible from 9. v13 names topics by id: produce-topic-ids.ts
+// resolves them to names before this handler.
 //   Request  => transactional_id(3+, nullable) acks timeout_ms
 //               [topics => name [partitions => partition_index records]]
 //   Response => [responses => name [partitions => partition_index error_code base_offset
@@ -181,7 +182,7 @@ function addCurrentLeaders(response: Response, context: RequestContext): void {
     { nodeId: number; host: string; port: number; rack: string | null }
   >();
   for (const topic of response.responses) {
-    const partitions = image.topic(topic.name)?.partitions;
+    const partitions = image.topic(topic.name ?? '')?.partitions;
     for (const partition of topic.partitions) {
       if (partition.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
       const state = partitions?.[partition.partitionIndex];

@@ -5,11 +5,15 @@
 // kcat (librdkafka) read_committed, which sees exactly the committed records, and their offsets
 // sent with sendOffsets (only the committed transaction's count); a zombie still holding
 // the pre-bump epoch is fenced at the partition leader (raw Produce v12: INVALID_PRODUCER_EPOCH).
+// The producer knows the topic's id from its metadata, so its Produce requests go at v13, by topic
+// id (KIP-516), through the frame writer that references its batches (request events say so).
 
 import { CompressionType, encodeRecordBatch } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin } from '../admin.js';
 import { KafkaConnection } from '../connection.js';
+import type { InstrumentationEvent } from '../consumer/instrumentation.js';
+import type { RequestPayload } from '../instrumentation.js';
 import { Kafka } from '../kafka.js';
 import { logLevel } from '../logger.js';
 import type { Producer } from '../producer/producer.js';
@@ -21,6 +25,8 @@ let admin: Admin;
 let producer: Producer | undefined;
 const topic = 'tv2';
 const transactionalId = 'tv2-producer';
+/** The versions of the Produce requests our producer sent. */
+const produceVersions = new Set<number>();
 
 beforeAll(async () => {
   brokers = await BrokerProcesses.start(2, {
@@ -40,6 +46,9 @@ beforeAll(async () => {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 2 }] });
   producer = kafka.producer({ transactionalId, lingerMs: 0, maxInFlightRequests: 1 });
+  producer.on(producer.events.REQUEST, (event: InstrumentationEvent<RequestPayload>) => {
+    if (event.payload.apiKey === 0) produceVersions.add(event.payload.apiVersion);
+  });
   await producer.connect();
 });
 
@@ -108,6 +117,7 @@ describe('transactions v2', () => {
       await kcatConsumeAll(brokers.bootstrapServers.join(','), topic, 'read_committed')
     ).map((record) => record.value);
     expect(readCommitted).toEqual([...committed, ...again]);
+    expect([...produceVersions]).toEqual([13]);
     // The committed transaction's offsets count, the aborted one's do not.
     const [offsets] = await admin.fetchOffsets({ groupId: 'tv2-group', topics: [topic] });
     expect(offsets?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '5' })]);

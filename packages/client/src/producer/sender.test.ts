@@ -132,3 +132,42 @@ describe('Sender', () => {
     await producer.disconnect();
   });
 });
+
+describe('Sender: Produce v13 (topics by id)', () => {
+  const eventsId = '0123456789abcdef0123456789abcdef';
+
+  async function sendOne(cluster: ScriptedProduceCluster) {
+    const producer = new Producer(
+      cluster as unknown as Cluster,
+      createLogger(logLevel.NOTHING, () => () => undefined),
+      1_000,
+      { lingerMs: 0, idempotent: false },
+    );
+    await producer.connect();
+    const sent = producer.send({ topic: 'events', acks: 1, messages: [{ value: 'v' }] });
+    await until(() => cluster.produces.length === 1);
+    const call = cluster.produces[0]!;
+    cluster.answerAll();
+    const metadata = await sent;
+    await producer.disconnect();
+    return { call, metadata };
+  }
+
+  it('names the topic by its id when the metadata gave one and the broker serves v13, and reads the answer by id', async () => {
+    const { call, metadata } = await sendOne(
+      new ScriptedProduceCluster(1, { topicIds: new Map([['events', eventsId]]) }),
+    );
+    expect([call.version, call.topic]).toEqual([13, eventsId]);
+    expect(metadata).toEqual([expect.objectContaining({ topicName: 'events', partition: 0, errorCode: 0 })]);
+  });
+
+  it('names the topic by name when its id is not known, or the broker serves no v13', async () => {
+    const withoutId = await sendOne(new ScriptedProduceCluster(1));
+    expect([withoutId.call.version, withoutId.call.topic]).toEqual([8, 'events']);
+    const olderBroker = await sendOne(
+      new ScriptedProduceCluster(1, { topicIds: new Map([['events', eventsId]]), produceVersionMax: 12 }),
+    );
+    expect([olderBroker.call.version, olderBroker.call.topic]).toEqual([12, 'events']);
+    expect(olderBroker.metadata).toEqual([expect.objectContaining({ topicName: 'events', errorCode: 0 })]);
+  });
+});

@@ -11,7 +11,7 @@
 // refused batch's range); its topic's batches take at most half of it from then on, so a topic whose
 // max.message.bytes is below batchSize gets batches it accepts after a few halvings.
 
-import { ApiKey, ErrorCode, type RequestInput } from '@gregor/protocol';
+import { ApiKey, ErrorCode, type RequestInput, zeroUuid } from '@gregor/protocol';
 import { type Cluster, preferredVersions } from '../cluster.js';
 import { KafkaJSError, KafkaJSProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -21,6 +21,12 @@ import { partitionKey, type RecordAccumulator } from './record-accumulator.js';
 
 /** Produce v12: a transactional producer of transactions v2 (KIP-890) adds partitions through it. */
 const produceTransactionsV2Version = 12;
+/**
+ * Produce v13 (KIP-516) names topics by id: asked for when every topic of the request has an id from
+ * the metadata, by any producer but a classic (transactions v1) transactional one, to which v12+
+ * would mean adding its partitions through its produces.
+ */
+const produceTopicIdsVersion = 13;
 
 export interface SenderOptions {
   readonly idempotent: boolean;
@@ -72,6 +78,8 @@ const staleMetadataErrors = new Set<number>([
   ErrorCode.FENCED_LEADER_EPOCH,
   ErrorCode.UNKNOWN_LEADER_EPOCH,
   ErrorCode.NOT_ENOUGH_REPLICAS,
+  // Produce v13: the topic's id is not the broker's (the topic was deleted, perhaps created again).
+  ErrorCode.UNKNOWN_TOPIC_ID,
 ]);
 
 export class Sender {
@@ -83,8 +91,8 @@ export class Sender {
   private producerIdPending: Promise<void> | undefined;
   /** Set when a sequenced batch failed for good: a new producer id is needed before sending more. */
   private sequenceGapValue = false;
-  /** The highest Produce version asked for: v12 for a transactions-v2 producer. */
-  private produceMaxVersion: number = preferredVersions[ApiKey.Produce];
+  /** Whether this transactional producer uses transactions v2 (Produce v12+ adds its partitions). */
+  private transactionsV2 = false;
   private drainScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
@@ -185,7 +193,19 @@ export class Sender {
 
   /** Transactions v2 (KIP-890 part 2): Produce v12, with which the broker adds the partition. */
   useTransactionsV2(on: boolean): void {
-    this.produceMaxVersion = on ? produceTransactionsV2Version : preferredVersions[ApiKey.Produce];
+    this.transactionsV2 = on;
+  }
+
+  /**
+   * The highest Produce version a request may be sent at: a classic transactional producer stays
+   * below v12 (the preferred v8); any other asks for v13 when every topic has a known id, else v12
+   * (transactions v2) or v8.
+   */
+  private produceMaxVersion(idsKnown: boolean): number {
+    const classicTransactional = this.options.transactionalId !== undefined && !this.transactionsV2;
+    if (classicTransactional) return preferredVersions[ApiKey.Produce];
+    if (idsKnown) return produceTopicIdsVersion;
+    return this.transactionsV2 ? produceTransactionsV2Version : preferredVersions[ApiKey.Produce];
   }
 
   /** The transactional producer's id and epoch (new after InitProducerId): sequences start at 0. */
@@ -394,12 +414,20 @@ export class Sender {
       }
       partitions.push({ partitionIndex: batch.partition, records: batch.encode() });
     }
+    // Each topic goes with its name and, when the metadata gave one, its id: the version sent
+    // writes one of them (v13 the id), and the answer's ids are named back from this request.
+    const namesById = new Map<string, string>();
     const body: RequestInput<typeof ApiKey.Produce> = {
       transactionalId: this.options.transactionalId ?? null,
       acks,
       timeoutMs: this.options.requestTimeoutMs,
-      topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+      topics: [...topics].map(([name, partitions]) => {
+        const topicId = this.cluster.topicIdOf(name);
+        if (topicId !== undefined) namesById.set(topicId, name);
+        return { name, topicId: topicId ?? zeroUuid, partitions };
+      }),
     };
+    const maxVersion = this.produceMaxVersion(namesById.size === topics.size);
     this.batchesInFlight += batches.length;
     this.requestsInFlightByNode.set(nodeId, (this.requestsInFlightByNode.get(nodeId) ?? 0) + 1);
     const finished = () => {
@@ -411,7 +439,7 @@ export class Sender {
       this.cluster
         .connectionTo(nodeId)
         .then((connection) => {
-          connection.sendOneWay(ApiKey.Produce, 8, body);
+          connection.sendOneWay(ApiKey.Produce, connection.version(ApiKey.Produce, maxVersion), body);
           for (const batch of batches) this.complete(batch, -1n, -1n, -1n);
         })
         .catch((error: unknown) => {
@@ -422,20 +450,17 @@ export class Sender {
     }
     // Twice the broker's own timeout: the broker answers acks=all waits itself; past that the
     // connection is presumed dead and the batches go again (the sequences make that safe).
-    // Transactions v2 asks for Produce v12; everything else at the preferred version, as before.
     const timeoutMs = this.options.requestTimeoutMs * 2;
-    const sent =
-      this.produceMaxVersion === preferredVersions[ApiKey.Produce]
-        ? this.cluster.send(nodeId, ApiKey.Produce, body, timeoutMs)
-        : this.cluster.sendVersioned(nodeId, ApiKey.Produce, () => body, timeoutMs, this.produceMaxVersion);
-    sent
+    this.cluster
+      .sendVersioned(nodeId, ApiKey.Produce, () => body, timeoutMs, maxVersion)
       .then((response) => {
         const answered = new Set<ProducerBatch>();
         for (const topic of response.responses) {
+          // v13 answers by id (and an empty name); earlier versions by name.
+          const name = topic.name || namesById.get(topic.topicId ?? '');
           for (const partition of topic.partitions) {
             const batch = batches.find(
-              (candidate) =>
-                candidate.topic === topic.name && candidate.partition === partition.partitionIndex,
+              (candidate) => candidate.topic === name && candidate.partition === partition.partitionIndex,
             );
             if (batch === undefined || answered.has(batch)) continue;
             answered.add(batch);

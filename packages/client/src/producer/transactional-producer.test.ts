@@ -69,6 +69,19 @@ class ScriptedCluster {
     };
   }
 
+  /** No topic ids: Produce goes by name. */
+  topicIdOf(): string | undefined {
+    return undefined;
+  }
+  sendVersioned(
+    nodeId: number,
+    apiKey: number,
+    body: (version: number) => Record<string, unknown>,
+    _timeoutMs?: number,
+    maxVersion = 8,
+  ): Promise<unknown> {
+    return this.send(nodeId, apiKey, body(maxVersion));
+  }
   send(_nodeId: number, apiKey: number, body: Record<string, unknown>): Promise<unknown> {
     const name = Object.entries(ApiKey).find(([, key]) => key === apiKey)![0];
     this.apis.push(name);

@@ -90,6 +90,19 @@ export class SizeLimitedProduceCluster {
     return this.send(1, apiKey, body);
   }
 
+  /** No topic ids: Produce goes by name. */
+  topicIdOf(): string | undefined {
+    return undefined;
+  }
+  sendVersioned(
+    nodeId: number,
+    apiKey: number,
+    body: (version: number) => Record<string, unknown>,
+    _timeoutMs?: number,
+    maxVersion = 8,
+  ): Promise<unknown> {
+    return this.send(nodeId, apiKey, body(maxVersion));
+  }
   send(_nodeId: number, apiKey: number, body: Record<string, unknown>): Promise<unknown> {
     switch (apiKey) {
       case ApiKey.InitProducerId:

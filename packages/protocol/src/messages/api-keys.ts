@@ -87,7 +87,7 @@ function support(
 
 /** Ordered by api key, the order ApiVersions responses list them in. */
 export const apiVersionSupport: readonly ApiVersionSupport[] = [
-  support('Produce', 12, 9),
+  support('Produce', 13, 9),
   support('Fetch', 18, 12),
   support('ListOffsets', 10, 6),
   support('Metadata', 13, 9),

@@ -1,14 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { ApiKey } from './api-keys.js';
 import { decodeRequest, encodeRequest } from './frames.js';
+import { zeroUuid } from './schema.js';
 
-/** A Produce v8 request with one partition holding `recordsBytes` bytes of (opaque) records. */
+/**
+ * A Produce v8 request with one partition holding `recordsBytes` bytes of (opaque) records; its topic
+ * id (a v13 field) is the zero uuid that decoding a v8 request gives.
+ */
 function produce(recordsBytes: number) {
   return {
     transactionalId: null,
     acks: 1,
     timeoutMs: 30_000,
-    topics: [{ name: 'orders', partitions: [{ partitionIndex: 2, records: Buffer.alloc(recordsBytes, 7) }] }],
+    topics: [
+      {
+        name: 'orders',
+        topicId: zeroUuid,
+        partitions: [{ partitionIndex: 2, records: Buffer.alloc(recordsBytes, 7) }],
+      },
+    ],
   };
 }
 

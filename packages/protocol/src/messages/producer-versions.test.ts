@@ -81,6 +81,56 @@ describe('Produce v9-v11', () => {
   });
 });
 
+describe('Produce v13 (KIP-516): topics by id', () => {
+  const topicId = '0123456789abcdef0123456789abcdef';
+
+  it('requests carry the 16-byte topic id where v12 has the compact name', () => {
+    const value = {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 1000,
+      topics: [{ topicId, partitions: [{ partitionIndex: 0, records: Buffer.from([7]) }] }],
+    };
+    expectLayout(
+      produceApi.request,
+      13,
+      value,
+      `00 ffff 000003e8  02 ${topicId}  02 00000000 0207 00  00  00`,
+    );
+    // The name is not written at v13, the id not at v12.
+    expect(
+      encodeMessage(produceApi.request, 13, {
+        ...value,
+        topics: [{ ...value.topics[0]!, name: 't' }],
+      }).toBuffer(),
+    ).toEqual(encodeMessage(produceApi.request, 13, value).toBuffer());
+    expectLayout(
+      produceApi.request,
+      12,
+      { ...value, topics: [{ name: 't', partitions: value.topics[0]!.partitions }] },
+      '00 ffff 000003e8  02 0274  02 00000000 0207 00  00  00',
+    );
+  });
+
+  it('responses name each topic by its id, with the v10 tags', () => {
+    const partition = {
+      partitionIndex: 1,
+      errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+      baseOffset: -1n,
+      logAppendTimeMs: -1n,
+      logStartOffset: -1n,
+      recordErrors: [],
+      errorMessage: null,
+    };
+    expectLayout(
+      produceApi.response,
+      13,
+      { responses: [{ topicId, partitions: [partition] }], throttleTimeMs: 0, nodeEndpoints: [] },
+      `02 ${topicId}  02 00000001 0064 ffffffffffffffff ffffffffffffffff ffffffffffffffff 01 00 00  00  00000000 00`,
+    );
+  });
+});
+
 describe('ListOffsets v6-v10', () => {
   const request = {
     replicaId: -1,

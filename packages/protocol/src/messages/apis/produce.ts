@@ -1,7 +1,7 @@
-// Produce (key 0), versions 0-12; flexible from 9.
+// Produce (key 0), versions 0-13; flexible from 9.
 //   Request  => transactional_id(3+, nullable) acks timeout_ms
-//               [topics => name [partitions => partition_index records]]
-//   Response => [responses => name [partitions => partition_index error_code base_offset
+//               [topics => name(0-12) topic_id(13+) [partitions => partition_index records]]
+//   Response => [responses => name(0-12) topic_id(13+) [partitions => partition_index error_code base_offset
 //                 log_append_time_ms(2+) log_start_offset(5+)
 //                 [record_errors => batch_index batch_index_error_message](8+) error_message(8+)
 //                 current_leader(tag 0, 10+)]]
@@ -9,7 +9,9 @@
 // v10 names a moved partition's leader and its endpoint (KIP-951); v11 only adds
 // TRANSACTION_ABORTABLE to the errors a client may see (KIP-890). v12 keeps v11's layout: it is the
 // transactions-v2 signal (a transactional produce adds its partition to the transaction itself).
-// v13 (topic ids instead of names) is not served.
+// v13 (Kafka 4.1, KIP-516) names each topic by its id instead of its name, in both directions; an id
+// the broker does not know is answered UNKNOWN_TOPIC_ID. Name and id are both ignorable (as in
+// Kafka's spec), so one body with a name and an id encodes at every version.
 // Records are raw bytes: record batches (v3+) or old message sets (v0-2).
 // Acks 0 gets no response at all; that is the network layer's business, not the codec's.
 // Spec: apache/kafka ProduceRequest.json / ProduceResponse.json.
@@ -24,7 +26,8 @@ export const produceApi = defineApi(
     acks: f.int16('0+'),
     timeoutMs: f.int32('0+'),
     topics: f.structArray('0+', {
-      name: f.string('0+'),
+      name: f.string('0-12', { ignorable: true, default: '' }),
+      topicId: f.uuid('13+', { ignorable: true }),
       partitions: f.structArray('0+', {
         partitionIndex: f.int32('0+'),
         records: f.records('0+'),
@@ -33,7 +36,8 @@ export const produceApi = defineApi(
   },
   {
     responses: f.structArray('0+', {
-      name: f.string('0+'),
+      name: f.string('0-12', { ignorable: true, default: '' }),
+      topicId: f.uuid('13+', { ignorable: true }),
       partitions: f.structArray('0+', {
         partitionIndex: f.int32('0+'),
         errorCode: f.int16('0+'),
