@@ -13,9 +13,9 @@
 //   image no longer knows has no id to be named by and is left out (as Kafka's coordinator drops
 //   the offsets of deleted topics).
 
-import { type ApiKey, ErrorCode, type ResponseInput, zeroUuid } from '@gregor/protocol';
+import { type ApiKey, ErrorCode, type ResponseInput } from '@gregor/protocol';
 import type { ApiHandler } from './api-handler.js';
-import { TopicIdResolver } from './topic-ids.js';
+import { TopicIdResolver, unknownTopicIdAnswers } from './topic-ids.js';
 
 /** The first version of OffsetCommit and of OffsetFetch that names topics by id. */
 export const offsetTopicIdsVersion = 10;
@@ -32,18 +32,12 @@ export function offsetCommitByTopicId(
     return {
       ...answered,
       topics: [
-        ...answered.topics.map((topic) => ({
-          ...topic,
-          topicId: resolver.idOf(topic.name ?? '') ?? zeroUuid,
-        })),
-        ...unknown.map((topic) => ({
-          name: '',
-          topicId: topic.topicId,
-          partitions: topic.partitions.map((partition) => ({
-            partitionIndex: partition.partitionIndex,
-            errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
-          })),
-        })),
+        ...resolver.withIds(answered.topics),
+        ...unknownTopicIdAnswers(
+          unknown,
+          (topic) => topic.partitions.map((partition) => partition.partitionIndex),
+          (partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_ID }),
+        ),
       ],
     };
   };
@@ -81,17 +75,17 @@ export function offsetFetchByTopicId(
           ...group,
           topics: [
             ...topics,
-            ...unknown.map((topic) => ({
-              name: '',
-              topicId: topic.topicId,
-              partitions: topic.partitionIndexes.map((partitionIndex) => ({
+            ...unknownTopicIdAnswers(
+              unknown,
+              (topic) => topic.partitionIndexes,
+              (partitionIndex) => ({
                 partitionIndex,
                 committedOffset: -1n,
                 committedLeaderEpoch: -1,
                 metadata: '',
                 errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
-              })),
-            })),
+              }),
+            ),
           ],
         };
       }),

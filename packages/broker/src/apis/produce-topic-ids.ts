@@ -9,9 +9,9 @@
 // With acks=0 nothing is answered, and a refused partition closes the connection (as any failed
 // partition of an acks=0 produce does), so that the producer refreshes its metadata.
 
-import { type ApiKey, ErrorCode, zeroUuid } from '@gregor/protocol';
+import { type ApiKey, ErrorCode } from '@gregor/protocol';
 import { type ApiHandler, NoResponse } from './api-handler.js';
-import { TopicIdResolver } from './topic-ids.js';
+import { TopicIdResolver, unknownTopicIdAnswers } from './topic-ids.js';
 
 /** The first version of Produce that names topics by id. */
 export const produceTopicIdsVersion = 13;
@@ -32,23 +32,20 @@ export function produceByTopicId(
     return {
       ...answered,
       responses: [
-        ...answered.responses.map((topic) => ({
-          ...topic,
-          topicId: resolver.idOf(topic.name ?? '') ?? zeroUuid,
-        })),
-        ...unknown.map((topic) => ({
-          name: '',
-          topicId: topic.topicId,
-          partitions: topic.partitions.map((partition) => ({
-            partitionIndex: partition.partitionIndex,
+        ...resolver.withIds(answered.responses),
+        ...unknownTopicIdAnswers(
+          unknown,
+          (topic) => topic.partitions.map((partition) => partition.partitionIndex),
+          (partitionIndex) => ({
+            partitionIndex,
             errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
             baseOffset: -1n,
             logAppendTimeMs: -1n,
             logStartOffset: -1n,
             recordErrors: [],
             errorMessage: null,
-          })),
-        })),
+          }),
+        ),
       ],
     };
   };

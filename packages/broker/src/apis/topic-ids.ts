@@ -2,6 +2,7 @@
 // prints them); the protocol codec carries a uuid field as 32 lowercase hex digits.
 
 import { type MetadataImage, uuidFromBytes, uuidToBytes } from '@gregor/metadata';
+import { zeroUuid } from '@gregor/protocol';
 
 export function topicIdToWire(topicId: string): string {
   return uuidToBytes(topicId).toString('hex');
@@ -55,4 +56,26 @@ export class TopicIdResolver {
     const topicId = this.image.topic(name)?.topicId;
     return topicId === undefined ? undefined : topicIdToWire(topicId);
   }
+
+  /** Topics the handler answered by name, each given its wire id (the zero id for a name the image does not know). */
+  withIds<T extends { readonly name?: string | null }>(topics: readonly T[]): (T & { topicId: string })[] {
+    return topics.map((topic) => ({ ...topic, topicId: this.idOf(topic.name ?? '') ?? zeroUuid }));
+  }
+}
+
+/**
+ * The answers for topics named by ids the image does not know, in request order: the empty name,
+ * the id asked for, and `partitionAnswer` (UNKNOWN_TOPIC_ID in the API's own shape) for each
+ * partition asked for.
+ */
+export function unknownTopicIdAnswers<T extends { readonly topicId: string }, P>(
+  unknown: readonly T[],
+  partitionIndexes: (topic: T) => readonly number[],
+  partitionAnswer: (partitionIndex: number) => P,
+): { name: string; topicId: string; partitions: P[] }[] {
+  return unknown.map((topic) => ({
+    name: '',
+    topicId: topic.topicId,
+    partitions: partitionIndexes(topic).map(partitionAnswer),
+  }));
 }
