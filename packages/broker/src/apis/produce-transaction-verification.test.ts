@@ -152,6 +152,35 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
     expect(partitionState()).toEqual({ logEndOffset: 0, open: [] });
   });
 
+  it('answers a partition not in the transaction TRANSACTION_ABORTABLE from v11 on, INVALID_TXN_STATE before (KIP-890)', async () => {
+    answer = async () => ErrorCode.INVALID_TXN_STATE;
+    const byVersion = new Map<number, number>();
+    for (const version of [3, 10, 11, 12]) {
+      const refused = await produce(transactional(21, 0, ['late']), 'tx', version);
+      expect(refused.errorMessage ?? null).toBe(
+        version >= 8 ? 'Partition was not added to the transaction' : null,
+      );
+      byVersion.set(version, refused.errorCode);
+    }
+    expect(Object.fromEntries(byVersion)).toEqual({
+      3: ErrorCode.INVALID_TXN_STATE,
+      10: ErrorCode.INVALID_TXN_STATE,
+      11: ErrorCode.TRANSACTION_ABORTABLE,
+      12: ErrorCode.TRANSACTION_ABORTABLE,
+    });
+    expect(asked.map((question) => question.addToTransaction)).toEqual([false, false, false, true]);
+    expect(partitionState()).toEqual({ logEndOffset: 0, open: [] });
+    // The other refusals keep their codes at v11: a fenced epoch, a coordinator that is busy.
+    answer = async () => ErrorCode.PRODUCER_FENCED;
+    expect((await produce(transactional(21, 0, ['a']), 'tx', 11)).errorCode).toBe(
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    );
+    answer = async () => ErrorCode.CONCURRENT_TRANSACTIONS;
+    expect((await produce(transactional(21, 0, ['a']), 'tx', 11)).errorCode).toBe(
+      ErrorCode.NOT_ENOUGH_REPLICAS,
+    );
+  });
+
   it('appends a batch of a partition in the transaction, and asks only for the first batch of each transaction', async () => {
     expect((await produce(transactional(21, 0, ['a', 'b']))).errorCode).toBe(ErrorCode.NONE);
     expect(partitionState()).toEqual({ logEndOffset: 2, open: [21] });

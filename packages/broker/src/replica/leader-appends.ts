@@ -39,6 +39,11 @@ export interface AppendRequest {
    * the partition is added to the transaction by the coordinator before it is appended.
    */
   readonly addToTransaction?: boolean;
+  /**
+   * The client knows TRANSACTION_ABORTABLE (Produce v11+, KIP-890): a partition the coordinator
+   * says is not in the transaction is answered with it rather than INVALID_TXN_STATE.
+   */
+  readonly transactionAbortable?: boolean;
 }
 
 export interface AppendResult {
@@ -257,6 +262,8 @@ async function verifyTransaction(
     partition: request.partition,
     addToTransaction: request.addToTransaction === true,
   });
-  if (coordinatorError !== ErrorCode.NONE) return verificationErrorForProduce(coordinatorError);
+  if (coordinatorError !== ErrorCode.NONE) {
+    return verificationErrorForProduce(coordinatorError, request.transactionAbortable === true);
+  }
   return { required: true, guard };
 }
