@@ -26,7 +26,11 @@ import { type AppendOrigin, type LogAppendInfo, validateProducedRecordSet } from
 import type { Partition } from './partition.js';
 import { hasProducerState, type TransactionVerification } from './producer-state.js';
 import { IdempotentLeaderAppends, type LeaderAppendOutcome } from './producer-state-append.js';
-import { type TransactionVerifier, verificationErrorForProduce } from './transaction-verification.js';
+import {
+  type TransactionVerificationRequest,
+  type TransactionVerifier,
+  verificationErrorForProduce,
+} from './transaction-verification.js';
 
 export interface AppendRequest {
   readonly topic: string;
@@ -105,6 +109,25 @@ export class LeaderAppends {
   useTransactionVerifier(verifier: TransactionVerifier | undefined, verifyClassic = true): void {
     this.transactionVerifier = verifier;
     this.verifyClassicTransactions = verifyClassic;
+  }
+
+  /**
+   * KIP-890 for an append the group coordinator makes for a producer, its transactional offsets
+   * (TxnOffsetCommit; Kafka's maybeStartTransactionVerificationForPartition): asks the transaction
+   * coordinator whether the offsets partition is in the producer's ongoing transaction, or with
+   * `addToTransaction` (TxnOffsetCommit v5+) has it added. Resolves the coordinator's error code;
+   * NONE when nothing is to be asked (a classic question with
+   * transaction.partition.verification.enable off), COORDINATOR_NOT_AVAILABLE for an add without a
+   * coordinators' client.
+   */
+  verifyOffsetsInTransaction(request: TransactionVerificationRequest): Promise<number> {
+    const verifier = this.transactionVerifier;
+    const adds = request.addToTransaction === true;
+    if (verifier === undefined) {
+      return Promise.resolve(adds ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.NONE);
+    }
+    if (!adds && !this.verifyClassicTransactions) return Promise.resolve(ErrorCode.NONE);
+    return verifier.verify(request);
   }
 
   /**
