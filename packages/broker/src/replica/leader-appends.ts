@@ -8,7 +8,8 @@
 // producer has no transaction open on the partition is first verified with the transaction
 // coordinator (transaction-verification.ts), under a guard the producer state hands out before the
 // question and checks at the append (producer-state.ts). Client appends only: the coordinators'
-// own (markers, transactional offsets) are not verified here.
+// own (markers, transactional offsets) are not verified at the append; the group coordinator's
+// offsets are asked about before it stores them (verifyOffsetsInTransaction, TxnOffsetCommit).
 // The question is asynchronous, and a connection's requests are handled concurrently: so that a
 // producer's record sets for a partition still reach the idempotent append queue (where the
 // sequence and duplicate checks run, against the state the earlier appends left) in the order they
