@@ -170,7 +170,7 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
           ),
           [ApiKey.OffsetDelete]: offsetDeleteAuthorized(createOffsetDeleteHandler(groups)),
           [ApiKey.TxnOffsetCommit]: txnOffsetCommitTransactionalIdAuthorized(
-            txnOffsetCommitAuthorized(createTxnOffsetCommitHandler(groups, transactions)),
+            txnOffsetCommitAuthorized(createTxnOffsetCommitHandler(groups)),
           ),
         }),
     ...(producerIds === undefined

@@ -14,8 +14,8 @@ import {
 } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FrameHandler } from '../network/connection.js';
-import type { TransactionVerificationRequest } from '../replica/transaction-verification.js';
 import { createRequestRouter } from '../request-router.js';
+import { FakeTransactionVerifier } from '../testing/fake-transaction-verifier.js';
 import { decodeOutcome, fixtureStartMs, LocalClusterFixture } from '../testing/local-cluster-fixture.js';
 import { apiHandlers } from './api-handlers.js';
 import { handleWriteTxnMarkers } from './write-txn-markers.js';
@@ -25,9 +25,8 @@ let router: FrameHandler;
 let correlationId = 1;
 const topic = 'verified';
 
-/** What the fake coordinator was asked, and how it answers (possibly after running `before`). */
-let asked: TransactionVerificationRequest[];
-let answer: (request: TransactionVerificationRequest) => Promise<number>;
+/** What the fake coordinator was asked, and how it answers. */
+let coordinator: FakeTransactionVerifier;
 
 beforeEach(async () => {
   cluster = await LocalClusterFixture.start();
@@ -41,14 +40,8 @@ beforeEach(async () => {
     validateOnly: false,
   });
   expect(response.topics[0]!.errorCode).toBe(ErrorCode.NONE);
-  asked = [];
-  answer = async () => ErrorCode.NONE;
-  cluster.replicaManager.useTransactionVerifier({
-    verify: (request) => {
-      asked.push(request);
-      return answer(request);
-    },
-  });
+  coordinator = new FakeTransactionVerifier();
+  cluster.replicaManager.useTransactionVerifier(coordinator);
 });
 afterEach(async () => {
   await cluster.close();
@@ -135,11 +128,11 @@ function partitionState() {
 
 describe('Produce with transaction verification (KIP-890 part 1)', () => {
   it('refuses a batch for a partition the transaction never added: nothing stored, no transaction opened', async () => {
-    answer = async () => ErrorCode.INVALID_TXN_STATE;
+    coordinator.answer = async () => ErrorCode.INVALID_TXN_STATE;
     const refused = await produce(transactional(21, 0, ['late']));
     expect(refused.errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
     expect(refused.errorMessage).toBe('Partition was not added to the transaction');
-    expect(asked).toEqual([
+    expect(coordinator.asked).toEqual([
       {
         transactionalId: 'tx',
         producerId: 21,
@@ -152,16 +145,50 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
     expect(partitionState()).toEqual({ logEndOffset: 0, open: [] });
   });
 
+  it('answers a partition not in the transaction TRANSACTION_ABORTABLE from v11 on, INVALID_TXN_STATE before (KIP-890)', async () => {
+    coordinator.answer = async () => ErrorCode.INVALID_TXN_STATE;
+    const byVersion = new Map<number, number>();
+    for (const version of [3, 10, 11, 12]) {
+      const refused = await produce(transactional(21, 0, ['late']), 'tx', version);
+      expect(refused.errorMessage ?? null).toBe(
+        version >= 8 ? 'Partition was not added to the transaction' : null,
+      );
+      byVersion.set(version, refused.errorCode);
+    }
+    expect(Object.fromEntries(byVersion)).toEqual({
+      3: ErrorCode.INVALID_TXN_STATE,
+      10: ErrorCode.INVALID_TXN_STATE,
+      11: ErrorCode.TRANSACTION_ABORTABLE,
+      12: ErrorCode.TRANSACTION_ABORTABLE,
+    });
+    expect(coordinator.asked.map((question) => question.addToTransaction)).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
+    expect(partitionState()).toEqual({ logEndOffset: 0, open: [] });
+    // The other refusals keep their codes at v11: a fenced epoch, a coordinator that is busy.
+    coordinator.answer = async () => ErrorCode.PRODUCER_FENCED;
+    expect((await produce(transactional(21, 0, ['a']), 'tx', 11)).errorCode).toBe(
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    );
+    coordinator.answer = async () => ErrorCode.CONCURRENT_TRANSACTIONS;
+    expect((await produce(transactional(21, 0, ['a']), 'tx', 11)).errorCode).toBe(
+      ErrorCode.NOT_ENOUGH_REPLICAS,
+    );
+  });
+
   it('appends a batch of a partition in the transaction, and asks only for the first batch of each transaction', async () => {
     expect((await produce(transactional(21, 0, ['a', 'b']))).errorCode).toBe(ErrorCode.NONE);
     expect(partitionState()).toEqual({ logEndOffset: 2, open: [21] });
     // The transaction is open on the partition: its next batch needs no question.
     expect((await produce(transactional(21, 2, ['c']))).errorCode).toBe(ErrorCode.NONE);
-    expect(asked).toHaveLength(1);
+    expect(coordinator.asked).toHaveLength(1);
     expect(await marker(21n, true)).toBe(ErrorCode.NONE);
     // The next transaction's first batch is asked about again.
     expect((await produce(transactional(21, 3, ['d']))).errorCode).toBe(ErrorCode.NONE);
-    expect(asked).toHaveLength(2);
+    expect(coordinator.asked).toHaveLength(2);
   });
 
   it('refuses an append whose verification raced with a marker of the same producer (the guard)', async () => {
@@ -169,7 +196,7 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
     expect(await marker(21n, false)).toBe(ErrorCode.NONE);
     // The coordinator says yes, but before the append a marker closes the producer's transaction
     // (the answer was about a transaction that has ended since).
-    answer = async () => {
+    coordinator.answer = async () => {
       expect(await marker(21n, false)).toBe(ErrorCode.NONE);
       return ErrorCode.NONE;
     };
@@ -177,7 +204,7 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
     expect(raced.errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
     expect(partitionState()).toEqual({ logEndOffset: 3, open: [] });
     // Asked again, without a marker in between, it goes in.
-    answer = async () => ErrorCode.NONE;
+    coordinator.answer = async () => ErrorCode.NONE;
     expect((await produce(transactional(21, 1, ['next']))).errorCode).toBe(ErrorCode.NONE);
     expect(partitionState().open).toEqual([21]);
   });
@@ -188,11 +215,11 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
     // producer the partition does not know: any sequence goes) took offset 0 and the first was
     // refused OUT_OF_ORDER_SEQUENCE_NUMBER.
     const first = deferred<number>();
-    answer = async () => (asked.length === 1 ? first.promise : ErrorCode.NONE);
+    coordinator.answer = async () => (coordinator.asked.length === 1 ? first.promise : ErrorCode.NONE);
     const firstAnswer = produce(transactional(21, 0, ['a']));
-    await until(() => asked.length === 1);
+    await until(() => coordinator.asked.length === 1);
     const secondAnswer = produce(transactional(21, 1, ['b']));
-    await until(() => asked.length === 2);
+    await until(() => coordinator.asked.length === 2);
     first.resolve(ErrorCode.NONE);
     const [firstResult, secondResult] = await Promise.all([firstAnswer, secondAnswer]);
     expect([firstResult.errorCode, firstResult.baseOffset]).toEqual([ErrorCode.NONE, 0n]);
@@ -203,7 +230,7 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
   for (const order of ['the first', 'the retry'] as const) {
     it(`appends a batch once when its retry arrives while it is being verified (${order} answered first)`, async () => {
       const questions: ((errorCode: number) => void)[] = [];
-      answer = () => new Promise((resolve) => questions.push(resolve));
+      coordinator.answer = () => new Promise((resolve) => questions.push(resolve));
       const original = produce(transactional(21, 0, ['a', 'b']));
       await until(() => questions.length === 1);
       const retry = produce(transactional(21, 0, ['a', 'b']));
@@ -227,10 +254,10 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
       ErrorCode.CONCURRENT_TRANSACTIONS,
       ErrorCode.NETWORK_EXCEPTION,
     ]) {
-      answer = async () => coordinatorError;
+      coordinator.answer = async () => coordinatorError;
       expect((await produce(transactional(21, 0, ['a']))).errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
     }
-    answer = async () => ErrorCode.PRODUCER_FENCED;
+    coordinator.answer = async () => ErrorCode.PRODUCER_FENCED;
     expect((await produce(transactional(21, 0, ['a']))).errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
     expect(partitionState()).toEqual({ logEndOffset: 0, open: [] });
   });
@@ -245,35 +272,27 @@ describe('Produce with transaction verification (KIP-890 part 1)', () => {
       records: [{ key: null, value: Buffer.from('i'), timestamp: fixtureStartMs }],
     });
     expect((await produce(idempotent, null)).errorCode).toBe(ErrorCode.NONE);
-    expect(asked).toEqual([]);
+    expect(coordinator.asked).toEqual([]);
   });
 
   it('verifies nothing when turned off (transaction.partition.verification.enable=false)', async () => {
     cluster.replicaManager.useTransactionVerifier(undefined);
-    answer = async () => ErrorCode.INVALID_TXN_STATE;
+    coordinator.answer = async () => ErrorCode.INVALID_TXN_STATE;
     expect((await produce(transactional(21, 0, ['a']))).errorCode).toBe(ErrorCode.NONE);
-    expect(asked).toEqual([]);
+    expect(coordinator.asked).toEqual([]);
   });
 });
 
 describe('Produce v12 (transactions v2, KIP-890 part 2)', () => {
   it('has the coordinator add the partition (add mode), even with classic verification off', async () => {
-    cluster.replicaManager.useTransactionVerifier(
-      {
-        verify: (request) => {
-          asked.push(request);
-          return answer(request);
-        },
-      },
-      false,
-    );
+    cluster.replicaManager.useTransactionVerifier(coordinator, false);
     // A classic produce is not asked about with verification off ...
     expect((await produce(transactional(21, 0, ['v1']))).errorCode).toBe(ErrorCode.NONE);
-    expect(asked).toEqual([]);
+    expect(coordinator.asked).toEqual([]);
     expect(await marker(21n, true)).toBe(ErrorCode.NONE);
     // ... a v12 one is: the coordinator adds the partition before the append.
     expect((await produce(transactional(21, 1, ['v2']), 'tx', 12)).errorCode).toBe(ErrorCode.NONE);
-    expect(asked).toEqual([
+    expect(coordinator.asked).toEqual([
       {
         transactionalId: 'tx',
         producerId: 21,
@@ -286,7 +305,7 @@ describe('Produce v12 (transactions v2, KIP-890 part 2)', () => {
     expect(partitionState().open).toEqual([21]);
     // A refusal to add (the producer was fenced) stores nothing.
     expect(await marker(21n, false)).toBe(ErrorCode.NONE);
-    answer = async () => ErrorCode.PRODUCER_FENCED;
+    coordinator.answer = async () => ErrorCode.PRODUCER_FENCED;
     expect((await produce(transactional(21, 2, ['no']), 'tx', 12)).errorCode).toBe(
       ErrorCode.INVALID_PRODUCER_EPOCH,
     );

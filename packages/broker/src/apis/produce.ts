@@ -24,11 +24,11 @@
 // listener the request came in on, as Kafka's KafkaApis does: the producer can move there without a
 // Metadata round trip. No leader: no current_leader; a leader not live or without that listener: no
 // endpoint, as in Kafka. v11
-// differs from v10 only in the errors a client may see (TRANSACTION_ABORTABLE, which Gregor does
-// not send).
+// differs from v10 only in the errors a client may see: TRANSACTION_ABORTABLE (KIP-890).
 // It does verify (KIP-890 part 1): a classic (v3-11) transactional producer's first batch on a
 // partition is appended only if the coordinator of `transactional_id` says the partition is in its
-// ongoing transaction (replica/leader-appends.ts), else INVALID_TXN_STATE. v12 keeps v11's layout and
+// ongoing transaction (replica/leader-appends.ts), else TRANSACTION_ABORTABLE (v11+) or
+// INVALID_TXN_STATE (v3-10), as Kafka answers by version. v12 keeps v11's layout and
 // is transactions v2 (KIP-890 part 2): the producer sent no AddPartitionsToTxn, and the first batch
 // on a partition has the coordinator add the partition to its transaction before it is appended.
 //
@@ -46,6 +46,7 @@ import {
   type RequestBody,
   type ResponseInput,
 } from '@gregor/protocol';
+import { produceTransactionAbortableVersion } from '../replica/transaction-verification.js';
 import { NoResponse, type RequestContext } from './api-handler.js';
 import { AclOperation, authorizedOnTopic } from './authorization.js';
 import { authorizedOnTransactionalId } from './txn-authorization.js';
@@ -128,6 +129,7 @@ export async function handleProduce(
       records: partition.records,
       transactionalId: body.transactionalId,
       addToTransaction: apiVersion >= produceTransactionsV2Version,
+      transactionAbortable: apiVersion >= produceTransactionAbortableVersion,
     })),
   );
   const results = await context.broker.replicaManager.appendRecords(requests, body.acks, body.timeoutMs);

@@ -10,16 +10,24 @@
 // commit marker reaches that partition (@gregor/group's pending transactional offsets). A partition
 // of a topic this broker does not know gets UNKNOWN_TOPIC_OR_PARTITION, as with OffsetCommit.
 // PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v3 (KIP-588).
+// v0-4 are verified as Kafka (3.8+) verifies them (KIP-890 part 1, with
+// transaction.partition.verification.enable): before the offsets are stored, the transaction
+// coordinator is asked whether the group's `__consumer_offsets` partition is in the producer's
+// ongoing transaction, i.e. whether AddOffsetsToTxn happened. Not in it: v4 (which declares it knows
+// the code) is answered TRANSACTION_ABORTABLE, v0-3 INVALID_TXN_STATE, as Kafka's
+// AddPartitionsToTxnManager maps it by version. Unlike Kafka, the question is asked at every
+// TxnOffsetCommit, not only when the producer has no transaction open on the offsets partition, and
+// no guard ties the answer to the append (a marker in between is not noticed).
 // v5 is transactions v2 (KIP-890 part 2): the producer sent no AddOffsetsToTxn, so the group's
 // `__consumer_offsets` partition is first added to its transaction by the transaction coordinator
-// (the leaders' verification call in add mode); a refusal answers every partition (busy or moving
-// coordinators as COORDINATOR_NOT_AVAILABLE, retriable, as Kafka's group coordinator normalizes them).
+// (the leaders' verification call in add mode), whatever the verification setting.
+// A refusal answers every partition; busy or moving coordinators as COORDINATOR_NOT_AVAILABLE
+// (retriable), as Kafka's group coordinator normalizes them.
 
 import type { TxnOffsetCommitRequest } from '@gregor/group';
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { GroupCoordinatorDriver } from '../groups/group-coordinator-driver.js';
 import { offsetsTopicName } from '../groups/offsets-topic.js';
-import type { TransactionVerifier } from '../replica/transaction-verification.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 import { producerFencedFor } from './txn-errors.js';
 
@@ -33,9 +41,19 @@ function partitionKey(topic: string, partition: number): string {
 /** TxnOffsetCommit v5+: the transactions-v2 producer's offsets partition is added implicitly. */
 export const txnOffsetCommitTransactionsV2Version = 5;
 
-/** What a transaction coordinator's refusal to add the offsets partition answers a TxnOffsetCommit. */
-function implicitAddError(coordinatorError: number, apiVersion: number): number {
+/** TxnOffsetCommit v4+: the client knows TRANSACTION_ABORTABLE (KIP-890; Kafka's GENERIC_ERROR_SUPPORTED). */
+export const txnOffsetCommitTransactionAbortableVersion = 4;
+
+/**
+ * What a transaction coordinator's refusal to verify (or, v5, add) the offsets partition answers a
+ * TxnOffsetCommit. "Not in the transaction" is INVALID_TXN_STATE from `@gregor/txn`'s verification.
+ */
+function verificationError(coordinatorError: number, apiVersion: number): number {
   switch (coordinatorError) {
+    case ErrorCode.INVALID_TXN_STATE:
+      return apiVersion >= txnOffsetCommitTransactionAbortableVersion
+        ? ErrorCode.TRANSACTION_ABORTABLE
+        : ErrorCode.INVALID_TXN_STATE;
     case ErrorCode.CONCURRENT_TRANSACTIONS:
     case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
     case ErrorCode.NOT_COORDINATOR:
@@ -48,10 +66,7 @@ function implicitAddError(coordinatorError: number, apiVersion: number): number 
   }
 }
 
-export function createTxnOffsetCommitHandler(
-  groups: GroupCoordinatorDriver,
-  transactions?: TransactionVerifier,
-): ApiHandler<Key> {
+export function createTxnOffsetCommitHandler(groups: GroupCoordinatorDriver): ApiHandler<Key> {
   return async (body: RequestBody<Key>, apiVersion: number, context: RequestContext): Promise<Response> => {
     const image = context.broker.metadata.image();
     const errors = new Map<string, number>();
@@ -83,24 +98,21 @@ export function createTxnOffsetCommitHandler(
       }
       known.length = 0;
     }
-    if (known.length > 0 && apiVersion >= txnOffsetCommitTransactionsV2Version) {
-      const added =
-        transactions === undefined
-          ? ErrorCode.COORDINATOR_NOT_AVAILABLE
-          : await transactions.verify({
-              transactionalId: body.transactionalId,
-              producerId,
-              producerEpoch: body.producerEpoch,
-              topic: offsetsTopicName,
-              partition: groups.offsetsPartitionFor(body.groupId),
-              addToTransaction: true,
-            });
-      if (added !== ErrorCode.NONE) {
+    if (known.length > 0) {
+      const verified = await context.broker.replicaManager.verifyOffsetsInTransaction({
+        transactionalId: body.transactionalId,
+        producerId,
+        producerEpoch: body.producerEpoch,
+        topic: offsetsTopicName,
+        partition: groups.offsetsPartitionFor(body.groupId),
+        addToTransaction: apiVersion >= txnOffsetCommitTransactionsV2Version,
+      });
+      if (verified !== ErrorCode.NONE) {
         for (const topic of known) {
           for (const partition of topic.partitions) {
             errors.set(
               partitionKey(topic.name, partition.partitionIndex),
-              implicitAddError(added, apiVersion),
+              verificationError(verified, apiVersion),
             );
           }
         }

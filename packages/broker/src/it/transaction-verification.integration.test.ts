@@ -1,8 +1,10 @@
 // KIP-890 part 1 (transaction.partition.verification.enable, on by default) against two broker
 // processes, spoken directly on the wire. A transactional producer's batch to a partition its
 // transaction never added, or a late batch after its transaction ended, is refused with
-// INVALID_TXN_STATE by the partition's leader after asking the transaction coordinator: over the
-// brokers' gRPC when the coordinator is the other broker, locally when it is the leader itself.
+// INVALID_TXN_STATE (TRANSACTION_ABORTABLE at Produce v11+) by the partition's leader after asking
+// the transaction coordinator: over the brokers' gRPC when the coordinator is the other broker,
+// locally when it is the leader itself. Transactional offsets of a group the transaction never
+// added (no AddOffsetsToTxn) are refused the same way by the group coordinator.
 // Nothing is stored and no transaction opens on the partition: a read_committed fetch reads past
 // it. Batches of added partitions are stored and commit as before. Fails on the old code, where
 // the leader appended any transactional batch and the partition's last stable offset stayed at it
@@ -38,6 +40,7 @@ beforeAll(async () => {
       'transaction.state.log.replication.factor': '1',
       'transaction.state.log.min.isr': '1',
       'transaction.state.log.num.partitions': '1',
+      'offsets.topic.num.partitions': '1',
     },
   });
   client = new RawClusterClient(cluster);
@@ -130,8 +133,11 @@ async function addPartition(partition: number): Promise<void> {
   );
 }
 
-/** One transactional record to the partition's leader (Produce v7, as kafkajs sends); the sequence advances when stored. */
-async function produce(partition: number, value: string): Promise<number> {
+/**
+ * One transactional record to the partition's leader (Produce v7, as kafkajs sends, unless
+ * `version` says otherwise); the sequence advances when stored.
+ */
+async function produce(partition: number, value: string, version = 7): Promise<number> {
   const records = encodeRecordBatch({
     partitionLeaderEpoch: -1,
     compression: CompressionType.None,
@@ -143,7 +149,7 @@ async function produce(partition: number, value: string): Promise<number> {
   });
   const response = await (await client.connection(leaderOf(partition))).call(
     ApiKey.Produce,
-    7,
+    version,
     {
       transactionalId,
       acks: -1,
@@ -246,6 +252,10 @@ describe('transaction verification (KIP-890 part 1)', () => {
       await addPartition(added);
       expect(await produce(added, `in-${added}`)).toBe(ErrorCode.NONE);
       expect(await produce(neverAdded, `never-added-${neverAdded}`)).toBe(ErrorCode.INVALID_TXN_STATE);
+      // A client that declared it knows the code (Produce v11+, KIP-890) is told to abort.
+      expect(await produce(neverAdded, `never-added-${neverAdded}`, 11)).toBe(
+        ErrorCode.TRANSACTION_ABORTABLE,
+      );
       // Nothing opened on the refused partition: its last stable offset is its high watermark.
       const refused = await readCommitted(neverAdded);
       expect(refused.lastStableOffset).toBe(refused.highWatermark);
@@ -273,5 +283,73 @@ describe('transaction verification (KIP-890 part 1)', () => {
     expect(await produce(0, 'next')).toBe(ErrorCode.NONE);
     await endTransaction(true);
     expect((await settled(0)).values).toEqual(['in-0', 'plain', 'next']);
+  });
+
+  it('refuses transactional offsets of a group the transaction never added: TRANSACTION_ABORTABLE at v4, INVALID_TXN_STATE at v3', async () => {
+    const groupId = 'txn-verification-group';
+    let groupCoordinator: KafkaConnection | undefined;
+    await waitFor(
+      'the group coordinator',
+      async () => {
+        const found = await (await client.connection(1)).call(
+          ApiKey.FindCoordinator,
+          3,
+          { key: groupId, keyType: 0 },
+          requestTimeoutMs,
+        );
+        if (found.errorCode !== ErrorCode.NONE) return false;
+        groupCoordinator = await client.connection(found.nodeId);
+        return true;
+      },
+      { timeoutMs: waitTimeoutMs, intervalMs: 200, detail: () => cluster.tail(40) },
+    );
+    const commitOffsets = async (version: number): Promise<number> => {
+      const response = await groupCoordinator!.call(
+        ApiKey.TxnOffsetCommit,
+        version,
+        {
+          transactionalId,
+          groupId,
+          producerId,
+          producerEpoch,
+          generationId: -1,
+          memberId: '',
+          groupInstanceId: null,
+          topics: [
+            {
+              name: topic,
+              partitions: [
+                { partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null },
+              ],
+            },
+          ],
+        },
+        requestTimeoutMs,
+      );
+      return response.topics[0]?.partitions[0]?.errorCode ?? -1;
+    };
+    // A transaction is open (a partition added), but not with the group's offsets partition.
+    await addPartition(0);
+    expect(await commitOffsets(3)).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect(await commitOffsets(4)).toBe(ErrorCode.TRANSACTION_ABORTABLE);
+    // AddOffsetsToTxn adds it: the offsets are taken (once the group's partition is loaded).
+    const added = await coordinator.call(
+      ApiKey.AddOffsetsToTxn,
+      1,
+      { transactionalId, producerId, producerEpoch, groupId },
+      requestTimeoutMs,
+    );
+    expect(added.errorCode).toBe(ErrorCode.NONE);
+    await waitFor(
+      'the offsets stored',
+      async () => {
+        const code = await commitOffsets(4);
+        if (code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return false;
+        expect(code).toBe(ErrorCode.NONE);
+        return true;
+      },
+      { timeoutMs: waitTimeoutMs, intervalMs: 100 },
+    );
+    await endTransaction(true);
   });
 });

@@ -8,7 +8,8 @@
 // producer has no transaction open on the partition is first verified with the transaction
 // coordinator (transaction-verification.ts), under a guard the producer state hands out before the
 // question and checks at the append (producer-state.ts). Client appends only: the coordinators'
-// own (markers, transactional offsets) are not verified here.
+// own (markers, transactional offsets) are not verified at the append; the group coordinator's
+// offsets are asked about before it stores them (verifyOffsetsInTransaction, TxnOffsetCommit).
 // The question is asynchronous, and a connection's requests are handled concurrently: so that a
 // producer's record sets for a partition still reach the idempotent append queue (where the
 // sequence and duplicate checks run, against the state the earlier appends left) in the order they
@@ -26,7 +27,11 @@ import { type AppendOrigin, type LogAppendInfo, validateProducedRecordSet } from
 import type { Partition } from './partition.js';
 import { hasProducerState, type TransactionVerification } from './producer-state.js';
 import { IdempotentLeaderAppends, type LeaderAppendOutcome } from './producer-state-append.js';
-import { type TransactionVerifier, verificationErrorForProduce } from './transaction-verification.js';
+import {
+  type TransactionVerificationRequest,
+  type TransactionVerifier,
+  verificationErrorForProduce,
+} from './transaction-verification.js';
 
 export interface AppendRequest {
   readonly topic: string;
@@ -39,6 +44,11 @@ export interface AppendRequest {
    * the partition is added to the transaction by the coordinator before it is appended.
    */
   readonly addToTransaction?: boolean;
+  /**
+   * The client knows TRANSACTION_ABORTABLE (Produce v11+, KIP-890): a partition the coordinator
+   * says is not in the transaction is answered with it rather than INVALID_TXN_STATE.
+   */
+  readonly transactionAbortable?: boolean;
 }
 
 export interface AppendResult {
@@ -100,6 +110,25 @@ export class LeaderAppends {
   useTransactionVerifier(verifier: TransactionVerifier | undefined, verifyClassic = true): void {
     this.transactionVerifier = verifier;
     this.verifyClassicTransactions = verifyClassic;
+  }
+
+  /**
+   * KIP-890 for an append the group coordinator makes for a producer, its transactional offsets
+   * (TxnOffsetCommit; Kafka's maybeStartTransactionVerificationForPartition): asks the transaction
+   * coordinator whether the offsets partition is in the producer's ongoing transaction, or with
+   * `addToTransaction` (TxnOffsetCommit v5+) has it added. Resolves the coordinator's error code;
+   * NONE when nothing is to be asked (a classic question with
+   * transaction.partition.verification.enable off), COORDINATOR_NOT_AVAILABLE for an add without a
+   * coordinators' client.
+   */
+  verifyOffsetsInTransaction(request: TransactionVerificationRequest): Promise<number> {
+    const verifier = this.transactionVerifier;
+    const adds = request.addToTransaction === true;
+    if (verifier === undefined) {
+      return Promise.resolve(adds ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.NONE);
+    }
+    if (!adds && !this.verifyClassicTransactions) return Promise.resolve(ErrorCode.NONE);
+    return verifier.verify(request);
   }
 
   /**
@@ -257,6 +286,8 @@ async function verifyTransaction(
     partition: request.partition,
     addToTransaction: request.addToTransaction === true,
   });
-  if (coordinatorError !== ErrorCode.NONE) return verificationErrorForProduce(coordinatorError);
+  if (coordinatorError !== ErrorCode.NONE) {
+    return verificationErrorForProduce(coordinatorError, request.transactionAbortable === true);
+  }
   return { required: true, guard };
 }

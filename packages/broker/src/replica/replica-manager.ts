@@ -59,7 +59,7 @@ import {
 import { ReplicaFetchServing } from './replica-fetch-host.js';
 import { ReplicaMaintenance } from './replica-maintenance.js';
 import { ReplicationThrottles } from './replication-throttles.js';
-import type { TransactionVerifier } from './transaction-verification.js';
+import type { TransactionVerificationRequest, TransactionVerifier } from './transaction-verification.js';
 import {
   type TransactionMarkerListener,
   TxnMarkerAppends,
@@ -279,6 +279,11 @@ export class ReplicaManager {
    */
   useTransactionVerifier(verifier: TransactionVerifier | undefined, verifyClassic = true): void {
     this.leaderAppends.useTransactionVerifier(verifier, verifyClassic);
+  }
+
+  /** KIP-890 for the group coordinator's transactional offsets (see LeaderAppends). */
+  verifyOffsetsInTransaction(request: TransactionVerificationRequest): Promise<number> {
+    return this.leaderAppends.verifyOffsetsInTransaction(request);
   }
 
   /** A transaction coordinator's markers (see TxnMarkerAppends). */

@@ -2,9 +2,12 @@
 // AddPartitionsToTxnManager): before a transactional producer's first batch on a partition is
 // appended, the transaction coordinator of its transactional id is asked whether the partition is in
 // the producer's ongoing transaction. The coordinator's answers become the errors Kafka's producers
-// expect on Produce: not in the transaction → INVALID_TXN_STATE (fatal for the transaction); the
-// coordinator busy, moving or unreachable → NOT_ENOUGH_REPLICAS (retriable: the producer sends the
-// batch again and the leader asks again); a fenced epoch → INVALID_PRODUCER_EPOCH.
+// expect on Produce: not in the transaction → TRANSACTION_ABORTABLE for a client that declared it
+// knows that code (Produce v11+, KIP-890: the transaction must be aborted, the producer goes on),
+// INVALID_TXN_STATE for older ones (Kafka's AddPartitionsToTxnManager maps it so "for backward
+// compatibility with clients"); the coordinator busy, moving or unreachable → NOT_ENOUGH_REPLICAS
+// (retriable: the producer sends the batch again and the leader asks again); a fenced epoch →
+// INVALID_PRODUCER_EPOCH.
 
 import { ErrorCode, errorName } from '@gregor/protocol';
 
@@ -32,18 +35,27 @@ export interface TransactionVerifier {
   verify(request: TransactionVerificationRequest): Promise<number>;
 }
 
+/** Produce v11+: the client knows TRANSACTION_ABORTABLE (KIP-890; Kafka's GENERIC_ERROR_SUPPORTED). */
+export const produceTransactionAbortableVersion = 11;
+
 /**
- * What the producer is answered for a coordinator's refusal, with its message (Kafka 3.6+'s
- * ReplicaManager and AddPartitionsToTxnManager mappings).
+ * What the producer is answered for a coordinator's refusal, with its message (Kafka 3.8+'s
+ * ReplicaManager and AddPartitionsToTxnManager mappings). The coordinator's "not in the
+ * transaction" is INVALID_TXN_STATE here (`@gregor/txn`'s verifyPartitions; Kafka's coordinator
+ * says TRANSACTION_ABORTABLE and its leaders map it down): `transactionAbortable` says the client
+ * knows the newer code.
  */
-export function verificationErrorForProduce(coordinatorError: number): {
+export function verificationErrorForProduce(
+  coordinatorError: number,
+  transactionAbortable: boolean,
+): {
   errorCode: number;
   message: string;
 } {
   switch (coordinatorError) {
     case ErrorCode.INVALID_TXN_STATE:
       return {
-        errorCode: ErrorCode.INVALID_TXN_STATE,
+        errorCode: transactionAbortable ? ErrorCode.TRANSACTION_ABORTABLE : ErrorCode.INVALID_TXN_STATE,
         message: 'Partition was not added to the transaction',
       };
     case ErrorCode.PRODUCER_FENCED:

@@ -415,6 +415,65 @@ describe('TransactionManager', () => {
     expect(manager.state).toBe('ready');
   });
 
+  it('takes TRANSACTION_ABORTABLE (KIP-890) from a record, TxnOffsetCommit or EndTxn as abortable: abort ends it and the next transaction runs', async () => {
+    const { brokers, records, manager } = setUp();
+    brokers.transactionVersionLevel = 2;
+    brokers.answer('EndTxn', (body) => ({
+      errorCode: 0,
+      producerId: body.producerId,
+      producerEpoch: (body.producerEpoch as number) + 1,
+    }));
+    await manager.initialize();
+    const offsets = {
+      consumerGroupId: 'billing',
+      topics: [{ topic: 'orders', partitions: [{ partition: 0, offset: 5 }] }],
+    };
+    const refusals: (() => Promise<void>)[] = [
+      // Produce v12: the broker found the partition not in the transaction.
+      async () =>
+        manager.recordFailed(new KafkaJSProtocolError(ErrorCode.TRANSACTION_ABORTABLE, 'orders[0]')),
+      async () => {
+        brokers.queue('TxnOffsetCommit', {
+          topics: [
+            {
+              name: 'orders',
+              partitions: [{ partitionIndex: 0, errorCode: ErrorCode.TRANSACTION_ABORTABLE }],
+            },
+          ],
+        });
+        await expect(manager.sendOffsets(offsets)).rejects.toThrow(KafkaJSTransactionAbortableError);
+      },
+      async () => {
+        brokers.queue('EndTxn', {
+          errorCode: ErrorCode.TRANSACTION_ABORTABLE,
+          producerId: -1n,
+          producerEpoch: -1,
+        });
+        await expect(manager.commit()).rejects.toThrow(/must be aborted: TRANSACTION_ABORTABLE/);
+      },
+    ];
+    for (const refuse of refusals) {
+      manager.begin();
+      await manager.addPartitions([partitionA]);
+      await refuse();
+      expect(manager.state).toBe('abortableError');
+      expect(records.abandoned.at(-1)).toBeInstanceOf(KafkaJSTransactionAbortableError);
+      await expect(manager.commit()).rejects.toThrow(/must be aborted: TRANSACTION_ABORTABLE/);
+      const epoch = manager.producerEpoch;
+      await manager.abort();
+      expect(brokers.calls.at(-1)).toMatchObject({ api: 'EndTxn', body: { committed: false } });
+      expect(manager.state).toBe('ready');
+      expect(manager.producerEpoch).toBe(epoch + 1);
+    }
+    // Not fenced: no new InitProducerId, and the next transaction commits.
+    manager.begin();
+    await manager.addPartitions([partitionA]);
+    await manager.commit();
+    expect(brokers.calls.at(-1)).toMatchObject({ api: 'EndTxn', body: { committed: true } });
+    expect(brokers.apis().filter((api) => api === 'InitProducerId')).toHaveLength(1);
+    expect(manager.state).toBe('ready');
+  });
+
   it('stays with the classic protocol below transaction.version 2', async () => {
     const { brokers, records, manager } = setUp();
     brokers.transactionVersionLevel = 1;

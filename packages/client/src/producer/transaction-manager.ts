@@ -5,7 +5,8 @@
 //   uninitialized --initialize--> ready --begin--> inTransaction --commit--> committing --> ready
 //                                                       |   \--abort--> aborting --> ready
 //                                 a failed record, an   v
-//                                 offset not stored   abortableError --abort--> aborting --> ready
+//                                 offset not stored,  abortableError --abort--> aborting --> ready
+//                                 TRANSACTION_ABORTABLE
 //   PRODUCER_FENCED / INVALID_PRODUCER_EPOCH / TRANSACTIONAL_ID_AUTHORIZATION_FAILED from anywhere
 //   --> fatalError (for good: every later call rejects with that error)
 //
@@ -502,8 +503,11 @@ export class TransactionManager {
           this.records.useProducerId(response.producerId, response.producerEpoch);
         }
       } catch (error) {
-        // Out of retries, the outcome is unknown: the caller may ask again. Anything else is final.
-        if (!(error instanceof KafkaJSNumberOfRetriesExceeded)) this.fail(error as Error, true);
+        // Out of retries, the outcome is unknown: the caller may ask again. TRANSACTION_ABORTABLE
+        // (EndTxn v4+, KIP-890) leaves the transaction to abort, as the Java client's EndTxnHandler
+        // does. Anything else is final.
+        if (errorCodeOf(error) === ErrorCode.TRANSACTION_ABORTABLE) this.fail(error as Error);
+        else if (!(error instanceof KafkaJSNumberOfRetriesExceeded)) this.fail(error as Error, true);
         this.failFatallyIf(error);
         throw this.failure ?? error;
       }

@@ -43,10 +43,13 @@ class ScriptedCluster {
   async findCoordinator(): Promise<number> {
     return 1;
   }
-  /** The classic protocol: transaction.version is not finalized at 2 here. */
+  /** The finalized transaction.version: below 2 (the classic protocol) unless a test raises it. */
+  transactionVersionLevel = 0;
   async finalizedFeatureLevel(): Promise<number> {
-    return 0;
+    return this.transactionVersionLevel;
   }
+  /** The highest version each Produce was allowed (the scripted broker speaks them all). */
+  readonly produceVersions: number[] = [];
   /** The partition's leader; -1 while it has none (batches wait in the queue). */
   leader = 1;
   leaderFor(): number {
@@ -80,6 +83,7 @@ class ScriptedCluster {
     _timeoutMs?: number,
     maxVersion = 8,
   ): Promise<unknown> {
+    if (apiKey === ApiKey.Produce) this.produceVersions.push(maxVersion);
     return this.send(nodeId, apiKey, body(maxVersion));
   }
   send(_nodeId: number, apiKey: number, body: Record<string, unknown>): Promise<unknown> {
@@ -145,8 +149,9 @@ function header(call: ProduceCall) {
   return readBatchHeader(call.body.topics[0]!.partitions[0]!.records);
 }
 
-async function setUp() {
+async function setUp(transactionVersionLevel = 0) {
   const cluster = new ScriptedCluster();
+  cluster.transactionVersionLevel = transactionVersionLevel;
   const producer = new Producer(
     cluster as unknown as Cluster,
     createLogger(logLevel.NOTHING, () => () => undefined),
@@ -271,6 +276,37 @@ describe('transactional producer', () => {
     cluster.produces[1]!.answer();
     await sent;
     await next.commit();
+  });
+
+  it('turns abortable when a transactions-v2 produce is answered TRANSACTION_ABORTABLE (KIP-890): abort ends it, the next transaction commits', async () => {
+    const { cluster, producer } = await setUp(2);
+    const txn = await producer.transaction();
+    const refused = txn
+      .send({ topic: 'orders', messages: [{ value: 'not in the transaction' }] })
+      .catch((error: Error) => error);
+    await until(() => cluster.produces.length === 1);
+    // Produce v12 (transactions v2, past v11 which declares the code), no AddPartitionsToTxn.
+    expect(cluster.produceVersions).toEqual([12]);
+    expect(cluster.apis).toEqual(['InitProducerId', 'Produce']);
+    cluster.produces[0]!.answer(ErrorCode.TRANSACTION_ABORTABLE);
+    expect(await refused).toBeInstanceOf(KafkaJSSendError);
+    await expect(txn.send({ topic: 'orders', messages: [{ value: 'more' }] })).rejects.toThrow(
+      KafkaJSTransactionAbortableError,
+    );
+    await expect(txn.commit()).rejects.toThrow(/must be aborted: .*TRANSACTION_ABORTABLE/);
+    expect(cluster.apis).not.toContain('EndTxn');
+    await txn.abort();
+    expect(cluster.apis.slice(-1)).toEqual(['EndTxn']);
+    expect(cluster.bodies.at(-1)!.body).toMatchObject({ committed: false });
+    const next = await producer.transaction();
+    const sent = next.send({ topic: 'orders', messages: [{ value: 'fits' }] });
+    await until(() => cluster.produces.length === 2);
+    cluster.produces[1]!.answer();
+    await sent;
+    await next.commit();
+    expect(cluster.bodies.at(-1)!.body).toMatchObject({ committed: true });
+    // Not fenced: the producer id was never asked for again.
+    expect(cluster.apis.filter((api) => api === 'InitProducerId')).toHaveLength(1);
   });
 
   it('is fenced for good when a produce is answered INVALID_PRODUCER_EPOCH', async () => {

@@ -1,5 +1,6 @@
 // AddOffsetsToTxn (key 25), versions 0-4; flexible from 3. v4 keeps v3's layout; it only lets the
-// answer be TRANSACTION_ABORTABLE (KIP-890), which Gregor never sends.
+// answer be TRANSACTION_ABORTABLE (KIP-890), which neither Kafka's coordinator nor Gregor's answers
+// here (it comes from the verification: Produce, TxnOffsetCommit).
 //   Request  => transactional_id producer_id producer_epoch group_id
 //   Response => throttle_time_ms error_code
 // Spec: apache/kafka AddOffsetsToTxnRequest.json / AddOffsetsToTxnResponse.json.

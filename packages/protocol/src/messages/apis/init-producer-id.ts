@@ -1,5 +1,6 @@
 // InitProducerId (key 22), versions 0-5; flexible from 2. v4 and v5 keep v3's layout: v4 lets the
-// answer be PRODUCER_FENCED (KIP-588), v5 TRANSACTION_ABORTABLE (KIP-890), which Gregor never sends.
+// answer be PRODUCER_FENCED (KIP-588), v5 TRANSACTION_ABORTABLE (KIP-890), which neither Kafka's
+// coordinator nor Gregor's answers here (it comes from the verification: Produce, TxnOffsetCommit).
 //   Request  => transactional_id(nullable) transaction_timeout_ms producer_id(3+) producer_epoch(3+)
 //   Response => throttle_time_ms error_code producer_id producer_epoch
 // Spec: apache/kafka InitProducerIdRequest.json / InitProducerIdResponse.json.

@@ -1,5 +1,6 @@
 // TxnOffsetCommit (key 28), versions 0-5; flexible from 3. v4 and v5 keep v3's layout; v4 only lets
-// the answer be TRANSACTION_ABORTABLE (KIP-890), which Gregor never sends; v5 is the transactions-v2
+// the answer be TRANSACTION_ABORTABLE (KIP-890: the group's offsets partition is not in the
+// transaction; v0-3 get INVALID_TXN_STATE for it); v5 is the transactions-v2
 // form (sent without AddOffsetsToTxn: the broker adds the group's offsets partition itself).
 //   Request  => transactional_id group_id producer_id producer_epoch generation_id(3+) member_id(3+)
 //               group_instance_id(3+, nullable)
