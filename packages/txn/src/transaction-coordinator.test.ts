@@ -9,6 +9,7 @@ import {
   encodeTransactionLogValue,
   type TransactionLogRecord,
   TransactionState,
+  transactionLogValueDefaults,
 } from './transaction-records.js';
 
 const partitionCount = 1;
@@ -418,6 +419,7 @@ describe('TransactionCoordinator', () => {
           partitions: [],
           lastUpdateTimestampMs: 0,
           startTimestampMs: -1,
+          ...transactionLogValueDefaults,
         }),
       ],
     ]);
@@ -773,22 +775,108 @@ describe('TransactionCoordinator expiring transactional ids (transactional.id.ex
 });
 
 describe('__transaction_state records', () => {
-  it('round-trip and match Kafka v0 byte layout', () => {
-    const value = {
-      producerId: 7,
-      producerEpoch: 2,
-      transactionTimeoutMs: 60_000,
-      state: TransactionState.ongoing,
-      partitions: [{ topic: 'ab', partitions: [1, 4] }],
-      lastUpdateTimestampMs: 1_700_000_000_001,
-      startTimestampMs: 1_700_000_000_000,
-    };
-    const bytes = encodeTransactionLogValue(value);
-    expect(decodeTransactionLogValue(bytes)).toEqual(value);
+  const value = {
+    producerId: 7,
+    producerEpoch: 2,
+    transactionTimeoutMs: 60_000,
+    state: TransactionState.ongoing,
+    partitions: [{ topic: 'ab', partitions: [1, 4] }],
+    lastUpdateTimestampMs: 1_700_000_000_001,
+    startTimestampMs: 1_700_000_000_000,
+  };
+  const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
+  const int32 = (n: number) => {
+    const bytes = Buffer.alloc(4);
+    bytes.writeInt32BE(n);
+    return bytes;
+  };
+  const int64 = (n: number) => {
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigInt64BE(BigInt(n));
+    return bytes;
+  };
+  /** The fields v0 and v1 share up to the partitions, written by hand from TransactionLogValue.json. */
+  const head = (version: number) =>
+    Buffer.concat([
+      int16(version),
+      int64(7),
+      int16(2),
+      int32(60_000),
+      Buffer.from([TransactionState.ongoing]),
+    ]);
+  const timestamps = Buffer.concat([int64(1_700_000_000_001), int64(1_700_000_000_000)]);
+
+  it('round-trips and matches Kafka v0 byte layout, read with the fields v0 lacks at their defaults', () => {
+    const stored = { ...value, ...transactionLogValueDefaults };
+    const bytes = encodeTransactionLogValue(stored, 0);
     // version, pid, epoch, timeout, status, 1 topic "ab" with [1, 4], two timestamps.
-    expect(bytes.length).toBe(2 + 8 + 2 + 4 + 1 + 4 + (2 + 2 + 4 + 8) + 8 + 8);
-    expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0, 0]));
-    expect(bytes[16]).toBe(TransactionState.ongoing);
+    const partitions = Buffer.concat([int32(1), int16(2), Buffer.from('ab'), int32(2), int32(1), int32(4)]);
+    expect(bytes).toEqual(Buffer.concat([head(0), partitions, timestamps]));
+    expect(decodeTransactionLogValue(bytes)).toEqual(stored);
+  });
+
+  it("writes v1 as Kafka lays it out: compact fields, then tags 0, 1, 2 (and Gregor's far above) in order, each only when set", () => {
+    const stored = {
+      ...value,
+      previousProducerId: 5,
+      nextProducerId: 9,
+      clientTransactionVersion: 2,
+      lastProducerEpoch: 1,
+      bumpedByFence: true,
+    };
+    const bytes = encodeTransactionLogValue(stored);
+    // Compact array: 1 topic (2); compact string "ab" (3); compact [1, 4] (3); the entry's empty tags.
+    const partitions = Buffer.concat([
+      Buffer.from([2, 3]),
+      Buffer.from('ab'),
+      Buffer.from([3]),
+      int32(1),
+      int32(4),
+      Buffer.from([0]),
+    ]);
+    const tags = Buffer.concat([
+      Buffer.from([5]), // five tagged fields, ascending
+      Buffer.from([0, 8]), // PreviousProducerId, int64
+      int64(5),
+      Buffer.from([1, 8]), // NextProducerId, int64
+      int64(9),
+      Buffer.from([2, 2]), // ClientTransactionVersion, int16
+      int16(2),
+      Buffer.from([0x90, 0x4e, 2]), // Gregor's lastProducerEpoch: tag 10000 as an unsigned varint
+      int16(1),
+      Buffer.from([0x91, 0x4e, 1, 1]), // Gregor's bumpedByFence: tag 10001, one byte
+    ]);
+    expect(bytes).toEqual(Buffer.concat([head(1), partitions, timestamps, tags]));
+    expect(decodeTransactionLogValue(bytes)).toEqual(stored);
+
+    // At their defaults the tags are left out, and no partitions is a null array (0), as Kafka writes.
+    const bare = { ...value, partitions: [], ...transactionLogValueDefaults };
+    expect(encodeTransactionLogValue(bare)).toEqual(
+      Buffer.concat([head(1), Buffer.from([0]), timestamps, Buffer.from([0])]),
+    );
+    expect(decodeTransactionLogValue(encodeTransactionLogValue(bare))).toEqual(bare);
+  });
+
+  it("reads a v1 record with tags it does not know (a newer Kafka's) and ignores them", () => {
+    const kafkaWritten = Buffer.concat([
+      head(1),
+      Buffer.from([0]),
+      timestamps,
+      Buffer.from([3]),
+      Buffer.from([1, 8]),
+      int64(11),
+      Buffer.from([2, 2]),
+      int16(2),
+      Buffer.from([3, 2]), // tag 3, unknown here
+      int16(4),
+    ]);
+    expect(decodeTransactionLogValue(kafkaWritten)).toEqual({
+      ...value,
+      partitions: [],
+      ...transactionLogValueDefaults,
+      nextProducerId: 11,
+      clientTransactionVersion: 2,
+    });
   });
 
   it('reads back a key', () => {

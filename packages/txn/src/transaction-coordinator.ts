@@ -57,6 +57,7 @@ import {
   type TransactionLogValue,
   TransactionState,
   type TransactionStateId,
+  transactionLogValueDefaults,
 } from './transaction-records.js';
 
 /** Kafka's `__consumer_offsets` name: AddOffsetsToTxn adds the group's partition of it. */
@@ -425,6 +426,7 @@ export class TransactionCoordinator {
         const previousProducerId = metadata.producerId;
         const previousEpoch = metadata.producerEpoch;
         const next: TransactionLogValue = {
+          ...transactionLogValueDefaults,
           producerId,
           producerEpoch,
           transactionTimeoutMs: request.transactionTimeoutMs,
@@ -1013,6 +1015,8 @@ function releaseWaiters(metadata: TransactionMetadata): void {
 
 function storedValueOf(metadata: TransactionMetadata): TransactionLogValue {
   return {
+    // v1's tagged fields are not filled in yet: written at their defaults, as v0 implied.
+    ...transactionLogValueDefaults,
     producerId: metadata.producerId,
     producerEpoch: metadata.producerEpoch,
     transactionTimeoutMs: metadata.timeoutMs,
