@@ -348,7 +348,7 @@ describe('TransactionCoordinator', () => {
     expect(harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch, false))).toMatchObject({
       errorCode: ErrorCode.PRODUCER_FENCED,
     });
-    // A coordinator that loaded the state since (not knowing the bump fenced) says so for a commit.
+    // A coordinator that loaded the state since says the same.
     const moved = new Harness(6);
     moved.coordinator.beginLoad(0, 7);
     moved.coordinator.loadRecords(0, harness.log);
@@ -598,6 +598,115 @@ describe('TransactionCoordinator', () => {
       state: TransactionState.ongoing,
     });
     expect(successor.coordinator.nextDeadlineMs()).toBe(harness.nowMs + 10_000);
+  });
+});
+
+describe('TransactionCoordinator transactions v2 across a load (TransactionLogValue v1 tags)', () => {
+  let harness: Harness;
+  beforeEach(() => {
+    harness = new Harness();
+  });
+
+  /** 'old' at producer id 7 with its epoch exhausted, as a log Kafka could have written. */
+  function exhausted(): void {
+    harness.apply(harness.coordinator.beginLoad(0, 6));
+    harness.coordinator.loadRecords(0, [
+      [
+        encodeTransactionLogKey('old'),
+        encodeTransactionLogValue({
+          producerId: 7,
+          producerEpoch: producerEpochMax,
+          transactionTimeoutMs: 10_000,
+          state: TransactionState.completeCommit,
+          partitions: [],
+          lastUpdateTimestampMs: 0,
+          startTimestampMs: -1,
+          ...transactionLogValueDefaults,
+        }),
+      ],
+    ]);
+    harness.coordinator.completeLoad(0, harness.nowMs);
+  }
+
+  it('completes a move to a new producer id that the coordinator before it decided', () => {
+    exhausted();
+    harness.addPartitions('old', 7, producerEpochMax, 'a', [0]);
+    harness.endTxnV2('old', 7, producerEpochMax, true);
+    const fresh = harness.nextProducerId - 1;
+    expect(decodeTransactionLogValue(harness.log.at(-1)![1]!)).toMatchObject({
+      state: TransactionState.prepareCommit,
+      producerId: 7,
+      nextProducerId: fresh,
+    });
+    // The coordinator moves before the markers are written; the one that loads the log resumes them.
+    const successor = harness.reload();
+    expect(successor.completeMarkers()).toEqual([
+      expect.objectContaining({ producerId: 7, producerEpoch: producerEpochMax + 1, commit: true }),
+    ]);
+    expect(successor.coordinator.describe('old')).toMatchObject({
+      producerId: fresh,
+      producerEpoch: 0,
+      state: TransactionState.completeCommit,
+    });
+    expect(decodeTransactionLogValue(successor.log.at(-1)![1]!)).toMatchObject({
+      producerId: fresh,
+      producerEpoch: 0,
+      previousProducerId: 7,
+      nextProducerId: -1,
+    });
+  });
+
+  it('recognises a retried EndTxn naming the producer id before a move, after a load', () => {
+    exhausted();
+    harness.addPartitions('old', 7, producerEpochMax, 'a', [0]);
+    harness.endTxnV2('old', 7, producerEpochMax, true);
+    harness.completeMarkers();
+    const fresh = harness.nextProducerId - 1;
+    const successor = harness.reload();
+    expect(successor.responses.get(successor.endTxnV2('old', 7, producerEpochMax, true))).toEqual({
+      api: 'EndTxn',
+      errorCode: ErrorCode.NONE,
+      producerId: fresh,
+      producerEpoch: 0,
+    });
+    expect(successor.responses.get(successor.endTxnV2('old', 7, producerEpochMax, false))).toMatchObject({
+      errorCode: ErrorCode.INVALID_TXN_STATE,
+    });
+  });
+
+  it('answers an EndTxn one epoch behind a fence PRODUCER_FENCED after a load, and a plain retry NONE', () => {
+    const fenced = harness.initProducerId('fenced', 1_000)!;
+    harness.addPartitions('fenced', fenced.producerId, fenced.producerEpoch, 'a', [0]);
+    const retried = harness.initProducerId('retried')!;
+    harness.addPartitions('retried', retried.producerId, retried.producerEpoch, 'a', [1]);
+    harness.endTxnV2('retried', retried.producerId, retried.producerEpoch, false);
+    harness.nowMs += 2_000;
+    harness.apply(harness.coordinator.tick(harness.nowMs));
+    harness.completeMarkers();
+    expect(decodeTransactionLogValue(harness.log.at(-1)![1]!)).toMatchObject({
+      state: TransactionState.completeAbort,
+      bumpedByFence: true,
+      lastProducerEpoch: -1,
+    });
+
+    const successor = harness.reload();
+    expect(
+      successor.responses.get(successor.endTxnV2('fenced', fenced.producerId, fenced.producerEpoch, false)),
+    ).toMatchObject({ errorCode: ErrorCode.PRODUCER_FENCED });
+    expect(successor.markers).toEqual([]);
+    expect(
+      successor.responses.get(
+        successor.endTxnV2('retried', retried.producerId, retried.producerEpoch, false),
+      ),
+    ).toEqual({
+      api: 'EndTxn',
+      errorCode: ErrorCode.NONE,
+      producerId: retried.producerId,
+      producerEpoch: retried.producerEpoch + 1,
+    });
+    expect(
+      successor.initProducerId('fenced', 1_000, fenced.producerId, fenced.producerEpoch)?.errorCode,
+    ).toBe(ErrorCode.PRODUCER_FENCED);
   });
 });
 
