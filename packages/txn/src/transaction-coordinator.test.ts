@@ -656,7 +656,7 @@ describe('TransactionCoordinator transactions v2 across a load (TransactionLogVa
     });
   });
 
-  it('recognises a retried EndTxn naming the producer id before a move, after a load', () => {
+  it('recognises a retried EndTxn and InitProducerId naming the producer id before a move, after a load', () => {
     exhausted();
     harness.addPartitions('old', 7, producerEpochMax, 'a', [0]);
     harness.endTxnV2('old', 7, producerEpochMax, true);
@@ -672,6 +672,19 @@ describe('TransactionCoordinator transactions v2 across a load (TransactionLogVa
     expect(successor.responses.get(successor.endTxnV2('old', 7, producerEpochMax, false))).toMatchObject({
       errorCode: ErrorCode.INVALID_TXN_STATE,
     });
+    // KIP-360: the producer that lost the answer asks with what it had; it gets what it would have.
+    const logLength = successor.log.length;
+    expect(successor.initProducerId('old', 10_000, 7, producerEpochMax)).toEqual({
+      api: 'InitProducerId',
+      errorCode: ErrorCode.NONE,
+      producerId: fresh,
+      producerEpoch: 0,
+    });
+    expect(successor.log.length).toBe(logLength);
+    // An older epoch of the old producer id is a zombie.
+    expect(successor.initProducerId('old', 10_000, 7, producerEpochMax - 1)?.errorCode).toBe(
+      ErrorCode.PRODUCER_FENCED,
+    );
   });
 
   it('answers an EndTxn one epoch behind a fence PRODUCER_FENCED after a load, and a plain retry NONE', () => {
@@ -707,6 +720,60 @@ describe('TransactionCoordinator transactions v2 across a load (TransactionLogVa
     expect(
       successor.initProducerId('fenced', 1_000, fenced.producerId, fenced.producerEpoch)?.errorCode,
     ).toBe(ErrorCode.PRODUCER_FENCED);
+  });
+});
+
+describe('TransactionCoordinator InitProducerId naming a producer id and epoch (KIP-360)', () => {
+  let harness: Harness;
+  beforeEach(() => {
+    harness = new Harness();
+  });
+
+  it('takes the epoch before a transactions-v2 end as a retry: the current epoch, nothing stored, also after a load', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
+    harness.endTxnV2('app', producerId, producerEpoch, true);
+    harness.completeMarkers();
+    const logLength = harness.log.length;
+    const answer = {
+      api: 'InitProducerId',
+      errorCode: ErrorCode.NONE,
+      producerId,
+      producerEpoch: producerEpoch + 1,
+    };
+    expect(harness.initProducerId('app', 10_000, producerId, producerEpoch)).toEqual(answer);
+    expect(harness.log.length).toBe(logLength);
+    expect(harness.reload().initProducerId('app', 10_000, producerId, producerEpoch)).toEqual(answer);
+    // The current epoch is a bump; two back is a zombie.
+    expect(harness.initProducerId('app', 10_000, producerId, producerEpoch + 1)).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      producerEpoch: producerEpoch + 2,
+    });
+    expect(harness.initProducerId('app', 10_000, producerId, producerEpoch)?.errorCode).toBe(
+      ErrorCode.PRODUCER_FENCED,
+    );
+  });
+
+  it('retries the bump an InitProducerId made, until a new producer instance takes the id', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    const bumped = harness.initProducerId('app', 10_000, producerId, producerEpoch)!;
+    expect(bumped).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: producerEpoch + 1 });
+    expect(harness.initProducerId('app', 10_000, producerId, producerEpoch)).toEqual(bumped);
+    expect(harness.reload().initProducerId('app', 10_000, producerId, producerEpoch)).toEqual(bumped);
+    // A new instance (no producer id named) fences the old one: its epoch is no retry any more.
+    expect(harness.initProducerId('app')).toMatchObject({ producerEpoch: producerEpoch + 2 });
+    expect(harness.initProducerId('app', 10_000, producerId, producerEpoch + 1)?.errorCode).toBe(
+      ErrorCode.PRODUCER_FENCED,
+    );
+  });
+
+  it('gives an id without an epoch (expired) to the producer that names its old producer id', () => {
+    const first = harness.initProducerId('app')!;
+    harness.nowMs += expirationMs;
+    harness.expire();
+    const renewed = harness.initProducerId('app', 10_000, first.producerId, first.producerEpoch)!;
+    expect(renewed).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0 });
+    expect(renewed.producerId).not.toBe(first.producerId);
   });
 });
 

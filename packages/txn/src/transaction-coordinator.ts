@@ -98,8 +98,10 @@ export interface TransactionMetadata {
   producerId: number;
   producerEpoch: number;
   /**
-   * The epoch before the last InitProducerId bump, so a retried InitProducerId (v3) is recognised;
-   * -1 when none. Stored (Gregor's tag of TransactionLogValue v1; Kafka keeps it in memory).
+   * The epoch before the last bump that a retry may name (Kafka's lastProducerEpoch): set by an
+   * InitProducerId that named the current epoch (KIP-360) and by a transactions-v2 end, -1 after a
+   * bump that fenced the producer; a retried InitProducerId with it gets the current epoch. Stored
+   * (Gregor's tag of TransactionLogValue v1; Kafka keeps it in memory).
    */
   lastProducerEpoch: number;
   timeoutMs: number;
@@ -118,7 +120,10 @@ export interface TransactionMetadata {
    * coordinator that loads it completes the move.
    */
   nextProducerId: number;
-  /** The producer id before the last move to a new one, for a retried EndTxn; -1. Stored (tag 0). */
+  /**
+   * The producer id before the last move to a new one, for a retried EndTxn or InitProducerId that
+   * names it; -1. Stored (tag 0).
+   */
   previousProducerId: number;
   /**
    * The last epoch bump fenced the producer (a timeout or a new InitProducerId aborted its
@@ -402,11 +407,19 @@ export class TransactionCoordinator {
       owner.transactions.set(request.transactionalId, metadata);
     }
     if (metadata.pending) return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
-    if (request.producerId >= 0) {
-      // KIP-360: a producer may ask to bump its own epoch; only the current owner of the id may.
+    // KIP-360: a producer may ask to bump its own epoch, naming its producer id and epoch; only the
+    // current owner of the id may (Kafka's expectedProducerIdAndEpoch checks). An id without an
+    // epoch yet (just created: it expired, the producer recovers from UNKNOWN_PRODUCER_ID) takes it.
+    const expected = request.producerId >= 0 && metadata.producerEpoch >= 0;
+    if (expected) {
       const current = request.producerId === metadata.producerId;
-      const retried = current && request.producerEpoch === metadata.lastProducerEpoch;
-      if (!current || (request.producerEpoch !== metadata.producerEpoch && !retried)) {
+      // A retry after the id moved to a new producer id names the old one at the exhausted epoch.
+      const moved =
+        request.producerId === metadata.previousProducerId && request.producerEpoch >= producerEpochMax;
+      // A retry whose answer was lost names the epoch before the bump it caused (an InitProducerId,
+      // or a transactions-v2 end): answered the current epoch, not bumped again.
+      const retried = (current || moved) && request.producerEpoch === metadata.lastProducerEpoch;
+      if (!retried && (!current || request.producerEpoch !== metadata.producerEpoch)) {
         return respond(ErrorCode.PRODUCER_FENCED);
       }
       if (retried && metadata.state !== TransactionState.ongoing) {
@@ -440,7 +453,10 @@ export class TransactionCoordinator {
           partitions: [],
           lastUpdateTimestampMs: nowMs,
           startTimestampMs: -1,
-          lastProducerEpoch: rotating ? -1 : metadata.producerEpoch,
+          // Kafka's prepareIncrementProducerEpoch / prepareProducerIdRotation: the epoch a retry may
+          // name is the one the producer named; a new producer instance (none named) leaves none, so
+          // the one it replaces cannot pass for a retry.
+          lastProducerEpoch: expected ? metadata.producerEpoch : -1,
           previousProducerId:
             rotating && metadata.producerEpoch >= 0 ? metadata.producerId : metadata.previousProducerId,
           nextProducerId: -1,
@@ -595,10 +611,11 @@ export class TransactionCoordinator {
       metadata.completionWaiters.push(() =>
         respond(ErrorCode.NONE, metadata.producerId, metadata.producerEpoch),
       );
-      // Kafka's prepareAbortOrCommit for a v2 client: the epoch is bumped.
+      // Kafka's prepareAbortOrCommit for a v2 client: the epoch is bumped, and the one it ran under
+      // is what a retry (EndTxn, or an InitProducerId naming it) may name.
       const bump: EpochBump = {
         producerEpoch: Math.min(metadata.producerEpoch + 1, producerEpochMax + 1),
-        lastProducerEpoch: -1,
+        lastProducerEpoch: metadata.producerEpoch,
         nextProducerId: exhausted ? (freshProducerId ?? -1) : -1,
         bumpedByFence: false,
         clientTransactionVersion: 2,
