@@ -39,7 +39,7 @@ export const supportedFeatures: readonly SupportedFeature[] = Object.freeze([
     maxLevel: 2,
     semantics:
       "Level 0 is the classic transaction protocol; level 1 is Kafka's flexible __transaction_state " +
-      'records (Gregor keeps its own v0 records at every level); level 2 is KIP-890 transactions v2 ' +
+      'records (Gregor writes its v1 records at every level); level 2 is KIP-890 transactions v2 ' +
       '(Produce v12 and TxnOffsetCommit v5 add their partitions, EndTxn v5 bumps the epoch), which ' +
       'clients use only when it is finalized. Gregor serves each request by its version, as Kafka ' +
       'does, so classic clients work at every level. A new cluster starts at 2, as Kafka 4 does.',

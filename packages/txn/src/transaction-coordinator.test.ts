@@ -9,6 +9,7 @@ import {
   encodeTransactionLogValue,
   type TransactionLogRecord,
   TransactionState,
+  transactionLogValueDefaults,
 } from './transaction-records.js';
 
 const partitionCount = 1;
@@ -347,7 +348,7 @@ describe('TransactionCoordinator', () => {
     expect(harness.responses.get(harness.endTxnV2('app', producerId, producerEpoch, false))).toMatchObject({
       errorCode: ErrorCode.PRODUCER_FENCED,
     });
-    // A coordinator that loaded the state since (not knowing the bump fenced) says so for a commit.
+    // A coordinator that loaded the state since says the same.
     const moved = new Harness(6);
     moved.coordinator.beginLoad(0, 7);
     moved.coordinator.loadRecords(0, harness.log);
@@ -418,6 +419,7 @@ describe('TransactionCoordinator', () => {
           partitions: [],
           lastUpdateTimestampMs: 0,
           startTimestampMs: -1,
+          ...transactionLogValueDefaults,
         }),
       ],
     ]);
@@ -599,6 +601,182 @@ describe('TransactionCoordinator', () => {
   });
 });
 
+describe('TransactionCoordinator transactions v2 across a load (TransactionLogValue v1 tags)', () => {
+  let harness: Harness;
+  beforeEach(() => {
+    harness = new Harness();
+  });
+
+  /** 'old' at producer id 7 with its epoch exhausted, as a log Kafka could have written. */
+  function exhausted(): void {
+    harness.apply(harness.coordinator.beginLoad(0, 6));
+    harness.coordinator.loadRecords(0, [
+      [
+        encodeTransactionLogKey('old'),
+        encodeTransactionLogValue({
+          producerId: 7,
+          producerEpoch: producerEpochMax,
+          transactionTimeoutMs: 10_000,
+          state: TransactionState.completeCommit,
+          partitions: [],
+          lastUpdateTimestampMs: 0,
+          startTimestampMs: -1,
+          ...transactionLogValueDefaults,
+        }),
+      ],
+    ]);
+    harness.coordinator.completeLoad(0, harness.nowMs);
+  }
+
+  it('completes a move to a new producer id that the coordinator before it decided', () => {
+    exhausted();
+    harness.addPartitions('old', 7, producerEpochMax, 'a', [0]);
+    harness.endTxnV2('old', 7, producerEpochMax, true);
+    const fresh = harness.nextProducerId - 1;
+    expect(decodeTransactionLogValue(harness.log.at(-1)![1]!)).toMatchObject({
+      state: TransactionState.prepareCommit,
+      producerId: 7,
+      nextProducerId: fresh,
+    });
+    // The coordinator moves before the markers are written; the one that loads the log resumes them.
+    const successor = harness.reload();
+    expect(successor.completeMarkers()).toEqual([
+      expect.objectContaining({ producerId: 7, producerEpoch: producerEpochMax + 1, commit: true }),
+    ]);
+    expect(successor.coordinator.describe('old')).toMatchObject({
+      producerId: fresh,
+      producerEpoch: 0,
+      state: TransactionState.completeCommit,
+    });
+    expect(decodeTransactionLogValue(successor.log.at(-1)![1]!)).toMatchObject({
+      producerId: fresh,
+      producerEpoch: 0,
+      previousProducerId: 7,
+      nextProducerId: -1,
+    });
+  });
+
+  it('recognises a retried EndTxn and InitProducerId naming the producer id before a move, after a load', () => {
+    exhausted();
+    harness.addPartitions('old', 7, producerEpochMax, 'a', [0]);
+    harness.endTxnV2('old', 7, producerEpochMax, true);
+    harness.completeMarkers();
+    const fresh = harness.nextProducerId - 1;
+    const successor = harness.reload();
+    expect(successor.responses.get(successor.endTxnV2('old', 7, producerEpochMax, true))).toEqual({
+      api: 'EndTxn',
+      errorCode: ErrorCode.NONE,
+      producerId: fresh,
+      producerEpoch: 0,
+    });
+    expect(successor.responses.get(successor.endTxnV2('old', 7, producerEpochMax, false))).toMatchObject({
+      errorCode: ErrorCode.INVALID_TXN_STATE,
+    });
+    // KIP-360: the producer that lost the answer asks with what it had; it gets what it would have.
+    const logLength = successor.log.length;
+    expect(successor.initProducerId('old', 10_000, 7, producerEpochMax)).toEqual({
+      api: 'InitProducerId',
+      errorCode: ErrorCode.NONE,
+      producerId: fresh,
+      producerEpoch: 0,
+    });
+    expect(successor.log.length).toBe(logLength);
+    // An older epoch of the old producer id is a zombie.
+    expect(successor.initProducerId('old', 10_000, 7, producerEpochMax - 1)?.errorCode).toBe(
+      ErrorCode.PRODUCER_FENCED,
+    );
+  });
+
+  it('answers an EndTxn one epoch behind a fence PRODUCER_FENCED after a load, and a plain retry NONE', () => {
+    const fenced = harness.initProducerId('fenced', 1_000)!;
+    harness.addPartitions('fenced', fenced.producerId, fenced.producerEpoch, 'a', [0]);
+    const retried = harness.initProducerId('retried')!;
+    harness.addPartitions('retried', retried.producerId, retried.producerEpoch, 'a', [1]);
+    harness.endTxnV2('retried', retried.producerId, retried.producerEpoch, false);
+    harness.nowMs += 2_000;
+    harness.apply(harness.coordinator.tick(harness.nowMs));
+    harness.completeMarkers();
+    expect(decodeTransactionLogValue(harness.log.at(-1)![1]!)).toMatchObject({
+      state: TransactionState.completeAbort,
+      bumpedByFence: true,
+      lastProducerEpoch: -1,
+    });
+
+    const successor = harness.reload();
+    expect(
+      successor.responses.get(successor.endTxnV2('fenced', fenced.producerId, fenced.producerEpoch, false)),
+    ).toMatchObject({ errorCode: ErrorCode.PRODUCER_FENCED });
+    expect(successor.markers).toEqual([]);
+    expect(
+      successor.responses.get(
+        successor.endTxnV2('retried', retried.producerId, retried.producerEpoch, false),
+      ),
+    ).toEqual({
+      api: 'EndTxn',
+      errorCode: ErrorCode.NONE,
+      producerId: retried.producerId,
+      producerEpoch: retried.producerEpoch + 1,
+    });
+    expect(
+      successor.initProducerId('fenced', 1_000, fenced.producerId, fenced.producerEpoch)?.errorCode,
+    ).toBe(ErrorCode.PRODUCER_FENCED);
+  });
+});
+
+describe('TransactionCoordinator InitProducerId naming a producer id and epoch (KIP-360)', () => {
+  let harness: Harness;
+  beforeEach(() => {
+    harness = new Harness();
+  });
+
+  it('takes the epoch before a transactions-v2 end as a retry: the current epoch, nothing stored, also after a load', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    harness.addPartitions('app', producerId, producerEpoch, 'a', [0]);
+    harness.endTxnV2('app', producerId, producerEpoch, true);
+    harness.completeMarkers();
+    const logLength = harness.log.length;
+    const answer = {
+      api: 'InitProducerId',
+      errorCode: ErrorCode.NONE,
+      producerId,
+      producerEpoch: producerEpoch + 1,
+    };
+    expect(harness.initProducerId('app', 10_000, producerId, producerEpoch)).toEqual(answer);
+    expect(harness.log.length).toBe(logLength);
+    expect(harness.reload().initProducerId('app', 10_000, producerId, producerEpoch)).toEqual(answer);
+    // The current epoch is a bump; two back is a zombie.
+    expect(harness.initProducerId('app', 10_000, producerId, producerEpoch + 1)).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      producerEpoch: producerEpoch + 2,
+    });
+    expect(harness.initProducerId('app', 10_000, producerId, producerEpoch)?.errorCode).toBe(
+      ErrorCode.PRODUCER_FENCED,
+    );
+  });
+
+  it('retries the bump an InitProducerId made, until a new producer instance takes the id', () => {
+    const { producerId, producerEpoch } = harness.initProducerId('app')!;
+    const bumped = harness.initProducerId('app', 10_000, producerId, producerEpoch)!;
+    expect(bumped).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: producerEpoch + 1 });
+    expect(harness.initProducerId('app', 10_000, producerId, producerEpoch)).toEqual(bumped);
+    expect(harness.reload().initProducerId('app', 10_000, producerId, producerEpoch)).toEqual(bumped);
+    // A new instance (no producer id named) fences the old one: its epoch is no retry any more.
+    expect(harness.initProducerId('app')).toMatchObject({ producerEpoch: producerEpoch + 2 });
+    expect(harness.initProducerId('app', 10_000, producerId, producerEpoch + 1)?.errorCode).toBe(
+      ErrorCode.PRODUCER_FENCED,
+    );
+  });
+
+  it('gives an id without an epoch (expired) to the producer that names its old producer id', () => {
+    const first = harness.initProducerId('app')!;
+    harness.nowMs += expirationMs;
+    harness.expire();
+    const renewed = harness.initProducerId('app', 10_000, first.producerId, first.producerEpoch)!;
+    expect(renewed).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0 });
+    expect(renewed.producerId).not.toBe(first.producerId);
+  });
+});
+
 describe('TransactionCoordinator expiring transactional ids (transactional.id.expiration.ms)', () => {
   let harness: Harness;
   beforeEach(() => {
@@ -773,22 +951,108 @@ describe('TransactionCoordinator expiring transactional ids (transactional.id.ex
 });
 
 describe('__transaction_state records', () => {
-  it('round-trip and match Kafka v0 byte layout', () => {
-    const value = {
-      producerId: 7,
-      producerEpoch: 2,
-      transactionTimeoutMs: 60_000,
-      state: TransactionState.ongoing,
-      partitions: [{ topic: 'ab', partitions: [1, 4] }],
-      lastUpdateTimestampMs: 1_700_000_000_001,
-      startTimestampMs: 1_700_000_000_000,
-    };
-    const bytes = encodeTransactionLogValue(value);
-    expect(decodeTransactionLogValue(bytes)).toEqual(value);
+  const value = {
+    producerId: 7,
+    producerEpoch: 2,
+    transactionTimeoutMs: 60_000,
+    state: TransactionState.ongoing,
+    partitions: [{ topic: 'ab', partitions: [1, 4] }],
+    lastUpdateTimestampMs: 1_700_000_000_001,
+    startTimestampMs: 1_700_000_000_000,
+  };
+  const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
+  const int32 = (n: number) => {
+    const bytes = Buffer.alloc(4);
+    bytes.writeInt32BE(n);
+    return bytes;
+  };
+  const int64 = (n: number) => {
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigInt64BE(BigInt(n));
+    return bytes;
+  };
+  /** The fields v0 and v1 share up to the partitions, written by hand from TransactionLogValue.json. */
+  const head = (version: number) =>
+    Buffer.concat([
+      int16(version),
+      int64(7),
+      int16(2),
+      int32(60_000),
+      Buffer.from([TransactionState.ongoing]),
+    ]);
+  const timestamps = Buffer.concat([int64(1_700_000_000_001), int64(1_700_000_000_000)]);
+
+  it('round-trips and matches Kafka v0 byte layout, read with the fields v0 lacks at their defaults', () => {
+    const stored = { ...value, ...transactionLogValueDefaults };
+    const bytes = encodeTransactionLogValue(stored, 0);
     // version, pid, epoch, timeout, status, 1 topic "ab" with [1, 4], two timestamps.
-    expect(bytes.length).toBe(2 + 8 + 2 + 4 + 1 + 4 + (2 + 2 + 4 + 8) + 8 + 8);
-    expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0, 0]));
-    expect(bytes[16]).toBe(TransactionState.ongoing);
+    const partitions = Buffer.concat([int32(1), int16(2), Buffer.from('ab'), int32(2), int32(1), int32(4)]);
+    expect(bytes).toEqual(Buffer.concat([head(0), partitions, timestamps]));
+    expect(decodeTransactionLogValue(bytes)).toEqual(stored);
+  });
+
+  it("writes v1 as Kafka lays it out: compact fields, then tags 0, 1, 2 (and Gregor's far above) in order, each only when set", () => {
+    const stored = {
+      ...value,
+      previousProducerId: 5,
+      nextProducerId: 9,
+      clientTransactionVersion: 2,
+      lastProducerEpoch: 1,
+      bumpedByFence: true,
+    };
+    const bytes = encodeTransactionLogValue(stored);
+    // Compact array: 1 topic (2); compact string "ab" (3); compact [1, 4] (3); the entry's empty tags.
+    const partitions = Buffer.concat([
+      Buffer.from([2, 3]),
+      Buffer.from('ab'),
+      Buffer.from([3]),
+      int32(1),
+      int32(4),
+      Buffer.from([0]),
+    ]);
+    const tags = Buffer.concat([
+      Buffer.from([5]), // five tagged fields, ascending
+      Buffer.from([0, 8]), // PreviousProducerId, int64
+      int64(5),
+      Buffer.from([1, 8]), // NextProducerId, int64
+      int64(9),
+      Buffer.from([2, 2]), // ClientTransactionVersion, int16
+      int16(2),
+      Buffer.from([0x90, 0x4e, 2]), // Gregor's lastProducerEpoch: tag 10000 as an unsigned varint
+      int16(1),
+      Buffer.from([0x91, 0x4e, 1, 1]), // Gregor's bumpedByFence: tag 10001, one byte
+    ]);
+    expect(bytes).toEqual(Buffer.concat([head(1), partitions, timestamps, tags]));
+    expect(decodeTransactionLogValue(bytes)).toEqual(stored);
+
+    // At their defaults the tags are left out, and no partitions is a null array (0), as Kafka writes.
+    const bare = { ...value, partitions: [], ...transactionLogValueDefaults };
+    expect(encodeTransactionLogValue(bare)).toEqual(
+      Buffer.concat([head(1), Buffer.from([0]), timestamps, Buffer.from([0])]),
+    );
+    expect(decodeTransactionLogValue(encodeTransactionLogValue(bare))).toEqual(bare);
+  });
+
+  it("reads a v1 record with tags it does not know (a newer Kafka's) and ignores them", () => {
+    const kafkaWritten = Buffer.concat([
+      head(1),
+      Buffer.from([0]),
+      timestamps,
+      Buffer.from([3]),
+      Buffer.from([1, 8]),
+      int64(11),
+      Buffer.from([2, 2]),
+      int16(2),
+      Buffer.from([3, 2]), // tag 3, unknown here
+      int16(4),
+    ]);
+    expect(decodeTransactionLogValue(kafkaWritten)).toEqual({
+      ...value,
+      partitions: [],
+      ...transactionLogValueDefaults,
+      nextProducerId: 11,
+      clientTransactionVersion: 2,
+    });
   });
 
   it('reads back a key', () => {

@@ -97,7 +97,12 @@ export interface TransactionMetadata {
   readonly transactionalId: string;
   producerId: number;
   producerEpoch: number;
-  /** The epoch before the last bump, so a retried InitProducerId (v3) is recognised; -1 when none. */
+  /**
+   * The epoch before the last bump that a retry may name (Kafka's lastProducerEpoch): set by an
+   * InitProducerId that named the current epoch (KIP-360) and by a transactions-v2 end, -1 after a
+   * bump that fenced the producer; a retried InitProducerId with it gets the current epoch. Stored
+   * (Gregor's tag of TransactionLogValue v1; Kafka keeps it in memory).
+   */
   lastProducerEpoch: number;
   timeoutMs: number;
   state: TransactionStateId;
@@ -111,17 +116,23 @@ export interface TransactionMetadata {
   completionWaiters: (() => void)[];
   /**
    * Transactions v2: the producer id the id moves to once the transaction that exhausted the epoch
-   * is complete; -1 when none. Kept in memory only (Gregor's TransactionLogValue v0 has no field).
+   * is complete; -1 when none. Stored in the Prepare record (TransactionLogValue v1, tag 1), so a
+   * coordinator that loads it completes the move.
    */
   nextProducerId: number;
-  /** Transactions v2: the producer id before the last move to a new one, for a retried EndTxn; -1. */
+  /**
+   * The producer id before the last move to a new one, for a retried EndTxn or InitProducerId that
+   * names it; -1. Stored (tag 0).
+   */
   previousProducerId: number;
   /**
    * The last epoch bump fenced the producer (a timeout or a new InitProducerId aborted its
    * transaction), so an EndTxn with the epoch before it is a fenced producer, not a retry (Kafka's
-   * isEpochFence). In memory only: after a coordinator moves, such an EndTxn is INVALID_TXN_STATE.
+   * isEpochFence). Stored (Gregor's tag), so a coordinator that loads the state answers the same.
    */
   bumpedByFence: boolean;
+  /** The transaction version of the client's last end: 2 for EndTxn v5+, else 0 (as Kafka). Stored (tag 2). */
+  clientTransactionVersion: number;
 }
 
 interface OwnedPartition {
@@ -291,7 +302,7 @@ export class TransactionCoordinator {
         transactionalId,
         producerId: value.producerId,
         producerEpoch: value.producerEpoch,
-        lastProducerEpoch: -1,
+        lastProducerEpoch: value.lastProducerEpoch,
         timeoutMs: value.transactionTimeoutMs,
         state: value.state,
         partitions: partitionMap(value.partitions),
@@ -299,9 +310,10 @@ export class TransactionCoordinator {
         lastUpdateTimestampMs: value.lastUpdateTimestampMs,
         pending: false,
         completionWaiters: [],
-        nextProducerId: -1,
-        previousProducerId: -1,
-        bumpedByFence: false,
+        nextProducerId: value.nextProducerId,
+        previousProducerId: value.previousProducerId,
+        bumpedByFence: value.bumpedByFence,
+        clientTransactionVersion: value.clientTransactionVersion,
       };
       owner.transactions.set(transactionalId, metadata);
     }
@@ -390,15 +402,24 @@ export class TransactionCoordinator {
         nextProducerId: -1,
         previousProducerId: -1,
         bumpedByFence: false,
+        clientTransactionVersion: 0,
       };
       owner.transactions.set(request.transactionalId, metadata);
     }
     if (metadata.pending) return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
-    if (request.producerId >= 0) {
-      // KIP-360: a producer may ask to bump its own epoch; only the current owner of the id may.
+    // KIP-360: a producer may ask to bump its own epoch, naming its producer id and epoch; only the
+    // current owner of the id may (Kafka's expectedProducerIdAndEpoch checks). An id without an
+    // epoch yet (just created: it expired, the producer recovers from UNKNOWN_PRODUCER_ID) takes it.
+    const expected = request.producerId >= 0 && metadata.producerEpoch >= 0;
+    if (expected) {
       const current = request.producerId === metadata.producerId;
-      const retried = current && request.producerEpoch === metadata.lastProducerEpoch;
-      if (!current || (request.producerEpoch !== metadata.producerEpoch && !retried)) {
+      // A retry after the id moved to a new producer id names the old one at the exhausted epoch.
+      const moved =
+        request.producerId === metadata.previousProducerId && request.producerEpoch >= producerEpochMax;
+      // A retry whose answer was lost names the epoch before the bump it caused (an InitProducerId,
+      // or a transactions-v2 end): answered the current epoch, not bumped again.
+      const retried = (current || moved) && request.producerEpoch === metadata.lastProducerEpoch;
+      if (!retried && (!current || request.producerEpoch !== metadata.producerEpoch)) {
         return respond(ErrorCode.PRODUCER_FENCED);
       }
       if (retried && metadata.state !== TransactionState.ongoing) {
@@ -422,9 +443,9 @@ export class TransactionCoordinator {
           producerId = freshProducerId;
           producerEpoch = 0;
         }
-        const previousProducerId = metadata.producerId;
-        const previousEpoch = metadata.producerEpoch;
+        const rotating = producerId !== metadata.producerId;
         const next: TransactionLogValue = {
+          ...storedValueOf(metadata),
           producerId,
           producerEpoch,
           transactionTimeoutMs: request.transactionTimeoutMs,
@@ -432,6 +453,13 @@ export class TransactionCoordinator {
           partitions: [],
           lastUpdateTimestampMs: nowMs,
           startTimestampMs: -1,
+          // Kafka's prepareIncrementProducerEpoch / prepareProducerIdRotation: the epoch a retry may
+          // name is the one the producer named; a new producer instance (none named) leaves none, so
+          // the one it replaces cannot pass for a retry.
+          lastProducerEpoch: expected ? metadata.producerEpoch : -1,
+          previousProducerId:
+            rotating && metadata.producerEpoch >= 0 ? metadata.producerId : metadata.previousProducerId,
+          nextProducerId: -1,
         };
         this.persist(located.partitionIndex, owner, metadata, next, (errorCode) => {
           if (errorCode !== ErrorCode.NONE) {
@@ -440,7 +468,6 @@ export class TransactionCoordinator {
             this.respond(requestId, { api: 'InitProducerId', errorCode, producerId: -1, producerEpoch: -1 });
             return;
           }
-          metadata.lastProducerEpoch = producerId === previousProducerId ? previousEpoch : -1;
           this.respond(requestId, {
             api: 'InitProducerId',
             errorCode: ErrorCode.NONE,
@@ -510,7 +537,9 @@ export class TransactionCoordinator {
         producerEpoch: -1,
       }),
     );
-    this.prepareEnd(partitionIndex, owner, metadata, commit, metadata.producerEpoch, nowMs, (errorCode) => {
+    // A classic end keeps the epoch; Kafka records its client as transaction version 0.
+    const unchanged: EpochBump = { ...epochBumpOf(metadata), clientTransactionVersion: 0 };
+    this.prepareEnd(partitionIndex, owner, metadata, commit, unchanged, nowMs, (errorCode) => {
       if (errorCode === ErrorCode.NONE) return;
       metadata.completionWaiters = [];
       this.respond(requestId, { api: 'EndTxn', errorCode, producerId: -1, producerEpoch: -1 });
@@ -579,16 +608,21 @@ export class TransactionCoordinator {
         respond(ErrorCode.CONCURRENT_TRANSACTIONS); // the driver fetches one and the client retries
         return;
       }
-      metadata.nextProducerId = exhausted ? (freshProducerId ?? -1) : -1;
-      metadata.bumpedByFence = false;
       metadata.completionWaiters.push(() =>
         respond(ErrorCode.NONE, metadata.producerId, metadata.producerEpoch),
       );
-      const bumped = Math.min(metadata.producerEpoch + 1, producerEpochMax + 1);
-      this.prepareEnd(partitionIndex, owner, metadata, commit, bumped, nowMs, (errorCode) => {
+      // Kafka's prepareAbortOrCommit for a v2 client: the epoch is bumped, and the one it ran under
+      // is what a retry (EndTxn, or an InitProducerId naming it) may name.
+      const bump: EpochBump = {
+        producerEpoch: Math.min(metadata.producerEpoch + 1, producerEpochMax + 1),
+        lastProducerEpoch: metadata.producerEpoch,
+        nextProducerId: exhausted ? (freshProducerId ?? -1) : -1,
+        bumpedByFence: false,
+        clientTransactionVersion: 2,
+      };
+      this.prepareEnd(partitionIndex, owner, metadata, commit, bump, nowMs, (errorCode) => {
         if (errorCode === ErrorCode.NONE) return;
         metadata.completionWaiters = [];
-        metadata.nextProducerId = -1;
         respond(errorCode);
       });
     };
@@ -604,7 +638,7 @@ export class TransactionCoordinator {
       case TransactionState.completeAbort:
         if (!commit && isRetry) respond(ErrorCode.NONE, metadata.producerId, metadata.producerEpoch);
         // A commit one epoch behind an abort never retries a commit: the coordinator aborted the
-        // transaction under it (a timeout, also after a move lost bumpedByFence). Fenced, as v1 says.
+        // transaction under it (a timeout). Fenced, as v1 says.
         else if (commit) respond(isRetry ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_TXN_STATE);
         else end();
         return;
@@ -650,21 +684,24 @@ export class TransactionCoordinator {
     const partitionIndex = this.partitionFor(metadata.transactionalId);
     // Transactions v2 at an exhausted epoch: the completed transaction moves the id to its new
     // producer id (Kafka's prepareComplete with nextProducerId).
-    const previousProducerId = metadata.producerId;
+    // The epoch a retry may name stays the one before the bump (Kafka keeps lastProducerEpoch).
     const moving = metadata.nextProducerId >= 0;
     const next: TransactionLogValue = {
       ...storedValueOf(metadata),
-      ...(moving ? { producerId: metadata.nextProducerId, producerEpoch: 0 } : {}),
+      ...(moving
+        ? {
+            producerId: metadata.nextProducerId,
+            producerEpoch: 0,
+            previousProducerId: metadata.producerId,
+            nextProducerId: -1,
+          }
+        : {}),
       state: commit ? TransactionState.completeCommit : TransactionState.completeAbort,
       partitions: [],
       lastUpdateTimestampMs: nowMs,
     };
     this.persist(partitionIndex, owner, metadata, next, (errorCode) => {
       if (errorCode === ErrorCode.NONE) {
-        if (moving) {
-          metadata.previousProducerId = previousProducerId;
-          metadata.nextProducerId = -1;
-        }
         releaseWaiters(metadata);
         return;
       }
@@ -863,31 +900,36 @@ export class TransactionCoordinator {
   private abortWithBumpedEpoch(owner: OwnedPartition, metadata: TransactionMetadata, nowMs: number): void {
     const partitionIndex = this.partitionFor(metadata.transactionalId);
     // At the last epoch the abort keeps it; the next InitProducerId moves to a new producer id.
-    const epoch = Math.min(metadata.producerEpoch + 1, producerEpochMax);
-    metadata.bumpedByFence = true;
-    this.prepareEnd(partitionIndex, owner, metadata, false, epoch, nowMs, () => {});
+    // The fenced producer's epoch is no retry: none may be named (Kafka's fence sets -1).
+    const fence: EpochBump = {
+      ...epochBumpOf(metadata),
+      producerEpoch: Math.min(metadata.producerEpoch + 1, producerEpochMax),
+      lastProducerEpoch: -1,
+      nextProducerId: -1,
+      bumpedByFence: true,
+    };
+    this.prepareEnd(partitionIndex, owner, metadata, false, fence, nowMs, () => {});
   }
 
+  /** Stores the Prepare state with `bump`'s epoch fields; once stored, the markers go out. */
   private prepareEnd(
     partitionIndex: number,
     owner: OwnedPartition,
     metadata: TransactionMetadata,
     commit: boolean,
-    producerEpoch: number,
+    bump: EpochBump,
     nowMs: number,
     answered: (errorCode: number) => void,
   ): void {
     const next: TransactionLogValue = {
       ...storedValueOf(metadata),
-      producerEpoch,
+      ...bump,
       state: commit ? TransactionState.prepareCommit : TransactionState.prepareAbort,
       lastUpdateTimestampMs: nowMs,
     };
-    const previousEpoch = metadata.producerEpoch;
     this.persist(partitionIndex, owner, metadata, next, (errorCode, completedMs) => {
       answered(errorCode);
       if (errorCode !== ErrorCode.NONE) return;
-      if (producerEpoch !== previousEpoch) metadata.lastProducerEpoch = -1;
       this.writeMarkers(owner, metadata, commit, completedMs);
     });
   }
@@ -1011,6 +1053,23 @@ function releaseWaiters(metadata: TransactionMetadata): void {
   for (const waiter of waiters) waiter();
 }
 
+/** The epoch fields a transaction's end stores in its Prepare record. */
+type EpochBump = Pick<
+  TransactionLogValue,
+  'producerEpoch' | 'lastProducerEpoch' | 'nextProducerId' | 'bumpedByFence' | 'clientTransactionVersion'
+>;
+
+function epochBumpOf(metadata: TransactionMetadata): EpochBump {
+  return {
+    producerEpoch: metadata.producerEpoch,
+    lastProducerEpoch: metadata.lastProducerEpoch,
+    nextProducerId: metadata.nextProducerId,
+    bumpedByFence: metadata.bumpedByFence,
+    clientTransactionVersion: metadata.clientTransactionVersion,
+  };
+}
+
+/** Everything of the id that is stored: each transition writes it whole, and a load reads it back. */
 function storedValueOf(metadata: TransactionMetadata): TransactionLogValue {
   return {
     producerId: metadata.producerId,
@@ -1020,6 +1079,11 @@ function storedValueOf(metadata: TransactionMetadata): TransactionLogValue {
     partitions: partitionList(metadata.partitions),
     lastUpdateTimestampMs: metadata.lastUpdateTimestampMs,
     startTimestampMs: metadata.startTimestampMs,
+    previousProducerId: metadata.previousProducerId,
+    nextProducerId: metadata.nextProducerId,
+    clientTransactionVersion: metadata.clientTransactionVersion,
+    lastProducerEpoch: metadata.lastProducerEpoch,
+    bumpedByFence: metadata.bumpedByFence,
   };
 }
 
@@ -1031,6 +1095,11 @@ function applyValue(metadata: TransactionMetadata, value: TransactionLogValue): 
   metadata.partitions = partitionMap(value.partitions);
   metadata.lastUpdateTimestampMs = value.lastUpdateTimestampMs;
   metadata.startTimestampMs = value.startTimestampMs;
+  metadata.previousProducerId = value.previousProducerId;
+  metadata.nextProducerId = value.nextProducerId;
+  metadata.clientTransactionVersion = value.clientTransactionVersion;
+  metadata.lastProducerEpoch = value.lastProducerEpoch;
+  metadata.bumpedByFence = value.bumpedByFence;
 }
 
 function partitionMap(partitions: readonly TopicPartitions[]): Map<string, Set<number>> {

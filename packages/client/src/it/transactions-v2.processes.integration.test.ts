@@ -4,7 +4,9 @@
 // says so through `gregor transactions describe`); a committed and an aborted transaction, read by
 // kcat (librdkafka) read_committed, which sees exactly the committed records, and their offsets
 // sent with sendOffsets (only the committed transaction's count); a zombie still holding
-// the pre-bump epoch is fenced at the partition leader (raw Produce v12: INVALID_PRODUCER_EPOCH).
+// the pre-bump epoch is fenced at the partition leader (raw Produce v12: INVALID_PRODUCER_EPOCH);
+// an InitProducerId naming the pre-bump epoch is a KIP-360 retry (the current epoch, no bump), one
+// older is PRODUCER_FENCED (raw InitProducerId v5 to the coordinator).
 // The producer knows the topic's id from its metadata, so its Produce requests go at v13, by topic
 // id (KIP-516), through the frame writer that references its batches (request events say so).
 
@@ -182,5 +184,48 @@ describe('transactions v2', () => {
       await kcatConsumeAll(brokers.bootstrapServers.join(','), topic, 'read_uncommitted')
     ).map((record) => record.value);
     expect(readAfterZombie).toEqual([...committed, ...aborted, ...again]);
+
+    // KIP-360: a producer that lost the answer of its last end asks InitProducerId (v3+) with the
+    // producer id and the epoch it had: a retry, answered the current epoch without a bump; an older
+    // epoch is a zombie. Neither disturbs the producer.
+    const current = describeTransaction();
+    const lookup = await KafkaConnection.open({
+      host: host!,
+      port: Number(port),
+      clientId: 'retry',
+      connectTimeoutMs: 5_000,
+    });
+    const coordinator = await lookup
+      .call(10 /* FindCoordinator */, 3, { key: transactionalId, keyType: 1 }, 10_000)
+      .finally(() => lookup.close());
+    const toCoordinator = await KafkaConnection.open({
+      host: coordinator.host,
+      port: coordinator.port,
+      clientId: 'retry',
+      connectTimeoutMs: 5_000,
+    });
+    try {
+      const init = (producerEpoch: number) =>
+        toCoordinator.call(
+          22, // InitProducerId
+          5,
+          {
+            transactionalId,
+            transactionTimeoutMs: 60_000,
+            producerId: BigInt(current.producerId),
+            producerEpoch,
+          },
+          10_000,
+        );
+      expect(await init(current.producerEpoch - 1)).toMatchObject({
+        errorCode: 0,
+        producerId: BigInt(current.producerId),
+        producerEpoch: current.producerEpoch,
+      });
+      expect((await init(current.producerEpoch - 2)).errorCode).toBe(90); // PRODUCER_FENCED
+    } finally {
+      toCoordinator.close();
+    }
+    expect(describeTransaction()).toEqual(current);
   });
 });
