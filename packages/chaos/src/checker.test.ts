@@ -4,6 +4,7 @@ import type {
   FinalReadEvent,
   HistoryEvent,
   IsolationLevel,
+  NoteEvent,
   PollEvent,
   ReadRecord,
   TxnRecord,
@@ -159,7 +160,9 @@ describe('the checker', () => {
     // Outside every logged range (msgid 2 is not in 3..5), or on another partition, it is a lost write.
     only('lost-write', implicitlyAcked(3, 5));
     const elsewhere = implicitlyAcked(2, 3);
-    const note = elsewhere.find((event) => event.f === 'note' && event.implicitAck !== undefined)!;
+    const note = elsewhere.find(
+      (event): event is NoteEvent => event.f === 'note' && event.implicitAck !== undefined,
+    )!;
     elsewhere[elsewhere.indexOf(note)] = {
       ...note,
       implicitAck: { partition: 1, msgidFirst: 2, msgidLast: 3 },

@@ -3,7 +3,8 @@
 // running campaign can show anomalies as they appear and never holds the whole history in memory.
 //
 // Anomalies (each is a broken guarantee):
-// - lost-write: an acks=all send was acknowledged, and the final read of its partition lacks it;
+// - lost-write: an acks=all send was acknowledged, and the final read of its partition lacks it
+//   (unless only the client acknowledged it: librdkafka's logged implicit acknowledgement, below);
 // - duplicate: an idempotent producer's value stands at two offsets in the final read;
 // - reorder: an idempotent producer's records of one partition are not in the order it sent them;
 // - inconsistent-offset: one offset of a partition was read (or acknowledged) with two values;
