@@ -477,11 +477,15 @@ function verdictLine(
     .filter(([, count]) => count > 0)
     .map(([kind, count]) => `${count} ${kind}`);
   const ended = result.clientsEndedEarly.map((client) => client.process);
+  const implicitLosses = result.clientImplicitAckLosses.length;
   const summary =
     `${result.operationCount.toLocaleString('en-US')} operations, ${faults} faults, seed ${options.seed}` +
     (ended.length === 0
       ? ''
-      : `, ${ended.length} client${ended.length === 1 ? '' : 's'} ended early: ${ended.join(', ')}`);
+      : `, ${ended.length} client${ended.length === 1 ? '' : 's'} ended early: ${ended.join(', ')}`) +
+    (implicitLosses === 0
+      ? ''
+      : `, ${implicitLosses} write${implicitLosses === 1 ? '' : 's'} lost after librdkafka acknowledged ${implicitLosses === 1 ? 'it' : 'them'} itself (implicit ack)`);
   return anomalies.length === 0
     ? `VERDICT: PASS, no anomaly (${summary}); report: ${join(reportDir, 'report.md')}`
     : `VERDICT: FAIL, ${anomalies.join(', ')} (${summary}); report: ${join(reportDir, 'report.md')}`;

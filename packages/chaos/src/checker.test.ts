@@ -4,6 +4,7 @@ import type {
   FinalReadEvent,
   HistoryEvent,
   IsolationLevel,
+  NoteEvent,
   PollEvent,
   ReadRecord,
   TxnRecord,
@@ -130,6 +131,56 @@ describe('the checker', () => {
     const last = events[events.length - 1] as HistoryEvent & { f: 'final-read' };
     events[events.length - 1] = { ...last, records: last.records!.filter((record) => record[2] !== 'p2#0') };
     only('lost-write', events);
+  });
+
+  it('lists a lost write the client acknowledged itself (librdkafka implicit ack) apart, and reports any other', () => {
+    // p2's second record (msgid 2 of partition 0) was acknowledged without an offset and is not in
+    // the final read; librdkafka logged that it implicitly acked msgids `first..last` of p2 there.
+    const implicitlyAcked = (first: number, last: number, offset?: number): HistoryEvent[] => {
+      const events = cleanHistory();
+      const sent = send('p2', 0, 1, offset);
+      const note: HistoryEvent = {
+        f: 'note',
+        type: 'info',
+        process: 'p2',
+        text: 'librdkafka: chaos [0] 1 message(s) implicitly acked by subsequent batch success',
+        implicitAck: { partition: 0, msgidFirst: first, msgidLast: last },
+        ...at(),
+      };
+      events.splice(events.length - 1, 0, ...sent, note);
+      return events;
+    };
+    const result = checkHistory(implicitlyAcked(2, 3));
+    expect(result.anomalies).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(result.clientImplicitAckLosses).toHaveLength(1);
+    expect(result.clientImplicitAckLosses[0]).toContain('"p2#1" (partition 0, msgid 2)');
+    expect(result.clientImplicitAckLosses[0]).toContain('msgids 2..3');
+
+    // Outside every logged range (msgid 2 is not in 3..5), or on another partition, it is a lost write.
+    only('lost-write', implicitlyAcked(3, 5));
+    const elsewhere = implicitlyAcked(2, 3);
+    const note = elsewhere.find(
+      (event): event is NoteEvent => event.f === 'note' && event.implicitAck !== undefined,
+    )!;
+    elsewhere[elsewhere.indexOf(note)] = {
+      ...note,
+      implicitAck: { partition: 1, msgidFirst: 2, msgidLast: 3 },
+    };
+    only('lost-write', elsewhere);
+    // A broker's acknowledgement (with an offset) is never the client's own.
+    only('lost-write', implicitlyAcked(2, 3, 4));
+    // The logged range does not excuse a write of the same producer that a broker acknowledged.
+    const brokerAcked = implicitlyAcked(1, 3);
+    const last = brokerAcked[brokerAcked.length - 1] as HistoryEvent & { f: 'final-read' };
+    brokerAcked[brokerAcked.length - 1] = {
+      ...last,
+      records: last.records!.filter((record) => record[2] !== 'p2#0'),
+    };
+    const both = checkHistory(brokerAcked);
+    expect(both.anomalyCounts['lost-write']).toBe(1);
+    expect(both.anomalies[0]!.message).toContain('"p2#0"');
+    expect(both.clientImplicitAckLosses).toHaveLength(1);
   });
 
   it('counts a missing acks=1 record without calling it an anomaly', () => {

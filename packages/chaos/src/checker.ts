@@ -3,7 +3,8 @@
 // running campaign can show anomalies as they appear and never holds the whole history in memory.
 //
 // Anomalies (each is a broken guarantee):
-// - lost-write: an acks=all send was acknowledged, and the final read of its partition lacks it;
+// - lost-write: an acks=all send was acknowledged, and the final read of its partition lacks it
+//   (unless only the client acknowledged it: librdkafka's logged implicit acknowledgement, below);
 // - duplicate: an idempotent producer's value stands at two offsets in the final read;
 // - reorder: an idempotent producer's records of one partition are not in the order it sent them;
 // - inconsistent-offset: one offset of a partition was read (or acknowledged) with two values;
@@ -28,8 +29,10 @@
 // Counted, not anomalies: acks=1 records acknowledged and then missing (acks=1 promises nothing
 // more); duplicates of producers without idempotence; duplicates of an idempotent producer that
 // began a new epoch of its own accord while the value was unacknowledged (the client re-sent it as a
-// new record); answers from a node still acting as leader in an older epoch than one already seen
-// (stale leaders: what a leader lease removes).
+// new record); acks=all writes missing from the final read that no broker acknowledged, which the
+// client took as written from the answer to a later batch of its own (librdkafka's implicit
+// acknowledgement, logged with the msgids); answers from a node still acting as leader in an older
+// epoch than one already seen (stale leaders: what a leader lease removes).
 
 import type {
   CommitEvent,
@@ -140,6 +143,13 @@ export interface CheckResult {
    * from a new record (librdkafka issue 4953; Kafka behaves the same). Listed, not anomalies.
    */
   readonly clientEpochBumpDuplicates: readonly string[];
+  /**
+   * acks=all writes missing from the final read whose acknowledgement was librdkafka's own: it took
+   * them as written when a later batch of the same producer and partition was acknowledged
+   * ("implicitly acked by subsequent batch success", with their msgids), and no broker ever
+   * acknowledged them. A client's loss, listed apart; any other lost write is an anomaly.
+   */
+  readonly clientImplicitAckLosses: readonly string[];
   /** Answers from nodes acting as leader in an epoch older than one already seen. */
   readonly staleLeaderAnswers: readonly StaleLeaderAnswer[];
   readonly faults: readonly FaultOutcome[];
@@ -176,6 +186,8 @@ export interface StaleLeaderAnswer {
 interface AckedSend {
   readonly partition: number;
   readonly okMonoMs: number;
+  /** The acknowledgement named the record's offset (a broker's answer does; a client's own, not). */
+  readonly withOffset: boolean;
 }
 
 interface Transaction {
@@ -225,6 +237,12 @@ export class HistoryChecker {
   private readonly epochBumps = new Map<string, number[]>();
   /** Idempotent sends: value -> invoke time (to tell which duplicates an epoch bump explains). */
   private readonly idempotentInvokes = new Map<string, number>();
+  /** producer/partition -> idempotent sends invoked so far: librdkafka's msgid of the last one. */
+  private readonly lastMsgids = new Map<string, number>();
+  /** Idempotent sends: value -> librdkafka's msgid (its producer's nth record of its partition). */
+  private readonly msgids = new Map<string, number>();
+  /** producer/partition -> the msgid ranges the client acknowledged itself (NoteEvent.implicitAck). */
+  private readonly implicitAcks = new Map<string, { first: number; last: number }[]>();
   private readonly finalReads = new Map<
     number,
     { records: ReadRecord[]; complete: boolean; readCommitted: boolean; hwm?: number }
@@ -328,6 +346,12 @@ export class HistoryChecker {
           bumps.push(event.monoMs);
           this.epochBumps.set(event.process, bumps);
         }
+        if (event.implicitAck !== undefined) {
+          const key = `${event.process}/${event.implicitAck.partition}`;
+          const ranges = this.implicitAcks.get(key) ?? [];
+          ranges.push({ first: event.implicitAck.msgidFirst, last: event.implicitAck.msgidLast });
+          this.implicitAcks.set(key, ranges);
+        }
         break;
       case 'fault':
         if (event.type === 'invoke') this.faults.set(event.id, { event, endMonoMs: undefined });
@@ -383,14 +407,24 @@ export class HistoryChecker {
     if (event.idempotent) this.idempotentProducers.add(parseValue(event.value)?.producer ?? event.process);
     if (event.type === 'invoke') {
       this.pendingSends.set(event.value, event.monoMs);
-      if (event.idempotent) this.idempotentInvokes.set(event.value, event.monoMs);
+      if (event.idempotent) {
+        this.idempotentInvokes.set(event.value, event.monoMs);
+        const key = `${parseValue(event.value)?.producer ?? event.process}/${event.partition}`;
+        const msgid = (this.lastMsgids.get(key) ?? 0) + 1;
+        this.lastMsgids.set(key, msgid);
+        this.msgids.set(event.value, msgid);
+      }
       return;
     }
     const invokedMonoMs = this.pendingSends.get(event.value) ?? event.monoMs;
     this.pendingSends.delete(event.value);
     this.sendOutcomes.push([invokedMonoMs, event.type !== 'ok']);
     if (event.type !== 'ok') return;
-    const acked = { partition: event.partition, okMonoMs: event.monoMs };
+    const acked = {
+      partition: event.partition,
+      okMonoMs: event.monoMs,
+      withOffset: typeof event.offset === 'number' && event.offset >= 0,
+    };
     if (event.acks === 'all') {
       this.ackedAll.set(event.value, acked);
       let times = this.ackTimes.get(event.partition);
@@ -597,10 +631,18 @@ export class HistoryChecker {
       }
     }
     const haveFinalRead = this.finalReads.size > 0;
+    const clientImplicitAckLosses: string[] = [];
     if (haveFinalRead) {
       for (const [value, acked] of this.ackedAll) {
         if (unreadablePartitions.has(acked.partition) || !this.finalReads.has(acked.partition)) continue;
-        if (!finalValues.has(value))
+        if (finalValues.has(value)) continue;
+        // A broker's acknowledgement carries the record's offset; the client's own has none.
+        const implicitAck = acked.withOffset ? undefined : this.implicitAckOf(value, acked.partition);
+        if (implicitAck !== undefined)
+          clientImplicitAckLosses.push(
+            `${JSON.stringify(value)} (partition ${acked.partition}, msgid ${implicitAck.msgid}): implicitly acked by the client (msgids ${implicitAck.first}..${implicitAck.last}), never acknowledged by a broker, not in the final read`,
+          );
+        else
           this.report(
             'lost-write',
             `${JSON.stringify(value)} (partition ${acked.partition}) was acknowledged with acks=all and is not in the final read`,
@@ -660,6 +702,7 @@ export class HistoryChecker {
       acksAllAcked: this.ackedAll.size,
       nonIdempotentDuplicates,
       clientEpochBumpDuplicates,
+      clientImplicitAckLosses,
       clientsEndedEarly: this.clientsEndedEarly,
       staleLeaderAnswers: [...this.staleLeaderAnswers],
       faults,
@@ -786,6 +829,23 @@ export class HistoryChecker {
             );
         }
       }
+  }
+
+  /**
+   * The client's own acknowledgement of `value`, if librdkafka logged one: its msgid lies in a range
+   * its producer said it implicitly acked on `partition`.
+   */
+  private implicitAckOf(
+    value: string,
+    partition: number,
+  ): { msgid: number; first: number; last: number } | undefined {
+    const msgid = this.msgids.get(value);
+    const producer = parseValue(value)?.producer;
+    if (msgid === undefined || producer === undefined) return undefined;
+    const range = this.implicitAcks
+      .get(`${producer}/${partition}`)
+      ?.find((candidate) => msgid >= candidate.first && msgid <= candidate.last);
+    return range === undefined ? undefined : { msgid, ...range };
   }
 
   /** Whether `producer` bumped its epoch between sending `value` and its acknowledgement (if any). */

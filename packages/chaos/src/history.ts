@@ -160,6 +160,17 @@ export interface NoteEvent extends EventBase {
    */
   readonly epochBump?: boolean;
   /**
+   * librdkafka took records of the producer on `partition` as written because a later batch of it
+   * was acknowledged ("implicitly acked by subsequent batch success"), with no answer saying they
+   * were: msgids count the producer's records of that partition from 1, in the order it produced
+   * them (its send invokes).
+   */
+  readonly implicitAck?: {
+    readonly partition: number;
+    readonly msgidFirst: number;
+    readonly msgidLast: number;
+  };
+  /**
    * The client's process ended by itself before the campaign stopped it (a fatal client error, a
    * crash): from then on it did nothing, so what the checker judges of it covers less.
    */

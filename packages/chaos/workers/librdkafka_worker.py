@@ -58,16 +58,29 @@ def emit(event):
 # librdkafka's idempotence log lines that start a new producer epoch (or id): after one, what was not
 # yet acknowledged is sent again with new sequence numbers (see NoteEvent.epochBump in history.ts).
 EPOCH_BUMP = re.compile(r'state change \w+ -> Drain(Bump|Reset)')
+# librdkafka's log line (debug context eos or msg) when a batch's success makes it take the records
+# before it that it still holds (sent and failed, or never answered) as written without any answer
+# saying so (rd_kafka_dr_implicit_ack); msgids count a partition's records from 1 in produce() order
+# (see NoteEvent.implicitAck in history.ts).
+IMPLICIT_ACK = re.compile(
+    r'\[(\d+)\] (\d+) message\(s\) implicitly acked by subsequent batch success '
+    r'\(msgids (\d+)\.\.(\d+), last acked (\d+)\)')
 
 
 class LibrdkafkaLog(logging.Handler):
-    """Every librdkafka log line to stderr (the worker's log file); epoch bumps also to the history."""
+    """Every librdkafka log line to stderr (the worker's log file); epoch bumps and implicit
+    acknowledgements also to the history."""
 
     def emit(self, record):
         text = record.getMessage()
         sys.stderr.write('%.3f %s\n' % (time.time(), text))
         if EPOCH_BUMP.search(text):
             emit({'f': 'note', 'type': 'info', 'epochBump': True, 'text': 'librdkafka: ' + text[:300]})
+        implicit = IMPLICIT_ACK.search(text)
+        if implicit is not None:
+            emit({'f': 'note', 'type': 'info', 'text': 'librdkafka: ' + text[:300],
+                  'implicitAck': {'partition': int(implicit.group(1)), 'msgidFirst': int(implicit.group(3)),
+                                  'msgidLast': int(implicit.group(4))}})
 
 
 def librdkafka_logger():
@@ -116,8 +129,9 @@ def produce(args):
         'message.timeout.ms': 60000,
         'request.timeout.ms': 10000,
         'retry.backoff.ms': 50,
-        # The idempotence machinery's own account (epoch bumps and why, retries, sequence errors)
-        # goes to this worker's stderr log: what a duplicate or a gap needs explaining.
+        # The idempotence machinery's own account (epoch bumps and why, retries, sequence errors,
+        # implicit acknowledgements) goes to this worker's stderr log: what a duplicate or a gap
+        # needs explaining. A few lines per fault: eos logs state changes, not each request.
         'debug': 'eos',
     })
     if not idempotent:

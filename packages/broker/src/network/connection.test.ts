@@ -54,6 +54,7 @@ async function serve(
   errors: string[] = [],
   requestMemory = new RequestMemoryPool(4096),
   timers?: TimerScheduler,
+  closedAfterResponse: string[] = [],
 ): Promise<number> {
   let nextId = 0;
   const server = createServer((socket) => {
@@ -61,7 +62,11 @@ async function serve(
       socket,
       { connectionId: nextId++, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
       handler,
-      { onProtocolError: (_context, reason) => errors.push(reason), onClose: () => {} },
+      {
+        onProtocolError: (_context, reason) => errors.push(reason),
+        onClosedAfterResponse: (_context, reason) => closedAfterResponse.push(reason),
+        onClose: () => {},
+      },
       { frameMaxBytes: 1024, requestMemory, ...(timers === undefined ? {} : { timers }) },
     );
   });
@@ -99,18 +104,26 @@ describe('Connection', () => {
     client.destroy();
   });
 
-  it('closes after a response marked close-when-idle only if no later request is unanswered', async () => {
+  it('closes after a response marked close-when-idle only if no later request is unanswered, and says so', async () => {
     let releaseSlow: () => void = () => {};
     const slowAnswered = new Promise<void>((resolve) => {
       releaseSlow = resolve;
     });
-    const port = await serve(async (request) => {
-      const text = request.toString();
-      if (text === 'slow') await slowAnswered;
-      return text.startsWith('leave')
-        ? { kind: 'respond', response: Buffer.from(`re:${text}`), closeAfterWhenIdle: 'go elsewhere' }
-        : { kind: 'respond', response: Buffer.from(`re:${text}`) };
-    });
+    const errors: string[] = [];
+    const closedAfterResponse: string[] = [];
+    const port = await serve(
+      async (request) => {
+        const text = request.toString();
+        if (text === 'slow') await slowAnswered;
+        return text.startsWith('leave')
+          ? { kind: 'respond', response: Buffer.from(`re:${text}`), closeAfterWhenIdle: 'go elsewhere' }
+          : { kind: 'respond', response: Buffer.from(`re:${text}`) };
+      },
+      errors,
+      undefined,
+      undefined,
+      closedAfterResponse,
+    );
     // Another request waits behind it: the connection stays open and answers it.
     const busy = connect(port, '127.0.0.1');
     const busyFrames = readFrames(busy, 3);
@@ -120,11 +133,16 @@ describe('Connection', () => {
     busy.write(frame('after'));
     expect(await busyFrames).toEqual(['re:leave-1', 're:slow', 're:after']);
     busy.destroy();
+    expect(closedAfterResponse).toEqual([]);
     // Nothing else in flight: the response goes out, then the connection closes.
     const idle = connect(port, '127.0.0.1');
     const idleFrames = readFramesUntilClose(idle);
     idle.write(frame('leave-2'));
     expect(await idleFrames).toEqual(['re:leave-2']);
+    // The close is the broker's own, with the handler's reason (a Metadata answer without the lease
+    // closes a client's connection: its log says so), and no bad input.
+    expect(closedAfterResponse).toEqual(['go elsewhere']);
+    expect(errors).toEqual([]);
   });
 
   it('closes only the connection that sent an oversized frame', async () => {
@@ -507,7 +525,7 @@ describe('Connection: network time (request_percentage)', () => {
         underQuota: true,
         ...(requestQuota ? { networkTime: recorder } : {}),
       }),
-      { onProtocolError: () => {}, onClose: () => {} },
+      { onProtocolError: () => {}, onClosedAfterResponse: () => {}, onClose: () => {} },
       { frameMaxBytes: 1024, requestMemory: new RequestMemoryPool(4096) },
     );
 
@@ -548,7 +566,7 @@ describe('Connection: network time (request_percentage)', () => {
         request.toString() === 'silent'
           ? { kind: 'no-response', underQuota: true, networkTime: recorder }
           : { kind: 'respond', response: Buffer.from('re'), underQuota: true, networkTime: recorder },
-      { onProtocolError: () => {}, onClose: () => {} },
+      { onProtocolError: () => {}, onClosedAfterResponse: () => {}, onClose: () => {} },
       { frameMaxBytes: 1024, requestMemory: new RequestMemoryPool(4096) },
     );
     socket.emit('data', frame('hello'));
@@ -579,7 +597,7 @@ describe('Connection: memory bounds per connection', () => {
       socket as unknown as Socket,
       { connectionId: 1, remoteAddress: 'test', listenerName: 'PLAINTEXT' },
       handler,
-      { onProtocolError: () => {}, onClose: () => {} },
+      { onProtocolError: () => {}, onClosedAfterResponse: () => {}, onClose: () => {} },
       { frameMaxBytes: 1024, requestMemory: memory, requestBytesInFlightMax: 100 },
     );
     socket.emit('data', frame('a'.repeat(40)));
@@ -614,7 +632,7 @@ describe('Connection: memory bounds per connection', () => {
         handled.push(request.toString());
         return handler(request, context);
       },
-      { onProtocolError: () => {}, onClose: () => {} },
+      { onProtocolError: () => {}, onClosedAfterResponse: () => {}, onClose: () => {} },
       { frameMaxBytes: 1024, requestMemory: new RequestMemoryPool(4096), requestBytesInFlightMax: 100 },
     );
     socket.emit('data', frame('x'.repeat(300)));
@@ -633,7 +651,7 @@ describe('Connection: memory bounds per connection', () => {
       socket as unknown as Socket,
       { connectionId: 1, remoteAddress: 'test', listenerName: 'PLAINTEXT' },
       handler,
-      { onProtocolError: () => {}, onClose: () => {} },
+      { onProtocolError: () => {}, onClosedAfterResponse: () => {}, onClose: () => {} },
       { frameMaxBytes: 1024, requestMemory: new RequestMemoryPool(4096), responseBytesBufferedMax: 100 },
     );
     socket.emit('data', Buffer.concat([frame('a'), frame('b'), frame('c')]));

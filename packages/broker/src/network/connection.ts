@@ -151,6 +151,11 @@ export type FrameHandler = (
 export interface ConnectionEvents {
   /** The connection is being closed because of bad input (never called for a client's own close). */
   onProtocolError(context: ConnectionContext, reason: string): void;
+  /**
+   * The connection is being closed after a response, as its handler asked (`closeAfter`,
+   * `closeAfterWhenIdle`): not bad input, but the client sees the broker close it, so it is said.
+   */
+  onClosedAfterResponse(context: ConnectionContext, reason: string): void;
   onClose(context: ConnectionContext): void;
 }
 
@@ -429,14 +434,15 @@ export class Connection {
         size.writeInt32BE(outcome.response.length, 0);
         this.socket.write(size);
         this.socket.write(outcome.response);
-        const closeNow =
-          outcome.closeAfter !== undefined ||
-          (outcome.closeAfterWhenIdle !== undefined &&
-            this.slots.length === 0 &&
-            !this.decoder.receivingFrame);
-        if (closeNow) {
-          // Not bad input: the handler has said why (a failed authentication is logged there; a
-          // Metadata answer given without the leader lease is the other case).
+        const closeReason =
+          outcome.closeAfter ??
+          (outcome.closeAfterWhenIdle !== undefined && this.slots.length === 0 && !this.decoder.receivingFrame
+            ? outcome.closeAfterWhenIdle
+            : undefined);
+        if (closeReason !== undefined) {
+          // Not bad input: the handler has said why (a failed authentication; a Metadata answer
+          // given without the leader lease).
+          this.events.onClosedAfterResponse(this.context, closeReason);
           this.socket.uncork();
           this.markClosed();
           this.socket.end();

@@ -164,6 +164,11 @@ export class SocketServer {
                 { listener: listener.name, remote: context.remoteAddress, reason },
                 'closed connection: bad request',
               ),
+            onClosedAfterResponse: (context, reason) =>
+              this.logger.info(
+                { listener: listener.name, remote: context.remoteAddress, reason },
+                'closed connection after its response',
+              ),
             onClose: () => this.connections.delete(connection),
           },
           {

@@ -90,7 +90,7 @@ async function metadataClient(timers: ManualTimers, onSocket: (socket: Socket) =
       socket,
       { connectionId: 1, remoteAddress: String(socket.remoteAddress), listenerName: 'PLAINTEXT' },
       (frame) => cluster.sendFrame(frame),
-      { onProtocolError: () => {}, onClose: () => {} },
+      { onProtocolError: () => {}, onClosedAfterResponse: () => {}, onClose: () => {} },
       { frameMaxBytes: 1 << 20, requestMemory: new RequestMemoryPool(1 << 20), timers },
     );
   });
