@@ -11,10 +11,11 @@
 
 import type { KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
-import { ApiKey, CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
 import { RawClusterClient, requestTimeoutMs } from '../testing/raw-cluster-client.js';
+import { RawTransactionalProducer } from '../testing/raw-transactional-producer.js';
 
 const topic = 'txn-sequences';
 const transactionalId = 'txn-sequences-producer';
@@ -23,8 +24,7 @@ const waitTimeoutMs = 60_000;
 let cluster: ProcessCluster;
 let client: RawClusterClient;
 let connection: KafkaConnection;
-let producerId: bigint;
-let producerEpoch: number;
+let producer: RawTransactionalProducer;
 
 beforeAll(async () => {
   cluster = await ProcessCluster.start({
@@ -40,30 +40,12 @@ beforeAll(async () => {
   client = new RawClusterClient(cluster);
   expect(await client.createTopic(1, topic, 1, 1, {})).toBe(ErrorCode.NONE);
   connection = await client.connection(1);
-  // The coordinator loads __transaction_state first: retry until it answers.
-  await waitFor(
-    'a transactional producer id',
-    async () => {
-      const coordinator = await connection.call(
-        ApiKey.FindCoordinator,
-        3,
-        { key: transactionalId, keyType: 1 },
-        requestTimeoutMs,
-      );
-      if (coordinator.errorCode !== ErrorCode.NONE) return false;
-      const init = await connection.call(
-        ApiKey.InitProducerId,
-        3,
-        { transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 },
-        requestTimeoutMs,
-      );
-      if (init.errorCode !== ErrorCode.NONE) return false;
-      producerId = init.producerId;
-      producerEpoch = init.producerEpoch;
-      return true;
-    },
-    { timeoutMs: waitTimeoutMs, intervalMs: 200, detail: () => cluster.tail(40) },
-  );
+  producer = await RawTransactionalProducer.init(client, {
+    transactionalId,
+    viaNodeId: 1,
+    waitTimeoutMs,
+    detail: () => cluster.tail(40),
+  });
 });
 
 afterAll(async () => {
@@ -71,39 +53,11 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-async function addPartition(): Promise<void> {
-  await waitFor(
-    'AddPartitionsToTxn',
-    async () => {
-      const response = await connection.call(
-        ApiKey.AddPartitionsToTxn,
-        3,
-        { transactionalId, producerId, producerEpoch, topics: [{ name: topic, partitions: [0] }] },
-        requestTimeoutMs,
-      );
-      const code = response.resultsByTopicV3AndBelow[0]?.resultsByPartition[0]?.partitionErrorCode;
-      // CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being written.
-      if (code === ErrorCode.CONCURRENT_TRANSACTIONS) return false;
-      expect(code).toBe(ErrorCode.NONE);
-      return true;
-    },
-    { timeoutMs: waitTimeoutMs, intervalMs: 50 },
-  );
-}
-
 async function produce(
   baseSequence: number,
   value: string,
 ): Promise<{ errorCode: number; baseOffset: number }> {
-  const records = encodeRecordBatch({
-    partitionLeaderEpoch: -1,
-    compression: CompressionType.None,
-    producerId: Number(producerId),
-    producerEpoch,
-    baseSequence,
-    isTransactional: true,
-    records: [{ key: null, value: Buffer.from(value), timestamp: Date.now() }],
-  });
+  const records = producer.batch(baseSequence, value);
   const response = await connection.call(
     ApiKey.Produce,
     7,
@@ -117,16 +71,6 @@ async function produce(
   );
   const result = response.responses[0]?.partitions[0];
   return { errorCode: result?.errorCode ?? -1, baseOffset: Number(result?.baseOffset ?? -1n) };
-}
-
-async function endTransaction(committed: boolean): Promise<void> {
-  const response = await connection.call(
-    ApiKey.EndTxn,
-    1,
-    { transactionalId, producerId, producerEpoch, committed },
-    requestTimeoutMs,
-  );
-  expect(response.errorCode).toBe(ErrorCode.NONE);
 }
 
 /** The values a read_committed fetch returns from the start of the partition. */
@@ -184,24 +128,24 @@ async function committedValues(): Promise<string[]> {
 describe('transactional sequence numbers', () => {
   it('answers a retry inside the transaction as a duplicate, and refuses a sequence reused by the next transaction', async () => {
     // Transaction 1: sequence 0 is stored; its retry (same bytes' sequence) is the same record.
-    await addPartition();
+    await producer.addPartition(topic, 0);
     const first = await produce(0, 'aborted-record');
     expect(first.errorCode).toBe(ErrorCode.NONE);
     const retry = await produce(0, 'aborted-record');
     expect(retry).toEqual({ errorCode: ErrorCode.NONE, baseOffset: first.baseOffset });
     // The client gave up on its record (as librdkafka's purge does) and aborted.
-    await endTransaction(false);
+    await producer.end(false);
 
     // Transaction 2 starts again at sequence 0 with the same epoch: refused, not acknowledged as
     // a duplicate of the aborted record.
-    await addPartition();
+    await producer.addPartition(topic, 0);
     const reused = await produce(0, 'lost-if-answered-as-duplicate');
     expect(reused.errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
     // The right next sequence is accepted, and the transaction commits what it holds.
     const next = await produce(1, 'committed-record');
     expect(next.errorCode).toBe(ErrorCode.NONE);
     expect(next.baseOffset).toBeGreaterThan(first.baseOffset);
-    await endTransaction(true);
+    await producer.end(true);
 
     expect(await committedValues()).toEqual(['committed-record']);
   });

@@ -12,10 +12,11 @@
 
 import type { KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
-import { ApiKey, CompressionType, decodeRecordBatch, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
+import { ApiKey, decodeRecordBatch, ErrorCode } from '@gregor/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../testing/process-cluster.js';
 import { RawClusterClient, requestTimeoutMs } from '../testing/raw-cluster-client.js';
+import { RawTransactionalProducer } from '../testing/raw-transactional-producer.js';
 
 const topic = 'txn-verified';
 const transactionalId = 'txn-verification-producer';
@@ -23,11 +24,7 @@ const waitTimeoutMs = 60_000;
 
 let cluster: ProcessCluster;
 let client: RawClusterClient;
-/** The broker that coordinates `transactionalId`, and a connection to it. */
-let coordinatorId: number;
-let coordinator: KafkaConnection;
-let producerId: bigint;
-let producerEpoch: number;
+let producer: RawTransactionalProducer;
 /** The next sequence number per partition. */
 const nextSequence = [0, 0];
 
@@ -77,32 +74,12 @@ beforeAll(async () => {
       },
     );
   }
-  // The coordinator loads __transaction_state first: retry until it answers.
-  await waitFor(
-    'a transactional producer id',
-    async () => {
-      const found = await (await client.connection(1)).call(
-        ApiKey.FindCoordinator,
-        3,
-        { key: transactionalId, keyType: 1 },
-        requestTimeoutMs,
-      );
-      if (found.errorCode !== ErrorCode.NONE) return false;
-      coordinatorId = found.nodeId;
-      coordinator = await client.connection(coordinatorId);
-      const init = await coordinator.call(
-        ApiKey.InitProducerId,
-        3,
-        { transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 },
-        requestTimeoutMs,
-      );
-      if (init.errorCode !== ErrorCode.NONE) return false;
-      producerId = init.producerId;
-      producerEpoch = init.producerEpoch;
-      return true;
-    },
-    { timeoutMs: waitTimeoutMs, intervalMs: 200, detail: () => cluster.tail(40) },
-  );
+  producer = await RawTransactionalProducer.init(client, {
+    transactionalId,
+    viaNodeId: 1,
+    waitTimeoutMs,
+    detail: () => cluster.tail(40),
+  });
 });
 
 afterAll(async () => {
@@ -113,40 +90,12 @@ afterAll(async () => {
 /** The broker that leads `partition` (assigned above). */
 const leaderOf = (partition: number): number => partition + 1;
 
-async function addPartition(partition: number): Promise<void> {
-  await waitFor(
-    'AddPartitionsToTxn',
-    async () => {
-      const response = await coordinator.call(
-        ApiKey.AddPartitionsToTxn,
-        3,
-        { transactionalId, producerId, producerEpoch, topics: [{ name: topic, partitions: [partition] }] },
-        requestTimeoutMs,
-      );
-      const code = response.resultsByTopicV3AndBelow[0]?.resultsByPartition[0]?.partitionErrorCode;
-      // CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being written.
-      if (code === ErrorCode.CONCURRENT_TRANSACTIONS) return false;
-      expect(code).toBe(ErrorCode.NONE);
-      return true;
-    },
-    { timeoutMs: waitTimeoutMs, intervalMs: 50 },
-  );
-}
-
 /**
  * One transactional record to the partition's leader (Produce v7, as kafkajs sends, unless
  * `version` says otherwise); the sequence advances when stored.
  */
 async function produce(partition: number, value: string, version = 7): Promise<number> {
-  const records = encodeRecordBatch({
-    partitionLeaderEpoch: -1,
-    compression: CompressionType.None,
-    producerId: Number(producerId),
-    producerEpoch,
-    baseSequence: nextSequence[partition]!,
-    isTransactional: true,
-    records: [{ key: null, value: Buffer.from(value), timestamp: Date.now() }],
-  });
+  const records = producer.batch(nextSequence[partition]!, value);
   const response = await (await client.connection(leaderOf(partition))).call(
     ApiKey.Produce,
     version,
@@ -161,16 +110,6 @@ async function produce(partition: number, value: string, version = 7): Promise<n
   const errorCode = response.responses[0]?.partitions[0]?.errorCode ?? -1;
   if (errorCode === ErrorCode.NONE) nextSequence[partition]! += 1;
   return errorCode;
-}
-
-async function endTransaction(committed: boolean): Promise<void> {
-  const response = await coordinator.call(
-    ApiKey.EndTxn,
-    1,
-    { transactionalId, producerId, producerEpoch, committed },
-    requestTimeoutMs,
-  );
-  expect(response.errorCode).toBe(ErrorCode.NONE);
 }
 
 /** A read_committed fetch of the whole partition: its offsets and the committed values it returns. */
@@ -243,13 +182,13 @@ async function settled(partition: number) {
 
 describe('transaction verification (KIP-890 part 1)', () => {
   it('refuses a partition the transaction never added, on the coordinator and on the other broker', async () => {
-    const remote = coordinatorId === 1 ? 1 : 0; // led by the broker that is not the coordinator
+    const remote = producer.coordinatorId === 1 ? 1 : 0; // led by the broker that is not the coordinator
     const local = 1 - remote; // led by the coordinator itself
     for (const [added, neverAdded] of [
       [local, remote],
       [remote, local],
     ] as const) {
-      await addPartition(added);
+      await producer.addPartition(topic, added);
       expect(await produce(added, `in-${added}`)).toBe(ErrorCode.NONE);
       expect(await produce(neverAdded, `never-added-${neverAdded}`)).toBe(ErrorCode.INVALID_TXN_STATE);
       // A client that declared it knows the code (Produce v11+, KIP-890) is told to abort.
@@ -259,7 +198,7 @@ describe('transaction verification (KIP-890 part 1)', () => {
       // Nothing opened on the refused partition: its last stable offset is its high watermark.
       const refused = await readCommitted(neverAdded);
       expect(refused.lastStableOffset).toBe(refused.highWatermark);
-      await endTransaction(true);
+      await producer.end(true);
     }
     for (const partition of [0, 1]) {
       expect((await settled(partition)).values).toEqual([`in-${partition}`]);
@@ -267,9 +206,9 @@ describe('transaction verification (KIP-890 part 1)', () => {
   });
 
   it('refuses a late batch after the transaction was aborted: no hanging transaction holds the last stable offset', async () => {
-    await addPartition(0);
+    await producer.addPartition(topic, 0);
     expect(await produce(0, 'aborted')).toBe(ErrorCode.NONE);
-    await endTransaction(false);
+    await producer.end(false);
     await settled(0);
     // A batch of the aborted transaction arriving late (a retry the client gave up on).
     expect(await produce(0, 'late')).toBe(ErrorCode.INVALID_TXN_STATE);
@@ -279,9 +218,9 @@ describe('transaction verification (KIP-890 part 1)', () => {
     expect(read.lastStableOffset).toBe(read.highWatermark);
     expect(read.values).toEqual(['in-0', 'plain']);
     // The next transaction adds the partition and its record goes in.
-    await addPartition(0);
+    await producer.addPartition(topic, 0);
     expect(await produce(0, 'next')).toBe(ErrorCode.NONE);
-    await endTransaction(true);
+    await producer.end(true);
     expect((await settled(0)).values).toEqual(['in-0', 'plain', 'next']);
   });
 
@@ -310,8 +249,8 @@ describe('transaction verification (KIP-890 part 1)', () => {
         {
           transactionalId,
           groupId,
-          producerId,
-          producerEpoch,
+          producerId: producer.producerId,
+          producerEpoch: producer.producerEpoch,
           generationId: -1,
           memberId: '',
           groupInstanceId: null,
@@ -329,14 +268,14 @@ describe('transaction verification (KIP-890 part 1)', () => {
       return response.topics[0]?.partitions[0]?.errorCode ?? -1;
     };
     // A transaction is open (a partition added), but not with the group's offsets partition.
-    await addPartition(0);
+    await producer.addPartition(topic, 0);
     expect(await commitOffsets(3)).toBe(ErrorCode.INVALID_TXN_STATE);
     expect(await commitOffsets(4)).toBe(ErrorCode.TRANSACTION_ABORTABLE);
     // AddOffsetsToTxn adds it: the offsets are taken (once the group's partition is loaded).
-    const added = await coordinator.call(
+    const added = await producer.coordinator.call(
       ApiKey.AddOffsetsToTxn,
       1,
-      { transactionalId, producerId, producerEpoch, groupId },
+      { transactionalId, producerId: producer.producerId, producerEpoch: producer.producerEpoch, groupId },
       requestTimeoutMs,
     );
     expect(added.errorCode).toBe(ErrorCode.NONE);
@@ -350,6 +289,6 @@ describe('transaction verification (KIP-890 part 1)', () => {
       },
       { timeoutMs: waitTimeoutMs, intervalMs: 100 },
     );
-    await endTransaction(true);
+    await producer.end(true);
   });
 });
