@@ -112,7 +112,11 @@ const kafkaApiKeys = [
   [54, 'EndQuorumEpoch', 'metadata quorum: Gregor uses gRPC'],
   [55, 'DescribeQuorum'],
   [56, 'AlterPartition', 'broker to controller: Gregor uses gRPC'],
-  [57, 'UpdateFeatures', 'KIP-584; no feature has a level above 0 yet (see Features)'],
+  [
+    57,
+    'UpdateFeatures',
+    'KIP-584; group.version (1) and transaction.version (2) are finalized on a new cluster (see Features)',
+  ],
   [58, 'Envelope', 'broker to controller forwarding: Gregor uses gRPC'],
   [59, 'FetchSnapshot', 'metadata quorum: Gregor uses gRPC'],
   [60, 'DescribeCluster'],
