@@ -285,6 +285,8 @@ const it = 'packages/broker/src/it/';
 const librdkafka = 'librdkafka (kcat, confluent-kafka)';
 /** librdkafka 2.15's C admin calls through ctypes (python/librdkafka_admin.py). */
 const librdkafkaAdmin = 'librdkafka C admin API';
+/** librdkafka through confluent-kafka-python alone: kcat has no transactional or KIP-848 consumer mode. */
+const confluentKafka = 'librdkafka (confluent-kafka)';
 const groupTests = [`${it}clients-group.integration.test.ts`, `${it}librdkafka-current.integration.test.ts`];
 const groupClients = { clients: ['kafkajs', 'kafka-python', librdkafka], files: groupTests };
 const groupOffsetClients = {
@@ -301,7 +303,7 @@ const adminTests = [
 ];
 
 const transactionClients = {
-  clients: ['kafkajs', librdkafka],
+  clients: ['kafkajs', confluentKafka],
   files: [
     `${it}transactions-kafkajs.integration.test.ts`,
     `${it}transactions-librdkafka.integration.test.ts`,
@@ -401,7 +403,7 @@ const testedBy = {
   // librdkafka with group.protocol=consumer; ConsumerGroupDescribe read with Gregor's connection and
   // with librdkafka's DescribeConsumerGroups (C admin API), against the partitions the members hold.
   ConsumerGroupHeartbeat: {
-    clients: [librdkafka],
+    clients: [confluentKafka],
     files: [`${it}kip848-consumer-groups.integration.test.ts`],
   },
   ConsumerGroupDescribe: {
