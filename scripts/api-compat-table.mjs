@@ -346,7 +346,7 @@ const scramClients = {
   files: [`${it}sasl.integration.test.ts`, adminClientsTest],
 };
 const groupAdminClients = {
-  clients: ['kafkajs', 'kafka-python', librdkafka, '@platformatic/kafka'],
+  clients: ['kafkajs', 'kafka-python', confluentKafka, '@platformatic/kafka'],
   files: [adminClientsTest, `${it}librdkafka-current.integration.test.ts`],
 };
 
@@ -418,8 +418,8 @@ const testedBy = {
       `${it}kcat.integration.test.ts`,
     ],
   },
-  CreateTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
-  DeleteTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
+  CreateTopics: { clients: ['kafkajs', 'kafka-python', confluentKafka], files: adminTests },
+  DeleteTopics: { clients: ['kafkajs', 'kafka-python', confluentKafka], files: adminTests },
   DeleteRecords: {
     clients: ['kafkajs', '@platformatic/kafka', librdkafkaAdmin, 'gregor delete-records', 'Gregor client'],
     files: [
@@ -441,7 +441,7 @@ const testedBy = {
     clients: ['kafkajs', librdkafka],
     files: [`${it}acked-loss.integration.test.ts`, `${it}idempotence.integration.test.ts`],
   },
-  DescribeConfigs: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
+  DescribeConfigs: { clients: ['kafkajs', 'kafka-python', confluentKafka], files: adminTests },
   IncrementalAlterConfigs: {
     clients: ['gregor configs', '@platformatic/kafka', librdkafkaAdmin],
     files: [
@@ -451,10 +451,10 @@ const testedBy = {
     ],
   },
   AlterConfigs: {
-    clients: ['kafkajs', 'kafka-python', librdkafka],
+    clients: ['kafkajs', 'kafka-python', confluentKafka],
     files: [`${it}admin-compat.in-process.integration.test.ts`],
   },
-  CreatePartitions: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
+  CreatePartitions: { clients: ['kafkajs', 'kafka-python', confluentKafka], files: adminTests },
   AddPartitionsToTxn: transactionClients,
   AddOffsetsToTxn: transactionClients,
   EndTxn: transactionV2Clients,
