@@ -112,7 +112,11 @@ const kafkaApiKeys = [
   [54, 'EndQuorumEpoch', 'metadata quorum: Gregor uses gRPC'],
   [55, 'DescribeQuorum'],
   [56, 'AlterPartition', 'broker to controller: Gregor uses gRPC'],
-  [57, 'UpdateFeatures', 'KIP-584; no feature has a level above 0 yet (see Features)'],
+  [
+    57,
+    'UpdateFeatures',
+    'KIP-584; group.version (1) and transaction.version (2) are finalized on a new cluster (see Features)',
+  ],
   [58, 'Envelope', 'broker to controller forwarding: Gregor uses gRPC'],
   [59, 'FetchSnapshot', 'metadata quorum: Gregor uses gRPC'],
   [60, 'DescribeCluster'],
@@ -281,6 +285,8 @@ const it = 'packages/broker/src/it/';
 const librdkafka = 'librdkafka (kcat, confluent-kafka)';
 /** librdkafka 2.15's C admin calls through ctypes (python/librdkafka_admin.py). */
 const librdkafkaAdmin = 'librdkafka C admin API';
+/** librdkafka through confluent-kafka-python alone: kcat has no transactional or KIP-848 consumer mode. */
+const confluentKafka = 'librdkafka (confluent-kafka)';
 const groupTests = [`${it}clients-group.integration.test.ts`, `${it}librdkafka-current.integration.test.ts`];
 const groupClients = { clients: ['kafkajs', 'kafka-python', librdkafka], files: groupTests };
 const groupOffsetClients = {
@@ -297,7 +303,7 @@ const adminTests = [
 ];
 
 const transactionClients = {
-  clients: ['kafkajs', librdkafka],
+  clients: ['kafkajs', confluentKafka],
   files: [
     `${it}transactions-kafkajs.integration.test.ts`,
     `${it}transactions-librdkafka.integration.test.ts`,
@@ -340,7 +346,7 @@ const scramClients = {
   files: [`${it}sasl.integration.test.ts`, adminClientsTest],
 };
 const groupAdminClients = {
-  clients: ['kafkajs', 'kafka-python', librdkafka, '@platformatic/kafka'],
+  clients: ['kafkajs', 'kafka-python', confluentKafka, '@platformatic/kafka'],
   files: [adminClientsTest, `${it}librdkafka-current.integration.test.ts`],
 };
 
@@ -397,7 +403,7 @@ const testedBy = {
   // librdkafka with group.protocol=consumer; ConsumerGroupDescribe read with Gregor's connection and
   // with librdkafka's DescribeConsumerGroups (C admin API), against the partitions the members hold.
   ConsumerGroupHeartbeat: {
-    clients: [librdkafka],
+    clients: [confluentKafka],
     files: [`${it}kip848-consumer-groups.integration.test.ts`],
   },
   ConsumerGroupDescribe: {
@@ -412,8 +418,8 @@ const testedBy = {
       `${it}kcat.integration.test.ts`,
     ],
   },
-  CreateTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
-  DeleteTopics: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
+  CreateTopics: { clients: ['kafkajs', 'kafka-python', confluentKafka], files: adminTests },
+  DeleteTopics: { clients: ['kafkajs', 'kafka-python', confluentKafka], files: adminTests },
   DeleteRecords: {
     clients: ['kafkajs', '@platformatic/kafka', librdkafkaAdmin, 'gregor delete-records', 'Gregor client'],
     files: [
@@ -435,7 +441,7 @@ const testedBy = {
     clients: ['kafkajs', librdkafka],
     files: [`${it}acked-loss.integration.test.ts`, `${it}idempotence.integration.test.ts`],
   },
-  DescribeConfigs: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
+  DescribeConfigs: { clients: ['kafkajs', 'kafka-python', confluentKafka], files: adminTests },
   IncrementalAlterConfigs: {
     clients: ['gregor configs', '@platformatic/kafka', librdkafkaAdmin],
     files: [
@@ -445,10 +451,10 @@ const testedBy = {
     ],
   },
   AlterConfigs: {
-    clients: ['kafkajs', 'kafka-python', librdkafka],
+    clients: ['kafkajs', 'kafka-python', confluentKafka],
     files: [`${it}admin-compat.in-process.integration.test.ts`],
   },
-  CreatePartitions: { clients: ['kafkajs', 'kafka-python', librdkafka], files: adminTests },
+  CreatePartitions: { clients: ['kafkajs', 'kafka-python', confluentKafka], files: adminTests },
   AddPartitionsToTxn: transactionClients,
   AddOffsetsToTxn: transactionClients,
   EndTxn: transactionV2Clients,
