@@ -14,6 +14,12 @@ export {
   readBoundMetricsPort,
 } from './node/bound-listeners.js';
 export {
+  collectExternalMemoryGarbage,
+  type ExternalMemoryGcStats,
+  externalMemoryGrowthBytesMin,
+  forcedMarkCompactIntervalMsMin,
+} from './node/external-memory-gc.js';
+export {
   GregorNode,
   type GregorNodeOptions,
   haltExitCode,

@@ -4,6 +4,7 @@
 
 import {
   ConfigError,
+  collectExternalMemoryGarbage,
   createLogger,
   GregorNode,
   LogDirUnusableError,
@@ -61,6 +62,11 @@ export async function runBroker(args: readonly string[], out: TextOutput, err: T
         `resident memory by 30–60 MB; start it as \`node ${flag} main.js\` or with NODE_OPTIONS=${flag}`,
     );
   }
+  // gregor.external.memory.gc.growth.bytes: a mark-compact once Buffers' garbage has grown by that
+  // much, so malloc's heap does not keep the 64 MB V8 lets it grow by (off by default: it costs CPU;
+  // packages/broker/README.md, "Resident memory at steady load"). One per process.
+  const gcGrowthBytes = config.settings.externalMemoryGcGrowthBytes;
+  const externalMemoryGc = gcGrowthBytes > 0 ? collectExternalMemoryGarbage(gcGrowthBytes) : undefined;
   const node = new GregorNode(config, logger);
 
   let stopRequested: (() => void) | undefined;
@@ -95,6 +101,14 @@ export async function runBroker(args: readonly string[], out: TextOutput, err: T
   }
   await stopped;
   await node.stop();
+  if (externalMemoryGc !== undefined) {
+    externalMemoryGc.stop();
+    const gcStats = externalMemoryGc.stats();
+    logger.info(
+      gcStats,
+      `forced ${gcStats.count} mark-compacts for external memory, ${gcStats.totalMs} ms in all`,
+    );
+  }
   out.write('');
   return 0;
 }

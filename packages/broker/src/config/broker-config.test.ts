@@ -47,6 +47,18 @@ describe('broker config', () => {
     expect(parsed.settings.groupMaxSessionTimeoutMs).toBe(1_800_000);
   });
 
+  it('leaves the mark-compact for external memory off unless gregor.external.memory.gc.growth.bytes is set', () => {
+    expect(config().settings.externalMemoryGcGrowthBytes).toBe(-1);
+    expect(
+      config({ 'gregor.external.memory.gc.growth.bytes': '16777216' }).settings.externalMemoryGcGrowthBytes,
+    ).toBe(16_777_216);
+    expect(problemsOf(() => config({ 'gregor.external.memory.gc.growth.bytes': '4096' }))).toEqual([
+      expect.stringMatching(
+        /gregor.external.memory.gc.growth.bytes: must be -1 \(off\) or at least 1048576, got 4096/,
+      ),
+    ]);
+  });
+
   it.each([
     [{ 'node.id': undefined }, /node.id: is required/],
     [{ 'node.id': 'one' }, /node.id: expected an integer/],

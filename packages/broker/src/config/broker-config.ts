@@ -17,6 +17,7 @@ import {
   parseBrokerLogConfig,
 } from '@gregor/storage';
 import { fetchSessionCacheSlotsDefault } from '../fetch-sessions/fetch-session-cache.js';
+import { externalMemoryGrowthBytesMin } from '../node/external-memory-gc.js';
 import { openFilesMaxFloor } from '../node/open-file-limit.js';
 import { type ConnectionLimits, canonicalIp, connectionLimitNone } from '../quotas/connection-quotas.js';
 import { jaasFilePathFromKafkaOpts, parseJaasFile } from '../security/jaas-config.js';
@@ -651,6 +652,20 @@ const definitions = {
       value === -1 || value >= openFilesMaxFloor
         ? undefined
         : `must be -1 (half of the open-file limit) or at least ${openFilesMaxFloor}, got ${value}`,
+  } satisfies ConfigKeyDef<number>,
+  externalMemoryGcGrowthBytes: {
+    name: 'gregor.external.memory.gc.growth.bytes',
+    type: 'long',
+    defaultValue: -1,
+    doc:
+      'A mark-compact when external memory (Buffers) grew by this many bytes since it was last at ' +
+      'its lowest, at most once a second: malloc then keeps less of the freed Buffers resident, at ' +
+      'a CPU cost (packages/broker/README.md, "Resident memory at steady load"); -1: off, V8 alone ' +
+      'decides (it collects after 64 MB of growth).',
+    validate: (value: number) =>
+      value === -1 || value >= externalMemoryGrowthBytesMin
+        ? undefined
+        : `must be -1 (off) or at least ${externalMemoryGrowthBytesMin}, got ${value}`,
   } satisfies ConfigKeyDef<number>,
   saslServerMaxReceiveSize: int(
     'sasl.server.max.receive.size',
