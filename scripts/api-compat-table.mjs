@@ -489,7 +489,13 @@ const testedBy = {
   },
   ElectLeaders: {
     clients: ['gregor leader-election', librdkafkaAdmin],
-    files: [`${it}operator-apis.integration.test.ts`, adminClientsTest, secondClientsTest],
+    // UNCLEAN from both, after a real outage, in unclean-election.integration.test.ts.
+    files: [
+      `${it}operator-apis.integration.test.ts`,
+      adminClientsTest,
+      secondClientsTest,
+      `${it}unclean-election.integration.test.ts`,
+    ],
   },
   DescribeCluster: { clients: [librdkafkaAdmin, '@platformatic/kafka'], files: [adminClientsTest] },
   AlterPartitionReassignments: {
@@ -518,10 +524,11 @@ const testedBy = {
     clients: ['gregor transactions', '@platformatic/kafka'],
     files: [`${it}operator-apis.integration.test.ts`],
   },
-  // A librdkafka consumer validates its position on a new leader (KIP-320).
+  // A librdkafka consumer validates its position on a new leader (KIP-320), and reports the
+  // truncation an unclean election made.
   OffsetForLeaderEpoch: {
     clients: ['librdkafka (confluent-kafka consumer)'],
-    files: [`${it}librdkafka-current.integration.test.ts`],
+    files: [`${it}librdkafka-current.integration.test.ts`, `${it}unclean-election.integration.test.ts`],
   },
   DescribeTopicPartitions: {
     clients: ['@platformatic/kafka', 'gregor topics'],

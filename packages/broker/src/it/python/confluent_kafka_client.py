@@ -35,6 +35,12 @@ as security.protocol, ssl.ca.location or sasl.mechanisms, as the librdkafka docs
       `ready_file` and keeps polling (the test changes the leader meanwhile and produces more)
       until it has `before + after` records
       -> {"records": [{"offset", "value"}], "errors": [client error names]}
+  {"op": "consume_until_truncation", "topic", "partitions": [..], "count", "ready_file", "timeout_ms"}
+      one consumer with auto.offset.reset=error (assigned the partitions from the beginning) reads
+      `count` records of each, creates `ready_file` and keeps polling until every partition has
+      reported an error (the test makes the partitions' logs diverge meanwhile) or the time is up
+      -> {"records": [{"partition", "offset", "value"}],
+          "partition_errors": [{"partition", "code", "name", "reason"}]}
 """
 
 import json
@@ -322,6 +328,59 @@ def consume_across_leader_change(command):
     return {"records": records, "errors": errors}
 
 
+def consume_until_truncation(command):
+    consumer = Consumer(
+        {
+            **common(command, "gregor-it-truncation"),
+            "group.id": "gregor-it-unused",
+            "enable.auto.commit": False,
+            # Log truncation found by offset validation (KIP-320) is then an error, not a silent seek.
+            "auto.offset.reset": "error",
+            # Broker connections fail while the test stops nodes: those go here, not to stderr.
+            "error_cb": lambda error: None,
+        }
+    )
+    partitions = command["partitions"]
+    consumer.assign(
+        [TopicPartition(command["topic"], index, confluent_kafka.OFFSET_BEGINNING) for index in partitions]
+    )
+    records = []
+    partition_errors = []
+    deadline = time.monotonic() + command["timeout_ms"] / 1000
+    ready = False
+    try:
+        while time.monotonic() < deadline:
+            if {entry["partition"] for entry in partition_errors} >= set(partitions):
+                break
+            if not ready and all(
+                sum(1 for record in records if record["partition"] == index) >= command["count"]
+                for index in partitions
+            ):
+                with open(command["ready_file"], "w", encoding="utf-8") as ready_file:
+                    ready_file.write("ready")
+                ready = True
+            message = consumer.poll(0.1)
+            if message is None:
+                continue
+            error = message.error()
+            if error is not None:
+                partition_errors.append(
+                    {
+                        "partition": message.partition(),
+                        "code": error.code(),
+                        "name": error.name(),
+                        "reason": error.str(),
+                    }
+                )
+                continue
+            records.append(
+                {"partition": message.partition(), "offset": message.offset(), "value": message.value().decode()}
+            )
+    finally:
+        consumer.close()
+    return {"records": records, "partition_errors": partition_errors}
+
+
 OPERATIONS = {
     "create_topics": create_topics,
     "delete_topics": delete_topics,
@@ -335,6 +394,7 @@ OPERATIONS = {
     "committed": committed,
     "list_groups": list_groups,
     "consume_across_leader_change": consume_across_leader_change,
+    "consume_until_truncation": consume_until_truncation,
 }
 
 

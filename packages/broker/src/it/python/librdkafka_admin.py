@@ -7,8 +7,8 @@ order on one client and prints {"librdkafka": the library's version, "answers": 
 
 Steps:
   {"op": "describe_cluster"}  -> {"nodes": [ids], "controller": id, "cluster_id"}
-  {"op": "elect_leaders", "partitions": [[topic, partition]]}  -> {"partitions": [[topic, partition, code]]}
-      (preferred election)
+  {"op": "elect_leaders", "partitions": [[topic, partition]], "election_type": "PREFERRED" | "UNCLEAN"}
+      -> {"partitions": [[topic, partition, code]]}   (election_type defaults to PREFERRED)
   {"op": "incremental_alter_configs", "topic", "ops": [[name, op (SET/DELETE/APPEND/SUBTRACT), value]]}
       -> {"error": code}
   {"op": "delete_group_offsets", "group", "partitions": [[topic, partition]]}
@@ -37,7 +37,8 @@ POLL_TIMEOUT_MS = 30_000
 RD_KAFKA_PRODUCER = 0
 RD_KAFKA_ADMIN_OP_ANY = 0
 RESOURCE_TOPIC = 2
-ELECTION_PREFERRED = 0
+# rd_kafka_ElectionType_t (rdkafka.h).
+ELECTION_TYPES = {"PREFERRED": 0, "UNCLEAN": 1}
 CONFIG_OPS = {"SET": 0, "DELETE": 1, "APPEND": 2, "SUBTRACT": 3}
 SCRAM_MECHANISMS = {"SCRAM-SHA-256": 1, "SCRAM-SHA-512": 2}
 SCRAM_NAMES = {value: name for name, value in SCRAM_MECHANISMS.items()}
@@ -152,7 +153,7 @@ def elect_leaders(rk, command):
     partition_of = fn("rd_kafka_topic_partition_result_partition", POINTER(TopicPartition), c_void_p)
     error_of = fn("rd_kafka_topic_partition_result_error", c_void_p, c_void_p)
     tpl = partition_list(command["partitions"])
-    request = new(ELECTION_PREFERRED, tpl)
+    request = new(ELECTION_TYPES[command.get("election_type", "PREFERRED")], tpl)
     tpl_destroy(tpl)
     result, event = run(rk, lambda options, queue: start(rk, request, options, queue), result_of)
     destroy(request)
