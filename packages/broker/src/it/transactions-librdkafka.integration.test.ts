@@ -11,7 +11,8 @@
 // through `gregor transactions` and @platformatic/kafka's codecs, which must agree. A hanging
 // transaction holds ListOffsets for read_committed consumers at the last stable offset (read_uncommitted
 // ones get the high watermark) until `gregor transactions abort` (WriteTxnMarkers) ends it, found
-// with `describe-producers`.
+// with `describe-producers`. __transaction_state as confluent-kafka's AdminClient describes it:
+// compacted, transaction.state.log.num.partitions partitions, min(its replication factor, brokers) replicas.
 
 import { execFileSync } from 'node:child_process';
 import { Connection, describeTransactionsV0, listTransactionsV1 } from '@platformatic/kafka';
@@ -26,6 +27,8 @@ import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 const clientTimeoutMs = 90_000;
 const script = new URL('./python/confluent_transactions.py', import.meta.url).pathname;
 const transactionMaxTimeoutMs = 60_000;
+const transactionStatePartitions = 5;
+const transactionStateReplicationFactor = 3;
 
 let cluster: ProcessCluster;
 let bootstrap: string;
@@ -36,8 +39,8 @@ beforeAll(async () => {
     nodeCount: 3,
     properties: {
       ...replicatedThreeNodeProperties,
-      'transaction.state.log.num.partitions': '5',
-      'transaction.state.log.replication.factor': '3',
+      'transaction.state.log.num.partitions': String(transactionStatePartitions),
+      'transaction.state.log.replication.factor': String(transactionStateReplicationFactor),
       'transaction.max.timeout.ms': String(transactionMaxTimeoutMs),
       'group.initial.rebalance.delay.ms': '200',
     },
@@ -310,6 +313,28 @@ describe('librdkafka transactions', () => {
     ).toEqual(['before', 'hanging']);
     // The coordinator still holds the transaction open: the marker was the CLI's, not a timeout's.
     expect(cliRows('describe', '--transactional-id', 'hanging')[1]![4]).toBe('Ongoing');
+  });
+
+  it('creates __transaction_state compacted, with transaction.state.log.num.partitions partitions of min(replication factor, brokers) replicas', () => {
+    // The transactions above created it (on their first FindCoordinator for a transactional id).
+    const answer = run<{
+      partitions: Record<string, { replicas: number[] }>;
+      configs: Record<string, string>;
+    }>({ op: 'describe_topic', topic: '__transaction_state' });
+    expect(answer.configs['cleanup.policy']).toBe('compact');
+    expect(
+      Object.keys(answer.partitions)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: transactionStatePartitions }, (_, index) => index));
+    // Three brokers hold the configured three replicas; fewer live brokers lower the factor (the
+    // creator __consumer_offsets shares: groups/group-coordinator-driver.test.ts).
+    const replicas = Math.min(transactionStateReplicationFactor, cluster.nodes.length);
+    const nodeIds = cluster.nodes.map((node) => node.id);
+    for (const partition of Object.values(answer.partitions)) {
+      expect(new Set(partition.replicas).size).toBe(replicas);
+      for (const replica of partition.replicas) expect(nodeIds).toContain(replica);
+    }
   });
 
   it('consume-transform-produce: send_offsets_to_transaction commits the group offsets with the output', () => {
