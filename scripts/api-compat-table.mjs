@@ -21,7 +21,7 @@ const endMarker = '<!-- api-compat:end -->';
 const kafkaApiKeys = [
   [0, 'Produce'],
   [1, 'Fetch', 'with incremental fetch sessions (KIP-227)'],
-  [2, 'ListOffsets'],
+  [2, 'ListOffsets', 'read_committed: the last stable offset (confluent-kafka, transactions-librdkafka)'],
   [3, 'Metadata'],
   [4, 'LeaderAndIsr', 'removed in Kafka 4.0 (ZooKeeper-era, between brokers)'],
   [5, 'StopReplica', 'removed in Kafka 4.0 (ZooKeeper-era, between brokers)'],
@@ -58,7 +58,11 @@ const kafkaApiKeys = [
   [24, 'AddPartitionsToTxn', 'v4-5 (batches, verify_only) are for brokers: unit tests and the fuzzer only'],
   [25, 'AddOffsetsToTxn'],
   [26, 'EndTxn'],
-  [27, 'WriteTxnMarkers', 'between brokers'],
+  [
+    27,
+    'WriteTxnMarkers',
+    'between brokers (gRPC here); kafka-transactions.sh abort. No 2nd client: the others lack it',
+  ],
   [28, 'TxnOffsetCommit'],
   [29, 'DescribeAcls', 'SECURITY_DISABLED without an authorizer'],
   [30, 'CreateAcls', 'SECURITY_DISABLED without an authorizer'],
@@ -377,6 +381,7 @@ const testedBy = {
       `${it}kafkajs.integration.test.ts`,
       `${it}kafka-python.integration.test.ts`,
       `${it}kcat.integration.test.ts`,
+      `${it}transactions-librdkafka.integration.test.ts`,
     ],
   },
   Metadata: {
@@ -459,6 +464,11 @@ const testedBy = {
   AddOffsetsToTxn: transactionClients,
   EndTxn: transactionV2Clients,
   TxnOffsetCommit: transactionV2Clients,
+  // `gregor transactions abort` on the Kafka listener (brokers send each other markers over gRPC).
+  WriteTxnMarkers: {
+    clients: ['gregor transactions'],
+    files: [`${it}transactions-librdkafka.integration.test.ts`],
+  },
   DescribeTransactions: {
     clients: ['gregor transactions', '@platformatic/kafka'],
     files: [`${it}transactions-librdkafka.integration.test.ts`],

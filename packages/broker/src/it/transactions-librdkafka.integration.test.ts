@@ -8,7 +8,11 @@
 // a killed coordinator's open transaction is taken over and aborted by the next one;
 // after a kill -9 of every node the outcomes hold (producer state and coordinators rebuilt from logs);
 // a timeout above transaction.max.timeout.ms is refused. ListTransactions and DescribeTransactions
-// through `gregor transactions` and @platformatic/kafka's codecs, which must agree.
+// through `gregor transactions` and @platformatic/kafka's codecs, which must agree. A hanging
+// transaction holds ListOffsets for read_committed consumers at the last stable offset (read_uncommitted
+// ones get the high watermark) until `gregor transactions abort` (WriteTxnMarkers) ends it, found
+// with `describe-producers`. __transaction_state as confluent-kafka's AdminClient describes it:
+// compacted, transaction.state.log.num.partitions partitions, min(its replication factor, brokers) replicas.
 
 import { execFileSync } from 'node:child_process';
 import { Connection, describeTransactionsV0, listTransactionsV1 } from '@platformatic/kafka';
@@ -23,6 +27,8 @@ import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 const clientTimeoutMs = 90_000;
 const script = new URL('./python/confluent_transactions.py', import.meta.url).pathname;
 const transactionMaxTimeoutMs = 60_000;
+const transactionStatePartitions = 5;
+const transactionStateReplicationFactor = 3;
 
 let cluster: ProcessCluster;
 let bootstrap: string;
@@ -33,8 +39,8 @@ beforeAll(async () => {
     nodeCount: 3,
     properties: {
       ...replicatedThreeNodeProperties,
-      'transaction.state.log.num.partitions': '5',
-      'transaction.state.log.replication.factor': '3',
+      'transaction.state.log.num.partitions': String(transactionStatePartitions),
+      'transaction.state.log.replication.factor': String(transactionStateReplicationFactor),
       'transaction.max.timeout.ms': String(transactionMaxTimeoutMs),
       'group.initial.rebalance.delay.ms': '200',
     },
@@ -71,6 +77,30 @@ function read(topic: string, isolation: 'read_committed' | 'read_uncommitted'): 
 }
 
 const values = (answer: ReadAnswer): string[] => answer.records.map((record) => record.value).sort();
+
+type Watermarks = Record<'read_committed' | 'read_uncommitted', Record<string, [number, number]>>;
+
+/** Partition 0's low and high offsets by ListOffsets, as read_committed and read_uncommitted consumers get them. */
+function watermarks(topic: string): Watermarks {
+  const { read_committed, read_uncommitted } = run<Watermarks>({ op: 'watermarks', topic, partitions: [0] });
+  return { read_committed, read_uncommitted };
+}
+
+/** `gregor transactions --bootstrap-server <bootstrap> ...args`: its standard output. */
+function gregor(...args: string[]): string {
+  return execFileSync('node', [cliPath, 'transactions', '--bootstrap-server', bootstrap, ...args], {
+    encoding: 'utf8',
+    timeout: clientTimeoutMs,
+  });
+}
+
+/** The table `gregor transactions` prints, as rows of trimmed cells (the header first). */
+function cliRows(...args: string[]): string[][] {
+  return gregor(...args)
+    .trim()
+    .split('\n')
+    .map((line) => line.split('\t').map((cell) => cell.trim()));
+}
 
 describe('librdkafka transactions', () => {
   it('shows a committed transaction to read_committed readers and an aborted one only to read_uncommitted', () => {
@@ -135,15 +165,7 @@ describe('librdkafka transactions', () => {
   });
 
   it('gregor transactions and @platformatic/kafka list and describe the ids with their states (ListTransactions, DescribeTransactions)', async () => {
-    const gregor = (...args: string[]): string =>
-      execFileSync('node', [cliPath, 'transactions', '--bootstrap-server', bootstrap, ...args], {
-        encoding: 'utf8',
-        timeout: clientTimeoutMs,
-      });
-    const rows = gregor('list')
-      .trim()
-      .split('\n')
-      .map((line) => line.split('\t').map((cell) => cell.trim()));
+    const rows = cliRows('list');
     expect(rows[0]).toEqual(['TransactionalId', 'Coordinator', 'ProducerId', 'TransactionState']);
     const states = Object.fromEntries(rows.slice(1).map((row) => [row[0], row[3]]));
     expect(states).toMatchObject({
@@ -151,10 +173,7 @@ describe('librdkafka transactions', () => {
       zombie: 'CompleteCommit',
       hung: 'CompleteAbort',
     });
-    const [header, described] = gregor('describe', '--transactional-id', 'hung')
-      .trim()
-      .split('\n')
-      .map((line) => line.split('\t').map((cell) => cell.trim()));
+    const [header, described] = cliRows('describe', '--transactional-id', 'hung');
     expect(header).toEqual([
       'CoordinatorId',
       'TransactionalId',
@@ -229,6 +248,95 @@ describe('librdkafka transactions', () => {
     ]);
   });
 
+  it('holds a hanging transaction at the last stable offset (read_committed ListOffsets) until gregor transactions abort ends it', () => {
+    const topic = 'txn-hanging';
+    run({
+      op: 'transaction',
+      transactional_id: 'hanging-before',
+      topic,
+      records: [{ value: 'before', partition: 0 }],
+      outcome: 'commit',
+    }); // offsets 0 (the record) and 1 (its commit marker)
+    // The producer exits without ending its transaction; its timeout is the longest allowed, so its
+    // coordinator leaves it open for the whole test.
+    run({
+      op: 'transaction',
+      transactional_id: 'hanging',
+      topic,
+      records: [{ value: 'hanging', partition: 0 }],
+      outcome: 'hang',
+      timeout_ms: transactionMaxTimeoutMs,
+    }); // offset 2
+    // ListOffsets "latest" from librdkafka's consumers: read_committed gets the last stable offset,
+    // the open transaction's first offset; read_uncommitted the high watermark.
+    expect(watermarks(topic)).toEqual({ read_committed: { 0: [0, 2] }, read_uncommitted: { 0: [0, 3] } });
+
+    // Found as kafka-transactions.sh's abort --start-offset finds it: the partition's
+    // producer whose open transaction starts at offset 2 (DescribeProducers on its leader).
+    const producers = cliRows('describe-producers', '--topic', topic, '--partition', '0');
+    expect(producers[0]).toEqual([
+      'ProducerId',
+      'ProducerEpoch',
+      'LatestCoordinatorEpoch',
+      'LastSequence',
+      'LastTimestamp',
+      'CurrentTransactionStartOffset',
+    ]);
+    const open = producers.slice(1).filter((row) => row[5] !== 'None');
+    expect(open.map((row) => row[5])).toEqual(['2']);
+    const [producerId, producerEpoch, coordinatorEpoch] = open[0]!;
+    const [, described] = cliRows('describe', '--transactional-id', 'hanging');
+    expect(described).toMatchObject({ 2: producerId, 3: producerEpoch, 4: 'Ongoing', 8: `${topic}-0` });
+
+    // As kafka-transactions.sh does: a producer with no marker yet has coordinator epoch -1, sent as 0.
+    const aborted = gregor(
+      'abort',
+      '--topic',
+      topic,
+      '--partition',
+      '0',
+      '--producer-id',
+      producerId!,
+      '--producer-epoch',
+      producerEpoch!,
+      '--coordinator-epoch',
+      String(Math.max(0, Number(coordinatorEpoch))),
+    );
+    expect(aborted).toBe(`Aborted the transaction of producer ${producerId} on ${topic}-0\n`);
+    // The abort marker (offset 3) ends it: the last stable offset is the high watermark again.
+    expect(watermarks(topic)).toEqual({ read_committed: { 0: [0, 4] }, read_uncommitted: { 0: [0, 4] } });
+    const committed = run<ReadAnswer>({ op: 'read', topic, partitions: [0], isolation: 'read_committed' });
+    expect(committed.ends).toEqual({ 0: 4 });
+    expect(values(committed)).toEqual(['before']);
+    expect(
+      values(run<ReadAnswer>({ op: 'read', topic, partitions: [0], isolation: 'read_uncommitted' })),
+    ).toEqual(['before', 'hanging']);
+    // The coordinator still holds the transaction open: the marker was the CLI's, not a timeout's.
+    expect(cliRows('describe', '--transactional-id', 'hanging')[1]![4]).toBe('Ongoing');
+  });
+
+  it('creates __transaction_state compacted, with transaction.state.log.num.partitions partitions of min(replication factor, brokers) replicas', () => {
+    // The transactions above created it (on their first FindCoordinator for a transactional id).
+    const answer = run<{
+      partitions: Record<string, { replicas: number[] }>;
+      configs: Record<string, string>;
+    }>({ op: 'describe_topic', topic: '__transaction_state' });
+    expect(answer.configs['cleanup.policy']).toBe('compact');
+    expect(
+      Object.keys(answer.partitions)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: transactionStatePartitions }, (_, index) => index));
+    // Three brokers hold the configured three replicas; fewer live brokers lower the factor (the
+    // creator __consumer_offsets shares: groups/group-coordinator-driver.test.ts).
+    const replicas = Math.min(transactionStateReplicationFactor, cluster.nodes.length);
+    const nodeIds = cluster.nodes.map((node) => node.id);
+    for (const partition of Object.values(answer.partitions)) {
+      expect(new Set(partition.replicas).size).toBe(replicas);
+      for (const replica of partition.replicas) expect(nodeIds).toContain(replica);
+    }
+  });
+
   it('consume-transform-produce: send_offsets_to_transaction commits the group offsets with the output', () => {
     const input = 'txn-ctp-in';
     const output = 'txn-ctp-out';
@@ -263,27 +371,7 @@ describe('librdkafka transactions', () => {
       outcome: 'hang',
       timeout_ms: 8_000,
     });
-    const describeRow = (): string[] =>
-      execFileSync(
-        'node',
-        [
-          cliPath,
-          'transactions',
-          '--bootstrap-server',
-          bootstrap,
-          'describe',
-          '--transactional-id',
-          'failover',
-        ],
-        {
-          encoding: 'utf8',
-          timeout: clientTimeoutMs,
-        },
-      )
-        .trim()
-        .split('\n')[1]!
-        .split('\t')
-        .map((cell) => cell.trim());
+    const describeRow = (): string[] => cliRows('describe', '--transactional-id', 'failover')[1]!;
     const before = describeRow();
     expect(before[4]).toBe('Ongoing');
     const coordinatorId = Number(before[0]);

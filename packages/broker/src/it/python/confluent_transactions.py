@@ -19,6 +19,14 @@ Commands (all with "bootstrap"):
       reads `count` records of `input` in a group (read_committed), writes each value upper-cased to
       `output` and commits the consumed offsets with send_offsets_to_transaction, in one transaction
       -> {"consumed": n, "committed": {partition: offset}}
+  {"op": "watermarks", "topic", "partitions": [..]}
+      each partition's low and high offsets from ListOffsets (get_watermark_offsets, not cached)
+      asked by a read_committed and by a read_uncommitted consumer: librdkafka sends its consumer's
+      isolation.level in ListOffsets, so read_committed's high offset is the last stable offset
+      -> {"read_committed": {partition: [low, high]}, "read_uncommitted": {partition: [low, high]}}
+  {"op": "describe_topic", "topic"}
+      the topic's partitions (Metadata) and configs (DescribeConfigs) through the AdminClient
+      -> {"partitions": {partition: {"replicas": [..]}}, "configs": {name: value}}
 """
 
 import json
@@ -28,6 +36,7 @@ import time
 
 import confluent_kafka
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource
 
 TIMEOUT_S = 30
 
@@ -151,11 +160,44 @@ def consume_transform_produce(command):
             "committed": {str(tp.partition): tp.offset for tp in committed}}
 
 
+def watermarks(command):
+    answer = {}
+    for isolation in ("read_committed", "read_uncommitted"):
+        consumer = Consumer({
+            "bootstrap.servers": command["bootstrap"],
+            "group.id": "gregor-it-watermarks",
+            "isolation.level": isolation,
+        })
+        answer[isolation] = {
+            str(p): list(consumer.get_watermark_offsets(TopicPartition(command["topic"], p),
+                                                        timeout=TIMEOUT_S, cached=False))
+            for p in command["partitions"]
+        }
+        consumer.close()
+    return answer
+
+
+def describe_topic(command):
+    admin = AdminClient({"bootstrap.servers": command["bootstrap"]})
+    topic = command["topic"]
+    metadata = admin.list_topics(topic, timeout=TIMEOUT_S).topics[topic]
+    if metadata.error is not None:
+        raise KafkaException(metadata.error)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    configs = admin.describe_configs([resource])[resource].result(TIMEOUT_S)
+    return {
+        "partitions": {str(p.id): {"replicas": p.replicas} for p in metadata.partitions.values()},
+        "configs": {name: entry.value for name, entry in configs.items()},
+    }
+
+
 OPS = {
     "transaction": transaction,
     "read": read,
     "zombie": zombie,
     "consume_transform_produce": consume_transform_produce,
+    "watermarks": watermarks,
+    "describe_topic": describe_topic,
 }
 
 
