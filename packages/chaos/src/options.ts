@@ -75,20 +75,6 @@ history. Ends with a verdict line and a report folder.
 `;
 
 export function parseOptions(argv: readonly string[]): CampaignOptions {
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!;
-    if (arg === '--cleanup' || arg === '--help' || arg === '-h') {
-      flags.add(arg === '-h' ? '--help' : arg);
-      continue;
-    }
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
-    const [name, inline] = arg.split('=', 2) as [string, string | undefined];
-    const value = inline ?? argv[++index];
-    if (value === undefined) throw new Error(`${name} needs a value`);
-    values.set(name, value);
-  }
   const known = [
     '--recheck',
     '--target',
@@ -105,8 +91,21 @@ export function parseOptions(argv: readonly string[]): CampaignOptions {
     '--pace',
     '--security',
   ];
-  for (const name of values.keys())
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === '--cleanup' || arg === '--help' || arg === '-h') {
+      flags.add(arg === '-h' ? '--help' : arg);
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
+    const [name, inline] = arg.split('=', 2) as [string, string | undefined];
     if (!known.includes(name)) throw new Error(`unknown option '${name}' (see --help)`);
+    const value = inline ?? argv[++index];
+    if (value === undefined) throw new Error(`${name} needs a value`);
+    values.set(name, value);
+  }
 
   const number = (
     name: string,

@@ -21,9 +21,14 @@ const usageText =
 
 export async function runBroker(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
   const [subcommand, ...rest] = args;
+  if (subcommand === '--help' || subcommand === '-h') {
+    out.write(usageText);
+    return 0;
+  }
   if (subcommand !== 'start') {
-    (subcommand === '--help' ? out : err).write(usageText);
-    return subcommand === '--help' ? 0 : 2;
+    const said = subcommand === undefined ? 'a command is needed' : `unknown command '${subcommand}'`;
+    err.write(`gregor broker: ${said}\n${usageText}`);
+    return 2;
   }
   let configFile: string | undefined;
   for (let i = 0; i < rest.length; i++) {

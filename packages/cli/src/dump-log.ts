@@ -305,7 +305,7 @@ export function runDumpLog(args: readonly string[], out: TextOutput, err: TextOu
       out.write(dumpLogUsage);
       return DumpExitCode.clean;
     } else if (arg.startsWith('-')) {
-      err.write(`gregor dump-log: unknown option ${arg}\n${dumpLogUsage}`);
+      err.write(`gregor dump-log: unknown option '${arg}'\n${dumpLogUsage}`);
       return DumpExitCode.usage;
     } else files.push(arg);
   }

@@ -110,6 +110,12 @@ export function parseMetadataShellArgs(args: readonly string[]): ParsedMetadataS
     if (!arg.startsWith('--')) break;
     const equals = arg.indexOf('=');
     const flag = equals < 0 ? arg : arg.slice(0, equals);
+    if (
+      flag !== '--timeout-ms' &&
+      flag !== '--command-config' &&
+      !(sourceFlags as readonly string[]).includes(flag)
+    )
+      return usageError(`unknown option '${flag}'`);
     let value: string | undefined;
     if (equals >= 0) value = arg.slice(equals + 1);
     else value = args[++index];
@@ -125,7 +131,6 @@ export function parseMetadataShellArgs(args: readonly string[]): ParsedMetadataS
       commandConfig = value;
       continue;
     }
-    if (!(sourceFlags as readonly string[]).includes(flag)) return usageError(`unknown option '${flag}'`);
     const sourceFlag = flag as SourceFlag;
     if (sourceFlag === '--data-dir') {
       sources.push({ kind: 'data-dir', dir: value });
