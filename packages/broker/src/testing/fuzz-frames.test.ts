@@ -291,6 +291,23 @@ describe('FuzzFrameGenerator', () => {
       expect(expected.get(`${kind}:close`), kind).toBeGreaterThan(0);
   });
 
+  it('draws structured frames of every version of every API with a codec (what a broker can serve)', () => {
+    const fuzz = generator(5);
+    const drawn = new Set<string>();
+    for (let index = 0; index < 12_000; index++) {
+      const { bytes } = fuzz.caseOf('structured');
+      // After the size prefix: the header's api key and api version.
+      drawn.add(`${bytes.readInt16BE(4)}v${bytes.readInt16BE(6)}`);
+    }
+    const everyVersion = supportedApiVersions().flatMap((range) =>
+      Array.from(
+        { length: range.maxVersion - range.minVersion + 1 },
+        (_, offset) => `${range.apiKey}v${range.minVersion + offset}`,
+      ),
+    );
+    expect(everyVersion.filter((version) => !drawn.has(version))).toEqual([]);
+  });
+
   it('mutates every captured API, group and admin APIs included', () => {
     const fuzz = generator(3);
     const mutatedApis = new Set<number>();
