@@ -584,7 +584,9 @@ describe('admin APIs with independent clients against three broker processes', (
     const connection = new Connection('platformatic-describe-configs');
     await connection.connect('127.0.0.1', cluster.node(2).kafkaPort);
     try {
-      const resources = [
+      // configuration_keys null: every config of the resource. v3's typings want an array; its codec
+      // writes null as the null array all the same.
+      const resources: describeConfigsV4.DescribeConfigsRequestResource[] = [
         { resourceType: PlatformaticConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: null },
         {
           resourceType: PlatformaticConfigResourceTypes.BROKER,
@@ -593,7 +595,12 @@ describe('admin APIs with independent clients against three broker processes', (
         },
       ];
       const v4 = await describeConfigsV4.api.async(connection, resources, true, true);
-      const v3 = await describeConfigsV3.api.async(connection, resources, false, false);
+      const v3 = await describeConfigsV3.api.async(
+        connection,
+        resources as describeConfigsV3.DescribeConfigsRequestResource[],
+        false,
+        false,
+      );
       for (const response of [v4, v3]) {
         const [topicResult, brokerResult] = response.results;
         expect(topicResult).toMatchObject({
