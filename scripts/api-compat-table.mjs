@@ -67,7 +67,11 @@ const kafkaApiKeys = [
   [29, 'DescribeAcls', 'SECURITY_DISABLED without an authorizer'],
   [30, 'CreateAcls', 'SECURITY_DISABLED without an authorizer'],
   [31, 'DeleteAcls', 'SECURITY_DISABLED without an authorizer'],
-  [32, 'DescribeConfigs'],
+  [
+    32,
+    'DescribeConfigs',
+    'v3-4 (types, documentation): only @platformatic/kafka sends them; librdkafka stops at v1, the others at v2',
+  ],
   [33, 'AlterConfigs', 'topics; brokers: the dynamic log defaults and replication throttle rates only'],
   [
     34,
@@ -114,7 +118,7 @@ const kafkaApiKeys = [
   [52, 'Vote', 'metadata quorum: Gregor uses gRPC'],
   [53, 'BeginQuorumEpoch', 'metadata quorum: Gregor uses gRPC'],
   [54, 'EndQuorumEpoch', 'metadata quorum: Gregor uses gRPC'],
-  [55, 'DescribeQuorum'],
+  [55, 'DescribeQuorum', 'No 2nd client: kafkajs, kafka-python, librdkafka lack it'],
   [56, 'AlterPartition', 'broker to controller: Gregor uses gRPC'],
   [
     57,
@@ -124,7 +128,7 @@ const kafkaApiKeys = [
   [58, 'Envelope', 'broker to controller forwarding: Gregor uses gRPC'],
   [59, 'FetchSnapshot', 'metadata quorum: Gregor uses gRPC'],
   [60, 'DescribeCluster'],
-  [61, 'DescribeProducers'],
+  [61, 'DescribeProducers', 'No 2nd client: kafkajs, kafka-python, librdkafka lack it'],
   [62, 'BrokerRegistration', 'broker to controller: Gregor uses gRPC'],
   [63, 'BrokerHeartbeat', 'broker to controller: Gregor uses gRPC'],
   [
@@ -132,8 +136,8 @@ const kafkaApiKeys = [
     'UnregisterBroker',
     'an active broker is not refused (as Kafka): it registers again. No 2nd client: the others lack it',
   ],
-  [65, 'DescribeTransactions'],
-  [66, 'ListTransactions'],
+  [65, 'DescribeTransactions', 'No 2nd client: kafkajs, kafka-python, librdkafka lack it'],
+  [66, 'ListTransactions', 'No 2nd client: kafkajs, kafka-python, librdkafka lack it'],
   [67, 'AllocateProducerIds', 'broker to controller: Gregor uses gRPC'],
   [
     68,
@@ -405,10 +409,11 @@ const testedBy = {
   // librdkafka's list_groups sends ListGroups, then DescribeGroups for the groups it found.
   DescribeGroups: groupAdminClients,
   ListGroups: groupAdminClients,
-  // librdkafka with group.protocol=consumer; ConsumerGroupDescribe read with Gregor's connection and
-  // with librdkafka's DescribeConsumerGroups (C admin API), against the partitions the members hold.
+  // librdkafka with group.protocol=consumer, and @platformatic/kafka's v0 and v1 codecs step by step;
+  // ConsumerGroupDescribe read with Gregor's connection and with librdkafka's DescribeConsumerGroups
+  // (C admin API), against the partitions the members hold.
   ConsumerGroupHeartbeat: {
-    clients: [confluentKafka],
+    clients: [confluentKafka, '@platformatic/kafka'],
     files: [`${it}kip848-consumer-groups.integration.test.ts`],
   },
   ConsumerGroupDescribe: {
@@ -442,11 +447,15 @@ const testedBy = {
     clients: ['gregor groups', '@platformatic/kafka', librdkafkaAdmin],
     files: ['packages/cli/src/it/records.integration.test.ts', adminClientsTest],
   },
+  // kafkajs sends it only for an idempotent or transactional producer (acked-loss's is neither).
   InitProducerId: {
     clients: ['kafkajs', librdkafka],
-    files: [`${it}acked-loss.integration.test.ts`, `${it}idempotence.integration.test.ts`],
+    files: [`${it}transactions-kafkajs.integration.test.ts`, `${it}idempotence.integration.test.ts`],
   },
-  DescribeConfigs: { clients: ['kafkajs', 'kafka-python', confluentKafka], files: adminTests },
+  DescribeConfigs: {
+    clients: ['kafkajs', 'kafka-python', confluentKafka, '@platformatic/kafka'],
+    files: [...adminTests, adminClientsTest],
+  },
   IncrementalAlterConfigs: {
     clients: ['gregor configs', '@platformatic/kafka', librdkafkaAdmin],
     files: [
@@ -494,7 +503,7 @@ const testedBy = {
     files: [`${it}operator-apis.integration.test.ts`],
   },
   UpdateFeatures: {
-    clients: ['gregor features'],
+    clients: ['gregor features', '@platformatic/kafka'],
     files: ['packages/cli/src/it/features.integration.test.ts'],
   },
   ElectLeaders: {

@@ -11,6 +11,9 @@
 //   the held group's with GROUP_SUBSCRIBED_TO_TOPIC (OffsetDelete), sets and appends to topic
 //   configs, read back by kafkajs (IncrementalAlterConfigs), and lists the log dir of every replica
 //   of a topic (DescribeLogDirs).
+// - @platformatic/kafka's DescribeConfigs v3 and v4 codecs read a topic's configs and some of a
+//   broker's with the types Kafka's ConfigDef gives them, and, when asked (v4), their synonyms and
+//   documentation.
 // - Debian's confluent-kafka-python 1.7 binding has none of these calls, so librdkafka 2.15's own C
 //   admin API (what confluent-kafka for Go and .NET wrap) runs through ctypes as
 //   python/librdkafka_admin.py: it lists the three nodes and the controller (DescribeCluster), asks
@@ -33,10 +36,14 @@ import {
   AclOperations,
   AclPermissionTypes,
   alterUserScramCredentialsV0,
+  ConfigSources,
   Connection,
   describeClusterV1,
+  describeConfigsV3,
+  describeConfigsV4,
   describeUserScramCredentialsV0,
   Admin as PlatformaticAdmin,
+  ConfigResourceTypes as PlatformaticConfigResourceTypes,
   ResourcePatternTypes,
   ResourceTypes,
 } from '@platformatic/kafka';
@@ -71,6 +78,42 @@ const brokersEndpointType = 1;
 /** ScramMechanism ids of the SCRAM APIs (KIP-554). */
 const scramSha256 = 1;
 const scramSha512 = 2;
+
+/**
+ * Kafka's ConfigDef type (DescribeConfigs v3+ config_type: BOOLEAN 1, STRING 2, INT 3, SHORT 4,
+ * LONG 5, DOUBLE 6, LIST 7) of every config a topic reports (TopicConfig, LogConfig).
+ */
+const kafkaTopicConfigTypes: Record<string, number> = {
+  'cleanup.policy': 7,
+  'compression.type': 2,
+  'delete.retention.ms': 5,
+  'flush.messages': 5,
+  'flush.ms': 5,
+  'index.interval.bytes': 3,
+  'max.message.bytes': 3,
+  'message.timestamp.after.max.ms': 5,
+  'message.timestamp.before.max.ms': 5,
+  'message.timestamp.type': 2,
+  'min.cleanable.dirty.ratio': 6,
+  'min.compaction.lag.ms': 5,
+  'min.insync.replicas': 3,
+  'retention.bytes': 5,
+  'retention.ms': 5,
+  'segment.bytes': 3,
+  'segment.index.bytes': 3,
+  'segment.ms': 5,
+  'unclean.leader.election.enable': 1,
+};
+/** The same for some broker configs, one of each type a broker reports here (KafkaConfig, ServerLogConfigs). */
+const kafkaBrokerConfigTypes: Record<string, number> = {
+  'auto.create.topics.enable': 1,
+  'authorizer.class.name': 2,
+  'node.id': 3,
+  'offsets.topic.replication.factor': 4,
+  'log.retention.ms': 5,
+  'log.cleaner.min.cleanable.ratio': 6,
+  'process.roles': 7,
+};
 
 const topic = 'admin-clients';
 const heldGroup = 'admin-held';
@@ -534,6 +577,102 @@ describe('admin APIs with independent clients against three broker processes', (
       );
       expect(partitions.map((partition) => partition.partitionIndex).sort()).toEqual([0, 1, 2]);
       for (const partition of partitions) expect(Number(partition.partitionSize)).toBeGreaterThan(0);
+    }
+  });
+
+  it('@platformatic/kafka reads config types, synonyms and documentation of a topic and a broker (DescribeConfigs v3, v4)', async () => {
+    const connection = new Connection('platformatic-describe-configs');
+    await connection.connect('127.0.0.1', cluster.node(2).kafkaPort);
+    try {
+      // configuration_keys null: every config of the resource. v3's typings want an array; its codec
+      // writes null as the null array all the same.
+      const resources: describeConfigsV4.DescribeConfigsRequestResource[] = [
+        { resourceType: PlatformaticConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: null },
+        {
+          resourceType: PlatformaticConfigResourceTypes.BROKER,
+          resourceName: '2',
+          configurationKeys: Object.keys(kafkaBrokerConfigTypes),
+        },
+      ];
+      const v4 = await describeConfigsV4.api.async(connection, resources, true, true);
+      const v3 = await describeConfigsV3.api.async(
+        connection,
+        resources as describeConfigsV3.DescribeConfigsRequestResource[],
+        false,
+        false,
+      );
+      for (const response of [v4, v3]) {
+        const [topicResult, brokerResult] = response.results;
+        expect(topicResult).toMatchObject({
+          errorCode: 0,
+          resourceType: PlatformaticConfigResourceTypes.TOPIC,
+          resourceName: topic,
+        });
+        expect(brokerResult).toMatchObject({
+          errorCode: 0,
+          resourceType: PlatformaticConfigResourceTypes.BROKER,
+          resourceName: '2',
+        });
+        // Every config with the type Kafka's ConfigDef gives it, documented or not.
+        const types = (configs: { name: string; configType: number }[]) =>
+          Object.fromEntries(configs.map((config) => [config.name, config.configType]));
+        expect(types(topicResult!.configs)).toEqual(kafkaTopicConfigTypes);
+        expect(types(brokerResult!.configs)).toEqual(kafkaBrokerConfigTypes);
+      }
+      // Without include_synonyms and include_documentation (v3): neither.
+      for (const config of [...v3.results[0]!.configs, ...v3.results[1]!.configs]) {
+        expect([config.name, config.synonyms, config.documentation]).toEqual([config.name, [], null]);
+      }
+      // With them (v4): each config documented, its synonyms most specific first, the first the
+      // effective value and source.
+      const [topicConfigs, brokerConfigs] = v4.results.map(
+        (result) => new Map(result.configs.map((config) => [config.name, config])),
+      );
+      for (const config of [...topicConfigs!.values(), ...brokerConfigs!.values()]) {
+        expect(config.documentation?.length ?? 0, config.name).toBeGreaterThan(20);
+        expect(config.synonyms[0], config.name).toEqual({
+          name: expect.any(String),
+          value: config.value,
+          source: config.configSource,
+        });
+      }
+      expect(topicConfigs!.get('segment.bytes')).toMatchObject({
+        value: '1073741824',
+        readOnly: false,
+        configSource: ConfigSources.DEFAULT_CONFIG,
+        isSensitive: false,
+        synonyms: [{ name: 'log.segment.bytes', value: '1073741824', source: ConfigSources.DEFAULT_CONFIG }],
+        documentation: 'Segment file size at which a new segment is rolled.',
+      });
+      expect(topicConfigs!.get('unclean.leader.election.enable')).toMatchObject({
+        value: 'false',
+        synonyms: [
+          { name: 'unclean.leader.election.enable', value: 'false', source: ConfigSources.DEFAULT_CONFIG },
+        ],
+        documentation:
+          'Indicates whether to enable replicas not in the ISR set to be elected as leader as a last resort, ' +
+          'even though doing so may result in data loss.',
+      });
+      expect(brokerConfigs!.get('node.id')).toMatchObject({
+        value: '2',
+        readOnly: true,
+        configSource: ConfigSources.STATIC_BROKER_CONFIG,
+        synonyms: [{ name: 'node.id', value: '2', source: ConfigSources.STATIC_BROKER_CONFIG }],
+        documentation: 'This node id, unique in the cluster.',
+      });
+      // A dynamic broker config is not read-only; offsets.topic.replication.factor is a SHORT.
+      expect(brokerConfigs!.get('log.retention.ms')).toMatchObject({
+        value: '604800000',
+        readOnly: false,
+        configSource: ConfigSources.DEFAULT_CONFIG,
+      });
+      expect(brokerConfigs!.get('offsets.topic.replication.factor')).toMatchObject({
+        value: '3',
+        readOnly: true,
+        configSource: ConfigSources.STATIC_BROKER_CONFIG,
+      });
+    } finally {
+      await connection.close();
     }
   });
 

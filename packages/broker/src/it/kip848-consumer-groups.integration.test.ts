@@ -10,8 +10,13 @@
 // request metrics show what librdkafka 2.15 sends: ConsumerGroupHeartbeat v1 (its own member ids,
 // KIP-1082) and OffsetCommit v9, never JoinGroup. Every consumer checks the librdkafka version it
 // ran on.
+// @platformatic/kafka's ConsumerGroupHeartbeat codecs (a second client, written without Gregor) walk
+// the protocol step by step as a consumer does: a v1 member brings its own id and gets both
+// partitions of a topic, a v0 member gets its id from the coordinator, the first gives up one
+// partition before the second gets it, then both leave with epoch -1 and the group is empty.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +24,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaConnection } from '@gregor/client';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
+import {
+  Admin,
+  Connection,
+  consumerGroupHeartbeatV0,
+  consumerGroupHeartbeatV1,
+  findCoordinatorV6,
+  metadataV12,
+  ResponseError,
+} from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   currentLibrdkafkaEnv,
@@ -37,6 +51,8 @@ const topic = 'kip848-orders';
 const group = 'kip848-group';
 const pythonDir = new URL('./python/', import.meta.url).pathname;
 const librdkafkaAdmin = join(pythonDir, 'librdkafka_admin.py');
+/** The topic of @platformatic/kafka's members: created while all three nodes run (the first test stops one). */
+const platformaticTopic = 'kip848-platformatic';
 
 /** A group as python/librdkafka_admin.py's describe_consumer_groups reports it. */
 interface LibrdkafkaGroup {
@@ -69,6 +85,15 @@ beforeAll(async () => {
       'gregor.metrics.port': '0',
     },
   });
+  const admin = new Admin({
+    clientId: 'kip848-platformatic-admin',
+    bootstrapBrokers: [`127.0.0.1:${cluster.node(1).kafkaPort}`],
+  });
+  try {
+    await admin.createTopics({ topics: [platformaticTopic], partitions: 2, replicas: 3 });
+  } finally {
+    await admin.close();
+  }
 });
 
 afterAll(async () => {
@@ -181,6 +206,7 @@ async function waitFor(what: string, check: () => boolean): Promise<void> {
 async function withCoordinator<T>(
   nodeIds: readonly number[],
   use: (connection: KafkaConnection, coordinatorId: number) => Promise<T>,
+  groupId = group,
 ): Promise<T> {
   const first = await KafkaConnection.open({
     host: '127.0.0.1',
@@ -193,7 +219,7 @@ async function withCoordinator<T>(
       const found = await first.call(
         ApiKey.FindCoordinator,
         4,
-        { key: '', keyType: 0, coordinatorKeys: [group] },
+        { key: '', keyType: 0, coordinatorKeys: [groupId] },
         requestTimeoutMs,
       );
       const coordinator = found.coordinators[0];
@@ -219,12 +245,12 @@ async function withCoordinator<T>(
   }
 }
 
-function describeGroup(connection: KafkaConnection) {
+function describeGroup(connection: KafkaConnection, groupId = group) {
   return connection
     .call(
       ApiKey.ConsumerGroupDescribe,
       1,
-      { groupIds: [group], includeAuthorizedOperations: false },
+      { groupIds: [groupId], includeAuthorizedOperations: false },
       requestTimeoutMs,
     )
     .then((response) => response.groups[0]!);
@@ -417,4 +443,178 @@ describe(`KIP-848 consumer groups with librdkafka ${currentLibrdkafkaVersion} (g
     expect(newEpoch).toBeGreaterThan(epochBeforeFailover);
     await cluster.restart(oldCoordinatorId);
   }, 300_000);
+
+  it('@platformatic/kafka joins with ConsumerGroupHeartbeat v1 and v0, takes over a revoked partition and leaves with epoch -1', async () => {
+    const allNodes = [1, 2, 3];
+    const platformaticGroup = 'kip848-platformatic-group';
+
+    const connect = async (id: number, clientId: string): Promise<Connection> => {
+      const connection = new Connection(clientId);
+      await connection.connect('127.0.0.1', cluster.node(id).kafkaPort);
+      return connection;
+    };
+    const bootstrap = await connect(allNodes[0]!, 'kip848-platformatic-bootstrap');
+    let coordinatorId = -1;
+    try {
+      for (let poll = 0; poll < waitPollsMax && coordinatorId < 0; poll++) {
+        const found = await findCoordinatorV6.api
+          .async(bootstrap, 0, [platformaticGroup])
+          .catch((error: unknown) => (error instanceof ResponseError ? undefined : Promise.reject(error)));
+        if (found !== undefined && allNodes.includes(found.coordinators[0]!.nodeId)) {
+          coordinatorId = found.coordinators[0]!.nodeId;
+        } else {
+          await sleep(250);
+        }
+      }
+    } finally {
+      await bootstrap.close();
+    }
+    expect(coordinatorId).toBeGreaterThan(0);
+    // Each member on its own connection to the coordinator, as two consumers would be.
+    const a = await connect(coordinatorId, 'kip848-platformatic-a');
+    const b = await connect(coordinatorId, 'kip848-platformatic-b');
+    try {
+      // The coordinator resolves a subscription against its own metadata: wait until it has the topic.
+      let topicId: string | undefined;
+      for (let poll = 0; poll < waitPollsMax && topicId === undefined; poll++) {
+        const metadata = await metadataV12.api
+          .async(a, [platformaticTopic], false, false)
+          .catch((error: unknown) => (error instanceof ResponseError ? undefined : Promise.reject(error)));
+        const described = metadata?.topics.find((t) => t.name === platformaticTopic);
+        if (described?.partitions.length === 2) topicId = described.topicId;
+        else await sleep(250);
+      }
+      expect(topicId).toBeDefined();
+      const partitions = (owned: readonly number[]) =>
+        owned.length === 0 ? [] : [{ topicId: topicId!, partitions: [...owned] }];
+      const assigned = (response: {
+        assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
+      }) =>
+        response.assignment === null
+          ? null
+          : response.assignment.topicPartitions
+              .flatMap((t) => {
+                expect(t.topicId).toBe(topicId);
+                return t.partitions;
+              })
+              .sort();
+      /**
+       * A heartbeat of member `memberId` at `memberEpoch`, a on ConsumerGroupHeartbeat v1 and b on v0:
+       * the subscription when joining (epoch 0), then null fields for "unchanged"; `owned` null too
+       * (the codec's typings say an array, and it writes null as the absent array).
+       */
+      const heartbeat =
+        (
+          api: typeof consumerGroupHeartbeatV1.api | typeof consumerGroupHeartbeatV0.api,
+          connection: Connection,
+        ) =>
+        (memberId: string, memberEpoch: number, owned: readonly number[] | null) =>
+          api.async(
+            connection,
+            platformaticGroup,
+            memberId,
+            memberEpoch,
+            null,
+            null,
+            memberEpoch === 0 ? 30_000 : -1,
+            memberEpoch === 0 ? [platformaticTopic] : null,
+            null,
+            memberEpoch === 0 ? 'uniform' : null,
+            owned === null ? (null as never) : partitions(owned),
+          );
+      const heartbeatV1 = heartbeat(consumerGroupHeartbeatV1.api, a);
+      const heartbeatV0 = heartbeat(consumerGroupHeartbeatV0.api, b);
+
+      // v1 (KIP-1082): the member brings its own id; alone in the group it gets both partitions.
+      const memberA = randomUUID();
+      const joinedA = await heartbeatV1(memberA, 0, []);
+      expect(joinedA).toMatchObject({ errorCode: 0, errorMessage: null, memberId: memberA });
+      expect(joinedA.memberEpoch).toBeGreaterThan(0);
+      expect(joinedA.heartbeatIntervalMs).toBeGreaterThan(0);
+      expect(assigned(joinedA)).toEqual([0, 1]);
+      const epochA = joinedA.memberEpoch;
+
+      // v0: the coordinator names the member. The group epoch moves on; its target partition is
+      // still a's, so it gets nothing yet.
+      const joinedB = await heartbeatV0('', 0, []);
+      const memberB = joinedB.memberId!;
+      expect(memberB).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(joinedB).toMatchObject({ errorCode: 0, memberEpoch: epochA + 1 });
+      expect(assigned(joinedB)).toEqual([]);
+
+      // a, reporting both partitions, is told to keep one: it stays at its epoch until it revokes.
+      const revoking = await heartbeatV1(memberA, epochA, [0, 1]);
+      expect(revoking.memberEpoch).toBe(epochA);
+      const keptByA = assigned(revoking)!;
+      expect(keptByA).toHaveLength(1);
+      const givenToB = [0, 1].filter((p) => !keptByA.includes(p));
+      expect(assigned(await heartbeatV0(memberB, epochA + 1, []))).toEqual([]);
+      const revoked = await heartbeatV1(memberA, epochA, keptByA);
+      expect(revoked.memberEpoch).toBe(epochA + 1);
+      expect(assigned(revoked)).toEqual(keptByA);
+      const takenOver = await heartbeatV0(memberB, epochA + 1, []);
+      expect(takenOver.memberEpoch).toBe(epochA + 1);
+      expect(assigned(takenOver)).toEqual(givenToB);
+
+      await withCoordinator(
+        allNodes,
+        async (connection, id) => {
+          expect(id).toBe(coordinatorId);
+          const described = await describeGroup(connection, platformaticGroup);
+          expect(described).toMatchObject({
+            errorCode: ErrorCode.NONE,
+            groupState: 'Stable',
+            groupEpoch: epochA + 1,
+            assignmentEpoch: epochA + 1,
+            assignorName: 'uniform',
+          });
+          const held = Object.fromEntries(
+            described.members.map((m) => [
+              m.memberId,
+              [m.clientId, m.memberEpoch, m.assignment.topicPartitions.flatMap((t) => t.partitions)],
+            ]),
+          );
+          expect(held).toEqual({
+            [memberA]: ['kip848-platformatic-a', epochA + 1, keptByA],
+            [memberB]: ['kip848-platformatic-b', epochA + 1, givenToB],
+          });
+        },
+        platformaticGroup,
+      );
+
+      // a leaves (epoch -1); b, at its next heartbeat, gets both partitions at a new epoch.
+      expect(await heartbeatV1(memberA, -1, null)).toMatchObject({
+        errorCode: 0,
+        memberId: memberA,
+        memberEpoch: -1,
+      });
+      const alone = await heartbeatV0(memberB, epochA + 1, givenToB);
+      expect(alone.memberEpoch).toBe(epochA + 2);
+      expect(assigned(alone)).toEqual([0, 1]);
+      expect(await heartbeatV0(memberB, -1, null)).toMatchObject({
+        errorCode: 0,
+        memberId: memberB,
+        memberEpoch: -1,
+      });
+      // A member that left is unknown to the coordinator: UNKNOWN_MEMBER_ID (25).
+      const unknown = await heartbeatV1(memberA, epochA + 1, keptByA).catch((error: unknown) => error);
+      expect(unknown).toBeInstanceOf(ResponseError);
+      expect((unknown as ResponseError).response).toMatchObject({ errorCode: 25 });
+
+      await withCoordinator(
+        allNodes,
+        async (connection) => {
+          expect(await describeGroup(connection, platformaticGroup)).toMatchObject({
+            errorCode: ErrorCode.NONE,
+            groupState: 'Empty',
+            members: [],
+          });
+        },
+        platformaticGroup,
+      );
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 60_000);
 });

@@ -3,8 +3,13 @@
 // cluster has group.version 1 (KIP-848 groups on) and transaction.version 2 (KIP-890 transactions v2),
 // as Kafka 4; group.version can be disabled and upgraded
 // again; a level Gregor's table does not have is refused with Kafka's error and exit code 1.
+// @platformatic/kafka's UpdateFeatures v1 codec (a second client, written without Gregor) makes the
+// same changes: a downgrade sent as an upgrade is refused, a validate-only downgrade changes nothing,
+// a safe downgrade and an upgrade take effect; its ApiVersions v4 codec sees the KIP-848 APIs leave
+// and come back with group.version, and `gregor features describe` the finalized level.
 
 import { startCluster, type TestCluster } from '@gregor/testkit';
+import { apiVersionsV4, Connection, ResponseError, updateFeaturesV1 } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVerb } from '../testing/run-cli.js';
 
@@ -55,5 +60,71 @@ describe('gregor features', () => {
       err: '',
     });
     expect((await gregor('describe')).out).toMatch(/group\.version\t.*FinalizedVersionLevel: 1\t/);
+  });
+
+  it('@platformatic/kafka downgrades and upgrades group.version (UpdateFeatures v1), read back by ApiVersions v4 and gregor features', async () => {
+    const [host, port] = cluster.bootstrapServers[0]!.split(':') as [string, string];
+    const connection = new Connection('platformatic-features');
+    await connection.connect(host, Number(port));
+    try {
+      /** The KIP-848 API keys ApiVersions advertises: ConsumerGroupHeartbeat (68), ConsumerGroupDescribe (69). */
+      const consumerGroupApis = async () =>
+        (await apiVersionsV4.api.async(connection, 'platformatic-kafka', '1.35.0')).apiKeys
+          .filter((api) => api.apiKey === 68 || api.apiKey === 69)
+          .map((api) => `${api.apiKey} v${api.minVersion}-${api.maxVersion}`);
+      const groupVersionLevel = async () =>
+        /group\.version\t.*FinalizedVersionLevel: (\d+)\t/.exec((await gregor('describe')).out)?.[1];
+      const update = (maxVersionLevel: number, upgradeType: number, validateOnly: boolean) =>
+        updateFeaturesV1.api.async(
+          connection,
+          10_000,
+          [{ feature: 'group.version', maxVersionLevel, upgradeType }],
+          validateOnly,
+        );
+      const upgrade = 1;
+      const safeDowngrade = 2;
+      const ok = { throttleTimeMs: 0, errorCode: 0, errorMessage: null };
+      expect(await consumerGroupApis()).toEqual(['68 v0-1', '69 v0-1']);
+      expect(await groupVersionLevel()).toBe('1');
+
+      // A lower level with the upgrade type: Kafka's INVALID_UPDATE_VERSION (95), at the top level and
+      // for the feature; nothing changes.
+      const refused = await update(0, upgrade, false).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(ResponseError);
+      const message =
+        'Invalid update version 0 for feature group.version. ' +
+        "Can't downgrade the version of this feature without setting the upgrade type to either safe or unsafe downgrade.";
+      expect((refused as ResponseError).response).toEqual({
+        throttleTimeMs: 0,
+        errorCode: 95,
+        errorMessage: message,
+        results: [{ feature: 'group.version', errorCode: 95, errorMessage: message }],
+      });
+      expect(await groupVersionLevel()).toBe('1');
+
+      // validate_only: accepted, and nothing is written.
+      expect(await update(0, safeDowngrade, true)).toEqual({
+        ...ok,
+        results: [{ feature: 'group.version', errorCode: 0, errorMessage: null }],
+      });
+      expect(await groupVersionLevel()).toBe('1');
+      expect(await consumerGroupApis()).toEqual(['68 v0-1', '69 v0-1']);
+
+      expect(await update(0, safeDowngrade, false)).toEqual({
+        ...ok,
+        results: [{ feature: 'group.version', errorCode: 0, errorMessage: null }],
+      });
+      expect(await groupVersionLevel()).toBe('0');
+      expect(await consumerGroupApis()).toEqual([]);
+
+      expect(await update(1, upgrade, false)).toEqual({
+        ...ok,
+        results: [{ feature: 'group.version', errorCode: 0, errorMessage: null }],
+      });
+      expect(await groupVersionLevel()).toBe('1');
+      expect(await consumerGroupApis()).toEqual(['68 v0-1', '69 v0-1']);
+    } finally {
+      await connection.close();
+    }
   });
 });
