@@ -673,6 +673,9 @@ export class GregorNode {
         defaultReplicationFactor: settings.defaultReplicationFactor,
         minInsyncReplicas: this.config.log.defaults.minInsyncReplicas,
         partitionsPerBrokerMax: settings.maxBrokerPartitions,
+        delegationTokenMaxLifetimeMs: settings.delegationTokenMaxLifetimeMs,
+        delegationTokenExpiryTimeMs: settings.delegationTokenExpiryTimeMs,
+        delegationTokenExpiryCheckIntervalMs: settings.delegationTokenExpiryCheckIntervalMs,
       },
       random: systemRandom,
       nowMs: () => Date.now(),
@@ -878,6 +881,7 @@ export class GregorNode {
         maxRequestPartitionSizeLimit: settings.maxRequestPartitionSizeLimit,
         brokerLogConfig: this.config.log.defaults,
         describedConfigs: this.describedConfigs(),
+        delegationTokenSecretKey: settings.delegationTokenSecretKey || settings.delegationTokenMasterKey,
       },
       metadata: {
         image: () => this.brokerImage,
@@ -957,7 +961,12 @@ export class GregorNode {
   }
 
   private describedConfigs(): DescribedBrokerConfig[] {
-    return describedBrokerSettings(this.config).map((config) => ({ ...config, isSensitive: false }));
+    // Secrets (delegation.token.secret.key) are described without their value, as Kafka's
+    // PASSWORD keys are.
+    return describedBrokerSettings(this.config).map((config) => ({
+      ...config,
+      isSensitive: config.type === 'password',
+    }));
   }
 
   /**
