@@ -86,6 +86,7 @@ import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.j
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
 import { parseSuperUsers, StandardAuthorizer } from '../security/authorizer.js';
+import { delegationTokenCredential, delegationTokenSecretKey } from '../security/delegation-tokens.js';
 import { SaslAuthenticator } from '../security/sasl-authenticator.js';
 import { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
 import { registerTxnMarkersService } from '../transactions/txn-markers-grpc.js';
@@ -785,6 +786,12 @@ export class GregorNode {
             (user, mechanism) => context.metadata.image().userScramCredentials(user).get(mechanism),
             () => context.metadata.image().clusterSecret,
             () => context.clock.nowMs(),
+            (tokenId) =>
+              delegationTokenCredential(
+                context.metadata.image(),
+                delegationTokenSecretKey(context.settings),
+                tokenId,
+              ),
           ),
           groups: this.groupCoordinator,
           producerIds,

@@ -7,6 +7,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DelegationTokenState, MetadataImage } from '@gregor/metadata';
 import type { BrokerSettings } from '../apis/broker-context.js';
 import type { KafkaPrincipal } from './kafka-principal.js';
+import type { DelegationTokenCredential } from './scram.js';
 
 /** The secret key, or null when delegation tokens are disabled (neither key set). */
 export function delegationTokenSecretKey(settings: BrokerSettings): Buffer | null {
@@ -37,6 +38,22 @@ export function delegationTokenByHmac(
     if (expected.length === hmac.length && timingSafeEqual(expected, hmac)) return token;
   }
   return undefined;
+}
+
+/** What SCRAM authenticates a token against, or undefined (no such token, or no secret key). */
+export function delegationTokenCredential(
+  image: MetadataImage,
+  secretKey: Buffer | null,
+  tokenId: string,
+): DelegationTokenCredential | undefined {
+  if (secretKey === null) return undefined;
+  const token = image.delegationTokens.get(tokenId);
+  if (token === undefined) return undefined;
+  return {
+    owner: parsePrincipal(token.owner),
+    hmac: delegationTokenHmac(secretKey, tokenId),
+    expiresAtMs: Math.min(token.expirationTimestampMs, token.maxTimestampMs),
+  };
 }
 
 /** `User:alice` as a principal (the type is what precedes the first colon). */
