@@ -339,6 +339,11 @@ const scramClients = {
   clients: ['gregor users', librdkafkaAdmin, '@platformatic/kafka'],
   files: [`${it}sasl.integration.test.ts`, adminClientsTest],
 };
+/** Delegation tokens: @platformatic/kafka's admin calls; the token authenticates the Gregor client. */
+const delegationTokenClients = {
+  clients: ['@platformatic/kafka', 'Gregor client (tokenauth)'],
+  files: [`${it}delegation-tokens.integration.test.ts`],
+};
 const groupAdminClients = {
   clients: ['kafkajs', 'kafka-python', librdkafka, '@platformatic/kafka'],
   files: [adminClientsTest, `${it}librdkafka-current.integration.test.ts`],
@@ -464,6 +469,10 @@ const testedBy = {
   DeleteAcls: aclClients,
   DescribeUserScramCredentials: scramClients,
   AlterUserScramCredentials: scramClients,
+  CreateDelegationToken: delegationTokenClients,
+  RenewDelegationToken: delegationTokenClients,
+  ExpireDelegationToken: delegationTokenClients,
+  DescribeDelegationToken: delegationTokenClients,
   DescribeClientQuotas: quotaClients,
   AlterClientQuotas: quotaClients,
   ListTransactions: {

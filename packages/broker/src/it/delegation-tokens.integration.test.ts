@@ -1,0 +1,167 @@
+// Delegation tokens (KIP-48) on a real broker process with Kafka's keys: delegation.token.secret.key
+// enables them, and a short delegation.token.expiry.check.interval.ms lets the removal of an expired
+// token be seen. alice, a SCRAM user, connects with @platformatic/kafka over SASL_PLAINTEXT and
+// creates (with bob as renewer), describes, renews and expires tokens with its admin APIs. Gregor's
+// own client authenticates with the token (SCRAM-SHA-256 and -512 with tokenauth=true, as Java's
+// ScramLoginModule option) and produces as alice; once the token is expired, authentication fails.
+
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { Kafka } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
+import {
+  alterUserScramCredentialsV0,
+  Connection,
+  createDelegationTokenV3,
+  describeDelegationTokenV3,
+  expireDelegationTokenV2,
+  renewDelegationTokenV2,
+} from '@platformatic/kafka';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessCluster } from '../testing/process-cluster.js';
+
+const scramSha512 = 2;
+const dayMs = 24 * 60 * 60 * 1000;
+
+let cluster: ProcessCluster;
+let alice: Connection;
+
+const port = (listener: string) => cluster.node(1).listenerPorts[listener]!;
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.start({
+    nodeCount: 1,
+    properties: {
+      listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0',
+      'listener.security.protocol.map':
+        'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'listener.name.sasl_plaintext.sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
+      'delegation.token.secret.key': 'it-secret-key',
+      'delegation.token.expiry.check.interval.ms': '500',
+      'gregor.metrics.port': '0',
+    },
+  });
+  const admin = new Connection('dt-admin');
+  await admin.connect('127.0.0.1', port('PLAINTEXT'));
+  try {
+    const salt = randomBytes(24);
+    const stored = await alterUserScramCredentialsV0.api.async(
+      admin,
+      [],
+      [
+        {
+          name: 'alice',
+          mechanism: scramSha512,
+          iterations: 4096,
+          salt,
+          saltedPassword: pbkdf2Sync('alice-secret', salt, 4096, 64, 'sha512'),
+        },
+      ],
+    );
+    expect(stored.results).toEqual([{ user: 'alice', errorCode: 0, errorMessage: null }]);
+  } finally {
+    await admin.close();
+  }
+  alice = new Connection('dt-alice', {
+    sasl: { mechanism: 'SCRAM-SHA-512', username: 'alice', password: 'alice-secret' },
+  });
+  await alice.connect('127.0.0.1', port('SASL_PLAINTEXT'));
+});
+
+afterAll(async () => {
+  await alice?.close();
+  await cluster?.close();
+});
+
+/** Produces one record as the token's owner; the error's message if that fails. */
+async function produceWithToken(
+  mechanism: 'scram-sha-256' | 'scram-sha-512',
+  tokenId: string,
+  hmac: Buffer,
+): Promise<string> {
+  const kafka = new Kafka({
+    clientId: 'dt-token-client',
+    brokers: [`127.0.0.1:${port('SASL_PLAINTEXT')}`],
+    sasl: { mechanism, username: tokenId, password: hmac.toString('base64'), tokenAuth: true },
+    retry: { retries: 0 },
+  });
+  const producer = kafka.producer();
+  try {
+    await producer.connect();
+    const [sent] = await producer.send({ topic: 'dt-topic', acks: -1, messages: [{ value: mechanism }] });
+    return `produced at ${sent?.baseOffset}`;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+describe('delegation tokens', () => {
+  it('are created, described and renewed by @platformatic/kafka, authenticate the Gregor client, and fail once expired', async () => {
+    const created = await createDelegationTokenV3.api.async(
+      alice,
+      null,
+      null,
+      [{ principalType: 'User', principalName: 'bob' }],
+      -1n,
+    );
+    expect(created).toMatchObject({
+      errorCode: 0,
+      principalType: 'User',
+      principalName: 'alice',
+      tokenRequesterPrincipalName: 'alice',
+    });
+    expect(created.expiryTimestampMs - created.issueTimestampMs).toBe(BigInt(dayMs));
+    expect(created.maxTimestampMs - created.issueTimestampMs).toBe(BigInt(7 * dayMs));
+    const hmac = Buffer.from(created.hmac);
+
+    const described = await describeDelegationTokenV3.api.async(alice, [
+      { principalType: 'User', principalName: 'alice' },
+    ]);
+    expect(described.tokens).toEqual([
+      expect.objectContaining({
+        tokenId: created.tokenId,
+        principalName: 'alice',
+        renewers: [{ principalType: 'User', principalName: 'bob' }],
+        expiryTimestamp: created.expiryTimestampMs,
+      }),
+    ]);
+    expect(Buffer.from(described.tokens[0]!.hmac)).toEqual(hmac);
+
+    const renewed = await renewDelegationTokenV2.api.async(alice, hmac, BigInt(2 * dayMs));
+    expect(renewed.expiryTimestampMs).toBeGreaterThan(created.expiryTimestampMs);
+
+    expect(await produceWithToken('scram-sha-256', created.tokenId, hmac)).toMatch(/^produced at \d+$/);
+    expect(await produceWithToken('scram-sha-512', created.tokenId, hmac)).toMatch(/^produced at \d+$/);
+    expect(await produceWithToken('scram-sha-512', created.tokenId, randomBytes(64))).toMatch(
+      /SASL_AUTHENTICATION_FAILED|authentication/i,
+    );
+
+    const expired = await expireDelegationTokenV2.api.async(alice, hmac, -1n);
+    expect(expired.errorCode).toBe(0);
+    expect(await produceWithToken('scram-sha-256', created.tokenId, hmac)).toMatch(
+      /SASL_AUTHENTICATION_FAILED|authentication/i,
+    );
+    const afterExpiry = await describeDelegationTokenV3.api.async(alice, [
+      { principalType: 'User', principalName: 'alice' },
+    ]);
+    expect(afterExpiry.tokens).toEqual([]);
+  });
+
+  it('an expiry period of 0 ends the token now, and the controller removes it at a later check', async () => {
+    const created = await createDelegationTokenV3.api.async(alice, null, null, [], -1n);
+    const hmac = Buffer.from(created.hmac);
+    const expired = await expireDelegationTokenV2.api.async(alice, hmac, 0n);
+    expect(expired.expiryTimestampMs).toBeLessThan(created.expiryTimestampMs);
+    await waitFor(
+      'the expired token to be removed',
+      async () => {
+        const described = await describeDelegationTokenV3.api.async(alice, [
+          { principalType: 'User', principalName: 'alice' },
+        ]);
+        return described.tokens.every((token) => token.tokenId !== created.tokenId);
+      },
+      { timeoutMs: 10_000, intervalMs: 200, detail: () => cluster.tail() },
+    );
+  });
+});
