@@ -4,8 +4,12 @@
 // creates (with bob as renewer), describes, renews and expires tokens with its admin APIs. Gregor's
 // own client authenticates with the token (SCRAM-SHA-256 and -512 with tokenauth=true, as Java's
 // ScramLoginModule option) and produces as alice; once the token is expired, authentication fails.
+// `gregor delegation-tokens` (kafka-delegation-tokens.sh's flags) creates and expires one as alice.
 
+import { execFileSync } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
 import {
@@ -17,7 +21,7 @@ import {
   renewDelegationTokenV2,
 } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster } from '../testing/process-cluster.js';
+import { cliPath, ProcessCluster } from '../testing/process-cluster.js';
 
 const scramSha512 = 2;
 const dayMs = 24 * 60 * 60 * 1000;
@@ -146,6 +150,43 @@ describe('delegation tokens', () => {
       { principalType: 'User', principalName: 'alice' },
     ]);
     expect(afterExpiry.tokens).toEqual([]);
+  });
+
+  it('gregor delegation-tokens creates, describes and expires a token as alice (--command-config)', async () => {
+    const config = join(cluster.rootDir, 'alice.properties');
+    writeFileSync(
+      config,
+      'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=' +
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";\n',
+    );
+    const gregor = (...args: string[]) =>
+      execFileSync(
+        process.execPath,
+        [
+          cliPath,
+          'delegation-tokens',
+          '--bootstrap-server',
+          `127.0.0.1:${port('SASL_PLAINTEXT')}`,
+          '--command-config',
+          config,
+          ...args,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+    const created = gregor('--create', '--max-life-time-period', '-1', '--renewer-principal', 'User:bob');
+    const tokenId = /Created delegation token with tokenId : (\S+)/.exec(created)?.[1];
+    expect(tokenId, created).toBeDefined();
+    const row = created.split('\n').find((line) => line.startsWith(`${tokenId} `))!;
+    expect(row.split(/\s+/).slice(2, 5)).toEqual(['User:alice', 'User:alice', '[User:bob]']);
+    const hmac = row.split(/\s+/)[1]!;
+    expect(gregor('--describe', '--owner-principal', 'User:alice')).toContain(`${tokenId} ${hmac}`);
+    expect(gregor('--expire', '--hmac', hmac, '--expiry-time-period', '-1')).toContain(
+      'Completed expire operation. New expiry date : ',
+    );
+    const described = await describeDelegationTokenV3.api.async(alice, [
+      { principalType: 'User', principalName: 'alice' },
+    ]);
+    expect(described.tokens.map((token) => token.tokenId)).not.toContain(tokenId);
   });
 
   it('an expiry period of 0 ends the token now, and the controller removes it at a later check', async () => {
