@@ -5,6 +5,8 @@
 // own client authenticates with the token (SCRAM-SHA-256 and -512 with tokenauth=true, as Java's
 // ScramLoginModule option) and produces as alice; once the token is expired, authentication fails.
 // `gregor delegation-tokens` (kafka-delegation-tokens.sh's flags) creates and expires one as alice.
+// With the StandardAuthorizer, bob sees only the tokens he renews until `gregor acls` grants him
+// DescribeTokens on User:alice (KIP-373).
 
 import { execFileSync } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
@@ -41,6 +43,10 @@ beforeAll(async () => {
       'listener.name.sasl_plaintext.sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
       'delegation.token.secret.key': 'it-secret-key',
       'delegation.token.expiry.check.interval.ms': '500',
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      // The PLAINTEXT listener is the tests' admin; alice may do anything, bob only what he is granted.
+      'super.users': 'User:ANONYMOUS;User:alice',
+      'allow.everyone.if.no.acl.found': 'false',
       'gregor.metrics.port': '0',
     },
   });
@@ -51,17 +57,15 @@ beforeAll(async () => {
     const stored = await alterUserScramCredentialsV0.api.async(
       admin,
       [],
-      [
-        {
-          name: 'alice',
-          mechanism: scramSha512,
-          iterations: 4096,
-          salt,
-          saltedPassword: pbkdf2Sync('alice-secret', salt, 4096, 64, 'sha512'),
-        },
-      ],
+      ['alice', 'bob'].map((name) => ({
+        name,
+        mechanism: scramSha512,
+        iterations: 4096,
+        salt,
+        saltedPassword: pbkdf2Sync(`${name}-secret`, salt, 4096, 64, 'sha512'),
+      })),
     );
-    expect(stored.results).toEqual([{ user: 'alice', errorCode: 0, errorMessage: null }]);
+    expect(stored.results.map((result) => result.errorCode)).toEqual([0, 0]);
   } finally {
     await admin.close();
   }
@@ -187,6 +191,52 @@ describe('delegation tokens', () => {
       { principalType: 'User', principalName: 'alice' },
     ]);
     expect(described.tokens.map((token) => token.tokenId)).not.toContain(tokenId);
+  });
+
+  it('bob describes only the tokens he renews until gregor acls grants him DescribeTokens on User:alice', async () => {
+    const renewedByBob = await createDelegationTokenV3.api.async(
+      alice,
+      null,
+      null,
+      [{ principalType: 'User', principalName: 'bob' }],
+      -1n,
+    );
+    const aliceOnly = await createDelegationTokenV3.api.async(alice, null, null, [], -1n);
+    const bob = new Connection('dt-bob', {
+      sasl: { mechanism: 'SCRAM-SHA-512', username: 'bob', password: 'bob-secret' },
+    });
+    await bob.connect('127.0.0.1', port('SASL_PLAINTEXT'));
+    try {
+      const visible = async () =>
+        (
+          await describeDelegationTokenV3.api.async(bob, [{ principalType: 'User', principalName: 'alice' }])
+        ).tokens
+          .map((token) => token.tokenId)
+          .filter((tokenId) => tokenId === renewedByBob.tokenId || tokenId === aliceOnly.tokenId);
+      expect(await visible()).toEqual([renewedByBob.tokenId]);
+      const granted = execFileSync(
+        process.execPath,
+        [
+          cliPath,
+          'acls',
+          '--bootstrap-server',
+          `127.0.0.1:${port('PLAINTEXT')}`,
+          '--add',
+          '--allow-principal',
+          'User:bob',
+          '--operation',
+          'DescribeTokens',
+          '--user-principal',
+          'User:alice',
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(granted).toContain('resourceType=USER, name=User:alice');
+      expect(granted).toContain('operation=DESCRIBE_TOKENS');
+      expect((await visible()).sort()).toEqual([renewedByBob.tokenId, aliceOnly.tokenId].sort());
+    } finally {
+      await bob.close();
+    }
   });
 
   it('an expiry period of 0 ends the token now, and the controller removes it at a later check', async () => {
