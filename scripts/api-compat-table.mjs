@@ -85,10 +85,10 @@ const kafkaApiKeys = [
   ],
   [36, 'SaslAuthenticate', 'PLAIN, SCRAM-SHA-256/512, OAUTHBEARER (unsecured JWTs)'],
   [37, 'CreatePartitions'],
-  [38, 'CreateDelegationToken', 'no delegation tokens'],
-  [39, 'RenewDelegationToken', 'no delegation tokens'],
-  [40, 'ExpireDelegationToken', 'no delegation tokens'],
-  [41, 'DescribeDelegationToken', 'no delegation tokens'],
+  [38, 'CreateDelegationToken', 'v0 not served (Kafka 4.0 removed it); needs delegation.token.secret.key'],
+  [39, 'RenewDelegationToken', 'v0 not served (Kafka 4.0 removed it)'],
+  [40, 'ExpireDelegationToken', 'v0 not served (Kafka 4.0 removed it)'],
+  [41, 'DescribeDelegationToken', 'v0 not served (Kafka 4.0 removed it)'],
   [42, 'DeleteGroups'],
   [
     43,
@@ -353,6 +353,11 @@ const scramClients = {
   clients: ['gregor users', librdkafkaAdmin, '@platformatic/kafka'],
   files: [`${it}sasl.integration.test.ts`, adminClientsTest],
 };
+/** Delegation tokens: @platformatic/kafka's admin calls; the token authenticates the Gregor client. */
+const delegationTokenClients = {
+  clients: ['@platformatic/kafka', 'Gregor client (tokenauth)'],
+  files: [`${it}delegation-tokens.integration.test.ts`],
+};
 const groupAdminClients = {
   clients: ['kafkajs', 'kafka-python', confluentKafka, '@platformatic/kafka'],
   files: [adminClientsTest, `${it}librdkafka-current.integration.test.ts`],
@@ -489,6 +494,10 @@ const testedBy = {
   DeleteAcls: aclClients,
   DescribeUserScramCredentials: scramClients,
   AlterUserScramCredentials: scramClients,
+  CreateDelegationToken: delegationTokenClients,
+  RenewDelegationToken: delegationTokenClients,
+  ExpireDelegationToken: delegationTokenClients,
+  DescribeDelegationToken: delegationTokenClients,
   DescribeClientQuotas: quotaClients,
   AlterClientQuotas: quotaClients,
   ListTransactions: {

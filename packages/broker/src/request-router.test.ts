@@ -37,6 +37,10 @@ const servedApis = [
   ApiKey.AlterReplicaLogDirs,
   ApiKey.DescribeLogDirs,
   ApiKey.CreatePartitions,
+  ApiKey.CreateDelegationToken,
+  ApiKey.RenewDelegationToken,
+  ApiKey.ExpireDelegationToken,
+  ApiKey.DescribeDelegationToken,
   ApiKey.ElectLeaders,
   ApiKey.IncrementalAlterConfigs,
   ApiKey.AlterPartitionReassignments,
@@ -53,9 +57,17 @@ const servedApis = [
   ApiKey.DescribeTopicPartitions,
 ];
 
+const withoutV0: readonly number[] = [
+  ApiKey.AlterReplicaLogDirs,
+  ApiKey.CreateDelegationToken,
+  ApiKey.RenewDelegationToken,
+  ApiKey.ExpireDelegationToken,
+  ApiKey.DescribeDelegationToken,
+];
+
 describe('ApiVersions', () => {
   it.each([0, 1, 2, 3, 4])(
-    'v%i advertises exactly the served APIs with minimum version 0 (1 for AlterReplicaLogDirs)',
+    'v%i advertises exactly the served APIs with minimum version 0 (1 where Kafka 4 removed v0)',
     async (version) => {
       const body =
         version >= 3
@@ -67,8 +79,9 @@ describe('ApiVersions', () => {
       for (const api of response.apiKeys) {
         const supported = supportedApiVersions().find((entry) => entry.apiKey === api.apiKey)!;
         expect(api).toEqual({ ...supported });
-        // Kafka 4.0 removed AlterReplicaLogDirs v0 (KIP-896); every other minimum stays 0.
-        expect(api.minVersion).toBe(api.apiKey === ApiKey.AlterReplicaLogDirs ? 1 : 0);
+        // Kafka 4.0 removed v0 of AlterReplicaLogDirs and the delegation token APIs (KIP-896);
+        // every other minimum stays 0.
+        expect(api.minVersion).toBe(withoutV0.includes(api.apiKey) ? 1 : 0);
       }
     },
   );

@@ -29,11 +29,14 @@ ACLs, like kafka-acls.sh:
   --allow-host H / --deny-host H             (repeatable) default: *
   --operation OP                             (repeatable) Read, Write, Create, Delete, Alter,
                                              Describe, ClusterAction, DescribeConfigs,
-                                             AlterConfigs, IdempotentWrite, All
+                                             AlterConfigs, IdempotentWrite, CreateTokens,
+                                             DescribeTokens, All
   --producer / --consumer                    Write, Describe, Create on topics and Write,
                                              Describe on transactional ids / Read, Describe
                                              on topics and Read on groups
   --topic T, --group G, --cluster, --transactional-id ID   (repeatable) the resources
+  --user-principal User:N, --delegation-token ID           (repeatable) users (CreateTokens,
+                                             DescribeTokens of their tokens: KIP-373) and tokens
   --resource-pattern-type literal|prefixed (add); any|match|literal|prefixed (remove, list)
 
 ${commandConfigHelp}
@@ -51,6 +54,8 @@ const operationsByName = new Map<string, number>([
   ['describeconfigs', AclOperation.DESCRIBE_CONFIGS],
   ['alterconfigs', AclOperation.ALTER_CONFIGS],
   ['idempotentwrite', AclOperation.IDEMPOTENT_WRITE],
+  ['createtokens', AclOperation.CREATE_TOKENS],
+  ['describetokens', AclOperation.DESCRIBE_TOKENS],
   ['all', AclOperation.ALL],
 ]);
 const patternTypes = new Map<string, number>([
@@ -83,6 +88,8 @@ const repeatable = new Set([
   '--topic',
   '--group',
   '--transactional-id',
+  '--user-principal',
+  '--delegation-token',
 ]);
 const single = new Set(['--bootstrap-server', '--command-config', '--resource-pattern-type']);
 const switches = new Set(['--add', '--remove', '--list', '--cluster', '--producer', '--consumer', '--force']);
@@ -119,6 +126,11 @@ export async function runAcls(args: readonly string[], out: TextOutput, err: Tex
     ...(values.get('--group') ?? []).map((name) => ({ type: AclResourceType.GROUP, name })),
     ...(values.get('--transactional-id') ?? []).map((name) => ({
       type: AclResourceType.TRANSACTIONAL_ID,
+      name,
+    })),
+    ...(values.get('--user-principal') ?? []).map((name) => ({ type: AclResourceType.USER, name })),
+    ...(values.get('--delegation-token') ?? []).map((name) => ({
+      type: AclResourceType.DELEGATION_TOKEN,
       name,
     })),
     ...(on.has('--cluster') ? [{ type: AclResourceType.CLUSTER, name: 'kafka-cluster' }] : []),

@@ -9,6 +9,7 @@ import { runConfigs, runQuotas } from './configs.js';
 import { runConsume } from './console-consumer.js';
 import { withProcessInput } from './console-input.js';
 import { runProduce } from './console-producer.js';
+import { runDelegationTokens } from './delegation-tokens.js';
 import { runDeleteRecords } from './delete-records.js';
 import { runDumpLog, type TextOutput } from './dump-log.js';
 import { runFeatures } from './features.js';
@@ -54,6 +55,10 @@ export const commands: Readonly<Record<string, CliCommand>> = {
   consume: {
     summary: 'print the records of a topic (kafka-console-consumer.sh): as a group member or one partition',
     run: (args, out, err) => withProcessInput((input) => runConsume(args, out, err, input)),
+  },
+  'delegation-tokens': {
+    summary: 'create, renew, expire and describe delegation tokens (kafka-delegation-tokens.sh)',
+    run: runDelegationTokens,
   },
   'delete-records': {
     summary: 'delete the records below given offsets (kafka-delete-records.sh --offset-json-file)',

@@ -1,6 +1,8 @@
 // The controller's settings, Kafka's names in camelCase with units last.
 
-export interface ControllerConfig {
+import { type DelegationTokenConfig, defaultDelegationTokenConfig } from './delegation-token-control.js';
+
+export interface ControllerConfig extends DelegationTokenConfig {
   /**
    * `broker.session.timeout.ms`: a broker not heard from for this long is fenced, and its partitions
    * get new leaders. Kafka's 9000 ms makes failover slow; see README "Liveness defaults".
@@ -62,6 +64,7 @@ export const defaultControllerConfig: ControllerConfig = Object.freeze({
   producerIdBlockSize: 1000,
   partitionsPerTopicMax: 10_000,
   partitionsPerBrokerMax: maxBrokerPartitionsDefault,
+  ...defaultDelegationTokenConfig,
 });
 
 /** Why `config` is unusable (empty if it is fine). */
@@ -83,6 +86,9 @@ export function controllerConfigProblems(config: ControllerConfig): string[] {
   positive('producerIdBlockSize');
   positive('partitionsPerTopicMax');
   positive('partitionsPerBrokerMax');
+  positive('delegationTokenMaxLifetimeMs');
+  positive('delegationTokenExpiryTimeMs');
+  positive('delegationTokenExpiryCheckIntervalMs');
   // One lost or late heartbeat must never fence a broker: a session spans at least two heartbeats.
   if (config.brokerSessionTimeoutMs < 2 * config.brokerHeartbeatIntervalMs) {
     problems.push(

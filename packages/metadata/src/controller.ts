@@ -6,6 +6,7 @@
 //   - ConfigurationControlManager (configuration-control.ts): topic configs;
 //   - ProducerIdControlManager (producer-id-control.ts): producer id blocks;
 //   - ScramControlManager (scram-control.ts): users' SCRAM credentials;
+//   - DelegationTokenControlManager (delegation-token-control.ts): delegation tokens (KIP-48);
 //   - AclControlManager (acl-control.ts): ACLs;
 //   - ClientQuotaControlManager (client-quota-control.ts): client quotas;
 //   - FeatureControlManager (feature-control.ts): finalized feature levels (KIP-584).
@@ -50,6 +51,14 @@ import {
   controllerConfigProblems,
   defaultControllerConfig,
 } from './controller-config.js';
+import {
+  type CreateDelegationTokenRequest,
+  type CreateDelegationTokenResponse,
+  DelegationTokenControlManager,
+  type DelegationTokenExpiryResponse,
+  type ExpireDelegationTokenRequest,
+  type RenewDelegationTokenRequest,
+} from './delegation-token-control.js';
 import {
   type ControllerError,
   type ControllerOutcome,
@@ -143,6 +152,7 @@ export class Controller {
   private readonly configuration: ConfigurationControlManager;
   private readonly producerIds: ProducerIdControlManager;
   private readonly scram: ScramControlManager;
+  private readonly delegationTokens: DelegationTokenControlManager;
   private readonly acls: AclControlManager;
   private readonly clientQuotas = new ClientQuotaControlManager();
   private readonly features: FeatureControlManager;
@@ -213,6 +223,7 @@ export class Controller {
     );
     this.producerIds = new ProducerIdControlManager(this.config, image, this.cluster);
     this.scram = new ScramControlManager(image);
+    this.delegationTokens = new DelegationTokenControlManager(this.config, image, activation.nowMs);
     this.acls = new AclControlManager(image, activation.random);
     this.features = new FeatureControlManager(activation.supportedFeatures ?? supportedFeatures);
   }
@@ -304,9 +315,14 @@ export class Controller {
     // Fenced all first, so no partition is handed from one expired broker to another.
     for (const brokerId of fencedBrokerIds) this.replication.handleBrokerFenced(batch, brokerId);
     const preferredLeaderElectionCount = this.replication.balancePartitionLeadersIfDue(batch, nowMs);
+    this.delegationTokens.removeExpiredTokensIfDue(batch, nowMs);
     const nextDeadlineMs = this.cluster.nextSessionDeadlineMs(
       batch,
-      Math.min(nowMs + this.config.brokerHeartbeatIntervalMs, this.replication.nextImbalanceCheckDueMs),
+      Math.min(
+        nowMs + this.config.brokerHeartbeatIntervalMs,
+        this.replication.nextImbalanceCheckDueMs,
+        this.delegationTokens.nextExpiryCheckDueMs,
+      ),
     );
     this.expectedTickMs = nextDeadlineMs;
     return this.finish(batch, { fencedBrokerIds, preferredLeaderElectionCount, stallMs, nextDeadlineMs });
@@ -431,6 +447,32 @@ export class Controller {
     request: AlterUserScramCredentialsRequest,
   ): ControllerOutcome<AlterUserScramCredentialsResponse> {
     return this.run((batch) => this.scram.alterUserScramCredentials(batch, request));
+  }
+
+  // --- Delegation tokens -------------------------------------------------------------------------
+
+  /** CreateDelegationToken: the broker's token id and principals, with lifetimes from the config. */
+  createDelegationToken(
+    request: CreateDelegationTokenRequest,
+    nowMs: number,
+  ): ControllerOutcome<CreateDelegationTokenResponse> {
+    return this.run((batch) => this.delegationTokens.createDelegationToken(batch, request, nowMs));
+  }
+
+  /** RenewDelegationToken: a later expiry, never past the token's maximum. */
+  renewDelegationToken(
+    request: RenewDelegationTokenRequest,
+    nowMs: number,
+  ): ControllerOutcome<DelegationTokenExpiryResponse> {
+    return this.run((batch) => this.delegationTokens.renewDelegationToken(batch, request, nowMs));
+  }
+
+  /** ExpireDelegationToken: an earlier expiry, or (negative period) the token removed at once. */
+  expireDelegationToken(
+    request: ExpireDelegationTokenRequest,
+    nowMs: number,
+  ): ControllerOutcome<DelegationTokenExpiryResponse> {
+    return this.run((batch) => this.delegationTokens.expireDelegationToken(batch, request, nowMs));
   }
 
   // --- ACLs ---------------------------------------------------------------------------------------

@@ -122,10 +122,23 @@ interface ImageParts {
   readonly producerIds: ProducerIdsState | null;
   readonly controller: ActiveControllerState | null;
   readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredentialState>>;
+  readonly delegationTokens: ReadonlyMap<string, DelegationTokenState>;
   readonly acls: ReadonlyMap<string, AclBinding>;
   readonly clientQuotas: ReadonlyMap<string, ClientQuotaState>;
   readonly finalizedFeatures: ReadonlyMap<string, number>;
   readonly clusterSecret: Buffer | null;
+}
+
+/** A delegation token as the metadata log holds it (DelegationTokenRecord without its type). */
+export interface DelegationTokenState {
+  readonly tokenId: string;
+  /** `Type:name`, as every principal here. */
+  readonly owner: string;
+  readonly requester: string;
+  readonly renewers: readonly string[];
+  readonly issueTimestampMs: number;
+  readonly maxTimestampMs: number;
+  readonly expirationTimestampMs: number;
 }
 
 /** One client quota entity's values by key (producer_byte_rate...), as the metadata log holds them. */
@@ -155,6 +168,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     producerIds: null,
     controller: null,
     scramCredentials: new Map(),
+    delegationTokens: new Map(),
     acls: new Map(),
     clientQuotas: new Map(),
     finalizedFeatures: new Map(),
@@ -179,6 +193,8 @@ export class MetadataImage implements MetadataView, ImageParts {
   readonly controller: ActiveControllerState | null;
   /** SCRAM credentials by user name, then by mechanism type (1: SCRAM-SHA-256, 2: SCRAM-SHA-512). */
   readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredentialState>>;
+  /** Delegation tokens by token id, expired ones included until the controller removes them. */
+  readonly delegationTokens: ReadonlyMap<string, DelegationTokenState>;
   /** Every ACL, by the id its AccessControlEntryRecord gave it. */
   readonly acls: ReadonlyMap<string, AclBinding>;
   /** Client quotas by `quotaEntityKey` of their entity. */
@@ -205,6 +221,7 @@ export class MetadataImage implements MetadataView, ImageParts {
     this.producerIds = parts.producerIds;
     this.controller = parts.controller;
     this.scramCredentials = parts.scramCredentials;
+    this.delegationTokens = parts.delegationTokens;
     this.acls = parts.acls;
     this.clientQuotas = parts.clientQuotas;
     this.finalizedFeatures = parts.finalizedFeatures;
@@ -290,6 +307,7 @@ export class MetadataDelta implements MetadataView {
   private producerIds: ProducerIdsState | null;
   private controller: ActiveControllerState | null;
   private scramCredentials: Map<string, ReadonlyMap<number, ScramCredentialState>> | null = null;
+  private delegationTokens: Map<string, DelegationTokenState> | null = null;
   private acls: Map<string, AclBinding> | null = null;
   private clientQuotas: Map<string, ClientQuotaState> | null = null;
   private finalizedFeatures: Map<string, number> | null = null;
@@ -590,6 +608,21 @@ export class MetadataDelta implements MetadataView {
         else this.writableScramCredentials().set(record.name, credentials);
         return this;
       }
+      case 'delegationToken': {
+        invariant(record.tokenId !== '', 'a delegation token with an empty id');
+        const { type: _type, ...token } = record;
+        this.delegationTokens ??= new Map(this.base.delegationTokens);
+        this.delegationTokens.set(record.tokenId, Object.freeze({ ...token, renewers: [...token.renewers] }));
+        return this;
+      }
+      case 'removeDelegationToken': {
+        this.delegationTokens ??= new Map(this.base.delegationTokens);
+        invariant(
+          this.delegationTokens.delete(record.tokenId),
+          () => `removing delegation token ${record.tokenId}, which does not exist`,
+        );
+        return this;
+      }
       case 'accessControlEntry': {
         const { type: _type, id, ...binding } = record;
         invariant(!(this.acls ?? this.base.acls).has(id), () => `ACL id ${id} is already in use`);
@@ -677,6 +710,7 @@ export class MetadataDelta implements MetadataView {
       producerIds: this.producerIds,
       controller: this.controller,
       scramCredentials: this.scramCredentials ?? this.base.scramCredentials,
+      delegationTokens: this.delegationTokens ?? this.base.delegationTokens,
       acls: this.acls ?? this.base.acls,
       clientQuotas: this.clientQuotas ?? this.base.clientQuotas,
       finalizedFeatures: this.finalizedFeatures ?? this.base.finalizedFeatures,

@@ -8,6 +8,7 @@ export * from './configuration-control.js';
 export * from './controller.js';
 export * from './controller-batch.js';
 export * from './controller-config.js';
+export * from './delegation-token-control.js';
 export * from './errors.js';
 export * from './feature-control.js';
 export * from './features.js';

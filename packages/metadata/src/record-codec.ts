@@ -28,6 +28,10 @@
 //   userScramCredential      name:string mechanism:int8 salt:bytes storedKey:bytes serverKey:bytes
 //                            iterations:int32            (bytes = compact bytes)
 //   removeUserScramCredential name:string mechanism:int8
+//   delegationToken          tokenId:string owner:string requester:string
+//                            renewers:compactArray(string) issueTimestampMs:int64
+//                            maxTimestampMs:int64 expirationTimestampMs:int64
+//   removeDelegationToken    tokenId:string
 //   accessControlEntry       id:uuid resourceType:int8 resourceName:string patternType:int8
 //                            principal:string host:string operation:int8 permissionType:int8
 //   removeAccessControlEntry id:uuid
@@ -186,6 +190,19 @@ export function writeMetadataRecord(writer: Writer, record: MetadataRecord): voi
     case 'removeUserScramCredential':
       writer.compactString(record.name).int8(record.mechanism);
       return;
+    case 'delegationToken':
+      writer.compactString(record.tokenId).compactString(record.owner).compactString(record.requester);
+      writer.compactArray(record.renewers, (w, renewer) => {
+        w.compactString(renewer);
+      });
+      writer
+        .int64Number(record.issueTimestampMs)
+        .int64Number(record.maxTimestampMs)
+        .int64Number(record.expirationTimestampMs);
+      return;
+    case 'removeDelegationToken':
+      writer.compactString(record.tokenId);
+      return;
     case 'accessControlEntry':
       writeUuid(writer, record.id);
       writer
@@ -336,6 +353,27 @@ export function readMetadataRecord(reader: Reader): MetadataRecord {
       const name = reader.compactString();
       return { type, name, mechanism: reader.int8() };
     }
+    case 'delegationToken': {
+      const tokenId = reader.compactString();
+      const owner = reader.compactString();
+      const requester = reader.compactString();
+      const renewers = reader.compactArray((r) => r.compactString());
+      const issueTimestampMs = reader.int64Number();
+      const maxTimestampMs = reader.int64Number();
+      const expirationTimestampMs = reader.int64Number();
+      return {
+        type,
+        tokenId,
+        owner,
+        requester,
+        renewers,
+        issueTimestampMs,
+        maxTimestampMs,
+        expirationTimestampMs,
+      };
+    }
+    case 'removeDelegationToken':
+      return { type, tokenId: reader.compactString() };
     case 'accessControlEntry': {
       const id = readUuid(reader);
       const resourceType = reader.int8();

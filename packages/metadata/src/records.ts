@@ -200,6 +200,29 @@ export interface RemoveUserScramCredentialRecord {
   readonly mechanism: number;
 }
 
+/**
+ * A delegation token (KIP-48) was created, renewed or had its expiry moved (Kafka's
+ * DelegationTokenRecord): replaces any earlier record of the same token id. Principals are
+ * `Type:name` strings (`User:alice`). The HMAC is not stored: every broker derives it from the token
+ * id under its `delegation.token.secret.key`, as Kafka's brokers do.
+ */
+export interface DelegationTokenRecord {
+  readonly type: 'delegationToken';
+  readonly tokenId: string;
+  readonly owner: string;
+  readonly requester: string;
+  readonly renewers: readonly string[];
+  readonly issueTimestampMs: number;
+  readonly maxTimestampMs: number;
+  readonly expirationTimestampMs: number;
+}
+
+/** A delegation token was expired or removed once its expiry passed (Kafka's RemoveDelegationTokenRecord). */
+export interface RemoveDelegationTokenRecord {
+  readonly type: 'removeDelegationToken';
+  readonly tokenId: string;
+}
+
 /** How many random bytes the cluster secret holds. */
 export const clusterSecretBytes = 32;
 
@@ -272,6 +295,8 @@ export type MetadataRecord =
   | ControllerActivationRecord
   | UserScramCredentialRecord
   | RemoveUserScramCredentialRecord
+  | DelegationTokenRecord
+  | RemoveDelegationTokenRecord
   | AccessControlEntryRecord
   | RemoveAccessControlEntryRecord
   | ClientQuotaRecord
@@ -306,4 +331,7 @@ export const metadataRecordTypeIds = {
   accessControlEntry: 104,
   removeAccessControlEntry: 105,
   clusterSecret: 106,
+  // Kafka has both records too; Gregor's layout differs, as for the SCRAM records.
+  delegationToken: 107,
+  removeDelegationToken: 108,
 } as const satisfies Record<MetadataRecordType, number>;

@@ -88,6 +88,9 @@ export function imageToRecords(
       records.push({ type: 'userScramCredential', name, mechanism, ...credential });
     }
   }
+  for (const tokenId of [...image.delegationTokens.keys()].sort()) {
+    records.push({ type: 'delegationToken', ...image.delegationTokens.get(tokenId)! });
+  }
   for (const [id, binding] of [...image.acls].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     records.push({ type: 'accessControlEntry', id, ...binding });
   }

@@ -21,6 +21,7 @@ import { handleApiVersions } from './api-versions.js';
 import { createConsumerGroupDescribeHandler } from './consumer-group-describe.js';
 import { createConsumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
 import { handleCreateAcls } from './create-acls.js';
+import { handleCreateDelegationToken } from './create-delegation-token.js';
 import { handleCreatePartitions } from './create-partitions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { handleDeleteAcls } from './delete-acls.js';
@@ -31,6 +32,7 @@ import { handleDescribeAcls } from './describe-acls.js';
 import { handleDescribeClientQuotas } from './describe-client-quotas.js';
 import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
+import { handleDescribeDelegationToken } from './describe-delegation-token.js';
 import { createDescribeGroupsHandler } from './describe-groups.js';
 import { handleDescribeLogDirs } from './describe-log-dirs.js';
 import { handleDescribeProducers } from './describe-producers.js';
@@ -40,6 +42,7 @@ import { createDescribeTransactionsHandler } from './describe-transactions.js';
 import { handleDescribeUserScramCredentials } from './describe-user-scram-credentials.js';
 import { handleElectLeaders } from './elect-leaders.js';
 import { createEndTxnHandler } from './end-txn.js';
+import { handleExpireDelegationToken } from './expire-delegation-token.js';
 import { handleFetch } from './fetch.js';
 import { createFindCoordinatorHandler } from './find-coordinator.js';
 import {
@@ -75,6 +78,7 @@ import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { offsetCommitByTopicId, offsetFetchByTopicId } from './offset-topic-ids.js';
 import { handleProduce } from './produce.js';
 import { produceByTopicId } from './produce-topic-ids.js';
+import { handleRenewDelegationToken } from './renew-delegation-token.js';
 import { handleSaslAuthenticate } from './sasl-authenticate.js';
 import { createSaslHandshakeHandler } from './sasl-handshake.js';
 import { createSyncGroupHandler } from './sync-group.js';
@@ -134,6 +138,10 @@ export function apiHandlers(services: ApiServices = {}): ApiHandlers {
     [ApiKey.DeleteAcls]: handleDeleteAcls,
     [ApiKey.DescribeUserScramCredentials]: handleDescribeUserScramCredentials,
     [ApiKey.AlterUserScramCredentials]: handleAlterUserScramCredentials,
+    [ApiKey.CreateDelegationToken]: handleCreateDelegationToken,
+    [ApiKey.RenewDelegationToken]: handleRenewDelegationToken,
+    [ApiKey.ExpireDelegationToken]: handleExpireDelegationToken,
+    [ApiKey.DescribeDelegationToken]: handleDescribeDelegationToken,
     [ApiKey.ElectLeaders]: handleElectLeaders,
     [ApiKey.AlterPartitionReassignments]: handleAlterPartitionReassignments,
     [ApiKey.ListPartitionReassignments]: handleListPartitionReassignments,

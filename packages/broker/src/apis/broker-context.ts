@@ -14,18 +14,23 @@ import type {
   AlterUserScramCredentialsResponse,
   ControllerError,
   CreateAclsResponse,
+  CreateDelegationTokenRequest,
+  CreateDelegationTokenResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
   CreateTopicRequest,
   CreateTopicResponse,
+  DelegationTokenExpiryResponse,
   DeleteAclsResponse,
   DeleteTopicResponse,
   ElectionResult,
   ElectionType,
+  ExpireDelegationTokenRequest,
   IncrementalAlterConfigsResponse,
   IncrementalAlterTopicConfigsRequest,
   MetadataImage,
   ReassignmentResult,
+  RenewDelegationTokenRequest,
   SupportedFeature,
   TopicPartitionName,
   TopicSelector,
@@ -76,6 +81,11 @@ export interface BrokerSettings {
   readonly maxRequestPartitionSizeLimit?: number;
   /** Every broker config with its value and source, for DescribeConfigs on this broker. */
   readonly describedConfigs: readonly DescribedBrokerConfig[];
+  /**
+   * `delegation.token.secret.key` (or its deprecated name `delegation.token.master.key`): signs
+   * delegation tokens; empty or absent: the delegation token APIs answer DELEGATION_TOKEN_AUTH_DISABLED.
+   */
+  readonly delegationTokenSecretKey?: string;
 }
 
 /** The cluster metadata as this broker has applied it. */
@@ -133,6 +143,19 @@ export interface ControllerChannel {
     request: AlterUserScramCredentialsRequest,
     options: ControllerRequestOptions,
   ): Promise<AlterUserScramCredentialsResponse | ControllerError>;
+  /** CreateDelegationToken with the broker's token id; the controller sets the times. */
+  createDelegationToken(
+    request: CreateDelegationTokenRequest,
+    options: ControllerRequestOptions,
+  ): Promise<CreateDelegationTokenResponse | ControllerError>;
+  renewDelegationToken(
+    request: RenewDelegationTokenRequest,
+    options: ControllerRequestOptions,
+  ): Promise<DelegationTokenExpiryResponse | ControllerError>;
+  expireDelegationToken(
+    request: ExpireDelegationTokenRequest,
+    options: ControllerRequestOptions,
+  ): Promise<DelegationTokenExpiryResponse | ControllerError>;
   createAcls(
     bindings: readonly AclBinding[],
     options: ControllerRequestOptions,

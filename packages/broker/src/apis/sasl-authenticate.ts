@@ -58,7 +58,7 @@ export function saslStep(
       message: step.clientMessage ?? authenticationFailedMessage(exchange.mechanism, reauthenticating),
     };
   }
-  const principal = userPrincipal(step.user);
+  const principal = step.principal ?? userPrincipal(step.user);
   const nowMs = context.broker.clock.nowMs();
   const reauthenticationStartedAtMs = session.reauthenticationStartedAtMs;
   const result = session.authenticated(principal, nowMs, step.credentialExpiresAtMs);

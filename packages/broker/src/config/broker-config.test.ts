@@ -34,6 +34,26 @@ function config(overrides: Record<string, string | undefined> = {}) {
 }
 
 describe('broker config', () => {
+  it('reads the delegation token keys, with Kafka defaults; the secret is a password key (described sensitive)', () => {
+    const defaults = config().settings;
+    expect(defaults.delegationTokenSecretKey).toBe('');
+    expect(defaults.delegationTokenMaxLifetimeMs).toBe(604_800_000);
+    expect(defaults.delegationTokenExpiryTimeMs).toBe(86_400_000);
+    expect(defaults.delegationTokenExpiryCheckIntervalMs).toBe(3_600_000);
+    const parsed = config({
+      'delegation.token.secret.key': 's3cret',
+      'delegation.token.max.lifetime.ms': '1000',
+    });
+    expect(parsed.settings.delegationTokenSecretKey).toBe('s3cret');
+    expect(parsed.settings.delegationTokenMaxLifetimeMs).toBe(1000);
+    expect(parsed.keysWithoutEffect.map((entry) => entry.key)).not.toContain('delegation.token.secret.key');
+    const described = new Map(describedBrokerSettings(parsed).map((entry) => [entry.name, entry]));
+    expect(described.get('delegation.token.secret.key')?.type).toBe('password');
+    expect(() => config({ 'delegation.token.expiry.time.ms': '0' })).toThrow(
+      /delegation.token.expiry.time.ms/,
+    );
+  });
+
   it('fills Kafka defaults and splits the controller listener from the Kafka ones', () => {
     const parsed = config();
     expect(parsed.settings.nodeId).toBe(1);

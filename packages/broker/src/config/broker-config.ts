@@ -688,6 +688,34 @@ const definitions = {
     false,
     'Whether a resource no ACL covers is open to every principal.',
   ),
+  delegationTokenSecretKey: str(
+    'delegation.token.secret.key',
+    '',
+    'The secret that signs delegation tokens (KIP-48), the same on every broker; empty: delegation tokens are disabled.',
+  ),
+  delegationTokenMasterKey: str(
+    'delegation.token.master.key',
+    '',
+    "Kafka's deprecated name of delegation.token.secret.key, used when that key is empty.",
+  ),
+  delegationTokenMaxLifetimeMs: long(
+    'delegation.token.max.lifetime.ms',
+    7 * 24 * 60 * 60 * 1000,
+    'No delegation token lives longer than this, however often it is renewed.',
+    { min: 1 },
+  ),
+  delegationTokenExpiryTimeMs: long(
+    'delegation.token.expiry.time.ms',
+    24 * 60 * 60 * 1000,
+    'How long a delegation token lives unless renewed (its renewal period when none is asked for).',
+    { min: 1 },
+  ),
+  delegationTokenExpiryCheckIntervalMs: long(
+    'delegation.token.expiry.check.interval.ms',
+    60 * 60 * 1000,
+    'How often the active controller removes expired delegation tokens.',
+    { min: 1 },
+  ),
   maxBrokerPartitions: int(
     'max.broker.partitions',
     maxBrokerPartitionsDefault,

@@ -56,7 +56,7 @@ const rules: readonly Rule[] = [
   },
   {
     matches: (key) =>
-      prefix('ssl.', 'sasl.', 'listener.name.', 'delegation.token.', 'password.encoder.')(key) ||
+      prefix('ssl.', 'sasl.', 'listener.name.', 'password.encoder.')(key) ||
       oneOf(
         'security.providers',
         'security.inter.broker.protocol',
@@ -65,7 +65,7 @@ const rules: readonly Rule[] = [
         'early.start.listeners',
       )(key),
     reason:
-      "Gregor serves TLS, SASL PLAIN, SCRAM and OAUTHBEARER with unsecured JWTs from the keys it reads; this one belongs to what it does not serve (delegation tokens, GSSAPI/Kerberos, OAUTHBEARER with JWKS or token endpoints, Java principal builders and security providers), or to the Java broker's inter-broker listener, where Gregor's brokers talk gRPC on the CONTROLLER listener (map it to SSL)",
+      "Gregor serves TLS, SASL PLAIN, SCRAM and OAUTHBEARER with unsecured JWTs from the keys it reads; this one belongs to what it does not serve (GSSAPI/Kerberos, OAUTHBEARER with JWKS or token endpoints, Java principal builders and security providers), or to the Java broker's inter-broker listener, where Gregor's brokers talk gRPC on the CONTROLLER listener (map it to SSL)",
   },
   {
     matches: (key) =>

@@ -86,6 +86,7 @@ import { registerReplicaFetchService } from '../replication/replica-fetch-grpc.j
 import { ReplicaFetcherManager } from '../replication/replica-fetcher.js';
 import { createRequestRouter } from '../request-router.js';
 import { parseSuperUsers, StandardAuthorizer } from '../security/authorizer.js';
+import { delegationTokenCredential, delegationTokenSecretKey } from '../security/delegation-tokens.js';
 import { SaslAuthenticator } from '../security/sasl-authenticator.js';
 import { TransactionCoordinatorDriver } from '../transactions/transaction-coordinator-driver.js';
 import { registerTxnMarkersService } from '../transactions/txn-markers-grpc.js';
@@ -673,6 +674,9 @@ export class GregorNode {
         defaultReplicationFactor: settings.defaultReplicationFactor,
         minInsyncReplicas: this.config.log.defaults.minInsyncReplicas,
         partitionsPerBrokerMax: settings.maxBrokerPartitions,
+        delegationTokenMaxLifetimeMs: settings.delegationTokenMaxLifetimeMs,
+        delegationTokenExpiryTimeMs: settings.delegationTokenExpiryTimeMs,
+        delegationTokenExpiryCheckIntervalMs: settings.delegationTokenExpiryCheckIntervalMs,
       },
       random: systemRandom,
       nowMs: () => Date.now(),
@@ -782,6 +786,12 @@ export class GregorNode {
             (user, mechanism) => context.metadata.image().userScramCredentials(user).get(mechanism),
             () => context.metadata.image().clusterSecret,
             () => context.clock.nowMs(),
+            (tokenId) =>
+              delegationTokenCredential(
+                context.metadata.image(),
+                delegationTokenSecretKey(context.settings),
+                tokenId,
+              ),
           ),
           groups: this.groupCoordinator,
           producerIds,
@@ -878,6 +888,7 @@ export class GregorNode {
         maxRequestPartitionSizeLimit: settings.maxRequestPartitionSizeLimit,
         brokerLogConfig: this.config.log.defaults,
         describedConfigs: this.describedConfigs(),
+        delegationTokenSecretKey: settings.delegationTokenSecretKey || settings.delegationTokenMasterKey,
       },
       metadata: {
         image: () => this.brokerImage,
@@ -957,7 +968,12 @@ export class GregorNode {
   }
 
   private describedConfigs(): DescribedBrokerConfig[] {
-    return describedBrokerSettings(this.config).map((config) => ({ ...config, isSensitive: false }));
+    // Secrets (delegation.token.secret.key) are described without their value, as Kafka's
+    // PASSWORD keys are.
+    return describedBrokerSettings(this.config).map((config) => ({
+      ...config,
+      isSensitive: config.type === 'password',
+    }));
   }
 
   /**

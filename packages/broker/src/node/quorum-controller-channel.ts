@@ -12,19 +12,24 @@ import {
   type AlterUserScramCredentialsResponse,
   type ControllerError,
   type CreateAclsResponse,
+  type CreateDelegationTokenRequest,
+  type CreateDelegationTokenResponse,
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
   type CreateTopicRequest,
   type CreateTopicResponse,
   controllerError,
+  type DelegationTokenExpiryResponse,
   type DeleteAclsResponse,
   type DeleteTopicResponse,
   type ElectionResult,
   type ElectionType,
+  type ExpireDelegationTokenRequest,
   type IncrementalAlterConfigsResponse,
   type IncrementalAlterTopicConfigsRequest,
   type MetadataImage,
   type ReassignmentResult,
+  type RenewDelegationTokenRequest,
   type TopicPartitionName,
   type TopicSelector,
   topicResourceType,
@@ -193,6 +198,42 @@ export class QuorumControllerChannel implements ControllerChannel {
         ? controllerError(topic.errorCode, topic.errorMessage)
         : { uncleanLeaderElectionCount: 0 },
     );
+  }
+
+  async createDelegationToken(
+    request: CreateDelegationTokenRequest,
+    options: ControllerRequestOptions,
+  ): Promise<CreateDelegationTokenResponse | ControllerError> {
+    const response = await this.client.call(
+      'CreateDelegationToken',
+      { ...request, renewers: [...request.renewers] },
+      options.timeoutMs,
+    );
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    if (response.token === null)
+      return controllerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the controller answered without the token');
+    return { token: response.token };
+  }
+
+  async renewDelegationToken(
+    request: RenewDelegationTokenRequest,
+    options: ControllerRequestOptions,
+  ): Promise<DelegationTokenExpiryResponse | ControllerError> {
+    const response = await this.client.call('RenewDelegationToken', { ...request }, options.timeoutMs);
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return { expiryTimestampMs: response.expiryTimestampMs };
+  }
+
+  async expireDelegationToken(
+    request: ExpireDelegationTokenRequest,
+    options: ControllerRequestOptions,
+  ): Promise<DelegationTokenExpiryResponse | ControllerError> {
+    const response = await this.client.call('ExpireDelegationToken', { ...request }, options.timeoutMs);
+    const failure = await this.settle(response.status, 1, options.timeoutMs);
+    if (failure !== undefined) return failure[0]!;
+    return { expiryTimestampMs: response.expiryTimestampMs };
   }
 
   async alterUserScramCredentials(

@@ -6,6 +6,7 @@ import {
   type AclBinding,
   type AlterConfigOperation,
   brokerResourceType,
+  type DelegationTokenState,
   type ElectionType,
   encodeMetadataBatch,
   imageToRecords,
@@ -166,6 +167,25 @@ export interface ControllerRpcs {
       status: ControllerStatus;
       results: { user: string; errorCode: number; errorMessage: string }[];
     };
+  };
+  CreateDelegationToken: {
+    request: {
+      clusterId: string;
+      tokenId: string;
+      owner: string;
+      requester: string;
+      renewers: string[];
+      maxLifetimeMs: number;
+    };
+    response: { status: ControllerStatus; token: DelegationTokenState | null };
+  };
+  RenewDelegationToken: {
+    request: { clusterId: string; tokenId: string; requester: string; renewPeriodMs: number };
+    response: { status: ControllerStatus; expiryTimestampMs: number };
+  };
+  ExpireDelegationToken: {
+    request: { clusterId: string; tokenId: string; requester: string; expiryTimePeriodMs: number };
+    response: { status: ControllerStatus; expiryTimestampMs: number };
   };
   CreateAcls: {
     request: { clusterId: string; creations: AclBinding[] };
@@ -541,6 +561,72 @@ export class ControllerRpcDispatcher {
       };
     },
 
+    CreateDelegationToken: async (request) => {
+      const result = await this.controller.call((controller, context) =>
+        controller.createDelegationToken(
+          {
+            tokenId: request.tokenId,
+            owner: request.owner,
+            requester: request.requester,
+            renewers: request.renewers,
+            maxLifetimeMs: request.maxLifetimeMs,
+          },
+          context.nowMs,
+        ),
+      );
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), token: null };
+        return { status: status(result.errorCode, result.message, this.nodeId), token: null };
+      }
+      this.changeLog.info(
+        { tokenId: request.tokenId, owner: request.owner, requester: request.requester },
+        'delegation token created',
+      );
+      return { status: ok(this.nodeId, result.committedOffset), token: result.response.token };
+    },
+
+    RenewDelegationToken: async (request) => {
+      const result = await this.controller.call((controller, context) =>
+        controller.renewDelegationToken(
+          { tokenId: request.tokenId, requester: request.requester, renewPeriodMs: request.renewPeriodMs },
+          context.nowMs,
+        ),
+      );
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), expiryTimestampMs: -1 };
+        return { status: status(result.errorCode, result.message, this.nodeId), expiryTimestampMs: -1 };
+      }
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        expiryTimestampMs: result.response.expiryTimestampMs,
+      };
+    },
+
+    ExpireDelegationToken: async (request) => {
+      const result = await this.controller.call((controller, context) =>
+        controller.expireDelegationToken(
+          {
+            tokenId: request.tokenId,
+            requester: request.requester,
+            expiryTimePeriodMs: request.expiryTimePeriodMs,
+          },
+          context.nowMs,
+        ),
+      );
+      if (!result.ok) {
+        if (isRedirect(result)) return { status: failed(result), expiryTimestampMs: -1 };
+        return { status: status(result.errorCode, result.message, this.nodeId), expiryTimestampMs: -1 };
+      }
+      this.changeLog.info(
+        { tokenId: request.tokenId, expiryTimestampMs: result.response.expiryTimestampMs },
+        'delegation token expiry set',
+      );
+      return {
+        status: ok(this.nodeId, result.committedOffset),
+        expiryTimestampMs: result.response.expiryTimestampMs,
+      };
+    },
+
     CreateAcls: async (request) => {
       const result = await this.controller.call((controller) => controller.createAcls(request.creations));
       if (!result.ok) {
@@ -909,6 +995,9 @@ export const emptyResponses: { [M in ControllerRpcName]: RpcResponse<M> } = {
   },
   AllocateProducerIds: { status: noStatus, firstProducerId: -1, producerIdCount: 0 },
   AlterUserScramCredentials: { status: noStatus, results: [] },
+  CreateDelegationToken: { status: noStatus, token: null },
+  RenewDelegationToken: { status: noStatus, expiryTimestampMs: -1 },
+  ExpireDelegationToken: { status: noStatus, expiryTimestampMs: -1 },
   CreateAcls: { status: noStatus, results: [] },
   DeleteAcls: { status: noStatus, results: [] },
   ElectLeaders: { status: noStatus, results: [] },

@@ -5,6 +5,11 @@
 export interface KafkaPrincipal {
   readonly principalType: string;
   readonly name: string;
+  /**
+   * Authenticated by a delegation token (SCRAM with tokenauth=true): the token's owner, who may not
+   * create, renew, expire or describe tokens on such a connection (Kafka's tokenAuthenticated).
+   */
+  readonly tokenAuthenticated?: boolean;
 }
 
 export const anonymousPrincipal: KafkaPrincipal = { principalType: 'User', name: 'ANONYMOUS' };

@@ -7,7 +7,12 @@ import type { ListenerSasl, SaslMechanismName } from '../config/listener-sasl.js
 import type { SaslExchange } from './sasl-exchange.js';
 import { OAuthBearerExchange } from './sasl-oauthbearer.js';
 import { PlainExchange } from './sasl-plain.js';
-import { ScramExchange, type StoredScramCredential, scramMechanismNamed } from './scram.js';
+import {
+  type DelegationTokenCredential,
+  ScramExchange,
+  type StoredScramCredential,
+  scramMechanismNamed,
+} from './scram.js';
 
 export type ScramCredentialLookup = (
   user: string,
@@ -33,8 +38,11 @@ export class SaslAuthenticator {
     private readonly listeners: ReadonlyMap<string, ListenerSasl>,
     private readonly scramCredential: ScramCredentialLookup,
     private readonly clusterSecret: ClusterSecretSource,
-    /** Wall-clock milliseconds, for the expiry of OAUTHBEARER tokens. */
+    /** Wall-clock milliseconds, for the expiry of OAUTHBEARER and delegation tokens. */
     private readonly wallClockMs: () => number,
+    /** Delegation tokens by id, for SCRAM with tokenauth=true; absent: no token authenticates. */
+    private readonly delegationToken: (tokenId: string) => DelegationTokenCredential | undefined = () =>
+      undefined,
   ) {}
 
   mechanismsOf(listenerName: string): readonly string[] {
@@ -62,6 +70,7 @@ export class SaslAuthenticator {
       scram,
       (user) => this.scramCredential(user, scram.type),
       this.currentUnknownUserKey(),
+      { credential: this.delegationToken, nowMs: this.wallClockMs },
     );
   }
 

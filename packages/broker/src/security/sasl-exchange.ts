@@ -2,12 +2,19 @@
 // out. Mechanisms (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER) implement it; the SaslHandshake and
 // SaslAuthenticate handlers drive it.
 
+import type { KafkaPrincipal } from './kafka-principal.js';
+
 export type SaslStep =
   | { readonly kind: 'challenge'; readonly response: Buffer }
   | {
       readonly kind: 'done';
       readonly response: Buffer;
       readonly user: string;
+      /**
+       * Who the client is when that is not `User:<user>`: a delegation token's owner, marked as
+       * token-authenticated (the user is then the token id).
+       */
+      readonly principal?: KafkaPrincipal;
       /** When the credential itself ends (an OAUTHBEARER token's `exp`): the session ends by then. */
       readonly credentialExpiresAtMs?: number;
     }

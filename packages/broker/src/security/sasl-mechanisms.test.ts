@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { applyRecord, clusterSecretBytes, MetadataImage } from '@gregor/metadata';
+import { applyRecord, clusterSecretBytes, type DelegationTokenRecord, MetadataImage } from '@gregor/metadata';
 import { describe, expect, it } from 'vitest';
+import { delegationTokenCredential, delegationTokenHmac } from './delegation-tokens.js';
 import { parseJaasConfig, plainUsers } from './jaas-config.js';
 import { SaslAuthenticator } from './sasl-authenticator.js';
 import { PlainExchange } from './sasl-plain.js';
@@ -53,9 +54,9 @@ describe('SASL/PLAIN', () => {
 });
 
 /** An RFC 5802 client, written from the RFC, to drive the server. */
-function scramClient(mechanism: ScramMechanism, user: string, password: string) {
+function scramClient(mechanism: ScramMechanism, user: string, password: string, extensions = '') {
   const clientNonce = randomBytes(18).toString('base64');
-  const clientFirstBare = `n=${user.replace(/=/g, '=3D').replace(/,/g, '=2C')},r=${clientNonce}`;
+  const clientFirstBare = `n=${user.replace(/=/g, '=3D').replace(/,/g, '=2C')},r=${clientNonce}${extensions}`;
   return {
     first: Buffer.from(`n,,${clientFirstBare}`),
     /** `nonceSent`: what goes in r= (librdkafka sends its nonce again in front of the server's). */
@@ -169,6 +170,87 @@ describe.each(['SCRAM-SHA-256', 'SCRAM-SHA-512'])('%s', (name) => {
     expect(other.step(Buffer.from(badBinding))).toMatchObject({
       reason: 'SCRAM channel binding does not match',
     });
+  });
+});
+
+describe.each(['SCRAM-SHA-256', 'SCRAM-SHA-512'])('%s with a delegation token (tokenauth=true)', (name) => {
+  const mechanism = scramMechanismNamed(name)!;
+  const secretKey = Buffer.from('token-secret');
+  const listeners = new Map([
+    [
+      'SASL',
+      {
+        mechanisms: [mechanism.name] as const,
+        plainUsers: new Map<string, string>(),
+        connectionsMaxReauthMs: new Map(),
+      },
+    ],
+  ]);
+  const token: DelegationTokenRecord = {
+    type: 'delegationToken',
+    tokenId: 'tokenid-0123456789abcd',
+    owner: 'User:alice',
+    requester: 'User:admin',
+    renewers: [],
+    issueTimestampMs: 0,
+    maxTimestampMs: 10_000,
+    expirationTimestampMs: 5_000,
+  };
+  let image = applyRecord(
+    applyRecord(MetadataImage.empty, { type: 'clusterSecret', secret: randomBytes(clusterSecretBytes) }),
+    token,
+  );
+  let nowMs = 1_000;
+  const authenticator = new SaslAuthenticator(
+    listeners,
+    (user) => (user === 'tokenid-0123456789abcd' ? userCredential : undefined),
+    () => image.clusterSecret,
+    () => nowMs,
+    (tokenId) => delegationTokenCredential(image, secretKey, tokenId),
+  );
+  /** A SCRAM user named like the token, whose password is not the HMAC: tokenauth must not reach it. */
+  const salt = randomBytes(16);
+  const userCredential = scramCredential(
+    mechanism,
+    salt,
+    scramSaltedPassword(mechanism, 'pw', salt, 4096),
+    4096,
+  );
+  const hmacPassword = createHmac('sha512', secretKey).update(token.tokenId).digest('base64');
+  const authenticate = (user: string, password: string, extensions: string) => {
+    const exchange = authenticator.start('SASL', mechanism.name)!;
+    const client = scramClient(mechanism, user, password, extensions);
+    const first = exchange.step(client.first);
+    if (first.kind !== 'challenge') return first;
+    return exchange.step(client.final(first.response).message);
+  };
+
+  it("authenticates the token's owner, token-authenticated, until the token expires", () => {
+    expect(delegationTokenHmac(secretKey, token.tokenId).toString('base64')).toBe(hmacPassword);
+    expect(authenticate(token.tokenId, hmacPassword, ',tokenauth=true')).toMatchObject({
+      kind: 'done',
+      user: token.tokenId,
+      principal: { principalType: 'User', name: 'alice', tokenAuthenticated: true },
+      credentialExpiresAtMs: 5_000,
+    });
+    // Without the extension the token id is an ordinary user name, with its own password.
+    expect(authenticate(token.tokenId, 'pw', '')).toMatchObject({ kind: 'done', user: token.tokenId });
+    expect(authenticate(token.tokenId, 'pw', '')).not.toHaveProperty('principal');
+    expect(authenticate(token.tokenId, 'pw', ',tokenauth=true')).toMatchObject({ kind: 'failed' });
+    expect(authenticate(token.tokenId, hmacPassword, '')).toMatchObject({ kind: 'failed' });
+  });
+
+  it('refuses an unknown, expired or removed token, and any token without a secret key', () => {
+    expect(authenticate('no-such-token', hmacPassword, ',tokenauth=true')).toMatchObject({ kind: 'failed' });
+    nowMs = 5_001;
+    expect(authenticate(token.tokenId, hmacPassword, ',tokenauth=true')).toMatchObject({
+      kind: 'failed',
+      reason: 'the delegation token has expired',
+    });
+    nowMs = 1_000;
+    expect(delegationTokenCredential(image, null, token.tokenId)).toBeUndefined();
+    image = applyRecord(image, { type: 'removeDelegationToken', tokenId: token.tokenId });
+    expect(authenticate(token.tokenId, hmacPassword, ',tokenauth=true')).toMatchObject({ kind: 'failed' });
   });
 });
 

@@ -9,9 +9,17 @@
 // unknown user, before and after restarts, as for a real one; it fails at the proof like a wrong
 // password: the exchange does not say whether the user exists. A node whose image has no cluster
 // secret yet (before the first controller's activation commits) refuses every SCRAM exchange.
+//
+// Delegation tokens (KIP-48) authenticate here too, as in Kafka's ScramSaslServer: a client-first
+// message with the extension `tokenauth=true` names a token id as its user, and the password is the
+// token's HMAC in base64. The credential is derived from that password for the exchange (a fresh
+// salt, 4096 iterations, as Kafka's DelegationTokenCache does once per token); the principal is the
+// token's owner, marked token-authenticated, and the session ends when the token expires. A token
+// that is unknown (never created, expired and removed, or no secret key) or past its expiry fails.
 
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { scramIterationsMax, scramIterationsMin } from '@gregor/metadata';
+import type { KafkaPrincipal } from './kafka-principal.js';
 import type { SaslExchange, SaslStep } from './sasl-exchange.js';
 
 export interface ScramMechanism {
@@ -95,8 +103,27 @@ type State =
       readonly serverFirst: string;
       readonly credential: StoredScramCredential;
       readonly known: boolean;
+      /** Set when the user is a delegation token id (tokenauth=true). */
+      readonly token?: DelegationTokenCredential;
     }
   | { readonly kind: 'finished' };
+
+/** What SCRAM needs of a delegation token to authenticate with it. */
+export interface DelegationTokenCredential {
+  /** The token's owner: the principal the connection gets. */
+  readonly owner: KafkaPrincipal;
+  /** The token's HMAC: its password is this in base64. */
+  readonly hmac: Buffer;
+  /** The token's expiry, capped by its maximum: it cannot authenticate after this. */
+  readonly expiresAtMs: number;
+}
+
+export interface DelegationTokenSource {
+  /** The token with this id, if delegation tokens are enabled and it exists. */
+  credential(tokenId: string): DelegationTokenCredential | undefined;
+  /** Wall-clock milliseconds, to compare with token expiries. */
+  nowMs(): number;
+}
 
 export class ScramExchange implements SaslExchange {
   private state: State = { kind: 'client-first' };
@@ -109,6 +136,8 @@ export class ScramExchange implements SaslExchange {
      * on every node); null while the node has no cluster secret: the exchange is refused.
      */
     private readonly unknownUserSecret: Buffer | null,
+    /** Delegation tokens for `tokenauth=true`; absent: such exchanges fail. */
+    private readonly delegationTokens?: DelegationTokenSource,
   ) {}
 
   get mechanism(): string {
@@ -141,8 +170,9 @@ export class ScramExchange implements SaslExchange {
     if (authorizationId !== undefined && authorizationId !== '' && decodeSaslName(authorizationId) !== user) {
       return { kind: 'failed', reason: 'authorization id differs from the user name', user };
     }
+    const gs2Header = message.slice(0, message.length - clientFirstBare!.length);
     if (extensions !== '' && /(^|,)tokenauth=true(,|$)/.test(extensions!.slice(1))) {
-      return { kind: 'failed', reason: 'delegation tokens are not supported', user };
+      return this.tokenFirst(user, clientNonce!, clientFirstBare!, gs2Header);
     }
     if (this.unknownUserSecret === null) {
       return { kind: 'failed', reason: 'the cluster secret is not in the metadata image yet', user };
@@ -154,7 +184,7 @@ export class ScramExchange implements SaslExchange {
     this.state = {
       kind: 'client-final',
       user,
-      gs2Header: message.slice(0, message.length - clientFirstBare!.length),
+      gs2Header,
       nonce,
       clientFirstBare: clientFirstBare!,
       serverFirst,
@@ -189,7 +219,60 @@ export class ScramExchange implements SaslExchange {
     const proven = timingSafeEqual(hash(this.scram, clientKey), storedKey);
     if (!proven || !state.known) return invalid;
     const serverSignature = hmac(this.scram, serverKey, authMessage).toString('base64');
-    return { kind: 'done', response: Buffer.from(`v=${serverSignature}`, 'utf8'), user: state.user };
+    const response = Buffer.from(`v=${serverSignature}`, 'utf8');
+    if (state.token === undefined) return { kind: 'done', response, user: state.user };
+    if (this.delegationTokens!.nowMs() > state.token.expiresAtMs) {
+      return { kind: 'failed', reason: 'the delegation token has expired', user: state.user };
+    }
+    return {
+      kind: 'done',
+      response,
+      user: state.user,
+      principal: { ...state.token.owner, tokenAuthenticated: true },
+      credentialExpiresAtMs: state.token.expiresAtMs,
+    };
+  }
+
+  /** The client-first message of a token authentication: the user is the token id. */
+  private tokenFirst(
+    tokenId: string,
+    clientNonce: string,
+    clientFirstBare: string,
+    gs2Header: string,
+  ): SaslStep {
+    const token = this.delegationTokens?.credential(tokenId);
+    if (token === undefined) {
+      return {
+        kind: 'failed',
+        reason: 'no such delegation token (or delegation tokens are disabled)',
+        user: tokenId,
+      };
+    }
+    if (this.delegationTokens!.nowMs() > token.expiresAtMs) {
+      return { kind: 'failed', reason: 'the delegation token has expired', user: tokenId };
+    }
+    const salt = randomBytes(16);
+    const password = token.hmac.toString('base64');
+    const credential = scramCredential(
+      this.scram,
+      salt,
+      scramSaltedPassword(this.scram, password, salt, scramIterationsMin),
+      scramIterationsMin,
+    );
+    const nonce = `${clientNonce}${randomBytes(24).toString('base64url')}`;
+    const serverFirst = `r=${nonce},s=${salt.toString('base64')},i=${scramIterationsMin}`;
+    this.state = {
+      kind: 'client-final',
+      user: tokenId,
+      gs2Header,
+      nonce,
+      clientFirstBare,
+      serverFirst,
+      credential,
+      known: true,
+      token,
+    };
+    return { kind: 'challenge', response: Buffer.from(serverFirst, 'utf8') };
   }
 
   /** The same salt for the same unknown user every time, so asking twice tells nothing either. */

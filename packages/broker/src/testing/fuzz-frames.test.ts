@@ -329,3 +329,31 @@ describe('FuzzFrameGenerator', () => {
     expect(stampCorrelationId(tiny, 1)).toBe(false);
   });
 });
+
+describe('the delegation token APIs', () => {
+  it('are sent well-formed at every served version, each owed an answer', () => {
+    const wanted = new Set<string>();
+    for (const apiKey of [
+      ApiKey.CreateDelegationToken,
+      ApiKey.RenewDelegationToken,
+      ApiKey.ExpireDelegationToken,
+      ApiKey.DescribeDelegationToken,
+    ]) {
+      const range = supportedApiVersions().find((api) => api.apiKey === apiKey)!;
+      for (let version = range.minVersion; version <= range.maxVersion; version++)
+        wanted.add(`${apiKey} v${version}`);
+    }
+    expect(wanted.size).toBe(10);
+    const fuzz = generator(14);
+    const seen = new Set<string>();
+    for (let index = 0; index < 20_000 && seen.size < wanted.size; index++) {
+      const fuzzCase = fuzz.caseOf('structured');
+      // size (int32), api key (int16), api version (int16)
+      const key = `${fuzzCase.bytes.readInt16BE(4)} v${fuzzCase.bytes.readInt16BE(6)}`;
+      if (!wanted.has(key)) continue;
+      expect(fuzzCase.expected.kind, key).toBe('answer');
+      seen.add(key);
+    }
+    expect([...seen].sort()).toEqual([...wanted].sort());
+  });
+});

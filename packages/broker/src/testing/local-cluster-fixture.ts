@@ -25,14 +25,18 @@ import {
   type ControllerError,
   type ControllerOutcome,
   type CreateAclsResponse,
+  type CreateDelegationTokenRequest,
+  type CreateDelegationTokenResponse,
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
   type CreateTopicRequest,
   type CreateTopicResponse,
+  type DelegationTokenExpiryResponse,
   type DeleteAclsResponse,
   type DeleteTopicResponse,
   type ElectionResult,
   type ElectionType,
+  type ExpireDelegationTokenRequest,
   type IncrementalAlterConfigsResponse,
   type IncrementalAlterTopicConfigsRequest,
   isControllerError,
@@ -40,6 +44,7 @@ import {
   MetadataImage as MetadataImageClass,
   type MetadataRecord,
   type ReassignmentResult,
+  type RenewDelegationTokenRequest,
   type SupportedFeature,
   type TopicPartitionName,
   type TopicSelector,
@@ -403,6 +408,36 @@ export class LocalClusterFixture implements ControllerChannel, BrokerMetadata {
     _options: ControllerRequestOptions,
   ): Promise<AlterUserScramCredentialsResponse | ControllerError> {
     const [result] = await this.runEach([request], (one) => this.controller.alterUserScramCredentials(one));
+    return result!;
+  }
+
+  async createDelegationToken(
+    request: CreateDelegationTokenRequest,
+    _options: ControllerRequestOptions,
+  ): Promise<CreateDelegationTokenResponse | ControllerError> {
+    const [result] = await this.runEach([request], (one) =>
+      this.controller.createDelegationToken(one, this.clock.nowMs()),
+    );
+    return result!;
+  }
+
+  async renewDelegationToken(
+    request: RenewDelegationTokenRequest,
+    _options: ControllerRequestOptions,
+  ): Promise<DelegationTokenExpiryResponse | ControllerError> {
+    const [result] = await this.runEach([request], (one) =>
+      this.controller.renewDelegationToken(one, this.clock.nowMs()),
+    );
+    return result!;
+  }
+
+  async expireDelegationToken(
+    request: ExpireDelegationTokenRequest,
+    _options: ControllerRequestOptions,
+  ): Promise<DelegationTokenExpiryResponse | ControllerError> {
+    const [result] = await this.runEach([request], (one) =>
+      this.controller.expireDelegationToken(one, this.clock.nowMs()),
+    );
     return result!;
   }
 

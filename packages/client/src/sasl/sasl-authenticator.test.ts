@@ -11,6 +11,15 @@ describe('the sasl option', () => {
     });
   });
 
+  it('takes tokenAuth for SCRAM (a delegation token), and refuses it for PLAIN', () => {
+    expect(
+      validateSaslOptions({ mechanism: 'scram-sha-256', username: 'id', password: 'hmac', tokenAuth: true }),
+    ).toEqual({ mechanism: 'scram-sha-256', username: 'id', password: 'hmac', tokenAuth: true });
+    expect(() =>
+      validateSaslOptions({ mechanism: 'plain', username: 'id', password: 'hmac', tokenAuth: true }),
+    ).toThrow('needs scram-sha-256 or scram-sha-512');
+  });
+
   it('refuses at new Kafka() a mechanism the client does not speak, and missing credentials', () => {
     expect(() => new Kafka({ brokers: ['127.0.0.1:9092'], sasl: { mechanism: 'aws' } as never })).toThrow(
       'sasl mechanism "aws" is not supported (supported: plain, scram-sha-256, scram-sha-512, oauthbearer)',

@@ -17,6 +17,11 @@ export interface PasswordSASLOptions {
   readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
   readonly username: string;
   readonly password: string;
+  /**
+   * SCRAM only: authenticate with a delegation token (KIP-48), as Java's ScramLoginModule option
+   * `tokenauth=true`: the username is the token id, the password the token's HMAC in base64.
+   */
+  readonly tokenAuth?: boolean;
 }
 
 /** kafkajs's OauthbearerProviderResponse: the token, and RFC 7628 extensions if any. */
@@ -68,10 +73,17 @@ export function validateSaslOptions(sasl: unknown): SASLOptions {
   if (typeof options?.username !== 'string' || typeof options.password !== 'string') {
     throw new KafkaJSError('sasl needs a username and a password (strings)');
   }
+  if (options.tokenAuth !== undefined && typeof options.tokenAuth !== 'boolean') {
+    throw new KafkaJSError('sasl tokenAuth must be true or false');
+  }
+  if (options.tokenAuth === true && mechanism === 'plain') {
+    throw new KafkaJSError('sasl tokenAuth (delegation tokens) needs scram-sha-256 or scram-sha-512');
+  }
   return {
     mechanism: mechanism as PasswordSASLOptions['mechanism'],
     username: options.username,
     password: options.password,
+    ...(options.tokenAuth === true ? { tokenAuth: true } : {}),
   };
 }
 
@@ -141,6 +153,7 @@ export async function authenticate(
     sasl.username,
     sasl.password,
     randomBytes(scramClientNonceBytes).toString('base64url'),
+    sasl.tokenAuth === true ? { tokenauth: 'true' } : {},
   );
   const serverFirst = await step(scram.firstMessage());
   const clientFinal = await scram.finalMessage(serverFirst);

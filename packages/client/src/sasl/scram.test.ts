@@ -75,6 +75,24 @@ describe('SCRAM client', () => {
     expect(client.verifyServerFinal(Buffer.from(`v=${serverSignature}`))).toEqual({ ok: true });
   });
 
+  it('sends extensions after the nonce, where the server reads tokenauth=true, and signs them too', async () => {
+    const client = new ScramClient(scramSha256, 'tokenid', 'hmac-base64', 'nonce1', { tokenauth: 'true' });
+    expect(client.firstMessage().toString()).toBe('n,,n=tokenid,r=nonce1,tokenauth=true');
+    const salt = Buffer.from('salt');
+    const serverFirst = `r=nonce1server,s=${salt.toString('base64')},i=4096`;
+    const final = await client.finalMessage(Buffer.from(serverFirst));
+    if (!final.ok) throw new Error(final.reason);
+    const salted = pbkdf2Sync('hmac-base64', salt, 4096, 32, 'sha256');
+    const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+    const withoutProof = 'c=biws,r=nonce1server';
+    const authMessage = `n=tokenid,r=nonce1,tokenauth=true,${serverFirst},${withoutProof}`;
+    const signature = createHmac('sha256', createHash('sha256').update(clientKey).digest())
+      .update(authMessage)
+      .digest();
+    const proof = Buffer.from(clientKey.map((byte, index) => byte ^ signature[index]!)).toString('base64');
+    expect(final.message.toString()).toBe(`${withoutProof},p=${proof}`);
+  });
+
   it('escapes = and , in user names', () => {
     expect(encodeSaslName('a=b,c')).toBe('a=3Db=2Cc');
   });

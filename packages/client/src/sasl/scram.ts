@@ -72,8 +72,16 @@ export class ScramClient {
     username: string,
     private readonly password: string,
     private readonly clientNonce: string,
+    /**
+     * SCRAM extensions of the client-first message (Kafka's ScramExtensions): `tokenauth: 'true'`
+     * authenticates with a delegation token, the username being its id and the password its HMAC.
+     */
+    extensions: Readonly<Record<string, string>> = {},
   ) {
-    this.clientFirstBare = `n=${encodeSaslName(username)},r=${clientNonce}`;
+    const extensionText = Object.entries(extensions)
+      .map(([key, value]) => `,${key}=${value}`)
+      .join('');
+    this.clientFirstBare = `n=${encodeSaslName(username)},r=${clientNonce}${extensionText}`;
   }
 
   firstMessage(): Buffer {

@@ -122,6 +122,17 @@ export const metadataRecordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
     mechanism: fc.integer({ min: -128, max: 127 }),
   }),
   fc.record({
+    type: fc.constant('delegationToken' as const),
+    tokenId: fc.string(),
+    owner: fc.string(),
+    requester: fc.string(),
+    renewers: fc.array(fc.string(), { maxLength: 3 }),
+    issueTimestampMs: safeIntArb,
+    maxTimestampMs: safeIntArb,
+    expirationTimestampMs: safeIntArb,
+  }),
+  fc.record({ type: fc.constant('removeDelegationToken' as const), tokenId: fc.string() }),
+  fc.record({
     type: fc.constant('accessControlEntry' as const),
     id: uuidArb,
     resourceType: fc.integer({ min: -128, max: 127 }),

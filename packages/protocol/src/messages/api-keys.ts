@@ -3,7 +3,7 @@
 // refuses to start groups or falls back to old formats when a broker does not advertise old versions.
 // The exception is a version Kafka 4 no longer serves and no client here sends (KIP-896):
 // AlterReplicaLogDirs starts at v1, as Kafka 4.0's spec does ("Version 0 was removed in Apache
-// Kafka 4.0, Version 1 is the new baseline").
+// Kafka 4.0, Version 1 is the new baseline"), and so do the four delegation token APIs (38-41).
 // The message schemas in apis/*.ts take their version ranges from this table.
 
 export const ApiKey = {
@@ -41,6 +41,10 @@ export const ApiKey = {
   AlterReplicaLogDirs: 34,
   DescribeLogDirs: 35,
   CreatePartitions: 37,
+  CreateDelegationToken: 38,
+  RenewDelegationToken: 39,
+  ExpireDelegationToken: 40,
+  DescribeDelegationToken: 41,
   DeleteGroups: 42,
   ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
@@ -121,6 +125,10 @@ export const apiVersionSupport: readonly ApiVersionSupport[] = [
   support('DescribeLogDirs', 4, 2),
   support('SaslAuthenticate', 2, 2),
   support('CreatePartitions', 3, 2),
+  support('CreateDelegationToken', 3, 2, 1),
+  support('RenewDelegationToken', 2, 2, 1),
+  support('ExpireDelegationToken', 2, 2, 1),
+  support('DescribeDelegationToken', 3, 2, 1),
   support('DeleteGroups', 2, 2),
   support('ElectLeaders', 2, 2),
   support('IncrementalAlterConfigs', 1, 1),

@@ -13,6 +13,7 @@ import { apiVersionsApi } from './apis/api-versions.js';
 import { consumerGroupDescribeApi } from './apis/consumer-group-describe.js';
 import { consumerGroupHeartbeatApi } from './apis/consumer-group-heartbeat.js';
 import { createAclsApi } from './apis/create-acls.js';
+import { createDelegationTokenApi } from './apis/create-delegation-token.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
 import { deleteAclsApi } from './apis/delete-acls.js';
@@ -23,6 +24,7 @@ import { describeAclsApi } from './apis/describe-acls.js';
 import { describeClientQuotasApi } from './apis/describe-client-quotas.js';
 import { describeClusterApi } from './apis/describe-cluster.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
+import { describeDelegationTokenApi } from './apis/describe-delegation-token.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
 import { describeLogDirsApi } from './apis/describe-log-dirs.js';
 import { describeProducersApi } from './apis/describe-producers.js';
@@ -32,6 +34,7 @@ import { describeTransactionsApi } from './apis/describe-transactions.js';
 import { describeUserScramCredentialsApi } from './apis/describe-user-scram-credentials.js';
 import { electLeadersApi } from './apis/elect-leaders.js';
 import { endTxnApi } from './apis/end-txn.js';
+import { expireDelegationTokenApi } from './apis/expire-delegation-token.js';
 import { fetchApi } from './apis/fetch.js';
 import { findCoordinatorApi } from './apis/find-coordinator.js';
 import { heartbeatApi } from './apis/heartbeat.js';
@@ -50,6 +53,7 @@ import { offsetDeleteApi } from './apis/offset-delete.js';
 import { offsetFetchApi } from './apis/offset-fetch.js';
 import { offsetForLeaderEpochApi } from './apis/offset-for-leader-epoch.js';
 import { produceApi } from './apis/produce.js';
+import { renewDelegationTokenApi } from './apis/renew-delegation-token.js';
 import { saslAuthenticateApi } from './apis/sasl-authenticate.js';
 import { saslHandshakeApi } from './apis/sasl-handshake.js';
 import { syncGroupApi } from './apis/sync-group.js';
@@ -94,6 +98,10 @@ export const apis = {
   [ApiKey.DescribeLogDirs]: describeLogDirsApi,
   [ApiKey.SaslAuthenticate]: saslAuthenticateApi,
   [ApiKey.CreatePartitions]: createPartitionsApi,
+  [ApiKey.CreateDelegationToken]: createDelegationTokenApi,
+  [ApiKey.RenewDelegationToken]: renewDelegationTokenApi,
+  [ApiKey.ExpireDelegationToken]: expireDelegationTokenApi,
+  [ApiKey.DescribeDelegationToken]: describeDelegationTokenApi,
   [ApiKey.DeleteGroups]: deleteGroupsApi,
   [ApiKey.ElectLeaders]: electLeadersApi,
   [ApiKey.IncrementalAlterConfigs]: incrementalAlterConfigsApi,
