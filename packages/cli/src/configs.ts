@@ -4,7 +4,7 @@
 
 import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { alterConfigOpType, configResourceType, ErrorCode, errorName } from '@gregor/protocol';
-import { openFirstReachable } from './cli-connection.js';
+import { openFirstReachable, withCliConnection } from './cli-connection.js';
 import type { ClientSecurity } from './client-properties.js';
 import {
   type ConfigsCommand,
@@ -121,22 +121,11 @@ async function runParsed(
     return usageExitCode;
   }
   const { bootstrap, timeoutMs, security, command } = parsed.options;
-  let connection: KafkaConnection;
-  try {
-    connection = await openFirstReachable(bootstrap, { clientId: `gregor-${name}`, timeoutMs, security });
-  } catch (error) {
-    err.write(`Error: ${(error as Error).message}\n`);
-    return failureExitCode;
-  }
-  try {
-    return await runCommand(connection, { timeoutMs, security }, command, out, err);
-  } catch (error) {
-    if (!(error instanceof Error && error.name === 'KafkaConnectionError')) throw error;
-    err.write(`Error: ${error.message}\n`);
-    return failureExitCode;
-  } finally {
-    connection.close();
-  }
+  return withCliConnection(
+    () => openFirstReachable(bootstrap, { clientId: `gregor-${name}`, timeoutMs, security }),
+    err,
+    (connection) => runCommand(connection, { timeoutMs, security }, command, out, err),
+  );
 }
 
 /** How the command reaches a broker besides the bootstrap connection. */

@@ -19,6 +19,7 @@ import {
   resolveRetry,
 } from '@gregor/client';
 import { ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
+import { isKafkaClientFailure } from './cli-connection.js';
 import { type ClientSecurity, kafkaSecurityConfig, readToolConfig } from './client-properties.js';
 import { integerIn, keyValues, readConsoleFlags } from './console-flags.js';
 import {
@@ -277,7 +278,7 @@ export async function runConsume(
       );
     }
   } catch (error) {
-    if (!(error instanceof Error) || !/^KafkaJS|^KafkaConnection/.test(error.name)) throw error;
+    if (!isKafkaClientFailure(error)) throw error;
     err.write(`Error: ${error.message}\n`);
     code = 1;
   } finally {

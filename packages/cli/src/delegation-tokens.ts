@@ -11,7 +11,7 @@
 import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
 import { failureExitCode, usageExitCode } from './admin-session.js';
-import { openCliConnection } from './cli-connection.js';
+import { openCliConnection, withCliConnection } from './cli-connection.js';
 import type { ClientSecurity } from './client-properties.js';
 import { commandConfigFlag, commandConfigHelp, securityFromFlag } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
@@ -254,22 +254,17 @@ export async function runDelegationTokens(
     err.write(`gregor delegation-tokens: ${parsed}\n${delegationTokensUsage}`);
     return usageExitCode;
   }
-  let connection: KafkaConnection | undefined;
-  try {
-    connection = await openCliConnection({
-      ...parsed.bootstrap,
-      clientId: 'gregor-delegation-tokens',
-      timeoutMs,
-      security: parsed.security,
-    });
-    return await run(connection, parsed.command, out, err);
-  } catch (error) {
-    if (!(error instanceof Error && error.name === 'KafkaConnectionError')) throw error;
-    err.write(`Error: ${error.message}\n`);
-    return failureExitCode;
-  } finally {
-    connection?.close();
-  }
+  return withCliConnection(
+    () =>
+      openCliConnection({
+        ...parsed.bootstrap,
+        clientId: 'gregor-delegation-tokens',
+        timeoutMs,
+        security: parsed.security,
+      }),
+    err,
+    (connection) => run(connection, parsed.command, out, err),
+  );
 }
 
 async function run(

@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { ErrorCode, errorName } from '@gregor/protocol';
+import { withCliConnection } from './cli-connection.js';
 import type { ClientSecurity } from './client-properties.js';
 import { commandConfigHelp, parseConnectionFlags, readValueFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
@@ -119,31 +120,23 @@ export async function runDeleteRecords(
     err.write(`Error: ${offsetJsonFile}: ${wanted}\n`);
     return 1;
   }
-  let cluster: GroupsCluster | undefined;
-  try {
-    cluster = await GroupsCluster.connect(bootstrap, timeoutMs, security);
-    out.write('Executing records delete operation\n');
-    const outcomes = await cluster.deleteRecords(wanted, timeoutMs);
-    out.write('Records delete operation completed:\n');
-    for (const outcome of outcomes) {
-      const partition = `${outcome.topic}-${outcome.partition}`;
-      out.write(
-        outcome.errorCode === ErrorCode.NONE
-          ? `partition: ${partition}\tlow_watermark: ${outcome.lowWatermark}\n`
-          : `partition: ${partition}\terror: ${errorName(outcome.errorCode)}\n`,
-      );
-    }
-    return outcomes.every((outcome) => outcome.errorCode === ErrorCode.NONE) ? 0 : 1;
-  } catch (error) {
-    if (
-      !(error instanceof GroupsCommandError) &&
-      !(error instanceof Error && error.name === 'KafkaConnectionError')
-    ) {
-      throw error;
-    }
-    err.write(`Error: ${error.message}\n`);
-    return 1;
-  } finally {
-    cluster?.close();
-  }
+  return withCliConnection(
+    () => GroupsCluster.connect(bootstrap, timeoutMs, security),
+    err,
+    async (cluster) => {
+      out.write('Executing records delete operation\n');
+      const outcomes = await cluster.deleteRecords(wanted, timeoutMs);
+      out.write('Records delete operation completed:\n');
+      for (const outcome of outcomes) {
+        const partition = `${outcome.topic}-${outcome.partition}`;
+        out.write(
+          outcome.errorCode === ErrorCode.NONE
+            ? `partition: ${partition}\tlow_watermark: ${outcome.lowWatermark}\n`
+            : `partition: ${partition}\terror: ${errorName(outcome.errorCode)}\n`,
+        );
+      }
+      return outcomes.every((outcome) => outcome.errorCode === ErrorCode.NONE) ? 0 : 1;
+    },
+    [GroupsCommandError],
+  );
 }

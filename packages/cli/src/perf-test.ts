@@ -8,6 +8,7 @@
 //     early with Kafka's warning.
 
 import { Kafka, logLevel } from '@gregor/client';
+import { isKafkaClientFailure } from './cli-connection.js';
 import { type ClientSecurity, kafkaSecurityConfig, readToolConfig } from './client-properties.js';
 import { integerIn, keyValues, readConsoleFlags } from './console-flags.js';
 import { type ConsoleInput, parseBootstrap } from './console-producer.js';
@@ -220,7 +221,7 @@ export async function runPerfTest(
       ? await producerPerf(parsed.options, out, err, input.interrupted)
       : await consumerPerf(parsed.options, out, err, input.interrupted);
   } catch (error) {
-    if (!(error instanceof Error) || !/^KafkaJS|^KafkaConnection/.test(error.name)) throw error;
+    if (!isKafkaClientFailure(error)) throw error;
     err.write(`Error: ${error.message}\n`);
     return 1;
   }
