@@ -436,6 +436,37 @@ const cases: DeniedCase[] = [
     },
   },
   {
+    name: 'DeleteRecords: DELETE on each topic; a refused topic keeps its records, the others proceed',
+    grants: [
+      acl(AclResourceType.TOPIC, mine, AclOperation.DELETE),
+      acl(AclResourceType.TOPIC, mine, AclOperation.WRITE),
+    ],
+    run: async () => {
+      const produced = await cluster.request(ApiKey.Produce, 7, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topics: [{ name: mine, partitions: [{ partitionIndex: 0, records: batchOf(['a', 'b']) }] }],
+      });
+      expect(produced.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+      const response = await cluster.request(ApiKey.DeleteRecords, 2, {
+        timeoutMs: 1000,
+        topics: [secret, mine].map((name) => ({ name, partitions: [{ partitionIndex: 0, offset: 1n }] })),
+      });
+      expect(response.topics).toEqual([
+        {
+          name: secret,
+          partitions: [
+            { partitionIndex: 0, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED },
+          ],
+        },
+        { name: mine, partitions: [{ partitionIndex: 0, lowWatermark: 1n, errorCode: ErrorCode.NONE }] },
+      ]);
+      expect(cluster.replicaManager.partition(secret, 0)!.log.logStartOffset).toBe(0);
+      expect(cluster.replicaManager.partition(mine, 0)!.log.logStartOffset).toBe(1);
+    },
+  },
+  {
     name: 'OffsetForLeaderEpoch: CLUSTER_ACTION on the cluster, else DESCRIBE on each topic',
     grants: [acl(AclResourceType.TOPIC, mine, AclOperation.DESCRIBE)],
     run: async () => {

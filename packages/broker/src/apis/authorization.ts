@@ -105,3 +105,34 @@ export function authorizedOperations(
   }
   return bits;
 }
+
+/**
+ * Answers a request over topics' partitions where each topic needs `operation`, as Kafka answers
+ * one: the partitions of the permitted topics go to `serve` in one call, in request order, and
+ * `answer` shapes each one's result; a refused topic's partitions get `refused` (its
+ * TOPIC_AUTHORIZATION_FAILED answer). The topics come back in the request's order and shape.
+ */
+export async function answerPermittedTopicPartitions<P, R, A>(
+  context: RequestContext,
+  operation: number,
+  topics: readonly { readonly name: string; readonly partitions: readonly P[] }[],
+  serve: (partitions: { readonly topic: string; readonly partition: P }[]) => Promise<readonly R[]>,
+  answer: (partition: P, result: R) => A,
+  refused: (partition: P) => A,
+): Promise<{ name: string; partitions: A[] }[]> {
+  const denied = new Set(
+    topics.map((topic) => topic.name).filter((name) => !authorizedOnTopic(context, operation, name)),
+  );
+  const results = await serve(
+    topics
+      .filter((topic) => !denied.has(topic.name))
+      .flatMap((topic) => topic.partitions.map((partition) => ({ topic: topic.name, partition }))),
+  );
+  let next = 0;
+  return topics.map((topic) => ({
+    name: topic.name,
+    partitions: topic.partitions.map((partition) =>
+      denied.has(topic.name) ? refused(partition) : answer(partition, results[next++]!),
+    ),
+  }));
+}
