@@ -16,6 +16,7 @@ import { ErrorCode, errorName } from '@gregor/protocol';
 import {
   AdminCommandError,
   type AdminSession,
+  parseFlags,
   printTable,
   usageExitCode,
   withAdminSession,
@@ -319,8 +320,6 @@ async function abort(context: AdminSession, command: Extract<Command, { kind: 'a
 function parseArgs(
   args: readonly string[],
 ): { bootstrap: Address[]; timeoutMs: number; security: ClientSecurity; command: Command } | 'help' | string {
-  const flags = new Map<string, string>();
-  const positional: string[] = [];
   const valueFlags = new Set([
     '--bootstrap-server',
     '--command-config',
@@ -334,20 +333,9 @@ function parseArgs(
     '--broker-id',
     '--transactional-id-pattern',
   ]);
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index]!;
-    if (arg === '--help' || arg === '-h') return 'help';
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const equals = arg.indexOf('=');
-    const flag = equals < 0 ? arg : arg.slice(0, equals);
-    if (!valueFlags.has(flag)) return `unknown option '${flag}'`;
-    const value = equals >= 0 ? arg.slice(equals + 1) : args[++index];
-    if (value === undefined || value === '') return `${flag} needs a value`;
-    flags.set(flag, value);
-  }
+  const parsed = parseFlags(args, valueFlags, new Set());
+  if (typeof parsed === 'string') return parsed;
+  const { flags, positional } = parsed;
   const integer = (flag: string, min: number, max: number): number | string => {
     const text = flags.get(flag);
     if (text === undefined) return `${flag} is required`;
