@@ -51,6 +51,37 @@ let groups: GroupCoordinatorDriver;
 /** What reached the wrapped transaction handlers and the quorum, by API. */
 let reached: string[];
 
+/** A CreateAcls and a DeleteAcls of one binding on `secret`: each one's error code and message. */
+async function aclChanges(): Promise<[number, string | null][]> {
+  const binding = {
+    resourceType: AclResourceType.TOPIC,
+    resourceName: secret,
+    resourcePatternType: AclPatternType.LITERAL,
+    principal: 'User:bob',
+    host: '*',
+    operation: AclOperation.ALL,
+    permissionType: AclPermissionType.ALLOW,
+  };
+  const created = await cluster.request(ApiKey.CreateAcls, 3, { creations: [binding] });
+  const deleted = await cluster.request(ApiKey.DeleteAcls, 3, {
+    filters: [
+      {
+        resourceTypeFilter: binding.resourceType,
+        resourceNameFilter: binding.resourceName,
+        patternTypeFilter: binding.resourcePatternType,
+        principalFilter: binding.principal,
+        hostFilter: binding.host,
+        operation: binding.operation,
+        permissionType: binding.permissionType,
+      },
+    ],
+  });
+  return [...created.results, ...deleted.filterResults].map((result) => [
+    result.errorCode,
+    result.errorMessage,
+  ]);
+}
+
 /** Kafka's Utils.to32BitField over AclOperation codes. */
 const bits = (...operations: number[]) =>
   operations.reduce((field, operation) => field | (1 << operation), 0);
@@ -739,6 +770,20 @@ const cases: DeniedCase[] = [
     },
   },
   {
+    name: 'CreateAcls, DeleteAcls: DESCRIBE on the cluster is not ALTER',
+    grants: [acl(AclResourceType.CLUSTER, clusterResourceName, AclOperation.DESCRIBE)],
+    run: async () => {
+      const refusals = await aclChanges();
+      expect(refusals).toEqual([
+        [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.'],
+        [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.'],
+      ]);
+      expect([...cluster.image().acls.values()]).toEqual([
+        acl(AclResourceType.CLUSTER, clusterResourceName, AclOperation.DESCRIBE),
+      ]);
+    },
+  },
+  {
     name: 'DescribeQuorum: DESCRIBE on the cluster',
     run: async () => {
       const response = await cluster.request(ApiKey.DescribeQuorum, 2, {
@@ -1087,6 +1132,17 @@ describe('ACL checks: a principal without the ACL gets Kafka error and nothing e
     if (denied.grants !== undefined) await grant(...denied.grants);
     cluster.actAs(bob);
     await denied.run();
+  });
+});
+
+describe('ACL changes without an authorizer', () => {
+  it('are SECURITY_DISABLED, as Kafka answers them, and change nothing', async () => {
+    await startCluster(false);
+    expect(await aclChanges()).toEqual([
+      [ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured (authorizer.class.name)'],
+      [ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured (authorizer.class.name)'],
+    ]);
+    expect(cluster.image().acls.size).toBe(0);
   });
 });
 

@@ -2,6 +2,7 @@
 // authorizer (authorizer.class.name unset) everything is allowed, as in Kafka.
 
 import { AclOperation, AclResourceType, clusterResourceName } from '@gregor/metadata';
+import { ErrorCode } from '@gregor/protocol';
 import { anonymousPrincipal } from '../security/kafka-principal.js';
 import type { RequestContext } from './api-handler.js';
 
@@ -33,6 +34,28 @@ export function authorized(
 
 export function authorizedOnCluster(context: RequestContext, operation: number): boolean {
   return authorized(context, operation, AclResourceType.CLUSTER, clusterResourceName);
+}
+
+/**
+ * Why an ACL change (CreateAcls, DeleteAcls) is refused, as Kafka refuses it: no authorizer
+ * configured (SECURITY_DISABLED), or no ALTER on the cluster; null when it may go ahead.
+ */
+export function aclChangeRefusal(
+  context: RequestContext,
+): { readonly errorCode: number; readonly errorMessage: string } | null {
+  if (context.broker.authorizer === undefined) {
+    return {
+      errorCode: ErrorCode.SECURITY_DISABLED,
+      errorMessage: 'No Authorizer is configured (authorizer.class.name)',
+    };
+  }
+  if (!authorizedOnCluster(context, AclOperation.ALTER)) {
+    return {
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      errorMessage: 'Cluster authorization failed.',
+    };
+  }
+  return null;
 }
 
 export function authorizedOnTopic(context: RequestContext, operation: number, topic: string): boolean {
