@@ -51,17 +51,20 @@ let groups: GroupCoordinatorDriver;
 /** What reached the wrapped transaction handlers and the quorum, by API. */
 let reached: string[];
 
-/** A CreateAcls and a DeleteAcls of one binding on `secret`: each one's error code and message. */
+/** The ACL bob would grant himself: everything on `secret`. */
+const bobMayDoAllOnSecret = {
+  resourceType: AclResourceType.TOPIC,
+  resourceName: secret,
+  resourcePatternType: AclPatternType.LITERAL,
+  principal: 'User:bob',
+  host: '*',
+  operation: AclOperation.ALL,
+  permissionType: AclPermissionType.ALLOW,
+};
+
+/** A CreateAcls and a DeleteAcls of bobMayDoAllOnSecret: each one's error code and message. */
 async function aclChanges(): Promise<[number, string | null][]> {
-  const binding = {
-    resourceType: AclResourceType.TOPIC,
-    resourceName: secret,
-    resourcePatternType: AclPatternType.LITERAL,
-    principal: 'User:bob',
-    host: '*',
-    operation: AclOperation.ALL,
-    permissionType: AclPermissionType.ALLOW,
-  };
+  const binding = bobMayDoAllOnSecret;
   const created = await cluster.request(ApiKey.CreateAcls, 3, { creations: [binding] });
   const deleted = await cluster.request(ApiKey.DeleteAcls, 3, {
     filters: [
@@ -733,19 +736,7 @@ const cases: DeniedCase[] = [
     name: 'CreateAcls, DescribeAcls, DeleteAcls: ALTER, DESCRIBE, ALTER on the cluster',
     grants: [acl(AclResourceType.TOPIC, mine, AclOperation.READ)],
     run: async () => {
-      const created = await cluster.request(ApiKey.CreateAcls, 3, {
-        creations: [
-          {
-            resourceType: AclResourceType.TOPIC,
-            resourceName: secret,
-            resourcePatternType: AclPatternType.LITERAL,
-            principal: 'User:bob',
-            host: '*',
-            operation: AclOperation.ALL,
-            permissionType: AclPermissionType.ALLOW,
-          },
-        ],
-      });
+      const created = await cluster.request(ApiKey.CreateAcls, 3, { creations: [bobMayDoAllOnSecret] });
       expect(created.results.map((result) => result.errorCode)).toEqual([
         ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
       ]);
