@@ -13,7 +13,7 @@ import { type ClientSecurity, plaintextSecurity } from './client-properties.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
 
-export const usageExitCode = 2;
+export { usageExitCode } from './usage.js';
 export { failureExitCode };
 
 /** A failure the command reports as `Error: <message>` with exit code 1. */

@@ -16,8 +16,9 @@ import {
   quotasUsage,
 } from './configs-args.js';
 import type { TextOutput } from './dump-log.js';
+import { runOrUsageExit } from './usage.js';
 
-const usageExitCode = 2;
+const _usageExitCode = 2;
 const failureExitCode = 1;
 
 /** Kafka's ConfigSource names (DescribeConfigsResponse), as kafka-configs.sh prints them. */
@@ -112,15 +113,9 @@ async function runParsed(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  if (parsed.kind === 'help') {
-    out.write(usage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor ${name}: ${parsed.message}\n${usage}`);
-    return usageExitCode;
-  }
-  const { bootstrap, timeoutMs, security, command } = parsed.options;
+  const run = runOrUsageExit(name, usage, parsed, out, err);
+  if (typeof run === 'number') return run;
+  const { bootstrap, timeoutMs, security, command } = run.options;
   return withCliConnection(
     () => openFirstReachable(bootstrap, { clientId: `gregor-${name}`, timeoutMs, security }),
     err,

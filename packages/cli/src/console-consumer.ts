@@ -31,6 +31,7 @@ import {
 } from './console-formatter.js';
 import { type ConsoleInput, parseBootstrap } from './console-producer.js';
 import type { TextOutput } from './dump-log.js';
+import { runOrUsageExit } from './usage.js';
 
 export const consumeUsage = `Usage: gregor consume --bootstrap-server host:port[,host:port...] --topic T
                       [--group G | --partition P [--offset N|earliest|latest]] [--from-beginning]
@@ -255,15 +256,8 @@ export async function runConsume(
   err: TextOutput,
   input: Pick<ConsoleInput, 'interrupted'>,
 ): Promise<number> {
-  const parsed = parseConsumeArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(consumeUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor consume: ${parsed.message}\n${consumeUsage}`);
-    return 2;
-  }
+  const parsed = runOrUsageExit('consume', consumeUsage, parseConsumeArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const options = parsed.options;
   const sink = new ConsoleSink(options, out, input.interrupted);
   let code = 0;

@@ -12,6 +12,7 @@ import { commandConfigHelp, parseConnectionFlags, readValueFlags } from './conne
 import type { TextOutput } from './dump-log.js';
 import { GroupsCluster, GroupsCommandError, type TopicPartitionOffset } from './groups-cluster.js';
 import type { Address } from './metadata-shell-args.js';
+import { runOrUsageExit } from './usage.js';
 
 /** Kafka's AdminClient default.api.timeout.ms, how long the leaders may wait for their replicas. */
 export const deleteRecordsDefaultTimeoutMs = 60_000;
@@ -98,15 +99,8 @@ export async function runDeleteRecords(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseDeleteRecordsArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(deleteRecordsUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor delete-records: ${parsed.message}\n${deleteRecordsUsage}`);
-    return 2;
-  }
+  const parsed = runOrUsageExit('delete-records', deleteRecordsUsage, parseDeleteRecordsArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { bootstrap, timeoutMs, security, offsetJsonFile } = parsed.options;
   let text: string;
   try {

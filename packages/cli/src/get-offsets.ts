@@ -11,6 +11,7 @@ import { commandConfigHelp, parseConnectionFlags, readValueFlags } from './conne
 import type { TextOutput } from './dump-log.js';
 import { GroupsCluster, GroupsCommandError } from './groups-cluster.js';
 import type { Address } from './metadata-shell-args.js';
+import { runOrUsageExit } from './usage.js';
 
 export const getOffsetsDefaultTimeoutMs = 10_000;
 /** Longest accepted --timeout-ms: a larger value is a typo, not a wish. */
@@ -87,15 +88,8 @@ export async function runGetOffsets(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseGetOffsetsArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(getOffsetsUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor get-offsets: ${parsed.message}\n${getOffsetsUsage}`);
-    return 2;
-  }
+  const parsed = runOrUsageExit('get-offsets', getOffsetsUsage, parseGetOffsetsArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { bootstrap, timeoutMs, security, topic, partitions, timestamp } = parsed.options;
   return withCliConnection(
     () => GroupsCluster.connect(bootstrap, timeoutMs, security),

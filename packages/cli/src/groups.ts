@@ -12,20 +12,14 @@ import {
   type TopicPartitionOffset,
 } from './groups-cluster.js';
 import { AssignmentDecodeError, decodeConsumerAssignment } from './groups-consumer-protocol.js';
+import { runOrUsageExit } from './usage.js';
 
-const usageExitCode = 2;
+const _usageExitCode = 2;
 const failureExitCode = 1;
 
 export async function runGroups(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
-  const parsed = parseGroupsArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(groupsUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor groups: ${parsed.message}\n${groupsUsage}`);
-    return usageExitCode;
-  }
+  const parsed = runOrUsageExit('groups', groupsUsage, parseGroupsArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { bootstrap, timeoutMs, security, command } = parsed.options;
   return withCliConnection(
     () => GroupsCluster.connect(bootstrap, timeoutMs, security),

@@ -21,6 +21,7 @@ import {
   producerPropertyNames,
 } from './producer-properties.js';
 import { SendWindow } from './send-window.js';
+import { runOrUsageExit } from './usage.js';
 
 export const perfTestUsage = `Usage: gregor perf-test producer --topic T --num-records N --record-size BYTES --throughput N|-1
                                [--bootstrap-server B] [--producer-props k=v [k=v...]]
@@ -207,15 +208,8 @@ export async function runPerfTest(
   err: TextOutput,
   input: Pick<ConsoleInput, 'interrupted'>,
 ): Promise<number> {
-  const parsed = parsePerfTestArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(perfTestUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor perf-test: ${parsed.message}\n${perfTestUsage}`);
-    return 2;
-  }
+  const parsed = runOrUsageExit('perf-test', perfTestUsage, parsePerfTestArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   try {
     return parsed.kind === 'producer'
       ? await producerPerf(parsed.options, out, err, input.interrupted)

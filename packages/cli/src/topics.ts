@@ -7,20 +7,14 @@ import { configResourceType, ErrorCode, errorName, type ResponseBody } from '@gr
 import { failureExitCode, openFirstReachable, withCliConnection } from './cli-connection.js';
 import type { TextOutput } from './dump-log.js';
 import { parseTopicsArgs, type TopicsCommand, topicsUsage } from './topics-args.js';
+import { runOrUsageExit } from './usage.js';
 
-const usageExitCode = 2;
+const _usageExitCode = 2;
 const topicConfigSource = 1;
 
 export async function runTopics(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
-  const parsed = parseTopicsArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(topicsUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor topics: ${parsed.message}\n${topicsUsage}`);
-    return usageExitCode;
-  }
+  const parsed = runOrUsageExit('topics', topicsUsage, parseTopicsArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { bootstrap, timeoutMs, security, command } = parsed.options;
   return withCliConnection(
     () => openFirstReachable(bootstrap, { clientId: 'gregor-topics', timeoutMs, security }),

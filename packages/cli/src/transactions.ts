@@ -25,6 +25,7 @@ import type { ClientSecurity } from './client-properties.js';
 import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
+import { optionsOrUsageExit } from './usage.js';
 
 export const transactionsDefaultTimeoutMs = 10_000;
 /** The longest --timeout-ms accepted (10 minutes). */
@@ -77,15 +78,8 @@ export async function runTransactions(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseArgs(args);
-  if (parsed === 'help') {
-    out.write(transactionsUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor transactions: ${parsed}\n${transactionsUsage}`);
-    return usageExitCode;
-  }
+  const parsed = optionsOrUsageExit('transactions', transactionsUsage, parseArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   return withAdminSession({ ...parsed, clientId: 'gregor-transactions', out, err }, async (context) => {
     switch (parsed.command.kind) {
       case 'list':

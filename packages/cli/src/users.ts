@@ -16,8 +16,9 @@ import type { ClientSecurity } from './client-properties.js';
 import { commandConfigFlag, commandConfigHelp, securityFromFlag } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { type Address, parseAddress } from './metadata-shell-args.js';
+import { optionsOrUsageExit } from './usage.js';
 
-const usageExitCode = 2;
+const _usageExitCode = 2;
 const failureExitCode = 1;
 const timeoutMs = 30_000;
 /** kafka-configs.sh's default when the config names no iterations. */
@@ -146,15 +147,8 @@ function parseArgs(
 }
 
 export async function runUsers(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
-  const parsed = parseArgs(args);
-  if (parsed === 'help') {
-    out.write(usersUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor users: ${parsed}\n${usersUsage}`);
-    return usageExitCode;
-  }
+  const parsed = optionsOrUsageExit('users', usersUsage, parseArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const command = parsed.command;
   return withCliConnection(
     () =>
