@@ -10,7 +10,7 @@
 import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { AclOperation, AclPatternType, AclPermissionType, AclResourceType } from '@gregor/metadata';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { openCliConnection } from './cli-connection.js';
+import { openCliConnection, withCliConnection } from './cli-connection.js';
 import { commandConfigFlag, commandConfigHelp, securityFromFlag } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { parseAddress } from './metadata-shell-args.js';
@@ -146,14 +146,9 @@ export async function runAcls(args: readonly string[], out: TextOutput, err: Tex
     return usage('--add takes --resource-pattern-type literal or prefixed');
   }
 
-  let connection: KafkaConnection | undefined;
-  try {
-    connection = await openCliConnection({
-      ...bootstrap,
-      clientId: 'gregor-acls',
-      timeoutMs: aclsConnectTimeoutMs,
-      security,
-    });
+  const open = () =>
+    openCliConnection({ ...bootstrap, clientId: 'gregor-acls', timeoutMs: aclsConnectTimeoutMs, security });
+  return withCliConnection(open, err, async (connection) => {
     if (action === '--list') return await list(connection, resources, patternType, out, err);
     const operations: number[] = [];
     for (const name of values.get('--operation') ?? []) {
@@ -218,13 +213,7 @@ export async function runAcls(args: readonly string[], out: TextOutput, err: Tex
     return action === '--add'
       ? await add(connection, bindings, patternType, out, err)
       : await remove(connection, bindings, patternType, out, err);
-  } catch (error) {
-    if (!(error instanceof Error && error.name === 'KafkaConnectionError')) throw error;
-    err.write(`Error: ${error.message}\n`);
-    return failureExitCode;
-  } finally {
-    connection?.close();
-  }
+  });
 }
 
 function describeBinding(

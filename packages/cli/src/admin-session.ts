@@ -3,13 +3,18 @@
 // bootstrap server; a usage/failure exit-code convention; and kafka-*.sh's tab-separated table.
 
 import type { KafkaConnection } from '@gregor/client';
-import { openCliConnection } from './cli-connection.js';
+import {
+  connectFirstReachable,
+  failureExitCode,
+  openCliConnection,
+  withCliConnection,
+} from './cli-connection.js';
 import { type ClientSecurity, plaintextSecurity } from './client-properties.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
 
-export const usageExitCode = 2;
-export const failureExitCode = 1;
+export { usageExitCode } from './usage.js';
+export { failureExitCode };
 
 /** A failure the command reports as `Error: <message>` with exit code 1. */
 export class AdminCommandError extends Error {}
@@ -21,11 +26,38 @@ export interface AdminSession {
   readonly out: TextOutput;
 }
 
+/** One connection per broker address, opened on first use; close() closes them all. */
+class ConnectionPool {
+  private readonly connections = new Map<string, KafkaConnection>();
+
+  constructor(
+    private readonly options: {
+      readonly clientId: string;
+      readonly timeoutMs: number;
+      readonly security: ClientSecurity;
+    },
+  ) {}
+
+  readonly connect = async (host: string, port: number): Promise<KafkaConnection> => {
+    const key = `${host}:${port}`;
+    let connection = this.connections.get(key);
+    if (connection === undefined) {
+      connection = await openCliConnection({ ...this.options, host, port });
+      this.connections.set(key, connection);
+    }
+    return connection;
+  };
+
+  close(): void {
+    for (const connection of this.connections.values()) connection.close();
+  }
+}
+
 /**
  * Runs `body` with connections to the cluster; maps AdminCommandError and connection failures to
  * exit code 1 (the message on `err`), and rethrows anything else (a bug).
  */
-export async function withAdminSession(
+export function withAdminSession(
   options: {
     readonly bootstrap: readonly Address[];
     readonly timeoutMs: number;
@@ -37,48 +69,20 @@ export async function withAdminSession(
   },
   body: (session: AdminSession) => Promise<number>,
 ): Promise<number> {
-  const connections = new Map<string, KafkaConnection>();
-  const connect = async (host: string, port: number): Promise<KafkaConnection> => {
-    const key = `${host}:${port}`;
-    let connection = connections.get(key);
-    if (connection === undefined) {
-      connection = await openCliConnection({
-        host,
-        port,
-        clientId: options.clientId,
-        timeoutMs: options.timeoutMs,
-        security: options.security ?? plaintextSecurity,
-      });
-      connections.set(key, connection);
-    }
-    return connection;
-  };
-  try {
-    const failures: string[] = [];
-    let bootstrap: KafkaConnection | undefined;
-    for (const address of options.bootstrap) {
-      try {
-        bootstrap = await connect(address.host, address.port);
-        break;
-      } catch (error) {
-        failures.push(`${address.host}:${address.port}: ${(error as Error).message}`);
-      }
-    }
-    if (bootstrap === undefined) {
-      throw new AdminCommandError(`no bootstrap server reachable (${failures.join('; ')})`);
-    }
-    return await body({ bootstrap, connect, timeoutMs: options.timeoutMs, out: options.out });
-  } catch (error) {
-    if (
-      !(error instanceof AdminCommandError) &&
-      !(error instanceof Error && error.name === 'KafkaConnectionError')
-    )
-      throw error;
-    options.err.write(`Error: ${(error as Error).message}\n`);
-    return failureExitCode;
-  } finally {
-    for (const connection of connections.values()) connection.close();
-  }
+  const pool = new ConnectionPool({
+    clientId: options.clientId,
+    timeoutMs: options.timeoutMs,
+    security: options.security ?? plaintextSecurity,
+  });
+  return withCliConnection(
+    async () => pool,
+    options.err,
+    async ({ connect }) => {
+      const bootstrap = await connectFirstReachable(options.bootstrap, connect);
+      return await body({ bootstrap, connect, timeoutMs: options.timeoutMs, out: options.out });
+    },
+    [AdminCommandError],
+  );
 }
 
 /** Kafka's ToolsUtils.prettyPrintTable: columns padded to their widest cell, joined by tabs. */

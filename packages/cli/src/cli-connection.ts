@@ -6,6 +6,10 @@
 import { authenticateSasl, KafkaConnection, KafkaConnectionError } from '@gregor/client';
 import { ApiKey, apiSupport } from '@gregor/protocol';
 import { type ClientSecurity, plaintextSecurity, tlsConnectionOptions } from './client-properties.js';
+import type { TextOutput } from './dump-log.js';
+
+/** A tool's exit code when the cluster refused or could not be reached (the message is on stderr). */
+export const failureExitCode = 1;
 
 export interface CliConnectionOptions {
   readonly host: string;
@@ -53,17 +57,69 @@ export async function openCliConnection(options: CliConnectionOptions): Promise<
 }
 
 /** The first of `addresses` that accepts a connection (in order), or an error naming each failure. */
-export async function openFirstReachable(
+export function openFirstReachable(
   addresses: readonly { readonly host: string; readonly port: number }[],
   options: Omit<CliConnectionOptions, 'host' | 'port'>,
 ): Promise<KafkaConnection> {
+  return connectFirstReachable(addresses, (host, port) => openCliConnection({ ...options, host, port }));
+}
+
+/**
+ * What `connect` gives for the first of `addresses` it reaches (in order); when none answers, a
+ * KafkaConnectionError naming each address and its failure.
+ */
+export async function connectFirstReachable<T>(
+  addresses: readonly { readonly host: string; readonly port: number }[],
+  connect: (host: string, port: number) => Promise<T>,
+): Promise<T> {
   const failures: string[] = [];
   for (const address of addresses) {
     try {
-      return await openCliConnection({ ...options, host: address.host, port: address.port });
+      return await connect(address.host, address.port);
     } catch (error) {
       failures.push(`${address.host}:${address.port}: ${(error as Error).message}`);
     }
   }
   throw new KafkaConnectionError(`no bootstrap server reachable (${failures.join('; ')})`);
+}
+
+/**
+ * A connect, TLS or SASL failure, or a request left unanswered: a KafkaConnectionError, known by its
+ * name (a tool may hold another copy of @gregor/client's class than the one that threw).
+ */
+export function isConnectionFailure(error: unknown): error is Error {
+  return error instanceof Error && error.name === 'KafkaConnectionError';
+}
+
+/**
+ * Runs a tool's `body` on what `open` connects (one connection, a GroupsCluster, a pool), closed at
+ * the end whatever happens. A connection failure, opening or later, and an error of one of
+ * `reportedErrors` (the tool's own expected failures) is written to `err` as `Error: <message>` and
+ * gives exit code 1; any other error is a bug and is rethrown.
+ */
+export async function withCliConnection<T extends { close(): void }>(
+  open: () => Promise<T>,
+  err: TextOutput,
+  body: (connection: T) => Promise<number>,
+  reportedErrors: readonly (abstract new (...args: never[]) => Error)[] = [],
+): Promise<number> {
+  let connection: T | undefined;
+  try {
+    connection = await open();
+    return await body(connection);
+  } catch (error) {
+    if (!isConnectionFailure(error) && !reportedErrors.some((type) => error instanceof type)) throw error;
+    err.write(`Error: ${(error as Error).message}\n`);
+    return failureExitCode;
+  } finally {
+    connection?.close();
+  }
+}
+
+/**
+ * A failure of a kafkajs-based tool (produce, consume, perf-test) to report rather than crash on:
+ * kafkajs's own errors (KafkaJS*) and a KafkaConnectionError.
+ */
+export function isKafkaClientFailure(error: unknown): error is Error {
+  return error instanceof Error && /^KafkaJS|^KafkaConnection/.test(error.name);
 }

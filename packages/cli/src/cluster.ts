@@ -8,11 +8,12 @@
 
 import { ApiKey } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { AdminCommandError, parseFlags, usageExitCode, withAdminSession } from './admin-session.js';
+import { AdminCommandError, parseFlags, withAdminSession } from './admin-session.js';
 import type { ClientSecurity } from './client-properties.js';
 import { commandConfigFlag, commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
+import { optionsOrUsageExit } from './usage.js';
 
 export const clusterDefaultTimeoutMs = 30_000;
 /** The longest --timeout-ms accepted (10 minutes). */
@@ -78,15 +79,8 @@ export function parseClusterArgs(args: readonly string[]): ClusterOptions | 'hel
 }
 
 export async function runCluster(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
-  const parsed = parseClusterArgs(args);
-  if (parsed === 'help') {
-    out.write(clusterUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor cluster: ${parsed}\n${clusterUsage}`);
-    return usageExitCode;
-  }
+  const parsed = optionsOrUsageExit('cluster', clusterUsage, parseClusterArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { command } = parsed;
   return withAdminSession({ ...parsed, clientId: 'gregor-cluster', out, err }, async (session) => {
     if (command.kind === 'cluster-id') {

@@ -23,6 +23,7 @@ import { runPerfTest } from './perf-test.js';
 import { runReassignPartitions } from './reassign-partitions.js';
 import { runTopics } from './topics.js';
 import { runTransactions } from './transactions.js';
+import { usageExitCode } from './usage.js';
 import { runUsers } from './users.js';
 
 export interface CliCommand {
@@ -30,7 +31,7 @@ export interface CliCommand {
   readonly run: (args: readonly string[], out: TextOutput, err: TextOutput) => number | Promise<number>;
 }
 
-export const usageExitCode = 2;
+export { usageExitCode };
 
 export const commands: Readonly<Record<string, CliCommand>> = {
   acls: { summary: 'add, remove and list ACLs, like kafka-acls.sh', run: runAcls },

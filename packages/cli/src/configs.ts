@@ -4,7 +4,7 @@
 
 import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { alterConfigOpType, configResourceType, ErrorCode, errorName } from '@gregor/protocol';
-import { openFirstReachable } from './cli-connection.js';
+import { openFirstReachable, withCliConnection } from './cli-connection.js';
 import type { ClientSecurity } from './client-properties.js';
 import {
   type ConfigsCommand,
@@ -16,8 +16,9 @@ import {
   quotasUsage,
 } from './configs-args.js';
 import type { TextOutput } from './dump-log.js';
+import { runOrUsageExit } from './usage.js';
 
-const usageExitCode = 2;
+const _usageExitCode = 2;
 const failureExitCode = 1;
 
 /** Kafka's ConfigSource names (DescribeConfigsResponse), as kafka-configs.sh prints them. */
@@ -112,31 +113,14 @@ async function runParsed(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  if (parsed.kind === 'help') {
-    out.write(usage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor ${name}: ${parsed.message}\n${usage}`);
-    return usageExitCode;
-  }
-  const { bootstrap, timeoutMs, security, command } = parsed.options;
-  let connection: KafkaConnection;
-  try {
-    connection = await openFirstReachable(bootstrap, { clientId: `gregor-${name}`, timeoutMs, security });
-  } catch (error) {
-    err.write(`Error: ${(error as Error).message}\n`);
-    return failureExitCode;
-  }
-  try {
-    return await runCommand(connection, { timeoutMs, security }, command, out, err);
-  } catch (error) {
-    if (!(error instanceof Error && error.name === 'KafkaConnectionError')) throw error;
-    err.write(`Error: ${error.message}\n`);
-    return failureExitCode;
-  } finally {
-    connection.close();
-  }
+  const run = runOrUsageExit(name, usage, parsed, out, err);
+  if (typeof run === 'number') return run;
+  const { bootstrap, timeoutMs, security, command } = run.options;
+  return withCliConnection(
+    () => openFirstReachable(bootstrap, { clientId: `gregor-${name}`, timeoutMs, security }),
+    err,
+    (connection) => runCommand(connection, { timeoutMs, security }, command, out, err),
+  );
 }
 
 /** How the command reaches a broker besides the bootstrap connection. */

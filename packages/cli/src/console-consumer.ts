@@ -19,6 +19,7 @@ import {
   resolveRetry,
 } from '@gregor/client';
 import { ErrorCode, earliestTimestamp, latestTimestamp } from '@gregor/protocol';
+import { isKafkaClientFailure } from './cli-connection.js';
 import { type ClientSecurity, kafkaSecurityConfig, readToolConfig } from './client-properties.js';
 import { integerIn, keyValues, readConsoleFlags } from './console-flags.js';
 import {
@@ -30,6 +31,7 @@ import {
 } from './console-formatter.js';
 import { type ConsoleInput, parseBootstrap } from './console-producer.js';
 import type { TextOutput } from './dump-log.js';
+import { runOrUsageExit } from './usage.js';
 
 export const consumeUsage = `Usage: gregor consume --bootstrap-server host:port[,host:port...] --topic T
                       [--group G | --partition P [--offset N|earliest|latest]] [--from-beginning]
@@ -254,15 +256,8 @@ export async function runConsume(
   err: TextOutput,
   input: Pick<ConsoleInput, 'interrupted'>,
 ): Promise<number> {
-  const parsed = parseConsumeArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(consumeUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor consume: ${parsed.message}\n${consumeUsage}`);
-    return 2;
-  }
+  const parsed = runOrUsageExit('consume', consumeUsage, parseConsumeArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const options = parsed.options;
   const sink = new ConsoleSink(options, out, input.interrupted);
   let code = 0;
@@ -277,7 +272,7 @@ export async function runConsume(
       );
     }
   } catch (error) {
-    if (!(error instanceof Error) || !/^KafkaJS|^KafkaConnection/.test(error.name)) throw error;
+    if (!isKafkaClientFailure(error)) throw error;
     err.write(`Error: ${error.message}\n`);
     code = 1;
   } finally {

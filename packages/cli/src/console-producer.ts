@@ -25,6 +25,7 @@ import {
   producerPropertyNames,
 } from './producer-properties.js';
 import { SendWindow } from './send-window.js';
+import { runOrUsageExit } from './usage.js';
 
 export const produceUsage = `Usage: gregor produce --bootstrap-server host:port[,host:port...] --topic T
                       [--file FILE] [--property k=v]... [--producer-property k=v]...
@@ -152,15 +153,8 @@ export async function runProduce(
   err: TextOutput,
   input: ConsoleInput,
 ): Promise<number> {
-  const parsed = parseProduceArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(produceUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor produce: ${parsed.message}\n${produceUsage}`);
-    return 2;
-  }
+  const parsed = runOrUsageExit('produce', produceUsage, parseProduceArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const options = parsed.options;
   const kafka = new Kafka(
     kafkaConfigFor(options.bootstrap, options.producer, 'console-producer', options.security),

@@ -10,12 +10,13 @@
 
 import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { failureExitCode, usageExitCode } from './admin-session.js';
-import { openCliConnection } from './cli-connection.js';
+import { failureExitCode } from './admin-session.js';
+import { openCliConnection, withCliConnection } from './cli-connection.js';
 import type { ClientSecurity } from './client-properties.js';
 import { commandConfigFlag, commandConfigHelp, securityFromFlag } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { type Address, parseAddress } from './metadata-shell-args.js';
+import { optionsOrUsageExit } from './usage.js';
 
 const timeoutMs = 30_000;
 
@@ -245,31 +246,25 @@ export async function runDelegationTokens(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseDelegationTokensArgs(args);
-  if (parsed === 'help') {
-    out.write(delegationTokensUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor delegation-tokens: ${parsed}\n${delegationTokensUsage}`);
-    return usageExitCode;
-  }
-  let connection: KafkaConnection | undefined;
-  try {
-    connection = await openCliConnection({
-      ...parsed.bootstrap,
-      clientId: 'gregor-delegation-tokens',
-      timeoutMs,
-      security: parsed.security,
-    });
-    return await run(connection, parsed.command, out, err);
-  } catch (error) {
-    if (!(error instanceof Error && error.name === 'KafkaConnectionError')) throw error;
-    err.write(`Error: ${error.message}\n`);
-    return failureExitCode;
-  } finally {
-    connection?.close();
-  }
+  const parsed = optionsOrUsageExit(
+    'delegation-tokens',
+    delegationTokensUsage,
+    parseDelegationTokensArgs(args),
+    out,
+    err,
+  );
+  if (typeof parsed === 'number') return parsed;
+  return withCliConnection(
+    () =>
+      openCliConnection({
+        ...parsed.bootstrap,
+        clientId: 'gregor-delegation-tokens',
+        timeoutMs,
+        security: parsed.security,
+      }),
+    err,
+    (connection) => run(connection, parsed.command, out, err),
+  );
 }
 
 async function run(

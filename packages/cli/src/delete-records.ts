@@ -6,11 +6,13 @@
 
 import { readFileSync } from 'node:fs';
 import { ErrorCode, errorName } from '@gregor/protocol';
+import { withCliConnection } from './cli-connection.js';
 import type { ClientSecurity } from './client-properties.js';
 import { commandConfigHelp, parseConnectionFlags, readValueFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { GroupsCluster, GroupsCommandError, type TopicPartitionOffset } from './groups-cluster.js';
 import type { Address } from './metadata-shell-args.js';
+import { runOrUsageExit } from './usage.js';
 
 /** Kafka's AdminClient default.api.timeout.ms, how long the leaders may wait for their replicas. */
 export const deleteRecordsDefaultTimeoutMs = 60_000;
@@ -97,15 +99,8 @@ export async function runDeleteRecords(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseDeleteRecordsArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(deleteRecordsUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor delete-records: ${parsed.message}\n${deleteRecordsUsage}`);
-    return 2;
-  }
+  const parsed = runOrUsageExit('delete-records', deleteRecordsUsage, parseDeleteRecordsArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { bootstrap, timeoutMs, security, offsetJsonFile } = parsed.options;
   let text: string;
   try {
@@ -119,31 +114,23 @@ export async function runDeleteRecords(
     err.write(`Error: ${offsetJsonFile}: ${wanted}\n`);
     return 1;
   }
-  let cluster: GroupsCluster | undefined;
-  try {
-    cluster = await GroupsCluster.connect(bootstrap, timeoutMs, security);
-    out.write('Executing records delete operation\n');
-    const outcomes = await cluster.deleteRecords(wanted, timeoutMs);
-    out.write('Records delete operation completed:\n');
-    for (const outcome of outcomes) {
-      const partition = `${outcome.topic}-${outcome.partition}`;
-      out.write(
-        outcome.errorCode === ErrorCode.NONE
-          ? `partition: ${partition}\tlow_watermark: ${outcome.lowWatermark}\n`
-          : `partition: ${partition}\terror: ${errorName(outcome.errorCode)}\n`,
-      );
-    }
-    return outcomes.every((outcome) => outcome.errorCode === ErrorCode.NONE) ? 0 : 1;
-  } catch (error) {
-    if (
-      !(error instanceof GroupsCommandError) &&
-      !(error instanceof Error && error.name === 'KafkaConnectionError')
-    ) {
-      throw error;
-    }
-    err.write(`Error: ${error.message}\n`);
-    return 1;
-  } finally {
-    cluster?.close();
-  }
+  return withCliConnection(
+    () => GroupsCluster.connect(bootstrap, timeoutMs, security),
+    err,
+    async (cluster) => {
+      out.write('Executing records delete operation\n');
+      const outcomes = await cluster.deleteRecords(wanted, timeoutMs);
+      out.write('Records delete operation completed:\n');
+      for (const outcome of outcomes) {
+        const partition = `${outcome.topic}-${outcome.partition}`;
+        out.write(
+          outcome.errorCode === ErrorCode.NONE
+            ? `partition: ${partition}\tlow_watermark: ${outcome.lowWatermark}\n`
+            : `partition: ${partition}\terror: ${errorName(outcome.errorCode)}\n`,
+        );
+      }
+      return outcomes.every((outcome) => outcome.errorCode === ErrorCode.NONE) ? 0 : 1;
+    },
+    [GroupsCommandError],
+  );
 }

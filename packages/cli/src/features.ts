@@ -11,11 +11,12 @@
 import { ApiKey } from '@gregor/client';
 import { FeatureUpgradeType } from '@gregor/metadata';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { AdminCommandError, parseFlags, usageExitCode, withAdminSession } from './admin-session.js';
+import { AdminCommandError, parseFlags, withAdminSession } from './admin-session.js';
 import type { ClientSecurity } from './client-properties.js';
 import { commandConfigFlag, commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
+import { optionsOrUsageExit } from './usage.js';
 
 export const featuresDefaultTimeoutMs = 30_000;
 /** The longest --timeout-ms accepted (10 minutes). */
@@ -161,15 +162,8 @@ export async function runFeatures(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseFeaturesArgs(args);
-  if (parsed === 'help') {
-    out.write(featuresUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor features: ${parsed}\n${featuresUsage}`);
-    return usageExitCode;
-  }
+  const parsed = optionsOrUsageExit('features', featuresUsage, parseFeaturesArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { command } = parsed;
   return withAdminSession({ ...parsed, clientId: 'gregor-features', out, err }, async (session) => {
     if (command.kind === 'describe') {

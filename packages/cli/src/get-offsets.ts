@@ -5,11 +5,13 @@
 // --time -1 (the default) is the latest offset, -2 the earliest (the log start offset, which
 // DeleteRecords moves), any other the first offset whose timestamp reaches it (empty when none does).
 
+import { withCliConnection } from './cli-connection.js';
 import type { ClientSecurity } from './client-properties.js';
 import { commandConfigHelp, parseConnectionFlags, readValueFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { GroupsCluster, GroupsCommandError } from './groups-cluster.js';
 import type { Address } from './metadata-shell-args.js';
+import { runOrUsageExit } from './usage.js';
 
 export const getOffsetsDefaultTimeoutMs = 10_000;
 /** Longest accepted --timeout-ms: a larger value is a typo, not a wish. */
@@ -86,47 +88,32 @@ export async function runGetOffsets(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseGetOffsetsArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(getOffsetsUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor get-offsets: ${parsed.message}\n${getOffsetsUsage}`);
-    return 2;
-  }
+  const parsed = runOrUsageExit('get-offsets', getOffsetsUsage, parseGetOffsetsArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { bootstrap, timeoutMs, security, topic, partitions, timestamp } = parsed.options;
-  let cluster: GroupsCluster | undefined;
-  try {
-    cluster = await GroupsCluster.connect(bootstrap, timeoutMs, security);
-    const wanted = partitions === undefined ? undefined : new Set(partitions);
-    const offsets = await cluster.listOffsets([topic], timestamp, (_topic, partition) =>
-      wanted === undefined ? true : wanted.has(partition),
-    );
-    for (const entry of offsets) {
-      // A timestamp no record reaches has no offset: Kafka's tool prints nothing after the colon.
-      out.write(
-        `${entry.topic}:${entry.partition}:${timestamp >= 0n && entry.offset < 0n ? '' : entry.offset}\n`,
+  return withCliConnection(
+    () => GroupsCluster.connect(bootstrap, timeoutMs, security),
+    err,
+    async (cluster) => {
+      const wanted = partitions === undefined ? undefined : new Set(partitions);
+      const offsets = await cluster.listOffsets([topic], timestamp, (_topic, partition) =>
+        wanted === undefined ? true : wanted.has(partition),
       );
-    }
-    const missing = partitions?.filter(
-      (partition) => !offsets.some((entry) => entry.partition === partition),
-    );
-    if (missing !== undefined && missing.length > 0) {
-      err.write(`Error: ${topic} has no partition ${missing.join(', ')} (UNKNOWN_TOPIC_OR_PARTITION)\n`);
-      return 1;
-    }
-    return 0;
-  } catch (error) {
-    if (
-      !(error instanceof GroupsCommandError) &&
-      !(error instanceof Error && error.name === 'KafkaConnectionError')
-    ) {
-      throw error;
-    }
-    err.write(`Error: ${error.message}\n`);
-    return 1;
-  } finally {
-    cluster?.close();
-  }
+      for (const entry of offsets) {
+        // A timestamp no record reaches has no offset: Kafka's tool prints nothing after the colon.
+        out.write(
+          `${entry.topic}:${entry.partition}:${timestamp >= 0n && entry.offset < 0n ? '' : entry.offset}\n`,
+        );
+      }
+      const missing = partitions?.filter(
+        (partition) => !offsets.some((entry) => entry.partition === partition),
+      );
+      if (missing !== undefined && missing.length > 0) {
+        err.write(`Error: ${topic} has no partition ${missing.join(', ')} (UNKNOWN_TOPIC_OR_PARTITION)\n`);
+        return 1;
+      }
+      return 0;
+    },
+    [GroupsCommandError],
+  );
 }

@@ -7,7 +7,7 @@
 
 import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { openCliConnection } from './cli-connection.js';
+import { openCliConnection, openFirstReachable } from './cli-connection.js';
 import { type ClientSecurity, plaintextSecurity } from './client-properties.js';
 import type { Address } from './metadata-shell-args.js';
 
@@ -78,22 +78,12 @@ export class GroupsCluster {
     timeoutMs: number,
     security: ClientSecurity = plaintextSecurity,
   ): Promise<GroupsCluster> {
-    const failures: string[] = [];
-    for (const address of addresses) {
-      try {
-        const connection = await openCliConnection({
-          host: address.host,
-          port: address.port,
-          clientId: 'gregor-groups',
-          timeoutMs,
-          security,
-        });
-        return new GroupsCluster(connection, timeoutMs, security);
-      } catch (error) {
-        failures.push(`${address.host}:${address.port}: ${(error as Error).message}`);
-      }
-    }
-    throw new GroupsCommandError(`no bootstrap server reachable (${failures.join('; ')})`);
+    const connection = await openFirstReachable(addresses, {
+      clientId: 'gregor-groups',
+      timeoutMs,
+      security,
+    });
+    return new GroupsCluster(connection, timeoutMs, security);
   }
 
   close(): void {

@@ -2,6 +2,7 @@
 // kafka-consumer-groups.sh (the same columns, '-' where there is nothing), so runbooks carry over.
 
 import { ErrorCode, errorName } from '@gregor/protocol';
+import { withCliConnection } from './cli-connection.js';
 import type { TextOutput } from './dump-log.js';
 import { type GroupsCommand, groupsUsage, parseGroupsArgs, type ResetTarget } from './groups-args.js';
 import {
@@ -11,42 +12,21 @@ import {
   type TopicPartitionOffset,
 } from './groups-cluster.js';
 import { AssignmentDecodeError, decodeConsumerAssignment } from './groups-consumer-protocol.js';
+import { runOrUsageExit } from './usage.js';
 
-const usageExitCode = 2;
+const _usageExitCode = 2;
 const failureExitCode = 1;
 
 export async function runGroups(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
-  const parsed = parseGroupsArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(groupsUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor groups: ${parsed.message}\n${groupsUsage}`);
-    return usageExitCode;
-  }
+  const parsed = runOrUsageExit('groups', groupsUsage, parseGroupsArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { bootstrap, timeoutMs, security, command } = parsed.options;
-  let cluster: GroupsCluster | undefined;
-  try {
-    cluster = await GroupsCluster.connect(bootstrap, timeoutMs, security);
-    return await runCommand(cluster, command, out, err);
-  } catch (error) {
-    if (
-      !(error instanceof GroupsCommandError) &&
-      !(error instanceof AssignmentDecodeError) &&
-      !isConnectionError(error)
-    ) {
-      throw error;
-    }
-    err.write(`Error: ${(error as Error).message}\n`);
-    return failureExitCode;
-  } finally {
-    cluster?.close();
-  }
-}
-
-function isConnectionError(error: unknown): boolean {
-  return error instanceof Error && error.name === 'KafkaConnectionError';
+  return withCliConnection(
+    () => GroupsCluster.connect(bootstrap, timeoutMs, security),
+    err,
+    (cluster) => runCommand(cluster, command, out, err),
+    [GroupsCommandError, AssignmentDecodeError],
+  );
 }
 
 async function runCommand(

@@ -11,6 +11,7 @@ import { AdminCommandError, parseFlags, usageExitCode, withAdminSession } from '
 import { parseConnectionFlags, securityFlagHelp } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
+import { optionsOrUsageExit } from './usage.js';
 
 export const leaderElectionDefaultTimeoutMs = 60_000;
 /** The longest --timeout-ms accepted (10 minutes). */
@@ -139,15 +140,14 @@ export async function runLeaderElection(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseLeaderElectionArgs(args);
-  if (parsed === 'help') {
-    out.write(leaderElectionUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor leader-election: ${parsed}\n${leaderElectionUsage}`);
-    return usageExitCode;
-  }
+  const parsed = optionsOrUsageExit(
+    'leader-election',
+    leaderElectionUsage,
+    parseLeaderElectionArgs(args),
+    out,
+    err,
+  );
+  if (typeof parsed === 'number') return parsed;
   let partitions: readonly { topic: string; partition: number }[] | null = null;
   if (parsed.target.kind === 'partitions') partitions = parsed.target.partitions;
   if (parsed.target.kind === 'file') {

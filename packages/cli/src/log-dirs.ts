@@ -6,10 +6,11 @@
 
 import { ApiKey } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { AdminCommandError, parseFlags, usageExitCode, withAdminSession } from './admin-session.js';
+import { AdminCommandError, parseFlags, withAdminSession } from './admin-session.js';
 import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
+import { optionsOrUsageExit } from './usage.js';
 
 export const logDirsDefaultTimeoutMs = 10_000;
 /** The longest --timeout-ms accepted (10 minutes). */
@@ -63,15 +64,8 @@ export function parseLogDirsArgs(args: readonly string[]): Parsed | 'help' | str
 }
 
 export async function runLogDirs(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
-  const parsed = parseLogDirsArgs(args);
-  if (parsed === 'help') {
-    out.write(logDirsUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor log-dirs: ${parsed}\n${logDirsUsage}`);
-    return usageExitCode;
-  }
+  const parsed = optionsOrUsageExit('log-dirs', logDirsUsage, parseLogDirsArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   return withAdminSession({ ...parsed, clientId: 'gregor-log-dirs', out, err }, async (session) => {
     const metadata = await session.bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, session.timeoutMs);
     const known = metadata.brokers.map((broker) => broker.nodeId).sort((a, b) => a - b);

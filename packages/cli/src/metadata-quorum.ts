@@ -12,12 +12,12 @@ import {
   type AdminSession,
   parseFlags,
   printTable,
-  usageExitCode,
   withAdminSession,
 } from './admin-session.js';
 import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
+import { optionsOrUsageExit } from './usage.js';
 
 export const metadataQuorumDefaultTimeoutMs = 10_000;
 /** The longest --timeout-ms accepted (10 minutes). */
@@ -70,15 +70,8 @@ export async function runMetadataQuorum(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseArgs(args);
-  if (parsed === 'help') {
-    out.write(metadataQuorumUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor metadata-quorum: ${parsed}\n${metadataQuorumUsage}`);
-    return usageExitCode;
-  }
+  const parsed = optionsOrUsageExit('metadata-quorum', metadataQuorumUsage, parseArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   return withAdminSession({ ...parsed, clientId: 'gregor-metadata-quorum', out, err }, async (session) => {
     const { quorum, partition } = await describeQuorum(session);
     if (parsed.view === 'status') await printStatus(session, quorum, partition);

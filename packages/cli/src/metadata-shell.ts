@@ -13,6 +13,7 @@ import {
   words,
 } from './metadata-shell-session.js';
 import { openSource } from './metadata-shell-sources.js';
+import { runOrUsageExit } from './usage.js';
 
 export const metadataShellPrompt = 'gregor-metadata> ';
 
@@ -30,15 +31,8 @@ export async function runMetadataShell(
   err: TextOutput,
   input: ShellInput = process.stdin,
 ): Promise<number> {
-  const parsed = parseMetadataShellArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(metadataShellUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor metadata-shell: ${parsed.message}\n${metadataShellUsage}`);
-    return 2;
-  }
+  const parsed = runOrUsageExit('metadata-shell', metadataShellUsage, parseMetadataShellArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { options } = parsed;
   let source: Awaited<ReturnType<typeof openSource>>;
   try {

@@ -8,6 +8,7 @@
 //     early with Kafka's warning.
 
 import { Kafka, logLevel } from '@gregor/client';
+import { isKafkaClientFailure } from './cli-connection.js';
 import { type ClientSecurity, kafkaSecurityConfig, readToolConfig } from './client-properties.js';
 import { integerIn, keyValues, readConsoleFlags } from './console-flags.js';
 import { type ConsoleInput, parseBootstrap } from './console-producer.js';
@@ -20,6 +21,7 @@ import {
   producerPropertyNames,
 } from './producer-properties.js';
 import { SendWindow } from './send-window.js';
+import { runOrUsageExit } from './usage.js';
 
 export const perfTestUsage = `Usage: gregor perf-test producer --topic T --num-records N --record-size BYTES --throughput N|-1
                                [--bootstrap-server B] [--producer-props k=v [k=v...]]
@@ -206,21 +208,14 @@ export async function runPerfTest(
   err: TextOutput,
   input: Pick<ConsoleInput, 'interrupted'>,
 ): Promise<number> {
-  const parsed = parsePerfTestArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(perfTestUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor perf-test: ${parsed.message}\n${perfTestUsage}`);
-    return 2;
-  }
+  const parsed = runOrUsageExit('perf-test', perfTestUsage, parsePerfTestArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   try {
     return parsed.kind === 'producer'
       ? await producerPerf(parsed.options, out, err, input.interrupted)
       : await consumerPerf(parsed.options, out, err, input.interrupted);
   } catch (error) {
-    if (!(error instanceof Error) || !/^KafkaJS|^KafkaConnection/.test(error.name)) throw error;
+    if (!isKafkaClientFailure(error)) throw error;
     err.write(`Error: ${error.message}\n`);
     return 1;
   }

@@ -42,6 +42,7 @@ import {
   type ReplicaLogDir,
   replicaLogDirs,
 } from './reassign-partitions-json.js';
+import { optionsOrUsageExit } from './usage.js';
 
 /** Kafka's AdminClient default.api.timeout.ms. */
 export const reassignDefaultTimeoutMs = 60_000;
@@ -790,15 +791,14 @@ export async function runReassignPartitions(
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseReassignPartitionsArgs(args);
-  if (parsed === 'help') {
-    out.write(reassignPartitionsUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor reassign-partitions: ${parsed}\n${reassignPartitionsUsage}`);
-    return usageExitCode;
-  }
+  const parsed = optionsOrUsageExit(
+    'reassign-partitions',
+    reassignPartitionsUsage,
+    parseReassignPartitionsArgs(args),
+    out,
+    err,
+  );
+  if (typeof parsed === 'number') return parsed;
   const { action } = parsed;
   let target: PartitionReplicas[] = [];
   let topics: string[] = [];

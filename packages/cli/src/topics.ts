@@ -4,44 +4,28 @@
 
 import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { configResourceType, ErrorCode, errorName, type ResponseBody } from '@gregor/protocol';
-import { openFirstReachable } from './cli-connection.js';
+import { failureExitCode, openFirstReachable, withCliConnection } from './cli-connection.js';
 import type { TextOutput } from './dump-log.js';
 import { parseTopicsArgs, type TopicsCommand, topicsUsage } from './topics-args.js';
+import { runOrUsageExit } from './usage.js';
 
-const usageExitCode = 2;
-const failureExitCode = 1;
+const _usageExitCode = 2;
 const topicConfigSource = 1;
 
 export async function runTopics(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
-  const parsed = parseTopicsArgs(args);
-  if (parsed.kind === 'help') {
-    out.write(topicsUsage);
-    return 0;
-  }
-  if (parsed.kind === 'usage-error') {
-    err.write(`gregor topics: ${parsed.message}\n${topicsUsage}`);
-    return usageExitCode;
-  }
+  const parsed = runOrUsageExit('topics', topicsUsage, parseTopicsArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
   const { bootstrap, timeoutMs, security, command } = parsed.options;
-  let connection: KafkaConnection;
-  try {
-    connection = await openFirstReachable(bootstrap, { clientId: 'gregor-topics', timeoutMs, security });
-  } catch (error) {
-    err.write(`Error: ${(error as Error).message}\n`);
-    return failureExitCode;
-  }
-  try {
-    const failure = await runCommand(connection, timeoutMs, command, out);
-    if (failure === null) return 0;
-    err.write(`Error: ${failure}\n`);
-    return failureExitCode;
-  } catch (error) {
-    if (!(error instanceof Error && error.name === 'KafkaConnectionError')) throw error;
-    err.write(`Error: ${error.message}\n`);
-    return failureExitCode;
-  } finally {
-    connection.close();
-  }
+  return withCliConnection(
+    () => openFirstReachable(bootstrap, { clientId: 'gregor-topics', timeoutMs, security }),
+    err,
+    async (connection) => {
+      const failure = await runCommand(connection, timeoutMs, command, out);
+      if (failure === null) return 0;
+      err.write(`Error: ${failure}\n`);
+      return failureExitCode;
+    },
+  );
 }
 
 const failureText = (errorCode: number, message: string | null | undefined): string =>

@@ -11,16 +11,22 @@
 // coordinator no longer knows it. describe-producers asks the partition's leader (or --broker-id) with
 // DescribeProducers for the producers its producer state holds.
 
-import { ApiKey, type KafkaConnection } from '@gregor/client';
+import { ApiKey } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { openCliConnection } from './cli-connection.js';
+import {
+  AdminCommandError,
+  type AdminSession,
+  parseFlags,
+  printTable,
+  usageExitCode,
+  withAdminSession,
+} from './admin-session.js';
 import type { ClientSecurity } from './client-properties.js';
 import { commandConfigHelp, parseConnectionFlags } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import type { Address } from './metadata-shell-args.js';
+import { optionsOrUsageExit } from './usage.js';
 
-const usageExitCode = 2;
-const failureExitCode = 1;
 export const transactionsDefaultTimeoutMs = 10_000;
 /** The longest --timeout-ms accepted (10 minutes). */
 export const transactionsTimeoutMsMax = 600_000;
@@ -67,41 +73,14 @@ type Command =
       readonly coordinatorEpoch: number;
     };
 
-class TransactionsCommandError extends Error {}
-
 export async function runTransactions(
   args: readonly string[],
   out: TextOutput,
   err: TextOutput,
 ): Promise<number> {
-  const parsed = parseArgs(args);
-  if (parsed === 'help') {
-    out.write(transactionsUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor transactions: ${parsed}\n${transactionsUsage}`);
-    return usageExitCode;
-  }
-  const connections = new Map<string, KafkaConnection>();
-  const connect = async (host: string, port: number): Promise<KafkaConnection> => {
-    const key = `${host}:${port}`;
-    let connection = connections.get(key);
-    if (connection === undefined) {
-      connection = await openCliConnection({
-        host,
-        port,
-        clientId: 'gregor-transactions',
-        timeoutMs: parsed.timeoutMs,
-        security: parsed.security,
-      });
-      connections.set(key, connection);
-    }
-    return connection;
-  };
-  try {
-    const bootstrap = await connectAny(parsed.bootstrap, connect);
-    const context = { bootstrap, connect, timeoutMs: parsed.timeoutMs, out };
+  const parsed = optionsOrUsageExit('transactions', transactionsUsage, parseArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
+  return withAdminSession({ ...parsed, clientId: 'gregor-transactions', out, err }, async (context) => {
     switch (parsed.command.kind) {
       case 'list':
         await list(context, parsed.command.transactionalIdPattern);
@@ -118,58 +97,14 @@ export async function runTransactions(
       default:
         return usageExitCode;
     }
-  } catch (error) {
-    if (
-      !(error instanceof TransactionsCommandError) &&
-      !(error instanceof Error && error.name === 'KafkaConnectionError')
-    )
-      throw error;
-    err.write(`Error: ${(error as Error).message}\n`);
-    return failureExitCode;
-  } finally {
-    for (const connection of connections.values()) connection.close();
-  }
-}
-
-interface Context {
-  readonly bootstrap: KafkaConnection;
-  readonly connect: (host: string, port: number) => Promise<KafkaConnection>;
-  readonly timeoutMs: number;
-  readonly out: TextOutput;
-}
-
-async function connectAny(
-  addresses: readonly Address[],
-  connect: (host: string, port: number) => Promise<KafkaConnection>,
-): Promise<KafkaConnection> {
-  const failures: string[] = [];
-  for (const address of addresses) {
-    try {
-      return await connect(address.host, address.port);
-    } catch (error) {
-      failures.push(`${address.host}:${address.port}: ${(error as Error).message}`);
-    }
-  }
-  throw new TransactionsCommandError(`no bootstrap server reachable (${failures.join('; ')})`);
+  });
 }
 
 function pause(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, retryBackoffMs));
 }
 
-function table(out: TextOutput, header: readonly string[], rows: readonly (readonly string[])[]): void {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
-  );
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
-      .join('\t');
-  out.write(`${line(header)}\n`);
-  for (const row of rows) out.write(`${line(row)}\n`);
-}
-
-async function list(context: Context, transactionalIdPattern: string | null): Promise<void> {
+async function list(context: AdminSession, transactionalIdPattern: string | null): Promise<void> {
   const metadata = await context.bootstrap.call(ApiKey.Metadata, 1, { topics: [] }, context.timeoutMs);
   const rows: string[][] = [];
   for (const broker of metadata.brokers) {
@@ -190,7 +125,7 @@ async function list(context: Context, transactionalIdPattern: string | null): Pr
         continue;
       }
       if (response.errorCode !== ErrorCode.NONE) {
-        throw new TransactionsCommandError(
+        throw new AdminCommandError(
           `ListTransactions on broker ${broker.nodeId}: ${errorName(response.errorCode)}`,
         );
       }
@@ -206,10 +141,10 @@ async function list(context: Context, transactionalIdPattern: string | null): Pr
     }
   }
   rows.sort((a, b) => a[0]!.localeCompare(b[0]!));
-  table(context.out, ['TransactionalId', 'Coordinator', 'ProducerId', 'TransactionState'], rows);
+  printTable(context.out, ['TransactionalId', 'Coordinator', 'ProducerId', 'TransactionState'], rows);
 }
 
-async function describe(context: Context, transactionalId: string): Promise<void> {
+async function describe(context: AdminSession, transactionalId: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const found = await context.bootstrap.call(
       ApiKey.FindCoordinator,
@@ -227,14 +162,14 @@ async function describe(context: Context, transactionalId: string): Promise<void
         context.timeoutMs,
       );
       const state = response.transactionStates[0];
-      if (state === undefined) throw new TransactionsCommandError('DescribeTransactions answered nothing');
+      if (state === undefined) throw new AdminCommandError('DescribeTransactions answered nothing');
       errorCode = state.errorCode;
       if (errorCode === ErrorCode.NONE) {
         const startMs = Number(state.transactionStartTimeMs);
         const partitions = state.topics.flatMap(({ topic, partitions: ids }) =>
           ids.map((id) => `${topic}-${id}`),
         );
-        table(
+        printTable(
           context.out,
           [
             'CoordinatorId',
@@ -264,7 +199,7 @@ async function describe(context: Context, transactionalId: string): Promise<void
         return;
       }
       if (errorCode === ErrorCode.TRANSACTIONAL_ID_NOT_FOUND) {
-        throw new TransactionsCommandError(`transactional id '${transactionalId}' does not exist`);
+        throw new AdminCommandError(`transactional id '${transactionalId}' does not exist`);
       }
     }
     const retriable =
@@ -272,14 +207,14 @@ async function describe(context: Context, transactionalId: string): Promise<void
       errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ||
       errorCode === ErrorCode.NOT_COORDINATOR;
     if (!retriable || attempt >= transactionsAttemptsMax) {
-      throw new TransactionsCommandError(`transactional id '${transactionalId}': ${errorName(errorCode)}`);
+      throw new AdminCommandError(`transactional id '${transactionalId}': ${errorName(errorCode)}`);
     }
     await pause();
   }
 }
 
 async function describeProducers(
-  context: Context,
+  context: AdminSession,
   command: Extract<Command, { kind: 'describe-producers' }>,
 ): Promise<void> {
   const metadata = await context.bootstrap.call(
@@ -293,7 +228,7 @@ async function describeProducers(
   const brokerId = command.brokerId ?? leaderId;
   const broker = metadata.brokers.find((candidate) => candidate.nodeId === brokerId);
   if (broker === undefined) {
-    throw new TransactionsCommandError(
+    throw new AdminCommandError(
       command.brokerId === null
         ? `partition ${command.topic}-${command.partition} has no leader`
         : `broker ${command.brokerId} is not a live broker`,
@@ -307,13 +242,13 @@ async function describeProducers(
     context.timeoutMs,
   );
   const partition = response.topics[0]?.partitions[0];
-  if (partition === undefined) throw new TransactionsCommandError('DescribeProducers answered nothing');
+  if (partition === undefined) throw new AdminCommandError('DescribeProducers answered nothing');
   if (partition.errorCode !== ErrorCode.NONE) {
-    throw new TransactionsCommandError(
+    throw new AdminCommandError(
       `DescribeProducers for ${command.topic}-${command.partition} on broker ${brokerId}: ${errorName(partition.errorCode)}`,
     );
   }
-  table(
+  printTable(
     context.out,
     [
       'ProducerId',
@@ -334,7 +269,7 @@ async function describeProducers(
   );
 }
 
-async function abort(context: Context, command: Extract<Command, { kind: 'abort' }>): Promise<void> {
+async function abort(context: AdminSession, command: Extract<Command, { kind: 'abort' }>): Promise<void> {
   const metadata = await context.bootstrap.call(
     ApiKey.Metadata,
     1,
@@ -345,7 +280,7 @@ async function abort(context: Context, command: Extract<Command, { kind: 'abort'
   const leaderId = topic?.partitions.find((p) => p.partitionIndex === command.partition)?.leaderId ?? -1;
   const leader = metadata.brokers.find((broker) => broker.nodeId === leaderId);
   if (topic === undefined || topic.errorCode !== ErrorCode.NONE || leader === undefined) {
-    throw new TransactionsCommandError(`partition ${command.topic}-${command.partition} has no leader`);
+    throw new AdminCommandError(`partition ${command.topic}-${command.partition} has no leader`);
   }
   const connection = await context.connect(leader.host, leader.port);
   const response = await connection.call(
@@ -367,7 +302,7 @@ async function abort(context: Context, command: Extract<Command, { kind: 'abort'
   const errorCode =
     response.markers[0]?.topics[0]?.partitions[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
   if (errorCode !== ErrorCode.NONE) {
-    throw new TransactionsCommandError(
+    throw new AdminCommandError(
       `abort marker for ${command.topic}-${command.partition}: ${errorName(errorCode)}`,
     );
   }
@@ -379,8 +314,6 @@ async function abort(context: Context, command: Extract<Command, { kind: 'abort'
 function parseArgs(
   args: readonly string[],
 ): { bootstrap: Address[]; timeoutMs: number; security: ClientSecurity; command: Command } | 'help' | string {
-  const flags = new Map<string, string>();
-  const positional: string[] = [];
   const valueFlags = new Set([
     '--bootstrap-server',
     '--command-config',
@@ -394,20 +327,9 @@ function parseArgs(
     '--broker-id',
     '--transactional-id-pattern',
   ]);
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index]!;
-    if (arg === '--help' || arg === '-h') return 'help';
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const equals = arg.indexOf('=');
-    const flag = equals < 0 ? arg : arg.slice(0, equals);
-    if (!valueFlags.has(flag)) return `unknown option '${flag}'`;
-    const value = equals >= 0 ? arg.slice(equals + 1) : args[++index];
-    if (value === undefined || value === '') return `${flag} needs a value`;
-    flags.set(flag, value);
-  }
+  const parsed = parseFlags(args, valueFlags, new Set());
+  if (typeof parsed === 'string') return parsed;
+  const { flags, positional } = parsed;
   const integer = (flag: string, min: number, max: number): number | string => {
     const text = flags.get(flag);
     if (text === undefined) return `${flag} is required`;

@@ -11,13 +11,14 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { openCliConnection } from './cli-connection.js';
+import { openCliConnection, withCliConnection } from './cli-connection.js';
 import type { ClientSecurity } from './client-properties.js';
 import { commandConfigFlag, commandConfigHelp, securityFromFlag } from './connection-flags.js';
 import type { TextOutput } from './dump-log.js';
 import { type Address, parseAddress } from './metadata-shell-args.js';
+import { optionsOrUsageExit } from './usage.js';
 
-const usageExitCode = 2;
+const _usageExitCode = 2;
 const failureExitCode = 1;
 const timeoutMs = 30_000;
 /** kafka-configs.sh's default when the config names no iterations. */
@@ -146,33 +147,23 @@ function parseArgs(
 }
 
 export async function runUsers(args: readonly string[], out: TextOutput, err: TextOutput): Promise<number> {
-  const parsed = parseArgs(args);
-  if (parsed === 'help') {
-    out.write(usersUsage);
-    return 0;
-  }
-  if (typeof parsed === 'string') {
-    err.write(`gregor users: ${parsed}\n${usersUsage}`);
-    return usageExitCode;
-  }
-  let connection: KafkaConnection | undefined;
-  try {
-    connection = await openCliConnection({
-      ...parsed.bootstrap,
-      clientId: 'gregor-users',
-      timeoutMs: usersConnectTimeoutMs,
-      security: parsed.security,
-    });
-    return parsed.command.kind === 'describe'
-      ? await describe(connection, parsed.command.user, out, err)
-      : await alter(connection, parsed.command, out, err);
-  } catch (error) {
-    if (!(error instanceof Error && error.name === 'KafkaConnectionError')) throw error;
-    err.write(`Error: ${error.message}\n`);
-    return failureExitCode;
-  } finally {
-    connection?.close();
-  }
+  const parsed = optionsOrUsageExit('users', usersUsage, parseArgs(args), out, err);
+  if (typeof parsed === 'number') return parsed;
+  const command = parsed.command;
+  return withCliConnection(
+    () =>
+      openCliConnection({
+        ...parsed.bootstrap,
+        clientId: 'gregor-users',
+        timeoutMs: usersConnectTimeoutMs,
+        security: parsed.security,
+      }),
+    err,
+    (connection) =>
+      command.kind === 'describe'
+        ? describe(connection, command.user, out, err)
+        : alter(connection, command, out, err),
+  );
 }
 
 async function describe(

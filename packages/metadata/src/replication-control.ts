@@ -18,7 +18,13 @@ import {
   type PartitionState,
   type TopicImage,
 } from './image.js';
-import { electLeader, electPreferredLeader, partitionChange, removeBroker } from './partition-election.js';
+import {
+  electLeader,
+  electPreferredLeader,
+  type LeaderAndIsr,
+  partitionChange,
+  removeBroker,
+} from './partition-election.js';
 import {
   completeReassignmentIfCaughtUp,
   replicaSetChange,
@@ -777,7 +783,6 @@ export class ReplicationControlManager {
     batch: ControllerBatch,
     partitions: readonly TopicPartitionName[] | null,
   ): PreferredElectionResult[] {
-    const results: PreferredElectionResult[] = [];
     const elect = (topic: TopicImage, partitionIndex: number, partition: PartitionState): number => {
       const election = electPreferredLeader(partition, batch.eligible(topic.topicId, partitionIndex));
       if (election.outcome !== 'elected') {
@@ -785,37 +790,15 @@ export class ReplicationControlManager {
           ? errors.ELECTION_NOT_NEEDED
           : errors.PREFERRED_LEADER_NOT_AVAILABLE;
       }
-      const change = partitionChange(topic.topicId, partitionIndex, partition, {
-        leader: election.leader,
-        isr: partition.isr,
-      });
-      invariant(change !== null, 'a preferred election changes the leader');
-      batch.add(change);
-      this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
+      const next = { leader: election.leader, isr: partition.isr };
+      invariant(
+        this.changePartition(batch, topic, partitionIndex, partition, next),
+        'a preferred election changes the leader',
+      );
       return errors.NONE;
     };
-    if (partitions === null) {
-      const candidates = [...this.partitionsOf(batch, (p) => p.leader !== p.replicas[0])];
-      // Partitions that already have their preferred leader are left out, as Kafka leaves them out.
-      for (const [topic, partitionIndex, partition] of candidates) {
-        results.push({
-          topicName: topic.name,
-          partitionIndex,
-          errorCode: elect(topic, partitionIndex, partition),
-        });
-      }
-      return results;
-    }
-    for (const { topicName, partitionIndex } of partitions) {
-      const topic = batch.delta.topic(topicName);
-      const partition = topic?.partitions[partitionIndex];
-      const errorCode =
-        topic === undefined || partition === undefined
-          ? errors.UNKNOWN_TOPIC_OR_PARTITION
-          : elect(topic, partitionIndex, partition);
-      results.push({ topicName, partitionIndex, errorCode });
-    }
-    return results;
+    // Partitions that already have their preferred leader are left out, as Kafka leaves them out.
+    return this.electEach(batch, partitions, (p) => p.leader !== p.replicas[0], elect);
   }
 
   /**
@@ -832,34 +815,43 @@ export class ReplicationControlManager {
       if (partition.leader !== noLeader) return errors.ELECTION_NOT_NEEDED;
       const next = electLeader(partition, partition.isr, batch.eligible(topic.topicId, partitionIndex), true);
       if (next.leader === noLeader) return errors.ELIGIBLE_LEADERS_NOT_AVAILABLE;
-      const change = partitionChange(topic.topicId, partitionIndex, partition, next);
-      invariant(change !== null, 'an unclean election changes the leader');
-      batch.add(change);
-      this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
+      invariant(
+        this.changePartition(batch, topic, partitionIndex, partition, next),
+        'an unclean election changes the leader',
+      );
       return errors.NONE;
     };
-    const results: ElectionResult[] = [];
+    return this.electEach(batch, partitions, (p) => p.leader === noLeader, elect);
+  }
+
+  /**
+   * `elect`'s error code for each partition named (UNKNOWN_TOPIC_OR_PARTITION for one that does not
+   * exist), or, for `null`, for every partition `candidate` picks.
+   */
+  private electEach(
+    batch: ControllerBatch,
+    partitions: readonly TopicPartitionName[] | null,
+    candidate: (partition: PartitionState) => boolean,
+    elect: (topic: TopicImage, partitionIndex: number, partition: PartitionState) => number,
+  ): ElectionResult[] {
     if (partitions === null) {
-      const leaderless = [...this.partitionsOf(batch, (p) => p.leader === noLeader)];
-      for (const [topic, partitionIndex, partition] of leaderless) {
-        results.push({
-          topicName: topic.name,
-          partitionIndex,
-          errorCode: elect(topic, partitionIndex, partition),
-        });
-      }
-      return results;
+      // Listed before any election: an election changes the topics being walked.
+      const candidates = [...this.partitionsOf(batch, candidate)];
+      return candidates.map(([topic, partitionIndex, partition]) => ({
+        topicName: topic.name,
+        partitionIndex,
+        errorCode: elect(topic, partitionIndex, partition),
+      }));
     }
-    for (const { topicName, partitionIndex } of partitions) {
+    return partitions.map(({ topicName, partitionIndex }) => {
       const topic = batch.delta.topic(topicName);
       const partition = topic?.partitions[partitionIndex];
       const errorCode =
         topic === undefined || partition === undefined
           ? errors.UNKNOWN_TOPIC_OR_PARTITION
           : elect(topic, partitionIndex, partition);
-      results.push({ topicName, partitionIndex, errorCode });
-    }
-    return results;
+      return { topicName, partitionIndex, errorCode };
+    });
   }
 
   /**
@@ -879,18 +871,8 @@ export class ReplicationControlManager {
   handleBrokerFenced(batch: ControllerBatch, brokerId: BrokerId): void {
     invariant(!batch.isActive(brokerId), () => `broker ${brokerId} is still active`);
     const touched = [...this.partitionsOf(batch, (p) => p.leader === brokerId || p.isr.includes(brokerId))];
-    for (const [topic, index, partition] of touched) {
-      const next = removeBroker(
-        partition,
-        brokerId,
-        batch.eligible(topic.topicId, index),
-        this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
-      );
-      const change = partitionChange(topic.topicId, index, partition, next);
-      if (change === null) continue;
-      batch.add(change);
-      this.completeReassignmentIfCaughtUp(batch, topic, index);
-    }
+    for (const [topic, index, partition] of touched)
+      this.removeFromPartition(batch, topic, index, partition, brokerId);
   }
 
   /** The broker is active again: offline partitions it may lead get it as leader. */
@@ -934,17 +916,25 @@ export class ReplicationControlManager {
       const topic = batch.delta.topicById(topicId)!;
       const partition = topic.partitions[partitionIndex]!;
       if (partition.leader !== brokerId && !partition.isr.includes(brokerId)) continue;
-      const next = removeBroker(
-        partition,
-        brokerId,
-        batch.eligible(topicId, partitionIndex),
-        this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
-      );
-      const change = partitionChange(topicId, partitionIndex, partition, next);
-      if (change === null) continue;
-      batch.add(change);
-      this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
+      this.removeFromPartition(batch, topic, partitionIndex, partition, brokerId);
     }
+  }
+
+  /** `brokerId` leaves the partition's ISR and, electing another, its leadership. */
+  private removeFromPartition(
+    batch: ControllerBatch,
+    topic: TopicImage,
+    partitionIndex: number,
+    partition: PartitionState,
+    brokerId: BrokerId,
+  ): void {
+    const next = removeBroker(
+      partition,
+      brokerId,
+      batch.eligible(topic.topicId, partitionIndex),
+      this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
+    );
+    this.changePartition(batch, topic, partitionIndex, partition, next);
   }
 
   /**
@@ -971,11 +961,26 @@ export class ReplicationControlManager {
         batch.eligible(topic.topicId, index),
         this.configuration.uncleanLeaderElectionEnabled(batch, topic.name),
       );
-      const change = partitionChange(topic.topicId, index, partition, next);
-      if (change === null) continue;
-      batch.add(change);
-      this.completeReassignmentIfCaughtUp(batch, topic, index);
+      this.changePartition(batch, topic, index, partition, next);
     }
+  }
+
+  /**
+   * Records the partition's new leader and ISR when they change anything, and completes a
+   * reassignment the change let catch up; false when nothing changed (nothing recorded).
+   */
+  private changePartition(
+    batch: ControllerBatch,
+    topic: TopicImage,
+    partitionIndex: number,
+    partition: PartitionState,
+    next: LeaderAndIsr,
+  ): boolean {
+    const change = partitionChange(topic.topicId, partitionIndex, partition, next);
+    if (change === null) return false;
+    batch.add(change);
+    this.completeReassignmentIfCaughtUp(batch, topic, partitionIndex);
+    return true;
   }
 
   /** Every partition (of one topic, or all) matching `include`, with its topic, in a stable order. */

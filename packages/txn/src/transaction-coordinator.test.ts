@@ -155,6 +155,27 @@ function tombstones(records: readonly TransactionLogRecord[]): string[] {
   return records.filter(([, value]) => value === null).map(([key]) => decodeTransactionLogKey(key));
 }
 
+/** Loads 'old' at producer id 7 with its epoch exhausted, as a log Kafka could have written. */
+function loadExhaustedProducer(harness: Harness): void {
+  harness.apply(harness.coordinator.beginLoad(0, 6));
+  harness.coordinator.loadRecords(0, [
+    [
+      encodeTransactionLogKey('old'),
+      encodeTransactionLogValue({
+        producerId: 7,
+        producerEpoch: producerEpochMax,
+        transactionTimeoutMs: 10_000,
+        state: TransactionState.completeCommit,
+        partitions: [],
+        lastUpdateTimestampMs: 0,
+        startTimestampMs: -1,
+        ...transactionLogValueDefaults,
+      }),
+    ],
+  ]);
+  harness.coordinator.completeLoad(0, harness.nowMs);
+}
+
 describe('TransactionCoordinator', () => {
   let harness: Harness;
   beforeEach(() => {
@@ -406,24 +427,7 @@ describe('TransactionCoordinator', () => {
   });
 
   it('moves an exhausted epoch to a new producer id at the end of a transactions-v2 transaction', () => {
-    const coordinator = harness.coordinator;
-    harness.apply(coordinator.beginLoad(0, 6));
-    coordinator.loadRecords(0, [
-      [
-        encodeTransactionLogKey('old'),
-        encodeTransactionLogValue({
-          producerId: 7,
-          producerEpoch: producerEpochMax,
-          transactionTimeoutMs: 10_000,
-          state: TransactionState.completeCommit,
-          partitions: [],
-          lastUpdateTimestampMs: 0,
-          startTimestampMs: -1,
-          ...transactionLogValueDefaults,
-        }),
-      ],
-    ]);
-    coordinator.completeLoad(0, harness.nowMs);
+    loadExhaustedProducer(harness);
     harness.addPartitions('old', 7, producerEpochMax, 'a', [0]);
     const commit = harness.endTxnV2('old', 7, producerEpochMax, true);
     expect(harness.completeMarkers()[0]).toMatchObject({
@@ -607,26 +611,7 @@ describe('TransactionCoordinator transactions v2 across a load (TransactionLogVa
     harness = new Harness();
   });
 
-  /** 'old' at producer id 7 with its epoch exhausted, as a log Kafka could have written. */
-  function exhausted(): void {
-    harness.apply(harness.coordinator.beginLoad(0, 6));
-    harness.coordinator.loadRecords(0, [
-      [
-        encodeTransactionLogKey('old'),
-        encodeTransactionLogValue({
-          producerId: 7,
-          producerEpoch: producerEpochMax,
-          transactionTimeoutMs: 10_000,
-          state: TransactionState.completeCommit,
-          partitions: [],
-          lastUpdateTimestampMs: 0,
-          startTimestampMs: -1,
-          ...transactionLogValueDefaults,
-        }),
-      ],
-    ]);
-    harness.coordinator.completeLoad(0, harness.nowMs);
-  }
+  const exhausted = () => loadExhaustedProducer(harness);
 
   it('completes a move to a new producer id that the coordinator before it decided', () => {
     exhausted();

@@ -51,6 +51,40 @@ let groups: GroupCoordinatorDriver;
 /** What reached the wrapped transaction handlers and the quorum, by API. */
 let reached: string[];
 
+/** The ACL bob would grant himself: everything on `secret`. */
+const bobMayDoAllOnSecret = {
+  resourceType: AclResourceType.TOPIC,
+  resourceName: secret,
+  resourcePatternType: AclPatternType.LITERAL,
+  principal: 'User:bob',
+  host: '*',
+  operation: AclOperation.ALL,
+  permissionType: AclPermissionType.ALLOW,
+};
+
+/** A CreateAcls and a DeleteAcls of bobMayDoAllOnSecret: each one's error code and message. */
+async function aclChanges(): Promise<[number, string | null][]> {
+  const binding = bobMayDoAllOnSecret;
+  const created = await cluster.request(ApiKey.CreateAcls, 3, { creations: [binding] });
+  const deleted = await cluster.request(ApiKey.DeleteAcls, 3, {
+    filters: [
+      {
+        resourceTypeFilter: binding.resourceType,
+        resourceNameFilter: binding.resourceName,
+        patternTypeFilter: binding.resourcePatternType,
+        principalFilter: binding.principal,
+        hostFilter: binding.host,
+        operation: binding.operation,
+        permissionType: binding.permissionType,
+      },
+    ],
+  });
+  return [...created.results, ...deleted.filterResults].map((result) => [
+    result.errorCode,
+    result.errorMessage,
+  ]);
+}
+
 /** Kafka's Utils.to32BitField over AclOperation codes. */
 const bits = (...operations: number[]) =>
   operations.reduce((field, operation) => field | (1 << operation), 0);
@@ -436,6 +470,37 @@ const cases: DeniedCase[] = [
     },
   },
   {
+    name: 'DeleteRecords: DELETE on each topic; a refused topic keeps its records, the others proceed',
+    grants: [
+      acl(AclResourceType.TOPIC, mine, AclOperation.DELETE),
+      acl(AclResourceType.TOPIC, mine, AclOperation.WRITE),
+    ],
+    run: async () => {
+      const produced = await cluster.request(ApiKey.Produce, 7, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topics: [{ name: mine, partitions: [{ partitionIndex: 0, records: batchOf(['a', 'b']) }] }],
+      });
+      expect(produced.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+      const response = await cluster.request(ApiKey.DeleteRecords, 2, {
+        timeoutMs: 1000,
+        topics: [secret, mine].map((name) => ({ name, partitions: [{ partitionIndex: 0, offset: 1n }] })),
+      });
+      expect(response.topics).toEqual([
+        {
+          name: secret,
+          partitions: [
+            { partitionIndex: 0, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED },
+          ],
+        },
+        { name: mine, partitions: [{ partitionIndex: 0, lowWatermark: 1n, errorCode: ErrorCode.NONE }] },
+      ]);
+      expect(cluster.replicaManager.partition(secret, 0)!.log.logStartOffset).toBe(0);
+      expect(cluster.replicaManager.partition(mine, 0)!.log.logStartOffset).toBe(1);
+    },
+  },
+  {
     name: 'OffsetForLeaderEpoch: CLUSTER_ACTION on the cluster, else DESCRIBE on each topic',
     grants: [acl(AclResourceType.TOPIC, mine, AclOperation.DESCRIBE)],
     run: async () => {
@@ -671,19 +736,7 @@ const cases: DeniedCase[] = [
     name: 'CreateAcls, DescribeAcls, DeleteAcls: ALTER, DESCRIBE, ALTER on the cluster',
     grants: [acl(AclResourceType.TOPIC, mine, AclOperation.READ)],
     run: async () => {
-      const created = await cluster.request(ApiKey.CreateAcls, 3, {
-        creations: [
-          {
-            resourceType: AclResourceType.TOPIC,
-            resourceName: secret,
-            resourcePatternType: AclPatternType.LITERAL,
-            principal: 'User:bob',
-            host: '*',
-            operation: AclOperation.ALL,
-            permissionType: AclPermissionType.ALLOW,
-          },
-        ],
-      });
+      const created = await cluster.request(ApiKey.CreateAcls, 3, { creations: [bobMayDoAllOnSecret] });
       expect(created.results.map((result) => result.errorCode)).toEqual([
         ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
       ]);
@@ -704,6 +757,20 @@ const cases: DeniedCase[] = [
       ]);
       expect([...cluster.image().acls.values()]).toEqual([
         acl(AclResourceType.TOPIC, mine, AclOperation.READ),
+      ]);
+    },
+  },
+  {
+    name: 'CreateAcls, DeleteAcls: DESCRIBE on the cluster is not ALTER',
+    grants: [acl(AclResourceType.CLUSTER, clusterResourceName, AclOperation.DESCRIBE)],
+    run: async () => {
+      const refusals = await aclChanges();
+      expect(refusals).toEqual([
+        [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.'],
+        [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.'],
+      ]);
+      expect([...cluster.image().acls.values()]).toEqual([
+        acl(AclResourceType.CLUSTER, clusterResourceName, AclOperation.DESCRIBE),
       ]);
     },
   },
@@ -1056,6 +1123,17 @@ describe('ACL checks: a principal without the ACL gets Kafka error and nothing e
     if (denied.grants !== undefined) await grant(...denied.grants);
     cluster.actAs(bob);
     await denied.run();
+  });
+});
+
+describe('ACL changes without an authorizer', () => {
+  it('are SECURITY_DISABLED, as Kafka answers them, and change nothing', async () => {
+    await startCluster(false);
+    expect(await aclChanges()).toEqual([
+      [ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured (authorizer.class.name)'],
+      [ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured (authorizer.class.name)'],
+    ]);
+    expect(cluster.image().acls.size).toBe(0);
   });
 });
 

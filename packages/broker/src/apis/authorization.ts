@@ -2,6 +2,7 @@
 // authorizer (authorizer.class.name unset) everything is allowed, as in Kafka.
 
 import { AclOperation, AclResourceType, clusterResourceName } from '@gregor/metadata';
+import { ErrorCode } from '@gregor/protocol';
 import { anonymousPrincipal } from '../security/kafka-principal.js';
 import type { RequestContext } from './api-handler.js';
 
@@ -33,6 +34,28 @@ export function authorized(
 
 export function authorizedOnCluster(context: RequestContext, operation: number): boolean {
   return authorized(context, operation, AclResourceType.CLUSTER, clusterResourceName);
+}
+
+/**
+ * Why an ACL change (CreateAcls, DeleteAcls) is refused, as Kafka refuses it: no authorizer
+ * configured (SECURITY_DISABLED), or no ALTER on the cluster; null when it may go ahead.
+ */
+export function aclChangeRefusal(
+  context: RequestContext,
+): { readonly errorCode: number; readonly errorMessage: string } | null {
+  if (context.broker.authorizer === undefined) {
+    return {
+      errorCode: ErrorCode.SECURITY_DISABLED,
+      errorMessage: 'No Authorizer is configured (authorizer.class.name)',
+    };
+  }
+  if (!authorizedOnCluster(context, AclOperation.ALTER)) {
+    return {
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      errorMessage: 'Cluster authorization failed.',
+    };
+  }
+  return null;
 }
 
 export function authorizedOnTopic(context: RequestContext, operation: number, topic: string): boolean {
@@ -104,4 +127,35 @@ export function authorizedOperations(
     if (authorized(context, operation, resourceType, resourceName)) bits |= 1 << operation;
   }
   return bits;
+}
+
+/**
+ * Answers a request over topics' partitions where each topic needs `operation`, as Kafka answers
+ * one: the partitions of the permitted topics go to `serve` in one call, in request order, and
+ * `answer` shapes each one's result; a refused topic's partitions get `refused` (its
+ * TOPIC_AUTHORIZATION_FAILED answer). The topics come back in the request's order and shape.
+ */
+export async function answerPermittedTopicPartitions<P, R, A>(
+  context: RequestContext,
+  operation: number,
+  topics: readonly { readonly name: string; readonly partitions: readonly P[] }[],
+  serve: (partitions: { readonly topic: string; readonly partition: P }[]) => Promise<readonly R[]>,
+  answer: (partition: P, result: R) => A,
+  refused: (partition: P) => A,
+): Promise<{ name: string; partitions: A[] }[]> {
+  const denied = new Set(
+    topics.map((topic) => topic.name).filter((name) => !authorizedOnTopic(context, operation, name)),
+  );
+  const results = await serve(
+    topics
+      .filter((topic) => !denied.has(topic.name))
+      .flatMap((topic) => topic.partitions.map((partition) => ({ topic: topic.name, partition }))),
+  );
+  let next = 0;
+  return topics.map((topic) => ({
+    name: topic.name,
+    partitions: topic.partitions.map((partition) =>
+      denied.has(topic.name) ? refused(partition) : answer(partition, results[next++]!),
+    ),
+  }));
 }

@@ -6,9 +6,9 @@
 // Needs ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED); without an authorizer,
 // SECURITY_DISABLED, as Kafka. The active controller stores each valid binding in the metadata log.
 
-import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
+import type { ApiKey, RequestBody, ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
-import { AclOperation, authorizedOnCluster } from './authorization.js';
+import { aclChangeRefusal } from './authorization.js';
 import { isFailure } from './broker-context.js';
 
 type Key = typeof ApiKey.CreateAcls;
@@ -24,12 +24,8 @@ export async function handleCreateAcls(
     throttleTimeMs: 0,
     results: body.creations.map(() => ({ errorCode, errorMessage })),
   });
-  if (context.broker.authorizer === undefined) {
-    return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured (authorizer.class.name)');
-  }
-  if (!authorizedOnCluster(context, AclOperation.ALTER)) {
-    return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.');
-  }
+  const refusal = aclChangeRefusal(context);
+  if (refusal !== null) return all(refusal.errorCode, refusal.errorMessage);
   const outcome = await context.broker.controller.createAcls(
     body.creations.map((creation) => ({
       resourceType: creation.resourceType,

@@ -8,7 +8,7 @@
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
-import { AclOperation, authorizedOnCluster } from './authorization.js';
+import { aclChangeRefusal } from './authorization.js';
 import { isFailure } from './broker-context.js';
 
 type Key = typeof ApiKey.DeleteAcls;
@@ -24,12 +24,8 @@ export async function handleDeleteAcls(
     throttleTimeMs: 0,
     filterResults: body.filters.map(() => ({ errorCode, errorMessage, matchingAcls: [] })),
   });
-  if (context.broker.authorizer === undefined) {
-    return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured (authorizer.class.name)');
-  }
-  if (!authorizedOnCluster(context, AclOperation.ALTER)) {
-    return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.');
-  }
+  const refusal = aclChangeRefusal(context);
+  if (refusal !== null) return all(refusal.errorCode, refusal.errorMessage);
   const outcome = await context.broker.controller.deleteAcls(
     body.filters.map((filter) => ({
       resourceType: filter.resourceTypeFilter,

@@ -10,7 +10,7 @@
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
-import { AclOperation, authorizedOnTopic } from './authorization.js';
+import { AclOperation, answerPermittedTopicPartitions } from './authorization.js';
 
 type Key = typeof ApiKey.DeleteRecords;
 type Response = ResponseInput<Key>;
@@ -20,43 +20,29 @@ export async function handleDeleteRecords(
   _apiVersion: number,
   context: RequestContext,
 ): Promise<Response> {
-  const denied = new Set(
-    body.topics
-      .map((topic) => topic.name)
-      .filter((name) => !authorizedOnTopic(context, AclOperation.DELETE, name)),
-  );
-  const results = await context.broker.replicaManager.deleteRecords(
-    body.topics
-      .filter((topic) => !denied.has(topic.name))
-      .flatMap((topic) =>
-        topic.partitions.map((partition) => ({
-          topic: topic.name,
+  const topics = await answerPermittedTopicPartitions(
+    context,
+    AclOperation.DELETE,
+    body.topics,
+    (partitions) =>
+      context.broker.replicaManager.deleteRecords(
+        partitions.map(({ topic, partition }) => ({
+          topic,
           partition: partition.partitionIndex,
           offset: Number(partition.offset),
         })),
+        body.timeoutMs,
       ),
-    body.timeoutMs,
+    (partition, result) => ({
+      partitionIndex: partition.partitionIndex,
+      lowWatermark: BigInt(result.lowWatermark),
+      errorCode: result.errorCode,
+    }),
+    (partition) => ({
+      partitionIndex: partition.partitionIndex,
+      lowWatermark: -1n,
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    }),
   );
-  let next = 0;
-  return {
-    throttleTimeMs: 0,
-    topics: body.topics.map((topic) => ({
-      name: topic.name,
-      partitions: topic.partitions.map((partition) => {
-        if (denied.has(topic.name)) {
-          return {
-            partitionIndex: partition.partitionIndex,
-            lowWatermark: -1n,
-            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-          };
-        }
-        const result = results[next++]!;
-        return {
-          partitionIndex: partition.partitionIndex,
-          lowWatermark: BigInt(result.lowWatermark),
-          errorCode: result.errorCode,
-        };
-      }),
-    })),
-  };
+  return { throttleTimeMs: 0, topics };
 }

@@ -1,57 +1,27 @@
-import { ApiKey, ErrorCode, encodeRequest, type RequestInput, type SupportedApiKey } from '@gregor/protocol';
+import { ApiKey, ErrorCode } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FrameHandler } from '../network/connection.js';
 import {
   type ProducerIdBlockResult,
   type ProducerIdBlockSource,
   ProducerIdManager,
 } from '../producer-ids/producer-id-manager.js';
-import { createRequestRouter } from '../request-router.js';
-import { decodeOutcome, LocalClusterFixture } from '../testing/local-cluster-fixture.js';
-import { apiHandlers } from './api-handlers.js';
+import { LocalClusterFixture } from '../testing/local-cluster-fixture.js';
+import { ProducerIdClient } from '../testing/producer-id-client.js';
 
 let cluster: LocalClusterFixture;
-let router: FrameHandler;
-let correlationId = 1;
+let client: ProducerIdClient;
 
 beforeEach(async () => {
   cluster = await LocalClusterFixture.start();
-  router = createRequestRouter(
-    cluster.context,
-    apiHandlers({ producerIds: new ProducerIdManager(cluster.producerIdBlockSource()) }),
-  );
+  client = new ProducerIdClient(cluster);
 });
 afterEach(async () => {
   await cluster.close();
 });
 
-async function request<K extends SupportedApiKey>(apiKey: K, version: number, body: RequestInput<K>) {
-  const frame = encodeRequest(apiKey, version, correlationId++, 'idempotence-test', body);
-  const outcome = await router(frame, {
-    connectionId: 7,
-    remoteAddress: '127.0.0.1:50007',
-    listenerName: 'PLAINTEXT',
-  });
-  return decodeOutcome(apiKey, version, outcome);
-}
-
-function initProducerId(
-  version: number,
-  transactionalId: string | null = null,
-  producerId = -1n,
-  producerEpoch = -1,
-) {
-  return request(ApiKey.InitProducerId, version, {
-    transactionalId,
-    transactionTimeoutMs: 60_000,
-    producerId,
-    producerEpoch,
-  });
-}
-
 describe('InitProducerId', () => {
   it('is advertised in versions 0-5 only by a router that has its handler', async () => {
-    const withHandler = await request(ApiKey.ApiVersions, 3, {
+    const withHandler = await client.request(ApiKey.ApiVersions, 3, {
       clientSoftwareName: 't',
       clientSoftwareVersion: '1',
     });
@@ -69,11 +39,11 @@ describe('InitProducerId', () => {
   it('gives every call a new producer id with epoch 0, in every version, v3 with a previous id included', async () => {
     const ids: bigint[] = [];
     for (const version of [0, 1, 2, 3, 4, 5]) {
-      const response = await initProducerId(version);
+      const response = await client.initProducerId(version);
       expect(response).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0, throttleTimeMs: 0 });
       ids.push(response.producerId);
     }
-    const bumped = await initProducerId(3, null, ids[3]!, 0);
+    const bumped = await client.initProducerId(3, null, ids[3]!, 0);
     expect(bumped).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0 });
     ids.push(bumped.producerId);
     expect(new Set(ids).size).toBe(ids.length);
@@ -82,7 +52,7 @@ describe('InitProducerId', () => {
   });
 
   it('refuses a transactional id: Gregor has no transaction coordinator', async () => {
-    expect(await initProducerId(1, 'my-transactions')).toMatchObject({
+    expect(await client.initProducerId(1, 'my-transactions')).toMatchObject({
       errorCode: ErrorCode.INVALID_TXN_STATE,
       producerId: -1n,
       producerEpoch: -1,

@@ -20,7 +20,7 @@
 
 import { type ApiKey, ErrorCode, type RequestBody, type ResponseInput } from '@gregor/protocol';
 import type { RequestContext } from './api-handler.js';
-import { AclOperation, authorizedOnTopic } from './authorization.js';
+import { AclOperation, answerPermittedTopicPartitions } from './authorization.js';
 
 type Key = typeof ApiKey.ListOffsets;
 type Response = ResponseInput<Key>;
@@ -31,59 +31,47 @@ export async function handleListOffsets(
   context: RequestContext,
 ): Promise<Response> {
   // DESCRIBE on the topic, as Kafka checks it: refused partitions are TOPIC_AUTHORIZATION_FAILED.
-  const denied = new Set(
-    body.topics
-      .map((topic) => topic.name)
-      .filter((name) => !authorizedOnTopic(context, AclOperation.DESCRIBE, name)),
-  );
-  const results = await context.broker.replicaManager.listOffsets(
-    body.topics
-      .filter((topic) => !denied.has(topic.name))
-      .flatMap((topic) =>
-        topic.partitions.map((partition) => ({
-          topic: topic.name,
+  const topics = await answerPermittedTopicPartitions(
+    context,
+    AclOperation.DESCRIBE,
+    body.topics,
+    (partitions) =>
+      context.broker.replicaManager.listOffsets(
+        partitions.map(({ topic, partition }) => ({
+          topic,
           partition: partition.partitionIndex,
           timestamp: Number(partition.timestamp),
           currentLeaderEpoch: partition.currentLeaderEpoch,
         })),
+        body.isolationLevel,
       ),
-    body.isolationLevel,
-  );
-  let next = 0;
-  return {
-    throttleTimeMs: 0,
-    topics: body.topics.map((topic) => ({
-      name: topic.name,
-      partitions: topic.partitions.map((partition) => {
-        if (denied.has(topic.name)) {
-          return {
-            partitionIndex: partition.partitionIndex,
-            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-            oldStyleOffsets: [],
-            timestamp: -1n,
-            offset: -1n,
-            leaderEpoch: -1,
-          };
-        }
-        const result = results[next++]!;
-        if (apiVersion === 0) {
-          const found =
-            result.errorCode === ErrorCode.NONE && result.offset >= 0 && partition.maxNumOffsets > 0;
-          return {
-            partitionIndex: result.partition,
-            errorCode: result.errorCode,
-            oldStyleOffsets: found ? [BigInt(result.offset)] : [],
-          };
-        }
+    (partition, result) => {
+      if (apiVersion === 0) {
+        const found =
+          result.errorCode === ErrorCode.NONE && result.offset >= 0 && partition.maxNumOffsets > 0;
         return {
           partitionIndex: result.partition,
           errorCode: result.errorCode,
-          oldStyleOffsets: [],
-          timestamp: BigInt(result.timestamp),
-          offset: BigInt(result.offset),
-          ...(apiVersion >= 4 ? { leaderEpoch: result.leaderEpoch } : {}),
+          oldStyleOffsets: found ? [BigInt(result.offset)] : [],
         };
-      }),
-    })),
-  };
+      }
+      return {
+        partitionIndex: result.partition,
+        errorCode: result.errorCode,
+        oldStyleOffsets: [],
+        timestamp: BigInt(result.timestamp),
+        offset: BigInt(result.offset),
+        ...(apiVersion >= 4 ? { leaderEpoch: result.leaderEpoch } : {}),
+      };
+    },
+    (partition) => ({
+      partitionIndex: partition.partitionIndex,
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      oldStyleOffsets: [],
+      timestamp: -1n,
+      offset: -1n,
+      leaderEpoch: -1,
+    }),
+  );
+  return { throttleTimeMs: 0, topics };
 }

@@ -1,60 +1,20 @@
-import {
-  ApiKey,
-  CompressionType,
-  decodeRecordBatch,
-  ErrorCode,
-  encodeRecordBatch,
-  encodeRequest,
-  type RequestInput,
-  type SupportedApiKey,
-} from '@gregor/protocol';
+import { ApiKey, CompressionType, decodeRecordBatch, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FrameHandler } from '../network/connection.js';
-import { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
 import { ProducerStateManager } from '../replica/producer-state.js';
 import { rebuildProducerState } from '../replica/producer-state-log.js';
-import { createRequestRouter } from '../request-router.js';
-import { decodeOutcome, fixtureStartMs, LocalClusterFixture } from '../testing/local-cluster-fixture.js';
-import { apiHandlers } from './api-handlers.js';
+import { fixtureStartMs, LocalClusterFixture } from '../testing/local-cluster-fixture.js';
+import { ProducerIdClient } from '../testing/producer-id-client.js';
 
 let cluster: LocalClusterFixture;
-let router: FrameHandler;
-let correlationId = 1;
+let client: ProducerIdClient;
 
 beforeEach(async () => {
   cluster = await LocalClusterFixture.start();
-  router = createRequestRouter(
-    cluster.context,
-    apiHandlers({ producerIds: new ProducerIdManager(cluster.producerIdBlockSource()) }),
-  );
+  client = new ProducerIdClient(cluster);
 });
 afterEach(async () => {
   await cluster.close();
 });
-
-async function request<K extends SupportedApiKey>(apiKey: K, version: number, body: RequestInput<K>) {
-  const frame = encodeRequest(apiKey, version, correlationId++, 'idempotence-test', body);
-  const outcome = await router(frame, {
-    connectionId: 7,
-    remoteAddress: '127.0.0.1:50007',
-    listenerName: 'PLAINTEXT',
-  });
-  return decodeOutcome(apiKey, version, outcome);
-}
-
-function initProducerId(
-  version: number,
-  transactionalId: string | null = null,
-  producerId = -1n,
-  producerEpoch = -1,
-) {
-  return request(ApiKey.InitProducerId, version, {
-    transactionalId,
-    transactionTimeoutMs: 60_000,
-    producerId,
-    producerEpoch,
-  });
-}
 
 async function createTopic(name: string): Promise<void> {
   const response = await cluster.request(ApiKey.CreateTopics, 4, {
@@ -88,7 +48,7 @@ function batch(spec: IdempotentBatch): Buffer {
 }
 
 async function produce(topic: string, records: Buffer, version = 7) {
-  const response = await request(ApiKey.Produce, version, {
+  const response = await client.request(ApiKey.Produce, version, {
     transactionalId: null,
     acks: -1,
     timeoutMs: 1000,
@@ -113,7 +73,7 @@ async function values(topic: string): Promise<string[]> {
 describe('Produce from an idempotent producer', () => {
   it('answers a retried batch with its original offset and stores it once', async () => {
     await createTopic('idem');
-    const { producerId } = await initProducerId(1);
+    const { producerId } = await client.initProducerId(1);
     const id = Number(producerId);
     const first = batch({ producerId: id, producerEpoch: 0, baseSequence: 0, values: ['a', 'b'] });
     const second = batch({ producerId: id, producerEpoch: 0, baseSequence: 2, values: ['c'] });
@@ -129,7 +89,7 @@ describe('Produce from an idempotent producer', () => {
 
   it('refuses a sequence gap and an older epoch, and takes pipelined requests in order', async () => {
     await createTopic('idem-order');
-    const id = Number((await initProducerId(1)).producerId);
+    const id = Number((await client.initProducerId(1)).producerId);
     const gap = batch({ producerId: id, producerEpoch: 0, baseSequence: 1, values: ['x'] });
     expect(
       await produce(
@@ -160,7 +120,10 @@ describe('Produce from an idempotent producer', () => {
 
   it('rebuilds the same producer state from the log files (start-up after a crash)', async () => {
     await createTopic('idem-rebuild');
-    const ids = [Number((await initProducerId(1)).producerId), Number((await initProducerId(1)).producerId)];
+    const ids = [
+      Number((await client.initProducerId(1)).producerId),
+      Number((await client.initProducerId(1)).producerId),
+    ];
     const sequences = [0, 0];
     for (let round = 0; round < 12; round++) {
       const which = round % 3 === 0 ? 1 : 0;

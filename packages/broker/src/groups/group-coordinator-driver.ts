@@ -25,7 +25,7 @@
 //    partition's leader and epoch); a read it cannot confirm is answered NOT_COORDINATOR, and the
 //    client finds the coordinator again.
 
-import type { Clock, Random, TimerHandle, TimerScheduler } from '@gregor/ground';
+import type { Clock, Random, TimerScheduler } from '@gregor/ground';
 import {
   type AppendToken,
   coordinatorPartitionFor,
@@ -38,15 +38,9 @@ import {
   type TransactionalProducer,
 } from '@gregor/group';
 import type { MetadataImage } from '@gregor/metadata';
-import {
-  ErrorCode,
-  encodeRecordBatch,
-  isCommitMarkerBatch,
-  iterateBatches,
-  KafkaError,
-  noSequence,
-} from '@gregor/protocol';
+import { ErrorCode, encodeRecordBatch, isCommitMarkerBatch, KafkaError, noSequence } from '@gregor/protocol';
 import type { Logger } from '../logging.js';
+import { DeadlineTimer, OrderedAppendCompletions, readLogToEnd } from '../replica/coordinator-partitions.js';
 import { type LedPartition, ledPartitions, reconcileLedPartitions } from '../replica/led-partitions.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
@@ -103,13 +97,15 @@ export class GroupCoordinatorDriver {
   private nextRequestId: RequestId = 1;
   private readonly owned = new Map<number, OwnedPartition>();
   private nextLoadId = 1;
-  /** Per offsets partition: the completion of its latest append (completions are chained in order). */
-  private readonly appendTails = new Map<number, Promise<void>>();
-  private timer: TimerHandle | undefined;
-  private timerDeadlineMs: number | null = null;
+  private readonly appendCompletions = new OrderedAppendCompletions();
+  private readonly timer: DeadlineTimer;
   private closed = false;
 
   constructor(private readonly options: GroupCoordinatorDriverOptions) {
+    this.timer = new DeadlineTimer(options.timers, options.clock, coordinatorTimerDelayMsMax, () => {
+      if (this.closed) return;
+      this.apply(this.coordinator.tick(this.options.clock.nowMs()));
+    });
     this.offsetsTopicCreator = new OffsetsTopicCreator(options.offsetsTopic, options.timers);
     this.coordinator = this.newCoordinator(options.offsetsTopic.numPartitions);
     options.replicaManager.onImageApplied((image) => this.onImageApplied(image));
@@ -218,7 +214,7 @@ export class GroupCoordinatorDriver {
     if (this.closed) return;
     for (const partitionIndex of [...this.owned.keys()]) this.unload(partitionIndex, 'broker stopping');
     this.closed = true;
-    this.cancelTimer();
+    this.timer.cancel();
   }
 
   // ---------------------------------------------------------------- effects and time
@@ -244,27 +240,7 @@ export class GroupCoordinatorDriver {
   }
 
   private armTimer(): void {
-    const deadlineMs = this.closed ? null : this.coordinator.nextDeadlineMs();
-    if (deadlineMs === this.timerDeadlineMs && (deadlineMs === null || this.timer !== undefined)) return;
-    this.cancelTimer();
-    if (deadlineMs === null) return;
-    const delayMs = Math.min(
-      coordinatorTimerDelayMsMax,
-      Math.max(0, deadlineMs - this.options.clock.nowMs()),
-    );
-    this.timerDeadlineMs = deadlineMs;
-    this.timer = this.options.timers.schedule(() => {
-      this.timer = undefined;
-      this.timerDeadlineMs = null;
-      if (this.closed) return;
-      this.apply(this.coordinator.tick(this.options.clock.nowMs()));
-    }, delayMs);
-  }
-
-  private cancelTimer(): void {
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.timerDeadlineMs = null;
+    this.timer.arm(this.closed ? null : this.coordinator.nextDeadlineMs());
   }
 
   /**
@@ -308,17 +284,10 @@ export class GroupCoordinatorDriver {
       if (!(error instanceof KafkaError)) throw error;
       outcome = Promise.resolve(error.code);
     }
-    const previous = this.appendTails.get(partitionIndex) ?? Promise.resolve();
-    const tail = previous
-      .then(() => outcome)
-      .then((errorCode) => {
-        // A coordinator replaced since (the topic changed its partition count) forgot this append.
-        if (this.coordinator !== coordinator) return;
-        this.apply(coordinator.onAppendComplete(token, errorCode, this.options.clock.nowMs()));
-      });
-    this.appendTails.set(partitionIndex, tail);
-    void tail.then(() => {
-      if (this.appendTails.get(partitionIndex) === tail) this.appendTails.delete(partitionIndex);
+    this.appendCompletions.add(partitionIndex, outcome, (errorCode) => {
+      // A coordinator replaced since (the topic changed its partition count) forgot this append.
+      if (this.coordinator !== coordinator) return;
+      this.apply(coordinator.onAppendComplete(token, errorCode, this.options.clock.nowMs()));
     });
   }
 
@@ -390,42 +359,26 @@ export class GroupCoordinatorDriver {
 
   /**
    * Feeds the coordinator every record of the partition from its log start to its log end as of
-   * now. As Kafka's loader does, it reads to the log end, not the high watermark: this broker is the
-   * leader, so its log is the one followers converge to, and records above the high watermark are
-   * those about to be committed. Returns false when the load was superseded.
+   * now (readLogToEnd); a transactional batch's records wait in `openTransactions` for their
+   * producer's marker. Returns false when the load was superseded.
    */
-  private async readPartition(
+  private readPartition(
     coordinator: GroupCoordinator,
     partitionIndex: number,
     partition: Partition,
     current: () => boolean,
     openTransactions: Map<number, OffsetsRecord[]>,
   ): Promise<boolean> {
-    const log = partition.log;
-    const endOffset = log.logEndOffset;
-    let offset = log.logStartOffset;
-    while (offset < endOffset) {
-      const read = await log.read(offset, offsetsLoadChunkBytes, { maxOffsetExclusive: endOffset });
-      if (!current()) return false;
-      if (read.errorCode !== ErrorCode.NONE) {
-        // Retention or the cleaner moved the log start past `offset`: what was there is gone.
-        if (read.logStartOffset > offset) {
-          offset = read.logStartOffset;
-          continue;
-        }
-        throw new Error(`offsets partition ${partitionIndex} shrank below ${offset} while loading`);
-      }
-      if (read.records.length === 0) break;
+    const what = `offsets partition ${partitionIndex}`;
+    return readLogToEnd(partition, offsetsLoadChunkBytes, current, what, (batches, chunk) => {
       const records: OffsetsRecord[] = [];
-      for (const batch of iterateBatches(read.records)) {
-        offset = batch.header.lastOffset + 1;
+      for (const batch of batches) {
         const { producerId } = batch.header;
         if (batch.header.isControl) {
           // A marker settles the producer's offsets read so far: committed ones count from here.
           const pending = openTransactions.get(producerId);
           openTransactions.delete(producerId);
-          if (pending !== undefined && isCommitMarkerBatch(read.records, batch.position))
-            records.push(...pending);
+          if (pending !== undefined && isCommitMarkerBatch(chunk, batch.position)) records.push(...pending);
           continue;
         }
         const target = batch.header.isTransactional ? (openTransactions.get(producerId) ?? []) : records;
@@ -435,7 +388,6 @@ export class GroupCoordinatorDriver {
         }
       }
       coordinator.loadRecords(partitionIndex, records);
-    }
-    return true;
+    });
   }
 }

@@ -43,12 +43,25 @@ import type {
   ValidatingRequestOptions,
 } from '../apis/broker-context.js';
 import type { ControllerClient } from '../grpc/controller-grpc.js';
-import type { ControllerStatus } from '../quorum/controller-rpc.js';
+import type {
+  ControllerRpcName,
+  ControllerStatus,
+  RpcRequest,
+  RpcResponse,
+} from '../quorum/controller-rpc.js';
 
 /** The metadata this broker has fully applied (image and replica manager). */
 export interface AppliedMetadata {
   image(): MetadataImage;
   waitForOffset(offset: number, timeoutMs: number): Promise<boolean>;
+}
+
+/** An entry's message as the APIs answer it: null when it succeeded, whatever the RPC carried. */
+function entryErrorMessage(entry: {
+  readonly errorCode: number;
+  readonly errorMessage: string;
+}): string | null {
+  return entry.errorCode === ErrorCode.NONE ? null : entry.errorMessage;
 }
 
 export class QuorumControllerChannel implements ControllerChannel {
@@ -80,11 +93,42 @@ export class QuorumControllerChannel implements ControllerChannel {
     return undefined;
   }
 
+  /**
+   * Calls the controller for one answer to the whole request: the call's failure, or `answer` of
+   * its response once the change is applied here.
+   */
+  private async callOne<M extends ControllerRpcName, R>(
+    method: M,
+    request: Omit<RpcRequest<M>, 'clusterId'>,
+    timeoutMs: number,
+    answer: (response: RpcResponse<M>) => R,
+  ): Promise<R | ControllerError> {
+    const response: RpcResponse<M> = await this.client.call(method, request, timeoutMs);
+    const failure = await this.settle(response.status, 1, timeoutMs);
+    return failure === undefined ? answer(response) : failure[0]!;
+  }
+
+  /**
+   * Calls the controller for `count` entries answered one by one: the call's failure once per entry,
+   * or `answer` of its response once the change is applied here.
+   */
+  private async callEach<M extends ControllerRpcName, R>(
+    method: M,
+    request: Omit<RpcRequest<M>, 'clusterId'>,
+    count: number,
+    timeoutMs: number,
+    answer: (response: RpcResponse<M>) => ControllerResults<R>,
+  ): Promise<ControllerResults<R>> {
+    const response: RpcResponse<M> = await this.client.call(method, request, timeoutMs);
+    const failure = await this.settle(response.status, count, timeoutMs);
+    return failure ?? answer(response);
+  }
+
   async createTopics(
     requests: readonly CreateTopicRequest[],
     options: ValidatingRequestOptions,
   ): Promise<ControllerResults<CreateTopicResponse>> {
-    const response = await this.client.call(
+    return this.callEach(
       'CreateTopics',
       {
         topics: requests.map((request) => ({
@@ -99,19 +143,19 @@ export class QuorumControllerChannel implements ControllerChannel {
         })),
         validateOnly: options.validateOnly,
       },
+      requests.length,
       options.timeoutMs,
-    );
-    const failure = await this.settle(response.status, requests.length, options.timeoutMs);
-    if (failure !== undefined) return failure;
-    return response.topics.map((topic) =>
-      topic.errorCode !== ErrorCode.NONE
-        ? controllerError(topic.errorCode, topic.errorMessage)
-        : {
-            topicId: topic.topicId,
-            numPartitions: topic.numPartitions,
-            replicationFactor: topic.replicationFactor,
-            configs: topic.configs.map((entry) => ({ name: entry.name, value: entry.value })),
-          },
+      (response) =>
+        response.topics.map((topic) =>
+          topic.errorCode !== ErrorCode.NONE
+            ? controllerError(topic.errorCode, topic.errorMessage)
+            : {
+                topicId: topic.topicId,
+                numPartitions: topic.numPartitions,
+                replicationFactor: topic.replicationFactor,
+                configs: topic.configs.map((entry) => ({ name: entry.name, value: entry.value })),
+              },
+        ),
     );
   }
 
@@ -122,28 +166,36 @@ export class QuorumControllerChannel implements ControllerChannel {
     // Names and ids travel in separate lists; answers come back names first, then ids.
     const names = selectors.flatMap((selector) => ('name' in selector ? [selector.name] : []));
     const topicIds = selectors.flatMap((selector) => ('topicId' in selector ? [selector.topicId] : []));
-    const response = await this.client.call('DeleteTopics', { names, topicIds }, options.timeoutMs);
-    const failure = await this.settle(response.status, selectors.length, options.timeoutMs);
-    if (failure !== undefined) return failure;
-    const byName = response.topics.slice(0, names.length);
-    const byId = response.topics.slice(names.length);
-    let nameIndex = 0;
-    let idIndex = 0;
-    return selectors.map((selector) => {
-      const topic = 'name' in selector ? byName[nameIndex++] : byId[idIndex++];
-      if (topic === undefined)
-        return controllerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'controller gave no answer for this topic');
-      return topic.errorCode !== ErrorCode.NONE
-        ? controllerError(topic.errorCode, topic.errorMessage)
-        : { name: topic.name, topicId: topic.topicId };
-    });
+    return this.callEach(
+      'DeleteTopics',
+      { names, topicIds },
+      selectors.length,
+      options.timeoutMs,
+      (response) => {
+        const byName = response.topics.slice(0, names.length);
+        const byId = response.topics.slice(names.length);
+        let nameIndex = 0;
+        let idIndex = 0;
+        return selectors.map((selector) => {
+          const topic = 'name' in selector ? byName[nameIndex++] : byId[idIndex++];
+          if (topic === undefined)
+            return controllerError(
+              ErrorCode.UNKNOWN_SERVER_ERROR,
+              'controller gave no answer for this topic',
+            );
+          return topic.errorCode !== ErrorCode.NONE
+            ? controllerError(topic.errorCode, topic.errorMessage)
+            : { name: topic.name, topicId: topic.topicId };
+        });
+      },
+    );
   }
 
   async createPartitions(
     requests: readonly CreatePartitionsRequest[],
     options: ValidatingRequestOptions,
   ): Promise<ControllerResults<CreatePartitionsResponse>> {
-    const response = await this.client.call(
+    return this.callEach(
       'CreatePartitions',
       {
         topics: requests.map((request) => ({
@@ -157,17 +209,17 @@ export class QuorumControllerChannel implements ControllerChannel {
         })),
         validateOnly: options.validateOnly,
       },
+      requests.length,
       options.timeoutMs,
-    );
-    const failure = await this.settle(response.status, requests.length, options.timeoutMs);
-    if (failure !== undefined) return failure;
-    return response.topics.map((topic, index) =>
-      topic.errorCode !== ErrorCode.NONE
-        ? controllerError(topic.errorCode, topic.errorMessage)
-        : {
-            topicId: this.publisher.image().topic(topic.name)?.topicId ?? '',
-            count: requests[index]?.count ?? -1,
-          },
+      (response) =>
+        response.topics.map((topic, index) =>
+          topic.errorCode !== ErrorCode.NONE
+            ? controllerError(topic.errorCode, topic.errorMessage)
+            : {
+                topicId: this.publisher.image().topic(topic.name)?.topicId ?? '',
+                count: requests[index]?.count ?? -1,
+              },
+        ),
     );
   }
 
@@ -175,7 +227,7 @@ export class QuorumControllerChannel implements ControllerChannel {
     requests: readonly IncrementalAlterTopicConfigsRequest[],
     options: ValidatingRequestOptions,
   ): Promise<ControllerResults<IncrementalAlterConfigsResponse>> {
-    const response = await this.client.call(
+    return this.callEach(
       'IncrementalAlterConfigs',
       {
         topics: requests.map((request) => ({
@@ -189,14 +241,14 @@ export class QuorumControllerChannel implements ControllerChannel {
         })),
         validateOnly: options.validateOnly,
       },
+      requests.length,
       options.timeoutMs,
-    );
-    const failure = await this.settle(response.status, requests.length, options.timeoutMs);
-    if (failure !== undefined) return failure;
-    return response.topics.map((topic) =>
-      topic.errorCode !== ErrorCode.NONE
-        ? controllerError(topic.errorCode, topic.errorMessage)
-        : { uncleanLeaderElectionCount: 0 },
+      (response) =>
+        response.topics.map((topic) =>
+          topic.errorCode !== ErrorCode.NONE
+            ? controllerError(topic.errorCode, topic.errorMessage)
+            : { uncleanLeaderElectionCount: 0 },
+        ),
     );
   }
 
@@ -204,102 +256,97 @@ export class QuorumControllerChannel implements ControllerChannel {
     request: CreateDelegationTokenRequest,
     options: ControllerRequestOptions,
   ): Promise<CreateDelegationTokenResponse | ControllerError> {
-    const response = await this.client.call(
+    return this.callOne(
       'CreateDelegationToken',
       { ...request, renewers: [...request.renewers] },
       options.timeoutMs,
+      (response) => {
+        if (response.token === null)
+          return controllerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the controller answered without the token');
+        return { token: response.token };
+      },
     );
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    if (response.token === null)
-      return controllerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the controller answered without the token');
-    return { token: response.token };
   }
 
   async renewDelegationToken(
     request: RenewDelegationTokenRequest,
     options: ControllerRequestOptions,
   ): Promise<DelegationTokenExpiryResponse | ControllerError> {
-    const response = await this.client.call('RenewDelegationToken', { ...request }, options.timeoutMs);
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    return { expiryTimestampMs: response.expiryTimestampMs };
+    return this.changeTokenExpiry('RenewDelegationToken', { ...request }, options);
   }
 
   async expireDelegationToken(
     request: ExpireDelegationTokenRequest,
     options: ControllerRequestOptions,
   ): Promise<DelegationTokenExpiryResponse | ControllerError> {
-    const response = await this.client.call('ExpireDelegationToken', { ...request }, options.timeoutMs);
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    return { expiryTimestampMs: response.expiryTimestampMs };
+    return this.changeTokenExpiry('ExpireDelegationToken', { ...request }, options);
+  }
+
+  /** Renew and expire both move a token's expiry and answer the new one. */
+  private changeTokenExpiry<M extends 'RenewDelegationToken' | 'ExpireDelegationToken'>(
+    method: M,
+    request: Omit<RpcRequest<M>, 'clusterId'>,
+    options: ControllerRequestOptions,
+  ): Promise<DelegationTokenExpiryResponse | ControllerError> {
+    return this.callOne(method, request, options.timeoutMs, (response) => ({
+      expiryTimestampMs: response.expiryTimestampMs,
+    }));
   }
 
   async alterUserScramCredentials(
     request: AlterUserScramCredentialsRequest,
     options: ControllerRequestOptions,
   ): Promise<AlterUserScramCredentialsResponse | ControllerError> {
-    const response = await this.client.call(
+    return this.callOne(
       'AlterUserScramCredentials',
       { deletions: [...request.deletions], upsertions: [...request.upsertions] },
       options.timeoutMs,
+      (response) => ({
+        results: response.results.map((result) => ({
+          user: result.user,
+          errorCode: result.errorCode,
+          errorMessage: entryErrorMessage(result),
+        })),
+      }),
     );
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    return {
-      results: response.results.map((result) => ({
-        user: result.user,
-        errorCode: result.errorCode,
-        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
-      })),
-    };
   }
 
   async createAcls(
     bindings: readonly AclBinding[],
     options: ControllerRequestOptions,
   ): Promise<CreateAclsResponse | ControllerError> {
-    const response = await this.client.call('CreateAcls', { creations: [...bindings] }, options.timeoutMs);
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    return {
+    return this.callOne('CreateAcls', { creations: [...bindings] }, options.timeoutMs, (response) => ({
       results: response.results.map((result) => ({
         errorCode: result.errorCode,
-        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
+        errorMessage: entryErrorMessage(result),
       })),
-    };
+    }));
   }
 
   async unregisterBroker(
     brokerId: number,
     options: ControllerRequestOptions,
   ): Promise<Record<string, never> | ControllerError> {
-    const response = await this.client.call('UnregisterBroker', { brokerId }, options.timeoutMs);
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    return {};
+    return this.callOne('UnregisterBroker', { brokerId }, options.timeoutMs, () => ({}));
   }
 
   async updateFeatures(
     request: UpdateFeaturesRequest,
     options: ControllerRequestOptions,
   ): Promise<Record<string, never> | ControllerError> {
-    const response = await this.client.call(
+    return this.callOne(
       'UpdateFeatures',
       { updates: request.updates.map((update) => ({ ...update })), validateOnly: request.validateOnly },
       options.timeoutMs,
+      () => ({}),
     );
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    return {};
   }
 
   async alterClientQuotas(
     request: AlterClientQuotasRequest,
     options: ControllerRequestOptions,
   ): Promise<AlterClientQuotasResponse | ControllerError> {
-    const response = await this.client.call(
+    return this.callOne(
       'AlterClientQuotas',
       {
         entries: request.entries.map((entry) => ({
@@ -313,22 +360,20 @@ export class QuorumControllerChannel implements ControllerChannel {
         validateOnly: request.validateOnly,
       },
       options.timeoutMs,
+      (response) => ({
+        results: response.results.map((result) => ({
+          errorCode: result.errorCode,
+          errorMessage: entryErrorMessage(result),
+        })),
+      }),
     );
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    return {
-      results: response.results.map((result) => ({
-        errorCode: result.errorCode,
-        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
-      })),
-    };
   }
 
   async deleteAcls(
     filters: readonly AclBindingFilter[],
     options: ControllerRequestOptions,
   ): Promise<DeleteAclsResponse | ControllerError> {
-    const response = await this.client.call(
+    return this.callOne(
       'DeleteAcls',
       {
         filters: filters.map((filter) => ({
@@ -345,23 +390,21 @@ export class QuorumControllerChannel implements ControllerChannel {
         })),
       },
       options.timeoutMs,
+      (response) => ({
+        results: response.results.map((result) => ({
+          errorCode: result.errorCode,
+          errorMessage: entryErrorMessage(result),
+          deleted: result.deleted,
+        })),
+      }),
     );
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    return {
-      results: response.results.map((result) => ({
-        errorCode: result.errorCode,
-        errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
-        deleted: result.deleted,
-      })),
-    };
   }
 
   async alterPartitionReassignments(
     request: AlterPartitionReassignmentsRequest,
     options: ControllerRequestOptions,
   ): Promise<readonly ReassignmentResult[] | ControllerError> {
-    const response = await this.client.call(
+    return this.callOne(
       'AlterPartitionReassignments',
       {
         partitions: request.topics.flatMap((topic) =>
@@ -375,15 +418,14 @@ export class QuorumControllerChannel implements ControllerChannel {
         allowReplicationFactorChange: request.allowReplicationFactorChange,
       },
       options.timeoutMs,
+      (response) =>
+        response.results.map((result) => ({
+          topicName: result.topicName,
+          partitionIndex: result.partitionIndex,
+          errorCode: result.errorCode,
+          errorMessage: entryErrorMessage(result),
+        })),
     );
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    return response.results.map((result) => ({
-      topicName: result.topicName,
-      partitionIndex: result.partitionIndex,
-      errorCode: result.errorCode,
-      errorMessage: result.errorCode === ErrorCode.NONE ? null : result.errorMessage,
-    }));
   }
 
   async electLeaders(
@@ -391,7 +433,7 @@ export class QuorumControllerChannel implements ControllerChannel {
     partitions: readonly TopicPartitionName[] | null,
     options: ControllerRequestOptions,
   ): Promise<readonly ElectionResult[] | ControllerError> {
-    const response = await this.client.call(
+    return this.callOne(
       'ElectLeaders',
       {
         electionType: electionType === 'preferred' ? 0 : 1,
@@ -399,13 +441,12 @@ export class QuorumControllerChannel implements ControllerChannel {
         partitions: (partitions ?? []).map((partition) => ({ ...partition })),
       },
       options.timeoutMs,
+      (response) =>
+        response.results.map((result) => ({
+          topicName: result.topicName,
+          partitionIndex: result.partitionIndex,
+          errorCode: result.errorCode,
+        })),
     );
-    const failure = await this.settle(response.status, 1, options.timeoutMs);
-    if (failure !== undefined) return failure[0]!;
-    return response.results.map((result) => ({
-      topicName: result.topicName,
-      partitionIndex: result.partitionIndex,
-      errorCode: result.errorCode,
-    }));
   }
 }

@@ -24,7 +24,7 @@
 
 import type { Clock, TimerHandle, TimerScheduler } from '@gregor/ground';
 import type { MetadataImage } from '@gregor/metadata';
-import { ErrorCode, encodeRecordBatch, iterateBatches, KafkaError } from '@gregor/protocol';
+import { ErrorCode, encodeRecordBatch, KafkaError } from '@gregor/protocol';
 import {
   type AppendToken,
   type EndTxnRequest,
@@ -40,6 +40,7 @@ import type { ChannelCredentials } from '@grpc/grpc-js';
 import { OffsetsTopicCreator, offsetsTopicName } from '../groups/offsets-topic.js';
 import type { Logger } from '../logging.js';
 import type { ProducerIdManager } from '../producer-ids/producer-id-manager.js';
+import { DeadlineTimer, OrderedAppendCompletions, readLogToEnd } from '../replica/coordinator-partitions.js';
 import { type LedPartition, ledPartitions, reconcileLedPartitions } from '../replica/led-partitions.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
@@ -111,14 +112,17 @@ export class TransactionCoordinatorDriver implements TransactionVerifier, LocalT
   private nextRequestId = 1;
   private readonly owned = new Map<number, OwnedPartition>();
   private nextLoadId = 1;
-  private readonly appendTails = new Map<number, Promise<void>>();
+  private readonly appendCompletions = new OrderedAppendCompletions();
   private readonly markerClients: TxnMarkersClients;
-  private timer: TimerHandle | undefined;
-  private timerDeadlineMs: number | null = null;
+  private readonly timer: DeadlineTimer;
   private expirationTimer: TimerHandle | undefined;
   private closed = false;
 
   constructor(private readonly options: TransactionCoordinatorDriverOptions) {
+    this.timer = new DeadlineTimer(options.timers, options.clock, txnTimerDelayMsMax, () => {
+      if (this.closed) return;
+      this.apply(this.coordinator.tick(this.options.clock.nowMs()));
+    });
     this.topicCreator = new OffsetsTopicCreator(
       {
         name: transactionStateTopicName,
@@ -273,7 +277,7 @@ export class TransactionCoordinatorDriver implements TransactionVerifier, LocalT
     if (this.closed) return;
     for (const partitionIndex of [...this.owned.keys()]) this.unload(partitionIndex, 'broker stopping');
     this.closed = true;
-    this.cancelTimer();
+    this.timer.cancel();
     this.expirationTimer?.cancel();
     this.expirationTimer = undefined;
     this.markerClients.close();
@@ -298,18 +302,7 @@ export class TransactionCoordinatorDriver implements TransactionVerifier, LocalT
   }
 
   private armTimer(): void {
-    const deadlineMs = this.closed ? null : this.coordinator.nextDeadlineMs();
-    if (deadlineMs === this.timerDeadlineMs && (deadlineMs === null || this.timer !== undefined)) return;
-    this.cancelTimer();
-    if (deadlineMs === null) return;
-    const delayMs = Math.min(txnTimerDelayMsMax, Math.max(0, deadlineMs - this.options.clock.nowMs()));
-    this.timerDeadlineMs = deadlineMs;
-    this.timer = this.options.timers.schedule(() => {
-      this.timer = undefined;
-      this.timerDeadlineMs = null;
-      if (this.closed) return;
-      this.apply(this.coordinator.tick(this.options.clock.nowMs()));
-    }, delayMs);
+    this.timer.arm(this.closed ? null : this.coordinator.nextDeadlineMs());
   }
 
   /** As Kafka's "transactionalId-expiration" task: first after one interval, then every interval. */
@@ -320,12 +313,6 @@ export class TransactionCoordinatorDriver implements TransactionVerifier, LocalT
       this.apply(this.coordinator.expireTransactionalIds(this.options.clock.nowMs()));
       this.scheduleExpiration();
     }, this.options.transactionalIdCleanupIntervalMs);
-  }
-
-  private cancelTimer(): void {
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.timerDeadlineMs = null;
   }
 
   private startAppend(
@@ -355,16 +342,9 @@ export class TransactionCoordinatorDriver implements TransactionVerifier, LocalT
       if (!(error instanceof KafkaError)) throw error;
       outcome = Promise.resolve(error.code);
     }
-    const previous = this.appendTails.get(partitionIndex) ?? Promise.resolve();
-    const tail = previous
-      .then(() => outcome)
-      .then((errorCode) => {
-        if (this.coordinator !== coordinator) return;
-        this.apply(coordinator.onAppendComplete(token, errorCode, this.options.clock.nowMs()));
-      });
-    this.appendTails.set(partitionIndex, tail);
-    void tail.then(() => {
-      if (this.appendTails.get(partitionIndex) === tail) this.appendTails.delete(partitionIndex);
+    this.appendCompletions.add(partitionIndex, outcome, (errorCode) => {
+      if (this.coordinator !== coordinator) return;
+      this.apply(coordinator.onAppendComplete(token, errorCode, this.options.clock.nowMs()));
     });
   }
 
@@ -529,37 +509,26 @@ export class TransactionCoordinatorDriver implements TransactionVerifier, LocalT
     );
   }
 
-  /** Feeds the coordinator every record of the partition from its log start to its log end. */
-  private async readPartition(
+  /**
+   * Feeds the coordinator every record of the partition from its log start to its log end
+   * (readLogToEnd; markers are skipped). Returns false when the load was superseded.
+   */
+  private readPartition(
     coordinator: TransactionCoordinator,
     partitionIndex: number,
     partition: Partition,
     current: () => boolean,
   ): Promise<boolean> {
-    const log = partition.log;
-    const endOffset = log.logEndOffset;
-    let offset = log.logStartOffset;
-    while (offset < endOffset) {
-      const read = await log.read(offset, transactionStateLoadChunkBytes, { maxOffsetExclusive: endOffset });
-      if (!current()) return false;
-      if (read.errorCode !== ErrorCode.NONE) {
-        if (read.logStartOffset > offset) {
-          offset = read.logStartOffset;
-          continue;
-        }
-        throw new Error(`transaction state partition ${partitionIndex} shrank below ${offset} while loading`);
-      }
-      if (read.records.length === 0) break;
+    const what = `transaction state partition ${partitionIndex}`;
+    return readLogToEnd(partition, transactionStateLoadChunkBytes, current, what, (batches) => {
       const records: TransactionLogRecord[] = [];
-      for (const batch of iterateBatches(read.records)) {
-        offset = batch.header.lastOffset + 1;
+      for (const batch of batches) {
         if (batch.header.isControl) continue;
         for (const record of batch.records) {
           if (record.key !== null) records.push([record.key, record.value]);
         }
       }
       coordinator.loadRecords(partitionIndex, records);
-    }
-    return true;
+    });
   }
 }

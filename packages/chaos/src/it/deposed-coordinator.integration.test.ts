@@ -12,16 +12,15 @@
 // Like the leader-lease test, it runs itself again inside `unshare --net --mount --pid` (root
 // only), where iptables and tmpfs mounts touch nothing of the machine.
 
-import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
 import { ApiKey, ErrorCode } from '@gregor/protocol';
-import { Kafka, logLevel } from 'kafkajs';
 import { expect, it } from 'vitest';
-import { kafkaPort, LocalCluster } from '../driver/local-cluster.js';
+import { kafkaPort } from '../driver/local-cluster.js';
 import { nodeAddress } from '../driver/network.js';
-import { insideNamespaces, namespacedWorkDir, runInsideNamespaces } from '../testing/namespaced-test.js';
+import { NamespacedCluster } from '../testing/namespaced-cluster.js';
+import { insideNamespaces, itRunsInsideNamespaces } from '../testing/namespaced-test.js';
 
 const thisFile = fileURLToPath(import.meta.url);
 const insideVariable = 'GREGOR_DEPOSED_COORDINATOR_TEST_INSIDE';
@@ -41,33 +40,16 @@ function coordinatorPartition(groupId: string): number {
 }
 
 if (!insideNamespaces(insideVariable)) {
-  it('a deposed coordinator refuses reads of committed offsets (run inside namespaces of its own)', async () => {
-    expect(process.getuid?.(), 'needs root: network namespace, iptables, tmpfs').toBe(0);
-    const { code, output } = await runInsideNamespaces(thisFile, insideVariable);
-    expect(output).toContain('the deposed coordinator refused OffsetFetch');
-    expect(code, output.slice(-4_000)).toBe(0);
-  }, 240_000);
+  itRunsInsideNamespaces(
+    'a deposed coordinator refuses reads of committed offsets (run inside namespaces of its own)',
+    thisFile,
+    insideVariable,
+    'the deposed coordinator refused OffsetFetch',
+  );
 } else {
   it('a coordinator cut off from the Raft leader but holding its lease answers NOT_COORDINATOR once deposed, not from memory', async () => {
-    const { workDir, clusterDir, logDir } = namespacedWorkDir('gregor-deposed-it-');
-    const cluster = new LocalCluster({
-      nodeCount,
-      workDir: clusterDir,
-      logDir,
-      diskMb: 256,
-      clockNode: undefined,
-      clusterId: 'deposed-it',
-      partitions: 1,
-      security: 'plaintext',
-      topic,
-    });
-    const kafka = new Kafka({
-      clientId: 'deposed-it-admin',
-      brokers: Array.from({ length: nodeCount }, (_, index) => `${nodeAddress(index + 1)}:${kafkaPort}`),
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 1_000 },
-    });
-    const admin = kafka.admin();
+    const namespaced = new NamespacedCluster({ name: 'deposed', nodeCount, topic, partitions: 1 });
+    const { cluster } = namespaced;
     const connections = new Map<number, KafkaConnection>();
     /** A connection of its own to one node (opened again should it close). */
     const on = async <T>(node: number, use: (connection: KafkaConnection) => Promise<T>): Promise<T> => {
@@ -102,21 +84,7 @@ if (!insideNamespaces(insideVariable)) {
         }),
       );
     try {
-      await cluster.start();
-      await waitFor(
-        'every node registered, and the topic created',
-        async () => {
-          try {
-            await admin.connect();
-            if ((await admin.describeCluster()).brokers.length < nodeCount) return false;
-            await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { timeoutMs: 90_000, intervalMs: 500 },
-      );
+      await namespaced.start();
       // FindCoordinator creates __consumer_offsets; wait until its partitions are led with full ISRs.
       await waitFor(
         '__consumer_offsets led with full ISRs',
@@ -255,9 +223,7 @@ if (!insideNamespaces(insideVariable)) {
       expect(served!.topics[0]!.partitions[0]!.committedOffset).toBe(committedOffset);
     } finally {
       for (const connection of connections.values()) connection.close();
-      await admin.disconnect().catch(() => undefined);
-      await cluster.close();
-      rmSync(workDir, { recursive: true, force: true });
+      await namespaced.close();
     }
   }, 180_000);
 }

@@ -10,16 +10,15 @@
 // scenario runs; the outer test passes when that run passes.
 
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
 import { ApiKey, CompressionType, ErrorCode, encodeRecordBatch } from '@gregor/protocol';
-import { Kafka, logLevel } from 'kafkajs';
 import { expect, it } from 'vitest';
-import { kafkaPort, LocalCluster } from '../driver/local-cluster.js';
+import { kafkaPort } from '../driver/local-cluster.js';
 import { nodeAddress } from '../driver/network.js';
-import { insideNamespaces, namespacedWorkDir, runInsideNamespaces } from '../testing/namespaced-test.js';
+import { NamespacedCluster } from '../testing/namespaced-cluster.js';
+import { insideNamespaces, itRunsInsideNamespaces } from '../testing/namespaced-test.js';
 
 const thisFile = fileURLToPath(import.meta.url);
 const insideVariable = 'GREGOR_LEASE_TEST_INSIDE';
@@ -27,52 +26,20 @@ const topic = 'lease';
 const nodeCount = 3;
 
 if (!insideNamespaces(insideVariable)) {
-  it('an isolated leader stops leading within its lease (run inside namespaces of its own)', async () => {
-    expect(process.getuid?.(), 'needs root: network namespace, iptables, tmpfs').toBe(0);
-    const { code, output } = await runInsideNamespaces(thisFile, insideVariable);
-    expect(output).toContain('an isolated leader refuses Produce');
-    expect(code, output.slice(-4_000)).toBe(0);
-  }, 240_000);
+  itRunsInsideNamespaces(
+    'an isolated leader stops leading within its lease (run inside namespaces of its own)',
+    thisFile,
+    insideVariable,
+    'an isolated leader refuses Produce',
+  );
 } else {
   it('an isolated leader refuses Produce, names no leader or controller in Metadata, and clients find the new leader', async () => {
-    const { workDir, clusterDir, logDir } = namespacedWorkDir('gregor-lease-it-');
-    const cluster = new LocalCluster({
-      nodeCount,
-      workDir: clusterDir,
-      logDir,
-      diskMb: 256,
-      clockNode: undefined,
-      clusterId: 'lease-it',
-      partitions: 3,
-      security: 'plaintext',
-      topic,
-    });
-    const address = (node: number) => `${nodeAddress(node)}:${kafkaPort}`;
-    const bootstrapAll = Array.from({ length: nodeCount }, (_, index) => address(index + 1)).join(',');
-    const kafka = new Kafka({
-      clientId: 'lease-it-admin',
-      brokers: bootstrapAll.split(','),
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 1_000 },
-    });
-    const admin = kafka.admin();
+    const namespaced = new NamespacedCluster({ name: 'lease', nodeCount, topic, partitions: 3 });
+    const { cluster, admin } = namespaced;
+    const bootstrapAll = namespaced.brokers.join(',');
     const connections: KafkaConnection[] = [];
     try {
-      await cluster.start();
-      await waitFor(
-        'every node registered, and the topic created',
-        async () => {
-          try {
-            await admin.connect();
-            if ((await admin.describeCluster()).brokers.length < nodeCount) return false;
-            await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { timeoutMs: 90_000, intervalMs: 500 },
-      );
+      await namespaced.start();
       const before = await waitFor(
         'every partition led with a full ISR',
         async () => {
@@ -197,9 +164,7 @@ if (!insideNamespaces(insideVariable)) {
       );
     } finally {
       for (const connection of connections) connection.close();
-      await admin.disconnect().catch(() => undefined);
-      await cluster.close();
-      rmSync(workDir, { recursive: true, force: true });
+      await namespaced.close();
     }
   }, 180_000);
 }

@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
@@ -66,4 +67,23 @@ export function namespacedWorkDir(prefix: string): { workDir: string; clusterDir
   mkdirSync(logDir);
   mkdirSync(clusterDir);
   return { workDir, clusterDir, logDir };
+}
+
+/**
+ * The outer half as a test: runs `testFile` again inside namespaces of its own (root only) and
+ * passes when that run exits 0 having printed `expectedOutput` (what the inner scenario prints once
+ * it got that far, so that a run that skipped it does not pass).
+ */
+export function itRunsInsideNamespaces(
+  title: string,
+  testFile: string,
+  insideVariable: string,
+  expectedOutput: string,
+): void {
+  it(title, async () => {
+    expect(process.getuid?.(), 'needs root: network namespace, iptables, tmpfs').toBe(0);
+    const { code, output } = await runInsideNamespaces(testFile, insideVariable);
+    expect(output).toContain(expectedOutput);
+    expect(code, output.slice(-4_000)).toBe(0);
+  }, 240_000);
 }

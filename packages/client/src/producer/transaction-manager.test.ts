@@ -145,6 +145,21 @@ function setUp() {
   return { brokers, records, manager };
 }
 
+/**
+ * setUp() at a coordinator that finalizes transaction.version 2, whose EndTxn answers the producer's
+ * epoch bumped, as KIP-890's coordinator does.
+ */
+function setUpTransactionsV2() {
+  const fixture = setUp();
+  fixture.brokers.transactionVersionLevel = 2;
+  fixture.brokers.answer('EndTxn', (body) => ({
+    errorCode: 0,
+    producerId: body.producerId,
+    producerEpoch: (body.producerEpoch as number) + 1,
+  }));
+  return fixture;
+}
+
 const partitionA = { topic: 'orders', partition: 0 };
 const partitionB = { topic: 'orders', partition: 1 };
 
@@ -375,13 +390,7 @@ describe('TransactionManager', () => {
   });
 
   it('speaks transactions v2 when the coordinator finalizes transaction.version 2: no adds, TxnOffsetCommit v5, EndTxn v5 taking the bumped epoch', async () => {
-    const { brokers, records, manager } = setUp();
-    brokers.transactionVersionLevel = 2;
-    brokers.answer('EndTxn', (body) => ({
-      errorCode: 0,
-      producerId: body.producerId,
-      producerEpoch: (body.producerEpoch as number) + 1,
-    }));
+    const { brokers, records, manager } = setUpTransactionsV2();
     await manager.initialize();
     expect(manager.transactionsV2).toBe(true);
     expect(records.transactionsV2).toBe(true);
@@ -416,13 +425,7 @@ describe('TransactionManager', () => {
   });
 
   it('takes TRANSACTION_ABORTABLE (KIP-890) from a record, TxnOffsetCommit or EndTxn as abortable: abort ends it and the next transaction runs', async () => {
-    const { brokers, records, manager } = setUp();
-    brokers.transactionVersionLevel = 2;
-    brokers.answer('EndTxn', (body) => ({
-      errorCode: 0,
-      producerId: body.producerId,
-      producerEpoch: (body.producerEpoch as number) + 1,
-    }));
+    const { brokers, records, manager } = setUpTransactionsV2();
     await manager.initialize();
     const offsets = {
       consumerGroupId: 'billing',
