@@ -7,7 +7,6 @@ import {
   type ReplicaFetchHost,
   type ReplicaFetchPartitionRequest,
   type ReplicaFetchRequest,
-  replicaFetchAppendWaitMsMax,
   serveReplicaFetch,
 } from './follower-fetch-serving.js';
 import { IsrProposals } from './isr-proposals.js';
@@ -199,120 +198,6 @@ describe('serveReplicaFetch (the leader, a whole fetch)', () => {
     await settle();
     expect(answered![0]).toMatchObject({ errorCode: ErrorCode.NONE, highWatermark: 5 });
     expect(answered![0]!.records.length).toBe(0);
-  });
-});
-
-describe('serveReplicaFetch with leader appends in flight', () => {
-  /** The leader's append of `recordCount` records at its log end completes: what LeaderAppends does. */
-  function completeAppend(serving: ReturnType<typeof servingHost>, records: Buffer[], recordCount: number) {
-    const { partition, log, delayedOperations } = serving;
-    records.push(batch(log.logEndOffset, recordCount, 2));
-    log.append(recordCount);
-    partition.onLeaderAppendSettled();
-    partition.onLeaderAppend();
-    delayedOperations.notify(partition.key);
-  }
-
-  function serve(serving: ReturnType<typeof servingHost>, fetchOffset: number) {
-    const outcome: { answered: Awaited<ReturnType<typeof serveReplicaFetch>> | undefined } = {
-      answered: undefined,
-    };
-    void serveReplicaFetch(request(2, fetchOffset), serving.host).then((results) => {
-      outcome.answered = results;
-    });
-    return outcome;
-  }
-
-  it('answers a fetch woken by an append with the appends issued before it woke, in one response', async () => {
-    const records = [batch(0, 5, 0)];
-    const serving = servingHost(records);
-    const { partition } = serving;
-    const fetch = serve(serving, 5);
-    await settle();
-    expect(fetch.answered).toBeUndefined();
-    // Three Produce requests in flight: all handed to the log, the first completes.
-    partition.onLeaderAppendIssued();
-    partition.onLeaderAppendIssued();
-    partition.onLeaderAppendIssued();
-    completeAppend(serving, records, 2);
-    await settle();
-    expect(fetch.answered).toBeUndefined();
-    completeAppend(serving, records, 3);
-    await settle();
-    expect(fetch.answered).toBeUndefined();
-    // A fourth append issued now, after the fetch woke, is not waited for.
-    partition.onLeaderAppendIssued();
-    completeAppend(serving, records, 1);
-    await settle();
-    expect(fetch.answered).toHaveLength(1);
-    expect(fetch.answered![0]).toMatchObject({ errorCode: ErrorCode.NONE, logEndOffset: 11 });
-    expect(fetch.answered![0]!.records.equals(Buffer.concat(records.slice(1)))).toBe(true);
-    expect(serving.delayedOperations.size).toBe(0);
-    expect(serving.time.pendingTimers).toBe(0);
-  });
-
-  it('waits for appends in flight when it finds bytes at once, too', async () => {
-    const records = [batch(0, 5, 0), batch(5, 2, 2)];
-    const serving = servingHost(records);
-    serving.log.append(2);
-    serving.partition.onLeaderAppendIssued();
-    const fetch = serve(serving, 5);
-    await settle();
-    expect(fetch.answered).toBeUndefined();
-    // The follower's fetch was counted before the wait: the high watermark did not wait with it.
-    expect(serving.partition.highWatermark).toBe(5);
-    completeAppend(serving, records, 4);
-    await settle();
-    expect(fetch.answered![0]!.records.equals(Buffer.concat(records.slice(1)))).toBe(true);
-  });
-
-  it(`never waits for appends in flight longer than ${replicaFetchAppendWaitMsMax} ms`, async () => {
-    const records = [batch(0, 5, 0)];
-    const serving = servingHost(records);
-    const { partition, time } = serving;
-    const fetch = serve(serving, 5);
-    await settle();
-    partition.onLeaderAppendIssued();
-    partition.onLeaderAppendIssued();
-    completeAppend(serving, records, 2);
-    await settle();
-    time.advanceMs(replicaFetchAppendWaitMsMax - 1);
-    await settle();
-    expect(fetch.answered).toBeUndefined();
-    time.advanceMs(1);
-    await settle();
-    // The second append never completed: the answer carries the first alone.
-    expect(fetch.answered![0]!.records.equals(records[1]!)).toBe(true);
-  });
-
-  it('answers at once with nothing in flight, and when the appends it waits for fail or leadership moves', async () => {
-    const records = [batch(0, 5, 0)];
-    const serving = servingHost(records);
-    const { partition, delayedOperations, time } = serving;
-    serving.log.append(2);
-    records.push(batch(5, 2, 2));
-    const atOnce = serve(serving, 5);
-    await settle();
-    expect(atOnce.answered![0]!.records.equals(records[1]!)).toBe(true);
-    expect(time.pendingTimers).toBe(0);
-
-    // A failed append settles (LeaderAppends notifies it) without moving the log end.
-    partition.onLeaderAppendIssued();
-    const failedAppend = serve(serving, 5);
-    await settle();
-    expect(failedAppend.answered).toBeUndefined();
-    partition.onLeaderAppendSettled();
-    delayedOperations.notify(partition.key);
-    await settle();
-    expect(failedAppend.answered![0]!.records.equals(records[1]!)).toBe(true);
-
-    partition.onLeaderAppendIssued();
-    const deposed = serve(serving, 5);
-    await settle();
-    partition.makeFollower(registration(2, 3, [1, 2]));
-    delayedOperations.notify(partition.key);
-    await settle();
-    expect(deposed.answered![0]!.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   });
 });
 

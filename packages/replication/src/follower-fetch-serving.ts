@@ -9,13 +9,6 @@
 // through the host (the broker's logs, the simulation's in-memory ones) and long-polls: it answers
 // once there are `minBytes`, any error or divergence, or `maxWaitMs` passed, waking whenever a
 // requested partition's log end, high watermark or leadership changes.
-//
-// Before it reads, a fetch that has bytes to answer and finds more leader appends of the same
-// partitions already handed to the log (the Produce requests a client keeps in flight) waits for
-// those appends, once per fetch and at most `replicaFetchAppendWaitMsMax`: one answer then carries
-// them all. Otherwise an acks=all follower fetch carries one batch, the produces behind it wait for
-// another fetch round each, and a round costs the same CPU whatever it carries. Appends issued
-// after that moment are not waited for, and nothing in flight means no wait at all.
 
 import type { Clock } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
@@ -28,12 +21,6 @@ import type { ReplicationQuota } from './replication-quota.js';
 
 /** Partitions a follower fetch may name; more is a broken peer, not load. */
 export const replicaFetchPartitionsMax = 100_000;
-
-/**
- * The longest a follower fetch with bytes to answer waits for leader appends that were already on
- * their way to the log when it looked (they normally take tens to hundreds of µs each).
- */
-export const replicaFetchAppendWaitMsMax = 5;
 
 export interface ReplicaFetchPartitionRequest {
   readonly topic: string;
@@ -222,10 +209,8 @@ export async function serveReplicaFetch<P extends Partition>(
     );
   }
   const deadlineMs = host.clock.nowMs() + Math.max(0, request.maxWaitMs);
-  // One wait for appends in flight per fetch, whichever pass finds bytes to answer.
-  const appendWait = { used: false };
   for (;;) {
-    const { results, watched } = await readForFollower(request, host, appendWait);
+    const { results, watched } = await readForFollower(request, host);
     let bytes = 0;
     let answerNow = false;
     for (const result of results) {
@@ -248,29 +233,19 @@ export async function serveReplicaFetch<P extends Partition>(
             entry.partition.logStartOffset !== entry.logStartOffset,
         ),
     );
-    if (!changed) return (await readForFollower(request, host, { used: true })).results;
+    if (!changed) return (await readForFollower(request, host)).results;
   }
-}
-
-/** A partition decided "read": what the second pass reads for it. */
-interface PendingRead<P extends Partition> {
-  readonly index: number;
-  readonly wanted: ReplicaFetchPartitionRequest;
-  readonly partition: P;
-  readonly decision: Extract<FollowerFetchDecision, { kind: 'read' }>;
-  readonly throttled: boolean;
 }
 
 async function readForFollower<P extends Partition>(
   request: ReplicaFetchRequest,
   host: ReplicaFetchHost<P>,
-  appendWait: { used: boolean },
 ): Promise<{ results: ReplicaFetchPartitionResult[]; watched: Watched<P>[] }> {
   const results: ReplicaFetchPartitionResult[] = [];
   const watched: Watched<P>[] = [];
-  const pending: PendingRead<P>[] = [];
-  // First pass: every partition decided and the fetch counted (the high watermark moves now, not
-  // after any wait below), the reads left for the second pass.
+  let remainingBytes = request.maxBytes;
+  // KIP-74, as for consumers: the first partition with data returns at least one whole batch.
+  let firstWithData = true;
   for (const wanted of request.partitions) {
     const failed = (errorCode: number) => failedReplicaFetch(wanted.topic, wanted.partition, errorCode);
     const partition = host.leaderReplica(wanted.topic, wanted.partition);
@@ -332,39 +307,19 @@ async function readForFollower<P extends Partition>(
       });
       continue;
     }
-    pending.push({ index: results.length, wanted, partition, decision, throttled });
-    results.push(failed(ErrorCode.NONE)); // replaced by the read below
-  }
-  let waited = false;
-  if (!appendWait.used && pending.some(hasBytesAndAppendsInFlight)) {
-    appendWait.used = true;
-    waited = true;
-    await awaitAppendsInFlight(pending, host);
-  }
-  // Second pass: the reads, in request order.
-  let remainingBytes = request.maxBytes;
-  // KIP-74, as for consumers: the first partition with data returns at least one whole batch.
-  let firstWithData = true;
-  for (const { index, wanted, partition, decision, throttled } of pending) {
-    const failed = (errorCode: number) => failedReplicaFetch(wanted.topic, wanted.partition, errorCode);
-    if (waited && !host.stillLeads(partition, decision.leaderEpoch)) {
-      // Lost during the wait for appends: what the log holds now is not this epoch's to serve.
-      results[index] = failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-      continue;
-    }
     const limitBytes = Math.max(0, Math.min(wanted.partitionMaxBytes, remainingBytes));
     const read = await host.read(partition, decision.fetchOffset, limitBytes);
     if (read.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
-      results[index] = {
+      results.push({
         ...failed(ErrorCode.OFFSET_OUT_OF_RANGE),
         logStartOffset: read.logStartOffset,
         logEndOffset: read.logEndOffset,
         leaderEpoch: decision.leaderEpoch,
-      };
+      });
       continue;
     }
     if (!('records' in read)) {
-      results[index] = failed(read.errorCode);
+      results.push(failed(read.errorCode));
       continue;
     }
     let records = read.records;
@@ -373,7 +328,7 @@ async function readForFollower<P extends Partition>(
     remainingBytes -= records.length;
     // The bytes sent for throttled partitions count against the leader quota (Kafka records them
     // for every throttled partition, in sync or not).
-    if (throttled && records.length > 0) host.leaderQuota!.record(records.length, host.clock.nowMs());
+    if (throttled && records.length > 0) quota!.record(records.length, host.clock.nowMs());
     watched.push({
       partition,
       leaderEpoch: decision.leaderEpoch,
@@ -381,7 +336,7 @@ async function readForFollower<P extends Partition>(
       logStartOffset: read.logStartOffset,
       fetchOffset: decision.fetchOffset,
     });
-    results[index] = {
+    results.push({
       topic: wanted.topic,
       partition: wanted.partition,
       errorCode: ErrorCode.NONE,
@@ -391,40 +346,9 @@ async function readForFollower<P extends Partition>(
       divergingEpoch: undefined,
       leaderEpoch: decision.leaderEpoch,
       records,
-    };
+    });
   }
   return { results, watched };
-}
-
-/** The read would answer bytes, and more leader appends of the partition are on their way. */
-function hasBytesAndAppendsInFlight<P extends Partition>(entry: PendingRead<P>): boolean {
-  const { partition, decision } = entry;
-  return (
-    partition.logEndOffset > decision.fetchOffset &&
-    partition.leaderAppendsSettled < partition.leaderAppendsIssued
-  );
-}
-
-/**
- * Waits until every leader append issued by now to the pending partitions has settled (each settle
- * notifies the partition), a partition stopped leading, or `replicaFetchAppendWaitMsMax` passed.
- * Bounded by the appends issued before the call: later ones are not waited for.
- */
-async function awaitAppendsInFlight<P extends Partition>(
-  pending: readonly PendingRead<P>[],
-  host: ReplicaFetchHost<P>,
-): Promise<void> {
-  const targets = pending.map((entry) => entry.partition.leaderAppendsIssued);
-  await host.delayedOperations.waitUntil(
-    pending.map((entry) => entry.partition.key),
-    replicaFetchAppendWaitMsMax,
-    () =>
-      pending.every(
-        (entry, index) =>
-          entry.partition.leaderAppendsSettled >= targets[index]! ||
-          !host.stillLeads(entry.partition, entry.decision.leaderEpoch),
-      ),
-  );
 }
 
 const emptyRecords = Buffer.alloc(0);

@@ -90,13 +90,6 @@ export class Partition<Log extends PartitionLogView = PartitionLogView> {
   private leaderEpochStartOffsetValue = unknownOffset;
   private readonly followers = new Map<number, FollowerState>();
   private pendingIsrChangeValue: PendingIsrChange | undefined;
-  /**
-   * Leader appends handed to the log, and those of them that completed (or failed): the difference
-   * is what is on its way to the log end now. Counts only ever grow; a woken follower fetch waits
-   * for the appends issued before it woke (follower-fetch-serving.ts) so one answer carries them all.
-   */
-  private leaderAppendsIssuedValue = 0;
-  private leaderAppendsSettledValue = 0;
   readonly epochCache: LeaderEpochCache;
 
   constructor(
@@ -363,30 +356,6 @@ export class Partition<Log extends PartitionLogView = PartitionLogView> {
   assignEpochFromBatch(partitionLeaderEpoch: number, baseOffset: number): boolean {
     if (partitionLeaderEpoch < 0) return false;
     return this.epochCache.assign(partitionLeaderEpoch, baseOffset);
-  }
-
-  /** Leader appends handed to the log since this replica was created (settled or not). */
-  get leaderAppendsIssued(): number {
-    return this.leaderAppendsIssuedValue;
-  }
-
-  /** Leader appends that completed or failed since this replica was created. */
-  get leaderAppendsSettled(): number {
-    return this.leaderAppendsSettledValue;
-  }
-
-  /** A leader append was handed to the log (call `onLeaderAppendSettled` once it completes or fails). */
-  onLeaderAppendIssued(): void {
-    this.leaderAppendsIssuedValue++;
-  }
-
-  /** An append `onLeaderAppendIssued` counted completed or failed. */
-  onLeaderAppendSettled(): void {
-    invariant(
-      this.leaderAppendsSettledValue < this.leaderAppendsIssuedValue,
-      () => `${this.key}: a leader append settled that was never issued`,
-    );
-    this.leaderAppendsSettledValue++;
   }
 
   /** The leader appended: with a lone ISR that alone can move the high watermark. */

@@ -132,27 +132,6 @@ export class LeaderAppends {
   }
 
   /**
-   * Counts `append` as on its way to the partition's log until it settles, so that a follower fetch
-   * with bytes to answer can wait for it and carry it in the same answer (serveReplicaFetch). The
-   * count settles before the caller resumes; a success is notified by the caller (after its
-   * leadership check), a failure here, so that a fetch waiting for it looks again at once.
-   */
-  private tracked(partition: Partition, append: Promise<LeaderAppendOutcome>): Promise<LeaderAppendOutcome> {
-    partition.onLeaderAppendIssued();
-    return append.then(
-      (outcome) => {
-        partition.onLeaderAppendSettled();
-        return outcome;
-      },
-      (error: unknown) => {
-        partition.onLeaderAppendSettled();
-        this.options.delayedOperations.notify(partition.key);
-        throw error;
-      },
-    );
-  }
-
-  /**
    * Appends each record set as leader. acks=-1 waits (up to `timeoutMs`) until the high watermark
    * covers the appended records; acks 0 and 1 answer once the local append is done. `acks` must be
    * 0, 1 or -1 (the Produce handler answers INVALID_REQUIRED_ACKS otherwise).
@@ -217,10 +196,7 @@ export class LeaderAppends {
       const asks = request.addToTransaction === true || this.verifyClassicTransactions;
       const producer = info.batches.find(hasProducerState);
       if (verifier === undefined || origin !== 'client' || producer === undefined || !asks) {
-        appended = await this.tracked(
-          partition,
-          this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin),
-        );
+        appended = await this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin);
       } else {
         const key = `${partition.key}/${producer.producerId}`;
         const previous = this.entering.get(key);
@@ -235,10 +211,7 @@ export class LeaderAppends {
           await previous;
           if ('errorCode' in verified) return failed(verified.errorCode, verified.message);
           nowMs = clock.nowMs();
-          queued = this.tracked(
-            partition,
-            this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin, verified),
-          );
+          queued = this.idempotentAppends.append(partition, info, leaderEpoch, nowMs, origin, verified);
         } finally {
           entered();
           if (this.entering.get(key) === entry) this.entering.delete(key);
