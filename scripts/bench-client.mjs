@@ -9,7 +9,12 @@
 //                        no compression; 100-byte and 1 KiB values, acks=1 and acks=all (-1);
 //                        records/s and MB/s of values, each cell on a fresh topic, timed from the
 //                        first send to the last acknowledgement (connecting excluded); the topic's
-//                        offsets are checked to hold exactly the records sent. Each client runs
+//                        offsets are checked to hold exactly the records sent. 800,000 x 100 B and
+//                        200,000 x 1 KiB per cell (4x the counts before 2026-12-07): a cell of
+//                        under a second moved 3-5x from run to run, mostly with how much of the
+//                        followers' copying (RF 3) fell inside it rather than after it (acks=1
+//                        does not wait for them), so the cells are long enough for the followers'
+//                        share of the 2 cores to show (client README, "The 1 KiB acks=1 swing"). Each client runs
 //                        with its producer defaults (gregor: lingerMs 5, batchSize 1,000,000 bytes,
 //                        librdkafka's); gregor-java16k is gregor with Java's batch.size (16 KiB,
 //                        gregor's default until session s9); gregor-tuned is gregor's send() set
@@ -91,7 +96,7 @@ const windowStats = process.env.WINDOWS === '1';
 /** SCALE=n multiplies the producer cells' record counts (to try how long a cell must be). */
 const scale = Number(process.env.SCALE ?? 1);
 const recordsBySize = Object.fromEntries(
-  Object.entries(quick ? { 100: 30_000, 1024: 10_000 } : { 100: 200_000, 1024: 50_000 }).map(
+  Object.entries(quick ? { 100: 30_000, 1024: 10_000 } : { 100: 800_000, 1024: 200_000 }).map(
     ([size, count]) => [size, Math.round(count * scale)],
   ),
 );
