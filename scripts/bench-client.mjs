@@ -55,12 +55,15 @@
 // throughput over kafkajs's, platformatic's and kcat's in each cell; the aim (issue #16) is at least
 // 3x kafkajs and above 1x platformatic in every producer cell. Then the same figures as markdown tables for the README.
 //
-// Usage: npm run bench:client   (builds first; about 5-10 minutes on an idle 2-core machine)
+// Usage: npm run bench:client   (builds first; about 5-12 minutes on a 2-core machine)
 //        node scripts/bench-client.mjs [--quick]   (after npm run build; --quick: smaller cells and
 //                                                   3 s latency runs, about 2-3 minutes)
 //        CLIENTS=gregor,kafkajs,kcat node scripts/bench-client.mjs   (only those clients; the names
 //        are gregor, gregor-java16k, gregor-tuned, gregor-stream, kafkajs, platformatic, kcat,
 //        kcat-current)
+//        CELLS=1024:1 ROUNDS=10 PARTS=produce WINDOWS=1 SCALE=n GREGOR_CLIENT=<index.js>: one
+//        cell, n rounds (tables take medians), some parts, what each cell cost, n x the records,
+//        another client build for the gregor rows (see the constants below)
 // Run it on a quiet machine: two shared cores under other work move cells by 2-3x.
 
 import { spawn } from 'node:child_process';
@@ -70,8 +73,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Kafka as KafkaJs, logLevel as kafkajsLogLevel } from 'kafkajs';
 import { BenchCluster } from './lib/bench-cluster.mjs';
 import { waitForCluster } from './lib/kafka-probe.mjs';
@@ -372,7 +374,9 @@ function cellCosts(cluster) {
       const trace = node.output.slice(Math.min(outputAt, node.output.length)).join('');
       let gcMs = 0;
       let marks = 0;
-      for (const match of trace.matchAll(/(Scavenge|Mark-Compact|Minor Mark-Compact)[^,]*, ([\d.]+) \/ [\d.]+ ms/g)) {
+      for (const match of trace.matchAll(
+        /(Scavenge|Mark-Compact|Minor Mark-Compact)[^,]*, ([\d.]+) \/ [\d.]+ ms/g,
+      )) {
         gcMs += Number(match[2]);
         if (match[1] === 'Mark-Compact') marks++;
       }
