@@ -1,6 +1,7 @@
-// lingerMs: the default (5, Java's and librdkafka's) holds a send() for its linger timer; 0 is
-// kafkajs's send semantics: a send() goes at once, with no timer to wait for, and the sends called
-// together in one turn of the event loop still share one batch and one Produce request. The clock
+// lingerMs: the default, 0, is kafkajs's send semantics: a send() goes at once, with no timer to
+// wait for, and the sends called together in one turn of the event loop still share one batch and
+// one Produce request; 5 (Java's and librdkafka's, the default until 2026-12-07) holds a send()
+// for its linger timer. The clock
 // and timers are fake and advanced only where a test says so, so a send that waits for a linger
 // deadline does not go before; the leader (a scripted one) answers a turn later.
 
@@ -51,16 +52,16 @@ describe('lingerMs', () => {
     vi.useRealTimers();
   });
 
-  it('0 sends a send() at once, as kafkajs does: no linger timer has to fire', async () => {
-    const { cluster, producer } = await setUp({ lingerMs: 0 });
+  it('defaults to 0: a send() goes at once, as kafkajs does, no linger timer has to fire', async () => {
+    const { cluster, producer } = await setUp({});
     const sent = producer.send({ topic: 'events', messages: [{ value: 'one' }] });
     expect(await settlesWithoutTimers(sent)).toBe(true);
     expect(cluster.log(0).map((record) => record.value)).toEqual(['one']);
     await producer.disconnect();
   });
 
-  it('0 still gathers the sends called in the same turn into one batch and one request', async () => {
-    const { cluster, producer } = await setUp({ lingerMs: 0 });
+  it('by default still gathers the sends called in the same turn into one batch and one request', async () => {
+    const { cluster, producer } = await setUp({});
     // A first send: the producer id is taken and the leader knows it (until then an idempotent
     // producer sends a partition one batch at a time anyway).
     await settlesWithoutTimers(producer.send({ topic: 'events', messages: [{ value: 'first' }] }));
@@ -79,8 +80,8 @@ describe('lingerMs', () => {
     await producer.disconnect();
   });
 
-  it('defaults to 5 ms, as Java and librdkafka: a send waits for its timer', async () => {
-    const { cluster, producer } = await setUp({});
+  it('lingers when asked to: with lingerMs 5 (Java and librdkafka) a send waits for its timer', async () => {
+    const { cluster, producer } = await setUp({ lingerMs: 5 });
     const sent = producer.send({ topic: 'events', messages: [{ value: 'one' }] });
     expect(await settlesWithoutTimers(sent)).toBe(false);
     expect(cluster.answers).toEqual([]);

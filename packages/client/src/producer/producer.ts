@@ -85,9 +85,10 @@ export interface ProducerConfig {
    */
   readonly batchSize?: number;
   /**
-   * How long a batch that is not full waits for more records, ms (Java's linger.ms). Default 5,
-   * Java's and librdkafka's. 0 sends each send() at once, as kafkajs does (the sends called in the
-   * same turn of the event loop still share batches and requests).
+   * How long a batch that is not full waits for more records, ms (Java's linger.ms). Default 0:
+   * each send() goes at once, as kafkajs's does (the sends called in the same turn of the event loop
+   * still share batches and requests); 5 is Java's and librdkafka's batching (the default until
+   * 2026-12-07), for records that come one at a time across turns.
    */
   readonly lingerMs?: number;
   /** Bytes buffered before send() waits (Java's buffer.memory). Default 32 MiB. */
@@ -107,13 +108,14 @@ const maxInFlightIdempotent = 5;
  */
 export const batchSizeBytesDefault = 1_000_000;
 /**
- * Java 4.x's and librdkafka's linger.ms. 0 (kafkajs's send-at-once) was measured against it in
- * session s13 (client README, "Default lingerMs: 5 kept"): 1.6-1.9x the records/s in the 100 B
- * cells of bench:client and p50 latency 2 ms instead of 5 in the quietest runs, but a worse p99 in
- * most runs of the latency cells after the producer cells (about one request per send at fixed
- * rates) and no gain at 1 KiB, so it stays.
+ * kafkajs's send semantics: each send() goes at once, and code switched from kafkajs by changing an
+ * import keeps its latency; the sends called in one turn of the event loop are buffered before the
+ * sender drains (wake() runs it on setImmediate), so they still share batches and requests. 5 (Java
+ * 4.x's and librdkafka's linger.ms) until session s13: on a quiet machine 0 had p50 latency 2 ms
+ * instead of 5 and 1.6-2.3x the records/s of bench:client's 100 B cells (client README, "Default
+ * lingerMs: 0"); under heavy load its p99 at fixed rates rose more (a request per turn that sends).
  */
-export const lingerMsDefault = 5;
+export const lingerMsDefault = 0;
 
 function toBuffer(value: Buffer | string | null | undefined): Buffer | null {
   if (value === null || value === undefined) return null;
