@@ -9,12 +9,18 @@
 //                        no compression; 100-byte and 1 KiB values, acks=1 and acks=all (-1);
 //                        records/s and MB/s of values, each cell on a fresh topic, timed from the
 //                        first send to the last acknowledgement (connecting excluded); the topic's
-//                        offsets are checked to hold exactly the records sent. Each client runs
-//                        with its producer defaults (gregor: lingerMs 5, batchSize 1,000,000 bytes,
-//                        librdkafka's); gregor-java16k is gregor with Java's batch.size (16 KiB,
+//                        offsets are checked to hold exactly the records sent. 800,000 x 100 B and
+//                        200,000 x 1 KiB per cell (4x the counts before 2026-12-07): a cell of
+//                        under a second moved 3-5x from run to run, mostly with how much of the
+//                        followers' copying (RF 3) fell inside it rather than after it (acks=1
+//                        does not wait for them), so the cells are long enough for the followers'
+//                        share of the 2 cores to show (client README, "The 1 KiB acks=1 swing"). Each client runs
+//                        with its producer defaults (gregor: lingerMs 0, each send() at once as
+//                        kafkajs's, since 2026-12-07 (5, Java's and librdkafka's, before), and
+//                        batchSize 1,000,000 bytes, librdkafka's); gregor-java16k is gregor with Java's batch.size (16 KiB,
 //                        gregor's default until session s9); gregor-tuned is gregor's send() set
-//                        for this load (lingerMs 0, batchSize 256 KiB), a setting kafkajs and
-//                        platformatic do not have
+//                        for this load (lingerMs 0, batchSize 256 KiB; since lingerMs 0 became the
+//                        default it differs from gregor only in batch size)
 //   kcat -P              the native reference for the same cells: kcat -P -l <file> (one record a
 //                        line, random letters and digits, the same count and size) with librdkafka's
 //                        own batching set like gregor-stream's (linger.ms=5, batch.size=256 KiB, no
@@ -32,9 +38,9 @@
 //                        its rate is the records between its first chunk of output and its last
 //                        but one over the time between them (the last comes at exit, after the
 //                        wait for the end of every partition)
-//   produce latency      gregor, kafkajs and platformatic with their producer defaults (gregor
-//                        lingers 5 ms, as Java's client does; kafkajs and platformatic send each
-//                        send() at once), one send() of one 1 KiB record per record, acks=all, open
+//   produce latency      gregor, kafkajs and platformatic with their producer defaults (each
+//                        sends each send() at once; gregor lingered 5 ms, as Java's client does,
+//                        until 2026-12-07), one send() of one 1 KiB record per record, acks=all, open
 //                        loop at a fixed rate (a slow acknowledgement does not delay the next send;
 //                        sends that fall behind the schedule go out at once): after a warm-up,
 //                        `latencySeconds` at each of `latencyRates`; p50 / p99 / max of the time
@@ -50,12 +56,15 @@
 // throughput over kafkajs's, platformatic's and kcat's in each cell; the aim (issue #16) is at least
 // 3x kafkajs and above 1x platformatic in every producer cell. Then the same figures as markdown tables for the README.
 //
-// Usage: npm run bench:client   (builds first; about 5-10 minutes on an idle 2-core machine)
+// Usage: npm run bench:client   (builds first; about 5-12 minutes on a 2-core machine)
 //        node scripts/bench-client.mjs [--quick]   (after npm run build; --quick: smaller cells and
 //                                                   3 s latency runs, about 2-3 minutes)
 //        CLIENTS=gregor,kafkajs,kcat node scripts/bench-client.mjs   (only those clients; the names
 //        are gregor, gregor-java16k, gregor-tuned, gregor-stream, kafkajs, platformatic, kcat,
 //        kcat-current)
+//        CELLS=1024:1 ROUNDS=10 PARTS=produce WINDOWS=1 SCALE=n GREGOR_CLIENT=<index.js>: one
+//        cell, n rounds (tables take medians), some parts, what each cell cost, n x the records,
+//        another client build for the gregor rows (see the constants below)
 // Run it on a quiet machine: two shared cores under other work move cells by 2-3x.
 
 import { spawn } from 'node:child_process';
@@ -65,15 +74,35 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Kafka as KafkaJs, logLevel as kafkajsLogLevel } from 'kafkajs';
-import { Kafka, logLevel } from '../packages/client/dist/index.js';
 import { BenchCluster } from './lib/bench-cluster.mjs';
 import { waitForCluster } from './lib/kafka-probe.mjs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+// GREGOR_CLIENT=<a client build's index.js> runs the gregor rows on that build (an old dist copied
+// under .cache/, for before/after runs against the same brokers' code); default this tree's.
+const { Kafka, logLevel } = await import(
+  process.env.GREGOR_CLIENT === undefined
+    ? '../packages/client/dist/index.js'
+    : pathToFileURL(process.env.GREGOR_CLIENT).href
+);
 const quick = process.argv.includes('--quick');
-const recordsBySize = quick ? { 100: 30_000, 1024: 10_000 } : { 100: 200_000, 1024: 50_000 };
+/** CELLS=1024:1,100:-1 runs only those producer cells (value bytes:acks); default all four. */
+const cellFilter = process.env.CELLS?.split(',').map((cell) => cell.trim());
+/** ROUNDS=n runs each producer cell n times, each on a fresh topic (the spread of one cell). */
+const rounds = Number(process.env.ROUNDS ?? 1);
+/** PARTS=produce,consume,latency (the default: all) picks the parts that run. */
+const parts = new Set((process.env.PARTS ?? 'produce,consume,latency').split(','));
+/** WINDOWS=1 prints, per Node producer cell, the spread of its windows' times. */
+const windowStats = process.env.WINDOWS === '1';
+/** SCALE=n multiplies the producer cells' record counts (to try how long a cell must be). */
+const scale = Number(process.env.SCALE ?? 1);
+const recordsBySize = Object.fromEntries(
+  Object.entries(quick ? { 100: 30_000, 1024: 10_000 } : { 100: 800_000, 1024: 200_000 }).map(
+    ([size, count]) => [size, Math.round(count * scale)],
+  ),
+);
 const consumeRecords = quick ? 10_000 : 50_000;
 const recordsPerSend = 100;
 const sendsInFlight = 20;
@@ -290,9 +319,14 @@ async function kcatConsume(kcat, bootstrap, topic, count) {
   return { seconds: (lastAt - firstAt) / 1000, records: lastSeen - firstSeen };
 }
 
+/** Each window's time in ms, of the last timedSends() (WINDOWS=1). */
+let windowTimesMs = [];
+
 async function timedSends(records, sendOne) {
+  windowTimesMs = [];
   const started = performance.now();
   for (let start = 0; start < records.length; start += recordsPerSend * sendsInFlight) {
+    const windowStarted = performance.now();
     const window = [];
     for (let send = 0; send < sendsInFlight; send++) {
       const from = start + send * recordsPerSend;
@@ -300,14 +334,82 @@ async function timedSends(records, sendOne) {
       window.push(sendOne(records.slice(from, from + recordsPerSend)));
     }
     await Promise.all(window);
+    windowTimesMs.push(performance.now() - windowStarted);
   }
   return (performance.now() - started) / 1000;
 }
 
+/** CPU ms of a process so far (utime + stime of /proc/<pid>/stat), or NaN. */
+function processCpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The machine's iowait and idle so far, ms (/proc/stat's cpu line, ticks of 10 ms). */
+function machineIdleMs() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  return { idle: Number(fields[4]) * 10, iowait: Number(fields[5]) * 10 };
+}
+
+/**
+ * WINDOWS=1: what a cell cost beyond its wall time: CPU ms of each broker and of this process,
+ * the machine's idle and iowait ms, and the brokers' GC pauses when they run with
+ * BENCH_NODE_ARGS=--trace-gc (its lines in their output).
+ */
+function cellCosts(cluster) {
+  const nodes = cluster.nodes.map((node) => ({
+    node,
+    cpuMs: processCpuMs(node.child?.pid),
+    outputAt: node.output.length,
+  }));
+  const ownCpu = process.cpuUsage();
+  const machine = machineIdleMs();
+  return () => {
+    const own = process.cpuUsage(ownCpu);
+    const now = machineIdleMs();
+    const brokers = nodes.map(({ node, cpuMs, outputAt }) => {
+      const trace = node.output.slice(Math.min(outputAt, node.output.length)).join('');
+      let gcMs = 0;
+      let marks = 0;
+      for (const match of trace.matchAll(
+        /(Scavenge|Mark-Compact|Minor Mark-Compact)[^,]*, ([\d.]+) \/ [\d.]+ ms/g,
+      )) {
+        gcMs += Number(match[2]);
+        if (match[1] === 'Mark-Compact') marks++;
+      }
+      return `n${node.id} cpu ${processCpuMs(node.child?.pid) - cpuMs} gc ${gcMs.toFixed(0)}${marks > 0 ? ` (${marks} mark-compact)` : ''}`;
+    });
+    return (
+      `    ms: ${brokers.join(', ')}; bench cpu ${((own.user + own.system) / 1000).toFixed(0)}; ` +
+      `machine idle ${now.idle - machine.idle} iowait ${now.iowait - machine.iowait}`
+    );
+  };
+}
+
+/** The spread of the last cell's window times: min / p50 / p90 / max and the slow ones' share. */
+function describeWindows() {
+  const sorted = [...windowTimesMs].sort((a, b) => a - b);
+  if (sorted.length === 0) return '';
+  const total = sorted.reduce((sum, ms) => sum + ms, 0);
+  const p50 = percentile(sorted, 0.5);
+  const slow = sorted.filter((ms) => ms > 3 * p50);
+  const slowMs = slow.reduce((sum, ms) => sum + ms, 0);
+  return (
+    `    ${sorted.length} windows, ms: min ${sorted[0].toFixed(1)} p50 ${p50.toFixed(1)} ` +
+    `p90 ${percentile(sorted, 0.9).toFixed(1)} max ${sorted[sorted.length - 1].toFixed(1)}; ` +
+    `${slow.length} over 3x p50 took ${slowMs.toFixed(0)} of ${total.toFixed(0)} ms; ` +
+    `in order: ${windowTimesMs.map((ms) => ms.toFixed(0)).join(' ')}`
+  );
+}
+
 const producers = {
   async gregor(bootstrap, topic, records, acks) {
-    // The producer's defaults, as kafkajs and platformatic run with theirs: lingerMs 5 and
-    // librdkafka's batchSize of 1,000,000 bytes.
+    // The producer's defaults, as kafkajs and platformatic run with theirs: lingerMs 0 (each send()
+    // at once, as kafkajs's; 5 until 2026-12-07) and librdkafka's batchSize of 1,000,000 bytes.
     const producer = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     const seconds = await timedSends(records, (chunk) =>
@@ -344,8 +446,9 @@ const producers = {
   async 'gregor-stream'(bootstrap, topic, records, acks) {
     const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING });
     // No windows here: the stream is fed as fast as the buffer memory lets it, so batches fill up
-    // while lingerMs (the default 5 ms) holds them.
-    const producer = kafka.producer({ batchSize: 256 * 1024 });
+    // while lingerMs 5 holds them (the default until 2026-12-07, kept here so that this row stays
+    // what it was measured as and kcat's settings stay its: linger.ms=5, batch.size=256 KiB).
+    const producer = kafka.producer({ lingerMs: 5, batchSize: 256 * 1024 });
     await producer.connect();
     const started = performance.now();
     await pipeline(Readable.from(records.map((value) => ({ value }))), producer.stream({ topic, acks }));
@@ -599,6 +702,17 @@ const acksName = (acks) => (acks === -1 ? 'all' : String(acks));
 const integer = (n) => Math.round(n).toLocaleString('en');
 const ms = (n) => n.toFixed(2);
 
+/** A producer cell's rate: the median of its rounds (the one figure without ROUNDS). */
+function medianRate(produced, client, size, acks) {
+  const rates = produced
+    .filter((f) => f.client === client && f.size === size && f.acks === acks)
+    .map((f) => f.rate)
+    .sort((a, b) => a - b);
+  if (rates.length === 0) return undefined;
+  const middle = Math.floor(rates.length / 2);
+  return rates.length % 2 === 1 ? rates[middle] : (rates[middle - 1] + rates[middle]) / 2;
+}
+
 /** Throughput figures as markdown, one row per client, and the latency cells, for the README. */
 function markdownTables(produced, consumed, latencies) {
   const cells = [100, 1024].flatMap((size) => [1, -1].map((acks) => ({ size, acks })));
@@ -609,8 +723,8 @@ function markdownTables(produced, consumed, latencies) {
   ];
   for (const client of clients) {
     const row = cells.map(({ size, acks }) => {
-      const figure = produced.find((f) => f.client === client && f.size === size && f.acks === acks);
-      return figure === undefined ? '' : integer(figure.rate);
+      const rate = medianRate(produced, client, size, acks);
+      return rate === undefined ? '' : integer(rate);
     });
     const consume = consumed.find((f) => f.client === client);
     lines.push(
@@ -661,47 +775,74 @@ async function main() {
     );
     console.log(`${'producer'.padEnd(clientWidth)}  value   acks   records/s        MB/s`);
     const produced = [];
-    for (const size of [100, 1024]) {
+    for (const size of parts.has('produce') ? [100, 1024] : []) {
+      const sizeCells = [1, -1].filter((acks) => cellFilter?.includes(`${size}:${acks}`) ?? true);
+      if (sizeCells.length === 0) continue;
       const records = values(recordsBySize[size], size);
       const file = clients.some((client) => kcats[client])
         ? recordFile(workDir, records.length, size)
         : undefined;
-      for (const acks of [1, -1]) {
-        for (const client of clients) {
-          const topic = `produce-${client}-${size}-${acksName(acks)}`;
-          const cell = `${label(client).padEnd(clientWidth)} ${String(size).padStart(5)} B ${acksName(acks).padStart(6)}`;
-          await freshTopic(topic);
-          let seconds;
-          try {
-            if (kcats[client] !== undefined) {
-              seconds = await kcatProduce(kcats[client], bootstrap, topic, file, acks);
-              await checkStored(admin, topic, records.length);
-            } else {
-              seconds = await producers[client](bootstrap, topic, records, acks);
-              // Every row's figure is for records the topic then holds, the Node clients' too.
-              await checkStored(admin, topic, records.length);
+      for (const acks of sizeCells) {
+        // With ROUNDS, each round runs every client once, so the clients alternate.
+        for (let round = 1; round <= rounds; round++) {
+          for (const client of clients) {
+            const topic = `produce-${client}-${size}-${acksName(acks)}${rounds > 1 ? `-${round}` : ''}`;
+            const cell = `${label(client).padEnd(clientWidth)} ${String(size).padStart(5)} B ${acksName(acks).padStart(6)}`;
+            await freshTopic(topic);
+            const costs = windowStats ? cellCosts(cluster) : undefined;
+            let seconds;
+            let costLine;
+            try {
+              if (kcats[client] !== undefined) {
+                seconds = await kcatProduce(kcats[client], bootstrap, topic, file, acks);
+                await checkStored(admin, topic, records.length);
+              } else {
+                seconds = await producers[client](bootstrap, topic, records, acks);
+                costLine = costs?.();
+                const sent = windowStats ? cellCosts(cluster) : undefined;
+                const sentAt = performance.now();
+                // Every row's figure is for records the topic then holds, the Node clients' too.
+                await checkStored(admin, topic, records.length);
+                if (sent !== undefined)
+                  costLine += `\n    until stored (+${(performance.now() - sentAt).toFixed(0)} ms):${sent().slice(7)}`;
+              }
+            } catch (error) {
+              console.log(`${cell}  failed: ${describeError(error)}`);
+              continue;
             }
-          } catch (error) {
-            console.log(`${cell}  failed: ${describeError(error)}`);
-            continue;
+            const rate = records.length / seconds;
+            produced.push({ client, size, acks, rate });
+            console.log(
+              `${cell} ${integer(rate).padStart(11)} ${((rate * size) / 1e6).toFixed(1).padStart(11)}`,
+            );
+            if (windowStats && kcats[client] === undefined && client !== 'gregor-stream') {
+              const [{ partitions: layout }] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+              const offsets = await admin.fetchTopicOffsets(topic);
+              const spread = layout
+                .sort((a, b) => a.partitionId - b.partitionId)
+                .map(
+                  ({ partitionId, leader }) =>
+                    `p${partitionId}@${leader}:${offsets.find((o) => o.partition === partitionId)?.high}`,
+                );
+              console.log(
+                `${describeWindows()}\n    partition@leader:records ${spread.join(' ')}\n${costLine}`,
+              );
+            }
           }
-          const rate = records.length / seconds;
-          produced.push({ client, size, acks, rate });
-          console.log(
-            `${cell} ${integer(rate).padStart(11)} ${((rate * size) / 1e6).toFixed(1).padStart(11)}`,
-          );
         }
       }
     }
 
     const consumeTopic = 'consume-1k';
-    await freshTopic(consumeTopic);
-    await producers['gregor-tuned'](bootstrap, consumeTopic, values(consumeRecords, 1024), -1);
-    console.log(`\n${'consumer'.padEnd(clientWidth)}  value   records/s        MB/s`);
+    if (parts.has('consume')) {
+      await freshTopic(consumeTopic);
+      await producers['gregor-tuned'](bootstrap, consumeTopic, values(consumeRecords, 1024), -1);
+      console.log(`\n${'consumer'.padEnd(clientWidth)}  value   records/s        MB/s`);
+    }
     const consumed = [];
     // gregor-java16k and gregor-tuned are producer settings only: their consumer is gregor's.
     for (const client of clients.filter(
-      (name) => kcats[name] !== undefined || consumers[name] !== undefined,
+      (name) => parts.has('consume') && (kcats[name] !== undefined || consumers[name] !== undefined),
     )) {
       const cell = `${label(client).padEnd(clientWidth)} ${'1024'.padStart(5)} B`;
       let rate;
@@ -733,7 +874,7 @@ async function main() {
       `${'client'.padEnd(clientWidth)}  target/s  achieved/s  kept up    p50 ms    p99 ms    max ms`,
     );
     const latencies = [];
-    for (const rate of latencyRates) {
+    for (const rate of parts.has('latency') ? latencyRates : []) {
       for (const client of latencyClients) {
         const cell = `${label(client).padEnd(clientWidth)} ${integer(rate).padStart(9)}`;
         const topic = `latency-${client}-${rate}`;
@@ -754,10 +895,9 @@ async function main() {
     }
 
     console.log(
-      '\nproducer throughput ratios (aim: gregor >= 3x kafkajs and > 1x platformatic in every cell):',
+      `\nproducer throughput ratios${rounds > 1 ? ` (medians of ${rounds} rounds)` : ''} (aim: gregor >= 3x kafkajs and > 1x platformatic in every cell):`,
     );
-    const rateOf = (client, size, acks) =>
-      produced.find((f) => f.client === client && f.size === size && f.acks === acks)?.rate;
+    const rateOf = (client, size, acks) => medianRate(produced, client, size, acks);
     const references = ['kafkajs', 'platformatic', 'kcat', 'kcat-current'];
     for (const size of [100, 1024]) {
       for (const acks of [1, -1]) {
