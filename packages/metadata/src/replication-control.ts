@@ -791,10 +791,8 @@ export class ReplicationControlManager {
           : errors.PREFERRED_LEADER_NOT_AVAILABLE;
       }
       const next = { leader: election.leader, isr: partition.isr };
-      invariant(
-        this.changePartition(batch, topic, partitionIndex, partition, next),
-        'a preferred election changes the leader',
-      );
+      const changed = this.changePartition(batch, topic, partitionIndex, partition, next);
+      invariant(changed, 'a preferred election changes the leader');
       return errors.NONE;
     };
     // Partitions that already have their preferred leader are left out, as Kafka leaves them out.
@@ -815,10 +813,8 @@ export class ReplicationControlManager {
       if (partition.leader !== noLeader) return errors.ELECTION_NOT_NEEDED;
       const next = electLeader(partition, partition.isr, batch.eligible(topic.topicId, partitionIndex), true);
       if (next.leader === noLeader) return errors.ELIGIBLE_LEADERS_NOT_AVAILABLE;
-      invariant(
-        this.changePartition(batch, topic, partitionIndex, partition, next),
-        'an unclean election changes the leader',
-      );
+      const changed = this.changePartition(batch, topic, partitionIndex, partition, next);
+      invariant(changed, 'an unclean election changes the leader');
       return errors.NONE;
     };
     return this.electEach(batch, partitions, (p) => p.leader === noLeader, elect);
