@@ -190,10 +190,13 @@ function measure(work) {
   };
 }
 
-/** acks=all, one batch in flight: append, then wait for the follower's fetch to move the HW. */
-async function live(run) {
-  leader = await openLeader(`live-${run}`, 1);
-  const follower = await openFollower(`live-${run}`, 1024 * 1024);
+/**
+ * A leader and a follower whose fetch loop runs until `produce` is done: `produce` is measured, and
+ * its CPU per MB counts the follower's fetches and appends it caused (one process).
+ */
+async function withFetchingFollower(name, produce) {
+  leader = await openLeader(name, 1);
+  const follower = await openFollower(name, 1024 * 1024);
   await follower.fetchOnce(); // connects the channel before the clock starts
   let stopped = false;
   let rounds = 0;
@@ -204,18 +207,7 @@ async function live(run) {
     }
   })();
   const result = await measure(async () => {
-    for (let i = 0; i < batchCount; i++) {
-      await leader.log.append(batch, registration.leaderEpoch);
-      leader.onLeaderAppend();
-      delayedOperations.notify(leader.key);
-      const end = leader.log.logEndOffset;
-      const replicated = await delayedOperations.waitUntil(
-        [leader.key],
-        30_000,
-        () => leader.highWatermark >= end,
-      );
-      if (!replicated) throw new Error('the follower did not replicate within 30 s');
-    }
+    await produce();
     return { rounds, mbDone: mb };
   })();
   stopped = true;
@@ -228,51 +220,44 @@ async function live(run) {
   return result;
 }
 
+/** Appends one batch on the leader, as a Produce does, and waits for the high watermark to cover it. */
+async function appendReplicated() {
+  const appended = await leader.log.append(batch, registration.leaderEpoch);
+  leader.onLeaderAppend();
+  delayedOperations.notify(leader.key);
+  const end = appended.lastOffset + 1;
+  const replicated = await delayedOperations.waitUntil(
+    [leader.key],
+    30_000,
+    () => leader.highWatermark >= end,
+  );
+  if (!replicated) throw new Error('the follower did not replicate within 30 s');
+}
+
+/** acks=all, one batch in flight: append, then wait for the follower's fetch to move the HW. */
+function live(run) {
+  return withFetchingFollower(`live-${run}`, async () => {
+    for (let i = 0; i < batchCount; i++) await appendReplicated();
+  });
+}
+
 /**
  * acks=all with `producesInFlight` appends in flight, as bench:replication's producer keeps 5
  * Produce requests in flight per leader: each "produce" appends one batch and waits for the high
  * watermark to cover it before the next. A follower fetch carries what was appended since the last.
  */
-async function pipelined(run) {
+function pipelined(run) {
   const producesInFlight = 5;
-  leader = await openLeader(`pipelined-${run}`, 1);
-  const follower = await openFollower(`pipelined-${run}`, 1024 * 1024);
-  await follower.fetchOnce(); // connects the channel before the clock starts
-  let stopped = false;
-  let rounds = 0;
-  const fetching = (async () => {
-    while (!stopped) {
-      await follower.fetchOnce();
-      rounds++;
-    }
-  })();
   let issued = 0;
   const produce = async () => {
     while (issued < batchCount) {
       issued++;
-      const appended = await leader.log.append(batch, registration.leaderEpoch);
-      leader.onLeaderAppend();
-      delayedOperations.notify(leader.key);
-      const end = appended.lastOffset + 1;
-      const replicated = await delayedOperations.waitUntil(
-        [leader.key],
-        30_000,
-        () => leader.highWatermark >= end,
-      );
-      if (!replicated) throw new Error('the follower did not replicate within 30 s');
+      await appendReplicated();
     }
   };
-  const result = await measure(async () => {
-    await Promise.all(Array.from({ length: producesInFlight }, produce));
-    return { rounds, mbDone: mb };
-  })();
-  stopped = true;
-  delayedOperations.notify(leader.key);
-  await fetching;
-  follower.close();
-  await follower.log.close();
-  await leader.log.close();
-  return result;
+  return withFetchingFollower(`pipelined-${run}`, () =>
+    Promise.all(Array.from({ length: producesInFlight }, produce)),
+  );
 }
 
 /** The same appends with no follower: what RF 1 pays per MB here. */
