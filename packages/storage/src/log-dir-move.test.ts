@@ -110,10 +110,6 @@ describe('LogManager.moveLogDir (AlterReplicaLogDirs)', () => {
       const records = batch();
       await log.append(records, 7);
       appended.push(records);
-      // A small append is one synchronous write (synchronous-appends.ts) and settles without I/O:
-      // without a turn of the event loop here this loop would run in microtasks only and starve the
-      // copy's I/O. A producer's appends always come through a socket, so the broker's do yield.
-      await new Promise((resolve) => setImmediate(resolve));
     }
     await started.done;
     await readers;
