@@ -3,6 +3,7 @@
 // alive, and on a clean shutdown ask the controller to move its leaderships away first. A failed
 // log dir rides on the next heartbeat, sent at once (KIP-858's OfflineLogDirs). Every answered
 // heartbeat renews the leader lease (broker-lease.ts); when it runs out, `onLeaseLapsed` is called.
+// Heartbeats go out an interval after the previous one was sent, answered or not (heartbeat-pacer.ts).
 
 import { randomInt } from 'node:crypto';
 import { randomUuid } from '@gregor/metadata';
@@ -11,6 +12,7 @@ import type { ControllerClient } from '../grpc/controller-grpc.js';
 import type { Logger } from '../logging.js';
 import type { Endpoint } from '../quorum/controller-rpc.js';
 import type { BrokerLease } from './broker-lease.js';
+import { HeartbeatPacer, heartbeatsInFlightMax } from './heartbeat-pacer.js';
 
 export interface BrokerLifecycleOptions {
   readonly brokerId: number;
@@ -48,8 +50,9 @@ export class BrokerLifecycle {
   /** New for every process start: the controller tells a restart from a still-running broker by it. */
   private readonly incarnationId = randomUuid({ nextInt: (maxExclusive) => randomInt(maxExclusive) });
   private stopped = false;
-  private heartbeatInFlight = false;
-  /** Something to report came up during a heartbeat: send the next one at once. */
+  /** When the next heartbeat goes, and which answers are applied. */
+  private readonly pacer: HeartbeatPacer;
+  /** Something to report came up while no heartbeat could go: send the next one as soon as one may. */
   private heartbeatSoon = false;
   private readonly unfencedWaiters: (() => void)[] = [];
   /** When the controller last answered a registration or heartbeat (Date.now()); undefined before. */
@@ -58,7 +61,12 @@ export class BrokerLifecycle {
   private leaseTimer: NodeJS.Timeout | undefined;
   private leaseHeldBefore = false;
 
-  constructor(private readonly options: BrokerLifecycleOptions) {}
+  constructor(private readonly options: BrokerLifecycleOptions) {
+    this.pacer = new HeartbeatPacer(
+      options.heartbeatIntervalMs,
+      heartbeatsInFlightMax(options.lease.sessionTimeoutMs, options.heartbeatIntervalMs),
+    );
+  }
 
   get brokerEpoch(): number {
     return this.brokerEpochValue;
@@ -101,7 +109,9 @@ export class BrokerLifecycle {
         this.brokerEpochValue = response.brokerEpoch;
         this.stateValue = 'fenced';
         this.options.logger.info({ brokerEpoch: response.brokerEpoch }, 'registered with the controller');
-        this.scheduleHeartbeat(0);
+        // Answers to heartbeats of the previous registration, still on their way, are not applied.
+        this.pacer.reset();
+        this.scheduleHeartbeat();
         return;
       }
       this.options.logger.debug(
@@ -112,26 +122,40 @@ export class BrokerLifecycle {
     }
   }
 
-  private scheduleHeartbeat(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.heartbeat(false), delayMs);
+  /**
+   * Arms the timer of the next heartbeat: an interval after the last one was sent (at once when
+   * something is to be reported), or none while as many as may be are unanswered (an answer
+   * calls this again). Idempotent: it re-arms for the same time.
+   */
+  private scheduleHeartbeat(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.stopped || this.stateValue === 'starting') return;
+    const dueInMs = this.pacer.nextSendDelayMs(this.options.lease.nowMs());
+    if (dueInMs === undefined) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.heartbeat(false);
+      },
+      this.heartbeatSoon ? 0 : dueInMs,
+    );
   }
 
   /** A log dir failed: tell the controller now rather than at the next heartbeat interval. */
   heartbeatNow(): void {
     if (this.stopped || this.stateValue === 'starting') return;
-    if (this.heartbeatInFlight) {
-      this.heartbeatSoon = true;
-      return;
-    }
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.scheduleHeartbeat(0);
+    this.heartbeatSoon = true;
+    this.scheduleHeartbeat();
   }
 
   private async heartbeat(wantShutDown: boolean): Promise<{ shouldShutDown: boolean } | undefined> {
     const offline = this.options.offlineLogDirs();
     const sentAtMs = this.options.lease.nowMs();
-    this.heartbeatInFlight = true;
+    const seq = this.pacer.sent(sentAtMs);
+    this.heartbeatSoon = false;
+    // The next one is due an interval after this send, whenever this one is answered.
+    if (!wantShutDown) this.scheduleHeartbeat();
     const response = await this.options.client
       .call(
         'BrokerHeartbeat',
@@ -147,23 +171,35 @@ export class BrokerLifecycle {
         // A slow answer still renews the lease (from this send), so wait for it as long as it could.
         Math.max(this.options.heartbeatIntervalMs * 2, this.options.lease.sessionTimeoutMs),
       )
-      .finally(() => {
-        this.heartbeatInFlight = false;
+      .catch((error: unknown) => {
+        // Not expected (the client answers failures with a status): still, it is no longer in flight.
+        this.pacer.answered(seq, false);
+        throw error;
       });
+    const code = response.status.errorCode;
+    const refused = code === ErrorCode.STALE_BROKER_EPOCH || code === ErrorCode.BROKER_ID_NOT_REGISTERED;
+    // Other errors (no controller, timed out) say nothing about this broker.
+    const apply = this.pacer.answered(seq, code === ErrorCode.NONE || refused);
     if (wantShutDown) {
-      if (response.status.errorCode !== ErrorCode.NONE) return undefined;
+      if (code !== ErrorCode.NONE) return undefined;
       // It leads until the controller has moved its leaderships.
-      this.options.lease.answered(sentAtMs, response.isFenced);
+      if (apply) this.options.lease.answered(sentAtMs, response.isFenced);
       return response;
     }
-    if (this.stopped) return undefined;
-    const code = response.status.errorCode;
-    if (code === ErrorCode.STALE_BROKER_EPOCH || code === ErrorCode.BROKER_ID_NOT_REGISTERED) {
+    if (this.stopped || this.stateValue === 'starting') return undefined;
+    if ((code === ErrorCode.NONE || refused) && !apply) {
+      // A later heartbeat's answer was applied first: this older one says nothing newer.
+      this.scheduleHeartbeat();
+      return undefined;
+    }
+    if (refused) {
       // The controller no longer knows this incarnation (e.g. it was replaced): register again.
       this.options.logger.warn({ error: errorName(code) }, 'controller refused heartbeat; registering again');
       this.options.lease.answered(sentAtMs, true);
       this.watchLease();
       this.stateValue = 'starting';
+      // No heartbeat until registered again (the one armed at this send is cancelled).
+      this.scheduleHeartbeat();
       void this.register();
       return undefined;
     }
@@ -180,9 +216,8 @@ export class BrokerLifecycle {
       }
     }
     this.watchLease();
-    const soon = this.heartbeatSoon;
-    this.heartbeatSoon = false;
-    this.scheduleHeartbeat(soon ? 0 : this.options.heartbeatIntervalMs);
+    // At the limit of unanswered heartbeats, none was scheduled: this answer makes room.
+    this.scheduleHeartbeat();
     return undefined;
   }
 
