@@ -405,7 +405,6 @@ describe('encodeRecordBatch buffers', () => {
     );
   });
 
-
   it('writes an uncompressed batch into one buffer of exactly its size', () => {
     // Above Node's pool size (4 KiB), so the batch has an ArrayBuffer of its own to measure.
     const records: RecordInput[] = Array.from({ length: 40 }, (_, index) => ({

@@ -119,7 +119,15 @@ function corrupt(message: string): KafkaError {
 function zigZagVarintBytes(value: number): number {
   if (value >= -0x4000_0000 && value < 0x4000_0000) {
     const unsigned = ((value << 1) ^ (value >> 31)) >>> 0;
-    return unsigned < 0x80 ? 1 : unsigned < 0x4000 ? 2 : unsigned < 0x20_0000 ? 3 : unsigned < 0x1000_0000 ? 4 : 5;
+    return unsigned < 0x80
+      ? 1
+      : unsigned < 0x4000
+        ? 2
+        : unsigned < 0x20_0000
+          ? 3
+          : unsigned < 0x1000_0000
+            ? 4
+            : 5;
   }
   let unsigned = value >= 0 ? value * 2 : -value * 2 - 1;
   let bytes = 1;
@@ -171,7 +179,8 @@ function putNullableBytes(target: Buffer, position: number, value: Uint8Array | 
 /** A buffer of `bytes` from `allocate`, which must give exactly that many. */
 function sizedBuffer(allocate: (bytes: number) => Buffer, bytes: number): Buffer {
   const buffer = allocate(bytes);
-  if (buffer.length !== bytes) throw new Error(`record batch: asked for ${bytes} bytes, given ${buffer.length}`);
+  if (buffer.length !== bytes)
+    throw new Error(`record batch: asked for ${bytes} bytes, given ${buffer.length}`);
   return buffer;
 }
 
@@ -253,7 +262,9 @@ export function encodeRecordBatch(batch: RecordBatchInput, options?: EncodeBatch
   // Uncompressed, the records are written straight into the batch (header space first); compressed,
   // into a buffer of their own that is compressed into the batch.
   const recordsStart = uncompressed ? batchHeaderBytes : 0;
-  const body = uncompressed ? sizedBuffer(allocate, batchHeaderBytes + recordsBytes) : Buffer.allocUnsafe(recordsBytes);
+  const body = uncompressed
+    ? sizedBuffer(allocate, batchHeaderBytes + recordsBytes)
+    : Buffer.allocUnsafe(recordsBytes);
   let position = recordsStart;
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;

@@ -1,6 +1,11 @@
 // One partition's batch of records on its way to the leader, and the send() calls that own them.
 
-import { type CompressionType, encodeRecordBatch, type RecordHeader, type RecordInput } from '@gregor/protocol';
+import {
+  type CompressionType,
+  encodeRecordBatch,
+  type RecordHeader,
+  type RecordInput,
+} from '@gregor/protocol';
 import type { BatchBufferPool } from './batch-buffer-pool.js';
 
 function invariant(condition: boolean, message: string): asserts condition {
