@@ -150,7 +150,7 @@ describe('kafka-python decodes our batches', () => {
       baseOffset += records.length + 5;
       return input;
     });
-    const encoded = inputs.map(encodeRecordBatch);
+    const encoded = inputs.map((input) => encodeRecordBatch(input));
     // A torn last batch, as a fetch response may end: both decoders must stop before it.
     const tail = encoded[1]!.subarray(0, encoded[1]!.length - 3);
     const file = join(workDir, 'ours.bin');

@@ -342,6 +342,69 @@ describe('iterateBatches', () => {
 });
 
 describe('encodeRecordBatch buffers', () => {
+  it('writes length varints of every width, each boundary either side, for every codec', () => {
+    // 1- and 2-byte zig-zag varint lengths end at 63 and 8191: values of those lengths and one more;
+    // timestamp deltas beyond 30 bits both ways and offset deltas of 4 and 5 bytes.
+    const lengths = [0, 63, 64, 8_191, 8_192, 20_000];
+    const records: RecordInput[] = lengths.map((length, index) => ({
+      key: index % 2 === 0 ? null : Buffer.alloc(length % 300, index),
+      value: Buffer.alloc(length, 0x41 + index),
+      headers: index === 3 ? [{ key: 'h'.repeat(64), value: Buffer.alloc(8_192, 7) }] : [],
+      timestamp: timestampBase + (index % 2 === 0 ? 1 : -1) * index * 2 ** 31,
+      offsetDelta: index * 2 ** 27,
+    }));
+    for (const compression of codecs) {
+      const input = {
+        records,
+        compression,
+        baseOffset: 5,
+        partitionLeaderEpoch: 1,
+        timestampType: TimestampType.CreateTime,
+        producerId: 3,
+        producerEpoch: 0,
+        baseSequence: 9,
+        isTransactional: false,
+        isControl: false,
+      };
+      checkDecodedMatches(input, compression, encodeRecordBatch(input));
+    }
+  });
+
+  it.each(codecs)(
+    'with codec %i, writes every byte of a given buffer: the same batch over any bytes left in it',
+    (compression) => {
+      fc.assert(
+        fc.property(batchArbitrary, fc.integer({ min: 0, max: 255 }), (batch, filler) => {
+          const input = { ...batch, compression };
+          const asked: number[] = [];
+          const given: Buffer[] = [];
+          const encoded = encodeRecordBatch(input, {
+            allocate: (bytes) => {
+              asked.push(bytes);
+              const buffer = Buffer.alloc(bytes + 3, filler).subarray(0, bytes);
+              given.push(buffer);
+              return buffer;
+            },
+          });
+          // One buffer for the batch itself, of exactly its size, and the batch is written in it.
+          expect(asked).toEqual([encoded.length]);
+          expect(encoded.buffer).toBe(given[0]!.buffer);
+          expect(encoded.byteOffset).toBe(given[0]!.byteOffset);
+          expect(encoded.equals(encodeRecordBatch(input))).toBe(true);
+          checkDecodedMatches(input, compression, encoded);
+        }),
+        { numRuns: 40 },
+      );
+    },
+  );
+
+  it('refuses a buffer of another size than it asked for', () => {
+    const records: RecordInput[] = [{ key: null, value: Buffer.from('v'), timestamp: timestampBase }];
+    expect(() => encodeRecordBatch({ records }, { allocate: (bytes) => Buffer.alloc(bytes + 1) })).toThrow(
+      /asked for \d+ bytes, given/,
+    );
+  });
+
   it('writes an uncompressed batch into one buffer of exactly its size', () => {
     // Above Node's pool size (4 KiB), so the batch has an ArrayBuffer of its own to measure.
     const records: RecordInput[] = Array.from({ length: 40 }, (_, index) => ({

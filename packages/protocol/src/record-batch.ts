@@ -36,7 +36,6 @@ import {
   validateBatch,
   writeInt64FromNumber,
 } from './record-batch-header.js';
-import { Writer } from './writer.js';
 
 /** Kafka's RecordBatch.NO_TIMESTAMP: the base and max timestamp of a batch without records. */
 export const noTimestamp = -1;
@@ -118,6 +117,18 @@ function corrupt(message: string): KafkaError {
 
 /** Bytes taken by a zig-zag varint/varlong of a safe integer. */
 function zigZagVarintBytes(value: number): number {
+  if (value >= -0x4000_0000 && value < 0x4000_0000) {
+    const unsigned = ((value << 1) ^ (value >> 31)) >>> 0;
+    return unsigned < 0x80
+      ? 1
+      : unsigned < 0x4000
+        ? 2
+        : unsigned < 0x20_0000
+          ? 3
+          : unsigned < 0x1000_0000
+            ? 4
+            : 5;
+  }
   let unsigned = value >= 0 ? value * 2 : -value * 2 - 1;
   let bytes = 1;
   while (unsigned >= 128) {
@@ -125,6 +136,52 @@ function zigZagVarintBytes(value: number): number {
     bytes++;
   }
   return bytes;
+}
+
+/**
+ * Writes a safe integer zig-zag varint/varlong encoded at `position` of `target` (sized for it);
+ * returns the position after it. The same bytes as Writer.varlong, without a Writer's bounds
+ * checks and calls per field: the record loop of encodeRecordBatch writes into a buffer of the
+ * exact size it measured.
+ */
+function putZigZagVarint(target: Buffer, position: number, value: number): number {
+  if (value >= -0x4000_0000 && value < 0x4000_0000) {
+    let unsigned = ((value << 1) ^ (value >> 31)) >>> 0;
+    while (unsigned >= 0x80) {
+      target[position++] = (unsigned & 0x7f) | 0x80;
+      unsigned >>>= 7;
+    }
+    target[position++] = unsigned;
+    return position;
+  }
+  // Beyond 30 bits (a timestamp years from the batch's first): as a 64-bit varlong.
+  const signed = BigInt(value);
+  let unsigned = BigInt.asUintN(64, (signed << 1n) ^ (signed >> 63n));
+  while (unsigned >= 0x80n) {
+    target[position++] = Number(unsigned & 0x7fn) | 0x80;
+    unsigned >>= 7n;
+  }
+  target[position++] = Number(unsigned);
+  return position;
+}
+
+/** Writes a record field's nullable bytes (zig-zag varint length, -1 for null, then the bytes). */
+function putNullableBytes(target: Buffer, position: number, value: Uint8Array | null): number {
+  if (value === null) {
+    target[position] = 1; // zig-zag -1
+    return position + 1;
+  }
+  const start = putZigZagVarint(target, position, value.length);
+  target.set(value, start);
+  return start + value.length;
+}
+
+/** A buffer of `bytes` from `allocate`, which must give exactly that many. */
+function sizedBuffer(allocate: (bytes: number) => Buffer, bytes: number): Buffer {
+  const buffer = allocate(bytes);
+  if (buffer.length !== bytes)
+    throw new Error(`record batch: asked for ${bytes} bytes, given ${buffer.length}`);
+  return buffer;
 }
 
 function nullableBytesSize(value: Buffer | null): number {
@@ -141,8 +198,17 @@ function checkSafeInteger(value: number, what: string): void {
   if (!Number.isSafeInteger(value)) throw invalidRecord(`${what} ${value} is not a safe integer`);
 }
 
+export interface EncodeBatchOptions {
+  /**
+   * Gives the buffer the batch is written into, of exactly the bytes asked (by default a new one):
+   * a producer that reuses its batches' buffers once they are answered passes its own.
+   */
+  readonly allocate?: (bytes: number) => Buffer;
+}
+
 /** Encodes a complete RecordBatch v2: header with batchLength and CRC-32C, records, compression. */
-export function encodeRecordBatch(batch: RecordBatchInput): Buffer {
+export function encodeRecordBatch(batch: RecordBatchInput, options?: EncodeBatchOptions): Buffer {
+  const allocate = options?.allocate ?? Buffer.allocUnsafe;
   const records = batch.records;
   const compression = batch.compression ?? CompressionType.None;
   const timestampType = batch.timestampType ?? TimestampType.CreateTime;
@@ -156,7 +222,8 @@ export function encodeRecordBatch(batch: RecordBatchInput): Buffer {
   // bytes are copied once, with no growing writer and no copy of the records into the batch.
   const uncompressed = compression === CompressionType.None;
   const recordSizes = new Array<number>(records.length);
-  const headerKeysByRecord = new Array<Buffer[] | undefined>(records.length);
+  // Only records with headers need their keys' UTF-8 bytes kept for the second pass.
+  let headerKeysByRecord: (Buffer[] | undefined)[] | undefined;
   let recordsBytes = 0;
   let previousOffsetDelta = -1;
   for (let index = 0; index < records.length; index++) {
@@ -182,6 +249,7 @@ export function encodeRecordBatch(batch: RecordBatchInput): Buffer {
       zigZagVarintBytes(headerCount);
     if (headerCount > 0) {
       const headerKeys = headers!.map((header) => Buffer.from(header.key, 'utf8'));
+      headerKeysByRecord ??= new Array<Buffer[] | undefined>(records.length);
       headerKeysByRecord[index] = headerKeys;
       for (let h = 0; h < headerCount; h++) {
         recordBytes += nullableBytesSize(headerKeys[h]!) + nullableBytesSize(headers![h]!.value);
@@ -191,38 +259,44 @@ export function encodeRecordBatch(batch: RecordBatchInput): Buffer {
     recordSizes[index] = recordBytes;
     recordsBytes += zigZagVarintBytes(recordBytes) + recordBytes;
   }
-  const body = new Writer((uncompressed ? batchHeaderBytes : 0) + recordsBytes);
-  if (uncompressed) body.reserve(batchHeaderBytes);
+  // Uncompressed, the records are written straight into the batch (header space first); compressed,
+  // into a buffer of their own that is compressed into the batch.
+  const recordsStart = uncompressed ? batchHeaderBytes : 0;
+  const body = uncompressed
+    ? sizedBuffer(allocate, batchHeaderBytes + recordsBytes)
+    : Buffer.allocUnsafe(recordsBytes);
+  let position = recordsStart;
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
-    const headers = record.headers;
-    const headerKeys = headerKeysByRecord[index];
-    body
-      .varint(recordSizes[index]!)
-      .int8(0)
-      .varlong(record.timestamp - baseTimestamp)
-      .varint(record.offsetDelta ?? index);
-    body
-      .varintBytes(record.key)
-      .varintBytes(record.value)
-      .varint(headerKeys?.length ?? 0);
-    if (headerKeys !== undefined) {
+    position = putZigZagVarint(body, position, recordSizes[index]!);
+    body[position++] = 0; // attributes
+    position = putZigZagVarint(body, position, record.timestamp - baseTimestamp);
+    position = putZigZagVarint(body, position, record.offsetDelta ?? index);
+    position = putNullableBytes(body, position, record.key);
+    position = putNullableBytes(body, position, record.value);
+    const headerKeys = headerKeysByRecord?.[index];
+    if (headerKeys === undefined) {
+      body[position++] = 0; // no headers
+    } else {
+      const headers = record.headers!;
+      position = putZigZagVarint(body, position, headerKeys.length);
       for (let h = 0; h < headerKeys.length; h++) {
-        body.varintBytes(headerKeys[h]!).varintBytes(headers![h]!.value);
+        position = putNullableBytes(body, position, headerKeys[h]!);
+        position = putNullableBytes(body, position, headers[h]!.value);
       }
     }
+  }
+  // The sizes of the first pass are what the second wrote: a mismatch is a bug in this function.
+  if (position !== recordsStart + recordsBytes) {
+    throw new Error(`record batch: wrote ${position - recordsStart} record bytes, sized ${recordsBytes}`);
   }
   if (timestampType === TimestampType.LogAppendTime && batch.logAppendTime !== undefined) {
     maxTimestamp = batch.logAppendTime;
   }
   checkSafeInteger(maxTimestamp, 'maxTimestamp');
 
-  const recordsSection = uncompressed ? undefined : compress(compression, body.view());
-  const sizeBytes = uncompressed ? body.offset : batchHeaderBytes + recordsSection!.length;
-  // The sizes of the first pass are what the second wrote: a mismatch is a bug in this function.
-  if (uncompressed && sizeBytes !== batchHeaderBytes + recordsBytes) {
-    throw new Error(`record batch: wrote ${sizeBytes} bytes, sized ${batchHeaderBytes + recordsBytes}`);
-  }
+  const recordsSection = uncompressed ? undefined : compress(compression, body);
+  const sizeBytes = uncompressed ? body.length : batchHeaderBytes + recordsSection!.length;
   checkInt32(sizeBytes - batchLogOverheadBytes, 'batchLength');
   const lastOffsetDelta = batch.lastOffsetDelta ?? (records.length > 0 ? previousOffsetDelta : 0);
   checkInt32(lastOffsetDelta, 'lastOffsetDelta');
@@ -232,7 +306,7 @@ export function encodeRecordBatch(batch: RecordBatchInput): Buffer {
     (batch.isTransactional ? BatchAttribute.transactionalBit : 0) |
     (batch.isControl ? BatchAttribute.controlBit : 0);
 
-  const out = uncompressed ? body.view() : Buffer.allocUnsafe(sizeBytes);
+  const out = uncompressed ? body : sizedBuffer(allocate, sizeBytes);
   writeInt64FromNumber(out, BatchField.baseOffset, baseOffset);
   out.writeInt32BE(sizeBytes - batchLogOverheadBytes, BatchField.batchLength);
   out.writeInt32BE(batch.partitionLeaderEpoch ?? noPartitionLeaderEpoch, BatchField.partitionLeaderEpoch);

@@ -1,15 +1,27 @@
 // One partition's batch of records on its way to the leader, and the send() calls that own them.
 
-import { type CompressionType, encodeRecordBatch, type RecordInput } from '@gregor/protocol';
+import {
+  type CompressionType,
+  encodeRecordBatch,
+  type RecordHeader,
+  type RecordInput,
+} from '@gregor/protocol';
+import type { BatchBufferPool } from './batch-buffer-pool.js';
 
 function invariant(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`invariant: ${message}`);
 }
 
 /** Bytes a record takes in a batch, near enough to size batches and count buffered memory. */
-export function recordSizeEstimate(record: RecordInput): number {
-  let size = 21 + (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const header of record.headers ?? []) size += 10 + header.key.length + (header.value?.length ?? 0);
+export function recordSizeEstimate(
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly RecordHeader[] | undefined,
+): number {
+  let size = 21 + (key?.length ?? 0) + (value?.length ?? 0);
+  if (headers !== undefined) {
+    for (const header of headers) size += 10 + header.key.length + (header.value?.length ?? 0);
+  }
   return size;
 }
 
@@ -98,6 +110,9 @@ export class ProducerBatch {
   /** Part of a transaction: the batch carries the transactional attribute. */
   transactional = false;
   private encoded: Buffer | undefined;
+  /** The pooled buffer `encoded` is a view of, and its pool (undefined when not pooled). */
+  private encodedBacking: Buffer | undefined;
+  private encodedPool: BatchBufferPool | undefined;
   private settle!: () => void;
   /** Resolves once every record of the batch is acknowledged or failed (flush() waits on it). */
   readonly settled = new Promise<void>((resolve) => {
@@ -138,14 +153,24 @@ export class ProducerBatch {
     this.transactional = transactional;
     this.producerEpoch = producerEpoch;
     this.baseSequence = baseSequence;
-    this.encoded = undefined;
+    this.dropEncoding();
   }
 
   clearSequence(): void {
     this.baseSequence = -1;
     this.producerId = -1n;
     this.producerEpoch = -1;
+    this.dropEncoding();
+  }
+
+  /**
+   * Forgets the encoding (to encode the batch again with new sequences). Its buffer is not given
+   * back to the pool: a request that carried it may still be on its way out.
+   */
+  private dropEncoding(): void {
     this.encoded = undefined;
+    this.encodedBacking = undefined;
+    this.encodedPool = undefined;
   }
 
   /**
@@ -191,16 +216,40 @@ export class ProducerBatch {
     return pieces;
   }
 
-  encode(): Buffer {
-    this.encoded ??= encodeRecordBatch({
-      records: this.records,
-      compression: this.compression,
-      producerId: Number(this.producerId),
-      producerEpoch: this.producerEpoch,
-      baseSequence: this.baseSequence,
-      isTransactional: this.transactional,
-    });
+  /** The batch's bytes, encoded once (into a buffer of `pool` when given and the batch is large). */
+  encode(pool?: BatchBufferPool): Buffer {
+    if (this.encoded !== undefined) return this.encoded;
+    let backing: Buffer | undefined;
+    this.encoded = encodeRecordBatch(
+      {
+        records: this.records,
+        compression: this.compression,
+        producerId: Number(this.producerId),
+        producerEpoch: this.producerEpoch,
+        baseSequence: this.baseSequence,
+        isTransactional: this.transactional,
+      },
+      {
+        allocate: (bytes) => {
+          backing = pool?.take(bytes);
+          return backing === undefined ? Buffer.allocUnsafe(bytes) : backing.subarray(0, bytes);
+        },
+      },
+    );
+    this.encodedBacking = backing;
+    this.encodedPool = backing === undefined ? undefined : pool;
     return this.encoded;
+  }
+
+  /**
+   * Gives the encoding's buffer back to its pool: only once the batch was acknowledged by an
+   * answer to the one request that carried it (attempts 1), so every byte of it reached the leader
+   * and no socket still writes from it. The batch is not encoded again after.
+   */
+  recycleEncoding(): void {
+    if (this.encodedBacking === undefined || this.attempts !== 1) return;
+    this.encodedPool!.give(this.encodedBacking);
+    this.dropEncoding();
   }
 
   succeed(baseOffset: bigint, logAppendTimeMs: bigint, logStartOffset: bigint): void {

@@ -13,10 +13,13 @@ import type { Message } from './producer.js';
 import type { RecordMetadata, RecordOwner } from './producer-batch.js';
 
 /** A message checked and encoded for the accumulator, its partition chosen. */
-export interface PreparedRecord {
+/**
+ * A checked record with its partition: the record the batch holds (what encodeRecordBatch reads)
+ * and where it goes, one object per record.
+ */
+export interface PreparedRecord extends RecordInput {
   readonly topic: string;
   readonly partition: number;
-  readonly record: RecordInput;
   readonly sizeBytes: number;
 }
 

@@ -2,7 +2,7 @@
 // accumulator (per-partition batches) and the sender; send() resolves once every record it holds is
 // acknowledged and rejects with KafkaJSSendError naming those that were not.
 
-import { CompressionType, type RecordHeader, type RecordInput } from '@gregor/protocol';
+import { CompressionType, type RecordHeader } from '@gregor/protocol';
 import type { Cluster } from '../cluster.js';
 import { KafkaJSError, KafkaJSNonRetriableError, KafkaJSSendError } from '../errors.js';
 import {
@@ -397,7 +397,8 @@ export class Producer {
     // The clock is read once for the records buffered back to back (microseconds apart: a new
     // batch's linger starts then), and again after what takes longer: a wait for memory, a send.
     let appendedAtMs = Date.now();
-    for (const { topic, partition, record, sizeBytes } of prepared) {
+    for (const record of prepared) {
+      const sizeBytes = record.sizeBytes;
       const waiting = this.accumulator.reserve(sizeBytes);
       if (waiting !== undefined) {
         this.sender.wake();
@@ -411,7 +412,16 @@ export class Producer {
       }
       tracker.add(1);
       const filledBefore = this.accumulator.batchesFilled;
-      this.accumulator.append(topic, partition, acks, compression, record, sizeBytes, tracker, appendedAtMs);
+      this.accumulator.append(
+        record.topic,
+        record.partition,
+        acks,
+        compression,
+        record,
+        sizeBytes,
+        tracker,
+        appendedAtMs,
+      );
       if (this.accumulator.batchesFilled !== filledBefore) {
         // A full batch goes now, while the rest of this send (and of the sends called with it) is
         // still being buffered; the others wait for the drain that wake() schedules.
@@ -435,19 +445,25 @@ export class Producer {
         `partition ${partition} of ${topic} does not exist (it has ${partitionMetadata.length})`,
       );
     }
-    const record: RecordInput = {
-      key: toBuffer(message.key),
-      value: toBuffer(message.value),
-      headers: toHeaders(message.headers),
-      timestamp: message.timestamp === undefined ? nowMs : Number(message.timestamp),
-    };
-    const sizeBytes = recordSizeEstimate(record);
+    const key = toBuffer(message.key);
+    const value = toBuffer(message.value);
+    const headers = toHeaders(message.headers);
+    const sizeBytes = recordSizeEstimate(key, value, headers);
     if (sizeBytes + 61 > this.maxRequestSizeBytes) {
       throw new KafkaJSError(
         `a record of ${sizeBytes} bytes is larger than maxRequestSize (${this.maxRequestSizeBytes})`,
       );
     }
-    return { topic, partition, record, sizeBytes };
+    // The record and where it goes in one object: the batch holds it as its RecordInput.
+    return {
+      key,
+      value,
+      headers,
+      timestamp: message.timestamp === undefined ? nowMs : Number(message.timestamp),
+      topic,
+      partition,
+      sizeBytes,
+    };
   }
 
   /**
@@ -478,9 +494,18 @@ export class Producer {
         return waiting;
       },
       release: (sizeBytes) => this.accumulator.release(sizeBytes),
-      append: ({ topic, partition, record, sizeBytes }, acks, compression, owner) => {
+      append: (record, acks, compression, owner) => {
         const filledBefore = this.accumulator.batchesFilled;
-        this.accumulator.append(topic, partition, acks, compression, record, sizeBytes, owner, Date.now());
+        this.accumulator.append(
+          record.topic,
+          record.partition,
+          acks,
+          compression,
+          record,
+          record.sizeBytes,
+          owner,
+          Date.now(),
+        );
         if (this.accumulator.batchesFilled !== filledBefore) {
           this.sender.sendFullBatches();
           this.sender.wake();

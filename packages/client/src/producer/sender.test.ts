@@ -171,3 +171,41 @@ describe('Sender: Produce v13 (topics by id)', () => {
     expect(olderBroker.metadata).toEqual([expect.objectContaining({ topicName: 'events', errorCode: 0 })]);
   });
 });
+
+describe('Sender: batch buffers', () => {
+  it("encodes a batch into an answered batch's buffer, never into one still in flight", async () => {
+    const cluster = new ScriptedProduceCluster(1);
+    const producer = new Producer(
+      cluster as unknown as Cluster,
+      createLogger(logLevel.NOTHING, () => () => undefined),
+      1_000,
+      { lingerMs: 0 },
+    );
+    await producer.connect();
+    // 30 records of 1,000 bytes: a batch of about 30 KB, large enough to be pooled.
+    const messages = (letter: string) =>
+      Array.from({ length: 30 }, (_, index) => ({ value: `${letter}${index}`.padEnd(1_000, letter) }));
+    const first = producer.send({ topic: 'events', acks: 1, messages: messages('a') });
+    await until(() => cluster.produces.length === 1);
+    const firstBatch = cluster.produces[0]!.partitions[0]!.records;
+    const firstBytes = Buffer.from(firstBatch);
+    const second = producer.send({ topic: 'events', acks: 1, messages: messages('b') });
+    await until(() => cluster.produces.length === 2);
+    const secondBatch = cluster.produces[1]!.partitions[0]!.records;
+    // The first is in flight (not answered): the second has a buffer of its own.
+    expect(secondBatch.buffer).not.toBe(firstBatch.buffer);
+    expect(firstBatch.equals(firstBytes)).toBe(true);
+    cluster.answerAll();
+    await Promise.all([first, second]);
+
+    const third = producer.send({ topic: 'events', acks: 1, messages: messages('c') });
+    await until(() => cluster.produces.length === 1);
+    const thirdCall = cluster.produces[0]!;
+    // Both answered: the third batch is written into one of their buffers, whole and correct.
+    expect([firstBatch.buffer, secondBatch.buffer]).toContain(thirdCall.partitions[0]!.records.buffer);
+    expect(thirdCall.partitions[0]!.values).toEqual(messages('c').map((message) => message.value));
+    cluster.answerAll();
+    await third;
+    await producer.disconnect();
+  });
+});

@@ -16,6 +16,7 @@ import { type Cluster, preferredVersions } from '../cluster.js';
 import { KafkaJSError, KafkaJSProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { retryDelayMs, withRetry } from '../retry.js';
+import { BatchBufferPool } from './batch-buffer-pool.js';
 import type { ProducerBatch } from './producer-batch.js';
 import { partitionKey, type RecordAccumulator } from './record-accumulator.js';
 
@@ -86,6 +87,11 @@ export class Sender {
   private readonly partitions = new Map<string, PartitionState>();
   private readonly requestsInFlightByNode = new Map<number, number>();
   private batchesInFlight = 0;
+  /**
+   * Buffers of answered batches, reused for the next ones. It keeps at most what was in flight at
+   * once (which bufferMemory bounds), and no more than 8 MiB.
+   */
+  private readonly bufferPool = new BatchBufferPool();
   private producerId = -1n;
   private producerEpoch = -1;
   private producerIdPending: Promise<void> | undefined;
@@ -412,7 +418,7 @@ export class Sender {
         partitions = [];
         topics.set(batch.topic, partitions);
       }
-      partitions.push({ partitionIndex: batch.partition, records: batch.encode() });
+      partitions.push({ partitionIndex: batch.partition, records: batch.encode(this.bufferPool) });
     }
     // Each topic goes with its name and, when the metadata gave one, its id: the version sent
     // writes one of them (v13 the id), and the answer's ids are named back from this request.
@@ -466,6 +472,8 @@ export class Sender {
             answered.add(batch);
             if (partition.errorCode === 0 || partition.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
               this.complete(batch, partition.baseOffset, partition.logAppendTimeMs, partition.logStartOffset);
+              // Answered: the leader read the whole request, so the batch's buffer is free again.
+              batch.recycleEncoding();
             } else if (
               partition.errorCode === ErrorCode.MESSAGE_TOO_LARGE &&
               batch.records.length > 1 &&

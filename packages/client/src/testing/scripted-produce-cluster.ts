@@ -11,7 +11,8 @@ export interface ProduceCall {
   readonly version: number;
   /** The first topic's name (below v13) or id (v13). */
   readonly topic: string;
-  readonly partitions: { partition: number; values: string[] }[];
+  /** Each partition's batch: its values, and the buffer the request carried it in. */
+  readonly partitions: { partition: number; values: string[]; records: Buffer }[];
   readonly answer: (errorCode?: number) => void;
 }
 
@@ -89,6 +90,7 @@ export class ScriptedProduceCluster {
         partitions: topics[0]!.partitions.map(({ partitionIndex, records }) => ({
           partition: partitionIndex,
           values: fetchedRecords(records, 0n, null).messages.map((message) => message.value!.toString()),
+          records,
         })),
         answer: (errorCode = 0) => {
           const baseOffset = this.nextOffset;
