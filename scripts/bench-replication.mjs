@@ -48,6 +48,8 @@
 //        BENCH_SIZES=1024 BENCH_ACKS=1,all BENCH_RFS=1,3 ...  only these cells
 //        BENCH_KCAT=0 ...  no kcat cells
 //        BENCH_WARM_UP_MS=20000 ...  a longer warm-up (default 2 s) before the first cell
+//        BENCH_BROKER_ENV="NAME=value ..." ...  environment for the brokers only (not this process)
+//        BENCH_NODE_ARGS="--flag ..." ...  extra Node flags for the brokers
 
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -898,6 +900,8 @@ class MemorySampler {
     this.phase = 'start-up';
     /** @type {Map<string, number>} most MB any broker held, by phase */
     this.maxByPhase = new Map();
+    /** @type {Map<string, Map<number, number>>} most MB each broker held, by phase and node id */
+    this.maxByPhaseAndNode = new Map();
     this.timer = setInterval(() => this.sample(), 500);
     this.timer.unref();
   }
@@ -909,6 +913,9 @@ class MemorySampler {
       const megabytes = residentMegabytes(pid);
       if (megabytes === undefined) continue;
       this.maxByPhase.set(this.phase, Math.max(this.maxByPhase.get(this.phase) ?? 0, megabytes));
+      const byNode = this.maxByPhaseAndNode.get(this.phase) ?? new Map();
+      byNode.set(node.id, Math.max(byNode.get(node.id) ?? 0, megabytes));
+      this.maxByPhaseAndNode.set(this.phase, byNode);
     }
   }
 
@@ -996,7 +1003,13 @@ async function main() {
     memory.sample();
     const memoryLines = [
       'Broker resident memory (VmRSS), the most any of the three held:',
-      ...[...memory.maxByPhase].map(([phase, megabytes]) => `- ${phase}: ${megabytes.toFixed(0)} MB`),
+      ...[...memory.maxByPhase].map(
+        ([phase, megabytes]) =>
+          `- ${phase}: ${megabytes.toFixed(0)} MB (each: ${[...(memory.maxByPhaseAndNode.get(phase) ?? [])]
+            .sort(([a], [b]) => a - b)
+            .map(([id, most]) => `node ${id} ${most.toFixed(0)}`)
+            .join(', ')})`,
+      ),
       `- at the end: ${memory
         .now()
         .map((entry) => `node ${entry.id} ${entry.megabytes.toFixed(0)} MB`)
