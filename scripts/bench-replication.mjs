@@ -57,6 +57,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { allocatorOf } from '../packages/broker/dist/index.js';
 import { ApiKey } from '../packages/protocol/dist/index.js';
 import { BenchCluster } from './lib/bench-cluster.mjs';
 import {
@@ -892,6 +893,20 @@ function residentMegabytes(pid) {
   }
 }
 
+/** The allocators the running brokers run on, from their memory maps: "jemalloc", "system malloc". */
+function brokerAllocators(cluster) {
+  const names = new Set();
+  for (const node of cluster.nodes) {
+    try {
+      if (node.child?.pid !== undefined)
+        names.add(allocatorOf(readFileSync(`/proc/${node.child.pid}/maps`, 'utf8')));
+    } catch {
+      // gone
+    }
+  }
+  return [...names].join(', ') || 'unknown';
+}
+
 /** Samples every running broker's resident memory; `phase` names what the cluster is doing. */
 class MemorySampler {
   /** @param {BenchCluster} cluster */
@@ -1002,7 +1017,7 @@ async function main() {
     }
     memory.sample();
     const memoryLines = [
-      'Broker resident memory (VmRSS), the most any of the three held:',
+      `Broker resident memory (VmRSS), the most any of the three held (allocator: ${brokerAllocators(cluster)}):`,
       ...[...memory.maxByPhase].map(
         ([phase, megabytes]) =>
           `- ${phase}: ${megabytes.toFixed(0)} MB (each: ${[...(memory.maxByPhaseAndNode.get(phase) ?? [])]

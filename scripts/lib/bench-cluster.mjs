@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   boundListenersFileName,
+  brokerAllocatorEnvironment,
   brokerNodeFlags,
   readBoundListeners,
 } from '../../packages/broker/dist/index.js';
@@ -189,7 +190,15 @@ export class BenchCluster {
     const args = [...brokerNodeFlags, ...nodeArgs, cliPath, 'broker', 'start', '--config', node.configPath];
     const child = spawn(process.execPath, args, {
       // warn: the bench reads fencing warnings, and info-level logging would cost the brokers CPU.
-      env: { ...process.env, ...brokerEnvironment(), GREGOR_LOG_FORMAT: 'json', GREGOR_LOG_LEVEL: 'warn' },
+      // brokerAllocatorEnvironment: as the launchers start brokers (the system's malloc by default);
+      // BENCH_BROKER_ENV=GREGOR_ALLOCATOR=jemalloc measures jemalloc.
+      env: {
+        ...process.env,
+        ...brokerAllocatorEnvironment({ ...process.env, ...brokerEnvironment() }),
+        ...brokerEnvironment(),
+        GREGOR_LOG_FORMAT: 'json',
+        GREGOR_LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk) => {
