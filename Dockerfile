@@ -50,9 +50,16 @@ ENV NODE_ENV=production \
     GREGOR_LOG_FORMAT=json \
     GREGOR_PROTO_DIR=/opt/gregor/proto
 WORKDIR /opt/gregor
+# jemalloc, which docker/entrypoint.sh preloads into the broker with `-e GREGOR_ALLOCATOR=jemalloc`:
+# it returns freed pages to the kernel where glibc's malloc keeps them (packages/broker/README.md,
+# "The allocator").
+RUN apt-get update \
+  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libjemalloc2 \
+  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/runtime/ /opt/gregor/
 COPY docker/server.properties /opt/gregor/config/server.properties
 COPY docker/healthcheck.mjs /opt/gregor/docker/healthcheck.mjs
+COPY docker/entrypoint.sh /opt/gregor/docker/entrypoint.sh
 RUN ln -s /opt/gregor/packages/cli/dist/main.js /usr/local/bin/gregor \
   && chmod 0755 /opt/gregor/packages/cli/dist/main.js \
   && mkdir -p /var/lib/gregor/data \
@@ -70,6 +77,8 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
 # `gregor`'s shebang starts Node with the broker's flags (`--max-semi-space-size=4`, a small young
 # generation: packages/broker/README.md, "Resident memory"). A command-line flag wins over NODE_OPTIONS:
 # another value needs `--entrypoint node` and `--max-semi-space-size=N /opt/gregor/packages/cli/dist/main.js
-# broker start ...`. `-e MALLOC_ARENA_MAX=2` limits glibc's malloc arenas.
-ENTRYPOINT ["gregor", "broker", "start"]
+# broker start ...`. docker/entrypoint.sh runs `gregor`, on glibc's malloc unless
+# `-e GREGOR_ALLOCATOR=jemalloc` (LD_PRELOAD; MALLOC_CONF background_thread:true,dirty_decay_ms:1000
+# unless `-e MALLOC_CONF=...` is given). `-e MALLOC_ARENA_MAX=2` limits glibc's malloc arenas.
+ENTRYPOINT ["/opt/gregor/docker/entrypoint.sh", "broker", "start"]
 CMD ["--config", "/opt/gregor/config/server.properties"]

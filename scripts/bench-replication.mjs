@@ -48,6 +48,8 @@
 //        BENCH_SIZES=1024 BENCH_ACKS=1,all BENCH_RFS=1,3 ...  only these cells
 //        BENCH_KCAT=0 ...  no kcat cells
 //        BENCH_WARM_UP_MS=20000 ...  a longer warm-up (default 2 s) before the first cell
+//        BENCH_BROKER_ENV="NAME=value ..." ...  environment for the brokers only (not this process)
+//        BENCH_NODE_ARGS="--flag ..." ...  extra Node flags for the brokers
 
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,6 +57,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { allocatorOf } from '../packages/broker/dist/index.js';
 import { ApiKey } from '../packages/protocol/dist/index.js';
 import { BenchCluster } from './lib/bench-cluster.mjs';
 import {
@@ -890,6 +893,20 @@ function residentMegabytes(pid) {
   }
 }
 
+/** The allocators the running brokers run on, from their memory maps: "jemalloc", "system malloc". */
+function brokerAllocators(cluster) {
+  const names = new Set();
+  for (const node of cluster.nodes) {
+    try {
+      if (node.child?.pid !== undefined)
+        names.add(allocatorOf(readFileSync(`/proc/${node.child.pid}/maps`, 'utf8')));
+    } catch {
+      // gone
+    }
+  }
+  return [...names].join(', ') || 'unknown';
+}
+
 /** Samples every running broker's resident memory; `phase` names what the cluster is doing. */
 class MemorySampler {
   /** @param {BenchCluster} cluster */
@@ -898,6 +915,8 @@ class MemorySampler {
     this.phase = 'start-up';
     /** @type {Map<string, number>} most MB any broker held, by phase */
     this.maxByPhase = new Map();
+    /** @type {Map<string, Map<number, number>>} most MB each broker held, by phase and node id */
+    this.maxByPhaseAndNode = new Map();
     this.timer = setInterval(() => this.sample(), 500);
     this.timer.unref();
   }
@@ -909,6 +928,9 @@ class MemorySampler {
       const megabytes = residentMegabytes(pid);
       if (megabytes === undefined) continue;
       this.maxByPhase.set(this.phase, Math.max(this.maxByPhase.get(this.phase) ?? 0, megabytes));
+      const byNode = this.maxByPhaseAndNode.get(this.phase) ?? new Map();
+      byNode.set(node.id, Math.max(byNode.get(node.id) ?? 0, megabytes));
+      this.maxByPhaseAndNode.set(this.phase, byNode);
     }
   }
 
@@ -995,8 +1017,14 @@ async function main() {
     }
     memory.sample();
     const memoryLines = [
-      'Broker resident memory (VmRSS), the most any of the three held:',
-      ...[...memory.maxByPhase].map(([phase, megabytes]) => `- ${phase}: ${megabytes.toFixed(0)} MB`),
+      `Broker resident memory (VmRSS), the most any of the three held (allocator: ${brokerAllocators(cluster)}):`,
+      ...[...memory.maxByPhase].map(
+        ([phase, megabytes]) =>
+          `- ${phase}: ${megabytes.toFixed(0)} MB (each: ${[...(memory.maxByPhaseAndNode.get(phase) ?? [])]
+            .sort(([a], [b]) => a - b)
+            .map(([id, most]) => `node ${id} ${most.toFixed(0)}`)
+            .join(', ')})`,
+      ),
       `- at the end: ${memory
         .now()
         .map((entry) => `node ${entry.id} ${entry.megabytes.toFixed(0)} MB`)

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brokerNodeFlags } from '@gregor/broker';
+import { allocatorOf, brokerNodeFlags } from '@gregor/broker';
 import { sleep, waitFor } from '@gregor/ground/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, type ExpectStatic, expect, it, type TestContext } from 'vitest';
@@ -139,12 +139,13 @@ function launch(
   args: readonly string[],
   command: readonly string[] = [process.execPath, launcherPath],
   into: Started = started,
+  env: Record<string, string> = {},
 ) {
   const dataDir = mkdtempSync(join(tmpdir(), 'gregor-launcher-it-'));
   into.dataDirs.push(dataDir);
   const child = spawn(command[0]!, [...command.slice(1), ...args, '--data-dir', join(dataDir, 'data')], {
     cwd: repoRoot,
-    env: { ...process.env, GREGOR_LOG_FORMAT: 'json' },
+    env: { ...process.env, ...env, GREGOR_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -335,9 +336,10 @@ describe.concurrent('npm run cluster: no node outlives the launcher', () => {
     into: Started,
     extra: readonly string[] = [],
     command?: readonly string[],
+    env: Record<string, string> = {},
   ) {
     const basePort = await freeBasePort(2);
-    const started = launch(['--nodes', '2', '--base-port', String(basePort), ...extra], command, into);
+    const started = launch(['--nodes', '2', '--base-port', String(basePort), ...extra], command, into, env);
     await started.launcher.line(/Gregor cluster ready: 2 nodes/);
     const pids = [...started.launcher.nodePids().values()];
     expect(pids).toHaveLength(2);
@@ -345,6 +347,11 @@ describe.concurrent('npm run cluster: no node outlives the launcher', () => {
     for (const pid of pids) {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       for (const flag of brokerNodeFlags) expect(argv, `node pid ${pid}`).toContain(flag);
+      // ...on the system's malloc, or on jemalloc with GREGOR_ALLOCATOR=jemalloc (libjemalloc2 is
+      // installed by scripts/install-test-deps.sh).
+      expect(allocatorOf(readFileSync(`/proc/${pid}/maps`, 'utf8')), `node pid ${pid}`).toBe(
+        env.GREGOR_ALLOCATOR === 'jemalloc' ? 'jemalloc' : 'system malloc',
+      );
     }
     return { ...started, pids };
   }
@@ -379,8 +386,17 @@ describe.concurrent('npm run cluster: no node outlives the launcher', () => {
     expectCleanShutdown(expect, dataDir);
   }, 180_000);
 
-  it('SIGKILL of the launcher: every node notices and stops cleanly', async ({ expect, onTestFinished }) => {
-    const { launcher, pids, dataDir } = await readyCluster(expect, startedByTest(onTestFinished));
+  it('SIGKILL of the launcher: every node notices and stops cleanly (nodes on jemalloc)', async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const { launcher, pids, dataDir } = await readyCluster(
+      expect,
+      startedByTest(onTestFinished),
+      [],
+      undefined,
+      { GREGOR_ALLOCATOR: 'jemalloc' },
+    );
     process.kill(launcher.pid, 'SIGKILL');
     expect((await launcher.exited).signal).toBe('SIGKILL');
     await expectAllGone(pids, launcher);

@@ -135,6 +135,7 @@ try {
 const { waitForCluster } = await import('./lib/kafka-probe.mjs');
 // The Node flags a broker starts with (V8 takes them only at start-up); the module imports nothing.
 const { brokerNodeFlags } = await import('../packages/broker/dist/node/node-flags.js');
+const { brokerAllocatorEnvironment } = await import('../packages/broker/dist/node/allocator.js');
 const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
 const stopWithLauncher = pathToFileURL(
   fileURLToPath(new URL('./lib/stop-with-launcher.mjs', import.meta.url)),
@@ -225,7 +226,9 @@ function forwardOutput(stream, prefix) {
 
 function startNode(id) {
   const configPath = writeNodeConfig(id);
-  const env = { ...process.env };
+  // GREGOR_ALLOCATOR=jemalloc: jemalloc where installed; as brokerNodeFlags, the process's allocator
+  // is chosen when it starts (packages/broker/README.md, "The allocator").
+  const env = { ...process.env, ...brokerAllocatorEnvironment(process.env) };
   if (process.stdout.isTTY && env.GREGOR_LOG_FORMAT === undefined) env.GREGOR_LOG_FORMAT = 'pretty';
   const child = spawn(
     process.execPath,

@@ -5,6 +5,8 @@
 #   2. builds the Gregor image once (Dockerfile) and the kcat client image (docker/kcat);
 #   3. `docker-compose up -d`, timing until the first acks=all produce is acknowledged;
 #   4. waits until kcat -L on the host lists every broker (podman runs no healthchecks);
+#      and each broker's allocator (glibc's malloc; jemalloc in a container started with
+#      GREGOR_ALLOCATOR=jemalloc);
 #   5. produces and consumes from the host (PLAINTEXT_HOST, localhost:9092-9094) and from a client
 #      container on the compose network (PLAINTEXT, gregor-N:19092), each reading what the other wrote;
 #   6. kills (SIGKILL) the container leading a partition while an idempotent acks=all producer runs,
@@ -48,6 +50,7 @@ cleanup() {
     "${compose[@]}" logs --no-color --tail=40 2>&1 | cut -c1-400 >&2 || true
   fi
   if [ -n "$secure" ]; then "${compose[@]}" rm -fsv gregor-init >/dev/null 2>&1 || true; fi
+  if [ -n "${jemalloc_container:-}" ]; then docker rm -f "$jemalloc_container" >/dev/null 2>&1 || true; fi
   "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
   if [ -n "${secrets_dir:-}" ]; then rm -rf "$secrets_dir"; fi
   if [ -n "${started_service:-}" ]; then stop_podman_service; fi
@@ -152,6 +155,27 @@ done
 log "host clients see every broker at its published port"
 for id in 1 2 3; do wait_healthy "gregor-$id"; done
 log "every container passes the image's HEALTHCHECK (/readyz)"
+
+# The allocator (docker/entrypoint.sh): glibc's malloc by default, jemalloc with
+# GREGOR_ALLOCATOR=jemalloc. The broker is the container's process 1 (the entry point and env exec
+# it); it logs which one it runs on. (Logs are read whole first: grep -q would stop reading, and
+# pipefail would count docker's broken pipe.)
+for id in 1 2 3; do
+  if docker exec "gregor-$id" grep -q libjemalloc /proc/1/maps; then fail "gregor-$id runs on jemalloc unasked"; fi
+  node_log=$(docker logs "gregor-$id" 2>&1)
+  grep -q '"allocator":"system malloc"' <<<"$node_log" || fail "gregor-$id does not log its allocator"
+done
+jemalloc_container=$(docker run -d -e GREGOR_ALLOCATOR=jemalloc gregor:latest)
+deadline=$(($(date +%s) + readiness_wait_s))
+until node_log=$(docker logs "$jemalloc_container" 2>&1) && grep -q '"allocator"' <<<"$node_log"; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "a broker with GREGOR_ALLOCATOR=jemalloc logged no allocator"
+  sleep 0.5
+done
+grep -q '"allocator":"jemalloc"' <<<"$node_log" || fail "GREGOR_ALLOCATOR=jemalloc: not on jemalloc"
+docker exec "$jemalloc_container" grep -q libjemalloc /proc/1/maps || fail "GREGOR_ALLOCATOR=jemalloc: not mapped"
+docker rm -f "$jemalloc_container" >/dev/null
+jemalloc_container=
+log "every broker runs on glibc's malloc; one started with GREGOR_ALLOCATOR=jemalloc on jemalloc"
 
 # What Prometheus scrapes (deploy/prometheus/prometheus.yml): gregor-N:9404/metrics on the network.
 for id in 1 2 3; do

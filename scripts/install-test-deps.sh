@@ -15,6 +15,9 @@
 #   prometheus                 the metrics test runs Debian's Prometheus server binary itself, with a
 #                              config of its own (never the system service); installed without its
 #                              recommended node exporter, which is another daemon
+#   libjemalloc2               the allocator the launchers preload into brokers where it is installed
+#                              (packages/broker/src/node/allocator.ts); tests check the brokers they
+#                              start run on it
 #   g++, make, python3         npm ci compiles zstd-napi's native addon with them
 #   iptables, iproute2,        the chaos campaign (packages/chaos): cuts and lossy links between
 #   faketime, util-linux       nodes (iptables), slow links and the loopback of its own network
@@ -54,6 +57,7 @@ if ! $install_only; then
   { command -v tc >/dev/null 2>&1 && command -v ip >/dev/null 2>&1; } || missing+=(iproute2)
   dpkg -s libfaketime >/dev/null 2>&1 || missing+=(faketime)
   command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+  dpkg -s libjemalloc2 >/dev/null 2>&1 || missing+=(libjemalloc2)
 fi
 
 if [ ${#missing[@]} -gt 0 ] || $need_prometheus; then

@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   boundListenersFileName,
+  brokerAllocatorEnvironment,
   brokerNodeFlags,
   readBoundListeners,
 } from '../../packages/broker/dist/index.js';
@@ -55,6 +56,24 @@ const bindPollMs = 10;
  */
 
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * BENCH_BROKER_ENV: environment variables for the brokers only, as space-separated NAME=value
+ * pairs, e.g. "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 MALLOC_CONF=background_thread:true"
+ * to run them on another allocator without the benchmark's own process (the client) running on it.
+ * An empty value ("GREGOR_MALLOC=") sets the variable to the empty string.
+ * @returns {Record<string, string>}
+ */
+export function brokerEnvironment(spec = process.env.BENCH_BROKER_ENV ?? '') {
+  /** @type {Record<string, string>} */
+  const environment = {};
+  for (const pair of spec.split(' ').filter((entry) => entry !== '')) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw new Error(`BENCH_BROKER_ENV: "${pair}" is not NAME=value`);
+    environment[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  return environment;
+}
 
 export class BenchCluster {
   /** @type {BenchNode[]} */
@@ -171,7 +190,15 @@ export class BenchCluster {
     const args = [...brokerNodeFlags, ...nodeArgs, cliPath, 'broker', 'start', '--config', node.configPath];
     const child = spawn(process.execPath, args, {
       // warn: the bench reads fencing warnings, and info-level logging would cost the brokers CPU.
-      env: { ...process.env, GREGOR_LOG_FORMAT: 'json', GREGOR_LOG_LEVEL: 'warn' },
+      // brokerAllocatorEnvironment: as the launchers start brokers (the system's malloc by default);
+      // BENCH_BROKER_ENV=GREGOR_ALLOCATOR=jemalloc measures jemalloc.
+      env: {
+        ...process.env,
+        ...brokerAllocatorEnvironment({ ...process.env, ...brokerEnvironment() }),
+        ...brokerEnvironment(),
+        GREGOR_LOG_FORMAT: 'json',
+        GREGOR_LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk) => {

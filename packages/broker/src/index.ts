@@ -9,6 +9,14 @@ export {
 } from './grpc/describe-metadata-client.js';
 export { createLogger, type Logger } from './logging.js';
 export {
+  allocatorEnvironmentVariable,
+  allocatorOf,
+  brokerAllocatorEnvironment,
+  jemallocConfDefault,
+  jemallocLibraryPaths,
+  runningAllocator,
+} from './node/allocator.js';
+export {
   boundListenersFileName,
   readBoundListeners,
   readBoundMetricsPort,

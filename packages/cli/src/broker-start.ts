@@ -11,6 +11,7 @@ import {
   loadBrokerConfig,
   MetaPropertiesError,
   missingBrokerNodeFlags,
+  runningAllocator,
 } from '@gregor/broker';
 import type { TextOutput } from './dump-log.js';
 
@@ -67,6 +68,16 @@ export async function runBroker(args: readonly string[], out: TextOutput, err: T
         `resident memory by 30–60 MB; start it as \`node ${flag} main.js\` or with NODE_OPTIONS=${flag}`,
     );
   }
+  // The launchers preload jemalloc with GREGOR_ALLOCATOR=jemalloc where it is installed
+  // (packages/broker/README.md, "The allocator"); otherwise, or run directly, the broker runs on the
+  // system's malloc. Either way the log says which.
+  const allocator = runningAllocator();
+  logger.info(
+    { allocator },
+    allocator === 'jemalloc'
+      ? 'running on jemalloc (LD_PRELOAD): freed pages go back to the kernel'
+      : "running on the system's malloc (GREGOR_ALLOCATOR=jemalloc, with libjemalloc2 installed, trades CPU for less resident memory)",
+  );
   // gregor.external.memory.gc.growth.bytes: a mark-compact once Buffers' garbage has grown by that
   // much, so malloc's heap does not keep the 64 MB V8 lets it grow by (off by default: it costs CPU;
   // packages/broker/README.md, "Resident memory at steady load"). One per process.

@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
+import { brokerAllocatorEnvironment } from '../node/allocator.js';
 import { boundListenersFileName, readBoundListeners, readBoundMetricsPort } from '../node/bound-listeners.js';
 import { brokerNodeFlags } from '../node/node-flags.js';
 
@@ -203,6 +204,8 @@ export class ProcessCluster {
     const child = spawn(command!, prefixArgs, {
       env: {
         ...process.env,
+        // GREGOR_ALLOCATOR=jemalloc: jemalloc where installed, as the launchers start brokers.
+        ...brokerAllocatorEnvironment({ ...process.env, ...this.options.env }),
         ...this.options.env,
         GREGOR_LOG_FORMAT: 'json',
         GREGOR_LOG_LEVEL: process.env.GREGOR_IT_LOG_LEVEL ?? 'info',

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brokerNodeFlags, readBoundListeners } from '@gregor/broker';
+import { brokerAllocatorEnvironment, brokerNodeFlags, readBoundListeners } from '@gregor/broker';
 import { ApiKey, KafkaConnection } from '@gregor/client';
 import { waitFor } from '@gregor/ground/testing';
 
@@ -69,7 +69,7 @@ export class BrokerProcesses {
           process.execPath,
           [...brokerNodeFlags, cliPath, 'broker', 'start', '--config', configPath],
           {
-            env: { ...process.env, GREGOR_LOG_LEVEL: 'warn' },
+            env: { ...process.env, ...brokerAllocatorEnvironment(process.env), GREGOR_LOG_LEVEL: 'warn' },
             stdio: 'ignore',
           },
         );
