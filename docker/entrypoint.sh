@@ -6,6 +6,13 @@
 # The library paths, MALLOC_CONF and the default are those of packages/broker/src/node/allocator.ts
 # (a test keeps them equal); a missing library is no error: the broker logs which allocator it runs on.
 set -e
+case "${GREGOR_ALLOCATOR:-system}" in
+  jemalloc | system) ;;
+  *)
+    echo "GREGOR_ALLOCATOR=${GREGOR_ALLOCATOR} is not an allocator: use jemalloc or system" >&2
+    exit 64
+    ;;
+esac
 if [ "${GREGOR_ALLOCATOR:-system}" = jemalloc ]; then
   case "${LD_PRELOAD:-}" in
     *libjemalloc*) ;;

@@ -136,6 +136,14 @@ const { waitForCluster } = await import('./lib/kafka-probe.mjs');
 // The Node flags a broker starts with (V8 takes them only at start-up); the module imports nothing.
 const { brokerNodeFlags } = await import('../packages/broker/dist/node/node-flags.js');
 const { brokerAllocatorEnvironment } = await import('../packages/broker/dist/node/allocator.js');
+// Checked before any node starts: GREGOR_ALLOCATOR is jemalloc, system or unset.
+let allocatorEnvironment;
+try {
+  allocatorEnvironment = brokerAllocatorEnvironment(process.env);
+} catch (error) {
+  console.error(`cluster: ${error.message}`);
+  process.exit(2);
+}
 const cliPath = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
 const stopWithLauncher = pathToFileURL(
   fileURLToPath(new URL('./lib/stop-with-launcher.mjs', import.meta.url)),
@@ -228,7 +236,7 @@ function startNode(id) {
   const configPath = writeNodeConfig(id);
   // GREGOR_ALLOCATOR=jemalloc: jemalloc where installed; as brokerNodeFlags, the process's allocator
   // is chosen when it starts (packages/broker/README.md, "The allocator").
-  const env = { ...process.env, ...brokerAllocatorEnvironment(process.env) };
+  const env = { ...process.env, ...allocatorEnvironment };
   if (process.stdout.isTTY && env.GREGOR_LOG_FORMAT === undefined) env.GREGOR_LOG_FORMAT = 'pretty';
   const child = spawn(
     process.execPath,

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import {
   brokerAllocatorEnvironment,
   jemallocConfDefault,
   jemallocLibraryPaths,
+  unknownAllocatorMessage,
 } from './allocator.js';
 
 const installed = (path: string) => path === '/usr/lib64/libjemalloc.so.2';
@@ -20,6 +21,7 @@ describe("the launchers' allocator environment", () => {
     expect(allocatorDefault).toBe('system');
     expect(brokerAllocatorEnvironment({}, installed)).toEqual({});
     expect(brokerAllocatorEnvironment({ GREGOR_ALLOCATOR: 'system' }, installed)).toEqual({});
+    expect(brokerAllocatorEnvironment({ GREGOR_ALLOCATOR: '' }, installed)).toEqual({});
   });
 
   it('with GREGOR_ALLOCATOR=jemalloc, preloads the first jemalloc installed, with the default MALLOC_CONF', () => {
@@ -46,6 +48,14 @@ describe("the launchers' allocator environment", () => {
     expect(
       brokerAllocatorEnvironment({ ...jemalloc, LD_PRELOAD: '/somewhere/libjemalloc.so.2' }, installed),
     ).toEqual({});
+  });
+
+  it('refuses a GREGOR_ALLOCATOR it does not know, naming the values it takes', () => {
+    for (const value of ['jemaloc', 'tcmalloc', 'JEMALLOC']) {
+      expect(() => brokerAllocatorEnvironment({ GREGOR_ALLOCATOR: value }, () => true)).toThrow(
+        unknownAllocatorMessage(value),
+      );
+    }
   });
 
   it('names the allocator from a memory map', () => {
@@ -134,6 +144,7 @@ describe("the image's entry point (docker/entrypoint.sh)", () => {
     const cases: Record<string, string>[] = [
       {},
       { GREGOR_ALLOCATOR: 'system' },
+      { GREGOR_ALLOCATOR: '' },
       jemalloc,
       { ...jemalloc, LD_PRELOAD: '/opt/x.so', MALLOC_CONF: 'dirty_decay_ms:0' },
       { ...jemalloc, LD_PRELOAD: '/elsewhere/libjemalloc.so.2' },
@@ -151,6 +162,16 @@ describe("the image's entry point (docker/entrypoint.sh)", () => {
         MALLOC_CONF: expected.MALLOC_CONF ?? 'unset',
       });
     }
+    // A value it does not know: refused with the launchers' message, and gregor is not run.
+    const refused = spawnSync('/bin/sh', [join(scratch, 'entrypoint.sh'), 'broker', 'start'], {
+      encoding: 'utf8',
+      env: { PATH: `${join(scratch, 'bin')}:/usr/bin:/bin`, GREGOR_ALLOCATOR: 'jemaloc' },
+    });
+    expect({ status: refused.status, stdout: refused.stdout, stderr: refused.stderr.trim() }).toEqual({
+      status: 64,
+      stdout: '',
+      stderr: unknownAllocatorMessage('jemaloc'),
+    });
     // None installed: nothing set, and gregor still runs.
     expect(entrypointEnvironment([absent], jemalloc)).toEqual({
       args: 'broker start',

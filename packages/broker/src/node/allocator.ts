@@ -39,19 +39,29 @@ export const allocatorEnvironmentVariable = 'GREGOR_ALLOCATOR';
 /** The allocator when GREGOR_ALLOCATOR is not set: the system's malloc (jemalloc costs CPU, above). */
 export const allocatorDefault: 'jemalloc' | 'system' = 'system';
 
+/** The error for a GREGOR_ALLOCATOR that is neither `jemalloc` nor `system` (docker/entrypoint.sh says the same). */
+export function unknownAllocatorMessage(value: string): string {
+  return `${allocatorEnvironmentVariable}=${value} is not an allocator: use jemalloc or system`;
+}
+
 /**
  * What a launcher adds to a broker process's environment (`{ ...env, ...result }`): LD_PRELOAD of
  * the first of `libraries` that exists, before what LD_PRELOAD already held, and MALLOC_CONF
  * unless the environment has one, when GREGOR_ALLOCATOR (or, unset, `allocatorDefault`) is
  * `jemalloc`. Nothing otherwise, when LD_PRELOAD already names a jemalloc, or when no jemalloc is
- * installed.
+ * installed. Throws for a GREGOR_ALLOCATOR that is neither `jemalloc` nor `system`.
  */
 export function brokerAllocatorEnvironment(
   environment: Readonly<Record<string, string | undefined>>,
   exists: (path: string) => boolean = existsSync,
   libraries: readonly string[] = jemallocLibraryPaths,
 ): Record<string, string> {
-  if ((environment[allocatorEnvironmentVariable] ?? allocatorDefault) !== 'jemalloc') return {};
+  // Empty counts as unset, as the entry point's ${GREGOR_ALLOCATOR:-system} reads it.
+  const asked = environment[allocatorEnvironmentVariable] || allocatorDefault;
+  // A value it does not know is refused, not taken as the default: a misspelt `jemalloc` would
+  // otherwise run on the system's malloc with nothing saying so.
+  if (asked !== 'jemalloc' && asked !== 'system') throw new Error(unknownAllocatorMessage(asked));
+  if (asked !== 'jemalloc') return {};
   const preload = environment.LD_PRELOAD ?? '';
   if (preload.includes('libjemalloc')) return {};
   const library = libraries.find((path) => exists(path));

@@ -12,7 +12,6 @@ import { KafkaJSError, KafkaJSSendError, type UndeliveredRecords } from '../erro
 import type { Message } from './producer.js';
 import type { RecordMetadata, RecordOwner } from './producer-batch.js';
 
-/** A message checked and encoded for the accumulator, its partition chosen. */
 /**
  * A checked record with its partition: the record the batch holds (what encodeRecordBatch reads)
  * and where it goes, one object per record.
