@@ -236,6 +236,27 @@ export async function latestOffsets(connections, topic, partitions) {
 }
 
 /**
+ * Replaces, in place, each connection of `connections` that was closed (a broker answering Metadata
+ * without its leader lease closes the connection, so that a client asks another broker; a broker
+ * restarted): the benchmark's connections serve every cell, and one closed would fail every later
+ * request to its broker. A broker that does not accept a connection keeps the closed one.
+ * @param {Map<number, KafkaConnection>} connections by broker id
+ * @param {Map<number, string>} addresses host:port by broker id
+ */
+export async function reopenClosed(connections, addresses) {
+  await Promise.all(
+    [...connections]
+      .filter(([, connection]) => connection.isClosed)
+      .map(async ([id]) => {
+        const address = addresses.get(id);
+        if (address === undefined) return;
+        const reopened = await openConnection(address).catch(() => undefined);
+        if (reopened !== undefined) connections.set(id, reopened);
+      }),
+  );
+}
+
+/**
  * Leader and leader epoch of each partition of `topic` (Metadata v7), by partition index: an epoch
  * that changed means leadership moved, if only back to the same broker.
  * @param {KafkaConnection} connection
@@ -372,7 +393,12 @@ export async function runAcksZero({
   bytesMax,
 }) {
   const routes = routesByLeader(partitions);
-  const anyConnection = () => connections.values().next().value;
+  /** A connection still open, preferring brokers whose last ListOffsets answered. */
+  let answeredBrokers = new Set();
+  const anyConnection = () => {
+    const open = [...connections].filter(([, connection]) => !connection.isClosed);
+    return (open.find(([id]) => answeredBrokers.has(id)) ?? open[0] ?? [...connections][0])[1];
+  };
   const epochsBefore = await leaderEpochs(anyConnection(), topic);
   const sockets = await Promise.all(routes.map((route) => OneWaySocket.open(addresses.get(route.leader))));
   let sentValueBytes = 0;
@@ -411,7 +437,11 @@ export async function runAcksZero({
   while (performance.now() - confirmStartMs < confirmTimeoutMs) {
     // A leader that lost its lease for a moment (a busy machine) answers NOT_LEADER_OR_FOLLOWER:
     // ask again, and ask Metadata (at most twice a second) in case leadership moved for good.
+    await reopenClosed(connections, addresses);
     const asked = await latestOffsets(connections, topic, askAt);
+    answeredBrokers = new Set(
+      askAt.filter((_, index) => asked.errors[index] === undefined).map((at) => at.leader),
+    );
     if (asked.errors.some((error) => error !== undefined) && performance.now() - metadataAskedMs >= 500) {
       metadataAskedMs = performance.now();
       const epochs = await leaderEpochs(anyConnection(), topic).catch(() => new Map());
@@ -438,6 +468,7 @@ export async function runAcksZero({
   const elapsedMs = performance.now() - startMs;
   const readable = readableOf();
   for (const socket of sockets) socket.close();
+  await reopenClosed(connections, addresses);
   const epochsAfter = await leaderEpochs(anyConnection(), topic).catch(() => new Map());
   const shortfalls = partitions
     .map(({ partition, leader }, index) => ({
