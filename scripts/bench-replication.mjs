@@ -64,6 +64,7 @@ import { allocatorOf } from '../packages/broker/dist/index.js';
 import { ApiKey } from '../packages/protocol/dist/index.js';
 import { BenchCluster } from './lib/bench-cluster.mjs';
 import {
+  acksZeroRefusals,
   createTopic,
   encodeValueBatch,
   LeaderRouter,
@@ -265,6 +266,17 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
   const notes = [];
   if (result.errors > 0) notes.push(`${result.errors} errors (${result.firstError})`);
   if (level.acks === 0 && result.errors > 0) {
+    // Each acks=0 Produce a broker refused is logged as it closes the connection; the rest of what
+    // is missing there was written behind them, and the broker never read it.
+    const cellWarnings = cluster.warnings.slice(warningsBefore);
+    for (const refusal of acksZeroRefusals(result.acksZero.closedConnections, cellWarnings, topic)) {
+      const number = (value) => value.toLocaleString('en-US');
+      notes.push(
+        `broker ${refusal.leader}: ${number(refusal.refused)} acks=0 requests refused ` +
+          `(${number(refusal.refusedRecords)} records), ${number(refusal.neverReadRecords)} more ` +
+          'records missing that it never read (written behind them)',
+      );
+    }
     // Why, as far as the brokers said: closed connections, lost leadership, fencing.
     const logged = brokerWarningsSummary(cluster.warnings.slice(warningsBefore));
     notes.push(logged.length > 0 ? `brokers logged: ${logged.join('; ')}` : 'brokers logged no warning');

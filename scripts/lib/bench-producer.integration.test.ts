@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchCluster } from './bench-cluster.mjs';
 // @ts-expect-error: a plain .mjs module without types
 import {
+  acksZeroRefusals,
   createTopic,
   encodeValueBatch,
   openConnection,
@@ -102,5 +103,10 @@ describe('runAcksZero (bench:replication acks=0 cells)', () => {
     expect(reasons).toContain(
       `a Produce with acks=0 failed: ${topic}-0 MESSAGE_TOO_LARGE, ${topic}-1 MESSAGE_TOO_LARGE`,
     );
+    // Every request written was either refused (logged) or never read: together, all that is missing.
+    const [refusal] = acksZeroRefusals(result.acksZero.closedConnections, cluster.warnings, topic);
+    expect(refusal.refused).toBeGreaterThanOrEqual(1);
+    expect(refusal.refusedRecords).toBe(refusal.refused * 2 * recordsPerBatch);
+    expect(refusal.refusedRecords + refusal.neverReadRecords).toBe(result.acksZero.missing);
   }, 60_000);
 });

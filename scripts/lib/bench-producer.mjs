@@ -485,10 +485,16 @@ export async function runAcksZero({
     }))
     .filter((shortfall) => shortfall.missing > 0);
   const closedConnections = routes
-    .map((route, index) => ({ leader: route.leader, socket: sockets[index] }))
+    .map((route, index) => ({ route, socket: sockets[index] }))
     .filter(({ socket }) => socket.closedByBroker)
-    .map(({ leader, socket }) => ({
-      leader,
+    .map(({ route, socket }) => ({
+      leader: route.leader,
+      /** Records one request carried: a batch for each partition the broker leads. */
+      requestRecords: route.partitions.length * recordsPerBatch,
+      /** What is missing of the partitions this connection wrote to. */
+      missing: shortfalls
+        .filter((shortfall) => route.partitions.includes(shortfall.partition))
+        .reduce((sum, shortfall) => sum + shortfall.missing, 0),
       afterMs: socket.closedByPeerAtMs - startMs,
       whileSending: socket.closedByPeerAtMs < sendEndMs,
       writtenRequests: socket.writtenRequests,
@@ -521,6 +527,33 @@ export async function runAcksZero({
       closedConnections,
     },
   };
+}
+
+/**
+ * For each connection a broker closed in an acks=0 cell: how many Produce requests the broker
+ * refused on it, from its warnings ("closing client connection", one per refused request, whose
+ * reason names the cell's topic), the records they carried, and the rest of what is missing of the
+ * partitions it leads: records the broker never read, written behind the refused ones.
+ * @param {{ leader: number, requestRecords: number, missing: number }[]} closedConnections
+ * @param {{ nodeId: number, entry: { msg?: string, reason?: string } }[]} warnings the cell's
+ */
+export function acksZeroRefusals(closedConnections, warnings, topic) {
+  return closedConnections.map((closed) => {
+    const refused = warnings.filter(
+      ({ nodeId, entry }) =>
+        nodeId === closed.leader &&
+        entry.msg === 'closing client connection' &&
+        String(entry.reason).startsWith('a Produce with acks=0 failed: ') &&
+        String(entry.reason).includes(`${topic}-`),
+    ).length;
+    const refusedRecords = refused * closed.requestRecords;
+    return {
+      leader: closed.leader,
+      refused,
+      refusedRecords,
+      neverReadRecords: Math.max(0, closed.missing - refusedRecords),
+    };
+  });
 }
 
 /** The acks=0 cell's error text: how many records are missing, where, and why (if the broker said). */
