@@ -7,14 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs module without types
 import { BenchCluster } from './bench-cluster.mjs';
 // @ts-expect-error: a plain .mjs module without types
-import {
-  acksZeroRefusals,
-  createTopic,
-  encodeValueBatch,
-  openConnection,
-  runAcksZero,
-  topicMetadata,
-} from './bench-producer.mjs';
+import * as producer from './bench-producer.mjs';
+
+const { acksZeroRefusals, createTopic, encodeValueBatch, openConnection, runAcksZero, topicMetadata } =
+  producer;
 
 interface Connection {
   close(): void;

@@ -399,7 +399,7 @@ export async function runAcksZero({
     const open = [...connections].filter(([, connection]) => !connection.isClosed);
     return (open.find(([id]) => answeredBrokers.has(id)) ?? open[0] ?? [...connections][0])[1];
   };
-  const epochsBefore = await leaderEpochs(anyConnection(), topic);
+  const epochsBefore = await leaderEpochs(anyConnection(), topic).catch(() => new Map());
   const sockets = await Promise.all(routes.map((route) => OneWaySocket.open(addresses.get(route.leader))));
   let sentValueBytes = 0;
   const startMs = performance.now();
@@ -502,11 +502,12 @@ export async function runAcksZero({
       error: socket.error,
     }));
   // Leadership that moved can take records with it (those the new leader had not replicated: the
-  // old leader truncates them), as Kafka loses acks 0 and 1 records on a failover.
+  // old leader truncates them), as Kafka loses acks 0 and 1 records on a failover. An epoch that
+  // could not be read is no evidence of a move: such a shortfall counts as silent.
   for (const shortfall of shortfalls)
     shortfall.leaderMoved =
-      shortfall.epochBefore === undefined ||
-      shortfall.epochAfter === undefined ||
+      shortfall.epochBefore !== undefined &&
+      shortfall.epochAfter !== undefined &&
       shortfall.epochAfter !== shortfall.epochBefore;
   const silent = shortfalls.filter((shortfall) => !shortfall.closedByBroker && !shortfall.leaderMoved);
   const leaderMoved = shortfalls.filter((shortfall) => !shortfall.closedByBroker && shortfall.leaderMoved);
