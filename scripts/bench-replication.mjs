@@ -274,7 +274,10 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
       notes.push(
         `broker ${refusal.leader}: ${number(refusal.refused)} acks=0 requests refused ` +
           `(${number(refusal.refusedRecords)} records), ${number(refusal.neverReadRecords)} more ` +
-          'records missing that it never read (written behind them)',
+          (refusal.leaderMoved
+            ? 'records missing that it never read (written behind them) or took without the new ' +
+              'leader replicating them (its leadership moved)'
+            : 'records missing that it never read (written behind them)'),
       );
     }
     // Why, as far as the brokers said: closed connections, lost leadership, fencing.

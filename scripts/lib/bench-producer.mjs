@@ -484,6 +484,14 @@ export async function runAcksZero({
       closedByBroker: sockets[routes.findIndex((route) => route.leader === leader)].closedByBroker,
     }))
     .filter((shortfall) => shortfall.missing > 0);
+  // Leadership that moved can take records with it (those the new leader had not replicated: the
+  // old leader truncates them), as Kafka loses acks 0 and 1 records on a failover. An epoch that
+  // could not be read is no evidence of a move: such a shortfall counts as silent.
+  for (const shortfall of shortfalls)
+    shortfall.leaderMoved =
+      shortfall.epochBefore !== undefined &&
+      shortfall.epochAfter !== undefined &&
+      shortfall.epochAfter !== shortfall.epochBefore;
   const closedConnections = routes
     .map((route, index) => ({ route, socket: sockets[index] }))
     .filter(({ socket }) => socket.closedByBroker)
@@ -495,22 +503,18 @@ export async function runAcksZero({
       missing: shortfalls
         .filter((shortfall) => route.partitions.includes(shortfall.partition))
         .reduce((sum, shortfall) => sum + shortfall.missing, 0),
+      /** Leadership of a short partition it wrote to moved: some records may be lost with it. */
+      leaderMoved: shortfalls.some(
+        (shortfall) => route.partitions.includes(shortfall.partition) && shortfall.leaderMoved,
+      ),
       afterMs: socket.closedByPeerAtMs - startMs,
       whileSending: socket.closedByPeerAtMs < sendEndMs,
       writtenRequests: socket.writtenRequests,
       unsentBytes: socket.unsentBytesAtClose,
       error: socket.error,
     }));
-  // Leadership that moved can take records with it (those the new leader had not replicated: the
-  // old leader truncates them), as Kafka loses acks 0 and 1 records on a failover. An epoch that
-  // could not be read is no evidence of a move: such a shortfall counts as silent.
-  for (const shortfall of shortfalls)
-    shortfall.leaderMoved =
-      shortfall.epochBefore !== undefined &&
-      shortfall.epochAfter !== undefined &&
-      shortfall.epochAfter !== shortfall.epochBefore;
   const silent = shortfalls.filter((shortfall) => !shortfall.closedByBroker && !shortfall.leaderMoved);
-  const leaderMoved = shortfalls.filter((shortfall) => !shortfall.closedByBroker && shortfall.leaderMoved);
+  const leaderMoved = shortfalls.filter((shortfall) => shortfall.leaderMoved);
   const missing = Math.max(0, sentRecords - readable);
   return {
     records: readable,
@@ -534,7 +538,9 @@ export async function runAcksZero({
  * For each connection a broker closed in an acks=0 cell: how many Produce requests the broker
  * refused on it, from its warnings ("closing client connection", one per refused request, whose
  * reason names the cell's topic), the records they carried, and the rest of what is missing of the
- * partitions it leads: records the broker never read, written behind the refused ones.
+ * partitions it leads: records the broker never read, written behind the refused ones, or, if
+ * leadership of one of them moved (`leaderMoved`), also records it took that the new leader had
+ * not replicated.
  * @param {{ leader: number, requestRecords: number, missing: number }[]} closedConnections
  * @param {{ nodeId: number, entry: { msg?: string, reason?: string } }[]} warnings the cell's
  */
@@ -553,6 +559,7 @@ export function acksZeroRefusals(closedConnections, warnings, topic) {
       refused,
       refusedRecords,
       neverReadRecords: Math.max(0, closed.missing - refusedRecords),
+      leaderMoved: closed.leaderMoved === true,
     };
   });
 }
@@ -569,12 +576,17 @@ export function describeAcksZeroLoss({
   const number = (value) => value.toLocaleString('en-US');
   const parts = [];
   if (missing > 0) {
+    const closed = shortfalls.some((shortfall) => shortfall.closedByBroker);
     const kind =
       silent.length > 0
         ? 'SILENT LOSS: records missing on a connection the broker kept open, no leader change'
-        : leaderMoved.length > 0
-          ? 'lost on a leader change (not yet replicated when leadership moved, as Kafka loses acks 0 and 1 records on a failover)'
-          : 'lost on connections the broker closed (acks=0 has no other failure signal, as in Kafka)';
+        : closed && leaderMoved.length > 0
+          ? 'lost on connections the broker closed (acks=0 has no other failure signal, as in Kafka) ' +
+            'and with leadership that moved (what the new leader had not replicated, as Kafka loses ' +
+            'acks 0 and 1 records on a failover)'
+          : leaderMoved.length > 0
+            ? 'lost on a leader change (not yet replicated when leadership moved, as Kafka loses acks 0 and 1 records on a failover)'
+            : 'lost on connections the broker closed (acks=0 has no other failure signal, as in Kafka)';
     parts.push(`${number(missing)} of ${number(sentRecords)} records never readable, ${kind}`);
   } else {
     parts.push(`all ${number(sentRecords)} records readable`);
