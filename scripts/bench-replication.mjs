@@ -8,6 +8,9 @@
 //                partition that broker leads, for 5 s or 500 MB, whichever comes first. acks=0 has
 //                no response: it is written with TCP backpressure only, and its time ends when
 //                ListOffsets shows every record readable. Every cell is checked with ListOffsets.
+//                acks=0 records that never became readable are reported per partition, with whether
+//                the broker closed the connection (acks=0's only failure signal, as in Kafka), the
+//                leader moved, or neither (a silent loss), and the warnings the brokers logged.
 //   latency      acks 1 and all: open loop, 500 requests/s for 4 s, each one batch of one record,
 //                round-robin over the partitions; p50 / p99 of request-to-response time.
 //   one in flight acks 1 and all: one record per request, the next sent when the previous one is
@@ -61,6 +64,7 @@ import { allocatorOf } from '../packages/broker/dist/index.js';
 import { ApiKey } from '../packages/protocol/dist/index.js';
 import { BenchCluster } from './lib/bench-cluster.mjs';
 import {
+  acksZeroRefusals,
   createTopic,
   encodeValueBatch,
   LeaderRouter,
@@ -247,6 +251,7 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
     bytesMax: throughputValueBytesMax,
   };
   const brokerCpuBefore = brokersCpuMs(cluster);
+  const warningsBefore = cluster.warnings.length;
   const cellStartMs = performance.now();
   const clientCpuBefore = process.cpuUsage();
   const result =
@@ -260,6 +265,25 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
   /** @type {string[]} */
   const notes = [];
   if (result.errors > 0) notes.push(`${result.errors} errors (${result.firstError})`);
+  if (level.acks === 0 && result.errors > 0) {
+    // Each acks=0 Produce a broker refused is logged as it closes the connection; the rest of what
+    // is missing there was written behind them, and the broker never read it.
+    const cellWarnings = cluster.warnings.slice(warningsBefore);
+    for (const refusal of acksZeroRefusals(result.acksZero.closedConnections, cellWarnings, topic)) {
+      const number = (value) => value.toLocaleString('en-US');
+      notes.push(
+        `broker ${refusal.leader}: ${number(refusal.refused)} acks=0 requests refused ` +
+          `(${number(refusal.refusedRecords)} records), ${number(refusal.neverReadRecords)} more ` +
+          (refusal.leaderMoved
+            ? 'records missing that it never read (written behind them) or took without the new ' +
+              'leader replicating them (its leadership moved)'
+            : 'records missing that it never read (written behind them)'),
+      );
+    }
+    // Why, as far as the brokers said: closed connections, lost leadership, fencing.
+    const logged = brokerWarningsSummary(cluster.warnings.slice(warningsBefore));
+    notes.push(logged.length > 0 ? `brokers logged: ${logged.join('; ')}` : 'brokers logged no warning');
+  }
   if (level.acks !== 0) {
     // Every acknowledged record must become readable; this also lets followers catch up before
     // the latency run, so it does not pay for the throughput run's replication backlog.
@@ -634,6 +658,22 @@ function fencingEvents(cluster, downIntervals) {
     }
   }
   return events;
+}
+
+/**
+ * The brokers' warnings, grouped by broker, message and reason, with counts, in the order they
+ * first came: what a cell's failure report quotes.
+ */
+function brokerWarningsSummary(warnings, kindsMax = 8) {
+  /** @type {Map<string, number>} */
+  const counts = new Map();
+  for (const { nodeId, entry } of warnings) {
+    const detail = entry.reason ?? entry.err?.message ?? entry.brokers ?? '';
+    const key = `broker ${nodeId}: ${entry.msg}${detail === '' ? '' : ` (${detail})`}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const kinds = [...counts].map(([key, count]) => (count > 1 ? `${key} x${count}` : key));
+  return kinds.length > kindsMax ? [...kinds.slice(0, kindsMax), `${kinds.length - kindsMax} more`] : kinds;
 }
 
 // ---- report ------------------------------------------------------------------------------------

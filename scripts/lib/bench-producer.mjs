@@ -197,8 +197,93 @@ export async function runPipelined({
   return { records: ackedRecords, elapsedMs: lastResponseMs - startMs, errors, firstError };
 }
 
-/** A plain socket writing Produce acks=0 frames; the broker answers nothing. */
-class OneWaySocket {
+/**
+ * Latest offset (the high watermark: what a consumer can read) of each of `partitions`, asked of
+ * its leader with ListOffsets v1; a partition whose leader did not answer NONE (a leader that moved
+ * for a moment on a busy machine, a timeout) is `undefined`, with the reason in `errors`.
+ * @param {Map<number, KafkaConnection>} connections by broker id
+ * @param {{ partition: number, leader: number }[]} partitions
+ * @returns {Promise<{ offsets: (number | undefined)[], errors: (string | undefined)[] }>}
+ */
+export async function latestOffsets(connections, topic, partitions) {
+  const answers = await Promise.all(
+    partitions.map(({ partition, leader }) =>
+      connections
+        .get(leader)
+        .call(
+          ApiKey.ListOffsets,
+          1,
+          {
+            replicaId: -1,
+            topics: [
+              { name: topic, partitions: [{ partitionIndex: partition, timestamp: latestTimestamp }] },
+            ],
+          },
+          5_000,
+        )
+        .then(
+          (response) => {
+            const answer = response.topics[0].partitions[0];
+            return answer.errorCode === 0
+              ? { offset: Number(answer.offset), error: undefined }
+              : { offset: undefined, error: errorName(answer.errorCode) };
+          },
+          (error) => ({ offset: undefined, error: error.message }),
+        ),
+    ),
+  );
+  return { offsets: answers.map((answer) => answer.offset), errors: answers.map((answer) => answer.error) };
+}
+
+/**
+ * Replaces, in place, each connection of `connections` that was closed (a broker answering Metadata
+ * without its leader lease closes the connection, so that a client asks another broker; a broker
+ * restarted): the benchmark's connections serve every cell, and one closed would fail every later
+ * request to its broker. A broker that does not accept a connection keeps the closed one.
+ * @param {Map<number, KafkaConnection>} connections by broker id
+ * @param {Map<number, string>} addresses host:port by broker id
+ */
+export async function reopenClosed(connections, addresses) {
+  await Promise.all(
+    [...connections]
+      .filter(([, connection]) => connection.isClosed)
+      .map(async ([id]) => {
+        const address = addresses.get(id);
+        if (address === undefined) return;
+        const reopened = await openConnection(address).catch(() => undefined);
+        if (reopened !== undefined) connections.set(id, reopened);
+      }),
+  );
+}
+
+/**
+ * Leader and leader epoch of each partition of `topic` (Metadata v7), by partition index: an epoch
+ * that changed means leadership moved, if only back to the same broker.
+ * @param {KafkaConnection} connection
+ * @returns {Promise<Map<number, { leader: number, leaderEpoch: number }>>}
+ */
+export async function leaderEpochs(connection, topic, deadlineMs = 2_000) {
+  const metadata = await connection.call(
+    ApiKey.Metadata,
+    7,
+    { topics: [{ name: topic }], allowAutoTopicCreation: false },
+    deadlineMs,
+  );
+  const found = metadata.topics.find((candidate) => candidate.name === topic);
+  return new Map(
+    (found?.partitions ?? []).map((partition) => [
+      partition.partitionIndex,
+      { leader: partition.leaderId, leaderEpoch: partition.leaderEpoch },
+    ]),
+  );
+}
+
+/**
+ * A plain socket writing Produce acks=0 frames; the broker answers nothing. It records what it
+ * wrote, and whether and when the broker closed it (how Kafka tells an acks=0 producer that a
+ * request failed), for the cell to tell a refused request from a silent loss.
+ */
+export class OneWaySocket {
   /** @param {string} address */
   static async open(address) {
     const [host, port] = address.split(':');
@@ -209,25 +294,49 @@ class OneWaySocket {
 
   correlationId = 1;
   closed = false;
+  /** Requests handed to the socket (the kernel may not have sent them all when it closed). */
+  writtenRequests = 0;
+  /** performance.now() when the broker's FIN (or an error) arrived, else undefined. */
+  closedByPeerAtMs = undefined;
+  /** Bytes still queued in this process, not yet taken by the kernel, when the broker closed. */
+  unsentBytesAtClose = undefined;
+  /** The socket error, if any (ECONNRESET, EPIPE: writes after the broker closed). */
+  error = undefined;
+  /** We closed it ourselves (the cell is over): a close after this is not the broker's. */
+  closing = false;
 
   /** @param {import('node:net').Socket} socket */
   constructor(socket) {
     this.socket = socket;
+    const closedByPeer = () => {
+      if (this.closing || this.closedByPeerAtMs !== undefined) return;
+      this.closedByPeerAtMs = performance.now();
+      this.unsentBytesAtClose = socket.writableLength;
+    };
     socket.on('data', () => {}); // nothing is expected; a failed acks=0 produce closes the socket
-    socket.on('error', () => {});
+    socket.on('end', closedByPeer);
+    socket.on('error', (error) => {
+      this.error ??= error.code ?? error.message;
+      closedByPeer();
+    });
     socket.on('close', () => {
+      closedByPeer();
       this.closed = true;
     });
   }
 
-  /** Writes one request; resolves once the socket buffer has room again (TCP backpressure). */
+  /**
+   * Writes one request; resolves once the socket buffer has room again (TCP backpressure). False
+   * when the socket was already closed, so nothing was written.
+   */
   async send(body) {
     const frame = encodeRequest(ApiKey.Produce, produceVersion, this.correlationId++, 'gregor-bench', body, {
       sizePrefix: true,
     });
     // Kafka closes the connection of a failed acks=0 produce (e.g. the leader moved): the cell then
     // reports the records that never became readable.
-    if (this.closed) return;
+    if (this.closed || this.closedByPeerAtMs !== undefined) return false;
+    this.writtenRequests += 1;
     if (!this.socket.write(frame)) {
       await new Promise((resolve) => {
         const done = () => {
@@ -239,9 +348,16 @@ class OneWaySocket {
         this.socket.on('close', done);
       });
     }
+    return true;
+  }
+
+  /** Whether the broker closed this connection (before we did). */
+  get closedByBroker() {
+    return this.closedByPeerAtMs !== undefined;
   }
 
   close() {
+    this.closing = true;
     this.socket.destroy();
   }
 }
@@ -249,11 +365,21 @@ class OneWaySocket {
 /** Poll interval of the acks=0 confirmation (ListOffsets until every record is there). */
 const confirmPollMs = 10;
 const confirmTimeoutMs = 120_000;
+/**
+ * With a connection the broker closed, some records will never come: the wait ends once every
+ * partition answered and none grew for this long (a broker fenced for a moment has its partitions
+ * back well within it), instead of running out the whole timeout.
+ */
+const confirmSettledMs = 5_000;
 
 /**
  * acks=0 throughput: write until `durationMs` or `bytesMax` with only TCP backpressure, then poll
  * ListOffsets until the records are all readable (high watermark). The time ends there, so it is
  * the rate at which records became readable, not the rate at which the client wrote them.
+ *
+ * Records that never became readable are reported per partition, with whether the broker closed
+ * the connection that carried them (acks=0's only failure signal, as in Kafka: those records are
+ * lost by the protocol's design) or kept it open (`silent`: a broker that dropped records it took).
  */
 export async function runAcksZero({
   connections,
@@ -267,9 +393,15 @@ export async function runAcksZero({
   bytesMax,
 }) {
   const routes = routesByLeader(partitions);
+  /** A connection still open, preferring brokers whose last ListOffsets answered. */
+  let answeredBrokers = new Set();
+  const anyConnection = () => {
+    const open = [...connections].filter(([, connection]) => !connection.isClosed);
+    return (open.find(([id]) => answeredBrokers.has(id)) ?? open[0] ?? [...connections][0])[1];
+  };
+  const epochsBefore = await leaderEpochs(anyConnection(), topic).catch(() => new Map());
   const sockets = await Promise.all(routes.map((route) => OneWaySocket.open(addresses.get(route.leader))));
   let sentValueBytes = 0;
-  let sentRecords = 0;
   const startMs = performance.now();
   await Promise.all(
     routes.map(async (route, index) => {
@@ -280,32 +412,207 @@ export async function runAcksZero({
       );
       const requestRecords = route.partitions.length * recordsPerBatch;
       while (performance.now() - startMs < durationMs && sentValueBytes < bytesMax) {
+        if (!(await sockets[index].send(body))) break;
         sentValueBytes += requestRecords * valueBytes;
-        sentRecords += requestRecords;
-        await sockets[index].send(body);
-        if (sockets[index].closed) break;
       }
     }),
   );
-  let readable = 0;
-  // Records written into a connection the broker closed never arrive: do not wait for them long.
-  const confirmMs = sockets.some((socket) => socket.closed) ? 5_000 : confirmTimeoutMs;
+  const sendEndMs = performance.now();
+  /** Records written for each of `partitions`, in their order. */
+  const sentByPartition = partitions.map(({ partition }) => {
+    const index = routes.findIndex((route) => route.partitions.includes(partition));
+    return sockets[index].writtenRequests * recordsPerBatch;
+  });
+  const sentRecords = sentByPartition.reduce((sum, records) => sum + records, 0);
+  /** @type {(number | undefined)[]} */
+  let offsets = partitions.map(() => undefined);
+  /** @type {(string | undefined)[]} */
+  let offsetErrors = partitions.map(() => undefined);
+  const readableOf = () => offsets.reduce((sum, offset) => sum + (offset ?? 0), 0);
+  /** Where to ask each partition: its leader now (it may move while this waits). */
+  const askAt = partitions.map(({ partition, leader }) => ({ partition, leader }));
+  let metadataAskedMs = Number.NEGATIVE_INFINITY;
   const confirmStartMs = performance.now();
-  while (performance.now() - confirmStartMs < confirmMs) {
-    // A leader that moved for a moment (a busy machine) answers NOT_LEADER_OR_FOLLOWER: ask again.
-    readable = await latestOffsetSum(connections, topic, partitions).catch(() => readable);
-    if (readable >= sentRecords) break;
+  let lastGrowthMs = confirmStartMs;
+  while (performance.now() - confirmStartMs < confirmTimeoutMs) {
+    // A leader that lost its lease for a moment (a busy machine) answers NOT_LEADER_OR_FOLLOWER:
+    // ask again, and ask Metadata (at most twice a second) in case leadership moved for good.
+    await reopenClosed(connections, addresses);
+    const asked = await latestOffsets(connections, topic, askAt);
+    answeredBrokers = new Set(
+      askAt.filter((_, index) => asked.errors[index] === undefined).map((at) => at.leader),
+    );
+    if (asked.errors.some((error) => error !== undefined) && performance.now() - metadataAskedMs >= 500) {
+      metadataAskedMs = performance.now();
+      const epochs = await leaderEpochs(anyConnection(), topic).catch(() => new Map());
+      for (const entry of askAt) {
+        const leader = epochs.get(entry.partition)?.leader ?? -1;
+        if (leader >= 0 && connections.has(leader)) entry.leader = leader;
+      }
+    }
+    const before = readableOf();
+    offsets = asked.offsets.map((offset, index) => offset ?? offsets[index]);
+    offsetErrors = asked.errors;
+    if (readableOf() > before) lastGrowthMs = performance.now();
+    if (offsets.every((offset, index) => offset !== undefined && offset >= sentByPartition[index])) break;
+    // Records written into a connection the broker closed never arrive: stop once nothing moves.
+    const allAnswered = asked.errors.every((error) => error === undefined);
+    if (
+      sockets.some((socket) => socket.closedByBroker) &&
+      allAnswered &&
+      performance.now() - lastGrowthMs >= confirmSettledMs
+    )
+      break;
     await sleep(confirmPollMs);
   }
   const elapsedMs = performance.now() - startMs;
-  const lost = sockets.some((socket) => socket.closed);
+  const readable = readableOf();
   for (const socket of sockets) socket.close();
+  await reopenClosed(connections, addresses);
+  const epochsAfter = await leaderEpochs(anyConnection(), topic).catch(() => new Map());
+  const shortfalls = partitions
+    .map(({ partition, leader }, index) => ({
+      partition,
+      leader,
+      sent: sentByPartition[index],
+      readable: offsets[index],
+      missing: sentByPartition[index] - (offsets[index] ?? 0),
+      lastError: offsetErrors[index],
+      leaderAtEnd: askAt[index].leader,
+      epochBefore: epochsBefore.get(partition)?.leaderEpoch,
+      epochAfter: epochsAfter.get(partition)?.leaderEpoch,
+      closedByBroker: sockets[routes.findIndex((route) => route.leader === leader)].closedByBroker,
+    }))
+    .filter((shortfall) => shortfall.missing > 0);
+  // Leadership that moved can take records with it (those the new leader had not replicated: the
+  // old leader truncates them), as Kafka loses acks 0 and 1 records on a failover. An epoch that
+  // could not be read is no evidence of a move: such a shortfall counts as silent.
+  for (const shortfall of shortfalls)
+    shortfall.leaderMoved =
+      shortfall.epochBefore !== undefined &&
+      shortfall.epochAfter !== undefined &&
+      shortfall.epochAfter !== shortfall.epochBefore;
+  const closedConnections = routes
+    .map((route, index) => ({ route, socket: sockets[index] }))
+    .filter(({ socket }) => socket.closedByBroker)
+    .map(({ route, socket }) => ({
+      leader: route.leader,
+      /** Records one request carried: a batch for each partition the broker leads. */
+      requestRecords: route.partitions.length * recordsPerBatch,
+      /** What is missing of the partitions this connection wrote to. */
+      missing: shortfalls
+        .filter((shortfall) => route.partitions.includes(shortfall.partition))
+        .reduce((sum, shortfall) => sum + shortfall.missing, 0),
+      /** Leadership of a short partition it wrote to moved: some records may be lost with it. */
+      leaderMoved: shortfalls.some(
+        (shortfall) => route.partitions.includes(shortfall.partition) && shortfall.leaderMoved,
+      ),
+      afterMs: socket.closedByPeerAtMs - startMs,
+      whileSending: socket.closedByPeerAtMs < sendEndMs,
+      writtenRequests: socket.writtenRequests,
+      unsentBytes: socket.unsentBytesAtClose,
+      error: socket.error,
+    }));
+  const silent = shortfalls.filter((shortfall) => !shortfall.closedByBroker && !shortfall.leaderMoved);
+  const leaderMoved = shortfalls.filter((shortfall) => shortfall.leaderMoved);
+  const missing = Math.max(0, sentRecords - readable);
   return {
     records: readable,
     elapsedMs,
-    errors: readable === sentRecords && !lost ? 0 : 1,
-    firstError: readable === sentRecords ? undefined : `${sentRecords - readable} records never readable`,
+    errors: missing === 0 && closedConnections.length === 0 ? 0 : 1,
+    firstError:
+      missing === 0 && closedConnections.length === 0
+        ? undefined
+        : describeAcksZeroLoss({ missing, sentRecords, shortfalls, silent, leaderMoved, closedConnections }),
+    acksZero: {
+      sentRecords,
+      missing,
+      shortfalls,
+      silentMissing: silent.reduce((sum, shortfall) => sum + shortfall.missing, 0),
+      closedConnections,
+    },
   };
+}
+
+/**
+ * For each connection a broker closed in an acks=0 cell: how many Produce requests the broker
+ * refused on it, from its warnings ("closing client connection", one per refused request, whose
+ * reason names the cell's topic), the records they carried, and the rest of what is missing of the
+ * partitions it leads: records the broker never read, written behind the refused ones, or, if
+ * leadership of one of them moved (`leaderMoved`), also records it took that the new leader had
+ * not replicated.
+ * @param {{ leader: number, requestRecords: number, missing: number }[]} closedConnections
+ * @param {{ nodeId: number, entry: { msg?: string, reason?: string } }[]} warnings the cell's
+ */
+export function acksZeroRefusals(closedConnections, warnings, topic) {
+  return closedConnections.map((closed) => {
+    const refused = warnings.filter(
+      ({ nodeId, entry }) =>
+        nodeId === closed.leader &&
+        entry.msg === 'closing client connection' &&
+        String(entry.reason).startsWith('a Produce with acks=0 failed: ') &&
+        String(entry.reason).includes(`${topic}-`),
+    ).length;
+    const refusedRecords = refused * closed.requestRecords;
+    return {
+      leader: closed.leader,
+      refused,
+      refusedRecords,
+      neverReadRecords: Math.max(0, closed.missing - refusedRecords),
+      leaderMoved: closed.leaderMoved === true,
+    };
+  });
+}
+
+/** The acks=0 cell's error text: how many records are missing, where, and why (if the broker said). */
+export function describeAcksZeroLoss({
+  missing,
+  sentRecords,
+  shortfalls,
+  silent,
+  leaderMoved,
+  closedConnections,
+}) {
+  const number = (value) => value.toLocaleString('en-US');
+  const parts = [];
+  if (missing > 0) {
+    const closed = shortfalls.some((shortfall) => shortfall.closedByBroker);
+    const kind =
+      silent.length > 0
+        ? 'SILENT LOSS: records missing on a connection the broker kept open, no leader change'
+        : closed && leaderMoved.length > 0
+          ? 'lost on connections the broker closed (acks=0 has no other failure signal, as in Kafka) ' +
+            'and with leadership that moved (what the new leader had not replicated, as Kafka loses ' +
+            'acks 0 and 1 records on a failover)'
+          : leaderMoved.length > 0
+            ? 'lost on a leader change (not yet replicated when leadership moved, as Kafka loses acks 0 and 1 records on a failover)'
+            : 'lost on connections the broker closed (acks=0 has no other failure signal, as in Kafka)';
+    parts.push(`${number(missing)} of ${number(sentRecords)} records never readable, ${kind}`);
+  } else {
+    parts.push(`all ${number(sentRecords)} records readable`);
+  }
+  for (const shortfall of shortfalls) {
+    parts.push(
+      `partition ${shortfall.partition} (leader ${shortfall.leader}) short ${number(shortfall.missing)} of ` +
+        `${number(shortfall.sent)}` +
+        (shortfall.leaderAtEnd === shortfall.leader ? '' : `, leader now ${shortfall.leaderAtEnd}`) +
+        (shortfall.epochAfter === shortfall.epochBefore
+          ? ''
+          : `, leader epoch ${shortfall.epochBefore ?? '?'} -> ${shortfall.epochAfter ?? '?'}`) +
+        (shortfall.readable === undefined ? ', never answered ListOffsets' : '') +
+        (shortfall.lastError === undefined ? '' : `, last ListOffsets: ${shortfall.lastError}`),
+    );
+  }
+  for (const closed of closedConnections) {
+    parts.push(
+      `broker ${closed.leader} closed the connection ${(closed.afterMs / 1000).toFixed(1)} s in ` +
+        `(${closed.whileSending ? 'while sending' : 'after the last write'}; ${number(closed.writtenRequests)} ` +
+        `requests written, ${number(closed.unsentBytes ?? 0)} bytes still unsent` +
+        (closed.error === undefined ? '' : `, ${closed.error}`) +
+        ')',
+    );
+  }
+  return parts.join('; ');
 }
 
 /**

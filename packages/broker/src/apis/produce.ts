@@ -10,7 +10,8 @@
 //
 // acks 1 answers after the leader's append, -1 once the ISR has the records (the high watermark
 // covers them), 0 gets no response at all (a NoResponse; if a partition failed, one that closes the
-// connection, as Kafka does, so the producer notices and refreshes its metadata). Only RecordBatch v2
+// connection, as Kafka does, so the producer notices and refreshes its metadata; the reason logged
+// names the failed partitions and their errors, as Kafka's log line does). Only RecordBatch v2
 // (magic 2) is accepted: older message formats are CORRUPT_MESSAGE.
 //
 // A partition refused for some of its records (keyless ones on a compacted topic) lists them from
@@ -42,6 +43,7 @@ import {
   batchHeaderBytes,
   batchLogOverheadBytes,
   ErrorCode,
+  errorName,
   type RecordError,
   type RequestBody,
   type ResponseInput,
@@ -164,9 +166,10 @@ export async function handleProduce(
     addCurrentLeaders(response, context);
   }
   if (body.acks === 0) {
-    return produceResponseHasError(response)
-      ? new NoResponse('a Produce with acks=0 failed')
-      : new NoResponse();
+    const failures = produceResponseFailures(response);
+    return failures === undefined
+      ? new NoResponse()
+      : new NoResponse(`a Produce with acks=0 failed: ${failures}`);
   }
   return response;
 }
@@ -206,9 +209,28 @@ function addCurrentLeaders(response: Response, context: RequestContext): void {
   response.nodeEndpoints = [...nodeEndpoints.values()].sort((a, b) => a.nodeId - b.nodeId);
 }
 
-/** Whether any partition of a Produce response failed (with acks=0, the connection is then closed). */
-function produceResponseHasError(response: Response): boolean {
-  return response.responses.some((topic) => topic.partitions.some((partition) => partition.errorCode !== 0));
+/** Partitions shown in the close reason of a failed acks=0 Produce; the rest are counted. */
+const failuresNamedMax = 5;
+
+/**
+ * The failed partitions of a Produce response with their errors ("t-0 NOT_LEADER_OR_FOLLOWER"), or
+ * undefined when none failed. With acks=0 the connection is then closed, and this is the reason
+ * logged, as Kafka logs "Topic and partition to exceptions" when it closes one.
+ */
+function produceResponseFailures(response: Response): string | undefined {
+  const failures = response.responses.flatMap((topic) =>
+    topic.partitions
+      .filter((partition) => partition.errorCode !== ErrorCode.NONE)
+      .map(
+        (partition) =>
+          `${topic.name ?? 'topic id'}-${partition.partitionIndex} ${errorName(partition.errorCode)}`,
+      ),
+  );
+  if (failures.length === 0) return undefined;
+  const named = failures.slice(0, failuresNamedMax).join(', ');
+  return failures.length > failuresNamedMax
+    ? `${named} and ${failures.length - failuresNamedMax} more`
+    : named;
 }
 
 /**
