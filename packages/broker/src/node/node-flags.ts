@@ -25,8 +25,10 @@ export const youngGenerationSemiSpaceMiBMax = 4;
  * acks=all swing by about that much between scavenges: once a broker did one mark-compact under load
  * it started another every ~100 ms (50 per 200,000-record cell instead of 1, twice to three times
  * the CPU of a broker that did not) and stayed so, while the others went on scavenging. With 64 no
- * broker fell into it in 42 broker-cells (48: none in 42), against 39 of 54 without; the most
- * resident memory did not move beyond the noise (README, "One broker at twice the CPU").
+ * broker fell into it in 42 broker-cells (48: none in 42), against 39 of 54 without. The cost is
+ * memory: in bench:replication's RF 3 cells the most a broker held rose from 146-183 MB to 184-197
+ * (48: 174-200, no less), since V8 now lets ~40 MiB of garbage and Buffers build up before it marks
+ * (README, "One broker at twice the CPU").
  */
 export const oldGenerationAllocationLimitMiBMin = 64;
 
