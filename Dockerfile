@@ -75,7 +75,8 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
 # Settings: /opt/gregor/config/server.properties (apache/kafka's single-node defaults), overridden
 # by KAFKA_* / CLUSTER_ID (the apache/kafka image's convention) and GREGOR_CFG_* variables.
 # `gregor`'s shebang starts Node with the broker's flags (`--max-semi-space-size=4`, a small young
-# generation: packages/broker/README.md, "Resident memory"). A command-line flag wins over NODE_OPTIONS:
+# generation: packages/broker/README.md, "Resident memory"; `--initial-old-space-size=64`, a floor
+# under V8's old-generation limit: "One broker at twice the CPU"). A command-line flag wins over NODE_OPTIONS:
 # another value needs `--entrypoint node` and `--max-semi-space-size=N /opt/gregor/packages/cli/dist/main.js
 # broker start ...`. docker/entrypoint.sh runs `gregor`, on glibc's malloc unless
 # `-e GREGOR_ALLOCATOR=jemalloc` (LD_PRELOAD; MALLOC_CONF background_thread:true,dirty_decay_ms:1000

@@ -38,6 +38,8 @@ export { LogDirUnusableError } from './node/log-dir-check.js';
 export { MetaPropertiesError, metaPropertiesFileName } from './node/meta-properties.js';
 export {
   brokerNodeFlags,
+  missingBrokerNodeFlagCost,
   missingBrokerNodeFlags,
+  oldGenerationAllocationLimitMiBMin,
   youngGenerationSemiSpaceMiBMax,
 } from './node/node-flags.js';

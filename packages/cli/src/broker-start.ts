@@ -10,6 +10,7 @@ import {
   LogDirUnusableError,
   loadBrokerConfig,
   MetaPropertiesError,
+  missingBrokerNodeFlagCost,
   missingBrokerNodeFlags,
   runningAllocator,
 } from '@gregor/broker';
@@ -64,8 +65,8 @@ export async function runBroker(args: readonly string[], out: TextOutput, err: T
   for (const flag of missingBrokerNodeFlags(process.execArgv, process.env.NODE_OPTIONS)) {
     logger.warn(
       { flag },
-      `started without the Node flag ${flag}: the young generation may grow to 32 MiB and the broker's ` +
-        `resident memory by 30–60 MB; start it as \`node ${flag} main.js\` or with NODE_OPTIONS=${flag}`,
+      `started without the Node flag ${flag}: ${missingBrokerNodeFlagCost(flag)}; ` +
+        `start it as \`node ${flag} main.js\` or with NODE_OPTIONS=${flag}`,
     );
   }
   // The launchers preload jemalloc with GREGOR_ALLOCATOR=jemalloc where it is installed
