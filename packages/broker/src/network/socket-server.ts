@@ -159,10 +159,12 @@ export class SocketServer {
           },
           this.handler,
           {
+            // Bad input (a malformed frame, an unknown API) and a request refused without an
+            // answer (a failed acks=0 Produce) both end here: the reason says which.
             onProtocolError: (context, reason) =>
               this.logger.warn(
                 { listener: listener.name, remote: context.remoteAddress, reason },
-                'closed connection: bad request',
+                'closed connection after refusing a request',
               ),
             onClosedAfterResponse: (context, reason) =>
               this.logger.info(
