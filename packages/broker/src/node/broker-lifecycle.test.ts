@@ -13,6 +13,8 @@ const ok = { errorCode: ErrorCode.NONE, errorMessage: '', leaderId: 1, committed
 /** A controller that answers every heartbeat `answerDelayMs` after it was sent (on the fake timers). */
 class SlowController {
   answerDelayMs = 20;
+  /** Set: heartbeat calls end with this status instead of an answer (after answerDelayMs). */
+  failWith: { errorCode: number; errorMessage: string } | undefined;
   /** Send times of the heartbeats, on the fake clock. */
   readonly heartbeatsSentAtMs: number[] = [];
   /** Heartbeats not answered yet. */
@@ -24,9 +26,20 @@ class SlowController {
       if (method !== 'BrokerHeartbeat') throw new Error(`unexpected ${method}`);
       this.heartbeatsSentAtMs.push(Date.now());
       this.unanswered++;
+      // As sent: a call in flight ends the way the controller was when it went out.
+      const failure = this.failWith;
       return new Promise((resolve) =>
         setTimeout(() => {
           this.unanswered--;
+          if (failure !== undefined) {
+            resolve({
+              status: { ...ok, ...failure, leaderId: -1 },
+              isCaughtUp: false,
+              isFenced: true,
+              shouldShutDown: false,
+            });
+            return;
+          }
           resolve({ status: ok, isCaughtUp: true, isFenced: false, shouldShutDown: false });
         }, this.answerDelayMs),
       );
@@ -34,7 +47,16 @@ class SlowController {
   } as unknown as ControllerClient;
 }
 
-function startBroker(controller: SlowController): { lifecycle: BrokerLifecycle; lapses: number[] } {
+interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly [field: string]: unknown;
+}
+
+function startBroker(
+  controller: SlowController,
+  logLines?: LogLine[],
+): { lifecycle: BrokerLifecycle; lapses: number[] } {
   const clock: Clock = { nowMs: () => Date.now() }; // the fake timers' clock
   const lapses: number[] = [];
   const lifecycle = new BrokerLifecycle({
@@ -47,7 +69,10 @@ function startBroker(controller: SlowController): { lifecycle: BrokerLifecycle; 
     offlineLogDirs: () => ({ logDirs: [], replicas: [] }),
     lease: new BrokerLease(clock, sessionTimeoutMs),
     onLeaseLapsed: () => lapses.push(Date.now()),
-    logger: pino({ level: 'silent' }),
+    logger:
+      logLines === undefined
+        ? pino({ level: 'silent' })
+        : pino({ level: 'debug' }, { write: (line: string) => logLines.push(JSON.parse(line) as LogLine) }),
   });
   lifecycle.start();
   return { lifecycle, lapses };
@@ -87,6 +112,47 @@ describe('BrokerLifecycle heartbeats', () => {
     controller.answerDelayMs = 900;
     await vi.advanceTimersByTimeAsync(10_000);
     expect(lapses).toEqual([]);
+    lifecycle.close();
+  });
+
+  it('says why heartbeats went unanswered: the first failure of a run warns with its reason, the lapse counts them', async () => {
+    const controller = new SlowController();
+    const logLines: LogLine[] = [];
+    const { lifecycle, lapses } = startBroker(controller, logLines);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(lifecycle.state).toBe('running');
+    // What the controller client returns after retrying a controller that refuses (callAtOnce) for
+    // the whole call: the last refusal's reason, under REQUEST_TIMED_OUT.
+    const detail =
+      'node 2: no majority of voters fetched from this node within 1000 ms: it may have been deposed';
+    controller.failWith = { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: detail };
+    controller.answerDelayMs = sessionTimeoutMs;
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(lapses).toHaveLength(1);
+    const warnings = logLines.filter((line) => line.level === 40);
+    const notAnswered = warnings.filter((line) => line.msg === 'heartbeat not answered by the controller');
+    expect(notAnswered).toHaveLength(1);
+    expect(notAnswered[0]).toMatchObject({ error: 'REQUEST_TIMED_OUT', detail, waitedMs: sessionTimeoutMs });
+    const lapse = warnings.find((line) => line.msg.startsWith('leader lease lapsed'));
+    // At the lapse the unanswered heartbeats are still waiting (each call waits a session).
+    expect(lapse).toMatchObject({ unansweredHeartbeats: 6 });
+    const laterFailures = logLines.filter(
+      (line) => line.level === 20 && line.msg === 'heartbeat not answered by the controller',
+    );
+    expect(laterFailures.length).toBeGreaterThan(3);
+    // The controller answers again: one line says so, with how many went unanswered.
+    controller.failWith = undefined;
+    controller.answerDelayMs = 20;
+    await vi.advanceTimersByTimeAsync(3_000);
+    const again = logLines.filter((line) => line.msg === 'the controller answers heartbeats again');
+    expect(again).toHaveLength(1);
+    expect(again[0]!.unansweredBefore).toBe(notAnswered.length + laterFailures.length);
+    // A later failure starts a new run: a warning again.
+    controller.failWith = { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: detail };
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(
+      logLines.filter((line) => line.msg === 'heartbeat not answered by the controller' && line.level === 40),
+    ).toHaveLength(2);
     lifecycle.close();
   });
 

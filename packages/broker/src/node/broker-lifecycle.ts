@@ -60,6 +60,14 @@ export class BrokerLifecycle {
   /** Fires when the lease would run out unless another heartbeat is answered first. */
   private leaseTimer: NodeJS.Timeout | undefined;
   private leaseHeldBefore = false;
+  /**
+   * Heartbeat calls that ended without the controller's answer since the last answered one, and
+   * what the last of them said (NOT_CONTROLLER's reason, a timeout): why a lease lapsed.
+   */
+  private failedSinceAnswer = 0;
+  /** The newest heartbeat answered (its sequence number): failures of older ones are old news. */
+  private newestAnsweredSeq = -1;
+  private lastFailure: { readonly error: string; readonly detail: string } | undefined;
 
   constructor(private readonly options: BrokerLifecycleOptions) {
     this.pacer = new HeartbeatPacer(
@@ -180,6 +188,8 @@ export class BrokerLifecycle {
     const refused = code === ErrorCode.STALE_BROKER_EPOCH || code === ErrorCode.BROKER_ID_NOT_REGISTERED;
     // Other errors (no controller, timed out) say nothing about this broker.
     const apply = this.pacer.answered(seq, code === ErrorCode.NONE || refused);
+    if (code === ErrorCode.NONE || refused) this.heartbeatAnswered(seq);
+    else this.heartbeatFailed(seq, code, response.status.errorMessage, sentAtMs);
     if (wantShutDown) {
       if (code !== ErrorCode.NONE) return undefined;
       // It leads until the controller has moved its leaderships.
@@ -221,6 +231,39 @@ export class BrokerLifecycle {
     return undefined;
   }
 
+  /**
+   * A heartbeat call ended without an answer from the controller. The first of a run is a warning
+   * with the reason (the controller's NOT_CONTROLLER message names why it refused, e.g. no majority
+   * of voters fetched from it); the rest of the run are debug lines.
+   */
+  private heartbeatFailed(seq: number, code: number, detail: string, sentAtMs: number): void {
+    // Sent before one that was answered (calls end out of order): it says nothing about now.
+    if (seq < this.newestAnsweredSeq) return;
+    this.failedSinceAnswer++;
+    this.lastFailure = { error: errorName(code), detail };
+    const fields = {
+      error: errorName(code),
+      detail,
+      waitedMs: Math.round(this.options.lease.nowMs() - sentAtMs),
+      leaseRemainingMs: Math.round(this.options.lease.remainingMs()),
+    };
+    if (this.failedSinceAnswer === 1)
+      this.options.logger.warn(fields, 'heartbeat not answered by the controller');
+    else this.options.logger.debug(fields, 'heartbeat not answered by the controller');
+  }
+
+  private heartbeatAnswered(seq: number): void {
+    this.newestAnsweredSeq = Math.max(this.newestAnsweredSeq, seq);
+    if (this.failedSinceAnswer > 0) {
+      this.options.logger.info(
+        { unansweredBefore: this.failedSinceAnswer },
+        'the controller answers heartbeats again',
+      );
+    }
+    this.failedSinceAnswer = 0;
+    this.lastFailure = undefined;
+  }
+
   /** Logs the lease's changes and arms the timer that ends it on time if no answer renews it. */
   private watchLease(): void {
     const lease = this.options.lease;
@@ -244,7 +287,15 @@ export class BrokerLifecycle {
   }
 
   private leaseLapsed(): void {
+    // What the heartbeats in the last session met, as far as known yet: those still in flight may
+    // end with a reason later (logged then).
     this.options.logger.warn(
+      {
+        unansweredHeartbeats: this.pacer.unanswered,
+        failedHeartbeats: this.failedSinceAnswer,
+        lastError: this.lastFailure?.error,
+        lastErrorDetail: this.lastFailure?.detail,
+      },
       'leader lease lapsed: no heartbeat answered within broker.session.timeout.ms; not acting as leader',
     );
     this.options.onLeaseLapsed();

@@ -1,8 +1,10 @@
 import { rm } from 'node:fs/promises';
+import { type Clock, monotonicClock } from '@gregor/ground';
 import { waitFor } from '@gregor/ground/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RaftMessage } from '../core/messages.js';
 import { LevelRaftStore } from '../storage/level-raft-store.js';
+import type { RaftStore } from '../storage/raft-store.js';
 import {
   encode,
   RecordingLogger,
@@ -18,7 +20,13 @@ import {
   RaftDriverClosedError,
 } from './errors.js';
 import { InMemoryRaftNetwork } from './in-memory-transport.js';
-import { type LeaderChange, RaftDriver, raftConfigFor, type SnapshotPolicy } from './raft-driver.js';
+import {
+  type LeaderChange,
+  PERSIST_SLOW_WARN_MS,
+  RaftDriver,
+  raftConfigFor,
+  type SnapshotPolicy,
+} from './raft-driver.js';
 
 const CLUSTER_ID = 'driver-test-cluster';
 const VOTER_IDS = [1, 2, 3];
@@ -265,6 +273,48 @@ describe('RaftDriver', () => {
     });
     expect(warnings[1]!.fields).toMatchObject({ from: 99, reason: 'not-a-voter' });
     expect(member.driver.status().epoch).toBe(0);
+  });
+
+  it('logs a warning when one write (fsync) took PERSIST_SLOW_WARN_MS or longer, and none for quick ones', async () => {
+    // A store on a clock the test moves: a write "takes" as long as the clock is moved during it.
+    let clockShiftMs = 0;
+    let nextPersistMs = 0;
+    const clock: Clock = { nowMs: () => monotonicClock.nowMs() + clockShiftMs };
+    const level = await LevelRaftStore.open(await directories.create('raft-slow-'));
+    const store: RaftStore = {
+      load: () => level.load(),
+      persist: async (ready) => {
+        await level.persist(ready);
+        clockShiftMs += nextPersistMs;
+        nextPersistMs = 0;
+      },
+      close: () => level.close(),
+    };
+    const logger = new RecordingLogger();
+    const driver = await RaftDriver.start({
+      config: raftConfigFor({ nodeId: 1, clusterId: CLUSTER_ID, voterIds: [1], timeouts: TEST_TIMEOUTS }),
+      store,
+      transport: { send: () => {}, close: async () => {} },
+      stateMachine: new RecordingStateMachine(),
+      logger,
+      clock,
+    });
+    try {
+      await waitFor('the single node to lead', () => driver.leader().isLocalLeader);
+      await driver.propose(encode('quick'));
+      const slowWarnings = () => logger.lines.filter((line) => line.message.startsWith('raft log write'));
+      expect(slowWarnings()).toEqual([]);
+      nextPersistMs = PERSIST_SLOW_WARN_MS + 700;
+      await driver.propose(encode('slow'));
+      expect(slowWarnings()).toHaveLength(1);
+      expect(slowWarnings()[0]).toMatchObject({
+        level: 'warn',
+        fields: { nodeId: 1, entries: 1, role: 'leader' },
+      });
+      expect(slowWarnings()[0]!.fields.durationMs).toBeGreaterThanOrEqual(PERSIST_SLOW_WARN_MS + 700);
+    } finally {
+      await driver.close();
+    }
   });
 
   it('rejects pending proposals on close and refuses new ones', async () => {

@@ -26,7 +26,7 @@ import {
 } from '@gregor/ground';
 import { makeRaftConfig, type RaftConfig, type RaftLimits, type RaftTimeouts } from '../core/config.js';
 import type { RaftMessage } from '../core/messages.js';
-import { type QuorumDescription, RaftNode, type RaftStatus } from '../core/node.js';
+import { type QuorumDescription, RaftNode, type RaftStatus, type Ready } from '../core/node.js';
 import type { LogEntry, Snapshot } from '../core/types.js';
 import type { RaftStore } from '../storage/raft-store.js';
 import {
@@ -52,6 +52,13 @@ export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = Object.freeze({
   snapshotEveryEntries: 10_000,
   snapshotEveryBytes: 20 * 1024 * 1024,
 });
+
+/**
+ * A persist (one fsynced write) at least this long is logged as a warning: the node's Raft messages
+ * wait behind it. Half the fast-failover fetch timeout (1 s): a follower silent longer than that
+ * timeout makes its leader count it gone.
+ */
+export const PERSIST_SLOW_WARN_MS = 500;
 
 /** How long propose() waits for its entry to commit and apply, unless the call says otherwise. */
 export const PROPOSAL_TIMEOUT_MS_DEFAULT = 5_000;
@@ -324,7 +331,9 @@ export class RaftDriver {
     try {
       while (this.state === 'running' && this.node.hasReady()) {
         const ready = this.node.ready();
+        const persistStartMs = this.clock.nowMs();
         await this.options.store.persist(ready);
+        this.reportSlowPersist(ready, this.clock.nowMs() - persistStartMs);
         // Closed during the fsync: the Ready is durable, but its messages stay unsent (as after a crash).
         if (this.state !== 'running') return;
         const advanced = this.node.advance(ready, this.clock.nowMs());
@@ -343,6 +352,24 @@ export class RaftDriver {
         this.announceLeader();
       }
     }
+  }
+
+  /**
+   * A write (one fsynced batch) that took long is logged: every message of this node waits behind it
+   * (a follower's next fetch, a leader's fetch answers), so a write longer than the leader's fetch
+   * timeout looks to the quorum like a node that stopped, and nothing else in the log would say so.
+   */
+  private reportSlowPersist(ready: Ready, durationMs: number): void {
+    if (durationMs < PERSIST_SLOW_WARN_MS) return;
+    this.logger.warn(
+      {
+        nodeId: this.nodeId,
+        durationMs: Math.round(durationMs),
+        entries: ready.entries.length,
+        role: this.node.status().role,
+      },
+      `raft log write (fsync) took ${Math.round(durationMs)} ms; this node sent no raft message meanwhile`,
+    );
   }
 
   private async restoreSnapshot(snapshot: Snapshot): Promise<void> {
