@@ -65,8 +65,6 @@ export class BrokerLifecycle {
    * what the last of them said (NOT_CONTROLLER's reason, a timeout): why a lease lapsed.
    */
   private failedSinceAnswer = 0;
-  /** The newest heartbeat answered (its sequence number): failures of older ones are old news. */
-  private newestAnsweredSeq = -1;
   private lastFailure: { readonly error: string; readonly detail: string } | undefined;
 
   constructor(private readonly options: BrokerLifecycleOptions) {
@@ -188,7 +186,7 @@ export class BrokerLifecycle {
     const refused = code === ErrorCode.STALE_BROKER_EPOCH || code === ErrorCode.BROKER_ID_NOT_REGISTERED;
     // Other errors (no controller, timed out) say nothing about this broker.
     const apply = this.pacer.answered(seq, code === ErrorCode.NONE || refused);
-    if (code === ErrorCode.NONE || refused) this.heartbeatAnswered(seq);
+    if (code === ErrorCode.NONE || refused) this.heartbeatAnswered();
     else this.heartbeatFailed(seq, code, response.status.errorMessage, sentAtMs);
     if (wantShutDown) {
       if (code !== ErrorCode.NONE) return undefined;
@@ -237,8 +235,8 @@ export class BrokerLifecycle {
    * of voters fetched from it); the rest of the run are debug lines.
    */
   private heartbeatFailed(seq: number, code: number, detail: string, sentAtMs: number): void {
-    // Sent before one that was answered (calls end out of order): it says nothing about now.
-    if (seq < this.newestAnsweredSeq) return;
+    // Sent before one whose answer was applied (calls end out of order): it says nothing about now.
+    if (this.pacer.superseded(seq)) return;
     this.failedSinceAnswer++;
     this.lastFailure = { error: errorName(code), detail };
     const fields = {
@@ -252,8 +250,7 @@ export class BrokerLifecycle {
     else this.options.logger.debug(fields, 'heartbeat not answered by the controller');
   }
 
-  private heartbeatAnswered(seq: number): void {
-    this.newestAnsweredSeq = Math.max(this.newestAnsweredSeq, seq);
+  private heartbeatAnswered(): void {
     if (this.failedSinceAnswer > 0) {
       this.options.logger.info(
         { unansweredBefore: this.failedSinceAnswer },

@@ -46,6 +46,20 @@ describe('HeartbeatPacer', () => {
     expect(pacer.answered(first, true)).toBe(true);
   });
 
+  it('tells a heartbeat overtaken by an applied answer, or sent before a reset, from a current one', () => {
+    const pacer = new HeartbeatPacer(250, 6);
+    const first = pacer.sent(0);
+    const second = pacer.sent(250);
+    const third = pacer.sent(500);
+    expect(pacer.superseded(first)).toBe(false); // nothing applied yet
+    pacer.answered(second, true);
+    expect(pacer.superseded(first)).toBe(true);
+    expect(pacer.superseded(third)).toBe(false);
+    pacer.reset();
+    expect(pacer.superseded(third)).toBe(true);
+    expect(pacer.superseded(pacer.sent(750))).toBe(false);
+  });
+
   it('after reset (registered again), answers to heartbeats sent before are not applied and the next goes at once', () => {
     const pacer = new HeartbeatPacer(250, 6);
     const before = pacer.sent(0);

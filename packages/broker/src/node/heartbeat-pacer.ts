@@ -43,6 +43,14 @@ export class HeartbeatPacer {
     return Math.max(0, this.lastSentAtMs + this.intervalMs - nowMs);
   }
 
+  /**
+   * Whether heartbeat `seq` is no newer than the newest answer applied, or was sent before a
+   * `reset`: what its call ends with (a failure, for the lifecycle's log) says nothing about now.
+   */
+  superseded(seq: number): boolean {
+    return seq <= this.newestAppliedSeq;
+  }
+
   /** A heartbeat goes out at `nowMs`: its sequence number, for `answered`. */
   sent(nowMs: number): number {
     this.inFlight++;
