@@ -80,7 +80,7 @@ class Launcher {
         this.output.push(...lines);
       });
     }
-    this.exited = new Promise((done) => child.on('exit', (code, signal) => done({ code, signal })));
+    this.exited = new Promise((done) => child.on('close', (code, signal) => done({ code, signal })));
   }
 
   get pid(): number {

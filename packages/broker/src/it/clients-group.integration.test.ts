@@ -124,7 +124,7 @@ function startPythonMember(command: object): {
   child.stdin?.end(
     JSON.stringify({ bootstrap: cluster.bootstrap, timeout_s: clientTimeoutMs / 1000, ...command }),
   );
-  const result = once(child, 'exit').then(([code]) => {
+  const result = once(child, 'close').then(([code]) => {
     if (code !== 0) throw new Error(`kafka-python member exited ${code}: ${stderr}`);
     return JSON.parse(stdout) as { values: string[]; assignment: number[] };
   });
@@ -293,7 +293,7 @@ describe('consumer groups of kcat, kafka-python and a mixed group', () => {
       await consumer.disconnect();
       writeFileSync(stopFile, '');
       kcat.kill('SIGTERM');
-      await once(kcat, 'exit');
+      await once(kcat, 'close');
     }
     const pythonResult = await python.result;
     const seen = new Set([...kafkajsValues, ...kcatOutput.join('').split('\n'), ...pythonResult.values]);

@@ -301,7 +301,7 @@ describe('kcat against three broker processes, bootstrapped from broker 1', () =
     consumer.stderr?.on('data', (chunk: Buffer) => {
       errors += chunk.toString('utf8');
     });
-    const exited = once(consumer, 'exit');
+    const exited = once(consumer, 'close');
     // The consumer's start position is taken at some moment we cannot see: keep producing until it
     // has read one record (bounded), and check that record is not the one from before it started.
     const deadline = Date.now() + kcatTimeoutMs;

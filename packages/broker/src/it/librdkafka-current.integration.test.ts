@@ -421,7 +421,7 @@ describe(`librdkafka ${currentLibrdkafkaVersion} (kcat, confluent-kafka-python) 
     consumer.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const exited = once(consumer, 'exit');
+    const exited = once(consumer, 'close');
     consumer.stdin.end(
       JSON.stringify({
         bootstrap,

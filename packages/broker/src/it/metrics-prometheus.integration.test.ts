@@ -181,7 +181,7 @@ describe('the example scrape config', () => {
     let output = '';
     check.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     check.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const [code] = (await once(check, 'exit')) as [number | null];
+    const [code] = (await once(check, 'close')) as [number | null];
     expect(code, output).toBe(0);
     expect(output).toMatch(/SUCCESS/);
   });

@@ -101,7 +101,7 @@ describe('the open-file limit at start-up', () => {
       child.stderr.on('data', (chunk: Buffer) => {
         output += chunk.toString();
       });
-      const [code] = (await once(child, 'exit')) as [number | null];
+      const [code] = (await once(child, 'close')) as [number | null];
       expect(code).toBe(2);
       expect(output).toMatch(
         /gregor\.log\.open\.files\.max: 1024 is not below the process's open-file limit 1024/,

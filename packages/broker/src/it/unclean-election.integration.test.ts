@@ -172,7 +172,7 @@ describe('unclean leader election (ElectLeaders UNCLEAN) and truncation detectio
     consumer.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const exited = once(consumer, 'exit');
+    const exited = once(consumer, 'close');
     consumer.stdin.end(
       JSON.stringify({
         // Node 3 is never stopped; the consumer finds the others (and node 2's new port) in Metadata.

@@ -60,7 +60,7 @@ async function passingCampaign(options: readonly string[]): Promise<string> {
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
-  const code = await new Promise<number | null>((done) => child.on('exit', (exitCode) => done(exitCode)));
+  const code = await new Promise<number | null>((done) => child.on('close', (exitCode) => done(exitCode)));
 
   const reportPath = /report: (\S+report\.md)/.exec(output)?.[1];
   process.stdout.write(`chaos report: ${reportPath ?? '(none written)'}\n`);

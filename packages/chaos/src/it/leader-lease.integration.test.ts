@@ -71,7 +71,7 @@ if (!insideNamespaces(insideVariable)) {
         producerOutput += chunk.toString('utf8');
       });
       const producerExit = new Promise<number | null>((done) =>
-        producer.on('exit', (exitCode) => done(exitCode)),
+        producer.on('close', (exitCode) => done(exitCode)),
       );
       await waitFor('the producer to write before the cut', () => producerOutput.includes('before ok'), {
         timeoutMs: 60_000,

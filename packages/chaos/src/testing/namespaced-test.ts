@@ -50,7 +50,7 @@ export async function runInsideNamespaces(
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
-  const code = await new Promise<number | null>((done) => child.on('exit', (exitCode) => done(exitCode)));
+  const code = await new Promise<number | null>((done) => child.on('close', (exitCode) => done(exitCode)));
   return { code, output };
 }
 

@@ -393,7 +393,9 @@ describe('gregor consume', () => {
     child.stderr.on('data', (chunk: Buffer) => {
       err += chunk.toString();
     });
-    const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+    const exited = new Promise<number | null>((resolveExit) =>
+      child.on('close', (code) => resolveExit(code)),
+    );
     await waitFor('the five records to be printed', () => out.split('\n').length > 5, waits);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
