@@ -301,6 +301,7 @@ describe('kcat against three broker processes, bootstrapped from broker 1', () =
     consumer.stderr?.on('data', (chunk: Buffer) => {
       errors += chunk.toString('utf8');
     });
+    // 'close', not 'exit': Node may emit 'exit' before the last of the child's stdout has been read.
     const exited = once(consumer, 'close');
     // The consumer's start position is taken at some moment we cannot see: keep producing until it
     // has read one record (bounded), and check that record is not the one from before it started.
@@ -314,7 +315,7 @@ describe('kcat against three broker processes, bootstrapped from broker 1', () =
     await exited;
     expect(
       output,
-      `kcat read ${JSON.stringify(output)} after ${sent} records; its stderr: ${errors}`,
+      `kcat (exit ${consumer.exitCode}, ${consumer.signalCode}) read ${JSON.stringify(output)} after ${sent} records; its stderr: ${errors}`,
     ).toMatch(/^late-\d+\n$/);
   });
 
