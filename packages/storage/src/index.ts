@@ -1,5 +1,12 @@
 export { forEachConcurrently } from './bounded-concurrency.js';
 export {
+  type AppendWriteMode,
+  AppendWritePolicy,
+  type AppendWritePolicyLimits,
+  appendWritePolicyLimitsDefault,
+  type EventLoopWindow,
+} from './append-write-policy.js';
+export {
   checkpointVersion,
   cleanerOffsetCheckpointName,
   formatCheckpoint,
@@ -110,4 +117,9 @@ export {
   segmentFileName,
   timeIndexFileSuffix,
 } from './segment-files.js';
+export {
+  SynchronousAppends,
+  synchronousAppendSampleIntervalMs,
+  synchronousAppends,
+} from './synchronous-appends.js';
 export { timeIndexEntryBytes } from './time-index.js';
