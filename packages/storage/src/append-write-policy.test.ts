@@ -9,7 +9,13 @@ const limits: AppendWritePolicyLimits = appendWritePolicyLimitsDefault;
 const windowMs = 100;
 
 /** Feeds windows of `windowMs` from `fromMs` until (and including) the one ending at `untilMs`. */
-function feed(policy: AppendWritePolicy, fromMs: number, untilMs: number, utilization: number, lateMs = 0): void {
+function feed(
+  policy: AppendWritePolicy,
+  fromMs: number,
+  untilMs: number,
+  utilization: number,
+  lateMs = 0,
+): void {
   for (let endMs = fromMs + windowMs; endMs <= untilMs; endMs += windowMs) {
     policy.onWindow({ endMs, utilization, lateMs });
   }
@@ -123,7 +129,9 @@ describe('AppendWritePolicy', () => {
   });
 
   it('refuses limits whose quiet side is above their busy side', () => {
-    expect(() => new AppendWritePolicy({ ...limits, quietUtilizationMax: 0.7, busyUtilizationMin: 0.6 })).toThrow();
+    expect(
+      () => new AppendWritePolicy({ ...limits, quietUtilizationMax: 0.7, busyUtilizationMin: 0.6 }),
+    ).toThrow();
     expect(() => new AppendWritePolicy({ ...limits, quietLateMsMax: 30, busyLateMsMin: 20 })).toThrow();
   });
 });

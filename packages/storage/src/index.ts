@@ -1,4 +1,3 @@
-export { forEachConcurrently } from './bounded-concurrency.js';
 export {
   type AppendWriteMode,
   AppendWritePolicy,
@@ -6,6 +5,7 @@ export {
   appendWritePolicyLimitsDefault,
   type EventLoopWindow,
 } from './append-write-policy.js';
+export { forEachConcurrently } from './bounded-concurrency.js';
 export {
   checkpointVersion,
   cleanerOffsetCheckpointName,

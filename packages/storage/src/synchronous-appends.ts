@@ -9,7 +9,11 @@
 
 import { writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { AppendWritePolicy, type AppendWritePolicyLimits, type EventLoopWindow } from './append-write-policy.js';
+import {
+  AppendWritePolicy,
+  type AppendWritePolicyLimits,
+  type EventLoopWindow,
+} from './append-write-policy.js';
 
 /** How often the event loop is sampled: short enough to follow a busy period, cheap (two calls). */
 export const synchronousAppendSampleIntervalMs = 100;
