@@ -25,6 +25,7 @@ export class SynchronousAppends {
   private policy: AppendWritePolicy;
   private stopSampling: (() => void) | undefined;
   private starts = 0;
+  private synchronousWrites = 0;
 
   constructor(private readonly limits?: AppendWritePolicyLimits) {
     this.policy = new AppendWritePolicy(limits);
@@ -33,6 +34,11 @@ export class SynchronousAppends {
   /** The policy now (for logs, metrics and tests). */
   get current(): AppendWritePolicy {
     return this.policy;
+  }
+
+  /** Appends written (or tried: a failed one counts) synchronously since the process started. */
+  get writes(): number {
+    return this.synchronousWrites;
   }
 
   get running(): boolean {
@@ -68,6 +74,7 @@ export class SynchronousAppends {
    */
   tryWrite(fd: number, buffer: Buffer, position: number): boolean {
     if (this.stopSampling === undefined || !this.policy.writesSynchronously(buffer.length)) return false;
+    this.synchronousWrites++;
     const startMs = performance.now();
     let written = 0;
     // Loops only for a short write (rare on regular files).
