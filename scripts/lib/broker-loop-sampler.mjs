@@ -1,8 +1,9 @@
 // How long a broker's event loop stops during a benchmark: a preload for the broker processes that
 // appends one JSON line per second to $BROKER_LOOP_DIR/<pid>.jsonl (default /tmp/broker-loop) with
 // the longest event-loop delay of that second (monitorEventLoopDelay, 5 ms resolution), the loop's
-// utilization, the process's CPU ms, and where storage has them (gregor.log.append.synchronous.enable)
-// the append write mode at the sample and the policy's switches so far. Not a test.
+// utilization, the process's CPU ms, and, in a build whose storage exports `synchronousAppends`
+// (session s16's attempt, commits 8f524f0 and 3fcde3c, not kept: replication README), the append
+// write mode at the sample and the policy's switches so far. Not a test.
 //
 // Usage (the bench's brokers take extra Node flags from BENCH_NODE_ARGS):
 //   BENCH_NODE_ARGS=--import=./scripts/lib/broker-loop-sampler.mjs BENCH_KILLS=0 \

@@ -55,7 +55,9 @@ console.log(
     eluP50: pct(utilizations, 50),
     cpuMsPerSecondP50: pct(cpus, 50),
     modes: modeShares,
-    loopDelayMaxPerSecondP99ByModeMs: Object.fromEntries([...delaysByMode].map(([mode, d]) => [mode, pct(d, 99)])),
+    loopDelayMaxPerSecondP99ByModeMs: Object.fromEntries(
+      [...delaysByMode].map(([mode, d]) => [mode, pct(d, 99)]),
+    ),
     switches: { toThreadPool, toSynchronous },
   }),
 );

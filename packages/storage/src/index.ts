@@ -1,10 +1,3 @@
-export {
-  type AppendWriteMode,
-  AppendWritePolicy,
-  type AppendWritePolicyLimits,
-  appendWritePolicyLimitsDefault,
-  type EventLoopWindow,
-} from './append-write-policy.js';
 export { forEachConcurrently } from './bounded-concurrency.js';
 export {
   checkpointVersion,
@@ -117,9 +110,4 @@ export {
   segmentFileName,
   timeIndexFileSuffix,
 } from './segment-files.js';
-export {
-  SynchronousAppends,
-  synchronousAppendSampleIntervalMs,
-  synchronousAppends,
-} from './synchronous-appends.js';
 export { timeIndexEntryBytes } from './time-index.js';

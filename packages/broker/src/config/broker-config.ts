@@ -653,13 +653,6 @@ const definitions = {
         ? undefined
         : `must be -1 (half of the open-file limit) or at least ${openFilesMaxFloor}, got ${value}`,
   } satisfies ConfigKeyDef<number>,
-  logAppendSynchronousEnable: bool(
-    'gregor.log.append.synchronous.enable',
-    true,
-    'Write appends of up to 64 KiB with one synchronous write into the page cache (not an fsync) ' +
-      'while the event loop is quiet, through the thread pool while it is busy (packages/storage/' +
-      'README.md, "Synchronous appends while the event loop is quiet"); false: always the thread pool.',
-  ),
   externalMemoryGcGrowthBytes: {
     name: 'gregor.external.memory.gc.growth.bytes',
     type: 'long',
