@@ -14,13 +14,15 @@ import {
   ScriptedGroupCluster,
   scriptedRecords,
 } from '../testing/scripted-group-cluster.js';
-import { Consumer } from './consumer.js';
+import { Consumer, type ConsumerConfig } from './consumer.js';
 
 const recordsPerFetch = 3;
 
 class EndlessBroker extends ScriptedGroupCluster {
   /** The fetch offset of each Fetch, in the order they came. */
   readonly fetchOffsets: bigint[] = [];
+  /** Each Fetch's maxBytes and its partition's partitionMaxBytes. */
+  readonly sizes: [number, number][] = [];
   constructor() {
     super(new Map([['orders', [0]]]));
   }
@@ -31,8 +33,9 @@ class EndlessBroker extends ScriptedGroupCluster {
       sessionId: 0,
       responses: body.topics.map((topic) => ({
         topic: topic.topic,
-        partitions: topic.partitions.map(({ partition, fetchOffset }) => {
+        partitions: topic.partitions.map(({ partition, fetchOffset, partitionMaxBytes }) => {
           this.fetchOffsets.push(fetchOffset);
+          this.sizes.push([body.maxBytes, partitionMaxBytes]);
           return {
             partitionIndex: partition,
             errorCode: 0,
@@ -52,12 +55,12 @@ afterEach(async () => {
   consumer = undefined;
 });
 
-async function setUp() {
+async function setUp(config: Partial<ConsumerConfig> = {}) {
   const broker = new EndlessBroker();
   consumer = new Consumer(
     broker as unknown as Cluster,
     createLogger(logLevel.NOTHING, () => () => undefined),
-    { groupId: 'readers', maxWaitTimeInMs: 10, heartbeatInterval: 60_000 },
+    { groupId: 'readers', maxWaitTimeInMs: 10, heartbeatInterval: 60_000, ...config },
   );
   await consumer.connect();
   await consumer.subscribe({ topic: 'orders' });
@@ -127,5 +130,20 @@ describe('run() fetches ahead', () => {
     await until('eight records', () => handed.length >= 8);
     // After the seek at offset 4: offset 1 on again, not 6 on from the Fetch sent ahead.
     expect(handed.slice(0, 8)).toEqual(['0', '1', '2', '3', '4', '1', '2', '3']);
+  });
+});
+
+describe('Fetch sizes', () => {
+  it("asks up to the Fetch's maxBytes for a partition unless maxBytesPerPartition says less", async () => {
+    const sizesWith = async (config: Partial<ConsumerConfig>) => {
+      const { broker, consumer } = await setUp(config);
+      await consumer.run({ eachBatch: async () => undefined });
+      await until('a Fetch', () => broker.sizes.length >= 1);
+      await consumer.disconnect();
+      return broker.sizes[0];
+    };
+    expect(await sizesWith({})).toEqual([10_485_760, 10_485_760]);
+    expect(await sizesWith({ maxBytes: 4_000_000 })).toEqual([4_000_000, 4_000_000]);
+    expect(await sizesWith({ maxBytesPerPartition: 1_048_576 })).toEqual([10_485_760, 1_048_576]);
   });
 });

@@ -72,6 +72,10 @@ export interface ConsumerConfig {
   readonly sessionTimeout?: number;
   readonly rebalanceTimeout?: number;
   readonly heartbeatInterval?: number;
+  /**
+   * A partition's share of a Fetch; by default the Fetch's `maxBytes` (as @platformatic/kafka), not
+   * kafkajs's 1 MiB, which set it until 2026-12-07 and can be set here to have it back.
+   */
   readonly maxBytesPerPartition?: number;
   readonly minBytes?: number;
   readonly maxBytes?: number;
@@ -204,6 +208,8 @@ interface QueuedBatch {
 }
 
 const defaultMaxBufferedBatches = 4;
+/** A Fetch's maxBytes unless the config names one: kafkajs's 10 MiB (Java's fetch.max.bytes is 50 MiB). */
+const defaultFetchMaxBytes = 10_485_760;
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -958,7 +964,12 @@ export class Consumer {
     leader: number,
     partitions: readonly { topic: string; partition: number; offset: bigint }[],
   ): Promise<ResponseBody<typeof ApiKey.Fetch>> {
-    const partitionMaxBytes = this.config.maxBytesPerPartition ?? 1_048_576;
+    // Not kafkajs's 1 MiB by default but the whole Fetch's maxBytes, as @platformatic/kafka: the
+    // answer is bounded by maxBytes either way (the broker moves partitions that answered to the
+    // back of the session, so one partition does not keep the others out), and a backlog comes in
+    // a tenth of the Fetches (client README, "Consumer throughput").
+    const partitionMaxBytes =
+      this.config.maxBytesPerPartition ?? this.config.maxBytes ?? defaultFetchMaxBytes;
     const idsKnown = partitions.every(({ topic }) => this.cluster.topicIdOf(topic) !== undefined);
     let session = this.fetchSessionWith(leader);
     let request: SessionFetch | undefined;
@@ -1005,7 +1016,7 @@ export class Consumer {
             replicaId: -1,
             maxWaitMs,
             minBytes: this.config.minBytes ?? 1,
-            maxBytes: this.config.maxBytes ?? 10_485_760,
+            maxBytes: this.config.maxBytes ?? defaultFetchMaxBytes,
             isolationLevel: this.config.readUncommitted ? 0 : 1,
             sessionId: request.sessionId,
             sessionEpoch: request.sessionEpoch,
