@@ -37,7 +37,10 @@
 //                        maxWaitTime) prints each record's offset; its stdout is block-buffered, so
 //                        its rate is the records between its first chunk of output and its last
 //                        but one over the time between them (the last comes at exit, after the
-//                        wait for the end of every partition)
+//                        wait for the end of every partition). gregor reads with run({ eachBatch }),
+//                        gregor-each-message and kafkajs-each-message with run({ eachMessage }),
+//                        kafkajs with eachBatch, platformatic with its stream; with ROUNDS the
+//                        consumer clients alternate too (each in a new group) and tables take medians
 //   produce latency      gregor, kafkajs and platformatic with their producer defaults (each
 //                        sends each send() at once; gregor lingered 5 ms, as Java's client does,
 //                        until 2026-12-07), one send() of one 1 KiB record per record, acks=all, open
@@ -60,8 +63,9 @@
 //        node scripts/bench-client.mjs [--quick]   (after npm run build; --quick: smaller cells and
 //                                                   3 s latency runs, about 2-3 minutes)
 //        CLIENTS=gregor,kafkajs,kcat node scripts/bench-client.mjs   (only those clients; the names
-//        are gregor, gregor-java16k, gregor-tuned, gregor-stream, kafkajs, platformatic, kcat,
-//        kcat-current)
+//        are gregor, gregor-java16k, gregor-tuned, gregor-stream, gregor-each-message, kafkajs,
+//        kafkajs-each-message, platformatic, kcat, kcat-current; the -each-message ones only consume)
+//        CONSUME_RECORDS=n: the consumer cell's record count (default 50,000; 10,000 with --quick)
 //        CELLS=1024:1 ROUNDS=10 PARTS=produce WINDOWS=1 SCALE=n GREGOR_CLIENT=<index.js>: one
 //        cell, n rounds (tables take medians), some parts, what each cell cost, n x the records,
 //        another client build for the gregor rows (see the constants below)
