@@ -37,7 +37,10 @@
 //                        maxWaitTime) prints each record's offset; its stdout is block-buffered, so
 //                        its rate is the records between its first chunk of output and its last
 //                        but one over the time between them (the last comes at exit, after the
-//                        wait for the end of every partition)
+//                        wait for the end of every partition). gregor reads with run({ eachBatch }),
+//                        gregor-each-message and kafkajs-each-message with run({ eachMessage }),
+//                        kafkajs with eachBatch, platformatic with its stream; with ROUNDS the
+//                        consumer clients alternate too (each in a new group) and tables take medians
 //   produce latency      gregor, kafkajs and platformatic with their producer defaults (each
 //                        sends each send() at once; gregor lingered 5 ms, as Java's client does,
 //                        until 2026-12-07), one send() of one 1 KiB record per record, acks=all, open
@@ -60,8 +63,9 @@
 //        node scripts/bench-client.mjs [--quick]   (after npm run build; --quick: smaller cells and
 //                                                   3 s latency runs, about 2-3 minutes)
 //        CLIENTS=gregor,kafkajs,kcat node scripts/bench-client.mjs   (only those clients; the names
-//        are gregor, gregor-java16k, gregor-tuned, gregor-stream, kafkajs, platformatic, kcat,
-//        kcat-current)
+//        are gregor, gregor-java16k, gregor-tuned, gregor-stream, gregor-each-message, kafkajs,
+//        kafkajs-each-message, platformatic, kcat, kcat-current; the -each-message ones only consume)
+//        CONSUME_RECORDS=n: the consumer cell's record count (default 50,000; 10,000 with --quick)
 //        CELLS=1024:1 ROUNDS=10 PARTS=produce WINDOWS=1 SCALE=n GREGOR_CLIENT=<index.js>: one
 //        cell, n rounds (tables take medians), some parts, what each cell cost, n x the records,
 //        another client build for the gregor rows (see the constants below)
@@ -103,7 +107,8 @@ const recordsBySize = Object.fromEntries(
     ([size, count]) => [size, Math.round(count * scale)],
   ),
 );
-const consumeRecords = quick ? 10_000 : 50_000;
+/** CONSUME_RECORDS=n: the consumer cell's record count (a 50,000-record cell lasts well under a second). */
+const consumeRecords = Number(process.env.CONSUME_RECORDS ?? (quick ? 10_000 : 50_000));
 const recordsPerSend = 100;
 const sendsInFlight = 20;
 const partitions = 3;
@@ -520,6 +525,42 @@ const consumers = {
     await consumer.disconnect();
     return seconds;
   },
+  async 'gregor-each-message'(bootstrap, topic, count) {
+    const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `bench-gregor-each-${Date.now()}`, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const seconds = await new Promise((resolve) => {
+      let seen = 0;
+      let first = 0;
+      consumer.run({
+        eachMessage: async () => {
+          if (seen === 0) first = performance.now();
+          if (++seen === count) resolve((performance.now() - first) / 1000);
+        },
+      });
+    });
+    await consumer.disconnect();
+    return seconds;
+  },
+  async 'kafkajs-each-message'(bootstrap, topic, count) {
+    const kafka = new KafkaJs({ brokers: bootstrap, logLevel: kafkajsLogLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `bench-kafkajs-each-${Date.now()}`, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const seconds = await new Promise((resolve) => {
+      let seen = 0;
+      let first = 0;
+      consumer.run({
+        eachMessage: async () => {
+          if (seen === 0) first = performance.now();
+          if (++seen === count) resolve((performance.now() - first) / 1000);
+        },
+      });
+    });
+    await consumer.disconnect();
+    return seconds;
+  },
   async kafkajs(bootstrap, topic, count) {
     const kafka = new KafkaJs({ brokers: bootstrap, logLevel: kafkajsLogLevel.NOTHING });
     const consumer = kafka.consumer({ groupId: `bench-kafkajs-${Date.now()}`, maxWaitTimeInMs: 100 });
@@ -682,7 +723,9 @@ const nodeClients = [
   'gregor-java16k',
   'gregor-tuned',
   'gregor-stream',
+  'gregor-each-message',
   'kafkajs',
+  'kafkajs-each-message',
   ...(platformatic ? ['platformatic'] : []),
 ];
 const clients = (process.env.CLIENTS?.split(',') ?? [...nodeClients, 'kcat', 'kcat-current']).filter(
@@ -694,6 +737,7 @@ const label = (client) =>
   kcats[client]?.label ??
   {
     kafkajs: `kafkajs ${packageVersion('kafkajs')}`,
+    'kafkajs-each-message': `kafkajs ${packageVersion('kafkajs')} eachMessage`,
     platformatic: `platformatic ${packageVersion('@platformatic/kafka')}`,
   }[client] ??
   client;
@@ -704,10 +748,14 @@ const ms = (n) => n.toFixed(2);
 
 /** A producer cell's rate: the median of its rounds (the one figure without ROUNDS). */
 function medianRate(produced, client, size, acks) {
-  const rates = produced
-    .filter((f) => f.client === client && f.size === size && f.acks === acks)
-    .map((f) => f.rate)
-    .sort((a, b) => a - b);
+  return median(
+    produced.filter((f) => f.client === client && f.size === size && f.acks === acks).map((f) => f.rate),
+  );
+}
+
+/** The median of some rates; undefined for none. */
+function median(values) {
+  const rates = [...values].sort((a, b) => a - b);
   if (rates.length === 0) return undefined;
   const middle = Math.floor(rates.length / 2);
   return rates.length % 2 === 1 ? rates[middle] : (rates[middle - 1] + rates[middle]) / 2;
@@ -726,9 +774,9 @@ function markdownTables(produced, consumed, latencies) {
       const rate = medianRate(produced, client, size, acks);
       return rate === undefined ? '' : integer(rate);
     });
-    const consume = consumed.find((f) => f.client === client);
+    const consume = median(consumed.filter((f) => f.client === client).map((f) => f.rate));
     lines.push(
-      `| ${label(client)} | ${row.join(' | ')} | ${consume === undefined ? '' : integer(consume.rate)} |`,
+      `| ${label(client)} | ${row.join(' | ')} | ${consume === undefined ? '' : integer(consume)} |`,
     );
   }
   if (latencies.length > 0) {
@@ -785,7 +833,7 @@ async function main() {
       for (const acks of sizeCells) {
         // With ROUNDS, each round runs every client once, so the clients alternate.
         for (let round = 1; round <= rounds; round++) {
-          for (const client of clients) {
+          for (const client of clients.filter((name) => kcats[name] !== undefined || producers[name])) {
             const topic = `produce-${client}-${size}-${acksName(acks)}${rounds > 1 ? `-${round}` : ''}`;
             const cell = `${label(client).padEnd(clientWidth)} ${String(size).padStart(5)} B ${acksName(acks).padStart(6)}`;
             await freshTopic(topic);
@@ -841,29 +889,32 @@ async function main() {
     }
     const consumed = [];
     // gregor-java16k and gregor-tuned are producer settings only: their consumer is gregor's.
-    for (const client of clients.filter(
-      (name) => parts.has('consume') && (kcats[name] !== undefined || consumers[name] !== undefined),
-    )) {
-      const cell = `${label(client).padEnd(clientWidth)} ${'1024'.padStart(5)} B`;
-      let rate;
-      try {
-        if (kcats[client] !== undefined) {
-          const { seconds, records } = await kcatConsume(
-            kcats[client],
-            bootstrap,
-            consumeTopic,
-            consumeRecords,
-          );
-          rate = records / seconds;
-        } else {
-          rate = consumeRecords / (await consumers[client](bootstrap, consumeTopic, consumeRecords));
+    // With ROUNDS, each round runs every client once (each in a new group), so the clients alternate.
+    for (let round = 1; round <= (parts.has('consume') ? rounds : 0); round++) {
+      for (const client of clients.filter(
+        (name) => kcats[name] !== undefined || consumers[name] !== undefined,
+      )) {
+        const cell = `${label(client).padEnd(clientWidth)} ${'1024'.padStart(5)} B`;
+        let rate;
+        try {
+          if (kcats[client] !== undefined) {
+            const { seconds, records } = await kcatConsume(
+              kcats[client],
+              bootstrap,
+              consumeTopic,
+              consumeRecords,
+            );
+            rate = records / seconds;
+          } else {
+            rate = consumeRecords / (await consumers[client](bootstrap, consumeTopic, consumeRecords));
+          }
+        } catch (error) {
+          console.log(`${cell}  failed: ${describeError(error)}`);
+          continue;
         }
-      } catch (error) {
-        console.log(`${cell}  failed: ${describeError(error)}`);
-        continue;
+        consumed.push({ client, rate });
+        console.log(`${cell} ${integer(rate).padStart(11)} ${((rate * 1024) / 1e6).toFixed(1).padStart(11)}`);
       }
-      consumed.push({ client, rate });
-      console.log(`${cell} ${integer(rate).padStart(11)} ${((rate * 1024) / 1e6).toFixed(1).padStart(11)}`);
     }
 
     console.log(

@@ -15,6 +15,7 @@ import {
   type SupportedApiKey,
 } from '@gregor/protocol';
 import type { NetworkInstrumentation } from './instrumentation.js';
+import { ResponseFrameReader } from './response-frames.js';
 
 export class KafkaConnectionError extends Error {
   override readonly name = 'KafkaConnectionError';
@@ -22,8 +23,7 @@ export class KafkaConnectionError extends Error {
 
 /** Requests awaiting a response on one connection; more is a caller bug, not load to absorb. */
 export const inFlightRequestsMax = 1_000;
-/** Largest response frame accepted. */
-export const responseFrameMaxBytes = 256 * 1024 * 1024;
+export { responseFrameMaxBytes } from './response-frames.js';
 
 interface Pending {
   readonly apiKey: SupportedApiKey;
@@ -83,7 +83,7 @@ export interface KafkaConnectionOptions {
 export class KafkaConnection {
   private readonly pending = new Map<number, Pending>();
   private nextCorrelationId = 1;
-  private buffer: Buffer = Buffer.alloc(0);
+  private readonly frames = new ResponseFrameReader();
   private closedError: Error | undefined;
 
   private constructor(
@@ -259,24 +259,19 @@ export class KafkaConnection {
   }
 
   private onData(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    while (this.buffer.length >= 4) {
-      const size = this.buffer.readInt32BE(0);
-      if (size < 4 || size > responseFrameMaxBytes) {
-        this.lost(new KafkaConnectionError(`bad response frame size ${size}`));
-        this.socket.destroy();
-        return;
-      }
-      if (this.buffer.length < 4 + size) return;
-      const frame = this.buffer.subarray(4, 4 + size);
-      this.buffer = this.buffer.subarray(4 + size);
+    const result = this.frames.push(chunk);
+    for (const frame of result.frames) {
       const correlationId = frame.readInt32BE(0);
       const pending = this.pending.get(correlationId);
       if (pending === undefined) continue;
       this.pending.delete(correlationId);
       clearTimeout(pending.timer);
       pending.resolve(frame);
-      if (pending.sentAt >= 0) this.emitRequest(correlationId, pending, size);
+      if (pending.sentAt >= 0) this.emitRequest(correlationId, pending, frame.length);
+    }
+    if (result.kind === 'error') {
+      this.lost(new KafkaConnectionError(result.reason));
+      this.socket.destroy();
     }
   }
 

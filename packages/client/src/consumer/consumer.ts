@@ -39,7 +39,7 @@ import {
 import { BatchQueue } from './batch-queue.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { MemberAssignment } from './consumer-protocol.js';
-import { type FetchedMessage, fetchedRecords } from './fetch-records.js';
+import { type FetchedMessage, fetchedRecords, nextFetchOffset } from './fetch-records.js';
 import {
   closeSessionEpoch,
   FetchSessionHandler,
@@ -72,6 +72,10 @@ export interface ConsumerConfig {
   readonly sessionTimeout?: number;
   readonly rebalanceTimeout?: number;
   readonly heartbeatInterval?: number;
+  /**
+   * A partition's share of a Fetch; by default the Fetch's `maxBytes` (as @platformatic/kafka), not
+   * kafkajs's 1 MiB, which set it until 2026-12-07 and can be set here to have it back.
+   */
   readonly maxBytesPerPartition?: number;
   readonly minBytes?: number;
   readonly maxBytes?: number;
@@ -176,6 +180,24 @@ export interface ConsumerBatchesConfig {
   readonly autoCommitThreshold?: number | null;
 }
 
+type FetchResponse = ResponseBody<typeof ApiKey.Fetch>;
+type FetchPartitions = readonly { topic: string; partition: number; offset: bigint }[];
+
+/**
+ * run()'s next Fetch to a leader, sent when the last one's answer came and before its records were
+ * handed on, so that the broker reads and sends while eachMessage/eachBatch run. Its answer is used
+ * only if the next round asks that leader for exactly these partitions at these offsets in the same
+ * position epoch (else it is dropped and the round fetches again): one answer per leader at most
+ * waits so, which bounds what is fetched ahead to one Fetch's maxBytes per leader.
+ */
+interface Prefetch {
+  readonly epoch: number;
+  readonly partitions: FetchPartitions;
+  readonly startMs: number;
+  /** The answer and when it came; undefined when the Fetch failed. */
+  readonly answer: Promise<{ readonly response: FetchResponse; readonly endMs: number } | undefined>;
+}
+
 /** A batch waiting in consumer.batches()'s queue, with what marks it done once the loop is. */
 interface QueuedBatch {
   readonly batch: ConsumerBatch;
@@ -186,8 +208,21 @@ interface QueuedBatch {
 }
 
 const defaultMaxBufferedBatches = 4;
+/** A Fetch's maxBytes unless the config names one: kafkajs's 10 MiB (Java's fetch.max.bytes is 50 MiB). */
+const defaultFetchMaxBytes = 10_485_760;
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** Whether two Fetches ask for the same partitions at the same offsets, in the same order. */
+function samePartitions(a: FetchPartitions, b: FetchPartitions): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) {
+    const x = a[index]!;
+    const y = b[index]!;
+    if (x.topic !== y.topic || x.partition !== y.partition || x.offset !== y.offset) return false;
+  }
+  return true;
+}
 
 /** How long stop() waits for a broker to close this consumer's fetch session. */
 const fetchSessionCloseTimeoutMs = 5_000;
@@ -205,6 +240,8 @@ export class Consumer {
   private readonly fetchSessions = new Map<number, FetchSessionHandler>();
   /** Whether each broker's session names topics by id (Fetch v13+). */
   private readonly fetchSessionsById = new Map<number, boolean>();
+  /** run()'s Fetches sent ahead, by leader (see Prefetch). */
+  private prefetches = new Map<number, Prefetch>();
   private running = false;
   private needsJoin = true;
   /** A join is under way: heartbeats would carry the old generation and ask for another rebalance. */
@@ -317,6 +354,7 @@ export class Consumer {
 
   private start(config: ConsumerRunConfig): void {
     this.stopRequested = false;
+    this.prefetches = new Map();
     this.runConfig = config;
     this.running = true;
     this.needsJoin = true;
@@ -719,6 +757,10 @@ export class Consumer {
 
   private async fetchOnce(): Promise<void> {
     await this.applyPendingSeeks();
+    // Each leader's Fetch sent ahead is this round's answer if it asked what this round asks; the
+    // others are waited for (one Fetch at a time per fetch session) and dropped.
+    const prefetches = this.prefetches;
+    this.prefetches = new Map();
     const byLeader = new Map<number, { topic: string; partition: number; offset: bigint }[]>();
     for (const [topic, partitions] of this.assignment) {
       for (const partition of partitions) {
@@ -733,6 +775,8 @@ export class Consumer {
         ]);
       }
     }
+    const dropped = [...prefetches].filter(([leader]) => !byLeader.has(leader));
+    if (dropped.length > 0) await Promise.all(dropped.map(([, prefetch]) => prefetch.answer));
     if (byLeader.size === 0) {
       await sleep(Math.min(this.config.maxWaitTimeInMs ?? 5_000, 100));
       if (this.assignment.size > 0) await this.cluster.refreshMetadata().catch(() => undefined);
@@ -751,15 +795,31 @@ export class Consumer {
     let failed = false;
     const settled = await Promise.allSettled(
       [...byLeader].map(async ([leader, partitions]) => {
-        const startFetchMs = Date.now();
-        if (this.instrumentation.listening(consumerEvents.FETCH_START))
-          this.instrumentation.emit(consumerEvents.FETCH_START, { nodeId: leader });
-        const response = await this.fetchFrom(leader, partitions).catch((error: unknown) => {
-          this.logger.debug('fetch failed', { leader, error: (error as Error).message });
-          void this.cluster.refreshMetadata().catch(() => undefined);
-          return undefined;
-        });
+        let startFetchMs: number;
+        let endFetchMs: number | undefined;
+        let response: FetchResponse | undefined;
+        const prefetch = prefetches.get(leader);
+        const prefetched = prefetch === undefined ? undefined : await prefetch.answer;
+        if (
+          prefetched !== undefined &&
+          prefetch!.epoch === epoch &&
+          samePartitions(prefetch!.partitions, partitions)
+        ) {
+          startFetchMs = prefetch!.startMs;
+          endFetchMs = prefetched.endMs;
+          response = prefetched.response;
+        } else {
+          startFetchMs = Date.now();
+          if (this.instrumentation.listening(consumerEvents.FETCH_START))
+            this.instrumentation.emit(consumerEvents.FETCH_START, { nodeId: leader });
+          response = await this.fetchFrom(leader, partitions).catch((error: unknown) => {
+            this.logger.debug('fetch failed', { leader, error: (error as Error).message });
+            void this.cluster.refreshMetadata().catch(() => undefined);
+            return undefined;
+          });
+        }
         if (response === undefined) return;
+        this.prefetch(leader, partitions, response, epoch);
         if (this.instrumentation.listening(consumerEvents.FETCH)) {
           let numberOfBatches = 0;
           for (const topic of response.responses) {
@@ -768,7 +828,7 @@ export class Consumer {
           }
           this.instrumentation.emit(consumerEvents.FETCH, {
             numberOfBatches,
-            duration: Date.now() - startFetchMs,
+            duration: (endFetchMs ?? Date.now()) - startFetchMs,
             nodeId: leader,
           });
         }
@@ -796,6 +856,56 @@ export class Consumer {
     );
     const refused = settled.find((outcome) => outcome.status === 'rejected');
     if (refused !== undefined) throw refused.reason;
+  }
+
+  /**
+   * Under run(), sends `leader` the Fetch that will follow `response` once its records are handed on
+   * (see Prefetch): the same partitions, each from past what the answer brought. Not when the answer
+   * brought no records (the next round asks the same again anyway, and a long poll sent ahead would
+   * hold a stop back), nor when a partition failed (the round refreshes metadata and backs off).
+   */
+  private prefetch(
+    leader: number,
+    partitions: FetchPartitions,
+    response: FetchResponse,
+    epoch: number,
+  ): void {
+    if (this.batchQueue !== undefined || !this.running || this.needsJoin || epoch !== this.positionEpoch)
+      return;
+    if (response.errorCode !== 0) return;
+    const fetched = new Map<string, Buffer>();
+    for (const topic of response.responses) {
+      for (const partition of topic.partitions) {
+        if (partition.errorCode !== 0) return;
+        if (partition.records !== null && partition.records.length > 0)
+          fetched.set(key(topic.topic, partition.partitionIndex), partition.records);
+      }
+    }
+    if (fetched.size === 0) return;
+    let next: FetchPartitions;
+    try {
+      next = partitions.map(({ topic, partition, offset }) => {
+        const records = fetched.get(key(topic, partition));
+        return {
+          topic,
+          partition,
+          offset: records === undefined ? offset : nextFetchOffset(records, offset),
+        };
+      });
+    } catch {
+      return; // A corrupt batch: the round's own reading of it says so.
+    }
+    const startMs = Date.now();
+    if (this.instrumentation.listening(consumerEvents.FETCH_START))
+      this.instrumentation.emit(consumerEvents.FETCH_START, { nodeId: leader });
+    const answer = this.fetchFrom(leader, next).then(
+      (response) => ({ response, endMs: Date.now() }),
+      (error: unknown) => {
+        this.logger.debug('fetch failed', { leader, error: (error as Error).message });
+        return undefined;
+      },
+    );
+    this.prefetches.set(leader, { epoch, partitions: next, startMs, answer });
   }
 
   /**
@@ -854,7 +964,12 @@ export class Consumer {
     leader: number,
     partitions: readonly { topic: string; partition: number; offset: bigint }[],
   ): Promise<ResponseBody<typeof ApiKey.Fetch>> {
-    const partitionMaxBytes = this.config.maxBytesPerPartition ?? 1_048_576;
+    // Not kafkajs's 1 MiB by default but the whole Fetch's maxBytes, as @platformatic/kafka: the
+    // answer is bounded by maxBytes either way (the broker moves partitions that answered to the
+    // back of the session, so one partition does not keep the others out), and a backlog comes in
+    // a tenth of the Fetches (client README, "Consumer throughput").
+    const partitionMaxBytes =
+      this.config.maxBytesPerPartition ?? this.config.maxBytes ?? defaultFetchMaxBytes;
     const idsKnown = partitions.every(({ topic }) => this.cluster.topicIdOf(topic) !== undefined);
     let session = this.fetchSessionWith(leader);
     let request: SessionFetch | undefined;
@@ -901,7 +1016,7 @@ export class Consumer {
             replicaId: -1,
             maxWaitMs,
             minBytes: this.config.minBytes ?? 1,
-            maxBytes: this.config.maxBytes ?? 10_485_760,
+            maxBytes: this.config.maxBytes ?? defaultFetchMaxBytes,
             isolationLevel: this.config.readUncommitted ? 0 : 1,
             sessionId: request.sessionId,
             sessionEpoch: request.sessionEpoch,

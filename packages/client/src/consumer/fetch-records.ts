@@ -2,7 +2,7 @@
 // records before the fetch offset dropped (a compressed batch starts before it), control batches
 // skipped, and under read_committed the records of aborted transactions left out.
 
-import { iterateBatches, type RecordHeader, TimestampType } from '@gregor/protocol';
+import { BatchField, batchEnd, iterateBatches, type RecordHeader, TimestampType } from '@gregor/protocol';
 
 export interface FetchedMessage {
   readonly key: Buffer | null;
@@ -89,4 +89,25 @@ export function fetchedRecords(
     }
   }
   return { messages, nextOffset, firstOffset };
+}
+
+/**
+ * Where fetchedRecords() will say the next fetch starts (past the last whole batch), read from the
+ * batches' headers alone: no CRC check, no record decoded. What a prefetch asks for; if the batches
+ * turn out corrupt when they are read, the prefetch's offset no longer matches and it is dropped.
+ */
+export function nextFetchOffset(records: Buffer | null, fetchOffset: bigint): bigint {
+  let nextOffset = fetchOffset;
+  if (records === null) return nextOffset;
+  let position = 0;
+  while (position < records.length) {
+    const end = batchEnd(records, position);
+    if (end < 0) break;
+    const lastOffset =
+      records.readBigInt64BE(position + BatchField.baseOffset) +
+      BigInt(records.readInt32BE(position + BatchField.lastOffsetDelta));
+    if (lastOffset >= nextOffset) nextOffset = lastOffset + 1n;
+    position = end;
+  }
+  return nextOffset;
 }

@@ -58,7 +58,13 @@ it('pipes 50,000 records into producer.stream() and reads each back once, in ord
   expect(drains).toBeGreaterThan(0);
   await producer.disconnect();
 
-  const consumer = kafka.consumer({ groupId: 'streaming-it', maxWaitTimeInMs: 200 });
+  // Several Fetches per partition, so that more batches than the queue holds go through it: with
+  // the default (a partition may fill a 10 MiB Fetch) each partition's ~1.8 MB comes in one.
+  const consumer = kafka.consumer({
+    groupId: 'streaming-it',
+    maxWaitTimeInMs: 200,
+    maxBytesPerPartition: 256 * 1024,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const seen = new Set<number>();

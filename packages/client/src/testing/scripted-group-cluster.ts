@@ -12,7 +12,11 @@ import { resolveRetry, sleep } from '../retry.js';
 export interface ScriptedFetchBody {
   readonly sessionId: number;
   readonly sessionEpoch: number;
-  readonly topics: { topic: string; partitions: { partition: number; fetchOffset: bigint }[] }[];
+  readonly maxBytes: number;
+  readonly topics: {
+    topic: string;
+    partitions: { partition: number; fetchOffset: bigint; partitionMaxBytes: number }[];
+  }[];
   readonly forgottenTopicsData: { topic: string; partitions: number[] }[];
 }
 
