@@ -486,29 +486,43 @@ const producers = {
   },
 };
 
+/**
+ * A kafkajs-shaped group consumer (gregor's or kafkajs's `kafka`) reading `count` records with
+ * run({ eachBatch }) or run({ eachMessage }); seconds from its first record to its last.
+ */
+async function timeGroupConsumer(kafka, group, topic, count, handler) {
+  const consumer = kafka.consumer({ groupId: `${group}-${Date.now()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seconds = await new Promise((resolve) => {
+    let seen = 0;
+    let first = 0;
+    const saw = (records) => {
+      if (seen === 0) first = performance.now();
+      seen += records;
+      if (seen >= count) resolve((performance.now() - first) / 1000);
+    };
+    consumer.run(
+      handler === 'eachBatch'
+        ? { eachBatch: async ({ batch }) => saw(batch.messages.length) }
+        : { eachMessage: async () => saw(1) },
+    );
+  });
+  await consumer.disconnect();
+  return seconds;
+}
+
+const gregorKafka = (bootstrap) => new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING });
+const kafkajsKafka = (bootstrap) => new KafkaJs({ brokers: bootstrap, logLevel: kafkajsLogLevel.NOTHING });
+
 const consumers = {
-  async gregor(bootstrap, topic, count) {
-    const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `bench-gregor-${Date.now()}`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const seconds = await new Promise((resolve) => {
-      let seen = 0;
-      let first = 0;
-      consumer.run({
-        eachBatch: async ({ batch }) => {
-          if (seen === 0) first = performance.now();
-          seen += batch.messages.length;
-          if (seen >= count) resolve((performance.now() - first) / 1000);
-        },
-      });
-    });
-    await consumer.disconnect();
-    return seconds;
-  },
+  gregor: (bootstrap, topic, count) =>
+    timeGroupConsumer(gregorKafka(bootstrap), 'bench-gregor', topic, count, 'eachBatch'),
   async 'gregor-stream'(bootstrap, topic, count) {
-    const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `bench-gregor-stream-${Date.now()}`, maxWaitTimeInMs: 100 });
+    const consumer = gregorKafka(bootstrap).consumer({
+      groupId: `bench-gregor-stream-${Date.now()}`,
+      maxWaitTimeInMs: 100,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     let seen = 0;
@@ -525,61 +539,12 @@ const consumers = {
     await consumer.disconnect();
     return seconds;
   },
-  async 'gregor-each-message'(bootstrap, topic, count) {
-    const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `bench-gregor-each-${Date.now()}`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const seconds = await new Promise((resolve) => {
-      let seen = 0;
-      let first = 0;
-      consumer.run({
-        eachMessage: async () => {
-          if (seen === 0) first = performance.now();
-          if (++seen === count) resolve((performance.now() - first) / 1000);
-        },
-      });
-    });
-    await consumer.disconnect();
-    return seconds;
-  },
-  async 'kafkajs-each-message'(bootstrap, topic, count) {
-    const kafka = new KafkaJs({ brokers: bootstrap, logLevel: kafkajsLogLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `bench-kafkajs-each-${Date.now()}`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const seconds = await new Promise((resolve) => {
-      let seen = 0;
-      let first = 0;
-      consumer.run({
-        eachMessage: async () => {
-          if (seen === 0) first = performance.now();
-          if (++seen === count) resolve((performance.now() - first) / 1000);
-        },
-      });
-    });
-    await consumer.disconnect();
-    return seconds;
-  },
-  async kafkajs(bootstrap, topic, count) {
-    const kafka = new KafkaJs({ brokers: bootstrap, logLevel: kafkajsLogLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `bench-kafkajs-${Date.now()}`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const seconds = await new Promise((resolve) => {
-      let seen = 0;
-      let first = 0;
-      consumer.run({
-        eachBatch: async ({ batch }) => {
-          if (seen === 0) first = performance.now();
-          seen += batch.messages.length;
-          if (seen >= count) resolve((performance.now() - first) / 1000);
-        },
-      });
-    });
-    await consumer.disconnect();
-    return seconds;
-  },
+  'gregor-each-message': (bootstrap, topic, count) =>
+    timeGroupConsumer(gregorKafka(bootstrap), 'bench-gregor-each', topic, count, 'eachMessage'),
+  'kafkajs-each-message': (bootstrap, topic, count) =>
+    timeGroupConsumer(kafkajsKafka(bootstrap), 'bench-kafkajs-each', topic, count, 'eachMessage'),
+  kafkajs: (bootstrap, topic, count) =>
+    timeGroupConsumer(kafkajsKafka(bootstrap), 'bench-kafkajs', topic, count, 'eachBatch'),
   async platformatic(bootstrap, topic, count) {
     const consumer = new platformatic.Consumer({
       groupId: `bench-platformatic-${Date.now()}`,

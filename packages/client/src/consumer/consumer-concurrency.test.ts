@@ -9,9 +9,9 @@ import type { Cluster } from '../cluster.js';
 import { createLogger, logLevel } from '../logger.js';
 import { sleep } from '../retry.js';
 import {
+  endlessFetchAnswer,
   type ScriptedFetchBody,
   ScriptedGroupCluster,
-  scriptedRecords,
 } from '../testing/scripted-group-cluster.js';
 import { Consumer, type ConsumerRunConfig } from './consumer.js';
 
@@ -27,21 +27,7 @@ class TwoLeaders extends ScriptedGroupCluster {
     return (partition % 2) + 1;
   }
   protected fetch(body: ScriptedFetchBody): unknown {
-    return {
-      throttleTimeMs: 0,
-      errorCode: 0,
-      sessionId: 0,
-      responses: body.topics.map((topic) => ({
-        topic: topic.topic,
-        partitions: topic.partitions.map(({ partition, fetchOffset }) => ({
-          partitionIndex: partition,
-          errorCode: 0,
-          highWatermark: fetchOffset + 100n,
-          abortedTransactions: null,
-          records: scriptedRecords(partition, fetchOffset, recordsPerBatch),
-        })),
-      })),
-    };
+    return endlessFetchAnswer(body, recordsPerBatch, 100n);
   }
 }
 

@@ -13,9 +13,9 @@ import type { InstrumentationEvent } from '../instrumentation.js';
 import { createLogger, logLevel } from '../logger.js';
 import { type RetryOptions, resolveRetry, sleep } from '../retry.js';
 import {
+  endlessFetchAnswer,
   type ScriptedFetchBody,
   ScriptedGroupCluster,
-  scriptedRecords,
 } from '../testing/scripted-group-cluster.js';
 import { Consumer, type ConsumerRunConfig } from './consumer.js';
 import { type ConsumerEventName, consumerEvents } from './instrumentation.js';
@@ -41,21 +41,7 @@ class ScriptedBroker extends ScriptedGroupCluster {
     return { ...(super.joinGroup() as object), generationId: this.joins };
   }
   protected fetch(body: ScriptedFetchBody): unknown {
-    return {
-      throttleTimeMs: 0,
-      errorCode: 0,
-      sessionId: 0,
-      responses: body.topics.map((topic) => ({
-        topic: topic.topic,
-        partitions: topic.partitions.map(({ partition, fetchOffset }) => ({
-          partitionIndex: partition,
-          errorCode: 0,
-          highWatermark: fetchOffset + 10n,
-          abortedTransactions: null,
-          records: scriptedRecords(partition, fetchOffset, recordsPerBatch),
-        })),
-      })),
-    };
+    return endlessFetchAnswer(body, recordsPerBatch, 10n);
   }
 }
 

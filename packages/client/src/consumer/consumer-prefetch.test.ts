@@ -10,9 +10,9 @@ import type { Cluster } from '../cluster.js';
 import { createLogger, logLevel } from '../logger.js';
 import { sleep } from '../retry.js';
 import {
+  endlessFetchAnswer,
   type ScriptedFetchBody,
   ScriptedGroupCluster,
-  scriptedRecords,
 } from '../testing/scripted-group-cluster.js';
 import { Consumer, type ConsumerConfig } from './consumer.js';
 
@@ -27,25 +27,13 @@ class EndlessBroker extends ScriptedGroupCluster {
     super(new Map([['orders', [0]]]));
   }
   protected fetch(body: ScriptedFetchBody): unknown {
-    return {
-      throttleTimeMs: 0,
-      errorCode: 0,
-      sessionId: 0,
-      responses: body.topics.map((topic) => ({
-        topic: topic.topic,
-        partitions: topic.partitions.map(({ partition, fetchOffset, partitionMaxBytes }) => {
-          this.fetchOffsets.push(fetchOffset);
-          this.sizes.push([body.maxBytes, partitionMaxBytes]);
-          return {
-            partitionIndex: partition,
-            errorCode: 0,
-            highWatermark: fetchOffset + 100n,
-            abortedTransactions: null,
-            records: scriptedRecords(partition, fetchOffset, recordsPerFetch),
-          };
-        }),
-      })),
-    };
+    for (const topic of body.topics) {
+      for (const { fetchOffset, partitionMaxBytes } of topic.partitions) {
+        this.fetchOffsets.push(fetchOffset);
+        this.sizes.push([body.maxBytes, partitionMaxBytes]);
+      }
+    }
+    return endlessFetchAnswer(body, recordsPerFetch, 100n);
   }
 }
 

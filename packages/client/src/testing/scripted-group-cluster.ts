@@ -44,6 +44,28 @@ export function scriptedRecords(partition: number, fetchOffset: bigint, count: n
   });
 }
 
+/**
+ * A Fetch answer from a log that never ends: every partition asked for brings `recordsPerFetch`
+ * records from its fetch offset, with a high watermark `ahead` past that offset.
+ */
+export function endlessFetchAnswer(body: ScriptedFetchBody, recordsPerFetch: number, ahead: bigint): unknown {
+  return {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    sessionId: 0,
+    responses: body.topics.map((topic) => ({
+      topic: topic.topic,
+      partitions: topic.partitions.map(({ partition, fetchOffset }) => ({
+        partitionIndex: partition,
+        errorCode: 0,
+        highWatermark: fetchOffset + ahead,
+        abortedTransactions: null,
+        records: scriptedRecords(partition, fetchOffset, recordsPerFetch),
+      })),
+    })),
+  };
+}
+
 export abstract class ScriptedGroupCluster {
   retry = resolveRetry({ retries: 2, initialRetryTime: 1, maxRetryTime: 2 });
   /** Every API the consumer called, in order. */
