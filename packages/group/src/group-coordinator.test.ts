@@ -248,6 +248,17 @@ describe('rebalancing a Stable group', () => {
     // The old generation is over.
     expect(h.heartbeat(G, a, generationId)).toBe(ErrorCode.ILLEGAL_GENERATION);
     expect(h.heartbeat(G, a, generationId + 1)).toBe(ErrorCode.NONE);
+    // So are its commits: positions of the old generation never overwrite the new one's offsets.
+    expect(h.commitErrors(h.commit(G, a, generationId, { 't:0': 5 }))).toEqual({
+      't:0': ErrorCode.ILLEGAL_GENERATION,
+    });
+    // And a member that left commits nothing, whatever generation it names.
+    h.leave(G, [{ memberId: c }]);
+    for (const generation of [generationId, generationId + 1])
+      expect(h.commitErrors(h.commit(G, c, generation, { 't:0': 5 }))).toEqual({
+        't:0': ErrorCode.UNKNOWN_MEMBER_ID,
+      });
+    expect(h.fetchOffsets(G, { t: [0] })).toEqual({ 't:0': 10 });
   });
 
   it('a follower rejoining with unchanged metadata gets the current generation without a rebalance', () => {

@@ -246,6 +246,13 @@ export class Consumer {
   private needsJoin = true;
   /** A join is under way: heartbeats would carry the old generation and ask for another rebalance. */
   private joining = false;
+  /**
+   * The coordinator said this member is out of its generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID):
+   * the group may have given its partitions to others, who may have committed past this member's
+   * positions. The next join gives them all up without committing (Java's onPartitionsLost), also
+   * under cooperative rebalancing, and reads them again from the group's committed offsets.
+   */
+  private partitionsLost = false;
   private loop: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastCommitMs = Date.now();
@@ -354,6 +361,7 @@ export class Consumer {
 
   private start(config: ConsumerRunConfig): void {
     this.stopRequested = false;
+    this.partitionsLost = false;
     this.prefetches = new Map();
     this.runConfig = config;
     this.running = true;
@@ -426,6 +434,16 @@ export class Consumer {
     const groupGenerationId = this.membership.generationId;
     try {
       const code = await this.membership.heartbeat();
+      // An answer to a heartbeat of a generation this member has left since (a join began or ended
+      // while it was out) says nothing about the current one, as in Java's consumer: acting on it
+      // would start a needless rebalance, or drop partitions of the new generation as lost.
+      if (
+        this.joining ||
+        this.membership.memberId !== memberId ||
+        this.membership.generationId !== groupGenerationId
+      ) {
+        return;
+      }
       if (code === ErrorCode.NONE) {
         this.instrumentation.emit(consumerEvents.HEARTBEAT, {
           groupId: this.config.groupId,
@@ -445,11 +463,18 @@ export class Consumer {
         });
         this.rebalancing(code);
         if (code === ErrorCode.UNKNOWN_MEMBER_ID) this.membership.memberId = '';
+        this.outOfGeneration(code);
         this.needsJoin = true;
       }
     } catch (error) {
       this.logger.debug('heartbeat failed', { error: (error as Error).message });
     }
+  }
+
+  /** ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID: this member's partitions are lost (see partitionsLost). */
+  private outOfGeneration(code: number): void {
+    if (code === ErrorCode.ILLEGAL_GENERATION || code === ErrorCode.UNKNOWN_MEMBER_ID)
+      this.partitionsLost = true;
   }
 
   /** kafkajs's REBALANCING: the coordinator said the group is rebalancing (or moved past this generation). */
@@ -482,6 +507,7 @@ export class Consumer {
         if (error instanceof KafkaJSProtocolError && rejoinErrors.has(error.code)) {
           // A rebalance is no failure to give up on: the member joins again (as kafkajs's runner).
           this.rebalancing(error.code);
+          this.outOfGeneration(error.code);
           this.needsJoin = true;
         } else if (++unrecovered > this.cluster.retry.retries) {
           // As kafkajs's runner: its retries spent, the consumer crashes, and may start again.
@@ -557,15 +583,22 @@ export class Consumer {
   }
 
   private async rejoin(): Promise<void> {
-    // What this member processed is committed before the group may move its partitions.
-    if (this.assignment.size > 0 && this.membership.generationId >= 0) {
-      await this.commitResolved().catch((error: unknown) =>
-        this.logger.warn('commit before rebalance failed', { error: (error as Error).message }),
-      );
+    // What this member processed is committed before the group may move its partitions (retried
+    // while the coordinator moves; see GroupMembership.commit). Not once the member is out of its
+    // generation: the coordinator would refuse it, and the partitions may be others' by now.
+    if (!this.partitionsLost && this.assignment.size > 0 && this.membership.generationId >= 0) {
+      await this.commitResolved().catch((error: unknown) => {
+        if (error instanceof KafkaJSProtocolError) this.outOfGeneration(error.code);
+        this.logger.warn('commit before rebalance failed', { error: (error as Error).message });
+      });
     }
     const cooperative = this.cooperative;
-    if (!cooperative) {
-      // Eager: every partition is given up before joining.
+    if (!cooperative || this.partitionsLost) {
+      // Eager: every partition is given up before joining. Lost: given up without a commit, and
+      // not claimed as owned in the join (their positions may be behind the group's commits).
+      if (this.partitionsLost && this.assignment.size > 0)
+        this.logger.info('partitions lost', { groupId: this.config.groupId });
+      this.partitionsLost = false;
       this.positionEpoch++;
       this.assignment = new Map();
       this.positions.clear();
@@ -607,6 +640,44 @@ export class Consumer {
       const fresh = partitions.filter((partition) => !has(owned, topic, partition));
       if (fresh.length > 0) added.set(topic, fresh);
     }
+    try {
+      await this.positionsOf(added);
+    } catch (error) {
+      // The assignment came without the offsets to read it from (retries spent): join again rather
+      // than hold partitions nobody reads until the next rebalance. What it keeps (cooperative)
+      // stays read meanwhile.
+      for (const [topic, partitions] of added)
+        for (const partition of partitions) this.positions.delete(key(topic, partition));
+      const kept = new Map<string, number[]>();
+      for (const [topic, partitions] of owned) {
+        const still = partitions.filter((partition) => has(assignment, topic, partition));
+        if (still.length > 0) kept.set(topic, still);
+      }
+      this.assignment = kept;
+      this.needsJoin = true;
+      throw error;
+    }
+    this.assignment = assignment;
+    this.lastCommitMs = Date.now();
+    this.instrumentation.emit(consumerEvents.GROUP_JOIN, {
+      duration: Date.now() - joinStartMs,
+      groupId: this.config.groupId,
+      isLeader: this.membership.isLeader,
+      leaderId: this.membership.leaderId,
+      groupProtocol: this.membership.protocolName,
+      memberId: this.membership.memberId,
+      memberAssignment: Object.fromEntries(
+        [...assignment].map(([topic, partitions]) => [topic, [...partitions]]),
+      ),
+      generationId: this.membership.generationId,
+      groupInstanceId: this.membership.groupInstanceId,
+    });
+    // What was given up may be waiting for this member to let go: a second round hands it on.
+    if (cooperative && revoked.length > 0) this.needsJoin = true;
+  }
+
+  /** Positions of newly assigned partitions: the group's committed offsets, else the reset offset. */
+  private async positionsOf(added: MemberAssignment): Promise<void> {
     await this.cluster.ensureTopics([...added.keys()]);
     const committed =
       added.size > 0 ? await this.membership.committed(added) : new Map<string, Map<number, bigint>>();
@@ -637,23 +708,6 @@ export class Consumer {
         }
       }
     }
-    this.assignment = assignment;
-    this.lastCommitMs = Date.now();
-    this.instrumentation.emit(consumerEvents.GROUP_JOIN, {
-      duration: Date.now() - joinStartMs,
-      groupId: this.config.groupId,
-      isLeader: this.membership.isLeader,
-      leaderId: this.membership.leaderId,
-      groupProtocol: this.membership.protocolName,
-      memberId: this.membership.memberId,
-      memberAssignment: Object.fromEntries(
-        [...assignment].map(([topic, partitions]) => [topic, [...partitions]]),
-      ),
-      generationId: this.membership.generationId,
-      groupInstanceId: this.membership.groupInstanceId,
-    });
-    // What was given up may be waiting for this member to let go: a second round hands it on.
-    if (cooperative && revoked.length > 0) this.needsJoin = true;
   }
 
   /**
@@ -1532,7 +1586,7 @@ export class Consumer {
     await this.loop;
     this.batchQueue = undefined;
     await this.closeFetchSessions();
-    if ((this.runConfig.autoCommit ?? true) && this.membership.generationId >= 0) {
+    if ((this.runConfig.autoCommit ?? true) && !this.partitionsLost && this.membership.generationId >= 0) {
       await this.commitResolved().catch((error: unknown) =>
         this.logger.warn('final commit failed', { error: (error as Error).message }),
       );

@@ -14,7 +14,7 @@ import {
   KafkaJSProtocolError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { sleep } from '../retry.js';
+import { sleep, withRetry } from '../retry.js';
 import { type ConsumerAssigner, encodeCooperativeStickyUserData, isCooperative } from './assigners.js';
 import {
   decodeAssignment,
@@ -334,8 +334,34 @@ export class GroupMembership {
     return byId ? (this.cluster.topicNameOf(topic.topicId) ?? topic.topicId) : topic.name;
   }
 
+  /**
+   * OffsetCommit of `offsets` in this member's generation. A retriable failure (the coordinator
+   * moved or is loading, the append timed out, the connection dropped) is retried with the
+   * coordinator found again, as Java's commitSync does, up to the cluster's retries: a commit given
+   * up on is a backlog the partition's next owner reads again. Every attempt carries the member id
+   * and generation the commit started with, so a retry never moves old positions into a newer
+   * generation; what is not retriable (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION,
+   * UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID) is thrown at once.
+   */
   async commit(offsets: ReadonlyMap<string, ReadonlyMap<number, bigint>>): Promise<void> {
     if (offsets.size === 0) return;
+    const memberId = this.memberId;
+    const generationId = this.generationId;
+    await withRetry(
+      this.cluster.retry,
+      () => this.commitOnce(offsets, memberId, generationId),
+      (error) => {
+        this.logger.debug('commit failed, retrying', { error: (error as Error).message });
+        this.coordinator = undefined;
+      },
+    );
+  }
+
+  private async commitOnce(
+    offsets: ReadonlyMap<string, ReadonlyMap<number, bigint>>,
+    memberId: string,
+    generationId: number,
+  ): Promise<void> {
     const coordinator = await this.coordinatorId();
     const byId = await this.byTopicId(coordinator, ApiKey.OffsetCommit, offsets.keys());
     const response = await this.cluster.sendVersioned(
@@ -343,8 +369,8 @@ export class GroupMembership {
       ApiKey.OffsetCommit,
       () => ({
         groupId: this.options.groupId,
-        generationId: this.generationId,
-        memberId: this.memberId,
+        generationId,
+        memberId,
         groupInstanceId: this.options.groupInstanceId,
         topics: [...offsets].map(([name, partitions]) => ({
           name,
@@ -373,8 +399,23 @@ export class GroupMembership {
     }
   }
 
-  /** The committed offset of each partition, -1 where none is. */
+  /**
+   * The committed offset of each partition, -1 where none is. Retriable failures (the coordinator
+   * moved or is loading, UNSTABLE_OFFSET_COMMIT while a commit is being written) are retried as
+   * commits are.
+   */
   async committed(assignment: MemberAssignment): Promise<Map<string, Map<number, bigint>>> {
+    return withRetry(
+      this.cluster.retry,
+      () => this.committedOnce(assignment),
+      (error) => {
+        this.logger.debug('fetching committed offsets failed, retrying', { error: (error as Error).message });
+        this.coordinator = undefined;
+      },
+    );
+  }
+
+  private async committedOnce(assignment: MemberAssignment): Promise<Map<string, Map<number, bigint>>> {
     const coordinator = await this.coordinatorId();
     const byId = await this.byTopicId(coordinator, ApiKey.OffsetFetch, assignment.keys());
     const topics = [...assignment].map(([name, partitionIndexes]) => ({

@@ -39,6 +39,35 @@ async function produce(topic: string, values: readonly string[], key?: (value: s
   await producer.disconnect();
 }
 
+/**
+ * What each member of a group did that decides where the next one starts: its joins (generation,
+ * assignment) and the commits the coordinator accepted (a commit missing here failed), in order.
+ * Printed by the assertions about records read again, so a failure says which partitions' commits
+ * were behind and what each member had committed.
+ */
+function groupLog() {
+  const lines: string[] = [];
+  const startMs = Date.now();
+  return {
+    watch(name: string, consumer: Consumer): void {
+      const line = (what: string) => lines.push(`${Date.now() - startMs} ms ${name}: ${what}`);
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+        line(`joined generation ${payload.generationId}, ${JSON.stringify(payload.memberAssignment)}`),
+      );
+      consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) =>
+        line(
+          `committed in generation ${payload.groupGenerationId}: ${payload.topics
+            .flatMap((topic) => topic.partitions.map((p) => `${topic.topic}[${p.partition}]=${p.offset}`))
+            .join(' ')}`,
+        ),
+      );
+      consumer.on(consumer.events.REBALANCING, () => line('rebalancing'));
+      consumer.on(consumer.events.STOP, () => line('stopped'));
+    },
+    toString: () => lines.join('\n'),
+  };
+}
+
 function collect(consumer: Consumer, into: { partition: number; value: string; offset: number }[]) {
   return consumer.run({
     eachMessage: async ({ partition, message }) => {
@@ -56,7 +85,9 @@ describe('consumer', () => {
     await produce('orders', first, (value) => value);
 
     const seenA: { partition: number; value: string; offset: number }[] = [];
+    const log = groupLog();
     const a = kafka.consumer({ groupId: 'g1', ...fast });
+    log.watch('a', a);
     const eventsOfA = new Map<string, InstrumentationEvent<Record<string, unknown>>[]>();
     for (const name of [
       a.events.HEARTBEAT,
@@ -84,6 +115,7 @@ describe('consumer', () => {
 
     const seenB: { partition: number; value: string; offset: number }[] = [];
     const b = kafka.consumer({ groupId: 'g1', ...fast });
+    log.watch('b', b);
     await b.connect();
     await b.subscribe({ topic: 'orders', fromBeginning: true });
     await collect(b, seenB);
@@ -109,7 +141,10 @@ describe('consumer', () => {
       return second.every((value) => values.has(value));
     });
     // What a read before the rebalance was committed then: b did not read it again.
-    expect(seenB.filter((record) => record.value.startsWith('a'))).toEqual([]);
+    expect(
+      seenB.filter((record) => record.value.startsWith('a')),
+      `b read again what a had read; the members' joins and commits:\n${log}`,
+    ).toEqual([]);
     const bPartitions = b.assignments().flatMap((entry) => entry.partitions);
     expect(seenB.every((record) => bPartitions.includes(record.partition))).toBe(true);
 
@@ -121,6 +156,9 @@ describe('consumer', () => {
     const of = (type: string) => eventsOfA.get(type)!;
     expect(of(a.events.REBALANCING).length).toBeGreaterThan(0);
     expect(of(a.events.REBALANCING)[0]!.payload).toEqual({ groupId: 'g1', memberId: expect.any(String) });
+    // A heartbeat answered NONE (those sent while the group rebalanced, or to a coordinator that
+    // moved, emit nothing), every heartbeatInterval from here.
+    await waitFor('a heartbeat of a answered', () => of(a.events.HEARTBEAT).length > 0);
     expect(of(a.events.HEARTBEAT)[0]!.payload).toMatchObject({
       groupId: 'g1',
       groupGenerationId: expect.any(Number),
@@ -145,13 +183,21 @@ describe('consumer', () => {
     // A new member of the group starts at the committed offsets: only what came after.
     const seenC: { partition: number; value: string; offset: number }[] = [];
     const c = kafka.consumer({ groupId: 'g1', ...fast });
+    log.watch('c', c);
     await c.connect();
     await c.subscribe({ topic: 'orders', fromBeginning: true });
     await collect(c, seenC);
     await waitFor('c joined', () => c.assignments().length > 0);
     await produce('orders', ['last']);
     await waitFor('c reads the last record', () => seenC.some((record) => record.value === 'last'));
-    expect(seenC.map((record) => record.value)).toEqual(['last']);
+    // Anything else is a commit that did not cover what a or b had read: the log says whose.
+    const where = (record: { partition: number; value: string; offset: number }) =>
+      `${record.value} at orders[${record.partition}] offset ${record.offset}`;
+    const last = seenC.find((record) => record.value === 'last')!;
+    expect(
+      seenC.map(where),
+      `c read again what the group had read; its members' joins and commits:\n${log}`,
+    ).toEqual([where(last)]);
     await c.disconnect();
     await admin.disconnect();
   });

@@ -84,7 +84,10 @@ export abstract class ScriptedGroupCluster {
   async ensureTopics(): Promise<void> {}
   addTargetTopics(): void {}
   async refreshMetadata(): Promise<void> {}
+  /** How many times the consumer looked the coordinator up. */
+  findCoordinatorCalls = 0;
   async findCoordinator(): Promise<number> {
+    this.findCoordinatorCalls++;
     return 1;
   }
   leaderFor(_topic: string, _partition: number): number {
@@ -129,6 +132,26 @@ export abstract class ScriptedGroupCluster {
     return { topics: [] };
   }
 
+  /** What Heartbeat answers: `heartbeatErrorCode`. */
+  protected heartbeat(_body: Record<string, unknown>): unknown {
+    return { errorCode: this.heartbeatErrorCode };
+  }
+
+  /** What OffsetFetch answers: `committedOffset` (0 by default) for every assigned partition. */
+  protected offsetFetch(): unknown {
+    return {
+      errorCode: 0,
+      topics: [...this.assignment].map(([name, partitions]) => ({
+        name,
+        partitions: partitions.map((partitionIndex) => ({
+          partitionIndex,
+          committedOffset: this.options.committedOffset ?? 0n,
+          errorCode: 0,
+        })),
+      })),
+    };
+  }
+
   private async answer(apiKey: number, body: Record<string, unknown>): Promise<unknown> {
     this.apis.push(apiName(apiKey));
     switch (apiKey) {
@@ -137,22 +160,12 @@ export abstract class ScriptedGroupCluster {
       case ApiKey.SyncGroup:
         return { errorCode: 0, assignment: encodeAssignment(this.assignment) };
       case ApiKey.OffsetFetch:
-        return {
-          errorCode: 0,
-          topics: [...this.assignment].map(([name, partitions]) => ({
-            name,
-            partitions: partitions.map((partitionIndex) => ({
-              partitionIndex,
-              committedOffset: this.options.committedOffset ?? 0n,
-              errorCode: 0,
-            })),
-          })),
-        };
+        return this.offsetFetch();
       case ApiKey.Fetch:
         await sleep(this.options.fetchDelayMs ?? 2);
         return this.fetch(body as unknown as ScriptedFetchBody);
       case ApiKey.Heartbeat:
-        return { errorCode: this.heartbeatErrorCode };
+        return this.heartbeat(body);
       case ApiKey.OffsetCommit:
         return this.offsetCommit(body);
       case ApiKey.LeaveGroup:
