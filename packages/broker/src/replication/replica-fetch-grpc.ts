@@ -35,6 +35,9 @@ const serviceName = 'gregor.replication.ReplicaFetch';
  * follower's event loop: about 15 round trips between two busy processes inside every acks=all
  * round. 16 MiB holds replica.fetch.response.max.bytes (10 MiB by default) in one go; the answer
  * is in the leader's memory anyway, so the window only decides how soon it reaches the follower.
+ * Under sustained acks=1 load the 64 KiB window let followers fall ~150 MB behind and out of the
+ * ISR after ~45 s (bench:sustained; @gregor/replication README, "The followers' receive window
+ * under sustained load"); with this one they stayed within a few MB.
  */
 export const replicaFetchReceiveWindowBytes = 16 * 1024 * 1024;
 
