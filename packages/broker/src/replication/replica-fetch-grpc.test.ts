@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer, type Http2Session } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { ErrorCode } from '@gregor/protocol';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +10,7 @@ import {
   fromWireRequest,
   ReplicaFetchClient,
   registerReplicaFetchService,
+  replicaFetchReceiveWindowBytes,
   toWireRequest,
   type WireReplicaFetchRequest,
 } from './replica-fetch-grpc.js';
@@ -77,6 +81,49 @@ describe('the replica fetch stream', () => {
     await expect(stream.fetch(fetchRequest(), 5_000)).rejects.toThrow();
     expect(stream.ended).toBe(true);
     await expect(stream.fetch(fetchRequest(), 5_000)).rejects.toThrow('replica fetch stream ended');
+  });
+});
+
+describe("the follower's receive window", () => {
+  // HTTP/2's default of 64 KiB would have a leader send a ~500 KiB answer in parts, each waiting for
+  // the follower's WINDOW_UPDATE: round trips between two busy processes inside an acks=all round.
+  it('lets the leader send a whole replica.fetch.response.max.bytes answer without waiting', async () => {
+    const server = createServer();
+    const sessions: Http2Session[] = [];
+    server.on('session', (session) => sessions.push(session));
+    server.on('stream', () => {
+      // Never answered: only the follower's settings and window matter here.
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const client = new ReplicaFetchClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    clients.push(client);
+    const stream = client.openStream();
+    const answer = stream.fetch(fetchRequest(), 5_000).catch(() => undefined);
+    try {
+      for (let tries = 0; tries < 200; tries++) {
+        const session = sessions[0];
+        // The follower's WINDOW_UPDATE for the connection follows its SETTINGS.
+        if (
+          session?.remoteSettings.initialWindowSize !== undefined &&
+          session.state.remoteWindowSize! > 65_535
+        )
+          break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const session = sessions[0]!;
+      const responseMaxBytesDefault = 10 * 1024 * 1024;
+      expect(replicaFetchReceiveWindowBytes).toBeGreaterThanOrEqual(responseMaxBytesDefault);
+      // Per stream (SETTINGS_INITIAL_WINDOW_SIZE) and for the whole connection.
+      expect(session.remoteSettings.initialWindowSize).toBe(replicaFetchReceiveWindowBytes);
+      expect(session.state.remoteWindowSize).toBe(replicaFetchReceiveWindowBytes);
+    } finally {
+      stream.end(new Error('test over'));
+      await answer;
+      for (const session of sessions) session.destroy();
+      server.close();
+    }
   });
 });
 

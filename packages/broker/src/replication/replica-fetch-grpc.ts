@@ -28,6 +28,25 @@ import type { ReplicaManager } from '../replica/replica-manager.js';
 const protoFile = 'replication.proto';
 const serviceName = 'gregor.replication.ReplicaFetch';
 
+/**
+ * The follower's HTTP/2 receive window (stream and connection) on its replica fetch channel. With
+ * HTTP/2's 64 KiB default a leader's answer of ~500 KiB (one produce batch of the bench:client
+ * 1 KiB acks=all cell) is sent 64 KiB at a time, each part waiting for a WINDOW_UPDATE from the
+ * follower's event loop: about 15 round trips between two busy processes inside every acks=all
+ * round. 16 MiB holds replica.fetch.response.max.bytes (10 MiB by default) in one go; the answer
+ * is in the leader's memory anyway, so the window only decides how soon it reaches the follower.
+ * Under sustained acks=1 load the 64 KiB window let followers fall ~150 MB behind and out of the
+ * ISR after ~45 s (bench:sustained; @gregor/replication README, "The followers' receive window
+ * under sustained load"); with this one they stayed within a few MB.
+ */
+export const replicaFetchReceiveWindowBytes = 16 * 1024 * 1024;
+
+/** The replica fetch channel's options: the internal ones and the receive window above. */
+export const replicaFetchChannelOptions: grpc.ChannelOptions = {
+  ...internalChannelOptions,
+  'grpc-node.flow_control_window': replicaFetchReceiveWindowBytes,
+};
+
 /** Longest long poll a leader holds a follower's fetch, whatever the follower asks for. */
 export const replicaFetchWaitMsMax = 30_000;
 /**
@@ -337,7 +356,7 @@ export class ReplicaFetchClient {
 
   constructor(address: string, credentials: grpc.ChannelCredentials) {
     const Client = serviceClient(protoFile, serviceName);
-    this.client = new Client(address, credentials, internalChannelOptions);
+    this.client = new Client(address, credentials, replicaFetchChannelOptions);
   }
 
   openStream(): ReplicaFetchStream {
