@@ -95,13 +95,15 @@ describe('the gregor command', () => {
         expect(loads(/node_modules\/pino\//)).toBe(true);
         expect(loads(/node_modules\/@grpc\/grpc-js\//)).toBe(true);
         // ...and what it never uses is not: other commands, the client, the chaos tool and its
-        // kafkajs, pino-pretty for a log that is not a terminal's, re2js before any pattern.
+        // kafkajs, pino-pretty for a log that is not a terminal's, re2js before any pattern,
+        // prom-client while no node serves metrics.
         expect(loads(/packages\/cli\/dist\/topics\.js$/)).toBe(false);
         expect(loads(/packages\/client\/dist\//)).toBe(false);
         expect(loads(/packages\/chaos\/dist\//)).toBe(false);
         expect(loads(/node_modules\/kafkajs\//)).toBe(false);
         expect(loads(/node_modules\/pino-pretty\//)).toBe(false);
         expect(loads(/node_modules\/re2js\//)).toBe(false);
+        expect(loads(/node_modules\/prom-client\//)).toBe(false);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
