@@ -1,9 +1,12 @@
 // Structured logs: one JSON line per significant event (pino), human-readable when a person is
 // watching a terminal (pino-pretty as a synchronous stream, so no worker thread and no lost lines
-// on exit).
+// on exit). pino-pretty is loaded only when a logger prints for a person: a broker logging JSON (not
+// a terminal, GREGOR_LOG_FORMAT=json) never holds its code.
 
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+
+const require = createRequire(import.meta.url);
 
 export type { Logger } from 'pino';
 
@@ -23,6 +26,7 @@ export function createLogger(options: LoggerOptions): Logger {
     base: { node: options.nodeId },
   };
   if (!prettyPrint) return pino(base);
+  const pretty = require('pino-pretty') as typeof import('pino-pretty');
   return pino(
     base,
     pretty({ colorize: true, sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }),

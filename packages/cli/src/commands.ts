@@ -1,30 +1,13 @@
 // The `gregor` subcommand table. Each command gets its arguments and two text outputs and returns an
 // exit code, so tests call it without spawning a process. Add a command by adding a row.
+//
+// Each row imports its module when the command runs, not when the table loads: `gregor broker start`
+// then never loads the client tools, kafkajs (through @gregor/chaos) or the other commands' code,
+// which an idle broker otherwise held for its lifetime (about 10 MB resident; see "Resident memory
+// of an idle broker" in packages/broker/README.md).
 
-import { runChaosCommand } from '@gregor/chaos';
-import { runAcls } from './acls.js';
-import { runBroker } from './broker-start.js';
-import { runCluster } from './cluster.js';
-import { runConfigs, runQuotas } from './configs.js';
-import { runConsume } from './console-consumer.js';
-import { withProcessInput } from './console-input.js';
-import { runProduce } from './console-producer.js';
-import { runDelegationTokens } from './delegation-tokens.js';
-import { runDeleteRecords } from './delete-records.js';
-import { runDumpLog, type TextOutput } from './dump-log.js';
-import { runFeatures } from './features.js';
-import { runGetOffsets } from './get-offsets.js';
-import { runGroups } from './groups.js';
-import { runLeaderElection } from './leader-election.js';
-import { runLogDirs } from './log-dirs.js';
-import { runMetadataQuorum } from './metadata-quorum.js';
-import { runMetadataShell } from './metadata-shell.js';
-import { runPerfTest } from './perf-test.js';
-import { runReassignPartitions } from './reassign-partitions.js';
-import { runTopics } from './topics.js';
-import { runTransactions } from './transactions.js';
+import type { TextOutput } from './dump-log.js';
 import { usageExitCode } from './usage.js';
-import { runUsers } from './users.js';
 
 export interface CliCommand {
   readonly summary: string;
@@ -34,92 +17,121 @@ export interface CliCommand {
 export { usageExitCode };
 
 export const commands: Readonly<Record<string, CliCommand>> = {
-  acls: { summary: 'add, remove and list ACLs, like kafka-acls.sh', run: runAcls },
-  broker: { summary: 'run a broker: gregor broker start --config server.properties', run: runBroker },
+  acls: {
+    summary: 'add, remove and list ACLs, like kafka-acls.sh',
+    run: async (args, out, err) => (await import('./acls.js')).runAcls(args, out, err),
+  },
+  broker: {
+    summary: 'run a broker: gregor broker start --config server.properties',
+    run: async (args, out, err) => (await import('./broker-start.js')).runBroker(args, out, err),
+  },
   cluster: {
     summary: 'the cluster id, and unregistering a broker shut down for good (kafka-cluster.sh)',
-    run: runCluster,
+    run: async (args, out, err) => (await import('./cluster.js')).runCluster(args, out, err),
   },
   chaos: {
     summary: 'a chaos campaign against a cluster it starts: faults, real clients, a checked history',
-    run: runChaosCommand,
+    run: async (args, out, err) => (await import('@gregor/chaos')).runChaosCommand(args, out, err),
   },
   features: {
     summary: 'describe, upgrade, downgrade and disable finalized feature levels (kafka-features.sh)',
-    run: runFeatures,
+    run: async (args, out, err) => (await import('./features.js')).runFeatures(args, out, err),
   },
   configs: {
     summary:
       'describe and alter topic and broker configs and client quotas (kafka-configs.sh): describe, alter --add-config/--delete-config',
-    run: runConfigs,
+    run: async (args, out, err) => (await import('./configs.js')).runConfigs(args, out, err),
   },
   consume: {
     summary: 'print the records of a topic (kafka-console-consumer.sh): as a group member or one partition',
-    run: (args, out, err) => withProcessInput((input) => runConsume(args, out, err, input)),
+    run: async (args, out, err) => {
+      const [{ withProcessInput }, { runConsume }] = await Promise.all([
+        import('./console-input.js'),
+        import('./console-consumer.js'),
+      ]);
+      return withProcessInput((input) => runConsume(args, out, err, input));
+    },
   },
   'delegation-tokens': {
     summary: 'create, renew, expire and describe delegation tokens (kafka-delegation-tokens.sh)',
-    run: runDelegationTokens,
+    run: async (args, out, err) =>
+      (await import('./delegation-tokens.js')).runDelegationTokens(args, out, err),
   },
   'delete-records': {
     summary: 'delete the records below given offsets (kafka-delete-records.sh --offset-json-file)',
-    run: runDeleteRecords,
+    run: async (args, out, err) => (await import('./delete-records.js')).runDeleteRecords(args, out, err),
   },
-  'dump-log': { summary: 'print the batches of a .log segment or the entries of an index', run: runDumpLog },
+  'dump-log': {
+    summary: 'print the batches of a .log segment or the entries of an index',
+    run: async (args, out, err) => (await import('./dump-log.js')).runDumpLog(args, out, err),
+  },
   'get-offsets': {
     summary: "offsets of a topic's partitions: latest, earliest or by time (kafka-get-offsets.sh)",
-    run: runGetOffsets,
+    run: async (args, out, err) => (await import('./get-offsets.js')).runGetOffsets(args, out, err),
   },
   groups: {
     summary: 'list and describe consumer groups (members, lag), reset and delete their offsets',
-    run: runGroups,
+    run: async (args, out, err) => (await import('./groups.js')).runGroups(args, out, err),
   },
   'perf-test': {
     summary:
       'producer and consumer throughput and latency (kafka-producer-perf-test.sh, kafka-consumer-perf-test.sh)',
-    run: (args, out, err) => withProcessInput((input) => runPerfTest(args, out, err, input)),
+    run: async (args, out, err) => {
+      const [{ withProcessInput }, { runPerfTest }] = await Promise.all([
+        import('./console-input.js'),
+        import('./perf-test.js'),
+      ]);
+      return withProcessInput((input) => runPerfTest(args, out, err, input));
+    },
   },
   produce: {
     summary: 'send records read from stdin or a file, one per line (kafka-console-producer.sh)',
-    run: (args, out, err) => withProcessInput((input) => runProduce(args, out, err, input)),
+    run: async (args, out, err) => {
+      const [{ withProcessInput }, { runProduce }] = await Promise.all([
+        import('./console-input.js'),
+        import('./console-producer.js'),
+      ]);
+      return withProcessInput((input) => runProduce(args, out, err, input));
+    },
   },
   topics: {
     summary: 'create, list, describe, alter (partitions) and delete topics (kafka-topics.sh)',
-    run: runTopics,
+    run: async (args, out, err) => (await import('./topics.js')).runTopics(args, out, err),
   },
   'leader-election': {
     summary: 'PREFERRED or UNCLEAN leader elections (kafka-leader-election.sh)',
-    run: runLeaderElection,
+    run: async (args, out, err) => (await import('./leader-election.js')).runLeaderElection(args, out, err),
   },
   'log-dirs': {
     summary: "describe the brokers' log directories as JSON (kafka-log-dirs.sh --describe)",
-    run: runLogDirs,
+    run: async (args, out, err) => (await import('./log-dirs.js')).runLogDirs(args, out, err),
   },
   'metadata-quorum': {
     summary: 'describe the metadata quorum (--status, --replication), like kafka-metadata-quorum.sh',
-    run: runMetadataQuorum,
+    run: async (args, out, err) => (await import('./metadata-quorum.js')).runMetadataQuorum(args, out, err),
   },
   'metadata-shell': {
     summary: 'browse the cluster metadata as znode-like paths (ls, cat, tree), online or offline',
-    run: (args, out, err) => runMetadataShell(args, out, err),
+    run: async (args, out, err) => (await import('./metadata-shell.js')).runMetadataShell(args, out, err),
   },
   'reassign-partitions': {
     summary:
       'move partitions between brokers: generate, execute, verify, cancel, list (kafka-reassign-partitions.sh)',
-    run: runReassignPartitions,
+    run: async (args, out, err) =>
+      (await import('./reassign-partitions.js')).runReassignPartitions(args, out, err),
   },
   quotas: {
     summary:
       'describe and alter client quotas of users, client ids and ips (kafka-configs.sh --entity-type users|clients|ips)',
-    run: runQuotas,
+    run: async (args, out, err) => (await import('./configs.js')).runQuotas(args, out, err),
   },
   transactions: {
     summary: 'list and describe transactional ids, abort a hanging transaction (kafka-transactions.sh)',
-    run: runTransactions,
+    run: async (args, out, err) => (await import('./transactions.js')).runTransactions(args, out, err),
   },
   users: {
     summary: "SCRAM users' credentials (describe, add, delete), like kafka-configs.sh --entity-type users",
-    run: runUsers,
+    run: async (args, out, err) => (await import('./users.js')).runUsers(args, out, err),
   },
 };
 

@@ -7,9 +7,10 @@
 // Offsets of a consumer group live where a classic group's do (the OffsetMetadataManager's group of
 // the same id); GroupCoordinator joins the two and keeps the group types apart.
 
+import { createRequire } from 'node:module';
 import { invariant, type Random } from '@gregor/ground';
 import { ErrorCode } from '@gregor/protocol';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { storeGroupErrorCode } from './append-errors.js';
 import type { GroupCoordinatorConfig } from './config.js';
 import {
@@ -1049,6 +1050,10 @@ function preferredAssignor(group: ConsumerGroup, fallback: AssignorName): Assign
 /** Longest subscribed-topic regex accepted, in UTF-16 code units: RE2's memory is linear in it. */
 export const subscribedTopicRegexLengthMax = 4096;
 
+const require = createRequire(import.meta.url);
+/** re2js, loaded at the first regex subscription rather than with the broker (most never see one). */
+let re2js: typeof RE2JS | undefined;
+
 /**
  * A topic regex as Kafka matches it: compiled by RE2 (Kafka uses RE2J) and matched against the
  * whole topic name (`matches`). re2js is RE2's engine in JavaScript, linear in the pattern and the
@@ -1058,7 +1063,8 @@ export const subscribedTopicRegexLengthMax = 4096;
 function compileRegex(regex: string): RE2JS | null {
   if (regex.length > subscribedTopicRegexLengthMax) return null;
   try {
-    return RE2JS.compile(regex);
+    re2js ??= (require('re2js') as typeof import('re2js')).RE2JS;
+    return re2js.compile(regex);
   } catch {
     return null;
   }

@@ -7,10 +7,12 @@
 // Nothing here runs on the request path: every value is read at scrape time (the metrics' `collect`
 // callbacks) from the recorder's plain numbers (broker-metrics.ts) and from state the node keeps
 // anyway (the applied metadata image, the Raft status, the group coordinator's committed offsets).
-// prom-client is imported by this file only.
+// prom-client is imported by this file only, and loaded by the first exporter: a node with
+// gregor.metrics.port off (the default) never holds its code.
 
+import { createRequire } from 'node:module';
 import type { MetadataImage } from '@gregor/metadata';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Counter as PromCounter, Gauge as PromGauge, Registry } from 'prom-client';
 import type { BrokerMetricsRecorder, ClientQuotaType, ListenerConnectionCounters } from './broker-metrics.js';
 import {
   type ConsumerGroupLag,
@@ -132,8 +134,17 @@ export interface MetricsExporter {
   readonly contentType: string;
 }
 
+const require = createRequire(import.meta.url);
+let promClientModule: typeof import('prom-client') | undefined;
+
+function promClient(): typeof import('prom-client') {
+  promClientModule ??= require('prom-client') as typeof import('prom-client');
+  return promClientModule;
+}
+
 /** Every series the node exports, in one registry of its own (nodes in one process stay apart). */
 export function createMetricsExporter(sources: MetricsSources): MetricsExporter {
+  const { Counter, Gauge, Registry } = promClient();
   const registry = new Registry();
   const { recorder, brokerId } = sources;
   const registers = [registry];
@@ -576,7 +587,7 @@ export function createMetricsExporter(sources: MetricsSources): MetricsExporter 
       registers,
     };
     const collect = function (
-      this: Counter<'listener' | 'networkProcessor'> | Gauge<'listener' | 'networkProcessor'>,
+      this: PromCounter<'listener' | 'networkProcessor'> | PromGauge<'listener' | 'networkProcessor'>,
     ) {
       this.reset();
       const nowMs = recorder.nowMs();
@@ -719,6 +730,7 @@ let processRegistryValue: Registry | undefined;
  */
 function processRegistry(): Registry {
   if (processRegistryValue === undefined) {
+    const { collectDefaultMetrics, Registry } = promClient();
     processRegistryValue = new Registry();
     collectDefaultMetrics({ register: processRegistryValue });
   }
