@@ -183,6 +183,75 @@ describe('ReplicaFetcher (the follower loop)', () => {
   });
 });
 
+describe('ReplicaFetcher: partitions added while a fetch is parked', () => {
+  it('aborts the long poll in flight and fetches the new partition at once, without backing off', async () => {
+    const time = new ManualTime();
+    const followed: FollowedPartition[] = [{ topic: 'a', partition: 0, leaderId: 1, leaderEpoch: 4 }];
+    const replicas: FollowerReplicas = {
+      followedPartitions: () => followed,
+      followerFetchPosition: () => ({
+        fetchOffset: 0,
+        lastFetchedEpoch: 3,
+        logStartOffset: 0,
+        leaderEpoch: 4,
+        leaderId: 1,
+      }),
+      applyFollowerFetch: async () => ErrorCode.NONE,
+    };
+    // The leader parks every fetch (nothing new to answer): each one ends only when aborted.
+    const requests: { topics: string[]; signal: AbortSignal | undefined }[] = [];
+    const manager = new ReplicaFetcherManager(
+      () => ({
+        fetch: (request, _timeoutMs, signal) => {
+          requests.push({ topics: request.partitions.map((wanted) => wanted.topic), signal });
+          return new Promise((_resolve, reject) => {
+            signal?.addEventListener('abort', () => reject(new Error('cancelled')));
+          });
+        },
+        close: () => undefined,
+      }),
+      { settings, replicas, brokerEpoch: () => 9, clock: time, timers: time, logger: silentLogger },
+    );
+    manager.reconcile();
+    await settle();
+    expect(requests.map((request) => request.topics)).toEqual([['a']]);
+    // A new topic's partition from the same leader: asked for now, not after a's long poll (500 ms).
+    followed.push({ topic: 'b', partition: 0, leaderId: 1, leaderEpoch: 4 });
+    manager.reconcile();
+    await settle();
+    expect(requests[0]!.signal?.aborted).toBe(true);
+    expect(requests.map((request) => request.topics)).toEqual([['a'], ['a', 'b']]);
+    // The same set again (any other metadata change) leaves the parked fetch alone.
+    manager.reconcile();
+    await settle();
+    expect(requests).toHaveLength(2);
+    expect(requests[1]!.signal?.aborted).toBe(false);
+    await manager.close();
+  });
+});
+
+describe('ReplicaFetcher: a partition backing off', () => {
+  it('shortens the long poll of the others to its backoff, so that it is fetched again when its backoff ends', async () => {
+    let calls = 0;
+    const { requests, manager } = fetcher((request) => {
+      calls++;
+      // The first answer: b's leader has not taken it yet (a new topic); then the leader is gone.
+      if (calls > 2) return new Error('unreachable');
+      return ok(request, (topic) => (topic === 'b' ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.NONE));
+    });
+    manager.reconcile();
+    await settle();
+    expect(requests.map((request) => request.partitions.map((wanted) => wanted.topic))).toEqual([
+      ['a', 'b'],
+      ['a'],
+      ['a'],
+    ]);
+    // Fetches with both in them wait the whole long poll; a's alone, only until b's backoff ends.
+    expect(requests.map((request) => request.maxWaitMs)).toEqual([500, 100, 100]);
+    await manager.close();
+  });
+});
+
 describe('ReplicaFetcher with a follower replication quota (KIP-73)', () => {
   it('leaves throttled partitions out while over quota, counting only their bytes, and fetches them again later', async () => {
     const quota = new ReplicationQuota();

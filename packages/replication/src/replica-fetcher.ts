@@ -43,9 +43,13 @@ export interface ReplicaFetchResponse {
   readonly partitions: readonly ReplicaFetchPartitionResult[];
 }
 
-/** One leader's fetch endpoint. A call that fails or passes its deadline rejects. */
+/**
+ * One leader's fetch endpoint. A call that fails or passes its deadline rejects; so does one whose
+ * `signal` aborts before its answer came (the leader's long poll is cancelled: its answer, if any,
+ * is dropped and the next fetch asks again from the same offsets).
+ */
 export interface ReplicaFetchTransport {
-  fetch(request: ReplicaFetchRequest, timeoutMs: number): Promise<ReplicaFetchResponse>;
+  fetch(request: ReplicaFetchRequest, timeoutMs: number, signal?: AbortSignal): Promise<ReplicaFetchResponse>;
   close(): void;
 }
 
@@ -109,6 +113,8 @@ export class ReplicaFetcher {
   private readonly partitions = new Map<string, FetchedPartition>();
   private closed = false;
   private wake: (() => void) | undefined;
+  /** Aborts the fetch in flight (a long poll on the leader), if one is. */
+  private inFlight: AbortController | undefined;
   private running: Promise<void> | undefined;
   private consecutiveFailures = 0;
 
@@ -122,13 +128,20 @@ export class ReplicaFetcher {
     return this.partitions.size;
   }
 
-  /** Replaces the partitions this fetcher carries; new ones are fetched from the next round on. */
+  /**
+   * Replaces the partitions this fetcher carries. New ones are fetched at once: a fetch in flight
+   * (usually parked in the leader's long poll, up to maxWaitMs) is aborted and asked again with
+   * them, so that a new topic's or a moved leader's partition does not wait out another
+   * partition's long poll before its first fetch, while its acks=all producers wait for it.
+   */
   setPartitions(followed: readonly FollowedPartition[]): void {
     const keys = new Set<string>();
+    let added = false;
     for (const entry of followed) {
       const key = `${entry.topic}-${entry.partition}`;
       keys.add(key);
       if (!this.partitions.has(key)) {
+        added = true;
         this.partitions.set(key, {
           topic: entry.topic,
           partition: entry.partition,
@@ -138,6 +151,7 @@ export class ReplicaFetcher {
       }
     }
     for (const key of [...this.partitions.keys()]) if (!keys.has(key)) this.partitions.delete(key);
+    if (added) this.inFlight?.abort();
     this.wake?.();
   }
 
@@ -148,6 +162,7 @@ export class ReplicaFetcher {
   async close(): Promise<void> {
     this.closed = true;
     this.wake?.();
+    this.inFlight?.abort();
     this.transport.close();
     await this.running;
   }
@@ -200,20 +215,34 @@ export class ReplicaFetcher {
       await this.sleep(settings.backoffMs);
       return;
     }
+    // A partition backing off (typically a new one whose leader had not taken it yet) is fetched
+    // again when its backoff ends, so the long poll of the others ends by then: it would otherwise
+    // wait out a whole maxWaitMs, with its acks=all producers waiting on it.
+    const nowMs = clock.nowMs();
+    let backOffEndMs = Number.POSITIVE_INFINITY;
+    for (const entry of this.partitions.values()) {
+      if (entry.notBeforeMs > nowMs) backOffEndMs = Math.min(backOffEndMs, entry.notBeforeMs);
+    }
     const request: ReplicaFetchRequest = {
       replicaId: settings.brokerId,
       brokerEpoch: this.environment.brokerEpoch(),
-      maxWaitMs: settings.maxWaitMs,
+      maxWaitMs: Math.min(settings.maxWaitMs, Math.max(0, backOffEndMs - nowMs)),
       minBytes: 1,
       maxBytes: settings.responseMaxBytes,
       partitions,
     };
     let response: ReplicaFetchResponse;
+    const inFlight = new AbortController();
+    this.inFlight = inFlight;
     try {
       const timeoutMs =
         settings.maxWaitMs + (settings.deadlineMarginMs ?? replicaFetchDeadlineMarginMsDefault);
-      response = await this.transport.fetch(request, timeoutMs);
+      response = await this.transport.fetch(request, timeoutMs, inFlight.signal);
+      this.inFlight = undefined;
     } catch (error) {
+      this.inFlight = undefined;
+      // Aborted for new partitions (or by close()): not a failure, ask again at once.
+      if (inFlight.signal.aborted) return;
       this.consecutiveFailures++;
       // The first failure of a streak is worth a line; the rest repeat it while the leader is down.
       if (this.consecutiveFailures === 1) {

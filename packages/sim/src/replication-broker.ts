@@ -460,8 +460,18 @@ export class SimBroker implements FollowerReplicas, ReplicaFetchHost<Partition<S
   /** The follower's way to `leaderId`: fetches over the simulated network. */
   private fetchTransport(leaderId: number): ReplicaFetchTransport {
     return {
-      fetch: async (request, timeoutMs) => {
-        const answer = await this.rpc.call(leaderId, { kind: 'fetch', request }, timeoutMs);
+      fetch: async (request, timeoutMs, signal) => {
+        const call = this.rpc.call(leaderId, { kind: 'fetch', request }, timeoutMs);
+        // An aborted fetch rejects at once; the leader's answer, when it comes, is dropped.
+        const answer =
+          signal === undefined
+            ? await call
+            : await new Promise<Awaited<typeof call>>((resolve, reject) => {
+                const onAbort = () => reject(new Error('replica fetch aborted'));
+                if (signal.aborted) onAbort();
+                signal.addEventListener('abort', onAbort, { once: true });
+                call.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+              });
         if (answer.kind !== 'fetch') throw new Error(`unexpected answer ${answer.kind}`);
         return answer.response;
       },

@@ -84,6 +84,27 @@ describe('the replica fetch stream', () => {
   });
 });
 
+describe('an aborted replica fetch', () => {
+  it('rejects before its answer and ends the stream; an abort after the answer changes nothing', async () => {
+    const { client } = await leaderService();
+    const answered = client.openStream();
+    const late = new AbortController();
+    expect((await answered.fetch(fetchRequest(), 5_000, late.signal)).errorCode).toBe(
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    );
+    late.abort();
+    expect(answered.ended).toBe(false);
+    expect((await answered.fetch(fetchRequest(), 5_000)).errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+
+    const stream = client.openStream();
+    const early = new AbortController();
+    const pending = stream.fetch(fetchRequest(), 5_000, early.signal);
+    early.abort();
+    await expect(pending).rejects.toThrow('replica fetch aborted');
+    expect(stream.ended).toBe(true);
+  });
+});
+
 describe("the follower's receive window", () => {
   // HTTP/2's default of 64 KiB would have a leader send a ~500 KiB answer in parts, each waiting for
   // the follower's WINDOW_UPDATE: round trips between two busy processes inside an acks=all round.

@@ -253,11 +253,15 @@ export class GrpcReplicaFetchTransport implements ReplicaFetchTransport {
     private readonly credentials: grpc.ChannelCredentials,
   ) {}
 
-  async fetch(request: ReplicaFetchRequest, timeoutMs: number): Promise<ReplicaFetchResponse> {
+  async fetch(
+    request: ReplicaFetchRequest,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ReplicaFetchResponse> {
     const client = this.clientForLeader();
     if (client === undefined) throw new Error(`leader ${this.leaderId} has no known address`);
     if (this.stream === undefined || this.stream.ended) this.stream = client.openStream();
-    const response = await this.stream.fetch(toWireRequest(this.clusterId, request), timeoutMs);
+    const response = await this.stream.fetch(toWireRequest(this.clusterId, request), timeoutMs, signal);
     return { errorCode: response.errorCode, partitions: response.partitions.map(fromWirePartitionData) };
   }
 
@@ -291,12 +295,15 @@ interface PendingFetch {
   readonly resolve: (response: WireReplicaFetchResponse) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
+  /** Removes the abort listener of the fetch's signal, if it had one. */
+  readonly release: () => void;
 }
 
 /**
  * One stream of fetches to one leader. At most one fetch is pending; an answer resolves it. A fetch
- * past its deadline, an unexpected message or any stream error or end rejects the pending fetch and
- * ends the stream for good.
+ * past its deadline or aborted by its signal, an unexpected message or any stream error or end
+ * rejects the pending fetch and ends the stream for good (the transport opens another: a stream
+ * carries one fetch at a time, so an abandoned long poll cannot be told from the next answer).
  */
 export class ReplicaFetchStream {
   private pending: PendingFetch | undefined;
@@ -313,6 +320,7 @@ export class ReplicaFetchStream {
       }
       this.pending = undefined;
       clearTimeout(pending.timer);
+      pending.release();
       pending.resolve(response);
     });
     call.on('error', (error: Error) => this.end(error));
@@ -323,15 +331,23 @@ export class ReplicaFetchStream {
     return this.endedValue;
   }
 
-  fetch(request: WireReplicaFetchRequest, timeoutMs: number): Promise<WireReplicaFetchResponse> {
+  fetch(
+    request: WireReplicaFetchRequest,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<WireReplicaFetchResponse> {
     if (this.endedValue) return Promise.reject(new Error('replica fetch stream ended'));
     if (this.pending !== undefined) return Promise.reject(new Error('a fetch is already pending'));
+    if (signal?.aborted === true) return Promise.reject(new Error('replica fetch aborted'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => this.end(new Error(`replica fetch not answered within ${timeoutMs} ms`)),
         Math.max(1, timeoutMs),
       );
-      this.pending = { resolve, reject, timer };
+      const onAbort = () => this.end(new Error('replica fetch aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const release = () => signal?.removeEventListener('abort', onAbort);
+      this.pending = { resolve, reject, timer, release };
       this.call.write(request);
     });
   }
@@ -344,6 +360,7 @@ export class ReplicaFetchStream {
     this.pending = undefined;
     if (pending !== undefined) {
       clearTimeout(pending.timer);
+      pending.release();
       pending.reject(error);
     }
     this.call.cancel();
