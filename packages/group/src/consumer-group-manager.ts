@@ -1062,8 +1062,9 @@ let re2js: typeof RE2JS | undefined;
  */
 function compileRegex(regex: string): RE2JS | null {
   if (regex.length > subscribedTopicRegexLengthMax) return null;
+  // Loaded outside the try: a broken install is an error to see, not a regex refused as invalid.
+  re2js ??= (require('re2js') as typeof import('re2js')).RE2JS;
   try {
-    re2js ??= (require('re2js') as typeof import('re2js')).RE2JS;
     return re2js.compile(regex);
   } catch {
     return null;

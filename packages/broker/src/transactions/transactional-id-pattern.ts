@@ -27,8 +27,9 @@ export function transactionalIdMatcher(pattern: string | null): TransactionalIdM
   if (pattern.length > transactionalIdPatternLengthMax) {
     return { error: `the pattern is longer than ${transactionalIdPatternLengthMax} characters` };
   }
+  // Loaded outside the try: a broken install is an error to see, not a pattern refused as invalid.
+  re2js ??= (require('re2js') as typeof import('re2js')).RE2JS;
   try {
-    re2js ??= (require('re2js') as typeof import('re2js')).RE2JS;
     const compiled = re2js.compile(pattern);
     return (transactionalId) => compiled.matches(transactionalId);
   } catch (error) {
