@@ -43,6 +43,7 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readBoundMetricsPort } from '../packages/broker/dist/index.js';
 import { ApiKey, errorName } from '../packages/protocol/dist/index.js';
 import { BenchCluster } from './lib/bench-cluster.mjs';
@@ -131,6 +132,8 @@ async function scrape(ports, names) {
 const urpName = 'kafka_server_replicamanager_underreplicatedpartitions';
 const shrinksName = 'kafka_server_replicamanager_isrshrinks_total';
 const expandsName = 'kafka_server_replicamanager_isrexpands_total';
+const heapUsedName = 'nodejs_heap_size_used_bytes';
+const externalName = 'nodejs_external_memory_bytes';
 
 async function main() {
   log(
@@ -272,6 +275,9 @@ async function main() {
     let cpuBefore = brokersCpuMs(cluster);
     let cpuByBrokerBefore = cluster.nodes.map(brokerCpuMs);
     let recordsBefore = 0;
+    // The bench's own event loop: a stall here delays answers' reading, and so shows as latency.
+    const benchLoop = monitorEventLoopDelay({ resolution: 10 });
+    benchLoop.enable();
     let warningsSeen = 0;
     const warningCounts = new Map();
     const latencyWindows = [];
@@ -294,7 +300,7 @@ async function main() {
       const [unrepl, view, sums] = await Promise.all([
         unreplicated(),
         topicMetadata(admin, topic),
-        scrape(metricsPorts, [urpName, shrinksName, expandsName]),
+        scrape(metricsPorts, [urpName, shrinksName, expandsName, heapUsedName, externalName]),
       ]);
       const lags = followerLags();
       const row = {
@@ -311,6 +317,9 @@ async function main() {
         errors,
         inFlight,
         inFlightMax: inFlightMaxSecond,
+        benchLoopMaxMs: benchLoop.max / 1e6,
+        heapUsedMB: sums[heapUsedName] / 1e6,
+        externalMB: sums[externalName] / 1e6,
         isrMin: Math.min(...view.partitions.map((p) => p.isr.length)),
         rssMB: cluster.nodes.map(brokerRssMB),
         cpuByBroker: cluster.nodes.map((node, index) => brokerCpuMs(node) - cpuByBrokerBefore[index]),
@@ -318,6 +327,7 @@ async function main() {
       cpuBefore += row.cpuMs;
       cpuByBrokerBefore = cpuByBrokerBefore.map((before, index) => before + row.cpuByBroker[index]);
       inFlightMaxSecond = inFlight;
+      benchLoop.reset();
       recordsBefore = ackedRecords;
       rows.push(row);
       process.stdout.write(
@@ -329,7 +339,9 @@ async function main() {
           8,
         )}  isr ${row.isr}  URP ${row.urp}  shrinks ${row.shrinks} expands ${row.expands}  cpu ${row.cpuMs} ms  errors ${errors}  infl ${row.inFlight} (max ${row.inFlightMax})  rss/cpu ${row.rssMB
           .map((mb, index) => `${mb.toFixed(0)}/${row.cpuByBroker[index]}`)
-          .join(' ')}\n`,
+          .join(
+            ' ',
+          )}  heap ${row.heapUsedMB.toFixed(0)} ext ${row.externalMB.toFixed(0)} MB (3 brokers)  bench loop max ${row.benchLoopMaxMs.toFixed(0)} ms\n`,
       );
       printWarnings();
       if (second % latencyWindowSeconds === 0 && second <= loadSeconds) {
@@ -434,6 +446,7 @@ async function main() {
           )
           .join(', ')}`,
         `  Produce latency over the load: ${sortedLatencies.length} requests, p50 ${percentile(sortedLatencies, 0.5).toFixed(1)} ms, p99 ${percentile(sortedLatencies, 0.99).toFixed(1)} ms, p99.9 ${percentile(sortedLatencies, 0.999).toFixed(1)} ms, max ${(sortedLatencies.at(-1) ?? Number.NaN).toFixed(1)} ms; 10 s windows p99 ${latencyWindows.map((w) => w.p99.toFixed(0)).join(' ')} ms`,
+        `  the bench's own event loop: longest stop ${Math.max(...loadRows.map((r) => r.benchLoopMaxMs)).toFixed(0)} ms, seconds with a stop over 100 ms ${loadRows.filter((r) => r.benchLoopMaxMs > 100).length}`,
         `  requests in flight: largest ${Math.max(...loadRows.map((r) => r.inFlightMax))}; ISR smallest ${Math.min(...rows.map((r) => r.isrMin))}`,
         `  errors by name: ${errorsByName.size === 0 ? 'none' : [...errorsByName].map(([name, count]) => `${name} ${count}`).join(', ')}`,
         `  broker warnings: ${warningCounts.size === 0 ? 'none' : [...warningCounts].map(([message, count]) => `${count}x ${message}`).join('; ')}`,
