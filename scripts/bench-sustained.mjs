@@ -66,6 +66,8 @@ const acks = process.env.BENCH_ACKS === 'all' ? -1 : 1;
 /** Open loop at this many MB/s of values; 0: closed loop (5 requests in flight per leader). */
 const rateMBps = Number(process.env.BENCH_RATE_MBPS ?? 0);
 const latencyWindowSeconds = 10;
+/** log.segment.bytes for the brokers (BENCH_LOG_SEGMENT_BYTES); Kafka's default, 1 GiB, when unset. */
+const segmentBytes = process.env.BENCH_LOG_SEGMENT_BYTES;
 const nodeCount = 3;
 const partitionCount = 3;
 const replicationFactor = 3;
@@ -81,6 +83,16 @@ const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 const startMs = performance.now();
 const log = (message) =>
   process.stderr.write(`[sustained +${((performance.now() - startMs) / 1000).toFixed(0)} s] ${message}\n`);
+
+/** How many `.log` segments a partition has in one broker's log dir (a roll adds one). */
+function segmentCount(node, partition) {
+  try {
+    return readdirSync(join(node.logDir, `${topic}-${partition}`)).filter((name) => name.endsWith('.log'))
+      .length;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /** Bytes of a partition's `.log` segments in one broker's log dir. */
 function logBytes(node, partition) {
@@ -139,7 +151,13 @@ async function main() {
   log(
     `starting three brokers; ${loadSeconds} s of acks=${acks === 1 ? '1' : 'all'}, ${valueBytes} B values, ${rateMBps > 0 ? `open loop at ${rateMBps} MB/s` : 'closed loop'}`,
   );
-  const cluster = await BenchCluster.start({ nodeCount, properties: { 'gregor.metrics.port': '0' } });
+  const cluster = await BenchCluster.start({
+    nodeCount,
+    properties: {
+      'gregor.metrics.port': '0',
+      ...(segmentBytes === undefined ? {} : { 'log.segment.bytes': segmentBytes }),
+    },
+  });
   const connections = new Map();
   try {
     const metricsPorts = cluster.nodes.map((node) => readBoundMetricsPort(node.logDir));
@@ -318,6 +336,7 @@ async function main() {
         inFlight,
         inFlightMax: inFlightMaxSecond,
         benchLoopMaxMs: benchLoop.max / 1e6,
+        segments: partitions.map((p) => segmentCount(nodeById.get(p.leader), p.partition)).join('/'),
         heapUsedMB: sums[heapUsedName] / 1e6,
         externalMB: sums[externalName] / 1e6,
         isrMin: Math.min(...view.partitions.map((p) => p.isr.length)),
@@ -341,7 +360,7 @@ async function main() {
           .map((mb, index) => `${mb.toFixed(0)}/${row.cpuByBroker[index]}`)
           .join(
             ' ',
-          )}  heap ${row.heapUsedMB.toFixed(0)} ext ${row.externalMB.toFixed(0)} MB (3 brokers)  bench loop max ${row.benchLoopMaxMs.toFixed(0)} ms\n`,
+          )}  heap ${row.heapUsedMB.toFixed(0)} ext ${row.externalMB.toFixed(0)} MB (3 brokers)  bench loop max ${row.benchLoopMaxMs.toFixed(0)} ms  segments ${row.segments}\n`,
       );
       printWarnings();
       if (second % latencyWindowSeconds === 0 && second <= loadSeconds) {
