@@ -37,7 +37,9 @@
 //
 // Usage: npm run build && node scripts/bench-sustained.mjs
 //        BENCH_SUSTAINED_SECONDS=90 BENCH_VALUE_BYTES=1024 BENCH_ACKS=1 BENCH_RATE_MBPS= ...
-//        s19: BENCH_SUSTAINED_SECONDS=180 BENCH_VALUE_BYTES=100 BENCH_ACKS=all [BENCH_RATE_MBPS=10]
+//        s19: BENCH_SUSTAINED_SECONDS=180 BENCH_VALUE_BYTES=100 BENCH_ACKS=all [BENCH_RATE_MBPS=14]
+//        BENCH_LOG_SEGMENT_BYTES=268435456: the brokers' log.segment.bytes (default 1 GiB), to see
+//        segment rolls (each row shows every leader's segment count) within a short run
 //        BENCH_BROKER_ENV / BENCH_NODE_ARGS as for bench:replication (scripts/lib/bench-cluster.mjs)
 // Figures, not a test: it prints to stdout and asserts nothing.
 
