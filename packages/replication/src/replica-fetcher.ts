@@ -113,8 +113,15 @@ export class ReplicaFetcher {
   private readonly partitions = new Map<string, FetchedPartition>();
   private closed = false;
   private wake: (() => void) | undefined;
-  /** Aborts the fetch in flight (a long poll on the leader), if one is. */
-  private inFlight: AbortController | undefined;
+  /**
+   * Aborts the fetch in flight (a long poll on the leader). One controller serves every fetch until
+   * it is used: Node 20 takes 2-3 µs to make an AbortController, and a follower fetches hundreds
+   * to thousands of times a second under load, almost never to abort. A fresh one replaces it after
+   * an abort.
+   */
+  private abortInFlight = new AbortController();
+  /** A fetch is out to the leader: only then is there anything for new partitions to abort. */
+  private fetchInFlight = false;
   private running: Promise<void> | undefined;
   private consecutiveFailures = 0;
 
@@ -151,7 +158,7 @@ export class ReplicaFetcher {
       }
     }
     for (const key of [...this.partitions.keys()]) if (!keys.has(key)) this.partitions.delete(key);
-    if (added) this.inFlight?.abort();
+    if (added && this.fetchInFlight) this.abortInFlight.abort();
     this.wake?.();
   }
 
@@ -162,7 +169,7 @@ export class ReplicaFetcher {
   async close(): Promise<void> {
     this.closed = true;
     this.wake?.();
-    this.inFlight?.abort();
+    this.abortInFlight.abort();
     this.transport.close();
     await this.running;
   }
@@ -232,17 +239,18 @@ export class ReplicaFetcher {
       partitions,
     };
     let response: ReplicaFetchResponse;
-    const inFlight = new AbortController();
-    this.inFlight = inFlight;
+    if (this.abortInFlight.signal.aborted) this.abortInFlight = new AbortController();
+    const signal = this.abortInFlight.signal;
+    this.fetchInFlight = true;
     try {
       const timeoutMs =
         settings.maxWaitMs + (settings.deadlineMarginMs ?? replicaFetchDeadlineMarginMsDefault);
-      response = await this.transport.fetch(request, timeoutMs, inFlight.signal);
-      this.inFlight = undefined;
+      response = await this.transport.fetch(request, timeoutMs, signal);
+      this.fetchInFlight = false;
     } catch (error) {
-      this.inFlight = undefined;
+      this.fetchInFlight = false;
       // Aborted for new partitions (or by close()): not a failure, ask again at once.
-      if (inFlight.signal.aborted) return;
+      if (signal.aborted) return;
       this.consecutiveFailures++;
       // The first failure of a streak is worth a line; the rest repeat it while the leader is down.
       if (this.consecutiveFailures === 1) {
