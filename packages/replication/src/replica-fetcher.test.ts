@@ -230,56 +230,6 @@ describe('ReplicaFetcher: partitions added while a fetch is parked', () => {
   });
 });
 
-describe('ReplicaFetcher: the signal of its fetches', () => {
-  it('is one signal for every fetch until one is aborted, then a fresh one (no AbortController per fetch)', async () => {
-    const time = new ManualTime();
-    const followed: FollowedPartition[] = [{ topic: 'a', partition: 0, leaderId: 1, leaderEpoch: 4 }];
-    const replicas: FollowerReplicas = {
-      followedPartitions: () => followed,
-      followerFetchPosition: () => ({
-        fetchOffset: 0,
-        lastFetchedEpoch: 3,
-        logStartOffset: 0,
-        leaderEpoch: 4,
-        leaderId: 1,
-      }),
-      applyFollowerFetch: async () => ErrorCode.NONE,
-    };
-    // The first three fetches are answered at once; later ones park until aborted.
-    const signals: (AbortSignal | undefined)[] = [];
-    const manager = new ReplicaFetcherManager(
-      () => ({
-        fetch: (request, _timeoutMs, signal) => {
-          signals.push(signal);
-          if (signals.length <= 3) return Promise.resolve(ok(request));
-          return new Promise((_resolve, reject) => {
-            signal?.addEventListener('abort', () => reject(new Error('cancelled')));
-          });
-        },
-        close: () => undefined,
-      }),
-      { settings, replicas, brokerEpoch: () => 9, clock: time, timers: time, logger: silentLogger },
-    );
-    manager.reconcile();
-    await settle();
-    expect(signals).toHaveLength(4);
-    const first = signals[0];
-    expect(first).toBeDefined();
-    // Answered fetches leave the signal unused: the next fetch carries the same one.
-    expect(signals.every((signal) => signal === first)).toBe(true);
-    expect(first?.aborted).toBe(false);
-    followed.push({ topic: 'b', partition: 0, leaderId: 1, leaderEpoch: 4 });
-    manager.reconcile();
-    await settle();
-    // The parked fetch was aborted; the next one has a signal of its own that is not.
-    expect(first?.aborted).toBe(true);
-    expect(signals).toHaveLength(5);
-    expect(signals[4]).not.toBe(first);
-    expect(signals[4]?.aborted).toBe(false);
-    await manager.close();
-  });
-});
-
 describe('ReplicaFetcher: a partition backing off', () => {
   it('shortens the long poll of the others to its backoff, so that it is fetched again when its backoff ends', async () => {
     let calls = 0;
