@@ -179,16 +179,11 @@ function expectedBatches(damage: Damage): Buffer[] {
   const hit = segment.firstBatch + inSegment;
   const offsetInBatch = at - segment.positions[inSegment]!;
   if (damage.kind === 'cut') {
-    const before = batches.slice(0, hit).map((b) => b.bytes);
-    // A rolled segment cut exactly between two batches cannot be told from a follower's offset gap
-    // (allowed, as in Kafka): the later segments stay. Only a failing disk can do this; a crash
-    // cannot, since a segment is fsynced whole when it is rolled. Cut before its first batch, the
-    // segment is empty, which a roll never leaves behind: the log ends there.
-    const atBoundary = offsetInBatch === 0 && at > 0;
-    const rolled = segment.endBatch < batches.length;
-    return atBoundary && rolled
-      ? [...before, ...batches.slice(segment.endBatch).map((b) => b.bytes)]
-      : before;
+    // A rolled segment past the recovery point (here: every damaged one) cut exactly between two
+    // batches ends the log too: a crash before its deferred fsync can leave it so, and the later
+    // segments would leave a hole. Cut before its first batch, the segment is empty, which a roll
+    // never leaves behind: the log ends there too.
+    return batches.slice(0, hit).map((b) => b.bytes);
   }
   if (offsetInBatch >= BatchField.partitionLeaderEpoch && offsetInBatch < BatchField.magic) {
     // Undetectable: every batch stays, the damaged one with its flipped epoch byte.
