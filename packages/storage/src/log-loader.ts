@@ -120,13 +120,8 @@ export async function loadLog(options: PartitionLogOptions, files: FileHandleCac
         await loaded.segment.truncateTo(nextBase);
       }
       // An empty segment is never rolled (it is replaced), so one followed by another segment lost
-      // its batches to a crash or a bad disk: the log ends there, as after a torn batch. So does a
-      // recovered segment that ends below the next one's base: a rolled segment is fsynced after
-      // the roll, so a crash before that may have cut it between two batches while later
-      // segments kept theirs, a hole replication would never fill. (A follower's offset gap ends
-      // the log the same way when it is not synced yet; replication fetches the rest again.)
-      const endsShort = i >= firstToRecover && nextBase !== undefined && loaded.segment.nextOffset < nextBase;
-      if (loaded.truncated || endsShort || (loaded.segment.isEmpty && nextBase !== undefined)) {
+      // its batches to a crash or a bad disk: the log ends there, as after a torn batch.
+      if (loaded.truncated || (loaded.segment.isEmpty && nextBase !== undefined)) {
         dropFrom = i + 1;
         break;
       }

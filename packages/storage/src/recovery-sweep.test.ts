@@ -179,11 +179,17 @@ function expectedBatches(damage: Damage): Buffer[] {
   const hit = segment.firstBatch + inSegment;
   const offsetInBatch = at - segment.positions[inSegment]!;
   if (damage.kind === 'cut') {
-    // A rolled segment past the recovery point (here: every damaged one) cut exactly between two
-    // batches ends the log too: a crash before its deferred fsync can leave it so, and the later
-    // segments would leave a hole. Cut before its first batch, the segment is empty, which a roll
-    // never leaves behind: the log ends there too.
-    return batches.slice(0, hit).map((b) => b.bytes);
+    const before = batches.slice(0, hit).map((b) => b.bytes);
+    // A rolled segment cut exactly between two batches cannot be told from a follower's offset gap
+    // (allowed, as in Kafka): the later segments stay. A failing disk can do this, and so can a
+    // power loss before a rolled segment's deferred fsync completed (a known limit, as in Kafka:
+    // storage README, crash-safety item 2). Cut before its first batch, the
+    // segment is empty, which a roll never leaves behind: the log ends there.
+    const atBoundary = offsetInBatch === 0 && at > 0;
+    const rolled = segment.endBatch < batches.length;
+    return atBoundary && rolled
+      ? [...before, ...batches.slice(segment.endBatch).map((b) => b.bytes)]
+      : before;
   }
   if (offsetInBatch >= BatchField.partitionLeaderEpoch && offsetInBatch < BatchField.magic) {
     // Undetectable: every batch stays, the damaged one with its flipped epoch byte.
