@@ -217,7 +217,9 @@ describe.each(['ENOSPC', 'EIO'])('an fsync that fails with %s', (code) => {
     expect((await t1.append(batch(7), 0)).baseOffset).toBe(6);
     expect(baseOffsets(await t1.read(0, 1 << 20))).toEqual([0, 3, 6]);
 
-    // An explicit flush (flush.ms, a roll) that fails goes the same way: the dir offline, t-0 with it.
+    // An explicit flush (flush.ms) that fails goes the same way: the dir offline, t-0 with it. (The
+    // append of batch 7 rolled: that segment's own fsync completes first.)
+    await t1.rolledSegmentsSynced();
     restarted.state.armed = true;
     await expect(t1.flush()).rejects.toBeInstanceOf(KafkaStorageError);
     expect(freshChannel.offlineLogDirs[0]!.reason).toMatch(new RegExp(`t-1: flush failed: ${code}`));

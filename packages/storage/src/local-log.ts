@@ -59,6 +59,18 @@ export class LocalLog {
   private segmentList: readonly LogSegment[];
   private recoveryPointValue: number;
   private lastFlushMs: number;
+  /**
+   * The fsyncs of rolled segments (Kafka's deferred "flush-log" on roll), one after the other: each
+   * moves the recovery point to its segment's end when it completes, so the recovery point only
+   * ever covers a prefix of segments all synced. It settles when the last one scheduled did; a
+   * failed one rejects it, and every later one (they never run past a failure). Operations that
+   * delete, cut or replace segments, move the directory, flush or close wait for it first, so a
+   * deferred fsync never races a change of the segments it syncs.
+   */
+  private rollSyncs: Promise<void> = Promise.resolve();
+  /** How many rolled segments' fsyncs were scheduled and have not completed yet. */
+  private rollSyncsPendingCount = 0;
+  private rollSyncFailureReported = false;
 
   constructor(
     /** `<topic>-<partition>`, for messages. */
@@ -67,6 +79,11 @@ export class LocalLog {
     readonly files: FileHandleCache,
     private readonly clock: Clock,
     segments: readonly LogSegment[],
+    /**
+     * A rolled segment's deferred fsync failed (it runs off the operation queue, so no operation
+     * gets the error): the log must stop as a failed flush stops it.
+     */
+    private readonly onRollSyncFailure: (error: unknown) => void,
   ) {
     this.segmentList = segments;
     this.recoveryPointValue = this.logEndOffset;
@@ -146,8 +163,10 @@ export class LocalLog {
   }
 
   /**
-   * Makes a new active segment at `newBaseOffset`. The old one is synced whole (as Kafka flushes on
-   * roll), so the recovery point moves to its end and only the new segment can need recovery. An
+   * Makes a new active segment at `newBaseOffset`. The old one is sealed (index entries written,
+   * `.log` trimmed) and its fsync scheduled, not awaited: the append that rolled goes on while the
+   * whole segment reaches the disk, and the recovery point moves to its end only once it has (as
+   * Kafka's UnifiedLog.roll schedules flushUptoOffsetExclusive). Until then a crash recovers it. An
    * empty active segment is replaced instead; `onEmptyReplaced` runs as soon as the new list is in
    * place.
    */
@@ -173,7 +192,6 @@ export class LocalLog {
       onEmptyReplaced();
     } else {
       await old.deactivate();
-      this.recoveryPointValue = Math.max(this.recoveryPointValue, old.nextOffset);
       const created = await LogSegment.create(
         this.dir,
         newBaseOffset,
@@ -185,10 +203,54 @@ export class LocalLog {
     }
     // The new file's directory entry must be durable before data in it can count as flushed.
     await fsyncDirectory(this.dir, this.files);
+    if (!old.isEmpty) this.scheduleRollSync(old);
   }
 
-  /** fsyncs the active segment and advances the recovery point to the log end offset. */
+  /** Queues the fsync of a segment just rolled behind those of earlier rolls (see rollSyncs). */
+  private scheduleRollSync(rolled: LogSegment): void {
+    const endOffset = rolled.nextOffset;
+    this.rollSyncsPendingCount += 1;
+    const sync = this.rollSyncs.then(async () => {
+      const synced = await rolled.syncRolled();
+      this.rollSyncsPendingCount -= 1;
+      // Closed without writing meanwhile (the log was given up): nothing to record.
+      if (!synced) return;
+      // Nothing that cuts or removes segments ran meanwhile (they wait for rollSyncs), so the log
+      // end is still at or beyond the rolled segment's end.
+      invariant(
+        endOffset <= this.logEndOffset,
+        () => `${this.name}: rolled segment ends at ${endOffset}, beyond the log end ${this.logEndOffset}`,
+      );
+      this.recoveryPointValue = Math.max(this.recoveryPointValue, endOffset);
+    });
+    this.rollSyncs = sync;
+    // Reported once: the syncs scheduled after a failed one fail with its error without running.
+    sync.catch((error: unknown) => {
+      if (this.rollSyncFailureReported) return;
+      this.rollSyncFailureReported = true;
+      this.onRollSyncFailure(error);
+    });
+  }
+
+  /** How many rolled segments still wait for their fsync (the recovery point is below them). */
+  get rollSyncsPending(): number {
+    return this.rollSyncsPendingCount;
+  }
+
+  /**
+   * Settles once every rolled segment's fsync scheduled so far completed; throws the error of one
+   * that failed (the log is stopped then).
+   */
+  async rollSyncsDone(): Promise<void> {
+    await this.rollSyncs;
+  }
+
+  /**
+   * fsyncs every rolled segment not synced yet (waits for their deferred fsyncs) and the active
+   * segment, and advances the recovery point to the log end offset.
+   */
   async flush(): Promise<void> {
+    await this.rollSyncs;
     const target = this.logEndOffset;
     await this.activeSegment.flush();
     this.recoveryPointValue = Math.max(this.recoveryPointValue, target);
@@ -324,8 +386,15 @@ export class LocalLog {
     return best === undefined ? null : { offset: best.offsetOfMaxTimestamp, timestamp: best.maxTimestampMs };
   }
 
-  /** Takes the `count` oldest segments out of the list (their files stay: see deleteSegmentFiles). */
+  /**
+   * Takes the `count` oldest segments out of the list (their files stay: see deleteSegmentFiles).
+   * The caller waited for rollSyncsDone(): a deferred fsync never runs on a deleted segment.
+   */
   removeOldest(count: number): readonly LogSegment[] {
+    invariant(
+      this.rollSyncsPendingCount === 0,
+      () => `${this.name}: deleting segments whose fsync is pending`,
+    );
     const doomed = this.segmentList.slice(0, count);
     this.segmentList = this.segmentList.slice(count);
     return doomed;
@@ -351,6 +420,8 @@ export class LocalLog {
    * entries and later segments; `offset` lies above the first segment's base and below the log end.
    */
   async truncateTo(offset: number): Promise<void> {
+    // A rolled segment's fsync must not race its cut, nor move the recovery point past the new end.
+    await this.rollSyncs;
     const keepCount = floorSegmentIndex(this.segmentList, offset) + 1;
     const doomed = this.segmentList.slice(keepCount);
     const kept = this.segmentList.slice(0, keepCount);
@@ -374,6 +445,7 @@ export class LocalLog {
     config: LogConfig,
     beforeUnlink: () => Promise<void>,
   ): Promise<void> {
+    await this.rollSyncs;
     const doomed = this.segmentList;
     for (const segment of doomed) await segment.renameToDeleted();
     const created = await LogSegment.create(
@@ -401,6 +473,8 @@ export class LocalLog {
     nowMs: number,
     onStep: SwapStepObserver | undefined,
   ): Promise<boolean> {
+    // The group may hold a segment just rolled: its fsync completes before its files are replaced.
+    await this.rollSyncs;
     const segments = this.segmentList;
     const start = segments.indexOf(group[0]!);
     const unchanged =
@@ -429,12 +503,17 @@ export class LocalLog {
     return true;
   }
 
-  /** Closes every segment's files (writing its last index entries). */
+  /** Closes every segment's files (writing its last index entries), once rolled ones are synced. */
   async close(): Promise<void> {
+    await this.rollSyncs;
     for (const segment of this.segmentList) await segment.close();
   }
 
-  /** Closes every segment's files without writing anything (after a failure, or for a reopen). */
+  /**
+   * Closes every segment's files without writing anything (after a failure, or for a reopen). A
+   * rolled segment's fsync under way is not waited for (the disk may not answer): it stops before
+   * its next file (LogSegment.syncRolled) and moves nothing.
+   */
   async closeWithoutWriting(): Promise<void> {
     for (const segment of this.segmentList) await segment.closeWithoutWriting();
   }

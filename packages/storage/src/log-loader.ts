@@ -104,7 +104,7 @@ export async function loadLog(options: PartitionLogOptions, files: FileHandleCac
     );
     await fsyncDirectory(dir, files);
   } else {
-    // Segments below the one holding the recovery point were flushed whole when they were rolled.
+    // Segments below the one holding the recovery point were flushed whole after they were rolled.
     let firstToRecover = options.hadCleanShutdown ? bases.length : 0;
     if (!options.hadCleanShutdown) {
       for (let i = 0; i < bases.length; i++) if (bases[i]! <= options.recoveryPoint) firstToRecover = i;

@@ -356,8 +356,10 @@ export class LogSegment {
 
   /**
    * Stops being the active segment (on roll): records the largest timestamp as a final time index
-   * entry (as Kafka does), writes and syncs all three files and closes the index handles. Afterwards
-   * the segment is durable, so the recovery point can move past it.
+   * entry (as Kafka does), writes the index entries and trims the `.log` to its size, and closes the
+   * index handles. Nothing is synced here: the roll's append must not wait for the whole segment to
+   * reach the disk. syncRolled() does that afterwards (Kafka's deferred flush on roll), and only then
+   * may the recovery point move past the segment.
    */
   async deactivate(): Promise<void> {
     invariant(this.active, 'segment is not active');
@@ -365,13 +367,25 @@ export class LogSegment {
     this.indexes.timeIndex.maybeAdd(this.maxTimestampMs, this.offsetOfMaxTimestamp - this.baseOffset, true);
     await this.writeIndexEntries();
     const sizeBytes = this.sizeBytes;
-    await this.logFile.use(async (handle) => {
-      await handle.truncate(sizeBytes);
-      await handle.datasync();
-    });
-    await this.indexes.syncFiles();
+    await this.logFile.use((handle) => handle.truncate(sizeBytes));
     this.active = false;
     await this.indexes.closeFilesIfIdle();
+  }
+
+  /**
+   * fsyncs a rolled segment whole (`.log`, `.index`, `.timeindex`) after deactivate(); afterwards it
+   * is durable and the recovery point can move past it. The index files' descriptors are given back
+   * again (they are only read on the next open). Returns false, having stopped before its next
+   * file, when the segment was closed meanwhile (its log given up without writing): its files are
+   * not reopened (nor recreated) for a sync nobody waits for.
+   */
+  async syncRolled(): Promise<boolean> {
+    invariant(!this.active, 'syncing the active segment as a rolled one');
+    if (this.retired) return false;
+    await this.logFile.use((handle) => handle.datasync());
+    if (!(await this.indexes.syncFiles(() => this.retired))) return false;
+    await this.indexes.closeFilesIfIdle();
+    return true;
   }
 
   /** Reads `length` bytes at `position` (fewer if the file is shorter). */

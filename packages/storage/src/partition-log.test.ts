@@ -411,7 +411,9 @@ describe('flush policy and recovery point', () => {
     const manager = await openManager({ 'log.segment.bytes': '300' });
     const log = await logOf(manager);
     for (let i = 0; i < 3; i++) await log.append(batch(2, 150, i), 0); // 211 bytes: one per segment
-    expect(log.recoveryPoint).toBe(4); // segments 0 and 2 were synced when rolled
+    // Segments 0 and 2 are synced after the appends that rolled them, not inside them.
+    await log.rolledSegmentsSynced();
+    expect(log.recoveryPoint).toBe(4);
     await log.flush();
     expect(log.recoveryPoint).toBe(6);
     await log.truncateTo(3);

@@ -138,6 +138,7 @@ export class PartitionLog {
       files,
       options.clock,
       segments,
+      (error) => this.rollSyncFailed(error),
     );
     this.ops = new LogOperations(
       this.name,
@@ -373,6 +374,16 @@ export class PartitionLog {
     );
   }
 
+  /**
+   * A rolled segment's fsync, which runs after the append that rolled (off the queue), failed: as a
+   * failed flush, the log stops (and an I/O error takes its dir offline). The recovery point stays
+   * below that segment, so a restart recovers it. Out of descriptors, the log waits to be reopened:
+   * the syncs behind the failed one never run.
+   */
+  private rollSyncFailed(error: unknown): void {
+    this.ops.failed('fsync of a rolled segment', error, true);
+  }
+
   /** A new active segment at `newBaseOffset` (see LocalLog.roll). */
   private async rollLocked(newBaseOffset: number): Promise<void> {
     await this.local.roll(newBaseOffset, this.configValue, () => {
@@ -384,7 +395,19 @@ export class PartitionLog {
     this.checkInvariants();
   }
 
-  /** fsyncs the active segment and advances the recovery point to the log end offset. */
+  /**
+   * Settles once the fsyncs of the segments rolled so far completed (each runs after the append
+   * that rolled, then moves the recovery point past its segment); rejects as the log stops if one
+   * failed.
+   */
+  async rolledSegmentsSynced(): Promise<void> {
+    await this.local.rollSyncsDone();
+  }
+
+  /**
+   * fsyncs the active segment and every rolled one not synced yet, and advances the recovery point
+   * to the log end offset.
+   */
   async flush(): Promise<void> {
     this.ops.ensureOpen();
     await this.ops.run('flush', () => this.local.flush());
@@ -477,7 +500,11 @@ export class PartitionLog {
         this.options.clock.nowMs(),
         options,
       );
-      if (deleteCount > 0) await this.deleteOldestSegments(deleteCount);
+      if (deleteCount > 0) {
+        // A rolled segment's deferred fsync completes before any segment is deleted.
+        await this.local.rollSyncsDone();
+        await this.deleteOldestSegments(deleteCount);
+      }
       return deleteCount;
     });
   }
@@ -695,6 +722,8 @@ export class PartitionLog {
       await this.ops.run(
         'future replica swap',
         async () => {
+          // A rolled segment's fsync still under way would reopen its file by the old path.
+          await this.rolledSegmentsSynced();
           await swap.catchUp();
           invariant(
             future.logEndOffset === this.logEndOffset,
@@ -732,7 +761,9 @@ export class PartitionLog {
               throw new TargetLogDirError(targetLogDir, 'open of the moved log', error);
             }
             oldLocal = this.local;
-            this.local = new LocalLog(this.name, moved.dir, this.files, moved.clock, segments);
+            this.local = new LocalLog(this.name, moved.dir, this.files, moved.clock, segments, (error) =>
+              this.rollSyncFailed(error),
+            );
             this.options = moved;
             this.ops.relocate(moved.dir, this.logDir);
           });

@@ -181,8 +181,9 @@ function expectedBatches(damage: Damage): Buffer[] {
   if (damage.kind === 'cut') {
     const before = batches.slice(0, hit).map((b) => b.bytes);
     // A rolled segment cut exactly between two batches cannot be told from a follower's offset gap
-    // (allowed, as in Kafka): the later segments stay. Only a failing disk can do this; a crash
-    // cannot, since a segment is fsynced whole when it is rolled. Cut before its first batch, the
+    // (allowed, as in Kafka): the later segments stay. A failing disk can do this, and so can a
+    // power loss before a rolled segment's deferred fsync completed (a known limit, as in Kafka:
+    // storage README, crash-safety item 2). Cut before its first batch, the
     // segment is empty, which a roll never leaves behind: the log ends there.
     const atBoundary = offsetInBatch === 0 && at > 0;
     const rolled = segment.endBatch < batches.length;

@@ -204,9 +204,13 @@ export class SegmentIndexFiles {
     await this.timeIndexFile.closeIfIdle();
   }
 
-  async syncFiles(): Promise<void> {
+  /** fsyncs both files; stops (false) before either one once `stop()` says so. */
+  async syncFiles(stop: () => boolean = () => false): Promise<boolean> {
+    if (stop()) return false;
     await this.indexFile.use((handle) => handle.datasync());
+    if (stop()) return false;
     await this.timeIndexFile.use((handle) => handle.datasync());
+    return true;
   }
 
   /** An inactive segment's index files are only read again on open: gives their descriptors back. */
