@@ -82,8 +82,6 @@ export class FileHandleCache {
   private evictions = 0;
   private waits = 0;
   private descriptorExhaustions = 0;
-  /** The background fsync running or last queued (see oneBackgroundSyncAtATime). */
-  private backgroundSyncs: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly capacity: number = openFilesMaxDefault,
@@ -104,20 +102,6 @@ export class FileHandleCache {
       waits: this.waits,
       descriptorExhaustions: this.descriptorExhaustions,
     };
-  }
-
-  /**
-   * Runs `sync` after every background fsync queued before it has settled (whether it succeeded or
-   * not), so that the logs sharing this cache (a broker's) run one at a time. A rolled segment's
-   * fsync can take a second and more under sustained load (the whole segment still dirty), and it
-   * runs on one of libuv's four pool threads: segments of several partitions rolled together would
-   * otherwise hold most of them, and every append and read, which need the same threads, would
-   * queue behind. The result or error is `sync`'s own.
-   */
-  oneBackgroundSyncAtATime<T>(sync: () => Promise<T>): Promise<T> {
-    const run = this.backgroundSyncs.then(sync, sync);
-    this.backgroundSyncs = run.catch(() => undefined);
-    return run;
   }
 
   /**

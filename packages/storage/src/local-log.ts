@@ -65,8 +65,7 @@ export class LocalLog {
    * ever covers a prefix of segments all synced. It settles when the last one scheduled did; a
    * failed one rejects it, and every later one (they never run past a failure). Operations that
    * delete, cut or replace segments, move the directory, flush or close wait for it first, so a
-   * deferred fsync never races a change of the segments it syncs. The fsyncs themselves run one at
-   * a time across the broker's logs (FileHandleCache.oneBackgroundSyncAtATime).
+   * deferred fsync never races a change of the segments it syncs.
    */
   private rollSyncs: Promise<void> = Promise.resolve();
   /** How many rolled segments' fsyncs were scheduled and have not completed yet. */
@@ -212,7 +211,7 @@ export class LocalLog {
     const endOffset = rolled.nextOffset;
     this.rollSyncsPendingCount += 1;
     const sync = this.rollSyncs.then(async () => {
-      const synced = await this.files.oneBackgroundSyncAtATime(() => rolled.syncRolled());
+      const synced = await rolled.syncRolled();
       this.rollSyncsPendingCount -= 1;
       // Closed without writing meanwhile (the log was given up): nothing to record.
       if (!synced) return;

@@ -10,7 +10,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock } from '@gregor/ground';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileHandleCache } from './file-handle-cache.js';
 import { defaultLogConfig, type LogConfig } from './log-config.js';
 import { KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
@@ -86,20 +86,14 @@ function cacheHoldingSyncs(heldNames: readonly string[], heldMax = Number.POSITI
 /** A log in `<root>/logs/t-0` whose segments hold two batches (6 offsets): the third append rolls. */
 async function openLog(
   files: FileHandleCache,
-  options: {
-    recoveryPoint?: number;
-    channel?: LogDirFailureChannel;
-    config?: Partial<LogConfig>;
-    partition?: number;
-  } = {},
+  options: { recoveryPoint?: number; channel?: LogDirFailureChannel; config?: Partial<LogConfig> } = {},
 ) {
   const logDir = join(root, 'logs');
   await mkdir(logDir, { recursive: true });
-  const partition = options.partition ?? 0;
   return PartitionLog.open({
-    dir: join(logDir, `t-${partition}`),
+    dir: join(logDir, 't-0'),
     topic: 't',
-    partition,
+    partition: 0,
     config: { ...defaultLogConfig, segmentBytes: 2 * batch(0).length, ...options.config },
     clock,
     recoveryPoint: options.recoveryPoint ?? 0,
@@ -260,30 +254,5 @@ describe('a segment roll', () => {
     expect(log.recoveryPoint).toBe(0);
     await expect(log.append(batch(4), 0)).rejects.toBeInstanceOf(KafkaStorageError);
     await log.closeAfterFailure('test');
-  });
-
-  it("runs one at a time across the logs sharing a descriptor cache (a broker's), so that they leave the pool threads to appends", async () => {
-    const { cache, held } = cacheHoldingSyncs([firstLog]);
-    const channel = new LogDirFailureChannel();
-    const first = await openLog(cache, { channel });
-    const second = await openLog(cache, { partition: 1 });
-    await appendUntilRolled(first);
-    await appendUntilRolled(second);
-    // Both rolled, but only t-0's segment is being synced: t-1's waits for it.
-    expect(held.map((h) => h.path)).toEqual([join(root, 'logs', 't-0', firstLog)]);
-    // Appends to both go on meanwhile.
-    expect((await second.append(batch(4), 0)).baseOffset).toBe(9);
-
-    // A failed one (t-0 stops) does not keep the next log's from running.
-    held[0]!.fail(Object.assign(new Error('EIO: fdatasync'), { code: 'EIO', syscall: 'fdatasync' }));
-    await expect(first.rolledSegmentsSynced()).rejects.toThrow('EIO');
-    await vi.waitFor(() => expect(held).toHaveLength(2));
-    expect(held[1]!.path).toBe(join(root, 'logs', 't-1', firstLog));
-    expect(second.recoveryPoint).toBe(0);
-    held[1]!.release();
-    await second.rolledSegmentsSynced();
-    expect(second.recoveryPoint).toBe(6);
-    await second.close();
-    await first.closeAfterFailure('test');
   });
 });
