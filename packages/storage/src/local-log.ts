@@ -201,9 +201,11 @@ export class LocalLog {
       );
       this.segmentList = [...this.segmentList, created];
     }
-    // The new file's directory entry must be durable before data in it can count as flushed.
-    await fsyncDirectory(this.dir, this.files);
-    if (!old.isEmpty) this.scheduleRollSync(old);
+    // The new file's directory entry must be durable before data in it can count as flushed. After
+    // a real roll that fsync runs first in the rolled segment's deferred one (a flush waits for
+    // those), so the append does not wait for the journal commit either (Kafka defers it too).
+    if (old.isEmpty) await fsyncDirectory(this.dir, this.files);
+    else this.scheduleRollSync(old);
   }
 
   /** Queues the fsync of a segment just rolled behind those of earlier rolls (see rollSyncs). */
@@ -211,7 +213,9 @@ export class LocalLog {
     const endOffset = rolled.nextOffset;
     this.rollSyncsPendingCount += 1;
     const sync = this.rollSyncs.then(async () => {
-      const synced = await rolled.syncRolled();
+      // The roll's directory fsync first: the new segment's entry is durable before the recovery
+      // point can pass into it (see roll).
+      const synced = await rolled.syncRolled(() => fsyncDirectory(this.dir, this.files));
       this.rollSyncsPendingCount -= 1;
       // Closed without writing meanwhile (the log was given up): nothing to record.
       if (!synced) return;

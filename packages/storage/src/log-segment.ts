@@ -377,10 +377,13 @@ export class LogSegment {
    * is durable and the recovery point can move past it. The index files' descriptors are given back
    * again (they are only read on the next open). Returns false, having stopped before its next
    * file, when the segment was closed meanwhile (its log given up without writing): its files are
-   * not reopened (nor recreated) for a sync nobody waits for.
+   * not reopened (nor recreated) for a sync nobody waits for. `first` runs before the segment's
+   * own files, under the same condition (the roll's directory fsync).
    */
-  async syncRolled(): Promise<boolean> {
+  async syncRolled(first: () => Promise<void> = async () => undefined): Promise<boolean> {
     invariant(!this.active, 'syncing the active segment as a rolled one');
+    if (this.retired) return false;
+    await first();
     if (this.retired) return false;
     await this.logFile.use((handle) => handle.datasync());
     if (!(await this.indexes.syncFiles(() => this.retired))) return false;

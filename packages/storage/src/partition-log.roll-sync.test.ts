@@ -10,7 +10,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock } from '@gregor/ground';
 import { ErrorCode, readBatchHeader } from '@gregor/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileHandleCache } from './file-handle-cache.js';
 import { defaultLogConfig, type LogConfig } from './log-config.js';
 import { KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
@@ -108,12 +108,17 @@ async function openLog(
 const firstLog = segmentFileName(0, '.log');
 const secondLog = segmentFileName(6, '.log');
 
-/** Appends batches 1 and 2 (offsets 0-5, segment 0 full), then batch 3, which rolls to segment 6. */
-async function appendUntilRolled(log: PartitionLog): Promise<void> {
+/**
+ * Appends batches 1 and 2 (offsets 0-5, segment 0 full), then batch 3, which rolls to segment 6;
+ * then waits until the rolled segment's fsync, which starts after the roll's directory fsync, is
+ * held.
+ */
+async function appendUntilRolled(log: PartitionLog, held: readonly HeldSync[]): Promise<void> {
   await log.append(batch(1), 0);
   await log.append(batch(2), 0);
   await log.append(batch(3), 0);
   expect(log.segmentBaseOffsets()).toEqual([0, 6]);
+  await vi.waitFor(() => expect(held.length).toBeGreaterThan(0));
 }
 
 describe('a segment roll', () => {
@@ -121,7 +126,7 @@ describe('a segment roll', () => {
     const { cache, held, events } = cacheHoldingSyncs([firstLog]);
     const log = await openLog(cache);
     // Would never resolve if the roll waited for the held fsync.
-    await appendUntilRolled(log);
+    await appendUntilRolled(log, held);
     expect(held.map((h) => h.path)).toEqual([join(root, 'logs', 't-0', firstLog)]);
     expect(log.recoveryPoint).toBe(0);
     // Appends go on meanwhile, into the new segment.
@@ -146,7 +151,7 @@ describe('a segment roll', () => {
   it('moves the recovery point over a prefix of synced segments only, in roll order', async () => {
     const { cache, held } = cacheHoldingSyncs([firstLog]);
     const log = await openLog(cache);
-    await appendUntilRolled(log);
+    await appendUntilRolled(log, held);
     await log.append(batch(4), 0);
     await log.append(batch(5), 0); // rolls again: segment 6 (offsets 6-11) is sealed
     expect(log.segmentBaseOffsets()).toEqual([0, 6, 12]);
@@ -163,7 +168,7 @@ describe('a segment roll', () => {
   it('a flush and a close wait for it, and a close leaves the recovery point at the log end', async () => {
     const { cache, held, events } = cacheHoldingSyncs([firstLog]);
     const log = await openLog(cache);
-    await appendUntilRolled(log);
+    await appendUntilRolled(log, held);
     const flushed = log.flush();
     const closed = log.close();
     held[0]!.release();
@@ -180,7 +185,7 @@ describe('a segment roll', () => {
     const { cache, held } = cacheHoldingSyncs([firstLog]);
     const channel = new LogDirFailureChannel();
     const log = await openLog(cache, { channel });
-    await appendUntilRolled(log);
+    await appendUntilRolled(log, held);
     const checkpointed = log.recoveryPoint;
     expect(checkpointed).toBe(0);
     // The process dies: nothing more is written, and the unsynced tail of segment 0 is lost (here:
@@ -203,9 +208,9 @@ describe('a segment roll', () => {
   });
 
   it('retention waits for it before it deletes the segment', async () => {
-    const { cache, stopHolding } = cacheHoldingSyncs([firstLog]);
+    const { cache, held, stopHolding } = cacheHoldingSyncs([firstLog]);
     const log = await openLog(cache, { config: { retentionBytes: 1 } });
-    await appendUntilRolled(log);
+    await appendUntilRolled(log, held);
     const retention = log.deleteOldSegments();
     stopHolding();
     // Segment 0's fsync completed on the file, then retention deleted it: nothing failed.
@@ -221,7 +226,7 @@ describe('a segment roll', () => {
     // Only the roll's fsync is held, not the truncation's own.
     const { cache, held } = cacheHoldingSyncs([firstLog], 1);
     const log = await openLog(cache);
-    await appendUntilRolled(log);
+    await appendUntilRolled(log, held);
     const truncation = log.truncateTo(3);
     // Time for a truncation that did not wait to finish (then the fsync would complete after it,
     // for a segment end the log no longer has); one that waits is not hurried by this.
@@ -243,7 +248,7 @@ describe('a segment roll', () => {
     const { cache, held } = cacheHoldingSyncs([firstLog]);
     const channel = new LogDirFailureChannel();
     const log = await openLog(cache, { channel });
-    await appendUntilRolled(log);
+    await appendUntilRolled(log, held);
     held[0]!.fail(Object.assign(new Error('EIO: fdatasync'), { code: 'EIO', syscall: 'fdatasync' }));
     await expect(log.rolledSegmentsSynced()).rejects.toThrow('EIO');
     expect(log.isOffline).toBe(true);
@@ -254,5 +259,45 @@ describe('a segment roll', () => {
     expect(log.recoveryPoint).toBe(0);
     await expect(log.append(batch(4), 0)).rejects.toBeInstanceOf(KafkaStorageError);
     await log.closeAfterFailure('test');
+  });
+
+  it("answers the append that rolled while the roll's directory fsync is still held; a flush waits for it", async () => {
+    let releaseDirectory: () => void = () => undefined;
+    const directoryHeld = new Promise<void>((resolve) => {
+      releaseDirectory = resolve;
+    });
+    let directorySyncs = 0;
+    const cache = new FileHandleCache(64, async (path, flags): Promise<FileHandle> => {
+      const handle = await open(path, flags);
+      if (path.endsWith('/t-0')) {
+        const real = handle.sync.bind(handle);
+        handle.sync = async () => {
+          directorySyncs += 1;
+          // The open's own directory fsyncs pass; the roll's is held.
+          if (directorySyncs > 1) await directoryHeld;
+          await real();
+        };
+      }
+      return handle;
+    });
+    const log = await openLog(cache);
+    const syncsAtOpen = directorySyncs;
+    // Would never resolve if the roll waited for the held directory fsync.
+    await log.append(batch(1), 0);
+    await log.append(batch(2), 0);
+    await log.append(batch(3), 0);
+    expect(log.segmentBaseOffsets()).toEqual([0, 6]);
+    await vi.waitFor(() => expect(directorySyncs).toBe(Math.max(syncsAtOpen, 1) + 1));
+    let flushed = false;
+    const flush = log.flush().then(() => {
+      flushed = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    // Nothing counts as flushed in the new segment while its directory entry may not be durable.
+    expect([flushed, log.recoveryPoint]).toEqual([false, 0]);
+    releaseDirectory();
+    await flush;
+    expect(log.recoveryPoint).toBe(9);
+    await log.close();
   });
 });
