@@ -300,4 +300,17 @@ describe('a segment roll', () => {
     expect(log.recoveryPoint).toBe(9);
     await log.close();
   });
+
+  it('a log deleted under it (closed without writing, its directory renamed) does not take the log dir offline when it fails', async () => {
+    const { cache, held } = cacheHoldingSyncs([firstLog]);
+    const channel = new LogDirFailureChannel();
+    const log = await openLog(cache, { channel });
+    await appendUntilRolled(log, held);
+    await log.closeWithoutWriting();
+    // What a reopen by the old path meets once the directory was renamed for deletion.
+    held[0]!.fail(Object.assign(new Error('ENOENT: open'), { code: 'ENOENT', syscall: 'open' }));
+    await expect(log.rolledSegmentsSynced()).rejects.toThrow('ENOENT');
+    expect(channel.offlineLogDirs).toEqual([]);
+    expect(log.recoveryPoint).toBe(0);
+  });
 });

@@ -381,6 +381,10 @@ export class PartitionLog {
    * the syncs behind the failed one never run.
    */
   private rollSyncFailed(error: unknown): void {
+    // Closed under it without writing (deleted, or set aside for a reopen): its directory may have
+    // been renamed or removed meanwhile, which says nothing about the disk (as for a read), and the
+    // recovery point, which never moved past the segment, makes a reopen recover it.
+    if (this.ops.closed) return;
     this.ops.failed('fsync of a rolled segment', error, true);
   }
 
