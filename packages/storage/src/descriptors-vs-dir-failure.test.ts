@@ -10,15 +10,15 @@ import type { FileHandle } from 'node:fs/promises';
 import { access, mkdir, open, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvariantViolation, ManualClock } from '@gregor/ground';
-import { ErrorCode, readBatchHeader } from '@gregor/protocol';
+import { ErrorCode } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileHandleCache, TooManyOpenFilesError } from './file-handle-cache.js';
 import { defaultLogConfig, parseBrokerLogConfig } from './log-config.js';
 import { KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
 import { LogManager } from './log-manager.js';
-import { type LogReadResult, PartitionLog } from './partition-log.js';
+import { PartitionLog } from './partition-log.js';
 import { segmentFileName } from './segment-files.js';
-import { buildTestBatch } from './testing/batches.js';
+import { buildTestBatch, readBaseOffsets } from './testing/batches.js';
 import { makeTempDir, removeDir } from './testing/temp-dirs.js';
 
 let root: string;
@@ -35,15 +35,6 @@ afterEach(async () => {
 
 function batch(seed: number): Buffer {
   return buildTestBatch({ recordCount: 3, fillerBytes: 200, maxTimestamp: clock.nowMs(), seed });
-}
-
-function baseOffsets(result: LogReadResult): number[] {
-  if (result.errorCode !== ErrorCode.NONE) throw new Error(`read failed: ${result.errorCode}`);
-  const offsets: number[] = [];
-  for (let at = 0; at < result.records.length; at += readBatchHeader(result.records, at).sizeBytes) {
-    offsets.push(readBatchHeader(result.records, at).baseOffset);
-  }
-  return offsets;
 }
 
 /** An fs error as Node raises it (errno code and syscall). */
@@ -142,10 +133,10 @@ describe('a roll that fails halfway (the old segment sealed, the new one not cre
     const reopened = await openLog(cache, channel, recoveryPoint);
     expect(reopened.needsReopen).toBe(false);
     expect(reopened.logEndOffset).toBe(6);
-    expect(baseOffsets(await reopened.read(0, 1 << 20))).toEqual([0, 3]);
+    expect(readBaseOffsets(await reopened.read(0, 1 << 20))).toEqual([0, 3]);
     await reopened.append(batch(5), 0);
     expect(reopened.segmentBaseOffsets()).toEqual([0, 6]);
-    expect(baseOffsets(await reopened.read(0, 1 << 20))).toEqual([0, 3, 6]);
+    expect(readBaseOffsets(await reopened.read(0, 1 << 20))).toEqual([0, 3, 6]);
     await reopened.close();
   });
 
@@ -210,12 +201,12 @@ describe.each(['ENOSPC', 'EIO'])('an fsync that fails with %s', (code) => {
     expect(freshChannel.offlineLogDirs).toEqual([]);
     // t-0's refused batch reached the page cache before its fsync failed, so it may be found: only
     // what was acknowledged is owed.
-    expect(baseOffsets(await t0.read(0, 1 << 20)).slice(0, 1)).toEqual([0]);
-    expect(baseOffsets(await t1.read(0, 1 << 20))).toEqual([0, 3]);
+    expect(readBaseOffsets(await t0.read(0, 1 << 20)).slice(0, 1)).toEqual([0]);
+    expect(readBaseOffsets(await t1.read(0, 1 << 20))).toEqual([0, 3]);
     const t0End = t0.logEndOffset;
     expect((await t0.append(batch(6), 0)).baseOffset).toBe(t0End);
     expect((await t1.append(batch(7), 0)).baseOffset).toBe(6);
-    expect(baseOffsets(await t1.read(0, 1 << 20))).toEqual([0, 3, 6]);
+    expect(readBaseOffsets(await t1.read(0, 1 << 20))).toEqual([0, 3, 6]);
 
     // An explicit flush (flush.ms) that fails goes the same way: the dir offline, t-0 with it. (The
     // append of batch 7 rolled: that segment's own fsync completes first.)
@@ -254,7 +245,7 @@ describe('LogManager and descriptors', () => {
       for (let p = 0; p < 4; p++) {
         const log = await manager.getOrCreateLog('t', p);
         await log.append(batch(p), 0);
-        expect(baseOffsets(await log.read(0, 1 << 20))).toEqual([0]);
+        expect(readBaseOffsets(await log.read(0, 1 << 20))).toEqual([0]);
         logs.push(log);
       }
       const onFailing = logs.filter((log) => log.logDir === failing);
@@ -279,7 +270,7 @@ describe('LogManager and descriptors', () => {
       }
       for (const log of onHealthy) {
         await log.append(batch(9), 0);
-        expect(baseOffsets(await log.read(0, 1 << 20))).toEqual([0, 3]);
+        expect(readBaseOffsets(await log.read(0, 1 << 20))).toEqual([0, 3]);
       }
     } finally {
       await manager.close();
@@ -306,7 +297,7 @@ describe('LogManager and descriptors', () => {
     try {
       const reopened = manager.getLog('t', 0)!;
       expect(reopened.logEndOffset).toBe(3);
-      expect(baseOffsets(await reopened.read(0, 1 << 20))).toEqual([0]);
+      expect(readBaseOffsets(await reopened.read(0, 1 << 20))).toEqual([0]);
     } finally {
       await manager.close();
     }

@@ -7,14 +7,14 @@ import { closeSync, openSync } from 'node:fs';
 import { access, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock } from '@gregor/ground';
-import { ErrorCode, KafkaError, readBatchHeader } from '@gregor/protocol';
+import { ErrorCode, KafkaError } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TooManyOpenFilesError } from './file-handle-cache.js';
 import { parseBrokerLogConfig } from './log-config.js';
 import { LogDirFailureChannel } from './log-dir-failure-channel.js';
 import { cleanShutdownFileName, LogManager } from './log-manager.js';
-import type { LogReadResult, PartitionLog } from './partition-log.js';
-import { buildTestBatch } from './testing/batches.js';
+import type { PartitionLog } from './partition-log.js';
+import { buildTestBatch, readBaseOffsets } from './testing/batches.js';
 import { makeTempDir, removeDir } from './testing/temp-dirs.js';
 
 let root: string;
@@ -41,15 +41,6 @@ async function descriptorsUnderRoot(): Promise<number> {
 
 function batch(seed: number, maxTimestamp = clock.nowMs()): Buffer {
   return buildTestBatch({ recordCount: 3, fillerBytes: 200, maxTimestamp, seed });
-}
-
-function baseOffsets(result: LogReadResult): number[] {
-  if (result.errorCode !== ErrorCode.NONE) throw new Error(`read failed: ${result.errorCode}`);
-  const offsets: number[] = [];
-  for (let at = 0; at < result.records.length; at += readBatchHeader(result.records, at).sizeBytes) {
-    offsets.push(readBatchHeader(result.records, at).baseOffset);
-  }
-  return offsets;
 }
 
 const partitionCount = 120;
@@ -81,7 +72,7 @@ describe('LogManager with more partitions than descriptors', () => {
     for (const log of logs) {
       expect(log.logEndOffset).toBe(24);
       expect(log.segmentBaseOffsets().length).toBeGreaterThan(2);
-      expect(baseOffsets(await log.read(0, 1 << 20))).toEqual([0, 3, 6, 9, 12, 15, 18, 21]);
+      expect(readBaseOffsets(await log.read(0, 1 << 20))).toEqual([0, 3, 6, 9, 12, 15, 18, 21]);
     }
     await checkDescriptors();
 
@@ -109,7 +100,7 @@ describe('LogManager with more partitions than descriptors', () => {
       for (let p = 0; p < partitionCount; p++) {
         const log = manager.getLog('many', p)!;
         expect([log.logStartOffset, log.logEndOffset]).toEqual([startOf[p], expectedEnd(p)]);
-        const offsets = baseOffsets(await log.read(log.logStartOffset, 1 << 20));
+        const offsets = readBaseOffsets(await log.read(log.logStartOffset, 1 << 20));
         expect(offsets[offsets.length - 1]).toBe(expectedEnd(p) - 3);
       }
       await checkDescriptors();
@@ -233,7 +224,7 @@ describe('LogManager when the process runs out of descriptors (real EMFILE)', ()
       const reopened = await first.manager.getOrCreateLog('t', 0);
       expect(reopened.dir).toBe(join(starvedDir, 't-0'));
       expect(reopened.logEndOffset).toBe(6);
-      expect(baseOffsets(await reopened.read(0, 1 << 20))).toEqual([0, 3]);
+      expect(readBaseOffsets(await reopened.read(0, 1 << 20))).toEqual([0, 3]);
       expect(first.manager.unopenedLogs()).toEqual([]);
     } finally {
       await first.manager.close();
@@ -285,13 +276,13 @@ describe('LogManager when the process runs out of descriptors (real EMFILE)', ()
       expect(channel.offlineLogDirs).toEqual([]);
       // The neighbour in the same dir never stopped.
       await neighbour.append(batch(5), 0);
-      expect(baseOffsets(await neighbour.read(0, 1 << 20))).toEqual([0, 3]);
+      expect(readBaseOffsets(await neighbour.read(0, 1 << 20))).toEqual([0, 3]);
 
       const reopened = await manager.getOrCreateLog('t', 0);
       expect(reopened).not.toBe(log);
       expect(reopened.dir).toBe(log.dir);
       expect(manager.getLog('t', 0)).toBe(reopened);
-      expect(baseOffsets(await reopened.read(0, 1 << 20))).toEqual([0, 3]);
+      expect(readBaseOffsets(await reopened.read(0, 1 << 20))).toEqual([0, 3]);
       await reopened.append(batch(6), 0);
       expect(reopened.segmentBaseOffsets()).toEqual([0, 6]);
       expect(manager.unopenedLogs()).toEqual([]);
@@ -324,7 +315,7 @@ describe('LogManager when the process runs out of descriptors (real EMFILE)', ()
       expect(refused).toBeInstanceOf(KafkaError);
       expect((refused as KafkaError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
       expect((refused as Error).message).toMatch(/EMFILE/);
-      expect(baseOffsets(await existing.read(0, 1 << 20))).toEqual([0]);
+      expect(readBaseOffsets(await existing.read(0, 1 << 20))).toEqual([0]);
       const created = await manager.getOrCreateLog('t', 1);
       await created.append(batch(2), 0);
       expect(created.logEndOffset).toBe(3);

@@ -9,14 +9,13 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock } from '@gregor/ground';
-import { ErrorCode, readBatchHeader } from '@gregor/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileHandleCache } from './file-handle-cache.js';
 import { defaultLogConfig, type LogConfig } from './log-config.js';
 import { KafkaStorageError, LogDirFailureChannel } from './log-dir-failure-channel.js';
-import { type LogReadResult, PartitionLog } from './partition-log.js';
+import { PartitionLog } from './partition-log.js';
 import { segmentFileName } from './segment-files.js';
-import { buildTestBatch } from './testing/batches.js';
+import { buildTestBatch, readBaseOffsets } from './testing/batches.js';
 import { makeTempDir, removeDir } from './testing/temp-dirs.js';
 
 let root: string;
@@ -34,15 +33,6 @@ afterEach(async () => {
 /** Three records, 261 bytes. */
 function batch(seed: number): Buffer {
   return buildTestBatch({ recordCount: 3, fillerBytes: 200, maxTimestamp: clock.nowMs(), seed });
-}
-
-function baseOffsets(result: LogReadResult): number[] {
-  if (result.errorCode !== ErrorCode.NONE) throw new Error(`read failed: ${result.errorCode}`);
-  const offsets: number[] = [];
-  for (let at = 0; at < result.records.length; at += readBatchHeader(result.records, at).sizeBytes) {
-    offsets.push(readBatchHeader(result.records, at).baseOffset);
-  }
-  return offsets;
 }
 
 interface HeldSync {
@@ -131,7 +121,7 @@ describe('a segment roll', () => {
     expect(log.recoveryPoint).toBe(0);
     // Appends go on meanwhile, into the new segment.
     expect((await log.append(batch(4), 0)).baseOffset).toBe(9);
-    expect(baseOffsets(await log.read(0, 1 << 20))).toEqual([0, 3, 6, 9]);
+    expect(readBaseOffsets(await log.read(0, 1 << 20))).toEqual([0, 3, 6, 9]);
     expect(log.recoveryPoint).toBe(0);
 
     held[0]!.release();
@@ -203,7 +193,7 @@ describe('a segment roll', () => {
     // Segment 0 was re-validated and its torn batch cut; segment 6 after the cut goes with it.
     expect(reopened.logEndOffset).toBe(3);
     expect(reopened.segmentBaseOffsets()).toEqual([0]);
-    expect(baseOffsets(await reopened.read(0, 1 << 20))).toEqual([0]);
+    expect(readBaseOffsets(await reopened.read(0, 1 << 20))).toEqual([0]);
     await reopened.close();
   });
 

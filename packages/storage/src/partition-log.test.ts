@@ -14,7 +14,7 @@ import { UnexpectedAppendOffsetError } from './errors.js';
 import { type ConfigProps, parseBrokerLogConfig } from './log-config.js';
 import { cleanShutdownFileName, LogManager } from './log-manager.js';
 import type { LogReadResult, PartitionLog } from './partition-log.js';
-import { buildTestBatch } from './testing/batches.js';
+import { batchBaseOffsets, buildTestBatch } from './testing/batches.js';
 import { makeTempDir, removeDir } from './testing/temp-dirs.js';
 
 let root: string;
@@ -54,15 +54,6 @@ function records(result: LogReadResult): Buffer {
   return result.records;
 }
 
-/** Base offsets of the batches in `bytes`. */
-function baseOffsets(bytes: Buffer): number[] {
-  const offsets: number[] = [];
-  for (let at = 0; at < bytes.length; at += readBatchHeader(bytes, at).sizeBytes) {
-    offsets.push(readBatchHeader(bytes, at).baseOffset);
-  }
-  return offsets;
-}
-
 async function logOf(manager: LogManager, overrides: ConfigProps = {}): Promise<PartitionLog> {
   return manager.getOrCreateLog('orders', 0, overrides);
 }
@@ -84,17 +75,17 @@ describe('PartitionLog append and read', () => {
     expect(log.logEndOffset).toBe(5);
 
     const read = await log.read(0, 1_000_000);
-    expect(baseOffsets(records(read))).toEqual([0, 3]);
+    expect(batchBaseOffsets(records(read))).toEqual([0, 3]);
     expect(read).toMatchObject({ firstBatchBaseOffset: 0, logStartOffset: 0, logEndOffset: 5 });
     // Offset 4 is inside the second batch: the whole batch comes back.
-    expect(baseOffsets(records(await log.read(4, 1)))).toEqual([3]);
+    expect(batchBaseOffsets(records(await log.read(4, 1)))).toEqual([3]);
   });
 
   it('appends a record set of several batches with one write, validating all first', async () => {
     const log = await logOf(await openManager());
     const set = Buffer.concat([batch(2, 10, 1), batch(5, 20, 2), batch(1, 30, 3)]);
     expect(await log.append(set, 0)).toMatchObject({ baseOffset: 0, lastOffset: 7 });
-    expect(baseOffsets(records(await log.read(0, 1 << 20)))).toEqual([0, 2, 7]);
+    expect(batchBaseOffsets(records(await log.read(0, 1 << 20)))).toEqual([0, 2, 7]);
   });
 
   it('accepts batches made by encodeRecordBatch', async () => {
@@ -182,7 +173,7 @@ describe('PartitionLog append and read', () => {
   it('stops before the first batch that reaches maxOffsetExclusive (the high watermark)', async () => {
     const log = await logOf(await openManager());
     for (let i = 0; i < 3; i++) await log.append(batch(2, 10, i), 0); // offsets 0-1, 2-3, 4-5
-    expect(baseOffsets(records(await log.read(0, 1 << 20, { maxOffsetExclusive: 4 })))).toEqual([0, 2]);
+    expect(batchBaseOffsets(records(await log.read(0, 1 << 20, { maxOffsetExclusive: 4 })))).toEqual([0, 2]);
     expect(records(await log.read(4, 1 << 20, { maxOffsetExclusive: 4 })).length).toBe(0);
     expect(records(await log.read(2, 1 << 20, { maxOffsetExclusive: 3 })).length).toBe(0);
   });
@@ -193,7 +184,7 @@ describe('PartitionLog append and read', () => {
       Array.from({ length: 50 }, (_, i) => log.append(batch(2, 100, i, i), 0)),
     );
     expect(results.map((r) => r.baseOffset)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i));
-    expect(baseOffsets(records(await log.read(0, 1 << 20)))).toEqual(results.map((r) => r.baseOffset));
+    expect(batchBaseOffsets(records(await log.read(0, 1 << 20)))).toEqual(results.map((r) => r.baseOffset));
   });
 });
 
@@ -215,7 +206,7 @@ describe('follower append and truncation', () => {
     await log.appendAsFollower(gap);
     expect(log.logEndOffset).toBe(11);
     expect(log.segmentBaseOffsets()).toEqual([0, 10]);
-    expect(baseOffsets(records(await log.read(5, 1 << 20)))).toEqual([10]);
+    expect(batchBaseOffsets(records(await log.read(5, 1 << 20)))).toEqual([10]);
     expect(readBatchHeader(records(await log.read(0, 1))).partitionLeaderEpoch).toBe(4);
   });
 
@@ -232,7 +223,7 @@ describe('follower append and truncation', () => {
     await closeManager(manager);
     const reopened = await logOf(await openManager({ 'log.segment.bytes': '300' }));
     expect(reopened.logEndOffset).toBe(13);
-    expect(baseOffsets(records(await reopened.read(0, 1 << 20)))).toEqual([0, 3, 6, 9, 12]);
+    expect(batchBaseOffsets(records(await reopened.read(0, 1 << 20)))).toEqual([0, 3, 6, 9, 12]);
   });
 
   it('reads at the tail return the batch holding the offset, across trims of the remembered batches and a truncation', async () => {
@@ -311,7 +302,7 @@ describe('segments, retention and lookups', () => {
     expect(log.earliestOffset()).toBe(7);
     expect((await log.read(6, 1 << 20)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
     // the batch holding offset 7 is returned whole, as Kafka does
-    expect(baseOffsets(records(await log.read(7, 1 << 20)))).toEqual([6, 9]);
+    expect(batchBaseOffsets(records(await log.read(7, 1 << 20)))).toEqual([6, 9]);
     expect(await readFile(join(root, 'log-start-offset-checkpoint'), 'utf8')).toBe('0\n1\norders 0 7\n');
     await expect(log.incrementLogStartOffset(13)).rejects.toThrow(/beyond the log end/);
 
@@ -430,7 +421,7 @@ describe('int32 relative offsets', () => {
     expect(log.segmentBaseOffsets()).toEqual([0]);
     await log.append(batch(1, 10, 1), 0);
     expect(log.segmentBaseOffsets()).toEqual([0, 0x8000_0000]);
-    expect(baseOffsets(records(await log.read(0x7fff_ffff, 1 << 20)))).toEqual([1, 0x8000_0000]);
+    expect(batchBaseOffsets(records(await log.read(0x7fff_ffff, 1 << 20)))).toEqual([1, 0x8000_0000]);
   });
 });
 
@@ -476,7 +467,7 @@ describe("Kafka's on-disk format", () => {
       [90, 19],
     ]);
     const logBytes = await readFile(join(log.dir, '00000000000000000000.log'));
-    expect(baseOffsets(logBytes)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    expect(batchBaseOffsets(logBytes)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
     expect(readInt64AsNumber(logBytes, 200 + BatchField.baseOffset)).toBe(2);
   });
 

@@ -6,8 +6,11 @@ import {
   batchHeaderBytes,
   batchLogOverheadBytes,
   computeBatchCrc,
+  ErrorCode,
+  readBatchHeader,
   writeInt64FromNumber,
 } from '@gregor/protocol';
+import type { LogReadResult } from '../partition-log.js';
 
 export interface TestBatchSpec {
   /** Records the batch claims to hold: lastOffsetDelta is recordCount - 1. */
@@ -46,4 +49,19 @@ export function buildTestBatch(spec: TestBatchSpec): Buffer {
   }
   buffer.writeUInt32BE(computeBatchCrc(buffer, 0, sizeBytes), BatchField.crc);
   return buffer;
+}
+
+/** The base offset of each batch in `bytes`, in order. */
+export function batchBaseOffsets(bytes: Buffer): number[] {
+  const offsets: number[] = [];
+  for (let at = 0; at < bytes.length; at += readBatchHeader(bytes, at).sizeBytes) {
+    offsets.push(readBatchHeader(bytes, at).baseOffset);
+  }
+  return offsets;
+}
+
+/** The base offsets of the batches a read returned; throws if the read failed. */
+export function readBaseOffsets(result: LogReadResult): number[] {
+  if (result.errorCode !== ErrorCode.NONE) throw new Error(`read failed: ${result.errorCode}`);
+  return batchBaseOffsets(result.records);
 }
