@@ -2,10 +2,10 @@
 // appends one JSON line per second to $BROKER_LOOP_DIR/<pid>.jsonl (default /tmp/broker-loop) with
 // the longest event-loop delay of that second (monitorEventLoopDelay, 5 ms resolution), the loop's
 // utilization, the process's CPU ms, and, in a build whose storage exports `synchronousAppends`
-// while the broker runs them (gregor.log.append.synchronous.enable), the appends written
-// synchronously, those sent to the thread pool because their turn's budget was used, and the turns
-// that used it, all since the start (session s20; s16's attempt had a mode and switches, also
-// written when a build has them). Not a test.
+// (sessions s16 and s20 tried them, commits 8f524f0/3fcde3c and ae5b91c, neither kept: replication
+// README), what it did: s16's append write mode at the sample and the policy's switches so far, or
+// s20's counts since the start (appends written synchronously, those sent to the thread pool
+// because their turn's budget was used, the turns that used it). Not a test.
 //
 // Usage (the bench's brokers take extra Node flags from BENCH_NODE_ARGS):
 //   BENCH_NODE_ARGS=--import=./scripts/lib/broker-loop-sampler.mjs BENCH_KILLS=0 \
