@@ -53,6 +53,9 @@
 //        BENCH_WARM_UP_MS=20000 ...  a longer warm-up (default 2 s) before the first cell
 //        BENCH_BROKER_ENV="NAME=value ..." ...  environment for the brokers only (not this process)
 //        BENCH_NODE_ARGS="--flag ..." ...  extra Node flags for the brokers
+//        BENCH_HALF_MAX_RATES="100:3:all=140000,1024:3:all=14000" ...  the half-max cell of these
+//                     cells (size:RF:acks) at this many records/s instead of half the measured
+//                     maximum: two builds compared at the same absolute rate (their maxima differ)
 
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,6 +122,20 @@ const latencyDurationMs = quick ? 1_000 : 4_000;
 const lingerMs = 5;
 /** The fixed-rate cell runs at this share of the cell's measured maximum. */
 const fixedRateShare = 0.5;
+/** BENCH_HALF_MAX_RATES: records/s of the fixed-rate cell by `size:RF:acks`, where set. */
+const fixedRates = new Map(
+  (process.env.BENCH_HALF_MAX_RATES ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const [cell, rate] = entry.split('=');
+      if (!/^\d+:\d:(0|1|all)$/.test(cell ?? '') || !(Number(rate) > 0)) {
+        throw new Error(`BENCH_HALF_MAX_RATES: expected size:RF:acks=records/s, got ${entry}`);
+      }
+      return [cell, Number(rate)];
+    }),
+);
 /**
  * RF 3 acks=all before the first cell. BENCH_WARM_UP_MS sets it: fresh brokers spend a quarter of
  * their CPU in the first cells on TurboFan compiling the hot paths (perf, on a loaded 2-core
@@ -352,7 +369,9 @@ async function measureCell(cluster, connections, addresses, admin, valueBytes, r
       partitions,
       acks: level.acks,
       valueBytes,
-      recordsPerSecond: cell.recordsPerSecond * fixedRateShare,
+      recordsPerSecond:
+        fixedRates.get(`${valueBytes}:${replicationFactor}:${level.label}`) ??
+        cell.recordsPerSecond * fixedRateShare,
       durationMs: latencyDurationMs,
       lingerMs,
     });

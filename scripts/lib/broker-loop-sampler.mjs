@@ -2,8 +2,10 @@
 // appends one JSON line per second to $BROKER_LOOP_DIR/<pid>.jsonl (default /tmp/broker-loop) with
 // the longest event-loop delay of that second (monitorEventLoopDelay, 5 ms resolution), the loop's
 // utilization, the process's CPU ms, and, in a build whose storage exports `synchronousAppends`
-// (session s16's attempt, commits 8f524f0 and 3fcde3c, not kept: replication README), the append
-// write mode at the sample and the policy's switches so far. Not a test.
+// (sessions s16 and s20 tried them, commits 8f524f0/3fcde3c and ae5b91c, neither kept: replication
+// README), what it did: s16's append write mode at the sample and the policy's switches so far, or
+// s20's counts since the start (appends written synchronously, those sent to the thread pool
+// because their turn's budget was used, the turns that used it). Not a test.
 //
 // Usage (the bench's brokers take extra Node flags from BENCH_NODE_ARGS):
 //   BENCH_NODE_ARGS=--import=./scripts/lib/broker-loop-sampler.mjs BENCH_KILLS=0 \
@@ -37,6 +39,7 @@ setInterval(() => {
   const utilization = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
   const policy = appends?.running ? appends.current : undefined;
+  const counts = appends?.running ? appends.counts : undefined;
   write({
     t: Date.now(),
     loopDelayMaxMs: Math.round(delay.max / 1e5) / 10,
@@ -44,6 +47,7 @@ setInterval(() => {
     cpuMs: Math.round((cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000),
     mode: policy?.mode,
     switches: policy?.switches,
+    appends: counts?.turnsExhausted === undefined ? undefined : counts,
   });
   delay.reset();
   lastUtilization = utilization;
