@@ -5,6 +5,11 @@
 //        [--from-ms=N] [--to-ms=N]
 //   Several files are summed (e.g. both followers). --from-ms/--to-ms keep only the samples in that
 //   window of the profile (milliseconds from its start), e.g. to leave out start-up.
+//   --roles  also splits the busy time by the nearest frame on the sampled stack that belongs to
+//   one side of replication: "leader" (Produce handling, the leader's appends, serving a follower
+//   fetch, grpc-js's server side), "follower" (the ReplicaFetcher, applying a fetch, grpc-js's
+//   client side) or neither ("unattributed": the event loop, GC, (program), and continuations
+//   resumed from the microtask queue, whose stack no longer shows who awaited).
 //   --callers=NAME  also prints, for the functions named NAME, their self time by call path (the
 //   five frames above them), e.g. --callers=writeBuffer to tell a socket write from a file write.
 //
@@ -35,6 +40,30 @@ const top = option('top', 30);
 const fromMs = option('from-ms', 0);
 const toMs = option('to-ms', Number.POSITIVE_INFINITY);
 const markdown = args.includes('--markdown');
+const roles = args.includes('--roles');
+const leaderMarks = [
+  '/follower-fetch-serving.js',
+  '/replica-fetch-host.js',
+  '/apis/produce.js',
+  '/leader-appends.js',
+  '/request-router.js',
+  '/network/connection.js',
+  '/grpc-js/build/src/server',
+];
+const followerMarks = [
+  '/replication/dist/replica-fetcher.js',
+  '/follower-fetch-apply.js',
+  '/follower-replicas.js',
+  '/grpc-js/build/src/subchannel-call.js',
+  '/grpc-js/build/src/retrying-call.js',
+  '/grpc-js/build/src/resolving-call.js',
+  '/grpc-js/build/src/client',
+  '/grpc-js/build/src/call-interface.js',
+];
+/** @type {Map<string, number>} */
+const byRole = new Map();
+/** @type {Map<string, Map<string, number>>} function label -> self time, per side */
+const byRoleFunction = new Map();
 const callersDepth = option('depth', 5);
 const callersOf = args.find((a) => a.startsWith('--callers='))?.slice('--callers='.length);
 /** @type {Map<string, number>} */
@@ -125,6 +154,30 @@ for (const file of files) {
     byCategory.set(category, (byCategory.get(category) ?? 0) + us);
     totalUs += us;
     if (name === '(idle)') idleUs += us;
+    if (roles) {
+      let role = 'unattributed';
+      for (let id = node.id; id !== undefined; id = parentOf.get(id)) {
+        const frameUrl = nodes.get(id).callFrame.url;
+        if (leaderMarks.some((mark) => frameUrl.includes(mark))) {
+          role = 'leader';
+          break;
+        }
+        if (followerMarks.some((mark) => frameUrl.includes(mark))) {
+          role = 'follower';
+          break;
+        }
+      }
+      if (name !== '(idle)') {
+        byRole.set(role, (byRole.get(role) ?? 0) + us);
+        let functionsOfRole = byRoleFunction.get(role);
+        if (functionsOfRole === undefined) {
+          functionsOfRole = new Map();
+          byRoleFunction.set(role, functionsOfRole);
+        }
+        const label = url === '' ? name : `${name} ${shortUrl(url)}:${lineNumber + 1}`;
+        functionsOfRole.set(label, (functionsOfRole.get(label) ?? 0) + us);
+      }
+    }
     if (callersOf !== undefined && name === callersOf) {
       const path = [];
       for (
@@ -189,5 +242,20 @@ if (callersOf !== undefined) {
   console.log(`${callersOf}: % of busy by caller (nearest first)`);
   for (const [path, us] of [...byCallPath].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     console.log(`${pct(us, busyUs).padStart(5)}  ${path}`);
+  }
+}
+if (roles) {
+  console.log('');
+  console.log('busy time by side of replication (nearest marked frame on the stack)');
+  for (const [role, us] of [...byRole].sort((a, b) => b[1] - a[1])) {
+    console.log(`${role.padEnd(14)} ${ms(us).padStart(6)} ms  ${pct(us, busyUs).padStart(5)}%`);
+  }
+  for (const [role, functionsOfRole] of byRoleFunction) {
+    if (role === 'unattributed') continue;
+    console.log('');
+    console.log(`${role}: top functions, % of all busy time`);
+    for (const [label, us] of [...functionsOfRole].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      console.log(`${pct(us, busyUs).padStart(5)}  ${label}`);
+    }
   }
 }
