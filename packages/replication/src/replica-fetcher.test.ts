@@ -228,55 +228,6 @@ describe('ReplicaFetcher: partitions added while a fetch is parked', () => {
     expect(requests[1]!.signal?.aborted).toBe(false);
     await manager.close();
   });
-  it('aborts the parked fetch after answered ones, and asks again with a signal that has not aborted', async () => {
-    const time = new ManualTime();
-    const followed: FollowedPartition[] = [{ topic: 'a', partition: 0, leaderId: 1, leaderEpoch: 4 }];
-    const replicas: FollowerReplicas = {
-      followedPartitions: () => followed,
-      followerFetchPosition: () => ({
-        fetchOffset: 0,
-        lastFetchedEpoch: 3,
-        logStartOffset: 0,
-        leaderEpoch: 4,
-        leaderId: 1,
-      }),
-      applyFollowerFetch: async () => ErrorCode.NONE,
-    };
-    // Three fetches are answered at once; the fourth and later ones park until aborted.
-    const signals: (AbortSignal | undefined)[] = [];
-    const manager = new ReplicaFetcherManager(
-      () => ({
-        fetch: (request, _timeoutMs, signal) => {
-          signals.push(signal);
-          if (signals.length <= 3) return Promise.resolve(ok(request));
-          return new Promise((_resolve, reject) => {
-            signal?.addEventListener('abort', () => reject(new Error('cancelled')), { once: true });
-          });
-        },
-        close: () => undefined,
-      }),
-      { settings, replicas, brokerEpoch: () => 9, clock: time, timers: time, logger: silentLogger },
-    );
-    manager.reconcile();
-    await settle();
-    expect(signals).toHaveLength(4);
-    expect(signals.some((signal) => signal?.aborted !== false)).toBe(false);
-    followed.push({ topic: 'b', partition: 0, leaderId: 1, leaderEpoch: 4 });
-    manager.reconcile();
-    await settle();
-    // The parked fetch was aborted, and with it whatever shared its signal; the fetch asked again
-    // for both partitions goes out with a signal that has not aborted, which aborts it in turn.
-    expect(signals).toHaveLength(5);
-    expect(signals[3]!.aborted).toBe(true);
-    expect(signals[4]!.aborted).toBe(false);
-    followed.push({ topic: 'c', partition: 0, leaderId: 1, leaderEpoch: 4 });
-    manager.reconcile();
-    await settle();
-    expect(signals[4]!.aborted).toBe(true);
-    expect(signals).toHaveLength(6);
-    expect(signals[5]!.aborted).toBe(false);
-    await manager.close();
-  });
 });
 
 describe('ReplicaFetcher: a partition backing off', () => {

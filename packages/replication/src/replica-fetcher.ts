@@ -46,9 +46,7 @@ export interface ReplicaFetchResponse {
 /**
  * One leader's fetch endpoint. A call that fails or passes its deadline rejects; so does one whose
  * `signal` aborts before its answer came (the leader's long poll is cancelled: its answer, if any,
- * is dropped and the next fetch asks again from the same offsets). A fetcher passes the same signal
- * to fetch after fetch until it aborts one, so a listener added to it per fetch must be removed
- * when that fetch settles.
+ * is dropped and the next fetch asks again from the same offsets).
  */
 export interface ReplicaFetchTransport {
   fetch(request: ReplicaFetchRequest, timeoutMs: number, signal?: AbortSignal): Promise<ReplicaFetchResponse>;
@@ -115,14 +113,8 @@ export class ReplicaFetcher {
   private readonly partitions = new Map<string, FetchedPartition>();
   private closed = false;
   private wake: (() => void) | undefined;
-  /**
-   * Aborts the fetch in flight (a long poll on the leader). One controller serves fetch after fetch
-   * until it aborts one, and is replaced then: a new AbortController and AbortSignal per fetch cost
-   * about 1-2% of a broker's main thread in the RF 3 acks=all cell (session s20's profile), where
-   * a follower sends thousands of small fetches a second.
-   */
-  private abortFetches = new AbortController();
-  private fetchInFlight = false;
+  /** Aborts the fetch in flight (a long poll on the leader), if one is. */
+  private inFlight: AbortController | undefined;
   private running: Promise<void> | undefined;
   private consecutiveFailures = 0;
 
@@ -159,7 +151,7 @@ export class ReplicaFetcher {
       }
     }
     for (const key of [...this.partitions.keys()]) if (!keys.has(key)) this.partitions.delete(key);
-    if (added) this.abortFetchInFlight();
+    if (added) this.inFlight?.abort();
     this.wake?.();
   }
 
@@ -170,17 +162,9 @@ export class ReplicaFetcher {
   async close(): Promise<void> {
     this.closed = true;
     this.wake?.();
-    this.abortFetchInFlight();
+    this.inFlight?.abort();
     this.transport.close();
     await this.running;
-  }
-
-  /** Aborts the fetch in flight, if one is; the next fetch gets a signal that has not aborted. */
-  private abortFetchInFlight(): void {
-    if (!this.fetchInFlight) return;
-    const aborting = this.abortFetches;
-    this.abortFetches = new AbortController();
-    aborting.abort();
   }
 
   private async run(): Promise<void> {
@@ -248,17 +232,17 @@ export class ReplicaFetcher {
       partitions,
     };
     let response: ReplicaFetchResponse;
-    const signal = this.abortFetches.signal;
-    this.fetchInFlight = true;
+    const inFlight = new AbortController();
+    this.inFlight = inFlight;
     try {
       const timeoutMs =
         settings.maxWaitMs + (settings.deadlineMarginMs ?? replicaFetchDeadlineMarginMsDefault);
-      response = await this.transport.fetch(request, timeoutMs, signal);
-      this.fetchInFlight = false;
+      response = await this.transport.fetch(request, timeoutMs, inFlight.signal);
+      this.inFlight = undefined;
     } catch (error) {
-      this.fetchInFlight = false;
+      this.inFlight = undefined;
       // Aborted for new partitions (or by close()): not a failure, ask again at once.
-      if (signal.aborted) return;
+      if (inFlight.signal.aborted) return;
       this.consecutiveFailures++;
       // The first failure of a streak is worth a line; the rest repeat it while the leader is down.
       if (this.consecutiveFailures === 1) {

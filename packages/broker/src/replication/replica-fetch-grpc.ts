@@ -295,6 +295,8 @@ interface PendingFetch {
   readonly resolve: (response: WireReplicaFetchResponse) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
+  /** Removes the abort listener of the fetch's signal, if it had one. */
+  readonly release: () => void;
 }
 
 /**
@@ -306,15 +308,6 @@ interface PendingFetch {
 export class ReplicaFetchStream {
   private pending: PendingFetch | undefined;
   private endedValue = false;
-  /**
-   * The abort signal this stream listens to. A fetcher passes the same signal to fetch after fetch
-   * (until it aborts one), so the listener stays on it from one fetch to the next instead of being
-   * added and removed per fetch; it ends the stream only while a fetch is pending.
-   */
-  private abortSignal: AbortSignal | undefined;
-  private readonly onAbort = () => {
-    if (this.pending !== undefined) this.end(new Error('replica fetch aborted'));
-  };
 
   constructor(
     private readonly call: grpc.ClientDuplexStream<WireReplicaFetchRequest, WireReplicaFetchResponse>,
@@ -327,6 +320,7 @@ export class ReplicaFetchStream {
       }
       this.pending = undefined;
       clearTimeout(pending.timer);
+      pending.release();
       pending.resolve(response);
     });
     call.on('error', (error: Error) => this.end(error));
@@ -350,12 +344,10 @@ export class ReplicaFetchStream {
         () => this.end(new Error(`replica fetch not answered within ${timeoutMs} ms`)),
         Math.max(1, timeoutMs),
       );
-      if (signal !== this.abortSignal) {
-        this.abortSignal?.removeEventListener('abort', this.onAbort);
-        this.abortSignal = signal;
-        signal?.addEventListener('abort', this.onAbort);
-      }
-      this.pending = { resolve, reject, timer };
+      const onAbort = () => this.end(new Error('replica fetch aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const release = () => signal?.removeEventListener('abort', onAbort);
+      this.pending = { resolve, reject, timer, release };
       this.call.write(request);
     });
   }
@@ -364,12 +356,11 @@ export class ReplicaFetchStream {
   end(error: Error): void {
     if (this.endedValue) return;
     this.endedValue = true;
-    this.abortSignal?.removeEventListener('abort', this.onAbort);
-    this.abortSignal = undefined;
     const pending = this.pending;
     this.pending = undefined;
     if (pending !== undefined) {
       clearTimeout(pending.timer);
+      pending.release();
       pending.reject(error);
     }
     this.call.cancel();
