@@ -29,6 +29,10 @@
 //        node scripts/bench-replica-fetch-cpu.mjs [MB per run=16] [runs=5]
 //        BENCH_WARM_UP_RUNS=3 ...  uncounted runs of every cell first (the JIT's warm-up)
 //        BENCH_CELLS=live ...  only these cells, e.g. to profile one:
+//        BENCH_FETCHER=1 ...  the live and pipelined cells' follower is the production ReplicaFetcher
+//          loop (@gregor/replication: its request building, abort signal, per-partition apply and
+//          bookkeeping) over the same transport, instead of this script's bare fetch loop; the
+//          broker's exclusive section and partition lookups around the apply are still not driven
 //        BENCH_CELLS=live node --cpu-prof --cpu-prof-dir=/tmp/prof scripts/bench-replica-fetch-cpu.mjs
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,10 +46,12 @@ import {
   registerReplicaFetchService,
 } from '../packages/broker/dist/replication/replica-fetch-grpc.js';
 import { systemClock, systemTimers } from '../packages/ground/dist/index.js';
+import { ErrorCode } from '../packages/protocol/dist/index.js';
 import {
   applyFollowerFetch,
   DelayedOperations,
   Partition,
+  ReplicaFetcherManager,
   serveReplicaFetch,
 } from '../packages/replication/dist/index.js';
 import { defaultLogConfig, PartitionLog } from '../packages/storage/dist/index.js';
@@ -54,6 +60,7 @@ import { encodeValueBatch } from './lib/bench-producer.mjs';
 const totalMb = Number(process.argv[2] ?? 16);
 const runs = Number(process.argv[3] ?? 5);
 const warmUpRuns = Number(process.env.BENCH_WARM_UP_RUNS ?? 3);
+const useFetcher = process.env.BENCH_FETCHER === '1';
 const valueBytes = 1024;
 /** ~16 KiB batches, as bench:replication's producer sends them. */
 const recordsPerBatch = 15;
@@ -175,7 +182,53 @@ async function openFollower(name, partitionMaxBytes) {
       if (applied.kind !== 'appended') throw new Error(`fetch not appended: ${JSON.stringify(applied)}`);
     }
   };
-  return { log, fetchOnce, close: () => transport.close() };
+  /**
+   * The production follower loop over the same transport, for BENCH_FETCHER=1: it fetches until
+   * stopped, and `fetches()` counts the answers it applied.
+   */
+  const startFetcher = () => {
+    let fetches = 0;
+    let failure;
+    const manager = new ReplicaFetcherManager(() => transport, {
+      settings: {
+        brokerId: followerId,
+        maxWaitMs: 500,
+        partitionMaxBytes,
+        responseMaxBytes: 10 * 1024 * 1024,
+        backoffMs: 100,
+      },
+      replicas: {
+        followedPartitions: () => [{ topic, partition: 0, leaderId, leaderEpoch: registration.leaderEpoch }],
+        followerFetchPosition: () => ({
+          fetchOffset: log.logEndOffset,
+          lastFetchedEpoch: follower.epochCache.latestEpoch,
+          logStartOffset: log.logStartOffset,
+          leaderEpoch: registration.leaderEpoch,
+          leaderId,
+        }),
+        applyFollowerFetch: async (context, result) => {
+          fetches++;
+          const applied = await applyFollowerFetch(follower, context, result, writer);
+          if (applied.kind === 'appended') return ErrorCode.NONE;
+          failure ??= new Error(`fetch not appended: ${JSON.stringify(applied)}`);
+          return ErrorCode.UNKNOWN_SERVER_ERROR;
+        },
+      },
+      brokerEpoch: () => 1,
+      clock: systemClock,
+      timers: systemTimers,
+      logger: silent,
+    });
+    manager.reconcile();
+    return {
+      fetches: () => fetches,
+      stop: async () => {
+        await manager.close();
+        if (failure !== undefined) throw failure;
+      },
+    };
+  };
+  return { log, fetchOnce, startFetcher, close: () => transport.close() };
 }
 
 /** CPU per MB of `work`, which returns its fetch count and the MB it replicated or appended. */
@@ -200,20 +253,26 @@ async function withFetchingFollower(name, produce) {
   await follower.fetchOnce(); // connects the channel before the clock starts
   let stopped = false;
   let rounds = 0;
-  const fetching = (async () => {
-    while (!stopped) {
-      await follower.fetchOnce();
-      rounds++;
-    }
-  })();
+  const fetcher = useFetcher ? follower.startFetcher() : undefined;
+  const fetching =
+    fetcher === undefined
+      ? (async () => {
+          while (!stopped) {
+            await follower.fetchOnce();
+            rounds++;
+          }
+        })()
+      : undefined;
   const result = await measure(async () => {
+    const fetchesBefore = fetcher?.fetches() ?? 0;
     await produce();
-    return { rounds, mbDone: mb };
+    return { rounds: fetcher === undefined ? rounds : fetcher.fetches() - fetchesBefore, mbDone: mb };
   })();
   stopped = true;
+  // The fetch in flight ends with the long poll; the fetcher's is aborted.
   delayedOperations.notify(leader.key);
-  // The fetch in flight ends with the long poll.
   await fetching;
+  await fetcher?.stop();
   follower.close();
   await follower.log.close();
   await leader.log.close();
@@ -301,7 +360,9 @@ const cells = Object.fromEntries(
   Object.entries(allCells).filter(([name]) => wanted === undefined || wanted.includes(name)),
 );
 const results = Object.fromEntries(Object.keys(cells).map((name) => [name, []]));
-console.log(`${batchCount} batches of ${batch.length} B (${mb.toFixed(1)} MB) per run`);
+console.log(
+  `${batchCount} batches of ${batch.length} B (${mb.toFixed(1)} MB) per run${useFetcher ? '; follower: the ReplicaFetcher loop' : ''}`,
+);
 // Warm-up rounds first, not counted: on a fresh process TurboFan compiles the hot paths on the
 // background threads for the first few thousand fetches, which cost as much again as the fetches.
 for (let run = 0; run < warmUpRuns; run++) {
