@@ -34,11 +34,19 @@
 //          bookkeeping) over the same transport, instead of this script's bare fetch loop; the
 //          broker's exclusive section and partition lookups around the apply are still not driven
 //        BENCH_CELLS=live node --cpu-prof --cpu-prof-dir=/tmp/prof scripts/bench-replica-fetch-cpu.mjs
+//        BENCH_NODE_FLAGS=0 ...  Node's own defaults instead of the brokers' flags (below)
+// It runs with the flags a broker starts with (brokerNodeFlags: `gregor`'s shebang), re-running
+// itself with those it was not given: with Node's defaults V8 can fall into a mark-compact every
+// ~80 ms that a broker never enters, and the figures then measure that (session s20: live 45-54
+// ms/MB with the defaults against 23-27 with the flags; the README's figures before 2026-12-07
+// 22:50 UTC were taken with the defaults).
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { internalServerOptions } from '../packages/broker/dist/grpc/protos.js';
+import { missingBrokerNodeFlags } from '../packages/broker/dist/node/node-flags.js';
 import { ProducerStateManager } from '../packages/broker/dist/replica/producer-state.js';
 import { applyRecordSet } from '../packages/broker/dist/replica/producer-state-log.js';
 import {
@@ -56,6 +64,18 @@ import {
 } from '../packages/replication/dist/index.js';
 import { defaultLogConfig, PartitionLog } from '../packages/storage/dist/index.js';
 import { encodeValueBatch } from './lib/bench-producer.mjs';
+
+const missingFlags = missingBrokerNodeFlags(process.execArgv, process.env.NODE_OPTIONS);
+if (missingFlags.length > 0 && process.env.BENCH_NODE_FLAGS !== '0') {
+  const rerun = spawnSync(
+    process.execPath,
+    [...missingFlags, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+    },
+  );
+  process.exit(rerun.status ?? 1);
+}
 
 const totalMb = Number(process.argv[2] ?? 16);
 const runs = Number(process.argv[3] ?? 5);
@@ -361,7 +381,7 @@ const cells = Object.fromEntries(
 );
 const results = Object.fromEntries(Object.keys(cells).map((name) => [name, []]));
 console.log(
-  `${batchCount} batches of ${batch.length} B (${mb.toFixed(1)} MB) per run${useFetcher ? '; follower: the ReplicaFetcher loop' : ''}`,
+  `${batchCount} batches of ${batch.length} B (${mb.toFixed(1)} MB) per run${useFetcher ? '; follower: the ReplicaFetcher loop' : ''}; Node flags: ${process.execArgv.join(' ') || "Node's defaults"}`,
 );
 // Warm-up rounds first, not counted: on a fresh process TurboFan compiles the hot paths on the
 // background threads for the first few thousand fetches, which cost as much again as the fetches.
