@@ -28,12 +28,14 @@
 // Usage: npm run bench:replica-fetch-cpu, or after npx tsc -b:
 //        node scripts/bench-replica-fetch-cpu.mjs [MB per run=16] [runs=5]
 //        BENCH_WARM_UP_RUNS=3 ...  uncounted runs of every cell first (the JIT's warm-up)
-//        BENCH_CELLS=live ...  only these cells, e.g. to profile one:
 //        BENCH_FETCHER=1 ...  the live and pipelined cells' follower is the production ReplicaFetcher
 //          loop (@gregor/replication: its request building, abort signal, per-partition apply and
 //          bookkeeping) over the same transport, instead of this script's bare fetch loop; the
 //          broker's exclusive section and partition lookups around the apply are still not driven
-//        BENCH_CELLS=live node --cpu-prof --cpu-prof-dir=/tmp/prof scripts/bench-replica-fetch-cpu.mjs
+//        BENCH_CELLS=live ...  only these cells, e.g. to profile one:
+//        BENCH_CELLS=live node --max-semi-space-size=4 --initial-old-space-size=64 --cpu-prof \
+//          --cpu-prof-dir=/tmp/prof scripts/bench-replica-fetch-cpu.mjs
+//          (with the brokers' flags given, no second process: one profile, the bench's)
 //        BENCH_NODE_FLAGS=0 ...  Node's own defaults instead of the brokers' flags (below)
 // It runs with the flags a broker starts with (brokerNodeFlags: `gregor`'s shebang), re-running
 // itself with those it was not given: with Node's defaults V8 can fall into a mark-compact every
