@@ -236,11 +236,6 @@ export class LocalLog {
     });
   }
 
-  /** How many rolled segments still wait for their fsync (the recovery point is below them). */
-  get rollSyncsPending(): number {
-    return this.rollSyncsPendingCount;
-  }
-
   /**
    * Settles once every rolled segment's fsync scheduled so far completed; throws the error of one
    * that failed (the log is stopped then).
