@@ -41,7 +41,9 @@ class ConnectionPool {
   readonly connect = async (host: string, port: number): Promise<KafkaConnection> => {
     const key = `${host}:${port}`;
     let connection = this.connections.get(key);
-    if (connection === undefined) {
+    // A broker may close a connection after answering on it (a Metadata answer given without its
+    // leader lease): open another rather than fail every later request on it.
+    if (connection === undefined || connection.isClosed) {
       connection = await openCliConnection({ ...this.options, host, port });
       this.connections.set(key, connection);
     }

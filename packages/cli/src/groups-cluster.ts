@@ -122,7 +122,8 @@ export class GroupsCluster {
 
   private async connectionTo(broker: BrokerAddress): Promise<KafkaConnection> {
     const open = this.connections.get(broker.nodeId);
-    if (open !== undefined) return open;
+    // Reopened if the broker closed it after an answer (a Metadata answer without its leader lease).
+    if (open !== undefined && !open.isClosed) return open;
     const connection = await openCliConnection({
       host: broker.host,
       port: broker.port,

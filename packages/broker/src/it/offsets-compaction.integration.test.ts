@@ -52,7 +52,7 @@ function closeConnections(): void {
 
 async function connectionTo(nodeId: number): Promise<KafkaConnection> {
   let connection = connections.get(nodeId);
-  if (connection === undefined) {
+  if (connection === undefined || connection.isClosed) {
     connection = await KafkaConnection.open({ host: '127.0.0.1', port: cluster.node(nodeId).kafkaPort });
     connections.set(nodeId, connection);
   }

@@ -45,7 +45,9 @@ export class RawClusterClient {
 
   async connection(nodeId: number): Promise<KafkaConnection> {
     const existing = this.connections.get(nodeId);
-    if (existing !== undefined) return existing;
+    // A broker may close a connection after answering on it (a Metadata answer given without its
+    // leader lease): reconnect, as a client does, instead of failing every later call on it.
+    if (existing !== undefined && !existing.isClosed) return existing;
     const opened = await KafkaConnection.open({
       host: '127.0.0.1',
       port: this.cluster.node(nodeId).kafkaPort,

@@ -54,7 +54,7 @@ if (!insideNamespaces(insideVariable)) {
     /** A connection of its own to one node (opened again should it close). */
     const on = async <T>(node: number, use: (connection: KafkaConnection) => Promise<T>): Promise<T> => {
       let connection = connections.get(node);
-      if (connection === undefined) {
+      if (connection === undefined || connection.isClosed) {
         connection = await KafkaConnection.open({ host: nodeAddress(node), port: kafkaPort });
         connections.set(node, connection);
       }

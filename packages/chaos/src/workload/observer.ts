@@ -208,7 +208,7 @@ export class Observer {
     const [host, portText] = address.split(':') as [string, string];
     try {
       let connection = this.connections.get(address);
-      if (connection === undefined) {
+      if (connection === undefined || connection.closed) {
         connection = await BrokerConnection.open(
           { host, port: Number(portText) },
           {
