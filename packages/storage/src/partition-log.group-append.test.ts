@@ -167,24 +167,6 @@ describe('PartitionLog group appends', () => {
     await manager.close();
   });
 
-  it('writes the same buffer appended twice at once as two appends, each with its own offsets', async () => {
-    const manager = await LogManager.open({
-      config: parseBrokerLogConfig({ 'log.dirs': root }),
-      clock: new ManualClock(0),
-    });
-    const log = await manager.getOrCreateLog('orders', 0);
-    const shared = recordSet(oneBatch(100), 1);
-    const results = await Promise.all([
-      log.append(recordSet(oneBatch(100), 2), 0),
-      log.append(shared, 0),
-      log.append(shared.subarray(0), 0),
-      log.append(shared, 0),
-    ]);
-    expect(results.map((r) => r.baseOffset)).toEqual([0, 2, 4, 6]);
-    expect(readBaseOffsets(await log.read(0, 1 << 20))).toEqual([0, 2, 4, 6]);
-    await manager.close();
-  });
-
   it('gives the same files and answers as one-by-one appends for any sizes and segment size (property)', async () => {
     const setSpec = fc.record({
       batches: fc.array(

@@ -58,13 +58,6 @@ export type { RetentionOptions } from './log-retention.js';
 export const appendGroupAppendsMax = 64;
 export const appendGroupBytesMax = 1024 * 1024;
 
-/** Whether two buffers overlap in memory (stamping offsets into one would change the other). */
-function sharesBytes(a: Buffer, b: Buffer): boolean {
-  return (
-    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length
-  );
-}
-
 /** A leader append waiting in a group: its validated record set and its caller's promise. */
 interface LeaderAppend {
   readonly records: Buffer;
@@ -395,9 +388,6 @@ export class PartitionLog {
     try {
       while (end < appends.length) {
         const { records, frames, leaderEpoch } = appends[end]!;
-        // Offsets are stamped into the caller's buffer: the same bytes appended twice (a caller
-        // re-sending one buffer) must be written before they are stamped again, as one by one.
-        if (sets.some((set) => sharesBytes(set.records, records))) break;
         const nextOffset =
           sets.length === 0 ? this.logEndOffset : results[results.length - 1]!.lastOffset + 1;
         const batches = assignOffsets(records, frames, nextOffset, leaderEpoch);
