@@ -135,12 +135,7 @@ export class LocalLog {
     return total;
   }
 
-  /**
-   * Whether an append of these batches starts a new active segment first. `afterQueuedSet`: the
-   * figures cover record sets queued to be written with this one (from `firstOffset`, the segment's
-   * next offset), as PartitionLog's append groups do; the answer is then the sequential one for the
-   * last set, so a group splits where one-by-one appends would roll.
-   */
+  /** Whether an append of these batches starts a new active segment first. */
   shouldRoll(
     config: LogConfig,
     incomingBytes: number,
@@ -148,7 +143,6 @@ export class LocalLog {
     lastOffset: number,
     batchCount: number,
     nowMs: number,
-    afterQueuedSet = false,
   ): boolean {
     const active = this.activeSegment;
     const offsetOverflow = lastOffset - active.baseOffset > int32Max;
@@ -156,15 +150,12 @@ export class LocalLog {
     // CRC) from a real one; a follower offset gap therefore starts a new segment.
     const offsetGap = firstOffset !== active.nextOffset;
     // An empty segment takes any append (a batch above segment.bytes gets a segment of its own),
-    // except one it cannot hold contiguously: then it is replaced. With a set queued ahead (a group
-    // of appends, PartitionLog) it is not empty by the time this one is written.
-    if (active.isEmpty && !afterQueuedSet) return offsetOverflow || offsetGap;
+    // except one it cannot hold contiguously: then it is replaced.
+    if (active.isEmpty) return offsetOverflow || offsetGap;
     const { segmentBytes, segmentMs } = config;
-    // The queued set, written at `nowMs`, would start an empty segment's time.
-    const rollBaseMs = active.isEmpty ? nowMs : active.rollBaseMs;
     return (
       active.sizeBytes + incomingBytes > segmentBytes ||
-      (rollBaseMs !== undefined && nowMs - rollBaseMs >= segmentMs) ||
+      (active.rollBaseMs !== undefined && nowMs - active.rollBaseMs >= segmentMs) ||
       active.indexesCouldOverflow(batchCount) ||
       offsetOverflow ||
       offsetGap

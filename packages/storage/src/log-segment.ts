@@ -45,12 +45,6 @@ export interface SegmentLoadResult {
   readonly rebuiltBecause: string | undefined;
 }
 
-/** One append's record set and its batches (positions relative to `records`). */
-export interface SegmentRecordSet {
-  readonly records: Buffer;
-  readonly batches: readonly BatchSummary[];
-}
-
 export class LogSegment {
   /** Bytes of complete batches in the `.log`; reads never go beyond it. */
   sizeBytes = 0;
@@ -303,21 +297,9 @@ export class LogSegment {
    * `records`. Written with one write at the end of the `.log`; in-memory state changes only after
    * the write succeeded, so readers never see a partial append.
    */
-  append(records: Buffer, batches: readonly BatchSummary[], nowMs: number): Promise<void> {
-    return this.appendRecordSets([{ records, batches }], nowMs);
-  }
-
-  /**
-   * Appends record sets one after the other with one write (writev for more than one): a group of
-   * leader appends that waited for the same turn (PartitionLog). All of them reach the file or none
-   * does; the in-memory state (size, indexes, recent batches) moves only after the write succeeded.
-   */
-  async appendRecordSets(sets: readonly SegmentRecordSet[], nowMs: number): Promise<void> {
+  async append(records: Buffer, batches: readonly BatchSummary[], nowMs: number): Promise<void> {
     invariant(this.active, 'append to an inactive segment');
-    invariant(sets.length > 0, 'append of no record set');
-    let totalBytes = 0;
-    for (const set of sets) totalBytes += set.records.length;
-    invariant(this.sizeBytes + totalBytes <= int32Max, 'segment would exceed int32 positions');
+    invariant(this.sizeBytes + records.length <= int32Max, 'segment would exceed int32 positions');
     const startPosition = this.sizeBytes;
     // Without a descriptor (none left: TooManyOpenFilesError) nothing was written; that error is
     // already a KAFKA_STORAGE_ERROR and goes to the caller as it is.
@@ -325,20 +307,9 @@ export class LogSegment {
     const handle = this.logFile.pinIfOpen() ?? (await this.logFile.pin());
     try {
       // One write; the loop in writeFully only runs for a short write (rare on regular files).
-      if (sets.length === 1) {
-        const records = sets[0]!.records;
-        const { bytesWritten } = await handle.write(records, 0, records.length, startPosition);
-        if (bytesWritten < records.length) {
-          await writeFully(handle, records.subarray(bytesWritten), startPosition + bytesWritten);
-        }
-      } else {
-        const buffers = sets.map((set) => set.records);
-        const { bytesWritten } = await handle.writev(buffers, startPosition);
-        if (bytesWritten < totalBytes) {
-          // Rare: one copy of the rest, written by the same loop as a single set's.
-          const rest = Buffer.concat(buffers).subarray(bytesWritten);
-          await writeFully(handle, rest, startPosition + bytesWritten);
-        }
+      const { bytesWritten } = await handle.write(records, 0, records.length, startPosition);
+      if (bytesWritten < records.length) {
+        await writeFully(handle, records.subarray(bytesWritten), startPosition + bytesWritten);
       }
     } catch (error) {
       // The append did not happen: whatever part of it reached the file is cut off.
@@ -346,22 +317,18 @@ export class LogSegment {
     } finally {
       this.logFile.unpin();
     }
-    let setPosition = startPosition;
-    for (const { records, batches } of sets) {
-      for (const batch of batches) {
-        this.indexBatch(
-          batch.baseOffset,
-          batch.lastOffset,
-          batch.maxTimestamp,
-          setPosition + batch.position,
-          batch.sizeBytes,
-        );
-        this.recentBatches.add(batch, setPosition + batch.position);
-      }
-      setPosition += records.length;
+    for (const batch of batches) {
+      this.indexBatch(
+        batch.baseOffset,
+        batch.lastOffset,
+        batch.maxTimestamp,
+        startPosition + batch.position,
+        batch.sizeBytes,
+      );
+      this.recentBatches.add(batch, startPosition + batch.position);
     }
     this.recentBatches.trim();
-    this.sizeBytes = startPosition + totalBytes;
+    this.sizeBytes = startPosition + records.length;
     this.rollBaseMs ??= nowMs;
     this.lastModifiedMs = nowMs;
     if (this.indexes.unwrittenGroupFull) {

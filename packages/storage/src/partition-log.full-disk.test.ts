@@ -6,7 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { appendFile, mkdir, readFile, statfs, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ManualClock } from '@gregor/ground';
@@ -94,46 +94,6 @@ describe('PartitionLog on a full disk', () => {
     const reread = await reopened.read(0, 1 << 20);
     expect(reread.errorCode).toBe(ErrorCode.NONE);
     if (reread.errorCode === ErrorCode.NONE) expect(reread.records).toEqual(Buffer.concat([stored, next]));
-    await manager.close();
-  });
-});
-
-describe('PartitionLog group appends on a full disk', () => {
-  it('fails every append of a group whose write did not fit with the same error, and cuts its bytes', async () => {
-    const clock = new ManualClock(1_700_000_000_000);
-    const logDir = join(mountPoint, 'grouped');
-    await mkdir(logDir);
-    const config = parseBrokerLogConfig({ 'log.dirs': logDir });
-    const manager = await LogManager.open({ config, clock });
-    const log = await manager.getOrCreateLog('grouped', 0);
-    // About 96 KiB left: the first append fits, the group of six 24 KiB appends behind it does not,
-    // although its first few would fit one by one.
-    const filler = join(mountPoint, 'filler-grouped');
-    const { bavail, bsize } = await statfs(mountPoint);
-    await writeFile(filler, Buffer.alloc(bavail * bsize - 96 * 1024));
-    const first = buildTestBatch({ recordCount: 2, fillerBytes: 1000, maxTimestamp: 1, seed: 1 });
-    const group = Array.from({ length: 6 }, (_, i) =>
-      buildTestBatch({ recordCount: 3, fillerBytes: 24 * 1024, maxTimestamp: 2 + i, seed: 2 + i }),
-    );
-    const settled = await Promise.allSettled([
-      log.append(first, 0),
-      ...group.map((batch) => log.append(batch, 0)),
-    ]);
-    expect(settled[0]!.status).toBe('fulfilled');
-    const reasons = settled.slice(1).map((s) => (s.status === 'rejected' ? s.reason : undefined));
-    expect((reasons[0] as KafkaError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
-    for (const reason of reasons) expect(reason).toBe(reasons[0]);
-    // Nothing of the group is in the file, in memory or readable.
-    expect(await readFile(join(log.dir, '00000000000000000000.log'))).toEqual(first);
-    expect(log.logEndOffset).toBe(2);
-    expect(log.sizeBytes).toBe(first.length);
-    const read = await log.read(0, 1 << 20);
-    expect(read.errorCode).toBe(ErrorCode.NONE);
-    if (read.errorCode === ErrorCode.NONE) expect(read.records).toEqual(first);
-    // A full disk stops nothing: with space again the same appends go in at the next offsets.
-    await unlink(filler);
-    const results = await Promise.all(group.map((batch) => log.append(batch, 0)));
-    expect(results.map((r) => r.baseOffset)).toEqual([2, 5, 8, 11, 14, 17]);
     await manager.close();
   });
 });

@@ -21,7 +21,6 @@ import {
   assignOffsets,
   checkFollowerOffsets,
   leaderFrames,
-  type ValidatedBatchFrame,
   validateRecords,
 } from './append-validation.js';
 import { FileHandleCache } from './file-handle-cache.js';
@@ -34,7 +33,7 @@ import { inTargetLogDir, TargetLogDirError } from './log-dir-failure-channel.js'
 import { type LogCheckpointListener, loadLog, type PartitionLogOptions } from './log-loader.js';
 import { LogOperations } from './log-operations.js';
 import { type RetentionOptions, retentionDeleteCount } from './log-retention.js';
-import type { LogSegment, SegmentRecordSet } from './log-segment.js';
+import type { LogSegment } from './log-segment.js';
 import {
   indexFileSuffix,
   leftoverFileSuffixes,
@@ -49,31 +48,6 @@ export type { LogReadResult, ReadOptions, TimestampLookupResult } from './local-
 export type { LogCheckpointListener, PartitionLogOptions } from './log-loader.js';
 export { partitionQueueDepthMax } from './log-operations.js';
 export type { RetentionOptions } from './log-retention.js';
-
-/**
- * Leader appends written together with one write at most (append groups, PartitionLog.append): a
- * bound on one write's buffers (writev takes at most IOV_MAX = 1024) and bytes. An append above the
- * byte bound still goes alone.
- */
-export const appendGroupAppendsMax = 64;
-export const appendGroupBytesMax = 1024 * 1024;
-
-/** A leader append waiting in a group: its validated record set and its caller's promise. */
-interface LeaderAppend {
-  readonly records: Buffer;
-  readonly frames: readonly ValidatedBatchFrame[];
-  readonly leaderEpoch: number;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-/** Leader appends sharing one turn on the queue. */
-interface AppendGroup {
-  readonly appends: LeaderAppend[];
-  bytes: number;
-  /** The queue's submission count once this turn was queued (see SerialQueue.submitted). */
-  readonly queuedAt: number;
-}
 
 /**
  * Uses of the partition directory's other files (withPartitionDir) allowed to wait per log: the
@@ -203,9 +177,6 @@ export class PartitionLog {
     return this.logStartOffsetValue;
   }
 
-  /** The turn of leader appends queued last and not started yet, which new ones may join. */
-  private waitingAppendGroup: AppendGroup | undefined;
-
   /** The offset the next appended record gets. */
   get logEndOffset(): number {
     return this.local.logEndOffset;
@@ -307,135 +278,15 @@ export class PartitionLog {
    * batches its own validation found (`validatedBatches`). Offsets are assigned by
    * rewriting baseOffset and partitionLeaderEpoch IN PLACE in `records` (outside the CRC), then the
    * whole set is written with one write.
-   *
-   * Group append: leader appends that arrive while their turn is still waiting on the queue (behind
-   * a running append, concurrent Produce requests) join that turn and are written with it, with one
-   * write, as the Raft log's group commit does: fewer thread-pool writes, each of which costs the
-   * event loop about 21 µs (s20's profile). Each caller still gets its own result, offsets in
-   * arrival order. Validation refusals above happen before joining, so they fail only their own
-   * append; a failed write fails the whole group (appendGroup).
    */
   async append(records: Buffer, leaderEpoch: number, options: AppendOptions = {}): Promise<AppendResult> {
     this.ops.ensureOpen();
     const frames = leaderFrames(records, this.configValue.maxMessageBytes, options.validatedBatches);
-    return new Promise<AppendResult>((resolve, reject) => {
-      const append: LeaderAppend = { records, frames, leaderEpoch, resolve, reject };
-      const waiting = this.waitingAppendGroup;
-      // Joins only a turn queued last: an operation queued after it (a truncation, a roll...) must
-      // run before this append, as it would without groups.
-      if (
-        waiting !== undefined &&
-        waiting.queuedAt === this.ops.queue.submitted &&
-        waiting.appends.length < appendGroupAppendsMax &&
-        waiting.bytes + records.length <= appendGroupBytesMax
-      ) {
-        waiting.appends.push(append);
-        waiting.bytes += records.length;
-      } else {
-        this.queueAppendGroup(append);
-      }
-    });
-  }
-
-  /** A new turn on the queue for `first` and the leader appends that join it before it starts. */
-  private queueAppendGroup(first: LeaderAppend): void {
-    const group: AppendGroup = {
-      appends: [first],
-      bytes: first.records.length,
-      queuedAt: this.ops.queue.submitted + 1,
-    };
-    this.waitingAppendGroup = group;
-    this.ops.queue
-      .run(() => {
-        // Its turn: appends arriving from now on wait for the next one.
-        if (this.waitingAppendGroup === group) this.waitingAppendGroup = undefined;
-        return this.appendGroup(group.appends);
-      })
-      .catch((error: unknown) => {
-        // Refused by the queue (full): nothing of the group ran.
-        if (this.waitingAppendGroup === group) this.waitingAppendGroup = undefined;
-        for (const append of group.appends) append.reject(error);
-      });
-  }
-
-  /**
-   * Writes a group of leader appends in arrival order: as many as the active segment takes with one
-   * write, then (after a roll where one-by-one appends would have rolled) the rest. An append is
-   * answered once its write succeeded; a failure fails it and every append after it in the group
-   * with the same error (the failed write's bytes are cut, as for a single append).
-   */
-  private async appendGroup(appends: readonly LeaderAppend[]): Promise<void> {
-    let next = 0;
-    try {
+    // Not an async closure: it returns appendAssigned's promise directly (no extra promise hops).
+    return this.ops.queue.run(() => {
       this.ops.ensureOpen();
-      while (next < appends.length) next = await this.appendRun(appends, next);
-    } catch (error) {
-      for (const append of appends.slice(next)) append.reject(error);
-    }
-  }
-
-  /**
-   * Writes `appends` from `from` on, as many as go into the active segment (rolling first if the
-   * first of them needs it), with one write; answers them and returns the index of the first left.
-   */
-  private async appendRun(appends: readonly LeaderAppend[], from: number): Promise<number> {
-    const nowMs = this.options.clock.nowMs();
-    const sets: SegmentRecordSet[] = [];
-    const results: AppendResult[] = [];
-    let queuedBytes = 0;
-    let queuedBatchCount = 0;
-    let end = from;
-    try {
-      while (end < appends.length) {
-        const { records, frames, leaderEpoch } = appends[end]!;
-        const nextOffset =
-          sets.length === 0 ? this.logEndOffset : results[results.length - 1]!.lastOffset + 1;
-        const batches = assignOffsets(records, frames, nextOffset, leaderEpoch);
-        const last = batches[batches.length - 1]!;
-        const rollDue = this.local.shouldRoll(
-          this.configValue,
-          queuedBytes + records.length,
-          this.logEndOffset,
-          last.lastOffset,
-          queuedBatchCount + batches.length,
-          nowMs,
-          sets.length > 0,
-        );
-        if (rollDue) {
-          // The rest goes after a roll, in the next run (its offsets are assigned again, the same).
-          if (sets.length > 0) break;
-          try {
-            await this.rollLocked(nextOffset);
-          } catch (error) {
-            throw this.ops.failed('roll', error, true);
-          }
-        }
-        invariant(
-          last.lastOffset - this.local.activeSegment.baseOffset <= int32Max,
-          () => `${this.name}: relative offset overflow`,
-        );
-        sets.push({ records, batches });
-        results.push({
-          baseOffset: nextOffset,
-          lastOffset: last.lastOffset,
-          logAppendTimeMs: nowMs,
-          logStartOffset: this.logStartOffsetValue,
-        });
-        queuedBytes += records.length;
-        queuedBatchCount += batches.length;
-        end++;
-      }
-      await this.local.activeSegment.appendRecordSets(sets, nowMs);
-      invariant(
-        this.logEndOffset === results[results.length - 1]!.lastOffset + 1,
-        () => `${this.name}: log end offset did not advance`,
-      );
-      if (this.local.flushDue(this.configValue, nowMs)) await this.local.flush();
-    } catch (error) {
-      throw this.ops.failed('append', error);
-    }
-    for (let i = 0; i < results.length; i++) appends[from + i]!.resolve(results[i]!);
-    return end;
+      return this.appendAssigned(records, assignOffsets(records, frames, this.logEndOffset, leaderEpoch));
+    });
   }
 
   /**

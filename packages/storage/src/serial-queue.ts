@@ -6,7 +6,6 @@ import { StorageQueueFullError } from './errors.js';
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private pendingCount = 0;
-  private submittedCount = 0;
 
   constructor(
     private readonly name: string,
@@ -18,16 +17,7 @@ export class SerialQueue {
     return this.pendingCount;
   }
 
-  /**
-   * Operations submitted so far (refused ones included): unchanged between two moments means
-   * nothing was queued in between (PartitionLog's append groups rely on it).
-   */
-  get submitted(): number {
-    return this.submittedCount;
-  }
-
   run<T>(operation: () => Promise<T>): Promise<T> {
-    this.submittedCount += 1;
     if (this.pendingCount >= this.pendingOperationsMax) {
       return Promise.reject(new StorageQueueFullError(this.name, this.pendingOperationsMax));
     }
