@@ -1,3 +1,9 @@
+export {
+  type AppendWriteBudget,
+  type AppendWriteCounts,
+  AppendWritePolicy,
+  appendWriteBudgetDefault,
+} from './append-write-policy.js';
 export { forEachConcurrently } from './bounded-concurrency.js';
 export {
   checkpointVersion,
@@ -110,4 +116,5 @@ export {
   segmentFileName,
   timeIndexFileSuffix,
 } from './segment-files.js';
+export { SynchronousAppends, synchronousAppends } from './synchronous-appends.js';
 export { timeIndexEntryBytes } from './time-index.js';
