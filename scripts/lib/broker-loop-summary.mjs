@@ -3,8 +3,7 @@
 // utilization p50, CPU ms per second p50, the share of seconds sampled in each append mode and the
 // p99 of those seconds' longest delay by mode (s16's attempt), and for s20's per-turn budget the
 // appends written synchronously, those sent to the thread pool over budget, the turns that used
-// their budget (summed over the brokers) and the seconds in which at least one did, and s21's slow
-// synchronous writes and the appends their back-offs sent to the thread pool.
+// their budget (summed over the brokers) and the seconds in which at least one did.
 // Usage: node scripts/lib/broker-loop-summary.mjs [dir]   (default /tmp/broker-loop)
 
 import { readdirSync, readFileSync } from 'node:fs';
@@ -19,15 +18,7 @@ const modes = new Map();
 /** The longest delay of each second, by the append mode sampled at its end. */
 const delaysByMode = new Map();
 /** s20's per-turn budget: the counts at each broker's last sample, summed. */
-const budget = {
-  synchronous: 0,
-  overBudget: 0,
-  turnsExhausted: 0,
-  slowWrites: 0,
-  backedOff: 0,
-  seconds: 0,
-  secondsExhausted: 0,
-};
+const budget = { synchronous: 0, overBudget: 0, turnsExhausted: 0, seconds: 0, secondsExhausted: 0 };
 let toThreadPool = 0;
 let toSynchronous = 0;
 for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
@@ -52,9 +43,6 @@ for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
     budget.synchronous += last.synchronous;
     budget.overBudget += last.overBudget;
     budget.turnsExhausted += last.turnsExhausted;
-    // s21's back-off after a slow synchronous write (absent from s20's build).
-    budget.slowWrites += last.slowWrites ?? 0;
-    budget.backedOff += last.backedOff ?? 0;
     budget.seconds += counted.length;
     for (let i = 1; i < counted.length; i++) {
       if (counted[i].appends.turnsExhausted > counted[i - 1].appends.turnsExhausted)

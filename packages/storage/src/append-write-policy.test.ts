@@ -27,27 +27,18 @@ function harness(budget: AppendWriteBudget = appendWriteBudgetDefault) {
 
 const kib = 1024;
 
-/** The per-turn budget alone: no write is slow enough to start a back-off. */
-const noBackOff: AppendWriteBudget = { ...appendWriteBudgetDefault, slowWriteMs: Number.POSITIVE_INFINITY };
-
 describe('AppendWritePolicy: synchronous appends within a per-turn budget', () => {
   it('writes synchronously until the turn has used its bytes, then sends appends to the thread pool', () => {
-    const h = harness(noBackOff);
+    const h = harness();
     // 256 KiB: four 64 KiB appends fit (the budget is checked before each write).
     for (let i = 0; i < 4; i++) expect(h.write(64 * kib)).toBe(true);
     expect(h.write(100)).toBe(false);
     expect(h.write(16 * kib)).toBe(false);
-    expect(h.policy.counts).toEqual({
-      synchronous: 4,
-      overBudget: 2,
-      turnsExhausted: 1,
-      slowWrites: 0,
-      backedOff: 0,
-    });
+    expect(h.policy.counts).toEqual({ synchronous: 4, overBudget: 2, turnsExhausted: 1 });
   });
 
   it('lets a write start while the turn is below its budget, so one write may take the turn past it', () => {
-    const h = harness(noBackOff);
+    const h = harness();
     for (let i = 0; i < 3; i++) expect(h.write(64 * kib)).toBe(true);
     expect(h.write(63 * kib)).toBe(true);
     expect(h.write(64 * kib)).toBe(true); // 255 KiB used before it: below 256 KiB, so it goes
@@ -55,7 +46,7 @@ describe('AppendWritePolicy: synchronous appends within a per-turn budget', () =
   });
 
   it('sends appends to the thread pool once the turn has used 1 ms of write time', () => {
-    const h = harness(noBackOff);
+    const h = harness();
     for (let i = 0; i < 9; i++) expect(h.write(100, 0.1)).toBe(true);
     expect(h.write(100, 0.1)).toBe(true); // 0.9 ms used before it: still below
     expect(h.write(100, 0.1)).toBe(false); // 1.0 ms used
@@ -63,14 +54,14 @@ describe('AppendWritePolicy: synchronous appends within a per-turn budget', () =
   });
 
   it('a single slow write uses up the time budget of its turn', () => {
-    const h = harness(noBackOff);
+    const h = harness();
     expect(h.write(100, 7)).toBe(true); // the kernel throttled it, or the thread was preempted
     expect(h.write(100)).toBe(false);
     expect(h.policy.writesSynchronously(1)).toBe(false);
   });
 
   it('the first synchronous write of a turn schedules one reset, and the next turn starts with the whole budget', () => {
-    const h = harness(noBackOff);
+    const h = harness();
     expect(h.pending).toHaveLength(0); // nothing scheduled before a synchronous write
     expect(h.write(100, 2)).toBe(true);
     expect(h.pending).toHaveLength(1);
@@ -83,31 +74,19 @@ describe('AppendWritePolicy: synchronous appends within a per-turn budget', () =
     expect(h.write(1)).toBe(false);
     h.nextTurn();
     expect(h.write(1)).toBe(true);
-    expect(h.policy.counts).toEqual({
-      synchronous: 6,
-      overBudget: 2,
-      turnsExhausted: 2,
-      slowWrites: 0,
-      backedOff: 0,
-    });
+    expect(h.policy.counts).toEqual({ synchronous: 6, overBudget: 2, turnsExhausted: 2 });
   });
 
   it('a turn with no synchronous write schedules nothing: appends too large for it go to the thread pool', () => {
-    const h = harness(noBackOff);
+    const h = harness();
     expect(h.write(64 * kib + 1)).toBe(false);
     expect(h.write(1024 * kib)).toBe(false);
     expect(h.pending).toHaveLength(0);
-    expect(h.policy.counts).toEqual({
-      synchronous: 0,
-      overBudget: 0,
-      turnsExhausted: 0,
-      slowWrites: 0,
-      backedOff: 0,
-    });
+    expect(h.policy.counts).toEqual({ synchronous: 0, overBudget: 0, turnsExhausted: 0 });
   });
 
   it('counts a write that throws against the turn and passes the throw on', () => {
-    const h = harness(noBackOff);
+    const h = harness();
     expect(() =>
       h.policy.tryWrite(100, () => {
         h.clock.advanceMs(3);
@@ -121,13 +100,7 @@ describe('AppendWritePolicy: synchronous appends within a per-turn budget', () =
   });
 
   it('follows the budget it is given', () => {
-    const h = harness({
-      synchronousBytesMax: 10,
-      turnWriteMsMax: 5,
-      turnBytesMax: 25,
-      slowWriteMs: 100,
-      slowWriteBackOffMs: 1,
-    });
+    const h = harness({ synchronousBytesMax: 10, turnWriteMsMax: 5, turnBytesMax: 25 });
     expect(h.write(11)).toBe(false); // larger than synchronousBytesMax
     expect(h.write(10, 4.9)).toBe(true);
     expect(h.write(10, 0.05)).toBe(true); // 4.9 ms, 10 B used
@@ -136,46 +109,5 @@ describe('AppendWritePolicy: synchronous appends within a per-turn budget', () =
     h.nextTurn();
     expect(h.write(10, 5)).toBe(true);
     expect(h.write(1, 0)).toBe(false); // 5 ms used, 10 B
-  });
-
-  it('after a write of slowWriteMs or more, sends appends to the thread pool for slowWriteBackOffMs, across turns', () => {
-    const h = harness(); // slow from 2 ms, back-off 200 ms
-    expect(h.write(100, 1.99)).toBe(true); // not slow
-    h.nextTurn();
-    expect(h.write(100, 2)).toBe(true); // slow: ends at t0 + 3.99 ms, back-off until then + 200 ms
-    h.nextTurn();
-    expect(h.policy.writesSynchronously(100)).toBe(false);
-    expect(h.write(100)).toBe(false);
-    expect(h.pending).toHaveLength(0); // an append sent away schedules no reset
-    h.clock.advanceMs(199.9);
-    expect(h.write(16 * kib)).toBe(false);
-    h.clock.advanceMs(0.1);
-    expect(h.write(100)).toBe(true); // 200 ms after the slow write ended
-    expect(h.policy.counts).toEqual({
-      synchronous: 3,
-      overBudget: 0,
-      turnsExhausted: 0,
-      slowWrites: 1,
-      backedOff: 2,
-    });
-  });
-
-  it('a slow write that throws starts the back-off too; appends too large for synchronous writes are not counted in it', () => {
-    const h = harness({ ...appendWriteBudgetDefault, slowWriteMs: 5, slowWriteBackOffMs: 50 });
-    expect(() =>
-      h.policy.tryWrite(100, () => {
-        h.clock.advanceMs(6);
-        throw new Error('EIO');
-      }),
-    ).toThrow('EIO');
-    h.nextTurn();
-    expect(h.write(100)).toBe(false);
-    expect(h.write(64 * kib + 1)).toBe(false); // the thread pool anyway
-    h.clock.advanceMs(50);
-    expect(h.write(100, 4.9)).toBe(true); // below slowWriteMs: no new back-off
-    h.nextTurn();
-    expect(h.write(100)).toBe(true);
-    expect(h.policy.counts.slowWrites).toBe(1);
-    expect(h.policy.counts.backedOff).toBe(1);
   });
 });

@@ -12,16 +12,6 @@
 // time and `turnBytesMax` bytes; once either is used up, appends go to the thread pool until the
 // next turn. So a turn's synchronous writes stop the loop for at most the budget plus one write.
 //
-// That one write is the part the budget cannot bound: a writeSync the kernel makes wait (a journal
-// commit, writeback of the page, the thread preempted) stops the loop for as long as it waits.
-// Session s21 counted, per turn of the loop, what the turns of 10 ms or more held: 1-5 requests,
-// 1-7 appends and 1-2 follower fetches, like short turns (the benchmark's clients bound how many
-// requests one turn can see), and 4 of 65 held a synchronous write of 1 ms or more; such writes
-// came every 0.5 s at the median, 1.9 ms at the median, 6.6 ms at most. So after a write of
-// `slowWriteMs` or more, appends go to the thread pool for `slowWriteBackOffMs`: a kernel that
-// made one write wait is likely to make the next ones of that moment wait too (s21's
-// packages/storage/README.md section says whether it helped).
-//
 // Pure: the clock and "call this at the next turn" are passed in (the driver, synchronous-appends.ts,
 // gives performance.now() and setImmediate); no I/O of its own.
 
@@ -34,10 +24,6 @@ export interface AppendWriteBudget {
   readonly turnWriteMsMax: number;
   /** Bytes a turn's synchronous writes may copy before the rest go to the thread pool. */
   readonly turnBytesMax: number;
-  /** A synchronous write that took at least this long sends appends to the thread pool for a while. */
-  readonly slowWriteMs: number;
-  /** How long appends go to the thread pool after a slow synchronous write. */
-  readonly slowWriteBackOffMs: number;
 }
 
 export const appendWriteBudgetDefault: AppendWriteBudget = Object.freeze({
@@ -54,12 +40,6 @@ export const appendWriteBudgetDefault: AppendWriteBudget = Object.freeze({
   // bounds the copying of one turn when the clock's measured time is too coarse or too low (a copy
   // whose page faults land after the clock was read).
   turnBytesMax: 256 * 1024,
-  // 2 ms: above the 1 ms budget, and about the median of the writes of 1 ms or more in s21's
-  // benchmark (an ordinary one takes 9-70 us).
-  slowWriteMs: 2,
-  // 200 ms: twice the shortest gaps seen between two slow writes of one broker (p10 88 ms), a
-  // small share of the time (slow writes came every 0.5 s at the median).
-  slowWriteBackOffMs: 200,
 });
 
 /** What the policy has done since it was made (for the loop sampler and tests). */
@@ -70,10 +50,6 @@ export interface AppendWriteCounts {
   readonly overBudget: number;
   /** Turns whose budget was used up with an append still wanting to write. */
   readonly turnsExhausted: number;
-  /** Synchronous writes that took `slowWriteMs` or more (each starts a back-off). */
-  readonly slowWrites: number;
-  /** Appends of at most `synchronousBytesMax` sent to the thread pool during a back-off. */
-  readonly backedOff: number;
 }
 
 export class AppendWritePolicy {
@@ -85,10 +61,6 @@ export class AppendWritePolicy {
   private synchronous = 0;
   private overBudget = 0;
   private turnsExhausted = 0;
-  private slowWrites = 0;
-  private backedOff = 0;
-  /** Appends go to the thread pool until this time (a slow write's back-off). */
-  private backOffUntilMs = Number.NEGATIVE_INFINITY;
 
   /**
    * `clock` must have sub-millisecond resolution (not monotonicClock, which floors); `atNextTurn`
@@ -105,18 +77,15 @@ export class AppendWritePolicy {
       synchronous: this.synchronous,
       overBudget: this.overBudget,
       turnsExhausted: this.turnsExhausted,
-      slowWrites: this.slowWrites,
-      backedOff: this.backedOff,
     };
   }
 
-  /** Whether an append of `bytes` would be written synchronously now (budget left, no back-off). */
+  /** Whether an append of `bytes` would be written synchronously now. */
   writesSynchronously(bytes: number): boolean {
     return (
       bytes <= this.budget.synchronousBytesMax &&
       this.turnWriteMs < this.budget.turnWriteMsMax &&
-      this.turnBytes < this.budget.turnBytesMax &&
-      this.clock.nowMs() >= this.backOffUntilMs
+      this.turnBytes < this.budget.turnBytesMax
     );
   }
 
@@ -126,10 +95,6 @@ export class AppendWritePolicy {
    * write's time counts against the turn even when it throws (the throw goes to the caller).
    */
   tryWrite(bytes: number, write: () => void): boolean {
-    if (bytes <= this.budget.synchronousBytesMax && this.backOffUntilMs > this.clock.nowMs()) {
-      this.backedOff++;
-      return false;
-    }
     if (!this.writesSynchronously(bytes)) {
       if (bytes <= this.budget.synchronousBytesMax) {
         this.overBudget++;
@@ -149,14 +114,8 @@ export class AppendWritePolicy {
     try {
       write();
     } finally {
-      const endMs = this.clock.nowMs();
-      const writeMs = endMs - startMs;
-      this.turnWriteMs += writeMs;
+      this.turnWriteMs += this.clock.nowMs() - startMs;
       this.turnBytes += bytes;
-      if (writeMs >= this.budget.slowWriteMs) {
-        this.slowWrites++;
-        this.backOffUntilMs = endMs + this.budget.slowWriteBackOffMs;
-      }
     }
     return true;
   }

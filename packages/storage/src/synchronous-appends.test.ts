@@ -34,8 +34,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('SynchronousAppends', () => {
   it('writes nothing synchronously until started, nor after the last stop', () => {
-    // A clock that stands still: a slow write on a busy machine must not use the budget here.
-    const appends = new SynchronousAppends(new ManualClock(0));
+    const appends = new SynchronousAppends();
     withFile((fd, path) => {
       expect(appends.tryWrite(fd, Buffer.from('a'), 0)).toBe(false);
       appends.start();
@@ -74,13 +73,7 @@ describe('SynchronousAppends', () => {
         await nextTurn();
         expect(appends.tryWrite(fd, Buffer.from('g'), position)).toBe(true);
         expect(readFileSync(path).subarray(position).toString('latin1')).toBe('g');
-        expect(appends.counts).toEqual({
-          synchronous: 7,
-          overBudget: 2,
-          turnsExhausted: 1,
-          slowWrites: 0,
-          backedOff: 0,
-        });
+        expect(appends.counts).toEqual({ synchronous: 7, overBudget: 2, turnsExhausted: 1 });
       } finally {
         closeSync(fd);
       }
@@ -111,9 +104,7 @@ describe('SynchronousAppends', () => {
       config: parseBrokerLogConfig({ 'log.dirs': root }),
       clock: new ManualClock(1_700_000_000_000),
     });
-    // No back-off: a first write slowed by a busy machine (opening the segment) must not send the
-    // second append to the thread pool (the back-off has its own tests).
-    synchronousAppends.start({ ...appendWriteBudgetDefault, slowWriteMs: Number.POSITIVE_INFINITY });
+    synchronousAppends.start();
     try {
       const log = await manager.getOrCreateLog('sync', 0);
       const first = buildTestBatch({ recordCount: 2, fillerBytes: 100, maxTimestamp: 1, seed: 1 });

@@ -657,8 +657,7 @@ const definitions = {
     'gregor.log.append.synchronous.enable',
     true,
     'Write appends of up to 64 KiB with one synchronous write into the page cache (not an fsync) ' +
-      'while the current turn of the event loop has budget left (1 ms of write time and 256 KiB) and no ' +
-      'write took 2 ms or more in the last 200 ms, ' +
+      'while the current turn of the event loop has budget left (1 ms of write time and 256 KiB), ' +
       'through the thread pool after that until the next turn (packages/storage/README.md, ' +
       '"Synchronous appends within a per-turn budget"); false: always the thread pool.',
   ),
