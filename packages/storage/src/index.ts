@@ -1,9 +1,3 @@
-export {
-  type AppendWriteBudget,
-  type AppendWriteCounts,
-  AppendWritePolicy,
-  appendWriteBudgetDefault,
-} from './append-write-policy.js';
 export { forEachConcurrently } from './bounded-concurrency.js';
 export {
   checkpointVersion,
@@ -116,5 +110,4 @@ export {
   segmentFileName,
   timeIndexFileSuffix,
 } from './segment-files.js';
-export { SynchronousAppends, synchronousAppends } from './synchronous-appends.js';
 export { timeIndexEntryBytes } from './time-index.js';

@@ -4,11 +4,8 @@
 // page cache does the caching) and only the sparse index entries are kept in memory, with the
 // headers of the active segment's last few batches, so a read at the tail (a follower's or a
 // caught-up consumer's fetch) finds its first batch without a scan of the file, and reads of what
-// it wrote last are synchronous (recent-batches.ts). Appends of up to 64 KiB are written
-// synchronously too while the current turn of the event loop has budget left (1 ms of write time
-// and 256 KiB: append-write-policy.ts, when the broker turns it on); otherwise through the thread
-// pool, so a turn of many appends, or one whose write the kernel throttled, does not stop the loop
-// for longer than the budget and one write.
+// it wrote last are synchronous (recent-batches.ts). Appends stay asynchronous: a write can be
+// throttled by the kernel's dirty-page limits, and the event loop must not wait then.
 //
 // Kafka's division: the bytes of the `.log` are file-records.ts (FileRecords), the two index files
 // segment-index-files.ts (entries read from disk checked on first use: segment-index-checks.ts),
@@ -38,7 +35,6 @@ import { deletedFileSuffix, logFileSuffix, segmentFileName } from './segment-fil
 import { SegmentIndexChecks } from './segment-index-checks.js';
 import { SegmentIndexFiles, type SegmentLimits } from './segment-index-files.js';
 import { scanTailState, scanValidBatches } from './segment-recovery.js';
-import { synchronousAppends } from './synchronous-appends.js';
 import { noTimestamp } from './time-index.js';
 
 export interface SegmentLoadResult {
@@ -310,14 +306,10 @@ export class LogSegment {
     // The hot path: pinned without a closure or an extra promise when the descriptor is open.
     const handle = this.logFile.pinIfOpen() ?? (await this.logFile.pin());
     try {
-      // One write: synchronous when small and the loop's turn has budget left (synchronous-
-      // appends.ts), else through the thread pool; the loop in writeFully only runs for a short write (rare on
-      // regular files).
-      if (!synchronousAppends.tryWrite(handle.fd, records, startPosition)) {
-        const { bytesWritten } = await handle.write(records, 0, records.length, startPosition);
-        if (bytesWritten < records.length) {
-          await writeFully(handle, records.subarray(bytesWritten), startPosition + bytesWritten);
-        }
+      // One write; the loop in writeFully only runs for a short write (rare on regular files).
+      const { bytesWritten } = await handle.write(records, 0, records.length, startPosition);
+      if (bytesWritten < records.length) {
+        await writeFully(handle, records.subarray(bytesWritten), startPosition + bytesWritten);
       }
     } catch (error) {
       // The append did not happen: whatever part of it reached the file is cut off.

@@ -11,13 +11,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ManualClock } from '@gregor/ground';
 import { ErrorCode, KafkaError } from '@gregor/protocol';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBrokerLogConfig } from './log-config.js';
 import { KafkaStorageError, LogDirFailureChannel, type OfflineLogDir } from './log-dir-failure-channel.js';
 import { LogManager } from './log-manager.js';
-import { synchronousAppends } from './synchronous-appends.js';
 import { buildTestBatch } from './testing/batches.js';
-import { startSynchronousAppendsUnbounded } from './testing/synchronous-appends.js';
 import { makeTempDir, removeDir } from './testing/temp-dirs.js';
 
 const tmpfsBytes = 512 * 1024;
@@ -43,76 +41,61 @@ afterAll(() => {
 });
 
 describe('PartitionLog on a full disk', () => {
-  // Twice: appends through the thread pool, and written synchronously (synchronous-appends.ts), where
-  // ENOSPC is thrown by writeSync instead of a rejected promise and must be handled the same way.
-  it.each(['the thread pool', 'synchronous writes'] as const)(
-    'with %s: refuses appends with KAFKA_STORAGE_ERROR, stores and serves exactly the acknowledged batches, and resumes with space',
-    async (writes) => {
-      if (writes === 'synchronous writes') onTestFinished(startSynchronousAppendsUnbounded());
-      const synchronousWritesBefore = synchronousAppends.counts.synchronous;
-      const clock = new ManualClock(1_700_000_000_000);
-      // A dir of its own per case, removed at the end: the tmpfs is the next case's too.
-      const logDir = join(mountPoint, writes === 'synchronous writes' ? 'synchronous' : 'thread-pool');
-      await mkdir(logDir);
-      onTestFinished(() => rmSync(logDir, { recursive: true, force: true }));
-      const config = parseBrokerLogConfig({ 'log.dirs': logDir });
-      let manager = await LogManager.open({ config, clock });
-      const log = await manager.getOrCreateLog('full', 0);
-      // Most of the space goes to a filler file, so the log hits the wall after a few batches.
-      const filler = join(logDir, 'filler');
-      await writeFile(filler, Buffer.alloc(tmpfsBytes - 96 * 1024));
+  it('refuses appends with KAFKA_STORAGE_ERROR, stores and serves exactly the acknowledged batches, and resumes with space', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const config = parseBrokerLogConfig({ 'log.dirs': mountPoint });
+    let manager = await LogManager.open({ config, clock });
+    const log = await manager.getOrCreateLog('full', 0);
+    // Most of the space goes to a filler file, so the log hits the wall after a few batches.
+    const filler = join(mountPoint, 'filler');
+    await writeFile(filler, Buffer.alloc(tmpfsBytes - 96 * 1024));
 
-      // append() assigns offsets in the caller's buffer: these are the stored bytes of each batch.
-      const acknowledged: Buffer[] = [];
-      let refused: unknown;
-      for (let i = 0; i < 100 && refused === undefined; i++) {
-        const batch = buildTestBatch({ recordCount: 4, fillerBytes: 8 * 1024, maxTimestamp: i, seed: i });
-        const appended = await log.append(batch, 0).catch((error: unknown) => {
-          refused = error;
-          return undefined;
-        });
-        if (appended !== undefined) acknowledged.push(batch);
-      }
-      expect(refused).toBeInstanceOf(KafkaError);
-      expect((refused as KafkaError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
-      expect(acknowledged.length).toBeGreaterThan(0);
-      // Still full: a second attempt is refused too and changes nothing.
-      await expect(
-        log.append(buildTestBatch({ recordCount: 2, fillerBytes: 8 * 1024, maxTimestamp: 0, seed: 500 }), 0),
-      ).rejects.toMatchObject({ code: ErrorCode.KAFKA_STORAGE_ERROR });
-      const logEnd = acknowledged.length * 4;
-      expect(log.logEndOffset).toBe(logEnd);
-      // What is stored is exactly the acknowledged batches: no torn bytes past the last one.
-      const segmentFile = join(log.dir, '00000000000000000000.log');
-      const stored = Buffer.concat(acknowledged);
-      expect(await readFile(segmentFile)).toEqual(stored);
-      expect(log.sizeBytes).toBe(stored.length);
-      // And that is what a reader gets: every acknowledged batch, nothing of the refused ones.
-      const read = await log.read(0, 1 << 20);
-      expect(read.errorCode).toBe(ErrorCode.NONE);
-      if (read.errorCode === ErrorCode.NONE) expect(read.records).toEqual(stored);
-      expect((await log.read(logEnd, 1 << 20)).errorCode).toBe(ErrorCode.NONE);
-      expect((await log.read(logEnd + 1, 1 << 20)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+    // append() assigns offsets in the caller's buffer: these are the stored bytes of each batch.
+    const acknowledged: Buffer[] = [];
+    let refused: unknown;
+    for (let i = 0; i < 100 && refused === undefined; i++) {
+      const batch = buildTestBatch({ recordCount: 4, fillerBytes: 8 * 1024, maxTimestamp: i, seed: i });
+      const appended = await log.append(batch, 0).catch((error: unknown) => {
+        refused = error;
+        return undefined;
+      });
+      if (appended !== undefined) acknowledged.push(batch);
+    }
+    expect(refused).toBeInstanceOf(KafkaError);
+    expect((refused as KafkaError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    // Still full: a second attempt is refused too and changes nothing.
+    await expect(
+      log.append(buildTestBatch({ recordCount: 2, fillerBytes: 8 * 1024, maxTimestamp: 0, seed: 500 }), 0),
+    ).rejects.toMatchObject({ code: ErrorCode.KAFKA_STORAGE_ERROR });
+    const logEnd = acknowledged.length * 4;
+    expect(log.logEndOffset).toBe(logEnd);
+    // What is stored is exactly the acknowledged batches: no torn bytes past the last one.
+    const segmentFile = join(log.dir, '00000000000000000000.log');
+    const stored = Buffer.concat(acknowledged);
+    expect(await readFile(segmentFile)).toEqual(stored);
+    expect(log.sizeBytes).toBe(stored.length);
+    // And that is what a reader gets: every acknowledged batch, nothing of the refused ones.
+    const read = await log.read(0, 1 << 20);
+    expect(read.errorCode).toBe(ErrorCode.NONE);
+    if (read.errorCode === ErrorCode.NONE) expect(read.records).toEqual(stored);
+    expect((await log.read(logEnd, 1 << 20)).errorCode).toBe(ErrorCode.NONE);
+    expect((await log.read(logEnd + 1, 1 << 20)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
 
-      // Space again: appends continue at the next offset, and a restart finds everything.
-      await unlink(filler);
-      const next = buildTestBatch({ recordCount: 1, fillerBytes: 100, maxTimestamp: 999 });
-      const after = await log.append(next, 0);
-      expect(after.baseOffset).toBe(logEnd);
-      await manager.close();
-      manager = await LogManager.open({ config, clock });
-      const reopened = manager.getLog('full', 0)!;
-      expect(reopened.logEndOffset).toBe(logEnd + 1);
-      const reread = await reopened.read(0, 1 << 20);
-      expect(reread.errorCode).toBe(ErrorCode.NONE);
-      if (reread.errorCode === ErrorCode.NONE) expect(reread.records).toEqual(Buffer.concat([stored, next]));
-      await manager.close();
-      // Every append went the way this case says (the two refused ones included).
-      const synchronousWrites = synchronousAppends.counts.synchronous - synchronousWritesBefore;
-      if (writes === 'synchronous writes') expect(synchronousWrites).toBe(acknowledged.length + 3);
-      else expect(synchronousWrites).toBe(0);
-    },
-  );
+    // Space again: appends continue at the next offset, and a restart finds everything.
+    await unlink(filler);
+    const next = buildTestBatch({ recordCount: 1, fillerBytes: 100, maxTimestamp: 999 });
+    const after = await log.append(next, 0);
+    expect(after.baseOffset).toBe(logEnd);
+    await manager.close();
+    manager = await LogManager.open({ config, clock });
+    const reopened = manager.getLog('full', 0)!;
+    expect(reopened.logEndOffset).toBe(logEnd + 1);
+    const reread = await reopened.read(0, 1 << 20);
+    expect(reread.errorCode).toBe(ErrorCode.NONE);
+    if (reread.errorCode === ErrorCode.NONE) expect(reread.records).toEqual(Buffer.concat([stored, next]));
+    await manager.close();
+  });
 });
 
 /** Writes `path` until the file system refuses another byte: no free page is left. */

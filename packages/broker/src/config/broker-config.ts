@@ -653,14 +653,6 @@ const definitions = {
         ? undefined
         : `must be -1 (half of the open-file limit) or at least ${openFilesMaxFloor}, got ${value}`,
   } satisfies ConfigKeyDef<number>,
-  logAppendSynchronousEnable: bool(
-    'gregor.log.append.synchronous.enable',
-    true,
-    'Write appends of up to 64 KiB with one synchronous write into the page cache (not an fsync) ' +
-      'while the current turn of the event loop has budget left (1 ms of write time and 256 KiB), ' +
-      'through the thread pool after that until the next turn (packages/storage/README.md, ' +
-      '"Synchronous appends within a per-turn budget"); false: always the thread pool.',
-  ),
   externalMemoryGcGrowthBytes: {
     name: 'gregor.external.memory.gc.growth.bytes',
     type: 'long',

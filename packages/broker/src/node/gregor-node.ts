@@ -20,7 +20,7 @@ import {
 } from '@gregor/metadata';
 import { ErrorCode } from '@gregor/protocol';
 import { createRaftDriver, FAST_FAILOVER_TIMEOUTS, NotLeaderError, type RaftDriver } from '@gregor/raft';
-import { LogDirFailureChannel, LogManager, synchronousAppends } from '@gregor/storage';
+import { LogDirFailureChannel, LogManager } from '@gregor/storage';
 import * as grpc from '@grpc/grpc-js';
 import { apiHandlers } from '../apis/api-handlers.js';
 import type { BrokerContext, DescribedBrokerConfig } from '../apis/broker-context.js';
@@ -225,8 +225,6 @@ export class GregorNode {
   /** Kafka requests wait here until the broker is unfenced (the listeners are bound before that). */
   private readonly requestGate = new RequestGate();
   private stopStallWatch: (() => void) | undefined;
-  /** Undoes this node's start of synchronous appends (gregor.log.append.synchronous.enable); once. */
-  private stopSynchronousAppends: (() => void) | undefined;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private cleanerTimer: NodeJS.Timeout | undefined;
   private metadataChain: Promise<void> = Promise.resolve();
@@ -329,16 +327,6 @@ export class GregorNode {
       this.logger.warn({ variable: name }, `environment variable ${name} is ignored: ${reason}`);
     }
     this.stopStallWatch = watchEventLoopStalls({ clock: monotonicClock, logger: this.logger });
-    if (settings.logAppendSynchronousEnable) {
-      // Small appends written on the event loop within a per-turn budget (storage's synchronous-appends.ts).
-      synchronousAppends.start();
-      let stopped = false;
-      this.stopSynchronousAppends = () => {
-        if (stopped) return;
-        stopped = true;
-        synchronousAppends.stop();
-      };
-    }
     const dirs = [...new Set([...this.config.log.logDirs, metadataDir])];
     // Before anything creates them: a recursive mkdir under /proc never returns.
     for (const dir of dirs) checkLogDirUsable(dir);
@@ -1040,7 +1028,6 @@ export class GregorNode {
       );
     }
     this.stopStallWatch?.();
-    this.stopSynchronousAppends?.();
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     if (this.cleanerTimer !== undefined) clearInterval(this.cleanerTimer);
     if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
@@ -1089,7 +1076,6 @@ export class GregorNode {
     if (this.stopping) return;
     this.stopping = true;
     this.stopStallWatch?.();
-    this.stopSynchronousAppends?.();
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     if (this.cleanerTimer !== undefined) clearInterval(this.cleanerTimer);
     if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
