@@ -7,6 +7,7 @@ import {
   connectFirstReachable,
   failureExitCode,
   openCliConnection,
+  ReopeningConnection,
   withCliConnection,
 } from './cli-connection.js';
 import { type ClientSecurity, plaintextSecurity } from './client-properties.js';
@@ -28,7 +29,7 @@ export interface AdminSession {
 
 /** One connection per broker address, opened on first use; close() closes them all. */
 class ConnectionPool {
-  private readonly connections = new Map<string, KafkaConnection>();
+  private readonly connections = new Map<string, ReopeningConnection>();
 
   constructor(
     private readonly options: {
@@ -38,16 +39,14 @@ class ConnectionPool {
     },
   ) {}
 
-  readonly connect = async (host: string, port: number): Promise<KafkaConnection> => {
+  readonly connect = (host: string, port: number): Promise<KafkaConnection> => {
     const key = `${host}:${port}`;
     let connection = this.connections.get(key);
-    // A broker may close a connection after answering on it (a Metadata answer given without its
-    // leader lease): open another rather than fail every later request on it.
-    if (connection === undefined || connection.isClosed) {
-      connection = await openCliConnection({ ...this.options, host, port });
+    if (connection === undefined) {
+      connection = new ReopeningConnection(() => openCliConnection({ ...this.options, host, port }));
       this.connections.set(key, connection);
     }
-    return connection;
+    return connection.get();
   };
 
   close(): void {

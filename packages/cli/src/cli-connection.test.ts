@@ -1,6 +1,8 @@
-import { KafkaConnectionError } from '@gregor/client';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { KafkaConnection, KafkaConnectionError } from '@gregor/client';
+import { waitFor } from '@gregor/ground/testing';
 import { describe, expect, it } from 'vitest';
-import { connectFirstReachable, withCliConnection } from './cli-connection.js';
+import { connectFirstReachable, ReopeningConnection, withCliConnection } from './cli-connection.js';
 
 class Closable {
   closed = 0;
@@ -105,5 +107,36 @@ describe('connectFirstReachable', () => {
     await expect(none).rejects.toThrow(
       'no bootstrap server reachable (a:1: a refused; b:2: b refused; c:3: c refused)',
     );
+  });
+});
+
+describe('ReopeningConnection', () => {
+  it('keeps one connection while it is open, and opens another once the broker closed it', async () => {
+    const accepted: Socket[] = [];
+    const server = createServer((socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    let opened = 0;
+    const reopening = new ReopeningConnection(() => {
+      opened++;
+      return KafkaConnection.open({ host: '127.0.0.1', port });
+    });
+    try {
+      const first = await reopening.get();
+      expect(await reopening.get()).toBe(first);
+      expect(opened).toBe(1);
+      await waitFor('the connection accepted', async () => (accepted.length === 1 ? true : undefined));
+      accepted[0]!.destroy();
+      await waitFor('the connection closed', async () => (first.isClosed ? true : undefined));
+      const second = await reopening.get();
+      expect(second).not.toBe(first);
+      expect(second.isClosed).toBe(false);
+      expect(opened).toBe(2);
+      reopening.close();
+      await waitFor('the second connection closed', async () => (second.isClosed ? true : undefined));
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      server.close();
+    }
   });
 });

@@ -56,6 +56,31 @@ export async function openCliConnection(options: CliConnectionOptions): Promise<
   }
 }
 
+/**
+ * A connection a tool keeps for several requests: opened on first use, and opened again once the
+ * broker closed it. A broker closes a connection after a Metadata answer it gave without its leader
+ * lease (so that the client asks elsewhere), which a failover can bring about between two requests.
+ */
+export class ReopeningConnection {
+  private current: KafkaConnection | undefined;
+
+  constructor(
+    private readonly open: () => Promise<KafkaConnection>,
+    opened?: KafkaConnection,
+  ) {
+    this.current = opened;
+  }
+
+  async get(): Promise<KafkaConnection> {
+    if (this.current === undefined || this.current.isClosed) this.current = await this.open();
+    return this.current;
+  }
+
+  close(): void {
+    this.current?.close();
+  }
+}
+
 /** The first of `addresses` that accepts a connection (in order), or an error naming each failure. */
 export function openFirstReachable(
   addresses: readonly { readonly host: string; readonly port: number }[],

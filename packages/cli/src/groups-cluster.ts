@@ -7,7 +7,7 @@
 
 import { ApiKey, type KafkaConnection } from '@gregor/client';
 import { ErrorCode, errorName } from '@gregor/protocol';
-import { openCliConnection, openFirstReachable } from './cli-connection.js';
+import { openCliConnection, openFirstReachable, ReopeningConnection } from './cli-connection.js';
 import { type ClientSecurity, plaintextSecurity } from './client-properties.js';
 import type { Address } from './metadata-shell-args.js';
 
@@ -65,10 +65,11 @@ interface BrokerAddress {
 }
 
 export class GroupsCluster {
-  private readonly connections = new Map<number, KafkaConnection>();
+  private readonly connections = new Map<number, ReopeningConnection>();
 
   private constructor(
-    private readonly bootstrap: KafkaConnection,
+    /** The first reachable bootstrap server's connection (any of them again once it closed). */
+    private readonly bootstrap: ReopeningConnection,
     private readonly timeoutMs: number,
     private readonly security: ClientSecurity,
   ) {}
@@ -78,12 +79,8 @@ export class GroupsCluster {
     timeoutMs: number,
     security: ClientSecurity = plaintextSecurity,
   ): Promise<GroupsCluster> {
-    const connection = await openFirstReachable(addresses, {
-      clientId: 'gregor-groups',
-      timeoutMs,
-      security,
-    });
-    return new GroupsCluster(connection, timeoutMs, security);
+    const open = () => openFirstReachable(addresses, { clientId: 'gregor-groups', timeoutMs, security });
+    return new GroupsCluster(new ReopeningConnection(open, await open()), timeoutMs, security);
   }
 
   close(): void {
@@ -97,7 +94,7 @@ export class GroupsCluster {
     brokers: Map<number, BrokerAddress>;
     topics: Map<string, { errorCode: number; leaders: Map<number, number> }>;
   }> {
-    const response = await this.bootstrap.call(
+    const response = await (await this.bootstrap.get()).call(
       ApiKey.Metadata,
       1,
       { topics: topics === null ? null : topics.map((name) => ({ name })) },
@@ -120,19 +117,16 @@ export class GroupsCluster {
     };
   }
 
-  private async connectionTo(broker: BrokerAddress): Promise<KafkaConnection> {
-    const open = this.connections.get(broker.nodeId);
-    // Reopened if the broker closed it after an answer (a Metadata answer without its leader lease).
-    if (open !== undefined && !open.isClosed) return open;
-    const connection = await openCliConnection({
-      host: broker.host,
-      port: broker.port,
-      clientId: 'gregor-groups',
-      timeoutMs: this.timeoutMs,
-      security: this.security,
-    });
-    this.connections.set(broker.nodeId, connection);
-    return connection;
+  private connectionTo(broker: BrokerAddress): Promise<KafkaConnection> {
+    let connection = this.connections.get(broker.nodeId);
+    if (connection === undefined) {
+      const options = { clientId: 'gregor-groups', timeoutMs: this.timeoutMs, security: this.security };
+      connection = new ReopeningConnection(() =>
+        openCliConnection({ ...options, host: broker.host, port: broker.port }),
+      );
+      this.connections.set(broker.nodeId, connection);
+    }
+    return connection.get();
   }
 
   /** Every group of the cluster: ListGroups on each live broker (each lists the groups it coordinates). */
@@ -171,7 +165,7 @@ export class GroupsCluster {
     errorOf: (result: T) => number,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const found = await this.bootstrap.call(
+      const found = await (await this.bootstrap.get()).call(
         ApiKey.FindCoordinator,
         2,
         { key: groupId, keyType: 0 },
